@@ -1,0 +1,43 @@
+// swift-tools-version: 6.0
+// Ocorrências: a support-ticket platform. See README.md and docs/ARCHITECTURE.md.
+//
+// No SwiftPM package dependencies: C libraries from Debian are reached through system-library
+// targets (C*), and every other module is ours.
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "Ocorrencias",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "codec-bench", targets: ["CodecBench"]),
+        .executable(name: "codec-fuzz", targets: ["CodecFuzz"]),
+    ],
+    targets: [
+        // MARK: C libraries and generated C code
+        .target(
+            name: "CMessages", path: "Shared/CMessages", sources: ["src"], publicHeadersPath: "include",
+            cSettings: [.unsafeFlags(["-Wno-everything"])],
+            linkerSettings: [.linkedLibrary("protobuf-c")]),
+        .target(name: "CSystem", path: "Shared/CSystem"),
+        .systemLibrary(name: "CSQLite", path: "Shared/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CPostgres", path: "Shared/CPostgres", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CSodium", path: "Shared/CSodium", providers: [.apt(["libsodium-dev"])]),
+
+        // MARK: Shared building blocks
+        .target(name: "Messages", dependencies: ["CMessages"], path: "Shared/Messages", swiftSettings: strict),
+        .target(name: "RPC", dependencies: ["Messages"], path: "Shared/RPC", swiftSettings: strict),
+        .target(name: "Observability", path: "Shared/Observability", swiftSettings: strict),
+        .target(name: "RPCTransport", dependencies: ["RPC", "Messages", "Observability", "CSystem", "CSodium"],
+                path: "Shared/RPCTransport", swiftSettings: strict),
+
+        // MARK: Benchmarks and fuzzing (run by hand; see docs/BENCHMARKS.md)
+        .executableTarget(name: "CodecBench", dependencies: ["Messages"], path: "Tests/Benchmarks/CodecBench", swiftSettings: strict),
+        .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
+
+        // MARK: Tests
+        .testTarget(name: "MessagesTests", dependencies: ["Messages"], path: "Tests/MessagesTests", swiftSettings: strict),
+        .testTarget(name: "RPCTests", dependencies: ["RPC", "Messages", "RPCTransport", "Observability", "CSystem"], path: "Tests/RPCTests", swiftSettings: strict),
+    ]
+)

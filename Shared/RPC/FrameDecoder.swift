@@ -1,0 +1,93 @@
+import Messages
+
+/// Why a byte stream is not a valid sequence of frames. Every case ends the connection.
+public enum FrameDecodingError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The length prefix announces more than the configured maximum; detected before allocating.
+    case frameTooLarge(length: Int, limit: Int)
+    /// The frame bytes are not a valid `ocorrencias.rpc.v1.Frame`.
+    case malformedFrame(length: Int)
+
+    public var description: String {
+        switch self {
+        case .frameTooLarge(let length, let limit): "frame of \(length) bytes exceeds the limit of \(limit) bytes"
+        case .malformedFrame(let length): "malformed frame of \(length) bytes"
+        }
+    }
+
+    /// The status a peer is told before the connection closes.
+    public var statusCode: RPCStatusCode {
+        switch self {
+        case .frameTooLarge: .resourceExhausted
+        case .malformedFrame: .invalidArgument
+        }
+    }
+}
+
+/// Splits a byte stream into frames: a 4-byte big-endian length, then that many bytes of a
+/// protobuf `Frame`. A pure value with no I/O, so it can be tested byte by byte and fuzzed.
+///
+/// ```swift
+/// var decoder = FrameDecoder(maxFrameSize: 4 << 20)
+/// decoder.append(bytesFromSocket)
+/// while let frame = try decoder.next() { handle(frame) }
+/// ```
+public struct FrameDecoder: Sendable {
+    /// Largest accepted frame body, in bytes.
+    public let maxFrameSize: Int
+    private var buffer: [UInt8] = []
+    private var readIndex = 0
+
+    public init(maxFrameSize: Int) {
+        self.maxFrameSize = maxFrameSize
+    }
+
+    /// Bytes received but not yet returned as frames.
+    public var bufferedByteCount: Int { buffer.count - readIndex }
+
+    /// True while part of a frame has arrived and the rest has not (slow-loris detection).
+    public var hasPartialFrame: Bool { bufferedByteCount > 0 }
+
+    /// Adds bytes read from the peer.
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        compactIfNeeded()
+        buffer.append(contentsOf: bytes.bindMemory(to: UInt8.self))
+    }
+
+    public mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+
+    /// The next complete frame, or `nil` when more bytes are needed.
+    /// - Throws: ``FrameDecodingError``; the stream cannot continue after it.
+    public mutating func next() throws(FrameDecodingError) -> RpcV1.Frame? {
+        guard let length = try peekLength() else { return nil }
+        guard bufferedByteCount >= 4 + length else { return nil }
+        let start = readIndex + 4
+        let frame: RpcV1.Frame? = buffer.withUnsafeBytes { all in
+            try? RpcV1.Frame(serializedBytes: UnsafeRawBufferPointer(rebasing: all[start..<(start + length)]))
+        }
+        readIndex = start + length
+        if readIndex == buffer.count {
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
+            readIndex = 0
+        }
+        guard let frame else { throw .malformedFrame(length: length) }
+        return frame
+    }
+
+    /// The length of the frame at the front, checked against the limit, once its prefix has arrived.
+    private func peekLength() throws(FrameDecodingError) -> Int? {
+        guard bufferedByteCount >= 4 else { return nil }
+        let length = Int(buffer[readIndex]) << 24 | Int(buffer[readIndex + 1]) << 16
+            | Int(buffer[readIndex + 2]) << 8 | Int(buffer[readIndex + 3])
+        if length > maxFrameSize { throw .frameTooLarge(length: length, limit: maxFrameSize) }
+        return length
+    }
+
+    private mutating func compactIfNeeded() {
+        if readIndex > 0 && readIndex >= buffer.count / 2 {
+            buffer.removeSubrange(0..<readIndex)
+            readIndex = 0
+        }
+    }
+}

@@ -1,0 +1,15 @@
+/// Metadata keys with a meaning across the deployment. Keys are lower-case ASCII.
+public enum MetadataKey {
+    /// Identifies one request end to end (gateway → services → events); generated when absent.
+    public static let requestID = "request-id"
+    /// Groups the calls of one trace.
+    public static let traceID = "trace-id"
+    /// Makes a mutating call safe to retry: the owning service stores the first result under it.
+    public static let idempotencyKey = "idempotency-key"
+    /// The person or system on whose behalf the call is made, signed by the gateway.
+    public static let principal = "principal"
+    /// HMAC of ``principal`` with the deployment secret.
+    public static let principalSignature = "principal-signature"
+    /// Name of the calling service, for logs.
+    public static let caller = "caller"
+}

@@ -1,0 +1,82 @@
+import Messages
+
+/// The error a call ends with: a status code, a message and, for ``RPCStatusCode/invalidArgument``,
+/// the offending fields.
+///
+/// Handlers throw it to choose the status; any other error thrown by a handler becomes `INTERNAL`
+/// without its text leaving the process.
+///
+/// ```swift
+/// throw RPCError(.invalidArgument, "pedido inválido", violations: [
+///     .init(field: "subject", reason: "required", pt: "Informe o assunto.", en: "Subject is required."),
+/// ])
+/// ```
+public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var code: RPCStatusCode
+    public var message: String
+    public var violations: [FieldViolation]
+    /// Extra metadata sent back with the status.
+    public var metadata: [String: String]
+
+    public init(_ code: RPCStatusCode, _ message: String, violations: [FieldViolation] = [], metadata: [String: String] = [:]) {
+        self.code = code
+        self.message = message
+        self.violations = violations
+        self.metadata = metadata
+    }
+
+    public var description: String {
+        var text = "\(code.name): \(message)"
+        if !violations.isEmpty {
+            text += " [" + violations.map { "\($0.field): \($0.reason)" }.joined(separator: ", ") + "]"
+        }
+        return text
+    }
+
+    /// The wire form of this error.
+    public var status: RpcV1.Status {
+        var status = RpcV1.Status()
+        status.code = code.rawValue
+        status.message = message
+        status.violations = violations.map(\.message)
+        return status
+    }
+
+    /// Reads an error from a wire status; `nil` when the status is OK.
+    public init?(status: RpcV1.Status?) {
+        guard let status, status.code != 0 else { return nil }
+        self.init(RPCStatusCode(code: status.code), status.message, violations: status.violations.map(FieldViolation.init))
+    }
+}
+
+/// One offending field of an `INVALID_ARGUMENT` error, explained in Portuguese and English.
+public struct FieldViolation: Sendable, Hashable {
+    /// Dotted path of the field, e.g. `contact.email`.
+    public var field: String
+    /// Stable reason code, e.g. `required`, `too_long`, `invalid_format`.
+    public var reason: String
+    /// Text for people, Brazilian Portuguese.
+    public var descriptionPT: String
+    /// Text for people, English.
+    public var descriptionEN: String
+
+    public init(field: String, reason: String, pt: String, en: String) {
+        self.field = field
+        self.reason = reason
+        self.descriptionPT = pt
+        self.descriptionEN = en
+    }
+
+    init(_ message: RpcV1.FieldViolation) {
+        self.init(field: message.field, reason: message.reason, pt: message.description, en: message.descriptionEn)
+    }
+
+    var message: RpcV1.FieldViolation {
+        var m = RpcV1.FieldViolation()
+        m.field = field
+        m.reason = reason
+        m.description = descriptionPT
+        m.descriptionEn = descriptionEN
+        return m
+    }
+}

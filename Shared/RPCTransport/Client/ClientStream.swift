@@ -1,0 +1,168 @@
+import Messages
+import RPC
+
+/// The client side of one streaming call: sends requests under flow control and reads
+/// responses as they arrive. Blocking; use it from one thread at a time.
+final class ClientStream: @unchecked Sendable {
+    let callID: UInt64
+    let deadline: Deadline
+    let clientStreaming: Bool
+    private weak var connection: ClientConnection?
+    private let condition = ConditionLock()
+    // Guarded by `condition`.
+    private var inbound: [[UInt8]] = []
+    private var outcome: Result<[UInt8], RPCError>?
+    private var credit = RPCProtocol.initialStreamWindow
+    private var consumedSinceGrant = 0
+    private var sendClosed = false
+
+    init(callID: UInt64, deadline: Deadline, connection: ClientConnection, clientStreaming: Bool) {
+        self.callID = callID
+        self.deadline = deadline
+        self.connection = connection
+        self.clientStreaming = clientStreaming
+    }
+
+    // MARK: reader side
+
+    func deliver(_ message: [UInt8]) {
+        condition.withLock { inbound.append(message) }
+        condition.broadcast()
+    }
+
+    func grant(_ count: Int) {
+        condition.withLock { credit += count }
+        condition.broadcast()
+    }
+
+    func finish(_ result: Result<[UInt8], RPCError>) {
+        condition.withLock { if outcome == nil { outcome = result } }
+        condition.broadcast()
+    }
+
+    // MARK: caller side
+
+    /// Sends one request message; waits while the server has granted no room.
+    func send(_ message: [UInt8]) throws {
+        condition.lock()
+        while credit == 0 && outcome == nil {
+            if !condition.wait(untilUptimeNanoseconds: deadline.uptimeNanoseconds) && deadline.hasPassed {
+                condition.unlock()
+                throw RPCError(.deadlineExceeded, "prazo da chamada esgotado / deadline exceeded")
+            }
+        }
+        if case .failure(let error)? = outcome { condition.unlock(); throw error }
+        if outcome != nil || sendClosed { condition.unlock(); throw RPCError(.failedPrecondition, "stream already closed") }
+        credit -= 1
+        condition.unlock()
+        var frame = RpcV1.Frame()
+        frame.kind = .message
+        frame.callID = callID
+        frame.payload = message
+        guard connection?.write(frame) == true else { throw RPCError(.unavailable, "conexão encerrada / connection closed") }
+    }
+
+    /// Ends the request stream.
+    func closeSend() throws {
+        let alreadyClosed = condition.withLock { () -> Bool in
+            defer { sendClosed = true }
+            return sendClosed
+        }
+        guard !alreadyClosed else { return }
+        var frame = RpcV1.Frame()
+        frame.kind = .message
+        frame.callID = callID
+        frame.endStream = true
+        guard connection?.write(frame) == true else { throw RPCError(.unavailable, "conexão encerrada / connection closed") }
+    }
+
+    /// The next response message, or `nil` after the call ended with OK.
+    /// - Throws: the call's error status.
+    func receive() throws -> [UInt8]? {
+        condition.lock()
+        while inbound.isEmpty && outcome == nil {
+            condition.wait(untilUptimeNanoseconds: deadline.uptimeNanoseconds &+ 50_000_000)
+        }
+        if !inbound.isEmpty {
+            let message = inbound.removeFirst()
+            consumedSinceGrant += 1
+            var grant = 0
+            if consumedSinceGrant >= RPCProtocol.initialStreamWindow / 2 {
+                grant = consumedSinceGrant
+                consumedSinceGrant = 0
+            }
+            condition.unlock()
+            if grant > 0 {
+                var frame = RpcV1.Frame()
+                frame.kind = .window
+                frame.callID = callID
+                frame.window = UInt32(grant)
+                connection?.write(frame)
+            }
+            return message
+        }
+        let result = outcome!
+        // A unary response (client-streaming methods) is the RESPONSE payload, returned once.
+        if case .success(let payload) = result, !payload.isEmpty {
+            outcome = .success([])
+            condition.unlock()
+            return payload
+        }
+        condition.unlock()
+        switch result {
+        case .success: return nil
+        case .failure(let error): throw error
+        }
+    }
+
+    /// Abandons the call.
+    func cancel() {
+        connection?.cancel(callID: callID, error: RPCError(.cancelled, "chamada cancelada / call cancelled"))
+    }
+}
+
+/// Responses of a server-streaming call, typed.
+public struct ResponseStream<Response: ProtoMessage>: Sendable {
+    let stream: ClientStream
+
+    /// The next response, or `nil` when the server ended the stream with OK.
+    /// - Throws: ``RPCError`` with the call's status.
+    public func receive() throws -> Response? {
+        guard let bytes = try stream.receive() else { return nil }
+        do { return try Response(serializedBytes: bytes) } catch {
+            throw RPCError(.internal, "resposta inválida / malformed \(Response.protoName)")
+        }
+    }
+
+    /// Stops the call.
+    public func cancel() { stream.cancel() }
+}
+
+/// A call whose client streams requests (upload); the server answers with one response, or a
+/// stream of them for bidirectional methods.
+public struct StreamingCall<Request: ProtoMessage, Response: ProtoMessage>: Sendable {
+    let stream: ClientStream
+
+    /// Sends one request; blocks while the server has granted no room (flow control).
+    public func send(_ request: Request) throws { try stream.send(request.serializedBytes()) }
+
+    /// Tells the server no more requests follow.
+    public func closeSend() throws { try stream.closeSend() }
+
+    /// The next response, or `nil` at the end.
+    public func receive() throws -> Response? {
+        guard let bytes = try stream.receive() else { return nil }
+        do { return try Response(serializedBytes: bytes) } catch {
+            throw RPCError(.internal, "resposta inválida / malformed \(Response.protoName)")
+        }
+    }
+
+    /// Ends the request stream and waits for the single response.
+    public func finish() throws -> Response {
+        try closeSend()
+        guard let response = try receive() else { return Response() }
+        return response
+    }
+
+    public func cancel() { stream.cancel() }
+}

@@ -1,0 +1,293 @@
+import Foundation
+import Messages
+import Observability
+import RPC
+
+/// A client for one service, possibly running as several instances.
+///
+/// Keeps a small pool of authenticated connections per endpoint, spreads calls round-robin over
+/// healthy endpoints, reconnects with exponential backoff and jitter, ejects endpoints that fail,
+/// and retries a call only when that is safe: it never reached the server, the server refused it
+/// unprocessed (`UNAVAILABLE` while draining), or it carries an idempotency key.
+///
+/// ```swift
+/// let client = RPCClient(configuration: .init(endpoints: [Endpoint(host: "127.0.0.1", port: 7101)], secret: secret))
+/// let health = try client.call(RpcV1.Health.check, RpcV1.HealthCheckRequest())
+/// ```
+public final class RPCClient: @unchecked Sendable {
+    public let configuration: ClientConfiguration
+    private let slots: [EndpointSlot]
+    private let lock = ConditionLock()
+    // Guarded by lock.
+    private var cursor = 0
+    private var closed = false
+
+    public init(configuration: ClientConfiguration) {
+        precondition(!configuration.endpoints.isEmpty, "a client needs at least one endpoint")
+        self.configuration = configuration
+        slots = configuration.endpoints.map { EndpointSlot(endpoint: $0, count: max(1, configuration.connectionsPerEndpoint)) }
+    }
+
+    deinit { close() }
+
+    // MARK: typed calls
+
+    /// Calls a unary method and waits for its response.
+    /// - Throws: ``RPCError`` with the call's status.
+    public func call<Request, Response>(_ method: RPCMethod<Request, Response>, _ request: Request,
+                                        options: CallOptions = CallOptions()) throws -> Response {
+        let bytes = try callRaw(path: method.path, payload: request.serializedBytes(), options: options)
+        do { return try Response(serializedBytes: bytes) } catch {
+            throw RPCError(.internal, "resposta inválida / malformed \(Response.protoName)")
+        }
+    }
+
+    /// Calls a unary method from Swift concurrency without blocking a cooperative thread.
+    public func call<Request, Response>(_ method: RPCMethod<Request, Response>, _ request: Request,
+                                        options: CallOptions = CallOptions()) async throws -> Response {
+        let bytes: [UInt8] = try await withCheckedThrowingContinuation { continuation in
+            start(path: method.path, payload: request.serializedBytes(), options: options) { result in
+                continuation.resume(with: result)
+            }
+        }
+        do { return try Response(serializedBytes: bytes) } catch {
+            throw RPCError(.internal, "resposta inválida / malformed \(Response.protoName)")
+        }
+    }
+
+    /// Calls a method by path with encoded bytes (tools, the gateway's RPC port).
+    public func callRaw(path: String, payload: [UInt8], options: CallOptions = CallOptions()) throws -> [UInt8] {
+        let waiter = Waiter()
+        start(path: path, payload: payload, options: options) { waiter.complete($0) }
+        return try waiter.wait().get()
+    }
+
+    /// Starts a unary call; `completion` runs exactly once, possibly on a connection's reader thread
+    /// (keep it short). Retries where safe, within the deadline.
+    public func start(path: String, payload: [UInt8], options: CallOptions = CallOptions(),
+                      completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
+        let deadline = options.deadline ?? Deadline.after(milliseconds: options.timeoutMilliseconds ?? configuration.defaultTimeoutMilliseconds)
+        var metadata = options.metadata
+        if metadata[MetadataKey.caller] == nil { metadata[MetadataKey.caller] = configuration.callerName }
+        attempt(1, path: path, payload: payload, metadata: metadata, deadline: deadline,
+                idempotent: options.idempotencyKey != nil, completion: completion)
+    }
+
+    private func attempt(_ number: Int, path: String, payload: [UInt8], metadata: [String: String], deadline: Deadline,
+                         idempotent: Bool, completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
+        if deadline.hasPassed {
+            return completion(.failure(RPCError(.deadlineExceeded, "prazo da chamada esgotado / deadline exceeded")))
+        }
+        let connection: ClientConnection
+        do { connection = try pick(deadline: deadline) } catch let error as RPCError {
+            return completion(.failure(error))
+        } catch {
+            return completion(.failure(RPCError(.unavailable, "\(error)")))
+        }
+        connection.startUnary(method: path, payload: payload, metadata: metadata, deadline: deadline) { [self] result in
+            if case .failure(let error) = result, number < configuration.maxAttempts,
+               Self.isRetrySafe(error, idempotent: idempotent) {
+                markFailure(connection)
+                attempt(number + 1, path: path, payload: payload, metadata: metadata, deadline: deadline,
+                        idempotent: idempotent, completion: completion)
+                return
+            }
+            completion(result)
+        }
+    }
+
+    /// A failed call may be sent again when it certainly did not run, or when the server
+    /// deduplicates it by idempotency key.
+    static func isRetrySafe(_ error: RPCError, idempotent: Bool) -> Bool {
+        guard error.code == .unavailable else { return false }
+        if error.metadata[TransportMetadata.sent] == "false" { return true }
+        // UNAVAILABLE from a server always means "not started" (docs/PROTOCOL.md).
+        if error.metadata[TransportMetadata.sent] == nil { return true }
+        return idempotent
+    }
+
+    /// Calls a server-streaming method.
+    public func serverStream<Request, Response>(_ method: RPCMethod<Request, Response>, _ request: Request,
+                                                options: CallOptions = CallOptions()) throws -> ResponseStream<Response> {
+        let stream = try openStream(method.path, clientStreaming: false, first: request.serializedBytes(), options: options)
+        return ResponseStream(stream: stream)
+    }
+
+    /// Opens a client-streaming or bidirectional call.
+    public func streamingCall<Request, Response>(_ method: RPCMethod<Request, Response>,
+                                                 options: CallOptions = CallOptions()) throws -> StreamingCall<Request, Response> {
+        let stream = try openStream(method.path, clientStreaming: true, first: nil, options: options)
+        return StreamingCall(stream: stream)
+    }
+
+    private func openStream(_ path: String, clientStreaming: Bool, first: [UInt8]?, options: CallOptions) throws -> ClientStream {
+        let deadline = options.deadline ?? Deadline.after(milliseconds: options.timeoutMilliseconds ?? configuration.defaultTimeoutMilliseconds)
+        var metadata = options.metadata
+        if metadata[MetadataKey.caller] == nil { metadata[MetadataKey.caller] = configuration.callerName }
+        var lastError = RPCError(.unavailable, "nenhuma instância disponível / no instance available")
+        for _ in 0..<configuration.maxAttempts {
+            let connection = try pick(deadline: deadline)
+            do {
+                return try connection.startStream(method: path, clientStreaming: clientStreaming, firstMessage: first,
+                                                  metadata: metadata, deadline: deadline)
+            } catch let error as RPCError {
+                lastError = error
+                markFailure(connection)
+            }
+        }
+        throw lastError
+    }
+
+    /// Sends PING to every endpoint and returns the round trip per endpoint, `nil` where it failed.
+    public func ping(timeoutMilliseconds: Int = 1_000) -> [Endpoint: Double?] {
+        var result: [Endpoint: Double?] = [:]
+        for slot in slots {
+            let start = MonotonicClock.nanoseconds()
+            let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
+            guard let connection = try? slot.connection(configuration: configuration, deadline: deadline) else {
+                result[slot.endpoint] = .some(nil)
+                continue
+            }
+            let waiter = Waiter()
+            connection.ping(deadline: deadline) { waiter.complete($0) }
+            if (try? waiter.wait(until: deadline).get()) != nil {
+                result[slot.endpoint] = Double(MonotonicClock.nanoseconds() - start) / 1e6
+            } else {
+                result[slot.endpoint] = .some(nil)
+            }
+        }
+        return result
+    }
+
+    /// Closes every connection; calls in flight fail with `UNAVAILABLE`.
+    public func close() {
+        let wasClosed = lock.withLock { () -> Bool in
+            defer { closed = true }
+            return closed
+        }
+        guard !wasClosed else { return }
+        for slot in slots { slot.closeAll() }
+    }
+
+    // MARK: endpoint selection
+
+    private func pick(deadline: Deadline) throws -> ClientConnection {
+        let start = lock.withLock { () -> Int in
+            cursor &+= 1
+            return cursor
+        }
+        var lastError: RPCError?
+        let now = MonotonicClock.nanoseconds()
+        // First pass: endpoints not backing off; second pass: any, so a call never fails only
+        // because every endpoint failed once.
+        for pass in 0..<2 {
+            for offset in 0..<slots.count {
+                let slot = slots[(start + offset) % slots.count]
+                if pass == 0 && slot.isBackingOff(now: now) { continue }
+                do { return try slot.connection(configuration: configuration, deadline: deadline) } catch let error as RPCError {
+                    lastError = error
+                }
+            }
+        }
+        throw lastError ?? RPCError(.unavailable, "nenhuma instância disponível / no instance available",
+                                    metadata: [TransportMetadata.sent: "false"])
+    }
+
+    private func markFailure(_ connection: ClientConnection) {
+        slots.first { $0.endpoint == connection.endpoint }?.recordFailure(configuration: configuration)
+    }
+}
+
+/// Connections to one endpoint, with its reconnect backoff.
+final class EndpointSlot: @unchecked Sendable {
+    let endpoint: Endpoint
+    private let lock = ConditionLock()
+    // Guarded by lock.
+    private var connections: [ClientConnection?]
+    private var next = 0
+    private var failures = 0
+    private var retryAt: UInt64 = 0
+
+    init(endpoint: Endpoint, count: Int) {
+        self.endpoint = endpoint
+        connections = Array(repeating: nil, count: count)
+    }
+
+    func isBackingOff(now: UInt64) -> Bool { lock.withLock { retryAt > now } }
+
+    /// A usable connection, opening one when needed; fails fast while backing off.
+    func connection(configuration: ClientConfiguration, deadline: Deadline) throws -> ClientConnection {
+        lock.lock()
+        let index = next % connections.count
+        next &+= 1
+        if let existing = connections[index], existing.isUsable {
+            lock.unlock()
+            return existing
+        }
+        if let usable = connections.compactMap({ $0 }).first(where: { $0.isUsable }), MonotonicClock.nanoseconds() < retryAt {
+            lock.unlock()
+            return usable
+        }
+        lock.unlock()
+        let timeout = min(configuration.connectTimeoutMilliseconds, max(1, deadline.remainingMilliseconds))
+        do {
+            let connection = try ClientConnection.connect(to: endpoint, secret: configuration.secret,
+                                                          timeoutMilliseconds: timeout, maxFrameSize: configuration.maxFrameSize)
+            lock.withLock {
+                connections[index]?.close()
+                connections[index] = connection
+                failures = 0
+                retryAt = 0
+            }
+            return connection
+        } catch let error as RPCError {
+            recordFailure(configuration: configuration)
+            throw error
+        }
+    }
+
+    /// Backs off exponentially with full jitter after a failure.
+    func recordFailure(configuration: ClientConfiguration) {
+        lock.withLock {
+            failures += 1
+            let ceiling = min(configuration.maxBackoffMilliseconds,
+                              configuration.initialBackoffMilliseconds << min(failures - 1, 16))
+            let delay = UInt64.random(in: UInt64(ceiling / 2)...UInt64(max(1, ceiling)))
+            retryAt = MonotonicClock.nanoseconds() + delay * 1_000_000
+        }
+    }
+
+    func closeAll() {
+        let all = lock.withLock { () -> [ClientConnection] in
+            defer { connections = Array(repeating: nil, count: connections.count) }
+            return connections.compactMap { $0 }
+        }
+        for connection in all { connection.close() }
+    }
+}
+
+/// Blocks a thread until a callback delivers a result.
+final class Waiter: @unchecked Sendable {
+    private let condition = ConditionLock()
+    private var result: Result<[UInt8], RPCError>?
+
+    func complete(_ value: Result<[UInt8], RPCError>) {
+        condition.withLock { if result == nil { result = value } }
+        condition.broadcast()
+    }
+
+    func wait(until deadline: Deadline? = nil) -> Result<[UInt8], RPCError> {
+        condition.lock()
+        defer { condition.unlock() }
+        while result == nil {
+            if let deadline {
+                if !condition.wait(untilUptimeNanoseconds: deadline.uptimeNanoseconds) && deadline.hasPassed {
+                    return .failure(RPCError(.deadlineExceeded, "prazo esgotado / deadline exceeded"))
+                }
+            } else {
+                condition.wait()
+            }
+        }
+        return result!
+    }
+}

@@ -1,0 +1,94 @@
+import CSodium
+import Foundation
+
+/// The secret every process of one deployment shares; a connection proves it holds it with an
+/// HMAC-SHA256 challenge before any call is accepted (see docs/PROTOCOL.md, "Authentication").
+public struct DeploymentSecret: Sendable, Hashable {
+    let key: [UInt8]
+
+    /// - Parameter bytes: at least 16 bytes; longer secrets are hashed to 32 bytes.
+    public init(bytes: [UInt8]) {
+        precondition(bytes.count >= 16, "the deployment secret must have at least 16 bytes")
+        Self.initializeSodium()
+        var digest = [UInt8](repeating: 0, count: 32)
+        _ = crypto_hash_sha256(&digest, bytes, UInt64(bytes.count))
+        key = digest
+    }
+
+    /// Reads `OCORRENCIAS_SECRET` (text, at least 16 characters) or the file named by
+    /// `OCORRENCIAS_SECRET_FILE`.
+    /// - Returns: `nil` when neither is set.
+    /// - Throws: when the file cannot be read or the secret is too short.
+    public static func fromEnvironment(_ environment: [String: String]) throws -> DeploymentSecret? {
+        if let text = environment["OCORRENCIAS_SECRET"], !text.isEmpty {
+            guard text.utf8.count >= 16 else { throw SecretError.tooShort }
+            return DeploymentSecret(bytes: Array(text.utf8))
+        }
+        if let path = environment["OCORRENCIAS_SECRET_FILE"], !path.isEmpty {
+            guard let data = FileManager.default.contents(atPath: path) else { throw SecretError.unreadable(path) }
+            let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard text.utf8.count >= 16 else { throw SecretError.tooShort }
+            return DeploymentSecret(bytes: Array(text.utf8))
+        }
+        return nil
+    }
+
+    /// A fresh random secret (for tests and single-machine runs).
+    public static func random() -> DeploymentSecret {
+        DeploymentSecret(bytes: randomBytes(32))
+    }
+
+    /// HMAC-SHA256 of `parts` concatenated.
+    public func mac(_ parts: [UInt8]...) -> [UInt8] {
+        var state = crypto_auth_hmacsha256_state()
+        var out = [UInt8](repeating: 0, count: 32)
+        key.withUnsafeBufferPointer { _ = crypto_auth_hmacsha256_init(&state, $0.baseAddress!, 32) }
+        for part in parts { _ = crypto_auth_hmacsha256_update(&state, part, UInt64(part.count)) }
+        _ = crypto_auth_hmacsha256_final(&state, &out)
+        return out
+    }
+
+    /// Constant-time comparison of `mac` with the HMAC of `parts`.
+    public func verify(_ mac: [UInt8], _ parts: [UInt8]...) -> Bool {
+        var state = crypto_auth_hmacsha256_state()
+        var expected = [UInt8](repeating: 0, count: 32)
+        key.withUnsafeBufferPointer { _ = crypto_auth_hmacsha256_init(&state, $0.baseAddress!, 32) }
+        for part in parts { _ = crypto_auth_hmacsha256_update(&state, part, UInt64(part.count)) }
+        _ = crypto_auth_hmacsha256_final(&state, &expected)
+        guard mac.count == 32 else { return false }
+        return sodium_memcmp(mac, expected, 32) == 0
+    }
+
+    /// Cryptographically random bytes.
+    public static func randomBytes(_ count: Int) -> [UInt8] {
+        initializeSodium()
+        var bytes = [UInt8](repeating: 0, count: count)
+        randombytes_buf(&bytes, count)
+        return bytes
+    }
+
+    static func initializeSodium() {
+        _ = sodiumReady
+    }
+
+    private static let sodiumReady: Bool = sodium_init() >= 0
+
+    public enum SecretError: Error, CustomStringConvertible {
+        case tooShort
+        case unreadable(String)
+
+        public var description: String {
+            switch self {
+            case .tooShort: "OCORRENCIAS_SECRET must have at least 16 characters"
+            case .unreadable(let path): "cannot read OCORRENCIAS_SECRET_FILE at \(path)"
+            }
+        }
+    }
+}
+
+/// The connection handshake, shared by server and client so both compute the same MACs.
+enum Handshake {
+    static let clientLabel = Array("ocorrencias-rpc-v1 client".utf8)
+    static let serverLabel = Array("ocorrencias-rpc-v1 server".utf8)
+    static let nonceLength = 32
+}

@@ -1,0 +1,111 @@
+import Messages
+import RPC
+
+/// Where a handler runs.
+public enum HandlerExecution: Sendable {
+    /// On a worker thread: the default, and required for anything that blocks (storage, other services).
+    case blocking
+    /// On the connection's event-loop thread, for handlers that never block (echo, in-memory lookups).
+    case inline
+}
+
+/// The methods a server answers, each bound to a handler, keyed by method path.
+///
+/// ```swift
+/// var router = RPCRouter()
+/// router.register(RpcV1.Echo.echo, execution: .inline) { request, context in
+///     var response = RpcV1.EchoResponse()
+///     response.payload = request.payload
+///     return response
+/// }
+/// ```
+public struct RPCRouter: Sendable {
+    enum Handler: Sendable {
+        case unary(HandlerExecution, @Sendable (UnsafeRawBufferPointer, ServerContext) throws -> [UInt8])
+        case streaming(clientStreaming: Bool, @Sendable (ServerStream, ServerContext) throws -> [UInt8]?)
+    }
+
+    private(set) var handlers: [String: Handler] = [:]
+    /// What reflection lists: every registered method.
+    public private(set) var methods: [RPCMethodInfo] = []
+    var reflectionSources: [ReflectionSource] = []
+
+    public init() {}
+
+    /// Registers a unary method.
+    public mutating func register<Request, Response>(
+        _ method: RPCMethod<Request, Response>, execution: HandlerExecution = .blocking,
+        _ handler: @escaping @Sendable (Request, ServerContext) throws -> Response
+    ) {
+        precondition(!method.clientStreaming && !method.serverStreaming, "\(method.path) streams; use registerStreaming")
+        add(method.info, .unary(execution, { bytes, context in
+            let request: Request
+            do { request = try Request(serializedBytes: bytes) } catch {
+                throw RPCError(.invalidArgument, "mensagem inválida para \(Request.protoName) / malformed \(Request.protoName)")
+            }
+            return try handler(request, context).serializedBytes()
+        }))
+    }
+
+    /// Registers a method whose client and/or server streams. The handler reads requests from
+    /// `requests` (a single one when the client does not stream) and writes responses to
+    /// `responses`; for methods whose server does not stream it returns the one response.
+    public mutating func registerStreaming<Request, Response>(
+        _ method: RPCMethod<Request, Response>,
+        _ handler: @escaping @Sendable (RequestStream<Request>, ResponseWriter<Response>, ServerContext) throws -> Response?
+    ) {
+        precondition(method.clientStreaming || method.serverStreaming, "\(method.path) is unary; use register")
+        let serverStreams = method.serverStreaming
+        add(method.info, .streaming(clientStreaming: method.clientStreaming, { stream, context in
+            let response = try handler(RequestStream(stream), ResponseWriter(stream), context)
+            if serverStreams { return nil }
+            guard let response else {
+                throw RPCError(.internal, "handler returned no response for \(method.path)")
+            }
+            return response.serializedBytes()
+        }))
+    }
+
+    /// Hands the final method list to reflection; the server calls it once before serving.
+    func sealForServing() {
+        for source in reflectionSources { source.methods = methods }
+    }
+
+    private mutating func add(_ info: RPCMethodInfo, _ handler: Handler) {
+        precondition(handlers[info.path] == nil, "\(info.path) registered twice")
+        handlers[info.path] = handler
+        methods.append(info)
+    }
+}
+
+/// The requests of a streaming call, read one at a time; blocks until one arrives.
+public struct RequestStream<Request: ProtoMessage>: Sendable, Sequence, IteratorProtocol {
+    let stream: ServerStream
+
+    init(_ stream: ServerStream) { self.stream = stream }
+
+    /// The next request, or `nil` when the client ended its stream.
+    /// - Throws: ``RPCError`` when the call is cancelled, expires or a message is malformed.
+    public func receive() throws -> Request? {
+        guard let bytes = try stream.receive() else { return nil }
+        do { return try Request(serializedBytes: bytes) } catch {
+            throw RPCError(.invalidArgument, "mensagem inválida para \(Request.protoName) / malformed \(Request.protoName)")
+        }
+    }
+
+    /// `Sequence` conformance: stops at the end of the stream or at the first error.
+    public mutating func next() -> Request? { try? receive() }
+}
+
+/// Sends the responses of a server-streaming call; blocks while the client has granted no room.
+public struct ResponseWriter<Response: ProtoMessage>: Sendable {
+    let stream: ServerStream
+
+    init(_ stream: ServerStream) { self.stream = stream }
+
+    /// Sends one response message.
+    /// - Throws: ``RPCError`` when the call is cancelled or its deadline passes while waiting.
+    public func send(_ response: Response) throws {
+        try stream.send(response.serializedBytes())
+    }
+}

@@ -1,0 +1,263 @@
+import CSystem
+import Foundation
+import Messages
+import Observability
+import RPC
+import Synchronization
+
+/// A TCP server for the Ocorrências RPC protocol (docs/PROTOCOL.md).
+///
+/// Event loops (epoll, one thread each) read, decode and dispatch frames; handlers that block run
+/// on a bounded ``WorkerPool``. Every connection authenticates with the deployment secret before
+/// any call; limits on frame size, in-flight calls, connections and time apply throughout.
+///
+/// ```swift
+/// var router = RPCRouter()
+/// BuiltinServices.register(in: &router, service: "intake", health: { .serving })
+/// let server = RPCServer(configuration: config, router: router, logger: logger)
+/// try server.start()
+/// print("listening on", server.port)
+/// server.shutdown()        // GOAWAY, drain, close
+/// ```
+public final class RPCServer: @unchecked Sendable {
+    public let configuration: ServerConfiguration
+    let router: RPCRouter
+    let logger: Logger
+    /// Per-method call counts and latencies.
+    public let metrics = RPCMetrics()
+    let workers: WorkerPool
+
+    private var loops: [ServerLoop] = []
+    private var listenFD: Int32 = -1
+    private let connectionCount = Atomic<Int>(0)
+    private let nextConnectionID = Atomic<UInt64>(1)
+    private let requestCounter = Atomic<UInt64>(0)
+    private let requestPrefix: String
+    private let stateLock = ConditionLock()
+    // Guarded by stateLock.
+    private var phase: Phase = .idle
+    private var boundPort = 0
+
+    enum Phase { case idle, running, draining, stopped }
+
+    public init(configuration: ServerConfiguration, router: RPCRouter, logger: Logger) {
+        self.configuration = configuration
+        self.router = router
+        router.sealForServing()
+        self.logger = logger
+        self.workers = WorkerPool(name: "\(configuration.serviceName)-worker", threads: configuration.workerThreads)
+        requestPrefix = DeploymentSecret.randomBytes(4).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The bound port (useful when the configuration asked for port 0).
+    public var port: Int { stateLock.withLock { boundPort } }
+
+    /// Binds the socket and starts the event loops.
+    /// - Throws: ``RPCServerError/bindFailed(_:)`` when the address cannot be bound.
+    public func start() throws {
+        csystem_ignore_sigpipe()
+        let fd = csystem_listen_tcp(configuration.host, Int32(configuration.port), 1024)
+        guard fd >= 0 else {
+            throw RPCServerError.bindFailed("\(configuration.host):\(configuration.port): \(String(cString: strerror(errno)))")
+        }
+        listenFD = fd
+        stateLock.withLock {
+            boundPort = Int(csystem_local_port(fd))
+            phase = .running
+        }
+        for index in 0..<max(1, configuration.eventLoops) {
+            let loop = ServerLoop(server: self, index: index, listenFD: fd)
+            loops.append(loop)
+            loop.start()
+        }
+        logger.notice("listening", ["address": "\(configuration.host):\(port)", "event_loops": String(loops.count),
+                                    "workers": String(configuration.workerThreads)])
+    }
+
+    /// Graceful shutdown: stop accepting, send GOAWAY, let in-flight calls finish within the
+    /// grace period, then close every connection and stop the threads. Blocks until done.
+    public func shutdown(gracePeriodMilliseconds: Int? = nil) {
+        let shouldRun = stateLock.withLock { () -> Bool in
+            guard phase == .running else { return false }
+            phase = .draining
+            return true
+        }
+        guard shouldRun else {
+            waitUntilStopped()
+            return
+        }
+        let grace = gracePeriodMilliseconds ?? configuration.shutdownGracePeriodMilliseconds
+        logger.notice("draining", ["grace_ms": String(grace)])
+        for loop in loops { loop.stopAccepting() }
+        Glibc.close(listenFD)
+        for loop in loops { loop.drainConnections() }
+        let deadline = Deadline.after(milliseconds: grace)
+        while !deadline.hasPassed && loops.contains(where: { $0.hasConnections }) {
+            usleep(5_000)
+        }
+        for loop in loops { loop.closeAll() }
+        for loop in loops { loop.stop() }
+        workers.shutdown()
+        stateLock.withLock { phase = .stopped }
+        stateLock.broadcast()
+        logger.notice("stopped")
+    }
+
+    /// Blocks until ``shutdown(gracePeriodMilliseconds:)`` has finished.
+    public func waitUntilStopped() {
+        stateLock.withLock {
+            while phase != .stopped { stateLock.wait() }
+        }
+    }
+
+    /// Open connections.
+    public var openConnections: Int { connectionCount.load(ordering: .relaxed) }
+
+    // MARK: internal
+
+    func readBuffer(for loop: EventLoop) -> UnsafeMutableBufferPointer<UInt8> {
+        loops.first { $0.loop === loop }!.readBuffer
+    }
+
+    func admitConnection() -> Bool {
+        let count = connectionCount.wrappingAdd(1, ordering: .relaxed).newValue
+        if count > configuration.limits.maxConnections {
+            connectionCount.wrappingSubtract(1, ordering: .relaxed)
+            return false
+        }
+        return true
+    }
+
+    func makeConnectionID() -> UInt64 { nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue }
+
+    func nextRequestID() -> String {
+        let n = requestCounter.wrappingAdd(1, ordering: .relaxed).newValue
+        return "\(configuration.serviceName)-\(requestPrefix)-\(n)"
+    }
+
+    func connectionClosed(_ connection: ServerConnection, reason: String) {
+        connectionCount.wrappingSubtract(1, ordering: .relaxed)
+        for loop in loops { loop.forget(connection) }
+        logger.debug("connection closed", ["connection.id": String(connection.id), "reason": reason])
+    }
+
+    func callFinished(connection: ServerConnection) {}
+}
+
+/// Errors starting a server.
+public enum RPCServerError: Error, CustomStringConvertible {
+    case bindFailed(String)
+
+    public var description: String {
+        switch self {
+        case .bindFailed(let detail): "cannot listen on \(detail)"
+        }
+    }
+}
+
+/// One event loop of a server, with the connections it owns and its listener registration.
+final class ServerLoop: EventLoopSource, @unchecked Sendable {
+    let loop: EventLoop
+    let readBuffer: UnsafeMutableBufferPointer<UInt8>
+    private unowned let server: RPCServer
+    private let listenFD: Int32
+    private var listenToken: UInt64 = 0
+    // Loop-thread state (read from other threads only through `execute`).
+    private var connections: [UInt64: ServerConnection] = [:]
+    private let count = Atomic<Int>(0)
+
+    init(server: RPCServer, index: Int, listenFD: Int32) {
+        self.server = server
+        self.listenFD = listenFD
+        loop = EventLoop(name: "\(server.configuration.serviceName)-loop-\(index)")
+        readBuffer = .allocate(capacity: 64 * 1024)
+    }
+
+    deinit { readBuffer.deallocate() }
+
+    func start() {
+        loop.setTick { [self] in
+            let now = MonotonicNanos.now()
+            for connection in Array(connections.values) { connection.tick(now: now) }
+        }
+        loop.execute { [self] in
+            listenToken = loop.register(self, fd: listenFD, events: csystem_epollin | csystem_epollexclusive)
+        }
+        loop.start()
+    }
+
+    var hasConnections: Bool { count.load(ordering: .relaxed) > 0 }
+
+    /// Accepts every pending connection.
+    func handleEvents(_ events: UInt32) {
+        while true {
+            let fd = csystem_accept_nonblocking(listenFD)
+            if fd < 0 { return }
+            _ = csystem_tune_tcp(fd)
+            guard server.admitConnection() else {
+                var refuse = RpcV1.Frame()
+                refuse.kind = .goaway
+                refuse.status = RPCError(.resourceExhausted, "limite de conexões atingido / too many connections").status
+                var bytes: [UInt8] = []
+                refuse.appendLengthPrefixed(to: &bytes)
+                _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+                Glibc.close(fd)
+                server.logger.warning("refused connection: limit reached", ["limit": String(server.configuration.limits.maxConnections)])
+                continue
+            }
+            let connection = ServerConnection(id: server.makeConnectionID(), fd: fd, peer: Self.peerName(fd),
+                                              server: server, loop: loop)
+            connections[connection.id] = connection
+            count.wrappingAdd(1, ordering: .relaxed)
+            connection.start()
+        }
+    }
+
+    func forget(_ connection: ServerConnection) {
+        if connections.removeValue(forKey: connection.id) != nil { count.wrappingSubtract(1, ordering: .relaxed) }
+    }
+
+    func stopAccepting() {
+        runOnLoopAndWait { [self] in loop.deregister(fd: listenFD, token: listenToken) }
+    }
+
+    func drainConnections() {
+        runOnLoopAndWait { [self] in for connection in connections.values { connection.beginDraining() } }
+    }
+
+    func closeAll() {
+        runOnLoopAndWait { [self] in for connection in Array(connections.values) { connection.close(reason: "shutdown") } }
+    }
+
+    func stop() { loop.stopAndWait() }
+
+    private func runOnLoopAndWait(_ body: @escaping () -> Void) {
+        let done = ConditionLock()
+        var finished = false
+        loop.execute {
+            body()
+            done.withLock { finished = true }
+            done.broadcast()
+        }
+        done.withLock { while !finished { done.wait() } }
+    }
+
+    private static func peerName(_ fd: Int32) -> String {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+        } == 0
+        guard ok else { return "unknown" }
+        var host = [CChar](repeating: 0, count: 64)
+        var service = [CChar](repeating: 0, count: 16)
+        _ = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, length, &host, 64, &service, 16, NI_NUMERICHOST | NI_NUMERICSERV)
+            }
+        }
+        let hostText = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let serviceText = String(decoding: service.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "\(hostText):\(serviceText)"
+    }
+}

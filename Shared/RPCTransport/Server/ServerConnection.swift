@@ -1,0 +1,496 @@
+import CSystem
+import Foundation
+import Messages
+import Observability
+import RPC
+
+/// One accepted TCP connection: reads and decodes frames on its event loop, authenticates the
+/// peer, dispatches calls, and writes responses coming from any thread.
+final class ServerConnection: EventLoopSource, @unchecked Sendable {
+    let id: UInt64
+    let fd: Int32
+    let peer: String
+    private unowned let server: RPCServer
+    private let loop: EventLoop
+    private var token: UInt64 = 0
+
+    // Loop-thread state.
+    private var decoder: FrameDecoder
+    private var authenticated = false
+    private var serverNonce: [UInt8] = []
+    private let openedAt: UInt64
+    private var lastActivity: UInt64
+    private var partialFrameSince: UInt64?
+    private var closedOnLoop = false
+
+    // Shared state, guarded by `lock`.
+    private let lock = ConditionLock()
+    private var outbound: [UInt8] = []
+    private var outboundOffset = 0
+    private var corked = false
+    private var writeArmed = false
+    private var readPaused = false
+    private var broken = false
+    private var calls: [UInt64: ActiveCall] = [:]
+    private var draining = false
+
+    struct ActiveCall {
+        let method: String
+        let deadline: Deadline
+        let startedAt: UInt64
+        let state: CallState
+        let requestID: String
+        let stream: ServerStream?
+    }
+
+    init(id: UInt64, fd: Int32, peer: String, server: RPCServer, loop: EventLoop) {
+        self.id = id
+        self.fd = fd
+        self.peer = peer
+        self.server = server
+        self.loop = loop
+        self.decoder = FrameDecoder(maxFrameSize: server.configuration.limits.maxFrameSize)
+        openedAt = MonotonicNanos.now()
+        lastActivity = openedAt
+    }
+
+    // MARK: lifecycle (loop thread)
+
+    func start() {
+        token = loop.register(self, fd: fd, events: csystem_epollin | csystem_epollrdhup)
+        serverNonce = DeploymentSecret.randomBytes(Handshake.nonceLength)
+        var hello = RpcV1.Frame()
+        hello.kind = .hello
+        hello.payload = serverNonce
+        hello.metadata = ["service": server.configuration.serviceName]
+        send(hello)
+    }
+
+    func handleEvents(_ events: UInt32) {
+        if events & (csystem_epollerr | csystem_epollhup) != 0 && events & csystem_epollin == 0 {
+            close(reason: "peer closed")
+            return
+        }
+        if events & csystem_epollout != 0 { lock.withLock { flushLocked() } }
+        if events & csystem_epollin != 0 { readAvailable() }
+        if lock.withLock({ broken }) { close(reason: "write failed") }
+    }
+
+    private func readAvailable() {
+        let buffer = server.readBuffer(for: loop)
+        lock.withLock { corked = true }
+        defer { lock.withLock { corked = false; flushLocked() } }
+        while !closedOnLoop {
+            if lock.withLock({ readPaused }) { break }
+            let n = read(fd, buffer.baseAddress, buffer.count)
+            if n > 0 {
+                lastActivity = MonotonicNanos.now()
+                decoder.append(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[0..<n])))
+                processFrames()
+                if n < buffer.count { break }
+            } else if n == 0 {
+                close(reason: "peer closed")
+                return
+            } else {
+                if errno == EAGAIN || errno == EWOULDBLOCK { break }
+                if errno == EINTR { continue }
+                close(reason: "read error \(errno)")
+                return
+            }
+        }
+    }
+
+    /// Decodes and handles buffered frames until none is complete or reading is paused.
+    private func processFrames() {
+        while !closedOnLoop {
+            if lock.withLock({ readPaused }) { break }
+            let frame: RpcV1.Frame?
+            do {
+                frame = try decoder.next()
+            } catch {
+                server.logger.warning("closing connection: \(error)", ["connection.id": String(id), "peer": peer])
+                sendConnectionError(RPCError(error.statusCode, error.description))
+                close(reason: error.description)
+                return
+            }
+            guard let frame else { break }
+            handle(frame)
+        }
+        partialFrameSince = decoder.hasPartialFrame ? (partialFrameSince ?? MonotonicNanos.now()) : nil
+    }
+
+    private func handle(_ frame: RpcV1.Frame) {
+        guard authenticated else {
+            authenticate(frame)
+            return
+        }
+        switch frame.kind {
+        case .request: startCall(frame)
+        case .message: streamMessage(frame)
+        case .cancel: cancelCall(frame.callID)
+        case .window: lock.withLock { calls[frame.callID]?.stream }?.grant(Int(frame.window))
+        case .ping:
+            var pong = RpcV1.Frame()
+            pong.kind = .pong
+            pong.payload = frame.payload
+            send(pong)
+        case .pong, .unspecified: break
+        case .goaway:
+            close(reason: "client sent GOAWAY")
+        case .response, .hello, .auth, .authOk:
+            sendConnectionError(RPCError(.invalidArgument, "frame \(frame.kind) not allowed from a client"))
+            close(reason: "protocol violation")
+        }
+    }
+
+    private func authenticate(_ frame: RpcV1.Frame) {
+        let secret = server.configuration.secret
+        if frame.kind == .auth, frame.payload.count == 2 * Handshake.nonceLength {
+            let clientNonce = Array(frame.payload[0..<Handshake.nonceLength])
+            let mac = Array(frame.payload[Handshake.nonceLength...])
+            if secret.verify(mac, Handshake.clientLabel, serverNonce, clientNonce) {
+                authenticated = true
+                var ok = RpcV1.Frame()
+                ok.kind = .authOk
+                ok.payload = secret.mac(Handshake.serverLabel, clientNonce, serverNonce)
+                send(ok)
+                return
+            }
+        }
+        server.logger.warning("rejected unauthenticated peer", ["connection.id": String(id), "peer": peer])
+        var reject = RpcV1.Frame()
+        reject.kind = .response
+        reject.callID = frame.callID
+        reject.status = RPCError(.unauthenticated, "peer did not prove it belongs to the deployment").status
+        send(reject)
+        close(reason: "unauthenticated")
+    }
+
+    // MARK: calls
+
+    private func startCall(_ frame: RpcV1.Frame) {
+        let limits = server.configuration.limits
+        let now = MonotonicNanos.now()
+        if lock.withLock({ draining }) {
+            respond(callID: frame.callID, error: RPCError(.unavailable, "servidor encerrando / server is draining"))
+            return
+        }
+        guard let handler = server.router.handlers[frame.method] else {
+            respond(callID: frame.callID, error: RPCError(.unimplemented, "método desconhecido / unknown method \(frame.method)"))
+            return
+        }
+        var timeout = frame.timeoutMs == 0 ? limits.defaultTimeoutMilliseconds : Int(frame.timeoutMs)
+        timeout = min(timeout, limits.maxTimeoutMilliseconds)
+        let deadline = Deadline(uptimeNanoseconds: now &+ UInt64(timeout) &* 1_000_000)
+        var metadata = frame.metadata
+        if metadata[MetadataKey.requestID, default: ""].isEmpty {
+            metadata[MetadataKey.requestID] = server.nextRequestID()
+        }
+        let state = CallState()
+        var stream: ServerStream?
+        if case .streaming(let clientStreaming, _) = handler {
+            let s = ServerStream(callID: frame.callID, deadline: deadline, state: state, connection: self)
+            if !clientStreaming { _ = s.deliver(frame.payload, end: true) } else if frame.endStream { _ = s.deliver(nil, end: true) }
+            stream = s
+        }
+        let call = ActiveCall(method: frame.method, deadline: deadline, startedAt: now, state: state,
+                              requestID: metadata[MetadataKey.requestID]!, stream: stream)
+        let duplicate: Bool = lock.withLock {
+            if calls[frame.callID] != nil { return true }
+            calls[frame.callID] = call
+            if calls.count >= limits.maxInFlightPerConnection && !readPaused {
+                readPaused = true
+                loop.modify(fd: fd, token: token, events: csystem_epollrdhup | (writeArmed ? csystem_epollout : 0))
+            }
+            return false
+        }
+        if duplicate {
+            respond(callID: frame.callID, error: RPCError(.invalidArgument, "call id \(frame.callID) already in flight"))
+            return
+        }
+        var logger = server.logger
+        logger[metadataKey: "rpc.method"] = frame.method
+        logger[metadataKey: "rpc.call_id"] = String(frame.callID)
+        logger[metadataKey: "request.id"] = call.requestID
+        let context = ServerContext(method: frame.method, callID: frame.callID, metadata: metadata, deadline: deadline,
+                                    peer: peer, logger: logger, state: state)
+        switch handler {
+        case .unary(.inline, let body):
+            let outcome = Self.run { try frame.payload.withUnsafeBytes { try body($0, context) } }
+            finish(callID: frame.callID, outcome: outcome)
+        case .unary(.blocking, let body):
+            let payload = frame.payload
+            server.workers.submit { [self] in
+                let outcome: Result<[UInt8], RPCError>
+                if context.isCancelled {
+                    outcome = .failure(RPCError(.deadlineExceeded, "prazo esgotado antes do início / deadline passed before start"))
+                } else {
+                    outcome = Self.run { try payload.withUnsafeBytes { try body($0, context) } }
+                }
+                finish(callID: frame.callID, outcome: outcome)
+            }
+        case .streaming(_, let body):
+            let stream = stream!
+            server.workers.submit { [self] in
+                let outcome = Self.run { try body(stream, context) ?? [] }
+                finish(callID: frame.callID, outcome: outcome)
+            }
+        }
+    }
+
+    private static func run(_ body: () throws -> [UInt8]) -> Result<[UInt8], RPCError> {
+        do { return .success(try body()) } catch let error as RPCError {
+            return .failure(error)
+        } catch {
+            return .failure(RPCError(.internal, "erro interno / internal error"))
+        }
+    }
+
+    private func streamMessage(_ frame: RpcV1.Frame) {
+        guard let stream = lock.withLock({ calls[frame.callID]?.stream }) else { return }
+        let accepted = frame.endStream ? stream.deliver(nil, end: true) : stream.deliver(frame.payload, end: false)
+        if !accepted {
+            expire(callID: frame.callID, error: RPCError(.resourceExhausted, "janela de fluxo excedida / flow-control window exceeded"))
+        }
+    }
+
+    private func cancelCall(_ callID: UInt64) {
+        let call = lock.withLock { () -> ActiveCall? in
+            let call = calls.removeValue(forKey: callID)
+            resumeReadingIfPossibleLocked()
+            return call
+        }
+        guard let call else { return }
+        call.state.cancel()
+        call.stream?.interrupt(RPCError(.cancelled, "chamada cancelada / call cancelled"))
+        logCall(call, callID: callID, code: .cancelled)
+    }
+
+    /// Ends a call with `error` now (deadline, flow-control violation); the handler's later result is dropped.
+    private func expire(callID: UInt64, error: RPCError) {
+        let call = lock.withLock { () -> ActiveCall? in
+            guard let call = calls.removeValue(forKey: callID) else { return nil }
+            var frame = RpcV1.Frame()
+            frame.kind = .response
+            frame.callID = callID
+            frame.status = error.status
+            frame.appendLengthPrefixed(to: &outbound)
+            if !corked { flushLocked() }
+            resumeReadingIfPossibleLocked()
+            return call
+        }
+        guard let call else { return }
+        call.state.cancel()
+        call.stream?.interrupt(error)
+        logCall(call, callID: callID, code: error.code)
+    }
+
+    /// Sends the final RESPONSE of a call, unless it was cancelled or expired meanwhile. Any thread.
+    func finish(callID: UInt64, outcome: Result<[UInt8], RPCError>) {
+        var frame = RpcV1.Frame()
+        frame.kind = .response
+        frame.callID = callID
+        let call = lock.withLock { () -> ActiveCall? in
+            guard let call = calls.removeValue(forKey: callID) else { return nil }
+            switch outcome {
+            case .success(let payload): frame.payload = payload
+            case .failure(let error) where call.deadline.hasPassed && error.code == .cancelled:
+                // A handler that stopped because its deadline passed reports that, not "cancelled".
+                frame.status = RPCError(.deadlineExceeded, "prazo da chamada esgotado / deadline exceeded").status
+            case .failure(let error): frame.status = error.status
+            }
+            if !broken {
+                frame.appendLengthPrefixed(to: &outbound)
+                if !corked { flushLocked() }
+            }
+            resumeReadingIfPossibleLocked()
+            return call
+        }
+        guard let call else { return }
+        if case .failure(let error) = outcome { call.stream?.interrupt(error) }
+        logCall(call, callID: callID, code: outcome.errorCode)
+        server.callFinished(connection: self)
+    }
+
+    private func logCall(_ call: ActiveCall, callID: UInt64, code: RPCStatusCode) {
+        server.metrics.record(method: call.method, code: code, nanoseconds: MonotonicNanos.now() &- call.startedAt)
+        let level: Logger.Level = code == .ok ? .info : (code == .internal || code == .unknown ? .error : .notice)
+        guard server.logger.isEnabled(level) else { return }
+        let micros = (MonotonicNanos.now() &- call.startedAt) / 1_000
+        server.logger.log(level, "call finished", [
+            "rpc.method": call.method, "rpc.call_id": String(callID), "request.id": call.requestID,
+            "rpc.status": code.name, "duration_us": String(micros), "connection.id": String(id),
+        ])
+    }
+
+    private func respond(callID: UInt64, error: RPCError) {
+        var frame = RpcV1.Frame()
+        frame.kind = .response
+        frame.callID = callID
+        frame.status = error.status
+        send(frame)
+    }
+
+    private func sendConnectionError(_ error: RPCError) {
+        var frame = RpcV1.Frame()
+        frame.kind = .goaway
+        frame.status = error.status
+        send(frame)
+    }
+
+    // MARK: writing (any thread)
+
+    /// Queues a frame and writes it now unless the loop is batching reads.
+    func send(_ frame: RpcV1.Frame) {
+        lock.withLock {
+            guard !broken else { return }
+            frame.appendLengthPrefixed(to: &outbound)
+            if !corked { flushLocked() }
+        }
+    }
+
+    /// A MESSAGE frame of a server stream; false when the call or connection is gone.
+    func sendMessage(callID: UInt64, payload: [UInt8]) -> Bool {
+        var frame = RpcV1.Frame()
+        frame.kind = .message
+        frame.callID = callID
+        frame.payload = payload
+        return lock.withLock {
+            guard !broken, calls[callID] != nil else { return false }
+            frame.appendLengthPrefixed(to: &outbound)
+            if !corked { flushLocked() }
+            return true
+        }
+    }
+
+    func sendWindow(callID: UInt64, count: Int) {
+        var frame = RpcV1.Frame()
+        frame.kind = .window
+        frame.callID = callID
+        frame.window = UInt32(count)
+        send(frame)
+    }
+
+    private func flushLocked() {
+        while outboundOffset < outbound.count && !broken {
+            let n = outbound.withUnsafeBytes { bytes in
+                Glibc.send(fd, bytes.baseAddress! + outboundOffset, bytes.count - outboundOffset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            if n > 0 {
+                outboundOffset += n
+            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if !writeArmed {
+                    writeArmed = true
+                    loop.modify(fd: fd, token: token, events: interestLocked())
+                }
+                return
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                broken = true
+                return
+            }
+        }
+        if outboundOffset == outbound.count {
+            outbound.removeAll(keepingCapacity: outbound.capacity <= 1 << 20)
+            outboundOffset = 0
+            if writeArmed {
+                writeArmed = false
+                loop.modify(fd: fd, token: token, events: interestLocked())
+            }
+        }
+    }
+
+    private func interestLocked() -> UInt32 {
+        (readPaused ? 0 : csystem_epollin) | csystem_epollrdhup | (writeArmed ? csystem_epollout : 0)
+    }
+
+    private func resumeReadingIfPossibleLocked() {
+        guard readPaused, calls.count < server.configuration.limits.maxInFlightPerConnection else { return }
+        readPaused = false
+        loop.modify(fd: fd, token: token, events: interestLocked())
+        // Frames already buffered would not wake epoll again: handle them on the loop.
+        loop.execute { [self] in
+            lock.withLock { corked = true }
+            processFrames()
+            lock.withLock { corked = false; flushLocked() }
+        }
+    }
+
+    // MARK: timers and shutdown (loop thread)
+
+    /// Expires calls past their deadline and closes idle, slow or unauthenticated connections.
+    func tick(now: UInt64) {
+        guard !closedOnLoop else { return }
+        let limits = server.configuration.limits
+        if !authenticated && now &- openedAt > UInt64(limits.authenticationTimeoutMilliseconds) * 1_000_000 {
+            close(reason: "authentication timeout")
+            return
+        }
+        if let since = partialFrameSince, now &- since > UInt64(limits.frameCompletionTimeoutMilliseconds) * 1_000_000 {
+            server.logger.warning("closing connection: frame not completed in time", ["connection.id": String(id), "peer": peer])
+            close(reason: "frame timeout")
+            return
+        }
+        let expired: [UInt64] = lock.withLock {
+            calls.isEmpty ? [] : calls.compactMap { $0.value.deadline.uptimeNanoseconds <= now ? $0.key : nil }
+        }
+        for callID in expired {
+            expire(callID: callID, error: RPCError(.deadlineExceeded, "prazo da chamada esgotado / deadline exceeded"))
+        }
+        let (idle, isDraining, broken) = lock.withLock { (calls.isEmpty, draining, self.broken) }
+        if broken {
+            close(reason: "write failed")
+        } else if idle && isDraining {
+            close(reason: "drained")
+        } else if idle && now &- lastActivity > UInt64(limits.idleTimeoutMilliseconds) * 1_000_000 {
+            sendConnectionError(RPCError(.unavailable, "conexão ociosa / idle connection closed"))
+            close(reason: "idle")
+        }
+    }
+
+    /// Sends GOAWAY and refuses new calls; the connection closes once its calls finish.
+    func beginDraining() {
+        let alreadyDraining = lock.withLock { () -> Bool in
+            defer { draining = true }
+            return draining
+        }
+        if !alreadyDraining && authenticated {
+            var goaway = RpcV1.Frame()
+            goaway.kind = .goaway
+            goaway.status = RPCError(.unavailable, "servidor encerrando / server is shutting down").status
+            send(goaway)
+        }
+    }
+
+    var inFlightCount: Int { lock.withLock { calls.count } }
+
+    func close(reason: String) {
+        guard !closedOnLoop else { return }
+        closedOnLoop = true
+        let remaining = lock.withLock { () -> [ActiveCall] in
+            flushLocked()
+            broken = true
+            let all = Array(calls.values)
+            calls.removeAll()
+            return all
+        }
+        for call in remaining {
+            call.state.cancel()
+            call.stream?.interrupt(RPCError(.unavailable, "conexão encerrada / connection closed"))
+        }
+        loop.deregister(fd: fd, token: token)
+        shutdown(fd, Int32(SHUT_RDWR))
+        Glibc.close(fd)
+        server.connectionClosed(self, reason: reason)
+    }
+}
+
+extension Result where Failure == RPCError {
+    var errorCode: RPCStatusCode {
+        switch self {
+        case .success: .ok
+        case .failure(let error): error.code
+        }
+    }
+}

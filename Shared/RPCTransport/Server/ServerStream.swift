@@ -1,0 +1,102 @@
+import RPC
+
+/// One streaming call on the server: requests arriving from the loop thread, responses leaving
+/// under flow control. Handlers block on it from a worker thread.
+final class ServerStream: @unchecked Sendable {
+    let callID: UInt64
+    let deadline: Deadline
+    let state: CallState
+    private weak var connection: ServerConnection?
+    private let condition = ConditionLock()
+    // Guarded by `condition`.
+    private var inbound: [[UInt8]] = []
+    private var inboundEnded = false
+    private var consumedSinceGrant = 0
+    private var credit = RPCProtocol.initialStreamWindow
+    private var failure: RPCError?
+
+    init(callID: UInt64, deadline: Deadline, state: CallState, connection: ServerConnection) {
+        self.callID = callID
+        self.deadline = deadline
+        self.state = state
+        self.connection = connection
+    }
+
+    // MARK: loop side
+
+    /// A request message arrived. Returns false when the client exceeded its window.
+    func deliver(_ message: [UInt8]?, end: Bool) -> Bool {
+        condition.lock()
+        defer { condition.unlock(); condition.broadcast() }
+        if let message {
+            if inbound.count >= RPCProtocol.initialStreamWindow * 2 {
+                failure = RPCError(.resourceExhausted, "cliente excedeu a janela de fluxo / client exceeded the flow-control window")
+                return false
+            }
+            inbound.append(message)
+        }
+        if end { inboundEnded = true }
+        return true
+    }
+
+    /// The client granted `count` more response messages.
+    func grant(_ count: Int) {
+        condition.withLock { credit += count }
+        condition.broadcast()
+    }
+
+    /// Wakes any waiting handler after a cancel, an expired deadline or a closed connection.
+    func interrupt(_ error: RPCError) {
+        condition.withLock { if failure == nil { failure = error } }
+        condition.broadcast()
+    }
+
+    // MARK: handler side
+
+    func receive() throws -> [UInt8]? {
+        condition.lock()
+        while inbound.isEmpty && !inboundEnded {
+            if let failure { condition.unlock(); throw failure }
+            try checkLocked()
+            condition.wait(untilUptimeNanoseconds: deadline.uptimeNanoseconds)
+        }
+        if let failure { condition.unlock(); throw failure }
+        guard !inbound.isEmpty else { condition.unlock(); return nil }
+        let message = inbound.removeFirst()
+        consumedSinceGrant += 1
+        var grant = 0
+        if consumedSinceGrant >= RPCProtocol.initialStreamWindow / 2 {
+            grant = consumedSinceGrant
+            consumedSinceGrant = 0
+        }
+        condition.unlock()
+        if grant > 0 { connection?.sendWindow(callID: callID, count: grant) }
+        return message
+    }
+
+    func send(_ message: [UInt8]) throws {
+        condition.lock()
+        while credit == 0 {
+            if let failure { condition.unlock(); throw failure }
+            try checkLocked()
+            condition.wait(untilUptimeNanoseconds: deadline.uptimeNanoseconds)
+        }
+        if let failure { condition.unlock(); throw failure }
+        credit -= 1
+        condition.unlock()
+        guard let connection, connection.sendMessage(callID: callID, payload: message) else {
+            throw RPCError(.cancelled, "conexão encerrada / connection closed")
+        }
+    }
+
+    private func checkLocked() throws {
+        if deadline.hasPassed {
+            condition.unlock()
+            throw RPCError(.deadlineExceeded, "prazo da chamada esgotado / deadline exceeded")
+        }
+        if state.isCancelled {
+            condition.unlock()
+            throw RPCError(.cancelled, "chamada cancelada / call cancelled")
+        }
+    }
+}

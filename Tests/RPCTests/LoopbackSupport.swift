@@ -1,0 +1,171 @@
+import CSystem
+import Foundation
+import Messages
+import Observability
+import RPC
+import RPCTransport
+import Synchronization
+
+/// Methods only the tests serve, typed with the echo messages.
+enum TestMethods {
+    /// Sleeps `payload[0]` milliseconds (blocking pool), then echoes the payload.
+    static let sleepy = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Sleepy", clientStreaming: false, serverStreaming: false)
+    /// Blocks until the test releases it, honouring cancellation.
+    static let gate = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Gate", clientStreaming: false, serverStreaming: false)
+    /// Streams a message every 10 ms until cancelled.
+    static let ticker = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Ticker", clientStreaming: false, serverStreaming: true)
+    /// Sums the sizes of uploaded chunks.
+    static let upload = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Upload", clientStreaming: true, serverStreaming: false)
+}
+
+/// Shared observations of the test handlers.
+final class Probe: Sendable {
+    let gateOpen = Atomic<Bool>(false)
+    let gateEntered = Atomic<Int>(0)
+    let cancellationsSeen = Atomic<Int>(0)
+    let tickerStopped = Atomic<Bool>(false)
+}
+
+/// A real server on a loopback port chosen by the OS, with the built-ins and the test methods.
+final class LoopbackServer: @unchecked Sendable {
+    let server: RPCServer
+    let secret: DeploymentSecret
+    let probe = Probe()
+
+    init(limits: RPCLimits = RPCLimits(), workers: Int = 16, secret: DeploymentSecret = .random()) throws {
+        self.secret = secret
+        var router = RPCRouter()
+        BuiltinServices.register(in: &router, service: "test") { .serving }
+        let probe = self.probe
+        router.register(TestMethods.sleepy) { request, _ in
+            usleep(UInt32(request.payload.first ?? 0) * 1000)
+            var response = RpcV1.EchoResponse()
+            response.payload = request.payload
+            return response
+        }
+        router.register(TestMethods.gate) { request, context in
+            probe.gateEntered.wrappingAdd(1, ordering: .relaxed)
+            while !probe.gateOpen.load(ordering: .acquiring) {
+                if context.isCancelled {
+                    probe.cancellationsSeen.wrappingAdd(1, ordering: .relaxed)
+                    throw RPCError(.cancelled, "cancelled")
+                }
+                usleep(1000)
+            }
+            var response = RpcV1.EchoResponse()
+            response.payload = request.payload
+            return response
+        }
+        router.registerStreaming(TestMethods.ticker) { _, responses, context in
+            var n: UInt8 = 0
+            defer { probe.tickerStopped.store(true, ordering: .releasing) }
+            while !context.isCancelled {
+                var response = RpcV1.EchoResponse()
+                response.payload = [n]
+                n &+= 1
+                try responses.send(response)
+                usleep(10_000)
+            }
+            return nil
+        }
+        router.registerStreaming(TestMethods.upload) { requests, _, _ in
+            var total = 0
+            while let chunk = try requests.receive() { total += chunk.payload.count }
+            var response = RpcV1.EchoResponse()
+            response.payload = Array(String(total).utf8)
+            return response
+        }
+        var configuration = ServerConfiguration(serviceName: "test", secret: secret)
+        configuration.limits = limits
+        configuration.workerThreads = workers
+        configuration.eventLoops = 2
+        server = RPCServer(configuration: configuration, router: router, logger: Logger(service: "test", level: .critical))
+        try server.start()
+    }
+
+    var endpoint: Endpoint { Endpoint(host: "127.0.0.1", port: server.port) }
+
+    func client(secret: DeploymentSecret? = nil, timeout: Int = 5_000) -> RPCClient {
+        var configuration = ClientConfiguration(endpoints: [endpoint], secret: secret ?? self.secret)
+        configuration.defaultTimeoutMilliseconds = timeout
+        return RPCClient(configuration: configuration)
+    }
+
+    deinit { server.shutdown(gracePeriodMilliseconds: 100) }
+}
+
+/// A raw TCP peer that speaks frames by hand, to misbehave on purpose.
+final class RawPeer {
+    let fd: Int32
+    var decoder = FrameDecoder(maxFrameSize: 8 << 20)
+
+    init(port: Int) throws {
+        fd = csystem_connect_tcp("127.0.0.1", Int32(port), 2000)
+        if fd < 0 { throw RPCError(.unavailable, "connect failed") }
+        var tv = timeval(tv_sec: 3, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    func send(_ frame: RpcV1.Frame) {
+        var bytes: [UInt8] = []
+        frame.appendLengthPrefixed(to: &bytes)
+        send(bytes)
+    }
+
+    /// The next frame, or nil when the server closed the connection (or 3 s passed).
+    func receive() -> RpcV1.Frame? {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            if let frame = try? decoder.next() { return frame }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return nil }
+            decoder.append(Array(buffer[0..<n]))
+        }
+    }
+
+    /// True once the server has closed the connection.
+    func isClosedByServer() -> Bool {
+        while let _ = receive() {}
+        return true
+    }
+
+    /// Completes the handshake with `secret`.
+    func authenticate(_ secret: DeploymentSecret) -> Bool {
+        guard let hello = receive(), hello.kind == .hello else { return false }
+        let nonce = DeploymentSecret.randomBytes(32)
+        var auth = RpcV1.Frame()
+        auth.kind = .auth
+        auth.payload = nonce + secret.mac(Array("ocorrencias-rpc-v1 client".utf8), hello.payload, nonce)
+        send(auth)
+        return receive()?.kind == .authOk
+    }
+}
+
+/// Counts completions of asynchronous calls and lets a test wait for all of them.
+final class Completions: @unchecked Sendable {
+    private let lock = NSCondition()
+    private var results: [Int: Result<[UInt8], RPCError>] = [:]
+    private(set) var order: [Int] = []
+
+    func record(_ index: Int, _ result: Result<[UInt8], RPCError>) {
+        lock.lock()
+        results[index] = result
+        order.append(index)
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    func wait(for count: Int, seconds: Double) -> [Int: Result<[UInt8], RPCError>] {
+        let limit = Date().addingTimeInterval(seconds)
+        lock.lock()
+        defer { lock.unlock() }
+        while results.count < count && lock.wait(until: limit) {}
+        return results
+    }
+}

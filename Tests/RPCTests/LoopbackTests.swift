@@ -1,0 +1,238 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Testing
+
+@Suite("Loopback client and server", .serialized)
+struct LoopbackTests {
+    static func echoRequest(_ bytes: [UInt8]) -> RpcV1.EchoRequest {
+        var request = RpcV1.EchoRequest()
+        request.payload = bytes
+        return request
+    }
+
+    @Test("10,000 pipelined calls answered out of order are matched to their callers")
+    func pipelinedOutOfOrder() throws {
+        let server = try LoopbackServer()
+        let client = server.client(timeout: 30_000)
+        let completions = Completions()
+        let count = 10_000
+        for i in 0..<count {
+            // First byte: sleep 0–3 ms, so later calls often finish first.
+            let payload = [UInt8(i % 4)] + withUnsafeBytes(of: UInt32(i).bigEndian, Array.init)
+            client.start(path: TestMethods.sleepy.path, payload: Self.echoRequest(payload).serializedBytes()) { result in
+                completions.record(i, result)
+            }
+        }
+        let results = completions.wait(for: count, seconds: 60)
+        #expect(results.count == count)
+        for (i, result) in results {
+            let response = try RpcV1.EchoResponse(serializedBytes: try result.get())
+            let echoed = response.payload.dropFirst().reduce(0) { $0 << 8 | Int($1) }
+            #expect(echoed == i)
+        }
+        #expect(completions.order != completions.order.sorted(), "responses arrived in request order only")
+    }
+
+    @Test("a call past its deadline ends with DEADLINE_EXCEEDED and the handler sees the cancellation")
+    func deadlineExceeded() throws {
+        let server = try LoopbackServer()
+        let client = server.client()
+        let start = Date()
+        #expect(throws: RPCError.self) {
+            do { _ = try client.call(TestMethods.gate, Self.echoRequest([1]), options: CallOptions(timeoutMilliseconds: 100)) } catch let error as RPCError {
+                #expect(error.code == .deadlineExceeded)
+                throw error
+            }
+        }
+        #expect(Date().timeIntervalSince(start) < 2)
+        let seen = Date().addingTimeInterval(2)
+        while server.probe.cancellationsSeen.load(ordering: .relaxed) == 0 && Date() < seen { usleep(5_000) }
+        #expect(server.probe.cancellationsSeen.load(ordering: .relaxed) == 1)
+    }
+
+    @Test("cancelling a server stream stops the handler")
+    func cancelStopsHandler() throws {
+        let server = try LoopbackServer()
+        let client = server.client()
+        let stream = try client.serverStream(TestMethods.ticker, Self.echoRequest([]))
+        #expect(try stream.receive()?.payload == [0])
+        #expect(try stream.receive()?.payload == [1])
+        stream.cancel()
+        let limit = Date().addingTimeInterval(2)
+        while !server.probe.tickerStopped.load(ordering: .acquiring) && Date() < limit { usleep(5_000) }
+        let stopped = server.probe.tickerStopped.load(ordering: .acquiring)
+        #expect(stopped)
+    }
+
+    @Test("an unknown method is UNIMPLEMENTED")
+    func unknownMethod() throws {
+        let server = try LoopbackServer()
+        let client = server.client()
+        do {
+            _ = try client.callRaw(path: "/ocorrencias.nothing.v1.Nope/Nothing", payload: [])
+            Issue.record("call succeeded")
+        } catch let error as RPCError {
+            #expect(error.code == .unimplemented)
+        }
+    }
+
+    @Test("a client with the wrong secret is refused with UNAUTHENTICATED")
+    func wrongSecret() throws {
+        let server = try LoopbackServer()
+        let client = server.client(secret: .random())
+        do {
+            _ = try client.call(RpcV1.Health.check, RpcV1.HealthCheckRequest())
+            Issue.record("call succeeded")
+        } catch let error as RPCError {
+            #expect(error.code == .unauthenticated)
+        }
+    }
+
+    @Test("a peer that skips the handshake gets UNAUTHENTICATED and nothing else")
+    func unauthenticatedPeer() throws {
+        let server = try LoopbackServer()
+        let peer = try RawPeer(port: server.server.port)
+        #expect(peer.receive()?.kind == .hello)
+        var request = RpcV1.Frame()
+        request.kind = .request
+        request.callID = 1
+        request.method = RpcV1.Health.check.path
+        peer.send(request)
+        let answer = try #require(peer.receive())
+        #expect(answer.kind == .response)
+        #expect(answer.status?.code == RPCStatusCode.unauthenticated.rawValue)
+        #expect(answer.payload.isEmpty)
+        #expect(peer.receive() == nil, "the server closed the connection")
+    }
+
+    @Test("an oversized frame is refused with RESOURCE_EXHAUSTED and the connection closed")
+    func oversizedFrame() throws {
+        var limits = RPCLimits()
+        limits.maxFrameSize = 1024
+        let server = try LoopbackServer(limits: limits)
+        let peer = try RawPeer(port: server.server.port)
+        #expect(peer.authenticate(server.secret))
+        peer.send([0x40, 0, 0, 0])  // announces 1 GiB
+        let goaway = try #require(peer.receive())
+        #expect(goaway.kind == .goaway)
+        #expect(goaway.status?.code == RPCStatusCode.resourceExhausted.rawValue)
+        #expect(peer.receive() == nil)
+    }
+
+    @Test("garbage after the handshake closes the connection; other clients keep working")
+    func garbageFrame() throws {
+        let server = try LoopbackServer()
+        let peer = try RawPeer(port: server.server.port)
+        #expect(peer.authenticate(server.secret))
+        peer.send([0, 0, 0, 3, 0xff, 0xff, 0xff])
+        #expect(peer.isClosedByServer())
+        let client = server.client()
+        #expect(try client.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()).status == .serving)
+    }
+
+    @Test("a peer that stops mid-frame is disconnected after the frame timeout")
+    func slowLoris() throws {
+        var limits = RPCLimits()
+        limits.frameCompletionTimeoutMilliseconds = 200
+        let server = try LoopbackServer(limits: limits)
+        let peer = try RawPeer(port: server.server.port)
+        #expect(peer.authenticate(server.secret))
+        let start = Date()
+        peer.send([0, 0, 0, 100, 1, 2])
+        #expect(peer.isClosedByServer())
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(elapsed >= 0.15 && elapsed < 2.5)
+    }
+
+    @Test("draining mid-call: the call in flight finishes, new calls are refused, then the server stops")
+    func drainMidCall() throws {
+        let server = try LoopbackServer()
+        let client = server.client()
+        let completions = Completions()
+        client.start(path: TestMethods.gate.path, payload: Self.echoRequest([9]).serializedBytes()) { completions.record(0, $0) }
+        while server.probe.gateEntered.load(ordering: .relaxed) == 0 { usleep(1_000) }
+        let stopped = Completions()
+        Thread.detachNewThread { server.server.shutdown(gracePeriodMilliseconds: 5_000); stopped.record(0, .success([])) }
+        usleep(100_000)
+        // The listener is closed: a new client cannot connect.
+        let late = server.client()
+        #expect(throws: RPCError.self) { _ = try late.call(RpcV1.Health.check, RpcV1.HealthCheckRequest(), options: .init(timeoutMilliseconds: 500)) }
+        server.probe.gateOpen.store(true, ordering: .releasing)
+        let result = completions.wait(for: 1, seconds: 5)[0]
+        #expect(try RpcV1.EchoResponse(serializedBytes: try #require(result).get()).payload == [9])
+        #expect(stopped.wait(for: 1, seconds: 5).count == 1)
+    }
+
+    @Test("beyond max in-flight the server stops reading; nothing fails and all calls finish")
+    func inFlightBackPressure() throws {
+        var limits = RPCLimits()
+        limits.maxInFlightPerConnection = 4
+        let server = try LoopbackServer(limits: limits)
+        let client = server.client(timeout: 10_000)
+        let completions = Completions()
+        for i in 0..<12 {
+            client.start(path: TestMethods.gate.path, payload: Self.echoRequest([UInt8(i)]).serializedBytes()) { completions.record(i, $0) }
+        }
+        usleep(300_000)
+        #expect(server.probe.gateEntered.load(ordering: .relaxed) == 4, "only max-in-flight handlers started")
+        server.probe.gateOpen.store(true, ordering: .releasing)
+        let results = completions.wait(for: 12, seconds: 10)
+        #expect(results.count == 12)
+        #expect(results.values.allSatisfy { (try? $0.get()) != nil })
+        #expect(server.probe.gateEntered.load(ordering: .relaxed) == 12)
+    }
+
+    @Test("client and bidirectional streams respect flow control and keep order")
+    func streams() throws {
+        let server = try LoopbackServer()
+        let client = server.client()
+        let upload = try client.streamingCall(TestMethods.upload)
+        for _ in 0..<200 { try upload.send(Self.echoRequest(Array(repeating: 1, count: 1000))) }
+        #expect(try upload.finish().payload == Array("200000".utf8))
+
+        let echo = try client.streamingCall(RpcV1.Echo.echoStream)
+        for i in 0..<8 { try echo.send(Self.echoRequest([UInt8(i)])) }
+        var received: [UInt8] = []
+        for i in 8..<100 {
+            try echo.send(Self.echoRequest([UInt8(i)]))
+            received += try #require(try echo.receive()).payload
+        }
+        try echo.closeSend()
+        while let response = try echo.receive() { received += response.payload }
+        #expect(received == (0..<100).map { UInt8($0) })
+    }
+
+    @Test("health and reflection answer on every server")
+    func builtins() throws {
+        let server = try LoopbackServer()
+        let client = server.client()
+        #expect(try client.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()).status == .serving)
+        let methods = try client.call(RpcV1.Reflection.listMethods, RpcV1.ListMethodsRequest())
+        #expect(methods.service == "test")
+        let names = Set(methods.methods.map(\.name))
+        #expect(names.isSuperset(of: [RpcV1.Health.check.path, RpcV1.Reflection.listMethods.path, TestMethods.upload.path]))
+        let upload = try #require(methods.methods.first { $0.name == TestMethods.upload.path })
+        #expect(upload.clientStreaming && !upload.serverStreaming)
+        #expect(upload.requestType == "ocorrencias.rpc.v1.EchoRequest")
+    }
+
+    @Test("a client spreads calls over instances and skips one that is down")
+    func failover() throws {
+        let a = try LoopbackServer()
+        let b = try LoopbackServer(secret: a.secret)
+        var configuration = ClientConfiguration(endpoints: [a.endpoint, b.endpoint, Endpoint(host: "127.0.0.1", port: 1)], secret: a.secret)
+        configuration.connectTimeoutMilliseconds = 200
+        let client = RPCClient(configuration: configuration)
+        for _ in 0..<30 {
+            #expect(try client.call(RpcV1.Echo.echo, Self.echoRequest([1])).payload == [1])
+        }
+        #expect(a.server.metrics.count(method: RpcV1.Echo.echo.path, code: "OK") > 0)
+        #expect(b.server.metrics.count(method: RpcV1.Echo.echo.path, code: "OK") > 0)
+        a.server.shutdown(gracePeriodMilliseconds: 100)
+        for _ in 0..<10 {
+            #expect(try client.call(RpcV1.Echo.echo, Self.echoRequest([2])).payload == [2])
+        }
+    }
+}

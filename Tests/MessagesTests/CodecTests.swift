@@ -83,3 +83,43 @@ struct CodecTests {
         #expect(announced == size)
     }
 }
+
+@Suite("Codec: oneofs, maps, nested enums")
+struct CodecShapesTests {
+    static func ticket() -> BenchV1.TicketSample {
+        var t = BenchV1.TicketSample()
+        t.id = "6f1c2a9e-0b7d-4c2e-9a51-3d8e2f4b7c10"
+        t.code = "2026-000123"
+        t.organizationID = "org-42"
+        t.contactID = "contact-7"
+        t.category = .exigenciaFiscal
+        t.priority = .urgente
+        t.subject = "Erro na emissão da NF-e após atualização"
+        t.request = "Ao emitir a nota fiscal o sistema trava na tela de transmissão."
+        t.openedAtMs = 1_795_000_000_000
+        t.customFields = ["versao": "12.1.2310", "banco": "SQL Server"]
+        t.tags = ["nfe", "fiscal"]
+        t.dueAtMs = 1_795_100_000_000
+        t.origin = .agentID("agent-3")
+        return t
+    }
+
+    @Test("every field kind round-trips")
+    func roundTrip() throws {
+        let t = Self.ticket()
+        #expect(try BenchV1.TicketSample(serializedBytes: t.serializedBytes()) == t)
+        var other = t
+        other.origin = .representativeID("rep-1")
+        other.dueAtMs = nil
+        let decoded = try BenchV1.TicketSample(serializedBytes: other.serializedBytes())
+        #expect(decoded == other)
+        #expect(decoded.dueAtMs == nil)
+    }
+
+    @Test("presence of a zero value in a one-field oneof is kept")
+    func presenceOfZero() throws {
+        var t = BenchV1.TicketSample()
+        t.dueAtMs = 0
+        #expect(try BenchV1.TicketSample(serializedBytes: t.serializedBytes()).dueAtMs == 0)
+    }
+}

@@ -11,6 +11,8 @@ let package = Package(
     name: "Ocorrencias",
     platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "rpc-bench-server", targets: ["RPCBenchServer"]),
+        .executable(name: "rpc-bench-client", targets: ["RPCBenchClient"]),
         .executable(name: "codec-bench", targets: ["CodecBench"]),
         .executable(name: "codec-fuzz", targets: ["CodecFuzz"]),
     ],
@@ -34,6 +36,8 @@ let package = Package(
 
         // MARK: Benchmarks and fuzzing (run by hand; see docs/BENCHMARKS.md)
         .executableTarget(name: "CodecBench", dependencies: ["Messages"], path: "Tests/Benchmarks/CodecBench", swiftSettings: strict),
+        .executableTarget(name: "RPCBenchServer", dependencies: ["RPCTransport", "Observability", "RPC"], path: "Tests/Benchmarks/RPCBenchServer", swiftSettings: strict),
+        .executableTarget(name: "RPCBenchClient", dependencies: ["RPCTransport", "Messages", "RPC"], path: "Tests/Benchmarks/RPCBenchClient", swiftSettings: strict),
         .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
 
         // MARK: Tests

@@ -51,7 +51,7 @@ final class ClientConnection: @unchecked Sendable {
     /// Connects, authenticates both ways with `secret` and starts the reader thread.
     /// - Throws: ``RPCError`` `UNAVAILABLE` when unreachable, `UNAUTHENTICATED` when the handshake fails.
     static func connect(to endpoint: Endpoint, secret: DeploymentSecret, timeoutMilliseconds: Int,
-                        maxFrameSize: Int) throws -> ClientConnection {
+                        maxFrameSize: Int, callerName: String) throws -> ClientConnection {
         csystem_ignore_sigpipe()
         let fd = csystem_connect_tcp(endpoint.host, Int32(endpoint.port), Int32(timeoutMilliseconds))
         guard fd >= 0 else {
@@ -60,7 +60,7 @@ final class ClientConnection: @unchecked Sendable {
         }
         let connection = ClientConnection(endpoint: endpoint, fd: fd, maxFrameSize: maxFrameSize)
         do {
-            try connection.handshake(secret: secret, timeoutMilliseconds: timeoutMilliseconds)
+            try connection.handshake(secret: secret, timeoutMilliseconds: timeoutMilliseconds, callerName: callerName)
         } catch let error as RPCError {
             var error = error
             error.metadata[TransportMetadata.sent] = "false"
@@ -72,7 +72,7 @@ final class ClientConnection: @unchecked Sendable {
 
     // MARK: handshake
 
-    private func handshake(secret: DeploymentSecret, timeoutMilliseconds: Int) throws {
+    private func handshake(secret: DeploymentSecret, timeoutMilliseconds: Int, callerName: String) throws {
         var decoder = FrameDecoder(maxFrameSize: maxFrameSize)
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
         let hello = try readFrame(&decoder, deadline: deadline)
@@ -85,6 +85,7 @@ final class ClientConnection: @unchecked Sendable {
         let clientNonce = DeploymentSecret.randomBytes(Handshake.nonceLength)
         var auth = RpcV1.Frame()
         auth.kind = .auth
+        auth.metadata = [MetadataKey.caller: callerName]
         auth.payload = clientNonce + secret.mac(Handshake.clientLabel, hello.payload, clientNonce)
         try writeFrame(auth)
         let ok = try readFrame(&decoder, deadline: deadline)

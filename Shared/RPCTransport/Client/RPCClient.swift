@@ -67,9 +67,7 @@ public final class RPCClient: @unchecked Sendable {
     public func start(path: String, payload: [UInt8], options: CallOptions = CallOptions(),
                       completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
         let deadline = options.deadline ?? Deadline.after(milliseconds: options.timeoutMilliseconds ?? configuration.defaultTimeoutMilliseconds)
-        var metadata = options.metadata
-        if metadata[MetadataKey.caller] == nil { metadata[MetadataKey.caller] = configuration.callerName }
-        attempt(1, path: path, payload: payload, metadata: metadata, deadline: deadline,
+        attempt(1, path: path, payload: payload, metadata: options.metadata, deadline: deadline,
                 idempotent: options.idempotencyKey != nil, completion: completion)
     }
 
@@ -122,8 +120,7 @@ public final class RPCClient: @unchecked Sendable {
 
     private func openStream(_ path: String, clientStreaming: Bool, first: [UInt8]?, options: CallOptions) throws -> ClientStream {
         let deadline = options.deadline ?? Deadline.after(milliseconds: options.timeoutMilliseconds ?? configuration.defaultTimeoutMilliseconds)
-        var metadata = options.metadata
-        if metadata[MetadataKey.caller] == nil { metadata[MetadataKey.caller] = configuration.callerName }
+        let metadata = options.metadata
         var lastError = RPCError(.unavailable, "nenhuma instância disponível / no instance available")
         for _ in 0..<configuration.maxAttempts {
             let connection = try pick(deadline: deadline)
@@ -232,7 +229,8 @@ final class EndpointSlot: @unchecked Sendable {
         let timeout = min(configuration.connectTimeoutMilliseconds, max(1, deadline.remainingMilliseconds))
         do {
             let connection = try ClientConnection.connect(to: endpoint, secret: configuration.secret,
-                                                          timeoutMilliseconds: timeout, maxFrameSize: configuration.maxFrameSize)
+                                                          timeoutMilliseconds: timeout, maxFrameSize: configuration.maxFrameSize,
+                                                          callerName: configuration.callerName)
             lock.withLock {
                 connections[index]?.close()
                 connections[index] = connection

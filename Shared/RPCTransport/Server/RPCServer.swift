@@ -26,12 +26,13 @@ public final class RPCServer: @unchecked Sendable {
     /// Per-method call counts and latencies.
     public let metrics = RPCMetrics()
     let workers: WorkerPool
+    /// Metrics series per registered method, resolved once.
+    let series: [String: MethodSeries]
 
     private var loops: [ServerLoop] = []
     private var listenFD: Int32 = -1
     private let connectionCount = Atomic<Int>(0)
     private let nextConnectionID = Atomic<UInt64>(1)
-    private let requestCounter = Atomic<UInt64>(0)
     private let requestPrefix: String
     private let stateLock = ConditionLock()
     // Guarded by stateLock.
@@ -45,6 +46,9 @@ public final class RPCServer: @unchecked Sendable {
         self.router = router
         router.sealForServing()
         self.logger = logger
+        var series: [String: MethodSeries] = [:]
+        for method in router.methods { series[method.path] = metrics.series(for: method.path) }
+        self.series = series
         self.workers = WorkerPool(name: "\(configuration.serviceName)-worker", threads: configuration.workerThreads)
         requestPrefix = DeploymentSecret.randomBytes(4).map { String(format: "%02x", $0) }.joined()
     }
@@ -130,9 +134,9 @@ public final class RPCServer: @unchecked Sendable {
 
     func makeConnectionID() -> UInt64 { nextConnectionID.wrappingAdd(1, ordering: .relaxed).oldValue }
 
-    func nextRequestID() -> String {
-        let n = requestCounter.wrappingAdd(1, ordering: .relaxed).newValue
-        return "\(configuration.serviceName)-\(requestPrefix)-\(n)"
+    /// A request id for a call that came without one: unique per server process.
+    func requestID(connection: UInt64, call: UInt64) -> String {
+        "\(configuration.serviceName)-\(requestPrefix)-\(connection)-\(call)"
     }
 
     func connectionClosed(_ connection: ServerConnection, reason: String) {

@@ -39,9 +39,14 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         let deadline: Deadline
         let startedAt: UInt64
         let state: CallState
-        let requestID: String
+        /// The caller's request id, when it sent one.
+        let requestID: String?
         let stream: ServerStream?
+        let series: MethodSeries?
     }
+
+    /// The name the peer gave in its AUTH frame (`caller` metadata), for logs.
+    private(set) var callerName = ""
 
     init(id: UInt64, fd: Int32, peer: String, server: RPCServer, loop: EventLoop) {
         self.id = id
@@ -150,6 +155,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             let mac = Array(frame.payload[Handshake.nonceLength...])
             if secret.verify(mac, Handshake.clientLabel, serverNonce, clientNonce) {
                 authenticated = true
+                callerName = frame.metadata[MetadataKey.caller] ?? ""
                 var ok = RpcV1.Frame()
                 ok.kind = .authOk
                 ok.payload = secret.mac(Handshake.serverLabel, clientNonce, serverNonce)
@@ -182,10 +188,6 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         var timeout = frame.timeoutMs == 0 ? limits.defaultTimeoutMilliseconds : Int(frame.timeoutMs)
         timeout = min(timeout, limits.maxTimeoutMilliseconds)
         let deadline = Deadline(uptimeNanoseconds: now &+ UInt64(timeout) &* 1_000_000)
-        var metadata = frame.metadata
-        if metadata[MetadataKey.requestID, default: ""].isEmpty {
-            metadata[MetadataKey.requestID] = server.nextRequestID()
-        }
         let state = CallState()
         var stream: ServerStream?
         if case .streaming(let clientStreaming, _) = handler {
@@ -194,7 +196,8 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             stream = s
         }
         let call = ActiveCall(method: frame.method, deadline: deadline, startedAt: now, state: state,
-                              requestID: metadata[MetadataKey.requestID]!, stream: stream)
+                              requestID: frame.metadata[MetadataKey.requestID], stream: stream,
+                              series: server.series[frame.method])
         let duplicate: Bool = lock.withLock {
             if calls[frame.callID] != nil { return true }
             calls[frame.callID] = call
@@ -208,12 +211,12 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             respond(callID: frame.callID, error: RPCError(.invalidArgument, "call id \(frame.callID) already in flight"))
             return
         }
-        var logger = server.logger
-        logger[metadataKey: "rpc.method"] = frame.method
-        logger[metadataKey: "rpc.call_id"] = String(frame.callID)
-        logger[metadataKey: "request.id"] = call.requestID
-        let context = ServerContext(method: frame.method, callID: frame.callID, metadata: metadata, deadline: deadline,
-                                    peer: peer, logger: logger, state: state)
+        let connectionID = id
+        let callID = frame.callID
+        let server = self.server
+        let context = ServerContext(method: frame.method, callID: frame.callID, metadata: frame.metadata, deadline: deadline,
+                                    peer: peer, logger: server.logger, state: state,
+                                    generatedRequestID: { server.requestID(connection: connectionID, call: callID) })
         switch handler {
         case .unary(.inline, let body):
             let outcome = Self.run { try frame.payload.withUnsafeBytes { try body($0, context) } }
@@ -313,13 +316,15 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     }
 
     private func logCall(_ call: ActiveCall, callID: UInt64, code: RPCStatusCode) {
-        server.metrics.record(method: call.method, code: code, nanoseconds: MonotonicNanos.now() &- call.startedAt)
+        let elapsed = MonotonicNanos.now() &- call.startedAt
+        call.series?.record(code: code.rawValue, nanoseconds: elapsed)
         let level: Logger.Level = code == .ok ? .info : (code == .internal || code == .unknown ? .error : .notice)
         guard server.logger.isEnabled(level) else { return }
-        let micros = (MonotonicNanos.now() &- call.startedAt) / 1_000
         server.logger.log(level, "call finished", [
-            "rpc.method": call.method, "rpc.call_id": String(callID), "request.id": call.requestID,
-            "rpc.status": code.name, "duration_us": String(micros), "connection.id": String(id),
+            "rpc.method": call.method, "rpc.call_id": String(callID),
+            "request.id": call.requestID ?? server.requestID(connection: id, call: callID),
+            "rpc.status": code.name, "duration_us": String(elapsed / 1_000), "connection.id": String(id),
+            "caller": callerName,
         ])
     }
 

@@ -55,70 +55,78 @@ extension BenchV1.TicketSample: ProtoMessage {
     public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Bench__V1__TicketSample(); ocorrencias__bench__v1__ticket_sample__init(&m); return m.base.descriptor }())
     @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Bench__V1__TicketSample>) { ocorrencias__bench__v1__ticket_sample__init(c) }
 
-    public func _fill(_ c: inout Ocorrencias__Bench__V1__TicketSample, arena: ProtoArena) {
-        if !id.isEmpty { c.id = arena.cString(id) }
-        if !code.isEmpty { c.code = arena.cString(code) }
-        if !organizationID.isEmpty { c.organization_id = arena.cString(organizationID) }
-        if !contactID.isEmpty { c.contact_id = arena.cString(contactID) }
-        c.category = .init(rawValue: .init(truncatingIfNeeded: category.rawValue))
-        c.priority = .init(rawValue: .init(truncatingIfNeeded: priority.rawValue))
-        if !subject.isEmpty { c.subject = arena.cString(subject) }
-        if !request.isEmpty { c.request = arena.cString(request) }
-        c.opened_at_ms = openedAtMs
-        if !customFields.isEmpty {
-            c.n_custom_fields = customFields.count
-            c.custom_fields = arena.pointers(Ocorrencias__Bench__V1__TicketSample__CustomFieldsEntry.self, customFields) { entry, element in
+    public func _fill(_ c: inout Ocorrencias__Bench__V1__TicketSample, arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+        if !self.code.isEmpty { c.code = arena.cString(self.code) }
+        if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
+        if !self.contactID.isEmpty { c.contact_id = arena.cString(self.contactID) }
+        c.category = .init(rawValue: .init(truncatingIfNeeded: self.category.rawValue))
+        c.priority = .init(rawValue: .init(truncatingIfNeeded: self.priority.rawValue))
+        if !self.subject.isEmpty { c.subject = arena.cString(self.subject) }
+        if !self.request.isEmpty { c.request = arena.cString(self.request) }
+        c.opened_at_ms = self.openedAtMs
+        if !self.customFields.isEmpty {
+            let entries = arena.structPointers(Ocorrencias__Bench__V1__TicketSample__CustomFieldsEntry.self, count: self.customFields.count)
+            var i = 0
+            for (key, value) in self.customFields {
+                let entry = entries[i].unsafelyUnwrapped
                 ocorrencias__bench__v1__ticket_sample__custom_fields_entry__init(entry)
-                entry.pointee.key = arena.cString(element.key)
-                entry.pointee.value = arena.cString(element.value)
+                entry.pointee.key = arena.cString(key)
+                entry.pointee.value = arena.cString(value)
+                i += 1
             }
+            c.n_custom_fields = i
+            c.custom_fields = entries
         }
-        if !tags.isEmpty {
-            c.n_tags = tags.count
-            c.tags = arena.array(tags) { arena.cString($0) }
+        if !self.tags.isEmpty {
+            c.n_tags = self.tags.count
+            c.tags = arena.cStrings(self.tags)
         }
-        if let value = dueAtMs {
+        if let value = self.dueAtMs {
             c._due_case = .init(rawValue: 12)
             c.due_at_ms = value
         }
-        switch origin {
+        switch self.origin {
         case nil: break
         case .agentID(let value)?:
             c.origin_case = .init(rawValue: 13)
-            c.agent_id = arena.cString(value)
+            c.agent_id = arena.oneofCString(value)
         case .representativeID(let value)?:
             c.origin_case = .init(rawValue: 14)
-            c.representative_id = arena.cString(value)
+            c.representative_id = arena.oneofCString(value)
         }
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Bench__V1__TicketSample>) {
-        self.init()
-        id = _ProtoRuntime.string(c.pointee.id)
-        code = _ProtoRuntime.string(c.pointee.code)
-        organizationID = _ProtoRuntime.string(c.pointee.organization_id)
-        contactID = _ProtoRuntime.string(c.pointee.contact_id)
-        category = BenchV1.TicketSample.Category(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
-        priority = BenchV1.TicketSample.Priority(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.priority.rawValue))
-        subject = _ProtoRuntime.string(c.pointee.subject)
-        request = _ProtoRuntime.string(c.pointee.request)
-        openedAtMs = c.pointee.opened_at_ms
-        if c.pointee.n_custom_fields > 0, let entries = c.pointee.custom_fields {
-            customFields.reserveCapacity(c.pointee.n_custom_fields)
-            for i in 0..<c.pointee.n_custom_fields {
-                guard let entry = entries[i]?.pointee else { continue }
-                customFields[_ProtoRuntime.string(entry.key)] = _ProtoRuntime.string(entry.value)
+        self.id = _ProtoRuntime.string(c.pointee.id)
+        self.code = _ProtoRuntime.string(c.pointee.code)
+        self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
+        self.contactID = _ProtoRuntime.string(c.pointee.contact_id)
+        self.category = BenchV1.TicketSample.Category(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
+        self.priority = BenchV1.TicketSample.Priority(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.priority.rawValue))
+        self.subject = _ProtoRuntime.string(c.pointee.subject)
+        self.request = _ProtoRuntime.string(c.pointee.request)
+        self.openedAtMs = c.pointee.opened_at_ms
+        if c.pointee.n_custom_fields > 0, let _entries = c.pointee.custom_fields {
+            var _map = [String: String](minimumCapacity: c.pointee.n_custom_fields)
+            for _i in 0..<c.pointee.n_custom_fields {
+                guard let _entry = _entries[_i] else { continue }
+                _map[_ProtoRuntime.string(_entry.pointee.key)] = _ProtoRuntime.string(_entry.pointee.value)
             }
+            self.customFields = _map
+        } else {
+            self.customFields = [:]
         }
-        if c.pointee.n_tags > 0, let items = c.pointee.tags {
-            tags.reserveCapacity(c.pointee.n_tags)
-            for i in 0..<c.pointee.n_tags { tags.append(_ProtoRuntime.string(items[i])) }
+        if c.pointee.n_tags > 0, let _items = c.pointee.tags {
+            self.tags = (0..<c.pointee.n_tags).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.tags = []
         }
-        if c.pointee._due_case.rawValue == 12 { dueAtMs = c.pointee.due_at_ms }
+        self.dueAtMs = c.pointee._due_case.rawValue == 12 ? c.pointee.due_at_ms : nil
         switch c.pointee.origin_case.rawValue {
-        case 13: origin = .agentID(_ProtoRuntime.string(c.pointee.agent_id))
-        case 14: origin = .representativeID(_ProtoRuntime.string(c.pointee.representative_id))
-        default: break
+        case 13: self.origin = .agentID(_ProtoRuntime.string(c.pointee.agent_id))
+        case 14: self.origin = .representativeID(_ProtoRuntime.string(c.pointee.representative_id))
+        default: self.origin = nil
         }
     }
 }

@@ -70,13 +70,12 @@ extension RpcV1.HealthCheckRequest: ProtoMessage {
     public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Rpc__V1__HealthCheckRequest(); ocorrencias__rpc__v1__health_check_request__init(&m); return m.base.descriptor }())
     @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Rpc__V1__HealthCheckRequest>) { ocorrencias__rpc__v1__health_check_request__init(c) }
 
-    public func _fill(_ c: inout Ocorrencias__Rpc__V1__HealthCheckRequest, arena: ProtoArena) {
-        if !service.isEmpty { c.service = arena.cString(service) }
+    public func _fill(_ c: inout Ocorrencias__Rpc__V1__HealthCheckRequest, arena: inout ProtoArena) {
+        if !self.service.isEmpty { c.service = arena.cString(self.service) }
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__HealthCheckRequest>) {
-        self.init()
-        service = _ProtoRuntime.string(c.pointee.service)
+        self.service = _ProtoRuntime.string(c.pointee.service)
     }
 }
 
@@ -86,15 +85,14 @@ extension RpcV1.HealthCheckResponse: ProtoMessage {
     public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Rpc__V1__HealthCheckResponse(); ocorrencias__rpc__v1__health_check_response__init(&m); return m.base.descriptor }())
     @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Rpc__V1__HealthCheckResponse>) { ocorrencias__rpc__v1__health_check_response__init(c) }
 
-    public func _fill(_ c: inout Ocorrencias__Rpc__V1__HealthCheckResponse, arena: ProtoArena) {
-        c.status = .init(rawValue: .init(truncatingIfNeeded: status.rawValue))
-        if !detail.isEmpty { c.detail = arena.cString(detail) }
+    public func _fill(_ c: inout Ocorrencias__Rpc__V1__HealthCheckResponse, arena: inout ProtoArena) {
+        c.status = .init(rawValue: .init(truncatingIfNeeded: self.status.rawValue))
+        if !self.detail.isEmpty { c.detail = arena.cString(self.detail) }
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__HealthCheckResponse>) {
-        self.init()
-        status = RpcV1.HealthCheckResponse.ServingStatus(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.status.rawValue))
-        detail = _ProtoRuntime.string(c.pointee.detail)
+        self.status = RpcV1.HealthCheckResponse.ServingStatus(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.status.rawValue))
+        self.detail = _ProtoRuntime.string(c.pointee.detail)
     }
 }
 
@@ -104,11 +102,10 @@ extension RpcV1.ListMethodsRequest: ProtoMessage {
     public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Rpc__V1__ListMethodsRequest(); ocorrencias__rpc__v1__list_methods_request__init(&m); return m.base.descriptor }())
     @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Rpc__V1__ListMethodsRequest>) { ocorrencias__rpc__v1__list_methods_request__init(c) }
 
-    public func _fill(_ c: inout Ocorrencias__Rpc__V1__ListMethodsRequest, arena: ProtoArena) {
+    public func _fill(_ c: inout Ocorrencias__Rpc__V1__ListMethodsRequest, arena: inout ProtoArena) {
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__ListMethodsRequest>) {
-        self.init()
     }
 }
 
@@ -118,21 +115,20 @@ extension RpcV1.MethodInfo: ProtoMessage {
     public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Rpc__V1__MethodInfo(); ocorrencias__rpc__v1__method_info__init(&m); return m.base.descriptor }())
     @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Rpc__V1__MethodInfo>) { ocorrencias__rpc__v1__method_info__init(c) }
 
-    public func _fill(_ c: inout Ocorrencias__Rpc__V1__MethodInfo, arena: ProtoArena) {
-        if !name.isEmpty { c.name = arena.cString(name) }
-        if !requestType.isEmpty { c.request_type = arena.cString(requestType) }
-        if !responseType.isEmpty { c.response_type = arena.cString(responseType) }
-        c.client_streaming = (clientStreaming ? 1 : 0)
-        c.server_streaming = (serverStreaming ? 1 : 0)
+    public func _fill(_ c: inout Ocorrencias__Rpc__V1__MethodInfo, arena: inout ProtoArena) {
+        if !self.name.isEmpty { c.name = arena.cString(self.name) }
+        if !self.requestType.isEmpty { c.request_type = arena.cString(self.requestType) }
+        if !self.responseType.isEmpty { c.response_type = arena.cString(self.responseType) }
+        c.client_streaming = (self.clientStreaming ? 1 : 0)
+        c.server_streaming = (self.serverStreaming ? 1 : 0)
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__MethodInfo>) {
-        self.init()
-        name = _ProtoRuntime.string(c.pointee.name)
-        requestType = _ProtoRuntime.string(c.pointee.request_type)
-        responseType = _ProtoRuntime.string(c.pointee.response_type)
-        clientStreaming = (c.pointee.client_streaming != 0)
-        serverStreaming = (c.pointee.server_streaming != 0)
+        self.name = _ProtoRuntime.string(c.pointee.name)
+        self.requestType = _ProtoRuntime.string(c.pointee.request_type)
+        self.responseType = _ProtoRuntime.string(c.pointee.response_type)
+        self.clientStreaming = (c.pointee.client_streaming != 0)
+        self.serverStreaming = (c.pointee.server_streaming != 0)
     }
 }
 
@@ -142,20 +138,20 @@ extension RpcV1.ListMethodsResponse: ProtoMessage {
     public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Rpc__V1__ListMethodsResponse(); ocorrencias__rpc__v1__list_methods_response__init(&m); return m.base.descriptor }())
     @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Rpc__V1__ListMethodsResponse>) { ocorrencias__rpc__v1__list_methods_response__init(c) }
 
-    public func _fill(_ c: inout Ocorrencias__Rpc__V1__ListMethodsResponse, arena: ProtoArena) {
-        if !service.isEmpty { c.service = arena.cString(service) }
-        if !methods.isEmpty {
-            c.n_methods = methods.count
-            c.methods = arena.messages(methods)
+    public func _fill(_ c: inout Ocorrencias__Rpc__V1__ListMethodsResponse, arena: inout ProtoArena) {
+        if !self.service.isEmpty { c.service = arena.cString(self.service) }
+        if !self.methods.isEmpty {
+            c.n_methods = self.methods.count
+            c.methods = arena.messages(self.methods)
         }
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__ListMethodsResponse>) {
-        self.init()
-        service = _ProtoRuntime.string(c.pointee.service)
-        if c.pointee.n_methods > 0, let items = c.pointee.methods {
-            methods.reserveCapacity(c.pointee.n_methods)
-            for i in 0..<c.pointee.n_methods { methods.append((items[i].map { RpcV1.MethodInfo(_c: $0) } ?? RpcV1.MethodInfo())) }
+        self.service = _ProtoRuntime.string(c.pointee.service)
+        if c.pointee.n_methods > 0, let _items = c.pointee.methods {
+            self.methods = (0..<c.pointee.n_methods).map { (_items[$0].map { RpcV1.MethodInfo(_c: $0) } ?? RpcV1.MethodInfo()) }
+        } else {
+            self.methods = []
         }
     }
 }
@@ -166,13 +162,12 @@ extension RpcV1.EchoRequest: ProtoMessage {
     public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Rpc__V1__EchoRequest(); ocorrencias__rpc__v1__echo_request__init(&m); return m.base.descriptor }())
     @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Rpc__V1__EchoRequest>) { ocorrencias__rpc__v1__echo_request__init(c) }
 
-    public func _fill(_ c: inout Ocorrencias__Rpc__V1__EchoRequest, arena: ProtoArena) {
-        if !payload.isEmpty { c.payload = arena.binaryData(payload) }
+    public func _fill(_ c: inout Ocorrencias__Rpc__V1__EchoRequest, arena: inout ProtoArena) {
+        if !self.payload.isEmpty { c.payload = arena.binaryData(self.payload) }
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__EchoRequest>) {
-        self.init()
-        payload = _ProtoRuntime.bytes(c.pointee.payload)
+        self.payload = _ProtoRuntime.bytes(c.pointee.payload)
     }
 }
 
@@ -182,13 +177,12 @@ extension RpcV1.EchoResponse: ProtoMessage {
     public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Rpc__V1__EchoResponse(); ocorrencias__rpc__v1__echo_response__init(&m); return m.base.descriptor }())
     @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Rpc__V1__EchoResponse>) { ocorrencias__rpc__v1__echo_response__init(c) }
 
-    public func _fill(_ c: inout Ocorrencias__Rpc__V1__EchoResponse, arena: ProtoArena) {
-        if !payload.isEmpty { c.payload = arena.binaryData(payload) }
+    public func _fill(_ c: inout Ocorrencias__Rpc__V1__EchoResponse, arena: inout ProtoArena) {
+        if !self.payload.isEmpty { c.payload = arena.binaryData(self.payload) }
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__EchoResponse>) {
-        self.init()
-        payload = _ProtoRuntime.bytes(c.pointee.payload)
+        self.payload = _ProtoRuntime.bytes(c.pointee.payload)
     }
 }
 

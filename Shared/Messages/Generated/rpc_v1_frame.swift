@@ -76,19 +76,18 @@ extension RpcV1.FieldViolation: ProtoMessage {
     public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Rpc__V1__FieldViolation(); ocorrencias__rpc__v1__field_violation__init(&m); return m.base.descriptor }())
     @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Rpc__V1__FieldViolation>) { ocorrencias__rpc__v1__field_violation__init(c) }
 
-    public func _fill(_ c: inout Ocorrencias__Rpc__V1__FieldViolation, arena: ProtoArena) {
-        if !field.isEmpty { c.field = arena.cString(field) }
-        if !reason.isEmpty { c.reason = arena.cString(reason) }
-        if !description.isEmpty { c.description = arena.cString(description) }
-        if !descriptionEn.isEmpty { c.description_en = arena.cString(descriptionEn) }
+    public func _fill(_ c: inout Ocorrencias__Rpc__V1__FieldViolation, arena: inout ProtoArena) {
+        if !self.field.isEmpty { c.field = arena.cString(self.field) }
+        if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
+        if !self.description.isEmpty { c.description = arena.cString(self.description) }
+        if !self.descriptionEn.isEmpty { c.description_en = arena.cString(self.descriptionEn) }
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__FieldViolation>) {
-        self.init()
-        field = _ProtoRuntime.string(c.pointee.field)
-        reason = _ProtoRuntime.string(c.pointee.reason)
-        description = _ProtoRuntime.string(c.pointee.description)
-        descriptionEn = _ProtoRuntime.string(c.pointee.description_en)
+        self.field = _ProtoRuntime.string(c.pointee.field)
+        self.reason = _ProtoRuntime.string(c.pointee.reason)
+        self.description = _ProtoRuntime.string(c.pointee.description)
+        self.descriptionEn = _ProtoRuntime.string(c.pointee.description_en)
     }
 }
 
@@ -98,22 +97,22 @@ extension RpcV1.Status: ProtoMessage {
     public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Rpc__V1__Status(); ocorrencias__rpc__v1__status__init(&m); return m.base.descriptor }())
     @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Rpc__V1__Status>) { ocorrencias__rpc__v1__status__init(c) }
 
-    public func _fill(_ c: inout Ocorrencias__Rpc__V1__Status, arena: ProtoArena) {
-        c.code = code
-        if !message.isEmpty { c.message = arena.cString(message) }
-        if !violations.isEmpty {
-            c.n_violations = violations.count
-            c.violations = arena.messages(violations)
+    public func _fill(_ c: inout Ocorrencias__Rpc__V1__Status, arena: inout ProtoArena) {
+        c.code = self.code
+        if !self.message.isEmpty { c.message = arena.cString(self.message) }
+        if !self.violations.isEmpty {
+            c.n_violations = self.violations.count
+            c.violations = arena.messages(self.violations)
         }
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__Status>) {
-        self.init()
-        code = c.pointee.code
-        message = _ProtoRuntime.string(c.pointee.message)
-        if c.pointee.n_violations > 0, let items = c.pointee.violations {
-            violations.reserveCapacity(c.pointee.n_violations)
-            for i in 0..<c.pointee.n_violations { violations.append((items[i].map { RpcV1.FieldViolation(_c: $0) } ?? RpcV1.FieldViolation())) }
+        self.code = c.pointee.code
+        self.message = _ProtoRuntime.string(c.pointee.message)
+        if c.pointee.n_violations > 0, let _items = c.pointee.violations {
+            self.violations = (0..<c.pointee.n_violations).map { (_items[$0].map { RpcV1.FieldViolation(_c: $0) } ?? RpcV1.FieldViolation()) }
+        } else {
+            self.violations = []
         }
     }
 }
@@ -124,41 +123,48 @@ extension RpcV1.Frame: ProtoMessage {
     public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Rpc__V1__Frame(); ocorrencias__rpc__v1__frame__init(&m); return m.base.descriptor }())
     @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Rpc__V1__Frame>) { ocorrencias__rpc__v1__frame__init(c) }
 
-    public func _fill(_ c: inout Ocorrencias__Rpc__V1__Frame, arena: ProtoArena) {
-        c.call_id = callID
-        c.kind = .init(rawValue: .init(truncatingIfNeeded: kind.rawValue))
-        if !method.isEmpty { c.method = arena.cString(method) }
-        c.timeout_ms = timeoutMs
-        if !metadata.isEmpty {
-            c.n_metadata = metadata.count
-            c.metadata = arena.pointers(Ocorrencias__Rpc__V1__Frame__MetadataEntry.self, metadata) { entry, element in
+    public func _fill(_ c: inout Ocorrencias__Rpc__V1__Frame, arena: inout ProtoArena) {
+        c.call_id = self.callID
+        c.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
+        if !self.method.isEmpty { c.method = arena.cString(self.method) }
+        c.timeout_ms = self.timeoutMs
+        if !self.metadata.isEmpty {
+            let entries = arena.structPointers(Ocorrencias__Rpc__V1__Frame__MetadataEntry.self, count: self.metadata.count)
+            var i = 0
+            for (key, value) in self.metadata {
+                let entry = entries[i].unsafelyUnwrapped
                 ocorrencias__rpc__v1__frame__metadata_entry__init(entry)
-                entry.pointee.key = arena.cString(element.key)
-                entry.pointee.value = arena.cString(element.value)
+                entry.pointee.key = arena.cString(key)
+                entry.pointee.value = arena.cString(value)
+                i += 1
             }
+            c.n_metadata = i
+            c.metadata = entries
         }
-        if !payload.isEmpty { c.payload = arena.binaryData(payload) }
-        if let value = status { c.status = arena.message(value) }
-        c.end_stream = (endStream ? 1 : 0)
-        c.window = window
+        if !self.payload.isEmpty { c.payload = arena.binaryData(self.payload) }
+        if let value = self.status { c.status = arena.message(value) }
+        c.end_stream = (self.endStream ? 1 : 0)
+        c.window = self.window
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__Frame>) {
-        self.init()
-        callID = c.pointee.call_id
-        kind = RpcV1.Frame.Kind(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
-        method = _ProtoRuntime.string(c.pointee.method)
-        timeoutMs = c.pointee.timeout_ms
-        if c.pointee.n_metadata > 0, let entries = c.pointee.metadata {
-            metadata.reserveCapacity(c.pointee.n_metadata)
-            for i in 0..<c.pointee.n_metadata {
-                guard let entry = entries[i]?.pointee else { continue }
-                metadata[_ProtoRuntime.string(entry.key)] = _ProtoRuntime.string(entry.value)
+        self.callID = c.pointee.call_id
+        self.kind = RpcV1.Frame.Kind(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
+        self.method = _ProtoRuntime.string(c.pointee.method)
+        self.timeoutMs = c.pointee.timeout_ms
+        if c.pointee.n_metadata > 0, let _entries = c.pointee.metadata {
+            var _map = [String: String](minimumCapacity: c.pointee.n_metadata)
+            for _i in 0..<c.pointee.n_metadata {
+                guard let _entry = _entries[_i] else { continue }
+                _map[_ProtoRuntime.string(_entry.pointee.key)] = _ProtoRuntime.string(_entry.pointee.value)
             }
+            self.metadata = _map
+        } else {
+            self.metadata = [:]
         }
-        payload = _ProtoRuntime.bytes(c.pointee.payload)
-        if let value = c.pointee.status { status = RpcV1.Status(_c: value) }
-        endStream = (c.pointee.end_stream != 0)
-        window = c.pointee.window
+        self.payload = _ProtoRuntime.bytes(c.pointee.payload)
+        self.status = c.pointee.status.map { RpcV1.Status(_c: $0) }
+        self.endStream = (c.pointee.end_stream != 0)
+        self.window = c.pointee.window
     }
 }

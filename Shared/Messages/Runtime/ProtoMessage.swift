@@ -25,8 +25,9 @@ public protocol ProtoMessage: Sendable, Hashable {
     init(_c: UnsafePointer<_CStruct>)
     /// Initialises a C struct to its protobuf-c defaults.
     static func _initialize(_ c: UnsafeMutablePointer<_CStruct>)
-    /// Writes this value into a C struct; every pointer it stores lives in `arena`.
-    func _fill(_ c: inout _CStruct, arena: ProtoArena)
+    /// Writes this value into a C struct that `_initialize` prepared; every pointer it stores
+    /// lives in `arena`.
+    func _fill(_ c: inout _CStruct, arena: inout ProtoArena)
 }
 
 /// A protobuf-c message descriptor pointer, safe to keep in a `static let`.
@@ -45,6 +46,12 @@ public struct ProtoDecodingError: Error, Hashable, Sendable, CustomStringConvert
     /// Number of bytes offered.
     public var length: Int
 
+    @usableFromInline
+    init(messageName: String, length: Int) {
+        self.messageName = messageName
+        self.length = length
+    }
+
     public var description: String {
         "invalid protobuf encoding of \(messageName) (\(length) bytes)"
     }
@@ -52,31 +59,53 @@ public struct ProtoDecodingError: Error, Hashable, Sendable, CustomStringConvert
 
 extension ProtoMessage {
     /// Runs `body` with this value converted to its C struct, valid only for the call.
-    @inlinable
+    ///
+    /// The struct and everything it points to live in a ``ProtoArena`` whose first block is on
+    /// the stack, so encoding a typical message calls `malloc` once: for the result.
+    @inlinable @inline(__always)
     public func _withCStruct<R>(_ body: (UnsafeMutablePointer<_CStruct>) throws -> R) rethrows -> R {
-        let arena = ProtoArena()
-        let c = arena.allocate(_CStruct.self, count: 1)
-        Self._initialize(c)
-        _fill(&c.pointee, arena: arena)
-        return try withExtendedLifetime(arena) { try body(c) }
-    }
-
-    /// The size of the wire encoding in bytes.
-    public func serializedSize() -> Int {
-        _withCStruct { c in
-            c.withMemoryRebound(to: ProtobufCMessage.self, capacity: 1) { protobuf_c_message_get_packed_size($0) }
+        try withUnsafeTemporaryAllocation(byteCount: _protoStackArenaSize, alignment: 16) { buffer in
+            var arena = ProtoArena(firstBlock: buffer)
+            let c = arena.allocate(_CStruct.self)
+            Self._initialize(c)
+            _fill(&c.pointee, arena: &arena)
+            return try body(c)
         }
     }
 
+    /// Runs `body` with this value converted to a protobuf-c message, valid only for the call.
+    @inlinable @inline(__always)
+    func _withProtobufCMessage<R>(_ body: (UnsafePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
+        try _withCStruct { c in
+            // protobuf-c structs start with a ProtobufCMessage; C reads the struct through it.
+            try body(UnsafeRawPointer(c).assumingMemoryBound(to: ProtobufCMessage.self))
+        }
+    }
+
+    /// The size of the wire encoding in bytes.
+    @inlinable
+    public func serializedSize() -> Int {
+        _withProtobufCMessage { protobuf_c_message_get_packed_size($0) }
+    }
+
     /// The wire encoding of this message.
+    @inlinable
     public func serializedBytes() -> [UInt8] {
-        _withCStruct { c in
-            c.withMemoryRebound(to: ProtobufCMessage.self, capacity: 1) { message in
-                let size = protobuf_c_message_get_packed_size(message)
-                if size == 0 { return [] }
-                return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-                    count = protobuf_c_message_pack(message, buffer.baseAddress)
+        _withProtobufCMessage { message in
+            let size = protobuf_c_message_get_packed_size(message)
+            if size == 0 { return [] }
+            if size <= _protoStackArenaSize {
+                // Pack on the stack and copy: `Array(UnsafeBufferPointer)` is inlined here with a
+                // cached type-metadata lookup, whereas `Array(unsafeUninitializedCapacity:)` asks
+                // the runtime for `_ContiguousArrayStorage<UInt8>` on every call (about 300
+                // instructions, more than copying a small message).
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: _protoStackArenaSize) { scratch in
+                    let written = protobuf_c_message_pack(message, scratch.baseAddress.unsafelyUnwrapped)
+                    return [UInt8](UnsafeBufferPointer(rebasing: scratch[..<written]))
                 }
+            }
+            return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+                count = protobuf_c_message_pack(message, buffer.baseAddress.unsafelyUnwrapped)
             }
         }
     }
@@ -84,41 +113,58 @@ extension ProtoMessage {
     /// Appends a 4-byte big-endian length and then the wire encoding to `buffer`.
     ///
     /// - Returns: the length of the encoding (without the prefix).
-    @discardableResult
+    @inlinable @discardableResult
     public func appendLengthPrefixed(to buffer: inout [UInt8]) -> Int {
-        _withCStruct { c in
-            c.withMemoryRebound(to: ProtobufCMessage.self, capacity: 1) { message in
-                let size = protobuf_c_message_get_packed_size(message)
-                let start = buffer.count
-                buffer.reserveCapacity(start + 4 + size)
-                buffer.append(UInt8(truncatingIfNeeded: size >> 24))
-                buffer.append(UInt8(truncatingIfNeeded: size >> 16))
-                buffer.append(UInt8(truncatingIfNeeded: size >> 8))
-                buffer.append(UInt8(truncatingIfNeeded: size))
-                if size > 0 {
-                    buffer.append(contentsOf: repeatElement(0, count: size))
-                    buffer.withUnsafeMutableBufferPointer { all in
-                        _ = protobuf_c_message_pack(message, all.baseAddress! + start + 4)
-                    }
+        _withProtobufCMessage { message in
+            let size = protobuf_c_message_get_packed_size(message)
+            precondition(size <= Int(UInt32.max), "message too large for a 4-byte length prefix")
+            let start = buffer.count
+            buffer.reserveCapacity(start + 4 + size)
+            buffer.append(UInt8(truncatingIfNeeded: size >> 24))
+            buffer.append(UInt8(truncatingIfNeeded: size >> 16))
+            buffer.append(UInt8(truncatingIfNeeded: size >> 8))
+            buffer.append(UInt8(truncatingIfNeeded: size))
+            if size == 0 { return 0 }
+            if size <= _protoStackArenaSize {
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: _protoStackArenaSize) { scratch in
+                    let written = protobuf_c_message_pack(message, scratch.baseAddress.unsafelyUnwrapped)
+                    buffer.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<written]))
                 }
-                return size
+            } else {
+                buffer.append(contentsOf: repeatElement(0, count: size))
+                buffer.withUnsafeMutableBufferPointer { all in
+                    _ = protobuf_c_message_pack(message, all.baseAddress.unsafelyUnwrapped + start + 4)
+                }
             }
+            return size
         }
     }
 
     /// Decodes a message; malformed bytes throw ``ProtoDecodingError`` and never crash.
+    ///
+    /// libprotobuf-c unpacks into a ``ProtoArena`` (first block on the stack) through a custom
+    /// allocator, the C struct is converted to Swift values, and the arena is dropped whole:
+    /// no `malloc`/`free` per field and no `protobuf_c_message_free_unpacked`.
+    @inlinable
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws {
-        let descriptor = Self._descriptor.pointer
-        let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
-        guard let message = protobuf_c_message_unpack(descriptor, nil, bytes.count, base) else {
-            throw ProtoDecodingError(messageName: Self.protoName, length: bytes.count)
+        self = try withUnsafeTemporaryAllocation(byteCount: _protoStackArenaSize, alignment: 16) { buffer in
+            // The arena itself lives at the start of the stack block, so the C allocator can
+            // reach it through `allocator_data`; the rest of the block is its first block.
+            let header = (MemoryLayout<ProtoArena>.stride + 15) & ~15
+            let arena = buffer.baseAddress.unsafelyUnwrapped.bindMemory(to: ProtoArena.self, capacity: 1)
+            arena.initialize(to: ProtoArena(firstBlock: UnsafeMutableRawBufferPointer(rebasing: buffer[header...])))
+            defer { arena.deinitialize(count: 1) }
+            var allocator = ProtoArena._unpackAllocator(arena)
+            let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            guard let message = protobuf_c_message_unpack(Self._descriptor.pointer, &allocator, bytes.count, base) else {
+                throw ProtoDecodingError(messageName: Self.protoName, length: bytes.count)
+            }
+            return Self(_c: UnsafeRawPointer(message).assumingMemoryBound(to: _CStruct.self))
         }
-        defer { protobuf_c_message_free_unpacked(message, nil) }
-        let typed = UnsafeRawPointer(message).assumingMemoryBound(to: _CStruct.self)
-        self.init(_c: typed)
     }
 
     /// Decodes a message from an array or slice of bytes.
+    @inlinable
     public init(serializedBytes bytes: some ContiguousBytes) throws {
         self = try bytes.withUnsafeBytes { try Self(serializedBytes: $0) }
     }

@@ -1,0 +1,127 @@
+import Foundation
+
+/// Where a service's database lives and the limits it runs under.
+///
+/// With ``url`` set to a `postgres://` (or `postgresql://`) URL the service uses PostgreSQL;
+/// otherwise it uses the SQLite file at ``sqlitePath``.
+///
+/// ```swift
+/// // INTAKE_DATABASE_URL=postgres://intake@db.internal/intake  → PostgreSQL
+/// // unset                                                     → /var/lib/ocorrencias/intake.sqlite
+/// let config = DatabaseConfiguration.fromEnvironment(service: "intake", dataDirectory: "/var/lib/ocorrencias")
+/// ```
+public struct DatabaseConfiguration: Sendable {
+    /// A libpq connection URL (`postgres://user:password@host:port/dbname?sslmode=...`);
+    /// `nil` selects SQLite.
+    public var url: String?
+    /// The SQLite database file; its directory is created when missing. `":memory:"` gives a
+    /// private in-memory database whose reads go through the writer connection (tests only).
+    public var sqlitePath: String
+    /// PostgreSQL: the most connections open at once. SQLite: the most reader connections
+    /// (there is always exactly one writer). Default 8.
+    public var poolSize: Int
+    /// SQLite: how long a statement waits for another process's lock before failing with
+    /// ``StorageError/Kind/busy``. Default 5 s.
+    public var busyTimeout: Duration
+    /// How long ``Database/write(_:)`` or ``Database/read(_:)`` waits for a free pooled
+    /// connection before throwing ``StorageError/Kind/timeout``. Default 10 s.
+    public var acquireTimeout: Duration
+    /// PostgreSQL: how long establishing a connection may take (libpq `connect_timeout`, applied
+    /// unless the URL sets its own). Default 5 s.
+    public var connectTimeout: Duration
+    /// How many times a transaction is attempted in total when it fails with a retryable error
+    /// (see ``StorageError/isRetryable``). Default 5.
+    public var maxTransactionAttempts: Int
+    /// Prepared statements cached per connection; the cache is cleared when it grows past this.
+    /// Default 256.
+    public var statementCacheSize: Int
+    /// PostgreSQL `application_name`, shown in `pg_stat_activity`. Default `"ocorrencias"`.
+    public var applicationName: String
+
+    /// Creates a configuration; every limit has a default.
+    public init(
+        url: String? = nil,
+        sqlitePath: String,
+        poolSize: Int = 8,
+        busyTimeout: Duration = .seconds(5),
+        acquireTimeout: Duration = .seconds(10),
+        connectTimeout: Duration = .seconds(5),
+        maxTransactionAttempts: Int = 5,
+        statementCacheSize: Int = 256,
+        applicationName: String = "ocorrencias"
+    ) {
+        self.url = url
+        self.sqlitePath = sqlitePath
+        self.poolSize = poolSize
+        self.busyTimeout = busyTimeout
+        self.acquireTimeout = acquireTimeout
+        self.connectTimeout = connectTimeout
+        self.maxTransactionAttempts = maxTransactionAttempts
+        self.statementCacheSize = statementCacheSize
+        self.applicationName = applicationName
+    }
+
+    /// The engine this configuration selects: PostgreSQL when ``url`` is set.
+    public var engine: DatabaseEngine { url == nil ? .sqlite : .postgres }
+
+    /// The configuration for `service` from the process environment.
+    ///
+    /// Reads `<SERVICE>_DATABASE_URL` (for example `INTAKE_DATABASE_URL`; the service name is
+    /// upper-cased and every character other than a letter or digit becomes `_`) and the optional
+    /// `<SERVICE>_DATABASE_POOL_SIZE`. Without a URL the database is `<dataDirectory>/<service>.sqlite`.
+    /// An empty URL counts as unset.
+    ///
+    /// - Parameters:
+    ///   - service: The service name, e.g. `"intake"`.
+    ///   - dataDirectory: Where SQLite files live.
+    ///   - environment: The variables to read; the process environment by default.
+    public static func fromEnvironment(
+        service: String,
+        dataDirectory: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> DatabaseConfiguration {
+        let prefix = environmentPrefix(for: service)
+        let url = environment["\(prefix)_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        let directory = dataDirectory.hasSuffix("/") ? String(dataDirectory.dropLast()) : dataDirectory
+        var configuration = DatabaseConfiguration(
+            url: url,
+            sqlitePath: "\(directory)/\(service).sqlite",
+            applicationName: "ocorrencias-\(service)")
+        if let size = environment["\(prefix)_DATABASE_POOL_SIZE"].flatMap(Int.init), size > 0 {
+            configuration.poolSize = size
+        }
+        return configuration
+    }
+
+    /// `"intake"` → `"INTAKE"`, `"knowledge-base"` → `"KNOWLEDGE_BASE"`.
+    static func environmentPrefix(for service: String) -> String {
+        String(service.uppercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
+    }
+
+    /// Checks the limits and the URL scheme.
+    func validate() throws {
+        if let url, !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
+            throw StorageError(.misuse, "database URL must start with postgres:// or postgresql://, got '\(Self.redacted(url))'")
+        }
+        if url == nil && sqlitePath.isEmpty {
+            throw StorageError(.misuse, "sqlitePath is empty and no PostgreSQL URL is set")
+        }
+        guard poolSize >= 1 else { throw StorageError(.misuse, "poolSize must be at least 1, got \(poolSize)") }
+        guard maxTransactionAttempts >= 1 else {
+            throw StorageError(.misuse, "maxTransactionAttempts must be at least 1, got \(maxTransactionAttempts)")
+        }
+        guard statementCacheSize >= 1 else {
+            throw StorageError(.misuse, "statementCacheSize must be at least 1, got \(statementCacheSize)")
+        }
+    }
+
+    /// `url` with any password replaced by `***`, safe for logs and error messages.
+    static func redacted(_ url: String) -> String {
+        guard let scheme = url.range(of: "://"), let at = url[scheme.upperBound...].firstIndex(of: "@") else {
+            return url
+        }
+        let credentials = url[scheme.upperBound..<at]
+        guard let colon = credentials.firstIndex(of: ":") else { return url }
+        return String(url[..<credentials.index(after: colon)]) + "***" + String(url[at...])
+    }
+}

@@ -1,0 +1,49 @@
+/// A connection inside a transaction, handed to the body of ``Database/write(_:)`` and
+/// ``Database/read(_:)``. Do not keep it after the body returns.
+///
+/// SQL is written once for both engines with `?` placeholders; values are always bound, never
+/// spliced into the text. On PostgreSQL the placeholders are rewritten to `$1…$n` (string literals,
+/// quoted identifiers and comments are left alone), so PostgreSQL's `?` JSON operators are not
+/// available: use `jsonb_exists(...)` instead. Statements are prepared once per connection and
+/// cached. One call runs one statement; multi-statement scripts belong in a ``Migration``.
+public protocol SQLExecutor {
+    /// The engine behind this connection, for the rare statement that must differ.
+    var engine: DatabaseEngine { get }
+
+    /// Runs a statement and returns the number of rows it inserted, updated or deleted
+    /// (for a `SELECT`, the number of rows it returned).
+    /// - Throws: ``StorageError``.
+    @discardableResult
+    func execute(_ sql: String, _ params: [SQLValue]) throws -> Int
+
+    /// Runs a statement and returns all its rows.
+    /// - Throws: ``StorageError``.
+    func query(_ sql: String, _ params: [SQLValue]) throws -> [Row]
+}
+
+extension SQLExecutor {
+    /// Runs a statement without parameters; see ``execute(_:_:)``.
+    @discardableResult
+    public func execute(_ sql: String) throws -> Int {
+        try execute(sql, [])
+    }
+
+    /// Runs a query without parameters; see ``query(_:_:)``.
+    public func query(_ sql: String) throws -> [Row] {
+        try query(sql, [])
+    }
+
+    /// The first row of the result, or `nil` when there is none.
+    public func queryOne(_ sql: String, _ params: [SQLValue] = []) throws -> Row? {
+        try query(sql, params).first
+    }
+
+    /// The first column of the first row, or ``SQLValue/null`` when there is no row.
+    ///
+    /// ```swift
+    /// let open = try tx.scalar("SELECT COUNT(*) FROM tickets WHERE status = ?", ["open"])
+    /// ```
+    public func scalar(_ sql: String, _ params: [SQLValue] = []) throws -> SQLValue {
+        try query(sql, params).first?.values.first ?? .null
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+
+/// The idempotent inbox: remembers which events a consumer has processed, so a redelivered event
+/// (at-least-once delivery) is applied exactly once.
+///
+/// Call ``claim(_:consumer:eventID:now:)`` in the same transaction as the event's effects: if the
+/// transaction rolls back, the claim rolls back with it and the event will be processed on
+/// redelivery. Entries live in `storage_inbox` (created by ``openDatabase(_:migrations:)``).
+///
+/// ```swift
+/// try db.write { tx in
+///     guard try Inbox.claim(tx, consumer: "notification", eventID: event.id) else { return }  // duplicate
+///     try tx.execute("INSERT INTO notifications ...", [...])
+/// }
+/// ```
+public enum Inbox {
+    /// Records that `consumer` processes `eventID` in this transaction.
+    ///
+    /// Relies on the `(consumer, event_id)` primary key, not on a read before the insert, so two
+    /// concurrent deliveries of one event cannot both claim it (on PostgreSQL the second waits for
+    /// the first transaction and then sees the entry).
+    /// - Returns: `true` the first time; `false` when the event was already processed (skip it).
+    public static func claim(_ executor: any SQLExecutor, consumer: String, eventID: String, now: Date = Date()) throws -> Bool {
+        let inserted = try executor.execute(
+            "INSERT INTO storage_inbox (consumer, event_id, processed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [.text(consumer), .text(eventID), .timestamp(now)])
+        return inserted == 1
+    }
+
+    /// Forgets entries processed before `cutoff`.
+    ///
+    /// - Important: An event redelivered after its entry was pruned is applied again. Keep entries
+    ///   far longer than the longest redelivery delay (relay backoff plus downtime); days, not
+    ///   minutes.
+    /// - Returns: The number of entries removed.
+    @discardableResult
+    public static func prune(_ executor: any SQLExecutor, olderThan cutoff: Date) throws -> Int {
+        try executor.execute("DELETE FROM storage_inbox WHERE processed_at < ?", [.timestamp(cutoff)])
+    }
+
+    /// Forgets entries older than `retention` (see ``prune(_:olderThan:)``).
+    @discardableResult
+    public static func prune(_ executor: any SQLExecutor, retention: Duration, now: Date = Date()) throws -> Int {
+        try prune(executor, olderThan: now.addingTimeInterval(-retention.timeInterval))
+    }
+}

@@ -1,0 +1,39 @@
+/// The transactional outbox: events are written in the same transaction as the state change they
+/// describe, so either both happen or neither does; an ``OutboxRelay`` publishes them afterwards.
+///
+/// Events live in `storage_outbox` (created by ``openDatabase(_:migrations:)``) until delivered,
+/// then they are deleted. Delivery is at least once: consumers deduplicate with ``Inbox``.
+///
+/// ```swift
+/// try db.write { tx in
+///     try tx.execute("UPDATE tickets SET status = ? WHERE id = ?", ["closed", .text(id)])
+///     try Outbox.enqueue(tx, OutboxEvent(type: "ocorrencias.workflow.v1.TicketClosed", key: id, payload: bytes))
+/// }
+/// ```
+public enum Outbox {
+    /// The advisory-lock class for per-key enqueue locks on PostgreSQL ("OB").
+    static let keyLockClass: Int32 = 0x4F42
+
+    /// Records `event` in the caller's transaction.
+    ///
+    /// Per-key order is commit order: on PostgreSQL the call takes a transaction-level advisory
+    /// lock on the key, so two transactions enqueueing for the same key are serialized and their
+    /// sequence numbers follow their commits (SQLite has a single writer already). Enqueue events
+    /// late in the transaction to hold that lock briefly.
+    ///
+    /// - Throws: ``StorageError/Kind/uniqueViolation`` when an event with the same id exists.
+    public static func enqueue(_ executor: any SQLExecutor, _ event: OutboxEvent) throws {
+        if executor.engine == .postgres {
+            try executor.execute("SELECT pg_advisory_xact_lock(\(keyLockClass), hashtext(?))", [.text(event.key)])
+        }
+        try executor.execute("""
+            INSERT INTO storage_outbox (event_id, event_type, event_key, payload, created_at, next_attempt_at)
+            VALUES (?, ?, ?, ?, ?, 0)
+            """, [.text(event.id), .text(event.type), .text(event.key), .blob(event.payload), .timestamp(event.createdAt)])
+    }
+
+    /// The number of events not delivered yet.
+    public static func pendingCount(_ executor: any SQLExecutor) throws -> Int {
+        Int(try executor.queryOne("SELECT COUNT(*) AS n FROM storage_outbox")?.int("n") ?? 0)
+    }
+}

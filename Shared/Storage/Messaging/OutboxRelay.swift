@@ -1,0 +1,257 @@
+import Foundation
+import Synchronization
+
+/// Publishes the events of a database's ``Outbox`` by calling `deliver` for each, on a thread of
+/// its own, at least once and in per-key order.
+///
+/// Each round claims up to ``RelayConfiguration/batchSize`` events by writing a lease
+/// (`lease_owner`, `locked_until`) on them, delivers them in sequence order outside any
+/// transaction, then in one transaction deletes the delivered events, schedules failed ones for a
+/// retry with exponential backoff and jitter, and releases the rest.
+///
+/// Guarantees:
+/// - **Per-key order.** Only keys whose oldest pending event is neither leased nor waiting for a
+///   retry are claimed, and always as a prefix of that key's events; after a failure the rest of
+///   that key's batch is not delivered. So an event is never delivered before an earlier event of
+///   the same key has been delivered.
+/// - **Several relays, one database.** Relays in other processes (same or different `name`) share
+///   the outbox safely: claims are serialized (PostgreSQL advisory lock, SQLite write lock) and
+///   leased events are skipped, so no event is delivered by two relays at once while its lease
+///   holds. A relay that dies loses its lease after ``RelayConfiguration/leaseDuration``.
+/// - **At least once.** State lives only in the database. An event delivered just before a crash,
+///   a lost acknowledgement or an expired lease is delivered again: consumers must deduplicate on
+///   ``OutboxEvent/id`` (see ``Inbox``). A failing event is retried forever and holds back its key.
+///
+/// ```swift
+/// let relay = OutboxRelay(database: db, name: "intake-relay") { event in
+///     try bus.publish(event.type, key: event.key, payload: event.payload)   // throws → retried
+/// }
+/// relay.start()
+/// defer { relay.stop() }
+/// ```
+///
+/// `@unchecked Sendable`: the run state is guarded by `condition`, batches by `batchLock`,
+/// counters are atomic and everything else is immutable.
+public final class OutboxRelay: @unchecked Sendable {
+    /// The lease owner written on claimed events: `name` plus a per-instance UUID.
+    public let owner: String
+    private let database: any Database
+    private let configuration: RelayConfiguration
+    private let deliver: @Sendable (OutboxEvent) throws -> Void
+    private let onError: (@Sendable (any Error) -> Void)?
+
+    private let condition = NSCondition()
+    private var isThreadRunning = false  // guarded by condition
+    private var stopRequested = false  // guarded by condition
+    private var wakeRequested = false  // guarded by condition
+    private var thread: Thread?  // guarded by condition
+    private let batchLock = NSLock()
+    private let delivered = Atomic<Int>(0)
+    private let failed = Atomic<Int>(0)
+
+    /// Advisory-lock key serializing claims on PostgreSQL ("OCORRELY").
+    static let claimLockKey: Int64 = 0x4F43_4F52_5245_4C59
+
+    /// Creates a stopped relay.
+    /// - Parameters:
+    ///   - database: The database holding the outbox.
+    ///   - name: Identifies the relay in leases and logs, e.g. `"intake-relay"`.
+    ///   - configuration: Batch size, polling, backoff and lease tuning.
+    ///   - onError: Called with database errors of the polling loop (the loop backs off and
+    ///     continues, or ends when the database was closed); delivery failures are recorded on
+    ///     the event instead.
+    ///   - deliver: Publishes one event; throwing schedules a retry. Called from the relay's
+    ///     thread, one event at a time.
+    public init(database: any Database, name: String, configuration: RelayConfiguration = RelayConfiguration(),
+                onError: (@Sendable (any Error) -> Void)? = nil,
+                deliver: @escaping @Sendable (OutboxEvent) throws -> Void) {
+        self.database = database
+        self.owner = "\(name)/\(UUID().uuidString)"
+        self.configuration = configuration
+        self.onError = onError
+        self.deliver = deliver
+    }
+
+    /// Events delivered by this relay since it was created.
+    public var deliveredCount: Int { delivered.load(ordering: .relaxed) }
+    /// Deliveries by this relay that threw, since it was created.
+    public var failedCount: Int { failed.load(ordering: .relaxed) }
+
+    // MARK: Lifecycle
+
+    /// Starts the polling thread. Does nothing when it is already running.
+    public func start() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !isThreadRunning else { return }
+        isThreadRunning = true
+        stopRequested = false
+        let thread = Thread { [self] in
+            self.loop()
+            self.condition.lock()
+            self.isThreadRunning = false
+            self.thread = nil
+            self.condition.broadcast()
+            self.condition.unlock()
+        }
+        thread.name = "outbox-relay"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Stops the polling thread and waits until it has finished its current delivery and released
+    /// its unfinished claims. Does nothing when it is not running. Called from `deliver` itself it
+    /// only requests the stop.
+    public func stop() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard isThreadRunning else { return }
+        stopRequested = true
+        condition.broadcast()
+        guard Thread.current !== thread else { return }
+        while isThreadRunning { condition.wait() }
+    }
+
+    /// Ends the current poll wait now, e.g. right after a transaction enqueued events.
+    public func wake() {
+        condition.lock()
+        wakeRequested = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private var isStopping: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopRequested
+    }
+
+    private func loop() {
+        var consecutiveErrors = 0
+        while !isStopping {
+            var pause: Int64
+            do {
+                let count = try runOnce()
+                consecutiveErrors = 0
+                pause = count > 0 ? 0 : configuration.pollInterval.wholeMilliseconds
+            } catch let error as StorageError where error.kind == .closed {
+                onError?(error)
+                return  // the database is gone; nothing more can be delivered
+            } catch {
+                consecutiveErrors += 1
+                onError?(error)
+                pause = configuration.backoffMillis(afterAttempts: consecutiveErrors)
+            }
+            condition.lock()
+            let deadline = Date(timeIntervalSinceNow: Double(pause) / 1000)
+            while pause > 0 && !stopRequested && !wakeRequested {
+                if !condition.wait(until: deadline) { break }
+            }
+            wakeRequested = false
+            condition.unlock()
+        }
+    }
+
+    // MARK: One round
+
+    /// Claims one batch, delivers it and records the outcome; what the thread does each round.
+    /// Useful on its own in tests and tools.
+    /// - Returns: The number of events delivered.
+    /// - Throws: ``StorageError`` when claiming or recording fails (delivered events whose outcome
+    ///   could not be recorded are delivered again later).
+    @discardableResult
+    public func runOnce() throws -> Int {
+        batchLock.lock()
+        defer { batchLock.unlock() }
+        let claimedAt = EpochMillis.now()
+        let lease = max(1, configuration.leaseDuration.wholeMilliseconds)
+        let batch = try claim(now: claimedAt, lockedUntil: claimedAt + lease)
+        guard !batch.isEmpty else { return 0 }
+
+        let deliveryDeadline = claimedAt + lease * 8 / 10
+        var deliveredSeqs: [Int64] = []
+        var failures: [(seq: Int64, attempts: Int, error: String)] = []
+        var blockedKeys: Set<String> = []
+        for item in batch {
+            if isStopping || EpochMillis.now() > deliveryDeadline { break }
+            if blockedKeys.contains(item.event.key) { continue }
+            do {
+                try deliver(item.event)
+                deliveredSeqs.append(item.seq)
+            } catch {
+                failures.append((item.seq, item.attempts + 1, String(String(describing: error).prefix(1000))))
+                blockedKeys.insert(item.event.key)
+            }
+        }
+        try settle(delivered: deliveredSeqs, failures: failures)
+        delivered.add(deliveredSeqs.count, ordering: .relaxed)
+        failed.add(failures.count, ordering: .relaxed)
+        return deliveredSeqs.count
+    }
+
+    private struct ClaimedEvent {
+        var seq: Int64
+        var attempts: Int
+        var event: OutboxEvent
+    }
+
+    private func claim(now: Int64, lockedUntil: Int64) throws -> [ClaimedEvent] {
+        try database.write { tx in
+            if tx.engine == .postgres {
+                try tx.execute("SELECT pg_advisory_xact_lock(\(Self.claimLockKey))", [])
+            }
+            // A key is claimable when its oldest event is neither leased nor waiting for a retry;
+            // ordering by seq with a LIMIT then takes a prefix of each claimable key's events.
+            let rows = try tx.query("""
+                UPDATE storage_outbox SET lease_owner = ?, locked_until = ?
+                WHERE seq IN (
+                    SELECT o.seq FROM storage_outbox o
+                    JOIN storage_outbox h
+                      ON h.seq = (SELECT MIN(m.seq) FROM storage_outbox m WHERE m.event_key = o.event_key)
+                    WHERE (h.locked_until IS NULL OR h.locked_until < ?) AND h.next_attempt_at <= ?
+                    ORDER BY o.seq
+                    LIMIT ?)
+                RETURNING seq, attempts, event_id, event_type, event_key, payload, created_at
+                """, [.text(owner), .integer(lockedUntil), .integer(now), .integer(now), SQLValue(configuration.batchSize)])
+            return try rows.map { row in
+                ClaimedEvent(
+                    seq: try row.int("seq"), attempts: Int(try row.int("attempts")),
+                    event: OutboxEvent(id: try row.text("event_id"), type: try row.text("event_type"), key: try row.text("event_key"),
+                                       payload: try row.blob("payload"), createdAt: try row.date("created_at")))
+            }.sorted { $0.seq < $1.seq }
+        }
+    }
+
+    private func settle(delivered: [Int64], failures: [(seq: Int64, attempts: Int, error: String)]) throws {
+        let owner = SQLValue.text(owner)
+        try database.write { tx in
+            for seq in delivered {
+                try tx.execute("DELETE FROM storage_outbox WHERE seq = ? AND lease_owner = ?", [.integer(seq), owner])
+            }
+            for failure in failures {
+                let retryAt = EpochMillis.now() + configuration.backoffMillis(afterAttempts: failure.attempts)
+                try tx.execute("""
+                    UPDATE storage_outbox
+                    SET lease_owner = NULL, locked_until = NULL, attempts = attempts + 1, next_attempt_at = ?, last_error = ?
+                    WHERE seq = ? AND lease_owner = ?
+                    """, [.integer(retryAt), .text(failure.error), .integer(failure.seq), owner])
+            }
+            try tx.execute("UPDATE storage_outbox SET lease_owner = NULL, locked_until = NULL WHERE lease_owner = ?", [owner])
+        }
+    }
+
+    // MARK: Metrics
+
+    /// The number of events not delivered yet (by any relay).
+    public func pending() throws -> Int {
+        try database.read { try Outbox.pendingCount($0) }
+    }
+
+    /// The age of the oldest undelivered event, or zero when the outbox is empty: how far
+    /// publishing is behind.
+    public func lag() throws -> Duration {
+        let oldest = try database.read { try $0.queryOne("SELECT MIN(created_at) AS oldest FROM storage_outbox")?.optionalInt("oldest") }
+        guard let oldest else { return .zero }
+        return .milliseconds(max(0, EpochMillis.now() - oldest))
+    }
+}

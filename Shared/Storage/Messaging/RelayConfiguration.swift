@@ -1,0 +1,36 @@
+/// Tuning for an ``OutboxRelay``.
+public struct RelayConfiguration: Sendable {
+    /// The most events claimed per round. Default 100.
+    public var batchSize: Int
+    /// How long the relay sleeps when nothing was ready (``OutboxRelay/wake()`` cuts it short).
+    /// Default 200 ms.
+    public var pollInterval: Duration
+    /// The delay before the first retry of a failed delivery; it doubles per failure up to
+    /// ``backoffMax``, with jitter (a random value between half and all of it). Default 500 ms.
+    public var backoffBase: Duration
+    /// The longest delay between retries of one event. Default 60 s.
+    public var backoffMax: Duration
+    /// How long claimed events stay reserved for this relay. If the relay dies they become
+    /// claimable by another one after this; it must be far longer than one delivery takes.
+    /// The relay stops starting deliveries of a batch once 80% of it has passed. Default 30 s.
+    public var leaseDuration: Duration
+
+    /// Creates a configuration; every value has a default.
+    public init(batchSize: Int = 100, pollInterval: Duration = .milliseconds(200), backoffBase: Duration = .milliseconds(500),
+                backoffMax: Duration = .seconds(60), leaseDuration: Duration = .seconds(30)) {
+        self.batchSize = batchSize
+        self.pollInterval = pollInterval
+        self.backoffBase = backoffBase
+        self.backoffMax = backoffMax
+        self.leaseDuration = leaseDuration
+    }
+
+    /// The retry delay after `attempts` failed deliveries, in milliseconds, with jitter.
+    func backoffMillis(afterAttempts attempts: Int) -> Int64 {
+        let base = max(1, backoffBase.wholeMilliseconds)
+        let cap = max(base, backoffMax.wholeMilliseconds)
+        let exponent = min(max(attempts - 1, 0), 40)
+        let ceiling = base > cap >> exponent ? cap : min(cap, base << exponent)
+        return Int64.random(in: (ceiling / 2)...ceiling)
+    }
+}

@@ -1,0 +1,86 @@
+import CPostgres
+import Foundation
+
+/// The PostgreSQL engine: a bounded pool of libpq connections.
+///
+/// Writes run at `READ COMMITTED`, reads at `REPEATABLE READ READ ONLY`. A connection broken by a
+/// server restart or a network failure is reopened on its next use; a transaction that failed
+/// because of it before `COMMIT` was sent is retried (see ``Database/write(_:)``).
+///
+/// `@unchecked Sendable`: the pool locks itself and hands each connection to one thread at a
+/// time; every other property is immutable.
+final class PostgresDatabase: SchemaTransactionRunner, @unchecked Sendable {
+    let engine: DatabaseEngine = .postgres
+    private let pool: BlockingPool<PostgresConnection>
+    private let retry: TransactionRetry
+    /// Advisory-lock key serializing schema migrations across processes ("OCORMIGR").
+    static let migrationLockKey: Int64 = 0x4F43_4F52_4D49_4752
+
+    init(configuration: DatabaseConfiguration) throws {
+        let settings = PostgresConnectionSettings(
+            url: configuration.url ?? "", connectTimeout: configuration.connectTimeout,
+            applicationName: configuration.applicationName, statementCacheSize: configuration.statementCacheSize)
+        pool = BlockingPool(capacity: configuration.poolSize, acquireTimeout: configuration.acquireTimeout,
+                            make: { try PostgresConnection(settings: settings) }, destroy: { $0.close() })
+        retry = TransactionRetry(maxAttempts: configuration.maxTransactionAttempts)
+        // Connect once now so a wrong URL or a missing server is reported by openDatabase.
+        try pool.withResource { _ in }
+    }
+
+    deinit { close() }
+
+    func write<T>(_ body: (any SQLExecutor) throws -> T) throws -> T {
+        try retry.run { try transaction(begin: "BEGIN", readOnly: false, body) }
+    }
+
+    func schemaTransaction<T>(_ body: (any ScriptExecutor) throws -> T) throws -> T {
+        try retry.run {
+            try transaction(begin: "BEGIN", readOnly: false) { connection in
+                try connection.execute("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", [])
+                return try body(connection)
+            }
+        }
+    }
+
+    func read<T>(_ body: (any SQLExecutor) throws -> T) throws -> T {
+        try retry.run { try transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", readOnly: true, body) }
+    }
+
+    func ping() throws {
+        _ = try read { try $0.scalar("SELECT 1") }
+    }
+
+    func close() {
+        pool.close()
+    }
+
+    /// Runs `body` between `begin` and `COMMIT` on a pooled connection, reopening the connection
+    /// first when it is broken and rolling back when anything throws.
+    private func transaction<T>(begin: String, readOnly: Bool, _ body: (PostgresConnection) throws -> T) throws -> T {
+        try pool.withResource { connection in
+            if connection.isBroken { try connection.reconnect() }
+            try connection.begin(begin)
+            let result: T
+            do {
+                result = try body(connection)
+            } catch {
+                connection.rollbackQuietly()
+                throw error
+            }
+            if connection.isTransactionFailed {
+                connection.rollbackQuietly()
+                throw StorageError(.other, "a statement failed inside the transaction and the error was caught by the body; PostgreSQL refuses to commit such a transaction, so it was rolled back")
+            }
+            do {
+                try connection.commit()
+            } catch let error as StorageError where error.kind == .connection {
+                // A read-only transaction has nothing to lose; its result is still a valid snapshot.
+                if readOnly { return result }
+                throw StorageError(.commitOutcomeUnknown,
+                                   "the connection broke during COMMIT, so the transaction may or may not have been committed: \(error.message)",
+                                   code: error.code)
+            }
+            return result
+        }
+    }
+}

@@ -1,0 +1,205 @@
+import CSQLite
+import Foundation
+
+/// One SQLite connection with its prepared-statement cache.
+///
+/// Opened in multi-thread mode (`SQLITE_OPEN_NOMUTEX`): the owner guarantees that only one
+/// thread uses it at a time (the writer lock or the reader pool). Not `Sendable` on purpose.
+final class SQLiteConnection: ScriptExecutor {
+    let engine: DatabaseEngine = .sqlite
+    private let handle: OpaquePointer
+    private var statements: [String: OpaquePointer] = [:]
+    private let cacheCapacity: Int
+    private var isOpen = true
+
+    /// Opens (creating when needed) the database at `path` and applies the connection pragmas:
+    /// WAL, `synchronous=NORMAL`, `foreign_keys=ON` and the busy timeout. Reader connections are
+    /// also made `query_only`.
+    init(path: String, reader: Bool, busyTimeout: Duration, cacheCapacity: Int) throws {
+        var db: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
+            if let db { sqlite3_close_v2(db) }
+            throw StorageError(.connection, "cannot open SQLite database at '\(path)': \(message)", code: String(rc))
+        }
+        handle = db
+        self.cacheCapacity = cacheCapacity
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, Int32(clamping: busyTimeout.wholeMilliseconds))
+        do {
+            if path != ":memory:" {
+                let mode = try query("PRAGMA journal_mode = WAL", []).first?.values.first
+                guard case .text(let name) = mode, name.lowercased() == "wal" else {
+                    throw StorageError(.connection, "could not switch '\(path)' to WAL journal mode (got \(mode ?? .null))")
+                }
+            }
+            try execute("PRAGMA synchronous = NORMAL", [])
+            try execute("PRAGMA foreign_keys = ON", [])
+            if reader { try execute("PRAGMA query_only = ON", []) }
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    /// Finalizes cached statements and closes the handle. Idempotent.
+    func close() {
+        guard isOpen else { return }
+        isOpen = false
+        clearStatementCache()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Whether the connection is outside any transaction (`BEGIN` not in effect).
+    var isAutocommit: Bool { sqlite3_get_autocommit(handle) != 0 }
+
+    // MARK: SQLExecutor
+
+    @discardableResult
+    func execute(_ sql: String, _ params: [SQLValue]) throws -> Int {
+        let before = sqlite3_total_changes64(handle)
+        var rows = 0
+        let readOnly = try run(sql, params) { _ in rows += 1 }
+        if readOnly { return rows }
+        // sqlite3_changes only describes the last INSERT/UPDATE/DELETE; DDL leaves it stale.
+        return sqlite3_total_changes64(handle) == before ? 0 : Int(sqlite3_changes64(handle))
+    }
+
+    func query(_ sql: String, _ params: [SQLValue]) throws -> [Row] {
+        var result: [Row] = []
+        var columns: [String]?
+        _ = try run(sql, params) { statement in
+            let names = columns ?? Self.columnNames(statement)
+            columns = names
+            result.append(Row(columns: names, values: (0..<Int32(names.count)).map { Self.value(statement, $0) }))
+        }
+        return result
+    }
+
+    func executeScript(_ sql: String) throws {
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
+        if rc != SQLITE_OK {
+            let message = errorMessage.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+            sqlite3_free(errorMessage)
+            throw SQLiteErrors.error(code: sqlite3_extended_errcode(handle), message: message, sql: sql, duringPrepare: false)
+        }
+    }
+
+    // MARK: Statements
+
+    /// Binds `params`, steps the statement to completion calling `onRow` per row, and returns
+    /// whether the statement was read-only.
+    private func run(_ sql: String, _ params: [SQLValue], onRow: (OpaquePointer) throws -> Void) throws -> Bool {
+        guard isOpen else { throw StorageError(.closed, "the database has been closed", sql: sql) }
+        let statement = try prepared(sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        try bind(params, to: statement, sql: sql)
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_ROW {
+                try onRow(statement)
+            } else if rc == SQLITE_DONE {
+                return sqlite3_stmt_readonly(statement) != 0
+            } else {
+                throw SQLiteErrors.error(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)),
+                                         sql: sql, duringPrepare: false)
+            }
+        }
+    }
+
+    private func prepared(_ sql: String) throws -> OpaquePointer {
+        if let cached = statements[sql] { return cached }
+        if statements.count >= cacheCapacity { clearStatementCache() }
+        var statement: OpaquePointer?
+        var trailing = false
+        let rc = sql.withCString { text -> Int32 in
+            var tail: UnsafePointer<CChar>?
+            let rc = sqlite3_prepare_v3(handle, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, &tail)
+            if rc == SQLITE_OK, let tail {
+                trailing = String(cString: tail).contains { !$0.isWhitespace && $0 != ";" }
+            }
+            return rc
+        }
+        guard rc == SQLITE_OK, let statement else {
+            if rc == SQLITE_OK {
+                throw StorageError(.misuse, "the SQL holds no statement", sql: sql)
+            }
+            throw SQLiteErrors.error(code: sqlite3_extended_errcode(handle), message: String(cString: sqlite3_errmsg(handle)),
+                                     sql: sql, duringPrepare: true)
+        }
+        if trailing {
+            sqlite3_finalize(statement)
+            throw StorageError(.misuse, "only one statement per call; put scripts in a Migration", sql: sql)
+        }
+        statements[sql] = statement
+        return statement
+    }
+
+    private func clearStatementCache() {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        statements.removeAll()
+    }
+
+    private func bind(_ params: [SQLValue], to statement: OpaquePointer, sql: String) throws {
+        let expected = Int(sqlite3_bind_parameter_count(statement))
+        guard expected == params.count else {
+            throw StorageError(.misuse, "the statement has \(expected) placeholder(s) but \(params.count) value(s) were given", sql: sql)
+        }
+        for (offset, value) in params.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch value {
+            case .null:
+                rc = sqlite3_bind_null(statement, index)
+            case .integer(let number):
+                rc = sqlite3_bind_int64(statement, index, number)
+            case .real(let number):
+                rc = sqlite3_bind_double(statement, index, number)
+            case .text(let string):
+                rc = string.withCString { csqlite_bind_text_copy(statement, index, $0, Int32(clamping: string.utf8.count)) }
+            case .blob(let bytes):
+                rc = bytes.withUnsafeBytes { buffer in
+                    guard let base = buffer.baseAddress, !buffer.isEmpty else {
+                        return sqlite3_bind_zeroblob(statement, index, 0)  // a NULL pointer would bind NULL
+                    }
+                    return csqlite_bind_blob_copy(statement, index, base, Int32(clamping: buffer.count))
+                }
+            }
+            if rc != SQLITE_OK {
+                throw SQLiteErrors.error(code: rc, message: "cannot bind parameter \(index): \(String(cString: sqlite3_errmsg(handle)))",
+                                         sql: sql, duringPrepare: false)
+            }
+        }
+    }
+
+    private static func columnNames(_ statement: OpaquePointer) -> [String] {
+        (0..<sqlite3_column_count(statement)).map { String(cString: sqlite3_column_name(statement, $0)) }
+    }
+
+    private static func value(_ statement: OpaquePointer, _ column: Int32) -> SQLValue {
+        switch sqlite3_column_type(statement, column) {
+        case SQLITE_INTEGER:
+            return .integer(sqlite3_column_int64(statement, column))
+        case SQLITE_FLOAT:
+            return .real(sqlite3_column_double(statement, column))
+        case SQLITE_TEXT:
+            guard let text = sqlite3_column_text(statement, column) else { return .text("") }
+            let count = Int(sqlite3_column_bytes(statement, column))
+            return .text(String(decoding: UnsafeBufferPointer(start: text, count: count), as: UTF8.self))
+        case SQLITE_BLOB:
+            guard let bytes = sqlite3_column_blob(statement, column) else { return .blob([]) }
+            let count = Int(sqlite3_column_bytes(statement, column))
+            return .blob(Array(UnsafeRawBufferPointer(start: bytes, count: count)))
+        default:
+            return .null
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Storage
+import Testing
+@testable import Storage
+
+@Suite("Configuration")
+struct ConfigurationTests {
+    @Test("the environment selects PostgreSQL per service")
+    func fromEnvironment() {
+        let environment = ["INTAKE_DATABASE_URL": "postgres://intake@db/intake", "INTAKE_DATABASE_POOL_SIZE": "3",
+                           "KNOWLEDGE_BASE_DATABASE_URL": "postgresql://kb@db/kb", "WORKFLOW_DATABASE_URL": ""]
+        let intake = DatabaseConfiguration.fromEnvironment(service: "intake", dataDirectory: "/var/lib/o/", environment: environment)
+        #expect(intake.engine == .postgres && intake.url == "postgres://intake@db/intake" && intake.poolSize == 3)
+        let knowledge = DatabaseConfiguration.fromEnvironment(service: "knowledge-base", dataDirectory: "/d", environment: environment)
+        #expect(knowledge.engine == .postgres)
+        let workflow = DatabaseConfiguration.fromEnvironment(service: "workflow", dataDirectory: "/var/lib/o", environment: environment)
+        #expect(workflow.engine == .sqlite && workflow.sqlitePath == "/var/lib/o/workflow.sqlite" && workflow.poolSize == 8)
+        #expect(intake.sqlitePath == "/var/lib/o/intake.sqlite")
+    }
+
+    @Test("invalid configurations are refused before anything is opened")
+    func validation() {
+        expectStorageError(.misuse) { try openDatabase(DatabaseConfiguration(url: "mysql://x", sqlitePath: ""), migrations: []) }
+        expectStorageError(.misuse) { try openDatabase(DatabaseConfiguration(sqlitePath: ":memory:", poolSize: 0), migrations: []) }
+    }
+
+    @Test("passwords are redacted from URLs in messages")
+    func redaction() {
+        #expect(DatabaseConfiguration.redacted("postgres://u:s3cret@h:5432/db") == "postgres://u:***@h:5432/db")
+        #expect(DatabaseConfiguration.redacted("postgres://u@h/db") == "postgres://u@h/db")
+    }
+
+    @Test("an in-memory SQLite database works for quick tests")
+    func inMemory() throws {
+        let db = try openDatabase(DatabaseConfiguration(sqlitePath: ":memory:"), migrations: [
+            Migration(version: 1, name: "t", sql: "CREATE TABLE t (x INTEGER)")
+        ])
+        defer { db.close() }
+        try db.write { try $0.execute("INSERT INTO t (x) VALUES (?)", [5]) }
+        #expect(try db.read { try $0.scalar("SELECT x FROM t") } == 5)
+    }
+}
+
+@Suite("Placeholder rewriting for PostgreSQL")
+struct PlaceholderRewriterTests {
+    @Test("placeholders become $n outside literals, identifiers and comments", arguments: [
+        ("SELECT ?", "SELECT $1", 1),
+        ("INSERT INTO t (a, b) VALUES (?, ?)", "INSERT INTO t (a, b) VALUES ($1, $2)", 2),
+        ("SELECT '?', ? FROM t WHERE x = 'it''s ?' AND y = ?", "SELECT '?', $1 FROM t WHERE x = 'it''s ?' AND y = $2", 2),
+        ("SELECT \"we?ird\" FROM t WHERE a = ?", "SELECT \"we?ird\" FROM t WHERE a = $1", 1),
+        ("SELECT ? -- why?\n, ?", "SELECT $1 -- why?\n, $2", 2),
+        ("SELECT /* a /* nested? */ still? */ ?", "SELECT /* a /* nested? */ still? */ $1", 1),
+        ("SELECT E'\\'?' , ?", "SELECT E'\\'?' , $1", 1),
+        ("SELECT $$ ? $$, $tag$ ?$ $tag$, ?", "SELECT $$ ? $$, $tag$ ?$ $tag$, $1", 1),
+        ("SELECT a$b, ?", "SELECT a$b, $1", 1),
+        ("SELECT 'unterminated ?", "SELECT 'unterminated ?", 0),
+        ("SELECT 'ünïcødé ?', ?", "SELECT 'ünïcødé ?', $1", 1),
+    ])
+    func rewrite(input: String, expected: String, count: Int) {
+        let result = PlaceholderRewriter.rewrite(input)
+        #expect(result.sql == expected)
+        #expect(result.count == count)
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Storage
+import Testing
+import TestSupport
+
+@Suite("Migrations")
+struct MigrationTests {
+    static let createNotes = Migration.table(version: 1, name: "create_notes", "CREATE TABLE notes (id {INT} PRIMARY KEY, body TEXT NOT NULL)")
+    // Not idempotent on purpose: applying it twice would fail (duplicate key).
+    static let seedNotes = Migration(version: 2, name: "seed_notes", sql: "INSERT INTO notes (id, body) VALUES (1, 'first'); INSERT INTO notes (id, body) VALUES (2, 'second')")
+    static let addColumn = Migration(version: 3, name: "add_notes_author", sql: "ALTER TABLE notes ADD COLUMN author TEXT")
+
+    private static func serviceHistory(_ db: any Database) throws -> [String] {
+        try db.read { tx throws in
+            try tx.query("SELECT version, name FROM schema_migrations WHERE component = ? ORDER BY version", ["service"])
+                .map { "\(try $0.int("version")):\(try $0.text("name"))" }
+        }
+    }
+
+    @Test("migrations apply once, in version order, and reopening applies only new ones", arguments: TestEngines.all)
+    func appliedOnceInOrder(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        // Given out of order: the runner sorts by version (seed needs the table).
+        var db = try scratch.open(migrations: [Self.seedNotes, Self.createNotes])
+        #expect(try Self.serviceHistory(db) == ["1:create_notes", "2:seed_notes"])
+        db.close()
+
+        db = try scratch.open(migrations: [Self.createNotes, Self.seedNotes])
+        #expect(try db.read { try $0.scalar("SELECT COUNT(*) FROM notes") } == 2, "seed ran once")
+        db.close()
+
+        db = try scratch.open(migrations: [Self.createNotes, Self.seedNotes, Self.addColumn])
+        defer { db.close() }
+        #expect(try Self.serviceHistory(db) == ["1:create_notes", "2:seed_notes", "3:add_notes_author"])
+        try db.write { try $0.execute("UPDATE notes SET author = ? WHERE id = ?", ["ana", 1]) }
+        let builtin = try db.read { try $0.scalar("SELECT COUNT(*) FROM schema_migrations WHERE component = ?", ["storage"]) }
+        #expect(builtin == 3, "the outbox, inbox and idempotency tables are recorded too")
+    }
+
+    @Test("a failing migration leaves no trace and is reported with its version", arguments: TestEngines.all)
+    func failingMigration(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let broken = Migration(version: 3, name: "broken", sql: "CREATE TABLE half_done (id INTEGER); INSERT INTO no_such_table VALUES (1)")
+        do {
+            _ = try scratch.open(migrations: [Self.createNotes, Self.seedNotes, broken])
+            Issue.record("opening should fail")
+        } catch let error as StorageError {
+            #expect(error.kind == .migration)
+            #expect(error.message.contains("3 'broken'"), "\(error)")
+        }
+        let db = try scratch.open(migrations: [Self.createNotes, Self.seedNotes])
+        defer { db.close() }
+        #expect(try Self.serviceHistory(db) == ["1:create_notes", "2:seed_notes"])
+        #expect(throws: StorageError.self) { try db.read { try $0.query("SELECT * FROM half_done") } }
+    }
+
+    @Test("an inconsistent history is refused", arguments: TestEngines.all)
+    func inconsistentHistory(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        try scratch.open(migrations: [Self.createNotes]).close()
+        let renamed = Migration(version: 1, name: "create_notes_v2", sql: Self.createNotes.sqlite)
+        expectStorageError(.migration) { try scratch.open(migrations: [renamed]) }
+        expectStorageError(.migration) { try scratch.open(migrations: [Self.createNotes, Self.createNotes]) }
+        expectStorageError(.migration) { try scratch.open(migrations: [Migration(version: 0, name: "zero", sql: "SELECT 1")]) }
+    }
+
+    @Test("several processes opening one database at once apply each migration once", arguments: TestEngines.all)
+    func concurrentOpen(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine, poolSize: 2)
+        let migrations = [Self.createNotes, Self.seedNotes, Self.addColumn]
+        let opened = Locked<[any Database]>([])
+        try onThreads(4) { _ throws in
+            let db = try scratch.open(migrations: migrations)
+            opened.withLock { $0.append(db) }
+        }
+        let databases = opened.current
+        defer { databases.forEach { $0.close() } }
+        #expect(databases.count == 4)
+        #expect(try databases[0].read { try $0.scalar("SELECT COUNT(*) FROM notes") } == 2)
+        #expect(try Self.serviceHistory(databases[0]).count == 3)
+    }
+}

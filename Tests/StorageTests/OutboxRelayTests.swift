@@ -1,0 +1,111 @@
+import Foundation
+import Storage
+import Testing
+import TestSupport
+
+@Suite("Outbox relay")
+struct OutboxRelayTests {
+    static func enqueue(_ db: any Database, _ events: [(id: String, key: String)], createdAt: Date = Date()) throws {
+        try db.write { tx throws in
+            for event in events {
+                try Outbox.enqueue(tx, OutboxEvent(id: event.id, type: "ocorrencias.test.v1.Event", key: event.key,
+                                                   payload: Array(event.id.utf8), createdAt: createdAt))
+            }
+        }
+    }
+
+    @Test("a failed event holds back later events of its key only, then all go out in order", arguments: TestEngines.all)
+    func failureBlocksOnlyItsKey(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        try Self.enqueue(db, [("a1", "a"), ("b1", "b"), ("a2", "a"), ("a3", "a"), ("b2", "b")],
+                         createdAt: Date(timeIntervalSinceNow: -2))
+        let delivered = Locked<[String]>([])
+        let failOnce = Locked<Set<String>>(["a1"])
+        let relay = OutboxRelay(database: db, name: "test",
+                                configuration: RelayConfiguration(backoffBase: .milliseconds(600), backoffMax: .milliseconds(600))) { event in
+            if failOnce.withLock({ $0.remove(event.id) }) != nil { throw InjectedFailure() }
+            delivered.withLock { $0.append(event.id) }
+        }
+        #expect(try relay.pending() == 5)
+        #expect(try relay.lag() >= .seconds(1))
+        #expect(try relay.runOnce() == 2)
+        #expect(delivered.current == ["b1", "b2"])
+        #expect(try relay.runOnce() == 0, "key a waits for its backoff")
+        #expect(try db.read { try $0.scalar("SELECT last_error FROM storage_outbox WHERE event_id = 'a1'") } == "injected failure")
+        Thread.sleep(forTimeInterval: 0.65)
+        #expect(try relay.runOnce() == 3)
+        #expect(delivered.current == ["b1", "b2", "a1", "a2", "a3"])
+        #expect(try relay.pending() == 0)
+        #expect(relay.deliveredCount == 5 && relay.failedCount == 1)
+    }
+
+    @Test("a duplicate event id is a unique violation", arguments: TestEngines.all)
+    func duplicateEventID(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        try Self.enqueue(db, [("same", "k")])
+        expectStorageError(.uniqueViolation) { try Self.enqueue(db, [("same", "k")]) }
+        #expect(throws: InjectedFailure.self) {
+            try db.write { tx throws in
+                try Outbox.enqueue(tx, OutboxEvent(type: "t", key: "k", payload: []))
+                throw InjectedFailure()
+            }
+        }
+        #expect(try db.read { try Outbox.pendingCount($0) } == 1, "an event rolls back with its transaction")
+    }
+
+    @Test("a relay that dies mid-batch loses its lease and another relay takes over", arguments: TestEngines.all)
+    func leaseExpiry(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let dbA = try scratch.open(), dbB = try scratch.open()
+        defer { dbA.close(); dbB.close() }
+        try Self.enqueue(dbA, [("e1", "k"), ("e2", "k"), ("e3", "k")])
+        let lease = RelayConfiguration(leaseDuration: .seconds(1))
+        let stuck = DispatchSemaphore(value: 0)
+        let entered = DispatchSemaphore(value: 0)
+        let relayA = OutboxRelay(database: dbA, name: "a", configuration: lease) { _ in
+            entered.signal()
+            stuck.wait()  // hangs like a crashed process
+        }
+        let deliveredByB = Locked<[String]>([])
+        let relayB = OutboxRelay(database: dbB, name: "b", configuration: lease) { event in
+            deliveredByB.withLock { $0.append(event.id) }
+        }
+        let finishedA = DispatchSemaphore(value: 0)
+        Thread {
+            _ = try? relayA.runOnce()
+            finishedA.signal()
+        }.start()
+        entered.wait()
+        #expect(try relayB.runOnce() == 0, "the key is leased by A")
+        Thread.sleep(forTimeInterval: 1.1)
+        #expect(try relayB.runOnce() == 3, "A's lease expired")
+        #expect(deliveredByB.current == ["e1", "e2", "e3"])
+        stuck.signal()
+        finishedA.wait()
+        #expect(try relayB.pending() == 0)
+    }
+
+    @Test("start, wake and stop drive the relay thread", arguments: TestEngines.all)
+    func threadLifecycle(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        let delivered = Locked(0)
+        let relay = OutboxRelay(database: db, name: "lifecycle", configuration: RelayConfiguration(pollInterval: .seconds(30))) { _ in
+            delivered.withLock { $0 += 1 }
+        }
+        relay.start()
+        relay.start()  // idempotent
+        Thread.sleep(forTimeInterval: 0.05)  // the first poll found nothing; now it sleeps 30 s
+        try Self.enqueue(db, [("x", "k")])
+        relay.wake()
+        let deadline = Date(timeIntervalSinceNow: 5)
+        while delivered.current == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        let stopStarted = Date()
+        relay.stop()
+        #expect(Date().timeIntervalSince(stopStarted) < 2, "stop interrupts the poll wait")
+        relay.stop()
+        #expect(delivered.current == 1)
+    }
+}

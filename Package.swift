@@ -11,6 +11,11 @@ let package = Package(
     name: "Ocorrencias",
     platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "intake", targets: ["intake"]),
+        .executable(name: "workflow", targets: ["workflow"]),
+        .executable(name: "notification", targets: ["notification"]),
+        .executable(name: "knowledge", targets: ["knowledge"]),
+        .executable(name: "gateway", targets: ["gateway"]),
         .executable(name: "rpc-bench-server", targets: ["RPCBenchServer"]),
         .executable(name: "rpc-bench-client", targets: ["RPCBenchClient"]),
         .executable(name: "codec-bench", targets: ["CodecBench"]),
@@ -26,6 +31,9 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Shared/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CPostgres", path: "Shared/CPostgres", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CSodium", path: "Shared/CSodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Shared/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", path: "Shared/CMicroHTTPD", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CStemmer", path: "Shared/CStemmer", providers: [.apt(["libstemmer-dev"])]),
 
         // MARK: Shared building blocks
         .target(name: "Messages", dependencies: ["CMessages"], path: "Shared/Messages", swiftSettings: strict),
@@ -33,6 +41,24 @@ let package = Package(
         .target(name: "Observability", path: "Shared/Observability", swiftSettings: strict),
         .target(name: "RPCTransport", dependencies: ["RPC", "Messages", "Observability", "CSystem", "CSodium"],
                 path: "Shared/RPCTransport", swiftSettings: strict),
+        .target(name: "Storage", dependencies: ["CSQLite", "CPostgres"], path: "Shared/Storage", swiftSettings: strict),
+        .target(name: "ServiceKit", dependencies: ["RPCTransport", "Storage", "Messages", "RPC", "Observability"],
+                path: "Shared/ServiceKit", swiftSettings: strict),
+
+        // MARK: Services (a testable core library and a thin executable each)
+        .target(name: "IntakeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
+                path: "Services/Intake/IntakeCore", swiftSettings: strict),
+        .executableTarget(name: "intake", dependencies: ["IntakeCore", "ServiceKit"], path: "Services/Intake/Executable", swiftSettings: strict),
+        .target(name: "WorkflowCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
+                path: "Services/Workflow/WorkflowCore", swiftSettings: strict),
+        .executableTarget(name: "workflow", dependencies: ["WorkflowCore", "ServiceKit"], path: "Services/Workflow/Executable", swiftSettings: strict),
+        .target(name: "NotificationCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
+                path: "Services/Notification/NotificationCore", swiftSettings: strict),
+        .executableTarget(name: "notification", dependencies: ["NotificationCore", "ServiceKit"], path: "Services/Notification/Executable", swiftSettings: strict),
+        .target(name: "KnowledgeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
+                path: "Services/Knowledge/KnowledgeCore", swiftSettings: strict),
+        .executableTarget(name: "knowledge", dependencies: ["KnowledgeCore", "ServiceKit"], path: "Services/Knowledge/Executable", swiftSettings: strict),
+        .executableTarget(name: "gateway", dependencies: ["ServiceKit"], path: "Services/Gateway/Executable", swiftSettings: strict),
 
         // MARK: Benchmarks and fuzzing (run by hand; see docs/BENCHMARKS.md)
         .executableTarget(name: "CodecBench", dependencies: ["Messages"], path: "Tests/Benchmarks/CodecBench", swiftSettings: strict),
@@ -41,7 +67,11 @@ let package = Package(
         .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
 
         // MARK: Tests
+        .target(name: "TestSupport", dependencies: ["Storage"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "MessagesTests", dependencies: ["Messages"], path: "Tests/MessagesTests", swiftSettings: strict),
         .testTarget(name: "RPCTests", dependencies: ["RPC", "Messages", "RPCTransport", "Observability", "CSystem"], path: "Tests/RPCTests", swiftSettings: strict),
+        .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
+                    path: "Tests/ServiceKitTests", swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], path: "Tests/StorageTests", swiftSettings: strict),
     ]
 )

@@ -60,6 +60,7 @@ public struct Logger: Sendable {
     public func notice(_ message: @autoclosure () -> String, _ extra: @autoclosure () -> [String: String] = [:]) { log(.notice, message(), extra()) }
     public func warning(_ message: @autoclosure () -> String, _ extra: @autoclosure () -> [String: String] = [:]) { log(.warning, message(), extra()) }
     public func error(_ message: @autoclosure () -> String, _ extra: @autoclosure () -> [String: String] = [:]) { log(.error, message(), extra()) }
+    public func critical(_ message: @autoclosure () -> String, _ extra: @autoclosure () -> [String: String] = [:]) { log(.critical, message(), extra()) }
 
     static func render(service: String, level: Level, message: String, fields: [String: String]) -> String {
         var line = "{\"ts\":\"\(timestamp())\",\"level\":\"\(level)\",\"service\":\(JSONText.quote(service)),\"msg\":\(JSONText.quote(message))"

@@ -59,7 +59,7 @@ final class Completion: Sendable {
     }
     func wait() {
         condition.lock()
-        while remaining.load(ordering: .acquiring) > 0 { condition.wait(until: Date().addingTimeInterval(0.1)) }
+        while remaining.load(ordering: .acquiring) > 0 { _ = condition.wait(until: Date().addingTimeInterval(0.1)) }
         condition.unlock()
     }
 }

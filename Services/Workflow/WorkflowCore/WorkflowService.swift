@@ -1,0 +1,16 @@
+import RPCTransport
+import ServiceKit
+import Storage
+
+/// The workflow service: its schema and the RPC methods and background work it registers.
+public enum WorkflowService {
+    /// Versioned migrations of the workflow database (appended to, never edited).
+    public static let migrations: [Migration] = []
+
+    /// Registers the service's methods, its event consumer and its outbox relay.
+    public static func register(runtime: ServiceRuntime, router: inout RPCRouter) throws {
+        let consumer = EventConsumer(consumer: "workflow")
+        consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
+        runtime.addBackground(EventPublisher(source: "workflow").relay(runtime: runtime))
+    }
+}

@@ -1,0 +1,15 @@
+#pragma once
+#include <curl/curl.h>
+
+/* curl_easy_setopt and curl_easy_getinfo are variadic: typed wrappers Swift can call. */
+static inline CURLcode ccurl_setopt_long(CURL *c, CURLoption o, long v) { return curl_easy_setopt(c, o, v); }
+static inline CURLcode ccurl_setopt_string(CURL *c, CURLoption o, const char *v) { return curl_easy_setopt(c, o, v); }
+static inline CURLcode ccurl_setopt_pointer(CURL *c, CURLoption o, void *v) { return curl_easy_setopt(c, o, v); }
+static inline CURLcode ccurl_setopt_slist(CURL *c, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(c, o, v); }
+static inline CURLcode ccurl_setopt_write_function(CURL *c, size_t (*f)(char *, size_t, size_t, void *)) {
+    return curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, f);
+}
+static inline CURLcode ccurl_setopt_read_function(CURL *c, size_t (*f)(char *, size_t, size_t, void *)) {
+    return curl_easy_setopt(c, CURLOPT_READFUNCTION, f);
+}
+static inline CURLcode ccurl_getinfo_long(CURL *c, CURLINFO i, long *v) { return curl_easy_getinfo(c, i, v); }

@@ -1,0 +1,114 @@
+import Foundation
+import Messages
+import Observability
+import RPC
+import RPCTransport
+import Storage
+
+/// Which services consume the events of which publisher. One table for the whole deployment
+/// (docs/ARCHITECTURE.md, "Events").
+public enum EventRouting {
+    public static let subscribers: [String: [String]] = [
+        "intake": ["workflow", "notification"],
+        "workflow": ["notification", "knowledge", "intake"],
+        "knowledge": ["workflow"],
+        "notification": ["workflow"],
+    ]
+}
+
+/// Publishes events through the transactional outbox: one outbox row per subscriber, written in
+/// the caller's transaction, so a subscriber that is down delays only its own deliveries.
+///
+/// ```swift
+/// try database.write { tx in
+///     try tx.execute("INSERT INTO tickets ...", [...])
+///     try publisher.publish(tx, event: opened, key: ticketID, accessLevel: 0)
+/// }
+/// ```
+public struct EventPublisher: Sendable {
+    public let source: String
+    public let subscribers: [String]
+
+    public init(source: String, subscribers: [String]? = nil) {
+        self.source = source
+        self.subscribers = subscribers ?? EventRouting.subscribers[source] ?? []
+    }
+
+    /// Records `event` for every subscriber in the caller's transaction.
+    /// - Returns: the event id.
+    @discardableResult
+    public func publish<Event: ProtoMessage>(_ executor: any SQLExecutor, event: Event, key: String, accessLevel: Int32 = 0,
+                                              requestID: String = "", id: String = UUID().uuidString) throws -> String {
+        var envelope = EventsV1.EventEnvelope()
+        envelope.id = id
+        envelope.type = Event.protoName
+        envelope.key = key
+        envelope.source = source
+        envelope.occurredAtMs = Int64(Date().timeIntervalSince1970 * 1000)
+        envelope.payload = event.serializedBytes()
+        envelope.accessLevel = accessLevel
+        envelope.requestID = requestID
+        let bytes = envelope.serializedBytes()
+        for subscriber in subscribers {
+            try Outbox.enqueue(executor, OutboxEvent(id: "\(id)@\(subscriber)", type: Event.protoName,
+                                                     key: "\(subscriber)|\(key)", payload: bytes))
+        }
+        return id
+    }
+
+    /// A relay that delivers this service's outbox to the subscribers over RPC.
+    public func relay(runtime: ServiceRuntime, configuration: RelayConfiguration = RelayConfiguration()) -> OutboxRelay {
+        OutboxRelay(database: runtime.database, name: "\(source)-events", configuration: configuration) { event in
+            guard let bar = event.key.firstIndex(of: "|") else { return }
+            let subscriber = String(event.key[..<bar])
+            var request = EventsV1.DeliverEventsRequest()
+            request.events = [try EventsV1.EventEnvelope(serializedBytes: event.payload)]
+            _ = try runtime.client(for: subscriber).call(EventsV1.EventSink.deliver, request,
+                                                         options: CallOptions(timeoutMilliseconds: 5_000))
+        }
+    }
+}
+
+/// Applies delivered events once: each event's effect and its inbox entry commit together, so a
+/// redelivery is acknowledged without a second effect.
+public struct EventConsumer: Sendable {
+    public typealias Handler = @Sendable (EventsV1.EventEnvelope, any SQLExecutor) throws -> Void
+
+    private var handlers: [String: Handler] = [:]
+    public let consumer: String
+
+    public init(consumer: String) {
+        self.consumer = consumer
+    }
+
+    /// Handles events whose payload is `Event`.
+    public mutating func on<Event: ProtoMessage>(_ type: Event.Type,
+                                                 _ handler: @escaping @Sendable (Event, EventsV1.EventEnvelope, any SQLExecutor) throws -> Void) {
+        handlers[Event.protoName] = { envelope, executor in
+            let event: Event
+            do { event = try Event(serializedBytes: envelope.payload) } catch {
+                throw RPCError(.invalidArgument, "evento malformado / malformed \(Event.protoName)")
+            }
+            try handler(event, envelope, executor)
+        }
+    }
+
+    /// Registers `EventSink/Deliver` on `router`, applying events in `database`.
+    public func register(in router: inout RPCRouter, database: any Database, logger: Logger) {
+        let handlers = self.handlers
+        let consumer = self.consumer
+        router.register(EventsV1.EventSink.deliver) { request, context in
+            var response = EventsV1.DeliverEventsResponse()
+            for envelope in request.events {
+                try context.checkCancellation()
+                let applied = try database.write { tx -> Bool in
+                    guard try Inbox.claim(tx, consumer: consumer, eventID: envelope.id) else { return false }
+                    if let handler = handlers[envelope.type] { try handler(envelope, tx) }
+                    return true
+                }
+                if applied { response.accepted += 1 } else { response.duplicates += 1 }
+            }
+            return response
+        }
+    }
+}

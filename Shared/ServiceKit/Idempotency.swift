@@ -1,0 +1,43 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Storage
+
+/// Runs a mutating handler at most once per idempotency key: the key and the encoded response
+/// are stored in the same transaction as the effect, so a retry returns the first response.
+///
+/// ```swift
+/// router.register(IntakeV1.Intake.openTicket) { request, context in
+///     try Idempotent.write(database, context, request) { tx in try open(request, tx) }
+/// }
+/// ```
+public enum Idempotent {
+    /// Runs `body` in a write transaction, keyed by the call's `idempotency-key` when it has one.
+    /// - Throws: `FAILED_PRECONDITION` when the key was used for a different request.
+    public static func write<Request: ProtoMessage, Response: ProtoMessage>(
+        _ database: any Database, _ context: ServerContext, _ request: Request,
+        _ body: (any SQLExecutor) throws -> Response
+    ) throws -> Response {
+        guard let key = context.idempotencyKey else {
+            return try database.write { try body($0) }
+        }
+        guard key.utf8.count <= 200 else {
+            throw RPCError(.invalidArgument, "chave de idempotência longa demais / idempotency key too long", violations: [
+                FieldViolation(field: "idempotency-key", reason: "too_long", pt: "No máximo 200 caracteres.", en: "At most 200 characters."),
+            ])
+        }
+        let fingerprint = Digest.sha256(request.serializedBytes())
+        do {
+            let result = try database.write { tx in
+                try IdempotencyStore.run(tx, scope: context.method, key: key, requestFingerprint: fingerprint) {
+                    try body(tx).serializedBytes()
+                }
+            }
+            return try Response(serializedBytes: result.response)
+        } catch let error as StorageError where error.kind == .idempotencyMismatch {
+            throw RPCError(.failedPrecondition,
+                           "chave de idempotência já usada com outro pedido / idempotency key reused with a different request")
+        }
+    }
+}

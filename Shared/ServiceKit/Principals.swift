@@ -1,0 +1,84 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+
+/// Signs and verifies the principal a call is made on behalf of.
+///
+/// The gateway (or a service acting for someone) puts the principal in `principal` metadata as
+/// base64 of `ocorrencias.auth.v1.Principal`, and `principal-signature` = hex HMAC-SHA256 of those
+/// bytes with the deployment secret. Services never trust a principal without a valid signature.
+///
+/// ```swift
+/// var metadata = PrincipalSigner(secret: secret).metadata(for: principal)
+/// // in a handler:
+/// let caller = try runtime.principals.require(context)
+/// ```
+public struct PrincipalSigner: Sendable {
+    let secret: DeploymentSecret
+    static let label = Array("ocorrencias-principal-v1".utf8)
+
+    public init(secret: DeploymentSecret) {
+        self.secret = secret
+    }
+
+    /// The two metadata entries that carry `principal`.
+    public func metadata(for principal: AuthV1.Principal) -> [String: String] {
+        let bytes = principal.serializedBytes()
+        return [MetadataKey.principal: Data(bytes).base64EncodedString(),
+                MetadataKey.principalSignature: Self.hex(secret.mac(Self.label, bytes))]
+    }
+
+    /// The principal of a call, `nil` when the call carries none.
+    /// - Throws: `UNAUTHENTICATED` when a principal is present but its signature is wrong.
+    public func principal(of metadata: [String: String]) throws -> AuthV1.Principal? {
+        guard let encoded = metadata[MetadataKey.principal], !encoded.isEmpty else { return nil }
+        guard let data = Data(base64Encoded: encoded), let signature = metadata[MetadataKey.principalSignature],
+              let mac = Self.unhex(signature), secret.verify(mac, Self.label, Array(data)) else {
+            throw RPCError(.unauthenticated, "identidade do chamador inválida / invalid caller identity")
+        }
+        do { return try AuthV1.Principal(serializedBytes: Array(data)) } catch {
+            throw RPCError(.unauthenticated, "identidade do chamador inválida / invalid caller identity")
+        }
+    }
+
+    /// The principal of a call that must act on someone's behalf.
+    /// - Throws: `UNAUTHENTICATED` when absent or forged.
+    public func require(_ context: ServerContext) throws -> AuthV1.Principal {
+        guard let principal = try principal(of: context.metadata) else {
+            throw RPCError(.unauthenticated, "chamada sem identidade / call without a principal")
+        }
+        return principal
+    }
+
+    /// The principal a service uses for work it does on its own (timers, event handlers).
+    public static func service(_ name: String) -> AuthV1.Principal {
+        var principal = AuthV1.Principal()
+        principal.kind = .service
+        principal.id = name
+        principal.displayName = name
+        principal.administrator = true
+        principal.accessLevel = Int32.max
+        return principal
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+
+    static func unhex(_ text: String) -> [UInt8]? {
+        guard text.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            let next = text.index(index, offsetBy: 2)
+            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
+            bytes.append(byte)
+            index = next
+        }
+        return bytes
+    }
+}
+
+extension ServiceRuntime {
+    /// Verifies principals with this deployment's secret.
+    public var principals: PrincipalSigner { PrincipalSigner(secret: secret) }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Observability
+import RPC
+import RPCTransport
+
+/// How a service process is configured: flags win over environment variables, which win over
+/// defaults. Every setting is listed in docs/CONFIGURATION.md.
+///
+/// | setting | flag | environment | default |
+/// |---|---|---|---|
+/// | bind address | `--host` | `OCORRENCIAS_HOST` | `127.0.0.1` |
+/// | RPC port | `--port` | `<SERVICE>_PORT` | the service's default (7101–7104, gateway 7100) |
+/// | data directory | `--data-dir` | `OCORRENCIAS_DATA_DIR` | `./data` |
+/// | log level | `--log-level` | `OCORRENCIAS_LOG_LEVEL` | `info` |
+/// | database | | `<SERVICE>_DATABASE_URL` | SQLite `<data-dir>/<service>.sqlite` |
+/// | deployment secret | | `OCORRENCIAS_SECRET` / `OCORRENCIAS_SECRET_FILE` | generated in `<data-dir>/secret` |
+/// | instances of another service | | `<SERVICE>_ADDRESSES` (`host:port,host:port`) | `127.0.0.1:<its default port>` |
+/// | worker threads | `--workers` | `<SERVICE>_WORKERS` | 16 |
+public struct ServiceConfiguration: Sendable {
+    public var serviceName: String
+    public var host: String
+    public var port: Int
+    public var dataDirectory: String
+    public var logLevel: Logger.Level
+    public var workers: Int
+    public var limits: RPCLimits
+    public var environment: [String: String]
+
+    /// Default RPC ports of the services, also used to find each other on one machine.
+    public static let defaultPorts = ["gateway": 7100, "intake": 7101, "workflow": 7102, "notification": 7103, "knowledge": 7104]
+
+    /// Reads flags and environment.
+    /// - Throws: ``ConfigurationError`` naming the offending flag or variable.
+    public init(serviceName: String, arguments: [String] = CommandLine.arguments,
+                environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        self.serviceName = serviceName
+        self.environment = environment
+        let prefix = Self.environmentPrefix(serviceName)
+        var flags: [String: String] = [:]
+        var index = 1
+        while index < arguments.count {
+            let argument = arguments[index]
+            guard argument.hasPrefix("--") else { throw ConfigurationError("unexpected argument \(argument)") }
+            if let equals = argument.firstIndex(of: "=") {
+                flags[String(argument[argument.index(argument.startIndex, offsetBy: 2)..<equals])] = String(argument[argument.index(after: equals)...])
+                index += 1
+            } else {
+                guard index + 1 < arguments.count else { throw ConfigurationError("\(argument) needs a value") }
+                flags[String(argument.dropFirst(2))] = arguments[index + 1]
+                index += 2
+            }
+        }
+        let known: Set<String> = ["host", "port", "data-dir", "log-level", "workers"]
+        if let unknown = flags.keys.first(where: { !known.contains($0) }) { throw ConfigurationError("unknown flag --\(unknown)") }
+
+        host = flags["host"] ?? environment["OCORRENCIAS_HOST"] ?? "127.0.0.1"
+        let portText = flags["port"] ?? environment["\(prefix)_PORT"]
+        if let portText {
+            guard let port = Int(portText), (0..<65536).contains(port) else { throw ConfigurationError("invalid port \(portText)") }
+            self.port = port
+        } else {
+            port = Self.defaultPorts[serviceName] ?? 0
+        }
+        dataDirectory = flags["data-dir"] ?? environment["OCORRENCIAS_DATA_DIR"] ?? "./data"
+        let levelText = flags["log-level"] ?? environment["OCORRENCIAS_LOG_LEVEL"] ?? "info"
+        guard let level = Logger.Level(name: levelText) else { throw ConfigurationError("invalid log level \(levelText)") }
+        logLevel = level
+        let workersText = flags["workers"] ?? environment["\(prefix)_WORKERS"] ?? "16"
+        guard let workers = Int(workersText), workers > 0, workers <= 1024 else { throw ConfigurationError("invalid worker count \(workersText)") }
+        self.workers = workers
+        limits = RPCLimits(environment: environment)
+    }
+
+    /// `notification` → `NOTIFICATION`.
+    public static func environmentPrefix(_ service: String) -> String {
+        String(service.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    }
+
+    /// Where the instances of `service` listen: `<SERVICE>_ADDRESSES`, else its default port here.
+    public func endpoints(of service: String) -> [Endpoint] {
+        if let text = environment["\(Self.environmentPrefix(service))_ADDRESSES"], !text.isEmpty {
+            return Endpoint.list(text)
+        }
+        return [Endpoint(host: "127.0.0.1", port: Self.defaultPorts[service] ?? 0)]
+    }
+
+    /// The deployment secret: from the environment, else a random one kept in `<data-dir>/secret`
+    /// so every service started on this machine shares it.
+    public func deploymentSecret() throws -> DeploymentSecret {
+        if let secret = try DeploymentSecret.fromEnvironment(environment) { return secret }
+        let path = (dataDirectory as NSString).appendingPathComponent("secret")
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: path) {
+            let text = DeploymentSecret.randomBytes(32).map { String(format: "%02x", $0) }.joined()
+            // Write to a temporary file and link it into place: two services starting at once
+            // agree on one secret.
+            let temporary = path + ".\(getpid())"
+            FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+            _ = link(temporary, path)
+            unlink(temporary)
+        }
+        guard let secret = try DeploymentSecret.fromEnvironment(["OCORRENCIAS_SECRET_FILE": path]) else {
+            throw ConfigurationError("cannot read the secret at \(path)")
+        }
+        return secret
+    }
+}
+
+/// A configuration mistake, reported at start-up before anything listens.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import Observability
+import RPC
+import RPCTransport
+import Storage
+
+/// Everything that makes a process a service of this system, shared by every executable:
+/// configuration, logging, its own database with migrations, the RPC server with health and
+/// reflection, background work, and graceful shutdown on SIGTERM/SIGINT.
+///
+/// ```swift
+/// // Services/Intake/Executable/main.swift
+/// ServiceMain.run(name: "intake", migrations: IntakeSchema.migrations) { runtime, router in
+///     try IntakeService(runtime: runtime).register(in: &router)
+/// }
+/// ```
+public enum ServiceMain {
+    /// Starts the service and blocks until it has shut down; exits the process.
+    public static func run(name: String, migrations: [Migration],
+                           setup: (ServiceRuntime, inout RPCRouter) throws -> Void) -> Never {
+        // Block the termination signals before any thread starts, so only signalfd sees them.
+        let signals = SignalWaiter.prepare()
+        let configuration: ServiceConfiguration
+        do { configuration = try ServiceConfiguration(serviceName: name) } catch {
+            FileHandle.standardError.write(Data("\(name): \(error)\n".utf8))
+            exit(2)
+        }
+        let logger = Logger(service: name, level: configuration.logLevel)
+        do {
+            let host = try start(configuration: configuration, migrations: migrations, logger: logger, setup: setup)
+            let signal = SignalWaiter.waitForTermination(signals)
+            logger.notice("termination signal received", ["signal": String(signal)])
+            host.stop()
+            exit(0)
+        } catch {
+            logger.critical("start-up failed: \(error)")
+            exit(1)
+        }
+    }
+
+    /// Starts a service in this process (tests run several this way) and returns its handle.
+    public static func start(configuration: ServiceConfiguration, migrations: [Migration], logger: Logger,
+                             setup: (ServiceRuntime, inout RPCRouter) throws -> Void) throws -> ServiceHost {
+        let secret = try configuration.deploymentSecret()
+        let databaseConfiguration = DatabaseConfiguration.fromEnvironment(
+            service: configuration.serviceName, dataDirectory: configuration.dataDirectory, environment: configuration.environment)
+        let database = try openDatabase(databaseConfiguration, migrations: migrations)
+        logger.notice("database ready", ["db.engine": database.engine.rawValue,
+                                         "db.location": databaseConfiguration.url == nil ? databaseConfiguration.sqlitePath : "postgres"])
+        let runtime = ServiceRuntime(configuration: configuration, logger: logger, database: database, secret: secret)
+        var router = RPCRouter()
+        BuiltinServices.register(in: &router, service: configuration.serviceName) {
+            do {
+                try database.ping()
+                return .serving
+            } catch {
+                return .notServing("banco de dados não responde / database does not answer: \(error)")
+            }
+        }
+        try setup(runtime, &router)
+        var serverConfiguration = ServerConfiguration(serviceName: configuration.serviceName, secret: secret)
+        serverConfiguration.host = configuration.host
+        serverConfiguration.port = configuration.port
+        serverConfiguration.limits = configuration.limits
+        serverConfiguration.workerThreads = configuration.workers
+        let server = RPCServer(configuration: serverConfiguration, router: router, logger: logger)
+        try server.start()
+        for service in runtime.backgroundServices { service.start() }
+        // A line operators and scripts can wait for.
+        logger.notice("ready", ["address": "\(configuration.host):\(server.port)"])
+        return ServiceHost(runtime: runtime, server: server)
+    }
+}
+
+/// A running service: its server and runtime.
+public final class ServiceHost: @unchecked Sendable {
+    public let runtime: ServiceRuntime
+    public let server: RPCServer
+
+    init(runtime: ServiceRuntime, server: RPCServer) {
+        self.runtime = runtime
+        self.server = server
+    }
+
+    /// The RPC port the service listens on.
+    public var port: Int { server.port }
+
+    /// Graceful stop: drain the RPC server, stop background work, close clients and the database.
+    public func stop() {
+        server.shutdown()
+        for service in runtime.backgroundServices.reversed() { service.stop() }
+        runtime.closeClients()
+        runtime.database.close()
+        runtime.logger.notice("stopped cleanly")
+    }
+}

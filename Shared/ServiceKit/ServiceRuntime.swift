@@ -1,0 +1,60 @@
+import Foundation
+import Observability
+import RPC
+import RPCTransport
+import Storage
+
+/// What a service's core library receives at start-up: its configuration, logger, database,
+/// deployment secret, clients for the services it calls, and a place for background work.
+public final class ServiceRuntime: @unchecked Sendable {
+    public let configuration: ServiceConfiguration
+    public let logger: Logger
+    public let database: any Database
+    public let secret: DeploymentSecret
+    private let lock = ConditionLock()
+    // Guarded by lock.
+    private var clients: [String: RPCClient] = [:]
+    private var background: [any BackgroundService] = []
+
+    public init(configuration: ServiceConfiguration, logger: Logger, database: any Database, secret: DeploymentSecret) {
+        self.configuration = configuration
+        self.logger = logger
+        self.database = database
+        self.secret = secret
+    }
+
+    public var serviceName: String { configuration.serviceName }
+
+    /// A client for `service` (its instances from `<SERVICE>_ADDRESSES`), created once.
+    public func client(for service: String) -> RPCClient {
+        lock.withLock {
+            if let existing = clients[service] { return existing }
+            var client = ClientConfiguration(endpoints: configuration.endpoints(of: service), secret: secret)
+            client.callerName = configuration.serviceName
+            let created = RPCClient(configuration: client)
+            clients[service] = created
+            return created
+        }
+    }
+
+    /// Runs `service` while the process runs; it is started after the server listens and
+    /// stopped before the database closes.
+    public func addBackground(_ service: any BackgroundService) {
+        lock.withLock { background.append(service) }
+    }
+
+    var backgroundServices: [any BackgroundService] { lock.withLock { background } }
+
+    func closeClients() {
+        for client in lock.withLock({ Array(clients.values) }) { client.close() }
+    }
+}
+
+/// Long-running work of a service (outbox relay, timers, mail polling).
+public protocol BackgroundService: AnyObject, Sendable {
+    func start()
+    /// Stops and waits until the work has ended.
+    func stop()
+}
+
+extension OutboxRelay: BackgroundService {}

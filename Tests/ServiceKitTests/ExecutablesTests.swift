@@ -1,0 +1,64 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Testing
+import TestSupport
+
+@Suite("Service executables", .serialized)
+struct ExecutablesTests {
+    static let services = ["intake", "workflow", "notification", "knowledge", "gateway"]
+
+    @Test("every executable starts on SQLite, serves health and reflection, and stops cleanly on SIGTERM", arguments: services)
+    func startServeStop(service: String) throws {
+        let directory = try TemporaryDirectory()
+        let secret = "executables-test-secret-\(UUID().uuidString)"
+        let process = try ServiceProcess(name: service, environment: [
+            "OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": secret, "OCORRENCIAS_LOG_LEVEL": "info",
+        ])
+        var configuration = ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: process.port)],
+                                                secret: DeploymentSecret(bytes: Array(secret.utf8)))
+        configuration.callerName = "test"
+        let client = RPCClient(configuration: configuration)
+        defer { client.close() }
+        let health = try client.call(RpcV1.Health.check, RpcV1.HealthCheckRequest())
+        #expect(health.status == .serving)
+        let reflection = try client.call(RpcV1.Reflection.listMethods, RpcV1.ListMethodsRequest())
+        #expect(reflection.service == service)
+        #expect(reflection.methods.contains { $0.name == RpcV1.Health.check.path })
+        #expect(FileManager.default.fileExists(atPath: "\(directory.path)/\(service).sqlite"))
+        #expect(process.stop() == 0, "exit status after SIGTERM:\n\(process.log)")
+        #expect(process.log.contains("stopped cleanly"))
+        // Logs are one JSON object per line.
+        for line in process.log.split(separator: "\n") {
+            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "not JSON: \(line)")
+        }
+    }
+
+    @Test("a service refuses a caller without the deployment secret")
+    func refusesStrangers() throws {
+        let directory = try TemporaryDirectory()
+        let process = try ServiceProcess(name: "intake", environment: [
+            "OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": "the-real-secret-0123456789",
+        ])
+        let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: process.port)],
+                                                                  secret: DeploymentSecret(bytes: Array("another-secret-0123456789".utf8))))
+        defer { client.close() }
+        #expect(throws: RPCError.self) { _ = try client.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()) }
+        process.stop()
+    }
+
+    @Test("a bad flag is a clear start-up error, not a crash")
+    func badFlag() throws {
+        let process = Process()
+        process.executableURL = BuildProducts.executable("workflow")
+        process.arguments = ["--port", "notaport"]
+        let pipe = Pipe()
+        process.standardError = pipe
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains("invalid port notaport"))
+    }
+}

@@ -15,5 +15,14 @@ public enum EventsV1 {}
 /// Messages and services of the proto package `ocorrencias.intake.v1`.
 public enum IntakeV1 {}
 
+/// Messages and services of the proto package `ocorrencias.knowledge.v1`.
+public enum KnowledgeV1 {}
+
+/// Messages and services of the proto package `ocorrencias.notification.v1`.
+public enum NotificationV1 {}
+
 /// Messages and services of the proto package `ocorrencias.rpc.v1`.
 public enum RpcV1 {}
+
+/// Messages and services of the proto package `ocorrencias.workflow.v1`.
+public enum WorkflowV1 {}

@@ -95,7 +95,7 @@ public struct ServiceConfiguration: Sendable {
             // Write to a temporary file and link it into place: two services starting at once
             // agree on one secret.
             let temporary = path + ".\(getpid())"
-            FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
             _ = link(temporary, path)
             unlink(temporary)
         }

@@ -4,5 +4,778 @@
 public enum OpenAPIDocument {
     public static let yaml = #"""
 openapi: 3.1.0
+info:
+  title: Ocorrências gateway
+  version: 1.0.0
+  summary: HTTP/JSON API of the Ocorrências support-ticket platform.
+  description: |
+    Every route needs credentials except the ones marked `security: []`: the session cookie set by
+    `POST /v1/auth/login` (unsafe methods also need the `X-CSRF-Token` header, equal to the
+    `ocorrencias_csrf` cookie), a bearer token from `POST /v1/auth/tokens`, or an integration API key
+    (`Authorization: Bearer ocr_...`).
+
+    Errors are JSON (`Error`), with a stable `code`, a message in Brazilian Portuguese (`message`) and
+    in English (`message_en`), and per-field `details`. Statuses are mapped from the services' RPC
+    status codes in one place: INVALID_ARGUMENT 400, UNAUTHENTICATED 401, PERMISSION_DENIED 403,
+    NOT_FOUND 404, ALREADY_EXISTS/ABORTED 409, FAILED_PRECONDITION 422, RESOURCE_EXHAUSTED 429,
+    UNAVAILABLE/DEADLINE_EXCEEDED 503, UNIMPLEMENTED 501.
+
+    Every answer carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (per user or
+    API key once authenticated, per IP address before) and `X-Request-Id`. POSTs may carry
+    `Idempotency-Key`, passed to the owning service.
+servers:
+  - url: http://127.0.0.1:8080
+security:
+  - session: []
+  - bearer: []
+tags:
+  - name: System
+  - name: Auth
+  - name: Users
+  - name: Integrations
+  - name: Tickets
+  - name: Knowledge
+  - name: Notifications
+paths:
+  /healthz:
+    get:
+      operationId: get_healthz
+      tags: [System]
+      summary: Liveness: the gateway and its database answer
+      security: []
+      responses:
+        '200':
+          description: Ok
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Ok'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '503':
+          $ref: '#/components/responses/E503'
+  /readyz:
+    get:
+      operationId: get_readyz
+      tags: [System]
+      summary: Readiness: Health/Check of every service behind the gateway
+      security: []
+      responses:
+        '200':
+          description: Readiness
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Readiness'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '503':
+          $ref: '#/components/responses/E503'
+  /metrics:
+    get:
+      operationId: get_metrics
+      tags: [System]
+      summary: Prometheus metrics (administrators or keys with metrics.read)
+      responses:
+        '200':
+          description: Prometheus text format
+          content:
+            text/plain:
+              schema:
+                type: string
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+  /openapi.yaml:
+    get:
+      operationId: get_openapi_yaml
+      tags: [System]
+      summary: This document
+      security: []
+      responses:
+        '200':
+          description: This document
+          content:
+            application/yaml:
+              schema:
+                type: string
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+  /v1/auth/login:
+    post:
+      operationId: post_v1_auth_login
+      tags: [Auth]
+      summary: Portal sign-in: sets the session cookie (HttpOnly, SameSite=Strict) and the CSRF cookie
+      security: []
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/Credentials'
+      responses:
+        '200':
+          description: Session
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Session'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '413':
+          $ref: '#/components/responses/E413'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+  /v1/auth/tokens:
+    post:
+      operationId: post_v1_auth_tokens
+      tags: [Auth]
+      summary: Bearer token for the CLI and scripts
+      security: []
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/Credentials'
+      responses:
+        '201':
+          description: Token
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Token'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '413':
+          $ref: '#/components/responses/E413'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+  /v1/auth/logout:
+    post:
+      operationId: post_v1_auth_logout
+      tags: [Auth]
+      summary: Ends the session (cookie sessions need X-CSRF-Token)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      responses:
+        '204':
+          description: Done
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '413':
+          $ref: '#/components/responses/E413'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+  /v1/me:
+    get:
+      operationId: get_v1_me
+      tags: [Auth]
+      summary: The caller and the principal signed into its calls
+      responses:
+        '200':
+          description: Me
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Me'
+        '401':
+          $ref: '#/components/responses/E401'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+  /v1/me/password:
+    post:
+      operationId: post_v1_me_password
+      tags: [Auth]
+      summary: Changes the caller's password (ends its sessions)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/PasswordChange'
+      responses:
+        '204':
+          description: Done
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+  /v1/auth/password-reset:
+    post:
+      operationId: post_v1_auth_password_reset
+      tags: [Auth]
+      summary: Sends a reset link by e-mail (same answer for unknown addresses)
+      security: []
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/ResetRequest'
+      responses:
+        '202':
+          description: Accepted
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Accepted'
+        '400':
+          $ref: '#/components/responses/E400'
+        '413':
+          $ref: '#/components/responses/E413'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+  /v1/auth/password-reset/confirm:
+    post:
+      operationId: post_v1_auth_password_reset_confirm
+      tags: [Auth]
+      summary: Sets a new password with a reset token
+      security: []
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/TokenPassword'
+      responses:
+        '204':
+          description: Done
+        '400':
+          $ref: '#/components/responses/E400'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+  /v1/invitations:
+    post:
+      operationId: post_v1_invitations
+      tags: [Users]
+      summary: Invites a user: customer administrators invite authorized contacts of their company
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/Invitation'
+      responses:
+        '201':
+          description: Invited
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Invited'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+  /v1/invitations/accept:
+    post:
+      operationId: post_v1_invitations_accept
+      tags: [Users]
+      summary: Accepts an invitation by choosing a password
+      security: []
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/TokenPassword'
+      responses:
+        '204':
+          description: Done
+        '400':
+          $ref: '#/components/responses/E400'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+  /v1/users:
+    get:
+      operationId: get_v1_users
+      tags: [Users]
+      summary: Users (administrators: all; customer administrators: their company)
+      responses:
+        '200':
+          description: Users
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/Users'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+    post:
+      operationId: post_v1_users
+      tags: [Users]
+      summary: Creates a user with a password (administrators)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/UserCreate'
+      responses:
+        '201':
+          description: User
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/User'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+  /v1/users/{id}/disable:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_users_id_disable
+      tags: [Users]
+      summary: Disables a user and ends its sessions
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      responses:
+        '204':
+          description: Done
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '413':
+          $ref: '#/components/responses/E413'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+  /v1/api-keys:
+    get:
+      operationId: get_v1_api_keys
+      tags: [Integrations]
+      summary: Integration API keys (administrators)
+      responses:
+        '200':
+          description: ApiKeys
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/ApiKeys'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+    post:
+      operationId: post_v1_api_keys
+      tags: [Integrations]
+      summary: Creates an API key; the key is shown once
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/ApiKeyCreate'
+      responses:
+        '201':
+          description: ApiKeyCreated
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/ApiKeyCreated'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '413':
+          $ref: '#/components/responses/E413'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+  /v1/api-keys/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    delete:
+      operationId: delete_v1_api_keys_id
+      tags: [Integrations]
+      summary: Revokes an API key
+      responses:
+        '204':
+          description: Done
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+components:
+  securitySchemes:
+    session:
+      type: apiKey
+      in: cookie
+      name: ocorrencias_session
+    bearer:
+      type: http
+      scheme: bearer
+  parameters:
+    IdempotencyKey:
+      name: Idempotency-Key
+      in: header
+      required: false
+      description: Makes the POST safe to retry; passed to the owning service, which keeps the first answer.
+      schema:
+        type: string
+        maxLength: 200
+  responses:
+    E400:
+      description: Invalid request (see details)
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    E401:
+      description: Missing or invalid credentials
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    E403:
+      description: Not allowed (or CSRF token missing)
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    E404:
+      description: Not found
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    E409:
+      description: Conflict (already exists)
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    E413:
+      description: Body too large
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    E422:
+      description: Rejected by a rule (weak password, state does not allow it)
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    E429:
+      description: Rate limit or sign-in throttling (see Retry-After)
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    E500:
+      description: Internal error
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    E501:
+      description: Not implemented by the service
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+    E503:
+      description: A service is unavailable (see Retry-After)
+      content:
+        application/json:
+          schema:
+            $ref: '#/components/schemas/Error'
+  schemas:
+    Error:
+      type: object
+      required: [error]
+      properties:
+        error:
+          type: object
+          required: [code, message, message_en, details]
+          properties:
+            code: {type: string, examples: [INVALID_ARGUMENT]}
+            message: {type: string, description: Brazilian Portuguese}
+            message_en: {type: string}
+            details:
+              type: array
+              items:
+                type: object
+                required: [field, reason]
+                properties:
+                  field: {type: string}
+                  reason: {type: string}
+                  message: {type: string}
+                  message_en: {type: string}
+    Ok:
+      type: object
+      properties:
+        status: {type: string}
+    Readiness:
+      type: object
+      properties:
+        status: {type: string, enum: [ready, not_ready]}
+        services:
+          type: object
+          additionalProperties:
+            type: object
+            properties:
+              status: {type: string, enum: [SERVING, NOT_SERVING, UNREACHABLE]}
+              detail: {type: string}
+    Credentials:
+      type: object
+      required: [email, password]
+      properties:
+        email: {type: string, format: email}
+        password: {type: string}
+    User:
+      type: object
+      properties:
+        id: {type: string}
+        email: {type: string}
+        display_name: {type: string}
+        role: {type: string, enum: [customer_contact, customer_admin, agent, chefe, administrator]}
+        status: {type: string, enum: [active, invited, disabled]}
+        locale: {type: string}
+        access_level: {type: integer}
+        contact_id: {type: string}
+        agent_id: {type: string}
+        organization_id: {type: string}
+    Principal:
+      type: object
+      properties:
+        kind: {type: string, enum: [customer, agent, integration, service]}
+        id: {type: string}
+        display_name: {type: string}
+        organization_id: {type: string}
+        organization_admin: {type: boolean}
+        access_level: {type: integer}
+        chefe: {type: boolean}
+        administrator: {type: boolean}
+        permissions: {type: array, items: {type: string}}
+    Session:
+      type: object
+      properties:
+        user: {$ref: '#/components/schemas/User'}
+        csrf_token: {type: string, description: Send it as X-CSRF-Token on unsafe methods}
+        expires_at: {type: integer, description: epoch milliseconds}
+    Token:
+      type: object
+      properties:
+        token: {type: string}
+        token_type: {type: string, const: Bearer}
+        expires_at: {type: integer}
+        user: {$ref: '#/components/schemas/User'}
+    Me:
+      type: object
+      properties:
+        user: {$ref: '#/components/schemas/User'}
+        principal: {$ref: '#/components/schemas/Principal'}
+        csrf_token: {type: string}
+    PasswordChange:
+      type: object
+      required: [current_password, new_password]
+      properties:
+        current_password: {type: string}
+        new_password: {type: string, minLength: 12}
+    ResetRequest:
+      type: object
+      required: [email]
+      properties:
+        email: {type: string}
+    Accepted:
+      type: object
+      properties:
+        status: {type: string}
+        token: {type: string, description: only with GATEWAY_EXPOSE_TOKENS=1 (development and tests)}
+    TokenPassword:
+      type: object
+      required: [token, password]
+      properties:
+        token: {type: string}
+        password: {type: string, minLength: 12}
+    Invitation:
+      type: object
+      required: [email, display_name]
+      properties:
+        email: {type: string}
+        display_name: {type: string}
+        contact_id: {type: string, description: intake's contact id}
+        role: {type: string, description: administrators only}
+        organization_id: {type: string, description: administrators only}
+        agent_id: {type: string}
+        access_level: {type: integer}
+    Invited:
+      type: object
+      properties:
+        user: {$ref: '#/components/schemas/User'}
+        token: {type: string, description: only with GATEWAY_EXPOSE_TOKENS=1}
+    Users:
+      type: object
+      properties:
+        users: {type: array, items: {$ref: '#/components/schemas/User'}}
+    UserCreate:
+      type: object
+      required: [email, display_name, role, password]
+      properties:
+        email: {type: string}
+        display_name: {type: string}
+        role: {type: string, enum: [customer_contact, customer_admin, agent, chefe, administrator]}
+        password: {type: string}
+        contact_id: {type: string}
+        agent_id: {type: string}
+        organization_id: {type: string}
+        access_level: {type: integer}
+    ApiKey:
+      type: object
+      properties:
+        id: {type: string}
+        name: {type: string}
+        role: {type: string}
+        organization_id: {type: string}
+        access_level: {type: integer}
+        permissions: {type: array, items: {type: string}}
+        created_by: {type: string}
+        created_at: {type: integer}
+        revoked_at: {type: integer}
+    ApiKeys:
+      type: object
+      properties:
+        api_keys: {type: array, items: {$ref: '#/components/schemas/ApiKey'}}
+    ApiKeyCreate:
+      type: object
+      required: [name]
+      properties:
+        name: {type: string}
+        role: {type: string}
+        organization_id: {type: string}
+        access_level: {type: integer}
+        permissions: {type: array, items: {type: string}}
+    ApiKeyCreated:
+      type: object
+      properties:
+        key: {type: string, description: "ocr_<id>_<secret>, shown once"}
+        api_key: {$ref: '#/components/schemas/ApiKey'}
 """#
 }

@@ -58,6 +58,9 @@ public struct HTTPRequest: Sendable {
     /// The body decoded into `T`.
     /// - Throws: ``APIError`` 400 naming what could not be decoded.
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        if !body.isEmpty, (try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])) == nil {
+            throw APIError(status: 400, code: "INVALID_JSON", pt: "O corpo não é JSON válido.", en: "The body is not valid JSON.")
+        }
         do { return try JSONDecoder().decode(T.self, from: Data(body.isEmpty ? Array("{}".utf8) : body)) } catch let error as DecodingError {
             var field = ""
             var reason = "invalid"

@@ -27,7 +27,7 @@ enum SystemRoutes {
                          contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
         router.add("GET", "/openapi.yaml", access: .anonymous) { _, _ in
-            var response = HTTPResponse.text(OpenAPIDocument.yaml, contentType: "application/yaml; charset=utf-8")
+            var response = HTTPResponse.text(OpenAPIDocument.yaml + "\n", contentType: "application/yaml; charset=utf-8")
             response.addHeader("Cache-Control", "public, max-age=300")
             return response
         }

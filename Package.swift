@@ -46,7 +46,7 @@ let package = Package(
                 path: "Shared/ServiceKit", swiftSettings: strict),
 
         // MARK: Services (a testable core library and a thin executable each)
-        .target(name: "IntakeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
+        .target(name: "IntakeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "CSodium"],
                 path: "Services/Intake/IntakeCore", swiftSettings: strict),
         .executableTarget(name: "intake", dependencies: ["IntakeCore", "ServiceKit"], path: "Services/Intake/Executable", swiftSettings: strict),
         .target(name: "WorkflowCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
@@ -72,6 +72,8 @@ let package = Package(
         .testTarget(name: "RPCTests", dependencies: ["RPC", "Messages", "RPCTransport", "Observability", "CSystem"], path: "Tests/RPCTests", swiftSettings: strict),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/ServiceKitTests", swiftSettings: strict),
+        .testTarget(name: "IntakeTests", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
+                    path: "Tests/IntakeTests", exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], path: "Tests/StorageTests", swiftSettings: strict),
     ]
 )

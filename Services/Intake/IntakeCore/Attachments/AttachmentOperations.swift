@@ -65,9 +65,7 @@ extension IntakeContext {
                 """, [.text(stored.id), .text(sha), .text(stored.fileName), .text(stored.contentType), .integer(stored.sizeBytes),
                       .text(caller.id), .text(caller.isCustomer ? caller.principal.organizationID : ""), .integer(Self.now())])
             if !first.ticketID.isEmpty {
-                guard let ticket = try TicketStore.ticket(tx, reference: first.ticketID), caller.canSee(organizationID: (ticket.organization?.id ?? "")) else {
-                    throw RPCError(.notFound, "ocorrência não encontrada / ticket not found")
-                }
+                let ticket = try visibleTicket(tx, first.ticketID, caller: caller)
                 guard ticket.status == TicketStore.open else {
                     throw RPCError(.failedPrecondition, "ocorrência cancelada / ticket cancelled")
                 }
@@ -137,11 +135,11 @@ extension IntakeContext {
     ///   is indistinguishable from a missing one).
     public func download(_ request: IntakeV1.DownloadAttachmentRequest, caller: Caller,
                          send: (IntakeV1.DownloadAttachmentChunk) throws -> Void) throws {
-        let row = try database.read { tx in
-            try tx.queryOne("""
+        let (row, callerOrganization) = try database.read { tx in
+            (try tx.queryOne("""
                 SELECT id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, ticket_id
                 FROM attachments WHERE id = ?
-                """, [.text(request.attachmentID)])
+                """, [.text(request.attachmentID)]), try verifiedOrganization(tx, caller))
         }
         guard let row else { throw RPCError(.notFound, "anexo não encontrado / attachment not found") }
         let onTicket = !row["ticket_id"].isNull
@@ -149,7 +147,8 @@ extension IntakeContext {
         if caller.isStaffOrSystem {
             visible = true
         } else if onTicket {
-            visible = caller.canSee(organizationID: try row.text("organization_id"))
+            let organization = try row.text("organization_id")
+            visible = caller.canSee(organizationID: organization) && callerOrganization == organization
         } else {
             visible = try row.text("uploader_id") == caller.id
         }

@@ -169,6 +169,14 @@ extension IntakeContext {
         }
     }
 
+    /// The organization of a customer caller as the directory knows it (an active contact's);
+    /// `nil` for anyone else or an unknown/inactive contact. Principals are signed by the gateway,
+    /// and intake still checks the claim against its own directory.
+    func verifiedOrganization(_ tx: any SQLExecutor, _ caller: Caller) throws -> String? {
+        guard caller.isCustomer, let me = try DirectoryStore.contact(tx, id: caller.id), me.active else { return nil }
+        return me.organizationID
+    }
+
     /// The ticket if `caller` may see it; `NOT_FOUND` otherwise (never revealing another
     /// organization's tickets).
     func visibleTicket(_ tx: any SQLExecutor, _ reference: String, caller: Caller) throws -> IntakeV1.Ticket {

@@ -18,6 +18,8 @@ final class WorkflowHarness: @unchecked Sendable {
     let client: RPCClient
     let signer = PrincipalSigner(secret: DeploymentSecret(bytes: Array(WorkflowHarness.secret.utf8)))
     let engine: DatabaseEngine
+    /// The lifecycle the service registered (timers act through it).
+    let lifecycle: TicketLifecycle
 
     init(_ engine: DatabaseEngine, options: WorkflowService.Options = WorkflowService.Options(), environment extra: [String: String] = [:]) throws {
         self.engine = engine
@@ -29,10 +31,13 @@ final class WorkflowHarness: @unchecked Sendable {
         if engine == .postgres { environment["WORKFLOW_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase() }
         for (key, value) in extra { environment[key] = value }
         let configuration = try ServiceConfiguration(serviceName: "workflow", arguments: ["test"], environment: environment)
+        let box = Mutex<TicketLifecycle?>(nil)
         host = try ServiceMain.start(configuration: configuration, migrations: WorkflowService.migrations,
                                      logger: Logger(service: "workflow", level: .critical)) { runtime, router in
-            try WorkflowService.register(runtime: runtime, router: &router, options: options)
+            let registered = try WorkflowService.register(runtime: runtime, router: &router, options: options)
+            box.withLock { $0 = registered }
         }
+        lifecycle = box.withLock { $0! }
         var clientConfiguration = ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: host.port)],
                                                       secret: DeploymentSecret(bytes: Array(Self.secret.utf8)))
         clientConfiguration.callerName = "test"

@@ -5,7 +5,7 @@ import Foundation
 /// from then on (`PutSynonymGroup`, `DeleteSynonymGroup`).
 public enum DefaultSynonyms {
     public static let text = """
-        nf | nfe | nf-e | nota fiscal | nota fiscal eletronica | nota
+        nf | nfe | nf-e | nota fiscal | nota fiscal eletronica
         nfc-e | nfce | nota fiscal de consumidor | cupom fiscal | cupom
         nfs-e | nfse | nota fiscal de servico | nota de servico
         ct-e | cte | conhecimento de transporte

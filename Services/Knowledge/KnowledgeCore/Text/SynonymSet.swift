@@ -20,12 +20,20 @@ public struct SynonymSet: Sendable {
                 let phrase = TextAnalyzer.analyze(term).map(\.stem)
                 if !phrase.isEmpty, !phrases.contains(phrase) { phrases.append(phrase) }
             }
+            // A phrase containing another phrase of the group adds nothing but double counting
+            // ("nota fiscal eletronica" matches only where "nota fiscal" does).
+            phrases = phrases.filter { phrase in !phrases.contains { $0 != phrase && Self.contains(phrase, $0) } }
             guard phrases.count > 1 else { continue }
             let index = self.groups.count
             self.groups.append(phrases)
             for phrase in phrases { byFirstStem[phrase[0], default: []].append((index, phrase)) }
         }
         for key in byFirstStem.keys { byFirstStem[key]!.sort { $0.phrase.count > $1.phrase.count } }
+    }
+
+    static func contains(_ phrase: Phrase, _ part: Phrase) -> Bool {
+        guard part.count <= phrase.count else { return false }
+        return (0...(phrase.count - part.count)).contains { Array(phrase[$0..<($0 + part.count)]) == part }
     }
 
     /// The longest phrase of some group starting at `position` of `stems`: how many stems it

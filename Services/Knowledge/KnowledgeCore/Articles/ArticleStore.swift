@@ -9,7 +9,7 @@ enum ArticleStore {
 
     /// Inserts a new article (version 1) and indexes it.
     static func create(_ tx: any SQLExecutor, _ input: ArticleInput, author: AuthV1.Principal, id: String = UUID().uuidString.lowercased(),
-                       at: Int64 = now(), bumpVocabulary: Bool = true) throws -> ArticleRecord {
+                       at: Int64 = now(), adjustVocabulary: Bool = true) throws -> ArticleRecord {
         let record = ArticleRecord(id: id, kind: input.kind, title: input.title, bodyMarkdown: input.bodyMarkdown,
                                    product: input.product, module: input.module, category: input.category, tags: input.tags,
                                    visibility: input.visibility, state: input.state, authorID: author.id,
@@ -19,7 +19,7 @@ enum ArticleStore {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, values(record) + indexValues(record))
         try saveVersion(tx, record)
-        try adjustTerms(tx, removing: nil, adding: record, bumpVocabulary: bumpVocabulary)
+        if adjustVocabulary { try adjustTerms(tx, removing: nil, adding: record, bumpVocabulary: true) }
         return record
     }
 

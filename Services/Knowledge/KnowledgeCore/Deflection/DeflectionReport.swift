@@ -50,7 +50,6 @@ enum DeflectionReport {
         }, uniquingKeysWith: { a, _ in a })
 
         var groups: [String: Counts] = [:]
-        var total = Counts()
         var articles: [String: ArticleCounts] = [:]
         for (draftID, draft) in drafts where draft.firstAt != .max {
             guard product.isEmpty || draft.product == product, module.isEmpty || draft.module == module else { continue }
@@ -73,9 +72,8 @@ enum DeflectionReport {
                 }
             }
             groups[key] = counts
-            total.drafts += counts.drafts == 1 ? 1 : 0
         }
-        total = groups.values.reduce(into: Counts()) {
+        let total = groups.values.reduce(into: Counts()) {
             $0.drafts += $1.drafts; $0.opened += $1.opened; $0.deflected += $1.deflected; $0.tickets += $1.tickets; $0.pending += $1.pending
         }
         for row in try tx.query("SELECT article_id, helpful FROM kb_votes WHERE voted_at >= ? AND voted_at <= ?", [.integer(from), .integer(to)]) {

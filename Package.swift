@@ -22,6 +22,8 @@ let package = Package(
         .executable(name: "codec-bench", targets: ["CodecBench"]),
         .executable(name: "codec-fuzz", targets: ["CodecFuzz"]),
         .executable(name: "intake-bench", targets: ["IntakeBench"]),
+        .executable(name: "knowledge-bench", targets: ["KnowledgeBench"]),
+        .executable(name: "knowledge-eval", targets: ["KnowledgeEval"]),
     ],
     targets: [
         // MARK: C libraries and generated C code
@@ -57,7 +59,7 @@ let package = Package(
         .target(name: "NotificationCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
                 path: "Services/Notification/NotificationCore", swiftSettings: strict),
         .executableTarget(name: "notification", dependencies: ["NotificationCore", "ServiceKit"], path: "Services/Notification/Executable", swiftSettings: strict),
-        .target(name: "KnowledgeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
+        .target(name: "KnowledgeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "CStemmer"],
                 path: "Services/Knowledge/KnowledgeCore", swiftSettings: strict),
         .executableTarget(name: "knowledge", dependencies: ["KnowledgeCore", "ServiceKit"], path: "Services/Knowledge/Executable", swiftSettings: strict),
         .target(name: "GatewayCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "Observability",
@@ -75,6 +77,10 @@ let package = Package(
         .executableTarget(name: "RPCBenchClient", dependencies: ["RPCTransport", "Messages", "RPC"], path: "Tests/Benchmarks/RPCBenchClient", swiftSettings: strict),
         .executableTarget(name: "IntakeBench", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "CSQLite"],
                           path: "Tests/Benchmarks/IntakeBench", swiftSettings: strict),
+        .executableTarget(name: "KnowledgeBench", dependencies: ["KnowledgeCore", "Storage", "Messages", "TestSupport"],
+                          path: "Tests/Benchmarks/KnowledgeBench", swiftSettings: strict),
+        .executableTarget(name: "KnowledgeEval", dependencies: ["KnowledgeCore", "Storage", "Messages", "TestSupport"],
+                          path: "Tests/Benchmarks/KnowledgeEval", swiftSettings: strict),
         .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
 
         // MARK: Tests
@@ -87,6 +93,8 @@ let package = Package(
                     path: "Tests/GatewayTests", swiftSettings: strict),
         .testTarget(name: "IntakeTests", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/IntakeTests", exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "KnowledgeTests", dependencies: ["KnowledgeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],
+                    path: "Tests/KnowledgeTests", exclude: ["Evaluation"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], path: "Tests/StorageTests", swiftSettings: strict),
         .testTarget(name: "WorkflowTests", dependencies: ["WorkflowCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/WorkflowTests", swiftSettings: strict),

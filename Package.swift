@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "WorkflowCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
                 path: "Services/Workflow/WorkflowCore", swiftSettings: strict),
         .executableTarget(name: "workflow", dependencies: ["WorkflowCore", "ServiceKit"], path: "Services/Workflow/Executable", swiftSettings: strict),
-        .target(name: "NotificationCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
+        .target(name: "NotificationCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "Observability", "CCurl", "CSodium"],
                 path: "Services/Notification/NotificationCore", swiftSettings: strict),
         .executableTarget(name: "notification", dependencies: ["NotificationCore", "ServiceKit"], path: "Services/Notification/Executable", swiftSettings: strict),
         .target(name: "KnowledgeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
@@ -72,6 +72,9 @@ let package = Package(
         .testTarget(name: "RPCTests", dependencies: ["RPC", "Messages", "RPCTransport", "Observability", "CSystem"], path: "Tests/RPCTests", swiftSettings: strict),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/ServiceKitTests", swiftSettings: strict),
+        .testTarget(name: "NotificationTests", dependencies: ["NotificationCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
+                    path: "Tests/NotificationTests", exclude: ["Support/smtp_sink.py", "Support/webhook_receiver.py", "Support/mail_to_json.py"],
+                    swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], path: "Tests/StorageTests", swiftSettings: strict),
     ]
 )

@@ -12,7 +12,7 @@ enum TemplateRenderer {
     static func render(_ template: TemplateCatalog.Entry, variables: [String: String], code: String) -> RenderedMessage {
         var subject = fill(template.subject, variables) { $0 }
         // Headers are one line.
-        subject = String(subject.map { $0 == "\r" || $0 == "\n" ? " " : $0 })
+        subject = String(subject.map { $0.isNewline ? " " : $0 })
         if !code.isEmpty && !subject.contains(code) { subject = "[\(code)] " + subject }
         let text = fill(template.text, variables) { $0 }
         let html: String

@@ -63,10 +63,10 @@ let package = Package(
                 path: "Services/Knowledge/KnowledgeCore", swiftSettings: strict),
         .executableTarget(name: "knowledge", dependencies: ["KnowledgeCore", "ServiceKit"], path: "Services/Knowledge/Executable", swiftSettings: strict),
         .target(name: "GatewayCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "Observability",
-                                                    "CMicroHTTPD", "CSodium"],
+                                                    "CMicroHTTPD", "CSodium", "CMessages"],
                 path: "Services/Gateway/GatewayCore", swiftSettings: strict),
         .executableTarget(name: "gateway", dependencies: ["GatewayCore", "ServiceKit"], path: "Services/Gateway/Executable", swiftSettings: strict),
-        .executableTarget(name: "ocorre", dependencies: ["RPCTransport", "Messages", "RPC", "CMessages"], path: "Services/Gateway/CLI",
+        .executableTarget(name: "ocorre", dependencies: ["GatewayCore", "RPCTransport", "Messages", "RPC", "CMessages"], path: "Services/Gateway/CLI",
                           swiftSettings: strict,
                           // Reflection gives message names; the CLI finds protobuf-c descriptors by symbol.
                           linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]),

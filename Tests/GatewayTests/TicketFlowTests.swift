@@ -111,5 +111,16 @@ struct TicketFlowTests {
         #expect(download.body == file)
         ok(try gateway.request("GET", "/v1/tickets/\(ticketID)/history", bearer: ana))
         ok(try gateway.request("GET", "/v1/deliveries?ticket_id=\(ticketID)", bearer: admin))
+
+        // The company administrator invites a colleague: notification records the e-mail.
+        ok(try gateway.request("POST", "/v1/invitations", json: ["email": "joao@acme.com.br", "display_name": "João"], bearer: maria), 201)
+        #expect(try Self.eventually {
+            try gateway.request("GET", "/v1/deliveries?recipient=joao@acme.com.br", bearer: admin).text.contains("joao@acme.com.br")
+        })
+        // Metrics include the services' figures: tickets by stage, deliveries by state.
+        let metrics = try gateway.request("GET", "/metrics", bearer: admin)
+        #expect(metrics.text.contains("ocorrencias_tickets_by_stage{"), "\(metrics.text.suffix(2000))")
+        #expect(metrics.text.contains("ocorrencias_deliveries{state=\"queued\"}"))
+        #expect(metrics.text.contains("gateway_rpc_client_calls_total{service=\"gateway\",method=\"/ocorrencias.intake.v1.Intake/OpenTicket\",code=\"OK\"}"))
     }
 }

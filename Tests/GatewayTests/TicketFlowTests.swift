@@ -15,15 +15,21 @@ struct TicketFlowTests {
         return try condition()
     }
 
-    @Test("a customer opens a ticket with an attachment after a suggestion; an agent takes it and asks; the customer replies", arguments: TestEngines.all)
-    func ticketFlow(engine: DatabaseEngine) throws {
-        let deployment = try ProxyTests.Deployment(engine: engine)
-        let gateway = deployment.gateway
+    struct Seeded {
+        var admin: String
+        var maria: String
+        var ana: String
+        var organizationID: String
+        var password = "Us3r-Passw0rd!x"
+    }
+
+    /// Workflow's directory (agent Ana in group n1, routing to it), intake's (company Acme and its
+    /// administrator contact Maria), their gateway sign-ins, and a published FAQ.
+    static func seed(_ gateway: GatewayHarness) throws -> Seeded {
         let admin = try gateway.adminToken()
         func ok(_ response: GatewayHarness.Response, _ status: Int = 200, sourceLocation: SourceLocation = #_sourceLocation) {
             #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
         }
-
         // Workflow's directory: an agent in a group, and a routing rule to it.
         ok(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-ana", "name": "Ana", "email": "ana@suporte.example",
                                                                       "max_access_level": 1, "active": true]], bearer: admin))
@@ -42,12 +48,25 @@ struct TicketFlowTests {
         // Their sign-ins, linked to intake's contact and workflow's agent.
         let maria = try gateway.createUser(admin: admin, email: "maria@acme.com.br", role: "customer_admin", organization: organizationID, contact: contactID)
         let ana = try gateway.createUser(admin: admin, email: "ana@suporte.example", role: "agent", agent: "A-ana", accessLevel: 1)
-        let stranger = try gateway.createUser(admin: admin, email: "x@outra.com", role: "customer_contact", organization: "ORG-OTHER", contact: "C-OTHER")
 
         // A published FAQ the customer sees as a suggestion while typing the subject.
         ok(try gateway.request("POST", "/v1/knowledge/articles", json: [
             "kind": "FAQ", "title": "Nota fiscal rejeitada com erro 539", "body_markdown": "Confira o CNPJ do destinatário e transmita de novo.",
             "product": "ERP", "module": "Fiscal", "visibility": "VISIBILITY_CUSTOMERS", "state": "PUBLISHED"], bearer: admin), 201)
+        return Seeded(admin: admin, maria: maria, ana: ana, organizationID: organizationID)
+    }
+
+    @Test("a customer opens a ticket with an attachment after a suggestion; an agent takes it and asks; the customer replies", arguments: TestEngines.all)
+    func ticketFlow(engine: DatabaseEngine) throws {
+        let deployment = try ProxyTests.Deployment(engine: engine)
+        let gateway = deployment.gateway
+        func ok(_ response: GatewayHarness.Response, _ status: Int = 200, sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
+        }
+
+        let seeded = try Self.seed(gateway)
+        let (admin, maria, ana, organizationID) = (seeded.admin, seeded.maria, seeded.ana, seeded.organizationID)
+        let stranger = try gateway.createUser(admin: admin, email: "x@outra.com", role: "customer_contact", organization: "ORG-OTHER", contact: "C-OTHER")
         let suggestion = try gateway.request("GET", "/v1/knowledge/suggest?subject=nota%20fiscal%20rejei&draft_id=D-1", bearer: maria)
         ok(suggestion)
         #expect(suggestion.text.contains("Nota fiscal rejeitada"), "\(suggestion.text)")

@@ -132,7 +132,7 @@ enum DomainRoutes {
                     message.fileName = name
                     message.contentType = request.header("content-type") ?? "application/octet-stream"
                     message.sizeBytes = Int64(request.body.count)
-                    message.sha256 = digest.map { String(format: "%02x", $0) }.joined()
+                    message.sha256 = Tokens.hex(digest)
                     message.ticketID = request.query["ticket_id"] ?? ""
                 }
                 message.data = Array(request.body[offset..<min(offset + chunk, request.body.count)])

@@ -20,6 +20,8 @@ let package = Package(
         .executable(name: "rpc-bench-client", targets: ["RPCBenchClient"]),
         .executable(name: "codec-bench", targets: ["CodecBench"]),
         .executable(name: "codec-fuzz", targets: ["CodecFuzz"]),
+        .executable(name: "knowledge-bench", targets: ["KnowledgeBench"]),
+        .executable(name: "knowledge-eval", targets: ["KnowledgeEval"]),
     ],
     targets: [
         // MARK: C libraries and generated C code
@@ -55,7 +57,7 @@ let package = Package(
         .target(name: "NotificationCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
                 path: "Services/Notification/NotificationCore", swiftSettings: strict),
         .executableTarget(name: "notification", dependencies: ["NotificationCore", "ServiceKit"], path: "Services/Notification/Executable", swiftSettings: strict),
-        .target(name: "KnowledgeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
+        .target(name: "KnowledgeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "CStemmer"],
                 path: "Services/Knowledge/KnowledgeCore", swiftSettings: strict),
         .executableTarget(name: "knowledge", dependencies: ["KnowledgeCore", "ServiceKit"], path: "Services/Knowledge/Executable", swiftSettings: strict),
         .executableTarget(name: "gateway", dependencies: ["ServiceKit"], path: "Services/Gateway/Executable", swiftSettings: strict),
@@ -64,6 +66,10 @@ let package = Package(
         .executableTarget(name: "CodecBench", dependencies: ["Messages"], path: "Tests/Benchmarks/CodecBench", swiftSettings: strict),
         .executableTarget(name: "RPCBenchServer", dependencies: ["RPCTransport", "Observability", "RPC"], path: "Tests/Benchmarks/RPCBenchServer", swiftSettings: strict),
         .executableTarget(name: "RPCBenchClient", dependencies: ["RPCTransport", "Messages", "RPC"], path: "Tests/Benchmarks/RPCBenchClient", swiftSettings: strict),
+        .executableTarget(name: "KnowledgeBench", dependencies: ["KnowledgeCore", "Storage", "Messages", "TestSupport"],
+                          path: "Tests/Benchmarks/KnowledgeBench", swiftSettings: strict),
+        .executableTarget(name: "KnowledgeEval", dependencies: ["KnowledgeCore", "Storage", "Messages", "TestSupport"],
+                          path: "Tests/Benchmarks/KnowledgeEval", swiftSettings: strict),
         .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
 
         // MARK: Tests
@@ -72,6 +78,8 @@ let package = Package(
         .testTarget(name: "RPCTests", dependencies: ["RPC", "Messages", "RPCTransport", "Observability", "CSystem"], path: "Tests/RPCTests", swiftSettings: strict),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/ServiceKitTests", swiftSettings: strict),
+        .testTarget(name: "KnowledgeTests", dependencies: ["KnowledgeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],
+                    path: "Tests/KnowledgeTests", exclude: ["Evaluation"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], path: "Tests/StorageTests", swiftSettings: strict),
     ]
 )

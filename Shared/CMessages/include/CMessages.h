@@ -8,6 +8,7 @@
 #include "ocorrencias/events/v1/events.pb-c.h"
 #include "ocorrencias/intake/v1/events.pb-c.h"
 #include "ocorrencias/knowledge/v1/events.pb-c.h"
+#include "ocorrencias/knowledge/v1/knowledge.pb-c.h"
 #include "ocorrencias/notification/v1/events.pb-c.h"
 #include "ocorrencias/rpc/v1/builtin.pb-c.h"
 #include "ocorrencias/rpc/v1/frame.pb-c.h"

@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "codec-fuzz", targets: ["CodecFuzz"]),
         .executable(name: "knowledge-bench", targets: ["KnowledgeBench"]),
         .executable(name: "knowledge-eval", targets: ["KnowledgeEval"]),
+        .executable(name: "intake-bench", targets: ["IntakeBench"]),
     ],
     targets: [
         // MARK: C libraries and generated C code
@@ -48,7 +49,7 @@ let package = Package(
                 path: "Shared/ServiceKit", swiftSettings: strict),
 
         // MARK: Services (a testable core library and a thin executable each)
-        .target(name: "IntakeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
+        .target(name: "IntakeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "CSodium"],
                 path: "Services/Intake/IntakeCore", swiftSettings: strict),
         .executableTarget(name: "intake", dependencies: ["IntakeCore", "ServiceKit"], path: "Services/Intake/Executable", swiftSettings: strict),
         .target(name: "WorkflowCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
@@ -70,6 +71,8 @@ let package = Package(
                           path: "Tests/Benchmarks/KnowledgeBench", swiftSettings: strict),
         .executableTarget(name: "KnowledgeEval", dependencies: ["KnowledgeCore", "Storage", "Messages", "TestSupport"],
                           path: "Tests/Benchmarks/KnowledgeEval", swiftSettings: strict),
+        .executableTarget(name: "IntakeBench", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "CSQLite"],
+                          path: "Tests/Benchmarks/IntakeBench", swiftSettings: strict),
         .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
 
         // MARK: Tests
@@ -80,6 +83,8 @@ let package = Package(
                     path: "Tests/ServiceKitTests", swiftSettings: strict),
         .testTarget(name: "KnowledgeTests", dependencies: ["KnowledgeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],
                     path: "Tests/KnowledgeTests", exclude: ["Evaluation"], swiftSettings: strict),
+        .testTarget(name: "IntakeTests", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
+                    path: "Tests/IntakeTests", exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], path: "Tests/StorageTests", swiftSettings: strict),
     ]
 )

@@ -7,6 +7,7 @@
 #include "ocorrencias/common/v1/ticket_types.pb-c.h"
 #include "ocorrencias/events/v1/events.pb-c.h"
 #include "ocorrencias/intake/v1/events.pb-c.h"
+#include "ocorrencias/intake/v1/intake.pb-c.h"
 #include "ocorrencias/knowledge/v1/events.pb-c.h"
 #include "ocorrencias/knowledge/v1/knowledge.pb-c.h"
 #include "ocorrencias/notification/v1/events.pb-c.h"

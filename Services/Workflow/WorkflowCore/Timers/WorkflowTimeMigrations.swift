@@ -5,6 +5,6 @@ import Storage
 /// `WorkflowService.migrations` appends them.
 public enum WorkflowTimeMigrations {
     public static var all: [Migration] {
-        CalendarStore.migrations + TimerStore.migrations
+        CalendarStore.migrations + SLAEngine.migrations + TimerStore.migrations + InactivityEngine.migrations
     }
 }

@@ -6,6 +6,6 @@ import Storage
 public enum WorkflowTimeMigrations {
     public static var all: [Migration] {
         CalendarStore.migrations + SLAEngine.migrations + TimerStore.migrations + InactivityEngine.migrations
-            + SurveyService.migrations
+            + SurveyService.migrations + MetricsRecorder.migrations
     }
 }

@@ -206,10 +206,11 @@ public enum MetricsExport {
     /// The header line.
     public static var header: String { columns.joined(separator: ",") + "\r\n" }
 
-    /// Up to `limit` tickets opened in `[from, to)` (epoch ms) after `cursor`, as CSV lines (no
-    /// header), and the cursor of the next page (`nil` at the end).
-    public static func page(_ tx: any SQLExecutor, from: Int64, to: Int64, after cursor: Cursor?, limit: Int) throws -> (csv: String, rows: Int, next: Cursor?) {
-        var sql = "SELECT \(columns.joined(separator: ", ")) FROM wf_metric_tickets WHERE opened_at >= ? AND opened_at < ?"
+    /// Up to `limit` tickets opened in `[from, to)` (epoch ms) after `cursor`, at or below
+    /// `maxAccessLevel`, as CSV lines (no header), and the cursor of the next page (`nil` at the end).
+    public static func page(_ tx: any SQLExecutor, from: Int64, to: Int64, after cursor: Cursor?, limit: Int,
+                            maxAccessLevel: Int32 = Int32.max) throws -> (csv: String, rows: Int, next: Cursor?) {
+        var sql = "SELECT \(columns.joined(separator: ", ")), access_level FROM wf_metric_tickets WHERE opened_at >= ? AND opened_at < ?"
         var params: [SQLValue] = [.integer(from), .integer(to)]
         if let cursor {
             sql += " AND (opened_at > ? OR (opened_at = ? AND ticket_id > ?))"
@@ -219,8 +220,9 @@ public enum MetricsExport {
         params.append(.integer(Int64(limit)))
         let rows = try tx.query(sql, params)
         var csv = ""
-        for row in rows {
-            csv += row.values.map(field).joined(separator: ",") + "\r\n"
+        // Filtered here rather than in SQL so pages stay on the (opened_at, ticket_id) index.
+        for row in rows where (try row.int("access_level")) <= Int64(maxAccessLevel) {
+            csv += row.values.dropLast().map(field).joined(separator: ",") + "\r\n"
         }
         let next = rows.count < limit ? nil : try rows.last.map { Cursor(openedAt: try $0.int("opened_at"), ticketID: try $0.text("ticket_id")) }
         return (csv, rows.count, next)

@@ -12,9 +12,12 @@ public struct TicketDimensions: Sendable, Hashable, Codable {
     public var plan = ""
     public var groupID = ""
     public var agentID = ""
+    /// The ticket's confidentiality level: exports list only tickets the caller may see.
+    public var accessLevel: Int32 = 0
 
     public init(organizationID: String = "", category: Int32 = 0, product: String = "", module: String = "", priority: Int32 = 0,
-                plan: String = "", groupID: String = "", agentID: String = "") {
+                plan: String = "", groupID: String = "", agentID: String = "", accessLevel: Int32 = 0) {
+        self.accessLevel = accessLevel
         self.organizationID = organizationID
         self.category = category
         self.product = product
@@ -76,6 +79,7 @@ public struct MetricsRecorder: Sendable {
                 plan TEXT NOT NULL,
                 group_id TEXT NOT NULL,
                 agent_id TEXT NOT NULL,
+                access_level INTEGER NOT NULL,
                 stage TEXT NOT NULL,
                 stage_entered_at BIGINT NOT NULL,
                 is_open INTEGER NOT NULL,
@@ -146,11 +150,11 @@ public struct MetricsRecorder: Sendable {
         if case .opened(let d, let stage) = event {
             let inserted = try tx.execute("""
                 INSERT INTO wf_metric_tickets (ticket_id, opened_at, opened_day, organization_id, category, product, module, priority, plan,
-                    group_id, agent_id, stage, stage_entered_at, is_open, transfers, ping_pongs, reopens)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, 0, 0) ON CONFLICT (ticket_id) DO NOTHING
+                    group_id, agent_id, access_level, stage, stage_entered_at, is_open, transfers, ping_pongs, reopens)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, 0, 0) ON CONFLICT (ticket_id) DO NOTHING
                 """, [.text(ticketID), .integer(at), .integer(Int64(day(at))), .text(d.organizationID), .integer(Int64(d.category)),
                       .text(d.product), .text(d.module), .integer(Int64(d.priority)), .text(d.plan), .text(d.groupID),
-                      .text(d.agentID), .text(stage), .integer(at)])
+                      .text(d.agentID), .integer(Int64(d.accessLevel)), .text(stage), .integer(at)])
             if inserted > 0 { try add(tx, at: at, d, [.opened: 1]) }
             return
         }
@@ -202,9 +206,10 @@ public struct MetricsRecorder: Sendable {
         case .reclassified(let new):
             try tx.execute("""
                 UPDATE wf_metric_tickets SET organization_id = ?, category = ?, product = ?, module = ?, priority = ?, plan = ?,
-                    group_id = ?, agent_id = ? WHERE ticket_id = ?
+                    group_id = ?, agent_id = ?, access_level = ? WHERE ticket_id = ?
                 """, [.text(new.organizationID), .integer(Int64(new.category)), .text(new.product), .text(new.module),
-                      .integer(Int64(new.priority)), .text(new.plan), .text(new.groupID), .text(new.agentID), .text(ticketID)])
+                      .integer(Int64(new.priority)), .text(new.plan), .text(new.groupID), .text(new.agentID),
+                      .integer(Int64(new.accessLevel)), .text(ticketID)])
             // Volume follows the classification: the opening moves to the new category/product/module.
             if (d.category, d.product, d.module, d.groupID) != (new.category, new.product, new.module, new.groupID) {
                 let openedAt = try fact.int("opened_at")
@@ -224,7 +229,8 @@ public struct MetricsRecorder: Sendable {
     private func dimensions(_ row: Row) throws -> TicketDimensions {
         TicketDimensions(organizationID: try row.text("organization_id"), category: Int32(try row.int("category")),
                          product: try row.text("product"), module: try row.text("module"), priority: Int32(try row.int("priority")),
-                         plan: try row.text("plan"), groupID: try row.text("group_id"), agentID: try row.text("agent_id"))
+                         plan: try row.text("plan"), groupID: try row.text("group_id"), agentID: try row.text("agent_id"),
+                         accessLevel: Int32(try row.int("access_level")))
     }
 
     private func add(_ tx: any SQLExecutor, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64]) throws {

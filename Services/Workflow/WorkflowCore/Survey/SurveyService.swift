@@ -114,6 +114,12 @@ public struct SurveyService: Sendable {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// The link of the survey of a ticket finished at `finishedAt` (the same link
+    /// ``onFinished(_:ticketID:dimensions:at:)`` returns; computable without the database).
+    public func link(ticketID: String, finishedAt: Int64) -> String {
+        baseURL + token(ticketID: ticketID, expiresAt: finishedAt + validity.asMillis)
+    }
+
     // MARK: Lifecycle
 
     /// The ticket finished: opens (or renews, if not answered yet) its survey.
@@ -135,7 +141,7 @@ public struct SurveyService: Sendable {
                 """, [.text(ticketID), .text(d.agentID), .text(d.groupID), .text(d.product), .text(d.module),
                       .integer(Int64(d.category)), .text(d.organizationID), .integer(now), .integer(expiresAt)])
         }
-        return baseURL + token(ticketID: ticketID, expiresAt: expiresAt)
+        return link(ticketID: ticketID, finishedAt: now)
     }
 
     /// Records the answer of the survey `token` names and publishes `SurveyAnswered`.

@@ -81,28 +81,25 @@ public struct MetricsReport: Sendable, Hashable {
 public enum MetricsQuery {
     /// Dimensions a report can break totals down by (column names from a closed set).
     public enum Breakdown: String, Sendable, CaseIterable {
-        case category, product, module, group = "group_id"
+        case category, product, module, group
     }
 
     static let sums = MetricsRecorder.Counter.allCases.map { "SUM(\($0.rawValue)) AS \($0.rawValue)" }.joined(separator: ", ")
 
     /// The totals of days `[from, to)`.
     public static func totals(_ tx: any SQLExecutor, from: LocalDay, to: LocalDay) throws -> MetricTotals {
-        guard let row = try tx.queryOne("SELECT \(sums) FROM wf_metric_daily WHERE day >= ? AND day < ?",
+        guard let row = try tx.queryOne("SELECT \(sums) FROM wf_metric_daily WHERE dim = 'all' AND day >= ? AND day < ?",
                                         [.integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))]) else { return MetricTotals() }
         return try totals(row)
     }
 
     /// The totals of days `[from, to)` per value of `breakdown`, most opened first.
     public static func totals(_ tx: any SQLExecutor, from: LocalDay, to: LocalDay, by breakdown: Breakdown) throws -> [(key: String, totals: MetricTotals)] {
-        let column = breakdown.rawValue
-        return try tx.query("""
-            SELECT \(column) AS key, \(sums) FROM wf_metric_daily WHERE day >= ? AND day < ?
-            GROUP BY \(column) ORDER BY SUM(opened) DESC, \(column)
-            """, [.integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))]).map { row in
-            let key: String
-            if case .integer(let number) = row["key"] { key = String(number) } else { key = row.optionalText("key") ?? "" }
-            return (key, try totals(row))
+        try tx.query("""
+            SELECT key, \(sums) FROM wf_metric_daily WHERE dim = ? AND day >= ? AND day < ?
+            GROUP BY key ORDER BY SUM(opened) DESC, key
+            """, [.text(breakdown.rawValue), .integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))]).map { row in
+            (try row.text("key"), try totals(row))
         }
     }
 

@@ -51,8 +51,8 @@ public enum MetricsEvent: Sendable, Hashable {
 ///   resolution times, SLA met, transfers, ping-pong, reopens, survey score). Open tickets sit in
 ///   a partial index, so the backlog is read without touching finished ones.
 /// - `wf_metric_stage_time`: wall time per ticket and stage.
-/// - `wf_metric_daily`: per local day × category × product × module × group: sums and counts of
-///   everything above; a month's report sums at most a few thousand of these rows.
+/// - `wf_metric_daily`: per dimension (all, category, product, module, group) × local day × value:
+///   sums and counts of everything above; a month's report sums at most a few thousand rows.
 /// - `wf_metric_daily_stage`: per day × stage: time spent in the stage by tickets leaving it.
 ///
 /// Days are local days of `calendar`'s time zone (São Paulo by default).
@@ -105,11 +105,11 @@ public struct MetricsRecorder: Sendable {
                 PRIMARY KEY (ticket_id, stage)
             );
             CREATE TABLE wf_metric_daily (
+                -- 'all', 'category', 'product', 'module' or 'group': each event adds to one row per dimension,
+                -- so a month's report reads a few thousand rows at most.
+                dim TEXT NOT NULL,
                 day INTEGER NOT NULL,
-                category INTEGER NOT NULL,
-                product TEXT NOT NULL,
-                module TEXT NOT NULL,
-                group_id TEXT NOT NULL,
+                key TEXT NOT NULL,
                 opened BIGINT NOT NULL DEFAULT 0,
                 finished BIGINT NOT NULL DEFAULT 0,
                 reopened BIGINT NOT NULL DEFAULT 0,
@@ -125,7 +125,7 @@ public struct MetricsRecorder: Sendable {
                 ping_pongs BIGINT NOT NULL DEFAULT 0,
                 survey_count BIGINT NOT NULL DEFAULT 0,
                 survey_sum BIGINT NOT NULL DEFAULT 0,
-                PRIMARY KEY (day, category, product, module, group_id)
+                PRIMARY KEY (dim, day, key)
             );
             CREATE TABLE wf_metric_daily_stage (
                 day INTEGER NOT NULL,
@@ -238,10 +238,19 @@ public struct MetricsRecorder: Sendable {
         let columns = counters.map(\.rawValue).joined(separator: ", ")
         let placeholders = counters.map { _ in "?" }.joined(separator: ", ")
         let updates = counters.map { "\($0.rawValue) = wf_metric_daily.\($0.rawValue) + excluded.\($0.rawValue)" }.joined(separator: ", ")
-        try tx.execute("""
-            INSERT INTO wf_metric_daily (day, category, product, module, group_id, \(columns)) VALUES (?, ?, ?, ?, ?, \(placeholders))
-            ON CONFLICT (day, category, product, module, group_id) DO UPDATE SET \(updates)
-            """, [.integer(Int64(day(at))), .integer(Int64(d.category)), .text(d.product), .text(d.module), .text(d.groupID)]
-                + counters.map { .integer(deltas[$0]!) })
+        let sql = """
+            INSERT INTO wf_metric_daily (dim, day, key, \(columns)) VALUES (?, ?, ?, \(placeholders))
+            ON CONFLICT (dim, day, key) DO UPDATE SET \(updates)
+            """
+        let values: [SQLValue] = counters.map { .integer(deltas[$0]!) }
+        let day = SQLValue.integer(Int64(self.day(at)))
+        for (dim, key) in Self.keys(d) {
+            try tx.execute(sql, [.text(dim), day, .text(key)] + values)
+        }
+    }
+
+    /// The rows of `wf_metric_daily` a ticket with `d` adds to.
+    static func keys(_ d: TicketDimensions) -> [(String, String)] {
+        [("all", ""), ("category", String(d.category)), ("product", d.product), ("module", d.module), ("group", d.groupID)]
     }
 }

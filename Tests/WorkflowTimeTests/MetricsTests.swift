@@ -71,6 +71,30 @@ import TestSupport
         #expect(april.opened == 1)
     }
 
+    /// Periods mix whole months (monthly rollup) and ragged ends (daily rollup).
+    @Test(arguments: TestEngines.all)
+    func periodsAcrossPartialMonths(engine: DatabaseEngine) throws {
+        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
+        defer { database.close() }
+        let days = ["2027-01-31", "2027-02-10", "2027-02-20", "2027-03-01", "2027-03-15", "2027-03-31", "2027-04-05", "2027-04-20", "2028-01-01"]
+        try database.write { tx in
+            for (index, day) in days.enumerated() {
+                try metrics.onTicketEvent(tx, ticketID: "T\(index)", .opened(TicketDimensions(product: "P\(index % 2)"), stage: "a"), at: sp("\(day) 12:00"))
+            }
+        }
+        func opened(_ from: LocalDay, _ to: LocalDay) throws -> Int64 {
+            try database.read { tx in try MetricsQuery.totals(tx, from: from, to: to).opened }
+        }
+        #expect(try opened(LocalDay(2027, 2, 15), LocalDay(2027, 4, 10)) == 5)  // Feb 20, Mar 1/15/31, Apr 5
+        #expect(try opened(LocalDay(2027, 3, 1), LocalDay(2027, 4, 1)) == 3)
+        #expect(try opened(LocalDay(2027, 3, 2), LocalDay(2027, 3, 31)) == 1)
+        #expect(try opened(LocalDay(2027, 1, 1), LocalDay(2028, 1, 1)) == 8)
+        #expect(try opened(LocalDay(2027, 1, 31), LocalDay(2028, 1, 2)) == 9)
+        #expect(try opened(LocalDay(2027, 2, 1), LocalDay(2027, 2, 1)) == 0)
+        let byProduct = try database.read { tx in try MetricsQuery.totals(tx, from: LocalDay(2027, 2, 15), to: LocalDay(2027, 4, 10), by: .product) }
+        #expect(byProduct.map { "\($0.key)=\($0.totals.opened)" } == ["P0=3", "P1=2"])
+    }
+
     @Test(arguments: TestEngines.all)
     func exportStreamsEveryRowInPages(engine: DatabaseEngine) throws {
         let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)

@@ -86,19 +86,43 @@ public enum MetricsQuery {
 
     static let sums = MetricsRecorder.Counter.allCases.map { "SUM(\($0.rawValue)) AS \($0.rawValue)" }.joined(separator: ", ")
 
+    static let counters = MetricsRecorder.Counter.allCases.map(\.rawValue).joined(separator: ", ")
+
+    /// Rows of dimension `dim` covering days `[from, to)`: whole months from `wf_metric_monthly`,
+    /// the days before the first and after the last whole month from `wf_metric_daily`.
+    static func source(dim: String, from: LocalDay, to: LocalDay) -> (sql: String, params: [SQLValue]) {
+        var firstMonth = LocalDay(from.year, from.month, 1)
+        if firstMonth < from { firstMonth = firstMonth.adding(days: 32); firstMonth = LocalDay(firstMonth.year, firstMonth.month, 1) }
+        let lastMonth = LocalDay(to.year, to.month, 1)
+        let params: [SQLValue]
+        if firstMonth < lastMonth {
+            params = [.text(dim), .integer(Int64(firstMonth.year * 12 + firstMonth.month - 1)), .integer(Int64(lastMonth.year * 12 + lastMonth.month - 1)),
+                      .text(dim), .integer(Int64(from.dayNumber)), .integer(Int64(firstMonth.dayNumber)),
+                      .text(dim), .integer(Int64(lastMonth.dayNumber)), .integer(Int64(to.dayNumber))]
+        } else {
+            params = [.text(dim), .integer(0), .integer(0),
+                      .text(dim), .integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber)),
+                      .text(dim), .integer(0), .integer(0)]
+        }
+        let sql = """
+            SELECT key, \(counters) FROM wf_metric_monthly WHERE dim = ? AND month >= ? AND month < ?
+            UNION ALL SELECT key, \(counters) FROM wf_metric_daily WHERE dim = ? AND day >= ? AND day < ?
+            UNION ALL SELECT key, \(counters) FROM wf_metric_daily WHERE dim = ? AND day >= ? AND day < ?
+            """
+        return (sql, params)
+    }
+
     /// The totals of days `[from, to)`.
     public static func totals(_ tx: any SQLExecutor, from: LocalDay, to: LocalDay) throws -> MetricTotals {
-        guard let row = try tx.queryOne("SELECT \(sums) FROM wf_metric_daily WHERE dim = 'all' AND day >= ? AND day < ?",
-                                        [.integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))]) else { return MetricTotals() }
+        let source = source(dim: "all", from: from, to: to)
+        guard let row = try tx.queryOne("SELECT \(sums) FROM (\(source.sql)) AS r", source.params) else { return MetricTotals() }
         return try totals(row)
     }
 
     /// The totals of days `[from, to)` per value of `breakdown`, most opened first.
     public static func totals(_ tx: any SQLExecutor, from: LocalDay, to: LocalDay, by breakdown: Breakdown) throws -> [(key: String, totals: MetricTotals)] {
-        try tx.query("""
-            SELECT key, \(sums) FROM wf_metric_daily WHERE dim = ? AND day >= ? AND day < ?
-            GROUP BY key ORDER BY SUM(opened) DESC, key
-            """, [.text(breakdown.rawValue), .integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))]).map { row in
+        let source = source(dim: breakdown.rawValue, from: from, to: to)
+        return try tx.query("SELECT key, \(sums) FROM (\(source.sql)) AS r GROUP BY key ORDER BY SUM(opened) DESC, key", source.params).map { row in
             (try row.text("key"), try totals(row))
         }
     }

@@ -51,8 +51,10 @@ public enum MetricsEvent: Sendable, Hashable {
 ///   resolution times, SLA met, transfers, ping-pong, reopens, survey score). Open tickets sit in
 ///   a partial index, so the backlog is read without touching finished ones.
 /// - `wf_metric_stage_time`: wall time per ticket and stage.
-/// - `wf_metric_daily`: per dimension (all, category, product, module, group) × local day × value:
-///   sums and counts of everything above; a month's report sums at most a few thousand rows.
+/// - `wf_metric_daily` and `wf_metric_monthly`: per dimension (all, category, product, module,
+///   group) × local day (or month) × value: sums and counts of everything above. A report reads
+///   whole months from the monthly table and the ragged ends from the daily one, so a month's
+///   report reads a few hundred rows whatever the number of tickets.
 /// - `wf_metric_daily_stage`: per day × stage: time spent in the stage by tickets leaving it.
 ///
 /// Days are local days of `calendar`'s time zone (São Paulo by default).
@@ -126,6 +128,28 @@ public struct MetricsRecorder: Sendable {
                 survey_count BIGINT NOT NULL DEFAULT 0,
                 survey_sum BIGINT NOT NULL DEFAULT 0,
                 PRIMARY KEY (dim, day, key)
+            );
+            CREATE TABLE wf_metric_monthly (
+                -- The same sums per calendar month (year * 12 + month - 1): whole months are read here.
+                dim TEXT NOT NULL,
+                month INTEGER NOT NULL,
+                key TEXT NOT NULL,
+                opened BIGINT NOT NULL DEFAULT 0,
+                finished BIGINT NOT NULL DEFAULT 0,
+                reopened BIGINT NOT NULL DEFAULT 0,
+                fr_count BIGINT NOT NULL DEFAULT 0,
+                fr_wall_ms BIGINT NOT NULL DEFAULT 0,
+                fr_business_ms BIGINT NOT NULL DEFAULT 0,
+                fr_met BIGINT NOT NULL DEFAULT 0,
+                res_count BIGINT NOT NULL DEFAULT 0,
+                res_wall_ms BIGINT NOT NULL DEFAULT 0,
+                res_business_ms BIGINT NOT NULL DEFAULT 0,
+                res_met BIGINT NOT NULL DEFAULT 0,
+                transfers BIGINT NOT NULL DEFAULT 0,
+                ping_pongs BIGINT NOT NULL DEFAULT 0,
+                survey_count BIGINT NOT NULL DEFAULT 0,
+                survey_sum BIGINT NOT NULL DEFAULT 0,
+                PRIMARY KEY (dim, month, key)
             );
             CREATE TABLE wf_metric_daily_stage (
                 day INTEGER NOT NULL,
@@ -238,14 +262,20 @@ public struct MetricsRecorder: Sendable {
         let columns = counters.map(\.rawValue).joined(separator: ", ")
         let placeholders = counters.map { _ in "?" }.joined(separator: ", ")
         let updates = counters.map { "\($0.rawValue) = wf_metric_daily.\($0.rawValue) + excluded.\($0.rawValue)" }.joined(separator: ", ")
-        let sql = """
-            INSERT INTO wf_metric_daily (dim, day, key, \(columns)) VALUES (?, ?, ?, \(placeholders))
-            ON CONFLICT (dim, day, key) DO UPDATE SET \(updates)
-            """
         let values: [SQLValue] = counters.map { .integer(deltas[$0]!) }
-        let day = SQLValue.integer(Int64(self.day(at)))
-        for (dim, key) in Self.keys(d) {
-            try tx.execute(sql, [.text(dim), day, .text(key)] + values)
+        let local = calendar.localDay(of: at)
+        let periods: [(table: String, column: String, value: SQLValue)] = [
+            ("wf_metric_daily", "day", .integer(Int64(local.dayNumber))),
+            ("wf_metric_monthly", "month", .integer(Int64(local.year * 12 + local.month - 1))),
+        ]
+        for period in periods {
+            let sql = """
+                INSERT INTO \(period.table) (dim, \(period.column), key, \(columns)) VALUES (?, ?, ?, \(placeholders))
+                ON CONFLICT (dim, \(period.column), key) DO UPDATE SET \(updates.replacingOccurrences(of: "wf_metric_daily", with: period.table))
+                """
+            for (dim, key) in Self.keys(d) {
+                try tx.execute(sql, [.text(dim), period.value, .text(key)] + values)
+            }
         }
     }
 

@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "knowledge-bench", targets: ["KnowledgeBench"]),
         .executable(name: "knowledge-eval", targets: ["KnowledgeEval"]),
         .executable(name: "intake-bench", targets: ["IntakeBench"]),
+        .executable(name: "workflow-time-bench", targets: ["WorkflowTimeBench"]),
     ],
     targets: [
         // MARK: C libraries and generated C code
@@ -73,6 +74,8 @@ let package = Package(
                           path: "Tests/Benchmarks/KnowledgeEval", swiftSettings: strict),
         .executableTarget(name: "IntakeBench", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "CSQLite"],
                           path: "Tests/Benchmarks/IntakeBench", swiftSettings: strict),
+        .executableTarget(name: "WorkflowTimeBench", dependencies: ["WorkflowCore", "Storage", "TestSupport"],
+                          path: "Tests/Benchmarks/WorkflowTimeBench", swiftSettings: strict),
         .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
 
         // MARK: Tests
@@ -85,6 +88,8 @@ let package = Package(
                     path: "Tests/KnowledgeTests", exclude: ["Evaluation"], swiftSettings: strict),
         .testTarget(name: "IntakeTests", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/IntakeTests", exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "WorkflowTimeTests", dependencies: ["WorkflowCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],
+                    path: "Tests/WorkflowTimeTests", swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], path: "Tests/StorageTests", swiftSettings: strict),
         .testTarget(name: "WorkflowTests", dependencies: ["WorkflowCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/WorkflowTests", swiftSettings: strict),

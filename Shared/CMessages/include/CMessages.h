@@ -11,6 +11,7 @@
 #include "ocorrencias/knowledge/v1/events.pb-c.h"
 #include "ocorrencias/knowledge/v1/knowledge.pb-c.h"
 #include "ocorrencias/notification/v1/events.pb-c.h"
+#include "ocorrencias/notification/v1/notification.pb-c.h"
 #include "ocorrencias/rpc/v1/builtin.pb-c.h"
 #include "ocorrencias/rpc/v1/frame.pb-c.h"
 #include "ocorrencias/workflow/v1/events.pb-c.h"

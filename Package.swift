@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "notification", targets: ["notification"]),
         .executable(name: "knowledge", targets: ["knowledge"]),
         .executable(name: "gateway", targets: ["gateway"]),
+        .executable(name: "ocorre", targets: ["ocorre"]),
         .executable(name: "rpc-bench-server", targets: ["RPCBenchServer"]),
         .executable(name: "rpc-bench-client", targets: ["RPCBenchClient"]),
         .executable(name: "codec-bench", targets: ["CodecBench"]),
@@ -62,7 +63,14 @@ let package = Package(
         .target(name: "KnowledgeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "CStemmer"],
                 path: "Services/Knowledge/KnowledgeCore", swiftSettings: strict),
         .executableTarget(name: "knowledge", dependencies: ["KnowledgeCore", "ServiceKit"], path: "Services/Knowledge/Executable", swiftSettings: strict),
-        .executableTarget(name: "gateway", dependencies: ["ServiceKit"], path: "Services/Gateway/Executable", swiftSettings: strict),
+        .target(name: "GatewayCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "Observability",
+                                                    "CMicroHTTPD", "CSodium"],
+                path: "Services/Gateway/GatewayCore", swiftSettings: strict),
+        .executableTarget(name: "gateway", dependencies: ["GatewayCore", "ServiceKit"], path: "Services/Gateway/Executable", swiftSettings: strict),
+        .executableTarget(name: "ocorre", dependencies: ["RPCTransport", "Messages", "RPC", "CMessages"], path: "Services/Gateway/CLI",
+                          swiftSettings: strict,
+                          // Reflection gives message names; the CLI finds protobuf-c descriptors by symbol.
+                          linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]),
 
         // MARK: Benchmarks and fuzzing (run by hand; see docs/BENCHMARKS.md)
         .executableTarget(name: "CodecBench", dependencies: ["Messages"], path: "Tests/Benchmarks/CodecBench", swiftSettings: strict),
@@ -86,6 +94,8 @@ let package = Package(
                     path: "Tests/ServiceKitTests", swiftSettings: strict),
         .testTarget(name: "KnowledgeTests", dependencies: ["KnowledgeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],
                     path: "Tests/KnowledgeTests", exclude: ["Evaluation"], swiftSettings: strict),
+        .testTarget(name: "GatewayTests", dependencies: ["GatewayCore", "TestSupport", "Messages", "RPC", "RPCTransport", "ServiceKit", "Storage"],
+                    path: "Tests/GatewayTests", swiftSettings: strict),
         .testTarget(name: "IntakeTests", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/IntakeTests", exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "WorkflowTimeTests", dependencies: ["WorkflowCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],

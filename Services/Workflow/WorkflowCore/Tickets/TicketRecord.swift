@@ -46,6 +46,13 @@ public struct TicketRecord: Sendable {
     public var transferCount: Int
     public var pingPong: Bool
     public var reopenCount: Int
+    /// Development backlog: estimated effort in hours, promised delivery date, planned version.
+    public var estimatedEffort: Int
+    public var promisedDeliveryAt: Int64
+    public var versionID: String
+    /// Advance step: the ticket type and the current step (-1: no sequence).
+    public var ticketType: String
+    public var stepPosition: Int
     public var agentName: String
     public var agentEmail: String
     public var chefeAgentID: String
@@ -99,6 +106,8 @@ public struct TicketRecord: Sendable {
         firstResponseAt = row.i("first_response_at"); finishedAt = row.i("finished_at")
         unreadCount = Int(row.i("unread_count")); scheduledFor = row.i("scheduled_for"); scheduleCount = Int(row.i("schedule_count"))
         transferCount = Int(row.i("transfer_count")); pingPong = row.i("ping_pong") != 0; reopenCount = Int(row.i("reopen_count"))
+        estimatedEffort = Int(row.i("estimated_effort")); promisedDeliveryAt = row.i("promised_delivery_at")
+        versionID = row.s("version_id"); ticketType = row.s("ticket_type"); stepPosition = Int(row.i("step_position"))
         agentName = row.s("holder_agent_name"); agentEmail = row.s("holder_agent_email"); chefeAgentID = row.s("holder_chefe_id")
         chefeEmail = row.s("holder_chefe_email"); groupName = row.s("holder_group_name")
     }

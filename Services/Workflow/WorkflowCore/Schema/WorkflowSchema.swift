@@ -133,5 +133,9 @@ public enum WorkflowSchema {
             CREATE TABLE ticket_fields (
                 ticket_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (ticket_id, name));
             """),
+        // Counts per stage of open tickets read this index only (the visibility columns included).
+        Migration(version: 5, name: "index_open_stage_counts", sql: """
+            CREATE INDEX tickets_open_stage_level ON tickets (is_open, stage, flow, access_level, agent_id);
+            """),
     ]
 }

@@ -115,14 +115,14 @@ struct BacklogStepsExportTests {
         func export(as principal: AuthV1.Principal) throws -> [String] {
             let stream = try harness.client.serverStream(WorkflowV1.Workflow.exportQueue, WorkflowV1.ExportQueueRequest(),
                                                         options: CallOptions(timeoutMilliseconds: 30_000, metadata: harness.signer.metadata(for: principal)))
-            var data: [UInt8] = []
+            var data = ""
             var chunks = 0
             while let chunk = try stream.receive() {
-                data += chunk.data
+                data += chunk.text
                 chunks += 1
             }
             #expect(chunks > 2, "streamed in pieces")
-            return String(decoding: data, as: UTF8.self).components(separatedBy: "\r\n").filter { !$0.isEmpty }
+            return data.components(separatedBy: "\r\n").filter { !$0.isEmpty }
         }
         let all = try export(as: WorkflowHarness.admin())
         #expect(all.count == 1_251)

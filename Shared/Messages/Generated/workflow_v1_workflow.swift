@@ -803,13 +803,6 @@ extension WorkflowV1 {
 
         public init() {}
     }
-
-    /// A piece of a CSV file (UTF-8, header first); concatenate the chunks in order.
-    public struct CsvChunk: Sendable, Hashable {
-        public var data: [UInt8] = []
-
-        public init() {}
-    }
 }
 
 extension WorkflowV1.GetTicketHolderRequest: ProtoMessage {
@@ -2827,22 +2820,8 @@ extension WorkflowV1.ExportQueueRequest: ProtoMessage {
     }
 }
 
-extension WorkflowV1.CsvChunk: ProtoMessage {
-    public typealias _CStruct = Ocorrencias__Workflow__V1__CsvChunk
-    public static var protoName: String { "ocorrencias.workflow.v1.CsvChunk" }
-    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__CsvChunk(); ocorrencias__workflow__v1__csv_chunk__init(&m); return m.base.descriptor }())
-    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__CsvChunk>) { ocorrencias__workflow__v1__csv_chunk__init(c) }
-
-    public func _fill(_ c: inout Ocorrencias__Workflow__V1__CsvChunk, arena: inout ProtoArena) {
-        if !self.data.isEmpty { c.data = arena.binaryData(self.data) }
-    }
-
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__CsvChunk>) {
-        self.data = _ProtoRuntime.bytes(c.pointee.data)
-    }
-}
-
 extension WorkflowV1 {
+    /// The export streams CsvChunk (defined in workflow_time.proto, shared with ExportMetrics).
     public enum Workflow: RPCServiceDescriptor {
         public static let serviceName = "ocorrencias.workflow.v1.Workflow"
         /// Who holds a ticket now (intake checks it before an agent changes a ticket's contact).

@@ -26,7 +26,7 @@ enum CsvExport {
         router.registerStreaming(WorkflowV1.Workflow.exportQueue) { requests, writer, context in
             guard let request = try requests.receive() else { return nil }
             var chunk = WorkflowV1.CsvChunk()
-            chunk.data = Array((header.joined(separator: ",") + "\r\n").utf8)
+            chunk.text = header.joined(separator: ",") + "\r\n"
             var cursor = ""
             // Check the caller before writing anything.
             _ = try api.read(context) { actor, _ in try actor.requireStaff() }
@@ -38,6 +38,7 @@ enum CsvExport {
                 page.pageSize = Int32(TicketQueries.maxPageSize)
                 page.cursor = cursor
                 var text = ""
+                var rows: Int64 = 0
                 var pages = 0
                 while pages < batch / TicketQueries.maxPageSize {
                     let response = try api.read(context) { actor, tx in try api.queries.listQueue(tx, page, actor: actor) }
@@ -46,6 +47,7 @@ enum CsvExport {
                                       row.product, row.module, row.stageName, row.holder?.groupName ?? "", row.holder?.agentName ?? "",
                                       String(row.accessLevel), iso(row.openedAtMs), iso(row.lastInteractionAtMs), row.pingPong ? "1" : "0"]
                         text += values.map(field).joined(separator: ",") + "\r\n"
+                        rows += 1
                     }
                     cursor = response.nextCursor
                     page.cursor = cursor
@@ -53,7 +55,8 @@ enum CsvExport {
                     if cursor.isEmpty { break }
                 }
                 if !text.isEmpty {
-                    chunk.data = Array(text.utf8)
+                    chunk.text = text
+                    chunk.rows = rows
                     try writer.send(chunk)
                 }
             } while !cursor.isEmpty

@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "ocorrencias/workflow/v1/events.pb-c.h"
 #include "ocorrencias/common/v1/ticket_types.pb-c.h"
+#include "ocorrencias/workflow/v1/workflow_time.pb-c.h"
 
 typedef struct Ocorrencias__Workflow__V1__GetTicketHolderRequest Ocorrencias__Workflow__V1__GetTicketHolderRequest;
 typedef struct Ocorrencias__Workflow__V1__GetTicketHolderResponse Ocorrencias__Workflow__V1__GetTicketHolderResponse;
@@ -108,7 +109,6 @@ typedef struct Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry Oc
 typedef struct Ocorrencias__Workflow__V1__StartStepsRequest Ocorrencias__Workflow__V1__StartStepsRequest;
 typedef struct Ocorrencias__Workflow__V1__AdvanceStepRequest Ocorrencias__Workflow__V1__AdvanceStepRequest;
 typedef struct Ocorrencias__Workflow__V1__ExportQueueRequest Ocorrencias__Workflow__V1__ExportQueueRequest;
-typedef struct Ocorrencias__Workflow__V1__CsvChunk Ocorrencias__Workflow__V1__CsvChunk;
 
 
 /* --- enums --- */
@@ -1439,19 +1439,6 @@ struct  Ocorrencias__Workflow__V1__ExportQueueRequest
 #define OCORRENCIAS__WORKFLOW__V1__EXPORT_QUEUE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__export_queue_request__descriptor) \
     , NULL }
-
-
-/*
- * A piece of a CSV file (UTF-8, header first); concatenate the chunks in order.
- */
-struct  Ocorrencias__Workflow__V1__CsvChunk
-{
-  ProtobufCMessage base;
-  ProtobufCBinaryData data;
-};
-#define OCORRENCIAS__WORKFLOW__V1__CSV_CHUNK__INIT \
- { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__csv_chunk__descriptor) \
-    , {0,NULL} }
 
 
 /* Ocorrencias__Workflow__V1__GetTicketHolderRequest methods */
@@ -3151,25 +3138,6 @@ Ocorrencias__Workflow__V1__ExportQueueRequest *
 void   ocorrencias__workflow__v1__export_queue_request__free_unpacked
                      (Ocorrencias__Workflow__V1__ExportQueueRequest *message,
                       ProtobufCAllocator *allocator);
-/* Ocorrencias__Workflow__V1__CsvChunk methods */
-void   ocorrencias__workflow__v1__csv_chunk__init
-                     (Ocorrencias__Workflow__V1__CsvChunk         *message);
-size_t ocorrencias__workflow__v1__csv_chunk__get_packed_size
-                     (const Ocorrencias__Workflow__V1__CsvChunk   *message);
-size_t ocorrencias__workflow__v1__csv_chunk__pack
-                     (const Ocorrencias__Workflow__V1__CsvChunk   *message,
-                      uint8_t             *out);
-size_t ocorrencias__workflow__v1__csv_chunk__pack_to_buffer
-                     (const Ocorrencias__Workflow__V1__CsvChunk   *message,
-                      ProtobufCBuffer     *buffer);
-Ocorrencias__Workflow__V1__CsvChunk *
-       ocorrencias__workflow__v1__csv_chunk__unpack
-                     (ProtobufCAllocator  *allocator,
-                      size_t               len,
-                      const uint8_t       *data);
-void   ocorrencias__workflow__v1__csv_chunk__free_unpacked
-                     (Ocorrencias__Workflow__V1__CsvChunk *message,
-                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Ocorrencias__Workflow__V1__GetTicketHolderRequest_Closure)
@@ -3444,9 +3412,6 @@ typedef void (*Ocorrencias__Workflow__V1__AdvanceStepRequest_Closure)
                   void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__ExportQueueRequest_Closure)
                  (const Ocorrencias__Workflow__V1__ExportQueueRequest *message,
-                  void *closure_data);
-typedef void (*Ocorrencias__Workflow__V1__CsvChunk_Closure)
-                 (const Ocorrencias__Workflow__V1__CsvChunk *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -4025,7 +3990,6 @@ extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_ticket_fi
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__start_steps_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__advance_step_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__export_queue_request__descriptor;
-extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__csv_chunk__descriptor;
 extern const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -4024,51 +4024,6 @@ void   ocorrencias__workflow__v1__export_queue_request__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__export_queue_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-void   ocorrencias__workflow__v1__csv_chunk__init
-                     (Ocorrencias__Workflow__V1__CsvChunk         *message)
-{
-  static const Ocorrencias__Workflow__V1__CsvChunk init_value = OCORRENCIAS__WORKFLOW__V1__CSV_CHUNK__INIT;
-  *message = init_value;
-}
-size_t ocorrencias__workflow__v1__csv_chunk__get_packed_size
-                     (const Ocorrencias__Workflow__V1__CsvChunk *message)
-{
-  assert(message->base.descriptor == &ocorrencias__workflow__v1__csv_chunk__descriptor);
-  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
-}
-size_t ocorrencias__workflow__v1__csv_chunk__pack
-                     (const Ocorrencias__Workflow__V1__CsvChunk *message,
-                      uint8_t       *out)
-{
-  assert(message->base.descriptor == &ocorrencias__workflow__v1__csv_chunk__descriptor);
-  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
-}
-size_t ocorrencias__workflow__v1__csv_chunk__pack_to_buffer
-                     (const Ocorrencias__Workflow__V1__CsvChunk *message,
-                      ProtobufCBuffer *buffer)
-{
-  assert(message->base.descriptor == &ocorrencias__workflow__v1__csv_chunk__descriptor);
-  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
-}
-Ocorrencias__Workflow__V1__CsvChunk *
-       ocorrencias__workflow__v1__csv_chunk__unpack
-                     (ProtobufCAllocator  *allocator,
-                      size_t               len,
-                      const uint8_t       *data)
-{
-  return (Ocorrencias__Workflow__V1__CsvChunk *)
-     protobuf_c_message_unpack (&ocorrencias__workflow__v1__csv_chunk__descriptor,
-                                allocator, len, data);
-}
-void   ocorrencias__workflow__v1__csv_chunk__free_unpacked
-                     (Ocorrencias__Workflow__V1__CsvChunk *message,
-                      ProtobufCAllocator *allocator)
-{
-  if(!message)
-    return;
-  assert(message->base.descriptor == &ocorrencias__workflow__v1__csv_chunk__descriptor);
-  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
-}
 static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_holder_request__field_descriptors[1] =
 {
   {
@@ -10091,44 +10046,6 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__export_queue_request
   ocorrencias__workflow__v1__export_queue_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__export_queue_request__number_ranges,
   (ProtobufCMessageInit) ocorrencias__workflow__v1__export_queue_request__init,
-  NULL,NULL,NULL    /* reserved[123] */
-};
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__csv_chunk__field_descriptors[1] =
-{
-  {
-    "data",
-    1,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_BYTES,
-    0,   /* quantifier_offset */
-    offsetof(Ocorrencias__Workflow__V1__CsvChunk, data),
-    NULL,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-};
-static const unsigned ocorrencias__workflow__v1__csv_chunk__field_indices_by_name[] = {
-  0,   /* field[0] = data */
-};
-static const ProtobufCIntRange ocorrencias__workflow__v1__csv_chunk__number_ranges[1 + 1] =
-{
-  { 1, 0 },
-  { 0, 1 }
-};
-const ProtobufCMessageDescriptor ocorrencias__workflow__v1__csv_chunk__descriptor =
-{
-  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
-  "ocorrencias.workflow.v1.CsvChunk",
-  "CsvChunk",
-  "Ocorrencias__Workflow__V1__CsvChunk",
-  "ocorrencias.workflow.v1",
-  sizeof(Ocorrencias__Workflow__V1__CsvChunk),
-  1,
-  ocorrencias__workflow__v1__csv_chunk__field_descriptors,
-  ocorrencias__workflow__v1__csv_chunk__field_indices_by_name,
-  1,  ocorrencias__workflow__v1__csv_chunk__number_ranges,
-  (ProtobufCMessageInit) ocorrencias__workflow__v1__csv_chunk__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[52] =

@@ -144,7 +144,7 @@ public struct SLAEngine: Sendable {
     /// only those of `plan`. - Returns: how many were recomputed.
     @discardableResult
     public func recomputeOpenTickets(_ tx: any SQLExecutor, plan: String? = nil, now: Int64) throws -> Int {
-        var sql = "SELECT ticket_id FROM wf_sla_tickets WHERE stage NOT IN ('finalizado', 'cancelado', 'fechado')"
+        var sql = "SELECT ticket_id FROM wf_sla_tickets WHERE stage NOT IN ('finalizado', 'cancelado', 'fechado', '')"
         var params: [SQLValue] = []
         if let plan { sql += " AND plan = ?"; params.append(.text(plan)) }
         let ids = try tx.query(sql, params).map { try $0.text("ticket_id") }

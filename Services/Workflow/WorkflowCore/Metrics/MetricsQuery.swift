@@ -234,8 +234,9 @@ public enum MetricsExport {
         var sql = "SELECT \(columns.joined(separator: ", ")), access_level FROM wf_metric_tickets WHERE opened_at >= ? AND opened_at < ?"
         var params: [SQLValue] = [.integer(from), .integer(to)]
         if let cursor {
-            sql += " AND (opened_at > ? OR (opened_at = ? AND ticket_id > ?))"
-            params += [.integer(cursor.openedAt), .integer(cursor.openedAt), .text(cursor.ticketID)]
+            // A row-value comparison, so both engines seek the (opened_at, ticket_id) index.
+            sql += " AND (opened_at, ticket_id) > (?, ?)"
+            params += [.integer(cursor.openedAt), .text(cursor.ticketID)]
         }
         sql += " ORDER BY opened_at, ticket_id LIMIT ?"
         params.append(.integer(Int64(limit)))

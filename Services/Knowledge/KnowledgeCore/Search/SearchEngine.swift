@@ -70,25 +70,23 @@ enum SearchEngine {
         }
     }
 
-    /// `("emit" OR "emissa") OR ("not" "fiscal") OR "bole"*` — every term a quoted string of
-    /// letters and digits.
+    /// `("emit" OR "emissa") OR ("not" "fiscal")` — every term a quoted string of letters and
+    /// digits; `AND` between concepts when only common concepts are left.
     static func fts5(_ plan: QueryPlan) -> String {
-        plan.concepts.map { concept in
-            var alternatives = concept.phrases.map { phrase in "\"" + phrase.map(safe).joined(separator: " ") + "\"" }
-            if let prefix = concept.prefix { alternatives.append("\"\(safe(prefix))\"*") }
-            return "(" + alternatives.joined(separator: " OR ") + ")"
-        }.joined(separator: " OR ")
+        let (concepts, all) = plan.retrieval
+        return concepts.map { concept in
+            "(" + concept.phrases.map { phrase in "\"" + phrase.map(safe).joined(separator: " ") + "\"" }.joined(separator: " OR ") + ")"
+        }.joined(separator: all ? " AND " : " OR ")
     }
 
-    /// `(emit | emissa) | (not <-> fiscal) | bole:*`.
+    /// `(emit | emissa) | (not <-> fiscal)`; `&` between concepts when only common ones are left.
     static func tsquery(_ plan: QueryPlan) -> String {
-        plan.concepts.map { concept in
-            var alternatives = concept.phrases.map { phrase in
+        let (concepts, all) = plan.retrieval
+        return concepts.map { concept in
+            "(" + concept.phrases.map { phrase in
                 phrase.count == 1 ? safe(phrase[0]) : "(" + phrase.map(safe).joined(separator: " <-> ") + ")"
-            }
-            if let prefix = concept.prefix { alternatives.append("\(safe(prefix)):*") }
-            return "(" + alternatives.joined(separator: " | ") + ")"
-        }.joined(separator: " | ")
+            }.joined(separator: " | ") + ")"
+        }.joined(separator: all ? " & " : " | ")
     }
 
     /// Keeps letters and digits only (the analyser already does; this is the last guard).

@@ -147,6 +147,16 @@ public final class KnowledgeBase: Sendable {
         return response
     }
 
+    /// The engine's query plan for a search as `caller` (operators' diagnostics): the compiled
+    /// engine query, then the plan rows.
+    public func explainSearch(_ query: String, caller: Caller, partial: Bool = false) throws -> String {
+        let (vocabulary, synonyms, documents) = try cache.current(database)
+        let plan = QueryPlan.build(query, synonyms: synonyms, vocabulary: vocabulary, lastWordIsPartial: partial,
+                                   publicOnly: caller.publicOnly, documents: documents)
+        let filter = SearchFilter(publicOnly: caller.publicOnly)
+        return try database.read { try SearchEngine.run($0, plan, filter, limit: 10, explain: true) }.first?.snippet ?? "(empty plan)"
+    }
+
     // MARK: Synonyms
 
     public func listSynonyms(caller: Caller) throws -> KnowledgeV1.ListSynonymsResponse {

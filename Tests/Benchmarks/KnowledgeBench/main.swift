@@ -137,6 +137,11 @@ for engine in engines {
     }
     let loadSeconds = Date().timeIntervalSince(loadStart)
     print("\(engine.rawValue): loaded in \(String(format: "%.1f", loadSeconds)) s (\(Int(Double(articleCount) / loadSeconds)) articles/s)")
+    if arguments.contains("--explain") {
+        for query in queries.prefix(6) {
+            print("-- \(query)\n" + (try knowledge.explainSearch(query, caller: customer, partial: true)))
+        }
+    }
     // Warm the caches (vocabulary, statements, pages).
     for query in queries.prefix(200) {
         var request = KnowledgeV1.SearchRequest()
@@ -147,6 +152,7 @@ for engine in engines {
     var searchSamples: [Double] = []
     var promptRandom = Random(state: 99)
     var hits = 0
+    var slowest: [(Double, String)] = []
     for query in queries {
         // A keystroke somewhere after the third character.
         let cut = min(query.count, 3 + promptRandom.below(max(1, query.count - 2)))
@@ -156,12 +162,19 @@ for engine in engines {
         var start = DispatchTime.now().uptimeNanoseconds
         hits += try knowledge.suggest(suggest, caller: customer).hits.count
         suggestSamples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        slowest.append((suggestSamples.last!, suggest.subject))
 
         var search = KnowledgeV1.SearchRequest()
         search.query = query
         start = DispatchTime.now().uptimeNanoseconds
         hits += try knowledge.search(search, caller: customer).hits.count
         searchSamples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    if arguments.contains("--slow") {
+        for (milliseconds, subject) in slowest.sorted(by: { $0.0 > $1.0 }).prefix(8) {
+            print(String(format: "  slow suggest %.1f ms: ", milliseconds) + subject + " => "
+                  + (try knowledge.explainSearch(subject, caller: customer, partial: true)).replacingOccurrences(of: "\n", with: " / "))
+        }
     }
     report("suggest", suggestSamples)
     report("search", searchSamples)

@@ -39,8 +39,8 @@ public struct QueryPlan: Sendable, Equatable {
     /// - Parameters:
     ///   - lastWordIsPartial: the user is still typing the last word (suggestions).
     ///   - publicOnly: correct typos only towards words of articles customers can read.
-    ///   - documents: how many articles the base holds (a concept in more than 2% of them, and
-    ///     in at least 100, is common).
+    ///   - documents: how many articles the base holds (a concept in more than 0.5% of them, and
+    ///     in more than 100, is common).
     public static func build(_ text: String, synonyms: SynonymSet, vocabulary: Vocabulary,
                              lastWordIsPartial: Bool = false, publicOnly: Bool, documents: Int = 0) -> QueryPlan {
         var words = TextAnalyzer.analyze(text)
@@ -86,7 +86,7 @@ public struct QueryPlan: Sendable, Equatable {
             }
             if !concepts.contains(concept) { concepts.append(concept) }
         }
-        let threshold = max(100, documents / 50)
+        let threshold = max(100, documents / 200)
         var plan = QueryPlan(concepts: concepts, corrections: corrections)
         plan.common = concepts.map { $0.frequency > threshold }
         return plan

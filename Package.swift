@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "rpc-bench-client", targets: ["RPCBenchClient"]),
         .executable(name: "codec-bench", targets: ["CodecBench"]),
         .executable(name: "codec-fuzz", targets: ["CodecFuzz"]),
+        .executable(name: "notification-bench", targets: ["NotificationBench"]),
     ],
     targets: [
         // MARK: C libraries and generated C code
@@ -64,6 +65,8 @@ let package = Package(
         .executableTarget(name: "CodecBench", dependencies: ["Messages"], path: "Tests/Benchmarks/CodecBench", swiftSettings: strict),
         .executableTarget(name: "RPCBenchServer", dependencies: ["RPCTransport", "Observability", "RPC"], path: "Tests/Benchmarks/RPCBenchServer", swiftSettings: strict),
         .executableTarget(name: "RPCBenchClient", dependencies: ["RPCTransport", "Messages", "RPC"], path: "Tests/Benchmarks/RPCBenchClient", swiftSettings: strict),
+        .executableTarget(name: "NotificationBench", dependencies: ["NotificationCore", "ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "Observability"],
+                          path: "Tests/Benchmarks/NotificationBench", swiftSettings: strict),
         .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
 
         // MARK: Tests

@@ -3,10 +3,12 @@ import Foundation
 
 /// Sends one rendered message over SMTP with libcurl: plain for a local relay, STARTTLS or
 /// implicit TLS (`smtps://`) and AUTH when configured. Reuses the handle's connection.
-struct SMTPSender {
+package struct SMTPSender {
     var settings: NotificationSettings
 
-    func send(_ curl: CurlEasy, from: String, recipients: [String], message: [UInt8]) -> SendOutcome {
+    package init(settings: NotificationSettings) { self.settings = settings }
+
+    package func send(_ curl: CurlEasy, from: String, recipients: [String], message: [UInt8]) -> SendOutcome {
         let exchange = CurlExchange()
         exchange.upload = message
         let rcpt = CurlEasy.list(recipients.map { "<\($0)>" })

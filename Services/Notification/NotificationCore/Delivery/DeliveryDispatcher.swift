@@ -26,6 +26,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     private var woken = false
     private var lanes: [String: SendLane] = [:]
     private var inFlight: Set<String> = []
+    private var held = false
     private var coordinatorDone = DispatchGroup()
     private let acceptedSends = Atomic<Int>(0)
 
@@ -75,6 +76,18 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
         for lane in all { lane.stop() }
     }
 
+    /// Stops handing out new deliveries (sends in progress finish); for the benchmark, which
+    /// measures sending alone on a backlog.
+    package func hold() {
+        condition.withLock { held = true }
+    }
+
+    /// Undoes ``hold()``.
+    package func resume() {
+        condition.withLock { held = false }
+        wake()
+    }
+
     /// Looks for due deliveries now (called after events were applied or an RPC queued mail).
     public func wake() {
         condition.lock()
@@ -88,8 +101,9 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             condition.lock()
             if !running { condition.unlock(); return }
             woken = false
+            let isHeld = held
             condition.unlock()
-            do { try dispatchDue() } catch { logger.error("dispatcher poll failed: \(error)") }
+            if !isHeld { do { try dispatchDue() } catch { logger.error("dispatcher poll failed: \(error)") } }
             condition.lock()
             if running && !woken {
                 _ = condition.wait(until: Date().addingTimeInterval(Double(settings.pollIntervalMilliseconds) / 1000))

@@ -16,11 +16,16 @@ let package = Package(
         .executable(name: "notification", targets: ["notification"]),
         .executable(name: "knowledge", targets: ["knowledge"]),
         .executable(name: "gateway", targets: ["gateway"]),
+        .executable(name: "ocorre", targets: ["ocorre"]),
         .executable(name: "rpc-bench-server", targets: ["RPCBenchServer"]),
         .executable(name: "rpc-bench-client", targets: ["RPCBenchClient"]),
         .executable(name: "codec-bench", targets: ["CodecBench"]),
         .executable(name: "codec-fuzz", targets: ["CodecFuzz"]),
         .executable(name: "notification-bench", targets: ["NotificationBench"]),
+        .executable(name: "knowledge-bench", targets: ["KnowledgeBench"]),
+        .executable(name: "knowledge-eval", targets: ["KnowledgeEval"]),
+        .executable(name: "intake-bench", targets: ["IntakeBench"]),
+        .executable(name: "workflow-time-bench", targets: ["WorkflowTimeBench"]),
     ],
     targets: [
         // MARK: C libraries and generated C code
@@ -47,7 +52,7 @@ let package = Package(
                 path: "Shared/ServiceKit", swiftSettings: strict),
 
         // MARK: Services (a testable core library and a thin executable each)
-        .target(name: "IntakeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
+        .target(name: "IntakeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "CSodium"],
                 path: "Services/Intake/IntakeCore", swiftSettings: strict),
         .executableTarget(name: "intake", dependencies: ["IntakeCore", "ServiceKit"], path: "Services/Intake/Executable", swiftSettings: strict),
         .target(name: "WorkflowCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
@@ -56,10 +61,17 @@ let package = Package(
         .target(name: "NotificationCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "Observability", "CCurl", "CSodium"],
                 path: "Services/Notification/NotificationCore", swiftSettings: strict),
         .executableTarget(name: "notification", dependencies: ["NotificationCore", "ServiceKit"], path: "Services/Notification/Executable", swiftSettings: strict),
-        .target(name: "KnowledgeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
+        .target(name: "KnowledgeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "CStemmer"],
                 path: "Services/Knowledge/KnowledgeCore", swiftSettings: strict),
         .executableTarget(name: "knowledge", dependencies: ["KnowledgeCore", "ServiceKit"], path: "Services/Knowledge/Executable", swiftSettings: strict),
-        .executableTarget(name: "gateway", dependencies: ["ServiceKit"], path: "Services/Gateway/Executable", swiftSettings: strict),
+        .target(name: "GatewayCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "Observability",
+                                                    "CMicroHTTPD", "CSodium"],
+                path: "Services/Gateway/GatewayCore", swiftSettings: strict),
+        .executableTarget(name: "gateway", dependencies: ["GatewayCore", "ServiceKit"], path: "Services/Gateway/Executable", swiftSettings: strict),
+        .executableTarget(name: "ocorre", dependencies: ["RPCTransport", "Messages", "RPC", "CMessages"], path: "Services/Gateway/CLI",
+                          swiftSettings: strict,
+                          // Reflection gives message names; the CLI finds protobuf-c descriptors by symbol.
+                          linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]),
 
         // MARK: Benchmarks and fuzzing (run by hand; see docs/BENCHMARKS.md)
         .executableTarget(name: "CodecBench", dependencies: ["Messages"], path: "Tests/Benchmarks/CodecBench", swiftSettings: strict),
@@ -67,6 +79,14 @@ let package = Package(
         .executableTarget(name: "RPCBenchClient", dependencies: ["RPCTransport", "Messages", "RPC"], path: "Tests/Benchmarks/RPCBenchClient", swiftSettings: strict),
         .executableTarget(name: "NotificationBench", dependencies: ["NotificationCore", "ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "Observability"],
                           path: "Tests/Benchmarks/NotificationBench", swiftSettings: strict),
+        .executableTarget(name: "KnowledgeBench", dependencies: ["KnowledgeCore", "Storage", "Messages", "TestSupport"],
+                          path: "Tests/Benchmarks/KnowledgeBench", swiftSettings: strict),
+        .executableTarget(name: "KnowledgeEval", dependencies: ["KnowledgeCore", "Storage", "Messages", "TestSupport"],
+                          path: "Tests/Benchmarks/KnowledgeEval", swiftSettings: strict),
+        .executableTarget(name: "IntakeBench", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "CSQLite"],
+                          path: "Tests/Benchmarks/IntakeBench", swiftSettings: strict),
+        .executableTarget(name: "WorkflowTimeBench", dependencies: ["WorkflowCore", "Storage", "TestSupport"],
+                          path: "Tests/Benchmarks/WorkflowTimeBench", swiftSettings: strict),
         .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
 
         // MARK: Tests
@@ -75,9 +95,19 @@ let package = Package(
         .testTarget(name: "RPCTests", dependencies: ["RPC", "Messages", "RPCTransport", "Observability", "CSystem"], path: "Tests/RPCTests", swiftSettings: strict),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/ServiceKitTests", swiftSettings: strict),
+        .testTarget(name: "KnowledgeTests", dependencies: ["KnowledgeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],
+                    path: "Tests/KnowledgeTests", exclude: ["Evaluation"], swiftSettings: strict),
+        .testTarget(name: "GatewayTests", dependencies: ["GatewayCore", "TestSupport", "Messages", "RPC", "RPCTransport", "ServiceKit", "Storage"],
+                    path: "Tests/GatewayTests", swiftSettings: strict),
+        .testTarget(name: "IntakeTests", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
+                    path: "Tests/IntakeTests", exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "WorkflowTimeTests", dependencies: ["WorkflowCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],
+                    path: "Tests/WorkflowTimeTests", swiftSettings: strict),
         .testTarget(name: "NotificationTests", dependencies: ["NotificationCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/NotificationTests", exclude: ["Support/smtp_sink.py", "Support/webhook_receiver.py", "Support/mail_to_json.py"],
                     swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], path: "Tests/StorageTests", swiftSettings: strict),
+        .testTarget(name: "WorkflowTests", dependencies: ["WorkflowCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
+                    path: "Tests/WorkflowTests", swiftSettings: strict),
     ]
 )

@@ -27,9 +27,6 @@ let package = Package(
         .executable(name: "knowledge-eval", targets: ["KnowledgeEval"]),
         .executable(name: "intake-bench", targets: ["IntakeBench"]),
         .executable(name: "workflow-time-bench", targets: ["WorkflowTimeBench"]),
-        .executable(name: "intake-bench", targets: ["IntakeBench"]),
-        .executable(name: "knowledge-bench", targets: ["KnowledgeBench"]),
-        .executable(name: "knowledge-eval", targets: ["KnowledgeEval"]),
     ],
     targets: [
         // MARK: C libraries and generated C code
@@ -92,8 +89,6 @@ let package = Package(
                           path: "Tests/Benchmarks/KnowledgeBench", swiftSettings: strict),
         .executableTarget(name: "KnowledgeEval", dependencies: ["KnowledgeCore", "Storage", "Messages", "TestSupport"],
                           path: "Tests/Benchmarks/KnowledgeEval", swiftSettings: strict),
-        .executableTarget(name: "IntakeBench", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "CSQLite"],
-                          path: "Tests/Benchmarks/IntakeBench", swiftSettings: strict),
         .executableTarget(name: "WorkflowTimeBench", dependencies: ["WorkflowCore", "Storage", "TestSupport"],
                           path: "Tests/Benchmarks/WorkflowTimeBench", swiftSettings: strict),
         .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
@@ -112,8 +107,6 @@ let package = Package(
                     path: "Tests/IntakeTests", exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "WorkflowTimeTests", dependencies: ["WorkflowCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],
                     path: "Tests/WorkflowTimeTests", swiftSettings: strict),
-        .testTarget(name: "KnowledgeTests", dependencies: ["KnowledgeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],
-                    path: "Tests/KnowledgeTests", exclude: ["Evaluation"], swiftSettings: strict),
         .testTarget(name: "NotificationTests", dependencies: ["NotificationCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/NotificationTests", exclude: ["Support/smtp_sink.py", "Support/webhook_receiver.py", "Support/mail_to_json.py"],
                     swiftSettings: strict),

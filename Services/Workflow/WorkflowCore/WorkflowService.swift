@@ -44,6 +44,9 @@ public enum WorkflowService {
         api.registerReads(&router)
         api.registerWrites(&router)
         TimeEntries.register(&router, api: api)
+        DevelopmentBacklog.register(&router, api: api)
+        AdvanceSteps.register(&router, api: api)
+        CsvExport.register(&router, api: api)
         runtime.addBackground(EventPublisher(source: "workflow").relay(runtime: runtime))
         return lifecycle
     }

@@ -16,6 +16,7 @@
 #include "ocorrencias/rpc/v1/frame.pb-c.h"
 #include "ocorrencias/workflow/v1/events.pb-c.h"
 #include "ocorrencias/workflow/v1/workflow.pb-c.h"
+#include "ocorrencias/workflow/v1/workflow_time.pb-c.h"
 
 /** The empty string protobuf-c uses for unset proto3 strings. */
 static inline char *cmessages_empty_string(void) { return (char *)protobuf_c_empty_string; }

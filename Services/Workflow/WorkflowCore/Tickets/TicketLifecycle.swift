@@ -151,7 +151,7 @@ public final class TicketLifecycle: Sendable {
     ///   permission the actor lacks; `INVALID_ARGUMENT` when a required note is missing.
     @discardableResult
     public func move(_ tx: any SQLExecutor, _ ticket: TicketRecord, to target: String, trigger: TransitionTrigger, actor: Actor,
-                     note: String = "", publicNote: String = "") throws -> TicketRecord {
+                     note: String = "", publicNote: String = "", enforceUnreadGuard: Bool = true) throws -> TicketRecord {
         let flow = self.flow(of: ticket)
         let available = flow.moves(from: ticket.stage, trigger: trigger, category: ticket.category)
         let candidates = available.filter { $0.to == target }
@@ -179,7 +179,7 @@ public final class TicketLifecycle: Sendable {
         guard let destination = flow.stage(target) else {
             throw RPCError(.failedPrecondition, "etapa desconhecida / unknown stage \(target)")
         }
-        if destination.isFinal && trigger == .agent && ticket.unreadCount > 0 {
+        if destination.isFinal && trigger == .agent && enforceUnreadGuard && ticket.unreadCount > 0 {
             throw unreadError(ticket)
         }
         let at = now()

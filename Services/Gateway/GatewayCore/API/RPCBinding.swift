@@ -39,7 +39,8 @@ public struct RPCBinding: Sendable {
     ///   - body: whether the JSON body feeds the request (default: for methods other than GET and DELETE).
     public static func route<Request, Response>(_ httpMethod: String, _ template: String, _ service: String,
                                                 _ method: RPCMethod<Request, Response>, path: [String: String] = [:],
-                                                query: [String: String] = [:], status: Int = 200, body: Bool? = nil) -> Route {
+                                                query: [String: String] = [:], status: Int = 200, body: Bool? = nil,
+                                                access: RouteAccess = .authenticated) -> Route {
         var binding = RPCBinding(service: service, methodPath: method.path, path: path, query: query, requestType: Request.protoName,
                                  requestDescriptor: Request._descriptor, responseDescriptor: Response._descriptor)
         let readsBody = body ?? !(httpMethod == "GET" || httpMethod == "DELETE")
@@ -47,7 +48,7 @@ public struct RPCBinding: Sendable {
         binding.status = status
         binding.readsBody = readsBody
         let bound = binding
-        var route = Route(httpMethod, template) { request, context in
+        var route = Route(httpMethod, template, access: access) { request, context in
             let binding = bound
             let json = try binding.requestJSON(request, readsBody: readsBody)
             return .json(try binding.call(json, context: context), status: status)

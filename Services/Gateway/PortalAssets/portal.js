@@ -16,6 +16,8 @@ const TEXT = {
     filters: 'Filtrar', stage: 'Etapa', unread: 'Não lidas', tips: 'Dicas para escrever', priorities: 'Prioridades',
     forgot: 'Esqueci minha senha', resetSent: 'Se o e-mail estiver cadastrado, enviaremos um link.', opened: 'Aberta em',
     all: 'Todas', actions: 'Ações', helpful: 'Resolveu meu problema',
+    panel: 'Painel', byStage: 'Ocorrências por etapa', metrics: 'Métricas do mês', unavailable: 'Indisponível no momento.',
+    survey: 'Pesquisa de satisfação', score: 'Nota (1 a 5)', comment: 'Comentário', thanks: 'Obrigado pela resposta!',
   },
   en: {
     brand: 'Ocorrências', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
@@ -30,6 +32,8 @@ const TEXT = {
     filters: 'Filter', stage: 'Stage', unread: 'Unread', tips: 'Writing tips', priorities: 'Priorities',
     forgot: 'I forgot my password', resetSent: 'If the address is registered, we will send a link.', opened: 'Opened on',
     all: 'All', actions: 'Actions', helpful: 'It solved my problem',
+    panel: 'Dashboard', byStage: 'Tickets by stage', metrics: 'This month\'s metrics', unavailable: 'Unavailable right now.',
+    survey: 'Satisfaction survey', score: 'Score (1 to 5)', comment: 'Comment', thanks: 'Thank you for answering!',
   },
 };
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
@@ -125,7 +129,7 @@ function renderNav() {
   if (isCustomer()) {
     nav.append(el('a', { href: '#/', text: t('dashboard') }), el('a', { href: '#/nova', text: t('newTicket') }));
   } else {
-    nav.append(el('a', { href: '#/', text: t('queue') }));
+    nav.append(el('a', { href: '#/', text: t('queue') }), el('a', { href: '#/painel', id: 'nav-panel', text: t('panel') }));
   }
   nav.append(el('span', { class: 'muted', text: me.user ? me.user.display_name : me.principal.display_name }),
     el('button', { type: 'button', class: 'link', id: 'logout', text: t('logout'), onclick: logout }));
@@ -136,6 +140,7 @@ async function route() {
   document.documentElement.lang = lang;
   const hash = location.hash.replace(/^#/, '');
   const params = new URLSearchParams(hash.includes('token=') ? hash : '');
+  if (location.pathname.endsWith('/pesquisa')) return surveyPage(params.get('token') || '');
   if (location.pathname.endsWith('/convite') || location.pathname.endsWith('/nova-senha')) {
     return passwordPage(location.pathname.endsWith('/convite') ? '/v1/invitations/accept' : '/v1/auth/password-reset/confirm', params.get('token') || '');
   }
@@ -147,6 +152,7 @@ async function route() {
   const path = hash || '/';
   if (path.startsWith('/t/')) return ticketPage(decodeURIComponent(path.slice(3)));
   if (path === '/nova' && isCustomer()) return newTicketPage();
+  if (path === '/painel' && !isCustomer()) return panelPage();
   return isCustomer() ? dashboardPage() : queuePage();
 }
 
@@ -424,6 +430,70 @@ async function queuePage() {
     const list = await api('GET', '/v1/tickets?' + query.toString());
     show(el('h1', { text: t('queue') }), filters, ticketTable(list.tickets || [], 'queue'));
   } catch (error) { show(el('h1', { text: t('queue') }), filters, errorBox(error)); }
+}
+
+// ---------------------------------------------------------------- agent dashboard (SVG drawn by the page)
+
+function barChart(rows, title) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = (tag, attributes, text) => {
+    const node = document.createElementNS(ns, tag);
+    for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  const width = 640, bar = 26, gap = 8, left = 200;
+  const height = Math.max(1, rows.length) * (bar + gap) + 10;
+  const max = Math.max(1, ...rows.map((r) => r.value));
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img', 'aria-label': title, id: 'stage-chart' });
+  chart.append(svg('title', {}, title));
+  rows.forEach((row, index) => {
+    const y = index * (bar + gap) + 5;
+    const w = Math.round(((width - left - 60) * row.value) / max);
+    chart.append(svg('text', { x: left - 8, y: y + bar * 0.7, 'text-anchor': 'end', 'font-size': 13 }, row.label));
+    chart.append(svg('rect', { x: left, y, width: Math.max(2, w), height: bar, fill: '#0b5cad', rx: 3 }));
+    chart.append(svg('text', { x: left + w + 6, y: y + bar * 0.7, 'font-size': 13 }, String(row.value)));
+  });
+  return chart;
+}
+
+async function panelPage() {
+  show(el('h1', { text: t('panel') }), el('p', { text: t('loading') }));
+  const parts = [el('h1', { text: t('panel') }), el('h2', { text: t('byStage') })];
+  try {
+    const counts = await api('GET', '/v1/tickets/counts');
+    const rows = (counts.counts || []).map((c) => ({ label: c.stage_name || c.stage, value: Number(c.count) }));
+    parts.push(rows.length ? barChart(rows, t('byStage')) : el('p', { class: 'muted', text: t('none') }));
+  } catch (error) { parts.push(errorBox(error)); }
+  parts.push(el('h2', { text: t('metrics') }));
+  try {
+    const now = new Date();
+    const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString().slice(0, 10);
+    const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
+    const metrics = await api('GET', `/v1/reports/metrics?from_day=${first}&to_day=${next}`);
+    const totals = metrics.totals || {};
+    parts.push(el('div', { class: 'cards' }, Object.entries(totals).map(([key, value]) => el('div', { class: 'card' }, el('strong', { text: value }), key))));
+  } catch (error) { parts.push(el('p', { class: 'muted', text: t('unavailable') })); }
+  show(...parts);
+}
+
+// ---------------------------------------------------------------- satisfaction survey (link from the e-mail)
+
+function surveyPage(token) {
+  const status = el('div');
+  const scores = el('fieldset', {}, el('legend', { text: t('score') }),
+    [1, 2, 3, 4, 5].map((n) => el('label', { class: 'row' }, el('input', { type: 'radio', name: 'score', value: n, required: true }), String(n))));
+  const form = el('form', { id: 'survey-form' }, scores,
+    el('label', {}, t('comment'), el('textarea', { name: 'comment' })),
+    el('button', { type: 'submit', text: t('submit') }), status);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await api('POST', '/v1/surveys/answer', { token, score: Number(form.elements.score.value), comment: form.elements.comment.value });
+      show(el('h1', { text: t('survey') }), el('p', { class: 'ok', text: t('thanks') }));
+    } catch (error) { status.replaceChildren(errorBox(error)); }
+  });
+  show(el('h1', { text: t('survey') }), form);
 }
 
 // ---------------------------------------------------------------- start

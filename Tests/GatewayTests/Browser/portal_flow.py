@@ -151,6 +151,16 @@ try:
         time.sleep(0.5)
     assert "nota transmitida" in driver.find_element(By.ID, "ticket-solution").text
     shot("7-agent-solution")
+    # The agent's dashboard: tickets by stage as an SVG chart drawn by the page.
+    driver.find_element(By.ID, "nav-panel").click()
+    chart = wait.until(EC.presence_of_element_located((By.ID, "stage-chart")))
+    assert chart.find_elements(By.TAG_NAME, "rect"), "empty chart"
+    shot("8-agent-dashboard")
+    sign_out()
+    # The survey page from the e-mail link (workflow does not serve WorkflowTime yet: an error shows).
+    driver.get(base + "/portal/pesquisa#token=example")
+    wait.until(EC.presence_of_element_located((By.ID, "survey-form")))
+    shot("9-survey")
     print("OK", ticket)
 finally:
     driver.quit()

@@ -13,7 +13,7 @@ enum PortalRoutes {
         router.add("GET", "/", access: .anonymous) { _, _ in
             HTTPResponse(status: 302, headers: [("Location", "/portal/")])
         }
-        for page in ["/portal", "/portal/convite", "/portal/nova-senha"] {
+        for page in ["/portal", "/portal/convite", "/portal/nova-senha", "/portal/pesquisa"] {
             router.add("GET", page, access: .anonymous) { _, _ in asset("index.html") }
         }
         router.add("GET", "/assets/{file}", access: .anonymous) { request, _ in

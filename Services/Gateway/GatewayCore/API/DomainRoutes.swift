@@ -114,12 +114,20 @@ enum DomainRoutes {
         // (stage, assignment, discussion, solution), each as the caller may see it.
         router.add("GET", "/v1/tickets/{id}") { request, context in
             let id = request.parameter("id")
+            let fromQueue = request.query["from_queue"] == "true"
+            // Both parts at once (the id is usually the ticket id); when the path held a code,
+            // workflow is asked again with the id intake resolved.
+            let pending = context.startJSON("workflow", WorkflowV1.Workflow.getTicket, ["ticket_id": id, "from_queue": fromQueue])
             let intake = try context.callJSON("intake", IntakeV1.Intake.getTicket, ["ticket": id])
-            let workflowID = intake["id"] as? String ?? id
+            let resolvedID = intake["id"] as? String ?? id
             var body: [String: Any] = ["intake": intake]
             do {
-                body["workflow"] = try context.callJSON("workflow", WorkflowV1.Workflow.getTicket,
-                                                        ["ticket_id": workflowID, "from_queue": request.query["from_queue"] == "true"])
+                if resolvedID == id {
+                    body["workflow"] = try pending.wait()
+                } else {
+                    _ = try? pending.wait()
+                    body["workflow"] = try context.callJSON("workflow", WorkflowV1.Workflow.getTicket, ["ticket_id": resolvedID, "from_queue": fromQueue])
+                }
             } catch let error as RPCError where error.code == .notFound {
                 // Workflow learns of a ticket by event, a moment after intake stores it.
                 body["workflow"] = NSNull()

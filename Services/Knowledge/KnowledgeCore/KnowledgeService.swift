@@ -1,16 +1,67 @@
+import Messages
+import RPC
 import RPCTransport
 import ServiceKit
 import Storage
 
 /// The knowledge service: its schema and the RPC methods and background work it registers.
+///
+/// Configuration (environment): `KNOWLEDGE_ARTICLE_URL_BASE` (default `/kb/artigos`), the base of
+/// article links sent in `ArticleLinkedToTicket`; the database engine comes from
+/// `KNOWLEDGE_DATABASE_URL` (SQLite FTS5 when unset, PostgreSQL text search when set).
 public enum KnowledgeService {
     /// Versioned migrations of the knowledge database (appended to, never edited).
-    public static let migrations: [Migration] = []
+    public static let migrations: [Migration] = KnowledgeSchema.migrations
 
     /// Registers the service's methods, its event consumer and its outbox relay.
     public static func register(runtime: ServiceRuntime, router: inout RPCRouter) throws {
-        let consumer = EventConsumer(consumer: "knowledge")
+        let knowledge = try KnowledgeBase(
+            database: runtime.database,
+            articleURLBase: runtime.configuration.environment["KNOWLEDGE_ARTICLE_URL_BASE"] ?? "/kb/artigos")
+        register(knowledge, principals: runtime.principals, router: &router)
+        var consumer = EventConsumer(consumer: "knowledge")
+        consumer.on(WorkflowV1.PublishableAnswerMarked.self) { event, _, tx in
+            try knowledge.enqueuePublishableAnswer(event, tx)
+        }
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
         runtime.addBackground(EventPublisher(source: "knowledge").relay(runtime: runtime))
+    }
+
+    /// Registers every `Knowledge` method over `knowledge`, verifying each call's principal.
+    public static func register(_ knowledge: KnowledgeBase, principals: PrincipalSigner, router: inout RPCRouter) {
+        typealias K = KnowledgeV1.Knowledge
+        @Sendable func caller(_ context: ServerContext) throws -> Caller { Caller(try principals.require(context)) }
+        router.register(K.createArticle) { request, context in try knowledge.createArticle(request, caller: caller(context)) }
+        router.register(K.updateArticle) { request, context in try knowledge.updateArticle(request, caller: caller(context)) }
+        router.register(K.getArticle) { request, context in try knowledge.getArticle(request, caller: caller(context)) }
+        router.register(K.listArticleVersions) { request, context in try knowledge.listArticleVersions(request, caller: caller(context)) }
+        router.register(K.listArticles) { request, context in try knowledge.listArticles(request, caller: caller(context)) }
+        router.register(K.listFaq) { request, context in try knowledge.listFaq(request, caller: caller(context)) }
+        router.register(K.search) { request, context in try knowledge.search(request, caller: caller(context)) }
+        router.register(K.suggest) { request, context in try knowledge.suggest(request, caller: caller(context)) }
+        router.register(K.listSynonyms) { _, context in try knowledge.listSynonyms(caller: caller(context)) }
+        router.register(K.putSynonymGroup) { request, context in try knowledge.putSynonymGroup(request, caller: caller(context)) }
+        router.register(K.deleteSynonymGroup) { request, context in
+            try knowledge.deleteSynonymGroup(request, caller: caller(context))
+            return KnowledgeV1.DeleteSynonymGroupResponse()
+        }
+        router.register(K.recordArticleOpened) { request, context in
+            try knowledge.recordArticleOpened(request, caller: caller(context))
+            return KnowledgeV1.RecordArticleOpenedResponse()
+        }
+        router.register(K.recordTicketSubmitted) { request, context in
+            try knowledge.recordTicketSubmitted(request, caller: caller(context))
+            return KnowledgeV1.RecordTicketSubmittedResponse()
+        }
+        router.register(K.vote) { request, context in try knowledge.vote(request, caller: caller(context)) }
+        router.register(K.deflectionReport) { request, context in try knowledge.deflectionReport(request, caller: caller(context)) }
+        router.register(K.requestFaq) { request, context in
+            try knowledge.requestFaq(request, caller: caller(context), idempotencyKey: context.idempotencyKey)
+        }
+        router.register(K.listEditorQueue) { request, context in try knowledge.listEditorQueue(request, caller: caller(context)) }
+        router.register(K.approveQueueItem) { request, context in try knowledge.approveQueueItem(request, caller: caller(context)) }
+        router.register(K.rejectQueueItem) { request, context in try knowledge.rejectQueueItem(request, caller: caller(context)) }
+        router.register(K.listForum) { request, context in try knowledge.listForum(request, caller: caller(context)) }
+        router.register(K.linkArticleToTicket) { request, context in try knowledge.linkArticleToTicket(request, caller: caller(context)) }
     }
 }

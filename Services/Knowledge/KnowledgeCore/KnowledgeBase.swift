@@ -1,0 +1,252 @@
+import Foundation
+import Messages
+import RPC
+import ServiceKit
+import Storage
+
+/// The knowledge base over one database: every operation the RPC API offers, with permission
+/// checks from the caller. The API layer (``KnowledgeService``) only maps calls to it; tests use
+/// it directly on both engines.
+///
+/// ```swift
+/// let kb = try KnowledgeBase(database: database)
+/// let article = try kb.createArticle(request, caller: Caller(editor))
+/// let hits = try kb.suggest(suggestRequest, caller: Caller(customer)).hits
+/// ```
+public final class KnowledgeBase: Sendable {
+    public let database: any Database
+    let cache: SearchCache
+    let publisher: EventPublisher
+    /// Base of the article links sent in events (`<base>/<id>`).
+    public let articleURLBase: String
+
+    /// - Parameter articleURLBase: where the portal shows an article (`KNOWLEDGE_ARTICLE_URL_BASE`).
+    public init(database: any Database, publisher: EventPublisher = EventPublisher(source: "knowledge"),
+                articleURLBase: String = "/kb/artigos", cacheCheckInterval: TimeInterval = 1) throws {
+        self.database = database
+        self.publisher = publisher
+        self.articleURLBase = articleURLBase
+        cache = SearchCache(checkInterval: cacheCheckInterval)
+        try database.write { try SynonymStore.seedDefaults($0) }
+    }
+
+    // MARK: Articles
+
+    public func createArticle(_ request: KnowledgeV1.CreateArticleRequest, caller: Caller) throws -> KnowledgeV1.Article {
+        try caller.require(.editor)
+        let input = try ArticleInput(kind: request.kind, title: request.title, bodyMarkdown: request.bodyMarkdown, product: request.product,
+                                     module: request.module, category: request.category, tags: request.tags,
+                                     visibility: request.visibility, state: request.state).validated()
+        let record = try database.write { try ArticleStore.create($0, input, author: caller.principal) }
+        cache.invalidate()
+        return record.message()
+    }
+
+    public func updateArticle(_ request: KnowledgeV1.UpdateArticleRequest, caller: Caller) throws -> KnowledgeV1.Article {
+        try caller.require(.editor)
+        let input = try ArticleInput(kind: request.kind, title: request.title, bodyMarkdown: request.bodyMarkdown, product: request.product,
+                                     module: request.module, category: request.category, tags: request.tags,
+                                     visibility: request.visibility, state: request.state).validated()
+        let (record, votes) = try database.write { tx in
+            let record = try ArticleStore.update(tx, id: request.id, expectedVersion: Int(request.expectedVersion), input, editor: caller.principal)
+            return (record, try DeflectionStore.votes(tx, articleID: record.id))
+        }
+        cache.invalidate()
+        return record.message(helpful: votes.0, unhelpful: votes.1)
+    }
+
+    public func getArticle(_ request: KnowledgeV1.GetArticleRequest, caller: Caller) throws -> KnowledgeV1.Article {
+        if !request.draftID.isEmpty {
+            try DeflectionStore.validDraft(request.draftID)
+            return try database.write { tx in
+                let record = try ArticleStore.readable(tx, id: request.id, caller: caller)
+                try DeflectionStore.recordOpened(tx, draftID: request.draftID, article: record, actor: caller.principal.id)
+                let votes = try DeflectionStore.votes(tx, articleID: record.id)
+                return record.message(helpful: votes.0, unhelpful: votes.1)
+            }
+        }
+        return try database.read { tx in
+            let record = try ArticleStore.readable(tx, id: request.id, caller: caller)
+            let votes = try DeflectionStore.votes(tx, articleID: record.id)
+            return record.message(helpful: votes.0, unhelpful: votes.1)
+        }
+    }
+
+    public func listArticleVersions(_ request: KnowledgeV1.ListArticleVersionsRequest, caller: Caller) throws -> KnowledgeV1.ListArticleVersionsResponse {
+        try caller.require(.agent)
+        return try database.read { tx in
+            _ = try ArticleStore.readable(tx, id: request.id, caller: caller)
+            var response = KnowledgeV1.ListArticleVersionsResponse()
+            response.versions = try ArticleStore.versions(tx, id: request.id)
+            return response
+        }
+    }
+
+    public func listArticles(_ request: KnowledgeV1.ListArticlesRequest, caller: Caller) throws -> KnowledgeV1.ListArticlesResponse {
+        let limit = try Self.limit(request.limit, default: 50, max: 200)
+        var response = KnowledgeV1.ListArticlesResponse()
+        response.articles = try database.read { tx in
+            try ArticleStore.list(tx, caller: caller, product: request.product, module: request.module, category: request.category,
+                                  kind: request.kind, state: request.state, limit: limit, offset: max(0, Int(request.offset)))
+        }.map { $0.message() }
+        return response
+    }
+
+    /// FAQ articles and forum entries of a category/product, shown before the ticket form.
+    public func listFaq(_ request: KnowledgeV1.ListFaqRequest, caller: Caller) throws -> KnowledgeV1.ListFaqResponse {
+        let limit = try Self.limit(request.limit, default: 20, max: 100)
+        return try database.read { tx in
+            var response = KnowledgeV1.ListFaqResponse()
+            response.articles = try ArticleStore.list(tx, caller: caller, product: request.product, module: request.module,
+                                                      category: request.category, kind: .faq, state: .published, limit: limit, offset: 0)
+                .map { $0.message() }
+            response.forum = try Forum.list(tx, product: request.product, module: request.module, category: request.category, limit: limit)
+            return response
+        }
+    }
+
+    // MARK: Search
+
+    public func search(_ request: KnowledgeV1.SearchRequest, caller: Caller) throws -> KnowledgeV1.SearchResponse {
+        let limit = try Self.limit(request.limit, default: 10, max: 50)
+        let text = try Self.validQuery(request.query, field: "query", allowEmpty: false)
+        let (vocabulary, synonyms, documents) = try cache.current(database)
+        let plan = QueryPlan.build(text, synonyms: synonyms, vocabulary: vocabulary, publicOnly: caller.publicOnly, documents: documents)
+        let filter = SearchFilter(product: request.product, module: request.module, category: request.category, kind: request.kind,
+                                  publicOnly: caller.publicOnly)
+        var response = KnowledgeV1.SearchResponse()
+        response.hits = try database.read { try SearchEngine.run($0, plan, filter, limit: limit) }
+        response.corrections = plan.corrections
+        return response
+    }
+
+    /// Suggestions for a subject being typed: the last word counts as a prefix. An empty subject
+    /// gets no suggestions (not an error: it is the first keystroke).
+    public func suggest(_ request: KnowledgeV1.SuggestRequest, caller: Caller) throws -> KnowledgeV1.SuggestResponse {
+        let limit = try Self.limit(request.limit, default: 5, max: 10)
+        let text = try Self.validQuery(request.subject, field: "subject", allowEmpty: true)
+        if !request.draftID.isEmpty { try DeflectionStore.validDraft(request.draftID) }
+        var response = KnowledgeV1.SuggestResponse()
+        guard !text.isEmpty else { return response }
+        let (vocabulary, synonyms, documents) = try cache.current(database)
+        let plan = QueryPlan.build(text, synonyms: synonyms, vocabulary: vocabulary, lastWordIsPartial: true, publicOnly: caller.publicOnly,
+                                   documents: documents)
+        let filter = SearchFilter(product: request.product, module: request.module, category: request.category, publicOnly: caller.publicOnly)
+        response.hits = try database.read { try SearchEngine.run($0, plan, filter, limit: limit) }
+        if response.hits.isEmpty && (!request.category.isEmpty || !request.module.isEmpty) {
+            // Nothing in the exact module/category: widen to the product.
+            let wider = SearchFilter(product: request.product, publicOnly: caller.publicOnly)
+            response.hits = try database.read { try SearchEngine.run($0, plan, wider, limit: limit) }
+        }
+        if !request.draftID.isEmpty && !response.hits.isEmpty {
+            try database.write { tx in
+                try DeflectionStore.recordShown(tx, draftID: request.draftID, articleIDs: response.hits.map(\.id), actor: caller.principal.id,
+                                                product: request.product, module: request.module)
+            }
+        }
+        return response
+    }
+
+    /// The engine's query plan for a search as `caller` (operators' diagnostics): the compiled
+    /// engine query, then the plan rows.
+    public func explainSearch(_ query: String, caller: Caller, partial: Bool = false) throws -> String {
+        let (vocabulary, synonyms, documents) = try cache.current(database)
+        let plan = QueryPlan.build(query, synonyms: synonyms, vocabulary: vocabulary, lastWordIsPartial: partial,
+                                   publicOnly: caller.publicOnly, documents: documents)
+        let filter = SearchFilter(publicOnly: caller.publicOnly)
+        return try database.read { try SearchEngine.run($0, plan, filter, limit: 10, explain: true) }.first?.snippet ?? "(empty plan)"
+    }
+
+    // MARK: Synonyms
+
+    public func listSynonyms(caller: Caller) throws -> KnowledgeV1.ListSynonymsResponse {
+        try caller.require(.agent)
+        var response = KnowledgeV1.ListSynonymsResponse()
+        response.groups = try database.read { try SynonymStore.list($0) }
+        return response
+    }
+
+    public func putSynonymGroup(_ request: KnowledgeV1.PutSynonymGroupRequest, caller: Caller) throws -> KnowledgeV1.SynonymGroup {
+        try caller.require(.editor)
+        let group = try database.write { try SynonymStore.put($0, request.group ?? KnowledgeV1.SynonymGroup()) }
+        cache.invalidate()
+        return group
+    }
+
+    public func deleteSynonymGroup(_ request: KnowledgeV1.DeleteSynonymGroupRequest, caller: Caller) throws {
+        try caller.require(.editor)
+        try database.write { try SynonymStore.delete($0, id: request.id) }
+        cache.invalidate()
+    }
+
+    // MARK: Deflection
+
+    public func recordArticleOpened(_ request: KnowledgeV1.RecordArticleOpenedRequest, caller: Caller) throws {
+        try DeflectionStore.validDraft(request.draftID)
+        try database.write { tx in
+            let record = try ArticleStore.readable(tx, id: request.articleID, caller: caller)
+            try DeflectionStore.recordOpened(tx, draftID: request.draftID, article: record, actor: caller.principal.id)
+        }
+    }
+
+    public func recordTicketSubmitted(_ request: KnowledgeV1.RecordTicketSubmittedRequest, caller: Caller) throws {
+        try DeflectionStore.validDraft(request.draftID)
+        try database.write { tx in
+            try DeflectionStore.recordTicket(tx, draftID: request.draftID, ticketID: request.ticketID, actor: caller.principal.id)
+        }
+    }
+
+    public func vote(_ request: KnowledgeV1.VoteRequest, caller: Caller) throws -> KnowledgeV1.VoteResponse {
+        let (up, down) = try database.write { tx in
+            _ = try ArticleStore.readable(tx, id: request.articleID, caller: caller)
+            return try DeflectionStore.vote(tx, articleID: request.articleID, voter: caller.principal.id, helpful: request.helpful,
+                                            draftID: request.draftID)
+        }
+        var response = KnowledgeV1.VoteResponse()
+        response.helpfulVotes = Int32(up)
+        response.unhelpfulVotes = Int32(down)
+        return response
+    }
+
+    public func deflectionReport(_ request: KnowledgeV1.DeflectionReportRequest, caller: Caller, now: Int64? = nil) throws -> KnowledgeV1.DeflectionReportResponse {
+        let now = now ?? ArticleStore.now()
+        try caller.require(.agent)
+        let limit = try Self.limit(request.limit, default: 5, max: 50)
+        return try database.read { tx in
+            try DeflectionReport.compute(tx, product: request.product, module: request.module, from: request.fromMs,
+                                         to: request.toMs == 0 ? now : request.toMs, limit: limit, now: now)
+        }
+    }
+
+    // MARK: Helpers
+
+    /// - Throws: `INVALID_ARGUMENT` for limits out of range.
+    static func limit(_ value: Int32, default defaultValue: Int, max maximum: Int) throws -> Int {
+        if value == 0 { return defaultValue }
+        guard value > 0, Int(value) <= maximum else {
+            throw RPCError(.invalidArgument, "limite inválido / invalid limit", violations: [
+                FieldViolation(field: "limit", reason: "out_of_range", pt: "Entre 1 e \(maximum).", en: "Between 1 and \(maximum)."),
+            ])
+        }
+        return Int(value)
+    }
+
+    /// The query text, or `INVALID_ARGUMENT` when empty (unless allowed) or longer than
+    /// ``QueryPlan/maxLength``. NUL and query syntax are not errors: the analyser treats them as
+    /// separators, so the search is literal.
+    static func validQuery(_ text: String, field: String, allowEmpty: Bool) throws -> String {
+        if text.count > QueryPlan.maxLength {
+            throw RPCError(.invalidArgument, "consulta longa demais / query too long", violations: [
+                FieldViolation(field: field, reason: "too_long", pt: "No máximo \(QueryPlan.maxLength) caracteres.",
+                               en: "At most \(QueryPlan.maxLength) characters."),
+            ])
+        }
+        let trimmed = text.replacingOccurrences(of: "\u{0}", with: " ")
+        if !allowEmpty && trimmed.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw RPCError(.invalidArgument, "informe o que procurar / a query is required", violations: [
+                FieldViolation(field: field, reason: "required", pt: "Digite ao menos uma palavra.", en: "Type at least one word."),
+            ])
+        }
+        return trimmed
+    }
+}

@@ -192,3 +192,37 @@ struct OpenTicketTests {
         #expect(stored.count == 4 * perThread)
     }
 }
+
+@Suite("Group commit of concurrent opens", .serialized)
+struct GroupCommitTests {
+    @Test("concurrent opens share transactions on SQLite, yet a rejected one stores nothing and the others keep consecutive codes", arguments: TestEngines.all)
+    func rejectedOpenInABatch(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let contacts = try (0..<8).map { try harness.contact(acme, "Pessoa \($0)", email: "p\($0)@acme.example") }
+        let outcomes = Mutex<[Int: Result<String, RPCError>]>([:])
+        DispatchQueue.concurrentPerform(iterations: 8) { index in
+            for round in 0..<10 {
+                var request = IntakeHarness.request(acme, subject: "Assunto \(index)-\(round)")
+                if index % 2 == 1 && round % 3 == 0 { request.product = "" }  // invalid: no product
+                do {
+                    let response = try harness.client.call(IntakeV1.Intake.openTicket, request,
+                                                           options: harness.options(IntakeHarness.customer(contacts[index])))
+                    outcomes.withLock { $0[index * 100 + round] = .success(response.ticket?.code ?? "") }
+                } catch let error as RPCError {
+                    outcomes.withLock { $0[index * 100 + round] = .failure(error) }
+                } catch {
+                    outcomes.withLock { $0[index * 100 + round] = .failure(RPCError(.unknown, "\(error)")) }
+                }
+            }
+        }
+        let all = outcomes.withLock { $0 }
+        let failures = all.values.compactMap { if case .failure(let error) = $0 { return error } else { return nil } }
+        let codes = all.values.compactMap { if case .success(let code) = $0 { return code } else { return nil } }
+        #expect(failures.count == 16 && failures.allSatisfy { $0.code == .invalidArgument && $0.violations.map(\.field) == ["product"] })
+        #expect(codes.count == 64)
+        #expect(codes.compactMap { Int($0.split(separator: "-").last ?? "") }.sorted() == Array(1...64), "no gaps from the rejected opens")
+        #expect(try harness.count("tickets") == 64)
+        #expect(try harness.events(IntakeV1.TicketOpened.self).count == 64)
+    }
+}

@@ -11,6 +11,7 @@ import ServiceKit
 /// | refuse tickets of suppliers | `INTAKE_FORBID_SUPPLIER_TICKETS` | `true` |
 /// | attachment store | `INTAKE_ATTACHMENTS_DIR` | `<data-dir>/attachments` |
 /// | support address (e-mail channel) | `INTAKE_SUPPORT_ADDRESS` | empty (any recipient) |
+/// | group commit of concurrent opens (SQLite) | `INTAKE_GROUP_COMMIT` | `true` |
 public struct IntakeSettings: Sendable {
     public var maxFileBytes: Int64 = 100 << 20
     public var maxTicketBytes: Int64 = 1 << 30
@@ -18,6 +19,8 @@ public struct IntakeSettings: Sendable {
     public var forbidSupplierTickets = true
     public var attachmentsDirectory: String
     public var supportAddress = ""
+    /// On SQLite, run concurrent ticket opens in one transaction (each in its own savepoint).
+    public var groupCommit = true
 
     public init(attachmentsDirectory: String) {
         self.attachmentsDirectory = attachmentsDirectory
@@ -44,5 +47,12 @@ public struct IntakeSettings: Sendable {
             }
         }
         supportAddress = environment["INTAKE_SUPPORT_ADDRESS"] ?? ""
+        if let text = environment["INTAKE_GROUP_COMMIT"], !text.isEmpty {
+            switch text.lowercased() {
+            case "1", "true", "yes": groupCommit = true
+            case "0", "false", "no": groupCommit = false
+            default: throw ConfigurationError("invalid INTAKE_GROUP_COMMIT=\(text)")
+            }
+        }
     }
 }

@@ -11,7 +11,7 @@ import ServiceKit
 /// | refuse tickets of suppliers | `INTAKE_FORBID_SUPPLIER_TICKETS` | `true` |
 /// | attachment store | `INTAKE_ATTACHMENTS_DIR` | `<data-dir>/attachments` |
 /// | support address (e-mail channel) | `INTAKE_SUPPORT_ADDRESS` | empty (any recipient) |
-/// | group commit of concurrent opens (SQLite) | `INTAKE_GROUP_COMMIT` | `true` |
+/// | group commit of concurrent opens (SQLite) | `INTAKE_GROUP_COMMIT` | `false` |
 public struct IntakeSettings: Sendable {
     public var maxFileBytes: Int64 = 100 << 20
     public var maxTicketBytes: Int64 = 1 << 30
@@ -20,7 +20,8 @@ public struct IntakeSettings: Sendable {
     public var attachmentsDirectory: String
     public var supportAddress = ""
     /// On SQLite, run concurrent ticket opens in one transaction (each in its own savepoint).
-    public var groupCommit = true
+    /// Off by default: no gain was measured on the 2-core test machine (docs/BENCHMARKS-intake.md).
+    public var groupCommit = false
 
     public init(attachmentsDirectory: String) {
         self.attachmentsDirectory = attachmentsDirectory

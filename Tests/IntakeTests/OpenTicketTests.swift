@@ -157,6 +157,22 @@ struct OpenTicketTests {
         #expect(try noWindow.count("tickets") == 2)
     }
 
+    @Test("six identical submissions at once (a double-clicked button) make one ticket", arguments: TestEngines.all)
+    func concurrentDoubleSubmission(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let ids = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 6) { _ in
+            let response = try? harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme),
+                                                    options: harness.options(IntakeHarness.customer(maria)))
+            ids.withLock { $0.append(response?.ticket?.id ?? "failed") }
+        }
+        let all = ids.withLock { $0 }
+        #expect(all.count == 6 && Set(all).count == 1 && !all.contains("failed"))
+        #expect(try harness.count("tickets") == 1)
+    }
+
     @Test("two intake instances on one database open tickets concurrently: codes unique, ordered and without gaps", arguments: TestEngines.all)
     func twoInstancesOneDatabase(engine: DatabaseEngine) throws {
         let first = try IntakeHarness(engine)

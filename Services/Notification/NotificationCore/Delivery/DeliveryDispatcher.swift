@@ -127,7 +127,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             let ids = try database.read { tx in
                 try tx.query("""
                     SELECT id FROM notification_deliveries WHERE state = 'queued' AND lane = ? AND next_attempt_at <= ?
-                    ORDER BY next_attempt_at, created_at LIMIT ?
+                    ORDER BY next_attempt_at LIMIT ?
                     """, [.text(laneName), .timestamp(now), .integer(Int64(room + settings.laneConcurrency * 128))]).map { try $0.text("id") }
             }
             let fresh = condition.withLock { () -> [String] in

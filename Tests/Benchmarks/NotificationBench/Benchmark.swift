@@ -8,7 +8,26 @@ import ServiceKit
 import Storage
 import Synchronization
 
+/// CPU seconds used so far by this process and by a peer process (from /proc).
+struct CPUClock {
+    static func own() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    static func of(_ pid: Int32) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, utime 14, stime 15 (1-based over the whole line).
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
+
 enum NotificationBenchmark {
+    nonisolated(unsafe) static var sinkPID: Int32 = 0
     static let secretText = "notification-bench-secret-0123456789"
 
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {
@@ -84,12 +103,17 @@ enum NotificationBenchmark {
         }
         let intake = Double(count) / Date().timeIntervalSince(start)
         let sending = Date()
+        let cpu0 = CPUClock.own(), sink0 = CPUClock.of(sinkPID)
+        let connections0 = CurlEasy.newConnections.load(ordering: .relaxed)
         dispatcher.resume()
         // Cheap progress check (index on state): nothing of this phase left to send.
         while try database.read({ try $0.scalar("SELECT COUNT(*) FROM notification_deliveries WHERE state IN ('queued', 'sending')") }) != .integer(0) {
             usleep(20_000)
             if Date().timeIntervalSince(sending) > 300 { print("timeout waiting for \(channel)"); break }
         }
+        print(String(format: "  (%@ sending: CPU per message: ours %.0f µs, SMTP sink process %.0f µs; %d new connections)", channel,
+                     (CPUClock.own() - cpu0) / Double(count) * 1e6, (CPUClock.of(sinkPID) - sink0) / Double(count) * 1e6,
+                     CurlEasy.newConnections.load(ordering: .relaxed) - connections0))
         let t = DeliveryDispatcher.timing
         let n = max(1, t.count.exchange(0, ordering: .relaxed))
         print(String(format: "  (%@ per message in the pipeline: send %.0f µs, bookkeeping transaction %.0f µs)", channel,
@@ -123,6 +147,7 @@ enum NotificationBenchmark {
         let concurrency = arguments.count > 3 ? Int(arguments[3]) ?? 2 : 2
         do {
             let sink = try BenchPeer(script: "smtp_sink.py", arguments: [])
+            sinkPID = sink.process.processIdentifier
             let hookSecret = "bench-webhook-secret-0123456789"
             let receiver = try BenchPeer(script: "webhook_receiver.py", arguments: ["--secret", hookSecret])
             defer { sink.stop(); receiver.stop() }
@@ -178,9 +203,14 @@ enum NotificationBenchmark {
                     try tx.queryOne("SELECT payload FROM notification_deliveries WHERE channel = 'email' LIMIT 1")!.blob("payload")
                 }
                 messageSize = message.count
+                let cpu0 = CPUClock.own(), sink0 = CPUClock.of(sinkPID)
+                let connections0 = CurlEasy.newConnections.load(ordering: .relaxed)
                 let mailCeiling = Double(count) / timedParallel(count: count, threads: settings.laneConcurrency, makeState: { CurlEasy() }) { curl, _ in
                     _ = smtp.send(curl, from: "suporte@suporte.example", recipients: ["cliente1@cliente.example"], message: message)
                 }
+                print(String(format: "  (minimal sender: CPU per message: ours %.0f µs, SMTP sink process %.0f µs; %d new connections)",
+                             (CPUClock.own() - cpu0) / Double(count) * 1e6, (CPUClock.of(sinkPID) - sink0) / Double(count) * 1e6,
+                             CurlEasy.newConnections.load(ordering: .relaxed) - connections0))
                 mail.append((mailIntake, mailRate, mailCeiling))
                 let (hookIntake, hookRate) = try backlog(client: client, database: database, dispatcher: dispatcher, count: count,
                                                          channel: "webhook", prefix: "hook\(round)") {

@@ -105,6 +105,8 @@ enum NotificationBenchmark {
         let sending = Date()
         let cpu0 = CPUClock.own(), sink0 = CPUClock.of(sinkPID)
         let connections0 = CurlEasy.newConnections.load(ordering: .relaxed)
+        DeliveryDispatcher.timing.samples.withLock { $0.removeAll() }
+        DeliveryDispatcher.timing.recording.store(true, ordering: .relaxed)
         dispatcher.resume()
         // Cheap progress check (index on state): nothing of this phase left to send.
         while try database.read({ try $0.scalar("SELECT COUNT(*) FROM notification_deliveries WHERE state IN ('queued', 'sending')") }) != .integer(0) {
@@ -114,6 +116,10 @@ enum NotificationBenchmark {
         print(String(format: "  (%@ sending: CPU per message: ours %.0f µs, SMTP sink process %.0f µs; %d new connections)", channel,
                      (CPUClock.own() - cpu0) / Double(count) * 1e6, (CPUClock.of(sinkPID) - sink0) / Double(count) * 1e6,
                      CurlEasy.newConnections.load(ordering: .relaxed) - connections0))
+        DeliveryDispatcher.timing.recording.store(false, ordering: .relaxed)
+        let samples = DeliveryDispatcher.timing.samples.withLock { $0.sorted() }.map { Double($0) / 1000 }
+        print(String(format: "  (%@ send durations: p50 %.0f µs, p90 %.0f µs, p99 %.0f µs, max %.0f µs)", channel,
+                     percentile(samples, 0.5), percentile(samples, 0.9), percentile(samples, 0.99), samples.last ?? 0))
         let t = DeliveryDispatcher.timing
         let n = max(1, t.count.exchange(0, ordering: .relaxed))
         print(String(format: "  (%@ per message in the pipeline: send %.0f µs, bookkeeping transaction %.0f µs)", channel,

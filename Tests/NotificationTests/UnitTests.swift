@@ -58,6 +58,13 @@ struct UnitTests {
         #expect(rendered.html.contains("A &lt;b&gt; &amp; ."))
     }
 
+    @Test("Outcomes read as words in the customer's language")
+    func outcomes() {
+        #expect(EventInterpreter.outcome("inatividade", locale: "pt-BR") == "encerrada por falta de retorno")
+        #expect(EventInterpreter.outcome("inatividade", locale: "en-US") == "closed for lack of an answer")
+        #expect(EventInterpreter.outcome("outra", locale: "pt-BR") == "outra")
+    }
+
     @Test("Every built-in kind has pt-BR and en templates")
     func catalog() {
         #expect(Set(TemplateCatalog.portuguese.keys) == Set(TemplateCatalog.english.keys))

@@ -109,7 +109,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], path: "Tests/StorageTests", swiftSettings: strict),
         .testTarget(name: "ProductionTests", dependencies: ["LoadDriverKit", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],
-                    path: "Tests/ProductionTests", exclude: ["Support/cluster.py", "Support/tcp_proxy.py"], swiftSettings: strict),
+                    path: "Tests/ProductionTests", exclude: ["Support/cluster.py"], swiftSettings: strict),
         .testTarget(name: "WorkflowTests", dependencies: ["WorkflowCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/WorkflowTests", swiftSettings: strict),
     ]

@@ -92,6 +92,11 @@ final class Cluster: @unchecked Sendable {
                           secretText: secret)
     }
 
+    /// What instance `index` of `service` logged so far.
+    func log(_ service: String, _ index: Int = 0) -> String {
+        processes[service]?[index]?.log ?? ""
+    }
+
     /// Kills instance `index` of `service` with SIGKILL.
     func kill(_ service: String, _ index: Int = 0) {
         processes[service]?[index]?.stop(signal: SIGKILL, timeout: 5)

@@ -36,6 +36,8 @@ public struct TicketRecord: Codable, Sendable {
     /// A step after `step` may have been applied without its answer reaching the driver.
     public var uncertain: Bool = false
     public var openedAtMs: Int64
+    /// From the open's answer until workflow served the ticket (intake's outbox → workflow).
+    public var workflowLagMs: Int64 = -1
     public var error: String = ""
 }
 
@@ -88,6 +90,10 @@ public struct Journey: Sendable {
             while record.step < lastStep {
                 let next = JourneyStep(rawValue: record.step.rawValue + 1)!
                 record.uncertain = true
+                if next == .taken {
+                    _ = try waitForStage(record.id, deadline: Date().addingTimeInterval(stepTimeout)) { _ in true }
+                    record.workflowLagMs = Int64(Date().timeIntervalSince1970 * 1000) - record.openedAtMs
+                }
                 try perform(next, record, nonce: nonce)
                 record.step = next
                 record.uncertain = false
@@ -175,7 +181,7 @@ public struct Journey: Sendable {
                 guard isTransient(error) else { throw error }
                 last = error
             }
-            usleep(50_000)
+            usleep(20_000)
         }
         throw RPCError(.deadlineExceeded, "ticket \(ticketID) did not reach the expected stage in time (\(last.map { "\($0)" } ?? "stage differs"))")
     }

@@ -8,13 +8,19 @@ public struct SinkMail: Sendable {
     public var ticketCode: String
     public var to: String
     public var subject: String
+    /// When the sink stored it (the file's modification time), in epoch milliseconds.
+    public var receivedAtMs: Int64 = 0
 
     /// Every `.eml` file in `directory`, headers parsed (folded lines joined).
     public static func all(in directory: String) -> [SinkMail] {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".eml") }.sorted()
         return names.compactMap { name in
             guard let data = FileManager.default.contents(atPath: "\(directory)/\(name)") else { return nil }
-            return SinkMail(file: name, raw: String(decoding: data, as: UTF8.self))
+            var mail = SinkMail(file: name, raw: String(decoding: data, as: UTF8.self))
+            if let date = (try? FileManager.default.attributesOfItem(atPath: "\(directory)/\(name)"))?[.modificationDate] as? Date {
+                mail.receivedAtMs = Int64(date.timeIntervalSince1970 * 1000)
+            }
+            return mail
         }
     }
 

@@ -24,6 +24,12 @@ public struct VerificationReport: Codable, Sendable {
     /// Effects received twice under different Message-IDs.
     public var duplicated = 0
     public var badReplyTokens = 0
+    /// Open acknowledged → TicketOpened e-mail stored by the sink (intake outbox → notification → SMTP).
+    public var mailLagP50Ms = 0.0
+    public var mailLagP95Ms = 0.0
+    /// Open acknowledged → workflow served the ticket (intake outbox → workflow), from the driver.
+    public var workflowLagP50Ms = 0.0
+    public var workflowLagP95Ms = 0.0
     public var problems: [String] = []
 
     public var ok: Bool {
@@ -150,6 +156,15 @@ public struct Verifier: Sendable {
                 if report.problems.count < 20 { report.problems.append("reply token of \(mail.file) does not name \(id)") }
             }
         }
+        let openedAt = Dictionary(records.map { ($0.code, $0.openedAtMs) }, uniquingKeysWith: { a, _ in a })
+        let mailLags = byMessageID.values.filter { $0.eventKind == "TicketOpened" }.compactMap { mail in
+            openedAt[mail.ticketCode].map { Double(mail.receivedAtMs - $0) }
+        }
+        report.mailLagP50Ms = percentile(mailLags, 0.5)
+        report.mailLagP95Ms = percentile(mailLags, 0.95)
+        let workflowLags = records.filter { $0.workflowLagMs >= 0 }.map { Double($0.workflowLagMs) }
+        report.workflowLagP50Ms = percentile(workflowLags, 0.5)
+        report.workflowLagP95Ms = percentile(workflowLags, 0.95)
         for (effect, ids) in effects where ids.count > 1 {
             report.duplicated += ids.count - 1
             if report.problems.count < 20 { report.problems.append("duplicated \(effect): \(ids.sorted())") }

@@ -23,3 +23,33 @@ struct OpenAPITests {
         #expect(OpenAPIDocument.yaml + "\n" == file)
     }
 }
+
+@Suite("RPC bindings")
+struct BindingTests {
+    @Test("every path parameter and query argument of a binding names a field of its request message")
+    func mappedFieldsExist() {
+        for route in Gateway.makeRouter().routes {
+            guard let binding = route.binding else { continue }
+            for field in binding.mappedFields {
+                #expect(binding.requestHasField(field), "\(route.method) \(route.template): \(binding.requestType) has no field \(field)")
+            }
+            for parameter in route.template.split(separator: "/") where parameter.hasPrefix("{") {
+                let name = String(parameter.dropFirst().dropLast())
+                #expect(binding.path[name] != nil, "\(route.method) \(route.template): {\(name)} is not mapped")
+            }
+        }
+    }
+
+    @Test("RPC statuses map to HTTP in one place")
+    func statusMapping() {
+        #expect(APIError.httpStatus(for: .invalidArgument) == 400)
+        #expect(APIError.httpStatus(for: .unauthenticated) == 401)
+        #expect(APIError.httpStatus(for: .permissionDenied) == 403)
+        #expect(APIError.httpStatus(for: .notFound) == 404)
+        #expect(APIError.httpStatus(for: .alreadyExists) == 409)
+        #expect(APIError.httpStatus(for: .failedPrecondition) == 422)
+        #expect(APIError.httpStatus(for: .resourceExhausted) == 429)
+        #expect(APIError.httpStatus(for: .unavailable) == 503)
+        #expect(APIError.httpStatus(for: .internal) == 500)
+    }
+}

@@ -60,7 +60,7 @@ import TestSupport
         #expect(code { _ = try client.call(method.putSLAPolicy, put, options: CallOptions(timeoutMilliseconds: 5000)) } == .unauthenticated)
         let saved = try client.call(method.putSLAPolicy, put, options: admin)
         #expect(saved.policy?.warningPercent == 80)
-        #expect(saved.policy?.pauseStages == ["aguardando_cliente"])
+        #expect(saved.policy?.pauseStages == ["aguardando_cliente", "pendente", "validacao_cliente"])
         spec.warningPercent = 120
         put.policy = spec
         #expect(code { _ = try client.call(method.putSLAPolicy, put, options: admin) } == .invalidArgument)

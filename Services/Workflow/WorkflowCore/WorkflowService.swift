@@ -7,7 +7,7 @@ import Storage
 public enum WorkflowService {
     /// Versioned migrations of the workflow database (appended to, never edited). The core uses
     /// versions 1–99; the SLA/timers/survey/metrics parts append theirs from 100.
-    public static var migrations: [Migration] { WorkflowSchema.migrations }
+    public static var migrations: [Migration] { WorkflowSchema.migrations + WorkflowTimeMigrations.all }
 
     /// Options of the workflow core.
     public struct Options: Sendable {
@@ -19,6 +19,9 @@ public enum WorkflowService {
         public var surveyLink: @Sendable (TicketRecord) -> String = { _ in "" }
         /// The flow new tickets follow; `WORKFLOW_FLOW` in the environment, default "padrao".
         public var defaultFlow: String?
+        /// Runs the time half (SLA, timers, inactivity, survey, metrics) wired to the lifecycle.
+        /// When on, it provides the survey link and is the first observer.
+        public var time = true
 
         public init() {}
     }
@@ -32,8 +35,25 @@ public enum WorkflowService {
             return try FlowStore.load(tx)
         }
         let flowName = options.defaultFlow ?? runtime.configuration.environment["WORKFLOW_FLOW"] ?? FlowPresets.standard.name
+        var observers = options.observers
+        var surveyLink = options.surveyLink
+        var time: WorkflowTime?
+        let seam = CoreSeam()
+        if options.time {
+            var configuration = WorkflowTime.Configuration.fromEnvironment(runtime.configuration.environment)
+            configuration.finalStages = Set(flows.values.flatMap(\.finalStages))
+            let created = WorkflowTime(database: runtime.database, secret: runtime.secret, core: seam, configuration: configuration,
+                                       publisher: EventPublisher(source: "workflow"), clock: options.now,
+                                       onTimerError: { timer, error in
+                                           runtime.logger.error("timer failed: \(error)", ["ticket.id": timer?.ticketID ?? ""])
+                                       })
+            observers.insert(TimeObserver(time: created), at: 0)
+            surveyLink = { ticket in created.surveyLink(ticketID: ticket.id, finishedAt: ticket.finishedAt) }
+            time = created
+        }
         let lifecycle = TicketLifecycle(flows: flows, defaultFlow: flowName, publisher: EventPublisher(source: "workflow"),
-                                        observers: options.observers, now: options.now, surveyLink: options.surveyLink)
+                                        observers: observers, now: options.now, surveyLink: surveyLink)
+        seam.attach(lifecycle)
         var consumer = EventConsumer(consumer: "workflow")
         TicketIntake.register(&consumer, lifecycle: lifecycle)
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
@@ -44,6 +64,10 @@ public enum WorkflowService {
         api.registerReads(&router)
         api.registerWrites(&router)
         TimeEntries.register(&router, api: api)
+        DevelopmentBacklog.register(&router, api: api)
+        AdvanceSteps.register(&router, api: api)
+        CsvExport.register(&router, api: api)
+        time?.register(runtime: runtime, router: &router)
         runtime.addBackground(EventPublisher(source: "workflow").relay(runtime: runtime))
         return lifecycle
     }

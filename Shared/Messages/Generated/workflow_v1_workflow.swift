@@ -283,6 +283,17 @@ extension WorkflowV1 {
         public var discussion: [WorkflowV1.DiscussionEntry] = []
         public var attachments: [CommonV1.AttachmentRef] = []
         public var plan: String = ""
+        /// Development backlog: estimated effort (hours), the delivery date promised to the customer
+        /// (Exigência fiscal), and the version the item is planned in.
+        public var estimatedEffortHours: Int32 = 0
+        public var promisedDeliveryMs: Int64 = 0
+        public var versionID: String = ""
+        public var versionName: String = ""
+        /// Advance step: the ticket type, the current step (-1: none) and its name, and the ticket's fields.
+        public var ticketType: String = ""
+        public var stepPosition: Int32 = 0
+        public var stepName: String = ""
+        public var fields: [String: String] = [:]
 
         public init() {}
     }
@@ -667,6 +678,128 @@ extension WorkflowV1 {
 
     public struct TimeTotalsResponse: Sendable, Hashable {
         public var totals: [WorkflowV1.TimeTotal] = []
+
+        public init() {}
+    }
+
+    /// ---------------------------------------------------------------- development backlog
+    /// A version that delivers accepted items (planned monthly).
+    public struct Version: Sendable, Hashable {
+        public var id: String = ""
+        public var name: String = ""
+        public var targetDateMs: Int64 = 0
+        /// Read only.
+        public var deliveredAtMs: Int64 = 0
+        public var plannedItems: Int32 = 0
+
+        public init() {}
+    }
+
+    public struct PutVersionRequest: Sendable, Hashable {
+        public var version: WorkflowV1.Version? = nil
+
+        public init() {}
+    }
+
+    public struct ListVersionsRequest: Sendable, Hashable {
+        public var includeDelivered: Bool = false
+
+        public init() {}
+    }
+
+    public struct ListVersionsResponse: Sendable, Hashable {
+        public var versions: [WorkflowV1.Version] = []
+
+        public init() {}
+    }
+
+    public struct SetDevelopmentPlanRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var estimatedEffortHours: Int32 = 0
+        /// Promised delivery date shown to the customer (Exigência fiscal); 0 leaves it unchanged.
+        public var promisedDeliveryMs: Int64 = 0
+
+        public init() {}
+    }
+
+    public struct PlanTicketRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var versionID: String = ""
+
+        public init() {}
+    }
+
+    public struct DeliverVersionRequest: Sendable, Hashable {
+        public var versionID: String = ""
+
+        public init() {}
+    }
+
+    public struct DeliverVersionResponse: Sendable, Hashable {
+        public var version: WorkflowV1.Version? = nil
+        public var finishedTicketIDs: [String] = []
+
+        public init() {}
+    }
+
+    public struct ListBacklogRequest: Sendable, Hashable {
+        public var pageSize: Int32 = 0
+        /// Page number from 0 (the backlog is small compared to the queue).
+        public var page: Int32 = 0
+
+        public init() {}
+    }
+
+    /// ---------------------------------------------------------------- advance step
+    /// One step of a ticket type's predefined sequence.
+    public struct Step: Sendable, Hashable {
+        public var name: String = ""
+        /// Who holds the ticket during this step (an agent, a group, or both).
+        public var agentID: String = ""
+        public var groupID: String = ""
+        /// Ticket fields that must be filled before advancing past this step.
+        public var requiredFields: [String] = []
+
+        public init() {}
+    }
+
+    public struct PutStepSequenceRequest: Sendable, Hashable {
+        public var ticketType: String = ""
+        public var steps: [WorkflowV1.Step] = []
+
+        public init() {}
+    }
+
+    public struct PutStepSequenceResponse: Sendable, Hashable {
+        public var ticketType: String = ""
+        public var steps: [WorkflowV1.Step] = []
+
+        public init() {}
+    }
+
+    public struct SetTicketFieldsRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var fields: [String: String] = [:]
+
+        public init() {}
+    }
+
+    public struct StartStepsRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var ticketType: String = ""
+
+        public init() {}
+    }
+
+    public struct AdvanceStepRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+
+        public init() {}
+    }
+
+    /// ---------------------------------------------------------------- export
+    public struct ExportQueueRequest: Sendable, Hashable {
+        public var filter: WorkflowV1.TicketFilter? = nil
 
         public init() {}
     }
@@ -1332,6 +1465,26 @@ extension WorkflowV1.TicketView: ProtoMessage {
             c.attachments = arena.messages(self.attachments)
         }
         if !self.plan.isEmpty { c.plan = arena.cString(self.plan) }
+        c.estimated_effort_hours = self.estimatedEffortHours
+        c.promised_delivery_ms = self.promisedDeliveryMs
+        if !self.versionID.isEmpty { c.version_id = arena.cString(self.versionID) }
+        if !self.versionName.isEmpty { c.version_name = arena.cString(self.versionName) }
+        if !self.ticketType.isEmpty { c.ticket_type = arena.cString(self.ticketType) }
+        c.step_position = self.stepPosition
+        if !self.stepName.isEmpty { c.step_name = arena.cString(self.stepName) }
+        if !self.fields.isEmpty {
+            let entries = arena.structPointers(Ocorrencias__Workflow__V1__TicketView__FieldsEntry.self, count: self.fields.count)
+            var i = 0
+            for (key, value) in self.fields {
+                let entry = entries[i].unsafelyUnwrapped
+                ocorrencias__workflow__v1__ticket_view__fields_entry__init(entry)
+                entry.pointee.key = arena.cString(key)
+                entry.pointee.value = arena.cString(value)
+                i += 1
+            }
+            c.n_fields = i
+            c.fields = entries
+        }
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketView>) {
@@ -1362,6 +1515,23 @@ extension WorkflowV1.TicketView: ProtoMessage {
             self.attachments = []
         }
         self.plan = _ProtoRuntime.string(c.pointee.plan)
+        self.estimatedEffortHours = c.pointee.estimated_effort_hours
+        self.promisedDeliveryMs = c.pointee.promised_delivery_ms
+        self.versionID = _ProtoRuntime.string(c.pointee.version_id)
+        self.versionName = _ProtoRuntime.string(c.pointee.version_name)
+        self.ticketType = _ProtoRuntime.string(c.pointee.ticket_type)
+        self.stepPosition = c.pointee.step_position
+        self.stepName = _ProtoRuntime.string(c.pointee.step_name)
+        if c.pointee.n_fields > 0, let _entries = c.pointee.fields {
+            var _map = [String: String](minimumCapacity: c.pointee.n_fields)
+            for _i in 0..<c.pointee.n_fields {
+                guard let _entry = _entries[_i] else { continue }
+                _map[_ProtoRuntime.string(_entry.pointee.key)] = _ProtoRuntime.string(_entry.pointee.value)
+            }
+            self.fields = _map
+        } else {
+            self.fields = [:]
+        }
     }
 }
 
@@ -2322,7 +2492,336 @@ extension WorkflowV1.TimeTotalsResponse: ProtoMessage {
     }
 }
 
+extension WorkflowV1.Version: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__Version
+    public static var protoName: String { "ocorrencias.workflow.v1.Version" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__Version(); ocorrencias__workflow__v1__version__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__Version>) { ocorrencias__workflow__v1__version__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__Version, arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+        if !self.name.isEmpty { c.name = arena.cString(self.name) }
+        c.target_date_ms = self.targetDateMs
+        c.delivered_at_ms = self.deliveredAtMs
+        c.planned_items = self.plannedItems
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Version>) {
+        self.id = _ProtoRuntime.string(c.pointee.id)
+        self.name = _ProtoRuntime.string(c.pointee.name)
+        self.targetDateMs = c.pointee.target_date_ms
+        self.deliveredAtMs = c.pointee.delivered_at_ms
+        self.plannedItems = c.pointee.planned_items
+    }
+}
+
+extension WorkflowV1.PutVersionRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__PutVersionRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.PutVersionRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__PutVersionRequest(); ocorrencias__workflow__v1__put_version_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__PutVersionRequest>) { ocorrencias__workflow__v1__put_version_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__PutVersionRequest, arena: inout ProtoArena) {
+        if let value = self.version { c.version = arena.message(value) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutVersionRequest>) {
+        self.version = c.pointee.version.map { WorkflowV1.Version(_c: $0) }
+    }
+}
+
+extension WorkflowV1.ListVersionsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListVersionsRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ListVersionsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListVersionsRequest(); ocorrencias__workflow__v1__list_versions_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListVersionsRequest>) { ocorrencias__workflow__v1__list_versions_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListVersionsRequest, arena: inout ProtoArena) {
+        c.include_delivered = (self.includeDelivered ? 1 : 0)
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListVersionsRequest>) {
+        self.includeDelivered = (c.pointee.include_delivered != 0)
+    }
+}
+
+extension WorkflowV1.ListVersionsResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListVersionsResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.ListVersionsResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListVersionsResponse(); ocorrencias__workflow__v1__list_versions_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListVersionsResponse>) { ocorrencias__workflow__v1__list_versions_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListVersionsResponse, arena: inout ProtoArena) {
+        if !self.versions.isEmpty {
+            c.n_versions = self.versions.count
+            c.versions = arena.messages(self.versions)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListVersionsResponse>) {
+        if c.pointee.n_versions > 0, let _items = c.pointee.versions {
+            self.versions = (0..<c.pointee.n_versions).map { (_items[$0].map { WorkflowV1.Version(_c: $0) } ?? WorkflowV1.Version()) }
+        } else {
+            self.versions = []
+        }
+    }
+}
+
+extension WorkflowV1.SetDevelopmentPlanRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.SetDevelopmentPlanRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest(); ocorrencias__workflow__v1__set_development_plan_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest>) { ocorrencias__workflow__v1__set_development_plan_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        c.estimated_effort_hours = self.estimatedEffortHours
+        c.promised_delivery_ms = self.promisedDeliveryMs
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.estimatedEffortHours = c.pointee.estimated_effort_hours
+        self.promisedDeliveryMs = c.pointee.promised_delivery_ms
+    }
+}
+
+extension WorkflowV1.PlanTicketRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__PlanTicketRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.PlanTicketRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__PlanTicketRequest(); ocorrencias__workflow__v1__plan_ticket_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__PlanTicketRequest>) { ocorrencias__workflow__v1__plan_ticket_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__PlanTicketRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.versionID.isEmpty { c.version_id = arena.cString(self.versionID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PlanTicketRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.versionID = _ProtoRuntime.string(c.pointee.version_id)
+    }
+}
+
+extension WorkflowV1.DeliverVersionRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__DeliverVersionRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.DeliverVersionRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__DeliverVersionRequest(); ocorrencias__workflow__v1__deliver_version_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__DeliverVersionRequest>) { ocorrencias__workflow__v1__deliver_version_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__DeliverVersionRequest, arena: inout ProtoArena) {
+        if !self.versionID.isEmpty { c.version_id = arena.cString(self.versionID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeliverVersionRequest>) {
+        self.versionID = _ProtoRuntime.string(c.pointee.version_id)
+    }
+}
+
+extension WorkflowV1.DeliverVersionResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__DeliverVersionResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.DeliverVersionResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__DeliverVersionResponse(); ocorrencias__workflow__v1__deliver_version_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__DeliverVersionResponse>) { ocorrencias__workflow__v1__deliver_version_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__DeliverVersionResponse, arena: inout ProtoArena) {
+        if let value = self.version { c.version = arena.message(value) }
+        if !self.finishedTicketIDs.isEmpty {
+            c.n_finished_ticket_ids = self.finishedTicketIDs.count
+            c.finished_ticket_ids = arena.cStrings(self.finishedTicketIDs)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeliverVersionResponse>) {
+        self.version = c.pointee.version.map { WorkflowV1.Version(_c: $0) }
+        if c.pointee.n_finished_ticket_ids > 0, let _items = c.pointee.finished_ticket_ids {
+            self.finishedTicketIDs = (0..<c.pointee.n_finished_ticket_ids).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.finishedTicketIDs = []
+        }
+    }
+}
+
+extension WorkflowV1.ListBacklogRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListBacklogRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ListBacklogRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListBacklogRequest(); ocorrencias__workflow__v1__list_backlog_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListBacklogRequest>) { ocorrencias__workflow__v1__list_backlog_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListBacklogRequest, arena: inout ProtoArena) {
+        c.page_size = self.pageSize
+        c.page = self.page
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListBacklogRequest>) {
+        self.pageSize = c.pointee.page_size
+        self.page = c.pointee.page
+    }
+}
+
+extension WorkflowV1.Step: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__Step
+    public static var protoName: String { "ocorrencias.workflow.v1.Step" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__Step(); ocorrencias__workflow__v1__step__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__Step>) { ocorrencias__workflow__v1__step__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__Step, arena: inout ProtoArena) {
+        if !self.name.isEmpty { c.name = arena.cString(self.name) }
+        if !self.agentID.isEmpty { c.agent_id = arena.cString(self.agentID) }
+        if !self.groupID.isEmpty { c.group_id = arena.cString(self.groupID) }
+        if !self.requiredFields.isEmpty {
+            c.n_required_fields = self.requiredFields.count
+            c.required_fields = arena.cStrings(self.requiredFields)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Step>) {
+        self.name = _ProtoRuntime.string(c.pointee.name)
+        self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
+        self.groupID = _ProtoRuntime.string(c.pointee.group_id)
+        if c.pointee.n_required_fields > 0, let _items = c.pointee.required_fields {
+            self.requiredFields = (0..<c.pointee.n_required_fields).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.requiredFields = []
+        }
+    }
+}
+
+extension WorkflowV1.PutStepSequenceRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__PutStepSequenceRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.PutStepSequenceRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__PutStepSequenceRequest(); ocorrencias__workflow__v1__put_step_sequence_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__PutStepSequenceRequest>) { ocorrencias__workflow__v1__put_step_sequence_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__PutStepSequenceRequest, arena: inout ProtoArena) {
+        if !self.ticketType.isEmpty { c.ticket_type = arena.cString(self.ticketType) }
+        if !self.steps.isEmpty {
+            c.n_steps = self.steps.count
+            c.steps = arena.messages(self.steps)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutStepSequenceRequest>) {
+        self.ticketType = _ProtoRuntime.string(c.pointee.ticket_type)
+        if c.pointee.n_steps > 0, let _items = c.pointee.steps {
+            self.steps = (0..<c.pointee.n_steps).map { (_items[$0].map { WorkflowV1.Step(_c: $0) } ?? WorkflowV1.Step()) }
+        } else {
+            self.steps = []
+        }
+    }
+}
+
+extension WorkflowV1.PutStepSequenceResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__PutStepSequenceResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.PutStepSequenceResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__PutStepSequenceResponse(); ocorrencias__workflow__v1__put_step_sequence_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__PutStepSequenceResponse>) { ocorrencias__workflow__v1__put_step_sequence_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__PutStepSequenceResponse, arena: inout ProtoArena) {
+        if !self.ticketType.isEmpty { c.ticket_type = arena.cString(self.ticketType) }
+        if !self.steps.isEmpty {
+            c.n_steps = self.steps.count
+            c.steps = arena.messages(self.steps)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutStepSequenceResponse>) {
+        self.ticketType = _ProtoRuntime.string(c.pointee.ticket_type)
+        if c.pointee.n_steps > 0, let _items = c.pointee.steps {
+            self.steps = (0..<c.pointee.n_steps).map { (_items[$0].map { WorkflowV1.Step(_c: $0) } ?? WorkflowV1.Step()) }
+        } else {
+            self.steps = []
+        }
+    }
+}
+
+extension WorkflowV1.SetTicketFieldsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__SetTicketFieldsRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.SetTicketFieldsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__SetTicketFieldsRequest(); ocorrencias__workflow__v1__set_ticket_fields_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__SetTicketFieldsRequest>) { ocorrencias__workflow__v1__set_ticket_fields_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__SetTicketFieldsRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.fields.isEmpty {
+            let entries = arena.structPointers(Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry.self, count: self.fields.count)
+            var i = 0
+            for (key, value) in self.fields {
+                let entry = entries[i].unsafelyUnwrapped
+                ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__init(entry)
+                entry.pointee.key = arena.cString(key)
+                entry.pointee.value = arena.cString(value)
+                i += 1
+            }
+            c.n_fields = i
+            c.fields = entries
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetTicketFieldsRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        if c.pointee.n_fields > 0, let _entries = c.pointee.fields {
+            var _map = [String: String](minimumCapacity: c.pointee.n_fields)
+            for _i in 0..<c.pointee.n_fields {
+                guard let _entry = _entries[_i] else { continue }
+                _map[_ProtoRuntime.string(_entry.pointee.key)] = _ProtoRuntime.string(_entry.pointee.value)
+            }
+            self.fields = _map
+        } else {
+            self.fields = [:]
+        }
+    }
+}
+
+extension WorkflowV1.StartStepsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__StartStepsRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.StartStepsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__StartStepsRequest(); ocorrencias__workflow__v1__start_steps_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__StartStepsRequest>) { ocorrencias__workflow__v1__start_steps_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__StartStepsRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.ticketType.isEmpty { c.ticket_type = arena.cString(self.ticketType) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StartStepsRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.ticketType = _ProtoRuntime.string(c.pointee.ticket_type)
+    }
+}
+
+extension WorkflowV1.AdvanceStepRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__AdvanceStepRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.AdvanceStepRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__AdvanceStepRequest(); ocorrencias__workflow__v1__advance_step_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__AdvanceStepRequest>) { ocorrencias__workflow__v1__advance_step_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__AdvanceStepRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AdvanceStepRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+    }
+}
+
+extension WorkflowV1.ExportQueueRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ExportQueueRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ExportQueueRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ExportQueueRequest(); ocorrencias__workflow__v1__export_queue_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ExportQueueRequest>) { ocorrencias__workflow__v1__export_queue_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ExportQueueRequest, arena: inout ProtoArena) {
+        if let value = self.filter { c.filter = arena.message(value) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ExportQueueRequest>) {
+        self.filter = c.pointee.filter.map { WorkflowV1.TicketFilter(_c: $0) }
+    }
+}
+
 extension WorkflowV1 {
+    /// The export streams CsvChunk (defined in workflow_time.proto, shared with ExportMetrics).
     public enum Workflow: RPCServiceDescriptor {
         public static let serviceName = "ocorrencias.workflow.v1.Workflow"
         /// Who holds a ticket now (intake checks it before an agent changes a ticket's contact).
@@ -2497,6 +2996,53 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.Workflow/TimeTotals",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [getTicketHolder.info, putAgent.info, getAgent.info, listAgents.info, putGroup.info, listGroups.info, setMembership.info, putRole.info, listRoles.info, setTransferDestinations.info, putRoutingRule.info, deleteRoutingRule.info, listRoutingRules.info, setCategoryAccessLevel.info, getTicket.info, listQueue.info, countByStage.info, listCustomerTickets.info, searchTickets.info, getHistory.info, listTextVersions.info, listRelated.info, moveTicket.info, listAllowedMoves.info, setStageStatus.info, reclassify.info, setAccessLevel.info, takeTicket.info, transferTicket.info, sendBack.info, markMessagesRead.info, logCustomerMessage.info, scheduleTicket.info, bulkAction.info, addDiscussion.info, markPublishable.info, setSolution.info, amendRequest.info, linkTickets.info, addTimeEntry.info, timeTotals.info]
+        /// Development backlog and versions ("product.decide").
+        public static let putVersion = RPCMethod<WorkflowV1.PutVersionRequest, WorkflowV1.Version>(
+            path: "/ocorrencias.workflow.v1.Workflow/PutVersion",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listVersions = RPCMethod<WorkflowV1.ListVersionsRequest, WorkflowV1.ListVersionsResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/ListVersions",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let setDevelopmentPlan = RPCMethod<WorkflowV1.SetDevelopmentPlanRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/SetDevelopmentPlan",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let planTicket = RPCMethod<WorkflowV1.PlanTicketRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/PlanTicket",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let deliverVersion = RPCMethod<WorkflowV1.DeliverVersionRequest, WorkflowV1.DeliverVersionResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/DeliverVersion",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listBacklog = RPCMethod<WorkflowV1.ListBacklogRequest, WorkflowV1.ListTicketsResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/ListBacklog",
+            clientStreaming: false,
+            serverStreaming: false)
+        /// Advance step.
+        public static let putStepSequence = RPCMethod<WorkflowV1.PutStepSequenceRequest, WorkflowV1.PutStepSequenceResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/PutStepSequence",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let setTicketFields = RPCMethod<WorkflowV1.SetTicketFieldsRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/SetTicketFields",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let startSteps = RPCMethod<WorkflowV1.StartStepsRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/StartSteps",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let advanceStep = RPCMethod<WorkflowV1.AdvanceStepRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/AdvanceStep",
+            clientStreaming: false,
+            serverStreaming: false)
+        /// The queue (same filters and access rules as ListQueue) as CSV, streamed, with no row cap.
+        public static let exportQueue = RPCMethod<WorkflowV1.ExportQueueRequest, WorkflowV1.CsvChunk>(
+            path: "/ocorrencias.workflow.v1.Workflow/ExportQueue",
+            clientStreaming: false,
+            serverStreaming: true)
+        public static let methods: [RPCMethodInfo] = [getTicketHolder.info, putAgent.info, getAgent.info, listAgents.info, putGroup.info, listGroups.info, setMembership.info, putRole.info, listRoles.info, setTransferDestinations.info, putRoutingRule.info, deleteRoutingRule.info, listRoutingRules.info, setCategoryAccessLevel.info, getTicket.info, listQueue.info, countByStage.info, listCustomerTickets.info, searchTickets.info, getHistory.info, listTextVersions.info, listRelated.info, moveTicket.info, listAllowedMoves.info, setStageStatus.info, reclassify.info, setAccessLevel.info, takeTicket.info, transferTicket.info, sendBack.info, markMessagesRead.info, logCustomerMessage.info, scheduleTicket.info, bulkAction.info, addDiscussion.info, markPublishable.info, setSolution.info, amendRequest.info, linkTickets.info, addTimeEntry.info, timeTotals.info, putVersion.info, listVersions.info, setDevelopmentPlan.info, planTicket.info, deliverVersion.info, listBacklog.info, putStepSequence.info, setTicketFields.info, startSteps.info, advanceStep.info, exportQueue.info]
     }
 }

@@ -68,10 +68,11 @@ extension IntakeContext {
         // Who: organization, contact, representative.
         let organization = request.organizationID.isEmpty ? nil : try DirectoryStore.organization(tx, id: request.organizationID)
         if !request.organizationID.isEmpty && organization == nil { violations.notFound("organization_id") }
+        var me: IntakeV1.Contact?
         if caller.isCustomer {
             // A customer acts only as an active, authorized contact of their own organization.
-            guard let me = try DirectoryStore.contact(tx, id: caller.id), me.organizationID == request.organizationID,
-                  me.active, me.authorized else { throw Denied.notAuthorized }
+            me = try DirectoryStore.contact(tx, id: caller.id)
+            guard let me, me.organizationID == request.organizationID, me.active, me.authorized else { throw Denied.notAuthorized }
         } else if !caller.isStaffOrSystem {
             throw RPCError(.permissionDenied, "sem permissão para abrir ocorrências / not allowed to open tickets")
         }
@@ -82,7 +83,7 @@ extension IntakeContext {
         violations.required("contact_id", contactID)
         var contact: IntakeV1.Contact?
         if !contactID.isEmpty {
-            contact = try DirectoryStore.contact(tx, id: contactID)
+            contact = contactID == me?.id ? me : try DirectoryStore.contact(tx, id: contactID)
             if let found = contact, organization != nil {
                 if found.organizationID != request.organizationID {
                     violations.add("contact_id", "other_organization", pt: "O contato não é desta organização.",
@@ -184,7 +185,7 @@ extension IntakeContext {
         }
 
         // The ticket.
-        let year = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).year ?? 1970
+        let year = Self.utcYear(now)
         let number = try DirectoryStore.nextCounter(tx, "ticket-\(year)")
         var ticket = IntakeV1.Ticket()
         ticket.id = Self.newID()
@@ -236,6 +237,14 @@ extension IntakeContext {
         var response = IntakeV1.OpenTicketResponse()
         response.ticket = ticket
         return response
+    }
+
+    /// The UTC year of an epoch-milliseconds instant (the year in ticket codes).
+    static func utcYear(_ milliseconds: Int64) -> Int {
+        var seconds = time_t(milliseconds / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return Int(parts.tm_year) + 1900
     }
 
     static func detailFields(_ details: CommonV1.TechnicalDetails) -> [(String, String)] {

@@ -19,10 +19,12 @@ enum WebhookSignature {
 }
 
 /// POSTs a signed JSON body to a subscriber.
-struct WebhookSender {
+package struct WebhookSender {
     var settings: NotificationSettings
 
-    func send(_ curl: CurlEasy, url: String, secret: String, deliveryID: String, eventKind: String, body: [UInt8],
+    package init(settings: NotificationSettings) { self.settings = settings }
+
+    package func send(_ curl: CurlEasy, url: String, secret: String, deliveryID: String, eventKind: String, body: [UInt8],
               now: Date = Date()) -> SendOutcome {
         let timestamp = Int64(now.timeIntervalSince1970)
         let exchange = CurlExchange()

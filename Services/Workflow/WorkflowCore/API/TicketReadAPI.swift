@@ -97,11 +97,11 @@ extension WorkflowAPI {
         var response = WorkflowV1.ListRelatedResponse()
         response.linked = try tx.query(TicketRecord.select + " JOIN ticket_links l ON l.other_ticket_id = t.id WHERE l.ticket_id = ? AND "
                                        + visibility.sql + " ORDER BY t.opened_at, t.id", [.text(ticket.id)] + visibility.params)
-            .map { queries.row(TicketRecord($0), for: actor) }
+            .ticketRecords.map { queries.row($0, for: actor) }
         response.sameCustomer = try tx.query(TicketRecord.select + " WHERE t.organization_id = ? AND t.id <> ? AND " + visibility.sql
                                              + " ORDER BY t.last_interaction_at DESC, t.id DESC LIMIT 100",
                                              [.text(ticket.organizationID), .text(ticket.id)] + visibility.params)
-            .map { queries.row(TicketRecord($0), for: actor) }
+            .ticketRecords.map { queries.row($0, for: actor) }
         return response
     }
 }

@@ -193,7 +193,17 @@ extension WorkflowAPI {
             let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
             return try lifecycle.move(tx, ticket, to: request.toStage, trigger: .customer, actor: actor, note: request.note, publicNote: request.publicNote)
         }
-        let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+        try actor.requireStaff()
+        let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
+        do {
+            try lifecycle.requireCanAct(tx, ticket, actor)
+        } catch {
+            // A move guarded by a permission (e.g. product managers accepting or denying in
+            // Análise produto) may be made by whoever has that permission, holder or not.
+            let guarded = lifecycle.flow(of: ticket).moves(from: ticket.stage, trigger: .agent, category: ticket.category)
+                .contains { $0.to == request.toStage && !$0.permission.isEmpty && actor.has($0.permission) }
+            if !guarded { throw error }
+        }
         var moved = ticket
         // Taking a ticket that waits in a group's queue by moving it also assigns it to the agent.
         if ticket.agentID.isEmpty && actor.kind == .agent && request.toStage == lifecycle.flow(of: ticket).workingStage {

@@ -51,6 +51,21 @@ struct WorkflowAPI: Sendable {
             view.transferCount = Int32(ticket.transferCount)
             view.plan = ticket.plan
         }
+        view.promisedDeliveryMs = ticket.promisedDeliveryAt
+        if !ticket.versionID.isEmpty, let version = try tx.queryOne("SELECT name, target_date FROM dev_versions WHERE id = ?", [.text(ticket.versionID)]) {
+            view.versionID = ticket.versionID
+            view.versionName = version.s("name")
+        }
+        if actor.isStaff {
+            view.estimatedEffortHours = Int32(ticket.estimatedEffort)
+            view.ticketType = ticket.ticketType
+            view.stepPosition = Int32(ticket.stepPosition)
+            if ticket.stepPosition >= 0 {
+                let steps = try AdvanceSteps.steps(tx, ticket.ticketType)
+                view.stepName = ticket.stepPosition < steps.count ? steps[ticket.stepPosition].name : "concluída"
+            }
+            view.fields = try AdvanceSteps.fields(tx, ticket.id)
+        }
         let onlyPublic = actor.isStaff ? "" : " AND is_public = 1"
         let attachments = try tx.query("SELECT * FROM ticket_attachments WHERE ticket_id = ? ORDER BY added_at, attachment_id", [.text(ticket.id)])
         func attachment(_ row: Row) -> CommonV1.AttachmentRef {

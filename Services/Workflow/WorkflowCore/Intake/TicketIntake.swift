@@ -98,10 +98,16 @@ public enum TicketIntake {
         for attachment in event.attachments {
             try insertAttachment(tx, event.ticketID, attachment, messageID: "", at: at)
         }
-        let ticket = try lifecycle.load(tx, event.ticketID)
+        let fields = Dictionary(event.customFields.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+        try AdvanceSteps.setFields(tx, event.ticketID, fields)
+        var ticket = try lifecycle.load(tx, event.ticketID)
         let actor = Actor(kind: .customer, id: contact.id, name: contact.name, organizationID: organization.id)
         try lifecycle.record(tx, ticket.id, "opened", new: lifecycle.describe(ticket), note: event.channel, actor: actor, at: at)
         try lifecycle.notify(tx, .opened, ticket, at: at)
+        // A ticket type with a step sequence starts on its first step, with that step's holder.
+        if let type = fields["ticket_type"] ?? fields["tipo"], !type.isEmpty, try !AdvanceSteps.steps(tx, type).isEmpty {
+            ticket = try AdvanceSteps.start(tx, ticket, type: type, actor: .system, lifecycle: lifecycle)
+        }
     }
 
     /// A customer reply: a public entry, an unread message for the holder, and, when the ticket

@@ -65,7 +65,7 @@ public struct TicketQueries: Sendable {
         let sql = TicketRecord.select + Self.from(needsSearch) + " WHERE " + clauses.joined(separator: " AND ")
             + " ORDER BY t.opened_at \(direction), t.id \(direction) LIMIT \(size + 1)"
         _ = needsSearch
-        let records = try tx.query(sql, params).map(TicketRecord.init)
+        let records = try tx.query(sql, params).ticketRecords
         var response = WorkflowV1.ListTicketsResponse()
         response.tickets = records.prefix(size).map { row($0, for: actor) }
         if records.count > size, let last = records.prefix(size).last {
@@ -138,7 +138,7 @@ public struct TicketQueries: Sendable {
         }
         let size = Self.pageSize(request.pageSize)
         let records = try tx.query(TicketRecord.select + Self.from(needsSearch) + " WHERE " + clauses.joined(separator: " AND ")
-                                   + " ORDER BY t.last_interaction_at DESC, t.id DESC LIMIT \(size + 1)", params).map(TicketRecord.init)
+                                   + " ORDER BY t.last_interaction_at DESC, t.id DESC LIMIT \(size + 1)", params).ticketRecords
         var response = WorkflowV1.ListTicketsResponse()
         response.tickets = records.prefix(size).map { row($0, for: actor) }
         if records.count > size, let last = records.prefix(size).last {
@@ -202,7 +202,7 @@ public struct TicketQueries: Sendable {
         let sql = TicketRecord.select.replacingOccurrences(of: "SELECT t.*", with: "SELECT (\(score)) AS score, t.*")
             + " JOIN ticket_search s ON s.ticket_id = t.id WHERE " + clauses.joined(separator: " AND ")
             + " ORDER BY score DESC, t.last_interaction_at DESC, t.id DESC LIMIT \(limit)"
-        let records = try tx.query(sql, scoreParams + params).map(TicketRecord.init)
+        let records = try tx.query(sql, scoreParams + params).ticketRecords
         var response = WorkflowV1.ListTicketsResponse()
         response.tickets = records.map { row($0, for: actor) }
         return response

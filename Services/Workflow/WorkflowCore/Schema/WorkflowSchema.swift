@@ -117,5 +117,25 @@ public enum WorkflowSchema {
             CREATE INDEX time_entries_ticket ON time_entries (ticket_id);
             CREATE INDEX time_entries_worked ON time_entries (worked_at);
             """),
+        Migration(version: 4, name: "backlog_versions_and_steps", sql: """
+            ALTER TABLE tickets ADD COLUMN estimated_effort BIGINT NOT NULL DEFAULT 0;
+            ALTER TABLE tickets ADD COLUMN promised_delivery_at BIGINT NOT NULL DEFAULT 0;
+            ALTER TABLE tickets ADD COLUMN version_id TEXT NOT NULL DEFAULT '';
+            ALTER TABLE tickets ADD COLUMN ticket_type TEXT NOT NULL DEFAULT '';
+            ALTER TABLE tickets ADD COLUMN step_position BIGINT NOT NULL DEFAULT -1;
+            CREATE INDEX tickets_version ON tickets (version_id);
+            CREATE TABLE dev_versions (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, target_date BIGINT NOT NULL, delivered_at BIGINT NOT NULL DEFAULT 0,
+                created_at BIGINT NOT NULL);
+            CREATE TABLE step_sequences (
+                ticket_type TEXT NOT NULL, position BIGINT NOT NULL, name TEXT NOT NULL, agent_id TEXT NOT NULL DEFAULT '',
+                group_id TEXT NOT NULL DEFAULT '', required_fields TEXT NOT NULL DEFAULT '', PRIMARY KEY (ticket_type, position));
+            CREATE TABLE ticket_fields (
+                ticket_id TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (ticket_id, name));
+            """),
+        // Counts per stage of open tickets read this index only (the visibility columns included).
+        Migration(version: 5, name: "index_open_stage_counts", sql: """
+            CREATE INDEX tickets_open_stage_level ON tickets (is_open, stage, flow, access_level, agent_id);
+            """),
     ]
 }

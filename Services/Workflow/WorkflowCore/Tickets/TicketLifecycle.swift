@@ -151,7 +151,7 @@ public final class TicketLifecycle: Sendable {
     ///   permission the actor lacks; `INVALID_ARGUMENT` when a required note is missing.
     @discardableResult
     public func move(_ tx: any SQLExecutor, _ ticket: TicketRecord, to target: String, trigger: TransitionTrigger, actor: Actor,
-                     note: String = "", publicNote: String = "") throws -> TicketRecord {
+                     note: String = "", publicNote: String = "", enforceUnreadGuard: Bool = true) throws -> TicketRecord {
         let flow = self.flow(of: ticket)
         let available = flow.moves(from: ticket.stage, trigger: trigger, category: ticket.category)
         let candidates = available.filter { $0.to == target }
@@ -179,7 +179,7 @@ public final class TicketLifecycle: Sendable {
         guard let destination = flow.stage(target) else {
             throw RPCError(.failedPrecondition, "etapa desconhecida / unknown stage \(target)")
         }
-        if destination.isFinal && trigger == .agent && ticket.unreadCount > 0 {
+        if destination.isFinal && trigger == .agent && enforceUnreadGuard && ticket.unreadCount > 0 {
             throw unreadError(ticket)
         }
         let at = now()
@@ -195,11 +195,11 @@ public final class TicketLifecycle: Sendable {
                    actor: actor, at: at)
         var updated = try load(tx, ticket.id)
         if !note.isEmpty {
-            updated = try addEntry(tx, updated, kind: "note", isPublic: false, text: note, actor: actor).ticket
+            updated = try addEntry(tx, updated, kind: "note", isPublic: false, text: note, actor: actor, at: at).ticket
         }
         if !publicNote.isEmpty {
             let kind = target == flow.waitingStage ? "request_info" : outcome == "negada" ? "denial" : outcome == "resolvida" ? "solution" : "note"
-            updated = try addEntry(tx, updated, kind: kind, isPublic: true, text: publicNote, actor: actor).ticket
+            updated = try addEntry(tx, updated, kind: kind, isPublic: true, text: publicNote, actor: actor, at: at).ticket
         }
 
         var changed = WorkflowV1.StageChanged()

@@ -46,6 +46,13 @@ public struct TicketRecord: Sendable {
     public var transferCount: Int
     public var pingPong: Bool
     public var reopenCount: Int
+    /// Development backlog: estimated effort in hours, promised delivery date, planned version.
+    public var estimatedEffort: Int
+    public var promisedDeliveryAt: Int64
+    public var versionID: String
+    /// Advance step: the ticket type and the current step (-1: no sequence).
+    public var ticketType: String
+    public var stepPosition: Int
     public var agentName: String
     public var agentEmail: String
     public var chefeAgentID: String
@@ -62,7 +69,19 @@ public struct TicketRecord: Sendable {
         LEFT JOIN staff_groups g ON g.id = t.group_id
         """
 
+    /// Decodes one row (for many rows use ``all(_:)``, which maps the column names once).
     init(_ row: Row) {
+        self.init(ColumnReader(row, ColumnReader.index(row.columns)))
+    }
+
+    /// Decodes the rows of one result, looking the column names up once.
+    static func all(_ rows: [Row]) -> [TicketRecord] {
+        guard let first = rows.first else { return [] }
+        let index = ColumnReader.index(first.columns)
+        return rows.map { TicketRecord(ColumnReader($0, index)) }
+    }
+
+    private init(_ row: ColumnReader) {
         id = row.s("id"); code = row.s("code")
         organizationID = row.s("organization_id"); organizationName = row.s("organization_name")
         organizationEmail = row.s("organization_email"); plan = row.s("plan")
@@ -87,6 +106,8 @@ public struct TicketRecord: Sendable {
         firstResponseAt = row.i("first_response_at"); finishedAt = row.i("finished_at")
         unreadCount = Int(row.i("unread_count")); scheduledFor = row.i("scheduled_for"); scheduleCount = Int(row.i("schedule_count"))
         transferCount = Int(row.i("transfer_count")); pingPong = row.i("ping_pong") != 0; reopenCount = Int(row.i("reopen_count"))
+        estimatedEffort = Int(row.i("estimated_effort")); promisedDeliveryAt = row.i("promised_delivery_at")
+        versionID = row.s("version_id"); ticketType = row.s("ticket_type"); stepPosition = Int(row.i("step_position"))
         agentName = row.s("holder_agent_name"); agentEmail = row.s("holder_agent_email"); chefeAgentID = row.s("holder_chefe_id")
         chefeEmail = row.s("holder_chefe_email"); groupName = row.s("holder_group_name")
     }
@@ -118,4 +139,41 @@ public struct HolderRef: Sendable, Hashable, CustomStringConvertible {
     public var key: String { agentID.isEmpty ? "g:\(groupID)" : "a:\(agentID)" }
     public var description: String { key }
     public var isEmpty: Bool { agentID.isEmpty && groupID.isEmpty }
+}
+
+/// Reads a row's columns by name through a prepared name → position map.
+struct ColumnReader {
+    let row: Row
+    let index: [String: Int]
+
+    init(_ row: Row, _ index: [String: Int]) {
+        self.row = row
+        self.index = index
+    }
+
+    static func index(_ columns: [String]) -> [String: Int] {
+        var map: [String: Int] = [:]
+        for (position, name) in columns.enumerated() where map[name.lowercased()] == nil { map[name.lowercased()] = position }
+        return map
+    }
+
+    func s(_ column: String) -> String {
+        guard let position = index[column], case .text(let text) = row[position] else { return "" }
+        return text
+    }
+
+    func i(_ column: String) -> Int64 {
+        guard let position = index[column] else { return 0 }
+        switch row[position] {
+        case .integer(let value): return value
+        case .real(let value): return Int64(value)
+        case .text(let text): return Int64(text) ?? 0
+        default: return 0
+        }
+    }
+}
+
+extension Array where Element == Row {
+    /// The rows decoded as tickets.
+    var ticketRecords: [TicketRecord] { TicketRecord.all(self) }
 }

@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 #include "ocorrencias/workflow/v1/events.pb-c.h"
 #include "ocorrencias/common/v1/ticket_types.pb-c.h"
+#include "ocorrencias/workflow/v1/workflow_time.pb-c.h"
 
 typedef struct Ocorrencias__Workflow__V1__GetTicketHolderRequest Ocorrencias__Workflow__V1__GetTicketHolderRequest;
 typedef struct Ocorrencias__Workflow__V1__GetTicketHolderResponse Ocorrencias__Workflow__V1__GetTicketHolderResponse;
@@ -47,6 +48,7 @@ typedef struct Ocorrencias__Workflow__V1__StatusInfo Ocorrencias__Workflow__V1__
 typedef struct Ocorrencias__Workflow__V1__TicketRow Ocorrencias__Workflow__V1__TicketRow;
 typedef struct Ocorrencias__Workflow__V1__DiscussionEntry Ocorrencias__Workflow__V1__DiscussionEntry;
 typedef struct Ocorrencias__Workflow__V1__TicketView Ocorrencias__Workflow__V1__TicketView;
+typedef struct Ocorrencias__Workflow__V1__TicketView__FieldsEntry Ocorrencias__Workflow__V1__TicketView__FieldsEntry;
 typedef struct Ocorrencias__Workflow__V1__GetTicketRequest Ocorrencias__Workflow__V1__GetTicketRequest;
 typedef struct Ocorrencias__Workflow__V1__TicketFilter Ocorrencias__Workflow__V1__TicketFilter;
 typedef struct Ocorrencias__Workflow__V1__ListQueueRequest Ocorrencias__Workflow__V1__ListQueueRequest;
@@ -90,6 +92,23 @@ typedef struct Ocorrencias__Workflow__V1__TimeEntry Ocorrencias__Workflow__V1__T
 typedef struct Ocorrencias__Workflow__V1__TimeTotalsRequest Ocorrencias__Workflow__V1__TimeTotalsRequest;
 typedef struct Ocorrencias__Workflow__V1__TimeTotal Ocorrencias__Workflow__V1__TimeTotal;
 typedef struct Ocorrencias__Workflow__V1__TimeTotalsResponse Ocorrencias__Workflow__V1__TimeTotalsResponse;
+typedef struct Ocorrencias__Workflow__V1__Version Ocorrencias__Workflow__V1__Version;
+typedef struct Ocorrencias__Workflow__V1__PutVersionRequest Ocorrencias__Workflow__V1__PutVersionRequest;
+typedef struct Ocorrencias__Workflow__V1__ListVersionsRequest Ocorrencias__Workflow__V1__ListVersionsRequest;
+typedef struct Ocorrencias__Workflow__V1__ListVersionsResponse Ocorrencias__Workflow__V1__ListVersionsResponse;
+typedef struct Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest;
+typedef struct Ocorrencias__Workflow__V1__PlanTicketRequest Ocorrencias__Workflow__V1__PlanTicketRequest;
+typedef struct Ocorrencias__Workflow__V1__DeliverVersionRequest Ocorrencias__Workflow__V1__DeliverVersionRequest;
+typedef struct Ocorrencias__Workflow__V1__DeliverVersionResponse Ocorrencias__Workflow__V1__DeliverVersionResponse;
+typedef struct Ocorrencias__Workflow__V1__ListBacklogRequest Ocorrencias__Workflow__V1__ListBacklogRequest;
+typedef struct Ocorrencias__Workflow__V1__Step Ocorrencias__Workflow__V1__Step;
+typedef struct Ocorrencias__Workflow__V1__PutStepSequenceRequest Ocorrencias__Workflow__V1__PutStepSequenceRequest;
+typedef struct Ocorrencias__Workflow__V1__PutStepSequenceResponse Ocorrencias__Workflow__V1__PutStepSequenceResponse;
+typedef struct Ocorrencias__Workflow__V1__SetTicketFieldsRequest Ocorrencias__Workflow__V1__SetTicketFieldsRequest;
+typedef struct Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry;
+typedef struct Ocorrencias__Workflow__V1__StartStepsRequest Ocorrencias__Workflow__V1__StartStepsRequest;
+typedef struct Ocorrencias__Workflow__V1__AdvanceStepRequest Ocorrencias__Workflow__V1__AdvanceStepRequest;
+typedef struct Ocorrencias__Workflow__V1__ExportQueueRequest Ocorrencias__Workflow__V1__ExportQueueRequest;
 
 
 /* --- enums --- */
@@ -514,6 +533,17 @@ struct  Ocorrencias__Workflow__V1__DiscussionEntry
     , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL }
 
 
+struct  Ocorrencias__Workflow__V1__TicketView__FieldsEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+};
+#define OCORRENCIAS__WORKFLOW__V1__TICKET_VIEW__FIELDS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_view__fields_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
 /*
  * A ticket with everything the caller may see (customers: public parts only).
  */
@@ -547,10 +577,26 @@ struct  Ocorrencias__Workflow__V1__TicketView
   size_t n_attachments;
   Ocorrencias__Common__V1__AttachmentRef **attachments;
   char *plan;
+  /*
+   * Development backlog: estimated effort (hours), the delivery date promised to the customer
+   * (Exigência fiscal), and the version the item is planned in.
+   */
+  int32_t estimated_effort_hours;
+  int64_t promised_delivery_ms;
+  char *version_id;
+  char *version_name;
+  /*
+   * Advance step: the ticket type, the current step (-1: none) and its name, and the ticket's fields.
+   */
+  char *ticket_type;
+  int32_t step_position;
+  char *step_name;
+  size_t n_fields;
+  Ocorrencias__Workflow__V1__TicketView__FieldsEntry **fields;
 };
 #define OCORRENCIAS__WORKFLOW__V1__TICKET_VIEW__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_view__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string }
+    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 struct  Ocorrencias__Workflow__V1__GetTicketRequest
@@ -1181,6 +1227,220 @@ struct  Ocorrencias__Workflow__V1__TimeTotalsResponse
     , 0,NULL }
 
 
+/*
+ * A version that delivers accepted items (planned monthly).
+ */
+struct  Ocorrencias__Workflow__V1__Version
+{
+  ProtobufCMessage base;
+  char *id;
+  char *name;
+  int64_t target_date_ms;
+  /*
+   * Read only.
+   */
+  int64_t delivered_at_ms;
+  int32_t planned_items;
+};
+#define OCORRENCIAS__WORKFLOW__V1__VERSION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__version__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__PutVersionRequest
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__Version *version;
+};
+#define OCORRENCIAS__WORKFLOW__V1__PUT_VERSION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__put_version_request__descriptor) \
+    , NULL }
+
+
+struct  Ocorrencias__Workflow__V1__ListVersionsRequest
+{
+  ProtobufCMessage base;
+  protobuf_c_boolean include_delivered;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_VERSIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_versions_request__descriptor) \
+    , 0 }
+
+
+struct  Ocorrencias__Workflow__V1__ListVersionsResponse
+{
+  ProtobufCMessage base;
+  size_t n_versions;
+  Ocorrencias__Workflow__V1__Version **versions;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_VERSIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_versions_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  int32_t estimated_effort_hours;
+  /*
+   * Promised delivery date shown to the customer (Exigência fiscal); 0 leaves it unchanged.
+   */
+  int64_t promised_delivery_ms;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SET_DEVELOPMENT_PLAN_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__set_development_plan_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__PlanTicketRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  char *version_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__PLAN_TICKET_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__plan_ticket_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__DeliverVersionRequest
+{
+  ProtobufCMessage base;
+  char *version_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__DELIVER_VERSION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__deliver_version_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__DeliverVersionResponse
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__Version *version;
+  size_t n_finished_ticket_ids;
+  char **finished_ticket_ids;
+};
+#define OCORRENCIAS__WORKFLOW__V1__DELIVER_VERSION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__deliver_version_response__descriptor) \
+    , NULL, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__ListBacklogRequest
+{
+  ProtobufCMessage base;
+  int32_t page_size;
+  /*
+   * Page number from 0 (the backlog is small compared to the queue).
+   */
+  int32_t page;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_BACKLOG_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_backlog_request__descriptor) \
+    , 0, 0 }
+
+
+/*
+ * One step of a ticket type's predefined sequence.
+ */
+struct  Ocorrencias__Workflow__V1__Step
+{
+  ProtobufCMessage base;
+  char *name;
+  /*
+   * Who holds the ticket during this step (an agent, a group, or both).
+   */
+  char *agent_id;
+  char *group_id;
+  /*
+   * Ticket fields that must be filled before advancing past this step.
+   */
+  size_t n_required_fields;
+  char **required_fields;
+};
+#define OCORRENCIAS__WORKFLOW__V1__STEP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__step__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__PutStepSequenceRequest
+{
+  ProtobufCMessage base;
+  char *ticket_type;
+  size_t n_steps;
+  Ocorrencias__Workflow__V1__Step **steps;
+};
+#define OCORRENCIAS__WORKFLOW__V1__PUT_STEP_SEQUENCE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__put_step_sequence_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__PutStepSequenceResponse
+{
+  ProtobufCMessage base;
+  char *ticket_type;
+  size_t n_steps;
+  Ocorrencias__Workflow__V1__Step **steps;
+};
+#define OCORRENCIAS__WORKFLOW__V1__PUT_STEP_SEQUENCE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__put_step_sequence_response__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SET_TICKET_FIELDS_REQUEST__FIELDS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__SetTicketFieldsRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  size_t n_fields;
+  Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry **fields;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SET_TICKET_FIELDS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__set_ticket_fields_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__StartStepsRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  char *ticket_type;
+};
+#define OCORRENCIAS__WORKFLOW__V1__START_STEPS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__start_steps_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__AdvanceStepRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__ADVANCE_STEP_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__advance_step_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__ExportQueueRequest
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__TicketFilter *filter;
+};
+#define OCORRENCIAS__WORKFLOW__V1__EXPORT_QUEUE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__export_queue_request__descriptor) \
+    , NULL }
+
+
 /* Ocorrencias__Workflow__V1__GetTicketHolderRequest methods */
 void   ocorrencias__workflow__v1__get_ticket_holder_request__init
                      (Ocorrencias__Workflow__V1__GetTicketHolderRequest         *message);
@@ -1732,6 +1992,9 @@ Ocorrencias__Workflow__V1__DiscussionEntry *
 void   ocorrencias__workflow__v1__discussion_entry__free_unpacked
                      (Ocorrencias__Workflow__V1__DiscussionEntry *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__TicketView__FieldsEntry methods */
+void   ocorrencias__workflow__v1__ticket_view__fields_entry__init
+                     (Ocorrencias__Workflow__V1__TicketView__FieldsEntry         *message);
 /* Ocorrencias__Workflow__V1__TicketView methods */
 void   ocorrencias__workflow__v1__ticket_view__init
                      (Ocorrencias__Workflow__V1__TicketView         *message);
@@ -2568,6 +2831,313 @@ Ocorrencias__Workflow__V1__TimeTotalsResponse *
 void   ocorrencias__workflow__v1__time_totals_response__free_unpacked
                      (Ocorrencias__Workflow__V1__TimeTotalsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__Version methods */
+void   ocorrencias__workflow__v1__version__init
+                     (Ocorrencias__Workflow__V1__Version         *message);
+size_t ocorrencias__workflow__v1__version__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Version   *message);
+size_t ocorrencias__workflow__v1__version__pack
+                     (const Ocorrencias__Workflow__V1__Version   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__version__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Version   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__Version *
+       ocorrencias__workflow__v1__version__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__version__free_unpacked
+                     (Ocorrencias__Workflow__V1__Version *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__PutVersionRequest methods */
+void   ocorrencias__workflow__v1__put_version_request__init
+                     (Ocorrencias__Workflow__V1__PutVersionRequest         *message);
+size_t ocorrencias__workflow__v1__put_version_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutVersionRequest   *message);
+size_t ocorrencias__workflow__v1__put_version_request__pack
+                     (const Ocorrencias__Workflow__V1__PutVersionRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__put_version_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutVersionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__PutVersionRequest *
+       ocorrencias__workflow__v1__put_version_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__put_version_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutVersionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListVersionsRequest methods */
+void   ocorrencias__workflow__v1__list_versions_request__init
+                     (Ocorrencias__Workflow__V1__ListVersionsRequest         *message);
+size_t ocorrencias__workflow__v1__list_versions_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListVersionsRequest   *message);
+size_t ocorrencias__workflow__v1__list_versions_request__pack
+                     (const Ocorrencias__Workflow__V1__ListVersionsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_versions_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListVersionsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListVersionsRequest *
+       ocorrencias__workflow__v1__list_versions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_versions_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListVersionsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListVersionsResponse methods */
+void   ocorrencias__workflow__v1__list_versions_response__init
+                     (Ocorrencias__Workflow__V1__ListVersionsResponse         *message);
+size_t ocorrencias__workflow__v1__list_versions_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListVersionsResponse   *message);
+size_t ocorrencias__workflow__v1__list_versions_response__pack
+                     (const Ocorrencias__Workflow__V1__ListVersionsResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_versions_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListVersionsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListVersionsResponse *
+       ocorrencias__workflow__v1__list_versions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_versions_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListVersionsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest methods */
+void   ocorrencias__workflow__v1__set_development_plan_request__init
+                     (Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest         *message);
+size_t ocorrencias__workflow__v1__set_development_plan_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest   *message);
+size_t ocorrencias__workflow__v1__set_development_plan_request__pack
+                     (const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__set_development_plan_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *
+       ocorrencias__workflow__v1__set_development_plan_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__set_development_plan_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__PlanTicketRequest methods */
+void   ocorrencias__workflow__v1__plan_ticket_request__init
+                     (Ocorrencias__Workflow__V1__PlanTicketRequest         *message);
+size_t ocorrencias__workflow__v1__plan_ticket_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PlanTicketRequest   *message);
+size_t ocorrencias__workflow__v1__plan_ticket_request__pack
+                     (const Ocorrencias__Workflow__V1__PlanTicketRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__plan_ticket_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PlanTicketRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__PlanTicketRequest *
+       ocorrencias__workflow__v1__plan_ticket_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__plan_ticket_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PlanTicketRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__DeliverVersionRequest methods */
+void   ocorrencias__workflow__v1__deliver_version_request__init
+                     (Ocorrencias__Workflow__V1__DeliverVersionRequest         *message);
+size_t ocorrencias__workflow__v1__deliver_version_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeliverVersionRequest   *message);
+size_t ocorrencias__workflow__v1__deliver_version_request__pack
+                     (const Ocorrencias__Workflow__V1__DeliverVersionRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__deliver_version_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeliverVersionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__DeliverVersionRequest *
+       ocorrencias__workflow__v1__deliver_version_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__deliver_version_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeliverVersionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__DeliverVersionResponse methods */
+void   ocorrencias__workflow__v1__deliver_version_response__init
+                     (Ocorrencias__Workflow__V1__DeliverVersionResponse         *message);
+size_t ocorrencias__workflow__v1__deliver_version_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeliverVersionResponse   *message);
+size_t ocorrencias__workflow__v1__deliver_version_response__pack
+                     (const Ocorrencias__Workflow__V1__DeliverVersionResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__deliver_version_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeliverVersionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__DeliverVersionResponse *
+       ocorrencias__workflow__v1__deliver_version_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__deliver_version_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeliverVersionResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListBacklogRequest methods */
+void   ocorrencias__workflow__v1__list_backlog_request__init
+                     (Ocorrencias__Workflow__V1__ListBacklogRequest         *message);
+size_t ocorrencias__workflow__v1__list_backlog_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListBacklogRequest   *message);
+size_t ocorrencias__workflow__v1__list_backlog_request__pack
+                     (const Ocorrencias__Workflow__V1__ListBacklogRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_backlog_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListBacklogRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListBacklogRequest *
+       ocorrencias__workflow__v1__list_backlog_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_backlog_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListBacklogRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__Step methods */
+void   ocorrencias__workflow__v1__step__init
+                     (Ocorrencias__Workflow__V1__Step         *message);
+size_t ocorrencias__workflow__v1__step__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Step   *message);
+size_t ocorrencias__workflow__v1__step__pack
+                     (const Ocorrencias__Workflow__V1__Step   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__step__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Step   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__Step *
+       ocorrencias__workflow__v1__step__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__step__free_unpacked
+                     (Ocorrencias__Workflow__V1__Step *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__PutStepSequenceRequest methods */
+void   ocorrencias__workflow__v1__put_step_sequence_request__init
+                     (Ocorrencias__Workflow__V1__PutStepSequenceRequest         *message);
+size_t ocorrencias__workflow__v1__put_step_sequence_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceRequest   *message);
+size_t ocorrencias__workflow__v1__put_step_sequence_request__pack
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__put_step_sequence_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__PutStepSequenceRequest *
+       ocorrencias__workflow__v1__put_step_sequence_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__put_step_sequence_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutStepSequenceRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__PutStepSequenceResponse methods */
+void   ocorrencias__workflow__v1__put_step_sequence_response__init
+                     (Ocorrencias__Workflow__V1__PutStepSequenceResponse         *message);
+size_t ocorrencias__workflow__v1__put_step_sequence_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceResponse   *message);
+size_t ocorrencias__workflow__v1__put_step_sequence_response__pack
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__put_step_sequence_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__PutStepSequenceResponse *
+       ocorrencias__workflow__v1__put_step_sequence_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__put_step_sequence_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutStepSequenceResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry methods */
+void   ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__init
+                     (Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry         *message);
+/* Ocorrencias__Workflow__V1__SetTicketFieldsRequest methods */
+void   ocorrencias__workflow__v1__set_ticket_fields_request__init
+                     (Ocorrencias__Workflow__V1__SetTicketFieldsRequest         *message);
+size_t ocorrencias__workflow__v1__set_ticket_fields_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest   *message);
+size_t ocorrencias__workflow__v1__set_ticket_fields_request__pack
+                     (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__set_ticket_fields_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__SetTicketFieldsRequest *
+       ocorrencias__workflow__v1__set_ticket_fields_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__set_ticket_fields_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetTicketFieldsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__StartStepsRequest methods */
+void   ocorrencias__workflow__v1__start_steps_request__init
+                     (Ocorrencias__Workflow__V1__StartStepsRequest         *message);
+size_t ocorrencias__workflow__v1__start_steps_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__StartStepsRequest   *message);
+size_t ocorrencias__workflow__v1__start_steps_request__pack
+                     (const Ocorrencias__Workflow__V1__StartStepsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__start_steps_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__StartStepsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__StartStepsRequest *
+       ocorrencias__workflow__v1__start_steps_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__start_steps_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__StartStepsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__AdvanceStepRequest methods */
+void   ocorrencias__workflow__v1__advance_step_request__init
+                     (Ocorrencias__Workflow__V1__AdvanceStepRequest         *message);
+size_t ocorrencias__workflow__v1__advance_step_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__AdvanceStepRequest   *message);
+size_t ocorrencias__workflow__v1__advance_step_request__pack
+                     (const Ocorrencias__Workflow__V1__AdvanceStepRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__advance_step_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__AdvanceStepRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__AdvanceStepRequest *
+       ocorrencias__workflow__v1__advance_step_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__advance_step_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__AdvanceStepRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ExportQueueRequest methods */
+void   ocorrencias__workflow__v1__export_queue_request__init
+                     (Ocorrencias__Workflow__V1__ExportQueueRequest         *message);
+size_t ocorrencias__workflow__v1__export_queue_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ExportQueueRequest   *message);
+size_t ocorrencias__workflow__v1__export_queue_request__pack
+                     (const Ocorrencias__Workflow__V1__ExportQueueRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__export_queue_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ExportQueueRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ExportQueueRequest *
+       ocorrencias__workflow__v1__export_queue_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__export_queue_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ExportQueueRequest *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Ocorrencias__Workflow__V1__GetTicketHolderRequest_Closure)
@@ -2656,6 +3226,9 @@ typedef void (*Ocorrencias__Workflow__V1__TicketRow_Closure)
                   void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__DiscussionEntry_Closure)
                  (const Ocorrencias__Workflow__V1__DiscussionEntry *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__TicketView__FieldsEntry_Closure)
+                 (const Ocorrencias__Workflow__V1__TicketView__FieldsEntry *message,
                   void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__TicketView_Closure)
                  (const Ocorrencias__Workflow__V1__TicketView *message,
@@ -2788,6 +3361,57 @@ typedef void (*Ocorrencias__Workflow__V1__TimeTotal_Closure)
                   void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__TimeTotalsResponse_Closure)
                  (const Ocorrencias__Workflow__V1__TimeTotalsResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__Version_Closure)
+                 (const Ocorrencias__Workflow__V1__Version *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__PutVersionRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__PutVersionRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListVersionsRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ListVersionsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListVersionsResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__ListVersionsResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__PlanTicketRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__PlanTicketRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__DeliverVersionRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__DeliverVersionRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__DeliverVersionResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__DeliverVersionResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListBacklogRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ListBacklogRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__Step_Closure)
+                 (const Ocorrencias__Workflow__V1__Step *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__PutStepSequenceRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__PutStepSequenceRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__PutStepSequenceResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__PutStepSequenceResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry_Closure)
+                 (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__SetTicketFieldsRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__StartStepsRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__StartStepsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__AdvanceStepRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__AdvanceStepRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ExportQueueRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ExportQueueRequest *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -2960,6 +3584,50 @@ struct Ocorrencias__Workflow__V1__Workflow_Service
                       const Ocorrencias__Workflow__V1__TimeTotalsRequest *input,
                       Ocorrencias__Workflow__V1__TimeTotalsResponse_Closure closure,
                       void *closure_data);
+  void (*put_version)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                      const Ocorrencias__Workflow__V1__PutVersionRequest *input,
+                      Ocorrencias__Workflow__V1__Version_Closure closure,
+                      void *closure_data);
+  void (*list_versions)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                        const Ocorrencias__Workflow__V1__ListVersionsRequest *input,
+                        Ocorrencias__Workflow__V1__ListVersionsResponse_Closure closure,
+                        void *closure_data);
+  void (*set_development_plan)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                               const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *input,
+                               Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                               void *closure_data);
+  void (*plan_ticket)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                      const Ocorrencias__Workflow__V1__PlanTicketRequest *input,
+                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                      void *closure_data);
+  void (*deliver_version)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                          const Ocorrencias__Workflow__V1__DeliverVersionRequest *input,
+                          Ocorrencias__Workflow__V1__DeliverVersionResponse_Closure closure,
+                          void *closure_data);
+  void (*list_backlog)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                       const Ocorrencias__Workflow__V1__ListBacklogRequest *input,
+                       Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
+                       void *closure_data);
+  void (*put_step_sequence)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                            const Ocorrencias__Workflow__V1__PutStepSequenceRequest *input,
+                            Ocorrencias__Workflow__V1__PutStepSequenceResponse_Closure closure,
+                            void *closure_data);
+  void (*set_ticket_fields)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                            const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *input,
+                            Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                            void *closure_data);
+  void (*start_steps)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                      const Ocorrencias__Workflow__V1__StartStepsRequest *input,
+                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                      void *closure_data);
+  void (*advance_step)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                       const Ocorrencias__Workflow__V1__AdvanceStepRequest *input,
+                       Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                       void *closure_data);
+  void (*export_queue)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                       const Ocorrencias__Workflow__V1__ExportQueueRequest *input,
+                       Ocorrencias__Workflow__V1__CsvChunk_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Ocorrencias__Workflow__V1__Workflow_ServiceDestroy)(Ocorrencias__Workflow__V1__Workflow_Service *);
 void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workflow_Service *service,
@@ -3008,7 +3676,18 @@ void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workf
       function_prefix__ ## amend_request,\
       function_prefix__ ## link_tickets,\
       function_prefix__ ## add_time_entry,\
-      function_prefix__ ## time_totals  }
+      function_prefix__ ## time_totals,\
+      function_prefix__ ## put_version,\
+      function_prefix__ ## list_versions,\
+      function_prefix__ ## set_development_plan,\
+      function_prefix__ ## plan_ticket,\
+      function_prefix__ ## deliver_version,\
+      function_prefix__ ## list_backlog,\
+      function_prefix__ ## put_step_sequence,\
+      function_prefix__ ## set_ticket_fields,\
+      function_prefix__ ## start_steps,\
+      function_prefix__ ## advance_step,\
+      function_prefix__ ## export_queue  }
 void ocorrencias__workflow__v1__workflow__get_ticket_holder(ProtobufCService *service,
                                                             const Ocorrencias__Workflow__V1__GetTicketHolderRequest *input,
                                                             Ocorrencias__Workflow__V1__GetTicketHolderResponse_Closure closure,
@@ -3173,6 +3852,50 @@ void ocorrencias__workflow__v1__workflow__time_totals(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__TimeTotalsRequest *input,
                                                       Ocorrencias__Workflow__V1__TimeTotalsResponse_Closure closure,
                                                       void *closure_data);
+void ocorrencias__workflow__v1__workflow__put_version(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__PutVersionRequest *input,
+                                                      Ocorrencias__Workflow__V1__Version_Closure closure,
+                                                      void *closure_data);
+void ocorrencias__workflow__v1__workflow__list_versions(ProtobufCService *service,
+                                                        const Ocorrencias__Workflow__V1__ListVersionsRequest *input,
+                                                        Ocorrencias__Workflow__V1__ListVersionsResponse_Closure closure,
+                                                        void *closure_data);
+void ocorrencias__workflow__v1__workflow__set_development_plan(ProtobufCService *service,
+                                                               const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *input,
+                                                               Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                               void *closure_data);
+void ocorrencias__workflow__v1__workflow__plan_ticket(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__PlanTicketRequest *input,
+                                                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                      void *closure_data);
+void ocorrencias__workflow__v1__workflow__deliver_version(ProtobufCService *service,
+                                                          const Ocorrencias__Workflow__V1__DeliverVersionRequest *input,
+                                                          Ocorrencias__Workflow__V1__DeliverVersionResponse_Closure closure,
+                                                          void *closure_data);
+void ocorrencias__workflow__v1__workflow__list_backlog(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__ListBacklogRequest *input,
+                                                       Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
+                                                       void *closure_data);
+void ocorrencias__workflow__v1__workflow__put_step_sequence(ProtobufCService *service,
+                                                            const Ocorrencias__Workflow__V1__PutStepSequenceRequest *input,
+                                                            Ocorrencias__Workflow__V1__PutStepSequenceResponse_Closure closure,
+                                                            void *closure_data);
+void ocorrencias__workflow__v1__workflow__set_ticket_fields(ProtobufCService *service,
+                                                            const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *input,
+                                                            Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                            void *closure_data);
+void ocorrencias__workflow__v1__workflow__start_steps(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__StartStepsRequest *input,
+                                                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                      void *closure_data);
+void ocorrencias__workflow__v1__workflow__advance_step(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__AdvanceStepRequest *input,
+                                                       Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                       void *closure_data);
+void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__ExportQueueRequest *input,
+                                                       Ocorrencias__Workflow__V1__CsvChunk_Closure closure,
+                                                       void *closure_data);
 
 /* --- descriptors --- */
 
@@ -3206,6 +3929,7 @@ extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__status_info__
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_row__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__discussion_entry__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__fields_entry__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_filter__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_queue_request__descriptor;
@@ -3249,6 +3973,23 @@ extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__time_entry__d
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__time_totals_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__time_total__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__time_totals_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__version__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_version_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_versions_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_versions_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_development_plan_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__plan_ticket_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__deliver_version_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__deliver_version_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_backlog_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__step__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_step_sequence_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_step_sequence_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_ticket_fields_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__start_steps_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__advance_step_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__export_queue_request__descriptor;
 extern const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -1312,6 +1312,12 @@ void   ocorrencias__workflow__v1__discussion_entry__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__discussion_entry__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__ticket_view__fields_entry__init
+                     (Ocorrencias__Workflow__V1__TicketView__FieldsEntry         *message)
+{
+  static const Ocorrencias__Workflow__V1__TicketView__FieldsEntry init_value = OCORRENCIAS__WORKFLOW__V1__TICKET_VIEW__FIELDS_ENTRY__INIT;
+  *message = init_value;
+}
 void   ocorrencias__workflow__v1__ticket_view__init
                      (Ocorrencias__Workflow__V1__TicketView         *message)
 {
@@ -3292,6 +3298,732 @@ void   ocorrencias__workflow__v1__time_totals_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__time_totals_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__version__init
+                     (Ocorrencias__Workflow__V1__Version         *message)
+{
+  static const Ocorrencias__Workflow__V1__Version init_value = OCORRENCIAS__WORKFLOW__V1__VERSION__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__version__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Version *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__version__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__version__pack
+                     (const Ocorrencias__Workflow__V1__Version *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__version__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__version__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Version *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__version__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__Version *
+       ocorrencias__workflow__v1__version__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__Version *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__version__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__version__free_unpacked
+                     (Ocorrencias__Workflow__V1__Version *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__version__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__put_version_request__init
+                     (Ocorrencias__Workflow__V1__PutVersionRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__PutVersionRequest init_value = OCORRENCIAS__WORKFLOW__V1__PUT_VERSION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__put_version_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutVersionRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_version_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__put_version_request__pack
+                     (const Ocorrencias__Workflow__V1__PutVersionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_version_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__put_version_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutVersionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_version_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__PutVersionRequest *
+       ocorrencias__workflow__v1__put_version_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__PutVersionRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__put_version_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__put_version_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutVersionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_version_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_versions_request__init
+                     (Ocorrencias__Workflow__V1__ListVersionsRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListVersionsRequest init_value = OCORRENCIAS__WORKFLOW__V1__LIST_VERSIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_versions_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListVersionsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_versions_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_versions_request__pack
+                     (const Ocorrencias__Workflow__V1__ListVersionsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_versions_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_versions_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListVersionsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_versions_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListVersionsRequest *
+       ocorrencias__workflow__v1__list_versions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListVersionsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_versions_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_versions_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListVersionsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_versions_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_versions_response__init
+                     (Ocorrencias__Workflow__V1__ListVersionsResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListVersionsResponse init_value = OCORRENCIAS__WORKFLOW__V1__LIST_VERSIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_versions_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListVersionsResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_versions_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_versions_response__pack
+                     (const Ocorrencias__Workflow__V1__ListVersionsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_versions_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_versions_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListVersionsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_versions_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListVersionsResponse *
+       ocorrencias__workflow__v1__list_versions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListVersionsResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_versions_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_versions_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListVersionsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_versions_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__set_development_plan_request__init
+                     (Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest init_value = OCORRENCIAS__WORKFLOW__V1__SET_DEVELOPMENT_PLAN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__set_development_plan_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_development_plan_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__set_development_plan_request__pack
+                     (const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_development_plan_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__set_development_plan_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_development_plan_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *
+       ocorrencias__workflow__v1__set_development_plan_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__set_development_plan_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__set_development_plan_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_development_plan_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__plan_ticket_request__init
+                     (Ocorrencias__Workflow__V1__PlanTicketRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__PlanTicketRequest init_value = OCORRENCIAS__WORKFLOW__V1__PLAN_TICKET_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__plan_ticket_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PlanTicketRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__plan_ticket_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__plan_ticket_request__pack
+                     (const Ocorrencias__Workflow__V1__PlanTicketRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__plan_ticket_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__plan_ticket_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PlanTicketRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__plan_ticket_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__PlanTicketRequest *
+       ocorrencias__workflow__v1__plan_ticket_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__PlanTicketRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__plan_ticket_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__plan_ticket_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PlanTicketRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__plan_ticket_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__deliver_version_request__init
+                     (Ocorrencias__Workflow__V1__DeliverVersionRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__DeliverVersionRequest init_value = OCORRENCIAS__WORKFLOW__V1__DELIVER_VERSION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__deliver_version_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeliverVersionRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__deliver_version_request__pack
+                     (const Ocorrencias__Workflow__V1__DeliverVersionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__deliver_version_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeliverVersionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__DeliverVersionRequest *
+       ocorrencias__workflow__v1__deliver_version_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__DeliverVersionRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__deliver_version_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__deliver_version_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeliverVersionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__deliver_version_response__init
+                     (Ocorrencias__Workflow__V1__DeliverVersionResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__DeliverVersionResponse init_value = OCORRENCIAS__WORKFLOW__V1__DELIVER_VERSION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__deliver_version_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeliverVersionResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__deliver_version_response__pack
+                     (const Ocorrencias__Workflow__V1__DeliverVersionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__deliver_version_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeliverVersionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__DeliverVersionResponse *
+       ocorrencias__workflow__v1__deliver_version_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__DeliverVersionResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__deliver_version_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__deliver_version_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeliverVersionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_backlog_request__init
+                     (Ocorrencias__Workflow__V1__ListBacklogRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListBacklogRequest init_value = OCORRENCIAS__WORKFLOW__V1__LIST_BACKLOG_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_backlog_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListBacklogRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_backlog_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_backlog_request__pack
+                     (const Ocorrencias__Workflow__V1__ListBacklogRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_backlog_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_backlog_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListBacklogRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_backlog_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListBacklogRequest *
+       ocorrencias__workflow__v1__list_backlog_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListBacklogRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_backlog_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_backlog_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListBacklogRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_backlog_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__step__init
+                     (Ocorrencias__Workflow__V1__Step         *message)
+{
+  static const Ocorrencias__Workflow__V1__Step init_value = OCORRENCIAS__WORKFLOW__V1__STEP__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__step__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Step *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__step__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__step__pack
+                     (const Ocorrencias__Workflow__V1__Step *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__step__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__step__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Step *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__step__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__Step *
+       ocorrencias__workflow__v1__step__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__Step *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__step__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__step__free_unpacked
+                     (Ocorrencias__Workflow__V1__Step *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__step__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__put_step_sequence_request__init
+                     (Ocorrencias__Workflow__V1__PutStepSequenceRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__PutStepSequenceRequest init_value = OCORRENCIAS__WORKFLOW__V1__PUT_STEP_SEQUENCE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__put_step_sequence_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__put_step_sequence_request__pack
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__put_step_sequence_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__PutStepSequenceRequest *
+       ocorrencias__workflow__v1__put_step_sequence_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__PutStepSequenceRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__put_step_sequence_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__put_step_sequence_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutStepSequenceRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__put_step_sequence_response__init
+                     (Ocorrencias__Workflow__V1__PutStepSequenceResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__PutStepSequenceResponse init_value = OCORRENCIAS__WORKFLOW__V1__PUT_STEP_SEQUENCE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__put_step_sequence_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__put_step_sequence_response__pack
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__put_step_sequence_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__PutStepSequenceResponse *
+       ocorrencias__workflow__v1__put_step_sequence_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__PutStepSequenceResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__put_step_sequence_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__put_step_sequence_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutStepSequenceResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__init
+                     (Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry         *message)
+{
+  static const Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry init_value = OCORRENCIAS__WORKFLOW__V1__SET_TICKET_FIELDS_REQUEST__FIELDS_ENTRY__INIT;
+  *message = init_value;
+}
+void   ocorrencias__workflow__v1__set_ticket_fields_request__init
+                     (Ocorrencias__Workflow__V1__SetTicketFieldsRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__SetTicketFieldsRequest init_value = OCORRENCIAS__WORKFLOW__V1__SET_TICKET_FIELDS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__set_ticket_fields_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_ticket_fields_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__set_ticket_fields_request__pack
+                     (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_ticket_fields_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__set_ticket_fields_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_ticket_fields_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__SetTicketFieldsRequest *
+       ocorrencias__workflow__v1__set_ticket_fields_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__SetTicketFieldsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__set_ticket_fields_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__set_ticket_fields_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetTicketFieldsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_ticket_fields_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__start_steps_request__init
+                     (Ocorrencias__Workflow__V1__StartStepsRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__StartStepsRequest init_value = OCORRENCIAS__WORKFLOW__V1__START_STEPS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__start_steps_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__StartStepsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__start_steps_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__start_steps_request__pack
+                     (const Ocorrencias__Workflow__V1__StartStepsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__start_steps_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__start_steps_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__StartStepsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__start_steps_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__StartStepsRequest *
+       ocorrencias__workflow__v1__start_steps_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__StartStepsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__start_steps_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__start_steps_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__StartStepsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__start_steps_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__advance_step_request__init
+                     (Ocorrencias__Workflow__V1__AdvanceStepRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__AdvanceStepRequest init_value = OCORRENCIAS__WORKFLOW__V1__ADVANCE_STEP_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__advance_step_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__AdvanceStepRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__advance_step_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__advance_step_request__pack
+                     (const Ocorrencias__Workflow__V1__AdvanceStepRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__advance_step_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__advance_step_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__AdvanceStepRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__advance_step_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__AdvanceStepRequest *
+       ocorrencias__workflow__v1__advance_step_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__AdvanceStepRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__advance_step_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__advance_step_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__AdvanceStepRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__advance_step_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__export_queue_request__init
+                     (Ocorrencias__Workflow__V1__ExportQueueRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ExportQueueRequest init_value = OCORRENCIAS__WORKFLOW__V1__EXPORT_QUEUE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__export_queue_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ExportQueueRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__export_queue_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__export_queue_request__pack
+                     (const Ocorrencias__Workflow__V1__ExportQueueRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__export_queue_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__export_queue_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ExportQueueRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__export_queue_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ExportQueueRequest *
+       ocorrencias__workflow__v1__export_queue_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ExportQueueRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__export_queue_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__export_queue_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ExportQueueRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__export_queue_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_holder_request__field_descriptors[1] =
 {
   {
@@ -5127,7 +5859,58 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__discussion_entry__de
   (ProtobufCMessageInit) ocorrencias__workflow__v1__discussion_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__field_descriptors[19] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__fields_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView__FieldsEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView__FieldsEntry, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__ticket_view__fields_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_view__fields_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__fields_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.TicketView.FieldsEntry",
+  "FieldsEntry",
+  "Ocorrencias__Workflow__V1__TicketView__FieldsEntry",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__TicketView__FieldsEntry),
+  2,
+  ocorrencias__workflow__v1__ticket_view__fields_entry__field_descriptors,
+  ocorrencias__workflow__v1__ticket_view__fields_entry__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__ticket_view__fields_entry__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_view__fields_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__field_descriptors[27] =
 {
   {
     "row",
@@ -5357,6 +6140,102 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "estimated_effort_hours",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, estimated_effort_hours),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "promised_delivery_ms",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, promised_delivery_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version_id",
+    22,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, version_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version_name",
+    23,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, version_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ticket_type",
+    24,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, ticket_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "step_position",
+    25,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, step_position),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "step_name",
+    26,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, step_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fields",
+    27,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__TicketView, n_fields),
+    offsetof(Ocorrencias__Workflow__V1__TicketView, fields),
+    &ocorrencias__workflow__v1__ticket_view__fields_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_name[] = {
   17,   /* field[17] = attachments */
@@ -5364,11 +6243,14 @@ static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_n
   6,   /* field[6] = contact */
   3,   /* field[3] = customer_stage_name */
   16,   /* field[16] = discussion */
+  19,   /* field[19] = estimated_effort_hours */
+  26,   /* field[26] = fields */
   15,   /* field[15] = finished_at_ms */
   14,   /* field[14] = first_response_at_ms */
   9,   /* field[9] = flow */
   4,   /* field[4] = outcome */
   18,   /* field[18] = plan */
+  20,   /* field[20] = promised_delivery_ms */
   5,   /* field[5] = public_note */
   7,   /* field[7] = representative */
   1,   /* field[1] = request */
@@ -5377,12 +6259,17 @@ static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_n
   11,   /* field[11] = scheduled_for_ms */
   10,   /* field[10] = service_type */
   2,   /* field[2] = solution */
+  25,   /* field[25] = step_name */
+  24,   /* field[24] = step_position */
+  23,   /* field[23] = ticket_type */
   13,   /* field[13] = transfer_count */
+  21,   /* field[21] = version_id */
+  22,   /* field[22] = version_name */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_view__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 19 }
+  { 0, 27 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__descriptor =
 {
@@ -5392,7 +6279,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__descrip
   "Ocorrencias__Workflow__V1__TicketView",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__TicketView),
-  19,
+  27,
   ocorrencias__workflow__v1__ticket_view__field_descriptors,
   ocorrencias__workflow__v1__ticket_view__field_indices_by_name,
   1,  ocorrencias__workflow__v1__ticket_view__number_ranges,
@@ -8294,7 +9181,874 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__time_totals_response
   (ProtobufCMessageInit) ocorrencias__workflow__v1__time_totals_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[41] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__version__field_descriptors[5] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Version, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Version, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "target_date_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Version, target_date_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "delivered_at_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Version, delivered_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "planned_items",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Version, planned_items),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__version__field_indices_by_name[] = {
+  3,   /* field[3] = delivered_at_ms */
+  0,   /* field[0] = id */
+  1,   /* field[1] = name */
+  4,   /* field[4] = planned_items */
+  2,   /* field[2] = target_date_ms */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__version__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__version__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.Version",
+  "Version",
+  "Ocorrencias__Workflow__V1__Version",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__Version),
+  5,
+  ocorrencias__workflow__v1__version__field_descriptors,
+  ocorrencias__workflow__v1__version__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__version__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__version__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__put_version_request__field_descriptors[1] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__PutVersionRequest, version),
+    &ocorrencias__workflow__v1__version__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__put_version_request__field_indices_by_name[] = {
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__put_version_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_version_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.PutVersionRequest",
+  "PutVersionRequest",
+  "Ocorrencias__Workflow__V1__PutVersionRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__PutVersionRequest),
+  1,
+  ocorrencias__workflow__v1__put_version_request__field_descriptors,
+  ocorrencias__workflow__v1__put_version_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__put_version_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__put_version_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_versions_request__field_descriptors[1] =
+{
+  {
+    "include_delivered",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListVersionsRequest, include_delivered),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_versions_request__field_indices_by_name[] = {
+  0,   /* field[0] = include_delivered */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_versions_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_versions_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListVersionsRequest",
+  "ListVersionsRequest",
+  "Ocorrencias__Workflow__V1__ListVersionsRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListVersionsRequest),
+  1,
+  ocorrencias__workflow__v1__list_versions_request__field_descriptors,
+  ocorrencias__workflow__v1__list_versions_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_versions_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_versions_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_versions_response__field_descriptors[1] =
+{
+  {
+    "versions",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__ListVersionsResponse, n_versions),
+    offsetof(Ocorrencias__Workflow__V1__ListVersionsResponse, versions),
+    &ocorrencias__workflow__v1__version__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_versions_response__field_indices_by_name[] = {
+  0,   /* field[0] = versions */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_versions_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_versions_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListVersionsResponse",
+  "ListVersionsResponse",
+  "Ocorrencias__Workflow__V1__ListVersionsResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListVersionsResponse),
+  1,
+  ocorrencias__workflow__v1__list_versions_response__field_descriptors,
+  ocorrencias__workflow__v1__list_versions_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_versions_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_versions_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_development_plan_request__field_descriptors[3] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "estimated_effort_hours",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest, estimated_effort_hours),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "promised_delivery_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest, promised_delivery_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__set_development_plan_request__field_indices_by_name[] = {
+  1,   /* field[1] = estimated_effort_hours */
+  2,   /* field[2] = promised_delivery_ms */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__set_development_plan_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_development_plan_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.SetDevelopmentPlanRequest",
+  "SetDevelopmentPlanRequest",
+  "Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest),
+  3,
+  ocorrencias__workflow__v1__set_development_plan_request__field_descriptors,
+  ocorrencias__workflow__v1__set_development_plan_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__set_development_plan_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__set_development_plan_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__plan_ticket_request__field_descriptors[2] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__PlanTicketRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__PlanTicketRequest, version_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__plan_ticket_request__field_indices_by_name[] = {
+  0,   /* field[0] = ticket_id */
+  1,   /* field[1] = version_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__plan_ticket_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__plan_ticket_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.PlanTicketRequest",
+  "PlanTicketRequest",
+  "Ocorrencias__Workflow__V1__PlanTicketRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__PlanTicketRequest),
+  2,
+  ocorrencias__workflow__v1__plan_ticket_request__field_descriptors,
+  ocorrencias__workflow__v1__plan_ticket_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__plan_ticket_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__plan_ticket_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__deliver_version_request__field_descriptors[1] =
+{
+  {
+    "version_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DeliverVersionRequest, version_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__deliver_version_request__field_indices_by_name[] = {
+  0,   /* field[0] = version_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__deliver_version_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__deliver_version_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.DeliverVersionRequest",
+  "DeliverVersionRequest",
+  "Ocorrencias__Workflow__V1__DeliverVersionRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__DeliverVersionRequest),
+  1,
+  ocorrencias__workflow__v1__deliver_version_request__field_descriptors,
+  ocorrencias__workflow__v1__deliver_version_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__deliver_version_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__deliver_version_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__deliver_version_response__field_descriptors[2] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DeliverVersionResponse, version),
+    &ocorrencias__workflow__v1__version__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "finished_ticket_ids",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Workflow__V1__DeliverVersionResponse, n_finished_ticket_ids),
+    offsetof(Ocorrencias__Workflow__V1__DeliverVersionResponse, finished_ticket_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__deliver_version_response__field_indices_by_name[] = {
+  1,   /* field[1] = finished_ticket_ids */
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__deliver_version_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__deliver_version_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.DeliverVersionResponse",
+  "DeliverVersionResponse",
+  "Ocorrencias__Workflow__V1__DeliverVersionResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__DeliverVersionResponse),
+  2,
+  ocorrencias__workflow__v1__deliver_version_response__field_descriptors,
+  ocorrencias__workflow__v1__deliver_version_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__deliver_version_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__deliver_version_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_backlog_request__field_descriptors[2] =
+{
+  {
+    "page_size",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListBacklogRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListBacklogRequest, page),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_backlog_request__field_indices_by_name[] = {
+  1,   /* field[1] = page */
+  0,   /* field[0] = page_size */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_backlog_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_backlog_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListBacklogRequest",
+  "ListBacklogRequest",
+  "Ocorrencias__Workflow__V1__ListBacklogRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListBacklogRequest),
+  2,
+  ocorrencias__workflow__v1__list_backlog_request__field_descriptors,
+  ocorrencias__workflow__v1__list_backlog_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_backlog_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_backlog_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__step__field_descriptors[4] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Step, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "agent_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Step, agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "group_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Step, group_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "required_fields",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Workflow__V1__Step, n_required_fields),
+    offsetof(Ocorrencias__Workflow__V1__Step, required_fields),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__step__field_indices_by_name[] = {
+  1,   /* field[1] = agent_id */
+  2,   /* field[2] = group_id */
+  0,   /* field[0] = name */
+  3,   /* field[3] = required_fields */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__step__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__step__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.Step",
+  "Step",
+  "Ocorrencias__Workflow__V1__Step",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__Step),
+  4,
+  ocorrencias__workflow__v1__step__field_descriptors,
+  ocorrencias__workflow__v1__step__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__step__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__step__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__put_step_sequence_request__field_descriptors[2] =
+{
+  {
+    "ticket_type",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__PutStepSequenceRequest, ticket_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "steps",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__PutStepSequenceRequest, n_steps),
+    offsetof(Ocorrencias__Workflow__V1__PutStepSequenceRequest, steps),
+    &ocorrencias__workflow__v1__step__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__put_step_sequence_request__field_indices_by_name[] = {
+  1,   /* field[1] = steps */
+  0,   /* field[0] = ticket_type */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__put_step_sequence_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_step_sequence_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.PutStepSequenceRequest",
+  "PutStepSequenceRequest",
+  "Ocorrencias__Workflow__V1__PutStepSequenceRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__PutStepSequenceRequest),
+  2,
+  ocorrencias__workflow__v1__put_step_sequence_request__field_descriptors,
+  ocorrencias__workflow__v1__put_step_sequence_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__put_step_sequence_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__put_step_sequence_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__put_step_sequence_response__field_descriptors[2] =
+{
+  {
+    "ticket_type",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__PutStepSequenceResponse, ticket_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "steps",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__PutStepSequenceResponse, n_steps),
+    offsetof(Ocorrencias__Workflow__V1__PutStepSequenceResponse, steps),
+    &ocorrencias__workflow__v1__step__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__put_step_sequence_response__field_indices_by_name[] = {
+  1,   /* field[1] = steps */
+  0,   /* field[0] = ticket_type */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__put_step_sequence_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_step_sequence_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.PutStepSequenceResponse",
+  "PutStepSequenceResponse",
+  "Ocorrencias__Workflow__V1__PutStepSequenceResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__PutStepSequenceResponse),
+  2,
+  ocorrencias__workflow__v1__put_step_sequence_response__field_descriptors,
+  ocorrencias__workflow__v1__put_step_sequence_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__put_step_sequence_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__put_step_sequence_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.SetTicketFieldsRequest.FieldsEntry",
+  "FieldsEntry",
+  "Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry),
+  2,
+  ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__field_descriptors,
+  ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_ticket_fields_request__field_descriptors[2] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetTicketFieldsRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fields",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__SetTicketFieldsRequest, n_fields),
+    offsetof(Ocorrencias__Workflow__V1__SetTicketFieldsRequest, fields),
+    &ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__set_ticket_fields_request__field_indices_by_name[] = {
+  1,   /* field[1] = fields */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__set_ticket_fields_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_ticket_fields_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.SetTicketFieldsRequest",
+  "SetTicketFieldsRequest",
+  "Ocorrencias__Workflow__V1__SetTicketFieldsRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__SetTicketFieldsRequest),
+  2,
+  ocorrencias__workflow__v1__set_ticket_fields_request__field_descriptors,
+  ocorrencias__workflow__v1__set_ticket_fields_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__set_ticket_fields_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__set_ticket_fields_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__start_steps_request__field_descriptors[2] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__StartStepsRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ticket_type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__StartStepsRequest, ticket_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__start_steps_request__field_indices_by_name[] = {
+  0,   /* field[0] = ticket_id */
+  1,   /* field[1] = ticket_type */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__start_steps_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__start_steps_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.StartStepsRequest",
+  "StartStepsRequest",
+  "Ocorrencias__Workflow__V1__StartStepsRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__StartStepsRequest),
+  2,
+  ocorrencias__workflow__v1__start_steps_request__field_descriptors,
+  ocorrencias__workflow__v1__start_steps_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__start_steps_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__start_steps_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__advance_step_request__field_descriptors[1] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AdvanceStepRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__advance_step_request__field_indices_by_name[] = {
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__advance_step_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__advance_step_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.AdvanceStepRequest",
+  "AdvanceStepRequest",
+  "Ocorrencias__Workflow__V1__AdvanceStepRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__AdvanceStepRequest),
+  1,
+  ocorrencias__workflow__v1__advance_step_request__field_descriptors,
+  ocorrencias__workflow__v1__advance_step_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__advance_step_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__advance_step_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__export_queue_request__field_descriptors[1] =
+{
+  {
+    "filter",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ExportQueueRequest, filter),
+    &ocorrencias__workflow__v1__ticket_filter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__export_queue_request__field_indices_by_name[] = {
+  0,   /* field[0] = filter */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__export_queue_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__export_queue_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ExportQueueRequest",
+  "ExportQueueRequest",
+  "Ocorrencias__Workflow__V1__ExportQueueRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ExportQueueRequest),
+  1,
+  ocorrencias__workflow__v1__export_queue_request__field_descriptors,
+  ocorrencias__workflow__v1__export_queue_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__export_queue_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__export_queue_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[52] =
 {
   { "GetTicketHolder", &ocorrencias__workflow__v1__get_ticket_holder_request__descriptor, &ocorrencias__workflow__v1__get_ticket_holder_response__descriptor },
   { "PutAgent", &ocorrencias__workflow__v1__put_agent_request__descriptor, &ocorrencias__workflow__v1__agent__descriptor },
@@ -8337,14 +10091,28 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__meth
   { "LinkTickets", &ocorrencias__workflow__v1__link_tickets_request__descriptor, &ocorrencias__workflow__v1__list_related_response__descriptor },
   { "AddTimeEntry", &ocorrencias__workflow__v1__add_time_entry_request__descriptor, &ocorrencias__workflow__v1__time_entry__descriptor },
   { "TimeTotals", &ocorrencias__workflow__v1__time_totals_request__descriptor, &ocorrencias__workflow__v1__time_totals_response__descriptor },
+  { "PutVersion", &ocorrencias__workflow__v1__put_version_request__descriptor, &ocorrencias__workflow__v1__version__descriptor },
+  { "ListVersions", &ocorrencias__workflow__v1__list_versions_request__descriptor, &ocorrencias__workflow__v1__list_versions_response__descriptor },
+  { "SetDevelopmentPlan", &ocorrencias__workflow__v1__set_development_plan_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "PlanTicket", &ocorrencias__workflow__v1__plan_ticket_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "DeliverVersion", &ocorrencias__workflow__v1__deliver_version_request__descriptor, &ocorrencias__workflow__v1__deliver_version_response__descriptor },
+  { "ListBacklog", &ocorrencias__workflow__v1__list_backlog_request__descriptor, &ocorrencias__workflow__v1__list_tickets_response__descriptor },
+  { "PutStepSequence", &ocorrencias__workflow__v1__put_step_sequence_request__descriptor, &ocorrencias__workflow__v1__put_step_sequence_response__descriptor },
+  { "SetTicketFields", &ocorrencias__workflow__v1__set_ticket_fields_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "StartSteps", &ocorrencias__workflow__v1__start_steps_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "AdvanceStep", &ocorrencias__workflow__v1__advance_step_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "ExportQueue", &ocorrencias__workflow__v1__export_queue_request__descriptor, &ocorrencias__workflow__v1__csv_chunk__descriptor },
 };
 const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   34,        /* AddDiscussion */
   39,        /* AddTimeEntry */
+  50,        /* AdvanceStep */
   37,        /* AmendRequest */
   33,        /* BulkAction */
   16,        /* CountByStage */
   11,        /* DeleteRoutingRule */
+  45,        /* DeliverVersion */
+  51,        /* ExportQueue */
   2,        /* GetAgent */
   19,        /* GetHistory */
   14,        /* GetTicket */
@@ -8352,6 +10120,7 @@ const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   38,        /* LinkTickets */
   3,        /* ListAgents */
   23,        /* ListAllowedMoves */
+  46,        /* ListBacklog */
   17,        /* ListCustomerTickets */
   5,        /* ListGroups */
   15,        /* ListQueue */
@@ -8359,24 +10128,31 @@ const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   8,        /* ListRoles */
   12,        /* ListRoutingRules */
   20,        /* ListTextVersions */
+  42,        /* ListVersions */
   31,        /* LogCustomerMessage */
   30,        /* MarkMessagesRead */
   35,        /* MarkPublishable */
   22,        /* MoveTicket */
+  44,        /* PlanTicket */
   1,        /* PutAgent */
   4,        /* PutGroup */
   7,        /* PutRole */
   10,        /* PutRoutingRule */
+  47,        /* PutStepSequence */
+  41,        /* PutVersion */
   25,        /* Reclassify */
   32,        /* ScheduleTicket */
   18,        /* SearchTickets */
   29,        /* SendBack */
   26,        /* SetAccessLevel */
   13,        /* SetCategoryAccessLevel */
+  43,        /* SetDevelopmentPlan */
   6,        /* SetMembership */
   36,        /* SetSolution */
   24,        /* SetStageStatus */
+  48,        /* SetTicketFields */
   9,        /* SetTransferDestinations */
+  49,        /* StartSteps */
   27,        /* TakeTicket */
   40,        /* TimeTotals */
   28         /* TransferTicket */
@@ -8388,7 +10164,7 @@ const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow__descriptor
   "Workflow",
   "Ocorrencias__Workflow__V1__Workflow",
   "ocorrencias.workflow.v1",
-  41,
+  52,
   ocorrencias__workflow__v1__workflow__method_descriptors,
   ocorrencias__workflow__v1__workflow__method_indices_by_name
 };
@@ -8719,6 +10495,94 @@ void ocorrencias__workflow__v1__workflow__time_totals(ProtobufCService *service,
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
   service->invoke(service, 40, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__put_version(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__PutVersionRequest *input,
+                                                      Ocorrencias__Workflow__V1__Version_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 41, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__list_versions(ProtobufCService *service,
+                                                        const Ocorrencias__Workflow__V1__ListVersionsRequest *input,
+                                                        Ocorrencias__Workflow__V1__ListVersionsResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 42, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__set_development_plan(ProtobufCService *service,
+                                                               const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *input,
+                                                               Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                               void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 43, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__plan_ticket(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__PlanTicketRequest *input,
+                                                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 44, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__deliver_version(ProtobufCService *service,
+                                                          const Ocorrencias__Workflow__V1__DeliverVersionRequest *input,
+                                                          Ocorrencias__Workflow__V1__DeliverVersionResponse_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 45, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__list_backlog(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__ListBacklogRequest *input,
+                                                       Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 46, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__put_step_sequence(ProtobufCService *service,
+                                                            const Ocorrencias__Workflow__V1__PutStepSequenceRequest *input,
+                                                            Ocorrencias__Workflow__V1__PutStepSequenceResponse_Closure closure,
+                                                            void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 47, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__set_ticket_fields(ProtobufCService *service,
+                                                            const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *input,
+                                                            Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                            void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 48, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__start_steps(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__StartStepsRequest *input,
+                                                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 49, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__advance_step(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__AdvanceStepRequest *input,
+                                                       Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 50, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__ExportQueueRequest *input,
+                                                       Ocorrencias__Workflow__V1__CsvChunk_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 51, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workflow_Service *service,
                                                 Ocorrencias__Workflow__V1__Workflow_ServiceDestroy destroy)

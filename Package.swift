@@ -27,6 +27,7 @@ let package = Package(
         .executable(name: "knowledge-eval", targets: ["KnowledgeEval"]),
         .executable(name: "intake-bench", targets: ["IntakeBench"]),
         .executable(name: "workflow-time-bench", targets: ["WorkflowTimeBench"]),
+        .executable(name: "load-driver", targets: ["LoadDriver"]),
     ],
     targets: [
         // MARK: C libraries and generated C code
@@ -91,6 +92,9 @@ let package = Package(
                           path: "Tests/Benchmarks/KnowledgeEval", swiftSettings: strict),
         .executableTarget(name: "WorkflowTimeBench", dependencies: ["WorkflowCore", "Storage", "TestSupport"],
                           path: "Tests/Benchmarks/WorkflowTimeBench", swiftSettings: strict),
+        .target(name: "LoadDriverKit", dependencies: ["ServiceKit", "RPCTransport", "Messages", "RPC", "Storage"],
+                path: "Tests/Benchmarks/LoadDriver/Kit", swiftSettings: strict),
+        .executableTarget(name: "LoadDriver", dependencies: ["LoadDriverKit"], path: "Tests/Benchmarks/LoadDriver/Main", swiftSettings: strict),
         .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
 
         // MARK: Tests
@@ -111,6 +115,8 @@ let package = Package(
                     path: "Tests/NotificationTests", exclude: ["Support/smtp_sink.py", "Support/webhook_receiver.py", "Support/mail_to_json.py"],
                     swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], path: "Tests/StorageTests", swiftSettings: strict),
+        .testTarget(name: "ProductionTests", dependencies: ["LoadDriverKit", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],
+                    path: "Tests/ProductionTests", exclude: ["Support/cluster.py"], swiftSettings: strict),
         .testTarget(name: "WorkflowTests", dependencies: ["WorkflowCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/WorkflowTests", swiftSettings: strict),
     ]

@@ -7,7 +7,7 @@ import Storage
 public enum WorkflowService {
     /// Versioned migrations of the workflow database (appended to, never edited). The core uses
     /// versions 1–99; the SLA/timers/survey/metrics parts append theirs from 100.
-    public static var migrations: [Migration] { WorkflowSchema.migrations }
+    public static var migrations: [Migration] { WorkflowSchema.migrations + WorkflowTimeMigrations.all }
 
     /// Options of the workflow core.
     public struct Options: Sendable {
@@ -19,6 +19,9 @@ public enum WorkflowService {
         public var surveyLink: @Sendable (TicketRecord) -> String = { _ in "" }
         /// The flow new tickets follow; `WORKFLOW_FLOW` in the environment, default "padrao".
         public var defaultFlow: String?
+        /// Runs the time half (SLA, timers, inactivity, survey, metrics; docs/WORKFLOW-TIME.md),
+        /// which adds its observer and survey links to these options.
+        public var time = true
 
         public init() {}
     }
@@ -27,6 +30,8 @@ public enum WorkflowService {
     /// - Returns: the lifecycle, for parts that act on tickets themselves (timers).
     @discardableResult
     public static func register(runtime: ServiceRuntime, router: inout RPCRouter, options: Options = Options()) throws -> TicketLifecycle {
+        var options = options
+        let time = options.time ? WorkflowTimeWiring.prepare(runtime: runtime, options: &options) : nil
         let flows = try runtime.database.write { tx in
             try FlowStore.seed(tx)
             return try FlowStore.load(tx)
@@ -47,6 +52,9 @@ public enum WorkflowService {
         DevelopmentBacklog.register(&router, api: api)
         AdvanceSteps.register(&router, api: api)
         CsvExport.register(&router, api: api)
+        if let (time, seam) = time {
+            try WorkflowTimeWiring.finish(time, seam, lifecycle: lifecycle, runtime: runtime, router: &router)
+        }
         runtime.addBackground(EventPublisher(source: "workflow").relay(runtime: runtime))
         return lifecycle
     }

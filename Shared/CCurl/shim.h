@@ -13,3 +13,12 @@ static inline CURLcode ccurl_setopt_read_function(CURL *c, size_t (*f)(char *, s
     return curl_easy_setopt(c, CURLOPT_READFUNCTION, f);
 }
 static inline CURLcode ccurl_getinfo_long(CURL *c, CURLINFO i, long *v) { return curl_easy_getinfo(c, i, v); }
+static inline CURLcode ccurl_setopt_header_function(CURL *c, size_t (*f)(char *, size_t, size_t, void *)) {
+    return curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, f);
+}
+static inline CURLcode ccurl_setopt_off_t(CURL *c, CURLoption o, curl_off_t v) { return curl_easy_setopt(c, o, v); }
+static inline CURLcode ccurl_global_init_all(void) { return curl_global_init(CURL_GLOBAL_ALL); }
+static inline CURLcode ccurl_getinfo_string(CURL *c, CURLINFO i, char **v) { return curl_easy_getinfo(c, i, v); }
+static inline CURLcode ccurl_setopt_xferinfo_function(CURL *c, int (*f)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t)) {
+    return curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, f);
+}

@@ -1,5 +1,129 @@
 #pragma once
 #include <stdarg.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <microhttpd.h>
+
+// Typed wrappers for libmicrohttpd's variadic functions (Swift cannot call C variadics), plus a
+// few helpers that keep pointer juggling on the C side. Used by the gateway (GatewayCore/HTTP).
+
+/// Starts a daemon bound to `host:port` (IPv4) with an internal thread pool of `threads`
+/// (epoll where available), a connection limit, a per-connection idle timeout (seconds) and a
+/// per-connection memory pool of `memory_limit` bytes (which bounds the request header size).
+static inline struct MHD_Daemon *cmhd_start(const char *host, uint16_t port, unsigned int threads,
+                                            unsigned int connection_limit, unsigned int timeout_seconds,
+                                            size_t memory_limit, MHD_AccessHandlerCallback handler,
+                                            void *handler_cls, MHD_RequestCompletedCallback completed,
+                                            void *completed_cls) {
+    struct sockaddr_in address;
+    memset(&address, 0, sizeof(address));
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    if (inet_pton(AF_INET, host, &address.sin_addr) != 1) return NULL;
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    if (threads <= 1) {
+        return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
+                                MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+                                MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+                                MHD_OPTION_CONNECTION_TIMEOUT, timeout_seconds,
+                                MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory_limit,
+                                MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&address,
+                                MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+                                MHD_OPTION_END);
+    }
+    return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
+                            MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
+                            MHD_OPTION_THREAD_POOL_SIZE, threads,
+                            MHD_OPTION_CONNECTION_LIMIT, connection_limit,
+                            MHD_OPTION_CONNECTION_TIMEOUT, timeout_seconds,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory_limit,
+                            MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&address,
+                            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
+                            MHD_OPTION_END);
+}
+
+/// The port the daemon is bound to (useful after asking for port 0); 0 when unknown.
+static inline uint16_t cmhd_bound_port(struct MHD_Daemon *daemon) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    return info ? info->port : 0;
+}
+
+/// Writes the client's IPv4/IPv6 address as text into `buffer`; returns its length (0 if unknown).
+static inline size_t cmhd_client_address(struct MHD_Connection *connection, char *buffer, size_t capacity) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!info || !info->client_addr || capacity == 0) return 0;
+    const struct sockaddr *sa = info->client_addr;
+    const char *ok = NULL;
+    if (sa->sa_family == AF_INET) {
+        ok = inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buffer, (socklen_t)capacity);
+    } else if (sa->sa_family == AF_INET6) {
+        ok = inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buffer, (socklen_t)capacity);
+    }
+    return ok ? strlen(buffer) : 0;
+}
+
+struct cmhd_buffer {
+    char *data;
+    size_t capacity;
+    size_t used;
+    int overflow;
+};
+
+static enum MHD_Result cmhd_collect_value(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    (void)kind;
+    struct cmhd_buffer *buffer = (struct cmhd_buffer *)cls;
+    if (!key) return MHD_YES;
+    if (!value) value = "";
+    size_t k = strlen(key), v = strlen(value);
+    if (buffer->used + k + v + 2 > buffer->capacity) {
+        buffer->overflow = 1;
+        return MHD_NO;
+    }
+    memcpy(buffer->data + buffer->used, key, k + 1);
+    buffer->used += k + 1;
+    memcpy(buffer->data + buffer->used, value, v + 1);
+    buffer->used += v + 1;
+    return MHD_YES;
+}
+
+/// Copies the values of `kind` (headers, query arguments) into `data` as `key\0value\0...`.
+/// Returns the bytes used, or -1 when they do not fit in `capacity`.
+static inline long cmhd_collect(struct MHD_Connection *connection, int kind, char *data, size_t capacity) {
+    struct cmhd_buffer buffer = { data, capacity, 0, 0 };
+    MHD_get_connection_values(connection, (enum MHD_ValueKind)kind, cmhd_collect_value, &buffer);
+    return buffer.overflow ? -1 : (long)buffer.used;
+}
+
+static inline int cmhd_header_kind(void) { return MHD_HEADER_KIND; }
+static inline int cmhd_query_kind(void) { return MHD_GET_ARGUMENT_KIND; }
+
+/// Queues a response with `status`, `body` (copied) and headers given as `name\0value\0...`.
+/// Returns 1 when queued.
+static inline int cmhd_respond(struct MHD_Connection *connection, unsigned int status, const void *body,
+                               size_t length, const char *headers, size_t headers_length) {
+    struct MHD_Response *response = MHD_create_response_from_buffer(length, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!response) return 0;
+    size_t offset = 0;
+    while (offset < headers_length) {
+        const char *name = headers + offset;
+        offset += strlen(name) + 1;
+        if (offset >= headers_length) break;
+        const char *value = headers + offset;
+        offset += strlen(value) + 1;
+        MHD_add_response_header(response, name, value);
+    }
+    enum MHD_Result result = MHD_queue_response(connection, status, response);
+    MHD_destroy_response(response);
+    return result == MHD_YES ? 1 : 0;
+}
+
+static inline int cmhd_yes(void) { return MHD_YES; }
+static inline int cmhd_no(void) { return MHD_NO; }
+
+/// The value of request header `name`, or NULL.
+static inline const char *cmhd_header(struct MHD_Connection *connection, const char *name) {
+    return MHD_lookup_connection_value(connection, MHD_HEADER_KIND, name);
+}

@@ -12,4 +12,8 @@ public enum MetadataKey {
     public static let principalSignature = "principal-signature"
     /// Name of the calling service, for logs.
     public static let caller = "caller"
+    /// On the gateway's public RPC port: the integration API key, sent in the AUTH frame.
+    public static let apiKey = "api-key"
+    /// On the gateway's public RPC port: which service a built-in method (`ocorrencias.rpc.v1.*`) is for.
+    public static let service = "service"
 }

@@ -94,7 +94,10 @@ public struct EventConsumer: Sendable {
     }
 
     /// Registers `EventSink/Deliver` on `router`, applying events in `database`.
-    public func register(in router: inout RPCRouter, database: any Database, logger: Logger) {
+    /// - Parameter afterApplied: called after a delivery's transactions committed, with the number
+    ///   of events newly applied (e.g. to wake a sender that acts on what the handlers wrote).
+    public func register(in router: inout RPCRouter, database: any Database, logger: Logger,
+                         afterApplied: (@Sendable (Int) -> Void)? = nil) {
         let handlers = self.handlers
         let consumer = self.consumer
         router.register(EventsV1.EventSink.deliver) { request, context in
@@ -108,6 +111,7 @@ public struct EventConsumer: Sendable {
                 }
                 if applied { response.accepted += 1 } else { response.duplicates += 1 }
             }
+            if let afterApplied, response.accepted > 0 { afterApplied(Int(response.accepted)) }
             return response
         }
     }

@@ -16,8 +16,13 @@ import Storage
 /// ```
 public enum ServiceMain {
     /// Starts the service and blocks until it has shut down; exits the process.
+    /// `<service> healthcheck [flags]` instead asks the running instance whether it serves.
     public static func run(name: String, migrations: [Migration],
                            setup: (ServiceRuntime, inout RPCRouter) throws -> Void) -> Never {
+        let arguments = CommandLine.arguments
+        if arguments.count > 1, arguments[1] == "healthcheck" {
+            exit(HealthProbe.run(name: name, arguments: [arguments[0]] + arguments.dropFirst(2)))
+        }
         // Block the termination signals before any thread starts, so only signalfd sees them.
         let signals = SignalWaiter.prepare()
         let configuration: ServiceConfiguration

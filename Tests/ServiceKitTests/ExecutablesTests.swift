@@ -61,4 +61,28 @@ struct ExecutablesTests {
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(text.contains("invalid port notaport"))
     }
+
+    @Test("`<service> healthcheck` exits 0 while the instance serves and 1 once it is gone")
+    func healthcheckCommand() throws {
+        let directory = try TemporaryDirectory()
+        let environment = ["OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": "healthcheck-secret-0123456789"]
+        let service = try ServiceProcess(name: "knowledge", environment: environment)
+        func probe() throws -> (Int32, String) {
+            let process = Process()
+            process.executableURL = BuildProducts.executable("knowledge")
+            process.arguments = ["healthcheck", "--port", String(service.port)]
+            process.environment = environment
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+        }
+        let (serving, text) = try probe()
+        #expect(serving == 0, "\(text)")
+        #expect(text.contains("SERVING"))
+        #expect(service.stop() == 0)
+        let (gone, _) = try probe()
+        #expect(gone == 1)
+    }
 }

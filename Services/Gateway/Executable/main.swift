@@ -1,5 +1,11 @@
-// The gateway executable: the single door for people and integrations. For now it serves the
-// RPC built-ins; HTTP/JSON, the portal and the RPC router follow in the gateway issue.
+// The gateway executable: the single door for people and integrations. `gateway create-admin`
+// creates the first administrator; otherwise it serves HTTP/JSON, the public RPC port and the
+// RPC built-ins (everything lives in GatewayCore).
+import Foundation
+import GatewayCore
 import ServiceKit
 
-ServiceMain.run(name: "gateway", migrations: []) { _, _ in }
+if let status = GatewayCommands.run() { exit(status) }
+ServiceMain.run(name: "gateway", migrations: GatewayService.migrations) { runtime, router in
+    try GatewayService.register(runtime: runtime, router: &router)
+}

@@ -1,16 +1,39 @@
+import Messages
 import RPCTransport
 import ServiceKit
 import Storage
 
 /// The intake service: its schema and the RPC methods and background work it registers.
+///
+/// ```swift
+/// ServiceMain.run(name: "intake", migrations: IntakeService.migrations) { runtime, router in
+///     try IntakeService.register(runtime: runtime, router: &router)
+/// }
+/// ```
 public enum IntakeService {
     /// Versioned migrations of the intake database (appended to, never edited).
-    public static let migrations: [Migration] = []
+    public static let migrations: [Migration] = IntakeSchema.migrations
 
     /// Registers the service's methods, its event consumer and its outbox relay.
-    public static func register(runtime: ServiceRuntime, router: inout RPCRouter) throws {
+    /// - Throws: ``ConfigurationError`` for a malformed `INTAKE_*` variable.
+    @discardableResult
+    public static func register(runtime: ServiceRuntime, router: inout RPCRouter) throws -> IntakeContext {
+        let settings = try IntakeSettings(environment: runtime.configuration.environment,
+                                          dataDirectory: runtime.configuration.dataDirectory)
+        let intake = try IntakeContext(database: runtime.database, settings: settings) { ticketID, options in
+            var request = WorkflowV1.GetTicketHolderRequest()
+            request.ticketID = ticketID
+            return try runtime.client(for: "workflow").call(WorkflowV1.Workflow.getTicketHolder, request, options: options)
+        }
+        intake.contents.removeStaleUploads()
+        IntakeAPI.register(intake, principals: runtime.principals, in: &router)
         let consumer = EventConsumer(consumer: "intake")
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
         runtime.addBackground(EventPublisher(source: "intake").relay(runtime: runtime))
+        if let poller = try MailPoller.fromEnvironment(runtime.configuration.environment, intake: intake,
+                                                       tokens: ReplyToken(secret: runtime.secret), logger: runtime.logger) {
+            runtime.addBackground(poller)
+        }
+        return intake
     }
 }

@@ -1,16 +1,102 @@
+import Foundation
+import Messages
 import RPCTransport
 import ServiceKit
 import Storage
 
-/// The notification service: its schema and the RPC methods and background work it registers.
+/// The notification service: consumes intake's and workflow's events, decides who is told
+/// (rules, subscriptions, confidentiality), renders and logs one delivery per event, recipient
+/// and channel, and sends them by SMTP and signed webhooks with retries. See docs/NOTIFICATION.md.
 public enum NotificationService {
     /// Versioned migrations of the notification database (appended to, never edited).
-    public static let migrations: [Migration] = []
+    public static let migrations: [Migration] = NotificationSchema.migrations
 
-    /// Registers the service's methods, its event consumer and its outbox relay.
+    /// Registers the service's methods, its event consumer, its sender and its outbox relay.
+    /// Settings come from `NOTIFICATION_*` variables and rules from `NOTIFICATION_RULES_FILE`.
+    /// - Throws: ``NotificationConfigurationError`` for malformed settings or rules.
     public static func register(runtime: ServiceRuntime, router: inout RPCRouter) throws {
-        let consumer = EventConsumer(consumer: "notification")
-        consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
-        runtime.addBackground(EventPublisher(source: "notification").relay(runtime: runtime))
+        let environment = runtime.configuration.environment
+        let settings = try NotificationSettings(environment: environment)
+        let rules = try environment["NOTIFICATION_RULES_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+            .map(NotificationRules.load(path:)) ?? .defaults
+        try register(runtime: runtime, router: &router, settings: settings, rules: rules)
+    }
+
+    /// Same, with explicit settings and rules (tests, embedding).
+    public static func register(runtime: ServiceRuntime, router: inout RPCRouter, settings: NotificationSettings,
+                                rules: NotificationRules) throws {
+        _ = try registerReturningDispatcher(runtime: runtime, router: &router, settings: settings, rules: rules)
+    }
+
+    /// Same, handing back the sender (the benchmark holds and resumes it).
+    package static func registerReturningDispatcher(runtime: ServiceRuntime, router: inout RPCRouter, settings: NotificationSettings,
+                                                    rules: NotificationRules) throws -> DeliveryDispatcher {
+        let publisher = EventPublisher(source: "notification")
+        let identity = MessageIdentity(secret: runtime.secret, domain: settings.mailDomain, replyLocalPart: settings.replyLocalPart)
+        let planner = DeliveryPlanner(rules: rules, settings: settings, identity: identity, publisher: publisher)
+        let dispatcher = DeliveryDispatcher(database: runtime.database, settings: settings, logger: runtime.logger, publisher: publisher)
+
+        var consumer = EventConsumer(consumer: "notification")
+        EventHandlers.register(&consumer, planner: planner)
+        consumer.register(in: &router, database: runtime.database, logger: runtime.logger) { _ in dispatcher.wake() }
+        NotificationAPI(runtime: runtime, planner: planner, dispatcher: dispatcher).register(in: &router)
+        runtime.addBackground(dispatcher)
+        runtime.addBackground(publisher.relay(runtime: runtime))
+        return dispatcher
+    }
+}
+
+/// Which events notification consumes and how each becomes deliveries.
+enum EventHandlers {
+    static func register(_ consumer: inout EventConsumer, planner: DeliveryPlanner) {
+        consumer.on(IntakeV1.TicketOpened.self) { event, envelope, tx in
+            try planner.plan(EventInterpreter.facts(event, envelope), tx)
+        }
+        consumer.on(IntakeV1.CustomerReplied.self) { event, envelope, tx in
+            try planner.plan(EventInterpreter.facts(event, envelope, summary: try TicketCache.load(tx, ticketID: event.ticketID)), tx)
+        }
+        consumer.on(IntakeV1.TicketCancelledByCustomer.self) { event, envelope, tx in
+            try planner.plan(EventInterpreter.facts(event, envelope, summary: try TicketCache.load(tx, ticketID: event.ticketID)), tx)
+        }
+        consumer.on(WorkflowV1.StageChanged.self) { event, envelope, tx in
+            try TicketCache.store(tx, event.ticket)
+            try planner.plan(EventInterpreter.facts(event, envelope), tx)
+        }
+        consumer.on(WorkflowV1.Transferred.self) { event, envelope, tx in
+            try TicketCache.store(tx, event.ticket)
+            try planner.plan(EventInterpreter.facts(event, envelope), tx)
+        }
+        consumer.on(WorkflowV1.DiscussionAdded.self) { event, envelope, tx in
+            try TicketCache.store(tx, event.ticket)
+            try planner.plan(EventInterpreter.facts(event, envelope), tx)
+        }
+        consumer.on(WorkflowV1.InformationRequested.self) { event, envelope, tx in
+            try TicketCache.store(tx, event.ticket)
+            try planner.plan(EventInterpreter.facts(event, envelope), tx)
+        }
+        consumer.on(WorkflowV1.SolutionGiven.self) { event, envelope, tx in
+            try TicketCache.store(tx, event.ticket)
+            try planner.plan(EventInterpreter.facts(event, envelope), tx)
+        }
+        consumer.on(WorkflowV1.TicketFinished.self) { event, envelope, tx in
+            try TicketCache.store(tx, event.ticket)
+            try planner.plan(EventInterpreter.facts(event, envelope), tx)
+        }
+        consumer.on(WorkflowV1.InactivityReminder.self) { event, envelope, tx in
+            try TicketCache.store(tx, event.ticket)
+            try planner.plan(EventInterpreter.facts(event, envelope), tx)
+        }
+        consumer.on(WorkflowV1.SLAWarning.self) { event, envelope, tx in
+            try TicketCache.store(tx, event.ticket)
+            try planner.plan(EventInterpreter.facts(event, envelope), tx)
+        }
+        consumer.on(WorkflowV1.SLABreached.self) { event, envelope, tx in
+            try TicketCache.store(tx, event.ticket)
+            try planner.plan(EventInterpreter.facts(event, envelope), tx)
+        }
+        consumer.on(WorkflowV1.SurveyAnswered.self) { event, envelope, tx in
+            try TicketCache.store(tx, event.ticket)
+            try planner.plan(EventInterpreter.facts(event, envelope), tx)
+        }
     }
 }

@@ -1,16 +1,61 @@
+import Foundation
 import RPCTransport
 import ServiceKit
 import Storage
 
 /// The workflow service: its schema and the RPC methods and background work it registers.
 public enum WorkflowService {
-    /// Versioned migrations of the workflow database (appended to, never edited).
-    public static let migrations: [Migration] = []
+    /// Versioned migrations of the workflow database (appended to, never edited). The core uses
+    /// versions 1–99; the SLA/timers/survey/metrics parts append theirs from 100.
+    public static var migrations: [Migration] { WorkflowSchema.migrations + WorkflowTimeMigrations.all }
+
+    /// Options of the workflow core.
+    public struct Options: Sendable {
+        /// Observers called on every ticket change (the extension seam; see ``TicketObserver``).
+        public var observers: [any TicketObserver] = []
+        /// The clock in epoch ms.
+        public var now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        /// The survey link put in TicketFinished.
+        public var surveyLink: @Sendable (TicketRecord) -> String = { _ in "" }
+        /// The flow new tickets follow; `WORKFLOW_FLOW` in the environment, default "padrao".
+        public var defaultFlow: String?
+        /// Runs the time half (SLA, timers, inactivity, survey, metrics; docs/WORKFLOW-TIME.md),
+        /// which adds its observer and survey links to these options.
+        public var time = true
+
+        public init() {}
+    }
 
     /// Registers the service's methods, its event consumer and its outbox relay.
-    public static func register(runtime: ServiceRuntime, router: inout RPCRouter) throws {
-        let consumer = EventConsumer(consumer: "workflow")
+    /// - Returns: the lifecycle, for parts that act on tickets themselves (timers).
+    @discardableResult
+    public static func register(runtime: ServiceRuntime, router: inout RPCRouter, options: Options = Options()) throws -> TicketLifecycle {
+        var options = options
+        let time = options.time ? WorkflowTimeWiring.prepare(runtime: runtime, options: &options) : nil
+        let flows = try runtime.database.write { tx in
+            try FlowStore.seed(tx)
+            return try FlowStore.load(tx)
+        }
+        let flowName = options.defaultFlow ?? runtime.configuration.environment["WORKFLOW_FLOW"] ?? FlowPresets.standard.name
+        let lifecycle = TicketLifecycle(flows: flows, defaultFlow: flowName, publisher: EventPublisher(source: "workflow"),
+                                        observers: options.observers, now: options.now, surveyLink: options.surveyLink)
+        var consumer = EventConsumer(consumer: "workflow")
+        TicketIntake.register(&consumer, lifecycle: lifecycle)
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
+
+        let api = WorkflowAPI(database: runtime.database, principals: runtime.principals, lifecycle: lifecycle,
+                              queries: TicketQueries(lifecycle: lifecycle))
+        api.registerDirectory(&router)
+        api.registerReads(&router)
+        api.registerWrites(&router)
+        TimeEntries.register(&router, api: api)
+        DevelopmentBacklog.register(&router, api: api)
+        AdvanceSteps.register(&router, api: api)
+        CsvExport.register(&router, api: api)
+        if let (time, seam) = time {
+            try WorkflowTimeWiring.finish(time, seam, lifecycle: lifecycle, runtime: runtime, router: &router)
+        }
         runtime.addBackground(EventPublisher(source: "workflow").relay(runtime: runtime))
+        return lifecycle
     }
 }

@@ -7,13 +7,16 @@
 #include "ocorrencias/common/v1/ticket_types.pb-c.h"
 #include "ocorrencias/events/v1/events.pb-c.h"
 #include "ocorrencias/intake/v1/events.pb-c.h"
+#include "ocorrencias/intake/v1/intake.pb-c.h"
 #include "ocorrencias/knowledge/v1/events.pb-c.h"
 #include "ocorrencias/knowledge/v1/knowledge.pb-c.h"
 #include "ocorrencias/notification/v1/events.pb-c.h"
+#include "ocorrencias/notification/v1/notification.pb-c.h"
 #include "ocorrencias/rpc/v1/builtin.pb-c.h"
 #include "ocorrencias/rpc/v1/frame.pb-c.h"
 #include "ocorrencias/workflow/v1/events.pb-c.h"
 #include "ocorrencias/workflow/v1/workflow.pb-c.h"
+#include "ocorrencias/workflow/v1/workflow_time.pb-c.h"
 
 /** The empty string protobuf-c uses for unset proto3 strings. */
 static inline char *cmessages_empty_string(void) { return (char *)protobuf_c_empty_string; }

@@ -29,6 +29,8 @@ extension IntakeV1 {
         public var openedAtMs: Int64 = 0
         /// Message-ID of the e-mail that opened it, when the channel is e-mail.
         public var emailMessageID: String = ""
+        /// Configurable origin key ("customer", "representative", "internal", ...); `origin` is its kind.
+        public var originKey: String = ""
 
         public init() {}
     }
@@ -124,6 +126,7 @@ extension IntakeV1.TicketOpened: ProtoMessage {
         }
         c.opened_at_ms = self.openedAtMs
         if !self.emailMessageID.isEmpty { c.email_message_id = arena.cString(self.emailMessageID) }
+        if !self.originKey.isEmpty { c.origin_key = arena.cString(self.originKey) }
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__TicketOpened>) {
@@ -159,6 +162,7 @@ extension IntakeV1.TicketOpened: ProtoMessage {
         }
         self.openedAtMs = c.pointee.opened_at_ms
         self.emailMessageID = _ProtoRuntime.string(c.pointee.email_message_id)
+        self.originKey = _ProtoRuntime.string(c.pointee.origin_key)
     }
 }
 

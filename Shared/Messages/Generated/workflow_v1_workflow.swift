@@ -18,6 +18,791 @@ extension WorkflowV1 {
 
         public init() {}
     }
+
+    /// ---------------------------------------------------------------- staff directory
+    /// A support agent as the directory keeps it.
+    public struct Agent: Sendable, Hashable {
+        public var id: String = ""
+        public var name: String = ""
+        public var email: String = ""
+        /// Highest confidentiality level the agent may see.
+        public var maxAccessLevel: Int32 = 0
+        public var active: Bool = false
+        /// The agent's chefe (supervisor), if any.
+        public var chefeAgentID: String = ""
+        /// Whether the agent is a chefe (may change access levels, acts on subordinates' tickets).
+        public var isChefe: Bool = false
+        /// Role name; its permissions apply to the agent.
+        public var role: String = ""
+        /// Read only: groups the agent belongs to, and the role's permissions.
+        public var groupIDs: [String] = []
+        public var permissions: [String] = []
+        /// Read only: where the agent may transfer tickets.
+        public var transferDestinations: [WorkflowV1.Destination] = []
+
+        public init() {}
+    }
+
+    /// Where a ticket may be transferred: an agent or a group ("*" in either means any).
+    public struct Destination: Sendable, Hashable {
+        public var agentID: String = ""
+        public var groupID: String = ""
+
+        public init() {}
+    }
+
+    public struct Group: Sendable, Hashable {
+        public var id: String = ""
+        public var name: String = ""
+        public var active: Bool = false
+        /// Read only: members.
+        public var agentIDs: [String] = []
+
+        public init() {}
+    }
+
+    /// What a role may do: permissions such as "tickets.transfer", "tickets.link_customers",
+    /// "product.decide" (accept or deny in Análise produto), "directory.manage", "routing.manage".
+    public struct Role: Sendable, Hashable {
+        public var name: String = ""
+        public var permissions: [String] = []
+
+        public init() {}
+    }
+
+    public struct PutAgentRequest: Sendable, Hashable {
+        public var agent: WorkflowV1.Agent? = nil
+
+        public init() {}
+    }
+
+    public struct PutGroupRequest: Sendable, Hashable {
+        public var group: WorkflowV1.Group? = nil
+
+        public init() {}
+    }
+
+    public struct PutRoleRequest: Sendable, Hashable {
+        public var role: WorkflowV1.Role? = nil
+
+        public init() {}
+    }
+
+    public struct SetMembershipRequest: Sendable, Hashable {
+        public var groupID: String = ""
+        public var agentID: String = ""
+        public var member: Bool = false
+
+        public init() {}
+    }
+
+    public struct SetMembershipResponse: Sendable, Hashable {
+        public var group: WorkflowV1.Group? = nil
+
+        public init() {}
+    }
+
+    public struct SetTransferDestinationsRequest: Sendable, Hashable {
+        public var agentID: String = ""
+        public var destinations: [WorkflowV1.Destination] = []
+
+        public init() {}
+    }
+
+    public struct GetAgentRequest: Sendable, Hashable {
+        public var agentID: String = ""
+
+        public init() {}
+    }
+
+    public struct ListAgentsRequest: Sendable, Hashable {
+        /// Only members of this group, when set.
+        public var groupID: String = ""
+        public var includeInactive: Bool = false
+        /// Only agents supervised by this chefe, when set.
+        public var chefeAgentID: String = ""
+
+        public init() {}
+    }
+
+    public struct ListAgentsResponse: Sendable, Hashable {
+        public var agents: [WorkflowV1.Agent] = []
+
+        public init() {}
+    }
+
+    public struct ListGroupsRequest: Sendable, Hashable {
+        public var includeInactive: Bool = false
+
+        public init() {}
+    }
+
+    public struct ListGroupsResponse: Sendable, Hashable {
+        public var groups: [WorkflowV1.Group] = []
+
+        public init() {}
+    }
+
+    public struct ListRolesRequest: Sendable, Hashable {
+
+        public init() {}
+    }
+
+    public struct ListRolesResponse: Sendable, Hashable {
+        public var roles: [WorkflowV1.Role] = []
+
+        public init() {}
+    }
+
+    /// ---------------------------------------------------------------- routing and defaults
+    /// A routing rule: empty fields (and UNSPECIFIED enums) match anything. Rules are tried by
+    /// ascending position; the first match chooses the group whose queue receives a new ticket.
+    public struct RoutingRule: Sendable, Hashable {
+        public var id: String = ""
+        public var position: Int32 = 0
+        public var plan: String = ""
+        public var product: String = ""
+        public var module: String = ""
+        public var category: CommonV1.Category = .unspecified
+        public var priority: CommonV1.Priority = .unspecified
+        public var groupID: String = ""
+
+        public init() {}
+    }
+
+    public struct PutRoutingRuleRequest: Sendable, Hashable {
+        public var rule: WorkflowV1.RoutingRule? = nil
+
+        public init() {}
+    }
+
+    public struct DeleteRoutingRuleRequest: Sendable, Hashable {
+        public var ruleID: String = ""
+
+        public init() {}
+    }
+
+    public struct ListRoutingRulesRequest: Sendable, Hashable {
+
+        public init() {}
+    }
+
+    public struct ListRoutingRulesResponse: Sendable, Hashable {
+        public var rules: [WorkflowV1.RoutingRule] = []
+
+        public init() {}
+    }
+
+    public struct SetCategoryAccessLevelRequest: Sendable, Hashable {
+        public var category: CommonV1.Category = .unspecified
+        public var accessLevel: Int32 = 0
+
+        public init() {}
+    }
+
+    public struct Empty: Sendable, Hashable {
+
+        public init() {}
+    }
+
+    /// ---------------------------------------------------------------- tickets
+    public struct StatusInfo: Sendable, Hashable {
+        /// "solucionado_nao_informado", "cliente_informado", "solucao_confirmada", "agendado",
+        /// "pendente", "paralisado"; empty when none.
+        public var status: String = ""
+        public var reason: String = ""
+        public var setByID: String = ""
+        public var setByName: String = ""
+        public var setAtMs: Int64 = 0
+
+        public init() {}
+    }
+
+    /// A ticket as a listing shows it.
+    public struct TicketRow: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var code: String = ""
+        public var subject: String = ""
+        public var organizationID: String = ""
+        public var organizationName: String = ""
+        public var category: CommonV1.Category = .unspecified
+        public var priority: CommonV1.Priority = .unspecified
+        public var product: String = ""
+        public var module: String = ""
+        /// Internal stage key (customers get the public stage key) and its display name.
+        public var stage: String = ""
+        public var stageName: String = ""
+        public var holder: WorkflowV1.Holder? = nil
+        public var accessLevel: Int32 = 0
+        public var openedAtMs: Int64 = 0
+        public var lastInteractionAtMs: Int64 = 0
+        public var unreadMessages: Int32 = 0
+        public var pingPong: Bool = false
+        public var status: WorkflowV1.StatusInfo? = nil
+        public var contactName: String = ""
+
+        public init() {}
+    }
+
+    public struct DiscussionEntry: Sendable, Hashable {
+        public var entryID: String = ""
+        public var isPublic: Bool = false
+        /// "note", "transfer", "possible_solution", "customer_reply", "request_info", "solution",
+        /// "article", "voicemail".
+        public var kind: String = ""
+        public var text: String = ""
+        public var authorID: String = ""
+        public var authorName: String = ""
+        public var publishable: Bool = false
+        public var addedAtMs: Int64 = 0
+        public var attachments: [CommonV1.AttachmentRef] = []
+
+        public init() {}
+    }
+
+    /// A ticket with everything the caller may see (customers: public parts only).
+    public struct TicketView: Sendable, Hashable {
+        public var row: WorkflowV1.TicketRow? = nil
+        public var request: String = ""
+        public var solution: String = ""
+        public var customerStageName: String = ""
+        /// "resolvida", "negada", "cancelada_cliente", "nao_necessita_atuacao", "inatividade".
+        public var outcome: String = ""
+        public var publicNote: String = ""
+        public var contact: CommonV1.PersonRef? = nil
+        public var representative: CommonV1.PersonRef? = nil
+        public var channel: String = ""
+        public var flow: String = ""
+        /// "support" or "consulting".
+        public var serviceType: String = ""
+        public var scheduledForMs: Int64 = 0
+        public var scheduleCount: Int32 = 0
+        public var transferCount: Int32 = 0
+        public var firstResponseAtMs: Int64 = 0
+        public var finishedAtMs: Int64 = 0
+        public var discussion: [WorkflowV1.DiscussionEntry] = []
+        public var attachments: [CommonV1.AttachmentRef] = []
+        public var plan: String = ""
+        /// Development backlog: estimated effort (hours), the delivery date promised to the customer
+        /// (Exigência fiscal), and the version the item is planned in.
+        public var estimatedEffortHours: Int32 = 0
+        public var promisedDeliveryMs: Int64 = 0
+        public var versionID: String = ""
+        public var versionName: String = ""
+        /// Advance step: the ticket type, the current step (-1: none) and its name, and the ticket's fields.
+        public var ticketType: String = ""
+        public var stepPosition: Int32 = 0
+        public var stepName: String = ""
+        public var fields: [String: String] = [:]
+
+        public init() {}
+    }
+
+    public struct GetTicketRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        /// Record in the history that the agent viewed the ticket from a queue.
+        public var fromQueue: Bool = false
+
+        public init() {}
+    }
+
+    /// Filters shared by the queue, counts and search. Empty means any.
+    public struct TicketFilter: Sendable, Hashable {
+        public var stages: [String] = []
+        public var priorities: [CommonV1.Priority] = []
+        public var categories: [CommonV1.Category] = []
+        public var product: String = ""
+        public var module: String = ""
+        public var groupID: String = ""
+        public var agentID: String = ""
+        public var organizationID: String = ""
+        /// Words that must all appear in the subject or request.
+        public var text: String = ""
+        /// Only open tickets (not Finalizado/Cancelado).
+        public var openOnly: Bool = false
+        /// Tickets held by the caller (agent_id = caller).
+        public var mine: Bool = false
+
+        public init() {}
+    }
+
+    public struct ListQueueRequest: Sendable, Hashable {
+        public var filter: WorkflowV1.TicketFilter? = nil
+        public var pageSize: Int32 = 0
+        /// Opaque; from a previous response.
+        public var cursor: String = ""
+        /// Newest first instead of oldest first (the queue's default order).
+        public var newestFirst: Bool = false
+
+        public init() {}
+    }
+
+    public struct ListTicketsResponse: Sendable, Hashable {
+        public var tickets: [WorkflowV1.TicketRow] = []
+        /// Empty on the last page.
+        public var nextCursor: String = ""
+
+        public init() {}
+    }
+
+    public struct StageCount: Sendable, Hashable {
+        public var stage: String = ""
+        public var stageName: String = ""
+        public var count: Int64 = 0
+
+        public init() {}
+    }
+
+    public struct CountByStageRequest: Sendable, Hashable {
+        public var filter: WorkflowV1.TicketFilter? = nil
+
+        public init() {}
+    }
+
+    public struct CountByStageResponse: Sendable, Hashable {
+        public var counts: [WorkflowV1.StageCount] = []
+
+        public init() {}
+    }
+
+    public struct ListCustomerTicketsRequest: Sendable, Hashable {
+        /// Public stage keys.
+        public var stages: [String] = []
+        public var product: String = ""
+        public var categories: [CommonV1.Category] = []
+        public var text: String = ""
+        public var pageSize: Int32 = 0
+        public var cursor: String = ""
+
+        public init() {}
+    }
+
+    public struct SearchTicketsRequest: Sendable, Hashable {
+        public var query: String = ""
+        /// "all" (default), "subject", "request", "discussion", "solution".
+        public var field: String = ""
+        /// "phrase" (default: the whole phrase) or "any" (any of the words).
+        public var mode: String = ""
+        /// Tickets with the same subject as this one (query and field are then ignored).
+        public var sameSubjectAs: String = ""
+        public var filter: WorkflowV1.TicketFilter? = nil
+        public var limit: Int32 = 0
+
+        public init() {}
+    }
+
+    public struct MoveTicketRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var toStage: String = ""
+        /// Internal note recorded with the move (required by some transitions, e.g. agent cancel).
+        public var note: String = ""
+        /// Text shown to the customer (required when denying: the reason).
+        public var publicNote: String = ""
+
+        public init() {}
+    }
+
+    public struct AllowedMove: Sendable, Hashable {
+        public var toStage: String = ""
+        public var stageName: String = ""
+        public var outcome: String = ""
+        public var requiresNote: Bool = false
+        public var requiresPublicNote: Bool = false
+        public var permission: String = ""
+
+        public init() {}
+    }
+
+    public struct ListAllowedMovesRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+
+        public init() {}
+    }
+
+    public struct ListAllowedMovesResponse: Sendable, Hashable {
+        public var moves: [WorkflowV1.AllowedMove] = []
+
+        public init() {}
+    }
+
+    public struct SetStageStatusRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var status: String = ""
+        /// Required for "paralisado" (who or what the ticket waits on).
+        public var reason: String = ""
+
+        public init() {}
+    }
+
+    public struct ReclassifyRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        /// UNSPECIFIED leaves it unchanged.
+        public var category: CommonV1.Category = .unspecified
+        public var priority: CommonV1.Priority = .unspecified
+        public var reason: String = ""
+        /// "support" or "consulting"; empty leaves it unchanged.
+        public var serviceType: String = ""
+
+        public init() {}
+    }
+
+    public struct SetAccessLevelRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var accessLevel: Int32 = 0
+        public var reason: String = ""
+
+        public init() {}
+    }
+
+    public struct TakeTicketRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+
+        public init() {}
+    }
+
+    public struct TransferTicketRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        /// One of them (both: the agent inside the group).
+        public var toAgentID: String = ""
+        public var toGroupID: String = ""
+        public var note: String = ""
+        public var copyTo: [String] = []
+
+        public init() {}
+    }
+
+    public struct SendBackRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var justification: String = ""
+
+        public init() {}
+    }
+
+    public struct MarkMessagesReadRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+
+        public init() {}
+    }
+
+    /// A customer message that reached the team outside intake (a voicemail logged by the phone system).
+    public struct LogCustomerMessageRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var kind: String = ""
+        public var text: String = ""
+
+        public init() {}
+    }
+
+    public struct ScheduleTicketRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var scheduledForMs: Int64 = 0
+        public var note: String = ""
+
+        public init() {}
+    }
+
+    public struct AddDiscussionRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var isPublic: Bool = false
+        public var kind: String = ""
+        public var text: String = ""
+        public var publishable: Bool = false
+
+        public init() {}
+    }
+
+    public struct AddDiscussionResponse: Sendable, Hashable {
+        public var entry: WorkflowV1.DiscussionEntry? = nil
+
+        public init() {}
+    }
+
+    public struct MarkPublishableRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var entryID: String = ""
+
+        public init() {}
+    }
+
+    public struct SetTextRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var text: String = ""
+
+        public init() {}
+    }
+
+    public struct TextVersion: Sendable, Hashable {
+        public var version: Int32 = 0
+        public var text: String = ""
+        public var authorID: String = ""
+        public var authorName: String = ""
+        public var atMs: Int64 = 0
+
+        public init() {}
+    }
+
+    public struct ListTextVersionsRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        /// "request" or "solution".
+        public var field: String = ""
+
+        public init() {}
+    }
+
+    public struct ListTextVersionsResponse: Sendable, Hashable {
+        public var versions: [WorkflowV1.TextVersion] = []
+
+        public init() {}
+    }
+
+    public struct BulkActionRequest: Sendable, Hashable {
+        public var ticketIDs: [String] = []
+        /// One of: a transfer, a move, a note.
+        public var transfer: WorkflowV1.TransferTicketRequest? = nil
+        public var move: WorkflowV1.MoveTicketRequest? = nil
+        public var note: WorkflowV1.AddDiscussionRequest? = nil
+
+        public init() {}
+    }
+
+    public struct BulkResult: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var ok: Bool = false
+        public var error: String = ""
+
+        public init() {}
+    }
+
+    public struct BulkActionResponse: Sendable, Hashable {
+        public var results: [WorkflowV1.BulkResult] = []
+
+        public init() {}
+    }
+
+    public struct HistoryEntry: Sendable, Hashable {
+        /// "opened", "stage", "status", "holder", "category", "priority", "access_level", "view",
+        /// "email", "schedule", "read", "discussion", "text", "link", "time", "service_type", "contact".
+        public var kind: String = ""
+        public var oldValue: String = ""
+        public var newValue: String = ""
+        public var note: String = ""
+        public var actorID: String = ""
+        public var actorName: String = ""
+        public var atMs: Int64 = 0
+
+        public init() {}
+    }
+
+    public struct GetHistoryRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+
+        public init() {}
+    }
+
+    public struct GetHistoryResponse: Sendable, Hashable {
+        public var entries: [WorkflowV1.HistoryEntry] = []
+
+        public init() {}
+    }
+
+    public struct LinkTicketsRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var otherTicketID: String = ""
+        public var note: String = ""
+
+        public init() {}
+    }
+
+    public struct ListRelatedRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+
+        public init() {}
+    }
+
+    public struct ListRelatedResponse: Sendable, Hashable {
+        /// Tickets linked to this one.
+        public var linked: [WorkflowV1.TicketRow] = []
+        /// Other tickets of the same customer organization (newest first, at most 100).
+        public var sameCustomer: [WorkflowV1.TicketRow] = []
+
+        public init() {}
+    }
+
+    public struct AddTimeEntryRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var minutes: Int32 = 0
+        /// "support" (default) or "consulting".
+        public var serviceType: String = ""
+        /// "remote", "phone", "on_site".
+        public var mode: String = ""
+        public var note: String = ""
+        /// When the work was done (default now).
+        public var workedAtMs: Int64 = 0
+
+        public init() {}
+    }
+
+    public struct TimeEntry: Sendable, Hashable {
+        public var entryID: String = ""
+        public var ticketID: String = ""
+        public var agentID: String = ""
+        public var organizationID: String = ""
+        public var minutes: Int32 = 0
+        public var serviceType: String = ""
+        public var mode: String = ""
+        public var note: String = ""
+        public var workedAtMs: Int64 = 0
+
+        public init() {}
+    }
+
+    public struct TimeTotalsRequest: Sendable, Hashable {
+        /// "ticket", "agent", "organization", "service_type", "month".
+        public var groupBy: String = ""
+        public var fromMs: Int64 = 0
+        public var toMs: Int64 = 0
+        public var organizationID: String = ""
+        public var agentID: String = ""
+        public var serviceType: String = ""
+
+        public init() {}
+    }
+
+    public struct TimeTotal: Sendable, Hashable {
+        public var key: String = ""
+        public var minutes: Int64 = 0
+        public var entries: Int64 = 0
+
+        public init() {}
+    }
+
+    public struct TimeTotalsResponse: Sendable, Hashable {
+        public var totals: [WorkflowV1.TimeTotal] = []
+
+        public init() {}
+    }
+
+    /// ---------------------------------------------------------------- development backlog
+    /// A version that delivers accepted items (planned monthly).
+    public struct Version: Sendable, Hashable {
+        public var id: String = ""
+        public var name: String = ""
+        public var targetDateMs: Int64 = 0
+        /// Read only.
+        public var deliveredAtMs: Int64 = 0
+        public var plannedItems: Int32 = 0
+
+        public init() {}
+    }
+
+    public struct PutVersionRequest: Sendable, Hashable {
+        public var version: WorkflowV1.Version? = nil
+
+        public init() {}
+    }
+
+    public struct ListVersionsRequest: Sendable, Hashable {
+        public var includeDelivered: Bool = false
+
+        public init() {}
+    }
+
+    public struct ListVersionsResponse: Sendable, Hashable {
+        public var versions: [WorkflowV1.Version] = []
+
+        public init() {}
+    }
+
+    public struct SetDevelopmentPlanRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var estimatedEffortHours: Int32 = 0
+        /// Promised delivery date shown to the customer (Exigência fiscal); 0 leaves it unchanged.
+        public var promisedDeliveryMs: Int64 = 0
+
+        public init() {}
+    }
+
+    public struct PlanTicketRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var versionID: String = ""
+
+        public init() {}
+    }
+
+    public struct DeliverVersionRequest: Sendable, Hashable {
+        public var versionID: String = ""
+
+        public init() {}
+    }
+
+    public struct DeliverVersionResponse: Sendable, Hashable {
+        public var version: WorkflowV1.Version? = nil
+        public var finishedTicketIDs: [String] = []
+
+        public init() {}
+    }
+
+    public struct ListBacklogRequest: Sendable, Hashable {
+        public var pageSize: Int32 = 0
+        /// Page number from 0 (the backlog is small compared to the queue).
+        public var page: Int32 = 0
+
+        public init() {}
+    }
+
+    /// ---------------------------------------------------------------- advance step
+    /// One step of a ticket type's predefined sequence.
+    public struct Step: Sendable, Hashable {
+        public var name: String = ""
+        /// Who holds the ticket during this step (an agent, a group, or both).
+        public var agentID: String = ""
+        public var groupID: String = ""
+        /// Ticket fields that must be filled before advancing past this step.
+        public var requiredFields: [String] = []
+
+        public init() {}
+    }
+
+    public struct PutStepSequenceRequest: Sendable, Hashable {
+        public var ticketType: String = ""
+        public var steps: [WorkflowV1.Step] = []
+
+        public init() {}
+    }
+
+    public struct PutStepSequenceResponse: Sendable, Hashable {
+        public var ticketType: String = ""
+        public var steps: [WorkflowV1.Step] = []
+
+        public init() {}
+    }
+
+    public struct SetTicketFieldsRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var fields: [String: String] = [:]
+
+        public init() {}
+    }
+
+    public struct StartStepsRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var ticketType: String = ""
+
+        public init() {}
+    }
+
+    public struct AdvanceStepRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+
+        public init() {}
+    }
+
+    /// ---------------------------------------------------------------- export
+    public struct ExportQueueRequest: Sendable, Hashable {
+        public var filter: WorkflowV1.TicketFilter? = nil
+
+        public init() {}
+    }
 }
 
 extension WorkflowV1.GetTicketHolderRequest: ProtoMessage {
@@ -56,7 +841,1987 @@ extension WorkflowV1.GetTicketHolderResponse: ProtoMessage {
     }
 }
 
+extension WorkflowV1.Agent: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__Agent
+    public static var protoName: String { "ocorrencias.workflow.v1.Agent" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__Agent(); ocorrencias__workflow__v1__agent__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__Agent>) { ocorrencias__workflow__v1__agent__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__Agent, arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+        if !self.name.isEmpty { c.name = arena.cString(self.name) }
+        if !self.email.isEmpty { c.email = arena.cString(self.email) }
+        c.max_access_level = self.maxAccessLevel
+        c.active = (self.active ? 1 : 0)
+        if !self.chefeAgentID.isEmpty { c.chefe_agent_id = arena.cString(self.chefeAgentID) }
+        c.is_chefe = (self.isChefe ? 1 : 0)
+        if !self.role.isEmpty { c.role = arena.cString(self.role) }
+        if !self.groupIDs.isEmpty {
+            c.n_group_ids = self.groupIDs.count
+            c.group_ids = arena.cStrings(self.groupIDs)
+        }
+        if !self.permissions.isEmpty {
+            c.n_permissions = self.permissions.count
+            c.permissions = arena.cStrings(self.permissions)
+        }
+        if !self.transferDestinations.isEmpty {
+            c.n_transfer_destinations = self.transferDestinations.count
+            c.transfer_destinations = arena.messages(self.transferDestinations)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Agent>) {
+        self.id = _ProtoRuntime.string(c.pointee.id)
+        self.name = _ProtoRuntime.string(c.pointee.name)
+        self.email = _ProtoRuntime.string(c.pointee.email)
+        self.maxAccessLevel = c.pointee.max_access_level
+        self.active = (c.pointee.active != 0)
+        self.chefeAgentID = _ProtoRuntime.string(c.pointee.chefe_agent_id)
+        self.isChefe = (c.pointee.is_chefe != 0)
+        self.role = _ProtoRuntime.string(c.pointee.role)
+        if c.pointee.n_group_ids > 0, let _items = c.pointee.group_ids {
+            self.groupIDs = (0..<c.pointee.n_group_ids).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.groupIDs = []
+        }
+        if c.pointee.n_permissions > 0, let _items = c.pointee.permissions {
+            self.permissions = (0..<c.pointee.n_permissions).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.permissions = []
+        }
+        if c.pointee.n_transfer_destinations > 0, let _items = c.pointee.transfer_destinations {
+            self.transferDestinations = (0..<c.pointee.n_transfer_destinations).map { (_items[$0].map { WorkflowV1.Destination(_c: $0) } ?? WorkflowV1.Destination()) }
+        } else {
+            self.transferDestinations = []
+        }
+    }
+}
+
+extension WorkflowV1.Destination: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__Destination
+    public static var protoName: String { "ocorrencias.workflow.v1.Destination" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__Destination(); ocorrencias__workflow__v1__destination__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__Destination>) { ocorrencias__workflow__v1__destination__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__Destination, arena: inout ProtoArena) {
+        if !self.agentID.isEmpty { c.agent_id = arena.cString(self.agentID) }
+        if !self.groupID.isEmpty { c.group_id = arena.cString(self.groupID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Destination>) {
+        self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
+        self.groupID = _ProtoRuntime.string(c.pointee.group_id)
+    }
+}
+
+extension WorkflowV1.Group: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__Group
+    public static var protoName: String { "ocorrencias.workflow.v1.Group" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__Group(); ocorrencias__workflow__v1__group__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__Group>) { ocorrencias__workflow__v1__group__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__Group, arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+        if !self.name.isEmpty { c.name = arena.cString(self.name) }
+        c.active = (self.active ? 1 : 0)
+        if !self.agentIDs.isEmpty {
+            c.n_agent_ids = self.agentIDs.count
+            c.agent_ids = arena.cStrings(self.agentIDs)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Group>) {
+        self.id = _ProtoRuntime.string(c.pointee.id)
+        self.name = _ProtoRuntime.string(c.pointee.name)
+        self.active = (c.pointee.active != 0)
+        if c.pointee.n_agent_ids > 0, let _items = c.pointee.agent_ids {
+            self.agentIDs = (0..<c.pointee.n_agent_ids).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.agentIDs = []
+        }
+    }
+}
+
+extension WorkflowV1.Role: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__Role
+    public static var protoName: String { "ocorrencias.workflow.v1.Role" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__Role(); ocorrencias__workflow__v1__role__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__Role>) { ocorrencias__workflow__v1__role__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__Role, arena: inout ProtoArena) {
+        if !self.name.isEmpty { c.name = arena.cString(self.name) }
+        if !self.permissions.isEmpty {
+            c.n_permissions = self.permissions.count
+            c.permissions = arena.cStrings(self.permissions)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Role>) {
+        self.name = _ProtoRuntime.string(c.pointee.name)
+        if c.pointee.n_permissions > 0, let _items = c.pointee.permissions {
+            self.permissions = (0..<c.pointee.n_permissions).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.permissions = []
+        }
+    }
+}
+
+extension WorkflowV1.PutAgentRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__PutAgentRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.PutAgentRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__PutAgentRequest(); ocorrencias__workflow__v1__put_agent_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__PutAgentRequest>) { ocorrencias__workflow__v1__put_agent_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__PutAgentRequest, arena: inout ProtoArena) {
+        if let value = self.agent { c.agent = arena.message(value) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutAgentRequest>) {
+        self.agent = c.pointee.agent.map { WorkflowV1.Agent(_c: $0) }
+    }
+}
+
+extension WorkflowV1.PutGroupRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__PutGroupRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.PutGroupRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__PutGroupRequest(); ocorrencias__workflow__v1__put_group_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__PutGroupRequest>) { ocorrencias__workflow__v1__put_group_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__PutGroupRequest, arena: inout ProtoArena) {
+        if let value = self.group { c.group = arena.message(value) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutGroupRequest>) {
+        self.group = c.pointee.group.map { WorkflowV1.Group(_c: $0) }
+    }
+}
+
+extension WorkflowV1.PutRoleRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__PutRoleRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.PutRoleRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__PutRoleRequest(); ocorrencias__workflow__v1__put_role_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__PutRoleRequest>) { ocorrencias__workflow__v1__put_role_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__PutRoleRequest, arena: inout ProtoArena) {
+        if let value = self.role { c.role = arena.message(value) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutRoleRequest>) {
+        self.role = c.pointee.role.map { WorkflowV1.Role(_c: $0) }
+    }
+}
+
+extension WorkflowV1.SetMembershipRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__SetMembershipRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.SetMembershipRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__SetMembershipRequest(); ocorrencias__workflow__v1__set_membership_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__SetMembershipRequest>) { ocorrencias__workflow__v1__set_membership_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__SetMembershipRequest, arena: inout ProtoArena) {
+        if !self.groupID.isEmpty { c.group_id = arena.cString(self.groupID) }
+        if !self.agentID.isEmpty { c.agent_id = arena.cString(self.agentID) }
+        c.member = (self.member ? 1 : 0)
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetMembershipRequest>) {
+        self.groupID = _ProtoRuntime.string(c.pointee.group_id)
+        self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
+        self.member = (c.pointee.member != 0)
+    }
+}
+
+extension WorkflowV1.SetMembershipResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__SetMembershipResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.SetMembershipResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__SetMembershipResponse(); ocorrencias__workflow__v1__set_membership_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__SetMembershipResponse>) { ocorrencias__workflow__v1__set_membership_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__SetMembershipResponse, arena: inout ProtoArena) {
+        if let value = self.group { c.group = arena.message(value) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetMembershipResponse>) {
+        self.group = c.pointee.group.map { WorkflowV1.Group(_c: $0) }
+    }
+}
+
+extension WorkflowV1.SetTransferDestinationsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__SetTransferDestinationsRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.SetTransferDestinationsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__SetTransferDestinationsRequest(); ocorrencias__workflow__v1__set_transfer_destinations_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__SetTransferDestinationsRequest>) { ocorrencias__workflow__v1__set_transfer_destinations_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__SetTransferDestinationsRequest, arena: inout ProtoArena) {
+        if !self.agentID.isEmpty { c.agent_id = arena.cString(self.agentID) }
+        if !self.destinations.isEmpty {
+            c.n_destinations = self.destinations.count
+            c.destinations = arena.messages(self.destinations)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetTransferDestinationsRequest>) {
+        self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
+        if c.pointee.n_destinations > 0, let _items = c.pointee.destinations {
+            self.destinations = (0..<c.pointee.n_destinations).map { (_items[$0].map { WorkflowV1.Destination(_c: $0) } ?? WorkflowV1.Destination()) }
+        } else {
+            self.destinations = []
+        }
+    }
+}
+
+extension WorkflowV1.GetAgentRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__GetAgentRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.GetAgentRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__GetAgentRequest(); ocorrencias__workflow__v1__get_agent_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__GetAgentRequest>) { ocorrencias__workflow__v1__get_agent_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__GetAgentRequest, arena: inout ProtoArena) {
+        if !self.agentID.isEmpty { c.agent_id = arena.cString(self.agentID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetAgentRequest>) {
+        self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
+    }
+}
+
+extension WorkflowV1.ListAgentsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListAgentsRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ListAgentsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListAgentsRequest(); ocorrencias__workflow__v1__list_agents_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListAgentsRequest>) { ocorrencias__workflow__v1__list_agents_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListAgentsRequest, arena: inout ProtoArena) {
+        if !self.groupID.isEmpty { c.group_id = arena.cString(self.groupID) }
+        c.include_inactive = (self.includeInactive ? 1 : 0)
+        if !self.chefeAgentID.isEmpty { c.chefe_agent_id = arena.cString(self.chefeAgentID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListAgentsRequest>) {
+        self.groupID = _ProtoRuntime.string(c.pointee.group_id)
+        self.includeInactive = (c.pointee.include_inactive != 0)
+        self.chefeAgentID = _ProtoRuntime.string(c.pointee.chefe_agent_id)
+    }
+}
+
+extension WorkflowV1.ListAgentsResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListAgentsResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.ListAgentsResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListAgentsResponse(); ocorrencias__workflow__v1__list_agents_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListAgentsResponse>) { ocorrencias__workflow__v1__list_agents_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListAgentsResponse, arena: inout ProtoArena) {
+        if !self.agents.isEmpty {
+            c.n_agents = self.agents.count
+            c.agents = arena.messages(self.agents)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListAgentsResponse>) {
+        if c.pointee.n_agents > 0, let _items = c.pointee.agents {
+            self.agents = (0..<c.pointee.n_agents).map { (_items[$0].map { WorkflowV1.Agent(_c: $0) } ?? WorkflowV1.Agent()) }
+        } else {
+            self.agents = []
+        }
+    }
+}
+
+extension WorkflowV1.ListGroupsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListGroupsRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ListGroupsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListGroupsRequest(); ocorrencias__workflow__v1__list_groups_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListGroupsRequest>) { ocorrencias__workflow__v1__list_groups_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListGroupsRequest, arena: inout ProtoArena) {
+        c.include_inactive = (self.includeInactive ? 1 : 0)
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListGroupsRequest>) {
+        self.includeInactive = (c.pointee.include_inactive != 0)
+    }
+}
+
+extension WorkflowV1.ListGroupsResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListGroupsResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.ListGroupsResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListGroupsResponse(); ocorrencias__workflow__v1__list_groups_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListGroupsResponse>) { ocorrencias__workflow__v1__list_groups_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListGroupsResponse, arena: inout ProtoArena) {
+        if !self.groups.isEmpty {
+            c.n_groups = self.groups.count
+            c.groups = arena.messages(self.groups)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListGroupsResponse>) {
+        if c.pointee.n_groups > 0, let _items = c.pointee.groups {
+            self.groups = (0..<c.pointee.n_groups).map { (_items[$0].map { WorkflowV1.Group(_c: $0) } ?? WorkflowV1.Group()) }
+        } else {
+            self.groups = []
+        }
+    }
+}
+
+extension WorkflowV1.ListRolesRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListRolesRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ListRolesRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListRolesRequest(); ocorrencias__workflow__v1__list_roles_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListRolesRequest>) { ocorrencias__workflow__v1__list_roles_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListRolesRequest, arena: inout ProtoArena) {
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRolesRequest>) {
+    }
+}
+
+extension WorkflowV1.ListRolesResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListRolesResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.ListRolesResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListRolesResponse(); ocorrencias__workflow__v1__list_roles_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListRolesResponse>) { ocorrencias__workflow__v1__list_roles_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListRolesResponse, arena: inout ProtoArena) {
+        if !self.roles.isEmpty {
+            c.n_roles = self.roles.count
+            c.roles = arena.messages(self.roles)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRolesResponse>) {
+        if c.pointee.n_roles > 0, let _items = c.pointee.roles {
+            self.roles = (0..<c.pointee.n_roles).map { (_items[$0].map { WorkflowV1.Role(_c: $0) } ?? WorkflowV1.Role()) }
+        } else {
+            self.roles = []
+        }
+    }
+}
+
+extension WorkflowV1.RoutingRule: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__RoutingRule
+    public static var protoName: String { "ocorrencias.workflow.v1.RoutingRule" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__RoutingRule(); ocorrencias__workflow__v1__routing_rule__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__RoutingRule>) { ocorrencias__workflow__v1__routing_rule__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__RoutingRule, arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+        c.position = self.position
+        if !self.plan.isEmpty { c.plan = arena.cString(self.plan) }
+        if !self.product.isEmpty { c.product = arena.cString(self.product) }
+        if !self.module.isEmpty { c.module = arena.cString(self.module) }
+        c.category = .init(rawValue: .init(truncatingIfNeeded: self.category.rawValue))
+        c.priority = .init(rawValue: .init(truncatingIfNeeded: self.priority.rawValue))
+        if !self.groupID.isEmpty { c.group_id = arena.cString(self.groupID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__RoutingRule>) {
+        self.id = _ProtoRuntime.string(c.pointee.id)
+        self.position = c.pointee.position
+        self.plan = _ProtoRuntime.string(c.pointee.plan)
+        self.product = _ProtoRuntime.string(c.pointee.product)
+        self.module = _ProtoRuntime.string(c.pointee.module)
+        self.category = CommonV1.Category(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
+        self.priority = CommonV1.Priority(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.priority.rawValue))
+        self.groupID = _ProtoRuntime.string(c.pointee.group_id)
+    }
+}
+
+extension WorkflowV1.PutRoutingRuleRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__PutRoutingRuleRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.PutRoutingRuleRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__PutRoutingRuleRequest(); ocorrencias__workflow__v1__put_routing_rule_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__PutRoutingRuleRequest>) { ocorrencias__workflow__v1__put_routing_rule_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__PutRoutingRuleRequest, arena: inout ProtoArena) {
+        if let value = self.rule { c.rule = arena.message(value) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutRoutingRuleRequest>) {
+        self.rule = c.pointee.rule.map { WorkflowV1.RoutingRule(_c: $0) }
+    }
+}
+
+extension WorkflowV1.DeleteRoutingRuleRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.DeleteRoutingRuleRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest(); ocorrencias__workflow__v1__delete_routing_rule_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest>) { ocorrencias__workflow__v1__delete_routing_rule_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest, arena: inout ProtoArena) {
+        if !self.ruleID.isEmpty { c.rule_id = arena.cString(self.ruleID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest>) {
+        self.ruleID = _ProtoRuntime.string(c.pointee.rule_id)
+    }
+}
+
+extension WorkflowV1.ListRoutingRulesRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListRoutingRulesRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ListRoutingRulesRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListRoutingRulesRequest(); ocorrencias__workflow__v1__list_routing_rules_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListRoutingRulesRequest>) { ocorrencias__workflow__v1__list_routing_rules_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListRoutingRulesRequest, arena: inout ProtoArena) {
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRoutingRulesRequest>) {
+    }
+}
+
+extension WorkflowV1.ListRoutingRulesResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListRoutingRulesResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.ListRoutingRulesResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListRoutingRulesResponse(); ocorrencias__workflow__v1__list_routing_rules_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListRoutingRulesResponse>) { ocorrencias__workflow__v1__list_routing_rules_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListRoutingRulesResponse, arena: inout ProtoArena) {
+        if !self.rules.isEmpty {
+            c.n_rules = self.rules.count
+            c.rules = arena.messages(self.rules)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRoutingRulesResponse>) {
+        if c.pointee.n_rules > 0, let _items = c.pointee.rules {
+            self.rules = (0..<c.pointee.n_rules).map { (_items[$0].map { WorkflowV1.RoutingRule(_c: $0) } ?? WorkflowV1.RoutingRule()) }
+        } else {
+            self.rules = []
+        }
+    }
+}
+
+extension WorkflowV1.SetCategoryAccessLevelRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.SetCategoryAccessLevelRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest(); ocorrencias__workflow__v1__set_category_access_level_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest>) { ocorrencias__workflow__v1__set_category_access_level_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest, arena: inout ProtoArena) {
+        c.category = .init(rawValue: .init(truncatingIfNeeded: self.category.rawValue))
+        c.access_level = self.accessLevel
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest>) {
+        self.category = CommonV1.Category(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
+        self.accessLevel = c.pointee.access_level
+    }
+}
+
+extension WorkflowV1.Empty: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__Empty
+    public static var protoName: String { "ocorrencias.workflow.v1.Empty" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__Empty(); ocorrencias__workflow__v1__empty__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__Empty>) { ocorrencias__workflow__v1__empty__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__Empty, arena: inout ProtoArena) {
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Empty>) {
+    }
+}
+
+extension WorkflowV1.StatusInfo: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__StatusInfo
+    public static var protoName: String { "ocorrencias.workflow.v1.StatusInfo" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__StatusInfo(); ocorrencias__workflow__v1__status_info__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__StatusInfo>) { ocorrencias__workflow__v1__status_info__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__StatusInfo, arena: inout ProtoArena) {
+        if !self.status.isEmpty { c.status = arena.cString(self.status) }
+        if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
+        if !self.setByID.isEmpty { c.set_by_id = arena.cString(self.setByID) }
+        if !self.setByName.isEmpty { c.set_by_name = arena.cString(self.setByName) }
+        c.set_at_ms = self.setAtMs
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StatusInfo>) {
+        self.status = _ProtoRuntime.string(c.pointee.status)
+        self.reason = _ProtoRuntime.string(c.pointee.reason)
+        self.setByID = _ProtoRuntime.string(c.pointee.set_by_id)
+        self.setByName = _ProtoRuntime.string(c.pointee.set_by_name)
+        self.setAtMs = c.pointee.set_at_ms
+    }
+}
+
+extension WorkflowV1.TicketRow: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__TicketRow
+    public static var protoName: String { "ocorrencias.workflow.v1.TicketRow" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__TicketRow(); ocorrencias__workflow__v1__ticket_row__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__TicketRow>) { ocorrencias__workflow__v1__ticket_row__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__TicketRow, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.code.isEmpty { c.code = arena.cString(self.code) }
+        if !self.subject.isEmpty { c.subject = arena.cString(self.subject) }
+        if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
+        if !self.organizationName.isEmpty { c.organization_name = arena.cString(self.organizationName) }
+        c.category = .init(rawValue: .init(truncatingIfNeeded: self.category.rawValue))
+        c.priority = .init(rawValue: .init(truncatingIfNeeded: self.priority.rawValue))
+        if !self.product.isEmpty { c.product = arena.cString(self.product) }
+        if !self.module.isEmpty { c.module = arena.cString(self.module) }
+        if !self.stage.isEmpty { c.stage = arena.cString(self.stage) }
+        if !self.stageName.isEmpty { c.stage_name = arena.cString(self.stageName) }
+        if let value = self.holder { c.holder = arena.message(value) }
+        c.access_level = self.accessLevel
+        c.opened_at_ms = self.openedAtMs
+        c.last_interaction_at_ms = self.lastInteractionAtMs
+        c.unread_messages = self.unreadMessages
+        c.ping_pong = (self.pingPong ? 1 : 0)
+        if let value = self.status { c.status = arena.message(value) }
+        if !self.contactName.isEmpty { c.contact_name = arena.cString(self.contactName) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketRow>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.code = _ProtoRuntime.string(c.pointee.code)
+        self.subject = _ProtoRuntime.string(c.pointee.subject)
+        self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
+        self.organizationName = _ProtoRuntime.string(c.pointee.organization_name)
+        self.category = CommonV1.Category(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
+        self.priority = CommonV1.Priority(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.priority.rawValue))
+        self.product = _ProtoRuntime.string(c.pointee.product)
+        self.module = _ProtoRuntime.string(c.pointee.module)
+        self.stage = _ProtoRuntime.string(c.pointee.stage)
+        self.stageName = _ProtoRuntime.string(c.pointee.stage_name)
+        self.holder = c.pointee.holder.map { WorkflowV1.Holder(_c: $0) }
+        self.accessLevel = c.pointee.access_level
+        self.openedAtMs = c.pointee.opened_at_ms
+        self.lastInteractionAtMs = c.pointee.last_interaction_at_ms
+        self.unreadMessages = c.pointee.unread_messages
+        self.pingPong = (c.pointee.ping_pong != 0)
+        self.status = c.pointee.status.map { WorkflowV1.StatusInfo(_c: $0) }
+        self.contactName = _ProtoRuntime.string(c.pointee.contact_name)
+    }
+}
+
+extension WorkflowV1.DiscussionEntry: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__DiscussionEntry
+    public static var protoName: String { "ocorrencias.workflow.v1.DiscussionEntry" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__DiscussionEntry(); ocorrencias__workflow__v1__discussion_entry__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__DiscussionEntry>) { ocorrencias__workflow__v1__discussion_entry__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__DiscussionEntry, arena: inout ProtoArena) {
+        if !self.entryID.isEmpty { c.entry_id = arena.cString(self.entryID) }
+        c.is_public = (self.isPublic ? 1 : 0)
+        if !self.kind.isEmpty { c.kind = arena.cString(self.kind) }
+        if !self.text.isEmpty { c.text = arena.cString(self.text) }
+        if !self.authorID.isEmpty { c.author_id = arena.cString(self.authorID) }
+        if !self.authorName.isEmpty { c.author_name = arena.cString(self.authorName) }
+        c.publishable = (self.publishable ? 1 : 0)
+        c.added_at_ms = self.addedAtMs
+        if !self.attachments.isEmpty {
+            c.n_attachments = self.attachments.count
+            c.attachments = arena.messages(self.attachments)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DiscussionEntry>) {
+        self.entryID = _ProtoRuntime.string(c.pointee.entry_id)
+        self.isPublic = (c.pointee.is_public != 0)
+        self.kind = _ProtoRuntime.string(c.pointee.kind)
+        self.text = _ProtoRuntime.string(c.pointee.text)
+        self.authorID = _ProtoRuntime.string(c.pointee.author_id)
+        self.authorName = _ProtoRuntime.string(c.pointee.author_name)
+        self.publishable = (c.pointee.publishable != 0)
+        self.addedAtMs = c.pointee.added_at_ms
+        if c.pointee.n_attachments > 0, let _items = c.pointee.attachments {
+            self.attachments = (0..<c.pointee.n_attachments).map { (_items[$0].map { CommonV1.AttachmentRef(_c: $0) } ?? CommonV1.AttachmentRef()) }
+        } else {
+            self.attachments = []
+        }
+    }
+}
+
+extension WorkflowV1.TicketView: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__TicketView
+    public static var protoName: String { "ocorrencias.workflow.v1.TicketView" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__TicketView(); ocorrencias__workflow__v1__ticket_view__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__TicketView>) { ocorrencias__workflow__v1__ticket_view__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__TicketView, arena: inout ProtoArena) {
+        if let value = self.row { c.row = arena.message(value) }
+        if !self.request.isEmpty { c.request = arena.cString(self.request) }
+        if !self.solution.isEmpty { c.solution = arena.cString(self.solution) }
+        if !self.customerStageName.isEmpty { c.customer_stage_name = arena.cString(self.customerStageName) }
+        if !self.outcome.isEmpty { c.outcome = arena.cString(self.outcome) }
+        if !self.publicNote.isEmpty { c.public_note = arena.cString(self.publicNote) }
+        if let value = self.contact { c.contact = arena.message(value) }
+        if let value = self.representative { c.representative = arena.message(value) }
+        if !self.channel.isEmpty { c.channel = arena.cString(self.channel) }
+        if !self.flow.isEmpty { c.flow = arena.cString(self.flow) }
+        if !self.serviceType.isEmpty { c.service_type = arena.cString(self.serviceType) }
+        c.scheduled_for_ms = self.scheduledForMs
+        c.schedule_count = self.scheduleCount
+        c.transfer_count = self.transferCount
+        c.first_response_at_ms = self.firstResponseAtMs
+        c.finished_at_ms = self.finishedAtMs
+        if !self.discussion.isEmpty {
+            c.n_discussion = self.discussion.count
+            c.discussion = arena.messages(self.discussion)
+        }
+        if !self.attachments.isEmpty {
+            c.n_attachments = self.attachments.count
+            c.attachments = arena.messages(self.attachments)
+        }
+        if !self.plan.isEmpty { c.plan = arena.cString(self.plan) }
+        c.estimated_effort_hours = self.estimatedEffortHours
+        c.promised_delivery_ms = self.promisedDeliveryMs
+        if !self.versionID.isEmpty { c.version_id = arena.cString(self.versionID) }
+        if !self.versionName.isEmpty { c.version_name = arena.cString(self.versionName) }
+        if !self.ticketType.isEmpty { c.ticket_type = arena.cString(self.ticketType) }
+        c.step_position = self.stepPosition
+        if !self.stepName.isEmpty { c.step_name = arena.cString(self.stepName) }
+        if !self.fields.isEmpty {
+            let entries = arena.structPointers(Ocorrencias__Workflow__V1__TicketView__FieldsEntry.self, count: self.fields.count)
+            var i = 0
+            for (key, value) in self.fields {
+                let entry = entries[i].unsafelyUnwrapped
+                ocorrencias__workflow__v1__ticket_view__fields_entry__init(entry)
+                entry.pointee.key = arena.cString(key)
+                entry.pointee.value = arena.cString(value)
+                i += 1
+            }
+            c.n_fields = i
+            c.fields = entries
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketView>) {
+        self.row = c.pointee.row.map { WorkflowV1.TicketRow(_c: $0) }
+        self.request = _ProtoRuntime.string(c.pointee.request)
+        self.solution = _ProtoRuntime.string(c.pointee.solution)
+        self.customerStageName = _ProtoRuntime.string(c.pointee.customer_stage_name)
+        self.outcome = _ProtoRuntime.string(c.pointee.outcome)
+        self.publicNote = _ProtoRuntime.string(c.pointee.public_note)
+        self.contact = c.pointee.contact.map { CommonV1.PersonRef(_c: $0) }
+        self.representative = c.pointee.representative.map { CommonV1.PersonRef(_c: $0) }
+        self.channel = _ProtoRuntime.string(c.pointee.channel)
+        self.flow = _ProtoRuntime.string(c.pointee.flow)
+        self.serviceType = _ProtoRuntime.string(c.pointee.service_type)
+        self.scheduledForMs = c.pointee.scheduled_for_ms
+        self.scheduleCount = c.pointee.schedule_count
+        self.transferCount = c.pointee.transfer_count
+        self.firstResponseAtMs = c.pointee.first_response_at_ms
+        self.finishedAtMs = c.pointee.finished_at_ms
+        if c.pointee.n_discussion > 0, let _items = c.pointee.discussion {
+            self.discussion = (0..<c.pointee.n_discussion).map { (_items[$0].map { WorkflowV1.DiscussionEntry(_c: $0) } ?? WorkflowV1.DiscussionEntry()) }
+        } else {
+            self.discussion = []
+        }
+        if c.pointee.n_attachments > 0, let _items = c.pointee.attachments {
+            self.attachments = (0..<c.pointee.n_attachments).map { (_items[$0].map { CommonV1.AttachmentRef(_c: $0) } ?? CommonV1.AttachmentRef()) }
+        } else {
+            self.attachments = []
+        }
+        self.plan = _ProtoRuntime.string(c.pointee.plan)
+        self.estimatedEffortHours = c.pointee.estimated_effort_hours
+        self.promisedDeliveryMs = c.pointee.promised_delivery_ms
+        self.versionID = _ProtoRuntime.string(c.pointee.version_id)
+        self.versionName = _ProtoRuntime.string(c.pointee.version_name)
+        self.ticketType = _ProtoRuntime.string(c.pointee.ticket_type)
+        self.stepPosition = c.pointee.step_position
+        self.stepName = _ProtoRuntime.string(c.pointee.step_name)
+        if c.pointee.n_fields > 0, let _entries = c.pointee.fields {
+            var _map = [String: String](minimumCapacity: c.pointee.n_fields)
+            for _i in 0..<c.pointee.n_fields {
+                guard let _entry = _entries[_i] else { continue }
+                _map[_ProtoRuntime.string(_entry.pointee.key)] = _ProtoRuntime.string(_entry.pointee.value)
+            }
+            self.fields = _map
+        } else {
+            self.fields = [:]
+        }
+    }
+}
+
+extension WorkflowV1.GetTicketRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__GetTicketRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.GetTicketRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__GetTicketRequest(); ocorrencias__workflow__v1__get_ticket_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__GetTicketRequest>) { ocorrencias__workflow__v1__get_ticket_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__GetTicketRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        c.from_queue = (self.fromQueue ? 1 : 0)
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.fromQueue = (c.pointee.from_queue != 0)
+    }
+}
+
+extension WorkflowV1.TicketFilter: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__TicketFilter
+    public static var protoName: String { "ocorrencias.workflow.v1.TicketFilter" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__TicketFilter(); ocorrencias__workflow__v1__ticket_filter__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__TicketFilter>) { ocorrencias__workflow__v1__ticket_filter__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__TicketFilter, arena: inout ProtoArena) {
+        if !self.stages.isEmpty {
+            c.n_stages = self.stages.count
+            c.stages = arena.cStrings(self.stages)
+        }
+        if !self.priorities.isEmpty {
+            c.n_priorities = self.priorities.count
+            let items = arena.allocate(Ocorrencias__Common__V1__Priority.self, count: self.priorities.count)
+            for i in 0..<self.priorities.count { (items + i).initialize(to: .init(rawValue: .init(truncatingIfNeeded: self.priorities[i].rawValue))) }
+            c.priorities = items
+        }
+        if !self.categories.isEmpty {
+            c.n_categories = self.categories.count
+            let items = arena.allocate(Ocorrencias__Common__V1__Category.self, count: self.categories.count)
+            for i in 0..<self.categories.count { (items + i).initialize(to: .init(rawValue: .init(truncatingIfNeeded: self.categories[i].rawValue))) }
+            c.categories = items
+        }
+        if !self.product.isEmpty { c.product = arena.cString(self.product) }
+        if !self.module.isEmpty { c.module = arena.cString(self.module) }
+        if !self.groupID.isEmpty { c.group_id = arena.cString(self.groupID) }
+        if !self.agentID.isEmpty { c.agent_id = arena.cString(self.agentID) }
+        if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
+        if !self.text.isEmpty { c.text = arena.cString(self.text) }
+        c.open_only = (self.openOnly ? 1 : 0)
+        c.mine = (self.mine ? 1 : 0)
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketFilter>) {
+        if c.pointee.n_stages > 0, let _items = c.pointee.stages {
+            self.stages = (0..<c.pointee.n_stages).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.stages = []
+        }
+        if c.pointee.n_priorities > 0, let _items = c.pointee.priorities {
+            self.priorities = (0..<c.pointee.n_priorities).map { CommonV1.Priority(_protoRawValue: Int32(truncatingIfNeeded: _items[$0].rawValue)) }
+        } else {
+            self.priorities = []
+        }
+        if c.pointee.n_categories > 0, let _items = c.pointee.categories {
+            self.categories = (0..<c.pointee.n_categories).map { CommonV1.Category(_protoRawValue: Int32(truncatingIfNeeded: _items[$0].rawValue)) }
+        } else {
+            self.categories = []
+        }
+        self.product = _ProtoRuntime.string(c.pointee.product)
+        self.module = _ProtoRuntime.string(c.pointee.module)
+        self.groupID = _ProtoRuntime.string(c.pointee.group_id)
+        self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
+        self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
+        self.text = _ProtoRuntime.string(c.pointee.text)
+        self.openOnly = (c.pointee.open_only != 0)
+        self.mine = (c.pointee.mine != 0)
+    }
+}
+
+extension WorkflowV1.ListQueueRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListQueueRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ListQueueRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListQueueRequest(); ocorrencias__workflow__v1__list_queue_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListQueueRequest>) { ocorrencias__workflow__v1__list_queue_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListQueueRequest, arena: inout ProtoArena) {
+        if let value = self.filter { c.filter = arena.message(value) }
+        c.page_size = self.pageSize
+        if !self.cursor.isEmpty { c.cursor = arena.cString(self.cursor) }
+        c.newest_first = (self.newestFirst ? 1 : 0)
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListQueueRequest>) {
+        self.filter = c.pointee.filter.map { WorkflowV1.TicketFilter(_c: $0) }
+        self.pageSize = c.pointee.page_size
+        self.cursor = _ProtoRuntime.string(c.pointee.cursor)
+        self.newestFirst = (c.pointee.newest_first != 0)
+    }
+}
+
+extension WorkflowV1.ListTicketsResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListTicketsResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.ListTicketsResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListTicketsResponse(); ocorrencias__workflow__v1__list_tickets_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListTicketsResponse>) { ocorrencias__workflow__v1__list_tickets_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListTicketsResponse, arena: inout ProtoArena) {
+        if !self.tickets.isEmpty {
+            c.n_tickets = self.tickets.count
+            c.tickets = arena.messages(self.tickets)
+        }
+        if !self.nextCursor.isEmpty { c.next_cursor = arena.cString(self.nextCursor) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListTicketsResponse>) {
+        if c.pointee.n_tickets > 0, let _items = c.pointee.tickets {
+            self.tickets = (0..<c.pointee.n_tickets).map { (_items[$0].map { WorkflowV1.TicketRow(_c: $0) } ?? WorkflowV1.TicketRow()) }
+        } else {
+            self.tickets = []
+        }
+        self.nextCursor = _ProtoRuntime.string(c.pointee.next_cursor)
+    }
+}
+
+extension WorkflowV1.StageCount: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__StageCount
+    public static var protoName: String { "ocorrencias.workflow.v1.StageCount" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__StageCount(); ocorrencias__workflow__v1__stage_count__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__StageCount>) { ocorrencias__workflow__v1__stage_count__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__StageCount, arena: inout ProtoArena) {
+        if !self.stage.isEmpty { c.stage = arena.cString(self.stage) }
+        if !self.stageName.isEmpty { c.stage_name = arena.cString(self.stageName) }
+        c.count = self.count
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StageCount>) {
+        self.stage = _ProtoRuntime.string(c.pointee.stage)
+        self.stageName = _ProtoRuntime.string(c.pointee.stage_name)
+        self.count = c.pointee.count
+    }
+}
+
+extension WorkflowV1.CountByStageRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__CountByStageRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.CountByStageRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__CountByStageRequest(); ocorrencias__workflow__v1__count_by_stage_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__CountByStageRequest>) { ocorrencias__workflow__v1__count_by_stage_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__CountByStageRequest, arena: inout ProtoArena) {
+        if let value = self.filter { c.filter = arena.message(value) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__CountByStageRequest>) {
+        self.filter = c.pointee.filter.map { WorkflowV1.TicketFilter(_c: $0) }
+    }
+}
+
+extension WorkflowV1.CountByStageResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__CountByStageResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.CountByStageResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__CountByStageResponse(); ocorrencias__workflow__v1__count_by_stage_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__CountByStageResponse>) { ocorrencias__workflow__v1__count_by_stage_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__CountByStageResponse, arena: inout ProtoArena) {
+        if !self.counts.isEmpty {
+            c.n_counts = self.counts.count
+            c.counts = arena.messages(self.counts)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__CountByStageResponse>) {
+        if c.pointee.n_counts > 0, let _items = c.pointee.counts {
+            self.counts = (0..<c.pointee.n_counts).map { (_items[$0].map { WorkflowV1.StageCount(_c: $0) } ?? WorkflowV1.StageCount()) }
+        } else {
+            self.counts = []
+        }
+    }
+}
+
+extension WorkflowV1.ListCustomerTicketsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListCustomerTicketsRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ListCustomerTicketsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListCustomerTicketsRequest(); ocorrencias__workflow__v1__list_customer_tickets_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListCustomerTicketsRequest>) { ocorrencias__workflow__v1__list_customer_tickets_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListCustomerTicketsRequest, arena: inout ProtoArena) {
+        if !self.stages.isEmpty {
+            c.n_stages = self.stages.count
+            c.stages = arena.cStrings(self.stages)
+        }
+        if !self.product.isEmpty { c.product = arena.cString(self.product) }
+        if !self.categories.isEmpty {
+            c.n_categories = self.categories.count
+            let items = arena.allocate(Ocorrencias__Common__V1__Category.self, count: self.categories.count)
+            for i in 0..<self.categories.count { (items + i).initialize(to: .init(rawValue: .init(truncatingIfNeeded: self.categories[i].rawValue))) }
+            c.categories = items
+        }
+        if !self.text.isEmpty { c.text = arena.cString(self.text) }
+        c.page_size = self.pageSize
+        if !self.cursor.isEmpty { c.cursor = arena.cString(self.cursor) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListCustomerTicketsRequest>) {
+        if c.pointee.n_stages > 0, let _items = c.pointee.stages {
+            self.stages = (0..<c.pointee.n_stages).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.stages = []
+        }
+        self.product = _ProtoRuntime.string(c.pointee.product)
+        if c.pointee.n_categories > 0, let _items = c.pointee.categories {
+            self.categories = (0..<c.pointee.n_categories).map { CommonV1.Category(_protoRawValue: Int32(truncatingIfNeeded: _items[$0].rawValue)) }
+        } else {
+            self.categories = []
+        }
+        self.text = _ProtoRuntime.string(c.pointee.text)
+        self.pageSize = c.pointee.page_size
+        self.cursor = _ProtoRuntime.string(c.pointee.cursor)
+    }
+}
+
+extension WorkflowV1.SearchTicketsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__SearchTicketsRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.SearchTicketsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__SearchTicketsRequest(); ocorrencias__workflow__v1__search_tickets_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__SearchTicketsRequest>) { ocorrencias__workflow__v1__search_tickets_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__SearchTicketsRequest, arena: inout ProtoArena) {
+        if !self.query.isEmpty { c.query = arena.cString(self.query) }
+        if !self.field.isEmpty { c.field = arena.cString(self.field) }
+        if !self.mode.isEmpty { c.mode = arena.cString(self.mode) }
+        if !self.sameSubjectAs.isEmpty { c.same_subject_as = arena.cString(self.sameSubjectAs) }
+        if let value = self.filter { c.filter = arena.message(value) }
+        c.limit = self.limit
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SearchTicketsRequest>) {
+        self.query = _ProtoRuntime.string(c.pointee.query)
+        self.field = _ProtoRuntime.string(c.pointee.field)
+        self.mode = _ProtoRuntime.string(c.pointee.mode)
+        self.sameSubjectAs = _ProtoRuntime.string(c.pointee.same_subject_as)
+        self.filter = c.pointee.filter.map { WorkflowV1.TicketFilter(_c: $0) }
+        self.limit = c.pointee.limit
+    }
+}
+
+extension WorkflowV1.MoveTicketRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__MoveTicketRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.MoveTicketRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__MoveTicketRequest(); ocorrencias__workflow__v1__move_ticket_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__MoveTicketRequest>) { ocorrencias__workflow__v1__move_ticket_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__MoveTicketRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.toStage.isEmpty { c.to_stage = arena.cString(self.toStage) }
+        if !self.note.isEmpty { c.note = arena.cString(self.note) }
+        if !self.publicNote.isEmpty { c.public_note = arena.cString(self.publicNote) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MoveTicketRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.toStage = _ProtoRuntime.string(c.pointee.to_stage)
+        self.note = _ProtoRuntime.string(c.pointee.note)
+        self.publicNote = _ProtoRuntime.string(c.pointee.public_note)
+    }
+}
+
+extension WorkflowV1.AllowedMove: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__AllowedMove
+    public static var protoName: String { "ocorrencias.workflow.v1.AllowedMove" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__AllowedMove(); ocorrencias__workflow__v1__allowed_move__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__AllowedMove>) { ocorrencias__workflow__v1__allowed_move__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__AllowedMove, arena: inout ProtoArena) {
+        if !self.toStage.isEmpty { c.to_stage = arena.cString(self.toStage) }
+        if !self.stageName.isEmpty { c.stage_name = arena.cString(self.stageName) }
+        if !self.outcome.isEmpty { c.outcome = arena.cString(self.outcome) }
+        c.requires_note = (self.requiresNote ? 1 : 0)
+        c.requires_public_note = (self.requiresPublicNote ? 1 : 0)
+        if !self.permission.isEmpty { c.permission = arena.cString(self.permission) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AllowedMove>) {
+        self.toStage = _ProtoRuntime.string(c.pointee.to_stage)
+        self.stageName = _ProtoRuntime.string(c.pointee.stage_name)
+        self.outcome = _ProtoRuntime.string(c.pointee.outcome)
+        self.requiresNote = (c.pointee.requires_note != 0)
+        self.requiresPublicNote = (c.pointee.requires_public_note != 0)
+        self.permission = _ProtoRuntime.string(c.pointee.permission)
+    }
+}
+
+extension WorkflowV1.ListAllowedMovesRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListAllowedMovesRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ListAllowedMovesRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListAllowedMovesRequest(); ocorrencias__workflow__v1__list_allowed_moves_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListAllowedMovesRequest>) { ocorrencias__workflow__v1__list_allowed_moves_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListAllowedMovesRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListAllowedMovesRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+    }
+}
+
+extension WorkflowV1.ListAllowedMovesResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListAllowedMovesResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.ListAllowedMovesResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListAllowedMovesResponse(); ocorrencias__workflow__v1__list_allowed_moves_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListAllowedMovesResponse>) { ocorrencias__workflow__v1__list_allowed_moves_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListAllowedMovesResponse, arena: inout ProtoArena) {
+        if !self.moves.isEmpty {
+            c.n_moves = self.moves.count
+            c.moves = arena.messages(self.moves)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListAllowedMovesResponse>) {
+        if c.pointee.n_moves > 0, let _items = c.pointee.moves {
+            self.moves = (0..<c.pointee.n_moves).map { (_items[$0].map { WorkflowV1.AllowedMove(_c: $0) } ?? WorkflowV1.AllowedMove()) }
+        } else {
+            self.moves = []
+        }
+    }
+}
+
+extension WorkflowV1.SetStageStatusRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__SetStageStatusRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.SetStageStatusRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__SetStageStatusRequest(); ocorrencias__workflow__v1__set_stage_status_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__SetStageStatusRequest>) { ocorrencias__workflow__v1__set_stage_status_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__SetStageStatusRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.status.isEmpty { c.status = arena.cString(self.status) }
+        if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetStageStatusRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.status = _ProtoRuntime.string(c.pointee.status)
+        self.reason = _ProtoRuntime.string(c.pointee.reason)
+    }
+}
+
+extension WorkflowV1.ReclassifyRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ReclassifyRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ReclassifyRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ReclassifyRequest(); ocorrencias__workflow__v1__reclassify_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ReclassifyRequest>) { ocorrencias__workflow__v1__reclassify_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ReclassifyRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        c.category = .init(rawValue: .init(truncatingIfNeeded: self.category.rawValue))
+        c.priority = .init(rawValue: .init(truncatingIfNeeded: self.priority.rawValue))
+        if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
+        if !self.serviceType.isEmpty { c.service_type = arena.cString(self.serviceType) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ReclassifyRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.category = CommonV1.Category(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
+        self.priority = CommonV1.Priority(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.priority.rawValue))
+        self.reason = _ProtoRuntime.string(c.pointee.reason)
+        self.serviceType = _ProtoRuntime.string(c.pointee.service_type)
+    }
+}
+
+extension WorkflowV1.SetAccessLevelRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__SetAccessLevelRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.SetAccessLevelRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__SetAccessLevelRequest(); ocorrencias__workflow__v1__set_access_level_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__SetAccessLevelRequest>) { ocorrencias__workflow__v1__set_access_level_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__SetAccessLevelRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        c.access_level = self.accessLevel
+        if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetAccessLevelRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.accessLevel = c.pointee.access_level
+        self.reason = _ProtoRuntime.string(c.pointee.reason)
+    }
+}
+
+extension WorkflowV1.TakeTicketRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__TakeTicketRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.TakeTicketRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__TakeTicketRequest(); ocorrencias__workflow__v1__take_ticket_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__TakeTicketRequest>) { ocorrencias__workflow__v1__take_ticket_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__TakeTicketRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TakeTicketRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+    }
+}
+
+extension WorkflowV1.TransferTicketRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__TransferTicketRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.TransferTicketRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__TransferTicketRequest(); ocorrencias__workflow__v1__transfer_ticket_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__TransferTicketRequest>) { ocorrencias__workflow__v1__transfer_ticket_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__TransferTicketRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.toAgentID.isEmpty { c.to_agent_id = arena.cString(self.toAgentID) }
+        if !self.toGroupID.isEmpty { c.to_group_id = arena.cString(self.toGroupID) }
+        if !self.note.isEmpty { c.note = arena.cString(self.note) }
+        if !self.copyTo.isEmpty {
+            c.n_copy_to = self.copyTo.count
+            c.copy_to = arena.cStrings(self.copyTo)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TransferTicketRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.toAgentID = _ProtoRuntime.string(c.pointee.to_agent_id)
+        self.toGroupID = _ProtoRuntime.string(c.pointee.to_group_id)
+        self.note = _ProtoRuntime.string(c.pointee.note)
+        if c.pointee.n_copy_to > 0, let _items = c.pointee.copy_to {
+            self.copyTo = (0..<c.pointee.n_copy_to).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.copyTo = []
+        }
+    }
+}
+
+extension WorkflowV1.SendBackRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__SendBackRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.SendBackRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__SendBackRequest(); ocorrencias__workflow__v1__send_back_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__SendBackRequest>) { ocorrencias__workflow__v1__send_back_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__SendBackRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.justification.isEmpty { c.justification = arena.cString(self.justification) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SendBackRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.justification = _ProtoRuntime.string(c.pointee.justification)
+    }
+}
+
+extension WorkflowV1.MarkMessagesReadRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__MarkMessagesReadRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.MarkMessagesReadRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__MarkMessagesReadRequest(); ocorrencias__workflow__v1__mark_messages_read_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__MarkMessagesReadRequest>) { ocorrencias__workflow__v1__mark_messages_read_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__MarkMessagesReadRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MarkMessagesReadRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+    }
+}
+
+extension WorkflowV1.LogCustomerMessageRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__LogCustomerMessageRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.LogCustomerMessageRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__LogCustomerMessageRequest(); ocorrencias__workflow__v1__log_customer_message_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__LogCustomerMessageRequest>) { ocorrencias__workflow__v1__log_customer_message_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__LogCustomerMessageRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.kind.isEmpty { c.kind = arena.cString(self.kind) }
+        if !self.text.isEmpty { c.text = arena.cString(self.text) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__LogCustomerMessageRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.kind = _ProtoRuntime.string(c.pointee.kind)
+        self.text = _ProtoRuntime.string(c.pointee.text)
+    }
+}
+
+extension WorkflowV1.ScheduleTicketRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ScheduleTicketRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ScheduleTicketRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ScheduleTicketRequest(); ocorrencias__workflow__v1__schedule_ticket_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ScheduleTicketRequest>) { ocorrencias__workflow__v1__schedule_ticket_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ScheduleTicketRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        c.scheduled_for_ms = self.scheduledForMs
+        if !self.note.isEmpty { c.note = arena.cString(self.note) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ScheduleTicketRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.scheduledForMs = c.pointee.scheduled_for_ms
+        self.note = _ProtoRuntime.string(c.pointee.note)
+    }
+}
+
+extension WorkflowV1.AddDiscussionRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__AddDiscussionRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.AddDiscussionRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__AddDiscussionRequest(); ocorrencias__workflow__v1__add_discussion_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__AddDiscussionRequest>) { ocorrencias__workflow__v1__add_discussion_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__AddDiscussionRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        c.is_public = (self.isPublic ? 1 : 0)
+        if !self.kind.isEmpty { c.kind = arena.cString(self.kind) }
+        if !self.text.isEmpty { c.text = arena.cString(self.text) }
+        c.publishable = (self.publishable ? 1 : 0)
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AddDiscussionRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.isPublic = (c.pointee.is_public != 0)
+        self.kind = _ProtoRuntime.string(c.pointee.kind)
+        self.text = _ProtoRuntime.string(c.pointee.text)
+        self.publishable = (c.pointee.publishable != 0)
+    }
+}
+
+extension WorkflowV1.AddDiscussionResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__AddDiscussionResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.AddDiscussionResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__AddDiscussionResponse(); ocorrencias__workflow__v1__add_discussion_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__AddDiscussionResponse>) { ocorrencias__workflow__v1__add_discussion_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__AddDiscussionResponse, arena: inout ProtoArena) {
+        if let value = self.entry { c.entry = arena.message(value) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AddDiscussionResponse>) {
+        self.entry = c.pointee.entry.map { WorkflowV1.DiscussionEntry(_c: $0) }
+    }
+}
+
+extension WorkflowV1.MarkPublishableRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__MarkPublishableRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.MarkPublishableRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__MarkPublishableRequest(); ocorrencias__workflow__v1__mark_publishable_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__MarkPublishableRequest>) { ocorrencias__workflow__v1__mark_publishable_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__MarkPublishableRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.entryID.isEmpty { c.entry_id = arena.cString(self.entryID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MarkPublishableRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.entryID = _ProtoRuntime.string(c.pointee.entry_id)
+    }
+}
+
+extension WorkflowV1.SetTextRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__SetTextRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.SetTextRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__SetTextRequest(); ocorrencias__workflow__v1__set_text_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__SetTextRequest>) { ocorrencias__workflow__v1__set_text_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__SetTextRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.text.isEmpty { c.text = arena.cString(self.text) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetTextRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.text = _ProtoRuntime.string(c.pointee.text)
+    }
+}
+
+extension WorkflowV1.TextVersion: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__TextVersion
+    public static var protoName: String { "ocorrencias.workflow.v1.TextVersion" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__TextVersion(); ocorrencias__workflow__v1__text_version__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__TextVersion>) { ocorrencias__workflow__v1__text_version__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__TextVersion, arena: inout ProtoArena) {
+        c.version = self.version
+        if !self.text.isEmpty { c.text = arena.cString(self.text) }
+        if !self.authorID.isEmpty { c.author_id = arena.cString(self.authorID) }
+        if !self.authorName.isEmpty { c.author_name = arena.cString(self.authorName) }
+        c.at_ms = self.atMs
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TextVersion>) {
+        self.version = c.pointee.version
+        self.text = _ProtoRuntime.string(c.pointee.text)
+        self.authorID = _ProtoRuntime.string(c.pointee.author_id)
+        self.authorName = _ProtoRuntime.string(c.pointee.author_name)
+        self.atMs = c.pointee.at_ms
+    }
+}
+
+extension WorkflowV1.ListTextVersionsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListTextVersionsRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ListTextVersionsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListTextVersionsRequest(); ocorrencias__workflow__v1__list_text_versions_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListTextVersionsRequest>) { ocorrencias__workflow__v1__list_text_versions_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListTextVersionsRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.field.isEmpty { c.field = arena.cString(self.field) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListTextVersionsRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.field = _ProtoRuntime.string(c.pointee.field)
+    }
+}
+
+extension WorkflowV1.ListTextVersionsResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListTextVersionsResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.ListTextVersionsResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListTextVersionsResponse(); ocorrencias__workflow__v1__list_text_versions_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListTextVersionsResponse>) { ocorrencias__workflow__v1__list_text_versions_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListTextVersionsResponse, arena: inout ProtoArena) {
+        if !self.versions.isEmpty {
+            c.n_versions = self.versions.count
+            c.versions = arena.messages(self.versions)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListTextVersionsResponse>) {
+        if c.pointee.n_versions > 0, let _items = c.pointee.versions {
+            self.versions = (0..<c.pointee.n_versions).map { (_items[$0].map { WorkflowV1.TextVersion(_c: $0) } ?? WorkflowV1.TextVersion()) }
+        } else {
+            self.versions = []
+        }
+    }
+}
+
+extension WorkflowV1.BulkActionRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__BulkActionRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.BulkActionRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__BulkActionRequest(); ocorrencias__workflow__v1__bulk_action_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__BulkActionRequest>) { ocorrencias__workflow__v1__bulk_action_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__BulkActionRequest, arena: inout ProtoArena) {
+        if !self.ticketIDs.isEmpty {
+            c.n_ticket_ids = self.ticketIDs.count
+            c.ticket_ids = arena.cStrings(self.ticketIDs)
+        }
+        if let value = self.transfer { c.transfer = arena.message(value) }
+        if let value = self.move { c.move = arena.message(value) }
+        if let value = self.note { c.note = arena.message(value) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__BulkActionRequest>) {
+        if c.pointee.n_ticket_ids > 0, let _items = c.pointee.ticket_ids {
+            self.ticketIDs = (0..<c.pointee.n_ticket_ids).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.ticketIDs = []
+        }
+        self.transfer = c.pointee.transfer.map { WorkflowV1.TransferTicketRequest(_c: $0) }
+        self.move = c.pointee.move.map { WorkflowV1.MoveTicketRequest(_c: $0) }
+        self.note = c.pointee.note.map { WorkflowV1.AddDiscussionRequest(_c: $0) }
+    }
+}
+
+extension WorkflowV1.BulkResult: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__BulkResult
+    public static var protoName: String { "ocorrencias.workflow.v1.BulkResult" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__BulkResult(); ocorrencias__workflow__v1__bulk_result__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__BulkResult>) { ocorrencias__workflow__v1__bulk_result__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__BulkResult, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        c.ok = (self.ok ? 1 : 0)
+        if !self.error.isEmpty { c.error = arena.cString(self.error) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__BulkResult>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.ok = (c.pointee.ok != 0)
+        self.error = _ProtoRuntime.string(c.pointee.error)
+    }
+}
+
+extension WorkflowV1.BulkActionResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__BulkActionResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.BulkActionResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__BulkActionResponse(); ocorrencias__workflow__v1__bulk_action_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__BulkActionResponse>) { ocorrencias__workflow__v1__bulk_action_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__BulkActionResponse, arena: inout ProtoArena) {
+        if !self.results.isEmpty {
+            c.n_results = self.results.count
+            c.results = arena.messages(self.results)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__BulkActionResponse>) {
+        if c.pointee.n_results > 0, let _items = c.pointee.results {
+            self.results = (0..<c.pointee.n_results).map { (_items[$0].map { WorkflowV1.BulkResult(_c: $0) } ?? WorkflowV1.BulkResult()) }
+        } else {
+            self.results = []
+        }
+    }
+}
+
+extension WorkflowV1.HistoryEntry: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__HistoryEntry
+    public static var protoName: String { "ocorrencias.workflow.v1.HistoryEntry" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__HistoryEntry(); ocorrencias__workflow__v1__history_entry__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__HistoryEntry>) { ocorrencias__workflow__v1__history_entry__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__HistoryEntry, arena: inout ProtoArena) {
+        if !self.kind.isEmpty { c.kind = arena.cString(self.kind) }
+        if !self.oldValue.isEmpty { c.old_value = arena.cString(self.oldValue) }
+        if !self.newValue.isEmpty { c.new_value = arena.cString(self.newValue) }
+        if !self.note.isEmpty { c.note = arena.cString(self.note) }
+        if !self.actorID.isEmpty { c.actor_id = arena.cString(self.actorID) }
+        if !self.actorName.isEmpty { c.actor_name = arena.cString(self.actorName) }
+        c.at_ms = self.atMs
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__HistoryEntry>) {
+        self.kind = _ProtoRuntime.string(c.pointee.kind)
+        self.oldValue = _ProtoRuntime.string(c.pointee.old_value)
+        self.newValue = _ProtoRuntime.string(c.pointee.new_value)
+        self.note = _ProtoRuntime.string(c.pointee.note)
+        self.actorID = _ProtoRuntime.string(c.pointee.actor_id)
+        self.actorName = _ProtoRuntime.string(c.pointee.actor_name)
+        self.atMs = c.pointee.at_ms
+    }
+}
+
+extension WorkflowV1.GetHistoryRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__GetHistoryRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.GetHistoryRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__GetHistoryRequest(); ocorrencias__workflow__v1__get_history_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__GetHistoryRequest>) { ocorrencias__workflow__v1__get_history_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__GetHistoryRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetHistoryRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+    }
+}
+
+extension WorkflowV1.GetHistoryResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__GetHistoryResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.GetHistoryResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__GetHistoryResponse(); ocorrencias__workflow__v1__get_history_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__GetHistoryResponse>) { ocorrencias__workflow__v1__get_history_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__GetHistoryResponse, arena: inout ProtoArena) {
+        if !self.entries.isEmpty {
+            c.n_entries = self.entries.count
+            c.entries = arena.messages(self.entries)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetHistoryResponse>) {
+        if c.pointee.n_entries > 0, let _items = c.pointee.entries {
+            self.entries = (0..<c.pointee.n_entries).map { (_items[$0].map { WorkflowV1.HistoryEntry(_c: $0) } ?? WorkflowV1.HistoryEntry()) }
+        } else {
+            self.entries = []
+        }
+    }
+}
+
+extension WorkflowV1.LinkTicketsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__LinkTicketsRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.LinkTicketsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__LinkTicketsRequest(); ocorrencias__workflow__v1__link_tickets_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__LinkTicketsRequest>) { ocorrencias__workflow__v1__link_tickets_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__LinkTicketsRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.otherTicketID.isEmpty { c.other_ticket_id = arena.cString(self.otherTicketID) }
+        if !self.note.isEmpty { c.note = arena.cString(self.note) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__LinkTicketsRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.otherTicketID = _ProtoRuntime.string(c.pointee.other_ticket_id)
+        self.note = _ProtoRuntime.string(c.pointee.note)
+    }
+}
+
+extension WorkflowV1.ListRelatedRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListRelatedRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ListRelatedRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListRelatedRequest(); ocorrencias__workflow__v1__list_related_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListRelatedRequest>) { ocorrencias__workflow__v1__list_related_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListRelatedRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRelatedRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+    }
+}
+
+extension WorkflowV1.ListRelatedResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListRelatedResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.ListRelatedResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListRelatedResponse(); ocorrencias__workflow__v1__list_related_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListRelatedResponse>) { ocorrencias__workflow__v1__list_related_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListRelatedResponse, arena: inout ProtoArena) {
+        if !self.linked.isEmpty {
+            c.n_linked = self.linked.count
+            c.linked = arena.messages(self.linked)
+        }
+        if !self.sameCustomer.isEmpty {
+            c.n_same_customer = self.sameCustomer.count
+            c.same_customer = arena.messages(self.sameCustomer)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRelatedResponse>) {
+        if c.pointee.n_linked > 0, let _items = c.pointee.linked {
+            self.linked = (0..<c.pointee.n_linked).map { (_items[$0].map { WorkflowV1.TicketRow(_c: $0) } ?? WorkflowV1.TicketRow()) }
+        } else {
+            self.linked = []
+        }
+        if c.pointee.n_same_customer > 0, let _items = c.pointee.same_customer {
+            self.sameCustomer = (0..<c.pointee.n_same_customer).map { (_items[$0].map { WorkflowV1.TicketRow(_c: $0) } ?? WorkflowV1.TicketRow()) }
+        } else {
+            self.sameCustomer = []
+        }
+    }
+}
+
+extension WorkflowV1.AddTimeEntryRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__AddTimeEntryRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.AddTimeEntryRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__AddTimeEntryRequest(); ocorrencias__workflow__v1__add_time_entry_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__AddTimeEntryRequest>) { ocorrencias__workflow__v1__add_time_entry_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__AddTimeEntryRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        c.minutes = self.minutes
+        if !self.serviceType.isEmpty { c.service_type = arena.cString(self.serviceType) }
+        if !self.mode.isEmpty { c.mode = arena.cString(self.mode) }
+        if !self.note.isEmpty { c.note = arena.cString(self.note) }
+        c.worked_at_ms = self.workedAtMs
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AddTimeEntryRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.minutes = c.pointee.minutes
+        self.serviceType = _ProtoRuntime.string(c.pointee.service_type)
+        self.mode = _ProtoRuntime.string(c.pointee.mode)
+        self.note = _ProtoRuntime.string(c.pointee.note)
+        self.workedAtMs = c.pointee.worked_at_ms
+    }
+}
+
+extension WorkflowV1.TimeEntry: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__TimeEntry
+    public static var protoName: String { "ocorrencias.workflow.v1.TimeEntry" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__TimeEntry(); ocorrencias__workflow__v1__time_entry__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__TimeEntry>) { ocorrencias__workflow__v1__time_entry__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__TimeEntry, arena: inout ProtoArena) {
+        if !self.entryID.isEmpty { c.entry_id = arena.cString(self.entryID) }
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.agentID.isEmpty { c.agent_id = arena.cString(self.agentID) }
+        if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
+        c.minutes = self.minutes
+        if !self.serviceType.isEmpty { c.service_type = arena.cString(self.serviceType) }
+        if !self.mode.isEmpty { c.mode = arena.cString(self.mode) }
+        if !self.note.isEmpty { c.note = arena.cString(self.note) }
+        c.worked_at_ms = self.workedAtMs
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TimeEntry>) {
+        self.entryID = _ProtoRuntime.string(c.pointee.entry_id)
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
+        self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
+        self.minutes = c.pointee.minutes
+        self.serviceType = _ProtoRuntime.string(c.pointee.service_type)
+        self.mode = _ProtoRuntime.string(c.pointee.mode)
+        self.note = _ProtoRuntime.string(c.pointee.note)
+        self.workedAtMs = c.pointee.worked_at_ms
+    }
+}
+
+extension WorkflowV1.TimeTotalsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__TimeTotalsRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.TimeTotalsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__TimeTotalsRequest(); ocorrencias__workflow__v1__time_totals_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__TimeTotalsRequest>) { ocorrencias__workflow__v1__time_totals_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__TimeTotalsRequest, arena: inout ProtoArena) {
+        if !self.groupBy.isEmpty { c.group_by = arena.cString(self.groupBy) }
+        c.from_ms = self.fromMs
+        c.to_ms = self.toMs
+        if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
+        if !self.agentID.isEmpty { c.agent_id = arena.cString(self.agentID) }
+        if !self.serviceType.isEmpty { c.service_type = arena.cString(self.serviceType) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TimeTotalsRequest>) {
+        self.groupBy = _ProtoRuntime.string(c.pointee.group_by)
+        self.fromMs = c.pointee.from_ms
+        self.toMs = c.pointee.to_ms
+        self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
+        self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
+        self.serviceType = _ProtoRuntime.string(c.pointee.service_type)
+    }
+}
+
+extension WorkflowV1.TimeTotal: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__TimeTotal
+    public static var protoName: String { "ocorrencias.workflow.v1.TimeTotal" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__TimeTotal(); ocorrencias__workflow__v1__time_total__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__TimeTotal>) { ocorrencias__workflow__v1__time_total__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__TimeTotal, arena: inout ProtoArena) {
+        if !self.key.isEmpty { c.key = arena.cString(self.key) }
+        c.minutes = self.minutes
+        c.entries = self.entries
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TimeTotal>) {
+        self.key = _ProtoRuntime.string(c.pointee.key)
+        self.minutes = c.pointee.minutes
+        self.entries = c.pointee.entries
+    }
+}
+
+extension WorkflowV1.TimeTotalsResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__TimeTotalsResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.TimeTotalsResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__TimeTotalsResponse(); ocorrencias__workflow__v1__time_totals_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__TimeTotalsResponse>) { ocorrencias__workflow__v1__time_totals_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__TimeTotalsResponse, arena: inout ProtoArena) {
+        if !self.totals.isEmpty {
+            c.n_totals = self.totals.count
+            c.totals = arena.messages(self.totals)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TimeTotalsResponse>) {
+        if c.pointee.n_totals > 0, let _items = c.pointee.totals {
+            self.totals = (0..<c.pointee.n_totals).map { (_items[$0].map { WorkflowV1.TimeTotal(_c: $0) } ?? WorkflowV1.TimeTotal()) }
+        } else {
+            self.totals = []
+        }
+    }
+}
+
+extension WorkflowV1.Version: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__Version
+    public static var protoName: String { "ocorrencias.workflow.v1.Version" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__Version(); ocorrencias__workflow__v1__version__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__Version>) { ocorrencias__workflow__v1__version__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__Version, arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+        if !self.name.isEmpty { c.name = arena.cString(self.name) }
+        c.target_date_ms = self.targetDateMs
+        c.delivered_at_ms = self.deliveredAtMs
+        c.planned_items = self.plannedItems
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Version>) {
+        self.id = _ProtoRuntime.string(c.pointee.id)
+        self.name = _ProtoRuntime.string(c.pointee.name)
+        self.targetDateMs = c.pointee.target_date_ms
+        self.deliveredAtMs = c.pointee.delivered_at_ms
+        self.plannedItems = c.pointee.planned_items
+    }
+}
+
+extension WorkflowV1.PutVersionRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__PutVersionRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.PutVersionRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__PutVersionRequest(); ocorrencias__workflow__v1__put_version_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__PutVersionRequest>) { ocorrencias__workflow__v1__put_version_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__PutVersionRequest, arena: inout ProtoArena) {
+        if let value = self.version { c.version = arena.message(value) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutVersionRequest>) {
+        self.version = c.pointee.version.map { WorkflowV1.Version(_c: $0) }
+    }
+}
+
+extension WorkflowV1.ListVersionsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListVersionsRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ListVersionsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListVersionsRequest(); ocorrencias__workflow__v1__list_versions_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListVersionsRequest>) { ocorrencias__workflow__v1__list_versions_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListVersionsRequest, arena: inout ProtoArena) {
+        c.include_delivered = (self.includeDelivered ? 1 : 0)
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListVersionsRequest>) {
+        self.includeDelivered = (c.pointee.include_delivered != 0)
+    }
+}
+
+extension WorkflowV1.ListVersionsResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListVersionsResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.ListVersionsResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListVersionsResponse(); ocorrencias__workflow__v1__list_versions_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListVersionsResponse>) { ocorrencias__workflow__v1__list_versions_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListVersionsResponse, arena: inout ProtoArena) {
+        if !self.versions.isEmpty {
+            c.n_versions = self.versions.count
+            c.versions = arena.messages(self.versions)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListVersionsResponse>) {
+        if c.pointee.n_versions > 0, let _items = c.pointee.versions {
+            self.versions = (0..<c.pointee.n_versions).map { (_items[$0].map { WorkflowV1.Version(_c: $0) } ?? WorkflowV1.Version()) }
+        } else {
+            self.versions = []
+        }
+    }
+}
+
+extension WorkflowV1.SetDevelopmentPlanRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.SetDevelopmentPlanRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest(); ocorrencias__workflow__v1__set_development_plan_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest>) { ocorrencias__workflow__v1__set_development_plan_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        c.estimated_effort_hours = self.estimatedEffortHours
+        c.promised_delivery_ms = self.promisedDeliveryMs
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.estimatedEffortHours = c.pointee.estimated_effort_hours
+        self.promisedDeliveryMs = c.pointee.promised_delivery_ms
+    }
+}
+
+extension WorkflowV1.PlanTicketRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__PlanTicketRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.PlanTicketRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__PlanTicketRequest(); ocorrencias__workflow__v1__plan_ticket_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__PlanTicketRequest>) { ocorrencias__workflow__v1__plan_ticket_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__PlanTicketRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.versionID.isEmpty { c.version_id = arena.cString(self.versionID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PlanTicketRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.versionID = _ProtoRuntime.string(c.pointee.version_id)
+    }
+}
+
+extension WorkflowV1.DeliverVersionRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__DeliverVersionRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.DeliverVersionRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__DeliverVersionRequest(); ocorrencias__workflow__v1__deliver_version_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__DeliverVersionRequest>) { ocorrencias__workflow__v1__deliver_version_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__DeliverVersionRequest, arena: inout ProtoArena) {
+        if !self.versionID.isEmpty { c.version_id = arena.cString(self.versionID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeliverVersionRequest>) {
+        self.versionID = _ProtoRuntime.string(c.pointee.version_id)
+    }
+}
+
+extension WorkflowV1.DeliverVersionResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__DeliverVersionResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.DeliverVersionResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__DeliverVersionResponse(); ocorrencias__workflow__v1__deliver_version_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__DeliverVersionResponse>) { ocorrencias__workflow__v1__deliver_version_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__DeliverVersionResponse, arena: inout ProtoArena) {
+        if let value = self.version { c.version = arena.message(value) }
+        if !self.finishedTicketIDs.isEmpty {
+            c.n_finished_ticket_ids = self.finishedTicketIDs.count
+            c.finished_ticket_ids = arena.cStrings(self.finishedTicketIDs)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeliverVersionResponse>) {
+        self.version = c.pointee.version.map { WorkflowV1.Version(_c: $0) }
+        if c.pointee.n_finished_ticket_ids > 0, let _items = c.pointee.finished_ticket_ids {
+            self.finishedTicketIDs = (0..<c.pointee.n_finished_ticket_ids).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.finishedTicketIDs = []
+        }
+    }
+}
+
+extension WorkflowV1.ListBacklogRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListBacklogRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ListBacklogRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListBacklogRequest(); ocorrencias__workflow__v1__list_backlog_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListBacklogRequest>) { ocorrencias__workflow__v1__list_backlog_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListBacklogRequest, arena: inout ProtoArena) {
+        c.page_size = self.pageSize
+        c.page = self.page
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListBacklogRequest>) {
+        self.pageSize = c.pointee.page_size
+        self.page = c.pointee.page
+    }
+}
+
+extension WorkflowV1.Step: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__Step
+    public static var protoName: String { "ocorrencias.workflow.v1.Step" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__Step(); ocorrencias__workflow__v1__step__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__Step>) { ocorrencias__workflow__v1__step__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__Step, arena: inout ProtoArena) {
+        if !self.name.isEmpty { c.name = arena.cString(self.name) }
+        if !self.agentID.isEmpty { c.agent_id = arena.cString(self.agentID) }
+        if !self.groupID.isEmpty { c.group_id = arena.cString(self.groupID) }
+        if !self.requiredFields.isEmpty {
+            c.n_required_fields = self.requiredFields.count
+            c.required_fields = arena.cStrings(self.requiredFields)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Step>) {
+        self.name = _ProtoRuntime.string(c.pointee.name)
+        self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
+        self.groupID = _ProtoRuntime.string(c.pointee.group_id)
+        if c.pointee.n_required_fields > 0, let _items = c.pointee.required_fields {
+            self.requiredFields = (0..<c.pointee.n_required_fields).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.requiredFields = []
+        }
+    }
+}
+
+extension WorkflowV1.PutStepSequenceRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__PutStepSequenceRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.PutStepSequenceRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__PutStepSequenceRequest(); ocorrencias__workflow__v1__put_step_sequence_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__PutStepSequenceRequest>) { ocorrencias__workflow__v1__put_step_sequence_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__PutStepSequenceRequest, arena: inout ProtoArena) {
+        if !self.ticketType.isEmpty { c.ticket_type = arena.cString(self.ticketType) }
+        if !self.steps.isEmpty {
+            c.n_steps = self.steps.count
+            c.steps = arena.messages(self.steps)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutStepSequenceRequest>) {
+        self.ticketType = _ProtoRuntime.string(c.pointee.ticket_type)
+        if c.pointee.n_steps > 0, let _items = c.pointee.steps {
+            self.steps = (0..<c.pointee.n_steps).map { (_items[$0].map { WorkflowV1.Step(_c: $0) } ?? WorkflowV1.Step()) }
+        } else {
+            self.steps = []
+        }
+    }
+}
+
+extension WorkflowV1.PutStepSequenceResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__PutStepSequenceResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.PutStepSequenceResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__PutStepSequenceResponse(); ocorrencias__workflow__v1__put_step_sequence_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__PutStepSequenceResponse>) { ocorrencias__workflow__v1__put_step_sequence_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__PutStepSequenceResponse, arena: inout ProtoArena) {
+        if !self.ticketType.isEmpty { c.ticket_type = arena.cString(self.ticketType) }
+        if !self.steps.isEmpty {
+            c.n_steps = self.steps.count
+            c.steps = arena.messages(self.steps)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutStepSequenceResponse>) {
+        self.ticketType = _ProtoRuntime.string(c.pointee.ticket_type)
+        if c.pointee.n_steps > 0, let _items = c.pointee.steps {
+            self.steps = (0..<c.pointee.n_steps).map { (_items[$0].map { WorkflowV1.Step(_c: $0) } ?? WorkflowV1.Step()) }
+        } else {
+            self.steps = []
+        }
+    }
+}
+
+extension WorkflowV1.SetTicketFieldsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__SetTicketFieldsRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.SetTicketFieldsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__SetTicketFieldsRequest(); ocorrencias__workflow__v1__set_ticket_fields_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__SetTicketFieldsRequest>) { ocorrencias__workflow__v1__set_ticket_fields_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__SetTicketFieldsRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.fields.isEmpty {
+            let entries = arena.structPointers(Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry.self, count: self.fields.count)
+            var i = 0
+            for (key, value) in self.fields {
+                let entry = entries[i].unsafelyUnwrapped
+                ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__init(entry)
+                entry.pointee.key = arena.cString(key)
+                entry.pointee.value = arena.cString(value)
+                i += 1
+            }
+            c.n_fields = i
+            c.fields = entries
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetTicketFieldsRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        if c.pointee.n_fields > 0, let _entries = c.pointee.fields {
+            var _map = [String: String](minimumCapacity: c.pointee.n_fields)
+            for _i in 0..<c.pointee.n_fields {
+                guard let _entry = _entries[_i] else { continue }
+                _map[_ProtoRuntime.string(_entry.pointee.key)] = _ProtoRuntime.string(_entry.pointee.value)
+            }
+            self.fields = _map
+        } else {
+            self.fields = [:]
+        }
+    }
+}
+
+extension WorkflowV1.StartStepsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__StartStepsRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.StartStepsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__StartStepsRequest(); ocorrencias__workflow__v1__start_steps_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__StartStepsRequest>) { ocorrencias__workflow__v1__start_steps_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__StartStepsRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.ticketType.isEmpty { c.ticket_type = arena.cString(self.ticketType) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StartStepsRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.ticketType = _ProtoRuntime.string(c.pointee.ticket_type)
+    }
+}
+
+extension WorkflowV1.AdvanceStepRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__AdvanceStepRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.AdvanceStepRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__AdvanceStepRequest(); ocorrencias__workflow__v1__advance_step_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__AdvanceStepRequest>) { ocorrencias__workflow__v1__advance_step_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__AdvanceStepRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AdvanceStepRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+    }
+}
+
+extension WorkflowV1.ExportQueueRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ExportQueueRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ExportQueueRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ExportQueueRequest(); ocorrencias__workflow__v1__export_queue_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ExportQueueRequest>) { ocorrencias__workflow__v1__export_queue_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ExportQueueRequest, arena: inout ProtoArena) {
+        if let value = self.filter { c.filter = arena.message(value) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ExportQueueRequest>) {
+        self.filter = c.pointee.filter.map { WorkflowV1.TicketFilter(_c: $0) }
+    }
+}
+
 extension WorkflowV1 {
+    /// The export streams CsvChunk (defined in workflow_time.proto, shared with ExportMetrics).
     public enum Workflow: RPCServiceDescriptor {
         public static let serviceName = "ocorrencias.workflow.v1.Workflow"
         /// Who holds a ticket now (intake checks it before an agent changes a ticket's contact).
@@ -64,6 +2829,220 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.Workflow/GetTicketHolder",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [getTicketHolder.info]
+        /// Staff directory (administrators or "directory.manage" change it; agents read it).
+        public static let putAgent = RPCMethod<WorkflowV1.PutAgentRequest, WorkflowV1.Agent>(
+            path: "/ocorrencias.workflow.v1.Workflow/PutAgent",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let getAgent = RPCMethod<WorkflowV1.GetAgentRequest, WorkflowV1.Agent>(
+            path: "/ocorrencias.workflow.v1.Workflow/GetAgent",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listAgents = RPCMethod<WorkflowV1.ListAgentsRequest, WorkflowV1.ListAgentsResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/ListAgents",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let putGroup = RPCMethod<WorkflowV1.PutGroupRequest, WorkflowV1.Group>(
+            path: "/ocorrencias.workflow.v1.Workflow/PutGroup",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listGroups = RPCMethod<WorkflowV1.ListGroupsRequest, WorkflowV1.ListGroupsResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/ListGroups",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let setMembership = RPCMethod<WorkflowV1.SetMembershipRequest, WorkflowV1.SetMembershipResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/SetMembership",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let putRole = RPCMethod<WorkflowV1.PutRoleRequest, WorkflowV1.Role>(
+            path: "/ocorrencias.workflow.v1.Workflow/PutRole",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listRoles = RPCMethod<WorkflowV1.ListRolesRequest, WorkflowV1.ListRolesResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/ListRoles",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let setTransferDestinations = RPCMethod<WorkflowV1.SetTransferDestinationsRequest, WorkflowV1.Agent>(
+            path: "/ocorrencias.workflow.v1.Workflow/SetTransferDestinations",
+            clientStreaming: false,
+            serverStreaming: false)
+        /// Routing rules and category defaults.
+        public static let putRoutingRule = RPCMethod<WorkflowV1.PutRoutingRuleRequest, WorkflowV1.RoutingRule>(
+            path: "/ocorrencias.workflow.v1.Workflow/PutRoutingRule",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let deleteRoutingRule = RPCMethod<WorkflowV1.DeleteRoutingRuleRequest, WorkflowV1.Empty>(
+            path: "/ocorrencias.workflow.v1.Workflow/DeleteRoutingRule",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listRoutingRules = RPCMethod<WorkflowV1.ListRoutingRulesRequest, WorkflowV1.ListRoutingRulesResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/ListRoutingRules",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let setCategoryAccessLevel = RPCMethod<WorkflowV1.SetCategoryAccessLevelRequest, WorkflowV1.Empty>(
+            path: "/ocorrencias.workflow.v1.Workflow/SetCategoryAccessLevel",
+            clientStreaming: false,
+            serverStreaming: false)
+        /// Reading tickets (every read enforces the access rules).
+        public static let getTicket = RPCMethod<WorkflowV1.GetTicketRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/GetTicket",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listQueue = RPCMethod<WorkflowV1.ListQueueRequest, WorkflowV1.ListTicketsResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/ListQueue",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let countByStage = RPCMethod<WorkflowV1.CountByStageRequest, WorkflowV1.CountByStageResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/CountByStage",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listCustomerTickets = RPCMethod<WorkflowV1.ListCustomerTicketsRequest, WorkflowV1.ListTicketsResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/ListCustomerTickets",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let searchTickets = RPCMethod<WorkflowV1.SearchTicketsRequest, WorkflowV1.ListTicketsResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/SearchTickets",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let getHistory = RPCMethod<WorkflowV1.GetHistoryRequest, WorkflowV1.GetHistoryResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/GetHistory",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listTextVersions = RPCMethod<WorkflowV1.ListTextVersionsRequest, WorkflowV1.ListTextVersionsResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/ListTextVersions",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listRelated = RPCMethod<WorkflowV1.ListRelatedRequest, WorkflowV1.ListRelatedResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/ListRelated",
+            clientStreaming: false,
+            serverStreaming: false)
+        /// Stages, status and classification.
+        public static let moveTicket = RPCMethod<WorkflowV1.MoveTicketRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/MoveTicket",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listAllowedMoves = RPCMethod<WorkflowV1.ListAllowedMovesRequest, WorkflowV1.ListAllowedMovesResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/ListAllowedMoves",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let setStageStatus = RPCMethod<WorkflowV1.SetStageStatusRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/SetStageStatus",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let reclassify = RPCMethod<WorkflowV1.ReclassifyRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/Reclassify",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let setAccessLevel = RPCMethod<WorkflowV1.SetAccessLevelRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/SetAccessLevel",
+            clientStreaming: false,
+            serverStreaming: false)
+        /// Hand-offs.
+        public static let takeTicket = RPCMethod<WorkflowV1.TakeTicketRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/TakeTicket",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let transferTicket = RPCMethod<WorkflowV1.TransferTicketRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/TransferTicket",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let sendBack = RPCMethod<WorkflowV1.SendBackRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/SendBack",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let markMessagesRead = RPCMethod<WorkflowV1.MarkMessagesReadRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/MarkMessagesRead",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let logCustomerMessage = RPCMethod<WorkflowV1.LogCustomerMessageRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/LogCustomerMessage",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let scheduleTicket = RPCMethod<WorkflowV1.ScheduleTicketRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/ScheduleTicket",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let bulkAction = RPCMethod<WorkflowV1.BulkActionRequest, WorkflowV1.BulkActionResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/BulkAction",
+            clientStreaming: false,
+            serverStreaming: false)
+        /// Conversation.
+        public static let addDiscussion = RPCMethod<WorkflowV1.AddDiscussionRequest, WorkflowV1.AddDiscussionResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/AddDiscussion",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let markPublishable = RPCMethod<WorkflowV1.MarkPublishableRequest, WorkflowV1.AddDiscussionResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/MarkPublishable",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let setSolution = RPCMethod<WorkflowV1.SetTextRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/SetSolution",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let amendRequest = RPCMethod<WorkflowV1.SetTextRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/AmendRequest",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let linkTickets = RPCMethod<WorkflowV1.LinkTicketsRequest, WorkflowV1.ListRelatedResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/LinkTickets",
+            clientStreaming: false,
+            serverStreaming: false)
+        /// Time entries (apontamento).
+        public static let addTimeEntry = RPCMethod<WorkflowV1.AddTimeEntryRequest, WorkflowV1.TimeEntry>(
+            path: "/ocorrencias.workflow.v1.Workflow/AddTimeEntry",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let timeTotals = RPCMethod<WorkflowV1.TimeTotalsRequest, WorkflowV1.TimeTotalsResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/TimeTotals",
+            clientStreaming: false,
+            serverStreaming: false)
+        /// Development backlog and versions ("product.decide").
+        public static let putVersion = RPCMethod<WorkflowV1.PutVersionRequest, WorkflowV1.Version>(
+            path: "/ocorrencias.workflow.v1.Workflow/PutVersion",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listVersions = RPCMethod<WorkflowV1.ListVersionsRequest, WorkflowV1.ListVersionsResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/ListVersions",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let setDevelopmentPlan = RPCMethod<WorkflowV1.SetDevelopmentPlanRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/SetDevelopmentPlan",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let planTicket = RPCMethod<WorkflowV1.PlanTicketRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/PlanTicket",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let deliverVersion = RPCMethod<WorkflowV1.DeliverVersionRequest, WorkflowV1.DeliverVersionResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/DeliverVersion",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listBacklog = RPCMethod<WorkflowV1.ListBacklogRequest, WorkflowV1.ListTicketsResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/ListBacklog",
+            clientStreaming: false,
+            serverStreaming: false)
+        /// Advance step.
+        public static let putStepSequence = RPCMethod<WorkflowV1.PutStepSequenceRequest, WorkflowV1.PutStepSequenceResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/PutStepSequence",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let setTicketFields = RPCMethod<WorkflowV1.SetTicketFieldsRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/SetTicketFields",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let startSteps = RPCMethod<WorkflowV1.StartStepsRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/StartSteps",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let advanceStep = RPCMethod<WorkflowV1.AdvanceStepRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/AdvanceStep",
+            clientStreaming: false,
+            serverStreaming: false)
+        /// The queue (same filters and access rules as ListQueue) as CSV, streamed, with no row cap.
+        public static let exportQueue = RPCMethod<WorkflowV1.ExportQueueRequest, WorkflowV1.CsvChunk>(
+            path: "/ocorrencias.workflow.v1.Workflow/ExportQueue",
+            clientStreaming: false,
+            serverStreaming: true)
+        public static let methods: [RPCMethodInfo] = [getTicketHolder.info, putAgent.info, getAgent.info, listAgents.info, putGroup.info, listGroups.info, setMembership.info, putRole.info, listRoles.info, setTransferDestinations.info, putRoutingRule.info, deleteRoutingRule.info, listRoutingRules.info, setCategoryAccessLevel.info, getTicket.info, listQueue.info, countByStage.info, listCustomerTickets.info, searchTickets.info, getHistory.info, listTextVersions.info, listRelated.info, moveTicket.info, listAllowedMoves.info, setStageStatus.info, reclassify.info, setAccessLevel.info, takeTicket.info, transferTicket.info, sendBack.info, markMessagesRead.info, logCustomerMessage.info, scheduleTicket.info, bulkAction.info, addDiscussion.info, markPublishable.info, setSolution.info, amendRequest.info, linkTickets.info, addTimeEntry.info, timeTotals.info, putVersion.info, listVersions.info, setDevelopmentPlan.info, planTicket.info, deliverVersion.info, listBacklog.info, putStepSequence.info, setTicketFields.info, startSteps.info, advanceStep.info, exportQueue.info]
     }
 }

@@ -75,6 +75,9 @@ public struct ClientConfiguration: Sendable {
     public var maxBackoffMilliseconds: Int = 5_000
     /// Largest frame accepted from the server.
     public var maxFrameSize: Int = 4 << 20
+    /// When set, connections authenticate with this integration API key instead of the deployment
+    /// secret (the gateway's public RPC port); `secret` is then unused.
+    public var apiKey: String?
 
     public init(endpoints: [Endpoint], secret: DeploymentSecret) {
         self.endpoints = endpoints

@@ -51,7 +51,7 @@ final class ClientConnection: @unchecked Sendable {
     /// Connects, authenticates both ways with `secret` and starts the reader thread.
     /// - Throws: ``RPCError`` `UNAVAILABLE` when unreachable, `UNAUTHENTICATED` when the handshake fails.
     static func connect(to endpoint: Endpoint, secret: DeploymentSecret, timeoutMilliseconds: Int,
-                        maxFrameSize: Int, callerName: String) throws -> ClientConnection {
+                        maxFrameSize: Int, callerName: String, apiKey: String? = nil) throws -> ClientConnection {
         csystem_ignore_sigpipe()
         let fd = csystem_connect_tcp(endpoint.host, Int32(endpoint.port), Int32(timeoutMilliseconds))
         guard fd >= 0 else {
@@ -60,7 +60,7 @@ final class ClientConnection: @unchecked Sendable {
         }
         let connection = ClientConnection(endpoint: endpoint, fd: fd, maxFrameSize: maxFrameSize)
         do {
-            try connection.handshake(secret: secret, timeoutMilliseconds: timeoutMilliseconds, callerName: callerName)
+            try connection.handshake(secret: secret, timeoutMilliseconds: timeoutMilliseconds, callerName: callerName, apiKey: apiKey)
         } catch let error as RPCError {
             var error = error
             error.metadata[TransportMetadata.sent] = "false"
@@ -72,7 +72,7 @@ final class ClientConnection: @unchecked Sendable {
 
     // MARK: handshake
 
-    private func handshake(secret: DeploymentSecret, timeoutMilliseconds: Int, callerName: String) throws {
+    private func handshake(secret: DeploymentSecret, timeoutMilliseconds: Int, callerName: String, apiKey: String?) throws {
         var decoder = FrameDecoder(maxFrameSize: maxFrameSize)
         let deadline = Deadline.after(milliseconds: timeoutMilliseconds)
         let hello = try readFrame(&decoder, deadline: deadline)
@@ -83,6 +83,19 @@ final class ClientConnection: @unchecked Sendable {
             throw RPCError(.unauthenticated, "servidor não enviou HELLO / server did not send HELLO")
         }
         let clientNonce = DeploymentSecret.randomBytes(Handshake.nonceLength)
+        if let apiKey {
+            // The gateway's public RPC port: the key itself is the credential (see docs/GATEWAY.md).
+            var auth = RpcV1.Frame()
+            auth.kind = .auth
+            auth.metadata = [MetadataKey.caller: callerName, MetadataKey.apiKey: apiKey]
+            auth.payload = clientNonce
+            try writeFrame(auth)
+            let ok = try readFrame(&decoder, deadline: deadline)
+            guard ok.kind == .authOk else {
+                throw RPCError(.unauthenticated, "chave de API recusada / API key refused")
+            }
+            return
+        }
         var auth = RpcV1.Frame()
         auth.kind = .auth
         auth.metadata = [MetadataKey.caller: callerName]

@@ -230,7 +230,7 @@ final class EndpointSlot: @unchecked Sendable {
         do {
             let connection = try ClientConnection.connect(to: endpoint, secret: configuration.secret,
                                                           timeoutMilliseconds: timeout, maxFrameSize: configuration.maxFrameSize,
-                                                          callerName: configuration.callerName)
+                                                          callerName: configuration.callerName, apiKey: configuration.apiKey)
             lock.withLock {
                 connections[index]?.close()
                 connections[index] = connection

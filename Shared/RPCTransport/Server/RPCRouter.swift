@@ -26,6 +26,8 @@ public struct RPCRouter: Sendable {
     }
 
     private(set) var handlers: [String: Handler] = [:]
+    /// Answers unary calls to methods no handler is registered for (the gateway's RPC proxy).
+    private(set) var fallback: Handler?
     /// What reflection lists: every registered method.
     public private(set) var methods: [RPCMethodInfo] = []
     var reflectionSources: [ReflectionSource] = []
@@ -64,6 +66,14 @@ public struct RPCRouter: Sendable {
             }
             return response.serializedBytes()
         }))
+    }
+
+    /// Registers a handler for every unary call whose method has no handler of its own; it gets
+    /// the method path (`context.method`) and the encoded request, and returns the encoded response.
+    /// Used by the gateway to forward calls to the owning service. Streaming calls are not supported.
+    public mutating func registerFallback(execution: HandlerExecution = .blocking,
+                                          _ handler: @escaping @Sendable (UnsafeRawBufferPointer, ServerContext) throws -> [UInt8]) {
+        fallback = .unary(execution, handler)
     }
 
     /// Hands the final method list to reflection; the server calls it once before serving.

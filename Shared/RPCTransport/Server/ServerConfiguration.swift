@@ -18,6 +18,9 @@ public struct ServerConfiguration: Sendable {
     public var workerThreads: Int = 16
     /// How long in-flight calls may take to finish after SIGTERM before connections are closed.
     public var shutdownGracePeriodMilliseconds: Int = 10_000
+    /// Replaces the deployment-secret handshake (the gateway's public RPC port authenticates
+    /// integration API keys); `nil` keeps the secret.
+    public var authenticator: (any ConnectionAuthenticator)?
 
     public init(serviceName: String, secret: DeploymentSecret) {
         self.serviceName = serviceName

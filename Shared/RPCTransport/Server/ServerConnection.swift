@@ -47,6 +47,8 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
 
     /// The name the peer gave in its AUTH frame (`caller` metadata), for logs.
     private(set) var callerName = ""
+    /// Metadata a ``ConnectionAuthenticator`` attached to every call of this connection.
+    private var connectionMetadata: [String: String]?
 
     init(id: UInt64, fd: Int32, peer: String, server: RPCServer, loop: EventLoop) {
         self.id = id
@@ -150,6 +152,25 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
 
     private func authenticate(_ frame: RpcV1.Frame) {
         let secret = server.configuration.secret
+        if let authenticator = server.configuration.authenticator {
+            if frame.kind == .auth, let attached = authenticator.authenticate(metadata: frame.metadata, payload: frame.payload, peer: peer) {
+                authenticated = true
+                callerName = frame.metadata[MetadataKey.caller] ?? ""
+                connectionMetadata = attached
+                var ok = RpcV1.Frame()
+                ok.kind = .authOk
+                send(ok)
+                return
+            }
+            server.logger.warning("rejected peer: authenticator refused it", ["connection.id": String(id), "peer": peer])
+            var reject = RpcV1.Frame()
+            reject.kind = .response
+            reject.callID = frame.callID
+            reject.status = RPCError(.unauthenticated, "credencial recusada / credential refused").status
+            send(reject)
+            close(reason: "unauthenticated")
+            return
+        }
         if frame.kind == .auth, frame.payload.count == 2 * Handshake.nonceLength {
             let clientNonce = Array(frame.payload[0..<Handshake.nonceLength])
             let mac = Array(frame.payload[Handshake.nonceLength...])
@@ -174,14 +195,15 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
 
     // MARK: calls
 
-    private func startCall(_ frame: RpcV1.Frame) {
+    private func startCall(_ incoming: RpcV1.Frame) {
+        let frame = withConnectionMetadata(incoming)
         let limits = server.configuration.limits
         let now = MonotonicNanos.now()
         if lock.withLock({ draining }) {
             respond(callID: frame.callID, error: RPCError(.unavailable, "servidor encerrando / server is draining"))
             return
         }
-        guard let handler = server.router.handlers[frame.method] else {
+        guard let handler = server.router.handlers[frame.method] ?? server.router.fallback else {
             respond(callID: frame.callID, error: RPCError(.unimplemented, "método desconhecido / unknown method \(frame.method)"))
             return
         }
@@ -239,6 +261,17 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
                 finish(callID: frame.callID, outcome: outcome)
             }
         }
+    }
+
+    /// With a ``ConnectionAuthenticator``: the client's principal is dropped and the
+    /// authenticator's metadata wins over the client's.
+    private func withConnectionMetadata(_ frame: RpcV1.Frame) -> RpcV1.Frame {
+        guard let attached = connectionMetadata else { return frame }
+        var frame = frame
+        frame.metadata[MetadataKey.principal] = nil
+        frame.metadata[MetadataKey.principalSignature] = nil
+        for (key, value) in attached { frame.metadata[key] = value }
+        return frame
     }
 
     private static func run(_ body: () throws -> [UInt8]) -> Result<[UInt8], RPCError> {

@@ -82,10 +82,14 @@ struct  Ocorrencias__Intake__V1__TicketOpened
    * Message-ID of the e-mail that opened it, when the channel is e-mail.
    */
   char *email_message_id;
+  /*
+   * Configurable origin key ("customer", "representative", "internal", ...); `origin` is its kind.
+   */
+  char *origin_key;
 };
 #define OCORRENCIAS__INTAKE__V1__TICKET_OPENED__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__ticket_opened__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL, NULL, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__ORIGIN__ORIGIN_UNSPECIFIED, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0,NULL, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL, NULL, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__ORIGIN__ORIGIN_UNSPECIFIED, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Intake__V1__CustomerReplied

@@ -15,9 +15,100 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "ocorrencias/workflow/v1/events.pb-c.h"
+#include "ocorrencias/common/v1/ticket_types.pb-c.h"
+#include "ocorrencias/workflow/v1/workflow_time.pb-c.h"
 
 typedef struct Ocorrencias__Workflow__V1__GetTicketHolderRequest Ocorrencias__Workflow__V1__GetTicketHolderRequest;
 typedef struct Ocorrencias__Workflow__V1__GetTicketHolderResponse Ocorrencias__Workflow__V1__GetTicketHolderResponse;
+typedef struct Ocorrencias__Workflow__V1__Agent Ocorrencias__Workflow__V1__Agent;
+typedef struct Ocorrencias__Workflow__V1__Destination Ocorrencias__Workflow__V1__Destination;
+typedef struct Ocorrencias__Workflow__V1__Group Ocorrencias__Workflow__V1__Group;
+typedef struct Ocorrencias__Workflow__V1__Role Ocorrencias__Workflow__V1__Role;
+typedef struct Ocorrencias__Workflow__V1__PutAgentRequest Ocorrencias__Workflow__V1__PutAgentRequest;
+typedef struct Ocorrencias__Workflow__V1__PutGroupRequest Ocorrencias__Workflow__V1__PutGroupRequest;
+typedef struct Ocorrencias__Workflow__V1__PutRoleRequest Ocorrencias__Workflow__V1__PutRoleRequest;
+typedef struct Ocorrencias__Workflow__V1__SetMembershipRequest Ocorrencias__Workflow__V1__SetMembershipRequest;
+typedef struct Ocorrencias__Workflow__V1__SetMembershipResponse Ocorrencias__Workflow__V1__SetMembershipResponse;
+typedef struct Ocorrencias__Workflow__V1__SetTransferDestinationsRequest Ocorrencias__Workflow__V1__SetTransferDestinationsRequest;
+typedef struct Ocorrencias__Workflow__V1__GetAgentRequest Ocorrencias__Workflow__V1__GetAgentRequest;
+typedef struct Ocorrencias__Workflow__V1__ListAgentsRequest Ocorrencias__Workflow__V1__ListAgentsRequest;
+typedef struct Ocorrencias__Workflow__V1__ListAgentsResponse Ocorrencias__Workflow__V1__ListAgentsResponse;
+typedef struct Ocorrencias__Workflow__V1__ListGroupsRequest Ocorrencias__Workflow__V1__ListGroupsRequest;
+typedef struct Ocorrencias__Workflow__V1__ListGroupsResponse Ocorrencias__Workflow__V1__ListGroupsResponse;
+typedef struct Ocorrencias__Workflow__V1__ListRolesRequest Ocorrencias__Workflow__V1__ListRolesRequest;
+typedef struct Ocorrencias__Workflow__V1__ListRolesResponse Ocorrencias__Workflow__V1__ListRolesResponse;
+typedef struct Ocorrencias__Workflow__V1__RoutingRule Ocorrencias__Workflow__V1__RoutingRule;
+typedef struct Ocorrencias__Workflow__V1__PutRoutingRuleRequest Ocorrencias__Workflow__V1__PutRoutingRuleRequest;
+typedef struct Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest;
+typedef struct Ocorrencias__Workflow__V1__ListRoutingRulesRequest Ocorrencias__Workflow__V1__ListRoutingRulesRequest;
+typedef struct Ocorrencias__Workflow__V1__ListRoutingRulesResponse Ocorrencias__Workflow__V1__ListRoutingRulesResponse;
+typedef struct Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest;
+typedef struct Ocorrencias__Workflow__V1__Empty Ocorrencias__Workflow__V1__Empty;
+typedef struct Ocorrencias__Workflow__V1__StatusInfo Ocorrencias__Workflow__V1__StatusInfo;
+typedef struct Ocorrencias__Workflow__V1__TicketRow Ocorrencias__Workflow__V1__TicketRow;
+typedef struct Ocorrencias__Workflow__V1__DiscussionEntry Ocorrencias__Workflow__V1__DiscussionEntry;
+typedef struct Ocorrencias__Workflow__V1__TicketView Ocorrencias__Workflow__V1__TicketView;
+typedef struct Ocorrencias__Workflow__V1__TicketView__FieldsEntry Ocorrencias__Workflow__V1__TicketView__FieldsEntry;
+typedef struct Ocorrencias__Workflow__V1__GetTicketRequest Ocorrencias__Workflow__V1__GetTicketRequest;
+typedef struct Ocorrencias__Workflow__V1__TicketFilter Ocorrencias__Workflow__V1__TicketFilter;
+typedef struct Ocorrencias__Workflow__V1__ListQueueRequest Ocorrencias__Workflow__V1__ListQueueRequest;
+typedef struct Ocorrencias__Workflow__V1__ListTicketsResponse Ocorrencias__Workflow__V1__ListTicketsResponse;
+typedef struct Ocorrencias__Workflow__V1__StageCount Ocorrencias__Workflow__V1__StageCount;
+typedef struct Ocorrencias__Workflow__V1__CountByStageRequest Ocorrencias__Workflow__V1__CountByStageRequest;
+typedef struct Ocorrencias__Workflow__V1__CountByStageResponse Ocorrencias__Workflow__V1__CountByStageResponse;
+typedef struct Ocorrencias__Workflow__V1__ListCustomerTicketsRequest Ocorrencias__Workflow__V1__ListCustomerTicketsRequest;
+typedef struct Ocorrencias__Workflow__V1__SearchTicketsRequest Ocorrencias__Workflow__V1__SearchTicketsRequest;
+typedef struct Ocorrencias__Workflow__V1__MoveTicketRequest Ocorrencias__Workflow__V1__MoveTicketRequest;
+typedef struct Ocorrencias__Workflow__V1__AllowedMove Ocorrencias__Workflow__V1__AllowedMove;
+typedef struct Ocorrencias__Workflow__V1__ListAllowedMovesRequest Ocorrencias__Workflow__V1__ListAllowedMovesRequest;
+typedef struct Ocorrencias__Workflow__V1__ListAllowedMovesResponse Ocorrencias__Workflow__V1__ListAllowedMovesResponse;
+typedef struct Ocorrencias__Workflow__V1__SetStageStatusRequest Ocorrencias__Workflow__V1__SetStageStatusRequest;
+typedef struct Ocorrencias__Workflow__V1__ReclassifyRequest Ocorrencias__Workflow__V1__ReclassifyRequest;
+typedef struct Ocorrencias__Workflow__V1__SetAccessLevelRequest Ocorrencias__Workflow__V1__SetAccessLevelRequest;
+typedef struct Ocorrencias__Workflow__V1__TakeTicketRequest Ocorrencias__Workflow__V1__TakeTicketRequest;
+typedef struct Ocorrencias__Workflow__V1__TransferTicketRequest Ocorrencias__Workflow__V1__TransferTicketRequest;
+typedef struct Ocorrencias__Workflow__V1__SendBackRequest Ocorrencias__Workflow__V1__SendBackRequest;
+typedef struct Ocorrencias__Workflow__V1__MarkMessagesReadRequest Ocorrencias__Workflow__V1__MarkMessagesReadRequest;
+typedef struct Ocorrencias__Workflow__V1__LogCustomerMessageRequest Ocorrencias__Workflow__V1__LogCustomerMessageRequest;
+typedef struct Ocorrencias__Workflow__V1__ScheduleTicketRequest Ocorrencias__Workflow__V1__ScheduleTicketRequest;
+typedef struct Ocorrencias__Workflow__V1__AddDiscussionRequest Ocorrencias__Workflow__V1__AddDiscussionRequest;
+typedef struct Ocorrencias__Workflow__V1__AddDiscussionResponse Ocorrencias__Workflow__V1__AddDiscussionResponse;
+typedef struct Ocorrencias__Workflow__V1__MarkPublishableRequest Ocorrencias__Workflow__V1__MarkPublishableRequest;
+typedef struct Ocorrencias__Workflow__V1__SetTextRequest Ocorrencias__Workflow__V1__SetTextRequest;
+typedef struct Ocorrencias__Workflow__V1__TextVersion Ocorrencias__Workflow__V1__TextVersion;
+typedef struct Ocorrencias__Workflow__V1__ListTextVersionsRequest Ocorrencias__Workflow__V1__ListTextVersionsRequest;
+typedef struct Ocorrencias__Workflow__V1__ListTextVersionsResponse Ocorrencias__Workflow__V1__ListTextVersionsResponse;
+typedef struct Ocorrencias__Workflow__V1__BulkActionRequest Ocorrencias__Workflow__V1__BulkActionRequest;
+typedef struct Ocorrencias__Workflow__V1__BulkResult Ocorrencias__Workflow__V1__BulkResult;
+typedef struct Ocorrencias__Workflow__V1__BulkActionResponse Ocorrencias__Workflow__V1__BulkActionResponse;
+typedef struct Ocorrencias__Workflow__V1__HistoryEntry Ocorrencias__Workflow__V1__HistoryEntry;
+typedef struct Ocorrencias__Workflow__V1__GetHistoryRequest Ocorrencias__Workflow__V1__GetHistoryRequest;
+typedef struct Ocorrencias__Workflow__V1__GetHistoryResponse Ocorrencias__Workflow__V1__GetHistoryResponse;
+typedef struct Ocorrencias__Workflow__V1__LinkTicketsRequest Ocorrencias__Workflow__V1__LinkTicketsRequest;
+typedef struct Ocorrencias__Workflow__V1__ListRelatedRequest Ocorrencias__Workflow__V1__ListRelatedRequest;
+typedef struct Ocorrencias__Workflow__V1__ListRelatedResponse Ocorrencias__Workflow__V1__ListRelatedResponse;
+typedef struct Ocorrencias__Workflow__V1__AddTimeEntryRequest Ocorrencias__Workflow__V1__AddTimeEntryRequest;
+typedef struct Ocorrencias__Workflow__V1__TimeEntry Ocorrencias__Workflow__V1__TimeEntry;
+typedef struct Ocorrencias__Workflow__V1__TimeTotalsRequest Ocorrencias__Workflow__V1__TimeTotalsRequest;
+typedef struct Ocorrencias__Workflow__V1__TimeTotal Ocorrencias__Workflow__V1__TimeTotal;
+typedef struct Ocorrencias__Workflow__V1__TimeTotalsResponse Ocorrencias__Workflow__V1__TimeTotalsResponse;
+typedef struct Ocorrencias__Workflow__V1__Version Ocorrencias__Workflow__V1__Version;
+typedef struct Ocorrencias__Workflow__V1__PutVersionRequest Ocorrencias__Workflow__V1__PutVersionRequest;
+typedef struct Ocorrencias__Workflow__V1__ListVersionsRequest Ocorrencias__Workflow__V1__ListVersionsRequest;
+typedef struct Ocorrencias__Workflow__V1__ListVersionsResponse Ocorrencias__Workflow__V1__ListVersionsResponse;
+typedef struct Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest;
+typedef struct Ocorrencias__Workflow__V1__PlanTicketRequest Ocorrencias__Workflow__V1__PlanTicketRequest;
+typedef struct Ocorrencias__Workflow__V1__DeliverVersionRequest Ocorrencias__Workflow__V1__DeliverVersionRequest;
+typedef struct Ocorrencias__Workflow__V1__DeliverVersionResponse Ocorrencias__Workflow__V1__DeliverVersionResponse;
+typedef struct Ocorrencias__Workflow__V1__ListBacklogRequest Ocorrencias__Workflow__V1__ListBacklogRequest;
+typedef struct Ocorrencias__Workflow__V1__Step Ocorrencias__Workflow__V1__Step;
+typedef struct Ocorrencias__Workflow__V1__PutStepSequenceRequest Ocorrencias__Workflow__V1__PutStepSequenceRequest;
+typedef struct Ocorrencias__Workflow__V1__PutStepSequenceResponse Ocorrencias__Workflow__V1__PutStepSequenceResponse;
+typedef struct Ocorrencias__Workflow__V1__SetTicketFieldsRequest Ocorrencias__Workflow__V1__SetTicketFieldsRequest;
+typedef struct Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry;
+typedef struct Ocorrencias__Workflow__V1__StartStepsRequest Ocorrencias__Workflow__V1__StartStepsRequest;
+typedef struct Ocorrencias__Workflow__V1__AdvanceStepRequest Ocorrencias__Workflow__V1__AdvanceStepRequest;
+typedef struct Ocorrencias__Workflow__V1__ExportQueueRequest Ocorrencias__Workflow__V1__ExportQueueRequest;
 
 
 /* --- enums --- */
@@ -49,6 +140,1305 @@ struct  Ocorrencias__Workflow__V1__GetTicketHolderResponse
 #define OCORRENCIAS__WORKFLOW__V1__GET_TICKET_HOLDER_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_ticket_holder_response__descriptor) \
     , 0, NULL, 0, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A support agent as the directory keeps it.
+ */
+struct  Ocorrencias__Workflow__V1__Agent
+{
+  ProtobufCMessage base;
+  char *id;
+  char *name;
+  char *email;
+  /*
+   * Highest confidentiality level the agent may see.
+   */
+  int32_t max_access_level;
+  protobuf_c_boolean active;
+  /*
+   * The agent's chefe (supervisor), if any.
+   */
+  char *chefe_agent_id;
+  /*
+   * Whether the agent is a chefe (may change access levels, acts on subordinates' tickets).
+   */
+  protobuf_c_boolean is_chefe;
+  /*
+   * Role name; its permissions apply to the agent.
+   */
+  char *role;
+  /*
+   * Read only: groups the agent belongs to, and the role's permissions.
+   */
+  size_t n_group_ids;
+  char **group_ids;
+  size_t n_permissions;
+  char **permissions;
+  /*
+   * Read only: where the agent may transfer tickets.
+   */
+  size_t n_transfer_destinations;
+  Ocorrencias__Workflow__V1__Destination **transfer_destinations;
+};
+#define OCORRENCIAS__WORKFLOW__V1__AGENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__agent__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL }
+
+
+/*
+ * Where a ticket may be transferred: an agent or a group ("*" in either means any).
+ */
+struct  Ocorrencias__Workflow__V1__Destination
+{
+  ProtobufCMessage base;
+  char *agent_id;
+  char *group_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__DESTINATION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__destination__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__Group
+{
+  ProtobufCMessage base;
+  char *id;
+  char *name;
+  protobuf_c_boolean active;
+  /*
+   * Read only: members.
+   */
+  size_t n_agent_ids;
+  char **agent_ids;
+};
+#define OCORRENCIAS__WORKFLOW__V1__GROUP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__group__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL }
+
+
+/*
+ * What a role may do: permissions such as "tickets.transfer", "tickets.link_customers",
+ * "product.decide" (accept or deny in Análise produto), "directory.manage", "routing.manage".
+ */
+struct  Ocorrencias__Workflow__V1__Role
+{
+  ProtobufCMessage base;
+  char *name;
+  size_t n_permissions;
+  char **permissions;
+};
+#define OCORRENCIAS__WORKFLOW__V1__ROLE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__role__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__PutAgentRequest
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__Agent *agent;
+};
+#define OCORRENCIAS__WORKFLOW__V1__PUT_AGENT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__put_agent_request__descriptor) \
+    , NULL }
+
+
+struct  Ocorrencias__Workflow__V1__PutGroupRequest
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__Group *group;
+};
+#define OCORRENCIAS__WORKFLOW__V1__PUT_GROUP_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__put_group_request__descriptor) \
+    , NULL }
+
+
+struct  Ocorrencias__Workflow__V1__PutRoleRequest
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__Role *role;
+};
+#define OCORRENCIAS__WORKFLOW__V1__PUT_ROLE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__put_role_request__descriptor) \
+    , NULL }
+
+
+struct  Ocorrencias__Workflow__V1__SetMembershipRequest
+{
+  ProtobufCMessage base;
+  char *group_id;
+  char *agent_id;
+  protobuf_c_boolean member;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SET_MEMBERSHIP_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__set_membership_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__SetMembershipResponse
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__Group *group;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SET_MEMBERSHIP_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__set_membership_response__descriptor) \
+    , NULL }
+
+
+struct  Ocorrencias__Workflow__V1__SetTransferDestinationsRequest
+{
+  ProtobufCMessage base;
+  char *agent_id;
+  size_t n_destinations;
+  Ocorrencias__Workflow__V1__Destination **destinations;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SET_TRANSFER_DESTINATIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__set_transfer_destinations_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__GetAgentRequest
+{
+  ProtobufCMessage base;
+  char *agent_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__GET_AGENT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_agent_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__ListAgentsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Only members of this group, when set.
+   */
+  char *group_id;
+  protobuf_c_boolean include_inactive;
+  /*
+   * Only agents supervised by this chefe, when set.
+   */
+  char *chefe_agent_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_AGENTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_agents_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__ListAgentsResponse
+{
+  ProtobufCMessage base;
+  size_t n_agents;
+  Ocorrencias__Workflow__V1__Agent **agents;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_AGENTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_agents_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__ListGroupsRequest
+{
+  ProtobufCMessage base;
+  protobuf_c_boolean include_inactive;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_GROUPS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_groups_request__descriptor) \
+    , 0 }
+
+
+struct  Ocorrencias__Workflow__V1__ListGroupsResponse
+{
+  ProtobufCMessage base;
+  size_t n_groups;
+  Ocorrencias__Workflow__V1__Group **groups;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_GROUPS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_groups_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__ListRolesRequest
+{
+  ProtobufCMessage base;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_ROLES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_roles_request__descriptor) \
+     }
+
+
+struct  Ocorrencias__Workflow__V1__ListRolesResponse
+{
+  ProtobufCMessage base;
+  size_t n_roles;
+  Ocorrencias__Workflow__V1__Role **roles;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_ROLES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_roles_response__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * A routing rule: empty fields (and UNSPECIFIED enums) match anything. Rules are tried by
+ * ascending position; the first match chooses the group whose queue receives a new ticket.
+ */
+struct  Ocorrencias__Workflow__V1__RoutingRule
+{
+  ProtobufCMessage base;
+  char *id;
+  int32_t position;
+  char *plan;
+  char *product;
+  char *module;
+  Ocorrencias__Common__V1__Category category;
+  Ocorrencias__Common__V1__Priority priority;
+  char *group_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__ROUTING_RULE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__routing_rule__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__PutRoutingRuleRequest
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__RoutingRule *rule;
+};
+#define OCORRENCIAS__WORKFLOW__V1__PUT_ROUTING_RULE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__put_routing_rule_request__descriptor) \
+    , NULL }
+
+
+struct  Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest
+{
+  ProtobufCMessage base;
+  char *rule_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__DELETE_ROUTING_RULE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__delete_routing_rule_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__ListRoutingRulesRequest
+{
+  ProtobufCMessage base;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_ROUTING_RULES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_routing_rules_request__descriptor) \
+     }
+
+
+struct  Ocorrencias__Workflow__V1__ListRoutingRulesResponse
+{
+  ProtobufCMessage base;
+  size_t n_rules;
+  Ocorrencias__Workflow__V1__RoutingRule **rules;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_ROUTING_RULES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_routing_rules_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest
+{
+  ProtobufCMessage base;
+  Ocorrencias__Common__V1__Category category;
+  int32_t access_level;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SET_CATEGORY_ACCESS_LEVEL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__set_category_access_level_request__descriptor) \
+    , OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__Empty
+{
+  ProtobufCMessage base;
+};
+#define OCORRENCIAS__WORKFLOW__V1__EMPTY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__empty__descriptor) \
+     }
+
+
+struct  Ocorrencias__Workflow__V1__StatusInfo
+{
+  ProtobufCMessage base;
+  /*
+   * "solucionado_nao_informado", "cliente_informado", "solucao_confirmada", "agendado",
+   * "pendente", "paralisado"; empty when none.
+   */
+  char *status;
+  char *reason;
+  char *set_by_id;
+  char *set_by_name;
+  int64_t set_at_ms;
+};
+#define OCORRENCIAS__WORKFLOW__V1__STATUS_INFO__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__status_info__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * A ticket as a listing shows it.
+ */
+struct  Ocorrencias__Workflow__V1__TicketRow
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  char *code;
+  char *subject;
+  char *organization_id;
+  char *organization_name;
+  Ocorrencias__Common__V1__Category category;
+  Ocorrencias__Common__V1__Priority priority;
+  char *product;
+  char *module;
+  /*
+   * Internal stage key (customers get the public stage key) and its display name.
+   */
+  char *stage;
+  char *stage_name;
+  Ocorrencias__Workflow__V1__Holder *holder;
+  int32_t access_level;
+  int64_t opened_at_ms;
+  int64_t last_interaction_at_ms;
+  int32_t unread_messages;
+  protobuf_c_boolean ping_pong;
+  Ocorrencias__Workflow__V1__StatusInfo *status;
+  char *contact_name;
+};
+#define OCORRENCIAS__WORKFLOW__V1__TICKET_ROW__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_row__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, 0, 0, 0, 0, NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__DiscussionEntry
+{
+  ProtobufCMessage base;
+  char *entry_id;
+  protobuf_c_boolean is_public;
+  /*
+   * "note", "transfer", "possible_solution", "customer_reply", "request_info", "solution",
+   * "article", "voicemail".
+   */
+  char *kind;
+  char *text;
+  char *author_id;
+  char *author_name;
+  protobuf_c_boolean publishable;
+  int64_t added_at_ms;
+  size_t n_attachments;
+  Ocorrencias__Common__V1__AttachmentRef **attachments;
+};
+#define OCORRENCIAS__WORKFLOW__V1__DISCUSSION_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__discussion_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__TicketView__FieldsEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+};
+#define OCORRENCIAS__WORKFLOW__V1__TICKET_VIEW__FIELDS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_view__fields_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A ticket with everything the caller may see (customers: public parts only).
+ */
+struct  Ocorrencias__Workflow__V1__TicketView
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__TicketRow *row;
+  char *request;
+  char *solution;
+  char *customer_stage_name;
+  /*
+   * "resolvida", "negada", "cancelada_cliente", "nao_necessita_atuacao", "inatividade".
+   */
+  char *outcome;
+  char *public_note;
+  Ocorrencias__Common__V1__PersonRef *contact;
+  Ocorrencias__Common__V1__PersonRef *representative;
+  char *channel;
+  char *flow;
+  /*
+   * "support" or "consulting".
+   */
+  char *service_type;
+  int64_t scheduled_for_ms;
+  int32_t schedule_count;
+  int32_t transfer_count;
+  int64_t first_response_at_ms;
+  int64_t finished_at_ms;
+  size_t n_discussion;
+  Ocorrencias__Workflow__V1__DiscussionEntry **discussion;
+  size_t n_attachments;
+  Ocorrencias__Common__V1__AttachmentRef **attachments;
+  char *plan;
+  /*
+   * Development backlog: estimated effort (hours), the delivery date promised to the customer
+   * (Exigência fiscal), and the version the item is planned in.
+   */
+  int32_t estimated_effort_hours;
+  int64_t promised_delivery_ms;
+  char *version_id;
+  char *version_name;
+  /*
+   * Advance step: the ticket type, the current step (-1: none) and its name, and the ticket's fields.
+   */
+  char *ticket_type;
+  int32_t step_position;
+  char *step_name;
+  size_t n_fields;
+  Ocorrencias__Workflow__V1__TicketView__FieldsEntry **fields;
+};
+#define OCORRENCIAS__WORKFLOW__V1__TICKET_VIEW__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_view__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__GetTicketRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  /*
+   * Record in the history that the agent viewed the ticket from a queue.
+   */
+  protobuf_c_boolean from_queue;
+};
+#define OCORRENCIAS__WORKFLOW__V1__GET_TICKET_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_ticket_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * Filters shared by the queue, counts and search. Empty means any.
+ */
+struct  Ocorrencias__Workflow__V1__TicketFilter
+{
+  ProtobufCMessage base;
+  size_t n_stages;
+  char **stages;
+  size_t n_priorities;
+  Ocorrencias__Common__V1__Priority *priorities;
+  size_t n_categories;
+  Ocorrencias__Common__V1__Category *categories;
+  char *product;
+  char *module;
+  char *group_id;
+  char *agent_id;
+  char *organization_id;
+  /*
+   * Words that must all appear in the subject or request.
+   */
+  char *text;
+  /*
+   * Only open tickets (not Finalizado/Cancelado).
+   */
+  protobuf_c_boolean open_only;
+  /*
+   * Tickets held by the caller (agent_id = caller).
+   */
+  protobuf_c_boolean mine;
+};
+#define OCORRENCIAS__WORKFLOW__V1__TICKET_FILTER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_filter__descriptor) \
+    , 0,NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__ListQueueRequest
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__TicketFilter *filter;
+  int32_t page_size;
+  /*
+   * Opaque; from a previous response.
+   */
+  char *cursor;
+  /*
+   * Newest first instead of oldest first (the queue's default order).
+   */
+  protobuf_c_boolean newest_first;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_QUEUE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_queue_request__descriptor) \
+    , NULL, 0, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__ListTicketsResponse
+{
+  ProtobufCMessage base;
+  size_t n_tickets;
+  Ocorrencias__Workflow__V1__TicketRow **tickets;
+  /*
+   * Empty on the last page.
+   */
+  char *next_cursor;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_TICKETS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_tickets_response__descriptor) \
+    , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__StageCount
+{
+  ProtobufCMessage base;
+  char *stage;
+  char *stage_name;
+  int64_t count;
+};
+#define OCORRENCIAS__WORKFLOW__V1__STAGE_COUNT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__stage_count__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__CountByStageRequest
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__TicketFilter *filter;
+};
+#define OCORRENCIAS__WORKFLOW__V1__COUNT_BY_STAGE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__count_by_stage_request__descriptor) \
+    , NULL }
+
+
+struct  Ocorrencias__Workflow__V1__CountByStageResponse
+{
+  ProtobufCMessage base;
+  size_t n_counts;
+  Ocorrencias__Workflow__V1__StageCount **counts;
+};
+#define OCORRENCIAS__WORKFLOW__V1__COUNT_BY_STAGE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__count_by_stage_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__ListCustomerTicketsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Public stage keys.
+   */
+  size_t n_stages;
+  char **stages;
+  char *product;
+  size_t n_categories;
+  Ocorrencias__Common__V1__Category *categories;
+  char *text;
+  int32_t page_size;
+  char *cursor;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_CUSTOMER_TICKETS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_customer_tickets_request__descriptor) \
+    , 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__SearchTicketsRequest
+{
+  ProtobufCMessage base;
+  char *query;
+  /*
+   * "all" (default), "subject", "request", "discussion", "solution".
+   */
+  char *field;
+  /*
+   * "phrase" (default: the whole phrase) or "any" (any of the words).
+   */
+  char *mode;
+  /*
+   * Tickets with the same subject as this one (query and field are then ignored).
+   */
+  char *same_subject_as;
+  Ocorrencias__Workflow__V1__TicketFilter *filter;
+  int32_t limit;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SEARCH_TICKETS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__search_tickets_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__MoveTicketRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  char *to_stage;
+  /*
+   * Internal note recorded with the move (required by some transitions, e.g. agent cancel).
+   */
+  char *note;
+  /*
+   * Text shown to the customer (required when denying: the reason).
+   */
+  char *public_note;
+};
+#define OCORRENCIAS__WORKFLOW__V1__MOVE_TICKET_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__move_ticket_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__AllowedMove
+{
+  ProtobufCMessage base;
+  char *to_stage;
+  char *stage_name;
+  char *outcome;
+  protobuf_c_boolean requires_note;
+  protobuf_c_boolean requires_public_note;
+  char *permission;
+};
+#define OCORRENCIAS__WORKFLOW__V1__ALLOWED_MOVE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__allowed_move__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__ListAllowedMovesRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_ALLOWED_MOVES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_allowed_moves_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__ListAllowedMovesResponse
+{
+  ProtobufCMessage base;
+  size_t n_moves;
+  Ocorrencias__Workflow__V1__AllowedMove **moves;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_ALLOWED_MOVES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_allowed_moves_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__SetStageStatusRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  char *status;
+  /*
+   * Required for "paralisado" (who or what the ticket waits on).
+   */
+  char *reason;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SET_STAGE_STATUS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__set_stage_status_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__ReclassifyRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  /*
+   * UNSPECIFIED leaves it unchanged.
+   */
+  Ocorrencias__Common__V1__Category category;
+  Ocorrencias__Common__V1__Priority priority;
+  char *reason;
+  /*
+   * "support" or "consulting"; empty leaves it unchanged.
+   */
+  char *service_type;
+};
+#define OCORRENCIAS__WORKFLOW__V1__RECLASSIFY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__reclassify_request__descriptor) \
+    , (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__SetAccessLevelRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  int32_t access_level;
+  char *reason;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SET_ACCESS_LEVEL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__set_access_level_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__TakeTicketRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__TAKE_TICKET_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__take_ticket_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__TransferTicketRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  /*
+   * One of them (both: the agent inside the group).
+   */
+  char *to_agent_id;
+  char *to_group_id;
+  char *note;
+  size_t n_copy_to;
+  char **copy_to;
+};
+#define OCORRENCIAS__WORKFLOW__V1__TRANSFER_TICKET_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__transfer_ticket_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__SendBackRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  char *justification;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SEND_BACK_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__send_back_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__MarkMessagesReadRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__MARK_MESSAGES_READ_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__mark_messages_read_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * A customer message that reached the team outside intake (a voicemail logged by the phone system).
+ */
+struct  Ocorrencias__Workflow__V1__LogCustomerMessageRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  char *kind;
+  char *text;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LOG_CUSTOMER_MESSAGE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__log_customer_message_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__ScheduleTicketRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  int64_t scheduled_for_ms;
+  char *note;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SCHEDULE_TICKET_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__schedule_ticket_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__AddDiscussionRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  protobuf_c_boolean is_public;
+  char *kind;
+  char *text;
+  protobuf_c_boolean publishable;
+};
+#define OCORRENCIAS__WORKFLOW__V1__ADD_DISCUSSION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__add_discussion_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__AddDiscussionResponse
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__DiscussionEntry *entry;
+};
+#define OCORRENCIAS__WORKFLOW__V1__ADD_DISCUSSION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__add_discussion_response__descriptor) \
+    , NULL }
+
+
+struct  Ocorrencias__Workflow__V1__MarkPublishableRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  char *entry_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__MARK_PUBLISHABLE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__mark_publishable_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__SetTextRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  char *text;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SET_TEXT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__set_text_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__TextVersion
+{
+  ProtobufCMessage base;
+  int32_t version;
+  char *text;
+  char *author_id;
+  char *author_name;
+  int64_t at_ms;
+};
+#define OCORRENCIAS__WORKFLOW__V1__TEXT_VERSION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__text_version__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__ListTextVersionsRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  /*
+   * "request" or "solution".
+   */
+  char *field;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_TEXT_VERSIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_text_versions_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__ListTextVersionsResponse
+{
+  ProtobufCMessage base;
+  size_t n_versions;
+  Ocorrencias__Workflow__V1__TextVersion **versions;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_TEXT_VERSIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_text_versions_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__BulkActionRequest
+{
+  ProtobufCMessage base;
+  size_t n_ticket_ids;
+  char **ticket_ids;
+  /*
+   * One of: a transfer, a move, a note.
+   */
+  Ocorrencias__Workflow__V1__TransferTicketRequest *transfer;
+  Ocorrencias__Workflow__V1__MoveTicketRequest *move;
+  Ocorrencias__Workflow__V1__AddDiscussionRequest *note;
+};
+#define OCORRENCIAS__WORKFLOW__V1__BULK_ACTION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__bulk_action_request__descriptor) \
+    , 0,NULL, NULL, NULL, NULL }
+
+
+struct  Ocorrencias__Workflow__V1__BulkResult
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  protobuf_c_boolean ok;
+  char *error;
+};
+#define OCORRENCIAS__WORKFLOW__V1__BULK_RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__bulk_result__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__BulkActionResponse
+{
+  ProtobufCMessage base;
+  size_t n_results;
+  Ocorrencias__Workflow__V1__BulkResult **results;
+};
+#define OCORRENCIAS__WORKFLOW__V1__BULK_ACTION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__bulk_action_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__HistoryEntry
+{
+  ProtobufCMessage base;
+  /*
+   * "opened", "stage", "status", "holder", "category", "priority", "access_level", "view",
+   * "email", "schedule", "read", "discussion", "text", "link", "time", "service_type", "contact".
+   */
+  char *kind;
+  char *old_value;
+  char *new_value;
+  char *note;
+  char *actor_id;
+  char *actor_name;
+  int64_t at_ms;
+};
+#define OCORRENCIAS__WORKFLOW__V1__HISTORY_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__history_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__GetHistoryRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__GET_HISTORY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_history_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__GetHistoryResponse
+{
+  ProtobufCMessage base;
+  size_t n_entries;
+  Ocorrencias__Workflow__V1__HistoryEntry **entries;
+};
+#define OCORRENCIAS__WORKFLOW__V1__GET_HISTORY_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_history_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__LinkTicketsRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  char *other_ticket_id;
+  char *note;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LINK_TICKETS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__link_tickets_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__ListRelatedRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_RELATED_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_related_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__ListRelatedResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Tickets linked to this one.
+   */
+  size_t n_linked;
+  Ocorrencias__Workflow__V1__TicketRow **linked;
+  /*
+   * Other tickets of the same customer organization (newest first, at most 100).
+   */
+  size_t n_same_customer;
+  Ocorrencias__Workflow__V1__TicketRow **same_customer;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_RELATED_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_related_response__descriptor) \
+    , 0,NULL, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__AddTimeEntryRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  int32_t minutes;
+  /*
+   * "support" (default) or "consulting".
+   */
+  char *service_type;
+  /*
+   * "remote", "phone", "on_site".
+   */
+  char *mode;
+  char *note;
+  /*
+   * When the work was done (default now).
+   */
+  int64_t worked_at_ms;
+};
+#define OCORRENCIAS__WORKFLOW__V1__ADD_TIME_ENTRY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__add_time_entry_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__TimeEntry
+{
+  ProtobufCMessage base;
+  char *entry_id;
+  char *ticket_id;
+  char *agent_id;
+  char *organization_id;
+  int32_t minutes;
+  char *service_type;
+  char *mode;
+  char *note;
+  int64_t worked_at_ms;
+};
+#define OCORRENCIAS__WORKFLOW__V1__TIME_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__time_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__TimeTotalsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * "ticket", "agent", "organization", "service_type", "month".
+   */
+  char *group_by;
+  int64_t from_ms;
+  int64_t to_ms;
+  char *organization_id;
+  char *agent_id;
+  char *service_type;
+};
+#define OCORRENCIAS__WORKFLOW__V1__TIME_TOTALS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__time_totals_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__TimeTotal
+{
+  ProtobufCMessage base;
+  char *key;
+  int64_t minutes;
+  int64_t entries;
+};
+#define OCORRENCIAS__WORKFLOW__V1__TIME_TOTAL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__time_total__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__TimeTotalsResponse
+{
+  ProtobufCMessage base;
+  size_t n_totals;
+  Ocorrencias__Workflow__V1__TimeTotal **totals;
+};
+#define OCORRENCIAS__WORKFLOW__V1__TIME_TOTALS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__time_totals_response__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * A version that delivers accepted items (planned monthly).
+ */
+struct  Ocorrencias__Workflow__V1__Version
+{
+  ProtobufCMessage base;
+  char *id;
+  char *name;
+  int64_t target_date_ms;
+  /*
+   * Read only.
+   */
+  int64_t delivered_at_ms;
+  int32_t planned_items;
+};
+#define OCORRENCIAS__WORKFLOW__V1__VERSION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__version__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__PutVersionRequest
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__Version *version;
+};
+#define OCORRENCIAS__WORKFLOW__V1__PUT_VERSION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__put_version_request__descriptor) \
+    , NULL }
+
+
+struct  Ocorrencias__Workflow__V1__ListVersionsRequest
+{
+  ProtobufCMessage base;
+  protobuf_c_boolean include_delivered;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_VERSIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_versions_request__descriptor) \
+    , 0 }
+
+
+struct  Ocorrencias__Workflow__V1__ListVersionsResponse
+{
+  ProtobufCMessage base;
+  size_t n_versions;
+  Ocorrencias__Workflow__V1__Version **versions;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_VERSIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_versions_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  int32_t estimated_effort_hours;
+  /*
+   * Promised delivery date shown to the customer (Exigência fiscal); 0 leaves it unchanged.
+   */
+  int64_t promised_delivery_ms;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SET_DEVELOPMENT_PLAN_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__set_development_plan_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__PlanTicketRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  char *version_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__PLAN_TICKET_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__plan_ticket_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__DeliverVersionRequest
+{
+  ProtobufCMessage base;
+  char *version_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__DELIVER_VERSION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__deliver_version_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__DeliverVersionResponse
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__Version *version;
+  size_t n_finished_ticket_ids;
+  char **finished_ticket_ids;
+};
+#define OCORRENCIAS__WORKFLOW__V1__DELIVER_VERSION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__deliver_version_response__descriptor) \
+    , NULL, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__ListBacklogRequest
+{
+  ProtobufCMessage base;
+  int32_t page_size;
+  /*
+   * Page number from 0 (the backlog is small compared to the queue).
+   */
+  int32_t page;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_BACKLOG_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_backlog_request__descriptor) \
+    , 0, 0 }
+
+
+/*
+ * One step of a ticket type's predefined sequence.
+ */
+struct  Ocorrencias__Workflow__V1__Step
+{
+  ProtobufCMessage base;
+  char *name;
+  /*
+   * Who holds the ticket during this step (an agent, a group, or both).
+   */
+  char *agent_id;
+  char *group_id;
+  /*
+   * Ticket fields that must be filled before advancing past this step.
+   */
+  size_t n_required_fields;
+  char **required_fields;
+};
+#define OCORRENCIAS__WORKFLOW__V1__STEP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__step__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__PutStepSequenceRequest
+{
+  ProtobufCMessage base;
+  char *ticket_type;
+  size_t n_steps;
+  Ocorrencias__Workflow__V1__Step **steps;
+};
+#define OCORRENCIAS__WORKFLOW__V1__PUT_STEP_SEQUENCE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__put_step_sequence_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__PutStepSequenceResponse
+{
+  ProtobufCMessage base;
+  char *ticket_type;
+  size_t n_steps;
+  Ocorrencias__Workflow__V1__Step **steps;
+};
+#define OCORRENCIAS__WORKFLOW__V1__PUT_STEP_SEQUENCE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__put_step_sequence_response__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SET_TICKET_FIELDS_REQUEST__FIELDS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__SetTicketFieldsRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  size_t n_fields;
+  Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry **fields;
+};
+#define OCORRENCIAS__WORKFLOW__V1__SET_TICKET_FIELDS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__set_ticket_fields_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__StartStepsRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  char *ticket_type;
+};
+#define OCORRENCIAS__WORKFLOW__V1__START_STEPS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__start_steps_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__AdvanceStepRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__ADVANCE_STEP_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__advance_step_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__ExportQueueRequest
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__TicketFilter *filter;
+};
+#define OCORRENCIAS__WORKFLOW__V1__EXPORT_QUEUE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__export_queue_request__descriptor) \
+    , NULL }
 
 
 /* Ocorrencias__Workflow__V1__GetTicketHolderRequest methods */
@@ -89,6 +1479,1665 @@ Ocorrencias__Workflow__V1__GetTicketHolderResponse *
 void   ocorrencias__workflow__v1__get_ticket_holder_response__free_unpacked
                      (Ocorrencias__Workflow__V1__GetTicketHolderResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__Agent methods */
+void   ocorrencias__workflow__v1__agent__init
+                     (Ocorrencias__Workflow__V1__Agent         *message);
+size_t ocorrencias__workflow__v1__agent__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Agent   *message);
+size_t ocorrencias__workflow__v1__agent__pack
+                     (const Ocorrencias__Workflow__V1__Agent   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__agent__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Agent   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__Agent *
+       ocorrencias__workflow__v1__agent__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__agent__free_unpacked
+                     (Ocorrencias__Workflow__V1__Agent *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__Destination methods */
+void   ocorrencias__workflow__v1__destination__init
+                     (Ocorrencias__Workflow__V1__Destination         *message);
+size_t ocorrencias__workflow__v1__destination__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Destination   *message);
+size_t ocorrencias__workflow__v1__destination__pack
+                     (const Ocorrencias__Workflow__V1__Destination   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__destination__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Destination   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__Destination *
+       ocorrencias__workflow__v1__destination__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__destination__free_unpacked
+                     (Ocorrencias__Workflow__V1__Destination *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__Group methods */
+void   ocorrencias__workflow__v1__group__init
+                     (Ocorrencias__Workflow__V1__Group         *message);
+size_t ocorrencias__workflow__v1__group__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Group   *message);
+size_t ocorrencias__workflow__v1__group__pack
+                     (const Ocorrencias__Workflow__V1__Group   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__group__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Group   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__Group *
+       ocorrencias__workflow__v1__group__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__group__free_unpacked
+                     (Ocorrencias__Workflow__V1__Group *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__Role methods */
+void   ocorrencias__workflow__v1__role__init
+                     (Ocorrencias__Workflow__V1__Role         *message);
+size_t ocorrencias__workflow__v1__role__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Role   *message);
+size_t ocorrencias__workflow__v1__role__pack
+                     (const Ocorrencias__Workflow__V1__Role   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__role__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Role   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__Role *
+       ocorrencias__workflow__v1__role__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__role__free_unpacked
+                     (Ocorrencias__Workflow__V1__Role *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__PutAgentRequest methods */
+void   ocorrencias__workflow__v1__put_agent_request__init
+                     (Ocorrencias__Workflow__V1__PutAgentRequest         *message);
+size_t ocorrencias__workflow__v1__put_agent_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutAgentRequest   *message);
+size_t ocorrencias__workflow__v1__put_agent_request__pack
+                     (const Ocorrencias__Workflow__V1__PutAgentRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__put_agent_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutAgentRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__PutAgentRequest *
+       ocorrencias__workflow__v1__put_agent_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__put_agent_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutAgentRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__PutGroupRequest methods */
+void   ocorrencias__workflow__v1__put_group_request__init
+                     (Ocorrencias__Workflow__V1__PutGroupRequest         *message);
+size_t ocorrencias__workflow__v1__put_group_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutGroupRequest   *message);
+size_t ocorrencias__workflow__v1__put_group_request__pack
+                     (const Ocorrencias__Workflow__V1__PutGroupRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__put_group_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutGroupRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__PutGroupRequest *
+       ocorrencias__workflow__v1__put_group_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__put_group_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutGroupRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__PutRoleRequest methods */
+void   ocorrencias__workflow__v1__put_role_request__init
+                     (Ocorrencias__Workflow__V1__PutRoleRequest         *message);
+size_t ocorrencias__workflow__v1__put_role_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutRoleRequest   *message);
+size_t ocorrencias__workflow__v1__put_role_request__pack
+                     (const Ocorrencias__Workflow__V1__PutRoleRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__put_role_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutRoleRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__PutRoleRequest *
+       ocorrencias__workflow__v1__put_role_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__put_role_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutRoleRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__SetMembershipRequest methods */
+void   ocorrencias__workflow__v1__set_membership_request__init
+                     (Ocorrencias__Workflow__V1__SetMembershipRequest         *message);
+size_t ocorrencias__workflow__v1__set_membership_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetMembershipRequest   *message);
+size_t ocorrencias__workflow__v1__set_membership_request__pack
+                     (const Ocorrencias__Workflow__V1__SetMembershipRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__set_membership_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetMembershipRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__SetMembershipRequest *
+       ocorrencias__workflow__v1__set_membership_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__set_membership_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetMembershipRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__SetMembershipResponse methods */
+void   ocorrencias__workflow__v1__set_membership_response__init
+                     (Ocorrencias__Workflow__V1__SetMembershipResponse         *message);
+size_t ocorrencias__workflow__v1__set_membership_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetMembershipResponse   *message);
+size_t ocorrencias__workflow__v1__set_membership_response__pack
+                     (const Ocorrencias__Workflow__V1__SetMembershipResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__set_membership_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetMembershipResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__SetMembershipResponse *
+       ocorrencias__workflow__v1__set_membership_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__set_membership_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetMembershipResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__SetTransferDestinationsRequest methods */
+void   ocorrencias__workflow__v1__set_transfer_destinations_request__init
+                     (Ocorrencias__Workflow__V1__SetTransferDestinationsRequest         *message);
+size_t ocorrencias__workflow__v1__set_transfer_destinations_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetTransferDestinationsRequest   *message);
+size_t ocorrencias__workflow__v1__set_transfer_destinations_request__pack
+                     (const Ocorrencias__Workflow__V1__SetTransferDestinationsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__set_transfer_destinations_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetTransferDestinationsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__SetTransferDestinationsRequest *
+       ocorrencias__workflow__v1__set_transfer_destinations_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__set_transfer_destinations_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetTransferDestinationsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__GetAgentRequest methods */
+void   ocorrencias__workflow__v1__get_agent_request__init
+                     (Ocorrencias__Workflow__V1__GetAgentRequest         *message);
+size_t ocorrencias__workflow__v1__get_agent_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__GetAgentRequest   *message);
+size_t ocorrencias__workflow__v1__get_agent_request__pack
+                     (const Ocorrencias__Workflow__V1__GetAgentRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__get_agent_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__GetAgentRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__GetAgentRequest *
+       ocorrencias__workflow__v1__get_agent_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__get_agent_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__GetAgentRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListAgentsRequest methods */
+void   ocorrencias__workflow__v1__list_agents_request__init
+                     (Ocorrencias__Workflow__V1__ListAgentsRequest         *message);
+size_t ocorrencias__workflow__v1__list_agents_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListAgentsRequest   *message);
+size_t ocorrencias__workflow__v1__list_agents_request__pack
+                     (const Ocorrencias__Workflow__V1__ListAgentsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_agents_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListAgentsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListAgentsRequest *
+       ocorrencias__workflow__v1__list_agents_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_agents_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListAgentsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListAgentsResponse methods */
+void   ocorrencias__workflow__v1__list_agents_response__init
+                     (Ocorrencias__Workflow__V1__ListAgentsResponse         *message);
+size_t ocorrencias__workflow__v1__list_agents_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListAgentsResponse   *message);
+size_t ocorrencias__workflow__v1__list_agents_response__pack
+                     (const Ocorrencias__Workflow__V1__ListAgentsResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_agents_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListAgentsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListAgentsResponse *
+       ocorrencias__workflow__v1__list_agents_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_agents_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListAgentsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListGroupsRequest methods */
+void   ocorrencias__workflow__v1__list_groups_request__init
+                     (Ocorrencias__Workflow__V1__ListGroupsRequest         *message);
+size_t ocorrencias__workflow__v1__list_groups_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListGroupsRequest   *message);
+size_t ocorrencias__workflow__v1__list_groups_request__pack
+                     (const Ocorrencias__Workflow__V1__ListGroupsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_groups_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListGroupsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListGroupsRequest *
+       ocorrencias__workflow__v1__list_groups_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_groups_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListGroupsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListGroupsResponse methods */
+void   ocorrencias__workflow__v1__list_groups_response__init
+                     (Ocorrencias__Workflow__V1__ListGroupsResponse         *message);
+size_t ocorrencias__workflow__v1__list_groups_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListGroupsResponse   *message);
+size_t ocorrencias__workflow__v1__list_groups_response__pack
+                     (const Ocorrencias__Workflow__V1__ListGroupsResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_groups_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListGroupsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListGroupsResponse *
+       ocorrencias__workflow__v1__list_groups_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_groups_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListGroupsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListRolesRequest methods */
+void   ocorrencias__workflow__v1__list_roles_request__init
+                     (Ocorrencias__Workflow__V1__ListRolesRequest         *message);
+size_t ocorrencias__workflow__v1__list_roles_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListRolesRequest   *message);
+size_t ocorrencias__workflow__v1__list_roles_request__pack
+                     (const Ocorrencias__Workflow__V1__ListRolesRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_roles_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListRolesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListRolesRequest *
+       ocorrencias__workflow__v1__list_roles_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_roles_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListRolesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListRolesResponse methods */
+void   ocorrencias__workflow__v1__list_roles_response__init
+                     (Ocorrencias__Workflow__V1__ListRolesResponse         *message);
+size_t ocorrencias__workflow__v1__list_roles_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListRolesResponse   *message);
+size_t ocorrencias__workflow__v1__list_roles_response__pack
+                     (const Ocorrencias__Workflow__V1__ListRolesResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_roles_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListRolesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListRolesResponse *
+       ocorrencias__workflow__v1__list_roles_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_roles_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListRolesResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__RoutingRule methods */
+void   ocorrencias__workflow__v1__routing_rule__init
+                     (Ocorrencias__Workflow__V1__RoutingRule         *message);
+size_t ocorrencias__workflow__v1__routing_rule__get_packed_size
+                     (const Ocorrencias__Workflow__V1__RoutingRule   *message);
+size_t ocorrencias__workflow__v1__routing_rule__pack
+                     (const Ocorrencias__Workflow__V1__RoutingRule   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__routing_rule__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__RoutingRule   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__RoutingRule *
+       ocorrencias__workflow__v1__routing_rule__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__routing_rule__free_unpacked
+                     (Ocorrencias__Workflow__V1__RoutingRule *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__PutRoutingRuleRequest methods */
+void   ocorrencias__workflow__v1__put_routing_rule_request__init
+                     (Ocorrencias__Workflow__V1__PutRoutingRuleRequest         *message);
+size_t ocorrencias__workflow__v1__put_routing_rule_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutRoutingRuleRequest   *message);
+size_t ocorrencias__workflow__v1__put_routing_rule_request__pack
+                     (const Ocorrencias__Workflow__V1__PutRoutingRuleRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__put_routing_rule_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutRoutingRuleRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__PutRoutingRuleRequest *
+       ocorrencias__workflow__v1__put_routing_rule_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__put_routing_rule_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutRoutingRuleRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest methods */
+void   ocorrencias__workflow__v1__delete_routing_rule_request__init
+                     (Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest         *message);
+size_t ocorrencias__workflow__v1__delete_routing_rule_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest   *message);
+size_t ocorrencias__workflow__v1__delete_routing_rule_request__pack
+                     (const Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__delete_routing_rule_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest *
+       ocorrencias__workflow__v1__delete_routing_rule_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__delete_routing_rule_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListRoutingRulesRequest methods */
+void   ocorrencias__workflow__v1__list_routing_rules_request__init
+                     (Ocorrencias__Workflow__V1__ListRoutingRulesRequest         *message);
+size_t ocorrencias__workflow__v1__list_routing_rules_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListRoutingRulesRequest   *message);
+size_t ocorrencias__workflow__v1__list_routing_rules_request__pack
+                     (const Ocorrencias__Workflow__V1__ListRoutingRulesRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_routing_rules_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListRoutingRulesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListRoutingRulesRequest *
+       ocorrencias__workflow__v1__list_routing_rules_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_routing_rules_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListRoutingRulesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListRoutingRulesResponse methods */
+void   ocorrencias__workflow__v1__list_routing_rules_response__init
+                     (Ocorrencias__Workflow__V1__ListRoutingRulesResponse         *message);
+size_t ocorrencias__workflow__v1__list_routing_rules_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListRoutingRulesResponse   *message);
+size_t ocorrencias__workflow__v1__list_routing_rules_response__pack
+                     (const Ocorrencias__Workflow__V1__ListRoutingRulesResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_routing_rules_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListRoutingRulesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListRoutingRulesResponse *
+       ocorrencias__workflow__v1__list_routing_rules_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_routing_rules_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListRoutingRulesResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest methods */
+void   ocorrencias__workflow__v1__set_category_access_level_request__init
+                     (Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest         *message);
+size_t ocorrencias__workflow__v1__set_category_access_level_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest   *message);
+size_t ocorrencias__workflow__v1__set_category_access_level_request__pack
+                     (const Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__set_category_access_level_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *
+       ocorrencias__workflow__v1__set_category_access_level_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__set_category_access_level_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__Empty methods */
+void   ocorrencias__workflow__v1__empty__init
+                     (Ocorrencias__Workflow__V1__Empty         *message);
+size_t ocorrencias__workflow__v1__empty__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Empty   *message);
+size_t ocorrencias__workflow__v1__empty__pack
+                     (const Ocorrencias__Workflow__V1__Empty   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__empty__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Empty   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__Empty *
+       ocorrencias__workflow__v1__empty__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__empty__free_unpacked
+                     (Ocorrencias__Workflow__V1__Empty *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__StatusInfo methods */
+void   ocorrencias__workflow__v1__status_info__init
+                     (Ocorrencias__Workflow__V1__StatusInfo         *message);
+size_t ocorrencias__workflow__v1__status_info__get_packed_size
+                     (const Ocorrencias__Workflow__V1__StatusInfo   *message);
+size_t ocorrencias__workflow__v1__status_info__pack
+                     (const Ocorrencias__Workflow__V1__StatusInfo   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__status_info__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__StatusInfo   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__StatusInfo *
+       ocorrencias__workflow__v1__status_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__status_info__free_unpacked
+                     (Ocorrencias__Workflow__V1__StatusInfo *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__TicketRow methods */
+void   ocorrencias__workflow__v1__ticket_row__init
+                     (Ocorrencias__Workflow__V1__TicketRow         *message);
+size_t ocorrencias__workflow__v1__ticket_row__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TicketRow   *message);
+size_t ocorrencias__workflow__v1__ticket_row__pack
+                     (const Ocorrencias__Workflow__V1__TicketRow   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__ticket_row__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TicketRow   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__TicketRow *
+       ocorrencias__workflow__v1__ticket_row__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__ticket_row__free_unpacked
+                     (Ocorrencias__Workflow__V1__TicketRow *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__DiscussionEntry methods */
+void   ocorrencias__workflow__v1__discussion_entry__init
+                     (Ocorrencias__Workflow__V1__DiscussionEntry         *message);
+size_t ocorrencias__workflow__v1__discussion_entry__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DiscussionEntry   *message);
+size_t ocorrencias__workflow__v1__discussion_entry__pack
+                     (const Ocorrencias__Workflow__V1__DiscussionEntry   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__discussion_entry__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DiscussionEntry   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__DiscussionEntry *
+       ocorrencias__workflow__v1__discussion_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__discussion_entry__free_unpacked
+                     (Ocorrencias__Workflow__V1__DiscussionEntry *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__TicketView__FieldsEntry methods */
+void   ocorrencias__workflow__v1__ticket_view__fields_entry__init
+                     (Ocorrencias__Workflow__V1__TicketView__FieldsEntry         *message);
+/* Ocorrencias__Workflow__V1__TicketView methods */
+void   ocorrencias__workflow__v1__ticket_view__init
+                     (Ocorrencias__Workflow__V1__TicketView         *message);
+size_t ocorrencias__workflow__v1__ticket_view__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TicketView   *message);
+size_t ocorrencias__workflow__v1__ticket_view__pack
+                     (const Ocorrencias__Workflow__V1__TicketView   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__ticket_view__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TicketView   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__TicketView *
+       ocorrencias__workflow__v1__ticket_view__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__ticket_view__free_unpacked
+                     (Ocorrencias__Workflow__V1__TicketView *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__GetTicketRequest methods */
+void   ocorrencias__workflow__v1__get_ticket_request__init
+                     (Ocorrencias__Workflow__V1__GetTicketRequest         *message);
+size_t ocorrencias__workflow__v1__get_ticket_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__GetTicketRequest   *message);
+size_t ocorrencias__workflow__v1__get_ticket_request__pack
+                     (const Ocorrencias__Workflow__V1__GetTicketRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__get_ticket_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__GetTicketRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__GetTicketRequest *
+       ocorrencias__workflow__v1__get_ticket_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__get_ticket_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__GetTicketRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__TicketFilter methods */
+void   ocorrencias__workflow__v1__ticket_filter__init
+                     (Ocorrencias__Workflow__V1__TicketFilter         *message);
+size_t ocorrencias__workflow__v1__ticket_filter__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TicketFilter   *message);
+size_t ocorrencias__workflow__v1__ticket_filter__pack
+                     (const Ocorrencias__Workflow__V1__TicketFilter   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__ticket_filter__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TicketFilter   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__TicketFilter *
+       ocorrencias__workflow__v1__ticket_filter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__ticket_filter__free_unpacked
+                     (Ocorrencias__Workflow__V1__TicketFilter *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListQueueRequest methods */
+void   ocorrencias__workflow__v1__list_queue_request__init
+                     (Ocorrencias__Workflow__V1__ListQueueRequest         *message);
+size_t ocorrencias__workflow__v1__list_queue_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListQueueRequest   *message);
+size_t ocorrencias__workflow__v1__list_queue_request__pack
+                     (const Ocorrencias__Workflow__V1__ListQueueRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_queue_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListQueueRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListQueueRequest *
+       ocorrencias__workflow__v1__list_queue_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_queue_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListQueueRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListTicketsResponse methods */
+void   ocorrencias__workflow__v1__list_tickets_response__init
+                     (Ocorrencias__Workflow__V1__ListTicketsResponse         *message);
+size_t ocorrencias__workflow__v1__list_tickets_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListTicketsResponse   *message);
+size_t ocorrencias__workflow__v1__list_tickets_response__pack
+                     (const Ocorrencias__Workflow__V1__ListTicketsResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_tickets_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListTicketsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListTicketsResponse *
+       ocorrencias__workflow__v1__list_tickets_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_tickets_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListTicketsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__StageCount methods */
+void   ocorrencias__workflow__v1__stage_count__init
+                     (Ocorrencias__Workflow__V1__StageCount         *message);
+size_t ocorrencias__workflow__v1__stage_count__get_packed_size
+                     (const Ocorrencias__Workflow__V1__StageCount   *message);
+size_t ocorrencias__workflow__v1__stage_count__pack
+                     (const Ocorrencias__Workflow__V1__StageCount   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__stage_count__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__StageCount   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__StageCount *
+       ocorrencias__workflow__v1__stage_count__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__stage_count__free_unpacked
+                     (Ocorrencias__Workflow__V1__StageCount *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__CountByStageRequest methods */
+void   ocorrencias__workflow__v1__count_by_stage_request__init
+                     (Ocorrencias__Workflow__V1__CountByStageRequest         *message);
+size_t ocorrencias__workflow__v1__count_by_stage_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__CountByStageRequest   *message);
+size_t ocorrencias__workflow__v1__count_by_stage_request__pack
+                     (const Ocorrencias__Workflow__V1__CountByStageRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__count_by_stage_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__CountByStageRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__CountByStageRequest *
+       ocorrencias__workflow__v1__count_by_stage_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__count_by_stage_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__CountByStageRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__CountByStageResponse methods */
+void   ocorrencias__workflow__v1__count_by_stage_response__init
+                     (Ocorrencias__Workflow__V1__CountByStageResponse         *message);
+size_t ocorrencias__workflow__v1__count_by_stage_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__CountByStageResponse   *message);
+size_t ocorrencias__workflow__v1__count_by_stage_response__pack
+                     (const Ocorrencias__Workflow__V1__CountByStageResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__count_by_stage_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__CountByStageResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__CountByStageResponse *
+       ocorrencias__workflow__v1__count_by_stage_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__count_by_stage_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__CountByStageResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListCustomerTicketsRequest methods */
+void   ocorrencias__workflow__v1__list_customer_tickets_request__init
+                     (Ocorrencias__Workflow__V1__ListCustomerTicketsRequest         *message);
+size_t ocorrencias__workflow__v1__list_customer_tickets_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListCustomerTicketsRequest   *message);
+size_t ocorrencias__workflow__v1__list_customer_tickets_request__pack
+                     (const Ocorrencias__Workflow__V1__ListCustomerTicketsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_customer_tickets_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListCustomerTicketsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListCustomerTicketsRequest *
+       ocorrencias__workflow__v1__list_customer_tickets_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_customer_tickets_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListCustomerTicketsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__SearchTicketsRequest methods */
+void   ocorrencias__workflow__v1__search_tickets_request__init
+                     (Ocorrencias__Workflow__V1__SearchTicketsRequest         *message);
+size_t ocorrencias__workflow__v1__search_tickets_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SearchTicketsRequest   *message);
+size_t ocorrencias__workflow__v1__search_tickets_request__pack
+                     (const Ocorrencias__Workflow__V1__SearchTicketsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__search_tickets_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SearchTicketsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__SearchTicketsRequest *
+       ocorrencias__workflow__v1__search_tickets_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__search_tickets_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SearchTicketsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__MoveTicketRequest methods */
+void   ocorrencias__workflow__v1__move_ticket_request__init
+                     (Ocorrencias__Workflow__V1__MoveTicketRequest         *message);
+size_t ocorrencias__workflow__v1__move_ticket_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__MoveTicketRequest   *message);
+size_t ocorrencias__workflow__v1__move_ticket_request__pack
+                     (const Ocorrencias__Workflow__V1__MoveTicketRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__move_ticket_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__MoveTicketRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__MoveTicketRequest *
+       ocorrencias__workflow__v1__move_ticket_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__move_ticket_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__MoveTicketRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__AllowedMove methods */
+void   ocorrencias__workflow__v1__allowed_move__init
+                     (Ocorrencias__Workflow__V1__AllowedMove         *message);
+size_t ocorrencias__workflow__v1__allowed_move__get_packed_size
+                     (const Ocorrencias__Workflow__V1__AllowedMove   *message);
+size_t ocorrencias__workflow__v1__allowed_move__pack
+                     (const Ocorrencias__Workflow__V1__AllowedMove   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__allowed_move__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__AllowedMove   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__AllowedMove *
+       ocorrencias__workflow__v1__allowed_move__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__allowed_move__free_unpacked
+                     (Ocorrencias__Workflow__V1__AllowedMove *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListAllowedMovesRequest methods */
+void   ocorrencias__workflow__v1__list_allowed_moves_request__init
+                     (Ocorrencias__Workflow__V1__ListAllowedMovesRequest         *message);
+size_t ocorrencias__workflow__v1__list_allowed_moves_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListAllowedMovesRequest   *message);
+size_t ocorrencias__workflow__v1__list_allowed_moves_request__pack
+                     (const Ocorrencias__Workflow__V1__ListAllowedMovesRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_allowed_moves_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListAllowedMovesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListAllowedMovesRequest *
+       ocorrencias__workflow__v1__list_allowed_moves_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_allowed_moves_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListAllowedMovesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListAllowedMovesResponse methods */
+void   ocorrencias__workflow__v1__list_allowed_moves_response__init
+                     (Ocorrencias__Workflow__V1__ListAllowedMovesResponse         *message);
+size_t ocorrencias__workflow__v1__list_allowed_moves_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListAllowedMovesResponse   *message);
+size_t ocorrencias__workflow__v1__list_allowed_moves_response__pack
+                     (const Ocorrencias__Workflow__V1__ListAllowedMovesResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_allowed_moves_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListAllowedMovesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListAllowedMovesResponse *
+       ocorrencias__workflow__v1__list_allowed_moves_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_allowed_moves_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListAllowedMovesResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__SetStageStatusRequest methods */
+void   ocorrencias__workflow__v1__set_stage_status_request__init
+                     (Ocorrencias__Workflow__V1__SetStageStatusRequest         *message);
+size_t ocorrencias__workflow__v1__set_stage_status_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetStageStatusRequest   *message);
+size_t ocorrencias__workflow__v1__set_stage_status_request__pack
+                     (const Ocorrencias__Workflow__V1__SetStageStatusRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__set_stage_status_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetStageStatusRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__SetStageStatusRequest *
+       ocorrencias__workflow__v1__set_stage_status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__set_stage_status_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetStageStatusRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ReclassifyRequest methods */
+void   ocorrencias__workflow__v1__reclassify_request__init
+                     (Ocorrencias__Workflow__V1__ReclassifyRequest         *message);
+size_t ocorrencias__workflow__v1__reclassify_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ReclassifyRequest   *message);
+size_t ocorrencias__workflow__v1__reclassify_request__pack
+                     (const Ocorrencias__Workflow__V1__ReclassifyRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__reclassify_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ReclassifyRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ReclassifyRequest *
+       ocorrencias__workflow__v1__reclassify_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__reclassify_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ReclassifyRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__SetAccessLevelRequest methods */
+void   ocorrencias__workflow__v1__set_access_level_request__init
+                     (Ocorrencias__Workflow__V1__SetAccessLevelRequest         *message);
+size_t ocorrencias__workflow__v1__set_access_level_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetAccessLevelRequest   *message);
+size_t ocorrencias__workflow__v1__set_access_level_request__pack
+                     (const Ocorrencias__Workflow__V1__SetAccessLevelRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__set_access_level_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetAccessLevelRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__SetAccessLevelRequest *
+       ocorrencias__workflow__v1__set_access_level_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__set_access_level_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetAccessLevelRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__TakeTicketRequest methods */
+void   ocorrencias__workflow__v1__take_ticket_request__init
+                     (Ocorrencias__Workflow__V1__TakeTicketRequest         *message);
+size_t ocorrencias__workflow__v1__take_ticket_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TakeTicketRequest   *message);
+size_t ocorrencias__workflow__v1__take_ticket_request__pack
+                     (const Ocorrencias__Workflow__V1__TakeTicketRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__take_ticket_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TakeTicketRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__TakeTicketRequest *
+       ocorrencias__workflow__v1__take_ticket_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__take_ticket_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__TakeTicketRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__TransferTicketRequest methods */
+void   ocorrencias__workflow__v1__transfer_ticket_request__init
+                     (Ocorrencias__Workflow__V1__TransferTicketRequest         *message);
+size_t ocorrencias__workflow__v1__transfer_ticket_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TransferTicketRequest   *message);
+size_t ocorrencias__workflow__v1__transfer_ticket_request__pack
+                     (const Ocorrencias__Workflow__V1__TransferTicketRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__transfer_ticket_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TransferTicketRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__TransferTicketRequest *
+       ocorrencias__workflow__v1__transfer_ticket_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__transfer_ticket_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__TransferTicketRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__SendBackRequest methods */
+void   ocorrencias__workflow__v1__send_back_request__init
+                     (Ocorrencias__Workflow__V1__SendBackRequest         *message);
+size_t ocorrencias__workflow__v1__send_back_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SendBackRequest   *message);
+size_t ocorrencias__workflow__v1__send_back_request__pack
+                     (const Ocorrencias__Workflow__V1__SendBackRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__send_back_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SendBackRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__SendBackRequest *
+       ocorrencias__workflow__v1__send_back_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__send_back_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SendBackRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__MarkMessagesReadRequest methods */
+void   ocorrencias__workflow__v1__mark_messages_read_request__init
+                     (Ocorrencias__Workflow__V1__MarkMessagesReadRequest         *message);
+size_t ocorrencias__workflow__v1__mark_messages_read_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__MarkMessagesReadRequest   *message);
+size_t ocorrencias__workflow__v1__mark_messages_read_request__pack
+                     (const Ocorrencias__Workflow__V1__MarkMessagesReadRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__mark_messages_read_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__MarkMessagesReadRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__MarkMessagesReadRequest *
+       ocorrencias__workflow__v1__mark_messages_read_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__mark_messages_read_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__MarkMessagesReadRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__LogCustomerMessageRequest methods */
+void   ocorrencias__workflow__v1__log_customer_message_request__init
+                     (Ocorrencias__Workflow__V1__LogCustomerMessageRequest         *message);
+size_t ocorrencias__workflow__v1__log_customer_message_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__LogCustomerMessageRequest   *message);
+size_t ocorrencias__workflow__v1__log_customer_message_request__pack
+                     (const Ocorrencias__Workflow__V1__LogCustomerMessageRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__log_customer_message_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__LogCustomerMessageRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__LogCustomerMessageRequest *
+       ocorrencias__workflow__v1__log_customer_message_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__log_customer_message_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__LogCustomerMessageRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ScheduleTicketRequest methods */
+void   ocorrencias__workflow__v1__schedule_ticket_request__init
+                     (Ocorrencias__Workflow__V1__ScheduleTicketRequest         *message);
+size_t ocorrencias__workflow__v1__schedule_ticket_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ScheduleTicketRequest   *message);
+size_t ocorrencias__workflow__v1__schedule_ticket_request__pack
+                     (const Ocorrencias__Workflow__V1__ScheduleTicketRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__schedule_ticket_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ScheduleTicketRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ScheduleTicketRequest *
+       ocorrencias__workflow__v1__schedule_ticket_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__schedule_ticket_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ScheduleTicketRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__AddDiscussionRequest methods */
+void   ocorrencias__workflow__v1__add_discussion_request__init
+                     (Ocorrencias__Workflow__V1__AddDiscussionRequest         *message);
+size_t ocorrencias__workflow__v1__add_discussion_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__AddDiscussionRequest   *message);
+size_t ocorrencias__workflow__v1__add_discussion_request__pack
+                     (const Ocorrencias__Workflow__V1__AddDiscussionRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__add_discussion_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__AddDiscussionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__AddDiscussionRequest *
+       ocorrencias__workflow__v1__add_discussion_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__add_discussion_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__AddDiscussionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__AddDiscussionResponse methods */
+void   ocorrencias__workflow__v1__add_discussion_response__init
+                     (Ocorrencias__Workflow__V1__AddDiscussionResponse         *message);
+size_t ocorrencias__workflow__v1__add_discussion_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__AddDiscussionResponse   *message);
+size_t ocorrencias__workflow__v1__add_discussion_response__pack
+                     (const Ocorrencias__Workflow__V1__AddDiscussionResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__add_discussion_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__AddDiscussionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__AddDiscussionResponse *
+       ocorrencias__workflow__v1__add_discussion_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__add_discussion_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__AddDiscussionResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__MarkPublishableRequest methods */
+void   ocorrencias__workflow__v1__mark_publishable_request__init
+                     (Ocorrencias__Workflow__V1__MarkPublishableRequest         *message);
+size_t ocorrencias__workflow__v1__mark_publishable_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__MarkPublishableRequest   *message);
+size_t ocorrencias__workflow__v1__mark_publishable_request__pack
+                     (const Ocorrencias__Workflow__V1__MarkPublishableRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__mark_publishable_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__MarkPublishableRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__MarkPublishableRequest *
+       ocorrencias__workflow__v1__mark_publishable_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__mark_publishable_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__MarkPublishableRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__SetTextRequest methods */
+void   ocorrencias__workflow__v1__set_text_request__init
+                     (Ocorrencias__Workflow__V1__SetTextRequest         *message);
+size_t ocorrencias__workflow__v1__set_text_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetTextRequest   *message);
+size_t ocorrencias__workflow__v1__set_text_request__pack
+                     (const Ocorrencias__Workflow__V1__SetTextRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__set_text_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetTextRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__SetTextRequest *
+       ocorrencias__workflow__v1__set_text_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__set_text_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetTextRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__TextVersion methods */
+void   ocorrencias__workflow__v1__text_version__init
+                     (Ocorrencias__Workflow__V1__TextVersion         *message);
+size_t ocorrencias__workflow__v1__text_version__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TextVersion   *message);
+size_t ocorrencias__workflow__v1__text_version__pack
+                     (const Ocorrencias__Workflow__V1__TextVersion   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__text_version__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TextVersion   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__TextVersion *
+       ocorrencias__workflow__v1__text_version__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__text_version__free_unpacked
+                     (Ocorrencias__Workflow__V1__TextVersion *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListTextVersionsRequest methods */
+void   ocorrencias__workflow__v1__list_text_versions_request__init
+                     (Ocorrencias__Workflow__V1__ListTextVersionsRequest         *message);
+size_t ocorrencias__workflow__v1__list_text_versions_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListTextVersionsRequest   *message);
+size_t ocorrencias__workflow__v1__list_text_versions_request__pack
+                     (const Ocorrencias__Workflow__V1__ListTextVersionsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_text_versions_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListTextVersionsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListTextVersionsRequest *
+       ocorrencias__workflow__v1__list_text_versions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_text_versions_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListTextVersionsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListTextVersionsResponse methods */
+void   ocorrencias__workflow__v1__list_text_versions_response__init
+                     (Ocorrencias__Workflow__V1__ListTextVersionsResponse         *message);
+size_t ocorrencias__workflow__v1__list_text_versions_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListTextVersionsResponse   *message);
+size_t ocorrencias__workflow__v1__list_text_versions_response__pack
+                     (const Ocorrencias__Workflow__V1__ListTextVersionsResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_text_versions_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListTextVersionsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListTextVersionsResponse *
+       ocorrencias__workflow__v1__list_text_versions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_text_versions_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListTextVersionsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__BulkActionRequest methods */
+void   ocorrencias__workflow__v1__bulk_action_request__init
+                     (Ocorrencias__Workflow__V1__BulkActionRequest         *message);
+size_t ocorrencias__workflow__v1__bulk_action_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__BulkActionRequest   *message);
+size_t ocorrencias__workflow__v1__bulk_action_request__pack
+                     (const Ocorrencias__Workflow__V1__BulkActionRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__bulk_action_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__BulkActionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__BulkActionRequest *
+       ocorrencias__workflow__v1__bulk_action_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__bulk_action_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__BulkActionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__BulkResult methods */
+void   ocorrencias__workflow__v1__bulk_result__init
+                     (Ocorrencias__Workflow__V1__BulkResult         *message);
+size_t ocorrencias__workflow__v1__bulk_result__get_packed_size
+                     (const Ocorrencias__Workflow__V1__BulkResult   *message);
+size_t ocorrencias__workflow__v1__bulk_result__pack
+                     (const Ocorrencias__Workflow__V1__BulkResult   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__bulk_result__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__BulkResult   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__BulkResult *
+       ocorrencias__workflow__v1__bulk_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__bulk_result__free_unpacked
+                     (Ocorrencias__Workflow__V1__BulkResult *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__BulkActionResponse methods */
+void   ocorrencias__workflow__v1__bulk_action_response__init
+                     (Ocorrencias__Workflow__V1__BulkActionResponse         *message);
+size_t ocorrencias__workflow__v1__bulk_action_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__BulkActionResponse   *message);
+size_t ocorrencias__workflow__v1__bulk_action_response__pack
+                     (const Ocorrencias__Workflow__V1__BulkActionResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__bulk_action_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__BulkActionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__BulkActionResponse *
+       ocorrencias__workflow__v1__bulk_action_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__bulk_action_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__BulkActionResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__HistoryEntry methods */
+void   ocorrencias__workflow__v1__history_entry__init
+                     (Ocorrencias__Workflow__V1__HistoryEntry         *message);
+size_t ocorrencias__workflow__v1__history_entry__get_packed_size
+                     (const Ocorrencias__Workflow__V1__HistoryEntry   *message);
+size_t ocorrencias__workflow__v1__history_entry__pack
+                     (const Ocorrencias__Workflow__V1__HistoryEntry   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__history_entry__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__HistoryEntry   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__HistoryEntry *
+       ocorrencias__workflow__v1__history_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__history_entry__free_unpacked
+                     (Ocorrencias__Workflow__V1__HistoryEntry *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__GetHistoryRequest methods */
+void   ocorrencias__workflow__v1__get_history_request__init
+                     (Ocorrencias__Workflow__V1__GetHistoryRequest         *message);
+size_t ocorrencias__workflow__v1__get_history_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__GetHistoryRequest   *message);
+size_t ocorrencias__workflow__v1__get_history_request__pack
+                     (const Ocorrencias__Workflow__V1__GetHistoryRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__get_history_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__GetHistoryRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__GetHistoryRequest *
+       ocorrencias__workflow__v1__get_history_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__get_history_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__GetHistoryRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__GetHistoryResponse methods */
+void   ocorrencias__workflow__v1__get_history_response__init
+                     (Ocorrencias__Workflow__V1__GetHistoryResponse         *message);
+size_t ocorrencias__workflow__v1__get_history_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__GetHistoryResponse   *message);
+size_t ocorrencias__workflow__v1__get_history_response__pack
+                     (const Ocorrencias__Workflow__V1__GetHistoryResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__get_history_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__GetHistoryResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__GetHistoryResponse *
+       ocorrencias__workflow__v1__get_history_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__get_history_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__GetHistoryResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__LinkTicketsRequest methods */
+void   ocorrencias__workflow__v1__link_tickets_request__init
+                     (Ocorrencias__Workflow__V1__LinkTicketsRequest         *message);
+size_t ocorrencias__workflow__v1__link_tickets_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__LinkTicketsRequest   *message);
+size_t ocorrencias__workflow__v1__link_tickets_request__pack
+                     (const Ocorrencias__Workflow__V1__LinkTicketsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__link_tickets_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__LinkTicketsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__LinkTicketsRequest *
+       ocorrencias__workflow__v1__link_tickets_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__link_tickets_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__LinkTicketsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListRelatedRequest methods */
+void   ocorrencias__workflow__v1__list_related_request__init
+                     (Ocorrencias__Workflow__V1__ListRelatedRequest         *message);
+size_t ocorrencias__workflow__v1__list_related_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListRelatedRequest   *message);
+size_t ocorrencias__workflow__v1__list_related_request__pack
+                     (const Ocorrencias__Workflow__V1__ListRelatedRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_related_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListRelatedRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListRelatedRequest *
+       ocorrencias__workflow__v1__list_related_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_related_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListRelatedRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListRelatedResponse methods */
+void   ocorrencias__workflow__v1__list_related_response__init
+                     (Ocorrencias__Workflow__V1__ListRelatedResponse         *message);
+size_t ocorrencias__workflow__v1__list_related_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListRelatedResponse   *message);
+size_t ocorrencias__workflow__v1__list_related_response__pack
+                     (const Ocorrencias__Workflow__V1__ListRelatedResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_related_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListRelatedResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListRelatedResponse *
+       ocorrencias__workflow__v1__list_related_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_related_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListRelatedResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__AddTimeEntryRequest methods */
+void   ocorrencias__workflow__v1__add_time_entry_request__init
+                     (Ocorrencias__Workflow__V1__AddTimeEntryRequest         *message);
+size_t ocorrencias__workflow__v1__add_time_entry_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__AddTimeEntryRequest   *message);
+size_t ocorrencias__workflow__v1__add_time_entry_request__pack
+                     (const Ocorrencias__Workflow__V1__AddTimeEntryRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__add_time_entry_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__AddTimeEntryRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__AddTimeEntryRequest *
+       ocorrencias__workflow__v1__add_time_entry_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__add_time_entry_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__AddTimeEntryRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__TimeEntry methods */
+void   ocorrencias__workflow__v1__time_entry__init
+                     (Ocorrencias__Workflow__V1__TimeEntry         *message);
+size_t ocorrencias__workflow__v1__time_entry__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TimeEntry   *message);
+size_t ocorrencias__workflow__v1__time_entry__pack
+                     (const Ocorrencias__Workflow__V1__TimeEntry   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__time_entry__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TimeEntry   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__TimeEntry *
+       ocorrencias__workflow__v1__time_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__time_entry__free_unpacked
+                     (Ocorrencias__Workflow__V1__TimeEntry *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__TimeTotalsRequest methods */
+void   ocorrencias__workflow__v1__time_totals_request__init
+                     (Ocorrencias__Workflow__V1__TimeTotalsRequest         *message);
+size_t ocorrencias__workflow__v1__time_totals_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TimeTotalsRequest   *message);
+size_t ocorrencias__workflow__v1__time_totals_request__pack
+                     (const Ocorrencias__Workflow__V1__TimeTotalsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__time_totals_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TimeTotalsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__TimeTotalsRequest *
+       ocorrencias__workflow__v1__time_totals_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__time_totals_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__TimeTotalsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__TimeTotal methods */
+void   ocorrencias__workflow__v1__time_total__init
+                     (Ocorrencias__Workflow__V1__TimeTotal         *message);
+size_t ocorrencias__workflow__v1__time_total__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TimeTotal   *message);
+size_t ocorrencias__workflow__v1__time_total__pack
+                     (const Ocorrencias__Workflow__V1__TimeTotal   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__time_total__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TimeTotal   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__TimeTotal *
+       ocorrencias__workflow__v1__time_total__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__time_total__free_unpacked
+                     (Ocorrencias__Workflow__V1__TimeTotal *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__TimeTotalsResponse methods */
+void   ocorrencias__workflow__v1__time_totals_response__init
+                     (Ocorrencias__Workflow__V1__TimeTotalsResponse         *message);
+size_t ocorrencias__workflow__v1__time_totals_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TimeTotalsResponse   *message);
+size_t ocorrencias__workflow__v1__time_totals_response__pack
+                     (const Ocorrencias__Workflow__V1__TimeTotalsResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__time_totals_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TimeTotalsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__TimeTotalsResponse *
+       ocorrencias__workflow__v1__time_totals_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__time_totals_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__TimeTotalsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__Version methods */
+void   ocorrencias__workflow__v1__version__init
+                     (Ocorrencias__Workflow__V1__Version         *message);
+size_t ocorrencias__workflow__v1__version__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Version   *message);
+size_t ocorrencias__workflow__v1__version__pack
+                     (const Ocorrencias__Workflow__V1__Version   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__version__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Version   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__Version *
+       ocorrencias__workflow__v1__version__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__version__free_unpacked
+                     (Ocorrencias__Workflow__V1__Version *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__PutVersionRequest methods */
+void   ocorrencias__workflow__v1__put_version_request__init
+                     (Ocorrencias__Workflow__V1__PutVersionRequest         *message);
+size_t ocorrencias__workflow__v1__put_version_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutVersionRequest   *message);
+size_t ocorrencias__workflow__v1__put_version_request__pack
+                     (const Ocorrencias__Workflow__V1__PutVersionRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__put_version_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutVersionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__PutVersionRequest *
+       ocorrencias__workflow__v1__put_version_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__put_version_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutVersionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListVersionsRequest methods */
+void   ocorrencias__workflow__v1__list_versions_request__init
+                     (Ocorrencias__Workflow__V1__ListVersionsRequest         *message);
+size_t ocorrencias__workflow__v1__list_versions_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListVersionsRequest   *message);
+size_t ocorrencias__workflow__v1__list_versions_request__pack
+                     (const Ocorrencias__Workflow__V1__ListVersionsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_versions_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListVersionsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListVersionsRequest *
+       ocorrencias__workflow__v1__list_versions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_versions_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListVersionsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListVersionsResponse methods */
+void   ocorrencias__workflow__v1__list_versions_response__init
+                     (Ocorrencias__Workflow__V1__ListVersionsResponse         *message);
+size_t ocorrencias__workflow__v1__list_versions_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListVersionsResponse   *message);
+size_t ocorrencias__workflow__v1__list_versions_response__pack
+                     (const Ocorrencias__Workflow__V1__ListVersionsResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_versions_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListVersionsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListVersionsResponse *
+       ocorrencias__workflow__v1__list_versions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_versions_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListVersionsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest methods */
+void   ocorrencias__workflow__v1__set_development_plan_request__init
+                     (Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest         *message);
+size_t ocorrencias__workflow__v1__set_development_plan_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest   *message);
+size_t ocorrencias__workflow__v1__set_development_plan_request__pack
+                     (const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__set_development_plan_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *
+       ocorrencias__workflow__v1__set_development_plan_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__set_development_plan_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__PlanTicketRequest methods */
+void   ocorrencias__workflow__v1__plan_ticket_request__init
+                     (Ocorrencias__Workflow__V1__PlanTicketRequest         *message);
+size_t ocorrencias__workflow__v1__plan_ticket_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PlanTicketRequest   *message);
+size_t ocorrencias__workflow__v1__plan_ticket_request__pack
+                     (const Ocorrencias__Workflow__V1__PlanTicketRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__plan_ticket_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PlanTicketRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__PlanTicketRequest *
+       ocorrencias__workflow__v1__plan_ticket_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__plan_ticket_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PlanTicketRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__DeliverVersionRequest methods */
+void   ocorrencias__workflow__v1__deliver_version_request__init
+                     (Ocorrencias__Workflow__V1__DeliverVersionRequest         *message);
+size_t ocorrencias__workflow__v1__deliver_version_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeliverVersionRequest   *message);
+size_t ocorrencias__workflow__v1__deliver_version_request__pack
+                     (const Ocorrencias__Workflow__V1__DeliverVersionRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__deliver_version_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeliverVersionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__DeliverVersionRequest *
+       ocorrencias__workflow__v1__deliver_version_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__deliver_version_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeliverVersionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__DeliverVersionResponse methods */
+void   ocorrencias__workflow__v1__deliver_version_response__init
+                     (Ocorrencias__Workflow__V1__DeliverVersionResponse         *message);
+size_t ocorrencias__workflow__v1__deliver_version_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeliverVersionResponse   *message);
+size_t ocorrencias__workflow__v1__deliver_version_response__pack
+                     (const Ocorrencias__Workflow__V1__DeliverVersionResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__deliver_version_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeliverVersionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__DeliverVersionResponse *
+       ocorrencias__workflow__v1__deliver_version_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__deliver_version_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeliverVersionResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListBacklogRequest methods */
+void   ocorrencias__workflow__v1__list_backlog_request__init
+                     (Ocorrencias__Workflow__V1__ListBacklogRequest         *message);
+size_t ocorrencias__workflow__v1__list_backlog_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListBacklogRequest   *message);
+size_t ocorrencias__workflow__v1__list_backlog_request__pack
+                     (const Ocorrencias__Workflow__V1__ListBacklogRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_backlog_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListBacklogRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListBacklogRequest *
+       ocorrencias__workflow__v1__list_backlog_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_backlog_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListBacklogRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__Step methods */
+void   ocorrencias__workflow__v1__step__init
+                     (Ocorrencias__Workflow__V1__Step         *message);
+size_t ocorrencias__workflow__v1__step__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Step   *message);
+size_t ocorrencias__workflow__v1__step__pack
+                     (const Ocorrencias__Workflow__V1__Step   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__step__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Step   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__Step *
+       ocorrencias__workflow__v1__step__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__step__free_unpacked
+                     (Ocorrencias__Workflow__V1__Step *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__PutStepSequenceRequest methods */
+void   ocorrencias__workflow__v1__put_step_sequence_request__init
+                     (Ocorrencias__Workflow__V1__PutStepSequenceRequest         *message);
+size_t ocorrencias__workflow__v1__put_step_sequence_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceRequest   *message);
+size_t ocorrencias__workflow__v1__put_step_sequence_request__pack
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__put_step_sequence_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__PutStepSequenceRequest *
+       ocorrencias__workflow__v1__put_step_sequence_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__put_step_sequence_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutStepSequenceRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__PutStepSequenceResponse methods */
+void   ocorrencias__workflow__v1__put_step_sequence_response__init
+                     (Ocorrencias__Workflow__V1__PutStepSequenceResponse         *message);
+size_t ocorrencias__workflow__v1__put_step_sequence_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceResponse   *message);
+size_t ocorrencias__workflow__v1__put_step_sequence_response__pack
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__put_step_sequence_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__PutStepSequenceResponse *
+       ocorrencias__workflow__v1__put_step_sequence_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__put_step_sequence_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutStepSequenceResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry methods */
+void   ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__init
+                     (Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry         *message);
+/* Ocorrencias__Workflow__V1__SetTicketFieldsRequest methods */
+void   ocorrencias__workflow__v1__set_ticket_fields_request__init
+                     (Ocorrencias__Workflow__V1__SetTicketFieldsRequest         *message);
+size_t ocorrencias__workflow__v1__set_ticket_fields_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest   *message);
+size_t ocorrencias__workflow__v1__set_ticket_fields_request__pack
+                     (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__set_ticket_fields_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__SetTicketFieldsRequest *
+       ocorrencias__workflow__v1__set_ticket_fields_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__set_ticket_fields_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetTicketFieldsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__StartStepsRequest methods */
+void   ocorrencias__workflow__v1__start_steps_request__init
+                     (Ocorrencias__Workflow__V1__StartStepsRequest         *message);
+size_t ocorrencias__workflow__v1__start_steps_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__StartStepsRequest   *message);
+size_t ocorrencias__workflow__v1__start_steps_request__pack
+                     (const Ocorrencias__Workflow__V1__StartStepsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__start_steps_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__StartStepsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__StartStepsRequest *
+       ocorrencias__workflow__v1__start_steps_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__start_steps_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__StartStepsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__AdvanceStepRequest methods */
+void   ocorrencias__workflow__v1__advance_step_request__init
+                     (Ocorrencias__Workflow__V1__AdvanceStepRequest         *message);
+size_t ocorrencias__workflow__v1__advance_step_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__AdvanceStepRequest   *message);
+size_t ocorrencias__workflow__v1__advance_step_request__pack
+                     (const Ocorrencias__Workflow__V1__AdvanceStepRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__advance_step_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__AdvanceStepRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__AdvanceStepRequest *
+       ocorrencias__workflow__v1__advance_step_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__advance_step_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__AdvanceStepRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ExportQueueRequest methods */
+void   ocorrencias__workflow__v1__export_queue_request__init
+                     (Ocorrencias__Workflow__V1__ExportQueueRequest         *message);
+size_t ocorrencias__workflow__v1__export_queue_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ExportQueueRequest   *message);
+size_t ocorrencias__workflow__v1__export_queue_request__pack
+                     (const Ocorrencias__Workflow__V1__ExportQueueRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__export_queue_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ExportQueueRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ExportQueueRequest *
+       ocorrencias__workflow__v1__export_queue_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__export_queue_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ExportQueueRequest *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Ocorrencias__Workflow__V1__GetTicketHolderRequest_Closure)
@@ -96,6 +3145,273 @@ typedef void (*Ocorrencias__Workflow__V1__GetTicketHolderRequest_Closure)
                   void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__GetTicketHolderResponse_Closure)
                  (const Ocorrencias__Workflow__V1__GetTicketHolderResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__Agent_Closure)
+                 (const Ocorrencias__Workflow__V1__Agent *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__Destination_Closure)
+                 (const Ocorrencias__Workflow__V1__Destination *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__Group_Closure)
+                 (const Ocorrencias__Workflow__V1__Group *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__Role_Closure)
+                 (const Ocorrencias__Workflow__V1__Role *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__PutAgentRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__PutAgentRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__PutGroupRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__PutGroupRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__PutRoleRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__PutRoleRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__SetMembershipRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__SetMembershipRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__SetMembershipResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__SetMembershipResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__SetTransferDestinationsRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__SetTransferDestinationsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__GetAgentRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__GetAgentRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListAgentsRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ListAgentsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListAgentsResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__ListAgentsResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListGroupsRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ListGroupsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListGroupsResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__ListGroupsResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListRolesRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ListRolesRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListRolesResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__ListRolesResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__RoutingRule_Closure)
+                 (const Ocorrencias__Workflow__V1__RoutingRule *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__PutRoutingRuleRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__PutRoutingRuleRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListRoutingRulesRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ListRoutingRulesRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListRoutingRulesResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__ListRoutingRulesResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__Empty_Closure)
+                 (const Ocorrencias__Workflow__V1__Empty *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__StatusInfo_Closure)
+                 (const Ocorrencias__Workflow__V1__StatusInfo *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__TicketRow_Closure)
+                 (const Ocorrencias__Workflow__V1__TicketRow *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__DiscussionEntry_Closure)
+                 (const Ocorrencias__Workflow__V1__DiscussionEntry *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__TicketView__FieldsEntry_Closure)
+                 (const Ocorrencias__Workflow__V1__TicketView__FieldsEntry *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__TicketView_Closure)
+                 (const Ocorrencias__Workflow__V1__TicketView *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__GetTicketRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__GetTicketRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__TicketFilter_Closure)
+                 (const Ocorrencias__Workflow__V1__TicketFilter *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListQueueRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ListQueueRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListTicketsResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__ListTicketsResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__StageCount_Closure)
+                 (const Ocorrencias__Workflow__V1__StageCount *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__CountByStageRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__CountByStageRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__CountByStageResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__CountByStageResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListCustomerTicketsRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ListCustomerTicketsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__SearchTicketsRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__SearchTicketsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__MoveTicketRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__MoveTicketRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__AllowedMove_Closure)
+                 (const Ocorrencias__Workflow__V1__AllowedMove *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListAllowedMovesRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ListAllowedMovesRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListAllowedMovesResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__ListAllowedMovesResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__SetStageStatusRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__SetStageStatusRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ReclassifyRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ReclassifyRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__SetAccessLevelRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__SetAccessLevelRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__TakeTicketRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__TakeTicketRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__TransferTicketRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__TransferTicketRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__SendBackRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__SendBackRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__MarkMessagesReadRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__MarkMessagesReadRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__LogCustomerMessageRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__LogCustomerMessageRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ScheduleTicketRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ScheduleTicketRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__AddDiscussionRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__AddDiscussionRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__AddDiscussionResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__AddDiscussionResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__MarkPublishableRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__MarkPublishableRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__SetTextRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__SetTextRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__TextVersion_Closure)
+                 (const Ocorrencias__Workflow__V1__TextVersion *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListTextVersionsRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ListTextVersionsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListTextVersionsResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__ListTextVersionsResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__BulkActionRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__BulkActionRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__BulkResult_Closure)
+                 (const Ocorrencias__Workflow__V1__BulkResult *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__BulkActionResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__BulkActionResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__HistoryEntry_Closure)
+                 (const Ocorrencias__Workflow__V1__HistoryEntry *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__GetHistoryRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__GetHistoryRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__GetHistoryResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__GetHistoryResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__LinkTicketsRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__LinkTicketsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListRelatedRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ListRelatedRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListRelatedResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__ListRelatedResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__AddTimeEntryRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__AddTimeEntryRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__TimeEntry_Closure)
+                 (const Ocorrencias__Workflow__V1__TimeEntry *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__TimeTotalsRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__TimeTotalsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__TimeTotal_Closure)
+                 (const Ocorrencias__Workflow__V1__TimeTotal *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__TimeTotalsResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__TimeTotalsResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__Version_Closure)
+                 (const Ocorrencias__Workflow__V1__Version *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__PutVersionRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__PutVersionRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListVersionsRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ListVersionsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListVersionsResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__ListVersionsResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__PlanTicketRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__PlanTicketRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__DeliverVersionRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__DeliverVersionRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__DeliverVersionResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__DeliverVersionResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListBacklogRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ListBacklogRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__Step_Closure)
+                 (const Ocorrencias__Workflow__V1__Step *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__PutStepSequenceRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__PutStepSequenceRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__PutStepSequenceResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__PutStepSequenceResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry_Closure)
+                 (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__SetTicketFieldsRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__StartStepsRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__StartStepsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__AdvanceStepRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__AdvanceStepRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ExportQueueRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ExportQueueRequest *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -108,6 +3424,210 @@ struct Ocorrencias__Workflow__V1__Workflow_Service
                             const Ocorrencias__Workflow__V1__GetTicketHolderRequest *input,
                             Ocorrencias__Workflow__V1__GetTicketHolderResponse_Closure closure,
                             void *closure_data);
+  void (*put_agent)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                    const Ocorrencias__Workflow__V1__PutAgentRequest *input,
+                    Ocorrencias__Workflow__V1__Agent_Closure closure,
+                    void *closure_data);
+  void (*get_agent)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                    const Ocorrencias__Workflow__V1__GetAgentRequest *input,
+                    Ocorrencias__Workflow__V1__Agent_Closure closure,
+                    void *closure_data);
+  void (*list_agents)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                      const Ocorrencias__Workflow__V1__ListAgentsRequest *input,
+                      Ocorrencias__Workflow__V1__ListAgentsResponse_Closure closure,
+                      void *closure_data);
+  void (*put_group)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                    const Ocorrencias__Workflow__V1__PutGroupRequest *input,
+                    Ocorrencias__Workflow__V1__Group_Closure closure,
+                    void *closure_data);
+  void (*list_groups)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                      const Ocorrencias__Workflow__V1__ListGroupsRequest *input,
+                      Ocorrencias__Workflow__V1__ListGroupsResponse_Closure closure,
+                      void *closure_data);
+  void (*set_membership)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                         const Ocorrencias__Workflow__V1__SetMembershipRequest *input,
+                         Ocorrencias__Workflow__V1__SetMembershipResponse_Closure closure,
+                         void *closure_data);
+  void (*put_role)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                   const Ocorrencias__Workflow__V1__PutRoleRequest *input,
+                   Ocorrencias__Workflow__V1__Role_Closure closure,
+                   void *closure_data);
+  void (*list_roles)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                     const Ocorrencias__Workflow__V1__ListRolesRequest *input,
+                     Ocorrencias__Workflow__V1__ListRolesResponse_Closure closure,
+                     void *closure_data);
+  void (*set_transfer_destinations)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                                    const Ocorrencias__Workflow__V1__SetTransferDestinationsRequest *input,
+                                    Ocorrencias__Workflow__V1__Agent_Closure closure,
+                                    void *closure_data);
+  void (*put_routing_rule)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                           const Ocorrencias__Workflow__V1__PutRoutingRuleRequest *input,
+                           Ocorrencias__Workflow__V1__RoutingRule_Closure closure,
+                           void *closure_data);
+  void (*delete_routing_rule)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                              const Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest *input,
+                              Ocorrencias__Workflow__V1__Empty_Closure closure,
+                              void *closure_data);
+  void (*list_routing_rules)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                             const Ocorrencias__Workflow__V1__ListRoutingRulesRequest *input,
+                             Ocorrencias__Workflow__V1__ListRoutingRulesResponse_Closure closure,
+                             void *closure_data);
+  void (*set_category_access_level)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                                    const Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *input,
+                                    Ocorrencias__Workflow__V1__Empty_Closure closure,
+                                    void *closure_data);
+  void (*get_ticket)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                     const Ocorrencias__Workflow__V1__GetTicketRequest *input,
+                     Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                     void *closure_data);
+  void (*list_queue)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                     const Ocorrencias__Workflow__V1__ListQueueRequest *input,
+                     Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
+                     void *closure_data);
+  void (*count_by_stage)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                         const Ocorrencias__Workflow__V1__CountByStageRequest *input,
+                         Ocorrencias__Workflow__V1__CountByStageResponse_Closure closure,
+                         void *closure_data);
+  void (*list_customer_tickets)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                                const Ocorrencias__Workflow__V1__ListCustomerTicketsRequest *input,
+                                Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
+                                void *closure_data);
+  void (*search_tickets)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                         const Ocorrencias__Workflow__V1__SearchTicketsRequest *input,
+                         Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
+                         void *closure_data);
+  void (*get_history)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                      const Ocorrencias__Workflow__V1__GetHistoryRequest *input,
+                      Ocorrencias__Workflow__V1__GetHistoryResponse_Closure closure,
+                      void *closure_data);
+  void (*list_text_versions)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                             const Ocorrencias__Workflow__V1__ListTextVersionsRequest *input,
+                             Ocorrencias__Workflow__V1__ListTextVersionsResponse_Closure closure,
+                             void *closure_data);
+  void (*list_related)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                       const Ocorrencias__Workflow__V1__ListRelatedRequest *input,
+                       Ocorrencias__Workflow__V1__ListRelatedResponse_Closure closure,
+                       void *closure_data);
+  void (*move_ticket)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                      const Ocorrencias__Workflow__V1__MoveTicketRequest *input,
+                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                      void *closure_data);
+  void (*list_allowed_moves)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                             const Ocorrencias__Workflow__V1__ListAllowedMovesRequest *input,
+                             Ocorrencias__Workflow__V1__ListAllowedMovesResponse_Closure closure,
+                             void *closure_data);
+  void (*set_stage_status)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                           const Ocorrencias__Workflow__V1__SetStageStatusRequest *input,
+                           Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                           void *closure_data);
+  void (*reclassify)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                     const Ocorrencias__Workflow__V1__ReclassifyRequest *input,
+                     Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                     void *closure_data);
+  void (*set_access_level)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                           const Ocorrencias__Workflow__V1__SetAccessLevelRequest *input,
+                           Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                           void *closure_data);
+  void (*take_ticket)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                      const Ocorrencias__Workflow__V1__TakeTicketRequest *input,
+                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                      void *closure_data);
+  void (*transfer_ticket)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                          const Ocorrencias__Workflow__V1__TransferTicketRequest *input,
+                          Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                          void *closure_data);
+  void (*send_back)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                    const Ocorrencias__Workflow__V1__SendBackRequest *input,
+                    Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                    void *closure_data);
+  void (*mark_messages_read)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                             const Ocorrencias__Workflow__V1__MarkMessagesReadRequest *input,
+                             Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                             void *closure_data);
+  void (*log_customer_message)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                               const Ocorrencias__Workflow__V1__LogCustomerMessageRequest *input,
+                               Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                               void *closure_data);
+  void (*schedule_ticket)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                          const Ocorrencias__Workflow__V1__ScheduleTicketRequest *input,
+                          Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                          void *closure_data);
+  void (*bulk_action)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                      const Ocorrencias__Workflow__V1__BulkActionRequest *input,
+                      Ocorrencias__Workflow__V1__BulkActionResponse_Closure closure,
+                      void *closure_data);
+  void (*add_discussion)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                         const Ocorrencias__Workflow__V1__AddDiscussionRequest *input,
+                         Ocorrencias__Workflow__V1__AddDiscussionResponse_Closure closure,
+                         void *closure_data);
+  void (*mark_publishable)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                           const Ocorrencias__Workflow__V1__MarkPublishableRequest *input,
+                           Ocorrencias__Workflow__V1__AddDiscussionResponse_Closure closure,
+                           void *closure_data);
+  void (*set_solution)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                       const Ocorrencias__Workflow__V1__SetTextRequest *input,
+                       Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                       void *closure_data);
+  void (*amend_request)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                        const Ocorrencias__Workflow__V1__SetTextRequest *input,
+                        Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                        void *closure_data);
+  void (*link_tickets)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                       const Ocorrencias__Workflow__V1__LinkTicketsRequest *input,
+                       Ocorrencias__Workflow__V1__ListRelatedResponse_Closure closure,
+                       void *closure_data);
+  void (*add_time_entry)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                         const Ocorrencias__Workflow__V1__AddTimeEntryRequest *input,
+                         Ocorrencias__Workflow__V1__TimeEntry_Closure closure,
+                         void *closure_data);
+  void (*time_totals)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                      const Ocorrencias__Workflow__V1__TimeTotalsRequest *input,
+                      Ocorrencias__Workflow__V1__TimeTotalsResponse_Closure closure,
+                      void *closure_data);
+  void (*put_version)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                      const Ocorrencias__Workflow__V1__PutVersionRequest *input,
+                      Ocorrencias__Workflow__V1__Version_Closure closure,
+                      void *closure_data);
+  void (*list_versions)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                        const Ocorrencias__Workflow__V1__ListVersionsRequest *input,
+                        Ocorrencias__Workflow__V1__ListVersionsResponse_Closure closure,
+                        void *closure_data);
+  void (*set_development_plan)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                               const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *input,
+                               Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                               void *closure_data);
+  void (*plan_ticket)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                      const Ocorrencias__Workflow__V1__PlanTicketRequest *input,
+                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                      void *closure_data);
+  void (*deliver_version)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                          const Ocorrencias__Workflow__V1__DeliverVersionRequest *input,
+                          Ocorrencias__Workflow__V1__DeliverVersionResponse_Closure closure,
+                          void *closure_data);
+  void (*list_backlog)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                       const Ocorrencias__Workflow__V1__ListBacklogRequest *input,
+                       Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
+                       void *closure_data);
+  void (*put_step_sequence)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                            const Ocorrencias__Workflow__V1__PutStepSequenceRequest *input,
+                            Ocorrencias__Workflow__V1__PutStepSequenceResponse_Closure closure,
+                            void *closure_data);
+  void (*set_ticket_fields)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                            const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *input,
+                            Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                            void *closure_data);
+  void (*start_steps)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                      const Ocorrencias__Workflow__V1__StartStepsRequest *input,
+                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                      void *closure_data);
+  void (*advance_step)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                       const Ocorrencias__Workflow__V1__AdvanceStepRequest *input,
+                       Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                       void *closure_data);
+  void (*export_queue)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                       const Ocorrencias__Workflow__V1__ExportQueueRequest *input,
+                       Ocorrencias__Workflow__V1__CsvChunk_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Ocorrencias__Workflow__V1__Workflow_ServiceDestroy)(Ocorrencias__Workflow__V1__Workflow_Service *);
 void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workflow_Service *service,
@@ -116,16 +3636,360 @@ void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workf
     { &ocorrencias__workflow__v1__workflow__descriptor, protobuf_c_service_invoke_internal, NULL }
 #define OCORRENCIAS__WORKFLOW__V1__WORKFLOW__INIT(function_prefix__) \
     { OCORRENCIAS__WORKFLOW__V1__WORKFLOW__BASE_INIT,\
-      function_prefix__ ## get_ticket_holder  }
+      function_prefix__ ## get_ticket_holder,\
+      function_prefix__ ## put_agent,\
+      function_prefix__ ## get_agent,\
+      function_prefix__ ## list_agents,\
+      function_prefix__ ## put_group,\
+      function_prefix__ ## list_groups,\
+      function_prefix__ ## set_membership,\
+      function_prefix__ ## put_role,\
+      function_prefix__ ## list_roles,\
+      function_prefix__ ## set_transfer_destinations,\
+      function_prefix__ ## put_routing_rule,\
+      function_prefix__ ## delete_routing_rule,\
+      function_prefix__ ## list_routing_rules,\
+      function_prefix__ ## set_category_access_level,\
+      function_prefix__ ## get_ticket,\
+      function_prefix__ ## list_queue,\
+      function_prefix__ ## count_by_stage,\
+      function_prefix__ ## list_customer_tickets,\
+      function_prefix__ ## search_tickets,\
+      function_prefix__ ## get_history,\
+      function_prefix__ ## list_text_versions,\
+      function_prefix__ ## list_related,\
+      function_prefix__ ## move_ticket,\
+      function_prefix__ ## list_allowed_moves,\
+      function_prefix__ ## set_stage_status,\
+      function_prefix__ ## reclassify,\
+      function_prefix__ ## set_access_level,\
+      function_prefix__ ## take_ticket,\
+      function_prefix__ ## transfer_ticket,\
+      function_prefix__ ## send_back,\
+      function_prefix__ ## mark_messages_read,\
+      function_prefix__ ## log_customer_message,\
+      function_prefix__ ## schedule_ticket,\
+      function_prefix__ ## bulk_action,\
+      function_prefix__ ## add_discussion,\
+      function_prefix__ ## mark_publishable,\
+      function_prefix__ ## set_solution,\
+      function_prefix__ ## amend_request,\
+      function_prefix__ ## link_tickets,\
+      function_prefix__ ## add_time_entry,\
+      function_prefix__ ## time_totals,\
+      function_prefix__ ## put_version,\
+      function_prefix__ ## list_versions,\
+      function_prefix__ ## set_development_plan,\
+      function_prefix__ ## plan_ticket,\
+      function_prefix__ ## deliver_version,\
+      function_prefix__ ## list_backlog,\
+      function_prefix__ ## put_step_sequence,\
+      function_prefix__ ## set_ticket_fields,\
+      function_prefix__ ## start_steps,\
+      function_prefix__ ## advance_step,\
+      function_prefix__ ## export_queue  }
 void ocorrencias__workflow__v1__workflow__get_ticket_holder(ProtobufCService *service,
                                                             const Ocorrencias__Workflow__V1__GetTicketHolderRequest *input,
                                                             Ocorrencias__Workflow__V1__GetTicketHolderResponse_Closure closure,
                                                             void *closure_data);
+void ocorrencias__workflow__v1__workflow__put_agent(ProtobufCService *service,
+                                                    const Ocorrencias__Workflow__V1__PutAgentRequest *input,
+                                                    Ocorrencias__Workflow__V1__Agent_Closure closure,
+                                                    void *closure_data);
+void ocorrencias__workflow__v1__workflow__get_agent(ProtobufCService *service,
+                                                    const Ocorrencias__Workflow__V1__GetAgentRequest *input,
+                                                    Ocorrencias__Workflow__V1__Agent_Closure closure,
+                                                    void *closure_data);
+void ocorrencias__workflow__v1__workflow__list_agents(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__ListAgentsRequest *input,
+                                                      Ocorrencias__Workflow__V1__ListAgentsResponse_Closure closure,
+                                                      void *closure_data);
+void ocorrencias__workflow__v1__workflow__put_group(ProtobufCService *service,
+                                                    const Ocorrencias__Workflow__V1__PutGroupRequest *input,
+                                                    Ocorrencias__Workflow__V1__Group_Closure closure,
+                                                    void *closure_data);
+void ocorrencias__workflow__v1__workflow__list_groups(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__ListGroupsRequest *input,
+                                                      Ocorrencias__Workflow__V1__ListGroupsResponse_Closure closure,
+                                                      void *closure_data);
+void ocorrencias__workflow__v1__workflow__set_membership(ProtobufCService *service,
+                                                         const Ocorrencias__Workflow__V1__SetMembershipRequest *input,
+                                                         Ocorrencias__Workflow__V1__SetMembershipResponse_Closure closure,
+                                                         void *closure_data);
+void ocorrencias__workflow__v1__workflow__put_role(ProtobufCService *service,
+                                                   const Ocorrencias__Workflow__V1__PutRoleRequest *input,
+                                                   Ocorrencias__Workflow__V1__Role_Closure closure,
+                                                   void *closure_data);
+void ocorrencias__workflow__v1__workflow__list_roles(ProtobufCService *service,
+                                                     const Ocorrencias__Workflow__V1__ListRolesRequest *input,
+                                                     Ocorrencias__Workflow__V1__ListRolesResponse_Closure closure,
+                                                     void *closure_data);
+void ocorrencias__workflow__v1__workflow__set_transfer_destinations(ProtobufCService *service,
+                                                                    const Ocorrencias__Workflow__V1__SetTransferDestinationsRequest *input,
+                                                                    Ocorrencias__Workflow__V1__Agent_Closure closure,
+                                                                    void *closure_data);
+void ocorrencias__workflow__v1__workflow__put_routing_rule(ProtobufCService *service,
+                                                           const Ocorrencias__Workflow__V1__PutRoutingRuleRequest *input,
+                                                           Ocorrencias__Workflow__V1__RoutingRule_Closure closure,
+                                                           void *closure_data);
+void ocorrencias__workflow__v1__workflow__delete_routing_rule(ProtobufCService *service,
+                                                              const Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest *input,
+                                                              Ocorrencias__Workflow__V1__Empty_Closure closure,
+                                                              void *closure_data);
+void ocorrencias__workflow__v1__workflow__list_routing_rules(ProtobufCService *service,
+                                                             const Ocorrencias__Workflow__V1__ListRoutingRulesRequest *input,
+                                                             Ocorrencias__Workflow__V1__ListRoutingRulesResponse_Closure closure,
+                                                             void *closure_data);
+void ocorrencias__workflow__v1__workflow__set_category_access_level(ProtobufCService *service,
+                                                                    const Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *input,
+                                                                    Ocorrencias__Workflow__V1__Empty_Closure closure,
+                                                                    void *closure_data);
+void ocorrencias__workflow__v1__workflow__get_ticket(ProtobufCService *service,
+                                                     const Ocorrencias__Workflow__V1__GetTicketRequest *input,
+                                                     Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                     void *closure_data);
+void ocorrencias__workflow__v1__workflow__list_queue(ProtobufCService *service,
+                                                     const Ocorrencias__Workflow__V1__ListQueueRequest *input,
+                                                     Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
+                                                     void *closure_data);
+void ocorrencias__workflow__v1__workflow__count_by_stage(ProtobufCService *service,
+                                                         const Ocorrencias__Workflow__V1__CountByStageRequest *input,
+                                                         Ocorrencias__Workflow__V1__CountByStageResponse_Closure closure,
+                                                         void *closure_data);
+void ocorrencias__workflow__v1__workflow__list_customer_tickets(ProtobufCService *service,
+                                                                const Ocorrencias__Workflow__V1__ListCustomerTicketsRequest *input,
+                                                                Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
+                                                                void *closure_data);
+void ocorrencias__workflow__v1__workflow__search_tickets(ProtobufCService *service,
+                                                         const Ocorrencias__Workflow__V1__SearchTicketsRequest *input,
+                                                         Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
+                                                         void *closure_data);
+void ocorrencias__workflow__v1__workflow__get_history(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__GetHistoryRequest *input,
+                                                      Ocorrencias__Workflow__V1__GetHistoryResponse_Closure closure,
+                                                      void *closure_data);
+void ocorrencias__workflow__v1__workflow__list_text_versions(ProtobufCService *service,
+                                                             const Ocorrencias__Workflow__V1__ListTextVersionsRequest *input,
+                                                             Ocorrencias__Workflow__V1__ListTextVersionsResponse_Closure closure,
+                                                             void *closure_data);
+void ocorrencias__workflow__v1__workflow__list_related(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__ListRelatedRequest *input,
+                                                       Ocorrencias__Workflow__V1__ListRelatedResponse_Closure closure,
+                                                       void *closure_data);
+void ocorrencias__workflow__v1__workflow__move_ticket(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__MoveTicketRequest *input,
+                                                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                      void *closure_data);
+void ocorrencias__workflow__v1__workflow__list_allowed_moves(ProtobufCService *service,
+                                                             const Ocorrencias__Workflow__V1__ListAllowedMovesRequest *input,
+                                                             Ocorrencias__Workflow__V1__ListAllowedMovesResponse_Closure closure,
+                                                             void *closure_data);
+void ocorrencias__workflow__v1__workflow__set_stage_status(ProtobufCService *service,
+                                                           const Ocorrencias__Workflow__V1__SetStageStatusRequest *input,
+                                                           Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                           void *closure_data);
+void ocorrencias__workflow__v1__workflow__reclassify(ProtobufCService *service,
+                                                     const Ocorrencias__Workflow__V1__ReclassifyRequest *input,
+                                                     Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                     void *closure_data);
+void ocorrencias__workflow__v1__workflow__set_access_level(ProtobufCService *service,
+                                                           const Ocorrencias__Workflow__V1__SetAccessLevelRequest *input,
+                                                           Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                           void *closure_data);
+void ocorrencias__workflow__v1__workflow__take_ticket(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__TakeTicketRequest *input,
+                                                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                      void *closure_data);
+void ocorrencias__workflow__v1__workflow__transfer_ticket(ProtobufCService *service,
+                                                          const Ocorrencias__Workflow__V1__TransferTicketRequest *input,
+                                                          Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                          void *closure_data);
+void ocorrencias__workflow__v1__workflow__send_back(ProtobufCService *service,
+                                                    const Ocorrencias__Workflow__V1__SendBackRequest *input,
+                                                    Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                    void *closure_data);
+void ocorrencias__workflow__v1__workflow__mark_messages_read(ProtobufCService *service,
+                                                             const Ocorrencias__Workflow__V1__MarkMessagesReadRequest *input,
+                                                             Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                             void *closure_data);
+void ocorrencias__workflow__v1__workflow__log_customer_message(ProtobufCService *service,
+                                                               const Ocorrencias__Workflow__V1__LogCustomerMessageRequest *input,
+                                                               Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                               void *closure_data);
+void ocorrencias__workflow__v1__workflow__schedule_ticket(ProtobufCService *service,
+                                                          const Ocorrencias__Workflow__V1__ScheduleTicketRequest *input,
+                                                          Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                          void *closure_data);
+void ocorrencias__workflow__v1__workflow__bulk_action(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__BulkActionRequest *input,
+                                                      Ocorrencias__Workflow__V1__BulkActionResponse_Closure closure,
+                                                      void *closure_data);
+void ocorrencias__workflow__v1__workflow__add_discussion(ProtobufCService *service,
+                                                         const Ocorrencias__Workflow__V1__AddDiscussionRequest *input,
+                                                         Ocorrencias__Workflow__V1__AddDiscussionResponse_Closure closure,
+                                                         void *closure_data);
+void ocorrencias__workflow__v1__workflow__mark_publishable(ProtobufCService *service,
+                                                           const Ocorrencias__Workflow__V1__MarkPublishableRequest *input,
+                                                           Ocorrencias__Workflow__V1__AddDiscussionResponse_Closure closure,
+                                                           void *closure_data);
+void ocorrencias__workflow__v1__workflow__set_solution(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__SetTextRequest *input,
+                                                       Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                       void *closure_data);
+void ocorrencias__workflow__v1__workflow__amend_request(ProtobufCService *service,
+                                                        const Ocorrencias__Workflow__V1__SetTextRequest *input,
+                                                        Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                        void *closure_data);
+void ocorrencias__workflow__v1__workflow__link_tickets(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__LinkTicketsRequest *input,
+                                                       Ocorrencias__Workflow__V1__ListRelatedResponse_Closure closure,
+                                                       void *closure_data);
+void ocorrencias__workflow__v1__workflow__add_time_entry(ProtobufCService *service,
+                                                         const Ocorrencias__Workflow__V1__AddTimeEntryRequest *input,
+                                                         Ocorrencias__Workflow__V1__TimeEntry_Closure closure,
+                                                         void *closure_data);
+void ocorrencias__workflow__v1__workflow__time_totals(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__TimeTotalsRequest *input,
+                                                      Ocorrencias__Workflow__V1__TimeTotalsResponse_Closure closure,
+                                                      void *closure_data);
+void ocorrencias__workflow__v1__workflow__put_version(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__PutVersionRequest *input,
+                                                      Ocorrencias__Workflow__V1__Version_Closure closure,
+                                                      void *closure_data);
+void ocorrencias__workflow__v1__workflow__list_versions(ProtobufCService *service,
+                                                        const Ocorrencias__Workflow__V1__ListVersionsRequest *input,
+                                                        Ocorrencias__Workflow__V1__ListVersionsResponse_Closure closure,
+                                                        void *closure_data);
+void ocorrencias__workflow__v1__workflow__set_development_plan(ProtobufCService *service,
+                                                               const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *input,
+                                                               Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                               void *closure_data);
+void ocorrencias__workflow__v1__workflow__plan_ticket(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__PlanTicketRequest *input,
+                                                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                      void *closure_data);
+void ocorrencias__workflow__v1__workflow__deliver_version(ProtobufCService *service,
+                                                          const Ocorrencias__Workflow__V1__DeliverVersionRequest *input,
+                                                          Ocorrencias__Workflow__V1__DeliverVersionResponse_Closure closure,
+                                                          void *closure_data);
+void ocorrencias__workflow__v1__workflow__list_backlog(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__ListBacklogRequest *input,
+                                                       Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
+                                                       void *closure_data);
+void ocorrencias__workflow__v1__workflow__put_step_sequence(ProtobufCService *service,
+                                                            const Ocorrencias__Workflow__V1__PutStepSequenceRequest *input,
+                                                            Ocorrencias__Workflow__V1__PutStepSequenceResponse_Closure closure,
+                                                            void *closure_data);
+void ocorrencias__workflow__v1__workflow__set_ticket_fields(ProtobufCService *service,
+                                                            const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *input,
+                                                            Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                            void *closure_data);
+void ocorrencias__workflow__v1__workflow__start_steps(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__StartStepsRequest *input,
+                                                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                      void *closure_data);
+void ocorrencias__workflow__v1__workflow__advance_step(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__AdvanceStepRequest *input,
+                                                       Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                       void *closure_data);
+void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__ExportQueueRequest *input,
+                                                       Ocorrencias__Workflow__V1__CsvChunk_Closure closure,
+                                                       void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_holder_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_holder_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__agent__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__destination__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__group__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__role__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_agent_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_group_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_role_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_membership_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_membership_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_transfer_destinations_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_agent_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_agents_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_agents_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_groups_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_groups_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_roles_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_roles_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__routing_rule__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_routing_rule_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__delete_routing_rule_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_routing_rules_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_routing_rules_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_category_access_level_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__empty__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__status_info__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_row__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__discussion_entry__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__fields_entry__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_filter__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_queue_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_tickets_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__stage_count__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__count_by_stage_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__count_by_stage_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_customer_tickets_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__search_tickets_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__move_ticket_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__allowed_move__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_allowed_moves_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_allowed_moves_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_stage_status_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__reclassify_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_access_level_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__take_ticket_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__transfer_ticket_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__send_back_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__mark_messages_read_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__log_customer_message_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__schedule_ticket_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__add_discussion_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__add_discussion_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__mark_publishable_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_text_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__text_version__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_text_versions_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_text_versions_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__bulk_action_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__bulk_result__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__bulk_action_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__history_entry__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_history_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_history_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__link_tickets_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_related_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_related_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__add_time_entry_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__time_entry__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__time_totals_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__time_total__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__time_totals_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__version__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_version_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_versions_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_versions_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_development_plan_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__plan_ticket_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__deliver_version_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__deliver_version_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_backlog_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__step__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_step_sequence_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_step_sequence_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_ticket_fields_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__start_steps_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__advance_step_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__export_queue_request__descriptor;
 extern const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow__descriptor;
 
 PROTOBUF_C__END_DECLS

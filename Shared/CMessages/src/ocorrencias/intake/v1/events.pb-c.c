@@ -289,7 +289,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__ticket_opened__custom_
   (ProtobufCMessageInit) ocorrencias__intake__v1__ticket_opened__custom_fields_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__intake__v1__ticket_opened__field_descriptors[19] =
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__ticket_opened__field_descriptors[20] =
 {
   {
     "ticket_id",
@@ -519,6 +519,18 @@ static const ProtobufCFieldDescriptor ocorrencias__intake__v1__ticket_opened__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "origin_key",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__TicketOpened, origin_key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__intake__v1__ticket_opened__field_indices_by_name[] = {
   16,   /* field[16] = attachments */
@@ -533,6 +545,7 @@ static const unsigned ocorrencias__intake__v1__ticket_opened__field_indices_by_n
   17,   /* field[17] = opened_at_ms */
   2,   /* field[2] = organization */
   7,   /* field[7] = origin */
+  19,   /* field[19] = origin_key */
   9,   /* field[9] = priority */
   10,   /* field[10] = product */
   5,   /* field[5] = registered_by_agent */
@@ -544,7 +557,7 @@ static const unsigned ocorrencias__intake__v1__ticket_opened__field_indices_by_n
 static const ProtobufCIntRange ocorrencias__intake__v1__ticket_opened__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 19 }
+  { 0, 20 }
 };
 const ProtobufCMessageDescriptor ocorrencias__intake__v1__ticket_opened__descriptor =
 {
@@ -554,7 +567,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__ticket_opened__descrip
   "Ocorrencias__Intake__V1__TicketOpened",
   "ocorrencias.intake.v1",
   sizeof(Ocorrencias__Intake__V1__TicketOpened),
-  19,
+  20,
   ocorrencias__intake__v1__ticket_opened__field_descriptors,
   ocorrencias__intake__v1__ticket_opened__field_indices_by_name,
   1,  ocorrencias__intake__v1__ticket_opened__number_ranges,

@@ -97,6 +97,3933 @@ void   ocorrencias__workflow__v1__get_ticket_holder_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__get_ticket_holder_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__agent__init
+                     (Ocorrencias__Workflow__V1__Agent         *message)
+{
+  static const Ocorrencias__Workflow__V1__Agent init_value = OCORRENCIAS__WORKFLOW__V1__AGENT__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__agent__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Agent *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__agent__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__agent__pack
+                     (const Ocorrencias__Workflow__V1__Agent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__agent__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__agent__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Agent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__agent__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__Agent *
+       ocorrencias__workflow__v1__agent__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__Agent *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__agent__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__agent__free_unpacked
+                     (Ocorrencias__Workflow__V1__Agent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__agent__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__destination__init
+                     (Ocorrencias__Workflow__V1__Destination         *message)
+{
+  static const Ocorrencias__Workflow__V1__Destination init_value = OCORRENCIAS__WORKFLOW__V1__DESTINATION__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__destination__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Destination *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__destination__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__destination__pack
+                     (const Ocorrencias__Workflow__V1__Destination *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__destination__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__destination__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Destination *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__destination__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__Destination *
+       ocorrencias__workflow__v1__destination__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__Destination *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__destination__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__destination__free_unpacked
+                     (Ocorrencias__Workflow__V1__Destination *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__destination__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__group__init
+                     (Ocorrencias__Workflow__V1__Group         *message)
+{
+  static const Ocorrencias__Workflow__V1__Group init_value = OCORRENCIAS__WORKFLOW__V1__GROUP__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__group__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Group *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__group__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__group__pack
+                     (const Ocorrencias__Workflow__V1__Group *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__group__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__group__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Group *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__group__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__Group *
+       ocorrencias__workflow__v1__group__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__Group *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__group__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__group__free_unpacked
+                     (Ocorrencias__Workflow__V1__Group *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__group__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__role__init
+                     (Ocorrencias__Workflow__V1__Role         *message)
+{
+  static const Ocorrencias__Workflow__V1__Role init_value = OCORRENCIAS__WORKFLOW__V1__ROLE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__role__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Role *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__role__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__role__pack
+                     (const Ocorrencias__Workflow__V1__Role *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__role__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__role__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Role *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__role__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__Role *
+       ocorrencias__workflow__v1__role__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__Role *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__role__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__role__free_unpacked
+                     (Ocorrencias__Workflow__V1__Role *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__role__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__put_agent_request__init
+                     (Ocorrencias__Workflow__V1__PutAgentRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__PutAgentRequest init_value = OCORRENCIAS__WORKFLOW__V1__PUT_AGENT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__put_agent_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutAgentRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_agent_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__put_agent_request__pack
+                     (const Ocorrencias__Workflow__V1__PutAgentRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_agent_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__put_agent_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutAgentRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_agent_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__PutAgentRequest *
+       ocorrencias__workflow__v1__put_agent_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__PutAgentRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__put_agent_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__put_agent_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutAgentRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_agent_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__put_group_request__init
+                     (Ocorrencias__Workflow__V1__PutGroupRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__PutGroupRequest init_value = OCORRENCIAS__WORKFLOW__V1__PUT_GROUP_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__put_group_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutGroupRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_group_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__put_group_request__pack
+                     (const Ocorrencias__Workflow__V1__PutGroupRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_group_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__put_group_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutGroupRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_group_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__PutGroupRequest *
+       ocorrencias__workflow__v1__put_group_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__PutGroupRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__put_group_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__put_group_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutGroupRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_group_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__put_role_request__init
+                     (Ocorrencias__Workflow__V1__PutRoleRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__PutRoleRequest init_value = OCORRENCIAS__WORKFLOW__V1__PUT_ROLE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__put_role_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutRoleRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_role_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__put_role_request__pack
+                     (const Ocorrencias__Workflow__V1__PutRoleRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_role_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__put_role_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutRoleRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_role_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__PutRoleRequest *
+       ocorrencias__workflow__v1__put_role_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__PutRoleRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__put_role_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__put_role_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutRoleRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_role_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__set_membership_request__init
+                     (Ocorrencias__Workflow__V1__SetMembershipRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__SetMembershipRequest init_value = OCORRENCIAS__WORKFLOW__V1__SET_MEMBERSHIP_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__set_membership_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetMembershipRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_membership_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__set_membership_request__pack
+                     (const Ocorrencias__Workflow__V1__SetMembershipRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_membership_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__set_membership_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetMembershipRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_membership_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__SetMembershipRequest *
+       ocorrencias__workflow__v1__set_membership_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__SetMembershipRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__set_membership_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__set_membership_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetMembershipRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_membership_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__set_membership_response__init
+                     (Ocorrencias__Workflow__V1__SetMembershipResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__SetMembershipResponse init_value = OCORRENCIAS__WORKFLOW__V1__SET_MEMBERSHIP_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__set_membership_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetMembershipResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_membership_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__set_membership_response__pack
+                     (const Ocorrencias__Workflow__V1__SetMembershipResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_membership_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__set_membership_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetMembershipResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_membership_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__SetMembershipResponse *
+       ocorrencias__workflow__v1__set_membership_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__SetMembershipResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__set_membership_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__set_membership_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetMembershipResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_membership_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__set_transfer_destinations_request__init
+                     (Ocorrencias__Workflow__V1__SetTransferDestinationsRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__SetTransferDestinationsRequest init_value = OCORRENCIAS__WORKFLOW__V1__SET_TRANSFER_DESTINATIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__set_transfer_destinations_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetTransferDestinationsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_transfer_destinations_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__set_transfer_destinations_request__pack
+                     (const Ocorrencias__Workflow__V1__SetTransferDestinationsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_transfer_destinations_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__set_transfer_destinations_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetTransferDestinationsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_transfer_destinations_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__SetTransferDestinationsRequest *
+       ocorrencias__workflow__v1__set_transfer_destinations_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__SetTransferDestinationsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__set_transfer_destinations_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__set_transfer_destinations_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetTransferDestinationsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_transfer_destinations_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__get_agent_request__init
+                     (Ocorrencias__Workflow__V1__GetAgentRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__GetAgentRequest init_value = OCORRENCIAS__WORKFLOW__V1__GET_AGENT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__get_agent_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__GetAgentRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_agent_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__get_agent_request__pack
+                     (const Ocorrencias__Workflow__V1__GetAgentRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_agent_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__get_agent_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__GetAgentRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_agent_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__GetAgentRequest *
+       ocorrencias__workflow__v1__get_agent_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__GetAgentRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__get_agent_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__get_agent_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__GetAgentRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_agent_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_agents_request__init
+                     (Ocorrencias__Workflow__V1__ListAgentsRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListAgentsRequest init_value = OCORRENCIAS__WORKFLOW__V1__LIST_AGENTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_agents_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListAgentsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_agents_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_agents_request__pack
+                     (const Ocorrencias__Workflow__V1__ListAgentsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_agents_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_agents_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListAgentsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_agents_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListAgentsRequest *
+       ocorrencias__workflow__v1__list_agents_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListAgentsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_agents_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_agents_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListAgentsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_agents_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_agents_response__init
+                     (Ocorrencias__Workflow__V1__ListAgentsResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListAgentsResponse init_value = OCORRENCIAS__WORKFLOW__V1__LIST_AGENTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_agents_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListAgentsResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_agents_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_agents_response__pack
+                     (const Ocorrencias__Workflow__V1__ListAgentsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_agents_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_agents_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListAgentsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_agents_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListAgentsResponse *
+       ocorrencias__workflow__v1__list_agents_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListAgentsResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_agents_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_agents_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListAgentsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_agents_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_groups_request__init
+                     (Ocorrencias__Workflow__V1__ListGroupsRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListGroupsRequest init_value = OCORRENCIAS__WORKFLOW__V1__LIST_GROUPS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_groups_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListGroupsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_groups_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_groups_request__pack
+                     (const Ocorrencias__Workflow__V1__ListGroupsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_groups_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_groups_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListGroupsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_groups_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListGroupsRequest *
+       ocorrencias__workflow__v1__list_groups_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListGroupsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_groups_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_groups_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListGroupsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_groups_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_groups_response__init
+                     (Ocorrencias__Workflow__V1__ListGroupsResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListGroupsResponse init_value = OCORRENCIAS__WORKFLOW__V1__LIST_GROUPS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_groups_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListGroupsResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_groups_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_groups_response__pack
+                     (const Ocorrencias__Workflow__V1__ListGroupsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_groups_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_groups_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListGroupsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_groups_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListGroupsResponse *
+       ocorrencias__workflow__v1__list_groups_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListGroupsResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_groups_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_groups_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListGroupsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_groups_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_roles_request__init
+                     (Ocorrencias__Workflow__V1__ListRolesRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListRolesRequest init_value = OCORRENCIAS__WORKFLOW__V1__LIST_ROLES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_roles_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListRolesRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_roles_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_roles_request__pack
+                     (const Ocorrencias__Workflow__V1__ListRolesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_roles_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_roles_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListRolesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_roles_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListRolesRequest *
+       ocorrencias__workflow__v1__list_roles_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListRolesRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_roles_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_roles_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListRolesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_roles_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_roles_response__init
+                     (Ocorrencias__Workflow__V1__ListRolesResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListRolesResponse init_value = OCORRENCIAS__WORKFLOW__V1__LIST_ROLES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_roles_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListRolesResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_roles_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_roles_response__pack
+                     (const Ocorrencias__Workflow__V1__ListRolesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_roles_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_roles_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListRolesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_roles_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListRolesResponse *
+       ocorrencias__workflow__v1__list_roles_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListRolesResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_roles_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_roles_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListRolesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_roles_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__routing_rule__init
+                     (Ocorrencias__Workflow__V1__RoutingRule         *message)
+{
+  static const Ocorrencias__Workflow__V1__RoutingRule init_value = OCORRENCIAS__WORKFLOW__V1__ROUTING_RULE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__routing_rule__get_packed_size
+                     (const Ocorrencias__Workflow__V1__RoutingRule *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__routing_rule__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__routing_rule__pack
+                     (const Ocorrencias__Workflow__V1__RoutingRule *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__routing_rule__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__routing_rule__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__RoutingRule *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__routing_rule__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__RoutingRule *
+       ocorrencias__workflow__v1__routing_rule__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__RoutingRule *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__routing_rule__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__routing_rule__free_unpacked
+                     (Ocorrencias__Workflow__V1__RoutingRule *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__routing_rule__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__put_routing_rule_request__init
+                     (Ocorrencias__Workflow__V1__PutRoutingRuleRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__PutRoutingRuleRequest init_value = OCORRENCIAS__WORKFLOW__V1__PUT_ROUTING_RULE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__put_routing_rule_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutRoutingRuleRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_routing_rule_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__put_routing_rule_request__pack
+                     (const Ocorrencias__Workflow__V1__PutRoutingRuleRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_routing_rule_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__put_routing_rule_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutRoutingRuleRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_routing_rule_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__PutRoutingRuleRequest *
+       ocorrencias__workflow__v1__put_routing_rule_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__PutRoutingRuleRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__put_routing_rule_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__put_routing_rule_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutRoutingRuleRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_routing_rule_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__delete_routing_rule_request__init
+                     (Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest init_value = OCORRENCIAS__WORKFLOW__V1__DELETE_ROUTING_RULE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__delete_routing_rule_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_routing_rule_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__delete_routing_rule_request__pack
+                     (const Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_routing_rule_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__delete_routing_rule_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_routing_rule_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest *
+       ocorrencias__workflow__v1__delete_routing_rule_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__delete_routing_rule_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__delete_routing_rule_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_routing_rule_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_routing_rules_request__init
+                     (Ocorrencias__Workflow__V1__ListRoutingRulesRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListRoutingRulesRequest init_value = OCORRENCIAS__WORKFLOW__V1__LIST_ROUTING_RULES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_routing_rules_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListRoutingRulesRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_routing_rules_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_routing_rules_request__pack
+                     (const Ocorrencias__Workflow__V1__ListRoutingRulesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_routing_rules_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_routing_rules_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListRoutingRulesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_routing_rules_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListRoutingRulesRequest *
+       ocorrencias__workflow__v1__list_routing_rules_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListRoutingRulesRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_routing_rules_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_routing_rules_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListRoutingRulesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_routing_rules_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_routing_rules_response__init
+                     (Ocorrencias__Workflow__V1__ListRoutingRulesResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListRoutingRulesResponse init_value = OCORRENCIAS__WORKFLOW__V1__LIST_ROUTING_RULES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_routing_rules_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListRoutingRulesResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_routing_rules_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_routing_rules_response__pack
+                     (const Ocorrencias__Workflow__V1__ListRoutingRulesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_routing_rules_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_routing_rules_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListRoutingRulesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_routing_rules_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListRoutingRulesResponse *
+       ocorrencias__workflow__v1__list_routing_rules_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListRoutingRulesResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_routing_rules_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_routing_rules_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListRoutingRulesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_routing_rules_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__set_category_access_level_request__init
+                     (Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest init_value = OCORRENCIAS__WORKFLOW__V1__SET_CATEGORY_ACCESS_LEVEL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__set_category_access_level_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_category_access_level_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__set_category_access_level_request__pack
+                     (const Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_category_access_level_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__set_category_access_level_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_category_access_level_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *
+       ocorrencias__workflow__v1__set_category_access_level_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__set_category_access_level_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__set_category_access_level_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_category_access_level_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__empty__init
+                     (Ocorrencias__Workflow__V1__Empty         *message)
+{
+  static const Ocorrencias__Workflow__V1__Empty init_value = OCORRENCIAS__WORKFLOW__V1__EMPTY__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__empty__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Empty *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__empty__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__empty__pack
+                     (const Ocorrencias__Workflow__V1__Empty *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__empty__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__empty__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Empty *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__empty__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__Empty *
+       ocorrencias__workflow__v1__empty__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__Empty *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__empty__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__empty__free_unpacked
+                     (Ocorrencias__Workflow__V1__Empty *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__empty__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__status_info__init
+                     (Ocorrencias__Workflow__V1__StatusInfo         *message)
+{
+  static const Ocorrencias__Workflow__V1__StatusInfo init_value = OCORRENCIAS__WORKFLOW__V1__STATUS_INFO__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__status_info__get_packed_size
+                     (const Ocorrencias__Workflow__V1__StatusInfo *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__status_info__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__status_info__pack
+                     (const Ocorrencias__Workflow__V1__StatusInfo *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__status_info__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__status_info__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__StatusInfo *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__status_info__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__StatusInfo *
+       ocorrencias__workflow__v1__status_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__StatusInfo *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__status_info__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__status_info__free_unpacked
+                     (Ocorrencias__Workflow__V1__StatusInfo *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__status_info__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__ticket_row__init
+                     (Ocorrencias__Workflow__V1__TicketRow         *message)
+{
+  static const Ocorrencias__Workflow__V1__TicketRow init_value = OCORRENCIAS__WORKFLOW__V1__TICKET_ROW__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__ticket_row__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TicketRow *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_row__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__ticket_row__pack
+                     (const Ocorrencias__Workflow__V1__TicketRow *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_row__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__ticket_row__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TicketRow *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_row__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__TicketRow *
+       ocorrencias__workflow__v1__ticket_row__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__TicketRow *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__ticket_row__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__ticket_row__free_unpacked
+                     (Ocorrencias__Workflow__V1__TicketRow *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_row__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__discussion_entry__init
+                     (Ocorrencias__Workflow__V1__DiscussionEntry         *message)
+{
+  static const Ocorrencias__Workflow__V1__DiscussionEntry init_value = OCORRENCIAS__WORKFLOW__V1__DISCUSSION_ENTRY__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__discussion_entry__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DiscussionEntry *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__discussion_entry__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__discussion_entry__pack
+                     (const Ocorrencias__Workflow__V1__DiscussionEntry *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__discussion_entry__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__discussion_entry__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DiscussionEntry *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__discussion_entry__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__DiscussionEntry *
+       ocorrencias__workflow__v1__discussion_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__DiscussionEntry *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__discussion_entry__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__discussion_entry__free_unpacked
+                     (Ocorrencias__Workflow__V1__DiscussionEntry *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__discussion_entry__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__ticket_view__fields_entry__init
+                     (Ocorrencias__Workflow__V1__TicketView__FieldsEntry         *message)
+{
+  static const Ocorrencias__Workflow__V1__TicketView__FieldsEntry init_value = OCORRENCIAS__WORKFLOW__V1__TICKET_VIEW__FIELDS_ENTRY__INIT;
+  *message = init_value;
+}
+void   ocorrencias__workflow__v1__ticket_view__init
+                     (Ocorrencias__Workflow__V1__TicketView         *message)
+{
+  static const Ocorrencias__Workflow__V1__TicketView init_value = OCORRENCIAS__WORKFLOW__V1__TICKET_VIEW__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__ticket_view__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TicketView *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_view__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__ticket_view__pack
+                     (const Ocorrencias__Workflow__V1__TicketView *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_view__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__ticket_view__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TicketView *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_view__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__TicketView *
+       ocorrencias__workflow__v1__ticket_view__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__TicketView *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__ticket_view__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__ticket_view__free_unpacked
+                     (Ocorrencias__Workflow__V1__TicketView *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_view__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__get_ticket_request__init
+                     (Ocorrencias__Workflow__V1__GetTicketRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__GetTicketRequest init_value = OCORRENCIAS__WORKFLOW__V1__GET_TICKET_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__get_ticket_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__GetTicketRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_ticket_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__get_ticket_request__pack
+                     (const Ocorrencias__Workflow__V1__GetTicketRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_ticket_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__get_ticket_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__GetTicketRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_ticket_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__GetTicketRequest *
+       ocorrencias__workflow__v1__get_ticket_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__GetTicketRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__get_ticket_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__get_ticket_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__GetTicketRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_ticket_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__ticket_filter__init
+                     (Ocorrencias__Workflow__V1__TicketFilter         *message)
+{
+  static const Ocorrencias__Workflow__V1__TicketFilter init_value = OCORRENCIAS__WORKFLOW__V1__TICKET_FILTER__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__ticket_filter__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TicketFilter *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_filter__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__ticket_filter__pack
+                     (const Ocorrencias__Workflow__V1__TicketFilter *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_filter__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__ticket_filter__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TicketFilter *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_filter__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__TicketFilter *
+       ocorrencias__workflow__v1__ticket_filter__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__TicketFilter *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__ticket_filter__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__ticket_filter__free_unpacked
+                     (Ocorrencias__Workflow__V1__TicketFilter *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_filter__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_queue_request__init
+                     (Ocorrencias__Workflow__V1__ListQueueRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListQueueRequest init_value = OCORRENCIAS__WORKFLOW__V1__LIST_QUEUE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_queue_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListQueueRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_queue_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_queue_request__pack
+                     (const Ocorrencias__Workflow__V1__ListQueueRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_queue_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_queue_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListQueueRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_queue_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListQueueRequest *
+       ocorrencias__workflow__v1__list_queue_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListQueueRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_queue_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_queue_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListQueueRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_queue_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_tickets_response__init
+                     (Ocorrencias__Workflow__V1__ListTicketsResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListTicketsResponse init_value = OCORRENCIAS__WORKFLOW__V1__LIST_TICKETS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_tickets_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListTicketsResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_tickets_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_tickets_response__pack
+                     (const Ocorrencias__Workflow__V1__ListTicketsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_tickets_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_tickets_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListTicketsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_tickets_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListTicketsResponse *
+       ocorrencias__workflow__v1__list_tickets_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListTicketsResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_tickets_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_tickets_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListTicketsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_tickets_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__stage_count__init
+                     (Ocorrencias__Workflow__V1__StageCount         *message)
+{
+  static const Ocorrencias__Workflow__V1__StageCount init_value = OCORRENCIAS__WORKFLOW__V1__STAGE_COUNT__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__stage_count__get_packed_size
+                     (const Ocorrencias__Workflow__V1__StageCount *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__stage_count__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__stage_count__pack
+                     (const Ocorrencias__Workflow__V1__StageCount *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__stage_count__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__stage_count__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__StageCount *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__stage_count__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__StageCount *
+       ocorrencias__workflow__v1__stage_count__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__StageCount *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__stage_count__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__stage_count__free_unpacked
+                     (Ocorrencias__Workflow__V1__StageCount *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__stage_count__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__count_by_stage_request__init
+                     (Ocorrencias__Workflow__V1__CountByStageRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__CountByStageRequest init_value = OCORRENCIAS__WORKFLOW__V1__COUNT_BY_STAGE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__count_by_stage_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__CountByStageRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__count_by_stage_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__count_by_stage_request__pack
+                     (const Ocorrencias__Workflow__V1__CountByStageRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__count_by_stage_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__count_by_stage_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__CountByStageRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__count_by_stage_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__CountByStageRequest *
+       ocorrencias__workflow__v1__count_by_stage_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__CountByStageRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__count_by_stage_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__count_by_stage_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__CountByStageRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__count_by_stage_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__count_by_stage_response__init
+                     (Ocorrencias__Workflow__V1__CountByStageResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__CountByStageResponse init_value = OCORRENCIAS__WORKFLOW__V1__COUNT_BY_STAGE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__count_by_stage_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__CountByStageResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__count_by_stage_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__count_by_stage_response__pack
+                     (const Ocorrencias__Workflow__V1__CountByStageResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__count_by_stage_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__count_by_stage_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__CountByStageResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__count_by_stage_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__CountByStageResponse *
+       ocorrencias__workflow__v1__count_by_stage_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__CountByStageResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__count_by_stage_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__count_by_stage_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__CountByStageResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__count_by_stage_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_customer_tickets_request__init
+                     (Ocorrencias__Workflow__V1__ListCustomerTicketsRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListCustomerTicketsRequest init_value = OCORRENCIAS__WORKFLOW__V1__LIST_CUSTOMER_TICKETS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_customer_tickets_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListCustomerTicketsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_customer_tickets_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_customer_tickets_request__pack
+                     (const Ocorrencias__Workflow__V1__ListCustomerTicketsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_customer_tickets_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_customer_tickets_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListCustomerTicketsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_customer_tickets_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListCustomerTicketsRequest *
+       ocorrencias__workflow__v1__list_customer_tickets_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListCustomerTicketsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_customer_tickets_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_customer_tickets_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListCustomerTicketsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_customer_tickets_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__search_tickets_request__init
+                     (Ocorrencias__Workflow__V1__SearchTicketsRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__SearchTicketsRequest init_value = OCORRENCIAS__WORKFLOW__V1__SEARCH_TICKETS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__search_tickets_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SearchTicketsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__search_tickets_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__search_tickets_request__pack
+                     (const Ocorrencias__Workflow__V1__SearchTicketsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__search_tickets_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__search_tickets_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SearchTicketsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__search_tickets_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__SearchTicketsRequest *
+       ocorrencias__workflow__v1__search_tickets_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__SearchTicketsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__search_tickets_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__search_tickets_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SearchTicketsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__search_tickets_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__move_ticket_request__init
+                     (Ocorrencias__Workflow__V1__MoveTicketRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__MoveTicketRequest init_value = OCORRENCIAS__WORKFLOW__V1__MOVE_TICKET_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__move_ticket_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__MoveTicketRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__move_ticket_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__move_ticket_request__pack
+                     (const Ocorrencias__Workflow__V1__MoveTicketRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__move_ticket_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__move_ticket_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__MoveTicketRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__move_ticket_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__MoveTicketRequest *
+       ocorrencias__workflow__v1__move_ticket_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__MoveTicketRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__move_ticket_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__move_ticket_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__MoveTicketRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__move_ticket_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__allowed_move__init
+                     (Ocorrencias__Workflow__V1__AllowedMove         *message)
+{
+  static const Ocorrencias__Workflow__V1__AllowedMove init_value = OCORRENCIAS__WORKFLOW__V1__ALLOWED_MOVE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__allowed_move__get_packed_size
+                     (const Ocorrencias__Workflow__V1__AllowedMove *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__allowed_move__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__allowed_move__pack
+                     (const Ocorrencias__Workflow__V1__AllowedMove *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__allowed_move__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__allowed_move__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__AllowedMove *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__allowed_move__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__AllowedMove *
+       ocorrencias__workflow__v1__allowed_move__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__AllowedMove *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__allowed_move__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__allowed_move__free_unpacked
+                     (Ocorrencias__Workflow__V1__AllowedMove *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__allowed_move__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_allowed_moves_request__init
+                     (Ocorrencias__Workflow__V1__ListAllowedMovesRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListAllowedMovesRequest init_value = OCORRENCIAS__WORKFLOW__V1__LIST_ALLOWED_MOVES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_allowed_moves_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListAllowedMovesRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_allowed_moves_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_allowed_moves_request__pack
+                     (const Ocorrencias__Workflow__V1__ListAllowedMovesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_allowed_moves_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_allowed_moves_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListAllowedMovesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_allowed_moves_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListAllowedMovesRequest *
+       ocorrencias__workflow__v1__list_allowed_moves_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListAllowedMovesRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_allowed_moves_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_allowed_moves_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListAllowedMovesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_allowed_moves_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_allowed_moves_response__init
+                     (Ocorrencias__Workflow__V1__ListAllowedMovesResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListAllowedMovesResponse init_value = OCORRENCIAS__WORKFLOW__V1__LIST_ALLOWED_MOVES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_allowed_moves_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListAllowedMovesResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_allowed_moves_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_allowed_moves_response__pack
+                     (const Ocorrencias__Workflow__V1__ListAllowedMovesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_allowed_moves_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_allowed_moves_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListAllowedMovesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_allowed_moves_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListAllowedMovesResponse *
+       ocorrencias__workflow__v1__list_allowed_moves_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListAllowedMovesResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_allowed_moves_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_allowed_moves_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListAllowedMovesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_allowed_moves_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__set_stage_status_request__init
+                     (Ocorrencias__Workflow__V1__SetStageStatusRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__SetStageStatusRequest init_value = OCORRENCIAS__WORKFLOW__V1__SET_STAGE_STATUS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__set_stage_status_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetStageStatusRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_stage_status_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__set_stage_status_request__pack
+                     (const Ocorrencias__Workflow__V1__SetStageStatusRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_stage_status_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__set_stage_status_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetStageStatusRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_stage_status_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__SetStageStatusRequest *
+       ocorrencias__workflow__v1__set_stage_status_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__SetStageStatusRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__set_stage_status_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__set_stage_status_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetStageStatusRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_stage_status_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__reclassify_request__init
+                     (Ocorrencias__Workflow__V1__ReclassifyRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ReclassifyRequest init_value = OCORRENCIAS__WORKFLOW__V1__RECLASSIFY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__reclassify_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ReclassifyRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__reclassify_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__reclassify_request__pack
+                     (const Ocorrencias__Workflow__V1__ReclassifyRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__reclassify_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__reclassify_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ReclassifyRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__reclassify_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ReclassifyRequest *
+       ocorrencias__workflow__v1__reclassify_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ReclassifyRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__reclassify_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__reclassify_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ReclassifyRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__reclassify_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__set_access_level_request__init
+                     (Ocorrencias__Workflow__V1__SetAccessLevelRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__SetAccessLevelRequest init_value = OCORRENCIAS__WORKFLOW__V1__SET_ACCESS_LEVEL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__set_access_level_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetAccessLevelRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_access_level_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__set_access_level_request__pack
+                     (const Ocorrencias__Workflow__V1__SetAccessLevelRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_access_level_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__set_access_level_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetAccessLevelRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_access_level_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__SetAccessLevelRequest *
+       ocorrencias__workflow__v1__set_access_level_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__SetAccessLevelRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__set_access_level_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__set_access_level_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetAccessLevelRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_access_level_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__take_ticket_request__init
+                     (Ocorrencias__Workflow__V1__TakeTicketRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__TakeTicketRequest init_value = OCORRENCIAS__WORKFLOW__V1__TAKE_TICKET_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__take_ticket_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TakeTicketRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__take_ticket_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__take_ticket_request__pack
+                     (const Ocorrencias__Workflow__V1__TakeTicketRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__take_ticket_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__take_ticket_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TakeTicketRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__take_ticket_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__TakeTicketRequest *
+       ocorrencias__workflow__v1__take_ticket_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__TakeTicketRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__take_ticket_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__take_ticket_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__TakeTicketRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__take_ticket_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__transfer_ticket_request__init
+                     (Ocorrencias__Workflow__V1__TransferTicketRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__TransferTicketRequest init_value = OCORRENCIAS__WORKFLOW__V1__TRANSFER_TICKET_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__transfer_ticket_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TransferTicketRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__transfer_ticket_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__transfer_ticket_request__pack
+                     (const Ocorrencias__Workflow__V1__TransferTicketRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__transfer_ticket_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__transfer_ticket_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TransferTicketRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__transfer_ticket_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__TransferTicketRequest *
+       ocorrencias__workflow__v1__transfer_ticket_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__TransferTicketRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__transfer_ticket_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__transfer_ticket_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__TransferTicketRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__transfer_ticket_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__send_back_request__init
+                     (Ocorrencias__Workflow__V1__SendBackRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__SendBackRequest init_value = OCORRENCIAS__WORKFLOW__V1__SEND_BACK_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__send_back_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SendBackRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__send_back_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__send_back_request__pack
+                     (const Ocorrencias__Workflow__V1__SendBackRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__send_back_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__send_back_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SendBackRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__send_back_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__SendBackRequest *
+       ocorrencias__workflow__v1__send_back_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__SendBackRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__send_back_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__send_back_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SendBackRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__send_back_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__mark_messages_read_request__init
+                     (Ocorrencias__Workflow__V1__MarkMessagesReadRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__MarkMessagesReadRequest init_value = OCORRENCIAS__WORKFLOW__V1__MARK_MESSAGES_READ_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__mark_messages_read_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__MarkMessagesReadRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__mark_messages_read_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__mark_messages_read_request__pack
+                     (const Ocorrencias__Workflow__V1__MarkMessagesReadRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__mark_messages_read_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__mark_messages_read_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__MarkMessagesReadRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__mark_messages_read_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__MarkMessagesReadRequest *
+       ocorrencias__workflow__v1__mark_messages_read_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__MarkMessagesReadRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__mark_messages_read_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__mark_messages_read_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__MarkMessagesReadRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__mark_messages_read_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__log_customer_message_request__init
+                     (Ocorrencias__Workflow__V1__LogCustomerMessageRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__LogCustomerMessageRequest init_value = OCORRENCIAS__WORKFLOW__V1__LOG_CUSTOMER_MESSAGE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__log_customer_message_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__LogCustomerMessageRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__log_customer_message_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__log_customer_message_request__pack
+                     (const Ocorrencias__Workflow__V1__LogCustomerMessageRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__log_customer_message_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__log_customer_message_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__LogCustomerMessageRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__log_customer_message_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__LogCustomerMessageRequest *
+       ocorrencias__workflow__v1__log_customer_message_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__LogCustomerMessageRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__log_customer_message_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__log_customer_message_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__LogCustomerMessageRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__log_customer_message_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__schedule_ticket_request__init
+                     (Ocorrencias__Workflow__V1__ScheduleTicketRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ScheduleTicketRequest init_value = OCORRENCIAS__WORKFLOW__V1__SCHEDULE_TICKET_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__schedule_ticket_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ScheduleTicketRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__schedule_ticket_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__schedule_ticket_request__pack
+                     (const Ocorrencias__Workflow__V1__ScheduleTicketRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__schedule_ticket_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__schedule_ticket_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ScheduleTicketRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__schedule_ticket_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ScheduleTicketRequest *
+       ocorrencias__workflow__v1__schedule_ticket_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ScheduleTicketRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__schedule_ticket_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__schedule_ticket_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ScheduleTicketRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__schedule_ticket_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__add_discussion_request__init
+                     (Ocorrencias__Workflow__V1__AddDiscussionRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__AddDiscussionRequest init_value = OCORRENCIAS__WORKFLOW__V1__ADD_DISCUSSION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__add_discussion_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__AddDiscussionRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__add_discussion_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__add_discussion_request__pack
+                     (const Ocorrencias__Workflow__V1__AddDiscussionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__add_discussion_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__add_discussion_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__AddDiscussionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__add_discussion_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__AddDiscussionRequest *
+       ocorrencias__workflow__v1__add_discussion_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__AddDiscussionRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__add_discussion_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__add_discussion_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__AddDiscussionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__add_discussion_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__add_discussion_response__init
+                     (Ocorrencias__Workflow__V1__AddDiscussionResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__AddDiscussionResponse init_value = OCORRENCIAS__WORKFLOW__V1__ADD_DISCUSSION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__add_discussion_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__AddDiscussionResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__add_discussion_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__add_discussion_response__pack
+                     (const Ocorrencias__Workflow__V1__AddDiscussionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__add_discussion_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__add_discussion_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__AddDiscussionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__add_discussion_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__AddDiscussionResponse *
+       ocorrencias__workflow__v1__add_discussion_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__AddDiscussionResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__add_discussion_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__add_discussion_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__AddDiscussionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__add_discussion_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__mark_publishable_request__init
+                     (Ocorrencias__Workflow__V1__MarkPublishableRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__MarkPublishableRequest init_value = OCORRENCIAS__WORKFLOW__V1__MARK_PUBLISHABLE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__mark_publishable_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__MarkPublishableRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__mark_publishable_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__mark_publishable_request__pack
+                     (const Ocorrencias__Workflow__V1__MarkPublishableRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__mark_publishable_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__mark_publishable_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__MarkPublishableRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__mark_publishable_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__MarkPublishableRequest *
+       ocorrencias__workflow__v1__mark_publishable_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__MarkPublishableRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__mark_publishable_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__mark_publishable_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__MarkPublishableRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__mark_publishable_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__set_text_request__init
+                     (Ocorrencias__Workflow__V1__SetTextRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__SetTextRequest init_value = OCORRENCIAS__WORKFLOW__V1__SET_TEXT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__set_text_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetTextRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_text_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__set_text_request__pack
+                     (const Ocorrencias__Workflow__V1__SetTextRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_text_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__set_text_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetTextRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_text_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__SetTextRequest *
+       ocorrencias__workflow__v1__set_text_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__SetTextRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__set_text_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__set_text_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetTextRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_text_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__text_version__init
+                     (Ocorrencias__Workflow__V1__TextVersion         *message)
+{
+  static const Ocorrencias__Workflow__V1__TextVersion init_value = OCORRENCIAS__WORKFLOW__V1__TEXT_VERSION__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__text_version__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TextVersion *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__text_version__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__text_version__pack
+                     (const Ocorrencias__Workflow__V1__TextVersion *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__text_version__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__text_version__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TextVersion *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__text_version__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__TextVersion *
+       ocorrencias__workflow__v1__text_version__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__TextVersion *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__text_version__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__text_version__free_unpacked
+                     (Ocorrencias__Workflow__V1__TextVersion *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__text_version__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_text_versions_request__init
+                     (Ocorrencias__Workflow__V1__ListTextVersionsRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListTextVersionsRequest init_value = OCORRENCIAS__WORKFLOW__V1__LIST_TEXT_VERSIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_text_versions_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListTextVersionsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_text_versions_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_text_versions_request__pack
+                     (const Ocorrencias__Workflow__V1__ListTextVersionsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_text_versions_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_text_versions_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListTextVersionsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_text_versions_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListTextVersionsRequest *
+       ocorrencias__workflow__v1__list_text_versions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListTextVersionsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_text_versions_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_text_versions_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListTextVersionsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_text_versions_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_text_versions_response__init
+                     (Ocorrencias__Workflow__V1__ListTextVersionsResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListTextVersionsResponse init_value = OCORRENCIAS__WORKFLOW__V1__LIST_TEXT_VERSIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_text_versions_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListTextVersionsResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_text_versions_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_text_versions_response__pack
+                     (const Ocorrencias__Workflow__V1__ListTextVersionsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_text_versions_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_text_versions_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListTextVersionsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_text_versions_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListTextVersionsResponse *
+       ocorrencias__workflow__v1__list_text_versions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListTextVersionsResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_text_versions_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_text_versions_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListTextVersionsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_text_versions_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__bulk_action_request__init
+                     (Ocorrencias__Workflow__V1__BulkActionRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__BulkActionRequest init_value = OCORRENCIAS__WORKFLOW__V1__BULK_ACTION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__bulk_action_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__BulkActionRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__bulk_action_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__bulk_action_request__pack
+                     (const Ocorrencias__Workflow__V1__BulkActionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__bulk_action_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__bulk_action_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__BulkActionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__bulk_action_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__BulkActionRequest *
+       ocorrencias__workflow__v1__bulk_action_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__BulkActionRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__bulk_action_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__bulk_action_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__BulkActionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__bulk_action_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__bulk_result__init
+                     (Ocorrencias__Workflow__V1__BulkResult         *message)
+{
+  static const Ocorrencias__Workflow__V1__BulkResult init_value = OCORRENCIAS__WORKFLOW__V1__BULK_RESULT__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__bulk_result__get_packed_size
+                     (const Ocorrencias__Workflow__V1__BulkResult *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__bulk_result__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__bulk_result__pack
+                     (const Ocorrencias__Workflow__V1__BulkResult *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__bulk_result__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__bulk_result__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__BulkResult *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__bulk_result__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__BulkResult *
+       ocorrencias__workflow__v1__bulk_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__BulkResult *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__bulk_result__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__bulk_result__free_unpacked
+                     (Ocorrencias__Workflow__V1__BulkResult *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__bulk_result__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__bulk_action_response__init
+                     (Ocorrencias__Workflow__V1__BulkActionResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__BulkActionResponse init_value = OCORRENCIAS__WORKFLOW__V1__BULK_ACTION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__bulk_action_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__BulkActionResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__bulk_action_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__bulk_action_response__pack
+                     (const Ocorrencias__Workflow__V1__BulkActionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__bulk_action_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__bulk_action_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__BulkActionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__bulk_action_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__BulkActionResponse *
+       ocorrencias__workflow__v1__bulk_action_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__BulkActionResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__bulk_action_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__bulk_action_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__BulkActionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__bulk_action_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__history_entry__init
+                     (Ocorrencias__Workflow__V1__HistoryEntry         *message)
+{
+  static const Ocorrencias__Workflow__V1__HistoryEntry init_value = OCORRENCIAS__WORKFLOW__V1__HISTORY_ENTRY__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__history_entry__get_packed_size
+                     (const Ocorrencias__Workflow__V1__HistoryEntry *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__history_entry__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__history_entry__pack
+                     (const Ocorrencias__Workflow__V1__HistoryEntry *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__history_entry__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__history_entry__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__HistoryEntry *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__history_entry__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__HistoryEntry *
+       ocorrencias__workflow__v1__history_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__HistoryEntry *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__history_entry__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__history_entry__free_unpacked
+                     (Ocorrencias__Workflow__V1__HistoryEntry *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__history_entry__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__get_history_request__init
+                     (Ocorrencias__Workflow__V1__GetHistoryRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__GetHistoryRequest init_value = OCORRENCIAS__WORKFLOW__V1__GET_HISTORY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__get_history_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__GetHistoryRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_history_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__get_history_request__pack
+                     (const Ocorrencias__Workflow__V1__GetHistoryRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_history_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__get_history_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__GetHistoryRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_history_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__GetHistoryRequest *
+       ocorrencias__workflow__v1__get_history_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__GetHistoryRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__get_history_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__get_history_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__GetHistoryRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_history_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__get_history_response__init
+                     (Ocorrencias__Workflow__V1__GetHistoryResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__GetHistoryResponse init_value = OCORRENCIAS__WORKFLOW__V1__GET_HISTORY_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__get_history_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__GetHistoryResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_history_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__get_history_response__pack
+                     (const Ocorrencias__Workflow__V1__GetHistoryResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_history_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__get_history_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__GetHistoryResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_history_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__GetHistoryResponse *
+       ocorrencias__workflow__v1__get_history_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__GetHistoryResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__get_history_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__get_history_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__GetHistoryResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_history_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__link_tickets_request__init
+                     (Ocorrencias__Workflow__V1__LinkTicketsRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__LinkTicketsRequest init_value = OCORRENCIAS__WORKFLOW__V1__LINK_TICKETS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__link_tickets_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__LinkTicketsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__link_tickets_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__link_tickets_request__pack
+                     (const Ocorrencias__Workflow__V1__LinkTicketsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__link_tickets_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__link_tickets_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__LinkTicketsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__link_tickets_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__LinkTicketsRequest *
+       ocorrencias__workflow__v1__link_tickets_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__LinkTicketsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__link_tickets_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__link_tickets_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__LinkTicketsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__link_tickets_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_related_request__init
+                     (Ocorrencias__Workflow__V1__ListRelatedRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListRelatedRequest init_value = OCORRENCIAS__WORKFLOW__V1__LIST_RELATED_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_related_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListRelatedRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_related_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_related_request__pack
+                     (const Ocorrencias__Workflow__V1__ListRelatedRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_related_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_related_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListRelatedRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_related_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListRelatedRequest *
+       ocorrencias__workflow__v1__list_related_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListRelatedRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_related_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_related_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListRelatedRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_related_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_related_response__init
+                     (Ocorrencias__Workflow__V1__ListRelatedResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListRelatedResponse init_value = OCORRENCIAS__WORKFLOW__V1__LIST_RELATED_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_related_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListRelatedResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_related_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_related_response__pack
+                     (const Ocorrencias__Workflow__V1__ListRelatedResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_related_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_related_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListRelatedResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_related_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListRelatedResponse *
+       ocorrencias__workflow__v1__list_related_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListRelatedResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_related_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_related_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListRelatedResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_related_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__add_time_entry_request__init
+                     (Ocorrencias__Workflow__V1__AddTimeEntryRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__AddTimeEntryRequest init_value = OCORRENCIAS__WORKFLOW__V1__ADD_TIME_ENTRY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__add_time_entry_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__AddTimeEntryRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__add_time_entry_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__add_time_entry_request__pack
+                     (const Ocorrencias__Workflow__V1__AddTimeEntryRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__add_time_entry_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__add_time_entry_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__AddTimeEntryRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__add_time_entry_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__AddTimeEntryRequest *
+       ocorrencias__workflow__v1__add_time_entry_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__AddTimeEntryRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__add_time_entry_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__add_time_entry_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__AddTimeEntryRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__add_time_entry_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__time_entry__init
+                     (Ocorrencias__Workflow__V1__TimeEntry         *message)
+{
+  static const Ocorrencias__Workflow__V1__TimeEntry init_value = OCORRENCIAS__WORKFLOW__V1__TIME_ENTRY__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__time_entry__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TimeEntry *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__time_entry__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__time_entry__pack
+                     (const Ocorrencias__Workflow__V1__TimeEntry *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__time_entry__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__time_entry__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TimeEntry *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__time_entry__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__TimeEntry *
+       ocorrencias__workflow__v1__time_entry__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__TimeEntry *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__time_entry__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__time_entry__free_unpacked
+                     (Ocorrencias__Workflow__V1__TimeEntry *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__time_entry__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__time_totals_request__init
+                     (Ocorrencias__Workflow__V1__TimeTotalsRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__TimeTotalsRequest init_value = OCORRENCIAS__WORKFLOW__V1__TIME_TOTALS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__time_totals_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TimeTotalsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__time_totals_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__time_totals_request__pack
+                     (const Ocorrencias__Workflow__V1__TimeTotalsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__time_totals_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__time_totals_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TimeTotalsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__time_totals_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__TimeTotalsRequest *
+       ocorrencias__workflow__v1__time_totals_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__TimeTotalsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__time_totals_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__time_totals_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__TimeTotalsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__time_totals_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__time_total__init
+                     (Ocorrencias__Workflow__V1__TimeTotal         *message)
+{
+  static const Ocorrencias__Workflow__V1__TimeTotal init_value = OCORRENCIAS__WORKFLOW__V1__TIME_TOTAL__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__time_total__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TimeTotal *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__time_total__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__time_total__pack
+                     (const Ocorrencias__Workflow__V1__TimeTotal *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__time_total__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__time_total__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TimeTotal *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__time_total__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__TimeTotal *
+       ocorrencias__workflow__v1__time_total__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__TimeTotal *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__time_total__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__time_total__free_unpacked
+                     (Ocorrencias__Workflow__V1__TimeTotal *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__time_total__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__time_totals_response__init
+                     (Ocorrencias__Workflow__V1__TimeTotalsResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__TimeTotalsResponse init_value = OCORRENCIAS__WORKFLOW__V1__TIME_TOTALS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__time_totals_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TimeTotalsResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__time_totals_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__time_totals_response__pack
+                     (const Ocorrencias__Workflow__V1__TimeTotalsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__time_totals_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__time_totals_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TimeTotalsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__time_totals_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__TimeTotalsResponse *
+       ocorrencias__workflow__v1__time_totals_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__TimeTotalsResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__time_totals_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__time_totals_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__TimeTotalsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__time_totals_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__version__init
+                     (Ocorrencias__Workflow__V1__Version         *message)
+{
+  static const Ocorrencias__Workflow__V1__Version init_value = OCORRENCIAS__WORKFLOW__V1__VERSION__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__version__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Version *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__version__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__version__pack
+                     (const Ocorrencias__Workflow__V1__Version *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__version__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__version__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Version *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__version__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__Version *
+       ocorrencias__workflow__v1__version__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__Version *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__version__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__version__free_unpacked
+                     (Ocorrencias__Workflow__V1__Version *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__version__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__put_version_request__init
+                     (Ocorrencias__Workflow__V1__PutVersionRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__PutVersionRequest init_value = OCORRENCIAS__WORKFLOW__V1__PUT_VERSION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__put_version_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutVersionRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_version_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__put_version_request__pack
+                     (const Ocorrencias__Workflow__V1__PutVersionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_version_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__put_version_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutVersionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_version_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__PutVersionRequest *
+       ocorrencias__workflow__v1__put_version_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__PutVersionRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__put_version_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__put_version_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutVersionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_version_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_versions_request__init
+                     (Ocorrencias__Workflow__V1__ListVersionsRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListVersionsRequest init_value = OCORRENCIAS__WORKFLOW__V1__LIST_VERSIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_versions_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListVersionsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_versions_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_versions_request__pack
+                     (const Ocorrencias__Workflow__V1__ListVersionsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_versions_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_versions_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListVersionsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_versions_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListVersionsRequest *
+       ocorrencias__workflow__v1__list_versions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListVersionsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_versions_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_versions_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListVersionsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_versions_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_versions_response__init
+                     (Ocorrencias__Workflow__V1__ListVersionsResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListVersionsResponse init_value = OCORRENCIAS__WORKFLOW__V1__LIST_VERSIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_versions_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListVersionsResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_versions_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_versions_response__pack
+                     (const Ocorrencias__Workflow__V1__ListVersionsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_versions_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_versions_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListVersionsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_versions_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListVersionsResponse *
+       ocorrencias__workflow__v1__list_versions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListVersionsResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_versions_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_versions_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListVersionsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_versions_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__set_development_plan_request__init
+                     (Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest init_value = OCORRENCIAS__WORKFLOW__V1__SET_DEVELOPMENT_PLAN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__set_development_plan_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_development_plan_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__set_development_plan_request__pack
+                     (const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_development_plan_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__set_development_plan_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_development_plan_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *
+       ocorrencias__workflow__v1__set_development_plan_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__set_development_plan_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__set_development_plan_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_development_plan_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__plan_ticket_request__init
+                     (Ocorrencias__Workflow__V1__PlanTicketRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__PlanTicketRequest init_value = OCORRENCIAS__WORKFLOW__V1__PLAN_TICKET_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__plan_ticket_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PlanTicketRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__plan_ticket_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__plan_ticket_request__pack
+                     (const Ocorrencias__Workflow__V1__PlanTicketRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__plan_ticket_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__plan_ticket_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PlanTicketRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__plan_ticket_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__PlanTicketRequest *
+       ocorrencias__workflow__v1__plan_ticket_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__PlanTicketRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__plan_ticket_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__plan_ticket_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PlanTicketRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__plan_ticket_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__deliver_version_request__init
+                     (Ocorrencias__Workflow__V1__DeliverVersionRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__DeliverVersionRequest init_value = OCORRENCIAS__WORKFLOW__V1__DELIVER_VERSION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__deliver_version_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeliverVersionRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__deliver_version_request__pack
+                     (const Ocorrencias__Workflow__V1__DeliverVersionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__deliver_version_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeliverVersionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__DeliverVersionRequest *
+       ocorrencias__workflow__v1__deliver_version_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__DeliverVersionRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__deliver_version_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__deliver_version_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeliverVersionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__deliver_version_response__init
+                     (Ocorrencias__Workflow__V1__DeliverVersionResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__DeliverVersionResponse init_value = OCORRENCIAS__WORKFLOW__V1__DELIVER_VERSION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__deliver_version_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeliverVersionResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__deliver_version_response__pack
+                     (const Ocorrencias__Workflow__V1__DeliverVersionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__deliver_version_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeliverVersionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__DeliverVersionResponse *
+       ocorrencias__workflow__v1__deliver_version_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__DeliverVersionResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__deliver_version_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__deliver_version_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeliverVersionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_backlog_request__init
+                     (Ocorrencias__Workflow__V1__ListBacklogRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListBacklogRequest init_value = OCORRENCIAS__WORKFLOW__V1__LIST_BACKLOG_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_backlog_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListBacklogRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_backlog_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_backlog_request__pack
+                     (const Ocorrencias__Workflow__V1__ListBacklogRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_backlog_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_backlog_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListBacklogRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_backlog_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListBacklogRequest *
+       ocorrencias__workflow__v1__list_backlog_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListBacklogRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_backlog_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_backlog_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListBacklogRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_backlog_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__step__init
+                     (Ocorrencias__Workflow__V1__Step         *message)
+{
+  static const Ocorrencias__Workflow__V1__Step init_value = OCORRENCIAS__WORKFLOW__V1__STEP__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__step__get_packed_size
+                     (const Ocorrencias__Workflow__V1__Step *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__step__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__step__pack
+                     (const Ocorrencias__Workflow__V1__Step *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__step__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__step__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__Step *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__step__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__Step *
+       ocorrencias__workflow__v1__step__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__Step *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__step__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__step__free_unpacked
+                     (Ocorrencias__Workflow__V1__Step *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__step__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__put_step_sequence_request__init
+                     (Ocorrencias__Workflow__V1__PutStepSequenceRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__PutStepSequenceRequest init_value = OCORRENCIAS__WORKFLOW__V1__PUT_STEP_SEQUENCE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__put_step_sequence_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__put_step_sequence_request__pack
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__put_step_sequence_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__PutStepSequenceRequest *
+       ocorrencias__workflow__v1__put_step_sequence_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__PutStepSequenceRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__put_step_sequence_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__put_step_sequence_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutStepSequenceRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__put_step_sequence_response__init
+                     (Ocorrencias__Workflow__V1__PutStepSequenceResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__PutStepSequenceResponse init_value = OCORRENCIAS__WORKFLOW__V1__PUT_STEP_SEQUENCE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__put_step_sequence_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__put_step_sequence_response__pack
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__put_step_sequence_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__PutStepSequenceResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__PutStepSequenceResponse *
+       ocorrencias__workflow__v1__put_step_sequence_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__PutStepSequenceResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__put_step_sequence_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__put_step_sequence_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__PutStepSequenceResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__init
+                     (Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry         *message)
+{
+  static const Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry init_value = OCORRENCIAS__WORKFLOW__V1__SET_TICKET_FIELDS_REQUEST__FIELDS_ENTRY__INIT;
+  *message = init_value;
+}
+void   ocorrencias__workflow__v1__set_ticket_fields_request__init
+                     (Ocorrencias__Workflow__V1__SetTicketFieldsRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__SetTicketFieldsRequest init_value = OCORRENCIAS__WORKFLOW__V1__SET_TICKET_FIELDS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__set_ticket_fields_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_ticket_fields_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__set_ticket_fields_request__pack
+                     (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_ticket_fields_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__set_ticket_fields_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_ticket_fields_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__SetTicketFieldsRequest *
+       ocorrencias__workflow__v1__set_ticket_fields_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__SetTicketFieldsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__set_ticket_fields_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__set_ticket_fields_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__SetTicketFieldsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__set_ticket_fields_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__start_steps_request__init
+                     (Ocorrencias__Workflow__V1__StartStepsRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__StartStepsRequest init_value = OCORRENCIAS__WORKFLOW__V1__START_STEPS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__start_steps_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__StartStepsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__start_steps_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__start_steps_request__pack
+                     (const Ocorrencias__Workflow__V1__StartStepsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__start_steps_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__start_steps_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__StartStepsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__start_steps_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__StartStepsRequest *
+       ocorrencias__workflow__v1__start_steps_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__StartStepsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__start_steps_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__start_steps_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__StartStepsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__start_steps_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__advance_step_request__init
+                     (Ocorrencias__Workflow__V1__AdvanceStepRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__AdvanceStepRequest init_value = OCORRENCIAS__WORKFLOW__V1__ADVANCE_STEP_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__advance_step_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__AdvanceStepRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__advance_step_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__advance_step_request__pack
+                     (const Ocorrencias__Workflow__V1__AdvanceStepRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__advance_step_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__advance_step_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__AdvanceStepRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__advance_step_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__AdvanceStepRequest *
+       ocorrencias__workflow__v1__advance_step_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__AdvanceStepRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__advance_step_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__advance_step_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__AdvanceStepRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__advance_step_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__export_queue_request__init
+                     (Ocorrencias__Workflow__V1__ExportQueueRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ExportQueueRequest init_value = OCORRENCIAS__WORKFLOW__V1__EXPORT_QUEUE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__export_queue_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ExportQueueRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__export_queue_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__export_queue_request__pack
+                     (const Ocorrencias__Workflow__V1__ExportQueueRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__export_queue_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__export_queue_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ExportQueueRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__export_queue_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ExportQueueRequest *
+       ocorrencias__workflow__v1__export_queue_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ExportQueueRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__export_queue_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__export_queue_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ExportQueueRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__export_queue_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_holder_request__field_descriptors[1] =
 {
   {
@@ -212,12 +4139,6023 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_holder_re
   (ProtobufCMessageInit) ocorrencias__workflow__v1__get_ticket_holder_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[1] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__agent__field_descriptors[11] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Agent, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Agent, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "email",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Agent, email),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_access_level",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Agent, max_access_level),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "active",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Agent, active),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chefe_agent_id",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Agent, chefe_agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "is_chefe",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Agent, is_chefe),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "role",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Agent, role),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "group_ids",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Workflow__V1__Agent, n_group_ids),
+    offsetof(Ocorrencias__Workflow__V1__Agent, group_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "permissions",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Workflow__V1__Agent, n_permissions),
+    offsetof(Ocorrencias__Workflow__V1__Agent, permissions),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "transfer_destinations",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__Agent, n_transfer_destinations),
+    offsetof(Ocorrencias__Workflow__V1__Agent, transfer_destinations),
+    &ocorrencias__workflow__v1__destination__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__agent__field_indices_by_name[] = {
+  4,   /* field[4] = active */
+  5,   /* field[5] = chefe_agent_id */
+  2,   /* field[2] = email */
+  8,   /* field[8] = group_ids */
+  0,   /* field[0] = id */
+  6,   /* field[6] = is_chefe */
+  3,   /* field[3] = max_access_level */
+  1,   /* field[1] = name */
+  9,   /* field[9] = permissions */
+  7,   /* field[7] = role */
+  10,   /* field[10] = transfer_destinations */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__agent__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__agent__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.Agent",
+  "Agent",
+  "Ocorrencias__Workflow__V1__Agent",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__Agent),
+  11,
+  ocorrencias__workflow__v1__agent__field_descriptors,
+  ocorrencias__workflow__v1__agent__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__agent__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__agent__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__destination__field_descriptors[2] =
+{
+  {
+    "agent_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Destination, agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "group_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Destination, group_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__destination__field_indices_by_name[] = {
+  0,   /* field[0] = agent_id */
+  1,   /* field[1] = group_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__destination__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__destination__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.Destination",
+  "Destination",
+  "Ocorrencias__Workflow__V1__Destination",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__Destination),
+  2,
+  ocorrencias__workflow__v1__destination__field_descriptors,
+  ocorrencias__workflow__v1__destination__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__destination__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__destination__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__group__field_descriptors[4] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Group, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Group, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "active",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Group, active),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "agent_ids",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Workflow__V1__Group, n_agent_ids),
+    offsetof(Ocorrencias__Workflow__V1__Group, agent_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__group__field_indices_by_name[] = {
+  2,   /* field[2] = active */
+  3,   /* field[3] = agent_ids */
+  0,   /* field[0] = id */
+  1,   /* field[1] = name */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__group__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__group__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.Group",
+  "Group",
+  "Ocorrencias__Workflow__V1__Group",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__Group),
+  4,
+  ocorrencias__workflow__v1__group__field_descriptors,
+  ocorrencias__workflow__v1__group__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__group__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__group__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__role__field_descriptors[2] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Role, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "permissions",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Workflow__V1__Role, n_permissions),
+    offsetof(Ocorrencias__Workflow__V1__Role, permissions),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__role__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+  1,   /* field[1] = permissions */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__role__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__role__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.Role",
+  "Role",
+  "Ocorrencias__Workflow__V1__Role",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__Role),
+  2,
+  ocorrencias__workflow__v1__role__field_descriptors,
+  ocorrencias__workflow__v1__role__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__role__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__role__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__put_agent_request__field_descriptors[1] =
+{
+  {
+    "agent",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__PutAgentRequest, agent),
+    &ocorrencias__workflow__v1__agent__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__put_agent_request__field_indices_by_name[] = {
+  0,   /* field[0] = agent */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__put_agent_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_agent_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.PutAgentRequest",
+  "PutAgentRequest",
+  "Ocorrencias__Workflow__V1__PutAgentRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__PutAgentRequest),
+  1,
+  ocorrencias__workflow__v1__put_agent_request__field_descriptors,
+  ocorrencias__workflow__v1__put_agent_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__put_agent_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__put_agent_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__put_group_request__field_descriptors[1] =
+{
+  {
+    "group",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__PutGroupRequest, group),
+    &ocorrencias__workflow__v1__group__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__put_group_request__field_indices_by_name[] = {
+  0,   /* field[0] = group */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__put_group_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_group_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.PutGroupRequest",
+  "PutGroupRequest",
+  "Ocorrencias__Workflow__V1__PutGroupRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__PutGroupRequest),
+  1,
+  ocorrencias__workflow__v1__put_group_request__field_descriptors,
+  ocorrencias__workflow__v1__put_group_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__put_group_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__put_group_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__put_role_request__field_descriptors[1] =
+{
+  {
+    "role",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__PutRoleRequest, role),
+    &ocorrencias__workflow__v1__role__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__put_role_request__field_indices_by_name[] = {
+  0,   /* field[0] = role */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__put_role_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_role_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.PutRoleRequest",
+  "PutRoleRequest",
+  "Ocorrencias__Workflow__V1__PutRoleRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__PutRoleRequest),
+  1,
+  ocorrencias__workflow__v1__put_role_request__field_descriptors,
+  ocorrencias__workflow__v1__put_role_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__put_role_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__put_role_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_membership_request__field_descriptors[3] =
+{
+  {
+    "group_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetMembershipRequest, group_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "agent_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetMembershipRequest, agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "member",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetMembershipRequest, member),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__set_membership_request__field_indices_by_name[] = {
+  1,   /* field[1] = agent_id */
+  0,   /* field[0] = group_id */
+  2,   /* field[2] = member */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__set_membership_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_membership_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.SetMembershipRequest",
+  "SetMembershipRequest",
+  "Ocorrencias__Workflow__V1__SetMembershipRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__SetMembershipRequest),
+  3,
+  ocorrencias__workflow__v1__set_membership_request__field_descriptors,
+  ocorrencias__workflow__v1__set_membership_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__set_membership_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__set_membership_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_membership_response__field_descriptors[1] =
+{
+  {
+    "group",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetMembershipResponse, group),
+    &ocorrencias__workflow__v1__group__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__set_membership_response__field_indices_by_name[] = {
+  0,   /* field[0] = group */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__set_membership_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_membership_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.SetMembershipResponse",
+  "SetMembershipResponse",
+  "Ocorrencias__Workflow__V1__SetMembershipResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__SetMembershipResponse),
+  1,
+  ocorrencias__workflow__v1__set_membership_response__field_descriptors,
+  ocorrencias__workflow__v1__set_membership_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__set_membership_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__set_membership_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_transfer_destinations_request__field_descriptors[2] =
+{
+  {
+    "agent_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetTransferDestinationsRequest, agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "destinations",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__SetTransferDestinationsRequest, n_destinations),
+    offsetof(Ocorrencias__Workflow__V1__SetTransferDestinationsRequest, destinations),
+    &ocorrencias__workflow__v1__destination__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__set_transfer_destinations_request__field_indices_by_name[] = {
+  0,   /* field[0] = agent_id */
+  1,   /* field[1] = destinations */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__set_transfer_destinations_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_transfer_destinations_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.SetTransferDestinationsRequest",
+  "SetTransferDestinationsRequest",
+  "Ocorrencias__Workflow__V1__SetTransferDestinationsRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__SetTransferDestinationsRequest),
+  2,
+  ocorrencias__workflow__v1__set_transfer_destinations_request__field_descriptors,
+  ocorrencias__workflow__v1__set_transfer_destinations_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__set_transfer_destinations_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__set_transfer_destinations_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_agent_request__field_descriptors[1] =
+{
+  {
+    "agent_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetAgentRequest, agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__get_agent_request__field_indices_by_name[] = {
+  0,   /* field[0] = agent_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__get_agent_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_agent_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.GetAgentRequest",
+  "GetAgentRequest",
+  "Ocorrencias__Workflow__V1__GetAgentRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__GetAgentRequest),
+  1,
+  ocorrencias__workflow__v1__get_agent_request__field_descriptors,
+  ocorrencias__workflow__v1__get_agent_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__get_agent_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__get_agent_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_agents_request__field_descriptors[3] =
+{
+  {
+    "group_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListAgentsRequest, group_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "include_inactive",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListAgentsRequest, include_inactive),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chefe_agent_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListAgentsRequest, chefe_agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_agents_request__field_indices_by_name[] = {
+  2,   /* field[2] = chefe_agent_id */
+  0,   /* field[0] = group_id */
+  1,   /* field[1] = include_inactive */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_agents_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_agents_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListAgentsRequest",
+  "ListAgentsRequest",
+  "Ocorrencias__Workflow__V1__ListAgentsRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListAgentsRequest),
+  3,
+  ocorrencias__workflow__v1__list_agents_request__field_descriptors,
+  ocorrencias__workflow__v1__list_agents_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_agents_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_agents_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_agents_response__field_descriptors[1] =
+{
+  {
+    "agents",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__ListAgentsResponse, n_agents),
+    offsetof(Ocorrencias__Workflow__V1__ListAgentsResponse, agents),
+    &ocorrencias__workflow__v1__agent__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_agents_response__field_indices_by_name[] = {
+  0,   /* field[0] = agents */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_agents_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_agents_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListAgentsResponse",
+  "ListAgentsResponse",
+  "Ocorrencias__Workflow__V1__ListAgentsResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListAgentsResponse),
+  1,
+  ocorrencias__workflow__v1__list_agents_response__field_descriptors,
+  ocorrencias__workflow__v1__list_agents_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_agents_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_agents_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_groups_request__field_descriptors[1] =
+{
+  {
+    "include_inactive",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListGroupsRequest, include_inactive),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_groups_request__field_indices_by_name[] = {
+  0,   /* field[0] = include_inactive */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_groups_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_groups_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListGroupsRequest",
+  "ListGroupsRequest",
+  "Ocorrencias__Workflow__V1__ListGroupsRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListGroupsRequest),
+  1,
+  ocorrencias__workflow__v1__list_groups_request__field_descriptors,
+  ocorrencias__workflow__v1__list_groups_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_groups_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_groups_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_groups_response__field_descriptors[1] =
+{
+  {
+    "groups",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__ListGroupsResponse, n_groups),
+    offsetof(Ocorrencias__Workflow__V1__ListGroupsResponse, groups),
+    &ocorrencias__workflow__v1__group__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_groups_response__field_indices_by_name[] = {
+  0,   /* field[0] = groups */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_groups_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_groups_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListGroupsResponse",
+  "ListGroupsResponse",
+  "Ocorrencias__Workflow__V1__ListGroupsResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListGroupsResponse),
+  1,
+  ocorrencias__workflow__v1__list_groups_response__field_descriptors,
+  ocorrencias__workflow__v1__list_groups_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_groups_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_groups_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define ocorrencias__workflow__v1__list_roles_request__field_descriptors NULL
+#define ocorrencias__workflow__v1__list_roles_request__field_indices_by_name NULL
+#define ocorrencias__workflow__v1__list_roles_request__number_ranges NULL
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_roles_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListRolesRequest",
+  "ListRolesRequest",
+  "Ocorrencias__Workflow__V1__ListRolesRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListRolesRequest),
+  0,
+  ocorrencias__workflow__v1__list_roles_request__field_descriptors,
+  ocorrencias__workflow__v1__list_roles_request__field_indices_by_name,
+  0,  ocorrencias__workflow__v1__list_roles_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_roles_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_roles_response__field_descriptors[1] =
+{
+  {
+    "roles",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__ListRolesResponse, n_roles),
+    offsetof(Ocorrencias__Workflow__V1__ListRolesResponse, roles),
+    &ocorrencias__workflow__v1__role__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_roles_response__field_indices_by_name[] = {
+  0,   /* field[0] = roles */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_roles_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_roles_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListRolesResponse",
+  "ListRolesResponse",
+  "Ocorrencias__Workflow__V1__ListRolesResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListRolesResponse),
+  1,
+  ocorrencias__workflow__v1__list_roles_response__field_descriptors,
+  ocorrencias__workflow__v1__list_roles_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_roles_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_roles_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__routing_rule__field_descriptors[8] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__RoutingRule, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "position",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__RoutingRule, position),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "plan",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__RoutingRule, plan),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__RoutingRule, product),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "module",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__RoutingRule, module),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "category",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__RoutingRule, category),
+    &ocorrencias__common__v1__category__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "priority",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__RoutingRule, priority),
+    &ocorrencias__common__v1__priority__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "group_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__RoutingRule, group_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__routing_rule__field_indices_by_name[] = {
+  5,   /* field[5] = category */
+  7,   /* field[7] = group_id */
+  0,   /* field[0] = id */
+  4,   /* field[4] = module */
+  2,   /* field[2] = plan */
+  1,   /* field[1] = position */
+  6,   /* field[6] = priority */
+  3,   /* field[3] = product */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__routing_rule__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__routing_rule__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.RoutingRule",
+  "RoutingRule",
+  "Ocorrencias__Workflow__V1__RoutingRule",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__RoutingRule),
+  8,
+  ocorrencias__workflow__v1__routing_rule__field_descriptors,
+  ocorrencias__workflow__v1__routing_rule__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__routing_rule__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__routing_rule__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__put_routing_rule_request__field_descriptors[1] =
+{
+  {
+    "rule",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__PutRoutingRuleRequest, rule),
+    &ocorrencias__workflow__v1__routing_rule__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__put_routing_rule_request__field_indices_by_name[] = {
+  0,   /* field[0] = rule */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__put_routing_rule_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_routing_rule_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.PutRoutingRuleRequest",
+  "PutRoutingRuleRequest",
+  "Ocorrencias__Workflow__V1__PutRoutingRuleRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__PutRoutingRuleRequest),
+  1,
+  ocorrencias__workflow__v1__put_routing_rule_request__field_descriptors,
+  ocorrencias__workflow__v1__put_routing_rule_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__put_routing_rule_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__put_routing_rule_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__delete_routing_rule_request__field_descriptors[1] =
+{
+  {
+    "rule_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest, rule_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__delete_routing_rule_request__field_indices_by_name[] = {
+  0,   /* field[0] = rule_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__delete_routing_rule_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__delete_routing_rule_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.DeleteRoutingRuleRequest",
+  "DeleteRoutingRuleRequest",
+  "Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest),
+  1,
+  ocorrencias__workflow__v1__delete_routing_rule_request__field_descriptors,
+  ocorrencias__workflow__v1__delete_routing_rule_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__delete_routing_rule_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__delete_routing_rule_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define ocorrencias__workflow__v1__list_routing_rules_request__field_descriptors NULL
+#define ocorrencias__workflow__v1__list_routing_rules_request__field_indices_by_name NULL
+#define ocorrencias__workflow__v1__list_routing_rules_request__number_ranges NULL
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_routing_rules_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListRoutingRulesRequest",
+  "ListRoutingRulesRequest",
+  "Ocorrencias__Workflow__V1__ListRoutingRulesRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListRoutingRulesRequest),
+  0,
+  ocorrencias__workflow__v1__list_routing_rules_request__field_descriptors,
+  ocorrencias__workflow__v1__list_routing_rules_request__field_indices_by_name,
+  0,  ocorrencias__workflow__v1__list_routing_rules_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_routing_rules_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_routing_rules_response__field_descriptors[1] =
+{
+  {
+    "rules",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__ListRoutingRulesResponse, n_rules),
+    offsetof(Ocorrencias__Workflow__V1__ListRoutingRulesResponse, rules),
+    &ocorrencias__workflow__v1__routing_rule__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_routing_rules_response__field_indices_by_name[] = {
+  0,   /* field[0] = rules */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_routing_rules_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_routing_rules_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListRoutingRulesResponse",
+  "ListRoutingRulesResponse",
+  "Ocorrencias__Workflow__V1__ListRoutingRulesResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListRoutingRulesResponse),
+  1,
+  ocorrencias__workflow__v1__list_routing_rules_response__field_descriptors,
+  ocorrencias__workflow__v1__list_routing_rules_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_routing_rules_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_routing_rules_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_category_access_level_request__field_descriptors[2] =
+{
+  {
+    "category",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest, category),
+    &ocorrencias__common__v1__category__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "access_level",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest, access_level),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__set_category_access_level_request__field_indices_by_name[] = {
+  1,   /* field[1] = access_level */
+  0,   /* field[0] = category */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__set_category_access_level_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_category_access_level_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.SetCategoryAccessLevelRequest",
+  "SetCategoryAccessLevelRequest",
+  "Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest),
+  2,
+  ocorrencias__workflow__v1__set_category_access_level_request__field_descriptors,
+  ocorrencias__workflow__v1__set_category_access_level_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__set_category_access_level_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__set_category_access_level_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define ocorrencias__workflow__v1__empty__field_descriptors NULL
+#define ocorrencias__workflow__v1__empty__field_indices_by_name NULL
+#define ocorrencias__workflow__v1__empty__number_ranges NULL
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__empty__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.Empty",
+  "Empty",
+  "Ocorrencias__Workflow__V1__Empty",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__Empty),
+  0,
+  ocorrencias__workflow__v1__empty__field_descriptors,
+  ocorrencias__workflow__v1__empty__field_indices_by_name,
+  0,  ocorrencias__workflow__v1__empty__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__empty__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__status_info__field_descriptors[5] =
+{
+  {
+    "status",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__StatusInfo, status),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__StatusInfo, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "set_by_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__StatusInfo, set_by_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "set_by_name",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__StatusInfo, set_by_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "set_at_ms",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__StatusInfo, set_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__status_info__field_indices_by_name[] = {
+  1,   /* field[1] = reason */
+  4,   /* field[4] = set_at_ms */
+  2,   /* field[2] = set_by_id */
+  3,   /* field[3] = set_by_name */
+  0,   /* field[0] = status */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__status_info__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__status_info__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.StatusInfo",
+  "StatusInfo",
+  "Ocorrencias__Workflow__V1__StatusInfo",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__StatusInfo),
+  5,
+  ocorrencias__workflow__v1__status_info__field_descriptors,
+  ocorrencias__workflow__v1__status_info__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__status_info__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__status_info__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_row__field_descriptors[19] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "code",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, subject),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "organization_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, organization_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "organization_name",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, organization_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "category",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, category),
+    &ocorrencias__common__v1__category__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "priority",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, priority),
+    &ocorrencias__common__v1__priority__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, product),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "module",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, module),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stage",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, stage),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stage_name",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, stage_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "holder",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, holder),
+    &ocorrencias__workflow__v1__holder__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "access_level",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, access_level),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "opened_at_ms",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, opened_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_interaction_at_ms",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, last_interaction_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unread_messages",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, unread_messages),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ping_pong",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, ping_pong),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, status),
+    &ocorrencias__workflow__v1__status_info__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "contact_name",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, contact_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__ticket_row__field_indices_by_name[] = {
+  12,   /* field[12] = access_level */
+  5,   /* field[5] = category */
+  1,   /* field[1] = code */
+  18,   /* field[18] = contact_name */
+  11,   /* field[11] = holder */
+  14,   /* field[14] = last_interaction_at_ms */
+  8,   /* field[8] = module */
+  13,   /* field[13] = opened_at_ms */
+  3,   /* field[3] = organization_id */
+  4,   /* field[4] = organization_name */
+  16,   /* field[16] = ping_pong */
+  6,   /* field[6] = priority */
+  7,   /* field[7] = product */
+  9,   /* field[9] = stage */
+  10,   /* field[10] = stage_name */
+  17,   /* field[17] = status */
+  2,   /* field[2] = subject */
+  0,   /* field[0] = ticket_id */
+  15,   /* field[15] = unread_messages */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_row__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 19 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_row__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.TicketRow",
+  "TicketRow",
+  "Ocorrencias__Workflow__V1__TicketRow",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__TicketRow),
+  19,
+  ocorrencias__workflow__v1__ticket_row__field_descriptors,
+  ocorrencias__workflow__v1__ticket_row__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__ticket_row__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_row__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__discussion_entry__field_descriptors[9] =
+{
+  {
+    "entry_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DiscussionEntry, entry_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "is_public",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DiscussionEntry, is_public),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DiscussionEntry, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DiscussionEntry, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "author_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DiscussionEntry, author_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "author_name",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DiscussionEntry, author_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "publishable",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DiscussionEntry, publishable),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "added_at_ms",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DiscussionEntry, added_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attachments",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__DiscussionEntry, n_attachments),
+    offsetof(Ocorrencias__Workflow__V1__DiscussionEntry, attachments),
+    &ocorrencias__common__v1__attachment_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__discussion_entry__field_indices_by_name[] = {
+  7,   /* field[7] = added_at_ms */
+  8,   /* field[8] = attachments */
+  4,   /* field[4] = author_id */
+  5,   /* field[5] = author_name */
+  0,   /* field[0] = entry_id */
+  1,   /* field[1] = is_public */
+  2,   /* field[2] = kind */
+  6,   /* field[6] = publishable */
+  3,   /* field[3] = text */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__discussion_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__discussion_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.DiscussionEntry",
+  "DiscussionEntry",
+  "Ocorrencias__Workflow__V1__DiscussionEntry",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__DiscussionEntry),
+  9,
+  ocorrencias__workflow__v1__discussion_entry__field_descriptors,
+  ocorrencias__workflow__v1__discussion_entry__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__discussion_entry__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__discussion_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__fields_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView__FieldsEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView__FieldsEntry, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__ticket_view__fields_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_view__fields_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__fields_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.TicketView.FieldsEntry",
+  "FieldsEntry",
+  "Ocorrencias__Workflow__V1__TicketView__FieldsEntry",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__TicketView__FieldsEntry),
+  2,
+  ocorrencias__workflow__v1__ticket_view__fields_entry__field_descriptors,
+  ocorrencias__workflow__v1__ticket_view__fields_entry__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__ticket_view__fields_entry__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_view__fields_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__field_descriptors[27] =
+{
+  {
+    "row",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, row),
+    &ocorrencias__workflow__v1__ticket_row__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "request",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, request),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "solution",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, solution),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "customer_stage_name",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, customer_stage_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outcome",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, outcome),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "public_note",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, public_note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "contact",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, contact),
+    &ocorrencias__common__v1__person_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "representative",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, representative),
+    &ocorrencias__common__v1__person_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "channel",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, channel),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "flow",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, flow),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "service_type",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, service_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scheduled_for_ms",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, scheduled_for_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "schedule_count",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, schedule_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "transfer_count",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, transfer_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "first_response_at_ms",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, first_response_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "finished_at_ms",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, finished_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "discussion",
+    17,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__TicketView, n_discussion),
+    offsetof(Ocorrencias__Workflow__V1__TicketView, discussion),
+    &ocorrencias__workflow__v1__discussion_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attachments",
+    18,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__TicketView, n_attachments),
+    offsetof(Ocorrencias__Workflow__V1__TicketView, attachments),
+    &ocorrencias__common__v1__attachment_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "plan",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, plan),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "estimated_effort_hours",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, estimated_effort_hours),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "promised_delivery_ms",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, promised_delivery_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version_id",
+    22,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, version_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version_name",
+    23,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, version_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ticket_type",
+    24,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, ticket_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "step_position",
+    25,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, step_position),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "step_name",
+    26,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, step_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fields",
+    27,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__TicketView, n_fields),
+    offsetof(Ocorrencias__Workflow__V1__TicketView, fields),
+    &ocorrencias__workflow__v1__ticket_view__fields_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_name[] = {
+  17,   /* field[17] = attachments */
+  8,   /* field[8] = channel */
+  6,   /* field[6] = contact */
+  3,   /* field[3] = customer_stage_name */
+  16,   /* field[16] = discussion */
+  19,   /* field[19] = estimated_effort_hours */
+  26,   /* field[26] = fields */
+  15,   /* field[15] = finished_at_ms */
+  14,   /* field[14] = first_response_at_ms */
+  9,   /* field[9] = flow */
+  4,   /* field[4] = outcome */
+  18,   /* field[18] = plan */
+  20,   /* field[20] = promised_delivery_ms */
+  5,   /* field[5] = public_note */
+  7,   /* field[7] = representative */
+  1,   /* field[1] = request */
+  0,   /* field[0] = row */
+  12,   /* field[12] = schedule_count */
+  11,   /* field[11] = scheduled_for_ms */
+  10,   /* field[10] = service_type */
+  2,   /* field[2] = solution */
+  25,   /* field[25] = step_name */
+  24,   /* field[24] = step_position */
+  23,   /* field[23] = ticket_type */
+  13,   /* field[13] = transfer_count */
+  21,   /* field[21] = version_id */
+  22,   /* field[22] = version_name */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_view__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 27 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.TicketView",
+  "TicketView",
+  "Ocorrencias__Workflow__V1__TicketView",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__TicketView),
+  27,
+  ocorrencias__workflow__v1__ticket_view__field_descriptors,
+  ocorrencias__workflow__v1__ticket_view__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__ticket_view__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_view__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_request__field_descriptors[2] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetTicketRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "from_queue",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetTicketRequest, from_queue),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__get_ticket_request__field_indices_by_name[] = {
+  1,   /* field[1] = from_queue */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__get_ticket_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.GetTicketRequest",
+  "GetTicketRequest",
+  "Ocorrencias__Workflow__V1__GetTicketRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__GetTicketRequest),
+  2,
+  ocorrencias__workflow__v1__get_ticket_request__field_descriptors,
+  ocorrencias__workflow__v1__get_ticket_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__get_ticket_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__get_ticket_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_filter__field_descriptors[11] =
+{
+  {
+    "stages",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Workflow__V1__TicketFilter, n_stages),
+    offsetof(Ocorrencias__Workflow__V1__TicketFilter, stages),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "priorities",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Ocorrencias__Workflow__V1__TicketFilter, n_priorities),
+    offsetof(Ocorrencias__Workflow__V1__TicketFilter, priorities),
+    &ocorrencias__common__v1__priority__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "categories",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Ocorrencias__Workflow__V1__TicketFilter, n_categories),
+    offsetof(Ocorrencias__Workflow__V1__TicketFilter, categories),
+    &ocorrencias__common__v1__category__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketFilter, product),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "module",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketFilter, module),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "group_id",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketFilter, group_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "agent_id",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketFilter, agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "organization_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketFilter, organization_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketFilter, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "open_only",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketFilter, open_only),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mine",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketFilter, mine),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__ticket_filter__field_indices_by_name[] = {
+  6,   /* field[6] = agent_id */
+  2,   /* field[2] = categories */
+  5,   /* field[5] = group_id */
+  10,   /* field[10] = mine */
+  4,   /* field[4] = module */
+  9,   /* field[9] = open_only */
+  7,   /* field[7] = organization_id */
+  1,   /* field[1] = priorities */
+  3,   /* field[3] = product */
+  0,   /* field[0] = stages */
+  8,   /* field[8] = text */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_filter__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_filter__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.TicketFilter",
+  "TicketFilter",
+  "Ocorrencias__Workflow__V1__TicketFilter",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__TicketFilter),
+  11,
+  ocorrencias__workflow__v1__ticket_filter__field_descriptors,
+  ocorrencias__workflow__v1__ticket_filter__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__ticket_filter__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_filter__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_queue_request__field_descriptors[4] =
+{
+  {
+    "filter",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListQueueRequest, filter),
+    &ocorrencias__workflow__v1__ticket_filter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListQueueRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cursor",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListQueueRequest, cursor),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "newest_first",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListQueueRequest, newest_first),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_queue_request__field_indices_by_name[] = {
+  2,   /* field[2] = cursor */
+  0,   /* field[0] = filter */
+  3,   /* field[3] = newest_first */
+  1,   /* field[1] = page_size */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_queue_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_queue_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListQueueRequest",
+  "ListQueueRequest",
+  "Ocorrencias__Workflow__V1__ListQueueRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListQueueRequest),
+  4,
+  ocorrencias__workflow__v1__list_queue_request__field_descriptors,
+  ocorrencias__workflow__v1__list_queue_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_queue_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_queue_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_tickets_response__field_descriptors[2] =
+{
+  {
+    "tickets",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__ListTicketsResponse, n_tickets),
+    offsetof(Ocorrencias__Workflow__V1__ListTicketsResponse, tickets),
+    &ocorrencias__workflow__v1__ticket_row__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_cursor",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListTicketsResponse, next_cursor),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_tickets_response__field_indices_by_name[] = {
+  1,   /* field[1] = next_cursor */
+  0,   /* field[0] = tickets */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_tickets_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_tickets_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListTicketsResponse",
+  "ListTicketsResponse",
+  "Ocorrencias__Workflow__V1__ListTicketsResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListTicketsResponse),
+  2,
+  ocorrencias__workflow__v1__list_tickets_response__field_descriptors,
+  ocorrencias__workflow__v1__list_tickets_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_tickets_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_tickets_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__stage_count__field_descriptors[3] =
+{
+  {
+    "stage",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__StageCount, stage),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stage_name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__StageCount, stage_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "count",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__StageCount, count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__stage_count__field_indices_by_name[] = {
+  2,   /* field[2] = count */
+  0,   /* field[0] = stage */
+  1,   /* field[1] = stage_name */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__stage_count__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__stage_count__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.StageCount",
+  "StageCount",
+  "Ocorrencias__Workflow__V1__StageCount",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__StageCount),
+  3,
+  ocorrencias__workflow__v1__stage_count__field_descriptors,
+  ocorrencias__workflow__v1__stage_count__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__stage_count__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__stage_count__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__count_by_stage_request__field_descriptors[1] =
+{
+  {
+    "filter",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__CountByStageRequest, filter),
+    &ocorrencias__workflow__v1__ticket_filter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__count_by_stage_request__field_indices_by_name[] = {
+  0,   /* field[0] = filter */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__count_by_stage_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__count_by_stage_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.CountByStageRequest",
+  "CountByStageRequest",
+  "Ocorrencias__Workflow__V1__CountByStageRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__CountByStageRequest),
+  1,
+  ocorrencias__workflow__v1__count_by_stage_request__field_descriptors,
+  ocorrencias__workflow__v1__count_by_stage_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__count_by_stage_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__count_by_stage_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__count_by_stage_response__field_descriptors[1] =
+{
+  {
+    "counts",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__CountByStageResponse, n_counts),
+    offsetof(Ocorrencias__Workflow__V1__CountByStageResponse, counts),
+    &ocorrencias__workflow__v1__stage_count__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__count_by_stage_response__field_indices_by_name[] = {
+  0,   /* field[0] = counts */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__count_by_stage_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__count_by_stage_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.CountByStageResponse",
+  "CountByStageResponse",
+  "Ocorrencias__Workflow__V1__CountByStageResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__CountByStageResponse),
+  1,
+  ocorrencias__workflow__v1__count_by_stage_response__field_descriptors,
+  ocorrencias__workflow__v1__count_by_stage_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__count_by_stage_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__count_by_stage_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_customer_tickets_request__field_descriptors[6] =
+{
+  {
+    "stages",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Workflow__V1__ListCustomerTicketsRequest, n_stages),
+    offsetof(Ocorrencias__Workflow__V1__ListCustomerTicketsRequest, stages),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListCustomerTicketsRequest, product),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "categories",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Ocorrencias__Workflow__V1__ListCustomerTicketsRequest, n_categories),
+    offsetof(Ocorrencias__Workflow__V1__ListCustomerTicketsRequest, categories),
+    &ocorrencias__common__v1__category__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListCustomerTicketsRequest, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListCustomerTicketsRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cursor",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListCustomerTicketsRequest, cursor),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_customer_tickets_request__field_indices_by_name[] = {
+  2,   /* field[2] = categories */
+  5,   /* field[5] = cursor */
+  4,   /* field[4] = page_size */
+  1,   /* field[1] = product */
+  0,   /* field[0] = stages */
+  3,   /* field[3] = text */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_customer_tickets_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_customer_tickets_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListCustomerTicketsRequest",
+  "ListCustomerTicketsRequest",
+  "Ocorrencias__Workflow__V1__ListCustomerTicketsRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListCustomerTicketsRequest),
+  6,
+  ocorrencias__workflow__v1__list_customer_tickets_request__field_descriptors,
+  ocorrencias__workflow__v1__list_customer_tickets_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_customer_tickets_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_customer_tickets_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__search_tickets_request__field_descriptors[6] =
+{
+  {
+    "query",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SearchTicketsRequest, query),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "field",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SearchTicketsRequest, field),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mode",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SearchTicketsRequest, mode),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "same_subject_as",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SearchTicketsRequest, same_subject_as),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "filter",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SearchTicketsRequest, filter),
+    &ocorrencias__workflow__v1__ticket_filter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SearchTicketsRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__search_tickets_request__field_indices_by_name[] = {
+  1,   /* field[1] = field */
+  4,   /* field[4] = filter */
+  5,   /* field[5] = limit */
+  2,   /* field[2] = mode */
+  0,   /* field[0] = query */
+  3,   /* field[3] = same_subject_as */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__search_tickets_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__search_tickets_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.SearchTicketsRequest",
+  "SearchTicketsRequest",
+  "Ocorrencias__Workflow__V1__SearchTicketsRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__SearchTicketsRequest),
+  6,
+  ocorrencias__workflow__v1__search_tickets_request__field_descriptors,
+  ocorrencias__workflow__v1__search_tickets_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__search_tickets_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__search_tickets_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__move_ticket_request__field_descriptors[4] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__MoveTicketRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "to_stage",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__MoveTicketRequest, to_stage),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__MoveTicketRequest, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "public_note",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__MoveTicketRequest, public_note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__move_ticket_request__field_indices_by_name[] = {
+  2,   /* field[2] = note */
+  3,   /* field[3] = public_note */
+  0,   /* field[0] = ticket_id */
+  1,   /* field[1] = to_stage */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__move_ticket_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__move_ticket_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.MoveTicketRequest",
+  "MoveTicketRequest",
+  "Ocorrencias__Workflow__V1__MoveTicketRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__MoveTicketRequest),
+  4,
+  ocorrencias__workflow__v1__move_ticket_request__field_descriptors,
+  ocorrencias__workflow__v1__move_ticket_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__move_ticket_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__move_ticket_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__allowed_move__field_descriptors[6] =
+{
+  {
+    "to_stage",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AllowedMove, to_stage),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stage_name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AllowedMove, stage_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outcome",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AllowedMove, outcome),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "requires_note",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AllowedMove, requires_note),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "requires_public_note",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AllowedMove, requires_public_note),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "permission",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AllowedMove, permission),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__allowed_move__field_indices_by_name[] = {
+  2,   /* field[2] = outcome */
+  5,   /* field[5] = permission */
+  3,   /* field[3] = requires_note */
+  4,   /* field[4] = requires_public_note */
+  1,   /* field[1] = stage_name */
+  0,   /* field[0] = to_stage */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__allowed_move__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__allowed_move__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.AllowedMove",
+  "AllowedMove",
+  "Ocorrencias__Workflow__V1__AllowedMove",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__AllowedMove),
+  6,
+  ocorrencias__workflow__v1__allowed_move__field_descriptors,
+  ocorrencias__workflow__v1__allowed_move__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__allowed_move__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__allowed_move__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_allowed_moves_request__field_descriptors[1] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListAllowedMovesRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_allowed_moves_request__field_indices_by_name[] = {
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_allowed_moves_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_allowed_moves_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListAllowedMovesRequest",
+  "ListAllowedMovesRequest",
+  "Ocorrencias__Workflow__V1__ListAllowedMovesRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListAllowedMovesRequest),
+  1,
+  ocorrencias__workflow__v1__list_allowed_moves_request__field_descriptors,
+  ocorrencias__workflow__v1__list_allowed_moves_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_allowed_moves_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_allowed_moves_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_allowed_moves_response__field_descriptors[1] =
+{
+  {
+    "moves",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__ListAllowedMovesResponse, n_moves),
+    offsetof(Ocorrencias__Workflow__V1__ListAllowedMovesResponse, moves),
+    &ocorrencias__workflow__v1__allowed_move__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_allowed_moves_response__field_indices_by_name[] = {
+  0,   /* field[0] = moves */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_allowed_moves_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_allowed_moves_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListAllowedMovesResponse",
+  "ListAllowedMovesResponse",
+  "Ocorrencias__Workflow__V1__ListAllowedMovesResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListAllowedMovesResponse),
+  1,
+  ocorrencias__workflow__v1__list_allowed_moves_response__field_descriptors,
+  ocorrencias__workflow__v1__list_allowed_moves_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_allowed_moves_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_allowed_moves_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_stage_status_request__field_descriptors[3] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetStageStatusRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetStageStatusRequest, status),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetStageStatusRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__set_stage_status_request__field_indices_by_name[] = {
+  2,   /* field[2] = reason */
+  1,   /* field[1] = status */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__set_stage_status_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_stage_status_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.SetStageStatusRequest",
+  "SetStageStatusRequest",
+  "Ocorrencias__Workflow__V1__SetStageStatusRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__SetStageStatusRequest),
+  3,
+  ocorrencias__workflow__v1__set_stage_status_request__field_descriptors,
+  ocorrencias__workflow__v1__set_stage_status_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__set_stage_status_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__set_stage_status_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__reclassify_request__field_descriptors[5] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ReclassifyRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "category",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ReclassifyRequest, category),
+    &ocorrencias__common__v1__category__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "priority",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ReclassifyRequest, priority),
+    &ocorrencias__common__v1__priority__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ReclassifyRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "service_type",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ReclassifyRequest, service_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__reclassify_request__field_indices_by_name[] = {
+  1,   /* field[1] = category */
+  2,   /* field[2] = priority */
+  3,   /* field[3] = reason */
+  4,   /* field[4] = service_type */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__reclassify_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__reclassify_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ReclassifyRequest",
+  "ReclassifyRequest",
+  "Ocorrencias__Workflow__V1__ReclassifyRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ReclassifyRequest),
+  5,
+  ocorrencias__workflow__v1__reclassify_request__field_descriptors,
+  ocorrencias__workflow__v1__reclassify_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__reclassify_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__reclassify_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_access_level_request__field_descriptors[3] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetAccessLevelRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "access_level",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetAccessLevelRequest, access_level),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetAccessLevelRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__set_access_level_request__field_indices_by_name[] = {
+  1,   /* field[1] = access_level */
+  2,   /* field[2] = reason */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__set_access_level_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_access_level_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.SetAccessLevelRequest",
+  "SetAccessLevelRequest",
+  "Ocorrencias__Workflow__V1__SetAccessLevelRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__SetAccessLevelRequest),
+  3,
+  ocorrencias__workflow__v1__set_access_level_request__field_descriptors,
+  ocorrencias__workflow__v1__set_access_level_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__set_access_level_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__set_access_level_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__take_ticket_request__field_descriptors[1] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TakeTicketRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__take_ticket_request__field_indices_by_name[] = {
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__take_ticket_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__take_ticket_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.TakeTicketRequest",
+  "TakeTicketRequest",
+  "Ocorrencias__Workflow__V1__TakeTicketRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__TakeTicketRequest),
+  1,
+  ocorrencias__workflow__v1__take_ticket_request__field_descriptors,
+  ocorrencias__workflow__v1__take_ticket_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__take_ticket_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__take_ticket_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__transfer_ticket_request__field_descriptors[5] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TransferTicketRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "to_agent_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TransferTicketRequest, to_agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "to_group_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TransferTicketRequest, to_group_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TransferTicketRequest, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "copy_to",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Workflow__V1__TransferTicketRequest, n_copy_to),
+    offsetof(Ocorrencias__Workflow__V1__TransferTicketRequest, copy_to),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__transfer_ticket_request__field_indices_by_name[] = {
+  4,   /* field[4] = copy_to */
+  3,   /* field[3] = note */
+  0,   /* field[0] = ticket_id */
+  1,   /* field[1] = to_agent_id */
+  2,   /* field[2] = to_group_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__transfer_ticket_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__transfer_ticket_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.TransferTicketRequest",
+  "TransferTicketRequest",
+  "Ocorrencias__Workflow__V1__TransferTicketRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__TransferTicketRequest),
+  5,
+  ocorrencias__workflow__v1__transfer_ticket_request__field_descriptors,
+  ocorrencias__workflow__v1__transfer_ticket_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__transfer_ticket_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__transfer_ticket_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__send_back_request__field_descriptors[2] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SendBackRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "justification",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SendBackRequest, justification),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__send_back_request__field_indices_by_name[] = {
+  1,   /* field[1] = justification */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__send_back_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__send_back_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.SendBackRequest",
+  "SendBackRequest",
+  "Ocorrencias__Workflow__V1__SendBackRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__SendBackRequest),
+  2,
+  ocorrencias__workflow__v1__send_back_request__field_descriptors,
+  ocorrencias__workflow__v1__send_back_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__send_back_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__send_back_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__mark_messages_read_request__field_descriptors[1] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__MarkMessagesReadRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__mark_messages_read_request__field_indices_by_name[] = {
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__mark_messages_read_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__mark_messages_read_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.MarkMessagesReadRequest",
+  "MarkMessagesReadRequest",
+  "Ocorrencias__Workflow__V1__MarkMessagesReadRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__MarkMessagesReadRequest),
+  1,
+  ocorrencias__workflow__v1__mark_messages_read_request__field_descriptors,
+  ocorrencias__workflow__v1__mark_messages_read_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__mark_messages_read_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__mark_messages_read_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__log_customer_message_request__field_descriptors[3] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__LogCustomerMessageRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__LogCustomerMessageRequest, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__LogCustomerMessageRequest, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__log_customer_message_request__field_indices_by_name[] = {
+  1,   /* field[1] = kind */
+  2,   /* field[2] = text */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__log_customer_message_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__log_customer_message_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.LogCustomerMessageRequest",
+  "LogCustomerMessageRequest",
+  "Ocorrencias__Workflow__V1__LogCustomerMessageRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__LogCustomerMessageRequest),
+  3,
+  ocorrencias__workflow__v1__log_customer_message_request__field_descriptors,
+  ocorrencias__workflow__v1__log_customer_message_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__log_customer_message_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__log_customer_message_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__schedule_ticket_request__field_descriptors[3] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ScheduleTicketRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scheduled_for_ms",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ScheduleTicketRequest, scheduled_for_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ScheduleTicketRequest, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__schedule_ticket_request__field_indices_by_name[] = {
+  2,   /* field[2] = note */
+  1,   /* field[1] = scheduled_for_ms */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__schedule_ticket_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__schedule_ticket_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ScheduleTicketRequest",
+  "ScheduleTicketRequest",
+  "Ocorrencias__Workflow__V1__ScheduleTicketRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ScheduleTicketRequest),
+  3,
+  ocorrencias__workflow__v1__schedule_ticket_request__field_descriptors,
+  ocorrencias__workflow__v1__schedule_ticket_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__schedule_ticket_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__schedule_ticket_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__add_discussion_request__field_descriptors[5] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AddDiscussionRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "is_public",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AddDiscussionRequest, is_public),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AddDiscussionRequest, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AddDiscussionRequest, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "publishable",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AddDiscussionRequest, publishable),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__add_discussion_request__field_indices_by_name[] = {
+  1,   /* field[1] = is_public */
+  2,   /* field[2] = kind */
+  4,   /* field[4] = publishable */
+  3,   /* field[3] = text */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__add_discussion_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__add_discussion_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.AddDiscussionRequest",
+  "AddDiscussionRequest",
+  "Ocorrencias__Workflow__V1__AddDiscussionRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__AddDiscussionRequest),
+  5,
+  ocorrencias__workflow__v1__add_discussion_request__field_descriptors,
+  ocorrencias__workflow__v1__add_discussion_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__add_discussion_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__add_discussion_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__add_discussion_response__field_descriptors[1] =
+{
+  {
+    "entry",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AddDiscussionResponse, entry),
+    &ocorrencias__workflow__v1__discussion_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__add_discussion_response__field_indices_by_name[] = {
+  0,   /* field[0] = entry */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__add_discussion_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__add_discussion_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.AddDiscussionResponse",
+  "AddDiscussionResponse",
+  "Ocorrencias__Workflow__V1__AddDiscussionResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__AddDiscussionResponse),
+  1,
+  ocorrencias__workflow__v1__add_discussion_response__field_descriptors,
+  ocorrencias__workflow__v1__add_discussion_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__add_discussion_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__add_discussion_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__mark_publishable_request__field_descriptors[2] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__MarkPublishableRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "entry_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__MarkPublishableRequest, entry_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__mark_publishable_request__field_indices_by_name[] = {
+  1,   /* field[1] = entry_id */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__mark_publishable_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__mark_publishable_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.MarkPublishableRequest",
+  "MarkPublishableRequest",
+  "Ocorrencias__Workflow__V1__MarkPublishableRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__MarkPublishableRequest),
+  2,
+  ocorrencias__workflow__v1__mark_publishable_request__field_descriptors,
+  ocorrencias__workflow__v1__mark_publishable_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__mark_publishable_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__mark_publishable_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_text_request__field_descriptors[2] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetTextRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetTextRequest, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__set_text_request__field_indices_by_name[] = {
+  1,   /* field[1] = text */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__set_text_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_text_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.SetTextRequest",
+  "SetTextRequest",
+  "Ocorrencias__Workflow__V1__SetTextRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__SetTextRequest),
+  2,
+  ocorrencias__workflow__v1__set_text_request__field_descriptors,
+  ocorrencias__workflow__v1__set_text_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__set_text_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__set_text_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__text_version__field_descriptors[5] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TextVersion, version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TextVersion, text),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "author_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TextVersion, author_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "author_name",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TextVersion, author_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "at_ms",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TextVersion, at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__text_version__field_indices_by_name[] = {
+  4,   /* field[4] = at_ms */
+  2,   /* field[2] = author_id */
+  3,   /* field[3] = author_name */
+  1,   /* field[1] = text */
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__text_version__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__text_version__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.TextVersion",
+  "TextVersion",
+  "Ocorrencias__Workflow__V1__TextVersion",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__TextVersion),
+  5,
+  ocorrencias__workflow__v1__text_version__field_descriptors,
+  ocorrencias__workflow__v1__text_version__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__text_version__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__text_version__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_text_versions_request__field_descriptors[2] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListTextVersionsRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "field",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListTextVersionsRequest, field),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_text_versions_request__field_indices_by_name[] = {
+  1,   /* field[1] = field */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_text_versions_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_text_versions_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListTextVersionsRequest",
+  "ListTextVersionsRequest",
+  "Ocorrencias__Workflow__V1__ListTextVersionsRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListTextVersionsRequest),
+  2,
+  ocorrencias__workflow__v1__list_text_versions_request__field_descriptors,
+  ocorrencias__workflow__v1__list_text_versions_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_text_versions_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_text_versions_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_text_versions_response__field_descriptors[1] =
+{
+  {
+    "versions",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__ListTextVersionsResponse, n_versions),
+    offsetof(Ocorrencias__Workflow__V1__ListTextVersionsResponse, versions),
+    &ocorrencias__workflow__v1__text_version__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_text_versions_response__field_indices_by_name[] = {
+  0,   /* field[0] = versions */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_text_versions_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_text_versions_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListTextVersionsResponse",
+  "ListTextVersionsResponse",
+  "Ocorrencias__Workflow__V1__ListTextVersionsResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListTextVersionsResponse),
+  1,
+  ocorrencias__workflow__v1__list_text_versions_response__field_descriptors,
+  ocorrencias__workflow__v1__list_text_versions_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_text_versions_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_text_versions_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__bulk_action_request__field_descriptors[4] =
+{
+  {
+    "ticket_ids",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Workflow__V1__BulkActionRequest, n_ticket_ids),
+    offsetof(Ocorrencias__Workflow__V1__BulkActionRequest, ticket_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "transfer",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__BulkActionRequest, transfer),
+    &ocorrencias__workflow__v1__transfer_ticket_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "move",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__BulkActionRequest, move),
+    &ocorrencias__workflow__v1__move_ticket_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__BulkActionRequest, note),
+    &ocorrencias__workflow__v1__add_discussion_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__bulk_action_request__field_indices_by_name[] = {
+  2,   /* field[2] = move */
+  3,   /* field[3] = note */
+  0,   /* field[0] = ticket_ids */
+  1,   /* field[1] = transfer */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__bulk_action_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__bulk_action_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.BulkActionRequest",
+  "BulkActionRequest",
+  "Ocorrencias__Workflow__V1__BulkActionRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__BulkActionRequest),
+  4,
+  ocorrencias__workflow__v1__bulk_action_request__field_descriptors,
+  ocorrencias__workflow__v1__bulk_action_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__bulk_action_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__bulk_action_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__bulk_result__field_descriptors[3] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__BulkResult, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ok",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__BulkResult, ok),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__BulkResult, error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__bulk_result__field_indices_by_name[] = {
+  2,   /* field[2] = error */
+  1,   /* field[1] = ok */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__bulk_result__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__bulk_result__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.BulkResult",
+  "BulkResult",
+  "Ocorrencias__Workflow__V1__BulkResult",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__BulkResult),
+  3,
+  ocorrencias__workflow__v1__bulk_result__field_descriptors,
+  ocorrencias__workflow__v1__bulk_result__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__bulk_result__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__bulk_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__bulk_action_response__field_descriptors[1] =
+{
+  {
+    "results",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__BulkActionResponse, n_results),
+    offsetof(Ocorrencias__Workflow__V1__BulkActionResponse, results),
+    &ocorrencias__workflow__v1__bulk_result__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__bulk_action_response__field_indices_by_name[] = {
+  0,   /* field[0] = results */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__bulk_action_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__bulk_action_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.BulkActionResponse",
+  "BulkActionResponse",
+  "Ocorrencias__Workflow__V1__BulkActionResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__BulkActionResponse),
+  1,
+  ocorrencias__workflow__v1__bulk_action_response__field_descriptors,
+  ocorrencias__workflow__v1__bulk_action_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__bulk_action_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__bulk_action_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__history_entry__field_descriptors[7] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__HistoryEntry, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "old_value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__HistoryEntry, old_value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "new_value",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__HistoryEntry, new_value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__HistoryEntry, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "actor_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__HistoryEntry, actor_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "actor_name",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__HistoryEntry, actor_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "at_ms",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__HistoryEntry, at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__history_entry__field_indices_by_name[] = {
+  4,   /* field[4] = actor_id */
+  5,   /* field[5] = actor_name */
+  6,   /* field[6] = at_ms */
+  0,   /* field[0] = kind */
+  2,   /* field[2] = new_value */
+  3,   /* field[3] = note */
+  1,   /* field[1] = old_value */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__history_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__history_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.HistoryEntry",
+  "HistoryEntry",
+  "Ocorrencias__Workflow__V1__HistoryEntry",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__HistoryEntry),
+  7,
+  ocorrencias__workflow__v1__history_entry__field_descriptors,
+  ocorrencias__workflow__v1__history_entry__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__history_entry__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__history_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_history_request__field_descriptors[1] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetHistoryRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__get_history_request__field_indices_by_name[] = {
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__get_history_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_history_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.GetHistoryRequest",
+  "GetHistoryRequest",
+  "Ocorrencias__Workflow__V1__GetHistoryRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__GetHistoryRequest),
+  1,
+  ocorrencias__workflow__v1__get_history_request__field_descriptors,
+  ocorrencias__workflow__v1__get_history_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__get_history_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__get_history_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_history_response__field_descriptors[1] =
+{
+  {
+    "entries",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__GetHistoryResponse, n_entries),
+    offsetof(Ocorrencias__Workflow__V1__GetHistoryResponse, entries),
+    &ocorrencias__workflow__v1__history_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__get_history_response__field_indices_by_name[] = {
+  0,   /* field[0] = entries */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__get_history_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_history_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.GetHistoryResponse",
+  "GetHistoryResponse",
+  "Ocorrencias__Workflow__V1__GetHistoryResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__GetHistoryResponse),
+  1,
+  ocorrencias__workflow__v1__get_history_response__field_descriptors,
+  ocorrencias__workflow__v1__get_history_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__get_history_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__get_history_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__link_tickets_request__field_descriptors[3] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__LinkTicketsRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "other_ticket_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__LinkTicketsRequest, other_ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__LinkTicketsRequest, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__link_tickets_request__field_indices_by_name[] = {
+  2,   /* field[2] = note */
+  1,   /* field[1] = other_ticket_id */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__link_tickets_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__link_tickets_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.LinkTicketsRequest",
+  "LinkTicketsRequest",
+  "Ocorrencias__Workflow__V1__LinkTicketsRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__LinkTicketsRequest),
+  3,
+  ocorrencias__workflow__v1__link_tickets_request__field_descriptors,
+  ocorrencias__workflow__v1__link_tickets_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__link_tickets_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__link_tickets_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_related_request__field_descriptors[1] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListRelatedRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_related_request__field_indices_by_name[] = {
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_related_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_related_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListRelatedRequest",
+  "ListRelatedRequest",
+  "Ocorrencias__Workflow__V1__ListRelatedRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListRelatedRequest),
+  1,
+  ocorrencias__workflow__v1__list_related_request__field_descriptors,
+  ocorrencias__workflow__v1__list_related_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_related_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_related_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_related_response__field_descriptors[2] =
+{
+  {
+    "linked",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__ListRelatedResponse, n_linked),
+    offsetof(Ocorrencias__Workflow__V1__ListRelatedResponse, linked),
+    &ocorrencias__workflow__v1__ticket_row__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "same_customer",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__ListRelatedResponse, n_same_customer),
+    offsetof(Ocorrencias__Workflow__V1__ListRelatedResponse, same_customer),
+    &ocorrencias__workflow__v1__ticket_row__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_related_response__field_indices_by_name[] = {
+  0,   /* field[0] = linked */
+  1,   /* field[1] = same_customer */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_related_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_related_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListRelatedResponse",
+  "ListRelatedResponse",
+  "Ocorrencias__Workflow__V1__ListRelatedResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListRelatedResponse),
+  2,
+  ocorrencias__workflow__v1__list_related_response__field_descriptors,
+  ocorrencias__workflow__v1__list_related_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_related_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_related_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__add_time_entry_request__field_descriptors[6] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AddTimeEntryRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "minutes",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AddTimeEntryRequest, minutes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "service_type",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AddTimeEntryRequest, service_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mode",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AddTimeEntryRequest, mode),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AddTimeEntryRequest, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "worked_at_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AddTimeEntryRequest, worked_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__add_time_entry_request__field_indices_by_name[] = {
+  1,   /* field[1] = minutes */
+  3,   /* field[3] = mode */
+  4,   /* field[4] = note */
+  2,   /* field[2] = service_type */
+  0,   /* field[0] = ticket_id */
+  5,   /* field[5] = worked_at_ms */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__add_time_entry_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__add_time_entry_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.AddTimeEntryRequest",
+  "AddTimeEntryRequest",
+  "Ocorrencias__Workflow__V1__AddTimeEntryRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__AddTimeEntryRequest),
+  6,
+  ocorrencias__workflow__v1__add_time_entry_request__field_descriptors,
+  ocorrencias__workflow__v1__add_time_entry_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__add_time_entry_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__add_time_entry_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__time_entry__field_descriptors[9] =
+{
+  {
+    "entry_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeEntry, entry_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ticket_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeEntry, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "agent_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeEntry, agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "organization_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeEntry, organization_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "minutes",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeEntry, minutes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "service_type",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeEntry, service_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mode",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeEntry, mode),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeEntry, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "worked_at_ms",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeEntry, worked_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__time_entry__field_indices_by_name[] = {
+  2,   /* field[2] = agent_id */
+  0,   /* field[0] = entry_id */
+  4,   /* field[4] = minutes */
+  6,   /* field[6] = mode */
+  7,   /* field[7] = note */
+  3,   /* field[3] = organization_id */
+  5,   /* field[5] = service_type */
+  1,   /* field[1] = ticket_id */
+  8,   /* field[8] = worked_at_ms */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__time_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__time_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.TimeEntry",
+  "TimeEntry",
+  "Ocorrencias__Workflow__V1__TimeEntry",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__TimeEntry),
+  9,
+  ocorrencias__workflow__v1__time_entry__field_descriptors,
+  ocorrencias__workflow__v1__time_entry__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__time_entry__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__time_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__time_totals_request__field_descriptors[6] =
+{
+  {
+    "group_by",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeTotalsRequest, group_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "from_ms",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeTotalsRequest, from_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "to_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeTotalsRequest, to_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "organization_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeTotalsRequest, organization_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "agent_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeTotalsRequest, agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "service_type",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeTotalsRequest, service_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__time_totals_request__field_indices_by_name[] = {
+  4,   /* field[4] = agent_id */
+  1,   /* field[1] = from_ms */
+  0,   /* field[0] = group_by */
+  3,   /* field[3] = organization_id */
+  5,   /* field[5] = service_type */
+  2,   /* field[2] = to_ms */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__time_totals_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__time_totals_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.TimeTotalsRequest",
+  "TimeTotalsRequest",
+  "Ocorrencias__Workflow__V1__TimeTotalsRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__TimeTotalsRequest),
+  6,
+  ocorrencias__workflow__v1__time_totals_request__field_descriptors,
+  ocorrencias__workflow__v1__time_totals_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__time_totals_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__time_totals_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__time_total__field_descriptors[3] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeTotal, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "minutes",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeTotal, minutes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "entries",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TimeTotal, entries),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__time_total__field_indices_by_name[] = {
+  2,   /* field[2] = entries */
+  0,   /* field[0] = key */
+  1,   /* field[1] = minutes */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__time_total__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__time_total__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.TimeTotal",
+  "TimeTotal",
+  "Ocorrencias__Workflow__V1__TimeTotal",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__TimeTotal),
+  3,
+  ocorrencias__workflow__v1__time_total__field_descriptors,
+  ocorrencias__workflow__v1__time_total__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__time_total__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__time_total__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__time_totals_response__field_descriptors[1] =
+{
+  {
+    "totals",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__TimeTotalsResponse, n_totals),
+    offsetof(Ocorrencias__Workflow__V1__TimeTotalsResponse, totals),
+    &ocorrencias__workflow__v1__time_total__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__time_totals_response__field_indices_by_name[] = {
+  0,   /* field[0] = totals */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__time_totals_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__time_totals_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.TimeTotalsResponse",
+  "TimeTotalsResponse",
+  "Ocorrencias__Workflow__V1__TimeTotalsResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__TimeTotalsResponse),
+  1,
+  ocorrencias__workflow__v1__time_totals_response__field_descriptors,
+  ocorrencias__workflow__v1__time_totals_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__time_totals_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__time_totals_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__version__field_descriptors[5] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Version, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Version, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "target_date_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Version, target_date_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "delivered_at_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Version, delivered_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "planned_items",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Version, planned_items),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__version__field_indices_by_name[] = {
+  3,   /* field[3] = delivered_at_ms */
+  0,   /* field[0] = id */
+  1,   /* field[1] = name */
+  4,   /* field[4] = planned_items */
+  2,   /* field[2] = target_date_ms */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__version__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__version__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.Version",
+  "Version",
+  "Ocorrencias__Workflow__V1__Version",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__Version),
+  5,
+  ocorrencias__workflow__v1__version__field_descriptors,
+  ocorrencias__workflow__v1__version__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__version__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__version__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__put_version_request__field_descriptors[1] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__PutVersionRequest, version),
+    &ocorrencias__workflow__v1__version__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__put_version_request__field_indices_by_name[] = {
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__put_version_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_version_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.PutVersionRequest",
+  "PutVersionRequest",
+  "Ocorrencias__Workflow__V1__PutVersionRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__PutVersionRequest),
+  1,
+  ocorrencias__workflow__v1__put_version_request__field_descriptors,
+  ocorrencias__workflow__v1__put_version_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__put_version_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__put_version_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_versions_request__field_descriptors[1] =
+{
+  {
+    "include_delivered",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListVersionsRequest, include_delivered),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_versions_request__field_indices_by_name[] = {
+  0,   /* field[0] = include_delivered */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_versions_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_versions_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListVersionsRequest",
+  "ListVersionsRequest",
+  "Ocorrencias__Workflow__V1__ListVersionsRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListVersionsRequest),
+  1,
+  ocorrencias__workflow__v1__list_versions_request__field_descriptors,
+  ocorrencias__workflow__v1__list_versions_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_versions_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_versions_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_versions_response__field_descriptors[1] =
+{
+  {
+    "versions",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__ListVersionsResponse, n_versions),
+    offsetof(Ocorrencias__Workflow__V1__ListVersionsResponse, versions),
+    &ocorrencias__workflow__v1__version__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_versions_response__field_indices_by_name[] = {
+  0,   /* field[0] = versions */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_versions_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_versions_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListVersionsResponse",
+  "ListVersionsResponse",
+  "Ocorrencias__Workflow__V1__ListVersionsResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListVersionsResponse),
+  1,
+  ocorrencias__workflow__v1__list_versions_response__field_descriptors,
+  ocorrencias__workflow__v1__list_versions_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_versions_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_versions_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_development_plan_request__field_descriptors[3] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "estimated_effort_hours",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest, estimated_effort_hours),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "promised_delivery_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest, promised_delivery_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__set_development_plan_request__field_indices_by_name[] = {
+  1,   /* field[1] = estimated_effort_hours */
+  2,   /* field[2] = promised_delivery_ms */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__set_development_plan_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_development_plan_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.SetDevelopmentPlanRequest",
+  "SetDevelopmentPlanRequest",
+  "Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest),
+  3,
+  ocorrencias__workflow__v1__set_development_plan_request__field_descriptors,
+  ocorrencias__workflow__v1__set_development_plan_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__set_development_plan_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__set_development_plan_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__plan_ticket_request__field_descriptors[2] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__PlanTicketRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__PlanTicketRequest, version_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__plan_ticket_request__field_indices_by_name[] = {
+  0,   /* field[0] = ticket_id */
+  1,   /* field[1] = version_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__plan_ticket_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__plan_ticket_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.PlanTicketRequest",
+  "PlanTicketRequest",
+  "Ocorrencias__Workflow__V1__PlanTicketRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__PlanTicketRequest),
+  2,
+  ocorrencias__workflow__v1__plan_ticket_request__field_descriptors,
+  ocorrencias__workflow__v1__plan_ticket_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__plan_ticket_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__plan_ticket_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__deliver_version_request__field_descriptors[1] =
+{
+  {
+    "version_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DeliverVersionRequest, version_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__deliver_version_request__field_indices_by_name[] = {
+  0,   /* field[0] = version_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__deliver_version_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__deliver_version_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.DeliverVersionRequest",
+  "DeliverVersionRequest",
+  "Ocorrencias__Workflow__V1__DeliverVersionRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__DeliverVersionRequest),
+  1,
+  ocorrencias__workflow__v1__deliver_version_request__field_descriptors,
+  ocorrencias__workflow__v1__deliver_version_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__deliver_version_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__deliver_version_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__deliver_version_response__field_descriptors[2] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DeliverVersionResponse, version),
+    &ocorrencias__workflow__v1__version__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "finished_ticket_ids",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Workflow__V1__DeliverVersionResponse, n_finished_ticket_ids),
+    offsetof(Ocorrencias__Workflow__V1__DeliverVersionResponse, finished_ticket_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__deliver_version_response__field_indices_by_name[] = {
+  1,   /* field[1] = finished_ticket_ids */
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__deliver_version_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__deliver_version_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.DeliverVersionResponse",
+  "DeliverVersionResponse",
+  "Ocorrencias__Workflow__V1__DeliverVersionResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__DeliverVersionResponse),
+  2,
+  ocorrencias__workflow__v1__deliver_version_response__field_descriptors,
+  ocorrencias__workflow__v1__deliver_version_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__deliver_version_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__deliver_version_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_backlog_request__field_descriptors[2] =
+{
+  {
+    "page_size",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListBacklogRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListBacklogRequest, page),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_backlog_request__field_indices_by_name[] = {
+  1,   /* field[1] = page */
+  0,   /* field[0] = page_size */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_backlog_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_backlog_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListBacklogRequest",
+  "ListBacklogRequest",
+  "Ocorrencias__Workflow__V1__ListBacklogRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListBacklogRequest),
+  2,
+  ocorrencias__workflow__v1__list_backlog_request__field_descriptors,
+  ocorrencias__workflow__v1__list_backlog_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_backlog_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_backlog_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__step__field_descriptors[4] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Step, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "agent_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Step, agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "group_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__Step, group_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "required_fields",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Workflow__V1__Step, n_required_fields),
+    offsetof(Ocorrencias__Workflow__V1__Step, required_fields),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__step__field_indices_by_name[] = {
+  1,   /* field[1] = agent_id */
+  2,   /* field[2] = group_id */
+  0,   /* field[0] = name */
+  3,   /* field[3] = required_fields */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__step__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__step__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.Step",
+  "Step",
+  "Ocorrencias__Workflow__V1__Step",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__Step),
+  4,
+  ocorrencias__workflow__v1__step__field_descriptors,
+  ocorrencias__workflow__v1__step__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__step__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__step__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__put_step_sequence_request__field_descriptors[2] =
+{
+  {
+    "ticket_type",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__PutStepSequenceRequest, ticket_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "steps",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__PutStepSequenceRequest, n_steps),
+    offsetof(Ocorrencias__Workflow__V1__PutStepSequenceRequest, steps),
+    &ocorrencias__workflow__v1__step__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__put_step_sequence_request__field_indices_by_name[] = {
+  1,   /* field[1] = steps */
+  0,   /* field[0] = ticket_type */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__put_step_sequence_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_step_sequence_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.PutStepSequenceRequest",
+  "PutStepSequenceRequest",
+  "Ocorrencias__Workflow__V1__PutStepSequenceRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__PutStepSequenceRequest),
+  2,
+  ocorrencias__workflow__v1__put_step_sequence_request__field_descriptors,
+  ocorrencias__workflow__v1__put_step_sequence_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__put_step_sequence_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__put_step_sequence_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__put_step_sequence_response__field_descriptors[2] =
+{
+  {
+    "ticket_type",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__PutStepSequenceResponse, ticket_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "steps",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__PutStepSequenceResponse, n_steps),
+    offsetof(Ocorrencias__Workflow__V1__PutStepSequenceResponse, steps),
+    &ocorrencias__workflow__v1__step__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__put_step_sequence_response__field_indices_by_name[] = {
+  1,   /* field[1] = steps */
+  0,   /* field[0] = ticket_type */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__put_step_sequence_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_step_sequence_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.PutStepSequenceResponse",
+  "PutStepSequenceResponse",
+  "Ocorrencias__Workflow__V1__PutStepSequenceResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__PutStepSequenceResponse),
+  2,
+  ocorrencias__workflow__v1__put_step_sequence_response__field_descriptors,
+  ocorrencias__workflow__v1__put_step_sequence_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__put_step_sequence_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__put_step_sequence_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.SetTicketFieldsRequest.FieldsEntry",
+  "FieldsEntry",
+  "Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry),
+  2,
+  ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__field_descriptors,
+  ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_ticket_fields_request__field_descriptors[2] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__SetTicketFieldsRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fields",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__SetTicketFieldsRequest, n_fields),
+    offsetof(Ocorrencias__Workflow__V1__SetTicketFieldsRequest, fields),
+    &ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__set_ticket_fields_request__field_indices_by_name[] = {
+  1,   /* field[1] = fields */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__set_ticket_fields_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_ticket_fields_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.SetTicketFieldsRequest",
+  "SetTicketFieldsRequest",
+  "Ocorrencias__Workflow__V1__SetTicketFieldsRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__SetTicketFieldsRequest),
+  2,
+  ocorrencias__workflow__v1__set_ticket_fields_request__field_descriptors,
+  ocorrencias__workflow__v1__set_ticket_fields_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__set_ticket_fields_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__set_ticket_fields_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__start_steps_request__field_descriptors[2] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__StartStepsRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ticket_type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__StartStepsRequest, ticket_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__start_steps_request__field_indices_by_name[] = {
+  0,   /* field[0] = ticket_id */
+  1,   /* field[1] = ticket_type */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__start_steps_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__start_steps_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.StartStepsRequest",
+  "StartStepsRequest",
+  "Ocorrencias__Workflow__V1__StartStepsRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__StartStepsRequest),
+  2,
+  ocorrencias__workflow__v1__start_steps_request__field_descriptors,
+  ocorrencias__workflow__v1__start_steps_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__start_steps_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__start_steps_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__advance_step_request__field_descriptors[1] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AdvanceStepRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__advance_step_request__field_indices_by_name[] = {
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__advance_step_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__advance_step_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.AdvanceStepRequest",
+  "AdvanceStepRequest",
+  "Ocorrencias__Workflow__V1__AdvanceStepRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__AdvanceStepRequest),
+  1,
+  ocorrencias__workflow__v1__advance_step_request__field_descriptors,
+  ocorrencias__workflow__v1__advance_step_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__advance_step_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__advance_step_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__export_queue_request__field_descriptors[1] =
+{
+  {
+    "filter",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ExportQueueRequest, filter),
+    &ocorrencias__workflow__v1__ticket_filter__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__export_queue_request__field_indices_by_name[] = {
+  0,   /* field[0] = filter */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__export_queue_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__export_queue_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ExportQueueRequest",
+  "ExportQueueRequest",
+  "Ocorrencias__Workflow__V1__ExportQueueRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ExportQueueRequest),
+  1,
+  ocorrencias__workflow__v1__export_queue_request__field_descriptors,
+  ocorrencias__workflow__v1__export_queue_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__export_queue_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__export_queue_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[52] =
 {
   { "GetTicketHolder", &ocorrencias__workflow__v1__get_ticket_holder_request__descriptor, &ocorrencias__workflow__v1__get_ticket_holder_response__descriptor },
+  { "PutAgent", &ocorrencias__workflow__v1__put_agent_request__descriptor, &ocorrencias__workflow__v1__agent__descriptor },
+  { "GetAgent", &ocorrencias__workflow__v1__get_agent_request__descriptor, &ocorrencias__workflow__v1__agent__descriptor },
+  { "ListAgents", &ocorrencias__workflow__v1__list_agents_request__descriptor, &ocorrencias__workflow__v1__list_agents_response__descriptor },
+  { "PutGroup", &ocorrencias__workflow__v1__put_group_request__descriptor, &ocorrencias__workflow__v1__group__descriptor },
+  { "ListGroups", &ocorrencias__workflow__v1__list_groups_request__descriptor, &ocorrencias__workflow__v1__list_groups_response__descriptor },
+  { "SetMembership", &ocorrencias__workflow__v1__set_membership_request__descriptor, &ocorrencias__workflow__v1__set_membership_response__descriptor },
+  { "PutRole", &ocorrencias__workflow__v1__put_role_request__descriptor, &ocorrencias__workflow__v1__role__descriptor },
+  { "ListRoles", &ocorrencias__workflow__v1__list_roles_request__descriptor, &ocorrencias__workflow__v1__list_roles_response__descriptor },
+  { "SetTransferDestinations", &ocorrencias__workflow__v1__set_transfer_destinations_request__descriptor, &ocorrencias__workflow__v1__agent__descriptor },
+  { "PutRoutingRule", &ocorrencias__workflow__v1__put_routing_rule_request__descriptor, &ocorrencias__workflow__v1__routing_rule__descriptor },
+  { "DeleteRoutingRule", &ocorrencias__workflow__v1__delete_routing_rule_request__descriptor, &ocorrencias__workflow__v1__empty__descriptor },
+  { "ListRoutingRules", &ocorrencias__workflow__v1__list_routing_rules_request__descriptor, &ocorrencias__workflow__v1__list_routing_rules_response__descriptor },
+  { "SetCategoryAccessLevel", &ocorrencias__workflow__v1__set_category_access_level_request__descriptor, &ocorrencias__workflow__v1__empty__descriptor },
+  { "GetTicket", &ocorrencias__workflow__v1__get_ticket_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "ListQueue", &ocorrencias__workflow__v1__list_queue_request__descriptor, &ocorrencias__workflow__v1__list_tickets_response__descriptor },
+  { "CountByStage", &ocorrencias__workflow__v1__count_by_stage_request__descriptor, &ocorrencias__workflow__v1__count_by_stage_response__descriptor },
+  { "ListCustomerTickets", &ocorrencias__workflow__v1__list_customer_tickets_request__descriptor, &ocorrencias__workflow__v1__list_tickets_response__descriptor },
+  { "SearchTickets", &ocorrencias__workflow__v1__search_tickets_request__descriptor, &ocorrencias__workflow__v1__list_tickets_response__descriptor },
+  { "GetHistory", &ocorrencias__workflow__v1__get_history_request__descriptor, &ocorrencias__workflow__v1__get_history_response__descriptor },
+  { "ListTextVersions", &ocorrencias__workflow__v1__list_text_versions_request__descriptor, &ocorrencias__workflow__v1__list_text_versions_response__descriptor },
+  { "ListRelated", &ocorrencias__workflow__v1__list_related_request__descriptor, &ocorrencias__workflow__v1__list_related_response__descriptor },
+  { "MoveTicket", &ocorrencias__workflow__v1__move_ticket_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "ListAllowedMoves", &ocorrencias__workflow__v1__list_allowed_moves_request__descriptor, &ocorrencias__workflow__v1__list_allowed_moves_response__descriptor },
+  { "SetStageStatus", &ocorrencias__workflow__v1__set_stage_status_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "Reclassify", &ocorrencias__workflow__v1__reclassify_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "SetAccessLevel", &ocorrencias__workflow__v1__set_access_level_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "TakeTicket", &ocorrencias__workflow__v1__take_ticket_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "TransferTicket", &ocorrencias__workflow__v1__transfer_ticket_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "SendBack", &ocorrencias__workflow__v1__send_back_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "MarkMessagesRead", &ocorrencias__workflow__v1__mark_messages_read_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "LogCustomerMessage", &ocorrencias__workflow__v1__log_customer_message_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "ScheduleTicket", &ocorrencias__workflow__v1__schedule_ticket_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "BulkAction", &ocorrencias__workflow__v1__bulk_action_request__descriptor, &ocorrencias__workflow__v1__bulk_action_response__descriptor },
+  { "AddDiscussion", &ocorrencias__workflow__v1__add_discussion_request__descriptor, &ocorrencias__workflow__v1__add_discussion_response__descriptor },
+  { "MarkPublishable", &ocorrencias__workflow__v1__mark_publishable_request__descriptor, &ocorrencias__workflow__v1__add_discussion_response__descriptor },
+  { "SetSolution", &ocorrencias__workflow__v1__set_text_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "AmendRequest", &ocorrencias__workflow__v1__set_text_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "LinkTickets", &ocorrencias__workflow__v1__link_tickets_request__descriptor, &ocorrencias__workflow__v1__list_related_response__descriptor },
+  { "AddTimeEntry", &ocorrencias__workflow__v1__add_time_entry_request__descriptor, &ocorrencias__workflow__v1__time_entry__descriptor },
+  { "TimeTotals", &ocorrencias__workflow__v1__time_totals_request__descriptor, &ocorrencias__workflow__v1__time_totals_response__descriptor },
+  { "PutVersion", &ocorrencias__workflow__v1__put_version_request__descriptor, &ocorrencias__workflow__v1__version__descriptor },
+  { "ListVersions", &ocorrencias__workflow__v1__list_versions_request__descriptor, &ocorrencias__workflow__v1__list_versions_response__descriptor },
+  { "SetDevelopmentPlan", &ocorrencias__workflow__v1__set_development_plan_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "PlanTicket", &ocorrencias__workflow__v1__plan_ticket_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "DeliverVersion", &ocorrencias__workflow__v1__deliver_version_request__descriptor, &ocorrencias__workflow__v1__deliver_version_response__descriptor },
+  { "ListBacklog", &ocorrencias__workflow__v1__list_backlog_request__descriptor, &ocorrencias__workflow__v1__list_tickets_response__descriptor },
+  { "PutStepSequence", &ocorrencias__workflow__v1__put_step_sequence_request__descriptor, &ocorrencias__workflow__v1__put_step_sequence_response__descriptor },
+  { "SetTicketFields", &ocorrencias__workflow__v1__set_ticket_fields_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "StartSteps", &ocorrencias__workflow__v1__start_steps_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "AdvanceStep", &ocorrencias__workflow__v1__advance_step_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "ExportQueue", &ocorrencias__workflow__v1__export_queue_request__descriptor, &ocorrencias__workflow__v1__csv_chunk__descriptor },
 };
 const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
-  0         /* GetTicketHolder */
+  34,        /* AddDiscussion */
+  39,        /* AddTimeEntry */
+  50,        /* AdvanceStep */
+  37,        /* AmendRequest */
+  33,        /* BulkAction */
+  16,        /* CountByStage */
+  11,        /* DeleteRoutingRule */
+  45,        /* DeliverVersion */
+  51,        /* ExportQueue */
+  2,        /* GetAgent */
+  19,        /* GetHistory */
+  14,        /* GetTicket */
+  0,        /* GetTicketHolder */
+  38,        /* LinkTickets */
+  3,        /* ListAgents */
+  23,        /* ListAllowedMoves */
+  46,        /* ListBacklog */
+  17,        /* ListCustomerTickets */
+  5,        /* ListGroups */
+  15,        /* ListQueue */
+  21,        /* ListRelated */
+  8,        /* ListRoles */
+  12,        /* ListRoutingRules */
+  20,        /* ListTextVersions */
+  42,        /* ListVersions */
+  31,        /* LogCustomerMessage */
+  30,        /* MarkMessagesRead */
+  35,        /* MarkPublishable */
+  22,        /* MoveTicket */
+  44,        /* PlanTicket */
+  1,        /* PutAgent */
+  4,        /* PutGroup */
+  7,        /* PutRole */
+  10,        /* PutRoutingRule */
+  47,        /* PutStepSequence */
+  41,        /* PutVersion */
+  25,        /* Reclassify */
+  32,        /* ScheduleTicket */
+  18,        /* SearchTickets */
+  29,        /* SendBack */
+  26,        /* SetAccessLevel */
+  13,        /* SetCategoryAccessLevel */
+  43,        /* SetDevelopmentPlan */
+  6,        /* SetMembership */
+  36,        /* SetSolution */
+  24,        /* SetStageStatus */
+  48,        /* SetTicketFields */
+  9,        /* SetTransferDestinations */
+  49,        /* StartSteps */
+  27,        /* TakeTicket */
+  40,        /* TimeTotals */
+  28         /* TransferTicket */
 };
 const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow__descriptor =
 {
@@ -226,7 +10164,7 @@ const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow__descriptor
   "Workflow",
   "Ocorrencias__Workflow__V1__Workflow",
   "ocorrencias.workflow.v1",
-  1,
+  52,
   ocorrencias__workflow__v1__workflow__method_descriptors,
   ocorrencias__workflow__v1__workflow__method_indices_by_name
 };
@@ -237,6 +10175,414 @@ void ocorrencias__workflow__v1__workflow__get_ticket_holder(ProtobufCService *se
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
   service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__put_agent(ProtobufCService *service,
+                                                    const Ocorrencias__Workflow__V1__PutAgentRequest *input,
+                                                    Ocorrencias__Workflow__V1__Agent_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__get_agent(ProtobufCService *service,
+                                                    const Ocorrencias__Workflow__V1__GetAgentRequest *input,
+                                                    Ocorrencias__Workflow__V1__Agent_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__list_agents(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__ListAgentsRequest *input,
+                                                      Ocorrencias__Workflow__V1__ListAgentsResponse_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__put_group(ProtobufCService *service,
+                                                    const Ocorrencias__Workflow__V1__PutGroupRequest *input,
+                                                    Ocorrencias__Workflow__V1__Group_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__list_groups(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__ListGroupsRequest *input,
+                                                      Ocorrencias__Workflow__V1__ListGroupsResponse_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__set_membership(ProtobufCService *service,
+                                                         const Ocorrencias__Workflow__V1__SetMembershipRequest *input,
+                                                         Ocorrencias__Workflow__V1__SetMembershipResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__put_role(ProtobufCService *service,
+                                                   const Ocorrencias__Workflow__V1__PutRoleRequest *input,
+                                                   Ocorrencias__Workflow__V1__Role_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__list_roles(ProtobufCService *service,
+                                                     const Ocorrencias__Workflow__V1__ListRolesRequest *input,
+                                                     Ocorrencias__Workflow__V1__ListRolesResponse_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__set_transfer_destinations(ProtobufCService *service,
+                                                                    const Ocorrencias__Workflow__V1__SetTransferDestinationsRequest *input,
+                                                                    Ocorrencias__Workflow__V1__Agent_Closure closure,
+                                                                    void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__put_routing_rule(ProtobufCService *service,
+                                                           const Ocorrencias__Workflow__V1__PutRoutingRuleRequest *input,
+                                                           Ocorrencias__Workflow__V1__RoutingRule_Closure closure,
+                                                           void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__delete_routing_rule(ProtobufCService *service,
+                                                              const Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest *input,
+                                                              Ocorrencias__Workflow__V1__Empty_Closure closure,
+                                                              void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__list_routing_rules(ProtobufCService *service,
+                                                             const Ocorrencias__Workflow__V1__ListRoutingRulesRequest *input,
+                                                             Ocorrencias__Workflow__V1__ListRoutingRulesResponse_Closure closure,
+                                                             void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__set_category_access_level(ProtobufCService *service,
+                                                                    const Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *input,
+                                                                    Ocorrencias__Workflow__V1__Empty_Closure closure,
+                                                                    void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__get_ticket(ProtobufCService *service,
+                                                     const Ocorrencias__Workflow__V1__GetTicketRequest *input,
+                                                     Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__list_queue(ProtobufCService *service,
+                                                     const Ocorrencias__Workflow__V1__ListQueueRequest *input,
+                                                     Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__count_by_stage(ProtobufCService *service,
+                                                         const Ocorrencias__Workflow__V1__CountByStageRequest *input,
+                                                         Ocorrencias__Workflow__V1__CountByStageResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__list_customer_tickets(ProtobufCService *service,
+                                                                const Ocorrencias__Workflow__V1__ListCustomerTicketsRequest *input,
+                                                                Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
+                                                                void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__search_tickets(ProtobufCService *service,
+                                                         const Ocorrencias__Workflow__V1__SearchTicketsRequest *input,
+                                                         Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__get_history(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__GetHistoryRequest *input,
+                                                      Ocorrencias__Workflow__V1__GetHistoryResponse_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__list_text_versions(ProtobufCService *service,
+                                                             const Ocorrencias__Workflow__V1__ListTextVersionsRequest *input,
+                                                             Ocorrencias__Workflow__V1__ListTextVersionsResponse_Closure closure,
+                                                             void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__list_related(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__ListRelatedRequest *input,
+                                                       Ocorrencias__Workflow__V1__ListRelatedResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__move_ticket(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__MoveTicketRequest *input,
+                                                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__list_allowed_moves(ProtobufCService *service,
+                                                             const Ocorrencias__Workflow__V1__ListAllowedMovesRequest *input,
+                                                             Ocorrencias__Workflow__V1__ListAllowedMovesResponse_Closure closure,
+                                                             void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__set_stage_status(ProtobufCService *service,
+                                                           const Ocorrencias__Workflow__V1__SetStageStatusRequest *input,
+                                                           Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                           void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__reclassify(ProtobufCService *service,
+                                                     const Ocorrencias__Workflow__V1__ReclassifyRequest *input,
+                                                     Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__set_access_level(ProtobufCService *service,
+                                                           const Ocorrencias__Workflow__V1__SetAccessLevelRequest *input,
+                                                           Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                           void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__take_ticket(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__TakeTicketRequest *input,
+                                                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__transfer_ticket(ProtobufCService *service,
+                                                          const Ocorrencias__Workflow__V1__TransferTicketRequest *input,
+                                                          Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__send_back(ProtobufCService *service,
+                                                    const Ocorrencias__Workflow__V1__SendBackRequest *input,
+                                                    Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__mark_messages_read(ProtobufCService *service,
+                                                             const Ocorrencias__Workflow__V1__MarkMessagesReadRequest *input,
+                                                             Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                             void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__log_customer_message(ProtobufCService *service,
+                                                               const Ocorrencias__Workflow__V1__LogCustomerMessageRequest *input,
+                                                               Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                               void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__schedule_ticket(ProtobufCService *service,
+                                                          const Ocorrencias__Workflow__V1__ScheduleTicketRequest *input,
+                                                          Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__bulk_action(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__BulkActionRequest *input,
+                                                      Ocorrencias__Workflow__V1__BulkActionResponse_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__add_discussion(ProtobufCService *service,
+                                                         const Ocorrencias__Workflow__V1__AddDiscussionRequest *input,
+                                                         Ocorrencias__Workflow__V1__AddDiscussionResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__mark_publishable(ProtobufCService *service,
+                                                           const Ocorrencias__Workflow__V1__MarkPublishableRequest *input,
+                                                           Ocorrencias__Workflow__V1__AddDiscussionResponse_Closure closure,
+                                                           void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__set_solution(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__SetTextRequest *input,
+                                                       Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__amend_request(ProtobufCService *service,
+                                                        const Ocorrencias__Workflow__V1__SetTextRequest *input,
+                                                        Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__link_tickets(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__LinkTicketsRequest *input,
+                                                       Ocorrencias__Workflow__V1__ListRelatedResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__add_time_entry(ProtobufCService *service,
+                                                         const Ocorrencias__Workflow__V1__AddTimeEntryRequest *input,
+                                                         Ocorrencias__Workflow__V1__TimeEntry_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 39, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__time_totals(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__TimeTotalsRequest *input,
+                                                      Ocorrencias__Workflow__V1__TimeTotalsResponse_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 40, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__put_version(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__PutVersionRequest *input,
+                                                      Ocorrencias__Workflow__V1__Version_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 41, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__list_versions(ProtobufCService *service,
+                                                        const Ocorrencias__Workflow__V1__ListVersionsRequest *input,
+                                                        Ocorrencias__Workflow__V1__ListVersionsResponse_Closure closure,
+                                                        void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 42, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__set_development_plan(ProtobufCService *service,
+                                                               const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *input,
+                                                               Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                               void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 43, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__plan_ticket(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__PlanTicketRequest *input,
+                                                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 44, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__deliver_version(ProtobufCService *service,
+                                                          const Ocorrencias__Workflow__V1__DeliverVersionRequest *input,
+                                                          Ocorrencias__Workflow__V1__DeliverVersionResponse_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 45, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__list_backlog(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__ListBacklogRequest *input,
+                                                       Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 46, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__put_step_sequence(ProtobufCService *service,
+                                                            const Ocorrencias__Workflow__V1__PutStepSequenceRequest *input,
+                                                            Ocorrencias__Workflow__V1__PutStepSequenceResponse_Closure closure,
+                                                            void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 47, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__set_ticket_fields(ProtobufCService *service,
+                                                            const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *input,
+                                                            Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                            void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 48, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__start_steps(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__StartStepsRequest *input,
+                                                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 49, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__advance_step(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__AdvanceStepRequest *input,
+                                                       Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 50, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service,
+                                                       const Ocorrencias__Workflow__V1__ExportQueueRequest *input,
+                                                       Ocorrencias__Workflow__V1__CsvChunk_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 51, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workflow_Service *service,
                                                 Ocorrencias__Workflow__V1__Workflow_ServiceDestroy destroy)

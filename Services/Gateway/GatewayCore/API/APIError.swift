@@ -1,0 +1,130 @@
+import Foundation
+import RPC
+
+/// An error answered as JSON:
+/// `{"error": {"code": "...", "message": "pt-BR", "message_en": "...", "details": [{"field": "...", "reason": "..."}]}}`.
+///
+/// Every RPC status maps to an HTTP status in ``init(_:)`` (the one place where that happens).
+public struct APIError: Error, Sendable {
+    public var status: Int
+    /// Stable, upper-case code (`NOT_FOUND`, `INVALID_ARGUMENT`, `CSRF_TOKEN_MISMATCH`, ...).
+    public var code: String
+    public var messagePT: String
+    public var messageEN: String
+    public var details: [Detail]
+    /// Extra response headers (`Retry-After`, `WWW-Authenticate`).
+    public var headers: [(String, String)] = []
+
+    /// One offending field.
+    public struct Detail: Sendable {
+        public var field: String
+        public var reason: String
+        public var messagePT: String?
+        public var messageEN: String?
+
+        public init(field: String, reason: String, pt: String? = nil, en: String? = nil) {
+            self.field = field
+            self.reason = reason
+            self.messagePT = pt
+            self.messageEN = en
+        }
+    }
+
+    public init(status: Int, code: String, pt: String, en: String, details: [Detail] = [], headers: [(String, String)] = []) {
+        self.status = status
+        self.code = code
+        self.messagePT = pt
+        self.messageEN = en
+        self.details = details
+        self.headers = headers
+    }
+
+    /// Maps an RPC error from a service to HTTP: the single mapping of the gateway.
+    ///
+    /// | RPC | HTTP |
+    /// |---|---|
+    /// | INVALID_ARGUMENT, OUT_OF_RANGE | 400 (422 when the request was well formed but a rule rejected it: FAILED_PRECONDITION) |
+    /// | UNAUTHENTICATED | 401 |
+    /// | PERMISSION_DENIED | 403 |
+    /// | NOT_FOUND | 404 |
+    /// | ALREADY_EXISTS, ABORTED | 409 |
+    /// | FAILED_PRECONDITION | 422 |
+    /// | RESOURCE_EXHAUSTED | 429 |
+    /// | UNAVAILABLE, DEADLINE_EXCEEDED | 503 |
+    /// | UNIMPLEMENTED | 501 |
+    /// | anything else | 500 (message not passed on) |
+    public init(_ error: RPCError) {
+        let status = Self.httpStatus(for: error.code)
+        let (pt, en) = Self.split(error.message)
+        if status == 500 {
+            self.init(status: 500, code: "INTERNAL", pt: "Erro interno.", en: "Internal error.")
+        } else {
+            self.init(status: status, code: error.code.name, pt: pt, en: en,
+                      details: error.violations.map { Detail(field: $0.field, reason: $0.reason, pt: $0.descriptionPT, en: $0.descriptionEN) })
+        }
+        if status == 503 { headers.append(("Retry-After", "1")) }
+    }
+
+    /// The HTTP status of an RPC status code.
+    public static func httpStatus(for code: RPCStatusCode) -> Int {
+        switch code {
+        case .ok: 200
+        case .invalidArgument, .outOfRange: 400
+        case .unauthenticated: 401
+        case .permissionDenied: 403
+        case .notFound: 404
+        case .alreadyExists, .aborted: 409
+        case .failedPrecondition: 422
+        case .resourceExhausted: 429
+        case .unavailable, .deadlineExceeded: 503
+        case .unimplemented: 501
+        case .cancelled, .unknown, .internal, .dataLoss: 500
+        }
+    }
+
+    /// Messages are written "português / English": split them for the two fields.
+    static func split(_ message: String) -> (String, String) {
+        if let range = message.range(of: " / ") {
+            return (String(message[..<range.lowerBound]), String(message[range.upperBound...]))
+        }
+        return (message, message)
+    }
+
+    /// The JSON response.
+    public var response: HTTPResponse {
+        var error: [String: Any] = ["code": code, "message": messagePT, "message_en": messageEN]
+        error["details"] = details.map { detail -> [String: Any] in
+            var item: [String: Any] = ["field": detail.field, "reason": detail.reason]
+            if let pt = detail.messagePT { item["message"] = pt }
+            if let en = detail.messageEN { item["message_en"] = en }
+            return item
+        }
+        var response = HTTPResponse.json(["error": error], status: status)
+        for (name, value) in headers { response.addHeader(name, value) }
+        return response
+    }
+
+    // MARK: common errors
+
+    public static let unauthenticated = APIError(status: 401, code: "UNAUTHENTICATED", pt: "Autenticação necessária.",
+                                                 en: "Authentication required.", headers: [("WWW-Authenticate", "Bearer realm=\"ocorrencias\"")])
+    public static let forbidden = APIError(status: 403, code: "PERMISSION_DENIED", pt: "Você não tem permissão para isso.",
+                                           en: "You are not allowed to do this.")
+    public static let notFound = APIError(status: 404, code: "NOT_FOUND", pt: "Recurso não encontrado.", en: "Resource not found.")
+    public static let csrf = APIError(status: 403, code: "CSRF_TOKEN_MISMATCH", pt: "Token CSRF ausente ou inválido.",
+                                      en: "Missing or invalid CSRF token.")
+    public static let tooLarge = APIError(status: 413, code: "PAYLOAD_TOO_LARGE", pt: "O corpo da requisição é grande demais.",
+                                          en: "The request body is too large.")
+
+    public static func invalid(_ field: String, _ reason: String, pt: String, en: String) -> APIError {
+        APIError(status: 400, code: "INVALID_ARGUMENT", pt: pt, en: en, details: [Detail(field: field, reason: reason, pt: pt, en: en)])
+    }
+
+    public static func rateLimited(retryAfter: Int) -> APIError {
+        APIError(status: 429, code: "RATE_LIMITED", pt: "Muitas requisições; tente novamente em instantes.",
+                 en: "Too many requests; try again shortly.", headers: [("Retry-After", String(retryAfter))])
+    }
+
+    public static let unavailable = APIError(status: 503, code: "UNAVAILABLE", pt: "Serviço indisponível no momento.",
+                                             en: "Service unavailable right now.", headers: [("Retry-After", "1")])
+}

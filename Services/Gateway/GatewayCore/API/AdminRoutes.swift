@@ -1,0 +1,83 @@
+import Foundation
+
+/// Users and API keys, for administrators (and customer administrators for their company's users).
+enum AdminRoutes {
+    static func register(in router: inout Router) {
+        router.add("GET", "/v1/users") { _, context in
+            let principal = try context.requirePrincipal()
+            let users: [User]
+            if principal.administrator {
+                users = try context.gateway.store.users()
+            } else if principal.organizationAdmin {
+                users = try context.gateway.store.users(organizationID: principal.organizationID)
+            } else {
+                throw APIError.forbidden
+            }
+            return .json(["users": users.map(AuthRoutes.userJSON)])
+        }
+        router.add("POST", "/v1/users") { request, context in
+            try context.requireAdministrator()
+            struct Create: Decodable {
+                var email: String
+                var display_name: String
+                var role: String
+                var password: String
+                var contact_id: String?
+                var agent_id: String?
+                var organization_id: String?
+                var access_level: Int?
+            }
+            let create = try request.decode(Create.self)
+            guard let role = Role(rawValue: create.role) else {
+                throw APIError.invalid("role", "invalid_value", pt: "Papel desconhecido.", en: "Unknown role.")
+            }
+            if role.isCustomer && (create.organization_id ?? "").isEmpty {
+                throw APIError.invalid("organization_id", "required", pt: "Informe a organização.", en: "Organization is required.")
+            }
+            try context.gateway.policy.check(create.password, email: create.email)
+            let user = try context.gateway.store.createUser(email: create.email, displayName: create.display_name, role: role,
+                                                            contactID: create.contact_id, agentID: create.agent_id,
+                                                            organizationID: create.organization_id, accessLevel: create.access_level ?? 0,
+                                                            passwordHash: try context.gateway.hasher.hash(create.password))
+            return .json(["user": AuthRoutes.userJSON(user)], status: 201)
+        }
+        router.add("POST", "/v1/users/{id}/disable") { request, context in
+            let principal = try context.requirePrincipal()
+            guard let user = try context.gateway.store.user(id: request.parameter("id")) else { throw APIError.notFound }
+            guard principal.administrator || (principal.organizationAdmin && user.organizationID == principal.organizationID && user.role == .customerContact) else {
+                throw APIError.forbidden
+            }
+            try context.gateway.store.setStatus(userID: user.id, status: "disabled")
+            return .noContent
+        }
+        router.add("GET", "/v1/api-keys") { _, context in
+            try context.requireAdministrator()
+            return .encoded(["api_keys": try context.gateway.store.apiKeys()])
+        }
+        router.add("POST", "/v1/api-keys") { request, context in
+            try context.requireAdministrator()
+            struct Create: Decodable {
+                var name: String
+                var role: String?
+                var organization_id: String?
+                var access_level: Int?
+                var permissions: [String]?
+            }
+            let create = try request.decode(Create.self)
+            guard !create.name.isEmpty, create.name.count <= 100 else {
+                throw APIError.invalid("name", "required", pt: "Informe um nome.", en: "Name is required.")
+            }
+            let role = create.role.flatMap(Role.init(rawValue:)) ?? .agent
+            let (key, record) = try context.gateway.store.createAPIKey(name: create.name, role: role, organizationID: create.organization_id,
+                                                                      accessLevel: create.access_level ?? 0,
+                                                                      permissions: create.permissions ?? [], createdBy: context.user?.id)
+            struct Created: Encodable { var key: String; var api_key: APIKeyRecord }
+            return .encoded(Created(key: key, api_key: record), status: 201)
+        }
+        router.add("DELETE", "/v1/api-keys/{id}") { request, context in
+            try context.requireAdministrator()
+            guard try context.gateway.store.revokeAPIKey(id: request.parameter("id")) else { throw APIError.notFound }
+            return .noContent
+        }
+    }
+}

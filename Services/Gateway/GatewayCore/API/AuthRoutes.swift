@@ -1,0 +1,199 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import ServiceKit
+
+/// Sign-in, sessions, tokens, password changes and resets, invitations.
+enum AuthRoutes {
+    struct Credentials: Decodable {
+        var email: String
+        var password: String
+    }
+
+    static func register(in router: inout Router) {
+        router.add("POST", "/v1/auth/login", access: .anonymous) { request, context in
+            let gateway = context.gateway
+            let user = try signIn(request, gateway: gateway)
+            let (token, session) = try gateway.store.createSession(user: user, kind: "cookie", lifetimeSeconds: gateway.configuration.sessionSeconds,
+                                                                   clientAddress: request.clientAddress)
+            var response = HTTPResponse.json(["user": userJSON(user), "csrf_token": session.csrfToken, "expires_at": session.expiresAt])
+            response.headers += gateway.sessionCookies(token: token, csrf: session.csrfToken, maxAge: gateway.configuration.sessionSeconds)
+            return response
+        }
+        router.add("POST", "/v1/auth/tokens", access: .anonymous) { request, context in
+            let gateway = context.gateway
+            let user = try signIn(request, gateway: gateway)
+            let (token, session) = try gateway.store.createSession(user: user, kind: "bearer", lifetimeSeconds: gateway.configuration.tokenSeconds,
+                                                                   clientAddress: request.clientAddress)
+            return .json(["token": token, "token_type": "Bearer", "expires_at": session.expiresAt, "user": userJSON(user)], status: 201)
+        }
+        router.add("POST", "/v1/auth/logout") { _, context in
+            if let session = context.session { try context.gateway.store.deleteSession(tokenHash: session.tokenHash) }
+            var response = HTTPResponse.noContent
+            response.headers += context.gateway.clearedCookies()
+            return response
+        }
+        router.add("GET", "/v1/me") { _, context in
+            let principal = try context.requirePrincipal()
+            var body: [String: Any] = ["principal": principalJSON(principal)]
+            if let user = context.user { body["user"] = userJSON(user) }
+            if let session = context.session, session.kind == "cookie" { body["csrf_token"] = session.csrfToken }
+            return .json(body)
+        }
+        router.add("POST", "/v1/me/password") { request, context in
+            struct Change: Decodable { var current_password: String; var new_password: String }
+            let change = try request.decode(Change.self)
+            guard let user = context.user, let (_, hash) = try context.gateway.store.userWithHash(email: user.email), let hash,
+                  context.gateway.hasher.verify(change.current_password, against: hash) else {
+                throw APIError(status: 403, code: "WRONG_PASSWORD", pt: "Senha atual incorreta.", en: "Current password is wrong.")
+            }
+            try context.gateway.policy.check(change.new_password, email: user.email)
+            try context.gateway.store.setPassword(userID: user.id, hash: try context.gateway.hasher.hash(change.new_password))
+            var response = HTTPResponse.noContent
+            response.headers += context.gateway.clearedCookies()
+            return response
+        }
+        router.add("POST", "/v1/auth/password-reset", access: .anonymous) { request, context in
+            struct Ask: Decodable { var email: String }
+            let ask = try request.decode(Ask.self)
+            var body: [String: Any] = ["status": "sent_if_registered"]
+            if let (user, _) = try context.gateway.store.userWithHash(email: ask.email), user.status != "disabled" {
+                let token = try context.gateway.store.createPasswordToken(userID: user.id, purpose: "reset", lifetimeSeconds: 3600)
+                Mailer.send(gateway: context.gateway, to: user, purpose: "password_reset", token: token, context: context)
+                if context.gateway.configuration.exposeTokens { body["token"] = token }
+            }
+            // The same answer whether or not the address is registered.
+            return .json(body, status: 202)
+        }
+        router.add("POST", "/v1/auth/password-reset/confirm", access: .anonymous) { request, context in
+            try confirm(request, context: context)
+        }
+        router.add("POST", "/v1/invitations/accept", access: .anonymous) { request, context in
+            try confirm(request, context: context)
+        }
+        router.add("POST", "/v1/invitations") { request, context in
+            struct Invite: Decodable {
+                var email: String
+                var display_name: String
+                var contact_id: String?
+                var role: String?
+                var organization_id: String?
+                var agent_id: String?
+                var access_level: Int?
+            }
+            let invite = try request.decode(Invite.self)
+            let principal = try context.requirePrincipal()
+            guard invite.email.contains("@"), invite.email.count <= 254 else {
+                throw APIError.invalid("email", "invalid_format", pt: "E-mail inválido.", en: "Invalid e-mail.")
+            }
+            let role: Role
+            let organization: String?
+            if principal.administrator {
+                role = invite.role.flatMap(Role.init(rawValue:)) ?? .customerContact
+                organization = invite.organization_id
+                if role.isCustomer && (organization ?? "").isEmpty {
+                    throw APIError.invalid("organization_id", "required", pt: "Informe a organização.", en: "Organization is required.")
+                }
+            } else if principal.organizationAdmin, context.user != nil {
+                // A customer's administrator invites authorized contacts of their own company only.
+                if let asked = invite.role, asked != Role.customerContact.rawValue { throw APIError.forbidden }
+                role = .customerContact
+                organization = principal.organizationID
+            } else {
+                throw APIError.forbidden
+            }
+            let user = try context.gateway.store.createUser(email: invite.email, displayName: invite.display_name, role: role,
+                                                            contactID: invite.contact_id, agentID: invite.agent_id,
+                                                            organizationID: organization, accessLevel: invite.access_level ?? 0,
+                                                            passwordHash: nil, invitedBy: context.user?.id)
+            let token = try context.gateway.store.createPasswordToken(userID: user.id, purpose: "invite", lifetimeSeconds: 7 * 24 * 3600)
+            Mailer.send(gateway: context.gateway, to: user, purpose: "invitation", token: token, context: context)
+            var body: [String: Any] = ["user": userJSON(user)]
+            if context.gateway.configuration.exposeTokens { body["token"] = token }
+            return .json(body, status: 201)
+        }
+    }
+
+    /// Checks e-mail and password with throttling; the same time and answer for unknown e-mails.
+    static func signIn(_ request: HTTPRequest, gateway: Gateway) throws -> User {
+        let credentials = try request.decode(Credentials.self)
+        let email = CredentialStore.normalize(credentials.email)
+        if let wait = gateway.throttle.retryAfter(email: email, address: request.clientAddress) {
+            throw APIError(status: 429, code: "LOGIN_THROTTLED", pt: "Muitas tentativas de entrada; aguarde e tente novamente.",
+                           en: "Too many sign-in attempts; wait and try again.", headers: [("Retry-After", String(max(1, wait)))])
+        }
+        let found = try gateway.store.userWithHash(email: email)
+        let hash = found?.1 ?? dummy
+        let matches = gateway.hasher.verify(credentials.password, against: hash)
+        guard let (user, stored) = found, stored != nil, matches, user.status == "active" else {
+            gateway.throttle.recordFailure(email: email, address: request.clientAddress)
+            throw APIError(status: 401, code: "INVALID_CREDENTIALS", pt: "E-mail ou senha incorretos.", en: "Wrong e-mail or password.")
+        }
+        gateway.throttle.recordSuccess(email: email)
+        return user
+    }
+
+    private static let dummy = PasswordHasher(environment: ProcessInfo.processInfo.environment).dummyHash()
+
+    static func confirm(_ request: HTTPRequest, context: RequestContext) throws -> HTTPResponse {
+        struct Confirm: Decodable { var token: String; var password: String }
+        let confirm = try request.decode(Confirm.self)
+        guard let user = try context.gateway.store.passwordTokenUser(confirm.token) else {
+            throw APIError.invalid("token", "invalid_or_expired", pt: "Link inválido ou expirado.", en: "Invalid or expired link.")
+        }
+        try context.gateway.policy.check(confirm.password, email: user.email)
+        guard try context.gateway.store.consumePasswordToken(confirm.token, newHash: try context.gateway.hasher.hash(confirm.password)) != nil else {
+            throw APIError.invalid("token", "invalid_or_expired", pt: "Link inválido ou expirado.", en: "Invalid or expired link.")
+        }
+        return .noContent
+    }
+
+    static func userJSON(_ user: User) -> [String: Any] {
+        var out: [String: Any] = ["id": user.id, "email": user.email, "display_name": user.displayName, "role": user.role.rawValue,
+                                  "status": user.status, "locale": user.locale, "access_level": user.accessLevel]
+        if let v = user.contactID { out["contact_id"] = v }
+        if let v = user.agentID { out["agent_id"] = v }
+        if let v = user.organizationID { out["organization_id"] = v }
+        return out
+    }
+
+    static func principalJSON(_ p: AuthV1.Principal) -> [String: Any] {
+        let kind: String = switch p.kind {
+        case .customer: "customer"
+        case .agent: "agent"
+        case .integration: "integration"
+        case .service: "service"
+        default: "unspecified"
+        }
+        return ["kind": kind, "id": p.id, "display_name": p.displayName, "organization_id": p.organizationID,
+                "organization_admin": p.organizationAdmin, "access_level": Int(p.accessLevel), "chefe": p.chefe,
+                "administrator": p.administrator, "permissions": p.permissions]
+    }
+}
+
+/// Sends the e-mails the gateway needs (invitation, password reset) through notification's
+/// `SendAccountEmail`, with the one-time link. A failure is logged, never shown to the caller
+/// (the reset answer must not reveal whether the address exists).
+enum Mailer {
+    static func send(gateway: Gateway, to user: User, purpose: String, token: String, context: RequestContext) {
+        var request = NotificationV1.SendAccountEmailRequest()
+        request.kind = purpose
+        request.to = user.email
+        request.name = user.displayName
+        let base = gateway.configuration.publicURL
+        let path = purpose == "invitation" ? "/portal/convite" : "/portal/nova-senha"
+        request.link = "\(base)\(path)#token=\(token)"
+        request.expiresAtMs = CredentialStore.now() + (purpose == "invitation" ? 7 * 24 * 3_600_000 : 3_600_000)
+        request.locale = user.locale
+        var options = CallOptions(timeoutMilliseconds: 5_000, metadata: gateway.signer.metadata(for: PrincipalSigner.service("gateway")))
+        options.metadata[MetadataKey.requestID] = context.requestID
+        do {
+            _ = try gateway.forward(service: "notification", path: NotificationV1.Notification.sendAccountEmail.path,
+                                    payload: request.serializedBytes(), options: options)
+        } catch {
+            gateway.runtime.logger.warning("account e-mail not queued: \(error)",
+                                           ["mail.purpose": purpose, "user.id": user.id, "request.id": context.requestID])
+        }
+    }
+}

@@ -1,0 +1,259 @@
+import CMessages
+import Foundation
+
+/// Converts between JSON and protobuf messages named by reflection, driven by the protobuf-c
+/// descriptors linked into this program (found by their C symbol, which protoc-c derives from the
+/// message's full name). Field names are the `.proto` names (`snake_case`); enums by name or
+/// number; `bytes` as base64; 64-bit integers as JSON numbers.
+public enum ProtoJSON {
+    /// A JSON value that does not fit the message (unknown field, wrong type).
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        /// Dotted path of the offending field.
+        public var field: String = ""
+    }
+
+    /// The descriptor of `ocorrencias.intake.v1.OpenTicketRequest`.
+    public static func descriptor(named fullName: String) throws -> UnsafePointer<ProtobufCMessageDescriptor> {
+        let symbol = cSymbol(fullName) + "__descriptor"
+        guard let handle = dlopen(nil, RTLD_NOW), let pointer = dlsym(handle, symbol) else {
+            throw Failure(description: "mensagem desconhecida por este programa / message unknown to this program: \(fullName) (\(symbol))")
+        }
+        return UnsafePointer(pointer.assumingMemoryBound(to: ProtobufCMessageDescriptor.self))
+    }
+
+    /// protoc-c's name mangling: dots become `__`, CamelCase becomes lower_snake.
+    static func cSymbol(_ fullName: String) -> String {
+        fullName.split(separator: ".").map { part -> String in
+            var out = ""
+            var wasUpper = true
+            for character in part {
+                let isUpper = character.isASCII && character.isUppercase
+                if isUpper {
+                    if !wasUpper { out += "_" }
+                    out += character.lowercased()
+                } else {
+                    out.append(character)
+                }
+                wasUpper = isUpper
+            }
+            return out
+        }.joined(separator: "__")
+    }
+
+    // MARK: JSON → bytes
+
+    public static func encode(_ json: [String: Any], as descriptor: UnsafePointer<ProtobufCMessageDescriptor>) throws -> [UInt8] {
+        let arena = Arena()
+        defer { arena.free() }
+        let message = try build(json, descriptor, arena, path: "")
+        let base = message.assumingMemoryBound(to: ProtobufCMessage.self)
+        let size = protobuf_c_message_get_packed_size(base)
+        var out = [UInt8](repeating: 0, count: size)
+        if size > 0 { _ = protobuf_c_message_pack(base, &out) }
+        return out
+    }
+
+    final class Arena {
+        var blocks: [UnsafeMutableRawPointer] = []
+        func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
+            let block = calloc(1, max(bytes, 1))!
+            blocks.append(block)
+            return block
+        }
+        func string(_ text: String) -> UnsafeMutableRawPointer {
+            let bytes = Array(text.utf8CString)
+            let block = allocate(bytes.count)
+            bytes.withUnsafeBytes { block.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            return block
+        }
+        func free() { for block in blocks { Foundation.free(block) } }
+    }
+
+    static func fields(_ descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> UnsafeBufferPointer<ProtobufCFieldDescriptor> {
+        UnsafeBufferPointer(start: descriptor.pointee.fields, count: Int(descriptor.pointee.n_fields))
+    }
+
+    static func build(_ json: [String: Any], _ descriptor: UnsafePointer<ProtobufCMessageDescriptor>, _ arena: Arena, path: String) throws -> UnsafeMutableRawPointer {
+        let message = arena.allocate(descriptor.pointee.sizeof_message)
+        protobuf_c_message_init(descriptor, message)
+        let known = fields(descriptor)
+        for (key, value) in json {
+            if value is NSNull { continue }
+            guard let field = known.first(where: { String(cString: $0.name) == key }) else {
+                let names = known.map { String(cString: $0.name) }.joined(separator: ", ")
+                throw Failure(description: "campo desconhecido / unknown field \(path)\(key) (\(String(cString: descriptor.pointee.name)): \(names))",
+                              field: "\(path)\(key)")
+            }
+            let location = message + Int(field.offset)
+            if field.label.rawValue == PROTOBUF_C_LABEL_REPEATED.rawValue {
+                guard let items = value as? [Any] else { throw Failure(description: "\(path)\(key): esperava uma lista / expected a list") }
+                let size = elementSize(field)
+                let buffer = arena.allocate(size * max(1, items.count))
+                for (index, item) in items.enumerated() {
+                    try write(item, field, into: buffer + index * size, arena, path: "\(path)\(key)[\(index)].")
+                }
+                (message + Int(field.quantifier_offset)).storeBytes(of: items.count, as: Int.self)
+                location.storeBytes(of: buffer, as: UnsafeMutableRawPointer.self)
+            } else {
+                try write(value, field, into: location, arena, path: "\(path)\(key).")
+                if field.flags & UInt32(PROTOBUF_C_FIELD_FLAG_ONEOF.rawValue) != 0 {
+                    (message + Int(field.quantifier_offset)).storeBytes(of: field.id, as: UInt32.self)
+                } else if field.label.rawValue == PROTOBUF_C_LABEL_OPTIONAL.rawValue,
+                          field.type.rawValue != PROTOBUF_C_TYPE_STRING.rawValue, field.type.rawValue != PROTOBUF_C_TYPE_MESSAGE.rawValue {
+                    (message + Int(field.quantifier_offset)).storeBytes(of: Int32(1), as: Int32.self)
+                }
+            }
+        }
+        return message
+    }
+
+    static func elementSize(_ field: ProtobufCFieldDescriptor) -> Int {
+        switch field.type.rawValue {
+        case PROTOBUF_C_TYPE_INT64.rawValue, PROTOBUF_C_TYPE_SINT64.rawValue, PROTOBUF_C_TYPE_SFIXED64.rawValue,
+             PROTOBUF_C_TYPE_UINT64.rawValue, PROTOBUF_C_TYPE_FIXED64.rawValue, PROTOBUF_C_TYPE_DOUBLE.rawValue: 8
+        case PROTOBUF_C_TYPE_STRING.rawValue, PROTOBUF_C_TYPE_MESSAGE.rawValue: MemoryLayout<UnsafeRawPointer>.size
+        case PROTOBUF_C_TYPE_BYTES.rawValue: MemoryLayout<ProtobufCBinaryData>.size
+        default: 4
+        }
+    }
+
+    static func write(_ value: Any, _ field: ProtobufCFieldDescriptor, into location: UnsafeMutableRawPointer, _ arena: Arena, path: String) throws {
+        func number() throws -> NSNumber {
+            if let n = value as? NSNumber { return n }
+            if let s = value as? String, let d = Double(s) { return NSNumber(value: d) }
+            throw Failure(description: "\(path.dropLast()): esperava um número / expected a number")
+        }
+        switch field.type.rawValue {
+        case PROTOBUF_C_TYPE_INT32.rawValue, PROTOBUF_C_TYPE_SINT32.rawValue, PROTOBUF_C_TYPE_SFIXED32.rawValue:
+            location.storeBytes(of: try number().int32Value, as: Int32.self)
+        case PROTOBUF_C_TYPE_UINT32.rawValue, PROTOBUF_C_TYPE_FIXED32.rawValue:
+            location.storeBytes(of: try number().uint32Value, as: UInt32.self)
+        case PROTOBUF_C_TYPE_INT64.rawValue, PROTOBUF_C_TYPE_SINT64.rawValue, PROTOBUF_C_TYPE_SFIXED64.rawValue:
+            location.storeBytes(of: try number().int64Value, as: Int64.self)
+        case PROTOBUF_C_TYPE_UINT64.rawValue, PROTOBUF_C_TYPE_FIXED64.rawValue:
+            location.storeBytes(of: try number().uint64Value, as: UInt64.self)
+        case PROTOBUF_C_TYPE_FLOAT.rawValue:
+            location.storeBytes(of: try number().floatValue, as: Float.self)
+        case PROTOBUF_C_TYPE_DOUBLE.rawValue:
+            location.storeBytes(of: try number().doubleValue, as: Double.self)
+        case PROTOBUF_C_TYPE_BOOL.rawValue:
+            guard let flag = value as? Bool else { throw Failure(description: "\(path.dropLast()): esperava true/false / expected a boolean") }
+            location.storeBytes(of: Int32(flag ? 1 : 0), as: Int32.self)
+        case PROTOBUF_C_TYPE_ENUM.rawValue:
+            let descriptor = field.descriptor.assumingMemoryBound(to: ProtobufCEnumDescriptor.self)
+            let values = UnsafeBufferPointer(start: descriptor.pointee.values, count: Int(descriptor.pointee.n_values))
+            if let name = value as? String {
+                guard let found = values.first(where: { String(cString: $0.name) == name }) else {
+                    let names = values.map { String(cString: $0.name) }.joined(separator: ", ")
+                    throw Failure(description: "\(path.dropLast()): valor desconhecido / unknown value \(name) (\(names))")
+                }
+                location.storeBytes(of: found.value, as: Int32.self)
+            } else {
+                location.storeBytes(of: try number().int32Value, as: Int32.self)
+            }
+        case PROTOBUF_C_TYPE_STRING.rawValue:
+            guard let text = value as? String else { throw Failure(description: "\(path.dropLast()): esperava texto / expected a string") }
+            location.storeBytes(of: arena.string(text), as: UnsafeMutableRawPointer.self)
+        case PROTOBUF_C_TYPE_BYTES.rawValue:
+            guard let text = value as? String, let data = Data(base64Encoded: text) else {
+                throw Failure(description: "\(path.dropLast()): esperava base64 / expected base64")
+            }
+            let buffer = arena.allocate(data.count)
+            data.withUnsafeBytes { if data.count > 0 { buffer.copyMemory(from: $0.baseAddress!, byteCount: data.count) } }
+            location.storeBytes(of: ProtobufCBinaryData(len: data.count, data: buffer.assumingMemoryBound(to: UInt8.self)), as: ProtobufCBinaryData.self)
+        case PROTOBUF_C_TYPE_MESSAGE.rawValue:
+            guard let object = value as? [String: Any] else { throw Failure(description: "\(path.dropLast()): esperava um objeto / expected an object") }
+            let descriptor = field.descriptor.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
+            location.storeBytes(of: try build(object, descriptor, arena, path: path), as: UnsafeMutableRawPointer.self)
+        default:
+            throw Failure(description: "\(path.dropLast()): tipo não suportado / unsupported type")
+        }
+    }
+
+    // MARK: bytes → JSON
+
+    public static func decode(_ bytes: [UInt8], as descriptor: UnsafePointer<ProtobufCMessageDescriptor>) throws -> [String: Any] {
+        guard let message = bytes.withUnsafeBufferPointer({ protobuf_c_message_unpack(descriptor, nil, $0.count, $0.baseAddress) }) else {
+            throw Failure(description: "resposta inválida / malformed \(String(cString: descriptor.pointee.name))")
+        }
+        defer { protobuf_c_message_free_unpacked(message, nil) }
+        return object(UnsafeRawPointer(message), descriptor)
+    }
+
+    static func object(_ message: UnsafeRawPointer, _ descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> [String: Any] {
+        var out: [String: Any] = [:]
+        for field in fields(descriptor) {
+            let name = String(cString: field.name)
+            let location = message + Int(field.offset)
+            if field.label.rawValue == PROTOBUF_C_LABEL_REPEATED.rawValue {
+                let count = (message + Int(field.quantifier_offset)).load(as: Int.self)
+                guard count > 0, let buffer = location.load(as: UnsafeRawPointer?.self) else { out[name] = [Any](); continue }
+                let size = elementSize(field)
+                out[name] = (0..<count).map { read(field, buffer + $0 * size) }
+            } else {
+                if field.flags & UInt32(PROTOBUF_C_FIELD_FLAG_ONEOF.rawValue) != 0,
+                   (message + Int(field.quantifier_offset)).load(as: UInt32.self) != field.id { continue }
+                if field.type.rawValue == PROTOBUF_C_TYPE_MESSAGE.rawValue, location.load(as: UnsafeRawPointer?.self) == nil { continue }
+                out[name] = read(field, location)
+            }
+        }
+        return out
+    }
+
+    static func read(_ field: ProtobufCFieldDescriptor, _ location: UnsafeRawPointer) -> Any {
+        switch field.type.rawValue {
+        case PROTOBUF_C_TYPE_INT32.rawValue, PROTOBUF_C_TYPE_SINT32.rawValue, PROTOBUF_C_TYPE_SFIXED32.rawValue: return location.load(as: Int32.self)
+        case PROTOBUF_C_TYPE_UINT32.rawValue, PROTOBUF_C_TYPE_FIXED32.rawValue: return location.load(as: UInt32.self)
+        case PROTOBUF_C_TYPE_INT64.rawValue, PROTOBUF_C_TYPE_SINT64.rawValue, PROTOBUF_C_TYPE_SFIXED64.rawValue: return location.load(as: Int64.self)
+        case PROTOBUF_C_TYPE_UINT64.rawValue, PROTOBUF_C_TYPE_FIXED64.rawValue: return location.load(as: UInt64.self)
+        case PROTOBUF_C_TYPE_FLOAT.rawValue: return location.load(as: Float.self)
+        case PROTOBUF_C_TYPE_DOUBLE.rawValue: return location.load(as: Double.self)
+        case PROTOBUF_C_TYPE_BOOL.rawValue: return location.load(as: Int32.self) != 0
+        case PROTOBUF_C_TYPE_ENUM.rawValue:
+            let value = location.load(as: Int32.self)
+            let descriptor = field.descriptor.assumingMemoryBound(to: ProtobufCEnumDescriptor.self)
+            let values = UnsafeBufferPointer(start: descriptor.pointee.values, count: Int(descriptor.pointee.n_values))
+            return values.first { $0.value == value }.map { String(cString: $0.name) } ?? value
+        case PROTOBUF_C_TYPE_STRING.rawValue:
+            return location.load(as: UnsafePointer<CChar>?.self).map { String(cString: $0) } ?? ""
+        case PROTOBUF_C_TYPE_BYTES.rawValue:
+            let binary = location.load(as: ProtobufCBinaryData.self)
+            guard binary.len > 0, let data = binary.data else { return "" }
+            return Data(bytes: data, count: binary.len).base64EncodedString()
+        case PROTOBUF_C_TYPE_MESSAGE.rawValue:
+            guard let nested = location.load(as: UnsafeRawPointer?.self) else { return [String: Any]() }
+            return object(nested, field.descriptor.assumingMemoryBound(to: ProtobufCMessageDescriptor.self))
+        default: return NSNull()
+        }
+    }
+}
+
+extension ProtoJSON {
+    /// True when the dotted `path` (`filter.stages`) names a field of the message.
+    public static func hasField(_ path: String, in descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> Bool {
+        var current = descriptor
+        let parts = path.split(separator: ".")
+        for (index, part) in parts.enumerated() {
+            guard let field = fields(current).first(where: { String(cString: $0.name) == part }) else { return false }
+            if index < parts.count - 1 {
+                guard field.type.rawValue == PROTOBUF_C_TYPE_MESSAGE.rawValue else { return false }
+                current = field.descriptor.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
+            }
+        }
+        return true
+    }
+
+    /// True when the dotted `path` names a repeated field.
+    public static func isRepeated(_ path: String, in descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> Bool {
+        var current = descriptor
+        let parts = path.split(separator: ".")
+        for (index, part) in parts.enumerated() {
+            guard let field = fields(current).first(where: { String(cString: $0.name) == part }) else { return false }
+            if index == parts.count - 1 { return field.label.rawValue == PROTOBUF_C_LABEL_REPEATED.rawValue }
+            guard field.type.rawValue == PROTOBUF_C_TYPE_MESSAGE.rawValue else { return false }
+            current = field.descriptor.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
+        }
+        return false
+    }
+}

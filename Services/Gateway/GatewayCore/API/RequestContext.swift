@@ -1,0 +1,51 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import ServiceKit
+
+/// Who is calling and the means to call services on their behalf, handed to every route handler.
+public struct RequestContext: Sendable {
+    public let gateway: Gateway
+    /// The signed-in user (session or bearer token).
+    public var user: User?
+    /// The integration key used, when the caller authenticated with one.
+    public var apiKey: APIKeyRecord?
+    /// The session (for logout and the CSRF token).
+    public var session: CredentialStore.Session?
+    /// `X-Request-Id`, generated when absent; travels to services as `request-id`.
+    public var requestID: String
+    /// The `Idempotency-Key` header, passed to the owning service.
+    public var idempotencyKey: String?
+
+    /// The principal signed into every RPC of this request.
+    public var principal: AuthV1.Principal? { user?.principal ?? apiKey?.principal }
+
+    /// The principal, or 401.
+    public func requirePrincipal() throws -> AuthV1.Principal {
+        guard let principal else { throw APIError.unauthenticated }
+        return principal
+    }
+
+    /// 403 unless the caller is an administrator.
+    public func requireAdministrator() throws {
+        guard try requirePrincipal().administrator else { throw APIError.forbidden }
+    }
+
+    /// Call options carrying the signed principal, request id and idempotency key.
+    public func callOptions(timeoutMilliseconds: Int = 10_000) -> CallOptions {
+        var metadata: [String: String] = [MetadataKey.requestID: requestID]
+        if let principal {
+            for (key, value) in gateway.signer.metadata(for: principal) { metadata[key] = value }
+        }
+        return CallOptions(timeoutMilliseconds: timeoutMilliseconds, metadata: metadata, idempotencyKey: idempotencyKey)
+    }
+
+    /// Calls `method` of `service` on the caller's behalf; RPC errors become ``APIError``s.
+    public func call<Request, Response>(_ service: String, _ method: RPCMethod<Request, Response>, _ request: Request) throws -> Response {
+        let bytes = try gateway.forward(service: service, path: method.path, payload: request.serializedBytes(), options: callOptions())
+        do { return try Response(serializedBytes: bytes) } catch {
+            throw APIError(status: 500, code: "INTERNAL", pt: "Resposta inválida de \(service).", en: "Malformed answer from \(service).")
+        }
+    }
+}

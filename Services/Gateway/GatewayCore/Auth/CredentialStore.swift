@@ -1,0 +1,315 @@
+import Foundation
+import Storage
+
+/// The gateway's own storage: users, sessions, API keys and one-time password tokens. No ticket
+/// data lives here. Works on SQLite and PostgreSQL (same SQL; `BIGINT` epoch milliseconds).
+public final class CredentialStore: Sendable {
+    public let database: any Database
+    let sessionCache = SessionCache()
+
+    public init(database: any Database) {
+        self.database = database
+    }
+
+    /// Versioned migrations of the gateway database (appended to, never edited).
+    public static let migrations: [Migration] = [
+        Migration(version: 1, name: "credentials", sql: """
+        CREATE TABLE gateway_users (
+          id TEXT PRIMARY KEY,
+          email TEXT NOT NULL UNIQUE,
+          display_name TEXT NOT NULL,
+          role TEXT NOT NULL,
+          contact_id TEXT,
+          agent_id TEXT,
+          organization_id TEXT,
+          access_level BIGINT NOT NULL DEFAULT 0,
+          password_hash TEXT,
+          status TEXT NOT NULL,
+          locale TEXT NOT NULL DEFAULT 'pt-BR',
+          invited_by TEXT,
+          created_at BIGINT NOT NULL,
+          updated_at BIGINT NOT NULL
+        );
+        CREATE INDEX gateway_users_organization ON gateway_users (organization_id);
+        CREATE TABLE gateway_sessions (
+          token_hash TEXT PRIMARY KEY,
+          user_id TEXT NOT NULL REFERENCES gateway_users (id),
+          kind TEXT NOT NULL,
+          csrf_token TEXT NOT NULL,
+          created_at BIGINT NOT NULL,
+          expires_at BIGINT NOT NULL,
+          client_address TEXT
+        );
+        CREATE INDEX gateway_sessions_user ON gateway_sessions (user_id);
+        CREATE TABLE gateway_api_keys (
+          id TEXT PRIMARY KEY,
+          key_hash TEXT NOT NULL,
+          name TEXT NOT NULL,
+          role TEXT NOT NULL,
+          organization_id TEXT,
+          access_level BIGINT NOT NULL DEFAULT 0,
+          permissions TEXT NOT NULL DEFAULT '',
+          created_by TEXT,
+          created_at BIGINT NOT NULL,
+          revoked_at BIGINT
+        );
+        CREATE TABLE gateway_password_tokens (
+          token_hash TEXT PRIMARY KEY,
+          user_id TEXT NOT NULL REFERENCES gateway_users (id),
+          purpose TEXT NOT NULL,
+          expires_at BIGINT NOT NULL,
+          used_at BIGINT
+        );
+        """),
+    ]
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    // MARK: users
+
+    /// Creates a user.
+    /// - Throws: ``APIError`` 409 when the e-mail is taken.
+    @discardableResult
+    public func createUser(email: String, displayName: String, role: Role, contactID: String? = nil, agentID: String? = nil,
+                           organizationID: String? = nil, accessLevel: Int = 0, passwordHash: String?,
+                           invitedBy: String? = nil, locale: String = "pt-BR") throws -> User {
+        let user = User(id: "U-" + Tokens.random(9), email: Self.normalize(email), displayName: displayName, role: role,
+                        contactID: contactID, agentID: agentID, organizationID: organizationID, accessLevel: accessLevel,
+                        status: passwordHash == nil ? "invited" : "active", locale: locale)
+        let now = Self.now()
+        do {
+            try database.write { tx in
+                try tx.execute("""
+                    INSERT INTO gateway_users (id, email, display_name, role, contact_id, agent_id, organization_id, access_level,
+                      password_hash, status, locale, invited_by, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, [.text(user.id), .text(user.email), .text(displayName), .text(role.rawValue), SQLValue(contactID),
+                          SQLValue(agentID), SQLValue(organizationID), .integer(Int64(accessLevel)), SQLValue(passwordHash),
+                          .text(user.status), .text(locale), SQLValue(invitedBy), .integer(now), .integer(now)])
+            }
+        } catch let error as StorageError where error.kind == .uniqueViolation {
+            throw APIError(status: 409, code: "ALREADY_EXISTS", pt: "Já existe um usuário com esse e-mail.",
+                           en: "A user with that e-mail already exists.", details: [.init(field: "email", reason: "taken")])
+        }
+        return user
+    }
+
+    /// The user and password hash for `email`.
+    public func userWithHash(email: String) throws -> (User, String?)? {
+        try database.read { tx in
+            try tx.queryOne("SELECT * FROM gateway_users WHERE email = ?", [.text(Self.normalize(email))]).map {
+                (try Self.user($0), $0.optionalText("password_hash"))
+            }
+        }
+    }
+
+    public func user(id: String) throws -> User? {
+        try database.read { tx in try tx.queryOne("SELECT * FROM gateway_users WHERE id = ?", [.text(id)]).map(Self.user) }
+    }
+
+    /// Users, optionally of one organization, ordered by e-mail.
+    public func users(organizationID: String? = nil) throws -> [User] {
+        try database.read { tx in
+            if let organizationID {
+                return try tx.query("SELECT * FROM gateway_users WHERE organization_id = ? ORDER BY email", [.text(organizationID)]).map(Self.user)
+            }
+            return try tx.query("SELECT * FROM gateway_users ORDER BY email", []).map(Self.user)
+        }
+    }
+
+    /// Sets a password (and activates an invited user); ends every session of the user.
+    public func setPassword(userID: String, hash: String) throws {
+        try database.write { tx in
+            try tx.execute("UPDATE gateway_users SET password_hash = ?, status = CASE WHEN status = 'invited' THEN 'active' ELSE status END, updated_at = ? WHERE id = ?",
+                           [.text(hash), .integer(Self.now()), .text(userID)])
+            try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(userID)])
+        }
+        sessionCache.removeAll()
+    }
+
+    public func setStatus(userID: String, status: String) throws {
+        try database.write { tx in
+            try tx.execute("UPDATE gateway_users SET status = ?, updated_at = ? WHERE id = ?", [.text(status), .integer(Self.now()), .text(userID)])
+            if status == "disabled" { try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(userID)]) }
+        }
+        sessionCache.removeAll()
+    }
+
+    static func user(_ row: Row) throws -> User {
+        User(id: try row.text("id"), email: try row.text("email"), displayName: try row.text("display_name"),
+             role: Role(rawValue: try row.text("role")) ?? .customerContact, contactID: row.optionalText("contact_id"),
+             agentID: row.optionalText("agent_id"), organizationID: row.optionalText("organization_id"),
+             accessLevel: Int(try row.int("access_level")), status: try row.text("status"), locale: try row.text("locale"))
+    }
+
+    static func normalize(_ email: String) -> String { email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
+
+    // MARK: sessions
+
+    /// A signed-in session: cookie (portal, with a CSRF token) or bearer (CLI, integrations).
+    public struct Session: Sendable {
+        public var tokenHash: String
+        public var kind: String
+        public var csrfToken: String
+        public var expiresAt: Int64
+        public var user: User
+    }
+
+    /// Starts a session; returns the token to hand out (only its digest is stored).
+    public func createSession(user: User, kind: String, lifetimeSeconds: Int, clientAddress: String) throws -> (token: String, session: Session) {
+        let token = Tokens.random(32)
+        let session = Session(tokenHash: Tokens.digest(token), kind: kind, csrfToken: Tokens.random(24),
+                              expiresAt: Self.now() + Int64(lifetimeSeconds) * 1000, user: user)
+        try database.write { tx in
+            try tx.execute("""
+                INSERT INTO gateway_sessions (token_hash, user_id, kind, csrf_token, created_at, expires_at, client_address)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, [.text(session.tokenHash), .text(user.id), .text(kind), .text(session.csrfToken), .integer(Self.now()),
+                      .integer(session.expiresAt), .text(clientAddress)])
+        }
+        return (token, session)
+    }
+
+    /// The live session of `token`, `nil` when unknown, expired or its user is not active.
+    public func session(token: String) throws -> Session? {
+        let hash = Tokens.digest(token)
+        let now = Self.now()
+        if let cached = sessionCache.get(hash, now: now) { return cached.expiresAt > now ? cached : nil }
+        let found = try database.read { tx -> Session? in
+            guard let row = try tx.queryOne("""
+                SELECT s.kind, s.csrf_token, s.expires_at, u.* FROM gateway_sessions s JOIN gateway_users u ON u.id = s.user_id
+                WHERE s.token_hash = ?
+                """, [.text(hash)]) else { return nil }
+            return Session(tokenHash: hash, kind: try row.text("kind"), csrfToken: try row.text("csrf_token"),
+                           expiresAt: try row.int("expires_at"), user: try Self.user(row))
+        }
+        guard let found, found.expiresAt > now, found.user.status == "active" else { return nil }
+        sessionCache.put(found, now: now)
+        return found
+    }
+
+    public func deleteSession(tokenHash: String) throws {
+        try database.write { tx in try tx.execute("DELETE FROM gateway_sessions WHERE token_hash = ?", [.text(tokenHash)]) }
+        sessionCache.remove(tokenHash)
+    }
+
+    // MARK: API keys
+
+    /// Creates an API key; returns the key text (shown once: `ocr_<id>_<secret>`).
+    public func createAPIKey(name: String, role: Role, organizationID: String?, accessLevel: Int, permissions: [String],
+                             createdBy: String?) throws -> (key: String, record: APIKeyRecord) {
+        let id = "K" + Tokens.digest(Tokens.random(8)).prefix(15)
+        let secret = Tokens.random(32)
+        let record = APIKeyRecord(id: id, name: name, role: role, organizationID: organizationID, accessLevel: accessLevel,
+                                  permissions: permissions, createdBy: createdBy, createdAt: Self.now(), revokedAt: nil)
+        try database.write { tx in
+            try tx.execute("""
+                INSERT INTO gateway_api_keys (id, key_hash, name, role, organization_id, access_level, permissions, created_by, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.text(id), .text(Tokens.digest(secret)), .text(name), .text(role.rawValue), SQLValue(organizationID),
+                      .integer(Int64(accessLevel)), .text(permissions.joined(separator: " ")), SQLValue(createdBy), .integer(record.createdAt)])
+        }
+        return ("ocr_\(id)_\(secret)", record)
+    }
+
+    /// The active key matching `key`, `nil` when malformed, unknown, revoked or wrong.
+    public func verifyAPIKey(_ key: String) throws -> APIKeyRecord? {
+        guard key.hasPrefix("ocr_") else { return nil }
+        let rest = key.dropFirst(4)
+        guard let separator = rest.firstIndex(of: "_") else { return nil }
+        let id = String(rest[..<separator])
+        let secret = String(rest[rest.index(after: separator)...])
+        guard !id.isEmpty, !secret.isEmpty else { return nil }
+        let row = try database.read { tx in
+            try tx.queryOne("SELECT * FROM gateway_api_keys WHERE id = ?", [.text(id)])
+        }
+        guard let row, try row.optionalInt("revoked_at") == nil,
+              Tokens.equal(try row.text("key_hash"), Tokens.digest(secret)) else { return nil }
+        return try Self.apiKey(row)
+    }
+
+    public func apiKeys() throws -> [APIKeyRecord] {
+        try database.read { tx in try tx.query("SELECT * FROM gateway_api_keys ORDER BY created_at", []).map(Self.apiKey) }
+    }
+
+    /// Revokes a key; false when unknown.
+    public func revokeAPIKey(id: String) throws -> Bool {
+        try database.write { tx in
+            try tx.execute("UPDATE gateway_api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [.integer(Self.now()), .text(id)]) > 0
+        }
+    }
+
+    static func apiKey(_ row: Row) throws -> APIKeyRecord {
+        APIKeyRecord(id: try row.text("id"), name: try row.text("name"), role: Role(rawValue: try row.text("role")) ?? .customerContact,
+                     organizationID: row.optionalText("organization_id"), accessLevel: Int(try row.int("access_level")),
+                     permissions: try row.text("permissions").split(separator: " ").map(String.init),
+                     createdBy: row.optionalText("created_by"), createdAt: try row.int("created_at"),
+                     revokedAt: try row.optionalInt("revoked_at"))
+    }
+
+    // MARK: one-time tokens (password reset, invitation)
+
+    /// A token for `purpose` (`reset` or `invite`) valid for `lifetimeSeconds`.
+    public func createPasswordToken(userID: String, purpose: String, lifetimeSeconds: Int) throws -> String {
+        let token = Tokens.random(32)
+        try database.write { tx in
+            try tx.execute("INSERT INTO gateway_password_tokens (token_hash, user_id, purpose, expires_at) VALUES (?, ?, ?, ?)",
+                           [.text(Tokens.digest(token)), .text(userID), .text(purpose), .integer(Self.now() + Int64(lifetimeSeconds) * 1000)])
+        }
+        return token
+    }
+
+    /// Uses a token once and sets the password in the same transaction; returns the user id, or
+    /// `nil` when the token is unknown, used or expired.
+    public func consumePasswordToken(_ token: String, newHash: String) throws -> String? {
+        let hash = Tokens.digest(token)
+        let userID = try database.write { tx -> String? in
+            guard let row = try tx.queryOne("SELECT user_id, expires_at, used_at FROM gateway_password_tokens WHERE token_hash = ?", [.text(hash)]),
+                  try row.optionalInt("used_at") == nil, try row.int("expires_at") > Self.now() else { return nil }
+            let userID = try row.text("user_id")
+            try tx.execute("UPDATE gateway_password_tokens SET used_at = ? WHERE token_hash = ?", [.integer(Self.now()), .text(hash)])
+            try tx.execute("UPDATE gateway_users SET password_hash = ?, status = CASE WHEN status = 'invited' THEN 'active' ELSE status END, updated_at = ? WHERE id = ?",
+                           [.text(newHash), .integer(Self.now()), .text(userID)])
+            try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(userID)])
+            return userID
+        }
+        sessionCache.removeAll()
+        return userID
+    }
+
+    /// The user a still-valid token belongs to (without using it).
+    public func passwordTokenUser(_ token: String) throws -> User? {
+        try database.read { tx in
+            guard let row = try tx.queryOne("""
+                SELECT u.* FROM gateway_password_tokens t JOIN gateway_users u ON u.id = t.user_id
+                WHERE t.token_hash = ? AND t.used_at IS NULL AND t.expires_at > ?
+                """, [.text(Tokens.digest(token)), .integer(Self.now())]) else { return nil }
+            return try Self.user(row)
+        }
+    }
+}
+
+/// Sessions looked up in the last few seconds, so an authenticated request does not always read
+/// the database. Logout and password changes on this instance clear entries at once; on other
+/// instances an ended session lives at most ``ttlMilliseconds`` more.
+final class SessionCache: @unchecked Sendable {
+    static let ttlMilliseconds: Int64 = 5_000
+    private let lock = NSLock()
+    private var entries: [String: (CredentialStore.Session, Int64)] = [:]
+
+    func get(_ hash: String, now: Int64) -> CredentialStore.Session? {
+        lock.lock(); defer { lock.unlock() }
+        guard let (session, at) = entries[hash] else { return nil }
+        if now - at > Self.ttlMilliseconds { entries[hash] = nil; return nil }
+        return session
+    }
+
+    func put(_ session: CredentialStore.Session, now: Int64) {
+        lock.lock(); defer { lock.unlock() }
+        if entries.count > 10_000 { entries.removeAll() }
+        entries[session.tokenHash] = (session, now)
+    }
+
+    func remove(_ hash: String) { lock.lock(); entries[hash] = nil; lock.unlock() }
+    func removeAll() { lock.lock(); entries.removeAll(); lock.unlock() }
+}

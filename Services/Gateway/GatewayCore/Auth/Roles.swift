@@ -1,0 +1,105 @@
+import Messages
+
+/// What a gateway user is.
+public enum Role: String, Sendable, CaseIterable, Codable {
+    /// A customer company's authorized contact (an intake contact).
+    case customerContact = "customer_contact"
+    /// A customer company's administrator: also invites authorized contacts.
+    case customerAdmin = "customer_admin"
+    /// Support staff (a workflow agent).
+    case agent
+    /// An agent who supervises other agents.
+    case chefe
+    /// Configures the system.
+    case administrator
+
+    public var isCustomer: Bool { self == .customerContact || self == .customerAdmin }
+
+    /// Fine-grained permissions carried in the principal (services check them again).
+    public var permissions: [String] {
+        switch self {
+        case .customerContact: ["tickets.open", "tickets.read_own_organization", "knowledge.read"]
+        case .customerAdmin: ["tickets.open", "tickets.read_own_organization", "knowledge.read", "contacts.invite"]
+        case .agent: ["tickets.read", "tickets.work", "knowledge.read", "knowledge.write"]
+        case .chefe: ["tickets.read", "tickets.work", "tickets.transfer", "agents.supervise", "knowledge.read", "knowledge.write"]
+        case .administrator: ["tickets.read", "tickets.work", "tickets.transfer", "tickets.link_customer", "agents.supervise",
+                              "knowledge.read", "knowledge.write", "admin.configure", "admin.users", "admin.api_keys"]
+        }
+    }
+}
+
+/// A person who can sign in, linked to an intake contact or a workflow agent.
+public struct User: Sendable, Codable, Equatable {
+    public var id: String
+    public var email: String
+    public var displayName: String
+    public var role: Role
+    /// Intake's contact id (customers).
+    public var contactID: String?
+    /// Workflow's agent id (agents, chefes, administrators).
+    public var agentID: String?
+    /// The customer's organization (intake's id).
+    public var organizationID: String?
+    /// Agents: the highest confidentiality level they may see.
+    public var accessLevel: Int
+    /// `active`, `invited` (no password yet) or `disabled`.
+    public var status: String
+    public var locale: String
+
+    /// The principal the gateway signs into every RPC made for this user.
+    public var principal: AuthV1.Principal {
+        var p = AuthV1.Principal()
+        p.kind = role.isCustomer ? .customer : .agent
+        p.id = (role.isCustomer ? contactID : agentID) ?? id
+        p.displayName = displayName
+        p.organizationID = organizationID ?? ""
+        p.organizationAdmin = role == .customerAdmin
+        p.accessLevel = Int32(clamping: accessLevel)
+        p.chefe = role == .chefe || role == .administrator
+        p.administrator = role == .administrator
+        p.permissions = role.permissions
+        p.email = email
+        p.locale = locale
+        return p
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, email, role, status, locale
+        case displayName = "display_name", contactID = "contact_id", agentID = "agent_id"
+        case organizationID = "organization_id", accessLevel = "access_level"
+    }
+}
+
+/// An integration's API key as stored (the secret part only as a digest).
+public struct APIKeyRecord: Sendable, Codable, Equatable {
+    public var id: String
+    public var name: String
+    public var role: Role
+    public var organizationID: String?
+    public var accessLevel: Int
+    public var permissions: [String]
+    public var createdBy: String?
+    public var createdAt: Int64
+    public var revokedAt: Int64?
+
+    /// The principal of calls made with this key: an integration with the key's own permissions.
+    public var principal: AuthV1.Principal {
+        var p = AuthV1.Principal()
+        p.kind = .integration
+        p.id = id
+        p.displayName = name
+        p.organizationID = organizationID ?? ""
+        p.organizationAdmin = role == .customerAdmin
+        p.accessLevel = Int32(clamping: accessLevel)
+        p.chefe = role == .chefe || role == .administrator
+        p.administrator = role == .administrator
+        p.permissions = permissions.isEmpty ? role.permissions : permissions
+        return p
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, role, permissions
+        case organizationID = "organization_id", accessLevel = "access_level", createdBy = "created_by"
+        case createdAt = "created_at", revokedAt = "revoked_at"
+    }
+}

@@ -1,0 +1,49 @@
+/// The gateway's own settings, read from the environment (the service-wide ones, such as the
+/// RPC port and data directory, come from ``ServiceKit/ServiceConfiguration``).
+///
+/// | setting | environment | default |
+/// |---|---|---|
+/// | HTTP server | `GATEWAY_HTTP_*` | see ``HTTPServerConfiguration`` |
+/// | public RPC port (API keys) | `GATEWAY_RPC_PROXY_PORT` (`off` disables) | `7190` |
+/// | `Secure` flag on cookies | `GATEWAY_COOKIE_SECURE` | `1` |
+/// | portal session lifetime | `GATEWAY_SESSION_SECONDS` | 8 h |
+/// | bearer token lifetime | `GATEWAY_TOKEN_SECONDS` | 30 days |
+/// | requests per minute per user / API key | `GATEWAY_RATE_LIMIT_USER` | 600 |
+/// | requests per minute per IP address | `GATEWAY_RATE_LIMIT_IP` | 1200 |
+/// | failed logins before throttling (per e-mail; ×4 per IP) | `GATEWAY_LOGIN_MAX_FAILURES` | 5 in 15 min |
+/// | reset / invitation token in the HTTP answer (development and tests only) | `GATEWAY_EXPOSE_TOKENS` | `0` |
+/// | address people use to reach the portal (links in e-mails) | `GATEWAY_PUBLIC_URL` | `http://127.0.0.1:8080` |
+/// | Argon2id cost (`interactive`, or `minimal` for tests) | `GATEWAY_PWHASH` | `interactive` |
+public struct GatewayConfiguration: Sendable {
+    public var http = HTTPServerConfiguration()
+    public var proxyPort: Int? = 7190
+    public var cookieSecure = true
+    public var sessionSeconds = 8 * 3600
+    public var tokenSeconds = 30 * 24 * 3600
+    public var rateLimitUser = 600
+    public var rateLimitIP = 1200
+    public var loginMaxFailures = 5
+    public var exposeTokens = false
+    public var publicURL = "http://127.0.0.1:8080"
+    /// Services behind the gateway, as named in `<SERVICE>_ADDRESSES`.
+    public var services = ["intake", "workflow", "notification", "knowledge"]
+
+    public init() {}
+
+    public init(environment: [String: String]) {
+        self.init()
+        http = HTTPServerConfiguration(environment: environment)
+        func int(_ name: String, _ fallback: Int) -> Int { environment[name].flatMap(Int.init) ?? fallback }
+        if let text = environment["GATEWAY_RPC_PROXY_PORT"] {
+            proxyPort = (text == "off" || text.isEmpty) ? nil : Int(text)
+        }
+        cookieSecure = environment["GATEWAY_COOKIE_SECURE"] != "0"
+        sessionSeconds = int("GATEWAY_SESSION_SECONDS", sessionSeconds)
+        tokenSeconds = int("GATEWAY_TOKEN_SECONDS", tokenSeconds)
+        rateLimitUser = int("GATEWAY_RATE_LIMIT_USER", rateLimitUser)
+        rateLimitIP = int("GATEWAY_RATE_LIMIT_IP", rateLimitIP)
+        loginMaxFailures = int("GATEWAY_LOGIN_MAX_FAILURES", loginMaxFailures)
+        exposeTokens = environment["GATEWAY_EXPOSE_TOKENS"] == "1"
+        publicURL = environment["GATEWAY_PUBLIC_URL"] ?? "http://127.0.0.1:\(http.port)"
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Observability
+import RPCTransport
+import ServiceKit
+import Storage
+import Synchronization
+
+/// The gateway service: its schema, and the HTTP server and public RPC port it starts next to
+/// the RPC built-ins every service has.
+public enum GatewayService {
+    /// Versioned migrations of the gateway database: credentials only.
+    public static let migrations = CredentialStore.migrations
+
+    /// The running proxy's server, for `/metrics`.
+    static let proxyServer = Mutex<RPCServer?>(nil)
+
+    /// Starts the HTTP server and the public RPC port; they stop with the service.
+    /// - Throws: when a port cannot be bound.
+    public static func register(runtime: ServiceRuntime, router: inout RPCRouter) throws {
+        let configuration = GatewayConfiguration(environment: runtime.configuration.environment)
+        let gateway = Gateway(runtime: runtime, configuration: configuration)
+        let http = HTTPServer(configuration: configuration.http, logger: runtime.logger,
+                              tooLarge: { _ in APIError.tooLarge.response },
+                              handler: { gateway.handle($0) })
+        try http.start()
+        var proxy: RPCProxy?
+        if let port = configuration.proxyPort {
+            let created = RPCProxy(gateway: gateway, port: port)
+            try created.start()
+            proxyServer.withLock { $0 = created.server }
+            runtime.logger.notice("rpc proxy listening", ["address": "\(runtime.configuration.host):\(created.server.port)"])
+            proxy = created
+        }
+        runtime.addBackground(Servers(http: http, proxy: proxy))
+    }
+
+    /// Stops the HTTP server and the proxy with the service.
+    final class Servers: BackgroundService, @unchecked Sendable {
+        let http: HTTPServer
+        let proxy: RPCProxy?
+        init(http: HTTPServer, proxy: RPCProxy?) {
+            self.http = http
+            self.proxy = proxy
+        }
+        func start() {}
+        func stop() {
+            proxy?.stop()
+            http.stop()
+        }
+    }
+}

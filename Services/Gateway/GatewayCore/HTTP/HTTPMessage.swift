@@ -1,0 +1,125 @@
+import Foundation
+
+/// One HTTP request as the gateway's handlers see it: everything already read, body included.
+public struct HTTPRequest: Sendable {
+    /// `GET`, `POST`, ...
+    public var method: String
+    /// The path without the query string, e.g. `/v1/tickets/T-1`.
+    public var path: String
+    /// Query arguments (the last value wins when a name repeats).
+    public var query: [String: String]
+    /// Headers by lower-cased name.
+    public var headers: [String: String]
+    /// The request body (bounded by ``HTTPServerConfiguration/maxBodyBytes``).
+    public var body: [UInt8]
+    /// The peer's address as text.
+    public var clientAddress: String
+    /// Values of `{name}` segments of the matched route template.
+    public var pathParameters: [String: String] = [:]
+
+    public init(method: String, path: String, query: [String: String] = [:], headers: [String: String] = [:],
+                body: [UInt8] = [], clientAddress: String = "127.0.0.1") {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.clientAddress = clientAddress
+    }
+
+    /// A header by case-insensitive name.
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+    /// A cookie sent in the `Cookie` header.
+    public func cookie(_ name: String) -> String? {
+        guard let header = header("cookie") else { return nil }
+        for part in header.split(separator: ";") {
+            let pair = part.trimmingCharacters(in: .whitespaces)
+            guard let equals = pair.firstIndex(of: "=") else { continue }
+            if pair[..<equals] == name { return String(pair[pair.index(after: equals)...]) }
+        }
+        return nil
+    }
+
+    /// The path parameter `name` (routes guarantee it is present).
+    public func parameter(_ name: String) -> String { pathParameters[name] ?? "" }
+
+    /// The body decoded as a JSON object.
+    /// - Throws: ``APIError`` 400 `invalid_json` when the body is not a JSON object.
+    public func jsonObject() throws -> [String: Any] {
+        if body.isEmpty { return [:] }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
+            throw APIError(status: 400, code: "INVALID_JSON", pt: "O corpo não é um objeto JSON válido.",
+                           en: "The body is not a valid JSON object.")
+        }
+        return object
+    }
+
+    /// The body decoded into `T`.
+    /// - Throws: ``APIError`` 400 naming what could not be decoded.
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        if !body.isEmpty, (try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])) == nil {
+            throw APIError(status: 400, code: "INVALID_JSON", pt: "O corpo não é JSON válido.", en: "The body is not valid JSON.")
+        }
+        do { return try JSONDecoder().decode(T.self, from: Data(body.isEmpty ? Array("{}".utf8) : body)) } catch let error as DecodingError {
+            var field = ""
+            var reason = "invalid"
+            switch error {
+            case .keyNotFound(let key, let context):
+                field = (context.codingPath + [key]).map(\.stringValue).joined(separator: ".")
+                reason = "required"
+            case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+                field = context.codingPath.map(\.stringValue).joined(separator: ".")
+                reason = "invalid_type"
+            @unknown default: break
+            }
+            throw APIError(status: 400, code: "INVALID_ARGUMENT", pt: "Requisição inválida.", en: "Invalid request.",
+                           details: [.init(field: field, reason: reason)])
+        } catch {
+            throw APIError(status: 400, code: "INVALID_JSON", pt: "O corpo não é JSON válido.", en: "The body is not valid JSON.")
+        }
+    }
+}
+
+/// What a handler answers.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Headers in order; a name may repeat (`Set-Cookie`).
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+
+    public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// A JSON response from a `JSONSerialization`-compatible value.
+    public static func json(_ value: Any, status: Int = 200) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json; charset=utf-8")], body: JSONWriter.data(value))
+    }
+
+    /// A JSON response from an `Encodable` value.
+    public static func encoded<T: Encodable>(_ value: T, status: Int = 200) -> HTTPResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return HTTPResponse(status: status, headers: [("Content-Type", "application/json; charset=utf-8")], body: Array(data))
+    }
+
+    /// A text response.
+    public static func text(_ text: String, status: Int = 200, contentType: String = "text/plain; charset=utf-8") -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", contentType)], body: Array(text.utf8))
+    }
+
+    /// 204 No Content.
+    public static var noContent: HTTPResponse { HTTPResponse(status: 204) }
+
+    /// The first value of header `name` (case-insensitive).
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+    }
+
+    /// Adds a header.
+    public mutating func addHeader(_ name: String, _ value: String) { headers.append((name, value)) }
+}

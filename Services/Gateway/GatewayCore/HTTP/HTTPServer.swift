@@ -1,0 +1,180 @@
+import CMicroHTTPD
+import Foundation
+import Observability
+
+/// An HTTP/1.1 server on libmicrohttpd: an internal pool of polling threads (epoll), each
+/// reading requests and running the handler for the connections it owns.
+///
+/// Bodies are collected up to ``HTTPServerConfiguration/maxBodyBytes`` (413 beyond, at once when
+/// `Content-Length` announces it); header size, connection count and idle time are bounded by
+/// libmicrohttpd options.
+///
+/// ```swift
+/// let server = HTTPServer(configuration: config, logger: logger) { request in
+///     HTTPResponse.text("olá")
+/// }
+/// try server.start()
+/// server.stop()
+/// ```
+public final class HTTPServer: @unchecked Sendable {
+    public typealias Handler = @Sendable (HTTPRequest) -> HTTPResponse
+
+    public let configuration: HTTPServerConfiguration
+    let logger: Logger
+    let handler: Handler
+    /// Answers a request whose body was too large (a JSON 413 from the API layer).
+    let tooLarge: @Sendable (HTTPRequest) -> HTTPResponse
+    private var daemon: OpaquePointer?
+    private var boundPort = 0
+
+    public init(configuration: HTTPServerConfiguration, logger: Logger,
+                tooLarge: @escaping @Sendable (HTTPRequest) -> HTTPResponse, handler: @escaping Handler) {
+        self.configuration = configuration
+        self.logger = logger
+        self.handler = handler
+        self.tooLarge = tooLarge
+    }
+
+    /// The bound port.
+    public var port: Int { boundPort }
+
+    /// Binds and starts the thread pool.
+    /// - Throws: ``HTTPServerError`` when the address cannot be bound.
+    public func start() throws {
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        let started = cmhd_start(configuration.host, UInt16(configuration.port), UInt32(configuration.threads),
+                                 UInt32(configuration.maxConnections), UInt32(configuration.timeoutSeconds),
+                                 configuration.maxHeaderBytes, Callbacks.access, context, Callbacks.completed, nil)
+        guard let started else {
+            throw HTTPServerError(description: "cannot listen for HTTP on \(configuration.host):\(configuration.port)")
+        }
+        daemon = started
+        boundPort = Int(cmhd_bound_port(started))
+        logger.notice("http listening", ["address": "\(configuration.host):\(boundPort)", "threads": String(configuration.threads)])
+    }
+
+    /// Stops accepting, closes connections and joins the threads.
+    public func stop() {
+        if let daemon {
+            MHD_stop_daemon(daemon)
+            self.daemon = nil
+        }
+    }
+
+    deinit { stop() }
+
+    /// Per-request state kept by libmicrohttpd between calls of the access handler.
+    final class Pending {
+        var body: [UInt8] = []
+        var tooLarge = false
+        var answered = false
+    }
+
+    /// The C callbacks, defined in a type of the library (never in `main.swift`).
+    enum Callbacks {
+        static let access: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadSize, state in
+            guard let cls, let connection, let state else { return MHD_Result(rawValue: UInt32(cmhd_no()))! }
+            let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
+            return server.access(connection: connection, url: url, method: method, uploadData: uploadData,
+                                 uploadSize: uploadSize, state: state) ? MHD_Result(rawValue: UInt32(cmhd_yes()))! : MHD_Result(rawValue: UInt32(cmhd_no()))!
+        }
+
+        static let completed: MHD_RequestCompletedCallback = { _, _, state, _ in
+            guard let state, let pointer = state.pointee else { return }
+            Unmanaged<Pending>.fromOpaque(pointer).release()
+            state.pointee = nil
+        }
+    }
+
+    private func access(connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?,
+                        uploadData: UnsafePointer<CChar>?, uploadSize: UnsafeMutablePointer<Int>?,
+                        state: UnsafeMutablePointer<UnsafeMutableRawPointer?>) -> Bool {
+        guard let pointer = state.pointee else {
+            // First call: only headers are known.
+            let pending = Pending()
+            state.pointee = Unmanaged.passRetained(pending).toOpaque()
+            if let length = cmhd_header(connection, "Content-Length"),
+               let declared = Int(String(cString: length)), declared > configuration.maxBodyBytes {
+                pending.tooLarge = true
+                pending.answered = true
+                let request = makeRequest(connection: connection, url: url, method: method, body: [])
+                return send(tooLarge(request), on: connection)
+            }
+            return true
+        }
+        let pending = Unmanaged<Pending>.fromOpaque(pointer).takeUnretainedValue()
+        if let uploadSize, uploadSize.pointee > 0 {
+            let count = uploadSize.pointee
+            if !pending.tooLarge, let uploadData {
+                if pending.body.count + count > configuration.maxBodyBytes {
+                    pending.tooLarge = true
+                    pending.body = []
+                } else {
+                    uploadData.withMemoryRebound(to: UInt8.self, capacity: count) {
+                        pending.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: count))
+                    }
+                }
+            }
+            uploadSize.pointee = 0
+            return true
+        }
+        if pending.answered { return true }
+        pending.answered = true
+        let request = makeRequest(connection: connection, url: url, method: method, body: pending.body)
+        pending.body = []
+        let response = pending.tooLarge ? tooLarge(request) : handler(request)
+        return send(response, on: connection)
+    }
+
+    private func makeRequest(connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?,
+                             body: [UInt8]) -> HTTPRequest {
+        var request = HTTPRequest(method: method.map { String(cString: $0) } ?? "GET",
+                                  path: url.map { String(cString: $0) } ?? "/", body: body)
+        request.headers = Self.collect(connection, kind: cmhd_header_kind(), lowercase: true)
+        request.query = Self.collect(connection, kind: cmhd_query_kind(), lowercase: false)
+        var address = [CChar](repeating: 0, count: 64)
+        let length = cmhd_client_address(connection, &address, 64)
+        request.clientAddress = length > 0 ? String(decoding: address.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self) : "unknown"
+        return request
+    }
+
+    private static func collect(_ connection: OpaquePointer, kind: Int32, lowercase: Bool) -> [String: String] {
+        var capacity = 16 << 10
+        while capacity <= 1 << 20 {
+            var buffer = [CChar](repeating: 0, count: capacity)
+            let used = cmhd_collect(connection, kind, &buffer, capacity)
+            if used >= 0 {
+                var values: [String: String] = [:]
+                let parts = buffer.prefix(used).split(separator: 0, omittingEmptySubsequences: false)
+                var index = 0
+                while index + 1 < parts.count {
+                    let key = String(decoding: parts[index].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                    let value = String(decoding: parts[index + 1].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                    values[lowercase ? key.lowercased() : key] = value
+                    index += 2
+                }
+                return values
+            }
+            capacity *= 4
+        }
+        return [:]
+    }
+
+    private func send(_ response: HTTPResponse, on connection: OpaquePointer) -> Bool {
+        var headerBytes: [CChar] = []
+        for (name, value) in response.headers {
+            // Header values never carry CR/LF (response splitting).
+            let clean = value.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: "")
+            headerBytes.append(contentsOf: name.utf8CString)
+            headerBytes.append(contentsOf: clean.utf8CString)
+        }
+        return response.body.withUnsafeBytes { body in
+            cmhd_respond(connection, UInt32(response.status), body.baseAddress, body.count, headerBytes, headerBytes.count) == 1
+        }
+    }
+}
+
+/// The HTTP server could not start.
+public struct HTTPServerError: Error, CustomStringConvertible {
+    public var description: String
+}

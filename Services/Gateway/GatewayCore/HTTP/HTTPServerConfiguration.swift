@@ -1,0 +1,42 @@
+/// Where the gateway's HTTP server listens and how much it accepts.
+///
+/// | setting | environment | default |
+/// |---|---|---|
+/// | bind address | `GATEWAY_HTTP_HOST` (else `OCORRENCIAS_HOST`) | `127.0.0.1` |
+/// | port | `GATEWAY_HTTP_PORT` | `8080` |
+/// | threads of the pool | `GATEWAY_HTTP_THREADS` | `16` |
+/// | max body | `GATEWAY_HTTP_MAX_BODY_BYTES` | 10 MiB |
+/// | max header block (per-connection memory) | `GATEWAY_HTTP_MAX_HEADER_BYTES` | 32 KiB |
+/// | connections | `GATEWAY_HTTP_MAX_CONNECTIONS` | 1024 |
+/// | idle connection timeout | `GATEWAY_HTTP_TIMEOUT_SECONDS` | 30 |
+public struct HTTPServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    /// 0 lets the OS choose (tests).
+    public var port = 8080
+    /// libmicrohttpd's internal thread pool: each thread polls its share of the connections and
+    /// runs handlers, which may block on RPC calls.
+    public var threads = 16
+    /// Larger bodies are answered 413 (at once when `Content-Length` says so).
+    public var maxBodyBytes = 10 << 20
+    /// Bounds the request line and headers: libmicrohttpd answers 431 when they do not fit.
+    public var maxHeaderBytes = 32 << 10
+    /// Further connections are refused by libmicrohttpd.
+    public var maxConnections = 1024
+    /// A connection idle this long is closed (slow clients included).
+    public var timeoutSeconds = 30
+
+    public init() {}
+
+    /// Reads the `GATEWAY_HTTP_*` variables over the defaults.
+    public init(environment: [String: String]) {
+        self.init()
+        host = environment["GATEWAY_HTTP_HOST"] ?? environment["OCORRENCIAS_HOST"] ?? host
+        func int(_ name: String, _ fallback: Int) -> Int { environment[name].flatMap(Int.init) ?? fallback }
+        port = int("GATEWAY_HTTP_PORT", port)
+        threads = max(1, int("GATEWAY_HTTP_THREADS", threads))
+        maxBodyBytes = int("GATEWAY_HTTP_MAX_BODY_BYTES", maxBodyBytes)
+        maxHeaderBytes = int("GATEWAY_HTTP_MAX_HEADER_BYTES", maxHeaderBytes)
+        maxConnections = int("GATEWAY_HTTP_MAX_CONNECTIONS", maxConnections)
+        timeoutSeconds = int("GATEWAY_HTTP_TIMEOUT_SECONDS", timeoutSeconds)
+    }
+}

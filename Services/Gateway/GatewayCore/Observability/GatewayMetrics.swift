@@ -1,0 +1,88 @@
+import Foundation
+import Observability
+import Synchronization
+
+/// What `/metrics` reports: HTTP requests per route and status with latency histograms, API
+/// errors by code, and the gateway's RPC calls per method (client side, HTTP and proxy port).
+public final class GatewayMetrics: Sendable {
+    private let http = Mutex<[String: RouteSeries]>([:])
+    private let errors = Mutex<[String: UInt64]>([:])
+    /// RPC calls the gateway makes, per method and status.
+    public let rpc = RPCMetrics()
+
+    struct RouteSeries {
+        var counts: [Int: UInt64] = [:]
+        var buckets = [UInt64](repeating: 0, count: RPCMetrics.bucketBounds.count + 1)
+        var sumSeconds = 0.0
+        var total: UInt64 = 0
+    }
+
+    public init() {}
+
+    /// Records one HTTP request of `route` (`GET /v1/tickets/{id}`).
+    public func recordRequest(route: String, status: Int, seconds: Double, errorCode: String?) {
+        var bucket = RPCMetrics.bucketBounds.count
+        for (i, bound) in RPCMetrics.bucketBounds.enumerated() where seconds <= bound {
+            bucket = i
+            break
+        }
+        http.withLock { all in
+            var series = all[route] ?? RouteSeries()
+            series.counts[status, default: 0] += 1
+            series.buckets[bucket] += 1
+            series.sumSeconds += seconds
+            series.total += 1
+            all[route] = series
+        }
+        if let errorCode { errors.withLock { $0[errorCode, default: 0] += 1 } }
+    }
+
+    /// Records one RPC the gateway made.
+    public func recordCall(method: String, code: Int32, nanoseconds: UInt64) {
+        rpc.series(for: method).record(code: code, nanoseconds: nanoseconds)
+    }
+
+    /// Prometheus text exposition format 0.0.4.
+    public func prometheusText(extra: String = "") -> String {
+        let routes = http.withLock { $0 }.sorted { $0.key < $1.key }
+        var out = "# HELP gateway_http_requests_total HTTP requests by route and status.\n# TYPE gateway_http_requests_total counter\n"
+        for (route, series) in routes {
+            let (method, path) = Self.split(route)
+            for (status, count) in series.counts.sorted(by: { $0.key < $1.key }) {
+                out += "gateway_http_requests_total{method=\"\(method)\",route=\"\(Self.escape(path))\",status=\"\(status)\"} \(count)\n"
+            }
+        }
+        out += "# HELP gateway_http_request_duration_seconds HTTP request latency by route.\n# TYPE gateway_http_request_duration_seconds histogram\n"
+        for (route, series) in routes {
+            let (method, path) = Self.split(route)
+            let labels = "method=\"\(method)\",route=\"\(Self.escape(path))\""
+            var cumulative: UInt64 = 0
+            for (i, bound) in RPCMetrics.bucketBounds.enumerated() {
+                cumulative += series.buckets[i]
+                out += "gateway_http_request_duration_seconds_bucket{\(labels),le=\"\(bound)\"} \(cumulative)\n"
+            }
+            out += "gateway_http_request_duration_seconds_bucket{\(labels),le=\"+Inf\"} \(series.total)\n"
+            out += "gateway_http_request_duration_seconds_sum{\(labels)} \(series.sumSeconds)\n"
+            out += "gateway_http_request_duration_seconds_count{\(labels)} \(series.total)\n"
+        }
+        out += "# HELP gateway_http_errors_total API errors answered, by code.\n# TYPE gateway_http_errors_total counter\n"
+        for (code, count) in errors.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            out += "gateway_http_errors_total{code=\"\(code)\"} \(count)\n"
+        }
+        // The shared RPC metrics name their series after servers; these are the gateway's calls out.
+        out += rpc.prometheusText(service: "gateway")
+            .replacingOccurrences(of: "rpc_server_calls_total", with: "gateway_rpc_client_calls_total")
+            .replacingOccurrences(of: "rpc_server_duration_seconds", with: "gateway_rpc_client_duration_seconds")
+        out += extra
+        return out
+    }
+
+    static func split(_ route: String) -> (String, String) {
+        guard let space = route.firstIndex(of: " ") else { return ("", route) }
+        return (String(route[..<space]), String(route[route.index(after: space)...]))
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    }
+}

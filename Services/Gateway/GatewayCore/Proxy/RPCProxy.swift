@@ -1,0 +1,126 @@
+import Foundation
+import Messages
+import Observability
+import RPC
+import RPCTransport
+import ServiceKit
+
+/// The gateway's public RPC port: the services' binary protocol, authenticated with an
+/// integration API key instead of the deployment secret, each call forwarded to the service that
+/// owns the method (`/ocorrencias.<service>.v1.X/M` → `<service>`), signed with the key's principal.
+///
+/// - Calls to `ocorrencias.rpc.v1.*` (health, reflection, echo) go to the service named in the
+///   `service` metadata; without it the gateway answers: health of the gateway, and reflection
+///   listing the methods of every service behind it.
+/// - Event delivery (`ocorrencias.events.v1.*`) is internal and refused.
+/// - The same per-key rate limit as HTTP applies (`RESOURCE_EXHAUSTED` when exceeded).
+/// - Only unary methods are forwarded.
+public final class RPCProxy: Sendable {
+    let gateway: Gateway
+    public let server: RPCServer
+
+    /// Metadata key carrying the authenticated key's id to the forwarding handler.
+    static let keyIDKey = "gateway-api-key-id"
+
+    public init(gateway: Gateway, port: Int) {
+        self.gateway = gateway
+        var configuration = ServerConfiguration(serviceName: "gateway-rpc", secret: gateway.runtime.secret)
+        configuration.host = gateway.runtime.configuration.host
+        configuration.port = port
+        configuration.limits = gateway.runtime.configuration.limits
+        configuration.workerThreads = gateway.runtime.configuration.workers
+        configuration.authenticator = KeyAuthenticator(store: gateway.store, logger: gateway.runtime.logger)
+        var router = RPCRouter()
+        router.registerFallback { [gateway] payload, context in
+            try Self.forward(gateway: gateway, payload: Array(payload), context: context)
+        }
+        server = RPCServer(configuration: configuration, router: router, logger: gateway.runtime.logger)
+    }
+
+    public func start() throws { try server.start() }
+    public func stop() { server.shutdown(gracePeriodMilliseconds: 2_000) }
+
+    /// Checks the key on every call (a revoked key stops working at once), applies the rate
+    /// limit, signs the key's principal and forwards.
+    static func forward(gateway: Gateway, payload: [UInt8], context: ServerContext) throws -> [UInt8] {
+        guard let key = context.metadata[MetadataKey.apiKey], let record = try gateway.store.verifyAPIKey(key) else {
+            throw RPCError(.unauthenticated, "chave de API inválida ou revogada / invalid or revoked API key")
+        }
+        let decision = gateway.userLimiter.take("u:" + record.id)
+        guard decision.allowed else {
+            throw RPCError(.resourceExhausted, "limite de requisições excedido / rate limit exceeded",
+                           metadata: ["ratelimit-reset": String(decision.reset)])
+        }
+        let method = context.method
+        guard let service = Gateway.service(ofMethod: method) else {
+            throw RPCError(.unimplemented, "método desconhecido / unknown method \(method)")
+        }
+        var options = CallOptions(deadline: context.deadline, metadata: [MetadataKey.requestID: context.requestID])
+        for (k, v) in gateway.signer.metadata(for: record.principal) { options.metadata[k] = v }
+        if let idempotency = context.idempotencyKey { options.metadata[MetadataKey.idempotencyKey] = idempotency }
+        if let trace = context.metadata[MetadataKey.traceID] { options.metadata[MetadataKey.traceID] = trace }
+        switch service {
+        case "events":
+            throw RPCError(.permissionDenied, "entrega de eventos é interna / event delivery is internal")
+        case "rpc":
+            if let target = context.metadata[MetadataKey.service], target != "gateway" {
+                guard gateway.configuration.services.contains(target) else {
+                    throw RPCError(.notFound, "serviço desconhecido / unknown service \(target)")
+                }
+                return try gateway.forward(service: target, path: method, payload: payload, options: options)
+            }
+            return try answerBuiltin(gateway: gateway, method: method, payload: payload, options: options)
+        default:
+            guard gateway.configuration.services.contains(service) else {
+                throw RPCError(.unimplemented, "método desconhecido / unknown method \(method)")
+            }
+            return try gateway.forward(service: service, path: method, payload: payload, options: options)
+        }
+    }
+
+    static func answerBuiltin(gateway: Gateway, method: String, payload: [UInt8], options: CallOptions) throws -> [UInt8] {
+        switch method {
+        case RpcV1.Health.check.path:
+            var response = RpcV1.HealthCheckResponse()
+            response.status = (try? gateway.runtime.database.ping()) != nil ? .serving : .notServing
+            return response.serializedBytes()
+        case RpcV1.Echo.echo.path:
+            let request = try RpcV1.EchoRequest(serializedBytes: payload)
+            var response = RpcV1.EchoResponse()
+            response.payload = request.payload
+            return response.serializedBytes()
+        case RpcV1.Reflection.listMethods.path:
+            var all = RpcV1.ListMethodsResponse()
+            all.service = "gateway-rpc"
+            for service in gateway.configuration.services {
+                guard let bytes = try? gateway.forward(service: service, path: method, payload: payload, options: options),
+                      let listed = try? RpcV1.ListMethodsResponse(serializedBytes: bytes) else { continue }
+                all.methods += listed.methods.filter {
+                    !$0.name.hasPrefix("/ocorrencias.rpc.v1.") && !$0.name.hasPrefix("/ocorrencias.events.v1.")
+                }
+            }
+            return all.serializedBytes()
+        default:
+            throw RPCError(.unimplemented, "método desconhecido / unknown method \(method)")
+        }
+    }
+}
+
+/// Accepts connections whose AUTH frame carries a valid, unrevoked API key in `api-key`.
+struct KeyAuthenticator: ConnectionAuthenticator {
+    let store: CredentialStore
+    let logger: Logger
+
+    func authenticate(metadata: [String: String], payload: [UInt8], peer: String) -> [String: String]? {
+        guard let key = metadata[MetadataKey.apiKey], let record = try? store.verifyAPIKey(key) else { return nil }
+        logger.info("rpc proxy connection authenticated", ["api_key.id": record.id, "peer": peer])
+        return [MetadataKey.apiKey: key, RPCProxy.keyIDKey: record.id]
+    }
+}
+
+extension Gateway {
+    /// The proxy port's own server metrics (calls by method and status), when it runs.
+    func proxyMetricsText() -> String {
+        GatewayService.proxyServer.withLock { $0 }?.metrics.prometheusText(service: "gateway-rpc") ?? ""
+    }
+}

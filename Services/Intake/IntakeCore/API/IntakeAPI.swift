@@ -1,0 +1,95 @@
+import Messages
+import RPC
+import RPCTransport
+import ServiceKit
+
+/// Binds every `ocorrencias.intake.v1.Intake` method to its operation: each handler verifies the
+/// signed principal, then calls ``IntakeContext``.
+enum IntakeAPI {
+    static func register(_ intake: IntakeContext, principals: PrincipalSigner, in router: inout RPCRouter) {
+        typealias API = IntakeV1.Intake
+        @Sendable func caller(_ context: ServerContext) throws -> Caller { Caller(try principals.require(context)) }
+
+        // Directory.
+        router.register(API.createOrganization) { request, context in try intake.createOrganization(request, caller: caller(context)) }
+        router.register(API.updateOrganization) { request, context in try intake.updateOrganization(request, caller: caller(context)) }
+        router.register(API.getOrganization) { request, context in try intake.getOrganization(request.organizationID, caller: caller(context)) }
+        router.register(API.addContact) { request, context in try intake.addContact(request, caller: caller(context)) }
+        router.register(API.updateContact) { request, context in try intake.updateContact(request, caller: caller(context)) }
+        router.register(API.setContactActive) { request, context in
+            try intake.setContactActive(request.contactID, active: request.active, caller: caller(context))
+        }
+        router.register(API.deleteContact) { request, context in
+            try intake.deleteContact(request.contactID, caller: caller(context))
+            return IntakeV1.DeleteContactResponse()
+        }
+        router.register(API.createRepresentative) { request, context in try intake.createRepresentative(request, caller: caller(context)) }
+        router.register(API.lookupCustomers) { request, context in try intake.lookupCustomers(request, caller: caller(context)) }
+
+        // Tickets.
+        router.register(API.openTicket) { request, context in
+            try intake.openTicket(request, caller: caller(context), idempotencyKey: context.idempotencyKey)
+        }
+        router.register(API.getTicket) { request, context in try intake.getTicket(request.ticket, caller: caller(context)) }
+        router.register(API.reply) { request, context in
+            var request = request
+            // Only the e-mail channel (a service) records the Message-ID of a reply.
+            let who = try caller(context)
+            if !who.isService { request.emailMessageID = "" }
+            return try intake.reply(request, caller: who)
+        }
+        router.register(API.cancelTicket) { request, context in try intake.cancel(request, caller: caller(context)) }
+        router.register(API.changeTicketContact) { request, context in
+            try intake.changeContact(request, caller: caller(context), options: CallOptions(propagating: context))
+        }
+
+        // Attachments.
+        router.registerStreaming(API.uploadAttachment) { requests, _, context in
+            let who = try caller(context)
+            guard let first = try requests.receive() else {
+                throw RPCError(.invalidArgument, "envio vazio / empty upload")
+            }
+            return try intake.upload(first: first, next: {
+                try context.checkCancellation()
+                return try requests.receive()
+            }, caller: who)
+        }
+        router.registerStreaming(API.downloadAttachment) { requests, responses, context in
+            let who = try caller(context)
+            guard let request = try requests.receive() else { return nil }
+            try intake.download(request, caller: who) { chunk in
+                try context.checkCancellation()
+                try responses.send(chunk)
+            }
+            return nil
+        }
+
+        // Configuration.
+        router.register(API.listChannels) { request, context in
+            _ = try caller(context)
+            var response = IntakeV1.ListEntriesResponse()
+            response.entries = try intake.listEntries("channel", includeInactive: request.includeInactive)
+            return response
+        }
+        router.register(API.putChannel) { request, context in try intake.putEntry("channel", request, caller: caller(context)) }
+        router.register(API.listOrigins) { request, context in
+            _ = try caller(context)
+            var response = IntakeV1.ListEntriesResponse()
+            response.entries = try intake.listEntries("origin", includeInactive: request.includeInactive)
+            return response
+        }
+        router.register(API.putOrigin) { request, context in try intake.putEntry("origin", request, caller: caller(context)) }
+        router.register(API.listCustomFields) { request, context in
+            _ = try caller(context)
+            var response = IntakeV1.ListCustomFieldsResponse()
+            response.fields = try intake.listCustomFields(request)
+            return response
+        }
+        router.register(API.putCustomField) { request, context in try intake.putCustomField(request, caller: caller(context)) }
+        router.register(API.getSupportPolicy) { _, context in
+            _ = try caller(context)
+            return try intake.supportPolicy()
+        }
+        router.register(API.putSupportPolicy) { request, context in try intake.putSupportPolicy(request, caller: caller(context)) }
+    }
+}

@@ -1,0 +1,57 @@
+import Messages
+import RPC
+
+/// Who is calling and what that allows, from the signed principal (never from request fields).
+///
+/// - Customers act only on their own organization and only when they are one of its active,
+///   authorized contacts (checked against the directory by the handlers).
+/// - Agents (internal staff) may act for any customer, e.g. register a phone call for them.
+/// - Services act on their own (the e-mail channel acts as the sending contact instead).
+public struct Caller: Sendable {
+    public let principal: AuthV1.Principal
+
+    public init(_ principal: AuthV1.Principal) {
+        self.principal = principal
+    }
+
+    public var id: String { principal.id }
+    public var isCustomer: Bool { principal.kind == .customer }
+    public var isAgent: Bool { principal.kind == .agent }
+    public var isService: Bool { principal.kind == .service }
+    /// Internal staff: may choose the Estratégica category and open for any customer.
+    public var isInternalStaff: Bool { isAgent || isService }
+    /// Staff or an internal system (integration API key).
+    public var isStaffOrSystem: Bool { isAgent || isService || principal.kind == .integration }
+    public var isAdministrator: Bool { principal.administrator || isService }
+
+    /// Whether the caller holds `permission` (both spellings in use are accepted).
+    public func has(permission: String) -> Bool {
+        principal.permissions.contains(permission) || principal.administrator
+    }
+
+    /// Throws `PERMISSION_DENIED` unless the caller is staff or an internal system.
+    public func requireStaff() throws {
+        guard isStaffOrSystem else { throw Denied.staffOnly }
+    }
+
+    /// Throws `PERMISSION_DENIED` unless the caller configures the system.
+    public func requireAdministrator() throws {
+        guard isAdministrator else {
+            throw RPCError(.permissionDenied, "apenas administradores / administrators only")
+        }
+    }
+
+    /// Whether the caller may see data of `organizationID` (customers: only their own).
+    public func canSee(organizationID: String) -> Bool {
+        !isCustomer || (!principal.organizationID.isEmpty && principal.organizationID == organizationID)
+    }
+}
+
+/// The permission errors intake returns, worded once.
+enum Denied {
+    static let staffOnly = RPCError(.permissionDenied, "apenas a equipe de suporte / support staff only")
+    static let otherOrganization = RPCError(.permissionDenied,
+                                            "sem acesso a outra organização / no access to another organization")
+    static let notAuthorized = RPCError(.permissionDenied,
+                                        "contato não autorizado a abrir ocorrências / contact not authorized to open tickets")
+}

@@ -1,0 +1,36 @@
+import RPC
+
+/// Collects every offending field of a request, then throws them together as one
+/// `INVALID_ARGUMENT` (nothing is stored from a rejected request).
+struct Violations {
+    private(set) var items: [FieldViolation] = []
+
+    mutating func add(_ field: String, _ reason: String, pt: String, en: String) {
+        items.append(FieldViolation(field: field, reason: reason, pt: pt, en: en))
+    }
+
+    mutating func required(_ field: String, _ value: String) {
+        if value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            add(field, "required", pt: "Campo obrigatório.", en: "Required field.")
+        }
+    }
+
+    mutating func maxLength(_ field: String, _ value: String, _ limit: Int) {
+        if value.count > limit {
+            add(field, "too_long", pt: "No máximo \(limit) caracteres.", en: "At most \(limit) characters.")
+        }
+    }
+
+    mutating func notFound(_ field: String) {
+        add(field, "not_found", pt: "Não encontrado.", en: "Not found.")
+    }
+
+    var isEmpty: Bool { items.isEmpty }
+
+    /// Throws `INVALID_ARGUMENT` with every violation, when there is any.
+    func check(_ what: String = "pedido inválido / invalid request") throws {
+        guard !items.isEmpty else { return }
+        let fields = items.map(\.field).joined(separator: ", ")
+        throw RPCError(.invalidArgument, "\(what): \(fields)", violations: items)
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import Messages
+import RPC
+import Storage
+
+/// Uploading, linking and downloading attachments.
+extension IntakeContext {
+    /// Stores one uploaded file. `first` describes the file (and may carry data); `next` yields
+    /// the following chunks and `nil` at the end. The content is hashed while it is written and
+    /// must match the announced SHA-256 and size; a failure at any point (including the caller
+    /// going away) leaves nothing behind.
+    /// - Throws: `INVALID_ARGUMENT` for a bad description, size or hash; `RESOURCE_EXHAUSTED`
+    ///   beyond the per-file limit.
+    public func upload(first: IntakeV1.UploadAttachmentRequest, next: () throws -> IntakeV1.UploadAttachmentRequest?,
+                       caller: Caller) throws -> CommonV1.AttachmentRef {
+        var violations = Violations()
+        let fileName = Self.cleanFileName(first.fileName)
+        violations.required("file_name", fileName)
+        violations.maxLength("file_name", fileName, 255)
+        let announced = first.sha256.lowercased()
+        if announced.count != 64 || !announced.allSatisfy({ $0.isHexDigit }) {
+            violations.add("sha256", "invalid_sha256", pt: "Informe o SHA-256 do arquivo (64 dígitos hexadecimais).",
+                           en: "Give the file's SHA-256 (64 hex digits).")
+        }
+        if first.sizeBytes < 0 {
+            violations.add("size_bytes", "negative", pt: "Tamanho inválido.", en: "Invalid size.")
+        }
+        try violations.check()
+        if first.sizeBytes > settings.maxFileBytes { throw tooLarge() }
+
+        let upload = try contents.beginUpload()
+        defer { upload.abort() }
+        try upload.append(first.data)
+        while let chunk = try next() {
+            try upload.append(chunk.data)
+            if upload.size > settings.maxFileBytes { throw tooLarge() }
+        }
+        if upload.size != first.sizeBytes {
+            var sizeViolation = Violations()
+            sizeViolation.add("size_bytes", "size_mismatch", pt: "Recebidos \(upload.size) bytes, anunciados \(first.sizeBytes).",
+                              en: "Received \(upload.size) bytes, announced \(first.sizeBytes).")
+            try sizeViolation.check("envio incompleto / incomplete upload")
+        }
+        let sha: String
+        do { sha = try upload.commit(expected: announced) } catch let mismatch as ContentMismatch {
+            var hashViolation = Violations()
+            hashViolation.add("sha256", "sha256_mismatch", pt: "O conteúdo recebido tem SHA-256 \(mismatch.actual).",
+                              en: "The received content has SHA-256 \(mismatch.actual).")
+            try hashViolation.check("conteúdo diferente do anunciado / content does not match its hash")
+            throw mismatch
+        }
+        var ref = CommonV1.AttachmentRef()
+        ref.id = Self.newID()
+        ref.fileName = fileName
+        ref.contentType = first.contentType.isEmpty ? "application/octet-stream" : first.contentType
+        ref.sizeBytes = upload.size
+        ref.sha256 = sha
+        let stored = ref
+        try database.write { tx in
+            try tx.execute("INSERT INTO contents (sha256, size_bytes, stored_at) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+                           [.text(sha), .integer(stored.sizeBytes), .integer(Self.now())])
+            try tx.execute("""
+                INSERT INTO attachments (id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.text(stored.id), .text(sha), .text(stored.fileName), .text(stored.contentType), .integer(stored.sizeBytes),
+                      .text(caller.id), .text(caller.isCustomer ? caller.principal.organizationID : ""), .integer(Self.now())])
+            if !first.ticketID.isEmpty {
+                let ticket = try visibleTicket(tx, first.ticketID, caller: caller)
+                guard ticket.status == TicketStore.open else {
+                    throw RPCError(.failedPrecondition, "ocorrência cancelada / ticket cancelled")
+                }
+                var linkViolations = Violations()
+                let refs = try pendingAttachments(tx, ids: [stored.id], field: "data", caller: caller,
+                                                  ticketID: ticket.id, violations: &linkViolations)
+                try linkViolations.check()
+                try link(tx, refs, ticketID: ticket.id, organizationID: (ticket.organization?.id ?? ""), messageID: "")
+                var event = IntakeV1.AttachmentAdded()
+                event.ticketID = ticket.id
+                event.code = ticket.code
+                event.attachment = stored
+                event.by = person(of: caller)
+                event.addedAtMs = Self.now()
+                try publisher.publish(tx, event: event, key: ticket.id)
+            }
+        }
+        return stored
+    }
+
+    /// Attachments named by `ids` that `caller` uploaded and that are on no ticket yet, checked
+    /// against the ticket's total limit; every problem is added to `violations`.
+    func pendingAttachments(_ tx: any SQLExecutor, ids: [String], field: String, caller: Caller, ticketID: String?,
+                            violations: inout Violations) throws -> [CommonV1.AttachmentRef] {
+        var refs: [CommonV1.AttachmentRef] = []
+        var seen = Set<String>()
+        for (index, id) in ids.enumerated() {
+            guard seen.insert(id).inserted else { continue }
+            let row = try tx.queryOne("""
+                SELECT id, sha256, file_name, content_type, size_bytes FROM attachments
+                WHERE id = ? AND uploader_id = ? AND ticket_id IS NULL
+                """, [.text(id), .text(caller.id)])
+            guard let row else {
+                violations.add("\(field)[\(index)]", "not_found", pt: "Anexo não encontrado ou já usado.",
+                               en: "Attachment not found or already used.")
+                continue
+            }
+            refs.append(try Self.attachmentRef(row))
+        }
+        let existing = try ticketID.map { try tx.scalar("SELECT attachment_bytes FROM tickets WHERE id = ?", [.text($0)]) }
+        var total: Int64 = 0
+        if case .integer(let bytes)? = existing { total = bytes }
+        total += refs.reduce(0) { $0 + $1.sizeBytes }
+        if total > settings.maxTicketBytes {
+            violations.add(field, "ticket_too_large",
+                           pt: "Os anexos da ocorrência passariam de \(settings.maxTicketBytes) bytes.",
+                           en: "The ticket's attachments would exceed \(settings.maxTicketBytes) bytes.")
+        }
+        return refs
+    }
+
+    /// Puts `refs` on a ticket (and a message of it) in the caller's transaction.
+    func link(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef], ticketID: String, organizationID: String, messageID: String) throws {
+        guard !refs.isEmpty else { return }
+        for ref in refs {
+            let updated = try tx.execute("""
+                UPDATE attachments SET ticket_id = ?, organization_id = ?, message_id = ? WHERE id = ? AND ticket_id IS NULL
+                """, [.text(ticketID), .text(organizationID), .text(messageID), .text(ref.id)])
+            if updated != 1 { throw RPCError(.aborted, "anexo usado ao mesmo tempo / attachment used concurrently") }
+        }
+        try tx.execute("UPDATE tickets SET attachment_bytes = attachment_bytes + ? WHERE id = ?",
+                       [.integer(refs.reduce(0) { $0 + $1.sizeBytes }), .text(ticketID)])
+    }
+
+    /// Streams a stored attachment, byte-exact, in chunks of `chunkBytes`.
+    /// - Throws: `NOT_FOUND` for an attachment the caller may not see (another organization's
+    ///   is indistinguishable from a missing one).
+    public func download(_ request: IntakeV1.DownloadAttachmentRequest, caller: Caller,
+                         send: (IntakeV1.DownloadAttachmentChunk) throws -> Void) throws {
+        let (row, callerOrganization) = try database.read { tx in
+            (try tx.queryOne("""
+                SELECT id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, ticket_id
+                FROM attachments WHERE id = ?
+                """, [.text(request.attachmentID)]), try verifiedOrganization(tx, caller))
+        }
+        guard let row else { throw RPCError(.notFound, "anexo não encontrado / attachment not found") }
+        let onTicket = !row["ticket_id"].isNull
+        let visible: Bool
+        if caller.isStaffOrSystem {
+            visible = true
+        } else if onTicket {
+            let organization = try row.text("organization_id")
+            visible = caller.canSee(organizationID: organization) && callerOrganization == organization
+        } else {
+            visible = try row.text("uploader_id") == caller.id
+        }
+        guard visible else { throw RPCError(.notFound, "anexo não encontrado / attachment not found") }
+        let ref = try Self.attachmentRef(row)
+        let chunk = request.chunkBytes <= 0 ? 1 << 20 : min(Int(request.chunkBytes), 2 << 20)
+        var offset: Int64 = 0
+        var first = true
+        repeat {
+            var message = IntakeV1.DownloadAttachmentChunk()
+            if first { message.attachment = ref }
+            message.offset = offset
+            let length = Int(min(Int64(chunk), ref.sizeBytes - offset))
+            message.data = length > 0 ? try contents.read(ref.sha256, offset: offset, length: length) : []
+            offset += Int64(message.data.count)
+            try send(message)
+            if length > 0 && message.data.isEmpty { throw RPCError(.dataLoss, "conteúdo truncado / truncated content") }
+            first = false
+        } while offset < ref.sizeBytes
+    }
+
+    static func attachmentRef(_ row: Row) throws -> CommonV1.AttachmentRef {
+        var ref = CommonV1.AttachmentRef()
+        ref.id = try row.text("id")
+        ref.sha256 = try row.text("sha256")
+        ref.fileName = try row.text("file_name")
+        ref.contentType = try row.text("content_type")
+        ref.sizeBytes = try row.int("size_bytes")
+        return ref
+    }
+
+    /// The last path component, without control characters.
+    static func cleanFileName(_ name: String) -> String {
+        let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
+        return String(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.map(Character.init))
+            .trimmingCharacters(in: .whitespaces)
+    }
+
+    private func tooLarge() -> RPCError {
+        RPCError(.resourceExhausted, "arquivo maior que \(settings.maxFileBytes) bytes / file larger than \(settings.maxFileBytes) bytes",
+                 violations: [FieldViolation(field: "size_bytes", reason: "file_too_large",
+                                             pt: "O limite por arquivo é \(settings.maxFileBytes) bytes.",
+                                             en: "The limit per file is \(settings.maxFileBytes) bytes.")])
+    }
+}

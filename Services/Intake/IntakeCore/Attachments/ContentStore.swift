@@ -1,0 +1,156 @@
+import CSodium
+import Foundation
+
+/// Files stored once per content, named by their SHA-256, under the service's data directory:
+/// `<root>/ab/cd/abcd…` for the content whose hex SHA-256 starts with `abcd`.
+///
+/// An upload is written to `<root>/tmp/<uuid>` while it streams, hashed as it goes, flushed with
+/// `fsync`, and only then renamed into place (and the directory synced), so a cut-off upload never
+/// leaves a partial file under a content name, and a content name always holds exactly that
+/// content. A content that is already stored is not written twice: the temporary file is dropped.
+public final class ContentStore: Sendable {
+    public let root: String
+
+    /// Creates `root` and its `tmp` directory; removes temporary files a crash left behind.
+    public init(root: String) throws {
+        self.root = root
+        try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
+        _ = sodium_init()
+    }
+
+    /// Removes leftovers of uploads cut off by a crash (call at start-up only).
+    public func removeStaleUploads() {
+        let directory = root + "/tmp"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            unlink(directory + "/" + name)
+        }
+    }
+
+    /// Where the content with hex SHA-256 `sha256` lives.
+    public func path(of sha256: String) -> String {
+        let a = sha256.prefix(2), b = sha256.dropFirst(2).prefix(2)
+        return "\(root)/\(a)/\(b)/\(sha256)"
+    }
+
+    public func contains(_ sha256: String) -> Bool {
+        FileManager.default.fileExists(atPath: path(of: sha256))
+    }
+
+    /// Starts writing a new upload.
+    public func beginUpload() throws -> Upload {
+        try Upload(store: self)
+    }
+
+    /// Temporary files currently open or left behind (for tests and health checks).
+    public func pendingUploads() -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: root + "/tmp")) ?? []
+    }
+
+    /// Reads `length` bytes at `offset` of a stored content.
+    public func read(_ sha256: String, offset: Int64, length: Int) throws -> [UInt8] {
+        let fd = open(path(of: sha256), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ContentStoreError("conteúdo ausente / missing content \(sha256): errno \(errno)") }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: length)
+        var filled = 0
+        while filled < length {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, length - filled, off_t(offset) + off_t(filled)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw ContentStoreError("read failed: errno \(errno)") }
+            if n == 0 { break }
+            filled += n
+        }
+        buffer.removeSubrange(filled...)
+        return buffer
+    }
+
+    fileprivate static func syncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
+    /// One upload in progress: append chunks, then ``commit()`` or ``abort()``.
+    public final class Upload {
+        let store: ContentStore
+        let temporaryPath: String
+        private var fd: Int32
+        private var state = crypto_hash_sha256_state()
+        public private(set) var size: Int64 = 0
+        private var finished = false
+
+        init(store: ContentStore) throws {
+            self.store = store
+            temporaryPath = "\(store.root)/tmp/\(UUID().uuidString)"
+            fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw ContentStoreError("cannot create \(temporaryPath): errno \(errno)") }
+            crypto_hash_sha256_init(&state)
+        }
+
+        /// Appends bytes to the file and to the running hash.
+        public func append(_ bytes: [UInt8]) throws {
+            guard !bytes.isEmpty else { return }
+            crypto_hash_sha256_update(&state, bytes, UInt64(bytes.count))
+            var written = 0
+            while written < bytes.count {
+                let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw ContentStoreError("write failed: errno \(errno)") }
+                written += n
+            }
+            size += Int64(bytes.count)
+        }
+
+        /// Flushes the file, moves it under its content name (or drops it when that content is
+        /// already stored) and returns the hex SHA-256.
+        /// - Throws: ``ContentMismatch`` (and keeps nothing) when `expected` is not the content's hash.
+        public func commit(expected: String? = nil) throws -> String {
+            var digest = [UInt8](repeating: 0, count: 32)
+            crypto_hash_sha256_final(&state, &digest)
+            let sha = digest.map { String(format: "%02x", $0) }.joined()
+            if let expected, expected.lowercased() != sha {
+                abort()
+                throw ContentMismatch(actual: sha)
+            }
+            guard fsync(fd) == 0 else { throw ContentStoreError("fsync failed: errno \(errno)") }
+            close(fd)
+            fd = -1
+            finished = true
+            let destination = store.path(of: sha)
+            if store.contains(sha) {
+                unlink(temporaryPath)
+                return sha
+            }
+            let directory = (destination as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            guard rename(temporaryPath, destination) == 0 else {
+                let code = errno
+                unlink(temporaryPath)
+                throw ContentStoreError("rename failed: errno \(code)")
+            }
+            ContentStore.syncDirectory(directory)
+            return sha
+        }
+
+        /// Drops the upload: nothing of it stays.
+        public func abort() {
+            guard !finished else { return }
+            finished = true
+            if fd >= 0 { close(fd); fd = -1 }
+            unlink(temporaryPath)
+        }
+
+        deinit { abort() }
+    }
+}
+
+/// The uploaded bytes do not hash to the announced SHA-256.
+public struct ContentMismatch: Error {
+    public var actual: String
+}
+
+public struct ContentStoreError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,178 @@
+import Foundation
+import Messages
+import RPC
+import Storage
+
+/// Intake's configurable lists (channels, origins), custom fields and support-policy texts.
+extension IntakeContext {
+    /// The entries of `list` ("channel" or "origin"), in display order.
+    public func listEntries(_ list: String, includeInactive: Bool) throws -> [IntakeV1.ListEntry] {
+        try database.read { tx in try CatalogStore.entries(tx, list: list, includeInactive: includeInactive) }
+    }
+
+    /// Adds or changes an entry of `list` (administrators only).
+    public func putEntry(_ list: String, _ entry: IntakeV1.ListEntry, caller: Caller) throws -> IntakeV1.ListEntry {
+        try caller.requireAdministrator()
+        var violations = Violations()
+        let key = entry.key.trimmingCharacters(in: .whitespaces).lowercased()
+        if key.isEmpty || key.count > 40 || !key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
+            violations.add("key", "invalid_key", pt: "Use de 1 a 40 letras, dígitos, '-' ou '_'.",
+                           en: "Use 1 to 40 letters, digits, '-' or '_'.")
+        }
+        violations.required("label_pt", entry.labelPt)
+        if list == "origin" && entry.originKind == .unspecified {
+            violations.add("origin_kind", "required", pt: "Informe se é cliente, representante ou interno.",
+                           en: "Choose customer, representative or internal.")
+        }
+        try violations.check()
+        var stored = entry
+        stored.key = key
+        if stored.labelEn.isEmpty { stored.labelEn = stored.labelPt }
+        let value = stored
+        try database.write { tx in try CatalogStore.put(tx, list: list, value) }
+        return value
+    }
+
+    /// Custom fields, optionally only those that apply to a product and category.
+    public func listCustomFields(_ request: IntakeV1.ListCustomFieldsRequest) throws -> [IntakeV1.CustomField] {
+        let all = try database.read { try CatalogStore.customFields($0) }
+        return all.filter { field in
+            (request.includeInactive || field.active)
+                && (request.product.isEmpty || field.product.isEmpty || field.product == request.product)
+                && (request.category == .unspecified || field.category == .unspecified || field.category == request.category)
+        }
+    }
+
+    /// Defines or changes a custom field (administrators only).
+    public func putCustomField(_ field: IntakeV1.CustomField, caller: Caller) throws -> IntakeV1.CustomField {
+        try caller.requireAdministrator()
+        var violations = Violations()
+        let key = field.key.trimmingCharacters(in: .whitespaces)
+        if key.isEmpty || key.count > 60 || !key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) {
+            violations.add("key", "invalid_key", pt: "Use de 1 a 60 letras, dígitos, '-' ou '_'.",
+                           en: "Use 1 to 60 letters, digits, '-' or '_'.")
+        }
+        violations.required("label_pt", field.labelPt)
+        if field.kind == .unspecified {
+            violations.add("kind", "required", pt: "Informe o tipo do campo.", en: "Choose the field's kind.")
+        }
+        if field.kind == .fieldChoice && field.choices.filter({ !$0.isEmpty }).isEmpty {
+            violations.add("choices", "required", pt: "Informe as opções.", en: "List the choices.")
+        }
+        try violations.check()
+        var stored = field
+        stored.key = key
+        if stored.labelEn.isEmpty { stored.labelEn = stored.labelPt }
+        let value = stored
+        try database.write { tx in try CatalogStore.put(tx, value) }
+        return value
+    }
+
+    /// The support policy texts (defaults until an administrator changes them).
+    public func supportPolicy() throws -> IntakeV1.SupportPolicy {
+        try database.read { try CatalogStore.policy($0) }
+    }
+
+    /// Replaces the support policy texts (administrators only).
+    public func putSupportPolicy(_ policy: IntakeV1.SupportPolicy, caller: Caller) throws -> IntakeV1.SupportPolicy {
+        try caller.requireAdministrator()
+        try database.write { tx in try CatalogStore.put(tx, policy) }
+        return policy
+    }
+}
+
+/// SQL of the catalog tables.
+enum CatalogStore {
+    static func entries(_ tx: any SQLExecutor, list: String, includeInactive: Bool) throws -> [IntakeV1.ListEntry] {
+        try tx.query("""
+            SELECT key, label_pt, label_en, active, position, origin_kind FROM list_entries
+            WHERE list = ? AND (active = 1 OR ? = 1) ORDER BY position, key
+            """, [.text(list), SQLValue(includeInactive)]).map { row in
+            var entry = IntakeV1.ListEntry()
+            entry.key = try row.text("key")
+            entry.labelPt = try row.text("label_pt")
+            entry.labelEn = try row.text("label_en")
+            entry.active = try row.bool("active")
+            entry.position = Int32(try row.int("position"))
+            entry.originKind = CommonV1.Origin(_protoRawValue: Int32(try row.int("origin_kind")))
+            return entry
+        }
+    }
+
+    /// The active entry `key` of `list`, if any.
+    static func activeEntry(_ tx: any SQLExecutor, list: String, key: String) throws -> IntakeV1.ListEntry? {
+        guard let row = try tx.queryOne("""
+            SELECT key, origin_kind FROM list_entries WHERE list = ? AND key = ? AND active = 1
+            """, [.text(list), .text(key)]) else { return nil }
+        var entry = IntakeV1.ListEntry()
+        entry.key = try row.text("key")
+        entry.active = true
+        entry.originKind = CommonV1.Origin(_protoRawValue: Int32(try row.int("origin_kind")))
+        return entry
+    }
+
+    static func put(_ tx: any SQLExecutor, list: String, _ entry: IntakeV1.ListEntry) throws {
+        try tx.execute("""
+            INSERT INTO list_entries (list, key, label_pt, label_en, active, position, origin_kind) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (list, key) DO UPDATE SET label_pt = excluded.label_pt, label_en = excluded.label_en,
+                active = excluded.active, position = excluded.position, origin_kind = excluded.origin_kind
+            """, [.text(list), .text(entry.key), .text(entry.labelPt), .text(entry.labelEn), SQLValue(entry.active),
+                  .integer(Int64(entry.position)), .integer(Int64(entry.originKind.rawValue))])
+    }
+
+    static func customFields(_ tx: any SQLExecutor) throws -> [IntakeV1.CustomField] {
+        try tx.query("SELECT definition FROM custom_fields ORDER BY position, key", []).map {
+            try IntakeV1.CustomField(serializedBytes: try $0.blob("definition"))
+        }
+    }
+
+    static func put(_ tx: any SQLExecutor, _ field: IntakeV1.CustomField) throws {
+        try tx.execute("""
+            INSERT INTO custom_fields (key, definition, product, category, active, position) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (key) DO UPDATE SET definition = excluded.definition, product = excluded.product,
+                category = excluded.category, active = excluded.active, position = excluded.position
+            """, [.text(field.key), .blob(field.serializedBytes()), .text(field.product),
+                  .integer(Int64(field.category.rawValue)), SQLValue(field.active), .integer(Int64(field.position))])
+    }
+
+    static func policy(_ tx: any SQLExecutor) throws -> IntakeV1.SupportPolicy {
+        guard let text = try tx.queryOne("SELECT value FROM settings WHERE key = 'support_policy'")?.text("value"),
+              let data = Data(base64Encoded: text) else { return defaultPolicy }
+        return try IntakeV1.SupportPolicy(serializedBytes: Array(data))
+    }
+
+    static func put(_ tx: any SQLExecutor, _ policy: IntakeV1.SupportPolicy) throws {
+        try tx.execute("""
+            INSERT INTO settings (key, value) VALUES ('support_policy', ?)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value
+            """, [.text(Data(policy.serializedBytes()).base64EncodedString())])
+    }
+
+    static let defaultPolicy: IntakeV1.SupportPolicy = {
+        func definition(_ priority: CommonV1.Priority, _ pt: String, _ en: String) -> IntakeV1.PriorityDefinition {
+            var value = IntakeV1.PriorityDefinition()
+            value.priority = priority
+            value.textPt = pt
+            value.textEn = en
+            return value
+        }
+        var policy = IntakeV1.SupportPolicy()
+        policy.priorities = [
+            definition(.baixa, "Dúvida ou ajuste sem impacto na operação.", "A question or adjustment with no impact on the operation."),
+            definition(.normal, "Problema com alternativa de contorno; a operação continua.", "A problem with a workaround; the operation goes on."),
+            definition(.alta, "Problema sem contorno que afeta parte da operação.", "A problem with no workaround affecting part of the operation."),
+            definition(.urgente, "Operação parada ou prazo legal/fiscal em risco.", "The operation is stopped or a legal/tax deadline is at risk."),
+        ]
+        policy.writingTipsPt = """
+            Descreva o que aconteceu, os passos para reproduzir, o resultado esperado e o impacto na operação. \
+            Informe versão do sistema, banco de dados, ambiente, coligada/filial, a tela ou rotina e um registro de exemplo. \
+            Se começou após uma atualização, informe a versão anterior e a atual, desde quando acontece e se afeta um ou todos os usuários.
+            """
+        policy.writingTipsEn = """
+            Describe what happened, the steps to reproduce it, the expected result and the impact on the operation. \
+            Give the system version, database, environment, company/branch, the screen or routine and an example record. \
+            If it started after an update, give the previous and current versions, since when it happens and whether it affects one user or all.
+            """
+        return policy
+    }()
+}

@@ -1,0 +1,220 @@
+import Foundation
+import Messages
+import RPC
+import Storage
+
+/// The customer directory's operations, with their validation and permission rules.
+extension IntakeContext {
+    /// Creates an organization (staff only). The tax id must be a valid CPF or CNPJ; a person's
+    /// must be a CPF, a company's a CNPJ.
+    /// - Throws: `INVALID_ARGUMENT` naming each bad field; `ALREADY_EXISTS` for a taken code or tax id.
+    public func createOrganization(_ request: IntakeV1.Organization, caller: Caller) throws -> IntakeV1.Organization {
+        try caller.requireStaff()
+        var value = try validatedOrganization(request)
+        value.id = Self.newID()
+        value.createdAtMs = Self.now()
+        do {
+            return try database.write { tx in
+                var stored = value
+                if stored.code.isEmpty {
+                    stored.code = String(format: "C%06lld", try DirectoryStore.nextCounter(tx, "organization"))
+                }
+                try DirectoryStore.insert(tx, stored)
+                return stored
+            }
+        } catch let error as StorageError where error.kind == .uniqueViolation {
+            throw RPCError(.alreadyExists, "código ou CPF/CNPJ já cadastrado / code or tax id already registered")
+        }
+    }
+
+    /// Updates an organization's fields (staff only); its code and creation time stay.
+    public func updateOrganization(_ request: IntakeV1.Organization, caller: Caller) throws -> IntakeV1.Organization {
+        try caller.requireStaff()
+        let value = try validatedOrganization(request)
+        do {
+            return try database.write { tx in
+                guard var stored = try DirectoryStore.organization(tx, id: request.id) else {
+                    throw RPCError(.notFound, "organização não encontrada / organization not found")
+                }
+                let code = stored.code, created = stored.createdAtMs
+                stored = value
+                stored.code = code
+                stored.createdAtMs = created
+                _ = try DirectoryStore.update(tx, stored)
+                return stored
+            }
+        } catch let error as StorageError where error.kind == .uniqueViolation {
+            throw RPCError(.alreadyExists, "CPF/CNPJ já cadastrado / tax id already registered")
+        }
+    }
+
+    private func validatedOrganization(_ request: IntakeV1.Organization) throws -> IntakeV1.Organization {
+        var value = request
+        var violations = Violations()
+        value.name = value.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        violations.required("name", value.name)
+        violations.maxLength("name", value.name, 200)
+        value.code = value.code.trimmingCharacters(in: .whitespaces).uppercased()
+        violations.maxLength("code", value.code, 40)
+        if value.kind == .unspecified {
+            violations.add("kind", "required", pt: "Informe o tipo: cliente, prospect, fornecedor ou pessoa.",
+                           en: "Choose the kind: customer, prospect, supplier or person.")
+        }
+        if !value.taxID.isEmpty {
+            switch TaxID.parse(value.taxID) {
+            case .cpf(let cpf)?:
+                value.taxID = cpf
+            case .cnpj(let cnpj)?:
+                value.taxID = cnpj
+                if value.kind == .organizationPerson {
+                    violations.add("tax_id", "cnpj_for_person", pt: "Pessoa física usa CPF.", en: "A person has a CPF.")
+                }
+            case nil:
+                violations.add("tax_id", "invalid_check_digits",
+                               pt: "CPF ou CNPJ inválido (dígitos verificadores).", en: "Invalid CPF or CNPJ (check digits).")
+            }
+        } else if value.kind == .organizationCustomer || value.kind == .organizationSupplier {
+            violations.add("tax_id", "required", pt: "Informe o CNPJ ou CPF.", en: "Enter the CNPJ or CPF.")
+        }
+        if !value.email.isEmpty && !Self.looksLikeEmail(value.email) {
+            violations.add("email", "invalid_email", pt: "E-mail inválido.", en: "Invalid e-mail address.")
+        }
+        try violations.check()
+        return value
+    }
+
+    /// One organization; customers only their own.
+    public func getOrganization(_ id: String, caller: Caller) throws -> IntakeV1.Organization {
+        guard caller.canSee(organizationID: id) else { throw Denied.otherOrganization }
+        guard let value = try database.read({ try DirectoryStore.organization($0, id: id) }) else {
+            throw RPCError(.notFound, "organização não encontrada / organization not found")
+        }
+        return value
+    }
+
+    /// Adds a contact: staff for any organization, a company's administrator for their own.
+    public func addContact(_ request: IntakeV1.Contact, caller: Caller) throws -> IntakeV1.Contact {
+        try requireContactManager(caller, organizationID: request.organizationID)
+        var value = try validatedContact(request)
+        value.id = Self.newID()
+        value.createdAtMs = Self.now()
+        if request.id.isEmpty && !request.active { value.active = true }
+        return try database.write { tx in
+            guard try DirectoryStore.organization(tx, id: value.organizationID) != nil else {
+                var violations = Violations()
+                violations.notFound("organization_id")
+                try violations.check()
+                return value
+            }
+            try DirectoryStore.insert(tx, value)
+            return value
+        }
+    }
+
+    /// Updates a contact's name, e-mail, phone and flags (not its organization).
+    public func updateContact(_ request: IntakeV1.Contact, caller: Caller) throws -> IntakeV1.Contact {
+        let existing = try database.read { try DirectoryStore.contact($0, id: request.id) }
+        guard let existing else { throw RPCError(.notFound, "contato não encontrado / contact not found") }
+        try requireContactManager(caller, organizationID: existing.organizationID)
+        var value = try validatedContact(request, organizationID: existing.organizationID)
+        value.id = existing.id
+        value.createdAtMs = existing.createdAtMs
+        try database.write { tx in try DirectoryStore.update(tx, value) }
+        return value
+    }
+
+    /// Activates or deactivates a contact.
+    public func setContactActive(_ id: String, active: Bool, caller: Caller) throws -> IntakeV1.Contact {
+        guard var existing = try database.read({ try DirectoryStore.contact($0, id: id) }) else {
+            throw RPCError(.notFound, "contato não encontrado / contact not found")
+        }
+        try requireContactManager(caller, organizationID: existing.organizationID)
+        existing.active = active
+        let value = existing
+        try database.write { tx in try DirectoryStore.update(tx, value) }
+        return value
+    }
+
+    /// Deletes a contact never linked to a ticket.
+    /// - Throws: `FAILED_PRECONDITION` when a ticket names the contact (deactivate it instead).
+    public func deleteContact(_ id: String, caller: Caller) throws {
+        guard let existing = try database.read({ try DirectoryStore.contact($0, id: id) }) else {
+            throw RPCError(.notFound, "contato não encontrado / contact not found")
+        }
+        try requireContactManager(caller, organizationID: existing.organizationID)
+        try database.write { tx in
+            // `linked` is set in the transaction that links a ticket, and the delete re-checks it
+            // in its own: a contact never disappears under a ticket.
+            let deleted = try tx.execute("DELETE FROM contacts WHERE id = ? AND linked = 0", [.text(id)])
+            if deleted == 0 {
+                throw RPCError(.failedPrecondition,
+                               "contato ligado a ocorrências: apenas desative / contact linked to tickets: deactivate it instead")
+            }
+        }
+    }
+
+    /// Creates a representative and the organizations they open tickets for (staff only).
+    public func createRepresentative(_ request: IntakeV1.Representative, caller: Caller) throws -> IntakeV1.Representative {
+        try caller.requireStaff()
+        var violations = Violations()
+        var value = request
+        value.name = value.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        violations.required("name", value.name)
+        if !value.email.isEmpty && !Self.looksLikeEmail(value.email) {
+            violations.add("email", "invalid_email", pt: "E-mail inválido.", en: "Invalid e-mail address.")
+        }
+        try violations.check()
+        value.id = Self.newID()
+        if request.id.isEmpty { value.active = true }
+        let stored = value
+        return try database.write { tx in
+            var missing = Violations()
+            for (index, organization) in stored.organizationIDs.enumerated()
+            where try DirectoryStore.organization(tx, id: organization) == nil {
+                missing.notFound("organization_ids[\(index)]")
+            }
+            try missing.check()
+            try DirectoryStore.insert(tx, stored, createdAt: Self.now())
+            return stored
+        }
+    }
+
+    /// Finds customers by code, name prefix, CPF/CNPJ or e-mail (staff only).
+    public func lookupCustomers(_ request: IntakeV1.LookupCustomersRequest, caller: Caller) throws -> IntakeV1.LookupCustomersResponse {
+        try caller.requireStaff()
+        let limit = request.limit <= 0 ? 20 : min(Int(request.limit), 200)
+        return try database.read { try DirectoryStore.lookup($0, query: request.query, limit: limit) }
+    }
+
+    private func requireContactManager(_ caller: Caller, organizationID: String) throws {
+        if caller.isStaffOrSystem { return }
+        guard caller.isCustomer, caller.principal.organizationAdmin, caller.canSee(organizationID: organizationID) else {
+            throw RPCError(.permissionDenied,
+                           "apenas a equipe ou o administrador da empresa / only staff or the company's administrator")
+        }
+    }
+
+    private func validatedContact(_ request: IntakeV1.Contact, organizationID: String? = nil) throws -> IntakeV1.Contact {
+        var value = request
+        if let organizationID { value.organizationID = organizationID }
+        var violations = Violations()
+        value.name = value.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        value.email = value.email.trimmingCharacters(in: .whitespacesAndNewlines)
+        violations.required("organization_id", value.organizationID)
+        violations.required("name", value.name)
+        violations.maxLength("name", value.name, 200)
+        if !value.email.isEmpty && !Self.looksLikeEmail(value.email) {
+            violations.add("email", "invalid_email", pt: "E-mail inválido.", en: "Invalid e-mail address.")
+        }
+        if value.email.isEmpty && value.phone.isEmpty {
+            violations.add("email", "contact_channel_required", pt: "Informe e-mail ou telefone.", en: "Enter an e-mail or a phone.")
+        }
+        try violations.check()
+        return value
+    }
+
+    static func looksLikeEmail(_ text: String) -> Bool {
+        let parts = text.split(separator: "@", omittingEmptySubsequences: false)
+        return parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".") && !text.contains(" ")
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import Messages
+import Storage
+
+/// SQL of the customer directory: organizations, contacts, representatives.
+enum DirectoryStore {
+    /// Lower-cased, accents removed, spaces collapsed: the key names are looked up by.
+    static func foldKey(_ text: String) -> String {
+        text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
+            .lowercased().split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+    }
+
+    /// The exclusive upper bound of keys starting with `prefix`.
+    static func prefixEnd(_ prefix: String) -> String { prefix + "\u{10FFFF}" }
+
+    // MARK: organizations
+
+    static let organizationColumns = "id, code, name, tax_id, kind, plan, plan_includes, active, account_owner_agent_id, email, created_at"
+
+    static func organization(_ row: Row) throws -> IntakeV1.Organization {
+        var value = IntakeV1.Organization()
+        value.id = try row.text("id")
+        value.code = try row.text("code")
+        value.name = try row.text("name")
+        value.taxID = row.optionalText("tax_id") ?? ""
+        value.kind = IntakeV1.OrganizationKind(_protoRawValue: Int32(try row.int("kind")))
+        value.plan = try row.text("plan")
+        value.planIncludes = try row.text("plan_includes")
+        value.active = try row.bool("active")
+        value.accountOwnerAgentID = try row.text("account_owner_agent_id")
+        value.email = try row.text("email")
+        value.createdAtMs = try row.int("created_at")
+        return value
+    }
+
+    static func organization(_ tx: any SQLExecutor, id: String) throws -> IntakeV1.Organization? {
+        try tx.queryOne("SELECT \(organizationColumns) FROM organizations WHERE id = ?", [.text(id)]).map(organization)
+    }
+
+    static func insert(_ tx: any SQLExecutor, _ value: IntakeV1.Organization) throws {
+        try tx.execute("""
+            INSERT INTO organizations (id, code, name, name_key, tax_id, kind, plan, plan_includes, active,
+                                       account_owner_agent_id, email, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(value.id), .text(value.code), .text(value.name), .text(foldKey(value.name)),
+                  value.taxID.isEmpty ? .null : .text(value.taxID), .integer(Int64(value.kind.rawValue)),
+                  .text(value.plan), .text(value.planIncludes), SQLValue(value.active),
+                  .text(value.accountOwnerAgentID), .text(value.email), .integer(value.createdAtMs)])
+    }
+
+    static func update(_ tx: any SQLExecutor, _ value: IntakeV1.Organization) throws -> Bool {
+        try tx.execute("""
+            UPDATE organizations SET name = ?, name_key = ?, tax_id = ?, kind = ?, plan = ?, plan_includes = ?,
+                active = ?, account_owner_agent_id = ?, email = ? WHERE id = ?
+            """, [.text(value.name), .text(foldKey(value.name)), value.taxID.isEmpty ? .null : .text(value.taxID),
+                  .integer(Int64(value.kind.rawValue)), .text(value.plan), .text(value.planIncludes),
+                  SQLValue(value.active), .text(value.accountOwnerAgentID), .text(value.email), .text(value.id)]) > 0
+    }
+
+    /// The next value of a named counter, allocated in the caller's transaction. The counter row
+    /// stays locked until commit (PostgreSQL) or the single writer serializes it (SQLite), so
+    /// values are unique and follow commit order even with several intake processes.
+    static func nextCounter(_ tx: any SQLExecutor, _ name: String) throws -> Int64 {
+        let row = try tx.queryOne("""
+            INSERT INTO counters (name, last_value) VALUES (?, 1)
+            ON CONFLICT (name) DO UPDATE SET last_value = counters.last_value + 1
+            RETURNING last_value
+            """, [.text(name)])
+        guard let row else { throw StorageError(.other, "counter \(name) returned no row") }
+        return try row.int("last_value")
+    }
+
+    // MARK: contacts
+
+    static let contactColumns = "id, organization_id, name, email, phone, active, authorized, admin, linked, created_at"
+
+    static func contact(_ row: Row) throws -> IntakeV1.Contact {
+        var value = IntakeV1.Contact()
+        value.id = try row.text("id")
+        value.organizationID = try row.text("organization_id")
+        value.name = try row.text("name")
+        value.email = try row.text("email")
+        value.phone = try row.text("phone")
+        value.active = try row.bool("active")
+        value.authorized = try row.bool("authorized")
+        value.admin = try row.bool("admin")
+        value.createdAtMs = try row.int("created_at")
+        return value
+    }
+
+    static func contact(_ tx: any SQLExecutor, id: String) throws -> IntakeV1.Contact? {
+        try tx.queryOne("SELECT \(contactColumns) FROM contacts WHERE id = ?", [.text(id)]).map(contact)
+    }
+
+    static func isLinked(_ tx: any SQLExecutor, contactID: String) throws -> Bool {
+        try tx.queryOne("SELECT linked FROM contacts WHERE id = ?", [.text(contactID)])?.bool("linked") ?? false
+    }
+
+    /// Active contacts whose e-mail is `email` (case-insensitive).
+    static func contacts(_ tx: any SQLExecutor, email: String) throws -> [IntakeV1.Contact] {
+        try tx.query("SELECT \(contactColumns) FROM contacts WHERE email_key = ? ORDER BY created_at",
+                     [.text(email.lowercased())]).map(contact)
+    }
+
+    static func insert(_ tx: any SQLExecutor, _ value: IntakeV1.Contact) throws {
+        try tx.execute("""
+            INSERT INTO contacts (id, organization_id, name, name_key, email, email_key, phone, active, authorized, admin, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(value.id), .text(value.organizationID), .text(value.name), .text(foldKey(value.name)),
+                  .text(value.email), .text(value.email.lowercased()), .text(value.phone), SQLValue(value.active),
+                  SQLValue(value.authorized), SQLValue(value.admin), .integer(value.createdAtMs)])
+    }
+
+    static func update(_ tx: any SQLExecutor, _ value: IntakeV1.Contact) throws {
+        try tx.execute("""
+            UPDATE contacts SET name = ?, name_key = ?, email = ?, email_key = ?, phone = ?, active = ?, authorized = ?, admin = ?
+            WHERE id = ?
+            """, [.text(value.name), .text(foldKey(value.name)), .text(value.email), .text(value.email.lowercased()),
+                  .text(value.phone), SQLValue(value.active), SQLValue(value.authorized), SQLValue(value.admin), .text(value.id)])
+    }
+
+    // MARK: representatives
+
+    static func representative(_ tx: any SQLExecutor, id: String) throws -> IntakeV1.Representative? {
+        guard let row = try tx.queryOne("SELECT id, name, email, phone, active FROM representatives WHERE id = ?", [.text(id)]) else {
+            return nil
+        }
+        return try representative(tx, row)
+    }
+
+    static func representative(_ tx: any SQLExecutor, _ row: Row) throws -> IntakeV1.Representative {
+        var value = IntakeV1.Representative()
+        value.id = try row.text("id")
+        value.name = try row.text("name")
+        value.email = try row.text("email")
+        value.phone = try row.text("phone")
+        value.active = try row.bool("active")
+        value.organizationIDs = try tx.query("""
+            SELECT organization_id FROM representative_organizations WHERE representative_id = ? ORDER BY organization_id
+            """, [.text(value.id)]).map { try $0.text("organization_id") }
+        return value
+    }
+
+    static func insert(_ tx: any SQLExecutor, _ value: IntakeV1.Representative, createdAt: Int64) throws {
+        try tx.execute("""
+            INSERT INTO representatives (id, name, name_key, email, email_key, phone, active, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(value.id), .text(value.name), .text(foldKey(value.name)), .text(value.email),
+                  .text(value.email.lowercased()), .text(value.phone), SQLValue(value.active), .integer(createdAt)])
+        for organization in Set(value.organizationIDs) {
+            try tx.execute("INSERT INTO representative_organizations (representative_id, organization_id) VALUES (?, ?)",
+                           [.text(value.id), .text(organization)])
+        }
+    }
+
+    static func represents(_ tx: any SQLExecutor, representativeID: String, organizationID: String) throws -> Bool {
+        try tx.queryOne("SELECT 1 AS one FROM representative_organizations WHERE representative_id = ? AND organization_id = ?",
+                        [.text(representativeID), .text(organizationID)]) != nil
+    }
+
+    // MARK: lookup
+
+    /// Organizations, contacts and representatives matching `query` by code, tax id, e-mail or
+    /// name prefix; every branch is an index lookup.
+    static func lookup(_ tx: any SQLExecutor, query: String, limit: Int) throws -> IntakeV1.LookupCustomersResponse {
+        var response = IntakeV1.LookupCustomersResponse()
+        let trimmed = query.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { return response }
+        var organizationIDs = Set<String>()
+        func addOrganizations(_ rows: [Row]) throws {
+            for row in rows where response.organizations.count < limit {
+                let value = try organization(row)
+                if organizationIDs.insert(value.id).inserted { response.organizations.append(value) }
+            }
+        }
+        let params: [SQLValue] = [.integer(Int64(limit))]
+        if trimmed.contains("@") {
+            let email = trimmed.lowercased()
+            response.contacts = try tx.query("SELECT \(contactColumns) FROM contacts WHERE email_key = ? ORDER BY name_key LIMIT ?",
+                                             [.text(email)] + params).map(contact)
+            response.representatives = try tx.query("SELECT id, name, email, phone, active FROM representatives WHERE email_key = ? LIMIT ?",
+                                                    [.text(email)] + params).map { try representative(tx, $0) }
+            return response
+        }
+        try addOrganizations(tx.query("SELECT \(organizationColumns) FROM organizations WHERE code = ? LIMIT ?",
+                                      [.text(trimmed.uppercased())] + params))
+        let stripped = TaxID.strip(trimmed)
+        if stripped.count == 11 || stripped.count == 14 {
+            try addOrganizations(tx.query("SELECT \(organizationColumns) FROM organizations WHERE tax_id = ? LIMIT ?",
+                                          [.text(stripped)] + params))
+        }
+        let key = foldKey(trimmed)
+        let range: [SQLValue] = [.text(key), .text(prefixEnd(key))]
+        try addOrganizations(tx.query("""
+            SELECT \(organizationColumns) FROM organizations WHERE name_key >= ? AND name_key < ? ORDER BY name_key LIMIT ?
+            """, range + params))
+        response.contacts = try tx.query("""
+            SELECT \(contactColumns) FROM contacts WHERE name_key >= ? AND name_key < ? ORDER BY name_key LIMIT ?
+            """, range + params).map(contact)
+        response.representatives = try tx.query("""
+            SELECT id, name, email, phone, active FROM representatives WHERE name_key >= ? AND name_key < ? ORDER BY name_key LIMIT ?
+            """, range + params).map { try representative(tx, $0) }
+        return response
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import ServiceKit
+
+/// Intake's own settings, read from the environment at start-up (flags are ServiceKit's).
+///
+/// | setting | environment | default |
+/// |---|---|---|
+/// | largest file | `INTAKE_MAX_FILE_BYTES` | 104857600 (100 MiB) |
+/// | all files of one ticket | `INTAKE_MAX_TICKET_BYTES` | 1073741824 (1 GiB) |
+/// | double-submission window | `INTAKE_DUPLICATE_WINDOW_SECONDS` | 600 (0 turns it off) |
+/// | refuse tickets of suppliers | `INTAKE_FORBID_SUPPLIER_TICKETS` | `true` |
+/// | attachment store | `INTAKE_ATTACHMENTS_DIR` | `<data-dir>/attachments` |
+/// | group commit of concurrent opens (SQLite) | `INTAKE_GROUP_COMMIT` | `false` |
+public struct IntakeSettings: Sendable {
+    public var maxFileBytes: Int64 = 100 << 20
+    public var maxTicketBytes: Int64 = 1 << 30
+    public var duplicateWindowMilliseconds: Int64 = 600_000
+    public var forbidSupplierTickets = true
+    public var attachmentsDirectory: String
+    /// On SQLite, run concurrent ticket opens in one transaction (each in its own savepoint).
+    /// Off by default: no gain was measured on the 2-core test machine (docs/BENCHMARKS-intake.md).
+    public var groupCommit = false
+
+    public init(attachmentsDirectory: String) {
+        self.attachmentsDirectory = attachmentsDirectory
+    }
+
+    /// Reads the settings from `environment`.
+    /// - Throws: ``ConfigurationError`` naming a malformed variable.
+    public init(environment: [String: String], dataDirectory: String) throws {
+        self.init(attachmentsDirectory: environment["INTAKE_ATTACHMENTS_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+                  ?? (dataDirectory as NSString).appendingPathComponent("attachments"))
+        func number(_ name: String) throws -> Int64? {
+            guard let text = environment[name], !text.isEmpty else { return nil }
+            guard let value = Int64(text), value >= 0 else { throw ConfigurationError("invalid \(name)=\(text)") }
+            return value
+        }
+        if let value = try number("INTAKE_MAX_FILE_BYTES") { maxFileBytes = value }
+        if let value = try number("INTAKE_MAX_TICKET_BYTES") { maxTicketBytes = value }
+        if let value = try number("INTAKE_DUPLICATE_WINDOW_SECONDS") { duplicateWindowMilliseconds = value * 1000 }
+        if let text = environment["INTAKE_FORBID_SUPPLIER_TICKETS"], !text.isEmpty {
+            switch text.lowercased() {
+            case "1", "true", "yes": forbidSupplierTickets = true
+            case "0", "false", "no": forbidSupplierTickets = false
+            default: throw ConfigurationError("invalid INTAKE_FORBID_SUPPLIER_TICKETS=\(text)")
+            }
+        }
+        if let text = environment["INTAKE_GROUP_COMMIT"], !text.isEmpty {
+            switch text.lowercased() {
+            case "1", "true", "yes": groupCommit = true
+            case "0", "false", "no": groupCommit = false
+            default: throw ConfigurationError("invalid INTAKE_GROUP_COMMIT=\(text)")
+            }
+        }
+    }
+}

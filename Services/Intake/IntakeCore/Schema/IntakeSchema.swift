@@ -1,0 +1,160 @@
+import Storage
+
+/// Intake's tables. Appended to, never edited.
+///
+/// Booleans are `INTEGER` 0/1 and times epoch milliseconds (docs/STORAGE.md). Name lookups use a
+/// folded `*_key` column compared by range, which both engines serve from a B-tree (on
+/// PostgreSQL the column is `COLLATE "C"` so the range is byte order whatever the locale).
+enum IntakeSchema {
+    static let migrations: [Migration] = [
+        Migration(version: 1, name: "directory", sqlite: directory(text: "TEXT", blob: "BLOB", int: "INTEGER", collate: ""),
+                  postgres: directory(text: "TEXT", blob: "BYTEA", int: "BIGINT", collate: " COLLATE \"C\"")),
+        Migration(version: 2, name: "tickets", sqlite: tickets(blob: "BLOB", int: "INTEGER"),
+                  postgres: tickets(blob: "BYTEA", int: "BIGINT")),
+        Migration(version: 3, name: "catalog", sqlite: catalog(int: "INTEGER"), postgres: catalog(int: "BIGINT")),
+    ]
+
+    static func directory(text: String, blob: String, int: String, collate: String) -> String {
+        """
+        CREATE TABLE organizations (
+            id TEXT PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            name_key TEXT\(collate) NOT NULL,
+            tax_id TEXT UNIQUE,
+            kind \(int) NOT NULL,
+            plan TEXT NOT NULL DEFAULT '',
+            plan_includes TEXT NOT NULL DEFAULT '',
+            active \(int) NOT NULL DEFAULT 1,
+            account_owner_agent_id TEXT NOT NULL DEFAULT '',
+            email TEXT NOT NULL DEFAULT '',
+            created_at \(int) NOT NULL
+        );
+        CREATE INDEX organizations_name_key ON organizations (name_key);
+        CREATE TABLE contacts (
+            id TEXT PRIMARY KEY,
+            organization_id TEXT NOT NULL REFERENCES organizations (id),
+            name TEXT NOT NULL,
+            name_key TEXT\(collate) NOT NULL,
+            email TEXT NOT NULL DEFAULT '',
+            email_key TEXT\(collate) NOT NULL DEFAULT '',
+            phone TEXT NOT NULL DEFAULT '',
+            active \(int) NOT NULL DEFAULT 1,
+            authorized \(int) NOT NULL DEFAULT 1,
+            admin \(int) NOT NULL DEFAULT 0,
+            linked \(int) NOT NULL DEFAULT 0,
+            created_at \(int) NOT NULL
+        );
+        CREATE INDEX contacts_organization ON contacts (organization_id);
+        CREATE INDEX contacts_name_key ON contacts (name_key);
+        CREATE INDEX contacts_email_key ON contacts (email_key);
+        CREATE TABLE representatives (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            name_key TEXT\(collate) NOT NULL,
+            email TEXT NOT NULL DEFAULT '',
+            email_key TEXT\(collate) NOT NULL DEFAULT '',
+            phone TEXT NOT NULL DEFAULT '',
+            active \(int) NOT NULL DEFAULT 1,
+            created_at \(int) NOT NULL
+        );
+        CREATE INDEX representatives_name_key ON representatives (name_key);
+        CREATE INDEX representatives_email_key ON representatives (email_key);
+        CREATE TABLE representative_organizations (
+            representative_id TEXT NOT NULL REFERENCES representatives (id),
+            organization_id TEXT NOT NULL REFERENCES organizations (id),
+            PRIMARY KEY (representative_id, organization_id)
+        );
+        CREATE TABLE counters (
+            name TEXT PRIMARY KEY,
+            last_value \(int) NOT NULL
+        );
+        """
+    }
+
+    static func tickets(blob: String, int: String) -> String {
+        """
+        CREATE TABLE tickets (
+            id TEXT PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            organization_id TEXT NOT NULL REFERENCES organizations (id),
+            contact_id TEXT NOT NULL REFERENCES contacts (id),
+            representative_id TEXT NOT NULL DEFAULT '',
+            registered_by TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,
+            opened_at \(int) NOT NULL,
+            submission_hash TEXT NOT NULL,
+            email_message_id TEXT UNIQUE,
+            attachment_bytes \(int) NOT NULL DEFAULT 0,
+            snapshot \(blob) NOT NULL
+        );
+        CREATE INDEX tickets_duplicates ON tickets (contact_id, submission_hash, opened_at);
+        CREATE INDEX tickets_organization ON tickets (organization_id, opened_at);
+        CREATE TABLE ticket_messages (
+            id TEXT PRIMARY KEY,
+            ticket_id TEXT NOT NULL REFERENCES tickets (id),
+            created_at \(int) NOT NULL,
+            email_message_id TEXT UNIQUE,
+            snapshot \(blob) NOT NULL
+        );
+        CREATE INDEX ticket_messages_ticket ON ticket_messages (ticket_id, created_at);
+        CREATE TABLE contents (
+            sha256 TEXT PRIMARY KEY,
+            size_bytes \(int) NOT NULL,
+            stored_at \(int) NOT NULL
+        );
+        CREATE TABLE attachments (
+            id TEXT PRIMARY KEY,
+            sha256 TEXT NOT NULL REFERENCES contents (sha256),
+            file_name TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            size_bytes \(int) NOT NULL,
+            uploader_id TEXT NOT NULL,
+            organization_id TEXT NOT NULL DEFAULT '',
+            ticket_id TEXT REFERENCES tickets (id),
+            message_id TEXT NOT NULL DEFAULT '',
+            created_at \(int) NOT NULL
+        );
+        CREATE INDEX attachments_ticket ON attachments (ticket_id);
+        CREATE INDEX attachments_uploader ON attachments (uploader_id);
+        """
+    }
+
+    static func catalog(int: String) -> String {
+        """
+        CREATE TABLE list_entries (
+            list TEXT NOT NULL,
+            key TEXT NOT NULL,
+            label_pt TEXT NOT NULL,
+            label_en TEXT NOT NULL,
+            active \(int) NOT NULL DEFAULT 1,
+            position \(int) NOT NULL DEFAULT 0,
+            origin_kind \(int) NOT NULL DEFAULT 0,
+            PRIMARY KEY (list, key)
+        );
+        INSERT INTO list_entries (list, key, label_pt, label_en, position, origin_kind) VALUES
+            ('channel', 'portal', 'Portal', 'Portal', 1, 0),
+            ('channel', 'email', 'E-mail', 'E-mail', 2, 0),
+            ('channel', 'phone', 'Telefone', 'Phone', 3, 0),
+            ('channel', 'whatsapp', 'WhatsApp', 'WhatsApp', 4, 0),
+            ('channel', 'skype', 'Skype', 'Skype', 5, 0),
+            ('channel', 'chat', 'Chat', 'Chat', 6, 0),
+            ('channel', 'internal', 'Interno', 'Internal', 7, 0),
+            ('origin', 'customer', 'Cliente', 'Customer', 1, 1),
+            ('origin', 'representative', 'Representante', 'Representative', 2, 2),
+            ('origin', 'internal', 'Interno', 'Internal', 3, 3);
+        CREATE TABLE custom_fields (
+            key TEXT PRIMARY KEY,
+            definition BYTEA_OR_BLOB NOT NULL,
+            product TEXT NOT NULL DEFAULT '',
+            category \(int) NOT NULL DEFAULT 0,
+            active \(int) NOT NULL DEFAULT 1,
+            position \(int) NOT NULL DEFAULT 0
+        );
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """.replacingOccurrences(of: "BYTEA_OR_BLOB", with: int == "BIGINT" ? "BYTEA" : "BLOB")
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Storage
+
+/// What happens to a ticket on intake's side after it is opened: reading it, customer replies,
+/// cancellation, and an agent changing its contact.
+extension IntakeContext {
+    /// The ticket as submitted, with its attachments and replies. A customer of another
+    /// organization gets `NOT_FOUND`, exactly as for a ticket that does not exist.
+    public func getTicket(_ reference: String, caller: Caller) throws -> IntakeV1.Ticket {
+        try database.read { tx in
+            let ticket = try visibleTicket(tx, reference, caller: caller)
+            return try TicketStore.complete(tx, ticket)
+        }
+    }
+
+    /// Adds a customer reply (text and files) and publishes `CustomerReplied`.
+    /// - Parameter emailMessageID: the e-mail it came from; the same Message-ID is stored once.
+    public func reply(_ request: IntakeV1.ReplyRequest, caller: Caller) throws -> IntakeV1.ReplyResponse {
+        try database.write { tx in
+            if !request.emailMessageID.isEmpty, let existing = try TicketStore.message(tx, emailMessageID: request.emailMessageID) {
+                var response = IntakeV1.ReplyResponse()
+                response.message = existing
+                return response
+            }
+            let ticket = try visibleTicket(tx, request.ticket, caller: caller)
+            var violations = Violations()
+            let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if text.isEmpty && request.attachmentIDs.isEmpty {
+                violations.add("text", "required", pt: "Escreva a resposta ou anexe um arquivo.", en: "Write the reply or attach a file.")
+            }
+            violations.maxLength("text", text, 100_000)
+            let channel = request.channel.isEmpty ? "portal" : request.channel.lowercased()
+            if try CatalogStore.activeEntry(tx, list: "channel", key: channel) == nil {
+                violations.add("channel", "unknown_channel", pt: "Canal não cadastrado ou inativo.", en: "Unknown or inactive channel.")
+            }
+            let attachments = try pendingAttachments(tx, ids: request.attachmentIDs, field: "attachment_ids", caller: caller,
+                                                     ticketID: ticket.id, violations: &violations)
+            try violations.check("resposta inválida / invalid reply")
+            guard ticket.status == TicketStore.open else {
+                throw RPCError(.failedPrecondition, "ocorrência cancelada / the ticket was cancelled")
+            }
+            var message = IntakeV1.TicketMessage()
+            message.id = Self.newID()
+            message.author = person(of: caller)
+            message.text = text
+            message.channel = channel
+            message.createdAtMs = Self.now()
+            try TicketStore.insert(tx, message: message, ticketID: ticket.id, emailMessageID: request.emailMessageID)
+            try link(tx, attachments, ticketID: ticket.id, organizationID: ticket.organization?.id ?? "", messageID: message.id)
+            message.attachments = attachments
+
+            var event = IntakeV1.CustomerReplied()
+            event.ticketID = ticket.id
+            event.code = ticket.code
+            event.messageID = message.id
+            event.author = message.author
+            event.text = text
+            event.attachments = attachments
+            event.channel = channel
+            event.repliedAtMs = message.createdAtMs
+            event.organizationID = ticket.organization?.id ?? ""
+            try publisher.publish(tx, event: event, key: ticket.id)
+            var response = IntakeV1.ReplyResponse()
+            response.message = message
+            return response
+        }
+    }
+
+    /// Cancels a ticket that is no longer valid and publishes `TicketCancelledByCustomer`.
+    public func cancel(_ request: IntakeV1.CancelTicketRequest, caller: Caller) throws -> IntakeV1.Ticket {
+        try database.write { tx in
+            var ticket = try visibleTicket(tx, request.ticket, caller: caller)
+            var violations = Violations()
+            violations.maxLength("reason", request.reason, 2_000)
+            try violations.check()
+            guard ticket.status == TicketStore.open else {
+                throw RPCError(.failedPrecondition, "ocorrência já cancelada / ticket already cancelled")
+            }
+            ticket.status = TicketStore.cancelled
+            ticket.cancelReason = request.reason
+            try TicketStore.save(tx, ticket)
+            var event = IntakeV1.TicketCancelledByCustomer()
+            event.ticketID = ticket.id
+            event.code = ticket.code
+            event.by = person(of: caller)
+            event.reason = request.reason
+            event.cancelledAtMs = Self.now()
+            event.organizationID = ticket.organization?.id ?? ""
+            try publisher.publish(tx, event: event, key: ticket.id)
+            return try TicketStore.complete(tx, ticket)
+        }
+    }
+
+    /// Changes a ticket's contact and/or representative. Allowed only while the ticket is open
+    /// and only to the agent holding it (or that agent's chefe) with the permission to link
+    /// customers; workflow says who holds it.
+    /// - Parameter options: deadline and metadata for the call to workflow.
+    public func changeContact(_ request: IntakeV1.ChangeTicketContactRequest, caller: Caller,
+                              options: CallOptions) throws -> IntakeV1.Ticket {
+        guard caller.isAgent else { throw Denied.staffOnly }
+        guard caller.has(permission: "tickets.link_customer") || caller.has(permission: "link_customers") else {
+            throw RPCError(.permissionDenied, "falta a permissão de vincular clientes / missing the permission to link customers")
+        }
+        let current = try database.read { tx in try visibleTicket(tx, request.ticket, caller: caller) }
+        let holder: WorkflowV1.GetTicketHolderResponse
+        do { holder = try ticketHolder(current.id, options) } catch let error as RPCError where error.code == .notFound {
+            throw RPCError(.failedPrecondition, "o workflow não conhece a ocorrência ainda / workflow does not know the ticket yet")
+        }
+        guard holder.open, current.status == TicketStore.open else {
+            throw RPCError(.failedPrecondition, "ocorrência encerrada: o contato não muda mais / ticket closed: its contact is fixed")
+        }
+        let holds = holder.holder.map { !$0.agentID.isEmpty && ($0.agentID == caller.id || ($0.chefeAgentID == caller.id && caller.principal.chefe)) } ?? false
+        guard holds else {
+            throw RPCError(.permissionDenied, "apenas quem detém a ocorrência (ou seu chefe) / only the holding agent (or their chefe)")
+        }
+        return try database.write { tx in
+            var ticket = try visibleTicket(tx, request.ticket, caller: caller)
+            guard ticket.status == TicketStore.open else {
+                throw RPCError(.failedPrecondition, "ocorrência cancelada / ticket cancelled")
+            }
+            let organizationID = ticket.organization?.id ?? ""
+            var violations = Violations()
+            if request.contactID.isEmpty && request.representativeID.isEmpty && !request.clearRepresentative {
+                violations.add("contact_id", "nothing_to_change", pt: "Informe o novo contato ou representante.",
+                               en: "Give the new contact or representative.")
+            }
+            if !request.contactID.isEmpty {
+                if let contact = try DirectoryStore.contact(tx, id: request.contactID) {
+                    if contact.organizationID != organizationID {
+                        violations.add("contact_id", "other_organization", pt: "O contato não é desta organização.",
+                                       en: "The contact does not belong to this organization.")
+                    } else if !contact.active {
+                        violations.add("contact_id", "inactive", pt: "Contato desativado.", en: "Inactive contact.")
+                    } else {
+                        ticket.contact = Self.person(contact)
+                    }
+                } else {
+                    violations.notFound("contact_id")
+                }
+            }
+            if !request.representativeID.isEmpty {
+                if let representative = try DirectoryStore.representative(tx, id: request.representativeID) {
+                    if !representative.active || !representative.organizationIDs.contains(organizationID) {
+                        violations.add("representative_id", "not_representing", pt: "O representante não atende esta organização.",
+                                       en: "The representative does not act for this organization.")
+                    } else {
+                        ticket.representative = Self.person(representative)
+                    }
+                } else {
+                    violations.notFound("representative_id")
+                }
+            } else if request.clearRepresentative {
+                ticket.representative = nil
+            }
+            try violations.check()
+            try TicketStore.save(tx, ticket)
+            var event = IntakeV1.TicketContactChanged()
+            event.ticketID = ticket.id
+            event.code = ticket.code
+            event.contact = ticket.contact
+            event.representative = ticket.representative
+            event.changedByAgentID = caller.id
+            event.changedAtMs = Self.now()
+            try publisher.publish(tx, event: event, key: ticket.id)
+            return try TicketStore.complete(tx, ticket)
+        }
+    }
+
+    /// The organization of a customer caller as the directory knows it (an active contact's);
+    /// `nil` for anyone else or an unknown/inactive contact. Principals are signed by the gateway,
+    /// and intake still checks the claim against its own directory.
+    func verifiedOrganization(_ tx: any SQLExecutor, _ caller: Caller) throws -> String? {
+        guard caller.isCustomer, let me = try DirectoryStore.contact(tx, id: caller.id), me.active else { return nil }
+        return me.organizationID
+    }
+
+    /// The ticket if `caller` may see it; `NOT_FOUND` otherwise (never revealing another
+    /// organization's tickets).
+    func visibleTicket(_ tx: any SQLExecutor, _ reference: String, caller: Caller) throws -> IntakeV1.Ticket {
+        guard !reference.isEmpty, let ticket = try TicketStore.ticket(tx, reference: reference),
+              caller.canSee(organizationID: ticket.organization?.id ?? "") else {
+            throw RPCError(.notFound, "ocorrência não encontrada / ticket not found")
+        }
+        if caller.isCustomer {
+            // Only a current authorized contact of the organization.
+            guard let me = try DirectoryStore.contact(tx, id: caller.id), me.active, me.organizationID == ticket.organization?.id else {
+                throw RPCError(.notFound, "ocorrência não encontrada / ticket not found")
+            }
+        } else if !caller.isStaffOrSystem {
+            throw RPCError(.notFound, "ocorrência não encontrada / ticket not found")
+        }
+        return ticket
+    }
+}

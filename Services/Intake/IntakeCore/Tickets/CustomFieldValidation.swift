@@ -1,0 +1,77 @@
+import Foundation
+import Messages
+
+/// Checks custom field values against the fields that apply to a ticket's product and category,
+/// like the built-in fields: every problem becomes a violation on `custom_fields.<key>`.
+enum CustomFieldValidation {
+    static func validate(_ values: [IntakeV1.CustomFieldValue], fields: [IntakeV1.CustomField], product: String,
+                         category: CommonV1.Category, violations: inout Violations) -> [IntakeV1.CustomFieldValue] {
+        let applicable = fields.filter {
+            $0.active && ($0.product.isEmpty || $0.product == product)
+                && ($0.category == .unspecified || $0.category == category)
+        }
+        let byKey = Dictionary(applicable.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        var given: [String: String] = [:]
+        for value in values {
+            let field = "custom_fields.\(value.key)"
+            guard byKey[value.key] != nil else {
+                violations.add(field, "unknown_field", pt: "Campo não existe para este produto/categoria.",
+                               en: "No such field for this product/category.")
+                continue
+            }
+            if given[value.key] != nil {
+                violations.add(field, "repeated", pt: "Campo informado mais de uma vez.", en: "Field given more than once.")
+            }
+            given[value.key] = value.value.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var accepted: [IntakeV1.CustomFieldValue] = []
+        for definition in applicable {
+            let field = "custom_fields.\(definition.key)"
+            guard let text = given[definition.key], !text.isEmpty else {
+                if definition.required {
+                    violations.add(field, "required", pt: "Campo obrigatório: \(definition.labelPt).",
+                                   en: "Required field: \(definition.labelEn).")
+                }
+                continue
+            }
+            switch definition.kind {
+            case .fieldNumber:
+                if Double(text) == nil || !(Double(text)!.isFinite) {
+                    violations.add(field, "not_a_number", pt: "Informe um número (use ponto decimal).",
+                                   en: "Enter a number (with a decimal point).")
+                }
+            case .fieldDate:
+                if !isDate(text) {
+                    violations.add(field, "not_a_date", pt: "Informe uma data AAAA-MM-DD.", en: "Enter a date as YYYY-MM-DD.")
+                }
+            case .fieldBoolean:
+                if text != "true" && text != "false" {
+                    violations.add(field, "not_a_boolean", pt: "Use true ou false.", en: "Use true or false.")
+                }
+            case .fieldChoice:
+                if !definition.choices.contains(text) {
+                    violations.add(field, "not_a_choice", pt: "Escolha uma das opções: \(definition.choices.joined(separator: ", ")).",
+                                   en: "Pick one of: \(definition.choices.joined(separator: ", ")).")
+                }
+            case .fieldText, .unspecified:
+                violations.maxLength(field, text, 10_000)
+            }
+            var value = IntakeV1.CustomFieldValue()
+            value.key = definition.key
+            value.value = text
+            accepted.append(value)
+        }
+        return accepted
+    }
+
+    /// `YYYY-MM-DD` naming a real day.
+    static func isDate(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+              let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+              (1...12).contains(month), day >= 1 else { return false }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        return day <= days[month - 1]
+    }
+}

@@ -1,0 +1,261 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Storage
+
+/// Opening a ticket: validation, permissions, the readable code, duplicates and the event.
+extension IntakeContext {
+    /// Opens a ticket for `caller`.
+    ///
+    /// Everything happens in one transaction: validation against the directory and the catalog,
+    /// the code (`YYYY-NNNNNN` from a counter row locked until commit), the ticket row, the
+    /// attachments it takes over and the `TicketOpened` outbox rows. A rejected request stores
+    /// nothing.
+    ///
+    /// - Parameters:
+    ///   - idempotencyKey: A retry with the same key returns the same ticket (a unique
+    ///     constraint on the key, in the same transaction).
+    /// - Throws: `INVALID_ARGUMENT` naming every bad field; `PERMISSION_DENIED`;
+    ///   `FAILED_PRECONDITION` for an inactive organization or a supplier when that is forbidden.
+    public func openTicket(_ submitted: IntakeV1.OpenTicketRequest, caller: Caller,
+                           idempotencyKey: String? = nil) throws -> IntakeV1.OpenTicketResponse {
+        var adjusted = submitted
+        if caller.isCustomer && adjusted.organizationID.isEmpty { adjusted.organizationID = caller.principal.organizationID }
+        if caller.isCustomer && caller.principal.organizationID != adjusted.organizationID && !adjusted.organizationID.isEmpty {
+            throw Denied.otherOrganization
+        }
+        let request = adjusted
+        let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse = { [self] tx in
+            if let key = idempotencyKey, !key.isEmpty {
+                guard key.utf8.count <= 200 else {
+                    throw RPCError(.invalidArgument, "chave de idempotência longa demais / idempotency key too long")
+                }
+                let result = try IdempotencyStore.run(tx, scope: "intake.OpenTicket|\(caller.id)", key: key,
+                                                      requestFingerprint: Digest.sha256(request.serializedBytes())) {
+                    try open(tx, request, caller: caller).serializedBytes()
+                }
+                return try IntakeV1.OpenTicketResponse(serializedBytes: result.response)
+            }
+            return try open(tx, request, caller: caller)
+        }
+        do {
+            if let openCommits { return try openCommits.run(body) }
+            return try database.write { try body($0) }
+        } catch let error as StorageError where error.kind == .idempotencyMismatch {
+            throw RPCError(.failedPrecondition,
+                           "chave de idempotência já usada com outro pedido / idempotency key reused with a different request")
+        } catch let error as StorageError where error.kind == .uniqueViolation && !request.emailMessageID.isEmpty {
+            // Two deliveries of one e-mail at once: the other committed first; answer with its ticket.
+            if let existing = try database.read({ tx in try TicketStore.ticket(tx, emailMessageID: request.emailMessageID).map { try TicketStore.complete(tx, $0) } }) {
+                var response = IntakeV1.OpenTicketResponse()
+                response.ticket = existing
+                response.duplicate = true
+                return response
+            }
+            throw error
+        }
+    }
+
+    private func open(_ tx: any SQLExecutor, _ request: IntakeV1.OpenTicketRequest, caller: Caller) throws -> IntakeV1.OpenTicketResponse {
+        if !request.emailMessageID.isEmpty, let existing = try TicketStore.ticket(tx, emailMessageID: request.emailMessageID) {
+            guard caller.canSee(organizationID: existing.organization?.id ?? "") else { throw Denied.otherOrganization }
+            var response = IntakeV1.OpenTicketResponse()
+            response.ticket = try TicketStore.complete(tx, existing)
+            response.duplicate = true
+            return response
+        }
+        var violations = Violations()
+        violations.required("organization_id", request.organizationID)
+
+        // Who: organization, contact, representative.
+        let organization = request.organizationID.isEmpty ? nil : try DirectoryStore.organization(tx, id: request.organizationID)
+        if !request.organizationID.isEmpty && organization == nil { violations.notFound("organization_id") }
+        var me: IntakeV1.Contact?
+        if caller.isCustomer {
+            // A customer acts only as an active, authorized contact of their own organization.
+            me = try DirectoryStore.contact(tx, id: caller.id)
+            guard let me, me.organizationID == request.organizationID, me.active, me.authorized else { throw Denied.notAuthorized }
+        } else if !caller.isStaffOrSystem {
+            throw RPCError(.permissionDenied, "sem permissão para abrir ocorrências / not allowed to open tickets")
+        }
+        let contactID = request.contactID.isEmpty && caller.isCustomer ? caller.id : request.contactID
+        if caller.isCustomer && contactID != caller.id && !caller.principal.organizationAdmin {
+            throw RPCError(.permissionDenied, "apenas o administrador da empresa abre em nome de outro contato / only the company's administrator opens for another contact")
+        }
+        violations.required("contact_id", contactID)
+        var contact: IntakeV1.Contact?
+        if !contactID.isEmpty {
+            contact = contactID == me?.id ? me : try DirectoryStore.contact(tx, id: contactID)
+            if let found = contact, organization != nil {
+                if found.organizationID != request.organizationID {
+                    violations.add("contact_id", "other_organization", pt: "O contato não é desta organização.",
+                                   en: "The contact does not belong to this organization.")
+                } else if !found.active {
+                    violations.add("contact_id", "inactive", pt: "Contato desativado.", en: "Inactive contact.")
+                } else if !found.authorized {
+                    violations.add("contact_id", "not_authorized", pt: "Contato não autorizado a abrir ocorrências.",
+                                   en: "Contact not authorized to open tickets.")
+                }
+            } else if contact == nil {
+                violations.notFound("contact_id")
+            }
+        }
+        var representative: IntakeV1.Representative?
+        if !request.representativeID.isEmpty {
+            representative = try DirectoryStore.representative(tx, id: request.representativeID)
+            if let found = representative {
+                if !found.active {
+                    violations.add("representative_id", "inactive", pt: "Representante desativado.", en: "Inactive representative.")
+                } else if !found.organizationIDs.contains(request.organizationID) {
+                    violations.add("representative_id", "not_representing", pt: "O representante não atende esta organização.",
+                                   en: "The representative does not act for this organization.")
+                }
+            } else {
+                violations.notFound("representative_id")
+            }
+        }
+
+        // How: channel and origin from the configurable lists.
+        let channel = request.channel.isEmpty ? (caller.isCustomer ? "portal" : "phone") : request.channel.lowercased()
+        if try CatalogStore.activeEntry(tx, list: "channel", key: channel) == nil {
+            violations.add("channel", "unknown_channel", pt: "Canal não cadastrado ou inativo.", en: "Unknown or inactive channel.")
+        }
+        let originKey = request.origin.isEmpty ? (representative != nil ? "representative" : "customer") : request.origin.lowercased()
+        let origin = try CatalogStore.activeEntry(tx, list: "origin", key: originKey)
+        if origin == nil {
+            violations.add("origin", "unknown_origin", pt: "Origem não cadastrada ou inativa.", en: "Unknown or inactive origin.")
+        } else if origin?.originKind == .internal && !caller.isInternalStaff {
+            violations.add("origin", "internal_only", pt: "Origem interna só para a equipe.", en: "Internal origin is for staff only.")
+        }
+
+        // What.
+        switch request.category {
+        case .unspecified:
+            violations.add("category", "required", pt: "Escolha a categoria.", en: "Choose the category.")
+        case .estrategica where !caller.isInternalStaff:
+            violations.add("category", "internal_only", pt: "A categoria Estratégica é exclusiva da equipe interna.",
+                           en: "The Estratégica category is for internal staff only.")
+        default: break
+        }
+        let priority = request.priority == .unspecified ? CommonV1.Priority.normal : request.priority
+        violations.required("product", request.product)
+        violations.maxLength("product", request.product, 100)
+        violations.maxLength("module", request.module, 100)
+        violations.required("subject", request.subject)
+        violations.maxLength("subject", request.subject, 200)
+        violations.required("request", request.request)
+        violations.maxLength("request", request.request, 100_000)
+        if let details = request.details {
+            for (name, value) in Self.detailFields(details) { violations.maxLength("details.\(name)", value, 2_000) }
+        }
+        let customFields = CustomFieldValidation.validate(request.customFields, fields: try CatalogStore.customFields(tx),
+                                                          product: request.product, category: request.category,
+                                                          violations: &violations)
+        if !request.emailMessageID.isEmpty && !caller.isStaffOrSystem && channel != "email" {
+            violations.add("email_message_id", "email_channel_only", pt: "Só para o canal e-mail.", en: "E-mail channel only.")
+        }
+        let attachments = try pendingAttachments(tx, ids: request.attachmentIDs, field: "attachment_ids", caller: caller,
+                                                 ticketID: nil, violations: &violations)
+        try violations.check("ocorrência inválida / invalid ticket")
+        guard let organization, let contact, let origin else { throw RPCError(.internal, "validation incomplete") }
+
+        // State rules.
+        guard organization.active else {
+            throw RPCError(.failedPrecondition, "organização inativa não abre ocorrências / an inactive organization cannot open tickets")
+        }
+        if organization.kind == .organizationSupplier && settings.forbidSupplierTickets {
+            throw RPCError(.failedPrecondition, "fornecedores não abrem ocorrências / suppliers cannot open tickets")
+        }
+
+        // An obvious double submission returns the first ticket. On PostgreSQL the contact row is
+        // locked first so two identical submissions at once are serialized.
+        let now = Self.now()
+        let hash = Digest.hex(Digest.sha256(Array("\(request.subject)\u{0}\(request.request)".utf8)))
+        if settings.duplicateWindowMilliseconds > 0 {
+            if tx.engine == .postgres {
+                _ = try tx.query("SELECT id FROM contacts WHERE id = ? FOR UPDATE", [.text(contact.id)])
+            }
+            if let id = try tx.queryOne("""
+                SELECT id FROM tickets WHERE contact_id = ? AND submission_hash = ? AND opened_at >= ? ORDER BY opened_at LIMIT 1
+                """, [.text(contact.id), .text(hash), .integer(now - settings.duplicateWindowMilliseconds)])?.text("id"),
+               let first = try TicketStore.ticket(tx, reference: id), attachments.isEmpty {
+                var response = IntakeV1.OpenTicketResponse()
+                response.ticket = try TicketStore.complete(tx, first)
+                response.duplicate = true
+                return response
+            }
+        }
+
+        // The ticket.
+        let year = Self.utcYear(now)
+        let number = try DirectoryStore.nextCounter(tx, "ticket-\(year)")
+        var ticket = IntakeV1.Ticket()
+        ticket.id = Self.newID()
+        ticket.code = String(format: "%04d-%06lld", year, number)
+        ticket.organization = Self.reference(organization)
+        ticket.contact = Self.person(contact)
+        ticket.representative = representative.map(Self.person)
+        if caller.isAgent { ticket.registeredByAgent = person(of: caller) }
+        ticket.channel = channel
+        ticket.origin = origin.key
+        ticket.category = request.category
+        ticket.priority = priority
+        ticket.product = request.product
+        ticket.module = request.module
+        ticket.subject = request.subject.trimmingCharacters(in: .whitespacesAndNewlines)
+        ticket.request = request.request
+        ticket.details = request.details
+        ticket.customFields = customFields
+        ticket.openedAtMs = now
+        ticket.status = TicketStore.open
+        ticket.emailMessageID = request.emailMessageID
+        try TicketStore.insert(tx, ticket, submissionHash: hash)
+        try link(tx, attachments, ticketID: ticket.id, organizationID: organization.id, messageID: "")
+        ticket.attachments = attachments
+
+        var event = IntakeV1.TicketOpened()
+        event.ticketID = ticket.id
+        event.code = ticket.code
+        event.organization = ticket.organization
+        event.contact = ticket.contact
+        event.representative = ticket.representative
+        event.registeredByAgent = ticket.registeredByAgent
+        event.channel = channel
+        event.origin = origin.originKind
+        event.originKey = origin.key
+        event.category = ticket.category
+        event.priority = priority
+        event.product = ticket.product
+        event.module = ticket.module
+        event.subject = ticket.subject
+        event.request = ticket.request
+        event.details = ticket.details
+        event.customFields = Dictionary(customFields.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+        event.attachments = attachments
+        event.openedAtMs = now
+        event.emailMessageID = ticket.emailMessageID
+        try publisher.publish(tx, event: event, key: ticket.id)
+
+        var response = IntakeV1.OpenTicketResponse()
+        response.ticket = ticket
+        return response
+    }
+
+    /// The UTC year of an epoch-milliseconds instant (the year in ticket codes).
+    static func utcYear(_ milliseconds: Int64) -> Int {
+        var seconds = time_t(milliseconds / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return Int(parts.tm_year) + 1900
+    }
+
+    static func detailFields(_ details: CommonV1.TechnicalDetails) -> [(String, String)] {
+        [("system_version", details.systemVersion), ("database", details.database), ("environment", details.environment),
+         ("test_environment_access", details.testEnvironmentAccess), ("company_branch", details.companyBranch),
+         ("routine", details.routine), ("example_record", details.exampleRecord), ("previous_version", details.previousVersion),
+         ("current_version", details.currentVersion), ("happens_since", details.happensSince),
+         ("affected_users", details.affectedUsers), ("expected_behaviour", details.expectedBehaviour),
+         ("steps_to_reproduce", details.stepsToReproduce), ("operational_impact", details.operationalImpact)]
+    }
+}

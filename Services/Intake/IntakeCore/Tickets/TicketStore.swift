@@ -1,0 +1,129 @@
+import Foundation
+import Messages
+import Storage
+
+/// SQL of tickets and their messages. A ticket row keeps the columns intake queries by and a
+/// snapshot of the ticket as submitted (the `Ticket` message); attachments and messages are
+/// added from their own tables when it is read.
+enum TicketStore {
+    static let open = "open"
+    static let cancelled = "cancelled"
+
+    /// The ticket with this id or code, without its messages and attachments.
+    static func ticket(_ tx: any SQLExecutor, reference: String) throws -> IntakeV1.Ticket? {
+        guard let row = try tx.queryOne("SELECT status, snapshot FROM tickets WHERE id = ? OR code = ?",
+                                        [.text(reference), .text(reference)]) else { return nil }
+        var ticket = try IntakeV1.Ticket(serializedBytes: try row.blob("snapshot"))
+        ticket.status = try row.text("status")
+        return ticket
+    }
+
+    /// The ticket opened by the e-mail with this Message-ID, if any.
+    static func ticket(_ tx: any SQLExecutor, emailMessageID: String) throws -> IntakeV1.Ticket? {
+        guard let id = try tx.queryOne("SELECT id FROM tickets WHERE email_message_id = ?", [.text(emailMessageID)])?.text("id") else {
+            return nil
+        }
+        return try ticket(tx, reference: id)
+    }
+
+    /// The ticket with its attachments and messages, as `GetTicket` returns it.
+    static func complete(_ tx: any SQLExecutor, _ base: IntakeV1.Ticket) throws -> IntakeV1.Ticket {
+        var ticket = base
+        let attachments = try tx.query("""
+            SELECT id, sha256, file_name, content_type, size_bytes, message_id FROM attachments
+            WHERE ticket_id = ? ORDER BY created_at, id
+            """, [.text(ticket.id)])
+        var byMessage: [String: [CommonV1.AttachmentRef]] = [:]
+        for row in attachments {
+            byMessage[try row.text("message_id"), default: []].append(try IntakeContext.attachmentRef(row))
+        }
+        ticket.attachments = byMessage[""] ?? []
+        ticket.messages = try tx.query("SELECT snapshot FROM ticket_messages WHERE ticket_id = ? ORDER BY created_at, id",
+                                       [.text(ticket.id)]).map { row in
+            var message = try IntakeV1.TicketMessage(serializedBytes: try row.blob("snapshot"))
+            message.attachments = byMessage[message.id] ?? []
+            return message
+        }
+        return ticket
+    }
+
+    static func insert(_ tx: any SQLExecutor, _ ticket: IntakeV1.Ticket, submissionHash: String) throws {
+        var snapshot = ticket
+        snapshot.attachments = []
+        snapshot.messages = []
+        try tx.execute("""
+            INSERT INTO tickets (id, code, organization_id, contact_id, representative_id, registered_by, status, opened_at,
+                                 submission_hash, email_message_id, snapshot)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(ticket.id), .text(ticket.code), .text((ticket.organization?.id ?? "")), .text(ticket.contact?.id ?? ""),
+                  .text(ticket.representative?.id ?? ""), .text(ticket.registeredByAgent?.id ?? ""), .text(ticket.status),
+                  .integer(ticket.openedAtMs), .text(submissionHash),
+                  ticket.emailMessageID.isEmpty ? .null : .text(ticket.emailMessageID), .blob(snapshot.serializedBytes())])
+        try tx.execute("UPDATE contacts SET linked = 1 WHERE id = ? AND linked = 0", [.text(ticket.contact?.id ?? "")])
+    }
+
+    /// Rewrites a ticket's status, contact and snapshot after a change.
+    static func save(_ tx: any SQLExecutor, _ ticket: IntakeV1.Ticket) throws {
+        var snapshot = ticket
+        snapshot.attachments = []
+        snapshot.messages = []
+        try tx.execute("UPDATE tickets SET status = ?, contact_id = ?, representative_id = ?, snapshot = ? WHERE id = ?",
+                       [.text(ticket.status), .text(ticket.contact?.id ?? ""), .text(ticket.representative?.id ?? ""),
+                        .blob(snapshot.serializedBytes()), .text(ticket.id)])
+        try tx.execute("UPDATE contacts SET linked = 1 WHERE id = ? AND linked = 0", [.text(ticket.contact?.id ?? "")])
+    }
+
+    static func insert(_ tx: any SQLExecutor, message: IntakeV1.TicketMessage, ticketID: String, emailMessageID: String) throws {
+        var snapshot = message
+        snapshot.attachments = []
+        try tx.execute("""
+            INSERT INTO ticket_messages (id, ticket_id, created_at, email_message_id, snapshot) VALUES (?, ?, ?, ?, ?)
+            """, [.text(message.id), .text(ticketID), .integer(message.createdAtMs),
+                  emailMessageID.isEmpty ? .null : .text(emailMessageID), .blob(snapshot.serializedBytes())])
+    }
+
+    /// The message of this ticket that came from the e-mail with this Message-ID, if any.
+    static func message(_ tx: any SQLExecutor, emailMessageID: String) throws -> IntakeV1.TicketMessage? {
+        try tx.queryOne("SELECT snapshot FROM ticket_messages WHERE email_message_id = ?", [.text(emailMessageID)])
+            .map { try IntakeV1.TicketMessage(serializedBytes: try $0.blob("snapshot")) }
+    }
+}
+
+extension IntakeContext {
+    /// A person as other services see the caller.
+    func person(of caller: Caller) -> CommonV1.PersonRef {
+        var person = CommonV1.PersonRef()
+        person.id = caller.id
+        person.name = caller.principal.displayName
+        person.email = caller.principal.email
+        return person
+    }
+
+    static func person(_ contact: IntakeV1.Contact) -> CommonV1.PersonRef {
+        var person = CommonV1.PersonRef()
+        person.id = contact.id
+        person.name = contact.name
+        person.email = contact.email
+        person.phone = contact.phone
+        return person
+    }
+
+    static func person(_ representative: IntakeV1.Representative) -> CommonV1.PersonRef {
+        var person = CommonV1.PersonRef()
+        person.id = representative.id
+        person.name = representative.name
+        person.email = representative.email
+        person.phone = representative.phone
+        return person
+    }
+
+    static func reference(_ organization: IntakeV1.Organization) -> CommonV1.OrganizationRef {
+        var ref = CommonV1.OrganizationRef()
+        ref.id = organization.id
+        ref.name = organization.name
+        ref.email = organization.email
+        ref.plan = organization.plan
+        ref.accountOwnerAgentID = organization.accountOwnerAgentID
+        return ref
+    }
+}

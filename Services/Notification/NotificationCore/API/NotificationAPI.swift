@@ -1,0 +1,321 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import ServiceKit
+import Storage
+
+/// The `Notification` RPC service (Proto/ocorrencias/notification/v1/notification.proto).
+struct NotificationAPI: Sendable {
+    let runtime: ServiceRuntime
+    let planner: DeliveryPlanner
+    let dispatcher: DeliveryDispatcher
+
+    var database: any Database { runtime.database }
+
+    func register(in router: inout RPCRouter) {
+        let api = self
+        router.register(NotificationV1.Notification.setSubscription) { try api.setSubscription($0, $1) }
+        router.register(NotificationV1.Notification.listSubscriptions) { try api.listSubscriptions($0, $1) }
+        router.register(NotificationV1.Notification.registerWebhook) { try api.registerWebhook($0, $1) }
+        router.register(NotificationV1.Notification.listWebhooks) { try api.listWebhooks($0, $1) }
+        router.register(NotificationV1.Notification.removeWebhook) { try api.removeWebhook($0, $1) }
+        router.register(NotificationV1.Notification.getTemplate) { try api.getTemplate($0, $1) }
+        router.register(NotificationV1.Notification.setTemplate) { try api.setTemplate($0, $1) }
+        router.register(NotificationV1.Notification.sendTicketEmail) { try api.sendTicketEmail($0, $1) }
+        router.register(NotificationV1.Notification.sendAccountEmail) { try api.sendAccountEmail($0, $1) }
+        router.register(NotificationV1.Notification.listDeliveries) { try api.listDeliveries($0, $1) }
+        router.register(NotificationV1.Notification.retryDeadLetters) { try api.retryDeadLetters($0, $1) }
+        router.register(NotificationV1.Notification.replayDelivery) { try api.replayDelivery($0, $1) }
+        router.register(NotificationV1.Notification.getStats) { try api.getStats($0, $1) }
+    }
+
+    // MARK: subscriptions
+
+    func setSubscription(_ request: NotificationV1.SetSubscriptionRequest, _ context: ServerContext) throws -> NotificationV1.SetSubscriptionResponse {
+        let caller = try runtime.principals.require(context)
+        guard var subscription = request.subscription else { throw Access.required("subscription", "Informe a assinatura.", "Subscription is required.") }
+        if subscription.person.isEmpty { subscription.person = caller.email.isEmpty ? caller.id : caller.email }
+        let own = [caller.id, EmailAddress.normalized(caller.email)].filter { !$0.isEmpty }
+        if !own.contains(subscription.person.contains("@") ? EmailAddress.normalized(subscription.person) : subscription.person) {
+            try Access.requireAdministrator(caller)
+        }
+        guard !subscription.eventKind.isEmpty else { throw Access.required("subscription.event_kind", "Informe o tipo de evento.", "Event kind is required.") }
+        let stored = subscription
+        try database.write { tx in
+            try SubscriptionStore().set(tx, person: stored.person, kind: stored.eventKind, enabled: stored.enabled)
+        }
+        var response = NotificationV1.SetSubscriptionResponse()
+        response.subscription = subscription
+        return response
+    }
+
+    func listSubscriptions(_ request: NotificationV1.ListSubscriptionsRequest, _ context: ServerContext) throws -> NotificationV1.ListSubscriptionsResponse {
+        let caller = try runtime.principals.require(context)
+        let persons: [String]
+        if request.person.isEmpty {
+            persons = [caller.id, caller.email]
+        } else {
+            if request.person != caller.id && EmailAddress.normalized(request.person) != EmailAddress.normalized(caller.email) {
+                try Access.requireAdministrator(caller)
+            }
+            persons = [request.person]
+        }
+        var response = NotificationV1.ListSubscriptionsResponse()
+        response.subscriptions = try database.read { tx in
+            try SubscriptionStore().list(tx, persons: persons).map {
+                var s = NotificationV1.Subscription()
+                s.person = $0.person
+                s.eventKind = $0.kind
+                s.enabled = $0.enabled
+                return s
+            }
+        }
+        return response
+    }
+
+    // MARK: webhooks
+
+    func registerWebhook(_ request: NotificationV1.RegisterWebhookRequest, _ context: ServerContext) throws -> NotificationV1.RegisterWebhookResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        guard let url = URLComponents(string: request.url), ["http", "https"].contains(url.scheme?.lowercased() ?? ""),
+              !(url.host ?? "").isEmpty else {
+            throw Access.invalid("url", "Informe um endereço http(s) válido.", "A valid http(s) URL is required.")
+        }
+        guard request.secret.utf8.count >= 16 else {
+            throw Access.invalid("secret", "O segredo precisa de ao menos 16 caracteres.", "The secret needs at least 16 characters.")
+        }
+        let kinds = request.eventKinds.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !kinds.isEmpty, kinds.allSatisfy({ !$0.contains(",") }) else {
+            throw Access.required("event_kinds", "Informe os tipos de evento.", "Event kinds are required.")
+        }
+        let record = WebhookRecord(id: UUID().uuidString.lowercased(), url: request.url, secret: request.secret, eventKinds: kinds,
+                                   accessLevel: max(0, request.accessLevel), internalEntries: request.internalEntries, active: true,
+                                   createdAtMs: Int64(Date().timeIntervalSince1970 * 1000))
+        try database.write { tx in try WebhookStore.insert(tx, record) }
+        var response = NotificationV1.RegisterWebhookResponse()
+        response.webhook = record.message
+        return response
+    }
+
+    func listWebhooks(_ request: NotificationV1.ListWebhooksRequest, _ context: ServerContext) throws -> NotificationV1.ListWebhooksResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        var response = NotificationV1.ListWebhooksResponse()
+        response.webhooks = try database.read { try WebhookStore.active($0).map(\.message) }
+        return response
+    }
+
+    func removeWebhook(_ request: NotificationV1.RemoveWebhookRequest, _ context: ServerContext) throws -> NotificationV1.RemoveWebhookResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        guard try database.write({ try WebhookStore.deactivate($0, id: request.id) }) else {
+            throw RPCError(.notFound, "webhook não encontrado / webhook not found")
+        }
+        return NotificationV1.RemoveWebhookResponse()
+    }
+
+    // MARK: templates
+
+    func getTemplate(_ request: NotificationV1.GetTemplateRequest, _ context: ServerContext) throws -> NotificationV1.GetTemplateResponse {
+        try Access.requireAgent(try runtime.principals.require(context))
+        let locale = TemplateCatalog.locale(request.locale)
+        guard let (entry, customized) = try database.read({ try TemplateStore().template($0, kind: request.eventKind, locale: locale) }) else {
+            throw RPCError(.notFound, "modelo não encontrado / template not found")
+        }
+        var response = NotificationV1.GetTemplateResponse()
+        response.messageTemplate = Self.message(kind: request.eventKind, locale: locale, entry, customized: customized)
+        return response
+    }
+
+    func setTemplate(_ request: NotificationV1.SetTemplateRequest, _ context: ServerContext) throws -> NotificationV1.SetTemplateResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        guard let template = request.messageTemplate else { throw Access.required("template", "Informe o modelo.", "Template is required.") }
+        guard TemplateCatalog.kinds.contains(template.eventKind) else {
+            throw Access.invalid("template.event_kind", "Tipo de evento desconhecido.", "Unknown event kind.")
+        }
+        guard template.locale.isEmpty || TemplateCatalog.locales.contains(template.locale) else {
+            throw Access.invalid("template.locale", "Idioma não suportado (pt-BR, en).", "Unsupported locale (pt-BR, en).")
+        }
+        guard !template.subject.isEmpty, !template.text.isEmpty else {
+            throw Access.required("template.text", "Informe assunto e texto.", "Subject and text are required.")
+        }
+        let entry = TemplateCatalog.Entry(subject: template.subject, text: template.text, html: template.html)
+        try database.write { tx in try TemplateStore().set(tx, kind: template.eventKind, locale: template.locale, entry: entry) }
+        var response = NotificationV1.SetTemplateResponse()
+        response.messageTemplate = Self.message(kind: template.eventKind, locale: TemplateCatalog.locale(template.locale), entry, customized: true)
+        return response
+    }
+
+    static func message(kind: String, locale: String, _ entry: TemplateCatalog.Entry, customized: Bool) -> NotificationV1.Template {
+        var template = NotificationV1.Template()
+        template.eventKind = kind
+        template.locale = locale
+        template.subject = entry.subject
+        template.text = entry.text
+        template.html = entry.html
+        template.customized = customized
+        return template
+    }
+
+    // MARK: e-mail on demand
+
+    func sendTicketEmail(_ request: NotificationV1.SendTicketEmailRequest, _ context: ServerContext) throws -> NotificationV1.SendTicketEmailResponse {
+        let caller = try runtime.principals.require(context)
+        try Access.requireAgent(caller)
+        guard !request.ticketID.isEmpty else { throw Access.required("ticket_id", "Informe a ocorrência.", "Ticket is required.") }
+        guard !request.to.isEmpty else { throw Access.required("to", "Informe os destinatários.", "Recipients are required.") }
+        for (field, list) in [("to", request.to), ("copies", request.copies)] {
+            if let bad = list.first(where: { !EmailAddress.isValid($0) }) {
+                throw Access.invalid(field, "Endereço inválido: \(bad)", "Invalid address: \(bad)")
+            }
+        }
+        guard !request.body.isEmpty else { throw Access.required("body", "Informe o texto.", "Body is required.") }
+        let eventID = "manual:" + (context.idempotencyKey ?? UUID().uuidString.lowercased())
+        let response = try Idempotent.write(database, context, request) { tx -> NotificationV1.SendTicketEmailResponse in
+            let summary = try TicketCache.load(tx, ticketID: request.ticketID)
+            let level = max(request.accessLevel, summary?.accessLevel ?? 0)
+            guard Access.level(caller) >= level else {
+                throw RPCError(.permissionDenied, "nível de acesso insuficiente / access level too low")
+            }
+            let code = request.ticketCode.isEmpty ? (summary?.code ?? "") : request.ticketCode
+            let locale = request.locale.isEmpty ? (summary?.locale ?? "") : request.locale
+            guard let (template, _) = try TemplateStore().template(tx, kind: "TicketEmail", locale: locale) else {
+                throw RPCError(.internal, "modelo ausente / template missing")
+            }
+            let rendered = TemplateRenderer.render(template, variables: [
+                "code": code, "subject": request.subject.isEmpty ? (summary?.subject ?? "") : request.subject, "text": request.body,
+                "sender_name": caller.displayName,
+            ], code: code)
+            let recipient = EmailAddress.normalized(request.to[0])
+            let id = MessageIdentity.deliveryID(eventID: eventID, recipient: recipient, channel: DeliveryChannel.email.rawValue)
+            let messageID = planner.identity.messageID(deliveryID: id, ticketID: request.ticketID)
+            let mime = MIMEMessage(from: MailAddress(name: planner.settings.fromName, email: planner.settings.fromAddress),
+                                   to: request.to.map { MailAddress(name: "", email: $0) },
+                                   cc: request.copies.map { MailAddress(name: "", email: $0) },
+                                   replyTo: planner.identity.replyTo(ticketID: request.ticketID),
+                                   subject: rendered.subject, text: rendered.text, html: rendered.html,
+                                   attachments: request.attachments.map {
+                                       MailAttachment(fileName: $0.fileName, contentType: $0.contentType, content: $0.content)
+                                   },
+                                   messageID: messageID, date: Date(),
+                                   extraHeaders: DeliveryPlanner.headers(kind: "TicketEmail", ticketID: request.ticketID, code: code))
+            try DeliveryStore.insert(tx, NewDelivery(
+                id: id, eventID: eventID, recipient: recipient, channel: .email, eventKind: "TicketEmail", ticketID: request.ticketID,
+                lane: planner.emailLane, envelopeTo: request.to + request.copies, copies: request.copies, messageID: messageID,
+                subject: rendered.subject, payload: mime.render(), accessLevel: level))
+            var response = NotificationV1.SendTicketEmailResponse()
+            response.delivery = try DeliveryStore.find(tx, id: id)
+            return response
+        }
+        dispatcher.wake()
+        return response
+    }
+
+    func sendAccountEmail(_ request: NotificationV1.SendAccountEmailRequest, _ context: ServerContext) throws -> NotificationV1.SendAccountEmailResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        let kind: String
+        switch request.kind {
+        case "invitation": kind = "Invitation"
+        case "password_reset": kind = "PasswordReset"
+        default: throw Access.invalid("kind", "Tipo deve ser invitation ou password_reset.", "Kind must be invitation or password_reset.")
+        }
+        guard EmailAddress.isValid(request.to) else { throw Access.invalid("to", "Endereço inválido.", "Invalid address.") }
+        guard let link = URLComponents(string: request.link), ["http", "https"].contains(link.scheme ?? ""), link.host != nil else {
+            throw Access.invalid("link", "Informe o link de uso único.", "The one-time link is required.")
+        }
+        let eventID = "account:" + (context.idempotencyKey ?? UUID().uuidString.lowercased())
+        let response = try Idempotent.write(database, context, request) { tx -> NotificationV1.SendAccountEmailResponse in
+            guard let (template, _) = try TemplateStore().template(tx, kind: kind, locale: request.locale) else {
+                throw RPCError(.internal, "modelo ausente / template missing")
+            }
+            let rendered = TemplateRenderer.render(template, variables: [
+                "name": request.name, "organization_name": request.organizationName, "link": request.link,
+                "expires_at": EventInterpreter.date(request.expiresAtMs),
+            ], code: "")
+            let recipient = EmailAddress.normalized(request.to)
+            let id = MessageIdentity.deliveryID(eventID: eventID, recipient: recipient, channel: DeliveryChannel.email.rawValue)
+            let messageID = planner.identity.messageID(deliveryID: id, ticketID: "")
+            let mime = MIMEMessage(from: MailAddress(name: planner.settings.fromName, email: planner.settings.fromAddress),
+                                   to: [MailAddress(name: request.name, email: request.to)],
+                                   subject: rendered.subject, text: rendered.text, html: rendered.html,
+                                   messageID: messageID, date: Date(),
+                                   extraHeaders: [("Auto-Submitted", "auto-generated"), ("X-Ocorrencias-Event", kind)])
+            try DeliveryStore.insert(tx, NewDelivery(
+                id: id, eventID: eventID, recipient: recipient, channel: .email, eventKind: kind, ticketID: "",
+                lane: planner.emailLane, envelopeTo: [request.to], messageID: messageID, subject: rendered.subject, payload: mime.render()))
+            var response = NotificationV1.SendAccountEmailResponse()
+            response.delivery = try DeliveryStore.find(tx, id: id)
+            return response
+        }
+        dispatcher.wake()
+        return response
+    }
+
+    // MARK: delivery log
+
+    func listDeliveries(_ request: NotificationV1.ListDeliveriesRequest, _ context: ServerContext) throws -> NotificationV1.ListDeliveriesResponse {
+        let caller = try runtime.principals.require(context)
+        try Access.requireAgent(caller)
+        guard !request.ticketID.isEmpty || !request.recipient.isEmpty || Access.isAdministrator(caller) else {
+            throw Access.required("ticket_id", "Informe a ocorrência ou o destinatário.", "Ticket or recipient is required.")
+        }
+        var conditions = ["access_level <= ?"]
+        var params: [SQLValue] = [.integer(Int64(Access.level(caller)))]
+        if !request.ticketID.isEmpty { conditions.append("ticket_id = ?"); params.append(.text(request.ticketID)) }
+        if !request.recipient.isEmpty {
+            conditions.append("recipient = ?")
+            params.append(.text(request.recipient.contains("@") ? EmailAddress.normalized(request.recipient) : request.recipient))
+        }
+        if !request.state.isEmpty { conditions.append("state = ?"); params.append(.text(request.state)) }
+        let limit = request.limit > 0 ? min(Int(request.limit), 1_000) : 200
+        params.append(.integer(Int64(limit)))
+        var response = NotificationV1.ListDeliveriesResponse()
+        response.deliveries = try database.read { tx in
+            try tx.query("""
+                SELECT \(DeliveryStore.columns) FROM notification_deliveries WHERE \(conditions.joined(separator: " AND "))
+                ORDER BY created_at, id LIMIT ?
+                """, params).map(DeliveryStore.delivery)
+        }
+        return response
+    }
+
+    func retryDeadLetters(_ request: NotificationV1.RetryDeadLettersRequest, _ context: ServerContext) throws -> NotificationV1.RetryDeadLettersResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        let states = request.includeFailed ? ["dead", "failed"] : ["dead"]
+        let stateMarks = states.map { _ in "?" }.joined(separator: ", ")
+        var sql = """
+            UPDATE notification_deliveries SET state = 'queued', attempts = 0, next_attempt_at = ?
+            WHERE state IN (\(stateMarks)) AND (channel = 'webhook' OR (envelope_to <> '' AND length(payload) > 0))
+            """
+        var params: [SQLValue] = [.timestamp(Date())] + states.map(SQLValue.text)
+        if !request.deliveryIDs.isEmpty {
+            sql += " AND id IN (\(request.deliveryIDs.map { _ in "?" }.joined(separator: ", ")))"
+            params += request.deliveryIDs.map(SQLValue.text)
+        }
+        let finalSQL = sql, finalParams = params
+        var response = NotificationV1.RetryDeadLettersResponse()
+        response.requeued = Int32(try database.write { try $0.execute(finalSQL, finalParams) })
+        dispatcher.wake()
+        return response
+    }
+
+    func replayDelivery(_ request: NotificationV1.ReplayDeliveryRequest, _ context: ServerContext) throws -> NotificationV1.ReplayDeliveryResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        let delivery = try database.write { tx -> NotificationV1.Delivery? in
+            guard try tx.execute("""
+                UPDATE notification_deliveries SET state = 'queued', attempts = 0, next_attempt_at = ?
+                WHERE id = ? AND state <> 'sending' AND (channel = 'webhook' OR length(payload) > 0)
+                """, [.timestamp(Date()), .text(request.deliveryID)]) == 1 else { return nil }
+            return try DeliveryStore.find(tx, id: request.deliveryID)
+        }
+        guard let delivery else { throw RPCError(.notFound, "entrega não encontrada ou em envio / delivery not found or being sent") }
+        dispatcher.wake()
+        var response = NotificationV1.ReplayDeliveryResponse()
+        response.delivery = delivery
+        return response
+    }
+
+    func getStats(_ request: NotificationV1.GetStatsRequest, _ context: ServerContext) throws -> NotificationV1.GetStatsResponse {
+        try Access.requireAgent(try runtime.principals.require(context))
+        return try database.read { try DeliveryStore.stats($0) }
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+
+/// How the notification service sends: the SMTP relay, the sender identity, timeouts, retries and
+/// worker isolation. Read from the environment (see docs/NOTIFICATION.md); every value has a default
+/// that works with a local relay.
+///
+/// ```swift
+/// var settings = NotificationSettings()
+/// settings.smtpURL = "smtp://127.0.0.1:2525"
+/// settings.retry.maxAttempts = 3
+/// ```
+public struct NotificationSettings: Sendable {
+    /// `smtp://host:port` (plain, or STARTTLS when ``smtpStartTLS``) or `smtps://host:port` (implicit TLS).
+    public var smtpURL: String = "smtp://127.0.0.1:25"
+    /// Require STARTTLS on an `smtp://` URL.
+    public var smtpStartTLS: Bool = false
+    /// AUTH credentials; empty means no AUTH.
+    public var smtpUser: String = ""
+    public var smtpPassword: String = ""
+    /// Skip TLS certificate verification (test relays with self-signed certificates only).
+    public var smtpInsecureTLS: Bool = false
+    /// CA bundle to verify the relay's certificate with (PEM); empty uses the system's.
+    public var smtpCAFile: String = ""
+    /// Envelope sender and `From` address.
+    public var fromAddress: String = "suporte@ocorrencias.local"
+    public var fromName: String = "Suporte Ocorrências"
+    /// Domain of Message-IDs and of the `Reply-To` address (`<replyLocalPart>+<token>@<mailDomain>`).
+    public var mailDomain: String = "ocorrencias.local"
+    public var replyLocalPart: String = "suporte"
+    /// Base address of the portal, used in links inside messages.
+    public var portalURL: String = "http://127.0.0.1:7100"
+    /// Time allowed to connect, and for a whole send.
+    public var connectTimeoutMilliseconds: Int = 5_000
+    public var sendTimeoutMilliseconds: Int = 30_000
+    /// Time allowed for a webhook POST.
+    public var webhookTimeoutMilliseconds: Int = 10_000
+    public var retry = RetryPolicy()
+    /// Parallel sends per lane (one lane per channel and destination host).
+    public var laneConcurrency: Int = 2
+    /// How often the dispatcher looks for due deliveries when nothing wakes it.
+    public var pollIntervalMilliseconds: Int = 200
+    /// Test hook: exit the process right after the SMTP server accepted the N-th message and
+    /// before the log is written (0 = never). Used to exercise the resend-after-crash window.
+    public var crashAfterAcceptedSends: Int = 0
+
+    public init() {}
+
+    /// Reads `NOTIFICATION_*` variables over the defaults.
+    /// - Throws: ``NotificationConfigurationError`` naming a malformed variable.
+    public init(environment: [String: String]) throws {
+        self.init()
+        func text(_ name: String) -> String? { environment["NOTIFICATION_\(name)"].flatMap { $0.isEmpty ? nil : $0 } }
+        func int(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let value = text(name) else { return nil }
+            guard let number = Int(value), range.contains(number) else {
+                throw NotificationConfigurationError("NOTIFICATION_\(name) inválido / invalid: \(value)")
+            }
+            return number
+        }
+        func bool(_ name: String) -> Bool? { text(name).map { ["1", "true", "yes", "on"].contains($0.lowercased()) } }
+        if let v = text("SMTP_URL") { smtpURL = v }
+        if let v = bool("SMTP_STARTTLS") { smtpStartTLS = v }
+        if let v = text("SMTP_USER") { smtpUser = v }
+        if let v = text("SMTP_PASSWORD") { smtpPassword = v }
+        if let v = bool("SMTP_INSECURE_TLS") { smtpInsecureTLS = v }
+        if let v = text("SMTP_CA_FILE") { smtpCAFile = v }
+        if let v = text("MAIL_FROM") { fromAddress = v }
+        if let v = text("MAIL_FROM_NAME") { fromName = v }
+        if let v = text("MAIL_DOMAIN") { mailDomain = v }
+        if let v = text("REPLY_LOCAL_PART") { replyLocalPart = v }
+        if let v = text("PORTAL_URL") { portalURL = v }
+        if let v = try int("CONNECT_TIMEOUT_MS", 1...600_000) { connectTimeoutMilliseconds = v }
+        if let v = try int("SEND_TIMEOUT_MS", 1...3_600_000) { sendTimeoutMilliseconds = v }
+        if let v = try int("WEBHOOK_TIMEOUT_MS", 1...600_000) { webhookTimeoutMilliseconds = v }
+        if let v = try int("MAX_ATTEMPTS", 1...1_000) { retry.maxAttempts = v }
+        if let v = try int("BACKOFF_BASE_MS", 1...86_400_000) { retry.baseMilliseconds = v }
+        if let v = try int("BACKOFF_MAX_MS", 1...86_400_000) { retry.maxMilliseconds = v }
+        if let v = try int("LANE_CONCURRENCY", 1...64) { laneConcurrency = v }
+        if let v = try int("POLL_MS", 1...60_000) { pollIntervalMilliseconds = v }
+        if let v = try int("CRASH_AFTER_ACCEPTED", 0...1_000_000) { crashAfterAcceptedSends = v }
+    }
+}
+
+/// Exponential backoff with full jitter between attempts, and the attempt count after which a
+/// delivery that keeps failing transiently becomes a dead letter.
+public struct RetryPolicy: Sendable {
+    /// Attempts in total, counting the first; the last transient failure makes it `dead`.
+    public var maxAttempts: Int = 8
+    public var baseMilliseconds: Int = 1_000
+    public var maxMilliseconds: Int = 300_000
+
+    public init(maxAttempts: Int = 8, baseMilliseconds: Int = 1_000, maxMilliseconds: Int = 300_000) {
+        self.maxAttempts = maxAttempts
+        self.baseMilliseconds = baseMilliseconds
+        self.maxMilliseconds = maxMilliseconds
+    }
+
+    /// Delay before attempt `attempts + 1`, after `attempts` failed: half fixed, half random,
+    /// of `base × 2^(attempts-1)` capped at `max`.
+    public func delayMilliseconds(afterAttempts attempts: Int) -> Int {
+        let exponent = min(max(attempts - 1, 0), 30)
+        let ceiling = min(maxMilliseconds, baseMilliseconds.multipliedReportingOverflow(by: 1 << exponent).overflow
+                          ? maxMilliseconds : baseMilliseconds << exponent)
+        let half = max(ceiling / 2, 1)
+        return half + Int.random(in: 0...half)
+    }
+}
+
+/// A configuration mistake found at start-up.
+public struct NotificationConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

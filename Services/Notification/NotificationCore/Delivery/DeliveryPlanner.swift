@@ -1,0 +1,94 @@
+import Foundation
+import Messages
+import RPCTransport
+import ServiceKit
+import Storage
+
+/// Turns an event into delivery rows, in the transaction that claims the event in the inbox: one
+/// e-mail row per recipient (rendered now, so a resend is byte-identical) and one webhook row per
+/// entitled subscriber. A recipient without a valid address becomes a `failed` row at once, so
+/// the log shows it.
+struct DeliveryPlanner: Sendable {
+    var rules: NotificationRules
+    var settings: NotificationSettings
+    var identity: MessageIdentity
+    var publisher: EventPublisher
+    var templates = TemplateStore()
+    var subscriptions = SubscriptionStore()
+
+    var emailLane: String { "email|" + Self.host(of: settings.smtpURL) }
+
+    static func host(of url: String) -> String {
+        guard let components = URLComponents(string: url), let host = components.host else { return url }
+        return components.port.map { "\(host):\($0)" } ?? host
+    }
+
+    /// Plans every delivery of `facts`. - Returns: rows inserted.
+    @discardableResult
+    func plan(_ facts: EventFacts, _ tx: any SQLExecutor, now: Date = Date()) throws -> Int {
+        var inserted = 0
+        let recipients = try RecipientResolver(rules: rules).recipients(for: facts, subscriptions: subscriptions, tx)
+        for recipient in recipients {
+            let id = MessageIdentity.deliveryID(eventID: facts.eventID, recipient: recipient.key, channel: DeliveryChannel.email.rawValue)
+            let messageID = identity.messageID(deliveryID: id, ticketID: facts.ticketID)
+            if let failure = recipient.failure {
+                let row = NewDelivery(id: id, eventID: facts.eventID, recipient: recipient.key, channel: .email, eventKind: facts.kind,
+                                      ticketID: facts.ticketID, lane: emailLane, envelopeTo: recipient.email.isEmpty ? [] : [recipient.email],
+                                      messageID: messageID, accessLevel: facts.accessLevel, state: .failed, lastAnswer: failure)
+                if try DeliveryStore.insert(tx, row, now: now) {
+                    inserted += 1
+                    if let event = try DeliveryStore.emailSent(tx, id: id) {
+                        try publisher.publish(tx, event: event, key: facts.ticketID, accessLevel: facts.accessLevel)
+                    }
+                }
+                continue
+            }
+            guard let (template, _) = try templates.template(tx, kind: facts.kind, locale: facts.locale) else { continue }
+            var variables = facts.variables(forLevel: recipient.level)
+            variables["recipient_name"] = recipient.name
+            variables["portal_url"] = settings.portalURL
+            let rendered = TemplateRenderer.render(template, variables: variables, code: facts.code)
+            let mime = MIMEMessage(from: MailAddress(name: settings.fromName, email: settings.fromAddress),
+                                   to: [MailAddress(name: recipient.name, email: recipient.email)],
+                                   replyTo: identity.replyTo(ticketID: facts.ticketID),
+                                   subject: rendered.subject, text: rendered.text, html: rendered.html,
+                                   messageID: messageID, date: now,
+                                   extraHeaders: Self.headers(kind: facts.kind, ticketID: facts.ticketID, code: facts.code))
+            let row = NewDelivery(id: id, eventID: facts.eventID, recipient: recipient.key, channel: .email, eventKind: facts.kind,
+                                  ticketID: facts.ticketID, lane: emailLane, envelopeTo: [recipient.email], messageID: messageID,
+                                  subject: rendered.subject, payload: mime.render(), accessLevel: facts.accessLevel)
+            if try DeliveryStore.insert(tx, row, now: now) { inserted += 1 }
+        }
+        inserted += try planWebhooks(facts, tx, now: now)
+        return inserted
+    }
+
+    static func headers(kind: String, ticketID: String, code: String) -> [(String, String)] {
+        var headers: [(String, String)] = [("Auto-Submitted", "auto-generated"), ("X-Ocorrencias-Event", kind)]
+        if !code.isEmpty { headers.append(("X-Ocorrencias-Ticket", code)) }
+        return headers
+    }
+
+    /// One row per active webhook subscribed to the kind and entitled to its content.
+    func planWebhooks(_ facts: EventFacts, _ tx: any SQLExecutor, now: Date) throws -> Int {
+        var inserted = 0
+        for webhook in try WebhookStore.active(tx) where webhook.matches(kind: facts.kind) {
+            // Confidentiality: content above the subscriber's level, or an internal entry it is
+            // not entitled to, is not delivered at all.
+            guard webhook.accessLevel >= facts.accessLevel, !facts.isInternal || webhook.internalEntries else { continue }
+            let id = MessageIdentity.deliveryID(eventID: facts.eventID, recipient: "webhook:\(webhook.id)", channel: DeliveryChannel.webhook.rawValue)
+            let body: [String: Any] = [
+                "delivery_id": id, "event_id": facts.eventID, "event": facts.kind, "occurred_at_ms": facts.occurredAtMs,
+                "ticket_id": facts.ticketID, "code": facts.code, "access_level": Int(facts.accessLevel),
+                "internal": facts.isInternal, "data": facts.variables,
+            ]
+            let json = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])
+            let row = NewDelivery(id: id, eventID: facts.eventID, recipient: "webhook:\(webhook.id)", channel: .webhook, eventKind: facts.kind,
+                                  ticketID: facts.ticketID, lane: "webhook|" + Self.host(of: webhook.url), target: webhook.url,
+                                  messageID: id, subject: facts.kind, payload: Array(json), accessLevel: facts.accessLevel,
+                                  webhookID: webhook.id)
+            if try DeliveryStore.insert(tx, row, now: now) { inserted += 1 }
+        }
+        return inserted
+    }
+}

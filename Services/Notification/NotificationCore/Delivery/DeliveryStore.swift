@@ -1,0 +1,125 @@
+import Foundation
+import Messages
+import Storage
+
+/// Delivery states: `queued` → `sending` → `sent`; a transient failure goes back to `queued` with a
+/// later `next_attempt_at`, or to `dead` after the last attempt; a permanent one to `failed`.
+enum DeliveryState: String, Sendable {
+    case queued, sending, sent, failed, dead
+}
+
+/// Channels a delivery goes through.
+enum DeliveryChannel: String, Sendable {
+    case email, webhook
+}
+
+/// A delivery row to insert.
+struct NewDelivery: Sendable {
+    var id: String
+    var eventID: String
+    var recipient: String
+    var channel: DeliveryChannel
+    var eventKind: String
+    var ticketID: String
+    var lane: String
+    var target: String = ""
+    var envelopeTo: [String] = []
+    var copies: [String] = []
+    var messageID: String
+    var subject: String = ""
+    var payload: [UInt8] = []
+    var accessLevel: Int32 = 0
+    var state: DeliveryState = .queued
+    var lastAnswer: String = ""
+    var webhookID: String = ""
+}
+
+/// Reads and writes `notification_deliveries`. Every function runs inside the caller's transaction.
+enum DeliveryStore {
+    /// Inserts `delivery` unless (event, recipient, channel) already has a row.
+    /// - Returns: whether a row was inserted.
+    @discardableResult
+    static func insert(_ executor: any SQLExecutor, _ delivery: NewDelivery, now: Date = Date()) throws -> Bool {
+        let inserted = try executor.execute("""
+            INSERT INTO notification_deliveries (id, event_id, recipient, channel, event_kind, ticket_id, lane, target, envelope_to,
+                copies, message_id, subject, payload, access_level, state, attempts, next_attempt_at, last_answer, created_at, webhook_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
+            ON CONFLICT (event_id, recipient, channel) DO NOTHING
+            """, [.text(delivery.id), .text(delivery.eventID), .text(delivery.recipient), .text(delivery.channel.rawValue),
+                  .text(delivery.eventKind), .text(delivery.ticketID), .text(delivery.lane), .text(delivery.target),
+                  .text(delivery.envelopeTo.joined(separator: "\n")), .text(delivery.copies.joined(separator: "\n")),
+                  .text(delivery.messageID), .text(delivery.subject), .blob(delivery.payload), .integer(Int64(delivery.accessLevel)),
+                  .text(delivery.state.rawValue), .timestamp(now), .text(delivery.lastAnswer), .timestamp(now), .text(delivery.webhookID)])
+        return inserted > 0
+    }
+
+    static let columns = """
+        id, event_id, event_kind, ticket_id, recipient, channel, state, attempts, next_attempt_at, last_answer, message_id,
+        subject, created_at, sent_at, resends, copies, envelope_to, access_level
+        """
+
+    /// A row as the API shows it.
+    static func delivery(_ row: Row) throws -> NotificationV1.Delivery {
+        var delivery = NotificationV1.Delivery()
+        delivery.id = try row.text("id")
+        delivery.eventID = try row.text("event_id")
+        delivery.eventKind = try row.text("event_kind")
+        delivery.ticketID = try row.text("ticket_id")
+        delivery.recipient = try row.text("recipient")
+        delivery.channel = try row.text("channel")
+        delivery.state = try row.text("state")
+        delivery.attempts = Int32(try row.int("attempts"))
+        delivery.nextAttemptAtMs = try row.int("next_attempt_at")
+        delivery.serverAnswer = try row.text("last_answer")
+        delivery.messageID = try row.text("message_id")
+        delivery.subject = try row.text("subject")
+        delivery.createdAtMs = try row.int("created_at")
+        delivery.sentAtMs = try row.optionalInt("sent_at") ?? 0
+        delivery.resends = Int32(try row.int("resends"))
+        delivery.copies = try row.text("copies").split(separator: "\n").map(String.init)
+        return delivery
+    }
+
+    static func find(_ executor: any SQLExecutor, id: String) throws -> NotificationV1.Delivery? {
+        try executor.queryOne("SELECT \(columns) FROM notification_deliveries WHERE id = ?", [.text(id)]).map(delivery)
+    }
+
+    /// The `EmailSent` event for a finished e-mail row about a ticket; nil for other rows.
+    static func emailSent(_ executor: any SQLExecutor, id: String) throws -> NotificationV1.EmailSent? {
+        guard let row = try executor.queryOne("""
+            SELECT ticket_id, message_id, event_kind, envelope_to, copies, subject, state, last_answer, channel
+            FROM notification_deliveries WHERE id = ?
+            """, [.text(id)]),
+              try row.text("channel") == DeliveryChannel.email.rawValue, !(try row.text("ticket_id")).isEmpty else { return nil }
+        var event = NotificationV1.EmailSent()
+        event.ticketID = try row.text("ticket_id")
+        event.messageID = "<\(try row.text("message_id"))>"
+        event.eventKind = try row.text("event_kind")
+        let copies = Set(try row.text("copies").split(separator: "\n").map(String.init))
+        event.recipients = try row.text("envelope_to").split(separator: "\n").map(String.init).filter { !copies.contains($0) }
+        event.copies = Array(copies).sorted()
+        event.subject = try row.text("subject")
+        event.outcome = try row.text("state")
+        event.serverAnswer = try row.text("last_answer")
+        event.sentAtMs = Int64(Date().timeIntervalSince1970 * 1000)
+        return event
+    }
+
+    /// Counts per state and the total of resends.
+    static func stats(_ executor: any SQLExecutor) throws -> NotificationV1.GetStatsResponse {
+        var stats = NotificationV1.GetStatsResponse()
+        for row in try executor.query("SELECT state, COUNT(*) AS n, SUM(resends) AS r FROM notification_deliveries GROUP BY state", []) {
+            let n = try row.int("n")
+            stats.resends += try row.optionalInt("r") ?? 0
+            switch try row.text("state") {
+            case DeliveryState.queued.rawValue: stats.queued = n
+            case DeliveryState.sending.rawValue: stats.sending = n
+            case DeliveryState.sent.rawValue: stats.sent = n
+            case DeliveryState.failed.rawValue: stats.failed = n
+            case DeliveryState.dead.rawValue: stats.dead = n
+            default: break
+            }
+        }
+        return stats
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Messages
+import Storage
+
+/// A webhook subscriber as stored.
+struct WebhookRecord: Sendable {
+    var id: String
+    var url: String
+    var secret: String
+    var eventKinds: [String]
+    var accessLevel: Int32
+    var internalEntries: Bool
+    var active: Bool
+    var createdAtMs: Int64
+
+    func matches(kind: String) -> Bool { eventKinds.contains(kind) || eventKinds.contains("*") }
+
+    var message: NotificationV1.Webhook {
+        var webhook = NotificationV1.Webhook()
+        webhook.id = id
+        webhook.url = url
+        webhook.eventKinds = eventKinds
+        webhook.accessLevel = accessLevel
+        webhook.internalEntries = internalEntries
+        webhook.active = active
+        webhook.createdAtMs = createdAtMs
+        return webhook
+    }
+}
+
+/// `notification_webhooks`: registered subscribers and their secrets.
+enum WebhookStore {
+    static func record(_ row: Row) throws -> WebhookRecord {
+        WebhookRecord(id: try row.text("id"), url: try row.text("url"), secret: try row.text("secret"),
+                      eventKinds: try row.text("event_kinds").split(separator: ",").map(String.init),
+                      accessLevel: Int32(try row.int("access_level")), internalEntries: try row.bool("internal_entries"),
+                      active: try row.bool("active"), createdAtMs: try row.int("created_at"))
+    }
+
+    static func active(_ executor: any SQLExecutor) throws -> [WebhookRecord] {
+        try executor.query("SELECT * FROM notification_webhooks WHERE active = 1 ORDER BY created_at, id", []).map(record)
+    }
+
+    static func find(_ executor: any SQLExecutor, id: String) throws -> WebhookRecord? {
+        try executor.queryOne("SELECT * FROM notification_webhooks WHERE id = ?", [.text(id)]).map(record)
+    }
+
+    static func insert(_ executor: any SQLExecutor, _ record: WebhookRecord) throws {
+        try executor.execute("""
+            INSERT INTO notification_webhooks (id, url, secret, event_kinds, access_level, internal_entries, active, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(record.id), .text(record.url), .text(record.secret), .text(record.eventKinds.joined(separator: ",")),
+                  .integer(Int64(record.accessLevel)), .init(record.internalEntries), .init(record.active), .integer(record.createdAtMs)])
+    }
+
+    static func deactivate(_ executor: any SQLExecutor, id: String) throws -> Bool {
+        try executor.execute("UPDATE notification_webhooks SET active = 0 WHERE id = ? AND active = 1", [.text(id)]) > 0
+    }
+}

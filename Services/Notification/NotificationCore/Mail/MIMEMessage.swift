@@ -1,0 +1,157 @@
+import Foundation
+import RPCTransport
+
+/// A name and an address, rendered as `=?UTF-8?B?...?= <a@b>` when the name is not ASCII.
+struct MailAddress: Sendable, Equatable {
+    var name: String
+    var email: String
+
+    var header: String {
+        guard !name.isEmpty else { return "<\(email)>" }
+        return "\(MIMEEncoding.phrase(name)) <\(email)>"
+    }
+}
+
+/// A file attached to a message.
+struct MailAttachment: Sendable, Equatable {
+    var fileName: String
+    var contentType: String
+    var content: [UInt8]
+}
+
+/// An e-mail built by us: RFC 5322 headers (UTF-8 encoded per RFC 2047), a multipart/alternative
+/// text+HTML body and, when there are files, a multipart/mixed wrapper with base64 attachments.
+/// Boundaries derive from the Message-ID, so the same message renders to the same bytes (a resend
+/// after a crash is byte-identical).
+struct MIMEMessage: Sendable {
+    var from: MailAddress
+    var to: [MailAddress]
+    var cc: [MailAddress] = []
+    var replyTo: String?
+    var subject: String
+    var text: String
+    var html: String
+    var attachments: [MailAttachment] = []
+    /// Without angle brackets.
+    var messageID: String
+    var date: Date
+    var extraHeaders: [(String, String)] = []
+
+    func render() -> [UInt8] {
+        var out = ""
+        func header(_ name: String, _ value: String) { out += "\(name): \(value)\r\n" }
+        header("From", from.header)
+        header("To", to.map(\.header).joined(separator: ",\r\n "))
+        if !cc.isEmpty { header("Cc", cc.map(\.header).joined(separator: ",\r\n ")) }
+        if let replyTo { header("Reply-To", "<\(replyTo)>") }
+        header("Subject", MIMEEncoding.headerText(subject))
+        header("Date", MIMEEncoding.date(date))
+        header("Message-ID", "<\(messageID)>")
+        header("MIME-Version", "1.0")
+        for (name, value) in extraHeaders { header(name, value.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: " ")) }
+        let seed = Digest.sha256(Array(messageID.utf8))
+        let alternative = "alt-" + Digest.hex(Array(seed.prefix(12)))
+        let mixed = "mix-" + Digest.hex(Array(seed.suffix(12)))
+        var alternativePart = ""
+        alternativePart += "--\(alternative)\r\n"
+        alternativePart += "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        alternativePart += MIMEEncoding.base64Lines(Array(text.utf8))
+        alternativePart += "--\(alternative)\r\n"
+        alternativePart += "Content-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        alternativePart += MIMEEncoding.base64Lines(Array(html.utf8))
+        alternativePart += "--\(alternative)--\r\n"
+        if attachments.isEmpty {
+            header("Content-Type", "multipart/alternative; boundary=\"\(alternative)\"")
+            out += "\r\n"
+            out += alternativePart
+        } else {
+            header("Content-Type", "multipart/mixed; boundary=\"\(mixed)\"")
+            out += "\r\n"
+            out += "--\(mixed)\r\n"
+            out += "Content-Type: multipart/alternative; boundary=\"\(alternative)\"\r\n\r\n"
+            out += alternativePart
+            for attachment in attachments {
+                out += "--\(mixed)\r\n"
+                let type = MIMEEncoding.safeContentType(attachment.contentType)
+                out += "Content-Type: \(type); \(MIMEEncoding.parameter("name", attachment.fileName))\r\n"
+                out += "Content-Transfer-Encoding: base64\r\n"
+                out += "Content-Disposition: attachment; \(MIMEEncoding.parameter("filename", attachment.fileName))\r\n\r\n"
+                out += MIMEEncoding.base64Lines(attachment.content)
+            }
+            out += "--\(mixed)--\r\n"
+        }
+        return Array(out.utf8)
+    }
+}
+
+/// The encodings MIME needs.
+enum MIMEEncoding {
+    static func isPlainASCII(_ text: String) -> Bool {
+        text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7f }
+    }
+
+    /// RFC 2047 encoded words (`=?UTF-8?B?...?=`), split on character boundaries so no word
+    /// exceeds 75 characters, folded onto continuation lines. ASCII text stays as it is.
+    static func headerText(_ text: String) -> String {
+        let clean = text.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+        if isPlainASCII(clean) && !clean.contains("=?") && clean.utf8.count <= 900 { return clean }
+        var words: [String] = []
+        var chunk: [UInt8] = []
+        for character in clean {
+            let bytes = Array(String(character).utf8)
+            if chunk.count + bytes.count > 45 {
+                words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=")
+                chunk = []
+            }
+            chunk += bytes
+        }
+        if !chunk.isEmpty { words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=") }
+        return words.joined(separator: "\r\n ")
+    }
+
+    /// A display name: encoded when not ASCII, quoted when it has specials.
+    static func phrase(_ name: String) -> String {
+        let clean = name.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+        guard isPlainASCII(clean) else { return headerText(clean) }
+        let escaped = clean.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        return "\"\(escaped)\""
+    }
+
+    /// `name="file.pdf"`, or RFC 2231 `name*=UTF-8''%C3%A1.pdf` when not ASCII.
+    static func parameter(_ name: String, _ value: String) -> String {
+        if isPlainASCII(value) && !value.contains("\"") && !value.contains("\\") { return "\(name)=\"\(value)\"" }
+        let unreserved = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~".utf8)
+        let encoded = value.utf8.map { unreserved.contains($0) ? String(UnicodeScalar($0)) : String(format: "%%%02X", $0) }.joined()
+        return "\(name)*=UTF-8''\(encoded)"
+    }
+
+    static func safeContentType(_ type: String) -> String {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/.+-")
+        return !type.isEmpty && type.contains("/") && type.allSatisfy({ allowed.contains($0) }) ? type : "application/octet-stream"
+    }
+
+    /// Base64 in lines of 76 characters, CRLF-terminated.
+    static func base64Lines(_ bytes: [UInt8]) -> String {
+        let encoded = Data(bytes).base64EncodedString()
+        var out = ""
+        var index = encoded.startIndex
+        while index < encoded.endIndex {
+            let end = encoded.index(index, offsetBy: 76, limitedBy: encoded.endIndex) ?? encoded.endIndex
+            out += encoded[index..<end] + "\r\n"
+            index = end
+        }
+        return out
+    }
+
+    /// RFC 5322 date, e.g. `Sun, 29 Nov 2026 01:15:16 +0000` (UTC, no formatter objects).
+    static func date(_ date: Date) -> String {
+        var seconds = time_t(date.timeIntervalSince1970)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) +0000"
+    }
+}

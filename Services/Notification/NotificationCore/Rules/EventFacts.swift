@@ -1,0 +1,268 @@
+import Foundation
+import Messages
+
+/// A person an event may notify.
+struct Person: Sendable, Equatable {
+    var id: String
+    var name: String
+    var email: String
+}
+
+/// What notification needs from any event: kind, ticket, who could be told, and the values the
+/// templates and webhook bodies show. Built from the event alone (and, for intake's events, the
+/// last ticket summary seen), so no other service is asked.
+struct EventFacts: Sendable {
+    /// Short message name, e.g. "TicketOpened".
+    var kind: String
+    var eventID: String
+    var occurredAtMs: Int64
+    var ticketID: String = ""
+    var code: String = ""
+    /// Confidentiality level of the content.
+    var accessLevel: Int32 = 0
+    /// An internal discussion entry: never to customers or webhooks without `internal_entries`.
+    var isInternal: Bool = false
+    var locale: String = "pt-BR"
+    var contact: Person?
+    var organizationEmail: String = ""
+    var holderAgent: Person?
+    var holderGroupID: String = ""
+    var holderGroupName: String = ""
+    var chefe: Person?
+    var copies: [String] = []
+    /// Values for templates and webhook bodies.
+    var variables: [String: String] = [:]
+    /// Keys of ``variables`` hidden from recipients below ``accessLevel``.
+    var sensitiveKeys: Set<String> = []
+
+    /// The values a recipient at `level` may see.
+    func variables(forLevel level: Int32) -> [String: String] {
+        guard level < accessLevel else { return variables }
+        var visible = variables
+        for key in sensitiveKeys where visible[key] != nil {
+            visible[key] = "(conteúdo confidencial / confidential content)"
+        }
+        return visible
+    }
+
+    init(kind: String, envelope: EventsV1.EventEnvelope) {
+        self.kind = kind
+        eventID = envelope.id
+        occurredAtMs = envelope.occurredAtMs
+        accessLevel = envelope.accessLevel
+    }
+
+    /// Fills ticket, people and variables from a workflow ticket summary.
+    mutating func apply(_ summary: WorkflowV1.TicketSummary?) {
+        guard let summary else { return }
+        ticketID = summary.ticketID
+        code = summary.code
+        accessLevel = max(accessLevel, summary.accessLevel)
+        if !summary.locale.isEmpty { locale = summary.locale }
+        if let contact = summary.contact { self.contact = Person(id: contact.id, name: contact.name, email: contact.email) }
+        organizationEmail = summary.organizationEmail
+        if let holder = summary.holder {
+            if !holder.agentID.isEmpty || !holder.agentEmail.isEmpty {
+                holderAgent = Person(id: holder.agentID, name: holder.agentName, email: holder.agentEmail)
+            }
+            holderGroupID = holder.groupID
+            holderGroupName = holder.groupName
+            if !holder.chefeAgentID.isEmpty || !holder.chefeEmail.isEmpty {
+                chefe = Person(id: holder.chefeAgentID, name: "", email: holder.chefeEmail)
+            }
+        }
+        variables["code"] = summary.code
+        variables["subject"] = summary.subject
+        variables["organization_name"] = summary.organizationName
+        variables["contact_name"] = summary.contact?.name ?? ""
+        variables["stage_name"] = summary.customerStageName.isEmpty ? summary.stageName : summary.customerStageName
+        variables["holder_name"] = summary.holder.map { $0.agentName.isEmpty ? $0.groupName : $0.agentName } ?? ""
+        sensitiveKeys.insert("subject")
+    }
+
+    mutating func setSensitive(_ key: String, _ value: String) {
+        variables[key] = value
+        sensitiveKeys.insert(key)
+    }
+}
+
+/// Turns delivered envelopes into ``EventFacts``; `nil` for kinds notification ignores.
+enum EventInterpreter {
+    /// The short kind of a fully qualified message name.
+    static func kind(of type: String) -> String { String(type.split(separator: ".").last ?? Substring(type)) }
+
+    static func date(_ ms: Int64) -> String {
+        guard ms > 0 else { return "" }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+        return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    }
+
+    static func slaTarget(_ target: WorkflowV1.SlaTarget) -> String {
+        switch target {
+        case .firstResponse: "primeira resposta / first response"
+        case .nextResponse: "próxima resposta / next response"
+        case .resolution: "solução / resolution"
+        default: ""
+        }
+    }
+
+    // MARK: intake
+
+    static func facts(_ event: IntakeV1.TicketOpened, _ envelope: EventsV1.EventEnvelope) -> EventFacts {
+        var facts = EventFacts(kind: "TicketOpened", envelope: envelope)
+        facts.ticketID = event.ticketID
+        facts.code = event.code
+        if let contact = event.contact { facts.contact = Person(id: contact.id, name: contact.name, email: contact.email) }
+        facts.organizationEmail = event.organization?.email ?? ""
+        facts.variables["code"] = event.code
+        facts.variables["organization_name"] = event.organization?.name ?? ""
+        facts.variables["contact_name"] = event.contact?.name ?? ""
+        facts.variables["channel"] = event.channel
+        facts.setSensitive("subject", event.subject)
+        facts.setSensitive("text", event.request)
+        return facts
+    }
+
+    static func facts(_ event: IntakeV1.CustomerReplied, _ envelope: EventsV1.EventEnvelope,
+                      summary: WorkflowV1.TicketSummary?) -> EventFacts {
+        var facts = EventFacts(kind: "CustomerReplied", envelope: envelope)
+        facts.apply(summary)
+        facts.ticketID = event.ticketID
+        facts.code = event.code
+        facts.variables["code"] = event.code
+        facts.variables["author_name"] = event.author?.name ?? ""
+        facts.variables["channel"] = event.channel
+        facts.setSensitive("text", event.text)
+        return facts
+    }
+
+    static func facts(_ event: IntakeV1.TicketCancelledByCustomer, _ envelope: EventsV1.EventEnvelope,
+                      summary: WorkflowV1.TicketSummary?) -> EventFacts {
+        var facts = EventFacts(kind: "TicketCancelledByCustomer", envelope: envelope)
+        facts.apply(summary)
+        facts.ticketID = event.ticketID
+        facts.code = event.code
+        facts.variables["code"] = event.code
+        facts.variables["author_name"] = event.by?.name ?? ""
+        facts.setSensitive("text", event.reason)
+        return facts
+    }
+
+    // MARK: workflow
+
+    static func facts(_ event: WorkflowV1.StageChanged, _ envelope: EventsV1.EventEnvelope) -> EventFacts {
+        var facts = EventFacts(kind: "StageChanged", envelope: envelope)
+        facts.apply(event.ticket)
+        facts.variables["from_stage"] = event.fromStage
+        facts.variables["to_stage"] = event.toStage
+        facts.variables["actor_name"] = event.actorName
+        facts.variables["outcome"] = event.outcome
+        facts.variables["text"] = event.publicNote
+        return facts
+    }
+
+    static func facts(_ event: WorkflowV1.Transferred, _ envelope: EventsV1.EventEnvelope) -> EventFacts {
+        var facts = EventFacts(kind: "Transferred", envelope: envelope)
+        facts.apply(event.ticket)
+        // The new holder is the event's `to`, even if the summary was taken before the move.
+        if let to = event.to {
+            facts.holderAgent = (to.agentID.isEmpty && to.agentEmail.isEmpty) ? nil
+                : Person(id: to.agentID, name: to.agentName, email: to.agentEmail)
+            facts.holderGroupID = to.groupID
+            facts.holderGroupName = to.groupName
+            if !to.chefeEmail.isEmpty { facts.chefe = Person(id: to.chefeAgentID, name: "", email: to.chefeEmail) }
+            facts.variables["holder_name"] = to.agentName.isEmpty ? to.groupName : to.agentName
+        }
+        facts.variables["from_name"] = event.from.map { $0.agentName.isEmpty ? $0.groupName : $0.agentName } ?? ""
+        facts.variables["actor_name"] = event.actorName
+        facts.variables["sent_back"] = event.sentBack ? "sim / yes" : ""
+        facts.setSensitive("text", event.note)
+        facts.copies = event.copyTo
+        return facts
+    }
+
+    static func facts(_ event: WorkflowV1.DiscussionAdded, _ envelope: EventsV1.EventEnvelope) -> EventFacts {
+        var facts = EventFacts(kind: "DiscussionAdded", envelope: envelope)
+        facts.apply(event.ticket)
+        facts.isInternal = !event.isPublic
+        facts.variables["author_name"] = event.authorName
+        facts.variables["entry_kind"] = event.kind
+        facts.setSensitive("text", event.text)
+        return facts
+    }
+
+    static func facts(_ event: WorkflowV1.InformationRequested, _ envelope: EventsV1.EventEnvelope) -> EventFacts {
+        var facts = EventFacts(kind: "InformationRequested", envelope: envelope)
+        facts.apply(event.ticket)
+        facts.variables["actor_name"] = event.actorName
+        facts.setSensitive("text", event.text)
+        return facts
+    }
+
+    static func facts(_ event: WorkflowV1.SolutionGiven, _ envelope: EventsV1.EventEnvelope) -> EventFacts {
+        var facts = EventFacts(kind: "SolutionGiven", envelope: envelope)
+        facts.apply(event.ticket)
+        facts.variables["actor_name"] = event.actorName
+        facts.setSensitive("text", event.text)
+        return facts
+    }
+
+    /// How an outcome key reads to the customer, per locale (unknown keys as they are).
+    static func outcome(_ key: String, locale: String) -> String {
+        let labels: [String: (String, String)] = [
+            "resolvida": ("resolvida", "resolved"),
+            "negada": ("negada", "denied"),
+            "cancelada_cliente": ("cancelada a seu pedido", "cancelled at your request"),
+            "nao_necessita_atuacao": ("sem necessidade de atuação", "no action needed"),
+            "inatividade": ("encerrada por falta de retorno", "closed for lack of an answer"),
+        ]
+        guard let label = labels[key] else { return key }
+        return TemplateCatalog.locale(locale) == "en" ? label.1 : label.0
+    }
+
+    static func facts(_ event: WorkflowV1.TicketFinished, _ envelope: EventsV1.EventEnvelope) -> EventFacts {
+        var facts = EventFacts(kind: "TicketFinished", envelope: envelope)
+        facts.apply(event.ticket)
+        facts.variables["outcome"] = outcome(event.outcome, locale: facts.locale)
+        facts.variables["outcome_key"] = event.outcome
+        facts.variables["survey_url"] = event.surveyURL
+        facts.setSensitive("text", event.publicNote)
+        return facts
+    }
+
+    static func facts(_ event: WorkflowV1.InactivityReminder, _ envelope: EventsV1.EventEnvelope) -> EventFacts {
+        var facts = EventFacts(kind: "InactivityReminder", envelope: envelope)
+        facts.apply(event.ticket)
+        facts.variables["policy"] = event.policy
+        facts.variables["due_at"] = date(event.actionDueAtMs)
+        return facts
+    }
+
+    static func facts(_ event: WorkflowV1.SLAWarning, _ envelope: EventsV1.EventEnvelope) -> EventFacts {
+        var facts = EventFacts(kind: "SLAWarning", envelope: envelope)
+        facts.apply(event.ticket)
+        facts.variables["target"] = slaTarget(event.target)
+        facts.variables["due_at"] = date(event.dueAtMs)
+        facts.variables["percent_elapsed"] = String(event.percentElapsed)
+        return facts
+    }
+
+    static func facts(_ event: WorkflowV1.SLABreached, _ envelope: EventsV1.EventEnvelope) -> EventFacts {
+        var facts = EventFacts(kind: "SLABreached", envelope: envelope)
+        facts.apply(event.ticket)
+        facts.variables["target"] = slaTarget(event.target)
+        facts.variables["due_at"] = date(event.dueAtMs)
+        return facts
+    }
+
+    static func facts(_ event: WorkflowV1.SurveyAnswered, _ envelope: EventsV1.EventEnvelope) -> EventFacts {
+        var facts = EventFacts(kind: "SurveyAnswered", envelope: envelope)
+        facts.apply(event.ticket)
+        facts.variables["score"] = String(event.score)
+        facts.setSensitive("text", event.comment)
+        return facts
+    }
+}

@@ -1,0 +1,111 @@
+import Storage
+
+/// One e-mail recipient chosen for an event: an address, or a visible failure when the person
+/// has none that is valid.
+struct PlannedRecipient: Sendable, Equatable {
+    /// The key of the delivery row: the normalized address, or `contact:<id>` / `group:<id>` when
+    /// no valid address exists.
+    var key: String
+    var name: String
+    var email: String
+    /// The highest confidentiality level this recipient may read.
+    var level: Int32
+    var audience: NotificationRules.Audience
+    /// Set when nothing can be sent; the row is recorded as `failed` with this answer.
+    var failure: String?
+    /// Person id for subscription checks (may be empty).
+    var personID: String = ""
+}
+
+/// Applies the rules to an event: audiences → people → addresses, minus unsubscribed people and
+/// anyone the event's confidentiality excludes.
+struct RecipientResolver {
+    var rules: NotificationRules
+
+    func recipients(for facts: EventFacts, subscriptions: SubscriptionStore, _ executor: any SQLExecutor) throws -> [PlannedRecipient] {
+        var planned: [PlannedRecipient] = []
+        for audience in rules.audiences(of: facts.kind) {
+            switch audience {
+            case .customer:
+                // Internal entries never reach the customer, whatever the rules say.
+                if facts.isInternal { continue }
+                if let recipient = customer(facts) { planned.append(recipient) }
+            case .holder:
+                if let agent = facts.holderAgent {
+                    planned.append(person(agent, level: facts.accessLevel, audience: .holder, what: "agente / agent"))
+                } else if !facts.holderGroupID.isEmpty {
+                    if let mailbox = rules.groupAddresses[facts.holderGroupID], EmailAddress.isValid(mailbox) {
+                        planned.append(PlannedRecipient(key: EmailAddress.normalized(mailbox), name: facts.holderGroupName,
+                                                        email: mailbox, level: facts.accessLevel, audience: .holder,
+                                                        personID: facts.holderGroupID))
+                    } else {
+                        planned.append(PlannedRecipient(key: "group:\(facts.holderGroupID)", name: facts.holderGroupName, email: "",
+                                                        level: facts.accessLevel, audience: .holder,
+                                                        failure: "grupo sem endereço configurado / group without a configured address",
+                                                        personID: facts.holderGroupID))
+                    }
+                }
+            case .chefe:
+                if let chefe = facts.chefe {
+                    planned.append(person(chefe, level: facts.accessLevel, audience: .chefe, what: "chefe"))
+                }
+            case .copies:
+                for address in facts.copies {
+                    let trimmed = address.trimmingCharacters(in: .whitespaces)
+                    guard !trimmed.isEmpty else { continue }
+                    // Copies go to addresses nobody vouched for: level 0, so confidential content is hidden.
+                    if EmailAddress.isValid(trimmed) {
+                        planned.append(PlannedRecipient(key: EmailAddress.normalized(trimmed), name: "", email: trimmed,
+                                                        level: 0, audience: .copies))
+                    } else {
+                        planned.append(PlannedRecipient(key: "invalid:\(trimmed)", name: "", email: trimmed, level: 0,
+                                                        audience: .copies, failure: "endereço inválido / invalid address"))
+                    }
+                }
+            }
+        }
+        // One message per address per event, whichever audiences named it (the most entitled wins).
+        var seen: [String: Int] = [:]
+        var unique: [PlannedRecipient] = []
+        for recipient in planned {
+            if let index = seen[recipient.key] {
+                if recipient.level > unique[index].level { unique[index].level = recipient.level }
+                continue
+            }
+            seen[recipient.key] = unique.count
+            unique.append(recipient)
+        }
+        return try unique.filter { recipient in
+            try subscriptions.isEnabled(executor, person: [recipient.key, recipient.personID].filter { !$0.isEmpty },
+                                        kind: facts.kind)
+        }
+    }
+
+    /// The contact's address, falling back to the organization's; a failure when neither is valid.
+    private func customer(_ facts: EventFacts) -> PlannedRecipient? {
+        // Customers read their own ticket: its public content is theirs at any level.
+        let level = facts.accessLevel
+        let contact = facts.contact
+        if let contact, EmailAddress.isValid(contact.email) {
+            return PlannedRecipient(key: EmailAddress.normalized(contact.email), name: contact.name, email: contact.email,
+                                    level: level, audience: .customer, personID: contact.id)
+        }
+        if EmailAddress.isValid(facts.organizationEmail) {
+            return PlannedRecipient(key: EmailAddress.normalized(facts.organizationEmail), name: contact?.name ?? "",
+                                    email: facts.organizationEmail, level: level, audience: .customer, personID: contact?.id ?? "")
+        }
+        let id = contact?.id ?? ""
+        return PlannedRecipient(key: "contact:\(id.isEmpty ? facts.ticketID : id)", name: contact?.name ?? "", email: contact?.email ?? "",
+                                level: 0, audience: .customer,
+                                failure: "contato sem endereço válido / contact without a valid address", personID: id)
+    }
+
+    private func person(_ person: Person, level: Int32, audience: NotificationRules.Audience, what: String) -> PlannedRecipient {
+        if EmailAddress.isValid(person.email) {
+            return PlannedRecipient(key: EmailAddress.normalized(person.email), name: person.name, email: person.email,
+                                    level: level, audience: audience, personID: person.id)
+        }
+        return PlannedRecipient(key: "person:\(person.id)", name: person.name, email: person.email, level: level, audience: audience,
+                                failure: "\(what) sem endereço válido / \(what) without a valid address", personID: person.id)
+    }
+}

@@ -1,0 +1,76 @@
+import Storage
+
+/// The notification database: the delivery log (one row per event, recipient and channel), person
+/// subscriptions, webhook subscribers, administrator-edited templates, and the last ticket summary
+/// seen per ticket (so intake's events can reach the holder without asking workflow).
+public enum NotificationSchema {
+    static func deliveries(blob: String) -> String {
+        """
+        CREATE TABLE notification_deliveries (
+            id TEXT PRIMARY KEY,
+            event_id TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            event_kind TEXT NOT NULL,
+            ticket_id TEXT NOT NULL DEFAULT '',
+            lane TEXT NOT NULL,
+            target TEXT NOT NULL DEFAULT '',
+            envelope_to TEXT NOT NULL DEFAULT '',
+            copies TEXT NOT NULL DEFAULT '',
+            message_id TEXT NOT NULL,
+            subject TEXT NOT NULL DEFAULT '',
+            payload \(blob) NOT NULL,
+            access_level INTEGER NOT NULL DEFAULT 0,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at BIGINT NOT NULL,
+            last_answer TEXT NOT NULL DEFAULT '',
+            created_at BIGINT NOT NULL,
+            sent_at BIGINT,
+            resends INTEGER NOT NULL DEFAULT 0,
+            webhook_id TEXT NOT NULL DEFAULT '',
+            CONSTRAINT notification_deliveries_once UNIQUE (event_id, recipient, channel)
+        );
+        CREATE INDEX notification_deliveries_due ON notification_deliveries (state, lane, next_attempt_at);
+        CREATE INDEX notification_deliveries_ticket ON notification_deliveries (ticket_id, created_at);
+        CREATE INDEX notification_deliveries_recipient ON notification_deliveries (recipient, created_at);
+        CREATE TABLE notification_subscriptions (
+            person TEXT NOT NULL,
+            event_kind TEXT NOT NULL,
+            enabled INTEGER NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (person, event_kind)
+        );
+        CREATE TABLE notification_webhooks (
+            id TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            event_kinds TEXT NOT NULL,
+            access_level INTEGER NOT NULL DEFAULT 0,
+            internal_entries INTEGER NOT NULL DEFAULT 0,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at BIGINT NOT NULL
+        );
+        CREATE TABLE notification_templates (
+            event_kind TEXT NOT NULL,
+            locale TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            text_body TEXT NOT NULL,
+            html_body TEXT NOT NULL DEFAULT '',
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (event_kind, locale)
+        );
+        CREATE TABLE notification_tickets (
+            ticket_id TEXT PRIMARY KEY,
+            summary \(blob) NOT NULL,
+            updated_at BIGINT NOT NULL
+        );
+        """
+    }
+
+    /// Versioned migrations (appended to, never edited).
+    public static let migrations: [Migration] = [
+        Migration(version: 1, name: "deliveries, subscriptions, webhooks, templates, tickets",
+                  sqlite: deliveries(blob: "BLOB"), postgres: deliveries(blob: "BYTEA")),
+    ]
+}

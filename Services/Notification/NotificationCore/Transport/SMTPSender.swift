@@ -1,0 +1,46 @@
+import CCurl
+import Foundation
+
+/// Sends one rendered message over SMTP with libcurl: plain for a local relay, STARTTLS or
+/// implicit TLS (`smtps://`) and AUTH when configured. Reuses the handle's connection.
+package struct SMTPSender {
+    var settings: NotificationSettings
+
+    package init(settings: NotificationSettings) { self.settings = settings }
+
+    package func send(_ curl: CurlEasy, from: String, recipients: [String], message: [UInt8]) -> SendOutcome {
+        let exchange = CurlExchange()
+        exchange.upload = message
+        let rcpt = CurlEasy.list(recipients.map { "<\($0)>" })
+        defer { curl_slist_free_all(rcpt) }
+        let result = curl.perform(exchange) { handle in
+            _ = ccurl_setopt_string(handle, CURLOPT_URL, settings.smtpURL)
+            _ = ccurl_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(from)>")
+            _ = ccurl_setopt_slist(handle, CURLOPT_MAIL_RCPT, rcpt)
+            _ = ccurl_setopt_long(handle, CURLOPT_UPLOAD, 1)
+            _ = ccurl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(message.count))
+            _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, settings.connectTimeoutMilliseconds)
+            _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, settings.sendTimeoutMilliseconds)
+            if settings.smtpStartTLS { _ = ccurl_setopt_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue)) }
+            if !settings.smtpCAFile.isEmpty { _ = ccurl_setopt_string(handle, CURLOPT_CAINFO, settings.smtpCAFile) }
+            if settings.smtpInsecureTLS {
+                _ = ccurl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 0)
+                _ = ccurl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 0)
+            }
+            if !settings.smtpUser.isEmpty {
+                _ = ccurl_setopt_string(handle, CURLOPT_USERNAME, settings.smtpUser)
+                _ = ccurl_setopt_string(handle, CURLOPT_PASSWORD, settings.smtpPassword)
+            }
+        }
+        let answer = exchange.lines.last ?? ""
+        if result.code == CURLE_OK { return .accepted(answer.isEmpty ? "\(result.responseCode)" : answer) }
+        let detail = answer.isEmpty ? result.message : "\(answer) (\(result.message))"
+        // Refused credentials or TLS are the relay's configuration, not the message's fault: retry.
+        if result.code == CURLE_LOGIN_DENIED || result.code == CURLE_USE_SSL_FAILED { return .transient(detail) }
+        switch result.responseCode {
+        case 400..<500: return .transient(detail)
+        case 500..<600: return .permanent(detail)
+        default: return .transient(detail)
+        }
+    }
+}

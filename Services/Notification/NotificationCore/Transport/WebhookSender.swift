@@ -1,0 +1,64 @@
+import CCurl
+import CSodium
+import Foundation
+
+/// Signs webhook bodies: `X-Ocorrencias-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
+/// with the subscriber's secret (libsodium), the timestamp in `X-Ocorrencias-Timestamp` (seconds).
+enum WebhookSignature {
+    static func sign(secret: String, timestamp: Int64, body: [UInt8]) -> String {
+        var state = crypto_auth_hmacsha256_state()
+        let key = Array(secret.utf8)
+        _ = crypto_auth_hmacsha256_init(&state, key, key.count)
+        let prefix = Array("\(timestamp).".utf8)
+        _ = crypto_auth_hmacsha256_update(&state, prefix, UInt64(prefix.count))
+        _ = crypto_auth_hmacsha256_update(&state, body, UInt64(body.count))
+        var mac = [UInt8](repeating: 0, count: 32)
+        _ = crypto_auth_hmacsha256_final(&state, &mac)
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(64)
+        for byte in mac { hex.append(digits[Int(byte >> 4)]); hex.append(digits[Int(byte & 0x0f)]) }
+        return "sha256=" + String(decoding: hex, as: UTF8.self)
+    }
+}
+
+/// POSTs a signed JSON body to a subscriber.
+package struct WebhookSender {
+    var settings: NotificationSettings
+
+    package init(settings: NotificationSettings) { self.settings = settings }
+
+    package func send(_ curl: CurlEasy, url: String, secret: String, deliveryID: String, eventKind: String, body: [UInt8],
+              now: Date = Date()) -> SendOutcome {
+        let timestamp = Int64(now.timeIntervalSince1970)
+        let exchange = CurlExchange()
+        exchange.upload = body
+        let headers = CurlEasy.list([
+            "Content-Type: application/json",
+            "User-Agent: ocorrencias-notification/1",
+            "X-Ocorrencias-Delivery: \(deliveryID)",
+            "X-Ocorrencias-Event: \(eventKind)",
+            "X-Ocorrencias-Timestamp: \(timestamp)",
+            "X-Ocorrencias-Signature: \(WebhookSignature.sign(secret: secret, timestamp: timestamp, body: body))",
+            "Expect:",
+        ])
+        defer { curl_slist_free_all(headers) }
+        let result = curl.perform(exchange) { handle in
+            _ = ccurl_setopt_string(handle, CURLOPT_URL, url)
+            _ = ccurl_setopt_long(handle, CURLOPT_POST, 1)
+            _ = ccurl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+            _ = ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers)
+            _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, min(settings.connectTimeoutMilliseconds, settings.webhookTimeoutMilliseconds))
+            _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, settings.webhookTimeoutMilliseconds)
+            _ = ccurl_setopt_long(handle, CURLOPT_PROTOCOLS, Int(CURLPROTO_HTTP | CURLPROTO_HTTPS))
+        }
+        let bodyText = String(decoding: exchange.response.prefix(200), as: UTF8.self)
+        guard result.code == CURLE_OK else { return .transient(result.message) }
+        let answer = "HTTP \(result.responseCode)" + (bodyText.isEmpty ? "" : " \(bodyText)")
+        switch result.responseCode {
+        case 200..<300: return .accepted(answer)
+        case 408, 425, 429, 500..<600: return .transient(answer)
+        default: return .permanent(answer)
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Storage
+
+extension WorkflowAPI {
+    /// Staff directory, routing rules and category defaults.
+    func registerDirectory(_ router: inout RPCRouter) {
+        let api = self
+        router.register(WorkflowV1.Workflow.putAgent) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.require("directory.manage")
+                return try StaffDirectory.putAgent(tx, request.agent ?? WorkflowV1.Agent(), at: api.lifecycle.now())
+            }
+        }
+        router.register(WorkflowV1.Workflow.getAgent) { request, context in
+            try api.read(context) { actor, tx in
+                try actor.requireStaff()
+                return try StaffDirectory.agent(tx, request.agentID)
+            }
+        }
+        router.register(WorkflowV1.Workflow.listAgents) { request, context in
+            try api.read(context) { actor, tx in
+                try actor.requireStaff()
+                var response = WorkflowV1.ListAgentsResponse()
+                response.agents = try StaffDirectory.listAgents(tx, request)
+                return response
+            }
+        }
+        router.register(WorkflowV1.Workflow.putGroup) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.require("directory.manage")
+                return try StaffDirectory.putGroup(tx, request.group ?? WorkflowV1.Group(), at: api.lifecycle.now())
+            }
+        }
+        router.register(WorkflowV1.Workflow.listGroups) { request, context in
+            try api.read(context) { actor, tx in
+                try actor.requireStaff()
+                var response = WorkflowV1.ListGroupsResponse()
+                response.groups = try StaffDirectory.listGroups(tx, includeInactive: request.includeInactive)
+                return response
+            }
+        }
+        router.register(WorkflowV1.Workflow.setMembership) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.require("directory.manage")
+                var response = WorkflowV1.SetMembershipResponse()
+                response.group = try StaffDirectory.setMembership(tx, groupID: request.groupID, agentID: request.agentID,
+                                                                  member: request.member, at: api.lifecycle.now())
+                return response
+            }
+        }
+        router.register(WorkflowV1.Workflow.putRole) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.require("directory.manage")
+                return try StaffDirectory.putRole(tx, request.role ?? WorkflowV1.Role(), at: api.lifecycle.now())
+            }
+        }
+        router.register(WorkflowV1.Workflow.listRoles) { _, context in
+            try api.read(context) { actor, tx in
+                try actor.requireStaff()
+                var response = WorkflowV1.ListRolesResponse()
+                response.roles = try StaffDirectory.listRoles(tx)
+                return response
+            }
+        }
+        router.register(WorkflowV1.Workflow.setTransferDestinations) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.require("directory.manage")
+                return try StaffDirectory.setDestinations(tx, agentID: request.agentID, request.destinations)
+            }
+        }
+        router.register(WorkflowV1.Workflow.putRoutingRule) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.require("routing.manage")
+                var rule = request.rule ?? WorkflowV1.RoutingRule()
+                guard !rule.groupID.isEmpty else {
+                    throw RPCError(.invalidArgument, "regra sem grupo / rule without a group", violations: [
+                        FieldViolation(field: "rule.group_id", reason: "required", pt: "Informe o grupo.", en: "Give the group.")])
+                }
+                _ = try StaffDirectory.group(tx, rule.groupID)
+                if rule.id.isEmpty { rule.id = UUID().uuidString }
+                try tx.execute("DELETE FROM routing_rules WHERE id = ?", [.text(rule.id)])
+                try tx.execute("""
+                    INSERT INTO routing_rules (id, position, plan, product, module, category, priority, group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """, [.text(rule.id), .integer(Int64(rule.position)), .text(rule.plan), .text(rule.product), .text(rule.module),
+                          .integer(Int64(rule.category.rawValue)), .integer(Int64(rule.priority.rawValue)), .text(rule.groupID)])
+                return rule
+            }
+        }
+        router.register(WorkflowV1.Workflow.deleteRoutingRule) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.require("routing.manage")
+                try tx.execute("DELETE FROM routing_rules WHERE id = ?", [.text(request.ruleID)])
+                return WorkflowV1.Empty()
+            }
+        }
+        router.register(WorkflowV1.Workflow.listRoutingRules) { _, context in
+            try api.read(context) { actor, tx in
+                try actor.requireStaff()
+                var response = WorkflowV1.ListRoutingRulesResponse()
+                response.rules = try tx.query("SELECT * FROM routing_rules ORDER BY position, id").map { row in
+                    var rule = WorkflowV1.RoutingRule()
+                    rule.id = row.s("id"); rule.position = Int32(row.i("position")); rule.plan = row.s("plan")
+                    rule.product = row.s("product"); rule.module = row.s("module")
+                    rule.category = CommonV1.Category(_protoRawValue: Int32(row.i("category")))
+                    rule.priority = CommonV1.Priority(_protoRawValue: Int32(row.i("priority")))
+                    rule.groupID = row.s("group_id")
+                    return rule
+                }
+                return response
+            }
+        }
+        router.register(WorkflowV1.Workflow.setCategoryAccessLevel) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.require("routing.manage")
+                try tx.execute("DELETE FROM category_levels WHERE category = ?", [.integer(Int64(request.category.rawValue))])
+                try tx.execute("INSERT INTO category_levels (category, access_level) VALUES (?, ?)",
+                               [.integer(Int64(request.category.rawValue)), .integer(Int64(request.accessLevel))])
+                return WorkflowV1.Empty()
+            }
+        }
+    }
+}

@@ -1,0 +1,315 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Storage
+
+extension WorkflowAPI {
+    /// Stage statuses an agent may set.
+    static let statuses: Set<String> = ["solucionado_nao_informado", "cliente_informado", "solucao_confirmada", "agendado", "pendente", "paralisado", ""]
+    static let serviceTypes: Set<String> = ["support", "consulting"]
+
+    /// Mutations: stages, status, classification, level, hand-offs, conversation, links.
+    func registerWrites(_ router: inout RPCRouter) {
+        let api = self
+        let lifecycle = self.lifecycle
+        router.register(WorkflowV1.Workflow.moveTicket) { request, context in
+            try api.write(context, request) { actor, tx in try api.view(tx, try api.move(tx, request, actor), actor) }
+        }
+        router.register(WorkflowV1.Workflow.listAllowedMoves) { request, context in
+            try api.read(context) { actor, tx in
+                let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor)
+                let flow = lifecycle.flow(of: ticket)
+                var response = WorkflowV1.ListAllowedMovesResponse()
+                let triggers: [TransitionTrigger] = actor.kind == .customer ? [.customer] : [.agent]
+                for trigger in triggers {
+                    for transition in flow.moves(from: ticket.stage, trigger: trigger, category: ticket.category)
+                    where transition.permission.isEmpty || actor.has(transition.permission) {
+                        var move = WorkflowV1.AllowedMove()
+                        move.toStage = transition.to
+                        move.stageName = actor.isStaff ? flow.stage(transition.to)?.name ?? transition.to : flow.stage(transition.to)?.customerName ?? transition.to
+                        move.outcome = transition.outcome
+                        move.requiresNote = transition.requiresNote
+                        move.requiresPublicNote = transition.requiresPublicNote
+                        move.permission = transition.permission
+                        response.moves.append(move)
+                    }
+                }
+                return response
+            }
+        }
+        router.register(WorkflowV1.Workflow.setStageStatus) { request, context in
+            try api.write(context, request) { actor, tx in
+                guard Self.statuses.contains(request.status) else {
+                    throw RPCError(.invalidArgument, "status inválido / invalid status", violations: [FieldViolation(
+                        field: "status", reason: "invalid", pt: "Use: \(Self.statuses.sorted().joined(separator: ", "))",
+                        en: "Use: \(Self.statuses.sorted().joined(separator: ", "))")])
+                }
+                if request.status == "paralisado" && request.reason.trimmingCharacters(in: .whitespaces).isEmpty {
+                    throw RPCError(.invalidArgument, "informe o motivo da paralisação / give the reason", violations: [
+                        FieldViolation(field: "reason", reason: "required", pt: "Quem ou o que a ocorrência aguarda.", en: "Who or what it waits on.")])
+                }
+                let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+                if request.status == "agendado" && ticket.unreadCount > 0 { throw lifecycle.unreadError(ticket) }
+                return try api.view(tx, try lifecycle.setStatus(tx, ticket, status: request.status, reason: request.reason, actor: actor), actor)
+            }
+        }
+        router.register(WorkflowV1.Workflow.reclassify) { request, context in
+            try api.write(context, request) { actor, tx in
+                guard !request.reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw RPCError(.invalidArgument, "informe o motivo / give the reason", violations: [
+                        FieldViolation(field: "reason", reason: "required", pt: "Por que mudar?", en: "Why change it?")])
+                }
+                if !request.serviceType.isEmpty && !Self.serviceTypes.contains(request.serviceType) {
+                    throw RPCError(.invalidArgument, "tipo de atendimento inválido / invalid service type", violations: [
+                        FieldViolation(field: "service_type", reason: "invalid", pt: "Use support ou consulting.", en: "Use support or consulting.")])
+                }
+                let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+                let updated = try lifecycle.reclassify(tx, ticket, category: request.category == .unspecified ? nil : request.category,
+                                                       priority: request.priority == .unspecified ? nil : request.priority,
+                                                       serviceType: request.serviceType.isEmpty ? nil : request.serviceType,
+                                                       reason: request.reason, actor: actor)
+                return try api.view(tx, updated, actor)
+            }
+        }
+        router.register(WorkflowV1.Workflow.setAccessLevel) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.requireStaff()
+                guard actor.isChefe || actor.kind == .service else {
+                    throw RPCError(.permissionDenied, "somente chefes mudam o nível de acesso / only chefes change the access level")
+                }
+                guard request.accessLevel >= 0, request.accessLevel <= actor.level else {
+                    throw RPCError(.invalidArgument, "nível acima do seu / level above yours", violations: [
+                        FieldViolation(field: "access_level", reason: "above_own", pt: "No máximo \(actor.level).", en: "At most \(actor.level).")])
+                }
+                // A chefe sees above their level only what they hold; they cannot change what they cannot see.
+                let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
+                guard ticket.accessLevel <= actor.level || actor.kind == .service else {
+                    throw RPCError(.permissionDenied, "nível da ocorrência acima do seu / ticket level above yours")
+                }
+                return try api.view(tx, try lifecycle.setAccessLevel(tx, ticket, level: request.accessLevel, reason: request.reason, actor: actor), actor)
+            }
+        }
+        router.register(WorkflowV1.Workflow.takeTicket) { request, context in
+            try api.write(context, request) { actor, tx in try api.view(tx, try api.take(tx, request.ticketID, actor), actor) }
+        }
+        router.register(WorkflowV1.Workflow.transferTicket) { request, context in
+            try api.write(context, request) { actor, tx in try api.view(tx, try api.transfer(tx, request, actor), actor) }
+        }
+        router.register(WorkflowV1.Workflow.sendBack) { request, context in
+            try api.write(context, request) { actor, tx in
+                guard !request.justification.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                    throw RPCError(.invalidArgument, "justificativa obrigatória para devolver / a justification is required", violations: [
+                        FieldViolation(field: "justification", reason: "required", pt: "Explique por que devolve.", en: "Explain why.")])
+                }
+                let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+                guard ticket.unreadCount == 0 else { throw lifecycle.unreadError(ticket) }
+                guard let previous = try lifecycle.previousHolder(tx, ticket) else {
+                    throw RPCError(.failedPrecondition, "não há responsável anterior / there is no previous holder")
+                }
+                return try api.view(tx, try lifecycle.changeHolder(tx, ticket, to: previous, kind: .sendBack, actor: actor,
+                                                                   note: request.justification), actor)
+            }
+        }
+        router.register(WorkflowV1.Workflow.markMessagesRead) { request, context in
+            try api.write(context, request) { actor, tx in
+                let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+                return try api.view(tx, try lifecycle.markRead(tx, ticket, actor: actor), actor)
+            }
+        }
+        router.register(WorkflowV1.Workflow.logCustomerMessage) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.requireStaff()
+                var ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
+                let kind = request.kind.isEmpty ? "voicemail" : request.kind
+                let author = Actor(kind: .customer, id: ticket.contact.id, name: ticket.contact.name, organizationID: ticket.organizationID)
+                ticket = try lifecycle.addEntry(tx, ticket, kind: kind, isPublic: false, text: request.text, actor: author).ticket
+                let at = lifecycle.now()
+                try lifecycle.touch(tx, ticket.id, "unread_count = unread_count + 1, last_interaction_at = ?", [.integer(at)], at: at)
+                try lifecycle.record(tx, ticket.id, "discussion", new: kind, note: "registrada por \(actor.name)", actor: actor, at: at)
+                return try api.view(tx, try lifecycle.load(tx, ticket.id), actor)
+            }
+        }
+        router.register(WorkflowV1.Workflow.scheduleTicket) { request, context in
+            try api.write(context, request) { actor, tx in
+                guard request.scheduledForMs > 0 else {
+                    throw RPCError(.invalidArgument, "data obrigatória / a date is required", violations: [
+                        FieldViolation(field: "scheduled_for_ms", reason: "required", pt: "Informe a data.", en: "Give the date.")])
+                }
+                let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+                return try api.view(tx, try lifecycle.schedule(tx, ticket, at: request.scheduledForMs, note: request.note, actor: actor), actor)
+            }
+        }
+        router.register(WorkflowV1.Workflow.bulkAction) { request, context in
+            try api.bulk(request, context)
+        }
+        router.register(WorkflowV1.Workflow.addDiscussion) { request, context in
+            try api.write(context, request) { actor, tx in
+                var response = WorkflowV1.AddDiscussionResponse()
+                response.entry = try api.addDiscussion(tx, request, actor).entry
+                return response
+            }
+        }
+        router.register(WorkflowV1.Workflow.markPublishable) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.requireStaff()
+                let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
+                var response = WorkflowV1.AddDiscussionResponse()
+                response.entry = try lifecycle.markPublishable(tx, ticket, entryID: request.entryID, actor: actor)
+                return response
+            }
+        }
+        for (method, field) in [(WorkflowV1.Workflow.setSolution, "solution"), (WorkflowV1.Workflow.amendRequest, "request")] {
+            router.register(method) { request, context in
+                try api.write(context, request) { actor, tx in
+                    let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+                    return try api.view(tx, try lifecycle.setText(tx, ticket, field: field, text: request.text, actor: actor), actor)
+                }
+            }
+        }
+        router.register(WorkflowV1.Workflow.linkTickets) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.requireStaff()
+                guard request.ticketID != request.otherTicketID else {
+                    throw RPCError(.invalidArgument, "uma ocorrência não se liga a si mesma / a ticket cannot link to itself")
+                }
+                let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
+                let other = try lifecycle.loadVisible(tx, request.otherTicketID, actor: actor)
+                if try tx.queryOne("SELECT 1 AS x FROM ticket_links WHERE ticket_id = ? AND other_ticket_id = ?", [.text(ticket.id), .text(other.id)]) == nil {
+                    let at = lifecycle.now()
+                    for (a, b) in [(ticket.id, other.id), (other.id, ticket.id)] {
+                        try tx.execute("INSERT INTO ticket_links (ticket_id, other_ticket_id, note, at, actor_id) VALUES (?, ?, ?, ?, ?)",
+                                       [.text(a), .text(b), .text(request.note), .integer(at), .text(actor.id)])
+                        try lifecycle.record(tx, a, "link", new: a == ticket.id ? other.code : ticket.code, note: request.note, actor: actor, at: at)
+                    }
+                }
+                return try api.related(tx, ticket.id, actor)
+            }
+        }
+    }
+
+    func move(_ tx: any SQLExecutor, _ request: WorkflowV1.MoveTicketRequest, _ actor: Actor) throws -> TicketRecord {
+        if actor.kind == .customer {
+            let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
+            return try lifecycle.move(tx, ticket, to: request.toStage, trigger: .customer, actor: actor, note: request.note, publicNote: request.publicNote)
+        }
+        try actor.requireStaff()
+        let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
+        do {
+            try lifecycle.requireCanAct(tx, ticket, actor)
+        } catch {
+            // A move guarded by a permission (e.g. product managers accepting or denying in
+            // Análise produto) may be made by whoever has that permission, holder or not.
+            let guarded = lifecycle.flow(of: ticket).moves(from: ticket.stage, trigger: .agent, category: ticket.category)
+                .contains { $0.to == request.toStage && !$0.permission.isEmpty && actor.has($0.permission) }
+            if !guarded { throw error }
+        }
+        var moved = ticket
+        // Taking a ticket that waits in a group's queue by moving it also assigns it to the agent.
+        if ticket.agentID.isEmpty && actor.kind == .agent && request.toStage == lifecycle.flow(of: ticket).workingStage {
+            moved = try lifecycle.changeHolder(tx, ticket, to: HolderRef(agentID: actor.id, groupID: ticket.groupID), kind: .take, actor: actor)
+        }
+        return try lifecycle.move(tx, moved, to: request.toStage, trigger: .agent, actor: actor, note: request.note, publicNote: request.publicNote)
+    }
+
+    func take(_ tx: any SQLExecutor, _ ticketID: String, _ actor: Actor) throws -> TicketRecord {
+        guard actor.kind == .agent else { throw RPCError(.permissionDenied, "somente agentes / agents only") }
+        let ticket = try lifecycle.loadActionable(tx, ticketID, actor: actor)
+        guard ticket.agentID.isEmpty || ticket.agentID == actor.id || actor.isChefe && ticket.chefeAgentID == actor.id else {
+            throw RPCError(.failedPrecondition, "a ocorrência já está com outro agente / another agent holds the ticket")
+        }
+        var taken = ticket
+        if ticket.agentID != actor.id {
+            taken = try lifecycle.changeHolder(tx, ticket, to: HolderRef(agentID: actor.id, groupID: ticket.groupID), kind: .take, actor: actor)
+        }
+        let flow = lifecycle.flow(of: taken)
+        if taken.stage == flow.queueStage {
+            taken = try lifecycle.move(tx, taken, to: flow.workingStage, trigger: .agent, actor: actor)
+        }
+        return taken
+    }
+
+    func transfer(_ tx: any SQLExecutor, _ request: WorkflowV1.TransferTicketRequest, _ actor: Actor) throws -> TicketRecord {
+        guard !request.toAgentID.isEmpty || !request.toGroupID.isEmpty else {
+            throw RPCError(.invalidArgument, "informe o destino / give the destination", violations: [
+                FieldViolation(field: "to_agent_id", reason: "required", pt: "Agente ou grupo de destino.", en: "Destination agent or group.")])
+        }
+        let ticket = try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+        guard ticket.unreadCount == 0 else { throw lifecycle.unreadError(ticket) }
+        guard ticket.isOpen else { throw RPCError(.failedPrecondition, "ocorrência encerrada / the ticket is finished") }
+        var destination = HolderRef(agentID: request.toAgentID, groupID: request.toGroupID)
+        if !destination.agentID.isEmpty {
+            guard let agent = try tx.queryOne("SELECT active FROM agents WHERE id = ?", [.text(destination.agentID)]), agent.i("active") != 0 else {
+                throw RPCError(.failedPrecondition, "agente de destino inexistente ou inativo / destination agent missing or inactive")
+            }
+            if destination.groupID.isEmpty {
+                // Keep the group when the agent belongs to it; else the agent's first group.
+                let groups = try tx.query("SELECT group_id FROM group_members WHERE agent_id = ? ORDER BY group_id", [.text(destination.agentID)]).map { $0.s("group_id") }
+                destination.groupID = groups.contains(ticket.groupID) ? ticket.groupID : groups.first ?? ""
+            }
+        }
+        if !request.toGroupID.isEmpty {
+            guard let group = try tx.queryOne("SELECT active FROM staff_groups WHERE id = ?", [.text(request.toGroupID)]), group.i("active") != 0 else {
+                throw RPCError(.failedPrecondition, "grupo de destino inexistente ou inativo / destination group missing or inactive")
+            }
+        }
+        guard destination != ticket.holderRef else {
+            throw RPCError(.failedPrecondition, "a ocorrência já está com esse responsável / the ticket already has that holder")
+        }
+        guard try StaffDirectory.mayTransfer(tx, actor, to: HolderRef(agentID: request.toAgentID, groupID: request.toGroupID)) else {
+            throw RPCError(.permissionDenied, "sem permissão para repassar a esse destino / not allowed to transfer to that destination")
+        }
+        return try lifecycle.changeHolder(tx, ticket, to: destination, kind: .transfer, actor: actor, note: request.note, copyTo: request.copyTo)
+    }
+
+    func addDiscussion(_ tx: any SQLExecutor, _ request: WorkflowV1.AddDiscussionRequest, _ actor: Actor) throws -> (entry: WorkflowV1.DiscussionEntry, ticket: TicketRecord) {
+        try actor.requireStaff()
+        guard !request.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw RPCError(.invalidArgument, "texto vazio / empty text", violations: [
+                FieldViolation(field: "text", reason: "required", pt: "Escreva o texto.", en: "Write the text.")])
+        }
+        // Internal notes from anyone who sees the ticket; public entries only from who may act on it.
+        let ticket = request.isPublic ? try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
+                                      : try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
+        return try lifecycle.addEntry(tx, ticket, kind: request.kind.isEmpty ? "note" : request.kind, isPublic: request.isPublic,
+                                      text: request.text, actor: actor, publishable: request.publishable)
+    }
+
+    /// Bulk actions: each ticket in its own transaction, each recorded in its own history.
+    func bulk(_ request: WorkflowV1.BulkActionRequest, _ context: ServerContext) throws -> WorkflowV1.BulkActionResponse {
+        let actions = [request.transfer != nil, request.move != nil, request.note != nil].filter { $0 }.count
+        guard actions == 1 else {
+            throw RPCError(.invalidArgument, "escolha uma ação / choose exactly one action", violations: [
+                FieldViolation(field: "transfer", reason: "one_action", pt: "Repasse, movimento ou nota.", en: "Transfer, move or note.")])
+        }
+        guard request.ticketIDs.count <= 500 else {
+            throw RPCError(.invalidArgument, "no máximo 500 ocorrências / at most 500 tickets")
+        }
+        var response = WorkflowV1.BulkActionResponse()
+        for ticketID in request.ticketIDs {
+            try context.checkCancellation()
+            var result = WorkflowV1.BulkResult()
+            result.ticketID = ticketID
+            do {
+                try database.write { tx in
+                    let actor = try self.actor(context, tx)
+                    if var transfer = request.transfer {
+                        transfer.ticketID = ticketID
+                        _ = try self.transfer(tx, transfer, actor)
+                    } else if var move = request.move {
+                        move.ticketID = ticketID
+                        _ = try self.move(tx, move, actor)
+                    } else if var note = request.note {
+                        note.ticketID = ticketID
+                        _ = try self.addDiscussion(tx, note, actor)
+                    }
+                }
+                result.ok = true
+            } catch let error as RPCError {
+                result.error = error.message
+            }
+            response.results.append(result)
+        }
+        return response
+    }
+}

@@ -1,0 +1,103 @@
+import Messages
+import RPC
+import Storage
+
+/// Who is acting, resolved from the signed principal and the staff directory.
+///
+/// For agents the directory is authoritative when it knows them (maximum level, chefe flag,
+/// active, role permissions); an agent the directory does not know keeps what the gateway signed.
+public struct Actor: Sendable {
+    public enum Kind: String, Sendable { case agent, customer, service }
+
+    public var kind: Kind
+    public var id: String
+    public var name: String
+    public var email: String
+    /// Highest access level the actor may see (agents and services).
+    public var level: Int32
+    public var isChefe: Bool
+    public var isAdministrator: Bool
+    /// Customers: their organization.
+    public var organizationID: String
+    public var permissions: Set<String>
+
+    public init(kind: Kind, id: String, name: String, email: String = "", level: Int32 = 0, isChefe: Bool = false,
+                isAdministrator: Bool = false, organizationID: String = "", permissions: Set<String> = []) {
+        self.kind = kind
+        self.id = id
+        self.name = name
+        self.email = email
+        self.level = level
+        self.isChefe = isChefe
+        self.isAdministrator = isAdministrator
+        self.organizationID = organizationID
+        self.permissions = permissions
+    }
+
+    /// The workflow service acting on its own (event handlers, timers).
+    public static let system = Actor(kind: .service, id: "workflow", name: "workflow", level: Int32.max, isAdministrator: true)
+
+    public var isStaff: Bool { kind != .customer }
+
+    public func has(_ permission: String) -> Bool {
+        isAdministrator || kind == .service || permissions.contains(permission)
+    }
+
+    /// Resolves `principal` against the directory.
+    /// - Throws: `PERMISSION_DENIED` for an inactive agent or an unsupported principal kind.
+    public static func resolve(_ principal: AuthV1.Principal, _ tx: any SQLExecutor) throws -> Actor {
+        switch principal.kind {
+        case .customer:
+            guard !principal.organizationID.isEmpty else {
+                throw RPCError(.permissionDenied, "cliente sem organização / customer without an organization")
+            }
+            return Actor(kind: .customer, id: principal.id, name: principal.displayName, email: principal.email,
+                         organizationID: principal.organizationID)
+        case .service:
+            return Actor(kind: .service, id: principal.id, name: principal.displayName, level: principal.accessLevel,
+                         isAdministrator: true, permissions: Set(principal.permissions))
+        case .agent, .integration:
+            var actor = Actor(kind: .agent, id: principal.id, name: principal.displayName, email: principal.email,
+                              level: principal.accessLevel, isChefe: principal.chefe, isAdministrator: principal.administrator,
+                              permissions: Set(principal.permissions))
+            if let row = try tx.queryOne("SELECT name, email, max_access_level, active, is_chefe, role FROM agents WHERE id = ?",
+                                         [.text(principal.id)]) {
+                guard row.i("active") != 0 else {
+                    throw RPCError(.permissionDenied, "agente inativo / inactive agent")
+                }
+                actor.name = row.s("name")
+                actor.email = row.s("email")
+                actor.level = Int32(row.i("max_access_level"))
+                actor.isChefe = row.i("is_chefe") != 0
+                let role = row.s("role")
+                if !role.isEmpty {
+                    for permission in try tx.query("SELECT permission FROM role_permissions WHERE role = ?", [.text(role)]) {
+                        actor.permissions.insert(permission.s("permission"))
+                    }
+                }
+            }
+            return actor
+        default:
+            throw RPCError(.permissionDenied, "tipo de identidade não suportado / unsupported principal kind")
+        }
+    }
+
+    /// - Throws: `PERMISSION_DENIED` unless the actor is staff (agent or service).
+    public func requireStaff() throws {
+        guard isStaff else { throw RPCError(.permissionDenied, "somente a equipe de suporte / support staff only") }
+    }
+
+    /// - Throws: `PERMISSION_DENIED` unless the actor has `permission` (administrators have all).
+    public func require(_ permission: String) throws {
+        guard has(permission) else {
+            throw RPCError(.permissionDenied, "permissão necessária: \(permission) / permission required: \(permission)")
+        }
+    }
+}
+
+extension Row {
+    /// Text of `column`, empty when `NULL` or missing.
+    func s(_ column: String) -> String { optionalText(column) ?? "" }
+    /// Integer of `column`, 0 when `NULL` or missing.
+    func i(_ column: String) -> Int64 { ((try? optionalInt(column)) ?? nil) ?? 0 }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Storage
+
+/// The development backlog: accepted items wait in Para desenvolver ordered by category rank and
+/// estimated effort, versions (name, target date) plan them into Em desenvolvimento, and delivering
+/// a version finishes its items. Everything needs "product.decide".
+enum DevelopmentBacklog {
+    static let backlogStage = "para_desenvolver"
+    static let developmentStage = "em_desenvolvimento"
+    static let finalStage = "finalizado"
+
+    /// Backlog order of categories: legal obligations first, then defects, then requests.
+    static let categoryRank: [CommonV1.Category] = [.exigenciaFiscal, .problema, .estrategica, .necessidade, .sugestaoMelhoria, .duvida]
+
+    static var orderSQL: String {
+        let cases = categoryRank.enumerated().map { "WHEN \($0.element.rawValue) THEN \($0.offset)" }.joined(separator: " ")
+        return "CASE t.category \(cases) ELSE 99 END, t.priority DESC, CASE WHEN t.estimated_effort = 0 THEN 1 ELSE 0 END, t.estimated_effort, t.opened_at, t.id"
+    }
+
+    static func version(_ tx: any SQLExecutor, _ id: String) throws -> WorkflowV1.Version {
+        guard let row = try tx.queryOne("""
+            SELECT v.*, (SELECT COUNT(*) FROM tickets t WHERE t.version_id = v.id) AS items FROM dev_versions v WHERE v.id = ?
+            """, [.text(id)]) else {
+            throw RPCError(.notFound, "versão não encontrada / version not found")
+        }
+        return version(row)
+    }
+
+    static func version(_ row: Row) -> WorkflowV1.Version {
+        var version = WorkflowV1.Version()
+        version.id = row.s("id")
+        version.name = row.s("name")
+        version.targetDateMs = row.i("target_date")
+        version.deliveredAtMs = row.i("delivered_at")
+        version.plannedItems = Int32(row.i("items"))
+        return version
+    }
+
+    static func register(_ router: inout RPCRouter, api: WorkflowAPI) {
+        let lifecycle = api.lifecycle
+        router.register(WorkflowV1.Workflow.putVersion) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.require("product.decide")
+                var version = request.version ?? WorkflowV1.Version()
+                guard !version.name.trimmingCharacters(in: .whitespaces).isEmpty, version.targetDateMs > 0 else {
+                    throw RPCError(.invalidArgument, "versão inválida / invalid version", violations: [
+                        FieldViolation(field: "version", reason: "required", pt: "Informe nome e data prevista.", en: "Give the name and the target date.")])
+                }
+                if version.id.isEmpty { version.id = UUID().uuidString }
+                let updated = try tx.execute("UPDATE dev_versions SET name = ?, target_date = ? WHERE id = ?",
+                                             [.text(version.name), .integer(version.targetDateMs), .text(version.id)])
+                if updated == 0 {
+                    try tx.execute("INSERT INTO dev_versions (id, name, target_date, created_at) VALUES (?, ?, ?, ?)",
+                                   [.text(version.id), .text(version.name), .integer(version.targetDateMs), .integer(lifecycle.now())])
+                }
+                return try self.version(tx, version.id)
+            }
+        }
+        router.register(WorkflowV1.Workflow.listVersions) { request, context in
+            try api.read(context) { actor, tx in
+                try actor.requireStaff()
+                var response = WorkflowV1.ListVersionsResponse()
+                response.versions = try tx.query("""
+                    SELECT v.*, (SELECT COUNT(*) FROM tickets t WHERE t.version_id = v.id) AS items FROM dev_versions v
+                    \(request.includeDelivered ? "" : "WHERE v.delivered_at = 0") ORDER BY v.target_date, v.id
+                    """).map(version)
+                return response
+            }
+        }
+        router.register(WorkflowV1.Workflow.setDevelopmentPlan) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.require("product.decide")
+                guard request.estimatedEffortHours >= 0 else {
+                    throw RPCError(.invalidArgument, "esforço negativo / negative effort", violations: [
+                        FieldViolation(field: "estimated_effort_hours", reason: "negative", pt: "Informe horas ≥ 0.", en: "Give hours ≥ 0.")])
+                }
+                let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
+                let at = lifecycle.now()
+                let promised = request.promisedDeliveryMs > 0 ? request.promisedDeliveryMs : ticket.promisedDeliveryAt
+                try lifecycle.touch(tx, ticket.id, "estimated_effort = ?, promised_delivery_at = ?",
+                                    [.integer(Int64(request.estimatedEffortHours)), .integer(promised)], at: at)
+                try lifecycle.record(tx, ticket.id, "plan", old: "\(ticket.estimatedEffort)h", new: "\(request.estimatedEffortHours)h",
+                                     note: promised > 0 ? "entrega prometida \(promised)" : "", actor: actor, at: at)
+                return try api.view(tx, try lifecycle.load(tx, ticket.id), actor)
+            }
+        }
+        router.register(WorkflowV1.Workflow.planTicket) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.require("product.decide")
+                let version = try self.version(tx, request.versionID)
+                guard version.deliveredAtMs == 0 else {
+                    throw RPCError(.failedPrecondition, "versão já entregue / version already delivered")
+                }
+                var ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
+                if ticket.stage == backlogStage {
+                    ticket = try lifecycle.move(tx, ticket, to: developmentStage, trigger: .agent, actor: actor, note: "Versão \(version.name)")
+                } else if ticket.stage != developmentStage {
+                    throw RPCError(.failedPrecondition, "somente itens em Para desenvolver ou Em desenvolvimento / only items in the backlog or in development")
+                }
+                let at = lifecycle.now()
+                try lifecycle.touch(tx, ticket.id, "version_id = ?", [.text(version.id)], at: at)
+                try lifecycle.record(tx, ticket.id, "version", old: ticket.versionID, new: version.name, actor: actor, at: at)
+                return try api.view(tx, try lifecycle.load(tx, ticket.id), actor)
+            }
+        }
+        router.register(WorkflowV1.Workflow.deliverVersion) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.require("product.decide")
+                var version = try self.version(tx, request.versionID)
+                guard version.deliveredAtMs == 0 else {
+                    throw RPCError(.failedPrecondition, "versão já entregue / version already delivered")
+                }
+                let at = lifecycle.now()
+                try tx.execute("UPDATE dev_versions SET delivered_at = ? WHERE id = ?", [.integer(at), .text(version.id)])
+                var response = WorkflowV1.DeliverVersionResponse()
+                for row in try tx.query("SELECT id FROM tickets WHERE version_id = ? AND stage = ? ORDER BY opened_at, id",
+                                        [.text(version.id), .text(developmentStage)]) {
+                    let ticket = try lifecycle.load(tx, row.s("id"), forUpdate: true)
+                    try lifecycle.move(tx, ticket, to: finalStage, trigger: .agent, actor: actor,
+                                       publicNote: "Entregue na versão \(version.name).", enforceUnreadGuard: false)
+                    response.finishedTicketIDs.append(ticket.id)
+                }
+                version.deliveredAtMs = at
+                response.version = version
+                return response
+            }
+        }
+        router.register(WorkflowV1.Workflow.listBacklog) { request, context in
+            try api.read(context) { actor, tx in
+                try actor.requireStaff()
+                let visibility = Visibility.predicate(actor)
+                let size = TicketQueries.pageSize(request.pageSize)
+                let offset = max(0, Int(request.page)) * size
+                let records = try tx.query(TicketRecord.select + " WHERE t.stage = ? AND " + visibility.sql + " ORDER BY " + orderSQL
+                                           + " LIMIT \(size + 1) OFFSET \(offset)", [.text(backlogStage)] + visibility.params).ticketRecords
+                var response = WorkflowV1.ListTicketsResponse()
+                response.tickets = records.prefix(size).map { api.queries.row($0, for: actor) }
+                if records.count > size { response.nextCursor = String(request.page + 1) }
+                return response
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Storage
+
+extension TimeAPI {
+    func registerInactivity(_ router: inout RPCRouter) {
+        let api = self
+        router.register(WorkflowV1.WorkflowTime.putInactivityPolicy) { request, context in
+            _ = try api.configurer(context)
+            let policy = InactivityMapping.policy(from: request.policy ?? WorkflowV1.InactivityPolicySpec())
+            let problems = policy.problems()
+            guard problems.isEmpty else { throw TimeAPI.invalid("policy", problems) }
+            do {
+                try api.database.write { tx in try InactivityPolicyStore.save(tx, policy, at: api.time.clock()) }
+            } catch let error as StorageError where error.kind == .constraint {
+                throw RPCError(.alreadyExists, "já existe política ativa para a etapa / an active policy already acts on this stage", violations: [
+                    FieldViolation(field: "policy.stage", reason: "duplicate", pt: "Desative a outra política antes.", en: "Deactivate the other policy first.")])
+            }
+            return InactivityMapping.spec(policy)
+        }
+        router.register(WorkflowV1.WorkflowTime.deleteInactivityPolicy) { request, context in
+            _ = try api.configurer(context)
+            var response = WorkflowV1.DeletedResponse()
+            response.deleted = try api.database.write { tx in try InactivityPolicyStore.delete(tx, id: request.id) }
+            return response
+        }
+        router.register(WorkflowV1.WorkflowTime.listInactivityPolicies) { _, context in
+            _ = try api.staff(context)
+            var response = WorkflowV1.ListInactivityPoliciesResponse()
+            response.policies = try api.database.read { tx in try InactivityPolicyStore.all(tx) }.map(InactivityMapping.spec)
+            return response
+        }
+        router.register(WorkflowV1.WorkflowTime.installInactivityPreset) { request, context in
+            _ = try api.configurer(context)
+            guard let preset = InactivityPresets.named(request.preset) else {
+                throw TimeAPI.invalid("preset", ["use padrao ou totvs / use padrao or totvs"])
+            }
+            var response = WorkflowV1.ListInactivityPoliciesResponse()
+            response.policies = try api.database.write { tx in
+                try InactivityPolicyStore.install(tx, preset, at: api.time.clock())
+                return try InactivityPolicyStore.all(tx)
+            }.map(InactivityMapping.spec)
+            return response
+        }
+    }
+}
+
+enum InactivityMapping {
+    static func spec(_ policy: InactivityPolicy) -> WorkflowV1.InactivityPolicySpec {
+        var spec = WorkflowV1.InactivityPolicySpec()
+        spec.id = policy.id
+        spec.stage = policy.stage
+        spec.days = Int32(policy.days)
+        spec.businessDays = policy.businessDays
+        spec.reminderDaysBefore = Int32(policy.reminderDaysBefore)
+        spec.toStage = policy.toStage
+        spec.outcome = policy.outcome
+        spec.calendarID = policy.calendarID
+        spec.active = policy.active
+        return spec
+    }
+
+    static func policy(from spec: WorkflowV1.InactivityPolicySpec) -> InactivityPolicy {
+        InactivityPolicy(id: spec.id, stage: spec.stage, days: Int(spec.days), businessDays: spec.businessDays,
+                         reminderDaysBefore: Int(spec.reminderDaysBefore), toStage: spec.toStage, outcome: spec.outcome,
+                         calendarID: spec.calendarID, active: spec.active)
+    }
+}

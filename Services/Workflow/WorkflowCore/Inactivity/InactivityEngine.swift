@@ -1,0 +1,202 @@
+import Foundation
+import Messages
+import ServiceKit
+import Storage
+
+/// Runs inactivity policies with durable timers.
+///
+/// When a ticket enters a stage with an active policy, two timers are scheduled: the reminder
+/// (`InactivityReminder` event) and the action (``TicketCoreSeam/performInactivityAction(_:ticketID:action:at:)``).
+/// Leaving the stage or a customer reply cancels both; each entry into a stage bumps the ticket's
+/// version, and a timer whose version is not current any more does nothing, so a timer never acts
+/// on a ticket that moved on.
+///
+/// ```swift
+/// try inactivity.onStageEntered(tx, ticketID: id, stage: "aguardando_cliente", at: now)
+/// try inactivity.onCustomerActivity(tx, ticketID: id, at: now)   // the customer answered
+/// ```
+public struct InactivityEngine: Sendable {
+    public static let reminderKind = "inactivity.reminder"
+    public static let actionKind = "inactivity.action"
+    /// The length of a "day"; shorter in tests. Business days follow the calendar only when this
+    /// is 24 hours.
+    public var dayLength: Duration
+    public var publisher: EventPublisher
+    public var core: any TicketCoreSeam
+
+    public init(dayLength: Duration = .seconds(86_400), publisher: EventPublisher = EventPublisher(source: "workflow"),
+                core: any TicketCoreSeam = MinimalTicketCore()) {
+        self.dayLength = dayLength
+        self.publisher = publisher
+        self.core = core
+    }
+
+    static let migrations: [Migration] = [
+        Migration(version: 130, name: "time_inactivity", sql: """
+            CREATE TABLE wf_inactivity_policies (
+                id TEXT PRIMARY KEY,
+                stage TEXT NOT NULL,
+                days INTEGER NOT NULL,
+                business_days INTEGER NOT NULL,
+                reminder_days INTEGER NOT NULL,
+                to_stage TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                calendar_id TEXT NOT NULL,
+                active INTEGER NOT NULL,
+                updated_at BIGINT NOT NULL
+            );
+            CREATE TABLE wf_inactivity_tickets (
+                ticket_id TEXT PRIMARY KEY,
+                stage TEXT NOT NULL,
+                entered_at BIGINT NOT NULL,
+                version BIGINT NOT NULL
+            );
+            CREATE TABLE wf_inactivity_actions (
+                ticket_id TEXT NOT NULL,
+                policy_id TEXT NOT NULL,
+                to_stage TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                at BIGINT NOT NULL
+            );
+            """),
+    ]
+
+    struct Payload: Codable {
+        var policyID: String
+        var stage: String
+        var actionDueAt: Int64
+    }
+
+    // MARK: Lifecycle hooks
+
+    /// The ticket entered `stage` at `at`: cancels any countdown and starts the stage's policy, if any.
+    public func onStageEntered(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws {
+        let version = try bump(tx, ticketID: ticketID, stage: stage, at: at)
+        try TimerStore.cancelAll(tx, ticketID: ticketID, kindPrefix: "inactivity.")
+        guard let policy = try InactivityPolicyStore.active(tx, stage: stage) else { return }
+        try schedule(tx, ticketID: ticketID, policy: policy, from: at, version: version)
+    }
+
+    /// The customer wrote: the countdown stops (the core usually moves the ticket on, which starts
+    /// the next stage's policy, if any).
+    public func onCustomerActivity(_ tx: any SQLExecutor, ticketID: String, at: Int64) throws {
+        let stage = try tx.queryOne("SELECT stage FROM wf_inactivity_tickets WHERE ticket_id = ?", [.text(ticketID)])?.optionalText("stage") ?? ""
+        _ = try bump(tx, ticketID: ticketID, stage: stage, at: at)
+        try TimerStore.cancelAll(tx, ticketID: ticketID, kindPrefix: "inactivity.")
+    }
+
+    /// When the action and the reminder of `policy` fall for a countdown starting at `from`.
+    public func deadlines(_ tx: any SQLExecutor, policy: InactivityPolicy, from: Int64) throws -> (reminder: Int64?, action: Int64) {
+        let day = dayLength.asMillis
+        if policy.businessDays && day == 86_400_000 {
+            let calendar = try CalendarStore.load(tx, id: policy.calendarID) ?? .default
+            let action = calendar.adding(businessDays: policy.days, to: from)
+            let reminder = policy.reminderDaysBefore > 0 ? calendar.adding(businessDays: policy.days - policy.reminderDaysBefore, to: from) : nil
+            return (reminder, action)
+        }
+        let action = from + Int64(policy.days) * day
+        let reminder = policy.reminderDaysBefore > 0 ? action - Int64(policy.reminderDaysBefore) * day : nil
+        return (reminder, action)
+    }
+
+    // MARK: Timers
+
+    public func register(on scheduler: TimerScheduler) {
+        let engine = self
+        scheduler.on(Self.reminderKind) { timer, tx, now in try engine.fireReminder(timer, tx, now: now) }
+        scheduler.on(Self.actionKind) { timer, tx, now in try engine.fireAction(timer, tx, now: now) }
+    }
+
+    func fireReminder(_ timer: TimerRecord, _ tx: any SQLExecutor, now: Int64) throws {
+        guard let payload = try current(timer, tx) else { return }
+        var event = WorkflowV1.InactivityReminder()
+        var summary = try core.summary(tx, ticketID: timer.ticketID) ?? WorkflowV1.TicketSummary()
+        if summary.ticketID.isEmpty { summary.ticketID = timer.ticketID }
+        event.ticket = summary
+        event.policy = payload.policyID
+        event.actionDueAtMs = payload.actionDueAt
+        try publisher.publish(tx, event: event, key: timer.ticketID, accessLevel: summary.accessLevel)
+    }
+
+    func fireAction(_ timer: TimerRecord, _ tx: any SQLExecutor, now: Int64) throws {
+        guard let payload = try current(timer, tx),
+              let policy = try InactivityPolicyStore.get(tx, id: payload.policyID), policy.active else { return }
+        try core.performInactivityAction(tx, ticketID: timer.ticketID,
+                                         action: InactivityAction(policyID: policy.id, fromStage: payload.stage,
+                                                                  toStage: policy.toStage, outcome: policy.outcome), at: now)
+    }
+
+    /// The payload when the timer is still current (same stage entry), else `nil`.
+    private func current(_ timer: TimerRecord, _ tx: any SQLExecutor) throws -> Payload? {
+        // Locked, so a concurrent stage change waits for this timer (or makes it stale) on PostgreSQL.
+        let lock = tx.engine == .postgres ? " FOR UPDATE" : ""
+        guard let row = try tx.queryOne("SELECT stage, version FROM wf_inactivity_tickets WHERE ticket_id = ?" + lock, [.text(timer.ticketID)]),
+              try row.int("version") == timer.generation else { return nil }
+        let payload = try JSONDecoder().decode(Payload.self, from: Data(timer.payload.utf8))
+        return try row.text("stage") == payload.stage ? payload : nil
+    }
+
+    private func schedule(_ tx: any SQLExecutor, ticketID: String, policy: InactivityPolicy, from: Int64, version: Int64) throws {
+        let (reminder, action) = try deadlines(tx, policy: policy, from: from)
+        let payload = String(decoding: try JSONEncoder().encode(Payload(policyID: policy.id, stage: policy.stage, actionDueAt: action)), as: UTF8.self)
+        try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.actionKind, dueAt: action, payload: payload, generation: version, now: from)
+        if let reminder {
+            try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.reminderKind, dueAt: reminder, payload: payload, generation: version, now: from)
+        }
+    }
+
+    private func bump(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws -> Int64 {
+        try tx.execute("""
+            INSERT INTO wf_inactivity_tickets (ticket_id, stage, entered_at, version) VALUES (?, ?, ?, 1)
+            ON CONFLICT (ticket_id) DO UPDATE SET stage = excluded.stage, entered_at = excluded.entered_at,
+                                                  version = wf_inactivity_tickets.version + 1
+            """, [.text(ticketID), .text(stage), .integer(at)])
+        return try tx.scalar("SELECT version FROM wf_inactivity_tickets WHERE ticket_id = ?", [.text(ticketID)]).integerValue ?? 0
+    }
+}
+
+/// Inactivity policies in `wf_inactivity_policies` (one active policy per stage).
+public enum InactivityPolicyStore {
+    /// Inserts or replaces `policy`. - Throws: `StorageError(.constraint)` when another active policy has the same stage.
+    public static func save(_ tx: any SQLExecutor, _ policy: InactivityPolicy, at now: Int64 = currentMillis()) throws {
+        if policy.active, let other = try active(tx, stage: policy.stage), other.id != policy.id {
+            throw StorageError(.constraint, "policy \(other.id) already acts on stage \(policy.stage)")
+        }
+        try tx.execute("DELETE FROM wf_inactivity_policies WHERE id = ?", [.text(policy.id)])
+        try tx.execute("""
+            INSERT INTO wf_inactivity_policies (id, stage, days, business_days, reminder_days, to_stage, outcome, calendar_id, active, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(policy.id), .text(policy.stage), .integer(Int64(policy.days)), .integer(policy.businessDays ? 1 : 0),
+                  .integer(Int64(policy.reminderDaysBefore)), .text(policy.toStage), .text(policy.outcome),
+                  .text(policy.calendarID), .integer(policy.active ? 1 : 0), .integer(now)])
+    }
+
+    /// Replaces every policy with a preset's.
+    public static func install(_ tx: any SQLExecutor, _ policies: [InactivityPolicy], at now: Int64 = currentMillis()) throws {
+        try tx.execute("DELETE FROM wf_inactivity_policies")
+        for policy in policies { try save(tx, policy, at: now) }
+    }
+
+    public static func delete(_ tx: any SQLExecutor, id: String) throws -> Bool {
+        try tx.execute("DELETE FROM wf_inactivity_policies WHERE id = ?", [.text(id)]) > 0
+    }
+
+    public static func all(_ tx: any SQLExecutor) throws -> [InactivityPolicy] {
+        try tx.query("SELECT * FROM wf_inactivity_policies ORDER BY stage, id").map(policy(from:))
+    }
+
+    public static func get(_ tx: any SQLExecutor, id: String) throws -> InactivityPolicy? {
+        try tx.queryOne("SELECT * FROM wf_inactivity_policies WHERE id = ?", [.text(id)]).map(policy(from:))
+    }
+
+    public static func active(_ tx: any SQLExecutor, stage: String) throws -> InactivityPolicy? {
+        try tx.queryOne("SELECT * FROM wf_inactivity_policies WHERE stage = ? AND active = 1", [.text(stage)]).map(policy(from:))
+    }
+
+    static func policy(from row: Row) throws -> InactivityPolicy {
+        InactivityPolicy(id: try row.text("id"), stage: try row.text("stage"), days: Int(try row.int("days")),
+                         businessDays: try row.bool("business_days"), reminderDaysBefore: Int(try row.int("reminder_days")),
+                         toStage: try row.text("to_stage"), outcome: try row.text("outcome"),
+                         calendarID: try row.text("calendar_id"), active: try row.bool("active"))
+    }
+}

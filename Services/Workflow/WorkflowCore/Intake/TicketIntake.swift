@@ -1,0 +1,132 @@
+import Foundation
+import Messages
+import RPC
+import ServiceKit
+import Storage
+
+/// Applies other services' events to workflow's tickets (registered on the event consumer).
+public enum TicketIntake {
+    /// Registers the handlers of intake's, notification's and knowledge's events.
+    public static func register(_ consumer: inout EventConsumer, lifecycle: TicketLifecycle) {
+        consumer.on(IntakeV1.TicketOpened.self) { event, _, tx in try open(tx, event, lifecycle) }
+        consumer.on(IntakeV1.CustomerReplied.self) { event, _, tx in try customerReplied(tx, event, lifecycle) }
+        consumer.on(IntakeV1.TicketCancelledByCustomer.self) { event, _, tx in
+            guard let ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true), ticket.isOpen else { return }
+            let actor = Actor(kind: .customer, id: event.by?.id ?? "", name: event.by?.name ?? "", organizationID: ticket.organizationID)
+            let flow = lifecycle.flow(of: ticket)
+            guard let target = flow.moves(from: ticket.stage, trigger: .customerCancel, category: ticket.category).first?.to else { return }
+            try lifecycle.move(tx, ticket, to: target, trigger: .customerCancel, actor: actor, publicNote: event.reason)
+        }
+        consumer.on(IntakeV1.AttachmentAdded.self) { event, _, tx in
+            guard let attachment = event.attachment, try tx.queryOne("SELECT 1 AS x FROM tickets WHERE id = ?", [.text(event.ticketID)]) != nil else { return }
+            try insertAttachment(tx, event.ticketID, attachment, messageID: event.messageID, at: event.addedAtMs)
+            let actor = Actor(kind: .customer, id: event.by?.id ?? "", name: event.by?.name ?? "")
+            try lifecycle.record(tx, event.ticketID, "attachment", new: attachment.fileName, actor: actor, at: event.addedAtMs)
+        }
+        consumer.on(IntakeV1.TicketContactChanged.self) { event, _, tx in
+            guard let ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true) else { return }
+            let contact = event.contact ?? CommonV1.PersonRef(), representative = event.representative ?? CommonV1.PersonRef()
+            let at = event.changedAtMs > 0 ? event.changedAtMs : lifecycle.now()
+            try lifecycle.touch(tx, ticket.id, """
+                contact_id = ?, contact_name = ?, contact_email = ?, contact_phone = ?, representative_id = ?, representative_name = ?,
+                representative_email = ?
+                """, [.text(contact.id), .text(contact.name), .text(contact.email), .text(contact.phone), .text(representative.id),
+                      .text(representative.name), .text(representative.email)], at: at)
+            let actor = Actor(kind: .agent, id: event.changedByAgentID, name: event.changedByAgentID)
+            try lifecycle.record(tx, ticket.id, "contact", old: ticket.contact.name, new: contact.name, actor: actor, at: at)
+        }
+        consumer.on(NotificationV1.EmailSent.self) { event, _, tx in
+            guard try tx.queryOne("SELECT 1 AS x FROM tickets WHERE id = ?", [.text(event.ticketID)]) != nil else { return }
+            let note = (["para: " + event.recipients.joined(separator: ", ")] + (event.copies.isEmpty ? [] : ["cc: " + event.copies.joined(separator: ", ")])
+                        + [event.serverAnswer].filter { !$0.isEmpty }).joined(separator: "; ")
+            try lifecycle.record(tx, event.ticketID, "email", old: event.eventKind, new: "\(event.outcome): \(event.subject)", note: note,
+                                 actor: Actor(kind: .service, id: "notification", name: "notification"), at: event.sentAtMs)
+        }
+        consumer.on(KnowledgeV1.ArticleLinkedToTicket.self) { event, _, tx in
+            guard var ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true) else { return }
+            let actor = Actor(kind: .agent, id: event.agentID, name: event.agentName)
+            let link = "\(event.articleTitle) — \(event.articleURL)"
+            ticket = try lifecycle.addEntry(tx, ticket, kind: "article", isPublic: true, text: "Artigo: \(link)", actor: actor).ticket
+            ticket = try lifecycle.setText(tx, ticket, field: "solution", text: event.articleText + "\n\n" + event.articleURL, actor: actor)
+            var solution = WorkflowV1.SolutionGiven()
+            solution.ticket = lifecycle.summary(ticket)
+            solution.text = ticket.solution
+            solution.articleID = event.articleID
+            solution.actorName = event.agentName
+            solution.givenAtMs = lifecycle.now()
+            try lifecycle.publish(tx, solution, ticket)
+        }
+    }
+
+    static func insertAttachment(_ tx: any SQLExecutor, _ ticketID: String, _ attachment: CommonV1.AttachmentRef, messageID: String, at: Int64) throws {
+        let sql = tx.engine == .postgres
+            ? "INSERT INTO ticket_attachments (ticket_id, attachment_id, file_name, content_type, size_bytes, sha256, message_id, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+            : "INSERT OR IGNORE INTO ticket_attachments (ticket_id, attachment_id, file_name, content_type, size_bytes, sha256, message_id, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        try tx.execute(sql, [.text(ticketID), .text(attachment.id), .text(attachment.fileName), .text(attachment.contentType),
+                             .integer(attachment.sizeBytes), .text(attachment.sha256), .text(messageID), .integer(at)])
+    }
+
+    /// Creates workflow's ticket from intake's TicketOpened: routed to a group's queue, at the
+    /// category's default access level, in the default flow's queue stage.
+    public static func open(_ tx: any SQLExecutor, _ event: IntakeV1.TicketOpened, _ lifecycle: TicketLifecycle) throws {
+        guard try tx.queryOne("SELECT 1 AS x FROM tickets WHERE id = ?", [.text(event.ticketID)]) == nil else { return }
+        let organization = event.organization ?? CommonV1.OrganizationRef()
+        let contact = event.contact ?? CommonV1.PersonRef(), representative = event.representative ?? CommonV1.PersonRef()
+        let group = try Routing.group(tx, plan: organization.plan, product: event.product, module: event.module,
+                                      category: event.category, priority: event.priority)
+        let level = try tx.queryOne("SELECT access_level FROM category_levels WHERE category = ?", [.integer(Int64(event.category.rawValue))])?.i("access_level") ?? 0
+        let flow = lifecycle.flows[lifecycle.defaultFlow] ?? FlowPresets.standard
+        let at = event.openedAtMs > 0 ? event.openedAtMs : lifecycle.now()
+        try tx.execute("""
+            INSERT INTO tickets (id, code, organization_id, organization_name, organization_email, plan, contact_id, contact_name,
+                contact_email, contact_phone, representative_id, representative_name, representative_email, registered_by_agent_id,
+                channel, origin, declared_category, declared_priority, category, priority, product, module, subject, request_text,
+                flow, stage, stage_since, group_id, access_level, opened_at, updated_at, last_interaction_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(event.ticketID), .text(event.code), .text(organization.id), .text(organization.name), .text(organization.email),
+                  .text(organization.plan), .text(contact.id), .text(contact.name), .text(contact.email), .text(contact.phone),
+                  .text(representative.id), .text(representative.name), .text(representative.email),
+                  .text(event.registeredByAgent?.id ?? ""), .text(event.channel), .integer(Int64(event.origin.rawValue)),
+                  .integer(Int64(event.category.rawValue)), .integer(Int64(event.priority.rawValue)),
+                  .integer(Int64(event.category.rawValue)), .integer(Int64(event.priority.rawValue)), .text(event.product),
+                  .text(event.module), .text(event.subject), .text(event.request), .text(flow.name), .text(flow.queueStage),
+                  .integer(at), .text(group), .integer(level), .integer(at), .integer(at), .integer(at)])
+        try tx.execute("INSERT INTO ticket_search (ticket_id, subject, request) VALUES (?, ?, ?)",
+                       [.text(event.ticketID), .text(SearchText.normalize(event.subject)), .text(SearchText.normalize(event.request))])
+        try tx.execute("INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at) VALUES (?, 'request', 1, ?, ?, ?, ?)",
+                       [.text(event.ticketID), .text(event.request), .text(contact.id), .text(contact.name), .integer(at)])
+        for attachment in event.attachments {
+            try insertAttachment(tx, event.ticketID, attachment, messageID: "", at: at)
+        }
+        let fields = Dictionary(event.customFields.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+        try AdvanceSteps.setFields(tx, event.ticketID, fields)
+        var ticket = try lifecycle.load(tx, event.ticketID)
+        let actor = Actor(kind: .customer, id: contact.id, name: contact.name, organizationID: organization.id)
+        try lifecycle.record(tx, ticket.id, "opened", new: lifecycle.describe(ticket), note: event.channel, actor: actor, at: at)
+        try lifecycle.notify(tx, .opened, ticket, at: at)
+        // A ticket type with a step sequence starts on its first step, with that step's holder.
+        if let type = fields["ticket_type"] ?? fields["tipo"], !type.isEmpty, try !AdvanceSteps.steps(tx, type).isEmpty {
+            ticket = try AdvanceSteps.start(tx, ticket, type: type, actor: .system, lifecycle: lifecycle)
+        }
+    }
+
+    /// A customer reply: a public entry, an unread message for the holder, and, when the ticket
+    /// waits on the customer, the move back to the agent.
+    static func customerReplied(_ tx: any SQLExecutor, _ event: IntakeV1.CustomerReplied, _ lifecycle: TicketLifecycle) throws {
+        guard var ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true) else { return }
+        let actor = Actor(kind: .customer, id: event.author?.id ?? "", name: event.author?.name ?? "", organizationID: ticket.organizationID)
+        let at = event.repliedAtMs > 0 ? event.repliedAtMs : lifecycle.now()
+        for attachment in event.attachments {
+            try insertAttachment(tx, ticket.id, attachment, messageID: event.messageID, at: at)
+        }
+        ticket = try lifecycle.addEntry(tx, ticket, kind: "customer_reply", isPublic: true, text: event.text, actor: actor,
+                                        messageID: event.messageID, at: at, attachments: event.attachments).ticket
+        try lifecycle.touch(tx, ticket.id, "unread_count = unread_count + 1", [], at: at)
+        ticket = try lifecycle.load(tx, ticket.id)
+        try lifecycle.notify(tx, .customerReplied, ticket, at: at)
+        let flow = lifecycle.flow(of: ticket)
+        if let back = flow.moves(from: ticket.stage, trigger: .customerReply, category: ticket.category).first {
+            try lifecycle.move(tx, ticket, to: back.to, trigger: .customerReply, actor: actor)
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Storage
+
+extension TimeAPI {
+    func registerMetrics(_ router: inout RPCRouter) {
+        let api = self
+        router.registerStreaming(WorkflowV1.WorkflowTime.exportMetricsReport) { requests, responses, context in
+            _ = try api.staff(context)
+            guard let request = try requests.receive() else { return nil }
+            let report = try api.report(request)
+            var chunk = WorkflowV1.CsvChunk()
+            chunk.text = MetricsExport.csv(report)
+            chunk.rows = Int64(chunk.text.components(separatedBy: "\r\n").count - 1)
+            try responses.send(chunk)
+            return nil
+        }
+        router.register(WorkflowV1.WorkflowTime.getMetrics) { request, context in
+            _ = try api.staff(context)
+            let report = try api.report(request)
+            var response = WorkflowV1.GetMetricsResponse()
+            response.totals = MetricsMapping.totals(report.totals)
+            response.byCategory = report.byCategory.map(MetricsMapping.row)
+            response.byProduct = report.byProduct.map(MetricsMapping.row)
+            response.byModule = report.byModule.map(MetricsMapping.row)
+            response.byGroup = report.byGroup.map(MetricsMapping.row)
+            response.stageTime = report.stageTime.map {
+                var row = WorkflowV1.StageTimeRow()
+                row.stage = $0.stage
+                row.exits = $0.exits
+                row.avgWallMs = $0.averageWallMs
+                return row
+            }
+            response.backlog = report.backlog.map {
+                var row = WorkflowV1.BacklogStageRow()
+                row.stage = $0.stage
+                row.count = $0.count
+                row.byAge = $0.byAge
+                return row
+            }
+            return response
+        }
+        router.registerStreaming(WorkflowV1.WorkflowTime.exportMetrics) { requests, responses, context in
+            let caller = try api.staff(context)
+            guard let request = try requests.receive() else { return nil }
+            let level = caller.kind == .agent && !caller.administrator ? caller.accessLevel : Int32.max
+            let pageSize = Int(request.pageSize <= 0 ? 1000 : min(request.pageSize, 10_000))
+            let to = request.toMs == 0 ? Int64.max : request.toMs
+            var cursor: MetricsExport.Cursor?
+            var first = true
+            repeat {
+                try context.checkCancellation()
+                // One short read per page: memory stays flat and no transaction is held open.
+                let page = try api.database.read { tx in
+                    try MetricsExport.page(tx, from: request.fromMs, to: to, after: cursor, limit: pageSize, maxAccessLevel: level)
+                }
+                var chunk = WorkflowV1.CsvChunk()
+                chunk.text = (first ? MetricsExport.header : "") + page.csv
+                chunk.rows = Int64(page.csv.isEmpty ? 0 : page.csv.components(separatedBy: "\r\n").count - 1)
+                if !chunk.text.isEmpty { try responses.send(chunk) }
+                first = false
+                cursor = page.next
+            } while cursor != nil
+            return nil
+        }
+    }
+}
+
+extension TimeAPI {
+    func report(_ request: WorkflowV1.GetMetricsRequest) throws -> MetricsReport {
+        guard let from = LocalDay(iso: request.fromDay), let to = LocalDay(iso: request.toDay), from < to else {
+            throw TimeAPI.invalid("from_day", ["período inválido (AAAA-MM-DD, início < fim) / invalid period (YYYY-MM-DD, from < to)"])
+        }
+        let now = time.clock()
+        return try database.read { tx in try MetricsQuery.report(tx, from: from, to: to, now: now) }
+    }
+}
+
+enum MetricsMapping {
+    static func totals(_ t: MetricTotals) -> WorkflowV1.MetricTotals {
+        var m = WorkflowV1.MetricTotals()
+        m.opened = t.opened
+        m.finished = t.finished
+        m.reopened = t.reopened
+        m.firstResponses = t.firstResponses
+        m.avgFirstResponseWallMs = t.averageFirstResponseWallMs
+        m.avgFirstResponseBusinessMs = t.averageFirstResponseBusinessMs
+        m.resolutions = t.resolutions
+        m.avgResolutionWallMs = t.averageResolutionWallMs
+        m.avgResolutionBusinessMs = t.averageResolutionBusinessMs
+        m.slaMetPercent = t.slaMetPercent
+        m.reopenPercent = t.reopenPercent
+        m.transfers = t.transfers
+        m.pingPongs = t.pingPongs
+        m.surveys = t.surveys
+        m.avgSurveyScore = t.averageSurveyScore
+        return m
+    }
+
+    static func row(_ entry: (key: String, totals: MetricTotals)) -> WorkflowV1.MetricsBreakdownRow {
+        var row = WorkflowV1.MetricsBreakdownRow()
+        row.key = entry.key
+        row.totals = totals(entry.totals)
+        return row
+    }
+}

@@ -1,0 +1,309 @@
+import Foundation
+import Storage
+
+/// What metrics attribute a ticket to.
+public struct TicketDimensions: Sendable, Hashable, Codable {
+    public var organizationID = ""
+    /// `ocorrencias.common.v1.Category` number.
+    public var category: Int32 = 0
+    public var product = ""
+    public var module = ""
+    public var priority: Int32 = 0
+    public var plan = ""
+    public var groupID = ""
+    public var agentID = ""
+    /// The ticket's confidentiality level: exports list only tickets the caller may see.
+    public var accessLevel: Int32 = 0
+
+    public init(organizationID: String = "", category: Int32 = 0, product: String = "", module: String = "", priority: Int32 = 0,
+                plan: String = "", groupID: String = "", agentID: String = "", accessLevel: Int32 = 0) {
+        self.accessLevel = accessLevel
+        self.organizationID = organizationID
+        self.category = category
+        self.product = product
+        self.module = module
+        self.priority = priority
+        self.plan = plan
+        self.groupID = groupID
+        self.agentID = agentID
+    }
+}
+
+/// A fact metrics are updated with, as it happens.
+public enum MetricsEvent: Sendable, Hashable {
+    case opened(TicketDimensions, stage: String)
+    /// The ticket entered `stage`; final stages finish it, leaving one reopens it.
+    case stageChanged(String)
+    /// The first public answer: wall time since opening and business time (pauses excluded).
+    case firstResponse(wallMillis: Int64, businessMillis: Int64, met: Bool)
+    /// The ticket finished: wall and business time to resolution, and whether its SLA was met.
+    case resolved(wallMillis: Int64, businessMillis: Int64, met: Bool)
+    case transferred(pingPong: Bool, groupID: String, agentID: String)
+    /// Category, product, module, priority, plan or holder changed.
+    case reclassified(TicketDimensions)
+    case surveyAnswered(score: Int32)
+}
+
+/// Keeps the metrics fact tables up to date, one event at a time, so a report never scans
+/// ticket history.
+///
+/// - `wf_metric_tickets`: one row per ticket (dimensions, current stage, first response and
+///   resolution times, SLA met, transfers, ping-pong, reopens, survey score), for exports.
+/// - `wf_metric_backlog`: open tickets per stage and opening day, so the backlog by stage and age
+///   reads a few thousand rows however many tickets are open.
+/// - `wf_metric_stage_time`: wall time per ticket and stage.
+/// - `wf_metric_daily` and `wf_metric_monthly`: per dimension (all, category, product, module,
+///   group) × local day (or month) × value: sums and counts of everything above. A report reads
+///   whole months from the monthly table and the ragged ends from the daily one, so a month's
+///   report reads a few hundred rows whatever the number of tickets.
+/// - `wf_metric_daily_stage`: per day × stage: time spent in the stage by tickets leaving it.
+///
+/// Days are local days of `calendar`'s time zone (São Paulo by default).
+public struct MetricsRecorder: Sendable {
+    public var finalStages: Set<String>
+    public var calendar: BusinessCalendar
+
+    public init(finalStages: Set<String> = ["finalizado", "cancelado", "fechado"], calendar: BusinessCalendar = .default) {
+        self.finalStages = finalStages
+        self.calendar = calendar
+    }
+
+    static let migrations: [Migration] = [
+        Migration(version: 150, name: "time_metrics", sql: """
+            CREATE TABLE wf_metric_tickets (
+                ticket_id TEXT PRIMARY KEY,
+                opened_at BIGINT NOT NULL,
+                opened_day INTEGER NOT NULL,
+                organization_id TEXT NOT NULL,
+                category INTEGER NOT NULL,
+                product TEXT NOT NULL,
+                module TEXT NOT NULL,
+                priority INTEGER NOT NULL,
+                plan TEXT NOT NULL,
+                group_id TEXT NOT NULL,
+                agent_id TEXT NOT NULL,
+                access_level INTEGER NOT NULL,
+                stage TEXT NOT NULL,
+                stage_entered_at BIGINT NOT NULL,
+                is_open INTEGER NOT NULL,
+                finished_at BIGINT,
+                first_response_wall_ms BIGINT,
+                first_response_business_ms BIGINT,
+                first_response_met INTEGER,
+                resolution_wall_ms BIGINT,
+                resolution_business_ms BIGINT,
+                resolution_met INTEGER,
+                transfers INTEGER NOT NULL,
+                ping_pongs INTEGER NOT NULL,
+                reopens INTEGER NOT NULL,
+                survey_score INTEGER
+            );
+            CREATE INDEX wf_metric_tickets_opened ON wf_metric_tickets (opened_at, ticket_id);
+            CREATE TABLE wf_metric_stage_time (
+                ticket_id TEXT NOT NULL,
+                stage TEXT NOT NULL,
+                wall_ms BIGINT NOT NULL,
+                entries INTEGER NOT NULL,
+                PRIMARY KEY (ticket_id, stage)
+            );
+            CREATE TABLE wf_metric_daily (
+                -- 'all', 'category', 'product', 'module' or 'group': each event adds to one row per dimension,
+                -- so a month's report reads a few thousand rows at most.
+                dim TEXT NOT NULL,
+                day INTEGER NOT NULL,
+                key TEXT NOT NULL,
+                opened BIGINT NOT NULL DEFAULT 0,
+                finished BIGINT NOT NULL DEFAULT 0,
+                reopened BIGINT NOT NULL DEFAULT 0,
+                fr_count BIGINT NOT NULL DEFAULT 0,
+                fr_wall_ms BIGINT NOT NULL DEFAULT 0,
+                fr_business_ms BIGINT NOT NULL DEFAULT 0,
+                fr_met BIGINT NOT NULL DEFAULT 0,
+                res_count BIGINT NOT NULL DEFAULT 0,
+                res_wall_ms BIGINT NOT NULL DEFAULT 0,
+                res_business_ms BIGINT NOT NULL DEFAULT 0,
+                res_met BIGINT NOT NULL DEFAULT 0,
+                transfers BIGINT NOT NULL DEFAULT 0,
+                ping_pongs BIGINT NOT NULL DEFAULT 0,
+                survey_count BIGINT NOT NULL DEFAULT 0,
+                survey_sum BIGINT NOT NULL DEFAULT 0,
+                PRIMARY KEY (dim, day, key)
+            );
+            CREATE TABLE wf_metric_monthly (
+                -- The same sums per calendar month (year * 12 + month - 1): whole months are read here.
+                dim TEXT NOT NULL,
+                month INTEGER NOT NULL,
+                key TEXT NOT NULL,
+                opened BIGINT NOT NULL DEFAULT 0,
+                finished BIGINT NOT NULL DEFAULT 0,
+                reopened BIGINT NOT NULL DEFAULT 0,
+                fr_count BIGINT NOT NULL DEFAULT 0,
+                fr_wall_ms BIGINT NOT NULL DEFAULT 0,
+                fr_business_ms BIGINT NOT NULL DEFAULT 0,
+                fr_met BIGINT NOT NULL DEFAULT 0,
+                res_count BIGINT NOT NULL DEFAULT 0,
+                res_wall_ms BIGINT NOT NULL DEFAULT 0,
+                res_business_ms BIGINT NOT NULL DEFAULT 0,
+                res_met BIGINT NOT NULL DEFAULT 0,
+                transfers BIGINT NOT NULL DEFAULT 0,
+                ping_pongs BIGINT NOT NULL DEFAULT 0,
+                survey_count BIGINT NOT NULL DEFAULT 0,
+                survey_sum BIGINT NOT NULL DEFAULT 0,
+                PRIMARY KEY (dim, month, key)
+            );
+            CREATE TABLE wf_metric_backlog (
+                stage TEXT NOT NULL,
+                opened_day INTEGER NOT NULL,
+                open_count BIGINT NOT NULL,
+                PRIMARY KEY (stage, opened_day)
+            );
+            CREATE TABLE wf_metric_daily_stage (
+                day INTEGER NOT NULL,
+                stage TEXT NOT NULL,
+                exits BIGINT NOT NULL,
+                wall_ms BIGINT NOT NULL,
+                PRIMARY KEY (day, stage)
+            );
+            """),
+    ]
+
+    /// The counters of `wf_metric_daily` an event adds to.
+    enum Counter: String, CaseIterable {
+        case opened, finished, reopened
+        case frCount = "fr_count", frWall = "fr_wall_ms", frBusiness = "fr_business_ms", frMet = "fr_met"
+        case resCount = "res_count", resWall = "res_wall_ms", resBusiness = "res_business_ms", resMet = "res_met"
+        case transfers, pingPongs = "ping_pongs", surveyCount = "survey_count", surveySum = "survey_sum"
+    }
+
+    /// Applies `event` of `ticketID` at `at` in the caller's transaction.
+    public func onTicketEvent(_ tx: any SQLExecutor, ticketID: String, _ event: MetricsEvent, at: Int64) throws {
+        if case .opened(let d, let stage) = event {
+            let inserted = try tx.execute("""
+                INSERT INTO wf_metric_tickets (ticket_id, opened_at, opened_day, organization_id, category, product, module, priority, plan,
+                    group_id, agent_id, access_level, stage, stage_entered_at, is_open, transfers, ping_pongs, reopens)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, 0, 0) ON CONFLICT (ticket_id) DO NOTHING
+                """, [.text(ticketID), .integer(at), .integer(Int64(day(at))), .text(d.organizationID), .integer(Int64(d.category)),
+                      .text(d.product), .text(d.module), .integer(Int64(d.priority)), .text(d.plan), .text(d.groupID),
+                      .text(d.agentID), .integer(Int64(d.accessLevel)), .text(stage), .integer(at)])
+            if inserted > 0 {
+                try add(tx, at: at, d, [.opened: 1])
+                try backlog(tx, stage: stage, openedDay: day(at), delta: 1)
+            }
+            return
+        }
+        guard let fact = try tx.queryOne("SELECT * FROM wf_metric_tickets WHERE ticket_id = ?", [.text(ticketID)]) else { return }
+        let d = try dimensions(fact)
+        switch event {
+        case .opened:
+            return
+        case .stageChanged(let stage):
+            let previous = try fact.text("stage")
+            guard previous != stage else { return }
+            let spent = max(0, at - (try fact.int("stage_entered_at")))
+            try tx.execute("""
+                INSERT INTO wf_metric_stage_time (ticket_id, stage, wall_ms, entries) VALUES (?, ?, ?, 1)
+                ON CONFLICT (ticket_id, stage) DO UPDATE SET wall_ms = wf_metric_stage_time.wall_ms + excluded.wall_ms,
+                                                            entries = wf_metric_stage_time.entries + 1
+                """, [.text(ticketID), .text(previous), .integer(spent)])
+            try tx.execute("""
+                INSERT INTO wf_metric_daily_stage (day, stage, exits, wall_ms) VALUES (?, ?, 1, ?)
+                ON CONFLICT (day, stage) DO UPDATE SET exits = wf_metric_daily_stage.exits + 1,
+                                                       wall_ms = wf_metric_daily_stage.wall_ms + excluded.wall_ms
+                """, [.integer(Int64(day(at))), .text(previous), .integer(spent)])
+            let wasOpen = try fact.bool("is_open"), isOpen = !finalStages.contains(stage)
+            try tx.execute("""
+                UPDATE wf_metric_tickets SET stage = ?, stage_entered_at = ?, is_open = ?, finished_at = ?, reopens = reopens + ?
+                WHERE ticket_id = ?
+                """, [.text(stage), .integer(at), .integer(isOpen ? 1 : 0), isOpen ? .null : .integer(at),
+                      .integer(!wasOpen && isOpen ? 1 : 0), .text(ticketID)])
+            let openedDay = Int(try fact.int("opened_day"))
+            if wasOpen { try backlog(tx, stage: previous, openedDay: openedDay, delta: -1) }
+            if isOpen { try backlog(tx, stage: stage, openedDay: openedDay, delta: 1) }
+            if wasOpen && !isOpen { try add(tx, at: at, d, [.finished: 1]) }
+            if !wasOpen && isOpen { try add(tx, at: at, d, [.reopened: 1]) }
+        case .firstResponse(let wall, let business, let met):
+            guard fact["first_response_wall_ms"].isNull else { return }
+            try tx.execute("""
+                UPDATE wf_metric_tickets SET first_response_wall_ms = ?, first_response_business_ms = ?, first_response_met = ? WHERE ticket_id = ?
+                """, [.integer(wall), .integer(business), .integer(met ? 1 : 0), .text(ticketID)])
+            try add(tx, at: at, d, [.frCount: 1, .frWall: wall, .frBusiness: business, .frMet: met ? 1 : 0])
+        case .resolved(let wall, let business, let met):
+            // A reopened ticket's earlier resolution is replaced in the ticket row; each
+            // resolution counts on the day it happened.
+            try tx.execute("""
+                UPDATE wf_metric_tickets SET resolution_wall_ms = ?, resolution_business_ms = ?, resolution_met = ? WHERE ticket_id = ?
+                """, [.integer(wall), .integer(business), .integer(met ? 1 : 0), .text(ticketID)])
+            try add(tx, at: at, d, [.resCount: 1, .resWall: wall, .resBusiness: business, .resMet: met ? 1 : 0])
+        case .transferred(let pingPong, let group, let agent):
+            try tx.execute("""
+                UPDATE wf_metric_tickets SET transfers = transfers + 1, ping_pongs = ping_pongs + ?, group_id = ?, agent_id = ? WHERE ticket_id = ?
+                """, [.integer(pingPong ? 1 : 0), .text(group), .text(agent), .text(ticketID)])
+            try add(tx, at: at, d, [.transfers: 1, .pingPongs: pingPong ? 1 : 0])
+        case .reclassified(let new):
+            try tx.execute("""
+                UPDATE wf_metric_tickets SET organization_id = ?, category = ?, product = ?, module = ?, priority = ?, plan = ?,
+                    group_id = ?, agent_id = ?, access_level = ? WHERE ticket_id = ?
+                """, [.text(new.organizationID), .integer(Int64(new.category)), .text(new.product), .text(new.module),
+                      .integer(Int64(new.priority)), .text(new.plan), .text(new.groupID), .text(new.agentID),
+                      .integer(Int64(new.accessLevel)), .text(ticketID)])
+            // Volume follows the classification: the opening moves to the new category/product/module.
+            if (d.category, d.product, d.module, d.groupID) != (new.category, new.product, new.module, new.groupID) {
+                let openedAt = try fact.int("opened_at")
+                try add(tx, at: openedAt, d, [.opened: -1])
+                try add(tx, at: openedAt, new, [.opened: 1])
+            }
+        case .surveyAnswered(let score):
+            guard fact["survey_score"].isNull else { return }
+            try tx.execute("UPDATE wf_metric_tickets SET survey_score = ? WHERE ticket_id = ?", [.integer(Int64(score)), .text(ticketID)])
+            try add(tx, at: at, d, [.surveyCount: 1, .surveySum: Int64(score)])
+        }
+    }
+
+    /// The local day number (days since 1970-01-01 in the calendar's zone) of `instant`.
+    public func day(_ instant: Int64) -> Int { calendar.localDay(of: instant).dayNumber }
+
+    private func dimensions(_ row: Row) throws -> TicketDimensions {
+        TicketDimensions(organizationID: try row.text("organization_id"), category: Int32(try row.int("category")),
+                         product: try row.text("product"), module: try row.text("module"), priority: Int32(try row.int("priority")),
+                         plan: try row.text("plan"), groupID: try row.text("group_id"), agentID: try row.text("agent_id"),
+                         accessLevel: Int32(try row.int("access_level")))
+    }
+
+    private func backlog(_ tx: any SQLExecutor, stage: String, openedDay: Int, delta: Int64) throws {
+        try tx.execute("""
+            INSERT INTO wf_metric_backlog (stage, opened_day, open_count) VALUES (?, ?, ?)
+            ON CONFLICT (stage, opened_day) DO UPDATE SET open_count = wf_metric_backlog.open_count + excluded.open_count
+            """, [.text(stage), .integer(Int64(openedDay)), .integer(delta)])
+        if delta < 0 {
+            try tx.execute("DELETE FROM wf_metric_backlog WHERE stage = ? AND opened_day = ? AND open_count <= 0",
+                           [.text(stage), .integer(Int64(openedDay))])
+        }
+    }
+
+    private func add(_ tx: any SQLExecutor, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64]) throws {
+        let counters = Counter.allCases.filter { deltas[$0] != nil }
+        let columns = counters.map(\.rawValue).joined(separator: ", ")
+        let placeholders = counters.map { _ in "?" }.joined(separator: ", ")
+        let updates = counters.map { "\($0.rawValue) = wf_metric_daily.\($0.rawValue) + excluded.\($0.rawValue)" }.joined(separator: ", ")
+        let values: [SQLValue] = counters.map { .integer(deltas[$0]!) }
+        let local = calendar.localDay(of: at)
+        let periods: [(table: String, column: String, value: SQLValue)] = [
+            ("wf_metric_daily", "day", .integer(Int64(local.dayNumber))),
+            ("wf_metric_monthly", "month", .integer(Int64(local.year * 12 + local.month - 1))),
+        ]
+        for period in periods {
+            let sql = """
+                INSERT INTO \(period.table) (dim, \(period.column), key, \(columns)) VALUES (?, ?, ?, \(placeholders))
+                ON CONFLICT (dim, \(period.column), key) DO UPDATE SET \(updates.replacingOccurrences(of: "wf_metric_daily", with: period.table))
+                """
+            for (dim, key) in Self.keys(d) {
+                try tx.execute(sql, [.text(dim), period.value, .text(key)] + values)
+            }
+        }
+    }
+
+    /// The rows of `wf_metric_daily` a ticket with `d` adds to.
+    static func keys(_ d: TicketDimensions) -> [(String, String)] {
+        [("all", ""), ("category", String(d.category)), ("product", d.product), ("module", d.module), ("group", d.groupID)]
+    }
+}

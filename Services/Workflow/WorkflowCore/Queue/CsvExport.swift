@@ -1,0 +1,66 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Storage
+
+/// Streams the queue (same filters and access rules as ListQueue) as CSV, in keyset batches each
+/// read in its own snapshot, so an export has no row cap and holds no long transaction.
+enum CsvExport {
+    static let batch = 1_000
+    static let header = ["code", "subject", "organization", "category", "priority", "product", "module", "stage", "group", "agent",
+                         "access_level", "opened_at", "last_interaction_at", "ping_pong"]
+
+    static func field(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    static func iso(_ millis: Int64) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+    }
+
+    static func register(_ router: inout RPCRouter, api: WorkflowAPI) {
+        router.registerStreaming(WorkflowV1.Workflow.exportQueue) { requests, writer, context in
+            guard let request = try requests.receive() else { return nil }
+            var chunk = WorkflowV1.CsvChunk()
+            chunk.text = header.joined(separator: ",") + "\r\n"
+            var cursor = ""
+            // Check the caller before writing anything.
+            _ = try api.read(context) { actor, _ in try actor.requireStaff() }
+            try writer.send(chunk)
+            repeat {
+                try context.checkCancellation()
+                var page = WorkflowV1.ListQueueRequest()
+                page.filter = request.filter
+                page.pageSize = Int32(TicketQueries.maxPageSize)
+                page.cursor = cursor
+                var text = ""
+                var rows: Int64 = 0
+                var pages = 0
+                while pages < batch / TicketQueries.maxPageSize {
+                    let response = try api.read(context) { actor, tx in try api.queries.listQueue(tx, page, actor: actor) }
+                    for row in response.tickets {
+                        let values = [row.code, row.subject, row.organizationName, CategoryNames.name(row.category), CategoryNames.name(row.priority),
+                                      row.product, row.module, row.stageName, row.holder?.groupName ?? "", row.holder?.agentName ?? "",
+                                      String(row.accessLevel), iso(row.openedAtMs), iso(row.lastInteractionAtMs), row.pingPong ? "1" : "0"]
+                        text += values.map(field).joined(separator: ",") + "\r\n"
+                        rows += 1
+                    }
+                    cursor = response.nextCursor
+                    page.cursor = cursor
+                    pages += 1
+                    if cursor.isEmpty { break }
+                }
+                if !text.isEmpty {
+                    chunk.text = text
+                    chunk.rows = rows
+                    try writer.send(chunk)
+                }
+            } while !cursor.isEmpty
+            return nil
+        }
+    }
+}

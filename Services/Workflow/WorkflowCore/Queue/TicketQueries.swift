@@ -1,0 +1,281 @@
+import Foundation
+import Messages
+import RPC
+import Storage
+
+/// Listings, counts and search over tickets, every one filtered by ``Visibility``.
+public struct TicketQueries: Sendable {
+    let lifecycle: TicketLifecycle
+    /// Largest page a listing returns.
+    public static let maxPageSize = 200
+
+    public init(lifecycle: TicketLifecycle) {
+        self.lifecycle = lifecycle
+    }
+
+    /// WHERE clauses and parameters for `filter` seen by `actor` (tickets alias `t`, search `s`).
+    func conditions(_ filter: WorkflowV1.TicketFilter?, actor: Actor) -> (clauses: [String], params: [SQLValue], needsSearch: Bool) {
+        let visibility = Visibility.predicate(actor)
+        var clauses = [visibility.sql], params = visibility.params, needsSearch = false
+        guard let filter else { return (clauses, params, false) }
+        func list(_ column: String, _ values: [SQLValue]) {
+            guard !values.isEmpty else { return }
+            clauses.append("\(column) IN (\(Array(repeating: "?", count: values.count).joined(separator: ", ")))")
+            params += values
+        }
+        list("t.stage", filter.stages.map { .text($0) })
+        list("t.priority", filter.priorities.map { .integer(Int64($0.rawValue)) })
+        list("t.category", filter.categories.map { .integer(Int64($0.rawValue)) })
+        for (column, value) in [("t.product", filter.product), ("t.module", filter.module), ("t.group_id", filter.groupID),
+                                ("t.agent_id", filter.agentID), ("t.organization_id", filter.organizationID)] where !value.isEmpty {
+            clauses.append("\(column) = ?")
+            params.append(.text(value))
+        }
+        if filter.mine {
+            clauses.append("t.agent_id = ?")
+            params.append(.text(actor.id))
+        }
+        if filter.openOnly { clauses.append("t.is_open = 1") }
+        for word in SearchText.words(filter.text) {
+            needsSearch = true
+            clauses.append("(s.subject LIKE ? ESCAPE '\\' OR s.request LIKE ? ESCAPE '\\')")
+            let pattern = SearchText.containsPattern(word)
+            params += [.text(pattern), .text(pattern)]
+        }
+        return (clauses, params, needsSearch)
+    }
+
+    static func from(_ needsSearch: Bool) -> String {
+        needsSearch ? " JOIN ticket_search s ON s.ticket_id = t.id" : ""
+    }
+
+    // MARK: Queue
+
+    /// The queue, oldest first (or newest first), by keyset pagination on (opened_at, id).
+    public func listQueue(_ tx: any SQLExecutor, _ request: WorkflowV1.ListQueueRequest, actor: Actor) throws -> WorkflowV1.ListTicketsResponse {
+        try actor.requireStaff()
+        var (clauses, params, needsSearch) = conditions(request.filter, actor: actor)
+        if !request.cursor.isEmpty {
+            let cursor = try Cursor.decode(request.cursor)
+            clauses.append(request.newestFirst ? "(t.opened_at, t.id) < (?, ?)" : "(t.opened_at, t.id) > (?, ?)")
+            params += [.integer(cursor.time), .text(cursor.id)]
+        }
+        let direction = request.newestFirst ? "DESC" : "ASC"
+        let size = Self.pageSize(request.pageSize)
+        let sql = TicketRecord.select + Self.from(needsSearch) + " WHERE " + clauses.joined(separator: " AND ")
+            + " ORDER BY t.opened_at \(direction), t.id \(direction) LIMIT \(size + 1)"
+        _ = needsSearch
+        let records = try tx.query(sql, params).ticketRecords
+        var response = WorkflowV1.ListTicketsResponse()
+        response.tickets = records.prefix(size).map { row($0, for: actor) }
+        if records.count > size, let last = records.prefix(size).last {
+            response.nextCursor = Cursor(time: last.openedAt, id: last.id).encoded
+        }
+        return response
+    }
+
+    static func pageSize(_ requested: Int32) -> Int {
+        requested <= 0 ? 50 : min(Int(requested), maxPageSize)
+    }
+
+    /// Counts per stage (for dashboards) under the same filters and access rules.
+    public func countByStage(_ tx: any SQLExecutor, _ filter: WorkflowV1.TicketFilter?, actor: Actor) throws -> [WorkflowV1.StageCount] {
+        try actor.requireStaff()
+        let (clauses, params, needsSearch) = conditions(filter, actor: actor)
+        let rows = try tx.query("SELECT t.flow, t.stage, COUNT(*) AS n FROM tickets t" + Self.from(needsSearch)
+                                + " WHERE " + clauses.joined(separator: " AND ") + " GROUP BY t.flow, t.stage", params)
+        var counts: [String: Int64] = [:]
+        var names: [String: String] = [:]
+        for row in rows {
+            counts[row.s("stage"), default: 0] += row.i("n")
+            names[row.s("stage")] = lifecycle.flows[row.s("flow")]?.stage(row.s("stage"))?.name ?? row.s("stage")
+        }
+        let order = (lifecycle.flows[lifecycle.defaultFlow]?.stages.map(\.key) ?? [])
+        return counts.keys.sorted { (order.firstIndex(of: $0) ?? 99, $0) < (order.firstIndex(of: $1) ?? 99, $1) }.map {
+            var count = WorkflowV1.StageCount()
+            count.stage = $0
+            count.stageName = names[$0] ?? $0
+            count.count = counts[$0] ?? 0
+            return count
+        }
+    }
+
+    // MARK: Customers
+
+    /// The customer's organization's tickets in any state, newest interaction first.
+    public func listCustomerTickets(_ tx: any SQLExecutor, _ request: WorkflowV1.ListCustomerTicketsRequest, actor: Actor) throws -> WorkflowV1.ListTicketsResponse {
+        guard actor.kind == .customer else {
+            throw RPCError(.permissionDenied, "somente clientes / customers only")
+        }
+        var clauses = ["t.organization_id = ?"], params: [SQLValue] = [.text(actor.organizationID)], needsSearch = false
+        if !request.stages.isEmpty {
+            // Public stage keys → every internal stage shown as one of them.
+            var internalKeys = Set<String>()
+            for flow in lifecycle.flows.values {
+                for stage in flow.stages where request.stages.contains(stage.customerStage) { internalKeys.insert(stage.key) }
+            }
+            let keys = internalKeys.sorted()
+            clauses.append(keys.isEmpty ? "1 = 0" : "t.stage IN (\(Array(repeating: "?", count: keys.count).joined(separator: ", ")))")
+            params += keys.map { .text($0) }
+        }
+        if !request.product.isEmpty {
+            clauses.append("t.product = ?")
+            params.append(.text(request.product))
+        }
+        if !request.categories.isEmpty {
+            clauses.append("t.category IN (\(Array(repeating: "?", count: request.categories.count).joined(separator: ", ")))")
+            params += request.categories.map { .integer(Int64($0.rawValue)) }
+        }
+        for word in SearchText.words(request.text) {
+            needsSearch = true
+            clauses.append("(s.subject LIKE ? ESCAPE '\\' OR s.request LIKE ? ESCAPE '\\')")
+            params += [.text(SearchText.containsPattern(word)), .text(SearchText.containsPattern(word))]
+        }
+        if !request.cursor.isEmpty {
+            let cursor = try Cursor.decode(request.cursor)
+            clauses.append("(t.last_interaction_at, t.id) < (?, ?)")
+            params += [.integer(cursor.time), .text(cursor.id)]
+        }
+        let size = Self.pageSize(request.pageSize)
+        let records = try tx.query(TicketRecord.select + Self.from(needsSearch) + " WHERE " + clauses.joined(separator: " AND ")
+                                   + " ORDER BY t.last_interaction_at DESC, t.id DESC LIMIT \(size + 1)", params).ticketRecords
+        var response = WorkflowV1.ListTicketsResponse()
+        response.tickets = records.prefix(size).map { row($0, for: actor) }
+        if records.count > size, let last = records.prefix(size).last {
+            response.nextCursor = Cursor(time: last.lastInteractionAt, id: last.id).encoded
+        }
+        return response
+    }
+
+    // MARK: Search
+
+    /// Search in subject, request, discussion and solution (or one of them), by whole phrase or
+    /// any word, or "same subject as" a ticket; same filters and access rules as the queue.
+    public func search(_ tx: any SQLExecutor, _ request: WorkflowV1.SearchTicketsRequest, actor: Actor) throws -> WorkflowV1.ListTicketsResponse {
+        try actor.requireStaff()
+        var (clauses, params, _) = conditions(request.filter, actor: actor)
+        let limit = request.limit <= 0 ? 50 : min(Int(request.limit), Self.maxPageSize)
+        var score = "0"
+        var scoreParams: [SQLValue] = []
+        if !request.sameSubjectAs.isEmpty {
+            let reference = try lifecycle.loadVisible(tx, request.sameSubjectAs, actor: actor)
+            let words = SearchText.significantWords(reference.subject)
+            guard !words.isEmpty else { return WorkflowV1.ListTicketsResponse() }
+            let each = words.map { _ in "(CASE WHEN s.subject LIKE ? ESCAPE '\\' THEN 1 ELSE 0 END)" }
+            score = each.joined(separator: " + ")
+            scoreParams = words.map { .text(SearchText.containsPattern($0)) }
+            clauses.append("(" + words.map { _ in "s.subject LIKE ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
+            params += words.map { .text(SearchText.containsPattern($0)) }
+            clauses.append("t.id <> ?")
+            params.append(.text(reference.id))
+        } else {
+            let fields: [String]
+            switch request.field {
+            case "", "all": fields = ["s.subject", "s.request", "s.discussion", "s.solution"]
+            case "subject", "request", "discussion", "solution": fields = ["s." + request.field]
+            default:
+                throw RPCError(.invalidArgument, "campo de busca inválido / invalid search field", violations: [
+                    FieldViolation(field: "field", reason: "invalid", pt: "Use all, subject, request, discussion ou solution.",
+                                   en: "Use all, subject, request, discussion or solution.")])
+            }
+            let terms: [String]
+            switch request.mode {
+            case "", "phrase": terms = [SearchText.words(request.query).joined(separator: " ")].filter { !$0.isEmpty }
+            case "any": terms = SearchText.words(request.query)
+            default:
+                throw RPCError(.invalidArgument, "modo de busca inválido / invalid search mode", violations: [
+                    FieldViolation(field: "mode", reason: "invalid", pt: "Use phrase ou any.", en: "Use phrase or any.")])
+            }
+            guard !terms.isEmpty else {
+                throw RPCError(.invalidArgument, "busca vazia / empty query", violations: [
+                    FieldViolation(field: "query", reason: "required", pt: "Informe o que buscar.", en: "Say what to search for.")])
+            }
+            var any: [String] = []
+            for term in terms {
+                for field in fields {
+                    any.append("\(field) LIKE ? ESCAPE '\\'")
+                    params.append(.text(SearchText.containsPattern(term)))
+                }
+            }
+            clauses.append("(" + any.joined(separator: " OR ") + ")")
+        }
+        let sql = TicketRecord.select.replacingOccurrences(of: "SELECT t.*", with: "SELECT (\(score)) AS score, t.*")
+            + " JOIN ticket_search s ON s.ticket_id = t.id WHERE " + clauses.joined(separator: " AND ")
+            + " ORDER BY score DESC, t.last_interaction_at DESC, t.id DESC LIMIT \(limit)"
+        let records = try tx.query(sql, scoreParams + params).ticketRecords
+        var response = WorkflowV1.ListTicketsResponse()
+        response.tickets = records.map { row($0, for: actor) }
+        return response
+    }
+
+    // MARK: Rows
+
+    /// A listing row; customers get the public stage and no internal details.
+    public func row(_ ticket: TicketRecord, for actor: Actor) -> WorkflowV1.TicketRow {
+        var row = WorkflowV1.TicketRow()
+        row.ticketID = ticket.id
+        row.code = ticket.code
+        row.subject = ticket.subject
+        row.organizationID = ticket.organizationID
+        row.organizationName = ticket.organizationName
+        row.category = ticket.category
+        row.priority = ticket.priority
+        row.product = ticket.product
+        row.module = ticket.module
+        row.openedAtMs = ticket.openedAt
+        row.lastInteractionAtMs = ticket.lastInteractionAt
+        row.contactName = ticket.contact.name
+        let stage = lifecycle.flow(of: ticket).stage(ticket.stage)
+        if actor.kind == .customer {
+            row.stage = stage?.customerStage ?? ticket.stage
+            row.stageName = stage?.customerName ?? ticket.stage
+            var holder = WorkflowV1.Holder()
+            holder.agentName = ticket.agentName
+            holder.groupName = ticket.groupName
+            row.holder = holder
+        } else {
+            row.stage = ticket.stage
+            row.stageName = stage?.name ?? ticket.stage
+            row.holder = ticket.holder
+            row.accessLevel = ticket.accessLevel
+            row.unreadMessages = Int32(ticket.unreadCount)
+            row.pingPong = ticket.pingPong
+            if !ticket.status.isEmpty {
+                var status = WorkflowV1.StatusInfo()
+                status.status = ticket.status
+                status.reason = ticket.statusReason
+                status.setByID = ticket.statusByID
+                status.setByName = ticket.statusByName
+                status.setAtMs = ticket.statusAt
+                row.status = status
+            }
+        }
+        return row
+    }
+}
+
+/// The opaque keyset cursor: base64url of "v1|<time>|<id>".
+struct Cursor {
+    var time: Int64
+    var id: String
+
+    var encoded: String {
+        Data("v1|\(time)|\(id)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decode(_ text: String) throws -> Cursor {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64), let plain = String(data: data, encoding: .utf8) else { throw invalid }
+        let parts = plain.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "v1", let time = Int64(parts[1]), !parts[2].isEmpty else { throw invalid }
+        return Cursor(time: time, id: String(parts[2]))
+    }
+
+    static var invalid: RPCError {
+        RPCError(.invalidArgument, "cursor inválido / invalid cursor",
+                 violations: [FieldViolation(field: "cursor", reason: "invalid", pt: "Use o cursor devolvido pela listagem.",
+                                             en: "Use the cursor the listing returned.")])
+    }
+}

@@ -1,0 +1,289 @@
+import Foundation
+import Messages
+import ServiceKit
+import Storage
+
+/// Keeps each ticket's SLA up to date as its events happen, and sends warnings and breaches.
+///
+/// The ticket core calls ``onTicketEvent(_:ticketID:_:at:)`` in the transaction of each change.
+/// The engine appends the event to the ticket's SLA history (`wf_sla_events`), recomputes the
+/// whole SLA with ``SLAClock`` (so priority, plan and calendar changes re-evaluate the past),
+/// stores the result (`wf_sla_targets`), and keeps one durable timer (kind `"sla"`) at the next
+/// instant something changes by itself. When that timer fires, the SLA is recomputed at that
+/// instant and `SLAWarning` / `SLABreached` go out through the outbox.
+///
+/// Exactly once: `wf_sla_notices` holds one row per ticket × target × cycle × kind, written in
+/// the transaction that publishes the event. A breach that a later change undoes is marked
+/// withdrawn (and the stored status is no longer breached); if the ticket breaches again under the
+/// new target, that new breach is sent once more.
+///
+/// ```swift
+/// try database.write { tx in
+///     try moveStage(tx, ...)
+///     try time.sla.onTicketEvent(tx, ticketID: id, .stageChanged("aguardando_cliente"), at: now)
+/// }
+/// ```
+public struct SLAEngine: Sendable {
+    public static let timerKind = "sla"
+    public var clock: SLAClock
+    public var publisher: EventPublisher
+    public var core: any TicketCoreSeam
+
+    public init(clock: SLAClock = SLAClock(), publisher: EventPublisher = EventPublisher(source: "workflow"),
+                core: any TicketCoreSeam = MinimalTicketCore()) {
+        self.clock = clock
+        self.publisher = publisher
+        self.core = core
+    }
+
+    static let migrations: [Migration] = [
+        Migration(version: 110, name: "time_sla", sql: """
+            CREATE TABLE wf_sla_policies (
+                plan TEXT NOT NULL,
+                priority INTEGER NOT NULL,
+                first_response_seconds BIGINT NOT NULL,
+                next_response_seconds BIGINT NOT NULL,
+                resolution_seconds BIGINT NOT NULL,
+                pause_stages TEXT NOT NULL,
+                warning_percent INTEGER NOT NULL,
+                calendar_id TEXT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                PRIMARY KEY (plan, priority)
+            );
+            CREATE TABLE wf_sla_events (
+                ticket_id TEXT NOT NULL,
+                seq INTEGER NOT NULL,
+                at BIGINT NOT NULL,
+                kind TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                PRIMARY KEY (ticket_id, seq)
+            );
+            CREATE TABLE wf_sla_tickets (
+                ticket_id TEXT PRIMARY KEY,
+                plan TEXT NOT NULL,
+                priority INTEGER NOT NULL,
+                stage TEXT NOT NULL,
+                version BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            );
+            CREATE TABLE wf_sla_targets (
+                ticket_id TEXT NOT NULL,
+                target INTEGER NOT NULL,
+                cycle INTEGER NOT NULL,
+                status TEXT NOT NULL,
+                target_ms BIGINT NOT NULL,
+                elapsed_ms BIGINT NOT NULL,
+                due_at BIGINT,
+                warn_at BIGINT,
+                stopped_at BIGINT,
+                PRIMARY KEY (ticket_id, target)
+            );
+            CREATE INDEX wf_sla_targets_status ON wf_sla_targets (status, due_at);
+            CREATE TABLE wf_sla_notices (
+                ticket_id TEXT NOT NULL,
+                target INTEGER NOT NULL,
+                cycle INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                due_at BIGINT NOT NULL,
+                emitted_at BIGINT NOT NULL,
+                withdrawn_at BIGINT,
+                emissions INTEGER NOT NULL,
+                PRIMARY KEY (ticket_id, target, cycle, kind)
+            );
+            """),
+    ]
+
+    // MARK: Entry points
+
+    /// Records `event` for `ticketID` and brings its SLA up to date at `at`.
+    /// - Returns: the SLA after the event.
+    @discardableResult
+    public func onTicketEvent(_ tx: any SQLExecutor, ticketID: String, _ event: SLAEvent, at: Int64) throws -> SLAComputation {
+        try lock(tx, ticketID: ticketID)
+        let seq = try tx.scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM wf_sla_events WHERE ticket_id = ?", [.text(ticketID)])
+        let detail = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
+        try tx.execute("INSERT INTO wf_sla_events (ticket_id, seq, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
+                       [.text(ticketID), seq, .integer(at), .text(event.kind), .text(detail)])
+        return try recompute(tx, ticketID: ticketID, now: at)
+    }
+
+    /// Recomputes the SLA of `ticketID` at `now`, stores it, sends due warnings and breaches, and
+    /// reschedules its timer. Call it after editing policies or calendars, too.
+    @discardableResult
+    public func recompute(_ tx: any SQLExecutor, ticketID: String, now: Int64) throws -> SLAComputation {
+        try lock(tx, ticketID: ticketID)
+        let history = try self.history(tx, ticketID: ticketID)
+        let sla = try clock.compute(history, now: now,
+                                    policy: { try SLAPolicyStore.resolve(tx, plan: $0, priority: $1) },
+                                    calendar: { try CalendarStore.load(tx, id: $0) ?? .default })
+        let version = try store(tx, ticketID: ticketID, sla, now: now)
+        try sendNotices(tx, ticketID: ticketID, sla, now: now)
+        if let deadline = sla.nextDeadline {
+            try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.timerKind, dueAt: deadline, generation: version, now: now)
+        } else {
+            try TimerStore.cancel(tx, ticketID: ticketID, kind: Self.timerKind)
+        }
+        return sla
+    }
+
+    /// The handler of `"sla"` timers: recomputes at the firing instant (ignores stale timers).
+    public func fire(_ timer: TimerRecord, _ tx: any SQLExecutor, now: Int64) throws {
+        try lock(tx, ticketID: timer.ticketID)
+        let version = try tx.scalar("SELECT version FROM wf_sla_tickets WHERE ticket_id = ?", [.text(timer.ticketID)])
+        guard version.integerValue == timer.generation else { return }  // the ticket moved on
+        try recompute(tx, ticketID: timer.ticketID, now: now)
+    }
+
+    /// Registers ``fire(_:_:now:)`` for `"sla"` timers.
+    public func register(on scheduler: TimerScheduler) {
+        let engine = self
+        scheduler.on(Self.timerKind) { timer, tx, now in try engine.fire(timer, tx, now: now) }
+    }
+
+    /// Recomputes every ticket that is not finished (after a policy or calendar edit), optionally
+    /// only those of `plan`. - Returns: how many were recomputed.
+    @discardableResult
+    public func recomputeOpenTickets(_ tx: any SQLExecutor, plan: String? = nil, now: Int64) throws -> Int {
+        var sql = "SELECT ticket_id FROM wf_sla_tickets WHERE stage NOT IN ('finalizado', 'cancelado', 'fechado', '')"
+        var params: [SQLValue] = []
+        if let plan { sql += " AND plan = ?"; params.append(.text(plan)) }
+        let ids = try tx.query(sql, params).map { try $0.text("ticket_id") }
+        for id in ids { try recompute(tx, ticketID: id, now: now) }
+        return ids.count
+    }
+
+    // MARK: Reading
+
+    /// The ticket's SLA history.
+    public func history(_ tx: any SQLExecutor, ticketID: String) throws -> [TimedSLAEvent] {
+        let decoder = JSONDecoder()
+        return try tx.query("SELECT at, detail FROM wf_sla_events WHERE ticket_id = ? ORDER BY seq", [.text(ticketID)]).map {
+            TimedSLAEvent(try $0.int("at"), try decoder.decode(SLAEvent.self, from: Data(try $0.text("detail").utf8)))
+        }
+    }
+
+    /// The stored SLA targets of `ticketID` (as of the last event or timer).
+    public func storedTargets(_ tx: any SQLExecutor, ticketID: String) throws -> [StoredSLATarget] {
+        try tx.query("SELECT * FROM wf_sla_targets WHERE ticket_id = ? ORDER BY target", [.text(ticketID)]).map {
+            StoredSLATarget(kind: SLATargetKind(rawValue: Int(try $0.int("target"))) ?? .resolution,
+                            cycle: Int(try $0.int("cycle")), status: SLAStatus(rawValue: try $0.text("status")) ?? .inactive,
+                            targetMillis: try $0.int("target_ms"), elapsedMillis: try $0.int("elapsed_ms"),
+                            dueAt: try $0.optionalInt("due_at"), warnAt: try $0.optionalInt("warn_at"),
+                            stoppedAt: try $0.optionalInt("stopped_at"))
+        }
+    }
+
+    // MARK: Internals
+
+    /// Serializes SLA work on one ticket: a timer firing and a ticket event for the same ticket
+    /// run one after the other on PostgreSQL (SQLite has a single writer anyway).
+    private func lock(_ tx: any SQLExecutor, ticketID: String) throws {
+        try tx.execute("""
+            INSERT INTO wf_sla_tickets (ticket_id, plan, priority, stage, version, updated_at) VALUES (?, '*', 0, '', 0, 0)
+            ON CONFLICT (ticket_id) DO NOTHING
+            """, [.text(ticketID)])
+        if tx.engine == .postgres {
+            _ = try tx.query("SELECT version FROM wf_sla_tickets WHERE ticket_id = ? FOR UPDATE", [.text(ticketID)])
+        }
+    }
+
+    private func store(_ tx: any SQLExecutor, ticketID: String, _ sla: SLAComputation, now: Int64) throws -> Int64 {
+        try tx.execute("""
+            UPDATE wf_sla_tickets SET plan = ?, priority = ?, stage = ?, version = version + 1, updated_at = ? WHERE ticket_id = ?
+            """, [.text(sla.plan), .integer(Int64(sla.priority)), .text(sla.stage), .integer(now), .text(ticketID)])
+        try tx.execute("DELETE FROM wf_sla_targets WHERE ticket_id = ?", [.text(ticketID)])
+        for target in sla.targets {
+            try tx.execute("""
+                INSERT INTO wf_sla_targets (ticket_id, target, cycle, status, target_ms, elapsed_ms, due_at, warn_at, stopped_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.text(ticketID), .integer(Int64(target.kind.rawValue)), .integer(Int64(target.cycle)), .text(target.status.rawValue),
+                      .integer(target.targetMillis), .integer(target.elapsedMillis), optional(target.dueAt), optional(target.warnAt),
+                      optional(target.stoppedAt)])
+        }
+        return try tx.scalar("SELECT version FROM wf_sla_tickets WHERE ticket_id = ?", [.text(ticketID)]).integerValue ?? 0
+    }
+
+    private func sendNotices(_ tx: any SQLExecutor, ticketID: String, _ sla: SLAComputation, now: Int64) throws {
+        var summary: WorkflowV1.TicketSummary?
+        func ticketSummary() throws -> WorkflowV1.TicketSummary {
+            if let summary { return summary }
+            var loaded = try core.summary(tx, ticketID: ticketID) ?? WorkflowV1.TicketSummary()
+            if loaded.ticketID.isEmpty { loaded.ticketID = ticketID }
+            summary = loaded
+            return loaded
+        }
+        for target in sla.targets where target.cycle > 0 && target.status != .inactive {
+            let breachDue = target.breached ? target.dueAt : nil
+            if try note(tx, ticketID, target, kind: "breach", active: target.breached, dueAt: breachDue ?? 0, now: now) {
+                var event = WorkflowV1.SLABreached()
+                event.ticket = try ticketSummary()
+                event.target = WorkflowV1.SlaTarget(_protoRawValue: Int32(target.kind.rawValue))
+                event.dueAtMs = breachDue ?? now
+                try publisher.publish(tx, event: event, key: ticketID, accessLevel: event.ticket?.accessLevel ?? 0)
+            }
+            // A warning matters only while the target still runs and is not late yet.
+            let warnActive = target.warned && !target.stopped
+            let sendWarning = warnActive && !target.breached
+            if try note(tx, ticketID, target, kind: "warning", active: warnActive, dueAt: target.dueAt ?? 0, now: now, send: sendWarning) {
+                var event = WorkflowV1.SLAWarning()
+                event.ticket = try ticketSummary()
+                event.target = WorkflowV1.SlaTarget(_protoRawValue: Int32(target.kind.rawValue))
+                event.dueAtMs = target.dueAt ?? 0
+                event.percentElapsed = Int32(min(100, target.elapsedMillis * 100 / max(1, target.targetMillis)))
+                try publisher.publish(tx, event: event, key: ticketID, accessLevel: event.ticket?.accessLevel ?? 0)
+            }
+        }
+    }
+
+    /// Keeps `wf_sla_notices` in step with `active`. - Returns: whether an event must be sent now.
+    private func note(_ tx: any SQLExecutor, _ ticketID: String, _ target: SLATargetState, kind: String, active: Bool,
+                      dueAt: Int64, now: Int64, send: Bool = true) throws -> Bool {
+        let key: [SQLValue] = [.text(ticketID), .integer(Int64(target.kind.rawValue)), .integer(Int64(target.cycle)), .text(kind)]
+        let existing = try tx.queryOne("SELECT withdrawn_at FROM wf_sla_notices WHERE ticket_id = ? AND target = ? AND cycle = ? AND kind = ?", key)
+        if !active {
+            if let existing, existing["withdrawn_at"].isNull {
+                try tx.execute("UPDATE wf_sla_notices SET withdrawn_at = ? WHERE ticket_id = ? AND target = ? AND cycle = ? AND kind = ?",
+                               [.integer(now)] + key)
+            }
+            return false
+        }
+        guard let existing else {
+            try tx.execute("""
+                INSERT INTO wf_sla_notices (ticket_id, target, cycle, kind, due_at, emitted_at, withdrawn_at, emissions)
+                VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
+                """, key + [.integer(dueAt), .integer(now), .integer(send ? 1 : 0)])
+            return send
+        }
+        guard !existing["withdrawn_at"].isNull else { return false }  // already sent for this episode
+        try tx.execute("""
+            UPDATE wf_sla_notices SET withdrawn_at = NULL, due_at = ?, emitted_at = ?, emissions = emissions + ?
+            WHERE ticket_id = ? AND target = ? AND cycle = ? AND kind = ?
+            """, [.integer(dueAt), .integer(now), .integer(send ? 1 : 0)] + key)
+        return send
+    }
+}
+
+/// An SLA target as stored after the last recomputation.
+public struct StoredSLATarget: Sendable, Hashable {
+    public var kind: SLATargetKind
+    public var cycle: Int
+    public var status: SLAStatus
+    public var targetMillis: Int64
+    public var elapsedMillis: Int64
+    public var dueAt: Int64?
+    public var warnAt: Int64?
+    public var stoppedAt: Int64?
+}
+
+func optional(_ value: Int64?) -> SQLValue { value.map { .integer($0) } ?? .null }
+
+extension SQLValue {
+    var integerValue: Int64? {
+        switch self {
+        case .integer(let v): return v
+        case .text(let t): return Int64(t)
+        case .real(let r): return Int64(r)
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Storage
+
+extension TimeAPI {
+    func registerSurvey(_ router: inout RPCRouter) {
+        let api = self
+        router.register(WorkflowV1.WorkflowTime.answerSurvey) { request, context in
+            let now = api.time.clock()
+            var response = WorkflowV1.AnswerSurveyResponse()
+            response.ticketID = try api.database.write { tx in
+                try api.time.answerSurvey(tx, token: request.token, score: request.score, comment: request.comment, at: now)
+            }
+            return response
+        }
+        router.register(WorkflowV1.WorkflowTime.getSurveyResults) { request, context in
+            _ = try api.staff(context)
+            let names: [String: SurveyGrouping] = ["agent": .agent, "group": .group, "product": .product, "module": .module,
+                                                   "category": .category, "organization": .organization]
+            guard let grouping = names[request.groupBy] else {
+                throw TimeAPI.invalid("group_by", ["use agent, group, product, module, category ou organization"])
+            }
+            let to = request.toMs == 0 ? Int64.max : request.toMs
+            var response = WorkflowV1.SurveyResultsResponse()
+            response.rows = try api.database.read { tx in try api.time.survey.results(tx, by: grouping, from: request.fromMs, to: to) }.map {
+                var row = WorkflowV1.SurveyResultRow()
+                row.key = $0.key
+                row.answers = Int64($0.answers)
+                row.averageScore = $0.averageScore
+                row.distribution = $0.distribution.map(Int64.init)
+                return row
+            }
+            return response
+        }
+    }
+}

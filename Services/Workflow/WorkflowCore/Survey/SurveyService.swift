@@ -1,0 +1,225 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import ServiceKit
+import Storage
+
+/// What a survey answer is attributed to, captured when the ticket finishes.
+public struct SurveyDimensions: Sendable, Hashable {
+    public var agentID = ""
+    public var groupID = ""
+    public var product = ""
+    public var module = ""
+    /// `ocorrencias.common.v1.Category` number.
+    public var category: Int32 = 0
+    public var organizationID = ""
+
+    public init(agentID: String = "", groupID: String = "", product: String = "", module: String = "",
+                category: Int32 = 0, organizationID: String = "") {
+        self.agentID = agentID
+        self.groupID = groupID
+        self.product = product
+        self.module = module
+        self.category = category
+        self.organizationID = organizationID
+    }
+}
+
+/// Dimensions results can be grouped by.
+public enum SurveyGrouping: String, Sendable, CaseIterable {
+    case agent = "agent_id", group = "group_id", product, module, category, organization = "organization_id"
+}
+
+/// One group of survey results.
+public struct SurveyResult: Sendable, Hashable {
+    public var key: String
+    public var answers: Int
+    public var averageScore: Double
+    /// Answers with score 1...5 (index 0 = score 1).
+    public var distribution: [Int]
+}
+
+/// The satisfaction survey: a signed link sent when a ticket finishes, one answer per ticket
+/// (score 1–5 and a comment), results grouped by agent, group, product, module and category.
+///
+/// The link's token is `base64url(ticket id).expiry ms.HMAC-SHA256` with the deployment secret
+/// (label `ocorrencias-survey-v1`), so it cannot be forged or moved to another ticket, and needs
+/// no login.
+///
+/// ```swift
+/// let url = try survey.onFinished(tx, ticketID: id, dimensions: dims, at: now)   // goes in TicketFinished.survey_url
+/// try survey.answer(tx, token: token, score: 5, comment: "Ótimo", at: now)      // once; SurveyAnswered event
+/// ```
+public struct SurveyService: Sendable {
+    public var secret: DeploymentSecret
+    /// The link prefix; the token is appended (e.g. `https://suporte.example/pesquisa/`).
+    public var baseURL: String
+    /// How long a link stays valid.
+    public var validity: Duration
+    public var publisher: EventPublisher
+    public var core: any TicketCoreSeam
+
+    static let label = Array("ocorrencias-survey-v1".utf8)
+
+    public init(secret: DeploymentSecret, baseURL: String = "https://suporte.example/pesquisa/",
+                validity: Duration = .seconds(30 * 86_400), publisher: EventPublisher = EventPublisher(source: "workflow"),
+                core: any TicketCoreSeam = MinimalTicketCore()) {
+        self.secret = secret
+        self.baseURL = baseURL
+        self.validity = validity
+        self.publisher = publisher
+        self.core = core
+    }
+
+    static let migrations: [Migration] = [
+        Migration(version: 140, name: "time_survey", sql: """
+            CREATE TABLE wf_surveys (
+                ticket_id TEXT PRIMARY KEY,
+                agent_id TEXT NOT NULL,
+                group_id TEXT NOT NULL,
+                product TEXT NOT NULL,
+                module TEXT NOT NULL,
+                category INTEGER NOT NULL,
+                organization_id TEXT NOT NULL,
+                finished_at BIGINT NOT NULL,
+                expires_at BIGINT NOT NULL,
+                answered_at BIGINT,
+                score INTEGER,
+                comment TEXT
+            );
+            CREATE INDEX wf_surveys_answered ON wf_surveys (answered_at);
+            """),
+    ]
+
+    // MARK: Links
+
+    /// A signed token for `ticketID` valid until `expiresAt`.
+    public func token(ticketID: String, expiresAt: Int64) -> String {
+        let encoded = Data(ticketID.utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let signed = "\(encoded).\(expiresAt)"
+        return signed + "." + hex(secret.mac(Self.label, Array(signed.utf8)).prefix(16))
+    }
+
+    /// The ticket id a token names, when its signature verifies and it has not expired.
+    public func verify(_ token: String, now: Int64) -> String? {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let expiresAt = Int64(parts[1]) else { return nil }
+        let signed = "\(parts[0]).\(parts[1])"
+        guard constantTimeEqual(hex(secret.mac(Self.label, Array(signed.utf8)).prefix(16)), String(parts[2])), now <= expiresAt else { return nil }
+        var base64 = parts[0].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The link of the survey of a ticket finished at `finishedAt` (the same link
+    /// ``onFinished(_:ticketID:dimensions:at:)`` returns; computable without the database).
+    public func link(ticketID: String, finishedAt: Int64) -> String {
+        baseURL + token(ticketID: ticketID, expiresAt: finishedAt + validity.asMillis)
+    }
+
+    // MARK: Lifecycle
+
+    /// The ticket finished: opens (or renews, if not answered yet) its survey.
+    /// - Returns: the signed link; empty when the ticket's survey was already answered.
+    @discardableResult
+    public func onFinished(_ tx: any SQLExecutor, ticketID: String, dimensions d: SurveyDimensions, at now: Int64) throws -> String {
+        let expiresAt = now + validity.asMillis
+        if let row = try tx.queryOne("SELECT answered_at FROM wf_surveys WHERE ticket_id = ?", [.text(ticketID)]) {
+            guard row["answered_at"].isNull else { return "" }
+            try tx.execute("""
+                UPDATE wf_surveys SET agent_id = ?, group_id = ?, product = ?, module = ?, category = ?, organization_id = ?,
+                                      finished_at = ?, expires_at = ? WHERE ticket_id = ?
+                """, [.text(d.agentID), .text(d.groupID), .text(d.product), .text(d.module), .integer(Int64(d.category)),
+                      .text(d.organizationID), .integer(now), .integer(expiresAt), .text(ticketID)])
+        } else {
+            try tx.execute("""
+                INSERT INTO wf_surveys (ticket_id, agent_id, group_id, product, module, category, organization_id, finished_at, expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, [.text(ticketID), .text(d.agentID), .text(d.groupID), .text(d.product), .text(d.module),
+                      .integer(Int64(d.category)), .text(d.organizationID), .integer(now), .integer(expiresAt)])
+        }
+        return link(ticketID: ticketID, finishedAt: now)
+    }
+
+    /// Records the answer of the survey `token` names and publishes `SurveyAnswered`.
+    /// - Returns: the ticket id.
+    /// - Throws: `INVALID_ARGUMENT` (score, comment), `PERMISSION_DENIED` (bad or expired link),
+    ///   `NOT_FOUND` (no survey), `ALREADY_EXISTS` (answered before).
+    @discardableResult
+    public func answer(_ tx: any SQLExecutor, token: String, score: Int32, comment: String, at now: Int64) throws -> String {
+        guard (1...5).contains(score) else {
+            throw RPCError(.invalidArgument, "nota inválida / invalid score", violations: [
+                FieldViolation(field: "score", reason: "out_of_range", pt: "A nota vai de 1 a 5.", en: "The score goes from 1 to 5."),
+            ])
+        }
+        guard comment.count <= 4000 else {
+            throw RPCError(.invalidArgument, "comentário longo demais / comment too long", violations: [
+                FieldViolation(field: "comment", reason: "too_long", pt: "No máximo 4000 caracteres.", en: "At most 4000 characters."),
+            ])
+        }
+        guard let ticketID = verify(token, now: now) else {
+            throw RPCError(.permissionDenied, "link de pesquisa inválido ou expirado / invalid or expired survey link")
+        }
+        let updated = try tx.execute("""
+            UPDATE wf_surveys SET answered_at = ?, score = ?, comment = ? WHERE ticket_id = ? AND answered_at IS NULL
+            """, [.integer(now), .integer(Int64(score)), .text(comment), .text(ticketID)])
+        guard updated == 1 else {
+            if try tx.queryOne("SELECT ticket_id FROM wf_surveys WHERE ticket_id = ?", [.text(ticketID)]) == nil {
+                throw RPCError(.notFound, "pesquisa não encontrada / survey not found")
+            }
+            throw RPCError(.alreadyExists, "pesquisa já respondida / survey already answered")
+        }
+        var event = WorkflowV1.SurveyAnswered()
+        var summary = try core.summary(tx, ticketID: ticketID) ?? WorkflowV1.TicketSummary()
+        if summary.ticketID.isEmpty { summary.ticketID = ticketID }
+        event.ticket = summary
+        event.score = score
+        event.comment = comment
+        event.answeredAtMs = now
+        try publisher.publish(tx, event: event, key: ticketID, accessLevel: summary.accessLevel)
+        return ticketID
+    }
+
+    /// Whether the survey of `ticketID` exists and was answered (score), for display.
+    public func answerOf(_ tx: any SQLExecutor, ticketID: String) throws -> (score: Int32, comment: String, answeredAt: Int64)? {
+        guard let row = try tx.queryOne("SELECT score, comment, answered_at FROM wf_surveys WHERE ticket_id = ? AND answered_at IS NOT NULL",
+                                        [.text(ticketID)]) else { return nil }
+        return (Int32(try row.int("score")), row.optionalText("comment") ?? "", try row.int("answered_at"))
+    }
+
+    // MARK: Results
+
+    /// Answers given in `[from, to)`, grouped by `grouping`, most answers first.
+    public func results(_ tx: any SQLExecutor, by grouping: SurveyGrouping, from: Int64, to: Int64) throws -> [SurveyResult] {
+        let column = grouping.rawValue  // from a closed enum, never from input
+        let rows = try tx.query("""
+            SELECT \(column) AS key, COUNT(*) AS answers, AVG(score) AS average,
+                   SUM(CASE WHEN score = 1 THEN 1 ELSE 0 END) AS s1, SUM(CASE WHEN score = 2 THEN 1 ELSE 0 END) AS s2,
+                   SUM(CASE WHEN score = 3 THEN 1 ELSE 0 END) AS s3, SUM(CASE WHEN score = 4 THEN 1 ELSE 0 END) AS s4,
+                   SUM(CASE WHEN score = 5 THEN 1 ELSE 0 END) AS s5
+            FROM wf_surveys WHERE answered_at >= ? AND answered_at < ?
+            GROUP BY \(column) ORDER BY COUNT(*) DESC, \(column)
+            """, [.integer(from), .integer(to)])
+        return try rows.map { row in
+            let key: String
+            if case .integer(let number) = row["key"] { key = String(number) } else { key = row.optionalText("key") ?? "" }
+            return SurveyResult(key: key, answers: Int(try row.int("answers")), averageScore: try row.double("average"),
+                                distribution: try ["s1", "s2", "s3", "s4", "s5"].map { Int(try row.int($0)) })
+        }
+    }
+}
+
+func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
+    bytes.map { String(format: "%02x", $0) }.joined()
+}
+
+func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    guard x.count == y.count else { return false }
+    var difference: UInt8 = 0
+    for index in x.indices { difference |= x[index] ^ y[index] }
+    return difference == 0
+}

@@ -1,0 +1,329 @@
+import Foundation
+import Messages
+import RPC
+import ServiceKit
+import Storage
+
+/// The single place where a ticket changes. Every change updates the ticket row, appends to its
+/// history, publishes its events through the outbox and calls the ``TicketObserver``s, all in
+/// the caller's transaction.
+///
+/// ```swift
+/// try database.write { tx in
+///     let ticket = try lifecycle.load(tx, id)
+///     _ = try lifecycle.move(tx, ticket, to: "em_atendimento", trigger: .agent, actor: actor)
+/// }
+/// ```
+public final class TicketLifecycle: Sendable {
+    /// Flows by name, as loaded from the tables.
+    public let flows: [String: StageFlow]
+    /// The flow new tickets follow.
+    public let defaultFlow: String
+    let publisher: EventPublisher
+    let observers: [any TicketObserver]
+    /// The clock (epoch ms); tests and the SLA part can inject a simulated one.
+    public let now: @Sendable () -> Int64
+    /// The signed survey link put in TicketFinished (empty until the survey part provides one).
+    let surveyLink: @Sendable (TicketRecord) -> String
+
+    public init(flows: [String: StageFlow], defaultFlow: String, publisher: EventPublisher = EventPublisher(source: "workflow"),
+                observers: [any TicketObserver] = [], now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
+                surveyLink: @escaping @Sendable (TicketRecord) -> String = { _ in "" }) {
+        self.flows = flows
+        self.defaultFlow = flows[defaultFlow] == nil ? (flows.keys.sorted().first ?? defaultFlow) : defaultFlow
+        self.publisher = publisher
+        self.observers = observers
+        self.now = now
+        self.surveyLink = surveyLink
+    }
+
+    /// The flow `ticket` follows.
+    public func flow(of ticket: TicketRecord) -> StageFlow {
+        flows[ticket.flow] ?? flows[defaultFlow] ?? FlowPresets.standard
+    }
+
+    func stageName(_ ticket: TicketRecord, _ key: String) -> String { flow(of: ticket).stage(key)?.name ?? key }
+
+    // MARK: - Reading
+
+    /// The ticket `id`, locked for update on PostgreSQL when read inside a write.
+    /// - Throws: `NOT_FOUND`.
+    public func load(_ tx: any SQLExecutor, _ id: String, forUpdate: Bool = false) throws -> TicketRecord {
+        let lock = forUpdate && tx.engine == .postgres ? " FOR UPDATE OF t" : ""
+        guard let row = try tx.queryOne(TicketRecord.select + " WHERE t.id = ?" + lock, [.text(id)]) else {
+            throw RPCError(.notFound, "ocorrência não encontrada / ticket not found",
+                           violations: [FieldViolation(field: "ticket_id", reason: "not_found", pt: "Não existe.", en: "Does not exist.")])
+        }
+        return TicketRecord(row)
+    }
+
+    /// The ticket `id` when `actor` may see it.
+    /// - Throws: `NOT_FOUND` when it does not exist or the actor may not see it (the answer is the
+    ///   same, so confidential tickets are not revealed).
+    public func loadVisible(_ tx: any SQLExecutor, _ id: String, actor: Actor, forUpdate: Bool = false) throws -> TicketRecord {
+        let ticket = try load(tx, id, forUpdate: forUpdate)
+        guard Visibility.canSee(actor, level: ticket.accessLevel, agentID: ticket.agentID, organizationID: ticket.organizationID) else {
+            throw RPCError(.notFound, "ocorrência não encontrada / ticket not found")
+        }
+        return ticket
+    }
+
+    /// The ticket `id` when `actor` may act on it: the holder, a member of the holding group when
+    /// no agent holds it, the holder's chefe, or an administrator; always within what they may see.
+    public func loadActionable(_ tx: any SQLExecutor, _ id: String, actor: Actor) throws -> TicketRecord {
+        try actor.requireStaff()
+        let ticket = try loadVisible(tx, id, actor: actor, forUpdate: true)
+        try requireCanAct(tx, ticket, actor)
+        return ticket
+    }
+
+    func requireCanAct(_ tx: any SQLExecutor, _ ticket: TicketRecord, _ actor: Actor) throws {
+        if actor.kind == .service || actor.isAdministrator || ticket.agentID == actor.id { return }
+        if ticket.agentID.isEmpty {
+            if ticket.groupID.isEmpty || actor.has("tickets.act_any") { return }
+            if try tx.queryOne("SELECT 1 AS x FROM group_members WHERE group_id = ? AND agent_id = ?",
+                               [.text(ticket.groupID), .text(actor.id)]) != nil { return }
+        } else if actor.isChefe && ticket.chefeAgentID == actor.id {
+            return
+        } else if actor.has("tickets.act_any") {
+            return
+        }
+        throw RPCError(.permissionDenied, "a ocorrência está com outro responsável / the ticket is held by someone else")
+    }
+
+    // MARK: - History, events, observers
+
+    func record(_ tx: any SQLExecutor, _ ticketID: String, _ kind: String, old: String = "", new: String = "", note: String = "",
+                actor: Actor, at: Int64) throws {
+        let seq = try tx.queryOne("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM ticket_history WHERE ticket_id = ?", [.text(ticketID)])?.i("n") ?? 1
+        try tx.execute("""
+            INSERT INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(UUID().uuidString), .text(ticketID), .integer(at), .integer(seq), .text(kind), .text(old), .text(new),
+                  .text(note), .text(actor.id), .text(actor.name)])
+    }
+
+    /// What every event says about the ticket.
+    public func summary(_ ticket: TicketRecord) -> WorkflowV1.TicketSummary {
+        var summary = WorkflowV1.TicketSummary()
+        summary.ticketID = ticket.id
+        summary.code = ticket.code
+        summary.organizationID = ticket.organizationID
+        summary.organizationName = ticket.organizationName
+        summary.organizationEmail = ticket.organizationEmail
+        summary.contact = ticket.contact
+        if !ticket.representative.id.isEmpty { summary.representative = ticket.representative }
+        summary.subject = ticket.subject
+        summary.category = ticket.category
+        summary.priority = ticket.priority
+        summary.product = ticket.product
+        summary.module = ticket.module
+        summary.stage = ticket.stage
+        let stage = flow(of: ticket).stage(ticket.stage)
+        summary.stageName = stage?.name ?? ticket.stage
+        summary.customerStageName = stage?.customerName ?? ticket.stage
+        summary.holder = ticket.holder
+        summary.accessLevel = ticket.accessLevel
+        summary.locale = ticket.locale
+        return summary
+    }
+
+    /// Publishes `event` about `ticket` through the outbox, carrying the ticket's access level.
+    public func publish<Event: ProtoMessage>(_ tx: any SQLExecutor, _ event: Event, _ ticket: TicketRecord) throws {
+        try publisher.publish(tx, event: event, key: ticket.id, accessLevel: ticket.accessLevel)
+    }
+
+    func notify(_ tx: any SQLExecutor, _ change: TicketChange, _ ticket: TicketRecord, at: Int64) throws {
+        for observer in observers {
+            try observer.ticketDidChange(change, ticket: ticket, at: at, lifecycle: self, tx: tx)
+        }
+    }
+
+    func touch(_ tx: any SQLExecutor, _ id: String, _ assignments: String, _ params: [SQLValue], at: Int64) throws {
+        try tx.execute("UPDATE tickets SET \(assignments), updated_at = ? WHERE id = ?", params + [.integer(at), .text(id)])
+    }
+
+    // MARK: - Stages
+
+    /// Moves `ticket` to `target` along a transition of its flow.
+    /// - Throws: `FAILED_PRECONDITION` naming the allowed moves when no transition fits, or when
+    ///   unread customer messages block concluding; `PERMISSION_DENIED` when the transition needs a
+    ///   permission the actor lacks; `INVALID_ARGUMENT` when a required note is missing.
+    @discardableResult
+    public func move(_ tx: any SQLExecutor, _ ticket: TicketRecord, to target: String, trigger: TransitionTrigger, actor: Actor,
+                     note: String = "", publicNote: String = "", enforceUnreadGuard: Bool = true) throws -> TicketRecord {
+        let flow = self.flow(of: ticket)
+        let available = flow.moves(from: ticket.stage, trigger: trigger, category: ticket.category)
+        let candidates = available.filter { $0.to == target }
+        guard !candidates.isEmpty else {
+            let allowed = available.map { "\($0.to) (\(flow.stage($0.to)?.name ?? $0.to))" }
+            let list = allowed.isEmpty ? "nenhum / none" : allowed.joined(separator: ", ")
+            throw RPCError(.failedPrecondition, """
+                movimento inválido de \(stageName(ticket, ticket.stage)) para \(flow.stage(target)?.name ?? target); permitidos: \(list) \
+                / invalid move from \(ticket.stage) to \(target); allowed: \(list)
+                """, violations: [FieldViolation(field: "to_stage", reason: "invalid_transition",
+                                                 pt: "Permitidos: \(list)", en: "Allowed: \(list)")])
+        }
+        guard let transition = candidates.first(where: { $0.permission.isEmpty || actor.has($0.permission) }) else {
+            try actor.require(candidates[0].permission)
+            throw RPCError(.permissionDenied, "movimento não permitido / move not allowed")
+        }
+        if transition.requiresNote && note.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw RPCError(.invalidArgument, "justificativa obrigatória / a note is required", violations: [
+                FieldViolation(field: "note", reason: "required", pt: "Escreva a justificativa.", en: "Write the justification.")])
+        }
+        if transition.requiresPublicNote && publicNote.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw RPCError(.invalidArgument, "texto para o cliente obrigatório / a text for the customer is required", violations: [
+                FieldViolation(field: "public_note", reason: "required", pt: "Escreva o texto para o cliente.", en: "Write the text for the customer.")])
+        }
+        guard let destination = flow.stage(target) else {
+            throw RPCError(.failedPrecondition, "etapa desconhecida / unknown stage \(target)")
+        }
+        if destination.isFinal && trigger == .agent && enforceUnreadGuard && ticket.unreadCount > 0 {
+            throw unreadError(ticket)
+        }
+        let at = now()
+        let wasFinal = flow.stage(ticket.stage)?.isFinal ?? !ticket.isOpen
+        let outcome = destination.isFinal ? transition.outcome : ""
+        try touch(tx, ticket.id, """
+            stage = ?, stage_since = ?, is_open = ?, outcome = ?, public_note = ?, finished_at = ?, reopen_count = reopen_count + ?,
+            status = '', status_reason = '', status_by_id = '', status_by_name = '', status_at = 0
+            """, [.text(target), .integer(at), SQLValue(!destination.isFinal), .text(outcome),
+                  .text(publicNote.isEmpty ? (destination.isFinal ? "" : ticket.publicNote) : publicNote),
+                  .integer(destination.isFinal ? at : 0), .integer(wasFinal && !destination.isFinal ? 1 : 0)], at: at)
+        try record(tx, ticket.id, "stage", old: ticket.stage, new: target, note: [transition.label, note].filter { !$0.isEmpty }.joined(separator: ": "),
+                   actor: actor, at: at)
+        var updated = try load(tx, ticket.id)
+        if !note.isEmpty {
+            updated = try addEntry(tx, updated, kind: "note", isPublic: false, text: note, actor: actor, at: at).ticket
+        }
+        if !publicNote.isEmpty {
+            let kind = target == flow.waitingStage ? "request_info" : outcome == "negada" ? "denial" : outcome == "resolvida" ? "solution" : "note"
+            updated = try addEntry(tx, updated, kind: kind, isPublic: true, text: publicNote, actor: actor, at: at).ticket
+        }
+
+        var changed = WorkflowV1.StageChanged()
+        changed.ticket = summary(updated)
+        changed.fromStage = ticket.stage
+        changed.toStage = target
+        changed.actorID = actor.id
+        changed.actorName = actor.name
+        changed.outcome = outcome
+        changed.publicNote = publicNote
+        changed.changedAtMs = at
+        try publish(tx, changed, updated)
+        if target == flow.waitingStage {
+            var requested = WorkflowV1.InformationRequested()
+            requested.ticket = summary(updated)
+            requested.text = publicNote
+            requested.actorName = actor.name
+            requested.requestedAtMs = at
+            try publish(tx, requested, updated)
+        }
+        try notify(tx, .stageChanged(from: ticket.stage, to: target, trigger: trigger, outcome: outcome), updated, at: at)
+        if destination.isFinal {
+            if outcome == "resolvida" && !updated.solution.isEmpty {
+                var solution = WorkflowV1.SolutionGiven()
+                solution.ticket = summary(updated)
+                solution.text = updated.solution
+                solution.actorName = actor.name
+                solution.givenAtMs = at
+                try publish(tx, solution, updated)
+            }
+            var finished = WorkflowV1.TicketFinished()
+            finished.ticket = summary(updated)
+            finished.outcome = outcome
+            finished.publicNote = publicNote
+            finished.surveyURL = surveyLink(updated)
+            finished.finishedAtMs = at
+            try publish(tx, finished, updated)
+            try notify(tx, .finished(outcome: outcome), updated, at: at)
+        } else if wasFinal {
+            try notify(tx, .reopened, updated, at: at)
+        }
+        return updated
+    }
+
+    func unreadError(_ ticket: TicketRecord) -> RPCError {
+        RPCError(.failedPrecondition, """
+            há \(ticket.unreadCount) mensagem(ns) do cliente não lida(s): marque como lidas antes / \
+            \(ticket.unreadCount) unread customer message(s): mark them read first
+            """, violations: [FieldViolation(field: "ticket_id", reason: "unread_messages",
+                                             pt: "Marque as mensagens como lidas.", en: "Mark the messages read.")])
+    }
+
+    /// Sets the status inside the stage (who and when are recorded).
+    @discardableResult
+    public func setStatus(_ tx: any SQLExecutor, _ ticket: TicketRecord, status: String, reason: String, actor: Actor) throws -> TicketRecord {
+        let at = now()
+        try touch(tx, ticket.id, "status = ?, status_reason = ?, status_by_id = ?, status_by_name = ?, status_at = ?",
+                  [.text(status), .text(reason), .text(actor.id), .text(actor.name), .integer(at)], at: at)
+        try record(tx, ticket.id, "status", old: ticket.status, new: status, note: reason, actor: actor, at: at)
+        let updated = try load(tx, ticket.id)
+        try notify(tx, .statusChanged(old: ticket.status, new: status), updated, at: at)
+        return updated
+    }
+
+    /// Changes category, priority and/or service type, keeping old value, new value, who and why.
+    @discardableResult
+    public func reclassify(_ tx: any SQLExecutor, _ ticket: TicketRecord, category: CommonV1.Category?, priority: CommonV1.Priority?,
+                           serviceType: String?, reason: String, actor: Actor) throws -> TicketRecord {
+        let at = now()
+        var changes: [TicketChange] = []
+        if let category, category != ticket.category {
+            try touch(tx, ticket.id, "category = ?", [.integer(Int64(category.rawValue))], at: at)
+            try record(tx, ticket.id, "category", old: CategoryNames.name(ticket.category), new: CategoryNames.name(category),
+                       note: reason, actor: actor, at: at)
+            changes.append(.categoryChanged(old: ticket.category, new: category))
+        }
+        if let priority, priority != ticket.priority {
+            try touch(tx, ticket.id, "priority = ?", [.integer(Int64(priority.rawValue))], at: at)
+            try record(tx, ticket.id, "priority", old: CategoryNames.name(ticket.priority), new: CategoryNames.name(priority),
+                       note: reason, actor: actor, at: at)
+            changes.append(.priorityChanged(old: ticket.priority, new: priority))
+        }
+        if let serviceType, serviceType != ticket.serviceType {
+            try touch(tx, ticket.id, "service_type = ?", [.text(serviceType)], at: at)
+            try record(tx, ticket.id, "service_type", old: ticket.serviceType, new: serviceType, note: reason, actor: actor, at: at)
+        }
+        let updated = try load(tx, ticket.id)
+        for change in changes { try notify(tx, change, updated, at: at) }
+        return updated
+    }
+
+    /// Changes the ticket's confidentiality level.
+    @discardableResult
+    public func setAccessLevel(_ tx: any SQLExecutor, _ ticket: TicketRecord, level: Int32, reason: String, actor: Actor) throws -> TicketRecord {
+        let at = now()
+        try touch(tx, ticket.id, "access_level = ?", [.integer(Int64(level))], at: at)
+        try record(tx, ticket.id, "access_level", old: String(ticket.accessLevel), new: String(level), note: reason, actor: actor, at: at)
+        let updated = try load(tx, ticket.id)
+        try notify(tx, .accessLevelChanged(old: ticket.accessLevel, new: level), updated, at: at)
+        return updated
+    }
+}
+
+/// Names of categories and priorities as people read them.
+public enum CategoryNames {
+    public static func name(_ category: CommonV1.Category) -> String {
+        switch category {
+        case .problema: "Problema"
+        case .duvida: "Dúvida"
+        case .exigenciaFiscal: "Exigência fiscal"
+        case .necessidade: "Necessidade"
+        case .sugestaoMelhoria: "Sugestão de melhoria"
+        case .estrategica: "Estratégica"
+        case .unspecified: "—"
+        }
+    }
+
+    public static func name(_ priority: CommonV1.Priority) -> String {
+        switch priority {
+        case .baixa: "Baixa"
+        case .normal: "Normal"
+        case .alta: "Alta"
+        case .urgente: "Urgente"
+        case .unspecified: "—"
+        }
+    }
+}

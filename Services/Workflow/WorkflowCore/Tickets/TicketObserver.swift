@@ -1,0 +1,44 @@
+import Messages
+import Storage
+
+/// What happened to a ticket. Observers receive one of these inside the transaction of the change.
+public enum TicketChange: Sendable, Hashable {
+    /// The ticket was created from intake's TicketOpened.
+    case opened
+    /// The stage changed (`outcome` set when the move finished the ticket).
+    case stageChanged(from: String, to: String, trigger: TransitionTrigger, outcome: String)
+    /// The holder changed (take, transfer, devolver, automatic assignment); `kind` says which.
+    case holderChanged(from: HolderRef, to: HolderRef, kind: TicketLifecycle.HandoffKind, pingPong: Bool)
+    case priorityChanged(old: CommonV1.Priority, new: CommonV1.Priority)
+    case categoryChanged(old: CommonV1.Category, new: CommonV1.Category)
+    /// Status inside the stage ("agendado", "paralisado", ...).
+    case statusChanged(old: String, new: String)
+    case accessLevelChanged(old: Int32, new: Int32)
+    /// The customer wrote (before any stage change the reply causes, which comes as its own change).
+    case customerReplied
+    /// An agent wrote a public entry; `first` is true for the ticket's first public response.
+    case agentPublicResponse(first: Bool)
+    /// The ticket reached a final stage (also reported as `stageChanged`).
+    case finished(outcome: String)
+    /// A final ticket was moved back to an open stage.
+    case reopened
+}
+
+/// The extension seam: SLA clocks, timers, inactivity policies, surveys and metrics hook here.
+///
+/// ``TicketLifecycle`` calls every observer, in registration order, inside the same database
+/// transaction as the change and after the ticket row has been updated; `ticket` is the ticket
+/// after the change. Throwing rolls the whole change back.
+///
+/// ```swift
+/// struct SLAClock: TicketObserver {
+///     func ticketDidChange(_ change: TicketChange, ticket: TicketRecord, at: Int64,
+///                          lifecycle: TicketLifecycle, tx: any SQLExecutor) throws {
+///         if case .priorityChanged = change { try recompute(ticket, tx) }
+///     }
+/// }
+/// try WorkflowService.register(runtime: runtime, router: &router, observers: [SLAClock()])
+/// ```
+public protocol TicketObserver: Sendable {
+    func ticketDidChange(_ change: TicketChange, ticket: TicketRecord, at: Int64, lifecycle: TicketLifecycle, tx: any SQLExecutor) throws
+}

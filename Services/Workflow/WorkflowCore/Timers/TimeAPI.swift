@@ -1,0 +1,58 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import ServiceKit
+import Storage
+
+/// Registers the `WorkflowTime` RPC service (Proto/ocorrencias/workflow/v1/workflow_time.proto).
+///
+/// Access: configuration writes (calendars, SLA and inactivity policies) need an administrator or
+/// the `sla.configure` permission; reads and metrics need staff (agents, services, integrations);
+/// `AnswerSurvey` needs no principal (the signed token is the authorization). A ticket's SLA is
+/// shown only to agents who may see the ticket (its level at or below theirs, or they hold it).
+extension WorkflowTime {
+    /// Registers the RPC methods and runs the timer scheduler in the background.
+    public func register(runtime: ServiceRuntime, router: inout RPCRouter) {
+        register(router: &router, principals: runtime.principals)
+        runtime.addBackground(scheduler)
+    }
+
+    /// Registers the RPC methods, verifying callers with `principals`.
+    public func register(router: inout RPCRouter, principals: PrincipalSigner) {
+        let api = TimeAPI(time: self, principals: principals)
+        api.registerCalendars(&router)
+        api.registerSLA(&router)
+        api.registerInactivity(&router)
+        api.registerSurvey(&router)
+        api.registerMetrics(&router)
+    }
+}
+
+struct TimeAPI: Sendable {
+    let time: WorkflowTime
+    let principals: PrincipalSigner
+
+    var database: any Database { time.database }
+
+    func staff(_ context: ServerContext) throws -> AuthV1.Principal {
+        let caller = try principals.require(context)
+        guard caller.kind == .agent || caller.kind == .service || caller.kind == .integration || caller.administrator else {
+            throw RPCError(.permissionDenied, "apenas a equipe de suporte / support staff only")
+        }
+        return caller
+    }
+
+    func configurer(_ context: ServerContext) throws -> AuthV1.Principal {
+        let caller = try staff(context)
+        guard caller.administrator || caller.kind == .service || caller.permissions.contains("sla.configure") else {
+            throw RPCError(.permissionDenied, "requer administrador ou sla.configure / requires an administrator or sla.configure")
+        }
+        return caller
+    }
+
+    static func invalid(_ field: String, _ problems: [String]) -> RPCError {
+        RPCError(.invalidArgument, problems.joined(separator: "; "),
+                 violations: problems.map { FieldViolation(field: field, reason: "invalid", pt: $0, en: $0) })
+    }
+}

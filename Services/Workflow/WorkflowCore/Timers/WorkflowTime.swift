@@ -1,0 +1,189 @@
+import Foundation
+import RPCTransport
+import ServiceKit
+import Storage
+
+/// The time-related half of workflow in one object: business calendars, SLA, durable timers,
+/// inactivity policies, the satisfaction survey and metrics.
+///
+/// The ticket core tells it what happened through the narrow methods below, inside the
+/// transaction of each change; it never reads the core's tables (the core answers the two
+/// questions of ``TicketCoreSeam``).
+///
+/// ```swift
+/// let time = WorkflowTime(database: db, secret: secret, core: myCore)
+/// try db.write { tx in
+///     try time.ticketOpened(tx, ticketID: id, dimensions: dims, stage: "aguardando_atendimento", at: now)
+/// }
+/// time.scheduler.start()
+/// ```
+public final class WorkflowTime: Sendable {
+    /// Settings; every duration can be shortened for tests.
+    public struct Configuration: Sendable {
+        /// The length of an inactivity "day" (`WORKFLOW_DAY_SECONDS`, default 86400).
+        public var dayLength: Duration = .seconds(86_400)
+        /// Survey link prefix (`WORKFLOW_SURVEY_URL`).
+        public var surveyBaseURL = "https://suporte.example/pesquisa/"
+        /// How long a survey link stays valid (`WORKFLOW_SURVEY_VALIDITY_DAYS`, default 30).
+        public var surveyValidity: Duration = .seconds(30 * 86_400)
+        /// Timer polling and leases (`WORKFLOW_TIMER_POLL_MS`, default 1000; `WORKFLOW_TIMER_LEASE_MS`, default 30000).
+        public var scheduler = TimerScheduler.Configuration()
+        /// Stages where a ticket is finished.
+        public var finalStages: Set<String> = ["finalizado", "cancelado", "fechado"]
+        /// Stages where the resolution clock stops (final stages plus solved-awaiting-close ones).
+        public var slaStopStages: Set<String> = ["finalizado", "cancelado", "fechado", "resolvido"]
+
+        public init() {}
+
+        /// Reads the settings above from the environment; unset or malformed values keep the defaults.
+        public static func fromEnvironment(_ environment: [String: String]) -> Configuration {
+            var configuration = Configuration()
+            if let seconds = environment["WORKFLOW_DAY_SECONDS"].flatMap(Int64.init), seconds > 0 {
+                configuration.dayLength = .seconds(seconds)
+            }
+            if let url = environment["WORKFLOW_SURVEY_URL"], !url.isEmpty { configuration.surveyBaseURL = url }
+            if let days = environment["WORKFLOW_SURVEY_VALIDITY_DAYS"].flatMap(Int64.init), days > 0 {
+                configuration.surveyValidity = .seconds(days * 86_400)
+            }
+            if let ms = environment["WORKFLOW_TIMER_POLL_MS"].flatMap(Int64.init), ms > 0 {
+                configuration.scheduler.pollInterval = .milliseconds(ms)
+            }
+            if let ms = environment["WORKFLOW_TIMER_LEASE_MS"].flatMap(Int64.init), ms > 0 {
+                configuration.scheduler.leaseDuration = .milliseconds(ms)
+            }
+            return configuration
+        }
+    }
+
+    public let database: any Database
+    public let configuration: Configuration
+    public let sla: SLAEngine
+    public let inactivity: InactivityEngine
+    public let survey: SurveyService
+    public let metrics: MetricsRecorder
+    public let scheduler: TimerScheduler
+    /// The clock the components use (epoch ms).
+    public let clock: @Sendable () -> Int64
+
+    public init(database: any Database, secret: DeploymentSecret, core: any TicketCoreSeam = MinimalTicketCore(),
+                configuration: Configuration = Configuration(), publisher: EventPublisher = EventPublisher(source: "workflow"),
+                clock: @escaping @Sendable () -> Int64 = currentMillis,
+                onTimerError: (@Sendable (TimerRecord?, any Error) -> Void)? = nil) {
+        self.database = database
+        self.configuration = configuration
+        self.clock = clock
+        sla = SLAEngine(clock: SLAClock(stopStages: configuration.slaStopStages), publisher: publisher, core: core)
+        inactivity = InactivityEngine(dayLength: configuration.dayLength, publisher: publisher, core: core)
+        survey = SurveyService(secret: secret, baseURL: configuration.surveyBaseURL, validity: configuration.surveyValidity,
+                               publisher: publisher, core: core)
+        metrics = MetricsRecorder(finalStages: configuration.finalStages)
+        scheduler = TimerScheduler(database: database, name: "workflow-timers", configuration: configuration.scheduler,
+                                   onError: onTimerError, clock: clock)
+        sla.register(on: scheduler)
+        inactivity.register(on: scheduler)
+    }
+
+    // MARK: What the ticket core reports (call inside the change's transaction)
+
+    /// A ticket was opened in `stage`.
+    public func ticketOpened(_ tx: any SQLExecutor, ticketID: String, dimensions: TicketDimensions, stage: String,
+                             calendarID: String = "", at: Int64) throws {
+        try metrics.onTicketEvent(tx, ticketID: ticketID, .opened(dimensions, stage: stage), at: at)
+        try sla.onTicketEvent(tx, ticketID: ticketID, .opened(plan: dimensions.plan, priority: dimensions.priority, stage: stage,
+                                                              calendarID: calendarID), at: at)
+        try inactivity.onStageEntered(tx, ticketID: ticketID, stage: stage, at: at)
+    }
+
+    /// The ticket entered `stage`. Entering a final stage records the resolution and opens the
+    /// survey. - Returns: the survey link when the ticket finished (else `""`).
+    @discardableResult
+    public func stageChanged(_ tx: any SQLExecutor, ticketID: String, to stage: String, at: Int64) throws -> String {
+        let computed = try sla.onTicketEvent(tx, ticketID: ticketID, .stageChanged(stage), at: at)
+        try metrics.onTicketEvent(tx, ticketID: ticketID, .stageChanged(stage), at: at)
+        try inactivity.onStageEntered(tx, ticketID: ticketID, stage: stage, at: at)
+        guard configuration.finalStages.contains(stage) else { return "" }
+        if let resolution = computed.target(.resolution), let start = resolution.startedAt {
+            try metrics.onTicketEvent(tx, ticketID: ticketID, .resolved(wallMillis: at - start, businessMillis: resolution.elapsedMillis,
+                                                                        met: resolution.status != .breached), at: at)
+        }
+        try recordFirstResponse(tx, ticketID: ticketID, computed, at: at)
+        let d = try dimensions(tx, ticketID: ticketID)
+        return try survey.onFinished(tx, ticketID: ticketID, dimensions: SurveyDimensions(
+            agentID: d.agentID, groupID: d.groupID, product: d.product, module: d.module, category: d.category,
+            organizationID: d.organizationID), at: at)
+    }
+
+    /// An agent answered the customer publicly.
+    public func agentResponded(_ tx: any SQLExecutor, ticketID: String, at: Int64) throws {
+        let computed = try sla.onTicketEvent(tx, ticketID: ticketID, .agentResponse, at: at)
+        try recordFirstResponse(tx, ticketID: ticketID, computed, at: at)
+    }
+
+    /// The customer wrote: stops inactivity countdowns and starts a next-response cycle.
+    public func customerReplied(_ tx: any SQLExecutor, ticketID: String, at: Int64) throws {
+        try sla.onTicketEvent(tx, ticketID: ticketID, .customerReply, at: at)
+        try inactivity.onCustomerActivity(tx, ticketID: ticketID, at: at)
+    }
+
+    /// The priority changed: due times are recomputed from the history.
+    public func priorityChanged(_ tx: any SQLExecutor, ticketID: String, priority: Int32, at: Int64) throws {
+        try sla.onTicketEvent(tx, ticketID: ticketID, .priorityChanged(priority), at: at)
+        try reclassify(tx, ticketID: ticketID, at: at) { $0.priority = priority }
+    }
+
+    /// The contract plan changed: due times are recomputed from the history.
+    public func planChanged(_ tx: any SQLExecutor, ticketID: String, plan: String, at: Int64) throws {
+        try sla.onTicketEvent(tx, ticketID: ticketID, .planChanged(plan), at: at)
+        try reclassify(tx, ticketID: ticketID, at: at) { $0.plan = plan }
+    }
+
+    /// The ticket's business calendar changed from `at` on.
+    public func calendarChanged(_ tx: any SQLExecutor, ticketID: String, calendarID: String, at: Int64) throws {
+        try sla.onTicketEvent(tx, ticketID: ticketID, .calendarChanged(calendarID), at: at)
+    }
+
+    /// Category, product, module, group, agent or access level changed (metrics follow).
+    public func reclassified(_ tx: any SQLExecutor, ticketID: String, dimensions: TicketDimensions, at: Int64) throws {
+        try metrics.onTicketEvent(tx, ticketID: ticketID, .reclassified(dimensions), at: at)
+    }
+
+    /// The ticket was transferred (or sent back).
+    public func transferred(_ tx: any SQLExecutor, ticketID: String, pingPong: Bool, groupID: String, agentID: String, at: Int64) throws {
+        try metrics.onTicketEvent(tx, ticketID: ticketID, .transferred(pingPong: pingPong, groupID: groupID, agentID: agentID), at: at)
+    }
+
+    /// The survey link of a ticket finished at `finishedAt` (no database access).
+    public func surveyLink(ticketID: String, finishedAt: Int64) -> String {
+        survey.link(ticketID: ticketID, finishedAt: finishedAt)
+    }
+
+    /// Records a survey answer (once per ticket), its event and its metric. - Returns: the ticket id.
+    @discardableResult
+    public func answerSurvey(_ tx: any SQLExecutor, token: String, score: Int32, comment: String, at: Int64) throws -> String {
+        let ticketID = try survey.answer(tx, token: token, score: score, comment: comment, at: at)
+        try metrics.onTicketEvent(tx, ticketID: ticketID, .surveyAnswered(score: score), at: at)
+        return ticketID
+    }
+
+    // MARK: Internals
+
+    private func recordFirstResponse(_ tx: any SQLExecutor, ticketID: String, _ computed: SLAComputation, at: Int64) throws {
+        guard let first = computed.target(.firstResponse), first.stopped, let start = first.startedAt, let stop = first.stoppedAt else { return }
+        try metrics.onTicketEvent(tx, ticketID: ticketID, .firstResponse(wallMillis: stop - start, businessMillis: first.elapsedMillis,
+                                                                         met: first.status != .breached), at: at)
+    }
+
+    func dimensions(_ tx: any SQLExecutor, ticketID: String) throws -> TicketDimensions {
+        guard let row = try tx.queryOne("SELECT * FROM wf_metric_tickets WHERE ticket_id = ?", [.text(ticketID)]) else { return TicketDimensions() }
+        return TicketDimensions(organizationID: try row.text("organization_id"), category: Int32(try row.int("category")),
+                                product: try row.text("product"), module: try row.text("module"), priority: Int32(try row.int("priority")),
+                                plan: try row.text("plan"), groupID: try row.text("group_id"), agentID: try row.text("agent_id"),
+                                accessLevel: Int32(try row.int("access_level")))
+    }
+
+    private func reclassify(_ tx: any SQLExecutor, ticketID: String, at: Int64, _ change: (inout TicketDimensions) -> Void) throws {
+        var d = try dimensions(tx, ticketID: ticketID)
+        change(&d)
+        try metrics.onTicketEvent(tx, ticketID: ticketID, .reclassified(d), at: at)
+    }
+}

@@ -1,0 +1,11 @@
+import Storage
+
+/// The migrations of workflow's time-related half (calendars, SLA, timers, inactivity, survey,
+/// metrics), numbered from 100 so they never collide with the ticket core's (1–99).
+/// `WorkflowService.migrations` appends them.
+public enum WorkflowTimeMigrations {
+    public static var all: [Migration] {
+        CalendarStore.migrations + SLAEngine.migrations + TimerStore.migrations + InactivityEngine.migrations
+            + SurveyService.migrations + MetricsRecorder.migrations
+    }
+}

@@ -1,0 +1,365 @@
+import CSQLite
+import Foundation
+import IntakeCore
+import Messages
+import RPC
+import RPCTransport
+import ServiceKit
+import Storage
+import Synchronization
+import TestSupport
+
+enum IntakeBench {
+    struct Options {
+        var engines: [DatabaseEngine] = [.sqlite, .postgres]
+        var seconds = 5.0
+        var clients = 8
+        var attachmentBytes = 4096
+        var lookupContacts = 100_000
+    }
+
+    static func run() {
+        var options = Options()
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        while arguments.count >= 2 {
+            let flag = arguments.removeFirst(), value = arguments.removeFirst()
+            switch flag {
+            case "--engines": options.engines = value.split(separator: ",").compactMap { DatabaseEngine(rawValue: String($0)) }
+            case "--seconds": options.seconds = Double(value) ?? options.seconds
+            case "--clients": options.clients = Int(value) ?? options.clients
+            case "--attachment-bytes": options.attachmentBytes = Int(value) ?? options.attachmentBytes
+            case "--lookup-contacts": options.lookupContacts = Int(value) ?? options.lookupContacts
+            default: fail("unknown flag \(flag)")
+            }
+        }
+        do {
+            for engine in options.engines {
+                try benchmark(engine, options)
+            }
+        } catch {
+            fail("\(error)")
+        }
+        PostgresTestServer.stopAll()
+        exit(0)
+    }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("intake-bench: \(message)\n".utf8))
+        PostgresTestServer.stopAll()
+        exit(1)
+    }
+
+    static func benchmark(_ engine: DatabaseEngine, _ options: Options) throws {
+        let directory = try TemporaryDirectory(prefix: "intake-bench")
+        let secret = "intake-bench-\(UUID().uuidString)"
+        var environment = ["OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": secret,
+                           "OCORRENCIAS_LOG_LEVEL": "notice",
+                           // The relay has nowhere to deliver: events stay in the outbox, as written by each open.
+                           "WORKFLOW_ADDRESSES": "127.0.0.1:9", "NOTIFICATION_ADDRESSES": "127.0.0.1:9",
+                           "INTAKE_DUPLICATE_WINDOW_SECONDS": "600"]
+        var postgresURL: String?
+        if engine == .postgres {
+            postgresURL = try PostgresTestServer.shared().createDatabase()
+            environment["INTAKE_DATABASE_URL"] = postgresURL
+        }
+        let process = try ServiceProcess(name: "intake", environment: environment)
+        defer { process.stop() }
+        var configuration = ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: process.port)],
+                                                secret: DeploymentSecret(bytes: Array(secret.utf8)))
+        configuration.connectionsPerEndpoint = options.clients
+        configuration.defaultTimeoutMilliseconds = 30_000
+        let client = RPCClient(configuration: configuration)
+        defer { client.close() }
+        let signer = PrincipalSigner(secret: DeploymentSecret(bytes: Array(secret.utf8)))
+        var agent = AuthV1.Principal()
+        agent.kind = .agent
+        agent.id = "bench-agent"
+        agent.administrator = true
+        let staff = CallOptions(metadata: signer.metadata(for: agent))
+
+        var draft = IntakeV1.Organization()
+        draft.name = "Bench Ltda"
+        draft.taxID = "11222333000181"
+        draft.kind = .organizationCustomer
+        draft.active = true
+        let organizationBuilt = try client.call(IntakeV1.Intake.createOrganization, draft, options: staff)
+        var principalsBuilt: [CallOptions] = []
+        for index in 0..<options.clients {
+            var contact = IntakeV1.Contact()
+            contact.organizationID = organizationBuilt.id
+            contact.name = "Cliente \(index)"
+            contact.email = "cliente\(index)@bench.example"
+            contact.authorized = true
+            contact = try client.call(IntakeV1.Intake.addContact, contact, options: staff)
+            var principal = AuthV1.Principal()
+            principal.kind = .customer
+            principal.id = contact.id
+            principal.organizationID = organizationBuilt.id
+            principalsBuilt.append(CallOptions(metadata: signer.metadata(for: principal)))
+        }
+        let attachment = [UInt8](repeating: 0x5a, count: options.attachmentBytes)
+        let principals = principalsBuilt, organization = organizationBuilt
+        print("== \(engine.rawValue): \(options.clients) clients, \(options.seconds) s per run ==")
+        let plain = try measure(options) { thread, n in
+            _ = try client.call(IntakeV1.Intake.openTicket, request(organization, thread, n), options: principals[thread])
+        }
+        print(String(format: "opens/s over RPC, no attachment:        %8.0f", plain))
+        let withFile = try measure(options) { thread, n in
+            var content = attachment
+            // A distinct content per file, so every upload is really written and hashed.
+            withUnsafeBytes(of: UInt64(thread << 40 | n)) { for (i, byte) in $0.enumerated() { content[i] = byte } }
+            let upload = try client.streamingCall(IntakeV1.Intake.uploadAttachment, options: principals[thread])
+            var first = IntakeV1.UploadAttachmentRequest()
+            first.fileName = "print.png"
+            first.contentType = "image/png"
+            first.sizeBytes = Int64(content.count)
+            first.sha256 = Digest.hex(Digest.sha256(content))
+            first.data = content
+            try upload.send(first)
+            let ref = try upload.finish()
+            var open = request(organization, thread, n + 1_000_000_000)
+            open.attachmentIDs = [ref.id]
+            _ = try client.call(IntakeV1.Intake.openTicket, open, options: principals[thread])
+        }
+        print(String(format: "opens/s over RPC, one %d-byte file:   %8.0f", options.attachmentBytes, withFile))
+
+        // The size of the row intake writes per ticket, to insert the same in the raw loop.
+        let probe = try openDatabase(engine == .sqlite
+                                     ? DatabaseConfiguration(sqlitePath: "\(directory.path)/intake.sqlite")
+                                     : DatabaseConfiguration(url: postgresURL!, sqlitePath: ""), migrations: [])
+        let rowBytes = try probe.read { tx in
+            try tx.queryOne("SELECT AVG(LENGTH(snapshot)) AS size FROM tickets")?.double("size") ?? 1000
+        }
+        probe.close()
+        let raw: Double
+        switch engine {
+        case .sqlite: raw = try rawSQLite(directory: directory.path, rowBytes: Int(rowBytes) + 200, seconds: options.seconds)
+        case .postgres: raw = try rawPostgres(url: postgresURL!, rowBytes: Int(rowBytes) + 200, options: options)
+        }
+        print(String(format: "raw inserts/s of a %d-byte row:       %8.0f  (%@)", Int(rowBytes) + 200, raw,
+                     engine == .sqlite ? "prepared insert, one transaction per row, WAL, synchronous=NORMAL"
+                                       : "pgbench -c \(options.clients) custom insert script"))
+        print(String(format: "ratio opens/raw: %.2f (no attachment), %.2f (with attachment)", plain / raw, withFile / raw))
+        let local = try inProcess(engine, options)
+        print(String(format: "opens/s in-process (no RPC), %d threads: %8.0f  ratio to raw %.2f", options.clients, local, local / raw))
+        try lookup(engine, options)
+    }
+
+    static func request(_ organization: IntakeV1.Organization, _ thread: Int, _ n: Int) -> IntakeV1.OpenTicketRequest {
+        var request = IntakeV1.OpenTicketRequest()
+        request.organizationID = organization.id
+        request.category = .problema
+        request.priority = .normal
+        request.product = "ERP"
+        request.module = "Fiscal"
+        request.subject = "NF-e rejeitada \(thread)-\(n)"
+        request.request = "Ao transmitir a nota fiscal a rotina FIS001 devolve a rejeição 539 (duplicidade). Passos: emitir, transmitir. Esperado: autorizada. Impacto: faturamento parado."
+        var details = CommonV1.TechnicalDetails()
+        details.systemVersion = "12.1.2310"
+        details.database = "PostgreSQL"
+        details.environment = "cloud"
+        details.companyBranch = "01/0001"
+        details.routine = "FIS001"
+        details.affectedUsers = "all users"
+        request.details = details
+        return request
+    }
+
+    /// Ticket opens calling IntakeCore directly (same validation, transaction and outbox; no
+    /// RPC, no principal signature), to separate the storage cost from the transport's.
+    static func inProcess(_ engine: DatabaseEngine, _ options: Options) throws -> Double {
+        let directory = try TemporaryDirectory(prefix: "intake-local")
+        let configuration = engine == .sqlite
+            ? DatabaseConfiguration(sqlitePath: "\(directory.path)/intake.sqlite")
+            : DatabaseConfiguration(url: try PostgresTestServer.shared().createDatabase(), sqlitePath: "")
+        let database = try openDatabase(configuration, migrations: IntakeService.migrations)
+        defer { database.close() }
+        let intake = try IntakeContext(database: database, settings: IntakeSettings(attachmentsDirectory: directory.path + "/att")) { _, _ in
+            throw RPCError(.unavailable, "no workflow")
+        }
+        var agent = AuthV1.Principal()
+        agent.kind = .agent
+        agent.id = "bench"
+        agent.administrator = true
+        var draft = IntakeV1.Organization()
+        draft.name = "Local Ltda"
+        draft.taxID = "11222333000181"
+        draft.kind = .organizationCustomer
+        draft.active = true
+        let organization = try intake.createOrganization(draft, caller: Caller(agent))
+        let callers = try (0..<options.clients).map { index -> Caller in
+            var contact = IntakeV1.Contact()
+            contact.organizationID = organization.id
+            contact.name = "Local \(index)"
+            contact.email = "local\(index)@bench.example"
+            contact.authorized = true
+            contact = try intake.addContact(contact, caller: Caller(agent))
+            var principal = AuthV1.Principal()
+            principal.kind = .customer
+            principal.id = contact.id
+            principal.organizationID = organization.id
+            return Caller(principal)
+        }
+        return try measure(options) { thread, n in
+            _ = try intake.openTicket(request(organization, thread, n), caller: callers[thread])
+        }
+    }
+
+    /// Runs `body` on `clients` threads for `seconds` and returns completed calls per second.
+    static func measure(_ options: Options, _ body: @escaping @Sendable (Int, Int) throws -> Void) throws -> Double {
+        let done = Mutex<Int>(0)
+        let failure = Mutex<String?>(nil)
+        let start = Date()
+        let stop = start.addingTimeInterval(options.seconds)
+        DispatchQueue.concurrentPerform(iterations: options.clients) { thread in
+            var n = 0
+            while Date() < stop {
+                do { try body(thread, n) } catch {
+                    failure.withLock { $0 = "\(error)" }
+                    return
+                }
+                n += 1
+            }
+            done.withLock { $0 += n }
+        }
+        if let message = failure.withLock({ $0 }) { throw BenchError(message) }
+        return Double(done.withLock { $0 }) / Date().timeIntervalSince(start)
+    }
+
+    /// Single-row transactions of a prepared insert on an SQLite file in WAL mode with
+    /// `synchronous=NORMAL`, as intake's storage runs it.
+    static func rawSQLite(directory: String, rowBytes: Int, seconds: Double) throws -> Double {
+        var db: OpaquePointer?
+        guard sqlite3_open("\(directory)/raw.sqlite", &db) == SQLITE_OK else { throw BenchError("sqlite open") }
+        defer { sqlite3_close(db) }
+        for sql in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                    "CREATE TABLE raw (id TEXT PRIMARY KEY, code TEXT NOT NULL, opened_at INTEGER NOT NULL, snapshot BLOB NOT NULL)"] {
+            guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw BenchError("sqlite: \(sql)") }
+        }
+        var insert: OpaquePointer?
+        var begin: OpaquePointer?
+        var commit: OpaquePointer?
+        sqlite3_prepare_v2(db, "INSERT INTO raw (id, code, opened_at, snapshot) VALUES (?, ?, ?, ?)", -1, &insert, nil)
+        sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &begin, nil)
+        sqlite3_prepare_v2(db, "COMMIT", -1, &commit, nil)
+        defer { sqlite3_finalize(insert); sqlite3_finalize(begin); sqlite3_finalize(commit) }
+        let payload = [UInt8](repeating: 0x41, count: rowBytes)
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        var count = 0
+        let start = Date()
+        let stop = start.addingTimeInterval(seconds)
+        while Date() < stop {
+            let id = UUID().uuidString
+            sqlite3_step(begin); sqlite3_reset(begin)
+            sqlite3_bind_text(insert, 1, id, -1, transient)
+            sqlite3_bind_text(insert, 2, String(format: "2026-%06d", count), -1, transient)
+            sqlite3_bind_int64(insert, 3, Int64(Date().timeIntervalSince1970 * 1000))
+            _ = payload.withUnsafeBytes { sqlite3_bind_blob(insert, 4, $0.baseAddress, Int32(rowBytes), transient) }
+            guard sqlite3_step(insert) == SQLITE_DONE else { throw BenchError("sqlite insert") }
+            sqlite3_reset(insert)
+            sqlite3_step(commit); sqlite3_reset(commit)
+            count += 1
+        }
+        return Double(count) / Date().timeIntervalSince(start)
+    }
+
+    /// pgbench with a custom script inserting one row of `rowBytes` per transaction, on the same
+    /// cluster and settings as the intake process.
+    static func rawPostgres(url: String, rowBytes: Int, options: Options) throws -> Double {
+        try PostgresAdmin.execute(url: url, "CREATE TABLE raw (id TEXT PRIMARY KEY, code TEXT NOT NULL, opened_at BIGINT NOT NULL, snapshot BYTEA NOT NULL)")
+        let script = NSTemporaryDirectory() + "/intake-bench-\(UUID().uuidString).sql"
+        try """
+            INSERT INTO raw (id, code, opened_at, snapshot)
+            VALUES (md5(random()::text || clock_timestamp()::text), 'x', (extract(epoch from clock_timestamp()) * 1000)::bigint, convert_to(repeat('A', \(rowBytes)), 'UTF8'));
+
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        defer { unlink(script) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/pgbench")
+        process.arguments = ["-n", "-f", script, "-c", String(options.clients), "-j", "2", "-T", String(Int(options.seconds.rounded(.up))), url]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
+              let tps = Double(line.dropFirst(6).split(separator: " ").first ?? "") else {
+            throw BenchError("pgbench output: \(output)")
+        }
+        return tps
+    }
+
+    /// Customer lookups (code, name prefix, tax id, e-mail) with `lookupContacts` contacts over
+    /// a tenth as many organizations, in-process, p50/p99 in milliseconds.
+    static func lookup(_ engine: DatabaseEngine, _ options: Options) throws {
+        guard options.lookupContacts > 0 else { return }
+        let directory = try TemporaryDirectory(prefix: "intake-lookup")
+        let configuration = engine == .sqlite
+            ? DatabaseConfiguration(sqlitePath: "\(directory.path)/intake.sqlite")
+            : DatabaseConfiguration(url: try PostgresTestServer.shared().createDatabase(), sqlitePath: "")
+        let database = try openDatabase(configuration, migrations: IntakeService.migrations)
+        defer { database.close() }
+        let intake = try IntakeContext(database: database, settings: IntakeSettings(attachmentsDirectory: directory.path + "/att")) { _, _ in
+            throw RPCError(.unavailable, "no workflow")
+        }
+        let organizations = max(1, options.lookupContacts / 10)
+        let names = ["Silva", "Souza", "Oliveira", "Santos", "Pereira", "Lima", "Costa", "Ferreira", "Almeida", "Ribeiro"]
+        let seedStart = Date()
+        let batch = 5_000
+        var index = 0
+        while index < options.lookupContacts {
+            let upper = min(index + batch, options.lookupContacts)
+            let from = index
+            try database.write { tx in
+                for i in from..<upper {
+                    if i % 10 == 0 {
+                        let org = i / 10
+                        try tx.execute("""
+                            INSERT INTO organizations (id, code, name, name_key, tax_id, kind, active, created_at) VALUES (?, ?, ?, ?, ?, 1, 1, 0)
+                            """, [.text("org-\(org)"), .text(String(format: "C%06d", org)), .text("Empresa \(names[org % 10]) \(org)"),
+                                  .text("empresa \(names[org % 10].lowercased()) \(org)"), .text(String(format: "%014d", org))])
+                    }
+                    let name = "\(names[i % 10]) \(names[(i / 10) % 10]) \(i)"
+                    try tx.execute("""
+                        INSERT INTO contacts (id, organization_id, name, name_key, email, email_key, created_at) VALUES (?, ?, ?, ?, ?, ?, 0)
+                        """, [.text("contact-\(i)"), .text("org-\(i / 10)"), .text(name), .text(name.lowercased()),
+                              .text("pessoa\(i)@empresa\(i / 10).example"), .text("pessoa\(i)@empresa\(i / 10).example")])
+                }
+            }
+            index = upper
+        }
+        if engine == .postgres { try database.write { tx in _ = try tx.execute("ANALYZE") } }
+        var agent = AuthV1.Principal()
+        agent.kind = .agent
+        agent.id = "bench"
+        let caller = Caller(agent)
+        var samples: [String: [Double]] = [:]
+        for i in 0..<400 {
+            let n = (i * 7919) % options.lookupContacts
+            let queries = [("code", String(format: "C%06d", (n / 10) % organizations)), ("e-mail", "pessoa\(n)@empresa\(n / 10).example"),
+                           ("tax id", String(format: "%014d", (n / 10) % organizations)), ("name prefix", "\(names[n % 10]) \(names[(n / 10) % 10]) \(n)")]
+            for (kind, query) in queries {
+                var request = IntakeV1.LookupCustomersRequest()
+                request.query = query
+                request.limit = 20
+                let start = DispatchTime.now().uptimeNanoseconds
+                let result = try intake.lookupCustomers(request, caller: caller)
+                samples[kind, default: []].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                if result.organizations.isEmpty && result.contacts.isEmpty { throw BenchError("lookup \(kind) '\(query)' found nothing") }
+            }
+        }
+        print(String(format: "lookup at %d contacts / %d organizations (seeded in %.1f s), in-process:", options.lookupContacts,
+                     organizations, Date().timeIntervalSince(seedStart)))
+        for kind in ["code", "name prefix", "tax id", "e-mail"] {
+            let sorted = samples[kind, default: []].sorted()
+            print(String(format: "  %-12@ p50 %.3f ms  p99 %.3f ms  max %.3f ms", kind, sorted[sorted.count / 2],
+                         sorted[sorted.count * 99 / 100], sorted.last ?? 0))
+        }
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

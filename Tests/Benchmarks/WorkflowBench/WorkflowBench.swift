@@ -1,0 +1,255 @@
+import Foundation
+import Messages
+import Storage
+import TestSupport
+import WorkflowCore
+
+/// Loads many tickets with history into a workflow database and prints queue listing latencies.
+///
+/// ```
+/// swift build -c release --product workflow-bench
+/// .build/release/workflow-bench --engine sqlite --tickets 1000000
+/// .build/release/workflow-bench --engine postgres --tickets 1000000   # throwaway cluster (fsync=off)
+/// ```
+/// Options: `--engine sqlite|postgres`, `--tickets N` (default 1,000,000), `--iterations N`
+/// (default 300), `--path FILE` (SQLite file to reuse), `--url URL` (PostgreSQL database to use).
+struct WorkflowBench {
+    var engine: DatabaseEngine = .sqlite
+    var tickets = 1_000_000
+    var iterations = 300
+    var path: String?
+    var url: String?
+
+    static let end = Int64(1_793_491_200_000) // 2026-11-01
+    static let span = Int64(730) * 86_400_000
+    static let groups = 20, agents = 200, organizations = 5_000
+    static let products = ["ERP", "RH", "Fiscal", "Financeiro", "Estoque", "Compras", "Vendas", "CRM", "BI", "Portal"]
+    static let topics = ["Nota fiscal rejeitada", "Erro ao gerar SPED", "Cálculo de férias errado", "Relatório não abre", "Lentidão no fechamento",
+                         "Boleto com valor divergente", "Integração bancária falha", "Dúvida sobre parametrização", "Estoque negativo",
+                         "Pedido não fatura", "Certificado digital vencido", "Folha com desconto duplicado", "Erro 539 na transmissão",
+                         "Sugestão de novo filtro", "Exigência do eSocial", "Tela congela ao salvar", "Importação de XML falha"]
+
+    init(arguments: [String]) {
+        var index = 1
+        while index + 1 < arguments.count {
+            let value = arguments[index + 1]
+            switch arguments[index] {
+            case "--engine": engine = value == "postgres" ? .postgres : .sqlite
+            case "--tickets": tickets = Int(value.replacingOccurrences(of: "_", with: "")) ?? tickets
+            case "--iterations": iterations = Int(value) ?? iterations
+            case "--path": path = value
+            case "--url": url = value
+            default: break
+            }
+            index += 2
+        }
+    }
+
+    func run() throws {
+        let configuration: DatabaseConfiguration
+        switch engine {
+        case .sqlite:
+            let file: String
+            if let path { file = path } else { file = try TemporaryDirectory.untilExit(prefix: "workflow-bench") + "/workflow.sqlite" }
+            configuration = DatabaseConfiguration(sqlitePath: file, poolSize: 4)
+        case .postgres:
+            let target: String
+            if let url { target = url } else { target = try PostgresTestServer.shared().createDatabase() }
+            configuration = DatabaseConfiguration(url: target, sqlitePath: "", poolSize: 4)
+        }
+        let database = try openDatabase(configuration, migrations: WorkflowService.migrations)
+        defer { database.close() }
+        let existing = try database.read { try $0.queryOne("SELECT COUNT(*) AS n FROM tickets")?.int("n") ?? 0 }
+        if existing < Int64(tickets) {
+            let started = Date()
+            try Generator(database: database, tickets: tickets).load(from: Int(existing))
+            print("loaded \(tickets) tickets (with history, discussion and search rows) on \(engine.rawValue) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        }
+        try database.write { tx in try tx.execute("ANALYZE") }
+        let flows = try database.write { tx -> [String: StageFlow] in
+            try FlowStore.seed(tx)
+            return try FlowStore.load(tx)
+        }
+        let queries = TicketQueries(lifecycle: TicketLifecycle(flows: flows, defaultFlow: "padrao"))
+        let agent = Actor(kind: .agent, id: "A0007", name: "Agente 7", level: 1)
+        let counts = try database.read { tx in
+            (open: try tx.queryOne("SELECT COUNT(*) AS n FROM tickets WHERE is_open = 1")?.int("n") ?? 0,
+             group: try tx.queryOne("SELECT COUNT(*) AS n FROM tickets WHERE group_id = 'G03' AND stage = 'aguardando_atendimento'")?.int("n") ?? 0)
+        }
+        print("engine \(engine.rawValue), \(tickets) tickets, \(counts.open) open, \(counts.group) in group G03's queue; agent level 1; page 50; \(iterations) iterations")
+        func cursor(_ sql: String, offset: Int64) throws -> String {
+            guard let row = try database.read({ try $0.queryOne(sql + " LIMIT 1 OFFSET ?", [.integer(offset)]) }) else { return "" }
+            return Data("v1|\(try row.int("k"))|\(try row.text("id"))".utf8).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        }
+        var open = WorkflowV1.TicketFilter()
+        open.openOnly = true
+        var groupQueue = WorkflowV1.TicketFilter()
+        groupQueue.groupID = "G03"
+        groupQueue.stages = ["aguardando_atendimento"]
+        var organization = WorkflowV1.TicketFilter()
+        organization.organizationID = "O00042"
+        var urgentOpen = WorkflowV1.TicketFilter()
+        urgentOpen.openOnly = true
+        urgentOpen.priorities = [.urgente]
+        var text = WorkflowV1.TicketFilter()
+        text.openOnly = true
+        text.text = "certificado"
+        let openDeep = try cursor("SELECT opened_at AS k, id FROM tickets WHERE is_open = 1 ORDER BY opened_at, id", offset: counts.open / 2)
+        let allDeep = try cursor("SELECT opened_at AS k, id FROM tickets ORDER BY opened_at DESC, id DESC", offset: Int64(tickets / 2))
+        let cases: [(String, WorkflowV1.TicketFilter, String, Bool)] = [
+            ("open queue, first page", open, "", false),
+            ("open queue, deep page (middle)", open, openDeep, false),
+            ("group G03 waiting queue, first page", groupQueue, "", false),
+            ("all tickets newest first, first page", WorkflowV1.TicketFilter(), "", true),
+            ("all tickets newest first, deep page (500k-th)", WorkflowV1.TicketFilter(), allDeep, true),
+            ("one organization, first page", organization, "", false),
+            ("open + urgent, first page", urgentOpen, "", false),
+            ("open + text 'certificado', first page", text, "", false),
+        ]
+        for (name, filter, cursor, newest) in cases {
+            var request = WorkflowV1.ListQueueRequest()
+            request.filter = filter
+            request.pageSize = 50
+            request.cursor = cursor
+            request.newestFirst = newest
+            var rows = 0
+            let times = try measure { rows = try database.read { try queries.listQueue($0, request, actor: agent) }.tickets.count }
+            print(Self.line(name, times, rows: rows))
+        }
+        var countsRequest = WorkflowV1.TicketFilter()
+        countsRequest.openOnly = true
+        let countTimes = try measure { _ = try database.read { try queries.countByStage($0, countsRequest, actor: agent) } }
+        print(Self.line("counts per stage (open)", countTimes, rows: nil))
+    }
+
+    func measure(_ body: () throws -> Void) throws -> [Double] {
+        for _ in 0..<min(20, iterations) { try body() }
+        var times: [Double] = []
+        for _ in 0..<iterations {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1_000_000)
+        }
+        return times.sorted()
+    }
+
+    static func line(_ name: String, _ sorted: [Double], rows: Int?) -> String {
+        func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+        let rowText = rows.map { ", \($0) rows" } ?? ""
+        let padded = name.count >= 48 ? name : name + String(repeating: " ", count: 48 - name.count)
+        return "  " + padded + String(format: " p50 %7.2f ms  p95 %7.2f ms  max %7.2f ms", percentile(0.5), percentile(0.95), sorted.last ?? 0) + rowText
+    }
+}
+
+/// Writes tickets, their search text, three history rows and one discussion entry each, in
+/// multi-row inserts, deterministic for a given count.
+struct Generator {
+    let database: any Database
+    let tickets: Int
+    static let batch = 2_000, rowsPerStatement = 100
+
+    struct Random {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+        mutating func chance(_ p: Double) -> Bool { Double(next() % 1_000_000) / 1_000_000 < p }
+    }
+
+    func load(from start: Int) throws {
+        if start == 0 { try directory() }
+        var next = start
+        while next < tickets {
+            let upper = min(tickets, next + Self.batch)
+            try database.write { tx in try insert(tx, next..<upper) }
+            next = upper
+            if next % 100_000 == 0 { FileHandle.standardOutput.write(Data("  \(next) tickets\n".utf8)) }
+        }
+    }
+
+    func directory() throws {
+        try database.write { tx in
+            for g in 0..<WorkflowBench.groups {
+                try tx.execute("INSERT INTO staff_groups (id, name, active, created_at, updated_at) VALUES (?, ?, 1, 0, 0)",
+                               [.text(String(format: "G%02d", g)), .text("Grupo \(g)")])
+            }
+            for a in 0..<WorkflowBench.agents {
+                let id = String(format: "A%04d", a)
+                try tx.execute("INSERT INTO agents (id, name, email, max_access_level, active, chefe_agent_id, is_chefe, role, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, '', 0, 0)",
+                               [.text(id), .text("Agente \(a)"), .text("a\(a)@suporte.example"), .integer(Int64(a % 3)),
+                                a % 10 == 0 ? .null : .text(String(format: "A%04d", a - a % 10)), SQLValue(a % 10 == 0)])
+                try tx.execute("INSERT INTO group_members (group_id, agent_id, added_at) VALUES (?, ?, 0)",
+                               [.text(String(format: "G%02d", a % WorkflowBench.groups)), .text(id)])
+            }
+        }
+    }
+
+    static let openStages = ["aguardando_atendimento", "aguardando_atendimento", "aguardando_atendimento", "em_atendimento", "em_atendimento",
+                             "em_atendimento", "aguardando_cliente", "diagnostico_tecnico", "analise_produto", "para_desenvolver"]
+
+    func insert(_ tx: any SQLExecutor, _ range: Range<Int>) throws {
+        var ticketRows: [[SQLValue]] = [], searchRows: [[SQLValue]] = [], historyRows: [[SQLValue]] = [], discussionRows: [[SQLValue]] = []
+        for i in range {
+            var random = Random(state: UInt64(i) &* 7_919)
+            let id = String(format: "T%07d", i)
+            let openedAt = WorkflowBench.end - WorkflowBench.span + Int64(i) * WorkflowBench.span / Int64(tickets) + Int64(random.below(600_000))
+            let recent = WorkflowBench.end - openedAt < 45 * 86_400_000
+            let isOpen = random.chance(recent ? 0.6 : 0.02)
+            let stage = isOpen ? Self.openStages[random.below(Self.openStages.count)] : (random.chance(0.92) ? "finalizado" : "cancelado")
+            let group = String(format: "G%02d", random.below(WorkflowBench.groups))
+            let agent = stage == "aguardando_atendimento" ? "" : String(format: "A%04d", random.below(WorkflowBench.agents))
+            let organization = String(format: "O%05d", random.below(WorkflowBench.organizations))
+            let category = Int64(1 + random.below(6)), priority = Int64(1 + random.below(4))
+            let level = Int64(random.chance(0.9) ? 0 : random.chance(0.8) ? 1 : 3)
+            let topic = WorkflowBench.topics[random.below(WorkflowBench.topics.count)]
+            let subject = "\(topic) \(i % 97)"
+            let request = "O cliente relata: \(topic.lowercased()) desde a atualização \(i % 13)."
+            let product = WorkflowBench.products[random.below(WorkflowBench.products.count)]
+            let module = "\(product)-M\(random.below(5))"
+            let lastInteraction = openedAt + Int64(random.below(5 * 86_400_000))
+            let finished = isOpen ? Int64(0) : lastInteraction
+            ticketRows.append([.text(id), .text("\(2024 + i * 3 / tickets)-\(String(format: "%07d", i))"), .text(organization),
+                               .text("Empresa \(organization)"), .text(random.chance(0.1) ? "premium" : "standard"),
+                               .text("C\(organization)"), .text("Contato \(organization)"), .integer(category), .integer(priority),
+                               .integer(category), .integer(priority), .text(product), .text(module), .text(subject), .text(request),
+                               .text("padrao"), .text(stage), .integer(lastInteraction), SQLValue(isOpen), .text(group), .text(agent),
+                               .integer(level), .integer(openedAt), .integer(lastInteraction), .integer(lastInteraction),
+                               .integer(openedAt + 3_600_000), .integer(finished), .text(isOpen ? "" : stage == "finalizado" ? "resolvida" : "cancelada_cliente"),
+                               .integer(Int64(random.below(3)))])
+            searchRows.append([.text(id), .text(SearchText.normalize(subject)), .text(SearchText.normalize(request)),
+                               .text(SearchText.normalize("Verifique o cadastro \(i % 31)")), .text(isOpen ? "" : "aplicar o pacote \(i % 17)")])
+            historyRows.append([.text("\(id)-h1"), .text(id), .integer(openedAt), 1, "opened", "", .text("grupo \(group)"), "", ""])
+            historyRows.append([.text("\(id)-h2"), .text(id), .integer(openedAt + 3_600_000), 2, "holder", .text("grupo \(group)"),
+                                .text("agente \(agent)"), .text(agent), .text(agent)])
+            historyRows.append([.text("\(id)-h3"), .text(id), .integer(lastInteraction), 3, "stage", "aguardando_atendimento", .text(stage),
+                                .text(agent), .text(agent)])
+            discussionRows.append([.text("\(id)-d1"), .text(id), 1, "note", 1, .text("Verifique o cadastro \(i % 31)"), .text(agent),
+                                   .text(agent), "agent", .integer(openedAt + 3_600_000)])
+        }
+        try bulk(tx, "tickets", ["id", "code", "organization_id", "organization_name", "plan", "contact_id", "contact_name", "category", "priority",
+                                 "declared_category", "declared_priority", "product", "module", "subject", "request_text", "flow", "stage",
+                                 "stage_since", "is_open", "group_id", "agent_id", "access_level", "opened_at", "updated_at",
+                                 "last_interaction_at", "first_response_at", "finished_at", "outcome", "transfer_count"], ticketRows)
+        try bulk(tx, "ticket_search", ["ticket_id", "subject", "request", "discussion", "solution"], searchRows)
+        try bulk(tx, "ticket_history", ["id", "ticket_id", "at", "seq", "kind", "old_value", "new_value", "actor_id", "actor_name"], historyRows)
+        try bulk(tx, "discussion_entries", ["id", "ticket_id", "seq", "kind", "is_public", "text", "author_id", "author_name", "author_kind", "added_at"],
+                 discussionRows)
+    }
+
+    func bulk(_ tx: any SQLExecutor, _ table: String, _ columns: [String], _ rows: [[SQLValue]]) throws {
+        let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        var index = 0
+        while index < rows.count {
+            let chunk = rows[index..<min(rows.count, index + Self.rowsPerStatement)]
+            let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES " + Array(repeating: tuple, count: chunk.count).joined(separator: ", ")
+            try tx.execute(sql, chunk.flatMap { $0 })
+            index += chunk.count
+        }
+    }
+}

@@ -1,0 +1,245 @@
+// Loads N tickets (default 1,000,000) of realistic metrics facts into the workflow time tables on
+// SQLite and PostgreSQL, then measures a month's metrics report (p50/p95), a month's CSV export and
+// the cost of one SLA recomputation. Prints figures; asserts nothing. See docs/BENCHMARKS-workflow-time.md.
+//   swift build -c release --product workflow-time-bench
+//   .build/release/workflow-time-bench [--tickets 1000000] [--engine sqlite|postgres|both] [--runs 50]
+import Foundation
+import Storage
+import TestSupport
+import WorkflowCore
+
+func option(_ name: String) -> String? {
+    CommandLine.arguments.firstIndex(of: name).flatMap { $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil }
+}
+let ticketCount = option("--tickets").flatMap(Int.init) ?? 1_000_000
+let engines: [DatabaseEngine] = {
+    switch option("--engine") ?? "both" {
+    case "sqlite": [.sqlite]
+    case "postgres": [.postgres]
+    default: [.sqlite, .postgres]
+    }
+}()
+let runs = option("--runs").flatMap(Int.init) ?? 50
+
+struct Random {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
+}
+
+let calendar = BusinessCalendar.default
+let minute: Int64 = 60_000
+let hour: Int64 = 3_600_000
+let day: Int64 = 86_400_000
+let end = calendar.instant(of: LocalDay(2027, 7, 1), minute: 0)
+let start = end - 730 * day  // two years of tickets
+let products = ["RM", "Protheus", "Datasul", "Logix", "Winthor", "Fluig", "Consinco", "Cloud"]
+let modules = ["Folha", "Fiscal", "Financeiro", "Estoque", "Compras", "Contábil"]
+let stagesOpen = ["aguardando_atendimento", "em_atendimento", "aguardando_cliente", "diagnostico_tecnico", "analise_produto", "para_desenvolver"]
+
+func percentile(_ values: [Double], _ p: Double) -> Double {
+    let sorted = values.sorted()
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
+}
+
+func load(_ database: any Database) throws {
+    var random = Random(state: 7)
+    var daily: [String: [Int64]] = [:]  // "dim|day|key" → 15 counters, in MetricsRecorder.Counter order
+    var stageDaily: [String: (Int64, Int64)] = [:]
+    var backlog: [String: Int64] = [:]  // "stage|opened day" → open tickets
+    func bump(_ at: Int64, _ d: TicketDimensions, _ index: Int, _ value: Int64) {
+        let local = calendar.localDay(of: at)
+        for (dim, key) in [("all", ""), ("category", String(d.category)), ("product", d.product), ("module", d.module), ("group", d.groupID)] {
+            daily["d|\(dim)|\(local.dayNumber)|\(key)", default: Array(repeating: 0, count: 15)][index] += value
+            daily["m|\(dim)|\(local.year * 12 + local.month - 1)|\(key)", default: Array(repeating: 0, count: 15)][index] += value
+        }
+    }
+    let columns = "ticket_id, opened_at, opened_day, organization_id, category, product, module, priority, plan, group_id, agent_id, access_level, stage, stage_entered_at, is_open, finished_at, first_response_wall_ms, first_response_business_ms, first_response_met, resolution_wall_ms, resolution_business_ms, resolution_met, transfers, ping_pongs, reopens, survey_score"
+    let width = 26
+    let perStatement = 200
+    let perTransaction = 20_000
+    let began = Date()
+    var index = 0
+    while index < ticketCount {
+        let batchEnd = min(ticketCount, index + perTransaction)
+        try database.write { tx in
+            var rows: [SQLValue] = []
+            func flush() throws {
+                guard !rows.isEmpty else { return }
+                let count = rows.count / width
+                let tuple = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
+                try tx.execute("INSERT INTO wf_metric_tickets (\(columns)) VALUES " + Array(repeating: tuple, count: count).joined(separator: ", "), rows)
+                rows.removeAll(keepingCapacity: true)
+            }
+            for i in index..<batchEnd {
+                // More tickets recently (growing customer base).
+                let position = Double(random.below(1_000_000)) / 1_000_000
+                let openedAt = start + Int64(sqrt(position) * Double(end - start))
+                let category = Int32([1, 1, 1, 1, 2, 2, 2, 3, 4, 5][random.below(10)])
+                let product = products[random.below(products.count)]
+                let d = TicketDimensions(organizationID: "org-\(random.below(5000))", category: category, product: product,
+                                         module: "\(product)/\(modules[random.below(modules.count)])", priority: Int32(1 + random.below(4)),
+                                         plan: ["basico", "premium"][random.below(2)], groupID: "g\(random.below(12))",
+                                         agentID: "a\(random.below(120))", accessLevel: Int32(random.below(3)))
+                let age = end - openedAt
+                let isOpen = age < 30 * day ? random.chance(40) : random.chance(1)
+                bump(openedAt, d, 0, 1)
+                let frWall = Int64(5 + random.below(600)) * minute
+                let frBusiness = min(frWall, Int64(5 + random.below(240)) * minute)
+                let frMet = frBusiness <= 4 * hour
+                var values: [SQLValue] = [.text(String(format: "T%07d", i)), .integer(openedAt), .integer(Int64(calendar.localDay(of: openedAt).dayNumber)),
+                                          .text(d.organizationID), .integer(Int64(d.category)), .text(d.product), .text(d.module),
+                                          .integer(Int64(d.priority)), .text(d.plan), .text(d.groupID), .text(d.agentID), .integer(Int64(d.accessLevel))]
+                let transfers = Int64(random.below(4))
+                let pingPong: Int64 = transfers >= 2 && random.chance(20) ? 1 : 0
+                let reopens: Int64 = random.chance(4) ? 1 : 0
+                if openedAt + frWall < end {
+                    bump(openedAt + frWall, d, 3, 1); bump(openedAt + frWall, d, 4, frWall); bump(openedAt + frWall, d, 5, frBusiness)
+                    bump(openedAt + frWall, d, 6, frMet ? 1 : 0)
+                }
+                bump(openedAt, d, 11, transfers); bump(openedAt, d, 12, pingPong)
+                if isOpen {
+                    let stage = stagesOpen[random.below(stagesOpen.count)]
+                    backlog["\(stage)|\(calendar.localDay(of: openedAt).dayNumber)", default: 0] += 1
+                    values += [.text(stage), .integer(openedAt + frWall / 2), .integer(1), .null,
+                               .integer(frWall), .integer(frBusiness), .integer(frMet ? 1 : 0), .null, .null, .null,
+                               .integer(transfers), .integer(pingPong), .integer(reopens), .null]
+                } else {
+                    let resolutionWall = min(age - 1, Int64(1 + random.below(20 * 24)) * hour)
+                    let resolutionBusiness = resolutionWall / 3
+                    let met = resolutionBusiness <= 16 * hour
+                    let finishedAt = openedAt + resolutionWall
+                    let survey: SQLValue = random.chance(30) ? .integer(Int64(1 + random.below(5))) : .null
+                    values += [.text("finalizado"), .integer(finishedAt), .integer(0), .integer(finishedAt),
+                               .integer(frWall), .integer(frBusiness), .integer(frMet ? 1 : 0),
+                               .integer(resolutionWall), .integer(resolutionBusiness), .integer(met ? 1 : 0),
+                               .integer(transfers), .integer(pingPong), .integer(reopens), survey]
+                    bump(finishedAt, d, 1, 1); bump(finishedAt, d, 2, reopens)
+                    bump(finishedAt, d, 7, 1); bump(finishedAt, d, 8, resolutionWall); bump(finishedAt, d, 9, resolutionBusiness)
+                    bump(finishedAt, d, 10, met ? 1 : 0)
+                    if case .integer(let score) = survey { bump(finishedAt, d, 13, 1); bump(finishedAt, d, 14, score) }
+                    let stageKey = "\(calendar.localDay(of: finishedAt).dayNumber)|em_atendimento"
+                    stageDaily[stageKey, default: (0, 0)].0 += 1
+                    stageDaily[stageKey, default: (0, 0)].1 += resolutionWall / 2
+                }
+                rows += values
+                if rows.count / width == perStatement { try flush() }
+            }
+            try flush()
+        }
+        index = batchEnd
+        if index % 200_000 == 0 { print("  loaded \(index) tickets (\(Int(Date().timeIntervalSince(began))) s)") }
+    }
+    // Rollups, as MetricsRecorder would have built them event by event.
+    let counterColumns = "opened, finished, reopened, fr_count, fr_wall_ms, fr_business_ms, fr_met, res_count, res_wall_ms, res_business_ms, res_met, transfers, ping_pongs, survey_count, survey_sum"
+    let entries = Array(daily)
+    var offset = 0
+    while offset < entries.count {
+        let slice = entries[offset..<min(entries.count, offset + 5_000)]
+        try database.write { tx in
+            for (key, counters) in slice {
+                let parts = key.split(separator: "|", omittingEmptySubsequences: false)
+                let table = parts[0] == "d" ? "wf_metric_daily (dim, day" : "wf_metric_monthly (dim, month"
+                try tx.execute("INSERT INTO \(table), key, \(counterColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               [.text(String(parts[1])), .integer(Int64(parts[2])!), .text(String(parts[3]))] + counters.map { .integer($0) })
+            }
+        }
+        offset += 5_000
+    }
+    try database.write { tx in
+        for (key, count) in backlog {
+            let parts = key.split(separator: "|")
+            try tx.execute("INSERT INTO wf_metric_backlog (stage, opened_day, open_count) VALUES (?, ?, ?)",
+                           [.text(String(parts[0])), .integer(Int64(parts[1])!), .integer(count)])
+        }
+        for (key, value) in stageDaily {
+            let parts = key.split(separator: "|")
+            try tx.execute("INSERT INTO wf_metric_daily_stage (day, stage, exits, wall_ms) VALUES (?, ?, ?, ?)",
+                           [.integer(Int64(parts[0])!), .text(String(parts[1])), .integer(value.0), .integer(value.1)])
+        }
+    }
+    if database.engine == .postgres { try database.write { tx in _ = try tx.execute("ANALYZE") } }
+    print("  loaded \(ticketCount) tickets and \(daily.count) rollup rows in \(String(format: "%.1f", Date().timeIntervalSince(began))) s")
+}
+
+for engine in engines {
+    print("== \(engine.rawValue): \(ticketCount) tickets")
+    let scratch = try ScratchDatabase(engine)
+    let database = try scratch.open(migrations: WorkflowTimeMigrations.all)
+    try load(database)
+    let open = try database.read { tx in try tx.scalar("SELECT COUNT(*) FROM wf_metric_tickets WHERE is_open = 1") }
+    print("  open tickets: \(open)")
+
+    // A month's report: totals, four breakdowns, stage time, backlog.
+    var latencies: [Double] = []
+    var report: MetricsReport?
+    for run in 0..<(runs + 5) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        report = try database.read { tx in try MetricsQuery.report(tx, from: LocalDay(2027, 5, 1), to: LocalDay(2027, 6, 1), now: end) }
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+        if run >= 5 { latencies.append(ms) }
+    }
+    print(String(format: "  month metrics report (May 2027, %lld opened): p50 %.2f ms, p95 %.2f ms", report?.totals.opened ?? 0,
+                 percentile(latencies, 0.5), percentile(latencies, 0.95)))
+    latencies = []
+    for run in 0..<(runs + 5) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        _ = try database.read { tx in try MetricsQuery.totals(tx, from: LocalDay(2027, 5, 1), to: LocalDay(2027, 6, 1)) }
+        if run >= 5 { latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6) }
+    }
+    print(String(format: "  month totals only: p50 %.2f ms, p95 %.2f ms", percentile(latencies, 0.5), percentile(latencies, 0.95)))
+    let parts: [(String, (any SQLExecutor) throws -> Void)] = [
+        ("by module", { _ = try MetricsQuery.totals($0, from: LocalDay(2027, 5, 1), to: LocalDay(2027, 6, 1), by: .module) }),
+        ("stage time", { _ = try MetricsQuery.stageTime($0, from: LocalDay(2027, 5, 1), to: LocalDay(2027, 6, 1)) }),
+        ("backlog", { _ = try MetricsQuery.backlog($0, now: end) }),
+    ]
+    for (name, part) in parts {
+        var times: [Double] = []
+        for _ in 0..<(runs + 5) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try database.read { tx in try part(tx) }
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        }
+        print(String(format: "    %@: p50 %.2f ms", name, percentile(Array(times.dropFirst(5)), 0.5)))
+    }
+
+    // A month's CSV export, page by page.
+    let exportStart = calendar.instant(of: LocalDay(2027, 5, 1), minute: 0), exportEnd = calendar.instant(of: LocalDay(2027, 6, 1), minute: 0)
+    var cursor: MetricsExport.Cursor?
+    var rows = 0, bytes = 0
+    let t0 = Date()
+    repeat {
+        let page = try database.read { tx in try MetricsExport.page(tx, from: exportStart, to: exportEnd, after: cursor, limit: 1000) }
+        rows += page.rows
+        bytes += page.csv.utf8.count
+        cursor = page.next
+    } while cursor != nil
+    let seconds = Date().timeIntervalSince(t0)
+    print(String(format: "  CSV export of May 2027: %d rows, %.1f MB in %.2f s (%.0f rows/s)", rows, Double(bytes) / 1e6, seconds, Double(rows) / seconds))
+
+    // One SLA recomputation of a ticket with 20 events (the cost each ticket event pays).
+    let sla = SLAEngine()
+    try database.write { tx in
+        try sla.onTicketEvent(tx, ticketID: "bench", .opened(plan: "basico", priority: 2, stage: "em_atendimento", calendarID: ""), at: start)
+        for i in 1..<20 {
+            let event: SLAEvent = i % 2 == 0 ? .stageChanged("em_atendimento") : .stageChanged("aguardando_cliente")
+            try sla.onTicketEvent(tx, ticketID: "bench", event, at: start + Int64(i) * 5 * hour)
+        }
+    }
+    latencies = []
+    for run in 0..<(runs + 5) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try database.write { tx in _ = try sla.recompute(tx, ticketID: "bench", now: start + 200 * hour) }
+        if run >= 5 { latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6) }
+    }
+    print(String(format: "  SLA recompute (20 events, in its own transaction): p50 %.2f ms, p95 %.2f ms",
+                 percentile(latencies, 0.5), percentile(latencies, 0.95)))
+    database.close()
+}

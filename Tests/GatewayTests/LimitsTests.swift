@@ -1,0 +1,78 @@
+import Foundation
+import Storage
+import Testing
+import TestSupport
+
+@Suite("Gateway limits, errors, metrics and the OpenAPI document", .serialized)
+struct LimitsTests {
+    @Test("bodies over the limit are 413 (announced or chunked), huge headers 431, bad JSON 400 with the error shape")
+    func bodyAndHeaderLimits() throws {
+        let gateway = try GatewayHarness(engine: .sqlite, extra: ["GATEWAY_HTTP_MAX_BODY_BYTES": "4096"])
+        let big = Data(repeating: 65, count: 10_000)
+        let announced = try gateway.request("POST", "/v1/auth/login", body: big)
+        #expect(announced.status == 413)
+        #expect(announced.errorCode == "PAYLOAD_TOO_LARGE")
+        let chunked = try gateway.request("POST", "/v1/auth/login", body: big, headers: ["Transfer-Encoding": "chunked"])
+        #expect(chunked.status == 413)
+        let header = try gateway.request("GET", "/healthz", headers: ["X-Filler": String(repeating: "a", count: 40_000)], conform: false)
+        #expect(header.status == 431)
+        let garbage = try gateway.request("POST", "/v1/auth/login", body: Data("{nope".utf8))
+        #expect(garbage.status == 400)
+        let error = try #require(garbage.json["error"] as? [String: Any])
+        #expect(error["code"] as? String == "INVALID_JSON")
+        #expect(error["message"] is String && error["message_en"] is String && error["details"] is [Any])
+        let missing = try gateway.request("POST", "/v1/auth/login", json: ["email": "a@b.c"])
+        #expect(missing.status == 400)
+        #expect(((missing.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.first?["field"] as? String == "password")
+        #expect(try gateway.request("GET", "/v1/nothing-here", conform: false).status == 404)
+    }
+
+    @Test("rate limits per user answer 429 with RateLimit headers; failed logins are throttled")
+    func rateLimits() throws {
+        let gateway = try GatewayHarness(engine: .sqlite, extra: ["GATEWAY_RATE_LIMIT_USER": "3", "GATEWAY_LOGIN_MAX_FAILURES": "3"])
+        let token = try gateway.adminToken()
+        var statuses: [Int] = []
+        var remaining: [String] = []
+        for _ in 0..<4 {
+            let response = try gateway.request("GET", "/v1/me", bearer: token)
+            statuses.append(response.status)
+            remaining.append(response.header("RateLimit-Remaining") ?? "")
+        }
+        #expect(statuses == [200, 200, 200, 429])
+        #expect(remaining == ["2", "1", "0", "0"])
+        let limited = try gateway.request("GET", "/v1/me", bearer: token)
+        #expect(limited.header("Retry-After") != nil)
+        #expect(limited.header("RateLimit-Limit") == "3")
+
+        for _ in 0..<3 {
+            #expect(try gateway.request("POST", "/v1/auth/tokens", json: ["email": "victim@example.com", "password": "guess-guess-1"]).status == 401)
+        }
+        let throttled = try gateway.request("POST", "/v1/auth/tokens", json: ["email": "victim@example.com", "password": "guess-guess-1"])
+        #expect(throttled.status == 429)
+        #expect(throttled.errorCode == "LOGIN_THROTTLED")
+    }
+
+    @Test("/healthz, /readyz without services behind, /metrics for administrators, Idempotency-Key validated")
+    func observability() throws {
+        let gateway = try GatewayHarness(engine: .sqlite, extra: [
+            "INTAKE_ADDRESSES": "127.0.0.1:1", "WORKFLOW_ADDRESSES": "127.0.0.1:1", "NOTIFICATION_ADDRESSES": "127.0.0.1:1", "KNOWLEDGE_ADDRESSES": "127.0.0.1:1",
+        ])
+        #expect(try gateway.request("GET", "/healthz").status == 200)
+        let ready = try gateway.request("GET", "/readyz")
+        #expect(ready.status == 503)
+        #expect(((ready.json["services"] as? [String: Any])?["intake"] as? [String: Any])?["status"] as? String == "UNREACHABLE")
+        let token = try gateway.adminToken()
+        #expect(try gateway.request("GET", "/metrics").status == 401)
+        let badKey = try gateway.request("POST", "/v1/auth/logout", headers: ["Idempotency-Key": String(repeating: "k", count: 300)], bearer: token)
+        #expect(badKey.status == 400)
+        let metrics = try gateway.request("GET", "/metrics", bearer: token)
+        #expect(metrics.status == 200)
+        #expect(metrics.text.contains("gateway_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"))
+        #expect(metrics.text.contains("gateway_http_request_duration_seconds_bucket{method=\"GET\",route=\"/readyz\",le=\"+Inf\"} 1"))
+        #expect(metrics.text.contains("gateway_http_errors_total{code=\"UNAUTHENTICATED\"} 1"))
+        #expect(metrics.text.contains("gateway_rpc_client_calls_total{service=\"gateway\",method=\"/ocorrencias.rpc.v1.Health/Check\",code=\"UNAVAILABLE\"}"))
+        let spec = try gateway.request("GET", "/openapi.yaml")
+        #expect(spec.status == 200)
+        #expect(spec.text == (try String(contentsOfFile: OpenAPISpec.documentPath, encoding: .utf8)))
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Storage
+import Testing
+import TestSupport
+
+@Suite("Gateway public RPC port and readiness with real services", .serialized)
+struct ProxyTests {
+    /// intake, workflow, notification and knowledge as real processes, and the gateway in front.
+    final class Deployment: @unchecked Sendable {
+        let services: [ServiceProcess]
+        let gateway: GatewayHarness
+        let directory: TemporaryDirectory
+
+        init(engine: DatabaseEngine) throws {
+            directory = try TemporaryDirectory()
+            let secret = "proxy-test-secret-\(UUID().uuidString)"
+            var services: [ServiceProcess] = []
+            var addresses: [String: String] = [:]
+            let names = ["intake", "workflow", "notification", "knowledge"]
+            var ports: [String: Int] = [:]
+            for name in names {
+                ports[name] = try FreePort.next()
+                addresses["\(name.uppercased())_ADDRESSES"] = "127.0.0.1:\(ports[name]!)"
+            }
+            // Every service knows where the others are (events travel between them).
+            var environment = addresses
+            environment["OCORRENCIAS_DATA_DIR"] = directory.path
+            environment["OCORRENCIAS_SECRET"] = secret
+            environment["OCORRENCIAS_LOG_LEVEL"] = "notice"
+            for name in names {
+                services.append(try ServiceProcess(name: name, environment: environment, port: ports[name]))
+            }
+            addresses["OCORRENCIAS_SECRET"] = secret
+            self.services = services
+            gateway = try GatewayHarness(engine: engine, extra: addresses)
+        }
+
+        deinit { for service in services { service.stop() } }
+    }
+
+    static func client(port: Int, key: String) -> RPCClient {
+        var configuration = ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], secret: .random())
+        configuration.apiKey = key
+        configuration.callerName = "proxy-test"
+        configuration.maxAttempts = 1
+        return RPCClient(configuration: configuration)
+    }
+
+    @Test("an API key reaches each service's methods through one port; bad and revoked keys are refused; /readyz is 200", arguments: TestEngines.all)
+    func proxy(engine: DatabaseEngine) throws {
+        let deployment = try Deployment(engine: engine)
+        let gateway = deployment.gateway
+        let admin = try gateway.adminToken()
+        #expect(try gateway.request("GET", "/readyz").status == 200)
+
+        let created = try gateway.request("POST", "/v1/api-keys", json: ["name": "ERP", "role": "agent", "access_level": 1], bearer: admin)
+        #expect(created.status == 201, "\(created.text)")
+        let key = try #require(created.json["key"] as? String)
+        let keyID = try #require((created.json["api_key"] as? [String: Any])?["id"] as? String)
+        // The key also works as a bearer credential over HTTP.
+        let me = try gateway.request("GET", "/v1/me", bearer: key)
+        #expect((me.json["principal"] as? [String: Any])?["kind"] as? String == "integration")
+
+        let client = Self.client(port: gateway.proxyPort, key: key)
+        defer { client.close() }
+        // Built-ins go to the service named in `service` metadata.
+        let health = try client.call(RpcV1.Health.check, RpcV1.HealthCheckRequest(), options: CallOptions(metadata: [MetadataKey.service: "intake"]))
+        #expect(health.status == .serving, "\(health.detail)")
+        var echo = RpcV1.EchoRequest()
+        echo.payload = Array("olá".utf8)
+        let echoed = try client.call(RpcV1.Echo.echo, echo, options: CallOptions(metadata: [MetadataKey.service: "knowledge"]))
+        #expect(echoed.payload == echo.payload)
+        // Without it the gateway answers: reflection lists every service's methods.
+        _ = try client.call(RpcV1.Reflection.listMethods, RpcV1.ListMethodsRequest())
+        // A domain method, forwarded to intake with the key's principal signed in (intake refuses
+        // calls without a valid principal, so an answer proves it arrived signed).
+        var lookup = IntakeV1.LookupCustomersRequest()
+        lookup.query = "Acme"
+        _ = try client.call(IntakeV1.Intake.lookupCustomers, lookup)
+        // Event delivery is internal.
+        #expect(throws: RPCError.self) {
+            _ = try client.callRaw(path: "/ocorrencias.events.v1.EventSink/Deliver", payload: [])
+        }
+        do {
+            _ = try client.callRaw(path: "/ocorrencias.events.v1.EventSink/Deliver", payload: [])
+        } catch let error as RPCError {
+            #expect(error.code == .permissionDenied)
+        }
+        // Unknown methods of a known service come back UNIMPLEMENTED from the service.
+        do {
+            _ = try client.callRaw(path: "/ocorrencias.intake.v1.Nothing/Here", payload: [])
+            Issue.record("expected an error")
+        } catch let error as RPCError {
+            #expect(error.code == .unimplemented)
+        }
+
+        // A wrong key cannot connect; the deployment secret is not accepted there either.
+        let stranger = Self.client(port: gateway.proxyPort, key: "ocr_\(keyID)_wrong")
+        defer { stranger.close() }
+        do {
+            _ = try stranger.call(RpcV1.Health.check, RpcV1.HealthCheckRequest())
+            Issue.record("a wrong key was accepted")
+        } catch let error as RPCError {
+            #expect(error.code == .unauthenticated)
+        }
+        let insider = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: gateway.proxyPort)],
+                                                                   secret: DeploymentSecret(bytes: Array(gateway.environment["OCORRENCIAS_SECRET"]!.utf8))))
+        defer { insider.close() }
+        #expect(throws: RPCError.self) { _ = try insider.call(RpcV1.Health.check, RpcV1.HealthCheckRequest()) }
+
+        // Revoking the key stops calls on connections already open.
+        #expect(try gateway.request("DELETE", "/v1/api-keys/\(keyID)", bearer: admin).status == 204)
+        do {
+            _ = try client.call(RpcV1.Health.check, RpcV1.HealthCheckRequest(), options: CallOptions(metadata: [MetadataKey.service: "intake"]))
+            Issue.record("a revoked key was accepted")
+        } catch let error as RPCError {
+            #expect(error.code == .unauthenticated)
+        }
+        #expect(try gateway.request("GET", "/v1/me", bearer: key).status == 401)
+
+        let metrics = try gateway.request("GET", "/metrics", bearer: admin)
+        #expect(metrics.text.contains("gateway_rpc_client_calls_total{service=\"gateway\",method=\"/ocorrencias.rpc.v1.Health/Check\",code=\"OK\"}"))
+    }
+}

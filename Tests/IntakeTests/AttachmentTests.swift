@@ -1,0 +1,168 @@
+import Foundation
+import IntakeCore
+import Messages
+import RPC
+import RPCTransport
+import Storage
+import Testing
+import TestSupport
+
+extension IntakeHarness {
+    /// Uploads `bytes` in chunks over the client-streaming RPC.
+    func upload(_ bytes: [UInt8], name: String = "tela.png", chunk: Int = 256 << 10, as options: CallOptions,
+                ticketID: String = "", sha: String? = nil, size: Int64? = nil) throws -> CommonV1.AttachmentRef {
+        let call = try client.streamingCall(IntakeV1.Intake.uploadAttachment, options: options)
+        var first = IntakeV1.UploadAttachmentRequest()
+        first.fileName = name
+        first.contentType = "image/png"
+        first.sizeBytes = size ?? Int64(bytes.count)
+        first.sha256 = sha ?? sha256Hex(bytes)
+        first.ticketID = ticketID
+        first.data = Array(bytes.prefix(chunk))
+        try call.send(first)
+        var offset = first.data.count
+        while offset < bytes.count {
+            var next = IntakeV1.UploadAttachmentRequest()
+            next.data = Array(bytes[offset..<min(offset + chunk, bytes.count)])
+            try call.send(next)
+            offset += next.data.count
+        }
+        return try call.finish()
+    }
+
+    func download(_ id: String, as options: CallOptions, chunk: Int32 = 300_000) throws -> [UInt8] {
+        var request = IntakeV1.DownloadAttachmentRequest()
+        request.attachmentID = id
+        request.chunkBytes = chunk
+        let stream = try client.serverStream(IntakeV1.Intake.downloadAttachment, request, options: options)
+        var bytes: [UInt8] = []
+        while let part = try stream.receive() {
+            #expect(part.offset == Int64(bytes.count))
+            bytes += part.data
+        }
+        return bytes
+    }
+
+    func storedFiles() -> [String] {
+        let root = intake.contents.root
+        let enumerator = FileManager.default.enumerator(atPath: root)
+        var files: [String] = []
+        while let path = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: "\(root)/\(path)", isDirectory: &isDirectory), !isDirectory.boolValue {
+                files.append(path)
+            }
+        }
+        return files
+    }
+}
+
+func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
+    var state = seed
+    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        for index in 0..<count {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            buffer[index] = UInt8(truncatingIfNeeded: state >> 33)
+        }
+        initialized = count
+    }
+}
+
+@Suite("Attachments", .serialized)
+struct AttachmentTests {
+    @Test("a 5 MiB file larger than a frame streams in chunks, is stored once per content and reads back byte-exact", arguments: TestEngines.all)
+    func uploadDedupeDownload(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let asMaria = harness.options(IntakeHarness.customer(maria))
+        let content = randomBytes(5 << 20, seed: 7)
+        let first = try harness.upload(content, name: "gravação.mp4", as: asMaria)
+        let second = try harness.upload(content, name: "copia.mp4", as: asMaria)
+        #expect(first.sha256 == sha256Hex(content) && first.sizeBytes == Int64(content.count))
+        #expect(first.id != second.id)
+        #expect(harness.storedFiles().filter { !$0.hasPrefix("tmp/") } == ["\(first.sha256.prefix(2))/\(first.sha256.dropFirst(2).prefix(2))/\(first.sha256)"],
+                "one file for one content")
+        var request = IntakeHarness.request(acme)
+        request.attachmentIDs = [first.id, second.id]
+        let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, request, options: asMaria).ticket)
+        #expect(ticket.attachments.map(\.id) == [first.id, second.id])
+        #expect(try harness.events(IntakeV1.TicketOpened.self).first?.attachments.count == 2)
+        #expect(try harness.download(first.id, as: asMaria) == content)
+        // Staff read it too; an empty file works.
+        #expect(try harness.download(second.id, as: harness.staff) == content)
+        let empty = try harness.upload([], name: "vazio.txt", as: asMaria)
+        #expect(try harness.download(empty.id, as: asMaria) == [])
+        // An attachment is used once.
+        var reuse = IntakeHarness.request(acme, subject: "Outro")
+        reuse.attachmentIDs = [first.id]
+        let reused = rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, reuse, options: asMaria) }
+        #expect(reused?.violations.map(\.field) == ["attachment_ids[0]"])
+    }
+
+    @Test("a wrong hash, a wrong size or a file over the limit is refused and leaves nothing", arguments: TestEngines.all)
+    func refusedUploads(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine, environment: ["INTAKE_MAX_FILE_BYTES": String(1 << 20)])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let asMaria = harness.options(IntakeHarness.customer(maria))
+        let content = randomBytes(600_000, seed: 1)
+        let badHash = rpcError { _ = try harness.upload(content, as: asMaria, sha: String(repeating: "ab", count: 32)) }
+        #expect(badHash?.code == .invalidArgument && badHash?.violations.first?.reason == "sha256_mismatch")
+        let badSize = rpcError { _ = try harness.upload(content, as: asMaria, size: 10) }
+        #expect(badSize?.code == .invalidArgument && badSize?.violations.first?.reason == "size_mismatch")
+        let tooBig = randomBytes((1 << 20) + 1, seed: 2)
+        let refused = rpcError { _ = try harness.upload(tooBig, as: asMaria, size: 1000) }
+        #expect(refused?.code == .resourceExhausted)
+        let announcedTooBig = rpcError { _ = try harness.upload(tooBig, as: asMaria) }
+        #expect(announcedTooBig?.code == .resourceExhausted)
+        #expect(harness.storedFiles().isEmpty)
+        #expect(try harness.count("attachments") == 0)
+    }
+
+    @Test("an upload cut off midway leaves no file and no attachment", arguments: TestEngines.all)
+    func cutOffUpload(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let content = randomBytes(2 << 20, seed: 3)
+        let call = try harness.client.streamingCall(IntakeV1.Intake.uploadAttachment, options: harness.options(IntakeHarness.customer(maria)))
+        var first = IntakeV1.UploadAttachmentRequest()
+        first.fileName = "cortado.bin"
+        first.sizeBytes = Int64(content.count)
+        first.sha256 = sha256Hex(content)
+        first.data = Array(content.prefix(512 << 10))
+        try call.send(first)
+        var next = IntakeV1.UploadAttachmentRequest()
+        next.data = Array(content[(512 << 10)..<(1 << 20)])
+        try call.send(next)
+        // Wait until the server has started writing, then cut the call.
+        let limit = Date().addingTimeInterval(5)
+        while harness.intake.contents.pendingUploads().isEmpty && Date() < limit { usleep(5_000) }
+        call.cancel()
+        let drained = Date().addingTimeInterval(10)
+        while !harness.intake.contents.pendingUploads().isEmpty && Date() < drained { usleep(10_000) }
+        #expect(harness.intake.contents.pendingUploads().isEmpty, "temporary file removed")
+        #expect(harness.storedFiles().isEmpty)
+        #expect(try harness.count("attachments") == 0)
+        #expect(try harness.count("contents") == 0)
+    }
+
+    @Test("files added to an existing ticket raise AttachmentAdded; the per-ticket limit holds", arguments: TestEngines.all)
+    func addToTicket(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine, environment: ["INTAKE_MAX_TICKET_BYTES": "1000000"])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let asMaria = harness.options(IntakeHarness.customer(maria))
+        let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme), options: asMaria).ticket)
+        let added = try harness.upload(randomBytes(600_000, seed: 4), name: "log.txt", as: asMaria, ticketID: ticket.id)
+        let events = try harness.events(IntakeV1.AttachmentAdded.self)
+        #expect(events.map { $0.attachment?.id } == [added.id])
+        #expect(events.first?.code == ticket.code && events.first?.by?.id == maria.id)
+        let over = rpcError { _ = try harness.upload(randomBytes(600_000, seed: 5), name: "log2.txt", as: asMaria, ticketID: ticket.id) }
+        #expect(over?.violations.first?.reason == "ticket_too_large")
+        var get = IntakeV1.GetTicketRequest()
+        get.ticket = ticket.id
+        #expect(try harness.client.call(IntakeV1.Intake.getTicket, get, options: asMaria).attachments.map(\.id) == [added.id])
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import IntakeCore
+import Messages
+import RPC
+import Storage
+import Testing
+import TestSupport
+
+@Suite("Configurable lists, custom fields and support policy", .serialized)
+struct CatalogTests {
+    @Test("channels and origins have defaults; an administrator adds one and tickets accept it", arguments: TestEngines.all)
+    func channels(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let list = try harness.client.call(IntakeV1.Intake.listChannels, IntakeV1.ListEntriesRequest(), options: harness.staff)
+        #expect(list.entries.map(\.key) == ["portal", "email", "phone", "whatsapp", "skype", "chat", "internal"])
+        let origins = try harness.client.call(IntakeV1.Intake.listOrigins, IntakeV1.ListEntriesRequest(), options: harness.staff)
+        #expect(origins.entries.map(\.key) == ["customer", "representative", "internal"])
+        var entry = IntakeV1.ListEntry()
+        entry.key = "0800"
+        entry.labelPt = "Telefone 0800"
+        entry.active = true
+        entry.position = 8
+        let nonAdmin = harness.options(IntakeHarness.agent("agent-2", administrator: false))
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.putChannel, entry, options: nonAdmin) }?.code == .permissionDenied)
+        _ = try harness.client.call(IntakeV1.Intake.putChannel, entry, options: harness.staff)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        var request = IntakeHarness.request(acme)
+        request.contactID = maria.id
+        request.channel = "0800"
+        #expect(try harness.client.call(IntakeV1.Intake.openTicket, request, options: harness.staff).ticket?.channel == "0800")
+        entry.active = false
+        _ = try harness.client.call(IntakeV1.Intake.putChannel, entry, options: harness.staff)
+        request.subject = "Outro"
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, request, options: harness.staff) }?.violations.map(\.field) == ["channel"])
+    }
+
+    @Test("custom fields per product and category are validated like built-in fields", arguments: TestEngines.all)
+    func customFields(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        func field(_ key: String, _ kind: IntakeV1.CustomFieldKind, product: String = "", category: CommonV1.Category = .unspecified,
+                   required: Bool = false, choices: [String] = []) throws {
+            var value = IntakeV1.CustomField()
+            value.key = key
+            value.labelPt = key
+            value.kind = kind
+            value.product = product
+            value.category = category
+            value.required = required
+            value.active = true
+            value.choices = choices
+            _ = try harness.client.call(IntakeV1.Intake.putCustomField, value, options: harness.staff)
+        }
+        try field("nota", .fieldNumber, product: "ERP", required: true)
+        try field("emissao", .fieldDate, product: "ERP")
+        try field("uf", .fieldChoice, product: "ERP", category: .problema, choices: ["SP", "RJ"])
+        try field("contingencia", .fieldBoolean)
+        try field("folha", .fieldText, product: "RH", required: true)
+        var filter = IntakeV1.ListCustomFieldsRequest()
+        filter.product = "ERP"
+        filter.category = .problema
+        #expect(try harness.client.call(IntakeV1.Intake.listCustomFields, filter, options: harness.staff).fields.map(\.key).sorted()
+                == ["contingencia", "emissao", "nota", "uf"])
+
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let asMaria = harness.options(IntakeHarness.customer(maria))
+        func value(_ key: String, _ text: String) -> IntakeV1.CustomFieldValue {
+            var value = IntakeV1.CustomFieldValue()
+            value.key = key
+            value.value = text
+            return value
+        }
+        var request = IntakeHarness.request(acme)
+        request.customFields = [value("emissao", "2026-02-30"), value("uf", "MG"), value("contingencia", "sim"), value("folha", "x")]
+        let error = rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, request, options: asMaria) }
+        #expect(Dictionary(uniqueKeysWithValues: (error?.violations ?? []).map { ($0.field, $0.reason) }) == [
+            "custom_fields.nota": "required", "custom_fields.emissao": "not_a_date", "custom_fields.uf": "not_a_choice",
+            "custom_fields.contingencia": "not_a_boolean", "custom_fields.folha": "unknown_field",
+        ])
+        #expect(try harness.count("tickets") == 0)
+        request.customFields = [value("nota", "123.5"), value("emissao", "2024-02-29"), value("uf", "SP"), value("contingencia", "true")]
+        let ticket = try harness.client.call(IntakeV1.Intake.openTicket, request, options: asMaria).ticket
+        #expect(ticket?.customFields.count == 4)
+        #expect(try harness.events(IntakeV1.TicketOpened.self).first?.customFields["uf"] == "SP")
+    }
+
+    @Test("support-policy texts have defaults and an administrator changes them", arguments: TestEngines.all)
+    func supportPolicy(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let asMaria = harness.options(IntakeHarness.customer(maria))
+        let policy = try harness.client.call(IntakeV1.Intake.getSupportPolicy, IntakeV1.GetSupportPolicyRequest(), options: asMaria)
+        #expect(policy.priorities.map(\.priority) == [.baixa, .normal, .alta, .urgente])
+        #expect(!policy.writingTipsPt.isEmpty && !policy.writingTipsEn.isEmpty)
+        var changed = policy
+        changed.writingTipsPt = "Seja claro."
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.putSupportPolicy, changed, options: asMaria) }?.code == .permissionDenied)
+        _ = try harness.client.call(IntakeV1.Intake.putSupportPolicy, changed, options: harness.staff)
+        #expect(try harness.client.call(IntakeV1.Intake.getSupportPolicy, IntakeV1.GetSupportPolicyRequest(), options: asMaria).writingTipsPt == "Seja claro.")
+    }
+}

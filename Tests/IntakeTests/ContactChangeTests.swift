@@ -1,0 +1,104 @@
+import Foundation
+import IntakeCore
+import Messages
+import Observability
+import RPC
+import RPCTransport
+import Storage
+import Synchronization
+import Testing
+import TestSupport
+
+/// A small workflow stand-in: a real RPC server answering `Workflow/GetTicketHolder` with what
+/// the test sets. (The real method is tested by the workflow service's own tests.)
+final class FakeWorkflow: Sendable {
+    final class State: Sendable {
+        let answer = Mutex<WorkflowV1.GetTicketHolderResponse?>(nil)
+        let asked = Mutex<[String]>([])
+    }
+    let server: RPCServer
+    let state = State()
+    var asked: [String] { state.asked.withLock { $0 } }
+
+    init(secret: String) throws {
+        var router = RPCRouter()
+        let state = self.state
+        router.register(WorkflowV1.Workflow.getTicketHolder) { request, _ in
+            state.asked.withLock { $0.append(request.ticketID) }
+            guard let response = state.answer.withLock({ $0 }) else {
+                throw RPCError(.notFound, "ticket unknown to workflow")
+            }
+            return response
+        }
+        var configuration = ServerConfiguration(serviceName: "workflow", secret: DeploymentSecret(bytes: Array(secret.utf8)))
+        configuration.port = 0
+        server = RPCServer(configuration: configuration, router: router, logger: Logger(service: "workflow", level: .critical))
+        try server.start()
+    }
+
+    func holds(_ agent: String, chefe: String = "chefe-1", open: Bool = true) {
+        var holder = WorkflowV1.Holder()
+        holder.agentID = agent
+        holder.chefeAgentID = chefe
+        var response = WorkflowV1.GetTicketHolderResponse()
+        response.open = open
+        response.holder = holder
+        response.stage = open ? "Em atendimento" : "Finalizado"
+        state.answer.withLock { $0 = response }
+    }
+
+    deinit { server.shutdown(gracePeriodMilliseconds: 0) }
+}
+
+@Suite("Changing a ticket's contact", .serialized)
+struct ContactChangeTests {
+    @Test("only the holding agent (or their chefe) with the link-customers permission, only while open; workflow is asked over RPC", arguments: TestEngines.all)
+    func changeContact(engine: DatabaseEngine) throws {
+        let secret = "contact-change-secret-\(UUID().uuidString)"
+        let workflow = try FakeWorkflow(secret: secret)
+        let harness = try IntakeHarness(engine, environment: ["WORKFLOW_ADDRESSES": "127.0.0.1:\(workflow.server.port)"], secret: secret)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let beta = try harness.organization("Beta", taxID: "12ABC34501DE35")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let joao = try harness.contact(acme, "João", email: "joao@acme.example")
+        let stranger = try harness.contact(beta, "Estranho", email: "e@beta.example")
+        let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme),
+                                                          options: harness.options(IntakeHarness.customer(maria))).ticket)
+        var change = IntakeV1.ChangeTicketContactRequest()
+        change.ticket = ticket.code
+        change.contactID = joao.id
+        let holder = IntakeHarness.agent("agent-h", administrator: false, permissions: ["tickets.link_customer"])
+        let other = IntakeHarness.agent("agent-o", administrator: false, permissions: ["tickets.link_customer"])
+        let noPermission = IntakeHarness.agent("agent-h", administrator: false)
+        let chefe = IntakeHarness.agent("chefe-1", administrator: false, permissions: ["link_customers"], chefe: true)
+        func attempt(_ principal: AuthV1.Principal) -> RPCError? {
+            rpcError { _ = try harness.client.call(IntakeV1.Intake.changeTicketContact, change, options: harness.options(principal)) }
+        }
+
+        // Workflow does not know the ticket yet.
+        #expect(attempt(holder)?.code == .failedPrecondition)
+        workflow.holds("agent-h")
+        #expect(attempt(other)?.code == .permissionDenied, "not the holder")
+        #expect(attempt(noPermission)?.code == .permissionDenied, "no permission")
+        #expect(attempt(IntakeHarness.customer(maria))?.code == .permissionDenied, "customers never")
+        change.contactID = stranger.id
+        #expect(attempt(holder)?.violations.map(\.field) == ["contact_id"], "a contact of another organization")
+        change.contactID = joao.id
+        #expect(attempt(holder) == nil)
+        #expect(workflow.asked.allSatisfy { $0 == ticket.id })
+        var get = IntakeV1.GetTicketRequest()
+        get.ticket = ticket.id
+        #expect(try harness.client.call(IntakeV1.Intake.getTicket, get, options: harness.staff).contact?.id == joao.id)
+        let events = try harness.events(IntakeV1.TicketContactChanged.self)
+        #expect(events.count == 1 && events[0].contact?.id == joao.id && events[0].changedByAgentID == "agent-h")
+
+        // The chefe of the holder may change it back.
+        change.contactID = maria.id
+        #expect(attempt(chefe) == nil)
+        // Once workflow finished the ticket, the contact is fixed.
+        workflow.holds("agent-h", open: false)
+        change.contactID = joao.id
+        #expect(attempt(holder)?.code == .failedPrecondition)
+        #expect(try harness.events(IntakeV1.TicketContactChanged.self).count == 2)
+    }
+}

@@ -1,0 +1,187 @@
+import Foundation
+import Messages
+@testable import NotificationCore
+import RPC
+import RPCTransport
+import ServiceKit
+import Storage
+import Testing
+import TestSupport
+
+/// Events in, e-mails out to a real aiosmtpd server; checked with Python's own MIME parser.
+@Suite("Notification: who gets what, once, as proper MIME", .serialized)
+struct RoutingTests {
+    @Test("TicketOpened reaches the contact once as multipart UTF-8 MIME with a threading Message-ID", arguments: TestEngines.all)
+    func ticketOpened(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let event = Events.opened(ticketID: "018f-abc-1")
+        let envelope = Events.envelope(event, key: event.ticketID)
+        #expect(try harness.deliver([envelope]).accepted == 1)
+        // The same event delivered again (at-least-once) is a duplicate: no second e-mail.
+        #expect(try harness.deliver([envelope]).duplicates == 1)
+        #expect(eventually { sink.files("eml").count >= 1 })
+        #expect(eventually { (try? harness.deliveries(ticketID: event.ticketID).first?.state) == "sent" })
+        usleep(300_000)
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        try #require(mails.count == 1)
+        let mail = mails[0]
+        #expect(mail.envelope.to == ["jose@cliente.example"])
+        #expect(mail.envelope.from == "suporte@suporte.example")
+        #expect(mail.defects.isEmpty)
+        #expect(mail.all_ascii, "8-bit-free on the wire")
+        #expect(mail.crlf_only)
+        #expect(mail.content_type == "multipart/alternative")
+        #expect(mail.headers["Subject"] == "[2026-000123] Ocorrência registrada: Nota fiscal não é emitida")
+        #expect(mail.raw_subject.hasPrefix("=?UTF-8?B?"), "non-ASCII subject is RFC 2047 encoded")
+        #expect(mail.headers["To"]?.contains("José Conceição") == true)
+        #expect(mail.headers["Date"] != nil)
+        #expect(mail.headers["MIME-Version"] == "1.0")
+        let messageID = try #require(mail.headers["Message-ID"])
+        let replyTo = try #require(mail.headers["Reply-To"])
+        let tokens = ReplyToken(secret: harness.secret)
+        #expect(tokens.ticketID(in: messageID) == event.ticketID, "intake can thread replies by the Message-ID")
+        #expect(tokens.ticketID(in: replyTo) == event.ticketID)
+        let replyAddress = replyTo.trimmingCharacters(in: CharacterSet(charactersIn: "<> "))
+        #expect(replyAddress.hasPrefix("suporte+018f-abc-1-") && replyAddress.hasSuffix("@suporte.example"), "\(replyTo)")
+        #expect(mail.text.contains("Erro <script>alert(1)</script> & falha"))
+        #expect(mail.html.contains("Erro &lt;script&gt;alert(1)&lt;/script&gt; &amp; falha"))
+        #expect(!mail.html.contains("<script>"))
+        let log = try harness.deliveries(ticketID: event.ticketID)
+        #expect(log.count == 1)
+        #expect(log[0].serverAnswer.hasPrefix("250"))
+        #expect(log[0].attempts == 1)
+        #expect("<\(log[0].messageID)>" == messageID)
+        // The workflow history learns about it through the outbox.
+        let sent = try harness.emailSentEvents()
+        #expect(sent.count == 1)
+        #expect(sent.first?.outcome == "sent")
+        #expect(sent.first?.ticketID == event.ticketID)
+        #expect(sent.first?.messageID == messageID)
+    }
+
+    @Test("A contact without an address falls back to the organization's; with neither, a visible failed delivery", arguments: TestEngines.all)
+    func contactFallback(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let fallback = Events.opened(ticketID: "t-fallback", contactEmail: "")
+        let nothing = Events.opened(ticketID: "t-nothing", contactEmail: "not an address", organizationEmail: "")
+        try harness.deliver([Events.envelope(fallback, key: fallback.ticketID), Events.envelope(nothing, key: nothing.ticketID)])
+        #expect(eventually { sink.files("eml").count >= 1 })
+        usleep(300_000)
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        #expect(mails.map(\.envelope.to) == [["ti@cliente.example"]])
+        let failed = try harness.deliveries(ticketID: "t-nothing")
+        #expect(failed.count == 1)
+        #expect(failed.first?.state == "failed")
+        #expect(failed.first?.serverAnswer.contains("contact without a valid address") == true)
+        #expect(failed.first?.recipient == "contact:contact-1")
+        #expect(try harness.emailSentEvents().contains { $0.ticketID == "t-nothing" && $0.outcome == "failed" })
+        #expect(try harness.stats().failed == 1)
+    }
+
+    @Test("Transfer: holder, valid copies (confidential note hidden from them), a visible failure for a bad copy; SLA breach to holder and chefe",
+          arguments: TestEngines.all)
+    func transferAndSLA(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        var transfer = WorkflowV1.Transferred()
+        transfer.ticket = Events.summary(ticketID: "t-conf", code: "2026-000777", accessLevel: 2)
+        var to = WorkflowV1.Holder()
+        to.agentID = "agent-2"
+        to.agentName = "Bruno"
+        to.agentEmail = "bruno@suporte.example"
+        to.groupID = "grp-fiscal"
+        transfer.to = to
+        transfer.note = "Senha do ambiente: s3cr3t"
+        transfer.copyTo = ["fornecedor@parceiro.example", "quebrado@"]
+        transfer.actorName = "Ana"
+        var breach = WorkflowV1.SLABreached()
+        breach.ticket = Events.summary(ticketID: "t-sla", code: "2026-000778")
+        breach.target = .resolution
+        try harness.deliver([Events.envelope(transfer, key: "t-conf", accessLevel: 2), Events.envelope(breach, key: "t-sla")])
+        #expect(eventually { sink.files("eml").count >= 4 })
+        usleep(300_000)
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        let byRecipient = Dictionary(uniqueKeysWithValues: mails.map { ($0.envelope.to.joined(separator: ","), $0) })
+        #expect(Set(byRecipient.keys) == ["bruno@suporte.example", "fornecedor@parceiro.example", "ana@suporte.example", "chefe@suporte.example"])
+        #expect(byRecipient["bruno@suporte.example"]?.text.contains("s3cr3t") == true, "the new holder reads the note")
+        #expect(byRecipient["fornecedor@parceiro.example"]?.text.contains("s3cr3t") == false, "a copy never gets content above its level")
+        #expect(byRecipient["fornecedor@parceiro.example"]?.html.contains("s3cr3t") == false)
+        #expect(byRecipient["chefe@suporte.example"]?.headers["Subject"]?.contains("2026-000778") == true)
+        let log = try harness.deliveries(ticketID: "t-conf")
+        #expect(log.filter { $0.state == "failed" }.map(\.recipient) == ["invalid:quebrado@"])
+    }
+
+    @Test("Subscriptions switch per person and kind over RPC; only administrators change someone else's", arguments: TestEngines.all)
+    func subscriptions(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        var request = NotificationV1.SetSubscriptionRequest()
+        var subscription = NotificationV1.Subscription()
+        subscription.eventKind = "SLAWarning"
+        subscription.enabled = false
+        request.subscription = subscription
+        let agent = NotificationHarness.agent()
+        _ = try harness.client.call(NotificationV1.Notification.setSubscription, request, options: harness.options(agent))
+        // A customer cannot switch an agent's subscriptions.
+        var other = request
+        other.subscription?.person = "chefe@suporte.example"
+        #expect(throws: RPCError.self) {
+            _ = try harness.client.call(NotificationV1.Notification.setSubscription, other, options: harness.options(NotificationHarness.customer()))
+        }
+        let listed = try harness.client.call(NotificationV1.Notification.listSubscriptions, NotificationV1.ListSubscriptionsRequest(),
+                                             options: harness.options(agent))
+        #expect(listed.subscriptions.map(\.eventKind) == ["SLAWarning"])
+        var warning = WorkflowV1.SLAWarning()
+        warning.ticket = Events.summary(ticketID: "t-warn")
+        warning.target = .firstResponse
+        warning.percentElapsed = 80
+        var breach = WorkflowV1.SLABreached()
+        breach.ticket = Events.summary(ticketID: "t-warn")
+        try harness.deliver([Events.envelope(warning, key: "t-warn"), Events.envelope(breach, key: "t-warn")])
+        #expect(eventually { sink.files("eml").count >= 3 })
+        usleep(300_000)
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        let pairs = Set(mails.map { "\($0.headers["X-Ocorrencias-Event"] ?? "")→\($0.envelope.to.joined())" })
+        #expect(pairs == ["SLAWarning→chefe@suporte.example", "SLABreached→chefe@suporte.example", "SLABreached→ana@suporte.example"])
+    }
+
+    @Test("Customer lifecycle mails: information requested, inactivity reminder, solution, closed for inactivity with the survey link",
+          arguments: TestEngines.all)
+    func customerLifecycle(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let summary = Events.summary(ticketID: "t-life", code: "2026-000555")
+        var request = WorkflowV1.InformationRequested()
+        request.ticket = summary
+        request.text = "Envie o XML da nota 123"
+        var reminder = WorkflowV1.InactivityReminder()
+        reminder.ticket = summary
+        reminder.actionDueAtMs = 1_800_000_000_000
+        var solution = WorkflowV1.SolutionGiven()
+        solution.ticket = summary
+        solution.text = "Atualize para a versão 12.1"
+        var finished = WorkflowV1.TicketFinished()
+        finished.ticket = summary
+        finished.outcome = "inatividade"
+        finished.surveyURL = "https://portal.example/pesquisa/abc"
+        try harness.deliver([Events.envelope(request, key: "t-life"), Events.envelope(reminder, key: "t-life"),
+                             Events.envelope(solution, key: "t-life"), Events.envelope(finished, key: "t-life")])
+        #expect(eventually { sink.files("eml").count == 4 })
+        usleep(200_000)
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        #expect(mails.allSatisfy { $0.envelope.to == ["jose@cliente.example"] && ($0.headers["Subject"] ?? "").contains("2026-000555") })
+        let byKind = Dictionary(uniqueKeysWithValues: mails.map { ($0.headers["X-Ocorrencias-Event"] ?? "", $0) })
+        #expect(byKind["InformationRequested"]?.text.contains("Envie o XML da nota 123") == true)
+        #expect(byKind["InactivityReminder"]?.text.contains("2027-01-15") == true)
+        #expect(byKind["SolutionGiven"]?.text.contains("versão 12.1") == true)
+        #expect(byKind["TicketFinished"]?.text.contains("encerrada por falta de retorno") == true)
+        #expect(byKind["TicketFinished"]?.html.contains("https://portal.example/pesquisa/abc") == true)
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import TestSupport
+
+/// A Python program started by a test (SMTP sink, webhook receiver) that prints `ready <port>`.
+final class PythonPeer: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+    let directory: String
+    private let output = Pipe()
+
+    static let supportDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+    static let python = "/usr/bin/python3"
+
+    init(script: String, port: Int? = nil, directory: String, arguments: [String]) throws {
+        self.port = try port ?? FreePort.next()
+        self.directory = directory
+        process.executableURL = URL(fileURLWithPath: Self.python)
+        process.arguments = ["\(Self.supportDirectory)/\(script)", "--port", String(self.port)] + arguments
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        let limit = Date().addingTimeInterval(15)
+        let handle = output.fileHandleForReading
+        while !text.contains("ready") {
+            guard Date() < limit, process.isRunning else { throw TestSupportError("\(script) did not start: \(text)") }
+            let data = handle.availableData
+            if data.isEmpty { usleep(10_000) } else { text += String(decoding: data, as: UTF8.self) }
+        }
+    }
+
+    /// An aiosmtpd server storing messages in `directory` (answers 451 to the first `failFirst`).
+    static func smtp(directory: String, port: Int? = nil, failFirst: Int = 0, extra: [String] = []) throws -> PythonPeer {
+        try PythonPeer(script: "smtp_sink.py", port: port, directory: directory,
+                       arguments: ["--dir", directory, "--fail-first", String(failFirst)] + extra)
+    }
+
+    /// A webhook receiver verifying signatures with `secret` (503 to the first `failFirst`).
+    static func webhook(directory: String, secret: String, failFirst: Int = 0) throws -> PythonPeer {
+        try PythonPeer(script: "webhook_receiver.py", directory: directory,
+                       arguments: ["--dir", directory, "--secret", secret, "--fail-first", String(failFirst)])
+    }
+
+    var url: String { "http://127.0.0.1:\(port)/hook" }
+
+    /// Files the peer stored, by extension.
+    func files(_ ext: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".\(ext)") }.sorted()
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// A received e-mail as Python's e-mail package parsed it.
+struct ReceivedMail: Decodable {
+    struct Envelope: Decodable {
+        var from: String
+        var to: [String]
+    }
+    struct Attachment: Decodable {
+        var filename: String?
+        var content_type: String
+        var sha256: String
+        var size: Int
+    }
+    var file: String
+    var envelope: Envelope
+    var headers: [String: String]
+    var raw_subject: String
+    var content_type: String
+    var defects: [String]
+    var text: String
+    var html: String
+    var attachments: [Attachment]
+    var all_ascii: Bool
+    var crlf_only: Bool
+
+    /// Every message stored in `directory`, parsed.
+    static func all(in directory: String) throws -> [ReceivedMail] {
+        let process = Process()
+        let pipe = Pipe()
+        process.executableURL = URL(fileURLWithPath: PythonPeer.python)
+        process.arguments = ["\(PythonPeer.supportDirectory)/mail_to_json.py", directory]
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return try JSONDecoder().decode([ReceivedMail].self, from: data)
+    }
+}
+
+/// A webhook request as the receiver stored it (signature verified).
+struct ReceivedWebhook: Decodable {
+    var headers: [String: String]
+    var verified: Bool
+
+    static func all(in directory: String) throws -> [(ReceivedWebhook, [String: Any])] {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+        return try files.map { name in
+            let data = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(name)"))
+            let record = try JSONDecoder().decode(ReceivedWebhook.self, from: data)
+            let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+            return (record, object["body"] as? [String: Any] ?? [:])
+        }
+    }
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.key.lowercased() == name.lowercased() }?.value
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+@discardableResult
+func eventually(timeout: TimeInterval = 15, _ condition: () throws -> Bool) rethrows -> Bool {
+    let limit = Date().addingTimeInterval(timeout)
+    while Date() < limit {
+        if try condition() { return true }
+        usleep(20_000)
+    }
+    return try condition()
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/python3
+"""A webhook receiver for notification tests and benchmarks: verifies the signature of each POST.
+
+Usage: /usr/bin/python3 webhook_receiver.py --port N --secret S [--dir DIR] [--fail-first N]
+
+Checks X-Ocorrencias-Signature == "sha256=" + hex(HMAC-SHA256(secret, timestamp + "." + body)).
+A bad signature is answered 401. --fail-first N answers 503 to the first N requests.
+Stores each accepted request as DIR/<seq>.json: {"headers": {...}, "body": <parsed JSON>,
+"verified": true}. Prints "ready <port>" once listening.
+"""
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import signal
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--dir", default="")
+    parser.add_argument("--fail-first", type=int, default=0)
+    args = parser.parse_args()
+    if args.dir:
+        os.makedirs(args.dir, exist_ok=True)
+    state = {"seen": 0, "accepted": 0, "rejected": 0}
+    lock = threading.Lock()
+    secret = args.secret.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def log_message(self, *a):
+            pass
+
+        def answer(self, code, text):
+            body = text.encode()
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            timestamp = self.headers.get("X-Ocorrencias-Timestamp", "")
+            signature = self.headers.get("X-Ocorrencias-Signature", "")
+            expected = "sha256=" + hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+            with lock:
+                state["seen"] += 1
+                seen = state["seen"]
+            if seen <= args.fail_first:
+                return self.answer(503, "unavailable")
+            if not hmac.compare_digest(expected, signature):
+                with lock:
+                    state["rejected"] += 1
+                return self.answer(401, "bad signature")
+            with lock:
+                state["accepted"] += 1
+                number = state["accepted"]
+            if args.dir:
+                record = {"headers": {k: v for k, v in self.headers.items()}, "body": json.loads(body), "verified": True}
+                path = os.path.join(args.dir, "%06d" % number)
+                with open(path + ".tmp", "w") as f:
+                    json.dump(record, f)
+                os.rename(path + ".tmp", path + ".json")
+            self.answer(200, "ok")
+
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    print("ready %d" % args.port, flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    done.wait()
+    server.shutdown()
+    print("accepted %d rejected %d" % (state["accepted"], state["rejected"]), flush=True)
+
+
+if __name__ == "__main__":
+    main()

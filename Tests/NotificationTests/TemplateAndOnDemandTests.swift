@@ -1,0 +1,140 @@
+import Foundation
+import Messages
+@testable import NotificationCore
+import RPC
+import RPCTransport
+import ServiceKit
+import Storage
+import Testing
+import TestSupport
+
+@Suite("Notification: templates, on-demand and account e-mail", .serialized)
+struct TemplateAndOnDemandTests {
+    @Test("An administrator's English template is used for an en ticket, every value HTML-escaped, the code forced into the subject",
+          arguments: TestEngines.all)
+    func editedTemplate(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        var set = NotificationV1.SetTemplateRequest()
+        var template = NotificationV1.Template()
+        template.eventKind = "SolutionGiven"
+        template.locale = "en"
+        template.subject = "Solved: {{subject}}"
+        template.text = "Solution by {{actor_name}}: {{text}}"
+        template.html = "<p>Solution by <b>{{actor_name}}</b>:</p><div>{{text}}</div>"
+        set.messageTemplate = template
+        #expect(throws: RPCError.self) {
+            _ = try harness.client.call(NotificationV1.Notification.setTemplate, set, options: harness.options(NotificationHarness.agent()))
+        }
+        _ = try harness.client.call(NotificationV1.Notification.setTemplate, set, options: harness.options(NotificationHarness.administrator()))
+        var get = NotificationV1.GetTemplateRequest()
+        get.eventKind = "SolutionGiven"
+        get.locale = "en"
+        let stored = try harness.client.call(NotificationV1.Notification.getTemplate, get, options: harness.options(NotificationHarness.agent()))
+        #expect(stored.messageTemplate?.customized == true)
+        get.locale = "pt-BR"
+        let builtIn = try harness.client.call(NotificationV1.Notification.getTemplate, get, options: harness.options(NotificationHarness.agent()))
+        #expect(builtIn.messageTemplate?.customized == false)
+
+        var solution = WorkflowV1.SolutionGiven()
+        solution.ticket = Events.summary(ticketID: "t-en", code: "2026-000900", locale: "en")
+        solution.actorName = "Ana \"<admin>\""
+        solution.text = "<img src=x onerror=alert(1)> use version 12.1"
+        try harness.deliver([Events.envelope(solution, key: "t-en")])
+        #expect(eventually { sink.files("eml").count == 1 })
+        usleep(200_000)
+        let mail = try #require(try ReceivedMail.all(in: mailDirectory.path).first)
+        #expect(mail.headers["Subject"] == "[2026-000900] Solved: Cálculo de ICMS")
+        #expect(mail.html.contains("<b>Ana &quot;&lt;admin&gt;&quot;</b>"))
+        #expect(mail.html.contains("&lt;img src=x onerror=alert(1)&gt; use version 12.1"))
+        #expect(!mail.html.contains("<img"))
+        #expect(mail.text == "Solution by Ana \"<admin>\": <img src=x onerror=alert(1)> use version 12.1")
+    }
+
+    @Test("An agent's e-mail about a ticket: recipients, copies, UTF-8 attachments intact, recorded for the ticket's history",
+          arguments: TestEngines.all)
+    func onDemandEmail(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        var request = NotificationV1.SendTicketEmailRequest()
+        request.ticketID = "t-manual"
+        request.ticketCode = "2026-000321"
+        request.to = ["jose@cliente.example"]
+        request.copies = ["gerente@cliente.example"]
+        request.subject = "Resumo da solução — versão 12.1"
+        request.body = "Segue o relatório e o log.\nAtenciosamente, Ana"
+        var report = NotificationV1.InlineAttachment()
+        report.fileName = "relatório março.pdf"
+        report.contentType = "application/pdf"
+        report.content = (0..<5_000).map { UInt8($0 % 256) }
+        var log = NotificationV1.InlineAttachment()
+        log.fileName = "erro.log"
+        log.contentType = "text/plain"
+        log.content = Array("linha 1\nlinha 2 ação\n".utf8)
+        request.attachments = [report, log]
+        // Customers cannot send e-mail as the support team.
+        #expect(throws: RPCError.self) {
+            _ = try harness.client.call(NotificationV1.Notification.sendTicketEmail, request, options: harness.options(NotificationHarness.customer()))
+        }
+        let options = CallOptions(timeoutMilliseconds: 10_000, metadata: harness.options(NotificationHarness.agent()).metadata,
+                                  idempotencyKey: "send-1")
+        let first = try harness.client.call(NotificationV1.Notification.sendTicketEmail, request, options: options)
+        // A retried call with the same idempotency key does not send twice.
+        let again = try harness.client.call(NotificationV1.Notification.sendTicketEmail, request, options: options)
+        #expect(first.delivery?.id == again.delivery?.id)
+        #expect(eventually { sink.files("eml").count == 1 })
+        #expect(eventually { (try? harness.deliveries(ticketID: "t-manual").first?.state) == "sent" })
+        usleep(300_000)
+        #expect(sink.files("eml").count == 1)
+        let mail = try #require(try ReceivedMail.all(in: mailDirectory.path).first)
+        #expect(mail.content_type == "multipart/mixed")
+        #expect(Set(mail.envelope.to) == ["jose@cliente.example", "gerente@cliente.example"])
+        #expect(mail.headers["Cc"]?.contains("gerente@cliente.example") == true)
+        #expect(mail.headers["Subject"] == "[2026-000321] Resumo da solução — versão 12.1")
+        #expect(mail.text == "Segue o relatório e o log.\nAtenciosamente, Ana")
+        #expect(mail.defects.isEmpty)
+        #expect(mail.attachments.count == 2)
+        #expect(mail.attachments.first?.filename == "relatório março.pdf")
+        #expect(mail.attachments.first?.sha256 == Digest.hex(Digest.sha256(report.content)))
+        #expect(mail.attachments.last?.sha256 == Digest.hex(Digest.sha256(log.content)))
+        let sent = try #require(try harness.emailSentEvents().first { $0.ticketID == "t-manual" })
+        #expect(sent.recipients == ["jose@cliente.example"])
+        #expect(sent.copies == ["gerente@cliente.example"])
+        #expect(sent.eventKind == "TicketEmail")
+        #expect(ReplyToken(secret: harness.secret).ticketID(in: sent.messageID) == "t-manual")
+    }
+
+    @Test("Account e-mails for the gateway: invitation with its one-time link; only services or administrators ask", arguments: TestEngines.all)
+    func accountEmail(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        var request = NotificationV1.SendAccountEmailRequest()
+        request.kind = "invitation"
+        request.to = "novo@cliente.example"
+        request.name = "Márcia"
+        request.organizationName = "Cliente Ltda"
+        request.link = "https://portal.example/convite/abc123"
+        request.expiresAtMs = 1_800_000_000_000
+        #expect(throws: RPCError.self) {
+            _ = try harness.client.call(NotificationV1.Notification.sendAccountEmail, request, options: harness.options(NotificationHarness.customer()))
+        }
+        let gateway = PrincipalSigner.service("gateway")
+        _ = try harness.client.call(NotificationV1.Notification.sendAccountEmail, request, options: harness.options(gateway))
+        request.kind = "password_reset"
+        request.link = "https://portal.example/senha/xyz789"
+        request.locale = "en"
+        _ = try harness.client.call(NotificationV1.Notification.sendAccountEmail, request, options: harness.options(gateway))
+        #expect(eventually { sink.files("eml").count == 2 })
+        usleep(200_000)
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        let invitation = try #require(mails.first { $0.text.contains("convite/abc123") })
+        #expect(invitation.headers["Subject"] == "Convite para o portal de suporte de Cliente Ltda")
+        #expect(invitation.headers["Reply-To"] == nil)
+        let reset = try #require(mails.first { $0.text.contains("senha/xyz789") })
+        #expect(reset.headers["Subject"] == "Password reset")
+        #expect(reset.html.contains("https://portal.example/senha/xyz789"))
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+@testable import NotificationCore
+import Testing
+import TestSupport
+
+@Suite("Notification: pure pieces")
+struct UnitTests {
+    @Test("RFC 2047 words stay under 75 characters and split on character boundaries")
+    func encodedWords() {
+        let subject = String(repeating: "ação çãé ", count: 20)
+        let encoded = MIMEEncoding.headerText(subject)
+        let words = encoded.components(separatedBy: "\r\n ")
+        #expect(words.count > 1)
+        #expect(words.allSatisfy { $0.count <= 75 && $0.hasPrefix("=?UTF-8?B?") && $0.hasSuffix("?=") })
+        let decoded = words.map { word -> String in
+            let base64 = String(word.dropFirst(10).dropLast(2))
+            return String(decoding: Data(base64Encoded: base64)!, as: UTF8.self)
+        }.joined()
+        #expect(decoded == subject)
+        #expect(MIMEEncoding.headerText("Plain subject") == "Plain subject")
+        #expect(!MIMEEncoding.headerText("line\r\nBcc: x@y").contains("\n"), "no header injection")
+    }
+
+    @Test("Addresses: valid ones pass, header-injection and malformed ones fail")
+    func addresses() {
+        #expect(EmailAddress.isValid("jose.silva+tag@cliente.example"))
+        #expect(!EmailAddress.isValid("jose@"))
+        #expect(!EmailAddress.isValid("jose silva@cliente.example"))
+        #expect(!EmailAddress.isValid("x@y.example>\r\nBcc: z@w"))
+        #expect(!EmailAddress.isValid(""))
+    }
+
+    @Test("Backoff grows exponentially with jitter and is capped")
+    func backoff() {
+        let policy = RetryPolicy(maxAttempts: 5, baseMilliseconds: 100, maxMilliseconds: 1_000)
+        for _ in 0..<50 {
+            #expect((50...100).contains(policy.delayMilliseconds(afterAttempts: 1)))
+            #expect((200...400).contains(policy.delayMilliseconds(afterAttempts: 3)))
+            #expect((500...1_000).contains(policy.delayMilliseconds(afterAttempts: 40)))
+        }
+    }
+
+    @Test("Delivery ids and Message-IDs are deterministic per (event, recipient, channel)")
+    func identities() {
+        let a = MessageIdentity.deliveryID(eventID: "e1", recipient: "x@y.example", channel: "email")
+        #expect(a == MessageIdentity.deliveryID(eventID: "e1", recipient: "x@y.example", channel: "email"))
+        #expect(a != MessageIdentity.deliveryID(eventID: "e1", recipient: "x@y.example", channel: "webhook"))
+        #expect(a != MessageIdentity.deliveryID(eventID: "e2", recipient: "x@y.example", channel: "email"))
+        #expect(a.count == 32)
+    }
+
+    @Test("Templates escape substituted values in HTML, never in text; unknown names are empty")
+    func templates() {
+        let entry = TemplateCatalog.Entry(subject: "Hi {{name}}", text: "A {{x}} & {{missing}}.")
+        let rendered = TemplateRenderer.render(entry, variables: ["name": "Zé\r\nBcc: a@b", "x": "<b>"], code: "2026-1")
+        #expect(rendered.subject == "[2026-1] Hi Zé Bcc: a@b")
+        #expect(rendered.text == "A <b> & .")
+        #expect(rendered.html.contains("A &lt;b&gt; &amp; ."))
+    }
+
+    @Test("Outcomes read as words in the customer's language")
+    func outcomes() {
+        #expect(EventInterpreter.outcome("inatividade", locale: "pt-BR") == "encerrada por falta de retorno")
+        #expect(EventInterpreter.outcome("inatividade", locale: "en-US") == "closed for lack of an answer")
+        #expect(EventInterpreter.outcome("outra", locale: "pt-BR") == "outra")
+    }
+
+    @Test("Every built-in kind has pt-BR and en templates")
+    func catalog() {
+        #expect(Set(TemplateCatalog.portuguese.keys) == Set(TemplateCatalog.english.keys))
+        for kind in NotificationRules.defaults.audiences.keys { #expect(TemplateCatalog.portuguese[kind] != nil, "\(kind)") }
+    }
+}
+
+@Suite("Notification: configuration")
+struct ConfigurationTests {
+    @Test("Settings come from NOTIFICATION_* variables; malformed numbers are refused at start-up")
+    func settings() throws {
+        let settings = try NotificationSettings(environment: [
+            "NOTIFICATION_SMTP_URL": "smtps://relay.example:465", "NOTIFICATION_SMTP_USER": "u", "NOTIFICATION_SMTP_PASSWORD": "p",
+            "NOTIFICATION_MAX_ATTEMPTS": "3", "NOTIFICATION_BACKOFF_BASE_MS": "10", "NOTIFICATION_LANE_CONCURRENCY": "4",
+            "NOTIFICATION_SMTP_STARTTLS": "true", "NOTIFICATION_MAIL_DOMAIN": "suporte.example",
+        ])
+        #expect(settings.smtpURL == "smtps://relay.example:465")
+        #expect(settings.smtpStartTLS)
+        #expect(settings.retry.maxAttempts == 3)
+        #expect(settings.retry.baseMilliseconds == 10)
+        #expect(settings.laneConcurrency == 4)
+        #expect(settings.mailDomain == "suporte.example")
+        #expect(throws: NotificationConfigurationError.self) {
+            _ = try NotificationSettings(environment: ["NOTIFICATION_MAX_ATTEMPTS": "zero"])
+        }
+    }
+
+    @Test("A rules file overrides the kinds it names and keeps the other defaults")
+    func rulesFile() throws {
+        let directory = try TemporaryDirectory(prefix: "rules")
+        let path = directory.file("rules.json")
+        try Data(#"{"audiences": {"DiscussionAdded": ["customer"], "TicketOpened": []}, "groupAddresses": {"grp-fiscal": "fiscal@suporte.example"}}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        let rules = try NotificationRules.load(path: path)
+        #expect(rules.audiences(of: "DiscussionAdded") == [.customer])
+        #expect(rules.audiences(of: "TicketOpened").isEmpty)
+        #expect(rules.audiences(of: "SLABreached") == [.holder, .chefe])
+        #expect(rules.groupAddresses["grp-fiscal"] == "fiscal@suporte.example")
+        try Data("{not json".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: NotificationConfigurationError.self) { _ = try NotificationRules.load(path: path) }
+    }
+}

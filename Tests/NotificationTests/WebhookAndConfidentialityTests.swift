@@ -1,0 +1,109 @@
+import Foundation
+import Messages
+@testable import NotificationCore
+import RPC
+import RPCTransport
+import ServiceKit
+import Storage
+import Testing
+import TestSupport
+
+@Suite("Notification: signed webhooks and confidentiality", .serialized)
+struct WebhookAndConfidentialityTests {
+    static func register(_ harness: NotificationHarness, url: String, secret: String, kinds: [String], level: Int32 = 0,
+                         internalEntries: Bool = false) throws -> NotificationV1.Webhook {
+        var request = NotificationV1.RegisterWebhookRequest()
+        request.url = url
+        request.secret = secret
+        request.eventKinds = kinds
+        request.accessLevel = level
+        request.internalEntries = internalEntries
+        return try #require(try harness.client.call(NotificationV1.Notification.registerWebhook, request,
+                                                    options: harness.options(NotificationHarness.administrator())).webhook)
+    }
+
+    @Test("A webhook receiver that fails twice then recovers gets one verified, signed POST; replay sends it again with the same delivery id",
+          arguments: TestEngines.all)
+    func signedWebhookRetriesAndReplay(engine: DatabaseEngine) throws {
+        let secret = "receiver-secret-0123456789abcdef"
+        let hooks = try TemporaryDirectory(prefix: "hooks")
+        let receiver = try PythonPeer.webhook(directory: hooks.path, secret: secret, failFirst: 2)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: try FreePort.next()))
+        // Only administrators register webhooks.
+        #expect(throws: RPCError.self) {
+            var request = NotificationV1.RegisterWebhookRequest()
+            request.url = receiver.url
+            request.secret = secret
+            request.eventKinds = ["TicketOpened"]
+            _ = try harness.client.call(NotificationV1.Notification.registerWebhook, request, options: harness.options(NotificationHarness.agent()))
+        }
+        let webhook = try Self.register(harness, url: receiver.url, secret: secret, kinds: ["TicketOpened"])
+        let event = Events.opened(ticketID: "t-hook")
+        try harness.deliver([Events.envelope(event, key: event.ticketID)])
+        #expect(eventually { receiver.files("json").count == 1 })
+        let log = try harness.deliveries(ticketID: "t-hook").filter { $0.channel == "webhook" }
+        try #require(log.count == 1)
+        #expect(eventually { (try? harness.deliveries(ticketID: "t-hook").first { $0.channel == "webhook" }?.state) == "sent" })
+        #expect(try harness.deliveries(ticketID: "t-hook").first { $0.channel == "webhook" }?.attempts == 3)
+        let received = try ReceivedWebhook.all(in: hooks.path)
+        #expect(received.first?.0.verified == true)
+        #expect(received.first?.0.header("X-Ocorrencias-Delivery") == log[0].id)
+        #expect(received.first?.1["event"] as? String == "TicketOpened")
+        #expect(received.first?.1["code"] as? String == "2026-000123")
+        #expect(log[0].recipient == "webhook:\(webhook.id)")
+
+        var replay = NotificationV1.ReplayDeliveryRequest()
+        replay.deliveryID = log[0].id
+        _ = try harness.client.call(NotificationV1.Notification.replayDelivery, replay, options: harness.options(NotificationHarness.administrator()))
+        #expect(eventually { receiver.files("json").count == 2 })
+        let again = try ReceivedWebhook.all(in: hooks.path)
+        #expect(again.map { $0.0.header("X-Ocorrencias-Delivery") } == [log[0].id, log[0].id])
+    }
+
+    @Test("Internal entries and content above a level never reach customers or unentitled webhooks", arguments: TestEngines.all)
+    func confidentiality(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let secret = "receiver-secret-0123456789abcdef"
+        let publicHooks = try TemporaryDirectory(prefix: "hooks-public")
+        let trustedHooks = try TemporaryDirectory(prefix: "hooks-trusted")
+        let publicReceiver = try PythonPeer.webhook(directory: publicHooks.path, secret: secret)
+        let trustedReceiver = try PythonPeer.webhook(directory: trustedHooks.path, secret: secret)
+        var rules = NotificationRules.defaults
+        // Even a rule that sends discussion entries to customers cannot leak internal ones.
+        rules.audiences["DiscussionAdded"] = [.customer]
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port), rules: rules)
+        _ = try Self.register(harness, url: publicReceiver.url, secret: secret, kinds: ["DiscussionAdded"], level: 0)
+        _ = try Self.register(harness, url: trustedReceiver.url, secret: secret, kinds: ["*"], level: 5, internalEntries: true)
+
+        var internalNote = WorkflowV1.DiscussionAdded()
+        internalNote.ticket = Events.summary(ticketID: "t-open")
+        internalNote.isPublic = false
+        internalNote.kind = "note"
+        internalNote.text = "cliente difícil, não comentar"
+        var publicOnConfidential = WorkflowV1.DiscussionAdded()
+        publicOnConfidential.ticket = Events.summary(ticketID: "t-secret", accessLevel: 3)
+        publicOnConfidential.isPublic = true
+        publicOnConfidential.kind = "request_info"
+        publicOnConfidential.text = "Envie o XML da nota"
+        var publicOpen = WorkflowV1.DiscussionAdded()
+        publicOpen.ticket = Events.summary(ticketID: "t-open")
+        publicOpen.isPublic = true
+        publicOpen.text = "Estamos analisando"
+        try harness.deliver([Events.envelope(internalNote, key: "t-open"),
+                             Events.envelope(publicOnConfidential, key: "t-secret", accessLevel: 3),
+                             Events.envelope(publicOpen, key: "t-open")])
+        #expect(eventually { trustedReceiver.files("json").count == 3 && publicReceiver.files("json").count == 1 && sink.files("eml").count == 2 })
+        usleep(400_000)
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        #expect(mails.count == 2, "the customer gets the two public entries only")
+        #expect(!mails.contains { $0.text.contains("não comentar") || $0.html.contains("não comentar") })
+        let publicBodies = try ReceivedWebhook.all(in: publicHooks.path).map(\.1)
+        #expect(publicBodies.count == 1, "level-0 webhook: only the public entry of the open ticket")
+        #expect(publicBodies.first?["ticket_id"] as? String == "t-open")
+        #expect(publicBodies.first?["internal"] as? Bool == false)
+        let trusted = try ReceivedWebhook.all(in: trustedHooks.path)
+        #expect(trusted.count == 3)
+        #expect(trusted.allSatisfy { $0.0.verified })
+    }
+}

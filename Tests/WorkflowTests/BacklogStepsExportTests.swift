@@ -1,0 +1,137 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Storage
+import Testing
+import TestSupport
+import WorkflowCore
+
+@Suite("Workflow: development backlog, advance step, CSV export")
+struct BacklogStepsExportTests {
+    static let ana = WorkflowHarness.agent("ana")
+    static let pm = WorkflowHarness.agent("pm")
+
+    @Test("the backlog is ordered by category rank and effort; versions plan items and delivering one finishes them; promised dates reach the customer", arguments: TestEngines.all)
+    func backlogAndVersions(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        let items: [(String, CommonV1.Category, Int32)] = [("sug", .sugestaoMelhoria, 2), ("fisc", .exigenciaFiscal, 40), ("prob-big", .problema, 30),
+                                                           ("prob-small", .problema, 5), ("nec", .necessidade, 1)]
+        for (id, category, effort) in items {
+            try harness.deliver(WorkflowHarness.opened(id, category: category), key: id)
+            try harness.take(id, as: WorkflowHarness.admin())
+            if category == .problema {
+                try harness.move(id, to: "diagnostico_tecnico", as: WorkflowHarness.admin())
+                try harness.move(id, to: "para_desenvolver", as: WorkflowHarness.admin())
+            } else {
+                try harness.move(id, to: "analise_produto", as: WorkflowHarness.admin())
+                try harness.move(id, to: "para_desenvolver", as: Self.pm)
+            }
+            var plan = WorkflowV1.SetDevelopmentPlanRequest()
+            plan.ticketID = id
+            plan.estimatedEffortHours = effort
+            if category == .exigenciaFiscal { plan.promisedDeliveryMs = 1_798_761_600_000 }
+            #expect(harness.failure(WorkflowV1.Workflow.setDevelopmentPlan, plan, as: Self.ana)?.code == .permissionDenied)
+            _ = try harness.call(WorkflowV1.Workflow.setDevelopmentPlan, plan, as: Self.pm)
+        }
+        let backlog = try harness.call(WorkflowV1.Workflow.listBacklog, WorkflowV1.ListBacklogRequest(), as: Self.pm)
+        #expect(backlog.tickets.map(\.ticketID) == ["fisc", "prob-small", "prob-big", "nec", "sug"])
+        #expect(try harness.ticket("fisc", as: WorkflowHarness.customer("maria", organization: "org-1")).promisedDeliveryMs == 1_798_761_600_000)
+
+        var version = WorkflowV1.PutVersionRequest()
+        version.version = WorkflowV1.Version()
+        version.version?.id = "2026.12"
+        version.version?.name = "12.1.2412"
+        version.version?.targetDateMs = 1_798_000_000_000
+        _ = try harness.call(WorkflowV1.Workflow.putVersion, version, as: Self.pm)
+        for id in ["fisc", "prob-small"] {
+            var plan = WorkflowV1.PlanTicketRequest()
+            plan.ticketID = id
+            plan.versionID = "2026.12"
+            let view = try harness.call(WorkflowV1.Workflow.planTicket, plan, as: Self.pm)
+            #expect(view.row?.stage == "em_desenvolvimento" && view.versionName == "12.1.2412")
+        }
+        let versions = try harness.call(WorkflowV1.Workflow.listVersions, WorkflowV1.ListVersionsRequest(), as: Self.ana)
+        #expect(versions.versions.map(\.plannedItems) == [2])
+        var deliver = WorkflowV1.DeliverVersionRequest()
+        deliver.versionID = "2026.12"
+        let delivered = try harness.call(WorkflowV1.Workflow.deliverVersion, deliver, as: Self.pm)
+        #expect(Set(delivered.finishedTicketIDs) == ["fisc", "prob-small"])
+        let fisc = try harness.ticket("fisc")
+        #expect(fisc.row?.stage == "finalizado" && fisc.outcome == "resolvida" && fisc.publicNote.contains("12.1.2412"))
+        #expect(harness.failure(WorkflowV1.Workflow.deliverVersion, deliver, as: Self.pm)?.code == .failedPrecondition)
+        #expect(try harness.call(WorkflowV1.Workflow.listBacklog, WorkflowV1.ListBacklogRequest(), as: Self.pm).tickets.map(\.ticketID)
+                == ["prob-big", "nec", "sug"])
+    }
+
+    @Test("a ticket type's steps: each step's holder is assigned, advancing names the missing required fields", arguments: TestEngines.all)
+    func advanceStep(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        var sequence = WorkflowV1.PutStepSequenceRequest()
+        sequence.ticketType = "implantacao"
+        var first = WorkflowV1.Step()
+        first.name = "Levantamento"
+        first.agentID = "ana"
+        first.requiredFields = ["cnpj", "contato_ti"]
+        var second = WorkflowV1.Step()
+        second.name = "Configuração"
+        second.groupID = "n2"
+        second.requiredFields = ["ambiente"]
+        sequence.steps = [first, second]
+        _ = try harness.call(WorkflowV1.Workflow.putStepSequence, sequence, as: WorkflowHarness.admin())
+        var opened = WorkflowHarness.opened("imp1")
+        opened.customFields = ["ticket_type": "implantacao", "cnpj": "12.345.678/0001-90"]
+        try harness.deliver(opened, key: "imp1")
+        var view = try harness.ticket("imp1")
+        #expect(view.stepName == "Levantamento" && view.row?.holder?.agentID == "ana" && view.fields["cnpj"] == "12.345.678/0001-90")
+        var advance = WorkflowV1.AdvanceStepRequest()
+        advance.ticketID = "imp1"
+        let missing = harness.failure(WorkflowV1.Workflow.advanceStep, advance, as: Self.ana)
+        #expect(missing?.code == .failedPrecondition && missing?.violations.map(\.field) == ["fields.contato_ti"])
+        var fields = WorkflowV1.SetTicketFieldsRequest()
+        fields.ticketID = "imp1"
+        fields.fields = ["contato_ti": "Paulo"]
+        _ = try harness.call(WorkflowV1.Workflow.setTicketFields, fields, as: Self.ana)
+        view = try harness.call(WorkflowV1.Workflow.advanceStep, advance, as: Self.ana)
+        #expect(view.stepName == "Configuração" && view.row?.holder?.groupID == "n2" && view.row?.holder?.agentID == "")
+        #expect(try harness.history("imp1").filter { $0.kind == "step" }.map(\.newValue) == ["Levantamento", "Configuração"])
+    }
+
+    @Test("the queue exports as streamed CSV with no row cap and the same access rules", arguments: TestEngines.all)
+    func export(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        for i in 0..<1_250 {
+            var event = WorkflowHarness.opened(String(format: "x%04d", i), subject: i == 3 ? "Vírgula, \"aspas\" e acentuação" : "Assunto \(i)")
+            event.openedAtMs = 1_790_000_000_000 + Int64(i)
+            try harness.deliver(event, key: event.ticketID)
+        }
+        var level = WorkflowV1.SetAccessLevelRequest()
+        level.ticketID = "x0007"
+        level.accessLevel = 2
+        _ = try harness.call(WorkflowV1.Workflow.setAccessLevel, level, as: WorkflowHarness.agent("chefe"))
+        func export(as principal: AuthV1.Principal) throws -> [String] {
+            let stream = try harness.client.serverStream(WorkflowV1.Workflow.exportQueue, WorkflowV1.ExportQueueRequest(),
+                                                        options: CallOptions(timeoutMilliseconds: 30_000, metadata: harness.signer.metadata(for: principal)))
+            var data = ""
+            var chunks = 0
+            while let chunk = try stream.receive() {
+                data += chunk.text
+                chunks += 1
+            }
+            #expect(chunks > 2, "streamed in pieces")
+            return data.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        }
+        let all = try export(as: WorkflowHarness.admin())
+        #expect(all.count == 1_251)
+        #expect(all[0].hasPrefix("code,subject,organization"))
+        #expect(all[4].contains("\"Vírgula, \"\"aspas\"\" e acentuação\""))
+        let bruno = try export(as: WorkflowHarness.agent("bruno"))
+        #expect(bruno.count == 1_250 && !bruno.contains { $0.hasPrefix("2026-x0007,") })
+        #expect(throws: RPCError.self) {
+            _ = try export(as: WorkflowHarness.customer("maria", organization: "org-1"))
+        }
+    }
+}

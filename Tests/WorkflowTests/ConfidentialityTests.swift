@@ -1,0 +1,119 @@
+import Foundation
+import Messages
+import RPC
+import Storage
+import Testing
+import TestSupport
+import WorkflowCore
+
+@Suite("Workflow: confidentiality on every read")
+struct ConfidentialityTests {
+    static let ana = WorkflowHarness.agent("ana")      // level 1, under chefe
+    static let bruno = WorkflowHarness.agent("bruno")  // level 0, under chefe
+    static let chefe = WorkflowHarness.agent("chefe")  // level 2, chefe
+
+    /// s1: Estratégica (category default level 3) held by bruno; p1: level 2; o1: level 0.
+    static func prepare(_ harness: WorkflowHarness) throws {
+        try harness.seedDirectory()
+        var level = WorkflowV1.SetCategoryAccessLevelRequest()
+        level.category = .estrategica
+        level.accessLevel = 3
+        _ = try harness.call(WorkflowV1.Workflow.setCategoryAccessLevel, level, as: WorkflowHarness.admin())
+        try harness.deliver(WorkflowHarness.opened("s1", category: .estrategica, subject: "Nota fiscal estratégica"), key: "s1")
+        try harness.deliver(WorkflowHarness.opened("p1", subject: "Nota fiscal confidencial"), key: "p1")
+        try harness.deliver(WorkflowHarness.opened("o1", subject: "Nota fiscal comum"), key: "o1")
+        var transfer = WorkflowV1.TransferTicketRequest()
+        transfer.ticketID = "s1"
+        transfer.toAgentID = "bruno"
+        _ = try harness.call(WorkflowV1.Workflow.transferTicket, transfer, as: WorkflowHarness.admin())
+        var set = WorkflowV1.SetAccessLevelRequest()
+        set.ticketID = "p1"
+        set.accessLevel = 2
+        set.reason = "Dados de folha"
+        _ = try harness.call(WorkflowV1.Workflow.setAccessLevel, set, as: Self.chefe)
+    }
+
+    static func visible(_ harness: WorkflowHarness, as principal: AuthV1.Principal) throws -> [String: Set<String>] {
+        var result: [String: Set<String>] = [:]
+        for id in ["s1", "p1", "o1"] {
+            var get = WorkflowV1.GetTicketRequest()
+            get.ticketID = id
+            if (try? harness.call(WorkflowV1.Workflow.getTicket, get, as: principal)) != nil { result["get", default: []].insert(id) }
+            var history = WorkflowV1.GetHistoryRequest()
+            history.ticketID = id
+            if (try? harness.call(WorkflowV1.Workflow.getHistory, history, as: principal)) != nil { result["history", default: []].insert(id) }
+            var holder = WorkflowV1.GetTicketHolderRequest()
+            holder.ticketID = id
+            if (try? harness.call(WorkflowV1.Workflow.getTicketHolder, holder, as: principal)) != nil { result["holder", default: []].insert(id) }
+        }
+        result["list"] = Set(try harness.call(WorkflowV1.Workflow.listQueue, WorkflowV1.ListQueueRequest(), as: principal).tickets.map(\.ticketID))
+        let counts = try harness.call(WorkflowV1.Workflow.countByStage, WorkflowV1.CountByStageRequest(), as: principal).counts
+        result["count"] = [String(counts.reduce(0) { $0 + $1.count })]
+        var search = WorkflowV1.SearchTicketsRequest()
+        search.query = "nota fiscal"
+        result["search"] = Set(try harness.call(WorkflowV1.Workflow.searchTickets, search, as: principal).tickets.map(\.ticketID))
+        var related = WorkflowV1.ListRelatedRequest()
+        related.ticketID = "o1"
+        result["related"] = Set(try harness.call(WorkflowV1.Workflow.listRelated, related, as: principal).sameCustomer.map(\.ticketID))
+        return result
+    }
+
+    @Test("agents see up to their level plus what they hold; a chefe never above their level; in gets, lists, counts, search, history and related", arguments: TestEngines.all)
+    func everyReadPath(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try Self.prepare(harness)
+        let bruno = try Self.visible(harness, as: Self.bruno)
+        #expect(bruno["get"] == ["s1", "o1"], "level 0 plus the level-3 ticket bruno holds")
+        #expect(bruno["history"] == ["s1", "o1"] && bruno["holder"] == ["s1", "o1"])
+        #expect(bruno["list"] == ["s1", "o1"] && bruno["count"] == ["2"] && bruno["search"] == ["s1", "o1"])
+        #expect(bruno["related"] == ["s1"])
+        let ana = try Self.visible(harness, as: Self.ana)
+        #expect(ana["get"] == ["o1"] && ana["list"] == ["o1"] && ana["count"] == ["1"] && ana["search"] == ["o1"] && ana["history"] == ["o1"])
+        let chefe = try Self.visible(harness, as: Self.chefe)
+        #expect(chefe["get"] == ["p1", "o1"], "the chefe does not see bruno's level-3 ticket")
+        #expect(chefe["list"] == ["p1", "o1"] && chefe["count"] == ["2"] && chefe["search"] == ["p1", "o1"] && chefe["related"] == ["p1"])
+        // Holding a ticket makes it visible.
+        var transfer = WorkflowV1.TransferTicketRequest()
+        transfer.ticketID = "p1"
+        transfer.toAgentID = "ana"
+        _ = try harness.call(WorkflowV1.Workflow.transferTicket, transfer, as: WorkflowHarness.admin())
+        #expect(try Self.visible(harness, as: Self.ana)["list"] == ["p1", "o1"])
+        // Time totals count only visible tickets.
+        var entry = WorkflowV1.AddTimeEntryRequest()
+        entry.ticketID = "s1"
+        entry.minutes = 10
+        _ = try harness.call(WorkflowV1.Workflow.addTimeEntry, entry, as: Self.bruno)
+        var totals = WorkflowV1.TimeTotalsRequest()
+        totals.groupBy = "ticket"
+        #expect(try harness.call(WorkflowV1.Workflow.timeTotals, totals, as: Self.ana).totals.isEmpty)
+        #expect(try harness.call(WorkflowV1.Workflow.timeTotals, totals, as: Self.bruno).totals.map(\.key) == ["s1"])
+    }
+
+    @Test("only chefes change a ticket's level, never above their own; events carry the level", arguments: TestEngines.all)
+    func levelChangesAndEvents(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try Self.prepare(harness)
+        var set = WorkflowV1.SetAccessLevelRequest()
+        set.ticketID = "o1"
+        set.accessLevel = 1
+        #expect(harness.failure(WorkflowV1.Workflow.setAccessLevel, set, as: Self.ana)?.code == .permissionDenied)
+        set.accessLevel = 3
+        #expect(harness.failure(WorkflowV1.Workflow.setAccessLevel, set, as: Self.chefe)?.code == .invalidArgument)
+        set.ticketID = "s1"
+        set.accessLevel = 1
+        #expect(harness.failure(WorkflowV1.Workflow.setAccessLevel, set, as: Self.chefe)?.code == .notFound, "cannot change what they cannot see")
+        #expect(try harness.history("p1").contains { $0.kind == "access_level" && $0.oldValue == "0" && $0.newValue == "2" && $0.actorID == "chefe" })
+        // Every event says the ticket's level.
+        let s1 = try harness.published().filter { $0.key == "s1" }
+        #expect(!s1.isEmpty && s1.allSatisfy { $0.accessLevel == 3 })
+        #expect(try harness.published(WorkflowV1.Transferred.self, ticket: "s1").first?.0.ticket?.accessLevel == 3)
+        // Customers see their organization's tickets whatever the internal level, never others'.
+        let customer = WorkflowHarness.customer("maria", organization: "org-1")
+        var list = WorkflowV1.ListCustomerTicketsRequest()
+        list.pageSize = 10
+        #expect(Set(try harness.call(WorkflowV1.Workflow.listCustomerTickets, list, as: customer).tickets.map(\.ticketID)) == ["s1", "p1", "o1"])
+        #expect(try harness.call(WorkflowV1.Workflow.listCustomerTickets, list, as: WorkflowHarness.customer("x", organization: "org-9")).tickets.isEmpty)
+        #expect(harness.failure(WorkflowV1.Workflow.listQueue, WorkflowV1.ListQueueRequest(), as: customer)?.code == .permissionDenied)
+        #expect(harness.failure(WorkflowV1.Workflow.searchTickets, WorkflowV1.SearchTicketsRequest(), as: customer)?.code == .permissionDenied)
+    }
+}

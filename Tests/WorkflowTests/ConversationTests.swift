@@ -1,0 +1,128 @@
+import Foundation
+import Messages
+import RPC
+import Storage
+import Testing
+import TestSupport
+import WorkflowCore
+
+@Suite("Workflow: discussion, versions, history, related tickets, time entries")
+struct ConversationTests {
+    static let ana = WorkflowHarness.agent("ana")
+
+    @Test("public and internal entries; publishable answers become events; edits are versions; customers see public entries only", arguments: TestEngines.all)
+    func discussion(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
+        try harness.take("t1", as: Self.ana)
+        var add = WorkflowV1.AddDiscussionRequest()
+        add.ticketID = "t1"
+        add.text = "Parece o bug 4411"
+        add.kind = "note"
+        let note = try harness.call(WorkflowV1.Workflow.addDiscussion, add, as: WorkflowHarness.agent("bruno")).entry
+        #expect(note?.isPublic == false)
+        add.isPublic = true
+        add.kind = "possible_solution"
+        add.text = "Reenvie com o certificado A1 renovado."
+        #expect(harness.failure(WorkflowV1.Workflow.addDiscussion, add, as: WorkflowHarness.agent("bruno"))?.code == .permissionDenied,
+                "public entries come from who may act on the ticket")
+        let answer = try harness.call(WorkflowV1.Workflow.addDiscussion, add, as: Self.ana).entry
+        var mark = WorkflowV1.MarkPublishableRequest()
+        mark.ticketID = "t1"
+        mark.entryID = answer?.entryID ?? ""
+        _ = try harness.call(WorkflowV1.Workflow.markPublishable, mark, as: Self.ana)
+        let marked = try harness.published(WorkflowV1.PublishableAnswerMarked.self, ticket: "t1")
+        #expect(marked.map(\.0.answer) == ["Reenvie com o certificado A1 renovado."])
+        let added = try harness.published(WorkflowV1.DiscussionAdded.self, ticket: "t1").map(\.0)
+        #expect(added.map(\.isPublic) == [false, true])
+
+        var text = WorkflowV1.SetTextRequest()
+        text.ticketID = "t1"
+        text.text = "Erro 539 ao transmitir a NF-e de devolução"
+        _ = try harness.call(WorkflowV1.Workflow.amendRequest, text, as: Self.ana)
+        text.text = "Renovar o certificado."
+        _ = try harness.call(WorkflowV1.Workflow.setSolution, text, as: Self.ana)
+        text.text = "Renovar o certificado A1 e reenviar."
+        let view = try harness.call(WorkflowV1.Workflow.setSolution, text, as: Self.ana)
+        #expect(view.solution == "Renovar o certificado A1 e reenviar.")
+        var versions = WorkflowV1.ListTextVersionsRequest()
+        versions.ticketID = "t1"
+        versions.field = "request"
+        #expect(try harness.call(WorkflowV1.Workflow.listTextVersions, versions, as: Self.ana).versions.map(\.text)
+                == ["Erro 539 ao transmitir a NF-e", "Erro 539 ao transmitir a NF-e de devolução"])
+        versions.field = "solution"
+        #expect(try harness.call(WorkflowV1.Workflow.listTextVersions, versions, as: Self.ana).versions.count == 2)
+        let customer = WorkflowHarness.customer("maria", organization: "org-1")
+        #expect(harness.failure(WorkflowV1.Workflow.listTextVersions, versions, as: customer)?.code == .permissionDenied)
+        let customerView = try harness.ticket("t1", as: customer)
+        #expect(customerView.discussion.map(\.kind) == ["possible_solution"])
+        #expect(customerView.row?.holder?.agentID == "" && customerView.row?.accessLevel == 0)
+        // Viewing from the queue is in the history.
+        var get = WorkflowV1.GetTicketRequest()
+        get.ticketID = "t1"
+        get.fromQueue = true
+        _ = try harness.call(WorkflowV1.Workflow.getTicket, get, as: WorkflowHarness.agent("bruno"))
+        #expect(try harness.history("t1").contains { $0.kind == "view" && $0.actorID == "bruno" })
+    }
+
+    @Test("linked tickets and the same customer's tickets", arguments: TestEngines.all)
+    func related(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("a1", organization: "org-1"), key: "a1")
+        try harness.deliver(WorkflowHarness.opened("a2", organization: "org-1"), key: "a2")
+        try harness.deliver(WorkflowHarness.opened("b1", organization: "org-2"), key: "b1")
+        var link = WorkflowV1.LinkTicketsRequest()
+        link.ticketID = "a1"
+        link.otherTicketID = "b1"
+        link.note = "Mesmo erro"
+        let related = try harness.call(WorkflowV1.Workflow.linkTickets, link, as: Self.ana)
+        #expect(related.linked.map(\.ticketID) == ["b1"])
+        #expect(related.sameCustomer.map(\.ticketID) == ["a2"])
+        var list = WorkflowV1.ListRelatedRequest()
+        list.ticketID = "b1"
+        #expect(try harness.call(WorkflowV1.Workflow.listRelated, list, as: Self.ana).linked.map(\.ticketID) == ["a1"])
+    }
+
+    @Test("time entries with totals per ticket, agent, organization, service type and month", arguments: TestEngines.all)
+    func timeEntries(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("a1", organization: "org-1"), key: "a1")
+        try harness.deliver(WorkflowHarness.opened("b1", organization: "org-2"), key: "b1")
+        let november = Int64(1_795_000_000_000) // 2026-11-18
+        let december = Int64(1_797_500_000_000) // 2026-12-17
+        func log(_ ticket: String, _ minutes: Int32, _ agent: String, _ type: String = "", mode: String = "", at: Int64) throws {
+            var entry = WorkflowV1.AddTimeEntryRequest()
+            entry.ticketID = ticket
+            entry.minutes = minutes
+            entry.serviceType = type
+            entry.mode = mode
+            entry.workedAtMs = at
+            _ = try harness.call(WorkflowV1.Workflow.addTimeEntry, entry, as: WorkflowHarness.agent(agent))
+        }
+        try log("a1", 30, "ana", at: november)
+        try log("a1", 90, "bruno", "consulting", mode: "on_site", at: november)
+        try log("b1", 45, "ana", at: december)
+        func totals(_ groupBy: String, from: Int64 = 0, to: Int64 = 0) throws -> [String: Int64] {
+            var request = WorkflowV1.TimeTotalsRequest()
+            request.groupBy = groupBy
+            request.fromMs = from
+            request.toMs = to
+            return Dictionary(uniqueKeysWithValues: try harness.call(WorkflowV1.Workflow.timeTotals, request, as: WorkflowHarness.admin()).totals.map { ($0.key, $0.minutes) })
+        }
+        #expect(try totals("ticket") == ["a1": 120, "b1": 45])
+        #expect(try totals("agent") == ["ana": 75, "bruno": 90])
+        #expect(try totals("organization") == ["org-1": 120, "org-2": 45])
+        #expect(try totals("service_type") == ["support": 75, "consulting": 90])
+        #expect(try totals("month") == ["2026-11": 120, "2026-12": 45])
+        #expect(try totals("agent", from: december) == ["ana": 45])
+        var bad = WorkflowV1.AddTimeEntryRequest()
+        bad.ticketID = "a1"
+        bad.minutes = 0
+        bad.serviceType = "marketing"
+        let error = harness.failure(WorkflowV1.Workflow.addTimeEntry, bad, as: Self.ana)
+        #expect(error?.violations.map(\.field) == ["minutes", "service_type"])
+    }
+}

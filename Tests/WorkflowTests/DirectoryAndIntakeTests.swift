@@ -1,0 +1,159 @@
+import Foundation
+import Messages
+import RPC
+import Storage
+import Testing
+import TestSupport
+import WorkflowCore
+
+@Suite("Workflow: staff directory, intake events, routing")
+struct DirectoryAndIntakeTests {
+    @Test("the directory keeps agents, groups, membership, chefes, roles and transfer destinations", arguments: TestEngines.all)
+    func directory(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        let admin = WorkflowHarness.admin()
+        var get = WorkflowV1.GetAgentRequest()
+        get.agentID = "pm"
+        let pm = try harness.call(WorkflowV1.Workflow.getAgent, get, as: WorkflowHarness.agent("ana"))
+        #expect(pm.permissions == ["product.decide"])
+        #expect(pm.groupIDs == ["produto"])
+        var list = WorkflowV1.ListAgentsRequest()
+        list.chefeAgentID = "chefe"
+        #expect(try harness.call(WorkflowV1.Workflow.listAgents, list, as: admin).agents.map(\.id) == ["ana", "bruno"])
+        list = WorkflowV1.ListAgentsRequest()
+        list.groupID = "n1"
+        #expect(Set(try harness.call(WorkflowV1.Workflow.listAgents, list, as: admin).agents.map(\.id)) == ["ana", "bruno", "chefe"])
+        var destinations = WorkflowV1.SetTransferDestinationsRequest()
+        destinations.agentID = "ana"
+        var toN2 = WorkflowV1.Destination()
+        toN2.groupID = "n2"
+        destinations.destinations = [toN2]
+        let ana = try harness.call(WorkflowV1.Workflow.setTransferDestinations, destinations, as: admin)
+        #expect(ana.transferDestinations.map(\.groupID) == ["n2"])
+        // Only administrators (or "directory.manage") change the directory.
+        var put = WorkflowV1.PutAgentRequest()
+        put.agent = ana
+        #expect(harness.failure(WorkflowV1.Workflow.putAgent, put, as: WorkflowHarness.agent("ana"))?.code == .permissionDenied)
+        // Validation names the field.
+        put.agent?.name = ""
+        let invalid = harness.failure(WorkflowV1.Workflow.putAgent, put, as: admin)
+        #expect(invalid?.code == .invalidArgument)
+        #expect(invalid?.violations.map(\.field) == ["agent.name"])
+        // An inactive agent is refused.
+        put.agent?.name = "Ana"
+        put.agent?.active = false
+        _ = try harness.call(WorkflowV1.Workflow.putAgent, put, as: admin)
+        #expect(harness.failure(WorkflowV1.Workflow.listGroups, WorkflowV1.ListGroupsRequest(), as: WorkflowHarness.agent("ana"))?.code == .permissionDenied)
+        // Customers do not read the directory.
+        #expect(harness.failure(WorkflowV1.Workflow.listGroups, WorkflowV1.ListGroupsRequest(),
+                                as: WorkflowHarness.customer("c", organization: "org-1"))?.code == .permissionDenied)
+    }
+
+    @Test("TicketOpened creates the ticket, routed by plan to a group's queue, once even when redelivered; GetTicketHolder answers", arguments: TestEngines.all)
+    func openedAndRouted(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        let opened = WorkflowHarness.opened("t1", plan: "premium")
+        let first = try harness.deliver(opened, key: "t1", id: "event-1")
+        let again = try harness.deliver(opened, key: "t1", id: "event-1")
+        #expect(first.accepted == 1 && again.duplicates == 1)
+        try harness.deliver(WorkflowHarness.opened("t2", plan: "standard"), key: "t2")
+        let t1 = try harness.ticket("t1")
+        #expect(t1.row?.stage == "aguardando_atendimento")
+        #expect(t1.row?.holder?.groupID == "n2")
+        #expect(t1.row?.holder?.groupName == "Nível 2")
+        #expect(t1.request == "Erro 539 ao transmitir a NF-e")
+        #expect(t1.row?.organizationName == "Empresa org-1")
+        #expect(t1.flow == "padrao")
+        #expect(try harness.ticket("t2").row?.holder?.groupID == "n1")
+        var holder = WorkflowV1.GetTicketHolderRequest()
+        holder.ticketID = "t1"
+        let answer = try harness.call(WorkflowV1.Workflow.getTicketHolder, holder, as: PrincipalsForTests.service)
+        #expect(answer.open && answer.holder?.groupID == "n2" && answer.stage == "aguardando_atendimento")
+        let history = try harness.history("t1")
+        #expect(history.first?.kind == "opened")
+        #expect(harness.failure(WorkflowV1.Workflow.getTicketHolder, { var r = WorkflowV1.GetTicketHolderRequest(); r.ticketID = "nope"; return r }(),
+                                as: PrincipalsForTests.service)?.code == .notFound)
+    }
+
+    @Test("customer replies, cancellation, attachments, contact changes, e-mails sent and linked articles are applied", arguments: TestEngines.all)
+    func otherEvents(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
+        try harness.take("t1", as: WorkflowHarness.agent("ana"))
+        try harness.move("t1", to: "aguardando_cliente", publicNote: "Qual a versão do sistema?", as: WorkflowHarness.agent("ana"))
+
+        var reply = IntakeV1.CustomerReplied()
+        reply.ticketID = "t1"
+        reply.messageID = "m1"
+        reply.text = "Versão 12.1.2310"
+        reply.author = CommonV1.PersonRef()
+        reply.author?.name = "Maria"
+        var file = CommonV1.AttachmentRef()
+        file.id = "a1"
+        file.fileName = "tela.png"
+        reply.attachments = [file]
+        try harness.deliver(reply, key: "t1")
+        var view = try harness.ticket("t1")
+        #expect(view.row?.stage == "em_atendimento", "a reply in Aguardando cliente brings the ticket back to the agent")
+        #expect(view.row?.holder?.agentID == "ana")
+        #expect(view.row?.unreadMessages == 1)
+        #expect(view.discussion.last?.kind == "customer_reply")
+        #expect(view.discussion.last?.attachments.map(\.fileName) == ["tela.png"])
+
+        var contact = IntakeV1.TicketContactChanged()
+        contact.ticketID = "t1"
+        contact.contact = CommonV1.PersonRef()
+        contact.contact?.id = "c2"
+        contact.contact?.name = "João"
+        contact.changedByAgentID = "ana"
+        try harness.deliver(contact, key: "t1")
+        #expect(try harness.ticket("t1").contact?.name == "João")
+
+        var email = NotificationV1.EmailSent()
+        email.ticketID = "t1"
+        email.subject = "Sua ocorrência 2026-t1"
+        email.recipients = ["joao@example.com"]
+        email.outcome = "sent"
+        email.sentAtMs = Int64(Date().timeIntervalSince1970 * 1000)
+        try harness.deliver(email, key: "t1", source: "notification")
+
+        var article = KnowledgeV1.ArticleLinkedToTicket()
+        article.ticketID = "t1"
+        article.articleID = "kb-1"
+        article.articleTitle = "Rejeição 539"
+        article.articleText = "Ajuste a chave de acesso."
+        article.articleURL = "https://kb.example/539"
+        article.agentName = "Ana"
+        try harness.deliver(article, key: "t1", source: "knowledge")
+        view = try harness.ticket("t1")
+        #expect(view.solution.hasPrefix("Ajuste a chave de acesso."))
+        #expect(view.discussion.last?.kind == "article")
+        #expect(try harness.published(WorkflowV1.SolutionGiven.self, ticket: "t1").first?.0.articleID == "kb-1")
+
+        let kinds = try harness.history("t1").map(\.kind)
+        #expect(kinds.contains("contact") && kinds.contains("email") && kinds.contains("text"))
+
+        var cancel = IntakeV1.TicketCancelledByCustomer()
+        cancel.ticketID = "t1"
+        cancel.reason = "Resolvemos internamente"
+        try harness.deliver(cancel, key: "t1")
+        view = try harness.ticket("t1")
+        #expect(view.row?.stage == "cancelado")
+        #expect(view.outcome == "cancelada_cliente")
+        let finished = try harness.published(WorkflowV1.TicketFinished.self, ticket: "t1")
+        #expect(finished.map(\.0.outcome) == ["cancelada_cliente"])
+    }
+}
+
+enum PrincipalsForTests {
+    static var service: AuthV1.Principal {
+        var principal = AuthV1.Principal()
+        principal.kind = .service
+        principal.id = "intake"
+        principal.accessLevel = Int32.max
+        return principal
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Messages
+import RPC
+import Storage
+import Testing
+import TestSupport
+import WorkflowCore
+
+@Suite("Workflow: hand-offs, guards, scheduling, bulk actions")
+struct HandoffTests {
+    static let ana = WorkflowHarness.agent("ana")
+    static let bruno = WorkflowHarness.agent("bruno")
+    static let carla = WorkflowHarness.agent("carla")
+
+    static func transfer(_ id: String, agent: String = "", group: String = "", note: String = "") -> WorkflowV1.TransferTicketRequest {
+        var request = WorkflowV1.TransferTicketRequest()
+        request.ticketID = id
+        request.toAgentID = agent
+        request.toGroupID = group
+        request.note = note
+        return request
+    }
+
+    @Test("repasse only to allowed destinations, with a note and copies; devolver needs a justification; ping-pong from the third transfer", arguments: TestEngines.all)
+    func transfers(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
+        try harness.take("t1", as: Self.ana)
+        // n2 is not a destination of ana's yet.
+        #expect(harness.failure(WorkflowV1.Workflow.transferTicket, Self.transfer("t1", agent: "carla"), as: Self.ana)?.code == .permissionDenied)
+        // Bruno, in ana's group, is reachable by default.
+        var request = Self.transfer("t1", agent: "bruno", note: "Você conhece esse cliente")
+        request.copyTo = ["chefe@suporte.example"]
+        var view = try harness.call(WorkflowV1.Workflow.transferTicket, request, as: Self.ana)
+        #expect(view.row?.holder?.agentID == "bruno" && view.row?.holder?.groupID == "n1")
+        #expect(view.discussion.last?.kind == "transfer" && view.discussion.last?.isPublic == false)
+        // Ana no longer holds it: she cannot act on it.
+        #expect(harness.failure(WorkflowV1.Workflow.transferTicket, Self.transfer("t1", agent: "ana"), as: Self.ana)?.code == .permissionDenied)
+        // Devolver requires a justification and returns to ana.
+        var back = WorkflowV1.SendBackRequest()
+        back.ticketID = "t1"
+        #expect(harness.failure(WorkflowV1.Workflow.sendBack, back, as: Self.bruno)?.code == .invalidArgument)
+        back.justification = "Não é da minha área"
+        view = try harness.call(WorkflowV1.Workflow.sendBack, back, as: Self.bruno)
+        #expect(view.row?.holder?.agentID == "ana" && view.row?.pingPong == false)
+        // Third transfer between ana and bruno: ping-pong.
+        view = try harness.call(WorkflowV1.Workflow.transferTicket, Self.transfer("t1", agent: "bruno", note: "De novo"), as: Self.ana)
+        #expect(view.row?.pingPong == true)
+        #expect(view.transferCount == 3)
+        let transferred = try harness.published(WorkflowV1.Transferred.self, ticket: "t1").map(\.0)
+        #expect(transferred.map(\.pingPong) == [false, false, true])
+        #expect(transferred.map(\.sentBack) == [false, true, false])
+        #expect(transferred.first?.copyTo == ["chefe@suporte.example"])
+        #expect(transferred.first?.to?.agentEmail == "bruno@suporte.example")
+        // Bruno's chefe acts on bruno's tickets: moves it to group n2 only with a destination.
+        var destinations = WorkflowV1.SetTransferDestinationsRequest()
+        destinations.agentID = "chefe"
+        var any = WorkflowV1.Destination()
+        any.groupID = "*"
+        destinations.destinations = [any]
+        _ = try harness.call(WorkflowV1.Workflow.setTransferDestinations, destinations, as: WorkflowHarness.admin())
+        view = try harness.call(WorkflowV1.Workflow.transferTicket, Self.transfer("t1", group: "n2", note: "Escalando"), as: WorkflowHarness.agent("chefe"))
+        #expect(view.row?.holder?.groupID == "n2" && view.row?.holder?.agentID == "")
+        // Carla (n2) takes it from her group's queue.
+        view = try harness.take("t1", as: Self.carla)
+        #expect(view.row?.holder?.agentID == "carla")
+        let holders = try harness.history("t1").filter { $0.kind == "holder" }
+        #expect(holders.count == 6)
+        #expect(holders.contains { $0.note.hasPrefix("devolvida") })
+    }
+
+    @Test("unread customer messages block transfer, scheduling and concluding until marked read; scheduling is counted", arguments: TestEngines.all)
+    func unreadGuardAndScheduling(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("t1", category: .duvida), key: "t1")
+        try harness.take("t1", as: Self.ana)
+        var voicemail = WorkflowV1.LogCustomerMessageRequest()
+        voicemail.ticketID = "t1"
+        voicemail.kind = "voicemail"
+        voicemail.text = "Ligação: cliente pede retorno"
+        var view = try harness.call(WorkflowV1.Workflow.logCustomerMessage, voicemail, as: WorkflowHarness.agent("bruno"))
+        #expect(view.row?.unreadMessages == 1)
+        let blockedTransfer = harness.failure(WorkflowV1.Workflow.transferTicket, Self.transfer("t1", agent: "bruno"), as: Self.ana)
+        #expect(blockedTransfer?.code == .failedPrecondition && blockedTransfer?.violations.first?.reason == "unread_messages")
+        var schedule = WorkflowV1.ScheduleTicketRequest()
+        schedule.ticketID = "t1"
+        schedule.scheduledForMs = 1_800_000_000_000
+        schedule.note = "Combinado por telefone"
+        #expect(harness.failure(WorkflowV1.Workflow.scheduleTicket, schedule, as: Self.ana)?.code == .failedPrecondition)
+        var conclude = WorkflowV1.MoveTicketRequest()
+        conclude.ticketID = "t1"
+        conclude.toStage = "finalizado"
+        #expect(harness.failure(WorkflowV1.Workflow.moveTicket, conclude, as: Self.ana)?.code == .failedPrecondition)
+        var read = WorkflowV1.MarkMessagesReadRequest()
+        read.ticketID = "t1"
+        _ = try harness.call(WorkflowV1.Workflow.markMessagesRead, read, as: Self.ana)
+        view = try harness.call(WorkflowV1.Workflow.scheduleTicket, schedule, as: Self.ana)
+        schedule.scheduledForMs = 1_800_100_000_000
+        view = try harness.call(WorkflowV1.Workflow.scheduleTicket, schedule, as: Self.ana)
+        #expect(view.scheduleCount == 2 && view.scheduledForMs == 1_800_100_000_000 && view.row?.status?.status == "agendado")
+        view = try harness.move("t1", to: "finalizado", as: Self.ana)
+        #expect(view.row?.stage == "finalizado")
+    }
+
+    @Test("bulk actions apply to each selected ticket and are recorded per ticket; failures are reported per ticket", arguments: TestEngines.all)
+    func bulk(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        for id in ["b1", "b2", "b3"] {
+            try harness.deliver(WorkflowHarness.opened(id), key: id)
+        }
+        try harness.take("b1", as: Self.ana)
+        try harness.take("b2", as: Self.ana)
+        try harness.take("b3", as: Self.bruno)
+        var bulk = WorkflowV1.BulkActionRequest()
+        bulk.ticketIDs = ["b1", "b2", "b3"]
+        bulk.note = WorkflowV1.AddDiscussionRequest()
+        bulk.note?.text = "Instabilidade na Sefaz SP"
+        bulk.note?.isPublic = true
+        var response = try harness.call(WorkflowV1.Workflow.bulkAction, bulk, as: Self.ana)
+        #expect(response.results.map(\.ok) == [true, true, false], "ana does not hold b3")
+        #expect(try harness.ticket("b1").discussion.last?.text == "Instabilidade na Sefaz SP")
+        bulk = WorkflowV1.BulkActionRequest()
+        bulk.ticketIDs = ["b1", "b2"]
+        bulk.transfer = Self.transfer("", agent: "bruno", note: "Férias")
+        response = try harness.call(WorkflowV1.Workflow.bulkAction, bulk, as: Self.ana)
+        #expect(response.results.allSatisfy { $0.ok })
+        for id in ["b1", "b2"] {
+            #expect(try harness.ticket(id).row?.holder?.agentID == "bruno")
+            #expect(try harness.history(id).contains { $0.kind == "holder" && $0.note.contains("Férias") })
+        }
+        bulk.move = WorkflowV1.MoveTicketRequest()
+        #expect(harness.failure(WorkflowV1.Workflow.bulkAction, bulk, as: Self.ana)?.code == .invalidArgument, "one action only")
+    }
+}

@@ -1,0 +1,165 @@
+import Foundation
+import Messages
+import Storage
+import Synchronization
+import Testing
+import TestSupport
+@testable import WorkflowCore
+
+/// A core that really moves the ticket: records the action and tells the inactivity engine about
+/// the new stage, as the ticket core does.
+final class MovingCore: TicketCoreSeam {
+    let engine: Mutex<InactivityEngine?> = Mutex(nil)
+
+    func summary(_ tx: any SQLExecutor, ticketID: String) throws -> WorkflowV1.TicketSummary? {
+        var summary = WorkflowV1.TicketSummary()
+        summary.ticketID = ticketID
+        summary.accessLevel = 1
+        return summary
+    }
+
+    func performInactivityAction(_ tx: any SQLExecutor, ticketID: String, action: InactivityAction, at: Int64) throws {
+        try MinimalTicketCore().performInactivityAction(tx, ticketID: ticketID, action: action, at: at)
+        try engine.withLock { $0 }?.onStageEntered(tx, ticketID: ticketID, stage: action.toStage, at: at)
+    }
+}
+
+let day: Int64 = 86_400_000
+
+@Suite struct InactivityTests {
+    func setUp(_ engine: DatabaseEngine, preset: [InactivityPolicy], dayLength: Duration = .seconds(86_400))
+        throws -> (any Database, InactivityEngine, TimerScheduler, SimulatedClock) {
+        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
+        let clock = SimulatedClock(sp("2027-03-01 10:00"))
+        let scheduler = TimerScheduler(database: database, name: "test", clock: clock.function)
+        let core = MovingCore()
+        let inactivity = InactivityEngine(dayLength: dayLength, core: core)
+        core.engine.withLock { $0 = inactivity }
+        inactivity.register(on: scheduler)
+        try database.write { tx in try InactivityPolicyStore.install(tx, preset) }
+        return (database, inactivity, scheduler, clock)
+    }
+
+    func actions(_ database: any Database) throws -> [String] {
+        try database.read { tx in
+            try tx.query("SELECT ticket_id, to_stage, outcome FROM wf_inactivity_actions ORDER BY at, ticket_id").map {
+                "\(try $0.text("ticket_id")):\(try $0.text("to_stage")):\(try $0.text("outcome"))"
+            }
+        }
+    }
+
+    @Test(arguments: TestEngines.all)
+    func waitingCustomerFinishesAfterTenDaysWithAReminderTwoDaysBefore(engine: DatabaseEngine) throws {
+        let (database, inactivity, scheduler, clock) = try setUp(engine, preset: InactivityPresets.padrao)
+        defer { database.close() }
+        let start = clock.now
+        try database.write { tx in
+            try inactivity.onStageEntered(tx, ticketID: "A", stage: "aguardando_cliente", at: start)
+            try inactivity.onStageEntered(tx, ticketID: "B", stage: "aguardando_cliente", at: start)
+            try inactivity.onStageEntered(tx, ticketID: "C", stage: "em_atendimento", at: start)  // no policy
+        }
+        #expect(try database.read { tx in try TimerStore.pending(tx, ticketID: "C") }.isEmpty)
+        // B's customer answers on day 5: its countdown is cancelled.
+        clock.set(start + 5 * day)
+        try database.write { tx in try inactivity.onCustomerActivity(tx, ticketID: "B", at: clock.now) }
+        clock.set(start + 8 * day - 1)
+        #expect(try scheduler.runOnce() == 0)
+        clock.set(start + 8 * day)
+        #expect(try scheduler.runOnce() == 1)
+        let reminders = try publishedEvents(database, WorkflowV1.InactivityReminder.self)
+        #expect(reminders.map { $0.ticket?.ticketID } == ["A"])
+        #expect(reminders.first?.actionDueAtMs == start + 10 * day)
+        #expect(reminders.first?.policy == "aguardando-cliente-10d")
+        clock.set(start + 10 * day)
+        #expect(try scheduler.runOnce() == 1)
+        #expect(try actions(database) == ["A:finalizado:inatividade"])
+        clock.set(start + 30 * day)
+        #expect(try scheduler.runOnce() == 0)
+    }
+
+    @Test(arguments: TestEngines.all)
+    func aTicketThatMovedOnIsNeverActedOn(engine: DatabaseEngine) throws {
+        let (database, inactivity, scheduler, clock) = try setUp(engine, preset: InactivityPresets.padrao)
+        defer { database.close() }
+        let start = clock.now
+        try database.write { tx in try inactivity.onStageEntered(tx, ticketID: "A", stage: "aguardando_cliente", at: start) }
+        // A stale timer from the first entry survives cancellation by a bug elsewhere: it must do nothing.
+        let firstAction = try #require(try database.read { tx in try TimerStore.pending(tx, ticketID: "A", kind: InactivityEngine.actionKind) })
+        try database.write { tx in
+            try inactivity.onStageEntered(tx, ticketID: "A", stage: "em_atendimento", at: start + day)
+            try inactivity.onStageEntered(tx, ticketID: "A", stage: "aguardando_cliente", at: start + 2 * day)
+            try tx.execute("UPDATE wf_timers SET state = 'pending', kind = 'inactivity.action.old' WHERE id = ?", [.text(firstAction.id)])
+        }
+        scheduler.on("inactivity.action.old") { timer, tx, now in try inactivity.fireAction(timer, tx, now: now) }
+        clock.set(start + 10 * day)
+        #expect(try scheduler.runOnce() == 2)  // the stale action and the new reminder fire...
+        #expect(try actions(database).isEmpty)  // ...and the stale one does nothing
+        clock.set(start + 12 * day)
+        #expect(try scheduler.runOnce() == 1)
+        #expect(try actions(database) == ["A:finalizado:inatividade"])
+    }
+
+    @Test(arguments: TestEngines.all)
+    func totvsPresetChainsPendenteValidacaoFechado(engine: DatabaseEngine) throws {
+        let (database, inactivity, scheduler, clock) = try setUp(engine, preset: InactivityPresets.totvs)
+        defer { database.close() }
+        let start = clock.now
+        try database.write { tx in
+            try inactivity.onStageEntered(tx, ticketID: "P", stage: "pendente", at: start)
+            try inactivity.onStageEntered(tx, ticketID: "R", stage: "resolvido", at: start)
+            try inactivity.onStageEntered(tx, ticketID: "X", stage: "resolvido", at: start)
+        }
+        // X's customer rejects the solution on day 2: reopened, nothing closes it.
+        clock.set(start + 2 * day)
+        try database.write { tx in
+            try inactivity.onCustomerActivity(tx, ticketID: "X", at: clock.now)
+            try inactivity.onStageEntered(tx, ticketID: "X", stage: "em_atendimento", at: clock.now)
+        }
+        for offset in 3...13 {
+            clock.set(start + Int64(offset) * day)
+            try scheduler.runOnce()
+        }
+        #expect(try actions(database) == ["R:fechado:resolvida", "P:validacao_cliente:", "P:fechado:inatividade"])
+        let reminders = try publishedEvents(database, WorkflowV1.InactivityReminder.self).map(\.policy)
+        #expect(reminders == ["pendente-7d", "validacao-cliente-5d"])
+    }
+
+    @Test(arguments: TestEngines.all)
+    func businessDaysFollowTheCalendar(engine: DatabaseEngine) throws {
+        let (database, inactivity, _, _) = try setUp(engine, preset: [])
+        defer { database.close() }
+        let policy = InactivityPolicy(id: "bd", stage: "aguardando_cliente", days: 2, businessDays: true, reminderDaysBefore: 1, toStage: "finalizado")
+        let (reminder, action) = try database.read { tx in try inactivity.deadlines(tx, policy: policy, from: sp("2027-02-05 10:00")) }
+        #expect(local(reminder!) == "2027-02-10 10:00")  // Carnaval Monday and Tuesday skipped
+        #expect(local(action) == "2027-02-11 10:00")
+        #expect(policy.problems().isEmpty)
+        #expect(!InactivityPolicy(id: "x", stage: "a", days: 2, reminderDaysBefore: 2, toStage: "b").problems().isEmpty)
+        // One active policy per stage.
+        try database.write { tx in try InactivityPolicyStore.save(tx, policy) }
+        #expect(throws: StorageError.self) {
+            try database.write { tx in try InactivityPolicyStore.save(tx, InactivityPolicy(id: "other", stage: "aguardando_cliente", days: 3, toStage: "finalizado")) }
+        }
+    }
+
+    /// Durations are configuration: with a 100 ms "day", the real scheduler thread finishes the ticket.
+    @Test(arguments: TestEngines.all)
+    func shortDaysWithTheRealSchedulerThread(engine: DatabaseEngine) throws {
+        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
+        defer { database.close() }
+        var configuration = TimerScheduler.Configuration()
+        configuration.pollInterval = .milliseconds(20)
+        let scheduler = TimerScheduler(database: database, name: "live", configuration: configuration)
+        let inactivity = InactivityEngine(dayLength: .milliseconds(100))
+        inactivity.register(on: scheduler)
+        try database.write { tx in
+            try InactivityPolicyStore.install(tx, InactivityPresets.padrao)
+            try inactivity.onStageEntered(tx, ticketID: "live", stage: "aguardando_cliente", at: currentMillis())
+        }
+        scheduler.start()
+        defer { scheduler.stop() }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, try actions(database).isEmpty { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(try actions(database) == ["live:finalizado:inatividade"])
+        #expect(try publishedEvents(database, WorkflowV1.InactivityReminder.self).count == 1)
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import Messages
+import Storage
+import Synchronization
+import Testing
+import TestSupport
+@testable import WorkflowCore
+
+@Suite struct SLAEngineTests {
+    func setUp(_ engine: DatabaseEngine) throws -> (any Database, SLAEngine, TimerScheduler, SimulatedClock) {
+        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
+        let clock = SimulatedClock(0)
+        let scheduler = TimerScheduler(database: database, name: "test", clock: clock.function)
+        let sla = SLAEngine()
+        sla.register(on: scheduler)
+        try database.write { tx in
+            try SLAPolicyStore.save(tx, SLAPolicy(plan: "*", priority: 0, firstResponseSeconds: 2 * hour,
+                                                  nextResponseSeconds: 4 * hour, resolutionSeconds: 16 * hour))
+            try SLAPolicyStore.save(tx, SLAPolicy(plan: "*", priority: 1, firstResponseSeconds: 8 * hour,
+                                                  nextResponseSeconds: 8 * hour, resolutionSeconds: 40 * hour))
+            try SLAPolicyStore.save(tx, SLAPolicy(plan: "premium", priority: 4, firstResponseSeconds: hour / 4,
+                                                  nextResponseSeconds: hour / 2, resolutionSeconds: 2 * hour, warningPercent: 50))
+        }
+        return (database, sla, scheduler, clock)
+    }
+
+    @Test(arguments: TestEngines.all)
+    func policiesResolveMostSpecificFirst(engine: DatabaseEngine) throws {
+        let (database, _, _, _) = try setUp(engine)
+        defer { database.close() }
+        let found = try database.read { tx in
+            [try SLAPolicyStore.resolve(tx, plan: "premium", priority: 4).firstResponseSeconds,
+             try SLAPolicyStore.resolve(tx, plan: "premium", priority: 2).firstResponseSeconds,
+             try SLAPolicyStore.resolve(tx, plan: "basico", priority: 1).firstResponseSeconds,
+             Int64(try SLAPolicyStore.all(tx).count)]
+        }
+        #expect(found == [hour / 4, 2 * hour, 8 * hour, 3])
+        try database.write { tx in _ = try SLAPolicyStore.delete(tx, plan: "*", priority: 0) }
+        // No stored match: the built-in table.
+        #expect(try database.read { tx in try SLAPolicyStore.resolve(tx, plan: "x", priority: 2) } == SLAPolicy.builtIn(priority: 2))
+    }
+
+    /// A ticket over a weekend with a simulated clock: the warning and the breach go out once each,
+    /// at the right business instants; lowering the priority withdraws the breach; breaching the
+    /// new target sends a new breach, once.
+    @Test(arguments: TestEngines.all)
+    func warningAndBreachExactlyOnceThroughTimers(engine: DatabaseEngine) throws {
+        let (database, sla, scheduler, clock) = try setUp(engine)
+        defer { database.close() }
+        let opened = sp("2027-03-05 17:00")
+        try database.write { tx in
+            try sla.onTicketEvent(tx, ticketID: "T1", .opened(plan: "basico", priority: 2, stage: "aguardando_atendimento", calendarID: ""), at: opened)
+        }
+        let timer = try #require(try database.read { tx in try TimerStore.pending(tx, ticketID: "T1", kind: SLAEngine.timerKind) })
+        #expect(local(timer.dueAt) == "2027-03-08 08:36")  // 80% of 2 h, over the weekend
+
+        clock.set(sp("2027-03-07 12:00"))
+        #expect(try scheduler.runOnce() == 0)
+        clock.set(sp("2027-03-08 08:36"))
+        #expect(try scheduler.runOnce() == 1)
+        clock.set(sp("2027-03-08 09:00"))
+        #expect(try scheduler.runOnce() == 1)
+        clock.set(sp("2027-03-08 09:20"))
+        #expect(try scheduler.runOnce() == 0)
+        // Recomputing again (another event) sends nothing new.
+        try database.write { tx in try sla.onTicketEvent(tx, ticketID: "T1", .stageChanged("em_atendimento"), at: sp("2027-03-08 09:20")) }
+        let warnings = try publishedEvents(database, WorkflowV1.SLAWarning.self)
+        let breaches = try publishedEvents(database, WorkflowV1.SLABreached.self)
+        #expect(warnings.map(\.target) == [.firstResponse])
+        #expect(warnings.first?.percentElapsed == 80)
+        #expect(breaches.map(\.target) == [.firstResponse])
+        #expect(breaches.first.map { local($0.dueAtMs) } == "2027-03-08 09:00")
+        #expect(breaches.first?.ticket?.ticketID == "T1")
+
+        // Lowered to baixa (8 h): the breach is withdrawn, the target runs again.
+        try database.write { tx in try sla.onTicketEvent(tx, ticketID: "T1", .priorityChanged(1), at: sp("2027-03-08 09:30")) }
+        let first = try database.read { tx in try sla.storedTargets(tx, ticketID: "T1") }.first { $0.kind == .firstResponse }!
+        #expect(first.status == .running)
+        #expect(first.dueAt.map { local($0) } == "2027-03-08 15:00")
+        // The earlier warning is withdrawn too: a new episode warns at 80% of 8 h (2.5 h spent → 13:24)
+        // and breaches at 15:00, once each.
+        let next = try #require(try database.read { tx in try TimerStore.pending(tx, ticketID: "T1", kind: SLAEngine.timerKind) })
+        #expect(local(next.dueAt) == "2027-03-08 13:24")
+        clock.set(sp("2027-03-08 13:24"))
+        #expect(try scheduler.runOnce() == 1)
+        clock.set(sp("2027-03-08 15:00"))
+        #expect(try scheduler.runOnce() == 1)
+        #expect(try scheduler.runOnce() == 0)
+        #expect(try publishedEvents(database, WorkflowV1.SLABreached.self).count == 2)
+        #expect(try publishedEvents(database, WorkflowV1.SLAWarning.self).map(\.target) == [.firstResponse, .firstResponse])
+    }
+
+    @Test(arguments: TestEngines.all)
+    func staleTimersAreIgnoredAndPausesCancelTheTimer(engine: DatabaseEngine) throws {
+        let (database, sla, scheduler, clock) = try setUp(engine)
+        defer { database.close() }
+        try database.write { tx in
+            try sla.onTicketEvent(tx, ticketID: "T2", .opened(plan: "basico", priority: 2, stage: "em_atendimento", calendarID: ""), at: sp("2027-03-01 09:00"))
+            try sla.onTicketEvent(tx, ticketID: "T2", .agentResponse, at: sp("2027-03-01 09:10"))
+            try sla.onTicketEvent(tx, ticketID: "T2", .stageChanged("aguardando_cliente"), at: sp("2027-03-01 09:30"))
+        }
+        // Paused: nothing can change by itself, so no timer.
+        #expect(try database.read { tx in try TimerStore.pending(tx, ticketID: "T2") }.isEmpty)
+        // A stale timer (old generation) does nothing when it fires.
+        try database.write { tx in try TimerStore.schedule(tx, ticketID: "T2", kind: SLAEngine.timerKind, dueAt: sp("2027-03-01 10:00"), generation: 1) }
+        clock.set(sp("2027-03-10 10:00"))
+        #expect(try scheduler.runOnce() == 1)
+        #expect(try publishedEvents(database, WorkflowV1.SLABreached.self).isEmpty)
+        let resolution = try database.read { tx in try sla.storedTargets(tx, ticketID: "T2") }.first { $0.kind == .resolution }!
+        #expect(resolution.status == .paused)
+        #expect(resolution.elapsedMillis == 30 * 60_000)
+        // The customer answers ten days later: the clock resumes with 30 min spent.
+        try database.write { tx in
+            try sla.onTicketEvent(tx, ticketID: "T2", .customerReply, at: sp("2027-03-11 09:00"))
+            try sla.onTicketEvent(tx, ticketID: "T2", .stageChanged("em_atendimento"), at: sp("2027-03-11 09:00"))
+        }
+        let resumed = try database.read { tx in try sla.storedTargets(tx, ticketID: "T2") }
+        #expect(resumed.first { $0.kind == .resolution }?.dueAt.map { local($0) } == "2027-03-12 14:30")
+        #expect(resumed.first { $0.kind == .nextResponse }?.status == .running)
+        #expect(try database.read { tx in try sla.history(tx, ticketID: "T2") }.count == 5)
+    }
+
+    @Test(arguments: TestEngines.all)
+    func aStricterPolicyBreachesAtOnceAndOnlyOnce(engine: DatabaseEngine) throws {
+        let (database, sla, _, _) = try setUp(engine)
+        defer { database.close() }
+        try database.write { tx in
+            try sla.onTicketEvent(tx, ticketID: "T3", .opened(plan: "premium", priority: 2, stage: "em_atendimento", calendarID: ""), at: sp("2027-03-01 09:00"))
+            // Urgente in premium: first response 15 min, already 1 h late → breach now.
+            try sla.onTicketEvent(tx, ticketID: "T3", .priorityChanged(4), at: sp("2027-03-01 10:15"))
+            try sla.recompute(tx, ticketID: "T3", now: sp("2027-03-01 10:16"))
+        }
+        let breaches = try publishedEvents(database, WorkflowV1.SLABreached.self)
+        #expect(breaches.count == 1)
+        #expect(breaches.first.map { local($0.dueAtMs) } == "2027-03-01 09:15")
+        // First response warned and breached at once: only the breach is sent; resolution (2 h,
+        // warning at 50%) is past its warning but not late.
+        #expect(try publishedEvents(database, WorkflowV1.SLAWarning.self).map(\.target) == [.resolution])
+    }
+
+    /// Ticket events and timer recomputations of one ticket from several threads at once (as
+    /// the timer thread and RPC workers do) serialize on the ticket: no lost or conflicting writes.
+    @Test(arguments: TestEngines.all)
+    func concurrentWorkOnOneTicketSerializes(engine: DatabaseEngine) throws {
+        let (database, sla, _, _) = try setUp(engine)
+        defer { database.close() }
+        let opened = sp("2027-03-01 09:00")
+        try database.write { tx in
+            try sla.onTicketEvent(tx, ticketID: "C", .opened(plan: "basico", priority: 2, stage: "em_atendimento", calendarID: ""), at: opened)
+        }
+        let failures = Mutex<[String]>([])
+        let threads = (0..<3).map { worker in
+            Thread {
+                for i in 0..<30 {
+                    do {
+                        try database.write { tx in
+                            if worker == 2 {
+                                try sla.recompute(tx, ticketID: "C", now: opened + Int64(i) * 60_000)
+                            } else {
+                                try sla.onTicketEvent(tx, ticketID: "C", i % 2 == 0 ? .customerReply : .agentResponse, at: opened + Int64(i) * 60_000)
+                            }
+                        }
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                }
+            }
+        }
+        threads.forEach { $0.start() }
+        while threads.contains(where: { !$0.isFinished }) { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(failures.withLock { $0 }.isEmpty)
+        #expect(try database.read { tx in try sla.history(tx, ticketID: "C") }.count == 61)
+        #expect(try database.read { tx in try sla.storedTargets(tx, ticketID: "C") }.count == 3)
+    }
+}

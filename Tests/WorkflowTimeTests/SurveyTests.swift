@@ -1,0 +1,76 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Storage
+import Testing
+import TestSupport
+@testable import WorkflowCore
+
+@Suite struct SurveyTests {
+    let survey = SurveyService(secret: DeploymentSecret(bytes: Array("a test deployment secret".utf8)), baseURL: "https://s.example/p/")
+
+    func code(_ body: () throws -> Void) -> RPCStatusCode? {
+        do { try body(); return nil } catch let error as RPCError { return error.code } catch { return .unknown }
+    }
+
+    @Test func tokensAreSignedAndExpire() {
+        let token = survey.token(ticketID: "OC-2027/000123", expiresAt: 5_000)
+        #expect(survey.verify(token, now: 4_999) == "OC-2027/000123")
+        #expect(survey.verify(token, now: 5_001) == nil)
+        // Another secret, a changed expiry or a changed ticket do not verify.
+        let other = SurveyService(secret: DeploymentSecret(bytes: Array("another deployment secret".utf8)))
+        #expect(other.verify(token, now: 0) == nil)
+        let parts = token.split(separator: ".")
+        #expect(survey.verify("\(parts[0]).9999999.\(parts[2])", now: 0) == nil)
+        let forged = survey.token(ticketID: "OC-2027/000124", expiresAt: 5_000).split(separator: ".")
+        #expect(survey.verify("\(forged[0]).\(parts[1]).\(parts[2])", now: 0) == nil)
+        #expect(survey.verify("garbage", now: 0) == nil)
+    }
+
+    @Test(arguments: TestEngines.all)
+    func oneAnswerPerTicketAndResultsPerDimension(engine: DatabaseEngine) throws {
+        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
+        defer { database.close() }
+        let now: Int64 = 1_800_000_000_000
+        var links: [String] = []
+        try database.write { tx in
+            for (index, agent) in ["ana", "ana", "bruno", "bruno", "bruno"].enumerated() {
+                let url = try survey.onFinished(tx, ticketID: "T\(index)", dimensions: SurveyDimensions(
+                    agentID: agent, groupID: "n1", product: index < 2 ? "RM" : "Protheus", module: "Folha", category: 1 + Int32(index % 2)), at: now)
+                #expect(url.hasPrefix("https://s.example/p/"))
+                links.append(String(url.dropFirst("https://s.example/p/".count)))
+            }
+        }
+        let scores: [Int32] = [5, 4, 2, 3, 1]
+        for (index, token) in links.enumerated() {
+            try database.write { tx in try survey.answer(tx, token: token, score: scores[index], comment: "c\(index)", at: now + 1000) }
+        }
+        // A second answer is refused; so are bad scores and forged links.
+        #expect(code { _ = try database.write { tx in try survey.answer(tx, token: links[0], score: 1, comment: "", at: now + 2000) } } == .alreadyExists)
+        #expect(code { _ = try database.write { tx in try survey.answer(tx, token: links[0], score: 6, comment: "", at: now + 2000) } } == .invalidArgument)
+        #expect(code { _ = try database.write { tx in try survey.answer(tx, token: links[0] + "0", score: 3, comment: "", at: now + 2000) } } == .permissionDenied)
+        let unknown = survey.token(ticketID: "nope", expiresAt: now + 10_000)
+        #expect(code { _ = try database.write { tx in try survey.answer(tx, token: unknown, score: 3, comment: "", at: now + 2000) } } == .notFound)
+        // Finishing again after the answer does not open a new survey.
+        #expect(try database.write { tx in try survey.onFinished(tx, ticketID: "T0", dimensions: SurveyDimensions(), at: now + 3000) } == "")
+        #expect(try database.read { tx in try survey.answerOf(tx, ticketID: "T0") }?.score == 5)
+
+        let events = try publishedEvents(database, WorkflowV1.SurveyAnswered.self)
+        #expect(events.map(\.score) == scores)
+        #expect(events.first?.ticket?.ticketID == "T0")
+
+        let byAgent = try database.read { tx in try survey.results(tx, by: .agent, from: now, to: now + 10_000) }
+        #expect(byAgent.map(\.key) == ["bruno", "ana"])
+        #expect(byAgent[0].answers == 3 && byAgent[0].averageScore == 2.0 && byAgent[0].distribution == [1, 1, 1, 0, 0])
+        #expect(byAgent[1].averageScore == 4.5)
+        let byProduct = try database.read { tx in try survey.results(tx, by: .product, from: now, to: now + 10_000) }
+        #expect(Set(byProduct.map(\.key)) == ["RM", "Protheus"])
+        let byCategory = try database.read { tx in try survey.results(tx, by: .category, from: now, to: now + 10_000) }
+        #expect(byCategory.map(\.key) == ["1", "2"])
+        for grouping in SurveyGrouping.allCases {
+            #expect(try database.read { tx in try survey.results(tx, by: grouping, from: now, to: now + 10_000) }.map(\.answers).reduce(0, +) == 5)
+        }
+        #expect(try database.read { tx in try survey.results(tx, by: .group, from: now + 5000, to: now + 10_000) }.isEmpty)
+    }
+}

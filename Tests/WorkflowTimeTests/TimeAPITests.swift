@@ -1,0 +1,187 @@
+import Foundation
+import Messages
+import Observability
+import RPC
+import RPCTransport
+import ServiceKit
+import Storage
+import Testing
+import TestSupport
+@testable import WorkflowCore
+
+/// The WorkflowTime RPC service over real TCP, on both engines, driving the facade with a
+/// simulated clock.
+@Suite struct TimeAPITests {
+    let secret = DeploymentSecret(bytes: Array("workflow-time-api-test-secret".utf8))
+
+    func principal(_ kind: AuthV1.Principal.Kind, admin: Bool = false, level: Int32 = 1, id: String = "ana") -> CallOptions {
+        var p = AuthV1.Principal()
+        p.kind = kind
+        p.id = id
+        p.administrator = admin
+        p.accessLevel = level
+        return CallOptions(timeoutMilliseconds: 10_000, metadata: PrincipalSigner(secret: secret).metadata(for: p))
+    }
+
+    func code(_ body: () throws -> Void) -> RPCStatusCode? {
+        do { try body(); return nil } catch let error as RPCError { return error.code } catch { return .unknown }
+    }
+
+    @Test(arguments: TestEngines.all)
+    func journeyThroughTheAPI(engine: DatabaseEngine) throws {
+        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
+        defer { database.close() }
+        let clock = SimulatedClock(sp("2027-02-05 16:00"))
+        var configuration = WorkflowTime.Configuration()
+        configuration.surveyBaseURL = "https://s.example/p/"
+        let time = WorkflowTime(database: database, secret: secret, configuration: configuration, clock: clock.function)
+        var router = RPCRouter()
+        time.register(router: &router, principals: PrincipalSigner(secret: secret))
+        var serverConfiguration = ServerConfiguration(serviceName: "workflow", secret: secret)
+        serverConfiguration.port = 0
+        let server = RPCServer(configuration: serverConfiguration, router: router, logger: Logger(service: "workflow", level: .critical))
+        try server.start()
+        defer { server.shutdown(gracePeriodMilliseconds: 100) }
+        let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: server.port)], secret: secret))
+        defer { client.close() }
+        let admin = principal(.agent, admin: true, level: 9)
+        let agent = principal(.agent, level: 1)
+        let method = WorkflowV1.WorkflowTime.self
+
+        // Policies: only administrators configure.
+        var spec = WorkflowV1.SLAPolicySpec()
+        spec.plan = "basico"
+        spec.firstResponseMinutes = 120
+        spec.nextResponseMinutes = 240
+        spec.resolutionMinutes = 960
+        var put = WorkflowV1.PutSLAPolicyRequest()
+        put.policy = spec
+        #expect(code { _ = try client.call(method.putSLAPolicy, put, options: agent) } == .permissionDenied)
+        #expect(code { _ = try client.call(method.putSLAPolicy, put, options: CallOptions(timeoutMilliseconds: 5000)) } == .unauthenticated)
+        let saved = try client.call(method.putSLAPolicy, put, options: admin)
+        #expect(saved.policy?.warningPercent == 80)
+        #expect(saved.policy?.pauseStages == ["aguardando_cliente", "pendente", "validacao_cliente"])
+        spec.warningPercent = 120
+        put.policy = spec
+        #expect(code { _ = try client.call(method.putSLAPolicy, put, options: admin) } == .invalidArgument)
+        #expect(try client.call(method.listSLAPolicies, WorkflowV1.ListSLAPoliciesRequest(), options: agent).policies.count == 1)
+
+        // Calendars.
+        var calendar = WorkflowV1.CalendarSpec()
+        calendar.id = "sp-capital"
+        calendar.timeZone = "America/Sao_Paulo"
+        calendar.nationalHolidays = true
+        var hours = WorkflowV1.WeekdayHours()
+        hours.weekday = 1
+        var interval = WorkflowV1.MinuteInterval()
+        interval.startMinute = 600
+        interval.endMinute = 480
+        hours.intervals = [interval]
+        calendar.weekly = [hours]
+        var putCalendar = WorkflowV1.PutCalendarRequest()
+        putCalendar.calendar = calendar
+        #expect(code { _ = try client.call(method.putCalendar, putCalendar, options: admin) } == .invalidArgument)
+        interval.startMinute = 480
+        interval.endMinute = 1080
+        hours.intervals = [interval]
+        calendar.weekly = (1...5).map { var h = hours; h.weekday = Int32($0); return h }
+        calendar.extraHolidays = [CalendarMapping.date(LocalDay(2027, 1, 25), "Aniversário de São Paulo")]
+        putCalendar.calendar = calendar
+        _ = try client.call(method.putCalendar, putCalendar, options: admin)
+        var getCalendar = WorkflowV1.GetCalendarRequest()
+        getCalendar.id = "sp-capital"
+        getCalendar.holidaysYear = 2027
+        let fetched = try client.call(method.getCalendar, getCalendar, options: agent)
+        #expect(fetched.calendar?.weekly.count == 5)
+        #expect(fetched.holidays.map(\.day).contains("2027-02-08"))
+        #expect(fetched.holidays.map(\.day).contains("2027-01-25"))
+        #expect(try client.call(method.listCalendars, WorkflowV1.ListCalendarsRequest(), options: agent).calendars.map(\.id) == ["padrao", "sp-capital"])
+
+        // A ticket's life, reported by the core through the facade.
+        let dims = TicketDimensions(organizationID: "acme", category: 1, product: "RM", module: "Folha", priority: 2, plan: "basico",
+                                    groupID: "n1", agentID: "ana", accessLevel: 1)
+        let secretDims = TicketDimensions(organizationID: "acme", category: 1, product: "RM", module: "Folha", priority: 2, plan: "basico",
+                                          groupID: "n1", agentID: "bia", accessLevel: 5)
+        try database.write { tx in
+            try time.ticketOpened(tx, ticketID: "T1", dimensions: dims, stage: "aguardando_atendimento", at: clock.now)
+            try time.ticketOpened(tx, ticketID: "T2", dimensions: secretDims, stage: "aguardando_atendimento", at: clock.now)
+        }
+        clock.set(sp("2027-02-10 08:30"))  // after Carnaval: 2 h 30 business
+        try database.write { tx in
+            try time.stageChanged(tx, ticketID: "T1", to: "em_atendimento", at: clock.now)
+            try time.agentResponded(tx, ticketID: "T1", at: clock.now)
+        }
+        var getSLA = WorkflowV1.GetTicketSLARequest()
+        getSLA.ticketID = "T1"
+        let sla = try client.call(method.getTicketSLA, getSLA, options: agent)
+        let first = try #require(sla.targets.first { $0.target == .firstResponse })
+        #expect(first.status == "breached")
+        #expect(first.elapsedMs == 150 * 60_000)
+        #expect(local(first.dueAtMs) == "2027-02-05 18:00")
+        getSLA.ticketID = "T2"
+        #expect(code { _ = try client.call(method.getTicketSLA, getSLA, options: agent) } == .notFound)  // above the agent's level
+        #expect(try client.call(method.getTicketSLA, getSLA, options: admin).targets.count == 3)
+
+        clock.set(sp("2027-02-10 11:00"))
+        let link = try database.write { tx in try time.stageChanged(tx, ticketID: "T1", to: "finalizado", at: clock.now) }
+        #expect(link == time.surveyLink(ticketID: "T1", finishedAt: clock.now))
+        var answer = WorkflowV1.AnswerSurveyRequest()
+        answer.token = String(link.dropFirst("https://s.example/p/".count))
+        answer.score = 5
+        answer.comment = "Resolvido, obrigado"
+        #expect(try client.call(method.answerSurvey, answer, options: CallOptions(timeoutMilliseconds: 5000)).ticketID == "T1")
+        #expect(code { _ = try client.call(method.answerSurvey, answer) } == .alreadyExists)
+        var results = WorkflowV1.SurveyResultsRequest()
+        results.groupBy = "agent"
+        #expect(try client.call(method.getSurveyResults, results, options: agent).rows.map(\.key) == ["ana"])
+
+        var metrics = WorkflowV1.GetMetricsRequest()
+        metrics.fromDay = "2027-02-01"
+        metrics.toDay = "2027-03-01"
+        let report = try client.call(method.getMetrics, metrics, options: agent)
+        #expect(report.totals?.opened == 2)
+        #expect(report.totals?.finished == 1)
+        #expect(report.totals?.firstResponses == 1)
+        #expect(report.totals?.avgFirstResponseBusinessMs == Int64(150 * 60_000))
+        #expect(report.totals?.slaMetPercent == 50)  // first response late, resolution (16 h) in time
+        #expect(report.totals?.avgSurveyScore == 5)
+        #expect(report.backlog.map(\.stage) == ["aguardando_atendimento"])
+
+        // CSV export, streamed: the agent sees T1 only; the administrator both.
+        var export = WorkflowV1.ExportMetricsRequest()
+        export.fromMs = 0
+        export.pageSize = 1
+        func csv(_ options: CallOptions) throws -> String {
+            let stream = try client.serverStream(method.exportMetrics, export, options: options)
+            var text = ""
+            while let chunk = try stream.receive() { text += chunk.text }
+            return text
+        }
+        let agentCSV = try csv(agent).components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(agentCSV.count == 2 && agentCSV[0].hasPrefix("ticket_id,") && agentCSV[1].hasPrefix("T1,"))
+        #expect(try csv(admin).components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == 3)
+        let reportStream = try client.serverStream(method.exportMetricsReport, metrics, options: agent)
+        var reportCSV = ""
+        while let chunk = try reportStream.receive() { reportCSV += chunk.text }
+        #expect(reportCSV.hasPrefix("section,key,opened,"))
+        #expect(reportCSV.contains("\r\ntotal,,2,1,0,1,"))
+        #expect(reportCSV.contains("\r\nproduct,RM,2,"))
+        #expect(reportCSV.contains("\r\nbacklog,aguardando_atendimento,1,"))
+
+        // Inactivity presets.
+        var preset = WorkflowV1.InstallInactivityPresetRequest()
+        preset.preset = "totvs"
+        #expect(try client.call(method.installInactivityPreset, preset, options: admin).policies.count == 3)
+        preset.preset = "nope"
+        #expect(code { _ = try client.call(method.installInactivityPreset, preset, options: admin) } == .invalidArgument)
+        var policy = WorkflowV1.InactivityPolicySpec()
+        policy.id = "dup"
+        policy.stage = "pendente"
+        policy.days = 3
+        policy.toStage = "fechado"
+        policy.active = true
+        var putPolicy = WorkflowV1.PutInactivityPolicyRequest()
+        putPolicy.policy = policy
+        #expect(code { _ = try client.call(method.putInactivityPolicy, putPolicy, options: admin) } == .alreadyExists)
+    }
+}

@@ -43,7 +43,8 @@ public struct QueryPlan: Sendable, Equatable {
     ///     in more than 100, is common).
     public static func build(_ text: String, synonyms: SynonymSet, vocabulary: Vocabulary,
                              lastWordIsPartial: Bool = false, publicOnly: Bool, documents: Int = 0) -> QueryPlan {
-        var words = TextAnalyzer.analyze(text)
+        // Single letters carry nothing to search for ("boleto n" while "nosso" is being typed).
+        var words = TextAnalyzer.analyze(text).filter { $0.word.utf8.count > 1 || $0.word.utf8.first.map { $0 >= 48 && $0 <= 57 } == true }
         var corrections: [String] = []
         var partial: String?
         if lastWordIsPartial, let last = words.last, let lastScalar = text.unicodeScalars.last,

@@ -155,6 +155,19 @@ struct TicketFlowTests {
                                            environment: ["OCORRE_URL": "http://127.0.0.1:\(gateway.httpPort)", "OCORRE_TOKEN": maria,
                                                          "OCORRE_CONFIG": gateway.directory.path + "/none.json"])
         #expect(table.output.contains("SUBJECT") && table.output.contains("Nota fiscal não transmite"), "\(table.output)")
+        let cliEnvironment = ["OCORRE_URL": "http://127.0.0.1:\(gateway.httpPort)", "OCORRE_TOKEN": maria, "OCORRE_CONFIG": gateway.directory.path + "/none.json"]
+        let shown = try GatewayHarness.run(BuildProducts.executable("ocorre"), ["tickets", "show", ticketID, "--json"], environment: cliEnvironment)
+        #expect(shown.status == 0 && shown.output.contains("Nota fiscal não transmite"), "\(shown.error)")
+        let replied = try GatewayHarness.run(BuildProducts.executable("ocorre"), ["tickets", "reply", ticketID, "--text", "Mais um detalhe pela CLI."],
+                                             environment: cliEnvironment)
+        #expect(replied.status == 0, "\(replied.error)")
+        let searched = try GatewayHarness.run(BuildProducts.executable("ocorre"), ["kb", "search", "nota", "fiscal"], environment: cliEnvironment)
+        #expect(searched.status == 0 && searched.output.contains("Nota fiscal rejeitada"), "\(searched.output) \(searched.error)")
+        let cliOpened = try GatewayHarness.run(BuildProducts.executable("ocorre"), ["tickets", "open", "--subject", "Boleto não gera", "--description",
+                                                                               "A rotina de boletos para no registro.", "--category", "PROBLEMA",
+                                                                               "--priority", "BAIXA", "--product", "ERP", "--json"],
+                                            environment: cliEnvironment)
+        #expect(cliOpened.status == 0 && cliOpened.output.contains("Boleto não gera"), "\(cliOpened.error)")
 
         // The company administrator invites a colleague: notification records the e-mail.
         ok(try gateway.request("POST", "/v1/invitations", json: ["email": "joao@acme.com.br", "display_name": "João"], bearer: maria), 201)

@@ -67,6 +67,7 @@ public enum WorkflowService {
         DevelopmentBacklog.register(&router, api: api)
         AdvanceSteps.register(&router, api: api)
         CsvExport.register(&router, api: api)
+        RelatedTickets.register(&router, api: api, intake: { runtime.client(for: "intake") })
         time?.register(runtime: runtime, router: &router)
         runtime.addBackground(EventPublisher(source: "workflow").relay(runtime: runtime))
         return lifecycle

@@ -1,6 +1,7 @@
 import Foundation
 import Messages
 import Storage
+import Synchronization
 import Testing
 import TestSupport
 @testable import WorkflowCore
@@ -135,5 +136,40 @@ import TestSupport
         // First response warned and breached at once: only the breach is sent; resolution (2 h,
         // warning at 50%) is past its warning but not late.
         #expect(try publishedEvents(database, WorkflowV1.SLAWarning.self).map(\.target) == [.resolution])
+    }
+
+    /// Ticket events and timer recomputations of one ticket from several threads at once (as
+    /// the timer thread and RPC workers do) serialize on the ticket: no lost or conflicting writes.
+    @Test(arguments: TestEngines.all)
+    func concurrentWorkOnOneTicketSerializes(engine: DatabaseEngine) throws {
+        let (database, sla, _, _) = try setUp(engine)
+        defer { database.close() }
+        let opened = sp("2027-03-01 09:00")
+        try database.write { tx in
+            try sla.onTicketEvent(tx, ticketID: "C", .opened(plan: "basico", priority: 2, stage: "em_atendimento", calendarID: ""), at: opened)
+        }
+        let failures = Mutex<[String]>([])
+        let threads = (0..<3).map { worker in
+            Thread {
+                for i in 0..<30 {
+                    do {
+                        try database.write { tx in
+                            if worker == 2 {
+                                try sla.recompute(tx, ticketID: "C", now: opened + Int64(i) * 60_000)
+                            } else {
+                                try sla.onTicketEvent(tx, ticketID: "C", i % 2 == 0 ? .customerReply : .agentResponse, at: opened + Int64(i) * 60_000)
+                            }
+                        }
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                }
+            }
+        }
+        threads.forEach { $0.start() }
+        while threads.contains(where: { !$0.isFinished }) { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(failures.withLock { $0 }.isEmpty)
+        #expect(try database.read { tx in try sla.history(tx, ticketID: "C") }.count == 61)
+        #expect(try database.read { tx in try sla.storedTargets(tx, ticketID: "C") }.count == 3)
     }
 }

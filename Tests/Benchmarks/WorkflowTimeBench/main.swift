@@ -53,6 +53,7 @@ func load(_ database: any Database) throws {
     var random = Random(state: 7)
     var daily: [String: [Int64]] = [:]  // "dim|day|key" → 15 counters, in MetricsRecorder.Counter order
     var stageDaily: [String: (Int64, Int64)] = [:]
+    var backlog: [String: Int64] = [:]  // "stage|opened day" → open tickets
     func bump(_ at: Int64, _ d: TicketDimensions, _ index: Int, _ value: Int64) {
         let local = calendar.localDay(of: at)
         for (dim, key) in [("all", ""), ("category", String(d.category)), ("product", d.product), ("module", d.module), ("group", d.groupID)] {
@@ -106,6 +107,7 @@ func load(_ database: any Database) throws {
                 bump(openedAt, d, 11, transfers); bump(openedAt, d, 12, pingPong)
                 if isOpen {
                     let stage = stagesOpen[random.below(stagesOpen.count)]
+                    backlog["\(stage)|\(calendar.localDay(of: openedAt).dayNumber)", default: 0] += 1
                     values += [.text(stage), .integer(openedAt + frWall / 2), .integer(1), .null,
                                .integer(frWall), .integer(frBusiness), .integer(frMet ? 1 : 0), .null, .null, .null,
                                .integer(transfers), .integer(pingPong), .integer(reopens), .null]
@@ -152,6 +154,11 @@ func load(_ database: any Database) throws {
         offset += 5_000
     }
     try database.write { tx in
+        for (key, count) in backlog {
+            let parts = key.split(separator: "|")
+            try tx.execute("INSERT INTO wf_metric_backlog (stage, opened_day, open_count) VALUES (?, ?, ?)",
+                           [.text(String(parts[0])), .integer(Int64(parts[1])!), .integer(count)])
+        }
         for (key, value) in stageDaily {
             let parts = key.split(separator: "|")
             try tx.execute("INSERT INTO wf_metric_daily_stage (day, stage, exits, wall_ms) VALUES (?, ?, ?, ?)",

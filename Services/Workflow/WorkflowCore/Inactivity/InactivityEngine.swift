@@ -128,7 +128,9 @@ public struct InactivityEngine: Sendable {
 
     /// The payload when the timer is still current (same stage entry), else `nil`.
     private func current(_ timer: TimerRecord, _ tx: any SQLExecutor) throws -> Payload? {
-        guard let row = try tx.queryOne("SELECT stage, version FROM wf_inactivity_tickets WHERE ticket_id = ?", [.text(timer.ticketID)]),
+        // Locked, so a concurrent stage change waits for this timer (or makes it stale) on PostgreSQL.
+        let lock = tx.engine == .postgres ? " FOR UPDATE" : ""
+        guard let row = try tx.queryOne("SELECT stage, version FROM wf_inactivity_tickets WHERE ticket_id = ?" + lock, [.text(timer.ticketID)]),
               try row.int("version") == timer.generation else { return nil }
         let payload = try JSONDecoder().decode(Payload.self, from: Data(timer.payload.utf8))
         return try row.text("stage") == payload.stage ? payload : nil
@@ -144,12 +146,11 @@ public struct InactivityEngine: Sendable {
     }
 
     private func bump(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws -> Int64 {
-        let updated = try tx.execute("UPDATE wf_inactivity_tickets SET stage = ?, entered_at = ?, version = version + 1 WHERE ticket_id = ?",
-                                     [.text(stage), .integer(at), .text(ticketID)])
-        if updated == 0 {
-            try tx.execute("INSERT INTO wf_inactivity_tickets (ticket_id, stage, entered_at, version) VALUES (?, ?, ?, 1)",
-                           [.text(ticketID), .text(stage), .integer(at)])
-        }
+        try tx.execute("""
+            INSERT INTO wf_inactivity_tickets (ticket_id, stage, entered_at, version) VALUES (?, ?, ?, 1)
+            ON CONFLICT (ticket_id) DO UPDATE SET stage = excluded.stage, entered_at = excluded.entered_at,
+                                                  version = wf_inactivity_tickets.version + 1
+            """, [.text(ticketID), .text(stage), .integer(at)])
         return try tx.scalar("SELECT version FROM wf_inactivity_tickets WHERE ticket_id = ?", [.text(ticketID)]).integerValue ?? 0
     }
 }

@@ -39,7 +39,7 @@ public struct MetricTotals: Sendable, Hashable {
 public struct BacklogRow: Sendable, Hashable {
     public var stage: String
     public var count: Int64
-    /// Counts aged < 1 day, 1–3 days, 3–7 days, 7–30 days, ≥ 30 days.
+    /// Counts opened today, 1–2, 3–6, 7–29 and 30 or more days ago.
     public var byAge: [Int64]
 }
 
@@ -127,20 +127,20 @@ public enum MetricsQuery {
         }
     }
 
-    /// Open tickets per stage and age at `now`.
-    public static func backlog(_ tx: any SQLExecutor, now: Int64) throws -> [BacklogRow] {
-        let day: Int64 = 86_400_000
-        let edges = [now - day, now - 3 * day, now - 7 * day, now - 30 * day]
+    /// Open tickets per stage and age at `now` (age in whole local days since opening: 0, 1–2,
+    /// 3–6, 7–29, 30 and more), from `wf_metric_backlog`.
+    public static func backlog(_ tx: any SQLExecutor, now: Int64, calendar: BusinessCalendar = .default) throws -> [BacklogRow] {
+        let today = Int64(calendar.localDay(of: now).dayNumber)
         return try tx.query("""
-            SELECT stage, COUNT(*) AS total,
-                   SUM(CASE WHEN opened_at > ? THEN 1 ELSE 0 END) AS a0,
-                   SUM(CASE WHEN opened_at <= ? AND opened_at > ? THEN 1 ELSE 0 END) AS a1,
-                   SUM(CASE WHEN opened_at <= ? AND opened_at > ? THEN 1 ELSE 0 END) AS a2,
-                   SUM(CASE WHEN opened_at <= ? AND opened_at > ? THEN 1 ELSE 0 END) AS a3,
-                   SUM(CASE WHEN opened_at <= ? THEN 1 ELSE 0 END) AS a4
-            FROM wf_metric_tickets WHERE is_open = 1 GROUP BY stage ORDER BY stage
-            """, [.integer(edges[0]), .integer(edges[0]), .integer(edges[1]), .integer(edges[1]), .integer(edges[2]),
-                  .integer(edges[2]), .integer(edges[3]), .integer(edges[3])]).map { row in
+            SELECT stage, SUM(open_count) AS total,
+                   SUM(CASE WHEN opened_day >= ? THEN open_count ELSE 0 END) AS a0,
+                   SUM(CASE WHEN opened_day < ? AND opened_day >= ? THEN open_count ELSE 0 END) AS a1,
+                   SUM(CASE WHEN opened_day < ? AND opened_day >= ? THEN open_count ELSE 0 END) AS a2,
+                   SUM(CASE WHEN opened_day < ? AND opened_day >= ? THEN open_count ELSE 0 END) AS a3,
+                   SUM(CASE WHEN opened_day < ? THEN open_count ELSE 0 END) AS a4
+            FROM wf_metric_backlog GROUP BY stage HAVING SUM(open_count) > 0 ORDER BY stage
+            """, [.integer(today), .integer(today), .integer(today - 2), .integer(today - 2), .integer(today - 6),
+                  .integer(today - 6), .integer(today - 29), .integer(today - 29)]).map { row in
             BacklogRow(stage: try row.text("stage"), count: try row.int("total"),
                        byAge: try ["a0", "a1", "a2", "a3", "a4"].map { try row.int($0) })
         }
@@ -234,8 +234,9 @@ public enum MetricsExport {
         var sql = "SELECT \(columns.joined(separator: ", ")), access_level FROM wf_metric_tickets WHERE opened_at >= ? AND opened_at < ?"
         var params: [SQLValue] = [.integer(from), .integer(to)]
         if let cursor {
-            sql += " AND (opened_at > ? OR (opened_at = ? AND ticket_id > ?))"
-            params += [.integer(cursor.openedAt), .integer(cursor.openedAt), .text(cursor.ticketID)]
+            // A row-value comparison, so both engines seek the (opened_at, ticket_id) index.
+            sql += " AND (opened_at, ticket_id) > (?, ?)"
+            params += [.integer(cursor.openedAt), .text(cursor.ticketID)]
         }
         sql += " ORDER BY opened_at, ticket_id LIMIT ?"
         params.append(.integer(Int64(limit)))
@@ -264,5 +265,36 @@ public enum MetricsExport {
             }
             return text
         }
+    }
+}
+
+extension MetricsExport {
+    /// A report as CSV: one line per section and key (totals, each breakdown, time per stage,
+    /// backlog), with every figure of ``MetricTotals``.
+    public static func csv(_ report: MetricsReport) -> String {
+        var lines = ["section,key,opened,finished,reopened,first_responses,avg_first_response_wall_ms,avg_first_response_business_ms,"
+                     + "resolutions,avg_resolution_wall_ms,avg_resolution_business_ms,sla_met_percent,reopen_percent,transfers,ping_pongs,"
+                     + "surveys,avg_survey_score"]
+        func line(_ section: String, _ key: String, _ t: MetricTotals) -> String {
+            let figures: [String] = [String(t.opened), String(t.finished), String(t.reopened), String(t.firstResponses),
+                                     String(t.averageFirstResponseWallMs), String(t.averageFirstResponseBusinessMs), String(t.resolutions),
+                                     String(t.averageResolutionWallMs), String(t.averageResolutionBusinessMs),
+                                     String(format: "%.2f", t.slaMetPercent), String(format: "%.2f", t.reopenPercent),
+                                     String(t.transfers), String(t.pingPongs), String(t.surveys), String(format: "%.2f", t.averageSurveyScore)]
+            return ([section, field(.text(key))] + figures).joined(separator: ",")
+        }
+        lines.append(line("total", "", report.totals))
+        for (section, rows) in [("category", report.byCategory), ("product", report.byProduct), ("module", report.byModule), ("group", report.byGroup)] {
+            for row in rows { lines.append(line(section, row.key, row.totals)) }
+        }
+        lines.append("")
+        lines.append("section,stage,exits,avg_wall_ms")
+        for row in report.stageTime { lines.append("stage_time,\(field(.text(row.stage))),\(row.exits),\(row.averageWallMs)") }
+        lines.append("")
+        lines.append("section,stage,open,age_0d,age_1_2d,age_3_6d,age_7_29d,age_30d_plus")
+        for row in report.backlog {
+            lines.append((["backlog", field(.text(row.stage)), String(row.count)] + row.byAge.map(String.init)).joined(separator: ","))
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
     }
 }

@@ -48,8 +48,9 @@ public enum MetricsEvent: Sendable, Hashable {
 /// ticket history.
 ///
 /// - `wf_metric_tickets`: one row per ticket (dimensions, current stage, first response and
-///   resolution times, SLA met, transfers, ping-pong, reopens, survey score). Open tickets sit in
-///   a partial index, so the backlog is read without touching finished ones.
+///   resolution times, SLA met, transfers, ping-pong, reopens, survey score), for exports.
+/// - `wf_metric_backlog`: open tickets per stage and opening day, so the backlog by stage and age
+///   reads a few thousand rows however many tickets are open.
 /// - `wf_metric_stage_time`: wall time per ticket and stage.
 /// - `wf_metric_daily` and `wf_metric_monthly`: per dimension (all, category, product, module,
 ///   group) × local day (or month) × value: sums and counts of everything above. A report reads
@@ -98,7 +99,6 @@ public struct MetricsRecorder: Sendable {
                 survey_score INTEGER
             );
             CREATE INDEX wf_metric_tickets_opened ON wf_metric_tickets (opened_at, ticket_id);
-            CREATE INDEX wf_metric_tickets_backlog ON wf_metric_tickets (stage, opened_at) WHERE is_open = 1;
             CREATE TABLE wf_metric_stage_time (
                 ticket_id TEXT NOT NULL,
                 stage TEXT NOT NULL,
@@ -151,6 +151,12 @@ public struct MetricsRecorder: Sendable {
                 survey_sum BIGINT NOT NULL DEFAULT 0,
                 PRIMARY KEY (dim, month, key)
             );
+            CREATE TABLE wf_metric_backlog (
+                stage TEXT NOT NULL,
+                opened_day INTEGER NOT NULL,
+                open_count BIGINT NOT NULL,
+                PRIMARY KEY (stage, opened_day)
+            );
             CREATE TABLE wf_metric_daily_stage (
                 day INTEGER NOT NULL,
                 stage TEXT NOT NULL,
@@ -179,7 +185,10 @@ public struct MetricsRecorder: Sendable {
                 """, [.text(ticketID), .integer(at), .integer(Int64(day(at))), .text(d.organizationID), .integer(Int64(d.category)),
                       .text(d.product), .text(d.module), .integer(Int64(d.priority)), .text(d.plan), .text(d.groupID),
                       .text(d.agentID), .integer(Int64(d.accessLevel)), .text(stage), .integer(at)])
-            if inserted > 0 { try add(tx, at: at, d, [.opened: 1]) }
+            if inserted > 0 {
+                try add(tx, at: at, d, [.opened: 1])
+                try backlog(tx, stage: stage, openedDay: day(at), delta: 1)
+            }
             return
         }
         guard let fact = try tx.queryOne("SELECT * FROM wf_metric_tickets WHERE ticket_id = ?", [.text(ticketID)]) else { return }
@@ -207,6 +216,9 @@ public struct MetricsRecorder: Sendable {
                 WHERE ticket_id = ?
                 """, [.text(stage), .integer(at), .integer(isOpen ? 1 : 0), isOpen ? .null : .integer(at),
                       .integer(!wasOpen && isOpen ? 1 : 0), .text(ticketID)])
+            let openedDay = Int(try fact.int("opened_day"))
+            if wasOpen { try backlog(tx, stage: previous, openedDay: openedDay, delta: -1) }
+            if isOpen { try backlog(tx, stage: stage, openedDay: openedDay, delta: 1) }
             if wasOpen && !isOpen { try add(tx, at: at, d, [.finished: 1]) }
             if !wasOpen && isOpen { try add(tx, at: at, d, [.reopened: 1]) }
         case .firstResponse(let wall, let business, let met):
@@ -255,6 +267,17 @@ public struct MetricsRecorder: Sendable {
                          product: try row.text("product"), module: try row.text("module"), priority: Int32(try row.int("priority")),
                          plan: try row.text("plan"), groupID: try row.text("group_id"), agentID: try row.text("agent_id"),
                          accessLevel: Int32(try row.int("access_level")))
+    }
+
+    private func backlog(_ tx: any SQLExecutor, stage: String, openedDay: Int, delta: Int64) throws {
+        try tx.execute("""
+            INSERT INTO wf_metric_backlog (stage, opened_day, open_count) VALUES (?, ?, ?)
+            ON CONFLICT (stage, opened_day) DO UPDATE SET open_count = wf_metric_backlog.open_count + excluded.open_count
+            """, [.text(stage), .integer(Int64(openedDay)), .integer(delta)])
+        if delta < 0 {
+            try tx.execute("DELETE FROM wf_metric_backlog WHERE stage = ? AND opened_day = ? AND open_count <= 0",
+                           [.text(stage), .integer(Int64(openedDay))])
+        }
     }
 
     private func add(_ tx: any SQLExecutor, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64]) throws {

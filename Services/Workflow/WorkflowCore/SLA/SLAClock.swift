@@ -75,10 +75,11 @@ public struct SLAComputation: Sendable, Hashable {
 /// sla.target(.resolution)?.dueAt
 /// ```
 public struct SLAClock: Sendable {
-    /// Stages where the ticket is finished (resolution stops).
+    /// Stages where resolution stops: final stages, and Resolvido of the TOTVS-like flow (solved,
+    /// waiting for the automatic close; a rejection reopens and the count continues).
     public var stopStages: Set<String>
 
-    public init(stopStages: Set<String> = ["finalizado", "cancelado", "fechado"]) {
+    public init(stopStages: Set<String> = ["finalizado", "cancelado", "fechado", "resolvido"]) {
         self.stopStages = stopStages
     }
 

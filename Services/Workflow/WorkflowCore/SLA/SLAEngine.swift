@@ -99,6 +99,7 @@ public struct SLAEngine: Sendable {
     /// - Returns: the SLA after the event.
     @discardableResult
     public func onTicketEvent(_ tx: any SQLExecutor, ticketID: String, _ event: SLAEvent, at: Int64) throws -> SLAComputation {
+        try lock(tx, ticketID: ticketID)
         let seq = try tx.scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM wf_sla_events WHERE ticket_id = ?", [.text(ticketID)])
         let detail = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
         try tx.execute("INSERT INTO wf_sla_events (ticket_id, seq, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
@@ -110,6 +111,7 @@ public struct SLAEngine: Sendable {
     /// reschedules its timer. Call it after editing policies or calendars, too.
     @discardableResult
     public func recompute(_ tx: any SQLExecutor, ticketID: String, now: Int64) throws -> SLAComputation {
+        try lock(tx, ticketID: ticketID)
         let history = try self.history(tx, ticketID: ticketID)
         let sla = try clock.compute(history, now: now,
                                     policy: { try SLAPolicyStore.resolve(tx, plan: $0, priority: $1) },
@@ -126,6 +128,7 @@ public struct SLAEngine: Sendable {
 
     /// The handler of `"sla"` timers: recomputes at the firing instant (ignores stale timers).
     public func fire(_ timer: TimerRecord, _ tx: any SQLExecutor, now: Int64) throws {
+        try lock(tx, ticketID: timer.ticketID)
         let version = try tx.scalar("SELECT version FROM wf_sla_tickets WHERE ticket_id = ?", [.text(timer.ticketID)])
         guard version.integerValue == timer.generation else { return }  // the ticket moved on
         try recompute(tx, ticketID: timer.ticketID, now: now)
@@ -141,7 +144,7 @@ public struct SLAEngine: Sendable {
     /// only those of `plan`. - Returns: how many were recomputed.
     @discardableResult
     public func recomputeOpenTickets(_ tx: any SQLExecutor, plan: String? = nil, now: Int64) throws -> Int {
-        var sql = "SELECT ticket_id FROM wf_sla_tickets WHERE stage NOT IN ('finalizado', 'cancelado', 'fechado')"
+        var sql = "SELECT ticket_id FROM wf_sla_tickets WHERE stage NOT IN ('finalizado', 'cancelado', 'fechado', '')"
         var params: [SQLValue] = []
         if let plan { sql += " AND plan = ?"; params.append(.text(plan)) }
         let ids = try tx.query(sql, params).map { try $0.text("ticket_id") }
@@ -172,14 +175,22 @@ public struct SLAEngine: Sendable {
 
     // MARK: Internals
 
+    /// Serializes SLA work on one ticket: a timer firing and a ticket event for the same ticket
+    /// run one after the other on PostgreSQL (SQLite has a single writer anyway).
+    private func lock(_ tx: any SQLExecutor, ticketID: String) throws {
+        try tx.execute("""
+            INSERT INTO wf_sla_tickets (ticket_id, plan, priority, stage, version, updated_at) VALUES (?, '*', 0, '', 0, 0)
+            ON CONFLICT (ticket_id) DO NOTHING
+            """, [.text(ticketID)])
+        if tx.engine == .postgres {
+            _ = try tx.query("SELECT version FROM wf_sla_tickets WHERE ticket_id = ? FOR UPDATE", [.text(ticketID)])
+        }
+    }
+
     private func store(_ tx: any SQLExecutor, ticketID: String, _ sla: SLAComputation, now: Int64) throws -> Int64 {
-        let updated = try tx.execute("""
+        try tx.execute("""
             UPDATE wf_sla_tickets SET plan = ?, priority = ?, stage = ?, version = version + 1, updated_at = ? WHERE ticket_id = ?
             """, [.text(sla.plan), .integer(Int64(sla.priority)), .text(sla.stage), .integer(now), .text(ticketID)])
-        if updated == 0 {
-            try tx.execute("INSERT INTO wf_sla_tickets (ticket_id, plan, priority, stage, version, updated_at) VALUES (?, ?, ?, ?, 1, ?)",
-                           [.text(ticketID), .text(sla.plan), .integer(Int64(sla.priority)), .text(sla.stage), .integer(now)])
-        }
         try tx.execute("DELETE FROM wf_sla_targets WHERE ticket_id = ?", [.text(ticketID)])
         for target in sla.targets {
             try tx.execute("""

@@ -28,7 +28,7 @@ public struct SLAPolicy: Sendable, Hashable, Codable {
     public var firstResponseSeconds: Int64
     public var nextResponseSeconds: Int64
     public var resolutionSeconds: Int64
-    /// Stages where every clock stops; Aguardando cliente is always one of them.
+    /// Stages where every clock stops; ``alwaysPaused`` are always among them.
     public var pauseStages: Set<String>
     /// Share of a target after which a warning is sent (1–99).
     public var warningPercent: Int32
@@ -47,8 +47,9 @@ public struct SLAPolicy: Sendable, Hashable, Codable {
         self.calendarID = calendarID
     }
 
-    /// Stages that pause the clock under every policy.
-    public static let alwaysPaused: Set<String> = ["aguardando_cliente"]
+    /// Stages that pause the clock under every policy: waiting on the customer, in the default
+    /// flow (Aguardando cliente) and in the TOTVS-like one (Pendente, Validação cliente).
+    public static let alwaysPaused: Set<String> = ["aguardando_cliente", "pendente", "validacao_cliente"]
 
     /// Target of `kind` in business milliseconds (0 = none).
     public func targetMillis(_ kind: SLATargetKind) -> Int64 {

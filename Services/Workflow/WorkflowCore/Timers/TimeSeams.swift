@@ -11,7 +11,9 @@ public protocol TicketCoreSeam: Sendable {
 
     /// Performs an inactivity policy's action inside the timer's transaction (e.g. move the ticket
     /// to `finalizado` with outcome `inatividade`), recording history and events as a normal move
-    /// would. Called only when the ticket is still in the stage the countdown started in.
+    /// would. The countdown was current when the timer fired; after locking the ticket the core
+    /// must still check that it is in `action.fromStage` and do nothing otherwise (a concurrent
+    /// change may have moved it).
     func performInactivityAction(_ tx: any SQLExecutor, ticketID: String, action: InactivityAction, at: Int64) throws
 }
 

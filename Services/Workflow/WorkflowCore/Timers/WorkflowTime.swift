@@ -30,6 +30,8 @@ public final class WorkflowTime: Sendable {
         public var scheduler = TimerScheduler.Configuration()
         /// Stages where a ticket is finished.
         public var finalStages: Set<String> = ["finalizado", "cancelado", "fechado"]
+        /// Stages where the resolution clock stops (final stages plus solved-awaiting-close ones).
+        public var slaStopStages: Set<String> = ["finalizado", "cancelado", "fechado", "resolvido"]
 
         public init() {}
 
@@ -70,7 +72,7 @@ public final class WorkflowTime: Sendable {
         self.database = database
         self.configuration = configuration
         self.clock = clock
-        sla = SLAEngine(clock: SLAClock(stopStages: configuration.finalStages), publisher: publisher, core: core)
+        sla = SLAEngine(clock: SLAClock(stopStages: configuration.slaStopStages), publisher: publisher, core: core)
         inactivity = InactivityEngine(dayLength: configuration.dayLength, publisher: publisher, core: core)
         survey = SurveyService(secret: secret, baseURL: configuration.surveyBaseURL, validity: configuration.surveyValidity,
                                publisher: publisher, core: core)

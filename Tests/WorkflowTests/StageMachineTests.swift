@@ -200,7 +200,7 @@ struct StageMachineTests {
         let changes = observer.of("t1")
         #expect(changes.first == .opened)
         #expect(changes.contains(.holderChanged(from: HolderRef(agentID: "", groupID: "n1"), to: HolderRef(agentID: "ana", groupID: "n1"),
-                                                sentBack: false, pingPong: false)))
+                                                kind: .take, pingPong: false)))
         #expect(changes.contains(.agentPublicResponse(first: true)))
         #expect(changes.contains(.agentPublicResponse(first: false)))
         #expect(changes.contains(.customerReplied))

@@ -5,7 +5,7 @@ import Storage
 
 extension TicketLifecycle {
     /// How the holder changes.
-    public enum HandoffKind: String, Sendable {
+    public enum HandoffKind: String, Sendable, Hashable {
         /// An agent takes a ticket from a queue (not counted as a transfer).
         case take
         /// Repasse to an agent or group.
@@ -44,7 +44,7 @@ extension TicketLifecycle {
                    note: [kind == .sendBack ? "devolvida" : kind.rawValue, note].filter { !$0.isEmpty }.joined(separator: ": "),
                    actor: actor, at: at)
         if (kind == .transfer || kind == .sendBack) && !note.isEmpty {
-            updated = try addEntry(tx, updated, kind: "transfer", isPublic: false, text: note, actor: actor).ticket
+            updated = try addEntry(tx, updated, kind: "transfer", isPublic: false, text: note, actor: actor, at: at).ticket
         }
         if kind == .transfer || kind == .sendBack {
             var event = WorkflowV1.Transferred()
@@ -60,7 +60,7 @@ extension TicketLifecycle {
             event.transferredAtMs = at
             try publish(tx, event, updated)
         }
-        try notify(tx, .holderChanged(from: from, to: holder, sentBack: kind == .sendBack, pingPong: pingPong), updated, at: at)
+        try notify(tx, .holderChanged(from: from, to: holder, kind: kind, pingPong: pingPong), updated, at: at)
         return updated
     }
 

@@ -195,11 +195,11 @@ public final class TicketLifecycle: Sendable {
                    actor: actor, at: at)
         var updated = try load(tx, ticket.id)
         if !note.isEmpty {
-            updated = try addEntry(tx, updated, kind: "note", isPublic: false, text: note, actor: actor).ticket
+            updated = try addEntry(tx, updated, kind: "note", isPublic: false, text: note, actor: actor, at: at).ticket
         }
         if !publicNote.isEmpty {
             let kind = target == flow.waitingStage ? "request_info" : outcome == "negada" ? "denial" : outcome == "resolvida" ? "solution" : "note"
-            updated = try addEntry(tx, updated, kind: kind, isPublic: true, text: publicNote, actor: actor).ticket
+            updated = try addEntry(tx, updated, kind: kind, isPublic: true, text: publicNote, actor: actor, at: at).ticket
         }
 
         var changed = WorkflowV1.StageChanged()

@@ -7,8 +7,8 @@ public enum TicketChange: Sendable, Hashable {
     case opened
     /// The stage changed (`outcome` set when the move finished the ticket).
     case stageChanged(from: String, to: String, trigger: TransitionTrigger, outcome: String)
-    /// The holder changed (take, transfer, devolver).
-    case holderChanged(from: HolderRef, to: HolderRef, sentBack: Bool, pingPong: Bool)
+    /// The holder changed (take, transfer, devolver, automatic assignment); `kind` says which.
+    case holderChanged(from: HolderRef, to: HolderRef, kind: TicketLifecycle.HandoffKind, pingPong: Bool)
     case priorityChanged(old: CommonV1.Priority, new: CommonV1.Priority)
     case categoryChanged(old: CommonV1.Category, new: CommonV1.Category)
     /// Status inside the stage ("agendado", "paralisado", ...).

@@ -22,10 +22,12 @@ let package = Package(
         .executable(name: "codec-bench", targets: ["CodecBench"]),
         .executable(name: "codec-fuzz", targets: ["CodecFuzz"]),
         .executable(name: "workflow-bench", targets: ["WorkflowBench"]),
+        .executable(name: "notification-bench", targets: ["NotificationBench"]),
         .executable(name: "knowledge-bench", targets: ["KnowledgeBench"]),
         .executable(name: "knowledge-eval", targets: ["KnowledgeEval"]),
         .executable(name: "intake-bench", targets: ["IntakeBench"]),
         .executable(name: "workflow-time-bench", targets: ["WorkflowTimeBench"]),
+        .executable(name: "load-driver", targets: ["LoadDriver"]),
     ],
     targets: [
         // MARK: C libraries and generated C code
@@ -39,6 +41,7 @@ let package = Package(
         .systemLibrary(name: "CSodium", path: "Shared/CSodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CCurl", path: "Shared/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", path: "Shared/CMicroHTTPD", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CGMime", path: "Shared/CGMime", pkgConfig: "gmime-3.0", providers: [.apt(["libgmime-3.0-dev"])]),
         .systemLibrary(name: "CStemmer", path: "Shared/CStemmer", providers: [.apt(["libstemmer-dev"])]),
 
         // MARK: Shared building blocks
@@ -52,7 +55,7 @@ let package = Package(
                 path: "Shared/ServiceKit", swiftSettings: strict),
 
         // MARK: Services (a testable core library and a thin executable each)
-        .target(name: "IntakeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "CSodium"],
+        .target(name: "IntakeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "CSodium", "CGMime", "CCurl", "Observability"],
                 path: "Services/Intake/IntakeCore", swiftSettings: strict),
         .executableTarget(name: "intake", dependencies: ["IntakeCore", "ServiceKit"], path: "Services/Intake/Executable", swiftSettings: strict),
         .target(name: "WorkflowCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
@@ -65,10 +68,10 @@ let package = Package(
                 path: "Services/Knowledge/KnowledgeCore", swiftSettings: strict),
         .executableTarget(name: "knowledge", dependencies: ["KnowledgeCore", "ServiceKit"], path: "Services/Knowledge/Executable", swiftSettings: strict),
         .target(name: "GatewayCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "Observability",
-                                                    "CMicroHTTPD", "CSodium"],
+                                                    "CMicroHTTPD", "CSodium", "CMessages"],
                 path: "Services/Gateway/GatewayCore", swiftSettings: strict),
         .executableTarget(name: "gateway", dependencies: ["GatewayCore", "ServiceKit"], path: "Services/Gateway/Executable", swiftSettings: strict),
-        .executableTarget(name: "ocorre", dependencies: ["RPCTransport", "Messages", "RPC", "CMessages"], path: "Services/Gateway/CLI",
+        .executableTarget(name: "ocorre", dependencies: ["GatewayCore", "RPCTransport", "Messages", "RPC", "CMessages"], path: "Services/Gateway/CLI",
                           swiftSettings: strict,
                           // Reflection gives message names; the CLI finds protobuf-c descriptors by symbol.
                           linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]),
@@ -79,14 +82,19 @@ let package = Package(
         .executableTarget(name: "RPCBenchClient", dependencies: ["RPCTransport", "Messages", "RPC"], path: "Tests/Benchmarks/RPCBenchClient", swiftSettings: strict),
         .executableTarget(name: "WorkflowBench", dependencies: ["WorkflowCore", "Storage", "Messages", "TestSupport"],
                           path: "Tests/Benchmarks/WorkflowBench", swiftSettings: strict),
+        .executableTarget(name: "NotificationBench", dependencies: ["NotificationCore", "ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "Observability"],
+                          path: "Tests/Benchmarks/NotificationBench", swiftSettings: strict),
+        .executableTarget(name: "IntakeBench", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "CSQLite"],
+                          path: "Tests/Benchmarks/IntakeBench", swiftSettings: strict),
         .executableTarget(name: "KnowledgeBench", dependencies: ["KnowledgeCore", "Storage", "Messages", "TestSupport"],
                           path: "Tests/Benchmarks/KnowledgeBench", swiftSettings: strict),
         .executableTarget(name: "KnowledgeEval", dependencies: ["KnowledgeCore", "Storage", "Messages", "TestSupport"],
                           path: "Tests/Benchmarks/KnowledgeEval", swiftSettings: strict),
-        .executableTarget(name: "IntakeBench", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "CSQLite"],
-                          path: "Tests/Benchmarks/IntakeBench", swiftSettings: strict),
         .executableTarget(name: "WorkflowTimeBench", dependencies: ["WorkflowCore", "Storage", "TestSupport"],
                           path: "Tests/Benchmarks/WorkflowTimeBench", swiftSettings: strict),
+        .target(name: "LoadDriverKit", dependencies: ["ServiceKit", "RPCTransport", "Messages", "RPC", "Storage"],
+                path: "Tests/Benchmarks/LoadDriver/Kit", swiftSettings: strict),
+        .executableTarget(name: "LoadDriver", dependencies: ["LoadDriverKit"], path: "Tests/Benchmarks/LoadDriver/Main", swiftSettings: strict),
         .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
 
         // MARK: Tests
@@ -107,6 +115,8 @@ let package = Package(
                     path: "Tests/NotificationTests", exclude: ["Support/smtp_sink.py", "Support/webhook_receiver.py", "Support/mail_to_json.py"],
                     swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "TestSupport"], path: "Tests/StorageTests", swiftSettings: strict),
+        .testTarget(name: "ProductionTests", dependencies: ["LoadDriverKit", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],
+                    path: "Tests/ProductionTests", exclude: ["Support/cluster.py"], swiftSettings: strict),
         .testTarget(name: "WorkflowTests", dependencies: ["WorkflowCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/WorkflowTests", swiftSettings: strict),
     ]

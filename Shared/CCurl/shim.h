@@ -19,3 +19,6 @@ static inline CURLcode ccurl_setopt_header_function(CURL *c, size_t (*f)(char *,
 static inline CURLcode ccurl_setopt_off_t(CURL *c, CURLoption o, curl_off_t v) { return curl_easy_setopt(c, o, v); }
 static inline CURLcode ccurl_global_init_all(void) { return curl_global_init(CURL_GLOBAL_ALL); }
 static inline CURLcode ccurl_getinfo_string(CURL *c, CURLINFO i, char **v) { return curl_easy_getinfo(c, i, v); }
+static inline CURLcode ccurl_setopt_xferinfo_function(CURL *c, int (*f)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t)) {
+    return curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, f);
+}

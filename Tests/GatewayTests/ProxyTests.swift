@@ -19,11 +19,19 @@ struct ProxyTests {
             let secret = "proxy-test-secret-\(UUID().uuidString)"
             var services: [ServiceProcess] = []
             var addresses: [String: String] = [:]
-            for name in ["intake", "workflow", "notification", "knowledge"] {
-                let process = try ServiceProcess(name: name, environment: ["OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": secret,
-                                                                           "OCORRENCIAS_LOG_LEVEL": "notice"])
-                services.append(process)
-                addresses["\(name.uppercased())_ADDRESSES"] = "127.0.0.1:\(process.port)"
+            let names = ["intake", "workflow", "notification", "knowledge"]
+            var ports: [String: Int] = [:]
+            for name in names {
+                ports[name] = try FreePort.next()
+                addresses["\(name.uppercased())_ADDRESSES"] = "127.0.0.1:\(ports[name]!)"
+            }
+            // Every service knows where the others are (events travel between them).
+            var environment = addresses
+            environment["OCORRENCIAS_DATA_DIR"] = directory.path
+            environment["OCORRENCIAS_SECRET"] = secret
+            environment["OCORRENCIAS_LOG_LEVEL"] = "notice"
+            for name in names {
+                services.append(try ServiceProcess(name: name, environment: environment, port: ports[name]))
             }
             addresses["OCORRENCIAS_SECRET"] = secret
             self.services = services
@@ -67,6 +75,11 @@ struct ProxyTests {
         #expect(echoed.payload == echo.payload)
         // Without it the gateway answers: reflection lists every service's methods.
         _ = try client.call(RpcV1.Reflection.listMethods, RpcV1.ListMethodsRequest())
+        // A domain method, forwarded to intake with the key's principal signed in (intake refuses
+        // calls without a valid principal, so an answer proves it arrived signed).
+        var lookup = IntakeV1.LookupCustomersRequest()
+        lookup.query = "Acme"
+        _ = try client.call(IntakeV1.Intake.lookupCustomers, lookup)
         // Event delivery is internal.
         #expect(throws: RPCError.self) {
             _ = try client.callRaw(path: "/ocorrencias.events.v1.EventSink/Deliver", payload: [])

@@ -8,6 +8,7 @@ public final class ServiceProcess: @unchecked Sendable {
     private let stderrPipe = Pipe()
     private let lock = NSCondition()
     private var output = ""
+    private var reachedEndOfOutput = false
 
     /// Starts `.build/<config>/<name>` with `environment` added to the process environment.
     /// - Throws: when the binary is missing or does not print its "ready" line within `timeout`.
@@ -23,9 +24,15 @@ public final class ServiceProcess: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         stderrPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
+            guard let self else { return }
             self.lock.lock()
-            self.output += String(decoding: data, as: UTF8.self)
+            if data.isEmpty {
+                // End of file: the process has exited and everything it wrote has been read.
+                self.reachedEndOfOutput = true
+                handle.readabilityHandler = nil
+            } else {
+                self.output += String(decoding: data, as: UTF8.self)
+            }
             self.lock.broadcast()
             self.lock.unlock()
         }
@@ -64,9 +71,21 @@ public final class ServiceProcess: @unchecked Sendable {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
+            waitForEndOfOutput()
             return nil
         }
+        waitForEndOfOutput()
         return process.terminationStatus
+    }
+
+    /// Waits (briefly) until the last lines the exited process wrote are in ``log``.
+    private func waitForEndOfOutput() {
+        let limit = Date().addingTimeInterval(5)
+        lock.lock()
+        defer { lock.unlock() }
+        while !reachedEndOfOutput {
+            if !lock.wait(until: limit) { return }
+        }
     }
 
     deinit {

@@ -3,7 +3,10 @@
 components.yaml (schemas and shared responses). Edit the table or the two YAML files, run
 `scripts/gateway-openapi/generate.py && scripts/embed-openapi`; GatewayTests fails when a route
 is missing from the document or answers a status the document does not declare."""
+import json
 import os
+import subprocess
+import sys
 from collections import OrderedDict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -30,6 +33,12 @@ OPERATIONS = [
  ("/v1/api-keys","get","Integrations","Integration API keys (administrators)",True,None,[("200","ApiKeys")],["403"]),
  ("/v1/api-keys","post","Integrations","Creates an API key; the key is shown once",True,"ApiKeyCreate",[("201","ApiKeyCreated")],["403"]),
  ("/v1/api-keys/{id}","delete","Integrations","Revokes an API key",True,None,[("204","Revoked")],["403","404"]),
+ ("/v1/tickets","get","Tickets","Tickets: a customer's organization's (workflow ListCustomerTickets) or an agent's queue (workflow ListQueue)",True,None,[("200","TicketList")],["SERVICE"]),
+ ("/v1/tickets/{id}","get","Tickets","A ticket as the caller may see it: intake's part (request, contact, messages, attachments) and workflow's (stage, assignment, discussion, solution)",True,None,[("200","TicketView")],["SERVICE"]),
+ ("/v1/attachments","post","Tickets","Uploads a file (raw body; ?file_name=, Content-Type), streamed to intake; attach it when opening or replying",True,"Binary",[("201","AttachmentRef")],["SERVICE"]),
+ ("/v1/reports/metrics.csv","get","Workflow","Metrics of tickets opened in [from_ms, to_ms) as CSV (workflow-time ExportMetrics, streamed)",True,None,[("200","CSV")],["SERVICE"]),
+ ("/v1/tickets/export.csv","get","Workflow","The queue as CSV (workflow ExportQueue, streamed)",True,None,[("200","CSV")],["SERVICE"]),
+ ("/v1/attachments/{id}","get","Tickets","Downloads an attachment the caller may see",True,None,[("200","Binary")],["SERVICE"]),
 ]
 
 # Statuses any call to a service may produce (mapped from RPC codes).
@@ -41,7 +50,7 @@ def main():
     w = out.append
     w(open(os.path.join(HERE, "header.yaml")).read().rstrip("\n"))
     by_path = OrderedDict()
-    for op in OPERATIONS:
+    for op in operations():
         by_path.setdefault(op[0], []).append(op)
     for path, items in by_path.items():
         w(f"  {path}:")
@@ -65,7 +74,11 @@ def main():
                     params.append("      parameters:")
                 params.append(f"        - name: {q}\n          in: query\n          required: false\n          schema:\n            type: string")
             out.extend(params)
-            if req:
+            if req == "Binary":
+                w("      requestBody:\n        required: true\n        content:\n          application/octet-stream:\n            schema:\n              type: string\n              contentMediaType: application/octet-stream")
+            elif req and req.startswith("Proto:"):
+                w(f"      requestBody:\n        required: true\n        content:\n          application/json:\n            schema:\n              type: object\n              description: '{req[6:]} as JSON'")
+            elif req:
                 w(f"      requestBody:\n        required: true\n        content:\n          application/json:\n            schema:\n              $ref: '#/components/schemas/{req}'")
             w("      responses:")
             for code, schema in ok:
@@ -75,6 +88,12 @@ def main():
                     w(f"        '{code}':\n          description: Prometheus text format\n          content:\n            text/plain:\n              schema:\n                type: string")
                 elif schema == "OpenAPI":
                     w(f"        '{code}':\n          description: This document\n          content:\n            application/yaml:\n              schema:\n                type: string")
+                elif schema == "CSV":
+                    w(f"        '{code}':\n          description: CSV file\n          content:\n            text/csv:\n              schema:\n                type: string")
+                elif schema == "Binary":
+                    w(f"        '{code}':\n          description: The file\n          content:\n            application/octet-stream:\n              schema:\n                type: string\n                contentMediaType: application/octet-stream")
+                elif schema.startswith("Proto:"):
+                    w(f"        '{code}':\n          description: {schema[6:]}\n          content:\n            application/json:\n              schema:\n                type: object\n                description: '{schema[6:]} as JSON'")
                 elif schema == "HTML":
                     w(f"        '{code}':\n          description: A page\n          content:\n            text/html:\n              schema:\n                type: string")
                 else:
@@ -94,7 +113,43 @@ def main():
     print("wrote docs/openapi.yaml")
 
 
-QUERY = {}
+QUERY = {
+    ("get", "/v1/tickets"): ["stage", "text", "product", "module", "priority", "category", "group_id", "agent_id", "page_size", "cursor", "newest_first"],
+    ("get", "/v1/tickets/{id}"): ["from_queue"],
+    ("post", "/v1/attachments"): ["file_name", "ticket_id"],
+    ("get", "/v1/reports/metrics.csv"): ["from_ms", "to_ms"],
+    ("get", "/v1/tickets/export.csv"): ["stage", "group_id", "agent_id"],
+}
+
+
+def routes_from_gateway():
+    """The routes the gateway serves, from `gateway routes` (build first: swift build --product gateway)."""
+    binary = os.environ.get("GATEWAY_BIN", os.path.join(ROOT, ".build", "debug", "gateway"))
+    return json.loads(subprocess.check_output([binary, "routes"]))
+
+
+def operations():
+    manual = {(op[1], op[0]): op for op in OPERATIONS}
+    ops = []
+    for route in routes_from_gateway():
+        method, template = route["method"].lower(), route["template"]
+        if template.startswith("/portal") or template == "/" or template.startswith("/assets"):
+            continue
+        if (method, template) in manual:
+            ops.append(manual.pop((method, template)))
+            continue
+        if "rpc" not in route:
+            sys.exit(f"{method.upper()} {template}: no entry in OPERATIONS and not an RPC binding")
+        service, rpc = route["service"], route["rpc"]
+        summary = f"{service} `{rpc.rsplit('/', 1)[-1]}`: request `{route['request_type']}`, answer `{route['response_type']}` (as JSON, .proto field names)"
+        request = ("Proto:" + route["request_type"]) if route["reads_body"] else None
+        ops.append((template, method, service.capitalize(), summary, route["authenticated"], request,
+                    [(str(route["status"]), "Proto:" + route["response_type"])], ["SERVICE"]))
+        if route["query"]:
+            QUERY[(method, template)] = route["query"]
+    if manual:
+        sys.exit(f"OPERATIONS without a route: {sorted(manual)}")
+    return ops
 
 if __name__ == "__main__":
     main()

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import GatewayCore
 import Messages
 import RPC
 import RPCTransport
@@ -45,7 +46,7 @@ enum Ocorre {
         var options = Options()
         var index = 0
         let valueFlags: Set<String> = ["url", "rpc", "api-key", "token", "email", "state", "subject", "description", "category",
-                                       "priority", "text", "stage", "service", "limit"]
+                                       "priority", "text", "stage", "service", "limit", "product", "module", "idempotency-key"]
         while index < arguments.count {
             let argument = arguments[index]
             if argument.hasPrefix("--") {
@@ -375,12 +376,3 @@ enum Ocorre {
     }
 }
 
-/// Method ownership, as the gateway routes it.
-enum Gateway {
-    static func service(ofMethod path: String) -> String? {
-        let trimmed = path.hasPrefix("/") ? path.dropFirst() : Substring(path)
-        let parts = trimmed.split(separator: ".")
-        guard parts.count >= 3, parts[0] == "ocorrencias" else { return nil }
-        return String(parts[1])
-    }
-}

@@ -10,15 +10,18 @@ enum Tickets {
             if let state = options.flags["state"] { path += "?state=\(state.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? state)" }
             let answer = try Ocorre.http(options, "GET", path)
             if options.json { try Ocorre.show(answer, options) } else {
-                print(Ocorre.table(answer["tickets"] as? [[String: Any]] ?? [],
-                                   columns: ["id", "subject", "state", "stage", "priority", "last_interaction_at"]))
+                print(Ocorre.table(answer["tickets"] as? [[String: Any]] ?? [], columns: ["code", "subject", "stage_name", "priority", "organization_name", "last_interaction_at_ms"]))
             }
         case "show":
             guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets show ID", status: 2) }
             try Ocorre.show(try Ocorre.http(options, "GET", "/v1/tickets/\(arguments[1])"), options)
         case "open":
             var body: [String: Any] = [:]
-            for key in ["subject", "description", "category", "priority"] { if let v = options.flags[key] { body[key] = v } }
+            // Flags named after what people say; fields named as in intake's OpenTicketRequest.
+            for (flag, field) in [("subject", "subject"), ("description", "request"), ("category", "category"), ("priority", "priority"),
+                                  ("product", "product"), ("module", "module")] {
+                if let value = options.flags[flag] { body[field] = value }
+            }
             try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets", body: body), options)
         case "reply":
             guard arguments.count > 1, let text = options.flags["text"] else {
@@ -29,7 +32,7 @@ enum Tickets {
             guard arguments.count > 1, let stage = options.flags["stage"] else {
                 throw Ocorre.Failure(description: "uso / usage: ocorre tickets move ID --stage S", status: 2)
             }
-            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(arguments[1])/move", body: ["stage": stage]), options)
+            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(arguments[1])/move", body: ["to_stage": stage]), options)
         default:
             throw Ocorre.Failure(description: Ocorre.usage, status: 2)
         }
@@ -42,7 +45,7 @@ enum Tickets {
         let query = arguments.dropFirst().joined(separator: " ").addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? ""
         let answer = try Ocorre.http(options, "GET", "/v1/knowledge/search?q=\(query)")
         if options.json { try Ocorre.show(answer, options) } else {
-            print(Ocorre.table(answer["results"] as? [[String: Any]] ?? [], columns: ["id", "title", "score"]))
+            print(Ocorre.table(answer["results"] as? [[String: Any]] ?? answer["hits"] as? [[String: Any]] ?? []))
         }
     }
 }

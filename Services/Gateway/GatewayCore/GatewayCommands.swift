@@ -14,6 +14,10 @@ public enum GatewayCommands {
     public static func run(arguments: [String] = CommandLine.arguments,
                            environment: [String: String] = ProcessInfo.processInfo.environment,
                            standardInput: FileHandle = .standardInput) -> Int32? {
+        if arguments.count >= 2, arguments[1] == "routes" {
+            printRoutes()
+            return 0
+        }
         guard arguments.count >= 2, arguments[1] == "create-admin" else { return nil }
         do {
             try createAdmin(Array(arguments.dropFirst(2)), environment: environment, standardInput: standardInput)
@@ -26,6 +30,27 @@ public enum GatewayCommands {
             FileHandle.standardError.write(Data("gateway create-admin: \(error)\n".utf8))
             return 2
         }
+    }
+
+    /// `gateway routes`: every route as JSON, with the RPC each plain binding calls
+    /// (input of scripts/gateway-openapi/generate.py).
+    static func printRoutes() {
+        let routes = Gateway.makeRouter().routes.map { route -> [String: Any] in
+            var item: [String: Any] = ["method": route.method, "template": route.template,
+                                       "authenticated": route.access == .authenticated]
+            if let binding = route.binding {
+                item["service"] = binding.service
+                item["rpc"] = binding.methodPath
+                item["request_type"] = binding.requestType
+                item["response_type"] = binding.responseType
+                item["status"] = binding.status
+                item["reads_body"] = binding.readsBody
+                item["query"] = binding.query.keys.sorted()
+            }
+            return item
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: routes, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        print(String(decoding: data, as: UTF8.self))
     }
 
     static func createAdmin(_ arguments: [String], environment: [String: String], standardInput: FileHandle) throws {

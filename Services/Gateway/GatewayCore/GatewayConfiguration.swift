@@ -12,6 +12,7 @@
 /// | requests per minute per IP address | `GATEWAY_RATE_LIMIT_IP` | 1200 |
 /// | failed logins before throttling (per e-mail; ×4 per IP) | `GATEWAY_LOGIN_MAX_FAILURES` | 5 in 15 min |
 /// | reset / invitation token in the HTTP answer (development and tests only) | `GATEWAY_EXPOSE_TOKENS` | `0` |
+/// | address people use to reach the portal (links in e-mails) | `GATEWAY_PUBLIC_URL` | `http://127.0.0.1:8080` |
 /// | Argon2id cost (`interactive`, or `minimal` for tests) | `GATEWAY_PWHASH` | `interactive` |
 public struct GatewayConfiguration: Sendable {
     public var http = HTTPServerConfiguration()
@@ -23,6 +24,7 @@ public struct GatewayConfiguration: Sendable {
     public var rateLimitIP = 1200
     public var loginMaxFailures = 5
     public var exposeTokens = false
+    public var publicURL = "http://127.0.0.1:8080"
     /// Services behind the gateway, as named in `<SERVICE>_ADDRESSES`.
     public var services = ["intake", "workflow", "notification", "knowledge"]
 
@@ -42,5 +44,6 @@ public struct GatewayConfiguration: Sendable {
         rateLimitIP = int("GATEWAY_RATE_LIMIT_IP", rateLimitIP)
         loginMaxFailures = int("GATEWAY_LOGIN_MAX_FAILURES", loginMaxFailures)
         exposeTokens = environment["GATEWAY_EXPOSE_TOKENS"] == "1"
+        publicURL = environment["GATEWAY_PUBLIC_URL"] ?? "http://127.0.0.1:\(http.port)"
     }
 }

@@ -1,8 +1,13 @@
 // The intake service executable: configuration, storage, RPC server and shutdown come from
 // ServiceKit; everything intake does lives in IntakeCore.
+//   intake [--port P --data-dir D ...]       run the service
+//   intake ingest-mail [--data-dir D]        take in one raw e-mail from standard input
 import IntakeCore
 import ServiceKit
 
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "ingest-mail" {
+    MailCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
+}
 ServiceMain.run(name: "intake", migrations: IntakeService.migrations) { runtime, router in
     try IntakeService.register(runtime: runtime, router: &router)
 }

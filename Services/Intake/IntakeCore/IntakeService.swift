@@ -30,6 +30,10 @@ public enum IntakeService {
         let consumer = EventConsumer(consumer: "intake")
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
         runtime.addBackground(EventPublisher(source: "intake").relay(runtime: runtime))
+        if let poller = try MailPoller.fromEnvironment(runtime.configuration.environment, intake: intake,
+                                                       tokens: ReplyToken(secret: runtime.secret), logger: runtime.logger) {
+            runtime.addBackground(poller)
+        }
         return intake
     }
 }

@@ -110,8 +110,8 @@ public final class KnowledgeBase: Sendable {
     public func search(_ request: KnowledgeV1.SearchRequest, caller: Caller) throws -> KnowledgeV1.SearchResponse {
         let limit = try Self.limit(request.limit, default: 10, max: 50)
         let text = try Self.validQuery(request.query, field: "query", allowEmpty: false)
-        let (vocabulary, synonyms) = try cache.current(database)
-        let plan = QueryPlan.build(text, synonyms: synonyms, vocabulary: vocabulary, publicOnly: caller.publicOnly)
+        let (vocabulary, synonyms, documents) = try cache.current(database)
+        let plan = QueryPlan.build(text, synonyms: synonyms, vocabulary: vocabulary, publicOnly: caller.publicOnly, documents: documents)
         let filter = SearchFilter(product: request.product, module: request.module, category: request.category, kind: request.kind,
                                   publicOnly: caller.publicOnly)
         var response = KnowledgeV1.SearchResponse()
@@ -128,8 +128,9 @@ public final class KnowledgeBase: Sendable {
         if !request.draftID.isEmpty { try DeflectionStore.validDraft(request.draftID) }
         var response = KnowledgeV1.SuggestResponse()
         guard !text.isEmpty else { return response }
-        let (vocabulary, synonyms) = try cache.current(database)
-        let plan = QueryPlan.build(text, synonyms: synonyms, vocabulary: vocabulary, lastWordIsPartial: true, publicOnly: caller.publicOnly)
+        let (vocabulary, synonyms, documents) = try cache.current(database)
+        let plan = QueryPlan.build(text, synonyms: synonyms, vocabulary: vocabulary, lastWordIsPartial: true, publicOnly: caller.publicOnly,
+                                   documents: documents)
         let filter = SearchFilter(product: request.product, module: request.module, category: request.category, publicOnly: caller.publicOnly)
         response.hits = try database.read { try SearchEngine.run($0, plan, filter, limit: limit) }
         if response.hits.isEmpty && (!request.category.isEmpty || !request.module.isEmpty) {
@@ -144,6 +145,16 @@ public final class KnowledgeBase: Sendable {
             }
         }
         return response
+    }
+
+    /// The engine's query plan for a search as `caller` (operators' diagnostics): the compiled
+    /// engine query, then the plan rows.
+    public func explainSearch(_ query: String, caller: Caller, partial: Bool = false) throws -> String {
+        let (vocabulary, synonyms, documents) = try cache.current(database)
+        let plan = QueryPlan.build(query, synonyms: synonyms, vocabulary: vocabulary, lastWordIsPartial: partial,
+                                   publicOnly: caller.publicOnly, documents: documents)
+        let filter = SearchFilter(publicOnly: caller.publicOnly)
+        return try database.read { try SearchEngine.run($0, plan, filter, limit: 10, explain: true) }.first?.snippet ?? "(empty plan)"
     }
 
     // MARK: Synonyms

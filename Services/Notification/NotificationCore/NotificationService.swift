@@ -25,6 +25,12 @@ public enum NotificationService {
     /// Same, with explicit settings and rules (tests, embedding).
     public static func register(runtime: ServiceRuntime, router: inout RPCRouter, settings: NotificationSettings,
                                 rules: NotificationRules) throws {
+        _ = try registerReturningDispatcher(runtime: runtime, router: &router, settings: settings, rules: rules)
+    }
+
+    /// Same, handing back the sender (the benchmark holds and resumes it).
+    package static func registerReturningDispatcher(runtime: ServiceRuntime, router: inout RPCRouter, settings: NotificationSettings,
+                                                    rules: NotificationRules) throws -> DeliveryDispatcher {
         let publisher = EventPublisher(source: "notification")
         let identity = MessageIdentity(secret: runtime.secret, domain: settings.mailDomain, replyLocalPart: settings.replyLocalPart)
         let planner = DeliveryPlanner(rules: rules, settings: settings, identity: identity, publisher: publisher)
@@ -36,6 +42,7 @@ public enum NotificationService {
         NotificationAPI(runtime: runtime, planner: planner, dispatcher: dispatcher).register(in: &router)
         runtime.addBackground(dispatcher)
         runtime.addBackground(publisher.relay(runtime: runtime))
+        return dispatcher
     }
 }
 

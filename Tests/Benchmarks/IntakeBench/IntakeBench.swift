@@ -140,6 +140,8 @@ enum IntakeBench {
                      engine == .sqlite ? "prepared insert, one transaction per row, WAL, synchronous=NORMAL"
                                        : "pgbench -c \(options.clients) custom insert script"))
         print(String(format: "ratio opens/raw: %.2f (no attachment), %.2f (with attachment)", plain / raw, withFile / raw))
+        let local = try inProcess(engine, options)
+        print(String(format: "opens/s in-process (no RPC), %d threads: %8.0f  ratio to raw %.2f", options.clients, local, local / raw))
         try lookup(engine, options)
     }
 
@@ -161,6 +163,46 @@ enum IntakeBench {
         details.affectedUsers = "all users"
         request.details = details
         return request
+    }
+
+    /// Ticket opens calling IntakeCore directly (same validation, transaction and outbox; no
+    /// RPC, no principal signature), to separate the storage cost from the transport's.
+    static func inProcess(_ engine: DatabaseEngine, _ options: Options) throws -> Double {
+        let directory = try TemporaryDirectory(prefix: "intake-local")
+        let configuration = engine == .sqlite
+            ? DatabaseConfiguration(sqlitePath: "\(directory.path)/intake.sqlite")
+            : DatabaseConfiguration(url: try PostgresTestServer.shared().createDatabase(), sqlitePath: "")
+        let database = try openDatabase(configuration, migrations: IntakeService.migrations)
+        defer { database.close() }
+        let intake = try IntakeContext(database: database, settings: IntakeSettings(attachmentsDirectory: directory.path + "/att")) { _, _ in
+            throw RPCError(.unavailable, "no workflow")
+        }
+        var agent = AuthV1.Principal()
+        agent.kind = .agent
+        agent.id = "bench"
+        agent.administrator = true
+        var draft = IntakeV1.Organization()
+        draft.name = "Local Ltda"
+        draft.taxID = "11222333000181"
+        draft.kind = .organizationCustomer
+        draft.active = true
+        let organization = try intake.createOrganization(draft, caller: Caller(agent))
+        let callers = try (0..<options.clients).map { index -> Caller in
+            var contact = IntakeV1.Contact()
+            contact.organizationID = organization.id
+            contact.name = "Local \(index)"
+            contact.email = "local\(index)@bench.example"
+            contact.authorized = true
+            contact = try intake.addContact(contact, caller: Caller(agent))
+            var principal = AuthV1.Principal()
+            principal.kind = .customer
+            principal.id = contact.id
+            principal.organizationID = organization.id
+            return Caller(principal)
+        }
+        return try measure(options) { thread, n in
+            _ = try intake.openTicket(request(organization, thread, n), caller: callers[thread])
+        }
     }
 
     /// Runs `body` on `clients` threads for `seconds` and returns completed calls per second.

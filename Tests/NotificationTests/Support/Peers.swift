@@ -30,9 +30,9 @@ final class PythonPeer: @unchecked Sendable {
     }
 
     /// An aiosmtpd server storing messages in `directory` (answers 451 to the first `failFirst`).
-    static func smtp(directory: String, port: Int? = nil, failFirst: Int = 0) throws -> PythonPeer {
+    static func smtp(directory: String, port: Int? = nil, failFirst: Int = 0, extra: [String] = []) throws -> PythonPeer {
         try PythonPeer(script: "smtp_sink.py", port: port, directory: directory,
-                       arguments: ["--dir", directory, "--fail-first", String(failFirst)])
+                       arguments: ["--dir", directory, "--fail-first", String(failFirst)] + extra)
     }
 
     /// A webhook receiver verifying signatures with `secret` (503 to the first `failFirst`).

@@ -2,14 +2,18 @@
 """A real SMTP server for notification tests and benchmarks (Debian's python3-aiosmtpd).
 
 Usage: /usr/bin/python3 smtp_sink.py --port N [--dir DIR] [--fail-first N] [--delay-ms MS]
+           [--auth USER:PASSWORD] [--starttls CERT,KEY | --implicit-tls CERT,KEY]
 
 Stores each accepted message as DIR/<seq>.eml with DIR/<seq>.json (envelope sender, recipients).
 --fail-first N answers "451 4.3.0 try again later" to the first N messages, then accepts.
+--auth requires AUTH (PLAIN/LOGIN) with these credentials; --starttls requires STARTTLS before
+MAIL; --implicit-tls speaks TLS from the first byte (smtps).
 Without --dir it only counts. Prints "ready <port>" on stdout once listening; prints the count
 of accepted messages to stdout on SIGTERM.
 """
 import argparse
 import asyncio
+import ssl
 import json
 import os
 import signal
@@ -17,6 +21,7 @@ import sys
 import threading
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Handler:
@@ -55,11 +60,33 @@ def main():
     parser.add_argument("--dir", default="")
     parser.add_argument("--fail-first", type=int, default=0)
     parser.add_argument("--delay-ms", type=int, default=0)
+    parser.add_argument("--auth", default="")
+    parser.add_argument("--starttls", default="")
+    parser.add_argument("--implicit-tls", default="")
     args = parser.parse_args()
     if args.dir:
         os.makedirs(args.dir, exist_ok=True)
     handler = Handler(args.dir, args.fail_first, args.delay_ms)
-    controller = Controller(handler, hostname="127.0.0.1", port=args.port, decode_data=False)
+    options = {}
+    if args.auth:
+        user, password = args.auth.split(":", 1)
+
+        def authenticator(server, session, envelope, mechanism, auth_data):
+            ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user and auth_data.password.decode() == password
+            return AuthResult(success=ok, handled=False)
+
+        options.update(authenticator=authenticator, auth_required=True, auth_require_tls=bool(args.starttls))
+    if args.starttls:
+        cert, key = args.starttls.split(",")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        options.update(tls_context=context, require_starttls=True)
+    if args.implicit_tls:
+        cert, key = args.implicit_tls.split(",")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        options.update(ssl_context=context)
+    controller = Controller(handler, hostname="127.0.0.1", port=args.port, decode_data=False, **options)
     controller.start()
     print("ready %d" % args.port, flush=True)
     done = threading.Event()

@@ -1,5 +1,8 @@
 import Foundation
 import Messages
+import RPC
+import RPCTransport
+import ServiceKit
 
 /// Sign-in, sessions, tokens, password changes and resets, invitations.
 enum AuthRoutes {
@@ -169,10 +172,28 @@ enum AuthRoutes {
     }
 }
 
-/// Sends the e-mails the gateway needs (invitation, password reset). Until notification offers
-/// an RPC for it, the message is logged without the token.
+/// Sends the e-mails the gateway needs (invitation, password reset) through notification's
+/// `SendAccountEmail`, with the one-time link. A failure is logged, never shown to the caller
+/// (the reset answer must not reveal whether the address exists).
 enum Mailer {
     static func send(gateway: Gateway, to user: User, purpose: String, token: String, context: RequestContext) {
-        gateway.runtime.logger.notice("mail to send", ["mail.purpose": purpose, "user.id": user.id, "request.id": context.requestID])
+        var request = NotificationV1.SendAccountEmailRequest()
+        request.kind = purpose
+        request.to = user.email
+        request.name = user.displayName
+        let base = gateway.configuration.publicURL
+        let path = purpose == "invitation" ? "/portal/convite" : "/portal/nova-senha"
+        request.link = "\(base)\(path)#token=\(token)"
+        request.expiresAtMs = CredentialStore.now() + (purpose == "invitation" ? 7 * 24 * 3_600_000 : 3_600_000)
+        request.locale = user.locale
+        var options = CallOptions(timeoutMilliseconds: 5_000, metadata: gateway.signer.metadata(for: PrincipalSigner.service("gateway")))
+        options.metadata[MetadataKey.requestID] = context.requestID
+        do {
+            _ = try gateway.forward(service: "notification", path: NotificationV1.Notification.sendAccountEmail.path,
+                                    payload: request.serializedBytes(), options: options)
+        } catch {
+            gateway.runtime.logger.warning("account e-mail not queued: \(error)",
+                                           ["mail.purpose": purpose, "user.id": user.id, "request.id": context.requestID])
+        }
     }
 }

@@ -1,5 +1,324 @@
-/// Routes for the services' domain APIs (tickets, knowledge, notification), wired once their
-/// RPCs exist.
+import CSodium
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+
+/// The services' capabilities over HTTP. Most routes are one RPC each (``RPCBinding``); the
+/// ticket view and list compose intake's and workflow's parts; attachments stream.
 enum DomainRoutes {
-    static func register(in router: inout Router) {}
+    typealias B = RPCBinding
+
+    static func register(in router: inout Router) {
+        time(&router)
+        tickets(&router)
+        ticketActions(&router)
+        attachments(&router)
+        knowledge(&router)
+        notification(&router)
+        directory(&router)
+        administration(&router)
+    }
+
+    // MARK: workflow's time: calendars, SLA, inactivity, survey, metrics; development backlog
+
+    static func time(_ router: inout Router) {
+        typealias T = WorkflowV1.WorkflowTime
+        router.add(B.route("GET", "/v1/calendars", "workflow", T.listCalendars))
+        router.add(B.route("POST", "/v1/calendars", "workflow", T.putCalendar))
+        router.add(B.route("GET", "/v1/calendars/{id}", "workflow", T.getCalendar, path: ["id": "id"], query: ["holidays_year": "holidays_year"]))
+        router.add(B.route("GET", "/v1/sla-policies", "workflow", T.listSLAPolicies))
+        router.add(B.route("POST", "/v1/sla-policies", "workflow", T.putSLAPolicy))
+        router.add(B.route("POST", "/v1/sla-policies/delete", "workflow", T.deleteSLAPolicy))
+        router.add(B.route("GET", "/v1/tickets/{id}/sla", "workflow", T.getTicketSLA, path: ["id": "ticket_id"]))
+        router.add(B.route("GET", "/v1/inactivity-policies", "workflow", T.listInactivityPolicies))
+        router.add(B.route("POST", "/v1/inactivity-policies", "workflow", T.putInactivityPolicy))
+        router.add(B.route("DELETE", "/v1/inactivity-policies/{id}", "workflow", T.deleteInactivityPolicy, path: ["id": "id"]))
+        router.add(B.route("POST", "/v1/inactivity-policies/presets", "workflow", T.installInactivityPreset))
+        // The survey link's signed token is the authorization: no sign-in needed.
+        router.add(B.route("POST", "/v1/surveys/answer", "workflow", T.answerSurvey, access: .anonymous))
+        router.add(B.route("GET", "/v1/surveys/results", "workflow", T.getSurveyResults,
+                           query: ["group_by": "group_by", "from_ms": "from_ms", "to_ms": "to_ms"]))
+        router.add(B.route("GET", "/v1/reports/metrics", "workflow", T.getMetrics, query: ["from_day": "from_day", "to_day": "to_day"]))
+        router.add("GET", "/v1/reports/metrics.csv") { request, context in
+            var ask = WorkflowV1.ExportMetricsRequest()
+            ask.fromMs = Int64(request.query["from_ms"] ?? "") ?? 0
+            ask.toMs = Int64(request.query["to_ms"] ?? "") ?? 0
+            let stream = try context.gateway.runtime.client(for: "workflow").serverStream(T.exportMetrics, ask, options: context.callOptions(timeoutMilliseconds: 120_000))
+            return try csv(stream, name: "metricas.csv")
+        }
+        router.add("GET", "/v1/tickets/export.csv") { request, context in
+            var ask = WorkflowV1.ExportQueueRequest()
+            var filter = WorkflowV1.TicketFilter()
+            if let stages = request.query["stage"] { filter.stages = stages.split(separator: ",").map(String.init) }
+            filter.groupID = request.query["group_id"] ?? ""
+            filter.agentID = request.query["agent_id"] ?? ""
+            ask.filter = filter
+            let stream = try context.gateway.runtime.client(for: "workflow").serverStream(WorkflowV1.Workflow.exportQueue, ask,
+                                                                                          options: context.callOptions(timeoutMilliseconds: 120_000))
+            return try csv(stream, name: "ocorrencias.csv")
+        }
+        typealias W = WorkflowV1.Workflow
+        router.add(B.route("POST", "/v1/tickets/{id}/plan", "workflow", W.planTicket, path: ["id": "ticket_id"]))
+        router.add(B.route("POST", "/v1/versions/{id}/deliver", "workflow", W.deliverVersion, path: ["id": "version_id"]))
+        router.add(B.route("GET", "/v1/backlog", "workflow", W.listBacklog, query: ["page_size": "page_size", "page": "page"]))
+        router.add(B.route("POST", "/v1/step-sequences", "workflow", W.putStepSequence))
+        router.add(B.route("POST", "/v1/tickets/{id}/fields", "workflow", W.setTicketFields, path: ["id": "ticket_id"]))
+        router.add(B.route("POST", "/v1/tickets/{id}/steps", "workflow", W.startSteps, path: ["id": "ticket_id"]))
+        router.add(B.route("POST", "/v1/tickets/{id}/steps/advance", "workflow", W.advanceStep, path: ["id": "ticket_id"]))
+    }
+
+    /// A CSV file from a stream of `CsvChunk`s (bounded by the call's deadline).
+    static func csv(_ stream: ResponseStream<WorkflowV1.CsvChunk>, name: String) throws -> HTTPResponse {
+        var body: [UInt8] = []
+        while let chunk = try stream.receive() { body += Array(chunk.text.utf8) }
+        return HTTPResponse(status: 200, headers: [("Content-Type", "text/csv; charset=utf-8"),
+                                                   ("Content-Disposition", "attachment; filename=\"\(name)\"")], body: body)
+    }
+
+    // MARK: tickets
+
+    static func tickets(_ router: inout Router) {
+        router.add(B.route("POST", "/v1/tickets", "intake", IntakeV1.Intake.openTicket, status: 201))
+        // The list: a customer's organization's tickets, or an agent's queue.
+        router.add("GET", "/v1/tickets") { request, context in
+            let principal = try context.requirePrincipal()
+            var json: [String: Any] = [:]
+            if let size = request.query["page_size"] { json["page_size"] = size }
+            if let cursor = request.query["cursor"] { json["cursor"] = cursor }
+            let stages = request.query["stage"].map { $0.split(separator: ",").map(String.init) }
+            if principal.kind == .customer {
+                if let stages { json["stages"] = stages }
+                if let text = request.query["text"] { json["text"] = text }
+                if let product = request.query["product"] { json["product"] = product }
+                return .json(try context.callJSON("workflow", WorkflowV1.Workflow.listCustomerTickets, json))
+            }
+            var filter: [String: Any] = [:]
+            if let stages { filter["stages"] = stages }
+            for (argument, field) in [("group_id", "group_id"), ("agent_id", "agent_id"), ("product", "product"), ("module", "module")] {
+                if let value = request.query[argument] { filter[field] = value }
+            }
+            if let priorities = request.query["priority"] { filter["priorities"] = priorities.split(separator: ",").map(String.init) }
+            if let categories = request.query["category"] { filter["categories"] = categories.split(separator: ",").map(String.init) }
+            json["filter"] = filter
+            if request.query["newest_first"] == "true" { json["newest_first"] = true }
+            return .json(try context.callJSON("workflow", WorkflowV1.Workflow.listQueue, json))
+        }
+        router.add(B.route("GET", "/v1/tickets/search", "workflow", WorkflowV1.Workflow.searchTickets,
+                           query: ["q": "query", "field": "field", "mode": "mode", "same_subject_as": "same_subject_as", "limit": "limit",
+                                   "stage": "filter.stages"]))
+        router.add(B.route("GET", "/v1/tickets/counts", "workflow", WorkflowV1.Workflow.countByStage,
+                           query: ["group_id": "filter.group_id", "agent_id": "filter.agent_id"]))
+        router.add(B.route("POST", "/v1/tickets/bulk", "workflow", WorkflowV1.Workflow.bulkAction))
+        // The view: intake's part (request, contact, messages, attachments) and workflow's part
+        // (stage, assignment, discussion, solution), each as the caller may see it.
+        router.add("GET", "/v1/tickets/{id}") { request, context in
+            let id = request.parameter("id")
+            let fromQueue = request.query["from_queue"] == "true"
+            // Both parts at once (the id is usually the ticket id); when the path held a code,
+            // workflow is asked again with the id intake resolved.
+            let pending = context.startJSON("workflow", WorkflowV1.Workflow.getTicket, ["ticket_id": id, "from_queue": fromQueue])
+            let intake = try context.callJSON("intake", IntakeV1.Intake.getTicket, ["ticket": id])
+            let resolvedID = intake["id"] as? String ?? id
+            var body: [String: Any] = ["intake": intake]
+            do {
+                if resolvedID == id {
+                    body["workflow"] = try pending.wait()
+                } else {
+                    _ = try? pending.wait()
+                    body["workflow"] = try context.callJSON("workflow", WorkflowV1.Workflow.getTicket, ["ticket_id": resolvedID, "from_queue": fromQueue])
+                }
+            } catch let error as RPCError where error.code == .notFound {
+                // Workflow learns of a ticket by event, a moment after intake stores it.
+                body["workflow"] = NSNull()
+            } catch let error as APIError where error.status == 404 {
+                body["workflow"] = NSNull()
+            }
+            return .json(body)
+        }
+        router.add(B.route("GET", "/v1/tickets/{id}/history", "workflow", WorkflowV1.Workflow.getHistory, path: ["id": "ticket_id"]))
+        router.add(B.route("GET", "/v1/tickets/{id}/moves", "workflow", WorkflowV1.Workflow.listAllowedMoves, path: ["id": "ticket_id"]))
+        router.add(B.route("GET", "/v1/tickets/{id}/related", "workflow", WorkflowV1.Workflow.listRelated, path: ["id": "ticket_id"]))
+        router.add(B.route("GET", "/v1/tickets/{id}/versions", "workflow", WorkflowV1.Workflow.listTextVersions,
+                           path: ["id": "ticket_id"], query: ["field": "field"]))
+        router.add(B.route("GET", "/v1/tickets/{id}/deliveries", "notification", NotificationV1.Notification.listDeliveries,
+                           path: ["id": "ticket_id"], query: ["state": "state", "limit": "limit"]))
+    }
+
+    static func ticketActions(_ router: inout Router) {
+        let id = ["id": "ticket"]
+        let wid = ["id": "ticket_id"]
+        router.add(B.route("POST", "/v1/tickets/{id}/replies", "intake", IntakeV1.Intake.reply, path: id, status: 201))
+        router.add(B.route("POST", "/v1/tickets/{id}/cancel", "intake", IntakeV1.Intake.cancelTicket, path: id))
+        router.add(B.route("POST", "/v1/tickets/{id}/contact", "intake", IntakeV1.Intake.changeTicketContact, path: id))
+        router.add(B.route("POST", "/v1/tickets/{id}/move", "workflow", WorkflowV1.Workflow.moveTicket, path: wid))
+        router.add(B.route("POST", "/v1/tickets/{id}/status", "workflow", WorkflowV1.Workflow.setStageStatus, path: wid))
+        router.add(B.route("POST", "/v1/tickets/{id}/reclassify", "workflow", WorkflowV1.Workflow.reclassify, path: wid))
+        router.add(B.route("POST", "/v1/tickets/{id}/access-level", "workflow", WorkflowV1.Workflow.setAccessLevel, path: wid))
+        router.add(B.route("POST", "/v1/tickets/{id}/take", "workflow", WorkflowV1.Workflow.takeTicket, path: wid))
+        router.add(B.route("POST", "/v1/tickets/{id}/transfer", "workflow", WorkflowV1.Workflow.transferTicket, path: wid))
+        router.add(B.route("POST", "/v1/tickets/{id}/send-back", "workflow", WorkflowV1.Workflow.sendBack, path: wid))
+        router.add(B.route("POST", "/v1/tickets/{id}/read", "workflow", WorkflowV1.Workflow.markMessagesRead, path: wid))
+        router.add(B.route("POST", "/v1/tickets/{id}/customer-messages", "workflow", WorkflowV1.Workflow.logCustomerMessage, path: wid, status: 201))
+        router.add(B.route("POST", "/v1/tickets/{id}/schedule", "workflow", WorkflowV1.Workflow.scheduleTicket, path: wid))
+        router.add(B.route("POST", "/v1/tickets/{id}/discussion", "workflow", WorkflowV1.Workflow.addDiscussion, path: wid, status: 201))
+        router.add(B.route("POST", "/v1/tickets/{id}/discussion/{entry}/publishable", "workflow", WorkflowV1.Workflow.markPublishable,
+                           path: ["id": "ticket_id", "entry": "entry_id"]))
+        router.add(B.route("POST", "/v1/tickets/{id}/solution", "workflow", WorkflowV1.Workflow.setSolution, path: wid))
+        router.add(B.route("POST", "/v1/tickets/{id}/request", "workflow", WorkflowV1.Workflow.amendRequest, path: wid))
+        router.add(B.route("POST", "/v1/tickets/{id}/links", "workflow", WorkflowV1.Workflow.linkTickets, path: wid, status: 201))
+        router.add(B.route("POST", "/v1/tickets/{id}/time-entries", "workflow", WorkflowV1.Workflow.addTimeEntry, path: wid, status: 201))
+        router.add(B.route("POST", "/v1/tickets/{id}/articles", "knowledge", KnowledgeV1.Knowledge.linkArticleToTicket, path: wid, status: 201))
+        router.add(B.route("POST", "/v1/tickets/{id}/email", "notification", NotificationV1.Notification.sendTicketEmail, path: wid, status: 201))
+        router.add(B.route("POST", "/v1/tickets/{id}/faq-request", "knowledge", KnowledgeV1.Knowledge.requestFaq, path: wid, status: 201))
+        router.add(B.route("GET", "/v1/time-totals", "workflow", WorkflowV1.Workflow.timeTotals,
+                           query: ["group_by": "group_by", "from_ms": "from_ms", "to_ms": "to_ms", "organization_id": "organization_id",
+                                   "agent_id": "agent_id"]))
+    }
+
+    // MARK: attachments
+
+    static func attachments(_ router: inout Router) {
+        // The raw body is the file; its name comes in `?file_name=`, its type in Content-Type.
+        // Streamed to intake in 1 MiB messages with the SHA-256 intake checks.
+        router.add("POST", "/v1/attachments") { request, context in
+            let name = request.query["file_name"] ?? ""
+            guard !name.isEmpty else {
+                throw APIError.invalid("file_name", "required", pt: "Informe o nome do arquivo (?file_name=).", en: "file_name is required.")
+            }
+            var digest = [UInt8](repeating: 0, count: 32)
+            _ = crypto_hash_sha256(&digest, request.body, UInt64(request.body.count))
+            let call = try context.gateway.runtime.client(for: "intake").streamingCall(IntakeV1.Intake.uploadAttachment, options: context.callOptions())
+            let chunk = 1 << 20
+            var offset = 0
+            repeat {
+                var message = IntakeV1.UploadAttachmentRequest()
+                if offset == 0 {
+                    message.fileName = name
+                    message.contentType = request.header("content-type") ?? "application/octet-stream"
+                    message.sizeBytes = Int64(request.body.count)
+                    message.sha256 = Tokens.hex(digest)
+                    message.ticketID = request.query["ticket_id"] ?? ""
+                }
+                message.data = Array(request.body[offset..<min(offset + chunk, request.body.count)])
+                try call.send(message)
+                offset += chunk
+            } while offset < request.body.count
+            let reference = try call.finish()
+            return .json(try ProtoJSON.decode(reference.serializedBytes(), as: CommonV1.AttachmentRef._descriptor.pointer), status: 201)
+        }
+        router.add("GET", "/v1/attachments/{id}") { request, context in
+            var ask = IntakeV1.DownloadAttachmentRequest()
+            ask.attachmentID = request.parameter("id")
+            let stream = try context.gateway.runtime.client(for: "intake").serverStream(IntakeV1.Intake.downloadAttachment, ask,
+                                                                                        options: context.callOptions(timeoutMilliseconds: 60_000))
+            var body: [UInt8] = []
+            var reference = CommonV1.AttachmentRef()
+            while let chunk = try stream.receive() {
+                if let attachment = chunk.attachment, !attachment.id.isEmpty { reference = attachment }
+                body += chunk.data
+            }
+            let type = reference.contentType.isEmpty ? "application/octet-stream" : reference.contentType
+            let safeName = reference.fileName.filter { $0.isLetter || $0.isNumber || "._- ".contains($0) }
+            return HTTPResponse(status: 200, headers: [("Content-Type", type),
+                                                       ("Content-Disposition", "attachment; filename=\"\(safeName)\""),
+                                                       ("Content-Security-Policy", "sandbox")], body: body)
+        }
+    }
+
+    // MARK: knowledge
+
+    static func knowledge(_ router: inout Router) {
+        router.add(B.route("GET", "/v1/knowledge/search", "knowledge", KnowledgeV1.Knowledge.search,
+                           query: ["q": "query", "product": "product", "module": "module", "category": "category", "limit": "limit"]))
+        router.add(B.route("GET", "/v1/knowledge/suggest", "knowledge", KnowledgeV1.Knowledge.suggest,
+                           query: ["subject": "subject", "category": "category", "product": "product", "module": "module",
+                                   "limit": "limit", "draft_id": "draft_id"]))
+        router.add(B.route("GET", "/v1/knowledge/faq", "knowledge", KnowledgeV1.Knowledge.listFaq,
+                           query: ["category": "category", "product": "product", "module": "module", "limit": "limit"]))
+        router.add(B.route("GET", "/v1/knowledge/forum", "knowledge", KnowledgeV1.Knowledge.listForum,
+                           query: ["category": "category", "product": "product", "module": "module", "limit": "limit"]))
+        router.add(B.route("GET", "/v1/knowledge/articles", "knowledge", KnowledgeV1.Knowledge.listArticles,
+                           query: ["product": "product", "module": "module", "category": "category", "kind": "kind", "state": "state",
+                                   "limit": "limit", "offset": "offset"]))
+        router.add(B.route("POST", "/v1/knowledge/articles", "knowledge", KnowledgeV1.Knowledge.createArticle, status: 201))
+        router.add(B.route("GET", "/v1/knowledge/articles/{id}", "knowledge", KnowledgeV1.Knowledge.getArticle,
+                           path: ["id": "id"], query: ["draft_id": "draft_id"]))
+        router.add(B.route("POST", "/v1/knowledge/articles/{id}", "knowledge", KnowledgeV1.Knowledge.updateArticle, path: ["id": "id"]))
+        router.add(B.route("GET", "/v1/knowledge/articles/{id}/versions", "knowledge", KnowledgeV1.Knowledge.listArticleVersions, path: ["id": "id"]))
+        router.add(B.route("POST", "/v1/knowledge/articles/{id}/votes", "knowledge", KnowledgeV1.Knowledge.vote, path: ["id": "article_id"]))
+        router.add(B.route("POST", "/v1/knowledge/drafts/{draft}/opened", "knowledge", KnowledgeV1.Knowledge.recordArticleOpened,
+                           path: ["draft": "draft_id"]))
+        router.add(B.route("POST", "/v1/knowledge/drafts/{draft}/submitted", "knowledge", KnowledgeV1.Knowledge.recordTicketSubmitted,
+                           path: ["draft": "draft_id"]))
+        router.add(B.route("GET", "/v1/knowledge/deflection", "knowledge", KnowledgeV1.Knowledge.deflectionReport,
+                           query: ["product": "product", "module": "module", "from_ms": "from_ms", "to_ms": "to_ms", "limit": "limit"]))
+        router.add(B.route("GET", "/v1/knowledge/queue", "knowledge", KnowledgeV1.Knowledge.listEditorQueue,
+                           query: ["status": "status", "kind": "kind", "limit": "limit"]))
+        router.add(B.route("POST", "/v1/knowledge/queue/{id}/approve", "knowledge", KnowledgeV1.Knowledge.approveQueueItem, path: ["id": "id"]))
+        router.add(B.route("POST", "/v1/knowledge/queue/{id}/reject", "knowledge", KnowledgeV1.Knowledge.rejectQueueItem, path: ["id": "id"]))
+        router.add(B.route("GET", "/v1/knowledge/synonyms", "knowledge", KnowledgeV1.Knowledge.listSynonyms))
+        router.add(B.route("POST", "/v1/knowledge/synonyms", "knowledge", KnowledgeV1.Knowledge.putSynonymGroup))
+    }
+
+    // MARK: notification
+
+    static func notification(_ router: inout Router) {
+        router.add(B.route("GET", "/v1/deliveries", "notification", NotificationV1.Notification.listDeliveries,
+                           query: ["ticket_id": "ticket_id", "recipient": "recipient", "state": "state", "limit": "limit"]))
+        router.add(B.route("GET", "/v1/deliveries/stats", "notification", NotificationV1.Notification.getStats))
+        router.add(B.route("POST", "/v1/deliveries/retry", "notification", NotificationV1.Notification.retryDeadLetters))
+        router.add(B.route("POST", "/v1/deliveries/{id}/replay", "notification", NotificationV1.Notification.replayDelivery, path: ["id": "delivery_id"]))
+        router.add(B.route("GET", "/v1/subscriptions", "notification", NotificationV1.Notification.listSubscriptions, query: ["person": "person"]))
+        router.add(B.route("POST", "/v1/subscriptions", "notification", NotificationV1.Notification.setSubscription))
+        router.add(B.route("GET", "/v1/webhooks", "notification", NotificationV1.Notification.listWebhooks))
+        router.add(B.route("POST", "/v1/webhooks", "notification", NotificationV1.Notification.registerWebhook, status: 201))
+        router.add(B.route("DELETE", "/v1/webhooks/{id}", "notification", NotificationV1.Notification.removeWebhook, path: ["id": "id"]))
+        router.add(B.route("GET", "/v1/templates/{kind}", "notification", NotificationV1.Notification.getTemplate,
+                           path: ["kind": "event_kind"], query: ["locale": "locale"]))
+        router.add(B.route("POST", "/v1/templates", "notification", NotificationV1.Notification.setTemplate))
+    }
+
+    // MARK: customers (intake's directory) and intake's configuration
+
+    static func directory(_ router: inout Router) {
+        router.add(B.route("POST", "/v1/organizations", "intake", IntakeV1.Intake.createOrganization, status: 201))
+        router.add(B.route("GET", "/v1/organizations/{id}", "intake", IntakeV1.Intake.getOrganization, path: ["id": "organization_id"]))
+        router.add(B.route("POST", "/v1/organizations/{id}", "intake", IntakeV1.Intake.updateOrganization, path: ["id": "id"]))
+        router.add(B.route("POST", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.addContact, path: ["id": "organization_id"], status: 201))
+        router.add(B.route("POST", "/v1/contacts/{id}", "intake", IntakeV1.Intake.updateContact, path: ["id": "id"]))
+        router.add(B.route("POST", "/v1/contacts/{id}/active", "intake", IntakeV1.Intake.setContactActive, path: ["id": "contact_id"]))
+        router.add(B.route("DELETE", "/v1/contacts/{id}", "intake", IntakeV1.Intake.deleteContact, path: ["id": "contact_id"]))
+        router.add(B.route("POST", "/v1/representatives", "intake", IntakeV1.Intake.createRepresentative, status: 201))
+        router.add(B.route("GET", "/v1/customers", "intake", IntakeV1.Intake.lookupCustomers, query: ["q": "query", "limit": "limit"]))
+        router.add(B.route("GET", "/v1/channels", "intake", IntakeV1.Intake.listChannels, query: ["include_inactive": "include_inactive"]))
+        router.add(B.route("POST", "/v1/channels", "intake", IntakeV1.Intake.putChannel))
+        router.add(B.route("GET", "/v1/origins", "intake", IntakeV1.Intake.listOrigins, query: ["include_inactive": "include_inactive"]))
+        router.add(B.route("POST", "/v1/origins", "intake", IntakeV1.Intake.putOrigin))
+        router.add(B.route("GET", "/v1/custom-fields", "intake", IntakeV1.Intake.listCustomFields,
+                           query: ["product": "product", "category": "category", "include_inactive": "include_inactive"]))
+        router.add(B.route("POST", "/v1/custom-fields", "intake", IntakeV1.Intake.putCustomField))
+        router.add(B.route("GET", "/v1/support-policy", "intake", IntakeV1.Intake.getSupportPolicy))
+        router.add(B.route("POST", "/v1/support-policy", "intake", IntakeV1.Intake.putSupportPolicy))
+    }
+
+    // MARK: workflow's configuration
+
+    static func administration(_ router: inout Router) {
+        router.add(B.route("GET", "/v1/agents", "workflow", WorkflowV1.Workflow.listAgents,
+                           query: ["group_id": "group_id", "include_inactive": "include_inactive", "chefe_agent_id": "chefe_agent_id"]))
+        router.add(B.route("POST", "/v1/agents", "workflow", WorkflowV1.Workflow.putAgent))
+        router.add(B.route("GET", "/v1/agents/{id}", "workflow", WorkflowV1.Workflow.getAgent, path: ["id": "agent_id"]))
+        router.add(B.route("POST", "/v1/agents/{id}/transfer-destinations", "workflow", WorkflowV1.Workflow.setTransferDestinations,
+                           path: ["id": "agent_id"]))
+        router.add(B.route("GET", "/v1/groups", "workflow", WorkflowV1.Workflow.listGroups, query: ["include_inactive": "include_inactive"]))
+        router.add(B.route("POST", "/v1/groups", "workflow", WorkflowV1.Workflow.putGroup))
+        router.add(B.route("POST", "/v1/groups/{id}/members", "workflow", WorkflowV1.Workflow.setMembership, path: ["id": "group_id"]))
+        router.add(B.route("GET", "/v1/roles", "workflow", WorkflowV1.Workflow.listRoles))
+        router.add(B.route("POST", "/v1/roles", "workflow", WorkflowV1.Workflow.putRole))
+        router.add(B.route("GET", "/v1/routing-rules", "workflow", WorkflowV1.Workflow.listRoutingRules))
+        router.add(B.route("POST", "/v1/routing-rules", "workflow", WorkflowV1.Workflow.putRoutingRule))
+        router.add(B.route("DELETE", "/v1/routing-rules/{id}", "workflow", WorkflowV1.Workflow.deleteRoutingRule, path: ["id": "rule_id"]))
+        router.add(B.route("POST", "/v1/category-access-levels", "workflow", WorkflowV1.Workflow.setCategoryAccessLevel))
+    }
 }

@@ -34,8 +34,10 @@ tags:
   - name: Users
   - name: Integrations
   - name: Tickets
+  - name: Intake
+  - name: Workflow
   - name: Knowledge
-  - name: Notifications
+  - name: Notification
 paths:
   /healthz:
     get:
@@ -300,6 +302,33 @@ paths:
           $ref: '#/components/responses/E429'
         '500':
           $ref: '#/components/responses/E500'
+  /v1/invitations/accept:
+    post:
+      operationId: post_v1_invitations_accept
+      tags: [Users]
+      summary: Accepts an invitation by choosing a password
+      security: []
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/TokenPassword'
+      responses:
+        '204':
+          description: Done
+        '400':
+          $ref: '#/components/responses/E400'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
   /v1/invitations:
     post:
       operationId: post_v1_invitations
@@ -330,33 +359,6 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
-        '429':
-          $ref: '#/components/responses/E429'
-        '500':
-          $ref: '#/components/responses/E500'
-  /v1/invitations/accept:
-    post:
-      operationId: post_v1_invitations_accept
-      tags: [Users]
-      summary: Accepts an invitation by choosing a password
-      security: []
-      parameters:
-        - $ref: '#/components/parameters/IdempotencyKey'
-      requestBody:
-        required: true
-        content:
-          application/json:
-            schema:
-              $ref: '#/components/schemas/TokenPassword'
-      responses:
-        '204':
-          description: Done
-        '400':
-          $ref: '#/components/responses/E400'
-        '413':
-          $ref: '#/components/responses/E413'
-        '422':
-          $ref: '#/components/responses/E422'
         '429':
           $ref: '#/components/responses/E429'
         '500':
@@ -521,6 +523,5452 @@ paths:
           $ref: '#/components/responses/E429'
         '500':
           $ref: '#/components/responses/E500'
+  /v1/calendars:
+    get:
+      operationId: get_v1_calendars
+      tags: [Workflow]
+      summary: workflow `ListCalendars`: request `ocorrencias.workflow.v1.ListCalendarsRequest`, answer `ocorrencias.workflow.v1.ListCalendarsResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListCalendarsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListCalendarsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_calendars
+      tags: [Workflow]
+      summary: workflow `PutCalendar`: request `ocorrencias.workflow.v1.PutCalendarRequest`, answer `ocorrencias.workflow.v1.PutCalendarResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.PutCalendarRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.PutCalendarResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.PutCalendarResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/calendars/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_calendars_id
+      tags: [Workflow]
+      summary: workflow `GetCalendar`: request `ocorrencias.workflow.v1.GetCalendarRequest`, answer `ocorrencias.workflow.v1.GetCalendarResponse` (as JSON, .proto field names)
+      parameters:
+        - name: holidays_year
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.GetCalendarResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.GetCalendarResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/sla-policies:
+    get:
+      operationId: get_v1_sla_policies
+      tags: [Workflow]
+      summary: workflow `ListSLAPolicies`: request `ocorrencias.workflow.v1.ListSLAPoliciesRequest`, answer `ocorrencias.workflow.v1.ListSLAPoliciesResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListSLAPoliciesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListSLAPoliciesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_sla_policies
+      tags: [Workflow]
+      summary: workflow `PutSLAPolicy`: request `ocorrencias.workflow.v1.PutSLAPolicyRequest`, answer `ocorrencias.workflow.v1.PutSLAPolicyResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.PutSLAPolicyRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.PutSLAPolicyResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.PutSLAPolicyResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/sla-policies/delete:
+    post:
+      operationId: post_v1_sla_policies_delete
+      tags: [Workflow]
+      summary: workflow `DeleteSLAPolicy`: request `ocorrencias.workflow.v1.DeleteSLAPolicyRequest`, answer `ocorrencias.workflow.v1.DeletedResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.DeleteSLAPolicyRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.DeletedResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.DeletedResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/sla:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_tickets_id_sla
+      tags: [Workflow]
+      summary: workflow `GetTicketSLA`: request `ocorrencias.workflow.v1.GetTicketSLARequest`, answer `ocorrencias.workflow.v1.GetTicketSLAResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.GetTicketSLAResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.GetTicketSLAResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/inactivity-policies:
+    get:
+      operationId: get_v1_inactivity_policies
+      tags: [Workflow]
+      summary: workflow `ListInactivityPolicies`: request `ocorrencias.workflow.v1.ListInactivityPoliciesRequest`, answer `ocorrencias.workflow.v1.ListInactivityPoliciesResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListInactivityPoliciesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListInactivityPoliciesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_inactivity_policies
+      tags: [Workflow]
+      summary: workflow `PutInactivityPolicy`: request `ocorrencias.workflow.v1.PutInactivityPolicyRequest`, answer `ocorrencias.workflow.v1.InactivityPolicySpec` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.PutInactivityPolicyRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.InactivityPolicySpec
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.InactivityPolicySpec as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/inactivity-policies/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    delete:
+      operationId: delete_v1_inactivity_policies_id
+      tags: [Workflow]
+      summary: workflow `DeleteInactivityPolicy`: request `ocorrencias.workflow.v1.DeleteInactivityPolicyRequest`, answer `ocorrencias.workflow.v1.DeletedResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.DeletedResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.DeletedResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/inactivity-policies/presets:
+    post:
+      operationId: post_v1_inactivity_policies_presets
+      tags: [Workflow]
+      summary: workflow `InstallInactivityPreset`: request `ocorrencias.workflow.v1.InstallInactivityPresetRequest`, answer `ocorrencias.workflow.v1.ListInactivityPoliciesResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.InstallInactivityPresetRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListInactivityPoliciesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListInactivityPoliciesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/surveys/answer:
+    post:
+      operationId: post_v1_surveys_answer
+      tags: [Workflow]
+      summary: workflow `AnswerSurvey`: request `ocorrencias.workflow.v1.AnswerSurveyRequest`, answer `ocorrencias.workflow.v1.AnswerSurveyResponse` (as JSON, .proto field names)
+      security: []
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.AnswerSurveyRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.AnswerSurveyResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.AnswerSurveyResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/surveys/results:
+    get:
+      operationId: get_v1_surveys_results
+      tags: [Workflow]
+      summary: workflow `GetSurveyResults`: request `ocorrencias.workflow.v1.SurveyResultsRequest`, answer `ocorrencias.workflow.v1.SurveyResultsResponse` (as JSON, .proto field names)
+      parameters:
+        - name: from_ms
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: group_by
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: to_ms
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.SurveyResultsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.SurveyResultsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/reports/metrics:
+    get:
+      operationId: get_v1_reports_metrics
+      tags: [Workflow]
+      summary: workflow `GetMetrics`: request `ocorrencias.workflow.v1.GetMetricsRequest`, answer `ocorrencias.workflow.v1.GetMetricsResponse` (as JSON, .proto field names)
+      parameters:
+        - name: from_day
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: to_day
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.GetMetricsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.GetMetricsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/reports/metrics.csv:
+    get:
+      operationId: get_v1_reports_metrics_csv
+      tags: [Workflow]
+      summary: Metrics of tickets opened in [from_ms, to_ms) as CSV (workflow-time ExportMetrics, streamed)
+      parameters:
+        - name: from_ms
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: to_ms
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: CSV file
+          content:
+            text/csv:
+              schema:
+                type: string
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/export.csv:
+    get:
+      operationId: get_v1_tickets_export_csv
+      tags: [Workflow]
+      summary: The queue as CSV (workflow ExportQueue, streamed)
+      parameters:
+        - name: stage
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: group_id
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: agent_id
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: CSV file
+          content:
+            text/csv:
+              schema:
+                type: string
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/plan:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_plan
+      tags: [Workflow]
+      summary: workflow `PlanTicket`: request `ocorrencias.workflow.v1.PlanTicketRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.PlanTicketRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/versions/{id}/deliver:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_versions_id_deliver
+      tags: [Workflow]
+      summary: workflow `DeliverVersion`: request `ocorrencias.workflow.v1.DeliverVersionRequest`, answer `ocorrencias.workflow.v1.DeliverVersionResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.DeliverVersionRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.DeliverVersionResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.DeliverVersionResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/backlog:
+    get:
+      operationId: get_v1_backlog
+      tags: [Workflow]
+      summary: workflow `ListBacklog`: request `ocorrencias.workflow.v1.ListBacklogRequest`, answer `ocorrencias.workflow.v1.ListTicketsResponse` (as JSON, .proto field names)
+      parameters:
+        - name: page
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: page_size
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListTicketsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListTicketsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/step-sequences:
+    post:
+      operationId: post_v1_step_sequences
+      tags: [Workflow]
+      summary: workflow `PutStepSequence`: request `ocorrencias.workflow.v1.PutStepSequenceRequest`, answer `ocorrencias.workflow.v1.PutStepSequenceResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.PutStepSequenceRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.PutStepSequenceResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.PutStepSequenceResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/fields:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_fields
+      tags: [Workflow]
+      summary: workflow `SetTicketFields`: request `ocorrencias.workflow.v1.SetTicketFieldsRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.SetTicketFieldsRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/steps:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_steps
+      tags: [Workflow]
+      summary: workflow `StartSteps`: request `ocorrencias.workflow.v1.StartStepsRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.StartStepsRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/steps/advance:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_steps_advance
+      tags: [Workflow]
+      summary: workflow `AdvanceStep`: request `ocorrencias.workflow.v1.AdvanceStepRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.AdvanceStepRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets:
+    post:
+      operationId: post_v1_tickets
+      tags: [Intake]
+      summary: intake `OpenTicket`: request `ocorrencias.intake.v1.OpenTicketRequest`, answer `ocorrencias.intake.v1.OpenTicketResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.OpenTicketRequest as JSON'
+      responses:
+        '201':
+          description: ocorrencias.intake.v1.OpenTicketResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.OpenTicketResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    get:
+      operationId: get_v1_tickets
+      tags: [Tickets]
+      summary: Tickets: a customer's organization's (workflow ListCustomerTickets) or an agent's queue (workflow ListQueue)
+      parameters:
+        - name: stage
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: text
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: product
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: module
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: priority
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: category
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: group_id
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: agent_id
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: page_size
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: cursor
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: newest_first
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: TicketList
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/TicketList'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/search:
+    get:
+      operationId: get_v1_tickets_search
+      tags: [Workflow]
+      summary: workflow `SearchTickets`: request `ocorrencias.workflow.v1.SearchTicketsRequest`, answer `ocorrencias.workflow.v1.ListTicketsResponse` (as JSON, .proto field names)
+      parameters:
+        - name: field
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: limit
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: mode
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: q
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: same_subject_as
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: stage
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListTicketsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListTicketsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/counts:
+    get:
+      operationId: get_v1_tickets_counts
+      tags: [Workflow]
+      summary: workflow `CountByStage`: request `ocorrencias.workflow.v1.CountByStageRequest`, answer `ocorrencias.workflow.v1.CountByStageResponse` (as JSON, .proto field names)
+      parameters:
+        - name: agent_id
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: group_id
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.CountByStageResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.CountByStageResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/bulk:
+    post:
+      operationId: post_v1_tickets_bulk
+      tags: [Workflow]
+      summary: workflow `BulkAction`: request `ocorrencias.workflow.v1.BulkActionRequest`, answer `ocorrencias.workflow.v1.BulkActionResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.BulkActionRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.BulkActionResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.BulkActionResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_tickets_id
+      tags: [Tickets]
+      summary: A ticket as the caller may see it: intake's part (request, contact, messages, attachments) and workflow's (stage, assignment, discussion, solution)
+      parameters:
+        - name: from_queue
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: TicketView
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/TicketView'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/history:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_tickets_id_history
+      tags: [Workflow]
+      summary: workflow `GetHistory`: request `ocorrencias.workflow.v1.GetHistoryRequest`, answer `ocorrencias.workflow.v1.GetHistoryResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.GetHistoryResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.GetHistoryResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/moves:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_tickets_id_moves
+      tags: [Workflow]
+      summary: workflow `ListAllowedMoves`: request `ocorrencias.workflow.v1.ListAllowedMovesRequest`, answer `ocorrencias.workflow.v1.ListAllowedMovesResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListAllowedMovesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListAllowedMovesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/related:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_tickets_id_related
+      tags: [Workflow]
+      summary: workflow `ListRelated`: request `ocorrencias.workflow.v1.ListRelatedRequest`, answer `ocorrencias.workflow.v1.ListRelatedResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListRelatedResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListRelatedResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/versions:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_tickets_id_versions
+      tags: [Workflow]
+      summary: workflow `ListTextVersions`: request `ocorrencias.workflow.v1.ListTextVersionsRequest`, answer `ocorrencias.workflow.v1.ListTextVersionsResponse` (as JSON, .proto field names)
+      parameters:
+        - name: field
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListTextVersionsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListTextVersionsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/deliveries:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_tickets_id_deliveries
+      tags: [Notification]
+      summary: notification `ListDeliveries`: request `ocorrencias.notification.v1.ListDeliveriesRequest`, answer `ocorrencias.notification.v1.ListDeliveriesResponse` (as JSON, .proto field names)
+      parameters:
+        - name: limit
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: state
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.ListDeliveriesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.ListDeliveriesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/replies:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_replies
+      tags: [Intake]
+      summary: intake `Reply`: request `ocorrencias.intake.v1.ReplyRequest`, answer `ocorrencias.intake.v1.ReplyResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.ReplyRequest as JSON'
+      responses:
+        '201':
+          description: ocorrencias.intake.v1.ReplyResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.ReplyResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/cancel:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_cancel
+      tags: [Intake]
+      summary: intake `CancelTicket`: request `ocorrencias.intake.v1.CancelTicketRequest`, answer `ocorrencias.intake.v1.Ticket` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.CancelTicketRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.Ticket
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.Ticket as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/contact:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_contact
+      tags: [Intake]
+      summary: intake `ChangeTicketContact`: request `ocorrencias.intake.v1.ChangeTicketContactRequest`, answer `ocorrencias.intake.v1.Ticket` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.ChangeTicketContactRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.Ticket
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.Ticket as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/move:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_move
+      tags: [Workflow]
+      summary: workflow `MoveTicket`: request `ocorrencias.workflow.v1.MoveTicketRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.MoveTicketRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/status:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_status
+      tags: [Workflow]
+      summary: workflow `SetStageStatus`: request `ocorrencias.workflow.v1.SetStageStatusRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.SetStageStatusRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/reclassify:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_reclassify
+      tags: [Workflow]
+      summary: workflow `Reclassify`: request `ocorrencias.workflow.v1.ReclassifyRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.ReclassifyRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/access-level:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_access_level
+      tags: [Workflow]
+      summary: workflow `SetAccessLevel`: request `ocorrencias.workflow.v1.SetAccessLevelRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.SetAccessLevelRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/take:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_take
+      tags: [Workflow]
+      summary: workflow `TakeTicket`: request `ocorrencias.workflow.v1.TakeTicketRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.TakeTicketRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/transfer:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_transfer
+      tags: [Workflow]
+      summary: workflow `TransferTicket`: request `ocorrencias.workflow.v1.TransferTicketRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.TransferTicketRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/send-back:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_send_back
+      tags: [Workflow]
+      summary: workflow `SendBack`: request `ocorrencias.workflow.v1.SendBackRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.SendBackRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/read:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_read
+      tags: [Workflow]
+      summary: workflow `MarkMessagesRead`: request `ocorrencias.workflow.v1.MarkMessagesReadRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.MarkMessagesReadRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/customer-messages:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_customer_messages
+      tags: [Workflow]
+      summary: workflow `LogCustomerMessage`: request `ocorrencias.workflow.v1.LogCustomerMessageRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.LogCustomerMessageRequest as JSON'
+      responses:
+        '201':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/schedule:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_schedule
+      tags: [Workflow]
+      summary: workflow `ScheduleTicket`: request `ocorrencias.workflow.v1.ScheduleTicketRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.ScheduleTicketRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/discussion:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_discussion
+      tags: [Workflow]
+      summary: workflow `AddDiscussion`: request `ocorrencias.workflow.v1.AddDiscussionRequest`, answer `ocorrencias.workflow.v1.AddDiscussionResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.AddDiscussionRequest as JSON'
+      responses:
+        '201':
+          description: ocorrencias.workflow.v1.AddDiscussionResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.AddDiscussionResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/discussion/{entry}/publishable:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+      - name: entry
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_discussion_entry_publishable
+      tags: [Workflow]
+      summary: workflow `MarkPublishable`: request `ocorrencias.workflow.v1.MarkPublishableRequest`, answer `ocorrencias.workflow.v1.AddDiscussionResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.MarkPublishableRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.AddDiscussionResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.AddDiscussionResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/solution:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_solution
+      tags: [Workflow]
+      summary: workflow `SetSolution`: request `ocorrencias.workflow.v1.SetTextRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.SetTextRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/request:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_request
+      tags: [Workflow]
+      summary: workflow `AmendRequest`: request `ocorrencias.workflow.v1.SetTextRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.SetTextRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/links:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_links
+      tags: [Workflow]
+      summary: workflow `LinkTickets`: request `ocorrencias.workflow.v1.LinkTicketsRequest`, answer `ocorrencias.workflow.v1.ListRelatedResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.LinkTicketsRequest as JSON'
+      responses:
+        '201':
+          description: ocorrencias.workflow.v1.ListRelatedResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListRelatedResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/time-entries:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_time_entries
+      tags: [Workflow]
+      summary: workflow `AddTimeEntry`: request `ocorrencias.workflow.v1.AddTimeEntryRequest`, answer `ocorrencias.workflow.v1.TimeEntry` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.AddTimeEntryRequest as JSON'
+      responses:
+        '201':
+          description: ocorrencias.workflow.v1.TimeEntry
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TimeEntry as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/articles:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_articles
+      tags: [Knowledge]
+      summary: knowledge `LinkArticleToTicket`: request `ocorrencias.knowledge.v1.LinkArticleToTicketRequest`, answer `ocorrencias.knowledge.v1.LinkArticleToTicketResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.knowledge.v1.LinkArticleToTicketRequest as JSON'
+      responses:
+        '201':
+          description: ocorrencias.knowledge.v1.LinkArticleToTicketResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.LinkArticleToTicketResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/email:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_email
+      tags: [Notification]
+      summary: notification `SendTicketEmail`: request `ocorrencias.notification.v1.SendTicketEmailRequest`, answer `ocorrencias.notification.v1.SendTicketEmailResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.notification.v1.SendTicketEmailRequest as JSON'
+      responses:
+        '201':
+          description: ocorrencias.notification.v1.SendTicketEmailResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.SendTicketEmailResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/faq-request:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_faq_request
+      tags: [Knowledge]
+      summary: knowledge `RequestFaq`: request `ocorrencias.knowledge.v1.RequestFaqRequest`, answer `ocorrencias.knowledge.v1.QueueItem` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.knowledge.v1.RequestFaqRequest as JSON'
+      responses:
+        '201':
+          description: ocorrencias.knowledge.v1.QueueItem
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.QueueItem as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/time-totals:
+    get:
+      operationId: get_v1_time_totals
+      tags: [Workflow]
+      summary: workflow `TimeTotals`: request `ocorrencias.workflow.v1.TimeTotalsRequest`, answer `ocorrencias.workflow.v1.TimeTotalsResponse` (as JSON, .proto field names)
+      parameters:
+        - name: agent_id
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: from_ms
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: group_by
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: organization_id
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: to_ms
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TimeTotalsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TimeTotalsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/attachments:
+    post:
+      operationId: post_v1_attachments
+      tags: [Tickets]
+      summary: Uploads a file (raw body; ?file_name=, Content-Type), streamed to intake; attach it when opening or replying
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+        - name: file_name
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: ticket_id
+          in: query
+          required: false
+          schema:
+            type: string
+      requestBody:
+        required: true
+        content:
+          application/octet-stream:
+            schema:
+              type: string
+              contentMediaType: application/octet-stream
+      responses:
+        '201':
+          description: AttachmentRef
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/AttachmentRef'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/attachments/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_attachments_id
+      tags: [Tickets]
+      summary: Downloads an attachment the caller may see
+      responses:
+        '200':
+          description: The file
+          content:
+            application/octet-stream:
+              schema:
+                type: string
+                contentMediaType: application/octet-stream
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/knowledge/search:
+    get:
+      operationId: get_v1_knowledge_search
+      tags: [Knowledge]
+      summary: knowledge `Search`: request `ocorrencias.knowledge.v1.SearchRequest`, answer `ocorrencias.knowledge.v1.SearchResponse` (as JSON, .proto field names)
+      parameters:
+        - name: category
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: limit
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: module
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: product
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: q
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.SearchResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.SearchResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/knowledge/suggest:
+    get:
+      operationId: get_v1_knowledge_suggest
+      tags: [Knowledge]
+      summary: knowledge `Suggest`: request `ocorrencias.knowledge.v1.SuggestRequest`, answer `ocorrencias.knowledge.v1.SuggestResponse` (as JSON, .proto field names)
+      parameters:
+        - name: category
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: draft_id
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: limit
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: module
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: product
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: subject
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.SuggestResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.SuggestResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/knowledge/faq:
+    get:
+      operationId: get_v1_knowledge_faq
+      tags: [Knowledge]
+      summary: knowledge `ListFaq`: request `ocorrencias.knowledge.v1.ListFaqRequest`, answer `ocorrencias.knowledge.v1.ListFaqResponse` (as JSON, .proto field names)
+      parameters:
+        - name: category
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: limit
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: module
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: product
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.ListFaqResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.ListFaqResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/knowledge/forum:
+    get:
+      operationId: get_v1_knowledge_forum
+      tags: [Knowledge]
+      summary: knowledge `ListForum`: request `ocorrencias.knowledge.v1.ListForumRequest`, answer `ocorrencias.knowledge.v1.ListForumResponse` (as JSON, .proto field names)
+      parameters:
+        - name: category
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: limit
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: module
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: product
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.ListForumResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.ListForumResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/knowledge/articles:
+    get:
+      operationId: get_v1_knowledge_articles
+      tags: [Knowledge]
+      summary: knowledge `ListArticles`: request `ocorrencias.knowledge.v1.ListArticlesRequest`, answer `ocorrencias.knowledge.v1.ListArticlesResponse` (as JSON, .proto field names)
+      parameters:
+        - name: category
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: kind
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: limit
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: module
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: offset
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: product
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: state
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.ListArticlesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.ListArticlesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_knowledge_articles
+      tags: [Knowledge]
+      summary: knowledge `CreateArticle`: request `ocorrencias.knowledge.v1.CreateArticleRequest`, answer `ocorrencias.knowledge.v1.Article` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.knowledge.v1.CreateArticleRequest as JSON'
+      responses:
+        '201':
+          description: ocorrencias.knowledge.v1.Article
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.Article as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/knowledge/articles/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_knowledge_articles_id
+      tags: [Knowledge]
+      summary: knowledge `GetArticle`: request `ocorrencias.knowledge.v1.GetArticleRequest`, answer `ocorrencias.knowledge.v1.Article` (as JSON, .proto field names)
+      parameters:
+        - name: draft_id
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.Article
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.Article as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_knowledge_articles_id
+      tags: [Knowledge]
+      summary: knowledge `UpdateArticle`: request `ocorrencias.knowledge.v1.UpdateArticleRequest`, answer `ocorrencias.knowledge.v1.Article` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.knowledge.v1.UpdateArticleRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.Article
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.Article as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/knowledge/articles/{id}/versions:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_knowledge_articles_id_versions
+      tags: [Knowledge]
+      summary: knowledge `ListArticleVersions`: request `ocorrencias.knowledge.v1.ListArticleVersionsRequest`, answer `ocorrencias.knowledge.v1.ListArticleVersionsResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.ListArticleVersionsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.ListArticleVersionsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/knowledge/articles/{id}/votes:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_knowledge_articles_id_votes
+      tags: [Knowledge]
+      summary: knowledge `Vote`: request `ocorrencias.knowledge.v1.VoteRequest`, answer `ocorrencias.knowledge.v1.VoteResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.knowledge.v1.VoteRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.VoteResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.VoteResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/knowledge/drafts/{draft}/opened:
+    parameters:
+      - name: draft
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_knowledge_drafts_draft_opened
+      tags: [Knowledge]
+      summary: knowledge `RecordArticleOpened`: request `ocorrencias.knowledge.v1.RecordArticleOpenedRequest`, answer `ocorrencias.knowledge.v1.RecordArticleOpenedResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.knowledge.v1.RecordArticleOpenedRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.RecordArticleOpenedResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.RecordArticleOpenedResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/knowledge/drafts/{draft}/submitted:
+    parameters:
+      - name: draft
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_knowledge_drafts_draft_submitted
+      tags: [Knowledge]
+      summary: knowledge `RecordTicketSubmitted`: request `ocorrencias.knowledge.v1.RecordTicketSubmittedRequest`, answer `ocorrencias.knowledge.v1.RecordTicketSubmittedResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.knowledge.v1.RecordTicketSubmittedRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.RecordTicketSubmittedResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.RecordTicketSubmittedResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/knowledge/deflection:
+    get:
+      operationId: get_v1_knowledge_deflection
+      tags: [Knowledge]
+      summary: knowledge `DeflectionReport`: request `ocorrencias.knowledge.v1.DeflectionReportRequest`, answer `ocorrencias.knowledge.v1.DeflectionReportResponse` (as JSON, .proto field names)
+      parameters:
+        - name: from_ms
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: limit
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: module
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: product
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: to_ms
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.DeflectionReportResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.DeflectionReportResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/knowledge/queue:
+    get:
+      operationId: get_v1_knowledge_queue
+      tags: [Knowledge]
+      summary: knowledge `ListEditorQueue`: request `ocorrencias.knowledge.v1.ListEditorQueueRequest`, answer `ocorrencias.knowledge.v1.ListEditorQueueResponse` (as JSON, .proto field names)
+      parameters:
+        - name: kind
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: limit
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: status
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.ListEditorQueueResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.ListEditorQueueResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/knowledge/queue/{id}/approve:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_knowledge_queue_id_approve
+      tags: [Knowledge]
+      summary: knowledge `ApproveQueueItem`: request `ocorrencias.knowledge.v1.ApproveQueueItemRequest`, answer `ocorrencias.knowledge.v1.ApproveQueueItemResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.knowledge.v1.ApproveQueueItemRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.ApproveQueueItemResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.ApproveQueueItemResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/knowledge/queue/{id}/reject:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_knowledge_queue_id_reject
+      tags: [Knowledge]
+      summary: knowledge `RejectQueueItem`: request `ocorrencias.knowledge.v1.RejectQueueItemRequest`, answer `ocorrencias.knowledge.v1.QueueItem` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.knowledge.v1.RejectQueueItemRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.QueueItem
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.QueueItem as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/knowledge/synonyms:
+    get:
+      operationId: get_v1_knowledge_synonyms
+      tags: [Knowledge]
+      summary: knowledge `ListSynonyms`: request `ocorrencias.knowledge.v1.ListSynonymsRequest`, answer `ocorrencias.knowledge.v1.ListSynonymsResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.ListSynonymsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.ListSynonymsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_knowledge_synonyms
+      tags: [Knowledge]
+      summary: knowledge `PutSynonymGroup`: request `ocorrencias.knowledge.v1.PutSynonymGroupRequest`, answer `ocorrencias.knowledge.v1.SynonymGroup` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.knowledge.v1.PutSynonymGroupRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.SynonymGroup
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.SynonymGroup as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/deliveries:
+    get:
+      operationId: get_v1_deliveries
+      tags: [Notification]
+      summary: notification `ListDeliveries`: request `ocorrencias.notification.v1.ListDeliveriesRequest`, answer `ocorrencias.notification.v1.ListDeliveriesResponse` (as JSON, .proto field names)
+      parameters:
+        - name: limit
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: recipient
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: state
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: ticket_id
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.ListDeliveriesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.ListDeliveriesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/deliveries/stats:
+    get:
+      operationId: get_v1_deliveries_stats
+      tags: [Notification]
+      summary: notification `GetStats`: request `ocorrencias.notification.v1.GetStatsRequest`, answer `ocorrencias.notification.v1.GetStatsResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.GetStatsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.GetStatsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/deliveries/retry:
+    post:
+      operationId: post_v1_deliveries_retry
+      tags: [Notification]
+      summary: notification `RetryDeadLetters`: request `ocorrencias.notification.v1.RetryDeadLettersRequest`, answer `ocorrencias.notification.v1.RetryDeadLettersResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.notification.v1.RetryDeadLettersRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.RetryDeadLettersResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.RetryDeadLettersResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/deliveries/{id}/replay:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_deliveries_id_replay
+      tags: [Notification]
+      summary: notification `ReplayDelivery`: request `ocorrencias.notification.v1.ReplayDeliveryRequest`, answer `ocorrencias.notification.v1.ReplayDeliveryResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.notification.v1.ReplayDeliveryRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.ReplayDeliveryResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.ReplayDeliveryResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/subscriptions:
+    get:
+      operationId: get_v1_subscriptions
+      tags: [Notification]
+      summary: notification `ListSubscriptions`: request `ocorrencias.notification.v1.ListSubscriptionsRequest`, answer `ocorrencias.notification.v1.ListSubscriptionsResponse` (as JSON, .proto field names)
+      parameters:
+        - name: person
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.ListSubscriptionsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.ListSubscriptionsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_subscriptions
+      tags: [Notification]
+      summary: notification `SetSubscription`: request `ocorrencias.notification.v1.SetSubscriptionRequest`, answer `ocorrencias.notification.v1.SetSubscriptionResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.notification.v1.SetSubscriptionRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.SetSubscriptionResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.SetSubscriptionResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/webhooks:
+    get:
+      operationId: get_v1_webhooks
+      tags: [Notification]
+      summary: notification `ListWebhooks`: request `ocorrencias.notification.v1.ListWebhooksRequest`, answer `ocorrencias.notification.v1.ListWebhooksResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.ListWebhooksResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.ListWebhooksResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_webhooks
+      tags: [Notification]
+      summary: notification `RegisterWebhook`: request `ocorrencias.notification.v1.RegisterWebhookRequest`, answer `ocorrencias.notification.v1.RegisterWebhookResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.notification.v1.RegisterWebhookRequest as JSON'
+      responses:
+        '201':
+          description: ocorrencias.notification.v1.RegisterWebhookResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.RegisterWebhookResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/webhooks/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    delete:
+      operationId: delete_v1_webhooks_id
+      tags: [Notification]
+      summary: notification `RemoveWebhook`: request `ocorrencias.notification.v1.RemoveWebhookRequest`, answer `ocorrencias.notification.v1.RemoveWebhookResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.RemoveWebhookResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.RemoveWebhookResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/templates/{kind}:
+    parameters:
+      - name: kind
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_templates_kind
+      tags: [Notification]
+      summary: notification `GetTemplate`: request `ocorrencias.notification.v1.GetTemplateRequest`, answer `ocorrencias.notification.v1.GetTemplateResponse` (as JSON, .proto field names)
+      parameters:
+        - name: locale
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.GetTemplateResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.GetTemplateResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/templates:
+    post:
+      operationId: post_v1_templates
+      tags: [Notification]
+      summary: notification `SetTemplate`: request `ocorrencias.notification.v1.SetTemplateRequest`, answer `ocorrencias.notification.v1.SetTemplateResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.notification.v1.SetTemplateRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.SetTemplateResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.SetTemplateResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/organizations:
+    post:
+      operationId: post_v1_organizations
+      tags: [Intake]
+      summary: intake `CreateOrganization`: request `ocorrencias.intake.v1.Organization`, answer `ocorrencias.intake.v1.Organization` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.Organization as JSON'
+      responses:
+        '201':
+          description: ocorrencias.intake.v1.Organization
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.Organization as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/organizations/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_organizations_id
+      tags: [Intake]
+      summary: intake `GetOrganization`: request `ocorrencias.intake.v1.GetOrganizationRequest`, answer `ocorrencias.intake.v1.Organization` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.Organization
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.Organization as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_organizations_id
+      tags: [Intake]
+      summary: intake `UpdateOrganization`: request `ocorrencias.intake.v1.Organization`, answer `ocorrencias.intake.v1.Organization` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.Organization as JSON'
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.Organization
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.Organization as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/organizations/{id}/contacts:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_organizations_id_contacts
+      tags: [Intake]
+      summary: intake `AddContact`: request `ocorrencias.intake.v1.Contact`, answer `ocorrencias.intake.v1.Contact` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.Contact as JSON'
+      responses:
+        '201':
+          description: ocorrencias.intake.v1.Contact
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.Contact as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/contacts/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_contacts_id
+      tags: [Intake]
+      summary: intake `UpdateContact`: request `ocorrencias.intake.v1.Contact`, answer `ocorrencias.intake.v1.Contact` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.Contact as JSON'
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.Contact
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.Contact as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    delete:
+      operationId: delete_v1_contacts_id
+      tags: [Intake]
+      summary: intake `DeleteContact`: request `ocorrencias.intake.v1.DeleteContactRequest`, answer `ocorrencias.intake.v1.DeleteContactResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.DeleteContactResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.DeleteContactResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/contacts/{id}/active:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_contacts_id_active
+      tags: [Intake]
+      summary: intake `SetContactActive`: request `ocorrencias.intake.v1.UpdateContactStatusRequest`, answer `ocorrencias.intake.v1.Contact` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.UpdateContactStatusRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.Contact
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.Contact as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/representatives:
+    post:
+      operationId: post_v1_representatives
+      tags: [Intake]
+      summary: intake `CreateRepresentative`: request `ocorrencias.intake.v1.Representative`, answer `ocorrencias.intake.v1.Representative` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.Representative as JSON'
+      responses:
+        '201':
+          description: ocorrencias.intake.v1.Representative
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.Representative as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/customers:
+    get:
+      operationId: get_v1_customers
+      tags: [Intake]
+      summary: intake `LookupCustomers`: request `ocorrencias.intake.v1.LookupCustomersRequest`, answer `ocorrencias.intake.v1.LookupCustomersResponse` (as JSON, .proto field names)
+      parameters:
+        - name: limit
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: q
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.LookupCustomersResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.LookupCustomersResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/channels:
+    get:
+      operationId: get_v1_channels
+      tags: [Intake]
+      summary: intake `ListChannels`: request `ocorrencias.intake.v1.ListEntriesRequest`, answer `ocorrencias.intake.v1.ListEntriesResponse` (as JSON, .proto field names)
+      parameters:
+        - name: include_inactive
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.ListEntriesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.ListEntriesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_channels
+      tags: [Intake]
+      summary: intake `PutChannel`: request `ocorrencias.intake.v1.ListEntry`, answer `ocorrencias.intake.v1.ListEntry` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.ListEntry as JSON'
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.ListEntry
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.ListEntry as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/origins:
+    get:
+      operationId: get_v1_origins
+      tags: [Intake]
+      summary: intake `ListOrigins`: request `ocorrencias.intake.v1.ListEntriesRequest`, answer `ocorrencias.intake.v1.ListEntriesResponse` (as JSON, .proto field names)
+      parameters:
+        - name: include_inactive
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.ListEntriesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.ListEntriesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_origins
+      tags: [Intake]
+      summary: intake `PutOrigin`: request `ocorrencias.intake.v1.ListEntry`, answer `ocorrencias.intake.v1.ListEntry` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.ListEntry as JSON'
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.ListEntry
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.ListEntry as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/custom-fields:
+    get:
+      operationId: get_v1_custom_fields
+      tags: [Intake]
+      summary: intake `ListCustomFields`: request `ocorrencias.intake.v1.ListCustomFieldsRequest`, answer `ocorrencias.intake.v1.ListCustomFieldsResponse` (as JSON, .proto field names)
+      parameters:
+        - name: category
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: include_inactive
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: product
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.ListCustomFieldsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.ListCustomFieldsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_custom_fields
+      tags: [Intake]
+      summary: intake `PutCustomField`: request `ocorrencias.intake.v1.CustomField`, answer `ocorrencias.intake.v1.CustomField` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.CustomField as JSON'
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.CustomField
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.CustomField as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/support-policy:
+    get:
+      operationId: get_v1_support_policy
+      tags: [Intake]
+      summary: intake `GetSupportPolicy`: request `ocorrencias.intake.v1.GetSupportPolicyRequest`, answer `ocorrencias.intake.v1.SupportPolicy` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.SupportPolicy
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.SupportPolicy as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_support_policy
+      tags: [Intake]
+      summary: intake `PutSupportPolicy`: request `ocorrencias.intake.v1.SupportPolicy`, answer `ocorrencias.intake.v1.SupportPolicy` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.SupportPolicy as JSON'
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.SupportPolicy
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.SupportPolicy as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/agents:
+    get:
+      operationId: get_v1_agents
+      tags: [Workflow]
+      summary: workflow `ListAgents`: request `ocorrencias.workflow.v1.ListAgentsRequest`, answer `ocorrencias.workflow.v1.ListAgentsResponse` (as JSON, .proto field names)
+      parameters:
+        - name: chefe_agent_id
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: group_id
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: include_inactive
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListAgentsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListAgentsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_agents
+      tags: [Workflow]
+      summary: workflow `PutAgent`: request `ocorrencias.workflow.v1.PutAgentRequest`, answer `ocorrencias.workflow.v1.Agent` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.PutAgentRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.Agent
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.Agent as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/agents/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_agents_id
+      tags: [Workflow]
+      summary: workflow `GetAgent`: request `ocorrencias.workflow.v1.GetAgentRequest`, answer `ocorrencias.workflow.v1.Agent` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.Agent
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.Agent as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/agents/{id}/transfer-destinations:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_agents_id_transfer_destinations
+      tags: [Workflow]
+      summary: workflow `SetTransferDestinations`: request `ocorrencias.workflow.v1.SetTransferDestinationsRequest`, answer `ocorrencias.workflow.v1.Agent` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.SetTransferDestinationsRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.Agent
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.Agent as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/groups:
+    get:
+      operationId: get_v1_groups
+      tags: [Workflow]
+      summary: workflow `ListGroups`: request `ocorrencias.workflow.v1.ListGroupsRequest`, answer `ocorrencias.workflow.v1.ListGroupsResponse` (as JSON, .proto field names)
+      parameters:
+        - name: include_inactive
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListGroupsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListGroupsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_groups
+      tags: [Workflow]
+      summary: workflow `PutGroup`: request `ocorrencias.workflow.v1.PutGroupRequest`, answer `ocorrencias.workflow.v1.Group` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.PutGroupRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.Group
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.Group as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/groups/{id}/members:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_groups_id_members
+      tags: [Workflow]
+      summary: workflow `SetMembership`: request `ocorrencias.workflow.v1.SetMembershipRequest`, answer `ocorrencias.workflow.v1.SetMembershipResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.SetMembershipRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.SetMembershipResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.SetMembershipResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/roles:
+    get:
+      operationId: get_v1_roles
+      tags: [Workflow]
+      summary: workflow `ListRoles`: request `ocorrencias.workflow.v1.ListRolesRequest`, answer `ocorrencias.workflow.v1.ListRolesResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListRolesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListRolesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_roles
+      tags: [Workflow]
+      summary: workflow `PutRole`: request `ocorrencias.workflow.v1.PutRoleRequest`, answer `ocorrencias.workflow.v1.Role` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.PutRoleRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.Role
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.Role as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/routing-rules:
+    get:
+      operationId: get_v1_routing_rules
+      tags: [Workflow]
+      summary: workflow `ListRoutingRules`: request `ocorrencias.workflow.v1.ListRoutingRulesRequest`, answer `ocorrencias.workflow.v1.ListRoutingRulesResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListRoutingRulesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListRoutingRulesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_routing_rules
+      tags: [Workflow]
+      summary: workflow `PutRoutingRule`: request `ocorrencias.workflow.v1.PutRoutingRuleRequest`, answer `ocorrencias.workflow.v1.RoutingRule` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.PutRoutingRuleRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.RoutingRule
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.RoutingRule as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/routing-rules/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    delete:
+      operationId: delete_v1_routing_rules_id
+      tags: [Workflow]
+      summary: workflow `DeleteRoutingRule`: request `ocorrencias.workflow.v1.DeleteRoutingRuleRequest`, answer `ocorrencias.workflow.v1.Empty` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.Empty
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.Empty as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/category-access-levels:
+    post:
+      operationId: post_v1_category_access_levels
+      tags: [Workflow]
+      summary: workflow `SetCategoryAccessLevel`: request `ocorrencias.workflow.v1.SetCategoryAccessLevelRequest`, answer `ocorrencias.workflow.v1.Empty` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.SetCategoryAccessLevelRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.Empty
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.Empty as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
 components:
   securitySchemes:
     session:
@@ -772,6 +6220,25 @@ components:
         organization_id: {type: string}
         access_level: {type: integer}
         permissions: {type: array, items: {type: string}}
+    TicketList:
+      type: object
+      description: workflow's ListTicketsResponse as JSON (tickets, next_cursor)
+      properties:
+        tickets: {type: array, items: {type: object}}
+        next_cursor: {type: string}
+    TicketView:
+      type: object
+      properties:
+        intake: {type: object, description: intake's Ticket as JSON}
+        workflow: {type: [object, 'null'], description: "workflow's TicketView as JSON (null for a moment after opening)"}
+    AttachmentRef:
+      type: object
+      properties:
+        id: {type: string}
+        file_name: {type: string}
+        content_type: {type: string}
+        size_bytes: {type: integer}
+        sha256: {type: string}
     ApiKeyCreated:
       type: object
       properties:

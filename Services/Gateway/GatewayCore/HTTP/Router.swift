@@ -13,6 +13,8 @@ public struct Route: Sendable {
     public var template: String
     public var access: RouteAccess
     public var handler: @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
+    /// The RPC this route is, when it is a plain binding.
+    public var binding: RPCBinding?
     let segments: [Segment]
 
     enum Segment: Sendable, Equatable {

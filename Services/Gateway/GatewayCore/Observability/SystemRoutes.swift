@@ -23,7 +23,7 @@ enum SystemRoutes {
         router.add("GET", "/metrics") { _, context in
             let principal = try context.requirePrincipal()
             guard principal.administrator || principal.permissions.contains("metrics.read") else { throw APIError.forbidden }
-            return .text(context.gateway.metrics.prometheusText(extra: context.gateway.proxyMetricsText()),
+            return .text(context.gateway.metrics.prometheusText(extra: context.gateway.proxyMetricsText() + backendMetrics(context.gateway)),
                          contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
         router.add("GET", "/openapi.yaml", access: .anonymous) { _, _ in
@@ -31,6 +31,32 @@ enum SystemRoutes {
             response.addHeader("Cache-Control", "public, max-age=300")
             return response
         }
+    }
+
+    /// Figures the services keep, read at scrape time (1 s each; a service that does not answer
+    /// is left out): deliveries by state (notification) and open tickets by stage (workflow).
+    static func backendMetrics(_ gateway: Gateway) -> String {
+        var options = CallOptions(timeoutMilliseconds: 1_000)
+        options.metadata = gateway.signer.metadata(for: PrincipalSigner.service("gateway"))
+        var out = ""
+        if let bytes = try? gateway.forward(service: "notification", path: NotificationV1.Notification.getStats.path,
+                                            payload: NotificationV1.GetStatsRequest().serializedBytes(), options: options),
+           let stats = try? NotificationV1.GetStatsResponse(serializedBytes: bytes) {
+            out += "# HELP ocorrencias_deliveries Notification deliveries by state.\n# TYPE ocorrencias_deliveries gauge\n"
+            for (state, value) in [("queued", stats.queued), ("sending", stats.sending), ("sent", stats.sent), ("failed", stats.failed),
+                                   ("dead", stats.dead), ("resends", stats.resends)] {
+                out += "ocorrencias_deliveries{state=\"\(state)\"} \(value)\n"
+            }
+        }
+        if let bytes = try? gateway.forward(service: "workflow", path: WorkflowV1.Workflow.countByStage.path,
+                                            payload: WorkflowV1.CountByStageRequest().serializedBytes(), options: options),
+           let counts = try? WorkflowV1.CountByStageResponse(serializedBytes: bytes) {
+            out += "# HELP ocorrencias_tickets_by_stage Tickets by workflow stage.\n# TYPE ocorrencias_tickets_by_stage gauge\n"
+            for count in counts.counts {
+                out += "ocorrencias_tickets_by_stage{stage=\"\(GatewayMetrics.escape(count.stage))\"} \(count.count)\n"
+            }
+        }
+        return out
     }
 
     /// Health/Check on every service behind the gateway, concurrently, 1 s each.

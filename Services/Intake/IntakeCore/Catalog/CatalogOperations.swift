@@ -101,7 +101,14 @@ enum CatalogStore {
 
     /// The active entry `key` of `list`, if any.
     static func activeEntry(_ tx: any SQLExecutor, list: String, key: String) throws -> IntakeV1.ListEntry? {
-        try entries(tx, list: list, includeInactive: false).first { $0.key == key }
+        guard let row = try tx.queryOne("""
+            SELECT key, origin_kind FROM list_entries WHERE list = ? AND key = ? AND active = 1
+            """, [.text(list), .text(key)]) else { return nil }
+        var entry = IntakeV1.ListEntry()
+        entry.key = try row.text("key")
+        entry.active = true
+        entry.originKind = CommonV1.Origin(_protoRawValue: Int32(try row.int("origin_kind")))
+        return entry
     }
 
     static func put(_ tx: any SQLExecutor, list: String, _ entry: IntakeV1.ListEntry) throws {

@@ -20,25 +20,28 @@ extension IntakeContext {
     ///   `FAILED_PRECONDITION` for an inactive organization or a supplier when that is forbidden.
     public func openTicket(_ submitted: IntakeV1.OpenTicketRequest, caller: Caller,
                            idempotencyKey: String? = nil) throws -> IntakeV1.OpenTicketResponse {
-        var request = submitted
-        if caller.isCustomer && request.organizationID.isEmpty { request.organizationID = caller.principal.organizationID }
-        if caller.isCustomer && caller.principal.organizationID != request.organizationID && !request.organizationID.isEmpty {
+        var adjusted = submitted
+        if caller.isCustomer && adjusted.organizationID.isEmpty { adjusted.organizationID = caller.principal.organizationID }
+        if caller.isCustomer && caller.principal.organizationID != adjusted.organizationID && !adjusted.organizationID.isEmpty {
             throw Denied.otherOrganization
         }
-        do {
-            return try database.write { tx in
-                if let key = idempotencyKey, !key.isEmpty {
-                    guard key.utf8.count <= 200 else {
-                        throw RPCError(.invalidArgument, "chave de idempotência longa demais / idempotency key too long")
-                    }
-                    let result = try IdempotencyStore.run(tx, scope: "intake.OpenTicket|\(caller.id)", key: key,
-                                                          requestFingerprint: Digest.sha256(request.serializedBytes())) {
-                        try open(tx, request, caller: caller).serializedBytes()
-                    }
-                    return try IntakeV1.OpenTicketResponse(serializedBytes: result.response)
+        let request = adjusted
+        let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse = { [self] tx in
+            if let key = idempotencyKey, !key.isEmpty {
+                guard key.utf8.count <= 200 else {
+                    throw RPCError(.invalidArgument, "chave de idempotência longa demais / idempotency key too long")
                 }
-                return try open(tx, request, caller: caller)
+                let result = try IdempotencyStore.run(tx, scope: "intake.OpenTicket|\(caller.id)", key: key,
+                                                      requestFingerprint: Digest.sha256(request.serializedBytes())) {
+                    try open(tx, request, caller: caller).serializedBytes()
+                }
+                return try IntakeV1.OpenTicketResponse(serializedBytes: result.response)
             }
+            return try open(tx, request, caller: caller)
+        }
+        do {
+            if let openCommits { return try openCommits.run(body) }
+            return try database.write { try body($0) }
         } catch let error as StorageError where error.kind == .idempotencyMismatch {
             throw RPCError(.failedPrecondition,
                            "chave de idempotência já usada com outro pedido / idempotency key reused with a different request")
@@ -68,10 +71,11 @@ extension IntakeContext {
         // Who: organization, contact, representative.
         let organization = request.organizationID.isEmpty ? nil : try DirectoryStore.organization(tx, id: request.organizationID)
         if !request.organizationID.isEmpty && organization == nil { violations.notFound("organization_id") }
+        var me: IntakeV1.Contact?
         if caller.isCustomer {
             // A customer acts only as an active, authorized contact of their own organization.
-            guard let me = try DirectoryStore.contact(tx, id: caller.id), me.organizationID == request.organizationID,
-                  me.active, me.authorized else { throw Denied.notAuthorized }
+            me = try DirectoryStore.contact(tx, id: caller.id)
+            guard let me, me.organizationID == request.organizationID, me.active, me.authorized else { throw Denied.notAuthorized }
         } else if !caller.isStaffOrSystem {
             throw RPCError(.permissionDenied, "sem permissão para abrir ocorrências / not allowed to open tickets")
         }
@@ -82,7 +86,7 @@ extension IntakeContext {
         violations.required("contact_id", contactID)
         var contact: IntakeV1.Contact?
         if !contactID.isEmpty {
-            contact = try DirectoryStore.contact(tx, id: contactID)
+            contact = contactID == me?.id ? me : try DirectoryStore.contact(tx, id: contactID)
             if let found = contact, organization != nil {
                 if found.organizationID != request.organizationID {
                     violations.add("contact_id", "other_organization", pt: "O contato não é desta organização.",
@@ -184,7 +188,7 @@ extension IntakeContext {
         }
 
         // The ticket.
-        let year = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).year ?? 1970
+        let year = Self.utcYear(now)
         let number = try DirectoryStore.nextCounter(tx, "ticket-\(year)")
         var ticket = IntakeV1.Ticket()
         ticket.id = Self.newID()
@@ -236,6 +240,14 @@ extension IntakeContext {
         var response = IntakeV1.OpenTicketResponse()
         response.ticket = ticket
         return response
+    }
+
+    /// The UTC year of an epoch-milliseconds instant (the year in ticket codes).
+    static func utcYear(_ milliseconds: Int64) -> Int {
+        var seconds = time_t(milliseconds / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return Int(parts.tm_year) + 1900
     }
 
     static func detailFields(_ details: CommonV1.TechnicalDetails) -> [(String, String)] {

@@ -47,6 +47,10 @@ extension KnowledgeBase {
                 try tx.execute("UPDATE kb_meta SET value = value + 1 WHERE key = 'vocabulary'")
             }
         }
+        if database.engine == .postgres && articles.count >= 1_000 {
+            // Fresh statistics after a bulk load, for the planner.
+            try database.write { try $0.execute("ANALYZE kb_articles") }
+        }
         cache.invalidate()
     }
 }

@@ -81,7 +81,7 @@ public enum KnowledgeSchema {
                 tsv tsvector GENERATED ALWAYS AS (
                     setweight(to_tsvector('simple', index_title), 'A') || setweight(to_tsvector('simple', index_body), 'B')) STORED);
             CREATE INDEX kb_articles_filter ON kb_articles (state, visibility, product, module);
-            CREATE INDEX kb_articles_tsv ON kb_articles USING GIN (tsv);
+            CREATE INDEX kb_articles_tsv ON kb_articles USING GIN (tsv) WITH (fastupdate = off);
             \(commonTables)
             """),
     ]

@@ -6,15 +6,29 @@ public struct QueryPlan: Sendable, Equatable {
     public struct Concept: Sendable, Equatable {
         /// Stem phrases (one stem for a plain word).
         public var phrases: [[String]]
-        /// A folded prefix to match as `prefix*` (the incomplete last word of a suggestion).
-        public var prefix: String?
+        /// Roughly how many articles match it (from the vocabulary).
+        public var frequency: Int = 0
     }
 
     public var concepts: [Concept]
     /// Corrections applied, as `typed→indexed`.
     public var corrections: [String]
 
+    /// Concepts frequent enough to match a large share of the base: left out of retrieval when
+    /// rarer concepts exist (their weight in the ranking would be tiny anyway), so a query never
+    /// ranks most of a large base.
+    public var common: [Bool] = []
+
     public var isEmpty: Bool { concepts.isEmpty }
+
+    /// The concepts retrieval uses, and whether every one must match (only common concepts).
+    public var retrieval: (concepts: [Concept], all: Bool) {
+        let rare = concepts.indices.filter { !common[$0] }.map { concepts[$0] }
+        return rare.isEmpty ? (concepts, true) : (rare, false)
+    }
+
+    /// Completions of the word being typed that a suggestion looks for.
+    public static let maxCompletions = 6
 
     /// Longest query accepted, in characters.
     public static let maxLength = 500
@@ -25,8 +39,10 @@ public struct QueryPlan: Sendable, Equatable {
     /// - Parameters:
     ///   - lastWordIsPartial: the user is still typing the last word (suggestions).
     ///   - publicOnly: correct typos only towards words of articles customers can read.
+    ///   - documents: how many articles the base holds (a concept in more than 0.5% of them, and
+    ///     in more than 100, is common).
     public static func build(_ text: String, synonyms: SynonymSet, vocabulary: Vocabulary,
-                             lastWordIsPartial: Bool = false, publicOnly: Bool) -> QueryPlan {
+                             lastWordIsPartial: Bool = false, publicOnly: Bool, documents: Int = 0) -> QueryPlan {
         var words = TextAnalyzer.analyze(text)
         var corrections: [String] = []
         var partial: String?
@@ -50,18 +66,29 @@ public struct QueryPlan: Sendable, Equatable {
         var position = 0
         while position < stems.count, concepts.count < maxConcepts {
             let isLast = position == stems.count - 1
+            var concept: Concept
             if let match = synonyms.match(stems, at: position) {
-                var concept = Concept(phrases: match.alternatives, prefix: nil)
-                if isLast, let partial, partial.utf8.count >= 3 { concept.prefix = partial }
-                concepts.append(concept)
+                concept = Concept(phrases: match.alternatives)
                 position += match.length
-                continue
+            } else {
+                concept = Concept(phrases: [[stems[position]]])
+                position += 1
             }
-            var concept = Concept(phrases: [[stems[position]]], prefix: nil)
-            if isLast, let partial, partial.utf8.count >= 2 { concept.prefix = partial }
+            if isLast, let partial, partial.utf8.count >= 3 {
+                // The word being typed: its own stem plus the commonest indexed words it starts.
+                for word in vocabulary.completions(of: partial, publicOnly: publicOnly, limit: maxCompletions) {
+                    let stem = [TextAnalyzer.stem(word)]
+                    if !concept.phrases.contains(stem) { concept.phrases.append(stem) }
+                }
+            }
+            concept.frequency = concept.phrases.reduce(0) { total, phrase in
+                total + (phrase.map { vocabulary.frequency(stem: $0, publicOnly: publicOnly) }.min() ?? 0)
+            }
             if !concepts.contains(concept) { concepts.append(concept) }
-            position += 1
         }
-        return QueryPlan(concepts: concepts, corrections: corrections)
+        let threshold = max(100, documents / 200)
+        var plan = QueryPlan(concepts: concepts, corrections: corrections)
+        plan.common = concepts.map { $0.frequency > threshold }
+        return plan
     }
 }

@@ -18,8 +18,8 @@ public struct Vocabulary: Sendable {
     private var entries: [Entry] = []
     private var byWord: [String: Int] = [:]
     private var deletes: [String: [Int32]] = [:]
-    private var stems: Set<String> = []
-    private var publicStems: Set<String> = []
+    /// Per stem, the largest document frequency of its words (all articles, public ones).
+    private var stemFrequency: [String: (all: Int, pub: Int)] = [:]
     /// Words in sorted order, for prefix lookups.
     private var sorted: [Int32] = []
 
@@ -28,8 +28,8 @@ public struct Vocabulary: Sendable {
         for (index, entry) in entries.enumerated() {
             byWord[entry.word] = index
             let stem = TextAnalyzer.stem(entry.word)
-            if entry.documents > 0 { stems.insert(stem) }
-            if entry.publicDocuments > 0 { publicStems.insert(stem) }
+            let known = stemFrequency[stem] ?? (0, 0)
+            stemFrequency[stem] = (max(known.all, entry.documents), max(known.pub, entry.publicDocuments))
             let bytes = Array(entry.word.utf8)
             guard bytes.count >= 4 else { continue }
             deletes[entry.word, default: []].append(Int32(index))
@@ -47,7 +47,32 @@ public struct Vocabulary: Sendable {
     /// Whether the word, or another word with its stem, is in articles `scope` can read.
     public func knows(word: String, stem: String, publicOnly: Bool) -> Bool {
         if let index = byWord[word], frequency(entries[index], publicOnly) > 0 { return true }
-        return publicOnly ? publicStems.contains(stem) : stems.contains(stem)
+        return frequency(stem: stem, publicOnly: publicOnly) > 0
+    }
+
+    /// Roughly how many articles visible to the scope contain `stem` (the most frequent of its words).
+    public func frequency(stem: String, publicOnly: Bool) -> Int {
+        guard let known = stemFrequency[stem] else { return 0 }
+        return publicOnly ? known.pub : known.all
+    }
+
+    /// The most frequent words visible to the scope that start with `prefix`, at most `limit`.
+    public func completions(of prefix: String, publicOnly: Bool, limit: Int) -> [String] {
+        var low = 0, high = sorted.count
+        while low < high {
+            let middle = (low + high) / 2
+            if entries[Int(sorted[middle])].word < prefix { low = middle + 1 } else { high = middle }
+        }
+        var found: [(String, Int)] = []
+        var index = low
+        while index < sorted.count, index < low + 5_000 {
+            let entry = entries[Int(sorted[index])]
+            guard entry.word.hasPrefix(prefix) else { break }
+            let count = frequency(entry, publicOnly)
+            if count > 0 { found.append((entry.word, count)) }
+            index += 1
+        }
+        return found.sorted { ($0.1, $1.0) > ($1.1, $0.0) }.prefix(limit).map(\.0)
     }
 
     /// Whether some word visible to the scope starts with `prefix`.

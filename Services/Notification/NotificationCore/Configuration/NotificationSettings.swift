@@ -19,6 +19,8 @@ public struct NotificationSettings: Sendable {
     public var smtpPassword: String = ""
     /// Skip TLS certificate verification (test relays with self-signed certificates only).
     public var smtpInsecureTLS: Bool = false
+    /// CA bundle to verify the relay's certificate with (PEM); empty uses the system's.
+    public var smtpCAFile: String = ""
     /// Envelope sender and `From` address.
     public var fromAddress: String = "suporte@ocorrencias.local"
     public var fromName: String = "Suporte Ocorrências"
@@ -61,6 +63,7 @@ public struct NotificationSettings: Sendable {
         if let v = text("SMTP_USER") { smtpUser = v }
         if let v = text("SMTP_PASSWORD") { smtpPassword = v }
         if let v = bool("SMTP_INSECURE_TLS") { smtpInsecureTLS = v }
+        if let v = text("SMTP_CA_FILE") { smtpCAFile = v }
         if let v = text("MAIL_FROM") { fromAddress = v }
         if let v = text("MAIL_FROM_NAME") { fromName = v }
         if let v = text("MAIL_DOMAIN") { mailDomain = v }

@@ -26,6 +26,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     private var woken = false
     private var lanes: [String: SendLane] = [:]
     private var inFlight: Set<String> = []
+    private var held = false
     private var coordinatorDone = DispatchGroup()
     private let acceptedSends = Atomic<Int>(0)
 
@@ -75,6 +76,18 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
         for lane in all { lane.stop() }
     }
 
+    /// Stops handing out new deliveries (sends in progress finish); for the benchmark, which
+    /// measures sending alone on a backlog.
+    package func hold() {
+        condition.withLock { held = true }
+    }
+
+    /// Undoes ``hold()``.
+    package func resume() {
+        condition.withLock { held = false }
+        wake()
+    }
+
     /// Looks for due deliveries now (called after events were applied or an RPC queued mail).
     public func wake() {
         condition.lock()
@@ -88,8 +101,9 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             condition.lock()
             if !running { condition.unlock(); return }
             woken = false
+            let isHeld = held
             condition.unlock()
-            do { try dispatchDue() } catch { logger.error("dispatcher poll failed: \(error)") }
+            if !isHeld { do { try dispatchDue() } catch { logger.error("dispatcher poll failed: \(error)") } }
             condition.lock()
             if running && !woken {
                 _ = condition.wait(until: Date().addingTimeInterval(Double(settings.pollIntervalMilliseconds) / 1000))
@@ -108,13 +122,13 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
         for laneName in lanesDue {
             let lane = lane(named: laneName)
             // Keep a lane's queue short: a stuck lane is not refilled, and never crowds out others.
-            let room = settings.laneConcurrency * 64 - lane.pending
+            let room = settings.laneConcurrency * 128 - lane.pending
             guard room > 0 else { continue }
             let ids = try database.read { tx in
                 try tx.query("""
                     SELECT id FROM notification_deliveries WHERE state = 'queued' AND lane = ? AND next_attempt_at <= ?
-                    ORDER BY next_attempt_at, created_at LIMIT ?
-                    """, [.text(laneName), .timestamp(now), .integer(Int64(room + settings.laneConcurrency * 64))]).map { try $0.text("id") }
+                    ORDER BY next_attempt_at LIMIT ?
+                    """, [.text(laneName), .timestamp(now), .integer(Int64(room + settings.laneConcurrency * 128))]).map { try $0.text("id") }
             }
             let fresh = condition.withLock { () -> [String] in
                 let fresh = ids.filter { !inFlight.contains($0) }.prefix(room)
@@ -128,95 +142,176 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     private func lane(named name: String) -> SendLane {
         condition.withLock {
             if let lane = lanes[name] { return lane }
-            let lane = SendLane(name: name, concurrency: settings.laneConcurrency) { [self] id, curl in
-                self.process(id: id, curl: curl)
+            let lane = SendLane(name: name, concurrency: settings.laneConcurrency, lowWater: settings.laneConcurrency * 16,
+                                refill: { [weak self] in self?.wake() }) { [self] id, curl, tryNext in
+                self.process(id: id, curl: curl, tryNext: tryNext)
             }
             lanes[name] = lane
             return lane
         }
     }
 
-    /// Claims, sends and records one delivery.
-    func process(id: String, curl: CurlEasy) {
-        defer { _ = condition.withLock { inFlight.remove(id) } }
-        struct Claimed {
-            var channel: String, payload: [UInt8], envelopeTo: [String], target: String, eventKind: String
-            var attempts: Int, webhook: WebhookRecord?
-        }
-        let claimed: Claimed?
-        do {
-            claimed = try database.write { tx -> Claimed? in
-                guard try tx.execute("""
-                    UPDATE notification_deliveries SET state = 'sending', attempts = attempts + 1
-                    WHERE id = ? AND state = 'queued' AND next_attempt_at <= ?
-                    """, [.text(id), .timestamp(Date())]) == 1,
-                      let row = try tx.queryOne("""
-                        SELECT channel, payload, envelope_to, target, event_kind, attempts, webhook_id FROM notification_deliveries WHERE id = ?
-                        """, [.text(id)]) else { return nil }
-                let webhookID = try row.text("webhook_id")
-                return Claimed(channel: try row.text("channel"), payload: try row.blob("payload"),
-                               envelopeTo: try row.text("envelope_to").split(separator: "\n").map(String.init),
-                               target: try row.text("target"), eventKind: try row.text("event_kind"),
-                               attempts: Int(try row.int("attempts")),
-                               webhook: webhookID.isEmpty ? nil : try WebhookStore.find(tx, id: webhookID))
+    /// Time spent per phase of sending in nanoseconds (claim, send, record) and count, for the benchmark.
+    package static let timing = PhaseTiming()
+
+    /// A delivery marked `sending`, with what sending and recording it need.
+    struct Claimed {
+        var id: String
+        var channel: String
+        var payload: [UInt8]
+        var envelopeTo: [String]
+        var copies: [String]
+        var target: String
+        var eventKind: String
+        var ticketID: String
+        var messageID: String
+        var subject: String
+        var attempts: Int
+        var webhook: WebhookRecord?
+    }
+
+    /// What a send produced, to be written.
+    struct Outcome {
+        var claimed: Claimed
+        var outcome: SendOutcome
+    }
+
+    /// Sends `id`, then whatever the lane has next: each transaction records the previous outcome
+    /// and claims the next delivery together (one write per message), and the claim always
+    /// commits before its send.
+    func process(id: String, curl: CurlEasy, tryNext: () -> String?) {
+        var current: Claimed? = transact(record: nil, claim: id)
+        while true {
+            guard let claimed = current else {
+                // Nothing claimable (replayed or already handled): move on.
+                guard let next = tryNext() else { return }
+                current = transact(record: nil, claim: next)
+                continue
             }
-        } catch {
-            logger.error("claiming delivery failed: \(error)", ["notification.delivery": id])
-            return
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            let outcome = send(claimed, curl: curl)
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            Self.timing.send.add(Int(t2 - t1), ordering: .relaxed)
+            if Self.timing.recording.load(ordering: .relaxed) { Self.timing.samples.withLock { $0.append(Int(t2 - t1)) } }
+            Self.timing.count.add(1, ordering: .relaxed)
+            if let next = tryNext() {
+                current = transact(record: Outcome(claimed: claimed, outcome: outcome), claim: next)
+            } else {
+                _ = transact(record: Outcome(claimed: claimed, outcome: outcome), claim: nil)
+                return
+            }
         }
-        guard let claimed else { return }
-        let outcome: SendOutcome
+    }
+
+    private func send(_ claimed: Claimed, curl: CurlEasy) -> SendOutcome {
         switch claimed.channel {
         case DeliveryChannel.email.rawValue:
-            outcome = SMTPSender(settings: settings).send(curl, from: settings.fromAddress, recipients: claimed.envelopeTo,
-                                                          message: claimed.payload)
+            let outcome = SMTPSender(settings: settings).send(curl, from: settings.fromAddress, recipients: claimed.envelopeTo,
+                                                              message: claimed.payload)
             if case .accepted = outcome, settings.crashAfterAcceptedSends > 0,
                acceptedSends.add(1, ordering: .relaxed).newValue == settings.crashAfterAcceptedSends {
                 // Test hook: die in the window between the server's acceptance and our record.
-                logger.critical("crash hook: exiting after an accepted send", ["notification.delivery": id])
+                logger.critical("crash hook: exiting after an accepted send", ["notification.delivery": claimed.id])
                 _exit(70)
             }
+            return outcome
         default:
-            if let webhook = claimed.webhook, webhook.active {
-                outcome = WebhookSender(settings: settings).send(curl, url: claimed.target, secret: webhook.secret, deliveryID: id,
-                                                                 eventKind: claimed.eventKind, body: claimed.payload)
-            } else {
-                outcome = .permanent("webhook removido / webhook removed")
-            }
+            guard let webhook = claimed.webhook, webhook.active else { return .permanent("webhook removido / webhook removed") }
+            return WebhookSender(settings: settings).send(curl, url: claimed.target, secret: webhook.secret, deliveryID: claimed.id,
+                                                          eventKind: claimed.eventKind, body: claimed.payload)
         }
-        record(id: id, attempts: claimed.attempts, outcome: outcome)
     }
 
-    private func record(id: String, attempts: Int, outcome: SendOutcome) {
+    /// One write transaction: records `record` (if any) and claims `claim` (if any).
+    /// - Returns: the claimed delivery, nil when it was not claimable.
+    private func transact(record: Outcome?, claim: String?) -> Claimed? {
+        let t0 = DispatchTime.now().uptimeNanoseconds
         let now = Date()
-        let (state, answer, next): (DeliveryState, String, Date) = switch outcome {
+        var written: (DeliveryState, String)?
+        let claimed: Claimed?
+        do {
+            (claimed, written) = try database.write { tx -> (Claimed?, (DeliveryState, String)?) in
+                var written: (DeliveryState, String)?
+                if let record { written = try self.write(record, tx, now: now) }
+                guard let claim else { return (nil, written) }
+                return (try self.claim(claim, tx, now: now), written)
+            }
+        } catch {
+            logger.error("delivery bookkeeping failed: \(error)", ["notification.delivery": claim ?? record?.claimed.id ?? ""])
+            claimed = nil
+        }
+        if let record { _ = condition.withLock { inFlight.remove(record.claimed.id) } }
+        if let claim, claimed == nil { _ = condition.withLock { inFlight.remove(claim) } }
+        if let record, let (state, answer) = written, state == .queued || state == .dead {
+            logger.info("delivery attempt failed", ["notification.delivery": record.claimed.id, "notification.state": state.rawValue,
+                                                    "notification.answer": answer])
+        }
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        Self.timing.record.add(Int(t1 - t0), ordering: .relaxed)
+        return claimed
+    }
+
+    private func claim(_ id: String, _ tx: any SQLExecutor, now: Date) throws -> Claimed? {
+        guard try tx.execute("""
+            UPDATE notification_deliveries SET state = 'sending', attempts = attempts + 1
+            WHERE id = ? AND state = 'queued' AND next_attempt_at <= ?
+            """, [.text(id), .timestamp(now)]) == 1,
+              let row = try tx.queryOne("""
+                SELECT channel, payload, envelope_to, copies, target, event_kind, ticket_id, message_id, subject, attempts, webhook_id
+                FROM notification_deliveries WHERE id = ?
+                """, [.text(id)]) else { return nil }
+        let webhookID = try row.text("webhook_id")
+        func lines(_ column: String) throws -> [String] { try row.text(column).split(separator: "\n").map(String.init) }
+        return Claimed(id: id, channel: try row.text("channel"), payload: try row.blob("payload"), envelopeTo: try lines("envelope_to"),
+                       copies: try lines("copies"), target: try row.text("target"), eventKind: try row.text("event_kind"),
+                       ticketID: try row.text("ticket_id"), messageID: try row.text("message_id"), subject: try row.text("subject"),
+                       attempts: Int(try row.int("attempts")),
+                       webhook: webhookID.isEmpty ? nil : try WebhookStore.find(tx, id: webhookID))
+    }
+
+    private func write(_ record: Outcome, _ tx: any SQLExecutor, now: Date) throws -> (DeliveryState, String) {
+        let claimed = record.claimed
+        let (state, answer, next): (DeliveryState, String, Date) = switch record.outcome {
         case .accepted(let answer): (.sent, answer, now)
         case .permanent(let answer): (.failed, answer, now)
         case .transient(let answer):
-            attempts >= settings.retry.maxAttempts
+            claimed.attempts >= settings.retry.maxAttempts
                 ? (.dead, answer, now)
-                : (.queued, answer, now.addingTimeInterval(Double(settings.retry.delayMilliseconds(afterAttempts: attempts)) / 1000))
+                : (.queued, answer, now.addingTimeInterval(Double(settings.retry.delayMilliseconds(afterAttempts: claimed.attempts)) / 1000))
         }
-        do {
-            try database.write { tx in
-                try tx.execute("""
-                    UPDATE notification_deliveries SET state = ?, last_answer = ?, next_attempt_at = ?,
-                        sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
-                    WHERE id = ? AND state = 'sending'
-                    """, [.text(state.rawValue), .text(String(answer.prefix(1000))), .timestamp(next), .text(state.rawValue),
-                          .timestamp(now), .text(id)])
-                if state != .queued, let event = try DeliveryStore.emailSent(tx, id: id) {
-                    try publisher.publish(tx, event: event, key: event.ticketID)
-                }
-            }
-        } catch {
-            logger.error("recording delivery outcome failed: \(error)", ["notification.delivery": id])
+        let stored = String(answer.prefix(1000))
+        try tx.execute("""
+            UPDATE notification_deliveries SET state = ?, last_answer = ?, next_attempt_at = ?,
+                sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
+            WHERE id = ? AND state = 'sending'
+            """, [.text(state.rawValue), .text(stored), .timestamp(next), .text(state.rawValue), .timestamp(now), .text(claimed.id)])
+        if state != .queued, claimed.channel == DeliveryChannel.email.rawValue, !claimed.ticketID.isEmpty {
+            var event = NotificationV1.EmailSent()
+            event.ticketID = claimed.ticketID
+            event.messageID = "<\(claimed.messageID)>"
+            event.eventKind = claimed.eventKind
+            let copies = Set(claimed.copies)
+            event.recipients = claimed.envelopeTo.filter { !copies.contains($0) }
+            event.copies = claimed.copies.sorted()
+            event.subject = claimed.subject
+            event.outcome = state.rawValue
+            event.serverAnswer = stored
+            event.sentAtMs = Int64(now.timeIntervalSince1970 * 1000)
+            try publisher.publish(tx, event: event, key: claimed.ticketID)
         }
-        if state == .queued || state == .dead {
-            logger.info("delivery attempt failed", ["notification.delivery": id, "notification.state": state.rawValue,
-                                                    "notification.answer": answer])
-        }
+        return (state, answer)
     }
+}
+
+/// Nanoseconds spent per phase of sending, for the benchmark.
+package final class PhaseTiming: Sendable {
+    package let claim = Atomic<Int>(0)
+    package let send = Atomic<Int>(0)
+    package let record = Atomic<Int>(0)
+    package let count = Atomic<Int>(0)
+    /// Individual send durations (ns) while ``recording`` is set.
+    package let samples = Mutex<[Int]>([])
+    package let recording = Atomic<Bool>(false)
 }
 
 extension NSCondition {

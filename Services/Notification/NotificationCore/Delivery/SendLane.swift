@@ -10,15 +10,25 @@ final class SendLane: @unchecked Sendable {
     private var running = true
     private var busy = 0
     private let finished = DispatchGroup()
+    private let cancellation = CurlCancellation()
 
-    init(name: String, concurrency: Int, work: @escaping @Sendable (String, CurlEasy) -> Void) {
+    private let lowWater: Int
+    private let refill: @Sendable () -> Void
+
+    /// - Parameters:
+    ///   - lowWater: when the queue drains to this many, `refill` is called (once per drain).
+    ///   - refill: asks the dispatcher for more due deliveries.
+    init(name: String, concurrency: Int, lowWater: Int, refill: @escaping @Sendable () -> Void,
+         work: @escaping @Sendable (String, CurlEasy, () -> String?) -> Void) {
         self.name = name
+        self.lowWater = lowWater
+        self.refill = refill
         for index in 0..<concurrency {
             finished.enter()
             let thread = Thread { [self] in
-                let curl = CurlEasy()
+                let curl = CurlEasy(cancellation: self.cancellation)
                 while let id = self.next() {
-                    work(id, curl)
+                    work(id, curl) { self.tryNext() }
                     self.done()
                 }
                 self.finished.leave()
@@ -45,11 +55,31 @@ final class SendLane: @unchecked Sendable {
 
     private func next() -> String? {
         condition.lock()
-        defer { condition.unlock() }
         while running && queue.isEmpty { condition.wait() }
-        guard running else { return nil }
+        guard running else {
+            condition.unlock()
+            return nil
+        }
         busy += 1
-        return queue.removeFirst()
+        let id = queue.removeFirst()
+        let askForMore = queue.count == lowWater
+        condition.unlock()
+        if askForMore { refill() }
+        return id
+    }
+
+    /// The next queued id without waiting (the caller is already counted as busy).
+    private func tryNext() -> String? {
+        condition.lock()
+        guard running, !queue.isEmpty else {
+            condition.unlock()
+            return nil
+        }
+        let id = queue.removeFirst()
+        let askForMore = queue.count == lowWater
+        condition.unlock()
+        if askForMore { refill() }
+        return id
     }
 
     private func done() {
@@ -58,8 +88,9 @@ final class SendLane: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Stops taking work and waits for sends in progress.
+    /// Stops taking work, aborts sends in progress (they are retried later) and waits for them.
     func stop() {
+        cancellation.cancel()
         condition.lock()
         running = false
         condition.broadcast()

@@ -1,4 +1,5 @@
 import Foundation
+import RPCTransport
 
 /// A name and an address, rendered as `=?UTF-8?B?...?= <a@b>` when the name is not ASCII.
 struct MailAddress: Sendable, Equatable {
@@ -142,14 +143,15 @@ enum MIMEEncoding {
         return out
     }
 
-    /// RFC 5322 date, e.g. `Sun, 29 Nov 2026 01:15:16 +0000`.
+    /// RFC 5322 date, e.g. `Sun, 29 Nov 2026 01:15:16 +0000` (UTC, no formatter objects).
     static func date(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
-        return formatter.string(from: date)
+        var seconds = time_t(date.timeIntervalSince1970)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) +0000"
     }
 }
-
-import RPCTransport

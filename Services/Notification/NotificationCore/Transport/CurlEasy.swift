@@ -1,5 +1,14 @@
 import CCurl
 import Foundation
+import Synchronization
+
+/// Set when the owner is stopping: transfers in progress abort at libcurl's next progress call.
+package final class CurlCancellation: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isCancelled: Bool { flag.load(ordering: .relaxed) }
+    package init() {}
+    package func cancel() { flag.store(true, ordering: .relaxed) }
+}
 
 /// Bytes libcurl reads from (uploads) and the text it writes back (response body, server lines).
 final class CurlExchange {
@@ -7,6 +16,7 @@ final class CurlExchange {
     var offset = 0
     var response: [UInt8] = []
     var lines: [String] = []
+    var cancellation: CurlCancellation?
     static let responseLimit = 4_096
 }
 
@@ -36,6 +46,13 @@ enum CurlCallbacks {
         return n
     }
 
+    static func progress(_ user: UnsafeMutableRawPointer?, _ dlTotal: curl_off_t, _ dlNow: curl_off_t, _ ulTotal: curl_off_t,
+                         _ ulNow: curl_off_t) -> Int32 {
+        guard let user else { return 0 }
+        let exchange = Unmanaged<CurlExchange>.fromOpaque(user).takeUnretainedValue()
+        return exchange.cancellation?.isCancelled == true ? 1 : 0
+    }
+
     static func header(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?) -> Int {
         let n = size * count
         guard let buffer, let user else { return n }
@@ -52,15 +69,21 @@ enum CurlCallbacks {
 
 /// One libcurl easy handle, used by one thread at a time. Kept between sends so the connection
 /// to the same host is reused.
-final class CurlEasy {
+package final class CurlEasy {
     let handle: UnsafeMutableRawPointer
     private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
 
+    /// Connections opened so far by all handles (reuse check for the benchmark).
+    package static let newConnections = Atomic<Int>(0)
+
     static let globalInit: Bool = { ccurl_global_init_all() == CURLE_OK }()
 
-    init() {
+    let cancellation: CurlCancellation?
+
+    package init(cancellation: CurlCancellation? = nil) {
         _ = Self.globalInit
         handle = curl_easy_init()
+        self.cancellation = cancellation
     }
 
     deinit { curl_easy_cleanup(handle) }
@@ -85,6 +108,12 @@ final class CurlEasy {
         _ = ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, user)
         _ = ccurl_setopt_header_function(handle) { CurlCallbacks.header($0, $1, $2, $3) }
         _ = ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, user)
+        if let cancellation {
+            exchange.cancellation = cancellation
+            _ = ccurl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+            _ = ccurl_setopt_xferinfo_function(handle) { CurlCallbacks.progress($0, $1, $2, $3, $4) }
+            _ = ccurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, user)
+        }
         configure(handle)
         let code = errorBuffer.withUnsafeMutableBufferPointer { buffer -> CURLcode in
             _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, buffer.baseAddress)
@@ -94,6 +123,9 @@ final class CurlEasy {
         }
         var response: Int = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &response)
+        var connects: Int = 0
+        _ = ccurl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects)
+        Self.newConnections.add(connects, ordering: .relaxed)
         var message = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
         return Result(code: code, responseCode: response, message: message)

@@ -3,10 +3,12 @@ import Foundation
 
 /// Sends one rendered message over SMTP with libcurl: plain for a local relay, STARTTLS or
 /// implicit TLS (`smtps://`) and AUTH when configured. Reuses the handle's connection.
-struct SMTPSender {
+package struct SMTPSender {
     var settings: NotificationSettings
 
-    func send(_ curl: CurlEasy, from: String, recipients: [String], message: [UInt8]) -> SendOutcome {
+    package init(settings: NotificationSettings) { self.settings = settings }
+
+    package func send(_ curl: CurlEasy, from: String, recipients: [String], message: [UInt8]) -> SendOutcome {
         let exchange = CurlExchange()
         exchange.upload = message
         let rcpt = CurlEasy.list(recipients.map { "<\($0)>" })
@@ -20,6 +22,7 @@ struct SMTPSender {
             _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, settings.connectTimeoutMilliseconds)
             _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, settings.sendTimeoutMilliseconds)
             if settings.smtpStartTLS { _ = ccurl_setopt_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue)) }
+            if !settings.smtpCAFile.isEmpty { _ = ccurl_setopt_string(handle, CURLOPT_CAINFO, settings.smtpCAFile) }
             if settings.smtpInsecureTLS {
                 _ = ccurl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 0)
                 _ = ccurl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 0)
@@ -32,6 +35,8 @@ struct SMTPSender {
         let answer = exchange.lines.last ?? ""
         if result.code == CURLE_OK { return .accepted(answer.isEmpty ? "\(result.responseCode)" : answer) }
         let detail = answer.isEmpty ? result.message : "\(answer) (\(result.message))"
+        // Refused credentials or TLS are the relay's configuration, not the message's fault: retry.
+        if result.code == CURLE_LOGIN_DENIED || result.code == CURLE_USE_SSL_FAILED { return .transient(detail) }
         switch result.responseCode {
         case 400..<500: return .transient(detail)
         case 500..<600: return .permanent(detail)

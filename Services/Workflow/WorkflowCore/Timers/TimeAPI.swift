@@ -12,14 +12,8 @@ import Storage
 /// `AnswerSurvey` needs no principal (the signed token is the authorization). A ticket's SLA is
 /// shown only to agents who may see the ticket (its level at or below theirs, or they hold it).
 extension WorkflowTime {
-    /// Registers the RPC methods, seeds the inactivity presets on first start and runs the timer
-    /// scheduler in the background.
+    /// Registers the RPC methods and runs the timer scheduler in the background.
     public func register(runtime: ServiceRuntime, router: inout RPCRouter) {
-        do {
-            try seedInactivityPolicies()
-        } catch {
-            runtime.logger.error("inactivity presets not installed", ["error": "\(error)"])
-        }
         register(router: &router, principals: runtime.principals)
         runtime.addBackground(scheduler)
     }

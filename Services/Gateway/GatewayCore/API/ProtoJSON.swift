@@ -5,13 +5,16 @@ import Foundation
 /// descriptors linked into this program (found by their C symbol, which protoc-c derives from the
 /// message's full name). Field names are the `.proto` names (`snake_case`); enums by name or
 /// number; `bytes` as base64; 64-bit integers as JSON numbers.
-enum ProtoJSON {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+public enum ProtoJSON {
+    /// A JSON value that does not fit the message (unknown field, wrong type).
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        /// Dotted path of the offending field.
+        public var field: String = ""
     }
 
     /// The descriptor of `ocorrencias.intake.v1.OpenTicketRequest`.
-    static func descriptor(named fullName: String) throws -> UnsafePointer<ProtobufCMessageDescriptor> {
+    public static func descriptor(named fullName: String) throws -> UnsafePointer<ProtobufCMessageDescriptor> {
         let symbol = cSymbol(fullName) + "__descriptor"
         guard let handle = dlopen(nil, RTLD_NOW), let pointer = dlsym(handle, symbol) else {
             throw Failure(description: "mensagem desconhecida por este programa / message unknown to this program: \(fullName) (\(symbol))")
@@ -40,7 +43,7 @@ enum ProtoJSON {
 
     // MARK: JSON → bytes
 
-    static func encode(_ json: [String: Any], as descriptor: UnsafePointer<ProtobufCMessageDescriptor>) throws -> [UInt8] {
+    public static func encode(_ json: [String: Any], as descriptor: UnsafePointer<ProtobufCMessageDescriptor>) throws -> [UInt8] {
         let arena = Arena()
         defer { arena.free() }
         let message = try build(json, descriptor, arena, path: "")
@@ -79,7 +82,8 @@ enum ProtoJSON {
             if value is NSNull { continue }
             guard let field = known.first(where: { String(cString: $0.name) == key }) else {
                 let names = known.map { String(cString: $0.name) }.joined(separator: ", ")
-                throw Failure(description: "campo desconhecido / unknown field \(path)\(key) (\(String(cString: descriptor.pointee.name)): \(names))")
+                throw Failure(description: "campo desconhecido / unknown field \(path)\(key) (\(String(cString: descriptor.pointee.name)): \(names))",
+                              field: "\(path)\(key)")
             }
             let location = message + Int(field.offset)
             if field.label.rawValue == PROTOBUF_C_LABEL_REPEATED.rawValue {
@@ -169,7 +173,7 @@ enum ProtoJSON {
 
     // MARK: bytes → JSON
 
-    static func decode(_ bytes: [UInt8], as descriptor: UnsafePointer<ProtobufCMessageDescriptor>) throws -> [String: Any] {
+    public static func decode(_ bytes: [UInt8], as descriptor: UnsafePointer<ProtobufCMessageDescriptor>) throws -> [String: Any] {
         guard let message = bytes.withUnsafeBufferPointer({ protobuf_c_message_unpack(descriptor, nil, $0.count, $0.baseAddress) }) else {
             throw Failure(description: "resposta inválida / malformed \(String(cString: descriptor.pointee.name))")
         }
@@ -222,5 +226,34 @@ enum ProtoJSON {
             return object(nested, field.descriptor.assumingMemoryBound(to: ProtobufCMessageDescriptor.self))
         default: return NSNull()
         }
+    }
+}
+
+extension ProtoJSON {
+    /// True when the dotted `path` (`filter.stages`) names a field of the message.
+    public static func hasField(_ path: String, in descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> Bool {
+        var current = descriptor
+        let parts = path.split(separator: ".")
+        for (index, part) in parts.enumerated() {
+            guard let field = fields(current).first(where: { String(cString: $0.name) == part }) else { return false }
+            if index < parts.count - 1 {
+                guard field.type.rawValue == PROTOBUF_C_TYPE_MESSAGE.rawValue else { return false }
+                current = field.descriptor.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
+            }
+        }
+        return true
+    }
+
+    /// True when the dotted `path` names a repeated field.
+    public static func isRepeated(_ path: String, in descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> Bool {
+        var current = descriptor
+        let parts = path.split(separator: ".")
+        for (index, part) in parts.enumerated() {
+            guard let field = fields(current).first(where: { String(cString: $0.name) == part }) else { return false }
+            if index == parts.count - 1 { return field.label.rawValue == PROTOBUF_C_LABEL_REPEATED.rawValue }
+            guard field.type.rawValue == PROTOBUF_C_TYPE_MESSAGE.rawValue else { return false }
+            current = field.descriptor.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
+        }
+        return false
     }
 }

@@ -1,0 +1,159 @@
+import CMessages
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+
+/// An HTTP route that is one RPC: the JSON body (the request message's `.proto` field names),
+/// path parameters and query arguments become the request message; the response message comes
+/// back as JSON with the same names. Enums travel by name, `bytes` as base64.
+///
+/// ```swift
+/// router.add(RPCBinding.route("POST", "/v1/tickets/{id}/cancel", "intake", IntakeV1.Intake.cancelTicket,
+///                             path: ["id": "ticket"]))
+/// ```
+public struct RPCBinding: Sendable {
+    public var service: String
+    public var methodPath: String
+    /// Path parameter → request field.
+    public var path: [String: String]
+    /// Query argument → request field (dotted for nested messages; repeated fields take a comma list).
+    public var query: [String: String]
+    public var requestType: String
+    public var responseType: String = ""
+    /// HTTP status of a success.
+    public var status: Int = 200
+    /// Whether the JSON body feeds the request.
+    public var readsBody = false
+    let requestDescriptor: _ProtoDescriptor
+    let responseDescriptor: _ProtoDescriptor
+
+    /// Every request field the binding fills from the URL (checked by a test against the descriptors).
+    public var mappedFields: [String] { Array(path.values) + Array(query.values) }
+
+    /// True when `field` exists in the request message.
+    public func requestHasField(_ field: String) -> Bool { ProtoJSON.hasField(field, in: requestDescriptor.pointer) }
+
+    /// A route calling `method` of `service`.
+    /// - Parameters:
+    ///   - status: the HTTP status of a success (201 for creations).
+    ///   - body: whether the JSON body feeds the request (default: for methods other than GET and DELETE).
+    public static func route<Request, Response>(_ httpMethod: String, _ template: String, _ service: String,
+                                                _ method: RPCMethod<Request, Response>, path: [String: String] = [:],
+                                                query: [String: String] = [:], status: Int = 200, body: Bool? = nil,
+                                                access: RouteAccess = .authenticated) -> Route {
+        var binding = RPCBinding(service: service, methodPath: method.path, path: path, query: query, requestType: Request.protoName,
+                                 requestDescriptor: Request._descriptor, responseDescriptor: Response._descriptor)
+        let readsBody = body ?? !(httpMethod == "GET" || httpMethod == "DELETE")
+        binding.responseType = Response.protoName
+        binding.status = status
+        binding.readsBody = readsBody
+        let bound = binding
+        var route = Route(httpMethod, template, access: access) { request, context in
+            let binding = bound
+            let json = try binding.requestJSON(request, readsBody: readsBody)
+            return .json(try binding.call(json, context: context), status: status)
+        }
+        route.binding = bound
+        return route
+    }
+
+    /// The request message as JSON: body, then query arguments, then path parameters (which win).
+    func requestJSON(_ request: HTTPRequest, readsBody: Bool) throws -> [String: Any] {
+        var json = readsBody ? try request.jsonObject() : [:]
+        for (argument, field) in query {
+            guard let text = request.query[argument], !text.isEmpty else { continue }
+            let value: Any
+            if ProtoJSON.isRepeated(field, in: requestDescriptor.pointer) {
+                value = text.split(separator: ",").map { String($0) }
+            } else if text == "true" || text == "false" {
+                value = text == "true"
+            } else {
+                value = text
+            }
+            Self.set(&json, field.split(separator: ".").map(String.init), value)
+        }
+        for (parameter, field) in path { Self.set(&json, field.split(separator: ".").map(String.init), request.parameter(parameter)) }
+        return json
+    }
+
+    static func set(_ object: inout [String: Any], _ path: [String], _ value: Any) {
+        guard let first = path.first else { return }
+        if path.count == 1 {
+            object[first] = value
+            return
+        }
+        var nested = object[first] as? [String: Any] ?? [:]
+        set(&nested, Array(path.dropFirst()), value)
+        object[first] = nested
+    }
+
+    /// Encodes, calls on the caller's behalf, decodes.
+    func call(_ json: [String: Any], context: RequestContext) throws -> [String: Any] {
+        let payload: [UInt8]
+        do { payload = try ProtoJSON.encode(json, as: requestDescriptor.pointer) } catch let error as ProtoJSON.Failure {
+            throw APIError(status: 400, code: "INVALID_ARGUMENT", pt: "Requisição inválida.", en: "Invalid request.",
+                           details: [.init(field: error.field, reason: "invalid", pt: error.description, en: error.description)])
+        }
+        let bytes = try context.gateway.forward(service: service, path: methodPath, payload: payload, options: context.callOptions())
+        return try ProtoJSON.decode(bytes, as: responseDescriptor.pointer)
+    }
+}
+
+extension RequestContext {
+    /// Calls a method with a JSON request and returns the JSON response (for routes composing several calls).
+    public func callJSON<Request, Response>(_ service: String, _ method: RPCMethod<Request, Response>, _ json: [String: Any]) throws -> [String: Any] {
+        let binding = RPCBinding(service: service, methodPath: method.path, path: [:], query: [:], requestType: Request.protoName,
+                                 requestDescriptor: Request._descriptor, responseDescriptor: Response._descriptor)
+        return try binding.call(json, context: self)
+    }
+}
+
+/// A call started with ``RequestContext/startJSON(_:_:_:)``; ``wait()`` returns its JSON answer.
+public final class PendingJSONCall: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var result: Result<[UInt8], RPCError>?
+    private let decode: ([UInt8]) throws -> [String: Any]
+
+    init(decode: @escaping ([UInt8]) throws -> [String: Any]) { self.decode = decode }
+
+    func complete(_ value: Result<[UInt8], RPCError>) {
+        condition.lock()
+        result = value
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Blocks until the answer arrives.
+    /// - Throws: the call's ``RPCError``.
+    public func wait() throws -> [String: Any] {
+        condition.lock()
+        while result == nil { condition.wait() }
+        let value = result!
+        condition.unlock()
+        return try decode(try value.get())
+    }
+}
+
+extension RequestContext {
+    /// Starts a call without waiting (to run two calls of one request at once).
+    public func startJSON<Request, Response>(_ service: String, _ method: RPCMethod<Request, Response>, _ json: [String: Any]) -> PendingJSONCall {
+        let pending = PendingJSONCall { bytes in try ProtoJSON.decode(bytes, as: Response._descriptor.pointer) }
+        let payload: [UInt8]
+        do { payload = try ProtoJSON.encode(json, as: Request._descriptor.pointer) } catch {
+            pending.complete(.failure(RPCError(.invalidArgument, "\(error)")))
+            return pending
+        }
+        let gateway = self.gateway
+        let start = MonotonicClock.nanoseconds()
+        gateway.runtime.client(for: service).start(path: method.path, payload: payload, options: callOptions()) { result in
+            let code: Int32 = switch result {
+            case .success: 0
+            case .failure(let error): error.code.rawValue
+            }
+            gateway.metrics.recordCall(method: method.path, code: code, nanoseconds: MonotonicClock.nanoseconds() - start)
+            pending.complete(result)
+        }
+        return pending
+    }
+}

@@ -1,0 +1,183 @@
+import CSodium
+import Foundation
+import Messages
+import RPC
+import ServiceKit
+import Storage
+
+/// What became of one received e-mail.
+public enum MailOutcome: Sendable, Equatable {
+    /// A new ticket was opened.
+    case opened(ticketID: String, code: String)
+    /// The same Message-ID was taken in before; nothing new was stored.
+    case duplicate(ticketID: String, code: String)
+    /// The message was added to a ticket as a customer reply.
+    case replied(ticketID: String, code: String, messageID: String)
+    /// Refused, with the reason in pt-BR and English (unknown sender, foreign sender, ...).
+    case rejected(reason: String)
+}
+
+/// How e-mails become tickets and replies.
+public struct MailIngestSettings: Sendable {
+    /// Category of tickets opened by e-mail (the customer does not declare one).
+    public var category: CommonV1.Category = .problema
+    /// Product recorded on tickets opened by e-mail until triage sets the real one.
+    public var product = "email"
+
+    public init() {}
+
+    /// `INTAKE_EMAIL_PRODUCT` (default `email`).
+    public init(environment: [String: String]) {
+        if let product = environment["INTAKE_EMAIL_PRODUCT"], !product.isEmpty { self.product = product }
+    }
+}
+
+extension IntakeContext {
+    /// Takes in one e-mail.
+    ///
+    /// - A reply is recognized by a verified ``ReplyToken`` in a recipient address, In-Reply-To
+    ///   or References, or failing that by In-Reply-To/References naming the Message-ID of the
+    ///   e-mail that opened a ticket or of a reply already taken in. A ticket number quoted in the
+    ///   subject is never trusted. The sender must be an active contact of that ticket's
+    ///   organization; otherwise the message is rejected (it is never appended to a foreign ticket).
+    /// - Anything else opens a ticket, if the sender is an active, authorized contact of an active
+    ///   organization; an unknown sender is rejected.
+    /// - The same Message-ID never creates two tickets or two replies.
+    public func ingest(_ mail: MailMessage, tokens: ReplyToken, settings mailSettings: MailIngestSettings = MailIngestSettings()) throws -> MailOutcome {
+        guard !mail.fromAddress.isEmpty else {
+            return .rejected(reason: "mensagem sem remetente / message without a sender")
+        }
+        let contacts = try database.read { try DirectoryStore.contacts($0, email: mail.fromAddress) }.filter(\.active)
+        guard !contacts.isEmpty else {
+            return .rejected(reason: "remetente desconhecido: \(mail.fromAddress) não é contato de nenhum cliente / unknown sender: \(mail.fromAddress) is no customer's contact")
+        }
+
+        // Seen before?
+        if let known = try database.read({ tx -> MailOutcome? in
+            if let ticket = try TicketStore.ticket(tx, emailMessageID: mail.messageID) {
+                return .duplicate(ticketID: ticket.id, code: ticket.code)
+            }
+            if let row = try tx.queryOne("""
+                SELECT t.id, t.code FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id WHERE m.email_message_id = ?
+                """, [.text(mail.messageID)]) {
+                return .duplicate(ticketID: try row.text("id"), code: try row.text("code"))
+            }
+            return nil
+        }) { return known }
+
+        // A reply?
+        if let ticket = try threadedTicket(mail, tokens: tokens) {
+            guard let author = contacts.first(where: { $0.organizationID == ticket.organization?.id }) else {
+                return .rejected(reason: "remetente \(mail.fromAddress) não pertence à organização da ocorrência \(ticket.code) / sender \(mail.fromAddress) does not belong to the organization of ticket \(ticket.code)")
+            }
+            let caller = Self.mailCaller(author, mail: mail)
+            var reply = IntakeV1.ReplyRequest()
+            reply.ticket = ticket.id
+            reply.text = Self.withoutQuotedText(mail.text)
+            reply.channel = "email"
+            reply.emailMessageID = mail.messageID
+            do {
+                reply.attachmentIDs = try storeAttachments(mail, caller: caller)
+                let response = try self.reply(reply, caller: caller)
+                return .replied(ticketID: ticket.id, code: ticket.code, messageID: response.message?.id ?? "")
+            } catch let error as RPCError where error.code == .failedPrecondition || error.code == .invalidArgument {
+                return .rejected(reason: error.message)
+            }
+        }
+
+        // A new ticket.
+        guard let author = contacts.first(where: { $0.authorized }) else {
+            return .rejected(reason: "remetente \(mail.fromAddress) não é contato autorizado a abrir ocorrências / sender \(mail.fromAddress) is not authorized to open tickets")
+        }
+        let caller = Self.mailCaller(author, mail: mail)
+        var request = IntakeV1.OpenTicketRequest()
+        request.organizationID = author.organizationID
+        request.contactID = author.id
+        request.channel = "email"
+        request.origin = "customer"
+        request.category = mailSettings.category
+        request.priority = .normal
+        request.product = mailSettings.product
+        request.subject = String((mail.subject.isEmpty ? "(sem assunto)" : mail.subject).prefix(200))
+        request.request = mail.text.isEmpty ? "(mensagem sem texto / message without text)" : String(mail.text.prefix(100_000))
+        request.emailMessageID = mail.messageID
+        do {
+            request.attachmentIDs = try storeAttachments(mail, caller: caller)
+            let response = try openTicket(request, caller: caller)
+            guard let ticket = response.ticket else { throw RPCError(.internal, "no ticket") }
+            return response.duplicate ? .duplicate(ticketID: ticket.id, code: ticket.code) : .opened(ticketID: ticket.id, code: ticket.code)
+        } catch let error as RPCError where [.failedPrecondition, .invalidArgument, .permissionDenied, .resourceExhausted].contains(error.code) {
+            let fields = error.violations.map { "\($0.field): \($0.descriptionPT) / \($0.descriptionEN)" }.joined(separator: "; ")
+            return .rejected(reason: fields.isEmpty ? error.message : "\(error.message) (\(fields))")
+        }
+    }
+
+    /// The ticket an e-mail replies to, if any: by verified token first, then by Message-ID.
+    func threadedTicket(_ mail: MailMessage, tokens: ReplyToken) throws -> IntakeV1.Ticket? {
+        try database.read { tx in
+            if let id = tokens.ticketID(in: mail.threadingText), let ticket = try TicketStore.ticket(tx, reference: id) {
+                return ticket
+            }
+            for referenced in mail.referencedMessageIDs {
+                if let ticket = try TicketStore.ticket(tx, emailMessageID: referenced) { return ticket }
+                if let id = try tx.queryOne("SELECT ticket_id FROM ticket_messages WHERE email_message_id = ?", [.text(referenced)])?.text("ticket_id"),
+                   let ticket = try TicketStore.ticket(tx, reference: id) {
+                    return ticket
+                }
+            }
+            return nil
+        }
+    }
+
+    /// Stores the message's attachments as uploads of `caller`; their ids.
+    func storeAttachments(_ mail: MailMessage, caller: Caller) throws -> [String] {
+        try mail.attachments.map { attachment in
+            var first = IntakeV1.UploadAttachmentRequest()
+            first.fileName = attachment.fileName
+            first.contentType = attachment.contentType
+            first.sizeBytes = Int64(attachment.bytes.count)
+            first.sha256 = Self.sha256Hex(attachment.bytes)
+            first.data = attachment.bytes
+            return try upload(first: first, next: { nil }, caller: caller).id
+        }
+    }
+
+    /// The customer an e-mail acts as, once its sender is matched to a contact.
+    static func mailCaller(_ contact: IntakeV1.Contact, mail: MailMessage) -> Caller {
+        var principal = AuthV1.Principal()
+        principal.kind = .customer
+        principal.id = contact.id
+        principal.displayName = contact.name.isEmpty ? mail.fromName : contact.name
+        principal.email = mail.fromAddress
+        principal.organizationID = contact.organizationID
+        return Caller(principal)
+    }
+
+    /// The reply without the quoted previous message: lines starting with `>` and everything after
+    /// a "On ... wrote:" / "Em ... escreveu:" / Outlook "-----Original Message-----" marker.
+    static func withoutQuotedText(_ text: String) -> String {
+        var kept: [Substring] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix(">") { continue }
+            let lower = trimmed.lowercased()
+            if (lower.hasPrefix("em ") && lower.hasSuffix("escreveu:")) || (lower.hasPrefix("on ") && lower.hasSuffix("wrote:"))
+                || lower.hasPrefix("-----original message-----") || lower.hasPrefix("-----mensagem original-----")
+                || (lower.hasPrefix("de:") && kept.contains(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix("___") })) {
+                break
+            }
+            kept.append(line)
+        }
+        while let last = kept.last, last.trimmingCharacters(in: .whitespaces).isEmpty || last.trimmingCharacters(in: .whitespaces).hasPrefix("___") {
+            kept.removeLast()
+        }
+        let result = kept.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+        return result.isEmpty ? text.trimmingCharacters(in: .whitespacesAndNewlines) : result
+    }
+
+    static func sha256Hex(_ bytes: [UInt8]) -> String {
+        var digest = [UInt8](repeating: 0, count: 32)
+        _ = bytes.withUnsafeBufferPointer { crypto_hash_sha256(&digest, $0.baseAddress, UInt64($0.count)) }
+        return digest.map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,134 @@
+import CGMime
+import Foundation
+import Synchronization
+
+/// One received e-mail, parsed by GMime: headers decoded (RFC 2047), bodies decoded
+/// (quoted-printable, base64) and converted to UTF-8 from their charset, attachments as bytes.
+///
+/// ```swift
+/// let mail = try MailMessage(raw: Array(FileHandle.standardInput.readDataToEndOfFile()))
+/// print(mail.subject, mail.fromAddress, mail.text)
+/// ```
+public struct MailMessage: Sendable {
+    public struct Attachment: Sendable {
+        public var fileName: String
+        public var contentType: String
+        public var bytes: [UInt8]
+    }
+
+    /// Without angle brackets. When the message has none, one derived from its SHA-256, so the
+    /// same raw message always gets the same id.
+    public var messageID: String
+    public var fromAddress: String
+    public var fromName: String
+    /// Addresses of To, Cc and Delivered-To/X-Original-To, lower-cased.
+    public var recipients: [String]
+    public var subject: String
+    public var inReplyTo: String
+    public var references: String
+    /// The plain-text body; from the HTML part, converted, when there is no text part.
+    public var text: String
+    public var html: String
+    public var attachments: [Attachment]
+
+    private static let initialized = Mutex(false)
+
+    /// Parses a raw RFC 5322 message.
+    /// - Throws: ``MailError/malformed`` when GMime finds no message.
+    public init(raw: [UInt8]) throws {
+        Self.initialized.withLock { done in
+            if !done { cgmime_init(); done = true }
+        }
+        guard let message = raw.withUnsafeBytes({ buffer in
+            cgmime_parse(buffer.baseAddress?.assumingMemoryBound(to: CChar.self), buffer.count)
+        }) else { throw MailError.malformed("não é uma mensagem RFC 5322 / not an RFC 5322 message") }
+        defer { cgmime_unref(UnsafeMutableRawPointer(message)) }
+        func string(_ pointer: UnsafePointer<CChar>?) -> String { pointer.map { String(cString: $0) } ?? "" }
+
+        let id = string(cgmime_message_id(message)).trimmingCharacters(in: CharacterSet(charactersIn: "<> \t\r\n"))
+        messageID = id.isEmpty ? "sha256-\(IntakeContext.sha256Hex(raw))@intake.invalid" : id
+        subject = string(cgmime_subject(message)).trimmingCharacters(in: .whitespacesAndNewlines)
+        inReplyTo = string(cgmime_header(message, "In-Reply-To"))
+        references = string(cgmime_header(message, "References"))
+        let from = cgmime_addresses(message, 0)
+        fromAddress = cgmime_address_count(from) > 0 ? string(cgmime_address_email(from, 0)).lowercased() : ""
+        fromName = cgmime_address_count(from) > 0 ? string(cgmime_address_name(from, 0)) : ""
+        var recipients: [String] = []
+        for which in [Int32(1), 2] {
+            let list = cgmime_addresses(message, which)
+            for index in 0..<cgmime_address_count(list) {
+                let address = string(cgmime_address_email(list, index))
+                if !address.isEmpty { recipients.append(address.lowercased()) }
+            }
+        }
+        for header in ["Delivered-To", "X-Original-To", "Envelope-To"] {
+            let value = string(cgmime_header(message, header)).trimmingCharacters(in: .whitespaces)
+            if !value.isEmpty { recipients.append(value.lowercased()) }
+        }
+        self.recipients = recipients
+
+        var plain: [String] = []
+        var html: [String] = []
+        var attachments: [Attachment] = []
+        let parts = cgmime_leaf_parts(message)
+        defer { cgmime_free_parts(parts) }
+        for index in 0..<cgmime_parts_count(parts) {
+            guard let part = cgmime_parts_at(parts, index) else { continue }
+            let typePointer = cgmime_part_mime_type(part)
+            let type = string(typePointer).lowercased()
+            cgmime_free(typePointer)
+            let fileName = string(cgmime_part_filename(part))
+            let isAttachment = cgmime_part_is_attachment(part) != 0 || (!fileName.isEmpty && !type.hasPrefix("text/"))
+                || !(type.hasPrefix("text/plain") || type.hasPrefix("text/html"))
+            if !isAttachment, let textPointer = cgmime_part_text(part) {
+                let text = String(cString: textPointer)
+                cgmime_free(textPointer)
+                if type == "text/html" { html.append(text) } else { plain.append(text) }
+                continue
+            }
+            let bytes = cgmime_part_bytes(part)
+            let count = Int(cgmime_bytes_length(bytes))
+            let content = count == 0 ? [] : Array(UnsafeBufferPointer(start: cgmime_bytes_data(bytes), count: count))
+            cgmime_bytes_free(bytes)
+            let name = fileName.isEmpty ? "anexo-\(attachments.count + 1)" + Self.extensionFor(type) : fileName
+            attachments.append(Attachment(fileName: name, contentType: type, bytes: content))
+        }
+        self.html = html.joined(separator: "\n")
+        let plainText = plain.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+        text = plainText.isEmpty ? HTMLText.plainText(self.html) : plainText
+        self.attachments = attachments
+    }
+
+    /// Every header value where a reply token may appear: recipients, In-Reply-To, References.
+    public var threadingText: String {
+        (recipients + [inReplyTo, references]).joined(separator: " ")
+    }
+
+    /// Message-IDs named by In-Reply-To and References, without brackets.
+    public var referencedMessageIDs: [String] {
+        "\(inReplyTo) \(references)".split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "," })
+            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "<>")) }.filter { !$0.isEmpty }
+    }
+
+    static func extensionFor(_ type: String) -> String {
+        switch type {
+        case "image/png": return ".png"
+        case "image/jpeg": return ".jpg"
+        case "image/gif": return ".gif"
+        case "application/pdf": return ".pdf"
+        case "message/rfc822": return ".eml"
+        default: return ".bin"
+        }
+    }
+}
+
+/// Why a message could not be taken in.
+public enum MailError: Error, CustomStringConvertible, Equatable {
+    case malformed(String)
+
+    public var description: String {
+        switch self {
+        case .malformed(let text): return text
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// A Python peer (aiosmtpd sink or webhook receiver) from Tests/NotificationTests/Support.
+final class BenchPeer {
+    let process = Process()
+    let port: Int
+
+    static let support = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../NotificationTests/Support").standardized.path
+
+    init(script: String, arguments: [String]) throws {
+        port = try Self.freePort()
+        let pipe = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["\(Self.support)/\(script)", "--port", String(port)] + arguments
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        let limit = Date().addingTimeInterval(15)
+        while !text.contains("ready") && Date() < limit {
+            let data = pipe.fileHandleForReading.availableData
+            if data.isEmpty { usleep(10_000) } else { text += String(decoding: data, as: UTF8.self) }
+        }
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Runs `count` jobs on `threads` threads, each thread with its own state; returns seconds.
+func timedParallel<State>(count: Int, threads: Int, makeState: @escaping @Sendable () -> State,
+                          job: @escaping @Sendable (State, Int) -> Void) -> Double {
+    let next = NSLock()
+    nonisolated(unsafe) var index = 0
+    let group = DispatchGroup()
+    let start = Date()
+    for _ in 0..<threads {
+        group.enter()
+        Thread {
+            let state = makeState()
+            while true {
+                next.lock()
+                let i = index
+                index += 1
+                next.unlock()
+                if i >= count { break }
+                job(state, i)
+            }
+            group.leave()
+        }.start()
+    }
+    group.wait()
+    return Date().timeIntervalSince(start)
+}

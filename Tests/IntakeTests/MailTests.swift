@@ -1,0 +1,157 @@
+import Foundation
+import IntakeCore
+import Messages
+import RPC
+import RPCTransport
+import ServiceKit
+import Storage
+import Testing
+import TestSupport
+
+enum Fixtures {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+    static func bytes(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: directory.appendingPathComponent(name)))
+    }
+
+    static func text(_ name: String, replacing: [String: String] = [:]) throws -> [UInt8] {
+        var text = String(decoding: try bytes(name), as: UTF8.self)
+        for (key, value) in replacing { text = text.replacingOccurrences(of: key, with: value) }
+        return Array(text.utf8)
+    }
+}
+
+@Suite("E-mail parsing (GMime)")
+struct MailParsingTests {
+    @Test("Thunderbird: RFC 2047 subject, quoted-printable UTF-8 body, RFC 2231 file name, base64 attachment")
+    func thunderbird() throws {
+        let mail = try MailMessage(raw: Fixtures.bytes("thunderbird-new-ticket.eml"))
+        #expect(mail.subject == "Nota fiscal não transmite – rejeição 539")
+        #expect(mail.fromAddress == "maria@acme.example" && mail.fromName == "Maria Souza")
+        #expect(mail.messageID == "4f2a9c1e-7b3d-4e55-9a1c-2d8e6f0b1a77@acme.example")
+        #expect(mail.text.contains("devolve a rejeição 539 (duplicidade)"))
+        #expect(mail.attachments.count == 1)
+        #expect(mail.attachments.first?.fileName == "relatório.pdf" && mail.attachments.first?.contentType == "application/pdf")
+        #expect(mail.attachments.first?.bytes == (try Fixtures.bytes("thunderbird-attachment.bin")))
+    }
+
+    @Test("Outlook: HTML-only latin-1 quoted-printable body becomes text; base64 latin-1 subject")
+    func outlookHTMLOnly() throws {
+        let mail = try MailMessage(raw: Fixtures.bytes("outlook-html-only.eml"))
+        #expect(mail.subject == "Relatório de comissões não gera")
+        #expect(mail.fromName == "João Lima" && mail.fromAddress == "joao@acme.example")
+        #expect(mail.text.contains("O relatório de comissões (rotina COM210) não gera desde a atualização"))
+        #expect(mail.text.contains("Afeta todos os usuários & todas as filiais.\nObrigado,"))
+        #expect(!mail.text.contains("MsoNormal") && !mail.text.contains("<"))
+        #expect(mail.attachments.isEmpty)
+    }
+
+    @Test("Gmail: multipart/alternative with base64 text, threading headers and an image")
+    func gmail() throws {
+        let mail = try MailMessage(raw: Fixtures.text("gmail-reply.eml", replacing: ["{{TOKEN}}": "abc"]))
+        #expect(mail.text.hasPrefix("Segue o print da tela com o erro."))
+        #expect(mail.referencedMessageIDs == ["n.d1.abc@suporte.example", "n.d1.abc@suporte.example"])
+        #expect(mail.recipients.contains("suporte+abc@suporte.example"))
+        #expect(mail.attachments.map(\.fileName) == ["image.png"])
+        #expect(mail.attachments.first?.bytes == (try Fixtures.bytes("gmail-attachment.png")))
+    }
+}
+
+@Suite("E-mail channel in", .serialized)
+struct MailIngestTests {
+    @Test("new mails open tickets, replies land on the right ticket by signed token, the same Message-ID is taken once, strangers are refused", arguments: TestEngines.all)
+    func ingest(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let tokens = ReplyToken(secret: DeploymentSecret(bytes: Array(harness.secretText.utf8)))
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let beta = try harness.organization("Beta", taxID: "12ABC34501DE35")
+        _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
+        _ = try harness.contact(acme, "João Lima", email: "joao@acme.example")
+        _ = try harness.contact(beta, "Intruso", email: "intruso@beta.example")
+        let intake = harness.intake
+
+        let thunderbird = try MailMessage(raw: Fixtures.bytes("thunderbird-new-ticket.eml"))
+        guard case .opened(let ticketID, let code) = try intake.ingest(thunderbird, tokens: tokens) else {
+            Issue.record("not opened"); return
+        }
+        #expect(try intake.ingest(thunderbird, tokens: tokens) == .duplicate(ticketID: ticketID, code: code))
+        let ticket = try harness.intake.getTicket(ticketID, caller: Caller(IntakeHarness.agent()))
+        #expect(ticket.channel == "email" && ticket.subject == "Nota fiscal não transmite – rejeição 539")
+        #expect(ticket.organization?.id == acme.id && ticket.contact?.email == "maria@acme.example")
+        #expect(ticket.attachments.map(\.fileName) == ["relatório.pdf"])
+        #expect(ticket.emailMessageID == thunderbird.messageID)
+        let opened = try harness.events(IntakeV1.TicketOpened.self)
+        #expect(opened.count == 1 && opened[0].emailMessageID == thunderbird.messageID && opened[0].channel == "email")
+
+        let outlook = try MailMessage(raw: Fixtures.bytes("outlook-html-only.eml"))
+        guard case .opened(let secondID, _) = try intake.ingest(outlook, tokens: tokens) else { Issue.record("outlook not opened"); return }
+        #expect(try intake.getTicket(secondID, caller: Caller(IntakeHarness.agent())).request.contains("rotina COM210"))
+
+        // A reply to a notification: the token sits in the reply address and the Message-ID.
+        let token = tokens.token(ticketID: ticketID)
+        let reply = try MailMessage(raw: Fixtures.text("gmail-reply.eml", replacing: ["{{TOKEN}}": token]))
+        guard case .replied(let repliedID, _, _) = try intake.ingest(reply, tokens: tokens) else { Issue.record("not replied"); return }
+        #expect(repliedID == ticketID)
+        #expect(try intake.ingest(reply, tokens: tokens) == .duplicate(ticketID: ticketID, code: code))
+        let replied = try harness.events(IntakeV1.CustomerReplied.self)
+        #expect(replied.count == 1 && replied[0].text == "Segue o print da tela com o erro." && replied[0].channel == "email")
+        #expect(replied[0].attachments.map(\.fileName) == ["image.png"])
+
+        // The same reply sent by someone of another organization is refused, not appended.
+        let foreign = try MailMessage(raw: Fixtures.text("gmail-reply.eml", replacing: [
+            "{{TOKEN}}": token, "maria@acme.example": "intruso@beta.example", "CAKf3+9aB7x": "OTHER-ID",
+        ]))
+        guard case .rejected(let reason) = try intake.ingest(foreign, tokens: tokens) else { Issue.record("foreign accepted"); return }
+        #expect(reason.contains("não pertence à organização") && reason.contains("does not belong"))
+        // A forged token (and a ticket number in the subject) threads nothing: it opens the
+        // stranger's own ticket in their own organization.
+        let forged = try MailMessage(raw: Fixtures.text("gmail-reply.eml", replacing: [
+            "{{TOKEN}}": ticketID + "-0123456789abcdef", "maria@acme.example": "intruso@beta.example", "CAKf3+9aB7x": "FORGED-ID",
+        ]))
+        guard case .opened(let strangerTicket, _) = try intake.ingest(forged, tokens: tokens) else { Issue.record("forged not opened"); return }
+        #expect(try intake.getTicket(strangerTicket, caller: Caller(IntakeHarness.agent())).organization?.id == beta.id)
+        #expect(try intake.getTicket(ticketID, caller: Caller(IntakeHarness.agent())).messages.count == 1)
+
+        let unknown = try MailMessage(raw: Fixtures.bytes("unknown-sender.eml"))
+        guard case .rejected(let unknownReason) = try intake.ingest(unknown, tokens: tokens) else { Issue.record("unknown accepted"); return }
+        #expect(unknownReason.contains("unknown sender"))
+        #expect(try harness.count("tickets") == 3)
+    }
+
+    @Test("`intake ingest-mail` reads a raw message on stdin: 0 when taken in, 67 for an unknown sender", arguments: TestEngines.all)
+    func command(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
+        func run(_ fixture: String) throws -> (Int32, [String: String]) {
+            let process = Process()
+            process.executableURL = BuildProducts.executable("intake")
+            process.arguments = ["ingest-mail"]
+            var environment = ProcessInfo.processInfo.environment
+            for (key, value) in harness.environment { environment[key] = value }
+            process.environment = environment
+            let input = Pipe(), output = Pipe()
+            process.standardInput = input
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            input.fileHandleForWriting.write(Data(try Fixtures.bytes(fixture)))
+            try input.fileHandleForWriting.close()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: String] ?? [:]
+            return (process.terminationStatus, json)
+        }
+        let (status, result) = try run("thunderbird-new-ticket.eml")
+        #expect(status == 0 && result["outcome"] == "opened" && result["code"]?.hasSuffix("-000001") == true)
+        let (again, second) = try run("thunderbird-new-ticket.eml")
+        #expect(again == 0 && second["outcome"] == "duplicate" && second["ticket_id"] == result["ticket_id"])
+        let (refused, rejection) = try run("unknown-sender.eml")
+        #expect(refused == 67 && rejection["outcome"] == "rejected")
+        // The running service sees the ticket the command stored.
+        var get = IntakeV1.GetTicketRequest()
+        get.ticket = result["ticket_id"] ?? ""
+        #expect(try harness.client.call(IntakeV1.Intake.getTicket, get, options: harness.staff).attachments.count == 1)
+    }
+}

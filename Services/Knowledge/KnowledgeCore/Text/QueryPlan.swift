@@ -22,7 +22,12 @@ public struct QueryPlan: Sendable, Equatable {
     public var isEmpty: Bool { concepts.isEmpty }
 
     /// The concepts retrieval uses, and whether every one must match (only common concepts).
+    /// Concepts the vocabulary does not know (frequency 0) never displace common ones: they join
+    /// the OR when rarer known concepts exist, and are left out of the all-common AND.
     public var retrieval: (concepts: [Concept], all: Bool) {
+        let known = concepts.indices.filter { !common[$0] && concepts[$0].frequency > 0 }
+        let commonOnes = concepts.indices.filter { common[$0] }
+        if known.isEmpty && !commonOnes.isEmpty { return (commonOnes.map { concepts[$0] }, true) }
         let rare = concepts.indices.filter { !common[$0] }.map { concepts[$0] }
         return rare.isEmpty ? (concepts, true) : (rare, false)
     }

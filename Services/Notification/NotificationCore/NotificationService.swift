@@ -34,7 +34,8 @@ public enum NotificationService {
         let publisher = EventPublisher(source: "notification")
         let identity = MessageIdentity(secret: runtime.secret, domain: settings.mailDomain, replyLocalPart: settings.replyLocalPart)
         let planner = DeliveryPlanner(rules: rules, settings: settings, identity: identity, publisher: publisher)
-        let dispatcher = DeliveryDispatcher(database: runtime.database, settings: settings, logger: runtime.logger, publisher: publisher)
+        let dispatcher = DeliveryDispatcher(database: runtime.database, settings: settings, logger: runtime.logger, publisher: publisher,
+                                            instanceID: "\(runtime.configuration.host):\(runtime.configuration.port)")
 
         var consumer = EventConsumer(consumer: "notification")
         EventHandlers.register(&consumer, planner: planner)

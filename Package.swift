@@ -55,7 +55,7 @@ let package = Package(
                 path: "Shared/ServiceKit", swiftSettings: strict),
 
         // MARK: Services (a testable core library and a thin executable each)
-        .target(name: "IntakeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "CSodium", "CGMime"],
+        .target(name: "IntakeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "CSodium", "CGMime", "CCurl", "Observability"],
                 path: "Services/Intake/IntakeCore", swiftSettings: strict),
         .executableTarget(name: "intake", dependencies: ["IntakeCore", "ServiceKit"], path: "Services/Intake/Executable", swiftSettings: strict),
         .target(name: "WorkflowCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],

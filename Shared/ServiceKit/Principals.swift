@@ -62,7 +62,17 @@ public struct PrincipalSigner: Sendable {
         return principal
     }
 
-    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
+    /// Lower-case hex without `String(format:)`, which is slow on Linux (the gateway signs every call).
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 
     static func unhex(_ text: String) -> [UInt8]? {
         guard text.count % 2 == 0 else { return nil }

@@ -53,3 +53,24 @@ struct BindingTests {
         #expect(APIError.httpStatus(for: .internal) == 500)
     }
 }
+
+@Suite("Portal assets")
+struct PortalAssetTests {
+    @Test("the portal served is Services/Gateway/PortalAssets (run scripts/embed-portal after editing)")
+    func embeddedPortalIsCurrent() throws {
+        var directory = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { directory.deleteLastPathComponent() }
+        directory.appendPathComponent("Services/Gateway/PortalAssets")
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        #expect(names == ["index.html", "portal.css", "portal.js"])
+        for name in names {
+            let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+            let served = Gateway.makeRouter().match(method: "GET", path: name == "index.html" ? "/portal/" : "/assets/\(name)")
+            guard case .found = served else {
+                Issue.record("no route for \(name)")
+                continue
+            }
+            #expect(PortalAssetProbe.text(name) + "\n" == text, "\(name) is stale: run scripts/embed-portal")
+        }
+    }
+}

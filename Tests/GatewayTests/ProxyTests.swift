@@ -75,6 +75,11 @@ struct ProxyTests {
         #expect(echoed.payload == echo.payload)
         // Without it the gateway answers: reflection lists every service's methods.
         _ = try client.call(RpcV1.Reflection.listMethods, RpcV1.ListMethodsRequest())
+        // A domain method, forwarded to intake with the key's principal signed in (intake refuses
+        // calls without a valid principal, so an answer proves it arrived signed).
+        var lookup = IntakeV1.LookupCustomersRequest()
+        lookup.query = "Acme"
+        _ = try client.call(IntakeV1.Intake.lookupCustomers, lookup)
         // Event delivery is internal.
         #expect(throws: RPCError.self) {
             _ = try client.callRaw(path: "/ocorrencias.events.v1.EventSink/Deliver", payload: [])

@@ -15,15 +15,21 @@ struct TicketFlowTests {
         return try condition()
     }
 
-    @Test("a customer opens a ticket with an attachment after a suggestion; an agent takes it and asks; the customer replies", arguments: TestEngines.all)
-    func ticketFlow(engine: DatabaseEngine) throws {
-        let deployment = try ProxyTests.Deployment(engine: engine)
-        let gateway = deployment.gateway
+    struct Seeded {
+        var admin: String
+        var maria: String
+        var ana: String
+        var organizationID: String
+        var password = "Us3r-Passw0rd!x"
+    }
+
+    /// Workflow's directory (agent Ana in group n1, routing to it), intake's (company Acme and its
+    /// administrator contact Maria), their gateway sign-ins, and a published FAQ.
+    static func seed(_ gateway: GatewayHarness) throws -> Seeded {
         let admin = try gateway.adminToken()
         func ok(_ response: GatewayHarness.Response, _ status: Int = 200, sourceLocation: SourceLocation = #_sourceLocation) {
             #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
         }
-
         // Workflow's directory: an agent in a group, and a routing rule to it.
         ok(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-ana", "name": "Ana", "email": "ana@suporte.example",
                                                                       "max_access_level": 1, "active": true]], bearer: admin))
@@ -42,12 +48,25 @@ struct TicketFlowTests {
         // Their sign-ins, linked to intake's contact and workflow's agent.
         let maria = try gateway.createUser(admin: admin, email: "maria@acme.com.br", role: "customer_admin", organization: organizationID, contact: contactID)
         let ana = try gateway.createUser(admin: admin, email: "ana@suporte.example", role: "agent", agent: "A-ana", accessLevel: 1)
-        let stranger = try gateway.createUser(admin: admin, email: "x@outra.com", role: "customer_contact", organization: "ORG-OTHER", contact: "C-OTHER")
 
         // A published FAQ the customer sees as a suggestion while typing the subject.
         ok(try gateway.request("POST", "/v1/knowledge/articles", json: [
             "kind": "FAQ", "title": "Nota fiscal rejeitada com erro 539", "body_markdown": "Confira o CNPJ do destinatário e transmita de novo.",
             "product": "ERP", "module": "Fiscal", "visibility": "VISIBILITY_CUSTOMERS", "state": "PUBLISHED"], bearer: admin), 201)
+        return Seeded(admin: admin, maria: maria, ana: ana, organizationID: organizationID)
+    }
+
+    @Test("a customer opens a ticket with an attachment after a suggestion; an agent takes it and asks; the customer replies", arguments: TestEngines.all)
+    func ticketFlow(engine: DatabaseEngine) throws {
+        let deployment = try ProxyTests.Deployment(engine: engine)
+        let gateway = deployment.gateway
+        func ok(_ response: GatewayHarness.Response, _ status: Int = 200, sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
+        }
+
+        let seeded = try Self.seed(gateway)
+        let (admin, maria, ana, organizationID) = (seeded.admin, seeded.maria, seeded.ana, seeded.organizationID)
+        let stranger = try gateway.createUser(admin: admin, email: "x@outra.com", role: "customer_contact", organization: "ORG-OTHER", contact: "C-OTHER")
         let suggestion = try gateway.request("GET", "/v1/knowledge/suggest?subject=nota%20fiscal%20rejei&draft_id=D-1", bearer: maria)
         ok(suggestion)
         #expect(suggestion.text.contains("Nota fiscal rejeitada"), "\(suggestion.text)")
@@ -111,6 +130,33 @@ struct TicketFlowTests {
         #expect(download.body == file)
         ok(try gateway.request("GET", "/v1/tickets/\(ticketID)/history", bearer: ana))
         ok(try gateway.request("GET", "/v1/deliveries?ticket_id=\(ticketID)", bearer: admin))
+
+        // Workflow's time (SLA, metrics report, survey): routed to workflow, whose executable does
+        // not register the WorkflowTime service yet (501 today; the answer is checked against the
+        // document either way). The queue as CSV works.
+        let sla = try gateway.request("GET", "/v1/tickets/\(ticketID)/sla", bearer: ana)
+        #expect(sla.status == 200 || sla.status == 501)
+        let today = ISO8601DateFormatter.string(from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+        let tomorrow = ISO8601DateFormatter.string(from: Date().addingTimeInterval(86_400), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+        let report = try gateway.request("GET", "/v1/reports/metrics?from_day=\(today)&to_day=\(tomorrow)", bearer: admin)
+        #expect(report.status == 200 || report.status == 501)
+        let export = try gateway.request("GET", "/v1/tickets/export.csv", bearer: admin)
+        ok(export)
+        #expect(export.header("Content-Type")?.hasPrefix("text/csv") == true)
+        #expect(export.text.contains(ticket["code"] as? String ?? "?"), "\(export.text.prefix(500))")
+        let forged = try gateway.request("POST", "/v1/surveys/answer", json: ["token": "forged", "score": 5])
+        #expect(forged.status >= 400 && forged.status != 500, "\(forged.text)")
+
+        // The CLI lists the customer's tickets with her token.
+        let cli = try GatewayHarness.run(BuildProducts.executable("ocorre"), ["tickets", "list", "--json"],
+                                         environment: ["OCORRE_URL": "http://127.0.0.1:\(gateway.httpPort)", "OCORRE_TOKEN": maria,
+                                                       "OCORRE_CONFIG": gateway.directory.path + "/none.json"])
+        #expect(cli.status == 0, "\(cli.error)")
+        #expect(cli.output.contains(ticketID))
+        let table = try GatewayHarness.run(BuildProducts.executable("ocorre"), ["tickets", "list"],
+                                           environment: ["OCORRE_URL": "http://127.0.0.1:\(gateway.httpPort)", "OCORRE_TOKEN": maria,
+                                                         "OCORRE_CONFIG": gateway.directory.path + "/none.json"])
+        #expect(table.output.contains("SUBJECT") && table.output.contains("Nota fiscal não transmite"), "\(table.output)")
 
         // The company administrator invites a colleague: notification records the e-mail.
         ok(try gateway.request("POST", "/v1/invitations", json: ["email": "joao@acme.com.br", "display_name": "João"], bearer: maria), 201)

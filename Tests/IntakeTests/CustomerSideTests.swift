@@ -97,4 +97,42 @@ struct CustomerSideTests {
         let read = try harness.client.call(IntakeV1.Intake.getTicket, get, options: asMaria)
         #expect(read.messages.isEmpty && read.status == "open" && read.attachments.map(\.id) == [file.id])
     }
+
+    @Test("workflow's TicketFinished (delivered once, redelivered) marks the ticket finished: no more cancelling, replies still go through", arguments: TestEngines.all)
+    func finishedByWorkflow(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let asMaria = harness.options(IntakeHarness.customer(maria))
+        let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme), options: asMaria).ticket)
+        var finished = WorkflowV1.TicketFinished()
+        var summary = WorkflowV1.TicketSummary()
+        summary.ticketID = ticket.id
+        summary.code = ticket.code
+        finished.ticket = summary
+        finished.outcome = "resolvida"
+        var envelope = EventsV1.EventEnvelope()
+        envelope.id = "finished-\(ticket.id)"
+        envelope.type = WorkflowV1.TicketFinished.protoName
+        envelope.key = ticket.id
+        envelope.source = "workflow"
+        envelope.payload = finished.serializedBytes()
+        var delivery = EventsV1.DeliverEventsRequest()
+        delivery.events = [envelope]
+        #expect(try harness.client.call(EventsV1.EventSink.deliver, delivery).accepted == 1)
+        #expect(try harness.client.call(EventsV1.EventSink.deliver, delivery).duplicates == 1)
+
+        var get = IntakeV1.GetTicketRequest()
+        get.ticket = ticket.id
+        #expect(try harness.client.call(IntakeV1.Intake.getTicket, get, options: asMaria).status == "finished")
+        var cancel = IntakeV1.CancelTicketRequest()
+        cancel.ticket = ticket.id
+        let refused = rpcError { _ = try harness.client.call(IntakeV1.Intake.cancelTicket, cancel, options: asMaria) }
+        #expect(refused?.code == .failedPrecondition && refused?.message.contains("finished") == true)
+        var reply = IntakeV1.ReplyRequest()
+        reply.ticket = ticket.id
+        reply.text = "Voltou a acontecer."
+        #expect(try harness.client.call(IntakeV1.Intake.reply, reply, options: asMaria).message != nil)
+        #expect(try harness.events(IntakeV1.TicketCancelledByCustomer.self).isEmpty)
+    }
 }

@@ -157,6 +157,22 @@ struct OpenTicketTests {
         #expect(try noWindow.count("tickets") == 2)
     }
 
+    @Test("six identical submissions at once (a double-clicked button) make one ticket", arguments: TestEngines.all)
+    func concurrentDoubleSubmission(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let ids = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 6) { _ in
+            let response = try? harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme),
+                                                    options: harness.options(IntakeHarness.customer(maria)))
+            ids.withLock { $0.append(response?.ticket?.id ?? "failed") }
+        }
+        let all = ids.withLock { $0 }
+        #expect(all.count == 6 && Set(all).count == 1 && !all.contains("failed"))
+        #expect(try harness.count("tickets") == 1)
+    }
+
     @Test("two intake instances on one database open tickets concurrently: codes unique, ordered and without gaps", arguments: TestEngines.all)
     func twoInstancesOneDatabase(engine: DatabaseEngine) throws {
         let first = try IntakeHarness(engine)
@@ -190,5 +206,39 @@ struct OpenTicketTests {
             try tx.query("SELECT code FROM tickets ORDER BY opened_at, code").map { try $0.text("code") }
         }
         #expect(stored.count == 4 * perThread)
+    }
+}
+
+@Suite("Group commit of concurrent opens", .serialized)
+struct GroupCommitTests {
+    @Test("with INTAKE_GROUP_COMMIT, concurrent opens share transactions on SQLite, yet a rejected one stores nothing and the others keep consecutive codes", arguments: TestEngines.all)
+    func rejectedOpenInABatch(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine, environment: ["INTAKE_GROUP_COMMIT": "true"])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let contacts = try (0..<8).map { try harness.contact(acme, "Pessoa \($0)", email: "p\($0)@acme.example") }
+        let outcomes = Mutex<[Int: Result<String, RPCError>]>([:])
+        DispatchQueue.concurrentPerform(iterations: 8) { index in
+            for round in 0..<10 {
+                var request = IntakeHarness.request(acme, subject: "Assunto \(index)-\(round)")
+                if index % 2 == 1 && round % 3 == 0 { request.product = "" }  // invalid: no product
+                do {
+                    let response = try harness.client.call(IntakeV1.Intake.openTicket, request,
+                                                           options: harness.options(IntakeHarness.customer(contacts[index])))
+                    outcomes.withLock { $0[index * 100 + round] = .success(response.ticket?.code ?? "") }
+                } catch let error as RPCError {
+                    outcomes.withLock { $0[index * 100 + round] = .failure(error) }
+                } catch {
+                    outcomes.withLock { $0[index * 100 + round] = .failure(RPCError(.unknown, "\(error)")) }
+                }
+            }
+        }
+        let all = outcomes.withLock { $0 }
+        let failures = all.values.compactMap { if case .failure(let error) = $0 { return error } else { return nil } }
+        let codes = all.values.compactMap { if case .success(let code) = $0 { return code } else { return nil } }
+        #expect(failures.count == 16 && failures.allSatisfy { $0.code == .invalidArgument && $0.violations.map(\.field) == ["product"] })
+        #expect(codes.count == 64)
+        #expect(codes.compactMap { Int($0.split(separator: "-").last ?? "") }.sorted() == Array(1...64), "no gaps from the rejected opens")
+        #expect(try harness.count("tickets") == 64)
+        #expect(try harness.events(IntakeV1.TicketOpened.self).count == 64)
     }
 }

@@ -150,4 +150,38 @@ struct RoutingTests {
         let pairs = Set(mails.map { "\($0.headers["X-Ocorrencias-Event"] ?? "")→\($0.envelope.to.joined())" })
         #expect(pairs == ["SLAWarning→chefe@suporte.example", "SLABreached→chefe@suporte.example", "SLABreached→ana@suporte.example"])
     }
+
+    @Test("Customer lifecycle mails: information requested, inactivity reminder, solution, closed for inactivity with the survey link",
+          arguments: TestEngines.all)
+    func customerLifecycle(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let summary = Events.summary(ticketID: "t-life", code: "2026-000555")
+        var request = WorkflowV1.InformationRequested()
+        request.ticket = summary
+        request.text = "Envie o XML da nota 123"
+        var reminder = WorkflowV1.InactivityReminder()
+        reminder.ticket = summary
+        reminder.actionDueAtMs = 1_800_000_000_000
+        var solution = WorkflowV1.SolutionGiven()
+        solution.ticket = summary
+        solution.text = "Atualize para a versão 12.1"
+        var finished = WorkflowV1.TicketFinished()
+        finished.ticket = summary
+        finished.outcome = "inatividade"
+        finished.surveyURL = "https://portal.example/pesquisa/abc"
+        try harness.deliver([Events.envelope(request, key: "t-life"), Events.envelope(reminder, key: "t-life"),
+                             Events.envelope(solution, key: "t-life"), Events.envelope(finished, key: "t-life")])
+        #expect(eventually { sink.files("eml").count == 4 })
+        usleep(200_000)
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        #expect(mails.allSatisfy { $0.envelope.to == ["jose@cliente.example"] && ($0.headers["Subject"] ?? "").contains("2026-000555") })
+        let byKind = Dictionary(uniqueKeysWithValues: mails.map { ($0.headers["X-Ocorrencias-Event"] ?? "", $0) })
+        #expect(byKind["InformationRequested"]?.text.contains("Envie o XML da nota 123") == true)
+        #expect(byKind["InactivityReminder"]?.text.contains("2027-01-15") == true)
+        #expect(byKind["SolutionGiven"]?.text.contains("versão 12.1") == true)
+        #expect(byKind["TicketFinished"]?.text.contains("encerrada por falta de retorno") == true)
+        #expect(byKind["TicketFinished"]?.html.contains("https://portal.example/pesquisa/abc") == true)
+    }
 }

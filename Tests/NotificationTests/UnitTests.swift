@@ -1,6 +1,7 @@
 import Foundation
 @testable import NotificationCore
 import Testing
+import TestSupport
 
 @Suite("Notification: pure pieces")
 struct UnitTests {
@@ -57,9 +58,52 @@ struct UnitTests {
         #expect(rendered.html.contains("A &lt;b&gt; &amp; ."))
     }
 
+    @Test("Outcomes read as words in the customer's language")
+    func outcomes() {
+        #expect(EventInterpreter.outcome("inatividade", locale: "pt-BR") == "encerrada por falta de retorno")
+        #expect(EventInterpreter.outcome("inatividade", locale: "en-US") == "closed for lack of an answer")
+        #expect(EventInterpreter.outcome("outra", locale: "pt-BR") == "outra")
+    }
+
     @Test("Every built-in kind has pt-BR and en templates")
     func catalog() {
         #expect(Set(TemplateCatalog.portuguese.keys) == Set(TemplateCatalog.english.keys))
         for kind in NotificationRules.defaults.audiences.keys { #expect(TemplateCatalog.portuguese[kind] != nil, "\(kind)") }
+    }
+}
+
+@Suite("Notification: configuration")
+struct ConfigurationTests {
+    @Test("Settings come from NOTIFICATION_* variables; malformed numbers are refused at start-up")
+    func settings() throws {
+        let settings = try NotificationSettings(environment: [
+            "NOTIFICATION_SMTP_URL": "smtps://relay.example:465", "NOTIFICATION_SMTP_USER": "u", "NOTIFICATION_SMTP_PASSWORD": "p",
+            "NOTIFICATION_MAX_ATTEMPTS": "3", "NOTIFICATION_BACKOFF_BASE_MS": "10", "NOTIFICATION_LANE_CONCURRENCY": "4",
+            "NOTIFICATION_SMTP_STARTTLS": "true", "NOTIFICATION_MAIL_DOMAIN": "suporte.example",
+        ])
+        #expect(settings.smtpURL == "smtps://relay.example:465")
+        #expect(settings.smtpStartTLS)
+        #expect(settings.retry.maxAttempts == 3)
+        #expect(settings.retry.baseMilliseconds == 10)
+        #expect(settings.laneConcurrency == 4)
+        #expect(settings.mailDomain == "suporte.example")
+        #expect(throws: NotificationConfigurationError.self) {
+            _ = try NotificationSettings(environment: ["NOTIFICATION_MAX_ATTEMPTS": "zero"])
+        }
+    }
+
+    @Test("A rules file overrides the kinds it names and keeps the other defaults")
+    func rulesFile() throws {
+        let directory = try TemporaryDirectory(prefix: "rules")
+        let path = directory.file("rules.json")
+        try Data(#"{"audiences": {"DiscussionAdded": ["customer"], "TicketOpened": []}, "groupAddresses": {"grp-fiscal": "fiscal@suporte.example"}}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        let rules = try NotificationRules.load(path: path)
+        #expect(rules.audiences(of: "DiscussionAdded") == [.customer])
+        #expect(rules.audiences(of: "TicketOpened").isEmpty)
+        #expect(rules.audiences(of: "SLABreached") == [.holder, .chefe])
+        #expect(rules.groupAddresses["grp-fiscal"] == "fiscal@suporte.example")
+        try Data("{not json".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: NotificationConfigurationError.self) { _ = try NotificationRules.load(path: path) }
     }
 }

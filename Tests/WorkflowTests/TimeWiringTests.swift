@@ -24,9 +24,12 @@ struct TimeWiringTests {
     func journey(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine, environment: ["WORKFLOW_DAY_SECONDS": "1", "WORKFLOW_TIMER_POLL_MS": "50"])
         try harness.seedDirectory()
+        // The flows' timer transitions seeded a policy for Aguardando cliente; shorten that one.
+        let seeded = try harness.call(WorkflowV1.WorkflowTime.listInactivityPolicies, WorkflowV1.ListInactivityPoliciesRequest(),
+                                      as: WorkflowHarness.admin())
         var policy = WorkflowV1.PutInactivityPolicyRequest()
         policy.policy = WorkflowV1.InactivityPolicySpec()
-        policy.policy?.id = "teste"
+        policy.policy?.id = seeded.policies.first { $0.stage == "aguardando_cliente" }?.id ?? "teste"
         policy.policy?.stage = "aguardando_cliente"
         policy.policy?.days = 2
         policy.policy?.reminderDaysBefore = 1

@@ -160,6 +160,13 @@ import TestSupport
         let agentCSV = try csv(agent).components(separatedBy: "\r\n").filter { !$0.isEmpty }
         #expect(agentCSV.count == 2 && agentCSV[0].hasPrefix("ticket_id,") && agentCSV[1].hasPrefix("T1,"))
         #expect(try csv(admin).components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == 3)
+        let reportStream = try client.serverStream(method.exportMetricsReport, metrics, options: agent)
+        var reportCSV = ""
+        while let chunk = try reportStream.receive() { reportCSV += chunk.text }
+        #expect(reportCSV.hasPrefix("section,key,opened,"))
+        #expect(reportCSV.contains("\r\ntotal,,2,1,0,1,"))
+        #expect(reportCSV.contains("\r\nproduct,RM,2,"))
+        #expect(reportCSV.contains("\r\nbacklog,aguardando_atendimento,1,"))
 
         // Inactivity presets.
         var preset = WorkflowV1.InstallInactivityPresetRequest()

@@ -36,6 +36,8 @@ OPERATIONS = [
  ("/v1/tickets","get","Tickets","Tickets: a customer's organization's (workflow ListCustomerTickets) or an agent's queue (workflow ListQueue)",True,None,[("200","TicketList")],["SERVICE"]),
  ("/v1/tickets/{id}","get","Tickets","A ticket as the caller may see it: intake's part (request, contact, messages, attachments) and workflow's (stage, assignment, discussion, solution)",True,None,[("200","TicketView")],["SERVICE"]),
  ("/v1/attachments","post","Tickets","Uploads a file (raw body; ?file_name=, Content-Type), streamed to intake; attach it when opening or replying",True,"Binary",[("201","AttachmentRef")],["SERVICE"]),
+ ("/v1/reports/metrics.csv","get","Workflow","Metrics of tickets opened in [from_ms, to_ms) as CSV (workflow-time ExportMetrics, streamed)",True,None,[("200","CSV")],["SERVICE"]),
+ ("/v1/tickets/export.csv","get","Workflow","The queue as CSV (workflow ExportQueue, streamed)",True,None,[("200","CSV")],["SERVICE"]),
  ("/v1/attachments/{id}","get","Tickets","Downloads an attachment the caller may see",True,None,[("200","Binary")],["SERVICE"]),
 ]
 
@@ -86,6 +88,8 @@ def main():
                     w(f"        '{code}':\n          description: Prometheus text format\n          content:\n            text/plain:\n              schema:\n                type: string")
                 elif schema == "OpenAPI":
                     w(f"        '{code}':\n          description: This document\n          content:\n            application/yaml:\n              schema:\n                type: string")
+                elif schema == "CSV":
+                    w(f"        '{code}':\n          description: CSV file\n          content:\n            text/csv:\n              schema:\n                type: string")
                 elif schema == "Binary":
                     w(f"        '{code}':\n          description: The file\n          content:\n            application/octet-stream:\n              schema:\n                type: string\n                contentMediaType: application/octet-stream")
                 elif schema.startswith("Proto:"):
@@ -113,6 +117,8 @@ QUERY = {
     ("get", "/v1/tickets"): ["stage", "text", "product", "module", "priority", "category", "group_id", "agent_id", "page_size", "cursor", "newest_first"],
     ("get", "/v1/tickets/{id}"): ["from_queue"],
     ("post", "/v1/attachments"): ["file_name", "ticket_id"],
+    ("get", "/v1/reports/metrics.csv"): ["from_ms", "to_ms"],
+    ("get", "/v1/tickets/export.csv"): ["stage", "group_id", "agent_id"],
 }
 
 

@@ -13,6 +13,8 @@ public final class IntakeContext: Sendable {
     public let settings: IntakeSettings
     public let contents: ContentStore
     let publisher = EventPublisher(source: "intake")
+    /// Concurrent ticket opens share one SQLite transaction (see ``GroupCommit``).
+    let openCommits: GroupCommit<IntakeV1.OpenTicketResponse>?
     /// Who holds a ticket (workflow's `GetTicketHolder`); injected so the e-mail command, which
     /// never changes contacts, needs no client.
     let ticketHolder: @Sendable (String, CallOptions) throws -> WorkflowV1.GetTicketHolderResponse
@@ -23,6 +25,7 @@ public final class IntakeContext: Sendable {
         self.settings = settings
         self.contents = try ContentStore(root: settings.attachmentsDirectory)
         self.ticketHolder = ticketHolder
+        openCommits = database.engine == .sqlite && settings.groupCommit ? GroupCommit(database: database) : nil
     }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -27,9 +27,19 @@ public enum IntakeService {
         }
         intake.contents.removeStaleUploads()
         IntakeAPI.register(intake, principals: runtime.principals, in: &router)
-        let consumer = EventConsumer(consumer: "intake")
+        var consumer = EventConsumer(consumer: "intake")
+        // Workflow finished the ticket (Finalizado or Cancelado): the customer can no longer
+        // cancel it, and `GetTicket` says so.
+        consumer.on(WorkflowV1.TicketFinished.self) { event, _, tx in
+            guard let ticketID = event.ticket?.ticketID, !ticketID.isEmpty else { return }
+            try TicketStore.markFinished(tx, ticketID: ticketID)
+        }
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
         runtime.addBackground(EventPublisher(source: "intake").relay(runtime: runtime))
+        if let poller = try MailPoller.fromEnvironment(runtime.configuration.environment, intake: intake,
+                                                       tokens: ReplyToken(secret: runtime.secret), logger: runtime.logger) {
+            runtime.addBackground(poller)
+        }
         return intake
     }
 }

@@ -10,14 +10,16 @@ import ServiceKit
 /// | double-submission window | `INTAKE_DUPLICATE_WINDOW_SECONDS` | 600 (0 turns it off) |
 /// | refuse tickets of suppliers | `INTAKE_FORBID_SUPPLIER_TICKETS` | `true` |
 /// | attachment store | `INTAKE_ATTACHMENTS_DIR` | `<data-dir>/attachments` |
-/// | support address (e-mail channel) | `INTAKE_SUPPORT_ADDRESS` | empty (any recipient) |
+/// | group commit of concurrent opens (SQLite) | `INTAKE_GROUP_COMMIT` | `false` |
 public struct IntakeSettings: Sendable {
     public var maxFileBytes: Int64 = 100 << 20
     public var maxTicketBytes: Int64 = 1 << 30
     public var duplicateWindowMilliseconds: Int64 = 600_000
     public var forbidSupplierTickets = true
     public var attachmentsDirectory: String
-    public var supportAddress = ""
+    /// On SQLite, run concurrent ticket opens in one transaction (each in its own savepoint).
+    /// Off by default: no gain was measured on the 2-core test machine (docs/BENCHMARKS-intake.md).
+    public var groupCommit = false
 
     public init(attachmentsDirectory: String) {
         self.attachmentsDirectory = attachmentsDirectory
@@ -43,6 +45,12 @@ public struct IntakeSettings: Sendable {
             default: throw ConfigurationError("invalid INTAKE_FORBID_SUPPLIER_TICKETS=\(text)")
             }
         }
-        supportAddress = environment["INTAKE_SUPPORT_ADDRESS"] ?? ""
+        if let text = environment["INTAKE_GROUP_COMMIT"], !text.isEmpty {
+            switch text.lowercased() {
+            case "1", "true", "yes": groupCommit = true
+            case "0", "false", "no": groupCommit = false
+            default: throw ConfigurationError("invalid INTAKE_GROUP_COMMIT=\(text)")
+            }
+        }
     }
 }

@@ -19,8 +19,8 @@ public enum WorkflowService {
         public var surveyLink: @Sendable (TicketRecord) -> String = { _ in "" }
         /// The flow new tickets follow; `WORKFLOW_FLOW` in the environment, default "padrao".
         public var defaultFlow: String?
-        /// Runs the time half (SLA, timers, inactivity, survey, metrics) wired to the lifecycle.
-        /// When on, it provides the survey link and is the first observer.
+        /// Runs the time half (SLA, timers, inactivity, survey, metrics; docs/WORKFLOW-TIME.md),
+        /// which adds its observer and survey links to these options.
         public var time = true
 
         public init() {}
@@ -30,30 +30,15 @@ public enum WorkflowService {
     /// - Returns: the lifecycle, for parts that act on tickets themselves (timers).
     @discardableResult
     public static func register(runtime: ServiceRuntime, router: inout RPCRouter, options: Options = Options()) throws -> TicketLifecycle {
+        var options = options
+        let time = options.time ? WorkflowTimeWiring.prepare(runtime: runtime, options: &options) : nil
         let flows = try runtime.database.write { tx in
             try FlowStore.seed(tx)
             return try FlowStore.load(tx)
         }
         let flowName = options.defaultFlow ?? runtime.configuration.environment["WORKFLOW_FLOW"] ?? FlowPresets.standard.name
-        var observers = options.observers
-        var surveyLink = options.surveyLink
-        var time: WorkflowTime?
-        let seam = CoreSeam()
-        if options.time {
-            var configuration = WorkflowTime.Configuration.fromEnvironment(runtime.configuration.environment)
-            configuration.finalStages = Set(flows.values.flatMap(\.finalStages))
-            let created = WorkflowTime(database: runtime.database, secret: runtime.secret, core: seam, configuration: configuration,
-                                       publisher: EventPublisher(source: "workflow"), clock: options.now,
-                                       onTimerError: { timer, error in
-                                           runtime.logger.error("timer failed: \(error)", ["ticket.id": timer?.ticketID ?? ""])
-                                       })
-            observers.insert(TimeObserver(time: created), at: 0)
-            surveyLink = { ticket in created.surveyLink(ticketID: ticket.id, finishedAt: ticket.finishedAt) }
-            time = created
-        }
         let lifecycle = TicketLifecycle(flows: flows, defaultFlow: flowName, publisher: EventPublisher(source: "workflow"),
-                                        observers: observers, now: options.now, surveyLink: surveyLink)
-        seam.attach(lifecycle)
+                                        observers: options.observers, now: options.now, surveyLink: options.surveyLink)
         var consumer = EventConsumer(consumer: "workflow")
         TicketIntake.register(&consumer, lifecycle: lifecycle)
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
@@ -67,7 +52,9 @@ public enum WorkflowService {
         DevelopmentBacklog.register(&router, api: api)
         AdvanceSteps.register(&router, api: api)
         CsvExport.register(&router, api: api)
-        time?.register(runtime: runtime, router: &router)
+        if let (time, seam) = time {
+            try WorkflowTimeWiring.finish(time, seam, lifecycle: lifecycle, runtime: runtime, router: &router)
+        }
         runtime.addBackground(EventPublisher(source: "workflow").relay(runtime: runtime))
         return lifecycle
     }

@@ -186,7 +186,8 @@ extension IntakeV1 {
         public var customFields: [IntakeV1.CustomFieldValue] = []
         public var attachments: [CommonV1.AttachmentRef] = []
         public var openedAtMs: Int64 = 0
-        /// "open" or "cancelled" (intake's view; workflow owns the stages).
+        /// "open", "cancelled" (by the customer) or "finished" (workflow's TicketFinished arrived);
+        /// workflow owns the stages.
         public var status: String = ""
         public var emailMessageID: String = ""
         public var messages: [IntakeV1.TicketMessage] = []

@@ -1266,6 +1266,11 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.WorkflowTime/ExportMetrics",
             clientStreaming: false,
             serverStreaming: true)
-        public static let methods: [RPCMethodInfo] = [putCalendar.info, getCalendar.info, listCalendars.info, putSLAPolicy.info, deleteSLAPolicy.info, listSLAPolicies.info, getTicketSLA.info, putInactivityPolicy.info, deleteInactivityPolicy.info, listInactivityPolicies.info, installInactivityPreset.info, answerSurvey.info, getSurveyResults.info, getMetrics.info, exportMetrics.info]
+        /// The GetMetrics report as CSV (totals, breakdowns, time per stage, backlog).
+        public static let exportMetricsReport = RPCMethod<WorkflowV1.GetMetricsRequest, WorkflowV1.CsvChunk>(
+            path: "/ocorrencias.workflow.v1.WorkflowTime/ExportMetricsReport",
+            clientStreaming: false,
+            serverStreaming: true)
+        public static let methods: [RPCMethodInfo] = [putCalendar.info, getCalendar.info, listCalendars.info, putSLAPolicy.info, deleteSLAPolicy.info, listSLAPolicies.info, getTicketSLA.info, putInactivityPolicy.info, deleteInactivityPolicy.info, listInactivityPolicies.info, installInactivityPreset.info, answerSurvey.info, getSurveyResults.info, getMetrics.info, exportMetrics.info, exportMetricsReport.info]
     }
 }

@@ -8,7 +8,26 @@ import ServiceKit
 import Storage
 import Synchronization
 
+/// CPU seconds used so far by this process and by a peer process (from /proc).
+struct CPUClock {
+    static func own() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    static func of(_ pid: Int32) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, utime 14, stime 15 (1-based over the whole line).
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
+
 enum NotificationBenchmark {
+    nonisolated(unsafe) static var sinkPID: Int32 = 0
     static let secretText = "notification-bench-secret-0123456789"
 
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {
@@ -84,14 +103,26 @@ enum NotificationBenchmark {
         }
         let intake = Double(count) / Date().timeIntervalSince(start)
         let sending = Date()
+        let cpu0 = CPUClock.own(), sink0 = CPUClock.of(sinkPID)
+        let connections0 = CurlEasy.newConnections.load(ordering: .relaxed)
+        DeliveryDispatcher.timing.samples.withLock { $0.removeAll() }
+        DeliveryDispatcher.timing.recording.store(true, ordering: .relaxed)
         dispatcher.resume()
-        while try sentCount(database, channel: channel, prefix: prefix) < count {
+        // Cheap progress check (index on state): nothing of this phase left to send.
+        while try database.read({ try $0.scalar("SELECT COUNT(*) FROM notification_deliveries WHERE state IN ('queued', 'sending')") }) != .integer(0) {
             usleep(20_000)
             if Date().timeIntervalSince(sending) > 300 { print("timeout waiting for \(channel)"); break }
         }
+        print(String(format: "  (%@ sending: CPU per message: ours %.0f µs, SMTP sink process %.0f µs; %d new connections)", channel,
+                     (CPUClock.own() - cpu0) / Double(count) * 1e6, (CPUClock.of(sinkPID) - sink0) / Double(count) * 1e6,
+                     CurlEasy.newConnections.load(ordering: .relaxed) - connections0))
+        DeliveryDispatcher.timing.recording.store(false, ordering: .relaxed)
+        let samples = DeliveryDispatcher.timing.samples.withLock { $0.sorted() }.map { Double($0) / 1000 }
+        print(String(format: "  (%@ send durations: p50 %.0f µs, p90 %.0f µs, p99 %.0f µs, max %.0f µs)", channel,
+                     percentile(samples, 0.5), percentile(samples, 0.9), percentile(samples, 0.99), samples.last ?? 0))
         let t = DeliveryDispatcher.timing
         let n = max(1, t.count.exchange(0, ordering: .relaxed))
-        print(String(format: "  (%@ per message: send %.0f µs, bookkeeping transaction %.0f µs)", channel,
+        print(String(format: "  (%@ per message in the pipeline: send %.0f µs, bookkeeping transaction %.0f µs)", channel,
                      Double(t.send.exchange(0, ordering: .relaxed)) / Double(n) / 1000, Double(t.record.exchange(0, ordering: .relaxed)) / Double(n) / 1000))
         return (intake, Double(count) / Date().timeIntervalSince(sending))
     }
@@ -119,8 +150,10 @@ enum NotificationBenchmark {
     static func run(arguments: [String]) {
         let count = arguments.count > 1 ? Int(arguments[1]) ?? 2_000 : 2_000
         let rate = arguments.count > 2 ? Double(arguments[2]) ?? 100 : 100
+        let concurrency = arguments.count > 3 ? Int(arguments[3]) ?? 2 : 2
         do {
             let sink = try BenchPeer(script: "smtp_sink.py", arguments: [])
+            sinkPID = sink.process.processIdentifier
             let hookSecret = "bench-webhook-secret-0123456789"
             let receiver = try BenchPeer(script: "webhook_receiver.py", arguments: ["--secret", hookSecret])
             defer { sink.stop(); receiver.stop() }
@@ -129,6 +162,7 @@ enum NotificationBenchmark {
             var settings = NotificationSettings()
             settings.smtpURL = "smtp://127.0.0.1:\(sink.port)"
             settings.mailDomain = "suporte.example"
+            settings.laneConcurrency = concurrency
             let port = try BenchPeer.freePort()
             let configuration = try ServiceConfiguration(serviceName: "notification", arguments: ["bench"], environment: [
                 "OCORRENCIAS_DATA_DIR": data, "OCORRENCIAS_SECRET": secretText, "NOTIFICATION_PORT": String(port),
@@ -157,39 +191,54 @@ enum NotificationBenchmark {
                                 options: CallOptions(metadata: PrincipalSigner(secret: secret).metadata(for: admin)))
             print("notification-bench: \(count) deliveries per phase, paced phases at \(Int(rate))/s, lane concurrency \(settings.laneConcurrency)")
 
-            // E-mail through the pipeline, then the sink's ceiling with a minimal sender.
+            // Three interleaved rounds of pipeline then minimal sender per channel, so load from
+            // other processes hits both alike; the best of each is reported (and every round).
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let (mailIntake, mailRate) = try backlog(client: client, database: database, dispatcher: dispatcher, count: count,
-                                                     channel: "email", prefix: "mail") {
-                envelope(opened($0, run: "mail"), key: "mail-\($0)", at: now)
-            }
-            let message = try database.read { tx in
-                try tx.queryOne("SELECT payload FROM notification_deliveries WHERE channel = 'email' LIMIT 1")!.blob("payload")
-            }
             let smtp = SMTPSender(settings: settings)
-            let mailCeilingSeconds = timedParallel(count: count, threads: settings.laneConcurrency, makeState: { CurlEasy() }) { curl, _ in
-                _ = smtp.send(curl, from: "suporte@suporte.example", recipients: ["cliente1@cliente.example"], message: message)
-            }
-            let mailCeiling = Double(count) / mailCeilingSeconds
-            print(String(format: "e-mail   intake %6.0f events/s (one per call); sending %6.0f/s vs sink ceiling (minimal libcurl sender) %6.0f/s: ratio %.2f  (message %d bytes)",
-                         mailIntake, mailRate, mailCeiling, mailRate / mailCeiling, message.count))
-
-            // Webhooks through the pipeline, then the receiver's ceiling.
-            let (hookIntake, hookRate) = try backlog(client: client, database: database, dispatcher: dispatcher, count: count,
-                                                     channel: "webhook", prefix: "hook") {
-                envelope(stageChanged($0, run: "hook"), key: "hook-\($0)", at: now)
-            }
-            let body = try database.read { tx in
-                try tx.queryOne("SELECT payload FROM notification_deliveries WHERE channel = 'webhook' LIMIT 1")!.blob("payload")
-            }
             let webhook = WebhookSender(settings: settings)
             let hookURL = register.url
-            let hookCeilingSeconds = timedParallel(count: count, threads: settings.laneConcurrency, makeState: { CurlEasy() }) { curl, i in
-                _ = webhook.send(curl, url: hookURL, secret: hookSecret, deliveryID: "ceiling-\(i)", eventKind: "StageChanged", body: body)
+            var mail: [(intake: Double, rate: Double, ceiling: Double)] = []
+            var hook: [(intake: Double, rate: Double, ceiling: Double)] = []
+            var messageSize = 0, bodySize = 0
+            for round in 0..<3 {
+                let (mailIntake, mailRate) = try backlog(client: client, database: database, dispatcher: dispatcher, count: count,
+                                                         channel: "email", prefix: "mail\(round)") {
+                    envelope(opened($0, run: "mail\(round)"), key: "mail\(round)-\($0)", at: now)
+                }
+                let message = try database.read { tx in
+                    try tx.queryOne("SELECT payload FROM notification_deliveries WHERE channel = 'email' LIMIT 1")!.blob("payload")
+                }
+                messageSize = message.count
+                let cpu0 = CPUClock.own(), sink0 = CPUClock.of(sinkPID)
+                let connections0 = CurlEasy.newConnections.load(ordering: .relaxed)
+                let mailCeiling = Double(count) / timedParallel(count: count, threads: settings.laneConcurrency, makeState: { CurlEasy() }) { curl, _ in
+                    _ = smtp.send(curl, from: "suporte@suporte.example", recipients: ["cliente1@cliente.example"], message: message)
+                }
+                print(String(format: "  (minimal sender: CPU per message: ours %.0f µs, SMTP sink process %.0f µs; %d new connections)",
+                             (CPUClock.own() - cpu0) / Double(count) * 1e6, (CPUClock.of(sinkPID) - sink0) / Double(count) * 1e6,
+                             CurlEasy.newConnections.load(ordering: .relaxed) - connections0))
+                mail.append((mailIntake, mailRate, mailCeiling))
+                let (hookIntake, hookRate) = try backlog(client: client, database: database, dispatcher: dispatcher, count: count,
+                                                         channel: "webhook", prefix: "hook\(round)") {
+                    envelope(stageChanged($0, run: "hook\(round)"), key: "hook\(round)-\($0)", at: now)
+                }
+                let body = try database.read { tx in
+                    try tx.queryOne("SELECT payload FROM notification_deliveries WHERE channel = 'webhook' LIMIT 1")!.blob("payload")
+                }
+                bodySize = body.count
+                let hookCeiling = Double(count) / timedParallel(count: count, threads: settings.laneConcurrency, makeState: { CurlEasy() }) { curl, i in
+                    _ = webhook.send(curl, url: hookURL, secret: hookSecret, deliveryID: "ceiling-\(i)", eventKind: "StageChanged", body: body)
+                }
+                hook.append((hookIntake, hookRate, hookCeiling))
+                print(String(format: "  round %d: e-mail intake %5.0f/s sending %5.0f/s ceiling %5.0f/s | webhook intake %5.0f/s sending %5.0f/s ceiling %5.0f/s",
+                             round + 1, mailIntake, mailRate, mailCeiling, hookIntake, hookRate, hookCeiling))
             }
-            let hookCeiling = Double(count) / hookCeilingSeconds
-            print(String(format: "webhook  intake %6.0f events/s (one per call); sending %6.0f/s vs receiver ceiling (minimal libcurl sender) %6.0f/s: ratio %.2f  (body %d bytes)",
-                         hookIntake, hookRate, hookCeiling, hookRate / hookCeiling, body.count))
+            let bestMail = (mail.map(\.intake).max()!, mail.map(\.rate).max()!, mail.map(\.ceiling).max()!)
+            let bestHook = (hook.map(\.intake).max()!, hook.map(\.rate).max()!, hook.map(\.ceiling).max()!)
+            print(String(format: "e-mail   intake %6.0f events/s (one per call); sending %6.0f/s vs sink ceiling (minimal libcurl sender) %6.0f/s: ratio %.2f  (message %d bytes, best of 3)",
+                         bestMail.0, bestMail.1, bestMail.2, bestMail.1 / bestMail.2, messageSize))
+            print(String(format: "webhook  intake %6.0f events/s (one per call); sending %6.0f/s vs receiver ceiling (minimal libcurl sender) %6.0f/s: ratio %.2f  (body %d bytes, best of 3)",
+                         bestHook.0, bestHook.1, bestHook.2, bestHook.1 / bestHook.2, bodySize))
 
             // Lag at a steady rate.
             let pacedCount = min(count, Int(rate * 10))

@@ -3,6 +3,6 @@
 // lag from event to delivery (p50/p95) at a steady rate, and in the same run each peer's ceiling
 // with a minimal sender (the same libcurl transport, no database). See docs/BENCHMARKS-notification.md.
 //
-//   swift build -c release --product notification-bench && .build/release/notification-bench [count] [rate]
+//   swift build -c release --product notification-bench && .build/release/notification-bench [count] [rate] [lane concurrency]
 
 NotificationBenchmark.run(arguments: CommandLine.arguments)

@@ -10,6 +10,7 @@ enum DomainRoutes {
     typealias B = RPCBinding
 
     static func register(in router: inout Router) {
+        time(&router)
         tickets(&router)
         ticketActions(&router)
         attachments(&router)
@@ -17,6 +18,62 @@ enum DomainRoutes {
         notification(&router)
         directory(&router)
         administration(&router)
+    }
+
+    // MARK: workflow's time: calendars, SLA, inactivity, survey, metrics; development backlog
+
+    static func time(_ router: inout Router) {
+        typealias T = WorkflowV1.WorkflowTime
+        router.add(B.route("GET", "/v1/calendars", "workflow", T.listCalendars))
+        router.add(B.route("POST", "/v1/calendars", "workflow", T.putCalendar))
+        router.add(B.route("GET", "/v1/calendars/{id}", "workflow", T.getCalendar, path: ["id": "id"], query: ["holidays_year": "holidays_year"]))
+        router.add(B.route("GET", "/v1/sla-policies", "workflow", T.listSLAPolicies))
+        router.add(B.route("POST", "/v1/sla-policies", "workflow", T.putSLAPolicy))
+        router.add(B.route("POST", "/v1/sla-policies/delete", "workflow", T.deleteSLAPolicy))
+        router.add(B.route("GET", "/v1/tickets/{id}/sla", "workflow", T.getTicketSLA, path: ["id": "ticket_id"]))
+        router.add(B.route("GET", "/v1/inactivity-policies", "workflow", T.listInactivityPolicies))
+        router.add(B.route("POST", "/v1/inactivity-policies", "workflow", T.putInactivityPolicy))
+        router.add(B.route("DELETE", "/v1/inactivity-policies/{id}", "workflow", T.deleteInactivityPolicy, path: ["id": "id"]))
+        router.add(B.route("POST", "/v1/inactivity-policies/presets", "workflow", T.installInactivityPreset))
+        // The survey link's signed token is the authorization: no sign-in needed.
+        router.add(B.route("POST", "/v1/surveys/answer", "workflow", T.answerSurvey, access: .anonymous))
+        router.add(B.route("GET", "/v1/surveys/results", "workflow", T.getSurveyResults,
+                           query: ["group_by": "group_by", "from_ms": "from_ms", "to_ms": "to_ms"]))
+        router.add(B.route("GET", "/v1/reports/metrics", "workflow", T.getMetrics, query: ["from_day": "from_day", "to_day": "to_day"]))
+        router.add("GET", "/v1/reports/metrics.csv") { request, context in
+            var ask = WorkflowV1.ExportMetricsRequest()
+            ask.fromMs = Int64(request.query["from_ms"] ?? "") ?? 0
+            ask.toMs = Int64(request.query["to_ms"] ?? "") ?? 0
+            let stream = try context.gateway.runtime.client(for: "workflow").serverStream(T.exportMetrics, ask, options: context.callOptions(timeoutMilliseconds: 120_000))
+            return try csv(stream, name: "metricas.csv")
+        }
+        router.add("GET", "/v1/tickets/export.csv") { request, context in
+            var ask = WorkflowV1.ExportQueueRequest()
+            var filter = WorkflowV1.TicketFilter()
+            if let stages = request.query["stage"] { filter.stages = stages.split(separator: ",").map(String.init) }
+            filter.groupID = request.query["group_id"] ?? ""
+            filter.agentID = request.query["agent_id"] ?? ""
+            ask.filter = filter
+            let stream = try context.gateway.runtime.client(for: "workflow").serverStream(WorkflowV1.Workflow.exportQueue, ask,
+                                                                                          options: context.callOptions(timeoutMilliseconds: 120_000))
+            return try csv(stream, name: "ocorrencias.csv")
+        }
+        typealias W = WorkflowV1.Workflow
+        router.add(B.route("POST", "/v1/tickets/{id}/plan", "workflow", W.planTicket, path: ["id": "ticket_id"]))
+        router.add(B.route("POST", "/v1/versions/{id}/deliver", "workflow", W.deliverVersion, path: ["id": "version_id"]))
+        router.add(B.route("GET", "/v1/backlog", "workflow", W.listBacklog, query: ["page_size": "page_size", "page": "page"]))
+        router.add(B.route("POST", "/v1/step-sequences", "workflow", W.putStepSequence))
+        router.add(B.route("POST", "/v1/tickets/{id}/fields", "workflow", W.setTicketFields, path: ["id": "ticket_id"]))
+        router.add(B.route("POST", "/v1/tickets/{id}/steps", "workflow", W.startSteps, path: ["id": "ticket_id"]))
+        router.add(B.route("POST", "/v1/tickets/{id}/steps/advance", "workflow", W.advanceStep, path: ["id": "ticket_id"]))
+    }
+
+    /// A CSV file from a stream of `CsvChunk`s (bounded by the call's deadline).
+    static func csv(_ stream: ResponseStream<WorkflowV1.CsvChunk>, name: String) throws -> HTTPResponse {
+        var body: [UInt8] = []
+        while let chunk = try stream.receive() { body += Array(chunk.text.utf8) }
+        return HTTPResponse(status: 200, headers: [("Content-Type", "text/csv; charset=utf-8"),
+                                                   ("Content-Disposition", "attachment; filename=\"\(name)\"")], body: body)
     }
 
     // MARK: tickets
@@ -57,12 +114,20 @@ enum DomainRoutes {
         // (stage, assignment, discussion, solution), each as the caller may see it.
         router.add("GET", "/v1/tickets/{id}") { request, context in
             let id = request.parameter("id")
+            let fromQueue = request.query["from_queue"] == "true"
+            // Both parts at once (the id is usually the ticket id); when the path held a code,
+            // workflow is asked again with the id intake resolved.
+            let pending = context.startJSON("workflow", WorkflowV1.Workflow.getTicket, ["ticket_id": id, "from_queue": fromQueue])
             let intake = try context.callJSON("intake", IntakeV1.Intake.getTicket, ["ticket": id])
-            let workflowID = intake["id"] as? String ?? id
+            let resolvedID = intake["id"] as? String ?? id
             var body: [String: Any] = ["intake": intake]
             do {
-                body["workflow"] = try context.callJSON("workflow", WorkflowV1.Workflow.getTicket,
-                                                        ["ticket_id": workflowID, "from_queue": request.query["from_queue"] == "true"])
+                if resolvedID == id {
+                    body["workflow"] = try pending.wait()
+                } else {
+                    _ = try? pending.wait()
+                    body["workflow"] = try context.callJSON("workflow", WorkflowV1.Workflow.getTicket, ["ticket_id": resolvedID, "from_queue": fromQueue])
+                }
             } catch let error as RPCError where error.code == .notFound {
                 // Workflow learns of a ticket by event, a moment after intake stores it.
                 body["workflow"] = NSNull()
@@ -132,7 +197,7 @@ enum DomainRoutes {
                     message.fileName = name
                     message.contentType = request.header("content-type") ?? "application/octet-stream"
                     message.sizeBytes = Int64(request.body.count)
-                    message.sha256 = digest.map { String(format: "%02x", $0) }.joined()
+                    message.sha256 = Tokens.hex(digest)
                     message.ticketID = request.query["ticket_id"] ?? ""
                 }
                 message.data = Array(request.body[offset..<min(offset + chunk, request.body.count)])

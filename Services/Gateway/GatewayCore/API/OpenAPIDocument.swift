@@ -523,6 +523,1010 @@ paths:
           $ref: '#/components/responses/E429'
         '500':
           $ref: '#/components/responses/E500'
+  /v1/calendars:
+    get:
+      operationId: get_v1_calendars
+      tags: [Workflow]
+      summary: workflow `ListCalendars`: request `ocorrencias.workflow.v1.ListCalendarsRequest`, answer `ocorrencias.workflow.v1.ListCalendarsResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListCalendarsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListCalendarsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_calendars
+      tags: [Workflow]
+      summary: workflow `PutCalendar`: request `ocorrencias.workflow.v1.PutCalendarRequest`, answer `ocorrencias.workflow.v1.PutCalendarResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.PutCalendarRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.PutCalendarResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.PutCalendarResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/calendars/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_calendars_id
+      tags: [Workflow]
+      summary: workflow `GetCalendar`: request `ocorrencias.workflow.v1.GetCalendarRequest`, answer `ocorrencias.workflow.v1.GetCalendarResponse` (as JSON, .proto field names)
+      parameters:
+        - name: holidays_year
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.GetCalendarResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.GetCalendarResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/sla-policies:
+    get:
+      operationId: get_v1_sla_policies
+      tags: [Workflow]
+      summary: workflow `ListSLAPolicies`: request `ocorrencias.workflow.v1.ListSLAPoliciesRequest`, answer `ocorrencias.workflow.v1.ListSLAPoliciesResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListSLAPoliciesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListSLAPoliciesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_sla_policies
+      tags: [Workflow]
+      summary: workflow `PutSLAPolicy`: request `ocorrencias.workflow.v1.PutSLAPolicyRequest`, answer `ocorrencias.workflow.v1.PutSLAPolicyResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.PutSLAPolicyRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.PutSLAPolicyResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.PutSLAPolicyResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/sla-policies/delete:
+    post:
+      operationId: post_v1_sla_policies_delete
+      tags: [Workflow]
+      summary: workflow `DeleteSLAPolicy`: request `ocorrencias.workflow.v1.DeleteSLAPolicyRequest`, answer `ocorrencias.workflow.v1.DeletedResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.DeleteSLAPolicyRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.DeletedResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.DeletedResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/sla:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_tickets_id_sla
+      tags: [Workflow]
+      summary: workflow `GetTicketSLA`: request `ocorrencias.workflow.v1.GetTicketSLARequest`, answer `ocorrencias.workflow.v1.GetTicketSLAResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.GetTicketSLAResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.GetTicketSLAResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/inactivity-policies:
+    get:
+      operationId: get_v1_inactivity_policies
+      tags: [Workflow]
+      summary: workflow `ListInactivityPolicies`: request `ocorrencias.workflow.v1.ListInactivityPoliciesRequest`, answer `ocorrencias.workflow.v1.ListInactivityPoliciesResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListInactivityPoliciesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListInactivityPoliciesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_inactivity_policies
+      tags: [Workflow]
+      summary: workflow `PutInactivityPolicy`: request `ocorrencias.workflow.v1.PutInactivityPolicyRequest`, answer `ocorrencias.workflow.v1.InactivityPolicySpec` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.PutInactivityPolicyRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.InactivityPolicySpec
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.InactivityPolicySpec as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/inactivity-policies/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    delete:
+      operationId: delete_v1_inactivity_policies_id
+      tags: [Workflow]
+      summary: workflow `DeleteInactivityPolicy`: request `ocorrencias.workflow.v1.DeleteInactivityPolicyRequest`, answer `ocorrencias.workflow.v1.DeletedResponse` (as JSON, .proto field names)
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.DeletedResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.DeletedResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/inactivity-policies/presets:
+    post:
+      operationId: post_v1_inactivity_policies_presets
+      tags: [Workflow]
+      summary: workflow `InstallInactivityPreset`: request `ocorrencias.workflow.v1.InstallInactivityPresetRequest`, answer `ocorrencias.workflow.v1.ListInactivityPoliciesResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.InstallInactivityPresetRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListInactivityPoliciesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListInactivityPoliciesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/surveys/answer:
+    post:
+      operationId: post_v1_surveys_answer
+      tags: [Workflow]
+      summary: workflow `AnswerSurvey`: request `ocorrencias.workflow.v1.AnswerSurveyRequest`, answer `ocorrencias.workflow.v1.AnswerSurveyResponse` (as JSON, .proto field names)
+      security: []
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.AnswerSurveyRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.AnswerSurveyResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.AnswerSurveyResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/surveys/results:
+    get:
+      operationId: get_v1_surveys_results
+      tags: [Workflow]
+      summary: workflow `GetSurveyResults`: request `ocorrencias.workflow.v1.SurveyResultsRequest`, answer `ocorrencias.workflow.v1.SurveyResultsResponse` (as JSON, .proto field names)
+      parameters:
+        - name: from_ms
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: group_by
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: to_ms
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.SurveyResultsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.SurveyResultsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/reports/metrics:
+    get:
+      operationId: get_v1_reports_metrics
+      tags: [Workflow]
+      summary: workflow `GetMetrics`: request `ocorrencias.workflow.v1.GetMetricsRequest`, answer `ocorrencias.workflow.v1.GetMetricsResponse` (as JSON, .proto field names)
+      parameters:
+        - name: from_day
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: to_day
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.GetMetricsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.GetMetricsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/reports/metrics.csv:
+    get:
+      operationId: get_v1_reports_metrics_csv
+      tags: [Workflow]
+      summary: Metrics of tickets opened in [from_ms, to_ms) as CSV (workflow-time ExportMetrics, streamed)
+      parameters:
+        - name: from_ms
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: to_ms
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: CSV file
+          content:
+            text/csv:
+              schema:
+                type: string
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/export.csv:
+    get:
+      operationId: get_v1_tickets_export_csv
+      tags: [Workflow]
+      summary: The queue as CSV (workflow ExportQueue, streamed)
+      parameters:
+        - name: stage
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: group_id
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: agent_id
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: CSV file
+          content:
+            text/csv:
+              schema:
+                type: string
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/plan:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_plan
+      tags: [Workflow]
+      summary: workflow `PlanTicket`: request `ocorrencias.workflow.v1.PlanTicketRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.PlanTicketRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/versions/{id}/deliver:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_versions_id_deliver
+      tags: [Workflow]
+      summary: workflow `DeliverVersion`: request `ocorrencias.workflow.v1.DeliverVersionRequest`, answer `ocorrencias.workflow.v1.DeliverVersionResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.DeliverVersionRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.DeliverVersionResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.DeliverVersionResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/backlog:
+    get:
+      operationId: get_v1_backlog
+      tags: [Workflow]
+      summary: workflow `ListBacklog`: request `ocorrencias.workflow.v1.ListBacklogRequest`, answer `ocorrencias.workflow.v1.ListTicketsResponse` (as JSON, .proto field names)
+      parameters:
+        - name: page
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: page_size
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListTicketsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListTicketsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/step-sequences:
+    post:
+      operationId: post_v1_step_sequences
+      tags: [Workflow]
+      summary: workflow `PutStepSequence`: request `ocorrencias.workflow.v1.PutStepSequenceRequest`, answer `ocorrencias.workflow.v1.PutStepSequenceResponse` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.PutStepSequenceRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.PutStepSequenceResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.PutStepSequenceResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/fields:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_fields
+      tags: [Workflow]
+      summary: workflow `SetTicketFields`: request `ocorrencias.workflow.v1.SetTicketFieldsRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.SetTicketFieldsRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/steps:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_steps
+      tags: [Workflow]
+      summary: workflow `StartSteps`: request `ocorrencias.workflow.v1.StartStepsRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.StartStepsRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/steps/advance:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_steps_advance
+      tags: [Workflow]
+      summary: workflow `AdvanceStep`: request `ocorrencias.workflow.v1.AdvanceStepRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.AdvanceStepRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/tickets:
     post:
       operationId: post_v1_tickets

@@ -2,6 +2,7 @@ import CMessages
 import Foundation
 import Messages
 import RPC
+import RPCTransport
 
 /// An HTTP route that is one RPC: the JSON body (the request message's `.proto` field names),
 /// path parameters and query arguments become the request message; the response message comes
@@ -39,7 +40,8 @@ public struct RPCBinding: Sendable {
     ///   - body: whether the JSON body feeds the request (default: for methods other than GET and DELETE).
     public static func route<Request, Response>(_ httpMethod: String, _ template: String, _ service: String,
                                                 _ method: RPCMethod<Request, Response>, path: [String: String] = [:],
-                                                query: [String: String] = [:], status: Int = 200, body: Bool? = nil) -> Route {
+                                                query: [String: String] = [:], status: Int = 200, body: Bool? = nil,
+                                                access: RouteAccess = .authenticated) -> Route {
         var binding = RPCBinding(service: service, methodPath: method.path, path: path, query: query, requestType: Request.protoName,
                                  requestDescriptor: Request._descriptor, responseDescriptor: Response._descriptor)
         let readsBody = body ?? !(httpMethod == "GET" || httpMethod == "DELETE")
@@ -47,7 +49,7 @@ public struct RPCBinding: Sendable {
         binding.status = status
         binding.readsBody = readsBody
         let bound = binding
-        var route = Route(httpMethod, template) { request, context in
+        var route = Route(httpMethod, template, access: access) { request, context in
             let binding = bound
             let json = try binding.requestJSON(request, readsBody: readsBody)
             return .json(try binding.call(json, context: context), status: status)
@@ -104,5 +106,54 @@ extension RequestContext {
         let binding = RPCBinding(service: service, methodPath: method.path, path: [:], query: [:], requestType: Request.protoName,
                                  requestDescriptor: Request._descriptor, responseDescriptor: Response._descriptor)
         return try binding.call(json, context: self)
+    }
+}
+
+/// A call started with ``RequestContext/startJSON(_:_:_:)``; ``wait()`` returns its JSON answer.
+public final class PendingJSONCall: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var result: Result<[UInt8], RPCError>?
+    private let decode: ([UInt8]) throws -> [String: Any]
+
+    init(decode: @escaping ([UInt8]) throws -> [String: Any]) { self.decode = decode }
+
+    func complete(_ value: Result<[UInt8], RPCError>) {
+        condition.lock()
+        result = value
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Blocks until the answer arrives.
+    /// - Throws: the call's ``RPCError``.
+    public func wait() throws -> [String: Any] {
+        condition.lock()
+        while result == nil { condition.wait() }
+        let value = result!
+        condition.unlock()
+        return try decode(try value.get())
+    }
+}
+
+extension RequestContext {
+    /// Starts a call without waiting (to run two calls of one request at once).
+    public func startJSON<Request, Response>(_ service: String, _ method: RPCMethod<Request, Response>, _ json: [String: Any]) -> PendingJSONCall {
+        let pending = PendingJSONCall { bytes in try ProtoJSON.decode(bytes, as: Response._descriptor.pointer) }
+        let payload: [UInt8]
+        do { payload = try ProtoJSON.encode(json, as: Request._descriptor.pointer) } catch {
+            pending.complete(.failure(RPCError(.invalidArgument, "\(error)")))
+            return pending
+        }
+        let gateway = self.gateway
+        let start = MonotonicClock.nanoseconds()
+        gateway.runtime.client(for: service).start(path: method.path, payload: payload, options: callOptions()) { result in
+            let code: Int32 = switch result {
+            case .success: 0
+            case .failure(let error): error.code.rawValue
+            }
+            gateway.metrics.recordCall(method: method.path, code: code, nanoseconds: MonotonicClock.nanoseconds() - start)
+            pending.complete(result)
+        }
+        return pending
     }
 }

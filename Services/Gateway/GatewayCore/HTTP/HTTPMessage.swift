@@ -96,8 +96,7 @@ public struct HTTPResponse: Sendable {
 
     /// A JSON response from a `JSONSerialization`-compatible value.
     public static func json(_ value: Any, status: Int = 200) -> HTTPResponse {
-        let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return HTTPResponse(status: status, headers: [("Content-Type", "application/json; charset=utf-8")], body: Array(data))
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json; charset=utf-8")], body: JSONWriter.data(value))
     }
 
     /// A JSON response from an `Encodable` value.

@@ -66,7 +66,7 @@ extension IntakeContext {
                       .text(caller.id), .text(caller.isCustomer ? caller.principal.organizationID : ""), .integer(Self.now())])
             if !first.ticketID.isEmpty {
                 let ticket = try visibleTicket(tx, first.ticketID, caller: caller)
-                guard ticket.status == TicketStore.open else {
+                guard ticket.status != TicketStore.cancelled else {
                     throw RPCError(.failedPrecondition, "ocorrência cancelada / ticket cancelled")
                 }
                 var linkViolations = Violations()

@@ -1,4 +1,3 @@
-import CSodium
 import CGMime
 import Foundation
 import Synchronization
@@ -47,7 +46,7 @@ public struct MailMessage: Sendable {
         func string(_ pointer: UnsafePointer<CChar>?) -> String { pointer.map { String(cString: $0) } ?? "" }
 
         let id = string(cgmime_message_id(message)).trimmingCharacters(in: CharacterSet(charactersIn: "<> \t\r\n"))
-        messageID = id.isEmpty ? "sha256-\(Self.hex(raw))@intake.invalid" : id
+        messageID = id.isEmpty ? "sha256-\(IntakeContext.sha256Hex(raw))@intake.invalid" : id
         subject = string(cgmime_subject(message)).trimmingCharacters(in: .whitespacesAndNewlines)
         inReplyTo = string(cgmime_header(message, "In-Reply-To"))
         references = string(cgmime_header(message, "References"))
@@ -111,12 +110,6 @@ public struct MailMessage: Sendable {
             .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "<>")) }.filter { !$0.isEmpty }
     }
 
-    static func hex(_ raw: [UInt8]) -> String {
-        var hasher = Hasher64()
-        hasher.add(raw)
-        return hasher.hex
-    }
-
     static func extensionFor(_ type: String) -> String {
         switch type {
         case "image/png": return ".png"
@@ -137,16 +130,5 @@ public enum MailError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .malformed(let text): return text
         }
-    }
-}
-
-/// SHA-256 of a message without a Message-ID (stable across redeliveries).
-struct Hasher64 {
-    private var bytes: [UInt8] = []
-    mutating func add(_ raw: [UInt8]) { bytes += raw }
-    var hex: String {
-        var digest = [UInt8](repeating: 0, count: 32)
-        _ = bytes.withUnsafeBufferPointer { crypto_hash_sha256(&digest, $0.baseAddress, UInt64($0.count)) }
-        return digest.map { String(format: "%02x", $0) }.joined()
     }
 }

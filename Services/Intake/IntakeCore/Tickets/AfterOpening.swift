@@ -39,7 +39,8 @@ extension IntakeContext {
             let attachments = try pendingAttachments(tx, ids: request.attachmentIDs, field: "attachment_ids", caller: caller,
                                                      ticketID: ticket.id, violations: &violations)
             try violations.check("resposta inválida / invalid reply")
-            guard ticket.status == TicketStore.open else {
+            // A reply to a finished ticket still goes to workflow, which decides about reopening it.
+            guard ticket.status != TicketStore.cancelled else {
                 throw RPCError(.failedPrecondition, "ocorrência cancelada / the ticket was cancelled")
             }
             var message = IntakeV1.TicketMessage()
@@ -77,7 +78,9 @@ extension IntakeContext {
             violations.maxLength("reason", request.reason, 2_000)
             try violations.check()
             guard ticket.status == TicketStore.open else {
-                throw RPCError(.failedPrecondition, "ocorrência já cancelada / ticket already cancelled")
+                throw ticket.status == TicketStore.finished
+                    ? RPCError(.failedPrecondition, "ocorrência já finalizada / ticket already finished")
+                    : RPCError(.failedPrecondition, "ocorrência já cancelada / ticket already cancelled")
             }
             ticket.status = TicketStore.cancelled
             ticket.cancelReason = request.reason

@@ -20,25 +20,28 @@ extension IntakeContext {
     ///   `FAILED_PRECONDITION` for an inactive organization or a supplier when that is forbidden.
     public func openTicket(_ submitted: IntakeV1.OpenTicketRequest, caller: Caller,
                            idempotencyKey: String? = nil) throws -> IntakeV1.OpenTicketResponse {
-        var request = submitted
-        if caller.isCustomer && request.organizationID.isEmpty { request.organizationID = caller.principal.organizationID }
-        if caller.isCustomer && caller.principal.organizationID != request.organizationID && !request.organizationID.isEmpty {
+        var adjusted = submitted
+        if caller.isCustomer && adjusted.organizationID.isEmpty { adjusted.organizationID = caller.principal.organizationID }
+        if caller.isCustomer && caller.principal.organizationID != adjusted.organizationID && !adjusted.organizationID.isEmpty {
             throw Denied.otherOrganization
         }
-        do {
-            return try database.write { tx in
-                if let key = idempotencyKey, !key.isEmpty {
-                    guard key.utf8.count <= 200 else {
-                        throw RPCError(.invalidArgument, "chave de idempotência longa demais / idempotency key too long")
-                    }
-                    let result = try IdempotencyStore.run(tx, scope: "intake.OpenTicket|\(caller.id)", key: key,
-                                                          requestFingerprint: Digest.sha256(request.serializedBytes())) {
-                        try open(tx, request, caller: caller).serializedBytes()
-                    }
-                    return try IntakeV1.OpenTicketResponse(serializedBytes: result.response)
+        let request = adjusted
+        let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse = { [self] tx in
+            if let key = idempotencyKey, !key.isEmpty {
+                guard key.utf8.count <= 200 else {
+                    throw RPCError(.invalidArgument, "chave de idempotência longa demais / idempotency key too long")
                 }
-                return try open(tx, request, caller: caller)
+                let result = try IdempotencyStore.run(tx, scope: "intake.OpenTicket|\(caller.id)", key: key,
+                                                      requestFingerprint: Digest.sha256(request.serializedBytes())) {
+                    try open(tx, request, caller: caller).serializedBytes()
+                }
+                return try IntakeV1.OpenTicketResponse(serializedBytes: result.response)
             }
+            return try open(tx, request, caller: caller)
+        }
+        do {
+            if let openCommits { return try openCommits.run(body) }
+            return try database.write { try body($0) }
         } catch let error as StorageError where error.kind == .idempotencyMismatch {
             throw RPCError(.failedPrecondition,
                            "chave de idempotência já usada com outro pedido / idempotency key reused with a different request")

@@ -8,6 +8,13 @@ import Storage
 enum TicketStore {
     static let open = "open"
     static let cancelled = "cancelled"
+    /// Workflow reported the ticket finished (`TicketFinished`).
+    static let finished = "finished"
+
+    /// Records that workflow finished a ticket; a ticket the customer cancelled stays cancelled.
+    static func markFinished(_ tx: any SQLExecutor, ticketID: String) throws {
+        try tx.execute("UPDATE tickets SET status = ? WHERE id = ? AND status = ?", [.text(finished), .text(ticketID), .text(open)])
+    }
 
     /// The ticket with this id or code, without its messages and attachments.
     static func ticket(_ tx: any SQLExecutor, reference: String) throws -> IntakeV1.Ticket? {

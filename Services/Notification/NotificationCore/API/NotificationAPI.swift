@@ -219,10 +219,9 @@ struct NotificationAPI: Sendable {
         default: throw Access.invalid("kind", "Tipo deve ser invitation ou password_reset.", "Kind must be invitation or password_reset.")
         }
         guard EmailAddress.isValid(request.to) else { throw Access.invalid("to", "Endereço inválido.", "Invalid address.") }
-        guard let link = URLComponents(string: request.link), ["http", "https"].contains(link.scheme ?? "") else {
+        guard let link = URLComponents(string: request.link), ["http", "https"].contains(link.scheme ?? ""), link.host != nil else {
             throw Access.invalid("link", "Informe o link de uso único.", "The one-time link is required.")
         }
-        _ = link
         let eventID = "account:" + (context.idempotencyKey ?? UUID().uuidString.lowercased())
         let response = try Idempotent.write(database, context, request) { tx -> NotificationV1.SendAccountEmailResponse in
             guard let (template, _) = try TemplateStore().template(tx, kind: kind, locale: request.locale) else {

@@ -147,7 +147,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             let ids = try database.read { tx in
                 try tx.query("""
                     SELECT id FROM notification_deliveries WHERE state = 'queued' AND lane = ? AND next_attempt_at <= ?
-                    ORDER BY next_attempt_at, created_at LIMIT ?
+                    ORDER BY next_attempt_at LIMIT ?
                     """, [.text(laneName), .timestamp(now), .integer(Int64(room + settings.laneConcurrency * 128))]).map { try $0.text("id") }
             }
             let fresh = condition.withLock { () -> [String] in
@@ -212,6 +212,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             let outcome = send(claimed, curl: curl)
             let t2 = DispatchTime.now().uptimeNanoseconds
             Self.timing.send.add(Int(t2 - t1), ordering: .relaxed)
+            if Self.timing.recording.load(ordering: .relaxed) { Self.timing.samples.withLock { $0.append(Int(t2 - t1)) } }
             Self.timing.count.add(1, ordering: .relaxed)
             if let next = tryNext() {
                 current = transact(record: Outcome(claimed: claimed, outcome: outcome), claim: next)
@@ -328,6 +329,9 @@ package final class PhaseTiming: Sendable {
     package let send = Atomic<Int>(0)
     package let record = Atomic<Int>(0)
     package let count = Atomic<Int>(0)
+    /// Individual send durations (ns) while ``recording`` is set.
+    package let samples = Mutex<[Int]>([])
+    package let recording = Atomic<Bool>(false)
 }
 
 extension NSCondition {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A pragmatic check of an e-mail address: one `@`, a local part of printable ASCII without
 /// spaces or specials, and a domain of dot-separated labels. Enough to refuse what a relay would
 /// refuse anyway (and header injection), not a full RFC 5321 parser.
@@ -23,5 +25,3 @@ enum EmailAddress {
         text.trimmingCharacters(in: .whitespaces).lowercased()
     }
 }
-
-import Foundation

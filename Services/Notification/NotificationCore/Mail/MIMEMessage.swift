@@ -1,4 +1,5 @@
 import Foundation
+import RPCTransport
 
 /// A name and an address, rendered as `=?UTF-8?B?...?= <a@b>` when the name is not ASCII.
 struct MailAddress: Sendable, Equatable {
@@ -154,5 +155,3 @@ enum MIMEEncoding {
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) +0000"
     }
 }
-
-import RPCTransport

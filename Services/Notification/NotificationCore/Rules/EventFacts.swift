@@ -210,10 +210,24 @@ enum EventInterpreter {
         return facts
     }
 
+    /// How an outcome key reads to the customer, per locale (unknown keys as they are).
+    static func outcome(_ key: String, locale: String) -> String {
+        let labels: [String: (String, String)] = [
+            "resolvida": ("resolvida", "resolved"),
+            "negada": ("negada", "denied"),
+            "cancelada_cliente": ("cancelada a seu pedido", "cancelled at your request"),
+            "nao_necessita_atuacao": ("sem necessidade de atuação", "no action needed"),
+            "inatividade": ("encerrada por falta de retorno", "closed for lack of an answer"),
+        ]
+        guard let label = labels[key] else { return key }
+        return TemplateCatalog.locale(locale) == "en" ? label.1 : label.0
+    }
+
     static func facts(_ event: WorkflowV1.TicketFinished, _ envelope: EventsV1.EventEnvelope) -> EventFacts {
         var facts = EventFacts(kind: "TicketFinished", envelope: envelope)
         facts.apply(event.ticket)
-        facts.variables["outcome"] = event.outcome
+        facts.variables["outcome"] = outcome(event.outcome, locale: facts.locale)
+        facts.variables["outcome_key"] = event.outcome
         facts.variables["survey_url"] = event.surveyURL
         facts.setSensitive("text", event.publicNote)
         return facts

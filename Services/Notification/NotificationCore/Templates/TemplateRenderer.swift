@@ -1,3 +1,5 @@
+import Foundation
+
 /// A rendered message: subject, plain text and HTML.
 struct RenderedMessage: Sendable, Equatable {
     var subject: String
@@ -79,5 +81,3 @@ enum TemplateRenderer {
         return out
     }
 }
-
-import Foundation

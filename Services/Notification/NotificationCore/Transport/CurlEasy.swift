@@ -73,6 +73,9 @@ package final class CurlEasy {
     let handle: UnsafeMutableRawPointer
     private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
 
+    /// Connections opened so far by all handles (reuse check for the benchmark).
+    package static let newConnections = Atomic<Int>(0)
+
     static let globalInit: Bool = { ccurl_global_init_all() == CURLE_OK }()
 
     let cancellation: CurlCancellation?
@@ -120,6 +123,9 @@ package final class CurlEasy {
         }
         var response: Int = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &response)
+        var connects: Int = 0
+        _ = ccurl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects)
+        Self.newConnections.add(connects, ordering: .relaxed)
         var message = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
         return Result(code: code, responseCode: response, message: message)

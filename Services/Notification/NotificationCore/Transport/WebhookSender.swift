@@ -14,7 +14,11 @@ enum WebhookSignature {
         _ = crypto_auth_hmacsha256_update(&state, body, UInt64(body.count))
         var mac = [UInt8](repeating: 0, count: 32)
         _ = crypto_auth_hmacsha256_final(&state, &mac)
-        return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(64)
+        for byte in mac { hex.append(digits[Int(byte >> 4)]); hex.append(digits[Int(byte & 0x0f)]) }
+        return "sha256=" + String(decoding: hex, as: UTF8.self)
     }
 }
 

@@ -7,13 +7,19 @@ import Storage
 extension TimeAPI {
     func registerMetrics(_ router: inout RPCRouter) {
         let api = self
+        router.registerStreaming(WorkflowV1.WorkflowTime.exportMetricsReport) { requests, responses, context in
+            _ = try api.staff(context)
+            guard let request = try requests.receive() else { return nil }
+            let report = try api.report(request)
+            var chunk = WorkflowV1.CsvChunk()
+            chunk.text = MetricsExport.csv(report)
+            chunk.rows = Int64(chunk.text.components(separatedBy: "\r\n").count - 1)
+            try responses.send(chunk)
+            return nil
+        }
         router.register(WorkflowV1.WorkflowTime.getMetrics) { request, context in
             _ = try api.staff(context)
-            guard let from = LocalDay(iso: request.fromDay), let to = LocalDay(iso: request.toDay), from < to else {
-                throw TimeAPI.invalid("from_day", ["período inválido (AAAA-MM-DD, início < fim) / invalid period (YYYY-MM-DD, from < to)"])
-            }
-            let now = api.time.clock()
-            let report = try api.database.read { tx in try MetricsQuery.report(tx, from: from, to: to, now: now) }
+            let report = try api.report(request)
             var response = WorkflowV1.GetMetricsResponse()
             response.totals = MetricsMapping.totals(report.totals)
             response.byCategory = report.byCategory.map(MetricsMapping.row)
@@ -59,6 +65,16 @@ extension TimeAPI {
             } while cursor != nil
             return nil
         }
+    }
+}
+
+extension TimeAPI {
+    func report(_ request: WorkflowV1.GetMetricsRequest) throws -> MetricsReport {
+        guard let from = LocalDay(iso: request.fromDay), let to = LocalDay(iso: request.toDay), from < to else {
+            throw TimeAPI.invalid("from_day", ["período inválido (AAAA-MM-DD, início < fim) / invalid period (YYYY-MM-DD, from < to)"])
+        }
+        let now = time.clock()
+        return try database.read { tx in try MetricsQuery.report(tx, from: from, to: to, now: now) }
     }
 }
 

@@ -267,3 +267,34 @@ public enum MetricsExport {
         }
     }
 }
+
+extension MetricsExport {
+    /// A report as CSV: one line per section and key (totals, each breakdown, time per stage,
+    /// backlog), with every figure of ``MetricTotals``.
+    public static func csv(_ report: MetricsReport) -> String {
+        var lines = ["section,key,opened,finished,reopened,first_responses,avg_first_response_wall_ms,avg_first_response_business_ms,"
+                     + "resolutions,avg_resolution_wall_ms,avg_resolution_business_ms,sla_met_percent,reopen_percent,transfers,ping_pongs,"
+                     + "surveys,avg_survey_score"]
+        func line(_ section: String, _ key: String, _ t: MetricTotals) -> String {
+            let figures: [String] = [String(t.opened), String(t.finished), String(t.reopened), String(t.firstResponses),
+                                     String(t.averageFirstResponseWallMs), String(t.averageFirstResponseBusinessMs), String(t.resolutions),
+                                     String(t.averageResolutionWallMs), String(t.averageResolutionBusinessMs),
+                                     String(format: "%.2f", t.slaMetPercent), String(format: "%.2f", t.reopenPercent),
+                                     String(t.transfers), String(t.pingPongs), String(t.surveys), String(format: "%.2f", t.averageSurveyScore)]
+            return ([section, field(.text(key))] + figures).joined(separator: ",")
+        }
+        lines.append(line("total", "", report.totals))
+        for (section, rows) in [("category", report.byCategory), ("product", report.byProduct), ("module", report.byModule), ("group", report.byGroup)] {
+            for row in rows { lines.append(line(section, row.key, row.totals)) }
+        }
+        lines.append("")
+        lines.append("section,stage,exits,avg_wall_ms")
+        for row in report.stageTime { lines.append("stage_time,\(field(.text(row.stage))),\(row.exits),\(row.averageWallMs)") }
+        lines.append("")
+        lines.append("section,stage,open,age_0d,age_1_2d,age_3_6d,age_7_29d,age_30d_plus")
+        for row in report.backlog {
+            lines.append((["backlog", field(.text(row.stage)), String(row.count)] + row.byAge.map(String.init)).joined(separator: ","))
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+}

@@ -326,7 +326,8 @@ struct  Ocorrencias__Intake__V1__Ticket
   Ocorrencias__Common__V1__AttachmentRef **attachments;
   int64_t opened_at_ms;
   /*
-   * "open" or "cancelled" (intake's view; workflow owns the stages).
+   * "open", "cancelled" (by the customer) or "finished" (workflow's TicketFinished arrived);
+   * workflow owns the stages.
    */
   char *status;
   char *email_message_id;

@@ -1550,6 +1550,10 @@ struct Ocorrencias__Workflow__V1__WorkflowTime_Service
                          const Ocorrencias__Workflow__V1__ExportMetricsRequest *input,
                          Ocorrencias__Workflow__V1__CsvChunk_Closure closure,
                          void *closure_data);
+  void (*export_metrics_report)(Ocorrencias__Workflow__V1__WorkflowTime_Service *service,
+                                const Ocorrencias__Workflow__V1__GetMetricsRequest *input,
+                                Ocorrencias__Workflow__V1__CsvChunk_Closure closure,
+                                void *closure_data);
 };
 typedef void (*Ocorrencias__Workflow__V1__WorkflowTime_ServiceDestroy)(Ocorrencias__Workflow__V1__WorkflowTime_Service *);
 void ocorrencias__workflow__v1__workflow_time__init (Ocorrencias__Workflow__V1__WorkflowTime_Service *service,
@@ -1572,7 +1576,8 @@ void ocorrencias__workflow__v1__workflow_time__init (Ocorrencias__Workflow__V1__
       function_prefix__ ## answer_survey,\
       function_prefix__ ## get_survey_results,\
       function_prefix__ ## get_metrics,\
-      function_prefix__ ## export_metrics  }
+      function_prefix__ ## export_metrics,\
+      function_prefix__ ## export_metrics_report  }
 void ocorrencias__workflow__v1__workflow_time__put_calendar(ProtobufCService *service,
                                                             const Ocorrencias__Workflow__V1__PutCalendarRequest *input,
                                                             Ocorrencias__Workflow__V1__PutCalendarResponse_Closure closure,
@@ -1633,6 +1638,10 @@ void ocorrencias__workflow__v1__workflow_time__export_metrics(ProtobufCService *
                                                               const Ocorrencias__Workflow__V1__ExportMetricsRequest *input,
                                                               Ocorrencias__Workflow__V1__CsvChunk_Closure closure,
                                                               void *closure_data);
+void ocorrencias__workflow__v1__workflow_time__export_metrics_report(ProtobufCService *service,
+                                                                     const Ocorrencias__Workflow__V1__GetMetricsRequest *input,
+                                                                     Ocorrencias__Workflow__V1__CsvChunk_Closure closure,
+                                                                     void *closure_data);
 
 /* --- descriptors --- */
 

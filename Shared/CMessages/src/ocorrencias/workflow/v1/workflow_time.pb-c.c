@@ -4172,7 +4172,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__csv_chunk__descripto
   (ProtobufCMessageInit) ocorrencias__workflow__v1__csv_chunk__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow_time__method_descriptors[15] =
+static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow_time__method_descriptors[16] =
 {
   { "PutCalendar", &ocorrencias__workflow__v1__put_calendar_request__descriptor, &ocorrencias__workflow__v1__put_calendar_response__descriptor },
   { "GetCalendar", &ocorrencias__workflow__v1__get_calendar_request__descriptor, &ocorrencias__workflow__v1__get_calendar_response__descriptor },
@@ -4189,12 +4189,14 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow_time_
   { "GetSurveyResults", &ocorrencias__workflow__v1__survey_results_request__descriptor, &ocorrencias__workflow__v1__survey_results_response__descriptor },
   { "GetMetrics", &ocorrencias__workflow__v1__get_metrics_request__descriptor, &ocorrencias__workflow__v1__get_metrics_response__descriptor },
   { "ExportMetrics", &ocorrencias__workflow__v1__export_metrics_request__descriptor, &ocorrencias__workflow__v1__csv_chunk__descriptor },
+  { "ExportMetricsReport", &ocorrencias__workflow__v1__get_metrics_request__descriptor, &ocorrencias__workflow__v1__csv_chunk__descriptor },
 };
 const unsigned ocorrencias__workflow__v1__workflow_time__method_indices_by_name[] = {
   11,        /* AnswerSurvey */
   8,        /* DeleteInactivityPolicy */
   4,        /* DeleteSLAPolicy */
   14,        /* ExportMetrics */
+  15,        /* ExportMetricsReport */
   1,        /* GetCalendar */
   13,        /* GetMetrics */
   12,        /* GetSurveyResults */
@@ -4214,7 +4216,7 @@ const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow_time__descr
   "WorkflowTime",
   "Ocorrencias__Workflow__V1__WorkflowTime",
   "ocorrencias.workflow.v1",
-  15,
+  16,
   ocorrencias__workflow__v1__workflow_time__method_descriptors,
   ocorrencias__workflow__v1__workflow_time__method_indices_by_name
 };
@@ -4337,6 +4339,14 @@ void ocorrencias__workflow__v1__workflow_time__export_metrics(ProtobufCService *
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
   service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow_time__export_metrics_report(ProtobufCService *service,
+                                                                     const Ocorrencias__Workflow__V1__GetMetricsRequest *input,
+                                                                     Ocorrencias__Workflow__V1__CsvChunk_Closure closure,
+                                                                     void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__init (Ocorrencias__Workflow__V1__WorkflowTime_Service *service,
                                                      Ocorrencias__Workflow__V1__WorkflowTime_ServiceDestroy destroy)

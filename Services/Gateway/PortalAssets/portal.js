@@ -1,0 +1,509 @@
+// Ocorrências portal: plain JavaScript, no build step. Every value from the API reaches the page
+// through textContent or attributes set one by one (never innerHTML), so output is escaped.
+'use strict';
+
+const TEXT = {
+  'pt-BR': {
+    brand: 'Ocorrências', login: 'Entrar', email: 'E-mail', password: 'Senha', logout: 'Sair', dashboard: 'Minhas ocorrências',
+    queue: 'Fila', newTicket: 'Nova ocorrência', subject: 'Assunto', description: 'Descrição', category: 'Categoria',
+    priority: 'Prioridade', product: 'Produto', module: 'Módulo', submit: 'Enviar', state: 'Situação', lastInteraction: 'Última interação',
+    code: 'Código', suggestions: 'Artigos que podem resolver', faq: 'Perguntas frequentes desta categoria', attachments: 'Anexos',
+    dropHere: 'Arraste arquivos para cá, cole-os ou escolha-os', reply: 'Responder', send: 'Enviar resposta', cancel: 'Cancelar ocorrência',
+    reason: 'Motivo', history: 'Histórico', request: 'Solicitação', solution: 'Solução', take: 'Assumir', move: 'Mover',
+    note: 'Nota interna', publicNote: 'Texto para o cliente', discussion: 'Discussão', isPublic: 'Visível ao cliente', add: 'Adicionar',
+    setSolution: 'Registrar solução', print: 'Imprimir', none: 'Nenhuma ocorrência.', loading: 'Carregando…', saved: 'Salvo.',
+    newPassword: 'Nova senha', choosePassword: 'Defina sua senha', passwordSet: 'Senha definida. Entre com ela.',
+    filters: 'Filtrar', stage: 'Etapa', unread: 'Não lidas', tips: 'Dicas para escrever', priorities: 'Prioridades',
+    forgot: 'Esqueci minha senha', resetSent: 'Se o e-mail estiver cadastrado, enviaremos um link.', opened: 'Aberta em',
+    all: 'Todas', actions: 'Ações', helpful: 'Resolveu meu problema',
+    panel: 'Painel', byStage: 'Ocorrências por etapa', metrics: 'Métricas do mês', unavailable: 'Indisponível no momento.',
+    survey: 'Pesquisa de satisfação', score: 'Nota (1 a 5)', comment: 'Comentário', thanks: 'Obrigado pela resposta!',
+  },
+  en: {
+    brand: 'Ocorrências', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
+    queue: 'Queue', newTicket: 'New ticket', subject: 'Subject', description: 'Description', category: 'Category',
+    priority: 'Priority', product: 'Product', module: 'Module', submit: 'Submit', state: 'State', lastInteraction: 'Last interaction',
+    code: 'Code', suggestions: 'Articles that may solve it', faq: 'Frequent questions of this category', attachments: 'Attachments',
+    dropHere: 'Drag files here, paste them or choose them', reply: 'Reply', send: 'Send reply', cancel: 'Cancel ticket',
+    reason: 'Reason', history: 'History', request: 'Request', solution: 'Solution', take: 'Take', move: 'Move',
+    note: 'Internal note', publicNote: 'Text for the customer', discussion: 'Discussion', isPublic: 'Visible to the customer', add: 'Add',
+    setSolution: 'Record solution', print: 'Print', none: 'No tickets.', loading: 'Loading…', saved: 'Saved.',
+    newPassword: 'New password', choosePassword: 'Choose your password', passwordSet: 'Password set. Sign in with it.',
+    filters: 'Filter', stage: 'Stage', unread: 'Unread', tips: 'Writing tips', priorities: 'Priorities',
+    forgot: 'I forgot my password', resetSent: 'If the address is registered, we will send a link.', opened: 'Opened on',
+    all: 'All', actions: 'Actions', helpful: 'It solved my problem',
+    panel: 'Dashboard', byStage: 'Tickets by stage', metrics: 'This month\'s metrics', unavailable: 'Unavailable right now.',
+    survey: 'Satisfaction survey', score: 'Score (1 to 5)', comment: 'Comment', thanks: 'Thank you for answering!',
+  },
+};
+const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
+  NECESSIDADE: ['Necessidade', 'Need'], SUGESTAO_MELHORIA: ['Sugestão de melhoria', 'Improvement'], ESTRATEGICA: ['Estratégica', 'Strategic'] };
+const PRIORITIES = { BAIXA: ['Baixa', 'Low'], NORMAL: ['Normal', 'Normal'], ALTA: ['Alta', 'High'], URGENTE: ['Urgente', 'Urgent'] };
+
+let lang = localStorage.getItem('ocorrencias.lang') || 'pt-BR';
+let me = null;
+const t = (key) => (TEXT[lang] && TEXT[lang][key]) || TEXT['pt-BR'][key] || key;
+const label = (table, key) => (table[key] ? table[key][lang === 'en' ? 1 : 0] : key);
+
+function el(tag, attributes, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'text') node.textContent = value;
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function cookie(name) {
+  const found = document.cookie.split(';').map((c) => c.trim()).find((c) => c.startsWith(name + '='));
+  return found ? decodeURIComponent(found.slice(name.length + 1)) : '';
+}
+
+function when(ms) {
+  if (!ms) return '';
+  return new Date(Number(ms)).toLocaleString(lang === 'en' ? 'en-GB' : 'pt-BR', { dateStyle: 'short', timeStyle: 'short' });
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super((lang === 'en' ? error.message_en : error.message) || String(status));
+    this.status = status;
+    this.details = error.details || [];
+  }
+}
+
+async function api(method, path, body, extra) {
+  const headers = { Accept: 'application/json' };
+  const options = { method, headers, credentials: 'same-origin' };
+  if (method !== 'GET') headers['X-CSRF-Token'] = cookie('ocorrencias_csrf');
+  if (extra && extra.idempotencyKey) headers['Idempotency-Key'] = extra.idempotencyKey;
+  if (body instanceof Blob) {
+    options.body = body;
+    headers['Content-Type'] = body.type || 'application/octet-stream';
+  } else if (body !== undefined) {
+    options.body = JSON.stringify(body);
+    headers['Content-Type'] = 'application/json';
+  }
+  const response = await fetch(path, options);
+  const text = await response.text();
+  const json = text ? (() => { try { return JSON.parse(text); } catch (e) { return {}; } })() : {};
+  if (!response.ok) throw new ApiError(response.status, json);
+  return json;
+}
+
+function errorBox(error) {
+  const box = el('div', { class: 'error', role: 'alert', text: error.message });
+  if (error.details && error.details.length) {
+    box.append(el('ul', {}, error.details.map((d) => el('li', { text: `${d.field}: ${(lang === 'en' ? d.message_en : d.message) || d.reason}` }))));
+  }
+  return box;
+}
+
+function show(...nodes) {
+  const main = document.getElementById('main');
+  main.replaceChildren(...nodes);
+  main.focus();
+}
+
+function newId() {
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const isCustomer = () => me && me.principal && me.principal.kind === 'customer';
+
+// ---------------------------------------------------------------- navigation
+
+function renderNav() {
+  const nav = document.getElementById('nav');
+  nav.replaceChildren();
+  if (!me) return;
+  if (isCustomer()) {
+    nav.append(el('a', { href: '#/', text: t('dashboard') }), el('a', { href: '#/nova', text: t('newTicket') }));
+  } else {
+    nav.append(el('a', { href: '#/', text: t('queue') }), el('a', { href: '#/painel', id: 'nav-panel', text: t('panel') }));
+  }
+  nav.append(el('span', { class: 'muted', text: me.user ? me.user.display_name : me.principal.display_name }),
+    el('button', { type: 'button', class: 'link', id: 'logout', text: t('logout'), onclick: logout }));
+}
+
+async function route() {
+  document.getElementById('lang').textContent = lang === 'en' ? 'Português' : 'English';
+  document.documentElement.lang = lang;
+  const hash = location.hash.replace(/^#/, '');
+  const params = new URLSearchParams(hash.includes('token=') ? hash : '');
+  if (location.pathname.endsWith('/pesquisa')) return surveyPage(params.get('token') || '');
+  if (location.pathname.endsWith('/convite') || location.pathname.endsWith('/nova-senha')) {
+    return passwordPage(location.pathname.endsWith('/convite') ? '/v1/invitations/accept' : '/v1/auth/password-reset/confirm', params.get('token') || '');
+  }
+  if (!me) {
+    try { me = await api('GET', '/v1/me'); } catch (e) { me = null; }
+  }
+  renderNav();
+  if (!me) return loginPage();
+  const path = hash || '/';
+  if (path.startsWith('/t/')) return ticketPage(decodeURIComponent(path.slice(3)));
+  if (path === '/nova' && isCustomer()) return newTicketPage();
+  if (path === '/painel' && !isCustomer()) return panelPage();
+  return isCustomer() ? dashboardPage() : queuePage();
+}
+
+async function logout() {
+  try { await api('POST', '/v1/auth/logout'); } catch (e) { /* already gone */ }
+  me = null;
+  location.hash = '#/';
+  route();
+}
+
+// ---------------------------------------------------------------- sign-in and passwords
+
+function loginPage() {
+  const status = el('div');
+  const form = el('form', { id: 'login-form', 'aria-labelledby': 'login-title' },
+    el('label', {}, t('email'), el('input', { type: 'email', name: 'email', id: 'email', required: true, autocomplete: 'username' })),
+    el('label', {}, t('password'), el('input', { type: 'password', name: 'password', id: 'password', required: true, autocomplete: 'current-password' })),
+    el('button', { type: 'submit', id: 'login-submit', text: t('login') }), status,
+    el('button', { type: 'button', class: 'link', text: t('forgot'), onclick: async () => {
+      const email = form.elements.email.value;
+      if (!email) return;
+      await api('POST', '/v1/auth/password-reset', { email }).catch(() => null);
+      status.replaceChildren(el('p', { class: 'ok', text: t('resetSent') }));
+    } }));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await api('POST', '/v1/auth/login', { email: form.elements.email.value, password: form.elements.password.value });
+      me = null;
+      location.hash = '#/';
+      route();
+    } catch (error) { status.replaceChildren(errorBox(error)); }
+  });
+  show(el('h1', { id: 'login-title', text: t('login') }), form);
+}
+
+function passwordPage(endpoint, token) {
+  const status = el('div');
+  const form = el('form', {},
+    el('label', {}, t('newPassword'), el('input', { type: 'password', name: 'password', required: true, minlength: 12, autocomplete: 'new-password' })),
+    el('button', { type: 'submit', text: t('submit') }), status);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await api('POST', endpoint, { token, password: form.elements.password.value });
+      status.replaceChildren(el('p', { class: 'ok', text: t('passwordSet') }), el('a', { href: '/portal/', text: t('login') }));
+    } catch (error) { status.replaceChildren(errorBox(error)); }
+  });
+  show(el('h1', { text: t('choosePassword') }), form);
+}
+
+// ---------------------------------------------------------------- customer
+
+function ticketTable(rows, id) {
+  if (!rows.length) return el('p', { class: 'muted', text: t('none') });
+  return el('table', { id },
+    el('thead', {}, el('tr', {}, [t('code'), t('subject'), t('state'), t('priority'), t('lastInteraction')].map((h) => el('th', { scope: 'col', text: h })))),
+    el('tbody', {}, rows.map((row) => el('tr', { 'data-ticket': row.ticket_id },
+      el('td', {}, el('a', { href: '#/t/' + encodeURIComponent(row.ticket_id), text: row.code || row.ticket_id })),
+      el('td', { text: row.subject }),
+      el('td', {}, el('span', { class: 'badge', text: row.stage_name || row.stage })),
+      el('td', { text: label(PRIORITIES, row.priority) }),
+      el('td', { text: when(row.last_interaction_at_ms) }),
+    ))));
+}
+
+async function dashboardPage() {
+  show(el('p', { text: t('loading') }));
+  try {
+    const list = await api('GET', '/v1/tickets?page_size=100');
+    const rows = list.tickets || [];
+    const byState = {};
+    rows.forEach((row) => { const key = row.stage_name || row.stage; byState[key] = (byState[key] || 0) + 1; });
+    show(el('h1', { text: t('dashboard') }),
+      el('div', { class: 'cards' }, Object.entries(byState).map(([state, count]) => el('div', { class: 'card' }, el('strong', { text: count }), state))),
+      el('p', {}, el('a', { href: '#/nova', id: 'new-ticket', text: t('newTicket') })),
+      ticketTable(rows, 'tickets'));
+  } catch (error) { show(errorBox(error)); }
+}
+
+async function newTicketPage() {
+  const draft = newId();
+  const files = [];
+  const status = el('div');
+  const suggestions = el('div', { class: 'suggestions', id: 'suggestions', hidden: true, 'aria-live': 'polite' });
+  const faq = el('div', { id: 'faq' });
+  const fileList = el('ul', { id: 'files' });
+  const policy = el('details', {}, el('summary', { text: `${t('priorities')} · ${t('tips')}` }));
+  api('GET', '/v1/support-policy').then((p) => {
+    (p.priorities || []).forEach((d) => policy.append(el('p', {}, el('strong', { text: label(PRIORITIES, d.priority) + ': ' }), lang === 'en' ? (d.definition_en || d.definition_pt || '') : (d.definition_pt || d.definition_en || ''))));
+    const tips = lang === 'en' ? p.writing_tips_en : p.writing_tips_pt;
+    if (tips) policy.append(el('p', { text: tips }));
+  }).catch(() => null);
+
+  const addFiles = (list) => {
+    for (const file of list) {
+      files.push(file);
+      fileList.append(el('li', { text: `${file.name} (${file.size} B)` }));
+    }
+  };
+  const fileInput = el('input', { type: 'file', id: 'file-input', multiple: true, onchange: (e) => addFiles(e.target.files) });
+  const drop = el('div', { class: 'drop', id: 'drop' }, t('dropHere'), el('br'), fileInput);
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); addFiles(e.dataTransfer.files); });
+
+  const category = el('select', { name: 'category', id: 'category', required: true },
+    Object.keys(CATEGORIES).map((key) => el('option', { value: key, text: label(CATEGORIES, key) })));
+  const loadFaq = async () => {
+    try {
+      const list = await api('GET', '/v1/knowledge/faq?limit=5&category=' + encodeURIComponent(category.value));
+      const articles = list.articles || [];
+      faq.replaceChildren(...(articles.length ? [el('h2', { text: t('faq') }), el('ul', {}, articles.map((a) => el('li', { text: a.title })))] : []));
+    } catch (e) { faq.replaceChildren(); }
+  };
+  category.addEventListener('change', loadFaq);
+  loadFaq();
+
+  let timer = null;
+  const subject = el('input', { name: 'subject', id: 'subject', required: true, maxlength: 200, autocomplete: 'off' });
+  subject.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      if (subject.value.trim().length < 3) { suggestions.hidden = true; return; }
+      try {
+        const result = await api('GET', `/v1/knowledge/suggest?limit=5&draft_id=${draft}&subject=${encodeURIComponent(subject.value)}`);
+        const hits = result.hits || [];
+        suggestions.hidden = hits.length === 0;
+        suggestions.replaceChildren(el('strong', { text: t('suggestions') }), el('ul', {}, hits.map((hit) => el('li', {},
+          el('button', { type: 'button', class: 'link suggestion', text: hit.title, onclick: async () => {
+            api('POST', `/v1/knowledge/drafts/${draft}/opened`, { article_id: hit.id }).catch(() => null);
+            const article = await api('GET', `/v1/knowledge/articles/${encodeURIComponent(hit.id)}?draft_id=${draft}`).catch(() => null);
+            if (article) suggestions.append(el('div', { class: 'entry' }, el('strong', { text: article.title }), el('p', { text: article.body_markdown || hit.snippet })));
+          } }), ' ', el('span', { class: 'muted', text: hit.snippet })))));
+      } catch (e) { suggestions.hidden = true; }
+    }, 250);
+  });
+
+  const form = el('form', { id: 'ticket-form' },
+    el('label', {}, t('category'), category), faq,
+    el('label', {}, t('priority'), el('select', { name: 'priority', id: 'priority' },
+      Object.keys(PRIORITIES).map((key) => el('option', { value: key, selected: key === 'NORMAL', text: label(PRIORITIES, key) })))),
+    el('div', { class: 'row' },
+      el('label', {}, t('product'), el('input', { name: 'product', id: 'product' })),
+      el('label', {}, t('module'), el('input', { name: 'module', id: 'module' }))),
+    el('label', {}, t('subject'), subject), suggestions,
+    el('label', {}, t('description'), el('textarea', { name: 'request', id: 'request', required: true })),
+    policy,
+    el('fieldset', {}, el('legend', { text: t('attachments') }), drop, fileList),
+    el('button', { type: 'submit', id: 'ticket-submit', text: t('submit') }), status);
+  form.addEventListener('paste', (e) => { if (e.clipboardData && e.clipboardData.files.length) addFiles(e.clipboardData.files); });
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const button = form.querySelector('#ticket-submit');
+    button.disabled = true;
+    try {
+      const ids = [];
+      for (const file of files) {
+        const ref = await api('POST', '/v1/attachments?file_name=' + encodeURIComponent(file.name), file);
+        ids.push(ref.id);
+      }
+      const values = Object.fromEntries(['category', 'priority', 'product', 'module', 'subject', 'request'].map((k) => [k, form.elements[k].value]));
+      values.attachment_ids = ids;
+      values.channel = 'portal';
+      const opened = await api('POST', '/v1/tickets', values, { idempotencyKey: 'portal-' + draft });
+      api('POST', `/v1/knowledge/drafts/${draft}/submitted`, { ticket_id: opened.ticket.id }).catch(() => null);
+      location.hash = '#/t/' + encodeURIComponent(opened.ticket.id);
+    } catch (error) {
+      status.replaceChildren(errorBox(error));
+      button.disabled = false;
+    }
+  });
+  show(el('h1', { text: t('newTicket') }), form);
+}
+
+// ---------------------------------------------------------------- ticket page (customers and agents)
+
+async function ticketPage(id) {
+  show(el('p', { text: t('loading') }));
+  let view;
+  try { view = await api('GET', '/v1/tickets/' + encodeURIComponent(id)); } catch (error) { return show(errorBox(error)); }
+  const intake = view.intake || {};
+  const workflow = view.workflow || null;
+  const row = (workflow && workflow.row) || {};
+  const stage = (workflow && (workflow.customer_stage_name || row.stage_name)) || intake.status || '';
+  const entries = [];
+  (intake.messages || []).forEach((m) => entries.push({ at: m.created_at_ms, who: (m.author && m.author.name) || '', text: m.text, kind: 'customer' }));
+  ((workflow && workflow.discussion) || []).forEach((d) => {
+    if (d.kind === 'customer_reply') return; // already among intake's messages
+    entries.push({ at: d.added_at_ms, who: d.author_name, text: d.text, kind: d.kind, internal: !d.is_public });
+  });
+  entries.sort((a, b) => Number(a.at) - Number(b.at));
+  const status = el('div', { id: 'action-status' });
+  const reload = () => ticketPage(id);
+  const act = async (method, path, body) => {
+    try { await api(method, path, body); status.replaceChildren(el('p', { class: 'ok', text: t('saved') })); reload(); } catch (error) { status.replaceChildren(errorBox(error)); }
+  };
+  const attachments = (intake.attachments || []).map((a) => el('li', {}, el('a', { href: '/v1/attachments/' + encodeURIComponent(a.id), text: a.file_name })));
+
+  const page = [
+    el('h1', { id: 'ticket-title' }, el('span', { class: 'muted', text: (intake.code || id) + ' · ' }), intake.subject || row.subject || ''),
+    el('p', {}, el('span', { class: 'badge', id: 'ticket-stage', text: stage }), ' ', el('span', { class: 'muted', text: `${t('opened')} ${when(intake.opened_at_ms)}` }),
+      ' ', el('button', { type: 'button', class: 'secondary', text: t('print'), onclick: () => window.print() })),
+    el('h2', { text: t('request') }), el('p', { id: 'ticket-request', text: intake.request || (workflow && workflow.request) || '' }),
+    attachments.length ? el('div', {}, el('h2', { text: t('attachments') }), el('ul', {}, attachments)) : null,
+    workflow && workflow.solution ? el('div', {}, el('h2', { text: t('solution') }), el('p', { id: 'ticket-solution', text: workflow.solution })) : null,
+    el('h2', { text: t('history') }),
+    el('div', { id: 'history' }, entries.map((e) => el('div', { class: 'entry' + (e.internal ? ' internal' : '') },
+      el('div', { class: 'meta', text: `${when(e.at)} · ${e.who || ''} · ${e.kind}${e.internal ? ' · interno' : ''}` }), el('p', { text: e.text })))),
+    status,
+  ];
+
+  if (isCustomer()) {
+    const reply = el('form', { id: 'reply-form' },
+      el('label', {}, t('reply'), el('textarea', { name: 'text', id: 'reply-text', required: true })),
+      el('button', { type: 'submit', id: 'reply-submit', text: t('send') }));
+    reply.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/replies`, { text: reply.elements.text.value }); });
+    const cancel = el('form', { id: 'cancel-form' },
+      el('label', {}, t('reason'), el('input', { name: 'reason', required: true })),
+      el('button', { type: 'submit', class: 'secondary', text: t('cancel') }));
+    cancel.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/cancel`, { reason: cancel.elements.reason.value }); });
+    page.push(reply, cancel);
+  } else {
+    const take = el('button', { type: 'button', id: 'take', text: t('take'), onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/take`) });
+    const moves = el('select', { name: 'to_stage', id: 'move-stage' });
+    api('GET', `/v1/tickets/${encodeURIComponent(id)}/moves`).then((m) => (m.moves || []).forEach((move) =>
+      moves.append(el('option', { value: move.to_stage, text: move.stage_name || move.to_stage })))).catch(() => null);
+    const move = el('form', { id: 'move-form' },
+      el('label', {}, t('move'), moves),
+      el('label', {}, t('note'), el('input', { name: 'note' })),
+      el('label', {}, t('publicNote'), el('input', { name: 'public_note' })),
+      el('button', { type: 'submit', text: t('move') }));
+    move.addEventListener('submit', (e) => {
+      e.preventDefault();
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: moves.value, note: move.elements.note.value, public_note: move.elements.public_note.value });
+    });
+    const discussion = el('form', { id: 'discussion-form' },
+      el('label', {}, t('discussion'), el('textarea', { name: 'text', id: 'discussion-text', required: true })),
+      el('label', { class: 'row' }, el('input', { type: 'checkbox', name: 'is_public', id: 'discussion-public' }), t('isPublic')),
+      el('button', { type: 'submit', id: 'discussion-submit', text: t('add') }));
+    discussion.addEventListener('submit', (e) => {
+      e.preventDefault();
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/discussion`, { text: discussion.elements.text.value, is_public: discussion.elements.is_public.checked });
+    });
+    const solution = el('form', { id: 'solution-form' },
+      el('label', {}, t('solution'), el('textarea', { name: 'text', id: 'solution-text', required: true })),
+      el('button', { type: 'submit', id: 'solution-submit', text: t('setSolution') }));
+    solution.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/solution`, { text: solution.elements.text.value }); });
+    page.push(el('h2', { text: t('actions') }), el('p', {}, take), move, discussion, solution);
+  }
+  show(...page);
+}
+
+// ---------------------------------------------------------------- agent queue
+
+async function queuePage() {
+  const params = new URLSearchParams(location.hash.split('?')[1] || '');
+  const filters = el('form', { id: 'queue-filters', class: 'row' },
+    el('label', {}, t('stage'), el('input', { name: 'stage', value: params.get('stage') || '' })),
+    el('label', {}, t('priority'), el('select', { name: 'priority' }, el('option', { value: '', text: t('all') }),
+      Object.keys(PRIORITIES).map((key) => el('option', { value: key, selected: params.get('priority') === key, text: label(PRIORITIES, key) })))),
+    el('button', { type: 'submit', text: t('filters') }));
+  filters.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const query = new URLSearchParams();
+    if (filters.elements.stage.value) query.set('stage', filters.elements.stage.value);
+    if (filters.elements.priority.value) query.set('priority', filters.elements.priority.value);
+    location.hash = '#/?' + query.toString();
+  });
+  show(el('h1', { text: t('queue') }), filters, el('p', { text: t('loading') }));
+  try {
+    const query = new URLSearchParams({ page_size: '100' });
+    if (params.get('stage')) query.set('stage', params.get('stage'));
+    if (params.get('priority')) query.set('priority', params.get('priority'));
+    const list = await api('GET', '/v1/tickets?' + query.toString());
+    show(el('h1', { text: t('queue') }), filters, ticketTable(list.tickets || [], 'queue'));
+  } catch (error) { show(el('h1', { text: t('queue') }), filters, errorBox(error)); }
+}
+
+// ---------------------------------------------------------------- agent dashboard (SVG drawn by the page)
+
+function barChart(rows, title) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = (tag, attributes, text) => {
+    const node = document.createElementNS(ns, tag);
+    for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  const width = 640, bar = 26, gap = 8, left = 200;
+  const height = Math.max(1, rows.length) * (bar + gap) + 10;
+  const max = Math.max(1, ...rows.map((r) => r.value));
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img', 'aria-label': title, id: 'stage-chart' });
+  chart.append(svg('title', {}, title));
+  rows.forEach((row, index) => {
+    const y = index * (bar + gap) + 5;
+    const w = Math.round(((width - left - 60) * row.value) / max);
+    chart.append(svg('text', { x: left - 8, y: y + bar * 0.7, 'text-anchor': 'end', 'font-size': 13 }, row.label));
+    chart.append(svg('rect', { x: left, y, width: Math.max(2, w), height: bar, fill: '#0b5cad', rx: 3 }));
+    chart.append(svg('text', { x: left + w + 6, y: y + bar * 0.7, 'font-size': 13 }, String(row.value)));
+  });
+  return chart;
+}
+
+async function panelPage() {
+  show(el('h1', { text: t('panel') }), el('p', { text: t('loading') }));
+  const parts = [el('h1', { text: t('panel') }), el('h2', { text: t('byStage') })];
+  try {
+    const counts = await api('GET', '/v1/tickets/counts');
+    const rows = (counts.counts || []).map((c) => ({ label: c.stage_name || c.stage, value: Number(c.count) }));
+    parts.push(rows.length ? barChart(rows, t('byStage')) : el('p', { class: 'muted', text: t('none') }));
+  } catch (error) { parts.push(errorBox(error)); }
+  parts.push(el('h2', { text: t('metrics') }));
+  try {
+    const now = new Date();
+    const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString().slice(0, 10);
+    const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
+    const metrics = await api('GET', `/v1/reports/metrics?from_day=${first}&to_day=${next}`);
+    const totals = metrics.totals || {};
+    parts.push(el('div', { class: 'cards' }, Object.entries(totals).map(([key, value]) => el('div', { class: 'card' }, el('strong', { text: value }), key))));
+  } catch (error) { parts.push(el('p', { class: 'muted', text: t('unavailable') })); }
+  show(...parts);
+}
+
+// ---------------------------------------------------------------- satisfaction survey (link from the e-mail)
+
+function surveyPage(token) {
+  const status = el('div');
+  const scores = el('fieldset', {}, el('legend', { text: t('score') }),
+    [1, 2, 3, 4, 5].map((n) => el('label', { class: 'row' }, el('input', { type: 'radio', name: 'score', value: n, required: true }), String(n))));
+  const form = el('form', { id: 'survey-form' }, scores,
+    el('label', {}, t('comment'), el('textarea', { name: 'comment' })),
+    el('button', { type: 'submit', text: t('submit') }), status);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await api('POST', '/v1/surveys/answer', { token, score: Number(form.elements.score.value), comment: form.elements.comment.value });
+      show(el('h1', { text: t('survey') }), el('p', { class: 'ok', text: t('thanks') }));
+    } catch (error) { status.replaceChildren(errorBox(error)); }
+  });
+  show(el('h1', { text: t('survey') }), form);
+}
+
+// ---------------------------------------------------------------- start
+
+document.addEventListener('DOMContentLoaded', () => {
+  document.getElementById('lang').addEventListener('click', () => {
+    lang = lang === 'en' ? 'pt-BR' : 'en';
+    localStorage.setItem('ocorrencias.lang', lang);
+    route();
+  });
+  window.addEventListener('hashchange', route);
+  route();
+});

@@ -1,0 +1,84 @@
+import CCurl
+import Foundation
+
+/// A mailbox on an IMAP server, reached with libcurl: list unseen messages, fetch one raw
+/// message, and set or clear flags.
+///
+/// ```swift
+/// let inbox = ImapMailbox(url: "imap://mail.example:143/INBOX", user: "suporte", password: "…")
+/// for uid in try inbox.unseen() { let raw = try inbox.fetch(uid) … }
+/// ```
+public struct ImapMailbox: Sendable {
+    /// `imap://host:port/MAILBOX` (or `imaps://`).
+    public var url: String
+    public var user: String
+    public var password: String
+    public var timeoutMilliseconds = 30_000
+
+    public init(url: String, user: String, password: String) {
+        self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
+        self.user = user
+        self.password = password
+    }
+
+    /// UIDs of the messages without `\Seen`, ascending.
+    public func unseen() throws -> [Int] { try search("UNSEEN") }
+
+    /// UIDs of the messages matching an IMAP search `criteria` (`UNSEEN`, `FLAGGED`, `ALL`), ascending.
+    public func search(_ criteria: String) throws -> [Int] {
+        let response = String(decoding: try perform(url, request: "UID SEARCH \(criteria)"), as: UTF8.self)
+        return response.split(whereSeparator: \.isNewline)
+            .filter { $0.hasPrefix("* SEARCH") }
+            .flatMap { $0.dropFirst("* SEARCH".count).split(separator: " ").compactMap { Int($0) } }
+            .sorted()
+    }
+
+    /// The raw message with UID `uid` (fetching sets `\Seen`).
+    public func fetch(_ uid: Int) throws -> [UInt8] {
+        try perform("\(url);UID=\(uid)", request: nil)
+    }
+
+    /// Adds (`add`) or removes flags, e.g. `\\Seen`, `\\Flagged`.
+    public func setFlags(_ uid: Int, _ flags: String, add: Bool) throws {
+        _ = try perform(url, request: "UID STORE \(uid) \(add ? "+" : "-")FLAGS (\(flags))")
+    }
+
+    private final class Sink {
+        var bytes: [UInt8] = []
+    }
+
+    private func perform(_ target: String, request: String?) throws -> [UInt8] {
+        guard let curl = curl_easy_init() else { throw ImapError("curl_easy_init failed") }
+        defer { curl_easy_cleanup(curl) }
+        let sink = Sink()
+        let box = Unmanaged.passUnretained(sink).toOpaque()
+        _ = ccurl_setopt_string(curl, CURLOPT_URL, target)
+        _ = ccurl_setopt_string(curl, CURLOPT_USERNAME, user)
+        _ = ccurl_setopt_string(curl, CURLOPT_PASSWORD, password)
+        _ = ccurl_setopt_long(curl, CURLOPT_NOSIGNAL, 1)
+        _ = ccurl_setopt_long(curl, CURLOPT_TIMEOUT_MS, timeoutMilliseconds)
+        _ = ccurl_setopt_long(curl, CURLOPT_CONNECTTIMEOUT_MS, 5_000)
+        if let request { _ = ccurl_setopt_string(curl, CURLOPT_CUSTOMREQUEST, request) }
+        _ = ccurl_setopt_pointer(curl, CURLOPT_WRITEDATA, box)
+        _ = ccurl_setopt_write_function(curl, ImapMailbox.write)
+        let code = curl_easy_perform(curl)
+        withExtendedLifetime(sink) {}
+        guard code == CURLE_OK else {
+            throw ImapError("IMAP \(request ?? "FETCH") em \(target.split(separator: "@").last ?? "") falhou / failed: \(String(cString: curl_easy_strerror(code)))")
+        }
+        return sink.bytes
+    }
+
+    private static let write: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = { data, size, count, user in
+        guard let data, let user else { return 0 }
+        let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
+        let length = size * count
+        data.withMemoryRebound(to: UInt8.self, capacity: length) { sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: length)) }
+        return length
+    }
+}
+
+public struct ImapError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -47,7 +47,7 @@ struct ScaleOutTests {
             .verify(state.records)
         #expect(report.ok, "\(report)")
         #expect(report.lost == 0 && report.duplicated == 0, "\(report)")
-        #expect(report.expectedMails == state.records.count * 4)
+        #expect(report.expectedMails == state.records.count * 5)
     }
 }
 

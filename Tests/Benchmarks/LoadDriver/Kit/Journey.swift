@@ -23,6 +23,7 @@ public enum JourneyStep: Int, Codable, Sendable, Comparable, CaseIterable {
     public var expectedMails: [(kind: String, toCustomer: Bool)] {
         var mails: [(String, Bool)] = [("TicketOpened", true)]
         if self >= .waiting { mails.append(("InformationRequested", true)) }
+        if self >= .replied { mails.append(("CustomerReplied", false)) }
         if self >= .finished { mails += [("SolutionGiven", true), ("TicketFinished", true)] }
         return mails
     }

@@ -1,5 +1,8 @@
 import Foundation
 import LoadDriverKit
+import Messages
+import RPCTransport
+import ServiceKit
 import Storage
 import Synchronization
 import Testing
@@ -44,6 +47,68 @@ struct ScaleOutTests {
             .verify(state.records)
         #expect(report.ok, "\(report)")
         #expect(report.lost == 0 && report.duplicated == 0, "\(report)")
-        #expect(report.expectedMails == state.records.count * 4)
+        #expect(report.expectedMails == state.records.count * 5)
+    }
+}
+
+extension ScaleOutTests {
+    @Test("a delivery left mid-send by a notification instance that died for good is taken over by the other instance once its lease expires, with the same Message-ID")
+    func deadInstanceLeaseTakeover() throws {
+        guard PostgresTestServer.isEnabled else { return }
+        let directory = try TemporaryDirectory(prefix: "lease")
+        let sink = try SMTPSink(directory: "\(directory.path)/mail")
+        let secretText = "lease-secret-\(UUID().uuidString)"
+        let database = try PostgresTestServer.shared().createDatabase()
+        func environment(_ name: String, crash: Bool) -> [String: String] {
+            ["OCORRENCIAS_DATA_DIR": "\(directory.path)/\(name)", "OCORRENCIAS_SECRET": secretText,
+             "NOTIFICATION_DATABASE_URL": database, "NOTIFICATION_SMTP_URL": "smtp://127.0.0.1:\(sink.port)",
+             "NOTIFICATION_MAIL_DOMAIN": "suporte.example", "NOTIFICATION_POLL_MS": "50",
+             "NOTIFICATION_CONNECT_TIMEOUT_MS": "1000", "NOTIFICATION_SEND_TIMEOUT_MS": "2000",
+             "NOTIFICATION_CRASH_AFTER_ACCEPTED": crash ? "1" : "0", "WORKFLOW_ADDRESSES": "127.0.0.1:9"]
+        }
+        // The survivor runs (its start-up recovery is behind it), then is frozen with SIGSTOP while
+        // the doomed instance receives the event, sends it and dies before recording it; thawed,
+        // only the lease can give the delivery back to it.
+        let survivor = try ServiceProcess(name: "notification", environment: environment("a", crash: false))
+        defer { survivor.stop() }
+        kill(survivor.process.processIdentifier, SIGSTOP)
+        let doomed = try ServiceProcess(name: "notification", environment: environment("b", crash: true))
+        let secret = DeploymentSecret(bytes: Array(secretText.utf8))
+        let client = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: doomed.port)], secret: secret))
+        defer { client.close() }
+        var opened = IntakeV1.TicketOpened()
+        opened.ticketID = "lease-1"
+        opened.code = "2026-000777"
+        opened.contact = CommonV1.PersonRef()
+        opened.contact?.id = "c-1"
+        opened.contact?.name = "Maria"
+        opened.contact?.email = "maria@cliente.example"
+        opened.subject = "Lease"
+        var envelope = EventsV1.EventEnvelope()
+        envelope.id = "lease-event-1"
+        envelope.type = IntakeV1.TicketOpened.protoName
+        envelope.key = opened.ticketID
+        envelope.source = "intake"
+        envelope.payload = opened.serializedBytes()
+        var request = EventsV1.DeliverEventsRequest()
+        request.events = [envelope]
+        _ = try client.call(EventsV1.EventSink.deliver, request, options: CallOptions(timeoutMilliseconds: 10_000))
+        func mails() -> [SinkMail] { SinkMail.all(in: sink.directory) }
+        var limit = Date().addingTimeInterval(15)
+        while Date() < limit && doomed.process.isRunning { usleep(50_000) }
+        #expect(!doomed.process.isRunning && doomed.process.terminationStatus == 70, "the crash hook ended the doomed instance")
+        #expect(mails().count == 1)
+        let thawed = Date()
+        kill(survivor.process.processIdentifier, SIGCONT)
+        limit = Date().addingTimeInterval(30)
+        while Date() < limit && mails().count < 2 { usleep(50_000) }
+        print("lease takeover after \(Date().timeIntervalSince(thawed)) s")
+        let stats = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: survivor.port)], secret: secret))
+        defer { stats.close() }
+        let admin = CallOptions(timeoutMilliseconds: 5_000, metadata: PrincipalSigner(secret: secret).metadata(for: Cast.administrator))
+        #expect(mails().count == 2, "the survivor resent the delivery after the lease expired")
+        #expect(Set(mails().map(\.messageID)).count == 1, "same Message-ID")
+        let answer = try stats.call(NotificationV1.Notification.getStats, NotificationV1.GetStatsRequest(), options: admin)
+        #expect(answer.sent == 1 && answer.resends == 1 && answer.sending == 0 && answer.queued == 0, "\(answer)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Messages
+import RPC
 import RPCTransport
 import ServiceKit
 import Storage
@@ -34,7 +35,8 @@ public enum NotificationService {
         let publisher = EventPublisher(source: "notification")
         let identity = MessageIdentity(secret: runtime.secret, domain: settings.mailDomain, replyLocalPart: settings.replyLocalPart)
         let planner = DeliveryPlanner(rules: rules, settings: settings, identity: identity, publisher: publisher)
-        let dispatcher = DeliveryDispatcher(database: runtime.database, settings: settings, logger: runtime.logger, publisher: publisher)
+        let dispatcher = DeliveryDispatcher(database: runtime.database, settings: settings, logger: runtime.logger, publisher: publisher,
+                                            instanceID: "\(runtime.configuration.host):\(runtime.configuration.port)")
 
         var consumer = EventConsumer(consumer: "notification")
         EventHandlers.register(&consumer, planner: planner)
@@ -48,12 +50,29 @@ public enum NotificationService {
 
 /// Which events notification consumes and how each becomes deliveries.
 enum EventHandlers {
+    /// How long an intake event about a ticket waits for workflow's events to tell who holds it.
+    static let holderWait: Int64 = 30_000
+
+    /// Intake's and workflow's events travel through different outboxes: a customer reply can
+    /// arrive before the workflow event that says who holds the ticket. Refusing it (UNAVAILABLE,
+    /// nothing recorded) makes intake's relay deliver it again later; after ``holderWait`` it is
+    /// planned with what is known.
+    static func deferUntilHolderKnown(_ summary: WorkflowV1.TicketSummary?, _ envelope: EventsV1.EventEnvelope) throws {
+        let holderKnown = summary?.holder.map { !$0.agentID.isEmpty || !$0.groupID.isEmpty } ?? false
+        let age = Int64(Date().timeIntervalSince1970 * 1000) - envelope.occurredAtMs
+        if !holderKnown && envelope.occurredAtMs > 0 && age < holderWait {
+            throw RPCError(.unavailable, "responsável ainda desconhecido / ticket holder not known yet")
+        }
+    }
+
     static func register(_ consumer: inout EventConsumer, planner: DeliveryPlanner) {
         consumer.on(IntakeV1.TicketOpened.self) { event, envelope, tx in
             try planner.plan(EventInterpreter.facts(event, envelope), tx)
         }
         consumer.on(IntakeV1.CustomerReplied.self) { event, envelope, tx in
-            try planner.plan(EventInterpreter.facts(event, envelope, summary: try TicketCache.load(tx, ticketID: event.ticketID)), tx)
+            let summary = try TicketCache.load(tx, ticketID: event.ticketID)
+            try deferUntilHolderKnown(summary, envelope)
+            try planner.plan(EventInterpreter.facts(event, envelope, summary: summary), tx)
         }
         consumer.on(IntakeV1.TicketCancelledByCustomer.self) { event, envelope, tx in
             try planner.plan(EventInterpreter.facts(event, envelope, summary: try TicketCache.load(tx, ticketID: event.ticketID)), tx)

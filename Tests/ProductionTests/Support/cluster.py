@@ -204,6 +204,7 @@ class Deployment:
         self.proxy = None
         self.proxy_pair = proxy
         self.sink = None
+        self.extra = {}
         self.mail_dir = os.path.join(self.base, "mail")
         try:
             self.pg = Postgres(self.base) if postgres else None
@@ -239,6 +240,7 @@ class Deployment:
             env["%s_ADDRESSES" % other.upper()] = self.addresses(other, caller=service)
         if self.pg:
             env["%s_DATABASE_URL" % service.upper()] = self.databases[service]
+        env.update(self.extra.get(service, {}))
         if service == "notification":
             env.update({"NOTIFICATION_SMTP_URL": "smtp://127.0.0.1:%d" % self.sink_port,
                         "NOTIFICATION_MAIL_DOMAIN": "suporte.example", "NOTIFICATION_POLL_MS": "50"})

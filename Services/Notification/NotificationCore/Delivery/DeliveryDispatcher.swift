@@ -11,10 +11,12 @@ import Synchronization
 /// exponential backoff and jitter; after the last attempt a delivery is `dead` until an operator
 /// retries it.
 ///
-/// A delivery is marked `sending` (attempt counted) before the network call and given its outcome
-/// after. A crash in between leaves it `sending`: at start-up such rows go back to `queued` and
-/// their `resends` counter is increased, since the peer may already have it. The resend carries
-/// the same bytes and Message-ID, so receivers can de-duplicate.
+/// A delivery is marked `sending` (attempt counted, `claimed_by` this instance, a lease until
+/// `next_attempt_at`) before the network call and given its outcome after. A crash in between
+/// leaves it `sending`: at start-up this instance's own such rows go back to `queued`, and any
+/// instance sharing the database takes back rows whose lease expired (their holder died and did
+/// not come back); their `resends` counter is increased, since the peer may already have them.
+/// The resend carries the same bytes and Message-ID, so receivers can de-duplicate.
 public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     let database: any Database
     let settings: NotificationSettings
@@ -29,21 +31,31 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     private var held = false
     private var coordinatorDone = DispatchGroup()
     private let acceptedSends = Atomic<Int>(0)
+    /// This instance's name in `claimed_by` (its RPC address: stable across restarts).
+    let instanceID: String
+    private var lastLeaseCheck = Date.distantPast  // coordinator thread only
 
-    init(database: any Database, settings: NotificationSettings, logger: Logger, publisher: EventPublisher) {
+    /// How long a `sending` claim is held before another instance may take it back.
+    var leaseSeconds: Double { Double(settings.connectTimeoutMilliseconds + settings.sendTimeoutMilliseconds) / 1000 + 5 }
+
+    init(database: any Database, settings: NotificationSettings, logger: Logger, publisher: EventPublisher, instanceID: String = "") {
         self.database = database
         self.settings = settings
         self.logger = logger
         self.publisher = publisher
+        self.instanceID = instanceID
     }
 
-    public func start() {
+    /// Puts back to `queued` the `sending` rows this instance left behind, and any
+    /// row whose lease expired.
+    private func recoverInterrupted(ownToo: Bool) {
         do {
+            let now = Date()
             let recovered = try database.write { tx in
                 try tx.execute("""
                     UPDATE notification_deliveries SET state = 'queued', resends = resends + 1, next_attempt_at = ?
-                    WHERE state = 'sending'
-                    """, [.timestamp(Date())])
+                    WHERE state = 'sending' AND ((? = 1 AND claimed_by IN (?, '')) OR next_attempt_at <= ?)
+                    """, [.timestamp(now), .integer(ownToo ? 1 : 0), .text(instanceID), .timestamp(now)])
             }
             if recovered > 0 {
                 logger.warning("deliveries interrupted mid-send will be sent again with the same Message-ID",
@@ -52,6 +64,10 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
         } catch {
             logger.error("recovering interrupted deliveries failed: \(error)")
         }
+    }
+
+    public func start() {
+        recoverInterrupted(ownToo: true)
         condition.lock()
         running = true
         condition.unlock()
@@ -103,6 +119,10 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             woken = false
             let isHeld = held
             condition.unlock()
+            if !isHeld && Date().timeIntervalSince(lastLeaseCheck) > 5 {
+                lastLeaseCheck = Date()
+                recoverInterrupted(ownToo: false)
+            }
             if !isHeld { do { try dispatchDue() } catch { logger.error("dispatcher poll failed: \(error)") } }
             condition.lock()
             if running && !woken {
@@ -253,9 +273,9 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
 
     private func claim(_ id: String, _ tx: any SQLExecutor, now: Date) throws -> Claimed? {
         guard try tx.execute("""
-            UPDATE notification_deliveries SET state = 'sending', attempts = attempts + 1
+            UPDATE notification_deliveries SET state = 'sending', attempts = attempts + 1, claimed_by = ?, next_attempt_at = ?
             WHERE id = ? AND state = 'queued' AND next_attempt_at <= ?
-            """, [.text(id), .timestamp(now)]) == 1,
+            """, [.text(instanceID), .timestamp(now.addingTimeInterval(leaseSeconds)), .text(id), .timestamp(now)]) == 1,
               let row = try tx.queryOne("""
                 SELECT channel, payload, envelope_to, copies, target, event_kind, ticket_id, message_id, subject, attempts, webhook_id
                 FROM notification_deliveries WHERE id = ?

@@ -72,5 +72,9 @@ public enum NotificationSchema {
     public static let migrations: [Migration] = [
         Migration(version: 1, name: "deliveries, subscriptions, webhooks, templates, tickets",
                   sqlite: deliveries(blob: "BLOB"), postgres: deliveries(blob: "BYTEA")),
+        // Which instance holds a `sending` delivery, so instances sharing one database take over
+        // only what a dead instance left (its lease, in next_attempt_at, expired).
+        Migration(version: 2, name: "delivery claim owner",
+                  sql: "ALTER TABLE notification_deliveries ADD COLUMN claimed_by TEXT NOT NULL DEFAULT ''"),
     ]
 }

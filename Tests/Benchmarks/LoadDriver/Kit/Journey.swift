@@ -23,6 +23,7 @@ public enum JourneyStep: Int, Codable, Sendable, Comparable, CaseIterable {
     public var expectedMails: [(kind: String, toCustomer: Bool)] {
         var mails: [(String, Bool)] = [("TicketOpened", true)]
         if self >= .waiting { mails.append(("InformationRequested", true)) }
+        if self >= .replied { mails.append(("CustomerReplied", false)) }
         if self >= .finished { mails += [("SolutionGiven", true), ("TicketFinished", true)] }
         return mails
     }
@@ -171,6 +172,7 @@ public struct Journey: Sendable {
         get.ticketID = ticketID
         let options = callers.options(cast.agent, timeout: 3_000)
         var last: (any Error)?
+        var pause: useconds_t = 10_000
         while Date() < deadline {
             do {
                 let view = try callers.workflow.call(WorkflowV1.Workflow.getTicket, get, options: options)
@@ -181,7 +183,10 @@ public struct Journey: Sendable {
                 guard isTransient(error) else { throw error }
                 last = error
             }
-            usleep(20_000)
+            // Short waits are measured finely; long ones poll less, so waiting journeys do not
+            // load workflow.
+            usleep(pause)
+            pause = min(pause * 2, 200_000)
         }
         throw RPCError(.deadlineExceeded, "ticket \(ticketID) did not reach the expected stage in time (\(last.map { "\($0)" } ?? "stage differs"))")
     }

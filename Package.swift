@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "KnowledgeTests", dependencies: ["KnowledgeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],
                     path: "Tests/KnowledgeTests", exclude: ["Evaluation"], swiftSettings: strict),
         .testTarget(name: "GatewayTests", dependencies: ["GatewayCore", "TestSupport", "Messages", "RPC", "RPCTransport", "ServiceKit", "Storage"],
-                    path: "Tests/GatewayTests", swiftSettings: strict),
+                    path: "Tests/GatewayTests", exclude: ["Browser"], swiftSettings: strict),
         .testTarget(name: "IntakeTests", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/IntakeTests", exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "WorkflowTimeTests", dependencies: ["WorkflowCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],

@@ -27,6 +27,33 @@ struct LimitsTests {
         #expect(try gateway.request("GET", "/v1/nothing-here", conform: false).status == 404)
     }
 
+    @Test("connections beyond the limit are refused; idle ones are closed after the timeout")
+    func connectionLimitAndTimeout() throws {
+        let gateway = try GatewayHarness(engine: .sqlite, extra: ["GATEWAY_HTTP_MAX_CONNECTIONS": "2", "GATEWAY_HTTP_THREADS": "1",
+                                                                  "GATEWAY_HTTP_TIMEOUT_SECONDS": "2"])
+        func connect() -> Int32 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(gateway.httpPort).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            return fd
+        }
+        let held = [connect(), connect()]
+        usleep(200_000)
+        // Both slots taken by idle connections: the next request waits unanswered (in the
+        // listen backlog) instead of being served.
+        let waiting = try GatewayHarness.curl(["-s", "-i", "--max-time", "1", "http://127.0.0.1:\(gateway.httpPort)/healthz"], input: Data())
+        #expect(waiting.status == 0)
+        // The idle connections time out (2 s) and the gateway serves again.
+        sleep(3)
+        #expect(try gateway.request("GET", "/healthz").status == 200)
+        for fd in held { close(fd) }
+    }
+
     @Test("rate limits per user answer 429 with RateLimit headers; failed logins are throttled")
     func rateLimits() throws {
         let gateway = try GatewayHarness(engine: .sqlite, extra: ["GATEWAY_RATE_LIMIT_USER": "3", "GATEWAY_LOGIN_MAX_FAILURES": "3"])

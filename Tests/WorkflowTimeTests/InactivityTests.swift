@@ -134,11 +134,12 @@ let day: Int64 = 86_400_000
         #expect(local(action) == "2027-02-11 10:00")
         #expect(policy.problems().isEmpty)
         #expect(!InactivityPolicy(id: "x", stage: "a", days: 2, reminderDaysBefore: 2, toStage: "b").problems().isEmpty)
-        // One active policy per stage.
+        // One active policy per stage: saving another deactivates the first.
         try database.write { tx in try InactivityPolicyStore.save(tx, policy) }
-        #expect(throws: StorageError.self) {
-            try database.write { tx in try InactivityPolicyStore.save(tx, InactivityPolicy(id: "other", stage: "aguardando_cliente", days: 3, toStage: "finalizado")) }
-        }
+        try database.write { tx in try InactivityPolicyStore.save(tx, InactivityPolicy(id: "other", stage: "aguardando_cliente", days: 3, toStage: "finalizado")) }
+        let stored = try database.read { tx in try InactivityPolicyStore.all(tx) }
+        #expect(stored.map { "\($0.id):\($0.active)" } == ["bd:false", "other:true"])
+        #expect(try database.read { tx in try InactivityPolicyStore.active(tx, stage: "aguardando_cliente") }?.id == "other")
     }
 
     /// Durations are configuration: with a 100 ms "day", the real scheduler thread finishes the ticket.

@@ -61,6 +61,13 @@ import TestSupport
         // Time per stage: T1 10 min in the queue then 4 h 50 min in em_atendimento; T2 17 h 45 min... in the queue.
         let stages = Dictionary(uniqueKeysWithValues: report.stageTime.map { ($0.stage, $0) })
         #expect(stages["em_atendimento"]?.averageWallMs == 290 * minute)
+        #expect(stages["em_atendimento"]?.averageBusinessMs == 290 * minute)  // 09:10–14:00 on a Monday
+        // T2 waited in the queue from Monday 17:00 to Tuesday 11:00: 18 h wall, 4 h business.
+        let queue = try database.read { tx in
+            try tx.queryOne("SELECT wall_ms, business_ms FROM wf_metric_stage_time WHERE ticket_id = 'T2' AND stage = 'aguardando_atendimento'")
+        }
+        #expect(try queue?.int("wall_ms") == 18 * 60 * minute)
+        #expect(try queue?.int("business_ms") == 4 * 60 * minute)
         #expect(stages["finalizado"]?.exits == 1)
         // Backlog: T2 (em_atendimento, opened 35 days before) and T3 (queue, 4 days).
         #expect(report.backlog == [

@@ -172,4 +172,37 @@ import TestSupport
         #expect(try database.read { tx in try sla.history(tx, ticketID: "C") }.count == 61)
         #expect(try database.read { tx in try sla.storedTargets(tx, ticketID: "C") }.count == 3)
     }
+
+    /// The queue filter by SLA state, over the stored targets.
+    @Test(arguments: TestEngines.all)
+    func queueFilterBySLAState(engine: DatabaseEngine) throws {
+        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all + [
+            Migration(version: 901, name: "test_tickets", sql: "CREATE TABLE test_tickets (id TEXT PRIMARY KEY)")])
+        defer { database.close() }
+        let sla = SLAEngine()
+        let start = sp("2027-03-01 09:00")
+        try database.write { tx in
+            for id in ["late", "risky", "waiting", "fine", "answered-late"] {
+                try tx.execute("INSERT INTO test_tickets (id) VALUES (?)", [.text(id)])
+                try sla.onTicketEvent(tx, ticketID: id, .opened(plan: "x", priority: 2, stage: "em_atendimento", calendarID: ""), at: start)
+            }
+            // Built-in normal policy: first response 4 h (warning at 80% = 3 h 12 min).
+            try sla.recompute(tx, ticketID: "late", now: sp("2027-03-01 13:30"))
+            try sla.recompute(tx, ticketID: "risky", now: sp("2027-03-01 12:30"))
+            try sla.onTicketEvent(tx, ticketID: "waiting", .agentResponse, at: sp("2027-03-01 09:10"))
+            try sla.onTicketEvent(tx, ticketID: "waiting", .stageChanged("aguardando_cliente"), at: sp("2027-03-01 09:20"))
+            try sla.onTicketEvent(tx, ticketID: "fine", .agentResponse, at: sp("2027-03-01 09:10"))
+            try sla.onTicketEvent(tx, ticketID: "answered-late", .agentResponse, at: sp("2027-03-01 14:00"))
+        }
+        func ids(_ state: SLAQueueFilter.State) throws -> [String] {
+            let (condition, params) = SLAQueueFilter.condition(state, ticketID: "t.id", now: sp("2027-03-01 12:40"))
+            return try database.read { tx in
+                try tx.query("SELECT t.id FROM test_tickets t WHERE \(condition) ORDER BY t.id", params).map { try $0.text("id") }
+            }
+        }
+        #expect(try ids(.breached) == ["late"])
+        #expect(try ids(.atRisk) == ["risky"])
+        #expect(try ids(.paused) == ["waiting"])
+        #expect(try ids(.onTrack) == ["answered-late", "fine", "risky", "waiting"].filter { $0 != "risky" })
+    }
 }

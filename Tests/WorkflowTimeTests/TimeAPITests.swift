@@ -182,6 +182,8 @@ import TestSupport
         policy.active = true
         var putPolicy = WorkflowV1.PutInactivityPolicyRequest()
         putPolicy.policy = policy
-        #expect(code { _ = try client.call(method.putInactivityPolicy, putPolicy, options: admin) } == .alreadyExists)
+        _ = try client.call(method.putInactivityPolicy, putPolicy, options: admin)  // replaces pendente-7d
+        let policies = try client.call(method.listInactivityPolicies, WorkflowV1.ListInactivityPoliciesRequest(), options: agent).policies
+        #expect(policies.filter { $0.stage == "pendente" }.map { "\($0.id):\($0.active)" }.sorted() == ["dup:true", "pendente-7d:false"])
     }
 }

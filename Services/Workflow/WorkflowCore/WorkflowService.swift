@@ -52,6 +52,7 @@ public enum WorkflowService {
         DevelopmentBacklog.register(&router, api: api)
         AdvanceSteps.register(&router, api: api)
         CsvExport.register(&router, api: api)
+        RelatedTickets.register(&router, api: api, intake: { runtime.client(for: "intake") })
         if let (time, seam) = time {
             try WorkflowTimeWiring.finish(time, seam, lifecycle: lifecycle, runtime: runtime, router: &router)
         }

@@ -619,6 +619,30 @@ extension WorkflowV1 {
         public init() {}
     }
 
+    /// Opens a new ticket from an existing one: workflow asks intake to open it for the same
+    /// organization and contact, and links the two.
+    public struct OpenRelatedTicketRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var subject: String = ""
+        public var request: String = ""
+        /// UNSPECIFIED / empty: the existing ticket's.
+        public var category: CommonV1.Category = .unspecified
+        public var priority: CommonV1.Priority = .unspecified
+        public var product: String = ""
+        public var module: String = ""
+        /// Note kept on the link.
+        public var note: String = ""
+
+        public init() {}
+    }
+
+    public struct OpenRelatedTicketResponse: Sendable, Hashable {
+        public var ticketID: String = ""
+        public var code: String = ""
+
+        public init() {}
+    }
+
     public struct ListRelatedResponse: Sendable, Hashable {
         /// Tickets linked to this one.
         public var linked: [WorkflowV1.TicketRow] = []
@@ -2339,6 +2363,52 @@ extension WorkflowV1.ListRelatedRequest: ProtoMessage {
     }
 }
 
+extension WorkflowV1.OpenRelatedTicketRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__OpenRelatedTicketRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.OpenRelatedTicketRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__OpenRelatedTicketRequest(); ocorrencias__workflow__v1__open_related_ticket_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__OpenRelatedTicketRequest>) { ocorrencias__workflow__v1__open_related_ticket_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__OpenRelatedTicketRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.subject.isEmpty { c.subject = arena.cString(self.subject) }
+        if !self.request.isEmpty { c.request = arena.cString(self.request) }
+        c.category = .init(rawValue: .init(truncatingIfNeeded: self.category.rawValue))
+        c.priority = .init(rawValue: .init(truncatingIfNeeded: self.priority.rawValue))
+        if !self.product.isEmpty { c.product = arena.cString(self.product) }
+        if !self.module.isEmpty { c.module = arena.cString(self.module) }
+        if !self.note.isEmpty { c.note = arena.cString(self.note) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__OpenRelatedTicketRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.subject = _ProtoRuntime.string(c.pointee.subject)
+        self.request = _ProtoRuntime.string(c.pointee.request)
+        self.category = CommonV1.Category(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
+        self.priority = CommonV1.Priority(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.priority.rawValue))
+        self.product = _ProtoRuntime.string(c.pointee.product)
+        self.module = _ProtoRuntime.string(c.pointee.module)
+        self.note = _ProtoRuntime.string(c.pointee.note)
+    }
+}
+
+extension WorkflowV1.OpenRelatedTicketResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__OpenRelatedTicketResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.OpenRelatedTicketResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__OpenRelatedTicketResponse(); ocorrencias__workflow__v1__open_related_ticket_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__OpenRelatedTicketResponse>) { ocorrencias__workflow__v1__open_related_ticket_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__OpenRelatedTicketResponse, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.code.isEmpty { c.code = arena.cString(self.code) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__OpenRelatedTicketResponse>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.code = _ProtoRuntime.string(c.pointee.code)
+    }
+}
+
 extension WorkflowV1.ListRelatedResponse: ProtoMessage {
     public typealias _CStruct = Ocorrencias__Workflow__V1__ListRelatedResponse
     public static var protoName: String { "ocorrencias.workflow.v1.ListRelatedResponse" }
@@ -2987,6 +3057,10 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.Workflow/LinkTickets",
             clientStreaming: false,
             serverStreaming: false)
+        public static let openRelatedTicket = RPCMethod<WorkflowV1.OpenRelatedTicketRequest, WorkflowV1.OpenRelatedTicketResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/OpenRelatedTicket",
+            clientStreaming: false,
+            serverStreaming: false)
         /// Time entries (apontamento).
         public static let addTimeEntry = RPCMethod<WorkflowV1.AddTimeEntryRequest, WorkflowV1.TimeEntry>(
             path: "/ocorrencias.workflow.v1.Workflow/AddTimeEntry",
@@ -3043,6 +3117,6 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.Workflow/ExportQueue",
             clientStreaming: false,
             serverStreaming: true)
-        public static let methods: [RPCMethodInfo] = [getTicketHolder.info, putAgent.info, getAgent.info, listAgents.info, putGroup.info, listGroups.info, setMembership.info, putRole.info, listRoles.info, setTransferDestinations.info, putRoutingRule.info, deleteRoutingRule.info, listRoutingRules.info, setCategoryAccessLevel.info, getTicket.info, listQueue.info, countByStage.info, listCustomerTickets.info, searchTickets.info, getHistory.info, listTextVersions.info, listRelated.info, moveTicket.info, listAllowedMoves.info, setStageStatus.info, reclassify.info, setAccessLevel.info, takeTicket.info, transferTicket.info, sendBack.info, markMessagesRead.info, logCustomerMessage.info, scheduleTicket.info, bulkAction.info, addDiscussion.info, markPublishable.info, setSolution.info, amendRequest.info, linkTickets.info, addTimeEntry.info, timeTotals.info, putVersion.info, listVersions.info, setDevelopmentPlan.info, planTicket.info, deliverVersion.info, listBacklog.info, putStepSequence.info, setTicketFields.info, startSteps.info, advanceStep.info, exportQueue.info]
+        public static let methods: [RPCMethodInfo] = [getTicketHolder.info, putAgent.info, getAgent.info, listAgents.info, putGroup.info, listGroups.info, setMembership.info, putRole.info, listRoles.info, setTransferDestinations.info, putRoutingRule.info, deleteRoutingRule.info, listRoutingRules.info, setCategoryAccessLevel.info, getTicket.info, listQueue.info, countByStage.info, listCustomerTickets.info, searchTickets.info, getHistory.info, listTextVersions.info, listRelated.info, moveTicket.info, listAllowedMoves.info, setStageStatus.info, reclassify.info, setAccessLevel.info, takeTicket.info, transferTicket.info, sendBack.info, markMessagesRead.info, logCustomerMessage.info, scheduleTicket.info, bulkAction.info, addDiscussion.info, markPublishable.info, setSolution.info, amendRequest.info, linkTickets.info, openRelatedTicket.info, addTimeEntry.info, timeTotals.info, putVersion.info, listVersions.info, setDevelopmentPlan.info, planTicket.info, deliverVersion.info, listBacklog.info, putStepSequence.info, setTicketFields.info, startSteps.info, advanceStep.info, exportQueue.info]
     }
 }

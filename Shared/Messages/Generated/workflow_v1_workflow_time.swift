@@ -285,6 +285,8 @@ extension WorkflowV1 {
         public var stage: String = ""
         public var exits: Int64 = 0
         public var avgWallMs: Int64 = 0
+        /// Business time of the default calendar.
+        public var avgBusinessMs: Int64 = 0
 
         public init() {}
     }
@@ -1044,12 +1046,14 @@ extension WorkflowV1.StageTimeRow: ProtoMessage {
         if !self.stage.isEmpty { c.stage = arena.cString(self.stage) }
         c.exits = self.exits
         c.avg_wall_ms = self.avgWallMs
+        c.avg_business_ms = self.avgBusinessMs
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StageTimeRow>) {
         self.stage = _ProtoRuntime.string(c.pointee.stage)
         self.exits = c.pointee.exits
         self.avgWallMs = c.pointee.avg_wall_ms
+        self.avgBusinessMs = c.pointee.avg_business_ms
     }
 }
 

@@ -141,7 +141,9 @@ public final class RPCServer: @unchecked Sendable {
 
     func connectionClosed(_ connection: ServerConnection, reason: String) {
         connectionCount.wrappingSubtract(1, ordering: .relaxed)
-        for loop in loops { loop.forget(connection) }
+        // Runs on the connection's own loop thread: only that loop's table may be touched here
+        // (touching another loop's table raced with its accepts and crashed the process).
+        for serverLoop in loops where serverLoop.loop === connection.loop { serverLoop.forget(connection) }
         logger.debug("connection closed", ["connection.id": String(connection.id), "reason": reason])
     }
 

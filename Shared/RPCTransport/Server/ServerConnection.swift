@@ -11,7 +11,8 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     let fd: Int32
     let peer: String
     private unowned let server: RPCServer
-    private let loop: EventLoop
+    /// The event loop that owns this connection; every loop-side method runs on its thread.
+    let loop: EventLoop
     private var token: UInt64 = 0
 
     // Loop-thread state.

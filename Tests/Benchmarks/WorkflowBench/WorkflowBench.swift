@@ -47,6 +47,7 @@ struct WorkflowBench {
 
     func run() throws {
         let configuration: DatabaseConfiguration
+        var postgresURL: String?
         switch engine {
         case .sqlite:
             let file: String
@@ -56,6 +57,7 @@ struct WorkflowBench {
             let target: String
             if let url { target = url } else { target = try PostgresTestServer.shared().createDatabase() }
             configuration = DatabaseConfiguration(url: target, sqlitePath: "", poolSize: 4)
+            postgresURL = target
         }
         let database = try openDatabase(configuration, migrations: WorkflowService.migrations)
         defer { database.close() }
@@ -65,7 +67,13 @@ struct WorkflowBench {
             try Generator(database: database, tickets: tickets).load(from: Int(existing))
             print("loaded \(tickets) tickets (with history, discussion and search rows) on \(engine.rawValue) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         }
-        try database.write { tx in try tx.execute("ANALYZE") }
+        // Statistics for the planner; on PostgreSQL also the visibility map (index-only scans), as
+        // autovacuum would do on a live database.
+        if let postgresURL {
+            try PostgresAdmin.execute(url: postgresURL, "VACUUM ANALYZE")
+        } else {
+            try database.write { tx in try tx.execute("ANALYZE") }
+        }
         let flows = try database.write { tx -> [String: StageFlow] in
             try FlowStore.seed(tx)
             return try FlowStore.load(tx)
@@ -76,6 +84,9 @@ struct WorkflowBench {
             (open: try tx.queryOne("SELECT COUNT(*) AS n FROM tickets WHERE is_open = 1")?.int("n") ?? 0,
              group: try tx.queryOne("SELECT COUNT(*) AS n FROM tickets WHERE group_id = 'G03' AND stage = 'aguardando_atendimento'")?.int("n") ?? 0)
         }
+        var load = [Double](repeating: 0, count: 3)
+        _ = getloadavg(&load, 3)
+        print(String(format: "load average %.1f %.1f %.1f on %d cores", load[0], load[1], load[2], ProcessInfo.processInfo.activeProcessorCount))
         print("engine \(engine.rawValue), \(tickets) tickets, \(counts.open) open, \(counts.group) in group G03's queue; agent level 1; page 50; \(iterations) iterations")
         func cursor(_ sql: String, offset: Int64) throws -> String {
             guard let row = try database.read({ try $0.queryOne(sql + " LIMIT 1 OFFSET ?", [.integer(offset)]) }) else { return "" }
@@ -107,6 +118,9 @@ struct WorkflowBench {
             ("open + urgent, first page", urgentOpen, "", false),
             ("open + text 'certificado', first page", text, "", false),
         ]
+        // The floor on this machine at this moment: a read transaction with a trivial query.
+        let floor = try measure { _ = try database.read { try $0.queryOne("SELECT 1 AS one") } }
+        print(Self.line("floor: read transaction with SELECT 1", floor, rows: nil))
         for (name, filter, cursor, newest) in cases {
             var request = WorkflowV1.ListQueueRequest()
             request.filter = filter

@@ -161,8 +161,8 @@ func load(_ database: any Database) throws {
         }
         for (key, value) in stageDaily {
             let parts = key.split(separator: "|")
-            try tx.execute("INSERT INTO wf_metric_daily_stage (day, stage, exits, wall_ms) VALUES (?, ?, ?, ?)",
-                           [.integer(Int64(parts[0])!), .text(String(parts[1])), .integer(value.0), .integer(value.1)])
+            try tx.execute("INSERT INTO wf_metric_daily_stage (day, stage, exits, wall_ms, business_ms) VALUES (?, ?, ?, ?, ?)",
+                           [.integer(Int64(parts[0])!), .text(String(parts[1])), .integer(value.0), .integer(value.1), .integer(value.1 / 3)])
         }
     }
     if database.engine == .postgres { try database.write { tx in _ = try tx.execute("ANALYZE") } }

@@ -157,7 +157,7 @@ try:
     assert chart.find_elements(By.TAG_NAME, "rect"), "empty chart"
     shot("8-agent-dashboard")
     sign_out()
-    # The survey page from the e-mail link (workflow does not serve WorkflowTime yet: an error shows).
+    # The survey page from the e-mail link (shown, not answered: a real token only comes by e-mail).
     driver.get(base + "/portal/pesquisa#token=example")
     wait.until(EC.presence_of_element_located((By.ID, "survey-form")))
     shot("9-survey")

@@ -6,7 +6,8 @@ import RPC
 /// - customers (and integrations without `knowledge.read_internal`) read public, published
 ///   articles and reviewed forum entries only;
 /// - agents also read internal articles, ask for FAQs, link articles to tickets and read reports;
-/// - editors (`knowledge.edit` permission, administrators, services) write articles, synonyms
+/// - editors (`knowledge.edit` or `knowledge.write` permission — the gateway's name —,
+///   administrators, services) write articles, synonyms
 ///   and review the queue, and read drafts and archived articles.
 public struct Caller: Sendable {
     public enum Role: Int, Sendable, Comparable {
@@ -20,13 +21,14 @@ public struct Caller: Sendable {
     public init(_ principal: AuthV1.Principal) {
         self.principal = principal
         let permissions = Set(principal.permissions)
+        let writes = permissions.contains("knowledge.edit") || permissions.contains("knowledge.write")
         switch principal.kind {
         case .service:
             role = .editor
         case .agent:
-            role = principal.administrator || permissions.contains("knowledge.edit") ? .editor : .agent
+            role = principal.administrator || writes ? .editor : .agent
         case .integration:
-            role = permissions.contains("knowledge.edit") ? .editor
+            role = writes ? .editor
                 : permissions.contains("knowledge.read_internal") ? .agent : .customer
         case .customer, .unspecified:
             role = .customer

@@ -22,7 +22,12 @@ public struct QueryPlan: Sendable, Equatable {
     public var isEmpty: Bool { concepts.isEmpty }
 
     /// The concepts retrieval uses, and whether every one must match (only common concepts).
+    /// Concepts the vocabulary does not know (frequency 0) never displace common ones: they join
+    /// the OR when rarer known concepts exist, and are left out of the all-common AND.
     public var retrieval: (concepts: [Concept], all: Bool) {
+        let known = concepts.indices.filter { !common[$0] && concepts[$0].frequency > 0 }
+        let commonOnes = concepts.indices.filter { common[$0] }
+        if known.isEmpty && !commonOnes.isEmpty { return (commonOnes.map { concepts[$0] }, true) }
         let rare = concepts.indices.filter { !common[$0] }.map { concepts[$0] }
         return rare.isEmpty ? (concepts, true) : (rare, false)
     }
@@ -43,7 +48,8 @@ public struct QueryPlan: Sendable, Equatable {
     ///     in more than 100, is common).
     public static func build(_ text: String, synonyms: SynonymSet, vocabulary: Vocabulary,
                              lastWordIsPartial: Bool = false, publicOnly: Bool, documents: Int = 0) -> QueryPlan {
-        var words = TextAnalyzer.analyze(text)
+        // Single letters carry nothing to search for ("boleto n" while "nosso" is being typed).
+        var words = TextAnalyzer.analyze(text).filter { $0.word.utf8.count > 1 || $0.word.utf8.first.map { $0 >= 48 && $0 <= 57 } == true }
         var corrections: [String] = []
         var partial: String?
         if lastWordIsPartial, let last = words.last, let lastScalar = text.unicodeScalars.last,

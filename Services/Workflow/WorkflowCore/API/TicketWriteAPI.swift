@@ -175,14 +175,8 @@ extension WorkflowAPI {
                 }
                 let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
                 let other = try lifecycle.loadVisible(tx, request.otherTicketID, actor: actor)
-                if try tx.queryOne("SELECT 1 AS x FROM ticket_links WHERE ticket_id = ? AND other_ticket_id = ?", [.text(ticket.id), .text(other.id)]) == nil {
-                    let at = lifecycle.now()
-                    for (a, b) in [(ticket.id, other.id), (other.id, ticket.id)] {
-                        try tx.execute("INSERT INTO ticket_links (ticket_id, other_ticket_id, note, at, actor_id) VALUES (?, ?, ?, ?, ?)",
-                                       [.text(a), .text(b), .text(request.note), .integer(at), .text(actor.id)])
-                        try lifecycle.record(tx, a, "link", new: a == ticket.id ? other.code : ticket.code, note: request.note, actor: actor, at: at)
-                    }
-                }
+                try RelatedTickets.link(tx, ticket.id, other.id, codes: (ticket.code, other.code), note: request.note, actor: actor,
+                                        at: lifecycle.now(), lifecycle: lifecycle)
                 return try api.related(tx, ticket.id, actor)
             }
         }

@@ -12,12 +12,8 @@ extension TimeAPI {
             let policy = InactivityMapping.policy(from: request.policy ?? WorkflowV1.InactivityPolicySpec())
             let problems = policy.problems()
             guard problems.isEmpty else { throw TimeAPI.invalid("policy", problems) }
-            do {
-                try api.database.write { tx in try InactivityPolicyStore.save(tx, policy, at: api.time.clock()) }
-            } catch let error as StorageError where error.kind == .constraint {
-                throw RPCError(.alreadyExists, "já existe política ativa para a etapa / an active policy already acts on this stage", violations: [
-                    FieldViolation(field: "policy.stage", reason: "duplicate", pt: "Desative a outra política antes.", en: "Deactivate the other policy first.")])
-            }
+            // An active policy replaces the stage's active one (which stays listed, inactive).
+            try api.database.write { tx in try InactivityPolicyStore.save(tx, policy, at: api.time.clock()) }
             return InactivityMapping.spec(policy)
         }
         router.register(WorkflowV1.WorkflowTime.deleteInactivityPolicy) { request, context in

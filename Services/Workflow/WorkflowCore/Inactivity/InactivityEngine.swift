@@ -157,10 +157,12 @@ public struct InactivityEngine: Sendable {
 
 /// Inactivity policies in `wf_inactivity_policies` (one active policy per stage).
 public enum InactivityPolicyStore {
-    /// Inserts or replaces `policy`. - Throws: `StorageError(.constraint)` when another active policy has the same stage.
+    /// Inserts or replaces `policy`. Saving an active policy deactivates the other active policy
+    /// of its stage, if any (one active policy per stage).
     public static func save(_ tx: any SQLExecutor, _ policy: InactivityPolicy, at now: Int64 = currentMillis()) throws {
-        if policy.active, let other = try active(tx, stage: policy.stage), other.id != policy.id {
-            throw StorageError(.constraint, "policy \(other.id) already acts on stage \(policy.stage)")
+        if policy.active {
+            try tx.execute("UPDATE wf_inactivity_policies SET active = 0, updated_at = ? WHERE stage = ? AND active = 1 AND id <> ?",
+                           [.integer(now), .text(policy.stage), .text(policy.id)])
         }
         try tx.execute("DELETE FROM wf_inactivity_policies WHERE id = ?", [.text(policy.id)])
         try tx.execute("""

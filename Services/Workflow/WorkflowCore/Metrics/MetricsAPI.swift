@@ -31,6 +31,7 @@ extension TimeAPI {
                 row.stage = $0.stage
                 row.exits = $0.exits
                 row.avgWallMs = $0.averageWallMs
+                row.avgBusinessMs = $0.averageBusinessMs
                 return row
             }
             response.backlog = report.backlog.map {

@@ -48,6 +48,8 @@ public struct StageTime: Sendable, Hashable {
     public var stage: String
     public var exits: Int64
     public var averageWallMs: Int64
+    /// Business time of the default calendar.
+    public var averageBusinessMs: Int64
 }
 
 /// A period's metrics.
@@ -149,11 +151,12 @@ public enum MetricsQuery {
     /// Average time per stage for tickets that left it in days `[from, to)`.
     public static func stageTime(_ tx: any SQLExecutor, from: LocalDay, to: LocalDay) throws -> [StageTime] {
         try tx.query("""
-            SELECT stage, SUM(exits) AS exits, SUM(wall_ms) AS wall FROM wf_metric_daily_stage
+            SELECT stage, SUM(exits) AS exits, SUM(wall_ms) AS wall, SUM(business_ms) AS business FROM wf_metric_daily_stage
             WHERE day >= ? AND day < ? GROUP BY stage ORDER BY stage
             """, [.integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))]).map { row in
             let exits = try row.int("exits")
-            return StageTime(stage: try row.text("stage"), exits: exits, averageWallMs: exits == 0 ? 0 : try row.int("wall") / exits)
+            return StageTime(stage: try row.text("stage"), exits: exits, averageWallMs: exits == 0 ? 0 : try row.int("wall") / exits,
+                             averageBusinessMs: exits == 0 ? 0 : try row.int("business") / exits)
         }
     }
 
@@ -288,8 +291,10 @@ extension MetricsExport {
             for row in rows { lines.append(line(section, row.key, row.totals)) }
         }
         lines.append("")
-        lines.append("section,stage,exits,avg_wall_ms")
-        for row in report.stageTime { lines.append("stage_time,\(field(.text(row.stage))),\(row.exits),\(row.averageWallMs)") }
+        lines.append("section,stage,exits,avg_wall_ms,avg_business_ms")
+        for row in report.stageTime {
+            lines.append("stage_time,\(field(.text(row.stage))),\(row.exits),\(row.averageWallMs),\(row.averageBusinessMs)")
+        }
         lines.append("")
         lines.append("section,stage,open,age_0d,age_1_2d,age_3_6d,age_7_29d,age_30d_plus")
         for row in report.backlog {

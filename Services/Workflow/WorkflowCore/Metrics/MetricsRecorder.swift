@@ -51,7 +51,7 @@ public enum MetricsEvent: Sendable, Hashable {
 ///   resolution times, SLA met, transfers, ping-pong, reopens, survey score), for exports.
 /// - `wf_metric_backlog`: open tickets per stage and opening day, so the backlog by stage and age
 ///   reads a few thousand rows however many tickets are open.
-/// - `wf_metric_stage_time`: wall time per ticket and stage.
+/// - `wf_metric_stage_time`: wall and business time (of ``calendar``) per ticket and stage.
 /// - `wf_metric_daily` and `wf_metric_monthly`: per dimension (all, category, product, module,
 ///   group) × local day (or month) × value: sums and counts of everything above. A report reads
 ///   whole months from the monthly table and the ragged ends from the daily one, so a month's
@@ -103,6 +103,7 @@ public struct MetricsRecorder: Sendable {
                 ticket_id TEXT NOT NULL,
                 stage TEXT NOT NULL,
                 wall_ms BIGINT NOT NULL,
+                business_ms BIGINT NOT NULL,
                 entries INTEGER NOT NULL,
                 PRIMARY KEY (ticket_id, stage)
             );
@@ -162,6 +163,7 @@ public struct MetricsRecorder: Sendable {
                 stage TEXT NOT NULL,
                 exits BIGINT NOT NULL,
                 wall_ms BIGINT NOT NULL,
+                business_ms BIGINT NOT NULL,
                 PRIMARY KEY (day, stage)
             );
             """),
@@ -199,17 +201,21 @@ public struct MetricsRecorder: Sendable {
         case .stageChanged(let stage):
             let previous = try fact.text("stage")
             guard previous != stage else { return }
-            let spent = max(0, at - (try fact.int("stage_entered_at")))
+            let entered = try fact.int("stage_entered_at")
+            let spent = max(0, at - entered)
+            let business = calendar.businessMillis(from: entered, to: at)
             try tx.execute("""
-                INSERT INTO wf_metric_stage_time (ticket_id, stage, wall_ms, entries) VALUES (?, ?, ?, 1)
+                INSERT INTO wf_metric_stage_time (ticket_id, stage, wall_ms, business_ms, entries) VALUES (?, ?, ?, ?, 1)
                 ON CONFLICT (ticket_id, stage) DO UPDATE SET wall_ms = wf_metric_stage_time.wall_ms + excluded.wall_ms,
+                                                            business_ms = wf_metric_stage_time.business_ms + excluded.business_ms,
                                                             entries = wf_metric_stage_time.entries + 1
-                """, [.text(ticketID), .text(previous), .integer(spent)])
+                """, [.text(ticketID), .text(previous), .integer(spent), .integer(business)])
             try tx.execute("""
-                INSERT INTO wf_metric_daily_stage (day, stage, exits, wall_ms) VALUES (?, ?, 1, ?)
+                INSERT INTO wf_metric_daily_stage (day, stage, exits, wall_ms, business_ms) VALUES (?, ?, 1, ?, ?)
                 ON CONFLICT (day, stage) DO UPDATE SET exits = wf_metric_daily_stage.exits + 1,
-                                                       wall_ms = wf_metric_daily_stage.wall_ms + excluded.wall_ms
-                """, [.integer(Int64(day(at))), .text(previous), .integer(spent)])
+                                                       wall_ms = wf_metric_daily_stage.wall_ms + excluded.wall_ms,
+                                                       business_ms = wf_metric_daily_stage.business_ms + excluded.business_ms
+                """, [.integer(Int64(day(at))), .text(previous), .integer(spent), .integer(business)])
             let wasOpen = try fact.bool("is_open"), isOpen = !finalStages.contains(stage)
             try tx.execute("""
                 UPDATE wf_metric_tickets SET stage = ?, stage_entered_at = ?, is_open = ?, finished_at = ?, reopens = reopens + ?

@@ -64,7 +64,6 @@ public struct TicketQueries: Sendable {
         let size = Self.pageSize(request.pageSize)
         let sql = TicketRecord.select + Self.from(needsSearch) + " WHERE " + clauses.joined(separator: " AND ")
             + " ORDER BY t.opened_at \(direction), t.id \(direction) LIMIT \(size + 1)"
-        _ = needsSearch
         let records = try tx.query(sql, params).ticketRecords
         var response = WorkflowV1.ListTicketsResponse()
         response.tickets = records.prefix(size).map { row($0, for: actor) }

@@ -29,13 +29,13 @@ public struct WorkflowTimeObserver: TicketObserver {
             try time.priorityChanged(tx, ticketID: ticket.id, priority: new.rawValue, at: at)
         case .categoryChanged, .accessLevelChanged:
             try time.reclassified(tx, ticketID: ticket.id, dimensions: Self.dimensions(ticket), at: at)
-        case .holderChanged(let from, let to, _, let pingPong):
-            // Taking a ticket from one's own group queue is not a transfer.
-            let take = from.agentID.isEmpty && from.groupID == to.groupID
-            if take {
-                try time.reclassified(tx, ticketID: ticket.id, dimensions: Self.dimensions(ticket), at: at)
-            } else {
+        case .holderChanged(_, let to, let kind, let pingPong):
+            // Takes and automatic assignments only update the holder in the metrics; repasses and
+            // devolvers count as transfers.
+            if kind == .transfer || kind == .sendBack {
                 try time.transferred(tx, ticketID: ticket.id, pingPong: pingPong, groupID: to.groupID, agentID: to.agentID, at: at)
+            } else {
+                try time.reclassified(tx, ticketID: ticket.id, dimensions: Self.dimensions(ticket), at: at)
             }
         case .statusChanged, .finished, .reopened:
             break  // finishing and reopening arrive as stage changes
@@ -71,7 +71,8 @@ public final class LifecycleSeam: TicketCoreSeam {
     }
 
     /// Moves the ticket along its flow's timer transition, as the system, when it is still in the
-    /// stage the countdown started in; does nothing when it moved on or its flow has no such move.
+    /// stage the countdown started in; does nothing when it moved on, and records a history line
+    /// when its flow has no such move.
     public func performInactivityAction(_ tx: any SQLExecutor, ticketID: String, action: InactivityAction, at: Int64) throws {
         guard let lifecycle = bound,
               try tx.queryOne("SELECT id FROM tickets WHERE id = ?", [.text(ticketID)]) != nil else { return }
@@ -79,7 +80,11 @@ public final class LifecycleSeam: TicketCoreSeam {
         guard ticket.stage == action.fromStage else { return }
         let flow = lifecycle.flow(of: ticket)
         guard flow.moves(from: ticket.stage, trigger: .timer, category: ticket.category).contains(where: { $0.to == action.toStage }) else {
-            return  // the policy names a move this ticket's flow does not have: nothing to do
+            // The policy names a move this ticket's flow does not have: say so in the history.
+            try lifecycle.record(tx, ticket.id, "inactivity", old: ticket.stage, new: action.toStage,
+                                 note: "política \(action.policyID): o fluxo \(ticket.flow) não tem essa transição por tempo",
+                                 actor: .system, at: at)
+            return
         }
         try lifecycle.move(tx, ticket, to: action.toStage, trigger: .timer, actor: .system)
     }

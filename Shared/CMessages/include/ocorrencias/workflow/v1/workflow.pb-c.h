@@ -86,6 +86,8 @@ typedef struct Ocorrencias__Workflow__V1__GetHistoryRequest Ocorrencias__Workflo
 typedef struct Ocorrencias__Workflow__V1__GetHistoryResponse Ocorrencias__Workflow__V1__GetHistoryResponse;
 typedef struct Ocorrencias__Workflow__V1__LinkTicketsRequest Ocorrencias__Workflow__V1__LinkTicketsRequest;
 typedef struct Ocorrencias__Workflow__V1__ListRelatedRequest Ocorrencias__Workflow__V1__ListRelatedRequest;
+typedef struct Ocorrencias__Workflow__V1__OpenRelatedTicketRequest Ocorrencias__Workflow__V1__OpenRelatedTicketRequest;
+typedef struct Ocorrencias__Workflow__V1__OpenRelatedTicketResponse Ocorrencias__Workflow__V1__OpenRelatedTicketResponse;
 typedef struct Ocorrencias__Workflow__V1__ListRelatedResponse Ocorrencias__Workflow__V1__ListRelatedResponse;
 typedef struct Ocorrencias__Workflow__V1__AddTimeEntryRequest Ocorrencias__Workflow__V1__AddTimeEntryRequest;
 typedef struct Ocorrencias__Workflow__V1__TimeEntry Ocorrencias__Workflow__V1__TimeEntry;
@@ -1123,6 +1125,44 @@ struct  Ocorrencias__Workflow__V1__ListRelatedRequest
 #define OCORRENCIAS__WORKFLOW__V1__LIST_RELATED_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_related_request__descriptor) \
     , (char *)protobuf_c_empty_string }
+
+
+/*
+ * Opens a new ticket from an existing one: workflow asks intake to open it for the same
+ * organization and contact, and links the two.
+ */
+struct  Ocorrencias__Workflow__V1__OpenRelatedTicketRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  char *subject;
+  char *request;
+  /*
+   * UNSPECIFIED / empty: the existing ticket's.
+   */
+  Ocorrencias__Common__V1__Category category;
+  Ocorrencias__Common__V1__Priority priority;
+  char *product;
+  char *module;
+  /*
+   * Note kept on the link.
+   */
+  char *note;
+};
+#define OCORRENCIAS__WORKFLOW__V1__OPEN_RELATED_TICKET_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__open_related_ticket_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__OpenRelatedTicketResponse
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  char *code;
+};
+#define OCORRENCIAS__WORKFLOW__V1__OPEN_RELATED_TICKET_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__open_related_ticket_response__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Workflow__V1__ListRelatedResponse
@@ -2717,6 +2757,44 @@ Ocorrencias__Workflow__V1__ListRelatedRequest *
 void   ocorrencias__workflow__v1__list_related_request__free_unpacked
                      (Ocorrencias__Workflow__V1__ListRelatedRequest *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__OpenRelatedTicketRequest methods */
+void   ocorrencias__workflow__v1__open_related_ticket_request__init
+                     (Ocorrencias__Workflow__V1__OpenRelatedTicketRequest         *message);
+size_t ocorrencias__workflow__v1__open_related_ticket_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__OpenRelatedTicketRequest   *message);
+size_t ocorrencias__workflow__v1__open_related_ticket_request__pack
+                     (const Ocorrencias__Workflow__V1__OpenRelatedTicketRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__open_related_ticket_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__OpenRelatedTicketRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__OpenRelatedTicketRequest *
+       ocorrencias__workflow__v1__open_related_ticket_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__open_related_ticket_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__OpenRelatedTicketRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__OpenRelatedTicketResponse methods */
+void   ocorrencias__workflow__v1__open_related_ticket_response__init
+                     (Ocorrencias__Workflow__V1__OpenRelatedTicketResponse         *message);
+size_t ocorrencias__workflow__v1__open_related_ticket_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__OpenRelatedTicketResponse   *message);
+size_t ocorrencias__workflow__v1__open_related_ticket_response__pack
+                     (const Ocorrencias__Workflow__V1__OpenRelatedTicketResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__open_related_ticket_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__OpenRelatedTicketResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__OpenRelatedTicketResponse *
+       ocorrencias__workflow__v1__open_related_ticket_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__open_related_ticket_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__OpenRelatedTicketResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Workflow__V1__ListRelatedResponse methods */
 void   ocorrencias__workflow__v1__list_related_response__init
                      (Ocorrencias__Workflow__V1__ListRelatedResponse         *message);
@@ -3344,6 +3422,12 @@ typedef void (*Ocorrencias__Workflow__V1__LinkTicketsRequest_Closure)
 typedef void (*Ocorrencias__Workflow__V1__ListRelatedRequest_Closure)
                  (const Ocorrencias__Workflow__V1__ListRelatedRequest *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__OpenRelatedTicketRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__OpenRelatedTicketRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__OpenRelatedTicketResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__OpenRelatedTicketResponse *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__ListRelatedResponse_Closure)
                  (const Ocorrencias__Workflow__V1__ListRelatedResponse *message,
                   void *closure_data);
@@ -3576,6 +3660,10 @@ struct Ocorrencias__Workflow__V1__Workflow_Service
                        const Ocorrencias__Workflow__V1__LinkTicketsRequest *input,
                        Ocorrencias__Workflow__V1__ListRelatedResponse_Closure closure,
                        void *closure_data);
+  void (*open_related_ticket)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                              const Ocorrencias__Workflow__V1__OpenRelatedTicketRequest *input,
+                              Ocorrencias__Workflow__V1__OpenRelatedTicketResponse_Closure closure,
+                              void *closure_data);
   void (*add_time_entry)(Ocorrencias__Workflow__V1__Workflow_Service *service,
                          const Ocorrencias__Workflow__V1__AddTimeEntryRequest *input,
                          Ocorrencias__Workflow__V1__TimeEntry_Closure closure,
@@ -3675,6 +3763,7 @@ void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workf
       function_prefix__ ## set_solution,\
       function_prefix__ ## amend_request,\
       function_prefix__ ## link_tickets,\
+      function_prefix__ ## open_related_ticket,\
       function_prefix__ ## add_time_entry,\
       function_prefix__ ## time_totals,\
       function_prefix__ ## put_version,\
@@ -3844,6 +3933,10 @@ void ocorrencias__workflow__v1__workflow__link_tickets(ProtobufCService *service
                                                        const Ocorrencias__Workflow__V1__LinkTicketsRequest *input,
                                                        Ocorrencias__Workflow__V1__ListRelatedResponse_Closure closure,
                                                        void *closure_data);
+void ocorrencias__workflow__v1__workflow__open_related_ticket(ProtobufCService *service,
+                                                              const Ocorrencias__Workflow__V1__OpenRelatedTicketRequest *input,
+                                                              Ocorrencias__Workflow__V1__OpenRelatedTicketResponse_Closure closure,
+                                                              void *closure_data);
 void ocorrencias__workflow__v1__workflow__add_time_entry(ProtobufCService *service,
                                                          const Ocorrencias__Workflow__V1__AddTimeEntryRequest *input,
                                                          Ocorrencias__Workflow__V1__TimeEntry_Closure closure,
@@ -3967,6 +4060,8 @@ extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_history_r
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_history_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__link_tickets_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_related_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__open_related_ticket_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__open_related_ticket_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_related_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__add_time_entry_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__time_entry__descriptor;

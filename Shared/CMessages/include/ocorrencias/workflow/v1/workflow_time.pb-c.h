@@ -533,10 +533,14 @@ struct  Ocorrencias__Workflow__V1__StageTimeRow
   char *stage;
   int64_t exits;
   int64_t avg_wall_ms;
+  /*
+   * Business time of the default calendar.
+   */
+  int64_t avg_business_ms;
 };
 #define OCORRENCIAS__WORKFLOW__V1__STAGE_TIME_ROW__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__stage_time_row__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, 0 }
 
 
 struct  Ocorrencias__Workflow__V1__BacklogStageRow

@@ -3028,6 +3028,96 @@ void   ocorrencias__workflow__v1__list_related_request__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__list_related_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__open_related_ticket_request__init
+                     (Ocorrencias__Workflow__V1__OpenRelatedTicketRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__OpenRelatedTicketRequest init_value = OCORRENCIAS__WORKFLOW__V1__OPEN_RELATED_TICKET_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__open_related_ticket_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__OpenRelatedTicketRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__open_related_ticket_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__open_related_ticket_request__pack
+                     (const Ocorrencias__Workflow__V1__OpenRelatedTicketRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__open_related_ticket_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__open_related_ticket_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__OpenRelatedTicketRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__open_related_ticket_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__OpenRelatedTicketRequest *
+       ocorrencias__workflow__v1__open_related_ticket_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__OpenRelatedTicketRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__open_related_ticket_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__open_related_ticket_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__OpenRelatedTicketRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__open_related_ticket_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__open_related_ticket_response__init
+                     (Ocorrencias__Workflow__V1__OpenRelatedTicketResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__OpenRelatedTicketResponse init_value = OCORRENCIAS__WORKFLOW__V1__OPEN_RELATED_TICKET_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__open_related_ticket_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__OpenRelatedTicketResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__open_related_ticket_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__open_related_ticket_response__pack
+                     (const Ocorrencias__Workflow__V1__OpenRelatedTicketResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__open_related_ticket_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__open_related_ticket_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__OpenRelatedTicketResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__open_related_ticket_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__OpenRelatedTicketResponse *
+       ocorrencias__workflow__v1__open_related_ticket_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__OpenRelatedTicketResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__open_related_ticket_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__open_related_ticket_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__OpenRelatedTicketResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__open_related_ticket_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__workflow__v1__list_related_response__init
                      (Ocorrencias__Workflow__V1__ListRelatedResponse         *message)
 {
@@ -8680,6 +8770,186 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_related_request
   (ProtobufCMessageInit) ocorrencias__workflow__v1__list_related_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__open_related_ticket_request__field_descriptors[8] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__OpenRelatedTicketRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__OpenRelatedTicketRequest, subject),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "request",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__OpenRelatedTicketRequest, request),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "category",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__OpenRelatedTicketRequest, category),
+    &ocorrencias__common__v1__category__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "priority",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__OpenRelatedTicketRequest, priority),
+    &ocorrencias__common__v1__priority__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__OpenRelatedTicketRequest, product),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "module",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__OpenRelatedTicketRequest, module),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__OpenRelatedTicketRequest, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__open_related_ticket_request__field_indices_by_name[] = {
+  3,   /* field[3] = category */
+  6,   /* field[6] = module */
+  7,   /* field[7] = note */
+  4,   /* field[4] = priority */
+  5,   /* field[5] = product */
+  2,   /* field[2] = request */
+  1,   /* field[1] = subject */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__open_related_ticket_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__open_related_ticket_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.OpenRelatedTicketRequest",
+  "OpenRelatedTicketRequest",
+  "Ocorrencias__Workflow__V1__OpenRelatedTicketRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__OpenRelatedTicketRequest),
+  8,
+  ocorrencias__workflow__v1__open_related_ticket_request__field_descriptors,
+  ocorrencias__workflow__v1__open_related_ticket_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__open_related_ticket_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__open_related_ticket_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__open_related_ticket_response__field_descriptors[2] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__OpenRelatedTicketResponse, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "code",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__OpenRelatedTicketResponse, code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__open_related_ticket_response__field_indices_by_name[] = {
+  1,   /* field[1] = code */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__open_related_ticket_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__open_related_ticket_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.OpenRelatedTicketResponse",
+  "OpenRelatedTicketResponse",
+  "Ocorrencias__Workflow__V1__OpenRelatedTicketResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__OpenRelatedTicketResponse),
+  2,
+  ocorrencias__workflow__v1__open_related_ticket_response__field_descriptors,
+  ocorrencias__workflow__v1__open_related_ticket_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__open_related_ticket_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__open_related_ticket_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_related_response__field_descriptors[2] =
 {
   {
@@ -10048,7 +10318,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__export_queue_request
   (ProtobufCMessageInit) ocorrencias__workflow__v1__export_queue_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[52] =
+static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[53] =
 {
   { "GetTicketHolder", &ocorrencias__workflow__v1__get_ticket_holder_request__descriptor, &ocorrencias__workflow__v1__get_ticket_holder_response__descriptor },
   { "PutAgent", &ocorrencias__workflow__v1__put_agent_request__descriptor, &ocorrencias__workflow__v1__agent__descriptor },
@@ -10089,6 +10359,7 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__meth
   { "SetSolution", &ocorrencias__workflow__v1__set_text_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
   { "AmendRequest", &ocorrencias__workflow__v1__set_text_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
   { "LinkTickets", &ocorrencias__workflow__v1__link_tickets_request__descriptor, &ocorrencias__workflow__v1__list_related_response__descriptor },
+  { "OpenRelatedTicket", &ocorrencias__workflow__v1__open_related_ticket_request__descriptor, &ocorrencias__workflow__v1__open_related_ticket_response__descriptor },
   { "AddTimeEntry", &ocorrencias__workflow__v1__add_time_entry_request__descriptor, &ocorrencias__workflow__v1__time_entry__descriptor },
   { "TimeTotals", &ocorrencias__workflow__v1__time_totals_request__descriptor, &ocorrencias__workflow__v1__time_totals_response__descriptor },
   { "PutVersion", &ocorrencias__workflow__v1__put_version_request__descriptor, &ocorrencias__workflow__v1__version__descriptor },
@@ -10105,14 +10376,14 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__meth
 };
 const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   34,        /* AddDiscussion */
-  39,        /* AddTimeEntry */
-  50,        /* AdvanceStep */
+  40,        /* AddTimeEntry */
+  51,        /* AdvanceStep */
   37,        /* AmendRequest */
   33,        /* BulkAction */
   16,        /* CountByStage */
   11,        /* DeleteRoutingRule */
-  45,        /* DeliverVersion */
-  51,        /* ExportQueue */
+  46,        /* DeliverVersion */
+  52,        /* ExportQueue */
   2,        /* GetAgent */
   19,        /* GetHistory */
   14,        /* GetTicket */
@@ -10120,7 +10391,7 @@ const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   38,        /* LinkTickets */
   3,        /* ListAgents */
   23,        /* ListAllowedMoves */
-  46,        /* ListBacklog */
+  47,        /* ListBacklog */
   17,        /* ListCustomerTickets */
   5,        /* ListGroups */
   15,        /* ListQueue */
@@ -10128,33 +10399,34 @@ const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   8,        /* ListRoles */
   12,        /* ListRoutingRules */
   20,        /* ListTextVersions */
-  42,        /* ListVersions */
+  43,        /* ListVersions */
   31,        /* LogCustomerMessage */
   30,        /* MarkMessagesRead */
   35,        /* MarkPublishable */
   22,        /* MoveTicket */
-  44,        /* PlanTicket */
+  39,        /* OpenRelatedTicket */
+  45,        /* PlanTicket */
   1,        /* PutAgent */
   4,        /* PutGroup */
   7,        /* PutRole */
   10,        /* PutRoutingRule */
-  47,        /* PutStepSequence */
-  41,        /* PutVersion */
+  48,        /* PutStepSequence */
+  42,        /* PutVersion */
   25,        /* Reclassify */
   32,        /* ScheduleTicket */
   18,        /* SearchTickets */
   29,        /* SendBack */
   26,        /* SetAccessLevel */
   13,        /* SetCategoryAccessLevel */
-  43,        /* SetDevelopmentPlan */
+  44,        /* SetDevelopmentPlan */
   6,        /* SetMembership */
   36,        /* SetSolution */
   24,        /* SetStageStatus */
-  48,        /* SetTicketFields */
+  49,        /* SetTicketFields */
   9,        /* SetTransferDestinations */
-  49,        /* StartSteps */
+  50,        /* StartSteps */
   27,        /* TakeTicket */
-  40,        /* TimeTotals */
+  41,        /* TimeTotals */
   28         /* TransferTicket */
 };
 const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow__descriptor =
@@ -10164,7 +10436,7 @@ const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow__descriptor
   "Workflow",
   "Ocorrencias__Workflow__V1__Workflow",
   "ocorrencias.workflow.v1",
-  52,
+  53,
   ocorrencias__workflow__v1__workflow__method_descriptors,
   ocorrencias__workflow__v1__workflow__method_indices_by_name
 };
@@ -10480,13 +10752,21 @@ void ocorrencias__workflow__v1__workflow__link_tickets(ProtobufCService *service
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
   service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__workflow__v1__workflow__open_related_ticket(ProtobufCService *service,
+                                                              const Ocorrencias__Workflow__V1__OpenRelatedTicketRequest *input,
+                                                              Ocorrencias__Workflow__V1__OpenRelatedTicketResponse_Closure closure,
+                                                              void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 39, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__workflow__v1__workflow__add_time_entry(ProtobufCService *service,
                                                          const Ocorrencias__Workflow__V1__AddTimeEntryRequest *input,
                                                          Ocorrencias__Workflow__V1__TimeEntry_Closure closure,
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 39, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 40, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__time_totals(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__TimeTotalsRequest *input,
@@ -10494,7 +10774,7 @@ void ocorrencias__workflow__v1__workflow__time_totals(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 40, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 41, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__put_version(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__PutVersionRequest *input,
@@ -10502,7 +10782,7 @@ void ocorrencias__workflow__v1__workflow__put_version(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 41, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 42, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__list_versions(ProtobufCService *service,
                                                         const Ocorrencias__Workflow__V1__ListVersionsRequest *input,
@@ -10510,7 +10790,7 @@ void ocorrencias__workflow__v1__workflow__list_versions(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 42, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 43, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__set_development_plan(ProtobufCService *service,
                                                                const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *input,
@@ -10518,7 +10798,7 @@ void ocorrencias__workflow__v1__workflow__set_development_plan(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 43, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 44, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__plan_ticket(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__PlanTicketRequest *input,
@@ -10526,7 +10806,7 @@ void ocorrencias__workflow__v1__workflow__plan_ticket(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 44, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 45, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__deliver_version(ProtobufCService *service,
                                                           const Ocorrencias__Workflow__V1__DeliverVersionRequest *input,
@@ -10534,7 +10814,7 @@ void ocorrencias__workflow__v1__workflow__deliver_version(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 45, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 46, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__list_backlog(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__ListBacklogRequest *input,
@@ -10542,7 +10822,7 @@ void ocorrencias__workflow__v1__workflow__list_backlog(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 46, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 47, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__put_step_sequence(ProtobufCService *service,
                                                             const Ocorrencias__Workflow__V1__PutStepSequenceRequest *input,
@@ -10550,7 +10830,7 @@ void ocorrencias__workflow__v1__workflow__put_step_sequence(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 47, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 48, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__set_ticket_fields(ProtobufCService *service,
                                                             const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *input,
@@ -10558,7 +10838,7 @@ void ocorrencias__workflow__v1__workflow__set_ticket_fields(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 48, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 49, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__start_steps(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__StartStepsRequest *input,
@@ -10566,7 +10846,7 @@ void ocorrencias__workflow__v1__workflow__start_steps(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 49, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 50, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__advance_step(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__AdvanceStepRequest *input,
@@ -10574,7 +10854,7 @@ void ocorrencias__workflow__v1__workflow__advance_step(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 50, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 51, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__ExportQueueRequest *input,
@@ -10582,7 +10862,7 @@ void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 51, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 52, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workflow_Service *service,
                                                 Ocorrencias__Workflow__V1__Workflow_ServiceDestroy destroy)

@@ -3762,7 +3762,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__metrics_breakdown_ro
   (ProtobufCMessageInit) ocorrencias__workflow__v1__metrics_breakdown_row__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__stage_time_row__field_descriptors[3] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__stage_time_row__field_descriptors[4] =
 {
   {
     "stage",
@@ -3800,8 +3800,21 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__stage_time_row_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "avg_business_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__StageTimeRow, avg_business_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__stage_time_row__field_indices_by_name[] = {
+  3,   /* field[3] = avg_business_ms */
   2,   /* field[2] = avg_wall_ms */
   1,   /* field[1] = exits */
   0,   /* field[0] = stage */
@@ -3809,7 +3822,7 @@ static const unsigned ocorrencias__workflow__v1__stage_time_row__field_indices_b
 static const ProtobufCIntRange ocorrencias__workflow__v1__stage_time_row__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__stage_time_row__descriptor =
 {
@@ -3819,7 +3832,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__stage_time_row__desc
   "Ocorrencias__Workflow__V1__StageTimeRow",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__StageTimeRow),
-  3,
+  4,
   ocorrencias__workflow__v1__stage_time_row__field_descriptors,
   ocorrencias__workflow__v1__stage_time_row__field_indices_by_name,
   1,  ocorrencias__workflow__v1__stage_time_row__number_ranges,

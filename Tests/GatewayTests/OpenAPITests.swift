@@ -22,6 +22,20 @@ struct OpenAPITests {
         let file = try String(contentsOfFile: OpenAPISpec.documentPath, encoding: .utf8)
         #expect(OpenAPIDocument.yaml + "\n" == file)
     }
+
+    @Test("docs/openapi.yaml is valid YAML for a real parser (tools such as schemathesis load it)")
+    func documentParses() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", "import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); assert d['openapi'].startswith('3.1') and d['paths']",
+                             OpenAPISpec.documentPath]
+        let pipe = Pipe()
+        process.standardError = pipe
+        try process.run()
+        let errors = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(errors)")
+    }
 }
 
 @Suite("RPC bindings")

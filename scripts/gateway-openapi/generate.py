@@ -63,7 +63,7 @@ def main():
             w(f"    {m}:")
             w(f"      operationId: {opid}")
             w(f"      tags: [{tag}]")
-            w(f"      summary: {summary}")
+            w(f"      summary: {json.dumps(summary, ensure_ascii=False)}")
             if not auth:
                 w("      security: []")
             params = []

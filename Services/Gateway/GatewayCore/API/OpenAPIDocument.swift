@@ -43,7 +43,7 @@ paths:
     get:
       operationId: get_healthz
       tags: [System]
-      summary: Liveness: the gateway and its database answer
+      summary: "Liveness: the gateway and its database answer"
       security: []
       responses:
         '200':
@@ -62,7 +62,7 @@ paths:
     get:
       operationId: get_readyz
       tags: [System]
-      summary: Readiness: Health/Check of every service behind the gateway
+      summary: "Readiness: Health/Check of every service behind the gateway"
       security: []
       responses:
         '200':
@@ -81,7 +81,7 @@ paths:
     get:
       operationId: get_metrics
       tags: [System]
-      summary: Prometheus metrics (administrators or keys with metrics.read)
+      summary: "Prometheus metrics (administrators or keys with metrics.read)"
       responses:
         '200':
           description: Prometheus text format
@@ -101,7 +101,7 @@ paths:
     get:
       operationId: get_openapi_yaml
       tags: [System]
-      summary: This document
+      summary: "This document"
       security: []
       responses:
         '200':
@@ -118,7 +118,7 @@ paths:
     post:
       operationId: post_v1_auth_login
       tags: [Auth]
-      summary: Portal sign-in: sets the session cookie (HttpOnly, SameSite=Strict) and the CSRF cookie
+      summary: "Portal sign-in: sets the session cookie (HttpOnly, SameSite=Strict) and the CSRF cookie"
       security: []
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
@@ -149,7 +149,7 @@ paths:
     post:
       operationId: post_v1_auth_tokens
       tags: [Auth]
-      summary: Bearer token for the CLI and scripts
+      summary: "Bearer token for the CLI and scripts"
       security: []
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
@@ -180,7 +180,7 @@ paths:
     post:
       operationId: post_v1_auth_logout
       tags: [Auth]
-      summary: Ends the session (cookie sessions need X-CSRF-Token)
+      summary: "Ends the session (cookie sessions need X-CSRF-Token)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       responses:
@@ -202,7 +202,7 @@ paths:
     get:
       operationId: get_v1_me
       tags: [Auth]
-      summary: The caller and the principal signed into its calls
+      summary: "The caller and the principal signed into its calls"
       responses:
         '200':
           description: Me
@@ -220,7 +220,7 @@ paths:
     post:
       operationId: post_v1_me_password
       tags: [Auth]
-      summary: Changes the caller's password (ends its sessions)
+      summary: "Changes the caller's password (ends its sessions)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -250,7 +250,7 @@ paths:
     post:
       operationId: post_v1_auth_password_reset
       tags: [Auth]
-      summary: Sends a reset link by e-mail (same answer for unknown addresses)
+      summary: "Sends a reset link by e-mail (same answer for unknown addresses)"
       security: []
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
@@ -279,7 +279,7 @@ paths:
     post:
       operationId: post_v1_auth_password_reset_confirm
       tags: [Auth]
-      summary: Sets a new password with a reset token
+      summary: "Sets a new password with a reset token"
       security: []
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
@@ -306,7 +306,7 @@ paths:
     post:
       operationId: post_v1_invitations_accept
       tags: [Users]
-      summary: Accepts an invitation by choosing a password
+      summary: "Accepts an invitation by choosing a password"
       security: []
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
@@ -333,7 +333,7 @@ paths:
     post:
       operationId: post_v1_invitations
       tags: [Users]
-      summary: Invites a user: customer administrators invite authorized contacts of their company
+      summary: "Invites a user: customer administrators invite authorized contacts of their company"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -367,7 +367,7 @@ paths:
     get:
       operationId: get_v1_users
       tags: [Users]
-      summary: Users (administrators: all; customer administrators: their company)
+      summary: "Users (administrators: all; customer administrators: their company)"
       responses:
         '200':
           description: Users
@@ -386,7 +386,7 @@ paths:
     post:
       operationId: post_v1_users
       tags: [Users]
-      summary: Creates a user with a password (administrators)
+      summary: "Creates a user with a password (administrators)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -428,7 +428,7 @@ paths:
     post:
       operationId: post_v1_users_id_disable
       tags: [Users]
-      summary: Disables a user and ends its sessions
+      summary: "Disables a user and ends its sessions"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       responses:
@@ -452,7 +452,7 @@ paths:
     get:
       operationId: get_v1_api_keys
       tags: [Integrations]
-      summary: Integration API keys (administrators)
+      summary: "Integration API keys (administrators)"
       responses:
         '200':
           description: ApiKeys
@@ -471,7 +471,7 @@ paths:
     post:
       operationId: post_v1_api_keys
       tags: [Integrations]
-      summary: Creates an API key; the key is shown once
+      summary: "Creates an API key; the key is shown once"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -509,7 +509,7 @@ paths:
     delete:
       operationId: delete_v1_api_keys_id
       tags: [Integrations]
-      summary: Revokes an API key
+      summary: "Revokes an API key"
       responses:
         '204':
           description: Done
@@ -527,7 +527,7 @@ paths:
     get:
       operationId: get_v1_calendars
       tags: [Workflow]
-      summary: workflow `ListCalendars`: request `ocorrencias.workflow.v1.ListCalendarsRequest`, answer `ocorrencias.workflow.v1.ListCalendarsResponse` (as JSON, .proto field names)
+      summary: "workflow `ListCalendars`: request `ocorrencias.workflow.v1.ListCalendarsRequest`, answer `ocorrencias.workflow.v1.ListCalendarsResponse` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.workflow.v1.ListCalendarsResponse
@@ -559,7 +559,7 @@ paths:
     post:
       operationId: post_v1_calendars
       tags: [Workflow]
-      summary: workflow `PutCalendar`: request `ocorrencias.workflow.v1.PutCalendarRequest`, answer `ocorrencias.workflow.v1.PutCalendarResponse` (as JSON, .proto field names)
+      summary: "workflow `PutCalendar`: request `ocorrencias.workflow.v1.PutCalendarRequest`, answer `ocorrencias.workflow.v1.PutCalendarResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -609,7 +609,7 @@ paths:
     get:
       operationId: get_v1_calendars_id
       tags: [Workflow]
-      summary: workflow `GetCalendar`: request `ocorrencias.workflow.v1.GetCalendarRequest`, answer `ocorrencias.workflow.v1.GetCalendarResponse` (as JSON, .proto field names)
+      summary: "workflow `GetCalendar`: request `ocorrencias.workflow.v1.GetCalendarRequest`, answer `ocorrencias.workflow.v1.GetCalendarResponse` (as JSON, .proto field names)"
       parameters:
         - name: holidays_year
           in: query
@@ -648,7 +648,7 @@ paths:
     get:
       operationId: get_v1_sla_policies
       tags: [Workflow]
-      summary: workflow `ListSLAPolicies`: request `ocorrencias.workflow.v1.ListSLAPoliciesRequest`, answer `ocorrencias.workflow.v1.ListSLAPoliciesResponse` (as JSON, .proto field names)
+      summary: "workflow `ListSLAPolicies`: request `ocorrencias.workflow.v1.ListSLAPoliciesRequest`, answer `ocorrencias.workflow.v1.ListSLAPoliciesResponse` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.workflow.v1.ListSLAPoliciesResponse
@@ -680,7 +680,7 @@ paths:
     post:
       operationId: post_v1_sla_policies
       tags: [Workflow]
-      summary: workflow `PutSLAPolicy`: request `ocorrencias.workflow.v1.PutSLAPolicyRequest`, answer `ocorrencias.workflow.v1.PutSLAPolicyResponse` (as JSON, .proto field names)
+      summary: "workflow `PutSLAPolicy`: request `ocorrencias.workflow.v1.PutSLAPolicyRequest`, answer `ocorrencias.workflow.v1.PutSLAPolicyResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -724,7 +724,7 @@ paths:
     post:
       operationId: post_v1_sla_policies_delete
       tags: [Workflow]
-      summary: workflow `DeleteSLAPolicy`: request `ocorrencias.workflow.v1.DeleteSLAPolicyRequest`, answer `ocorrencias.workflow.v1.DeletedResponse` (as JSON, .proto field names)
+      summary: "workflow `DeleteSLAPolicy`: request `ocorrencias.workflow.v1.DeleteSLAPolicyRequest`, answer `ocorrencias.workflow.v1.DeletedResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -774,7 +774,7 @@ paths:
     get:
       operationId: get_v1_tickets_id_sla
       tags: [Workflow]
-      summary: workflow `GetTicketSLA`: request `ocorrencias.workflow.v1.GetTicketSLARequest`, answer `ocorrencias.workflow.v1.GetTicketSLAResponse` (as JSON, .proto field names)
+      summary: "workflow `GetTicketSLA`: request `ocorrencias.workflow.v1.GetTicketSLARequest`, answer `ocorrencias.workflow.v1.GetTicketSLAResponse` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.workflow.v1.GetTicketSLAResponse
@@ -807,7 +807,7 @@ paths:
     get:
       operationId: get_v1_inactivity_policies
       tags: [Workflow]
-      summary: workflow `ListInactivityPolicies`: request `ocorrencias.workflow.v1.ListInactivityPoliciesRequest`, answer `ocorrencias.workflow.v1.ListInactivityPoliciesResponse` (as JSON, .proto field names)
+      summary: "workflow `ListInactivityPolicies`: request `ocorrencias.workflow.v1.ListInactivityPoliciesRequest`, answer `ocorrencias.workflow.v1.ListInactivityPoliciesResponse` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.workflow.v1.ListInactivityPoliciesResponse
@@ -839,7 +839,7 @@ paths:
     post:
       operationId: post_v1_inactivity_policies
       tags: [Workflow]
-      summary: workflow `PutInactivityPolicy`: request `ocorrencias.workflow.v1.PutInactivityPolicyRequest`, answer `ocorrencias.workflow.v1.InactivityPolicySpec` (as JSON, .proto field names)
+      summary: "workflow `PutInactivityPolicy`: request `ocorrencias.workflow.v1.PutInactivityPolicyRequest`, answer `ocorrencias.workflow.v1.InactivityPolicySpec` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -889,7 +889,7 @@ paths:
     delete:
       operationId: delete_v1_inactivity_policies_id
       tags: [Workflow]
-      summary: workflow `DeleteInactivityPolicy`: request `ocorrencias.workflow.v1.DeleteInactivityPolicyRequest`, answer `ocorrencias.workflow.v1.DeletedResponse` (as JSON, .proto field names)
+      summary: "workflow `DeleteInactivityPolicy`: request `ocorrencias.workflow.v1.DeleteInactivityPolicyRequest`, answer `ocorrencias.workflow.v1.DeletedResponse` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.workflow.v1.DeletedResponse
@@ -922,7 +922,7 @@ paths:
     post:
       operationId: post_v1_inactivity_policies_presets
       tags: [Workflow]
-      summary: workflow `InstallInactivityPreset`: request `ocorrencias.workflow.v1.InstallInactivityPresetRequest`, answer `ocorrencias.workflow.v1.ListInactivityPoliciesResponse` (as JSON, .proto field names)
+      summary: "workflow `InstallInactivityPreset`: request `ocorrencias.workflow.v1.InstallInactivityPresetRequest`, answer `ocorrencias.workflow.v1.ListInactivityPoliciesResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -966,7 +966,7 @@ paths:
     post:
       operationId: post_v1_surveys_answer
       tags: [Workflow]
-      summary: workflow `AnswerSurvey`: request `ocorrencias.workflow.v1.AnswerSurveyRequest`, answer `ocorrencias.workflow.v1.AnswerSurveyResponse` (as JSON, .proto field names)
+      summary: "workflow `AnswerSurvey`: request `ocorrencias.workflow.v1.AnswerSurveyRequest`, answer `ocorrencias.workflow.v1.AnswerSurveyResponse` (as JSON, .proto field names)"
       security: []
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
@@ -1009,7 +1009,7 @@ paths:
     get:
       operationId: get_v1_surveys_results
       tags: [Workflow]
-      summary: workflow `GetSurveyResults`: request `ocorrencias.workflow.v1.SurveyResultsRequest`, answer `ocorrencias.workflow.v1.SurveyResultsResponse` (as JSON, .proto field names)
+      summary: "workflow `GetSurveyResults`: request `ocorrencias.workflow.v1.SurveyResultsRequest`, answer `ocorrencias.workflow.v1.SurveyResultsResponse` (as JSON, .proto field names)"
       parameters:
         - name: from_ms
           in: query
@@ -1058,7 +1058,7 @@ paths:
     get:
       operationId: get_v1_reports_metrics
       tags: [Workflow]
-      summary: workflow `GetMetrics`: request `ocorrencias.workflow.v1.GetMetricsRequest`, answer `ocorrencias.workflow.v1.GetMetricsResponse` (as JSON, .proto field names)
+      summary: "workflow `GetMetrics`: request `ocorrencias.workflow.v1.GetMetricsRequest`, answer `ocorrencias.workflow.v1.GetMetricsResponse` (as JSON, .proto field names)"
       parameters:
         - name: from_day
           in: query
@@ -1102,7 +1102,7 @@ paths:
     get:
       operationId: get_v1_reports_metrics_csv
       tags: [Workflow]
-      summary: Metrics of tickets opened in [from_ms, to_ms) as CSV (workflow-time ExportMetrics, streamed)
+      summary: "Metrics of tickets opened in [from_ms, to_ms) as CSV (workflow-time ExportMetrics, streamed)"
       parameters:
         - name: from_ms
           in: query
@@ -1145,7 +1145,7 @@ paths:
     get:
       operationId: get_v1_tickets_export_csv
       tags: [Workflow]
-      summary: The queue as CSV (workflow ExportQueue, streamed)
+      summary: "The queue as CSV (workflow ExportQueue, streamed)"
       parameters:
         - name: stage
           in: query
@@ -1199,7 +1199,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_plan
       tags: [Workflow]
-      summary: workflow `PlanTicket`: request `ocorrencias.workflow.v1.PlanTicketRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      summary: "workflow `PlanTicket`: request `ocorrencias.workflow.v1.PlanTicketRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -1249,7 +1249,7 @@ paths:
     post:
       operationId: post_v1_versions_id_deliver
       tags: [Workflow]
-      summary: workflow `DeliverVersion`: request `ocorrencias.workflow.v1.DeliverVersionRequest`, answer `ocorrencias.workflow.v1.DeliverVersionResponse` (as JSON, .proto field names)
+      summary: "workflow `DeliverVersion`: request `ocorrencias.workflow.v1.DeliverVersionRequest`, answer `ocorrencias.workflow.v1.DeliverVersionResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -1293,7 +1293,7 @@ paths:
     get:
       operationId: get_v1_backlog
       tags: [Workflow]
-      summary: workflow `ListBacklog`: request `ocorrencias.workflow.v1.ListBacklogRequest`, answer `ocorrencias.workflow.v1.ListTicketsResponse` (as JSON, .proto field names)
+      summary: "workflow `ListBacklog`: request `ocorrencias.workflow.v1.ListBacklogRequest`, answer `ocorrencias.workflow.v1.ListTicketsResponse` (as JSON, .proto field names)"
       parameters:
         - name: page
           in: query
@@ -1337,7 +1337,7 @@ paths:
     post:
       operationId: post_v1_step_sequences
       tags: [Workflow]
-      summary: workflow `PutStepSequence`: request `ocorrencias.workflow.v1.PutStepSequenceRequest`, answer `ocorrencias.workflow.v1.PutStepSequenceResponse` (as JSON, .proto field names)
+      summary: "workflow `PutStepSequence`: request `ocorrencias.workflow.v1.PutStepSequenceRequest`, answer `ocorrencias.workflow.v1.PutStepSequenceResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -1387,7 +1387,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_fields
       tags: [Workflow]
-      summary: workflow `SetTicketFields`: request `ocorrencias.workflow.v1.SetTicketFieldsRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      summary: "workflow `SetTicketFields`: request `ocorrencias.workflow.v1.SetTicketFieldsRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -1437,7 +1437,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_steps
       tags: [Workflow]
-      summary: workflow `StartSteps`: request `ocorrencias.workflow.v1.StartStepsRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      summary: "workflow `StartSteps`: request `ocorrencias.workflow.v1.StartStepsRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -1487,7 +1487,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_steps_advance
       tags: [Workflow]
-      summary: workflow `AdvanceStep`: request `ocorrencias.workflow.v1.AdvanceStepRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      summary: "workflow `AdvanceStep`: request `ocorrencias.workflow.v1.AdvanceStepRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -1531,7 +1531,7 @@ paths:
     post:
       operationId: post_v1_tickets
       tags: [Intake]
-      summary: intake `OpenTicket`: request `ocorrencias.intake.v1.OpenTicketRequest`, answer `ocorrencias.intake.v1.OpenTicketResponse` (as JSON, .proto field names)
+      summary: "intake `OpenTicket`: request `ocorrencias.intake.v1.OpenTicketRequest`, answer `ocorrencias.intake.v1.OpenTicketResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -1574,7 +1574,7 @@ paths:
     get:
       operationId: get_v1_tickets
       tags: [Tickets]
-      summary: Tickets: a customer's organization's (workflow ListCustomerTickets) or an agent's queue (workflow ListQueue)
+      summary: "Tickets: a customer's organization's (workflow ListCustomerTickets) or an agent's queue (workflow ListQueue)"
       parameters:
         - name: stage
           in: query
@@ -1662,7 +1662,7 @@ paths:
     get:
       operationId: get_v1_tickets_search
       tags: [Workflow]
-      summary: workflow `SearchTickets`: request `ocorrencias.workflow.v1.SearchTicketsRequest`, answer `ocorrencias.workflow.v1.ListTicketsResponse` (as JSON, .proto field names)
+      summary: "workflow `SearchTickets`: request `ocorrencias.workflow.v1.SearchTicketsRequest`, answer `ocorrencias.workflow.v1.ListTicketsResponse` (as JSON, .proto field names)"
       parameters:
         - name: field
           in: query
@@ -1726,7 +1726,7 @@ paths:
     get:
       operationId: get_v1_tickets_counts
       tags: [Workflow]
-      summary: workflow `CountByStage`: request `ocorrencias.workflow.v1.CountByStageRequest`, answer `ocorrencias.workflow.v1.CountByStageResponse` (as JSON, .proto field names)
+      summary: "workflow `CountByStage`: request `ocorrencias.workflow.v1.CountByStageRequest`, answer `ocorrencias.workflow.v1.CountByStageResponse` (as JSON, .proto field names)"
       parameters:
         - name: agent_id
           in: query
@@ -1770,7 +1770,7 @@ paths:
     post:
       operationId: post_v1_tickets_bulk
       tags: [Workflow]
-      summary: workflow `BulkAction`: request `ocorrencias.workflow.v1.BulkActionRequest`, answer `ocorrencias.workflow.v1.BulkActionResponse` (as JSON, .proto field names)
+      summary: "workflow `BulkAction`: request `ocorrencias.workflow.v1.BulkActionRequest`, answer `ocorrencias.workflow.v1.BulkActionResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -1820,7 +1820,7 @@ paths:
     get:
       operationId: get_v1_tickets_id
       tags: [Tickets]
-      summary: A ticket as the caller may see it: intake's part (request, contact, messages, attachments) and workflow's (stage, assignment, discussion, solution)
+      summary: "A ticket as the caller may see it: intake's part (request, contact, messages, attachments) and workflow's (stage, assignment, discussion, solution)"
       parameters:
         - name: from_queue
           in: query
@@ -1864,7 +1864,7 @@ paths:
     get:
       operationId: get_v1_tickets_id_history
       tags: [Workflow]
-      summary: workflow `GetHistory`: request `ocorrencias.workflow.v1.GetHistoryRequest`, answer `ocorrencias.workflow.v1.GetHistoryResponse` (as JSON, .proto field names)
+      summary: "workflow `GetHistory`: request `ocorrencias.workflow.v1.GetHistoryRequest`, answer `ocorrencias.workflow.v1.GetHistoryResponse` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.workflow.v1.GetHistoryResponse
@@ -1903,7 +1903,7 @@ paths:
     get:
       operationId: get_v1_tickets_id_moves
       tags: [Workflow]
-      summary: workflow `ListAllowedMoves`: request `ocorrencias.workflow.v1.ListAllowedMovesRequest`, answer `ocorrencias.workflow.v1.ListAllowedMovesResponse` (as JSON, .proto field names)
+      summary: "workflow `ListAllowedMoves`: request `ocorrencias.workflow.v1.ListAllowedMovesRequest`, answer `ocorrencias.workflow.v1.ListAllowedMovesResponse` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.workflow.v1.ListAllowedMovesResponse
@@ -1942,7 +1942,7 @@ paths:
     get:
       operationId: get_v1_tickets_id_related
       tags: [Workflow]
-      summary: workflow `ListRelated`: request `ocorrencias.workflow.v1.ListRelatedRequest`, answer `ocorrencias.workflow.v1.ListRelatedResponse` (as JSON, .proto field names)
+      summary: "workflow `ListRelated`: request `ocorrencias.workflow.v1.ListRelatedRequest`, answer `ocorrencias.workflow.v1.ListRelatedResponse` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.workflow.v1.ListRelatedResponse
@@ -1981,7 +1981,7 @@ paths:
     get:
       operationId: get_v1_tickets_id_versions
       tags: [Workflow]
-      summary: workflow `ListTextVersions`: request `ocorrencias.workflow.v1.ListTextVersionsRequest`, answer `ocorrencias.workflow.v1.ListTextVersionsResponse` (as JSON, .proto field names)
+      summary: "workflow `ListTextVersions`: request `ocorrencias.workflow.v1.ListTextVersionsRequest`, answer `ocorrencias.workflow.v1.ListTextVersionsResponse` (as JSON, .proto field names)"
       parameters:
         - name: field
           in: query
@@ -2026,7 +2026,7 @@ paths:
     get:
       operationId: get_v1_tickets_id_deliveries
       tags: [Notification]
-      summary: notification `ListDeliveries`: request `ocorrencias.notification.v1.ListDeliveriesRequest`, answer `ocorrencias.notification.v1.ListDeliveriesResponse` (as JSON, .proto field names)
+      summary: "notification `ListDeliveries`: request `ocorrencias.notification.v1.ListDeliveriesRequest`, answer `ocorrencias.notification.v1.ListDeliveriesResponse` (as JSON, .proto field names)"
       parameters:
         - name: limit
           in: query
@@ -2076,7 +2076,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_replies
       tags: [Intake]
-      summary: intake `Reply`: request `ocorrencias.intake.v1.ReplyRequest`, answer `ocorrencias.intake.v1.ReplyResponse` (as JSON, .proto field names)
+      summary: "intake `Reply`: request `ocorrencias.intake.v1.ReplyRequest`, answer `ocorrencias.intake.v1.ReplyResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2126,7 +2126,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_cancel
       tags: [Intake]
-      summary: intake `CancelTicket`: request `ocorrencias.intake.v1.CancelTicketRequest`, answer `ocorrencias.intake.v1.Ticket` (as JSON, .proto field names)
+      summary: "intake `CancelTicket`: request `ocorrencias.intake.v1.CancelTicketRequest`, answer `ocorrencias.intake.v1.Ticket` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2176,7 +2176,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_contact
       tags: [Intake]
-      summary: intake `ChangeTicketContact`: request `ocorrencias.intake.v1.ChangeTicketContactRequest`, answer `ocorrencias.intake.v1.Ticket` (as JSON, .proto field names)
+      summary: "intake `ChangeTicketContact`: request `ocorrencias.intake.v1.ChangeTicketContactRequest`, answer `ocorrencias.intake.v1.Ticket` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2226,7 +2226,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_move
       tags: [Workflow]
-      summary: workflow `MoveTicket`: request `ocorrencias.workflow.v1.MoveTicketRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      summary: "workflow `MoveTicket`: request `ocorrencias.workflow.v1.MoveTicketRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2276,7 +2276,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_status
       tags: [Workflow]
-      summary: workflow `SetStageStatus`: request `ocorrencias.workflow.v1.SetStageStatusRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      summary: "workflow `SetStageStatus`: request `ocorrencias.workflow.v1.SetStageStatusRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2326,7 +2326,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_reclassify
       tags: [Workflow]
-      summary: workflow `Reclassify`: request `ocorrencias.workflow.v1.ReclassifyRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      summary: "workflow `Reclassify`: request `ocorrencias.workflow.v1.ReclassifyRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2376,7 +2376,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_access_level
       tags: [Workflow]
-      summary: workflow `SetAccessLevel`: request `ocorrencias.workflow.v1.SetAccessLevelRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      summary: "workflow `SetAccessLevel`: request `ocorrencias.workflow.v1.SetAccessLevelRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2426,7 +2426,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_take
       tags: [Workflow]
-      summary: workflow `TakeTicket`: request `ocorrencias.workflow.v1.TakeTicketRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      summary: "workflow `TakeTicket`: request `ocorrencias.workflow.v1.TakeTicketRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2476,7 +2476,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_transfer
       tags: [Workflow]
-      summary: workflow `TransferTicket`: request `ocorrencias.workflow.v1.TransferTicketRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      summary: "workflow `TransferTicket`: request `ocorrencias.workflow.v1.TransferTicketRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2526,7 +2526,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_send_back
       tags: [Workflow]
-      summary: workflow `SendBack`: request `ocorrencias.workflow.v1.SendBackRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      summary: "workflow `SendBack`: request `ocorrencias.workflow.v1.SendBackRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2576,7 +2576,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_read
       tags: [Workflow]
-      summary: workflow `MarkMessagesRead`: request `ocorrencias.workflow.v1.MarkMessagesReadRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      summary: "workflow `MarkMessagesRead`: request `ocorrencias.workflow.v1.MarkMessagesReadRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2626,7 +2626,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_customer_messages
       tags: [Workflow]
-      summary: workflow `LogCustomerMessage`: request `ocorrencias.workflow.v1.LogCustomerMessageRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      summary: "workflow `LogCustomerMessage`: request `ocorrencias.workflow.v1.LogCustomerMessageRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2676,7 +2676,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_schedule
       tags: [Workflow]
-      summary: workflow `ScheduleTicket`: request `ocorrencias.workflow.v1.ScheduleTicketRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      summary: "workflow `ScheduleTicket`: request `ocorrencias.workflow.v1.ScheduleTicketRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2726,7 +2726,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_discussion
       tags: [Workflow]
-      summary: workflow `AddDiscussion`: request `ocorrencias.workflow.v1.AddDiscussionRequest`, answer `ocorrencias.workflow.v1.AddDiscussionResponse` (as JSON, .proto field names)
+      summary: "workflow `AddDiscussion`: request `ocorrencias.workflow.v1.AddDiscussionRequest`, answer `ocorrencias.workflow.v1.AddDiscussionResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2781,7 +2781,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_discussion_entry_publishable
       tags: [Workflow]
-      summary: workflow `MarkPublishable`: request `ocorrencias.workflow.v1.MarkPublishableRequest`, answer `ocorrencias.workflow.v1.AddDiscussionResponse` (as JSON, .proto field names)
+      summary: "workflow `MarkPublishable`: request `ocorrencias.workflow.v1.MarkPublishableRequest`, answer `ocorrencias.workflow.v1.AddDiscussionResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2831,7 +2831,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_solution
       tags: [Workflow]
-      summary: workflow `SetSolution`: request `ocorrencias.workflow.v1.SetTextRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      summary: "workflow `SetSolution`: request `ocorrencias.workflow.v1.SetTextRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2881,7 +2881,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_request
       tags: [Workflow]
-      summary: workflow `AmendRequest`: request `ocorrencias.workflow.v1.SetTextRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)
+      summary: "workflow `AmendRequest`: request `ocorrencias.workflow.v1.SetTextRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2931,7 +2931,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_links
       tags: [Workflow]
-      summary: workflow `LinkTickets`: request `ocorrencias.workflow.v1.LinkTicketsRequest`, answer `ocorrencias.workflow.v1.ListRelatedResponse` (as JSON, .proto field names)
+      summary: "workflow `LinkTickets`: request `ocorrencias.workflow.v1.LinkTicketsRequest`, answer `ocorrencias.workflow.v1.ListRelatedResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2981,7 +2981,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_time_entries
       tags: [Workflow]
-      summary: workflow `AddTimeEntry`: request `ocorrencias.workflow.v1.AddTimeEntryRequest`, answer `ocorrencias.workflow.v1.TimeEntry` (as JSON, .proto field names)
+      summary: "workflow `AddTimeEntry`: request `ocorrencias.workflow.v1.AddTimeEntryRequest`, answer `ocorrencias.workflow.v1.TimeEntry` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -3031,7 +3031,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_articles
       tags: [Knowledge]
-      summary: knowledge `LinkArticleToTicket`: request `ocorrencias.knowledge.v1.LinkArticleToTicketRequest`, answer `ocorrencias.knowledge.v1.LinkArticleToTicketResponse` (as JSON, .proto field names)
+      summary: "knowledge `LinkArticleToTicket`: request `ocorrencias.knowledge.v1.LinkArticleToTicketRequest`, answer `ocorrencias.knowledge.v1.LinkArticleToTicketResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -3081,7 +3081,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_email
       tags: [Notification]
-      summary: notification `SendTicketEmail`: request `ocorrencias.notification.v1.SendTicketEmailRequest`, answer `ocorrencias.notification.v1.SendTicketEmailResponse` (as JSON, .proto field names)
+      summary: "notification `SendTicketEmail`: request `ocorrencias.notification.v1.SendTicketEmailRequest`, answer `ocorrencias.notification.v1.SendTicketEmailResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -3131,7 +3131,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_faq_request
       tags: [Knowledge]
-      summary: knowledge `RequestFaq`: request `ocorrencias.knowledge.v1.RequestFaqRequest`, answer `ocorrencias.knowledge.v1.QueueItem` (as JSON, .proto field names)
+      summary: "knowledge `RequestFaq`: request `ocorrencias.knowledge.v1.RequestFaqRequest`, answer `ocorrencias.knowledge.v1.QueueItem` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -3175,7 +3175,7 @@ paths:
     get:
       operationId: get_v1_time_totals
       tags: [Workflow]
-      summary: workflow `TimeTotals`: request `ocorrencias.workflow.v1.TimeTotalsRequest`, answer `ocorrencias.workflow.v1.TimeTotalsResponse` (as JSON, .proto field names)
+      summary: "workflow `TimeTotals`: request `ocorrencias.workflow.v1.TimeTotalsRequest`, answer `ocorrencias.workflow.v1.TimeTotalsResponse` (as JSON, .proto field names)"
       parameters:
         - name: agent_id
           in: query
@@ -3234,7 +3234,7 @@ paths:
     post:
       operationId: post_v1_attachments
       tags: [Tickets]
-      summary: Uploads a file (raw body; ?file_name=, Content-Type), streamed to intake; attach it when opening or replying
+      summary: "Uploads a file (raw body; ?file_name=, Content-Type), streamed to intake; attach it when opening or replying"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
         - name: file_name
@@ -3293,7 +3293,7 @@ paths:
     get:
       operationId: get_v1_attachments_id
       tags: [Tickets]
-      summary: Downloads an attachment the caller may see
+      summary: "Downloads an attachment the caller may see"
       responses:
         '200':
           description: The file
@@ -3326,7 +3326,7 @@ paths:
     get:
       operationId: get_v1_knowledge_search
       tags: [Knowledge]
-      summary: knowledge `Search`: request `ocorrencias.knowledge.v1.SearchRequest`, answer `ocorrencias.knowledge.v1.SearchResponse` (as JSON, .proto field names)
+      summary: "knowledge `Search`: request `ocorrencias.knowledge.v1.SearchRequest`, answer `ocorrencias.knowledge.v1.SearchResponse` (as JSON, .proto field names)"
       parameters:
         - name: category
           in: query
@@ -3385,7 +3385,7 @@ paths:
     get:
       operationId: get_v1_knowledge_suggest
       tags: [Knowledge]
-      summary: knowledge `Suggest`: request `ocorrencias.knowledge.v1.SuggestRequest`, answer `ocorrencias.knowledge.v1.SuggestResponse` (as JSON, .proto field names)
+      summary: "knowledge `Suggest`: request `ocorrencias.knowledge.v1.SuggestRequest`, answer `ocorrencias.knowledge.v1.SuggestResponse` (as JSON, .proto field names)"
       parameters:
         - name: category
           in: query
@@ -3449,7 +3449,7 @@ paths:
     get:
       operationId: get_v1_knowledge_faq
       tags: [Knowledge]
-      summary: knowledge `ListFaq`: request `ocorrencias.knowledge.v1.ListFaqRequest`, answer `ocorrencias.knowledge.v1.ListFaqResponse` (as JSON, .proto field names)
+      summary: "knowledge `ListFaq`: request `ocorrencias.knowledge.v1.ListFaqRequest`, answer `ocorrencias.knowledge.v1.ListFaqResponse` (as JSON, .proto field names)"
       parameters:
         - name: category
           in: query
@@ -3503,7 +3503,7 @@ paths:
     get:
       operationId: get_v1_knowledge_forum
       tags: [Knowledge]
-      summary: knowledge `ListForum`: request `ocorrencias.knowledge.v1.ListForumRequest`, answer `ocorrencias.knowledge.v1.ListForumResponse` (as JSON, .proto field names)
+      summary: "knowledge `ListForum`: request `ocorrencias.knowledge.v1.ListForumRequest`, answer `ocorrencias.knowledge.v1.ListForumResponse` (as JSON, .proto field names)"
       parameters:
         - name: category
           in: query
@@ -3557,7 +3557,7 @@ paths:
     get:
       operationId: get_v1_knowledge_articles
       tags: [Knowledge]
-      summary: knowledge `ListArticles`: request `ocorrencias.knowledge.v1.ListArticlesRequest`, answer `ocorrencias.knowledge.v1.ListArticlesResponse` (as JSON, .proto field names)
+      summary: "knowledge `ListArticles`: request `ocorrencias.knowledge.v1.ListArticlesRequest`, answer `ocorrencias.knowledge.v1.ListArticlesResponse` (as JSON, .proto field names)"
       parameters:
         - name: category
           in: query
@@ -3625,7 +3625,7 @@ paths:
     post:
       operationId: post_v1_knowledge_articles
       tags: [Knowledge]
-      summary: knowledge `CreateArticle`: request `ocorrencias.knowledge.v1.CreateArticleRequest`, answer `ocorrencias.knowledge.v1.Article` (as JSON, .proto field names)
+      summary: "knowledge `CreateArticle`: request `ocorrencias.knowledge.v1.CreateArticleRequest`, answer `ocorrencias.knowledge.v1.Article` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -3675,7 +3675,7 @@ paths:
     get:
       operationId: get_v1_knowledge_articles_id
       tags: [Knowledge]
-      summary: knowledge `GetArticle`: request `ocorrencias.knowledge.v1.GetArticleRequest`, answer `ocorrencias.knowledge.v1.Article` (as JSON, .proto field names)
+      summary: "knowledge `GetArticle`: request `ocorrencias.knowledge.v1.GetArticleRequest`, answer `ocorrencias.knowledge.v1.Article` (as JSON, .proto field names)"
       parameters:
         - name: draft_id
           in: query
@@ -3713,7 +3713,7 @@ paths:
     post:
       operationId: post_v1_knowledge_articles_id
       tags: [Knowledge]
-      summary: knowledge `UpdateArticle`: request `ocorrencias.knowledge.v1.UpdateArticleRequest`, answer `ocorrencias.knowledge.v1.Article` (as JSON, .proto field names)
+      summary: "knowledge `UpdateArticle`: request `ocorrencias.knowledge.v1.UpdateArticleRequest`, answer `ocorrencias.knowledge.v1.Article` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -3763,7 +3763,7 @@ paths:
     get:
       operationId: get_v1_knowledge_articles_id_versions
       tags: [Knowledge]
-      summary: knowledge `ListArticleVersions`: request `ocorrencias.knowledge.v1.ListArticleVersionsRequest`, answer `ocorrencias.knowledge.v1.ListArticleVersionsResponse` (as JSON, .proto field names)
+      summary: "knowledge `ListArticleVersions`: request `ocorrencias.knowledge.v1.ListArticleVersionsRequest`, answer `ocorrencias.knowledge.v1.ListArticleVersionsResponse` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.knowledge.v1.ListArticleVersionsResponse
@@ -3802,7 +3802,7 @@ paths:
     post:
       operationId: post_v1_knowledge_articles_id_votes
       tags: [Knowledge]
-      summary: knowledge `Vote`: request `ocorrencias.knowledge.v1.VoteRequest`, answer `ocorrencias.knowledge.v1.VoteResponse` (as JSON, .proto field names)
+      summary: "knowledge `Vote`: request `ocorrencias.knowledge.v1.VoteRequest`, answer `ocorrencias.knowledge.v1.VoteResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -3852,7 +3852,7 @@ paths:
     post:
       operationId: post_v1_knowledge_drafts_draft_opened
       tags: [Knowledge]
-      summary: knowledge `RecordArticleOpened`: request `ocorrencias.knowledge.v1.RecordArticleOpenedRequest`, answer `ocorrencias.knowledge.v1.RecordArticleOpenedResponse` (as JSON, .proto field names)
+      summary: "knowledge `RecordArticleOpened`: request `ocorrencias.knowledge.v1.RecordArticleOpenedRequest`, answer `ocorrencias.knowledge.v1.RecordArticleOpenedResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -3902,7 +3902,7 @@ paths:
     post:
       operationId: post_v1_knowledge_drafts_draft_submitted
       tags: [Knowledge]
-      summary: knowledge `RecordTicketSubmitted`: request `ocorrencias.knowledge.v1.RecordTicketSubmittedRequest`, answer `ocorrencias.knowledge.v1.RecordTicketSubmittedResponse` (as JSON, .proto field names)
+      summary: "knowledge `RecordTicketSubmitted`: request `ocorrencias.knowledge.v1.RecordTicketSubmittedRequest`, answer `ocorrencias.knowledge.v1.RecordTicketSubmittedResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -3946,7 +3946,7 @@ paths:
     get:
       operationId: get_v1_knowledge_deflection
       tags: [Knowledge]
-      summary: knowledge `DeflectionReport`: request `ocorrencias.knowledge.v1.DeflectionReportRequest`, answer `ocorrencias.knowledge.v1.DeflectionReportResponse` (as JSON, .proto field names)
+      summary: "knowledge `DeflectionReport`: request `ocorrencias.knowledge.v1.DeflectionReportRequest`, answer `ocorrencias.knowledge.v1.DeflectionReportResponse` (as JSON, .proto field names)"
       parameters:
         - name: from_ms
           in: query
@@ -4005,7 +4005,7 @@ paths:
     get:
       operationId: get_v1_knowledge_queue
       tags: [Knowledge]
-      summary: knowledge `ListEditorQueue`: request `ocorrencias.knowledge.v1.ListEditorQueueRequest`, answer `ocorrencias.knowledge.v1.ListEditorQueueResponse` (as JSON, .proto field names)
+      summary: "knowledge `ListEditorQueue`: request `ocorrencias.knowledge.v1.ListEditorQueueRequest`, answer `ocorrencias.knowledge.v1.ListEditorQueueResponse` (as JSON, .proto field names)"
       parameters:
         - name: kind
           in: query
@@ -4060,7 +4060,7 @@ paths:
     post:
       operationId: post_v1_knowledge_queue_id_approve
       tags: [Knowledge]
-      summary: knowledge `ApproveQueueItem`: request `ocorrencias.knowledge.v1.ApproveQueueItemRequest`, answer `ocorrencias.knowledge.v1.ApproveQueueItemResponse` (as JSON, .proto field names)
+      summary: "knowledge `ApproveQueueItem`: request `ocorrencias.knowledge.v1.ApproveQueueItemRequest`, answer `ocorrencias.knowledge.v1.ApproveQueueItemResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -4110,7 +4110,7 @@ paths:
     post:
       operationId: post_v1_knowledge_queue_id_reject
       tags: [Knowledge]
-      summary: knowledge `RejectQueueItem`: request `ocorrencias.knowledge.v1.RejectQueueItemRequest`, answer `ocorrencias.knowledge.v1.QueueItem` (as JSON, .proto field names)
+      summary: "knowledge `RejectQueueItem`: request `ocorrencias.knowledge.v1.RejectQueueItemRequest`, answer `ocorrencias.knowledge.v1.QueueItem` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -4154,7 +4154,7 @@ paths:
     get:
       operationId: get_v1_knowledge_synonyms
       tags: [Knowledge]
-      summary: knowledge `ListSynonyms`: request `ocorrencias.knowledge.v1.ListSynonymsRequest`, answer `ocorrencias.knowledge.v1.ListSynonymsResponse` (as JSON, .proto field names)
+      summary: "knowledge `ListSynonyms`: request `ocorrencias.knowledge.v1.ListSynonymsRequest`, answer `ocorrencias.knowledge.v1.ListSynonymsResponse` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.knowledge.v1.ListSynonymsResponse
@@ -4186,7 +4186,7 @@ paths:
     post:
       operationId: post_v1_knowledge_synonyms
       tags: [Knowledge]
-      summary: knowledge `PutSynonymGroup`: request `ocorrencias.knowledge.v1.PutSynonymGroupRequest`, answer `ocorrencias.knowledge.v1.SynonymGroup` (as JSON, .proto field names)
+      summary: "knowledge `PutSynonymGroup`: request `ocorrencias.knowledge.v1.PutSynonymGroupRequest`, answer `ocorrencias.knowledge.v1.SynonymGroup` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -4230,7 +4230,7 @@ paths:
     get:
       operationId: get_v1_deliveries
       tags: [Notification]
-      summary: notification `ListDeliveries`: request `ocorrencias.notification.v1.ListDeliveriesRequest`, answer `ocorrencias.notification.v1.ListDeliveriesResponse` (as JSON, .proto field names)
+      summary: "notification `ListDeliveries`: request `ocorrencias.notification.v1.ListDeliveriesRequest`, answer `ocorrencias.notification.v1.ListDeliveriesResponse` (as JSON, .proto field names)"
       parameters:
         - name: limit
           in: query
@@ -4284,7 +4284,7 @@ paths:
     get:
       operationId: get_v1_deliveries_stats
       tags: [Notification]
-      summary: notification `GetStats`: request `ocorrencias.notification.v1.GetStatsRequest`, answer `ocorrencias.notification.v1.GetStatsResponse` (as JSON, .proto field names)
+      summary: "notification `GetStats`: request `ocorrencias.notification.v1.GetStatsRequest`, answer `ocorrencias.notification.v1.GetStatsResponse` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.notification.v1.GetStatsResponse
@@ -4317,7 +4317,7 @@ paths:
     post:
       operationId: post_v1_deliveries_retry
       tags: [Notification]
-      summary: notification `RetryDeadLetters`: request `ocorrencias.notification.v1.RetryDeadLettersRequest`, answer `ocorrencias.notification.v1.RetryDeadLettersResponse` (as JSON, .proto field names)
+      summary: "notification `RetryDeadLetters`: request `ocorrencias.notification.v1.RetryDeadLettersRequest`, answer `ocorrencias.notification.v1.RetryDeadLettersResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -4367,7 +4367,7 @@ paths:
     post:
       operationId: post_v1_deliveries_id_replay
       tags: [Notification]
-      summary: notification `ReplayDelivery`: request `ocorrencias.notification.v1.ReplayDeliveryRequest`, answer `ocorrencias.notification.v1.ReplayDeliveryResponse` (as JSON, .proto field names)
+      summary: "notification `ReplayDelivery`: request `ocorrencias.notification.v1.ReplayDeliveryRequest`, answer `ocorrencias.notification.v1.ReplayDeliveryResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -4411,7 +4411,7 @@ paths:
     get:
       operationId: get_v1_subscriptions
       tags: [Notification]
-      summary: notification `ListSubscriptions`: request `ocorrencias.notification.v1.ListSubscriptionsRequest`, answer `ocorrencias.notification.v1.ListSubscriptionsResponse` (as JSON, .proto field names)
+      summary: "notification `ListSubscriptions`: request `ocorrencias.notification.v1.ListSubscriptionsRequest`, answer `ocorrencias.notification.v1.ListSubscriptionsResponse` (as JSON, .proto field names)"
       parameters:
         - name: person
           in: query
@@ -4449,7 +4449,7 @@ paths:
     post:
       operationId: post_v1_subscriptions
       tags: [Notification]
-      summary: notification `SetSubscription`: request `ocorrencias.notification.v1.SetSubscriptionRequest`, answer `ocorrencias.notification.v1.SetSubscriptionResponse` (as JSON, .proto field names)
+      summary: "notification `SetSubscription`: request `ocorrencias.notification.v1.SetSubscriptionRequest`, answer `ocorrencias.notification.v1.SetSubscriptionResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -4493,7 +4493,7 @@ paths:
     get:
       operationId: get_v1_webhooks
       tags: [Notification]
-      summary: notification `ListWebhooks`: request `ocorrencias.notification.v1.ListWebhooksRequest`, answer `ocorrencias.notification.v1.ListWebhooksResponse` (as JSON, .proto field names)
+      summary: "notification `ListWebhooks`: request `ocorrencias.notification.v1.ListWebhooksRequest`, answer `ocorrencias.notification.v1.ListWebhooksResponse` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.notification.v1.ListWebhooksResponse
@@ -4525,7 +4525,7 @@ paths:
     post:
       operationId: post_v1_webhooks
       tags: [Notification]
-      summary: notification `RegisterWebhook`: request `ocorrencias.notification.v1.RegisterWebhookRequest`, answer `ocorrencias.notification.v1.RegisterWebhookResponse` (as JSON, .proto field names)
+      summary: "notification `RegisterWebhook`: request `ocorrencias.notification.v1.RegisterWebhookRequest`, answer `ocorrencias.notification.v1.RegisterWebhookResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -4575,7 +4575,7 @@ paths:
     delete:
       operationId: delete_v1_webhooks_id
       tags: [Notification]
-      summary: notification `RemoveWebhook`: request `ocorrencias.notification.v1.RemoveWebhookRequest`, answer `ocorrencias.notification.v1.RemoveWebhookResponse` (as JSON, .proto field names)
+      summary: "notification `RemoveWebhook`: request `ocorrencias.notification.v1.RemoveWebhookRequest`, answer `ocorrencias.notification.v1.RemoveWebhookResponse` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.notification.v1.RemoveWebhookResponse
@@ -4614,7 +4614,7 @@ paths:
     get:
       operationId: get_v1_templates_kind
       tags: [Notification]
-      summary: notification `GetTemplate`: request `ocorrencias.notification.v1.GetTemplateRequest`, answer `ocorrencias.notification.v1.GetTemplateResponse` (as JSON, .proto field names)
+      summary: "notification `GetTemplate`: request `ocorrencias.notification.v1.GetTemplateRequest`, answer `ocorrencias.notification.v1.GetTemplateResponse` (as JSON, .proto field names)"
       parameters:
         - name: locale
           in: query
@@ -4653,7 +4653,7 @@ paths:
     post:
       operationId: post_v1_templates
       tags: [Notification]
-      summary: notification `SetTemplate`: request `ocorrencias.notification.v1.SetTemplateRequest`, answer `ocorrencias.notification.v1.SetTemplateResponse` (as JSON, .proto field names)
+      summary: "notification `SetTemplate`: request `ocorrencias.notification.v1.SetTemplateRequest`, answer `ocorrencias.notification.v1.SetTemplateResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -4697,7 +4697,7 @@ paths:
     post:
       operationId: post_v1_organizations
       tags: [Intake]
-      summary: intake `CreateOrganization`: request `ocorrencias.intake.v1.Organization`, answer `ocorrencias.intake.v1.Organization` (as JSON, .proto field names)
+      summary: "intake `CreateOrganization`: request `ocorrencias.intake.v1.Organization`, answer `ocorrencias.intake.v1.Organization` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -4747,7 +4747,7 @@ paths:
     get:
       operationId: get_v1_organizations_id
       tags: [Intake]
-      summary: intake `GetOrganization`: request `ocorrencias.intake.v1.GetOrganizationRequest`, answer `ocorrencias.intake.v1.Organization` (as JSON, .proto field names)
+      summary: "intake `GetOrganization`: request `ocorrencias.intake.v1.GetOrganizationRequest`, answer `ocorrencias.intake.v1.Organization` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.intake.v1.Organization
@@ -4779,7 +4779,7 @@ paths:
     post:
       operationId: post_v1_organizations_id
       tags: [Intake]
-      summary: intake `UpdateOrganization`: request `ocorrencias.intake.v1.Organization`, answer `ocorrencias.intake.v1.Organization` (as JSON, .proto field names)
+      summary: "intake `UpdateOrganization`: request `ocorrencias.intake.v1.Organization`, answer `ocorrencias.intake.v1.Organization` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -4829,7 +4829,7 @@ paths:
     post:
       operationId: post_v1_organizations_id_contacts
       tags: [Intake]
-      summary: intake `AddContact`: request `ocorrencias.intake.v1.Contact`, answer `ocorrencias.intake.v1.Contact` (as JSON, .proto field names)
+      summary: "intake `AddContact`: request `ocorrencias.intake.v1.Contact`, answer `ocorrencias.intake.v1.Contact` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -4879,7 +4879,7 @@ paths:
     post:
       operationId: post_v1_contacts_id
       tags: [Intake]
-      summary: intake `UpdateContact`: request `ocorrencias.intake.v1.Contact`, answer `ocorrencias.intake.v1.Contact` (as JSON, .proto field names)
+      summary: "intake `UpdateContact`: request `ocorrencias.intake.v1.Contact`, answer `ocorrencias.intake.v1.Contact` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -4922,7 +4922,7 @@ paths:
     delete:
       operationId: delete_v1_contacts_id
       tags: [Intake]
-      summary: intake `DeleteContact`: request `ocorrencias.intake.v1.DeleteContactRequest`, answer `ocorrencias.intake.v1.DeleteContactResponse` (as JSON, .proto field names)
+      summary: "intake `DeleteContact`: request `ocorrencias.intake.v1.DeleteContactRequest`, answer `ocorrencias.intake.v1.DeleteContactResponse` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.intake.v1.DeleteContactResponse
@@ -4961,7 +4961,7 @@ paths:
     post:
       operationId: post_v1_contacts_id_active
       tags: [Intake]
-      summary: intake `SetContactActive`: request `ocorrencias.intake.v1.UpdateContactStatusRequest`, answer `ocorrencias.intake.v1.Contact` (as JSON, .proto field names)
+      summary: "intake `SetContactActive`: request `ocorrencias.intake.v1.UpdateContactStatusRequest`, answer `ocorrencias.intake.v1.Contact` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5005,7 +5005,7 @@ paths:
     post:
       operationId: post_v1_representatives
       tags: [Intake]
-      summary: intake `CreateRepresentative`: request `ocorrencias.intake.v1.Representative`, answer `ocorrencias.intake.v1.Representative` (as JSON, .proto field names)
+      summary: "intake `CreateRepresentative`: request `ocorrencias.intake.v1.Representative`, answer `ocorrencias.intake.v1.Representative` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5049,7 +5049,7 @@ paths:
     get:
       operationId: get_v1_customers
       tags: [Intake]
-      summary: intake `LookupCustomers`: request `ocorrencias.intake.v1.LookupCustomersRequest`, answer `ocorrencias.intake.v1.LookupCustomersResponse` (as JSON, .proto field names)
+      summary: "intake `LookupCustomers`: request `ocorrencias.intake.v1.LookupCustomersRequest`, answer `ocorrencias.intake.v1.LookupCustomersResponse` (as JSON, .proto field names)"
       parameters:
         - name: limit
           in: query
@@ -5093,7 +5093,7 @@ paths:
     get:
       operationId: get_v1_channels
       tags: [Intake]
-      summary: intake `ListChannels`: request `ocorrencias.intake.v1.ListEntriesRequest`, answer `ocorrencias.intake.v1.ListEntriesResponse` (as JSON, .proto field names)
+      summary: "intake `ListChannels`: request `ocorrencias.intake.v1.ListEntriesRequest`, answer `ocorrencias.intake.v1.ListEntriesResponse` (as JSON, .proto field names)"
       parameters:
         - name: include_inactive
           in: query
@@ -5131,7 +5131,7 @@ paths:
     post:
       operationId: post_v1_channels
       tags: [Intake]
-      summary: intake `PutChannel`: request `ocorrencias.intake.v1.ListEntry`, answer `ocorrencias.intake.v1.ListEntry` (as JSON, .proto field names)
+      summary: "intake `PutChannel`: request `ocorrencias.intake.v1.ListEntry`, answer `ocorrencias.intake.v1.ListEntry` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5175,7 +5175,7 @@ paths:
     get:
       operationId: get_v1_origins
       tags: [Intake]
-      summary: intake `ListOrigins`: request `ocorrencias.intake.v1.ListEntriesRequest`, answer `ocorrencias.intake.v1.ListEntriesResponse` (as JSON, .proto field names)
+      summary: "intake `ListOrigins`: request `ocorrencias.intake.v1.ListEntriesRequest`, answer `ocorrencias.intake.v1.ListEntriesResponse` (as JSON, .proto field names)"
       parameters:
         - name: include_inactive
           in: query
@@ -5213,7 +5213,7 @@ paths:
     post:
       operationId: post_v1_origins
       tags: [Intake]
-      summary: intake `PutOrigin`: request `ocorrencias.intake.v1.ListEntry`, answer `ocorrencias.intake.v1.ListEntry` (as JSON, .proto field names)
+      summary: "intake `PutOrigin`: request `ocorrencias.intake.v1.ListEntry`, answer `ocorrencias.intake.v1.ListEntry` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5257,7 +5257,7 @@ paths:
     get:
       operationId: get_v1_custom_fields
       tags: [Intake]
-      summary: intake `ListCustomFields`: request `ocorrencias.intake.v1.ListCustomFieldsRequest`, answer `ocorrencias.intake.v1.ListCustomFieldsResponse` (as JSON, .proto field names)
+      summary: "intake `ListCustomFields`: request `ocorrencias.intake.v1.ListCustomFieldsRequest`, answer `ocorrencias.intake.v1.ListCustomFieldsResponse` (as JSON, .proto field names)"
       parameters:
         - name: category
           in: query
@@ -5305,7 +5305,7 @@ paths:
     post:
       operationId: post_v1_custom_fields
       tags: [Intake]
-      summary: intake `PutCustomField`: request `ocorrencias.intake.v1.CustomField`, answer `ocorrencias.intake.v1.CustomField` (as JSON, .proto field names)
+      summary: "intake `PutCustomField`: request `ocorrencias.intake.v1.CustomField`, answer `ocorrencias.intake.v1.CustomField` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5349,7 +5349,7 @@ paths:
     get:
       operationId: get_v1_support_policy
       tags: [Intake]
-      summary: intake `GetSupportPolicy`: request `ocorrencias.intake.v1.GetSupportPolicyRequest`, answer `ocorrencias.intake.v1.SupportPolicy` (as JSON, .proto field names)
+      summary: "intake `GetSupportPolicy`: request `ocorrencias.intake.v1.GetSupportPolicyRequest`, answer `ocorrencias.intake.v1.SupportPolicy` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.intake.v1.SupportPolicy
@@ -5381,7 +5381,7 @@ paths:
     post:
       operationId: post_v1_support_policy
       tags: [Intake]
-      summary: intake `PutSupportPolicy`: request `ocorrencias.intake.v1.SupportPolicy`, answer `ocorrencias.intake.v1.SupportPolicy` (as JSON, .proto field names)
+      summary: "intake `PutSupportPolicy`: request `ocorrencias.intake.v1.SupportPolicy`, answer `ocorrencias.intake.v1.SupportPolicy` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5425,7 +5425,7 @@ paths:
     get:
       operationId: get_v1_agents
       tags: [Workflow]
-      summary: workflow `ListAgents`: request `ocorrencias.workflow.v1.ListAgentsRequest`, answer `ocorrencias.workflow.v1.ListAgentsResponse` (as JSON, .proto field names)
+      summary: "workflow `ListAgents`: request `ocorrencias.workflow.v1.ListAgentsRequest`, answer `ocorrencias.workflow.v1.ListAgentsResponse` (as JSON, .proto field names)"
       parameters:
         - name: chefe_agent_id
           in: query
@@ -5473,7 +5473,7 @@ paths:
     post:
       operationId: post_v1_agents
       tags: [Workflow]
-      summary: workflow `PutAgent`: request `ocorrencias.workflow.v1.PutAgentRequest`, answer `ocorrencias.workflow.v1.Agent` (as JSON, .proto field names)
+      summary: "workflow `PutAgent`: request `ocorrencias.workflow.v1.PutAgentRequest`, answer `ocorrencias.workflow.v1.Agent` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5523,7 +5523,7 @@ paths:
     get:
       operationId: get_v1_agents_id
       tags: [Workflow]
-      summary: workflow `GetAgent`: request `ocorrencias.workflow.v1.GetAgentRequest`, answer `ocorrencias.workflow.v1.Agent` (as JSON, .proto field names)
+      summary: "workflow `GetAgent`: request `ocorrencias.workflow.v1.GetAgentRequest`, answer `ocorrencias.workflow.v1.Agent` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.workflow.v1.Agent
@@ -5562,7 +5562,7 @@ paths:
     post:
       operationId: post_v1_agents_id_transfer_destinations
       tags: [Workflow]
-      summary: workflow `SetTransferDestinations`: request `ocorrencias.workflow.v1.SetTransferDestinationsRequest`, answer `ocorrencias.workflow.v1.Agent` (as JSON, .proto field names)
+      summary: "workflow `SetTransferDestinations`: request `ocorrencias.workflow.v1.SetTransferDestinationsRequest`, answer `ocorrencias.workflow.v1.Agent` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5606,7 +5606,7 @@ paths:
     get:
       operationId: get_v1_groups
       tags: [Workflow]
-      summary: workflow `ListGroups`: request `ocorrencias.workflow.v1.ListGroupsRequest`, answer `ocorrencias.workflow.v1.ListGroupsResponse` (as JSON, .proto field names)
+      summary: "workflow `ListGroups`: request `ocorrencias.workflow.v1.ListGroupsRequest`, answer `ocorrencias.workflow.v1.ListGroupsResponse` (as JSON, .proto field names)"
       parameters:
         - name: include_inactive
           in: query
@@ -5644,7 +5644,7 @@ paths:
     post:
       operationId: post_v1_groups
       tags: [Workflow]
-      summary: workflow `PutGroup`: request `ocorrencias.workflow.v1.PutGroupRequest`, answer `ocorrencias.workflow.v1.Group` (as JSON, .proto field names)
+      summary: "workflow `PutGroup`: request `ocorrencias.workflow.v1.PutGroupRequest`, answer `ocorrencias.workflow.v1.Group` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5694,7 +5694,7 @@ paths:
     post:
       operationId: post_v1_groups_id_members
       tags: [Workflow]
-      summary: workflow `SetMembership`: request `ocorrencias.workflow.v1.SetMembershipRequest`, answer `ocorrencias.workflow.v1.SetMembershipResponse` (as JSON, .proto field names)
+      summary: "workflow `SetMembership`: request `ocorrencias.workflow.v1.SetMembershipRequest`, answer `ocorrencias.workflow.v1.SetMembershipResponse` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5738,7 +5738,7 @@ paths:
     get:
       operationId: get_v1_roles
       tags: [Workflow]
-      summary: workflow `ListRoles`: request `ocorrencias.workflow.v1.ListRolesRequest`, answer `ocorrencias.workflow.v1.ListRolesResponse` (as JSON, .proto field names)
+      summary: "workflow `ListRoles`: request `ocorrencias.workflow.v1.ListRolesRequest`, answer `ocorrencias.workflow.v1.ListRolesResponse` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.workflow.v1.ListRolesResponse
@@ -5770,7 +5770,7 @@ paths:
     post:
       operationId: post_v1_roles
       tags: [Workflow]
-      summary: workflow `PutRole`: request `ocorrencias.workflow.v1.PutRoleRequest`, answer `ocorrencias.workflow.v1.Role` (as JSON, .proto field names)
+      summary: "workflow `PutRole`: request `ocorrencias.workflow.v1.PutRoleRequest`, answer `ocorrencias.workflow.v1.Role` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5814,7 +5814,7 @@ paths:
     get:
       operationId: get_v1_routing_rules
       tags: [Workflow]
-      summary: workflow `ListRoutingRules`: request `ocorrencias.workflow.v1.ListRoutingRulesRequest`, answer `ocorrencias.workflow.v1.ListRoutingRulesResponse` (as JSON, .proto field names)
+      summary: "workflow `ListRoutingRules`: request `ocorrencias.workflow.v1.ListRoutingRulesRequest`, answer `ocorrencias.workflow.v1.ListRoutingRulesResponse` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.workflow.v1.ListRoutingRulesResponse
@@ -5846,7 +5846,7 @@ paths:
     post:
       operationId: post_v1_routing_rules
       tags: [Workflow]
-      summary: workflow `PutRoutingRule`: request `ocorrencias.workflow.v1.PutRoutingRuleRequest`, answer `ocorrencias.workflow.v1.RoutingRule` (as JSON, .proto field names)
+      summary: "workflow `PutRoutingRule`: request `ocorrencias.workflow.v1.PutRoutingRuleRequest`, answer `ocorrencias.workflow.v1.RoutingRule` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -5896,7 +5896,7 @@ paths:
     delete:
       operationId: delete_v1_routing_rules_id
       tags: [Workflow]
-      summary: workflow `DeleteRoutingRule`: request `ocorrencias.workflow.v1.DeleteRoutingRuleRequest`, answer `ocorrencias.workflow.v1.Empty` (as JSON, .proto field names)
+      summary: "workflow `DeleteRoutingRule`: request `ocorrencias.workflow.v1.DeleteRoutingRuleRequest`, answer `ocorrencias.workflow.v1.Empty` (as JSON, .proto field names)"
       responses:
         '200':
           description: ocorrencias.workflow.v1.Empty
@@ -5929,7 +5929,7 @@ paths:
     post:
       operationId: post_v1_category_access_levels
       tags: [Workflow]
-      summary: workflow `SetCategoryAccessLevel`: request `ocorrencias.workflow.v1.SetCategoryAccessLevelRequest`, answer `ocorrencias.workflow.v1.Empty` (as JSON, .proto field names)
+      summary: "workflow `SetCategoryAccessLevel`: request `ocorrencias.workflow.v1.SetCategoryAccessLevelRequest`, answer `ocorrencias.workflow.v1.Empty` (as JSON, .proto field names)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:

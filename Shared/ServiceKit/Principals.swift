@@ -26,7 +26,7 @@ public struct PrincipalSigner: Sendable {
     public func metadata(for principal: AuthV1.Principal) -> [String: String] {
         let bytes = principal.serializedBytes()
         return [MetadataKey.principal: Data(bytes).base64EncodedString(),
-                MetadataKey.principalSignature: Self.hex(secret.mac(Self.label, bytes))]
+                MetadataKey.principalSignature: Digest.hex(secret.mac(Self.label, bytes))]
     }
 
     /// The principal of a call, `nil` when the call carries none.
@@ -60,18 +60,6 @@ public struct PrincipalSigner: Sendable {
         principal.administrator = true
         principal.accessLevel = Int32.max
         return principal
-    }
-
-    /// Lower-case hex without `String(format:)`, which is slow on Linux (the gateway signs every call).
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     static func unhex(_ text: String) -> [UInt8]? {

@@ -24,7 +24,7 @@ public struct ReplyToken: Sendable {
     /// The token for `ticketID`.
     public func token(ticketID: String) -> String {
         let mac = secret.mac(Self.label, Array(ticketID.utf8)).prefix(Self.macLength)
-        return ticketID + "-" + mac.map { String($0, radix: 16).leftPadded(to: 2) }.joined()
+        return ticketID + "-" + Digest.hex(Array(mac))
     }
 
     /// Whether `token` was issued by this deployment; the ticket id it names when it was.
@@ -53,11 +53,5 @@ public struct ReplyToken: Sendable {
             if let ticketID = verify(candidate) { return ticketID }
         }
         return nil
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to length: Int) -> String {
-        count >= length ? self : String(repeating: "0", count: length - count) + self
     }
 }

@@ -91,7 +91,7 @@ public struct ServiceConfiguration: Sendable {
         let path = (dataDirectory as NSString).appendingPathComponent("secret")
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: path) {
-            let text = DeploymentSecret.randomBytes(32).map { String(format: "%02x", $0) }.joined()
+            let text = Digest.hex(DeploymentSecret.randomBytes(32))
             // Write to a temporary file and link it into place: two services starting at once
             // agree on one secret.
             let temporary = path + ".\(getpid())"

@@ -50,7 +50,7 @@ public final class RPCServer: @unchecked Sendable {
         for method in router.methods { series[method.path] = metrics.series(for: method.path) }
         self.series = series
         self.workers = WorkerPool(name: "\(configuration.serviceName)-worker", threads: configuration.workerThreads)
-        requestPrefix = DeploymentSecret.randomBytes(4).map { String(format: "%02x", $0) }.joined()
+        requestPrefix = Digest.hex(DeploymentSecret.randomBytes(4))
     }
 
     /// The bound port (useful when the configuration asked for port 0).

@@ -197,7 +197,7 @@ enum DomainRoutes {
                     message.fileName = name
                     message.contentType = request.header("content-type") ?? "application/octet-stream"
                     message.sizeBytes = Int64(request.body.count)
-                    message.sha256 = Tokens.hex(digest)
+                    message.sha256 = Digest.hex(digest)
                     message.ticketID = request.query["ticket_id"] ?? ""
                 }
                 message.data = Array(request.body[offset..<min(offset + chunk, request.body.count)])

@@ -1,3 +1,4 @@
+import RPCTransport
 import CSodium
 import Foundation
 
@@ -67,19 +68,7 @@ public enum Tokens {
         var out = [UInt8](repeating: 0, count: 32)
         let bytes = Array(token.utf8)
         _ = crypto_hash_sha256(&out, bytes, UInt64(bytes.count))
-        return hex(out)
-    }
-
-    /// Lower-case hex, without `String(format:)` (slow on Linux, and this runs on every request).
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return Digest.hex(out)
     }
 
     /// Constant-time comparison of two strings of equal length.

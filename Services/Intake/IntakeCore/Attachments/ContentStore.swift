@@ -1,3 +1,4 @@
+import RPCTransport
 import CSodium
 import Foundation
 
@@ -108,7 +109,7 @@ public final class ContentStore: Sendable {
         public func commit(expected: String? = nil) throws -> String {
             var digest = [UInt8](repeating: 0, count: 32)
             crypto_hash_sha256_final(&state, &digest)
-            let sha = digest.map { String(format: "%02x", $0) }.joined()
+            let sha = Digest.hex(digest)
             if let expected, expected.lowercased() != sha {
                 abort()
                 throw ContentMismatch(actual: sha)

@@ -1,3 +1,4 @@
+import RPCTransport
 import CSodium
 import Foundation
 import Messages
@@ -176,8 +177,6 @@ extension IntakeContext {
     }
 
     static func sha256Hex(_ bytes: [UInt8]) -> String {
-        var digest = [UInt8](repeating: 0, count: 32)
-        _ = bytes.withUnsafeBufferPointer { crypto_hash_sha256(&digest, $0.baseAddress, UInt64($0.count)) }
-        return digest.map { String(format: "%02x", $0) }.joined()
+        Digest.hex(Digest.sha256(bytes))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 
 /// Renders an article's Markdown to HTML on the server, safely: every character of the source is
 /// HTML-escaped first, and only a small subset of Markdown becomes markup. Raw HTML in the source
@@ -38,7 +39,7 @@ public enum MarkdownRenderer {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if code != nil {
                 if trimmed.hasPrefix("```") {
-                    output += "<pre><code>" + code!.map(escape).joined(separator: "\n") + "</code></pre>\n"
+                    output += "<pre><code>" + code!.map(HTML.escape).joined(separator: "\n") + "</code></pre>\n"
                     code = nil
                 } else {
                     code!.append(line)
@@ -70,7 +71,7 @@ public enum MarkdownRenderer {
             flushList()
             paragraph.append(trimmed)
         }
-        if let code { output += "<pre><code>" + code.map(escape).joined(separator: "\n") + "</code></pre>\n" }
+        if let code { output += "<pre><code>" + code.map(HTML.escape).joined(separator: "\n") + "</code></pre>\n" }
         flushParagraph(); flushList()
         return output
     }
@@ -86,23 +87,6 @@ public enum MarkdownRenderer {
         }.filter { !$0.isEmpty }.joined(separator: " ")
     }
 
-    /// HTML-escapes `text` (`&`, `<`, `>`, `"`, `'`).
-    public static func escape(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            case "\u{0}": continue
-            default: result.append(character)
-            }
-        }
-        return result
-    }
 
     private static func headingLevel(_ line: String) -> Int? {
         let hashes = line.prefix(while: { $0 == "#" }).count
@@ -129,14 +113,14 @@ public enum MarkdownRenderer {
         while index < characters.count {
             let character = characters[index]
             if character == "`", let end = characters[(index + 1)...].firstIndex(of: "`") {
-                result += "<code>" + escape(String(characters[(index + 1)..<end])) + "</code>"
+                result += "<code>" + HTML.escape(String(characters[(index + 1)..<end])) + "</code>"
                 index = end + 1
                 continue
             }
             if character == "[", let link = parseLink(characters, at: index) {
                 let text = inline(link.text)
                 if let url = safeURL(link.url) {
-                    result += "<a href=\"\(escape(url))\" rel=\"nofollow noopener\">\(text)</a>"
+                    result += "<a href=\"\(HTML.escape(url))\" rel=\"nofollow noopener\">\(text)</a>"
                 } else {
                     result += text
                 }
@@ -160,7 +144,7 @@ public enum MarkdownRenderer {
                     continue
                 }
             }
-            result += escape(String(character))
+            result += HTML.escape(String(character))
             index += 1
         }
         if italic != nil { result += "</em>" }

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 
 /// A rendered message: subject, plain text and HTML.
 struct RenderedMessage: Sendable, Equatable {
@@ -22,15 +23,15 @@ enum TemplateRenderer {
             // Derived from the text template: its literal text escaped too, newlines as <br>.
             let body = fillSegments(template.text, variables).map { segment -> String in
                 switch segment {
-                case .literal(let literal): escape(literal)
-                case .value(let value): escape(value)
+                case .literal(let literal): HTML.escape(literal)
+                case .value(let value): HTML.escape(value)
                 }
             }.joined()
             html = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body><p>"
                 + body.replacingOccurrences(of: "\n\n", with: "</p><p>").replacingOccurrences(of: "\n", with: "<br>")
                 + "</p></body></html>"
         } else {
-            html = fill(template.html, variables, escape)
+            html = fill(template.html, variables, HTML.escape)
         }
         return RenderedMessage(subject: subject, text: text, html: html)
     }
@@ -62,22 +63,5 @@ enum TemplateRenderer {
             case .value(let value): transform(value)
             }
         }.joined()
-    }
-
-    /// HTML text and attribute escaping.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }

@@ -99,7 +99,7 @@ public struct SurveyService: Sendable {
         let encoded = Data(ticketID.utf8).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         let signed = "\(encoded).\(expiresAt)"
-        return signed + "." + hex(secret.mac(Self.label, Array(signed.utf8)).prefix(16))
+        return signed + "." + Digest.hex(Array(secret.mac(Self.label, Array(signed.utf8)).prefix(16)))
     }
 
     /// The ticket id a token names, when its signature verifies and it has not expired.
@@ -107,7 +107,7 @@ public struct SurveyService: Sendable {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let expiresAt = Int64(parts[1]) else { return nil }
         let signed = "\(parts[0]).\(parts[1])"
-        guard constantTimeEqual(hex(secret.mac(Self.label, Array(signed.utf8)).prefix(16)), String(parts[2])), now <= expiresAt else { return nil }
+        guard constantTimeEqual(Digest.hex(Array(secret.mac(Self.label, Array(signed.utf8)).prefix(16))), String(parts[2])), now <= expiresAt else { return nil }
         var base64 = parts[0].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         guard let data = Data(base64Encoded: base64) else { return nil }
@@ -210,10 +210,6 @@ public struct SurveyService: Sendable {
                                 distribution: try ["s1", "s2", "s3", "s4", "s5"].map { Int(try row.int($0)) })
         }
     }
-}
-
-func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
-    bytes.map { String(format: "%02x", $0) }.joined()
 }
 
 func constantTimeEqual(_ a: String, _ b: String) -> Bool {

@@ -151,7 +151,7 @@ public final class Gateway: Sendable {
         }
         if let token = request.cookie(Self.sessionCookie), !token.isEmpty, let session = try store.session(token: token), session.kind == "cookie" {
             if !["GET", "HEAD", "OPTIONS"].contains(request.method) {
-                guard let sent = request.header(Self.csrfHeader), Tokens.equal(sent, session.csrfToken) else {
+                guard let sent = request.header(Self.csrfHeader), Digest.constantTimeEqual(sent, session.csrfToken) else {
                     throw APIError.csrf
                 }
             }

@@ -10,6 +10,14 @@ public enum Digest {
         return out
     }
 
+    /// Whether `a` and `b` are equal, in time that depends only on their length (for comparing
+    /// secrets such as tokens and MACs). Empty strings are never equal.
+    public static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count, !x.isEmpty else { return false }
+        return sodium_memcmp(x, y, x.count) == 0
+    }
+
     /// Lower-case hex of `bytes`.
     public static func hex(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)

@@ -186,8 +186,7 @@ enum DomainRoutes {
             guard !name.isEmpty else {
                 throw APIError.invalid("file_name", "required", pt: "Informe o nome do arquivo (?file_name=).", en: "file_name is required.")
             }
-            var digest = [UInt8](repeating: 0, count: 32)
-            _ = crypto_hash_sha256(&digest, request.body, UInt64(request.body.count))
+            let digest = Digest.sha256(request.body)
             let call = try context.gateway.runtime.client(for: "intake").streamingCall(IntakeV1.Intake.uploadAttachment, options: context.callOptions())
             let chunk = 1 << 20
             var offset = 0

@@ -1,4 +1,5 @@
 import Foundation
+import RPCTransport
 import Storage
 
 /// The gateway's own storage: users, sessions, API keys and one-time password tokens. No ticket
@@ -224,7 +225,7 @@ public final class CredentialStore: Sendable {
             try tx.queryOne("SELECT * FROM gateway_api_keys WHERE id = ?", [.text(id)])
         }
         guard let row, try row.optionalInt("revoked_at") == nil,
-              Tokens.equal(try row.text("key_hash"), Tokens.digest(secret)) else { return nil }
+              Digest.constantTimeEqual(try row.text("key_hash"), Tokens.digest(secret)) else { return nil }
         return try Self.apiKey(row)
     }
 

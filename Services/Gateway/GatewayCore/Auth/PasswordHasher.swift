@@ -1,6 +1,6 @@
-import RPCTransport
 import CSodium
 import Foundation
+import RPCTransport
 
 /// Argon2id password hashes through libsodium (`crypto_pwhash_str`, encoded with their
 /// parameters and salt, so a change of cost keeps old hashes verifiable).
@@ -65,16 +65,6 @@ public enum Tokens {
     /// Hex SHA-256: how tokens (sessions, API keys, reset links) are stored. They carry 256 bits
     /// of randomness, so a fast hash is enough; the database never holds a usable token.
     public static func digest(_ token: String) -> String {
-        var out = [UInt8](repeating: 0, count: 32)
-        let bytes = Array(token.utf8)
-        _ = crypto_hash_sha256(&out, bytes, UInt64(bytes.count))
-        return Digest.hex(out)
-    }
-
-    /// Constant-time comparison of two strings of equal length.
-    public static func equal(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count, !x.isEmpty else { return false }
-        return sodium_memcmp(x, y, x.count) == 0
+        Digest.hex(Digest.sha256(Array(token.utf8)))
     }
 }

@@ -1,6 +1,6 @@
-import RPCTransport
 import CSodium
 import Foundation
+import RPCTransport
 
 /// Files stored once per content, named by their SHA-256, under the service's data directory:
 /// `<root>/ab/cd/abcd…` for the content whose hex SHA-256 starts with `abcd`.

@@ -1,8 +1,8 @@
-import RPCTransport
 import CSodium
 import Foundation
 import Messages
 import RPC
+import RPCTransport
 import ServiceKit
 import Storage
 

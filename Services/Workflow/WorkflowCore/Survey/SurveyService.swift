@@ -107,7 +107,7 @@ public struct SurveyService: Sendable {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let expiresAt = Int64(parts[1]) else { return nil }
         let signed = "\(parts[0]).\(parts[1])"
-        guard constantTimeEqual(Digest.hex(Array(secret.mac(Self.label, Array(signed.utf8)).prefix(16))), String(parts[2])), now <= expiresAt else { return nil }
+        guard Digest.constantTimeEqual(Digest.hex(Array(secret.mac(Self.label, Array(signed.utf8)).prefix(16))), String(parts[2])), now <= expiresAt else { return nil }
         var base64 = parts[0].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         guard let data = Data(base64Encoded: base64) else { return nil }
@@ -210,12 +210,4 @@ public struct SurveyService: Sendable {
                                 distribution: try ["s1", "s2", "s3", "s4", "s5"].map { Int(try row.int($0)) })
         }
     }
-}
-
-func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-    let x = Array(a.utf8), y = Array(b.utf8)
-    guard x.count == y.count else { return false }
-    var difference: UInt8 = 0
-    for index in x.indices { difference |= x[index] ^ y[index] }
-    return difference == 0
 }

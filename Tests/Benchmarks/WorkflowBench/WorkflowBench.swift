@@ -135,6 +135,36 @@ struct WorkflowBench {
         countsRequest.openOnly = true
         let countTimes = try measure { _ = try database.read { try queries.countByStage($0, countsRequest, actor: agent) } }
         print(Self.line("counts per stage (open)", countTimes, rows: nil))
+        // Full-text search (FTS5 / tsvector GIN), same access rules; 50 rows.
+        let reference = String(format: "T%07d", tickets / 2)
+        let searches: [(String, String, String, String, WorkflowV1.TicketFilter?)] = [
+            ("search phrase 'erro 539 na transmissao' (all fields)", "erro 539 na transmissao", "", "", nil),
+            ("search phrase 'certificado digital', open only", "certificado digital", "", "", open),
+            ("search any 'esocial sped' (subject)", "esocial sped", "subject", "any", nil),
+            ("search 'cadastro 7' (discussion), group G03", "cadastro 7", "discussion", "", groupQueue),
+            ("search same subject as \(reference)", "", "", "", nil),
+        ]
+        for (name, query, field, mode, filter) in searches {
+            var request = WorkflowV1.SearchTicketsRequest()
+            request.query = query
+            request.field = field
+            request.mode = mode
+            request.filter = filter
+            if query.isEmpty { request.sameSubjectAs = reference }
+            request.limit = 50
+            var rows = 0
+            let times = try measure { rows = try database.read { try queries.search($0, request, actor: agent) }.tickets.count }
+            print(Self.line(name, times, rows: rows))
+        }
+        var customerRequest = WorkflowV1.ListCustomerTicketsRequest()
+        customerRequest.text = "nota fiscal"
+        customerRequest.pageSize = 50
+        let customer = Actor(kind: .customer, id: "C1", name: "Cliente", organizationID: "O00042")
+        var customerRows = 0
+        let customerTimes = try measure {
+            customerRows = try database.read { try queries.listCustomerTickets($0, customerRequest, actor: customer) }.tickets.count
+        }
+        print(Self.line("customer listing, text 'nota fiscal'", customerTimes, rows: customerRows))
     }
 
     func measure(_ body: () throws -> Void) throws -> [Double] {
@@ -236,8 +266,9 @@ struct Generator {
                                .integer(level), .integer(openedAt), .integer(lastInteraction), .integer(lastInteraction),
                                .integer(openedAt + 3_600_000), .integer(finished), .text(isOpen ? "" : stage == "finalizado" ? "resolvida" : "cancelada_cliente"),
                                .integer(Int64(random.below(3)))])
-            searchRows.append([.text(id), .text(SearchText.normalize(subject)), .text(SearchText.normalize(request)),
-                               .text(SearchText.normalize("Verifique o cadastro \(i % 31)")), .text(isOpen ? "" : "aplicar o pacote \(i % 17)")])
+            let note = SearchText.indexText("Verifique o cadastro \(i % 31)")
+            searchRows.append([.text(id), .text(SearchText.indexText(subject)), .text(SearchText.indexText(request)),
+                               .text(note), .text(isOpen ? "" : "aplicar o pacote \(i % 17)"), .text(note)])
             historyRows.append([.text("\(id)-h1"), .text(id), .integer(openedAt), 1, "opened", "", .text("grupo \(group)"), "", ""])
             historyRows.append([.text("\(id)-h2"), .text(id), .integer(openedAt + 3_600_000), 2, "holder", .text("grupo \(group)"),
                                 .text("agente \(agent)"), .text(agent), .text(agent)])
@@ -250,7 +281,7 @@ struct Generator {
                                  "declared_category", "declared_priority", "product", "module", "subject", "request_text", "flow", "stage",
                                  "stage_since", "is_open", "group_id", "agent_id", "access_level", "opened_at", "updated_at",
                                  "last_interaction_at", "first_response_at", "finished_at", "outcome", "transfer_count"], ticketRows)
-        try bulk(tx, "ticket_search", ["ticket_id", "subject", "request", "discussion", "solution"], searchRows)
+        try bulk(tx, "ticket_search", ["ticket_id", "subject", "request", "discussion", "solution", "public_discussion"], searchRows)
         try bulk(tx, "ticket_history", ["id", "ticket_id", "at", "seq", "kind", "old_value", "new_value", "actor_id", "actor_name"], historyRows)
         try bulk(tx, "discussion_entries", ["id", "ticket_id", "seq", "kind", "is_public", "text", "author_id", "author_name", "author_kind", "added_at"],
                  discussionRows)

@@ -92,7 +92,7 @@ public enum TicketIntake {
                   .text(event.module), .text(event.subject), .text(event.request), .text(flow.name), .text(flow.queueStage),
                   .integer(at), .text(group), .integer(level), .integer(at), .integer(at), .integer(at)])
         try tx.execute("INSERT INTO ticket_search (ticket_id, subject, request) VALUES (?, ?, ?)",
-                       [.text(event.ticketID), .text(SearchText.normalize(event.subject)), .text(SearchText.normalize(event.request))])
+                       [.text(event.ticketID), .text(SearchText.indexText(event.subject)), .text(SearchText.indexText(event.request))])
         try tx.execute("INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at) VALUES (?, 'request', 1, ?, ?, ?, ?)",
                        [.text(event.ticketID), .text(event.request), .text(contact.id), .text(contact.name), .integer(at)])
         for attachment in event.attachments {

@@ -1,12 +1,18 @@
 import Foundation
 
 /// How searchable text is kept and matched: lower case without accents, so "Nota Fiscal" and
-/// "nota fiscal" and "NOTA FÍSCAL" match alike on both engines with a plain `LIKE`.
+/// "nota fiscal" and "NOTA FÍSCAL" match alike on both engines (see ``TextIndex``).
 public enum SearchText {
     /// Lower case, accents removed, whitespace collapsed.
     public static func normalize(_ text: String) -> String {
         let folded = text.folding(options: [.diacriticInsensitive, .caseInsensitive], locale: Locale(identifier: "pt_BR")).lowercased()
         return folded.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+    }
+
+    /// The form kept in `ticket_search` and indexed: the words of `text`, normalized, separated by
+    /// single spaces (punctuation dropped, so both engines' tokenizers see the same words).
+    public static func indexText(_ text: String) -> String {
+        words(text).joined(separator: " ")
     }
 
     /// Words of a query (normalized, punctuation dropped).
@@ -22,15 +28,5 @@ public enum SearchText {
     public static func significantWords(_ text: String) -> [String] {
         var seen = Set<String>()
         return words(text).filter { $0.count >= 3 && !stopWords.contains($0) && seen.insert($0).inserted }
-    }
-
-    /// A `LIKE` pattern matching `text` anywhere (with `\` as the escape character).
-    public static func containsPattern(_ text: String) -> String {
-        var escaped = ""
-        for character in text {
-            if character == "%" || character == "_" || character == "\\" { escaped.append("\\") }
-            escaped.append(character)
-        }
-        return "%" + escaped + "%"
     }
 }

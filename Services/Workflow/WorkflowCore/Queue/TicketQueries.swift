@@ -13,11 +13,11 @@ public struct TicketQueries: Sendable {
         self.lifecycle = lifecycle
     }
 
-    /// WHERE clauses and parameters for `filter` seen by `actor` (tickets alias `t`, search `s`).
-    func conditions(_ filter: WorkflowV1.TicketFilter?, actor: Actor) -> (clauses: [String], params: [SQLValue], needsSearch: Bool) {
+    /// WHERE clauses and parameters for `filter` seen by `actor` (tickets alias `t`).
+    func conditions(_ filter: WorkflowV1.TicketFilter?, actor: Actor, engine: DatabaseEngine) -> (clauses: [String], params: [SQLValue]) {
         let visibility = Visibility.predicate(actor)
-        var clauses = [visibility.sql], params = visibility.params, needsSearch = false
-        guard let filter else { return (clauses, params, false) }
+        var clauses = [visibility.sql], params = visibility.params
+        guard let filter else { return (clauses, params) }
         func list(_ column: String, _ values: [SQLValue]) {
             guard !values.isEmpty else { return }
             clauses.append("\(column) IN (\(Array(repeating: "?", count: values.count).joined(separator: ", ")))")
@@ -36,17 +36,13 @@ public struct TicketQueries: Sendable {
             params.append(.text(actor.id))
         }
         if filter.openOnly { clauses.append("t.is_open = 1") }
-        for word in SearchText.words(filter.text) {
-            needsSearch = true
-            clauses.append("(s.subject LIKE ? ESCAPE '\\' OR s.request LIKE ? ESCAPE '\\')")
-            let pattern = SearchText.containsPattern(word)
-            params += [.text(pattern), .text(pattern)]
+        let words = SearchText.words(filter.text)
+        if !words.isEmpty {
+            let text = TextIndex.condition(engine, words: words, match: .allWords, fields: [.subject, .request])
+            clauses.append(text.sql)
+            params += text.params
         }
-        return (clauses, params, needsSearch)
-    }
-
-    static func from(_ needsSearch: Bool) -> String {
-        needsSearch ? " JOIN ticket_search s ON s.ticket_id = t.id" : ""
+        return (clauses, params)
     }
 
     // MARK: Queue
@@ -54,7 +50,7 @@ public struct TicketQueries: Sendable {
     /// The queue, oldest first (or newest first), by keyset pagination on (opened_at, id).
     public func listQueue(_ tx: any SQLExecutor, _ request: WorkflowV1.ListQueueRequest, actor: Actor) throws -> WorkflowV1.ListTicketsResponse {
         try actor.requireStaff()
-        var (clauses, params, needsSearch) = conditions(request.filter, actor: actor)
+        var (clauses, params) = conditions(request.filter, actor: actor, engine: tx.engine)
         if !request.cursor.isEmpty {
             let cursor = try Cursor.decode(request.cursor)
             clauses.append(request.newestFirst ? "(t.opened_at, t.id) < (?, ?)" : "(t.opened_at, t.id) > (?, ?)")
@@ -62,7 +58,7 @@ public struct TicketQueries: Sendable {
         }
         let direction = request.newestFirst ? "DESC" : "ASC"
         let size = Self.pageSize(request.pageSize)
-        let sql = TicketRecord.select + Self.from(needsSearch) + " WHERE " + clauses.joined(separator: " AND ")
+        let sql = TicketRecord.select + " WHERE " + clauses.joined(separator: " AND ")
             + " ORDER BY t.opened_at \(direction), t.id \(direction) LIMIT \(size + 1)"
         let records = try tx.query(sql, params).ticketRecords
         var response = WorkflowV1.ListTicketsResponse()
@@ -80,8 +76,8 @@ public struct TicketQueries: Sendable {
     /// Counts per stage (for dashboards) under the same filters and access rules.
     public func countByStage(_ tx: any SQLExecutor, _ filter: WorkflowV1.TicketFilter?, actor: Actor) throws -> [WorkflowV1.StageCount] {
         try actor.requireStaff()
-        let (clauses, params, needsSearch) = conditions(filter, actor: actor)
-        let rows = try tx.query("SELECT t.flow, t.stage, COUNT(*) AS n FROM tickets t" + Self.from(needsSearch)
+        let (clauses, params) = conditions(filter, actor: actor, engine: tx.engine)
+        let rows = try tx.query("SELECT t.flow, t.stage, COUNT(*) AS n FROM tickets t"
                                 + " WHERE " + clauses.joined(separator: " AND ") + " GROUP BY t.flow, t.stage", params)
         var counts: [String: Int64] = [:]
         var names: [String: String] = [:]
@@ -106,7 +102,7 @@ public struct TicketQueries: Sendable {
         guard actor.kind == .customer else {
             throw RPCError(.permissionDenied, "somente clientes / customers only")
         }
-        var clauses = ["t.organization_id = ?"], params: [SQLValue] = [.text(actor.organizationID)], needsSearch = false
+        var clauses = ["t.organization_id = ?"], params: [SQLValue] = [.text(actor.organizationID)]
         if !request.stages.isEmpty {
             // Public stage keys → every internal stage shown as one of them.
             var internalKeys = Set<String>()
@@ -125,10 +121,12 @@ public struct TicketQueries: Sendable {
             clauses.append("t.category IN (\(Array(repeating: "?", count: request.categories.count).joined(separator: ", ")))")
             params += request.categories.map { .integer(Int64($0.rawValue)) }
         }
-        for word in SearchText.words(request.text) {
-            needsSearch = true
-            clauses.append("(s.subject LIKE ? ESCAPE '\\' OR s.request LIKE ? ESCAPE '\\')")
-            params += [.text(SearchText.containsPattern(word)), .text(SearchText.containsPattern(word))]
+        let words = SearchText.words(request.text)
+        if !words.isEmpty {
+            // What the customer can read: subject, request, solution and public entries.
+            let text = TextIndex.condition(tx.engine, words: words, match: .allWords, fields: TextIndex.customerFields)
+            clauses.append(text.sql)
+            params += text.params
         }
         if !request.cursor.isEmpty {
             let cursor = try Cursor.decode(request.cursor)
@@ -136,7 +134,7 @@ public struct TicketQueries: Sendable {
             params += [.integer(cursor.time), .text(cursor.id)]
         }
         let size = Self.pageSize(request.pageSize)
-        let records = try tx.query(TicketRecord.select + Self.from(needsSearch) + " WHERE " + clauses.joined(separator: " AND ")
+        let records = try tx.query(TicketRecord.select + " WHERE " + clauses.joined(separator: " AND ")
                                    + " ORDER BY t.last_interaction_at DESC, t.id DESC LIMIT \(size + 1)", params).ticketRecords
         var response = WorkflowV1.ListTicketsResponse()
         response.tickets = records.prefix(size).map { row($0, for: actor) }
@@ -152,7 +150,7 @@ public struct TicketQueries: Sendable {
     /// any word, or "same subject as" a ticket; same filters and access rules as the queue.
     public func search(_ tx: any SQLExecutor, _ request: WorkflowV1.SearchTicketsRequest, actor: Actor) throws -> WorkflowV1.ListTicketsResponse {
         try actor.requireStaff()
-        var (clauses, params, _) = conditions(request.filter, actor: actor)
+        var (clauses, params) = conditions(request.filter, actor: actor, engine: tx.engine)
         let limit = request.limit <= 0 ? 50 : min(Int(request.limit), Self.maxPageSize)
         var score = "0"
         var scoreParams: [SQLValue] = []
@@ -160,43 +158,41 @@ public struct TicketQueries: Sendable {
             let reference = try lifecycle.loadVisible(tx, request.sameSubjectAs, actor: actor)
             let words = SearchText.significantWords(reference.subject)
             guard !words.isEmpty else { return WorkflowV1.ListTicketsResponse() }
-            let each = words.map { _ in "(CASE WHEN s.subject LIKE ? ESCAPE '\\' THEN 1 ELSE 0 END)" }
+            // The index finds candidates; the score counts the shared words among them only.
+            let each = words.map { _ in "(CASE WHEN (' ' || s.subject || ' ') LIKE ? THEN 1 ELSE 0 END)" }
             score = each.joined(separator: " + ")
-            scoreParams = words.map { .text(SearchText.containsPattern($0)) }
-            clauses.append("(" + words.map { _ in "s.subject LIKE ? ESCAPE '\\'" }.joined(separator: " OR ") + ")")
-            params += words.map { .text(SearchText.containsPattern($0)) }
+            scoreParams = words.map { .text("% " + $0 + " %") }
+            let text = TextIndex.condition(tx.engine, words: words, match: .anyExactWord, fields: [.subject])
+            clauses.append(text.sql)
+            params += text.params
             clauses.append("t.id <> ?")
             params.append(.text(reference.id))
         } else {
-            let fields: [String]
+            let fields: [TextIndex.Field]
             switch request.field {
-            case "", "all": fields = ["s.subject", "s.request", "s.discussion", "s.solution"]
-            case "subject", "request", "discussion", "solution": fields = ["s." + request.field]
+            case "", "all": fields = TextIndex.staffFields
+            case "subject", "request", "discussion", "solution": fields = [TextIndex.Field(rawValue: request.field)!]
             default:
                 throw RPCError(.invalidArgument, "campo de busca inválido / invalid search field", violations: [
                     FieldViolation(field: "field", reason: "invalid", pt: "Use all, subject, request, discussion ou solution.",
                                    en: "Use all, subject, request, discussion or solution.")])
             }
-            let terms: [String]
+            let match: TextIndex.Match
             switch request.mode {
-            case "", "phrase": terms = [SearchText.words(request.query).joined(separator: " ")].filter { !$0.isEmpty }
-            case "any": terms = SearchText.words(request.query)
+            case "", "phrase": match = .phrase
+            case "any": match = .anyWord
             default:
                 throw RPCError(.invalidArgument, "modo de busca inválido / invalid search mode", violations: [
                     FieldViolation(field: "mode", reason: "invalid", pt: "Use phrase ou any.", en: "Use phrase or any.")])
             }
-            guard !terms.isEmpty else {
+            let words = SearchText.words(request.query)
+            guard !words.isEmpty else {
                 throw RPCError(.invalidArgument, "busca vazia / empty query", violations: [
                     FieldViolation(field: "query", reason: "required", pt: "Informe o que buscar.", en: "Say what to search for.")])
             }
-            var any: [String] = []
-            for term in terms {
-                for field in fields {
-                    any.append("\(field) LIKE ? ESCAPE '\\'")
-                    params.append(.text(SearchText.containsPattern(term)))
-                }
-            }
-            clauses.append("(" + any.joined(separator: " OR ") + ")")
+            let text = TextIndex.condition(tx.engine, words: words, match: match, fields: fields)
+            clauses.append(text.sql)
+            params += text.params
         }
         let sql = TicketRecord.select.replacingOccurrences(of: "SELECT t.*", with: "SELECT (\(score)) AS score, t.*")
             + " JOIN ticket_search s ON s.ticket_id = t.id WHERE " + clauses.joined(separator: " AND ")

@@ -137,5 +137,60 @@ public enum WorkflowSchema {
         Migration(version: 5, name: "index_open_stage_counts", sql: """
             CREATE INDEX tickets_open_stage_level ON tickets (is_open, stage, flow, access_level, agent_id);
             """),
+        // Full-text search (Queue/TextIndex.swift): public entries kept apart for customers; SQLite gets
+        // an FTS5 index over ticket_search (rebuilt as a table with an INTEGER PRIMARY KEY so the index's
+        // rowids survive VACUUM), PostgreSQL tsvector columns with GIN indexes. Existing rows are indexed.
+        Migration(version: 6, name: "ticket_full_text_search", sqlite: """
+            CREATE TABLE ticket_search_v6 (
+                seq INTEGER PRIMARY KEY, ticket_id TEXT NOT NULL UNIQUE, subject TEXT NOT NULL DEFAULT '',
+                request TEXT NOT NULL DEFAULT '', discussion TEXT NOT NULL DEFAULT '', solution TEXT NOT NULL DEFAULT '',
+                public_discussion TEXT NOT NULL DEFAULT '');
+            INSERT INTO ticket_search_v6 (ticket_id, subject, request, discussion, solution, public_discussion)
+                SELECT s.ticket_id,
+                    trim(replace(replace(replace(replace(replace(replace(s.subject, ',', ' '), '.', ' '), ':', ' '), ';', ' '), '-', ' '), '/', ' ')),
+                    s.request, s.discussion, s.solution,
+                    COALESCE((SELECT group_concat(d.text, ' ') FROM discussion_entries d WHERE d.ticket_id = s.ticket_id AND d.is_public = 1), '')
+                FROM ticket_search s;
+            DROP TABLE ticket_search;
+            ALTER TABLE ticket_search_v6 RENAME TO ticket_search;
+            CREATE VIRTUAL TABLE ticket_fts USING fts5(
+                subject, request, solution, discussion, public_discussion,
+                content = 'ticket_search', content_rowid = 'seq', tokenize = 'unicode61 remove_diacritics 2');
+            INSERT INTO ticket_fts (ticket_fts) VALUES ('rebuild');
+            CREATE TRIGGER ticket_fts_insert AFTER INSERT ON ticket_search BEGIN
+                INSERT INTO ticket_fts (rowid, subject, request, solution, discussion, public_discussion)
+                VALUES (new.seq, new.subject, new.request, new.solution, new.discussion, new.public_discussion);
+            END;
+            CREATE TRIGGER ticket_fts_delete AFTER DELETE ON ticket_search BEGIN
+                INSERT INTO ticket_fts (ticket_fts, rowid, subject, request, solution, discussion, public_discussion)
+                VALUES ('delete', old.seq, old.subject, old.request, old.solution, old.discussion, old.public_discussion);
+            END;
+            CREATE TRIGGER ticket_fts_update AFTER UPDATE ON ticket_search BEGIN
+                INSERT INTO ticket_fts (ticket_fts, rowid, subject, request, solution, discussion, public_discussion)
+                VALUES ('delete', old.seq, old.subject, old.request, old.solution, old.discussion, old.public_discussion);
+                INSERT INTO ticket_fts (rowid, subject, request, solution, discussion, public_discussion)
+                VALUES (new.seq, new.subject, new.request, new.solution, new.discussion, new.public_discussion);
+            END;
+            """, postgres: """
+            ALTER TABLE ticket_search ADD COLUMN public_discussion TEXT NOT NULL DEFAULT '';
+            UPDATE ticket_search s SET
+                subject = btrim(regexp_replace(s.subject, '[^[:alnum:]]+', ' ', 'g')),
+                request = btrim(regexp_replace(s.request, '[^[:alnum:]]+', ' ', 'g')),
+                solution = btrim(regexp_replace(s.solution, '[^[:alnum:]]+', ' ', 'g')),
+                discussion = btrim(regexp_replace(s.discussion, '[^[:alnum:]]+', ' ', 'g')),
+                public_discussion = COALESCE((SELECT string_agg(btrim(regexp_replace(
+                        translate(lower(d.text), 'áàâãäéèêëíìîïóòôõöúùûüçñÁÀÂÃÄÉÈÊËÍÌÎÏÓÒÔÕÖÚÙÛÜÇÑ',
+                                  'aaaaaeeeeiiiiooooouuuucnaaaaaeeeeiiiiooooouuuucn'),
+                        '[^[:alnum:]]+', ' ', 'g')), ' ' ORDER BY d.seq)
+                    FROM discussion_entries d WHERE d.ticket_id = s.ticket_id AND d.is_public = 1), '');
+            ALTER TABLE ticket_search ADD COLUMN doc tsvector GENERATED ALWAYS AS (
+                setweight(to_tsvector('simple', subject), 'A') || setweight(to_tsvector('simple', request), 'B')
+                || setweight(to_tsvector('simple', solution), 'C') || setweight(to_tsvector('simple', discussion), 'D')) STORED;
+            ALTER TABLE ticket_search ADD COLUMN public_doc tsvector GENERATED ALWAYS AS (
+                to_tsvector('simple', subject) || to_tsvector('simple', request) || to_tsvector('simple', solution)
+                || to_tsvector('simple', public_discussion)) STORED;
+            CREATE INDEX ticket_search_doc ON ticket_search USING GIN (doc);
+            CREATE INDEX ticket_search_public_doc ON ticket_search USING GIN (public_doc);
+            """),
     ]
 }

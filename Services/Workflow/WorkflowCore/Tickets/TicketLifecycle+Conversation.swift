@@ -19,8 +19,10 @@ extension TicketLifecycle {
                 message_id, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(id), .text(ticket.id), .integer(seq), .text(kind), SQLValue(isPublic), .text(text), .text(actor.id),
                   .text(actor.name), .text(actor.kind.rawValue), SQLValue(publishable), .text(messageID), .integer(at)])
-        try tx.execute("UPDATE ticket_search SET discussion = discussion || ? WHERE ticket_id = ?",
-                       [.text(" " + SearchText.normalize(text)), .text(ticket.id)])
+        // Public entries are also what customers may search.
+        try tx.execute("UPDATE ticket_search SET discussion = discussion || ?\(isPublic ? ", public_discussion = public_discussion || ?" : "") WHERE ticket_id = ?",
+                       (isPublic ? [.text(" " + SearchText.indexText(text)), .text(" " + SearchText.indexText(text))] : [.text(" " + SearchText.indexText(text))])
+                       + [.text(ticket.id)])
         let staffResponse = isPublic && actor.kind == .agent
         let first = staffResponse && ticket.firstResponseAt == 0
         if isPublic {
@@ -105,7 +107,7 @@ extension TicketLifecycle {
         try tx.execute("INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        [.text(ticket.id), .text(field), .integer(version), .text(text), .text(actor.id), .text(actor.name), .integer(at)])
         try touch(tx, ticket.id, "\(field)_text = ?", [.text(text)], at: at)
-        try tx.execute("UPDATE ticket_search SET \(field) = ? WHERE ticket_id = ?", [.text(SearchText.normalize(text)), .text(ticket.id)])
+        try tx.execute("UPDATE ticket_search SET \(field) = ? WHERE ticket_id = ?", [.text(SearchText.indexText(text)), .text(ticket.id)])
         try record(tx, ticket.id, "text", old: field, new: "versão \(version)", actor: actor, at: at)
         return try load(tx, ticket.id)
     }

@@ -322,6 +322,10 @@ extension WorkflowV1 {
         public var openOnly: Bool = false
         /// Tickets held by the caller (agent_id = caller).
         public var mine: Bool = false
+        /// SLA state, as of now: "breached" (a target is late and still counting), "at_risk" (past its
+        /// warning share, not late), "paused" (a clock paused, e.g. waiting on the customer; nothing late
+        /// or at risk), "on_track" (nothing late or at risk). Empty means any.
+        public var slaState: String = ""
 
         public init() {}
     }
@@ -1607,6 +1611,7 @@ extension WorkflowV1.TicketFilter: ProtoMessage {
         if !self.text.isEmpty { c.text = arena.cString(self.text) }
         c.open_only = (self.openOnly ? 1 : 0)
         c.mine = (self.mine ? 1 : 0)
+        if !self.slaState.isEmpty { c.sla_state = arena.cString(self.slaState) }
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketFilter>) {
@@ -1633,6 +1638,7 @@ extension WorkflowV1.TicketFilter: ProtoMessage {
         self.text = _ProtoRuntime.string(c.pointee.text)
         self.openOnly = (c.pointee.open_only != 0)
         self.mine = (c.pointee.mine != 0)
+        self.slaState = _ProtoRuntime.string(c.pointee.sla_state)
     }
 }
 

@@ -14,7 +14,7 @@ public struct TicketQueries: Sendable {
     }
 
     /// WHERE clauses and parameters for `filter` seen by `actor` (tickets alias `t`).
-    func conditions(_ filter: WorkflowV1.TicketFilter?, actor: Actor, engine: DatabaseEngine) -> (clauses: [String], params: [SQLValue]) {
+    func conditions(_ filter: WorkflowV1.TicketFilter?, actor: Actor, engine: DatabaseEngine) throws -> (clauses: [String], params: [SQLValue]) {
         let visibility = Visibility.predicate(actor)
         var clauses = [visibility.sql], params = visibility.params
         guard let filter else { return (clauses, params) }
@@ -42,6 +42,16 @@ public struct TicketQueries: Sendable {
             clauses.append(text.sql)
             params += text.params
         }
+        if !filter.slaState.isEmpty {
+            guard let state = SLAQueueFilter.State(rawValue: filter.slaState) else {
+                throw RPCError(.invalidArgument, "estado de SLA inválido / invalid SLA state", violations: [
+                    FieldViolation(field: "filter.sla_state", reason: "invalid", pt: "Use breached, at_risk, paused ou on_track.",
+                                   en: "Use breached, at_risk, paused or on_track.")])
+            }
+            let sla = SLAQueueFilter.condition(state, ticketID: "t.id", now: lifecycle.now())
+            clauses.append(sla.sql)
+            params += sla.params
+        }
         return (clauses, params)
     }
 
@@ -50,7 +60,7 @@ public struct TicketQueries: Sendable {
     /// The queue, oldest first (or newest first), by keyset pagination on (opened_at, id).
     public func listQueue(_ tx: any SQLExecutor, _ request: WorkflowV1.ListQueueRequest, actor: Actor) throws -> WorkflowV1.ListTicketsResponse {
         try actor.requireStaff()
-        var (clauses, params) = conditions(request.filter, actor: actor, engine: tx.engine)
+        var (clauses, params) = try conditions(request.filter, actor: actor, engine: tx.engine)
         if !request.cursor.isEmpty {
             let cursor = try Cursor.decode(request.cursor)
             clauses.append(request.newestFirst ? "(t.opened_at, t.id) < (?, ?)" : "(t.opened_at, t.id) > (?, ?)")
@@ -76,7 +86,7 @@ public struct TicketQueries: Sendable {
     /// Counts per stage (for dashboards) under the same filters and access rules.
     public func countByStage(_ tx: any SQLExecutor, _ filter: WorkflowV1.TicketFilter?, actor: Actor) throws -> [WorkflowV1.StageCount] {
         try actor.requireStaff()
-        let (clauses, params) = conditions(filter, actor: actor, engine: tx.engine)
+        let (clauses, params) = try conditions(filter, actor: actor, engine: tx.engine)
         let rows = try tx.query("SELECT t.flow, t.stage, COUNT(*) AS n FROM tickets t"
                                 + " WHERE " + clauses.joined(separator: " AND ") + " GROUP BY t.flow, t.stage", params)
         var counts: [String: Int64] = [:]
@@ -150,7 +160,7 @@ public struct TicketQueries: Sendable {
     /// any word, or "same subject as" a ticket; same filters and access rules as the queue.
     public func search(_ tx: any SQLExecutor, _ request: WorkflowV1.SearchTicketsRequest, actor: Actor) throws -> WorkflowV1.ListTicketsResponse {
         try actor.requireStaff()
-        var (clauses, params) = conditions(request.filter, actor: actor, engine: tx.engine)
+        var (clauses, params) = try conditions(request.filter, actor: actor, engine: tx.engine)
         let limit = request.limit <= 0 ? 50 : min(Int(request.limit), Self.maxPageSize)
         var score = "0"
         var scoreParams: [SQLValue] = []

@@ -644,10 +644,16 @@ struct  Ocorrencias__Workflow__V1__TicketFilter
    * Tickets held by the caller (agent_id = caller).
    */
   protobuf_c_boolean mine;
+  /*
+   * SLA state, as of now: "breached" (a target is late and still counting), "at_risk" (past its
+   * warning share, not late), "paused" (a clock paused, e.g. waiting on the customer; nothing late
+   * or at risk), "on_track" (nothing late or at risk). Empty means any.
+   */
+  char *sla_state;
 };
 #define OCORRENCIAS__WORKFLOW__V1__TICKET_FILTER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_filter__descriptor) \
-    , 0,NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+    , 0,NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Workflow__V1__ListQueueRequest

@@ -6427,7 +6427,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_request__
   (ProtobufCMessageInit) ocorrencias__workflow__v1__get_ticket_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_filter__field_descriptors[11] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_filter__field_descriptors[12] =
 {
   {
     "stages",
@@ -6561,6 +6561,18 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_filter__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "sla_state",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketFilter, sla_state),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__ticket_filter__field_indices_by_name[] = {
   6,   /* field[6] = agent_id */
@@ -6572,13 +6584,14 @@ static const unsigned ocorrencias__workflow__v1__ticket_filter__field_indices_by
   7,   /* field[7] = organization_id */
   1,   /* field[1] = priorities */
   3,   /* field[3] = product */
+  11,   /* field[11] = sla_state */
   0,   /* field[0] = stages */
   8,   /* field[8] = text */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_filter__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_filter__descriptor =
 {
@@ -6588,7 +6601,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_filter__descr
   "Ocorrencias__Workflow__V1__TicketFilter",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__TicketFilter),
-  11,
+  12,
   ocorrencias__workflow__v1__ticket_filter__field_descriptors,
   ocorrencias__workflow__v1__ticket_filter__field_indices_by_name,
   1,  ocorrencias__workflow__v1__ticket_filter__number_ranges,

@@ -1,0 +1,142 @@
+import Foundation
+import Messages
+import RPC
+import Storage
+import Synchronization
+import Testing
+import TestSupport
+import WorkflowCore
+
+/// A clock tests move by hand, shared by the core and the time half.
+final class ManualClock: Sendable {
+    private let value: Mutex<Int64>
+    init(_ start: Int64) { value = Mutex(start) }
+    var now: Int64 { value.withLock { $0 } }
+    func set(_ millis: Int64) { value.withLock { $0 = millis } }
+}
+
+/// São Paulo wall time "yyyy-MM-dd HH:mm" as epoch milliseconds.
+func saoPaulo(_ text: String) -> Int64 {
+    let formatter = DateFormatter()
+    formatter.dateFormat = "yyyy-MM-dd HH:mm"
+    formatter.timeZone = TimeZone(identifier: "America/Sao_Paulo")
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    return Int64(formatter.date(from: text)!.timeIntervalSince1970 * 1000)
+}
+
+@Suite("Workflow: the queue's SLA filter, and SLA deadlines after calendar and policy edits")
+struct SLAQueueTests {
+    static let ana = WorkflowHarness.agent("ana")
+
+    static func harness(_ engine: DatabaseEngine, clock: ManualClock) throws -> WorkflowHarness {
+        var options = WorkflowService.Options()
+        options.now = { clock.now }
+        return try WorkflowHarness(engine, options: options, environment: ["WORKFLOW_TIMER_POLL_MS": "50"])
+    }
+
+    func open(_ harness: WorkflowHarness, _ id: String, at time: String, clock: ManualClock) throws {
+        clock.set(saoPaulo(time))
+        try harness.deliver(WorkflowHarness.opened(id, subject: "Nota fiscal \(id)", openedAt: saoPaulo(time)), key: id)
+    }
+
+    func queue(_ harness: WorkflowHarness, sla state: String) throws -> [String] {
+        var request = WorkflowV1.ListQueueRequest()
+        request.filter = WorkflowV1.TicketFilter()
+        request.filter?.slaState = state
+        return try harness.call(WorkflowV1.Workflow.listQueue, request, as: WorkflowHarness.admin()).tickets.map(\.ticketID)
+    }
+
+    func firstResponseDue(_ harness: WorkflowHarness, _ id: String) throws -> Int64 {
+        var request = WorkflowV1.GetTicketSLARequest()
+        request.ticketID = id
+        let sla = try harness.call(WorkflowV1.WorkflowTime.getTicketSLA, request, as: WorkflowHarness.admin())
+        return sla.targets.first { $0.target == .firstResponse }?.dueAtMs ?? -1
+    }
+
+    @Test("ListQueue and CountByStage filter by SLA state: breached, at risk, paused, on track", arguments: TestEngines.all)
+    func filter(engine: DatabaseEngine) throws {
+        let clock = ManualClock(saoPaulo("2027-03-01 09:00"))
+        let harness = try Self.harness(engine, clock: clock)
+        try harness.seedDirectory()
+        // Normal priority, built-in policy: first response in 4 business hours, warning at 80% (3 h 12 min).
+        try open(harness, "late", at: "2027-03-01 09:00", clock: clock)     // due 13:00
+        try open(harness, "waiting", at: "2027-03-01 09:00", clock: clock)
+        try open(harness, "risky", at: "2027-03-01 10:10", clock: clock)    // warning 13:22, due 14:10
+        try open(harness, "fine", at: "2027-03-01 12:00", clock: clock)     // warning 15:12
+        clock.set(saoPaulo("2027-03-01 12:05"))
+        try harness.take("waiting", as: Self.ana)
+        try harness.move("waiting", to: "aguardando_cliente", publicNote: "Envie o XML, por favor.", as: Self.ana)
+        clock.set(saoPaulo("2027-03-01 13:30"))
+        #expect(try queue(harness, sla: "breached") == ["late"])
+        #expect(try queue(harness, sla: "at_risk") == ["risky"])
+        #expect(try queue(harness, sla: "paused") == ["waiting"])
+        #expect(try queue(harness, sla: "on_track") == ["waiting", "fine"])
+        #expect(try queue(harness, sla: "") == ["late", "waiting", "risky", "fine"])
+        var counts = WorkflowV1.CountByStageRequest()
+        counts.filter = WorkflowV1.TicketFilter()
+        counts.filter?.slaState = "breached"
+        #expect(try harness.call(WorkflowV1.Workflow.countByStage, counts, as: WorkflowHarness.admin()).counts.map(\.count) == [1])
+        var bad = WorkflowV1.ListQueueRequest()
+        bad.filter = WorkflowV1.TicketFilter()
+        bad.filter?.slaState = "late"
+        #expect(harness.failure(WorkflowV1.Workflow.listQueue, bad, as: WorkflowHarness.admin())?.violations.first?.field == "filter.sla_state")
+        // Answering the late ticket stops its clock: no longer breached and counting.
+        try harness.take("late", as: Self.ana)
+        try harness.move("late", to: "aguardando_cliente", publicNote: "Qual a versão do sistema?", as: Self.ana)
+        #expect(try queue(harness, sla: "breached").isEmpty)
+    }
+
+    @Test("editing the business hours or the plan's policy moves open tickets' deadlines", arguments: TestEngines.all)
+    func recomputeOnEdits(engine: DatabaseEngine) throws {
+        let clock = ManualClock(saoPaulo("2027-03-01 09:00"))  // a Monday
+        let harness = try Self.harness(engine, clock: clock)
+        try harness.seedDirectory()
+        try open(harness, "c1", at: "2027-03-01 09:00", clock: clock)
+        #expect(try firstResponseDue(harness, "c1") == saoPaulo("2027-03-01 13:00"), "4 business hours in 08:00–18:00")
+
+        // Business hours become 08:00–10:00 on weekdays: 1 h on Monday, 2 h on Tuesday, 1 h on Wednesday.
+        clock.set(saoPaulo("2027-03-01 09:30"))
+        var calendar = WorkflowV1.CalendarSpec()
+        calendar.id = "padrao"
+        calendar.timeZone = "America/Sao_Paulo"
+        calendar.nationalHolidays = true
+        calendar.weekly = (1...5).map { weekday in
+            var hours = WorkflowV1.WeekdayHours()
+            hours.weekday = Int32(weekday)
+            var interval = WorkflowV1.MinuteInterval()
+            interval.startMinute = 8 * 60
+            interval.endMinute = 10 * 60
+            hours.intervals = [interval]
+            return hours
+        }
+        var put = WorkflowV1.PutCalendarRequest()
+        put.calendar = calendar
+        let saved = try harness.call(WorkflowV1.WorkflowTime.putCalendar, put, as: WorkflowHarness.admin())
+        #expect(saved.ticketsRecomputed == 1)
+        #expect(try firstResponseDue(harness, "c1") == saoPaulo("2027-03-03 09:00"))
+
+        // The standard plan's policy now answers in 60 business minutes: due on Monday 10:00.
+        var policy = WorkflowV1.SLAPolicySpec()
+        policy.plan = "standard"
+        policy.firstResponseMinutes = 60
+        policy.resolutionMinutes = 600
+        var putPolicy = WorkflowV1.PutSLAPolicyRequest()
+        putPolicy.policy = policy
+        #expect(try harness.call(WorkflowV1.WorkflowTime.putSLAPolicy, putPolicy, as: WorkflowHarness.admin()).ticketsRecomputed == 1)
+        #expect(try firstResponseDue(harness, "c1") == saoPaulo("2027-03-01 10:00"))
+        // A policy of another plan leaves the ticket alone.
+        policy.plan = "premium"
+        policy.firstResponseMinutes = 15
+        putPolicy.policy = policy
+        #expect(try harness.call(WorkflowV1.WorkflowTime.putSLAPolicy, putPolicy, as: WorkflowHarness.admin()).ticketsRecomputed == 0)
+        #expect(try firstResponseDue(harness, "c1") == saoPaulo("2027-03-01 10:00"))
+        // Deleting the plan's policy goes back to the built-in one (4 h) on the narrow hours.
+        var delete = WorkflowV1.DeleteSLAPolicyRequest()
+        delete.plan = "standard"
+        _ = try harness.call(WorkflowV1.WorkflowTime.deleteSLAPolicy, delete, as: WorkflowHarness.admin())
+        #expect(try firstResponseDue(harness, "c1") == saoPaulo("2027-03-03 09:00"))
+        // The queue's SLA filter follows: at Monday 10:30 the ticket is late only under the 60-minute policy.
+        clock.set(saoPaulo("2027-03-01 10:30"))
+        #expect(try queue(harness, sla: "breached").isEmpty)
+    }
+}

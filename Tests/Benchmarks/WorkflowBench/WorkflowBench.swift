@@ -12,13 +12,17 @@ import WorkflowCore
 /// .build/release/workflow-bench --engine postgres --tickets 1000000   # throwaway cluster (fsync=off)
 /// ```
 /// Options: `--engine sqlite|postgres`, `--tickets N` (default 1,000,000), `--iterations N`
-/// (default 300), `--path FILE` (SQLite file to reuse), `--url URL` (PostgreSQL database to use).
+/// (default 300), `--path FILE` (SQLite file to reuse), `--url URL` (PostgreSQL database to use),
+/// `--explain 0|1` (print each queue case's plan; default 1). Tickets are loaded in transactions
+/// of 50,000 tickets (multi-row inserts of 250 rows).
 struct WorkflowBench {
     var engine: DatabaseEngine = .sqlite
     var tickets = 1_000_000
     var iterations = 300
     var path: String?
     var url: String?
+    /// Print each queue case's query plan (`--explain 1`).
+    var explain = true
 
     static let end = Int64(1_793_491_200_000) // 2026-11-01
     static let span = Int64(730) * 86_400_000
@@ -39,6 +43,7 @@ struct WorkflowBench {
             case "--iterations": iterations = Int(value) ?? iterations
             case "--path": path = value
             case "--url": url = value
+            case "--explain": explain = value != "0"
             default: break
             }
             index += 2
@@ -130,6 +135,10 @@ struct WorkflowBench {
             var rows = 0
             let times = try measure { rows = try database.read { try queries.listQueue($0, request, actor: agent) }.tickets.count }
             print(Self.line(name, times, rows: rows))
+            if explain {
+                let plan = try database.read { try queries.explainQueue($0, request, actor: agent) }
+                print("      plan: " + plan.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " | "))
+            }
         }
         var countsRequest = WorkflowV1.TicketFilter()
         countsRequest.openOnly = true
@@ -191,7 +200,7 @@ struct WorkflowBench {
 struct Generator {
     let database: any Database
     let tickets: Int
-    static let batch = 2_000, rowsPerStatement = 100
+    static let batch = 50_000, rowsPerStatement = 250
 
     struct Random {
         var state: UInt64

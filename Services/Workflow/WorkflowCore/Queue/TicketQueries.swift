@@ -60,16 +60,7 @@ public struct TicketQueries: Sendable {
     /// The queue, oldest first (or newest first), by keyset pagination on (opened_at, id).
     public func listQueue(_ tx: any SQLExecutor, _ request: WorkflowV1.ListQueueRequest, actor: Actor) throws -> WorkflowV1.ListTicketsResponse {
         try actor.requireStaff()
-        var (clauses, params) = try conditions(request.filter, actor: actor, engine: tx.engine)
-        if !request.cursor.isEmpty {
-            let cursor = try Cursor.decode(request.cursor)
-            clauses.append(request.newestFirst ? "(t.opened_at, t.id) < (?, ?)" : "(t.opened_at, t.id) > (?, ?)")
-            params += [.integer(cursor.time), .text(cursor.id)]
-        }
-        let direction = request.newestFirst ? "DESC" : "ASC"
-        let size = Self.pageSize(request.pageSize)
-        let sql = TicketRecord.select + " WHERE " + clauses.joined(separator: " AND ")
-            + " ORDER BY t.opened_at \(direction), t.id \(direction) LIMIT \(size + 1)"
+        let (sql, params, size) = try queueStatement(request, actor: actor, engine: tx.engine)
         let records = try tx.query(sql, params).ticketRecords
         var response = WorkflowV1.ListTicketsResponse()
         response.tickets = records.prefix(size).map { row($0, for: actor) }

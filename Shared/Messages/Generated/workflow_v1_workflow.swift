@@ -15,6 +15,11 @@ extension WorkflowV1 {
         public var holder: WorkflowV1.Holder? = nil
         public var accessLevel: Int32 = 0
         public var stage: String = ""
+        /// Whether the caller may change (link) the ticket's contact or representative, as workflow's
+        /// directory sees it: the ticket is open, the caller holds it or is its holder's chefe, and has
+        /// the permission "tickets.link_customer" (from the signed principal or the directory's role;
+        /// "tickets.link_customers" and "link_customers" are accepted as the same permission).
+        public var callerMayLinkCustomers: Bool = false
 
         public init() {}
     }
@@ -61,7 +66,7 @@ extension WorkflowV1 {
         public init() {}
     }
 
-    /// What a role may do: permissions such as "tickets.transfer", "tickets.link_customers",
+    /// What a role may do: permissions such as "tickets.transfer", "tickets.link_customer",
     /// "product.decide" (accept or deny in Análise produto), "directory.manage", "routing.manage".
     public struct Role: Sendable, Hashable {
         public var name: String = ""
@@ -859,6 +864,7 @@ extension WorkflowV1.GetTicketHolderResponse: ProtoMessage {
         if let value = self.holder { c.holder = arena.message(value) }
         c.access_level = self.accessLevel
         if !self.stage.isEmpty { c.stage = arena.cString(self.stage) }
+        c.caller_may_link_customers = (self.callerMayLinkCustomers ? 1 : 0)
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketHolderResponse>) {
@@ -866,6 +872,7 @@ extension WorkflowV1.GetTicketHolderResponse: ProtoMessage {
         self.holder = c.pointee.holder.map { WorkflowV1.Holder(_c: $0) }
         self.accessLevel = c.pointee.access_level
         self.stage = _ProtoRuntime.string(c.pointee.stage)
+        self.callerMayLinkCustomers = (c.pointee.caller_may_link_customers != 0)
     }
 }
 

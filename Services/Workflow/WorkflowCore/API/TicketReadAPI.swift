@@ -15,6 +15,7 @@ extension WorkflowAPI {
                 response.holder = ticket.holder
                 response.accessLevel = ticket.accessLevel
                 response.stage = ticket.stage
+                response.callerMayLinkCustomers = actor.mayLinkCustomers(ticket)
                 return response
             }
         }

@@ -43,6 +43,17 @@ public struct Actor: Sendable {
         isAdministrator || kind == .service || permissions.contains(permission)
     }
 
+    /// Names of the permission to change (link) a ticket's contact or representative: the
+    /// gateway's `tickets.link_customer` first, then spellings used elsewhere.
+    public static let linkCustomersPermissions = ["tickets.link_customer", "tickets.link_customers", "link_customers"]
+
+    /// Whether the actor may change the contact or representative of `ticket`: open, held by the
+    /// actor (or by an agent whose chefe the actor is), and the link-customers permission.
+    public func mayLinkCustomers(_ ticket: TicketRecord) -> Bool {
+        guard kind == .agent, ticket.isOpen, Self.linkCustomersPermissions.contains(where: has) else { return false }
+        return (!ticket.agentID.isEmpty && ticket.agentID == id) || (isChefe && !ticket.chefeAgentID.isEmpty && ticket.chefeAgentID == id)
+    }
+
     /// Resolves `principal` against the directory.
     /// - Throws: `PERMISSION_DENIED` for an inactive agent or an unsupported principal kind.
     public static func resolve(_ principal: AuthV1.Principal, _ tx: any SQLExecutor) throws -> Actor {

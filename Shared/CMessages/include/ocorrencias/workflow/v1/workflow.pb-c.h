@@ -138,10 +138,17 @@ struct  Ocorrencias__Workflow__V1__GetTicketHolderResponse
   Ocorrencias__Workflow__V1__Holder *holder;
   int32_t access_level;
   char *stage;
+  /*
+   * Whether the caller may change (link) the ticket's contact or representative, as workflow's
+   * directory sees it: the ticket is open, the caller holds it or is its holder's chefe, and has
+   * the permission "tickets.link_customer" (from the signed principal or the directory's role;
+   * "tickets.link_customers" and "link_customers" are accepted as the same permission).
+   */
+  protobuf_c_boolean caller_may_link_customers;
 };
 #define OCORRENCIAS__WORKFLOW__V1__GET_TICKET_HOLDER_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_ticket_holder_response__descriptor) \
-    , 0, NULL, 0, (char *)protobuf_c_empty_string }
+    , 0, NULL, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 /*
@@ -220,7 +227,7 @@ struct  Ocorrencias__Workflow__V1__Group
 
 
 /*
- * What a role may do: permissions such as "tickets.transfer", "tickets.link_customers",
+ * What a role may do: permissions such as "tickets.transfer", "tickets.link_customer",
  * "product.decide" (accept or deny in Análise produto), "directory.manage", "routing.manage".
  */
 struct  Ocorrencias__Workflow__V1__Role

@@ -4152,7 +4152,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_holder_re
   (ProtobufCMessageInit) ocorrencias__workflow__v1__get_ticket_holder_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_holder_response__field_descriptors[4] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_holder_response__field_descriptors[5] =
 {
   {
     "open",
@@ -4202,9 +4202,22 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_hold
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "caller_may_link_customers",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetTicketHolderResponse, caller_may_link_customers),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__get_ticket_holder_response__field_indices_by_name[] = {
   2,   /* field[2] = access_level */
+  4,   /* field[4] = caller_may_link_customers */
   1,   /* field[1] = holder */
   0,   /* field[0] = open */
   3,   /* field[3] = stage */
@@ -4212,7 +4225,7 @@ static const unsigned ocorrencias__workflow__v1__get_ticket_holder_response__fie
 static const ProtobufCIntRange ocorrencias__workflow__v1__get_ticket_holder_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_holder_response__descriptor =
 {
@@ -4222,7 +4235,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_holder_re
   "Ocorrencias__Workflow__V1__GetTicketHolderResponse",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__GetTicketHolderResponse),
-  4,
+  5,
   ocorrencias__workflow__v1__get_ticket_holder_response__field_descriptors,
   ocorrencias__workflow__v1__get_ticket_holder_response__field_indices_by_name,
   1,  ocorrencias__workflow__v1__get_ticket_holder_response__number_ranges,

@@ -145,5 +145,18 @@ struct FullTextSearchTests {
         #expect(try ids(["publica"], .allWords, TextIndex.customerFields) == ["m1"])
         #expect(try ids(["interna"], .allWords, TextIndex.customerFields).isEmpty)
         #expect(try ids(["interna"], .allWords, TextIndex.staffFields) == ["m1"])
+        // Both SQLite plans (from the index; walking the tickets and checking the hits' rowids) agree.
+        for (words, match, fields) in [(["nota", "fiscal"], TextIndex.Match.phrase, TextIndex.staffFields), (["pedido"], .allWords, [.request]),
+                                       (["publica"], .anyWord, TextIndex.customerFields), (["nada"], .allWords, [.subject])] as [([String], TextIndex.Match, [TextIndex.Field])] {
+            let plain = try ids(words, match, fields)
+            for common in [1, 1_000_000] {
+                let found = try database.read { tx in
+                    let condition = try TextIndex.condition(tx, words: words, match: match, fields: fields, ordered: true, commonHits: common)
+                    return Set(try tx.query("SELECT t.id FROM tickets t WHERE " + condition.sql + " ORDER BY t.opened_at, t.id", condition.params)
+                        .map { try $0.text("id") })
+                }
+                #expect(found == plain, "\(words) with commonHits \(common)")
+            }
+        }
     }
 }

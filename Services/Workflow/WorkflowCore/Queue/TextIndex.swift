@@ -69,6 +69,30 @@ public enum TextIndex {
         }
     }
 
+    /// Hits from which a query counts as common on SQLite (see ``condition(_:words:match:fields:ordered:commonHits:)``).
+    public static let commonHits = 2_000
+
+    /// Like ``condition(_:words:match:fields:ticketID:)``, choosing the SQLite plan by how common
+    /// the words are, when the caller's query walks an index in its result order (`ordered`) and
+    /// could stop after a page. PostgreSQL's planner chooses by itself (it keeps statistics of
+    /// the `tsvector` lexemes).
+    ///
+    /// SQLite knows nothing of a full-text match's size. Rare words (fewer than ``commonHits``
+    /// tickets) are best answered from the index (fetch the hits, then filter and sort them);
+    /// common ones by walking the caller's ordered index and checking each ticket against the
+    /// hits' rowids (read once from the index, without touching their rows), so a page stops
+    /// early instead of sorting tens of thousands of hits.
+    public static func condition(_ tx: any SQLExecutor, words: [String], match: Match, fields: [Field],
+                                 ordered: Bool, commonHits: Int = TextIndex.commonHits) throws -> (sql: String, params: [SQLValue]) {
+        guard tx.engine == .sqlite, ordered else { return condition(tx.engine, words: words, match: match, fields: fields) }
+        let expression = fts5(words: words, match: match, fields: fields)
+        let hits = try tx.queryOne("SELECT COUNT(*) AS n FROM (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ? LIMIT \(commonHits))",
+                                   [.text(expression)])?.int("n") ?? 0
+        guard hits >= commonHits else { return condition(tx.engine, words: words, match: match, fields: fields) }
+        return ("(SELECT s.seq FROM ticket_search s WHERE s.ticket_id = t.id) IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ?)",
+                [.text(expression)])
+    }
+
     static func prefix(_ word: String, _ match: Match) -> Bool {
         match != .anyExactWord && word.count >= prefixLength
     }

@@ -14,7 +14,7 @@ public struct TicketQueries: Sendable {
     }
 
     /// WHERE clauses and parameters for `filter` seen by `actor` (tickets alias `t`).
-    func conditions(_ filter: WorkflowV1.TicketFilter?, actor: Actor, engine: DatabaseEngine) throws -> (clauses: [String], params: [SQLValue]) {
+    func conditions(_ filter: WorkflowV1.TicketFilter?, actor: Actor, tx: any SQLExecutor) throws -> (clauses: [String], params: [SQLValue]) {
         let visibility = Visibility.predicate(actor)
         var clauses = [visibility.sql], params = visibility.params
         guard let filter else { return (clauses, params) }
@@ -38,7 +38,7 @@ public struct TicketQueries: Sendable {
         if filter.openOnly { clauses.append("t.is_open = 1") }
         let words = SearchText.words(filter.text)
         if !words.isEmpty {
-            let text = TextIndex.condition(engine, words: words, match: .allWords, fields: [.subject, .request])
+            let text = try TextIndex.condition(tx, words: words, match: .allWords, fields: [.subject, .request], ordered: true)
             clauses.append(text.sql)
             params += text.params
         }
@@ -60,7 +60,7 @@ public struct TicketQueries: Sendable {
     /// The queue, oldest first (or newest first), by keyset pagination on (opened_at, id).
     public func listQueue(_ tx: any SQLExecutor, _ request: WorkflowV1.ListQueueRequest, actor: Actor) throws -> WorkflowV1.ListTicketsResponse {
         try actor.requireStaff()
-        let (sql, params, size) = try queueStatement(request, actor: actor, engine: tx.engine)
+        let (sql, params, size) = try queueStatement(request, actor: actor, tx: tx)
         let records = try tx.query(sql, params).ticketRecords
         var response = WorkflowV1.ListTicketsResponse()
         response.tickets = records.prefix(size).map { row($0, for: actor) }
@@ -77,7 +77,7 @@ public struct TicketQueries: Sendable {
     /// Counts per stage (for dashboards) under the same filters and access rules.
     public func countByStage(_ tx: any SQLExecutor, _ filter: WorkflowV1.TicketFilter?, actor: Actor) throws -> [WorkflowV1.StageCount] {
         try actor.requireStaff()
-        let (clauses, params) = try conditions(filter, actor: actor, engine: tx.engine)
+        let (clauses, params) = try conditions(filter, actor: actor, tx: tx)
         let rows = try tx.query("SELECT t.flow, t.stage, COUNT(*) AS n FROM tickets t"
                                 + " WHERE " + clauses.joined(separator: " AND ") + " GROUP BY t.flow, t.stage", params)
         var counts: [String: Int64] = [:]
@@ -125,7 +125,8 @@ public struct TicketQueries: Sendable {
         let words = SearchText.words(request.text)
         if !words.isEmpty {
             // What the customer can read: subject, request, solution and public entries.
-            let text = TextIndex.condition(tx.engine, words: words, match: .allWords, fields: TextIndex.customerFields)
+            // The organization's tickets are few: walk them newest first, checking the index.
+            let text = try TextIndex.condition(tx, words: words, match: .allWords, fields: TextIndex.customerFields, ordered: true)
             clauses.append(text.sql)
             params += text.params
         }
@@ -151,7 +152,7 @@ public struct TicketQueries: Sendable {
     /// any word, or "same subject as" a ticket; same filters and access rules as the queue.
     public func search(_ tx: any SQLExecutor, _ request: WorkflowV1.SearchTicketsRequest, actor: Actor) throws -> WorkflowV1.ListTicketsResponse {
         try actor.requireStaff()
-        var (clauses, params) = try conditions(request.filter, actor: actor, engine: tx.engine)
+        var (clauses, params) = try conditions(request.filter, actor: actor, tx: tx)
         let limit = request.limit <= 0 ? 50 : min(Int(request.limit), Self.maxPageSize)
         var score = "0"
         var scoreParams: [SQLValue] = []
@@ -191,13 +192,17 @@ public struct TicketQueries: Sendable {
                 throw RPCError(.invalidArgument, "busca vazia / empty query", violations: [
                     FieldViolation(field: "query", reason: "required", pt: "Informe o que buscar.", en: "Say what to search for.")])
             }
-            let text = TextIndex.condition(tx.engine, words: words, match: match, fields: fields)
+            let text = try TextIndex.condition(tx, words: words, match: match, fields: fields, ordered: true)
             clauses.append(text.sql)
             params += text.params
         }
-        let sql = TicketRecord.select.replacingOccurrences(of: "SELECT t.*", with: "SELECT (\(score)) AS score, t.*")
-            + " JOIN ticket_search s ON s.ticket_id = t.id WHERE " + clauses.joined(separator: " AND ")
-            + " ORDER BY score DESC, t.last_interaction_at DESC, t.id DESC LIMIT \(limit)"
+        // "Same subject" ranks by shared words (and needs every candidate); other searches list
+        // the newest tickets first, along the opening-time index, so a page can stop early.
+        let sql = request.sameSubjectAs.isEmpty
+            ? TicketRecord.select + " WHERE " + clauses.joined(separator: " AND ") + " ORDER BY t.opened_at DESC, t.id DESC LIMIT \(limit)"
+            : TicketRecord.select.replacingOccurrences(of: "SELECT t.*", with: "SELECT (\(score)) AS score, t.*")
+                + " JOIN ticket_search s ON s.ticket_id = t.id WHERE " + clauses.joined(separator: " AND ")
+                + " ORDER BY score DESC, t.last_interaction_at DESC, t.id DESC LIMIT \(limit)"
         let records = try tx.query(sql, scoreParams + params).ticketRecords
         var response = WorkflowV1.ListTicketsResponse()
         response.tickets = records.map { row($0, for: actor) }

@@ -115,6 +115,13 @@ func threadCPUMilliseconds() -> Double {
     return Double(time.tv_sec) * 1e3 + Double(time.tv_nsec) / 1e6
 }
 
+/// Resident set size of this process, in MB.
+func residentMegabytes() -> Double {
+    guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let pages = Double(statm.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0)
+    return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+}
+
 func percentile(_ values: [Double], _ p: Double) -> Double {
     let sorted = values.sorted()
     return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
@@ -147,6 +154,16 @@ for engine in engines {
     }
     let loadSeconds = Date().timeIntervalSince(loadStart)
     print("\(engine.rawValue): loaded in \(String(format: "%.1f", loadSeconds)) s (\(Int(Double(articleCount) / loadSeconds)) articles/s)")
+    try knowledge.waitForSearchIndex()
+    do {
+        // What a new instance pays at start (in the background) to build its index from the database.
+        let before = residentMegabytes()
+        let started = Date()
+        let fresh = try KnowledgeBase(database: database, cacheCheckInterval: 3600)
+        try fresh.waitForSearchIndex()
+        print(String(format: "  index build at start: %.2f s, resident memory +%.0f MB (process %.0f MB)",
+                     Date().timeIntervalSince(started), residentMegabytes() - before, residentMegabytes()))
+    }
     if arguments.contains("--explain") {
         for query in queries.prefix(6) {
             print("-- \(query)\n" + (try knowledge.explainSearch(query, caller: customer, partial: true)))

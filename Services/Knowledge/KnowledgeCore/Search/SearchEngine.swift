@@ -9,6 +9,8 @@ struct SearchFilter: Sendable {
     var kind: KnowledgeV1.ArticleKind = .unspecified
     /// Customers: public articles only.
     var publicOnly = true
+    /// Forum entries may be returned too (only when `kind` is unspecified).
+    var includeForum = false
 }
 
 /// Runs a ``QueryPlan`` on the database's own full-text engine: SQLite FTS5 with bm25 (title

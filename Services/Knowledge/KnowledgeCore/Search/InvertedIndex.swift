@@ -1,0 +1,271 @@
+import Foundation
+
+/// The search index in memory: for every published article and forum entry, its stems (title and
+/// tags, then body) and the filter attributes, with a posting list per stem. Queries rank here
+/// with BM25 (title hits weighted ``titleWeight``×, as FTS5's `bm25` with column weights does) and
+/// only the top hits are then read from the database by key.
+///
+/// A plain value: ``SearchCache`` builds it at start, applies changes to its own copy and
+/// publishes the copy (copy-on-write keeps readers of the old snapshot undisturbed).
+///
+/// ```swift
+/// var index = InvertedIndex()
+/// index.upsert(InvertedIndex.Entry(id: "a1", source: .article, kind: 1, isPublic: true, product: "erp",
+///                                  module: "fiscal", category: "duvida", title: "emit not", body: "sefaz"))
+/// index.search([Concept(phrases: [["emit"]])], all: false, filter: IndexFilter(publicOnly: true), limit: 5)
+/// ```
+struct InvertedIndex: Sendable {
+    /// What a document is.
+    enum Source: UInt8, Sendable { case article = 0, forum = 1 }
+
+    /// A document to index: its key, attributes and pre-analysed stems (space-separated).
+    struct Entry: Sendable {
+        var id: String
+        var source: Source
+        /// `ArticleKind` raw value (0 for forum entries).
+        var kind: Int32
+        /// Readable by customers.
+        var isPublic: Bool
+        var product: String
+        var module: String
+        var category: String
+        /// Stems of the title (and tags), space-separated.
+        var title: String
+        /// Stems of the body, space-separated.
+        var body: String
+    }
+
+    struct Document: Sendable {
+        var id: String
+        var source: Source
+        var kind: Int32
+        var isPublic: Bool
+        var product: Int32
+        var module: Int32
+        var category: Int32
+        var titleLength: Int32
+        var alive: Bool
+    }
+
+    struct Posting: Sendable {
+        var doc: UInt32
+        var title: UInt16
+        var body: UInt16
+    }
+
+    /// A ranked document.
+    struct Match: Sendable, Equatable {
+        var id: String
+        var source: Source
+        var score: Double
+    }
+
+    static let titleWeight = 4.0
+    static let k1 = 1.2
+    static let b = 0.75
+
+    private(set) var documents: [Document] = []
+    /// Per document: title stems then body stems (term ids), for phrases and lengths.
+    private var tokens: [[UInt32]] = []
+    /// Per term id, the documents holding it, in document order.
+    private var postings: [[Posting]] = []
+    private var termIDs: [String: UInt32] = [:]
+    /// "a:<id>" / "f:<id>" → document slot.
+    private var slots: [String: UInt32] = [:]
+    /// Interned product/module/category values.
+    private var labels: [String: Int32] = [:]
+    /// Live documents.
+    private(set) var count = 0
+    private var totalLength = 0
+
+    init() {}
+
+    static func key(_ source: Source, _ id: String) -> String { (source == .article ? "a:" : "f:") + id }
+
+    /// Whether the document is indexed.
+    func contains(_ source: Source, _ id: String) -> Bool { slots[Self.key(source, id)] != nil }
+
+    // MARK: Changes
+
+    /// Indexes `entry`, replacing an earlier version of the same document.
+    mutating func upsert(_ entry: Entry) {
+        remove(entry.source, entry.id)
+        let slot = UInt32(documents.count)
+        var stems: [UInt32] = []
+        var titleLength = 0
+        for (part, text) in [(0, entry.title), (1, entry.body)] {
+            for stem in text.split(separator: " ", omittingEmptySubsequences: true) {
+                stems.append(termID(String(stem)))
+            }
+            if part == 0 { titleLength = stems.count }
+        }
+        var counts: [UInt32: (UInt16, UInt16)] = [:]
+        for (position, term) in stems.enumerated() {
+            var count = counts[term] ?? (0, 0)
+            if position < titleLength { count.0 &+= count.0 < .max ? 1 : 0 } else { count.1 &+= count.1 < .max ? 1 : 0 }
+            counts[term] = count
+        }
+        for (term, count) in counts { postings[Int(term)].append(Posting(doc: slot, title: count.0, body: count.1)) }
+        documents.append(Document(id: entry.id, source: entry.source, kind: entry.kind, isPublic: entry.isPublic,
+                                  product: label(entry.product), module: label(entry.module), category: label(entry.category),
+                                  titleLength: Int32(titleLength), alive: true))
+        tokens.append(stems)
+        slots[Self.key(entry.source, entry.id)] = slot
+        count += 1
+        totalLength += stems.count
+    }
+
+    /// Drops a document (no-op when it is not indexed).
+    mutating func remove(_ source: Source, _ id: String) {
+        guard let slot = slots.removeValue(forKey: Self.key(source, id)) else { return }
+        for term in Set(tokens[Int(slot)]) {
+            var list = postings[Int(term)]
+            postings[Int(term)] = []
+            if let position = Self.position(of: slot, in: list) { list.remove(at: position) }
+            postings[Int(term)] = list
+        }
+        totalLength -= tokens[Int(slot)].count
+        tokens[Int(slot)] = []
+        documents[Int(slot)].alive = false
+        count -= 1
+    }
+
+    private static func position(of slot: UInt32, in list: [Posting]) -> Int? {
+        var low = 0, high = list.count
+        while low < high {
+            let middle = (low + high) / 2
+            if list[middle].doc < slot { low = middle + 1 } else { high = middle }
+        }
+        return low < list.count && list[low].doc == slot ? low : nil
+    }
+
+    private mutating func termID(_ stem: String) -> UInt32 {
+        if let id = termIDs[stem] { return id }
+        let id = UInt32(postings.count)
+        termIDs[stem] = id
+        postings.append([])
+        return id
+    }
+
+    private mutating func label(_ value: String) -> Int32 {
+        if let id = labels[value] { return id }
+        let id = Int32(labels.count)
+        labels[value] = id
+        return id
+    }
+
+    // MARK: Queries
+
+    /// Which documents a query may return.
+    struct Filter: Sendable {
+        var publicOnly = true
+        var product = ""
+        var module = ""
+        var category = ""
+        /// `ArticleKind` raw value; 0 = any (forum entries only then).
+        var kind: Int32 = 0
+        var includeForum = true
+    }
+
+    /// The best `limit` documents passing `filter` for `concepts` (each a list of alternative
+    /// stem phrases): OR between concepts, or AND when `all`. Ties go to the smaller id.
+    func search(_ concepts: [[[String]]], all: Bool, filter: Filter, limit: Int) -> [Match] {
+        guard !concepts.isEmpty, count > 0, limit > 0 else { return [] }
+        // Resolve filter labels; an unknown value matches nothing.
+        func resolve(_ value: String) -> Int32?? {
+            if value.isEmpty { return .some(nil) }
+            guard let id = labels[value] else { return nil }
+            return .some(id)
+        }
+        guard let product = resolve(filter.product), let module = resolve(filter.module), let category = resolve(filter.category) else { return [] }
+        func passes(_ document: Document) -> Bool {
+            if filter.publicOnly && !document.isPublic { return false }
+            if document.source == .forum {
+                if !filter.includeForum || filter.kind != 0 { return false }
+            } else if filter.kind != 0 && document.kind != filter.kind {
+                return false
+            }
+            if let product, document.product != product { return false }
+            if let module, document.module != module { return false }
+            if let category, document.category != category { return false }
+            return true
+        }
+        let documentCount = Double(count)
+        let averageLength = max(1, Double(totalLength) / documentCount)
+        var scores = [Double](repeating: 0, count: documents.count)
+        var masks = [UInt32](repeating: 0, count: documents.count)
+        var touched: [UInt32] = []
+        var hits: [(doc: UInt32, frequency: Double)] = []
+        for (conceptIndex, phrases) in concepts.prefix(32).enumerated() {
+            let bit = UInt32(1) << UInt32(conceptIndex)
+            for phrase in phrases {
+                hits.removeAll(keepingCapacity: true)
+                collect(phrase, into: &hits)
+                guard !hits.isEmpty else { continue }
+                let n = Double(hits.count)
+                let idf = max(1e-6, log((documentCount - n + 0.5) / (n + 0.5)))
+                for (doc, frequency) in hits {
+                    let document = documents[Int(doc)]
+                    guard passes(document) else { continue }
+                    let length = Double(tokens[Int(doc)].count)
+                    scores[Int(doc)] += idf * (frequency * (Self.k1 + 1)) / (frequency + Self.k1 * (1 - Self.b + Self.b * length / averageLength))
+                    if masks[Int(doc)] == 0 { touched.append(doc) }
+                    masks[Int(doc)] |= bit
+                }
+            }
+        }
+        let required: UInt32 = all ? (concepts.count >= 32 ? .max : (UInt32(1) << UInt32(min(32, concepts.count))) - 1) : 0
+        // Top `limit` by score, then id.
+        var best: [(score: Double, doc: UInt32)] = []
+        func better(_ a: (score: Double, doc: UInt32), _ b: (score: Double, doc: UInt32)) -> Bool {
+            a.score != b.score ? a.score > b.score : documents[Int(a.doc)].id < documents[Int(b.doc)].id
+        }
+        for doc in touched {
+            if all && masks[Int(doc)] & required != required { continue }
+            let candidate = (score: scores[Int(doc)], doc: doc)
+            if best.count == limit {
+                guard better(candidate, best[limit - 1]) else { continue }
+                best.removeLast()
+            }
+            let at = best.firstIndex { better(candidate, $0) } ?? best.count
+            best.insert(candidate, at: at)
+        }
+        return best.map { Match(id: documents[Int($0.doc)].id, source: documents[Int($0.doc)].source, score: $0.score) }
+    }
+
+    /// Documents containing `phrase` with their weighted frequency (title hits × ``titleWeight``
+    /// + body hits). A phrase never spans the title and the body.
+    private func collect(_ phrase: [String], into hits: inout [(doc: UInt32, frequency: Double)]) {
+        var ids: [UInt32] = []
+        for stem in phrase {
+            guard let id = termIDs[stem] else { return }
+            ids.append(id)
+        }
+        guard let first = ids.first else { return }
+        if ids.count == 1 {
+            for posting in postings[Int(first)] {
+                hits.append((posting.doc, Self.titleWeight * Double(posting.title) + Double(posting.body)))
+            }
+            return
+        }
+        // Drive by the rarest stem, then find the phrase in each candidate's tokens.
+        let rarest = ids.min { postings[Int($0)].count < postings[Int($1)].count }!
+        for posting in postings[Int(rarest)] {
+            let stems = tokens[Int(posting.doc)]
+            let titleLength = Int(documents[Int(posting.doc)].titleLength)
+            var title = 0, body = 0
+            var start = 0
+            while start + ids.count <= stems.count {
+                if stems[start] == first {
+                    var matched = true
+                    for offset in 1..<ids.count where stems[start + offset] != ids[offset] { matched = false; break }
+                    if matched {
+                        if start + ids.count <= titleLength { title += 1 } else if start >= titleLength { body += 1 }
+                    }
+                }
+                start += 1
+            }
+            if title + body > 0 { hits.append((posting.doc, Self.titleWeight * Double(title) + Double(body))) }
+        }
+    }
+}

@@ -187,6 +187,20 @@ public final class KnowledgeBase: Sendable {
         return []
     }
 
+    /// The engine-independent plan of a query as `caller` (operators' diagnostics): each concept
+    /// with its stem phrases and estimated frequency, `*` marking the common ones, and whether
+    /// every concept is required.
+    public func describePlan(_ query: String, caller: Caller, partial: Bool = false) throws -> String {
+        let snapshot = try cache.current(database)
+        let plan = QueryPlan.build(query, synonyms: snapshot.synonyms, vocabulary: snapshot.vocabulary, lastWordIsPartial: partial,
+                                   publicOnly: caller.publicOnly, documents: snapshot.index?.count ?? snapshot.documents)
+        let concepts = plan.concepts.indices.map { index in
+            plan.concepts[index].phrases.map { $0.joined(separator: " ") }.joined(separator: "|")
+                + "(\(plan.concepts[index].frequency)\(plan.common[index] ? "*" : ""))"
+        }
+        return (plan.retrieval.all ? "AND " : "OR ") + concepts.joined(separator: " ")
+    }
+
     /// The engine's query plan for a search as `caller` (operators' diagnostics): the compiled
     /// engine query, then the plan rows.
     public func explainSearch(_ query: String, caller: Caller, partial: Bool = false) throws -> String {

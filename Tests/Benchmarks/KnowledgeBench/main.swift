@@ -182,6 +182,7 @@ for engine in engines {
     var promptRandom = Random(state: 99)
     var hits = 0
     var slowest: [(Double, String)] = []
+    var slowestCPU: [(Double, String, String)] = []
     for query in queries {
         // A keystroke somewhere after the third character.
         let cut = min(query.count, 3 + promptRandom.below(max(1, query.count - 2)))
@@ -194,6 +195,7 @@ for engine in engines {
         suggestSamples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         suggestCPU.append(threadCPUMilliseconds() - cpu)
         slowest.append((suggestSamples.last!, suggest.subject))
+        slowestCPU.append((suggestCPU.last!, "suggest", suggest.subject))
 
         var search = KnowledgeV1.SearchRequest()
         search.query = query
@@ -202,6 +204,13 @@ for engine in engines {
         hits += try knowledge.search(search, caller: customer).hits.count
         searchSamples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         searchCPU.append(threadCPUMilliseconds() - cpu)
+        slowestCPU.append((searchCPU.last!, "search", query))
+    }
+    if arguments.contains("--profile") {
+        for (milliseconds, kind, text) in slowestCPU.sorted(by: { $0.0 > $1.0 }).prefix(12) {
+            print(String(format: "  slow %@ %.2f ms cpu: ", kind as NSString, milliseconds) + text + " => "
+                  + (try knowledge.describePlan(text, caller: customer, partial: kind == "suggest")))
+        }
     }
     if arguments.contains("--slow") {
         for (milliseconds, subject) in slowest.sorted(by: { $0.0 > $1.0 }).prefix(8) {

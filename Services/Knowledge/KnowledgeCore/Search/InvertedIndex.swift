@@ -192,6 +192,7 @@ struct InvertedIndex: Sendable {
         }
         let documentCount = Double(count)
         let averageLength = max(1, Double(totalLength) / documentCount)
+        if all { return searchAll(concepts, passes: passes, documentCount: documentCount, averageLength: averageLength, limit: limit) }
         var scores = [Double](repeating: 0, count: documents.count)
         var masks = [UInt32](repeating: 0, count: documents.count)
         var touched: [UInt32] = []
@@ -214,15 +215,16 @@ struct InvertedIndex: Sendable {
                 }
             }
         }
-        let required: UInt32 = all ? (concepts.count >= 32 ? .max : (UInt32(1) << UInt32(min(32, concepts.count))) - 1) : 0
-        // Top `limit` by score, then id.
+        return top(touched.lazy.map { (score: scores[Int($0)], doc: $0) }, limit: limit)
+    }
+
+    /// The best `limit` of `candidates` by score, then id.
+    private func top(_ candidates: some Sequence<(score: Double, doc: UInt32)>, limit: Int) -> [Match] {
         var best: [(score: Double, doc: UInt32)] = []
         func better(_ a: (score: Double, doc: UInt32), _ b: (score: Double, doc: UInt32)) -> Bool {
             a.score != b.score ? a.score > b.score : documents[Int(a.doc)].id < documents[Int(b.doc)].id
         }
-        for doc in touched {
-            if all && masks[Int(doc)] & required != required { continue }
-            let candidate = (score: scores[Int(doc)], doc: doc)
+        for candidate in candidates {
             if best.count == limit {
                 guard better(candidate, best[limit - 1]) else { continue }
                 best.removeLast()
@@ -233,6 +235,123 @@ struct InvertedIndex: Sendable {
         return best.map { Match(id: documents[Int($0.doc)].id, source: documents[Int($0.doc)].source, score: $0.score) }
     }
 
+    /// Every concept required: starts from the rarest concept's documents and looks each of them
+    /// up in the other concepts' posting lists (galloping search), so frequent words cost a
+    /// lookup per candidate rather than a walk over their whole lists.
+    private func searchAll(_ concepts: [[[String]]], passes: (Document) -> Bool, documentCount: Double, averageLength: Double,
+                           limit: Int) -> [Match] {
+        func ids(_ phrase: [String]) -> [UInt32]? {
+            var result: [UInt32] = []
+            for stem in phrase {
+                guard let id = termIDs[stem] else { return nil }
+                result.append(id)
+            }
+            return result.isEmpty ? nil : result
+        }
+        let resolved = concepts.map { $0.compactMap(ids) }
+        guard !resolved.contains(where: \.isEmpty) else { return [] }
+        func size(_ phrase: [UInt32]) -> Int { phrase.map { postings[Int($0)].count }.min() ?? 0 }
+        let order = resolved.sorted { $0.reduce(0) { $0 + size($1) } < $1.reduce(0) { $0 + size($1) } }
+        func weight(_ frequency: Double, _ doc: UInt32, idf: Double) -> Double {
+            let length = Double(tokens[Int(doc)].count)
+            return idf * (frequency * (Self.k1 + 1)) / (frequency + Self.k1 * (1 - Self.b + Self.b * length / averageLength))
+        }
+        // The rarest concept: its documents are the candidates.
+        var scores = [Double](repeating: 0, count: documents.count)
+        var seen = [Bool](repeating: false, count: documents.count)
+        var hits: [(doc: UInt32, frequency: Double)] = []
+        for phrase in order[0] {
+            hits.removeAll(keepingCapacity: true)
+            collect(ids: phrase, into: &hits)
+            let n = Double(hits.count)
+            let idf = max(1e-6, log((documentCount - n + 0.5) / (n + 0.5)))
+            for (doc, frequency) in hits where passes(documents[Int(doc)]) {
+                scores[Int(doc)] += weight(frequency, doc, idf: idf)
+                seen[Int(doc)] = true
+            }
+        }
+        var candidates: [UInt32] = []
+        var totals: [Double] = []
+        for doc in seen.indices where seen[doc] {
+            candidates.append(UInt32(doc))
+            totals.append(scores[doc])
+        }
+        for concept in order.dropFirst() {
+            guard !candidates.isEmpty else { return [] }
+            var matched = [Bool](repeating: false, count: candidates.count)
+            for phrase in concept {
+                if phrase.count == 1 {
+                    let list = postings[Int(phrase[0])]
+                    let n = Double(list.count)
+                    let idf = max(1e-6, log((documentCount - n + 0.5) / (n + 0.5)))
+                    var position = 0
+                    for (index, doc) in candidates.enumerated() {
+                        position = Self.lowerBound(list, doc, from: position)
+                        guard position < list.count else { break }
+                        guard list[position].doc == doc else { continue }
+                        let frequency = Self.titleWeight * Double(list[position].title) + Double(list[position].body)
+                        totals[index] += weight(frequency, doc, idf: idf)
+                        matched[index] = true
+                    }
+                } else {
+                    // Phrase: documents with its rarest stem, approximately (not counted exactly here).
+                    let n = Double(size(phrase))
+                    let idf = max(1e-6, log((documentCount - n + 0.5) / (n + 0.5)))
+                    for (index, doc) in candidates.enumerated() {
+                        let (title, body) = occurrences(phrase, in: doc)
+                        guard title + body > 0 else { continue }
+                        totals[index] += weight(Self.titleWeight * Double(title) + Double(body), doc, idf: idf)
+                        matched[index] = true
+                    }
+                }
+            }
+            var kept = 0
+            for index in candidates.indices where matched[index] {
+                candidates[kept] = candidates[index]
+                totals[kept] = totals[index]
+                kept += 1
+            }
+            candidates.removeLast(candidates.count - kept)
+            totals.removeLast(totals.count - kept)
+        }
+        return top(zip(totals, candidates).lazy.map { (score: $0.0, doc: $0.1) }, limit: limit)
+    }
+
+    /// First position in `list` at or after `start` whose document is not below `doc`.
+    private static func lowerBound(_ list: [Posting], _ doc: UInt32, from start: Int) -> Int {
+        var low = start, high = start, step = 1
+        while high < list.count && list[high].doc < doc {
+            low = high + 1
+            high = low + step
+            step <<= 1
+        }
+        high = min(high, list.count)
+        while low < high {
+            let middle = (low + high) / 2
+            if list[middle].doc < doc { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// Occurrences of a stem phrase (term ids) in a document's title and body.
+    private func occurrences(_ ids: [UInt32], in doc: UInt32) -> (title: Int, body: Int) {
+        let stems = tokens[Int(doc)]
+        let titleLength = Int(documents[Int(doc)].titleLength)
+        var title = 0, body = 0
+        var start = 0
+        while start + ids.count <= stems.count {
+            if stems[start] == ids[0] {
+                var matched = true
+                for offset in 1..<ids.count where stems[start + offset] != ids[offset] { matched = false; break }
+                if matched {
+                    if start + ids.count <= titleLength { title += 1 } else if start >= titleLength { body += 1 }
+                }
+            }
+            start += 1
+        }
+        return (title, body)
+    }
+
     /// Documents containing `phrase` with their weighted frequency (title hits × ``titleWeight``
     /// + body hits). A phrase never spans the title and the body.
     private func collect(_ phrase: [String], into hits: inout [(doc: UInt32, frequency: Double)]) {
@@ -241,6 +360,10 @@ struct InvertedIndex: Sendable {
             guard let id = termIDs[stem] else { return }
             ids.append(id)
         }
+        collect(ids: ids, into: &hits)
+    }
+
+    private func collect(ids: [UInt32], into hits: inout [(doc: UInt32, frequency: Double)]) {
         guard let first = ids.first else { return }
         if ids.count == 1 {
             for posting in postings[Int(first)] {
@@ -251,20 +374,7 @@ struct InvertedIndex: Sendable {
         // Drive by the rarest stem, then find the phrase in each candidate's tokens.
         let rarest = ids.min { postings[Int($0)].count < postings[Int($1)].count }!
         for posting in postings[Int(rarest)] {
-            let stems = tokens[Int(posting.doc)]
-            let titleLength = Int(documents[Int(posting.doc)].titleLength)
-            var title = 0, body = 0
-            var start = 0
-            while start + ids.count <= stems.count {
-                if stems[start] == first {
-                    var matched = true
-                    for offset in 1..<ids.count where stems[start + offset] != ids[offset] { matched = false; break }
-                    if matched {
-                        if start + ids.count <= titleLength { title += 1 } else if start >= titleLength { body += 1 }
-                    }
-                }
-                start += 1
-            }
+            let (title, body) = occurrences(ids, in: posting.doc)
             if title + body > 0 { hits.append((posting.doc, Self.titleWeight * Double(title) + Double(body))) }
         }
     }

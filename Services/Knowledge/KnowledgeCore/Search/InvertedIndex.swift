@@ -1,4 +1,23 @@
 import Foundation
+import Synchronization
+
+/// Zeroed score arrays reused across queries, so a query neither allocates nor clears one per
+/// document of the base (only the entries it touched are cleared when it gives it back).
+final class ScoreBuffers: Sendable {
+    private let free = Mutex<[[Double]]>([])
+
+    /// An all-zero buffer of at least `count` entries.
+    func take(_ count: Int) -> [Double] {
+        var buffer = free.withLock { $0.popLast() } ?? []
+        if buffer.count < count { buffer.append(contentsOf: repeatElement(0, count: count - buffer.count)) }
+        return buffer
+    }
+
+    /// Returns a buffer whose entries are all zero again.
+    func give(_ buffer: [Double]) {
+        free.withLock { if $0.count < 8 { $0.append(buffer) } }
+    }
+}
 
 /// The search index in memory: for every published article and forum entry, its stems (title and
 /// tags, then body) and the filter attributes, with a posting list per stem. Queries rank here
@@ -35,8 +54,8 @@ struct InvertedIndex: Sendable {
         var body: String
     }
 
+    /// Plain data (no references), so the query loops copy it without reference counting.
     struct Document: Sendable {
-        var id: String
         var source: Source
         var kind: Int32
         var isPublic: Bool
@@ -44,6 +63,8 @@ struct InvertedIndex: Sendable {
         var module: Int32
         var category: Int32
         var titleLength: Int32
+        /// Stems in title and body.
+        var length: Int32
         var alive: Bool
     }
 
@@ -60,11 +81,14 @@ struct InvertedIndex: Sendable {
         var score: Double
     }
 
+    static let buffers = ScoreBuffers()
     static let titleWeight = 4.0
     static let k1 = 1.2
     static let b = 0.75
 
     private(set) var documents: [Document] = []
+    /// Per document slot, its id.
+    private var ids: [String] = []
     /// Per document: title stems then body stems (term ids), for phrases and lengths.
     private var tokens: [[UInt32]] = []
     /// Per term id, the documents holding it, in document order.
@@ -106,9 +130,10 @@ struct InvertedIndex: Sendable {
             counts[term] = count
         }
         for (term, count) in counts { postings[Int(term)].append(Posting(doc: slot, title: count.0, body: count.1)) }
-        documents.append(Document(id: entry.id, source: entry.source, kind: entry.kind, isPublic: entry.isPublic,
+        documents.append(Document(source: entry.source, kind: entry.kind, isPublic: entry.isPublic,
                                   product: label(entry.product), module: label(entry.module), category: label(entry.category),
-                                  titleLength: Int32(titleLength), alive: true))
+                                  titleLength: Int32(titleLength), length: Int32(stems.count), alive: true))
+        ids.append(entry.id)
         tokens.append(stems)
         slots[Self.key(entry.source, entry.id)] = slot
         count += 1
@@ -126,7 +151,9 @@ struct InvertedIndex: Sendable {
         }
         totalLength -= tokens[Int(slot)].count
         tokens[Int(slot)] = []
+        ids[Int(slot)] = ""
         documents[Int(slot)].alive = false
+        documents[Int(slot)].length = 0
         count -= 1
     }
 
@@ -193,12 +220,11 @@ struct InvertedIndex: Sendable {
         let documentCount = Double(count)
         let averageLength = max(1, Double(totalLength) / documentCount)
         if all { return searchAll(concepts, passes: passes, documentCount: documentCount, averageLength: averageLength, limit: limit) }
-        var scores = [Double](repeating: 0, count: documents.count)
-        var masks = [UInt32](repeating: 0, count: documents.count)
+        // Every score added is positive, so a non-zero score marks a document already touched.
+        var scores = Self.buffers.take(documents.count)
         var touched: [UInt32] = []
         var hits: [(doc: UInt32, frequency: Double)] = []
-        for (conceptIndex, phrases) in concepts.prefix(32).enumerated() {
-            let bit = UInt32(1) << UInt32(conceptIndex)
+        for phrases in concepts {
             for phrase in phrases {
                 hits.removeAll(keepingCapacity: true)
                 collect(phrase, into: &hits)
@@ -208,21 +234,23 @@ struct InvertedIndex: Sendable {
                 for (doc, frequency) in hits {
                     let document = documents[Int(doc)]
                     guard passes(document) else { continue }
-                    let length = Double(tokens[Int(doc)].count)
+                    let length = Double(document.length)
+                    if scores[Int(doc)] == 0 { touched.append(doc) }
                     scores[Int(doc)] += idf * (frequency * (Self.k1 + 1)) / (frequency + Self.k1 * (1 - Self.b + Self.b * length / averageLength))
-                    if masks[Int(doc)] == 0 { touched.append(doc) }
-                    masks[Int(doc)] |= bit
                 }
             }
         }
-        return top(touched.lazy.map { (score: scores[Int($0)], doc: $0) }, limit: limit)
+        let result = top(touched.lazy.map { (score: scores[Int($0)], doc: $0) }, limit: limit)
+        for doc in touched { scores[Int(doc)] = 0 }
+        Self.buffers.give(scores)
+        return result
     }
 
     /// The best `limit` of `candidates` by score, then id.
     private func top(_ candidates: some Sequence<(score: Double, doc: UInt32)>, limit: Int) -> [Match] {
         var best: [(score: Double, doc: UInt32)] = []
         func better(_ a: (score: Double, doc: UInt32), _ b: (score: Double, doc: UInt32)) -> Bool {
-            a.score != b.score ? a.score > b.score : documents[Int(a.doc)].id < documents[Int(b.doc)].id
+            a.score != b.score ? a.score > b.score : ids[Int(a.doc)] < ids[Int(b.doc)]
         }
         for candidate in candidates {
             if best.count == limit {
@@ -232,7 +260,7 @@ struct InvertedIndex: Sendable {
             let at = best.firstIndex { better(candidate, $0) } ?? best.count
             best.insert(candidate, at: at)
         }
-        return best.map { Match(id: documents[Int($0.doc)].id, source: documents[Int($0.doc)].source, score: $0.score) }
+        return best.map { Match(id: ids[Int($0.doc)], source: documents[Int($0.doc)].source, score: $0.score) }
     }
 
     /// Every concept required: starts from the rarest concept's documents and looks each of them
@@ -253,12 +281,11 @@ struct InvertedIndex: Sendable {
         func size(_ phrase: [UInt32]) -> Int { phrase.map { postings[Int($0)].count }.min() ?? 0 }
         let order = resolved.sorted { $0.reduce(0) { $0 + size($1) } < $1.reduce(0) { $0 + size($1) } }
         func weight(_ frequency: Double, _ doc: UInt32, idf: Double) -> Double {
-            let length = Double(tokens[Int(doc)].count)
+            let length = Double(documents[Int(doc)].length)
             return idf * (frequency * (Self.k1 + 1)) / (frequency + Self.k1 * (1 - Self.b + Self.b * length / averageLength))
         }
         // The rarest concept: its documents are the candidates.
-        var scores = [Double](repeating: 0, count: documents.count)
-        var seen = [Bool](repeating: false, count: documents.count)
+        var scores = Self.buffers.take(documents.count)
         var hits: [(doc: UInt32, frequency: Double)] = []
         for phrase in order[0] {
             hits.removeAll(keepingCapacity: true)
@@ -267,15 +294,16 @@ struct InvertedIndex: Sendable {
             let idf = max(1e-6, log((documentCount - n + 0.5) / (n + 0.5)))
             for (doc, frequency) in hits where passes(documents[Int(doc)]) {
                 scores[Int(doc)] += weight(frequency, doc, idf: idf)
-                seen[Int(doc)] = true
             }
         }
         var candidates: [UInt32] = []
         var totals: [Double] = []
-        for doc in seen.indices where seen[doc] {
+        for doc in 0..<documents.count where scores[doc] != 0 {
             candidates.append(UInt32(doc))
             totals.append(scores[doc])
+            scores[doc] = 0
         }
+        Self.buffers.give(scores)
         for concept in order.dropFirst() {
             guard !candidates.isEmpty else { return [] }
             var matched = [Bool](repeating: false, count: candidates.count)

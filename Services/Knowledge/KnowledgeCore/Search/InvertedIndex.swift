@@ -82,6 +82,10 @@ struct InvertedIndex: Sendable {
     }
 
     static let buffers = ScoreBuffers()
+    /// When every concept is common, candidates are the documents of the rarest concept among
+    /// the newest ones: at most this many per phrase (a bound on the work of a query made only of
+    /// frequent words, such as the first three letters typed).
+    static let commonCandidates = 2_000
     static let titleWeight = 4.0
     static let k1 = 1.2
     static let b = 0.75
@@ -284,13 +288,19 @@ struct InvertedIndex: Sendable {
             let length = Double(documents[Int(doc)].length)
             return idf * (frequency * (Self.k1 + 1)) / (frequency + Self.k1 * (1 - Self.b + Self.b * length / averageLength))
         }
-        // The rarest concept: its documents are the candidates.
+        // The rarest concept: its documents are the candidates, from the newest
+        // `commonCandidates` of each phrase's driving list on.
+        var cutoff: UInt32 = 0
+        for phrase in order[0] {
+            let list = postings[Int(phrase.min { postings[Int($0)].count < postings[Int($1)].count }!)]
+            if list.count > Self.commonCandidates { cutoff = max(cutoff, list[list.count - Self.commonCandidates].doc) }
+        }
         var scores = Self.buffers.take(documents.count)
         var hits: [(doc: UInt32, frequency: Double)] = []
         for phrase in order[0] {
             hits.removeAll(keepingCapacity: true)
-            collect(ids: phrase, into: &hits)
-            let n = Double(hits.count)
+            collect(ids: phrase, into: &hits, from: cutoff)
+            let n = Double(phrase.count == 1 ? postings[Int(phrase[0])].count : cutoff == 0 ? hits.count : size(phrase))
             let idf = max(1e-6, log((documentCount - n + 0.5) / (n + 0.5)))
             for (doc, frequency) in hits where passes(documents[Int(doc)]) {
                 scores[Int(doc)] += weight(frequency, doc, idf: idf)
@@ -298,7 +308,7 @@ struct InvertedIndex: Sendable {
         }
         var candidates: [UInt32] = []
         var totals: [Double] = []
-        for doc in 0..<documents.count where scores[doc] != 0 {
+        for doc in Int(cutoff)..<documents.count where scores[doc] != 0 {
             candidates.append(UInt32(doc))
             totals.append(scores[doc])
             scores[doc] = 0
@@ -391,17 +401,18 @@ struct InvertedIndex: Sendable {
         collect(ids: ids, into: &hits)
     }
 
-    private func collect(ids: [UInt32], into hits: inout [(doc: UInt32, frequency: Double)]) {
+    private func collect(ids: [UInt32], into hits: inout [(doc: UInt32, frequency: Double)], from cutoff: UInt32 = 0) {
         guard let first = ids.first else { return }
         if ids.count == 1 {
-            for posting in postings[Int(first)] {
+            let list = postings[Int(first)]
+            for posting in list[(cutoff == 0 ? 0 : Self.lowerBound(list, cutoff, from: 0))...] {
                 hits.append((posting.doc, Self.titleWeight * Double(posting.title) + Double(posting.body)))
             }
             return
         }
         // Drive by the rarest stem, then find the phrase in each candidate's tokens.
-        let rarest = ids.min { postings[Int($0)].count < postings[Int($1)].count }!
-        for posting in postings[Int(rarest)] {
+        let list = postings[Int(ids.min { postings[Int($0)].count < postings[Int($1)].count }!)]
+        for posting in list[(cutoff == 0 ? 0 : Self.lowerBound(list, cutoff, from: 0))...] {
             let (title, body) = occurrences(ids, in: posting.doc)
             if title + body > 0 { hits.append((posting.doc, Self.titleWeight * Double(title) + Double(body))) }
         }

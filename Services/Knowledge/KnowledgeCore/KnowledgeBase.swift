@@ -21,12 +21,20 @@ public final class KnowledgeBase: Sendable {
     public let articleURLBase: String
 
     /// - Parameter articleURLBase: where the portal shows an article (`KNOWLEDGE_ARTICLE_URL_BASE`).
-    public init(database: any Database, publisher: EventPublisher = EventPublisher(source: "knowledge"),
+    public convenience init(database: any Database, publisher: EventPublisher = EventPublisher(source: "knowledge"),
                 articleURLBase: String = "/kb/artigos", cacheCheckInterval: TimeInterval = 1) throws {
+        try self.init(database: database, publisher: publisher, articleURLBase: articleURLBase, cacheCheckInterval: cacheCheckInterval,
+                      inMemoryIndex: true)
+    }
+
+    /// - Parameter inMemoryIndex: `false` answers every query with the database's own engine
+    ///   (what happens before the index is built; tests of that path).
+    init(database: any Database, publisher: EventPublisher = EventPublisher(source: "knowledge"),
+         articleURLBase: String = "/kb/artigos", cacheCheckInterval: TimeInterval = 1, inMemoryIndex: Bool) throws {
         self.database = database
         self.publisher = publisher
         self.articleURLBase = articleURLBase
-        cache = SearchCache(checkInterval: cacheCheckInterval)
+        cache = SearchCache(checkInterval: cacheCheckInterval, buildsIndex: inMemoryIndex)
         try database.write { try SynonymStore.seedDefaults($0) }
         cache.start(database)
     }

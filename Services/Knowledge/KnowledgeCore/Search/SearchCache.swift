@@ -53,9 +53,12 @@ final class SearchCache: Sendable {
     private let queue = DispatchQueue(label: "knowledge.search-index", qos: .utility)
     /// Longest time between two checks for other instances' changes (while queries arrive).
     let checkInterval: TimeInterval
+    /// `false` keeps every query on the database engines (tests of that path).
+    let buildsIndex: Bool
 
-    init(checkInterval: TimeInterval = 1) {
+    init(checkInterval: TimeInterval = 1, buildsIndex: Bool = true) {
         self.checkInterval = checkInterval
+        self.buildsIndex = buildsIndex
     }
 
     /// Starts the first load in the background.
@@ -90,7 +93,7 @@ final class SearchCache: Sendable {
 
     /// Waits until the index is built (benchmarks, tests).
     func waitForIndex(_ database: any Database) throws {
-        if snapshot.withLock({ $0.index == nil }) { try refreshIndex(database) }
+        if buildsIndex, snapshot.withLock({ $0.index == nil }) { try refreshIndex(database) }
     }
 
     private func backgroundRefresh(_ database: any Database) {
@@ -137,6 +140,7 @@ final class SearchCache: Sendable {
 
     /// Builds the index (first call) or applies the rows changed since the last version seen.
     func refreshIndex(_ database: any Database) throws {
+        guard buildsIndex else { return }
         try indexState.withLock { state in
             let since = state.version
             // One read transaction: the counter and the rows come from the same snapshot.

@@ -5,7 +5,8 @@ import ServiceKit
 import Storage
 
 /// The knowledge base over one database: every operation the RPC API offers, with permission
-/// checks from the caller. The API layer (``KnowledgeService``) only maps calls to it; tests use
+/// checks from the caller. Search and suggestions rank in an in-memory index built in the
+/// background from `init` and kept current from the database (see ``SearchCache``). The API layer (``KnowledgeService``) only maps calls to it; tests use
 /// it directly on both engines.
 ///
 /// ```swift

@@ -49,10 +49,9 @@ public struct EventPublisher: Sendable {
         envelope.accessLevel = accessLevel
         envelope.requestID = requestID
         let bytes = envelope.serializedBytes()
-        for subscriber in subscribers {
-            try Outbox.enqueue(executor, OutboxEvent(id: "\(id)@\(subscriber)", type: Event.protoName,
-                                                     key: "\(subscriber)|\(key)", payload: bytes))
-        }
+        try Outbox.enqueue(executor, subscribers.map { subscriber in
+            OutboxEvent(id: "\(id)@\(subscriber)", type: Event.protoName, key: "\(subscriber)|\(key)", payload: bytes)
+        })
         return id
     }
 

@@ -32,6 +32,34 @@ public enum Outbox {
             """, [.text(event.id), .text(event.type), .text(event.key), .blob(event.payload), .timestamp(event.createdAt)])
     }
 
+    /// Records several events in the caller's transaction with at most two statements (one
+    /// advisory-lock statement on PostgreSQL for all their keys, taken in key order, and one
+    /// multi-row `INSERT`), instead of two per event. Events of one key keep their order in
+    /// `events`; the ordering guarantees are those of the single-event `enqueue`.
+    ///
+    /// - Throws: ``StorageError/Kind/uniqueViolation`` when an event with one of the ids exists.
+    public static func enqueue(_ executor: any SQLExecutor, _ events: [OutboxEvent]) throws {
+        guard events.count > 1 else {
+            if let event = events.first { try enqueue(executor, event) }
+            return
+        }
+        if executor.engine == .postgres {
+            let keys = Array(Set(events.map(\.key))).sorted()
+            let locks = keys.map { _ in "pg_advisory_xact_lock(\(keyLockClass), hashtext(?))" }.joined(separator: ", ")
+            try executor.execute("SELECT \(locks)", keys.map { .text($0) })
+        }
+        var values: [SQLValue] = []
+        values.reserveCapacity(events.count * 5)
+        for event in events {
+            values += [.text(event.id), .text(event.type), .text(event.key), .blob(event.payload), .timestamp(event.createdAt)]
+        }
+        let rows = Array(repeating: "(?, ?, ?, ?, ?, 0)", count: events.count).joined(separator: ", ")
+        try executor.execute("""
+            INSERT INTO storage_outbox (event_id, event_type, event_key, payload, created_at, next_attempt_at)
+            VALUES \(rows)
+            """, values)
+    }
+
     /// The number of events not delivered yet.
     public static func pendingCount(_ executor: any SQLExecutor) throws -> Int {
         Int(try executor.queryOne("SELECT COUNT(*) AS n FROM storage_outbox")?.int("n") ?? 0)

@@ -55,6 +55,33 @@ struct OutboxRelayTests {
         #expect(try db.read { try Outbox.pendingCount($0) } == 1, "an event rolls back with its transaction")
     }
 
+    @Test("several events enqueued with one call are delivered per key in the order given", arguments: TestEngines.all)
+    func batchEnqueue(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        try db.write { tx throws in
+            try Outbox.enqueue(tx, [("x1", "x"), ("y1", "y"), ("x2", "x"), ("z1", "z"), ("x3", "x")].map {
+                OutboxEvent(id: $0.0, type: "ocorrencias.test.v1.Event", key: $0.1, payload: Array($0.0.utf8))
+            })
+            try Outbox.enqueue(tx, [OutboxEvent]())
+        }
+        let delivered = Locked<[String]>([])
+        let relay = OutboxRelay(database: db, name: "test") { event in
+            #expect(event.payload == Array(event.id.utf8))
+            delivered.withLock { $0.append(event.id) }
+        }
+        #expect(try relay.runOnce() == 5)
+        #expect(delivered.current.filter { $0.hasPrefix("x") } == ["x1", "x2", "x3"])
+        #expect(Set(delivered.current) == ["x1", "x2", "x3", "y1", "z1"])
+        expectStorageError(.uniqueViolation) {
+            try db.write { tx throws in
+                try Outbox.enqueue(tx, [OutboxEvent(id: "new", type: "t", key: "k", payload: []),
+                                        OutboxEvent(id: "new", type: "t", key: "k", payload: [])])
+            }
+        }
+        #expect(try db.read { try Outbox.pendingCount($0) } == 0, "a failed batch stores none of its events")
+    }
+
     @Test("a relay that dies mid-batch loses its lease and another relay takes over", arguments: TestEngines.all)
     func leaseExpiry(engine: DatabaseEngine) throws {
         let scratch = try ScratchDatabase(engine)

@@ -64,6 +64,12 @@ extension IntakeContext {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, [.text(stored.id), .text(sha), .text(stored.fileName), .text(stored.contentType), .integer(stored.sizeBytes),
                       .text(caller.id), .text(caller.isCustomer ? caller.principal.organizationID : ""), .integer(Self.now())])
+            // The garbage collector may have removed this very content (no attachment referred to
+            // it) between our rename and this transaction; its delete and ours are serialized on
+            // the content row, so checking here means no attachment points at a missing file.
+            guard contents.contains(sha) else {
+                throw RPCError(.aborted, "conteúdo removido durante o envio; envie de novo / content removed during the upload; upload again")
+            }
             if !first.ticketID.isEmpty {
                 let ticket = try visibleTicket(tx, first.ticketID, caller: caller)
                 guard ticket.status != TicketStore.cancelled else {

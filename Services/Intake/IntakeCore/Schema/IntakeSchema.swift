@@ -14,6 +14,11 @@ enum IntakeSchema {
         Migration(version: 3, name: "catalog", sqlite: catalog(int: "INTEGER"), postgres: catalog(int: "BIGINT")),
         Migration(version: 4, name: "representative_contacts", sqlite: representativeContacts(int: "INTEGER", collate: ""),
                   postgres: representativeContacts(int: "BIGINT", collate: " COLLATE \"C\"")),
+        // The garbage collector's two questions: old uploads on no ticket, contents no attachment uses.
+        Migration(version: 5, name: "garbage_collection_indexes", sql: """
+            CREATE INDEX attachments_pending ON attachments (created_at) WHERE ticket_id IS NULL;
+            CREATE INDEX attachments_sha256 ON attachments (sha256);
+            """),
     ]
 
     /// A representative's own people (migration 4).

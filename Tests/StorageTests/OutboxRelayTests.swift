@@ -64,15 +64,18 @@ struct OutboxRelayTests {
                 OutboxEvent(id: $0.0, type: "ocorrencias.test.v1.Event", key: $0.1, payload: Array($0.0.utf8))
             })
             try Outbox.enqueue(tx, [OutboxEvent]())
+            // A key created in this transaction: no lock needed, same rows.
+            try Outbox.enqueue(tx, [OutboxEvent(id: "n1", type: "ocorrencias.test.v1.Event", key: "new", payload: Array("n1".utf8))],
+                               keysAreNew: true)
         }
         let delivered = Locked<[String]>([])
         let relay = OutboxRelay(database: db, name: "test") { event in
             #expect(event.payload == Array(event.id.utf8))
             delivered.withLock { $0.append(event.id) }
         }
-        #expect(try relay.runOnce() == 5)
+        #expect(try relay.runOnce() == 6)
         #expect(delivered.current.filter { $0.hasPrefix("x") } == ["x1", "x2", "x3"])
-        #expect(Set(delivered.current) == ["x1", "x2", "x3", "y1", "z1"])
+        #expect(Set(delivered.current) == ["x1", "x2", "x3", "y1", "z1", "n1"])
         expectStorageError(.uniqueViolation) {
             try db.write { tx throws in
                 try Outbox.enqueue(tx, [OutboxEvent(id: "new", type: "t", key: "k", payload: []),

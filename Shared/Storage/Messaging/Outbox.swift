@@ -37,13 +37,17 @@ public enum Outbox {
     /// multi-row `INSERT`), instead of two per event. Events of one key keep their order in
     /// `events`; the ordering guarantees are those of the single-event `enqueue`.
     ///
+    /// - Parameter keysAreNew: The keys name something created in this very transaction (a new
+    ///   ticket's id), so no other transaction can enqueue for them before this one commits and
+    ///   the advisory locks are skipped (one statement less on PostgreSQL).
     /// - Throws: ``StorageError/Kind/uniqueViolation`` when an event with one of the ids exists.
-    public static func enqueue(_ executor: any SQLExecutor, _ events: [OutboxEvent]) throws {
-        guard events.count > 1 else {
+    public static func enqueue(_ executor: any SQLExecutor, _ events: [OutboxEvent], keysAreNew: Bool = false) throws {
+        guard events.count > 1 || keysAreNew else {
             if let event = events.first { try enqueue(executor, event) }
             return
         }
-        if executor.engine == .postgres {
+        guard !events.isEmpty else { return }
+        if executor.engine == .postgres && !keysAreNew {
             let keys = Array(Set(events.map(\.key))).sorted()
             let locks = keys.map { _ in "pg_advisory_xact_lock(\(keyLockClass), hashtext(?))" }.joined(separator: ", ")
             try executor.execute("SELECT \(locks)", keys.map { .text($0) })

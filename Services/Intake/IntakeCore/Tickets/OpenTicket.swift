@@ -236,7 +236,8 @@ extension IntakeContext {
         event.attachments = attachments
         event.openedAtMs = now
         event.emailMessageID = ticket.emailMessageID
-        try publisher.publish(tx, event: event, key: ticket.id)
+        // The ticket id is new in this transaction: nobody else can publish under it yet.
+        try publisher.publish(tx, event: event, key: ticket.id, keyIsNew: true)
 
         var response = IntakeV1.OpenTicketResponse()
         response.ticket = ticket

@@ -62,11 +62,18 @@ public struct TicketQueries: Sendable {
         }
         let direction = request.newestFirst ? "DESC" : "ASC"
         let size = Self.pageSize(request.pageSize)
-        let sql = TicketRecord.select + Self.from(needsSearch) + " WHERE " + clauses.joined(separator: " AND ")
+        let select = TicketRecord.select.replacingOccurrences(of: "SELECT t.*", with: "SELECT t.*" + SLAQueueFilter.rowColumns(ticketID: "t.id"))
+        let sql = select + Self.from(needsSearch) + " WHERE " + clauses.joined(separator: " AND ")
             + " ORDER BY t.opened_at \(direction), t.id \(direction) LIMIT \(size + 1)"
-        let records = try tx.query(sql, params).ticketRecords
+        let rows = try tx.query(sql, params)
+        let records = rows.ticketRecords
+        let now = lifecycle.now()
         var response = WorkflowV1.ListTicketsResponse()
-        response.tickets = records.prefix(size).map { row($0, for: actor) }
+        response.tickets = try zip(records.prefix(size), rows).map { record, columns in
+            var row = self.row(record, for: actor)
+            (row.slaState, row.slaDueAtMs) = try SLAQueueFilter.rowState(columns, now: now)
+            return row
+        }
         if records.count > size, let last = records.prefix(size).last {
             response.nextCursor = Cursor(time: last.openedAt, id: last.id).encoded
         }

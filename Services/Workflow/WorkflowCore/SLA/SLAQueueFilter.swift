@@ -32,4 +32,29 @@ public enum SLAQueueFilter {
         case .onTrack: return ("(NOT \(late) AND NOT \(risky))", [.integer(now)])
         }
     }
+
+    /// Columns to add after `SELECT t.*` so each listed ticket carries its SLA state (read back
+    /// with ``rowState(_:now:)``); `ticketID` as in ``condition(_:ticketID:now:)``.
+    public static func rowColumns(ticketID column: String) -> String {
+        let target = "FROM wf_sla_targets s WHERE s.ticket_id = \(column)"
+        return """
+            , (SELECT MIN(s.due_at) \(target) AND s.status = 'breached' AND s.stopped_at IS NULL) AS sla_breached_due\
+             , (SELECT MIN(s.due_at) \(target) AND s.status = 'running') AS sla_running_due\
+             , (SELECT MIN(s.warn_at) \(target) AND s.status = 'running') AS sla_warn_at\
+             , (SELECT COUNT(*) \(target) AND s.status = 'paused') AS sla_paused
+            """
+    }
+
+    /// The listing's SLA state (`"breached"`, `"at_risk"`, `"paused"`, `"on_time"` or `""` when no
+    /// clock runs) and the due time shown with it (0 when none), from ``rowColumns(ticketID:)``.
+    /// A running target past its due time counts as breached before its timer fires.
+    public static func rowState(_ row: Row, now: Int64) throws -> (state: String, dueAt: Int64) {
+        let running = try row.optionalInt("sla_running_due")
+        if let breached = try row.optionalInt("sla_breached_due") { return ("breached", breached) }
+        if let running, running <= now { return ("breached", running) }
+        if let warn = try row.optionalInt("sla_warn_at"), warn <= now, let running { return ("at_risk", running) }
+        if let running { return ("on_time", running) }
+        if (try row.optionalInt("sla_paused") ?? 0) > 0 { return ("paused", 0) }
+        return ("", 0)
+    }
 }

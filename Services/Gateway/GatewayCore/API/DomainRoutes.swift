@@ -37,6 +37,8 @@ enum DomainRoutes {
         router.add(B.route("POST", "/v1/inactivity-policies/presets", "workflow", T.installInactivityPreset))
         // The survey link's signed token is the authorization: no sign-in needed.
         router.add(B.route("POST", "/v1/surveys/answer", "workflow", T.answerSurvey, access: .anonymous))
+        // The survey of a finished ticket: its customers get the token to answer it on the ticket page.
+        router.add(B.route("GET", "/v1/tickets/{id}/survey", "workflow", T.getTicketSurvey, path: ["id": "ticket_id"]))
         router.add(B.route("GET", "/v1/surveys/results", "workflow", T.getSurveyResults,
                            query: ["group_by": "group_by", "from_ms": "from_ms", "to_ms": "to_ms"]))
         router.add(B.route("GET", "/v1/reports/metrics", "workflow", T.getMetrics, query: ["from_day": "from_day", "to_day": "to_day"]))

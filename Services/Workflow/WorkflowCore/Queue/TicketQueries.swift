@@ -62,16 +62,16 @@ public struct TicketQueries: Sendable {
         }
         let direction = request.newestFirst ? "DESC" : "ASC"
         let size = Self.pageSize(request.pageSize)
-        let select = TicketRecord.select.replacingOccurrences(of: "SELECT t.*", with: "SELECT t.*" + SLAQueueFilter.rowColumns(ticketID: "t.id"))
-        let sql = select + Self.from(needsSearch) + " WHERE " + clauses.joined(separator: " AND ")
+        let sql = TicketRecord.select + Self.from(needsSearch) + " WHERE " + clauses.joined(separator: " AND ")
             + " ORDER BY t.opened_at \(direction), t.id \(direction) LIMIT \(size + 1)"
-        let rows = try tx.query(sql, params)
-        let records = rows.ticketRecords
-        let now = lifecycle.now()
+        let records = try tx.query(sql, params).ticketRecords
+        let page = Array(records.prefix(size))
+        // The page's SLA states, from the SLA clocks in one more query of the same read.
+        let sla = try SLAQueueFilter.states(tx, ticketIDs: page.map(\.id), now: lifecycle.now())
         var response = WorkflowV1.ListTicketsResponse()
-        response.tickets = try zip(records.prefix(size), rows).map { record, columns in
+        response.tickets = page.map { record in
             var row = self.row(record, for: actor)
-            (row.slaState, row.slaDueAtMs) = try SLAQueueFilter.rowState(columns, now: now)
+            if let state = sla[record.id] { (row.slaState, row.slaDueAtMs) = (state.state, state.dueAt) }
             return row
         }
         if records.count > size, let last = records.prefix(size).last {

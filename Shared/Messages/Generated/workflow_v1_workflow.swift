@@ -240,7 +240,7 @@ extension WorkflowV1 {
         public var pingPong: Bool = false
         public var status: WorkflowV1.StatusInfo? = nil
         public var contactName: String = ""
-        /// Staff listings (ListQueue) only, from workflow's SLA clocks in the same query: "breached" (a
+        /// Staff listings (ListQueue) only, from workflow's SLA clocks (one query per page): "breached" (a
         /// target is late), "at_risk" (a running target passed its warning share), "paused" (a clock
         /// waits on the customer), "on_time" (running, neither late nor at risk), or "" (no clock runs).
         public var slaState: String = ""

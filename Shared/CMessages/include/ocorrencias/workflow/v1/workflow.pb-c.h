@@ -507,7 +507,7 @@ struct  Ocorrencias__Workflow__V1__TicketRow
   Ocorrencias__Workflow__V1__StatusInfo *status;
   char *contact_name;
   /*
-   * Staff listings (ListQueue) only, from workflow's SLA clocks in the same query: "breached" (a
+   * Staff listings (ListQueue) only, from workflow's SLA clocks (one query per page): "breached" (a
    * target is late), "at_risk" (a running target passed its warning share), "paused" (a clock
    * waits on the customer), "on_time" (running, neither late nor at risk), or "" (no clock runs).
    */

@@ -110,6 +110,23 @@ struct WorkflowTimeRoutesTests {
         let accept = try #require(offered.first { ($0["outcome"] as? String ?? "").isEmpty == false })
         ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/move", json: ["to_stage": accept["to_stage"] as? String ?? ""], bearer: maria))
 
+        // Another proposed solution that the customer rejects: the ticket goes back into work, with her reason.
+        let second = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": "Relatório não abre", "request": "O relatório de vendas fica em branco.", "category": "PROBLEMA",
+            "priority": "NORMAL", "product": "ERP", "module": "Vendas"], bearer: maria)
+        ok(second, 201)
+        let secondID = try #require((second.json["ticket"] as? [String: Any])?["id"] as? String)
+        #expect(try TicketFlowTests.eventually { try gateway.request("POST", "/v1/tickets/\(secondID)/take", bearer: ana, conform: false).status == 200 })
+        ok(try gateway.request("POST", "/v1/tickets/\(secondID)/move", json: ["to_stage": "resolvido", "public_note": "Limpe o cache."], bearer: ana))
+        let secondMoves = (try gateway.request("GET", "/v1/tickets/\(secondID)/moves", bearer: maria).json["moves"] as? [[String: Any]]) ?? []
+        let reject = try #require(secondMoves.first { ($0["outcome"] as? String ?? "").isEmpty })
+        let rejected = try gateway.request("POST", "/v1/tickets/\(secondID)/move", json: [
+            "to_stage": reject["to_stage"] as? String ?? "", "note": "Continua em branco."], bearer: maria)
+        ok(rejected)
+        #expect(((rejected.json["row"] as? [String: Any])?["stage"] as? String) == "em_atendimento", "\(rejected.text)")
+        #expect(try gateway.request("GET", "/v1/tickets/\(secondID)", bearer: ana).text.contains("Continua em branco."))
+        ok(try gateway.request("GET", "/v1/tickets/\(secondID)/survey", bearer: maria))
+
         // The survey: the customer gets a token on her ticket and answers; the answer is stored.
         var survey: [String: Any] = [:]
         #expect(try TicketFlowTests.eventually {

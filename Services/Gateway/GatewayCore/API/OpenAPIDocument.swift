@@ -6145,7 +6145,7 @@ components:
         id: {type: string}
         email: {type: string}
         display_name: {type: string}
-        role: {type: string, enum: [customer_contact, customer_admin, agent, chefe, administrator]}
+        role: {type: string, enum: [customer_contact, customer_admin, agent, knowledge_editor, chefe, administrator]}
         status: {type: string, enum: [active, invited, disabled]}
         locale: {type: string}
         access_level: {type: integer}
@@ -6231,7 +6231,7 @@ components:
       properties:
         email: {type: string}
         display_name: {type: string}
-        role: {type: string, enum: [customer_contact, customer_admin, agent, chefe, administrator]}
+        role: {type: string, enum: [customer_contact, customer_admin, agent, knowledge_editor, chefe, administrator]}
         password: {type: string}
         contact_id: {type: string}
         agent_id: {type: string}

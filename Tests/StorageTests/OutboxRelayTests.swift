@@ -32,11 +32,18 @@ struct OutboxRelayTests {
         #expect(try relay.runOnce() == 2)
         #expect(delivered.current == ["b1", "b2"])
         #expect(try relay.runOnce() == 0, "key a waits for its backoff")
+        // What Stats/Outbox reports: a1..a3 pending, a1 retrying, the oldest about 2 s old.
+        let stats = try db.read { try Outbox.stats($0) }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect(stats.pending == 3 && stats.retrying == 1)
+        #expect((stats.oldestCreatedAt ?? now) <= now - 1_900)
         #expect(try db.read { try $0.scalar("SELECT last_error FROM storage_outbox WHERE event_id = 'a1'") } == "injected failure")
         Thread.sleep(forTimeInterval: 0.65)
         #expect(try relay.runOnce() == 3)
         #expect(delivered.current == ["b1", "b2", "a1", "a2", "a3"])
         #expect(try relay.pending() == 0)
+        let empty = try db.read { try Outbox.stats($0) }
+        #expect(empty.pending == 0 && empty.oldestCreatedAt == nil && empty.retrying == 0)
         #expect(relay.deliveredCount == 5 && relay.failedCount == 1)
     }
 

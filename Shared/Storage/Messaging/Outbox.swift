@@ -64,6 +64,16 @@ public enum Outbox {
             """, values)
     }
 
+    /// What waits in the outbox: rows not delivered yet, the oldest one's creation time (epoch
+    /// milliseconds, nil when empty) and how many of them failed at least once.
+    public static func stats(_ executor: any SQLExecutor) throws -> (pending: Int, oldestCreatedAt: Int64?, retrying: Int) {
+        guard let row = try executor.queryOne("""
+            SELECT COUNT(*) AS n, MIN(created_at) AS oldest, SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS retrying
+            FROM storage_outbox
+            """) else { return (0, nil, 0) }
+        return (Int(try row.int("n")), try row.optionalInt("oldest"), Int(try row.optionalInt("retrying") ?? 0))
+    }
+
     /// The number of events not delivered yet.
     public static func pendingCount(_ executor: any SQLExecutor) throws -> Int {
         Int(try executor.queryOne("SELECT COUNT(*) AS n FROM storage_outbox")?.int("n") ?? 0)

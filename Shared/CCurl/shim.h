@@ -22,3 +22,4 @@ static inline CURLcode ccurl_getinfo_string(CURL *c, CURLINFO i, char **v) { ret
 static inline CURLcode ccurl_setopt_xferinfo_function(CURL *c, int (*f)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t)) {
     return curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, f);
 }
+static inline CURLcode ccurl_getinfo_socket(CURL *c, CURLINFO i, curl_socket_t *v) { return curl_easy_getinfo(c, i, v); }

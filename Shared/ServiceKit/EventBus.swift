@@ -35,10 +35,13 @@ public struct EventPublisher: Sendable {
     }
 
     /// Records `event` for every subscriber in the caller's transaction.
+    /// - Parameter keyIsNew: `key` names something created in this transaction (a new ticket), so
+    ///   no other transaction can publish under it first and the outbox's per-key lock is skipped.
     /// - Returns: the event id.
     @discardableResult
     public func publish<Event: ProtoMessage>(_ executor: any SQLExecutor, event: Event, key: String, accessLevel: Int32 = 0,
-                                              requestID: String = "", id: String = UUID().uuidString) throws -> String {
+                                              requestID: String = "", id: String = UUID().uuidString,
+                                              keyIsNew: Bool = false) throws -> String {
         var envelope = EventsV1.EventEnvelope()
         envelope.id = id
         envelope.type = Event.protoName
@@ -49,10 +52,9 @@ public struct EventPublisher: Sendable {
         envelope.accessLevel = accessLevel
         envelope.requestID = requestID
         let bytes = envelope.serializedBytes()
-        for subscriber in subscribers {
-            try Outbox.enqueue(executor, OutboxEvent(id: "\(id)@\(subscriber)", type: Event.protoName,
-                                                     key: "\(subscriber)|\(key)", payload: bytes))
-        }
+        try Outbox.enqueue(executor, subscribers.map { subscriber in
+            OutboxEvent(id: "\(id)@\(subscriber)", type: Event.protoName, key: "\(subscriber)|\(key)", payload: bytes)
+        }, keysAreNew: keyIsNew)
         return id
     }
 

@@ -62,6 +62,7 @@ public enum ServiceMain {
                 return .notServing("banco de dados não responde / database does not answer: \(error)")
             }
         }
+        registerOutboxStats(in: &router, database: database)
         try setup(runtime, &router)
         var serverConfiguration = ServerConfiguration(serviceName: configuration.serviceName, secret: secret)
         serverConfiguration.host = configuration.host

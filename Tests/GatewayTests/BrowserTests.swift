@@ -4,13 +4,15 @@ import TestSupport
 
 @Suite("The portal in a real headless browser", .serialized)
 struct BrowserTests {
-    @Test("customer opens a ticket with an attachment after a suggestion; agent takes it and asks; customer replies; agent solves")
+    @Test("customer opens a ticket with an attachment after a suggestion; agent sees the SLA badge, takes it and asks; customer replies; agent links an article, e-mails and solves; customer accepts and answers the survey")
     func portalFlow() throws {
         for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
             try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
         }
-        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        // Workflow's "totvs" flow: a solution is proposed (Resolvido) and the customer accepts or rejects it.
+        let deployment = try ProxyTests.Deployment(engine: .sqlite, serviceEnvironment: ["WORKFLOW_FLOW": "totvs"])
         let seeded = try TicketFlowTests.seed(deployment.gateway)
+        try WorkflowTimeRoutesTests.configureSLA(deployment.gateway, admin: seeded.admin)
         var script = URL(fileURLWithPath: #filePath)
         script.deleteLastPathComponent()
         script.appendPathComponent("Browser/portal_flow.py")
@@ -24,5 +26,13 @@ struct BrowserTests {
                                                           "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
         #expect(result.output.hasPrefix("OK"))
+        // What the pages did is stored: the survey answer (read back as staff) and the e-mail.
+        let ticketID = String(result.output.split(separator: " ").dropFirst().first ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let survey = try deployment.gateway.request("GET", "/v1/tickets/\(ticketID)/survey", bearer: seeded.ana)
+        #expect(survey.json["answered"] as? Bool == true && survey.json["score"] as? Int == 5, "\(survey.text)")
+        #expect(survey.json["comment"] as? String == "Resolvido rápido, obrigado.")
+        #expect(try TicketFlowTests.eventually {
+            try deployment.gateway.request("GET", "/v1/deliveries?ticket_id=\(ticketID)", bearer: seeded.admin).text.contains("Sobre a nota fiscal")
+        })
     }
 }

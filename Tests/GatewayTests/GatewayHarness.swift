@@ -234,19 +234,23 @@ struct OpenAPISpec: Sendable {
         }
     }
 
-    /// The template a concrete path matches.
-    func template(for path: String) -> String? {
+    /// The template a concrete path matches: among those matching (with `method`, when given),
+    /// the one with the most literal segments (`/presets` before `/{id}`), as the router does.
+    func template(for path: String, method: String? = nil) -> String? {
         let parts = path.split(separator: "?").first.map { $0.split(separator: "/") } ?? []
-        return templates.first { template in
+        let matching = templates.filter { template in
             let segments = template.split(separator: "/")
             guard segments.count == parts.count else { return false }
             return zip(segments, parts).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
         }
+        let literals = { (template: String) in template.split(separator: "/").filter { !$0.hasPrefix("{") }.count }
+        let withMethod = matching.filter { method == nil || operations["\(method!) \($0)"] != nil }
+        return (withMethod.isEmpty ? matching : withMethod).max { literals($0) < literals($1) }
     }
 
     /// A description of the problem, or nil when the answer is declared.
     func check(method: String, path: String, status: Int) -> String? {
-        guard let template = template(for: path) else { return "\(path) is not in docs/openapi.yaml" }
+        guard let template = template(for: path, method: method) else { return "\(path) is not in docs/openapi.yaml" }
         guard let statuses = operations["\(method) \(template)"] else { return "\(method) \(template) is not in docs/openapi.yaml" }
         return statuses.contains(status) ? nil : "\(method) \(template) answered \(status), not declared in docs/openapi.yaml"
     }

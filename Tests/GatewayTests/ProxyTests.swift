@@ -14,7 +14,8 @@ struct ProxyTests {
         let gateway: GatewayHarness
         let directory: TemporaryDirectory
 
-        init(engine: DatabaseEngine) throws {
+        /// - Parameter serviceEnvironment: extra settings of the four services (e.g. `WORKFLOW_FLOW`).
+        init(engine: DatabaseEngine, serviceEnvironment: [String: String] = [:]) throws {
             directory = try TemporaryDirectory()
             let secret = "proxy-test-secret-\(UUID().uuidString)"
             var services: [ServiceProcess] = []
@@ -30,6 +31,7 @@ struct ProxyTests {
             environment["OCORRENCIAS_DATA_DIR"] = directory.path
             environment["OCORRENCIAS_SECRET"] = secret
             environment["OCORRENCIAS_LOG_LEVEL"] = "notice"
+            for (key, value) in serviceEnvironment { environment[key] = value }
             for name in names {
                 services.append(try ServiceProcess(name: name, environment: environment, port: ports[name]))
             }

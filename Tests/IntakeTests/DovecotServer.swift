@@ -18,7 +18,9 @@ final class DovecotServer: @unchecked Sendable {
     var url: String { "imap://127.0.0.1:\(port)/INBOX" }
     private var maildir: String { directory.file("mail/\(user)") }
 
-    init() throws {
+    /// - Parameter capabilities: replaces the announced `CAPABILITY` list (e.g. one without
+    ///   `IDLE`, to test the polling fallback); `nil` keeps dovecot's.
+    init(capabilities: String? = nil) throws {
         directory = try TemporaryDirectory(prefix: "intake-dovecot")
         port = try FreePort.next()
         let root = directory.path
@@ -41,6 +43,7 @@ final class DovecotServer: @unchecked Sendable {
             disable_plaintext_auth = no
             auth_mechanisms = plain login
             mail_location = maildir:\(root)/mail/%u
+            \(capabilities.map { "imap_capability = \($0)" } ?? "")
             \(users)
             passdb {
               driver = passwd-file

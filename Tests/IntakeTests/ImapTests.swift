@@ -7,28 +7,30 @@ import Storage
 import Testing
 import TestSupport
 
-@Suite("E-mail by IMAP polling (real dovecot)", .serialized, .enabled(if: DovecotServer.isAvailable))
+/// Polls `condition` for up to `seconds`.
+func waitFor(_ seconds: Double = 20, _ condition: () throws -> Bool) throws -> Bool {
+    let limit = Date().addingTimeInterval(seconds)
+    while Date() < limit {
+        if try condition() { return true }
+        usleep(100_000)
+    }
+    return try condition()
+}
+
+@Suite("E-mail by IMAP (real dovecot)", .serialized, .enabled(if: DovecotServer.isAvailable))
 struct ImapTests {
-    @Test("the service polls a dovecot mailbox: new mail opens tickets, replies thread, rejected mail is flagged, nothing is taken twice", arguments: TestEngines.all)
+    @Test("the service polls a dovecot mailbox (IDLE off): new mail opens tickets, replies thread, rejected mail is flagged, nothing is taken twice", arguments: TestEngines.all)
     func polling(engine: DatabaseEngine) throws {
         let dovecot = try DovecotServer()
         defer { dovecot.stop() }
         let harness = try IntakeHarness(engine, environment: [
             "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
-            "INTAKE_IMAP_INTERVAL_SECONDS": "0.2",
+            "INTAKE_IMAP_INTERVAL_SECONDS": "0.2", "INTAKE_IMAP_IDLE": "false",
         ])
         let acme = try harness.organization("Acme", taxID: "11222333000181")
         _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
         try dovecot.deliver(Fixtures.bytes("thunderbird-new-ticket.eml"))
         try dovecot.deliver(Fixtures.bytes("unknown-sender.eml"))
-        func waitFor(_ condition: () throws -> Bool) throws -> Bool {
-            let limit = Date().addingTimeInterval(20)
-            while Date() < limit {
-                if try condition() { return true }
-                usleep(100_000)
-            }
-            return try condition()
-        }
         #expect(try waitFor { try harness.count("tickets") == 1 })
         let mailbox = ImapMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
         #expect(try waitFor { try mailbox.unseen().isEmpty && mailbox.search("FLAGGED").count == 1 }, "the unknown sender's mail is flagged")
@@ -43,5 +45,68 @@ struct ImapTests {
         #expect(try waitFor { try harness.count("ticket_messages") == 1 && mailbox.unseen().isEmpty })
         #expect(try harness.count("tickets") == 1)
         #expect(try harness.events(IntakeV1.CustomerReplied.self).first?.channel == "email")
+    }
+
+    @Test("with IDLE new mail is taken in at once, moved to the processed folder; a rejected message is flagged and bounced through SMTP",
+          .enabled(if: SmtpSink.isAvailable), arguments: TestEngines.all)
+    func idleMoveAndBounce(engine: DatabaseEngine) throws {
+        let dovecot = try DovecotServer()
+        defer { dovecot.stop() }
+        let smtp = try SmtpSink()
+        defer { smtp.stop() }
+        // Polling every 120 s: anything taken in within seconds came through IDLE.
+        let harness = try IntakeHarness(engine, environment: [
+            "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
+            "INTAKE_IMAP_INTERVAL_SECONDS": "120", "INTAKE_IMAP_PROCESSED_FOLDER": "Processadas",
+            "INTAKE_SMTP_URL": smtp.url, "INTAKE_BOUNCE_FROM": "suporte@suporte.example",
+        ])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
+        let inbox = ImapMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
+        let processed = ImapMailbox(url: dovecot.url.replacingOccurrences(of: "/INBOX", with: "/Processadas"),
+                                    user: dovecot.user, password: dovecot.password)
+        #expect(try inbox.supportsIdle())
+        // The folder is created by the first round; give the poller time to enter IDLE.
+        #expect(try waitFor(10) { (try? processed.search("ALL")) != nil })
+        Thread.sleep(forTimeInterval: 1)
+
+        try dovecot.deliver(Fixtures.bytes("thunderbird-new-ticket.eml"))
+        #expect(try waitFor(10) { try harness.count("tickets") == 1 }, "taken in through IDLE, long before the next poll")
+        #expect(try waitFor(10) { try processed.search("ALL").count == 1 && inbox.search("ALL").isEmpty }, "moved out of INBOX")
+
+        try dovecot.deliver(Fixtures.bytes("unknown-sender.eml"))
+        try dovecot.deliver(Fixtures.text("unknown-sender.eml",
+                                          replacing: ["Message-ID: <unknown-1@": "Auto-Submitted: auto-replied\nMessage-ID: <unknown-2@"]))
+        #expect(try waitFor(10) { try inbox.search("FLAGGED").count == 2 && inbox.unseen().isEmpty }, "rejected mail stays, flagged")
+        #expect(try waitFor(10) { smtp.messages().count == 1 }, "one bounce: the automatic message is not answered")
+        Thread.sleep(forTimeInterval: 0.5)
+        let bounces = smtp.messages()
+        #expect(bounces.count == 1)
+        #expect(smtp.recipients() == [["alguem@desconhecido.example"]])
+        let bounce = bounces.first ?? ""
+        #expect(bounce.contains("Auto-Submitted: auto-replied"))
+        #expect(bounce.contains("In-Reply-To: <unknown-1@desconhecido.example>"))
+        #expect(bounce.contains("Preciso de ajuda"))
+        #expect(bounce.contains("Motivo:") && bounce.contains("Reason:"))
+        #expect(try processed.search("ALL").count == 1)
+        #expect(try harness.count("tickets") == 1)
+    }
+
+    @Test("a server without IDLE is polled", arguments: TestEngines.all)
+    func fallbackToPolling(engine: DatabaseEngine) throws {
+        let dovecot = try DovecotServer(capabilities: "IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE MOVE UIDPLUS")
+        defer { dovecot.stop() }
+        let harness = try IntakeHarness(engine, environment: [
+            "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
+            "INTAKE_IMAP_INTERVAL_SECONDS": "0.3",
+        ])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
+        Thread.sleep(forTimeInterval: 1)
+        try dovecot.deliver(Fixtures.bytes("thunderbird-new-ticket.eml"))
+        #expect(try waitFor(10) { try harness.count("tickets") == 1 })
+        let inbox = ImapMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
+        #expect(try inbox.supportsIdle() == false)
+        #expect(try inbox.search("ALL").count == 1, "no processed folder configured: the message stays, seen")
     }
 }

@@ -155,3 +155,48 @@ struct MailIngestTests {
         #expect(try harness.client.call(IntakeV1.Intake.getTicket, get, options: harness.staff).attachments.count == 1)
     }
 }
+
+@Suite("Bounces of rejected e-mail")
+struct MailBounceTests {
+    static func mail(_ headers: String) throws -> MailMessage {
+        try MailMessage(raw: Array("""
+            From: Alguém <alguem@desconhecido.example>\r
+            To: suporte@suporte.example\r
+            Subject: =?UTF-8?B?w4FndWEgbm8gc2Vydmlkb3I=?=\r
+            Message-ID: <m1@desconhecido.example>\r
+            \(headers)MIME-Version: 1.0\r
+            Content-Type: text/plain; charset=utf-8\r
+            \r
+            Olá.\r
+
+            """.utf8))
+    }
+
+    @Test("automatic messages, null senders and daemons are never answered (RFC 3834)")
+    func loops() throws {
+        #expect(MailBounce.mayAnswer(try Self.mail("")))
+        #expect(MailBounce.mayAnswer(try Self.mail("Auto-Submitted: no\r\n")))
+        #expect(!MailBounce.mayAnswer(try Self.mail("Auto-Submitted: auto-replied\r\n")))
+        #expect(!MailBounce.mayAnswer(try Self.mail("Precedence: bulk\r\n")))
+        #expect(!MailBounce.mayAnswer(try Self.mail("Return-Path: <>\r\n")))
+        var daemon = try Self.mail("")
+        daemon.fromAddress = "MAILER-DAEMON@mx.example".lowercased()
+        #expect(!MailBounce.mayAnswer(daemon))
+    }
+
+    @Test("the answer names the reason in both languages, threads on the original and marks itself automatic")
+    func compose() throws {
+        let bounce = MailBounce(smtpURL: "smtp://127.0.0.1:1", from: "suporte@suporte.example")
+        let text = String(decoding: bounce.compose(answering: try Self.mail(""), reason: "remetente desconhecido / unknown sender"),
+                          as: UTF8.self)
+        #expect(text.contains("To: alguem@desconhecido.example\r\n"))
+        #expect(text.contains("In-Reply-To: <m1@desconhecido.example>\r\n"))
+        #expect(text.contains("Auto-Submitted: auto-replied\r\n"))
+        #expect(text.contains("Subject: =?UTF-8?B?"), "a non-ASCII subject is RFC 2047 encoded")
+        #expect(text.contains("Motivo: remetente desconhecido / unknown sender"))
+        #expect(text.contains("Água no servidor"))
+        // Parsed back by GMime, the subject reads as written.
+        let parsed = try MailMessage(raw: Array(text.utf8))
+        #expect(parsed.subject == "Não registrada / Not registered: Água no servidor")
+    }
+}

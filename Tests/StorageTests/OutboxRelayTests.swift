@@ -32,11 +32,18 @@ struct OutboxRelayTests {
         #expect(try relay.runOnce() == 2)
         #expect(delivered.current == ["b1", "b2"])
         #expect(try relay.runOnce() == 0, "key a waits for its backoff")
+        // What Stats/Outbox reports: a1..a3 pending, a1 retrying, the oldest about 2 s old.
+        let stats = try db.read { try Outbox.stats($0) }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect(stats.pending == 3 && stats.retrying == 1)
+        #expect((stats.oldestCreatedAt ?? now) <= now - 1_900)
         #expect(try db.read { try $0.scalar("SELECT last_error FROM storage_outbox WHERE event_id = 'a1'") } == "injected failure")
         Thread.sleep(forTimeInterval: 0.65)
         #expect(try relay.runOnce() == 3)
         #expect(delivered.current == ["b1", "b2", "a1", "a2", "a3"])
         #expect(try relay.pending() == 0)
+        let empty = try db.read { try Outbox.stats($0) }
+        #expect(empty.pending == 0 && empty.oldestCreatedAt == nil && empty.retrying == 0)
         #expect(relay.deliveredCount == 5 && relay.failedCount == 1)
     }
 
@@ -53,6 +60,36 @@ struct OutboxRelayTests {
             }
         }
         #expect(try db.read { try Outbox.pendingCount($0) } == 1, "an event rolls back with its transaction")
+    }
+
+    @Test("several events enqueued with one call are delivered per key in the order given", arguments: TestEngines.all)
+    func batchEnqueue(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        try db.write { tx throws in
+            try Outbox.enqueue(tx, [("x1", "x"), ("y1", "y"), ("x2", "x"), ("z1", "z"), ("x3", "x")].map {
+                OutboxEvent(id: $0.0, type: "ocorrencias.test.v1.Event", key: $0.1, payload: Array($0.0.utf8))
+            })
+            try Outbox.enqueue(tx, [OutboxEvent]())
+            // A key created in this transaction: no lock needed, same rows.
+            try Outbox.enqueue(tx, [OutboxEvent(id: "n1", type: "ocorrencias.test.v1.Event", key: "new", payload: Array("n1".utf8))],
+                               keysAreNew: true)
+        }
+        let delivered = Locked<[String]>([])
+        let relay = OutboxRelay(database: db, name: "test") { event in
+            #expect(event.payload == Array(event.id.utf8))
+            delivered.withLock { $0.append(event.id) }
+        }
+        #expect(try relay.runOnce() == 6)
+        #expect(delivered.current.filter { $0.hasPrefix("x") } == ["x1", "x2", "x3"])
+        #expect(Set(delivered.current) == ["x1", "x2", "x3", "y1", "z1", "n1"])
+        expectStorageError(.uniqueViolation) {
+            try db.write { tx throws in
+                try Outbox.enqueue(tx, [OutboxEvent(id: "new", type: "t", key: "k", payload: []),
+                                        OutboxEvent(id: "new", type: "t", key: "k", payload: [])])
+            }
+        }
+        #expect(try db.read { try Outbox.pendingCount($0) } == 0, "a failed batch stores none of its events")
     }
 
     @Test("a relay that dies mid-batch loses its lease and another relay takes over", arguments: TestEngines.all)

@@ -204,5 +204,18 @@ import TestSupport
         #expect(try ids(.atRisk) == ["risky"])
         #expect(try ids(.paused) == ["waiting"])
         #expect(try ids(.onTrack) == ["answered-late", "fine", "risky", "waiting"].filter { $0 != "risky" })
+
+        // The same states as the queue's rows show them (ListQueue's sla_state / sla_due_at_ms).
+        let states = try database.read { tx in
+            try SLAQueueFilter.states(tx, ticketIDs: ["late", "risky", "waiting", "fine", "answered-late", "unknown"], now: sp("2027-03-01 12:40"))
+        }
+        #expect(states["late"]?.state == "breached" && states["late"]?.dueAt == sp("2027-03-01 13:00"))
+        #expect(states["risky"]?.state == "at_risk" && states["risky"]?.dueAt == sp("2027-03-01 13:00"))
+        #expect(states["waiting"]?.state == "paused" && states["waiting"]?.dueAt == 0, "\(String(describing: states["waiting"]))")
+        #expect(states["fine"]?.state == "on_time" && (states["fine"]?.dueAt ?? 0) > sp("2027-03-01 12:40"))
+        #expect(states["unknown"] == nil)
+        // A running target past its due time shows as breached before its timer marks it.
+        let later = try database.read { tx in try SLAQueueFilter.states(tx, ticketIDs: ["risky"], now: sp("2027-03-01 13:05")) }
+        #expect(later["risky"]?.state == "breached")
     }
 }

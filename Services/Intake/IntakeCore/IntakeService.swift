@@ -36,6 +36,9 @@ public enum IntakeService {
         }
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
         runtime.addBackground(EventPublisher(source: "intake").relay(runtime: runtime))
+        if settings.garbageCollectionIntervalSeconds > 0 {
+            runtime.addBackground(GarbageCollector(intake: intake, logger: runtime.logger))
+        }
         if let poller = try MailPoller.fromEnvironment(runtime.configuration.environment, intake: intake,
                                                        tokens: ReplyToken(secret: runtime.secret), logger: runtime.logger) {
             runtime.addBackground(poller)

@@ -11,6 +11,9 @@ import ServiceKit
 /// | refuse tickets of suppliers | `INTAKE_FORBID_SUPPLIER_TICKETS` | `true` |
 /// | attachment store | `INTAKE_ATTACHMENTS_DIR` | `<data-dir>/attachments` |
 /// | group commit of concurrent opens (SQLite) | `INTAKE_GROUP_COMMIT` | `false` |
+/// | uploads never attached are removed after | `INTAKE_PENDING_UPLOAD_MAX_AGE_SECONDS` | 86400 (one day) |
+/// | time between garbage collections | `INTAKE_GC_INTERVAL_SECONDS` | 3600 (0 turns it off) |
+/// | rows per garbage-collection batch | `INTAKE_GC_BATCH` | 500 |
 public struct IntakeSettings: Sendable {
     public var maxFileBytes: Int64 = 100 << 20
     public var maxTicketBytes: Int64 = 1 << 30
@@ -20,6 +23,12 @@ public struct IntakeSettings: Sendable {
     /// On SQLite, run concurrent ticket opens in one transaction (each in its own savepoint).
     /// Off by default: no gain was measured on the 2-core test machine (docs/BENCHMARKS-intake.md).
     public var groupCommit = false
+    /// Uploads on no ticket older than this are removed by the garbage collector.
+    public var pendingUploadMaxAgeMilliseconds: Int64 = 86_400_000
+    /// Seconds between garbage collections; 0 turns the collector off.
+    public var garbageCollectionIntervalSeconds = 3600.0
+    /// Attachments (and contents) removed per transaction batch.
+    public var garbageCollectionBatchSize = 500
 
     public init(attachmentsDirectory: String) {
         self.attachmentsDirectory = attachmentsDirectory
@@ -44,6 +53,17 @@ public struct IntakeSettings: Sendable {
             case "0", "false", "no": forbidSupplierTickets = false
             default: throw ConfigurationError("invalid INTAKE_FORBID_SUPPLIER_TICKETS=\(text)")
             }
+        }
+        func seconds(_ name: String) throws -> Double? {
+            guard let text = environment[name], !text.isEmpty else { return nil }
+            guard let value = Double(text), value >= 0, value.isFinite else { throw ConfigurationError("invalid \(name)=\(text)") }
+            return value
+        }
+        if let value = try seconds("INTAKE_PENDING_UPLOAD_MAX_AGE_SECONDS") { pendingUploadMaxAgeMilliseconds = Int64(value * 1000) }
+        if let value = try seconds("INTAKE_GC_INTERVAL_SECONDS") { garbageCollectionIntervalSeconds = value }
+        if let value = try number("INTAKE_GC_BATCH") {
+            guard value > 0 else { throw ConfigurationError("invalid INTAKE_GC_BATCH=0") }
+            garbageCollectionBatchSize = Int(value)
         }
         if let text = environment["INTAKE_GROUP_COMMIT"], !text.isEmpty {
             switch text.lowercased() {

@@ -120,6 +120,55 @@ extension IntakeV1 {
         public init() {}
     }
 
+    /// Agents' paging through the organizations, by name.
+    public struct ListOrganizationsRequest: Sendable, Hashable {
+        /// Only organizations whose name starts with this (case and accents ignored).
+        public var namePrefix: String = ""
+        /// At most this many per page (default 50, at most 500).
+        public var pageSize: Int32 = 0
+        /// `next_page_token` of the previous page; empty for the first.
+        public var pageToken: String = ""
+        public var includeInactive: Bool = false
+        /// ORGANIZATION_KIND_UNSPECIFIED: every kind.
+        public var kind: IntakeV1.OrganizationKind = .unspecified
+
+        public init() {}
+    }
+
+    public struct ListOrganizationsResponse: Sendable, Hashable {
+        public var organizations: [IntakeV1.Organization] = []
+        /// Empty on the last page.
+        public var nextPageToken: String = ""
+
+        public init() {}
+    }
+
+    /// A person of a representative (a reseller's or consultant's own staff).
+    public struct RepresentativeContact: Sendable, Hashable {
+        public var id: String = ""
+        public var representativeID: String = ""
+        public var name: String = ""
+        public var email: String = ""
+        public var phone: String = ""
+        public var active: Bool = false
+        public var createdAtMs: Int64 = 0
+
+        public init() {}
+    }
+
+    public struct RepresentativeRequest: Sendable, Hashable {
+        public var representativeID: String = ""
+        public var includeInactive: Bool = false
+
+        public init() {}
+    }
+
+    public struct ListRepresentativeContactsResponse: Sendable, Hashable {
+        public var contacts: [IntakeV1.RepresentativeContact] = []
+
+        public init() {}
+    }
+
     /// ---------------------------------------------------------------- opening a ticket
     public struct CustomFieldValue: Sendable, Hashable {
         public var key: String = ""
@@ -576,6 +625,119 @@ extension IntakeV1.LookupCustomersResponse: ProtoMessage {
             self.representatives = (0..<c.pointee.n_representatives).map { (_items[$0].map { IntakeV1.Representative(_c: $0) } ?? IntakeV1.Representative()) }
         } else {
             self.representatives = []
+        }
+    }
+}
+
+extension IntakeV1.ListOrganizationsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__ListOrganizationsRequest
+    public static var protoName: String { "ocorrencias.intake.v1.ListOrganizationsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__ListOrganizationsRequest(); ocorrencias__intake__v1__list_organizations_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__ListOrganizationsRequest>) { ocorrencias__intake__v1__list_organizations_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__ListOrganizationsRequest, arena: inout ProtoArena) {
+        if !self.namePrefix.isEmpty { c.name_prefix = arena.cString(self.namePrefix) }
+        c.page_size = self.pageSize
+        if !self.pageToken.isEmpty { c.page_token = arena.cString(self.pageToken) }
+        c.include_inactive = (self.includeInactive ? 1 : 0)
+        c.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListOrganizationsRequest>) {
+        self.namePrefix = _ProtoRuntime.string(c.pointee.name_prefix)
+        self.pageSize = c.pointee.page_size
+        self.pageToken = _ProtoRuntime.string(c.pointee.page_token)
+        self.includeInactive = (c.pointee.include_inactive != 0)
+        self.kind = IntakeV1.OrganizationKind(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
+    }
+}
+
+extension IntakeV1.ListOrganizationsResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__ListOrganizationsResponse
+    public static var protoName: String { "ocorrencias.intake.v1.ListOrganizationsResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__ListOrganizationsResponse(); ocorrencias__intake__v1__list_organizations_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__ListOrganizationsResponse>) { ocorrencias__intake__v1__list_organizations_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__ListOrganizationsResponse, arena: inout ProtoArena) {
+        if !self.organizations.isEmpty {
+            c.n_organizations = self.organizations.count
+            c.organizations = arena.messages(self.organizations)
+        }
+        if !self.nextPageToken.isEmpty { c.next_page_token = arena.cString(self.nextPageToken) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListOrganizationsResponse>) {
+        if c.pointee.n_organizations > 0, let _items = c.pointee.organizations {
+            self.organizations = (0..<c.pointee.n_organizations).map { (_items[$0].map { IntakeV1.Organization(_c: $0) } ?? IntakeV1.Organization()) }
+        } else {
+            self.organizations = []
+        }
+        self.nextPageToken = _ProtoRuntime.string(c.pointee.next_page_token)
+    }
+}
+
+extension IntakeV1.RepresentativeContact: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__RepresentativeContact
+    public static var protoName: String { "ocorrencias.intake.v1.RepresentativeContact" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__RepresentativeContact(); ocorrencias__intake__v1__representative_contact__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__RepresentativeContact>) { ocorrencias__intake__v1__representative_contact__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__RepresentativeContact, arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+        if !self.representativeID.isEmpty { c.representative_id = arena.cString(self.representativeID) }
+        if !self.name.isEmpty { c.name = arena.cString(self.name) }
+        if !self.email.isEmpty { c.email = arena.cString(self.email) }
+        if !self.phone.isEmpty { c.phone = arena.cString(self.phone) }
+        c.active = (self.active ? 1 : 0)
+        c.created_at_ms = self.createdAtMs
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__RepresentativeContact>) {
+        self.id = _ProtoRuntime.string(c.pointee.id)
+        self.representativeID = _ProtoRuntime.string(c.pointee.representative_id)
+        self.name = _ProtoRuntime.string(c.pointee.name)
+        self.email = _ProtoRuntime.string(c.pointee.email)
+        self.phone = _ProtoRuntime.string(c.pointee.phone)
+        self.active = (c.pointee.active != 0)
+        self.createdAtMs = c.pointee.created_at_ms
+    }
+}
+
+extension IntakeV1.RepresentativeRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__RepresentativeRequest
+    public static var protoName: String { "ocorrencias.intake.v1.RepresentativeRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__RepresentativeRequest(); ocorrencias__intake__v1__representative_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__RepresentativeRequest>) { ocorrencias__intake__v1__representative_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__RepresentativeRequest, arena: inout ProtoArena) {
+        if !self.representativeID.isEmpty { c.representative_id = arena.cString(self.representativeID) }
+        c.include_inactive = (self.includeInactive ? 1 : 0)
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__RepresentativeRequest>) {
+        self.representativeID = _ProtoRuntime.string(c.pointee.representative_id)
+        self.includeInactive = (c.pointee.include_inactive != 0)
+    }
+}
+
+extension IntakeV1.ListRepresentativeContactsResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__ListRepresentativeContactsResponse
+    public static var protoName: String { "ocorrencias.intake.v1.ListRepresentativeContactsResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__ListRepresentativeContactsResponse(); ocorrencias__intake__v1__list_representative_contacts_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__ListRepresentativeContactsResponse>) { ocorrencias__intake__v1__list_representative_contacts_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__ListRepresentativeContactsResponse, arena: inout ProtoArena) {
+        if !self.contacts.isEmpty {
+            c.n_contacts = self.contacts.count
+            c.contacts = arena.messages(self.contacts)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListRepresentativeContactsResponse>) {
+        if c.pointee.n_contacts > 0, let _items = c.pointee.contacts {
+            self.contacts = (0..<c.pointee.n_contacts).map { (_items[$0].map { IntakeV1.RepresentativeContact(_c: $0) } ?? IntakeV1.RepresentativeContact()) }
+        } else {
+            self.contacts = []
         }
     }
 }
@@ -1182,6 +1344,36 @@ extension IntakeV1 {
             path: "/ocorrencias.intake.v1.Intake/LookupCustomers",
             clientStreaming: false,
             serverStreaming: false)
+        /// Agents' views of the directory (staff only).
+        public static let listOrganizations = RPCMethod<IntakeV1.ListOrganizationsRequest, IntakeV1.ListOrganizationsResponse>(
+            path: "/ocorrencias.intake.v1.Intake/ListOrganizations",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let getRepresentative = RPCMethod<IntakeV1.RepresentativeRequest, IntakeV1.Representative>(
+            path: "/ocorrencias.intake.v1.Intake/GetRepresentative",
+            clientStreaming: false,
+            serverStreaming: false)
+        /// Replaces name, e-mail, phone, active and the organizations represented.
+        public static let updateRepresentative = RPCMethod<IntakeV1.Representative, IntakeV1.Representative>(
+            path: "/ocorrencias.intake.v1.Intake/UpdateRepresentative",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listRepresentativeOrganizations = RPCMethod<IntakeV1.RepresentativeRequest, IntakeV1.ListOrganizationsResponse>(
+            path: "/ocorrencias.intake.v1.Intake/ListRepresentativeOrganizations",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let addRepresentativeContact = RPCMethod<IntakeV1.RepresentativeContact, IntakeV1.RepresentativeContact>(
+            path: "/ocorrencias.intake.v1.Intake/AddRepresentativeContact",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let updateRepresentativeContact = RPCMethod<IntakeV1.RepresentativeContact, IntakeV1.RepresentativeContact>(
+            path: "/ocorrencias.intake.v1.Intake/UpdateRepresentativeContact",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listRepresentativeContacts = RPCMethod<IntakeV1.RepresentativeRequest, IntakeV1.ListRepresentativeContactsResponse>(
+            path: "/ocorrencias.intake.v1.Intake/ListRepresentativeContacts",
+            clientStreaming: false,
+            serverStreaming: false)
         /// Opening and reading tickets.
         public static let openTicket = RPCMethod<IntakeV1.OpenTicketRequest, IntakeV1.OpenTicketResponse>(
             path: "/ocorrencias.intake.v1.Intake/OpenTicket",
@@ -1246,6 +1438,6 @@ extension IntakeV1 {
             path: "/ocorrencias.intake.v1.Intake/PutSupportPolicy",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [createOrganization.info, updateOrganization.info, getOrganization.info, addContact.info, updateContact.info, setContactActive.info, deleteContact.info, createRepresentative.info, lookupCustomers.info, openTicket.info, getTicket.info, uploadAttachment.info, downloadAttachment.info, reply.info, cancelTicket.info, changeTicketContact.info, listChannels.info, putChannel.info, listOrigins.info, putOrigin.info, listCustomFields.info, putCustomField.info, getSupportPolicy.info, putSupportPolicy.info]
+        public static let methods: [RPCMethodInfo] = [createOrganization.info, updateOrganization.info, getOrganization.info, addContact.info, updateContact.info, setContactActive.info, deleteContact.info, createRepresentative.info, lookupCustomers.info, listOrganizations.info, getRepresentative.info, updateRepresentative.info, listRepresentativeOrganizations.info, addRepresentativeContact.info, updateRepresentativeContact.info, listRepresentativeContacts.info, openTicket.info, getTicket.info, uploadAttachment.info, downloadAttachment.info, reply.info, cancelTicket.info, changeTicketContact.info, listChannels.info, putChannel.info, listOrigins.info, putOrigin.info, listCustomFields.info, putCustomField.info, getSupportPolicy.info, putSupportPolicy.info]
     }
 }

@@ -26,6 +26,23 @@ extension RpcV1 {
         public init() {}
     }
 
+    /// The service's transactional outbox (events written but not yet delivered to subscribers).
+    public struct OutboxStatsRequest: Sendable, Hashable {
+
+        public init() {}
+    }
+
+    public struct OutboxStatsResponse: Sendable, Hashable {
+        /// Rows waiting in the outbox (one per subscriber of each event).
+        public var pending: Int64 = 0
+        /// Age of the oldest pending row in milliseconds; 0 when none.
+        public var oldestPendingAgeMs: Int64 = 0
+        /// Pending rows that failed at least once and wait for a retry.
+        public var retrying: Int64 = 0
+
+        public init() {}
+    }
+
     public struct ListMethodsRequest: Sendable, Hashable {
 
         public init() {}
@@ -93,6 +110,38 @@ extension RpcV1.HealthCheckResponse: ProtoMessage {
     public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__HealthCheckResponse>) {
         self.status = RpcV1.HealthCheckResponse.ServingStatus(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.status.rawValue))
         self.detail = _ProtoRuntime.string(c.pointee.detail)
+    }
+}
+
+extension RpcV1.OutboxStatsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Rpc__V1__OutboxStatsRequest
+    public static var protoName: String { "ocorrencias.rpc.v1.OutboxStatsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Rpc__V1__OutboxStatsRequest(); ocorrencias__rpc__v1__outbox_stats_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Rpc__V1__OutboxStatsRequest>) { ocorrencias__rpc__v1__outbox_stats_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Rpc__V1__OutboxStatsRequest, arena: inout ProtoArena) {
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__OutboxStatsRequest>) {
+    }
+}
+
+extension RpcV1.OutboxStatsResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Rpc__V1__OutboxStatsResponse
+    public static var protoName: String { "ocorrencias.rpc.v1.OutboxStatsResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Rpc__V1__OutboxStatsResponse(); ocorrencias__rpc__v1__outbox_stats_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Rpc__V1__OutboxStatsResponse>) { ocorrencias__rpc__v1__outbox_stats_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Rpc__V1__OutboxStatsResponse, arena: inout ProtoArena) {
+        c.pending = self.pending
+        c.oldest_pending_age_ms = self.oldestPendingAgeMs
+        c.retrying = self.retrying
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__OutboxStatsResponse>) {
+        self.pending = c.pointee.pending
+        self.oldestPendingAgeMs = c.pointee.oldest_pending_age_ms
+        self.retrying = c.pointee.retrying
     }
 }
 
@@ -194,6 +243,17 @@ extension RpcV1 {
             clientStreaming: false,
             serverStreaming: false)
         public static let methods: [RPCMethodInfo] = [check.info]
+    }
+}
+
+extension RpcV1 {
+    public enum Stats: RPCServiceDescriptor {
+        public static let serviceName = "ocorrencias.rpc.v1.Stats"
+        public static let outbox = RPCMethod<RpcV1.OutboxStatsRequest, RpcV1.OutboxStatsResponse>(
+            path: "/ocorrencias.rpc.v1.Stats/Outbox",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let methods: [RPCMethodInfo] = [outbox.info]
     }
 }
 

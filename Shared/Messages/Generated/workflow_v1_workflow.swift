@@ -245,6 +245,13 @@ extension WorkflowV1 {
         public var pingPong: Bool = false
         public var status: WorkflowV1.StatusInfo? = nil
         public var contactName: String = ""
+        /// Staff listings (ListQueue) only, from workflow's SLA clocks (one query per page): "breached" (a
+        /// target is late), "at_risk" (a running target passed its warning share), "paused" (a clock
+        /// waits on the customer), "on_time" (running, neither late nor at risk), or "" (no clock runs).
+        public var slaState: String = ""
+        /// The due time of the breached target (when breached), else of the nearest running target;
+        /// 0 when none.
+        public var slaDueAtMs: Int64 = 0
 
         public init() {}
     }
@@ -1405,6 +1412,8 @@ extension WorkflowV1.TicketRow: ProtoMessage {
         c.ping_pong = (self.pingPong ? 1 : 0)
         if let value = self.status { c.status = arena.message(value) }
         if !self.contactName.isEmpty { c.contact_name = arena.cString(self.contactName) }
+        if !self.slaState.isEmpty { c.sla_state = arena.cString(self.slaState) }
+        c.sla_due_at_ms = self.slaDueAtMs
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketRow>) {
@@ -1427,6 +1436,8 @@ extension WorkflowV1.TicketRow: ProtoMessage {
         self.pingPong = (c.pointee.ping_pong != 0)
         self.status = c.pointee.status.map { WorkflowV1.StatusInfo(_c: $0) }
         self.contactName = _ProtoRuntime.string(c.pointee.contact_name)
+        self.slaState = _ProtoRuntime.string(c.pointee.sla_state)
+        self.slaDueAtMs = c.pointee.sla_due_at_ms
     }
 }
 

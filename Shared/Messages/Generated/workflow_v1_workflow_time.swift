@@ -229,6 +229,29 @@ extension WorkflowV1 {
         public init() {}
     }
 
+    /// The satisfaction survey of one finished ticket, for the signed-in customer's ticket page.
+    public struct GetTicketSurveyRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+
+        public init() {}
+    }
+
+    public struct TicketSurvey: Sendable, Hashable {
+        public var ticketID: String = ""
+        /// False when the ticket has no survey (not finished yet).
+        public var available: Bool = false
+        /// The signed token AnswerSurvey takes; only to customers of the ticket's organization, while
+        /// unanswered and not expired.
+        public var token: String = ""
+        public var expiresAtMs: Int64 = 0
+        public var answered: Bool = false
+        public var score: Int32 = 0
+        public var comment: String = ""
+        public var answeredAtMs: Int64 = 0
+
+        public init() {}
+    }
+
     public struct SurveyResultsRequest: Sendable, Hashable {
         /// "agent", "group", "product", "module", "category", "organization".
         public var groupBy: String = ""
@@ -907,6 +930,50 @@ extension WorkflowV1.AnswerSurveyResponse: ProtoMessage {
     }
 }
 
+extension WorkflowV1.GetTicketSurveyRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__GetTicketSurveyRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.GetTicketSurveyRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__GetTicketSurveyRequest(); ocorrencias__workflow__v1__get_ticket_survey_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__GetTicketSurveyRequest>) { ocorrencias__workflow__v1__get_ticket_survey_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__GetTicketSurveyRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketSurveyRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+    }
+}
+
+extension WorkflowV1.TicketSurvey: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__TicketSurvey
+    public static var protoName: String { "ocorrencias.workflow.v1.TicketSurvey" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__TicketSurvey(); ocorrencias__workflow__v1__ticket_survey__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__TicketSurvey>) { ocorrencias__workflow__v1__ticket_survey__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__TicketSurvey, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        c.available = (self.available ? 1 : 0)
+        if !self.token.isEmpty { c.token = arena.cString(self.token) }
+        c.expires_at_ms = self.expiresAtMs
+        c.answered = (self.answered ? 1 : 0)
+        c.score = self.score
+        if !self.comment.isEmpty { c.comment = arena.cString(self.comment) }
+        c.answered_at_ms = self.answeredAtMs
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketSurvey>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.available = (c.pointee.available != 0)
+        self.token = _ProtoRuntime.string(c.pointee.token)
+        self.expiresAtMs = c.pointee.expires_at_ms
+        self.answered = (c.pointee.answered != 0)
+        self.score = c.pointee.score
+        self.comment = _ProtoRuntime.string(c.pointee.comment)
+        self.answeredAtMs = c.pointee.answered_at_ms
+    }
+}
+
 extension WorkflowV1.SurveyResultsRequest: ProtoMessage {
     public typealias _CStruct = Ocorrencias__Workflow__V1__SurveyResultsRequest
     public static var protoName: String { "ocorrencias.workflow.v1.SurveyResultsRequest" }
@@ -1257,6 +1324,12 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.WorkflowTime/AnswerSurvey",
             clientStreaming: false,
             serverStreaming: false)
+        /// The survey of a ticket: customers of its organization get the token to answer it; staff see
+        /// the answer.
+        public static let getTicketSurvey = RPCMethod<WorkflowV1.GetTicketSurveyRequest, WorkflowV1.TicketSurvey>(
+            path: "/ocorrencias.workflow.v1.WorkflowTime/GetTicketSurvey",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let getSurveyResults = RPCMethod<WorkflowV1.SurveyResultsRequest, WorkflowV1.SurveyResultsResponse>(
             path: "/ocorrencias.workflow.v1.WorkflowTime/GetSurveyResults",
             clientStreaming: false,
@@ -1275,6 +1348,6 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.WorkflowTime/ExportMetricsReport",
             clientStreaming: false,
             serverStreaming: true)
-        public static let methods: [RPCMethodInfo] = [putCalendar.info, getCalendar.info, listCalendars.info, putSLAPolicy.info, deleteSLAPolicy.info, listSLAPolicies.info, getTicketSLA.info, putInactivityPolicy.info, deleteInactivityPolicy.info, listInactivityPolicies.info, installInactivityPreset.info, answerSurvey.info, getSurveyResults.info, getMetrics.info, exportMetrics.info, exportMetricsReport.info]
+        public static let methods: [RPCMethodInfo] = [putCalendar.info, getCalendar.info, listCalendars.info, putSLAPolicy.info, deleteSLAPolicy.info, listSLAPolicies.info, getTicketSLA.info, putInactivityPolicy.info, deleteInactivityPolicy.info, listInactivityPolicies.info, installInactivityPreset.info, answerSurvey.info, getTicketSurvey.info, getSurveyResults.info, getMetrics.info, exportMetrics.info, exportMetricsReport.info]
     }
 }

@@ -32,6 +32,48 @@ public enum Outbox {
             """, [.text(event.id), .text(event.type), .text(event.key), .blob(event.payload), .timestamp(event.createdAt)])
     }
 
+    /// Records several events in the caller's transaction with at most two statements (one
+    /// advisory-lock statement on PostgreSQL for all their keys, taken in key order, and one
+    /// multi-row `INSERT`), instead of two per event. Events of one key keep their order in
+    /// `events`; the ordering guarantees are those of the single-event `enqueue`.
+    ///
+    /// - Parameter keysAreNew: The keys name something created in this very transaction (a new
+    ///   ticket's id), so no other transaction can enqueue for them before this one commits and
+    ///   the advisory locks are skipped (one statement less on PostgreSQL).
+    /// - Throws: ``StorageError/Kind/uniqueViolation`` when an event with one of the ids exists.
+    public static func enqueue(_ executor: any SQLExecutor, _ events: [OutboxEvent], keysAreNew: Bool = false) throws {
+        guard events.count > 1 || keysAreNew else {
+            if let event = events.first { try enqueue(executor, event) }
+            return
+        }
+        guard !events.isEmpty else { return }
+        if executor.engine == .postgres && !keysAreNew {
+            let keys = Array(Set(events.map(\.key))).sorted()
+            let locks = keys.map { _ in "pg_advisory_xact_lock(\(keyLockClass), hashtext(?))" }.joined(separator: ", ")
+            try executor.execute("SELECT \(locks)", keys.map { .text($0) })
+        }
+        var values: [SQLValue] = []
+        values.reserveCapacity(events.count * 5)
+        for event in events {
+            values += [.text(event.id), .text(event.type), .text(event.key), .blob(event.payload), .timestamp(event.createdAt)]
+        }
+        let rows = Array(repeating: "(?, ?, ?, ?, ?, 0)", count: events.count).joined(separator: ", ")
+        try executor.execute("""
+            INSERT INTO storage_outbox (event_id, event_type, event_key, payload, created_at, next_attempt_at)
+            VALUES \(rows)
+            """, values)
+    }
+
+    /// What waits in the outbox: rows not delivered yet, the oldest one's creation time (epoch
+    /// milliseconds, nil when empty) and how many of them failed at least once.
+    public static func stats(_ executor: any SQLExecutor) throws -> (pending: Int, oldestCreatedAt: Int64?, retrying: Int) {
+        guard let row = try executor.queryOne("""
+            SELECT COUNT(*) AS n, MIN(created_at) AS oldest, SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS retrying
+            FROM storage_outbox
+            """) else { return (0, nil, 0) }
+        return (Int(try row.int("n")), try row.optionalInt("oldest"), Int(try row.optionalInt("retrying") ?? 0))
+    }
+
     /// The number of events not delivered yet.
     public static func pendingCount(_ executor: any SQLExecutor) throws -> Int {
         Int(try executor.queryOne("SELECT COUNT(*) AS n FROM storage_outbox")?.int("n") ?? 0)

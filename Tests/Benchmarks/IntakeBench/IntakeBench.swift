@@ -16,6 +16,8 @@ enum IntakeBench {
         var clients = 8
         var attachmentBytes = 4096
         var lookupContacts = 100_000
+        /// `INTAKE_GROUP_COMMIT` for the service under test (SQLite only).
+        var groupCommit = false
     }
 
     static func run() {
@@ -29,6 +31,7 @@ enum IntakeBench {
             case "--clients": options.clients = Int(value) ?? options.clients
             case "--attachment-bytes": options.attachmentBytes = Int(value) ?? options.attachmentBytes
             case "--lookup-contacts": options.lookupContacts = Int(value) ?? options.lookupContacts
+            case "--group-commit": options.groupCommit = value == "true"
             default: fail("unknown flag \(flag)")
             }
         }
@@ -56,7 +59,8 @@ enum IntakeBench {
                            "OCORRENCIAS_LOG_LEVEL": "notice",
                            // The relay has nowhere to deliver: events stay in the outbox, as written by each open.
                            "WORKFLOW_ADDRESSES": "127.0.0.1:9", "NOTIFICATION_ADDRESSES": "127.0.0.1:9",
-                           "INTAKE_DUPLICATE_WINDOW_SECONDS": "600"]
+                           "INTAKE_DUPLICATE_WINDOW_SECONDS": "600",
+                           "INTAKE_GROUP_COMMIT": options.groupCommit ? "true" : "false"]
         var postgresURL: String?
         if engine == .postgres {
             postgresURL = try PostgresTestServer.shared().createDatabase()
@@ -174,7 +178,9 @@ enum IntakeBench {
             : DatabaseConfiguration(url: try PostgresTestServer.shared().createDatabase(), sqlitePath: "")
         let database = try openDatabase(configuration, migrations: IntakeService.migrations)
         defer { database.close() }
-        let intake = try IntakeContext(database: database, settings: IntakeSettings(attachmentsDirectory: directory.path + "/att")) { _, _ in
+        var settings = IntakeSettings(attachmentsDirectory: directory.path + "/att")
+        settings.groupCommit = options.groupCommit
+        let intake = try IntakeContext(database: database, settings: settings) { _, _ in
             throw RPCError(.unavailable, "no workflow")
         }
         var agent = AuthV1.Principal()

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
 """Drives the portal in headless Chromium (Debian's chromium + chromium-driver, python3-selenium):
-a customer opens a ticket with an attachment after seeing a suggestion; an agent takes it and asks
-for information in public; the customer replies; the agent records the solution. Saves a
-screenshot of each page. Usage: portal_flow.py BASE_URL SCREENSHOT_DIR ATTACHMENT
+a customer opens a ticket with an attachment after seeing a suggestion; an agent sees it in the
+queue with its SLA badge, takes it and asks for information in public; the customer replies; the
+agent links an article, e-mails the customer, records the solution and proposes it (workflow's
+"totvs" flow: Resolvido); the customer accepts it and answers the satisfaction survey on the
+ticket page. Saves a screenshot of each page. Usage: portal_flow.py BASE_URL SCREENSHOT_DIR ATTACHMENT
 (customer and agent credentials in PORTAL_CUSTOMER / PORTAL_AGENT as email:password)."""
 import os
 import sys
@@ -25,7 +27,7 @@ options.binary_location = "/usr/bin/chromium"
 for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1100", "--disable-dev-shm-usage"):
     options.add_argument(flag)
 driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-wait = WebDriverWait(driver, 20)
+wait = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException))
 
 
 def shot(name):
@@ -46,7 +48,12 @@ def sign_out():
 
 
 def open_ticket_page(ticket):
-    driver.get(f"{base}/portal/#/t/{ticket}")
+    # The same URL with only a hash does not load the page again: refresh it then.
+    url = f"{base}/portal/#/t/{ticket}"
+    if driver.current_url == url:
+        driver.refresh()
+    else:
+        driver.get(url)
     wait.until(EC.presence_of_element_located((By.ID, "ticket-title")))
 
 
@@ -68,7 +75,8 @@ def history_contains(text, reload_ticket=None, seconds=20):
         time.sleep(0.5)
         if reload_ticket:
             open_ticket_page(reload_ticket)
-    raise AssertionError(f"history lacks {text!r}: {history_text()!r}")
+    statuses = [e.text for e in driver.find_elements(By.ID, "action-status")]
+    raise AssertionError(f"history lacks {text!r}: {history_text()!r} (status: {statuses!r})")
 
 
 try:
@@ -111,6 +119,20 @@ try:
         driver.refresh()
         wait.until(EC.presence_of_element_located((By.ID, "queue-filters")))
     assert ticket in driver.page_source, "ticket not in the queue"
+    # The SLA badge of the row: on time, with its due time.
+    def sla_badge():
+        found = driver.find_elements(By.CSS_SELECTOR, f'tr[data-ticket="{ticket}"] [data-sla]')
+        return found[0] if found else None
+    limit = time.time() + 15
+    while (sla_badge() is None or sla_badge().get_attribute("data-sla") != "on_time") and time.time() < limit:
+        time.sleep(0.5)
+        driver.refresh()
+        wait.until(EC.presence_of_element_located((By.ID, "queue-filters")))
+        wait.until(lambda d: ticket in d.page_source)
+    badge = sla_badge()
+    assert badge is not None, "no SLA badge: " + driver.find_element(By.ID, "queue").text
+    assert badge.get_attribute("data-sla") == "on_time", badge.get_attribute("data-sla")
+    assert "No prazo" in badge.text and "até" in badge.text, badge.text
     shot("4-agent-queue")
     open_ticket_page(ticket)
     driver.find_element(By.ID, "take").click()
@@ -137,10 +159,19 @@ try:
     wait.until(lambda d: d.find_element(By.ID, "lang").text == "Português")
     sign_out()
 
-    # The agent records the solution.
+    # The agent links a knowledge article (it appears in the history) and e-mails the customer.
     sign_in(*agent)
     open_ticket_page(ticket)
     history_contains("Segue o XML em anexo.", reload_ticket=ticket)
+    driver.find_element(By.ID, "article-query").send_keys("nota fiscal")
+    driver.find_element(By.ID, "article-search").click()
+    wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#article-hits .article-link"))).click()
+    history_contains("Artigo: Nota fiscal rejeitada", reload_ticket=ticket)
+    driver.find_element(By.ID, "email-subject").send_keys("Sobre a nota fiscal")
+    driver.find_element(By.ID, "email-body").send_keys("Estamos conferindo o XML enviado.")
+    driver.find_element(By.ID, "email-submit").click()
+    wait.until(EC.presence_of_element_located((By.ID, "email-sent")))
+    # The agent records the solution.
     driver.find_element(By.ID, "solution-text").send_keys("CNPJ do destinatário corrigido; nota transmitida.")
     driver.find_element(By.ID, "solution-submit").click()
     limit = time.time() + 20
@@ -151,16 +182,42 @@ try:
         time.sleep(0.5)
     assert "nota transmitida" in driver.find_element(By.ID, "ticket-solution").text
     shot("7-agent-solution")
+    # ... and proposes it to the customer: the move to Resolvido with a text for the customer.
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, '#move-stage option[value="resolvido"]')))
+    Select(driver.find_element(By.ID, "move-stage")).select_by_value("resolvido")
+    driver.find_element(By.CSS_SELECTOR, '#move-form input[name="public_note"]').send_keys("Nota transmitida; confirme, por favor.")
+    driver.find_element(By.CSS_SELECTOR, '#move-form button[type="submit"]').click()
+    wait.until(lambda d: "Resolvido" in d.find_element(By.ID, "ticket-stage").text)
     # The agent's dashboard: tickets by stage as an SVG chart drawn by the page.
     driver.find_element(By.ID, "nav-panel").click()
     chart = wait.until(EC.presence_of_element_located((By.ID, "stage-chart")))
     assert chart.find_elements(By.TAG_NAME, "rect"), "empty chart"
     shot("8-agent-dashboard")
     sign_out()
-    # The survey page from the e-mail link (shown, not answered: a real token only comes by e-mail).
+    # The customer accepts the proposed solution, then answers the survey on the ticket page.
+    sign_in(*customer)
+    open_ticket_page(ticket)
+    accept = wait.until(EC.element_to_be_clickable((By.ID, "accept-solution")))
+    assert driver.find_elements(By.ID, "reject-solution"), "no reject button"
+    shot("9-customer-verdict")
+    accept.click()
+    limit = time.time() + 20
+    while not driver.find_elements(By.ID, "ticket-survey-form") and time.time() < limit:
+        time.sleep(0.5)
+        open_ticket_page(ticket)
+    assert driver.find_elements(By.ID, "ticket-survey-form"), "no survey on the finished ticket"
+    driver.find_element(By.CSS_SELECTOR, "label:has(#ticket-survey-form-score-5)").click()
+    driver.find_element(By.ID, "ticket-survey-form-comment").send_keys("Resolvido rápido, obrigado.")
+    shot("10-customer-survey")
+    driver.find_element(By.ID, "ticket-survey-form-submit").click()
+    answer = wait.until(EC.presence_of_element_located((By.ID, "survey-answer")))
+    assert "5/5" in answer.text, answer.text
+    shot("11-customer-survey-answered")
+    sign_out()
+    # The survey page of the e-mailed link (anonymous: the signed token is the authorization).
     driver.get(base + "/portal/pesquisa#token=example")
     wait.until(EC.presence_of_element_located((By.ID, "survey-form")))
-    shot("9-survey")
+    shot("12-survey-link")
     print("OK", ticket)
 finally:
     driver.quit()

@@ -37,6 +37,8 @@ enum DomainRoutes {
         router.add(B.route("POST", "/v1/inactivity-policies/presets", "workflow", T.installInactivityPreset))
         // The survey link's signed token is the authorization: no sign-in needed.
         router.add(B.route("POST", "/v1/surveys/answer", "workflow", T.answerSurvey, access: .anonymous))
+        // The survey of a finished ticket: its customers get the token to answer it on the ticket page.
+        router.add(B.route("GET", "/v1/tickets/{id}/survey", "workflow", T.getTicketSurvey, path: ["id": "ticket_id"]))
         router.add(B.route("GET", "/v1/surveys/results", "workflow", T.getSurveyResults,
                            query: ["group_by": "group_by", "from_ms": "from_ms", "to_ms": "to_ms"]))
         router.add(B.route("GET", "/v1/reports/metrics", "workflow", T.getMetrics, query: ["from_day": "from_day", "to_day": "to_day"]))
@@ -102,7 +104,7 @@ enum DomainRoutes {
             if let categories = request.query["category"] { filter["categories"] = categories.split(separator: ",").map(String.init) }
             json["filter"] = filter
             if request.query["newest_first"] == "true" { json["newest_first"] = true }
-            return .json(try context.callJSON("workflow", WorkflowV1.Workflow.listQueue, json))
+            return .jsonText(try context.callJSONText("workflow", WorkflowV1.Workflow.listQueue, json))
         }
         router.add(B.route("GET", "/v1/tickets/search", "workflow", WorkflowV1.Workflow.searchTickets,
                            query: ["q": "query", "field": "field", "mode": "mode", "same_subject_as": "same_subject_as", "limit": "limit",
@@ -117,24 +119,35 @@ enum DomainRoutes {
             let fromQueue = request.query["from_queue"] == "true"
             // Both parts at once (the id is usually the ticket id); when the path held a code,
             // workflow is asked again with the id intake resolved.
+            // Each part is written as JSON text straight from its message (no dictionaries).
             let pending = context.startJSON("workflow", WorkflowV1.Workflow.getTicket, ["ticket_id": id, "from_queue": fromQueue])
-            let intake = try context.callJSON("intake", IntakeV1.Intake.getTicket, ["ticket": id])
-            let resolvedID = intake["id"] as? String ?? id
-            var body: [String: Any] = ["intake": intake]
+            let intakeBytes = try context.gateway.forward(service: "intake", path: IntakeV1.Intake.getTicket.path,
+                                                          payload: try ProtoJSON.encode(["ticket": id], as: IntakeV1.GetTicketRequest._descriptor.pointer),
+                                                          options: context.callOptions())
+            let intake = try ProtoJSON.jsonText(intakeBytes, as: IntakeV1.Ticket._descriptor.pointer, capturing: "id")
+            let resolvedID = (intake.captured ?? "").isEmpty ? id : intake.captured!
+            var body: [UInt8] = Array(#"{"intake":"#.utf8)
+            body.reserveCapacity(intake.json.count * 3)
+            body.append(contentsOf: intake.json)
+            body.append(contentsOf: #","workflow":"#.utf8)
             do {
+                let workflowBytes: [UInt8]
                 if resolvedID == id {
-                    body["workflow"] = try pending.wait()
+                    workflowBytes = try pending.waitBytes()
                 } else {
-                    _ = try? pending.wait()
-                    body["workflow"] = try context.callJSON("workflow", WorkflowV1.Workflow.getTicket, ["ticket_id": resolvedID, "from_queue": fromQueue])
+                    _ = try? pending.waitBytes()
+                    workflowBytes = try context.gateway.forward(
+                        service: "workflow", path: WorkflowV1.Workflow.getTicket.path,
+                        payload: try ProtoJSON.encode(["ticket_id": resolvedID, "from_queue": fromQueue], as: WorkflowV1.GetTicketRequest._descriptor.pointer),
+                        options: context.callOptions())
                 }
+                body.append(contentsOf: try ProtoJSON.jsonText(workflowBytes, as: WorkflowV1.TicketView._descriptor.pointer))
             } catch let error as RPCError where error.code == .notFound {
                 // Workflow learns of a ticket by event, a moment after intake stores it.
-                body["workflow"] = NSNull()
-            } catch let error as APIError where error.status == 404 {
-                body["workflow"] = NSNull()
+                body.append(contentsOf: "null".utf8)
             }
-            return .json(body)
+            body.append(UInt8(ascii: "}"))
+            return .jsonText(body)
         }
         router.add(B.route("GET", "/v1/tickets/{id}/history", "workflow", WorkflowV1.Workflow.getHistory, path: ["id": "ticket_id"]))
         router.add(B.route("GET", "/v1/tickets/{id}/moves", "workflow", WorkflowV1.Workflow.listAllowedMoves, path: ["id": "ticket_id"]))

@@ -1008,6 +1008,45 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/survey:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_tickets_id_survey
+      tags: [Workflow]
+      summary: "workflow `GetTicketSurvey`: request `ocorrencias.workflow.v1.GetTicketSurveyRequest`, answer `ocorrencias.workflow.v1.TicketSurvey` (as JSON, .proto field names)"
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketSurvey
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketSurvey as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/surveys/results:
     get:
       operationId: get_v1_surveys_results

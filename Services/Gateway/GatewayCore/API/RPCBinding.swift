@@ -52,7 +52,7 @@ public struct RPCBinding: Sendable {
         var route = Route(httpMethod, template, access: access) { request, context in
             let binding = bound
             let json = try binding.requestJSON(request, readsBody: readsBody)
-            return .json(try binding.call(json, context: context), status: status)
+            return .jsonText(try binding.callText(json, context: context), status: status)
         }
         route.binding = bound
         return route
@@ -90,13 +90,22 @@ public struct RPCBinding: Sendable {
 
     /// Encodes, calls on the caller's behalf, decodes.
     func call(_ json: [String: Any], context: RequestContext) throws -> [String: Any] {
+        try ProtoJSON.decode(try callRaw(json, context: context), as: responseDescriptor.pointer)
+    }
+
+    /// Encodes, calls on the caller's behalf, and writes the answer as JSON text directly.
+    func callText(_ json: [String: Any], context: RequestContext) throws -> [UInt8] {
+        try ProtoJSON.jsonText(try callRaw(json, context: context), as: responseDescriptor.pointer)
+    }
+
+    /// Encodes and calls on the caller's behalf; the answer's bytes.
+    func callRaw(_ json: [String: Any], context: RequestContext) throws -> [UInt8] {
         let payload: [UInt8]
         do { payload = try ProtoJSON.encode(json, as: requestDescriptor.pointer) } catch let error as ProtoJSON.Failure {
             throw APIError(status: 400, code: "INVALID_ARGUMENT", pt: "Requisição inválida.", en: "Invalid request.",
                            details: [.init(field: error.field, reason: "invalid", pt: error.description, en: error.description)])
         }
-        let bytes = try context.gateway.forward(service: service, path: methodPath, payload: payload, options: context.callOptions())
-        return try ProtoJSON.decode(bytes, as: responseDescriptor.pointer)
+        return try context.gateway.forward(service: service, path: methodPath, payload: payload, options: context.callOptions())
     }
 }
 
@@ -106,6 +115,13 @@ extension RequestContext {
         let binding = RPCBinding(service: service, methodPath: method.path, path: [:], query: [:], requestType: Request.protoName,
                                  requestDescriptor: Request._descriptor, responseDescriptor: Response._descriptor)
         return try binding.call(json, context: self)
+    }
+
+    /// Like ``callJSON(_:_:_:)``, the answer written as JSON text directly (no dictionary).
+    public func callJSONText<Request, Response>(_ service: String, _ method: RPCMethod<Request, Response>, _ json: [String: Any]) throws -> [UInt8] {
+        let binding = RPCBinding(service: service, methodPath: method.path, path: [:], query: [:], requestType: Request.protoName,
+                                 requestDescriptor: Request._descriptor, responseDescriptor: Response._descriptor)
+        return try binding.callText(json, context: self)
     }
 }
 
@@ -127,11 +143,17 @@ public final class PendingJSONCall: @unchecked Sendable {
     /// Blocks until the answer arrives.
     /// - Throws: the call's ``RPCError``.
     public func wait() throws -> [String: Any] {
+        try decode(try waitBytes())
+    }
+
+    /// Blocks until the answer arrives; its bytes.
+    /// - Throws: the call's ``RPCError``.
+    public func waitBytes() throws -> [UInt8] {
         condition.lock()
         while result == nil { condition.wait() }
         let value = result!
         condition.unlock()
-        return try decode(try value.get())
+        return try value.get()
     }
 }
 

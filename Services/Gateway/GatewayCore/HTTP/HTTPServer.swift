@@ -163,10 +163,11 @@ public final class HTTPServer: @unchecked Sendable {
     private func send(_ response: HTTPResponse, on connection: OpaquePointer) -> Bool {
         var headerBytes: [CChar] = []
         for (name, value) in response.headers {
-            // Header values never carry CR/LF (response splitting).
-            let clean = value.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: "")
+            // Header values never carry CR/LF (response splitting); bytes, not Foundation's
+            // string search, as this runs for every header of every answer.
             headerBytes.append(contentsOf: name.utf8CString)
-            headerBytes.append(contentsOf: clean.utf8CString)
+            for byte in value.utf8 where byte != 0x0D && byte != 0x0A && byte != 0 { headerBytes.append(CChar(bitPattern: byte)) }
+            headerBytes.append(0)
         }
         return response.body.withUnsafeBytes { body in
             cmhd_respond(connection, UInt32(response.status), body.baseAddress, body.count, headerBytes, headerBytes.count) == 1

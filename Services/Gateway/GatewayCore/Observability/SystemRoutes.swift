@@ -3,6 +3,7 @@ import Messages
 import RPC
 import RPCTransport
 import ServiceKit
+import Storage
 
 /// `/healthz`, `/readyz`, `/metrics` and `/openapi.yaml`.
 enum SystemRoutes {
@@ -56,7 +57,46 @@ enum SystemRoutes {
                 out += "ocorrencias_tickets_by_stage{stage=\"\(GatewayMetrics.escape(count.stage))\"} \(count.count)\n"
             }
         }
-        return out
+        return out + outboxMetrics(gateway)
+    }
+
+    /// Outbox lag per service: `Stats/Outbox` on every service behind the gateway, concurrently,
+    /// 500 ms each (a service that does not answer is left out), and the gateway's own outbox.
+    static func outboxMetrics(_ gateway: Gateway) -> String {
+        let services = gateway.configuration.services + ["gateway"]
+        let results = Results(count: services.count)
+        DispatchQueue.concurrentPerform(iterations: services.count) { index in
+            let service = services[index]
+            if service == "gateway" {
+                if let stats = try? gateway.runtime.database.read({ tx in try Outbox.stats(tx) }) {
+                    let age = stats.oldestCreatedAt.map { max(0, Int64(Date().timeIntervalSince1970 * 1000) - $0) } ?? 0
+                    results.set(index, ["pending": Int64(stats.pending), "age": age, "retrying": Int64(stats.retrying)])
+                }
+                return
+            }
+            var options = CallOptions(timeoutMilliseconds: 500)
+            options.metadata = gateway.signer.metadata(for: PrincipalSigner.service("gateway"))
+            guard let bytes = try? gateway.forward(service: service, path: RpcV1.Stats.outbox.path,
+                                                   payload: RpcV1.OutboxStatsRequest().serializedBytes(), options: options),
+                  let stats = try? RpcV1.OutboxStatsResponse(serializedBytes: bytes) else { return }
+            results.set(index, ["pending": stats.pending, "age": stats.oldestPendingAgeMs, "retrying": stats.retrying])
+        }
+        var pending = "", age = "", retrying = ""
+        for (index, service) in services.enumerated() {
+            let values = results.get(index)
+            guard let count = values["pending"] as? Int64 else { continue }
+            let label = "{service=\"\(GatewayMetrics.escape(service))\"}"
+            pending += "ocorrencias_outbox_pending\(label) \(count)\n"
+            age += "ocorrencias_outbox_oldest_age_seconds\(label) \(Double(values["age"] as? Int64 ?? 0) / 1000)\n"
+            retrying += "ocorrencias_outbox_retrying\(label) \(values["retrying"] as? Int64 ?? 0)\n"
+        }
+        guard !pending.isEmpty else { return "" }
+        return "# HELP ocorrencias_outbox_pending Events written to a service's outbox and not yet delivered.\n"
+            + "# TYPE ocorrencias_outbox_pending gauge\n" + pending
+            + "# HELP ocorrencias_outbox_oldest_age_seconds Age of the oldest undelivered event in a service's outbox (0 when empty).\n"
+            + "# TYPE ocorrencias_outbox_oldest_age_seconds gauge\n" + age
+            + "# HELP ocorrencias_outbox_retrying Undelivered events that failed at least once.\n"
+            + "# TYPE ocorrencias_outbox_retrying gauge\n" + retrying
     }
 
     /// Health/Check on every service behind the gateway, concurrently, 1 s each.

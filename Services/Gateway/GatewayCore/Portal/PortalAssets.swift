@@ -48,6 +48,10 @@ table { width: 100%; border-collapse: collapse; background: #fff; border: 1px so
 th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid var(--line); }
 th { font-size: .85rem; color: var(--muted); }
 .badge { display: inline-block; padding: .05rem .5rem; border-radius: 999px; background: #e6eefa; font-size: .8rem; }
+.sla-on-time { background: #e3f4e8; color: var(--ok); }
+.sla-at-risk { background: #fff1cc; color: #7a5200; }
+.sla-breached { background: #fbe3e1; color: var(--danger); font-weight: 600; }
+.sla-paused { background: #eceef2; color: var(--muted); }
 .error { color: var(--danger); font-weight: 600; }
 .ok { color: var(--ok); }
 .muted { color: var(--muted); }
@@ -84,6 +88,12 @@ const TEXT = {
     all: 'Todas', actions: 'Ações', helpful: 'Resolveu meu problema',
     panel: 'Painel', byStage: 'Ocorrências por etapa', metrics: 'Métricas do mês', unavailable: 'Indisponível no momento.',
     survey: 'Pesquisa de satisfação', score: 'Nota (1 a 5)', comment: 'Comentário', thanks: 'Obrigado pela resposta!',
+    proposedSolution: 'Solução proposta', acceptSolution: 'Aceitar a solução', rejectSolution: 'Rejeitar a solução',
+    rejectReason: 'Por que a solução não resolve? (opcional)', yourAnswer: 'Sua avaliação', sla: 'SLA',
+    slaOnTime: 'No prazo', slaAtRisk: 'Em risco', slaBreached: 'Atrasada', slaPaused: 'Pausado', until: 'até', dueWas: 'venceu',
+    linkArticle: 'Vincular artigo', searchArticles: 'Buscar na base de conhecimento', search: 'Buscar', link: 'Vincular',
+    emailAbout: 'E-mail sobre a ocorrência', emailTo: 'Para (separe por vírgulas)', emailSubject: 'Assunto do e-mail',
+    emailBody: 'Texto', emailSend: 'Enviar e-mail', emailSent: 'E-mail enviado.', linked: 'Artigo vinculado.',
   },
   en: {
     brand: 'Ocorrências', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
@@ -100,6 +110,12 @@ const TEXT = {
     all: 'All', actions: 'Actions', helpful: 'It solved my problem',
     panel: 'Dashboard', byStage: 'Tickets by stage', metrics: 'This month\'s metrics', unavailable: 'Unavailable right now.',
     survey: 'Satisfaction survey', score: 'Score (1 to 5)', comment: 'Comment', thanks: 'Thank you for answering!',
+    proposedSolution: 'Proposed solution', acceptSolution: 'Accept the solution', rejectSolution: 'Reject the solution',
+    rejectReason: 'Why does the solution not solve it? (optional)', yourAnswer: 'Your rating', sla: 'SLA',
+    slaOnTime: 'On time', slaAtRisk: 'At risk', slaBreached: 'Breached', slaPaused: 'Paused', until: 'until', dueWas: 'was due',
+    linkArticle: 'Link an article', searchArticles: 'Search the knowledge base', search: 'Search', link: 'Link',
+    emailAbout: 'E-mail about the ticket', emailTo: 'To (comma separated)', emailSubject: 'E-mail subject',
+    emailBody: 'Text', emailSend: 'Send e-mail', emailSent: 'E-mail sent.', linked: 'Article linked.',
   },
 };
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
@@ -272,16 +288,29 @@ function passwordPage(endpoint, token) {
 
 // ---------------------------------------------------------------- customer
 
-function ticketTable(rows, id) {
+// The SLA badge of a queue row (workflow fills sla_state and sla_due_at_ms in ListQueue).
+function slaBadge(row) {
+  const state = row.sla_state || '';
+  if (!state) return el('span', { class: 'muted', text: '—' });
+  const names = { on_time: 'slaOnTime', at_risk: 'slaAtRisk', breached: 'slaBreached', paused: 'slaPaused' };
+  const due = Number(row.sla_due_at_ms || 0);
+  const suffix = due ? ` · ${state === 'breached' ? t('dueWas') : t('until')} ${when(due)}` : '';
+  return el('span', { class: `badge sla sla-${state.replace('_', '-')}`, 'data-sla': state, title: due ? new Date(due).toISOString() : '',
+    text: t(names[state] || state) + suffix });
+}
+
+function ticketTable(rows, id, withSLA) {
   if (!rows.length) return el('p', { class: 'muted', text: t('none') });
+  const headers = [t('code'), t('subject'), t('state'), t('priority'), t('lastInteraction')].concat(withSLA ? [t('sla')] : []);
   return el('table', { id },
-    el('thead', {}, el('tr', {}, [t('code'), t('subject'), t('state'), t('priority'), t('lastInteraction')].map((h) => el('th', { scope: 'col', text: h })))),
+    el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))),
     el('tbody', {}, rows.map((row) => el('tr', { 'data-ticket': row.ticket_id },
       el('td', {}, el('a', { href: '#/t/' + encodeURIComponent(row.ticket_id), text: row.code || row.ticket_id })),
       el('td', { text: row.subject }),
       el('td', {}, el('span', { class: 'badge', text: row.stage_name || row.stage })),
       el('td', { text: label(PRIORITIES, row.priority) }),
       el('td', { text: when(row.last_interaction_at_ms) }),
+      withSLA ? el('td', {}, slaBadge(row)) : null,
     ))));
 }
 
@@ -416,6 +445,9 @@ async function ticketPage(id) {
   const act = async (method, path, body) => {
     try { await api(method, path, body); status.replaceChildren(el('p', { class: 'ok', text: t('saved') })); reload(); } catch (error) { status.replaceChildren(errorBox(error)); }
   };
+  // Customers: accepting or rejecting a proposed solution, and the survey once finished (filled below).
+  const verdict = el('div', { id: 'solution-verdict' });
+  const survey = el('div', { id: 'ticket-survey' });
   const attachments = (intake.attachments || []).map((a) => el('li', {}, el('a', { href: '/v1/attachments/' + encodeURIComponent(a.id), text: a.file_name })));
 
   const page = [
@@ -425,6 +457,7 @@ async function ticketPage(id) {
     el('h2', { text: t('request') }), el('p', { id: 'ticket-request', text: intake.request || (workflow && workflow.request) || '' }),
     attachments.length ? el('div', {}, el('h2', { text: t('attachments') }), el('ul', {}, attachments)) : null,
     workflow && workflow.solution ? el('div', {}, el('h2', { text: t('solution') }), el('p', { id: 'ticket-solution', text: workflow.solution })) : null,
+    verdict, survey,
     el('h2', { text: t('history') }),
     el('div', { id: 'history' }, entries.map((e) => el('div', { class: 'entry' + (e.internal ? ' internal' : '') },
       el('div', { class: 'meta', text: `${when(e.at)} · ${e.who || ''} · ${e.kind}${e.internal ? ' · interno' : ''}` }), el('p', { text: e.text })))),
@@ -440,7 +473,37 @@ async function ticketPage(id) {
       el('label', {}, t('reason'), el('input', { name: 'reason', required: true })),
       el('button', { type: 'submit', class: 'secondary', text: t('cancel') }));
     cancel.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/cancel`, { reason: cancel.elements.reason.value }); });
-    page.push(reply, cancel);
+    const finished = workflow && (Number(workflow.finished_at_ms || 0) > 0 || workflow.outcome);
+    if (!finished) page.push(reply, cancel);
+    // Accept / reject a proposed solution: workflow's customer moves from the current stage (the
+    // one that finishes the ticket with an outcome accepts; the one back into work rejects).
+    if (workflow && !finished) {
+      api('GET', `/v1/tickets/${encodeURIComponent(id)}/moves`).then((m) => {
+        const moves = m.moves || [];
+        const accept = moves.find((move) => move.outcome);
+        const reject = moves.find((move) => !move.outcome);
+        if (!accept && !reject) return;
+        const reason = el('textarea', { name: 'reason', id: 'reject-reason' });
+        verdict.replaceChildren(el('h2', { text: t('proposedSolution') }),
+          el('form', { id: 'verdict-form' },
+            accept ? el('button', { type: 'button', id: 'accept-solution', text: t('acceptSolution'),
+              onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: accept.to_stage }) }) : null,
+            reject ? el('label', {}, t('rejectReason'), reason) : null,
+            reject ? el('button', { type: 'button', class: 'secondary', id: 'reject-solution', text: t('rejectSolution'),
+              onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: reject.to_stage, note: reason.value }) }) : null));
+      }).catch(() => null);
+    }
+    // The satisfaction survey of a finished ticket, answered here by the signed-in customer.
+    if (finished) {
+      api('GET', `/v1/tickets/${encodeURIComponent(id)}/survey`).then((answer) => {
+        if (answer.answered) {
+          survey.replaceChildren(el('h2', { text: t('survey') }),
+            el('p', { id: 'survey-answer' }, `${t('yourAnswer')}: ${answer.score}/5`, answer.comment ? ` — ${answer.comment}` : ''));
+        } else if (answer.token) {
+          survey.replaceChildren(el('h2', { text: t('survey') }), surveyForm(answer.token, 'ticket-survey-form', reload));
+        }
+      }).catch(() => null);
+    }
   } else {
     const take = el('button', { type: 'button', id: 'take', text: t('take'), onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/take`) });
     const moves = el('select', { name: 'to_stage', id: 'move-stage' });
@@ -467,7 +530,38 @@ async function ticketPage(id) {
       el('label', {}, t('solution'), el('textarea', { name: 'text', id: 'solution-text', required: true })),
       el('button', { type: 'submit', id: 'solution-submit', text: t('setSolution') }));
     solution.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/solution`, { text: solution.elements.text.value }); });
-    page.push(el('h2', { text: t('actions') }), el('p', {}, take), move, discussion, solution);
+    const hits = el('ul', { id: 'article-hits' });
+    const articles = el('form', { id: 'article-form', 'aria-label': t('linkArticle') },
+      el('label', {}, t('searchArticles'), el('input', { name: 'q', id: 'article-query', required: true })),
+      el('button', { type: 'submit', id: 'article-search', class: 'secondary', text: t('search') }), hits);
+    articles.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      try {
+        const found = await api('GET', '/v1/knowledge/search?q=' + encodeURIComponent(articles.elements.q.value));
+        hits.replaceChildren(...(found.hits || []).map((hit) => el('li', { class: 'row' }, el('span', { text: hit.title }),
+          el('button', { type: 'button', class: 'article-link', 'data-article': hit.id, text: t('link'),
+            onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/articles`, { article_id: hit.id }) }))));
+        if (!(found.hits || []).length) hits.replaceChildren(el('li', { class: 'muted', text: t('none') }));
+      } catch (error) { status.replaceChildren(errorBox(error)); }
+    });
+    const contact = view.intake && view.intake.contact ? view.intake.contact.email || '' : '';
+    const email = el('form', { id: 'email-form', 'aria-label': t('emailAbout') },
+      el('label', {}, t('emailTo'), el('input', { name: 'to', id: 'email-to', required: true, value: contact })),
+      el('label', {}, t('emailSubject'), el('input', { name: 'subject', id: 'email-subject' })),
+      el('label', {}, t('emailBody'), el('textarea', { name: 'body', id: 'email-body', required: true })),
+      el('button', { type: 'submit', id: 'email-submit', text: t('emailSend') }));
+    email.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const to = email.elements.to.value.split(',').map((a) => a.trim()).filter((a) => a);
+      try {
+        await api('POST', `/v1/tickets/${encodeURIComponent(id)}/email`,
+          { to, subject: email.elements.subject.value, body: email.elements.body.value, ticket_code: intake.code || '' }, { idempotencyKey: newId() });
+        email.reset();
+        status.replaceChildren(el('p', { class: 'ok', id: 'email-sent', text: t('emailSent') }));
+      } catch (error) { status.replaceChildren(errorBox(error)); }
+    });
+    page.push(el('h2', { text: t('actions') }), el('p', {}, take), move, discussion, solution,
+      el('h2', { text: t('linkArticle') }), articles, el('h2', { text: t('emailAbout') }), email);
   }
   show(...page);
 }
@@ -494,7 +588,7 @@ async function queuePage() {
     if (params.get('stage')) query.set('stage', params.get('stage'));
     if (params.get('priority')) query.set('priority', params.get('priority'));
     const list = await api('GET', '/v1/tickets?' + query.toString());
-    show(el('h1', { text: t('queue') }), filters, ticketTable(list.tickets || [], 'queue'));
+    show(el('h1', { text: t('queue') }), filters, ticketTable(list.tickets || [], 'queue', true));
   } catch (error) { show(el('h1', { text: t('queue') }), filters, errorBox(error)); }
 }
 
@@ -545,21 +639,27 @@ async function panelPage() {
 
 // ---------------------------------------------------------------- satisfaction survey (link from the e-mail)
 
-function surveyPage(token) {
+// The survey form: a score 1–5 and a comment, sent with the signed token to /v1/surveys/answer.
+function surveyForm(token, id, done) {
   const status = el('div');
   const scores = el('fieldset', {}, el('legend', { text: t('score') }),
-    [1, 2, 3, 4, 5].map((n) => el('label', { class: 'row' }, el('input', { type: 'radio', name: 'score', value: n, required: true }), String(n))));
-  const form = el('form', { id: 'survey-form' }, scores,
-    el('label', {}, t('comment'), el('textarea', { name: 'comment' })),
-    el('button', { type: 'submit', text: t('submit') }), status);
+    [1, 2, 3, 4, 5].map((n) => el('label', { class: 'row' }, el('input', { type: 'radio', name: 'score', value: n, id: `${id}-score-${n}`, required: true }), String(n))));
+  const form = el('form', { id }, scores,
+    el('label', {}, t('comment'), el('textarea', { name: 'comment', id: `${id}-comment` })),
+    el('button', { type: 'submit', id: `${id}-submit`, text: t('submit') }), status);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
       await api('POST', '/v1/surveys/answer', { token, score: Number(form.elements.score.value), comment: form.elements.comment.value });
-      show(el('h1', { text: t('survey') }), el('p', { class: 'ok', text: t('thanks') }));
+      done();
     } catch (error) { status.replaceChildren(errorBox(error)); }
   });
-  show(el('h1', { text: t('survey') }), form);
+  return form;
+}
+
+function surveyPage(token) {
+  show(el('h1', { text: t('survey') }),
+    surveyForm(token, 'survey-form', () => show(el('h1', { text: t('survey') }), el('p', { class: 'ok', text: t('thanks') }))));
 }
 
 // ---------------------------------------------------------------- start

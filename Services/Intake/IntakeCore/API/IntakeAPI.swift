@@ -25,6 +25,23 @@ enum IntakeAPI {
         }
         router.register(API.createRepresentative) { request, context in try intake.createRepresentative(request, caller: caller(context)) }
         router.register(API.lookupCustomers) { request, context in try intake.lookupCustomers(request, caller: caller(context)) }
+        router.register(API.listOrganizations) { request, context in try intake.listOrganizations(request, caller: caller(context)) }
+        router.register(API.getRepresentative) { request, context in
+            try intake.getRepresentative(request.representativeID, caller: caller(context))
+        }
+        router.register(API.updateRepresentative) { request, context in try intake.updateRepresentative(request, caller: caller(context)) }
+        router.register(API.listRepresentativeOrganizations) { request, context in
+            try intake.representativeOrganizations(request, caller: caller(context))
+        }
+        router.register(API.addRepresentativeContact) { request, context in
+            try intake.addRepresentativeContact(request, caller: caller(context))
+        }
+        router.register(API.updateRepresentativeContact) { request, context in
+            try intake.updateRepresentativeContact(request, caller: caller(context))
+        }
+        router.register(API.listRepresentativeContacts) { request, context in
+            try intake.representativeContacts(request, caller: caller(context))
+        }
 
         // Tickets.
         router.register(API.openTicket) { request, context in

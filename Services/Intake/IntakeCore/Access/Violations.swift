@@ -10,7 +10,7 @@ struct Violations {
     }
 
     mutating func required(_ field: String, _ value: String) {
-        if value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+        if value.allSatisfy(\.isWhitespace) {
             add(field, "required", pt: "Campo obrigatório.", en: "Required field.")
         }
     }

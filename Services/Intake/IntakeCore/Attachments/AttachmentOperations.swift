@@ -64,6 +64,12 @@ extension IntakeContext {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, [.text(stored.id), .text(sha), .text(stored.fileName), .text(stored.contentType), .integer(stored.sizeBytes),
                       .text(caller.id), .text(caller.isCustomer ? caller.principal.organizationID : ""), .integer(Self.now())])
+            // The garbage collector may have removed this very content (no attachment referred to
+            // it) between our rename and this transaction; its delete and ours are serialized on
+            // the content row, so checking here means no attachment points at a missing file.
+            guard contents.contains(sha) else {
+                throw RPCError(.aborted, "conteúdo removido durante o envio; envie de novo / content removed during the upload; upload again")
+            }
             if !first.ticketID.isEmpty {
                 let ticket = try visibleTicket(tx, first.ticketID, caller: caller)
                 guard ticket.status != TicketStore.cancelled else {
@@ -90,20 +96,31 @@ extension IntakeContext {
     /// against the ticket's total limit; every problem is added to `violations`.
     func pendingAttachments(_ tx: any SQLExecutor, ids: [String], field: String, caller: Caller, ticketID: String?,
                             violations: inout Violations) throws -> [CommonV1.AttachmentRef] {
-        var refs: [CommonV1.AttachmentRef] = []
+        var unique: [String] = []
         var seen = Set<String>()
+        for id in ids where seen.insert(id).inserted { unique.append(id) }
+        var found: [String: CommonV1.AttachmentRef] = [:]
+        if !unique.isEmpty {
+            // One statement for all the files named.
+            let marks = Array(repeating: "?", count: unique.count).joined(separator: ", ")
+            for row in try tx.query("""
+                SELECT id, sha256, file_name, content_type, size_bytes FROM attachments
+                WHERE id IN (\(marks)) AND uploader_id = ? AND ticket_id IS NULL
+                """, unique.map { .text($0) } + [.text(caller.id)]) {
+                let ref = try Self.attachmentRef(row)
+                found[ref.id] = ref
+            }
+        }
+        var refs: [CommonV1.AttachmentRef] = []
+        seen.removeAll()
         for (index, id) in ids.enumerated() {
             guard seen.insert(id).inserted else { continue }
-            let row = try tx.queryOne("""
-                SELECT id, sha256, file_name, content_type, size_bytes FROM attachments
-                WHERE id = ? AND uploader_id = ? AND ticket_id IS NULL
-                """, [.text(id), .text(caller.id)])
-            guard let row else {
+            guard let ref = found[id] else {
                 violations.add("\(field)[\(index)]", "not_found", pt: "Anexo não encontrado ou já usado.",
                                en: "Attachment not found or already used.")
                 continue
             }
-            refs.append(try Self.attachmentRef(row))
+            refs.append(ref)
         }
         let existing = try ticketID.map { try tx.scalar("SELECT attachment_bytes FROM tickets WHERE id = ?", [.text($0)]) }
         var total: Int64 = 0
@@ -117,17 +134,22 @@ extension IntakeContext {
         return refs
     }
 
-    /// Puts `refs` on a ticket (and a message of it) in the caller's transaction.
-    func link(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef], ticketID: String, organizationID: String, messageID: String) throws {
+    /// Puts `refs` on a ticket (and a message of it) in the caller's transaction, with one
+    /// `UPDATE` for all of them.
+    /// - Parameter addToTicketTotal: Adds their size to the ticket's `attachment_bytes`; a
+    ///   ticket being opened writes its total with its row instead.
+    func link(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef], ticketID: String, organizationID: String, messageID: String,
+              addToTicketTotal: Bool = true) throws {
         guard !refs.isEmpty else { return }
-        for ref in refs {
-            let updated = try tx.execute("""
-                UPDATE attachments SET ticket_id = ?, organization_id = ?, message_id = ? WHERE id = ? AND ticket_id IS NULL
-                """, [.text(ticketID), .text(organizationID), .text(messageID), .text(ref.id)])
-            if updated != 1 { throw RPCError(.aborted, "anexo usado ao mesmo tempo / attachment used concurrently") }
+        let marks = Array(repeating: "?", count: refs.count).joined(separator: ", ")
+        let updated = try tx.execute("""
+            UPDATE attachments SET ticket_id = ?, organization_id = ?, message_id = ? WHERE id IN (\(marks)) AND ticket_id IS NULL
+            """, [.text(ticketID), .text(organizationID), .text(messageID)] + refs.map { .text($0.id) })
+        if updated != refs.count { throw RPCError(.aborted, "anexo usado ao mesmo tempo / attachment used concurrently") }
+        if addToTicketTotal {
+            try tx.execute("UPDATE tickets SET attachment_bytes = attachment_bytes + ? WHERE id = ?",
+                           [.integer(refs.reduce(0) { $0 + $1.sizeBytes }), .text(ticketID)])
         }
-        try tx.execute("UPDATE tickets SET attachment_bytes = attachment_bytes + ? WHERE id = ?",
-                       [.integer(refs.reduce(0) { $0 + $1.sizeBytes }), .text(ticketID)])
     }
 
     /// Streams a stored attachment, byte-exact, in chunks of `chunkBytes`.

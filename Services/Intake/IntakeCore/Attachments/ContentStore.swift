@@ -37,6 +37,14 @@ public final class ContentStore: Sendable {
         FileManager.default.fileExists(atPath: path(of: sha256))
     }
 
+    /// Removes a stored content's file (nothing when it is already gone).
+    /// - Throws: ``ContentStoreError`` when the file exists but cannot be removed.
+    public func remove(_ sha256: String) throws {
+        if unlink(path(of: sha256)) != 0 && errno != ENOENT {
+            throw ContentStoreError("cannot remove content \(sha256): errno \(errno)")
+        }
+    }
+
     /// Starts writing a new upload.
     public func beginUpload() throws -> Upload {
         try Upload(store: self)

@@ -99,6 +99,34 @@ enum CatalogStore {
         }
     }
 
+    /// What an open needs from the catalog, in one statement: the active channel and origin
+    /// entries named (each `nil` when unknown or inactive) and every custom field, ordered by
+    /// position and key.
+    static func forOpening(_ tx: any SQLExecutor, channel: String, origin: String) throws
+        -> (channel: IntakeV1.ListEntry?, origin: IntakeV1.ListEntry?, fields: [IntakeV1.CustomField]) {
+        let rows = try tx.query("""
+            SELECT list, key, origin_kind, NULL AS definition, 0 AS position FROM list_entries
+            WHERE active = 1 AND ((list = 'channel' AND key = ?) OR (list = 'origin' AND key = ?))
+            UNION ALL
+            SELECT 'field' AS list, key, 0 AS origin_kind, definition, position FROM custom_fields
+            ORDER BY position, key
+            """, [.text(channel), .text(origin)])
+        var found: (channel: IntakeV1.ListEntry?, origin: IntakeV1.ListEntry?, fields: [IntakeV1.CustomField]) = (nil, nil, [])
+        for row in rows {
+            switch try row.text("list") {
+            case "field":
+                found.fields.append(try IntakeV1.CustomField(serializedBytes: try row.blob("definition")))
+            case let list:
+                var entry = IntakeV1.ListEntry()
+                entry.key = try row.text("key")
+                entry.active = true
+                entry.originKind = CommonV1.Origin(_protoRawValue: Int32(try row.int("origin_kind")))
+                if list == "channel" { found.channel = entry } else { found.origin = entry }
+            }
+        }
+        return found
+    }
+
     /// The active entry `key` of `list`, if any.
     static func activeEntry(_ tx: any SQLExecutor, list: String, key: String) throws -> IntakeV1.ListEntry? {
         guard let row = try tx.queryOne("""

@@ -156,24 +156,12 @@ extension IntakeContext {
     /// Creates a representative and the organizations they open tickets for (staff only).
     public func createRepresentative(_ request: IntakeV1.Representative, caller: Caller) throws -> IntakeV1.Representative {
         try caller.requireStaff()
-        var violations = Violations()
-        var value = request
-        value.name = value.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        violations.required("name", value.name)
-        if !value.email.isEmpty && !Self.looksLikeEmail(value.email) {
-            violations.add("email", "invalid_email", pt: "E-mail inválido.", en: "Invalid e-mail address.")
-        }
-        try violations.check()
+        var value = try validatedRepresentative(request)
         value.id = Self.newID()
         if request.id.isEmpty { value.active = true }
         let stored = value
         return try database.write { tx in
-            var missing = Violations()
-            for (index, organization) in stored.organizationIDs.enumerated()
-            where try DirectoryStore.organization(tx, id: organization) == nil {
-                missing.notFound("organization_ids[\(index)]")
-            }
-            try missing.check()
+            try Self.requireOrganizations(tx, stored.organizationIDs)
             try DirectoryStore.insert(tx, stored, createdAt: Self.now())
             return stored
         }

@@ -92,6 +92,45 @@ enum DirectoryStore {
         try tx.queryOne("SELECT \(contactColumns) FROM contacts WHERE id = ?", [.text(id)]).map(contact)
     }
 
+    /// `o.id, o.code, …, c.id, c.organization_id, …`: the organization's columns, then the contact's.
+    static let openingColumns: [String] = {
+        func qualified(_ columns: String, _ table: String) -> [String] {
+            columns.split(separator: ",").map { "\(table).\($0.trimmingCharacters(in: .whitespaces))" }
+        }
+        return qualified(organizationColumns, "o") + qualified(contactColumns, "c")
+    }()
+    static let openingSelect = openingColumns.joined(separator: ", ")
+    static let openingOrganizationCount = organizationColumns.split(separator: ",").count
+
+    /// The organization and the contact an open names, read with one statement when both exist.
+    /// With `lockContact` (PostgreSQL) the contact row is locked until commit (`FOR UPDATE`), so
+    /// two identical submissions of one contact are serialized for the double-submission check.
+    /// - Returns: the contact with whether it is already linked to a ticket.
+    static func forOpening(_ tx: any SQLExecutor, organizationID: String, contactID: String, lockContact: Bool) throws
+        -> (organization: IntakeV1.Organization?, contact: IntakeV1.Contact?, contactLinked: Bool) {
+        let lock = lockContact ? " FOR UPDATE" : ""
+        if !organizationID.isEmpty && !contactID.isEmpty {
+            let columns = openingColumns
+            if let row = try tx.queryOne("""
+                SELECT \(openingSelect) FROM organizations o, contacts c
+                WHERE o.id = ? AND c.id = ?\(lockContact ? " FOR UPDATE OF c" : "")
+                """, [.text(organizationID), .text(contactID)]) {
+                // Split by position: both tables have an `id`.
+                func part(_ range: Range<Int>) -> Row {
+                    Row(columns: range.map { String(columns[$0].dropFirst(2)) }, values: Array(row.values[range]))
+                }
+                let contactRow = part(openingOrganizationCount..<columns.count)
+                return (try organization(part(0..<openingOrganizationCount)), try contact(contactRow), try contactRow.bool("linked"))
+            }
+        }
+        let organization = organizationID.isEmpty ? nil : try organization(tx, id: organizationID)
+        guard !contactID.isEmpty,
+              let row = try tx.queryOne("SELECT \(contactColumns) FROM contacts WHERE id = ?\(lock)", [.text(contactID)]) else {
+            return (organization, nil, false)
+        }
+        return (organization, try contact(row), try row.bool("linked"))
+    }
+
     static func isLinked(_ tx: any SQLExecutor, contactID: String) throws -> Bool {
         try tx.queryOne("SELECT linked FROM contacts WHERE id = ?", [.text(contactID)])?.bool("linked") ?? false
     }

@@ -43,6 +43,42 @@ public struct ImapMailbox: Sendable {
         _ = try perform(url, request: "UID STORE \(uid) \(add ? "+" : "-")FLAGS (\(flags))")
     }
 
+    /// Moves a message to `folder` (`UID MOVE`, RFC 6851); on a server without MOVE, copies it,
+    /// marks the original `\\Deleted` and expunges.
+    public func move(_ uid: Int, to folder: String) throws {
+        let target = ImapIdleConnection.quoted(folder)
+        do {
+            _ = try perform(url, request: "UID MOVE \(uid) \(target)")
+        } catch {
+            _ = try perform(url, request: "UID COPY \(uid) \(target)")
+            try setFlags(uid, "\\Deleted", add: true)
+            _ = try perform(url, request: "EXPUNGE")
+        }
+    }
+
+    /// Whether the server offers IDLE (RFC 2177) after login, which the poller then waits in.
+    /// - Throws: ``ImapError`` when the server cannot be reached.
+    public func supportsIdle() throws -> Bool {
+        do {
+            _ = try ImapIdleConnection(self)
+            return true
+        } catch is ImapIdleConnection.Unsupported {
+            return false
+        }
+    }
+
+    /// Creates `folder` when it does not exist yet (an existing one is not an error).
+    public func createFolder(_ folder: String) throws {
+        let server = ImapIdleConnection.split(url).server
+        do {
+            _ = try perform(server + "/", request: "CREATE \(ImapIdleConnection.quoted(folder))")
+        } catch {
+            // Already there? Then selecting it works; otherwise report the first failure.
+            let encoded = folder.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? folder
+            _ = try ImapMailbox(url: "\(server)/\(encoded)", user: user, password: password).search("ALL")
+        }
+    }
+
     private final class Sink {
         var bytes: [UInt8] = []
     }

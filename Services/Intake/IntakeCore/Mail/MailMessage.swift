@@ -30,6 +30,11 @@ public struct MailMessage: Sendable {
     public var text: String
     public var html: String
     public var attachments: [Attachment]
+    /// `Auto-Submitted`, `Precedence` and `Return-Path` as received (empty when absent): an
+    /// automatic message or one with a null sender (`<>`) is never answered with a bounce.
+    public var autoSubmitted = ""
+    public var precedence = ""
+    public var returnPath = ""
 
     private static let initialized = Mutex(false)
 
@@ -50,6 +55,9 @@ public struct MailMessage: Sendable {
         subject = string(cgmime_subject(message)).trimmingCharacters(in: .whitespacesAndNewlines)
         inReplyTo = string(cgmime_header(message, "In-Reply-To"))
         references = string(cgmime_header(message, "References"))
+        autoSubmitted = string(cgmime_header(message, "Auto-Submitted")).trimmingCharacters(in: .whitespaces)
+        precedence = string(cgmime_header(message, "Precedence")).trimmingCharacters(in: .whitespaces)
+        returnPath = string(cgmime_header(message, "Return-Path")).trimmingCharacters(in: .whitespaces)
         let from = cgmime_addresses(message, 0)
         fromAddress = cgmime_address_count(from) > 0 ? string(cgmime_address_email(from, 0)).lowercased() : ""
         fromName = cgmime_address_count(from) > 0 ? string(cgmime_address_name(from, 0)) : ""

@@ -5,14 +5,20 @@ import RPCTransport
 import ServiceKit
 import Storage
 
-/// Polls an IMAP mailbox and takes in every unseen message, as `intake ingest-mail` does for one.
+/// Takes in the mail of an IMAP mailbox, as `intake ingest-mail` does for one message.
 ///
-/// Per message: fetch (which sets `\Seen`), parse, ``IntakeContext/ingest(_:tokens:settings:)``.
-/// A rejected or unparsable message stays seen and gets `\Flagged` for a person to look at. If
-/// storage fails, `\Seen` is cleared so the next round tries again, and the round stops.
+/// It waits in IMAP IDLE (RFC 2177) for new mail when the server offers it, and polls every
+/// `INTAKE_IMAP_INTERVAL_SECONDS` otherwise (or while the IDLE connection is down). Per
+/// unseen message: fetch (which sets `\Seen`), parse, ``IntakeContext/ingest(_:tokens:settings:)``.
+/// A message taken in (opened, replied, duplicate) is moved to `INTAKE_IMAP_PROCESSED_FOLDER`
+/// when set. A rejected or unparsable message stays seen in the mailbox with `\Flagged` for a
+/// person to look at, and a rejected one is answered to its sender through
+/// `INTAKE_SMTP_URL` when configured (``MailBounce``). If storage fails, `\Seen` is cleared so
+/// the next round tries again, and the round stops.
 ///
 /// Enabled when `INTAKE_IMAP_URL` is set (`imap://host:port/INBOX`), with `INTAKE_IMAP_USER`,
-/// `INTAKE_IMAP_PASSWORD` and `INTAKE_IMAP_INTERVAL_SECONDS` (default 30).
+/// `INTAKE_IMAP_PASSWORD`, `INTAKE_IMAP_INTERVAL_SECONDS` (default 30), `INTAKE_IMAP_IDLE`
+/// (default `true`) and `INTAKE_IMAP_IDLE_SECONDS` (default 300: IDLE is re-issued after that).
 public final class MailPoller: BackgroundService, @unchecked Sendable {
     let intake: IntakeContext
     let mailbox: ImapMailbox
@@ -20,11 +26,22 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
     let settings: MailIngestSettings
     let interval: Double
     let logger: Logger
+    /// Where messages taken in are moved; empty: they stay (seen) in the mailbox.
+    public var processedFolder = ""
+    /// Wait in IDLE between rounds when the server offers it.
+    public var useIdle = true
+    /// Seconds one IDLE lasts before it is re-issued.
+    public var idleSeconds = 300.0
+    /// Answers rejected messages; `nil`: they are only flagged.
+    public var bounce: MailBounce?
     private let lock = ConditionLock()
     // Guarded by lock.
     private var stopping = false
     private var thread: Thread?
     private var finished = false
+    private var idling = false
+    private var bounced = 0
+    private var folderReady = false
 
     public init(intake: IntakeContext, mailbox: ImapMailbox, tokens: ReplyToken, settings: MailIngestSettings,
                 interval: Double, logger: Logger) {
@@ -37,28 +54,53 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
     }
 
     /// The poller described by `environment`, or `nil` when `INTAKE_IMAP_URL` is unset.
+    /// - Throws: ``ConfigurationError`` for a malformed variable.
     public static func fromEnvironment(_ environment: [String: String], intake: IntakeContext, tokens: ReplyToken,
                                        logger: Logger) throws -> MailPoller? {
         guard let url = environment["INTAKE_IMAP_URL"], !url.isEmpty else { return nil }
-        let intervalText = environment["INTAKE_IMAP_INTERVAL_SECONDS"] ?? "30"
-        guard let interval = Double(intervalText), interval > 0 else {
-            throw ConfigurationError("invalid INTAKE_IMAP_INTERVAL_SECONDS=\(intervalText)")
+        func seconds(_ name: String, _ fallback: String) throws -> Double {
+            let text = environment[name].flatMap { $0.isEmpty ? nil : $0 } ?? fallback
+            guard let value = Double(text), value > 0, value.isFinite else { throw ConfigurationError("invalid \(name)=\(text)") }
+            return value
         }
-        return MailPoller(intake: intake, mailbox: ImapMailbox(url: url, user: environment["INTAKE_IMAP_USER"] ?? "",
-                                                               password: environment["INTAKE_IMAP_PASSWORD"] ?? ""),
-                          tokens: tokens, settings: MailIngestSettings(environment: environment), interval: interval, logger: logger)
+        let poller = MailPoller(intake: intake, mailbox: ImapMailbox(url: url, user: environment["INTAKE_IMAP_USER"] ?? "",
+                                                                     password: environment["INTAKE_IMAP_PASSWORD"] ?? ""),
+                                tokens: tokens, settings: MailIngestSettings(environment: environment),
+                                interval: try seconds("INTAKE_IMAP_INTERVAL_SECONDS", "30"), logger: logger)
+        poller.idleSeconds = try seconds("INTAKE_IMAP_IDLE_SECONDS", "300")
+        switch (environment["INTAKE_IMAP_IDLE"] ?? "").lowercased() {
+        case "", "1", "true", "yes": poller.useIdle = true
+        case "0", "false", "no": poller.useIdle = false
+        case let text: throw ConfigurationError("invalid INTAKE_IMAP_IDLE=\(text)")
+        }
+        poller.processedFolder = environment["INTAKE_IMAP_PROCESSED_FOLDER"] ?? ""
+        poller.bounce = try MailBounce.fromEnvironment(environment)
+        return poller
     }
+
+    /// Whether the poller is waiting in IDLE right now (for tests and health checks).
+    public var isIdling: Bool { lock.withLock { idling } }
+
+    /// Bounces sent so far.
+    public var bouncesSent: Int { lock.withLock { bounced } }
 
     /// One round: every unseen message, in UID order.
     /// - Throws: when the mailbox cannot be listed.
     @discardableResult
     public func pollOnce() throws -> [MailOutcome] {
         var outcomes: [MailOutcome] = []
+        if !processedFolder.isEmpty && !lock.withLock({ folderReady }) {
+            try mailbox.createFolder(processedFolder)
+            lock.withLock { folderReady = true }
+        }
         for uid in try mailbox.unseen() {
             let raw = try mailbox.fetch(uid)
             let outcome: MailOutcome
+            var parsed: MailMessage?
             do {
-                outcome = try intake.ingest(try MailMessage(raw: raw), tokens: tokens, settings: settings)
+                let mail = try MailMessage(raw: raw)
+                parsed = mail
+                outcome = try intake.ingest(mail, tokens: tokens, settings: settings)
             } catch let error as MailError {
                 outcome = .rejected(reason: error.description)
             } catch {
@@ -69,6 +111,18 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
             if case .rejected(let reason) = outcome {
                 try? mailbox.setFlags(uid, "\\Flagged", add: true)
                 logger.notice("mail rejected", ["imap.uid": String(uid), "reason": reason])
+                if let bounce, let mail = parsed, MailBounce.mayAnswer(mail) {
+                    do {
+                        try bounce.send(answering: mail, reason: reason)
+                        lock.withLock { bounced += 1 }
+                    } catch {
+                        logger.warning("bounce failed; the message stays flagged", ["imap.uid": String(uid), "error": "\(error)"])
+                    }
+                }
+            } else if !processedFolder.isEmpty {
+                do { try mailbox.move(uid, to: processedFolder) } catch {
+                    logger.warning("could not move a processed message; it stays seen", ["imap.uid": String(uid), "error": "\(error)"])
+                }
             }
             outcomes.append(outcome)
         }
@@ -77,9 +131,32 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
 
     public func start() {
         let thread = Thread { [self] in
+            var idle: ImapIdleConnection?
+            var idleAvailable = useIdle
             while true {
                 do { try pollOnce() } catch {
                     logger.warning("IMAP poll failed", ["error": "\(error)"])
+                }
+                if idleAvailable {
+                    do {
+                        if let connection = idle {
+                            lock.withLock { idling = true }
+                            defer { lock.withLock { idling = false } }
+                            _ = try connection.wait(timeout: idleSeconds) { lock.withLock { stopping } }
+                            if lock.withLock({ stopping }) { break }
+                        } else {
+                            // Connect (which selects the mailbox), then poll once more: mail that
+                            // came after the last round and before the SELECT is not lost.
+                            idle = try ImapIdleConnection(mailbox)
+                        }
+                        continue
+                    } catch is ImapIdleConnection.Unsupported {
+                        idleAvailable = false
+                        logger.notice("the IMAP server has no IDLE; polling every \(interval) s")
+                    } catch {
+                        idle = nil
+                        logger.warning("IMAP IDLE failed; polling until it reconnects", ["error": "\(error)"])
+                    }
                 }
                 let deadline = MonotonicClock.nanoseconds() + UInt64(interval * 1e9)
                 let stop = lock.withLock { () -> Bool in
@@ -90,6 +167,7 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
                 }
                 if stop { break }
             }
+            idle = nil
             lock.withLock {
                 finished = true
                 lock.broadcast()

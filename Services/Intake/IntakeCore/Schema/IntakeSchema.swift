@@ -12,7 +12,33 @@ enum IntakeSchema {
         Migration(version: 2, name: "tickets", sqlite: tickets(blob: "BLOB", int: "INTEGER"),
                   postgres: tickets(blob: "BYTEA", int: "BIGINT")),
         Migration(version: 3, name: "catalog", sqlite: catalog(int: "INTEGER"), postgres: catalog(int: "BIGINT")),
+        Migration(version: 4, name: "representative_contacts", sqlite: representativeContacts(int: "INTEGER", collate: ""),
+                  postgres: representativeContacts(int: "BIGINT", collate: " COLLATE \"C\"")),
+        // The garbage collector's two questions: old uploads on no ticket, contents no attachment uses.
+        Migration(version: 5, name: "garbage_collection_indexes", sql: """
+            CREATE INDEX attachments_pending ON attachments (created_at) WHERE ticket_id IS NULL;
+            CREATE INDEX attachments_sha256 ON attachments (sha256);
+            """),
     ]
+
+    /// A representative's own people (migration 4).
+    static func representativeContacts(int: String, collate: String) -> String {
+        """
+        CREATE TABLE representative_contacts (
+            id TEXT PRIMARY KEY,
+            representative_id TEXT NOT NULL REFERENCES representatives (id),
+            name TEXT NOT NULL,
+            name_key TEXT\(collate) NOT NULL,
+            email TEXT NOT NULL DEFAULT '',
+            email_key TEXT\(collate) NOT NULL DEFAULT '',
+            phone TEXT NOT NULL DEFAULT '',
+            active \(int) NOT NULL DEFAULT 1,
+            created_at \(int) NOT NULL
+        );
+        CREATE INDEX representative_contacts_representative ON representative_contacts (representative_id, name_key);
+        CREATE INDEX representative_contacts_email_key ON representative_contacts (email_key);
+        """
+    }
 
     static func directory(text: String, blob: String, int: String, collate: String) -> String {
         """

@@ -68,25 +68,27 @@ extension IntakeContext {
         var violations = Violations()
         violations.required("organization_id", request.organizationID)
 
-        // Who: organization, contact, representative.
-        let organization = request.organizationID.isEmpty ? nil : try DirectoryStore.organization(tx, id: request.organizationID)
+        // Who: organization, contact, representative. The organization and the ticket's contact
+        // come in one statement; on PostgreSQL the contact row is locked there, so two identical
+        // submissions at once are serialized for the double-submission check below.
+        let contactID = request.contactID.isEmpty && caller.isCustomer ? caller.id : request.contactID
+        let read = try DirectoryStore.forOpening(tx, organizationID: request.organizationID, contactID: contactID,
+                                                 lockContact: tx.engine == .postgres && settings.duplicateWindowMilliseconds > 0)
+        let organization = read.organization
         if !request.organizationID.isEmpty && organization == nil { violations.notFound("organization_id") }
-        var me: IntakeV1.Contact?
         if caller.isCustomer {
             // A customer acts only as an active, authorized contact of their own organization.
-            me = try DirectoryStore.contact(tx, id: caller.id)
+            let me = contactID == caller.id ? read.contact : try DirectoryStore.contact(tx, id: caller.id)
             guard let me, me.organizationID == request.organizationID, me.active, me.authorized else { throw Denied.notAuthorized }
         } else if !caller.isStaffOrSystem {
             throw RPCError(.permissionDenied, "sem permissão para abrir ocorrências / not allowed to open tickets")
         }
-        let contactID = request.contactID.isEmpty && caller.isCustomer ? caller.id : request.contactID
         if caller.isCustomer && contactID != caller.id && !caller.principal.organizationAdmin {
             throw RPCError(.permissionDenied, "apenas o administrador da empresa abre em nome de outro contato / only the company's administrator opens for another contact")
         }
         violations.required("contact_id", contactID)
-        var contact: IntakeV1.Contact?
+        let contact = read.contact
         if !contactID.isEmpty {
-            contact = contactID == me?.id ? me : try DirectoryStore.contact(tx, id: contactID)
             if let found = contact, organization != nil {
                 if found.organizationID != request.organizationID {
                     violations.add("contact_id", "other_organization", pt: "O contato não é desta organização.",
@@ -118,11 +120,12 @@ extension IntakeContext {
 
         // How: channel and origin from the configurable lists.
         let channel = request.channel.isEmpty ? (caller.isCustomer ? "portal" : "phone") : request.channel.lowercased()
-        if try CatalogStore.activeEntry(tx, list: "channel", key: channel) == nil {
+        let originKey = request.origin.isEmpty ? (representative != nil ? "representative" : "customer") : request.origin.lowercased()
+        let catalog = try CatalogStore.forOpening(tx, channel: channel, origin: originKey)
+        if catalog.channel == nil {
             violations.add("channel", "unknown_channel", pt: "Canal não cadastrado ou inativo.", en: "Unknown or inactive channel.")
         }
-        let originKey = request.origin.isEmpty ? (representative != nil ? "representative" : "customer") : request.origin.lowercased()
-        let origin = try CatalogStore.activeEntry(tx, list: "origin", key: originKey)
+        let origin = catalog.origin
         if origin == nil {
             violations.add("origin", "unknown_origin", pt: "Origem não cadastrada ou inativa.", en: "Unknown or inactive origin.")
         } else if origin?.originKind == .internal && !caller.isInternalStaff {
@@ -149,7 +152,7 @@ extension IntakeContext {
         if let details = request.details {
             for (name, value) in Self.detailFields(details) { violations.maxLength("details.\(name)", value, 2_000) }
         }
-        let customFields = CustomFieldValidation.validate(request.customFields, fields: try CatalogStore.customFields(tx),
+        let customFields = CustomFieldValidation.validate(request.customFields, fields: catalog.fields,
                                                           product: request.product, category: request.category,
                                                           violations: &violations)
         if !request.emailMessageID.isEmpty && !caller.isStaffOrSystem && channel != "email" {
@@ -168,14 +171,11 @@ extension IntakeContext {
             throw RPCError(.failedPrecondition, "fornecedores não abrem ocorrências / suppliers cannot open tickets")
         }
 
-        // An obvious double submission returns the first ticket. On PostgreSQL the contact row is
-        // locked first so two identical submissions at once are serialized.
+        // An obvious double submission returns the first ticket (the contact row is locked on
+        // PostgreSQL since the first read).
         let now = Self.now()
         let hash = Digest.hex(Digest.sha256(Array("\(request.subject)\u{0}\(request.request)".utf8)))
         if settings.duplicateWindowMilliseconds > 0 {
-            if tx.engine == .postgres {
-                _ = try tx.query("SELECT id FROM contacts WHERE id = ? FOR UPDATE", [.text(contact.id)])
-            }
             if let id = try tx.queryOne("""
                 SELECT id FROM tickets WHERE contact_id = ? AND submission_hash = ? AND opened_at >= ? ORDER BY opened_at LIMIT 1
                 """, [.text(contact.id), .text(hash), .integer(now - settings.duplicateWindowMilliseconds)])?.text("id"),
@@ -210,8 +210,9 @@ extension IntakeContext {
         ticket.openedAtMs = now
         ticket.status = TicketStore.open
         ticket.emailMessageID = request.emailMessageID
-        try TicketStore.insert(tx, ticket, submissionHash: hash)
-        try link(tx, attachments, ticketID: ticket.id, organizationID: organization.id, messageID: "")
+        try TicketStore.insert(tx, ticket, submissionHash: hash, attachmentBytes: attachments.reduce(0) { $0 + $1.sizeBytes },
+                               contactLinked: read.contactLinked)
+        try link(tx, attachments, ticketID: ticket.id, organizationID: organization.id, messageID: "", addToTicketTotal: false)
         ticket.attachments = attachments
 
         var event = IntakeV1.TicketOpened()
@@ -235,7 +236,8 @@ extension IntakeContext {
         event.attachments = attachments
         event.openedAtMs = now
         event.emailMessageID = ticket.emailMessageID
-        try publisher.publish(tx, event: event, key: ticket.id)
+        // The ticket id is new in this transaction: nobody else can publish under it yet.
+        try publisher.publish(tx, event: event, key: ticket.id, keyIsNew: true)
 
         var response = IntakeV1.OpenTicketResponse()
         response.ticket = ticket

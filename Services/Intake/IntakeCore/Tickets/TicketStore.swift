@@ -54,19 +54,28 @@ enum TicketStore {
         return ticket
     }
 
-    static func insert(_ tx: any SQLExecutor, _ ticket: IntakeV1.Ticket, submissionHash: String) throws {
+    /// Inserts a new ticket's row.
+    /// - Parameters:
+    ///   - attachmentBytes: The size of the files it is opened with.
+    ///   - contactLinked: The contact is known to be linked to a ticket already, so its `linked`
+    ///     flag needs no update.
+    static func insert(_ tx: any SQLExecutor, _ ticket: IntakeV1.Ticket, submissionHash: String,
+                       attachmentBytes: Int64 = 0, contactLinked: Bool = false) throws {
         var snapshot = ticket
         snapshot.attachments = []
         snapshot.messages = []
         try tx.execute("""
             INSERT INTO tickets (id, code, organization_id, contact_id, representative_id, registered_by, status, opened_at,
-                                 submission_hash, email_message_id, snapshot)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 submission_hash, email_message_id, attachment_bytes, snapshot)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(ticket.id), .text(ticket.code), .text((ticket.organization?.id ?? "")), .text(ticket.contact?.id ?? ""),
                   .text(ticket.representative?.id ?? ""), .text(ticket.registeredByAgent?.id ?? ""), .text(ticket.status),
                   .integer(ticket.openedAtMs), .text(submissionHash),
-                  ticket.emailMessageID.isEmpty ? .null : .text(ticket.emailMessageID), .blob(snapshot.serializedBytes())])
-        try tx.execute("UPDATE contacts SET linked = 1 WHERE id = ? AND linked = 0", [.text(ticket.contact?.id ?? "")])
+                  ticket.emailMessageID.isEmpty ? .null : .text(ticket.emailMessageID), .integer(attachmentBytes),
+                  .blob(snapshot.serializedBytes())])
+        if !contactLinked {
+            try tx.execute("UPDATE contacts SET linked = 1 WHERE id = ? AND linked = 0", [.text(ticket.contact?.id ?? "")])
+        }
     }
 
     /// Rewrites a ticket's status, contact and snapshot after a change.

@@ -62,8 +62,15 @@ public struct TicketQueries: Sendable {
         try actor.requireStaff()
         let (sql, params, size) = try queueStatement(request, actor: actor, tx: tx)
         let records = try tx.query(sql, params).ticketRecords
+        let page = Array(records.prefix(size))
+        // The page's SLA states, from the SLA clocks in one more query of the same read.
+        let sla = try SLAQueueFilter.states(tx, ticketIDs: page.map(\.id), now: lifecycle.now())
         var response = WorkflowV1.ListTicketsResponse()
-        response.tickets = records.prefix(size).map { row($0, for: actor) }
+        response.tickets = page.map { record in
+            var row = self.row(record, for: actor)
+            if let state = sla[record.id] { (row.slaState, row.slaDueAtMs) = (state.state, state.dueAt) }
+            return row
+        }
         if records.count > size, let last = records.prefix(size).last {
             response.nextCursor = Cursor(time: last.openedAt, id: last.id).encoded
         }

@@ -37,4 +37,43 @@ public enum SLAQueueFilter {
         case .onTrack: return ("(NOT \(late) AND NOT \(risky))", [.integer(now), .integer(now)])
         }
     }
+
+    /// The SLA state of each listed ticket (`"breached"`, `"at_risk"`, `"paused"`, `"on_time"`;
+    /// tickets with no clock are absent) and the due time shown with it (0 when none): the
+    /// breached target's, else the nearest running target's. A running target past its due time
+    /// counts as breached before its timer fires. One query for the whole page.
+    public static func states(_ tx: any SQLExecutor, ticketIDs: [String], now: Int64) throws -> [String: (state: String, dueAt: Int64)] {
+        guard !ticketIDs.isEmpty else { return [:] }
+        let placeholders = Array(repeating: "?", count: ticketIDs.count).joined(separator: ", ")
+        let rows = try tx.query("""
+            SELECT ticket_id, status, due_at, warn_at, stopped_at FROM wf_sla_targets
+            WHERE ticket_id IN (\(placeholders)) AND status IN ('running', 'paused', 'breached')
+            """, ticketIDs.map { .text($0) })
+        struct Clocks { var breached: Int64?; var running: Int64?; var warn: Int64?; var paused = false }
+        var clocks: [String: Clocks] = [:]
+        for row in rows {
+            let id = try row.text("ticket_id")
+            var c = clocks[id] ?? Clocks()
+            let due = try row.optionalInt("due_at")
+            switch try row.text("status") {
+            case "breached" where try row.optionalInt("stopped_at") == nil:
+                if let due { c.breached = min(c.breached ?? due, due) }
+            case "running":
+                if let due { c.running = min(c.running ?? due, due) }
+                if let warn = try row.optionalInt("warn_at") { c.warn = min(c.warn ?? warn, warn) }
+            case "paused": c.paused = true
+            default: break
+            }
+            clocks[id] = c
+        }
+        var out: [String: (state: String, dueAt: Int64)] = [:]
+        for (id, c) in clocks {
+            if let breached = c.breached { out[id] = ("breached", breached) }
+            else if let running = c.running, running <= now { out[id] = ("breached", running) }
+            else if let running = c.running, let warn = c.warn, warn <= now { out[id] = ("at_risk", running) }
+            else if let running = c.running { out[id] = ("on_time", running) }
+            else if c.paused { out[id] = ("paused", 0) }
+        }
+        return out
+    }
 }

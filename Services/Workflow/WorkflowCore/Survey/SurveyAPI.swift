@@ -15,6 +15,15 @@ extension TimeAPI {
             }
             return response
         }
+        router.register(WorkflowV1.WorkflowTime.getTicketSurvey) { request, context in
+            let caller = try api.principals.require(context)
+            let customer = caller.kind == .customer
+            if !customer { _ = try api.staff(context) }
+            let now = api.time.clock()
+            return try api.database.read { tx in
+                try api.time.survey.ticketSurvey(tx, ticketID: request.ticketID, organizationID: customer ? caller.organizationID : nil, at: now)
+            }
+        }
         router.register(WorkflowV1.WorkflowTime.getSurveyResults) { request, context in
             _ = try api.staff(context)
             let names: [String: SurveyGrouping] = ["agent": .agent, "group": .group, "product": .product, "module": .module,

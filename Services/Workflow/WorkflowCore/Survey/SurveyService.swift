@@ -190,6 +190,32 @@ public struct SurveyService: Sendable {
         return (Int32(try row.int("score")), row.optionalText("comment") ?? "", try row.int("answered_at"))
     }
 
+    /// The survey of `ticketID` for its page. A customer (`organizationID` set) must belong to the
+    /// ticket's organization and gets the token while the survey is open; staff (`nil`) see the
+    /// answer only.
+    /// - Throws: `NOT_FOUND` when a customer of another organization asks.
+    public func ticketSurvey(_ tx: any SQLExecutor, ticketID: String, organizationID: String?, at now: Int64) throws -> WorkflowV1.TicketSurvey {
+        var survey = WorkflowV1.TicketSurvey()
+        survey.ticketID = ticketID
+        guard let row = try tx.queryOne("""
+            SELECT organization_id, expires_at, answered_at, score, comment FROM wf_surveys WHERE ticket_id = ?
+            """, [.text(ticketID)]) else { return survey }
+        if let organizationID, try row.text("organization_id") != organizationID {
+            throw RPCError(.notFound, "ocorrência não encontrada / ticket not found")
+        }
+        survey.available = true
+        survey.expiresAtMs = try row.int("expires_at")
+        if let answeredAt = try row.optionalInt("answered_at") {
+            survey.answered = true
+            survey.answeredAtMs = answeredAt
+            survey.score = Int32(try row.optionalInt("score") ?? 0)
+            survey.comment = row.optionalText("comment") ?? ""
+        } else if organizationID != nil && now <= survey.expiresAtMs {
+            survey.token = token(ticketID: ticketID, expiresAt: survey.expiresAtMs)
+        }
+        return survey
+    }
+
     // MARK: Results
 
     /// Answers given in `[from, to)`, grouped by `grouping`, most answers first.

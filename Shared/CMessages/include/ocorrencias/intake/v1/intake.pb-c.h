@@ -25,6 +25,11 @@ typedef struct Ocorrencias__Intake__V1__DeleteContactRequest Ocorrencias__Intake
 typedef struct Ocorrencias__Intake__V1__DeleteContactResponse Ocorrencias__Intake__V1__DeleteContactResponse;
 typedef struct Ocorrencias__Intake__V1__LookupCustomersRequest Ocorrencias__Intake__V1__LookupCustomersRequest;
 typedef struct Ocorrencias__Intake__V1__LookupCustomersResponse Ocorrencias__Intake__V1__LookupCustomersResponse;
+typedef struct Ocorrencias__Intake__V1__ListOrganizationsRequest Ocorrencias__Intake__V1__ListOrganizationsRequest;
+typedef struct Ocorrencias__Intake__V1__ListOrganizationsResponse Ocorrencias__Intake__V1__ListOrganizationsResponse;
+typedef struct Ocorrencias__Intake__V1__RepresentativeContact Ocorrencias__Intake__V1__RepresentativeContact;
+typedef struct Ocorrencias__Intake__V1__RepresentativeRequest Ocorrencias__Intake__V1__RepresentativeRequest;
+typedef struct Ocorrencias__Intake__V1__ListRepresentativeContactsResponse Ocorrencias__Intake__V1__ListRepresentativeContactsResponse;
 typedef struct Ocorrencias__Intake__V1__CustomFieldValue Ocorrencias__Intake__V1__CustomFieldValue;
 typedef struct Ocorrencias__Intake__V1__OpenTicketRequest Ocorrencias__Intake__V1__OpenTicketRequest;
 typedef struct Ocorrencias__Intake__V1__TicketMessage Ocorrencias__Intake__V1__TicketMessage;
@@ -223,6 +228,91 @@ struct  Ocorrencias__Intake__V1__LookupCustomersResponse
 #define OCORRENCIAS__INTAKE__V1__LOOKUP_CUSTOMERS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__lookup_customers_response__descriptor) \
     , 0,NULL, 0,NULL, 0,NULL }
+
+
+/*
+ * Agents' paging through the organizations, by name.
+ */
+struct  Ocorrencias__Intake__V1__ListOrganizationsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Only organizations whose name starts with this (case and accents ignored).
+   */
+  char *name_prefix;
+  /*
+   * At most this many per page (default 50, at most 500).
+   */
+  int32_t page_size;
+  /*
+   * `next_page_token` of the previous page; empty for the first.
+   */
+  char *page_token;
+  protobuf_c_boolean include_inactive;
+  /*
+   * ORGANIZATION_KIND_UNSPECIFIED: every kind.
+   */
+  Ocorrencias__Intake__V1__OrganizationKind kind;
+};
+#define OCORRENCIAS__INTAKE__V1__LIST_ORGANIZATIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__list_organizations_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, OCORRENCIAS__INTAKE__V1__ORGANIZATION_KIND__ORGANIZATION_KIND_UNSPECIFIED }
+
+
+struct  Ocorrencias__Intake__V1__ListOrganizationsResponse
+{
+  ProtobufCMessage base;
+  size_t n_organizations;
+  Ocorrencias__Intake__V1__Organization **organizations;
+  /*
+   * Empty on the last page.
+   */
+  char *next_page_token;
+};
+#define OCORRENCIAS__INTAKE__V1__LIST_ORGANIZATIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__list_organizations_response__descriptor) \
+    , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * A person of a representative (a reseller's or consultant's own staff).
+ */
+struct  Ocorrencias__Intake__V1__RepresentativeContact
+{
+  ProtobufCMessage base;
+  char *id;
+  char *representative_id;
+  char *name;
+  char *email;
+  char *phone;
+  protobuf_c_boolean active;
+  int64_t created_at_ms;
+};
+#define OCORRENCIAS__INTAKE__V1__REPRESENTATIVE_CONTACT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__representative_contact__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Ocorrencias__Intake__V1__RepresentativeRequest
+{
+  ProtobufCMessage base;
+  char *representative_id;
+  protobuf_c_boolean include_inactive;
+};
+#define OCORRENCIAS__INTAKE__V1__REPRESENTATIVE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__representative_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Ocorrencias__Intake__V1__ListRepresentativeContactsResponse
+{
+  ProtobufCMessage base;
+  size_t n_contacts;
+  Ocorrencias__Intake__V1__RepresentativeContact **contacts;
+};
+#define OCORRENCIAS__INTAKE__V1__LIST_REPRESENTATIVE_CONTACTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__list_representative_contacts_response__descriptor) \
+    , 0,NULL }
 
 
 struct  Ocorrencias__Intake__V1__CustomFieldValue
@@ -796,6 +886,101 @@ Ocorrencias__Intake__V1__LookupCustomersResponse *
 void   ocorrencias__intake__v1__lookup_customers_response__free_unpacked
                      (Ocorrencias__Intake__V1__LookupCustomersResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__ListOrganizationsRequest methods */
+void   ocorrencias__intake__v1__list_organizations_request__init
+                     (Ocorrencias__Intake__V1__ListOrganizationsRequest         *message);
+size_t ocorrencias__intake__v1__list_organizations_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListOrganizationsRequest   *message);
+size_t ocorrencias__intake__v1__list_organizations_request__pack
+                     (const Ocorrencias__Intake__V1__ListOrganizationsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__list_organizations_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListOrganizationsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__ListOrganizationsRequest *
+       ocorrencias__intake__v1__list_organizations_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__list_organizations_request__free_unpacked
+                     (Ocorrencias__Intake__V1__ListOrganizationsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__ListOrganizationsResponse methods */
+void   ocorrencias__intake__v1__list_organizations_response__init
+                     (Ocorrencias__Intake__V1__ListOrganizationsResponse         *message);
+size_t ocorrencias__intake__v1__list_organizations_response__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListOrganizationsResponse   *message);
+size_t ocorrencias__intake__v1__list_organizations_response__pack
+                     (const Ocorrencias__Intake__V1__ListOrganizationsResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__list_organizations_response__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListOrganizationsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__ListOrganizationsResponse *
+       ocorrencias__intake__v1__list_organizations_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__list_organizations_response__free_unpacked
+                     (Ocorrencias__Intake__V1__ListOrganizationsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__RepresentativeContact methods */
+void   ocorrencias__intake__v1__representative_contact__init
+                     (Ocorrencias__Intake__V1__RepresentativeContact         *message);
+size_t ocorrencias__intake__v1__representative_contact__get_packed_size
+                     (const Ocorrencias__Intake__V1__RepresentativeContact   *message);
+size_t ocorrencias__intake__v1__representative_contact__pack
+                     (const Ocorrencias__Intake__V1__RepresentativeContact   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__representative_contact__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__RepresentativeContact   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__RepresentativeContact *
+       ocorrencias__intake__v1__representative_contact__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__representative_contact__free_unpacked
+                     (Ocorrencias__Intake__V1__RepresentativeContact *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__RepresentativeRequest methods */
+void   ocorrencias__intake__v1__representative_request__init
+                     (Ocorrencias__Intake__V1__RepresentativeRequest         *message);
+size_t ocorrencias__intake__v1__representative_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__RepresentativeRequest   *message);
+size_t ocorrencias__intake__v1__representative_request__pack
+                     (const Ocorrencias__Intake__V1__RepresentativeRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__representative_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__RepresentativeRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__RepresentativeRequest *
+       ocorrencias__intake__v1__representative_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__representative_request__free_unpacked
+                     (Ocorrencias__Intake__V1__RepresentativeRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__ListRepresentativeContactsResponse methods */
+void   ocorrencias__intake__v1__list_representative_contacts_response__init
+                     (Ocorrencias__Intake__V1__ListRepresentativeContactsResponse         *message);
+size_t ocorrencias__intake__v1__list_representative_contacts_response__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListRepresentativeContactsResponse   *message);
+size_t ocorrencias__intake__v1__list_representative_contacts_response__pack
+                     (const Ocorrencias__Intake__V1__ListRepresentativeContactsResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__list_representative_contacts_response__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListRepresentativeContactsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__ListRepresentativeContactsResponse *
+       ocorrencias__intake__v1__list_representative_contacts_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__list_representative_contacts_response__free_unpacked
+                     (Ocorrencias__Intake__V1__ListRepresentativeContactsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Intake__V1__CustomFieldValue methods */
 void   ocorrencias__intake__v1__custom_field_value__init
                      (Ocorrencias__Intake__V1__CustomFieldValue         *message);
@@ -1243,6 +1428,21 @@ typedef void (*Ocorrencias__Intake__V1__LookupCustomersRequest_Closure)
 typedef void (*Ocorrencias__Intake__V1__LookupCustomersResponse_Closure)
                  (const Ocorrencias__Intake__V1__LookupCustomersResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__ListOrganizationsRequest_Closure)
+                 (const Ocorrencias__Intake__V1__ListOrganizationsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__ListOrganizationsResponse_Closure)
+                 (const Ocorrencias__Intake__V1__ListOrganizationsResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__RepresentativeContact_Closure)
+                 (const Ocorrencias__Intake__V1__RepresentativeContact *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__RepresentativeRequest_Closure)
+                 (const Ocorrencias__Intake__V1__RepresentativeRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__ListRepresentativeContactsResponse_Closure)
+                 (const Ocorrencias__Intake__V1__ListRepresentativeContactsResponse *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Intake__V1__CustomFieldValue_Closure)
                  (const Ocorrencias__Intake__V1__CustomFieldValue *message,
                   void *closure_data);
@@ -1352,6 +1552,34 @@ struct Ocorrencias__Intake__V1__Intake_Service
                            const Ocorrencias__Intake__V1__LookupCustomersRequest *input,
                            Ocorrencias__Intake__V1__LookupCustomersResponse_Closure closure,
                            void *closure_data);
+  void (*list_organizations)(Ocorrencias__Intake__V1__Intake_Service *service,
+                             const Ocorrencias__Intake__V1__ListOrganizationsRequest *input,
+                             Ocorrencias__Intake__V1__ListOrganizationsResponse_Closure closure,
+                             void *closure_data);
+  void (*get_representative)(Ocorrencias__Intake__V1__Intake_Service *service,
+                             const Ocorrencias__Intake__V1__RepresentativeRequest *input,
+                             Ocorrencias__Intake__V1__Representative_Closure closure,
+                             void *closure_data);
+  void (*update_representative)(Ocorrencias__Intake__V1__Intake_Service *service,
+                                const Ocorrencias__Intake__V1__Representative *input,
+                                Ocorrencias__Intake__V1__Representative_Closure closure,
+                                void *closure_data);
+  void (*list_representative_organizations)(Ocorrencias__Intake__V1__Intake_Service *service,
+                                            const Ocorrencias__Intake__V1__RepresentativeRequest *input,
+                                            Ocorrencias__Intake__V1__ListOrganizationsResponse_Closure closure,
+                                            void *closure_data);
+  void (*add_representative_contact)(Ocorrencias__Intake__V1__Intake_Service *service,
+                                     const Ocorrencias__Intake__V1__RepresentativeContact *input,
+                                     Ocorrencias__Intake__V1__RepresentativeContact_Closure closure,
+                                     void *closure_data);
+  void (*update_representative_contact)(Ocorrencias__Intake__V1__Intake_Service *service,
+                                        const Ocorrencias__Intake__V1__RepresentativeContact *input,
+                                        Ocorrencias__Intake__V1__RepresentativeContact_Closure closure,
+                                        void *closure_data);
+  void (*list_representative_contacts)(Ocorrencias__Intake__V1__Intake_Service *service,
+                                       const Ocorrencias__Intake__V1__RepresentativeRequest *input,
+                                       Ocorrencias__Intake__V1__ListRepresentativeContactsResponse_Closure closure,
+                                       void *closure_data);
   void (*open_ticket)(Ocorrencias__Intake__V1__Intake_Service *service,
                       const Ocorrencias__Intake__V1__OpenTicketRequest *input,
                       Ocorrencias__Intake__V1__OpenTicketResponse_Closure closure,
@@ -1429,6 +1657,13 @@ void ocorrencias__intake__v1__intake__init (Ocorrencias__Intake__V1__Intake_Serv
       function_prefix__ ## delete_contact,\
       function_prefix__ ## create_representative,\
       function_prefix__ ## lookup_customers,\
+      function_prefix__ ## list_organizations,\
+      function_prefix__ ## get_representative,\
+      function_prefix__ ## update_representative,\
+      function_prefix__ ## list_representative_organizations,\
+      function_prefix__ ## add_representative_contact,\
+      function_prefix__ ## update_representative_contact,\
+      function_prefix__ ## list_representative_contacts,\
       function_prefix__ ## open_ticket,\
       function_prefix__ ## get_ticket,\
       function_prefix__ ## upload_attachment,\
@@ -1480,6 +1715,34 @@ void ocorrencias__intake__v1__intake__lookup_customers(ProtobufCService *service
                                                        const Ocorrencias__Intake__V1__LookupCustomersRequest *input,
                                                        Ocorrencias__Intake__V1__LookupCustomersResponse_Closure closure,
                                                        void *closure_data);
+void ocorrencias__intake__v1__intake__list_organizations(ProtobufCService *service,
+                                                         const Ocorrencias__Intake__V1__ListOrganizationsRequest *input,
+                                                         Ocorrencias__Intake__V1__ListOrganizationsResponse_Closure closure,
+                                                         void *closure_data);
+void ocorrencias__intake__v1__intake__get_representative(ProtobufCService *service,
+                                                         const Ocorrencias__Intake__V1__RepresentativeRequest *input,
+                                                         Ocorrencias__Intake__V1__Representative_Closure closure,
+                                                         void *closure_data);
+void ocorrencias__intake__v1__intake__update_representative(ProtobufCService *service,
+                                                            const Ocorrencias__Intake__V1__Representative *input,
+                                                            Ocorrencias__Intake__V1__Representative_Closure closure,
+                                                            void *closure_data);
+void ocorrencias__intake__v1__intake__list_representative_organizations(ProtobufCService *service,
+                                                                        const Ocorrencias__Intake__V1__RepresentativeRequest *input,
+                                                                        Ocorrencias__Intake__V1__ListOrganizationsResponse_Closure closure,
+                                                                        void *closure_data);
+void ocorrencias__intake__v1__intake__add_representative_contact(ProtobufCService *service,
+                                                                 const Ocorrencias__Intake__V1__RepresentativeContact *input,
+                                                                 Ocorrencias__Intake__V1__RepresentativeContact_Closure closure,
+                                                                 void *closure_data);
+void ocorrencias__intake__v1__intake__update_representative_contact(ProtobufCService *service,
+                                                                    const Ocorrencias__Intake__V1__RepresentativeContact *input,
+                                                                    Ocorrencias__Intake__V1__RepresentativeContact_Closure closure,
+                                                                    void *closure_data);
+void ocorrencias__intake__v1__intake__list_representative_contacts(ProtobufCService *service,
+                                                                   const Ocorrencias__Intake__V1__RepresentativeRequest *input,
+                                                                   Ocorrencias__Intake__V1__ListRepresentativeContactsResponse_Closure closure,
+                                                                   void *closure_data);
 void ocorrencias__intake__v1__intake__open_ticket(ProtobufCService *service,
                                                   const Ocorrencias__Intake__V1__OpenTicketRequest *input,
                                                   Ocorrencias__Intake__V1__OpenTicketResponse_Closure closure,
@@ -1554,6 +1817,11 @@ extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__delete_contact_
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__delete_contact_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__lookup_customers_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__lookup_customers_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_organizations_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_organizations_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__representative_contact__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__representative_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_representative_contacts_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__custom_field_value__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__open_ticket_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__ticket_message__descriptor;

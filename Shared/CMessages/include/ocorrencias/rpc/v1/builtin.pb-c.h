@@ -17,6 +17,8 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Ocorrencias__Rpc__V1__HealthCheckRequest Ocorrencias__Rpc__V1__HealthCheckRequest;
 typedef struct Ocorrencias__Rpc__V1__HealthCheckResponse Ocorrencias__Rpc__V1__HealthCheckResponse;
+typedef struct Ocorrencias__Rpc__V1__OutboxStatsRequest Ocorrencias__Rpc__V1__OutboxStatsRequest;
+typedef struct Ocorrencias__Rpc__V1__OutboxStatsResponse Ocorrencias__Rpc__V1__OutboxStatsResponse;
 typedef struct Ocorrencias__Rpc__V1__ListMethodsRequest Ocorrencias__Rpc__V1__ListMethodsRequest;
 typedef struct Ocorrencias__Rpc__V1__MethodInfo Ocorrencias__Rpc__V1__MethodInfo;
 typedef struct Ocorrencias__Rpc__V1__ListMethodsResponse Ocorrencias__Rpc__V1__ListMethodsResponse;
@@ -57,6 +59,39 @@ struct  Ocorrencias__Rpc__V1__HealthCheckResponse
 #define OCORRENCIAS__RPC__V1__HEALTH_CHECK_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__rpc__v1__health_check_response__descriptor) \
     , OCORRENCIAS__RPC__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string }
+
+
+/*
+ * The service's transactional outbox (events written but not yet delivered to subscribers).
+ */
+struct  Ocorrencias__Rpc__V1__OutboxStatsRequest
+{
+  ProtobufCMessage base;
+};
+#define OCORRENCIAS__RPC__V1__OUTBOX_STATS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__rpc__v1__outbox_stats_request__descriptor) \
+     }
+
+
+struct  Ocorrencias__Rpc__V1__OutboxStatsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Rows waiting in the outbox (one per subscriber of each event).
+   */
+  int64_t pending;
+  /*
+   * Age of the oldest pending row in milliseconds; 0 when none.
+   */
+  int64_t oldest_pending_age_ms;
+  /*
+   * Pending rows that failed at least once and wait for a retry.
+   */
+  int64_t retrying;
+};
+#define OCORRENCIAS__RPC__V1__OUTBOX_STATS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__rpc__v1__outbox_stats_response__descriptor) \
+    , 0, 0, 0 }
 
 
 struct  Ocorrencias__Rpc__V1__ListMethodsRequest
@@ -161,6 +196,44 @@ Ocorrencias__Rpc__V1__HealthCheckResponse *
 void   ocorrencias__rpc__v1__health_check_response__free_unpacked
                      (Ocorrencias__Rpc__V1__HealthCheckResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Rpc__V1__OutboxStatsRequest methods */
+void   ocorrencias__rpc__v1__outbox_stats_request__init
+                     (Ocorrencias__Rpc__V1__OutboxStatsRequest         *message);
+size_t ocorrencias__rpc__v1__outbox_stats_request__get_packed_size
+                     (const Ocorrencias__Rpc__V1__OutboxStatsRequest   *message);
+size_t ocorrencias__rpc__v1__outbox_stats_request__pack
+                     (const Ocorrencias__Rpc__V1__OutboxStatsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__rpc__v1__outbox_stats_request__pack_to_buffer
+                     (const Ocorrencias__Rpc__V1__OutboxStatsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Rpc__V1__OutboxStatsRequest *
+       ocorrencias__rpc__v1__outbox_stats_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__rpc__v1__outbox_stats_request__free_unpacked
+                     (Ocorrencias__Rpc__V1__OutboxStatsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Rpc__V1__OutboxStatsResponse methods */
+void   ocorrencias__rpc__v1__outbox_stats_response__init
+                     (Ocorrencias__Rpc__V1__OutboxStatsResponse         *message);
+size_t ocorrencias__rpc__v1__outbox_stats_response__get_packed_size
+                     (const Ocorrencias__Rpc__V1__OutboxStatsResponse   *message);
+size_t ocorrencias__rpc__v1__outbox_stats_response__pack
+                     (const Ocorrencias__Rpc__V1__OutboxStatsResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__rpc__v1__outbox_stats_response__pack_to_buffer
+                     (const Ocorrencias__Rpc__V1__OutboxStatsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Rpc__V1__OutboxStatsResponse *
+       ocorrencias__rpc__v1__outbox_stats_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__rpc__v1__outbox_stats_response__free_unpacked
+                     (Ocorrencias__Rpc__V1__OutboxStatsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Rpc__V1__ListMethodsRequest methods */
 void   ocorrencias__rpc__v1__list_methods_request__init
                      (Ocorrencias__Rpc__V1__ListMethodsRequest         *message);
@@ -264,6 +337,12 @@ typedef void (*Ocorrencias__Rpc__V1__HealthCheckRequest_Closure)
 typedef void (*Ocorrencias__Rpc__V1__HealthCheckResponse_Closure)
                  (const Ocorrencias__Rpc__V1__HealthCheckResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Rpc__V1__OutboxStatsRequest_Closure)
+                 (const Ocorrencias__Rpc__V1__OutboxStatsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Rpc__V1__OutboxStatsResponse_Closure)
+                 (const Ocorrencias__Rpc__V1__OutboxStatsResponse *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Rpc__V1__ListMethodsRequest_Closure)
                  (const Ocorrencias__Rpc__V1__ListMethodsRequest *message,
                   void *closure_data);
@@ -302,6 +381,27 @@ void ocorrencias__rpc__v1__health__init (Ocorrencias__Rpc__V1__Health_Service *s
 void ocorrencias__rpc__v1__health__check(ProtobufCService *service,
                                          const Ocorrencias__Rpc__V1__HealthCheckRequest *input,
                                          Ocorrencias__Rpc__V1__HealthCheckResponse_Closure closure,
+                                         void *closure_data);
+typedef struct Ocorrencias__Rpc__V1__Stats_Service Ocorrencias__Rpc__V1__Stats_Service;
+struct Ocorrencias__Rpc__V1__Stats_Service
+{
+  ProtobufCService base;
+  void (*outbox)(Ocorrencias__Rpc__V1__Stats_Service *service,
+                 const Ocorrencias__Rpc__V1__OutboxStatsRequest *input,
+                 Ocorrencias__Rpc__V1__OutboxStatsResponse_Closure closure,
+                 void *closure_data);
+};
+typedef void (*Ocorrencias__Rpc__V1__Stats_ServiceDestroy)(Ocorrencias__Rpc__V1__Stats_Service *);
+void ocorrencias__rpc__v1__stats__init (Ocorrencias__Rpc__V1__Stats_Service *service,
+                                        Ocorrencias__Rpc__V1__Stats_ServiceDestroy destroy);
+#define OCORRENCIAS__RPC__V1__STATS__BASE_INIT \
+    { &ocorrencias__rpc__v1__stats__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define OCORRENCIAS__RPC__V1__STATS__INIT(function_prefix__) \
+    { OCORRENCIAS__RPC__V1__STATS__BASE_INIT,\
+      function_prefix__ ## outbox  }
+void ocorrencias__rpc__v1__stats__outbox(ProtobufCService *service,
+                                         const Ocorrencias__Rpc__V1__OutboxStatsRequest *input,
+                                         Ocorrencias__Rpc__V1__OutboxStatsResponse_Closure closure,
                                          void *closure_data);
 typedef struct Ocorrencias__Rpc__V1__Reflection_Service Ocorrencias__Rpc__V1__Reflection_Service;
 struct Ocorrencias__Rpc__V1__Reflection_Service
@@ -360,12 +460,15 @@ void ocorrencias__rpc__v1__echo__echo_stream(ProtobufCService *service,
 extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__health_check_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__health_check_response__descriptor;
 extern const ProtobufCEnumDescriptor    ocorrencias__rpc__v1__health_check_response__serving_status__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__outbox_stats_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__outbox_stats_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__list_methods_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__method_info__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__list_methods_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__echo_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__rpc__v1__echo_response__descriptor;
 extern const ProtobufCServiceDescriptor ocorrencias__rpc__v1__health__descriptor;
+extern const ProtobufCServiceDescriptor ocorrencias__rpc__v1__stats__descriptor;
 extern const ProtobufCServiceDescriptor ocorrencias__rpc__v1__reflection__descriptor;
 extern const ProtobufCServiceDescriptor ocorrencias__rpc__v1__echo__descriptor;
 

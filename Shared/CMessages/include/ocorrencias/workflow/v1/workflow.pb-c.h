@@ -513,10 +513,21 @@ struct  Ocorrencias__Workflow__V1__TicketRow
   protobuf_c_boolean ping_pong;
   Ocorrencias__Workflow__V1__StatusInfo *status;
   char *contact_name;
+  /*
+   * Staff listings (ListQueue) only, from workflow's SLA clocks (one query per page): "breached" (a
+   * target is late), "at_risk" (a running target passed its warning share), "paused" (a clock
+   * waits on the customer), "on_time" (running, neither late nor at risk), or "" (no clock runs).
+   */
+  char *sla_state;
+  /*
+   * The due time of the breached target (when breached), else of the nearest running target;
+   * 0 when none.
+   */
+  int64_t sla_due_at_ms;
 };
 #define OCORRENCIAS__WORKFLOW__V1__TICKET_ROW__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_row__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, 0, 0, 0, 0, NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, 0, 0, 0, 0, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Ocorrencias__Workflow__V1__DiscussionEntry

@@ -45,6 +45,8 @@ typedef struct Ocorrencias__Workflow__V1__ListInactivityPoliciesResponse Ocorren
 typedef struct Ocorrencias__Workflow__V1__InstallInactivityPresetRequest Ocorrencias__Workflow__V1__InstallInactivityPresetRequest;
 typedef struct Ocorrencias__Workflow__V1__AnswerSurveyRequest Ocorrencias__Workflow__V1__AnswerSurveyRequest;
 typedef struct Ocorrencias__Workflow__V1__AnswerSurveyResponse Ocorrencias__Workflow__V1__AnswerSurveyResponse;
+typedef struct Ocorrencias__Workflow__V1__GetTicketSurveyRequest Ocorrencias__Workflow__V1__GetTicketSurveyRequest;
+typedef struct Ocorrencias__Workflow__V1__TicketSurvey Ocorrencias__Workflow__V1__TicketSurvey;
 typedef struct Ocorrencias__Workflow__V1__SurveyResultsRequest Ocorrencias__Workflow__V1__SurveyResultsRequest;
 typedef struct Ocorrencias__Workflow__V1__SurveyResultRow Ocorrencias__Workflow__V1__SurveyResultRow;
 typedef struct Ocorrencias__Workflow__V1__SurveyResultsResponse Ocorrencias__Workflow__V1__SurveyResultsResponse;
@@ -447,6 +449,43 @@ struct  Ocorrencias__Workflow__V1__AnswerSurveyResponse
 #define OCORRENCIAS__WORKFLOW__V1__ANSWER_SURVEY_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__answer_survey_response__descriptor) \
     , (char *)protobuf_c_empty_string }
+
+
+/*
+ * The satisfaction survey of one finished ticket, for the signed-in customer's ticket page.
+ */
+struct  Ocorrencias__Workflow__V1__GetTicketSurveyRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__GET_TICKET_SURVEY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_ticket_survey_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__TicketSurvey
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  /*
+   * False when the ticket has no survey (not finished yet).
+   */
+  protobuf_c_boolean available;
+  /*
+   * The signed token AnswerSurvey takes; only to customers of the ticket's organization, while
+   * unanswered and not expired.
+   */
+  char *token;
+  int64_t expires_at_ms;
+  protobuf_c_boolean answered;
+  int32_t score;
+  char *comment;
+  int64_t answered_at_ms;
+};
+#define OCORRENCIAS__WORKFLOW__V1__TICKET_SURVEY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_survey__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Ocorrencias__Workflow__V1__SurveyResultsRequest
@@ -1159,6 +1198,44 @@ Ocorrencias__Workflow__V1__AnswerSurveyResponse *
 void   ocorrencias__workflow__v1__answer_survey_response__free_unpacked
                      (Ocorrencias__Workflow__V1__AnswerSurveyResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__GetTicketSurveyRequest methods */
+void   ocorrencias__workflow__v1__get_ticket_survey_request__init
+                     (Ocorrencias__Workflow__V1__GetTicketSurveyRequest         *message);
+size_t ocorrencias__workflow__v1__get_ticket_survey_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__GetTicketSurveyRequest   *message);
+size_t ocorrencias__workflow__v1__get_ticket_survey_request__pack
+                     (const Ocorrencias__Workflow__V1__GetTicketSurveyRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__get_ticket_survey_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__GetTicketSurveyRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__GetTicketSurveyRequest *
+       ocorrencias__workflow__v1__get_ticket_survey_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__get_ticket_survey_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__GetTicketSurveyRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__TicketSurvey methods */
+void   ocorrencias__workflow__v1__ticket_survey__init
+                     (Ocorrencias__Workflow__V1__TicketSurvey         *message);
+size_t ocorrencias__workflow__v1__ticket_survey__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TicketSurvey   *message);
+size_t ocorrencias__workflow__v1__ticket_survey__pack
+                     (const Ocorrencias__Workflow__V1__TicketSurvey   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__ticket_survey__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TicketSurvey   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__TicketSurvey *
+       ocorrencias__workflow__v1__ticket_survey__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__ticket_survey__free_unpacked
+                     (Ocorrencias__Workflow__V1__TicketSurvey *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Workflow__V1__SurveyResultsRequest methods */
 void   ocorrencias__workflow__v1__survey_results_request__init
                      (Ocorrencias__Workflow__V1__SurveyResultsRequest         *message);
@@ -1454,6 +1531,12 @@ typedef void (*Ocorrencias__Workflow__V1__AnswerSurveyRequest_Closure)
 typedef void (*Ocorrencias__Workflow__V1__AnswerSurveyResponse_Closure)
                  (const Ocorrencias__Workflow__V1__AnswerSurveyResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__GetTicketSurveyRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__GetTicketSurveyRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__TicketSurvey_Closure)
+                 (const Ocorrencias__Workflow__V1__TicketSurvey *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__SurveyResultsRequest_Closure)
                  (const Ocorrencias__Workflow__V1__SurveyResultsRequest *message,
                   void *closure_data);
@@ -1542,6 +1625,10 @@ struct Ocorrencias__Workflow__V1__WorkflowTime_Service
                         const Ocorrencias__Workflow__V1__AnswerSurveyRequest *input,
                         Ocorrencias__Workflow__V1__AnswerSurveyResponse_Closure closure,
                         void *closure_data);
+  void (*get_ticket_survey)(Ocorrencias__Workflow__V1__WorkflowTime_Service *service,
+                            const Ocorrencias__Workflow__V1__GetTicketSurveyRequest *input,
+                            Ocorrencias__Workflow__V1__TicketSurvey_Closure closure,
+                            void *closure_data);
   void (*get_survey_results)(Ocorrencias__Workflow__V1__WorkflowTime_Service *service,
                              const Ocorrencias__Workflow__V1__SurveyResultsRequest *input,
                              Ocorrencias__Workflow__V1__SurveyResultsResponse_Closure closure,
@@ -1578,6 +1665,7 @@ void ocorrencias__workflow__v1__workflow_time__init (Ocorrencias__Workflow__V1__
       function_prefix__ ## list_inactivity_policies,\
       function_prefix__ ## install_inactivity_preset,\
       function_prefix__ ## answer_survey,\
+      function_prefix__ ## get_ticket_survey,\
       function_prefix__ ## get_survey_results,\
       function_prefix__ ## get_metrics,\
       function_prefix__ ## export_metrics,\
@@ -1630,6 +1718,10 @@ void ocorrencias__workflow__v1__workflow_time__answer_survey(ProtobufCService *s
                                                              const Ocorrencias__Workflow__V1__AnswerSurveyRequest *input,
                                                              Ocorrencias__Workflow__V1__AnswerSurveyResponse_Closure closure,
                                                              void *closure_data);
+void ocorrencias__workflow__v1__workflow_time__get_ticket_survey(ProtobufCService *service,
+                                                                 const Ocorrencias__Workflow__V1__GetTicketSurveyRequest *input,
+                                                                 Ocorrencias__Workflow__V1__TicketSurvey_Closure closure,
+                                                                 void *closure_data);
 void ocorrencias__workflow__v1__workflow_time__get_survey_results(ProtobufCService *service,
                                                                   const Ocorrencias__Workflow__V1__SurveyResultsRequest *input,
                                                                   Ocorrencias__Workflow__V1__SurveyResultsResponse_Closure closure,
@@ -1677,6 +1769,8 @@ extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_inactivi
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__install_inactivity_preset_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__answer_survey_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__answer_survey_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_survey_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_survey__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__survey_results_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__survey_result_row__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__survey_results_response__descriptor;

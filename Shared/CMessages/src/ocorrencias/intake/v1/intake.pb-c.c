@@ -412,6 +412,231 @@ void   ocorrencias__intake__v1__lookup_customers_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__intake__v1__lookup_customers_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__intake__v1__list_organizations_request__init
+                     (Ocorrencias__Intake__V1__ListOrganizationsRequest         *message)
+{
+  static const Ocorrencias__Intake__V1__ListOrganizationsRequest init_value = OCORRENCIAS__INTAKE__V1__LIST_ORGANIZATIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__list_organizations_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListOrganizationsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_organizations_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__list_organizations_request__pack
+                     (const Ocorrencias__Intake__V1__ListOrganizationsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_organizations_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__list_organizations_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListOrganizationsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_organizations_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__ListOrganizationsRequest *
+       ocorrencias__intake__v1__list_organizations_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__ListOrganizationsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__list_organizations_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__list_organizations_request__free_unpacked
+                     (Ocorrencias__Intake__V1__ListOrganizationsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_organizations_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__intake__v1__list_organizations_response__init
+                     (Ocorrencias__Intake__V1__ListOrganizationsResponse         *message)
+{
+  static const Ocorrencias__Intake__V1__ListOrganizationsResponse init_value = OCORRENCIAS__INTAKE__V1__LIST_ORGANIZATIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__list_organizations_response__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListOrganizationsResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_organizations_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__list_organizations_response__pack
+                     (const Ocorrencias__Intake__V1__ListOrganizationsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_organizations_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__list_organizations_response__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListOrganizationsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_organizations_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__ListOrganizationsResponse *
+       ocorrencias__intake__v1__list_organizations_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__ListOrganizationsResponse *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__list_organizations_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__list_organizations_response__free_unpacked
+                     (Ocorrencias__Intake__V1__ListOrganizationsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_organizations_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__intake__v1__representative_contact__init
+                     (Ocorrencias__Intake__V1__RepresentativeContact         *message)
+{
+  static const Ocorrencias__Intake__V1__RepresentativeContact init_value = OCORRENCIAS__INTAKE__V1__REPRESENTATIVE_CONTACT__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__representative_contact__get_packed_size
+                     (const Ocorrencias__Intake__V1__RepresentativeContact *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__representative_contact__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__representative_contact__pack
+                     (const Ocorrencias__Intake__V1__RepresentativeContact *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__representative_contact__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__representative_contact__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__RepresentativeContact *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__representative_contact__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__RepresentativeContact *
+       ocorrencias__intake__v1__representative_contact__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__RepresentativeContact *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__representative_contact__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__representative_contact__free_unpacked
+                     (Ocorrencias__Intake__V1__RepresentativeContact *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__representative_contact__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__intake__v1__representative_request__init
+                     (Ocorrencias__Intake__V1__RepresentativeRequest         *message)
+{
+  static const Ocorrencias__Intake__V1__RepresentativeRequest init_value = OCORRENCIAS__INTAKE__V1__REPRESENTATIVE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__representative_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__RepresentativeRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__representative_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__representative_request__pack
+                     (const Ocorrencias__Intake__V1__RepresentativeRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__representative_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__representative_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__RepresentativeRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__representative_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__RepresentativeRequest *
+       ocorrencias__intake__v1__representative_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__RepresentativeRequest *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__representative_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__representative_request__free_unpacked
+                     (Ocorrencias__Intake__V1__RepresentativeRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__representative_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__intake__v1__list_representative_contacts_response__init
+                     (Ocorrencias__Intake__V1__ListRepresentativeContactsResponse         *message)
+{
+  static const Ocorrencias__Intake__V1__ListRepresentativeContactsResponse init_value = OCORRENCIAS__INTAKE__V1__LIST_REPRESENTATIVE_CONTACTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__list_representative_contacts_response__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListRepresentativeContactsResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_representative_contacts_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__list_representative_contacts_response__pack
+                     (const Ocorrencias__Intake__V1__ListRepresentativeContactsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_representative_contacts_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__list_representative_contacts_response__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListRepresentativeContactsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_representative_contacts_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__ListRepresentativeContactsResponse *
+       ocorrencias__intake__v1__list_representative_contacts_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__ListRepresentativeContactsResponse *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__list_representative_contacts_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__list_representative_contacts_response__free_unpacked
+                     (Ocorrencias__Intake__V1__ListRepresentativeContactsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_representative_contacts_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__intake__v1__custom_field_value__init
                      (Ocorrencias__Intake__V1__CustomFieldValue         *message)
 {
@@ -2073,6 +2298,352 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__lookup_customers_respo
   ocorrencias__intake__v1__lookup_customers_response__field_indices_by_name,
   1,  ocorrencias__intake__v1__lookup_customers_response__number_ranges,
   (ProtobufCMessageInit) ocorrencias__intake__v1__lookup_customers_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_organizations_request__field_descriptors[5] =
+{
+  {
+    "name_prefix",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ListOrganizationsRequest, name_prefix),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ListOrganizationsRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ListOrganizationsRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "include_inactive",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ListOrganizationsRequest, include_inactive),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ListOrganizationsRequest, kind),
+    &ocorrencias__intake__v1__organization_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__list_organizations_request__field_indices_by_name[] = {
+  3,   /* field[3] = include_inactive */
+  4,   /* field[4] = kind */
+  0,   /* field[0] = name_prefix */
+  1,   /* field[1] = page_size */
+  2,   /* field[2] = page_token */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__list_organizations_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_organizations_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.ListOrganizationsRequest",
+  "ListOrganizationsRequest",
+  "Ocorrencias__Intake__V1__ListOrganizationsRequest",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__ListOrganizationsRequest),
+  5,
+  ocorrencias__intake__v1__list_organizations_request__field_descriptors,
+  ocorrencias__intake__v1__list_organizations_request__field_indices_by_name,
+  1,  ocorrencias__intake__v1__list_organizations_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__list_organizations_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_organizations_response__field_descriptors[2] =
+{
+  {
+    "organizations",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Intake__V1__ListOrganizationsResponse, n_organizations),
+    offsetof(Ocorrencias__Intake__V1__ListOrganizationsResponse, organizations),
+    &ocorrencias__intake__v1__organization__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ListOrganizationsResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__list_organizations_response__field_indices_by_name[] = {
+  1,   /* field[1] = next_page_token */
+  0,   /* field[0] = organizations */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__list_organizations_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_organizations_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.ListOrganizationsResponse",
+  "ListOrganizationsResponse",
+  "Ocorrencias__Intake__V1__ListOrganizationsResponse",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__ListOrganizationsResponse),
+  2,
+  ocorrencias__intake__v1__list_organizations_response__field_descriptors,
+  ocorrencias__intake__v1__list_organizations_response__field_indices_by_name,
+  1,  ocorrencias__intake__v1__list_organizations_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__list_organizations_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__representative_contact__field_descriptors[7] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__RepresentativeContact, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "representative_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__RepresentativeContact, representative_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__RepresentativeContact, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "email",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__RepresentativeContact, email),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "phone",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__RepresentativeContact, phone),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "active",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__RepresentativeContact, active),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at_ms",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__RepresentativeContact, created_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__representative_contact__field_indices_by_name[] = {
+  5,   /* field[5] = active */
+  6,   /* field[6] = created_at_ms */
+  3,   /* field[3] = email */
+  0,   /* field[0] = id */
+  2,   /* field[2] = name */
+  4,   /* field[4] = phone */
+  1,   /* field[1] = representative_id */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__representative_contact__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__representative_contact__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.RepresentativeContact",
+  "RepresentativeContact",
+  "Ocorrencias__Intake__V1__RepresentativeContact",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__RepresentativeContact),
+  7,
+  ocorrencias__intake__v1__representative_contact__field_descriptors,
+  ocorrencias__intake__v1__representative_contact__field_indices_by_name,
+  1,  ocorrencias__intake__v1__representative_contact__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__representative_contact__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__representative_request__field_descriptors[2] =
+{
+  {
+    "representative_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__RepresentativeRequest, representative_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "include_inactive",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__RepresentativeRequest, include_inactive),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__representative_request__field_indices_by_name[] = {
+  1,   /* field[1] = include_inactive */
+  0,   /* field[0] = representative_id */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__representative_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__representative_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.RepresentativeRequest",
+  "RepresentativeRequest",
+  "Ocorrencias__Intake__V1__RepresentativeRequest",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__RepresentativeRequest),
+  2,
+  ocorrencias__intake__v1__representative_request__field_descriptors,
+  ocorrencias__intake__v1__representative_request__field_indices_by_name,
+  1,  ocorrencias__intake__v1__representative_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__representative_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_representative_contacts_response__field_descriptors[1] =
+{
+  {
+    "contacts",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Intake__V1__ListRepresentativeContactsResponse, n_contacts),
+    offsetof(Ocorrencias__Intake__V1__ListRepresentativeContactsResponse, contacts),
+    &ocorrencias__intake__v1__representative_contact__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__list_representative_contacts_response__field_indices_by_name[] = {
+  0,   /* field[0] = contacts */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__list_representative_contacts_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_representative_contacts_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.ListRepresentativeContactsResponse",
+  "ListRepresentativeContactsResponse",
+  "Ocorrencias__Intake__V1__ListRepresentativeContactsResponse",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__ListRepresentativeContactsResponse),
+  1,
+  ocorrencias__intake__v1__list_representative_contacts_response__field_descriptors,
+  ocorrencias__intake__v1__list_representative_contacts_response__field_indices_by_name,
+  1,  ocorrencias__intake__v1__list_representative_contacts_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__list_representative_contacts_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__intake__v1__custom_field_value__field_descriptors[2] =
@@ -3975,7 +4546,7 @@ const ProtobufCEnumDescriptor ocorrencias__intake__v1__custom_field_kind__descri
   ocorrencias__intake__v1__custom_field_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_descriptors[24] =
+static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_descriptors[31] =
 {
   { "CreateOrganization", &ocorrencias__intake__v1__organization__descriptor, &ocorrencias__intake__v1__organization__descriptor },
   { "UpdateOrganization", &ocorrencias__intake__v1__organization__descriptor, &ocorrencias__intake__v1__organization__descriptor },
@@ -3986,6 +4557,13 @@ static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_d
   { "DeleteContact", &ocorrencias__intake__v1__delete_contact_request__descriptor, &ocorrencias__intake__v1__delete_contact_response__descriptor },
   { "CreateRepresentative", &ocorrencias__intake__v1__representative__descriptor, &ocorrencias__intake__v1__representative__descriptor },
   { "LookupCustomers", &ocorrencias__intake__v1__lookup_customers_request__descriptor, &ocorrencias__intake__v1__lookup_customers_response__descriptor },
+  { "ListOrganizations", &ocorrencias__intake__v1__list_organizations_request__descriptor, &ocorrencias__intake__v1__list_organizations_response__descriptor },
+  { "GetRepresentative", &ocorrencias__intake__v1__representative_request__descriptor, &ocorrencias__intake__v1__representative__descriptor },
+  { "UpdateRepresentative", &ocorrencias__intake__v1__representative__descriptor, &ocorrencias__intake__v1__representative__descriptor },
+  { "ListRepresentativeOrganizations", &ocorrencias__intake__v1__representative_request__descriptor, &ocorrencias__intake__v1__list_organizations_response__descriptor },
+  { "AddRepresentativeContact", &ocorrencias__intake__v1__representative_contact__descriptor, &ocorrencias__intake__v1__representative_contact__descriptor },
+  { "UpdateRepresentativeContact", &ocorrencias__intake__v1__representative_contact__descriptor, &ocorrencias__intake__v1__representative_contact__descriptor },
+  { "ListRepresentativeContacts", &ocorrencias__intake__v1__representative_request__descriptor, &ocorrencias__intake__v1__list_representative_contacts_response__descriptor },
   { "OpenTicket", &ocorrencias__intake__v1__open_ticket_request__descriptor, &ocorrencias__intake__v1__open_ticket_response__descriptor },
   { "GetTicket", &ocorrencias__intake__v1__get_ticket_request__descriptor, &ocorrencias__intake__v1__ticket__descriptor },
   { "UploadAttachment", &ocorrencias__intake__v1__upload_attachment_request__descriptor, &ocorrencias__common__v1__attachment_ref__descriptor },
@@ -4004,29 +4582,36 @@ static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_d
 };
 const unsigned ocorrencias__intake__v1__intake__method_indices_by_name[] = {
   3,        /* AddContact */
-  14,        /* CancelTicket */
-  15,        /* ChangeTicketContact */
+  13,        /* AddRepresentativeContact */
+  21,        /* CancelTicket */
+  22,        /* ChangeTicketContact */
   0,        /* CreateOrganization */
   7,        /* CreateRepresentative */
   6,        /* DeleteContact */
-  12,        /* DownloadAttachment */
+  19,        /* DownloadAttachment */
   2,        /* GetOrganization */
-  22,        /* GetSupportPolicy */
-  10,        /* GetTicket */
-  16,        /* ListChannels */
-  20,        /* ListCustomFields */
-  18,        /* ListOrigins */
+  10,        /* GetRepresentative */
+  29,        /* GetSupportPolicy */
+  17,        /* GetTicket */
+  23,        /* ListChannels */
+  27,        /* ListCustomFields */
+  9,        /* ListOrganizations */
+  25,        /* ListOrigins */
+  15,        /* ListRepresentativeContacts */
+  12,        /* ListRepresentativeOrganizations */
   8,        /* LookupCustomers */
-  9,        /* OpenTicket */
-  17,        /* PutChannel */
-  21,        /* PutCustomField */
-  19,        /* PutOrigin */
-  23,        /* PutSupportPolicy */
-  13,        /* Reply */
+  16,        /* OpenTicket */
+  24,        /* PutChannel */
+  28,        /* PutCustomField */
+  26,        /* PutOrigin */
+  30,        /* PutSupportPolicy */
+  20,        /* Reply */
   5,        /* SetContactActive */
   4,        /* UpdateContact */
   1,        /* UpdateOrganization */
-  11         /* UploadAttachment */
+  11,        /* UpdateRepresentative */
+  14,        /* UpdateRepresentativeContact */
+  18         /* UploadAttachment */
 };
 const ProtobufCServiceDescriptor ocorrencias__intake__v1__intake__descriptor =
 {
@@ -4035,7 +4620,7 @@ const ProtobufCServiceDescriptor ocorrencias__intake__v1__intake__descriptor =
   "Intake",
   "Ocorrencias__Intake__V1__Intake",
   "ocorrencias.intake.v1",
-  24,
+  31,
   ocorrencias__intake__v1__intake__method_descriptors,
   ocorrencias__intake__v1__intake__method_indices_by_name
 };
@@ -4111,13 +4696,69 @@ void ocorrencias__intake__v1__intake__lookup_customers(ProtobufCService *service
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
   service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__intake__v1__intake__list_organizations(ProtobufCService *service,
+                                                         const Ocorrencias__Intake__V1__ListOrganizationsRequest *input,
+                                                         Ocorrencias__Intake__V1__ListOrganizationsResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__intake__v1__intake__get_representative(ProtobufCService *service,
+                                                         const Ocorrencias__Intake__V1__RepresentativeRequest *input,
+                                                         Ocorrencias__Intake__V1__Representative_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__intake__v1__intake__update_representative(ProtobufCService *service,
+                                                            const Ocorrencias__Intake__V1__Representative *input,
+                                                            Ocorrencias__Intake__V1__Representative_Closure closure,
+                                                            void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__intake__v1__intake__list_representative_organizations(ProtobufCService *service,
+                                                                        const Ocorrencias__Intake__V1__RepresentativeRequest *input,
+                                                                        Ocorrencias__Intake__V1__ListOrganizationsResponse_Closure closure,
+                                                                        void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__intake__v1__intake__add_representative_contact(ProtobufCService *service,
+                                                                 const Ocorrencias__Intake__V1__RepresentativeContact *input,
+                                                                 Ocorrencias__Intake__V1__RepresentativeContact_Closure closure,
+                                                                 void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__intake__v1__intake__update_representative_contact(ProtobufCService *service,
+                                                                    const Ocorrencias__Intake__V1__RepresentativeContact *input,
+                                                                    Ocorrencias__Intake__V1__RepresentativeContact_Closure closure,
+                                                                    void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__intake__v1__intake__list_representative_contacts(ProtobufCService *service,
+                                                                   const Ocorrencias__Intake__V1__RepresentativeRequest *input,
+                                                                   Ocorrencias__Intake__V1__ListRepresentativeContactsResponse_Closure closure,
+                                                                   void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__intake__v1__intake__open_ticket(ProtobufCService *service,
                                                   const Ocorrencias__Intake__V1__OpenTicketRequest *input,
                                                   Ocorrencias__Intake__V1__OpenTicketResponse_Closure closure,
                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_ticket(ProtobufCService *service,
                                                  const Ocorrencias__Intake__V1__GetTicketRequest *input,
@@ -4125,7 +4766,7 @@ void ocorrencias__intake__v1__intake__get_ticket(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__upload_attachment(ProtobufCService *service,
                                                         const Ocorrencias__Intake__V1__UploadAttachmentRequest *input,
@@ -4133,7 +4774,7 @@ void ocorrencias__intake__v1__intake__upload_attachment(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__download_attachment(ProtobufCService *service,
                                                           const Ocorrencias__Intake__V1__DownloadAttachmentRequest *input,
@@ -4141,7 +4782,7 @@ void ocorrencias__intake__v1__intake__download_attachment(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__reply(ProtobufCService *service,
                                             const Ocorrencias__Intake__V1__ReplyRequest *input,
@@ -4149,7 +4790,7 @@ void ocorrencias__intake__v1__intake__reply(ProtobufCService *service,
                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__cancel_ticket(ProtobufCService *service,
                                                     const Ocorrencias__Intake__V1__CancelTicketRequest *input,
@@ -4157,7 +4798,7 @@ void ocorrencias__intake__v1__intake__cancel_ticket(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__change_ticket_contact(ProtobufCService *service,
                                                             const Ocorrencias__Intake__V1__ChangeTicketContactRequest *input,
@@ -4165,7 +4806,7 @@ void ocorrencias__intake__v1__intake__change_ticket_contact(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_channels(ProtobufCService *service,
                                                     const Ocorrencias__Intake__V1__ListEntriesRequest *input,
@@ -4173,7 +4814,7 @@ void ocorrencias__intake__v1__intake__list_channels(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_channel(ProtobufCService *service,
                                                   const Ocorrencias__Intake__V1__ListEntry *input,
@@ -4181,7 +4822,7 @@ void ocorrencias__intake__v1__intake__put_channel(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_origins(ProtobufCService *service,
                                                    const Ocorrencias__Intake__V1__ListEntriesRequest *input,
@@ -4189,7 +4830,7 @@ void ocorrencias__intake__v1__intake__list_origins(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_origin(ProtobufCService *service,
                                                  const Ocorrencias__Intake__V1__ListEntry *input,
@@ -4197,7 +4838,7 @@ void ocorrencias__intake__v1__intake__put_origin(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_custom_fields(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__ListCustomFieldsRequest *input,
@@ -4205,7 +4846,7 @@ void ocorrencias__intake__v1__intake__list_custom_fields(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_custom_field(ProtobufCService *service,
                                                        const Ocorrencias__Intake__V1__CustomField *input,
@@ -4213,7 +4854,7 @@ void ocorrencias__intake__v1__intake__put_custom_field(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_support_policy(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__GetSupportPolicyRequest *input,
@@ -4221,7 +4862,7 @@ void ocorrencias__intake__v1__intake__get_support_policy(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_support_policy(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__SupportPolicy *input,
@@ -4229,7 +4870,7 @@ void ocorrencias__intake__v1__intake__put_support_policy(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__init (Ocorrencias__Intake__V1__Intake_Service *service,
                                             Ocorrencias__Intake__V1__Intake_ServiceDestroy destroy)

@@ -97,6 +97,96 @@ void   ocorrencias__rpc__v1__health_check_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__rpc__v1__health_check_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__rpc__v1__outbox_stats_request__init
+                     (Ocorrencias__Rpc__V1__OutboxStatsRequest         *message)
+{
+  static const Ocorrencias__Rpc__V1__OutboxStatsRequest init_value = OCORRENCIAS__RPC__V1__OUTBOX_STATS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__rpc__v1__outbox_stats_request__get_packed_size
+                     (const Ocorrencias__Rpc__V1__OutboxStatsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__rpc__v1__outbox_stats_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__rpc__v1__outbox_stats_request__pack
+                     (const Ocorrencias__Rpc__V1__OutboxStatsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__rpc__v1__outbox_stats_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__rpc__v1__outbox_stats_request__pack_to_buffer
+                     (const Ocorrencias__Rpc__V1__OutboxStatsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__rpc__v1__outbox_stats_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Rpc__V1__OutboxStatsRequest *
+       ocorrencias__rpc__v1__outbox_stats_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Rpc__V1__OutboxStatsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__rpc__v1__outbox_stats_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__rpc__v1__outbox_stats_request__free_unpacked
+                     (Ocorrencias__Rpc__V1__OutboxStatsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__rpc__v1__outbox_stats_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__rpc__v1__outbox_stats_response__init
+                     (Ocorrencias__Rpc__V1__OutboxStatsResponse         *message)
+{
+  static const Ocorrencias__Rpc__V1__OutboxStatsResponse init_value = OCORRENCIAS__RPC__V1__OUTBOX_STATS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__rpc__v1__outbox_stats_response__get_packed_size
+                     (const Ocorrencias__Rpc__V1__OutboxStatsResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__rpc__v1__outbox_stats_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__rpc__v1__outbox_stats_response__pack
+                     (const Ocorrencias__Rpc__V1__OutboxStatsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__rpc__v1__outbox_stats_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__rpc__v1__outbox_stats_response__pack_to_buffer
+                     (const Ocorrencias__Rpc__V1__OutboxStatsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__rpc__v1__outbox_stats_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Rpc__V1__OutboxStatsResponse *
+       ocorrencias__rpc__v1__outbox_stats_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Rpc__V1__OutboxStatsResponse *)
+     protobuf_c_message_unpack (&ocorrencias__rpc__v1__outbox_stats_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__rpc__v1__outbox_stats_response__free_unpacked
+                     (Ocorrencias__Rpc__V1__OutboxStatsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__rpc__v1__outbox_stats_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__rpc__v1__list_methods_request__init
                      (Ocorrencias__Rpc__V1__ListMethodsRequest         *message)
 {
@@ -441,6 +531,88 @@ const ProtobufCMessageDescriptor ocorrencias__rpc__v1__health_check_response__de
   (ProtobufCMessageInit) ocorrencias__rpc__v1__health_check_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+#define ocorrencias__rpc__v1__outbox_stats_request__field_descriptors NULL
+#define ocorrencias__rpc__v1__outbox_stats_request__field_indices_by_name NULL
+#define ocorrencias__rpc__v1__outbox_stats_request__number_ranges NULL
+const ProtobufCMessageDescriptor ocorrencias__rpc__v1__outbox_stats_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.rpc.v1.OutboxStatsRequest",
+  "OutboxStatsRequest",
+  "Ocorrencias__Rpc__V1__OutboxStatsRequest",
+  "ocorrencias.rpc.v1",
+  sizeof(Ocorrencias__Rpc__V1__OutboxStatsRequest),
+  0,
+  ocorrencias__rpc__v1__outbox_stats_request__field_descriptors,
+  ocorrencias__rpc__v1__outbox_stats_request__field_indices_by_name,
+  0,  ocorrencias__rpc__v1__outbox_stats_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__rpc__v1__outbox_stats_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__rpc__v1__outbox_stats_response__field_descriptors[3] =
+{
+  {
+    "pending",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Rpc__V1__OutboxStatsResponse, pending),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "oldest_pending_age_ms",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Rpc__V1__OutboxStatsResponse, oldest_pending_age_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "retrying",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Rpc__V1__OutboxStatsResponse, retrying),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__rpc__v1__outbox_stats_response__field_indices_by_name[] = {
+  1,   /* field[1] = oldest_pending_age_ms */
+  0,   /* field[0] = pending */
+  2,   /* field[2] = retrying */
+};
+static const ProtobufCIntRange ocorrencias__rpc__v1__outbox_stats_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__rpc__v1__outbox_stats_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.rpc.v1.OutboxStatsResponse",
+  "OutboxStatsResponse",
+  "Ocorrencias__Rpc__V1__OutboxStatsResponse",
+  "ocorrencias.rpc.v1",
+  sizeof(Ocorrencias__Rpc__V1__OutboxStatsResponse),
+  3,
+  ocorrencias__rpc__v1__outbox_stats_response__field_descriptors,
+  ocorrencias__rpc__v1__outbox_stats_response__field_indices_by_name,
+  1,  ocorrencias__rpc__v1__outbox_stats_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__rpc__v1__outbox_stats_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 #define ocorrencias__rpc__v1__list_methods_request__field_descriptors NULL
 #define ocorrencias__rpc__v1__list_methods_request__field_indices_by_name NULL
 #define ocorrencias__rpc__v1__list_methods_request__number_ranges NULL
@@ -707,6 +879,39 @@ void ocorrencias__rpc__v1__health__init (Ocorrencias__Rpc__V1__Health_Service *s
 {
   protobuf_c_service_generated_init (&service->base,
                                      &ocorrencias__rpc__v1__health__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}
+static const ProtobufCMethodDescriptor ocorrencias__rpc__v1__stats__method_descriptors[1] =
+{
+  { "Outbox", &ocorrencias__rpc__v1__outbox_stats_request__descriptor, &ocorrencias__rpc__v1__outbox_stats_response__descriptor },
+};
+const unsigned ocorrencias__rpc__v1__stats__method_indices_by_name[] = {
+  0         /* Outbox */
+};
+const ProtobufCServiceDescriptor ocorrencias__rpc__v1__stats__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "ocorrencias.rpc.v1.Stats",
+  "Stats",
+  "Ocorrencias__Rpc__V1__Stats",
+  "ocorrencias.rpc.v1",
+  1,
+  ocorrencias__rpc__v1__stats__method_descriptors,
+  ocorrencias__rpc__v1__stats__method_indices_by_name
+};
+void ocorrencias__rpc__v1__stats__outbox(ProtobufCService *service,
+                                         const Ocorrencias__Rpc__V1__OutboxStatsRequest *input,
+                                         Ocorrencias__Rpc__V1__OutboxStatsResponse_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__rpc__v1__stats__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__rpc__v1__stats__init (Ocorrencias__Rpc__V1__Stats_Service *service,
+                                        Ocorrencias__Rpc__V1__Stats_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &ocorrencias__rpc__v1__stats__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }
 static const ProtobufCMethodDescriptor ocorrencias__rpc__v1__reflection__method_descriptors[1] =

@@ -1267,6 +1267,96 @@ void   ocorrencias__workflow__v1__answer_survey_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__answer_survey_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__get_ticket_survey_request__init
+                     (Ocorrencias__Workflow__V1__GetTicketSurveyRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__GetTicketSurveyRequest init_value = OCORRENCIAS__WORKFLOW__V1__GET_TICKET_SURVEY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__get_ticket_survey_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__GetTicketSurveyRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_ticket_survey_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__get_ticket_survey_request__pack
+                     (const Ocorrencias__Workflow__V1__GetTicketSurveyRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_ticket_survey_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__get_ticket_survey_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__GetTicketSurveyRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_ticket_survey_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__GetTicketSurveyRequest *
+       ocorrencias__workflow__v1__get_ticket_survey_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__GetTicketSurveyRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__get_ticket_survey_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__get_ticket_survey_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__GetTicketSurveyRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__get_ticket_survey_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__ticket_survey__init
+                     (Ocorrencias__Workflow__V1__TicketSurvey         *message)
+{
+  static const Ocorrencias__Workflow__V1__TicketSurvey init_value = OCORRENCIAS__WORKFLOW__V1__TICKET_SURVEY__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__ticket_survey__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TicketSurvey *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_survey__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__ticket_survey__pack
+                     (const Ocorrencias__Workflow__V1__TicketSurvey *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_survey__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__ticket_survey__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TicketSurvey *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_survey__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__TicketSurvey *
+       ocorrencias__workflow__v1__ticket_survey__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__TicketSurvey *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__ticket_survey__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__ticket_survey__free_unpacked
+                     (Ocorrencias__Workflow__V1__TicketSurvey *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_survey__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__workflow__v1__survey_results_request__init
                      (Ocorrencias__Workflow__V1__SurveyResultsRequest         *message)
 {
@@ -3312,6 +3402,173 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__answer_survey_respon
   (ProtobufCMessageInit) ocorrencias__workflow__v1__answer_survey_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_survey_request__field_descriptors[1] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetTicketSurveyRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__get_ticket_survey_request__field_indices_by_name[] = {
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__get_ticket_survey_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_survey_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.GetTicketSurveyRequest",
+  "GetTicketSurveyRequest",
+  "Ocorrencias__Workflow__V1__GetTicketSurveyRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__GetTicketSurveyRequest),
+  1,
+  ocorrencias__workflow__v1__get_ticket_survey_request__field_descriptors,
+  ocorrencias__workflow__v1__get_ticket_survey_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__get_ticket_survey_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__get_ticket_survey_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_survey__field_descriptors[8] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketSurvey, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "available",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketSurvey, available),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketSurvey, token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expires_at_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketSurvey, expires_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "answered",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketSurvey, answered),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "score",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketSurvey, score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "comment",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketSurvey, comment),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "answered_at_ms",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketSurvey, answered_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__ticket_survey__field_indices_by_name[] = {
+  4,   /* field[4] = answered */
+  7,   /* field[7] = answered_at_ms */
+  1,   /* field[1] = available */
+  6,   /* field[6] = comment */
+  3,   /* field[3] = expires_at_ms */
+  5,   /* field[5] = score */
+  0,   /* field[0] = ticket_id */
+  2,   /* field[2] = token */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_survey__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_survey__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.TicketSurvey",
+  "TicketSurvey",
+  "Ocorrencias__Workflow__V1__TicketSurvey",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__TicketSurvey),
+  8,
+  ocorrencias__workflow__v1__ticket_survey__field_descriptors,
+  ocorrencias__workflow__v1__ticket_survey__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__ticket_survey__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_survey__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__survey_results_request__field_descriptors[3] =
 {
   {
@@ -4185,7 +4442,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__csv_chunk__descripto
   (ProtobufCMessageInit) ocorrencias__workflow__v1__csv_chunk__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow_time__method_descriptors[16] =
+static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow_time__method_descriptors[17] =
 {
   { "PutCalendar", &ocorrencias__workflow__v1__put_calendar_request__descriptor, &ocorrencias__workflow__v1__put_calendar_response__descriptor },
   { "GetCalendar", &ocorrencias__workflow__v1__get_calendar_request__descriptor, &ocorrencias__workflow__v1__get_calendar_response__descriptor },
@@ -4199,6 +4456,7 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow_time_
   { "ListInactivityPolicies", &ocorrencias__workflow__v1__list_inactivity_policies_request__descriptor, &ocorrencias__workflow__v1__list_inactivity_policies_response__descriptor },
   { "InstallInactivityPreset", &ocorrencias__workflow__v1__install_inactivity_preset_request__descriptor, &ocorrencias__workflow__v1__list_inactivity_policies_response__descriptor },
   { "AnswerSurvey", &ocorrencias__workflow__v1__answer_survey_request__descriptor, &ocorrencias__workflow__v1__answer_survey_response__descriptor },
+  { "GetTicketSurvey", &ocorrencias__workflow__v1__get_ticket_survey_request__descriptor, &ocorrencias__workflow__v1__ticket_survey__descriptor },
   { "GetSurveyResults", &ocorrencias__workflow__v1__survey_results_request__descriptor, &ocorrencias__workflow__v1__survey_results_response__descriptor },
   { "GetMetrics", &ocorrencias__workflow__v1__get_metrics_request__descriptor, &ocorrencias__workflow__v1__get_metrics_response__descriptor },
   { "ExportMetrics", &ocorrencias__workflow__v1__export_metrics_request__descriptor, &ocorrencias__workflow__v1__csv_chunk__descriptor },
@@ -4208,12 +4466,13 @@ const unsigned ocorrencias__workflow__v1__workflow_time__method_indices_by_name[
   11,        /* AnswerSurvey */
   8,        /* DeleteInactivityPolicy */
   4,        /* DeleteSLAPolicy */
-  14,        /* ExportMetrics */
-  15,        /* ExportMetricsReport */
+  15,        /* ExportMetrics */
+  16,        /* ExportMetricsReport */
   1,        /* GetCalendar */
-  13,        /* GetMetrics */
-  12,        /* GetSurveyResults */
+  14,        /* GetMetrics */
+  13,        /* GetSurveyResults */
   6,        /* GetTicketSLA */
+  12,        /* GetTicketSurvey */
   10,        /* InstallInactivityPreset */
   2,        /* ListCalendars */
   9,        /* ListInactivityPolicies */
@@ -4229,7 +4488,7 @@ const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow_time__descr
   "WorkflowTime",
   "Ocorrencias__Workflow__V1__WorkflowTime",
   "ocorrencias.workflow.v1",
-  16,
+  17,
   ocorrencias__workflow__v1__workflow_time__method_descriptors,
   ocorrencias__workflow__v1__workflow_time__method_indices_by_name
 };
@@ -4329,13 +4588,21 @@ void ocorrencias__workflow__v1__workflow_time__answer_survey(ProtobufCService *s
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
   service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__workflow__v1__workflow_time__get_ticket_survey(ProtobufCService *service,
+                                                                 const Ocorrencias__Workflow__V1__GetTicketSurveyRequest *input,
+                                                                 Ocorrencias__Workflow__V1__TicketSurvey_Closure closure,
+                                                                 void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__workflow__v1__workflow_time__get_survey_results(ProtobufCService *service,
                                                                   const Ocorrencias__Workflow__V1__SurveyResultsRequest *input,
                                                                   Ocorrencias__Workflow__V1__SurveyResultsResponse_Closure closure,
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__get_metrics(ProtobufCService *service,
                                                            const Ocorrencias__Workflow__V1__GetMetricsRequest *input,
@@ -4343,7 +4610,7 @@ void ocorrencias__workflow__v1__workflow_time__get_metrics(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__export_metrics(ProtobufCService *service,
                                                               const Ocorrencias__Workflow__V1__ExportMetricsRequest *input,
@@ -4351,7 +4618,7 @@ void ocorrencias__workflow__v1__workflow_time__export_metrics(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__export_metrics_report(ProtobufCService *service,
                                                                      const Ocorrencias__Workflow__V1__GetMetricsRequest *input,
@@ -4359,7 +4626,7 @@ void ocorrencias__workflow__v1__workflow_time__export_metrics_report(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__init (Ocorrencias__Workflow__V1__WorkflowTime_Service *service,
                                                      Ocorrencias__Workflow__V1__WorkflowTime_ServiceDestroy destroy)

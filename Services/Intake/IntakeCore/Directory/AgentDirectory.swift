@@ -1,0 +1,221 @@
+import Foundation
+import Messages
+import RPC
+import Storage
+
+/// The directory as agents browse and maintain it: organizations page by page, representatives
+/// with the organizations they act for and their own contacts. Staff only.
+extension IntakeContext {
+    /// One page of organizations ordered by name (then id), optionally only those whose name
+    /// starts with `namePrefix` (case and accents ignored) or of one kind.
+    ///
+    /// Paging is by key, not offset: `nextPageToken` names the last organization returned, so a
+    /// page costs the same however deep it is and organizations added meanwhile are neither
+    /// skipped nor repeated.
+    /// - Throws: `PERMISSION_DENIED` for customers; `INVALID_ARGUMENT` for a malformed token.
+    public func listOrganizations(_ request: IntakeV1.ListOrganizationsRequest, caller: Caller) throws
+        -> IntakeV1.ListOrganizationsResponse {
+        try caller.requireStaff()
+        let pageSize = request.pageSize <= 0 ? 50 : min(Int(request.pageSize), 500)
+        let after = try request.pageToken.isEmpty ? nil : OrganizationCursor(token: request.pageToken)
+        return try database.read { tx in
+            var conditions: [String] = []
+            var params: [SQLValue] = []
+            let prefix = DirectoryStore.foldKey(request.namePrefix)
+            if !prefix.isEmpty {
+                conditions.append("name_key >= ? AND name_key < ?")
+                params += [.text(prefix), .text(DirectoryStore.prefixEnd(prefix))]
+            }
+            if let after {
+                conditions.append("(name_key > ? OR (name_key = ? AND id > ?))")
+                params += [.text(after.nameKey), .text(after.nameKey), .text(after.id)]
+            }
+            if !request.includeInactive { conditions.append("active = 1") }
+            if request.kind != .unspecified {
+                conditions.append("kind = ?")
+                params.append(.integer(Int64(request.kind.rawValue)))
+            }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let rows = try tx.query("""
+                SELECT \(DirectoryStore.organizationColumns), name_key FROM organizations \(filter)
+                ORDER BY name_key, id LIMIT ?
+                """, params + [.integer(Int64(pageSize + 1))])
+            var response = IntakeV1.ListOrganizationsResponse()
+            response.organizations = try rows.prefix(pageSize).map(DirectoryStore.organization)
+            if rows.count > pageSize, let last = rows.prefix(pageSize).last {
+                response.nextPageToken = OrganizationCursor(nameKey: try last.text("name_key"), id: try last.text("id")).token
+            }
+            return response
+        }
+    }
+
+    /// One representative with the organizations they act for.
+    public func getRepresentative(_ id: String, caller: Caller) throws -> IntakeV1.Representative {
+        try caller.requireStaff()
+        guard let value = try database.read({ try DirectoryStore.representative($0, id: id) }) else {
+            throw RPCError(.notFound, "representante não encontrado / representative not found")
+        }
+        return value
+    }
+
+    /// Replaces a representative's name, e-mail, phone, active flag and the organizations they
+    /// act for (staff only). Tickets already opened keep the representative they named.
+    /// - Throws: `NOT_FOUND`; `INVALID_ARGUMENT` naming each bad field or unknown organization.
+    public func updateRepresentative(_ request: IntakeV1.Representative, caller: Caller) throws -> IntakeV1.Representative {
+        try caller.requireStaff()
+        let value = try validatedRepresentative(request)
+        return try database.write { tx in
+            guard try DirectoryStore.representative(tx, id: request.id) != nil else {
+                throw RPCError(.notFound, "representante não encontrado / representative not found")
+            }
+            try Self.requireOrganizations(tx, value.organizationIDs)
+            try DirectoryStore.update(tx, value)
+            return try DirectoryStore.representative(tx, id: value.id) ?? value
+        }
+    }
+
+    /// The organizations a representative acts for, ordered by name.
+    public func representativeOrganizations(_ request: IntakeV1.RepresentativeRequest, caller: Caller) throws
+        -> IntakeV1.ListOrganizationsResponse {
+        try caller.requireStaff()
+        return try database.read { tx in
+            guard try DirectoryStore.representative(tx, id: request.representativeID) != nil else {
+                throw RPCError(.notFound, "representante não encontrado / representative not found")
+            }
+            let columns = DirectoryStore.organizationColumns.split(separator: ",")
+                .map { "o.\($0.trimmingCharacters(in: .whitespaces))" }.joined(separator: ", ")
+            var response = IntakeV1.ListOrganizationsResponse()
+            response.organizations = try tx.query("""
+                SELECT \(columns) FROM representative_organizations r JOIN organizations o ON o.id = r.organization_id
+                WHERE r.representative_id = ?\(request.includeInactive ? "" : " AND o.active = 1") ORDER BY o.name_key, o.id
+                """, [.text(request.representativeID)]).map(DirectoryStore.organization)
+            return response
+        }
+    }
+
+    /// Adds a person of a representative (staff only).
+    public func addRepresentativeContact(_ request: IntakeV1.RepresentativeContact, caller: Caller) throws
+        -> IntakeV1.RepresentativeContact {
+        try caller.requireStaff()
+        var value = try validatedRepresentativeContact(request)
+        value.id = Self.newID()
+        value.createdAtMs = Self.now()
+        if request.id.isEmpty { value.active = true }
+        let stored = value
+        return try database.write { tx in
+            guard try DirectoryStore.representative(tx, id: stored.representativeID) != nil else {
+                var violations = Violations()
+                violations.notFound("representative_id")
+                try violations.check()
+                return stored
+            }
+            try DirectoryStore.insert(tx, stored)
+            return stored
+        }
+    }
+
+    /// Updates a representative's contact (name, e-mail, phone, active; not whose contact it is).
+    public func updateRepresentativeContact(_ request: IntakeV1.RepresentativeContact, caller: Caller) throws
+        -> IntakeV1.RepresentativeContact {
+        try caller.requireStaff()
+        return try database.write { tx in
+            guard let existing = try DirectoryStore.representativeContact(tx, id: request.id) else {
+                throw RPCError(.notFound, "contato não encontrado / contact not found")
+            }
+            var changed = request
+            changed.representativeID = existing.representativeID
+            var value = try validatedRepresentativeContact(changed)
+            value.createdAtMs = existing.createdAtMs
+            try DirectoryStore.update(tx, value)
+            return value
+        }
+    }
+
+    /// A representative's own contacts, ordered by name.
+    public func representativeContacts(_ request: IntakeV1.RepresentativeRequest, caller: Caller) throws
+        -> IntakeV1.ListRepresentativeContactsResponse {
+        try caller.requireStaff()
+        return try database.read { tx in
+            guard try DirectoryStore.representative(tx, id: request.representativeID) != nil else {
+                throw RPCError(.notFound, "representante não encontrado / representative not found")
+            }
+            var response = IntakeV1.ListRepresentativeContactsResponse()
+            response.contacts = try DirectoryStore.representativeContacts(tx, representativeID: request.representativeID,
+                                                                          includeInactive: request.includeInactive)
+            return response
+        }
+    }
+
+    func validatedRepresentative(_ request: IntakeV1.Representative) throws -> IntakeV1.Representative {
+        var violations = Violations()
+        var value = request
+        value.name = value.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        value.email = value.email.trimmingCharacters(in: .whitespacesAndNewlines)
+        violations.required("name", value.name)
+        violations.maxLength("name", value.name, 200)
+        if !value.email.isEmpty && !Self.looksLikeEmail(value.email) {
+            violations.add("email", "invalid_email", pt: "E-mail inválido.", en: "Invalid e-mail address.")
+        }
+        try violations.check()
+        return value
+    }
+
+    /// Throws `INVALID_ARGUMENT` naming each of `ids` that is no organization.
+    static func requireOrganizations(_ tx: any SQLExecutor, _ ids: [String]) throws {
+        var missing = Violations()
+        for (index, organization) in ids.enumerated() where try DirectoryStore.organization(tx, id: organization) == nil {
+            missing.notFound("organization_ids[\(index)]")
+        }
+        try missing.check()
+    }
+
+    private func validatedRepresentativeContact(_ request: IntakeV1.RepresentativeContact) throws -> IntakeV1.RepresentativeContact {
+        var value = request
+        var violations = Violations()
+        value.name = value.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        value.email = value.email.trimmingCharacters(in: .whitespacesAndNewlines)
+        violations.required("representative_id", value.representativeID)
+        violations.required("name", value.name)
+        violations.maxLength("name", value.name, 200)
+        if !value.email.isEmpty && !Self.looksLikeEmail(value.email) {
+            violations.add("email", "invalid_email", pt: "E-mail inválido.", en: "Invalid e-mail address.")
+        }
+        if value.email.isEmpty && value.phone.isEmpty {
+            violations.add("email", "contact_channel_required", pt: "Informe e-mail ou telefone.", en: "Enter an e-mail or a phone.")
+        }
+        try violations.check()
+        return value
+    }
+}
+
+/// Where a page of ``IntakeContext/listOrganizations(_:caller:)`` stopped: the folded name and id
+/// of its last organization, as an opaque URL-safe token.
+struct OrganizationCursor: Equatable {
+    var nameKey: String
+    var id: String
+
+    init(nameKey: String, id: String) {
+        self.nameKey = nameKey
+        self.id = id
+    }
+
+    /// - Throws: `INVALID_ARGUMENT` (`page_token`) for a token this service did not make.
+    init(token: String) throws {
+        var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
+              let separator = text.firstIndex(of: "\u{0}") else {
+            var violations = Violations()
+            violations.add("page_token", "invalid_page_token", pt: "Token de página inválido.", en: "Invalid page token.")
+            try violations.check()
+            throw RPCError(.invalidArgument, "invalid page token")
+        }
+        nameKey = String(text[..<separator])
+        id = String(text[text.index(after: separator)...])
+    }
+
+    var token: String {
+        Data("\(nameKey)\u{0}\(id)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+}

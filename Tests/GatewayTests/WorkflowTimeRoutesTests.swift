@@ -1,0 +1,160 @@
+import Foundation
+import Storage
+import Testing
+import TestSupport
+
+@Suite("Workflow's time half through the gateway: administration, SLA in the queue, solution verdict, survey, outbox lag", .serialized)
+struct WorkflowTimeRoutesTests {
+    /// A calendar open around the clock (so SLA clocks run whenever the test runs) and an SLA
+    /// policy for every plan and priority on it; returns nothing, checks each answer.
+    static func configureSLA(_ gateway: GatewayHarness, admin: String, resolutionMinutes: Int = 600,
+                             sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let allWeek = (0...6).map { ["weekday": $0, "intervals": [["start_minute": 0, "end_minute": 1440]]] }
+        let calendar = try gateway.request("POST", "/v1/calendars", json: ["calendar": [
+            "id": "24x7", "name": "Sempre aberto", "time_zone": "America/Sao_Paulo", "weekly": allWeek, "national_holidays": false]], bearer: admin)
+        #expect(calendar.status == 200, "\(calendar.text)", sourceLocation: sourceLocation)
+        let policy = try gateway.request("POST", "/v1/sla-policies", json: ["policy": [
+            "plan": "*", "first_response_minutes": 60, "next_response_minutes": 120, "resolution_minutes": resolutionMinutes,
+            "warning_percent": 80, "calendar_id": "24x7"]], bearer: admin)
+        #expect(policy.status == 200, "\(policy.text)", sourceLocation: sourceLocation)
+    }
+
+    @Test("calendars, SLA and inactivity policies by HTTP; SLA badges in the queue; accept the solution; answer the survey; outbox lag in /metrics",
+          arguments: TestEngines.all)
+    func workflowTime(engine: DatabaseEngine) throws {
+        let deployment = try ProxyTests.Deployment(engine: engine, serviceEnvironment: ["WORKFLOW_FLOW": "totvs"])
+        let gateway = deployment.gateway
+        func ok(_ response: GatewayHarness.Response, _ status: Int = 200, sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
+        }
+        let seeded = try TicketFlowTests.seed(gateway)
+        let (admin, maria, ana) = (seeded.admin, seeded.maria, seeded.ana)
+
+        // Administration: calendars, SLA policies, inactivity policies (workflow-time), each listed back.
+        try Self.configureSLA(gateway, admin: admin)
+        let calendars = try gateway.request("GET", "/v1/calendars", bearer: admin)
+        ok(calendars)
+        #expect(calendars.text.contains("Sempre aberto"))
+        let calendar = try gateway.request("GET", "/v1/calendars/24x7?holidays_year=2026", bearer: admin)
+        ok(calendar)
+        #expect((calendar.json["calendar"] as? [String: Any])?["time_zone"] as? String == "America/Sao_Paulo")
+        ok(try gateway.request("GET", "/v1/calendars/nope", bearer: admin), 404)
+        let badCalendar = try gateway.request("POST", "/v1/calendars", json: ["calendar": ["id": "x", "time_zone": "Mars/Olympus"]], bearer: admin)
+        #expect(badCalendar.status == 400, "\(badCalendar.text)")
+        let policies = try gateway.request("GET", "/v1/sla-policies", bearer: ana)
+        ok(policies)
+        #expect(((policies.json["policies"] as? [[String: Any]])?.first?["calendar_id"] as? String) == "24x7", "\(policies.text)")
+        ok(try gateway.request("POST", "/v1/sla-policies", json: ["policy": ["plan": "*", "resolution_minutes": 5]], bearer: ana), 403)
+        ok(try gateway.request("POST", "/v1/sla-policies", json: ["policy": ["plan": "basico", "priority": "URGENTE", "resolution_minutes": 240,
+                                                                            "calendar_id": "24x7"]], bearer: admin))
+        let deleted = try gateway.request("POST", "/v1/sla-policies/delete", json: ["plan": "basico", "priority": "URGENTE"], bearer: admin)
+        ok(deleted)
+        #expect(deleted.json["deleted"] as? Bool == true)
+        ok(try gateway.request("POST", "/v1/inactivity-policies/presets", json: ["preset": "totvs"], bearer: admin))
+        let inactivity = try gateway.request("POST", "/v1/inactivity-policies", json: ["policy": [
+            "id": "resolvido-3", "stage": "resolvido", "days": 3, "to_stage": "fechado", "outcome": "resolvida", "active": true]], bearer: admin)
+        ok(inactivity)
+        #expect(try gateway.request("GET", "/v1/inactivity-policies", bearer: admin).text.contains("resolvido-3"))
+        ok(try gateway.request("DELETE", "/v1/inactivity-policies/resolvido-3", bearer: admin))
+        #expect(try !gateway.request("GET", "/v1/inactivity-policies", bearer: admin).text.contains("resolvido-3"))
+
+        // A ticket: its queue row carries the SLA state and due time, read in the listing itself.
+        let opened = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": "Boleto não registra", "request": "O banco devolve o boleto sem registro.", "category": "PROBLEMA",
+            "priority": "ALTA", "product": "ERP", "module": "Financeiro"], bearer: maria)
+        ok(opened, 201)
+        let ticketID = try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String)
+        let openedAt = Date().timeIntervalSince1970 * 1000
+        var queueRow: [String: Any] = [:]
+        #expect(try TicketFlowTests.eventually {
+            let queue = try gateway.request("GET", "/v1/tickets", bearer: ana)
+            queueRow = ((queue.json["tickets"] as? [[String: Any]]) ?? []).first { $0["ticket_id"] as? String == ticketID } ?? [:]
+            return queueRow["sla_state"] as? String == "on_time"
+        }, "\(queueRow)")
+        // First response within 60 business minutes of a 24x7 calendar: due about an hour after opening.
+        let due = (queueRow["sla_due_at_ms"] as? NSNumber)?.doubleValue ?? 0
+        #expect(due > openedAt + 50 * 60_000 && due < openedAt + 70 * 60_000, "\(queueRow)")
+        // Customers' listings carry no SLA.
+        let customerRow = ((try gateway.request("GET", "/v1/tickets", bearer: maria).json["tickets"] as? [[String: Any]]) ?? [])
+            .first { $0["ticket_id"] as? String == ticketID } ?? [:]
+        #expect((customerRow["sla_state"] as? String ?? "").isEmpty && (customerRow["sla_due_at_ms"] as? Int ?? 0) == 0, "\(customerRow)")
+
+        // No survey before the ticket finishes; no verdict moves before a solution is proposed.
+        let early = try gateway.request("GET", "/v1/tickets/\(ticketID)/survey", bearer: maria)
+        ok(early)
+        #expect(early.json["available"] as? Bool != true)
+        #expect(try (gateway.request("GET", "/v1/tickets/\(ticketID)/moves", bearer: maria).json["moves"] as? [Any] ?? []).isEmpty)
+
+        // The agent: links an article, e-mails the customer about the ticket, proposes the solution.
+        ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/take", bearer: ana))
+        let articles = try gateway.request("GET", "/v1/knowledge/search?q=nota%20fiscal", bearer: ana)
+        let articleID = try #require(((articles.json["hits"] as? [[String: Any]])?.first)?["id"] as? String, "\(articles.text)")
+        ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/articles", json: ["article_id": articleID], bearer: ana), 201)
+        #expect(try TicketFlowTests.eventually {
+            try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: maria).text.contains("Nota fiscal rejeitada")
+        })
+        ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/email", json: [
+            "to": ["maria@acme.com.br"], "subject": "Sobre o boleto", "body": "Estamos verificando com o banco."], bearer: ana), 201)
+        #expect(try TicketFlowTests.eventually {
+            try gateway.request("GET", "/v1/deliveries?ticket_id=\(ticketID)", bearer: admin).text.contains("maria@acme.com.br")
+        })
+        ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/solution", json: ["text": "Convênio do banco atualizado."], bearer: ana))
+        ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/move", json: ["to_stage": "resolvido", "public_note": "Convênio atualizado; teste de novo."],
+                               bearer: ana))
+
+        // The customer sees accept (finishes with an outcome) and reject (back to work) and accepts.
+        let moves = try gateway.request("GET", "/v1/tickets/\(ticketID)/moves", bearer: maria)
+        ok(moves)
+        let offered = (moves.json["moves"] as? [[String: Any]]) ?? []
+        #expect(Set(offered.compactMap { $0["to_stage"] as? String }) == ["fechado", "em_atendimento"], "\(moves.text)")
+        let accept = try #require(offered.first { ($0["outcome"] as? String ?? "").isEmpty == false })
+        ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/move", json: ["to_stage": accept["to_stage"] as? String ?? ""], bearer: maria))
+
+        // Another proposed solution that the customer rejects: the ticket goes back into work, with her reason.
+        let second = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": "Relatório não abre", "request": "O relatório de vendas fica em branco.", "category": "PROBLEMA",
+            "priority": "NORMAL", "product": "ERP", "module": "Vendas"], bearer: maria)
+        ok(second, 201)
+        let secondID = try #require((second.json["ticket"] as? [String: Any])?["id"] as? String)
+        #expect(try TicketFlowTests.eventually { try gateway.request("POST", "/v1/tickets/\(secondID)/take", bearer: ana, conform: false).status == 200 })
+        ok(try gateway.request("POST", "/v1/tickets/\(secondID)/move", json: ["to_stage": "resolvido", "public_note": "Limpe o cache."], bearer: ana))
+        let secondMoves = (try gateway.request("GET", "/v1/tickets/\(secondID)/moves", bearer: maria).json["moves"] as? [[String: Any]]) ?? []
+        let reject = try #require(secondMoves.first { ($0["outcome"] as? String ?? "").isEmpty })
+        let rejected = try gateway.request("POST", "/v1/tickets/\(secondID)/move", json: [
+            "to_stage": reject["to_stage"] as? String ?? "", "note": "Continua em branco."], bearer: maria)
+        ok(rejected)
+        #expect(((rejected.json["row"] as? [String: Any])?["stage"] as? String) == "em_atendimento", "\(rejected.text)")
+        #expect(try gateway.request("GET", "/v1/tickets/\(secondID)", bearer: ana).text.contains("Continua em branco."))
+        ok(try gateway.request("GET", "/v1/tickets/\(secondID)/survey", bearer: maria))
+
+        // The survey: the customer gets a token on her ticket and answers; the answer is stored.
+        var survey: [String: Any] = [:]
+        #expect(try TicketFlowTests.eventually {
+            survey = try gateway.request("GET", "/v1/tickets/\(ticketID)/survey", bearer: maria).json
+            return !(survey["token"] as? String ?? "").isEmpty
+        }, "\(survey)")
+        let stranger = try gateway.createUser(admin: admin, email: "y@outra.com", role: "customer_contact", organization: "ORG-OTHER", contact: "C-OTHER")
+        ok(try gateway.request("GET", "/v1/tickets/\(ticketID)/survey", bearer: stranger), 404)
+        let staffView = try gateway.request("GET", "/v1/tickets/\(ticketID)/survey", bearer: ana)
+        ok(staffView)
+        #expect(staffView.json["available"] as? Bool == true && (staffView.json["token"] as? String ?? "").isEmpty, "\(staffView.text)")
+        ok(try gateway.request("POST", "/v1/surveys/answer", json: ["token": survey["token"] as? String ?? "", "score": 4, "comment": "Resolveu."],
+                               headers: ["Authorization": "Bearer \(maria)"]))
+        ok(try gateway.request("POST", "/v1/surveys/answer", json: ["token": survey["token"] as? String ?? "", "score": 5], bearer: maria), 409)
+        let answered = try gateway.request("GET", "/v1/tickets/\(ticketID)/survey", bearer: ana)
+        #expect(answered.json["answered"] as? Bool == true && answered.json["score"] as? Int == 4 && answered.json["comment"] as? String == "Resolveu.",
+                "\(answered.text)")
+        #expect(try (gateway.request("GET", "/v1/tickets/\(ticketID)/survey", bearer: maria).json["token"] as? String ?? "").isEmpty)
+        let results = try gateway.request("GET", "/v1/surveys/results?group_by=agent", bearer: admin)
+        ok(results)
+        #expect(results.text.contains("A-ana"), "\(results.text)")
+
+        // /metrics: outbox lag of every service (Stats/Outbox, asked at scrape time) and the gateway's.
+        let metrics = try gateway.request("GET", "/metrics", bearer: admin)
+        for service in ["intake", "workflow", "notification", "knowledge", "gateway"] {
+            #expect(metrics.text.contains("ocorrencias_outbox_pending{service=\"\(service)\"} "), "\(service)")
+            #expect(metrics.text.contains("ocorrencias_outbox_oldest_age_seconds{service=\"\(service)\"} "), "\(service)")
+        }
+        #expect(metrics.text.contains("# TYPE ocorrencias_outbox_pending gauge"))
+    }
+}

@@ -46,6 +46,12 @@ struct SLAQueueTests {
         return try harness.call(WorkflowV1.Workflow.listQueue, request, as: WorkflowHarness.admin()).tickets.map(\.ticketID)
     }
 
+    func sla(_ harness: WorkflowHarness, _ id: String) throws -> String {
+        var request = WorkflowV1.ListQueueRequest()
+        request.filter = WorkflowV1.TicketFilter()
+        return try harness.call(WorkflowV1.Workflow.listQueue, request, as: WorkflowHarness.admin()).tickets.first { $0.ticketID == id }?.slaState ?? ""
+    }
+
     func firstResponseDue(_ harness: WorkflowHarness, _ id: String) throws -> Int64 {
         var request = WorkflowV1.GetTicketSLARequest()
         request.ticketID = id
@@ -71,6 +77,8 @@ struct SLAQueueTests {
         #expect(try queue(harness, sla: "at_risk") == ["risky"])
         #expect(try queue(harness, sla: "paused") == ["waiting"])
         #expect(try queue(harness, sla: "on_track") == ["waiting", "fine"])
+        #expect(try queue(harness, sla: "on_time") == ["waiting", "fine"], "the rows' name for on_track")
+        #expect(try queue(harness, sla: "breached").first.map { try sla(harness, $0) } == "breached", "the row says it too")
         #expect(try queue(harness, sla: "") == ["late", "waiting", "risky", "fine"])
         var counts = WorkflowV1.CountByStageRequest()
         counts.filter = WorkflowV1.TicketFilter()

@@ -336,7 +336,8 @@ extension WorkflowV1 {
         public var mine: Bool = false
         /// SLA state, as of now: "breached" (a target is late and still counting), "at_risk" (past its
         /// warning share, not late), "paused" (a clock paused, e.g. waiting on the customer; nothing late
-        /// or at risk), "on_track" (nothing late or at risk). Empty means any.
+        /// or at risk), "on_track" (nothing late or at risk; "on_time", the rows' name, is accepted too).
+        /// Empty means any.
         public var slaState: String = ""
 
         public init() {}

@@ -43,10 +43,11 @@ public struct TicketQueries: Sendable {
             params += text.params
         }
         if !filter.slaState.isEmpty {
-            guard let state = SLAQueueFilter.State(rawValue: filter.slaState) else {
+            // "on_time" is how listing rows name on_track (TicketRow.sla_state).
+            guard let state = SLAQueueFilter.State(rawValue: filter.slaState == "on_time" ? "on_track" : filter.slaState) else {
                 throw RPCError(.invalidArgument, "estado de SLA inválido / invalid SLA state", violations: [
-                    FieldViolation(field: "filter.sla_state", reason: "invalid", pt: "Use breached, at_risk, paused ou on_track.",
-                                   en: "Use breached, at_risk, paused or on_track.")])
+                    FieldViolation(field: "filter.sla_state", reason: "invalid", pt: "Use breached, at_risk, paused ou on_track (on_time).",
+                                   en: "Use breached, at_risk, paused or on_track (on_time).")])
             }
             let sla = SLAQueueFilter.condition(state, ticketID: "t.id", now: lifecycle.now())
             clauses.append(sla.sql)

@@ -665,7 +665,8 @@ struct  Ocorrencias__Workflow__V1__TicketFilter
   /*
    * SLA state, as of now: "breached" (a target is late and still counting), "at_risk" (past its
    * warning share, not late), "paused" (a clock paused, e.g. waiting on the customer; nothing late
-   * or at risk), "on_track" (nothing late or at risk). Empty means any.
+   * or at risk), "on_track" (nothing late or at risk; "on_time", the rows' name, is accepted too).
+   * Empty means any.
    */
   char *sla_state;
 };

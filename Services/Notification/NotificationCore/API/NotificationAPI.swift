@@ -10,6 +10,7 @@ struct NotificationAPI: Sendable {
     let runtime: ServiceRuntime
     let planner: DeliveryPlanner
     let dispatcher: DeliveryDispatcher
+    let secrets: SecretBox
 
     var database: any Database { runtime.database }
 
@@ -20,12 +21,15 @@ struct NotificationAPI: Sendable {
         router.register(NotificationV1.Notification.registerWebhook) { try api.registerWebhook($0, $1) }
         router.register(NotificationV1.Notification.listWebhooks) { try api.listWebhooks($0, $1) }
         router.register(NotificationV1.Notification.removeWebhook) { try api.removeWebhook($0, $1) }
+        router.register(NotificationV1.Notification.rotateWebhookSecret) { try api.rotateWebhookSecret($0, $1) }
         router.register(NotificationV1.Notification.getTemplate) { try api.getTemplate($0, $1) }
         router.register(NotificationV1.Notification.setTemplate) { try api.setTemplate($0, $1) }
         router.register(NotificationV1.Notification.sendTicketEmail) { try api.sendTicketEmail($0, $1) }
         router.register(NotificationV1.Notification.sendAccountEmail) { try api.sendAccountEmail($0, $1) }
         router.register(NotificationV1.Notification.listDeliveries) { try api.listDeliveries($0, $1) }
         router.register(NotificationV1.Notification.retryDeadLetters) { try api.retryDeadLetters($0, $1) }
+        router.register(NotificationV1.Notification.listDeadLetters) { try api.listDeadLetters($0, $1) }
+        router.register(NotificationV1.Notification.discardDeadLetters) { try api.discardDeadLetters($0, $1) }
         router.register(NotificationV1.Notification.replayDelivery) { try api.replayDelivery($0, $1) }
         router.register(NotificationV1.Notification.getStats) { try api.getStats($0, $1) }
     }
@@ -89,7 +93,7 @@ struct NotificationAPI: Sendable {
         guard !kinds.isEmpty, kinds.allSatisfy({ !$0.contains(",") }) else {
             throw Access.required("event_kinds", "Informe os tipos de evento.", "Event kinds are required.")
         }
-        let record = WebhookRecord(id: UUID().uuidString.lowercased(), url: request.url, secret: request.secret, eventKinds: kinds,
+        let record = WebhookRecord(id: UUID().uuidString.lowercased(), url: request.url, sealedSecret: secrets.seal(request.secret), eventKinds: kinds,
                                    accessLevel: max(0, request.accessLevel), internalEntries: request.internalEntries, active: true,
                                    createdAtMs: Int64(Date().timeIntervalSince1970 * 1000))
         try database.write { tx in try WebhookStore.insert(tx, record) }
@@ -111,6 +115,26 @@ struct NotificationAPI: Sendable {
             throw RPCError(.notFound, "webhook não encontrado / webhook not found")
         }
         return NotificationV1.RemoveWebhookResponse()
+    }
+
+    func rotateWebhookSecret(_ request: NotificationV1.RotateWebhookSecretRequest,
+                             _ context: ServerContext) throws -> NotificationV1.RotateWebhookSecretResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        guard !request.id.isEmpty else { throw Access.required("id", "Informe o webhook.", "Webhook is required.") }
+        guard request.secret.isEmpty || request.secret.utf8.count >= 16 else {
+            throw Access.invalid("secret", "O segredo precisa de ao menos 16 caracteres.", "The secret needs at least 16 characters.")
+        }
+        let secret = request.secret.isEmpty ? SecretBox.randomSecret() : request.secret
+        let sealed = secrets.seal(secret)
+        let webhook = try database.write { tx -> WebhookRecord? in
+            guard try WebhookStore.setSecret(tx, id: request.id, sealed: sealed) else { return nil }
+            return try WebhookStore.find(tx, id: request.id)
+        }
+        guard let webhook else { throw RPCError(.notFound, "webhook não encontrado / webhook not found") }
+        var response = NotificationV1.RotateWebhookSecretResponse()
+        response.webhook = webhook.message
+        response.secret = secret
+        return response
     }
 
     // MARK: templates
@@ -295,6 +319,57 @@ struct NotificationAPI: Sendable {
         var response = NotificationV1.RetryDeadLettersResponse()
         response.requeued = Int32(try database.write { try $0.execute(finalSQL, finalParams) })
         dispatcher.wake()
+        return response
+    }
+
+    func listDeadLetters(_ request: NotificationV1.ListDeadLettersRequest, _ context: ServerContext) throws -> NotificationV1.ListDeadLettersResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        let limit = request.limit > 0 ? min(Int(request.limit), 1_000) : 100
+        var after: (Int64, String) = (Int64.min, "")
+        if !request.pageToken.isEmpty {
+            let parts = request.pageToken.split(separator: "|", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let at = Int64(parts[0]) else {
+                throw Access.invalid("page_token", "Marcador de página inválido.", "Invalid page token.")
+            }
+            after = (at, parts[1])
+        }
+        let (rows, total) = try database.read { tx in
+            (try tx.query("""
+                SELECT \(DeliveryStore.columns) FROM notification_deliveries
+                WHERE state = 'dead' AND (created_at > ? OR (created_at = ? AND id > ?))
+                ORDER BY created_at, id LIMIT ?
+                """, [.integer(after.0), .integer(after.0), .text(after.1), .integer(Int64(limit + 1))]).map(DeliveryStore.delivery),
+             try tx.scalar("SELECT COUNT(*) FROM notification_deliveries WHERE state = 'dead'"))
+        }
+        var response = NotificationV1.ListDeadLettersResponse()
+        response.deliveries = Array(rows.prefix(limit))
+        if rows.count > limit, let last = response.deliveries.last { response.nextPageToken = "\(last.createdAtMs)|\(last.id)" }
+        if case .integer(let n) = total { response.total = n }
+        return response
+    }
+
+    func discardDeadLetters(_ request: NotificationV1.DiscardDeadLettersRequest,
+                            _ context: ServerContext) throws -> NotificationV1.DiscardDeadLettersResponse {
+        let caller = try runtime.principals.require(context)
+        try Access.requireAdministrator(caller)
+        guard !request.deliveryIDs.isEmpty || request.all else {
+            throw Access.required("delivery_ids", "Informe as entregas (ou all).", "Delivery ids (or all) are required.")
+        }
+        let who = caller.displayName.isEmpty ? caller.id : caller.displayName
+        let note = "descartada por / discarded by \(who)" + (request.reason.isEmpty ? "" : ": \(request.reason)")
+        var sql = """
+            UPDATE notification_deliveries SET state = 'discarded', next_attempt_at = ?,
+                last_answer = CASE WHEN last_answer = '' THEN ? ELSE ? || ' | ' || last_answer END
+            WHERE state = 'dead'
+            """
+        var params: [SQLValue] = [.timestamp(Date()), .text(note), .text(note)]
+        if !request.deliveryIDs.isEmpty {
+            sql += " AND id IN (\(request.deliveryIDs.map { _ in "?" }.joined(separator: ", ")))"
+            params += request.deliveryIDs.map(SQLValue.text)
+        }
+        let finalSQL = sql, finalParams = params
+        var response = NotificationV1.DiscardDeadLettersResponse()
+        response.discarded = Int32(try database.write { try $0.execute(finalSQL, finalParams) })
         return response
     }
 

@@ -22,6 +22,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     let settings: NotificationSettings
     let logger: Logger
     let publisher: EventPublisher
+    let secrets: SecretBox
     private let condition = NSCondition()
     // Guarded by condition.
     private var running = false
@@ -45,8 +46,10 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     /// How long a claim is held without renewal before another instance may take it over.
     var lease: TimeInterval { Double(settings.leaseMilliseconds) / 1000 }
 
-    init(database: any Database, settings: NotificationSettings, logger: Logger, publisher: EventPublisher, instanceID: String = "") {
+    init(database: any Database, settings: NotificationSettings, logger: Logger, publisher: EventPublisher, secrets: SecretBox,
+         instanceID: String = "") {
         self.database = database
+        self.secrets = secrets
         self.settings = settings
         self.logger = logger
         self.publisher = publisher
@@ -239,7 +242,12 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             return outcome
         default:
             guard let webhook = claimed.webhook, webhook.active else { return .permanent("webhook removido / webhook removed") }
-            return WebhookSender(settings: settings).send(curl, url: claimed.target, secret: webhook.secret, deliveryID: claimed.id,
+            let secret: String
+            do { secret = try secrets.open(webhook.sealedSecret) } catch {
+                // Another instance's key, or a damaged row: retried (and visible) rather than lost.
+                return .transient("\(error)")
+            }
+            return WebhookSender(settings: settings).send(curl, url: claimed.target, secret: secret, deliveryID: claimed.id,
                                                           eventKind: claimed.eventKind, body: claimed.payload)
         }
     }

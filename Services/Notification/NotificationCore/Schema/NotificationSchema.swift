@@ -82,5 +82,8 @@ public enum NotificationSchema {
             ALTER TABLE notification_deliveries ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0;
             UPDATE notification_deliveries SET claimed_until = next_attempt_at WHERE state = 'sending';
             """),
+        // Retention prunes finished rows by age; dead letters are listed oldest first.
+        Migration(version: 4, name: "delivery log by age",
+                  sql: "CREATE INDEX notification_deliveries_created ON notification_deliveries (created_at, id)"),
     ]
 }

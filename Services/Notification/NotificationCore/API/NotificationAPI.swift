@@ -193,6 +193,16 @@ struct NotificationAPI: Sendable {
             }
         }
         guard !request.body.isEmpty else { throw Access.required("body", "Informe o texto.", "Body is required.") }
+        let inline = request.attachments.map { MailAttachment(fileName: $0.fileName, contentType: $0.contentType, content: $0.content) }
+        let inlineBytes = inline.reduce(0) { $0 + $1.content.count }
+        guard inlineBytes <= planner.settings.attachmentMaxBytes else {
+            throw IntakeAttachments.tooLarge("attachments", budget: planner.settings.attachmentMaxBytes)
+        }
+        // Referenced files come from intake, read with the caller's identity, before the transaction.
+        let fetched = request.attachmentRefs.isEmpty ? [] : try IntakeAttachments(
+            client: runtime.client(for: "intake"), metadata: runtime.principals.metadata(for: caller)
+        ).fetch(request.attachmentRefs, budget: planner.settings.attachmentMaxBytes - inlineBytes)
+        let attachments = inline + fetched
         let eventID = "manual:" + (context.idempotencyKey ?? UUID().uuidString.lowercased())
         let response = try Idempotent.write(database, context, request) { tx -> NotificationV1.SendTicketEmailResponse in
             let summary = try TicketCache.load(tx, ticketID: request.ticketID)
@@ -217,9 +227,7 @@ struct NotificationAPI: Sendable {
                                    cc: request.copies.map { MailAddress(name: "", email: $0) },
                                    replyTo: planner.identity.replyTo(ticketID: request.ticketID),
                                    subject: rendered.subject, text: rendered.text, html: rendered.html,
-                                   attachments: request.attachments.map {
-                                       MailAttachment(fileName: $0.fileName, contentType: $0.contentType, content: $0.content)
-                                   },
+                                   attachments: attachments,
                                    messageID: messageID, date: Date(),
                                    extraHeaders: DeliveryPlanner.headers(kind: "TicketEmail", ticketID: request.ticketID, code: code))
             try DeliveryStore.insert(tx, NewDelivery(

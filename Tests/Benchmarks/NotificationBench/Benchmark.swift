@@ -110,7 +110,7 @@ enum NotificationBenchmark {
         dispatcher.resume()
         // Cheap progress check (index on state): nothing of this phase left to send.
         while try database.read({ try $0.scalar("SELECT COUNT(*) FROM notification_deliveries WHERE state IN ('queued', 'sending')") }) != .integer(0) {
-            usleep(20_000)
+            usleep(2_000)
             if Date().timeIntervalSince(sending) > 300 { print("timeout waiting for \(channel)"); break }
         }
         print(String(format: "  (%@ sending: CPU per message: ours %.0f µs, SMTP sink process %.0f µs; %d new connections)", channel,

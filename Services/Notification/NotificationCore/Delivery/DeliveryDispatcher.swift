@@ -73,7 +73,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
 
     public func start() {
         takeOver(startingUp: true)
-        let recorder = OutcomeRecorder(write: { [weak self] batch in self?.write(batch) ?? false },
+        let recorder = OutcomeRecorder(maxBatch: 128, write: { [weak self] batch in self?.write(batch) ?? false },
                                        abandon: { [weak self] batch in self?.forget(batch.map(\.0.id)) })
         condition.lock()
         running = true
@@ -176,31 +176,39 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
         let lanesDue = try database.read { tx in try DeliveryClaims.lanesDue(tx, now: now) }
         for laneName in lanesDue {
             let lane = lane(named: laneName)
-            // Keep a lane's queue short: a stuck lane is not refilled, and never crowds out others.
-            let room = min(settings.claimBatch, settings.laneConcurrency * 32 - lane.pending)
-            guard room > 0 else { continue }
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            let claimed = try database.write { tx in
-                try DeliveryClaims.claim(tx, lane: laneName, instance: instanceID, limit: room, now: now, lease: lease)
+            // Keep a lane's queue bounded: a stuck lane is not refilled, and never crowds out
+            // others; deep enough that its threads never wait for a claim (which may wait for
+            // the recorder's transaction on SQLite's single writer).
+            while true {
+                let room = min(settings.claimBatch, laneDepth - lane.pending)
+                guard room > 0 else { break }
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let claimed = try database.write { tx in
+                    try DeliveryClaims.claim(tx, lane: laneName, instance: instanceID, limit: room, now: now, lease: lease)
+                }
+                Self.timing.claim.add(Int(DispatchTime.now().uptimeNanoseconds - t0), ordering: .relaxed)
+                guard !claimed.isEmpty else { break }
+                let stillRunning = condition.withLock { () -> Bool in
+                    holding.formUnion(claimed.map(\.id))
+                    return running
+                }
+                guard stillRunning else {
+                    recorder?.add(claimed.map { ($0, .released) })
+                    return
+                }
+                lane.enqueue(claimed)
+                if claimed.count < room { break }
             }
-            Self.timing.claim.add(Int(DispatchTime.now().uptimeNanoseconds - t0), ordering: .relaxed)
-            guard !claimed.isEmpty else { continue }
-            let stillRunning = condition.withLock { () -> Bool in
-                holding.formUnion(claimed.map(\.id))
-                return running
-            }
-            guard stillRunning else {
-                recorder?.add(claimed.map { ($0, .released) })
-                return
-            }
-            lane.enqueue(claimed)
         }
     }
+
+    /// The most claimed deliveries a lane holds (queued in memory or being sent).
+    var laneDepth: Int { max(2 * settings.claimBatch, settings.laneConcurrency * 64) }
 
     private func lane(named name: String) -> SendLane {
         condition.withLock {
             if let lane = lanes[name] { return lane }
-            let lane = SendLane(name: name, concurrency: settings.laneConcurrency, lowWater: settings.laneConcurrency * 4,
+            let lane = SendLane(name: name, concurrency: settings.laneConcurrency, lowWater: laneDepth / 2,
                                 refill: { [weak self] in self?.wake() }) { [self] claimed, curl in
                 self.process(claimed, curl: curl)
             }

@@ -216,7 +216,7 @@ extension NotificationV1 {
         public var recipient: String = ""
         /// "email" or "webhook".
         public var channel: String = ""
-        /// "queued", "sending", "sent", "failed", "dead", "discarded".
+        /// "queued", "sending", "sent", "failed", "dead", "discarded", "bounced".
         public var state: String = ""
         public var attempts: Int32 = 0
         public var nextAttemptAtMs: Int64 = 0
@@ -298,6 +298,27 @@ extension NotificationV1 {
         public init() {}
     }
 
+    /// A delivery status notification (RFC 3464 bounce) received for one of our e-mails, as raw
+    /// bytes (e.g. handed over by the mailbox reader). Failed recipients mark the delivery "bounced".
+    public struct ReportBounceRequest: Sendable, Hashable {
+        public var message: [UInt8] = []
+
+        public init() {}
+    }
+
+    public struct ReportBounceResponse: Sendable, Hashable {
+        /// Whether the report names one of our messages (by its Message-ID).
+        public var recognized: Bool = false
+        /// The delivery it names, after the report was applied.
+        public var delivery: NotificationV1.Delivery? = nil
+        /// "failed", "delayed", "delivered", "relayed" or "expanded" (the first recipient's action).
+        public var action: String = ""
+        /// The RFC 3463 status, e.g. "5.1.1".
+        public var status: String = ""
+
+        public init() {}
+    }
+
     public struct ReplayDeliveryRequest: Sendable, Hashable {
         public var deliveryID: String = ""
 
@@ -323,6 +344,7 @@ extension NotificationV1 {
         public var dead: Int64 = 0
         public var resends: Int64 = 0
         public var discarded: Int64 = 0
+        public var bounced: Int64 = 0
 
         public init() {}
     }
@@ -1032,6 +1054,42 @@ extension NotificationV1.DiscardDeadLettersResponse: ProtoMessage {
     }
 }
 
+extension NotificationV1.ReportBounceRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__ReportBounceRequest
+    public static var protoName: String { "ocorrencias.notification.v1.ReportBounceRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__ReportBounceRequest(); ocorrencias__notification__v1__report_bounce_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__ReportBounceRequest>) { ocorrencias__notification__v1__report_bounce_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__ReportBounceRequest, arena: inout ProtoArena) {
+        if !self.message.isEmpty { c.message = arena.binaryData(self.message) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ReportBounceRequest>) {
+        self.message = _ProtoRuntime.bytes(c.pointee.message)
+    }
+}
+
+extension NotificationV1.ReportBounceResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__ReportBounceResponse
+    public static var protoName: String { "ocorrencias.notification.v1.ReportBounceResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__ReportBounceResponse(); ocorrencias__notification__v1__report_bounce_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__ReportBounceResponse>) { ocorrencias__notification__v1__report_bounce_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__ReportBounceResponse, arena: inout ProtoArena) {
+        c.recognized = (self.recognized ? 1 : 0)
+        if let value = self.delivery { c.delivery = arena.message(value) }
+        if !self.action.isEmpty { c.action = arena.cString(self.action) }
+        if !self.status.isEmpty { c.status = arena.cString(self.status) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ReportBounceResponse>) {
+        self.recognized = (c.pointee.recognized != 0)
+        self.delivery = c.pointee.delivery.map { NotificationV1.Delivery(_c: $0) }
+        self.action = _ProtoRuntime.string(c.pointee.action)
+        self.status = _ProtoRuntime.string(c.pointee.status)
+    }
+}
+
 extension NotificationV1.ReplayDeliveryRequest: ProtoMessage {
     public typealias _CStruct = Ocorrencias__Notification__V1__ReplayDeliveryRequest
     public static var protoName: String { "ocorrencias.notification.v1.ReplayDeliveryRequest" }
@@ -1089,6 +1147,7 @@ extension NotificationV1.GetStatsResponse: ProtoMessage {
         c.dead = self.dead
         c.resends = self.resends
         c.discarded = self.discarded
+        c.bounced = self.bounced
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__GetStatsResponse>) {
@@ -1099,6 +1158,7 @@ extension NotificationV1.GetStatsResponse: ProtoMessage {
         self.dead = c.pointee.dead
         self.resends = c.pointee.resends
         self.discarded = c.pointee.discarded
+        self.bounced = c.pointee.bounced
     }
 }
 
@@ -1161,6 +1221,10 @@ extension NotificationV1 {
             path: "/ocorrencias.notification.v1.Notification/DiscardDeadLetters",
             clientStreaming: false,
             serverStreaming: false)
+        public static let reportBounce = RPCMethod<NotificationV1.ReportBounceRequest, NotificationV1.ReportBounceResponse>(
+            path: "/ocorrencias.notification.v1.Notification/ReportBounce",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let replayDelivery = RPCMethod<NotificationV1.ReplayDeliveryRequest, NotificationV1.ReplayDeliveryResponse>(
             path: "/ocorrencias.notification.v1.Notification/ReplayDelivery",
             clientStreaming: false,
@@ -1169,6 +1233,6 @@ extension NotificationV1 {
             path: "/ocorrencias.notification.v1.Notification/GetStats",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [setSubscription.info, listSubscriptions.info, registerWebhook.info, listWebhooks.info, removeWebhook.info, rotateWebhookSecret.info, getTemplate.info, setTemplate.info, sendTicketEmail.info, sendAccountEmail.info, listDeliveries.info, retryDeadLetters.info, listDeadLetters.info, discardDeadLetters.info, replayDelivery.info, getStats.info]
+        public static let methods: [RPCMethodInfo] = [setSubscription.info, listSubscriptions.info, registerWebhook.info, listWebhooks.info, removeWebhook.info, rotateWebhookSecret.info, getTemplate.info, setTemplate.info, sendTicketEmail.info, sendAccountEmail.info, listDeliveries.info, retryDeadLetters.info, listDeadLetters.info, discardDeadLetters.info, reportBounce.info, replayDelivery.info, getStats.info]
     }
 }

@@ -30,6 +30,7 @@ struct NotificationAPI: Sendable {
         router.register(NotificationV1.Notification.retryDeadLetters) { try api.retryDeadLetters($0, $1) }
         router.register(NotificationV1.Notification.listDeadLetters) { try api.listDeadLetters($0, $1) }
         router.register(NotificationV1.Notification.discardDeadLetters) { try api.discardDeadLetters($0, $1) }
+        router.register(NotificationV1.Notification.reportBounce) { try api.reportBounce($0, $1) }
         router.register(NotificationV1.Notification.replayDelivery) { try api.replayDelivery($0, $1) }
         router.register(NotificationV1.Notification.getStats) { try api.getStats($0, $1) }
     }
@@ -378,6 +379,35 @@ struct NotificationAPI: Sendable {
         let finalSQL = sql, finalParams = params
         var response = NotificationV1.DiscardDeadLettersResponse()
         response.discarded = Int32(try database.write { try $0.execute(finalSQL, finalParams) })
+        return response
+    }
+
+    func reportBounce(_ request: NotificationV1.ReportBounceRequest, _ context: ServerContext) throws -> NotificationV1.ReportBounceResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        var response = NotificationV1.ReportBounceResponse()
+        guard let report = DeliveryStatusReport.parse(request.message),
+              let id = DeliveryStatusReport.deliveryID(inMessageID: report.originalMessageID) else { return response }
+        let failed = report.recipients.filter { $0.action == "failed" }
+        let first = failed.first ?? report.recipients[0]
+        response.action = first.action
+        response.status = first.status
+        let publisher = planner.publisher
+        let delivery = try database.write { tx -> NotificationV1.Delivery? in
+            guard let delivery = try DeliveryStore.find(tx, id: id), delivery.messageID == report.originalMessageID else { return nil }
+            guard !failed.isEmpty else { return delivery }
+            let answer = "DSN " + failed.map { [$0.address, $0.status, $0.diagnostic].filter { !$0.isEmpty }.joined(separator: " ") }
+                .joined(separator: "; ")
+            // Only a message the relay accepted can bounce; a second report changes nothing.
+            if try tx.execute("UPDATE notification_deliveries SET state = 'bounced', last_answer = ? WHERE id = ? AND state = 'sent'",
+                              [.text(String(answer.prefix(1000))), .text(id)]) == 1,
+               let event = try DeliveryStore.emailSent(tx, id: id) {
+                try publisher.publish(tx, event: event, key: event.ticketID)
+            }
+            return try DeliveryStore.find(tx, id: id)
+        }
+        guard let delivery else { return response }
+        response.recognized = true
+        response.delivery = delivery
         return response
     }
 

@@ -3,7 +3,7 @@ import Observability
 import ServiceKit
 import Storage
 
-/// Deletes finished deliveries (`sent`, `failed`, `discarded`) older than the retention, in
+/// Deletes finished deliveries (`sent`, `failed`, `discarded`, `bounced`) older than the retention, in
 /// batches of their own transactions, on a timer. Dead letters stay until an operator retries or
 /// discards them; queued and in-flight rows are never touched. Safe with several instances: each
 /// batch deletes what is still there.
@@ -33,7 +33,7 @@ final class DeliveryPruner: BackgroundService, @unchecked Sendable {
                 try tx.execute("""
                     DELETE FROM notification_deliveries WHERE id IN (
                         SELECT id FROM notification_deliveries
-                        WHERE created_at < ? AND state IN ('sent', 'failed', 'discarded') LIMIT ?)
+                        WHERE created_at < ? AND state IN ('sent', 'failed', 'discarded', 'bounced') LIMIT ?)
                     """, [.timestamp(cutoff), .integer(Int64(batch))])
             }
             total += deleted

@@ -8,6 +8,8 @@ enum DeliveryState: String, Sendable {
     case queued, sending, sent, failed, dead
     /// A dead letter an operator chose not to send (pruned by the retention like sent rows).
     case discarded
+    /// Accepted by the relay, then reported undeliverable by a delivery status notification.
+    case bounced
 }
 
 /// Channels a delivery goes through.
@@ -120,6 +122,7 @@ enum DeliveryStore {
             case DeliveryState.failed.rawValue: stats.failed = n
             case DeliveryState.dead.rawValue: stats.dead = n
             case DeliveryState.discarded.rawValue: stats.discarded = n
+            case DeliveryState.bounced.rawValue: stats.bounced = n
             default: break
             }
         }

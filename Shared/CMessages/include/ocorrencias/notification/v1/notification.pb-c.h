@@ -49,6 +49,8 @@ typedef struct Ocorrencias__Notification__V1__ListDeadLettersRequest Ocorrencias
 typedef struct Ocorrencias__Notification__V1__ListDeadLettersResponse Ocorrencias__Notification__V1__ListDeadLettersResponse;
 typedef struct Ocorrencias__Notification__V1__DiscardDeadLettersRequest Ocorrencias__Notification__V1__DiscardDeadLettersRequest;
 typedef struct Ocorrencias__Notification__V1__DiscardDeadLettersResponse Ocorrencias__Notification__V1__DiscardDeadLettersResponse;
+typedef struct Ocorrencias__Notification__V1__ReportBounceRequest Ocorrencias__Notification__V1__ReportBounceRequest;
+typedef struct Ocorrencias__Notification__V1__ReportBounceResponse Ocorrencias__Notification__V1__ReportBounceResponse;
 typedef struct Ocorrencias__Notification__V1__ReplayDeliveryRequest Ocorrencias__Notification__V1__ReplayDeliveryRequest;
 typedef struct Ocorrencias__Notification__V1__ReplayDeliveryResponse Ocorrencias__Notification__V1__ReplayDeliveryResponse;
 typedef struct Ocorrencias__Notification__V1__GetStatsRequest Ocorrencias__Notification__V1__GetStatsRequest;
@@ -413,7 +415,7 @@ struct  Ocorrencias__Notification__V1__Delivery
    */
   char *channel;
   /*
-   * "queued", "sending", "sent", "failed", "dead", "discarded".
+   * "queued", "sending", "sent", "failed", "dead", "discarded", "bounced".
    */
   char *state;
   int32_t attempts;
@@ -555,6 +557,45 @@ struct  Ocorrencias__Notification__V1__DiscardDeadLettersResponse
     , 0 }
 
 
+/*
+ * A delivery status notification (RFC 3464 bounce) received for one of our e-mails, as raw
+ * bytes (e.g. handed over by the mailbox reader). Failed recipients mark the delivery "bounced".
+ */
+struct  Ocorrencias__Notification__V1__ReportBounceRequest
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData message;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__REPORT_BOUNCE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__report_bounce_request__descriptor) \
+    , {0,NULL} }
+
+
+struct  Ocorrencias__Notification__V1__ReportBounceResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Whether the report names one of our messages (by its Message-ID).
+   */
+  protobuf_c_boolean recognized;
+  /*
+   * The delivery it names, after the report was applied.
+   */
+  Ocorrencias__Notification__V1__Delivery *delivery;
+  /*
+   * "failed", "delayed", "delivered", "relayed" or "expanded" (the first recipient's action).
+   */
+  char *action;
+  /*
+   * The RFC 3463 status, e.g. "5.1.1".
+   */
+  char *status;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__REPORT_BOUNCE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__report_bounce_response__descriptor) \
+    , 0, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
 struct  Ocorrencias__Notification__V1__ReplayDeliveryRequest
 {
   ProtobufCMessage base;
@@ -594,10 +635,11 @@ struct  Ocorrencias__Notification__V1__GetStatsResponse
   int64_t dead;
   int64_t resends;
   int64_t discarded;
+  int64_t bounced;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__GET_STATS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__get_stats_response__descriptor) \
-    , 0, 0, 0, 0, 0, 0, 0 }
+    , 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /* Ocorrencias__Notification__V1__Subscription methods */
@@ -1227,6 +1269,44 @@ Ocorrencias__Notification__V1__DiscardDeadLettersResponse *
 void   ocorrencias__notification__v1__discard_dead_letters_response__free_unpacked
                      (Ocorrencias__Notification__V1__DiscardDeadLettersResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__ReportBounceRequest methods */
+void   ocorrencias__notification__v1__report_bounce_request__init
+                     (Ocorrencias__Notification__V1__ReportBounceRequest         *message);
+size_t ocorrencias__notification__v1__report_bounce_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__ReportBounceRequest   *message);
+size_t ocorrencias__notification__v1__report_bounce_request__pack
+                     (const Ocorrencias__Notification__V1__ReportBounceRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__report_bounce_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ReportBounceRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__ReportBounceRequest *
+       ocorrencias__notification__v1__report_bounce_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__report_bounce_request__free_unpacked
+                     (Ocorrencias__Notification__V1__ReportBounceRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__ReportBounceResponse methods */
+void   ocorrencias__notification__v1__report_bounce_response__init
+                     (Ocorrencias__Notification__V1__ReportBounceResponse         *message);
+size_t ocorrencias__notification__v1__report_bounce_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__ReportBounceResponse   *message);
+size_t ocorrencias__notification__v1__report_bounce_response__pack
+                     (const Ocorrencias__Notification__V1__ReportBounceResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__report_bounce_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ReportBounceResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__ReportBounceResponse *
+       ocorrencias__notification__v1__report_bounce_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__report_bounce_response__free_unpacked
+                     (Ocorrencias__Notification__V1__ReportBounceResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Notification__V1__ReplayDeliveryRequest methods */
 void   ocorrencias__notification__v1__replay_delivery_request__init
                      (Ocorrencias__Notification__V1__ReplayDeliveryRequest         *message);
@@ -1404,6 +1484,12 @@ typedef void (*Ocorrencias__Notification__V1__DiscardDeadLettersRequest_Closure)
 typedef void (*Ocorrencias__Notification__V1__DiscardDeadLettersResponse_Closure)
                  (const Ocorrencias__Notification__V1__DiscardDeadLettersResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__ReportBounceRequest_Closure)
+                 (const Ocorrencias__Notification__V1__ReportBounceRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__ReportBounceResponse_Closure)
+                 (const Ocorrencias__Notification__V1__ReportBounceResponse *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Notification__V1__ReplayDeliveryRequest_Closure)
                  (const Ocorrencias__Notification__V1__ReplayDeliveryRequest *message,
                   void *closure_data);
@@ -1479,6 +1565,10 @@ struct Ocorrencias__Notification__V1__Notification_Service
                                const Ocorrencias__Notification__V1__DiscardDeadLettersRequest *input,
                                Ocorrencias__Notification__V1__DiscardDeadLettersResponse_Closure closure,
                                void *closure_data);
+  void (*report_bounce)(Ocorrencias__Notification__V1__Notification_Service *service,
+                        const Ocorrencias__Notification__V1__ReportBounceRequest *input,
+                        Ocorrencias__Notification__V1__ReportBounceResponse_Closure closure,
+                        void *closure_data);
   void (*replay_delivery)(Ocorrencias__Notification__V1__Notification_Service *service,
                           const Ocorrencias__Notification__V1__ReplayDeliveryRequest *input,
                           Ocorrencias__Notification__V1__ReplayDeliveryResponse_Closure closure,
@@ -1509,6 +1599,7 @@ void ocorrencias__notification__v1__notification__init (Ocorrencias__Notificatio
       function_prefix__ ## retry_dead_letters,\
       function_prefix__ ## list_dead_letters,\
       function_prefix__ ## discard_dead_letters,\
+      function_prefix__ ## report_bounce,\
       function_prefix__ ## replay_delivery,\
       function_prefix__ ## get_stats  }
 void ocorrencias__notification__v1__notification__set_subscription(ProtobufCService *service,
@@ -1567,6 +1658,10 @@ void ocorrencias__notification__v1__notification__discard_dead_letters(ProtobufC
                                                                        const Ocorrencias__Notification__V1__DiscardDeadLettersRequest *input,
                                                                        Ocorrencias__Notification__V1__DiscardDeadLettersResponse_Closure closure,
                                                                        void *closure_data);
+void ocorrencias__notification__v1__notification__report_bounce(ProtobufCService *service,
+                                                                const Ocorrencias__Notification__V1__ReportBounceRequest *input,
+                                                                Ocorrencias__Notification__V1__ReportBounceResponse_Closure closure,
+                                                                void *closure_data);
 void ocorrencias__notification__v1__notification__replay_delivery(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__ReplayDeliveryRequest *input,
                                                                   Ocorrencias__Notification__V1__ReplayDeliveryResponse_Closure closure,
@@ -1611,6 +1706,8 @@ extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_dead
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_dead_letters_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__discard_dead_letters_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__discard_dead_letters_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__report_bounce_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__report_bounce_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__replay_delivery_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__replay_delivery_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__get_stats_request__descriptor;

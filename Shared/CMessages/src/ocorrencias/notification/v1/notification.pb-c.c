@@ -1492,6 +1492,96 @@ void   ocorrencias__notification__v1__discard_dead_letters_response__free_unpack
   assert(message->base.descriptor == &ocorrencias__notification__v1__discard_dead_letters_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__notification__v1__report_bounce_request__init
+                     (Ocorrencias__Notification__V1__ReportBounceRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__ReportBounceRequest init_value = OCORRENCIAS__NOTIFICATION__V1__REPORT_BOUNCE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__report_bounce_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__ReportBounceRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__report_bounce_request__pack
+                     (const Ocorrencias__Notification__V1__ReportBounceRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__report_bounce_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ReportBounceRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__ReportBounceRequest *
+       ocorrencias__notification__v1__report_bounce_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__ReportBounceRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__report_bounce_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__report_bounce_request__free_unpacked
+                     (Ocorrencias__Notification__V1__ReportBounceRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__report_bounce_response__init
+                     (Ocorrencias__Notification__V1__ReportBounceResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__ReportBounceResponse init_value = OCORRENCIAS__NOTIFICATION__V1__REPORT_BOUNCE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__report_bounce_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__ReportBounceResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__report_bounce_response__pack
+                     (const Ocorrencias__Notification__V1__ReportBounceResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__report_bounce_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ReportBounceResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__ReportBounceResponse *
+       ocorrencias__notification__v1__report_bounce_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__ReportBounceResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__report_bounce_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__report_bounce_response__free_unpacked
+                     (Ocorrencias__Notification__V1__ReportBounceResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__notification__v1__replay_delivery_request__init
                      (Ocorrencias__Notification__V1__ReplayDeliveryRequest         *message)
 {
@@ -3679,6 +3769,121 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__discard_dead_let
   (ProtobufCMessageInit) ocorrencias__notification__v1__discard_dead_letters_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__report_bounce_request__field_descriptors[1] =
+{
+  {
+    "message",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ReportBounceRequest, message),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__report_bounce_request__field_indices_by_name[] = {
+  0,   /* field[0] = message */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__report_bounce_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__report_bounce_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.ReportBounceRequest",
+  "ReportBounceRequest",
+  "Ocorrencias__Notification__V1__ReportBounceRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__ReportBounceRequest),
+  1,
+  ocorrencias__notification__v1__report_bounce_request__field_descriptors,
+  ocorrencias__notification__v1__report_bounce_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__report_bounce_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__report_bounce_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__report_bounce_response__field_descriptors[4] =
+{
+  {
+    "recognized",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ReportBounceResponse, recognized),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "delivery",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ReportBounceResponse, delivery),
+    &ocorrencias__notification__v1__delivery__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "action",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ReportBounceResponse, action),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ReportBounceResponse, status),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__report_bounce_response__field_indices_by_name[] = {
+  2,   /* field[2] = action */
+  1,   /* field[1] = delivery */
+  0,   /* field[0] = recognized */
+  3,   /* field[3] = status */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__report_bounce_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__report_bounce_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.ReportBounceResponse",
+  "ReportBounceResponse",
+  "Ocorrencias__Notification__V1__ReportBounceResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__ReportBounceResponse),
+  4,
+  ocorrencias__notification__v1__report_bounce_response__field_descriptors,
+  ocorrencias__notification__v1__report_bounce_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__report_bounce_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__report_bounce_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor ocorrencias__notification__v1__replay_delivery_request__field_descriptors[1] =
 {
   {
@@ -3773,7 +3978,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__get_stats_reques
   (ProtobufCMessageInit) ocorrencias__notification__v1__get_stats_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__get_stats_response__field_descriptors[7] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__get_stats_response__field_descriptors[8] =
 {
   {
     "queued",
@@ -3859,8 +4064,21 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__get_stats_r
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "bounced",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__GetStatsResponse, bounced),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__get_stats_response__field_indices_by_name[] = {
+  7,   /* field[7] = bounced */
   4,   /* field[4] = dead */
   6,   /* field[6] = discarded */
   3,   /* field[3] = failed */
@@ -3872,7 +4090,7 @@ static const unsigned ocorrencias__notification__v1__get_stats_response__field_i
 static const ProtobufCIntRange ocorrencias__notification__v1__get_stats_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__get_stats_response__descriptor =
 {
@@ -3882,14 +4100,14 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__get_stats_respon
   "Ocorrencias__Notification__V1__GetStatsResponse",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__GetStatsResponse),
-  7,
+  8,
   ocorrencias__notification__v1__get_stats_response__field_descriptors,
   ocorrencias__notification__v1__get_stats_response__field_indices_by_name,
   1,  ocorrencias__notification__v1__get_stats_response__number_ranges,
   (ProtobufCMessageInit) ocorrencias__notification__v1__get_stats_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notification__method_descriptors[16] =
+static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notification__method_descriptors[17] =
 {
   { "SetSubscription", &ocorrencias__notification__v1__set_subscription_request__descriptor, &ocorrencias__notification__v1__set_subscription_response__descriptor },
   { "ListSubscriptions", &ocorrencias__notification__v1__list_subscriptions_request__descriptor, &ocorrencias__notification__v1__list_subscriptions_response__descriptor },
@@ -3905,12 +4123,13 @@ static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notificati
   { "RetryDeadLetters", &ocorrencias__notification__v1__retry_dead_letters_request__descriptor, &ocorrencias__notification__v1__retry_dead_letters_response__descriptor },
   { "ListDeadLetters", &ocorrencias__notification__v1__list_dead_letters_request__descriptor, &ocorrencias__notification__v1__list_dead_letters_response__descriptor },
   { "DiscardDeadLetters", &ocorrencias__notification__v1__discard_dead_letters_request__descriptor, &ocorrencias__notification__v1__discard_dead_letters_response__descriptor },
+  { "ReportBounce", &ocorrencias__notification__v1__report_bounce_request__descriptor, &ocorrencias__notification__v1__report_bounce_response__descriptor },
   { "ReplayDelivery", &ocorrencias__notification__v1__replay_delivery_request__descriptor, &ocorrencias__notification__v1__replay_delivery_response__descriptor },
   { "GetStats", &ocorrencias__notification__v1__get_stats_request__descriptor, &ocorrencias__notification__v1__get_stats_response__descriptor },
 };
 const unsigned ocorrencias__notification__v1__notification__method_indices_by_name[] = {
   13,        /* DiscardDeadLetters */
-  15,        /* GetStats */
+  16,        /* GetStats */
   6,        /* GetTemplate */
   12,        /* ListDeadLetters */
   10,        /* ListDeliveries */
@@ -3918,7 +4137,8 @@ const unsigned ocorrencias__notification__v1__notification__method_indices_by_na
   3,        /* ListWebhooks */
   2,        /* RegisterWebhook */
   4,        /* RemoveWebhook */
-  14,        /* ReplayDelivery */
+  15,        /* ReplayDelivery */
+  14,        /* ReportBounce */
   11,        /* RetryDeadLetters */
   5,        /* RotateWebhookSecret */
   9,        /* SendAccountEmail */
@@ -3933,7 +4153,7 @@ const ProtobufCServiceDescriptor ocorrencias__notification__v1__notification__de
   "Notification",
   "Ocorrencias__Notification__V1__Notification",
   "ocorrencias.notification.v1",
-  16,
+  17,
   ocorrencias__notification__v1__notification__method_descriptors,
   ocorrencias__notification__v1__notification__method_indices_by_name
 };
@@ -4049,13 +4269,21 @@ void ocorrencias__notification__v1__notification__discard_dead_letters(ProtobufC
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
   service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__notification__v1__notification__report_bounce(ProtobufCService *service,
+                                                                const Ocorrencias__Notification__V1__ReportBounceRequest *input,
+                                                                Ocorrencias__Notification__V1__ReportBounceResponse_Closure closure,
+                                                                void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__notification__v1__notification__replay_delivery(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__ReplayDeliveryRequest *input,
                                                                   Ocorrencias__Notification__V1__ReplayDeliveryResponse_Closure closure,
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__get_stats(ProtobufCService *service,
                                                             const Ocorrencias__Notification__V1__GetStatsRequest *input,
@@ -4063,7 +4291,7 @@ void ocorrencias__notification__v1__notification__get_stats(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__init (Ocorrencias__Notification__V1__Notification_Service *service,
                                                         Ocorrencias__Notification__V1__Notification_ServiceDestroy destroy)

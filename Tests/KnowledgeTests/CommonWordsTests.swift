@@ -19,7 +19,9 @@ struct CommonWordsTests {
         articles.append(ArticleImport(id: "rare", kind: .faq, title: "Boleto com PIX dinâmico", bodyMarkdown: "Cobrança com QR Code.",
                                       product: "erp", module: "financeiro"))
         try kb.importArticles(articles, caller: Fixtures.editor)
-        let (vocabulary, synonyms, documents) = try kb.cache.current(kb.database)
+        let snapshot = try kb.cache.current(kb.database)
+        let (vocabulary, synonyms, documents) = (snapshot.vocabulary, snapshot.synonyms, snapshot.index?.count ?? 0)
+        #expect(documents == 151)
         let common = QueryPlan.build("boleto", synonyms: synonyms, vocabulary: vocabulary, publicOnly: true, documents: documents)
         #expect(common.retrieval.all)
         let mixed = QueryPlan.build("boleto pix", synonyms: synonyms, vocabulary: vocabulary, publicOnly: true, documents: documents)

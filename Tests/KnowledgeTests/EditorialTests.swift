@@ -65,6 +65,52 @@ struct EditorialTests {
         #expect(try kb.listFaq(faq, caller: Fixtures.customer).forum.count == 1)
     }
 
+    @Test("reviewed forum entries are found by search and suggestions, anonymised, and never before review",
+          arguments: TestEngines.all)
+    func forumInSearch(engine: DatabaseEngine) throws {
+        let kb = try Fixtures.knowledgeBase(engine)
+        try Fixtures.article(kb, "Cadastro de clientes", "Como cadastrar um cliente novo.", module: "vendas")
+        try kb.database.write { try kb.enqueuePublishableAnswer(Self.publishableAnswer(), $0) }
+        // Pending review: not searchable by anyone, even with the exact words.
+        for caller in [Fixtures.customer, Fixtures.agent, Fixtures.editor] {
+            #expect(try Fixtures.search(kb, "arquivo remessa", caller: caller).isEmpty)
+            #expect(try Fixtures.search(kb, "Padaria Pão Quente", caller: caller).isEmpty)
+        }
+        let item = try #require(try kb.listEditorQueue(KnowledgeV1.ListEditorQueueRequest(), caller: Fixtures.editor).items.first)
+        var approve = KnowledgeV1.ApproveQueueItemRequest()
+        approve.id = item.id
+        let entry = try #require(try kb.approveQueueItem(approve, caller: Fixtures.editor).forumEntry)
+
+        var search = KnowledgeV1.SearchRequest()
+        search.query = "reenviar arquivo de remesa"   // typo: the forum's words are in the vocabulary
+        let hits = try kb.search(search, caller: Fixtures.customer).hits
+        let hit = try #require(hits.first)
+        #expect(hit.forumEntry && hit.id == entry.id && hit.visibility == .customers)
+        #expect(hit.snippet.contains("arquivo de remessa"))
+        #expect(try Fixtures.suggest(kb, "nao consigo registrar bol").contains(hit.title))
+        // Only what was anonymised is searchable.
+        #expect(try Fixtures.search(kb, "Padaria Pão Quente").isEmpty)
+        #expect(try Fixtures.search(kb, "98765-4321").isEmpty)
+        // Filters apply to forum entries too; a kind filter means articles only.
+        search.query = "arquivo remessa"
+        search.module = "vendas"
+        #expect(try kb.search(search, caller: Fixtures.customer).hits.isEmpty)
+        search.module = "financeiro"
+        #expect(try kb.search(search, caller: Fixtures.customer).hits.map(\.id) == [entry.id])
+        search.kind = .faq
+        #expect(try kb.search(search, caller: Fixtures.customer).hits.isEmpty)
+        // Opened by id; an unknown id is NOT_FOUND.
+        var get = KnowledgeV1.GetForumEntryRequest()
+        get.id = entry.id
+        #expect(try kb.getForumEntry(get, caller: Fixtures.customer).answer == entry.answer)
+        get.id = "nao-existe"
+        #expect(throws: RPCError.self) { try kb.getForumEntry(get, caller: Fixtures.customer) }
+        // Suggestions with a draft record only articles as shown.
+        #expect(try Fixtures.suggest(kb, "arquivo de remessa", draft: "d-forum-1").count == 1)
+        let shown = try kb.database.read { try $0.scalar("SELECT COUNT(*) FROM kb_events WHERE draft_id = 'd-forum-1'") }
+        #expect(shown.integerValue == 0)
+    }
+
     @Test("an agent asks for a FAQ from a ticket; an editor turns it into an anonymised FAQ article or rejects it",
           arguments: TestEngines.all)
     func faqRequests(engine: DatabaseEngine) throws {

@@ -75,6 +75,12 @@ struct KnowledgeExecutableTests {
             try client.call(K.createArticle, KnowledgeV1.CreateArticleRequest(), options: customer)
         }
         #expect(denied?.code == .permissionDenied)
+        // A plain agent (the gateway's agent permissions, no knowledge.write) may not write either.
+        let plainAgent = options(.agent, "agente", permissions: ["tickets.read", "tickets.work", "knowledge.read"])
+        let agentDenied = #expect(throws: RPCError.self) {
+            try client.call(K.createArticle, KnowledgeV1.CreateArticleRequest(), options: plainAgent)
+        }
+        #expect(agentDenied?.code == .permissionDenied)
         search.query = "NEAR(\"boleto\" -* )"
         #expect(try client.call(K.search, search, options: customer).hits.map(\.id) == [boleto.id])
         search.query = ""

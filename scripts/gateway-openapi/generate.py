@@ -29,7 +29,7 @@ OPERATIONS = [
  ("/v1/invitations/accept","post","Users","Accepts an invitation by choosing a password",False,"TokenPassword",[("204","Done")],["422"]),
  ("/v1/users","get","Users","Users (administrators: all; customer administrators: their company)",True,None,[("200","Users")],["403"]),
  ("/v1/users","post","Users","Creates a user with a password (administrators)",True,"UserCreate",[("201","User")],["403","409","422"]),
- ("/v1/users/{id}/disable","post","Users","Disables a user and ends its sessions",True,None,[("204","Disabled")],["403","404"]),
+ ("/v1/users/{id}/disable","post","Users","Disables a user and ends its sessions (not your own account)",True,None,[("204","Disabled")],["403","404","422"]),
  ("/v1/api-keys","get","Integrations","Integration API keys (administrators)",True,None,[("200","ApiKeys")],["403"]),
  ("/v1/api-keys","post","Integrations","Creates an API key; the key is shown once",True,"ApiKeyCreate",[("201","ApiKeyCreated")],["403"]),
  ("/v1/api-keys/{id}","delete","Integrations","Revokes an API key",True,None,[("204","Revoked")],["403","404"]),
@@ -87,7 +87,7 @@ def main():
                 elif schema == "Metrics":
                     w(f"        '{code}':\n          description: Prometheus text format\n          content:\n            text/plain:\n              schema:\n                type: string")
                 elif schema == "OpenAPI":
-                    w(f"        '{code}':\n          description: This document\n          content:\n            application/yaml:\n              schema:\n                type: string")
+                    w(f"        '{code}':\n          description: This document\n          content:\n            application/yaml:\n              schema:\n                type: object\n                description: The OpenAPI 3.1 document (a YAML mapping)")
                 elif schema == "CSV":
                     w(f"        '{code}':\n          description: CSV file\n          content:\n            text/csv:\n              schema:\n                type: string")
                 elif schema == "Binary":

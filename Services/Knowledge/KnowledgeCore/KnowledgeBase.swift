@@ -5,7 +5,8 @@ import ServiceKit
 import Storage
 
 /// The knowledge base over one database: every operation the RPC API offers, with permission
-/// checks from the caller. The API layer (``KnowledgeService``) only maps calls to it; tests use
+/// checks from the caller. Search and suggestions rank in an in-memory index built in the
+/// background from `init` and kept current from the database (see ``SearchCache``). The API layer (``KnowledgeService``) only maps calls to it; tests use
 /// it directly on both engines.
 ///
 /// ```swift
@@ -21,13 +22,34 @@ public final class KnowledgeBase: Sendable {
     public let articleURLBase: String
 
     /// - Parameter articleURLBase: where the portal shows an article (`KNOWLEDGE_ARTICLE_URL_BASE`).
-    public init(database: any Database, publisher: EventPublisher = EventPublisher(source: "knowledge"),
+    public convenience init(database: any Database, publisher: EventPublisher = EventPublisher(source: "knowledge"),
                 articleURLBase: String = "/kb/artigos", cacheCheckInterval: TimeInterval = 1) throws {
+        try self.init(database: database, publisher: publisher, articleURLBase: articleURLBase, cacheCheckInterval: cacheCheckInterval,
+                      inMemoryIndex: true)
+    }
+
+    /// - Parameter inMemoryIndex: `false` answers every query with the database's own engine
+    ///   (what happens before the index is built; tests of that path).
+    init(database: any Database, publisher: EventPublisher = EventPublisher(source: "knowledge"),
+         articleURLBase: String = "/kb/artigos", cacheCheckInterval: TimeInterval = 1, inMemoryIndex: Bool) throws {
         self.database = database
         self.publisher = publisher
         self.articleURLBase = articleURLBase
-        cache = SearchCache(checkInterval: cacheCheckInterval)
+        cache = SearchCache(checkInterval: cacheCheckInterval, buildsIndex: inMemoryIndex)
         try database.write { try SynonymStore.seedDefaults($0) }
+        cache.start(database)
+    }
+
+    /// Waits until the in-memory search index is built (it builds in the background from
+    /// `init`; until then queries use the database's full-text engine).
+    public func waitForSearchIndex() throws {
+        try cache.waitForIndex(database)
+    }
+
+    /// Applies changes other instances made, now, instead of at the next background check.
+    public func refreshSearchIndex() throws {
+        try cache.refreshTerms(database)
+        try cache.refreshIndex(database)
     }
 
     // MARK: Articles
@@ -38,7 +60,7 @@ public final class KnowledgeBase: Sendable {
                                      module: request.module, category: request.category, tags: request.tags,
                                      visibility: request.visibility, state: request.state).validated()
         let record = try database.write { try ArticleStore.create($0, input, author: caller.principal) }
-        cache.invalidate()
+        cache.refreshAfterWrite(database)
         return record.message()
     }
 
@@ -51,7 +73,7 @@ public final class KnowledgeBase: Sendable {
             let record = try ArticleStore.update(tx, id: request.id, expectedVersion: Int(request.expectedVersion), input, editor: caller.principal)
             return (record, try DeflectionStore.votes(tx, articleID: record.id))
         }
-        cache.invalidate()
+        cache.refreshAfterWrite(database)
         return record.message(helpful: votes.0, unhelpful: votes.1)
     }
 
@@ -110,12 +132,13 @@ public final class KnowledgeBase: Sendable {
     public func search(_ request: KnowledgeV1.SearchRequest, caller: Caller) throws -> KnowledgeV1.SearchResponse {
         let limit = try Self.limit(request.limit, default: 10, max: 50)
         let text = try Self.validQuery(request.query, field: "query", allowEmpty: false)
-        let (vocabulary, synonyms, documents) = try cache.current(database)
-        let plan = QueryPlan.build(text, synonyms: synonyms, vocabulary: vocabulary, publicOnly: caller.publicOnly, documents: documents)
+        let snapshot = try cache.current(database)
+        let plan = QueryPlan.build(text, synonyms: snapshot.synonyms, vocabulary: snapshot.vocabulary, publicOnly: caller.publicOnly,
+                                   documents: snapshot.index?.count ?? snapshot.documents)
         let filter = SearchFilter(product: request.product, module: request.module, category: request.category, kind: request.kind,
-                                  publicOnly: caller.publicOnly)
+                                  publicOnly: caller.publicOnly, includeForum: true)
         var response = KnowledgeV1.SearchResponse()
-        response.hits = try database.read { try SearchEngine.run($0, plan, filter, limit: limit) }
+        response.hits = try run(plan, [filter], snapshot: snapshot, limit: limit)
         response.corrections = plan.corrections
         return response
     }
@@ -128,31 +151,71 @@ public final class KnowledgeBase: Sendable {
         if !request.draftID.isEmpty { try DeflectionStore.validDraft(request.draftID) }
         var response = KnowledgeV1.SuggestResponse()
         guard !text.isEmpty else { return response }
-        let (vocabulary, synonyms, documents) = try cache.current(database)
-        let plan = QueryPlan.build(text, synonyms: synonyms, vocabulary: vocabulary, lastWordIsPartial: true, publicOnly: caller.publicOnly,
-                                   documents: documents)
-        let filter = SearchFilter(product: request.product, module: request.module, category: request.category, publicOnly: caller.publicOnly)
-        response.hits = try database.read { try SearchEngine.run($0, plan, filter, limit: limit) }
-        if response.hits.isEmpty && (!request.category.isEmpty || !request.module.isEmpty) {
+        let snapshot = try cache.current(database)
+        let plan = QueryPlan.build(text, synonyms: snapshot.synonyms, vocabulary: snapshot.vocabulary, lastWordIsPartial: true,
+                                   publicOnly: caller.publicOnly, documents: snapshot.index?.count ?? snapshot.documents)
+        var filters = [SearchFilter(product: request.product, module: request.module, category: request.category, publicOnly: caller.publicOnly,
+                                    includeForum: true)]
+        if !request.category.isEmpty || !request.module.isEmpty {
             // Nothing in the exact module/category: widen to the product.
-            let wider = SearchFilter(product: request.product, publicOnly: caller.publicOnly)
-            response.hits = try database.read { try SearchEngine.run($0, plan, wider, limit: limit) }
+            filters.append(SearchFilter(product: request.product, publicOnly: caller.publicOnly, includeForum: true))
         }
-        if !request.draftID.isEmpty && !response.hits.isEmpty {
+        response.hits = try run(plan, filters, snapshot: snapshot, limit: limit)
+        let shown = response.hits.filter { !$0.forumEntry }.map(\.id)
+        if !request.draftID.isEmpty && !shown.isEmpty {
             try database.write { tx in
-                try DeflectionStore.recordShown(tx, draftID: request.draftID, articleIDs: response.hits.map(\.id), actor: caller.principal.id,
+                try DeflectionStore.recordShown(tx, draftID: request.draftID, articleIDs: shown, actor: caller.principal.id,
                                                 product: request.product, module: request.module)
             }
         }
         return response
     }
 
+    /// Ranks with the in-memory index and reads only the top hits from the database, or (before
+    /// the index is built) asks the database's engine. The first filter with hits wins.
+    private func run(_ plan: QueryPlan, _ filters: [SearchFilter], snapshot: SearchSnapshot, limit: Int) throws -> [KnowledgeV1.ArticleHit] {
+        guard !plan.isEmpty else { return [] }
+        guard let index = snapshot.index else {
+            return try database.read { tx in
+                for filter in filters {
+                    let hits = try SearchEngine.run(tx, plan, filter, limit: limit)
+                    if !hits.isEmpty { return hits }
+                }
+                return []
+            }
+        }
+        let (concepts, all) = plan.retrieval
+        let phrases = concepts.map(\.phrases)
+        for filter in filters {
+            // A few extra in case the index is behind a change made elsewhere (rows are checked again).
+            let matches = index.search(phrases, all: all, filter: filter.indexFilter, limit: limit + 3)
+            guard !matches.isEmpty else { continue }
+            let hits = try database.read { try HitLoader.load($0, matches, filter: filter) }
+            if !hits.isEmpty { return Array(hits.prefix(limit)) }
+        }
+        return []
+    }
+
+    /// The engine-independent plan of a query as `caller` (operators' diagnostics): each concept
+    /// with its stem phrases and estimated frequency, `*` marking the common ones, and whether
+    /// every concept is required.
+    public func describePlan(_ query: String, caller: Caller, partial: Bool = false) throws -> String {
+        let snapshot = try cache.current(database)
+        let plan = QueryPlan.build(query, synonyms: snapshot.synonyms, vocabulary: snapshot.vocabulary, lastWordIsPartial: partial,
+                                   publicOnly: caller.publicOnly, documents: snapshot.index?.count ?? snapshot.documents)
+        let concepts = plan.concepts.indices.map { index in
+            plan.concepts[index].phrases.map { $0.joined(separator: " ") }.joined(separator: "|")
+                + "(\(plan.concepts[index].frequency)\(plan.common[index] ? "*" : ""))"
+        }
+        return (plan.retrieval.all ? "AND " : "OR ") + concepts.joined(separator: " ")
+    }
+
     /// The engine's query plan for a search as `caller` (operators' diagnostics): the compiled
     /// engine query, then the plan rows.
     public func explainSearch(_ query: String, caller: Caller, partial: Bool = false) throws -> String {
-        let (vocabulary, synonyms, documents) = try cache.current(database)
-        let plan = QueryPlan.build(query, synonyms: synonyms, vocabulary: vocabulary, lastWordIsPartial: partial,
-                                   publicOnly: caller.publicOnly, documents: documents)
+        let snapshot = try cache.current(database)
+        let plan = QueryPlan.build(query, synonyms: snapshot.synonyms, vocabulary: snapshot.vocabulary, lastWordIsPartial: partial,
+                                   publicOnly: caller.publicOnly, documents: snapshot.documents)
         let filter = SearchFilter(publicOnly: caller.publicOnly)
         return try database.read { try SearchEngine.run($0, plan, filter, limit: 10, explain: true) }.first?.snippet ?? "(empty plan)"
     }
@@ -169,14 +232,14 @@ public final class KnowledgeBase: Sendable {
     public func putSynonymGroup(_ request: KnowledgeV1.PutSynonymGroupRequest, caller: Caller) throws -> KnowledgeV1.SynonymGroup {
         try caller.require(.editor)
         let group = try database.write { try SynonymStore.put($0, request.group ?? KnowledgeV1.SynonymGroup()) }
-        cache.invalidate()
+        cache.refreshAfterWrite(database)
         return group
     }
 
     public func deleteSynonymGroup(_ request: KnowledgeV1.DeleteSynonymGroupRequest, caller: Caller) throws {
         try caller.require(.editor)
         try database.write { try SynonymStore.delete($0, id: request.id) }
-        cache.invalidate()
+        cache.refreshAfterWrite(database)
     }
 
     // MARK: Deflection

@@ -62,6 +62,7 @@ public enum KnowledgeService {
         router.register(K.approveQueueItem) { request, context in try knowledge.approveQueueItem(request, caller: caller(context)) }
         router.register(K.rejectQueueItem) { request, context in try knowledge.rejectQueueItem(request, caller: caller(context)) }
         router.register(K.listForum) { request, context in try knowledge.listForum(request, caller: caller(context)) }
+        router.register(K.getForumEntry) { request, context in try knowledge.getForumEntry(request, caller: caller(context)) }
         router.register(K.linkArticleToTicket) { request, context in try knowledge.linkArticleToTicket(request, caller: caller(context)) }
     }
 }

@@ -190,6 +190,9 @@ extension KnowledgeV1 {
         public var category: String = ""
         public var visibility: KnowledgeV1.Visibility = .unspecified
         public var score: Double = 0
+        /// The hit is an entry of the forum of answered questions, not an article: `id` is the forum
+        /// entry's id (open it with GetForumEntry), `title` its question, `snippet` its answer.
+        public var forumEntry: Bool = false
 
         public init() {}
     }
@@ -493,6 +496,12 @@ extension KnowledgeV1 {
 
     public struct ListForumResponse: Sendable, Hashable {
         public var entries: [KnowledgeV1.ForumEntry] = []
+
+        public init() {}
+    }
+
+    public struct GetForumEntryRequest: Sendable, Hashable {
+        public var id: String = ""
 
         public init() {}
     }
@@ -820,6 +829,7 @@ extension KnowledgeV1.ArticleHit: ProtoMessage {
         if !self.category.isEmpty { c.category = arena.cString(self.category) }
         c.visibility = .init(rawValue: .init(truncatingIfNeeded: self.visibility.rawValue))
         c.score = self.score
+        c.forum_entry = (self.forumEntry ? 1 : 0)
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ArticleHit>) {
@@ -832,6 +842,7 @@ extension KnowledgeV1.ArticleHit: ProtoMessage {
         self.category = _ProtoRuntime.string(c.pointee.category)
         self.visibility = KnowledgeV1.Visibility(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.visibility.rawValue))
         self.score = c.pointee.score
+        self.forumEntry = (c.pointee.forum_entry != 0)
     }
 }
 
@@ -1573,6 +1584,21 @@ extension KnowledgeV1.ListForumResponse: ProtoMessage {
     }
 }
 
+extension KnowledgeV1.GetForumEntryRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Knowledge__V1__GetForumEntryRequest
+    public static var protoName: String { "ocorrencias.knowledge.v1.GetForumEntryRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Knowledge__V1__GetForumEntryRequest(); ocorrencias__knowledge__v1__get_forum_entry_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Knowledge__V1__GetForumEntryRequest>) { ocorrencias__knowledge__v1__get_forum_entry_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Knowledge__V1__GetForumEntryRequest, arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__GetForumEntryRequest>) {
+        self.id = _ProtoRuntime.string(c.pointee.id)
+    }
+}
+
 extension KnowledgeV1.LinkArticleToTicketRequest: ProtoMessage {
     public typealias _CStruct = Ocorrencias__Knowledge__V1__LinkArticleToTicketRequest
     public static var protoName: String { "ocorrencias.knowledge.v1.LinkArticleToTicketRequest" }
@@ -1692,10 +1718,14 @@ extension KnowledgeV1 {
             path: "/ocorrencias.knowledge.v1.Knowledge/ListForum",
             clientStreaming: false,
             serverStreaming: false)
+        public static let getForumEntry = RPCMethod<KnowledgeV1.GetForumEntryRequest, KnowledgeV1.ForumEntry>(
+            path: "/ocorrencias.knowledge.v1.Knowledge/GetForumEntry",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let linkArticleToTicket = RPCMethod<KnowledgeV1.LinkArticleToTicketRequest, KnowledgeV1.LinkArticleToTicketResponse>(
             path: "/ocorrencias.knowledge.v1.Knowledge/LinkArticleToTicket",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [createArticle.info, updateArticle.info, getArticle.info, listArticleVersions.info, listArticles.info, listFaq.info, search.info, suggest.info, listSynonyms.info, putSynonymGroup.info, deleteSynonymGroup.info, recordArticleOpened.info, recordTicketSubmitted.info, vote.info, deflectionReport.info, requestFaq.info, listEditorQueue.info, approveQueueItem.info, rejectQueueItem.info, listForum.info, linkArticleToTicket.info]
+        public static let methods: [RPCMethodInfo] = [createArticle.info, updateArticle.info, getArticle.info, listArticleVersions.info, listArticles.info, listFaq.info, search.info, suggest.info, listSynonyms.info, putSynonymGroup.info, deleteSynonymGroup.info, recordArticleOpened.info, recordTicketSubmitted.info, vote.info, deflectionReport.info, requestFaq.info, listEditorQueue.info, approveQueueItem.info, rejectQueueItem.info, listForum.info, getForumEntry.info, linkArticleToTicket.info]
     }
 }

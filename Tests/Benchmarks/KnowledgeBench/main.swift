@@ -115,6 +115,20 @@ func threadCPUMilliseconds() -> Double {
     return Double(time.tv_sec) * 1e3 + Double(time.tv_nsec) / 1e6
 }
 
+/// CPU time of the whole process (all threads), in seconds.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+/// Resident set size of this process, in MB.
+func residentMegabytes() -> Double {
+    guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let pages = Double(statm.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0)
+    return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+}
+
 func percentile(_ values: [Double], _ p: Double) -> Double {
     let sorted = values.sorted()
     return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
@@ -147,6 +161,17 @@ for engine in engines {
     }
     let loadSeconds = Date().timeIntervalSince(loadStart)
     print("\(engine.rawValue): loaded in \(String(format: "%.1f", loadSeconds)) s (\(Int(Double(articleCount) / loadSeconds)) articles/s)")
+    try knowledge.waitForSearchIndex()
+    do {
+        // What a new instance pays at start (in the background) to build its index from the database.
+        let before = residentMegabytes()
+        let started = Date()
+        let cpuBefore = processCPUSeconds()
+        let fresh = try KnowledgeBase(database: database, cacheCheckInterval: 3600)
+        try fresh.waitForSearchIndex()
+        print(String(format: "  index build at start: %.2f s wall, %.2f s CPU, resident memory +%.0f MB (process %.0f MB)",
+                     Date().timeIntervalSince(started), processCPUSeconds() - cpuBefore, residentMegabytes() - before, residentMegabytes()))
+    }
     if arguments.contains("--explain") {
         for query in queries.prefix(6) {
             print("-- \(query)\n" + (try knowledge.explainSearch(query, caller: customer, partial: true)))
@@ -165,6 +190,7 @@ for engine in engines {
     var promptRandom = Random(state: 99)
     var hits = 0
     var slowest: [(Double, String)] = []
+    var slowestCPU: [(Double, String, String)] = []
     for query in queries {
         // A keystroke somewhere after the third character.
         let cut = min(query.count, 3 + promptRandom.below(max(1, query.count - 2)))
@@ -177,6 +203,7 @@ for engine in engines {
         suggestSamples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         suggestCPU.append(threadCPUMilliseconds() - cpu)
         slowest.append((suggestSamples.last!, suggest.subject))
+        slowestCPU.append((suggestCPU.last!, "suggest", suggest.subject))
 
         var search = KnowledgeV1.SearchRequest()
         search.query = query
@@ -185,6 +212,13 @@ for engine in engines {
         hits += try knowledge.search(search, caller: customer).hits.count
         searchSamples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         searchCPU.append(threadCPUMilliseconds() - cpu)
+        slowestCPU.append((searchCPU.last!, "search", query))
+    }
+    if arguments.contains("--profile") {
+        for (milliseconds, kind, text) in slowestCPU.sorted(by: { $0.0 > $1.0 }).prefix(12) {
+            print(String(format: "  slow %@ %.2f ms cpu: ", kind as NSString, milliseconds) + text + " => "
+                  + (try knowledge.describePlan(text, caller: customer, partial: kind == "suggest")))
+        }
     }
     if arguments.contains("--slow") {
         for (milliseconds, subject) in slowest.sorted(by: { $0.0 > $1.0 }).prefix(8) {

@@ -47,6 +47,11 @@ enum AdminRoutes {
             guard principal.administrator || (principal.organizationAdmin && user.organizationID == principal.organizationID && user.role == .customerContact) else {
                 throw APIError.forbidden
             }
+            guard user.id != context.user?.id else {
+                // Disabling yourself ends your own sessions: an administrator could lock everyone out.
+                throw APIError(status: 422, code: "FAILED_PRECONDITION", pt: "Você não pode desativar a sua própria conta.",
+                               en: "You cannot disable your own account.")
+            }
             try context.gateway.store.setStatus(userID: user.id, status: "disabled")
             return .noContent
         }

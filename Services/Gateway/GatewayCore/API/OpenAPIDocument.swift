@@ -109,7 +109,8 @@ paths:
           content:
             application/yaml:
               schema:
-                type: string
+                type: object
+                description: The OpenAPI 3.1 document (a YAML mapping)
         '429':
           $ref: '#/components/responses/E429'
         '500':
@@ -428,7 +429,7 @@ paths:
     post:
       operationId: post_v1_users_id_disable
       tags: [Users]
-      summary: "Disables a user and ends its sessions"
+      summary: "Disables a user and ends its sessions (not your own account)"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       responses:
@@ -444,6 +445,8 @@ paths:
           $ref: '#/components/responses/E404'
         '413':
           $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
         '429':
           $ref: '#/components/responses/E429'
         '500':
@@ -6103,7 +6106,7 @@ components:
         id: {type: string}
         email: {type: string}
         display_name: {type: string}
-        role: {type: string, enum: [customer_contact, customer_admin, agent, chefe, administrator]}
+        role: {type: string, enum: [customer_contact, customer_admin, agent, knowledge_editor, chefe, administrator]}
         status: {type: string, enum: [active, invited, disabled]}
         locale: {type: string}
         access_level: {type: integer}
@@ -6189,7 +6192,7 @@ components:
       properties:
         email: {type: string}
         display_name: {type: string}
-        role: {type: string, enum: [customer_contact, customer_admin, agent, chefe, administrator]}
+        role: {type: string, enum: [customer_contact, customer_admin, agent, knowledge_editor, chefe, administrator]}
         password: {type: string}
         contact_id: {type: string}
         agent_id: {type: string}

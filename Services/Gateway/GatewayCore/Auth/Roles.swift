@@ -8,6 +8,8 @@ public enum Role: String, Sendable, CaseIterable, Codable {
     case customerAdmin = "customer_admin"
     /// Support staff (a workflow agent).
     case agent
+    /// Support staff who also write the knowledge base (articles, synonyms, the editors' queue).
+    case knowledgeEditor = "knowledge_editor"
     /// An agent who supervises other agents.
     case chefe
     /// Configures the system.
@@ -16,12 +18,15 @@ public enum Role: String, Sendable, CaseIterable, Codable {
     public var isCustomer: Bool { self == .customerContact || self == .customerAdmin }
 
     /// Fine-grained permissions carried in the principal (services check them again).
+    /// `knowledge.write` (editing the knowledge base) belongs to knowledge editors and
+    /// administrators only, not to every agent.
     public var permissions: [String] {
         switch self {
         case .customerContact: ["tickets.open", "tickets.read_own_organization", "knowledge.read"]
         case .customerAdmin: ["tickets.open", "tickets.read_own_organization", "knowledge.read", "contacts.invite"]
-        case .agent: ["tickets.read", "tickets.work", "knowledge.read", "knowledge.write"]
-        case .chefe: ["tickets.read", "tickets.work", "tickets.transfer", "agents.supervise", "knowledge.read", "knowledge.write"]
+        case .agent: ["tickets.read", "tickets.work", "knowledge.read"]
+        case .knowledgeEditor: ["tickets.read", "tickets.work", "knowledge.read", "knowledge.write"]
+        case .chefe: ["tickets.read", "tickets.work", "tickets.transfer", "agents.supervise", "knowledge.read"]
         case .administrator: ["tickets.read", "tickets.work", "tickets.transfer", "tickets.link_customer", "agents.supervise",
                               "knowledge.read", "knowledge.write", "admin.configure", "admin.users", "admin.api_keys"]
         }

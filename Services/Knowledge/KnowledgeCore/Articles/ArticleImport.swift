@@ -37,8 +37,9 @@ extension KnowledgeBase {
         }
         try database.write { tx in
             var delta: [String: (Int, Int)] = [:]
+            let version = try IndexVersion.next(tx)
             for (id, input) in inputs {
-                let record = try ArticleStore.create(tx, input, author: caller.principal, id: id, adjustVocabulary: false)
+                let record = try ArticleStore.create(tx, input, author: caller.principal, id: id, adjustVocabulary: false, indexVersion: version)
                 let pub = record.isPublic ? 1 : 0
                 for word in record.indexedWords { delta[word, default: (0, 0)].0 += 1; delta[word, default: (0, 0)].1 += pub }
             }
@@ -51,6 +52,6 @@ extension KnowledgeBase {
             // Fresh statistics after a bulk load, for the planner.
             try database.write { try $0.execute("ANALYZE kb_articles") }
         }
-        cache.invalidate()
+        cache.refreshAfterWrite(database)
     }
 }

@@ -9,15 +9,15 @@ enum ArticleStore {
 
     /// Inserts a new article (version 1) and indexes it.
     static func create(_ tx: any SQLExecutor, _ input: ArticleInput, author: AuthV1.Principal, id: String = UUID().uuidString.lowercased(),
-                       at: Int64 = now(), adjustVocabulary: Bool = true) throws -> ArticleRecord {
+                       at: Int64 = now(), adjustVocabulary: Bool = true, indexVersion: Int64? = nil) throws -> ArticleRecord {
         let record = ArticleRecord(id: id, kind: input.kind, title: input.title, bodyMarkdown: input.bodyMarkdown,
                                    product: input.product, module: input.module, category: input.category, tags: input.tags,
                                    visibility: input.visibility, state: input.state, authorID: author.id,
                                    authorName: author.displayName, version: 1, at: at)
         try tx.execute("""
-            INSERT INTO kb_articles (\(ArticleRecord.columns), body_html, summary, index_title, index_body)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, values(record) + indexValues(record))
+            INSERT INTO kb_articles (\(ArticleRecord.columns), body_html, summary, index_title, index_body, index_version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, values(record) + indexValues(record) + [.integer(try indexVersion ?? IndexVersion.next(tx))])
         try saveVersion(tx, record)
         if adjustVocabulary { try adjustTerms(tx, removing: nil, adding: record, bumpVocabulary: true) }
         return record
@@ -42,13 +42,13 @@ enum ArticleStore {
         let changed = try tx.execute("""
             UPDATE kb_articles SET kind = ?, title = ?, body_markdown = ?, product = ?, module = ?, category = ?, tags = ?,
                 visibility = ?, state = ?, editor_id = ?, editor_name = ?, version = ?, updated_at = ?,
-                body_html = ?, summary = ?, index_title = ?, index_body = ?
+                body_html = ?, summary = ?, index_title = ?, index_body = ?, index_version = ?
             WHERE id = ? AND version = ?
             """, [.integer(Int64(record.kind.rawValue)), .text(record.title), .text(record.bodyMarkdown), .text(record.product),
                   .text(record.module), .text(record.category), .text(record.tags.joined(separator: "|")),
                   .integer(Int64(record.visibility.rawValue)), .integer(Int64(record.state.rawValue)), .text(record.editorID),
                   .text(record.editorName), .integer(Int64(record.version)), .integer(record.updatedAt)]
-                 + indexValues(record) + [.text(id), .integer(Int64(old.version))])
+                 + indexValues(record) + [.integer(try IndexVersion.next(tx)), .text(id), .integer(Int64(old.version))])
         guard changed == 1 else {
             throw RPCError(.failedPrecondition, "o artigo foi alterado por outra pessoa / the article was changed by someone else")
         }

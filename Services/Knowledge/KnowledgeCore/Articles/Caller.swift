@@ -6,9 +6,10 @@ import RPC
 /// - customers (and integrations without `knowledge.read_internal`) read public, published
 ///   articles and reviewed forum entries only;
 /// - agents also read internal articles, ask for FAQs, link articles to tickets and read reports;
-/// - editors (`knowledge.edit` or `knowledge.write` permission — the gateway's name —,
-///   administrators, services) write articles, synonyms
-///   and review the queue, and read drafts and archived articles.
+/// - editors (`knowledge.edit` or `knowledge.write` permission — the gateway grants
+///   `knowledge.write` to its `knowledge_editor` and `administrator` roles only —,
+///   administrators, services) write articles, synonyms and review the queue, and read drafts
+///   and archived articles. A plain agent or chefe writing gets `PERMISSION_DENIED`.
 public struct Caller: Sendable {
     public enum Role: Int, Sendable, Comparable {
         case customer = 0, agent = 1, editor = 2

@@ -111,11 +111,28 @@ enum Forum {
         entry.category = category
         entry.approvedAtMs = ArticleStore.now()
         try tx.execute("""
-            INSERT INTO kb_forum (id, queue_id, question, answer, product, module, category, approved_by, approved_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO kb_forum (id, queue_id, question, answer, product, module, category, approved_by, approved_at, index_version)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(entry.id), .text(queueID), .text(question), .text(answer), .text(product), .text(module), .text(category),
-                  .text(approvedBy), .integer(entry.approvedAtMs)])
+                  .text(approvedBy), .integer(entry.approvedAtMs), .integer(try IndexVersion.next(tx))])
+        // Its words join the (public) vocabulary, for typo correction and completions.
+        let words = Set(TextAnalyzer.words(question + " " + answer).filter { !StopWords.portuguese.contains($0) })
+        if !words.isEmpty {
+            try ArticleStore.addTerms(tx, words.map { ($0, 1, 1) })
+            try tx.execute("UPDATE kb_meta SET value = value + 1 WHERE key = 'vocabulary'")
+        }
         return entry
+    }
+
+    static func find(_ tx: any SQLExecutor, id: String) throws -> KnowledgeV1.ForumEntry? {
+        try tx.queryOne("SELECT id, question, answer, product, module, category, approved_at FROM kb_forum WHERE id = ?",
+                        [.text(id)]).map(entry)
+    }
+
+    /// Snippet of a forum answer for search hits (plain text, 240 characters at most).
+    static func snippet(_ answer: String) -> String {
+        let plain = MarkdownRenderer.plainText(answer)
+        return plain.count > 240 ? String(plain.prefix(240)) + "…" : plain
     }
 
     static func list(_ tx: any SQLExecutor, product: String, module: String, category: String, limit: Int) throws -> [KnowledgeV1.ForumEntry] {
@@ -127,17 +144,19 @@ enum Forum {
         }
         sql += " ORDER BY approved_at DESC, id LIMIT ?"
         params.append(.integer(Int64(limit)))
-        return try tx.query(sql, params).map { row in
-            var entry = KnowledgeV1.ForumEntry()
-            entry.id = try row.text("id")
-            entry.question = try row.text("question")
-            entry.answer = try row.text("answer")
-            entry.answerHTML = MarkdownRenderer.html(entry.answer)
-            entry.product = try row.text("product")
-            entry.module = try row.text("module")
-            entry.category = try row.text("category")
-            entry.approvedAtMs = try row.int("approved_at")
-            return entry
-        }
+        return try tx.query(sql, params).map(entry)
+    }
+
+    static func entry(_ row: Row) throws -> KnowledgeV1.ForumEntry {
+        var entry = KnowledgeV1.ForumEntry()
+        entry.id = try row.text("id")
+        entry.question = try row.text("question")
+        entry.answer = try row.text("answer")
+        entry.answerHTML = MarkdownRenderer.html(entry.answer)
+        entry.product = try row.text("product")
+        entry.module = try row.text("module")
+        entry.category = try row.text("category")
+        entry.approvedAtMs = try row.int("approved_at")
+        return entry
     }
 }

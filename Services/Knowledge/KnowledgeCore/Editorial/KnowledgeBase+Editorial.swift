@@ -105,7 +105,7 @@ extension KnowledgeBase {
             response.item = try EditorQueue.find(tx, id: item.id)?.0
             return response
         }
-        cache.invalidate()
+        cache.refreshAfterWrite(database)
         return response
     }
 
@@ -126,6 +126,15 @@ extension KnowledgeBase {
         var response = KnowledgeV1.ListForumResponse()
         response.entries = try database.read { try Forum.list($0, product: request.product, module: request.module, category: request.category, limit: limit) }
         return response
+    }
+
+    /// One forum entry (every entry is reviewed and anonymised, so customers may read it).
+    /// - Throws: `NOT_FOUND`.
+    public func getForumEntry(_ request: KnowledgeV1.GetForumEntryRequest, caller: Caller) throws -> KnowledgeV1.ForumEntry {
+        guard let entry = try database.read({ try Forum.find($0, id: request.id) }) else {
+            throw RPCError(.notFound, "entrada do fórum não encontrada / forum entry not found: \(request.id)")
+        }
+        return entry
     }
 
     /// Records that an agent solved a ticket with an article and publishes

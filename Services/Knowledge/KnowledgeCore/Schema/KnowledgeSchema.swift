@@ -84,5 +84,14 @@ public enum KnowledgeSchema {
             CREATE INDEX kb_articles_tsv ON kb_articles USING GIN (tsv) WITH (fastupdate = off);
             \(commonTables)
             """),
+        // The in-memory search index follows changes by version: every write to an article or a
+        // forum entry takes the next `kb_meta.index` value (the row lock orders them by commit).
+        Migration(version: 2, name: "search_index_versions", sql: """
+            ALTER TABLE kb_articles ADD COLUMN index_version BIGINT NOT NULL DEFAULT 0;
+            CREATE INDEX kb_articles_index_version ON kb_articles (index_version);
+            ALTER TABLE kb_forum ADD COLUMN index_version BIGINT NOT NULL DEFAULT 0;
+            CREATE INDEX kb_forum_index_version ON kb_forum (index_version);
+            INSERT INTO kb_meta (key, value) VALUES ('index', 0);
+            """),
     ]
 }

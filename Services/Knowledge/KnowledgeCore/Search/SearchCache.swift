@@ -1,70 +1,185 @@
+import Dispatch
 import Foundation
+import Messages
 import Storage
 import Synchronization
 
-/// The vocabulary and synonyms a query needs, kept in memory and reloaded when another writer
-/// (this process or another instance) changed them: `kb_meta` holds a version for each, checked
-/// at most every `checkInterval`.
+/// What a query reads: the vocabulary, the synonyms and the in-memory index, replaced as a whole
+/// so a query always sees one consistent state without waiting for a reload.
+struct SearchSnapshot: Sendable {
+    var vocabulary = Vocabulary()
+    var synonyms = SynonymSet(groups: [])
+    /// `nil` until the first build finishes (queries then use the database's own engine).
+    var index: InvertedIndex?
+    /// Articles in the base (for the "common concept" threshold).
+    var documents = 0
+    var termsLoaded = false
+}
+
+/// Keeps the ``SearchSnapshot`` current with the database, for this instance and others
+/// writing to the same database.
+///
+/// - At start, a background build reads every published article and forum entry.
+/// - After a write in this process, the writer applies its change at once (``refreshAfterWrite(_:)``),
+///   so its next query sees it.
+/// - Changes made by other instances are found through version counters in `kb_meta`
+///   (`index`, `vocabulary`, `synonyms`): a query older than `checkInterval` since the last check
+///   schedules a background refresh and is answered from the current snapshot meanwhile. The index
+///   reads only rows whose `index_version` is newer than the last one applied (see ``IndexVersion``).
+///
+/// Queries never rebuild anything; the only wait is the very first vocabulary load of a process.
 final class SearchCache: Sendable {
-    private struct State {
-        var vocabulary = Vocabulary()
+    private struct TermsState {
         var vocabularyVersion: Int64 = -1
-        var documents = 0
-        var synonyms = SynonymSet(groups: [])
         var synonymsVersion: Int64 = -1
+    }
+
+    private struct IndexState {
+        var index = InvertedIndex()
+        var version: Int64 = -1
+    }
+
+    private struct Schedule {
         var checkedAt: Date = .distantPast
+        var pending = false
     }
 
-    private let state = Mutex(State())
-    /// Serialises reloads so concurrent queries do not all rebuild.
-    private let reloading = Mutex(())
+    private let snapshot = Mutex(SearchSnapshot())
+    /// Held while the vocabulary and synonyms reload.
+    private let terms = Mutex(TermsState())
+    /// Held while the index is built or updated; owns the mutable copy of the index.
+    private let indexState = Mutex(IndexState())
+    private let schedule = Mutex(Schedule())
+    private let queue = DispatchQueue(label: "knowledge.search-index", qos: .utility)
+    /// Longest time between two checks for other instances' changes (while queries arrive).
     let checkInterval: TimeInterval
+    /// `false` keeps every query on the database engines (tests of that path).
+    let buildsIndex: Bool
 
-    init(checkInterval: TimeInterval = 1) {
+    init(checkInterval: TimeInterval = 1, buildsIndex: Bool = true) {
         self.checkInterval = checkInterval
+        self.buildsIndex = buildsIndex
     }
 
-    /// Forces a version check on the next query (after a write in this process).
-    func invalidate() {
-        state.withLock { $0.checkedAt = .distantPast }
+    /// Starts the first load in the background.
+    func start(_ database: any Database) {
+        schedule.withLock { $0.pending = true }
+        queue.async { [self] in backgroundRefresh(database) }
     }
 
-    /// The current vocabulary and synonyms.
-    func current(_ database: any Database) throws -> (Vocabulary, SynonymSet, Int) {
-        let snapshot = state.withLock { ($0.vocabulary, $0.synonyms, $0.checkedAt, $0.documents) }
-        if Date().timeIntervalSince(snapshot.2) < checkInterval { return (snapshot.0, snapshot.1, snapshot.3) }
-        return try reloading.withLock { _ in
-            let (vocabularyVersion, synonymsVersion, checkedAt) = state.withLock { ($0.vocabularyVersion, $0.synonymsVersion, $0.checkedAt) }
-            if Date().timeIntervalSince(checkedAt) < checkInterval {
-                return state.withLock { ($0.vocabulary, $0.synonyms, $0.documents) }
-            }
+    /// The current snapshot; schedules a background check when the last one is older than
+    /// `checkInterval`.
+    func current(_ database: any Database) throws -> SearchSnapshot {
+        var current = snapshot.withLock { $0 }
+        if !current.termsLoaded {
+            try refreshTerms(database)
+            current = snapshot.withLock { $0 }
+        }
+        let due = schedule.withLock { schedule in
+            guard !schedule.pending, Date().timeIntervalSince(schedule.checkedAt) >= checkInterval else { return false }
+            schedule.pending = true
+            return true
+        }
+        if due { queue.async { [self] in backgroundRefresh(database) } }
+        return current
+    }
+
+    /// Applies the changes just committed by this process before the writer returns. Failures are
+    /// left to the next background refresh (the write itself succeeded).
+    func refreshAfterWrite(_ database: any Database) {
+        try? refreshTerms(database)
+        try? refreshIndex(database)
+    }
+
+    /// Waits until the index is built (benchmarks, tests).
+    func waitForIndex(_ database: any Database) throws {
+        if buildsIndex, snapshot.withLock({ $0.index == nil }) { try refreshIndex(database) }
+    }
+
+    private func backgroundRefresh(_ database: any Database) {
+        try? refreshTerms(database)
+        try? refreshIndex(database)
+        schedule.withLock { $0.pending = false; $0.checkedAt = Date() }
+    }
+
+    /// Reloads the vocabulary and synonyms when their versions changed.
+    func refreshTerms(_ database: any Database) throws {
+        try terms.withLock { state in
             let versions = try database.read { tx in
                 try tx.query("SELECT key, value FROM kb_meta", []).reduce(into: [String: Int64]()) {
                     $0[try $1.text("key")] = try $1.int("value")
                 }
             }
             var vocabulary: Vocabulary?
-            var synonyms: SynonymSet?
             var documents: Int?
-            if versions["vocabulary"] != vocabularyVersion {
-                documents = Int(try database.read { try $0.scalar("SELECT COUNT(*) FROM kb_articles", []) }.integerValue ?? 0)
-                vocabulary = Vocabulary(try database.read { tx in
-                    try tx.query("SELECT term, df_all, df_public FROM kb_terms WHERE df_all > 0", []).map {
-                        Vocabulary.Entry(word: try $0.text("term"), documents: Int(try $0.int("df_all")),
-                                         publicDocuments: Int(try $0.int("df_public")))
-                    }
-                })
+            var synonyms: SynonymSet?
+            if versions["vocabulary"] != state.vocabularyVersion {
+                let (count, entries) = try database.read { tx in
+                    (Int(try tx.scalar("SELECT COUNT(*) FROM kb_articles", []).integerValue ?? 0),
+                     try tx.query("SELECT term, df_all, df_public FROM kb_terms WHERE df_all > 0", []).map {
+                         Vocabulary.Entry(word: try $0.text("term"), documents: Int(try $0.int("df_all")),
+                                          publicDocuments: Int(try $0.int("df_public")))
+                     })
+                }
+                vocabulary = Vocabulary(entries)
+                documents = count
             }
-            if versions["synonyms"] != synonymsVersion {
+            if versions["synonyms"] != state.synonymsVersion {
                 synonyms = SynonymSet(groups: try database.read { try SynonymStore.list($0) }.map(\.terms))
             }
-            return state.withLock { state in
-                if let vocabulary { state.vocabulary = vocabulary; state.vocabularyVersion = versions["vocabulary"] ?? 0 }
-                if let documents { state.documents = documents }
-                if let synonyms { state.synonyms = synonyms; state.synonymsVersion = versions["synonyms"] ?? 0 }
-                state.checkedAt = Date()
-                return (state.vocabulary, state.synonyms, state.documents)
+            snapshot.withLock { snapshot in
+                if let vocabulary { snapshot.vocabulary = vocabulary }
+                if let documents { snapshot.documents = documents }
+                if let synonyms { snapshot.synonyms = synonyms }
+                snapshot.termsLoaded = true
             }
+            if vocabulary != nil { state.vocabularyVersion = versions["vocabulary"] ?? 0 }
+            if synonyms != nil { state.synonymsVersion = versions["synonyms"] ?? 0 }
+        }
+    }
+
+    /// Builds the index (first call) or applies the rows changed since the last version seen.
+    func refreshIndex(_ database: any Database) throws {
+        guard buildsIndex else { return }
+        try indexState.withLock { state in
+            let since = state.version
+            // One read transaction: the counter and the rows come from the same snapshot.
+            let changes = try database.read { tx -> (version: Int64, articles: [Row], forum: [Row])? in
+                let version = try tx.scalar("SELECT value FROM kb_meta WHERE key = 'index'", []).integerValue ?? 0
+                guard version != since else { return nil }
+                let articles = try tx.query("""
+                    SELECT id, kind, product, module, category, visibility, state, index_title, index_body
+                    FROM kb_articles WHERE index_version > ?
+                    """, [.integer(since)])
+                let forum = try tx.query("SELECT id, question, answer, product, module, category FROM kb_forum WHERE index_version > ?",
+                                         [.integer(since)])
+                return (version, articles, forum)
+            }
+            guard let changes else {
+                if snapshot.withLock({ $0.index == nil }) { snapshot.withLock { $0.index = state.index } }
+                return
+            }
+            for row in changes.articles {
+                let id = try row.text("id")
+                guard try row.int("state") == Int64(KnowledgeV1.ArticleState.published.rawValue) else {
+                    state.index.remove(.article, id)
+                    continue
+                }
+                state.index.upsert(InvertedIndex.Entry(
+                    id: id, source: .article, kind: Int32(try row.int("kind")),
+                    isPublic: try row.int("visibility") == Int64(KnowledgeV1.Visibility.customers.rawValue),
+                    product: try row.text("product"), module: try row.text("module"), category: try row.text("category"),
+                    title: try row.text("index_title"), body: try row.text("index_body")))
+            }
+            for row in changes.forum {
+                state.index.upsert(InvertedIndex.Entry(
+                    id: try row.text("id"), source: .forum, kind: 0, isPublic: true,
+                    product: try row.text("product"), module: try row.text("module"), category: try row.text("category"),
+                    title: TextAnalyzer.indexText(try row.text("question")), body: TextAnalyzer.indexText(try row.text("answer"))))
+            }
+            state.version = changes.version
+            let published = state.index
+            snapshot.withLock { $0.index = published }
         }
     }
 }

@@ -9,9 +9,12 @@ struct SearchFilter: Sendable {
     var kind: KnowledgeV1.ArticleKind = .unspecified
     /// Customers: public articles only.
     var publicOnly = true
+    /// Forum entries may be returned too (only when `kind` is unspecified).
+    var includeForum = false
 }
 
-/// Runs a ``QueryPlan`` on the database's own full-text engine: SQLite FTS5 with bm25 (title
+/// Runs a ``QueryPlan`` on the database's own full-text engine (queries use it only until the
+/// in-memory ``InvertedIndex`` is built, and for `explainSearch`): SQLite FTS5 with bm25 (title
 /// column weighted 4×) or PostgreSQL text search with `ts_rank_cd` (title weight A = 1.0, body B
 /// = 0.4). Both read the same pre-analysed stems; the query is compiled from sanitised terms
 /// only, so user input never becomes engine syntax.

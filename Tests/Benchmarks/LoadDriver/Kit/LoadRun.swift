@@ -23,6 +23,8 @@ public struct RunFigures: Codable, Sendable {
     public var journeyP95Ms = 0.0
     /// Longest time without any acknowledged step (a proxy for recovery time after a kill).
     public var longestStallMs = 0.0
+    /// When the longest stall began, in seconds from the start of the run (to line it up with faults).
+    public var longestStallStartS = 0.0
     public var skippedOpens = 0
 }
 
@@ -41,6 +43,8 @@ public final class LoadRun: @unchecked Sendable {
     private var openFailures = 0  // guarded by lock
     private var lastProgress = Date()  // guarded by lock
     private var longestStall = 0.0  // guarded by lock
+    private var longestStallStart = Date()  // guarded by lock
+    private var runStart = Date()  // guarded by lock
     private let inFlight = Atomic<Int>(0)
 
     public init(journey: Journey, rate: Double, seconds: Double, maxInFlight: Int, tag: String) {
@@ -54,7 +58,10 @@ public final class LoadRun: @unchecked Sendable {
     private func progress() {
         lock.lock()
         let now = Date()
-        longestStall = max(longestStall, now.timeIntervalSince(lastProgress))
+        if now.timeIntervalSince(lastProgress) > longestStall {
+            longestStall = now.timeIntervalSince(lastProgress)
+            longestStallStart = lastProgress
+        }
         lastProgress = now
         lock.unlock()
     }
@@ -66,7 +73,7 @@ public final class LoadRun: @unchecked Sendable {
         var attempted = 0
         var skipped = 0
         let group = DispatchGroup()
-        lock.lock(); lastProgress = start; lock.unlock()
+        lock.lock(); lastProgress = start; runStart = start; lock.unlock()
         while Date().timeIntervalSince(start) < seconds {
             let due = start.addingTimeInterval(Double(attempted + skipped) * interval)
             let wait = due.timeIntervalSinceNow
@@ -130,6 +137,7 @@ public final class LoadRun: @unchecked Sendable {
         figures.journeyP50Ms = percentile(journeyDurations, 0.5)
         figures.journeyP95Ms = percentile(journeyDurations, 0.95)
         figures.longestStallMs = longestStall * 1000
+        figures.longestStallStartS = longestStallStart.timeIntervalSince(runStart)
         return (RunState(cast: journey.cast, records: ordered), figures)
     }
 }

@@ -57,6 +57,7 @@ typedef struct Ocorrencias__Knowledge__V1__RejectQueueItemRequest Ocorrencias__K
 typedef struct Ocorrencias__Knowledge__V1__ForumEntry Ocorrencias__Knowledge__V1__ForumEntry;
 typedef struct Ocorrencias__Knowledge__V1__ListForumRequest Ocorrencias__Knowledge__V1__ListForumRequest;
 typedef struct Ocorrencias__Knowledge__V1__ListForumResponse Ocorrencias__Knowledge__V1__ListForumResponse;
+typedef struct Ocorrencias__Knowledge__V1__GetForumEntryRequest Ocorrencias__Knowledge__V1__GetForumEntryRequest;
 typedef struct Ocorrencias__Knowledge__V1__LinkArticleToTicketRequest Ocorrencias__Knowledge__V1__LinkArticleToTicketRequest;
 typedef struct Ocorrencias__Knowledge__V1__LinkArticleToTicketResponse Ocorrencias__Knowledge__V1__LinkArticleToTicketResponse;
 
@@ -318,10 +319,15 @@ struct  Ocorrencias__Knowledge__V1__ArticleHit
   char *category;
   Ocorrencias__Knowledge__V1__Visibility visibility;
   double score;
+  /*
+   * The hit is an entry of the forum of answered questions, not an article: `id` is the forum
+   * entry's id (open it with GetForumEntry), `title` its question, `snippet` its answer.
+   */
+  protobuf_c_boolean forum_entry;
 };
 #define OCORRENCIAS__KNOWLEDGE__V1__ARTICLE_HIT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__knowledge__v1__article_hit__descriptor) \
-    , (char *)protobuf_c_empty_string, OCORRENCIAS__KNOWLEDGE__V1__ARTICLE_KIND__ARTICLE_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__KNOWLEDGE__V1__VISIBILITY__VISIBILITY_UNSPECIFIED, 0 }
+    , (char *)protobuf_c_empty_string, OCORRENCIAS__KNOWLEDGE__V1__ARTICLE_KIND__ARTICLE_KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__KNOWLEDGE__V1__VISIBILITY__VISIBILITY_UNSPECIFIED, 0, 0 }
 
 
 struct  Ocorrencias__Knowledge__V1__SearchRequest
@@ -809,6 +815,16 @@ struct  Ocorrencias__Knowledge__V1__ListForumResponse
 #define OCORRENCIAS__KNOWLEDGE__V1__LIST_FORUM_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__knowledge__v1__list_forum_response__descriptor) \
     , 0,NULL }
+
+
+struct  Ocorrencias__Knowledge__V1__GetForumEntryRequest
+{
+  ProtobufCMessage base;
+  char *id;
+};
+#define OCORRENCIAS__KNOWLEDGE__V1__GET_FORUM_ENTRY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__knowledge__v1__get_forum_entry_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
 
 
 /*
@@ -1634,6 +1650,25 @@ Ocorrencias__Knowledge__V1__ListForumResponse *
 void   ocorrencias__knowledge__v1__list_forum_response__free_unpacked
                      (Ocorrencias__Knowledge__V1__ListForumResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Knowledge__V1__GetForumEntryRequest methods */
+void   ocorrencias__knowledge__v1__get_forum_entry_request__init
+                     (Ocorrencias__Knowledge__V1__GetForumEntryRequest         *message);
+size_t ocorrencias__knowledge__v1__get_forum_entry_request__get_packed_size
+                     (const Ocorrencias__Knowledge__V1__GetForumEntryRequest   *message);
+size_t ocorrencias__knowledge__v1__get_forum_entry_request__pack
+                     (const Ocorrencias__Knowledge__V1__GetForumEntryRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__knowledge__v1__get_forum_entry_request__pack_to_buffer
+                     (const Ocorrencias__Knowledge__V1__GetForumEntryRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Knowledge__V1__GetForumEntryRequest *
+       ocorrencias__knowledge__v1__get_forum_entry_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__knowledge__v1__get_forum_entry_request__free_unpacked
+                     (Ocorrencias__Knowledge__V1__GetForumEntryRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Knowledge__V1__LinkArticleToTicketRequest methods */
 void   ocorrencias__knowledge__v1__link_article_to_ticket_request__init
                      (Ocorrencias__Knowledge__V1__LinkArticleToTicketRequest         *message);
@@ -1800,6 +1835,9 @@ typedef void (*Ocorrencias__Knowledge__V1__ListForumRequest_Closure)
 typedef void (*Ocorrencias__Knowledge__V1__ListForumResponse_Closure)
                  (const Ocorrencias__Knowledge__V1__ListForumResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Knowledge__V1__GetForumEntryRequest_Closure)
+                 (const Ocorrencias__Knowledge__V1__GetForumEntryRequest *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Knowledge__V1__LinkArticleToTicketRequest_Closure)
                  (const Ocorrencias__Knowledge__V1__LinkArticleToTicketRequest *message,
                   void *closure_data);
@@ -1893,6 +1931,10 @@ struct Ocorrencias__Knowledge__V1__Knowledge_Service
                      const Ocorrencias__Knowledge__V1__ListForumRequest *input,
                      Ocorrencias__Knowledge__V1__ListForumResponse_Closure closure,
                      void *closure_data);
+  void (*get_forum_entry)(Ocorrencias__Knowledge__V1__Knowledge_Service *service,
+                          const Ocorrencias__Knowledge__V1__GetForumEntryRequest *input,
+                          Ocorrencias__Knowledge__V1__ForumEntry_Closure closure,
+                          void *closure_data);
   void (*link_article_to_ticket)(Ocorrencias__Knowledge__V1__Knowledge_Service *service,
                                  const Ocorrencias__Knowledge__V1__LinkArticleToTicketRequest *input,
                                  Ocorrencias__Knowledge__V1__LinkArticleToTicketResponse_Closure closure,
@@ -1925,6 +1967,7 @@ void ocorrencias__knowledge__v1__knowledge__init (Ocorrencias__Knowledge__V1__Kn
       function_prefix__ ## approve_queue_item,\
       function_prefix__ ## reject_queue_item,\
       function_prefix__ ## list_forum,\
+      function_prefix__ ## get_forum_entry,\
       function_prefix__ ## link_article_to_ticket  }
 void ocorrencias__knowledge__v1__knowledge__create_article(ProtobufCService *service,
                                                            const Ocorrencias__Knowledge__V1__CreateArticleRequest *input,
@@ -2006,6 +2049,10 @@ void ocorrencias__knowledge__v1__knowledge__list_forum(ProtobufCService *service
                                                        const Ocorrencias__Knowledge__V1__ListForumRequest *input,
                                                        Ocorrencias__Knowledge__V1__ListForumResponse_Closure closure,
                                                        void *closure_data);
+void ocorrencias__knowledge__v1__knowledge__get_forum_entry(ProtobufCService *service,
+                                                            const Ocorrencias__Knowledge__V1__GetForumEntryRequest *input,
+                                                            Ocorrencias__Knowledge__V1__ForumEntry_Closure closure,
+                                                            void *closure_data);
 void ocorrencias__knowledge__v1__knowledge__link_article_to_ticket(ProtobufCService *service,
                                                                    const Ocorrencias__Knowledge__V1__LinkArticleToTicketRequest *input,
                                                                    Ocorrencias__Knowledge__V1__LinkArticleToTicketResponse_Closure closure,
@@ -2060,6 +2107,7 @@ extern const ProtobufCMessageDescriptor ocorrencias__knowledge__v1__reject_queue
 extern const ProtobufCMessageDescriptor ocorrencias__knowledge__v1__forum_entry__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__knowledge__v1__list_forum_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__knowledge__v1__list_forum_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__knowledge__v1__get_forum_entry_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__knowledge__v1__link_article_to_ticket_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__knowledge__v1__link_article_to_ticket_response__descriptor;
 extern const ProtobufCServiceDescriptor ocorrencias__knowledge__v1__knowledge__descriptor;

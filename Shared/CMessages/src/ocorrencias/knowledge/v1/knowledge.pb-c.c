@@ -1897,6 +1897,51 @@ void   ocorrencias__knowledge__v1__list_forum_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__knowledge__v1__list_forum_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__knowledge__v1__get_forum_entry_request__init
+                     (Ocorrencias__Knowledge__V1__GetForumEntryRequest         *message)
+{
+  static const Ocorrencias__Knowledge__V1__GetForumEntryRequest init_value = OCORRENCIAS__KNOWLEDGE__V1__GET_FORUM_ENTRY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__knowledge__v1__get_forum_entry_request__get_packed_size
+                     (const Ocorrencias__Knowledge__V1__GetForumEntryRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__knowledge__v1__get_forum_entry_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__knowledge__v1__get_forum_entry_request__pack
+                     (const Ocorrencias__Knowledge__V1__GetForumEntryRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__knowledge__v1__get_forum_entry_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__knowledge__v1__get_forum_entry_request__pack_to_buffer
+                     (const Ocorrencias__Knowledge__V1__GetForumEntryRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__knowledge__v1__get_forum_entry_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Knowledge__V1__GetForumEntryRequest *
+       ocorrencias__knowledge__v1__get_forum_entry_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Knowledge__V1__GetForumEntryRequest *)
+     protobuf_c_message_unpack (&ocorrencias__knowledge__v1__get_forum_entry_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__knowledge__v1__get_forum_entry_request__free_unpacked
+                     (Ocorrencias__Knowledge__V1__GetForumEntryRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__knowledge__v1__get_forum_entry_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__knowledge__v1__link_article_to_ticket_request__init
                      (Ocorrencias__Knowledge__V1__LinkArticleToTicketRequest         *message)
 {
@@ -3070,7 +3115,7 @@ const ProtobufCMessageDescriptor ocorrencias__knowledge__v1__list_articles_respo
   (ProtobufCMessageInit) ocorrencias__knowledge__v1__list_articles_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__knowledge__v1__article_hit__field_descriptors[9] =
+static const ProtobufCFieldDescriptor ocorrencias__knowledge__v1__article_hit__field_descriptors[10] =
 {
   {
     "id",
@@ -3180,9 +3225,22 @@ static const ProtobufCFieldDescriptor ocorrencias__knowledge__v1__article_hit__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "forum_entry",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Knowledge__V1__ArticleHit, forum_entry),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__knowledge__v1__article_hit__field_indices_by_name[] = {
   6,   /* field[6] = category */
+  9,   /* field[9] = forum_entry */
   0,   /* field[0] = id */
   1,   /* field[1] = kind */
   5,   /* field[5] = module */
@@ -3195,7 +3253,7 @@ static const unsigned ocorrencias__knowledge__v1__article_hit__field_indices_by_
 static const ProtobufCIntRange ocorrencias__knowledge__v1__article_hit__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor ocorrencias__knowledge__v1__article_hit__descriptor =
 {
@@ -3205,7 +3263,7 @@ const ProtobufCMessageDescriptor ocorrencias__knowledge__v1__article_hit__descri
   "Ocorrencias__Knowledge__V1__ArticleHit",
   "ocorrencias.knowledge.v1",
   sizeof(Ocorrencias__Knowledge__V1__ArticleHit),
-  9,
+  10,
   ocorrencias__knowledge__v1__article_hit__field_descriptors,
   ocorrencias__knowledge__v1__article_hit__field_indices_by_name,
   1,  ocorrencias__knowledge__v1__article_hit__number_ranges,
@@ -5531,6 +5589,44 @@ const ProtobufCMessageDescriptor ocorrencias__knowledge__v1__list_forum_response
   (ProtobufCMessageInit) ocorrencias__knowledge__v1__list_forum_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor ocorrencias__knowledge__v1__get_forum_entry_request__field_descriptors[1] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Knowledge__V1__GetForumEntryRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__knowledge__v1__get_forum_entry_request__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+};
+static const ProtobufCIntRange ocorrencias__knowledge__v1__get_forum_entry_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__knowledge__v1__get_forum_entry_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.knowledge.v1.GetForumEntryRequest",
+  "GetForumEntryRequest",
+  "Ocorrencias__Knowledge__V1__GetForumEntryRequest",
+  "ocorrencias.knowledge.v1",
+  sizeof(Ocorrencias__Knowledge__V1__GetForumEntryRequest),
+  1,
+  ocorrencias__knowledge__v1__get_forum_entry_request__field_descriptors,
+  ocorrencias__knowledge__v1__get_forum_entry_request__field_indices_by_name,
+  1,  ocorrencias__knowledge__v1__get_forum_entry_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__knowledge__v1__get_forum_entry_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor ocorrencias__knowledge__v1__link_article_to_ticket_request__field_descriptors[2] =
 {
   {
@@ -5789,7 +5885,7 @@ const ProtobufCEnumDescriptor ocorrencias__knowledge__v1__queue_item_status__des
   ocorrencias__knowledge__v1__queue_item_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__knowledge__v1__knowledge__method_descriptors[21] =
+static const ProtobufCMethodDescriptor ocorrencias__knowledge__v1__knowledge__method_descriptors[22] =
 {
   { "CreateArticle", &ocorrencias__knowledge__v1__create_article_request__descriptor, &ocorrencias__knowledge__v1__article__descriptor },
   { "UpdateArticle", &ocorrencias__knowledge__v1__update_article_request__descriptor, &ocorrencias__knowledge__v1__article__descriptor },
@@ -5811,6 +5907,7 @@ static const ProtobufCMethodDescriptor ocorrencias__knowledge__v1__knowledge__me
   { "ApproveQueueItem", &ocorrencias__knowledge__v1__approve_queue_item_request__descriptor, &ocorrencias__knowledge__v1__approve_queue_item_response__descriptor },
   { "RejectQueueItem", &ocorrencias__knowledge__v1__reject_queue_item_request__descriptor, &ocorrencias__knowledge__v1__queue_item__descriptor },
   { "ListForum", &ocorrencias__knowledge__v1__list_forum_request__descriptor, &ocorrencias__knowledge__v1__list_forum_response__descriptor },
+  { "GetForumEntry", &ocorrencias__knowledge__v1__get_forum_entry_request__descriptor, &ocorrencias__knowledge__v1__forum_entry__descriptor },
   { "LinkArticleToTicket", &ocorrencias__knowledge__v1__link_article_to_ticket_request__descriptor, &ocorrencias__knowledge__v1__link_article_to_ticket_response__descriptor },
 };
 const unsigned ocorrencias__knowledge__v1__knowledge__method_indices_by_name[] = {
@@ -5819,7 +5916,8 @@ const unsigned ocorrencias__knowledge__v1__knowledge__method_indices_by_name[] =
   14,        /* DeflectionReport */
   10,        /* DeleteSynonymGroup */
   2,        /* GetArticle */
-  20,        /* LinkArticleToTicket */
+  20,        /* GetForumEntry */
+  21,        /* LinkArticleToTicket */
   3,        /* ListArticleVersions */
   4,        /* ListArticles */
   16,        /* ListEditorQueue */
@@ -5843,7 +5941,7 @@ const ProtobufCServiceDescriptor ocorrencias__knowledge__v1__knowledge__descript
   "Knowledge",
   "Ocorrencias__Knowledge__V1__Knowledge",
   "ocorrencias.knowledge.v1",
-  21,
+  22,
   ocorrencias__knowledge__v1__knowledge__method_descriptors,
   ocorrencias__knowledge__v1__knowledge__method_indices_by_name
 };
@@ -6007,13 +6105,21 @@ void ocorrencias__knowledge__v1__knowledge__list_forum(ProtobufCService *service
   assert(service->descriptor == &ocorrencias__knowledge__v1__knowledge__descriptor);
   service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__knowledge__v1__knowledge__get_forum_entry(ProtobufCService *service,
+                                                            const Ocorrencias__Knowledge__V1__GetForumEntryRequest *input,
+                                                            Ocorrencias__Knowledge__V1__ForumEntry_Closure closure,
+                                                            void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__knowledge__v1__knowledge__descriptor);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__knowledge__v1__knowledge__link_article_to_ticket(ProtobufCService *service,
                                                                    const Ocorrencias__Knowledge__V1__LinkArticleToTicketRequest *input,
                                                                    Ocorrencias__Knowledge__V1__LinkArticleToTicketResponse_Closure closure,
                                                                    void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__knowledge__v1__knowledge__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__knowledge__v1__knowledge__init (Ocorrencias__Knowledge__V1__Knowledge_Service *service,
                                                   Ocorrencias__Knowledge__V1__Knowledge_ServiceDestroy destroy)

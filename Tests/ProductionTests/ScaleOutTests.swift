@@ -63,7 +63,7 @@ extension ScaleOutTests {
             ["OCORRENCIAS_DATA_DIR": "\(directory.path)/\(name)", "OCORRENCIAS_SECRET": secretText,
              "NOTIFICATION_DATABASE_URL": database, "NOTIFICATION_SMTP_URL": "smtp://127.0.0.1:\(sink.port)",
              "NOTIFICATION_MAIL_DOMAIN": "suporte.example", "NOTIFICATION_POLL_MS": "50",
-             "NOTIFICATION_CONNECT_TIMEOUT_MS": "1000", "NOTIFICATION_SEND_TIMEOUT_MS": "2000",
+             "NOTIFICATION_CONNECT_TIMEOUT_MS": "1000", "NOTIFICATION_SEND_TIMEOUT_MS": "2000", "NOTIFICATION_LEASE_MS": "3000",
              "NOTIFICATION_CRASH_AFTER_ACCEPTED": crash ? "1" : "0", "WORKFLOW_ADDRESSES": "127.0.0.1:9"]
         }
         // The survivor runs (its start-up recovery is behind it), then is frozen with SIGSTOP while

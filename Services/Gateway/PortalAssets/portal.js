@@ -308,6 +308,12 @@ async function newTicketPage() {
         suggestions.hidden = hits.length === 0;
         suggestions.replaceChildren(el('strong', { text: t('suggestions') }), el('ul', {}, hits.map((hit) => el('li', {},
           el('button', { type: 'button', class: 'link suggestion', text: hit.title, onclick: async () => {
+            if (hit.forum_entry) {
+              // An answered question from the forum: question and answer, no article to count.
+              const entry = await api('GET', `/v1/knowledge/forum/${encodeURIComponent(hit.id)}`).catch(() => null);
+              if (entry) suggestions.append(el('div', { class: 'entry forum-entry' }, el('strong', { text: entry.question }), el('p', { text: entry.answer || hit.snippet })));
+              return;
+            }
             api('POST', `/v1/knowledge/drafts/${draft}/opened`, { article_id: hit.id }).catch(() => null);
             const article = await api('GET', `/v1/knowledge/articles/${encodeURIComponent(hit.id)}?draft_id=${draft}`).catch(() => null);
             if (article) suggestions.append(el('div', { class: 'entry' }, el('strong', { text: article.title }), el('p', { text: article.body_markdown || hit.snippet })));
@@ -468,10 +474,12 @@ async function ticketPage(id) {
       e.preventDefault();
       try {
         const found = await api('GET', '/v1/knowledge/search?q=' + encodeURIComponent(articles.elements.q.value));
-        hits.replaceChildren(...(found.hits || []).map((hit) => el('li', { class: 'row' }, el('span', { text: hit.title }),
+        // Only articles can be linked to a ticket; forum entries are answered questions.
+        const linkable = (found.hits || []).filter((hit) => !hit.forum_entry);
+        hits.replaceChildren(...linkable.map((hit) => el('li', { class: 'row' }, el('span', { text: hit.title }),
           el('button', { type: 'button', class: 'article-link', 'data-article': hit.id, text: t('link'),
             onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/articles`, { article_id: hit.id }) }))));
-        if (!(found.hits || []).length) hits.replaceChildren(el('li', { class: 'muted', text: t('none') }));
+        if (!linkable.length) hits.replaceChildren(el('li', { class: 'muted', text: t('none') }));
       } catch (error) { status.replaceChildren(errorBox(error)); }
     });
     const contact = view.intake && view.intake.contact ? view.intake.contact.email || '' : '';

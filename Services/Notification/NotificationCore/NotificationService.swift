@@ -35,14 +35,26 @@ public enum NotificationService {
         let publisher = EventPublisher(source: "notification")
         let identity = MessageIdentity(secret: runtime.secret, domain: settings.mailDomain, replyLocalPart: settings.replyLocalPart)
         let planner = DeliveryPlanner(rules: rules, settings: settings, identity: identity, publisher: publisher)
+        let secrets = try SecretBox.load(environment: runtime.configuration.environment,
+                                         dataDirectory: runtime.configuration.dataDirectory)
+        let sealed = try runtime.database.write { tx in try WebhookStore.sealLegacySecrets(tx, box: secrets) }
+        if sealed > 0 { runtime.logger.info("webhook secrets encrypted at rest", ["notification.webhooks": String(sealed)]) }
+        let unreadable = try runtime.database.read { tx in
+            try WebhookStore.active(tx).filter { (try? secrets.open($0.sealedSecret)) == nil }.count
+        }
+        if unreadable > 0 {
+            runtime.logger.error("webhook secrets do not open with this instance's key (set the same NOTIFICATION_SECRETS_KEY on every instance)",
+                                 ["notification.webhooks": String(unreadable)])
+        }
         let dispatcher = DeliveryDispatcher(database: runtime.database, settings: settings, logger: runtime.logger, publisher: publisher,
-                                            instanceID: "\(runtime.configuration.host):\(runtime.configuration.port)")
+                                            secrets: secrets, instanceID: "\(runtime.configuration.host):\(runtime.configuration.port)")
 
         var consumer = EventConsumer(consumer: "notification")
         EventHandlers.register(&consumer, planner: planner)
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger) { _ in dispatcher.wake() }
-        NotificationAPI(runtime: runtime, planner: planner, dispatcher: dispatcher).register(in: &router)
+        NotificationAPI(runtime: runtime, planner: planner, dispatcher: dispatcher, secrets: secrets).register(in: &router)
         runtime.addBackground(dispatcher)
+        runtime.addBackground(DeliveryPruner(database: runtime.database, settings: settings, logger: runtime.logger))
         runtime.addBackground(publisher.relay(runtime: runtime))
         return dispatcher
     }

@@ -94,6 +94,23 @@ extension NotificationV1 {
         public init() {}
     }
 
+    /// Replaces a webhook's signing secret. Deliveries still queued are signed with the new one.
+    public struct RotateWebhookSecretRequest: Sendable, Hashable {
+        public var id: String = ""
+        /// The new secret (at least 16 characters); empty: the service generates a random one.
+        public var secret: String = ""
+
+        public init() {}
+    }
+
+    public struct RotateWebhookSecretResponse: Sendable, Hashable {
+        public var webhook: NotificationV1.Webhook? = nil
+        /// The new secret, shown only here (it is stored encrypted).
+        public var secret: String = ""
+
+        public init() {}
+    }
+
     /// ---------------------------------------------------------------- templates
     public struct Template: Sendable, Hashable {
         public var eventKind: String = ""
@@ -156,6 +173,10 @@ extension NotificationV1 {
         /// Confidentiality level of the content (the ticket's).
         public var accessLevel: Int32 = 0
         public var locale: String = ""
+        /// Attachments stored by intake, fetched from it (DownloadAttachment) with the caller's
+        /// identity when the request is accepted; their total with the inline ones is limited
+        /// (NOTIFICATION_ATTACHMENT_MAX_BYTES).
+        public var attachmentRefs: [CommonV1.AttachmentRef] = []
 
         public init() {}
     }
@@ -195,7 +216,7 @@ extension NotificationV1 {
         public var recipient: String = ""
         /// "email" or "webhook".
         public var channel: String = ""
-        /// "queued", "sending", "sent", "failed", "dead".
+        /// "queued", "sending", "sent", "failed", "dead", "discarded", "bounced".
         public var state: String = ""
         public var attempts: Int32 = 0
         public var nextAttemptAtMs: Int64 = 0
@@ -240,6 +261,64 @@ extension NotificationV1 {
         public init() {}
     }
 
+    /// Dead letters (deliveries whose retries ran out), oldest first.
+    public struct ListDeadLettersRequest: Sendable, Hashable {
+        /// Default 100, at most 1000.
+        public var limit: Int32 = 0
+        /// From a previous response's next_page_token.
+        public var pageToken: String = ""
+
+        public init() {}
+    }
+
+    public struct ListDeadLettersResponse: Sendable, Hashable {
+        public var deliveries: [NotificationV1.Delivery] = []
+        /// Empty on the last page.
+        public var nextPageToken: String = ""
+        /// Dead letters in total.
+        public var total: Int64 = 0
+
+        public init() {}
+    }
+
+    /// Marks dead letters as handled without sending them ("discarded"); the retention then prunes them.
+    public struct DiscardDeadLettersRequest: Sendable, Hashable {
+        public var deliveryIDs: [String] = []
+        /// With no ids, discard every dead letter only when this is set.
+        public var all: Bool = false
+        /// Kept in the delivery's server answer.
+        public var reason: String = ""
+
+        public init() {}
+    }
+
+    public struct DiscardDeadLettersResponse: Sendable, Hashable {
+        public var discarded: Int32 = 0
+
+        public init() {}
+    }
+
+    /// A delivery status notification (RFC 3464 bounce) received for one of our e-mails, as raw
+    /// bytes (e.g. handed over by the mailbox reader). Failed recipients mark the delivery "bounced".
+    public struct ReportBounceRequest: Sendable, Hashable {
+        public var message: [UInt8] = []
+
+        public init() {}
+    }
+
+    public struct ReportBounceResponse: Sendable, Hashable {
+        /// Whether the report names one of our messages (by its Message-ID).
+        public var recognized: Bool = false
+        /// The delivery it names, after the report was applied.
+        public var delivery: NotificationV1.Delivery? = nil
+        /// "failed", "delayed", "delivered", "relayed" or "expanded" (the first recipient's action).
+        public var action: String = ""
+        /// The RFC 3463 status, e.g. "5.1.1".
+        public var status: String = ""
+
+        public init() {}
+    }
+
     public struct ReplayDeliveryRequest: Sendable, Hashable {
         public var deliveryID: String = ""
 
@@ -264,6 +343,8 @@ extension NotificationV1 {
         public var failed: Int64 = 0
         public var dead: Int64 = 0
         public var resends: Int64 = 0
+        public var discarded: Int64 = 0
+        public var bounced: Int64 = 0
 
         public init() {}
     }
@@ -497,6 +578,40 @@ extension NotificationV1.RemoveWebhookResponse: ProtoMessage {
     }
 }
 
+extension NotificationV1.RotateWebhookSecretRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__RotateWebhookSecretRequest
+    public static var protoName: String { "ocorrencias.notification.v1.RotateWebhookSecretRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__RotateWebhookSecretRequest(); ocorrencias__notification__v1__rotate_webhook_secret_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__RotateWebhookSecretRequest>) { ocorrencias__notification__v1__rotate_webhook_secret_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__RotateWebhookSecretRequest, arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+        if !self.secret.isEmpty { c.secret = arena.cString(self.secret) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__RotateWebhookSecretRequest>) {
+        self.id = _ProtoRuntime.string(c.pointee.id)
+        self.secret = _ProtoRuntime.string(c.pointee.secret)
+    }
+}
+
+extension NotificationV1.RotateWebhookSecretResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__RotateWebhookSecretResponse
+    public static var protoName: String { "ocorrencias.notification.v1.RotateWebhookSecretResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__RotateWebhookSecretResponse(); ocorrencias__notification__v1__rotate_webhook_secret_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__RotateWebhookSecretResponse>) { ocorrencias__notification__v1__rotate_webhook_secret_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__RotateWebhookSecretResponse, arena: inout ProtoArena) {
+        if let value = self.webhook { c.webhook = arena.message(value) }
+        if !self.secret.isEmpty { c.secret = arena.cString(self.secret) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__RotateWebhookSecretResponse>) {
+        self.webhook = c.pointee.webhook.map { NotificationV1.Webhook(_c: $0) }
+        self.secret = _ProtoRuntime.string(c.pointee.secret)
+    }
+}
+
 extension NotificationV1.Template: ProtoMessage {
     public typealias _CStruct = Ocorrencias__Notification__V1__Template
     public static var protoName: String { "ocorrencias.notification.v1.Template" }
@@ -628,6 +743,10 @@ extension NotificationV1.SendTicketEmailRequest: ProtoMessage {
         }
         c.access_level = self.accessLevel
         if !self.locale.isEmpty { c.locale = arena.cString(self.locale) }
+        if !self.attachmentRefs.isEmpty {
+            c.n_attachment_refs = self.attachmentRefs.count
+            c.attachment_refs = arena.messages(self.attachmentRefs)
+        }
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__SendTicketEmailRequest>) {
@@ -652,6 +771,11 @@ extension NotificationV1.SendTicketEmailRequest: ProtoMessage {
         }
         self.accessLevel = c.pointee.access_level
         self.locale = _ProtoRuntime.string(c.pointee.locale)
+        if c.pointee.n_attachment_refs > 0, let _items = c.pointee.attachment_refs {
+            self.attachmentRefs = (0..<c.pointee.n_attachment_refs).map { (_items[$0].map { CommonV1.AttachmentRef(_c: $0) } ?? CommonV1.AttachmentRef()) }
+        } else {
+            self.attachmentRefs = []
+        }
     }
 }
 
@@ -846,6 +970,126 @@ extension NotificationV1.RetryDeadLettersResponse: ProtoMessage {
     }
 }
 
+extension NotificationV1.ListDeadLettersRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__ListDeadLettersRequest
+    public static var protoName: String { "ocorrencias.notification.v1.ListDeadLettersRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__ListDeadLettersRequest(); ocorrencias__notification__v1__list_dead_letters_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__ListDeadLettersRequest>) { ocorrencias__notification__v1__list_dead_letters_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__ListDeadLettersRequest, arena: inout ProtoArena) {
+        c.limit = self.limit
+        if !self.pageToken.isEmpty { c.page_token = arena.cString(self.pageToken) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListDeadLettersRequest>) {
+        self.limit = c.pointee.limit
+        self.pageToken = _ProtoRuntime.string(c.pointee.page_token)
+    }
+}
+
+extension NotificationV1.ListDeadLettersResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__ListDeadLettersResponse
+    public static var protoName: String { "ocorrencias.notification.v1.ListDeadLettersResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__ListDeadLettersResponse(); ocorrencias__notification__v1__list_dead_letters_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__ListDeadLettersResponse>) { ocorrencias__notification__v1__list_dead_letters_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__ListDeadLettersResponse, arena: inout ProtoArena) {
+        if !self.deliveries.isEmpty {
+            c.n_deliveries = self.deliveries.count
+            c.deliveries = arena.messages(self.deliveries)
+        }
+        if !self.nextPageToken.isEmpty { c.next_page_token = arena.cString(self.nextPageToken) }
+        c.total = self.total
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListDeadLettersResponse>) {
+        if c.pointee.n_deliveries > 0, let _items = c.pointee.deliveries {
+            self.deliveries = (0..<c.pointee.n_deliveries).map { (_items[$0].map { NotificationV1.Delivery(_c: $0) } ?? NotificationV1.Delivery()) }
+        } else {
+            self.deliveries = []
+        }
+        self.nextPageToken = _ProtoRuntime.string(c.pointee.next_page_token)
+        self.total = c.pointee.total
+    }
+}
+
+extension NotificationV1.DiscardDeadLettersRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__DiscardDeadLettersRequest
+    public static var protoName: String { "ocorrencias.notification.v1.DiscardDeadLettersRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__DiscardDeadLettersRequest(); ocorrencias__notification__v1__discard_dead_letters_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__DiscardDeadLettersRequest>) { ocorrencias__notification__v1__discard_dead_letters_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__DiscardDeadLettersRequest, arena: inout ProtoArena) {
+        if !self.deliveryIDs.isEmpty {
+            c.n_delivery_ids = self.deliveryIDs.count
+            c.delivery_ids = arena.cStrings(self.deliveryIDs)
+        }
+        c.all = (self.all ? 1 : 0)
+        if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__DiscardDeadLettersRequest>) {
+        if c.pointee.n_delivery_ids > 0, let _items = c.pointee.delivery_ids {
+            self.deliveryIDs = (0..<c.pointee.n_delivery_ids).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.deliveryIDs = []
+        }
+        self.all = (c.pointee.all != 0)
+        self.reason = _ProtoRuntime.string(c.pointee.reason)
+    }
+}
+
+extension NotificationV1.DiscardDeadLettersResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__DiscardDeadLettersResponse
+    public static var protoName: String { "ocorrencias.notification.v1.DiscardDeadLettersResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__DiscardDeadLettersResponse(); ocorrencias__notification__v1__discard_dead_letters_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__DiscardDeadLettersResponse>) { ocorrencias__notification__v1__discard_dead_letters_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__DiscardDeadLettersResponse, arena: inout ProtoArena) {
+        c.discarded = self.discarded
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__DiscardDeadLettersResponse>) {
+        self.discarded = c.pointee.discarded
+    }
+}
+
+extension NotificationV1.ReportBounceRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__ReportBounceRequest
+    public static var protoName: String { "ocorrencias.notification.v1.ReportBounceRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__ReportBounceRequest(); ocorrencias__notification__v1__report_bounce_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__ReportBounceRequest>) { ocorrencias__notification__v1__report_bounce_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__ReportBounceRequest, arena: inout ProtoArena) {
+        if !self.message.isEmpty { c.message = arena.binaryData(self.message) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ReportBounceRequest>) {
+        self.message = _ProtoRuntime.bytes(c.pointee.message)
+    }
+}
+
+extension NotificationV1.ReportBounceResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__ReportBounceResponse
+    public static var protoName: String { "ocorrencias.notification.v1.ReportBounceResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__ReportBounceResponse(); ocorrencias__notification__v1__report_bounce_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__ReportBounceResponse>) { ocorrencias__notification__v1__report_bounce_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__ReportBounceResponse, arena: inout ProtoArena) {
+        c.recognized = (self.recognized ? 1 : 0)
+        if let value = self.delivery { c.delivery = arena.message(value) }
+        if !self.action.isEmpty { c.action = arena.cString(self.action) }
+        if !self.status.isEmpty { c.status = arena.cString(self.status) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ReportBounceResponse>) {
+        self.recognized = (c.pointee.recognized != 0)
+        self.delivery = c.pointee.delivery.map { NotificationV1.Delivery(_c: $0) }
+        self.action = _ProtoRuntime.string(c.pointee.action)
+        self.status = _ProtoRuntime.string(c.pointee.status)
+    }
+}
+
 extension NotificationV1.ReplayDeliveryRequest: ProtoMessage {
     public typealias _CStruct = Ocorrencias__Notification__V1__ReplayDeliveryRequest
     public static var protoName: String { "ocorrencias.notification.v1.ReplayDeliveryRequest" }
@@ -902,6 +1146,8 @@ extension NotificationV1.GetStatsResponse: ProtoMessage {
         c.failed = self.failed
         c.dead = self.dead
         c.resends = self.resends
+        c.discarded = self.discarded
+        c.bounced = self.bounced
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__GetStatsResponse>) {
@@ -911,6 +1157,8 @@ extension NotificationV1.GetStatsResponse: ProtoMessage {
         self.failed = c.pointee.failed
         self.dead = c.pointee.dead
         self.resends = c.pointee.resends
+        self.discarded = c.pointee.discarded
+        self.bounced = c.pointee.bounced
     }
 }
 
@@ -937,6 +1185,10 @@ extension NotificationV1 {
             path: "/ocorrencias.notification.v1.Notification/RemoveWebhook",
             clientStreaming: false,
             serverStreaming: false)
+        public static let rotateWebhookSecret = RPCMethod<NotificationV1.RotateWebhookSecretRequest, NotificationV1.RotateWebhookSecretResponse>(
+            path: "/ocorrencias.notification.v1.Notification/RotateWebhookSecret",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let getTemplate = RPCMethod<NotificationV1.GetTemplateRequest, NotificationV1.GetTemplateResponse>(
             path: "/ocorrencias.notification.v1.Notification/GetTemplate",
             clientStreaming: false,
@@ -961,6 +1213,18 @@ extension NotificationV1 {
             path: "/ocorrencias.notification.v1.Notification/RetryDeadLetters",
             clientStreaming: false,
             serverStreaming: false)
+        public static let listDeadLetters = RPCMethod<NotificationV1.ListDeadLettersRequest, NotificationV1.ListDeadLettersResponse>(
+            path: "/ocorrencias.notification.v1.Notification/ListDeadLetters",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let discardDeadLetters = RPCMethod<NotificationV1.DiscardDeadLettersRequest, NotificationV1.DiscardDeadLettersResponse>(
+            path: "/ocorrencias.notification.v1.Notification/DiscardDeadLetters",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let reportBounce = RPCMethod<NotificationV1.ReportBounceRequest, NotificationV1.ReportBounceResponse>(
+            path: "/ocorrencias.notification.v1.Notification/ReportBounce",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let replayDelivery = RPCMethod<NotificationV1.ReplayDeliveryRequest, NotificationV1.ReplayDeliveryResponse>(
             path: "/ocorrencias.notification.v1.Notification/ReplayDelivery",
             clientStreaming: false,
@@ -969,6 +1233,6 @@ extension NotificationV1 {
             path: "/ocorrencias.notification.v1.Notification/GetStats",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [setSubscription.info, listSubscriptions.info, registerWebhook.info, listWebhooks.info, removeWebhook.info, getTemplate.info, setTemplate.info, sendTicketEmail.info, sendAccountEmail.info, listDeliveries.info, retryDeadLetters.info, replayDelivery.info, getStats.info]
+        public static let methods: [RPCMethodInfo] = [setSubscription.info, listSubscriptions.info, registerWebhook.info, listWebhooks.info, removeWebhook.info, rotateWebhookSecret.info, getTemplate.info, setTemplate.info, sendTicketEmail.info, sendAccountEmail.info, listDeliveries.info, retryDeadLetters.info, listDeadLetters.info, discardDeadLetters.info, reportBounce.info, replayDelivery.info, getStats.info]
     }
 }

@@ -31,7 +31,8 @@ final class NotificationHarness: @unchecked Sendable {
         return settings
     }
 
-    init(engine: DatabaseEngine, settings: NotificationSettings, rules: NotificationRules = .defaults) throws {
+    init(engine: DatabaseEngine, settings: NotificationSettings, rules: NotificationRules = .defaults,
+         environment extra: [String: String] = [:]) throws {
         directory = try TemporaryDirectory(prefix: "notification-test")
         secret = DeploymentSecret(bytes: Array(secretText.utf8))
         self.settings = settings
@@ -41,6 +42,7 @@ final class NotificationHarness: @unchecked Sendable {
             // Nobody listens there: EmailSent events stay in the outbox, where tests read them.
             "WORKFLOW_ADDRESSES": "127.0.0.1:1",
         ]
+        environment.merge(extra) { _, new in new }
         if engine == .postgres {
             environment["NOTIFICATION_DATABASE_URL"] = try ScratchDatabase(.postgres).configuration.url
         }

@@ -250,6 +250,7 @@ enum DomainRoutes {
                            query: ["category": "category", "product": "product", "module": "module", "limit": "limit"]))
         router.add(B.route("GET", "/v1/knowledge/forum", "knowledge", KnowledgeV1.Knowledge.listForum,
                            query: ["category": "category", "product": "product", "module": "module", "limit": "limit"]))
+        router.add(B.route("GET", "/v1/knowledge/forum/{id}", "knowledge", KnowledgeV1.Knowledge.getForumEntry, path: ["id": "id"]))
         router.add(B.route("GET", "/v1/knowledge/articles", "knowledge", KnowledgeV1.Knowledge.listArticles,
                            query: ["product": "product", "module": "module", "category": "category", "kind": "kind", "state": "state",
                                    "limit": "limit", "offset": "offset"]))

@@ -3595,6 +3595,45 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+  /v1/knowledge/forum/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_knowledge_forum_id
+      tags: [Knowledge]
+      summary: "knowledge `GetForumEntry`: request `ocorrencias.knowledge.v1.GetForumEntryRequest`, answer `ocorrencias.knowledge.v1.ForumEntry` (as JSON, .proto field names)"
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.ForumEntry
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.ForumEntry as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/knowledge/articles:
     get:
       operationId: get_v1_knowledge_articles

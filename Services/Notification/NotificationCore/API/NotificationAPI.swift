@@ -10,6 +10,7 @@ struct NotificationAPI: Sendable {
     let runtime: ServiceRuntime
     let planner: DeliveryPlanner
     let dispatcher: DeliveryDispatcher
+    let secrets: SecretBox
 
     var database: any Database { runtime.database }
 
@@ -20,12 +21,16 @@ struct NotificationAPI: Sendable {
         router.register(NotificationV1.Notification.registerWebhook) { try api.registerWebhook($0, $1) }
         router.register(NotificationV1.Notification.listWebhooks) { try api.listWebhooks($0, $1) }
         router.register(NotificationV1.Notification.removeWebhook) { try api.removeWebhook($0, $1) }
+        router.register(NotificationV1.Notification.rotateWebhookSecret) { try api.rotateWebhookSecret($0, $1) }
         router.register(NotificationV1.Notification.getTemplate) { try api.getTemplate($0, $1) }
         router.register(NotificationV1.Notification.setTemplate) { try api.setTemplate($0, $1) }
         router.register(NotificationV1.Notification.sendTicketEmail) { try api.sendTicketEmail($0, $1) }
         router.register(NotificationV1.Notification.sendAccountEmail) { try api.sendAccountEmail($0, $1) }
         router.register(NotificationV1.Notification.listDeliveries) { try api.listDeliveries($0, $1) }
         router.register(NotificationV1.Notification.retryDeadLetters) { try api.retryDeadLetters($0, $1) }
+        router.register(NotificationV1.Notification.listDeadLetters) { try api.listDeadLetters($0, $1) }
+        router.register(NotificationV1.Notification.discardDeadLetters) { try api.discardDeadLetters($0, $1) }
+        router.register(NotificationV1.Notification.reportBounce) { try api.reportBounce($0, $1) }
         router.register(NotificationV1.Notification.replayDelivery) { try api.replayDelivery($0, $1) }
         router.register(NotificationV1.Notification.getStats) { try api.getStats($0, $1) }
     }
@@ -89,7 +94,7 @@ struct NotificationAPI: Sendable {
         guard !kinds.isEmpty, kinds.allSatisfy({ !$0.contains(",") }) else {
             throw Access.required("event_kinds", "Informe os tipos de evento.", "Event kinds are required.")
         }
-        let record = WebhookRecord(id: UUID().uuidString.lowercased(), url: request.url, secret: request.secret, eventKinds: kinds,
+        let record = WebhookRecord(id: UUID().uuidString.lowercased(), url: request.url, sealedSecret: secrets.seal(request.secret), eventKinds: kinds,
                                    accessLevel: max(0, request.accessLevel), internalEntries: request.internalEntries, active: true,
                                    createdAtMs: Int64(Date().timeIntervalSince1970 * 1000))
         try database.write { tx in try WebhookStore.insert(tx, record) }
@@ -111,6 +116,26 @@ struct NotificationAPI: Sendable {
             throw RPCError(.notFound, "webhook não encontrado / webhook not found")
         }
         return NotificationV1.RemoveWebhookResponse()
+    }
+
+    func rotateWebhookSecret(_ request: NotificationV1.RotateWebhookSecretRequest,
+                             _ context: ServerContext) throws -> NotificationV1.RotateWebhookSecretResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        guard !request.id.isEmpty else { throw Access.required("id", "Informe o webhook.", "Webhook is required.") }
+        guard request.secret.isEmpty || request.secret.utf8.count >= 16 else {
+            throw Access.invalid("secret", "O segredo precisa de ao menos 16 caracteres.", "The secret needs at least 16 characters.")
+        }
+        let secret = request.secret.isEmpty ? SecretBox.randomSecret() : request.secret
+        let sealed = secrets.seal(secret)
+        let webhook = try database.write { tx -> WebhookRecord? in
+            guard try WebhookStore.setSecret(tx, id: request.id, sealed: sealed) else { return nil }
+            return try WebhookStore.find(tx, id: request.id)
+        }
+        guard let webhook else { throw RPCError(.notFound, "webhook não encontrado / webhook not found") }
+        var response = NotificationV1.RotateWebhookSecretResponse()
+        response.webhook = webhook.message
+        response.secret = secret
+        return response
     }
 
     // MARK: templates
@@ -169,6 +194,16 @@ struct NotificationAPI: Sendable {
             }
         }
         guard !request.body.isEmpty else { throw Access.required("body", "Informe o texto.", "Body is required.") }
+        let inline = request.attachments.map { MailAttachment(fileName: $0.fileName, contentType: $0.contentType, content: $0.content) }
+        let inlineBytes = inline.reduce(0) { $0 + $1.content.count }
+        guard inlineBytes <= planner.settings.attachmentMaxBytes else {
+            throw IntakeAttachments.tooLarge("attachments", budget: planner.settings.attachmentMaxBytes)
+        }
+        // Referenced files come from intake, read with the caller's identity, before the transaction.
+        let fetched = request.attachmentRefs.isEmpty ? [] : try IntakeAttachments(
+            client: runtime.client(for: "intake"), metadata: runtime.principals.metadata(for: caller)
+        ).fetch(request.attachmentRefs, budget: planner.settings.attachmentMaxBytes - inlineBytes)
+        let attachments = inline + fetched
         let eventID = "manual:" + (context.idempotencyKey ?? UUID().uuidString.lowercased())
         let response = try Idempotent.write(database, context, request) { tx -> NotificationV1.SendTicketEmailResponse in
             let summary = try TicketCache.load(tx, ticketID: request.ticketID)
@@ -193,9 +228,7 @@ struct NotificationAPI: Sendable {
                                    cc: request.copies.map { MailAddress(name: "", email: $0) },
                                    replyTo: planner.identity.replyTo(ticketID: request.ticketID),
                                    subject: rendered.subject, text: rendered.text, html: rendered.html,
-                                   attachments: request.attachments.map {
-                                       MailAttachment(fileName: $0.fileName, contentType: $0.contentType, content: $0.content)
-                                   },
+                                   attachments: attachments,
                                    messageID: messageID, date: Date(),
                                    extraHeaders: DeliveryPlanner.headers(kind: "TicketEmail", ticketID: request.ticketID, code: code))
             try DeliveryStore.insert(tx, NewDelivery(
@@ -295,6 +328,86 @@ struct NotificationAPI: Sendable {
         var response = NotificationV1.RetryDeadLettersResponse()
         response.requeued = Int32(try database.write { try $0.execute(finalSQL, finalParams) })
         dispatcher.wake()
+        return response
+    }
+
+    func listDeadLetters(_ request: NotificationV1.ListDeadLettersRequest, _ context: ServerContext) throws -> NotificationV1.ListDeadLettersResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        let limit = request.limit > 0 ? min(Int(request.limit), 1_000) : 100
+        var after: (Int64, String) = (Int64.min, "")
+        if !request.pageToken.isEmpty {
+            let parts = request.pageToken.split(separator: "|", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let at = Int64(parts[0]) else {
+                throw Access.invalid("page_token", "Marcador de página inválido.", "Invalid page token.")
+            }
+            after = (at, parts[1])
+        }
+        let (rows, total) = try database.read { tx in
+            (try tx.query("""
+                SELECT \(DeliveryStore.columns) FROM notification_deliveries
+                WHERE state = 'dead' AND (created_at > ? OR (created_at = ? AND id > ?))
+                ORDER BY created_at, id LIMIT ?
+                """, [.integer(after.0), .integer(after.0), .text(after.1), .integer(Int64(limit + 1))]).map(DeliveryStore.delivery),
+             try tx.scalar("SELECT COUNT(*) FROM notification_deliveries WHERE state = 'dead'"))
+        }
+        var response = NotificationV1.ListDeadLettersResponse()
+        response.deliveries = Array(rows.prefix(limit))
+        if rows.count > limit, let last = response.deliveries.last { response.nextPageToken = "\(last.createdAtMs)|\(last.id)" }
+        if case .integer(let n) = total { response.total = n }
+        return response
+    }
+
+    func discardDeadLetters(_ request: NotificationV1.DiscardDeadLettersRequest,
+                            _ context: ServerContext) throws -> NotificationV1.DiscardDeadLettersResponse {
+        let caller = try runtime.principals.require(context)
+        try Access.requireAdministrator(caller)
+        guard !request.deliveryIDs.isEmpty || request.all else {
+            throw Access.required("delivery_ids", "Informe as entregas (ou all).", "Delivery ids (or all) are required.")
+        }
+        let who = caller.displayName.isEmpty ? caller.id : caller.displayName
+        let note = "descartada por / discarded by \(who)" + (request.reason.isEmpty ? "" : ": \(request.reason)")
+        var sql = """
+            UPDATE notification_deliveries SET state = 'discarded', next_attempt_at = ?,
+                last_answer = CASE WHEN last_answer = '' THEN ? ELSE ? || ' | ' || last_answer END
+            WHERE state = 'dead'
+            """
+        var params: [SQLValue] = [.timestamp(Date()), .text(note), .text(note)]
+        if !request.deliveryIDs.isEmpty {
+            sql += " AND id IN (\(request.deliveryIDs.map { _ in "?" }.joined(separator: ", ")))"
+            params += request.deliveryIDs.map(SQLValue.text)
+        }
+        let finalSQL = sql, finalParams = params
+        var response = NotificationV1.DiscardDeadLettersResponse()
+        response.discarded = Int32(try database.write { try $0.execute(finalSQL, finalParams) })
+        return response
+    }
+
+    func reportBounce(_ request: NotificationV1.ReportBounceRequest, _ context: ServerContext) throws -> NotificationV1.ReportBounceResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        var response = NotificationV1.ReportBounceResponse()
+        guard let report = DeliveryStatusReport.parse(request.message),
+              let id = DeliveryStatusReport.deliveryID(inMessageID: report.originalMessageID) else { return response }
+        let failed = report.recipients.filter { $0.action == "failed" }
+        let first = failed.first ?? report.recipients[0]
+        response.action = first.action
+        response.status = first.status
+        let publisher = planner.publisher
+        let delivery = try database.write { tx -> NotificationV1.Delivery? in
+            guard let delivery = try DeliveryStore.find(tx, id: id), delivery.messageID == report.originalMessageID else { return nil }
+            guard !failed.isEmpty else { return delivery }
+            let answer = "DSN " + failed.map { [$0.address, $0.status, $0.diagnostic].filter { !$0.isEmpty }.joined(separator: " ") }
+                .joined(separator: "; ")
+            // Only a message the relay accepted can bounce; a second report changes nothing.
+            if try tx.execute("UPDATE notification_deliveries SET state = 'bounced', last_answer = ? WHERE id = ? AND state = 'sent'",
+                              [.text(String(answer.prefix(1000))), .text(id)]) == 1,
+               let event = try DeliveryStore.emailSent(tx, id: id) {
+                try publisher.publish(tx, event: event, key: event.ticketID)
+            }
+            return try DeliveryStore.find(tx, id: id)
+        }
+        guard let delivery else { return response }
+        response.recognized = true
+        response.delivery = delivery
         return response
     }
 

@@ -39,6 +39,19 @@ public struct NotificationSettings: Sendable {
     public var laneConcurrency: Int = 2
     /// How often the dispatcher looks for due deliveries when nothing wakes it.
     public var pollIntervalMilliseconds: Int = 200
+    /// How long a claimed delivery stays this instance's without renewal (renewed every third of
+    /// it): after that, another instance sharing the database takes it over.
+    public var leaseMilliseconds: Int = 30_000
+    /// The most deliveries claimed from the database in one transaction (per lane).
+    public var claimBatch: Int = 64
+    /// Finished deliveries (`sent`, `failed`, `discarded`) older than this are deleted; 0 keeps
+    /// them forever. Dead letters are kept until handled.
+    public var retentionMilliseconds: Int64 = 90 * 86_400_000
+    /// How often the delivery log is pruned, and how many rows one transaction deletes.
+    public var pruneIntervalMilliseconds: Int = 3_600_000
+    public var pruneBatch: Int = 1_000
+    /// The most bytes of attachments (inline and fetched from intake together) in one on-demand e-mail.
+    public var attachmentMaxBytes: Int = 20 << 20
     /// Test hook: exit the process right after the SMTP server accepted the N-th message and
     /// before the log is written (0 = never). Used to exercise the resend-after-crash window.
     public var crashAfterAcceptedSends: Int = 0
@@ -77,6 +90,12 @@ public struct NotificationSettings: Sendable {
         if let v = try int("BACKOFF_MAX_MS", 1...86_400_000) { retry.maxMilliseconds = v }
         if let v = try int("LANE_CONCURRENCY", 1...64) { laneConcurrency = v }
         if let v = try int("POLL_MS", 1...60_000) { pollIntervalMilliseconds = v }
+        if let v = try int("LEASE_MS", 300...3_600_000) { leaseMilliseconds = v }
+        if let v = try int("CLAIM_BATCH", 1...1_000) { claimBatch = v }
+        if let v = try int("RETENTION_DAYS", 0...36_500) { retentionMilliseconds = Int64(v) * 86_400_000 }
+        if let v = try int("PRUNE_INTERVAL_MS", 1_000...86_400_000) { pruneIntervalMilliseconds = v }
+        if let v = try int("PRUNE_BATCH", 1...100_000) { pruneBatch = v }
+        if let v = try int("ATTACHMENT_MAX_BYTES", 0...1 << 30) { attachmentMaxBytes = v }
         if let v = try int("CRASH_AFTER_ACCEPTED", 0...1_000_000) { crashAfterAcceptedSends = v }
     }
 }

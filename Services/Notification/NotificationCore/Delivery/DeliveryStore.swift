@@ -6,6 +6,10 @@ import Storage
 /// later `next_attempt_at`, or to `dead` after the last attempt; a permanent one to `failed`.
 enum DeliveryState: String, Sendable {
     case queued, sending, sent, failed, dead
+    /// A dead letter an operator chose not to send (pruned by the retention like sent rows).
+    case discarded
+    /// Accepted by the relay, then reported undeliverable by a delivery status notification.
+    case bounced
 }
 
 /// Channels a delivery goes through.
@@ -117,6 +121,8 @@ enum DeliveryStore {
             case DeliveryState.sent.rawValue: stats.sent = n
             case DeliveryState.failed.rawValue: stats.failed = n
             case DeliveryState.dead.rawValue: stats.dead = n
+            case DeliveryState.discarded.rawValue: stats.discarded = n
+            case DeliveryState.bounced.rawValue: stats.bounced = n
             default: break
             }
         }

@@ -2,13 +2,17 @@ import Foundation
 
 /// The sends of one channel to one destination host, on threads of their own, so a slow or dead
 /// peer holds up only its own lane. Each thread keeps a libcurl handle (and its connection).
+/// The lane's queue holds deliveries already claimed in the database (in batches, by the
+/// dispatcher); threads only send, and hand each result to the recorder.
 final class SendLane: @unchecked Sendable {
     let name: String
     private let condition = NSCondition()
     // Guarded by condition.
-    private var queue: [String] = []
+    private var queue: [ClaimedDelivery] = []
+    private var head = 0
     private var running = true
     private var busy = 0
+    private var askedForMore = false
     private let finished = DispatchGroup()
     private let cancellation = CurlCancellation()
 
@@ -18,8 +22,9 @@ final class SendLane: @unchecked Sendable {
     /// - Parameters:
     ///   - lowWater: when the queue drains to this many, `refill` is called (once per drain).
     ///   - refill: asks the dispatcher for more due deliveries.
+    ///   - work: sends one claimed delivery with the thread's handle.
     init(name: String, concurrency: Int, lowWater: Int, refill: @escaping @Sendable () -> Void,
-         work: @escaping @Sendable (String, CurlEasy, () -> String?) -> Void) {
+         work: @escaping @Sendable (ClaimedDelivery, CurlEasy) -> Void) {
         self.name = name
         self.lowWater = lowWater
         self.refill = refill
@@ -27,8 +32,8 @@ final class SendLane: @unchecked Sendable {
             finished.enter()
             let thread = Thread { [self] in
                 let curl = CurlEasy(cancellation: self.cancellation)
-                while let id = self.next() {
-                    work(id, curl) { self.tryNext() }
+                while let claimed = self.next() {
+                    work(claimed, curl)
                     self.done()
                 }
                 self.finished.leave()
@@ -42,44 +47,37 @@ final class SendLane: @unchecked Sendable {
     var pending: Int {
         condition.lock()
         defer { condition.unlock() }
-        return queue.count + busy
+        return queue.count - head + busy
     }
 
-    func enqueue(_ ids: [String]) {
-        guard !ids.isEmpty else { return }
+    func enqueue(_ claimed: [ClaimedDelivery]) {
+        guard !claimed.isEmpty else { return }
         condition.lock()
-        queue.append(contentsOf: ids)
+        if head > 0 {
+            queue.removeFirst(head)
+            head = 0
+        }
+        queue.append(contentsOf: claimed)
+        askedForMore = false
         condition.broadcast()
         condition.unlock()
     }
 
-    private func next() -> String? {
+    private func next() -> ClaimedDelivery? {
         condition.lock()
-        while running && queue.isEmpty { condition.wait() }
+        while running && head == queue.count { condition.wait() }
         guard running else {
             condition.unlock()
             return nil
         }
         busy += 1
-        let id = queue.removeFirst()
-        let askForMore = queue.count == lowWater
+        let claimed = queue[head]
+        head += 1
+        let askForMore = !askedForMore && queue.count - head <= lowWater
+        if askForMore { askedForMore = true }
         condition.unlock()
         if askForMore { refill() }
-        return id
-    }
-
-    /// The next queued id without waiting (the caller is already counted as busy).
-    private func tryNext() -> String? {
-        condition.lock()
-        guard running, !queue.isEmpty else {
-            condition.unlock()
-            return nil
-        }
-        let id = queue.removeFirst()
-        let askForMore = queue.count == lowWater
-        condition.unlock()
-        if askForMore { refill() }
-        return id
+        return claimed
     }
 
     private func done() {
@@ -88,13 +86,19 @@ final class SendLane: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Stops taking work, aborts sends in progress (they are retried later) and waits for them.
-    func stop() {
+    /// Stops taking work, aborts sends in progress (they are recorded as transient failures and
+    /// retried later) and waits for them.
+    /// - Returns: the claimed deliveries that were never started, for the caller to release.
+    func stop() -> [ClaimedDelivery] {
         cancellation.cancel()
         condition.lock()
         running = false
+        let left = Array(queue[head...])
+        queue.removeAll()
+        head = 0
         condition.broadcast()
         condition.unlock()
         finished.wait()
+        return left
     }
 }

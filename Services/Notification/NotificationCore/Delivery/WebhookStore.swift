@@ -6,7 +6,8 @@ import Storage
 struct WebhookRecord: Sendable {
     var id: String
     var url: String
-    var secret: String
+    /// The signing secret as stored: sealed by ``SecretBox`` (legacy rows: clear text).
+    var sealedSecret: String
     var eventKinds: [String]
     var accessLevel: Int32
     var internalEntries: Bool
@@ -28,10 +29,10 @@ struct WebhookRecord: Sendable {
     }
 }
 
-/// `notification_webhooks`: registered subscribers and their secrets.
+/// `notification_webhooks`: registered subscribers and their secrets (sealed with ``SecretBox``).
 enum WebhookStore {
     static func record(_ row: Row) throws -> WebhookRecord {
-        WebhookRecord(id: try row.text("id"), url: try row.text("url"), secret: try row.text("secret"),
+        WebhookRecord(id: try row.text("id"), url: try row.text("url"), sealedSecret: try row.text("secret"),
                       eventKinds: try row.text("event_kinds").split(separator: ",").map(String.init),
                       accessLevel: Int32(try row.int("access_level")), internalEntries: try row.bool("internal_entries"),
                       active: try row.bool("active"), createdAtMs: try row.int("created_at"))
@@ -49,8 +50,24 @@ enum WebhookStore {
         try executor.execute("""
             INSERT INTO notification_webhooks (id, url, secret, event_kinds, access_level, internal_entries, active, created_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, [.text(record.id), .text(record.url), .text(record.secret), .text(record.eventKinds.joined(separator: ",")),
+            """, [.text(record.id), .text(record.url), .text(record.sealedSecret), .text(record.eventKinds.joined(separator: ",")),
                   .integer(Int64(record.accessLevel)), .init(record.internalEntries), .init(record.active), .integer(record.createdAtMs)])
+    }
+
+    /// Replaces the stored (sealed) secret of an active webhook.
+    static func setSecret(_ executor: any SQLExecutor, id: String, sealed: String) throws -> Bool {
+        try executor.execute("UPDATE notification_webhooks SET secret = ? WHERE id = ? AND active = 1", [.text(sealed), .text(id)]) > 0
+    }
+
+    /// Seals secrets still stored in clear text (rows written before encryption at rest).
+    /// - Returns: how many were sealed.
+    static func sealLegacySecrets(_ executor: any SQLExecutor, box: SecretBox) throws -> Int {
+        let rows = try executor.query("SELECT id, secret FROM notification_webhooks WHERE secret NOT LIKE 'sb1:%'", [])
+        for row in rows {
+            try executor.execute("UPDATE notification_webhooks SET secret = ? WHERE id = ? AND secret = ?",
+                                 [.text(box.seal(try row.text("secret"))), .text(try row.text("id")), .text(try row.text("secret"))])
+        }
+        return rows.count
     }
 
     static func deactivate(_ executor: any SQLExecutor, id: String) throws -> Bool {

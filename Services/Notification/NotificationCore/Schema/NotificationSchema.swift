@@ -76,5 +76,14 @@ public enum NotificationSchema {
         // only what a dead instance left (its lease, in next_attempt_at, expired).
         Migration(version: 2, name: "delivery claim owner",
                   sql: "ALTER TABLE notification_deliveries ADD COLUMN claimed_by TEXT NOT NULL DEFAULT ''"),
+        // The lease of a `sending` claim in its own column (renewed while held; next_attempt_at
+        // keeps only its meaning for queued rows).
+        Migration(version: 3, name: "delivery claim lease", sql: """
+            ALTER TABLE notification_deliveries ADD COLUMN claimed_until BIGINT NOT NULL DEFAULT 0;
+            UPDATE notification_deliveries SET claimed_until = next_attempt_at WHERE state = 'sending';
+            """),
+        // Retention prunes finished rows by age; dead letters are listed oldest first.
+        Migration(version: 4, name: "delivery log by age",
+                  sql: "CREATE INDEX notification_deliveries_created ON notification_deliveries (created_at, id)"),
     ]
 }

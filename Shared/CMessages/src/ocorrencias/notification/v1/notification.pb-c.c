@@ -547,6 +547,96 @@ void   ocorrencias__notification__v1__remove_webhook_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__notification__v1__remove_webhook_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__notification__v1__rotate_webhook_secret_request__init
+                     (Ocorrencias__Notification__V1__RotateWebhookSecretRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__RotateWebhookSecretRequest init_value = OCORRENCIAS__NOTIFICATION__V1__ROTATE_WEBHOOK_SECRET_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__rotate_webhook_secret_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__RotateWebhookSecretRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__rotate_webhook_secret_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__rotate_webhook_secret_request__pack
+                     (const Ocorrencias__Notification__V1__RotateWebhookSecretRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__rotate_webhook_secret_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__rotate_webhook_secret_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RotateWebhookSecretRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__rotate_webhook_secret_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__RotateWebhookSecretRequest *
+       ocorrencias__notification__v1__rotate_webhook_secret_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__RotateWebhookSecretRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__rotate_webhook_secret_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__rotate_webhook_secret_request__free_unpacked
+                     (Ocorrencias__Notification__V1__RotateWebhookSecretRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__rotate_webhook_secret_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__rotate_webhook_secret_response__init
+                     (Ocorrencias__Notification__V1__RotateWebhookSecretResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__RotateWebhookSecretResponse init_value = OCORRENCIAS__NOTIFICATION__V1__ROTATE_WEBHOOK_SECRET_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__rotate_webhook_secret_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__RotateWebhookSecretResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__rotate_webhook_secret_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__rotate_webhook_secret_response__pack
+                     (const Ocorrencias__Notification__V1__RotateWebhookSecretResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__rotate_webhook_secret_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__rotate_webhook_secret_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RotateWebhookSecretResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__rotate_webhook_secret_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__RotateWebhookSecretResponse *
+       ocorrencias__notification__v1__rotate_webhook_secret_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__RotateWebhookSecretResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__rotate_webhook_secret_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__rotate_webhook_secret_response__free_unpacked
+                     (Ocorrencias__Notification__V1__RotateWebhookSecretResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__rotate_webhook_secret_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__notification__v1__template__init
                      (Ocorrencias__Notification__V1__Template         *message)
 {
@@ -1220,6 +1310,276 @@ void   ocorrencias__notification__v1__retry_dead_letters_response__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &ocorrencias__notification__v1__retry_dead_letters_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__list_dead_letters_request__init
+                     (Ocorrencias__Notification__V1__ListDeadLettersRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__ListDeadLettersRequest init_value = OCORRENCIAS__NOTIFICATION__V1__LIST_DEAD_LETTERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__list_dead_letters_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__ListDeadLettersRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_dead_letters_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__list_dead_letters_request__pack
+                     (const Ocorrencias__Notification__V1__ListDeadLettersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_dead_letters_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__list_dead_letters_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ListDeadLettersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_dead_letters_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__ListDeadLettersRequest *
+       ocorrencias__notification__v1__list_dead_letters_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__ListDeadLettersRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__list_dead_letters_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__list_dead_letters_request__free_unpacked
+                     (Ocorrencias__Notification__V1__ListDeadLettersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_dead_letters_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__list_dead_letters_response__init
+                     (Ocorrencias__Notification__V1__ListDeadLettersResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__ListDeadLettersResponse init_value = OCORRENCIAS__NOTIFICATION__V1__LIST_DEAD_LETTERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__list_dead_letters_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__ListDeadLettersResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_dead_letters_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__list_dead_letters_response__pack
+                     (const Ocorrencias__Notification__V1__ListDeadLettersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_dead_letters_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__list_dead_letters_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ListDeadLettersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_dead_letters_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__ListDeadLettersResponse *
+       ocorrencias__notification__v1__list_dead_letters_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__ListDeadLettersResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__list_dead_letters_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__list_dead_letters_response__free_unpacked
+                     (Ocorrencias__Notification__V1__ListDeadLettersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_dead_letters_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__discard_dead_letters_request__init
+                     (Ocorrencias__Notification__V1__DiscardDeadLettersRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__DiscardDeadLettersRequest init_value = OCORRENCIAS__NOTIFICATION__V1__DISCARD_DEAD_LETTERS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__discard_dead_letters_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__DiscardDeadLettersRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__discard_dead_letters_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__discard_dead_letters_request__pack
+                     (const Ocorrencias__Notification__V1__DiscardDeadLettersRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__discard_dead_letters_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__discard_dead_letters_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__DiscardDeadLettersRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__discard_dead_letters_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__DiscardDeadLettersRequest *
+       ocorrencias__notification__v1__discard_dead_letters_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__DiscardDeadLettersRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__discard_dead_letters_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__discard_dead_letters_request__free_unpacked
+                     (Ocorrencias__Notification__V1__DiscardDeadLettersRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__discard_dead_letters_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__discard_dead_letters_response__init
+                     (Ocorrencias__Notification__V1__DiscardDeadLettersResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__DiscardDeadLettersResponse init_value = OCORRENCIAS__NOTIFICATION__V1__DISCARD_DEAD_LETTERS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__discard_dead_letters_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__DiscardDeadLettersResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__discard_dead_letters_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__discard_dead_letters_response__pack
+                     (const Ocorrencias__Notification__V1__DiscardDeadLettersResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__discard_dead_letters_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__discard_dead_letters_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__DiscardDeadLettersResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__discard_dead_letters_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__DiscardDeadLettersResponse *
+       ocorrencias__notification__v1__discard_dead_letters_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__DiscardDeadLettersResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__discard_dead_letters_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__discard_dead_letters_response__free_unpacked
+                     (Ocorrencias__Notification__V1__DiscardDeadLettersResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__discard_dead_letters_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__report_bounce_request__init
+                     (Ocorrencias__Notification__V1__ReportBounceRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__ReportBounceRequest init_value = OCORRENCIAS__NOTIFICATION__V1__REPORT_BOUNCE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__report_bounce_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__ReportBounceRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__report_bounce_request__pack
+                     (const Ocorrencias__Notification__V1__ReportBounceRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__report_bounce_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ReportBounceRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__ReportBounceRequest *
+       ocorrencias__notification__v1__report_bounce_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__ReportBounceRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__report_bounce_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__report_bounce_request__free_unpacked
+                     (Ocorrencias__Notification__V1__ReportBounceRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__report_bounce_response__init
+                     (Ocorrencias__Notification__V1__ReportBounceResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__ReportBounceResponse init_value = OCORRENCIAS__NOTIFICATION__V1__REPORT_BOUNCE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__report_bounce_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__ReportBounceResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__report_bounce_response__pack
+                     (const Ocorrencias__Notification__V1__ReportBounceResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__report_bounce_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ReportBounceResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__ReportBounceResponse *
+       ocorrencias__notification__v1__report_bounce_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__ReportBounceResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__report_bounce_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__report_bounce_response__free_unpacked
+                     (Ocorrencias__Notification__V1__ReportBounceResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   ocorrencias__notification__v1__replay_delivery_request__init
@@ -1974,6 +2334,108 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_webhook_r
   (ProtobufCMessageInit) ocorrencias__notification__v1__remove_webhook_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__rotate_webhook_secret_request__field_descriptors[2] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RotateWebhookSecretRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "secret",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RotateWebhookSecretRequest, secret),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__rotate_webhook_secret_request__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+  1,   /* field[1] = secret */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__rotate_webhook_secret_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__rotate_webhook_secret_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.RotateWebhookSecretRequest",
+  "RotateWebhookSecretRequest",
+  "Ocorrencias__Notification__V1__RotateWebhookSecretRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__RotateWebhookSecretRequest),
+  2,
+  ocorrencias__notification__v1__rotate_webhook_secret_request__field_descriptors,
+  ocorrencias__notification__v1__rotate_webhook_secret_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__rotate_webhook_secret_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__rotate_webhook_secret_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__rotate_webhook_secret_response__field_descriptors[2] =
+{
+  {
+    "webhook",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RotateWebhookSecretResponse, webhook),
+    &ocorrencias__notification__v1__webhook__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "secret",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RotateWebhookSecretResponse, secret),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__rotate_webhook_secret_response__field_indices_by_name[] = {
+  1,   /* field[1] = secret */
+  0,   /* field[0] = webhook */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__rotate_webhook_secret_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__rotate_webhook_secret_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.RotateWebhookSecretResponse",
+  "RotateWebhookSecretResponse",
+  "Ocorrencias__Notification__V1__RotateWebhookSecretResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__RotateWebhookSecretResponse),
+  2,
+  ocorrencias__notification__v1__rotate_webhook_secret_response__field_descriptors,
+  ocorrencias__notification__v1__rotate_webhook_secret_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__rotate_webhook_secret_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__rotate_webhook_secret_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor ocorrencias__notification__v1__template__field_descriptors[6] =
 {
   {
@@ -2306,7 +2768,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__inline_attachmen
   (ProtobufCMessageInit) ocorrencias__notification__v1__inline_attachment__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__send_ticket_email_request__field_descriptors[9] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__send_ticket_email_request__field_descriptors[10] =
 {
   {
     "ticket_id",
@@ -2416,9 +2878,22 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__send_ticket
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "attachment_refs",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Notification__V1__SendTicketEmailRequest, n_attachment_refs),
+    offsetof(Ocorrencias__Notification__V1__SendTicketEmailRequest, attachment_refs),
+    &ocorrencias__common__v1__attachment_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__send_ticket_email_request__field_indices_by_name[] = {
   7,   /* field[7] = access_level */
+  9,   /* field[9] = attachment_refs */
   6,   /* field[6] = attachments */
   5,   /* field[5] = body */
   3,   /* field[3] = copies */
@@ -2431,7 +2906,7 @@ static const unsigned ocorrencias__notification__v1__send_ticket_email_request__
 static const ProtobufCIntRange ocorrencias__notification__v1__send_ticket_email_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__send_ticket_email_request__descriptor =
 {
@@ -2441,7 +2916,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__send_ticket_emai
   "Ocorrencias__Notification__V1__SendTicketEmailRequest",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__SendTicketEmailRequest),
-  9,
+  10,
   ocorrencias__notification__v1__send_ticket_email_request__field_descriptors,
   ocorrencias__notification__v1__send_ticket_email_request__field_indices_by_name,
   1,  ocorrencias__notification__v1__send_ticket_email_request__number_ranges,
@@ -3077,6 +3552,338 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__retry_dead_lette
   (ProtobufCMessageInit) ocorrencias__notification__v1__retry_dead_letters_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__list_dead_letters_request__field_descriptors[2] =
+{
+  {
+    "limit",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ListDeadLettersRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ListDeadLettersRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__list_dead_letters_request__field_indices_by_name[] = {
+  0,   /* field[0] = limit */
+  1,   /* field[1] = page_token */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__list_dead_letters_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_dead_letters_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.ListDeadLettersRequest",
+  "ListDeadLettersRequest",
+  "Ocorrencias__Notification__V1__ListDeadLettersRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__ListDeadLettersRequest),
+  2,
+  ocorrencias__notification__v1__list_dead_letters_request__field_descriptors,
+  ocorrencias__notification__v1__list_dead_letters_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__list_dead_letters_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__list_dead_letters_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__list_dead_letters_response__field_descriptors[3] =
+{
+  {
+    "deliveries",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Notification__V1__ListDeadLettersResponse, n_deliveries),
+    offsetof(Ocorrencias__Notification__V1__ListDeadLettersResponse, deliveries),
+    &ocorrencias__notification__v1__delivery__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ListDeadLettersResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ListDeadLettersResponse, total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__list_dead_letters_response__field_indices_by_name[] = {
+  0,   /* field[0] = deliveries */
+  1,   /* field[1] = next_page_token */
+  2,   /* field[2] = total */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__list_dead_letters_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_dead_letters_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.ListDeadLettersResponse",
+  "ListDeadLettersResponse",
+  "Ocorrencias__Notification__V1__ListDeadLettersResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__ListDeadLettersResponse),
+  3,
+  ocorrencias__notification__v1__list_dead_letters_response__field_descriptors,
+  ocorrencias__notification__v1__list_dead_letters_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__list_dead_letters_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__list_dead_letters_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__discard_dead_letters_request__field_descriptors[3] =
+{
+  {
+    "delivery_ids",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Notification__V1__DiscardDeadLettersRequest, n_delivery_ids),
+    offsetof(Ocorrencias__Notification__V1__DiscardDeadLettersRequest, delivery_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "all",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__DiscardDeadLettersRequest, all),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__DiscardDeadLettersRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__discard_dead_letters_request__field_indices_by_name[] = {
+  1,   /* field[1] = all */
+  0,   /* field[0] = delivery_ids */
+  2,   /* field[2] = reason */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__discard_dead_letters_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__discard_dead_letters_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.DiscardDeadLettersRequest",
+  "DiscardDeadLettersRequest",
+  "Ocorrencias__Notification__V1__DiscardDeadLettersRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__DiscardDeadLettersRequest),
+  3,
+  ocorrencias__notification__v1__discard_dead_letters_request__field_descriptors,
+  ocorrencias__notification__v1__discard_dead_letters_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__discard_dead_letters_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__discard_dead_letters_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__discard_dead_letters_response__field_descriptors[1] =
+{
+  {
+    "discarded",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__DiscardDeadLettersResponse, discarded),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__discard_dead_letters_response__field_indices_by_name[] = {
+  0,   /* field[0] = discarded */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__discard_dead_letters_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__discard_dead_letters_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.DiscardDeadLettersResponse",
+  "DiscardDeadLettersResponse",
+  "Ocorrencias__Notification__V1__DiscardDeadLettersResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__DiscardDeadLettersResponse),
+  1,
+  ocorrencias__notification__v1__discard_dead_letters_response__field_descriptors,
+  ocorrencias__notification__v1__discard_dead_letters_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__discard_dead_letters_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__discard_dead_letters_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__report_bounce_request__field_descriptors[1] =
+{
+  {
+    "message",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ReportBounceRequest, message),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__report_bounce_request__field_indices_by_name[] = {
+  0,   /* field[0] = message */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__report_bounce_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__report_bounce_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.ReportBounceRequest",
+  "ReportBounceRequest",
+  "Ocorrencias__Notification__V1__ReportBounceRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__ReportBounceRequest),
+  1,
+  ocorrencias__notification__v1__report_bounce_request__field_descriptors,
+  ocorrencias__notification__v1__report_bounce_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__report_bounce_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__report_bounce_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__report_bounce_response__field_descriptors[4] =
+{
+  {
+    "recognized",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ReportBounceResponse, recognized),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "delivery",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ReportBounceResponse, delivery),
+    &ocorrencias__notification__v1__delivery__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "action",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ReportBounceResponse, action),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ReportBounceResponse, status),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__report_bounce_response__field_indices_by_name[] = {
+  2,   /* field[2] = action */
+  1,   /* field[1] = delivery */
+  0,   /* field[0] = recognized */
+  3,   /* field[3] = status */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__report_bounce_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__report_bounce_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.ReportBounceResponse",
+  "ReportBounceResponse",
+  "Ocorrencias__Notification__V1__ReportBounceResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__ReportBounceResponse),
+  4,
+  ocorrencias__notification__v1__report_bounce_response__field_descriptors,
+  ocorrencias__notification__v1__report_bounce_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__report_bounce_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__report_bounce_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor ocorrencias__notification__v1__replay_delivery_request__field_descriptors[1] =
 {
   {
@@ -3171,7 +3978,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__get_stats_reques
   (ProtobufCMessageInit) ocorrencias__notification__v1__get_stats_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__get_stats_response__field_descriptors[6] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__get_stats_response__field_descriptors[8] =
 {
   {
     "queued",
@@ -3245,9 +4052,35 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__get_stats_r
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "discarded",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__GetStatsResponse, discarded),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bounced",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__GetStatsResponse, bounced),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__get_stats_response__field_indices_by_name[] = {
+  7,   /* field[7] = bounced */
   4,   /* field[4] = dead */
+  6,   /* field[6] = discarded */
   3,   /* field[3] = failed */
   0,   /* field[0] = queued */
   5,   /* field[5] = resends */
@@ -3257,7 +4090,7 @@ static const unsigned ocorrencias__notification__v1__get_stats_response__field_i
 static const ProtobufCIntRange ocorrencias__notification__v1__get_stats_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__get_stats_response__descriptor =
 {
@@ -3267,43 +4100,51 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__get_stats_respon
   "Ocorrencias__Notification__V1__GetStatsResponse",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__GetStatsResponse),
-  6,
+  8,
   ocorrencias__notification__v1__get_stats_response__field_descriptors,
   ocorrencias__notification__v1__get_stats_response__field_indices_by_name,
   1,  ocorrencias__notification__v1__get_stats_response__number_ranges,
   (ProtobufCMessageInit) ocorrencias__notification__v1__get_stats_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notification__method_descriptors[13] =
+static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notification__method_descriptors[17] =
 {
   { "SetSubscription", &ocorrencias__notification__v1__set_subscription_request__descriptor, &ocorrencias__notification__v1__set_subscription_response__descriptor },
   { "ListSubscriptions", &ocorrencias__notification__v1__list_subscriptions_request__descriptor, &ocorrencias__notification__v1__list_subscriptions_response__descriptor },
   { "RegisterWebhook", &ocorrencias__notification__v1__register_webhook_request__descriptor, &ocorrencias__notification__v1__register_webhook_response__descriptor },
   { "ListWebhooks", &ocorrencias__notification__v1__list_webhooks_request__descriptor, &ocorrencias__notification__v1__list_webhooks_response__descriptor },
   { "RemoveWebhook", &ocorrencias__notification__v1__remove_webhook_request__descriptor, &ocorrencias__notification__v1__remove_webhook_response__descriptor },
+  { "RotateWebhookSecret", &ocorrencias__notification__v1__rotate_webhook_secret_request__descriptor, &ocorrencias__notification__v1__rotate_webhook_secret_response__descriptor },
   { "GetTemplate", &ocorrencias__notification__v1__get_template_request__descriptor, &ocorrencias__notification__v1__get_template_response__descriptor },
   { "SetTemplate", &ocorrencias__notification__v1__set_template_request__descriptor, &ocorrencias__notification__v1__set_template_response__descriptor },
   { "SendTicketEmail", &ocorrencias__notification__v1__send_ticket_email_request__descriptor, &ocorrencias__notification__v1__send_ticket_email_response__descriptor },
   { "SendAccountEmail", &ocorrencias__notification__v1__send_account_email_request__descriptor, &ocorrencias__notification__v1__send_account_email_response__descriptor },
   { "ListDeliveries", &ocorrencias__notification__v1__list_deliveries_request__descriptor, &ocorrencias__notification__v1__list_deliveries_response__descriptor },
   { "RetryDeadLetters", &ocorrencias__notification__v1__retry_dead_letters_request__descriptor, &ocorrencias__notification__v1__retry_dead_letters_response__descriptor },
+  { "ListDeadLetters", &ocorrencias__notification__v1__list_dead_letters_request__descriptor, &ocorrencias__notification__v1__list_dead_letters_response__descriptor },
+  { "DiscardDeadLetters", &ocorrencias__notification__v1__discard_dead_letters_request__descriptor, &ocorrencias__notification__v1__discard_dead_letters_response__descriptor },
+  { "ReportBounce", &ocorrencias__notification__v1__report_bounce_request__descriptor, &ocorrencias__notification__v1__report_bounce_response__descriptor },
   { "ReplayDelivery", &ocorrencias__notification__v1__replay_delivery_request__descriptor, &ocorrencias__notification__v1__replay_delivery_response__descriptor },
   { "GetStats", &ocorrencias__notification__v1__get_stats_request__descriptor, &ocorrencias__notification__v1__get_stats_response__descriptor },
 };
 const unsigned ocorrencias__notification__v1__notification__method_indices_by_name[] = {
-  12,        /* GetStats */
-  5,        /* GetTemplate */
-  9,        /* ListDeliveries */
+  13,        /* DiscardDeadLetters */
+  16,        /* GetStats */
+  6,        /* GetTemplate */
+  12,        /* ListDeadLetters */
+  10,        /* ListDeliveries */
   1,        /* ListSubscriptions */
   3,        /* ListWebhooks */
   2,        /* RegisterWebhook */
   4,        /* RemoveWebhook */
-  11,        /* ReplayDelivery */
-  10,        /* RetryDeadLetters */
-  8,        /* SendAccountEmail */
-  7,        /* SendTicketEmail */
+  15,        /* ReplayDelivery */
+  14,        /* ReportBounce */
+  11,        /* RetryDeadLetters */
+  5,        /* RotateWebhookSecret */
+  9,        /* SendAccountEmail */
+  8,        /* SendTicketEmail */
   0,        /* SetSubscription */
-  6         /* SetTemplate */
+  7         /* SetTemplate */
 };
 const ProtobufCServiceDescriptor ocorrencias__notification__v1__notification__descriptor =
 {
@@ -3312,7 +4153,7 @@ const ProtobufCServiceDescriptor ocorrencias__notification__v1__notification__de
   "Notification",
   "Ocorrencias__Notification__V1__Notification",
   "ocorrencias.notification.v1",
-  13,
+  17,
   ocorrencias__notification__v1__notification__method_descriptors,
   ocorrencias__notification__v1__notification__method_indices_by_name
 };
@@ -3356,13 +4197,21 @@ void ocorrencias__notification__v1__notification__remove_webhook(ProtobufCServic
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
   service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__notification__v1__notification__rotate_webhook_secret(ProtobufCService *service,
+                                                                        const Ocorrencias__Notification__V1__RotateWebhookSecretRequest *input,
+                                                                        Ocorrencias__Notification__V1__RotateWebhookSecretResponse_Closure closure,
+                                                                        void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__notification__v1__notification__get_template(ProtobufCService *service,
                                                                const Ocorrencias__Notification__V1__GetTemplateRequest *input,
                                                                Ocorrencias__Notification__V1__GetTemplateResponse_Closure closure,
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__set_template(ProtobufCService *service,
                                                                const Ocorrencias__Notification__V1__SetTemplateRequest *input,
@@ -3370,7 +4219,7 @@ void ocorrencias__notification__v1__notification__set_template(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__send_ticket_email(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__SendTicketEmailRequest *input,
@@ -3378,7 +4227,7 @@ void ocorrencias__notification__v1__notification__send_ticket_email(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__send_account_email(ProtobufCService *service,
                                                                      const Ocorrencias__Notification__V1__SendAccountEmailRequest *input,
@@ -3386,7 +4235,7 @@ void ocorrencias__notification__v1__notification__send_account_email(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_deliveries(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__ListDeliveriesRequest *input,
@@ -3394,7 +4243,7 @@ void ocorrencias__notification__v1__notification__list_deliveries(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__retry_dead_letters(ProtobufCService *service,
                                                                      const Ocorrencias__Notification__V1__RetryDeadLettersRequest *input,
@@ -3402,7 +4251,31 @@ void ocorrencias__notification__v1__notification__retry_dead_letters(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__notification__v1__notification__list_dead_letters(ProtobufCService *service,
+                                                                    const Ocorrencias__Notification__V1__ListDeadLettersRequest *input,
+                                                                    Ocorrencias__Notification__V1__ListDeadLettersResponse_Closure closure,
+                                                                    void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__notification__v1__notification__discard_dead_letters(ProtobufCService *service,
+                                                                       const Ocorrencias__Notification__V1__DiscardDeadLettersRequest *input,
+                                                                       Ocorrencias__Notification__V1__DiscardDeadLettersResponse_Closure closure,
+                                                                       void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__notification__v1__notification__report_bounce(ProtobufCService *service,
+                                                                const Ocorrencias__Notification__V1__ReportBounceRequest *input,
+                                                                Ocorrencias__Notification__V1__ReportBounceResponse_Closure closure,
+                                                                void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__replay_delivery(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__ReplayDeliveryRequest *input,
@@ -3410,7 +4283,7 @@ void ocorrencias__notification__v1__notification__replay_delivery(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__get_stats(ProtobufCService *service,
                                                             const Ocorrencias__Notification__V1__GetStatsRequest *input,
@@ -3418,7 +4291,7 @@ void ocorrencias__notification__v1__notification__get_stats(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__init (Ocorrencias__Notification__V1__Notification_Service *service,
                                                         Ocorrencias__Notification__V1__Notification_ServiceDestroy destroy)

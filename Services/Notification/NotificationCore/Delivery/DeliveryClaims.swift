@@ -1,0 +1,166 @@
+import Foundation
+import Messages
+import ServiceKit
+import Storage
+
+/// A delivery this instance claimed (`sending`, `claimed_by` it, a lease in `claimed_until`), with
+/// what sending and recording it need.
+struct ClaimedDelivery: Sendable {
+    var id: String
+    var channel: String
+    var payload: [UInt8]
+    var envelopeTo: [String]
+    var copies: [String]
+    var target: String
+    var eventKind: String
+    var ticketID: String
+    var messageID: String
+    var subject: String
+    /// Attempts including this one; with `claimed_by` it names this claim, so a record or a
+    /// release never touches a row another instance took over.
+    var attempts: Int
+    var webhook: WebhookRecord?
+    /// The lease written with the claim (local clock).
+    var leaseEnd: Date
+}
+
+/// What to write for a claimed delivery: the send's outcome, or a release (not sent).
+enum ClaimResult: Sendable {
+    case sent(SendOutcome)
+    /// Not sent (the lease was no longer certain, or the lane stopped): back to `queued` without
+    /// counting the attempt.
+    case released
+}
+
+/// The SQL of the claim protocol that lets several instances share one database:
+///
+/// - **claim** a batch of due `queued` rows of one lane in one statement (`FOR UPDATE SKIP LOCKED`
+///   on PostgreSQL, so concurrent instances take disjoint batches without waiting on each other;
+///   SQLite serializes writers), setting `sending`, the attempt, `claimed_by` and `claimed_until`;
+/// - **renew** the lease of the rows this instance still holds, periodically;
+/// - **take over** `sending` rows whose lease expired (their holder died or froze): back to
+///   `queued` with `resends + 1`, since the peer may already have the message;
+/// - **record** outcomes (and release unsent claims) only where `claimed_by` and `attempts` still
+///   name this claim.
+enum DeliveryClaims {
+    static let returning = """
+        id, channel, payload, envelope_to, copies, target, event_kind, ticket_id, message_id, subject, attempts, webhook_id
+        """
+
+    /// Claims up to `limit` due deliveries of `lane`.
+    static func claim(_ tx: any SQLExecutor, lane: String, instance: String, limit: Int, now: Date, lease: TimeInterval) throws -> [ClaimedDelivery] {
+        let lock = tx.engine == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        let leaseEnd = now.addingTimeInterval(lease)
+        let rows = try tx.query("""
+            UPDATE notification_deliveries SET state = 'sending', attempts = attempts + 1, claimed_by = ?, claimed_until = ?
+            WHERE id IN (
+                SELECT id FROM notification_deliveries WHERE state = 'queued' AND lane = ? AND next_attempt_at <= ?
+                ORDER BY next_attempt_at LIMIT ?\(lock))
+            RETURNING \(returning)
+            """, [.text(instance), .timestamp(leaseEnd), .text(lane), .timestamp(now), .integer(Int64(limit))])
+        var webhooks: [String: WebhookRecord?] = [:]
+        return try rows.map { row in
+            let webhookID = try row.text("webhook_id")
+            var webhook: WebhookRecord?
+            if !webhookID.isEmpty {
+                if let known = webhooks[webhookID] {
+                    webhook = known
+                } else {
+                    webhook = try WebhookStore.find(tx, id: webhookID)
+                    webhooks[webhookID] = webhook
+                }
+            }
+            func lines(_ column: String) throws -> [String] { try row.text(column).split(separator: "\n").map(String.init) }
+            return ClaimedDelivery(id: try row.text("id"), channel: try row.text("channel"), payload: try row.blob("payload"),
+                                   envelopeTo: try lines("envelope_to"), copies: try lines("copies"), target: try row.text("target"),
+                                   eventKind: try row.text("event_kind"), ticketID: try row.text("ticket_id"),
+                                   messageID: try row.text("message_id"), subject: try row.text("subject"),
+                                   attempts: Int(try row.int("attempts")), webhook: webhook, leaseEnd: leaseEnd)
+        }
+    }
+
+    /// Lanes with due `queued` deliveries.
+    static func lanesDue(_ tx: any SQLExecutor, now: Date) throws -> [String] {
+        try tx.query("SELECT lane FROM notification_deliveries WHERE state = 'queued' AND next_attempt_at <= ? GROUP BY lane",
+                     [.timestamp(now)]).map { try $0.text("lane") }
+    }
+
+    /// Extends the lease of `ids` (rows this instance holds).
+    /// - Returns: how many rows still were this instance's.
+    @discardableResult
+    static func renew(_ tx: any SQLExecutor, ids: [String], instance: String, until: Date) throws -> Int {
+        var renewed = 0
+        var start = 0
+        while start < ids.count {
+            let chunk = ids[start..<min(ids.count, start + 500)]
+            start += chunk.count
+            renewed += try tx.execute("""
+                UPDATE notification_deliveries SET claimed_until = ?
+                WHERE state = 'sending' AND claimed_by = ? AND id IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))
+                """, [.timestamp(until), .text(instance)] + chunk.map(SQLValue.text))
+        }
+        return renewed
+    }
+
+    /// Puts back to `queued` the `sending` rows whose lease expired, and at start-up also those
+    /// `instance` left behind (it is starting, so it holds none): they may have been sent, so
+    /// `resends` is increased.
+    /// - Returns: how many rows were taken over.
+    static func takeOver(_ tx: any SQLExecutor, instance: String?, now: Date) throws -> Int {
+        if let instance {
+            return try tx.execute("""
+                UPDATE notification_deliveries SET state = 'queued', resends = resends + 1, next_attempt_at = ?, claimed_until = 0
+                WHERE state = 'sending' AND (claimed_by IN (?, '') OR claimed_until < ?)
+                """, [.timestamp(now), .text(instance), .timestamp(now)])
+        }
+        return try tx.execute("""
+            UPDATE notification_deliveries SET state = 'queued', resends = resends + 1, next_attempt_at = ?, claimed_until = 0
+            WHERE state = 'sending' AND claimed_until < ?
+            """, [.timestamp(now), .timestamp(now)])
+    }
+
+    /// Gives back a claim that was not sent.
+    static func release(_ tx: any SQLExecutor, _ claimed: ClaimedDelivery, instance: String) throws {
+        try tx.execute("""
+            UPDATE notification_deliveries SET state = 'queued', attempts = attempts - 1, claimed_until = 0
+            WHERE id = ? AND state = 'sending' AND claimed_by = ? AND attempts = ?
+            """, [.text(claimed.id), .text(instance), .integer(Int64(claimed.attempts))])
+    }
+
+    /// Writes a send's outcome.
+    /// - Returns: the state written and the answer, or nil when the claim was no longer this
+    ///   instance's (another one took it over after the lease expired: it will record its own).
+    static func record(_ tx: any SQLExecutor, _ claimed: ClaimedDelivery, outcome: SendOutcome, instance: String,
+                       retry: RetryPolicy, publisher: EventPublisher, now: Date) throws -> (DeliveryState, String)? {
+        let (state, answer, next): (DeliveryState, String, Date) = switch outcome {
+        case .accepted(let answer): (.sent, answer, now)
+        case .permanent(let answer): (.failed, answer, now)
+        case .transient(let answer):
+            claimed.attempts >= retry.maxAttempts
+                ? (.dead, answer, now)
+                : (.queued, answer, now.addingTimeInterval(Double(retry.delayMilliseconds(afterAttempts: claimed.attempts)) / 1000))
+        }
+        let stored = String(answer.prefix(1000))
+        guard try tx.execute("""
+            UPDATE notification_deliveries SET state = ?, last_answer = ?, next_attempt_at = ?, claimed_until = 0,
+                sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
+            WHERE id = ? AND state = 'sending' AND claimed_by = ? AND attempts = ?
+            """, [.text(state.rawValue), .text(stored), .timestamp(next), .text(state.rawValue), .timestamp(now), .text(claimed.id),
+                  .text(instance), .integer(Int64(claimed.attempts))]) == 1 else { return nil }
+        if state != .queued, claimed.channel == DeliveryChannel.email.rawValue, !claimed.ticketID.isEmpty {
+            var event = NotificationV1.EmailSent()
+            event.ticketID = claimed.ticketID
+            event.messageID = "<\(claimed.messageID)>"
+            event.eventKind = claimed.eventKind
+            let copies = Set(claimed.copies)
+            event.recipients = claimed.envelopeTo.filter { !copies.contains($0) }
+            event.copies = claimed.copies.sorted()
+            event.subject = claimed.subject
+            event.outcome = state.rawValue
+            event.serverAnswer = stored
+            event.sentAtMs = Int64(now.timeIntervalSince1970 * 1000)
+            try publisher.publish(tx, event: event, key: claimed.ticketID)
+        }
+        return (state, answer)
+    }
+}

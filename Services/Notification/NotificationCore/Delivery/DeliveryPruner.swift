@@ -1,0 +1,77 @@
+import Foundation
+import Observability
+import ServiceKit
+import Storage
+
+/// Deletes finished deliveries (`sent`, `failed`, `discarded`, `bounced`) older than the retention, in
+/// batches of their own transactions, on a timer. Dead letters stay until an operator retries or
+/// discards them; queued and in-flight rows are never touched. Safe with several instances: each
+/// batch deletes what is still there.
+final class DeliveryPruner: BackgroundService, @unchecked Sendable {
+    let database: any Database
+    let settings: NotificationSettings
+    let logger: Logger
+    private let condition = NSCondition()
+    private var running = false  // guarded by condition
+    private let finished = DispatchGroup()
+
+    init(database: any Database, settings: NotificationSettings, logger: Logger) {
+        self.database = database
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// One pass: deletes finished rows created before `now − retention`.
+    /// - Returns: how many rows were deleted.
+    @discardableResult
+    static func prune(_ database: any Database, retentionMilliseconds: Int64, batch: Int, now: Date = Date()) throws -> Int {
+        guard retentionMilliseconds > 0 else { return 0 }
+        let cutoff = now.addingTimeInterval(-Double(retentionMilliseconds) / 1000)
+        var total = 0
+        while true {
+            let deleted = try database.write { tx in
+                try tx.execute("""
+                    DELETE FROM notification_deliveries WHERE id IN (
+                        SELECT id FROM notification_deliveries
+                        WHERE created_at < ? AND state IN ('sent', 'failed', 'discarded', 'bounced') LIMIT ?)
+                    """, [.timestamp(cutoff), .integer(Int64(batch))])
+            }
+            total += deleted
+            if deleted < batch { return total }
+        }
+    }
+
+    func start() {
+        guard settings.retentionMilliseconds > 0 else { return }
+        condition.withLock { running = true }
+        finished.enter()
+        let thread = Thread { [self] in
+            while self.condition.withLock({ self.running }) {
+                do {
+                    let deleted = try Self.prune(self.database, retentionMilliseconds: self.settings.retentionMilliseconds,
+                                                 batch: self.settings.pruneBatch)
+                    if deleted > 0 { self.logger.info("delivery log pruned", ["notification.deleted": String(deleted)]) }
+                } catch {
+                    self.logger.error("pruning the delivery log failed: \(error)")
+                }
+                self.condition.lock()
+                if self.running {
+                    _ = self.condition.wait(until: Date().addingTimeInterval(Double(self.settings.pruneIntervalMilliseconds) / 1000))
+                }
+                self.condition.unlock()
+            }
+            self.finished.leave()
+        }
+        thread.name = "notify pruner"
+        thread.start()
+    }
+
+    func stop() {
+        condition.lock()
+        let wasRunning = running
+        running = false
+        condition.broadcast()
+        condition.unlock()
+        if wasRunning { finished.wait() }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+
+/// Writes the results of sends on a thread of its own, many per transaction: send threads hand
+/// over a result and go on with the next message, so the database's commit is not between two
+/// sends on a connection.
+final class OutcomeRecorder: @unchecked Sendable {
+    private let condition = NSCondition()
+    // Guarded by condition.
+    private var pending: [(ClaimedDelivery, ClaimResult)] = []
+    private var running = true
+    private var writing = false
+    private let finished = DispatchGroup()
+    private let maxBatch: Int
+    private let write: @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Bool
+    private let abandon: @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Void
+
+    /// - Parameters:
+    ///   - maxBatch: the most results written in one transaction.
+    ///   - write: writes a batch in one transaction; false when it failed (retried a few times).
+    ///   - abandon: called with a batch that could not be written (its leases will expire and
+    ///     the deliveries be taken over).
+    init(maxBatch: Int = 256, write: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Bool,
+         abandon: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Void) {
+        self.maxBatch = maxBatch
+        self.write = write
+        self.abandon = abandon
+        finished.enter()
+        let thread = Thread { [self] in
+            self.loop()
+            self.finished.leave()
+        }
+        thread.name = "notify recorder"
+        thread.start()
+    }
+
+    func add(_ claimed: ClaimedDelivery, _ result: ClaimResult) {
+        condition.lock()
+        pending.append((claimed, result))
+        condition.signal()
+        condition.unlock()
+    }
+
+    func add(_ batch: [(ClaimedDelivery, ClaimResult)]) {
+        guard !batch.isEmpty else { return }
+        condition.lock()
+        pending.append(contentsOf: batch)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Results waiting or being written.
+    var backlog: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return pending.count + (writing ? 1 : 0)
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while running && pending.isEmpty { condition.wait() }
+            if pending.isEmpty {
+                condition.unlock()
+                return
+            }
+            let batch = Array(pending.prefix(maxBatch))
+            pending.removeFirst(batch.count)
+            writing = true
+            condition.unlock()
+            var tries = 0
+            var written = write(batch)
+            while !written && tries < 5 {
+                tries += 1
+                usleep(UInt32(100_000 * tries))
+                written = write(batch)
+            }
+            if !written { abandon(batch) }
+            condition.lock()
+            writing = false
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// Writes what is pending, then stops.
+    func stop() {
+        condition.lock()
+        running = false
+        condition.broadcast()
+        condition.unlock()
+        finished.wait()
+    }
+}

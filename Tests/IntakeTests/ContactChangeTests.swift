@@ -36,7 +36,9 @@ final class FakeWorkflow: Sendable {
         try server.start()
     }
 
-    func holds(_ agent: String, chefe: String = "chefe-1", open: Bool = true) {
+    /// Workflow's answer: `agent` holds the ticket; `callerMayLink` is what workflow says of the
+    /// caller's right to link customers (from its own directory roles).
+    func holds(_ agent: String, chefe: String = "chefe-1", open: Bool = true, callerMayLink: Bool = false) {
         var holder = WorkflowV1.Holder()
         holder.agentID = agent
         holder.chefeAgentID = chefe
@@ -44,6 +46,7 @@ final class FakeWorkflow: Sendable {
         response.open = open
         response.holder = holder
         response.stage = open ? "Em atendimento" : "Finalizado"
+        response.callerMayLinkCustomers = callerMayLink
         state.answer.withLock { $0 = response }
     }
 
@@ -80,6 +83,14 @@ struct ContactChangeTests {
         workflow.holds("agent-h")
         #expect(attempt(other)?.code == .permissionDenied, "not the holder")
         #expect(attempt(noPermission)?.code == .permissionDenied, "no permission")
+        // A permission granted by workflow's directory role (not in the signed principal) counts.
+        workflow.holds("agent-h", callerMayLink: true)
+        change.contactID = joao.id
+        #expect(attempt(noPermission) == nil, "workflow's directory grants linking customers")
+        change.contactID = maria.id
+        #expect(attempt(noPermission) == nil)
+        #expect(try harness.events(IntakeV1.TicketContactChanged.self).count == 2)
+        workflow.holds("agent-h")
         #expect(attempt(IntakeHarness.customer(maria))?.code == .permissionDenied, "customers never")
         change.contactID = stranger.id
         #expect(attempt(holder)?.violations.map(\.field) == ["contact_id"], "a contact of another organization")
@@ -90,7 +101,7 @@ struct ContactChangeTests {
         get.ticket = ticket.id
         #expect(try harness.client.call(IntakeV1.Intake.getTicket, get, options: harness.staff).contact?.id == joao.id)
         let events = try harness.events(IntakeV1.TicketContactChanged.self)
-        #expect(events.count == 1 && events[0].contact?.id == joao.id && events[0].changedByAgentID == "agent-h")
+        #expect(events.count == 3 && events[2].contact?.id == joao.id && events[2].changedByAgentID == "agent-h")
 
         // The chefe of the holder may change it back.
         change.contactID = maria.id
@@ -99,6 +110,6 @@ struct ContactChangeTests {
         workflow.holds("agent-h", open: false)
         change.contactID = joao.id
         #expect(attempt(holder)?.code == .failedPrecondition)
-        #expect(try harness.events(IntakeV1.TicketContactChanged.self).count == 2)
+        #expect(try harness.events(IntakeV1.TicketContactChanged.self).count == 4)
     }
 }

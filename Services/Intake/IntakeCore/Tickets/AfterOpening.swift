@@ -104,9 +104,6 @@ extension IntakeContext {
     public func changeContact(_ request: IntakeV1.ChangeTicketContactRequest, caller: Caller,
                               options: CallOptions) throws -> IntakeV1.Ticket {
         guard caller.isAgent else { throw Denied.staffOnly }
-        guard caller.has(permission: "tickets.link_customer") || caller.has(permission: "link_customers") else {
-            throw RPCError(.permissionDenied, "falta a permissão de vincular clientes / missing the permission to link customers")
-        }
         let current = try database.read { tx in try visibleTicket(tx, request.ticket, caller: caller) }
         let holder: WorkflowV1.GetTicketHolderResponse
         do { holder = try ticketHolder(current.id, options) } catch let error as RPCError where error.code == .notFound {
@@ -118,6 +115,12 @@ extension IntakeContext {
         let holds = holder.holder.map { !$0.agentID.isEmpty && ($0.agentID == caller.id || ($0.chefeAgentID == caller.id && caller.principal.chefe)) } ?? false
         guard holds else {
             throw RPCError(.permissionDenied, "apenas quem detém a ocorrência (ou seu chefe) / only the holding agent (or their chefe)")
+        }
+        // Workflow knows the caller's permissions from the signed principal and from its own
+        // directory roles; either may grant linking customers.
+        guard holder.callerMayLinkCustomers
+                || caller.has(permission: "tickets.link_customer") || caller.has(permission: "link_customers") else {
+            throw RPCError(.permissionDenied, "falta a permissão de vincular clientes / missing the permission to link customers")
         }
         return try database.write { tx in
             var ticket = try visibleTicket(tx, request.ticket, caller: caller)

@@ -15,7 +15,7 @@ public enum SLAQueueFilter {
         case atRisk = "at_risk"
         /// Not late, not at risk, and some clock paused (waiting on the customer).
         case paused
-        /// Nothing late or at risk.
+        /// Nothing late, at risk or paused (tickets without SLA clocks included).
         case onTrack = "on_track"
     }
 
@@ -34,13 +34,14 @@ public enum SLAQueueFilter {
         case .breached: return (late, [.integer(now)])
         case .atRisk: return ("(NOT \(late) AND \(risky))", [.integer(now), .integer(now)])
         case .paused: return ("(NOT \(late) AND NOT \(risky) AND \(paused))", [.integer(now), .integer(now)])
-        case .onTrack: return ("(NOT \(late) AND NOT \(risky))", [.integer(now), .integer(now)])
+        case .onTrack: return ("(NOT \(late) AND NOT \(risky) AND NOT \(paused))", [.integer(now), .integer(now)])
         }
     }
 
-    /// The SLA state of each listed ticket (`"breached"`, `"at_risk"`, `"paused"`, `"on_time"`;
-    /// tickets with no clock are absent) and the due time shown with it (0 when none): the
-    /// breached target's, else the nearest running target's. A running target past its due time
+    /// The SLA state of each listed ticket (`"breached"`, `"at_risk"`, `"paused"`, `"on_time"`,
+    /// decided in that order, the same as ``condition(_:ticketID:now:)``; tickets with no clock are
+    /// absent) and the due time shown with it (0 when none): the breached target's, else the
+    /// nearest running target's. A running target past its due time
     /// counts as breached before its timer fires. One query for the whole page.
     public static func states(_ tx: any SQLExecutor, ticketIDs: [String], now: Int64) throws -> [String: (state: String, dueAt: Int64)] {
         guard !ticketIDs.isEmpty else { return [:] }
@@ -71,8 +72,8 @@ public enum SLAQueueFilter {
             if let breached = c.breached { out[id] = ("breached", breached) }
             else if let running = c.running, running <= now { out[id] = ("breached", running) }
             else if let running = c.running, let warn = c.warn, warn <= now { out[id] = ("at_risk", running) }
+            else if c.paused { out[id] = ("paused", c.running ?? 0) }
             else if let running = c.running { out[id] = ("on_time", running) }
-            else if c.paused { out[id] = ("paused", 0) }
         }
         return out
     }

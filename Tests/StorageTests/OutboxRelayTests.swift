@@ -47,6 +47,36 @@ struct OutboxRelayTests {
         #expect(relay.deliveredCount == 5 && relay.failedCount == 1)
     }
 
+    @Test("keys are delivered side by side, up to deliveryConcurrency at once, each key in order; 1 means one at a time",
+          arguments: TestEngines.all)
+    func keysInParallel(engine: DatabaseEngine) throws {
+        for concurrency in [8, 1] {
+            let db = try ScratchDatabase(engine).open()
+            defer { db.close() }
+            let events = (0..<12).flatMap { key in (0..<3).map { (id: "k\(key)-\($0)", key: "k\(key)") } }
+            try Self.enqueue(db, events)
+            let delivered = Locked<[String]>([])
+            let inFlight = Locked<(now: Int, most: Int)>((0, 0))
+            let relay = OutboxRelay(database: db, name: "test", configuration: RelayConfiguration(deliveryConcurrency: concurrency)) { event in
+                inFlight.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+                Thread.sleep(forTimeInterval: 0.01)   // a delivery is an RPC: it waits on the network
+                delivered.withLock { $0.append(event.id) }
+                inFlight.withLock { $0.now -= 1 }
+            }
+            #expect(try relay.runOnce() == 36)
+            let order = delivered.current
+            for key in 0..<12 {
+                #expect(order.filter { $0.hasPrefix("k\(key)-") } == ["k\(key)-0", "k\(key)-1", "k\(key)-2"], "per-key order")
+            }
+            if concurrency == 1 {
+                #expect(inFlight.current.most == 1)
+            } else {
+                #expect(inFlight.current.most > 1 && inFlight.current.most <= concurrency, "\(inFlight.current.most) at once")
+            }
+            #expect(try relay.pending() == 0)
+        }
+    }
+
     @Test("a duplicate event id is a unique violation", arguments: TestEngines.all)
     func duplicateEventID(engine: DatabaseEngine) throws {
         let db = try ScratchDatabase(engine).open()

@@ -5,8 +5,8 @@ import Synchronization
 /// its own, at least once and in per-key order.
 ///
 /// Each round claims up to ``RelayConfiguration/batchSize`` events by writing a lease
-/// (`lease_owner`, `locked_until`) on them, delivers them in sequence order outside any
-/// transaction, then in one transaction deletes the delivered events, schedules failed ones for a
+/// (`lease_owner`, `locked_until`) on them, delivers them outside any transaction (each key's
+/// events in sequence order, up to ``RelayConfiguration/deliveryConcurrency`` keys at once), then in one transaction deletes the delivered events, schedules failed ones for a
 /// retry with exponential backoff and jitter, and releases the rest.
 ///
 /// Guarantees:
@@ -61,7 +61,8 @@ public final class OutboxRelay: @unchecked Sendable {
     ///     continues, or ends when the database was closed); delivery failures are recorded on
     ///     the event instead.
     ///   - deliver: Publishes one event; throwing schedules a retry. Called from the relay's
-    ///     thread, one event at a time.
+    ///     thread or from worker threads, for several keys at once (one event at a time per key),
+    ///     so it must be thread-safe.
     public init(database: any Database, name: String, configuration: RelayConfiguration = RelayConfiguration(),
                 onError: (@Sendable (any Error) -> Void)? = nil,
                 deliver: @escaping @Sendable (OutboxEvent) throws -> Void) {
@@ -169,20 +170,48 @@ public final class OutboxRelay: @unchecked Sendable {
         guard !batch.isEmpty else { return 0 }
 
         let deliveryDeadline = claimedAt + lease * 8 / 10
-        var deliveredSeqs: [Int64] = []
-        var failures: [(seq: Int64, attempts: Int, error: String)] = []
-        var blockedKeys: Set<String> = []
+        // Events grouped by key, each group in sequence order; groups are independent.
+        var groupIndex: [String: Int] = [:]
+        var groups: [[ClaimedEvent]] = []
         for item in batch {
-            if isStopping || EpochMillis.now() > deliveryDeadline { break }
-            if blockedKeys.contains(item.event.key) { continue }
-            do {
-                try deliver(item.event)
-                deliveredSeqs.append(item.seq)
-            } catch {
-                failures.append((item.seq, item.attempts + 1, String(String(describing: error).prefix(1000))))
-                blockedKeys.insert(item.event.key)
+            if let index = groupIndex[item.event.key] {
+                groups[index].append(item)
+            } else {
+                groupIndex[item.event.key] = groups.count
+                groups.append([item])
             }
         }
+        let outcome = Mutex<(delivered: [Int64], failures: [(seq: Int64, attempts: Int, error: String)])>(([], []))
+        /// Delivers one key's events in order, stopping at its first failure (the rest of that
+        /// key waits for the failed event's retry).
+        let deliverGroup = { @Sendable [self] (group: [ClaimedEvent]) in
+            for item in group {
+                if isStopping || EpochMillis.now() > deliveryDeadline { return }
+                do {
+                    try deliver(item.event)
+                    outcome.withLock { $0.delivered.append(item.seq) }
+                } catch {
+                    let failure = (seq: item.seq, attempts: item.attempts + 1, error: String(String(describing: error).prefix(1000)))
+                    outcome.withLock { $0.failures.append(failure) }
+                    return
+                }
+            }
+        }
+        let workers = min(configuration.deliveryConcurrency, groups.count)
+        if workers <= 1 {
+            for group in groups { deliverGroup(group) }
+        } else {
+            let next = Atomic<Int>(0)
+            let claimed = groups
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    let index = next.add(1, ordering: .relaxed).oldValue
+                    guard index < claimed.count else { return }
+                    deliverGroup(claimed[index])
+                }
+            }
+        }
+        let (deliveredSeqs, failures) = outcome.withLock { ($0.delivered, $0.failures) }
         try settle(delivered: deliveredSeqs, failures: failures)
         delivered.add(deliveredSeqs.count, ordering: .relaxed)
         failed.add(failures.count, ordering: .relaxed)

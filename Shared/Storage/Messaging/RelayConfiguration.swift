@@ -16,15 +16,21 @@ public struct RelayConfiguration: Sendable {
     /// claimable by another one after this; it must be far longer than one delivery takes.
     /// The relay stops starting deliveries of a batch once 80% of it has passed. Default 30 s.
     public var leaseDuration: Duration
+    /// How many keys of one batch are delivered at once (events of one key always one after the
+    /// other, in order). Deliveries are RPCs to other services, so a relay delivering one event at
+    /// a time caps a service's event rate at one round trip plus the consumer's transaction per
+    /// event. Default 8; 1 delivers the whole batch in sequence.
+    public var deliveryConcurrency: Int
 
     /// Creates a configuration; every value has a default.
     public init(batchSize: Int = 100, pollInterval: Duration = .milliseconds(200), backoffBase: Duration = .milliseconds(500),
-                backoffMax: Duration = .seconds(10), leaseDuration: Duration = .seconds(30)) {
+                backoffMax: Duration = .seconds(10), leaseDuration: Duration = .seconds(30), deliveryConcurrency: Int = 8) {
         self.batchSize = batchSize
         self.pollInterval = pollInterval
         self.backoffBase = backoffBase
         self.backoffMax = backoffMax
         self.leaseDuration = leaseDuration
+        self.deliveryConcurrency = max(1, deliveryConcurrency)
     }
 
     /// The retry delay after `attempts` failed deliveries, in milliseconds, with jitter.

@@ -1,5 +1,6 @@
 import Foundation
 import Storage
+import Synchronization
 import Testing
 import TestSupport
 @testable import WorkflowCore
@@ -33,6 +34,51 @@ import TestSupport
             try metrics.onTicketEvent(tx, ticketID: "T3", .opened(protheus, stage: "aguardando_atendimento"), at: sp("2027-04-01 09:00"))
             // Opening twice (a redelivered event) counts once.
             try metrics.onTicketEvent(tx, ticketID: "T3", .opened(protheus, stage: "aguardando_atendimento"), at: sp("2027-04-01 09:00"))
+        }
+    }
+
+    @Test("many transactions at once add to the same day's counters without losing a count; on PostgreSQL they spread over shards",
+          arguments: TestEngines.all)
+    func concurrentEventsSumExactly(engine: DatabaseEngine) throws {
+        let database = try ScratchDatabase(engine).open(migrations: WorkflowTimeMigrations.all)
+        defer { database.close() }
+        let dims = TicketDimensions(organizationID: "acme", category: 1, product: "RM", module: "Folha", priority: 2, plan: "basico", groupID: "n1")
+        let metrics = self.metrics
+        let failures = Mutex<[String]>([])
+        // 120 tickets from 8 threads: each opened, then 2 of 3 move on and half of those finish.
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for n in stride(from: worker, to: 120, by: 8) {
+                do {
+                    try database.write { tx in
+                        try metrics.onTicketEvent(tx, ticketID: "C\(n)", .opened(dims, stage: "aguardando_atendimento"), at: sp("2027-03-01 09:00"))
+                    }
+                    guard n % 3 != 0 else { continue }
+                    try database.write { tx in
+                        try metrics.onTicketEvent(tx, ticketID: "C\(n)", .stageChanged("em_atendimento"), at: sp("2027-03-01 10:00"))
+                    }
+                    guard n % 2 == 0 else { continue }
+                    try database.write { tx in
+                        try metrics.onTicketEvent(tx, ticketID: "C\(n)", .stageChanged("finalizado"), at: sp("2027-03-01 11:00"))
+                    }
+                } catch {
+                    failures.withLock { $0.append("\(n): \(error)") }
+                }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+        let moved = (0..<120).filter { $0 % 3 != 0 }.count, finished = (0..<120).filter { $0 % 3 != 0 && $0 % 2 == 0 }.count
+        let report = try database.read { tx in
+            try MetricsQuery.report(tx, from: LocalDay(2027, 3, 1), to: LocalDay(2027, 4, 1), now: sp("2027-03-01 12:00"))
+        }
+        #expect(report.totals.opened == 120 && report.totals.finished == Int64(finished))
+        #expect(report.byProduct.map { "\($0.key)=\($0.totals.opened)" } == ["RM=120"])
+        #expect(report.backlog.map { "\($0.stage)=\($0.count)" } == ["aguardando_atendimento=\(120 - moved)", "em_atendimento=\(moved - finished)"])
+        #expect(report.stageTime.first { $0.stage == "em_atendimento" }?.exits == Int64(finished))
+        let rows = try database.read { tx in try tx.scalar("SELECT COUNT(*) FROM wf_metric_daily WHERE dim = 'all'") }
+        if engine == .postgres {
+            #expect((rows.integerValue ?? 0) > 1, "the day's row is spread over shards")
+        } else {
+            #expect(rows.integerValue == 1, "SQLite keeps one row")
         }
     }
 

@@ -30,7 +30,7 @@ final class SQLiteConnection: ScriptExecutor {
         sqlite3_busy_timeout(db, Int32(clamping: busyTimeout.wholeMilliseconds))
         do {
             if path != ":memory:" {
-                let mode = try query("PRAGMA journal_mode = WAL", []).first?.values.first
+                let mode = try switchToWAL(path: path, busyTimeout: busyTimeout)
                 guard case .text(let name) = mode, name.lowercased() == "wal" else {
                     throw StorageError(.connection, "could not switch '\(path)' to WAL journal mode (got \(mode ?? .null))")
                 }
@@ -45,6 +45,22 @@ final class SQLiteConnection: ScriptExecutor {
     }
 
     deinit { close() }
+
+    /// `PRAGMA journal_mode = WAL`, retried while another process holds the lock it needs: when
+    /// several processes open a new database at once, SQLite answers BUSY at once (without the
+    /// busy handler) to the ones that would otherwise deadlock upgrading their shared locks.
+    private func switchToWAL(path: String, busyTimeout: Duration) throws -> SQLValue? {
+        let giveUp = ContinuousClock.now + busyTimeout
+        var pause = 5_000 as useconds_t
+        while true {
+            do {
+                return try query("PRAGMA journal_mode = WAL", []).first?.values.first
+            } catch let error as StorageError where error.kind == .busy && ContinuousClock.now < giveUp {
+                usleep(pause)
+                pause = min(pause * 2, 100_000)
+            }
+        }
+    }
 
     /// Finalizes cached statements and closes the handle. Idempotent.
     func close() {

@@ -167,7 +167,39 @@ public struct MetricsRecorder: Sendable {
                 PRIMARY KEY (day, stage)
             );
             """),
+        // Every ticket event adds to the same few rows of the day; on PostgreSQL concurrent
+        // transactions queued on their row locks (the end-to-end limit measured in
+        // docs/BENCHMARKS-production.md). Each logical row becomes `shardCount` physical rows and
+        // an event adds to one chosen at random; every query already sums rows. SQLite has one
+        // writer at a time, so it keeps one row (shard 0).
+        Migration(version: 151, name: "time_metric_shards", sqlite: """
+            ALTER TABLE wf_metric_daily ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE wf_metric_monthly ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE wf_metric_backlog ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE wf_metric_daily_stage ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+            """, postgres: """
+            ALTER TABLE wf_metric_daily ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE wf_metric_daily DROP CONSTRAINT wf_metric_daily_pkey;
+            ALTER TABLE wf_metric_daily ADD PRIMARY KEY (dim, day, key, shard);
+            ALTER TABLE wf_metric_monthly ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE wf_metric_monthly DROP CONSTRAINT wf_metric_monthly_pkey;
+            ALTER TABLE wf_metric_monthly ADD PRIMARY KEY (dim, month, key, shard);
+            ALTER TABLE wf_metric_backlog ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE wf_metric_backlog DROP CONSTRAINT wf_metric_backlog_pkey;
+            ALTER TABLE wf_metric_backlog ADD PRIMARY KEY (stage, opened_day, shard);
+            ALTER TABLE wf_metric_daily_stage ADD COLUMN shard INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE wf_metric_daily_stage DROP CONSTRAINT wf_metric_daily_stage_pkey;
+            ALTER TABLE wf_metric_daily_stage ADD PRIMARY KEY (day, stage, shard);
+            """),
     ]
+
+    /// Physical rows per logical counter row on PostgreSQL (see migration 151).
+    static let shardCount = 16
+
+    /// The shard an event's counter updates go to, and the conflict columns that name it.
+    private func shard(_ tx: any SQLExecutor) -> (value: SQLValue, conflict: String) {
+        tx.engine == .postgres ? (.integer(Int64.random(in: 0..<Int64(Self.shardCount))), ", shard") : (.integer(0), "")
+    }
 
     /// The counters of `wf_metric_daily` an event adds to.
     enum Counter: String, CaseIterable {
@@ -210,12 +242,13 @@ public struct MetricsRecorder: Sendable {
                                                             business_ms = wf_metric_stage_time.business_ms + excluded.business_ms,
                                                             entries = wf_metric_stage_time.entries + 1
                 """, [.text(ticketID), .text(previous), .integer(spent), .integer(business)])
+            let stageShard = shard(tx)
             try tx.execute("""
-                INSERT INTO wf_metric_daily_stage (day, stage, exits, wall_ms, business_ms) VALUES (?, ?, 1, ?, ?)
-                ON CONFLICT (day, stage) DO UPDATE SET exits = wf_metric_daily_stage.exits + 1,
+                INSERT INTO wf_metric_daily_stage (day, stage, shard, exits, wall_ms, business_ms) VALUES (?, ?, ?, 1, ?, ?)
+                ON CONFLICT (day, stage\(stageShard.conflict)) DO UPDATE SET exits = wf_metric_daily_stage.exits + 1,
                                                        wall_ms = wf_metric_daily_stage.wall_ms + excluded.wall_ms,
                                                        business_ms = wf_metric_daily_stage.business_ms + excluded.business_ms
-                """, [.integer(Int64(day(at))), .text(previous), .integer(spent), .integer(business)])
+                """, [.integer(Int64(day(at))), .text(previous), stageShard.value, .integer(spent), .integer(business)])
             let wasOpen = try fact.bool("is_open"), isOpen = !finalStages.contains(stage)
             try tx.execute("""
                 UPDATE wf_metric_tickets SET stage = ?, stage_entered_at = ?, is_open = ?, finished_at = ?, reopens = reopens + ?
@@ -276,13 +309,16 @@ public struct MetricsRecorder: Sendable {
     }
 
     private func backlog(_ tx: any SQLExecutor, stage: String, openedDay: Int, delta: Int64) throws {
+        // A shard may go below zero (a ticket counted in one shard, uncounted in another); only
+        // the sum over shards is meaningful, so only rows at exactly zero are removed.
+        let backlogShard = shard(tx)
         try tx.execute("""
-            INSERT INTO wf_metric_backlog (stage, opened_day, open_count) VALUES (?, ?, ?)
-            ON CONFLICT (stage, opened_day) DO UPDATE SET open_count = wf_metric_backlog.open_count + excluded.open_count
-            """, [.text(stage), .integer(Int64(openedDay)), .integer(delta)])
+            INSERT INTO wf_metric_backlog (stage, opened_day, shard, open_count) VALUES (?, ?, ?, ?)
+            ON CONFLICT (stage, opened_day\(backlogShard.conflict)) DO UPDATE SET open_count = wf_metric_backlog.open_count + excluded.open_count
+            """, [.text(stage), .integer(Int64(openedDay)), backlogShard.value, .integer(delta)])
         if delta < 0 {
-            try tx.execute("DELETE FROM wf_metric_backlog WHERE stage = ? AND opened_day = ? AND open_count <= 0",
-                           [.text(stage), .integer(Int64(openedDay))])
+            try tx.execute("DELETE FROM wf_metric_backlog WHERE stage = ? AND opened_day = ? AND shard = ? AND open_count = 0",
+                           [.text(stage), .integer(Int64(openedDay)), backlogShard.value])
         }
     }
 
@@ -297,14 +333,21 @@ public struct MetricsRecorder: Sendable {
             ("wf_metric_daily", "day", .integer(Int64(local.dayNumber))),
             ("wf_metric_monthly", "month", .integer(Int64(local.year * 12 + local.month - 1))),
         ]
+        // One statement per period for all the dimensions' rows (they are distinct keys).
+        let keys = Self.keys(d)
+        let counterShard = shard(tx)
         for period in periods {
+            let rows = Array(repeating: "(?, ?, ?, ?, \(placeholders))", count: keys.count).joined(separator: ", ")
             let sql = """
-                INSERT INTO \(period.table) (dim, \(period.column), key, \(columns)) VALUES (?, ?, ?, \(placeholders))
-                ON CONFLICT (dim, \(period.column), key) DO UPDATE SET \(updates.replacingOccurrences(of: "wf_metric_daily", with: period.table))
+                INSERT INTO \(period.table) (dim, \(period.column), key, shard, \(columns)) VALUES \(rows)
+                ON CONFLICT (dim, \(period.column), key\(counterShard.conflict)) DO UPDATE SET \(updates.replacingOccurrences(of: "wf_metric_daily", with: period.table))
                 """
-            for (dim, key) in Self.keys(d) {
-                try tx.execute(sql, [.text(dim), period.value, .text(key)] + values)
+            var params: [SQLValue] = []
+            params.reserveCapacity(keys.count * (4 + values.count))
+            for (dim, key) in keys {
+                params += [.text(dim), period.value, .text(key), counterShard.value] + values
             }
+            try tx.execute(sql, params)
         }
     }
 

@@ -147,4 +147,39 @@ struct SLAQueueTests {
         clock.set(saoPaulo("2027-03-01 10:30"))
         #expect(try queue(harness, sla: "breached").isEmpty)
     }
+
+    @Test("an organization's new contract plan moves its open tickets to that plan's SLA; other organizations' tickets stay",
+          arguments: TestEngines.all)
+    func planChangeFromIntake(engine: DatabaseEngine) throws {
+        let clock = ManualClock(saoPaulo("2027-03-01 09:00"))  // a Monday
+        let harness = try Self.harness(engine, clock: clock)
+        try harness.seedDirectory()
+        try open(harness, "p1", at: "2027-03-01 09:00", clock: clock)
+        try harness.deliver(WorkflowHarness.opened("p2", organization: "org-2", subject: "Outra empresa", openedAt: saoPaulo("2027-03-01 09:00")), key: "p2")
+        var policy = WorkflowV1.SLAPolicySpec()
+        policy.plan = "premium"
+        policy.firstResponseMinutes = 120
+        policy.resolutionMinutes = 600
+        var putPolicy = WorkflowV1.PutSLAPolicyRequest()
+        putPolicy.policy = policy
+        #expect(try harness.call(WorkflowV1.WorkflowTime.putSLAPolicy, putPolicy, as: WorkflowHarness.admin()).ticketsRecomputed == 0)
+        #expect(try firstResponseDue(harness, "p1") == saoPaulo("2027-03-01 13:00"), "the built-in 4 business hours")
+
+        // Intake: org-1 moved from standard to premium at 09:30.
+        clock.set(saoPaulo("2027-03-01 09:30"))
+        var changed = IntakeV1.OrganizationPlanChanged()
+        changed.organizationID = "org-1"
+        changed.previousPlan = "standard"
+        changed.plan = "premium"
+        changed.changedBy = "admin"
+        changed.changedAtMs = saoPaulo("2027-03-01 09:30")
+        try harness.deliver(changed, key: "org-1", id: "plan-change-1")
+        #expect(try firstResponseDue(harness, "p1") == saoPaulo("2027-03-01 11:00"), "premium's 120 minutes from the opening")
+        #expect(try firstResponseDue(harness, "p2") == saoPaulo("2027-03-01 13:00"), "another organization's ticket keeps its plan")
+        #expect(try harness.history("p1").contains { $0.kind == "plan" && $0.newValue == "premium" })
+        // The same event delivered again changes nothing more.
+        try harness.deliver(changed, key: "org-1", id: "plan-change-1")
+        #expect(try harness.history("p1").filter { $0.kind == "plan" }.count == 1)
+    }
 }
+

@@ -83,6 +83,18 @@ extension IntakeV1 {
 
         public init() {}
     }
+
+    /// An organization's contract plan changed (UpdateOrganization). Workflow moves the
+    /// organization's open tickets to the new plan, whose SLA policy then applies from `changed_at_ms`.
+    public struct OrganizationPlanChanged: Sendable, Hashable {
+        public var organizationID: String = ""
+        public var previousPlan: String = ""
+        public var plan: String = ""
+        public var changedBy: String = ""
+        public var changedAtMs: Int64 = 0
+
+        public init() {}
+    }
 }
 
 extension IntakeV1.TicketOpened: ProtoMessage {
@@ -275,6 +287,29 @@ extension IntakeV1.TicketContactChanged: ProtoMessage {
         self.contact = c.pointee.contact.map { CommonV1.PersonRef(_c: $0) }
         self.representative = c.pointee.representative.map { CommonV1.PersonRef(_c: $0) }
         self.changedByAgentID = _ProtoRuntime.string(c.pointee.changed_by_agent_id)
+        self.changedAtMs = c.pointee.changed_at_ms
+    }
+}
+
+extension IntakeV1.OrganizationPlanChanged: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__OrganizationPlanChanged
+    public static var protoName: String { "ocorrencias.intake.v1.OrganizationPlanChanged" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__OrganizationPlanChanged(); ocorrencias__intake__v1__organization_plan_changed__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__OrganizationPlanChanged>) { ocorrencias__intake__v1__organization_plan_changed__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__OrganizationPlanChanged, arena: inout ProtoArena) {
+        if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
+        if !self.previousPlan.isEmpty { c.previous_plan = arena.cString(self.previousPlan) }
+        if !self.plan.isEmpty { c.plan = arena.cString(self.plan) }
+        if !self.changedBy.isEmpty { c.changed_by = arena.cString(self.changedBy) }
+        c.changed_at_ms = self.changedAtMs
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__OrganizationPlanChanged>) {
+        self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
+        self.previousPlan = _ProtoRuntime.string(c.pointee.previous_plan)
+        self.plan = _ProtoRuntime.string(c.pointee.plan)
+        self.changedBy = _ProtoRuntime.string(c.pointee.changed_by)
         self.changedAtMs = c.pointee.changed_at_ms
     }
 }

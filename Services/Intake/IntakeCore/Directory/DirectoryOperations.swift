@@ -36,11 +36,21 @@ extension IntakeContext {
                 guard var stored = try DirectoryStore.organization(tx, id: request.id) else {
                     throw RPCError(.notFound, "organização não encontrada / organization not found")
                 }
-                let code = stored.code, created = stored.createdAtMs
+                let code = stored.code, created = stored.createdAtMs, previousPlan = stored.plan
                 stored = value
                 stored.code = code
                 stored.createdAtMs = created
                 _ = try DirectoryStore.update(tx, stored)
+                if stored.plan != previousPlan {
+                    // Open tickets follow the new plan's SLA (workflow applies it).
+                    var changed = IntakeV1.OrganizationPlanChanged()
+                    changed.organizationID = stored.id
+                    changed.previousPlan = previousPlan
+                    changed.plan = stored.plan
+                    changed.changedBy = caller.id
+                    changed.changedAtMs = Self.now()
+                    try publisher.publish(tx, event: changed, key: stored.id)
+                }
                 return stored
             }
         } catch let error as StorageError where error.kind == .uniqueViolation {

@@ -35,6 +35,9 @@ public enum TicketIntake {
             let actor = Actor(kind: .agent, id: event.changedByAgentID, name: event.changedByAgentID)
             try lifecycle.record(tx, ticket.id, "contact", old: ticket.contact.name, new: contact.name, actor: actor, at: at)
         }
+        consumer.on(IntakeV1.OrganizationPlanChanged.self) { event, _, tx in
+            try planChanged(tx, event, lifecycle)
+        }
         consumer.on(NotificationV1.EmailSent.self) { event, _, tx in
             guard try tx.queryOne("SELECT 1 AS x FROM tickets WHERE id = ?", [.text(event.ticketID)]) != nil else { return }
             let note = (["para: " + event.recipients.joined(separator: ", ")] + (event.copies.isEmpty ? [] : ["cc: " + event.copies.joined(separator: ", ")])
@@ -127,6 +130,22 @@ public enum TicketIntake {
         let flow = lifecycle.flow(of: ticket)
         if let back = flow.moves(from: ticket.stage, trigger: .customerReply, category: ticket.category).first {
             try lifecycle.move(tx, ticket, to: back.to, trigger: .customerReply, actor: actor)
+        }
+    }
+
+    /// Moves the organization's open tickets to its new plan: the history says so and the SLA
+    /// clocks are recomputed under the new plan's policy from the change on.
+    static func planChanged(_ tx: any SQLExecutor, _ event: IntakeV1.OrganizationPlanChanged, _ lifecycle: TicketLifecycle) throws {
+        let at = event.changedAtMs > 0 ? event.changedAtMs : lifecycle.now()
+        let ids = try tx.query("SELECT id FROM tickets WHERE organization_id = ? AND is_open = 1 AND plan <> ? ORDER BY id",
+                               [.text(event.organizationID), .text(event.plan)]).map { try $0.text("id") }
+        let actor = Actor(kind: .service, id: "intake", name: event.changedBy.isEmpty ? "intake" : event.changedBy)
+        for id in ids {
+            guard let ticket = try? lifecycle.load(tx, id, forUpdate: true), ticket.isOpen, ticket.plan != event.plan else { continue }
+            try tx.execute("UPDATE tickets SET plan = ? WHERE id = ?", [.text(event.plan), .text(id)])
+            try lifecycle.record(tx, id, "plan", old: ticket.plan, new: event.plan, actor: actor, at: at)
+            let updated = try lifecycle.load(tx, id, forUpdate: false)
+            try lifecycle.notify(tx, .planChanged(old: ticket.plan, new: event.plan), updated, at: at)
         }
     }
 }

@@ -11,6 +11,8 @@ public enum TicketChange: Sendable, Hashable {
     case holderChanged(from: HolderRef, to: HolderRef, kind: TicketLifecycle.HandoffKind, pingPong: Bool)
     case priorityChanged(old: CommonV1.Priority, new: CommonV1.Priority)
     case categoryChanged(old: CommonV1.Category, new: CommonV1.Category)
+    /// The organization's contract plan changed (intake's OrganizationPlanChanged).
+    case planChanged(old: String, new: String)
     /// Status inside the stage ("agendado", "paralisado", ...).
     case statusChanged(old: String, new: String)
     case accessLevelChanged(old: Int32, new: Int32)

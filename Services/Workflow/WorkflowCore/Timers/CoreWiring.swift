@@ -27,6 +27,8 @@ public struct WorkflowTimeObserver: TicketObserver {
             try time.customerReplied(tx, ticketID: ticket.id, at: at)
         case .priorityChanged(_, let new):
             try time.priorityChanged(tx, ticketID: ticket.id, priority: new.rawValue, at: at)
+        case .planChanged(_, let new):
+            try time.planChanged(tx, ticketID: ticket.id, plan: new, at: at)
         case .categoryChanged, .accessLevelChanged:
             try time.reclassified(tx, ticketID: ticket.id, dimensions: Self.dimensions(ticket), at: at)
         case .holderChanged(_, let to, let kind, let pingPong):

@@ -22,6 +22,7 @@ typedef struct Ocorrencias__Intake__V1__CustomerReplied Ocorrencias__Intake__V1_
 typedef struct Ocorrencias__Intake__V1__TicketCancelledByCustomer Ocorrencias__Intake__V1__TicketCancelledByCustomer;
 typedef struct Ocorrencias__Intake__V1__AttachmentAdded Ocorrencias__Intake__V1__AttachmentAdded;
 typedef struct Ocorrencias__Intake__V1__TicketContactChanged Ocorrencias__Intake__V1__TicketContactChanged;
+typedef struct Ocorrencias__Intake__V1__OrganizationPlanChanged Ocorrencias__Intake__V1__OrganizationPlanChanged;
 
 
 /* --- enums --- */
@@ -162,6 +163,24 @@ struct  Ocorrencias__Intake__V1__TicketContactChanged
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * An organization's contract plan changed (UpdateOrganization). Workflow moves the
+ * organization's open tickets to the new plan, whose SLA policy then applies from `changed_at_ms`.
+ */
+struct  Ocorrencias__Intake__V1__OrganizationPlanChanged
+{
+  ProtobufCMessage base;
+  char *organization_id;
+  char *previous_plan;
+  char *plan;
+  char *changed_by;
+  int64_t changed_at_ms;
+};
+#define OCORRENCIAS__INTAKE__V1__ORGANIZATION_PLAN_CHANGED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__organization_plan_changed__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
 /* Ocorrencias__Intake__V1__TicketOpened__CustomFieldsEntry methods */
 void   ocorrencias__intake__v1__ticket_opened__custom_fields_entry__init
                      (Ocorrencias__Intake__V1__TicketOpened__CustomFieldsEntry         *message);
@@ -260,6 +279,25 @@ Ocorrencias__Intake__V1__TicketContactChanged *
 void   ocorrencias__intake__v1__ticket_contact_changed__free_unpacked
                      (Ocorrencias__Intake__V1__TicketContactChanged *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__OrganizationPlanChanged methods */
+void   ocorrencias__intake__v1__organization_plan_changed__init
+                     (Ocorrencias__Intake__V1__OrganizationPlanChanged         *message);
+size_t ocorrencias__intake__v1__organization_plan_changed__get_packed_size
+                     (const Ocorrencias__Intake__V1__OrganizationPlanChanged   *message);
+size_t ocorrencias__intake__v1__organization_plan_changed__pack
+                     (const Ocorrencias__Intake__V1__OrganizationPlanChanged   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__organization_plan_changed__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__OrganizationPlanChanged   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__OrganizationPlanChanged *
+       ocorrencias__intake__v1__organization_plan_changed__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__organization_plan_changed__free_unpacked
+                     (Ocorrencias__Intake__V1__OrganizationPlanChanged *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Ocorrencias__Intake__V1__TicketOpened__CustomFieldsEntry_Closure)
@@ -280,6 +318,9 @@ typedef void (*Ocorrencias__Intake__V1__AttachmentAdded_Closure)
 typedef void (*Ocorrencias__Intake__V1__TicketContactChanged_Closure)
                  (const Ocorrencias__Intake__V1__TicketContactChanged *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__OrganizationPlanChanged_Closure)
+                 (const Ocorrencias__Intake__V1__OrganizationPlanChanged *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -292,6 +333,7 @@ extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__customer_replie
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__ticket_cancelled_by_customer__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__attachment_added__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__ticket_contact_changed__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__organization_plan_changed__descriptor;
 
 PROTOBUF_C__END_DECLS
 

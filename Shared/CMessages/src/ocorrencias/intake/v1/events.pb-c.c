@@ -238,6 +238,51 @@ void   ocorrencias__intake__v1__ticket_contact_changed__free_unpacked
   assert(message->base.descriptor == &ocorrencias__intake__v1__ticket_contact_changed__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__intake__v1__organization_plan_changed__init
+                     (Ocorrencias__Intake__V1__OrganizationPlanChanged         *message)
+{
+  static const Ocorrencias__Intake__V1__OrganizationPlanChanged init_value = OCORRENCIAS__INTAKE__V1__ORGANIZATION_PLAN_CHANGED__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__organization_plan_changed__get_packed_size
+                     (const Ocorrencias__Intake__V1__OrganizationPlanChanged *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__organization_plan_changed__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__organization_plan_changed__pack
+                     (const Ocorrencias__Intake__V1__OrganizationPlanChanged *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__organization_plan_changed__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__organization_plan_changed__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__OrganizationPlanChanged *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__organization_plan_changed__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__OrganizationPlanChanged *
+       ocorrencias__intake__v1__organization_plan_changed__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__OrganizationPlanChanged *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__organization_plan_changed__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__organization_plan_changed__free_unpacked
+                     (Ocorrencias__Intake__V1__OrganizationPlanChanged *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__organization_plan_changed__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor ocorrencias__intake__v1__ticket_opened__custom_fields_entry__field_descriptors[2] =
 {
   {
@@ -1023,5 +1068,95 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__ticket_contact_changed
   ocorrencias__intake__v1__ticket_contact_changed__field_indices_by_name,
   1,  ocorrencias__intake__v1__ticket_contact_changed__number_ranges,
   (ProtobufCMessageInit) ocorrencias__intake__v1__ticket_contact_changed__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__organization_plan_changed__field_descriptors[5] =
+{
+  {
+    "organization_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__OrganizationPlanChanged, organization_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "previous_plan",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__OrganizationPlanChanged, previous_plan),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "plan",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__OrganizationPlanChanged, plan),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "changed_by",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__OrganizationPlanChanged, changed_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "changed_at_ms",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__OrganizationPlanChanged, changed_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__organization_plan_changed__field_indices_by_name[] = {
+  4,   /* field[4] = changed_at_ms */
+  3,   /* field[3] = changed_by */
+  0,   /* field[0] = organization_id */
+  2,   /* field[2] = plan */
+  1,   /* field[1] = previous_plan */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__organization_plan_changed__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__organization_plan_changed__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.OrganizationPlanChanged",
+  "OrganizationPlanChanged",
+  "Ocorrencias__Intake__V1__OrganizationPlanChanged",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__OrganizationPlanChanged),
+  5,
+  ocorrencias__intake__v1__organization_plan_changed__field_descriptors,
+  ocorrencias__intake__v1__organization_plan_changed__field_indices_by_name,
+  1,  ocorrencias__intake__v1__organization_plan_changed__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__organization_plan_changed__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

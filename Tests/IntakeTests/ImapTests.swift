@@ -48,11 +48,11 @@ struct ImapTests {
     }
 
     @Test("with IDLE new mail is taken in at once, moved to the processed folder; a rejected message is flagged and bounced through SMTP",
-          .enabled(if: SmtpSink.isAvailable), arguments: TestEngines.all)
+          .enabled(if: SMTPSink.isAvailable), arguments: TestEngines.all)
     func idleMoveAndBounce(engine: DatabaseEngine) throws {
         let dovecot = try DovecotServer()
         defer { dovecot.stop() }
-        let smtp = try SmtpSink()
+        let smtp = try SMTPSink()
         defer { smtp.stop() }
         // Polling every 120 s: anything taken in within seconds came through IDLE.
         let harness = try IntakeHarness(engine, environment: [

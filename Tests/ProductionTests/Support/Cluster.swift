@@ -4,42 +4,6 @@ import RPCTransport
 import Storage
 import TestSupport
 
-/// The real SMTP sink of the notification tests (Debian's python3-aiosmtpd), storing messages.
-final class SMTPSink: @unchecked Sendable {
-    let process = Process()
-    let port: Int
-    let directory: String
-
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../NotificationTests/Support/smtp_sink.py").standardized.path
-
-    init(directory: String) throws {
-        port = try FreePort.next()
-        self.directory = directory
-        let output = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Self.script, "--port", String(port), "--dir", directory]
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        let limit = Date().addingTimeInterval(15)
-        while !text.contains("ready") {
-            guard Date() < limit, process.isRunning else { throw TestSupportError("smtp_sink.py did not start: \(text)") }
-            let data = output.fileHandleForReading.availableData
-            if data.isEmpty { usleep(10_000) } else { text += String(decoding: data, as: UTF8.self) }
-        }
-    }
-
-    deinit {
-        // smtp_sink.py may take long to stop on SIGTERM; its files are all that matters.
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-}
-
 /// Intake, workflow, notification and knowledge started as real processes that know each other
 /// (`<SERVICE>_ADDRESSES`), one deployment secret, each on its own database (SQLite files or
 /// PostgreSQL databases), notification sending to a real SMTP sink.

@@ -172,17 +172,8 @@ extension IntakeContext {
     private func validatedRepresentativeContact(_ request: IntakeV1.RepresentativeContact) throws -> IntakeV1.RepresentativeContact {
         var value = request
         var violations = Violations()
-        value.name = value.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        value.email = value.email.trimmingCharacters(in: .whitespacesAndNewlines)
         violations.required("representative_id", value.representativeID)
-        violations.required("name", value.name)
-        violations.maxLength("name", value.name, 200)
-        if !value.email.isEmpty && !Self.looksLikeEmail(value.email) {
-            violations.add("email", "invalid_email", pt: "E-mail inválido.", en: "Invalid e-mail address.")
-        }
-        if value.email.isEmpty && value.phone.isEmpty {
-            violations.add("email", "contact_channel_required", pt: "Informe e-mail ou telefone.", en: "Enter an e-mail or a phone.")
-        }
+        Self.checkPerson(name: &value.name, email: &value.email, phone: value.phone, &violations)
         try violations.check()
         return value
     }

@@ -196,19 +196,25 @@ extension IntakeContext {
         var value = request
         if let organizationID { value.organizationID = organizationID }
         var violations = Violations()
-        value.name = value.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        value.email = value.email.trimmingCharacters(in: .whitespacesAndNewlines)
         violations.required("organization_id", value.organizationID)
-        violations.required("name", value.name)
-        violations.maxLength("name", value.name, 200)
-        if !value.email.isEmpty && !Self.looksLikeEmail(value.email) {
-            violations.add("email", "invalid_email", pt: "E-mail inválido.", en: "Invalid e-mail address.")
-        }
-        if value.email.isEmpty && value.phone.isEmpty {
-            violations.add("email", "contact_channel_required", pt: "Informe e-mail ou telefone.", en: "Enter an e-mail or a phone.")
-        }
+        Self.checkPerson(name: &value.name, email: &value.email, phone: value.phone, &violations)
         try violations.check()
         return value
+    }
+
+    /// Trims a person's name and e-mail and checks them: a name of at most 200 characters, a
+    /// valid e-mail when one is given, and an e-mail or a phone to reach them.
+    static func checkPerson(name: inout String, email: inout String, phone: String, _ violations: inout Violations) {
+        name = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        email = email.trimmingCharacters(in: .whitespacesAndNewlines)
+        violations.required("name", name)
+        violations.maxLength("name", name, 200)
+        if !email.isEmpty && !looksLikeEmail(email) {
+            violations.add("email", "invalid_email", pt: "E-mail inválido.", en: "Invalid e-mail address.")
+        }
+        if email.isEmpty && phone.isEmpty {
+            violations.add("email", "contact_channel_required", pt: "Informe e-mail ou telefone.", en: "Enter an e-mail or a phone.")
+        }
     }
 
     static func looksLikeEmail(_ text: String) -> Bool {

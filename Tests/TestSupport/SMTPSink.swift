@@ -1,0 +1,76 @@
+import Foundation
+
+/// A real SMTP server for tests: the aiosmtpd sink of the notification tests
+/// (`Tests/NotificationTests/Support/smtp_sink.py`, Debian's python3-aiosmtpd), storing each
+/// accepted message as `<n>.eml` with its envelope in `<n>.json` under ``directory``.
+public final class SMTPSink: @unchecked Sendable {
+    public let process = Process()
+    public let port: Int
+    /// Where the messages are stored.
+    public let directory: String
+    private let scratch: TemporaryDirectory?
+    private let output = Pipe()
+
+    public static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../NotificationTests/Support/smtp_sink.py").standardized.path
+    /// Whether the sink can run here (the script and python3 are present).
+    public static var isAvailable: Bool {
+        FileManager.default.fileExists(atPath: script) && FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
+    }
+
+    /// Starts the sink on a free port, storing into `directory` (a fresh temporary one when nil).
+    public init(directory: String? = nil) throws {
+        if let directory {
+            self.directory = directory
+            scratch = nil
+        } else {
+            let temporary = try TemporaryDirectory(prefix: "smtp-sink")
+            self.directory = temporary.path
+            scratch = temporary
+        }
+        port = try FreePort.next()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [Self.script, "--port", String(port), "--dir", self.directory]
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        let limit = Date().addingTimeInterval(15)
+        while !text.contains("ready") {
+            guard Date() < limit, process.isRunning else { throw TestSupportError("smtp_sink.py did not start: \(text)") }
+            let data = output.fileHandleForReading.availableData
+            if data.isEmpty { usleep(10_000) } else { text += String(decoding: data, as: UTF8.self) }
+        }
+    }
+
+    /// The URL services send to (`smtp://127.0.0.1:<port>`).
+    public var url: String { "smtp://127.0.0.1:\(port)" }
+
+    /// The raw messages received so far, in order.
+    public func messages() -> [String] {
+        files(ending: ".eml").compactMap { try? String(contentsOfFile: "\(directory)/\($0)", encoding: .utf8) }
+    }
+
+    /// The envelope recipients of each message received, in order.
+    public func recipients() -> [[String]] {
+        files(ending: ".json").compactMap { name in
+            guard let data = FileManager.default.contents(atPath: "\(directory)/\(name)"),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+            return object["to"] as? [String]
+        }
+    }
+
+    private func files(ending suffix: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(suffix) }.sorted()
+    }
+
+    /// Kills the sink (SIGKILL: the test process's blocked signal mask is inherited, so the sink
+    /// would ignore SIGTERM, and it may take long to stop) and reaps it. Its messages are on disk.
+    public func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}

@@ -152,7 +152,19 @@ class Instance:
         self.process = None
         self.log_path = os.path.join(deployment.base, "%s-%d.log" % (service, index))
 
-    def start(self, timeout=30):
+    def start(self, timeout=30, attempts=5):
+        """Starts the instance and waits for its "ready" line. A port taken for a moment by
+        someone else (an ephemeral port of another test's connection) is retried; any other exit
+        raises with the end of the instance's log (the log file goes with the deployment)."""
+        for attempt in range(attempts):
+            try:
+                return self._start_once(timeout)
+            except PortBusy:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.3)
+
+    def _start_once(self, timeout):
         env = dict(os.environ)
         env.update(self.deployment.environment(self.service))
         env["%s_PORT" % self.service.upper()] = str(self.port)
@@ -164,7 +176,12 @@ class Instance:
         log.close()
         while time.time() - began < timeout:
             if self.process.poll() is not None:
-                raise RuntimeError("%s-%d exited: see %s" % (self.service, self.index, self.log_path))
+                with open(self.log_path, "rb") as f:
+                    f.seek(offset)
+                    tail = f.read().decode("utf-8", "replace")[-2000:]
+                if "in use" in tail:
+                    raise PortBusy(tail)
+                raise RuntimeError("%s-%d exited (status %s):\n%s" % (self.service, self.index, self.process.returncode, tail))
             with open(self.log_path, "rb") as f:
                 f.seek(offset)
                 if b'"msg":"ready"' in f.read():
@@ -189,6 +206,10 @@ class Instance:
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except (OSError, AttributeError):
             return 0.0
+
+
+class PortBusy(RuntimeError):
+    """The instance could not listen: its port is in use."""
 
 
 class Deployment:

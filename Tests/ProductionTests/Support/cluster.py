@@ -22,9 +22,22 @@ PG_BIN = os.environ.get("OCORRENCIAS_PG_BIN", "/usr/lib/postgresql/15/bin")
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port from 20000-31999, below Linux's ephemeral range, so no outgoing connection
+    can take it before the service binds it (see Tests/TestSupport FreePort)."""
+    global _next_port
+    for _ in range(12000):
+        _next_port = (_next_port + 1) % 12000
+        port = 20000 + _next_port
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port")
+
+
+_next_port = random.randrange(12000)
 
 
 def as_postgres(argv):

@@ -144,7 +144,8 @@ public enum TicketIntake {
             guard let ticket = try? lifecycle.load(tx, id, forUpdate: true), ticket.isOpen, ticket.plan != event.plan else { continue }
             try tx.execute("UPDATE tickets SET plan = ? WHERE id = ?", [.text(event.plan), .text(id)])
             try lifecycle.record(tx, id, "plan", old: ticket.plan, new: event.plan, actor: actor, at: at)
-            let updated = try lifecycle.load(tx, id, forUpdate: false)
+            var updated = ticket
+            updated.plan = event.plan
             try lifecycle.notify(tx, .planChanged(old: ticket.plan, new: event.plan), updated, at: at)
         }
     }

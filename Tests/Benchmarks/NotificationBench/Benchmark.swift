@@ -165,9 +165,27 @@ enum NotificationBenchmark {
             settings.mailDomain = "suporte.example"
             settings.laneConcurrency = concurrency
             let port = try BenchPeer.freePort()
+            // Workflow's side of `EmailSent`: an event sink that acknowledges what the outbox relay
+            // delivers (as workflow does), so the relay's work is the real one, not retries
+            // against an address where nobody listens.
+            let workflowPort = try BenchPeer.freePort()
+            let acknowledged = Atomic<Int>(0)
+            let workflow = try ServiceMain.start(
+                configuration: try ServiceConfiguration(serviceName: "workflow", arguments: ["bench"], environment: [
+                    "OCORRENCIAS_DATA_DIR": data + "/workflow", "OCORRENCIAS_SECRET": secretText, "WORKFLOW_PORT": String(workflowPort),
+                ]),
+                migrations: [], logger: Logger(service: "workflow", level: .critical)) { _, router in
+                router.register(EventsV1.EventSink.deliver) { request, _ in
+                    acknowledged.add(request.events.count, ordering: .relaxed)
+                    var response = EventsV1.DeliverEventsResponse()
+                    response.accepted = Int32(request.events.count)
+                    return response
+                }
+            }
+            defer { workflow.stop() }
             let configuration = try ServiceConfiguration(serviceName: "notification", arguments: ["bench"], environment: [
                 "OCORRENCIAS_DATA_DIR": data, "OCORRENCIAS_SECRET": secretText, "NOTIFICATION_PORT": String(port),
-                "WORKFLOW_ADDRESSES": "127.0.0.1:1",
+                "WORKFLOW_ADDRESSES": "127.0.0.1:\(workflowPort)",
             ])
             nonisolated(unsafe) var captured: DeliveryDispatcher?
             let host = try ServiceMain.start(configuration: configuration, migrations: NotificationService.migrations,
@@ -253,6 +271,7 @@ enum NotificationBenchmark {
             }
             print(String(format: "webhook  lag event→answered by receiver at %.0f/s: p50 %.1f ms  p95 %.1f ms  max %.1f ms  (n=%d)",
                          rate, percentile(hookLags, 0.5), percentile(hookLags, 0.95), hookLags.last ?? Double.nan, hookLags.count))
+            print("EmailSent events acknowledged by the workflow stand-in: \(acknowledged.load(ordering: .relaxed))")
         } catch {
             print("notification-bench failed: \(error)")
             exit(1)

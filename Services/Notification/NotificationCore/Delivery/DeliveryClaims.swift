@@ -127,11 +127,9 @@ enum DeliveryClaims {
             """, [.text(claimed.id), .text(instance), .integer(Int64(claimed.attempts))])
     }
 
-    /// Writes a send's outcome.
-    /// - Returns: the state written and the answer, or nil when the claim was no longer this
-    ///   instance's (another one took it over after the lease expired: it will record its own).
-    static func record(_ tx: any SQLExecutor, _ claimed: ClaimedDelivery, outcome: SendOutcome, instance: String,
-                       retry: RetryPolicy, publisher: EventPublisher, now: Date) throws -> (DeliveryState, String)? {
+    /// What ``record(_:_:outcome:instance:retry:publisher:now:)`` writes for `outcome`: the state,
+    /// the answer kept (at most 1,000 characters) and the next attempt.
+    static func decide(_ claimed: ClaimedDelivery, outcome: SendOutcome, retry: RetryPolicy, now: Date) -> (DeliveryState, String, Date) {
         let (state, answer, next): (DeliveryState, String, Date) = switch outcome {
         case .accepted(let answer): (.sent, answer, now)
         case .permanent(let answer): (.failed, answer, now)
@@ -140,7 +138,78 @@ enum DeliveryClaims {
                 ? (.dead, answer, now)
                 : (.queued, answer, now.addingTimeInterval(Double(retry.delayMilliseconds(afterAttempts: claimed.attempts)) / 1000))
         }
-        let stored = String(answer.prefix(1000))
+        return (state, String(answer.prefix(1000)), next)
+    }
+
+    /// Writes the outcomes of many sends with one `UPDATE … FROM (VALUES …)` per 128 rows and
+    /// one multi-row outbox insert for their `EmailSent` events, instead of two statements per
+    /// delivery; the same conditions as ``record(_:_:outcome:instance:retry:publisher:now:)``
+    /// (a row is written only where `claimed_by` and `attempts` still name this claim).
+    /// - Returns: per delivery, the state and answer written, or nil when the claim was no
+    ///   longer this instance's.
+    static func recordAll(_ tx: any SQLExecutor, _ sends: [(ClaimedDelivery, SendOutcome)], instance: String, retry: RetryPolicy,
+                          publisher: EventPublisher, now: Date) throws -> [(ClaimedDelivery, (DeliveryState, String)?)] {
+        let decided = sends.map { claimed, outcome in (claimed, decide(claimed, outcome: outcome, retry: retry, now: now)) }
+        var written = Set<String>()
+        var start = 0
+        while start < decided.count {
+            let chunk = decided[start..<min(decided.count, start + 128)]
+            start += chunk.count
+            var values: [SQLValue] = []
+            values.reserveCapacity(chunk.count * 6 + 1)
+            for (claimed, (state, answer, next)) in chunk {
+                values += [.text(claimed.id), .text(state.rawValue), .text(answer), .timestamp(next),
+                           state == .sent ? .timestamp(now) : .null, .integer(Int64(claimed.attempts))]
+            }
+            values.append(.text(instance))
+            let rows = Array(repeating: "(?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER))", count: chunk.count)
+                .joined(separator: ", ")
+            for row in try tx.query("""
+                UPDATE notification_deliveries SET state = v.column2, last_answer = v.column3, next_attempt_at = v.column4,
+                    claimed_until = 0, sent_at = COALESCE(v.column5, notification_deliveries.sent_at)
+                FROM (VALUES \(rows)) AS v
+                WHERE notification_deliveries.id = v.column1 AND notification_deliveries.state = 'sending'
+                    AND notification_deliveries.claimed_by = ? AND notification_deliveries.attempts = v.column6
+                RETURNING notification_deliveries.id AS id
+                """, values) {
+                written.insert(try row.text("id"))
+            }
+        }
+        var events: [(event: NotificationV1.EmailSent, key: String, accessLevel: Int32)] = []
+        let result = decided.map { claimed, decision -> (ClaimedDelivery, (DeliveryState, String)?) in
+            let (state, answer, _) = decision
+            guard written.contains(claimed.id) else { return (claimed, nil) }
+            if state != .queued, claimed.channel == DeliveryChannel.email.rawValue, !claimed.ticketID.isEmpty {
+                events.append((emailSent(claimed, state: state, answer: answer, now: now), claimed.ticketID, 0))
+            }
+            return (claimed, (state, answer))
+        }
+        try publisher.publishAll(tx, events: events)
+        return result
+    }
+
+    /// The `EmailSent` event for a claimed e-mail that reached `state`.
+    static func emailSent(_ claimed: ClaimedDelivery, state: DeliveryState, answer: String, now: Date) -> NotificationV1.EmailSent {
+        var event = NotificationV1.EmailSent()
+        event.ticketID = claimed.ticketID
+        event.messageID = "<\(claimed.messageID)>"
+        event.eventKind = claimed.eventKind
+        let copies = Set(claimed.copies)
+        event.recipients = claimed.envelopeTo.filter { !copies.contains($0) }
+        event.copies = claimed.copies.sorted()
+        event.subject = claimed.subject
+        event.outcome = state.rawValue
+        event.serverAnswer = answer
+        event.sentAtMs = Int64(now.timeIntervalSince1970 * 1000)
+        return event
+    }
+
+    /// Writes a send's outcome.
+    /// - Returns: the state written and the answer, or nil when the claim was no longer this
+    ///   instance's (another one took it over after the lease expired: it will record its own).
+    static func record(_ tx: any SQLExecutor, _ claimed: ClaimedDelivery, outcome: SendOutcome, instance: String,
+                       retry: RetryPolicy, publisher: EventPublisher, now: Date) throws -> (DeliveryState, String)? {
+        let (state, stored, next) = decide(claimed, outcome: outcome, retry: retry, now: now)
         guard try tx.execute("""
             UPDATE notification_deliveries SET state = ?, last_answer = ?, next_attempt_at = ?, claimed_until = 0,
                 sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
@@ -148,19 +217,9 @@ enum DeliveryClaims {
             """, [.text(state.rawValue), .text(stored), .timestamp(next), .text(state.rawValue), .timestamp(now), .text(claimed.id),
                   .text(instance), .integer(Int64(claimed.attempts))]) == 1 else { return nil }
         if state != .queued, claimed.channel == DeliveryChannel.email.rawValue, !claimed.ticketID.isEmpty {
-            var event = NotificationV1.EmailSent()
-            event.ticketID = claimed.ticketID
-            event.messageID = "<\(claimed.messageID)>"
-            event.eventKind = claimed.eventKind
-            let copies = Set(claimed.copies)
-            event.recipients = claimed.envelopeTo.filter { !copies.contains($0) }
-            event.copies = claimed.copies.sorted()
-            event.subject = claimed.subject
-            event.outcome = state.rawValue
-            event.serverAnswer = stored
-            event.sentAtMs = Int64(now.timeIntervalSince1970 * 1000)
+            let event = emailSent(claimed, state: state, answer: stored, now: now)
             try publisher.publish(tx, event: event, key: claimed.ticketID)
         }
-        return (state, answer)
+        return (state, stored)
     }
 }

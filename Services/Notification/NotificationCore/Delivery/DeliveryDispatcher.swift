@@ -275,16 +275,19 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
         let written: [(ClaimedDelivery, (DeliveryState, String)?)]
         do {
             written = try database.write { tx in
-                try batch.map { claimed, result -> (ClaimedDelivery, (DeliveryState, String)?) in
+                var sends: [(ClaimedDelivery, SendOutcome)] = []
+                var released: [(ClaimedDelivery, (DeliveryState, String)?)] = []
+                for (claimed, result) in batch {
                     switch result {
                     case .released:
                         try DeliveryClaims.release(tx, claimed, instance: instanceID)
-                        return (claimed, nil)
+                        released.append((claimed, nil))
                     case .sent(let outcome):
-                        return (claimed, try DeliveryClaims.record(tx, claimed, outcome: outcome, instance: instanceID,
-                                                                   retry: settings.retry, publisher: publisher, now: now))
+                        sends.append((claimed, outcome))
                     }
                 }
+                return try DeliveryClaims.recordAll(tx, sends, instance: instanceID, retry: settings.retry, publisher: publisher,
+                                                    now: now) + released
             }
         } catch {
             logger.error("delivery bookkeeping failed: \(error)", ["notification.deliveries": String(batch.count)])

@@ -22,6 +22,7 @@ struct NotificationAPI: Sendable {
         router.register(NotificationV1.Notification.listWebhooks) { try api.listWebhooks($0, $1) }
         router.register(NotificationV1.Notification.removeWebhook) { try api.removeWebhook($0, $1) }
         router.register(NotificationV1.Notification.rotateWebhookSecret) { try api.rotateWebhookSecret($0, $1) }
+        router.register(NotificationV1.Notification.resealSecrets) { try api.resealSecrets($0, $1) }
         router.register(NotificationV1.Notification.getTemplate) { try api.getTemplate($0, $1) }
         router.register(NotificationV1.Notification.setTemplate) { try api.setTemplate($0, $1) }
         router.register(NotificationV1.Notification.sendTicketEmail) { try api.sendTicketEmail($0, $1) }
@@ -135,6 +136,23 @@ struct NotificationAPI: Sendable {
         var response = NotificationV1.RotateWebhookSecretResponse()
         response.webhook = webhook.message
         response.secret = secret
+        return response
+    }
+
+    /// Seals every webhook secret under the current key (after the key was rotated).
+    func resealSecrets(_ request: NotificationV1.ResealSecretsRequest,
+                       _ context: ServerContext) throws -> NotificationV1.ResealSecretsResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        let result = try database.write { tx in try WebhookStore.resealAll(tx, box: secrets) }
+        if !result.unreadable.isEmpty {
+            runtime.logger.error("webhook secrets left sealed under an unknown key",
+                                 ["notification.webhooks": result.unreadable.joined(separator: ",")])
+        }
+        var response = NotificationV1.ResealSecretsResponse()
+        response.keyID = secrets.currentKeyID
+        response.resealed = Int32(result.resealed)
+        response.alreadyCurrent = Int32(result.current)
+        response.unreadableWebhookIDs = result.unreadable
         return response
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MailKit
 import Messages
 import RPC
 import RPCTransport
@@ -56,6 +57,14 @@ public enum NotificationService {
         runtime.addBackground(dispatcher)
         runtime.addBackground(DeliveryPruner(database: runtime.database, settings: settings, logger: runtime.logger))
         runtime.addBackground(publisher.relay(runtime: runtime))
+        if !settings.bounceIMAPURL.isEmpty {
+            var mailbox = IMAPMailbox(url: settings.bounceIMAPURL, user: settings.bounceIMAPUser, password: settings.bounceIMAPPassword)
+            mailbox.caFile = settings.bounceIMAPCAFile
+            mailbox.connectTimeoutMilliseconds = settings.connectTimeoutMilliseconds
+            runtime.addBackground(BounceMailboxPoller(mailbox: mailbox, processor: BounceProcessor(database: runtime.database, publisher: publisher),
+                                                      processedFolder: settings.bounceProcessedFolder,
+                                                      intervalMilliseconds: settings.bouncePollMilliseconds, logger: runtime.logger))
+        }
         return dispatcher
     }
 }

@@ -402,31 +402,7 @@ struct NotificationAPI: Sendable {
 
     func reportBounce(_ request: NotificationV1.ReportBounceRequest, _ context: ServerContext) throws -> NotificationV1.ReportBounceResponse {
         try Access.requireAdministrator(try runtime.principals.require(context))
-        var response = NotificationV1.ReportBounceResponse()
-        guard let report = DeliveryStatusReport.parse(request.message),
-              let id = DeliveryStatusReport.deliveryID(inMessageID: report.originalMessageID) else { return response }
-        let failed = report.recipients.filter { $0.action == "failed" }
-        let first = failed.first ?? report.recipients[0]
-        response.action = first.action
-        response.status = first.status
-        let publisher = planner.publisher
-        let delivery = try database.write { tx -> NotificationV1.Delivery? in
-            guard let delivery = try DeliveryStore.find(tx, id: id), delivery.messageID == report.originalMessageID else { return nil }
-            guard !failed.isEmpty else { return delivery }
-            let answer = "DSN " + failed.map { [$0.address, $0.status, $0.diagnostic].filter { !$0.isEmpty }.joined(separator: " ") }
-                .joined(separator: "; ")
-            // Only a message the relay accepted can bounce; a second report changes nothing.
-            if try tx.execute("UPDATE notification_deliveries SET state = 'bounced', last_answer = ? WHERE id = ? AND state = 'sent'",
-                              [.text(String(answer.prefix(1000))), .text(id)]) == 1,
-               let event = try DeliveryStore.emailSent(tx, id: id) {
-                try publisher.publish(tx, event: event, key: event.ticketID)
-            }
-            return try DeliveryStore.find(tx, id: id)
-        }
-        guard let delivery else { return response }
-        response.recognized = true
-        response.delivery = delivery
-        return response
+        return try BounceProcessor(database: database, publisher: planner.publisher).apply(request.message)
     }
 
     func replayDelivery(_ request: NotificationV1.ReplayDeliveryRequest, _ context: ServerContext) throws -> NotificationV1.ReplayDeliveryResponse {

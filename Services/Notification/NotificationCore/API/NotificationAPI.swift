@@ -218,10 +218,13 @@ struct NotificationAPI: Sendable {
             throw IntakeAttachments.tooLarge("attachments", budget: planner.settings.attachmentMaxBytes)
         }
         // Referenced files come from intake, read with the caller's identity, before the transaction.
+        // Each is base64-encoded into a spool file as it arrives; the stored message is then
+        // written to the database in pieces from those files (never whole in memory).
         let fetched = request.attachmentRefs.isEmpty ? [] : try IntakeAttachments(
-            client: runtime.client(for: "intake"), metadata: runtime.principals.metadata(for: caller)
+            client: runtime.client(for: "intake"), metadata: runtime.principals.metadata(for: caller),
+            spool: AttachmentSpool(dataDirectory: runtime.configuration.dataDirectory)
         ).fetch(request.attachmentRefs, budget: planner.settings.attachmentMaxBytes - inlineBytes)
-        let attachments = inline + fetched
+        defer { AttachmentSpool.remove(fetched) }
         let eventID = "manual:" + (context.idempotencyKey ?? UUID().uuidString.lowercased())
         let response = try Idempotent.write(database, context, request) { tx -> NotificationV1.SendTicketEmailResponse in
             let summary = try TicketCache.load(tx, ticketID: request.ticketID)
@@ -246,13 +249,17 @@ struct NotificationAPI: Sendable {
                                    cc: request.copies.map { MailAddress(name: "", email: $0) },
                                    replyTo: planner.identity.replyTo(ticketID: request.ticketID),
                                    subject: rendered.subject, text: rendered.text, html: rendered.html,
-                                   attachments: attachments,
+                                   attachments: inline, spooled: fetched,
                                    messageID: messageID, date: Date(),
                                    extraHeaders: DeliveryPlanner.headers(kind: "TicketEmail", ticketID: request.ticketID, code: code))
-            try DeliveryStore.insert(tx, NewDelivery(
+            let inserted = try DeliveryStore.insert(tx, NewDelivery(
                 id: id, eventID: eventID, recipient: recipient, channel: .email, eventKind: "TicketEmail", ticketID: request.ticketID,
                 lane: planner.emailLane, envelopeTo: request.to + request.copies, copies: request.copies, messageID: messageID,
-                subject: rendered.subject, payload: mime.render(), accessLevel: level))
+                subject: rendered.subject, payload: fetched.isEmpty ? mime.render() : [], accessLevel: level))
+            if inserted && !fetched.isEmpty {
+                let size = try PayloadChunks.write(tx, deliveryID: id, segments: mime.segments())
+                try tx.execute("UPDATE notification_deliveries SET payload_bytes = ? WHERE id = ?", [.integer(Int64(size)), .text(id)])
+            }
             var response = NotificationV1.SendTicketEmailResponse()
             response.delivery = try DeliveryStore.find(tx, id: id)
             return response
@@ -410,7 +417,7 @@ struct NotificationAPI: Sendable {
         let delivery = try database.write { tx -> NotificationV1.Delivery? in
             guard try tx.execute("""
                 UPDATE notification_deliveries SET state = 'queued', attempts = 0, next_attempt_at = ?
-                WHERE id = ? AND state <> 'sending' AND (channel = 'webhook' OR length(payload) > 0)
+                WHERE id = ? AND state <> 'sending' AND (channel = 'webhook' OR length(payload) > 0 OR payload_bytes > 0)
                 """, [.timestamp(Date()), .text(request.deliveryID)]) == 1 else { return nil }
             return try DeliveryStore.find(tx, id: request.deliveryID)
         }

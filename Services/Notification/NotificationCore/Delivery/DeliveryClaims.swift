@@ -9,6 +9,9 @@ struct ClaimedDelivery: Sendable {
     var id: String
     var channel: String
     var payload: [UInt8]
+    /// When non-zero, the message is in `notification_payload_chunks` (``PayloadChunks``), this
+    /// many bytes, and `payload` is empty.
+    var payloadBytes: Int = 0
     var envelopeTo: [String]
     var copies: [String]
     var target: String
@@ -44,7 +47,7 @@ enum ClaimResult: Sendable {
 ///   name this claim.
 enum DeliveryClaims {
     static let returning = """
-        id, channel, payload, envelope_to, copies, target, event_kind, ticket_id, message_id, subject, attempts, webhook_id
+        id, channel, payload, envelope_to, copies, target, event_kind, ticket_id, message_id, subject, attempts, webhook_id, payload_bytes
         """
 
     /// Claims up to `limit` due deliveries of `lane`.
@@ -72,6 +75,7 @@ enum DeliveryClaims {
             }
             func lines(_ column: String) throws -> [String] { try row.text(column).split(separator: "\n").map(String.init) }
             return ClaimedDelivery(id: try row.text("id"), channel: try row.text("channel"), payload: try row.blob("payload"),
+                                   payloadBytes: Int(try row.int("payload_bytes")),
                                    envelopeTo: try lines("envelope_to"), copies: try lines("copies"), target: try row.text("target"),
                                    eventKind: try row.text("event_kind"), ticketID: try row.text("ticket_id"),
                                    messageID: try row.text("message_id"), subject: try row.text("subject"),

@@ -14,6 +14,8 @@ package final class CurlCancellation: Sendable {
 final class CurlExchange {
     var upload: [UInt8] = []
     var offset = 0
+    /// More upload bytes when `upload` is used up (a message stored in pieces); nil at the end.
+    var more: (() -> [UInt8]?)?
     var response: [UInt8] = []
     var lines: [String] = []
     var cancellation: CurlCancellation?
@@ -26,6 +28,14 @@ enum CurlCallbacks {
     static func read(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?) -> Int {
         guard let buffer, let user else { return 0 }
         let exchange = Unmanaged<CurlExchange>.fromOpaque(user).takeUnretainedValue()
+        while exchange.offset == exchange.upload.count, let more = exchange.more {
+            guard let piece = more(), !piece.isEmpty else {
+                exchange.more = nil
+                break
+            }
+            exchange.upload = piece
+            exchange.offset = 0
+        }
         let n = min(size * count, exchange.upload.count - exchange.offset)
         guard n > 0 else { return 0 }
         exchange.upload.withUnsafeBufferPointer { source in

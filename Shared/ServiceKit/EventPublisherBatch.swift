@@ -4,7 +4,8 @@ import Storage
 
 extension EventPublisher {
     /// Records several events of one type for every subscriber in the caller's transaction with
-    /// one multi-row outbox insert (``Outbox/enqueue(_:_:keysAreNew:)``) instead of one per event;
+    /// a few multi-row outbox inserts (``Outbox/enqueue(_:_:keysAreNew:)``, at most 128 rows
+    /// each, in sizes from ``statementSizes(_:)``) instead of one per event;
     /// each event is enveloped exactly as ``publish(_:event:key:accessLevel:requestID:id:keyIsNew:)``
     /// does it. Events of one key keep their order.
     /// - Parameter events: each event with its key and access level.
@@ -35,7 +36,27 @@ extension EventPublisher {
             }
             ids.append(id)
         }
-        try Outbox.enqueue(executor, rows)
+        // Statements of a few fixed sizes: a connection's statement cache keeps them (one text
+        // per batch size would fill it and have it cleared).
+        var start = 0
+        for size in Self.statementSizes(rows.count) {
+            try Outbox.enqueue(executor, Array(rows[start..<start + size]))
+            start += size
+        }
         return ids
+    }
+
+    /// `count` split into pieces of 128, 32, 8, 4, 2 and 1 (largest first), so multi-row
+    /// statements come in at most six sizes.
+    public static func statementSizes(_ count: Int) -> [Int] {
+        var sizes: [Int] = []
+        var left = count
+        for size in [128, 32, 8, 4, 2, 1] {
+            while left >= size {
+                sizes.append(size)
+                left -= size
+            }
+        }
+        return sizes
     }
 }

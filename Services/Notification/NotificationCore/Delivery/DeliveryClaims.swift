@@ -95,9 +95,9 @@ enum DeliveryClaims {
     static func renew(_ tx: any SQLExecutor, ids: [String], instance: String, until: Date) throws -> Int {
         var renewed = 0
         var start = 0
-        while start < ids.count {
-            let chunk = ids[start..<min(ids.count, start + 500)]
-            start += chunk.count
+        for size in EventPublisher.statementSizes(ids.count) {
+            let chunk = ids[start..<start + size]
+            start += size
             renewed += try tx.execute("""
                 UPDATE notification_deliveries SET claimed_until = ?
                 WHERE state = 'sending' AND claimed_by = ? AND id IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))
@@ -147,7 +147,8 @@ enum DeliveryClaims {
 
     /// Writes the outcomes of many sends with one `UPDATE … FROM (VALUES …)` per 128 rows and
     /// one multi-row outbox insert for their `EmailSent` events, instead of two statements per
-    /// delivery; the same conditions as ``record(_:_:outcome:instance:retry:publisher:now:)``
+    /// delivery (statements of a few fixed sizes, so the connection's statement cache keeps
+    /// them instead of preparing a new text for every batch size); the same conditions as ``record(_:_:outcome:instance:retry:publisher:now:)``
     /// (a row is written only where `claimed_by` and `attempts` still name this claim).
     /// - Returns: per delivery, the state and answer written, or nil when the claim was no
     ///   longer this instance's.
@@ -156,9 +157,9 @@ enum DeliveryClaims {
         let decided = sends.map { claimed, outcome in (claimed, decide(claimed, outcome: outcome, retry: retry, now: now)) }
         var written = Set<String>()
         var start = 0
-        while start < decided.count {
-            let chunk = decided[start..<min(decided.count, start + 128)]
-            start += chunk.count
+        for size in EventPublisher.statementSizes(decided.count) {
+            let chunk = decided[start..<start + size]
+            start += size
             var values: [SQLValue] = []
             values.reserveCapacity(chunk.count * 6 + 1)
             for (claimed, (state, answer, next)) in chunk {

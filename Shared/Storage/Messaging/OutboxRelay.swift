@@ -141,7 +141,8 @@ public final class OutboxRelay: @unchecked Sendable {
             } catch {
                 consecutiveErrors += 1
                 onError?(error)
-                pause = configuration.backoffMillis(afterAttempts: consecutiveErrors)
+                // The database is restarting or unreachable: poll again soon, it is one query.
+                pause = configuration.backoffMillis(afterAttempts: consecutiveErrors, unreachable: true)
             }
             condition.lock()
             let deadline = Date(timeIntervalSinceNow: Double(pause) / 1000)
@@ -181,18 +182,31 @@ public final class OutboxRelay: @unchecked Sendable {
                 groups.append([item])
             }
         }
-        let outcome = Mutex<(delivered: [Int64], failures: [(seq: Int64, attempts: Int, error: String)])>(([], []))
+        let outcome = Mutex<RoundOutcome>(RoundOutcome())
         /// Delivers one key's events in order, stopping at its first failure (the rest of that
-        /// key waits for the failed event's retry).
+        /// key waits for the failed event's retry). A key whose destination failed as unreachable
+        /// earlier in the round is deferred without a call.
         let deliverGroup = { @Sendable [self] (group: [ClaimedEvent]) in
+            guard let first = group.first else { return }
+            let destination = Self.destination(of: first.event.key)
             for item in group {
                 if isStopping || EpochMillis.now() > deliveryDeadline { return }
+                if let reason = outcome.withLock({ $0.unreachable[destination] }) {
+                    outcome.withLock {
+                        $0.failures.append(Failure(seq: item.seq, attempts: item.attempts, error: reason, unreachable: true, attempted: false))
+                    }
+                    return
+                }
                 do {
                     try deliver(item.event)
                     outcome.withLock { $0.delivered.append(item.seq) }
                 } catch {
-                    let failure = (seq: item.seq, attempts: item.attempts + 1, error: String(String(describing: error).prefix(1000)))
-                    outcome.withLock { $0.failures.append(failure) }
+                    let unreachable = configuration.isUnreachable?(error) ?? false
+                    let reason = String(String(describing: error).prefix(1000))
+                    outcome.withLock {
+                        $0.failures.append(Failure(seq: item.seq, attempts: item.attempts + 1, error: reason, unreachable: unreachable, attempted: true))
+                        if unreachable { $0.unreachable[destination] = reason }
+                    }
                     return
                 }
             }
@@ -201,21 +215,59 @@ public final class OutboxRelay: @unchecked Sendable {
         if workers <= 1 {
             for group in groups { deliverGroup(group) }
         } else {
+            // Threads of our own: deliveries block on the network, and Dispatch's shared pool is
+            // only as wide as the CPU count and is also Swift concurrency's pool on Linux, so
+            // `concurrentPerform` ran them one at a time whenever that pool was busy.
             let next = Atomic<Int>(0)
             let claimed = groups
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            let work = { @Sendable in
                 while true {
                     let index = next.add(1, ordering: .relaxed).oldValue
                     guard index < claimed.count else { return }
                     deliverGroup(claimed[index])
                 }
             }
+            let finished = DispatchSemaphore(value: 0)
+            for _ in 1..<workers {
+                let thread = Thread {
+                    work()
+                    finished.signal()
+                }
+                thread.name = "outbox-delivery"
+                thread.start()
+            }
+            work()
+            for _ in 1..<workers { finished.wait() }
         }
         let (deliveredSeqs, failures) = outcome.withLock { ($0.delivered, $0.failures) }
         try settle(delivered: deliveredSeqs, failures: failures)
         delivered.add(deliveredSeqs.count, ordering: .relaxed)
-        failed.add(failures.count, ordering: .relaxed)
+        failed.add(failures.count { $0.attempted }, ordering: .relaxed)
         return deliveredSeqs.count
+    }
+
+    /// A delivery that failed, or was deferred because its destination was unreachable.
+    private struct Failure {
+        var seq: Int64
+        /// The event's attempts after this round (a deferred event keeps its count).
+        var attempts: Int
+        var error: String
+        var unreachable: Bool
+        /// False when the event was deferred without a call.
+        var attempted: Bool
+    }
+
+    /// What the workers of one round found, under one lock.
+    private struct RoundOutcome {
+        var delivered: [Int64] = []
+        var failures: [Failure] = []
+        /// Destinations that failed as unreachable this round, with the error.
+        var unreachable: [Substring: String] = [:]
+    }
+
+    /// The destination an event's key names: the part before the first `|`, or the whole key.
+    static func destination(of key: String) -> Substring {
+        key.firstIndex(of: "|").map { key[..<$0] } ?? Substring(key)
     }
 
     private struct ClaimedEvent {
@@ -251,19 +303,20 @@ public final class OutboxRelay: @unchecked Sendable {
         }
     }
 
-    private func settle(delivered: [Int64], failures: [(seq: Int64, attempts: Int, error: String)]) throws {
+    private func settle(delivered: [Int64], failures: [Failure]) throws {
         let owner = SQLValue.text(owner)
         try database.write { tx in
             for seq in delivered {
                 try tx.execute("DELETE FROM storage_outbox WHERE seq = ? AND lease_owner = ?", [.integer(seq), owner])
             }
             for failure in failures {
-                let retryAt = EpochMillis.now() + configuration.backoffMillis(afterAttempts: failure.attempts)
+                let retryAt = EpochMillis.now() + configuration.backoffMillis(afterAttempts: max(1, failure.attempts),
+                                                                               unreachable: failure.unreachable)
                 try tx.execute("""
                     UPDATE storage_outbox
-                    SET lease_owner = NULL, locked_until = NULL, attempts = attempts + 1, next_attempt_at = ?, last_error = ?
+                    SET lease_owner = NULL, locked_until = NULL, attempts = ?, next_attempt_at = ?, last_error = ?
                     WHERE seq = ? AND lease_owner = ?
-                    """, [.integer(retryAt), .text(failure.error), .integer(failure.seq), owner])
+                    """, [SQLValue(failure.attempts), .integer(retryAt), .text(failure.error), .integer(failure.seq), owner])
             }
             try tx.execute("UPDATE storage_outbox SET lease_owner = NULL, locked_until = NULL WHERE lease_owner = ?", [owner])
         }

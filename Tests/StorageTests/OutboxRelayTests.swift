@@ -198,6 +198,35 @@ struct OutboxRelayTests {
         #expect(try relayB.pending() == 0)
     }
 
+    @Test("an instance restarted under the same instance name takes back its leases at once; other owners' leases hold",
+          arguments: TestEngines.all)
+    func restartedInstanceTakesBackItsLeases(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let dbA = try scratch.open(), dbB = try scratch.open()
+        defer { dbA.close(); dbB.close() }
+        try Self.enqueue(dbA, [("e1", "k"), ("e2", "k"), ("o1", "other")])
+        let lease = RelayConfiguration(leaseDuration: .seconds(60))
+        // Leases left by a crashed incarnation of "intake-1" and by a live instance "intake-2".
+        try dbA.write { tx in
+            try tx.execute("UPDATE storage_outbox SET lease_owner = 'events/intake-1', locked_until = ? WHERE event_key = 'k'",
+                           [.integer(Int64(Date().timeIntervalSince1970 * 1000) + 60_000)])
+            try tx.execute("UPDATE storage_outbox SET lease_owner = 'events/intake-2', locked_until = ? WHERE event_key = 'other'",
+                           [.integer(Int64(Date().timeIntervalSince1970 * 1000) + 60_000)])
+        }
+        let delivered = Locked<[String]>([])
+        let restarted = OutboxRelay(database: dbB, name: "events", instance: "intake-1", configuration: lease) { event in
+            delivered.withLock { $0.append(event.id) }
+        }
+        #expect(restarted.owner == "events/intake-1")
+        #expect(try restarted.runOnce() == 0, "runOnce alone does not take anything back")
+        restarted.start()
+        defer { restarted.stop() }
+        let deadline = Date().addingTimeInterval(10)
+        while delivered.current.count < 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(delivered.current == ["e1", "e2"], "its own leases were released when it started")
+        #expect(try restarted.pending() == 1, "the live instance's lease still holds")
+    }
+
     @Test("start, wake and stop drive the relay thread", arguments: TestEngines.all)
     func threadLifecycle(engine: DatabaseEngine) throws {
         let db = try ScratchDatabase(engine).open()

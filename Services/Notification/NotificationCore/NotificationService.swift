@@ -47,7 +47,7 @@ public enum NotificationService {
                                  ["notification.webhooks": String(unreadable)])
         }
         let dispatcher = DeliveryDispatcher(database: runtime.database, settings: settings, logger: runtime.logger, publisher: publisher,
-                                            secrets: secrets, instanceID: "\(runtime.configuration.host):\(runtime.configuration.port)")
+                                            secrets: secrets, instanceID: runtime.configuration.instanceID)
 
         var consumer = EventConsumer(consumer: "notification")
         EventHandlers.register(&consumer, planner: planner)

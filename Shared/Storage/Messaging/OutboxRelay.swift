@@ -33,7 +33,7 @@ import Synchronization
 /// `@unchecked Sendable`: the run state is guarded by `condition`, batches by `batchLock`,
 /// counters are atomic and everything else is immutable.
 public final class OutboxRelay: @unchecked Sendable {
-    /// The lease owner written on claimed events: `name` plus a per-instance UUID.
+    /// The lease owner written on claimed events: `name` plus the instance's name, or a UUID.
     public let owner: String
     private let database: any Database
     private let configuration: RelayConfiguration
@@ -56,6 +56,10 @@ public final class OutboxRelay: @unchecked Sendable {
     /// - Parameters:
     ///   - database: The database holding the outbox.
     ///   - name: Identifies the relay in leases and logs, e.g. `"intake-relay"`.
+    ///   - instance: The process's stable name among the instances sharing the database (see
+    ///     `ServiceConfiguration.instanceID`). When given, the relay takes back at start the events
+    ///     it leased before a crash, instead of leaving them to wait for their lease to expire.
+    ///     Two running relays must never share it. `nil`: a random name, leases always expire.
     ///   - configuration: Batch size, polling, backoff and lease tuning.
     ///   - onError: Called with database errors of the polling loop (the loop backs off and
     ///     continues, or ends when the database was closed); delivery failures are recorded on
@@ -63,11 +67,11 @@ public final class OutboxRelay: @unchecked Sendable {
     ///   - deliver: Publishes one event; throwing schedules a retry. Called from the relay's
     ///     thread or from worker threads, for several keys at once (one event at a time per key),
     ///     so it must be thread-safe.
-    public init(database: any Database, name: String, configuration: RelayConfiguration = RelayConfiguration(),
+    public init(database: any Database, name: String, instance: String? = nil, configuration: RelayConfiguration = RelayConfiguration(),
                 onError: (@Sendable (any Error) -> Void)? = nil,
                 deliver: @escaping @Sendable (OutboxEvent) throws -> Void) {
         self.database = database
-        self.owner = "\(name)/\(UUID().uuidString)"
+        self.owner = "\(name)/\(instance ?? UUID().uuidString)"
         self.configuration = configuration
         self.onError = onError
         self.deliver = deliver
@@ -129,7 +133,20 @@ public final class OutboxRelay: @unchecked Sendable {
 
     private func loop() {
         var consecutiveErrors = 0
+        var leasesReleased = false
         while !isStopping {
+            if !leasesReleased {
+                // What this owner leased before a crash is not being delivered by anyone.
+                do {
+                    try releaseLeases()
+                    leasesReleased = true
+                } catch let error as StorageError where error.kind == .closed {
+                    onError?(error)
+                    return
+                } catch {
+                    onError?(error)
+                }
+            }
             var pause: Int64
             do {
                 let count = try runOnce()
@@ -319,6 +336,14 @@ public final class OutboxRelay: @unchecked Sendable {
                     """, [SQLValue(failure.attempts), .integer(retryAt), .text(failure.error), .integer(failure.seq), owner])
             }
             try tx.execute("UPDATE storage_outbox SET lease_owner = NULL, locked_until = NULL WHERE lease_owner = ?", [owner])
+        }
+    }
+
+    /// Releases every event leased under this relay's owner name, e.g. by this instance before
+    /// it was killed. Only safe while no other relay runs under the same owner name.
+    public func releaseLeases() throws {
+        try database.write { tx in
+            try tx.execute("UPDATE storage_outbox SET lease_owner = NULL, locked_until = NULL WHERE lease_owner = ?", [.text(owner)])
         }
     }
 

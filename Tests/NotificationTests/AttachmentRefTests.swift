@@ -166,4 +166,16 @@ struct AttachmentRefTests {
         #expect(copies[0] != nil && copies[0] == copies[1], "byte-identical")
         #expect(try PayloadChunks.readAll(harness.database, deliveryID: id).count == payloadBytes)
     }
+
+    @Test("Spool files left by a stopped process are removed when older than the age given; fresh ones stay")
+    func staleSpool() throws {
+        let directory = try TemporaryDirectory(prefix: "spool")
+        let spool = AttachmentSpool(dataDirectory: directory.path)
+        let old = try spool.create(), fresh = try spool.create()
+        try old.handle.close()
+        try fresh.handle.close()
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7_200)], ofItemAtPath: old.path)
+        #expect(spool.removeStale(olderThan: 3_600) == 1)
+        #expect(!FileManager.default.fileExists(atPath: old.path) && FileManager.default.fileExists(atPath: fresh.path))
+    }
 }

@@ -47,6 +47,9 @@ public enum NotificationService {
             runtime.logger.error("webhook secrets do not open with this instance's key (set the same NOTIFICATION_SECRETS_KEY on every instance)",
                                  ["notification.webhooks": String(unreadable)])
         }
+        // Attachments spooled by a process that stopped before storing its message.
+        let stale = AttachmentSpool(dataDirectory: runtime.configuration.dataDirectory).removeStale(olderThan: 3_600)
+        if stale > 0 { runtime.logger.info("stale attachment spool files removed", ["notification.files": String(stale)]) }
         let dispatcher = DeliveryDispatcher(database: runtime.database, settings: settings, logger: runtime.logger, publisher: publisher,
                                             secrets: secrets, instanceID: runtime.configuration.instanceID)
 

@@ -32,6 +32,22 @@ struct AttachmentSpool: Sendable {
         return (path, handle)
     }
 
+    /// Deletes spool files older than `age` seconds: left by a process that stopped between
+    /// fetching attachments and storing the message (called at start-up).
+    /// - Returns: how many were deleted.
+    @discardableResult
+    func removeStale(olderThan age: TimeInterval, now: Date = Date()) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var removed = 0
+        for name in names {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                  now.timeIntervalSince(modified) > age else { continue }
+            if (try? FileManager.default.removeItem(atPath: path)) != nil { removed += 1 }
+        }
+        return removed
+    }
+
     static func remove(_ files: [SpooledAttachment]) {
         for file in files { try? FileManager.default.removeItem(atPath: file.path) }
     }

@@ -29,7 +29,8 @@ struct ClaimedDelivery: Sendable {
 
 /// What to write for a claimed delivery: the send's outcome, or a release (not sent).
 enum ClaimResult: Sendable {
-    case sent(SendOutcome)
+    /// Sent (or tried), with when the peer answered (the `sent_at` of a sent delivery).
+    case sent(SendOutcome, at: Date)
     /// Not sent (the lease was no longer certain, or the lane stopped): back to `queued` without
     /// counting the attempt.
     case released
@@ -131,7 +132,7 @@ enum DeliveryClaims {
             """, [.text(claimed.id), .text(instance), .integer(Int64(claimed.attempts))])
     }
 
-    /// What ``record(_:_:outcome:instance:retry:publisher:now:)`` writes for `outcome`: the state,
+    /// What ``recordAll(_:_:instance:retry:publisher:)`` writes for `outcome`: the state,
     /// the answer kept (at most 1,000 characters) and the next attempt.
     static func decide(_ claimed: ClaimedDelivery, outcome: SendOutcome, retry: RetryPolicy, now: Date) -> (DeliveryState, String, Date) {
         let (state, answer, next): (DeliveryState, String, Date) = switch outcome {
@@ -148,13 +149,16 @@ enum DeliveryClaims {
     /// Writes the outcomes of many sends with one `UPDATE … FROM (VALUES …)` per 128 rows and
     /// one multi-row outbox insert for their `EmailSent` events, instead of two statements per
     /// delivery (statements of a few fixed sizes, so the connection's statement cache keeps
-    /// them instead of preparing a new text for every batch size); the same conditions as ``record(_:_:outcome:instance:retry:publisher:now:)``
-    /// (a row is written only where `claimed_by` and `attempts` still name this claim).
+    /// them instead of preparing a new text for every batch size). A row is written only where
+    /// `claimed_by` and `attempts` still name this claim (an instance that lost it never
+    /// overwrites the new holder's record nor publishes a second `EmailSent`).
     /// - Returns: per delivery, the state and answer written, or nil when the claim was no
     ///   longer this instance's.
-    static func recordAll(_ tx: any SQLExecutor, _ sends: [(ClaimedDelivery, SendOutcome)], instance: String, retry: RetryPolicy,
-                          publisher: EventPublisher, now: Date) throws -> [(ClaimedDelivery, (DeliveryState, String)?)] {
-        let decided = sends.map { claimed, outcome in (claimed, decide(claimed, outcome: outcome, retry: retry, now: now)) }
+    /// - Parameter sends: each claim with its outcome and when the peer answered (`sent_at`, the
+    ///   base of the next attempt's backoff and the `EmailSent` time).
+    static func recordAll(_ tx: any SQLExecutor, _ sends: [(ClaimedDelivery, SendOutcome, Date)], instance: String, retry: RetryPolicy,
+                          publisher: EventPublisher) throws -> [(ClaimedDelivery, (DeliveryState, String)?)] {
+        let decided = sends.map { claimed, outcome, at in (claimed, decide(claimed, outcome: outcome, retry: retry, now: at), at) }
         var written = Set<String>()
         var start = 0
         for size in EventPublisher.statementSizes(decided.count) {
@@ -162,9 +166,9 @@ enum DeliveryClaims {
             start += size
             var values: [SQLValue] = []
             values.reserveCapacity(chunk.count * 6 + 1)
-            for (claimed, (state, answer, next)) in chunk {
+            for (claimed, (state, answer, next), at) in chunk {
                 values += [.text(claimed.id), .text(state.rawValue), .text(answer), .timestamp(next),
-                           state == .sent ? .timestamp(now) : .null, .integer(Int64(claimed.attempts))]
+                           state == .sent ? .timestamp(at) : .null, .integer(Int64(claimed.attempts))]
             }
             values.append(.text(instance))
             let rows = Array(repeating: "(?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER))", count: chunk.count)
@@ -181,11 +185,11 @@ enum DeliveryClaims {
             }
         }
         var events: [(event: NotificationV1.EmailSent, key: String, accessLevel: Int32)] = []
-        let result = decided.map { claimed, decision -> (ClaimedDelivery, (DeliveryState, String)?) in
+        let result = decided.map { claimed, decision, at -> (ClaimedDelivery, (DeliveryState, String)?) in
             let (state, answer, _) = decision
             guard written.contains(claimed.id) else { return (claimed, nil) }
             if state != .queued, claimed.channel == DeliveryChannel.email.rawValue, !claimed.ticketID.isEmpty {
-                events.append((emailSent(claimed, state: state, answer: answer, now: now), claimed.ticketID, 0))
+                events.append((emailSent(claimed, state: state, answer: answer, now: at), claimed.ticketID, 0))
             }
             return (claimed, (state, answer))
         }
@@ -207,24 +211,5 @@ enum DeliveryClaims {
         event.serverAnswer = answer
         event.sentAtMs = Int64(now.timeIntervalSince1970 * 1000)
         return event
-    }
-
-    /// Writes a send's outcome.
-    /// - Returns: the state written and the answer, or nil when the claim was no longer this
-    ///   instance's (another one took it over after the lease expired: it will record its own).
-    static func record(_ tx: any SQLExecutor, _ claimed: ClaimedDelivery, outcome: SendOutcome, instance: String,
-                       retry: RetryPolicy, publisher: EventPublisher, now: Date) throws -> (DeliveryState, String)? {
-        let (state, stored, next) = decide(claimed, outcome: outcome, retry: retry, now: now)
-        guard try tx.execute("""
-            UPDATE notification_deliveries SET state = ?, last_answer = ?, next_attempt_at = ?, claimed_until = 0,
-                sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
-            WHERE id = ? AND state = 'sending' AND claimed_by = ? AND attempts = ?
-            """, [.text(state.rawValue), .text(stored), .timestamp(next), .text(state.rawValue), .timestamp(now), .text(claimed.id),
-                  .text(instance), .integer(Int64(claimed.attempts))]) == 1 else { return nil }
-        if state != .queued, claimed.channel == DeliveryChannel.email.rawValue, !claimed.ticketID.isEmpty {
-            let event = emailSent(claimed, state: state, answer: stored, now: now)
-            try publisher.publish(tx, event: event, key: claimed.ticketID)
-        }
-        return (state, stored)
     }
 }

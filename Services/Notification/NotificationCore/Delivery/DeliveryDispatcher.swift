@@ -233,7 +233,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
         Self.timing.send.add(Int(t2 - t1), ordering: .relaxed)
         if Self.timing.recording.load(ordering: .relaxed) { Self.timing.samples.withLock { $0.append(Int(t2 - t1)) } }
         Self.timing.count.add(1, ordering: .relaxed)
-        recorder?.add(claimed, .sent(outcome))
+        recorder?.add(claimed, .sent(outcome, at: Date()))
     }
 
     private func send(_ claimed: ClaimedDelivery, curl: CurlEasy) -> SendOutcome {
@@ -279,23 +279,22 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     /// - Returns: false when the transaction failed (the recorder tries again).
     private func write(_ batch: [(ClaimedDelivery, ClaimResult)]) -> Bool {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let now = Date()
         let written: [(ClaimedDelivery, (DeliveryState, String)?)]
         do {
             written = try database.write { tx in
-                var sends: [(ClaimedDelivery, SendOutcome)] = []
+                var sends: [(ClaimedDelivery, SendOutcome, Date)] = []
                 var released: [(ClaimedDelivery, (DeliveryState, String)?)] = []
                 for (claimed, result) in batch {
                     switch result {
                     case .released:
                         try DeliveryClaims.release(tx, claimed, instance: instanceID)
                         released.append((claimed, nil))
-                    case .sent(let outcome):
-                        sends.append((claimed, outcome))
+                    case .sent(let outcome, let at):
+                        sends.append((claimed, outcome, at))
                     }
                 }
-                return try DeliveryClaims.recordAll(tx, sends, instance: instanceID, retry: settings.retry, publisher: publisher,
-                                                    now: now) + released
+                return try DeliveryClaims.recordAll(tx, sends, instance: instanceID, retry: settings.retry, publisher: publisher)
+                    + released
             }
         } catch {
             logger.error("delivery bookkeeping failed: \(error)", ["notification.deliveries": String(batch.count)])

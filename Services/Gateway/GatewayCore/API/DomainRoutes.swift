@@ -178,6 +178,8 @@ enum DomainRoutes {
         router.add(B.route("POST", "/v1/tickets/{id}/discussion/{entry}/publishable", "workflow", WorkflowV1.Workflow.markPublishable,
                            path: ["id": "ticket_id", "entry": "entry_id"]))
         router.add(B.route("POST", "/v1/tickets/{id}/solution", "workflow", WorkflowV1.Workflow.setSolution, path: wid))
+        // Customers accept or reject the proposed solution of a ticket that awaits it (any flow).
+        router.add(B.route("POST", "/v1/tickets/{id}/solution/answer", "workflow", WorkflowV1.Workflow.answerSolution, path: wid))
         router.add(B.route("POST", "/v1/tickets/{id}/request", "workflow", WorkflowV1.Workflow.amendRequest, path: wid))
         router.add(B.route("POST", "/v1/tickets/{id}/links", "workflow", WorkflowV1.Workflow.linkTickets, path: wid, status: 201))
         router.add(B.route("POST", "/v1/tickets/{id}/time-entries", "workflow", WorkflowV1.Workflow.addTimeEntry, path: wid, status: 201))

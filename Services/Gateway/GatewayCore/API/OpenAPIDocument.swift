@@ -2913,6 +2913,56 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/solution/answer:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_solution_answer
+      tags: [Workflow]
+      summary: "workflow `AnswerSolution`: request `ocorrencias.workflow.v1.AnswerSolutionRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.AnswerSolutionRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/tickets/{id}/request:
     parameters:
       - name: id

@@ -40,8 +40,11 @@ public final class Gateway: Sendable {
         store = CredentialStore(database: runtime.database)
         hasher = PasswordHasher(environment: runtime.configuration.environment)
         throttle = LoginThrottle(maxFailures: configuration.loginMaxFailures)
-        userLimiter = RateLimiter(limit: configuration.rateLimitUser)
-        ipLimiter = RateLimiter(limit: configuration.rateLimitIP)
+        // Gateways sharing a PostgreSQL database share their rate limits; SQLite is one instance.
+        let shared = configuration.sharedRateLimits ?? (runtime.database.engine == .postgres)
+        let counter = shared ? SharedRateCounter(database: runtime.database) : nil
+        userLimiter = RateLimiter(limit: configuration.rateLimitUser, windowSeconds: configuration.rateLimitWindowSeconds, shared: counter)
+        ipLimiter = RateLimiter(limit: configuration.rateLimitIP, windowSeconds: configuration.rateLimitWindowSeconds, shared: counter)
         signer = PrincipalSigner(secret: runtime.secret)
         router = Self.makeRouter()
     }

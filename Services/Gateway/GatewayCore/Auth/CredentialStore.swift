@@ -62,6 +62,17 @@ public final class CredentialStore: Sendable {
           used_at BIGINT
         );
         """),
+        // Rate-limit windows shared by the gateway instances on one database (see SharedRateCounter).
+        Migration(version: 2, name: "shared rate limits", sql: """
+        CREATE TABLE gateway_rate_windows (
+          bucket TEXT NOT NULL,
+          window_start BIGINT NOT NULL,
+          ends_at BIGINT NOT NULL,
+          used BIGINT NOT NULL,
+          PRIMARY KEY (bucket, window_start)
+        );
+        CREATE INDEX gateway_rate_windows_ends ON gateway_rate_windows (ends_at);
+        """),
     ]
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -203,6 +203,9 @@ function newId() {
 }
 
 const isCustomer = () => me && me.principal && me.principal.kind === 'customer';
+// A representative's person sees the represented organizations' tickets; intake opens tickets
+// for them only through agents.
+const isRepresentative = () => isCustomer() && !!me.principal.representative_id;
 
 // ---------------------------------------------------------------- navigation
 
@@ -325,7 +328,7 @@ async function dashboardPage() {
     rows.forEach((row) => { const key = row.stage_name || row.stage; byState[key] = (byState[key] || 0) + 1; });
     show(el('h1', { text: t('dashboard') }),
       el('div', { class: 'cards' }, Object.entries(byState).map(([state, count]) => el('div', { class: 'card' }, el('strong', { text: count }), state))),
-      el('p', {}, el('a', { href: '#/nova', id: 'new-ticket', text: t('newTicket') })),
+      isRepresentative() ? null : el('p', {}, el('a', { href: '#/nova', id: 'new-ticket', text: t('newTicket') })),
       ticketTable(rows, 'tickets'));
   } catch (error) { show(errorBox(error)); }
 }

@@ -122,7 +122,8 @@ function errorBox(error) {
 
 function show(...nodes) {
   const main = document.getElementById('main');
-  main.replaceChildren(...nodes);
+  // Optional parts are null when absent: skip them (replaceChildren would print "null").
+  main.replaceChildren(...nodes.filter((node) => node !== null && node !== undefined && node !== false));
   main.focus();
 }
 

@@ -18,7 +18,7 @@ struct RepresentativeTests {
             #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
         }
         // Two more companies, each with an administrator contact who can sign in.
-        func company(_ name: String, taxID: String, email: String) throws -> (id: String, token: String) {
+        func company(_ name: String, taxID: String, email: String) throws -> (id: String, token: String, contact: String) {
             let organization = try gateway.request("POST", "/v1/organizations", json: [
                 "name": name, "tax_id": taxID, "kind": "ORGANIZATION_CUSTOMER", "active": true, "plan": "basico"], bearer: admin)
             ok(organization, 201)
@@ -26,9 +26,9 @@ struct RepresentativeTests {
             let contact = try gateway.request("POST", "/v1/organizations/\(id)/contacts", json: [
                 "name": name + " Admin", "email": email, "authorized": true, "admin": true], bearer: admin)
             ok(contact, 201)
-            let token = try gateway.createUser(admin: admin, email: email, role: "customer_admin", organization: id,
-                                               contact: try #require(contact.json["id"] as? String))
-            return (id, token)
+            let contactID = try #require(contact.json["id"] as? String)
+            let token = try gateway.createUser(admin: admin, email: email, role: "customer_admin", organization: id, contact: contactID)
+            return (id, token, contactID)
         }
         let beta = try company("Beta", taxID: "45321098000117", email: "ti@beta.com.br")
         let gamma = try company("Gama", taxID: "77889966000156", email: "ti@gama.com.br")
@@ -85,11 +85,25 @@ struct RepresentativeTests {
         #expect((view["intake"] as? [String: Any])?["subject"] as? String == "Beta: dúvida fiscal")
         ok(try gateway.request("GET", "/v1/tickets/\(gammaTicket)", bearer: rui), 404)
         ok(try gateway.request("GET", "/v1/tickets/\(gammaTicket)/moves", bearer: rui), 404)
-        // The representative replies for Beta; opening is left to the companies and agents.
+        // The representative replies for Beta, and opens a ticket for Beta naming Beta's contact
+        // (it is recorded as the ticket's representative); not for Gama.
         ok(try gateway.request("POST", "/v1/tickets/\(betaTicket)/replies", json: ["text": "Complementando pela revenda."], bearer: rui), 201)
         ok(try gateway.request("POST", "/v1/tickets/\(gammaTicket)/replies", json: ["text": "x"], bearer: rui), 404)
-        ok(try gateway.request("POST", "/v1/tickets", json: ["subject": "x", "request": "y", "category": "DUVIDA", "priority": "NORMAL",
-                                                           "organization_id": beta.id], bearer: rui), 403)
+        let newTicket: [String: Any] = ["subject": "Beta: nota rejeitada", "request": "Aberta pela revenda.", "category": "PROBLEMA",
+                                        "priority": "ALTA", "product": "ERP", "module": "Fiscal", "organization_id": beta.id]
+        let noContact = try gateway.request("POST", "/v1/tickets", json: newTicket, bearer: rui)
+        ok(noContact, 400)
+        #expect(noContact.text.contains("contact_id"), "\(noContact.text)")
+        var forBeta = newTicket
+        forBeta["contact_id"] = beta.contact
+        let opened = try gateway.request("POST", "/v1/tickets", json: forBeta, bearer: rui)
+        ok(opened, 201)
+        let openedTicket = opened.json["ticket"] as? [String: Any] ?? [:]
+        #expect((openedTicket["representative"] as? [String: Any])?["id"] as? String == representativeID, "\(opened.text)")
+        #expect(openedTicket["origin"] as? String == "representative", "\(opened.text)")
+        var forGamma = forBeta
+        forGamma["organization_id"] = gamma.id
+        ok(try gateway.request("POST", "/v1/tickets", json: forGamma, bearer: rui), 403)
 
         // Beta drops the representative: intake refuses at once from its own directory, even
         // while the gateway still signs the older list (cached for a short while).

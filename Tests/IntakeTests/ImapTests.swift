@@ -92,6 +92,24 @@ struct ImapTests {
         #expect(try harness.count("tickets") == 1)
     }
 
+    @Test("one mailbox logs in once for many commands, and reconnects when the server drops the connection")
+    func connectionReuse() throws {
+        let dovecot = try DovecotServer()
+        defer { dovecot.stop() }
+        try dovecot.deliver(Fixtures.bytes("thunderbird-new-ticket.eml"))
+        let inbox = ImapMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
+        for _ in 0..<5 { #expect(try inbox.search("ALL").count == 1) }
+        let uid = try #require(try inbox.unseen().first)
+        #expect(try MailMessage(raw: inbox.fetch(uid)).messageID == "4f2a9c1e-7b3d-4e55-9a1c-2d8e6f0b1a77@acme.example")
+        try inbox.setFlags(uid, "\\Flagged", add: true)
+        #expect(try inbox.search("FLAGGED") == [uid])
+        #expect(try waitFor(5) { dovecot.logins == 1 }, "9 commands, one login (got \(dovecot.logins))")
+        // The server ends the session (as on its idle timeout): the next command reconnects.
+        try dovecot.kickAll()
+        #expect(try inbox.search("ALL").count == 1)
+        #expect(try waitFor(5) { dovecot.logins == 2 })
+    }
+
     @Test("a server without IDLE is polled", arguments: TestEngines.all)
     func fallbackToPolling(engine: DatabaseEngine) throws {
         let dovecot = try DovecotServer(capabilities: "IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE MOVE UIDPLUS")

@@ -217,6 +217,39 @@ struct MailQuarantineTests {
         #expect(smtp.messages().isEmpty)
     }
 
+    @Test("a sender who is an authorized contact of several organizations is held, not answered, until an agent chooses the organization",
+          arguments: TestEngines.all)
+    func ambiguousSender(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let beta = try harness.organization("Beta", taxID: "12ABC34501DE35")
+        _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
+        _ = try harness.contact(beta, "Maria Souza (Beta)", email: "maria@acme.example")
+        let (status, result) = try harness.ingestCommand(try Fixtures.bytes("thunderbird-new-ticket.eml"))
+        #expect(status == 0 && result["outcome"] == "held" && result["reason"]?.contains("2 organizations") == true)
+        #expect(try harness.count("tickets") == 0)
+        let held = try #require(try harness.quarantined().first)
+        #expect(held.kind == .quarantineAmbiguousSender && held.bounceStatus == .bounceNone)
+
+        var request = IntakeV1.QuarantinedMailRequest()
+        request.id = held.id
+        let undecided = try harness.client.call(IntakeV1.Intake.reprocessQuarantinedMail, request, options: harness.staff)
+        #expect(undecided.outcome == "held" && undecided.mail?.status == .quarantineHeld)
+        request.organizationID = beta.id
+        let decided = try harness.client.call(IntakeV1.Intake.reprocessQuarantinedMail, request, options: harness.staff)
+        #expect(decided.outcome == "opened")
+        let ticket = try harness.intake.getTicket(decided.mail?.ticketID ?? "", caller: Caller(IntakeHarness.agent()))
+        #expect(ticket.organization?.id == beta.id && ticket.attachments.map(\.fileName) == ["relatório.pdf"])
+
+        // With one of the two organizations inactive there is no doubt.
+        var inactive = acme
+        inactive.active = false
+        _ = try harness.client.call(IntakeV1.Intake.updateOrganization, inactive, options: harness.staff)
+        let outlook = try Fixtures.text("outlook-html-only.eml", replacing: ["joao@acme.example": "maria@acme.example"])
+        let (opened, second) = try harness.ingestCommand(outlook)
+        #expect(opened == 0 && second["outcome"] == "opened")
+    }
+
     @Test("backoff doubles from the base and stops at the maximum")
     func backoff() {
         var bounce = MailBounce(smtpURL: "smtp://127.0.0.1:9", from: "suporte@suporte.example")

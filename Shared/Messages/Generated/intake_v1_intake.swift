@@ -38,6 +38,9 @@ extension IntakeV1 {
         case quarantineRejected = 2
         /// Taken in but an operation failed for good (e.g. a file over the size limit on a reply).
         case quarantineFailed = 3
+        /// The sender is an authorized contact of several organizations: an agent chooses one
+        /// (ReprocessQuarantinedMail with organization_id). Not answered.
+        case quarantineAmbiguousSender = 4
 
         /// Maps an unknown wire value to the zero value, as proto3 readers of an older schema do.
         @inlinable public init(_protoRawValue raw: Int32) { self = Self(rawValue: raw) ?? .unspecified }
@@ -509,6 +512,9 @@ extension IntakeV1 {
         public var id: String = ""
         /// DownloadQuarantinedMail: bytes per chunk (default 1 MiB, at most 2 MiB).
         public var chunkBytes: Int32 = 0
+        /// ReprocessQuarantinedMail: the organization a new ticket is opened for, when the sender is
+        /// an authorized contact of several.
+        public var organizationID: String = ""
 
         public init() {}
     }
@@ -524,7 +530,7 @@ extension IntakeV1 {
 
     public struct ReprocessQuarantinedMailResponse: Sendable, Hashable {
         public var mail: IntakeV1.QuarantinedMail? = nil
-        /// "opened", "replied", "duplicate", "rejected", "unparsable" or "failed".
+        /// "opened", "replied", "duplicate", "rejected", "held" (ambiguous sender), "unparsable" or "failed".
         public var outcome: String = ""
 
         public init() {}
@@ -1535,11 +1541,13 @@ extension IntakeV1.QuarantinedMailRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Intake__V1__QuarantinedMailRequest, arena: inout ProtoArena) {
         if !self.id.isEmpty { c.id = arena.cString(self.id) }
         c.chunk_bytes = self.chunkBytes
+        if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMailRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.chunkBytes = c.pointee.chunk_bytes
+        self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
     }
 }
 

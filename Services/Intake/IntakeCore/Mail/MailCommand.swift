@@ -12,6 +12,7 @@ import Storage
 /// Prints one JSON line with the outcome. Exit status follows sysexits(3), which MTAs understand:
 /// 0 taken in (opened, replied or a duplicate) or, for a message that cannot be parsed,
 /// `quarantined` (kept for agents, see ``IntakeContext/receive(raw:source:tokens:settings:bounce:)``),
+/// or `held` (the sender is an authorized contact of several organizations: an agent chooses),
 /// 67 `EX_NOUSER` rejected (unknown or foreign sender: the MTA bounces it with the reason; the
 /// message is also held for agents), 65 `EX_DATAERR` empty input, 75 `EX_TEMPFAIL` storage
 /// unavailable (the MTA retries later), 78 `EX_CONFIG` bad configuration.
@@ -47,6 +48,9 @@ public enum MailCommand {
             case .rejected(let reason) where receipt.unparsable:
                 // Kept for agents: the MTA must not bounce it (we could not read who sent it).
                 finish(0, ["outcome": "quarantined", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""])
+            case .held(let reason):
+                // Kept for an agent to choose the organization: nothing for the MTA to do.
+                finish(0, ["outcome": "held", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""])
             case .rejected(let reason):
                 finish(67, ["outcome": "rejected", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""])
             }

@@ -99,9 +99,9 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
                 logger.warning("mail ingest failed; retrying next round", ["imap.uid": String(uid), "error": "\(error)"])
                 throw error
             }
-            if case .rejected(let reason) = receipt.outcome {
+            if let quarantineID = receipt.quarantineID {
                 try? mailbox.setFlags(uid, "\\Flagged", add: true)
-                logger.notice("mail held in quarantine", ["imap.uid": String(uid), "reason": reason, "quarantine.id": receipt.quarantineID ?? ""])
+                logger.notice("mail held in quarantine", ["imap.uid": String(uid), "quarantine.id": quarantineID])
                 if case .queued = receipt.bounce { bounceQueue?.wake() }
             } else if !processedFolder.isEmpty {
                 do { try mailbox.move(uid, to: processedFolder) } catch {

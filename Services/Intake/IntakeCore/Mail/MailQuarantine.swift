@@ -55,9 +55,15 @@ extension IntakeContext {
             outcome = .rejected(reason: error.message)
             kind = .quarantineFailed
         }
-        guard case .rejected(let reason) = outcome else { return MailReceipt(outcome: outcome) }
+        let reason: String
+        var answer = bounce
+        switch outcome {
+        case .rejected(let why): reason = why
+        case .held(let why): reason = why; kind = .quarantineAmbiguousSender; answer = nil
+        default: return MailReceipt(outcome: outcome)
+        }
         let (id, decision) = try database.write { tx in
-            try hold(tx, raw: raw, mail: mail, kind: kind, source: source, reason: reason, bounce: bounce)
+            try hold(tx, raw: raw, mail: mail, kind: kind, source: source, reason: reason, bounce: answer)
         }
         return MailReceipt(outcome: outcome, quarantineID: id, bounce: decision)
     }
@@ -200,7 +206,9 @@ extension IntakeContext {
     /// Takes a held message in again. Taken in: the record becomes reprocessed (with the
     /// ticket) and a pending answer is cancelled. Refused again: it stays held with the new reason
     /// (no new answer is sent). A resolved message: `FAILED_PRECONDITION`.
-    public func reprocessQuarantined(_ id: String, caller: Caller, tokens: ReplyToken,
+    /// `organizationID` chooses the organization of a new ticket when the sender is an
+    /// authorized contact of several.
+    public func reprocessQuarantined(_ id: String, organizationID: String = "", caller: Caller, tokens: ReplyToken,
                                      settings mailSettings: MailIngestSettings) throws -> IntakeV1.ReprocessQuarantinedMailResponse {
         let record = try quarantined(id, caller: caller)
         guard record.status == .quarantineHeld else {
@@ -214,11 +222,12 @@ extension IntakeContext {
         do {
             let mail = try MailMessage(raw: raw)
             do {
-                switch try ingest(mail, tokens: tokens, settings: mailSettings) {
+                switch try ingest(mail, tokens: tokens, settings: mailSettings, organizationID: organizationID) {
                 case .opened(let ticketID, let code): outcomeName = "opened"; ticket = (ticketID, code)
                 case .replied(let ticketID, let code, _): outcomeName = "replied"; ticket = (ticketID, code)
                 case .duplicate(let ticketID, let code): outcomeName = "duplicate"; ticket = (ticketID, code)
                 case .rejected(let why): outcomeName = "rejected"; reason = why
+                case .held(let why): outcomeName = "held"; reason = why; kind = .quarantineAmbiguousSender
                 }
             } catch let error as RPCError where Self.permanentMailErrors.contains(error.code) {
                 outcomeName = "failed"; reason = error.message; kind = .quarantineFailed

@@ -96,7 +96,12 @@ typedef enum _Ocorrencias__Intake__V1__QuarantineKind {
   /*
    * Taken in but an operation failed for good (e.g. a file over the size limit on a reply).
    */
-  OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_FAILED = 3
+  OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_FAILED = 3,
+  /*
+   * The sender is an authorized contact of several organizations: an agent chooses one
+   * (ReprocessQuarantinedMail with organization_id). Not answered.
+   */
+  OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_AMBIGUOUS_SENDER = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND)
 } Ocorrencias__Intake__V1__QuarantineKind;
 typedef enum _Ocorrencias__Intake__V1__QuarantineStatus {
@@ -859,10 +864,15 @@ struct  Ocorrencias__Intake__V1__QuarantinedMailRequest
    * DownloadQuarantinedMail: bytes per chunk (default 1 MiB, at most 2 MiB).
    */
   int32_t chunk_bytes;
+  /*
+   * ReprocessQuarantinedMail: the organization a new ticket is opened for, when the sender is
+   * an authorized contact of several.
+   */
+  char *organization_id;
 };
 #define OCORRENCIAS__INTAKE__V1__QUARANTINED_MAIL_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__quarantined_mail_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -885,7 +895,7 @@ struct  Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse
   ProtobufCMessage base;
   Ocorrencias__Intake__V1__QuarantinedMail *mail;
   /*
-   * "opened", "replied", "duplicate", "rejected", "unparsable" or "failed".
+   * "opened", "replied", "duplicate", "rejected", "held" (ambiguous sender), "unparsable" or "failed".
    */
   char *outcome;
 };

@@ -5204,7 +5204,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_quarantined_mail_
   (ProtobufCMessageInit) ocorrencias__intake__v1__list_quarantined_mail_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__intake__v1__quarantined_mail_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__quarantined_mail_request__field_descriptors[3] =
 {
   {
     "id",
@@ -5230,15 +5230,28 @@ static const ProtobufCFieldDescriptor ocorrencias__intake__v1__quarantined_mail_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "organization_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMailRequest, organization_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__intake__v1__quarantined_mail_request__field_indices_by_name[] = {
   1,   /* field[1] = chunk_bytes */
   0,   /* field[0] = id */
+  2,   /* field[2] = organization_id */
 };
 static const ProtobufCIntRange ocorrencias__intake__v1__quarantined_mail_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail_request__descriptor =
 {
@@ -5248,7 +5261,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail_reque
   "Ocorrencias__Intake__V1__QuarantinedMailRequest",
   "ocorrencias.intake.v1",
   sizeof(Ocorrencias__Intake__V1__QuarantinedMailRequest),
-  2,
+  3,
   ocorrencias__intake__v1__quarantined_mail_request__field_descriptors,
   ocorrencias__intake__v1__quarantined_mail_request__field_indices_by_name,
   1,  ocorrencias__intake__v1__quarantined_mail_request__number_ranges,
@@ -5491,18 +5504,20 @@ const ProtobufCEnumDescriptor ocorrencias__intake__v1__custom_field_kind__descri
   ocorrencias__intake__v1__custom_field_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue ocorrencias__intake__v1__quarantine_kind__enum_values_by_number[4] =
+static const ProtobufCEnumValue ocorrencias__intake__v1__quarantine_kind__enum_values_by_number[5] =
 {
   { "QUARANTINE_KIND_UNSPECIFIED", "OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_KIND_UNSPECIFIED", 0 },
   { "QUARANTINE_UNPARSABLE", "OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_UNPARSABLE", 1 },
   { "QUARANTINE_REJECTED", "OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_REJECTED", 2 },
   { "QUARANTINE_FAILED", "OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_FAILED", 3 },
+  { "QUARANTINE_AMBIGUOUS_SENDER", "OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_AMBIGUOUS_SENDER", 4 },
 };
 static const ProtobufCIntRange ocorrencias__intake__v1__quarantine_kind__value_ranges[] = {
-{0, 0},{0, 4}
+{0, 0},{0, 5}
 };
-static const ProtobufCEnumValueIndex ocorrencias__intake__v1__quarantine_kind__enum_values_by_name[4] =
+static const ProtobufCEnumValueIndex ocorrencias__intake__v1__quarantine_kind__enum_values_by_name[5] =
 {
+  { "QUARANTINE_AMBIGUOUS_SENDER", 4 },
   { "QUARANTINE_FAILED", 3 },
   { "QUARANTINE_KIND_UNSPECIFIED", 0 },
   { "QUARANTINE_REJECTED", 2 },
@@ -5515,9 +5530,9 @@ const ProtobufCEnumDescriptor ocorrencias__intake__v1__quarantine_kind__descript
   "QuarantineKind",
   "Ocorrencias__Intake__V1__QuarantineKind",
   "ocorrencias.intake.v1",
-  4,
+  5,
   ocorrencias__intake__v1__quarantine_kind__enum_values_by_number,
-  4,
+  5,
   ocorrencias__intake__v1__quarantine_kind__enum_values_by_name,
   1,
   ocorrencias__intake__v1__quarantine_kind__value_ranges,

@@ -250,6 +250,26 @@ struct MailQuarantineTests {
         #expect(opened == 0 && second["outcome"] == "opened")
     }
 
+    @Test("resolved mail and finished bounces are purged after the retention; held mail and pending bounces stay", arguments: TestEngines.all)
+    func retention(engine: DatabaseEngine) throws {
+        // About 0.9 s of retention, looked at every 0.2 s.
+        let harness = try IntakeHarness(engine, environment: ["INTAKE_GC_INTERVAL_SECONDS": "0.2", "INTAKE_MAIL_RETENTION_DAYS": "0.00001"])
+        let tokens = ReplyToken(secret: DeploymentSecret(bytes: Array(harness.secretText.utf8)))
+        let bounce = MailBounce(smtpURL: "smtp://127.0.0.1:9", from: "suporte@suporte.example")
+        let rejected = try harness.intake.receive(raw: try Fixtures.bytes("unknown-sender.eml"), source: "imap", tokens: tokens, bounce: bounce)
+        let kept = try harness.intake.receive(raw: try Fixtures.bytes("malformed-binary.eml"), source: "imap", tokens: tokens, bounce: bounce)
+        var discard = IntakeV1.DiscardQuarantinedMailRequest()
+        discard.id = try #require(rejected.quarantineID)
+        discard.reason = "spam"
+        _ = try harness.client.call(IntakeV1.Intake.discardQuarantinedMail, discard, options: harness.staff)
+        #expect(try waitFor(10) { try harness.count("mail_quarantine") == 1 }, "the discarded message goes")
+        #expect(try harness.quarantined().map(\.id) == [kept.quarantineID], "the held one stays")
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try harness.count("mail_bounces") == 1, "a pending bounce stays")
+        try harness.database.write { try $0.execute("UPDATE mail_bounces SET status = 'sent', finished_at = 1") }
+        #expect(try waitFor(10) { try harness.count("mail_bounces") == 0 }, "a finished one goes")
+    }
+
     @Test("backoff doubles from the base and stops at the maximum")
     func backoff() {
         var bounce = MailBounce(smtpURL: "smtp://127.0.0.1:9", from: "suporte@suporte.example")

@@ -51,6 +51,10 @@ public enum IntakeService {
             runtime.addBackground(queue)
             bounces = queue
         }
+        let retention = try MailRetention.retention(environment)
+        if retention > 0 && settings.garbageCollectionIntervalSeconds > 0 {
+            runtime.addBackground(MailRetention(intake: intake, retentionMilliseconds: retention, logger: runtime.logger))
+        }
         if let poller = try MailPoller.fromEnvironment(environment, intake: intake, tokens: tokens, logger: runtime.logger) {
             poller.bounceQueue = bounces
             runtime.addBackground(poller)

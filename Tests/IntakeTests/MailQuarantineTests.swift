@@ -196,6 +196,28 @@ struct MailQuarantineTests {
         #expect(record?.bounceStatus == .bounceFailed && record?.bounceAttempts == 1 && record?.bounceError.contains("550") == true)
     }
 
+    @Test("two intake processes on one database send each queued bounce once", .enabled(if: SMTPSink.isAvailable), arguments: TestEngines.all)
+    func twoSenders(engine: DatabaseEngine) throws {
+        let smtp = try SMTPSink()
+        defer { smtp.stop() }
+        let environment = ["INTAKE_SMTP_URL": smtp.url, "INTAKE_BOUNCE_FROM": "suporte@suporte.example"]
+        let first = try IntakeHarness(engine, environment: environment)
+        let second = try IntakeHarness(engine, environment: environment, databaseURL: first.environment["INTAKE_DATABASE_URL"],
+                                       dataDirectory: first.directory.path, secret: first.secretText)
+        let tokens = ReplyToken(secret: DeploymentSecret(bytes: Array(first.secretText.utf8)))
+        let bounce = try #require(try MailBounce.fromEnvironment(first.environment))
+        for index in 0..<12 {
+            let raw = try Fixtures.text("unknown-sender.eml", replacing: [
+                "unknown-1@": "unknown-\(index)@", "alguem@desconhecido.example": "alguem\(index)@desconhecido.example",
+            ])
+            _ = try (index % 2 == 0 ? first : second).intake.receive(raw: raw, source: "imap", tokens: tokens, bounce: bounce)
+        }
+        #expect(try waitFor(30) { try first.database.read { try $0.scalar("SELECT COUNT(*) FROM mail_bounces WHERE status = 'sent'").integerValue } == 12 })
+        Thread.sleep(forTimeInterval: 1)
+        #expect(smtp.messages().count == 12)
+        #expect(Set(smtp.recipients().flatMap { $0 }).count == 12, "each sender answered once")
+    }
+
     @Test("temporary failures (451) are retried with backoff and given up after the bounded number of attempts",
           .enabled(if: SMTPSink.isAvailable), arguments: TestEngines.all)
     func boundedRetries(engine: DatabaseEngine) throws {

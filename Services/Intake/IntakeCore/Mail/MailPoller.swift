@@ -42,6 +42,11 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
     private var finished = false
     private var idling = false
     private var folderReady = false
+    private var failures: [Int: Int] = [:]
+    /// Rounds a message may fail in (an error other than a refusal, e.g. the attachment store
+    /// failing) before it is held in the quarantine as `failed`, so it no longer blocks the
+    /// mailbox; `INTAKE_IMAP_MAX_FAILURES`, default 5.
+    public var maxFailures = 5
 
     public init(intake: IntakeContext, mailbox: ImapMailbox, tokens: ReplyToken, settings: MailIngestSettings,
                 interval: Double, logger: Logger) {
@@ -74,6 +79,10 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
         case let text: throw ConfigurationError("invalid INTAKE_IMAP_IDLE=\(text)")
         }
         poller.processedFolder = environment["INTAKE_IMAP_PROCESSED_FOLDER"] ?? ""
+        if let text = environment["INTAKE_IMAP_MAX_FAILURES"], !text.isEmpty {
+            guard let value = Int(text), value > 0 else { throw ConfigurationError("invalid INTAKE_IMAP_MAX_FAILURES=\(text)") }
+            poller.maxFailures = value
+        }
         return poller
     }
 
@@ -91,13 +100,26 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
         }
         for uid in try mailbox.unseen() {
             let raw = try mailbox.fetch(uid)
-            let receipt: MailReceipt
+            var receipt: MailReceipt
             do {
                 receipt = try intake.receive(raw: raw, source: "imap", tokens: tokens, settings: settings, bounce: bounceQueue?.bounce)
+                lock.withLock { failures[uid] = nil }
             } catch {
-                try? mailbox.setFlags(uid, "\\Seen", add: false)
-                logger.warning("mail ingest failed; retrying next round", ["imap.uid": String(uid), "error": "\(error)"])
-                throw error
+                let failed = lock.withLock { () -> Int in
+                    failures[uid, default: 0] += 1
+                    return failures[uid] ?? 0
+                }
+                // Failed in too many rounds: hold it (if storage works at all) instead of blocking
+                // the mailbox; an agent reprocesses it once the cause is fixed.
+                if failed >= maxFailures, let id = try? intake.holdFailed(raw: raw, source: "imap", error: error) {
+                    lock.withLock { failures[uid] = nil }
+                    logger.warning("mail failed \(failed) times; held in quarantine", ["imap.uid": String(uid), "error": "\(error)"])
+                    receipt = MailReceipt(outcome: .rejected(reason: "\(error)"), quarantineID: id)
+                } else {
+                    try? mailbox.setFlags(uid, "\\Seen", add: false)
+                    logger.warning("mail ingest failed; retrying next round", ["imap.uid": String(uid), "error": "\(error)"])
+                    throw error
+                }
             }
             if let quarantineID = receipt.quarantineID {
                 try? mailbox.setFlags(uid, "\\Flagged", add: true)

@@ -68,6 +68,17 @@ extension IntakeContext {
         return MailReceipt(outcome: outcome, quarantineID: id, bounce: decision)
     }
 
+    /// Holds a message whose intake kept failing (not a refusal: e.g. the attachment store
+    /// failing) as `failed`, without an answer (the fault is ours, not the sender's); its row id.
+    /// - Throws: storage errors.
+    public func holdFailed(raw: [UInt8], source: String, error: any Error) throws -> String {
+        let mail = try? MailMessage(raw: raw)
+        let reason = "falha interna ao registrar / internal failure: \(error)"
+        return try database.write { tx in
+            try hold(tx, raw: raw, mail: mail, kind: .quarantineFailed, source: source, reason: String(reason.prefix(2000)), bounce: nil).0
+        }
+    }
+
     /// In `tx`: holds `raw` (once per message key) and queues its answer; the row id and the
     /// bounce decision (nil when the message was held before or is not answered at all).
     func hold(_ tx: any SQLExecutor, raw: [UInt8], mail: MailMessage?, kind: IntakeV1.QuarantineKind, source: String,

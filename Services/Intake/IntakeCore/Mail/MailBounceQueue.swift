@@ -110,37 +110,39 @@ public final class MailBounceQueue: BackgroundService, @unchecked Sendable {
                 guard claimed == 1 else { continue }
                 attempts += 1
                 let tried = Int(try row.int("attempts")) + 1
-                do {
-                    try bounce.deliver(try row.blob("message"), to: try row.text("recipient"))
+                var failure: (any Error)?
+                do { try bounce.deliver(try row.blob("message"), to: try row.text("recipient")) } catch { failure = error }
+                guard let error = failure else {
+                    // Sent: recorded outside the delivery's error handling, so a database
+                    // failure here is never mistaken for a failed delivery (and sent again).
                     try database.write { tx in
                         try tx.execute("UPDATE mail_bounces SET status = 'sent', attempts = ?, finished_at = ?, last_error = '' WHERE id = ?",
                                        [.integer(Int64(tried)), .integer(IntakeContext.now()), .text(id)])
                     }
                     lock.withLock { sentCount += 1 }
-                } catch {
-                    let failure = error as? MailBounce.SMTPFailure
-                    let final = failure?.permanent == true || tried >= bounce.maxAttempts
-                    let text = "\(error)"
-                    let later = IntakeContext.now()
-                    try database.write { tx in
-                        if final {
-                            try tx.execute("""
-                                UPDATE mail_bounces SET status = 'failed', attempts = ?, finished_at = ?, last_error = ?
-                                WHERE id = ? AND status = 'pending'
-                                """, [.integer(Int64(tried)), .integer(later), .text(text), .text(id)])
-                        } else {
-                            let wait = Int64(bounce.backoffSeconds(afterAttempts: tried) * 1000)
-                            try tx.execute("""
-                                UPDATE mail_bounces SET attempts = ?, next_attempt_at = ?, last_error = ?
-                                WHERE id = ? AND status = 'pending'
-                                """, [.integer(Int64(tried)), .integer(later + wait), .text(text), .text(id)])
-                        }
-                    }
+                    continue
+                }
+                let final = (error as? MailBounce.SMTPFailure)?.permanent == true || tried >= bounce.maxAttempts
+                let text = "\(error)"
+                let later = IntakeContext.now()
+                try database.write { tx in
                     if final {
-                        logger.warning("bounce given up", ["bounce.id": id, "attempts": String(tried), "error": text])
+                        try tx.execute("""
+                            UPDATE mail_bounces SET status = 'failed', attempts = ?, finished_at = ?, last_error = ?
+                            WHERE id = ? AND status = 'pending'
+                            """, [.integer(Int64(tried)), .integer(later), .text(text), .text(id)])
                     } else {
-                        logger.notice("bounce failed; will retry", ["bounce.id": id, "attempts": String(tried), "error": text])
+                        let wait = Int64(bounce.backoffSeconds(afterAttempts: tried) * 1000)
+                        try tx.execute("""
+                            UPDATE mail_bounces SET attempts = ?, next_attempt_at = ?, last_error = ?
+                            WHERE id = ? AND status = 'pending'
+                            """, [.integer(Int64(tried)), .integer(later + wait), .text(text), .text(id)])
                     }
+                }
+                if final {
+                    logger.warning("bounce given up", ["bounce.id": id, "attempts": String(tried), "error": text])
+                } else {
+                    logger.notice("bounce failed; will retry", ["bounce.id": id, "attempts": String(tried), "error": text])
                 }
             }
             if due.count < batch { return attempts }

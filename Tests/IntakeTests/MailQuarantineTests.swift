@@ -146,6 +146,36 @@ struct MailQuarantineTests {
         #expect(try harness.quarantined(includeResolved: true).count == 3)
     }
 
+    @Test("an agent repairs an unparsable message (headers restored) and reprocesses it: the ticket opens, the stored message stays as received",
+          arguments: TestEngines.all)
+    func correctedMessage(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
+        let original = try Fixtures.bytes("malformed-no-headers.eml")
+        let (status, result) = try harness.ingestCommand(original)
+        #expect(status == 0 && result["outcome"] == "quarantined")
+        var request = IntakeV1.QuarantinedMailRequest()
+        request.id = result["quarantine_id"] ?? ""
+        request.replacementRaw = Array("still no headers\r\n".utf8)
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.reprocessQuarantinedMail, request, options: harness.staff) }?
+            .violations.map(\.reason) == ["unparsable"])
+        request.replacementRaw = Array("""
+            From: Maria Souza <maria@acme.example>\r
+            To: suporte@suporte.example\r
+            Subject: Sistema trava ao emitir nota fiscal\r
+            Message-ID: <corrigida-1@acme.example>\r
+            Content-Type: text/plain; charset=utf-8\r
+            \r
+
+            """.utf8) + original
+        let response = try harness.client.call(IntakeV1.Intake.reprocessQuarantinedMail, request, options: harness.staff)
+        #expect(response.outcome == "opened" && response.mail?.resolution == "opened (corrected message)")
+        let ticket = try harness.intake.getTicket(response.mail?.ticketID ?? "", caller: Caller(IntakeHarness.agent()))
+        #expect(ticket.subject == "Sistema trava ao emitir nota fiscal" && ticket.request.contains("ERRO 539"))
+        #expect(try harness.downloadQuarantined(request.id).1 == original)
+    }
+
     @Test("loop safety and rate limit: no answer to automatic mail, to our own address, beyond the hourly limit per sender, or twice for one message",
           arguments: TestEngines.all)
     func bounceDecisions(engine: DatabaseEngine) throws {

@@ -515,6 +515,10 @@ extension IntakeV1 {
         /// ReprocessQuarantinedMail: the organization a new ticket is opened for, when the sender is
         /// an authorized contact of several.
         public var organizationID: String = ""
+        /// ReprocessQuarantinedMail: a corrected message (e.g. an unparsable one with its headers
+        /// restored by an agent) taken in instead of the stored one, which stays as received. At most
+        /// 3 MiB; it must parse, or INVALID_ARGUMENT (`replacement_raw`).
+        public var replacementRaw: [UInt8] = []
 
         public init() {}
     }
@@ -1542,12 +1546,14 @@ extension IntakeV1.QuarantinedMailRequest: ProtoMessage {
         if !self.id.isEmpty { c.id = arena.cString(self.id) }
         c.chunk_bytes = self.chunkBytes
         if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
+        if !self.replacementRaw.isEmpty { c.replacement_raw = arena.binaryData(self.replacementRaw) }
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMailRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.chunkBytes = c.pointee.chunk_bytes
         self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
+        self.replacementRaw = _ProtoRuntime.bytes(c.pointee.replacement_raw)
     }
 }
 

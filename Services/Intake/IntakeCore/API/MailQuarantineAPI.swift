@@ -23,7 +23,8 @@ enum MailQuarantineAPI {
             return nil
         }
         router.register(API.reprocessQuarantinedMail) { request, context in
-            try intake.reprocessQuarantined(request.id, organizationID: request.organizationID, caller: caller(context),
+            try intake.reprocessQuarantined(request.id, organizationID: request.organizationID, replacement: request.replacementRaw,
+                                           caller: caller(context),
                                            tokens: tokens, settings: settings)
         }
         router.register(API.discardQuarantinedMail) { request, context in try intake.discardQuarantined(request, caller: caller(context)) }

@@ -219,13 +219,25 @@ extension IntakeContext {
     /// (no new answer is sent). A resolved message: `FAILED_PRECONDITION`.
     /// `organizationID` chooses the organization of a new ticket when the sender is an
     /// authorized contact of several.
-    public func reprocessQuarantined(_ id: String, organizationID: String = "", caller: Caller, tokens: ReplyToken,
-                                     settings mailSettings: MailIngestSettings) throws -> IntakeV1.ReprocessQuarantinedMailResponse {
+    /// `replacement` is a corrected message taken in instead (the stored one stays as received).
+    public func reprocessQuarantined(_ id: String, organizationID: String = "", replacement: [UInt8] = [], caller: Caller,
+                                     tokens: ReplyToken, settings mailSettings: MailIngestSettings) throws -> IntakeV1.ReprocessQuarantinedMailResponse {
         let record = try quarantined(id, caller: caller)
         guard record.status == .quarantineHeld else {
             throw RPCError(.failedPrecondition, "mensagem já resolvida / message already resolved")
         }
-        let raw = try database.read { try $0.queryOne("SELECT raw FROM mail_quarantine WHERE id = ?", [.text(id)])?.blob("raw") } ?? []
+        if !replacement.isEmpty {
+            var violations = Violations()
+            if replacement.count > 3 << 20 {
+                violations.add("replacement_raw", "too_large", pt: "No máximo 3 MiB.", en: "At most 3 MiB.")
+            } else if (try? MailMessage(raw: replacement)) == nil {
+                violations.add("replacement_raw", "unparsable", pt: "Não é uma mensagem RFC 5322.", en: "Not an RFC 5322 message.")
+            }
+            try violations.check()
+        }
+        let raw = replacement.isEmpty
+            ? try database.read { try $0.queryOne("SELECT raw FROM mail_quarantine WHERE id = ?", [.text(id)])?.blob("raw") } ?? []
+            : replacement
         var kind = IntakeV1.QuarantineKind.quarantineRejected
         var outcomeName: String
         var reason = ""
@@ -252,7 +264,8 @@ extension IntakeContext {
                 try tx.execute("""
                     UPDATE mail_quarantine SET status = 2, attempts = attempts + 1, resolved_at = ?, resolved_by = ?, resolution = ?,
                         ticket_id = ?, ticket_code = ? WHERE id = ?
-                    """, [.integer(now), .text(caller.id), .text(outcomeName), .text(ticketID), .text(code), .text(id)])
+                    """, [.integer(now), .text(caller.id), .text(replacement.isEmpty ? outcomeName : "\(outcomeName) (corrected message)"),
+                          .text(ticketID), .text(code), .text(id)])
                 if let bounceID = try tx.queryOne("SELECT bounce_id FROM mail_quarantine WHERE id = ?", [.text(id)])?.optionalText("bounce_id") {
                     try MailBounceQueue.cancel(tx, id: bounceID, now: now)
                 }

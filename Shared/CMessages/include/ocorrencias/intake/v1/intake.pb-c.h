@@ -869,10 +869,16 @@ struct  Ocorrencias__Intake__V1__QuarantinedMailRequest
    * an authorized contact of several.
    */
   char *organization_id;
+  /*
+   * ReprocessQuarantinedMail: a corrected message (e.g. an unparsable one with its headers
+   * restored by an agent) taken in instead of the stored one, which stays as received. At most
+   * 3 MiB; it must parse, or INVALID_ARGUMENT (`replacement_raw`).
+   */
+  ProtobufCBinaryData replacement_raw;
 };
 #define OCORRENCIAS__INTAKE__V1__QUARANTINED_MAIL_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__quarantined_mail_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, {0,NULL} }
 
 
 /*

@@ -5204,7 +5204,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_quarantined_mail_
   (ProtobufCMessageInit) ocorrencias__intake__v1__list_quarantined_mail_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__intake__v1__quarantined_mail_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__quarantined_mail_request__field_descriptors[4] =
 {
   {
     "id",
@@ -5242,16 +5242,29 @@ static const ProtobufCFieldDescriptor ocorrencias__intake__v1__quarantined_mail_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "replacement_raw",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMailRequest, replacement_raw),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__intake__v1__quarantined_mail_request__field_indices_by_name[] = {
   1,   /* field[1] = chunk_bytes */
   0,   /* field[0] = id */
   2,   /* field[2] = organization_id */
+  3,   /* field[3] = replacement_raw */
 };
 static const ProtobufCIntRange ocorrencias__intake__v1__quarantined_mail_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail_request__descriptor =
 {
@@ -5261,7 +5274,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail_reque
   "Ocorrencias__Intake__V1__QuarantinedMailRequest",
   "ocorrencias.intake.v1",
   sizeof(Ocorrencias__Intake__V1__QuarantinedMailRequest),
-  3,
+  4,
   ocorrencias__intake__v1__quarantined_mail_request__field_descriptors,
   ocorrencias__intake__v1__quarantined_mail_request__field_indices_by_name,
   1,  ocorrencias__intake__v1__quarantined_mail_request__number_ranges,

@@ -16,8 +16,8 @@ enum IntakeBench {
         var clients = 8
         var attachmentBytes = 4096
         var lookupContacts = 100_000
-        /// `INTAKE_GROUP_COMMIT` for the service under test (SQLite only).
-        var groupCommit = false
+        /// `INTAKE_GROUP_COMMIT` for the service under test; `nil`: the service's default.
+        var groupCommit: Bool?
     }
 
     static func run() {
@@ -31,7 +31,7 @@ enum IntakeBench {
             case "--clients": options.clients = Int(value) ?? options.clients
             case "--attachment-bytes": options.attachmentBytes = Int(value) ?? options.attachmentBytes
             case "--lookup-contacts": options.lookupContacts = Int(value) ?? options.lookupContacts
-            case "--group-commit": options.groupCommit = value == "true"
+            case "--group-commit": options.groupCommit = value == "default" ? nil : value == "true"
             default: fail("unknown flag \(flag)")
             }
         }
@@ -59,8 +59,8 @@ enum IntakeBench {
                            "OCORRENCIAS_LOG_LEVEL": "notice",
                            // The relay has nowhere to deliver: events stay in the outbox, as written by each open.
                            "WORKFLOW_ADDRESSES": "127.0.0.1:9", "NOTIFICATION_ADDRESSES": "127.0.0.1:9",
-                           "INTAKE_DUPLICATE_WINDOW_SECONDS": "600",
-                           "INTAKE_GROUP_COMMIT": options.groupCommit ? "true" : "false"]
+                           "INTAKE_DUPLICATE_WINDOW_SECONDS": "600"]
+        if let groupCommit = options.groupCommit { environment["INTAKE_GROUP_COMMIT"] = groupCommit ? "true" : "false" }
         var postgresURL: String?
         if engine == .postgres {
             postgresURL = try PostgresTestServer.shared().createDatabase()
@@ -103,7 +103,7 @@ enum IntakeBench {
         }
         let attachment = [UInt8](repeating: 0x5a, count: options.attachmentBytes)
         let principals = principalsBuilt, organization = organizationBuilt
-        print("== \(engine.rawValue): \(options.clients) clients, \(options.seconds) s per run ==")
+        print("== \(engine.rawValue): \(options.clients) clients, \(options.seconds) s per run, group commit \(options.groupCommit.map { $0 ? "on" : "off" } ?? "default") ==")
         let plain = try measure(options) { thread, n in
             _ = try client.call(IntakeV1.Intake.openTicket, request(organization, thread, n), options: principals[thread])
         }
@@ -206,9 +206,14 @@ enum IntakeBench {
             principal.organizationID = organization.id
             return Caller(principal)
         }
-        return try measure(options) { thread, n in
+        let rate = try measure(options) { thread, n in
             _ = try intake.openTicket(request(organization, thread, n), caller: callers[thread])
         }
+        if let stats = intake.openCommitStatistics, stats.batches > 0 {
+            print(String(format: "group commit in-process: %d opens in %d transactions (%.1f per transaction, largest %d)",
+                         stats.opens, stats.batches, Double(stats.opens) / Double(stats.batches), stats.largestBatch))
+        }
+        return rate
     }
 
     /// Runs `body` on `clients` threads for `seconds` and returns completed calls per second.

@@ -222,17 +222,25 @@ enum IntakeBench {
         let failure = Mutex<String?>(nil)
         let start = Date()
         let stop = start.addingTimeInterval(options.seconds)
-        DispatchQueue.concurrentPerform(iterations: options.clients) { thread in
-            var n = 0
-            while Date() < stop {
-                do { try body(thread, n) } catch {
-                    failure.withLock { $0 = "\(error)" }
-                    return
+        // One thread per client (not `DispatchQueue.concurrentPerform`, which runs only as many
+        // iterations at once as there are cores: on this 2-core machine, 2 clients, not 8).
+        let group = DispatchGroup()
+        for thread in 0..<options.clients {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                var n = 0
+                while Date() < stop {
+                    do { try body(thread, n) } catch {
+                        failure.withLock { $0 = "\(error)" }
+                        return
+                    }
+                    n += 1
                 }
-                n += 1
-            }
-            done.withLock { $0 += n }
+                done.withLock { $0 += n }
+            }.start()
         }
+        group.wait()
         if let message = failure.withLock({ $0 }) { throw BenchError(message) }
         return Double(done.withLock { $0 }) / Date().timeIntervalSince(start)
     }

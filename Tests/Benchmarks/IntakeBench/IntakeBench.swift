@@ -104,10 +104,15 @@ enum IntakeBench {
         let attachment = [UInt8](repeating: 0x5a, count: options.attachmentBytes)
         let principals = principalsBuilt, organization = organizationBuilt
         print("== \(engine.rawValue): \(options.clients) clients, \(options.seconds) s per run, group commit \(options.groupCommit.map { $0 ? "on" : "off" } ?? "default") ==")
+        let cpuBefore = processCPUSeconds(process.process.processIdentifier)
+        let openedBefore = try ticketCount(engine, directory: directory.path, url: postgresURL)
         let plain = try measure(options) { thread, n in
             _ = try client.call(IntakeV1.Intake.openTicket, request(organization, thread, n), options: principals[thread])
         }
-        print(String(format: "opens/s over RPC, no attachment:        %8.0f", plain))
+        let serverCPU = processCPUSeconds(process.process.processIdentifier) - cpuBefore
+        let opened = try ticketCount(engine, directory: directory.path, url: postgresURL) - openedBefore
+        print(String(format: "opens/s over RPC, no attachment:        %8.0f  (intake process CPU %.0f µs per open)", plain,
+                     serverCPU * 1e6 / Double(max(1, opened))))
         let withFile = try measure(options) { thread, n in
             var content = attachment
             // A distinct content per file, so every upload is really written and hashed.
@@ -140,6 +145,7 @@ enum IntakeBench {
         case .sqlite: raw = try rawSQLite(directory: directory.path, rowBytes: Int(rowBytes) + 200, seconds: options.seconds)
         case .postgres: raw = try rawPostgres(url: postgresURL!, rowBytes: Int(rowBytes) + 200, options: options)
         }
+        if engine == .sqlite { print(String(format: "raw insert loop CPU: %.0f µs per insert", rawCPUPerInsert)) }
         print(String(format: "raw inserts/s of a %d-byte row:       %8.0f  (%@)", Int(rowBytes) + 200, raw,
                      engine == .sqlite ? "prepared insert, one transaction per row, WAL, synchronous=NORMAL"
                                        : "pgbench -c \(options.clients) custom insert script"))
@@ -216,6 +222,32 @@ enum IntakeBench {
         return rate
     }
 
+    nonisolated(unsafe) static var rawCPUPerInsert = 0.0
+
+    /// User + system CPU seconds a process has used so far (`/proc/<pid>/stat`), so the cost of
+    /// an open can be compared on a machine shared with other work.
+    static func processCPUSeconds(_ pid: Int32) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, utime 14 and stime 15 (1-based over the whole line).
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    static func threadCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    static func ticketCount(_ engine: DatabaseEngine, directory: String, url: String?) throws -> Int {
+        let database = try openDatabase(engine == .sqlite ? DatabaseConfiguration(sqlitePath: "\(directory)/intake.sqlite")
+                                                          : DatabaseConfiguration(url: url!, sqlitePath: ""), migrations: [])
+        defer { database.close() }
+        return Int(try database.read { try $0.queryOne("SELECT COUNT(*) AS n FROM tickets")?.int("n") ?? 0 })
+    }
+
     /// Runs `body` on `clients` threads for `seconds` and returns completed calls per second.
     static func measure(_ options: Options, _ body: @escaping @Sendable (Int, Int) throws -> Void) throws -> Double {
         let done = Mutex<Int>(0)
@@ -265,6 +297,8 @@ enum IntakeBench {
         let payload = [UInt8](repeating: 0x41, count: rowBytes)
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
         var count = 0
+        let cpuStart = threadCPUSeconds()
+        defer { rawCPUPerInsert = (threadCPUSeconds() - cpuStart) * 1e6 / Double(max(1, count)) }
         let start = Date()
         let stop = start.addingTimeInterval(seconds)
         while Date() < stop {

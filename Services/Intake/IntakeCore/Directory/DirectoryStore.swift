@@ -101,6 +101,8 @@ enum DirectoryStore {
     }()
     static let openingSelect = openingColumns.joined(separator: ", ")
     static let openingOrganizationCount = organizationColumns.split(separator: ",").count
+    /// The unqualified names of ``openingColumns``, computed once (not per open).
+    static let openingNames: [String] = openingColumns.map { String($0.dropFirst(2)) }
 
     /// The organization and the contact an open names, read with one statement when both exist.
     /// With `lockContact` (PostgreSQL) the contact row is locked until commit (`FOR UPDATE`), so
@@ -121,7 +123,7 @@ enum DirectoryStore {
                 """, [.text(CatalogCache.versionCounter), .text(organizationID), .text(contactID)]) {
                 // Split by position: both tables have an `id`.
                 func part(_ range: Range<Int>) -> Row {
-                    Row(columns: range.map { String(columns[$0].dropFirst(2)) }, values: Array(row.values[range]))
+                    Row(columns: Array(openingNames[range]), values: Array(row.values[range]))
                 }
                 let contactRow = part(openingOrganizationCount..<columns.count)
                 return (try organization(part(0..<openingOrganizationCount)), try contact(contactRow), try contactRow.bool("linked"),

@@ -161,7 +161,7 @@ extension BenchV1.CodecShapes: ProtoMessage {
         }
         if !self.rFlag.isEmpty {
             c.n_r_flag = self.rFlag.count
-            let items = arena.allocate(protobuf_c_boolean.self, count: self.rFlag.count)
+            let items = arena.repeatedValues(protobuf_c_boolean.self, count: self.rFlag.count)
             for i in 0..<self.rFlag.count { (items + i).initialize(to: (self.rFlag[i] ? 1 : 0)) }
             c.r_flag = items
         }
@@ -175,7 +175,7 @@ extension BenchV1.CodecShapes: ProtoMessage {
         }
         if !self.rColor.isEmpty {
             c.n_r_color = self.rColor.count
-            let items = arena.allocate(Ocorrencias__Bench__V1__CodecShapes__Color.self, count: self.rColor.count)
+            let items = arena.repeatedValues(Ocorrencias__Bench__V1__CodecShapes__Color.self, count: self.rColor.count)
             for i in 0..<self.rColor.count { (items + i).initialize(to: .init(rawValue: .init(truncatingIfNeeded: self.rColor[i].rawValue))) }
             c.r_color = items
         }

@@ -1612,13 +1612,13 @@ extension WorkflowV1.TicketFilter: ProtoMessage {
         }
         if !self.priorities.isEmpty {
             c.n_priorities = self.priorities.count
-            let items = arena.allocate(Ocorrencias__Common__V1__Priority.self, count: self.priorities.count)
+            let items = arena.repeatedValues(Ocorrencias__Common__V1__Priority.self, count: self.priorities.count)
             for i in 0..<self.priorities.count { (items + i).initialize(to: .init(rawValue: .init(truncatingIfNeeded: self.priorities[i].rawValue))) }
             c.priorities = items
         }
         if !self.categories.isEmpty {
             c.n_categories = self.categories.count
-            let items = arena.allocate(Ocorrencias__Common__V1__Category.self, count: self.categories.count)
+            let items = arena.repeatedValues(Ocorrencias__Common__V1__Category.self, count: self.categories.count)
             for i in 0..<self.categories.count { (items + i).initialize(to: .init(rawValue: .init(truncatingIfNeeded: self.categories[i].rawValue))) }
             c.categories = items
         }
@@ -1776,7 +1776,7 @@ extension WorkflowV1.ListCustomerTicketsRequest: ProtoMessage {
         if !self.product.isEmpty { c.product = arena.cString(self.product) }
         if !self.categories.isEmpty {
             c.n_categories = self.categories.count
-            let items = arena.allocate(Ocorrencias__Common__V1__Category.self, count: self.categories.count)
+            let items = arena.repeatedValues(Ocorrencias__Common__V1__Category.self, count: self.categories.count)
             for i in 0..<self.categories.count { (items + i).initialize(to: .init(rawValue: .init(truncatingIfNeeded: self.categories[i].rawValue))) }
             c.categories = items
         }

@@ -289,7 +289,7 @@ extension BenchV1.CodecShapes: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Bench__V1__CodecShapes>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Bench__V1__CodecShapes>) {
         self.i32 = c.pointee.i32
         self.i64 = c.pointee.i64
         self.u32 = c.pointee.u32
@@ -475,7 +475,7 @@ extension BenchV1.CodecShapes.Leaf: ProtoMessage {
         if !self.name.isEmpty { c.name = arena.cString(self.name) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Bench__V1__CodecShapes__Leaf>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Bench__V1__CodecShapes__Leaf>) {
         self.name = _ProtoRuntime.string(c.pointee.name)
     }
 }
@@ -497,7 +497,7 @@ extension BenchV1.CodecShapes.Item: ProtoMessage {
         if let value = self.leaf { c.leaf = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Bench__V1__CodecShapes__Item>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Bench__V1__CodecShapes__Item>) {
         self.name = _ProtoRuntime.string(c.pointee.name)
         self.count = c.pointee.count
         self.blob = _ProtoRuntime.bytes(c.pointee.blob)

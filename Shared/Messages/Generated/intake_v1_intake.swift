@@ -434,7 +434,7 @@ extension IntakeV1.Organization: ProtoMessage {
         c.created_at_ms = self.createdAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__Organization>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__Organization>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.code = _ProtoRuntime.string(c.pointee.code)
         self.name = _ProtoRuntime.string(c.pointee.name)
@@ -467,7 +467,7 @@ extension IntakeV1.Contact: ProtoMessage {
         c.created_at_ms = self.createdAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__Contact>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__Contact>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
         self.name = _ProtoRuntime.string(c.pointee.name)
@@ -498,7 +498,7 @@ extension IntakeV1.Representative: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__Representative>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__Representative>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.name = _ProtoRuntime.string(c.pointee.name)
         self.email = _ProtoRuntime.string(c.pointee.email)
@@ -522,7 +522,7 @@ extension IntakeV1.GetOrganizationRequest: ProtoMessage {
         if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__GetOrganizationRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__GetOrganizationRequest>) {
         self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
     }
 }
@@ -538,7 +538,7 @@ extension IntakeV1.UpdateContactStatusRequest: ProtoMessage {
         c.active = (self.active ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__UpdateContactStatusRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__UpdateContactStatusRequest>) {
         self.contactID = _ProtoRuntime.string(c.pointee.contact_id)
         self.active = (c.pointee.active != 0)
     }
@@ -554,7 +554,7 @@ extension IntakeV1.DeleteContactRequest: ProtoMessage {
         if !self.contactID.isEmpty { c.contact_id = arena.cString(self.contactID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__DeleteContactRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__DeleteContactRequest>) {
         self.contactID = _ProtoRuntime.string(c.pointee.contact_id)
     }
 }
@@ -568,7 +568,7 @@ extension IntakeV1.DeleteContactResponse: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Intake__V1__DeleteContactResponse, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__DeleteContactResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__DeleteContactResponse>) {
     }
 }
 
@@ -583,7 +583,7 @@ extension IntakeV1.LookupCustomersRequest: ProtoMessage {
         c.limit = self.limit
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__LookupCustomersRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__LookupCustomersRequest>) {
         self.query = _ProtoRuntime.string(c.pointee.query)
         self.limit = c.pointee.limit
     }
@@ -610,7 +610,7 @@ extension IntakeV1.LookupCustomersResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__LookupCustomersResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__LookupCustomersResponse>) {
         if c.pointee.n_organizations > 0, let _items = c.pointee.organizations {
             self.organizations = (0..<c.pointee.n_organizations).map { (_items[$0].map { IntakeV1.Organization(_c: $0) } ?? IntakeV1.Organization()) }
         } else {
@@ -643,7 +643,7 @@ extension IntakeV1.ListOrganizationsRequest: ProtoMessage {
         c.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListOrganizationsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListOrganizationsRequest>) {
         self.namePrefix = _ProtoRuntime.string(c.pointee.name_prefix)
         self.pageSize = c.pointee.page_size
         self.pageToken = _ProtoRuntime.string(c.pointee.page_token)
@@ -666,7 +666,7 @@ extension IntakeV1.ListOrganizationsResponse: ProtoMessage {
         if !self.nextPageToken.isEmpty { c.next_page_token = arena.cString(self.nextPageToken) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListOrganizationsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListOrganizationsResponse>) {
         if c.pointee.n_organizations > 0, let _items = c.pointee.organizations {
             self.organizations = (0..<c.pointee.n_organizations).map { (_items[$0].map { IntakeV1.Organization(_c: $0) } ?? IntakeV1.Organization()) }
         } else {
@@ -692,7 +692,7 @@ extension IntakeV1.RepresentativeContact: ProtoMessage {
         c.created_at_ms = self.createdAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__RepresentativeContact>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__RepresentativeContact>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.representativeID = _ProtoRuntime.string(c.pointee.representative_id)
         self.name = _ProtoRuntime.string(c.pointee.name)
@@ -714,7 +714,7 @@ extension IntakeV1.RepresentativeRequest: ProtoMessage {
         c.include_inactive = (self.includeInactive ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__RepresentativeRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__RepresentativeRequest>) {
         self.representativeID = _ProtoRuntime.string(c.pointee.representative_id)
         self.includeInactive = (c.pointee.include_inactive != 0)
     }
@@ -733,7 +733,7 @@ extension IntakeV1.ListRepresentativeContactsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListRepresentativeContactsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListRepresentativeContactsResponse>) {
         if c.pointee.n_contacts > 0, let _items = c.pointee.contacts {
             self.contacts = (0..<c.pointee.n_contacts).map { (_items[$0].map { IntakeV1.RepresentativeContact(_c: $0) } ?? IntakeV1.RepresentativeContact()) }
         } else {
@@ -753,7 +753,7 @@ extension IntakeV1.CustomFieldValue: ProtoMessage {
         if !self.value.isEmpty { c.value = arena.cString(self.value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__CustomFieldValue>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__CustomFieldValue>) {
         self.key = _ProtoRuntime.string(c.pointee.key)
         self.value = _ProtoRuntime.string(c.pointee.value)
     }
@@ -789,7 +789,7 @@ extension IntakeV1.OpenTicketRequest: ProtoMessage {
         if !self.emailMessageID.isEmpty { c.email_message_id = arena.cString(self.emailMessageID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__OpenTicketRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__OpenTicketRequest>) {
         self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
         self.contactID = _ProtoRuntime.string(c.pointee.contact_id)
         self.representativeID = _ProtoRuntime.string(c.pointee.representative_id)
@@ -834,7 +834,7 @@ extension IntakeV1.TicketMessage: ProtoMessage {
         c.created_at_ms = self.createdAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__TicketMessage>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__TicketMessage>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.author = c.pointee.author.map { CommonV1.PersonRef(_c: $0) }
         self.text = _ProtoRuntime.string(c.pointee.text)
@@ -888,7 +888,7 @@ extension IntakeV1.Ticket: ProtoMessage {
         if !self.cancelReason.isEmpty { c.cancel_reason = arena.cString(self.cancelReason) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__Ticket>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__Ticket>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.code = _ProtoRuntime.string(c.pointee.code)
         self.organization = c.pointee.organization.map { CommonV1.OrganizationRef(_c: $0) }
@@ -937,7 +937,7 @@ extension IntakeV1.OpenTicketResponse: ProtoMessage {
         c.duplicate = (self.duplicate ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__OpenTicketResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__OpenTicketResponse>) {
         self.ticket = c.pointee.ticket.map { IntakeV1.Ticket(_c: $0) }
         self.duplicate = (c.pointee.duplicate != 0)
     }
@@ -953,7 +953,7 @@ extension IntakeV1.GetTicketRequest: ProtoMessage {
         if !self.ticket.isEmpty { c.ticket = arena.cString(self.ticket) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__GetTicketRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__GetTicketRequest>) {
         self.ticket = _ProtoRuntime.string(c.pointee.ticket)
     }
 }
@@ -973,7 +973,7 @@ extension IntakeV1.UploadAttachmentRequest: ProtoMessage {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__UploadAttachmentRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__UploadAttachmentRequest>) {
         self.fileName = _ProtoRuntime.string(c.pointee.file_name)
         self.contentType = _ProtoRuntime.string(c.pointee.content_type)
         self.sizeBytes = c.pointee.size_bytes
@@ -994,7 +994,7 @@ extension IntakeV1.DownloadAttachmentRequest: ProtoMessage {
         c.chunk_bytes = self.chunkBytes
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__DownloadAttachmentRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__DownloadAttachmentRequest>) {
         self.attachmentID = _ProtoRuntime.string(c.pointee.attachment_id)
         self.chunkBytes = c.pointee.chunk_bytes
     }
@@ -1012,7 +1012,7 @@ extension IntakeV1.DownloadAttachmentChunk: ProtoMessage {
         c.offset = self.offset
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__DownloadAttachmentChunk>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__DownloadAttachmentChunk>) {
         self.attachment = c.pointee.attachment.map { CommonV1.AttachmentRef(_c: $0) }
         self.data = _ProtoRuntime.bytes(c.pointee.data)
         self.offset = c.pointee.offset
@@ -1036,7 +1036,7 @@ extension IntakeV1.ReplyRequest: ProtoMessage {
         if !self.emailMessageID.isEmpty { c.email_message_id = arena.cString(self.emailMessageID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ReplyRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ReplyRequest>) {
         self.ticket = _ProtoRuntime.string(c.pointee.ticket)
         self.text = _ProtoRuntime.string(c.pointee.text)
         if c.pointee.n_attachment_ids > 0, let _items = c.pointee.attachment_ids {
@@ -1059,7 +1059,7 @@ extension IntakeV1.ReplyResponse: ProtoMessage {
         if let value = self.message { c.message = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ReplyResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ReplyResponse>) {
         self.message = c.pointee.message.map { IntakeV1.TicketMessage(_c: $0) }
     }
 }
@@ -1075,7 +1075,7 @@ extension IntakeV1.CancelTicketRequest: ProtoMessage {
         if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__CancelTicketRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__CancelTicketRequest>) {
         self.ticket = _ProtoRuntime.string(c.pointee.ticket)
         self.reason = _ProtoRuntime.string(c.pointee.reason)
     }
@@ -1094,7 +1094,7 @@ extension IntakeV1.ChangeTicketContactRequest: ProtoMessage {
         c.clear_representative = (self.clearRepresentative ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ChangeTicketContactRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ChangeTicketContactRequest>) {
         self.ticket = _ProtoRuntime.string(c.pointee.ticket)
         self.contactID = _ProtoRuntime.string(c.pointee.contact_id)
         self.representativeID = _ProtoRuntime.string(c.pointee.representative_id)
@@ -1124,7 +1124,7 @@ extension IntakeV1.CustomField: ProtoMessage {
         c.position = self.position
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__CustomField>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__CustomField>) {
         self.key = _ProtoRuntime.string(c.pointee.key)
         self.labelPt = _ProtoRuntime.string(c.pointee.label_pt)
         self.labelEn = _ProtoRuntime.string(c.pointee.label_en)
@@ -1154,7 +1154,7 @@ extension IntakeV1.ListCustomFieldsRequest: ProtoMessage {
         c.include_inactive = (self.includeInactive ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListCustomFieldsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListCustomFieldsRequest>) {
         self.product = _ProtoRuntime.string(c.pointee.product)
         self.category = CommonV1.Category(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
         self.includeInactive = (c.pointee.include_inactive != 0)
@@ -1174,7 +1174,7 @@ extension IntakeV1.ListCustomFieldsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListCustomFieldsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListCustomFieldsResponse>) {
         if c.pointee.n_fields > 0, let _items = c.pointee.fields {
             self.fields = (0..<c.pointee.n_fields).map { (_items[$0].map { IntakeV1.CustomField(_c: $0) } ?? IntakeV1.CustomField()) }
         } else {
@@ -1198,7 +1198,7 @@ extension IntakeV1.ListEntry: ProtoMessage {
         c.origin_kind = .init(rawValue: .init(truncatingIfNeeded: self.originKind.rawValue))
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListEntry>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListEntry>) {
         self.key = _ProtoRuntime.string(c.pointee.key)
         self.labelPt = _ProtoRuntime.string(c.pointee.label_pt)
         self.labelEn = _ProtoRuntime.string(c.pointee.label_en)
@@ -1218,7 +1218,7 @@ extension IntakeV1.ListEntriesRequest: ProtoMessage {
         c.include_inactive = (self.includeInactive ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListEntriesRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListEntriesRequest>) {
         self.includeInactive = (c.pointee.include_inactive != 0)
     }
 }
@@ -1236,7 +1236,7 @@ extension IntakeV1.ListEntriesResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListEntriesResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListEntriesResponse>) {
         if c.pointee.n_entries > 0, let _items = c.pointee.entries {
             self.entries = (0..<c.pointee.n_entries).map { (_items[$0].map { IntakeV1.ListEntry(_c: $0) } ?? IntakeV1.ListEntry()) }
         } else {
@@ -1257,7 +1257,7 @@ extension IntakeV1.PriorityDefinition: ProtoMessage {
         if !self.textEn.isEmpty { c.text_en = arena.cString(self.textEn) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__PriorityDefinition>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__PriorityDefinition>) {
         self.priority = CommonV1.Priority(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.priority.rawValue))
         self.textPt = _ProtoRuntime.string(c.pointee.text_pt)
         self.textEn = _ProtoRuntime.string(c.pointee.text_en)
@@ -1279,7 +1279,7 @@ extension IntakeV1.SupportPolicy: ProtoMessage {
         if !self.writingTipsEn.isEmpty { c.writing_tips_en = arena.cString(self.writingTipsEn) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__SupportPolicy>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__SupportPolicy>) {
         if c.pointee.n_priorities > 0, let _items = c.pointee.priorities {
             self.priorities = (0..<c.pointee.n_priorities).map { (_items[$0].map { IntakeV1.PriorityDefinition(_c: $0) } ?? IntakeV1.PriorityDefinition()) }
         } else {
@@ -1299,7 +1299,7 @@ extension IntakeV1.GetSupportPolicyRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Intake__V1__GetSupportPolicyRequest, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__GetSupportPolicyRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__GetSupportPolicyRequest>) {
     }
 }
 

@@ -21,8 +21,9 @@ public protocol ProtoMessage: Sendable, Hashable {
     static var _descriptor: _ProtoDescriptor { get }
 
     init()
-    /// Reads a value out of a C struct that protobuf-c unpacked.
-    init(_c: UnsafePointer<_CStruct>)
+    /// Sets every field from a C struct that protobuf-c unpacked (on a default value: see
+    /// ``init(_c:)``).
+    mutating func _read(_c: UnsafePointer<_CStruct>)
     /// Initialises a C struct to its protobuf-c defaults.
     static func _initialize(_ c: UnsafeMutablePointer<_CStruct>)
     /// Writes this value into a C struct that `_initialize` prepared; every pointer it stores
@@ -58,6 +59,13 @@ public struct ProtoDecodingError: Error, Hashable, Sendable, CustomStringConvert
 }
 
 extension ProtoMessage {
+    /// Reads a value out of a C struct that protobuf-c unpacked.
+    @inlinable
+    public init(_c c: UnsafePointer<_CStruct>) {
+        self.init()
+        _read(_c: c)
+    }
+
     /// Runs `body` with this value converted to its C struct, valid only for the call, and an
     /// upper bound of its packed size (``ProtoArena/packedSizeBound``).
     ///
@@ -179,7 +187,11 @@ extension ProtoMessage {
             guard let message = protobuf_c_message_unpack(Self._descriptor.pointer, &allocator, bytes.count, base) else {
                 throw ProtoDecodingError(messageName: Self.protoName, length: bytes.count)
             }
-            return Self(_c: UnsafeRawPointer(message).assumingMemoryBound(to: _CStruct.self))
+            // A default value filled by a mutating method: an initialiser would end with a copy
+            // and a destroy of the whole value (Swift 6.3).
+            var value = Self()
+            value._read(_c: UnsafeRawPointer(message).assumingMemoryBound(to: _CStruct.self))
+            return value
         }
     }
 

@@ -123,10 +123,14 @@ public struct ProtoArena: ~Copyable {
     /// `byteCount` uninitialised bytes, 8-byte aligned. Traps only when `malloc` fails.
     @inlinable @inline(__always)
     public mutating func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
-        guard let result = allocateIfPossible(byteCount: byteCount) else {
-            fatalError("ProtoArena: out of memory allocating \(byteCount) bytes")
-        }
+        guard let result = allocateIfPossible(byteCount: byteCount) else { Self.outOfMemory(byteCount) }
         return result
+    }
+
+    /// Kept out of line so that the message is not built in every inlined `allocate`.
+    @usableFromInline @inline(never)
+    static func outOfMemory(_ byteCount: Int) -> Never {
+        fatalError("ProtoArena: out of memory allocating \(byteCount) bytes")
     }
 
     /// Uninitialised storage for `count` values of `T` (trivial C types only).
@@ -137,25 +141,28 @@ public struct ProtoArena: ~Copyable {
     }
 
     /// A NUL-terminated copy of `string` (protobuf-c's shared empty string when it is empty).
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func cString(_ string: String) -> UnsafeMutablePointer<CChar> {
         if string.isEmpty { return cmessages_empty_string() }
-        let utf8 = string.utf8
-        let count = utf8.count
+        let count = string.utf8.count
         _packedSizeBound &+= count
-        let destination = allocate(byteCount: count + 1)
-        let copied: Void? = utf8.withContiguousStorageIfAvailable { source in
-            destination.copyMemory(from: source.baseAddress!, byteCount: source.count)
+        let destination = allocate(byteCount: count &+ 1)
+        let copied: Void? = string.utf8.withContiguousStorageIfAvailable { source in
+            destination.copyMemory(from: source.baseAddress.unsafelyUnwrapped, byteCount: source.count)
         }
-        if copied == nil {
-            var offset = 0
-            for byte in utf8 {
-                destination.storeBytes(of: byte, toByteOffset: offset, as: UInt8.self)
-                offset += 1
-            }
-        }
+        if copied == nil { Self.copyUTF8(of: string, to: destination) }
         destination.storeBytes(of: 0, toByteOffset: count, as: UInt8.self)
-        return destination.bindMemory(to: CChar.self, capacity: count + 1)
+        return destination.bindMemory(to: CChar.self, capacity: count &+ 1)
+    }
+
+    /// The byte-by-byte copy for strings whose UTF-8 is not contiguous (none on Linux today).
+    @usableFromInline @inline(never)
+    static func copyUTF8(of string: String, to destination: UnsafeMutableRawPointer) {
+        var offset = 0
+        for byte in string.utf8 {
+            destination.storeBytes(of: byte, toByteOffset: offset, as: UInt8.self)
+            offset += 1
+        }
     }
 
     /// A NUL-terminated copy of `string` that is never protobuf-c's shared empty string, for

@@ -1468,7 +1468,7 @@ extension IntakeV1.QuarantinedMail: ProtoMessage {
         if !self.bounceNote.isEmpty { c.bounce_note = arena.cString(self.bounceNote) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMail>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMail>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.kind = IntakeV1.QuarantineKind(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
         self.status = IntakeV1.QuarantineStatus(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.status.rawValue))
@@ -1505,7 +1505,7 @@ extension IntakeV1.ListQuarantinedMailRequest: ProtoMessage {
         if !self.pageToken.isEmpty { c.page_token = arena.cString(self.pageToken) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListQuarantinedMailRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListQuarantinedMailRequest>) {
         self.includeResolved = (c.pointee.include_resolved != 0)
         self.pageSize = c.pointee.page_size
         self.pageToken = _ProtoRuntime.string(c.pointee.page_token)
@@ -1526,7 +1526,7 @@ extension IntakeV1.ListQuarantinedMailResponse: ProtoMessage {
         if !self.nextPageToken.isEmpty { c.next_page_token = arena.cString(self.nextPageToken) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListQuarantinedMailResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListQuarantinedMailResponse>) {
         if c.pointee.n_messages > 0, let _items = c.pointee.messages {
             self.messages = (0..<c.pointee.n_messages).map { (_items[$0].map { IntakeV1.QuarantinedMail(_c: $0) } ?? IntakeV1.QuarantinedMail()) }
         } else {
@@ -1549,7 +1549,7 @@ extension IntakeV1.QuarantinedMailRequest: ProtoMessage {
         if !self.replacementRaw.isEmpty { c.replacement_raw = arena.binaryData(self.replacementRaw) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMailRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMailRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.chunkBytes = c.pointee.chunk_bytes
         self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
@@ -1569,7 +1569,7 @@ extension IntakeV1.QuarantinedMailChunk: ProtoMessage {
         c.offset = self.offset
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMailChunk>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMailChunk>) {
         self.mail = c.pointee.mail.map { IntakeV1.QuarantinedMail(_c: $0) }
         self.data = _ProtoRuntime.bytes(c.pointee.data)
         self.offset = c.pointee.offset
@@ -1587,7 +1587,7 @@ extension IntakeV1.ReprocessQuarantinedMailResponse: ProtoMessage {
         if !self.outcome.isEmpty { c.outcome = arena.cString(self.outcome) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse>) {
         self.mail = c.pointee.mail.map { IntakeV1.QuarantinedMail(_c: $0) }
         self.outcome = _ProtoRuntime.string(c.pointee.outcome)
     }
@@ -1604,7 +1604,7 @@ extension IntakeV1.DiscardQuarantinedMailRequest: ProtoMessage {
         if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.reason = _ProtoRuntime.string(c.pointee.reason)
     }

@@ -2174,7 +2174,7 @@ extension WorkflowV1.AnswerSolutionRequest: ProtoMessage {
         if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AnswerSolutionRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AnswerSolutionRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.accept = (c.pointee.accept != 0)
         self.reason = _ProtoRuntime.string(c.pointee.reason)

@@ -75,7 +75,7 @@ extension AuthV1.Principal: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Auth__V1__Principal>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Auth__V1__Principal>) {
         self.kind = AuthV1.Principal.Kind(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.displayName = _ProtoRuntime.string(c.pointee.display_name)

@@ -97,7 +97,7 @@ extension BenchV1.TicketSample: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Bench__V1__TicketSample>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Bench__V1__TicketSample>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.code = _ProtoRuntime.string(c.pointee.code)
         self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)

@@ -161,7 +161,7 @@ extension BenchV1.CodecShapes: ProtoMessage {
         }
         if !self.rFlag.isEmpty {
             c.n_r_flag = self.rFlag.count
-            let items = arena.allocate(protobuf_c_boolean.self, count: self.rFlag.count)
+            let items = arena.repeatedValues(protobuf_c_boolean.self, count: self.rFlag.count)
             for i in 0..<self.rFlag.count { (items + i).initialize(to: (self.rFlag[i] ? 1 : 0)) }
             c.r_flag = items
         }
@@ -175,7 +175,7 @@ extension BenchV1.CodecShapes: ProtoMessage {
         }
         if !self.rColor.isEmpty {
             c.n_r_color = self.rColor.count
-            let items = arena.allocate(Ocorrencias__Bench__V1__CodecShapes__Color.self, count: self.rColor.count)
+            let items = arena.repeatedValues(Ocorrencias__Bench__V1__CodecShapes__Color.self, count: self.rColor.count)
             for i in 0..<self.rColor.count { (items + i).initialize(to: .init(rawValue: .init(truncatingIfNeeded: self.rColor[i].rawValue))) }
             c.r_color = items
         }
@@ -289,7 +289,7 @@ extension BenchV1.CodecShapes: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Bench__V1__CodecShapes>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Bench__V1__CodecShapes>) {
         self.i32 = c.pointee.i32
         self.i64 = c.pointee.i64
         self.u32 = c.pointee.u32
@@ -475,7 +475,7 @@ extension BenchV1.CodecShapes.Leaf: ProtoMessage {
         if !self.name.isEmpty { c.name = arena.cString(self.name) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Bench__V1__CodecShapes__Leaf>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Bench__V1__CodecShapes__Leaf>) {
         self.name = _ProtoRuntime.string(c.pointee.name)
     }
 }
@@ -497,7 +497,7 @@ extension BenchV1.CodecShapes.Item: ProtoMessage {
         if let value = self.leaf { c.leaf = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Bench__V1__CodecShapes__Item>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Bench__V1__CodecShapes__Item>) {
         self.name = _ProtoRuntime.string(c.pointee.name)
         self.count = c.pointee.count
         self.blob = _ProtoRuntime.bytes(c.pointee.blob)

@@ -115,7 +115,7 @@ extension CommonV1.PersonRef: ProtoMessage {
         if !self.phone.isEmpty { c.phone = arena.cString(self.phone) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Common__V1__PersonRef>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Common__V1__PersonRef>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.name = _ProtoRuntime.string(c.pointee.name)
         self.email = _ProtoRuntime.string(c.pointee.email)
@@ -137,7 +137,7 @@ extension CommonV1.OrganizationRef: ProtoMessage {
         if !self.accountOwnerAgentID.isEmpty { c.account_owner_agent_id = arena.cString(self.accountOwnerAgentID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Common__V1__OrganizationRef>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Common__V1__OrganizationRef>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.name = _ProtoRuntime.string(c.pointee.name)
         self.email = _ProtoRuntime.string(c.pointee.email)
@@ -160,7 +160,7 @@ extension CommonV1.AttachmentRef: ProtoMessage {
         if !self.sha256.isEmpty { c.sha256 = arena.cString(self.sha256) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Common__V1__AttachmentRef>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Common__V1__AttachmentRef>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.fileName = _ProtoRuntime.string(c.pointee.file_name)
         self.contentType = _ProtoRuntime.string(c.pointee.content_type)
@@ -192,7 +192,7 @@ extension CommonV1.TechnicalDetails: ProtoMessage {
         if !self.operationalImpact.isEmpty { c.operational_impact = arena.cString(self.operationalImpact) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Common__V1__TechnicalDetails>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Common__V1__TechnicalDetails>) {
         self.systemVersion = _ProtoRuntime.string(c.pointee.system_version)
         self.database = _ProtoRuntime.string(c.pointee.database)
         self.environment = _ProtoRuntime.string(c.pointee.environment)

@@ -55,7 +55,7 @@ extension EventsV1.EventEnvelope: ProtoMessage {
         if !self.requestID.isEmpty { c.request_id = arena.cString(self.requestID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Events__V1__EventEnvelope>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Events__V1__EventEnvelope>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.type = _ProtoRuntime.string(c.pointee.type)
         self.key = _ProtoRuntime.string(c.pointee.key)
@@ -80,7 +80,7 @@ extension EventsV1.DeliverEventsRequest: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Events__V1__DeliverEventsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Events__V1__DeliverEventsRequest>) {
         if c.pointee.n_events > 0, let _items = c.pointee.events {
             self.events = (0..<c.pointee.n_events).map { (_items[$0].map { EventsV1.EventEnvelope(_c: $0) } ?? EventsV1.EventEnvelope()) }
         } else {
@@ -100,7 +100,7 @@ extension EventsV1.DeliverEventsResponse: ProtoMessage {
         c.duplicates = self.duplicates
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Events__V1__DeliverEventsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Events__V1__DeliverEventsResponse>) {
         self.accepted = c.pointee.accepted
         self.duplicates = c.pointee.duplicates
     }

@@ -141,7 +141,7 @@ extension IntakeV1.TicketOpened: ProtoMessage {
         if !self.originKey.isEmpty { c.origin_key = arena.cString(self.originKey) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__TicketOpened>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__TicketOpened>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.code = _ProtoRuntime.string(c.pointee.code)
         self.organization = c.pointee.organization.map { CommonV1.OrganizationRef(_c: $0) }
@@ -199,7 +199,7 @@ extension IntakeV1.CustomerReplied: ProtoMessage {
         if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__CustomerReplied>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__CustomerReplied>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.code = _ProtoRuntime.string(c.pointee.code)
         self.messageID = _ProtoRuntime.string(c.pointee.message_id)
@@ -231,7 +231,7 @@ extension IntakeV1.TicketCancelledByCustomer: ProtoMessage {
         if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__TicketCancelledByCustomer>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__TicketCancelledByCustomer>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.code = _ProtoRuntime.string(c.pointee.code)
         self.by = c.pointee.by.map { CommonV1.PersonRef(_c: $0) }
@@ -256,7 +256,7 @@ extension IntakeV1.AttachmentAdded: ProtoMessage {
         if !self.messageID.isEmpty { c.message_id = arena.cString(self.messageID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__AttachmentAdded>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__AttachmentAdded>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.code = _ProtoRuntime.string(c.pointee.code)
         self.attachment = c.pointee.attachment.map { CommonV1.AttachmentRef(_c: $0) }
@@ -281,7 +281,7 @@ extension IntakeV1.TicketContactChanged: ProtoMessage {
         c.changed_at_ms = self.changedAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__TicketContactChanged>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__TicketContactChanged>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.code = _ProtoRuntime.string(c.pointee.code)
         self.contact = c.pointee.contact.map { CommonV1.PersonRef(_c: $0) }
@@ -305,7 +305,7 @@ extension IntakeV1.OrganizationPlanChanged: ProtoMessage {
         c.changed_at_ms = self.changedAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__OrganizationPlanChanged>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__OrganizationPlanChanged>) {
         self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
         self.previousPlan = _ProtoRuntime.string(c.pointee.previous_plan)
         self.plan = _ProtoRuntime.string(c.pointee.plan)

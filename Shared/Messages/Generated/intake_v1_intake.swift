@@ -569,7 +569,7 @@ extension IntakeV1.Organization: ProtoMessage {
         c.created_at_ms = self.createdAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__Organization>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__Organization>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.code = _ProtoRuntime.string(c.pointee.code)
         self.name = _ProtoRuntime.string(c.pointee.name)
@@ -602,7 +602,7 @@ extension IntakeV1.Contact: ProtoMessage {
         c.created_at_ms = self.createdAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__Contact>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__Contact>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
         self.name = _ProtoRuntime.string(c.pointee.name)
@@ -633,7 +633,7 @@ extension IntakeV1.Representative: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__Representative>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__Representative>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.name = _ProtoRuntime.string(c.pointee.name)
         self.email = _ProtoRuntime.string(c.pointee.email)
@@ -657,7 +657,7 @@ extension IntakeV1.GetOrganizationRequest: ProtoMessage {
         if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__GetOrganizationRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__GetOrganizationRequest>) {
         self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
     }
 }
@@ -673,7 +673,7 @@ extension IntakeV1.UpdateContactStatusRequest: ProtoMessage {
         c.active = (self.active ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__UpdateContactStatusRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__UpdateContactStatusRequest>) {
         self.contactID = _ProtoRuntime.string(c.pointee.contact_id)
         self.active = (c.pointee.active != 0)
     }
@@ -689,7 +689,7 @@ extension IntakeV1.DeleteContactRequest: ProtoMessage {
         if !self.contactID.isEmpty { c.contact_id = arena.cString(self.contactID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__DeleteContactRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__DeleteContactRequest>) {
         self.contactID = _ProtoRuntime.string(c.pointee.contact_id)
     }
 }
@@ -703,7 +703,7 @@ extension IntakeV1.DeleteContactResponse: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Intake__V1__DeleteContactResponse, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__DeleteContactResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__DeleteContactResponse>) {
     }
 }
 
@@ -718,7 +718,7 @@ extension IntakeV1.LookupCustomersRequest: ProtoMessage {
         c.limit = self.limit
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__LookupCustomersRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__LookupCustomersRequest>) {
         self.query = _ProtoRuntime.string(c.pointee.query)
         self.limit = c.pointee.limit
     }
@@ -745,7 +745,7 @@ extension IntakeV1.LookupCustomersResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__LookupCustomersResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__LookupCustomersResponse>) {
         if c.pointee.n_organizations > 0, let _items = c.pointee.organizations {
             self.organizations = (0..<c.pointee.n_organizations).map { (_items[$0].map { IntakeV1.Organization(_c: $0) } ?? IntakeV1.Organization()) }
         } else {
@@ -778,7 +778,7 @@ extension IntakeV1.ListOrganizationsRequest: ProtoMessage {
         c.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListOrganizationsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListOrganizationsRequest>) {
         self.namePrefix = _ProtoRuntime.string(c.pointee.name_prefix)
         self.pageSize = c.pointee.page_size
         self.pageToken = _ProtoRuntime.string(c.pointee.page_token)
@@ -801,7 +801,7 @@ extension IntakeV1.ListOrganizationsResponse: ProtoMessage {
         if !self.nextPageToken.isEmpty { c.next_page_token = arena.cString(self.nextPageToken) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListOrganizationsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListOrganizationsResponse>) {
         if c.pointee.n_organizations > 0, let _items = c.pointee.organizations {
             self.organizations = (0..<c.pointee.n_organizations).map { (_items[$0].map { IntakeV1.Organization(_c: $0) } ?? IntakeV1.Organization()) }
         } else {
@@ -827,7 +827,7 @@ extension IntakeV1.RepresentativeContact: ProtoMessage {
         c.created_at_ms = self.createdAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__RepresentativeContact>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__RepresentativeContact>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.representativeID = _ProtoRuntime.string(c.pointee.representative_id)
         self.name = _ProtoRuntime.string(c.pointee.name)
@@ -849,7 +849,7 @@ extension IntakeV1.RepresentativeRequest: ProtoMessage {
         c.include_inactive = (self.includeInactive ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__RepresentativeRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__RepresentativeRequest>) {
         self.representativeID = _ProtoRuntime.string(c.pointee.representative_id)
         self.includeInactive = (c.pointee.include_inactive != 0)
     }
@@ -868,7 +868,7 @@ extension IntakeV1.ListRepresentativeContactsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListRepresentativeContactsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListRepresentativeContactsResponse>) {
         if c.pointee.n_contacts > 0, let _items = c.pointee.contacts {
             self.contacts = (0..<c.pointee.n_contacts).map { (_items[$0].map { IntakeV1.RepresentativeContact(_c: $0) } ?? IntakeV1.RepresentativeContact()) }
         } else {
@@ -888,7 +888,7 @@ extension IntakeV1.CustomFieldValue: ProtoMessage {
         if !self.value.isEmpty { c.value = arena.cString(self.value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__CustomFieldValue>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__CustomFieldValue>) {
         self.key = _ProtoRuntime.string(c.pointee.key)
         self.value = _ProtoRuntime.string(c.pointee.value)
     }
@@ -924,7 +924,7 @@ extension IntakeV1.OpenTicketRequest: ProtoMessage {
         if !self.emailMessageID.isEmpty { c.email_message_id = arena.cString(self.emailMessageID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__OpenTicketRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__OpenTicketRequest>) {
         self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
         self.contactID = _ProtoRuntime.string(c.pointee.contact_id)
         self.representativeID = _ProtoRuntime.string(c.pointee.representative_id)
@@ -969,7 +969,7 @@ extension IntakeV1.TicketMessage: ProtoMessage {
         c.created_at_ms = self.createdAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__TicketMessage>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__TicketMessage>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.author = c.pointee.author.map { CommonV1.PersonRef(_c: $0) }
         self.text = _ProtoRuntime.string(c.pointee.text)
@@ -1023,7 +1023,7 @@ extension IntakeV1.Ticket: ProtoMessage {
         if !self.cancelReason.isEmpty { c.cancel_reason = arena.cString(self.cancelReason) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__Ticket>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__Ticket>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.code = _ProtoRuntime.string(c.pointee.code)
         self.organization = c.pointee.organization.map { CommonV1.OrganizationRef(_c: $0) }
@@ -1072,7 +1072,7 @@ extension IntakeV1.OpenTicketResponse: ProtoMessage {
         c.duplicate = (self.duplicate ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__OpenTicketResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__OpenTicketResponse>) {
         self.ticket = c.pointee.ticket.map { IntakeV1.Ticket(_c: $0) }
         self.duplicate = (c.pointee.duplicate != 0)
     }
@@ -1088,7 +1088,7 @@ extension IntakeV1.GetTicketRequest: ProtoMessage {
         if !self.ticket.isEmpty { c.ticket = arena.cString(self.ticket) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__GetTicketRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__GetTicketRequest>) {
         self.ticket = _ProtoRuntime.string(c.pointee.ticket)
     }
 }
@@ -1108,7 +1108,7 @@ extension IntakeV1.UploadAttachmentRequest: ProtoMessage {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__UploadAttachmentRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__UploadAttachmentRequest>) {
         self.fileName = _ProtoRuntime.string(c.pointee.file_name)
         self.contentType = _ProtoRuntime.string(c.pointee.content_type)
         self.sizeBytes = c.pointee.size_bytes
@@ -1129,7 +1129,7 @@ extension IntakeV1.DownloadAttachmentRequest: ProtoMessage {
         c.chunk_bytes = self.chunkBytes
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__DownloadAttachmentRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__DownloadAttachmentRequest>) {
         self.attachmentID = _ProtoRuntime.string(c.pointee.attachment_id)
         self.chunkBytes = c.pointee.chunk_bytes
     }
@@ -1147,7 +1147,7 @@ extension IntakeV1.DownloadAttachmentChunk: ProtoMessage {
         c.offset = self.offset
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__DownloadAttachmentChunk>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__DownloadAttachmentChunk>) {
         self.attachment = c.pointee.attachment.map { CommonV1.AttachmentRef(_c: $0) }
         self.data = _ProtoRuntime.bytes(c.pointee.data)
         self.offset = c.pointee.offset
@@ -1171,7 +1171,7 @@ extension IntakeV1.ReplyRequest: ProtoMessage {
         if !self.emailMessageID.isEmpty { c.email_message_id = arena.cString(self.emailMessageID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ReplyRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ReplyRequest>) {
         self.ticket = _ProtoRuntime.string(c.pointee.ticket)
         self.text = _ProtoRuntime.string(c.pointee.text)
         if c.pointee.n_attachment_ids > 0, let _items = c.pointee.attachment_ids {
@@ -1194,7 +1194,7 @@ extension IntakeV1.ReplyResponse: ProtoMessage {
         if let value = self.message { c.message = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ReplyResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ReplyResponse>) {
         self.message = c.pointee.message.map { IntakeV1.TicketMessage(_c: $0) }
     }
 }
@@ -1210,7 +1210,7 @@ extension IntakeV1.CancelTicketRequest: ProtoMessage {
         if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__CancelTicketRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__CancelTicketRequest>) {
         self.ticket = _ProtoRuntime.string(c.pointee.ticket)
         self.reason = _ProtoRuntime.string(c.pointee.reason)
     }
@@ -1229,7 +1229,7 @@ extension IntakeV1.ChangeTicketContactRequest: ProtoMessage {
         c.clear_representative = (self.clearRepresentative ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ChangeTicketContactRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ChangeTicketContactRequest>) {
         self.ticket = _ProtoRuntime.string(c.pointee.ticket)
         self.contactID = _ProtoRuntime.string(c.pointee.contact_id)
         self.representativeID = _ProtoRuntime.string(c.pointee.representative_id)
@@ -1259,7 +1259,7 @@ extension IntakeV1.CustomField: ProtoMessage {
         c.position = self.position
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__CustomField>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__CustomField>) {
         self.key = _ProtoRuntime.string(c.pointee.key)
         self.labelPt = _ProtoRuntime.string(c.pointee.label_pt)
         self.labelEn = _ProtoRuntime.string(c.pointee.label_en)
@@ -1289,7 +1289,7 @@ extension IntakeV1.ListCustomFieldsRequest: ProtoMessage {
         c.include_inactive = (self.includeInactive ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListCustomFieldsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListCustomFieldsRequest>) {
         self.product = _ProtoRuntime.string(c.pointee.product)
         self.category = CommonV1.Category(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
         self.includeInactive = (c.pointee.include_inactive != 0)
@@ -1309,7 +1309,7 @@ extension IntakeV1.ListCustomFieldsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListCustomFieldsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListCustomFieldsResponse>) {
         if c.pointee.n_fields > 0, let _items = c.pointee.fields {
             self.fields = (0..<c.pointee.n_fields).map { (_items[$0].map { IntakeV1.CustomField(_c: $0) } ?? IntakeV1.CustomField()) }
         } else {
@@ -1333,7 +1333,7 @@ extension IntakeV1.ListEntry: ProtoMessage {
         c.origin_kind = .init(rawValue: .init(truncatingIfNeeded: self.originKind.rawValue))
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListEntry>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListEntry>) {
         self.key = _ProtoRuntime.string(c.pointee.key)
         self.labelPt = _ProtoRuntime.string(c.pointee.label_pt)
         self.labelEn = _ProtoRuntime.string(c.pointee.label_en)
@@ -1353,7 +1353,7 @@ extension IntakeV1.ListEntriesRequest: ProtoMessage {
         c.include_inactive = (self.includeInactive ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListEntriesRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListEntriesRequest>) {
         self.includeInactive = (c.pointee.include_inactive != 0)
     }
 }
@@ -1371,7 +1371,7 @@ extension IntakeV1.ListEntriesResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListEntriesResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListEntriesResponse>) {
         if c.pointee.n_entries > 0, let _items = c.pointee.entries {
             self.entries = (0..<c.pointee.n_entries).map { (_items[$0].map { IntakeV1.ListEntry(_c: $0) } ?? IntakeV1.ListEntry()) }
         } else {
@@ -1392,7 +1392,7 @@ extension IntakeV1.PriorityDefinition: ProtoMessage {
         if !self.textEn.isEmpty { c.text_en = arena.cString(self.textEn) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__PriorityDefinition>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__PriorityDefinition>) {
         self.priority = CommonV1.Priority(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.priority.rawValue))
         self.textPt = _ProtoRuntime.string(c.pointee.text_pt)
         self.textEn = _ProtoRuntime.string(c.pointee.text_en)
@@ -1414,7 +1414,7 @@ extension IntakeV1.SupportPolicy: ProtoMessage {
         if !self.writingTipsEn.isEmpty { c.writing_tips_en = arena.cString(self.writingTipsEn) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__SupportPolicy>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__SupportPolicy>) {
         if c.pointee.n_priorities > 0, let _items = c.pointee.priorities {
             self.priorities = (0..<c.pointee.n_priorities).map { (_items[$0].map { IntakeV1.PriorityDefinition(_c: $0) } ?? IntakeV1.PriorityDefinition()) }
         } else {
@@ -1434,7 +1434,7 @@ extension IntakeV1.GetSupportPolicyRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Intake__V1__GetSupportPolicyRequest, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__GetSupportPolicyRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__GetSupportPolicyRequest>) {
     }
 }
 
@@ -1468,7 +1468,7 @@ extension IntakeV1.QuarantinedMail: ProtoMessage {
         if !self.bounceNote.isEmpty { c.bounce_note = arena.cString(self.bounceNote) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMail>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMail>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.kind = IntakeV1.QuarantineKind(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
         self.status = IntakeV1.QuarantineStatus(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.status.rawValue))
@@ -1505,7 +1505,7 @@ extension IntakeV1.ListQuarantinedMailRequest: ProtoMessage {
         if !self.pageToken.isEmpty { c.page_token = arena.cString(self.pageToken) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListQuarantinedMailRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListQuarantinedMailRequest>) {
         self.includeResolved = (c.pointee.include_resolved != 0)
         self.pageSize = c.pointee.page_size
         self.pageToken = _ProtoRuntime.string(c.pointee.page_token)
@@ -1526,7 +1526,7 @@ extension IntakeV1.ListQuarantinedMailResponse: ProtoMessage {
         if !self.nextPageToken.isEmpty { c.next_page_token = arena.cString(self.nextPageToken) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListQuarantinedMailResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListQuarantinedMailResponse>) {
         if c.pointee.n_messages > 0, let _items = c.pointee.messages {
             self.messages = (0..<c.pointee.n_messages).map { (_items[$0].map { IntakeV1.QuarantinedMail(_c: $0) } ?? IntakeV1.QuarantinedMail()) }
         } else {
@@ -1549,7 +1549,7 @@ extension IntakeV1.QuarantinedMailRequest: ProtoMessage {
         if !self.replacementRaw.isEmpty { c.replacement_raw = arena.binaryData(self.replacementRaw) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMailRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMailRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.chunkBytes = c.pointee.chunk_bytes
         self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
@@ -1569,7 +1569,7 @@ extension IntakeV1.QuarantinedMailChunk: ProtoMessage {
         c.offset = self.offset
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMailChunk>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMailChunk>) {
         self.mail = c.pointee.mail.map { IntakeV1.QuarantinedMail(_c: $0) }
         self.data = _ProtoRuntime.bytes(c.pointee.data)
         self.offset = c.pointee.offset
@@ -1587,7 +1587,7 @@ extension IntakeV1.ReprocessQuarantinedMailResponse: ProtoMessage {
         if !self.outcome.isEmpty { c.outcome = arena.cString(self.outcome) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse>) {
         self.mail = c.pointee.mail.map { IntakeV1.QuarantinedMail(_c: $0) }
         self.outcome = _ProtoRuntime.string(c.pointee.outcome)
     }
@@ -1604,7 +1604,7 @@ extension IntakeV1.DiscardQuarantinedMailRequest: ProtoMessage {
         if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.reason = _ProtoRuntime.string(c.pointee.reason)
     }

@@ -36,7 +36,7 @@ extension KnowledgeV1.ArticleLinkedToTicket: ProtoMessage {
         c.linked_at_ms = self.linkedAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ArticleLinkedToTicket>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ArticleLinkedToTicket>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.articleID = _ProtoRuntime.string(c.pointee.article_id)
         self.articleTitle = _ProtoRuntime.string(c.pointee.article_title)

@@ -554,7 +554,7 @@ extension KnowledgeV1.Article: ProtoMessage {
         c.unhelpful_votes = self.unhelpfulVotes
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__Article>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__Article>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.kind = KnowledgeV1.ArticleKind(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
         self.title = _ProtoRuntime.string(c.pointee.title)
@@ -608,7 +608,7 @@ extension KnowledgeV1.ArticleVersion: ProtoMessage {
         c.edited_at_ms = self.editedAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ArticleVersion>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ArticleVersion>) {
         self.articleID = _ProtoRuntime.string(c.pointee.article_id)
         self.version = c.pointee.version
         self.title = _ProtoRuntime.string(c.pointee.title)
@@ -651,7 +651,7 @@ extension KnowledgeV1.CreateArticleRequest: ProtoMessage {
         c.state = .init(rawValue: .init(truncatingIfNeeded: self.state.rawValue))
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__CreateArticleRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__CreateArticleRequest>) {
         self.kind = KnowledgeV1.ArticleKind(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
         self.title = _ProtoRuntime.string(c.pointee.title)
         self.bodyMarkdown = _ProtoRuntime.string(c.pointee.body_markdown)
@@ -691,7 +691,7 @@ extension KnowledgeV1.UpdateArticleRequest: ProtoMessage {
         c.state = .init(rawValue: .init(truncatingIfNeeded: self.state.rawValue))
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__UpdateArticleRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__UpdateArticleRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.expectedVersion = c.pointee.expected_version
         self.kind = KnowledgeV1.ArticleKind(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
@@ -721,7 +721,7 @@ extension KnowledgeV1.GetArticleRequest: ProtoMessage {
         if !self.draftID.isEmpty { c.draft_id = arena.cString(self.draftID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__GetArticleRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__GetArticleRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.draftID = _ProtoRuntime.string(c.pointee.draft_id)
     }
@@ -737,7 +737,7 @@ extension KnowledgeV1.ListArticleVersionsRequest: ProtoMessage {
         if !self.id.isEmpty { c.id = arena.cString(self.id) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListArticleVersionsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListArticleVersionsRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
     }
 }
@@ -755,7 +755,7 @@ extension KnowledgeV1.ListArticleVersionsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListArticleVersionsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListArticleVersionsResponse>) {
         if c.pointee.n_versions > 0, let _items = c.pointee.versions {
             self.versions = (0..<c.pointee.n_versions).map { (_items[$0].map { KnowledgeV1.ArticleVersion(_c: $0) } ?? KnowledgeV1.ArticleVersion()) }
         } else {
@@ -780,7 +780,7 @@ extension KnowledgeV1.ListArticlesRequest: ProtoMessage {
         c.offset = self.offset
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListArticlesRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListArticlesRequest>) {
         self.product = _ProtoRuntime.string(c.pointee.product)
         self.module = _ProtoRuntime.string(c.pointee.module)
         self.category = _ProtoRuntime.string(c.pointee.category)
@@ -804,7 +804,7 @@ extension KnowledgeV1.ListArticlesResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListArticlesResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListArticlesResponse>) {
         if c.pointee.n_articles > 0, let _items = c.pointee.articles {
             self.articles = (0..<c.pointee.n_articles).map { (_items[$0].map { KnowledgeV1.Article(_c: $0) } ?? KnowledgeV1.Article()) }
         } else {
@@ -832,7 +832,7 @@ extension KnowledgeV1.ArticleHit: ProtoMessage {
         c.forum_entry = (self.forumEntry ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ArticleHit>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ArticleHit>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.kind = KnowledgeV1.ArticleKind(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
         self.title = _ProtoRuntime.string(c.pointee.title)
@@ -861,7 +861,7 @@ extension KnowledgeV1.SearchRequest: ProtoMessage {
         c.limit = self.limit
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__SearchRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__SearchRequest>) {
         self.query = _ProtoRuntime.string(c.pointee.query)
         self.product = _ProtoRuntime.string(c.pointee.product)
         self.module = _ProtoRuntime.string(c.pointee.module)
@@ -888,7 +888,7 @@ extension KnowledgeV1.SearchResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__SearchResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__SearchResponse>) {
         if c.pointee.n_hits > 0, let _items = c.pointee.hits {
             self.hits = (0..<c.pointee.n_hits).map { (_items[$0].map { KnowledgeV1.ArticleHit(_c: $0) } ?? KnowledgeV1.ArticleHit()) }
         } else {
@@ -917,7 +917,7 @@ extension KnowledgeV1.SuggestRequest: ProtoMessage {
         if !self.draftID.isEmpty { c.draft_id = arena.cString(self.draftID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__SuggestRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__SuggestRequest>) {
         self.subject = _ProtoRuntime.string(c.pointee.subject)
         self.category = _ProtoRuntime.string(c.pointee.category)
         self.product = _ProtoRuntime.string(c.pointee.product)
@@ -940,7 +940,7 @@ extension KnowledgeV1.SuggestResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__SuggestResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__SuggestResponse>) {
         if c.pointee.n_hits > 0, let _items = c.pointee.hits {
             self.hits = (0..<c.pointee.n_hits).map { (_items[$0].map { KnowledgeV1.ArticleHit(_c: $0) } ?? KnowledgeV1.ArticleHit()) }
         } else {
@@ -962,7 +962,7 @@ extension KnowledgeV1.ListFaqRequest: ProtoMessage {
         c.limit = self.limit
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListFaqRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListFaqRequest>) {
         self.category = _ProtoRuntime.string(c.pointee.category)
         self.product = _ProtoRuntime.string(c.pointee.product)
         self.module = _ProtoRuntime.string(c.pointee.module)
@@ -987,7 +987,7 @@ extension KnowledgeV1.ListFaqResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListFaqResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListFaqResponse>) {
         if c.pointee.n_articles > 0, let _items = c.pointee.articles {
             self.articles = (0..<c.pointee.n_articles).map { (_items[$0].map { KnowledgeV1.Article(_c: $0) } ?? KnowledgeV1.Article()) }
         } else {
@@ -1015,7 +1015,7 @@ extension KnowledgeV1.SynonymGroup: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__SynonymGroup>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__SynonymGroup>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         if c.pointee.n_terms > 0, let _items = c.pointee.terms {
             self.terms = (0..<c.pointee.n_terms).map { _ProtoRuntime.string(_items[$0]) }
@@ -1034,7 +1034,7 @@ extension KnowledgeV1.ListSynonymsRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Knowledge__V1__ListSynonymsRequest, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListSynonymsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListSynonymsRequest>) {
     }
 }
 
@@ -1051,7 +1051,7 @@ extension KnowledgeV1.ListSynonymsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListSynonymsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListSynonymsResponse>) {
         if c.pointee.n_groups > 0, let _items = c.pointee.groups {
             self.groups = (0..<c.pointee.n_groups).map { (_items[$0].map { KnowledgeV1.SynonymGroup(_c: $0) } ?? KnowledgeV1.SynonymGroup()) }
         } else {
@@ -1070,7 +1070,7 @@ extension KnowledgeV1.PutSynonymGroupRequest: ProtoMessage {
         if let value = self.group { c.group = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__PutSynonymGroupRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__PutSynonymGroupRequest>) {
         self.group = c.pointee.group.map { KnowledgeV1.SynonymGroup(_c: $0) }
     }
 }
@@ -1085,7 +1085,7 @@ extension KnowledgeV1.DeleteSynonymGroupRequest: ProtoMessage {
         if !self.id.isEmpty { c.id = arena.cString(self.id) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__DeleteSynonymGroupRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__DeleteSynonymGroupRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
     }
 }
@@ -1099,7 +1099,7 @@ extension KnowledgeV1.DeleteSynonymGroupResponse: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Knowledge__V1__DeleteSynonymGroupResponse, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__DeleteSynonymGroupResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__DeleteSynonymGroupResponse>) {
     }
 }
 
@@ -1114,7 +1114,7 @@ extension KnowledgeV1.RecordArticleOpenedRequest: ProtoMessage {
         if !self.articleID.isEmpty { c.article_id = arena.cString(self.articleID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__RecordArticleOpenedRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__RecordArticleOpenedRequest>) {
         self.draftID = _ProtoRuntime.string(c.pointee.draft_id)
         self.articleID = _ProtoRuntime.string(c.pointee.article_id)
     }
@@ -1129,7 +1129,7 @@ extension KnowledgeV1.RecordArticleOpenedResponse: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Knowledge__V1__RecordArticleOpenedResponse, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__RecordArticleOpenedResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__RecordArticleOpenedResponse>) {
     }
 }
 
@@ -1144,7 +1144,7 @@ extension KnowledgeV1.RecordTicketSubmittedRequest: ProtoMessage {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__RecordTicketSubmittedRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__RecordTicketSubmittedRequest>) {
         self.draftID = _ProtoRuntime.string(c.pointee.draft_id)
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
     }
@@ -1159,7 +1159,7 @@ extension KnowledgeV1.RecordTicketSubmittedResponse: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Knowledge__V1__RecordTicketSubmittedResponse, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__RecordTicketSubmittedResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__RecordTicketSubmittedResponse>) {
     }
 }
 
@@ -1175,7 +1175,7 @@ extension KnowledgeV1.VoteRequest: ProtoMessage {
         if !self.draftID.isEmpty { c.draft_id = arena.cString(self.draftID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__VoteRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__VoteRequest>) {
         self.articleID = _ProtoRuntime.string(c.pointee.article_id)
         self.helpful = (c.pointee.helpful != 0)
         self.draftID = _ProtoRuntime.string(c.pointee.draft_id)
@@ -1193,7 +1193,7 @@ extension KnowledgeV1.VoteResponse: ProtoMessage {
         c.unhelpful_votes = self.unhelpfulVotes
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__VoteResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__VoteResponse>) {
         self.helpfulVotes = c.pointee.helpful_votes
         self.unhelpfulVotes = c.pointee.unhelpful_votes
     }
@@ -1213,7 +1213,7 @@ extension KnowledgeV1.DeflectionReportRequest: ProtoMessage {
         c.limit = self.limit
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__DeflectionReportRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__DeflectionReportRequest>) {
         self.product = _ProtoRuntime.string(c.pointee.product)
         self.module = _ProtoRuntime.string(c.pointee.module)
         self.fromMs = c.pointee.from_ms
@@ -1242,7 +1242,7 @@ extension KnowledgeV1.ArticleStats: ProtoMessage {
         c.score = self.score
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ArticleStats>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ArticleStats>) {
         self.articleID = _ProtoRuntime.string(c.pointee.article_id)
         self.title = _ProtoRuntime.string(c.pointee.title)
         self.product = _ProtoRuntime.string(c.pointee.product)
@@ -1282,7 +1282,7 @@ extension KnowledgeV1.DeflectionGroup: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__DeflectionGroup>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__DeflectionGroup>) {
         self.product = _ProtoRuntime.string(c.pointee.product)
         self.module = _ProtoRuntime.string(c.pointee.module)
         self.drafts = c.pointee.drafts
@@ -1318,7 +1318,7 @@ extension KnowledgeV1.DeflectionReportResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__DeflectionReportResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__DeflectionReportResponse>) {
         self.total = c.pointee.total.map { KnowledgeV1.DeflectionGroup(_c: $0) }
         if c.pointee.n_groups > 0, let _items = c.pointee.groups {
             self.groups = (0..<c.pointee.n_groups).map { (_items[$0].map { KnowledgeV1.DeflectionGroup(_c: $0) } ?? KnowledgeV1.DeflectionGroup()) }
@@ -1356,7 +1356,7 @@ extension KnowledgeV1.QueueItem: ProtoMessage {
         if !self.forumEntryID.isEmpty { c.forum_entry_id = arena.cString(self.forumEntryID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__QueueItem>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__QueueItem>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.kind = KnowledgeV1.QueueItemKind(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
         self.status = KnowledgeV1.QueueItemStatus(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.status.rawValue))
@@ -1398,7 +1398,7 @@ extension KnowledgeV1.RequestFaqRequest: ProtoMessage {
         if !self.note.isEmpty { c.note = arena.cString(self.note) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__RequestFaqRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__RequestFaqRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.ticketCode = _ProtoRuntime.string(c.pointee.ticket_code)
         self.organizationName = _ProtoRuntime.string(c.pointee.organization_name)
@@ -1424,7 +1424,7 @@ extension KnowledgeV1.ListEditorQueueRequest: ProtoMessage {
         c.limit = self.limit
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListEditorQueueRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListEditorQueueRequest>) {
         self.status = KnowledgeV1.QueueItemStatus(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.status.rawValue))
         self.kind = KnowledgeV1.QueueItemKind(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
         self.limit = c.pointee.limit
@@ -1444,7 +1444,7 @@ extension KnowledgeV1.ListEditorQueueResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListEditorQueueResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListEditorQueueResponse>) {
         if c.pointee.n_items > 0, let _items = c.pointee.items {
             self.items = (0..<c.pointee.n_items).map { (_items[$0].map { KnowledgeV1.QueueItem(_c: $0) } ?? KnowledgeV1.QueueItem()) }
         } else {
@@ -1467,7 +1467,7 @@ extension KnowledgeV1.ApproveQueueItemRequest: ProtoMessage {
         c.visibility = .init(rawValue: .init(truncatingIfNeeded: self.visibility.rawValue))
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ApproveQueueItemRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ApproveQueueItemRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.question = _ProtoRuntime.string(c.pointee.question)
         self.answer = _ProtoRuntime.string(c.pointee.answer)
@@ -1488,7 +1488,7 @@ extension KnowledgeV1.ApproveQueueItemResponse: ProtoMessage {
         if let value = self.forumEntry { c.forum_entry = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ApproveQueueItemResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ApproveQueueItemResponse>) {
         self.item = c.pointee.item.map { KnowledgeV1.QueueItem(_c: $0) }
         self.article = c.pointee.article.map { KnowledgeV1.Article(_c: $0) }
         self.forumEntry = c.pointee.forum_entry.map { KnowledgeV1.ForumEntry(_c: $0) }
@@ -1506,7 +1506,7 @@ extension KnowledgeV1.RejectQueueItemRequest: ProtoMessage {
         if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__RejectQueueItemRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__RejectQueueItemRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.reason = _ProtoRuntime.string(c.pointee.reason)
     }
@@ -1529,7 +1529,7 @@ extension KnowledgeV1.ForumEntry: ProtoMessage {
         c.approved_at_ms = self.approvedAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ForumEntry>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ForumEntry>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.question = _ProtoRuntime.string(c.pointee.question)
         self.answer = _ProtoRuntime.string(c.pointee.answer)
@@ -1554,7 +1554,7 @@ extension KnowledgeV1.ListForumRequest: ProtoMessage {
         c.limit = self.limit
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListForumRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListForumRequest>) {
         self.product = _ProtoRuntime.string(c.pointee.product)
         self.module = _ProtoRuntime.string(c.pointee.module)
         self.category = _ProtoRuntime.string(c.pointee.category)
@@ -1575,7 +1575,7 @@ extension KnowledgeV1.ListForumResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListForumResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__ListForumResponse>) {
         if c.pointee.n_entries > 0, let _items = c.pointee.entries {
             self.entries = (0..<c.pointee.n_entries).map { (_items[$0].map { KnowledgeV1.ForumEntry(_c: $0) } ?? KnowledgeV1.ForumEntry()) }
         } else {
@@ -1594,7 +1594,7 @@ extension KnowledgeV1.GetForumEntryRequest: ProtoMessage {
         if !self.id.isEmpty { c.id = arena.cString(self.id) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__GetForumEntryRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__GetForumEntryRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
     }
 }
@@ -1610,7 +1610,7 @@ extension KnowledgeV1.LinkArticleToTicketRequest: ProtoMessage {
         if !self.articleID.isEmpty { c.article_id = arena.cString(self.articleID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__LinkArticleToTicketRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__LinkArticleToTicketRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.articleID = _ProtoRuntime.string(c.pointee.article_id)
     }
@@ -1627,7 +1627,7 @@ extension KnowledgeV1.LinkArticleToTicketResponse: ProtoMessage {
         c.linked_at_ms = self.linkedAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__LinkArticleToTicketResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Knowledge__V1__LinkArticleToTicketResponse>) {
         self.eventID = _ProtoRuntime.string(c.pointee.event_id)
         self.linkedAtMs = c.pointee.linked_at_ms
     }

@@ -44,7 +44,7 @@ extension NotificationV1.EmailSent: ProtoMessage {
         c.sent_at_ms = self.sentAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__EmailSent>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__EmailSent>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.messageID = _ProtoRuntime.string(c.pointee.message_id)
         self.eventKind = _ProtoRuntime.string(c.pointee.event_kind)

@@ -382,7 +382,7 @@ extension NotificationV1.Subscription: ProtoMessage {
         c.enabled = (self.enabled ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__Subscription>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__Subscription>) {
         self.person = _ProtoRuntime.string(c.pointee.person)
         self.eventKind = _ProtoRuntime.string(c.pointee.event_kind)
         self.enabled = (c.pointee.enabled != 0)
@@ -399,7 +399,7 @@ extension NotificationV1.SetSubscriptionRequest: ProtoMessage {
         if let value = self.subscription { c.subscription = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__SetSubscriptionRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__SetSubscriptionRequest>) {
         self.subscription = c.pointee.subscription.map { NotificationV1.Subscription(_c: $0) }
     }
 }
@@ -414,7 +414,7 @@ extension NotificationV1.SetSubscriptionResponse: ProtoMessage {
         if let value = self.subscription { c.subscription = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__SetSubscriptionResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__SetSubscriptionResponse>) {
         self.subscription = c.pointee.subscription.map { NotificationV1.Subscription(_c: $0) }
     }
 }
@@ -429,7 +429,7 @@ extension NotificationV1.ListSubscriptionsRequest: ProtoMessage {
         if !self.person.isEmpty { c.person = arena.cString(self.person) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListSubscriptionsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListSubscriptionsRequest>) {
         self.person = _ProtoRuntime.string(c.pointee.person)
     }
 }
@@ -447,7 +447,7 @@ extension NotificationV1.ListSubscriptionsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListSubscriptionsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListSubscriptionsResponse>) {
         if c.pointee.n_subscriptions > 0, let _items = c.pointee.subscriptions {
             self.subscriptions = (0..<c.pointee.n_subscriptions).map { (_items[$0].map { NotificationV1.Subscription(_c: $0) } ?? NotificationV1.Subscription()) }
         } else {
@@ -475,7 +475,7 @@ extension NotificationV1.Webhook: ProtoMessage {
         c.created_at_ms = self.createdAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__Webhook>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__Webhook>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.url = _ProtoRuntime.string(c.pointee.url)
         if c.pointee.n_event_kinds > 0, let _items = c.pointee.event_kinds {
@@ -507,7 +507,7 @@ extension NotificationV1.RegisterWebhookRequest: ProtoMessage {
         c.internal_entries = (self.internalEntries ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__RegisterWebhookRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RegisterWebhookRequest>) {
         self.url = _ProtoRuntime.string(c.pointee.url)
         self.secret = _ProtoRuntime.string(c.pointee.secret)
         if c.pointee.n_event_kinds > 0, let _items = c.pointee.event_kinds {
@@ -530,7 +530,7 @@ extension NotificationV1.RegisterWebhookResponse: ProtoMessage {
         if let value = self.webhook { c.webhook = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__RegisterWebhookResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RegisterWebhookResponse>) {
         self.webhook = c.pointee.webhook.map { NotificationV1.Webhook(_c: $0) }
     }
 }
@@ -544,7 +544,7 @@ extension NotificationV1.ListWebhooksRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Notification__V1__ListWebhooksRequest, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListWebhooksRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListWebhooksRequest>) {
     }
 }
 
@@ -561,7 +561,7 @@ extension NotificationV1.ListWebhooksResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListWebhooksResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListWebhooksResponse>) {
         if c.pointee.n_webhooks > 0, let _items = c.pointee.webhooks {
             self.webhooks = (0..<c.pointee.n_webhooks).map { (_items[$0].map { NotificationV1.Webhook(_c: $0) } ?? NotificationV1.Webhook()) }
         } else {
@@ -580,7 +580,7 @@ extension NotificationV1.RemoveWebhookRequest: ProtoMessage {
         if !self.id.isEmpty { c.id = arena.cString(self.id) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__RemoveWebhookRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RemoveWebhookRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
     }
 }
@@ -594,7 +594,7 @@ extension NotificationV1.RemoveWebhookResponse: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Notification__V1__RemoveWebhookResponse, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__RemoveWebhookResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RemoveWebhookResponse>) {
     }
 }
 
@@ -609,7 +609,7 @@ extension NotificationV1.RotateWebhookSecretRequest: ProtoMessage {
         if !self.secret.isEmpty { c.secret = arena.cString(self.secret) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__RotateWebhookSecretRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RotateWebhookSecretRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.secret = _ProtoRuntime.string(c.pointee.secret)
     }
@@ -626,7 +626,7 @@ extension NotificationV1.RotateWebhookSecretResponse: ProtoMessage {
         if !self.secret.isEmpty { c.secret = arena.cString(self.secret) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__RotateWebhookSecretResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RotateWebhookSecretResponse>) {
         self.webhook = c.pointee.webhook.map { NotificationV1.Webhook(_c: $0) }
         self.secret = _ProtoRuntime.string(c.pointee.secret)
     }
@@ -688,7 +688,7 @@ extension NotificationV1.Template: ProtoMessage {
         c.customized = (self.customized ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__Template>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__Template>) {
         self.eventKind = _ProtoRuntime.string(c.pointee.event_kind)
         self.locale = _ProtoRuntime.string(c.pointee.locale)
         self.subject = _ProtoRuntime.string(c.pointee.subject)
@@ -709,7 +709,7 @@ extension NotificationV1.GetTemplateRequest: ProtoMessage {
         if !self.locale.isEmpty { c.locale = arena.cString(self.locale) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__GetTemplateRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__GetTemplateRequest>) {
         self.eventKind = _ProtoRuntime.string(c.pointee.event_kind)
         self.locale = _ProtoRuntime.string(c.pointee.locale)
     }
@@ -725,7 +725,7 @@ extension NotificationV1.GetTemplateResponse: ProtoMessage {
         if let value = self.messageTemplate { c.message_template = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__GetTemplateResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__GetTemplateResponse>) {
         self.messageTemplate = c.pointee.message_template.map { NotificationV1.Template(_c: $0) }
     }
 }
@@ -740,7 +740,7 @@ extension NotificationV1.SetTemplateRequest: ProtoMessage {
         if let value = self.messageTemplate { c.message_template = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__SetTemplateRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__SetTemplateRequest>) {
         self.messageTemplate = c.pointee.message_template.map { NotificationV1.Template(_c: $0) }
     }
 }
@@ -755,7 +755,7 @@ extension NotificationV1.SetTemplateResponse: ProtoMessage {
         if let value = self.messageTemplate { c.message_template = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__SetTemplateResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__SetTemplateResponse>) {
         self.messageTemplate = c.pointee.message_template.map { NotificationV1.Template(_c: $0) }
     }
 }
@@ -772,7 +772,7 @@ extension NotificationV1.InlineAttachment: ProtoMessage {
         if !self.content.isEmpty { c.content = arena.binaryData(self.content) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__InlineAttachment>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__InlineAttachment>) {
         self.fileName = _ProtoRuntime.string(c.pointee.file_name)
         self.contentType = _ProtoRuntime.string(c.pointee.content_type)
         self.content = _ProtoRuntime.bytes(c.pointee.content)
@@ -810,7 +810,7 @@ extension NotificationV1.SendTicketEmailRequest: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__SendTicketEmailRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__SendTicketEmailRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.ticketCode = _ProtoRuntime.string(c.pointee.ticket_code)
         if c.pointee.n_to > 0, let _items = c.pointee.to {
@@ -850,7 +850,7 @@ extension NotificationV1.SendTicketEmailResponse: ProtoMessage {
         if let value = self.delivery { c.delivery = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__SendTicketEmailResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__SendTicketEmailResponse>) {
         self.delivery = c.pointee.delivery.map { NotificationV1.Delivery(_c: $0) }
     }
 }
@@ -871,7 +871,7 @@ extension NotificationV1.SendAccountEmailRequest: ProtoMessage {
         if !self.locale.isEmpty { c.locale = arena.cString(self.locale) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__SendAccountEmailRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__SendAccountEmailRequest>) {
         self.kind = _ProtoRuntime.string(c.pointee.kind)
         self.to = _ProtoRuntime.string(c.pointee.to)
         self.name = _ProtoRuntime.string(c.pointee.name)
@@ -892,7 +892,7 @@ extension NotificationV1.SendAccountEmailResponse: ProtoMessage {
         if let value = self.delivery { c.delivery = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__SendAccountEmailResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__SendAccountEmailResponse>) {
         self.delivery = c.pointee.delivery.map { NotificationV1.Delivery(_c: $0) }
     }
 }
@@ -925,7 +925,7 @@ extension NotificationV1.Delivery: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__Delivery>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__Delivery>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.eventID = _ProtoRuntime.string(c.pointee.event_id)
         self.eventKind = _ProtoRuntime.string(c.pointee.event_kind)
@@ -962,7 +962,7 @@ extension NotificationV1.ListDeliveriesRequest: ProtoMessage {
         c.limit = self.limit
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListDeliveriesRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListDeliveriesRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.recipient = _ProtoRuntime.string(c.pointee.recipient)
         self.state = _ProtoRuntime.string(c.pointee.state)
@@ -983,7 +983,7 @@ extension NotificationV1.ListDeliveriesResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListDeliveriesResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListDeliveriesResponse>) {
         if c.pointee.n_deliveries > 0, let _items = c.pointee.deliveries {
             self.deliveries = (0..<c.pointee.n_deliveries).map { (_items[$0].map { NotificationV1.Delivery(_c: $0) } ?? NotificationV1.Delivery()) }
         } else {
@@ -1006,7 +1006,7 @@ extension NotificationV1.RetryDeadLettersRequest: ProtoMessage {
         c.include_failed = (self.includeFailed ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__RetryDeadLettersRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RetryDeadLettersRequest>) {
         if c.pointee.n_delivery_ids > 0, let _items = c.pointee.delivery_ids {
             self.deliveryIDs = (0..<c.pointee.n_delivery_ids).map { _ProtoRuntime.string(_items[$0]) }
         } else {
@@ -1026,7 +1026,7 @@ extension NotificationV1.RetryDeadLettersResponse: ProtoMessage {
         c.requeued = self.requeued
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__RetryDeadLettersResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RetryDeadLettersResponse>) {
         self.requeued = c.pointee.requeued
     }
 }
@@ -1042,7 +1042,7 @@ extension NotificationV1.ListDeadLettersRequest: ProtoMessage {
         if !self.pageToken.isEmpty { c.page_token = arena.cString(self.pageToken) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListDeadLettersRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListDeadLettersRequest>) {
         self.limit = c.pointee.limit
         self.pageToken = _ProtoRuntime.string(c.pointee.page_token)
     }
@@ -1063,7 +1063,7 @@ extension NotificationV1.ListDeadLettersResponse: ProtoMessage {
         c.total = self.total
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListDeadLettersResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListDeadLettersResponse>) {
         if c.pointee.n_deliveries > 0, let _items = c.pointee.deliveries {
             self.deliveries = (0..<c.pointee.n_deliveries).map { (_items[$0].map { NotificationV1.Delivery(_c: $0) } ?? NotificationV1.Delivery()) }
         } else {
@@ -1089,7 +1089,7 @@ extension NotificationV1.DiscardDeadLettersRequest: ProtoMessage {
         if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__DiscardDeadLettersRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__DiscardDeadLettersRequest>) {
         if c.pointee.n_delivery_ids > 0, let _items = c.pointee.delivery_ids {
             self.deliveryIDs = (0..<c.pointee.n_delivery_ids).map { _ProtoRuntime.string(_items[$0]) }
         } else {
@@ -1110,7 +1110,7 @@ extension NotificationV1.DiscardDeadLettersResponse: ProtoMessage {
         c.discarded = self.discarded
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__DiscardDeadLettersResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__DiscardDeadLettersResponse>) {
         self.discarded = c.pointee.discarded
     }
 }
@@ -1125,7 +1125,7 @@ extension NotificationV1.ReportBounceRequest: ProtoMessage {
         if !self.message.isEmpty { c.message = arena.binaryData(self.message) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ReportBounceRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ReportBounceRequest>) {
         self.message = _ProtoRuntime.bytes(c.pointee.message)
     }
 }
@@ -1143,7 +1143,7 @@ extension NotificationV1.ReportBounceResponse: ProtoMessage {
         if !self.status.isEmpty { c.status = arena.cString(self.status) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ReportBounceResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ReportBounceResponse>) {
         self.recognized = (c.pointee.recognized != 0)
         self.delivery = c.pointee.delivery.map { NotificationV1.Delivery(_c: $0) }
         self.action = _ProtoRuntime.string(c.pointee.action)
@@ -1161,7 +1161,7 @@ extension NotificationV1.ReplayDeliveryRequest: ProtoMessage {
         if !self.deliveryID.isEmpty { c.delivery_id = arena.cString(self.deliveryID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ReplayDeliveryRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ReplayDeliveryRequest>) {
         self.deliveryID = _ProtoRuntime.string(c.pointee.delivery_id)
     }
 }
@@ -1176,7 +1176,7 @@ extension NotificationV1.ReplayDeliveryResponse: ProtoMessage {
         if let value = self.delivery { c.delivery = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ReplayDeliveryResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ReplayDeliveryResponse>) {
         self.delivery = c.pointee.delivery.map { NotificationV1.Delivery(_c: $0) }
     }
 }
@@ -1190,7 +1190,7 @@ extension NotificationV1.GetStatsRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Notification__V1__GetStatsRequest, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__GetStatsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__GetStatsRequest>) {
     }
 }
 
@@ -1211,7 +1211,7 @@ extension NotificationV1.GetStatsResponse: ProtoMessage {
         c.bounced = self.bounced
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__GetStatsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__GetStatsResponse>) {
         self.queued = c.pointee.queued
         self.sending = c.pointee.sending
         self.sent = c.pointee.sent

@@ -91,7 +91,7 @@ extension RpcV1.HealthCheckRequest: ProtoMessage {
         if !self.service.isEmpty { c.service = arena.cString(self.service) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__HealthCheckRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Rpc__V1__HealthCheckRequest>) {
         self.service = _ProtoRuntime.string(c.pointee.service)
     }
 }
@@ -107,7 +107,7 @@ extension RpcV1.HealthCheckResponse: ProtoMessage {
         if !self.detail.isEmpty { c.detail = arena.cString(self.detail) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__HealthCheckResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Rpc__V1__HealthCheckResponse>) {
         self.status = RpcV1.HealthCheckResponse.ServingStatus(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.status.rawValue))
         self.detail = _ProtoRuntime.string(c.pointee.detail)
     }
@@ -122,7 +122,7 @@ extension RpcV1.OutboxStatsRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Rpc__V1__OutboxStatsRequest, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__OutboxStatsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Rpc__V1__OutboxStatsRequest>) {
     }
 }
 
@@ -138,7 +138,7 @@ extension RpcV1.OutboxStatsResponse: ProtoMessage {
         c.retrying = self.retrying
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__OutboxStatsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Rpc__V1__OutboxStatsResponse>) {
         self.pending = c.pointee.pending
         self.oldestPendingAgeMs = c.pointee.oldest_pending_age_ms
         self.retrying = c.pointee.retrying
@@ -154,7 +154,7 @@ extension RpcV1.ListMethodsRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Rpc__V1__ListMethodsRequest, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__ListMethodsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Rpc__V1__ListMethodsRequest>) {
     }
 }
 
@@ -172,7 +172,7 @@ extension RpcV1.MethodInfo: ProtoMessage {
         c.server_streaming = (self.serverStreaming ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__MethodInfo>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Rpc__V1__MethodInfo>) {
         self.name = _ProtoRuntime.string(c.pointee.name)
         self.requestType = _ProtoRuntime.string(c.pointee.request_type)
         self.responseType = _ProtoRuntime.string(c.pointee.response_type)
@@ -195,7 +195,7 @@ extension RpcV1.ListMethodsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__ListMethodsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Rpc__V1__ListMethodsResponse>) {
         self.service = _ProtoRuntime.string(c.pointee.service)
         if c.pointee.n_methods > 0, let _items = c.pointee.methods {
             self.methods = (0..<c.pointee.n_methods).map { (_items[$0].map { RpcV1.MethodInfo(_c: $0) } ?? RpcV1.MethodInfo()) }
@@ -215,7 +215,7 @@ extension RpcV1.EchoRequest: ProtoMessage {
         if !self.payload.isEmpty { c.payload = arena.binaryData(self.payload) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__EchoRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Rpc__V1__EchoRequest>) {
         self.payload = _ProtoRuntime.bytes(c.pointee.payload)
     }
 }
@@ -230,7 +230,7 @@ extension RpcV1.EchoResponse: ProtoMessage {
         if !self.payload.isEmpty { c.payload = arena.binaryData(self.payload) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__EchoResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Rpc__V1__EchoResponse>) {
         self.payload = _ProtoRuntime.bytes(c.pointee.payload)
     }
 }

@@ -83,7 +83,7 @@ extension RpcV1.FieldViolation: ProtoMessage {
         if !self.descriptionEn.isEmpty { c.description_en = arena.cString(self.descriptionEn) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__FieldViolation>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Rpc__V1__FieldViolation>) {
         self.field = _ProtoRuntime.string(c.pointee.field)
         self.reason = _ProtoRuntime.string(c.pointee.reason)
         self.description = _ProtoRuntime.string(c.pointee.description)
@@ -106,7 +106,7 @@ extension RpcV1.Status: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__Status>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Rpc__V1__Status>) {
         self.code = c.pointee.code
         self.message = _ProtoRuntime.string(c.pointee.message)
         if c.pointee.n_violations > 0, let _items = c.pointee.violations {
@@ -147,7 +147,7 @@ extension RpcV1.Frame: ProtoMessage {
         c.window = self.window
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Rpc__V1__Frame>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Rpc__V1__Frame>) {
         self.callID = c.pointee.call_id
         self.kind = RpcV1.Frame.Kind(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
         self.method = _ProtoRuntime.string(c.pointee.method)

@@ -201,7 +201,7 @@ extension WorkflowV1.Holder: ProtoMessage {
         if !self.chefeEmail.isEmpty { c.chefe_email = arena.cString(self.chefeEmail) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Holder>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Holder>) {
         self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
         self.agentName = _ProtoRuntime.string(c.pointee.agent_name)
         self.agentEmail = _ProtoRuntime.string(c.pointee.agent_email)
@@ -239,7 +239,7 @@ extension WorkflowV1.TicketSummary: ProtoMessage {
         if !self.locale.isEmpty { c.locale = arena.cString(self.locale) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketSummary>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketSummary>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.code = _ProtoRuntime.string(c.pointee.code)
         self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
@@ -278,7 +278,7 @@ extension WorkflowV1.StageChanged: ProtoMessage {
         c.changed_at_ms = self.changedAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StageChanged>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StageChanged>) {
         self.ticket = c.pointee.ticket.map { WorkflowV1.TicketSummary(_c: $0) }
         self.fromStage = _ProtoRuntime.string(c.pointee.from_stage)
         self.toStage = _ProtoRuntime.string(c.pointee.to_stage)
@@ -312,7 +312,7 @@ extension WorkflowV1.Transferred: ProtoMessage {
         c.transferred_at_ms = self.transferredAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Transferred>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Transferred>) {
         self.ticket = c.pointee.ticket.map { WorkflowV1.TicketSummary(_c: $0) }
         self.from = c.pointee.from.map { WorkflowV1.Holder(_c: $0) }
         self.to = c.pointee.to.map { WorkflowV1.Holder(_c: $0) }
@@ -352,7 +352,7 @@ extension WorkflowV1.DiscussionAdded: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DiscussionAdded>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DiscussionAdded>) {
         self.ticket = c.pointee.ticket.map { WorkflowV1.TicketSummary(_c: $0) }
         self.entryID = _ProtoRuntime.string(c.pointee.entry_id)
         self.isPublic = (c.pointee.is_public != 0)
@@ -383,7 +383,7 @@ extension WorkflowV1.InformationRequested: ProtoMessage {
         c.requested_at_ms = self.requestedAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__InformationRequested>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__InformationRequested>) {
         self.ticket = c.pointee.ticket.map { WorkflowV1.TicketSummary(_c: $0) }
         self.text = _ProtoRuntime.string(c.pointee.text)
         self.actorName = _ProtoRuntime.string(c.pointee.actor_name)
@@ -405,7 +405,7 @@ extension WorkflowV1.SolutionGiven: ProtoMessage {
         c.given_at_ms = self.givenAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SolutionGiven>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SolutionGiven>) {
         self.ticket = c.pointee.ticket.map { WorkflowV1.TicketSummary(_c: $0) }
         self.text = _ProtoRuntime.string(c.pointee.text)
         self.articleID = _ProtoRuntime.string(c.pointee.article_id)
@@ -428,7 +428,7 @@ extension WorkflowV1.TicketFinished: ProtoMessage {
         c.finished_at_ms = self.finishedAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketFinished>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketFinished>) {
         self.ticket = c.pointee.ticket.map { WorkflowV1.TicketSummary(_c: $0) }
         self.outcome = _ProtoRuntime.string(c.pointee.outcome)
         self.publicNote = _ProtoRuntime.string(c.pointee.public_note)
@@ -449,7 +449,7 @@ extension WorkflowV1.InactivityReminder: ProtoMessage {
         c.action_due_at_ms = self.actionDueAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__InactivityReminder>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__InactivityReminder>) {
         self.ticket = c.pointee.ticket.map { WorkflowV1.TicketSummary(_c: $0) }
         self.policy = _ProtoRuntime.string(c.pointee.policy)
         self.actionDueAtMs = c.pointee.action_due_at_ms
@@ -469,7 +469,7 @@ extension WorkflowV1.SLAWarning: ProtoMessage {
         c.percent_elapsed = self.percentElapsed
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SLAWarning>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SLAWarning>) {
         self.ticket = c.pointee.ticket.map { WorkflowV1.TicketSummary(_c: $0) }
         self.target = WorkflowV1.SlaTarget(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.target.rawValue))
         self.dueAtMs = c.pointee.due_at_ms
@@ -489,7 +489,7 @@ extension WorkflowV1.SLABreached: ProtoMessage {
         c.due_at_ms = self.dueAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SLABreached>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SLABreached>) {
         self.ticket = c.pointee.ticket.map { WorkflowV1.TicketSummary(_c: $0) }
         self.target = WorkflowV1.SlaTarget(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.target.rawValue))
         self.dueAtMs = c.pointee.due_at_ms
@@ -509,7 +509,7 @@ extension WorkflowV1.SurveyAnswered: ProtoMessage {
         c.answered_at_ms = self.answeredAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SurveyAnswered>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SurveyAnswered>) {
         self.ticket = c.pointee.ticket.map { WorkflowV1.TicketSummary(_c: $0) }
         self.score = c.pointee.score
         self.comment = _ProtoRuntime.string(c.pointee.comment)
@@ -532,7 +532,7 @@ extension WorkflowV1.PublishableAnswerMarked: ProtoMessage {
         c.marked_at_ms = self.markedAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PublishableAnswerMarked>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PublishableAnswerMarked>) {
         self.ticket = c.pointee.ticket.map { WorkflowV1.TicketSummary(_c: $0) }
         self.entryID = _ProtoRuntime.string(c.pointee.entry_id)
         self.question = _ProtoRuntime.string(c.pointee.question)

@@ -874,7 +874,7 @@ extension WorkflowV1.GetTicketHolderRequest: ProtoMessage {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketHolderRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketHolderRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
     }
 }
@@ -893,7 +893,7 @@ extension WorkflowV1.GetTicketHolderResponse: ProtoMessage {
         c.caller_may_link_customers = (self.callerMayLinkCustomers ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketHolderResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketHolderResponse>) {
         self.open = (c.pointee.open != 0)
         self.holder = c.pointee.holder.map { WorkflowV1.Holder(_c: $0) }
         self.accessLevel = c.pointee.access_level
@@ -931,7 +931,7 @@ extension WorkflowV1.Agent: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Agent>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Agent>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.name = _ProtoRuntime.string(c.pointee.name)
         self.email = _ProtoRuntime.string(c.pointee.email)
@@ -969,7 +969,7 @@ extension WorkflowV1.Destination: ProtoMessage {
         if !self.groupID.isEmpty { c.group_id = arena.cString(self.groupID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Destination>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Destination>) {
         self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
         self.groupID = _ProtoRuntime.string(c.pointee.group_id)
     }
@@ -991,7 +991,7 @@ extension WorkflowV1.Group: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Group>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Group>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.name = _ProtoRuntime.string(c.pointee.name)
         self.active = (c.pointee.active != 0)
@@ -1017,7 +1017,7 @@ extension WorkflowV1.Role: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Role>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Role>) {
         self.name = _ProtoRuntime.string(c.pointee.name)
         if c.pointee.n_permissions > 0, let _items = c.pointee.permissions {
             self.permissions = (0..<c.pointee.n_permissions).map { _ProtoRuntime.string(_items[$0]) }
@@ -1037,7 +1037,7 @@ extension WorkflowV1.PutAgentRequest: ProtoMessage {
         if let value = self.agent { c.agent = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutAgentRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutAgentRequest>) {
         self.agent = c.pointee.agent.map { WorkflowV1.Agent(_c: $0) }
     }
 }
@@ -1052,7 +1052,7 @@ extension WorkflowV1.PutGroupRequest: ProtoMessage {
         if let value = self.group { c.group = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutGroupRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutGroupRequest>) {
         self.group = c.pointee.group.map { WorkflowV1.Group(_c: $0) }
     }
 }
@@ -1067,7 +1067,7 @@ extension WorkflowV1.PutRoleRequest: ProtoMessage {
         if let value = self.role { c.role = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutRoleRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutRoleRequest>) {
         self.role = c.pointee.role.map { WorkflowV1.Role(_c: $0) }
     }
 }
@@ -1084,7 +1084,7 @@ extension WorkflowV1.SetMembershipRequest: ProtoMessage {
         c.member = (self.member ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetMembershipRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetMembershipRequest>) {
         self.groupID = _ProtoRuntime.string(c.pointee.group_id)
         self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
         self.member = (c.pointee.member != 0)
@@ -1101,7 +1101,7 @@ extension WorkflowV1.SetMembershipResponse: ProtoMessage {
         if let value = self.group { c.group = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetMembershipResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetMembershipResponse>) {
         self.group = c.pointee.group.map { WorkflowV1.Group(_c: $0) }
     }
 }
@@ -1120,7 +1120,7 @@ extension WorkflowV1.SetTransferDestinationsRequest: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetTransferDestinationsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetTransferDestinationsRequest>) {
         self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
         if c.pointee.n_destinations > 0, let _items = c.pointee.destinations {
             self.destinations = (0..<c.pointee.n_destinations).map { (_items[$0].map { WorkflowV1.Destination(_c: $0) } ?? WorkflowV1.Destination()) }
@@ -1140,7 +1140,7 @@ extension WorkflowV1.GetAgentRequest: ProtoMessage {
         if !self.agentID.isEmpty { c.agent_id = arena.cString(self.agentID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetAgentRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetAgentRequest>) {
         self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
     }
 }
@@ -1157,7 +1157,7 @@ extension WorkflowV1.ListAgentsRequest: ProtoMessage {
         if !self.chefeAgentID.isEmpty { c.chefe_agent_id = arena.cString(self.chefeAgentID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListAgentsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListAgentsRequest>) {
         self.groupID = _ProtoRuntime.string(c.pointee.group_id)
         self.includeInactive = (c.pointee.include_inactive != 0)
         self.chefeAgentID = _ProtoRuntime.string(c.pointee.chefe_agent_id)
@@ -1177,7 +1177,7 @@ extension WorkflowV1.ListAgentsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListAgentsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListAgentsResponse>) {
         if c.pointee.n_agents > 0, let _items = c.pointee.agents {
             self.agents = (0..<c.pointee.n_agents).map { (_items[$0].map { WorkflowV1.Agent(_c: $0) } ?? WorkflowV1.Agent()) }
         } else {
@@ -1196,7 +1196,7 @@ extension WorkflowV1.ListGroupsRequest: ProtoMessage {
         c.include_inactive = (self.includeInactive ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListGroupsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListGroupsRequest>) {
         self.includeInactive = (c.pointee.include_inactive != 0)
     }
 }
@@ -1214,7 +1214,7 @@ extension WorkflowV1.ListGroupsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListGroupsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListGroupsResponse>) {
         if c.pointee.n_groups > 0, let _items = c.pointee.groups {
             self.groups = (0..<c.pointee.n_groups).map { (_items[$0].map { WorkflowV1.Group(_c: $0) } ?? WorkflowV1.Group()) }
         } else {
@@ -1232,7 +1232,7 @@ extension WorkflowV1.ListRolesRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListRolesRequest, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRolesRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRolesRequest>) {
     }
 }
 
@@ -1249,7 +1249,7 @@ extension WorkflowV1.ListRolesResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRolesResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRolesResponse>) {
         if c.pointee.n_roles > 0, let _items = c.pointee.roles {
             self.roles = (0..<c.pointee.n_roles).map { (_items[$0].map { WorkflowV1.Role(_c: $0) } ?? WorkflowV1.Role()) }
         } else {
@@ -1275,7 +1275,7 @@ extension WorkflowV1.RoutingRule: ProtoMessage {
         if !self.groupID.isEmpty { c.group_id = arena.cString(self.groupID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__RoutingRule>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__RoutingRule>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.position = c.pointee.position
         self.plan = _ProtoRuntime.string(c.pointee.plan)
@@ -1297,7 +1297,7 @@ extension WorkflowV1.PutRoutingRuleRequest: ProtoMessage {
         if let value = self.rule { c.rule = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutRoutingRuleRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutRoutingRuleRequest>) {
         self.rule = c.pointee.rule.map { WorkflowV1.RoutingRule(_c: $0) }
     }
 }
@@ -1312,7 +1312,7 @@ extension WorkflowV1.DeleteRoutingRuleRequest: ProtoMessage {
         if !self.ruleID.isEmpty { c.rule_id = arena.cString(self.ruleID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest>) {
         self.ruleID = _ProtoRuntime.string(c.pointee.rule_id)
     }
 }
@@ -1326,7 +1326,7 @@ extension WorkflowV1.ListRoutingRulesRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListRoutingRulesRequest, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRoutingRulesRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRoutingRulesRequest>) {
     }
 }
 
@@ -1343,7 +1343,7 @@ extension WorkflowV1.ListRoutingRulesResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRoutingRulesResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRoutingRulesResponse>) {
         if c.pointee.n_rules > 0, let _items = c.pointee.rules {
             self.rules = (0..<c.pointee.n_rules).map { (_items[$0].map { WorkflowV1.RoutingRule(_c: $0) } ?? WorkflowV1.RoutingRule()) }
         } else {
@@ -1363,7 +1363,7 @@ extension WorkflowV1.SetCategoryAccessLevelRequest: ProtoMessage {
         c.access_level = self.accessLevel
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest>) {
         self.category = CommonV1.Category(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
         self.accessLevel = c.pointee.access_level
     }
@@ -1378,7 +1378,7 @@ extension WorkflowV1.Empty: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Workflow__V1__Empty, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Empty>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Empty>) {
     }
 }
 
@@ -1396,7 +1396,7 @@ extension WorkflowV1.StatusInfo: ProtoMessage {
         c.set_at_ms = self.setAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StatusInfo>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StatusInfo>) {
         self.status = _ProtoRuntime.string(c.pointee.status)
         self.reason = _ProtoRuntime.string(c.pointee.reason)
         self.setByID = _ProtoRuntime.string(c.pointee.set_by_id)
@@ -1435,7 +1435,7 @@ extension WorkflowV1.TicketRow: ProtoMessage {
         c.sla_due_at_ms = self.slaDueAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketRow>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketRow>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.code = _ProtoRuntime.string(c.pointee.code)
         self.subject = _ProtoRuntime.string(c.pointee.subject)
@@ -1481,7 +1481,7 @@ extension WorkflowV1.DiscussionEntry: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DiscussionEntry>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DiscussionEntry>) {
         self.entryID = _ProtoRuntime.string(c.pointee.entry_id)
         self.isPublic = (c.pointee.is_public != 0)
         self.kind = _ProtoRuntime.string(c.pointee.kind)
@@ -1553,7 +1553,7 @@ extension WorkflowV1.TicketView: ProtoMessage {
         c.awaiting_acceptance = (self.awaitingAcceptance ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketView>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketView>) {
         self.row = c.pointee.row.map { WorkflowV1.TicketRow(_c: $0) }
         self.request = _ProtoRuntime.string(c.pointee.request)
         self.solution = _ProtoRuntime.string(c.pointee.solution)
@@ -1613,7 +1613,7 @@ extension WorkflowV1.GetTicketRequest: ProtoMessage {
         c.from_queue = (self.fromQueue ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.fromQueue = (c.pointee.from_queue != 0)
     }
@@ -1632,13 +1632,13 @@ extension WorkflowV1.TicketFilter: ProtoMessage {
         }
         if !self.priorities.isEmpty {
             c.n_priorities = self.priorities.count
-            let items = arena.allocate(Ocorrencias__Common__V1__Priority.self, count: self.priorities.count)
+            let items = arena.repeatedValues(Ocorrencias__Common__V1__Priority.self, count: self.priorities.count)
             for i in 0..<self.priorities.count { (items + i).initialize(to: .init(rawValue: .init(truncatingIfNeeded: self.priorities[i].rawValue))) }
             c.priorities = items
         }
         if !self.categories.isEmpty {
             c.n_categories = self.categories.count
-            let items = arena.allocate(Ocorrencias__Common__V1__Category.self, count: self.categories.count)
+            let items = arena.repeatedValues(Ocorrencias__Common__V1__Category.self, count: self.categories.count)
             for i in 0..<self.categories.count { (items + i).initialize(to: .init(rawValue: .init(truncatingIfNeeded: self.categories[i].rawValue))) }
             c.categories = items
         }
@@ -1653,7 +1653,7 @@ extension WorkflowV1.TicketFilter: ProtoMessage {
         if !self.slaState.isEmpty { c.sla_state = arena.cString(self.slaState) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketFilter>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketFilter>) {
         if c.pointee.n_stages > 0, let _items = c.pointee.stages {
             self.stages = (0..<c.pointee.n_stages).map { _ProtoRuntime.string(_items[$0]) }
         } else {
@@ -1694,7 +1694,7 @@ extension WorkflowV1.ListQueueRequest: ProtoMessage {
         c.newest_first = (self.newestFirst ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListQueueRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListQueueRequest>) {
         self.filter = c.pointee.filter.map { WorkflowV1.TicketFilter(_c: $0) }
         self.pageSize = c.pointee.page_size
         self.cursor = _ProtoRuntime.string(c.pointee.cursor)
@@ -1716,7 +1716,7 @@ extension WorkflowV1.ListTicketsResponse: ProtoMessage {
         if !self.nextCursor.isEmpty { c.next_cursor = arena.cString(self.nextCursor) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListTicketsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListTicketsResponse>) {
         if c.pointee.n_tickets > 0, let _items = c.pointee.tickets {
             self.tickets = (0..<c.pointee.n_tickets).map { (_items[$0].map { WorkflowV1.TicketRow(_c: $0) } ?? WorkflowV1.TicketRow()) }
         } else {
@@ -1738,7 +1738,7 @@ extension WorkflowV1.StageCount: ProtoMessage {
         c.count = self.count
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StageCount>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StageCount>) {
         self.stage = _ProtoRuntime.string(c.pointee.stage)
         self.stageName = _ProtoRuntime.string(c.pointee.stage_name)
         self.count = c.pointee.count
@@ -1755,7 +1755,7 @@ extension WorkflowV1.CountByStageRequest: ProtoMessage {
         if let value = self.filter { c.filter = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__CountByStageRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__CountByStageRequest>) {
         self.filter = c.pointee.filter.map { WorkflowV1.TicketFilter(_c: $0) }
     }
 }
@@ -1773,7 +1773,7 @@ extension WorkflowV1.CountByStageResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__CountByStageResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__CountByStageResponse>) {
         if c.pointee.n_counts > 0, let _items = c.pointee.counts {
             self.counts = (0..<c.pointee.n_counts).map { (_items[$0].map { WorkflowV1.StageCount(_c: $0) } ?? WorkflowV1.StageCount()) }
         } else {
@@ -1796,7 +1796,7 @@ extension WorkflowV1.ListCustomerTicketsRequest: ProtoMessage {
         if !self.product.isEmpty { c.product = arena.cString(self.product) }
         if !self.categories.isEmpty {
             c.n_categories = self.categories.count
-            let items = arena.allocate(Ocorrencias__Common__V1__Category.self, count: self.categories.count)
+            let items = arena.repeatedValues(Ocorrencias__Common__V1__Category.self, count: self.categories.count)
             for i in 0..<self.categories.count { (items + i).initialize(to: .init(rawValue: .init(truncatingIfNeeded: self.categories[i].rawValue))) }
             c.categories = items
         }
@@ -1805,7 +1805,7 @@ extension WorkflowV1.ListCustomerTicketsRequest: ProtoMessage {
         if !self.cursor.isEmpty { c.cursor = arena.cString(self.cursor) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListCustomerTicketsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListCustomerTicketsRequest>) {
         if c.pointee.n_stages > 0, let _items = c.pointee.stages {
             self.stages = (0..<c.pointee.n_stages).map { _ProtoRuntime.string(_items[$0]) }
         } else {
@@ -1838,7 +1838,7 @@ extension WorkflowV1.SearchTicketsRequest: ProtoMessage {
         c.limit = self.limit
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SearchTicketsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SearchTicketsRequest>) {
         self.query = _ProtoRuntime.string(c.pointee.query)
         self.field = _ProtoRuntime.string(c.pointee.field)
         self.mode = _ProtoRuntime.string(c.pointee.mode)
@@ -1861,7 +1861,7 @@ extension WorkflowV1.MoveTicketRequest: ProtoMessage {
         if !self.publicNote.isEmpty { c.public_note = arena.cString(self.publicNote) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MoveTicketRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MoveTicketRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.toStage = _ProtoRuntime.string(c.pointee.to_stage)
         self.note = _ProtoRuntime.string(c.pointee.note)
@@ -1884,7 +1884,7 @@ extension WorkflowV1.AllowedMove: ProtoMessage {
         if !self.permission.isEmpty { c.permission = arena.cString(self.permission) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AllowedMove>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AllowedMove>) {
         self.toStage = _ProtoRuntime.string(c.pointee.to_stage)
         self.stageName = _ProtoRuntime.string(c.pointee.stage_name)
         self.outcome = _ProtoRuntime.string(c.pointee.outcome)
@@ -1904,7 +1904,7 @@ extension WorkflowV1.ListAllowedMovesRequest: ProtoMessage {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListAllowedMovesRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListAllowedMovesRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
     }
 }
@@ -1922,7 +1922,7 @@ extension WorkflowV1.ListAllowedMovesResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListAllowedMovesResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListAllowedMovesResponse>) {
         if c.pointee.n_moves > 0, let _items = c.pointee.moves {
             self.moves = (0..<c.pointee.n_moves).map { (_items[$0].map { WorkflowV1.AllowedMove(_c: $0) } ?? WorkflowV1.AllowedMove()) }
         } else {
@@ -1943,7 +1943,7 @@ extension WorkflowV1.SetStageStatusRequest: ProtoMessage {
         if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetStageStatusRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetStageStatusRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.status = _ProtoRuntime.string(c.pointee.status)
         self.reason = _ProtoRuntime.string(c.pointee.reason)
@@ -1964,7 +1964,7 @@ extension WorkflowV1.ReclassifyRequest: ProtoMessage {
         if !self.serviceType.isEmpty { c.service_type = arena.cString(self.serviceType) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ReclassifyRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ReclassifyRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.category = CommonV1.Category(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
         self.priority = CommonV1.Priority(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.priority.rawValue))
@@ -1985,7 +1985,7 @@ extension WorkflowV1.SetAccessLevelRequest: ProtoMessage {
         if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetAccessLevelRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetAccessLevelRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.accessLevel = c.pointee.access_level
         self.reason = _ProtoRuntime.string(c.pointee.reason)
@@ -2002,7 +2002,7 @@ extension WorkflowV1.TakeTicketRequest: ProtoMessage {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TakeTicketRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TakeTicketRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
     }
 }
@@ -2024,7 +2024,7 @@ extension WorkflowV1.TransferTicketRequest: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TransferTicketRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TransferTicketRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.toAgentID = _ProtoRuntime.string(c.pointee.to_agent_id)
         self.toGroupID = _ProtoRuntime.string(c.pointee.to_group_id)
@@ -2048,7 +2048,7 @@ extension WorkflowV1.SendBackRequest: ProtoMessage {
         if !self.justification.isEmpty { c.justification = arena.cString(self.justification) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SendBackRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SendBackRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.justification = _ProtoRuntime.string(c.pointee.justification)
     }
@@ -2064,7 +2064,7 @@ extension WorkflowV1.MarkMessagesReadRequest: ProtoMessage {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MarkMessagesReadRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MarkMessagesReadRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
     }
 }
@@ -2081,7 +2081,7 @@ extension WorkflowV1.LogCustomerMessageRequest: ProtoMessage {
         if !self.text.isEmpty { c.text = arena.cString(self.text) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__LogCustomerMessageRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__LogCustomerMessageRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.kind = _ProtoRuntime.string(c.pointee.kind)
         self.text = _ProtoRuntime.string(c.pointee.text)
@@ -2100,7 +2100,7 @@ extension WorkflowV1.ScheduleTicketRequest: ProtoMessage {
         if !self.note.isEmpty { c.note = arena.cString(self.note) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ScheduleTicketRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ScheduleTicketRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.scheduledForMs = c.pointee.scheduled_for_ms
         self.note = _ProtoRuntime.string(c.pointee.note)
@@ -2121,7 +2121,7 @@ extension WorkflowV1.AddDiscussionRequest: ProtoMessage {
         c.publishable = (self.publishable ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AddDiscussionRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AddDiscussionRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.isPublic = (c.pointee.is_public != 0)
         self.kind = _ProtoRuntime.string(c.pointee.kind)
@@ -2140,7 +2140,7 @@ extension WorkflowV1.AddDiscussionResponse: ProtoMessage {
         if let value = self.entry { c.entry = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AddDiscussionResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AddDiscussionResponse>) {
         self.entry = c.pointee.entry.map { WorkflowV1.DiscussionEntry(_c: $0) }
     }
 }
@@ -2156,7 +2156,7 @@ extension WorkflowV1.MarkPublishableRequest: ProtoMessage {
         if !self.entryID.isEmpty { c.entry_id = arena.cString(self.entryID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MarkPublishableRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MarkPublishableRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.entryID = _ProtoRuntime.string(c.pointee.entry_id)
     }
@@ -2174,7 +2174,7 @@ extension WorkflowV1.AnswerSolutionRequest: ProtoMessage {
         if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AnswerSolutionRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AnswerSolutionRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.accept = (c.pointee.accept != 0)
         self.reason = _ProtoRuntime.string(c.pointee.reason)
@@ -2192,7 +2192,7 @@ extension WorkflowV1.SetTextRequest: ProtoMessage {
         if !self.text.isEmpty { c.text = arena.cString(self.text) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetTextRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetTextRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.text = _ProtoRuntime.string(c.pointee.text)
     }
@@ -2212,7 +2212,7 @@ extension WorkflowV1.TextVersion: ProtoMessage {
         c.at_ms = self.atMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TextVersion>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TextVersion>) {
         self.version = c.pointee.version
         self.text = _ProtoRuntime.string(c.pointee.text)
         self.authorID = _ProtoRuntime.string(c.pointee.author_id)
@@ -2232,7 +2232,7 @@ extension WorkflowV1.ListTextVersionsRequest: ProtoMessage {
         if !self.field.isEmpty { c.field = arena.cString(self.field) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListTextVersionsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListTextVersionsRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.field = _ProtoRuntime.string(c.pointee.field)
     }
@@ -2251,7 +2251,7 @@ extension WorkflowV1.ListTextVersionsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListTextVersionsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListTextVersionsResponse>) {
         if c.pointee.n_versions > 0, let _items = c.pointee.versions {
             self.versions = (0..<c.pointee.n_versions).map { (_items[$0].map { WorkflowV1.TextVersion(_c: $0) } ?? WorkflowV1.TextVersion()) }
         } else {
@@ -2276,7 +2276,7 @@ extension WorkflowV1.BulkActionRequest: ProtoMessage {
         if let value = self.note { c.note = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__BulkActionRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__BulkActionRequest>) {
         if c.pointee.n_ticket_ids > 0, let _items = c.pointee.ticket_ids {
             self.ticketIDs = (0..<c.pointee.n_ticket_ids).map { _ProtoRuntime.string(_items[$0]) }
         } else {
@@ -2300,7 +2300,7 @@ extension WorkflowV1.BulkResult: ProtoMessage {
         if !self.error.isEmpty { c.error = arena.cString(self.error) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__BulkResult>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__BulkResult>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.ok = (c.pointee.ok != 0)
         self.error = _ProtoRuntime.string(c.pointee.error)
@@ -2320,7 +2320,7 @@ extension WorkflowV1.BulkActionResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__BulkActionResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__BulkActionResponse>) {
         if c.pointee.n_results > 0, let _items = c.pointee.results {
             self.results = (0..<c.pointee.n_results).map { (_items[$0].map { WorkflowV1.BulkResult(_c: $0) } ?? WorkflowV1.BulkResult()) }
         } else {
@@ -2345,7 +2345,7 @@ extension WorkflowV1.HistoryEntry: ProtoMessage {
         c.at_ms = self.atMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__HistoryEntry>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__HistoryEntry>) {
         self.kind = _ProtoRuntime.string(c.pointee.kind)
         self.oldValue = _ProtoRuntime.string(c.pointee.old_value)
         self.newValue = _ProtoRuntime.string(c.pointee.new_value)
@@ -2366,7 +2366,7 @@ extension WorkflowV1.GetHistoryRequest: ProtoMessage {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetHistoryRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetHistoryRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
     }
 }
@@ -2384,7 +2384,7 @@ extension WorkflowV1.GetHistoryResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetHistoryResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetHistoryResponse>) {
         if c.pointee.n_entries > 0, let _items = c.pointee.entries {
             self.entries = (0..<c.pointee.n_entries).map { (_items[$0].map { WorkflowV1.HistoryEntry(_c: $0) } ?? WorkflowV1.HistoryEntry()) }
         } else {
@@ -2405,7 +2405,7 @@ extension WorkflowV1.LinkTicketsRequest: ProtoMessage {
         if !self.note.isEmpty { c.note = arena.cString(self.note) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__LinkTicketsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__LinkTicketsRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.otherTicketID = _ProtoRuntime.string(c.pointee.other_ticket_id)
         self.note = _ProtoRuntime.string(c.pointee.note)
@@ -2422,7 +2422,7 @@ extension WorkflowV1.ListRelatedRequest: ProtoMessage {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRelatedRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRelatedRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
     }
 }
@@ -2444,7 +2444,7 @@ extension WorkflowV1.OpenRelatedTicketRequest: ProtoMessage {
         if !self.note.isEmpty { c.note = arena.cString(self.note) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__OpenRelatedTicketRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__OpenRelatedTicketRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.subject = _ProtoRuntime.string(c.pointee.subject)
         self.request = _ProtoRuntime.string(c.pointee.request)
@@ -2467,7 +2467,7 @@ extension WorkflowV1.OpenRelatedTicketResponse: ProtoMessage {
         if !self.code.isEmpty { c.code = arena.cString(self.code) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__OpenRelatedTicketResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__OpenRelatedTicketResponse>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.code = _ProtoRuntime.string(c.pointee.code)
     }
@@ -2490,7 +2490,7 @@ extension WorkflowV1.ListRelatedResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRelatedResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRelatedResponse>) {
         if c.pointee.n_linked > 0, let _items = c.pointee.linked {
             self.linked = (0..<c.pointee.n_linked).map { (_items[$0].map { WorkflowV1.TicketRow(_c: $0) } ?? WorkflowV1.TicketRow()) }
         } else {
@@ -2519,7 +2519,7 @@ extension WorkflowV1.AddTimeEntryRequest: ProtoMessage {
         c.worked_at_ms = self.workedAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AddTimeEntryRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AddTimeEntryRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.minutes = c.pointee.minutes
         self.serviceType = _ProtoRuntime.string(c.pointee.service_type)
@@ -2547,7 +2547,7 @@ extension WorkflowV1.TimeEntry: ProtoMessage {
         c.worked_at_ms = self.workedAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TimeEntry>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TimeEntry>) {
         self.entryID = _ProtoRuntime.string(c.pointee.entry_id)
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
@@ -2575,7 +2575,7 @@ extension WorkflowV1.TimeTotalsRequest: ProtoMessage {
         if !self.serviceType.isEmpty { c.service_type = arena.cString(self.serviceType) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TimeTotalsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TimeTotalsRequest>) {
         self.groupBy = _ProtoRuntime.string(c.pointee.group_by)
         self.fromMs = c.pointee.from_ms
         self.toMs = c.pointee.to_ms
@@ -2597,7 +2597,7 @@ extension WorkflowV1.TimeTotal: ProtoMessage {
         c.entries = self.entries
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TimeTotal>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TimeTotal>) {
         self.key = _ProtoRuntime.string(c.pointee.key)
         self.minutes = c.pointee.minutes
         self.entries = c.pointee.entries
@@ -2617,7 +2617,7 @@ extension WorkflowV1.TimeTotalsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TimeTotalsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TimeTotalsResponse>) {
         if c.pointee.n_totals > 0, let _items = c.pointee.totals {
             self.totals = (0..<c.pointee.n_totals).map { (_items[$0].map { WorkflowV1.TimeTotal(_c: $0) } ?? WorkflowV1.TimeTotal()) }
         } else {
@@ -2640,7 +2640,7 @@ extension WorkflowV1.Version: ProtoMessage {
         c.planned_items = self.plannedItems
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Version>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Version>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.name = _ProtoRuntime.string(c.pointee.name)
         self.targetDateMs = c.pointee.target_date_ms
@@ -2659,7 +2659,7 @@ extension WorkflowV1.PutVersionRequest: ProtoMessage {
         if let value = self.version { c.version = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutVersionRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutVersionRequest>) {
         self.version = c.pointee.version.map { WorkflowV1.Version(_c: $0) }
     }
 }
@@ -2674,7 +2674,7 @@ extension WorkflowV1.ListVersionsRequest: ProtoMessage {
         c.include_delivered = (self.includeDelivered ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListVersionsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListVersionsRequest>) {
         self.includeDelivered = (c.pointee.include_delivered != 0)
     }
 }
@@ -2692,7 +2692,7 @@ extension WorkflowV1.ListVersionsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListVersionsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListVersionsResponse>) {
         if c.pointee.n_versions > 0, let _items = c.pointee.versions {
             self.versions = (0..<c.pointee.n_versions).map { (_items[$0].map { WorkflowV1.Version(_c: $0) } ?? WorkflowV1.Version()) }
         } else {
@@ -2713,7 +2713,7 @@ extension WorkflowV1.SetDevelopmentPlanRequest: ProtoMessage {
         c.promised_delivery_ms = self.promisedDeliveryMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.estimatedEffortHours = c.pointee.estimated_effort_hours
         self.promisedDeliveryMs = c.pointee.promised_delivery_ms
@@ -2731,7 +2731,7 @@ extension WorkflowV1.PlanTicketRequest: ProtoMessage {
         if !self.versionID.isEmpty { c.version_id = arena.cString(self.versionID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PlanTicketRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PlanTicketRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.versionID = _ProtoRuntime.string(c.pointee.version_id)
     }
@@ -2747,7 +2747,7 @@ extension WorkflowV1.DeliverVersionRequest: ProtoMessage {
         if !self.versionID.isEmpty { c.version_id = arena.cString(self.versionID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeliverVersionRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeliverVersionRequest>) {
         self.versionID = _ProtoRuntime.string(c.pointee.version_id)
     }
 }
@@ -2766,7 +2766,7 @@ extension WorkflowV1.DeliverVersionResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeliverVersionResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeliverVersionResponse>) {
         self.version = c.pointee.version.map { WorkflowV1.Version(_c: $0) }
         if c.pointee.n_finished_ticket_ids > 0, let _items = c.pointee.finished_ticket_ids {
             self.finishedTicketIDs = (0..<c.pointee.n_finished_ticket_ids).map { _ProtoRuntime.string(_items[$0]) }
@@ -2787,7 +2787,7 @@ extension WorkflowV1.ListBacklogRequest: ProtoMessage {
         c.page = self.page
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListBacklogRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListBacklogRequest>) {
         self.pageSize = c.pointee.page_size
         self.page = c.pointee.page
     }
@@ -2809,7 +2809,7 @@ extension WorkflowV1.Step: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Step>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__Step>) {
         self.name = _ProtoRuntime.string(c.pointee.name)
         self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
         self.groupID = _ProtoRuntime.string(c.pointee.group_id)
@@ -2835,7 +2835,7 @@ extension WorkflowV1.PutStepSequenceRequest: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutStepSequenceRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutStepSequenceRequest>) {
         self.ticketType = _ProtoRuntime.string(c.pointee.ticket_type)
         if c.pointee.n_steps > 0, let _items = c.pointee.steps {
             self.steps = (0..<c.pointee.n_steps).map { (_items[$0].map { WorkflowV1.Step(_c: $0) } ?? WorkflowV1.Step()) }
@@ -2859,7 +2859,7 @@ extension WorkflowV1.PutStepSequenceResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutStepSequenceResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutStepSequenceResponse>) {
         self.ticketType = _ProtoRuntime.string(c.pointee.ticket_type)
         if c.pointee.n_steps > 0, let _items = c.pointee.steps {
             self.steps = (0..<c.pointee.n_steps).map { (_items[$0].map { WorkflowV1.Step(_c: $0) } ?? WorkflowV1.Step()) }
@@ -2892,7 +2892,7 @@ extension WorkflowV1.SetTicketFieldsRequest: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetTicketFieldsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetTicketFieldsRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         if c.pointee.n_fields > 0, let _entries = c.pointee.fields {
             var _map = [String: String](minimumCapacity: c.pointee.n_fields)
@@ -2918,7 +2918,7 @@ extension WorkflowV1.StartStepsRequest: ProtoMessage {
         if !self.ticketType.isEmpty { c.ticket_type = arena.cString(self.ticketType) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StartStepsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StartStepsRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.ticketType = _ProtoRuntime.string(c.pointee.ticket_type)
     }
@@ -2934,7 +2934,7 @@ extension WorkflowV1.AdvanceStepRequest: ProtoMessage {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AdvanceStepRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AdvanceStepRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
     }
 }
@@ -2949,7 +2949,7 @@ extension WorkflowV1.ExportQueueRequest: ProtoMessage {
         if let value = self.filter { c.filter = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ExportQueueRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ExportQueueRequest>) {
         self.filter = c.pointee.filter.map { WorkflowV1.TicketFilter(_c: $0) }
     }
 }

@@ -373,7 +373,7 @@ extension WorkflowV1.MinuteInterval: ProtoMessage {
         c.end_minute = self.endMinute
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MinuteInterval>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MinuteInterval>) {
         self.startMinute = c.pointee.start_minute
         self.endMinute = c.pointee.end_minute
     }
@@ -393,7 +393,7 @@ extension WorkflowV1.WeekdayHours: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__WeekdayHours>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__WeekdayHours>) {
         self.weekday = c.pointee.weekday
         if c.pointee.n_intervals > 0, let _items = c.pointee.intervals {
             self.intervals = (0..<c.pointee.n_intervals).map { (_items[$0].map { WorkflowV1.MinuteInterval(_c: $0) } ?? WorkflowV1.MinuteInterval()) }
@@ -414,7 +414,7 @@ extension WorkflowV1.CalendarDate: ProtoMessage {
         if !self.name.isEmpty { c.name = arena.cString(self.name) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__CalendarDate>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__CalendarDate>) {
         self.day = _ProtoRuntime.string(c.pointee.day)
         self.name = _ProtoRuntime.string(c.pointee.name)
     }
@@ -445,7 +445,7 @@ extension WorkflowV1.CalendarSpec: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__CalendarSpec>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__CalendarSpec>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.name = _ProtoRuntime.string(c.pointee.name)
         self.timeZone = _ProtoRuntime.string(c.pointee.time_zone)
@@ -478,7 +478,7 @@ extension WorkflowV1.PutCalendarRequest: ProtoMessage {
         if let value = self.calendar { c.calendar = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutCalendarRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutCalendarRequest>) {
         self.calendar = c.pointee.calendar.map { WorkflowV1.CalendarSpec(_c: $0) }
     }
 }
@@ -494,7 +494,7 @@ extension WorkflowV1.PutCalendarResponse: ProtoMessage {
         c.tickets_recomputed = self.ticketsRecomputed
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutCalendarResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutCalendarResponse>) {
         self.calendar = c.pointee.calendar.map { WorkflowV1.CalendarSpec(_c: $0) }
         self.ticketsRecomputed = c.pointee.tickets_recomputed
     }
@@ -511,7 +511,7 @@ extension WorkflowV1.GetCalendarRequest: ProtoMessage {
         c.holidays_year = self.holidaysYear
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetCalendarRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetCalendarRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.holidaysYear = c.pointee.holidays_year
     }
@@ -531,7 +531,7 @@ extension WorkflowV1.GetCalendarResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetCalendarResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetCalendarResponse>) {
         self.calendar = c.pointee.calendar.map { WorkflowV1.CalendarSpec(_c: $0) }
         if c.pointee.n_holidays > 0, let _items = c.pointee.holidays {
             self.holidays = (0..<c.pointee.n_holidays).map { (_items[$0].map { WorkflowV1.CalendarDate(_c: $0) } ?? WorkflowV1.CalendarDate()) }
@@ -550,7 +550,7 @@ extension WorkflowV1.ListCalendarsRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListCalendarsRequest, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListCalendarsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListCalendarsRequest>) {
     }
 }
 
@@ -567,7 +567,7 @@ extension WorkflowV1.ListCalendarsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListCalendarsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListCalendarsResponse>) {
         if c.pointee.n_calendars > 0, let _items = c.pointee.calendars {
             self.calendars = (0..<c.pointee.n_calendars).map { (_items[$0].map { WorkflowV1.CalendarSpec(_c: $0) } ?? WorkflowV1.CalendarSpec()) }
         } else {
@@ -596,7 +596,7 @@ extension WorkflowV1.SLAPolicySpec: ProtoMessage {
         if !self.calendarID.isEmpty { c.calendar_id = arena.cString(self.calendarID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SLAPolicySpec>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SLAPolicySpec>) {
         self.plan = _ProtoRuntime.string(c.pointee.plan)
         self.priority = CommonV1.Priority(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.priority.rawValue))
         self.firstResponseMinutes = c.pointee.first_response_minutes
@@ -622,7 +622,7 @@ extension WorkflowV1.PutSLAPolicyRequest: ProtoMessage {
         if let value = self.policy { c.policy = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutSLAPolicyRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutSLAPolicyRequest>) {
         self.policy = c.pointee.policy.map { WorkflowV1.SLAPolicySpec(_c: $0) }
     }
 }
@@ -638,7 +638,7 @@ extension WorkflowV1.PutSLAPolicyResponse: ProtoMessage {
         c.tickets_recomputed = self.ticketsRecomputed
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutSLAPolicyResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutSLAPolicyResponse>) {
         self.policy = c.pointee.policy.map { WorkflowV1.SLAPolicySpec(_c: $0) }
         self.ticketsRecomputed = c.pointee.tickets_recomputed
     }
@@ -655,7 +655,7 @@ extension WorkflowV1.DeleteSLAPolicyRequest: ProtoMessage {
         c.priority = .init(rawValue: .init(truncatingIfNeeded: self.priority.rawValue))
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeleteSLAPolicyRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeleteSLAPolicyRequest>) {
         self.plan = _ProtoRuntime.string(c.pointee.plan)
         self.priority = CommonV1.Priority(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.priority.rawValue))
     }
@@ -672,7 +672,7 @@ extension WorkflowV1.DeletedResponse: ProtoMessage {
         c.tickets_recomputed = self.ticketsRecomputed
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeletedResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeletedResponse>) {
         self.deleted = (c.pointee.deleted != 0)
         self.ticketsRecomputed = c.pointee.tickets_recomputed
     }
@@ -687,7 +687,7 @@ extension WorkflowV1.ListSLAPoliciesRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListSLAPoliciesRequest, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListSLAPoliciesRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListSLAPoliciesRequest>) {
     }
 }
 
@@ -704,7 +704,7 @@ extension WorkflowV1.ListSLAPoliciesResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListSLAPoliciesResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListSLAPoliciesResponse>) {
         if c.pointee.n_policies > 0, let _items = c.pointee.policies {
             self.policies = (0..<c.pointee.n_policies).map { (_items[$0].map { WorkflowV1.SLAPolicySpec(_c: $0) } ?? WorkflowV1.SLAPolicySpec()) }
         } else {
@@ -730,7 +730,7 @@ extension WorkflowV1.SLATargetStatus: ProtoMessage {
         c.stopped_at_ms = self.stoppedAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SLATargetStatus>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SLATargetStatus>) {
         self.target = WorkflowV1.SlaTarget(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.target.rawValue))
         self.cycle = c.pointee.cycle
         self.status = _ProtoRuntime.string(c.pointee.status)
@@ -752,7 +752,7 @@ extension WorkflowV1.GetTicketSLARequest: ProtoMessage {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketSLARequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketSLARequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
     }
 }
@@ -773,7 +773,7 @@ extension WorkflowV1.GetTicketSLAResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketSLAResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketSLAResponse>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.plan = _ProtoRuntime.string(c.pointee.plan)
         self.priority = CommonV1.Priority(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.priority.rawValue))
@@ -803,7 +803,7 @@ extension WorkflowV1.InactivityPolicySpec: ProtoMessage {
         c.active = (self.active ? 1 : 0)
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__InactivityPolicySpec>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__InactivityPolicySpec>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.stage = _ProtoRuntime.string(c.pointee.stage)
         self.days = c.pointee.days
@@ -826,7 +826,7 @@ extension WorkflowV1.PutInactivityPolicyRequest: ProtoMessage {
         if let value = self.policy { c.policy = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutInactivityPolicyRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutInactivityPolicyRequest>) {
         self.policy = c.pointee.policy.map { WorkflowV1.InactivityPolicySpec(_c: $0) }
     }
 }
@@ -841,7 +841,7 @@ extension WorkflowV1.DeleteInactivityPolicyRequest: ProtoMessage {
         if !self.id.isEmpty { c.id = arena.cString(self.id) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeleteInactivityPolicyRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeleteInactivityPolicyRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
     }
 }
@@ -855,7 +855,7 @@ extension WorkflowV1.ListInactivityPoliciesRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListInactivityPoliciesRequest, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListInactivityPoliciesRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListInactivityPoliciesRequest>) {
     }
 }
 
@@ -872,7 +872,7 @@ extension WorkflowV1.ListInactivityPoliciesResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListInactivityPoliciesResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListInactivityPoliciesResponse>) {
         if c.pointee.n_policies > 0, let _items = c.pointee.policies {
             self.policies = (0..<c.pointee.n_policies).map { (_items[$0].map { WorkflowV1.InactivityPolicySpec(_c: $0) } ?? WorkflowV1.InactivityPolicySpec()) }
         } else {
@@ -891,7 +891,7 @@ extension WorkflowV1.InstallInactivityPresetRequest: ProtoMessage {
         if !self.preset.isEmpty { c.preset = arena.cString(self.preset) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__InstallInactivityPresetRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__InstallInactivityPresetRequest>) {
         self.preset = _ProtoRuntime.string(c.pointee.preset)
     }
 }
@@ -908,7 +908,7 @@ extension WorkflowV1.AnswerSurveyRequest: ProtoMessage {
         if !self.comment.isEmpty { c.comment = arena.cString(self.comment) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AnswerSurveyRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AnswerSurveyRequest>) {
         self.token = _ProtoRuntime.string(c.pointee.token)
         self.score = c.pointee.score
         self.comment = _ProtoRuntime.string(c.pointee.comment)
@@ -925,7 +925,7 @@ extension WorkflowV1.AnswerSurveyResponse: ProtoMessage {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AnswerSurveyResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AnswerSurveyResponse>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
     }
 }
@@ -940,7 +940,7 @@ extension WorkflowV1.GetTicketSurveyRequest: ProtoMessage {
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketSurveyRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketSurveyRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
     }
 }
@@ -962,7 +962,7 @@ extension WorkflowV1.TicketSurvey: ProtoMessage {
         c.answered_at_ms = self.answeredAtMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketSurvey>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketSurvey>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.available = (c.pointee.available != 0)
         self.token = _ProtoRuntime.string(c.pointee.token)
@@ -986,7 +986,7 @@ extension WorkflowV1.SurveyResultsRequest: ProtoMessage {
         c.to_ms = self.toMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SurveyResultsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SurveyResultsRequest>) {
         self.groupBy = _ProtoRuntime.string(c.pointee.group_by)
         self.fromMs = c.pointee.from_ms
         self.toMs = c.pointee.to_ms
@@ -1009,7 +1009,7 @@ extension WorkflowV1.SurveyResultRow: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SurveyResultRow>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SurveyResultRow>) {
         self.key = _ProtoRuntime.string(c.pointee.key)
         self.answers = c.pointee.answers
         self.averageScore = c.pointee.average_score
@@ -1034,7 +1034,7 @@ extension WorkflowV1.SurveyResultsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SurveyResultsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SurveyResultsResponse>) {
         if c.pointee.n_rows > 0, let _items = c.pointee.rows {
             self.rows = (0..<c.pointee.n_rows).map { (_items[$0].map { WorkflowV1.SurveyResultRow(_c: $0) } ?? WorkflowV1.SurveyResultRow()) }
         } else {
@@ -1067,7 +1067,7 @@ extension WorkflowV1.MetricTotals: ProtoMessage {
         c.avg_survey_score = self.avgSurveyScore
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MetricTotals>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MetricTotals>) {
         self.opened = c.pointee.opened
         self.finished = c.pointee.finished
         self.reopened = c.pointee.reopened
@@ -1097,7 +1097,7 @@ extension WorkflowV1.MetricsBreakdownRow: ProtoMessage {
         if let value = self.totals { c.totals = arena.message(value) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MetricsBreakdownRow>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MetricsBreakdownRow>) {
         self.key = _ProtoRuntime.string(c.pointee.key)
         self.totals = c.pointee.totals.map { WorkflowV1.MetricTotals(_c: $0) }
     }
@@ -1116,7 +1116,7 @@ extension WorkflowV1.StageTimeRow: ProtoMessage {
         c.avg_business_ms = self.avgBusinessMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StageTimeRow>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StageTimeRow>) {
         self.stage = _ProtoRuntime.string(c.pointee.stage)
         self.exits = c.pointee.exits
         self.avgWallMs = c.pointee.avg_wall_ms
@@ -1139,7 +1139,7 @@ extension WorkflowV1.BacklogStageRow: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__BacklogStageRow>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__BacklogStageRow>) {
         self.stage = _ProtoRuntime.string(c.pointee.stage)
         self.count = c.pointee.count
         if c.pointee.n_by_age > 0, let _items = c.pointee.by_age {
@@ -1161,7 +1161,7 @@ extension WorkflowV1.GetMetricsRequest: ProtoMessage {
         if !self.toDay.isEmpty { c.to_day = arena.cString(self.toDay) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetMetricsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetMetricsRequest>) {
         self.fromDay = _ProtoRuntime.string(c.pointee.from_day)
         self.toDay = _ProtoRuntime.string(c.pointee.to_day)
     }
@@ -1201,7 +1201,7 @@ extension WorkflowV1.GetMetricsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetMetricsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetMetricsResponse>) {
         self.totals = c.pointee.totals.map { WorkflowV1.MetricTotals(_c: $0) }
         if c.pointee.n_by_category > 0, let _items = c.pointee.by_category {
             self.byCategory = (0..<c.pointee.n_by_category).map { (_items[$0].map { WorkflowV1.MetricsBreakdownRow(_c: $0) } ?? WorkflowV1.MetricsBreakdownRow()) }
@@ -1248,7 +1248,7 @@ extension WorkflowV1.ExportMetricsRequest: ProtoMessage {
         c.page_size = self.pageSize
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ExportMetricsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ExportMetricsRequest>) {
         self.fromMs = c.pointee.from_ms
         self.toMs = c.pointee.to_ms
         self.pageSize = c.pointee.page_size
@@ -1266,7 +1266,7 @@ extension WorkflowV1.CsvChunk: ProtoMessage {
         c.rows = self.rows
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__CsvChunk>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__CsvChunk>) {
         self.text = _ProtoRuntime.string(c.pointee.text)
         self.rows = c.pointee.rows
     }

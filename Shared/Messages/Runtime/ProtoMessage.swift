@@ -21,8 +21,9 @@ public protocol ProtoMessage: Sendable, Hashable {
     static var _descriptor: _ProtoDescriptor { get }
 
     init()
-    /// Reads a value out of a C struct that protobuf-c unpacked.
-    init(_c: UnsafePointer<_CStruct>)
+    /// Sets every field from a C struct that protobuf-c unpacked (on a default value: see
+    /// ``init(_c:)``).
+    mutating func _read(_c: UnsafePointer<_CStruct>)
     /// Initialises a C struct to its protobuf-c defaults.
     static func _initialize(_ c: UnsafeMutablePointer<_CStruct>)
     /// Writes this value into a C struct that `_initialize` prepared; every pointer it stores
@@ -58,52 +59,71 @@ public struct ProtoDecodingError: Error, Hashable, Sendable, CustomStringConvert
 }
 
 extension ProtoMessage {
-    /// Runs `body` with this value converted to its C struct, valid only for the call.
+    /// Reads a value out of a C struct that protobuf-c unpacked.
+    @inlinable
+    public init(_c c: UnsafePointer<_CStruct>) {
+        self.init()
+        _read(_c: c)
+    }
+
+    /// Runs `body` with this value converted to its C struct, valid only for the call, and an
+    /// upper bound of its packed size (``ProtoArena/packedSizeBound``).
     ///
     /// The struct and everything it points to live in a ``ProtoArena`` whose first block is on
     /// the stack, so encoding a typical message calls `malloc` once: for the result.
     @inlinable @inline(__always)
-    public func _withCStruct<R>(_ body: (UnsafeMutablePointer<_CStruct>) throws -> R) rethrows -> R {
+    public func _withCStruct<R>(_ body: (UnsafeMutablePointer<_CStruct>, _ packedSizeBound: Int) throws -> R) rethrows -> R {
         try withUnsafeTemporaryAllocation(byteCount: _protoStackArenaSize, alignment: 16) { buffer in
             var arena = ProtoArena(firstBlock: buffer)
             let c = arena.allocate(_CStruct.self)
             Self._initialize(c)
+            arena._startMessage(Self.self)
             _fill(&c.pointee, arena: &arena)
-            return try body(c)
+            return try body(c, arena.packedSizeBound)
         }
     }
 
-    /// Runs `body` with this value converted to a protobuf-c message, valid only for the call.
+    /// Runs `body` with this value converted to a protobuf-c message, valid only for the call,
+    /// and an upper bound of its packed size.
     @inlinable @inline(__always)
-    func _withProtobufCMessage<R>(_ body: (UnsafePointer<ProtobufCMessage>) throws -> R) rethrows -> R {
-        try _withCStruct { c in
+    func _withProtobufCMessage<R>(_ body: (UnsafePointer<ProtobufCMessage>, _ packedSizeBound: Int) throws -> R) rethrows -> R {
+        try _withCStruct { c, bound in
             // protobuf-c structs start with a ProtobufCMessage; C reads the struct through it.
-            try body(UnsafeRawPointer(c).assumingMemoryBound(to: ProtobufCMessage.self))
+            try body(UnsafeRawPointer(c).assumingMemoryBound(to: ProtobufCMessage.self), bound)
         }
     }
 
     /// The size of the wire encoding in bytes.
     @inlinable
     public func serializedSize() -> Int {
-        _withProtobufCMessage { protobuf_c_message_get_packed_size($0) }
+        _withProtobufCMessage { message, _ in protobuf_c_message_get_packed_size(message) }
+    }
+
+    /// An upper bound of ``serializedSize()`` computed while converting to C (for tests).
+    @inlinable
+    public func _serializedSizeBound() -> Int {
+        _withProtobufCMessage { _, bound in bound }
     }
 
     /// The wire encoding of this message.
     @inlinable
     public func serializedBytes() -> [UInt8] {
-        _withProtobufCMessage { message in
-            let size = protobuf_c_message_get_packed_size(message)
-            if size == 0 { return [] }
-            if size <= _protoStackArenaSize {
-                // Pack on the stack and copy: `Array(UnsafeBufferPointer)` is inlined here with a
-                // cached type-metadata lookup, whereas `Array(unsafeUninitializedCapacity:)` asks
-                // the runtime for `_ContiguousArrayStorage<UInt8>` on every call (about 300
-                // instructions, more than copying a small message).
+        _withProtobufCMessage { message, bound in
+            if bound <= _protoStackArenaSize {
+                // The encoding fits the stack scratch whatever it is: pack without asking
+                // protobuf-c for the size first, then copy out. `Array(UnsafeBufferPointer)` is
+                // inlined here with a cached type-metadata lookup, whereas
+                // `Array(unsafeUninitializedCapacity:)` asks the runtime for
+                // `_ContiguousArrayStorage<UInt8>` on every call (about 300 instructions).
                 return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: _protoStackArenaSize) { scratch in
                     let written = protobuf_c_message_pack(message, scratch.baseAddress.unsafelyUnwrapped)
+                    precondition(written <= bound, "ProtoArena.packedSizeBound is wrong")
+                    if written == 0 { return [] }
                     return [UInt8](UnsafeBufferPointer(rebasing: scratch[..<written]))
                 }
             }
+            let size = protobuf_c_message_get_packed_size(message)
+            if size == 0 { return [] }
             return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
                 count = protobuf_c_message_pack(message, buffer.baseAddress.unsafelyUnwrapped)
             }
@@ -115,29 +135,37 @@ extension ProtoMessage {
     /// - Returns: the length of the encoding (without the prefix).
     @inlinable @discardableResult
     public func appendLengthPrefixed(to buffer: inout [UInt8]) -> Int {
-        _withProtobufCMessage { message in
+        _withProtobufCMessage { message, bound in
+            if bound <= _protoStackArenaSize {
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: _protoStackArenaSize) { scratch in
+                    let size = protobuf_c_message_pack(message, scratch.baseAddress.unsafelyUnwrapped)
+                    precondition(size <= bound, "ProtoArena.packedSizeBound is wrong")
+                    buffer.reserveCapacity(buffer.count + 4 + size)
+                    Self._appendLengthPrefix(size, to: &buffer)
+                    buffer.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<size]))
+                    return size
+                }
+            }
             let size = protobuf_c_message_get_packed_size(message)
             precondition(size <= Int(UInt32.max), "message too large for a 4-byte length prefix")
             let start = buffer.count
             buffer.reserveCapacity(start + 4 + size)
-            buffer.append(UInt8(truncatingIfNeeded: size >> 24))
-            buffer.append(UInt8(truncatingIfNeeded: size >> 16))
-            buffer.append(UInt8(truncatingIfNeeded: size >> 8))
-            buffer.append(UInt8(truncatingIfNeeded: size))
+            Self._appendLengthPrefix(size, to: &buffer)
             if size == 0 { return 0 }
-            if size <= _protoStackArenaSize {
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: _protoStackArenaSize) { scratch in
-                    let written = protobuf_c_message_pack(message, scratch.baseAddress.unsafelyUnwrapped)
-                    buffer.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<written]))
-                }
-            } else {
-                buffer.append(contentsOf: repeatElement(0, count: size))
-                buffer.withUnsafeMutableBufferPointer { all in
-                    _ = protobuf_c_message_pack(message, all.baseAddress.unsafelyUnwrapped + start + 4)
-                }
+            buffer.append(contentsOf: repeatElement(0, count: size))
+            buffer.withUnsafeMutableBufferPointer { all in
+                _ = protobuf_c_message_pack(message, all.baseAddress.unsafelyUnwrapped + start + 4)
             }
             return size
         }
+    }
+
+    @inlinable @inline(__always)
+    static func _appendLengthPrefix(_ size: Int, to buffer: inout [UInt8]) {
+        buffer.append(UInt8(truncatingIfNeeded: size >> 24))
+        buffer.append(UInt8(truncatingIfNeeded: size >> 16))
+        buffer.append(UInt8(truncatingIfNeeded: size >> 8))
+        buffer.append(UInt8(truncatingIfNeeded: size))
     }
 
     /// Decodes a message; malformed bytes throw ``ProtoDecodingError`` and never crash.
@@ -159,7 +187,11 @@ extension ProtoMessage {
             guard let message = protobuf_c_message_unpack(Self._descriptor.pointer, &allocator, bytes.count, base) else {
                 throw ProtoDecodingError(messageName: Self.protoName, length: bytes.count)
             }
-            return Self(_c: UnsafeRawPointer(message).assumingMemoryBound(to: _CStruct.self))
+            // A default value filled by a mutating method: an initialiser would end with a copy
+            // and a destroy of the whole value (Swift 6.3).
+            var value = Self()
+            value._read(_c: UnsafeRawPointer(message).assumingMemoryBound(to: _CStruct.self))
+            return value
         }
     }
 

@@ -3,7 +3,9 @@
 // core. The last line is JSON (`swift_ops` = Swift encode+decode, `c_ops` = C unpack+pack).
 //   swift build -c release --product codec-bench && .build/release/codec-bench [--seconds 3]
 // `--only roundtrip|encode|decode|c` runs one measurement (for profilers such as callgrind); any
-// other value (e.g. `none`) runs none, a start-up baseline. See docs/CODEC.md.
+// other value (e.g. `none`) runs none, a start-up baseline. `--iterations N` runs each measurement
+// exactly N times instead of for a duration (instructions per operation under callgrind: the
+// difference between two values of N). See docs/CODEC.md.
 import CMessages
 import Foundation
 import Messages
@@ -13,6 +15,7 @@ func option(_ name: String) -> String? {
 }
 let seconds = option("--seconds").flatMap(Double.init) ?? 3
 let only = option("--only")
+let fixedIterations = option("--iterations").flatMap(Int.init)
 
 /// The ticket every measurement encodes; a `let`, so the loops borrow it instead of copying it.
 func sampleTicket() -> BenchV1.TicketSample {
@@ -37,6 +40,10 @@ precondition((try? BenchV1.TicketSample(serializedBytes: bytes)) == ticket, "rou
 /// Operations per second of `body`, run in batches of 10 000 for `seconds` after a warm-up.
 func measure(_ name: String, key: String, _ body: () -> Void) -> Double {
     if let only, only != key { return 0 }
+    if let fixedIterations {
+        for _ in 0..<fixedIterations { body() }
+        return Double(fixedIterations)
+    }
     for _ in 0..<10_000 { body() }
     var iterations = 0
     let start = Date()

@@ -641,7 +641,7 @@ extension NotificationV1.ResealSecretsRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Notification__V1__ResealSecretsRequest, arena: inout ProtoArena) {
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ResealSecretsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ResealSecretsRequest>) {
     }
 }
 
@@ -661,7 +661,7 @@ extension NotificationV1.ResealSecretsResponse: ProtoMessage {
         }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ResealSecretsResponse>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ResealSecretsResponse>) {
         self.keyID = _ProtoRuntime.string(c.pointee.key_id)
         self.resealed = c.pointee.resealed
         self.alreadyCurrent = c.pointee.already_current

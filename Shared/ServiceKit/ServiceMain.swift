@@ -63,6 +63,7 @@ public enum ServiceMain {
             }
         }
         registerOutboxStats(in: &router, database: database)
+        registerEventFeed(in: &router, runtime: runtime)
         try setup(runtime, &router)
         var serverConfiguration = ServerConfiguration(serviceName: configuration.serviceName, secret: secret)
         serverConfiguration.host = configuration.host

@@ -29,6 +29,7 @@ public final class EventFeed: Sendable {
     public let queueLimit: Int
     private let watchers = Mutex<[UInt64: Watcher]>([:])
     private let nextID = Atomic<UInt64>(0)
+    private let closed = Atomic<Bool>(false)
 
     public init(heartbeatMilliseconds: Int = 500, queueLimit: Int = 20_000) {
         self.heartbeatMilliseconds = max(10, heartbeatMilliseconds)
@@ -46,6 +47,13 @@ public final class EventFeed: Sendable {
         for watcher in targets { watcher.push(light, limit: queueLimit) }
     }
 
+    /// Ends every open stream (with OK) and refuses new ones: called when the service stops, so
+    /// that long-lived streams do not hold the server's drain for its whole grace period.
+    public func close() {
+        closed.store(true, ordering: .releasing)
+        for watcher in watchers.withLock({ Array($0.values) }) { watcher.wake() }
+    }
+
     /// Serves one `Watch` stream until the caller cancels, the deadline passes or the stream
     /// falls `queueLimit` events behind.
     /// - Parameter pendingAge: milliseconds the oldest outbox row for the subscriber has waited (0 when none).
@@ -53,6 +61,9 @@ public final class EventFeed: Sendable {
                       pendingAge: () throws -> Int64) throws {
         guard !subscriber.isEmpty else {
             throw RPCError(.invalidArgument, "informe o assinante / subscriber is required")
+        }
+        guard !closed.load(ordering: .acquiring) else {
+            throw RPCError(.unavailable, "serviço encerrando / service is stopping")
         }
         let watcher = Watcher(subscriber: subscriber)
         let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
@@ -63,6 +74,7 @@ public final class EventFeed: Sendable {
             try context.checkCancellation()
             if !first { watcher.waitForEvents(milliseconds: heartbeatMilliseconds) }
             first = false
+            if closed.load(ordering: .acquiring) { return }
             // The age first, then the events: an event no longer in the outbox when the age was
             // measured was handed over before, so it is in this batch or an earlier one.
             let age = try pendingAge()
@@ -85,8 +97,16 @@ public final class EventFeed: Sendable {
         // Guarded by condition.
         private var queue: [EventsV1.EventEnvelope] = []
         private var overflowed = false
+        private var woken = false
 
         init(subscriber: String) { self.subscriber = subscriber }
+
+        func wake() {
+            condition.lock()
+            woken = true
+            condition.signal()
+            condition.unlock()
+        }
 
         func push(_ envelope: EventsV1.EventEnvelope, limit: Int) {
             condition.lock()
@@ -98,7 +118,7 @@ public final class EventFeed: Sendable {
         func waitForEvents(milliseconds: Int) {
             condition.lock()
             let deadline = Date(timeIntervalSinceNow: Double(milliseconds) / 1000)
-            while queue.isEmpty && !overflowed {
+            while queue.isEmpty && !overflowed && !woken {
                 if !condition.wait(until: deadline) { break }
             }
             condition.unlock()

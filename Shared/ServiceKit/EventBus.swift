@@ -68,9 +68,17 @@ public struct EventPublisher: Sendable {
     }
 
     /// A relay that delivers this service's outbox to the subscribers over RPC.
+    ///
+    /// A subscriber that cannot be reached (`UNAVAILABLE`: refused or dropped connections, an
+    /// instance restarting, a consumer asking to be called again; `DEADLINE_EXCEEDED`: a peer
+    /// behind a silent network) is retried within about a second, unless `configuration` already
+    /// says how to recognise such failures; see ``RelayConfiguration/isUnreachable``.
     public func relay(runtime: ServiceRuntime, configuration: RelayConfiguration = RelayConfiguration()) -> OutboxRelay {
         let watchers = Set(EventRouting.watchers[source] ?? [])
-        return OutboxRelay(database: runtime.database, name: "\(source)-events", configuration: configuration) { event in
+        var configuration = configuration
+        if configuration.isUnreachable == nil { configuration.isUnreachable = Self.isUnreachable }
+        return OutboxRelay(database: runtime.database, name: "\(source)-events", instance: runtime.configuration.instanceID,
+                           configuration: configuration) { event in
             guard let bar = event.key.firstIndex(of: "|") else { return }
             let subscriber = String(event.key[..<bar])
             if watchers.contains(subscriber) {
@@ -79,9 +87,28 @@ public struct EventPublisher: Sendable {
             }
             var request = EventsV1.DeliverEventsRequest()
             request.events = [try EventsV1.EventEnvelope(serializedBytes: event.payload)]
-            _ = try runtime.client(for: subscriber).call(EventsV1.EventSink.deliver, request,
-                                                         options: CallOptions(timeoutMilliseconds: 5_000))
+            let started = MonotonicClock.nanoseconds()
+            do {
+                _ = try runtime.client(for: subscriber).call(EventsV1.EventSink.deliver, request,
+                                                             options: CallOptions(timeoutMilliseconds: 5_000))
+            } catch {
+                // One line per failed delivery (an unreachable subscriber costs one per round):
+                // what the outbox lag in /metrics cannot say is why an event waits.
+                runtime.logger.warning("event delivery failed", [
+                    "subscriber": subscriber, "event.type": event.type, "event.id": event.id,
+                    "duration_us": String((MonotonicClock.nanoseconds() - started) / 1_000), "error": "\(error)",
+                ])
+                throw error
+            }
         }
+    }
+}
+
+extension EventPublisher {
+    /// Whether a delivery failure only says the subscriber cannot be reached right now.
+    @Sendable static func isUnreachable(_ error: any Error) -> Bool {
+        guard let error = error as? RPCError else { return false }
+        return error.code == .unavailable || error.code == .deadlineExceeded
     }
 }
 

@@ -16,6 +16,7 @@ import RPCTransport
 /// | deployment secret | | `OCORRENCIAS_SECRET` / `OCORRENCIAS_SECRET_FILE` | generated in `<data-dir>/secret` |
 /// | instances of another service | | `<SERVICE>_ADDRESSES` (`host:port,host:port`) | `127.0.0.1:<its default port>` |
 /// | worker threads | `--workers` | `<SERVICE>_WORKERS` | 16 |
+/// | instance name | `--instance-id` | `OCORRENCIAS_INSTANCE_ID` | `<hostname>:<port>` |
 public struct ServiceConfiguration: Sendable {
     public var serviceName: String
     public var host: String
@@ -23,6 +24,12 @@ public struct ServiceConfiguration: Sendable {
     public var dataDirectory: String
     public var logLevel: Logger.Level
     public var workers: Int
+    /// This instance's name among the instances of its service, stable across restarts: whatever
+    /// an instance leased in the database (outbox events, deliveries) is taken back at once by
+    /// the same instance restarted instead of waiting for the lease to run out. Two running
+    /// instances must never share it. Default `<hostname>:<port>` (a random name when the port is
+    /// chosen by the system).
+    public var instanceID: String
     public var limits: RPCLimits
     public var environment: [String: String]
 
@@ -50,7 +57,7 @@ public struct ServiceConfiguration: Sendable {
                 index += 2
             }
         }
-        let known: Set<String> = ["host", "port", "data-dir", "log-level", "workers"]
+        let known: Set<String> = ["host", "port", "data-dir", "log-level", "workers", "instance-id"]
         if let unknown = flags.keys.first(where: { !known.contains($0) }) { throw ConfigurationError("unknown flag --\(unknown)") }
 
         host = flags["host"] ?? environment["OCORRENCIAS_HOST"] ?? "127.0.0.1"
@@ -68,6 +75,13 @@ public struct ServiceConfiguration: Sendable {
         let workersText = flags["workers"] ?? environment["\(prefix)_WORKERS"] ?? "16"
         guard let workers = Int(workersText), workers > 0, workers <= 1024 else { throw ConfigurationError("invalid worker count \(workersText)") }
         self.workers = workers
+        let instanceText = flags["instance-id"] ?? environment["OCORRENCIAS_INSTANCE_ID"]
+        if let instanceText {
+            guard !instanceText.isEmpty, instanceText.count <= 200 else { throw ConfigurationError("invalid instance id \(instanceText)") }
+            instanceID = instanceText
+        } else {
+            instanceID = port == 0 ? UUID().uuidString : "\(ProcessInfo.processInfo.hostName):\(port)"
+        }
         limits = RPCLimits(environment: environment)
     }
 

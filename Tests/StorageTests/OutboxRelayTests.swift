@@ -77,6 +77,50 @@ struct OutboxRelayTests {
         }
     }
 
+    @Test("an unreachable destination costs one call per round and gets its backlog within unreachableBackoffMax once back",
+          arguments: TestEngines.all)
+    func unreachableDestinationRetriesSoon(engine: DatabaseEngine) throws {
+        struct Unreachable: Error {}
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        try Self.enqueue(db, [("d1", "down|t1"), ("d2", "down|t2"), ("d3", "down|t3"), ("u1", "up|t1"), ("p1", "poison|t1")])
+        let isDown = Locked<Bool>(true)
+        let callsToDown = Locked<Int>(0)
+        let delivered = Locked<[String]>([])
+        let configuration = RelayConfiguration(backoffBase: .milliseconds(500), backoffMax: .seconds(60), deliveryConcurrency: 1,
+                                               unreachableBackoffMax: .milliseconds(300),
+                                               isUnreachable: { $0 is Unreachable })
+        let relay = OutboxRelay(database: db, name: "test", configuration: configuration) { event in
+            if event.key.hasPrefix("poison|") { throw InjectedFailure() }
+            if event.key.hasPrefix("down|") {
+                callsToDown.withLock { $0 += 1 }
+                if isDown.current { throw Unreachable() }
+            }
+            delivered.withLock { $0.append(event.id) }
+        }
+        #expect(try relay.runOnce() == 1)
+        #expect(delivered.current == ["u1"])
+        #expect(callsToDown.current == 1, "the other keys of a destination found unreachable are deferred without a call")
+        #expect(relay.failedCount == 2, "the unreachable call and the poison event; deferred events are not failures")
+        // Even after many failures an unreachable destination is tried again within the short cap,
+        // while an ordinary failure keeps backing off towards backoffMax.
+        try db.write { tx in
+            try tx.execute("UPDATE storage_outbox SET attempts = 10", [])
+            try tx.execute("UPDATE storage_outbox SET next_attempt_at = 0 WHERE event_id = 'p1'", [])
+        }
+        Thread.sleep(forTimeInterval: 0.35)
+        #expect(try relay.runOnce() == 0)
+        #expect(callsToDown.current == 2)
+        let poisonRetry = try db.read { try $0.scalar("SELECT next_attempt_at FROM storage_outbox WHERE event_id = 'p1'") }
+        guard case .integer(let poisonRetryAt) = poisonRetry else { Issue.record("next_attempt_at is \(poisonRetry)"); return }
+        #expect(poisonRetryAt > Int64(Date().timeIntervalSince1970 * 1000) + 20_000)
+        isDown.withLock { $0 = false }
+        Thread.sleep(forTimeInterval: 0.35)
+        #expect(try relay.runOnce() == 3)
+        #expect(delivered.current == ["u1", "d1", "d2", "d3"])
+        #expect(try relay.pending() == 1, "only the poison event is left")
+    }
+
     @Test("a duplicate event id is a unique violation", arguments: TestEngines.all)
     func duplicateEventID(engine: DatabaseEngine) throws {
         let db = try ScratchDatabase(engine).open()
@@ -152,6 +196,35 @@ struct OutboxRelayTests {
         stuck.signal()
         finishedA.wait()
         #expect(try relayB.pending() == 0)
+    }
+
+    @Test("an instance restarted under the same instance name takes back its leases at once; other owners' leases hold",
+          arguments: TestEngines.all)
+    func restartedInstanceTakesBackItsLeases(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let dbA = try scratch.open(), dbB = try scratch.open()
+        defer { dbA.close(); dbB.close() }
+        try Self.enqueue(dbA, [("e1", "k"), ("e2", "k"), ("o1", "other")])
+        let lease = RelayConfiguration(leaseDuration: .seconds(60))
+        // Leases left by a crashed incarnation of "intake-1" and by a live instance "intake-2".
+        try dbA.write { tx in
+            try tx.execute("UPDATE storage_outbox SET lease_owner = 'events/intake-1', locked_until = ? WHERE event_key = 'k'",
+                           [.integer(Int64(Date().timeIntervalSince1970 * 1000) + 60_000)])
+            try tx.execute("UPDATE storage_outbox SET lease_owner = 'events/intake-2', locked_until = ? WHERE event_key = 'other'",
+                           [.integer(Int64(Date().timeIntervalSince1970 * 1000) + 60_000)])
+        }
+        let delivered = Locked<[String]>([])
+        let restarted = OutboxRelay(database: dbB, name: "events", instance: "intake-1", configuration: lease) { event in
+            delivered.withLock { $0.append(event.id) }
+        }
+        #expect(restarted.owner == "events/intake-1")
+        #expect(try restarted.runOnce() == 0, "runOnce alone does not take anything back")
+        restarted.start()
+        defer { restarted.stop() }
+        let deadline = Date().addingTimeInterval(10)
+        while delivered.current.count < 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(delivered.current == ["e1", "e2"], "its own leases were released when it started")
+        #expect(try restarted.pending() == 1, "the live instance's lease still holds")
     }
 
     @Test("start, wake and stop drive the relay thread", arguments: TestEngines.all)

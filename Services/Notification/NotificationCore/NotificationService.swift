@@ -47,7 +47,7 @@ public enum NotificationService {
                                  ["notification.webhooks": String(unreadable)])
         }
         let dispatcher = DeliveryDispatcher(database: runtime.database, settings: settings, logger: runtime.logger, publisher: publisher,
-                                            secrets: secrets, instanceID: "\(runtime.configuration.host):\(runtime.configuration.port)")
+                                            secrets: secrets, instanceID: runtime.configuration.instanceID)
 
         var consumer = EventConsumer(consumer: "notification")
         EventHandlers.register(&consumer, planner: planner)
@@ -66,14 +66,15 @@ enum EventHandlers {
     static let holderWait: Int64 = 30_000
 
     /// Intake's and workflow's events travel through different outboxes: a customer reply can
-    /// arrive before the workflow event that says who holds the ticket. Refusing it (UNAVAILABLE,
-    /// nothing recorded) makes intake's relay deliver it again later; after ``holderWait`` it is
+    /// arrive before the workflow event that says who holds the ticket. Refusing it (ABORTED,
+    /// nothing recorded; not UNAVAILABLE, which would tell the relay this service is unreachable
+    /// and defer its other events) makes intake's relay deliver it again later; after ``holderWait`` it is
     /// planned with what is known.
     static func deferUntilHolderKnown(_ summary: WorkflowV1.TicketSummary?, _ envelope: EventsV1.EventEnvelope) throws {
         let holderKnown = summary?.holder.map { !$0.agentID.isEmpty || !$0.groupID.isEmpty } ?? false
         let age = Int64(Date().timeIntervalSince1970 * 1000) - envelope.occurredAtMs
         if !holderKnown && envelope.occurredAtMs > 0 && age < holderWait {
-            throw RPCError(.unavailable, "responsável ainda desconhecido / ticket holder not known yet")
+            throw RPCError(.aborted, "responsável ainda desconhecido / ticket holder not known yet")
         }
     }
 

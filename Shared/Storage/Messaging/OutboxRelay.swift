@@ -33,7 +33,7 @@ import Synchronization
 /// `@unchecked Sendable`: the run state is guarded by `condition`, batches by `batchLock`,
 /// counters are atomic and everything else is immutable.
 public final class OutboxRelay: @unchecked Sendable {
-    /// The lease owner written on claimed events: `name` plus a per-instance UUID.
+    /// The lease owner written on claimed events: `name` plus the instance's name, or a UUID.
     public let owner: String
     private let database: any Database
     private let configuration: RelayConfiguration
@@ -56,6 +56,10 @@ public final class OutboxRelay: @unchecked Sendable {
     /// - Parameters:
     ///   - database: The database holding the outbox.
     ///   - name: Identifies the relay in leases and logs, e.g. `"intake-relay"`.
+    ///   - instance: The process's stable name among the instances sharing the database (see
+    ///     `ServiceConfiguration.instanceID`). When given, the relay takes back at start the events
+    ///     it leased before a crash, instead of leaving them to wait for their lease to expire.
+    ///     Two running relays must never share it. `nil`: a random name, leases always expire.
     ///   - configuration: Batch size, polling, backoff and lease tuning.
     ///   - onError: Called with database errors of the polling loop (the loop backs off and
     ///     continues, or ends when the database was closed); delivery failures are recorded on
@@ -63,11 +67,11 @@ public final class OutboxRelay: @unchecked Sendable {
     ///   - deliver: Publishes one event; throwing schedules a retry. Called from the relay's
     ///     thread or from worker threads, for several keys at once (one event at a time per key),
     ///     so it must be thread-safe.
-    public init(database: any Database, name: String, configuration: RelayConfiguration = RelayConfiguration(),
+    public init(database: any Database, name: String, instance: String? = nil, configuration: RelayConfiguration = RelayConfiguration(),
                 onError: (@Sendable (any Error) -> Void)? = nil,
                 deliver: @escaping @Sendable (OutboxEvent) throws -> Void) {
         self.database = database
-        self.owner = "\(name)/\(UUID().uuidString)"
+        self.owner = "\(name)/\(instance ?? UUID().uuidString)"
         self.configuration = configuration
         self.onError = onError
         self.deliver = deliver
@@ -129,7 +133,20 @@ public final class OutboxRelay: @unchecked Sendable {
 
     private func loop() {
         var consecutiveErrors = 0
+        var leasesReleased = false
         while !isStopping {
+            if !leasesReleased {
+                // What this owner leased before a crash is not being delivered by anyone.
+                do {
+                    try releaseLeases()
+                    leasesReleased = true
+                } catch let error as StorageError where error.kind == .closed {
+                    onError?(error)
+                    return
+                } catch {
+                    onError?(error)
+                }
+            }
             var pause: Int64
             do {
                 let count = try runOnce()
@@ -141,7 +158,8 @@ public final class OutboxRelay: @unchecked Sendable {
             } catch {
                 consecutiveErrors += 1
                 onError?(error)
-                pause = configuration.backoffMillis(afterAttempts: consecutiveErrors)
+                // The database is restarting or unreachable: poll again soon, it is one query.
+                pause = configuration.backoffMillis(afterAttempts: consecutiveErrors, unreachable: true)
             }
             condition.lock()
             let deadline = Date(timeIntervalSinceNow: Double(pause) / 1000)
@@ -181,18 +199,31 @@ public final class OutboxRelay: @unchecked Sendable {
                 groups.append([item])
             }
         }
-        let outcome = Mutex<(delivered: [Int64], failures: [(seq: Int64, attempts: Int, error: String)])>(([], []))
+        let outcome = Mutex<RoundOutcome>(RoundOutcome())
         /// Delivers one key's events in order, stopping at its first failure (the rest of that
-        /// key waits for the failed event's retry).
+        /// key waits for the failed event's retry). A key whose destination failed as unreachable
+        /// earlier in the round is deferred without a call.
         let deliverGroup = { @Sendable [self] (group: [ClaimedEvent]) in
+            guard let first = group.first else { return }
+            let destination = Self.destination(of: first.event.key)
             for item in group {
                 if isStopping || EpochMillis.now() > deliveryDeadline { return }
+                if let reason = outcome.withLock({ $0.unreachable[destination] }) {
+                    outcome.withLock {
+                        $0.failures.append(Failure(seq: item.seq, attempts: item.attempts, error: reason, unreachable: true, attempted: false))
+                    }
+                    return
+                }
                 do {
                     try deliver(item.event)
                     outcome.withLock { $0.delivered.append(item.seq) }
                 } catch {
-                    let failure = (seq: item.seq, attempts: item.attempts + 1, error: String(String(describing: error).prefix(1000)))
-                    outcome.withLock { $0.failures.append(failure) }
+                    let unreachable = configuration.isUnreachable?(error) ?? false
+                    let reason = String(String(describing: error).prefix(1000))
+                    outcome.withLock {
+                        $0.failures.append(Failure(seq: item.seq, attempts: item.attempts + 1, error: reason, unreachable: unreachable, attempted: true))
+                        if unreachable { $0.unreachable[destination] = reason }
+                    }
                     return
                 }
             }
@@ -201,21 +232,59 @@ public final class OutboxRelay: @unchecked Sendable {
         if workers <= 1 {
             for group in groups { deliverGroup(group) }
         } else {
+            // Threads of our own: deliveries block on the network, and Dispatch's shared pool is
+            // only as wide as the CPU count and is also Swift concurrency's pool on Linux, so
+            // `concurrentPerform` ran them one at a time whenever that pool was busy.
             let next = Atomic<Int>(0)
             let claimed = groups
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            let work = { @Sendable in
                 while true {
                     let index = next.add(1, ordering: .relaxed).oldValue
                     guard index < claimed.count else { return }
                     deliverGroup(claimed[index])
                 }
             }
+            let finished = DispatchSemaphore(value: 0)
+            for _ in 1..<workers {
+                let thread = Thread {
+                    work()
+                    finished.signal()
+                }
+                thread.name = "outbox-delivery"
+                thread.start()
+            }
+            work()
+            for _ in 1..<workers { finished.wait() }
         }
         let (deliveredSeqs, failures) = outcome.withLock { ($0.delivered, $0.failures) }
         try settle(delivered: deliveredSeqs, failures: failures)
         delivered.add(deliveredSeqs.count, ordering: .relaxed)
-        failed.add(failures.count, ordering: .relaxed)
+        failed.add(failures.count { $0.attempted }, ordering: .relaxed)
         return deliveredSeqs.count
+    }
+
+    /// A delivery that failed, or was deferred because its destination was unreachable.
+    private struct Failure {
+        var seq: Int64
+        /// The event's attempts after this round (a deferred event keeps its count).
+        var attempts: Int
+        var error: String
+        var unreachable: Bool
+        /// False when the event was deferred without a call.
+        var attempted: Bool
+    }
+
+    /// What the workers of one round found, under one lock.
+    private struct RoundOutcome {
+        var delivered: [Int64] = []
+        var failures: [Failure] = []
+        /// Destinations that failed as unreachable this round, with the error.
+        var unreachable: [Substring: String] = [:]
+    }
+
+    /// The destination an event's key names: the part before the first `|`, or the whole key.
+    static func destination(of key: String) -> Substring {
+        key.firstIndex(of: "|").map { key[..<$0] } ?? Substring(key)
     }
 
     private struct ClaimedEvent {
@@ -251,21 +320,30 @@ public final class OutboxRelay: @unchecked Sendable {
         }
     }
 
-    private func settle(delivered: [Int64], failures: [(seq: Int64, attempts: Int, error: String)]) throws {
+    private func settle(delivered: [Int64], failures: [Failure]) throws {
         let owner = SQLValue.text(owner)
         try database.write { tx in
             for seq in delivered {
                 try tx.execute("DELETE FROM storage_outbox WHERE seq = ? AND lease_owner = ?", [.integer(seq), owner])
             }
             for failure in failures {
-                let retryAt = EpochMillis.now() + configuration.backoffMillis(afterAttempts: failure.attempts)
+                let retryAt = EpochMillis.now() + configuration.backoffMillis(afterAttempts: max(1, failure.attempts),
+                                                                               unreachable: failure.unreachable)
                 try tx.execute("""
                     UPDATE storage_outbox
-                    SET lease_owner = NULL, locked_until = NULL, attempts = attempts + 1, next_attempt_at = ?, last_error = ?
+                    SET lease_owner = NULL, locked_until = NULL, attempts = ?, next_attempt_at = ?, last_error = ?
                     WHERE seq = ? AND lease_owner = ?
-                    """, [.integer(retryAt), .text(failure.error), .integer(failure.seq), owner])
+                    """, [SQLValue(failure.attempts), .integer(retryAt), .text(failure.error), .integer(failure.seq), owner])
             }
             try tx.execute("UPDATE storage_outbox SET lease_owner = NULL, locked_until = NULL WHERE lease_owner = ?", [owner])
+        }
+    }
+
+    /// Releases every event leased under this relay's owner name, e.g. by this instance before
+    /// it was killed. Only safe while no other relay runs under the same owner name.
+    public func releaseLeases() throws {
+        try database.write { tx in
+            try tx.execute("UPDATE storage_outbox SET lease_owner = NULL, locked_until = NULL WHERE lease_owner = ?", [.text(owner)])
         }
     }
 

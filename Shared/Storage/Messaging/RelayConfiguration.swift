@@ -21,22 +21,41 @@ public struct RelayConfiguration: Sendable {
     /// a time caps a service's event rate at one round trip plus the consumer's transaction per
     /// event. Default 8; 1 delivers the whole batch in sequence.
     public var deliveryConcurrency: Int
+    /// Recognises a delivery failure that only says the destination cannot be reached right now
+    /// (refused connection, dropped connection, an instance restarting, a consumer asking to be
+    /// called again). `nil` (the default) treats every failure alike.
+    ///
+    /// Such failures are retried after at most ``unreachableBackoffMax`` instead of backing off
+    /// towards ``backoffMax``, and the rest of the round's events for the same destination are
+    /// deferred the same way without being attempted. The destination of an event is the part of
+    /// its key before the first `|` (the whole key when there is none). So once the destination
+    /// answers again its backlog moves within about ``unreachableBackoffMax``, while a dead
+    /// destination costs one fast failing call per round instead of one per waiting event.
+    public var isUnreachable: (@Sendable (any Error) -> Bool)?
+    /// The longest delay before retrying after an unreachable-destination failure, and after a
+    /// failed claim of the polling loop (the database restarting). Default 1 s.
+    public var unreachableBackoffMax: Duration
 
     /// Creates a configuration; every value has a default.
     public init(batchSize: Int = 100, pollInterval: Duration = .milliseconds(200), backoffBase: Duration = .milliseconds(500),
-                backoffMax: Duration = .seconds(10), leaseDuration: Duration = .seconds(30), deliveryConcurrency: Int = 8) {
+                backoffMax: Duration = .seconds(10), leaseDuration: Duration = .seconds(30), deliveryConcurrency: Int = 8,
+                unreachableBackoffMax: Duration = .seconds(1), isUnreachable: (@Sendable (any Error) -> Bool)? = nil) {
         self.batchSize = batchSize
         self.pollInterval = pollInterval
         self.backoffBase = backoffBase
         self.backoffMax = backoffMax
         self.leaseDuration = leaseDuration
         self.deliveryConcurrency = max(1, deliveryConcurrency)
+        self.unreachableBackoffMax = unreachableBackoffMax
+        self.isUnreachable = isUnreachable
     }
 
-    /// The retry delay after `attempts` failed deliveries, in milliseconds, with jitter.
-    func backoffMillis(afterAttempts attempts: Int) -> Int64 {
-        let base = max(1, backoffBase.wholeMilliseconds)
-        let cap = max(base, backoffMax.wholeMilliseconds)
+    /// The retry delay after `attempts` failed deliveries, in milliseconds, with jitter; capped at
+    /// ``unreachableBackoffMax`` when the destination was unreachable.
+    func backoffMillis(afterAttempts attempts: Int, unreachable: Bool = false) -> Int64 {
+        let longest = max(1, (unreachable ? min(backoffMax, unreachableBackoffMax) : backoffMax).wholeMilliseconds)
+        let base = min(max(1, backoffBase.wholeMilliseconds), longest)
+        let cap = max(base, longest)
         let exponent = min(max(attempts - 1, 0), 40)
         let ceiling = base > cap >> exponent ? cap : min(cap, base << exponent)
         return Int64.random(in: (ceiling / 2)...ceiling)

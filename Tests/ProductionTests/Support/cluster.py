@@ -45,9 +45,9 @@ def as_postgres(argv):
 
 
 class Postgres:
-    """A throwaway cluster: fsync off, max_connections as given."""
+    """A throwaway cluster: fsync off (on with durable=True, as production runs), max_connections as given."""
 
-    def __init__(self, base, max_connections=300):
+    def __init__(self, base, max_connections=300, durable=False):
         self.dir = os.path.join(base, "pg")
         os.makedirs(self.dir)
         if os.geteuid() == 0:
@@ -57,8 +57,9 @@ class Postgres:
                                     "--locale=C", "--no-sync"]), check=True, stdout=subprocess.DEVNULL)
         self.port = free_port()
         settings = ("listen_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\nmax_connections = %d\n"
-                    "shared_buffers = 128MB\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-                    "log_min_messages = warning\n") % (self.port, self.dir, max_connections)
+                    "shared_buffers = 128MB\n%s"
+                    "log_min_messages = warning\n") % (self.port, self.dir, max_connections,
+                                                        "" if durable else "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
         path = os.path.join(data, "postgresql.auto.conf")
         with open(path, "w") as f:
             f.write(settings)
@@ -226,8 +227,9 @@ class PortBusy(RuntimeError):
 
 
 class Deployment:
-    def __init__(self, bin_dir, postgres=False, instances=None, proxy=None, secret=None):
-        """`proxy=("intake", "workflow")` puts a cuttable proxy between intake and workflow."""
+    def __init__(self, bin_dir, postgres=False, instances=None, proxy=None, secret=None, durable=False):
+        """`proxy=("intake", "workflow")` puts a cuttable proxy between intake and workflow; `durable`
+        runs PostgreSQL with fsync, synchronous commit and full page writes on."""
         self.bin_dir = bin_dir
         self.base = tempfile.mkdtemp(prefix="ocorrencias-deploy-")
         if os.geteuid() == 0:
@@ -241,7 +243,7 @@ class Deployment:
         self.extra = {}
         self.mail_dir = os.path.join(self.base, "mail")
         try:
-            self.pg = Postgres(self.base) if postgres else None
+            self.pg = Postgres(self.base, durable=durable) if postgres else None
             self.databases = {}
             for service in SERVICES:
                 os.makedirs(os.path.join(self.base, service))

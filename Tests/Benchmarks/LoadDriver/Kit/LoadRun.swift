@@ -25,6 +25,8 @@ public struct RunFigures: Codable, Sendable {
     public var longestStallMs = 0.0
     /// When the longest stall began, in seconds from the start of the run (to line it up with faults).
     public var longestStallStartS = 0.0
+    /// The step, and the ticket, whose acknowledgement ended the longest stall (what was waited on).
+    public var longestStallEndedBy = ""
     public var skippedOpens = 0
 }
 
@@ -44,6 +46,7 @@ public final class LoadRun: @unchecked Sendable {
     private var lastProgress = Date()  // guarded by lock
     private var longestStall = 0.0  // guarded by lock
     private var longestStallStart = Date()  // guarded by lock
+    private var longestStallEndedBy = ""  // guarded by lock
     private var runStart = Date()  // guarded by lock
     private let inFlight = Atomic<Int>(0)
 
@@ -55,12 +58,13 @@ public final class LoadRun: @unchecked Sendable {
         self.tag = tag
     }
 
-    private func progress() {
+    private func progress(_ record: TicketRecord) {
         lock.lock()
         let now = Date()
         if now.timeIntervalSince(lastProgress) > longestStall {
             longestStall = now.timeIntervalSince(lastProgress)
             longestStallStart = lastProgress
+            longestStallEndedBy = "\(record.step) \(record.id)"
         }
         lastProgress = now
         lock.unlock()
@@ -102,12 +106,12 @@ public final class LoadRun: @unchecked Sendable {
                 records[index] = record
                 openLatencies.append(latency)
                 lock.unlock()
-                progress()
+                progress(record)
                 journey.advance(&record, nonce: nonce) { step in
                     self.lock.lock()
                     self.records[index] = step
                     self.lock.unlock()
-                    self.progress()
+                    self.progress(step)
                 }
                 lock.lock()
                 records[index] = record
@@ -138,6 +142,7 @@ public final class LoadRun: @unchecked Sendable {
         figures.journeyP95Ms = percentile(journeyDurations, 0.95)
         figures.longestStallMs = longestStall * 1000
         figures.longestStallStartS = longestStallStart.timeIntervalSince(runStart)
+        figures.longestStallEndedBy = longestStallEndedBy
         return (RunState(cast: journey.cast, records: ordered), figures)
     }
 }

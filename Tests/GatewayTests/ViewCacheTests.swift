@@ -175,6 +175,30 @@ struct ViewCacheTests {
         })
     }
 
+    @Test("when a feed stream closes (workflow stops) the cache is emptied and views go to the services again")
+    func feedLossTurnsCachingOff() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite, gatewayEnvironment: ["GATEWAY_VIEW_CACHE_TTL_MS": "120000"])
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let ticketID = try Self.openTicket(gateway, seeded, subject: "Feed perdido")
+        #expect(try TicketFlowTests.eventually(10) {
+            _ = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
+            return Self.counter(try Self.metrics(gateway, seeded.admin), "ocorrencias_view_cache_total", ["kind=\"hit\""]) > 0
+        })
+        #expect(try Self.metrics(gateway, seeded.admin).contains("ocorrencias_view_cache_entries 1"))
+        // Workflow stops cleanly (its open Watch stream does not hold the drain) ...
+        #expect(deployment.services[1].stop() == 0)
+        // ... and the gateway stops answering from the cache: emptied, not usable, views reach intake.
+        #expect(try TicketFlowTests.eventually(10) {
+            let metrics = try Self.metrics(gateway, seeded.admin)
+            return metrics.contains("ocorrencias_view_cache_usable 0") && metrics.contains("ocorrencias_view_cache_entries 0")
+        })
+        let before = Self.counter(try Self.metrics(gateway, seeded.admin), "gateway_rpc_client_calls_total", ["Intake/GetTicket\""])
+        let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana, conform: false)
+        #expect(view.status != 200 || view.json["workflow"] is NSNull, "\(view.text)")
+        #expect(Self.counter(try Self.metrics(gateway, seeded.admin), "gateway_rpc_client_calls_total", ["Intake/GetTicket\""]) == before + 1)
+    }
+
     @Test("GATEWAY_VIEW_CACHE_TTL_MS=0 disables the cache: every view asks the services")
     func ttlZeroDisables() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite, gatewayEnvironment: ["GATEWAY_VIEW_CACHE_TTL_MS": "0"])

@@ -129,4 +129,83 @@ struct ProxyTests {
         let metrics = try gateway.request("GET", "/metrics", bearer: admin)
         #expect(metrics.text.contains("gateway_rpc_client_calls_total{service=\"gateway\",method=\"/ocorrencias.rpc.v1.Health/Check\",code=\"OK\"}"))
     }
+
+    @Test("streaming calls through the public port: client-streaming upload, server-streaming download, bidirectional echo (intake answers only signed principals: the key's was signed in); a cancel reaches the service call; a revoked key stops",
+          arguments: TestEngines.all)
+    func streaming(engine: DatabaseEngine) throws {
+        let deployment = try Deployment(engine: engine)
+        let gateway = deployment.gateway
+        let admin = try gateway.adminToken()
+        let created = try gateway.request("POST", "/v1/api-keys", json: ["name": "ERP", "role": "agent", "access_level": 1], bearer: admin)
+        let key = try #require(created.json["key"] as? String, "\(created.text)")
+        let client = Self.client(port: gateway.proxyPort, key: key)
+        defer { client.close() }
+
+        // Client-streaming: a 3 MiB file in 1 MiB messages, checked by SHA-256 at intake.
+        let content = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
+        let upload = try client.streamingCall(IntakeV1.Intake.uploadAttachment, options: CallOptions(timeoutMilliseconds: 20_000))
+        for offset in stride(from: 0, to: content.count, by: 1 << 20) {
+            var message = IntakeV1.UploadAttachmentRequest()
+            if offset == 0 {
+                message.fileName = "dump.bin"
+                message.contentType = "application/octet-stream"
+                message.sizeBytes = Int64(content.count)
+                message.sha256 = Digest.hex(Digest.sha256(content))
+            }
+            message.data = Array(content[offset..<min(offset + (1 << 20), content.count)])
+            try upload.send(message)
+        }
+        let reference = try upload.finish()
+        #expect(reference.sizeBytes == Int64(content.count) && !reference.id.isEmpty)
+
+        // Server-streaming: read back byte-exact in 64 KiB chunks.
+        var ask = IntakeV1.DownloadAttachmentRequest()
+        ask.attachmentID = reference.id
+        ask.chunkBytes = 64 << 10
+        let download = try client.serverStream(IntakeV1.Intake.downloadAttachment, ask, options: CallOptions(timeoutMilliseconds: 20_000))
+        var received: [UInt8] = []
+        var chunks = 0
+        while let chunk = try download.receive() {
+            received += chunk.data
+            chunks += 1
+        }
+        #expect(received == content)
+        #expect(chunks == 48)
+
+        // Bidirectional: the built-in echo stream of the service named in metadata, message by message.
+        let echo = try client.streamingCall(RpcV1.Echo.echoStream, options: CallOptions(timeoutMilliseconds: 10_000, metadata: [MetadataKey.service: "knowledge"]))
+        for word in ["um", "dois", "três"] {
+            var message = RpcV1.EchoRequest()
+            message.payload = Array(word.utf8)
+            try echo.send(message)
+            #expect(try echo.receive()?.payload == Array(word.utf8))
+        }
+        try echo.closeSend()
+        #expect(try echo.receive() == nil)
+
+        // Cancelling a download after its first chunk cancels the call the gateway made to intake.
+        ask.chunkBytes = 4 << 10
+        let slow = try client.serverStream(IntakeV1.Intake.downloadAttachment, ask, options: CallOptions(timeoutMilliseconds: 20_000))
+        #expect(try slow.receive() != nil)
+        slow.cancel()
+        let cancelled = "gateway_rpc_client_calls_total{service=\"gateway\",method=\"/ocorrencias.intake.v1.Intake/DownloadAttachment\",code=\"CANCELLED\"} 1"
+        var scraped = ""
+        #expect(try TicketFlowTests.eventually {
+            scraped = try gateway.request("GET", "/metrics", bearer: admin).text
+            return scraped.contains(cancelled)
+        }, "\(scraped.split(separator: "\n").filter { $0.contains("DownloadAttachment") })")
+        #expect(try gateway.request("GET", "/metrics", bearer: admin).text
+            .contains("gateway_rpc_client_calls_total{service=\"gateway\",method=\"/ocorrencias.intake.v1.Intake/UploadAttachment\",code=\"OK\"} 1"))
+
+        // A revoked key stops streams too.
+        let keyID = try #require((created.json["api_key"] as? [String: Any])?["id"] as? String)
+        #expect(try gateway.request("DELETE", "/v1/api-keys/\(keyID)", bearer: admin).status == 204)
+        do {
+            let stream = try client.serverStream(IntakeV1.Intake.downloadAttachment, ask)
+            _ = try stream.receive()
+            Issue.record("a revoked key streamed")
+        } catch let error as RPCError {
+            #expect(error.code == .unauthenticated)
+        }
+    }
 }

@@ -25,6 +25,8 @@ public final class Gateway: Sendable {
     public let ipLimiter: RateLimiter
     public let metrics = GatewayMetrics()
     public let signer: PrincipalSigner
+    /// The organizations each representative acts for (from intake, cached).
+    public let representatives = RepresentativeDirectory()
     /// Every route; built once.
     public let router: Router
     /// Assembled ticket views per caller (docs/GATEWAY.md, "View cache").
@@ -44,8 +46,11 @@ public final class Gateway: Sendable {
         store = CredentialStore(database: runtime.database)
         hasher = PasswordHasher(environment: runtime.configuration.environment)
         throttle = LoginThrottle(maxFailures: configuration.loginMaxFailures)
-        userLimiter = RateLimiter(limit: configuration.rateLimitUser)
-        ipLimiter = RateLimiter(limit: configuration.rateLimitIP)
+        // Gateways sharing a PostgreSQL database share their rate limits; SQLite is one instance.
+        let shared = configuration.sharedRateLimits ?? (runtime.database.engine == .postgres)
+        let counter = shared ? SharedRateCounter(database: runtime.database) : nil
+        userLimiter = RateLimiter(limit: configuration.rateLimitUser, windowSeconds: configuration.rateLimitWindowSeconds, shared: counter)
+        ipLimiter = RateLimiter(limit: configuration.rateLimitIP, windowSeconds: configuration.rateLimitWindowSeconds, shared: counter)
         signer = PrincipalSigner(secret: runtime.secret)
         router = Self.makeRouter()
         viewCache = ViewCache(ttlMilliseconds: configuration.viewCache.ttlMilliseconds, maxBytes: configuration.viewCache.maxBytes,
@@ -152,6 +157,7 @@ public final class Gateway: Sendable {
             } else if let session = try store.session(token: token), session.kind == "bearer" {
                 context.session = session
                 context.user = session.user
+                try representing(into: &context)
             } else if route.access == .authenticated {
                 throw APIError.unauthenticated
             }
@@ -165,9 +171,17 @@ public final class Gateway: Sendable {
             }
             context.session = session
             context.user = session.user
+            try representing(into: &context)
             return
         }
         if route.access == .authenticated { throw APIError.unauthenticated }
+    }
+
+    /// A representative's principal carries the organizations it acts for, asked of intake.
+    func representing(into context: inout RequestContext) throws {
+        guard let user = context.user, user.role == .representative else { return }
+        context.representedOrganizationIDs = try representatives.organizations(of: user.representativeID ?? "",
+                                                                                lookup: RepresentativeDirectory.intakeLookup(self))
     }
 
     static func cleanRequestID(_ text: String?) -> String? {

@@ -10,6 +10,8 @@
 /// | bearer token lifetime | `GATEWAY_TOKEN_SECONDS` | 30 days |
 /// | requests per minute per user / API key | `GATEWAY_RATE_LIMIT_USER` | 600 |
 /// | requests per minute per IP address | `GATEWAY_RATE_LIMIT_IP` | 1200 |
+/// | rate-limit window | `GATEWAY_RATE_LIMIT_WINDOW_SECONDS` | 60 |
+/// | limits shared by the instances on one database (`1`, `0`, `auto`: on PostgreSQL) | `GATEWAY_RATE_LIMIT_SHARED` | `auto` |
 /// | failed logins before throttling (per e-mail; ×4 per IP) | `GATEWAY_LOGIN_MAX_FAILURES` | 5 in 15 min |
 /// | reset / invitation token in the HTTP answer (development and tests only) | `GATEWAY_EXPOSE_TOKENS` | `0` |
 /// | address people use to reach the portal (links in e-mails) | `GATEWAY_PUBLIC_URL` | `http://127.0.0.1:8080` |
@@ -23,6 +25,9 @@ public struct GatewayConfiguration: Sendable {
     public var tokenSeconds = 30 * 24 * 3600
     public var rateLimitUser = 600
     public var rateLimitIP = 1200
+    public var rateLimitWindowSeconds = 60
+    /// `nil`: shared when the gateway's database is PostgreSQL.
+    public var sharedRateLimits: Bool?
     public var loginMaxFailures = 5
     public var exposeTokens = false
     public var publicURL = "http://127.0.0.1:8080"
@@ -45,6 +50,12 @@ public struct GatewayConfiguration: Sendable {
         tokenSeconds = int("GATEWAY_TOKEN_SECONDS", tokenSeconds)
         rateLimitUser = int("GATEWAY_RATE_LIMIT_USER", rateLimitUser)
         rateLimitIP = int("GATEWAY_RATE_LIMIT_IP", rateLimitIP)
+        rateLimitWindowSeconds = max(1, int("GATEWAY_RATE_LIMIT_WINDOW_SECONDS", rateLimitWindowSeconds))
+        switch environment["GATEWAY_RATE_LIMIT_SHARED"] {
+        case "1": sharedRateLimits = true
+        case "0": sharedRateLimits = false
+        default: sharedRateLimits = nil
+        }
         loginMaxFailures = int("GATEWAY_LOGIN_MAX_FAILURES", loginMaxFailures)
         exposeTokens = environment["GATEWAY_EXPOSE_TOKENS"] == "1"
         publicURL = environment["GATEWAY_PUBLIC_URL"] ?? "http://127.0.0.1:\(http.port)"

@@ -19,7 +19,8 @@ const TEXT = {
     panel: 'Painel', byStage: 'Ocorrências por etapa', metrics: 'Métricas do mês', unavailable: 'Indisponível no momento.',
     survey: 'Pesquisa de satisfação', score: 'Nota (1 a 5)', comment: 'Comentário', thanks: 'Obrigado pela resposta!',
     proposedSolution: 'Solução proposta', acceptSolution: 'Aceitar a solução', rejectSolution: 'Rejeitar a solução',
-    rejectReason: 'Por que a solução não resolve? (opcional)', yourAnswer: 'Sua avaliação', sla: 'SLA',
+    rejectReason: 'Por que a solução não resolve? (obrigatório para rejeitar)',
+    stageStatus: 'Status na etapa', setStatus: 'Definir status', statusNone: '(nenhum)', yourAnswer: 'Sua avaliação', sla: 'SLA',
     slaOnTime: 'No prazo', slaAtRisk: 'Em risco', slaBreached: 'Atrasada', slaPaused: 'Pausado', until: 'até', dueWas: 'venceu',
     linkArticle: 'Vincular artigo', searchArticles: 'Buscar na base de conhecimento', search: 'Buscar', link: 'Vincular',
     emailAbout: 'E-mail sobre a ocorrência', emailTo: 'Para (separe por vírgulas)', emailSubject: 'Assunto do e-mail',
@@ -41,7 +42,8 @@ const TEXT = {
     panel: 'Dashboard', byStage: 'Tickets by stage', metrics: 'This month\'s metrics', unavailable: 'Unavailable right now.',
     survey: 'Satisfaction survey', score: 'Score (1 to 5)', comment: 'Comment', thanks: 'Thank you for answering!',
     proposedSolution: 'Proposed solution', acceptSolution: 'Accept the solution', rejectSolution: 'Reject the solution',
-    rejectReason: 'Why does the solution not solve it? (optional)', yourAnswer: 'Your rating', sla: 'SLA',
+    rejectReason: 'Why does the solution not solve it? (required to reject)',
+    stageStatus: 'Status in the stage', setStatus: 'Set status', statusNone: '(none)', yourAnswer: 'Your rating', sla: 'SLA',
     slaOnTime: 'On time', slaAtRisk: 'At risk', slaBreached: 'Breached', slaPaused: 'Paused', until: 'until', dueWas: 'was due',
     linkArticle: 'Link an article', searchArticles: 'Search the knowledge base', search: 'Search', link: 'Link',
     emailAbout: 'E-mail about the ticket', emailTo: 'To (comma separated)', emailSubject: 'E-mail subject',
@@ -120,7 +122,8 @@ function errorBox(error) {
 
 function show(...nodes) {
   const main = document.getElementById('main');
-  main.replaceChildren(...nodes);
+  // Optional parts are null when absent: skip them (replaceChildren would print "null").
+  main.replaceChildren(...nodes.filter((node) => node !== null && node !== undefined && node !== false));
   main.focus();
 }
 
@@ -131,6 +134,9 @@ function newId() {
 }
 
 const isCustomer = () => me && me.principal && me.principal.kind === 'customer';
+// A representative's person sees the represented organizations' tickets; intake opens tickets
+// for them only through agents.
+const isRepresentative = () => isCustomer() && !!me.principal.representative_id;
 
 // ---------------------------------------------------------------- navigation
 
@@ -253,7 +259,7 @@ async function dashboardPage() {
     rows.forEach((row) => { const key = row.stage_name || row.stage; byState[key] = (byState[key] || 0) + 1; });
     show(el('h1', { text: t('dashboard') }),
       el('div', { class: 'cards' }, Object.entries(byState).map(([state, count]) => el('div', { class: 'card' }, el('strong', { text: count }), state))),
-      el('p', {}, el('a', { href: '#/nova', id: 'new-ticket', text: t('newTicket') })),
+      isRepresentative() ? null : el('p', {}, el('a', { href: '#/nova', id: 'new-ticket', text: t('newTicket') })),
       ticketTable(rows, 'tickets'));
   } catch (error) { show(errorBox(error)); }
 }
@@ -411,23 +417,16 @@ async function ticketPage(id) {
     cancel.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/cancel`, { reason: cancel.elements.reason.value }); });
     const finished = workflow && (Number(workflow.finished_at_ms || 0) > 0 || workflow.outcome);
     if (!finished) page.push(reply, cancel);
-    // Accept / reject a proposed solution: workflow's customer moves from the current stage (the
-    // one that finishes the ticket with an outcome accepts; the one back into work rejects).
-    if (workflow && !finished) {
-      api('GET', `/v1/tickets/${encodeURIComponent(id)}/moves`).then((m) => {
-        const moves = m.moves || [];
-        const accept = moves.find((move) => move.outcome);
-        const reject = moves.find((move) => !move.outcome);
-        if (!accept && !reject) return;
-        const reason = el('textarea', { name: 'reason', id: 'reject-reason' });
-        verdict.replaceChildren(el('h2', { text: t('proposedSolution') }),
-          el('form', { id: 'verdict-form' },
-            accept ? el('button', { type: 'button', id: 'accept-solution', text: t('acceptSolution'),
-              onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: accept.to_stage }) }) : null,
-            reject ? el('label', {}, t('rejectReason'), reason) : null,
-            reject ? el('button', { type: 'button', class: 'secondary', id: 'reject-solution', text: t('rejectSolution'),
-              onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: reject.to_stage, note: reason.value }) }) : null));
-      }).catch(() => null);
+    // Accept / reject a proposed solution, in any flow: workflow says when the ticket awaits the
+    // customer's acceptance (its flow's customer moves, or status "cliente_informado").
+    if (workflow && workflow.awaiting_acceptance) {
+      const answer = (accept) => act('POST', `/v1/tickets/${encodeURIComponent(id)}/solution/answer`, { accept, reason: reason.value });
+      const reason = el('textarea', { name: 'reason', id: 'reject-reason' });
+      verdict.replaceChildren(el('h2', { text: t('proposedSolution') }),
+        el('form', { id: 'verdict-form' },
+          el('button', { type: 'button', id: 'accept-solution', text: t('acceptSolution'), onclick: () => answer(true) }),
+          el('label', {}, t('rejectReason'), reason),
+          el('button', { type: 'button', class: 'secondary', id: 'reject-solution', text: t('rejectSolution'), onclick: () => answer(false) })));
     }
     // The satisfaction survey of a finished ticket, answered here by the signed-in customer.
     if (finished) {
@@ -453,6 +452,21 @@ async function ticketPage(id) {
     move.addEventListener('submit', (e) => {
       e.preventDefault();
       act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: moves.value, note: move.elements.note.value, public_note: move.elements.public_note.value });
+    });
+    const statusNames = { solucionado_nao_informado: 'Solucionado, cliente não informado', cliente_informado: 'Cliente informado',
+      solucao_confirmada: 'Solução confirmada', agendado: 'Agendado', pendente: 'Pendente', paralisado: 'Paralisado' };
+    const current = (row.status && row.status.status) || '';
+    const statusSelect = el('select', { name: 'status', id: 'status-select' }, el('option', { value: '', text: t('statusNone') }),
+      Object.keys(statusNames).map((key) => el('option', { value: key, selected: key === current, text: statusNames[key] })));
+    const statusForm = el('form', { id: 'status-form' },
+      el('p', {}, t('stageStatus') + ': ', el('span', { class: 'badge', id: 'ticket-status', 'data-status': current,
+        text: current ? `${statusNames[current] || current} · ${row.status.set_by_name || ''}` : t('statusNone') })),
+      el('label', {}, t('stageStatus'), statusSelect),
+      el('label', {}, t('reason'), el('input', { name: 'reason', id: 'status-reason' })),
+      el('button', { type: 'submit', id: 'status-submit', class: 'secondary', text: t('setStatus') }));
+    statusForm.addEventListener('submit', (e) => {
+      e.preventDefault();
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/status`, { status: statusSelect.value, reason: statusForm.elements.reason.value });
     });
     const discussion = el('form', { id: 'discussion-form' },
       el('label', {}, t('discussion'), el('textarea', { name: 'text', id: 'discussion-text', required: true })),
@@ -498,7 +512,7 @@ async function ticketPage(id) {
         status.replaceChildren(el('p', { class: 'ok', id: 'email-sent', text: t('emailSent') }));
       } catch (error) { status.replaceChildren(errorBox(error)); }
     });
-    page.push(el('h2', { text: t('actions') }), el('p', {}, take), move, discussion, solution,
+    page.push(el('h2', { text: t('actions') }), el('p', {}, take), move, statusForm, discussion, solution,
       el('h2', { text: t('linkArticle') }), articles, el('h2', { text: t('emailAbout') }), email);
   }
   show(...page);

@@ -37,6 +37,11 @@ extension AuthV1 {
         public var permissions: [String] = []
         public var email: String = ""
         public var locale: String = ""
+        /// Customers who are a representative's person (a reseller's or consultant's staff, intake's
+        /// RepresentativeContact; `id` is that contact): the representative and the organizations it
+        /// represents, whose tickets they see. `organization_id` is then empty.
+        public var representativeID: String = ""
+        public var representedOrganizationIDs: [String] = []
 
         public init() {}
     }
@@ -63,6 +68,11 @@ extension AuthV1.Principal: ProtoMessage {
         }
         if !self.email.isEmpty { c.email = arena.cString(self.email) }
         if !self.locale.isEmpty { c.locale = arena.cString(self.locale) }
+        if !self.representativeID.isEmpty { c.representative_id = arena.cString(self.representativeID) }
+        if !self.representedOrganizationIDs.isEmpty {
+            c.n_represented_organization_ids = self.representedOrganizationIDs.count
+            c.represented_organization_ids = arena.cStrings(self.representedOrganizationIDs)
+        }
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Auth__V1__Principal>) {
@@ -81,5 +91,11 @@ extension AuthV1.Principal: ProtoMessage {
         }
         self.email = _ProtoRuntime.string(c.pointee.email)
         self.locale = _ProtoRuntime.string(c.pointee.locale)
+        self.representativeID = _ProtoRuntime.string(c.pointee.representative_id)
+        if c.pointee.n_represented_organization_ids > 0, let _items = c.pointee.represented_organization_ids {
+            self.representedOrganizationIDs = (0..<c.pointee.n_represented_organization_ids).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.representedOrganizationIDs = []
+        }
     }
 }

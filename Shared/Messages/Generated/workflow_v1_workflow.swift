@@ -306,6 +306,11 @@ extension WorkflowV1 {
         public var stepPosition: Int32 = 0
         public var stepName: String = ""
         public var fields: [String: String] = [:]
+        /// The ticket awaits the customer's acceptance of a solution: its flow offers customer moves
+        /// from its stage (the `totvs` flow's Resolvido), or it is open with status
+        /// "cliente_informado" (the customer was told the solution). The customer answers with
+        /// AnswerSolution.
+        public var awaitingAcceptance: Bool = false
 
         public init() {}
     }
@@ -537,6 +542,19 @@ extension WorkflowV1 {
     public struct MarkPublishableRequest: Sendable, Hashable {
         public var ticketID: String = ""
         public var entryID: String = ""
+
+        public init() {}
+    }
+
+    /// The customer's answer to a proposed solution.
+    public struct AnswerSolutionRequest: Sendable, Hashable {
+        public var ticketID: String = ""
+        /// True accepts the solution; false rejects it.
+        public var accept: Bool = false
+        /// Why the solution does not solve it: required when rejecting, recorded as a public discussion
+        /// entry ("solution_rejected") the agent and the customer see. Optional when accepting
+        /// ("solution_accepted").
+        public var reason: String = ""
 
         public init() {}
     }
@@ -1532,6 +1550,7 @@ extension WorkflowV1.TicketView: ProtoMessage {
             c.n_fields = i
             c.fields = entries
         }
+        c.awaiting_acceptance = (self.awaitingAcceptance ? 1 : 0)
     }
 
     public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketView>) {
@@ -1579,6 +1598,7 @@ extension WorkflowV1.TicketView: ProtoMessage {
         } else {
             self.fields = [:]
         }
+        self.awaitingAcceptance = (c.pointee.awaiting_acceptance != 0)
     }
 }
 
@@ -2139,6 +2159,25 @@ extension WorkflowV1.MarkPublishableRequest: ProtoMessage {
     public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__MarkPublishableRequest>) {
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
         self.entryID = _ProtoRuntime.string(c.pointee.entry_id)
+    }
+}
+
+extension WorkflowV1.AnswerSolutionRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__AnswerSolutionRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.AnswerSolutionRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__AnswerSolutionRequest(); ocorrencias__workflow__v1__answer_solution_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__AnswerSolutionRequest>) { ocorrencias__workflow__v1__answer_solution_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__AnswerSolutionRequest, arena: inout ProtoArena) {
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        c.accept = (self.accept ? 1 : 0)
+        if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AnswerSolutionRequest>) {
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.accept = (c.pointee.accept != 0)
+        self.reason = _ProtoRuntime.string(c.pointee.reason)
     }
 }
 
@@ -3024,6 +3063,12 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.Workflow/SetStageStatus",
             clientStreaming: false,
             serverStreaming: false)
+        /// Customers: accept or reject the proposed solution of a ticket that awaits it
+        /// (TicketView.awaiting_acceptance); FAILED_PRECONDITION otherwise.
+        public static let answerSolution = RPCMethod<WorkflowV1.AnswerSolutionRequest, WorkflowV1.TicketView>(
+            path: "/ocorrencias.workflow.v1.Workflow/AnswerSolution",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let reclassify = RPCMethod<WorkflowV1.ReclassifyRequest, WorkflowV1.TicketView>(
             path: "/ocorrencias.workflow.v1.Workflow/Reclassify",
             clientStreaming: false,
@@ -3142,6 +3187,6 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.Workflow/ExportQueue",
             clientStreaming: false,
             serverStreaming: true)
-        public static let methods: [RPCMethodInfo] = [getTicketHolder.info, putAgent.info, getAgent.info, listAgents.info, putGroup.info, listGroups.info, setMembership.info, putRole.info, listRoles.info, setTransferDestinations.info, putRoutingRule.info, deleteRoutingRule.info, listRoutingRules.info, setCategoryAccessLevel.info, getTicket.info, listQueue.info, countByStage.info, listCustomerTickets.info, searchTickets.info, getHistory.info, listTextVersions.info, listRelated.info, moveTicket.info, listAllowedMoves.info, setStageStatus.info, reclassify.info, setAccessLevel.info, takeTicket.info, transferTicket.info, sendBack.info, markMessagesRead.info, logCustomerMessage.info, scheduleTicket.info, bulkAction.info, addDiscussion.info, markPublishable.info, setSolution.info, amendRequest.info, linkTickets.info, openRelatedTicket.info, addTimeEntry.info, timeTotals.info, putVersion.info, listVersions.info, setDevelopmentPlan.info, planTicket.info, deliverVersion.info, listBacklog.info, putStepSequence.info, setTicketFields.info, startSteps.info, advanceStep.info, exportQueue.info]
+        public static let methods: [RPCMethodInfo] = [getTicketHolder.info, putAgent.info, getAgent.info, listAgents.info, putGroup.info, listGroups.info, setMembership.info, putRole.info, listRoles.info, setTransferDestinations.info, putRoutingRule.info, deleteRoutingRule.info, listRoutingRules.info, setCategoryAccessLevel.info, getTicket.info, listQueue.info, countByStage.info, listCustomerTickets.info, searchTickets.info, getHistory.info, listTextVersions.info, listRelated.info, moveTicket.info, listAllowedMoves.info, setStageStatus.info, answerSolution.info, reclassify.info, setAccessLevel.info, takeTicket.info, transferTicket.info, sendBack.info, markMessagesRead.info, logCustomerMessage.info, scheduleTicket.info, bulkAction.info, addDiscussion.info, markPublishable.info, setSolution.info, amendRequest.info, linkTickets.info, openRelatedTicket.info, addTimeEntry.info, timeTotals.info, putVersion.info, listVersions.info, setDevelopmentPlan.info, planTicket.info, deliverVersion.info, listBacklog.info, putStepSequence.info, setTicketFields.info, startSteps.info, advanceStep.info, exportQueue.info]
     }
 }

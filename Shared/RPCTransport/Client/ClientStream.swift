@@ -166,3 +166,23 @@ public struct StreamingCall<Request: ProtoMessage, Response: ProtoMessage>: Send
 
     public func cancel() { stream.cancel() }
 }
+
+/// A streaming call by method path with encoded messages, in any shape (the gateway's public
+/// RPC port forwards streams it does not decode).
+public struct RawStreamingCall: Sendable {
+    let stream: ClientStream
+
+    /// Sends one encoded request; blocks while the server has granted no room.
+    public func send(_ message: [UInt8]) throws { try stream.send(message) }
+
+    /// Tells the server no more requests follow.
+    public func closeSend() throws { try stream.closeSend() }
+
+    /// The next encoded response (for client-streaming methods, the single response), or `nil`
+    /// at the end.
+    /// - Throws: ``RPCError`` with the call's status.
+    public func receive() throws -> [UInt8]? { try stream.receive() }
+
+    /// Abandons the call (the server sees CANCEL).
+    public func cancel() { stream.cancel() }
+}

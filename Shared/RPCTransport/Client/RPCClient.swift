@@ -118,6 +118,12 @@ public final class RPCClient: @unchecked Sendable {
         return StreamingCall(stream: stream)
     }
 
+    /// Opens a streaming call by path with encoded messages. For a method whose client does not
+    /// stream, `first` is its single request; otherwise pass `nil` and ``RawStreamingCall/send(_:)``.
+    public func rawStream(path: String, clientStreaming: Bool, first: [UInt8]?, options: CallOptions = CallOptions()) throws -> RawStreamingCall {
+        RawStreamingCall(stream: try openStream(path, clientStreaming: clientStreaming, first: clientStreaming ? nil : (first ?? []), options: options))
+    }
+
     private func openStream(_ path: String, clientStreaming: Bool, first: [UInt8]?, options: CallOptions) throws -> ClientStream {
         let deadline = options.deadline ?? Deadline.after(milliseconds: options.timeoutMilliseconds ?? configuration.defaultTimeoutMilliseconds)
         let metadata = options.metadata

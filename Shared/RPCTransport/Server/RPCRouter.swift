@@ -68,6 +68,20 @@ public struct RPCRouter: Sendable {
         }))
     }
 
+    /// Registers a streaming method by its description, with encoded messages (the gateway's
+    /// public RPC port forwards streams without decoding them). The handler reads requests from
+    /// `requests`, writes responses to `responses` when the server streams, and returns the
+    /// single encoded response otherwise (`nil` when it streamed).
+    public mutating func registerRawStreaming(
+        _ info: RPCMethodInfo,
+        _ handler: @escaping @Sendable (RawRequestStream, RawResponseWriter, ServerContext) throws -> [UInt8]?
+    ) {
+        precondition(info.clientStreaming || info.serverStreaming, "\(info.path) is unary; use register")
+        add(info, .streaming(clientStreaming: info.clientStreaming, { stream, context in
+            try handler(RawRequestStream(stream: stream), RawResponseWriter(stream: stream), context)
+        }))
+    }
+
     /// Registers a handler for every unary call whose method has no handler of its own; it gets
     /// the method path (`context.method`) and the encoded request, and returns the encoded response.
     /// Used by the gateway to forward calls to the owning service. Streaming calls are not supported.
@@ -105,6 +119,23 @@ public struct RequestStream<Request: ProtoMessage>: Sendable, Sequence, Iterator
 
     /// `Sequence` conformance: stops at the end of the stream or at the first error.
     public mutating func next() -> Request? { try? receive() }
+}
+
+/// The encoded requests of a streaming call (see ``RPCRouter/registerRawStreaming(_:_:)``).
+public struct RawRequestStream: Sendable {
+    let stream: ServerStream
+
+    /// The next encoded request, or `nil` when the client ended its stream.
+    /// - Throws: ``RPCError`` when the call is cancelled or expires.
+    public func receive() throws -> [UInt8]? { try stream.receive() }
+}
+
+/// Sends encoded responses of a server-streaming call, under the client's flow control.
+public struct RawResponseWriter: Sendable {
+    let stream: ServerStream
+
+    /// Sends one encoded response message.
+    public func send(_ message: [UInt8]) throws { try stream.send(message) }
 }
 
 /// Sends the responses of a server-streaming call; blocks while the client has granted no room.

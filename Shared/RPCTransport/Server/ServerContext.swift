@@ -56,6 +56,13 @@ public struct ServerContext: Sendable {
     /// True once the caller cancelled or the deadline passed.
     public var isCancelled: Bool { state.isCancelled || deadline.hasPassed }
 
+    /// Runs `body` once when the caller cancels the call or it expires on the server (at once when
+    /// that already happened): to stop work blocked elsewhere, e.g. a call forwarded to another
+    /// service.
+    public func onCancel(_ body: @escaping @Sendable () -> Void) {
+        state.onCancel(body)
+    }
+
     /// Throws `CANCELLED` or `DEADLINE_EXCEEDED` when the call should stop.
     public func checkCancellation() throws {
         if deadline.hasPassed { throw RPCError(.deadlineExceeded, "prazo da chamada esgotado / deadline exceeded") }
@@ -76,10 +83,27 @@ public struct ServerContext: Sendable {
 /// Cancellation shared between the connection (which sees CANCEL frames and deadlines) and the handler.
 final class CallState: Sendable {
     private let cancelled = Atomic<Bool>(false)
+    private let callbacks = Mutex<[@Sendable () -> Void]>([])
 
     init() {}
 
     var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
 
-    func cancel() { cancelled.store(true, ordering: .releasing) }
+    func cancel() {
+        cancelled.store(true, ordering: .releasing)
+        let pending = callbacks.withLock { list -> [@Sendable () -> Void] in
+            defer { list.removeAll() }
+            return list
+        }
+        for body in pending { body() }
+    }
+
+    func onCancel(_ body: @escaping @Sendable () -> Void) {
+        let now = callbacks.withLock { list -> Bool in
+            if isCancelled { return true }
+            list.append(body)
+            return false
+        }
+        if now { body() }
+    }
 }

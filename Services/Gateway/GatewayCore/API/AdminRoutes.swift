@@ -25,6 +25,7 @@ enum AdminRoutes {
                 var contact_id: String?
                 var agent_id: String?
                 var organization_id: String?
+                var representative_id: String?
                 var access_level: Int?
             }
             let create = try request.decode(Create.self)
@@ -34,10 +35,17 @@ enum AdminRoutes {
             if role.isCustomer && (create.organization_id ?? "").isEmpty {
                 throw APIError.invalid("organization_id", "required", pt: "Informe a organização.", en: "Organization is required.")
             }
+            if role == .representative && ((create.representative_id ?? "").isEmpty || (create.contact_id ?? "").isEmpty) {
+                throw APIError.invalid((create.representative_id ?? "").isEmpty ? "representative_id" : "contact_id", "required",
+                                       pt: "Informe o representante e a pessoa do representante (contact_id).",
+                                       en: "Give the representative and the representative's person (contact_id).")
+            }
             try context.gateway.policy.check(create.password, email: create.email)
             let user = try context.gateway.store.createUser(email: create.email, displayName: create.display_name, role: role,
                                                             contactID: create.contact_id, agentID: create.agent_id,
-                                                            organizationID: create.organization_id, accessLevel: create.access_level ?? 0,
+                                                            organizationID: role == .representative ? nil : create.organization_id,
+                                                            representativeID: role == .representative ? create.representative_id : nil,
+                                                            accessLevel: create.access_level ?? 0,
                                                             passwordHash: try context.gateway.hasher.hash(create.password))
             return .json(["user": AuthRoutes.userJSON(user)], status: 201)
         }

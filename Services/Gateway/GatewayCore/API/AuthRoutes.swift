@@ -155,6 +155,7 @@ enum AuthRoutes {
         if let v = user.contactID { out["contact_id"] = v }
         if let v = user.agentID { out["agent_id"] = v }
         if let v = user.organizationID { out["organization_id"] = v }
+        if let v = user.representativeID { out["representative_id"] = v }
         return out
     }
 
@@ -168,7 +169,8 @@ enum AuthRoutes {
         }
         return ["kind": kind, "id": p.id, "display_name": p.displayName, "organization_id": p.organizationID,
                 "organization_admin": p.organizationAdmin, "access_level": Int(p.accessLevel), "chefe": p.chefe,
-                "administrator": p.administrator, "permissions": p.permissions]
+                "administrator": p.administrator, "permissions": p.permissions, "representative_id": p.representativeID,
+                "represented_organization_ids": p.representedOrganizationIDs]
     }
 }
 

@@ -143,6 +143,8 @@ enum DomainRoutes {
         router.add(B.route("POST", "/v1/tickets/{id}/discussion/{entry}/publishable", "workflow", WorkflowV1.Workflow.markPublishable,
                            path: ["id": "ticket_id", "entry": "entry_id"]))
         router.add(B.route("POST", "/v1/tickets/{id}/solution", "workflow", WorkflowV1.Workflow.setSolution, path: wid))
+        // Customers accept or reject the proposed solution of a ticket that awaits it (any flow).
+        router.add(B.route("POST", "/v1/tickets/{id}/solution/answer", "workflow", WorkflowV1.Workflow.answerSolution, path: wid))
         router.add(B.route("POST", "/v1/tickets/{id}/request", "workflow", WorkflowV1.Workflow.amendRequest, path: wid))
         router.add(B.route("POST", "/v1/tickets/{id}/links", "workflow", WorkflowV1.Workflow.linkTickets, path: wid, status: 201))
         router.add(B.route("POST", "/v1/tickets/{id}/time-entries", "workflow", WorkflowV1.Workflow.addTimeEntry, path: wid, status: 201))
@@ -268,6 +270,14 @@ enum DomainRoutes {
         router.add(B.route("POST", "/v1/contacts/{id}/active", "intake", IntakeV1.Intake.setContactActive, path: ["id": "contact_id"]))
         router.add(B.route("DELETE", "/v1/contacts/{id}", "intake", IntakeV1.Intake.deleteContact, path: ["id": "contact_id"]))
         router.add(B.route("POST", "/v1/representatives", "intake", IntakeV1.Intake.createRepresentative, status: 201))
+        router.add(B.route("GET", "/v1/representatives/{id}", "intake", IntakeV1.Intake.getRepresentative, path: ["id": "representative_id"]))
+        router.add(B.route("POST", "/v1/representatives/{id}", "intake", IntakeV1.Intake.updateRepresentative, path: ["id": "id"]))
+        router.add(B.route("GET", "/v1/representatives/{id}/organizations", "intake", IntakeV1.Intake.listRepresentativeOrganizations,
+                           path: ["id": "representative_id"], query: ["include_inactive": "include_inactive"]))
+        router.add(B.route("GET", "/v1/representatives/{id}/contacts", "intake", IntakeV1.Intake.listRepresentativeContacts,
+                           path: ["id": "representative_id"], query: ["include_inactive": "include_inactive"]))
+        router.add(B.route("POST", "/v1/representatives/{id}/contacts", "intake", IntakeV1.Intake.addRepresentativeContact,
+                           path: ["id": "representative_id"], status: 201))
         router.add(B.route("GET", "/v1/customers", "intake", IntakeV1.Intake.lookupCustomers, query: ["q": "query", "limit": "limit"]))
         router.add(B.route("GET", "/v1/channels", "intake", IntakeV1.Intake.listChannels, query: ["include_inactive": "include_inactive"]))
         router.add(B.route("POST", "/v1/channels", "intake", IntakeV1.Intake.putChannel))

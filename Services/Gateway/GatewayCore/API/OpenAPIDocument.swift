@@ -2913,6 +2913,56 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/solution/answer:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_solution_answer
+      tags: [Workflow]
+      summary: "workflow `AnswerSolution`: request `ocorrencias.workflow.v1.AnswerSolutionRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.AnswerSolutionRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/tickets/{id}/request:
     parameters:
       - name: id
@@ -5126,6 +5176,221 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+  /v1/representatives/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_representatives_id
+      tags: [Intake]
+      summary: "intake `GetRepresentative`: request `ocorrencias.intake.v1.RepresentativeRequest`, answer `ocorrencias.intake.v1.Representative` (as JSON, .proto field names)"
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.Representative
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.Representative as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_representatives_id
+      tags: [Intake]
+      summary: "intake `UpdateRepresentative`: request `ocorrencias.intake.v1.Representative`, answer `ocorrencias.intake.v1.Representative` (as JSON, .proto field names)"
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.Representative as JSON'
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.Representative
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.Representative as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/representatives/{id}/organizations:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_representatives_id_organizations
+      tags: [Intake]
+      summary: "intake `ListRepresentativeOrganizations`: request `ocorrencias.intake.v1.RepresentativeRequest`, answer `ocorrencias.intake.v1.ListOrganizationsResponse` (as JSON, .proto field names)"
+      parameters:
+        - name: include_inactive
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.ListOrganizationsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.ListOrganizationsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/representatives/{id}/contacts:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_representatives_id_contacts
+      tags: [Intake]
+      summary: "intake `ListRepresentativeContacts`: request `ocorrencias.intake.v1.RepresentativeRequest`, answer `ocorrencias.intake.v1.ListRepresentativeContactsResponse` (as JSON, .proto field names)"
+      parameters:
+        - name: include_inactive
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.ListRepresentativeContactsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.ListRepresentativeContactsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_representatives_id_contacts
+      tags: [Intake]
+      summary: "intake `AddRepresentativeContact`: request `ocorrencias.intake.v1.RepresentativeContact`, answer `ocorrencias.intake.v1.RepresentativeContact` (as JSON, .proto field names)"
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.RepresentativeContact as JSON'
+      responses:
+        '201':
+          description: ocorrencias.intake.v1.RepresentativeContact
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.RepresentativeContact as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/customers:
     get:
       operationId: get_v1_customers
@@ -6184,13 +6449,14 @@ components:
         id: {type: string}
         email: {type: string}
         display_name: {type: string}
-        role: {type: string, enum: [customer_contact, customer_admin, agent, knowledge_editor, chefe, administrator]}
+        role: {type: string, enum: [customer_contact, customer_admin, agent, knowledge_editor, chefe, administrator, representative]}
         status: {type: string, enum: [active, invited, disabled]}
         locale: {type: string}
         access_level: {type: integer}
         contact_id: {type: string}
         agent_id: {type: string}
         organization_id: {type: string}
+        representative_id: {type: string}
     Principal:
       type: object
       properties:
@@ -6203,6 +6469,8 @@ components:
         chefe: {type: boolean}
         administrator: {type: boolean}
         permissions: {type: array, items: {type: string}}
+        representative_id: {type: string, description: representatives only (empty otherwise)}
+        represented_organization_ids: {type: array, items: {type: string}, description: the organizations a representative acts for}
     Session:
       type: object
       properties:
@@ -6270,11 +6538,12 @@ components:
       properties:
         email: {type: string}
         display_name: {type: string}
-        role: {type: string, enum: [customer_contact, customer_admin, agent, knowledge_editor, chefe, administrator]}
+        role: {type: string, enum: [customer_contact, customer_admin, agent, knowledge_editor, chefe, administrator, representative]}
         password: {type: string}
-        contact_id: {type: string}
+        contact_id: {type: string, description: "customers: intake's contact; representatives: intake's representative contact"}
         agent_id: {type: string}
         organization_id: {type: string}
+        representative_id: {type: string, description: "role representative: intake's representative"}
         access_level: {type: integer}
     ApiKey:
       type: object

@@ -18,8 +18,15 @@ public struct RequestContext: Sendable {
     /// The `Idempotency-Key` header, passed to the owning service.
     public var idempotencyKey: String?
 
+    /// Representatives: the organizations they act for (from intake, see ``RepresentativeDirectory``).
+    public var representedOrganizationIDs: [String] = []
+
     /// The principal signed into every RPC of this request.
-    public var principal: AuthV1.Principal? { user?.principal ?? apiKey?.principal }
+    public var principal: AuthV1.Principal? {
+        guard var principal = user?.principal else { return apiKey?.principal }
+        if user?.role == .representative { principal.representedOrganizationIDs = representedOrganizationIDs }
+        return principal
+    }
 
     /// The principal, or 401.
     public func requirePrincipal() throws -> AuthV1.Principal {

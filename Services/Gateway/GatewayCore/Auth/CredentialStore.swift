@@ -62,6 +62,21 @@ public final class CredentialStore: Sendable {
           used_at BIGINT
         );
         """),
+        // Rate-limit windows shared by the gateway instances on one database (see SharedRateCounter).
+        Migration(version: 2, name: "shared rate limits", sql: """
+        CREATE TABLE gateway_rate_windows (
+          bucket TEXT NOT NULL,
+          window_start BIGINT NOT NULL,
+          ends_at BIGINT NOT NULL,
+          used BIGINT NOT NULL,
+          PRIMARY KEY (bucket, window_start)
+        );
+        CREATE INDEX gateway_rate_windows_ends ON gateway_rate_windows (ends_at);
+        """),
+        // Representatives' people sign in too (role `representative`).
+        Migration(version: 3, name: "representative users", sql: """
+        ALTER TABLE gateway_users ADD COLUMN representative_id TEXT;
+        """),
     ]
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -72,20 +87,20 @@ public final class CredentialStore: Sendable {
     /// - Throws: ``APIError`` 409 when the e-mail is taken.
     @discardableResult
     public func createUser(email: String, displayName: String, role: Role, contactID: String? = nil, agentID: String? = nil,
-                           organizationID: String? = nil, accessLevel: Int = 0, passwordHash: String?,
+                           organizationID: String? = nil, representativeID: String? = nil, accessLevel: Int = 0, passwordHash: String?,
                            invitedBy: String? = nil, locale: String = "pt-BR") throws -> User {
         let user = User(id: "U-" + Tokens.random(9), email: Self.normalize(email), displayName: displayName, role: role,
-                        contactID: contactID, agentID: agentID, organizationID: organizationID, accessLevel: accessLevel,
-                        status: passwordHash == nil ? "invited" : "active", locale: locale)
+                        contactID: contactID, agentID: agentID, organizationID: organizationID, representativeID: representativeID,
+                        accessLevel: accessLevel, status: passwordHash == nil ? "invited" : "active", locale: locale)
         let now = Self.now()
         do {
             try database.write { tx in
                 try tx.execute("""
-                    INSERT INTO gateway_users (id, email, display_name, role, contact_id, agent_id, organization_id, access_level,
-                      password_hash, status, locale, invited_by, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO gateway_users (id, email, display_name, role, contact_id, agent_id, organization_id, representative_id,
+                      access_level, password_hash, status, locale, invited_by, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, [.text(user.id), .text(user.email), .text(displayName), .text(role.rawValue), SQLValue(contactID),
-                          SQLValue(agentID), SQLValue(organizationID), .integer(Int64(accessLevel)), SQLValue(passwordHash),
+                          SQLValue(agentID), SQLValue(organizationID), SQLValue(representativeID), .integer(Int64(accessLevel)), SQLValue(passwordHash),
                           .text(user.status), .text(locale), SQLValue(invitedBy), .integer(now), .integer(now)])
             }
         } catch let error as StorageError where error.kind == .uniqueViolation {
@@ -140,6 +155,7 @@ public final class CredentialStore: Sendable {
         User(id: try row.text("id"), email: try row.text("email"), displayName: try row.text("display_name"),
              role: Role(rawValue: try row.text("role")) ?? .customerContact, contactID: row.optionalText("contact_id"),
              agentID: row.optionalText("agent_id"), organizationID: row.optionalText("organization_id"),
+             representativeID: row.optionalText("representative_id"),
              accessLevel: Int(try row.int("access_level")), status: try row.text("status"), locale: try row.text("locale"))
     }
 

@@ -14,6 +14,9 @@ public enum Role: String, Sendable, CaseIterable, Codable {
     case chefe
     /// Configures the system.
     case administrator
+    /// A person of a representative (a reseller's or consultant's staff, intake's
+    /// RepresentativeContact): sees the tickets of the organizations the representative acts for.
+    case representative
 
     public var isCustomer: Bool { self == .customerContact || self == .customerAdmin }
 
@@ -24,6 +27,7 @@ public enum Role: String, Sendable, CaseIterable, Codable {
         switch self {
         case .customerContact: ["tickets.open", "tickets.read_own_organization", "knowledge.read"]
         case .customerAdmin: ["tickets.open", "tickets.read_own_organization", "knowledge.read", "contacts.invite"]
+        case .representative: ["tickets.read_represented_organizations", "knowledge.read"]
         case .agent: ["tickets.read", "tickets.work", "knowledge.read"]
         case .knowledgeEditor: ["tickets.read", "tickets.work", "knowledge.read", "knowledge.write"]
         case .chefe: ["tickets.read", "tickets.work", "tickets.transfer", "agents.supervise", "knowledge.read"]
@@ -45,17 +49,22 @@ public struct User: Sendable, Codable, Equatable {
     public var agentID: String?
     /// The customer's organization (intake's id).
     public var organizationID: String?
+    /// Representatives: intake's representative id (`contactID` is its representative contact).
+    public var representativeID: String?
     /// Agents: the highest confidentiality level they may see.
     public var accessLevel: Int
     /// `active`, `invited` (no password yet) or `disabled`.
     public var status: String
     public var locale: String
 
-    /// The principal the gateway signs into every RPC made for this user.
+    /// The principal the gateway signs into every RPC made for this user. A representative's
+    /// represented organizations are filled in by the request (from intake).
     public var principal: AuthV1.Principal {
         var p = AuthV1.Principal()
-        p.kind = role.isCustomer ? .customer : .agent
-        p.id = (role.isCustomer ? contactID : agentID) ?? id
+        let customerSide = role.isCustomer || role == .representative
+        p.kind = customerSide ? .customer : .agent
+        p.id = (customerSide ? contactID : agentID) ?? id
+        if role == .representative { p.representativeID = representativeID ?? "" }
         p.displayName = displayName
         p.organizationID = organizationID ?? ""
         p.organizationAdmin = role == .customerAdmin
@@ -71,7 +80,7 @@ public struct User: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, email, role, status, locale
         case displayName = "display_name", contactID = "contact_id", agentID = "agent_id"
-        case organizationID = "organization_id", accessLevel = "access_level"
+        case organizationID = "organization_id", accessLevel = "access_level", representativeID = "representative_id"
     }
 }
 

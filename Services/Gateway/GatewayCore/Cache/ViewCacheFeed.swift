@@ -147,7 +147,15 @@ public final class ViewCacheFeed: @unchecked Sendable {
                         backoff = 100
                         logger.info("view cache feed open", ["service": link.service, "address": link.endpoint.description])
                     }
-                    for event in batch.events where !event.key.isEmpty { cache.invalidate(event.key, now: now) }
+                    for event in batch.events {
+                        if Self.isKeyedByTicket(event) {
+                            if !event.key.isEmpty { cache.invalidate(event.key, now: now) }
+                        } else {
+                            // A directory change (an organization's plan, and any event not known
+                            // to be about one ticket) may change many views or who may see them.
+                            cache.invalidateAll(now: now)
+                        }
+                    }
                     link.lastLagMilliseconds.store(batch.oldestPendingAgeMs, ordering: .relaxed)
                     link.lastBatchAt.store(now, ordering: .releasing)
                     link.connected.store(true, ordering: .releasing)
@@ -164,6 +172,17 @@ public final class ViewCacheFeed: @unchecked Sendable {
             pause(milliseconds: backoff)
             backoff = min(backoff * 2, 2_000)
         }
+    }
+
+    /// Intake's events about one ticket (keyed by its id); every workflow event is keyed by its
+    /// ticket. Anything else empties the cache.
+    static let intakeTicketEvents: Set<String> = [
+        IntakeV1.TicketOpened.protoName, IntakeV1.CustomerReplied.protoName, IntakeV1.TicketCancelledByCustomer.protoName,
+        IntakeV1.AttachmentAdded.protoName, IntakeV1.TicketContactChanged.protoName,
+    ]
+
+    static func isKeyedByTicket(_ event: EventsV1.EventEnvelope) -> Bool {
+        event.source == "workflow" || intakeTicketEvents.contains(event.type)
     }
 
     /// Cancels streams that stayed silent for twice the allowed silence, so they reopen.

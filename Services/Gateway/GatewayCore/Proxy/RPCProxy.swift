@@ -14,7 +14,9 @@ import ServiceKit
 ///   listing the methods of every service behind it.
 /// - Event delivery (`ocorrencias.events.v1.*`) is internal and refused.
 /// - The same per-key rate limit as HTTP applies (`RESOURCE_EXHAUSTED` when exceeded).
-/// - Only unary methods are forwarded.
+/// - Streaming methods (client, server and bidirectional) are forwarded as streams, message by
+///   message under both sides' flow control, with the same checks; cancelling the call (or its
+///   deadline passing) cancels the forwarded one.
 public final class RPCProxy: Sendable {
     let gateway: Gateway
     public let server: RPCServer
@@ -34,6 +36,11 @@ public final class RPCProxy: Sendable {
         router.registerFallback { [gateway] payload, context in
             try Self.forward(gateway: gateway, payload: Array(payload), context: context)
         }
+        for info in Self.streamingMethods(services: gateway.configuration.services) {
+            router.registerRawStreaming(info) { [gateway] requests, responses, context in
+                try Self.forwardStream(gateway: gateway, info: info, requests: requests, responses: responses, context: context)
+            }
+        }
         server = RPCServer(configuration: configuration, router: router, logger: gateway.runtime.logger)
     }
 
@@ -43,6 +50,18 @@ public final class RPCProxy: Sendable {
     /// Checks the key on every call (a revoked key stops working at once), applies the rate
     /// limit, signs the key's principal and forwards.
     static func forward(gateway: Gateway, payload: [UInt8], context: ServerContext) throws -> [UInt8] {
+        let (target, options) = try authorize(gateway: gateway, context: context)
+        guard let target else {
+            return try answerBuiltin(gateway: gateway, method: context.method, payload: payload, options: options)
+        }
+        return try gateway.forward(service: target, path: context.method, payload: payload, options: options)
+    }
+
+    /// What every call goes through, unary or streaming: the key checked again, its rate limit,
+    /// the owning service chosen by method name (`nil`: the gateway's own built-ins), and the
+    /// options of the forwarded call (the key's principal signed in, the caller's deadline,
+    /// request id, trace id and idempotency key).
+    static func authorize(gateway: Gateway, context: ServerContext) throws -> (service: String?, options: CallOptions) {
         guard let key = context.metadata[MetadataKey.apiKey], let record = try gateway.store.verifyAPIKey(key) else {
             throw RPCError(.unauthenticated, "chave de API inválida ou revogada / invalid or revoked API key")
         }
@@ -67,14 +86,79 @@ public final class RPCProxy: Sendable {
                 guard gateway.configuration.services.contains(target) else {
                     throw RPCError(.notFound, "serviço desconhecido / unknown service \(target)")
                 }
-                return try gateway.forward(service: target, path: method, payload: payload, options: options)
+                return (target, options)
             }
-            return try answerBuiltin(gateway: gateway, method: method, payload: payload, options: options)
+            return (nil, options)
         default:
             guard gateway.configuration.services.contains(service) else {
                 throw RPCError(.unimplemented, "método desconhecido / unknown method \(method)")
             }
-            return try gateway.forward(service: service, path: method, payload: payload, options: options)
+            return (service, options)
+        }
+    }
+
+    /// The streaming methods of the services behind the gateway (and the built-in echo stream),
+    /// from the generated method lists: the server must know a method streams before its first frame.
+    static func streamingMethods(services: [String]) -> [RPCMethodInfo] {
+        var lists: [String: [RPCMethodInfo]] = [
+            "intake": IntakeV1.Intake.methods,
+            "workflow": WorkflowV1.Workflow.methods + WorkflowV1.WorkflowTime.methods,
+            "knowledge": KnowledgeV1.Knowledge.methods,
+            "notification": NotificationV1.Notification.methods,
+        ]
+        lists["rpc"] = RpcV1.Echo.methods
+        var seen = Set<String>()
+        return (services + ["rpc"]).flatMap { lists[$0] ?? [] }
+            .filter { ($0.clientStreaming || $0.serverStreaming) && seen.insert($0.path).inserted }
+    }
+
+    /// Forwards a streaming call: requests flow to the service as they arrive (on a thread of
+    /// their own when both sides stream), responses flow back under the client's flow control.
+    /// Any failure or a cancel on either side cancels the other.
+    static func forwardStream(gateway: Gateway, info: RPCMethodInfo, requests: RawRequestStream, responses: RawResponseWriter,
+                              context: ServerContext) throws -> [UInt8]? {
+        let (target, options) = try authorize(gateway: gateway, context: context)
+        guard let target else {
+            throw RPCError(.unimplemented, "método desconhecido / unknown method \(context.method)")
+        }
+        let start = MonotonicClock.nanoseconds()
+        let first = info.clientStreaming ? nil : (try requests.receive() ?? [])
+        let upstream: RawStreamingCall
+        do {
+            upstream = try gateway.runtime.client(for: target).rawStream(path: context.method, clientStreaming: info.clientStreaming,
+                                                                         first: first, options: options)
+        } catch let error as RPCError {
+            gateway.metrics.recordCall(method: context.method, code: error.code.rawValue, nanoseconds: MonotonicClock.nanoseconds() - start)
+            throw error
+        }
+        context.onCancel { upstream.cancel() }
+        do {
+            if info.clientStreaming && info.serverStreaming {
+                let pump = Thread {
+                    do {
+                        while let message = try requests.receive() { try upstream.send(message) }
+                        try upstream.closeSend()
+                    } catch {
+                        upstream.cancel()
+                    }
+                }
+                pump.name = "proxy-stream-requests"
+                pump.start()
+            } else if info.clientStreaming {
+                while let message = try requests.receive() { try upstream.send(message) }
+                try upstream.closeSend()
+            }
+            var single: [UInt8] = []
+            while let message = try upstream.receive() {
+                if info.serverStreaming { try responses.send(message) } else { single = message }
+            }
+            gateway.metrics.recordCall(method: context.method, code: 0, nanoseconds: MonotonicClock.nanoseconds() - start)
+            return info.serverStreaming ? nil : single
+        } catch {
+            upstream.cancel()
+            let code = (error as? RPCError)?.code.rawValue ?? RPCStatusCode.internal.rawValue
+            gateway.metrics.recordCall(method: context.method, code: code, nanoseconds: MonotonicClock.nanoseconds() - start)
+            throw error
         }
     }
 

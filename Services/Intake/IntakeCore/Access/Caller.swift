@@ -41,9 +41,16 @@ public struct Caller: Sendable {
         }
     }
 
-    /// Whether the caller may see data of `organizationID` (customers: only their own).
+    /// A representative's person (principal kind customer with `representative_id`): acts for
+    /// the organizations the representative represents (handlers check them against the directory).
+    public var isRepresentative: Bool { isCustomer && !principal.representativeID.isEmpty }
+
+    /// Whether the caller may see data of `organizationID` (customers: only their own;
+    /// representatives: the organizations they represent).
     public func canSee(organizationID: String) -> Bool {
-        !isCustomer || (!principal.organizationID.isEmpty && principal.organizationID == organizationID)
+        guard isCustomer else { return true }
+        if isRepresentative { return !organizationID.isEmpty && principal.representedOrganizationIDs.contains(organizationID) }
+        return !principal.organizationID.isEmpty && principal.organizationID == organizationID
     }
 }
 

@@ -157,17 +157,25 @@ extension IntakeContext {
     ///   is indistinguishable from a missing one).
     public func download(_ request: IntakeV1.DownloadAttachmentRequest, caller: Caller,
                          send: (IntakeV1.DownloadAttachmentChunk) throws -> Void) throws {
-        let (row, callerOrganization) = try database.read { tx in
-            (try tx.queryOne("""
+        let (row, callerOrganization, representativeMayRead) = try database.read { tx in
+            let row = try tx.queryOne("""
                 SELECT id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, ticket_id
                 FROM attachments WHERE id = ?
-                """, [.text(request.attachmentID)]), try verifiedOrganization(tx, caller))
+                """, [.text(request.attachmentID)])
+            let organization = row.flatMap { $0.optionalText("organization_id") } ?? ""
+            var representativeMayRead = false
+            if caller.isRepresentative, row?["ticket_id"].isNull == false {
+                representativeMayRead = try representativeActs(tx, caller, organizationID: organization)
+            }
+            return (row, try verifiedOrganization(tx, caller), representativeMayRead)
         }
         guard let row else { throw RPCError(.notFound, "anexo não encontrado / attachment not found") }
         let onTicket = !row["ticket_id"].isNull
         let visible: Bool
         if caller.isStaffOrSystem {
             visible = true
+        } else if onTicket && caller.isRepresentative {
+            visible = representativeMayRead
         } else if onTicket {
             let organization = try row.text("organization_id")
             visible = caller.canSee(organizationID: organization) && callerOrganization == organization

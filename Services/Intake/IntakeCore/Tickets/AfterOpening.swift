@@ -178,6 +178,19 @@ extension IntakeContext {
     /// The organization of a customer caller as the directory knows it (an active contact's);
     /// `nil` for anyone else or an unknown/inactive contact. Principals are signed by the gateway,
     /// and intake still checks the claim against its own directory.
+    /// Whether a representative's person (`caller.id`, of `principal.representative_id`) may act
+    /// for `organizationID` now, by intake's own directory: the person and the representative
+    /// are active and the representative represents the organization.
+    func representativeActs(_ tx: any SQLExecutor, _ caller: Caller, organizationID: String) throws -> Bool {
+        guard caller.isRepresentative, caller.canSee(organizationID: organizationID) else { return false }
+        return try tx.queryOne("""
+            SELECT 1 AS ok FROM representative_contacts c
+            JOIN representatives r ON r.id = c.representative_id
+            JOIN representative_organizations o ON o.representative_id = r.id
+            WHERE c.id = ? AND c.representative_id = ? AND c.active = 1 AND r.active = 1 AND o.organization_id = ?
+            """, [.text(caller.id), .text(caller.principal.representativeID), .text(organizationID)]) != nil
+    }
+
     func verifiedOrganization(_ tx: any SQLExecutor, _ caller: Caller) throws -> String? {
         guard caller.isCustomer, let me = try DirectoryStore.contact(tx, id: caller.id), me.active else { return nil }
         return me.organizationID
@@ -190,7 +203,12 @@ extension IntakeContext {
               caller.canSee(organizationID: ticket.organization?.id ?? "") else {
             throw RPCError(.notFound, "ocorrência não encontrada / ticket not found")
         }
-        if caller.isCustomer {
+        if caller.isRepresentative {
+            // Only an active person of an active representative that represents the organization.
+            guard try representativeActs(tx, caller, organizationID: ticket.organization?.id ?? "") else {
+                throw RPCError(.notFound, "ocorrência não encontrada / ticket not found")
+            }
+        } else if caller.isCustomer {
             // Only a current authorized contact of the organization.
             guard let me = try DirectoryStore.contact(tx, id: caller.id), me.active, me.organizationID == ticket.organization?.id else {
                 throw RPCError(.notFound, "ocorrência não encontrada / ticket not found")

@@ -21,9 +21,16 @@ extension IntakeContext {
     public func openTicket(_ submitted: IntakeV1.OpenTicketRequest, caller: Caller,
                            idempotencyKey: String? = nil) throws -> IntakeV1.OpenTicketResponse {
         var adjusted = submitted
-        if caller.isCustomer && adjusted.organizationID.isEmpty { adjusted.organizationID = caller.principal.organizationID }
-        if caller.isCustomer && caller.principal.organizationID != adjusted.organizationID && !adjusted.organizationID.isEmpty {
-            throw Denied.otherOrganization
+        if caller.isRepresentative {
+            // A representative's person opens for one of the represented organizations (named in
+            // the request, checked again in the directory) and is the ticket's representative.
+            if !adjusted.organizationID.isEmpty && !caller.canSee(organizationID: adjusted.organizationID) { throw Denied.otherOrganization }
+            adjusted.representativeID = caller.principal.representativeID
+        } else {
+            if caller.isCustomer && adjusted.organizationID.isEmpty { adjusted.organizationID = caller.principal.organizationID }
+            if caller.isCustomer && caller.principal.organizationID != adjusted.organizationID && !adjusted.organizationID.isEmpty {
+                throw Denied.otherOrganization
+            }
         }
         let request = adjusted
         let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse = { [self] tx in
@@ -71,19 +78,24 @@ extension IntakeContext {
         // Who: organization, contact, representative. The organization and the ticket's contact
         // come in one statement; on PostgreSQL the contact row is locked there, so two identical
         // submissions at once are serialized for the double-submission check below.
-        let contactID = request.contactID.isEmpty && caller.isCustomer ? caller.id : request.contactID
+        let contactID = request.contactID.isEmpty && caller.isCustomer && !caller.isRepresentative ? caller.id : request.contactID
         let read = try DirectoryStore.forOpening(tx, organizationID: request.organizationID, contactID: contactID,
                                                  lockContact: tx.engine == .postgres && settings.duplicateWindowMilliseconds > 0)
         let organization = read.organization
         if !request.organizationID.isEmpty && organization == nil { violations.notFound("organization_id") }
-        if caller.isCustomer {
+        if caller.isRepresentative {
+            // The person and the representative active, and it represents the organization.
+            if !request.organizationID.isEmpty, try !representativeActs(tx, caller, organizationID: request.organizationID) {
+                throw Denied.otherOrganization
+            }
+        } else if caller.isCustomer {
             // A customer acts only as an active, authorized contact of their own organization.
             let me = contactID == caller.id ? read.contact : try DirectoryStore.contact(tx, id: caller.id)
             guard let me, me.organizationID == request.organizationID, me.active, me.authorized else { throw Denied.notAuthorized }
         } else if !caller.isStaffOrSystem {
             throw RPCError(.permissionDenied, "sem permissão para abrir ocorrências / not allowed to open tickets")
         }
-        if caller.isCustomer && contactID != caller.id && !caller.principal.organizationAdmin {
+        if caller.isCustomer && !caller.isRepresentative && contactID != caller.id && !caller.principal.organizationAdmin {
             throw RPCError(.permissionDenied, "apenas o administrador da empresa abre em nome de outro contato / only the company's administrator opens for another contact")
         }
         violations.required("contact_id", contactID)

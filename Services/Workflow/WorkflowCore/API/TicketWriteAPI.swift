@@ -54,6 +54,12 @@ extension WorkflowAPI {
                 return try api.view(tx, try lifecycle.setStatus(tx, ticket, status: request.status, reason: request.reason, actor: actor), actor)
             }
         }
+        router.register(WorkflowV1.Workflow.answerSolution) { request, context in
+            try api.write(context, request) { actor, tx in
+                let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
+                return try api.view(tx, try lifecycle.answerSolution(tx, ticket, accept: request.accept, reason: request.reason, actor: actor), actor)
+            }
+        }
         router.register(WorkflowV1.Workflow.reclassify) { request, context in
             try api.write(context, request) { actor, tx in
                 guard !request.reason.trimmingCharacters(in: .whitespaces).isEmpty else {

@@ -45,6 +45,7 @@ struct WorkflowAPI: Sendable {
         view.finishedAtMs = ticket.finishedAt
         view.firstResponseAtMs = ticket.firstResponseAt
         view.serviceType = ticket.serviceType
+        view.awaitingAcceptance = lifecycle.solutionAcceptance(ticket) != nil
         if actor.isStaff {
             view.flow = ticket.flow
             view.scheduleCount = Int32(ticket.scheduleCount)

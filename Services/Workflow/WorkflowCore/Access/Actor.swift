@@ -19,10 +19,14 @@ public struct Actor: Sendable {
     public var isAdministrator: Bool
     /// Customers: their organization.
     public var organizationID: String
+    /// Customers: every organization whose tickets they see — their own, or, for a
+    /// representative's person, the organizations the representative acts for (as the gateway
+    /// signed them, from intake).
+    public var organizationIDs: [String]
     public var permissions: Set<String>
 
     public init(kind: Kind, id: String, name: String, email: String = "", level: Int32 = 0, isChefe: Bool = false,
-                isAdministrator: Bool = false, organizationID: String = "", permissions: Set<String> = []) {
+                isAdministrator: Bool = false, organizationID: String = "", organizationIDs: [String]? = nil, permissions: Set<String> = []) {
         self.kind = kind
         self.id = id
         self.name = name
@@ -31,6 +35,7 @@ public struct Actor: Sendable {
         self.isChefe = isChefe
         self.isAdministrator = isAdministrator
         self.organizationID = organizationID
+        self.organizationIDs = organizationIDs ?? (organizationID.isEmpty ? [] : [organizationID])
         self.permissions = permissions
     }
 
@@ -58,6 +63,10 @@ public struct Actor: Sendable {
     /// - Throws: `PERMISSION_DENIED` for an inactive agent or an unsupported principal kind.
     public static func resolve(_ principal: AuthV1.Principal, _ tx: any SQLExecutor) throws -> Actor {
         switch principal.kind {
+        case .customer where !principal.representativeID.isEmpty:
+            // A representative's person: the organizations the representative acts for.
+            return Actor(kind: .customer, id: principal.id, name: principal.displayName, email: principal.email,
+                         organizationIDs: principal.representedOrganizationIDs.filter { !$0.isEmpty })
         case .customer:
             guard !principal.organizationID.isEmpty else {
                 throw RPCError(.permissionDenied, "cliente sem organização / customer without an organization")

@@ -14,17 +14,24 @@ public enum Visibility {
         case .service:
             return ("1 = 1", [])
         case .customer:
-            return ("\(t).organization_id = ?", [.text(actor.organizationID)])
+            return organizations(actor, alias: t)
         case .agent:
             return ("(\(t).access_level <= ? OR \(t).agent_id = ?)", [.integer(Int64(actor.level)), .text(actor.id)])
         }
+    }
+
+    /// Customers' tickets: those of their organization(s); none when they have none.
+    public static func organizations(_ actor: Actor, alias t: String = "t") -> (sql: String, params: [SQLValue]) {
+        guard !actor.organizationIDs.isEmpty else { return ("1 = 0", []) }
+        return ("\(t).organization_id IN (\(Array(repeating: "?", count: actor.organizationIDs.count).joined(separator: ", ")))",
+                actor.organizationIDs.map { .text($0) })
     }
 
     /// Whether `actor` may see a ticket with this level, holder and organization.
     public static func canSee(_ actor: Actor, level: Int32, agentID: String, organizationID: String) -> Bool {
         switch actor.kind {
         case .service: return true
-        case .customer: return organizationID == actor.organizationID
+        case .customer: return !organizationID.isEmpty && actor.organizationIDs.contains(organizationID)
         case .agent: return level <= actor.level || (agentID == actor.id && !agentID.isEmpty)
         }
     }

@@ -111,7 +111,8 @@ public struct TicketQueries: Sendable {
         guard actor.kind == .customer else {
             throw RPCError(.permissionDenied, "somente clientes / customers only")
         }
-        var clauses = ["t.organization_id = ?"], params: [SQLValue] = [.text(actor.organizationID)]
+        let own = Visibility.organizations(actor)
+        var clauses = [own.sql], params: [SQLValue] = own.params
         if !request.stages.isEmpty {
             // Public stage keys → every internal stage shown as one of them.
             var internalKeys = Set<String>()

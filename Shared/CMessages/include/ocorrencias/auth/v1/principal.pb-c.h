@@ -79,10 +79,18 @@ struct  Ocorrencias__Auth__V1__Principal
   char **permissions;
   char *email;
   char *locale;
+  /*
+   * Customers who are a representative's person (a reseller's or consultant's staff, intake's
+   * RepresentativeContact; `id` is that contact): the representative and the organizations it
+   * represents, whose tickets they see. `organization_id` is then empty.
+   */
+  char *representative_id;
+  size_t n_represented_organization_ids;
+  char **represented_organization_ids;
 };
 #define OCORRENCIAS__AUTH__V1__PRINCIPAL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__auth__v1__principal__descriptor) \
-    , OCORRENCIAS__AUTH__V1__PRINCIPAL__KIND__KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , OCORRENCIAS__AUTH__V1__PRINCIPAL__KIND__KIND_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 /* Ocorrencias__Auth__V1__Principal methods */

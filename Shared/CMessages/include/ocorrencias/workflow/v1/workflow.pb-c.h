@@ -74,6 +74,7 @@ typedef struct Ocorrencias__Workflow__V1__ScheduleTicketRequest Ocorrencias__Wor
 typedef struct Ocorrencias__Workflow__V1__AddDiscussionRequest Ocorrencias__Workflow__V1__AddDiscussionRequest;
 typedef struct Ocorrencias__Workflow__V1__AddDiscussionResponse Ocorrencias__Workflow__V1__AddDiscussionResponse;
 typedef struct Ocorrencias__Workflow__V1__MarkPublishableRequest Ocorrencias__Workflow__V1__MarkPublishableRequest;
+typedef struct Ocorrencias__Workflow__V1__AnswerSolutionRequest Ocorrencias__Workflow__V1__AnswerSolutionRequest;
 typedef struct Ocorrencias__Workflow__V1__SetTextRequest Ocorrencias__Workflow__V1__SetTextRequest;
 typedef struct Ocorrencias__Workflow__V1__TextVersion Ocorrencias__Workflow__V1__TextVersion;
 typedef struct Ocorrencias__Workflow__V1__ListTextVersionsRequest Ocorrencias__Workflow__V1__ListTextVersionsRequest;
@@ -613,10 +614,17 @@ struct  Ocorrencias__Workflow__V1__TicketView
   char *step_name;
   size_t n_fields;
   Ocorrencias__Workflow__V1__TicketView__FieldsEntry **fields;
+  /*
+   * The ticket awaits the customer's acceptance of a solution: its flow offers customer moves
+   * from its stage (the `totvs` flow's Resolvido), or it is open with status
+   * "cliente_informado" (the customer was told the solution). The customer answers with
+   * AnswerSolution.
+   */
+  protobuf_c_boolean awaiting_acceptance;
 };
 #define OCORRENCIAS__WORKFLOW__V1__TICKET_VIEW__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_view__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL }
+    , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0, 0, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0,NULL, 0 }
 
 
 struct  Ocorrencias__Workflow__V1__GetTicketRequest
@@ -997,6 +1005,29 @@ struct  Ocorrencias__Workflow__V1__MarkPublishableRequest
 #define OCORRENCIAS__WORKFLOW__V1__MARK_PUBLISHABLE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__mark_publishable_request__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * The customer's answer to a proposed solution.
+ */
+struct  Ocorrencias__Workflow__V1__AnswerSolutionRequest
+{
+  ProtobufCMessage base;
+  char *ticket_id;
+  /*
+   * True accepts the solution; false rejects it.
+   */
+  protobuf_c_boolean accept;
+  /*
+   * Why the solution does not solve it: required when rejecting, recorded as a public discussion
+   * entry ("solution_rejected") the agent and the customer see. Optional when accepting
+   * ("solution_accepted").
+   */
+  char *reason;
+};
+#define OCORRENCIAS__WORKFLOW__V1__ANSWER_SOLUTION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__answer_solution_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Workflow__V1__SetTextRequest
@@ -2554,6 +2585,25 @@ Ocorrencias__Workflow__V1__MarkPublishableRequest *
 void   ocorrencias__workflow__v1__mark_publishable_request__free_unpacked
                      (Ocorrencias__Workflow__V1__MarkPublishableRequest *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__AnswerSolutionRequest methods */
+void   ocorrencias__workflow__v1__answer_solution_request__init
+                     (Ocorrencias__Workflow__V1__AnswerSolutionRequest         *message);
+size_t ocorrencias__workflow__v1__answer_solution_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__AnswerSolutionRequest   *message);
+size_t ocorrencias__workflow__v1__answer_solution_request__pack
+                     (const Ocorrencias__Workflow__V1__AnswerSolutionRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__answer_solution_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__AnswerSolutionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__AnswerSolutionRequest *
+       ocorrencias__workflow__v1__answer_solution_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__answer_solution_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__AnswerSolutionRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Workflow__V1__SetTextRequest methods */
 void   ocorrencias__workflow__v1__set_text_request__init
                      (Ocorrencias__Workflow__V1__SetTextRequest         *message);
@@ -3411,6 +3461,9 @@ typedef void (*Ocorrencias__Workflow__V1__AddDiscussionResponse_Closure)
 typedef void (*Ocorrencias__Workflow__V1__MarkPublishableRequest_Closure)
                  (const Ocorrencias__Workflow__V1__MarkPublishableRequest *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__AnswerSolutionRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__AnswerSolutionRequest *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__SetTextRequest_Closure)
                  (const Ocorrencias__Workflow__V1__SetTextRequest *message,
                   void *closure_data);
@@ -3629,6 +3682,10 @@ struct Ocorrencias__Workflow__V1__Workflow_Service
                            const Ocorrencias__Workflow__V1__SetStageStatusRequest *input,
                            Ocorrencias__Workflow__V1__TicketView_Closure closure,
                            void *closure_data);
+  void (*answer_solution)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                          const Ocorrencias__Workflow__V1__AnswerSolutionRequest *input,
+                          Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                          void *closure_data);
   void (*reclassify)(Ocorrencias__Workflow__V1__Workflow_Service *service,
                      const Ocorrencias__Workflow__V1__ReclassifyRequest *input,
                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
@@ -3774,6 +3831,7 @@ void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workf
       function_prefix__ ## move_ticket,\
       function_prefix__ ## list_allowed_moves,\
       function_prefix__ ## set_stage_status,\
+      function_prefix__ ## answer_solution,\
       function_prefix__ ## reclassify,\
       function_prefix__ ## set_access_level,\
       function_prefix__ ## take_ticket,\
@@ -3902,6 +3960,10 @@ void ocorrencias__workflow__v1__workflow__set_stage_status(ProtobufCService *ser
                                                            const Ocorrencias__Workflow__V1__SetStageStatusRequest *input,
                                                            Ocorrencias__Workflow__V1__TicketView_Closure closure,
                                                            void *closure_data);
+void ocorrencias__workflow__v1__workflow__answer_solution(ProtobufCService *service,
+                                                          const Ocorrencias__Workflow__V1__AnswerSolutionRequest *input,
+                                                          Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                          void *closure_data);
 void ocorrencias__workflow__v1__workflow__reclassify(ProtobufCService *service,
                                                      const Ocorrencias__Workflow__V1__ReclassifyRequest *input,
                                                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
@@ -4073,6 +4135,7 @@ extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__schedule_tick
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__add_discussion_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__add_discussion_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__mark_publishable_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__answer_solution_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_text_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__text_version__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_text_versions_request__descriptor;

@@ -86,7 +86,7 @@ const ProtobufCEnumDescriptor ocorrencias__auth__v1__principal__kind__descriptor
   ocorrencias__auth__v1__principal__kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__auth__v1__principal__field_descriptors[11] =
+static const ProtobufCFieldDescriptor ocorrencias__auth__v1__principal__field_descriptors[13] =
 {
   {
     "kind",
@@ -220,6 +220,30 @@ static const ProtobufCFieldDescriptor ocorrencias__auth__v1__principal__field_de
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "representative_id",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Auth__V1__Principal, representative_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "represented_organization_ids",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Auth__V1__Principal, n_represented_organization_ids),
+    offsetof(Ocorrencias__Auth__V1__Principal, represented_organization_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__auth__v1__principal__field_indices_by_name[] = {
   5,   /* field[5] = access_level */
@@ -233,11 +257,13 @@ static const unsigned ocorrencias__auth__v1__principal__field_indices_by_name[] 
   4,   /* field[4] = organization_admin */
   3,   /* field[3] = organization_id */
   8,   /* field[8] = permissions */
+  11,   /* field[11] = representative_id */
+  12,   /* field[12] = represented_organization_ids */
 };
 static const ProtobufCIntRange ocorrencias__auth__v1__principal__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor ocorrencias__auth__v1__principal__descriptor =
 {
@@ -247,7 +273,7 @@ const ProtobufCMessageDescriptor ocorrencias__auth__v1__principal__descriptor =
   "Ocorrencias__Auth__V1__Principal",
   "ocorrencias.auth.v1",
   sizeof(Ocorrencias__Auth__V1__Principal),
-  11,
+  13,
   ocorrencias__auth__v1__principal__field_descriptors,
   ocorrencias__auth__v1__principal__field_indices_by_name,
   1,  ocorrencias__auth__v1__principal__number_ranges,

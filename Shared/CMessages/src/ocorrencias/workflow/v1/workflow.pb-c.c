@@ -2488,6 +2488,51 @@ void   ocorrencias__workflow__v1__mark_publishable_request__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__mark_publishable_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__answer_solution_request__init
+                     (Ocorrencias__Workflow__V1__AnswerSolutionRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__AnswerSolutionRequest init_value = OCORRENCIAS__WORKFLOW__V1__ANSWER_SOLUTION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__answer_solution_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__AnswerSolutionRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__answer_solution_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__answer_solution_request__pack
+                     (const Ocorrencias__Workflow__V1__AnswerSolutionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__answer_solution_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__answer_solution_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__AnswerSolutionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__answer_solution_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__AnswerSolutionRequest *
+       ocorrencias__workflow__v1__answer_solution_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__AnswerSolutionRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__answer_solution_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__answer_solution_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__AnswerSolutionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__answer_solution_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__workflow__v1__set_text_request__init
                      (Ocorrencias__Workflow__V1__SetTextRequest         *message)
 {
@@ -6039,7 +6084,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__fields_
   (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_view__fields_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__field_descriptors[27] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__field_descriptors[28] =
 {
   {
     "row",
@@ -6365,9 +6410,22 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_view__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "awaiting_acceptance",
+    28,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketView, awaiting_acceptance),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_name[] = {
   17,   /* field[17] = attachments */
+  27,   /* field[27] = awaiting_acceptance */
   8,   /* field[8] = channel */
   6,   /* field[6] = contact */
   3,   /* field[3] = customer_stage_name */
@@ -6398,7 +6456,7 @@ static const unsigned ocorrencias__workflow__v1__ticket_view__field_indices_by_n
 static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_view__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 27 }
+  { 0, 28 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__descriptor =
 {
@@ -6408,7 +6466,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_view__descrip
   "Ocorrencias__Workflow__V1__TicketView",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__TicketView),
-  27,
+  28,
   ocorrencias__workflow__v1__ticket_view__field_descriptors,
   ocorrencias__workflow__v1__ticket_view__field_indices_by_name,
   1,  ocorrencias__workflow__v1__ticket_view__number_ranges,
@@ -8117,6 +8175,70 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__mark_publishable_req
   ocorrencias__workflow__v1__mark_publishable_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__mark_publishable_request__number_ranges,
   (ProtobufCMessageInit) ocorrencias__workflow__v1__mark_publishable_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__answer_solution_request__field_descriptors[3] =
+{
+  {
+    "ticket_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AnswerSolutionRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "accept",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AnswerSolutionRequest, accept),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AnswerSolutionRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__answer_solution_request__field_indices_by_name[] = {
+  1,   /* field[1] = accept */
+  2,   /* field[2] = reason */
+  0,   /* field[0] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__answer_solution_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__answer_solution_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.AnswerSolutionRequest",
+  "AnswerSolutionRequest",
+  "Ocorrencias__Workflow__V1__AnswerSolutionRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__AnswerSolutionRequest),
+  3,
+  ocorrencias__workflow__v1__answer_solution_request__field_descriptors,
+  ocorrencias__workflow__v1__answer_solution_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__answer_solution_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__answer_solution_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_text_request__field_descriptors[2] =
@@ -10370,7 +10492,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__export_queue_request
   (ProtobufCMessageInit) ocorrencias__workflow__v1__export_queue_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[53] =
+static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[54] =
 {
   { "GetTicketHolder", &ocorrencias__workflow__v1__get_ticket_holder_request__descriptor, &ocorrencias__workflow__v1__get_ticket_holder_response__descriptor },
   { "PutAgent", &ocorrencias__workflow__v1__put_agent_request__descriptor, &ocorrencias__workflow__v1__agent__descriptor },
@@ -10397,6 +10519,7 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__meth
   { "MoveTicket", &ocorrencias__workflow__v1__move_ticket_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
   { "ListAllowedMoves", &ocorrencias__workflow__v1__list_allowed_moves_request__descriptor, &ocorrencias__workflow__v1__list_allowed_moves_response__descriptor },
   { "SetStageStatus", &ocorrencias__workflow__v1__set_stage_status_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "AnswerSolution", &ocorrencias__workflow__v1__answer_solution_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
   { "Reclassify", &ocorrencias__workflow__v1__reclassify_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
   { "SetAccessLevel", &ocorrencias__workflow__v1__set_access_level_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
   { "TakeTicket", &ocorrencias__workflow__v1__take_ticket_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
@@ -10427,23 +10550,24 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__meth
   { "ExportQueue", &ocorrencias__workflow__v1__export_queue_request__descriptor, &ocorrencias__workflow__v1__csv_chunk__descriptor },
 };
 const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
-  34,        /* AddDiscussion */
-  40,        /* AddTimeEntry */
-  51,        /* AdvanceStep */
-  37,        /* AmendRequest */
-  33,        /* BulkAction */
+  35,        /* AddDiscussion */
+  41,        /* AddTimeEntry */
+  52,        /* AdvanceStep */
+  38,        /* AmendRequest */
+  25,        /* AnswerSolution */
+  34,        /* BulkAction */
   16,        /* CountByStage */
   11,        /* DeleteRoutingRule */
-  46,        /* DeliverVersion */
-  52,        /* ExportQueue */
+  47,        /* DeliverVersion */
+  53,        /* ExportQueue */
   2,        /* GetAgent */
   19,        /* GetHistory */
   14,        /* GetTicket */
   0,        /* GetTicketHolder */
-  38,        /* LinkTickets */
+  39,        /* LinkTickets */
   3,        /* ListAgents */
   23,        /* ListAllowedMoves */
-  47,        /* ListBacklog */
+  48,        /* ListBacklog */
   17,        /* ListCustomerTickets */
   5,        /* ListGroups */
   15,        /* ListQueue */
@@ -10451,35 +10575,35 @@ const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   8,        /* ListRoles */
   12,        /* ListRoutingRules */
   20,        /* ListTextVersions */
-  43,        /* ListVersions */
-  31,        /* LogCustomerMessage */
-  30,        /* MarkMessagesRead */
-  35,        /* MarkPublishable */
+  44,        /* ListVersions */
+  32,        /* LogCustomerMessage */
+  31,        /* MarkMessagesRead */
+  36,        /* MarkPublishable */
   22,        /* MoveTicket */
-  39,        /* OpenRelatedTicket */
-  45,        /* PlanTicket */
+  40,        /* OpenRelatedTicket */
+  46,        /* PlanTicket */
   1,        /* PutAgent */
   4,        /* PutGroup */
   7,        /* PutRole */
   10,        /* PutRoutingRule */
-  48,        /* PutStepSequence */
-  42,        /* PutVersion */
-  25,        /* Reclassify */
-  32,        /* ScheduleTicket */
+  49,        /* PutStepSequence */
+  43,        /* PutVersion */
+  26,        /* Reclassify */
+  33,        /* ScheduleTicket */
   18,        /* SearchTickets */
-  29,        /* SendBack */
-  26,        /* SetAccessLevel */
+  30,        /* SendBack */
+  27,        /* SetAccessLevel */
   13,        /* SetCategoryAccessLevel */
-  44,        /* SetDevelopmentPlan */
+  45,        /* SetDevelopmentPlan */
   6,        /* SetMembership */
-  36,        /* SetSolution */
+  37,        /* SetSolution */
   24,        /* SetStageStatus */
-  49,        /* SetTicketFields */
+  50,        /* SetTicketFields */
   9,        /* SetTransferDestinations */
-  50,        /* StartSteps */
-  27,        /* TakeTicket */
-  41,        /* TimeTotals */
-  28         /* TransferTicket */
+  51,        /* StartSteps */
+  28,        /* TakeTicket */
+  42,        /* TimeTotals */
+  29         /* TransferTicket */
 };
 const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow__descriptor =
 {
@@ -10488,7 +10612,7 @@ const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow__descriptor
   "Workflow",
   "Ocorrencias__Workflow__V1__Workflow",
   "ocorrencias.workflow.v1",
-  53,
+  54,
   ocorrencias__workflow__v1__workflow__method_descriptors,
   ocorrencias__workflow__v1__workflow__method_indices_by_name
 };
@@ -10692,13 +10816,21 @@ void ocorrencias__workflow__v1__workflow__set_stage_status(ProtobufCService *ser
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
   service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__workflow__v1__workflow__answer_solution(ProtobufCService *service,
+                                                          const Ocorrencias__Workflow__V1__AnswerSolutionRequest *input,
+                                                          Ocorrencias__Workflow__V1__TicketView_Closure closure,
+                                                          void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__workflow__v1__workflow__reclassify(ProtobufCService *service,
                                                      const Ocorrencias__Workflow__V1__ReclassifyRequest *input,
                                                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__set_access_level(ProtobufCService *service,
                                                            const Ocorrencias__Workflow__V1__SetAccessLevelRequest *input,
@@ -10706,7 +10838,7 @@ void ocorrencias__workflow__v1__workflow__set_access_level(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__take_ticket(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__TakeTicketRequest *input,
@@ -10714,7 +10846,7 @@ void ocorrencias__workflow__v1__workflow__take_ticket(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__transfer_ticket(ProtobufCService *service,
                                                           const Ocorrencias__Workflow__V1__TransferTicketRequest *input,
@@ -10722,7 +10854,7 @@ void ocorrencias__workflow__v1__workflow__transfer_ticket(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__send_back(ProtobufCService *service,
                                                     const Ocorrencias__Workflow__V1__SendBackRequest *input,
@@ -10730,7 +10862,7 @@ void ocorrencias__workflow__v1__workflow__send_back(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__mark_messages_read(ProtobufCService *service,
                                                              const Ocorrencias__Workflow__V1__MarkMessagesReadRequest *input,
@@ -10738,7 +10870,7 @@ void ocorrencias__workflow__v1__workflow__mark_messages_read(ProtobufCService *s
                                                              void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__log_customer_message(ProtobufCService *service,
                                                                const Ocorrencias__Workflow__V1__LogCustomerMessageRequest *input,
@@ -10746,7 +10878,7 @@ void ocorrencias__workflow__v1__workflow__log_customer_message(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__schedule_ticket(ProtobufCService *service,
                                                           const Ocorrencias__Workflow__V1__ScheduleTicketRequest *input,
@@ -10754,7 +10886,7 @@ void ocorrencias__workflow__v1__workflow__schedule_ticket(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__bulk_action(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__BulkActionRequest *input,
@@ -10762,7 +10894,7 @@ void ocorrencias__workflow__v1__workflow__bulk_action(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__add_discussion(ProtobufCService *service,
                                                          const Ocorrencias__Workflow__V1__AddDiscussionRequest *input,
@@ -10770,7 +10902,7 @@ void ocorrencias__workflow__v1__workflow__add_discussion(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__mark_publishable(ProtobufCService *service,
                                                            const Ocorrencias__Workflow__V1__MarkPublishableRequest *input,
@@ -10778,7 +10910,7 @@ void ocorrencias__workflow__v1__workflow__mark_publishable(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__set_solution(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__SetTextRequest *input,
@@ -10786,7 +10918,7 @@ void ocorrencias__workflow__v1__workflow__set_solution(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__amend_request(ProtobufCService *service,
                                                         const Ocorrencias__Workflow__V1__SetTextRequest *input,
@@ -10794,7 +10926,7 @@ void ocorrencias__workflow__v1__workflow__amend_request(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__link_tickets(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__LinkTicketsRequest *input,
@@ -10802,7 +10934,7 @@ void ocorrencias__workflow__v1__workflow__link_tickets(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 39, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__open_related_ticket(ProtobufCService *service,
                                                               const Ocorrencias__Workflow__V1__OpenRelatedTicketRequest *input,
@@ -10810,7 +10942,7 @@ void ocorrencias__workflow__v1__workflow__open_related_ticket(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 39, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 40, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__add_time_entry(ProtobufCService *service,
                                                          const Ocorrencias__Workflow__V1__AddTimeEntryRequest *input,
@@ -10818,7 +10950,7 @@ void ocorrencias__workflow__v1__workflow__add_time_entry(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 40, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 41, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__time_totals(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__TimeTotalsRequest *input,
@@ -10826,7 +10958,7 @@ void ocorrencias__workflow__v1__workflow__time_totals(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 41, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 42, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__put_version(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__PutVersionRequest *input,
@@ -10834,7 +10966,7 @@ void ocorrencias__workflow__v1__workflow__put_version(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 42, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 43, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__list_versions(ProtobufCService *service,
                                                         const Ocorrencias__Workflow__V1__ListVersionsRequest *input,
@@ -10842,7 +10974,7 @@ void ocorrencias__workflow__v1__workflow__list_versions(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 43, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 44, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__set_development_plan(ProtobufCService *service,
                                                                const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *input,
@@ -10850,7 +10982,7 @@ void ocorrencias__workflow__v1__workflow__set_development_plan(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 44, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 45, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__plan_ticket(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__PlanTicketRequest *input,
@@ -10858,7 +10990,7 @@ void ocorrencias__workflow__v1__workflow__plan_ticket(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 45, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 46, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__deliver_version(ProtobufCService *service,
                                                           const Ocorrencias__Workflow__V1__DeliverVersionRequest *input,
@@ -10866,7 +10998,7 @@ void ocorrencias__workflow__v1__workflow__deliver_version(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 46, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 47, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__list_backlog(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__ListBacklogRequest *input,
@@ -10874,7 +11006,7 @@ void ocorrencias__workflow__v1__workflow__list_backlog(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 47, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 48, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__put_step_sequence(ProtobufCService *service,
                                                             const Ocorrencias__Workflow__V1__PutStepSequenceRequest *input,
@@ -10882,7 +11014,7 @@ void ocorrencias__workflow__v1__workflow__put_step_sequence(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 48, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 49, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__set_ticket_fields(ProtobufCService *service,
                                                             const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *input,
@@ -10890,7 +11022,7 @@ void ocorrencias__workflow__v1__workflow__set_ticket_fields(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 49, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 50, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__start_steps(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__StartStepsRequest *input,
@@ -10898,7 +11030,7 @@ void ocorrencias__workflow__v1__workflow__start_steps(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 50, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 51, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__advance_step(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__AdvanceStepRequest *input,
@@ -10906,7 +11038,7 @@ void ocorrencias__workflow__v1__workflow__advance_step(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 51, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 52, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__ExportQueueRequest *input,
@@ -10914,7 +11046,7 @@ void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 52, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 53, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workflow_Service *service,
                                                 Ocorrencias__Workflow__V1__Workflow_ServiceDestroy destroy)

@@ -51,6 +51,17 @@ public struct EventPublisher: Sendable {
     public func publish<Event: ProtoMessage>(_ executor: any SQLExecutor, event: Event, key: String, accessLevel: Int32 = 0,
                                               requestID: String = "", id: String = UUID().uuidString,
                                               keyIsNew: Bool = false) throws -> String {
+        try Outbox.enqueue(executor, outboxEvents(event: event, key: key, accessLevel: accessLevel, requestID: requestID, id: id),
+                           keysAreNew: keyIsNew)
+        return id
+    }
+
+    /// The outbox rows ``publish(_:event:key:accessLevel:requestID:id:keyIsNew:)`` writes for
+    /// `event` (one per subscriber), for a caller that writes them itself in a larger statement
+    /// (``Outbox/insertStatement(_:)``); only for keys new in the transaction, since no per-key
+    /// lock is taken then.
+    public func outboxEvents<Event: ProtoMessage>(event: Event, key: String, accessLevel: Int32 = 0, requestID: String = "",
+                                                  id: String = UUID().uuidString) -> [OutboxEvent] {
         var envelope = EventsV1.EventEnvelope()
         envelope.id = id
         envelope.type = Event.protoName
@@ -61,10 +72,9 @@ public struct EventPublisher: Sendable {
         envelope.accessLevel = accessLevel
         envelope.requestID = requestID
         let bytes = envelope.serializedBytes()
-        try Outbox.enqueue(executor, subscribers.map { subscriber in
+        return subscribers.map { subscriber in
             OutboxEvent(id: "\(id)@\(subscriber)", type: Event.protoName, key: "\(subscriber)|\(key)", payload: bytes)
-        }, keysAreNew: keyIsNew)
-        return id
+        }
     }
 
     /// A relay that delivers this service's outbox to the subscribers over RPC.

@@ -35,6 +35,42 @@ struct CatalogTests {
         #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, request, options: harness.staff) }?.violations.map(\.field) == ["channel"])
     }
 
+    @Test("two instances on one database: a channel or a required field changed through one is applied by the other's next open (catalog cache)",
+          arguments: TestEngines.all)
+    func catalogCacheAcrossInstances(engine: DatabaseEngine) throws {
+        let first = try IntakeHarness(engine)
+        let second = try IntakeHarness(engine, databaseURL: first.environment["INTAKE_DATABASE_URL"],
+                                       dataDirectory: first.directory.path, secret: first.secretText)
+        let acme = try first.organization("Acme", taxID: "11222333000181")
+        let maria = try first.contact(acme, "Maria", email: "maria@acme.example")
+        var request = IntakeHarness.request(acme)
+        request.contactID = maria.id
+        request.channel = "whatsapp"
+        // The second instance opens first: its catalog is now cached.
+        #expect(try second.client.call(IntakeV1.Intake.openTicket, request, options: second.staff).ticket?.channel == "whatsapp")
+
+        // The first instance turns the channel off and adds a required field.
+        var entry = IntakeV1.ListEntry()
+        entry.key = "whatsapp"
+        entry.labelPt = "WhatsApp"
+        entry.active = false
+        _ = try first.client.call(IntakeV1.Intake.putChannel, entry, options: first.staff)
+        var field = IntakeV1.CustomField()
+        field.key = "filial"
+        field.labelPt = "Filial"
+        field.kind = .fieldText
+        field.required = true
+        field.active = true
+        _ = try first.client.call(IntakeV1.Intake.putCustomField, field, options: first.staff)
+
+        request.subject = "Depois da mudança"
+        let error = rpcError { _ = try second.client.call(IntakeV1.Intake.openTicket, request, options: second.staff) }
+        #expect(Set(error?.violations.map(\.field) ?? []) == ["channel", "custom_fields.filial"])
+        request.channel = "phone"
+        request.customFields = [{ var value = IntakeV1.CustomFieldValue(); value.key = "filial"; value.value = "01"; return value }()]
+        #expect(try second.client.call(IntakeV1.Intake.openTicket, request, options: second.staff).ticket?.channel == "phone")
+    }
+
     @Test("custom fields per product and category are validated like built-in fields", arguments: TestEngines.all)
     func customFields(engine: DatabaseEngine) throws {
         let harness = try IntakeHarness(engine)

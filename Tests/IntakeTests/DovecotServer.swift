@@ -158,3 +158,26 @@ final class DovecotServer: @unchecked Sendable {
         }
     }
 }
+
+extension DovecotServer {
+    /// IMAP logins dovecot has logged so far.
+    var logins: Int {
+        let log = (try? String(contentsOfFile: directory.file("dovecot.log"), encoding: .utf8)) ?? ""
+        return log.components(separatedBy: ": Login: user=<").count - 1
+    }
+}
+
+extension DovecotServer {
+    /// Disconnects every IMAP session of the user (`doveadm kick`), as a server restart or
+    /// its idle timeout would.
+    func kickAll() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/doveadm")
+        process.arguments = ["-c", directory.file("dovecot.conf"), "kick", user]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TestSupportError("doveadm kick failed: \(process.terminationStatus)") }
+    }
+}

@@ -92,6 +92,59 @@ struct ImapTests {
         #expect(try harness.count("tickets") == 1)
     }
 
+    @Test("one mailbox logs in once for many commands, and reconnects when the server drops the connection")
+    func connectionReuse() throws {
+        let dovecot = try DovecotServer()
+        defer { dovecot.stop() }
+        try dovecot.deliver(Fixtures.bytes("thunderbird-new-ticket.eml"))
+        let inbox = ImapMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
+        for _ in 0..<5 { #expect(try inbox.search("ALL").count == 1) }
+        let uid = try #require(try inbox.unseen().first)
+        #expect(try MailMessage(raw: inbox.fetch(uid)).messageID == "4f2a9c1e-7b3d-4e55-9a1c-2d8e6f0b1a77@acme.example")
+        try inbox.setFlags(uid, "\\Flagged", add: true)
+        #expect(try inbox.search("FLAGGED") == [uid])
+        #expect(try waitFor(5) { dovecot.logins == 1 }, "9 commands, one login (got \(dovecot.logins))")
+        // The server ends the session (as on its idle timeout): the next command reconnects.
+        try dovecot.kickAll()
+        #expect(try inbox.search("ALL").count == 1)
+        #expect(try waitFor(5) { dovecot.logins == 2 })
+    }
+
+    @Test("a message that keeps failing (the attachment store is broken) is held as failed after the bounded rounds, the mail after it still comes in, and it opens its ticket when reprocessed after the fix",
+          arguments: TestEngines.all)
+    func poisonMessage(engine: DatabaseEngine) throws {
+        let dovecot = try DovecotServer()
+        defer { dovecot.stop() }
+        let harness = try IntakeHarness(engine, environment: [
+            "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
+            "INTAKE_IMAP_INTERVAL_SECONDS": "0.2", "INTAKE_IMAP_IDLE": "false", "INTAKE_IMAP_MAX_FAILURES": "3",
+        ])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
+        _ = try harness.contact(acme, "João Lima", email: "joao@acme.example")
+        // Uploads stream into <attachments>/tmp: a file in its place makes every upload fail.
+        let temporary = harness.intake.contents.root + "/tmp"
+        try FileManager.default.removeItem(atPath: temporary)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: temporary))
+        try dovecot.deliver(Fixtures.bytes("thunderbird-new-ticket.eml"))
+        try dovecot.deliver(Fixtures.bytes("outlook-html-only.eml"))
+        #expect(try waitFor(15) { try harness.count("mail_quarantine") == 1 && harness.count("tickets") == 1 },
+                "the one with an attachment is held, the one after it (no attachment) opens its ticket")
+        let held = try #require(try harness.quarantined().first)
+        #expect(held.kind == .quarantineFailed && held.bounceStatus == .bounceNone && held.reason.contains("internal failure"))
+        let inbox = ImapMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
+        #expect(try waitFor(5) { try inbox.search("FLAGGED").count == 1 && inbox.unseen().isEmpty })
+
+        try FileManager.default.removeItem(atPath: temporary)
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+        var request = IntakeV1.QuarantinedMailRequest()
+        request.id = held.id
+        let reprocessed = try harness.client.call(IntakeV1.Intake.reprocessQuarantinedMail, request, options: harness.staff)
+        #expect(reprocessed.outcome == "opened")
+        let ticket = try harness.intake.getTicket(reprocessed.mail?.ticketID ?? "", caller: Caller(IntakeHarness.agent()))
+        #expect(ticket.attachments.map(\.fileName) == ["relatório.pdf"])
+    }
+
     @Test("a server without IDLE is polled", arguments: TestEngines.all)
     func fallbackToPolling(engine: DatabaseEngine) throws {
         let dovecot = try DovecotServer(capabilities: "IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE MOVE UIDPLUS")

@@ -214,7 +214,7 @@ struct OpenTicketTests {
 
 @Suite("Group commit of concurrent opens", .serialized)
 struct GroupCommitTests {
-    @Test("with INTAKE_GROUP_COMMIT, concurrent opens share transactions on SQLite, yet a rejected one stores nothing and the others keep consecutive codes", arguments: TestEngines.all)
+    @Test("with INTAKE_GROUP_COMMIT, concurrent opens share transactions, yet a rejected one stores nothing and the others keep consecutive codes", arguments: TestEngines.all)
     func rejectedOpenInABatch(engine: DatabaseEngine) throws {
         let harness = try IntakeHarness(engine, environment: ["INTAKE_GROUP_COMMIT": "true"])
         let acme = try harness.organization("Acme", taxID: "11222333000181")

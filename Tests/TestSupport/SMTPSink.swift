@@ -18,8 +18,10 @@ public final class SMTPSink: @unchecked Sendable {
         FileManager.default.fileExists(atPath: script) && FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
     }
 
-    /// Starts the sink on a free port, storing into `directory` (a fresh temporary one when nil).
-    public init(directory: String? = nil) throws {
+    /// Starts the sink on a free port (or `port`, e.g. one a service was already told about),
+    /// storing into `directory` (a fresh temporary one when nil); `options` are more of the
+    /// script's flags (`--fail-first N`, `--reject-rcpt TEXT`, ...).
+    public init(directory: String? = nil, port: Int? = nil, options: [String] = []) throws {
         if let directory {
             self.directory = directory
             scratch = nil
@@ -28,9 +30,9 @@ public final class SMTPSink: @unchecked Sendable {
             self.directory = temporary.path
             scratch = temporary
         }
-        port = try FreePort.next()
+        self.port = try port ?? FreePort.next()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Self.script, "--port", String(port), "--dir", self.directory]
+        process.arguments = [Self.script, "--port", String(self.port), "--dir", self.directory] + options
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -39,8 +39,24 @@ public enum IntakeService {
         if settings.garbageCollectionIntervalSeconds > 0 {
             runtime.addBackground(GarbageCollector(intake: intake, logger: runtime.logger))
         }
-        if let poller = try MailPoller.fromEnvironment(runtime.configuration.environment, intake: intake,
-                                                       tokens: ReplyToken(secret: runtime.secret), logger: runtime.logger) {
+        let environment = runtime.configuration.environment
+        let tokens = ReplyToken(secret: runtime.secret)
+        MailQuarantineAPI.register(intake, principals: runtime.principals, tokens: tokens,
+                                   settings: MailIngestSettings(environment: environment), in: &router)
+        // Answers to rejected mail are sent by any intake process with SMTP configured, also
+        // those queued before a restart.
+        var bounces: MailBounceQueue?
+        if let bounce = try MailBounce.fromEnvironment(environment) {
+            let queue = MailBounceQueue(database: runtime.database, bounce: bounce, logger: runtime.logger)
+            runtime.addBackground(queue)
+            bounces = queue
+        }
+        let retention = try MailRetention.retention(environment)
+        if retention > 0 && settings.garbageCollectionIntervalSeconds > 0 {
+            runtime.addBackground(MailRetention(intake: intake, retentionMilliseconds: retention, logger: runtime.logger))
+        }
+        if let poller = try MailPoller.fromEnvironment(environment, intake: intake, tokens: tokens, logger: runtime.logger) {
+            poller.bounceQueue = bounces
             runtime.addBackground(poller)
         }
         return intake

@@ -10,7 +10,7 @@ import ServiceKit
 /// | double-submission window | `INTAKE_DUPLICATE_WINDOW_SECONDS` | 600 (0 turns it off) |
 /// | refuse tickets of suppliers | `INTAKE_FORBID_SUPPLIER_TICKETS` | `true` |
 /// | attachment store | `INTAKE_ATTACHMENTS_DIR` | `<data-dir>/attachments` |
-/// | group commit of concurrent opens (SQLite) | `INTAKE_GROUP_COMMIT` | `false` |
+/// | group commit of concurrent opens | `INTAKE_GROUP_COMMIT` | `true` on SQLite, `false` on PostgreSQL |
 /// | uploads never attached are removed after | `INTAKE_PENDING_UPLOAD_MAX_AGE_SECONDS` | 86400 (one day) |
 /// | time between garbage collections | `INTAKE_GC_INTERVAL_SECONDS` | 3600 (0 turns it off) |
 /// | rows per garbage-collection batch | `INTAKE_GC_BATCH` | 500 |
@@ -20,9 +20,10 @@ public struct IntakeSettings: Sendable {
     public var duplicateWindowMilliseconds: Int64 = 600_000
     public var forbidSupplierTickets = true
     public var attachmentsDirectory: String
-    /// On SQLite, run concurrent ticket opens in one transaction (each in its own savepoint).
-    /// Off by default: no gain was measured on the 2-core test machine (docs/BENCHMARKS-intake.md).
-    public var groupCommit = false
+    /// Run concurrent ticket opens in one transaction, each in its own savepoint (``GroupCommit``).
+    /// `nil`: the engine's default (on for SQLite, where it pays; off for PostgreSQL, where each
+    /// savepoint costs two round trips; docs/BENCHMARKS-intake.md).
+    public var groupCommit: Bool?
     /// Uploads on no ticket older than this are removed by the garbage collector.
     public var pendingUploadMaxAgeMilliseconds: Int64 = 86_400_000
     /// Seconds between garbage collections; 0 turns the collector off.

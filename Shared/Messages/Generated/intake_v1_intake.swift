@@ -28,6 +28,52 @@ extension IntakeV1 {
         @inlinable public init(_protoRawValue raw: Int32) { self = Self(rawValue: raw) ?? .unspecified }
     }
 
+    /// ---------------------------------------------------------------- e-mail quarantine
+    /// Why an e-mail is held.
+    public enum QuarantineKind: Int32, Sendable, Hashable, CaseIterable {
+        case unspecified = 0
+        /// Not an RFC 5322 message (no headers GMime can read).
+        case quarantineUnparsable = 1
+        /// Refused: unknown or foreign sender, not authorized, invalid content...
+        case quarantineRejected = 2
+        /// Taken in but an operation failed for good (e.g. a file over the size limit on a reply).
+        case quarantineFailed = 3
+        /// The sender is an authorized contact of several organizations: an agent chooses one
+        /// (ReprocessQuarantinedMail with organization_id). Not answered.
+        case quarantineAmbiguousSender = 4
+
+        /// Maps an unknown wire value to the zero value, as proto3 readers of an older schema do.
+        @inlinable public init(_protoRawValue raw: Int32) { self = Self(rawValue: raw) ?? .unspecified }
+    }
+
+    public enum QuarantineStatus: Int32, Sendable, Hashable, CaseIterable {
+        case unspecified = 0
+        case quarantineHeld = 1
+        case quarantineReprocessed = 2
+        case quarantineDiscarded = 3
+
+        /// Maps an unknown wire value to the zero value, as proto3 readers of an older schema do.
+        @inlinable public init(_protoRawValue raw: Int32) { self = Self(rawValue: raw) ?? .unspecified }
+    }
+
+    /// The answer (bounce) to a rejected e-mail.
+    public enum BounceStatus: Int32, Sendable, Hashable, CaseIterable {
+        /// No answer: not configured, or the message was unparsable.
+        case bounceNone = 0
+        case bouncePending = 1
+        case bounceSent = 2
+        /// Given up: a permanent SMTP refusal or too many attempts (see bounce_error).
+        case bounceFailed = 3
+        /// Deliberately not answered (automatic message, null sender, daemon, our own address, rate
+        /// limit per sender): see bounce_note.
+        case bounceSuppressed = 4
+        /// Not sent because the message was reprocessed or discarded first.
+        case bounceCancelled = 5
+
+        /// Maps an unknown wire value to the zero value, as proto3 readers of an older schema do.
+        @inlinable public init(_protoRawValue raw: Int32) { self = Self(rawValue: raw) ?? .bounceNone }
+    }
+
     /// A customer company (or a person) the support serves.
     public struct Organization: Sendable, Hashable {
         public var id: String = ""
@@ -409,6 +455,95 @@ extension IntakeV1 {
     }
 
     public struct GetSupportPolicyRequest: Sendable, Hashable {
+
+        public init() {}
+    }
+
+    /// An e-mail intake kept instead of taking it in, with what became of it.
+    public struct QuarantinedMail: Sendable, Hashable {
+        public var id: String = ""
+        public var kind: IntakeV1.QuarantineKind = .unspecified
+        public var status: IntakeV1.QuarantineStatus = .unspecified
+        /// "imap" or "pipe".
+        public var source: String = ""
+        /// Why, pt-BR / English.
+        public var reason: String = ""
+        public var fromAddress: String = ""
+        public var subject: String = ""
+        public var emailMessageID: String = ""
+        public var sizeBytes: Int64 = 0
+        public var sha256: String = ""
+        public var receivedAt: Int64 = 0
+        /// Times it went through intake (1 + reprocessings).
+        public var attempts: Int32 = 0
+        public var resolvedAt: Int64 = 0
+        public var resolvedBy: String = ""
+        /// The discard reason, or the outcome of reprocessing.
+        public var resolution: String = ""
+        public var ticketID: String = ""
+        public var ticketCode: String = ""
+        public var bounceStatus: IntakeV1.BounceStatus = .bounceNone
+        public var bounceAttempts: Int32 = 0
+        public var bounceError: String = ""
+        public var bounceNote: String = ""
+
+        public init() {}
+    }
+
+    public struct ListQuarantinedMailRequest: Sendable, Hashable {
+        /// Also reprocessed and discarded messages (default: only held ones).
+        public var includeResolved: Bool = false
+        /// Default 50, at most 500.
+        public var pageSize: Int32 = 0
+        public var pageToken: String = ""
+
+        public init() {}
+    }
+
+    public struct ListQuarantinedMailResponse: Sendable, Hashable {
+        /// Newest first.
+        public var messages: [IntakeV1.QuarantinedMail] = []
+        public var nextPageToken: String = ""
+
+        public init() {}
+    }
+
+    public struct QuarantinedMailRequest: Sendable, Hashable {
+        public var id: String = ""
+        /// DownloadQuarantinedMail: bytes per chunk (default 1 MiB, at most 2 MiB).
+        public var chunkBytes: Int32 = 0
+        /// ReprocessQuarantinedMail: the organization a new ticket is opened for, when the sender is
+        /// an authorized contact of several.
+        public var organizationID: String = ""
+        /// ReprocessQuarantinedMail: a corrected message (e.g. an unparsable one with its headers
+        /// restored by an agent) taken in instead of the stored one, which stays as received. At most
+        /// 3 MiB; it must parse, or INVALID_ARGUMENT (`replacement_raw`).
+        public var replacementRaw: [UInt8] = []
+
+        public init() {}
+    }
+
+    /// The first chunk carries `mail`; each carries consecutive bytes of the raw message.
+    public struct QuarantinedMailChunk: Sendable, Hashable {
+        public var mail: IntakeV1.QuarantinedMail? = nil
+        public var data: [UInt8] = []
+        public var offset: Int64 = 0
+
+        public init() {}
+    }
+
+    public struct ReprocessQuarantinedMailResponse: Sendable, Hashable {
+        public var mail: IntakeV1.QuarantinedMail? = nil
+        /// "opened", "replied", "duplicate", "rejected", "held" (ambiguous sender), "unparsable" or "failed".
+        public var outcome: String = ""
+
+        public init() {}
+    }
+
+    public struct DiscardQuarantinedMailRequest: Sendable, Hashable {
+        public var id: String = ""
+        /// Required.
+        public var reason: String = ""
 
         public init() {}
     }
@@ -1303,6 +1438,178 @@ extension IntakeV1.GetSupportPolicyRequest: ProtoMessage {
     }
 }
 
+extension IntakeV1.QuarantinedMail: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__QuarantinedMail
+    public static var protoName: String { "ocorrencias.intake.v1.QuarantinedMail" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__QuarantinedMail(); ocorrencias__intake__v1__quarantined_mail__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__QuarantinedMail>) { ocorrencias__intake__v1__quarantined_mail__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__QuarantinedMail, arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+        c.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue))
+        c.status = .init(rawValue: .init(truncatingIfNeeded: self.status.rawValue))
+        if !self.source.isEmpty { c.source = arena.cString(self.source) }
+        if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
+        if !self.fromAddress.isEmpty { c.from_address = arena.cString(self.fromAddress) }
+        if !self.subject.isEmpty { c.subject = arena.cString(self.subject) }
+        if !self.emailMessageID.isEmpty { c.email_message_id = arena.cString(self.emailMessageID) }
+        c.size_bytes = self.sizeBytes
+        if !self.sha256.isEmpty { c.sha256 = arena.cString(self.sha256) }
+        c.received_at = self.receivedAt
+        c.attempts = self.attempts
+        c.resolved_at = self.resolvedAt
+        if !self.resolvedBy.isEmpty { c.resolved_by = arena.cString(self.resolvedBy) }
+        if !self.resolution.isEmpty { c.resolution = arena.cString(self.resolution) }
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        if !self.ticketCode.isEmpty { c.ticket_code = arena.cString(self.ticketCode) }
+        c.bounce_status = .init(rawValue: .init(truncatingIfNeeded: self.bounceStatus.rawValue))
+        c.bounce_attempts = self.bounceAttempts
+        if !self.bounceError.isEmpty { c.bounce_error = arena.cString(self.bounceError) }
+        if !self.bounceNote.isEmpty { c.bounce_note = arena.cString(self.bounceNote) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMail>) {
+        self.id = _ProtoRuntime.string(c.pointee.id)
+        self.kind = IntakeV1.QuarantineKind(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
+        self.status = IntakeV1.QuarantineStatus(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.status.rawValue))
+        self.source = _ProtoRuntime.string(c.pointee.source)
+        self.reason = _ProtoRuntime.string(c.pointee.reason)
+        self.fromAddress = _ProtoRuntime.string(c.pointee.from_address)
+        self.subject = _ProtoRuntime.string(c.pointee.subject)
+        self.emailMessageID = _ProtoRuntime.string(c.pointee.email_message_id)
+        self.sizeBytes = c.pointee.size_bytes
+        self.sha256 = _ProtoRuntime.string(c.pointee.sha256)
+        self.receivedAt = c.pointee.received_at
+        self.attempts = c.pointee.attempts
+        self.resolvedAt = c.pointee.resolved_at
+        self.resolvedBy = _ProtoRuntime.string(c.pointee.resolved_by)
+        self.resolution = _ProtoRuntime.string(c.pointee.resolution)
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.ticketCode = _ProtoRuntime.string(c.pointee.ticket_code)
+        self.bounceStatus = IntakeV1.BounceStatus(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.bounce_status.rawValue))
+        self.bounceAttempts = c.pointee.bounce_attempts
+        self.bounceError = _ProtoRuntime.string(c.pointee.bounce_error)
+        self.bounceNote = _ProtoRuntime.string(c.pointee.bounce_note)
+    }
+}
+
+extension IntakeV1.ListQuarantinedMailRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__ListQuarantinedMailRequest
+    public static var protoName: String { "ocorrencias.intake.v1.ListQuarantinedMailRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__ListQuarantinedMailRequest(); ocorrencias__intake__v1__list_quarantined_mail_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__ListQuarantinedMailRequest>) { ocorrencias__intake__v1__list_quarantined_mail_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__ListQuarantinedMailRequest, arena: inout ProtoArena) {
+        c.include_resolved = (self.includeResolved ? 1 : 0)
+        c.page_size = self.pageSize
+        if !self.pageToken.isEmpty { c.page_token = arena.cString(self.pageToken) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListQuarantinedMailRequest>) {
+        self.includeResolved = (c.pointee.include_resolved != 0)
+        self.pageSize = c.pointee.page_size
+        self.pageToken = _ProtoRuntime.string(c.pointee.page_token)
+    }
+}
+
+extension IntakeV1.ListQuarantinedMailResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__ListQuarantinedMailResponse
+    public static var protoName: String { "ocorrencias.intake.v1.ListQuarantinedMailResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__ListQuarantinedMailResponse(); ocorrencias__intake__v1__list_quarantined_mail_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__ListQuarantinedMailResponse>) { ocorrencias__intake__v1__list_quarantined_mail_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__ListQuarantinedMailResponse, arena: inout ProtoArena) {
+        if !self.messages.isEmpty {
+            c.n_messages = self.messages.count
+            c.messages = arena.messages(self.messages)
+        }
+        if !self.nextPageToken.isEmpty { c.next_page_token = arena.cString(self.nextPageToken) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListQuarantinedMailResponse>) {
+        if c.pointee.n_messages > 0, let _items = c.pointee.messages {
+            self.messages = (0..<c.pointee.n_messages).map { (_items[$0].map { IntakeV1.QuarantinedMail(_c: $0) } ?? IntakeV1.QuarantinedMail()) }
+        } else {
+            self.messages = []
+        }
+        self.nextPageToken = _ProtoRuntime.string(c.pointee.next_page_token)
+    }
+}
+
+extension IntakeV1.QuarantinedMailRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__QuarantinedMailRequest
+    public static var protoName: String { "ocorrencias.intake.v1.QuarantinedMailRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__QuarantinedMailRequest(); ocorrencias__intake__v1__quarantined_mail_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__QuarantinedMailRequest>) { ocorrencias__intake__v1__quarantined_mail_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__QuarantinedMailRequest, arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+        c.chunk_bytes = self.chunkBytes
+        if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
+        if !self.replacementRaw.isEmpty { c.replacement_raw = arena.binaryData(self.replacementRaw) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMailRequest>) {
+        self.id = _ProtoRuntime.string(c.pointee.id)
+        self.chunkBytes = c.pointee.chunk_bytes
+        self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
+        self.replacementRaw = _ProtoRuntime.bytes(c.pointee.replacement_raw)
+    }
+}
+
+extension IntakeV1.QuarantinedMailChunk: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__QuarantinedMailChunk
+    public static var protoName: String { "ocorrencias.intake.v1.QuarantinedMailChunk" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__QuarantinedMailChunk(); ocorrencias__intake__v1__quarantined_mail_chunk__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__QuarantinedMailChunk>) { ocorrencias__intake__v1__quarantined_mail_chunk__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__QuarantinedMailChunk, arena: inout ProtoArena) {
+        if let value = self.mail { c.mail = arena.message(value) }
+        if !self.data.isEmpty { c.data = arena.binaryData(self.data) }
+        c.offset = self.offset
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMailChunk>) {
+        self.mail = c.pointee.mail.map { IntakeV1.QuarantinedMail(_c: $0) }
+        self.data = _ProtoRuntime.bytes(c.pointee.data)
+        self.offset = c.pointee.offset
+    }
+}
+
+extension IntakeV1.ReprocessQuarantinedMailResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse
+    public static var protoName: String { "ocorrencias.intake.v1.ReprocessQuarantinedMailResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse(); ocorrencias__intake__v1__reprocess_quarantined_mail_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse>) { ocorrencias__intake__v1__reprocess_quarantined_mail_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse, arena: inout ProtoArena) {
+        if let value = self.mail { c.mail = arena.message(value) }
+        if !self.outcome.isEmpty { c.outcome = arena.cString(self.outcome) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse>) {
+        self.mail = c.pointee.mail.map { IntakeV1.QuarantinedMail(_c: $0) }
+        self.outcome = _ProtoRuntime.string(c.pointee.outcome)
+    }
+}
+
+extension IntakeV1.DiscardQuarantinedMailRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest
+    public static var protoName: String { "ocorrencias.intake.v1.DiscardQuarantinedMailRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest(); ocorrencias__intake__v1__discard_quarantined_mail_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest>) { ocorrencias__intake__v1__discard_quarantined_mail_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest, arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+        if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest>) {
+        self.id = _ProtoRuntime.string(c.pointee.id)
+        self.reason = _ProtoRuntime.string(c.pointee.reason)
+    }
+}
+
 extension IntakeV1 {
     public enum Intake: RPCServiceDescriptor {
         public static let serviceName = "ocorrencias.intake.v1.Intake"
@@ -1438,6 +1745,28 @@ extension IntakeV1 {
             path: "/ocorrencias.intake.v1.Intake/PutSupportPolicy",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [createOrganization.info, updateOrganization.info, getOrganization.info, addContact.info, updateContact.info, setContactActive.info, deleteContact.info, createRepresentative.info, lookupCustomers.info, listOrganizations.info, getRepresentative.info, updateRepresentative.info, listRepresentativeOrganizations.info, addRepresentativeContact.info, updateRepresentativeContact.info, listRepresentativeContacts.info, openTicket.info, getTicket.info, uploadAttachment.info, downloadAttachment.info, reply.info, cancelTicket.info, changeTicketContact.info, listChannels.info, putChannel.info, listOrigins.info, putOrigin.info, listCustomFields.info, putCustomField.info, getSupportPolicy.info, putSupportPolicy.info]
+        /// E-mail that could not be taken in (agents and administrators only): the raw message is kept.
+        public static let listQuarantinedMail = RPCMethod<IntakeV1.ListQuarantinedMailRequest, IntakeV1.ListQuarantinedMailResponse>(
+            path: "/ocorrencias.intake.v1.Intake/ListQuarantinedMail",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let getQuarantinedMail = RPCMethod<IntakeV1.QuarantinedMailRequest, IntakeV1.QuarantinedMail>(
+            path: "/ocorrencias.intake.v1.Intake/GetQuarantinedMail",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let downloadQuarantinedMail = RPCMethod<IntakeV1.QuarantinedMailRequest, IntakeV1.QuarantinedMailChunk>(
+            path: "/ocorrencias.intake.v1.Intake/DownloadQuarantinedMail",
+            clientStreaming: false,
+            serverStreaming: true)
+        /// Takes the raw message in again (after adding the contact, fixing a setting or the code).
+        public static let reprocessQuarantinedMail = RPCMethod<IntakeV1.QuarantinedMailRequest, IntakeV1.ReprocessQuarantinedMailResponse>(
+            path: "/ocorrencias.intake.v1.Intake/ReprocessQuarantinedMail",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let discardQuarantinedMail = RPCMethod<IntakeV1.DiscardQuarantinedMailRequest, IntakeV1.QuarantinedMail>(
+            path: "/ocorrencias.intake.v1.Intake/DiscardQuarantinedMail",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let methods: [RPCMethodInfo] = [createOrganization.info, updateOrganization.info, getOrganization.info, addContact.info, updateContact.info, setContactActive.info, deleteContact.info, createRepresentative.info, lookupCustomers.info, listOrganizations.info, getRepresentative.info, updateRepresentative.info, listRepresentativeOrganizations.info, addRepresentativeContact.info, updateRepresentativeContact.info, listRepresentativeContacts.info, openTicket.info, getTicket.info, uploadAttachment.info, downloadAttachment.info, reply.info, cancelTicket.info, changeTicketContact.info, listChannels.info, putChannel.info, listOrigins.info, putOrigin.info, listCustomFields.info, putCustomField.info, getSupportPolicy.info, putSupportPolicy.info, listQuarantinedMail.info, getQuarantinedMail.info, downloadQuarantinedMail.info, reprocessQuarantinedMail.info, discardQuarantinedMail.info]
     }
 }

@@ -52,13 +52,22 @@ public enum Outbox {
             let locks = keys.map { _ in "pg_advisory_xact_lock(\(keyLockClass), hashtext(?))" }.joined(separator: ", ")
             try executor.execute("SELECT \(locks)", keys.map { .text($0) })
         }
+        let insert = insertStatement(events)
+        try executor.execute(insert.sql, insert.values)
+    }
+
+    /// The multi-row `INSERT` that records `events` (`?` placeholders and their values), for a
+    /// caller that sends it as part of a larger statement (e.g. a PostgreSQL data-modifying
+    /// `WITH`). It takes no per-key lock: use it only for keys created in the same transaction
+    /// (see `keysAreNew` in ``enqueue(_:_:keysAreNew:)``).
+    public static func insertStatement(_ events: [OutboxEvent]) -> (sql: String, values: [SQLValue]) {
         var values: [SQLValue] = []
         values.reserveCapacity(events.count * 5)
         for event in events {
             values += [.text(event.id), .text(event.type), .text(event.key), .blob(event.payload), .timestamp(event.createdAt)]
         }
         let rows = Array(repeating: "(?, ?, ?, ?, ?, 0)", count: events.count).joined(separator: ", ")
-        try executor.execute("""
+        return ("""
             INSERT INTO storage_outbox (event_id, event_type, event_key, payload, created_at, next_attempt_at)
             VALUES \(rows)
             """, values)

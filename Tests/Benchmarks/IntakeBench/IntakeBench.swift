@@ -16,8 +16,8 @@ enum IntakeBench {
         var clients = 8
         var attachmentBytes = 4096
         var lookupContacts = 100_000
-        /// `INTAKE_GROUP_COMMIT` for the service under test (SQLite only).
-        var groupCommit = false
+        /// `INTAKE_GROUP_COMMIT` for the service under test; `nil`: the service's default.
+        var groupCommit: Bool?
     }
 
     static func run() {
@@ -31,7 +31,7 @@ enum IntakeBench {
             case "--clients": options.clients = Int(value) ?? options.clients
             case "--attachment-bytes": options.attachmentBytes = Int(value) ?? options.attachmentBytes
             case "--lookup-contacts": options.lookupContacts = Int(value) ?? options.lookupContacts
-            case "--group-commit": options.groupCommit = value == "true"
+            case "--group-commit": options.groupCommit = value == "default" ? nil : value == "true"
             default: fail("unknown flag \(flag)")
             }
         }
@@ -59,8 +59,8 @@ enum IntakeBench {
                            "OCORRENCIAS_LOG_LEVEL": "notice",
                            // The relay has nowhere to deliver: events stay in the outbox, as written by each open.
                            "WORKFLOW_ADDRESSES": "127.0.0.1:9", "NOTIFICATION_ADDRESSES": "127.0.0.1:9",
-                           "INTAKE_DUPLICATE_WINDOW_SECONDS": "600",
-                           "INTAKE_GROUP_COMMIT": options.groupCommit ? "true" : "false"]
+                           "INTAKE_DUPLICATE_WINDOW_SECONDS": "600"]
+        if let groupCommit = options.groupCommit { environment["INTAKE_GROUP_COMMIT"] = groupCommit ? "true" : "false" }
         var postgresURL: String?
         if engine == .postgres {
             postgresURL = try PostgresTestServer.shared().createDatabase()
@@ -103,11 +103,16 @@ enum IntakeBench {
         }
         let attachment = [UInt8](repeating: 0x5a, count: options.attachmentBytes)
         let principals = principalsBuilt, organization = organizationBuilt
-        print("== \(engine.rawValue): \(options.clients) clients, \(options.seconds) s per run ==")
+        print("== \(engine.rawValue): \(options.clients) clients, \(options.seconds) s per run, group commit \(options.groupCommit.map { $0 ? "on" : "off" } ?? "default") ==")
+        let cpuBefore = processCPUSeconds(process.process.processIdentifier)
+        let openedBefore = try ticketCount(engine, directory: directory.path, url: postgresURL)
         let plain = try measure(options) { thread, n in
             _ = try client.call(IntakeV1.Intake.openTicket, request(organization, thread, n), options: principals[thread])
         }
-        print(String(format: "opens/s over RPC, no attachment:        %8.0f", plain))
+        let serverCPU = processCPUSeconds(process.process.processIdentifier) - cpuBefore
+        let opened = try ticketCount(engine, directory: directory.path, url: postgresURL) - openedBefore
+        print(String(format: "opens/s over RPC, no attachment:        %8.0f  (intake process CPU %.0f µs per open)", plain,
+                     serverCPU * 1e6 / Double(max(1, opened))))
         let withFile = try measure(options) { thread, n in
             var content = attachment
             // A distinct content per file, so every upload is really written and hashed.
@@ -140,6 +145,7 @@ enum IntakeBench {
         case .sqlite: raw = try rawSQLite(directory: directory.path, rowBytes: Int(rowBytes) + 200, seconds: options.seconds)
         case .postgres: raw = try rawPostgres(url: postgresURL!, rowBytes: Int(rowBytes) + 200, options: options)
         }
+        if engine == .sqlite { print(String(format: "raw insert loop CPU: %.0f µs per insert", rawCPUPerInsert)) }
         print(String(format: "raw inserts/s of a %d-byte row:       %8.0f  (%@)", Int(rowBytes) + 200, raw,
                      engine == .sqlite ? "prepared insert, one transaction per row, WAL, synchronous=NORMAL"
                                        : "pgbench -c \(options.clients) custom insert script"))
@@ -206,9 +212,40 @@ enum IntakeBench {
             principal.organizationID = organization.id
             return Caller(principal)
         }
-        return try measure(options) { thread, n in
+        let rate = try measure(options) { thread, n in
             _ = try intake.openTicket(request(organization, thread, n), caller: callers[thread])
         }
+        if let stats = intake.openCommitStatistics, stats.batches > 0 {
+            print(String(format: "group commit in-process: %d opens in %d transactions (%.1f per transaction, largest %d)",
+                         stats.opens, stats.batches, Double(stats.opens) / Double(stats.batches), stats.largestBatch))
+        }
+        return rate
+    }
+
+    nonisolated(unsafe) static var rawCPUPerInsert = 0.0
+
+    /// User + system CPU seconds a process has used so far (`/proc/<pid>/stat`), so the cost of
+    /// an open can be compared on a machine shared with other work.
+    static func processCPUSeconds(_ pid: Int32) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, utime 14 and stime 15 (1-based over the whole line).
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    static func threadCPUSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    static func ticketCount(_ engine: DatabaseEngine, directory: String, url: String?) throws -> Int {
+        let database = try openDatabase(engine == .sqlite ? DatabaseConfiguration(sqlitePath: "\(directory)/intake.sqlite")
+                                                          : DatabaseConfiguration(url: url!, sqlitePath: ""), migrations: [])
+        defer { database.close() }
+        return Int(try database.read { try $0.queryOne("SELECT COUNT(*) AS n FROM tickets")?.int("n") ?? 0 })
     }
 
     /// Runs `body` on `clients` threads for `seconds` and returns completed calls per second.
@@ -217,17 +254,25 @@ enum IntakeBench {
         let failure = Mutex<String?>(nil)
         let start = Date()
         let stop = start.addingTimeInterval(options.seconds)
-        DispatchQueue.concurrentPerform(iterations: options.clients) { thread in
-            var n = 0
-            while Date() < stop {
-                do { try body(thread, n) } catch {
-                    failure.withLock { $0 = "\(error)" }
-                    return
+        // One thread per client (not `DispatchQueue.concurrentPerform`, which runs only as many
+        // iterations at once as there are cores: on this 2-core machine, 2 clients, not 8).
+        let group = DispatchGroup()
+        for thread in 0..<options.clients {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                var n = 0
+                while Date() < stop {
+                    do { try body(thread, n) } catch {
+                        failure.withLock { $0 = "\(error)" }
+                        return
+                    }
+                    n += 1
                 }
-                n += 1
-            }
-            done.withLock { $0 += n }
+                done.withLock { $0 += n }
+            }.start()
         }
+        group.wait()
         if let message = failure.withLock({ $0 }) { throw BenchError(message) }
         return Double(done.withLock { $0 }) / Date().timeIntervalSince(start)
     }
@@ -252,6 +297,8 @@ enum IntakeBench {
         let payload = [UInt8](repeating: 0x41, count: rowBytes)
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
         var count = 0
+        let cpuStart = threadCPUSeconds()
+        defer { rawCPUPerInsert = (threadCPUSeconds() - cpuStart) * 1e6 / Double(max(1, count)) }
         let start = Date()
         let stop = start.addingTimeInterval(seconds)
         while Date() < stop {

@@ -6,6 +6,7 @@ Usage: /usr/bin/python3 smtp_sink.py --port N [--dir DIR] [--fail-first N] [--de
 
 Stores each accepted message as DIR/<seq>.eml with DIR/<seq>.json (envelope sender, recipients).
 --fail-first N answers "451 4.3.0 try again later" to the first N messages, then accepts.
+--reject-rcpt TEXT answers "550 5.1.1 no such user" to every recipient containing TEXT.
 --auth requires AUTH (PLAIN/LOGIN) with these credentials; --starttls requires STARTTLS before
 MAIL; --implicit-tls speaks TLS from the first byte (smtps).
 Without --dir it only counts. Prints "ready <port>" on stdout once listening; prints the count
@@ -25,13 +26,27 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Handler:
-    def __init__(self, directory, fail_first, delay_ms):
+    def __init__(self, directory, fail_first, delay_ms, reject_rcpt=""):
+        self.reject_rcpt = reject_rcpt
+        self.rejected = 0
         self.directory = directory
         self.fail_first = fail_first
         self.delay_ms = delay_ms
         self.seen = 0
         self.accepted = 0
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.reject_rcpt and self.reject_rcpt in address:
+            with self.lock:
+                self.rejected += 1
+            if self.directory:
+                with open(os.path.join(self.directory, "rejected.count"), "w") as f:
+                    f.write(str(self.rejected))
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
@@ -60,13 +75,14 @@ def main():
     parser.add_argument("--dir", default="")
     parser.add_argument("--fail-first", type=int, default=0)
     parser.add_argument("--delay-ms", type=int, default=0)
+    parser.add_argument("--reject-rcpt", default="")
     parser.add_argument("--auth", default="")
     parser.add_argument("--starttls", default="")
     parser.add_argument("--implicit-tls", default="")
     args = parser.parse_args()
     if args.dir:
         os.makedirs(args.dir, exist_ok=True)
-    handler = Handler(args.dir, args.fail_first, args.delay_ms)
+    handler = Handler(args.dir, args.fail_first, args.delay_ms, args.reject_rcpt)
     options = {}
     if args.auth:
         user, password = args.auth.split(":", 1)

@@ -99,34 +99,6 @@ enum CatalogStore {
         }
     }
 
-    /// What an open needs from the catalog, in one statement: the active channel and origin
-    /// entries named (each `nil` when unknown or inactive) and every custom field, ordered by
-    /// position and key.
-    static func forOpening(_ tx: any SQLExecutor, channel: String, origin: String) throws
-        -> (channel: IntakeV1.ListEntry?, origin: IntakeV1.ListEntry?, fields: [IntakeV1.CustomField]) {
-        let rows = try tx.query("""
-            SELECT list, key, origin_kind, NULL AS definition, 0 AS position FROM list_entries
-            WHERE active = 1 AND ((list = 'channel' AND key = ?) OR (list = 'origin' AND key = ?))
-            UNION ALL
-            SELECT 'field' AS list, key, 0 AS origin_kind, definition, position FROM custom_fields
-            ORDER BY position, key
-            """, [.text(channel), .text(origin)])
-        var found: (channel: IntakeV1.ListEntry?, origin: IntakeV1.ListEntry?, fields: [IntakeV1.CustomField]) = (nil, nil, [])
-        for row in rows {
-            switch try row.text("list") {
-            case "field":
-                found.fields.append(try IntakeV1.CustomField(serializedBytes: try row.blob("definition")))
-            case let list:
-                var entry = IntakeV1.ListEntry()
-                entry.key = try row.text("key")
-                entry.active = true
-                entry.originKind = CommonV1.Origin(_protoRawValue: Int32(try row.int("origin_kind")))
-                if list == "channel" { found.channel = entry } else { found.origin = entry }
-            }
-        }
-        return found
-    }
-
     /// The active entry `key` of `list`, if any.
     static func activeEntry(_ tx: any SQLExecutor, list: String, key: String) throws -> IntakeV1.ListEntry? {
         guard let row = try tx.queryOne("""
@@ -139,7 +111,9 @@ enum CatalogStore {
         return entry
     }
 
+    /// Adds or changes an entry of `list`, and bumps the catalog version (``CatalogCache``).
     static func put(_ tx: any SQLExecutor, list: String, _ entry: IntakeV1.ListEntry) throws {
+        _ = try DirectoryStore.nextCounter(tx, CatalogCache.versionCounter)
         try tx.execute("""
             INSERT INTO list_entries (list, key, label_pt, label_en, active, position, origin_kind) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (list, key) DO UPDATE SET label_pt = excluded.label_pt, label_en = excluded.label_en,
@@ -154,7 +128,9 @@ enum CatalogStore {
         }
     }
 
+    /// Defines or changes a custom field, and bumps the catalog version (``CatalogCache``).
     static func put(_ tx: any SQLExecutor, _ field: IntakeV1.CustomField) throws {
+        _ = try DirectoryStore.nextCounter(tx, CatalogCache.versionCounter)
         try tx.execute("""
             INSERT INTO custom_fields (key, definition, product, category, active, position) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT (key) DO UPDATE SET definition = excluded.definition, product = excluded.product,

@@ -101,34 +101,41 @@ enum DirectoryStore {
     }()
     static let openingSelect = openingColumns.joined(separator: ", ")
     static let openingOrganizationCount = organizationColumns.split(separator: ",").count
+    /// The unqualified names of ``openingColumns``, computed once (not per open).
+    static let openingNames: [String] = openingColumns.map { String($0.dropFirst(2)) }
 
     /// The organization and the contact an open names, read with one statement when both exist.
     /// With `lockContact` (PostgreSQL) the contact row is locked until commit (`FOR UPDATE`), so
     /// two identical submissions of one contact are serialized for the double-submission check.
     /// - Returns: the contact with whether it is already linked to a ticket.
+    /// - Returns: the contact with whether it is already linked to a ticket, and the catalog
+    ///   version (``CatalogCache``) read in the same statement (`nil` when the organization or
+    ///   the contact is missing).
     static func forOpening(_ tx: any SQLExecutor, organizationID: String, contactID: String, lockContact: Bool) throws
-        -> (organization: IntakeV1.Organization?, contact: IntakeV1.Contact?, contactLinked: Bool) {
+        -> (organization: IntakeV1.Organization?, contact: IntakeV1.Contact?, contactLinked: Bool, catalogVersion: Int64?) {
         let lock = lockContact ? " FOR UPDATE" : ""
         if !organizationID.isEmpty && !contactID.isEmpty {
             let columns = openingColumns
             if let row = try tx.queryOne("""
-                SELECT \(openingSelect) FROM organizations o, contacts c
+                SELECT \(openingSelect), COALESCE((SELECT last_value FROM counters WHERE name = ?), 0) AS catalog_version
+                FROM organizations o, contacts c
                 WHERE o.id = ? AND c.id = ?\(lockContact ? " FOR UPDATE OF c" : "")
-                """, [.text(organizationID), .text(contactID)]) {
+                """, [.text(CatalogCache.versionCounter), .text(organizationID), .text(contactID)]) {
                 // Split by position: both tables have an `id`.
                 func part(_ range: Range<Int>) -> Row {
-                    Row(columns: range.map { String(columns[$0].dropFirst(2)) }, values: Array(row.values[range]))
+                    Row(columns: Array(openingNames[range]), values: Array(row.values[range]))
                 }
                 let contactRow = part(openingOrganizationCount..<columns.count)
-                return (try organization(part(0..<openingOrganizationCount)), try contact(contactRow), try contactRow.bool("linked"))
+                return (try organization(part(0..<openingOrganizationCount)), try contact(contactRow), try contactRow.bool("linked"),
+                        try row.int("catalog_version"))
             }
         }
         let organization = organizationID.isEmpty ? nil : try organization(tx, id: organizationID)
         guard !contactID.isEmpty,
               let row = try tx.queryOne("SELECT \(contactColumns) FROM contacts WHERE id = ?\(lock)", [.text(contactID)]) else {
-            return (organization, nil, false)
+            return (organization, nil, false, nil)
         }
-        return (organization, try contact(row), try row.bool("linked"))
+        return (organization, try contact(row), try row.bool("linked"), nil)
     }
 
     static func isLinked(_ tx: any SQLExecutor, contactID: String) throws -> Bool {

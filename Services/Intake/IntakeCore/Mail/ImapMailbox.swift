@@ -4,6 +4,10 @@ import Foundation
 /// A mailbox on an IMAP server, reached with libcurl: list unseen messages, fetch one raw
 /// message, and set or clear flags.
 ///
+/// Commands share one libcurl handle (and so one connection, logged in once): copies of a
+/// mailbox share it too, one command at a time. A command that fails on a connection the server
+/// has meanwhile closed is tried once more on a fresh one.
+///
 /// ```swift
 /// let inbox = ImapMailbox(url: "imap://mail.example:143/INBOX", user: "suporte", password: "…")
 /// for uid in try inbox.unseen() { let raw = try inbox.fetch(uid) … }
@@ -14,6 +18,7 @@ public struct ImapMailbox: Sendable {
     public var user: String
     public var password: String
     public var timeoutMilliseconds = 30_000
+    private let session = Session()
 
     public init(url: String, user: String, password: String) {
         self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
@@ -26,6 +31,10 @@ public struct ImapMailbox: Sendable {
 
     /// UIDs of the messages matching an IMAP search `criteria` (`UNSEEN`, `FLAGGED`, `ALL`), ascending.
     public func search(_ criteria: String) throws -> [Int] {
+        // On a reused connection the mailbox stays selected, and a server may answer from the
+        // view it last announced (dovecot syncs new mail at NOOP or the end of a command): NOOP
+        // first, so mail that arrived since the last command is searched too.
+        _ = try perform(url, request: "NOOP")
         let response = String(decoding: try perform(url, request: "UID SEARCH \(criteria)"), as: UTF8.self)
         return response.split(whereSeparator: \.isNewline)
             .filter { $0.hasPrefix("* SEARCH") }
@@ -83,9 +92,30 @@ public struct ImapMailbox: Sendable {
         var bytes: [UInt8] = []
     }
 
+    /// The libcurl handle the commands share; its connection cache keeps the logged-in
+    /// connection between commands (`curl_easy_reset` keeps live connections).
+    private final class Session: @unchecked Sendable {
+        let lock = NSLock()
+        // Guarded by lock.
+        var handle: UnsafeMutableRawPointer?
+        deinit { if let handle { curl_easy_cleanup(handle) } }
+    }
+
     private func perform(_ target: String, request: String?) throws -> [UInt8] {
-        guard let curl = curl_easy_init() else { throw ImapError("curl_easy_init failed") }
-        defer { curl_easy_cleanup(curl) }
+        session.lock.lock()
+        defer { session.lock.unlock() }
+        if session.handle == nil { session.handle = curl_easy_init() }
+        guard let curl = session.handle else { throw ImapError("curl_easy_init failed") }
+        do {
+            return try perform(curl, target, request: request, fresh: false)
+        } catch let error as ImapError where error.connectionLost {
+            return try perform(curl, target, request: request, fresh: true)
+        }
+    }
+
+    private func perform(_ curl: UnsafeMutableRawPointer, _ target: String, request: String?, fresh: Bool) throws -> [UInt8] {
+        curl_easy_reset(curl)
+        if fresh { _ = ccurl_setopt_long(curl, CURLOPT_FRESH_CONNECT, 1) }
         let sink = Sink()
         let box = Unmanaged.passUnretained(sink).toOpaque()
         _ = ccurl_setopt_string(curl, CURLOPT_URL, target)
@@ -100,7 +130,9 @@ public struct ImapMailbox: Sendable {
         let code = curl_easy_perform(curl)
         withExtendedLifetime(sink) {}
         guard code == CURLE_OK else {
-            throw ImapError("IMAP \(request ?? "FETCH") em \(target.split(separator: "@").last ?? "") falhou / failed: \(String(cString: curl_easy_strerror(code)))")
+            var error = ImapError("IMAP \(request ?? "FETCH") em \(target.split(separator: "@").last ?? "") falhou / failed: \(String(cString: curl_easy_strerror(code)))")
+            error.connectionLost = [CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING].contains(code)
+            throw error
         }
         return sink.bytes
     }
@@ -116,5 +148,7 @@ public struct ImapMailbox: Sendable {
 
 public struct ImapError: Error, CustomStringConvertible {
     public var description: String
+    /// The connection broke (send/receive failed): worth one more try on a fresh one.
+    var connectionLost = false
     init(_ description: String) { self.description = description }
 }

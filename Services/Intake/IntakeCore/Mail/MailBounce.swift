@@ -10,6 +10,14 @@ import ServiceKit
 /// `Auto-Submitted` other than `no`, `Precedence: bulk/junk/list`, a null sender
 /// (`Return-Path: <>`), or a sender like `mailer-daemon@`, `postmaster@`, `no-reply@`.
 ///
+/// Nor is our own address (`INTAKE_BOUNCE_FROM`, with or without a `+tag`) ever answered, and
+/// one sender gets at most `INTAKE_BOUNCE_LIMIT_PER_HOUR` answers an hour.
+///
+/// Answers are durable: ``MailBounceQueue`` writes each one in the transaction that records the
+/// rejection and sends it with retries (exponential backoff from `INTAKE_BOUNCE_RETRY_SECONDS`,
+/// at most `INTAKE_BOUNCE_RETRY_MAX_SECONDS` apart, `INTAKE_BOUNCE_MAX_ATTEMPTS` attempts; an
+/// SMTP 5xx answer is final).
+///
 /// Configuration: `INTAKE_SMTP_URL` (`smtp://host:port`, `smtps://…`; empty: no bounces),
 /// `INTAKE_SMTP_USER`, `INTAKE_SMTP_PASSWORD`, `INTAKE_BOUNCE_FROM` (the support address the
 /// answer comes from; required with `INTAKE_SMTP_URL`).
@@ -20,6 +28,14 @@ public struct MailBounce: Sendable {
     /// The answer's `From` and envelope sender.
     public var from: String
     public var timeoutMilliseconds = 30_000
+    /// Attempts before a bounce is given up (recorded as failed).
+    public var maxAttempts = 8
+    /// Wait after the first failed attempt; doubled after each further one.
+    public var retrySeconds = 60.0
+    /// The longest wait between two attempts.
+    public var retryMaxSeconds = 3600.0
+    /// Answers one sender gets per hour at most (0: no limit).
+    public var limitPerHour = 5
 
     public init(smtpURL: String, from: String) {
         self.smtpURL = smtpURL
@@ -37,7 +53,33 @@ public struct MailBounce: Sendable {
         var bounce = MailBounce(smtpURL: url, from: from)
         bounce.user = environment["INTAKE_SMTP_USER"] ?? ""
         bounce.password = environment["INTAKE_SMTP_PASSWORD"] ?? ""
+        func number(_ name: String, minimum: Double) throws -> Double? {
+            guard let text = environment[name], !text.isEmpty else { return nil }
+            guard let value = Double(text), value.isFinite, value >= minimum else { throw ConfigurationError("invalid \(name)=\(text)") }
+            return value
+        }
+        if let value = try number("INTAKE_BOUNCE_MAX_ATTEMPTS", minimum: 1) { bounce.maxAttempts = Int(value) }
+        if let value = try number("INTAKE_BOUNCE_RETRY_SECONDS", minimum: 0.001) { bounce.retrySeconds = value }
+        if let value = try number("INTAKE_BOUNCE_RETRY_MAX_SECONDS", minimum: 0.001) { bounce.retryMaxSeconds = value }
+        if let value = try number("INTAKE_BOUNCE_LIMIT_PER_HOUR", minimum: 0) { bounce.limitPerHour = Int(value) }
         return bounce
+    }
+
+    /// Why `mail` must not be answered by this bounce (see the type's rules), or `nil`.
+    public func refusal(_ mail: MailMessage) -> String? {
+        guard Self.mayAnswer(mail) else { return "automatic message, null sender or daemon" }
+        func base(_ address: String) -> String {
+            let parts = address.lowercased().split(separator: "@", maxSplits: 1)
+            guard parts.count == 2 else { return address.lowercased() }
+            return "\(parts[0].split(separator: "+").first ?? parts[0])@\(parts[1])"
+        }
+        if base(mail.fromAddress) == base(from) { return "our own address" }
+        return nil
+    }
+
+    /// The wait before attempt `attempts + 1`, after `attempts` failed ones.
+    public func backoffSeconds(afterAttempts attempts: Int) -> Double {
+        min(retryMaxSeconds, retrySeconds * pow(2, Double(max(0, attempts - 1))))
     }
 
     /// Whether `mail` may be answered (see the type's rules).
@@ -94,14 +136,26 @@ public struct MailBounce: Sendable {
         return Array(lines.joined(separator: "\r\n").utf8)
     }
 
-    /// Sends the answer to `mail`'s sender.
-    /// - Throws: ``ImapError`` (an SMTP failure, with curl's reason).
+    /// Sends the answer to `mail`'s sender at once (no queue; ``MailBounceQueue`` is the durable way).
+    /// - Throws: ``SMTPFailure`` with curl's reason.
     public func send(answering mail: MailMessage, reason: String) throws {
-        let message = compose(answering: mail, reason: reason)
-        guard let curl = curl_easy_init() else { throw ImapError("curl_easy_init failed") }
+        try deliver(compose(answering: mail, reason: reason), to: mail.fromAddress)
+    }
+
+    /// Why an SMTP delivery failed; `permanent` for a 5xx answer (retrying cannot help).
+    public struct SMTPFailure: Error, CustomStringConvertible {
+        public var description: String
+        public var responseCode: Int
+        public var permanent: Bool { (500..<600).contains(responseCode) }
+    }
+
+    /// Sends `message` to `recipient` through the SMTP server.
+    /// - Throws: ``SMTPFailure``.
+    public func deliver(_ message: [UInt8], to recipient: String) throws {
+        guard let curl = curl_easy_init() else { throw SMTPFailure(description: "curl_easy_init failed", responseCode: 0) }
         defer { curl_easy_cleanup(curl) }
         let source = Source(message)
-        let recipients = curl_slist_append(nil, "<\(mail.fromAddress)>")
+        let recipients = curl_slist_append(nil, "<\(recipient)>")
         defer { curl_slist_free_all(recipients) }
         _ = ccurl_setopt_string(curl, CURLOPT_URL, smtpURL)
         if !user.isEmpty {
@@ -119,7 +173,9 @@ public struct MailBounce: Sendable {
         let code = curl_easy_perform(curl)
         withExtendedLifetime(source) {}
         guard code == CURLE_OK else {
-            throw ImapError("SMTP: resposta ao remetente falhou / bounce failed: \(String(cString: curl_easy_strerror(code)))")
+            var response = 0
+            _ = ccurl_getinfo_long(curl, CURLINFO_RESPONSE_CODE, &response)
+            throw SMTPFailure(description: "SMTP \(response): \(String(cString: curl_easy_strerror(code)))", responseCode: response)
         }
     }
 

@@ -10,9 +10,12 @@ import Storage
 /// `OCORRENCIAS_SECRET`). Events go to intake's outbox; the running service delivers them.
 ///
 /// Prints one JSON line with the outcome. Exit status follows sysexits(3), which MTAs understand:
-/// 0 taken in (opened, replied or a duplicate), 67 `EX_NOUSER` rejected (unknown or foreign
-/// sender: the MTA bounces it with the reason), 65 `EX_DATAERR` not a message, 75 `EX_TEMPFAIL`
-/// storage unavailable (the MTA retries later), 78 `EX_CONFIG` bad configuration.
+/// 0 taken in (opened, replied or a duplicate) or, for a message that cannot be parsed,
+/// `quarantined` (kept for agents, see ``IntakeContext/receive(raw:source:tokens:settings:bounce:)``),
+/// or `held` (the sender is an authorized contact of several organizations: an agent chooses),
+/// 67 `EX_NOUSER` rejected (unknown or foreign sender: the MTA bounces it with the reason; the
+/// message is also held for agents), 65 `EX_DATAERR` empty input, 75 `EX_TEMPFAIL` storage
+/// unavailable (the MTA retries later), 78 `EX_CONFIG` bad configuration.
 public enum MailCommand {
     public static func run(arguments: [String]) -> Never {
         let configuration: ServiceConfiguration
@@ -24,10 +27,7 @@ public enum MailCommand {
             finish(78, ["outcome": "error", "reason": "\(error)"])
         }
         let raw = Array(FileHandle.standardInput.readDataToEndOfFile())
-        let mail: MailMessage
-        do { mail = try MailMessage(raw: raw) } catch {
-            finish(65, ["outcome": "error", "reason": "\(error)"])
-        }
+        guard !raw.isEmpty else { finish(65, ["outcome": "error", "reason": "mensagem vazia / empty message"]) }
         do {
             let database = try openDatabase(.fromEnvironment(service: "intake", dataDirectory: configuration.dataDirectory,
                                                              environment: configuration.environment),
@@ -36,17 +36,23 @@ public enum MailCommand {
             let intake = try IntakeContext(database: database, settings: settings) { _, _ in
                 throw RPCError(.unimplemented, "the e-mail command never changes contacts")
             }
-            let outcome = try intake.ingest(mail, tokens: ReplyToken(secret: try configuration.deploymentSecret()),
-                                            settings: MailIngestSettings(environment: configuration.environment))
-            switch outcome {
+            let receipt = try intake.receive(raw: raw, source: "pipe", tokens: ReplyToken(secret: try configuration.deploymentSecret()),
+                                             settings: MailIngestSettings(environment: configuration.environment))
+            switch receipt.outcome {
             case .opened(let id, let code):
-                finish(0, ["outcome": "opened", "ticket_id": id, "code": code, "message_id": mail.messageID])
+                finish(0, ["outcome": "opened", "ticket_id": id, "code": code])
             case .duplicate(let id, let code):
-                finish(0, ["outcome": "duplicate", "ticket_id": id, "code": code, "message_id": mail.messageID])
+                finish(0, ["outcome": "duplicate", "ticket_id": id, "code": code])
             case .replied(let id, let code, let message):
-                finish(0, ["outcome": "replied", "ticket_id": id, "code": code, "reply_id": message, "message_id": mail.messageID])
+                finish(0, ["outcome": "replied", "ticket_id": id, "code": code, "reply_id": message])
+            case .rejected(let reason) where receipt.unparsable:
+                // Kept for agents: the MTA must not bounce it (we could not read who sent it).
+                finish(0, ["outcome": "quarantined", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""])
+            case .held(let reason):
+                // Kept for an agent to choose the organization: nothing for the MTA to do.
+                finish(0, ["outcome": "held", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""])
             case .rejected(let reason):
-                finish(67, ["outcome": "rejected", "reason": reason, "message_id": mail.messageID])
+                finish(67, ["outcome": "rejected", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""])
             }
         } catch {
             finish(75, ["outcome": "error", "reason": "\(error)"])

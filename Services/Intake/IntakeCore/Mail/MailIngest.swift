@@ -15,6 +15,9 @@ public enum MailOutcome: Sendable, Equatable {
     case replied(ticketID: String, code: String, messageID: String)
     /// Refused, with the reason in pt-BR and English (unknown sender, foreign sender, ...).
     case rejected(reason: String)
+    /// Kept for an agent to decide, not answered: the sender is an authorized contact of
+    /// several organizations, so which one the ticket belongs to is not known.
+    case held(reason: String)
 }
 
 /// How e-mails become tickets and replies.
@@ -43,7 +46,10 @@ extension IntakeContext {
     /// - Anything else opens a ticket, if the sender is an active, authorized contact of an active
     ///   organization; an unknown sender is rejected.
     /// - The same Message-ID never creates two tickets or two replies.
-    public func ingest(_ mail: MailMessage, tokens: ReplyToken, settings mailSettings: MailIngestSettings = MailIngestSettings()) throws -> MailOutcome {
+    /// - A new message from an authorized contact of several active organizations is `held`,
+    ///   unless `organizationID` (an agent's choice when reprocessing) names one of them.
+    public func ingest(_ mail: MailMessage, tokens: ReplyToken, settings mailSettings: MailIngestSettings = MailIngestSettings(),
+                       organizationID: String = "") throws -> MailOutcome {
         guard !mail.fromAddress.isEmpty else {
             return .rejected(reason: "mensagem sem remetente / message without a sender")
         }
@@ -86,8 +92,25 @@ extension IntakeContext {
         }
 
         // A new ticket.
-        guard let author = contacts.first(where: { $0.authorized }) else {
+        let authorized = contacts.filter(\.authorized)
+        guard var author = authorized.first else {
             return .rejected(reason: "remetente \(mail.fromAddress) não é contato autorizado a abrir ocorrências / sender \(mail.fromAddress) is not authorized to open tickets")
+        }
+        if !organizationID.isEmpty {
+            guard let chosen = authorized.first(where: { $0.organizationID == organizationID }) else {
+                return .rejected(reason: "remetente \(mail.fromAddress) não é contato autorizado da organização escolhida / sender \(mail.fromAddress) is no authorized contact of the chosen organization")
+            }
+            author = chosen
+        } else if Set(authorized.map(\.organizationID)).count > 1 {
+            let active = try database.read { tx in
+                try Set(authorized.map(\.organizationID)).filter {
+                    try tx.queryOne("SELECT id FROM organizations WHERE id = ? AND active = 1", [.text($0)]) != nil
+                }
+            }
+            if active.count > 1 {
+                return .held(reason: "remetente \(mail.fromAddress) é contato de \(active.count) organizações; um agente escolhe a organização / sender \(mail.fromAddress) is a contact of \(active.count) organizations; an agent chooses the organization")
+            }
+            author = authorized.first(where: { active.contains($0.organizationID) }) ?? author
         }
         let caller = Self.mailCaller(author, mail: mail)
         var request = IntakeV1.OpenTicketRequest()

@@ -11,10 +11,11 @@ import Storage
 /// `INTAKE_IMAP_INTERVAL_SECONDS` otherwise (or while the IDLE connection is down). Per
 /// unseen message: fetch (which sets `\Seen`), parse, ``IntakeContext/ingest(_:tokens:settings:)``.
 /// A message taken in (opened, replied, duplicate) is moved to `INTAKE_IMAP_PROCESSED_FOLDER`
-/// when set. A rejected or unparsable message stays seen in the mailbox with `\Flagged` for a
-/// person to look at, and a rejected one is answered to its sender through
-/// `INTAKE_SMTP_URL` when configured (``MailBounce``). If storage fails, `\Seen` is cleared so
-/// the next round tries again, and the round stops.
+/// when set. A rejected or unparsable message is held in intake's quarantine (raw bytes kept,
+/// see ``IntakeContext/receive(raw:source:tokens:settings:bounce:)``), stays seen in the mailbox
+/// with `\Flagged`, and a rejected one gets an answer queued through ``bounceQueue`` when SMTP is
+/// configured. If storage fails, `\Seen` is cleared so the next round tries again, and the round
+/// stops.
 ///
 /// Enabled when `INTAKE_IMAP_URL` is set (`imap://host:port/INBOX`), with `INTAKE_IMAP_USER`,
 /// `INTAKE_IMAP_PASSWORD`, `INTAKE_IMAP_INTERVAL_SECONDS` (default 30), `INTAKE_IMAP_IDLE`
@@ -32,16 +33,20 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
     public var useIdle = true
     /// Seconds one IDLE lasts before it is re-issued.
     public var idleSeconds = 300.0
-    /// Answers rejected messages; `nil`: they are only flagged.
-    public var bounce: MailBounce?
+    /// Queues (and sends) answers to rejected messages; `nil`: they are only held and flagged.
+    public var bounceQueue: MailBounceQueue?
     private let lock = ConditionLock()
     // Guarded by lock.
     private var stopping = false
     private var thread: Thread?
     private var finished = false
     private var idling = false
-    private var bounced = 0
     private var folderReady = false
+    private var failures: [Int: Int] = [:]
+    /// Rounds a message may fail in (an error other than a refusal, e.g. the attachment store
+    /// failing) before it is held in the quarantine as `failed`, so it no longer blocks the
+    /// mailbox; `INTAKE_IMAP_MAX_FAILURES`, default 5.
+    public var maxFailures = 5
 
     public init(intake: IntakeContext, mailbox: ImapMailbox, tokens: ReplyToken, settings: MailIngestSettings,
                 interval: Double, logger: Logger) {
@@ -74,15 +79,15 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
         case let text: throw ConfigurationError("invalid INTAKE_IMAP_IDLE=\(text)")
         }
         poller.processedFolder = environment["INTAKE_IMAP_PROCESSED_FOLDER"] ?? ""
-        poller.bounce = try MailBounce.fromEnvironment(environment)
+        if let text = environment["INTAKE_IMAP_MAX_FAILURES"], !text.isEmpty {
+            guard let value = Int(text), value > 0 else { throw ConfigurationError("invalid INTAKE_IMAP_MAX_FAILURES=\(text)") }
+            poller.maxFailures = value
+        }
         return poller
     }
 
     /// Whether the poller is waiting in IDLE right now (for tests and health checks).
     public var isIdling: Bool { lock.withLock { idling } }
-
-    /// Bounces sent so far.
-    public var bouncesSent: Int { lock.withLock { bounced } }
 
     /// One round: every unseen message, in UID order.
     /// - Throws: when the mailbox cannot be listed.
@@ -95,36 +100,37 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
         }
         for uid in try mailbox.unseen() {
             let raw = try mailbox.fetch(uid)
-            let outcome: MailOutcome
-            var parsed: MailMessage?
+            var receipt: MailReceipt
             do {
-                let mail = try MailMessage(raw: raw)
-                parsed = mail
-                outcome = try intake.ingest(mail, tokens: tokens, settings: settings)
-            } catch let error as MailError {
-                outcome = .rejected(reason: error.description)
+                receipt = try intake.receive(raw: raw, source: "imap", tokens: tokens, settings: settings, bounce: bounceQueue?.bounce)
+                lock.withLock { failures[uid] = nil }
             } catch {
-                try? mailbox.setFlags(uid, "\\Seen", add: false)
-                logger.warning("mail ingest failed; retrying next round", ["imap.uid": String(uid), "error": "\(error)"])
-                throw error
-            }
-            if case .rejected(let reason) = outcome {
-                try? mailbox.setFlags(uid, "\\Flagged", add: true)
-                logger.notice("mail rejected", ["imap.uid": String(uid), "reason": reason])
-                if let bounce, let mail = parsed, MailBounce.mayAnswer(mail) {
-                    do {
-                        try bounce.send(answering: mail, reason: reason)
-                        lock.withLock { bounced += 1 }
-                    } catch {
-                        logger.warning("bounce failed; the message stays flagged", ["imap.uid": String(uid), "error": "\(error)"])
-                    }
+                let failed = lock.withLock { () -> Int in
+                    failures[uid, default: 0] += 1
+                    return failures[uid] ?? 0
                 }
+                // Failed in too many rounds: hold it (if storage works at all) instead of blocking
+                // the mailbox; an agent reprocesses it once the cause is fixed.
+                if failed >= maxFailures, let id = try? intake.holdFailed(raw: raw, source: "imap", error: error) {
+                    lock.withLock { failures[uid] = nil }
+                    logger.warning("mail failed \(failed) times; held in quarantine", ["imap.uid": String(uid), "error": "\(error)"])
+                    receipt = MailReceipt(outcome: .rejected(reason: "\(error)"), quarantineID: id)
+                } else {
+                    try? mailbox.setFlags(uid, "\\Seen", add: false)
+                    logger.warning("mail ingest failed; retrying next round", ["imap.uid": String(uid), "error": "\(error)"])
+                    throw error
+                }
+            }
+            if let quarantineID = receipt.quarantineID {
+                try? mailbox.setFlags(uid, "\\Flagged", add: true)
+                logger.notice("mail held in quarantine", ["imap.uid": String(uid), "quarantine.id": quarantineID])
+                if case .queued = receipt.bounce { bounceQueue?.wake() }
             } else if !processedFolder.isEmpty {
                 do { try mailbox.move(uid, to: processedFolder) } catch {
                     logger.warning("could not move a processed message; it stays seen", ["imap.uid": String(uid), "error": "\(error)"])
                 }
             }
-            outcomes.append(outcome)
+            outcomes.append(receipt.outcome)
         }
         return outcomes
     }

@@ -19,7 +19,57 @@ enum IntakeSchema {
             CREATE INDEX attachments_pending ON attachments (created_at) WHERE ticket_id IS NULL;
             CREATE INDEX attachments_sha256 ON attachments (sha256);
             """),
+        Migration(version: 6, name: "mail_quarantine_and_bounces", sqlite: mailQuarantine(blob: "BLOB", int: "INTEGER"),
+                  postgres: mailQuarantine(blob: "BYTEA", int: "BIGINT")),
     ]
+
+    /// E-mail kept instead of taken in, and the queue of answers to rejected e-mail (migration 6).
+    ///
+    /// `message_key` is the Message-ID (or `sha256:<hex>` of an unparsable message): the same
+    /// message is held once and answered once. A bounce row is written in the transaction that
+    /// holds the message; the sender claims it by moving `next_attempt_at` (a lease).
+    static func mailQuarantine(blob: String, int: String) -> String {
+        """
+        CREATE TABLE mail_bounces (
+            id TEXT PRIMARY KEY,
+            recipient TEXT NOT NULL,
+            message \(blob) NOT NULL,
+            status TEXT NOT NULL,
+            attempts \(int) NOT NULL DEFAULT 0,
+            next_attempt_at \(int) NOT NULL,
+            last_error TEXT NOT NULL DEFAULT '',
+            created_at \(int) NOT NULL,
+            finished_at \(int)
+        );
+        CREATE INDEX mail_bounces_due ON mail_bounces (next_attempt_at) WHERE status = 'pending';
+        CREATE INDEX mail_bounces_recipient ON mail_bounces (recipient, created_at);
+        CREATE TABLE mail_quarantine (
+            id TEXT PRIMARY KEY,
+            message_key TEXT NOT NULL UNIQUE,
+            kind \(int) NOT NULL,
+            status \(int) NOT NULL,
+            source TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            from_address TEXT NOT NULL DEFAULT '',
+            subject TEXT NOT NULL DEFAULT '',
+            email_message_id TEXT NOT NULL DEFAULT '',
+            raw \(blob) NOT NULL,
+            size_bytes \(int) NOT NULL,
+            sha256 TEXT NOT NULL,
+            received_at \(int) NOT NULL,
+            attempts \(int) NOT NULL DEFAULT 1,
+            resolved_at \(int),
+            resolved_by TEXT NOT NULL DEFAULT '',
+            resolution TEXT NOT NULL DEFAULT '',
+            ticket_id TEXT NOT NULL DEFAULT '',
+            ticket_code TEXT NOT NULL DEFAULT '',
+            bounce_id TEXT REFERENCES mail_bounces (id),
+            bounce_note TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX mail_quarantine_listing ON mail_quarantine (received_at, id);
+        CREATE INDEX mail_quarantine_held ON mail_quarantine (received_at, id) WHERE status = 1;
+        """
+    }
 
     /// A representative's own people (migration 4).
     static func representativeContacts(int: String, collate: String) -> String {

@@ -61,10 +61,18 @@ enum TicketStore {
     ///     flag needs no update.
     static func insert(_ tx: any SQLExecutor, _ ticket: IntakeV1.Ticket, submissionHash: String,
                        attachmentBytes: Int64 = 0, contactLinked: Bool = false) throws {
+        let insert = insertStatement(ticket, submissionHash: submissionHash, attachmentBytes: attachmentBytes)
+        try tx.execute(insert.sql, insert.values)
+        if !contactLinked { try markLinked(tx, contactID: ticket.contact?.id ?? "") }
+    }
+
+    /// The `INSERT` of a new ticket's row, for ``insert(_:_:submissionHash:attachmentBytes:contactLinked:)``
+    /// or a larger statement (on PostgreSQL an open sends it with its outbox rows in one `WITH`).
+    static func insertStatement(_ ticket: IntakeV1.Ticket, submissionHash: String, attachmentBytes: Int64) -> (sql: String, values: [SQLValue]) {
         var snapshot = ticket
         snapshot.attachments = []
         snapshot.messages = []
-        try tx.execute("""
+        return ("""
             INSERT INTO tickets (id, code, organization_id, contact_id, representative_id, registered_by, status, opened_at,
                                  submission_hash, email_message_id, attachment_bytes, snapshot)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -73,9 +81,11 @@ enum TicketStore {
                   .integer(ticket.openedAtMs), .text(submissionHash),
                   ticket.emailMessageID.isEmpty ? .null : .text(ticket.emailMessageID), .integer(attachmentBytes),
                   .blob(snapshot.serializedBytes())])
-        if !contactLinked {
-            try tx.execute("UPDATE contacts SET linked = 1 WHERE id = ? AND linked = 0", [.text(ticket.contact?.id ?? "")])
-        }
+    }
+
+    /// Marks the contact as linked to a ticket (it can then only be deactivated, not deleted).
+    static func markLinked(_ tx: any SQLExecutor, contactID: String) throws {
+        try tx.execute("UPDATE contacts SET linked = 1 WHERE id = ? AND linked = 0", [.text(contactID)])
     }
 
     /// Rewrites a ticket's status, contact and snapshot after a change.

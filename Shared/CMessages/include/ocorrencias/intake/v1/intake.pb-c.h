@@ -52,6 +52,13 @@ typedef struct Ocorrencias__Intake__V1__ListEntriesResponse Ocorrencias__Intake_
 typedef struct Ocorrencias__Intake__V1__PriorityDefinition Ocorrencias__Intake__V1__PriorityDefinition;
 typedef struct Ocorrencias__Intake__V1__SupportPolicy Ocorrencias__Intake__V1__SupportPolicy;
 typedef struct Ocorrencias__Intake__V1__GetSupportPolicyRequest Ocorrencias__Intake__V1__GetSupportPolicyRequest;
+typedef struct Ocorrencias__Intake__V1__QuarantinedMail Ocorrencias__Intake__V1__QuarantinedMail;
+typedef struct Ocorrencias__Intake__V1__ListQuarantinedMailRequest Ocorrencias__Intake__V1__ListQuarantinedMailRequest;
+typedef struct Ocorrencias__Intake__V1__ListQuarantinedMailResponse Ocorrencias__Intake__V1__ListQuarantinedMailResponse;
+typedef struct Ocorrencias__Intake__V1__QuarantinedMailRequest Ocorrencias__Intake__V1__QuarantinedMailRequest;
+typedef struct Ocorrencias__Intake__V1__QuarantinedMailChunk Ocorrencias__Intake__V1__QuarantinedMailChunk;
+typedef struct Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse;
+typedef struct Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest;
 
 
 /* --- enums --- */
@@ -73,6 +80,62 @@ typedef enum _Ocorrencias__Intake__V1__CustomFieldKind {
   OCORRENCIAS__INTAKE__V1__CUSTOM_FIELD_KIND__FIELD_BOOLEAN = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(OCORRENCIAS__INTAKE__V1__CUSTOM_FIELD_KIND)
 } Ocorrencias__Intake__V1__CustomFieldKind;
+/*
+ * Why an e-mail is held.
+ */
+typedef enum _Ocorrencias__Intake__V1__QuarantineKind {
+  OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_KIND_UNSPECIFIED = 0,
+  /*
+   * Not an RFC 5322 message (no headers GMime can read).
+   */
+  OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_UNPARSABLE = 1,
+  /*
+   * Refused: unknown or foreign sender, not authorized, invalid content...
+   */
+  OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_REJECTED = 2,
+  /*
+   * Taken in but an operation failed for good (e.g. a file over the size limit on a reply).
+   */
+  OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_FAILED = 3,
+  /*
+   * The sender is an authorized contact of several organizations: an agent chooses one
+   * (ReprocessQuarantinedMail with organization_id). Not answered.
+   */
+  OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_AMBIGUOUS_SENDER = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND)
+} Ocorrencias__Intake__V1__QuarantineKind;
+typedef enum _Ocorrencias__Intake__V1__QuarantineStatus {
+  OCORRENCIAS__INTAKE__V1__QUARANTINE_STATUS__QUARANTINE_STATUS_UNSPECIFIED = 0,
+  OCORRENCIAS__INTAKE__V1__QUARANTINE_STATUS__QUARANTINE_HELD = 1,
+  OCORRENCIAS__INTAKE__V1__QUARANTINE_STATUS__QUARANTINE_REPROCESSED = 2,
+  OCORRENCIAS__INTAKE__V1__QUARANTINE_STATUS__QUARANTINE_DISCARDED = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(OCORRENCIAS__INTAKE__V1__QUARANTINE_STATUS)
+} Ocorrencias__Intake__V1__QuarantineStatus;
+/*
+ * The answer (bounce) to a rejected e-mail.
+ */
+typedef enum _Ocorrencias__Intake__V1__BounceStatus {
+  /*
+   * No answer: not configured, or the message was unparsable.
+   */
+  OCORRENCIAS__INTAKE__V1__BOUNCE_STATUS__BOUNCE_NONE = 0,
+  OCORRENCIAS__INTAKE__V1__BOUNCE_STATUS__BOUNCE_PENDING = 1,
+  OCORRENCIAS__INTAKE__V1__BOUNCE_STATUS__BOUNCE_SENT = 2,
+  /*
+   * Given up: a permanent SMTP refusal or too many attempts (see bounce_error).
+   */
+  OCORRENCIAS__INTAKE__V1__BOUNCE_STATUS__BOUNCE_FAILED = 3,
+  /*
+   * Deliberately not answered (automatic message, null sender, daemon, our own address, rate
+   * limit per sender): see bounce_note.
+   */
+  OCORRENCIAS__INTAKE__V1__BOUNCE_STATUS__BOUNCE_SUPPRESSED = 4,
+  /*
+   * Not sent because the message was reprocessed or discarded first.
+   */
+  OCORRENCIAS__INTAKE__V1__BOUNCE_STATUS__BOUNCE_CANCELLED = 5
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(OCORRENCIAS__INTAKE__V1__BOUNCE_STATUS)
+} Ocorrencias__Intake__V1__BounceStatus;
 
 /* --- messages --- */
 
@@ -713,6 +776,152 @@ struct  Ocorrencias__Intake__V1__GetSupportPolicyRequest
 #define OCORRENCIAS__INTAKE__V1__GET_SUPPORT_POLICY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__get_support_policy_request__descriptor) \
      }
+
+
+/*
+ * An e-mail intake kept instead of taking it in, with what became of it.
+ */
+struct  Ocorrencias__Intake__V1__QuarantinedMail
+{
+  ProtobufCMessage base;
+  char *id;
+  Ocorrencias__Intake__V1__QuarantineKind kind;
+  Ocorrencias__Intake__V1__QuarantineStatus status;
+  /*
+   * "imap" or "pipe".
+   */
+  char *source;
+  /*
+   * Why, pt-BR / English.
+   */
+  char *reason;
+  char *from_address;
+  char *subject;
+  char *email_message_id;
+  int64_t size_bytes;
+  char *sha256;
+  int64_t received_at;
+  /*
+   * Times it went through intake (1 + reprocessings).
+   */
+  int32_t attempts;
+  int64_t resolved_at;
+  char *resolved_by;
+  /*
+   * The discard reason, or the outcome of reprocessing.
+   */
+  char *resolution;
+  char *ticket_id;
+  char *ticket_code;
+  Ocorrencias__Intake__V1__BounceStatus bounce_status;
+  int32_t bounce_attempts;
+  char *bounce_error;
+  char *bounce_note;
+};
+#define OCORRENCIAS__INTAKE__V1__QUARANTINED_MAIL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__quarantined_mail__descriptor) \
+    , (char *)protobuf_c_empty_string, OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_KIND_UNSPECIFIED, OCORRENCIAS__INTAKE__V1__QUARANTINE_STATUS__QUARANTINE_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__INTAKE__V1__BOUNCE_STATUS__BOUNCE_NONE, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Intake__V1__ListQuarantinedMailRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Also reprocessed and discarded messages (default: only held ones).
+   */
+  protobuf_c_boolean include_resolved;
+  /*
+   * Default 50, at most 500.
+   */
+  int32_t page_size;
+  char *page_token;
+};
+#define OCORRENCIAS__INTAKE__V1__LIST_QUARANTINED_MAIL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__list_quarantined_mail_request__descriptor) \
+    , 0, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Intake__V1__ListQuarantinedMailResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Newest first.
+   */
+  size_t n_messages;
+  Ocorrencias__Intake__V1__QuarantinedMail **messages;
+  char *next_page_token;
+};
+#define OCORRENCIAS__INTAKE__V1__LIST_QUARANTINED_MAIL_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__list_quarantined_mail_response__descriptor) \
+    , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Intake__V1__QuarantinedMailRequest
+{
+  ProtobufCMessage base;
+  char *id;
+  /*
+   * DownloadQuarantinedMail: bytes per chunk (default 1 MiB, at most 2 MiB).
+   */
+  int32_t chunk_bytes;
+  /*
+   * ReprocessQuarantinedMail: the organization a new ticket is opened for, when the sender is
+   * an authorized contact of several.
+   */
+  char *organization_id;
+  /*
+   * ReprocessQuarantinedMail: a corrected message (e.g. an unparsable one with its headers
+   * restored by an agent) taken in instead of the stored one, which stays as received. At most
+   * 3 MiB; it must parse, or INVALID_ARGUMENT (`replacement_raw`).
+   */
+  ProtobufCBinaryData replacement_raw;
+};
+#define OCORRENCIAS__INTAKE__V1__QUARANTINED_MAIL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__quarantined_mail_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, {0,NULL} }
+
+
+/*
+ * The first chunk carries `mail`; each carries consecutive bytes of the raw message.
+ */
+struct  Ocorrencias__Intake__V1__QuarantinedMailChunk
+{
+  ProtobufCMessage base;
+  Ocorrencias__Intake__V1__QuarantinedMail *mail;
+  ProtobufCBinaryData data;
+  int64_t offset;
+};
+#define OCORRENCIAS__INTAKE__V1__QUARANTINED_MAIL_CHUNK__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__quarantined_mail_chunk__descriptor) \
+    , NULL, {0,NULL}, 0 }
+
+
+struct  Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse
+{
+  ProtobufCMessage base;
+  Ocorrencias__Intake__V1__QuarantinedMail *mail;
+  /*
+   * "opened", "replied", "duplicate", "rejected", "held" (ambiguous sender), "unparsable" or "failed".
+   */
+  char *outcome;
+};
+#define OCORRENCIAS__INTAKE__V1__REPROCESS_QUARANTINED_MAIL_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__reprocess_quarantined_mail_response__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest
+{
+  ProtobufCMessage base;
+  char *id;
+  /*
+   * Required.
+   */
+  char *reason;
+};
+#define OCORRENCIAS__INTAKE__V1__DISCARD_QUARANTINED_MAIL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__discard_quarantined_mail_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /* Ocorrencias__Intake__V1__Organization methods */
@@ -1399,6 +1608,139 @@ Ocorrencias__Intake__V1__GetSupportPolicyRequest *
 void   ocorrencias__intake__v1__get_support_policy_request__free_unpacked
                      (Ocorrencias__Intake__V1__GetSupportPolicyRequest *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__QuarantinedMail methods */
+void   ocorrencias__intake__v1__quarantined_mail__init
+                     (Ocorrencias__Intake__V1__QuarantinedMail         *message);
+size_t ocorrencias__intake__v1__quarantined_mail__get_packed_size
+                     (const Ocorrencias__Intake__V1__QuarantinedMail   *message);
+size_t ocorrencias__intake__v1__quarantined_mail__pack
+                     (const Ocorrencias__Intake__V1__QuarantinedMail   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__quarantined_mail__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__QuarantinedMail   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__QuarantinedMail *
+       ocorrencias__intake__v1__quarantined_mail__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__quarantined_mail__free_unpacked
+                     (Ocorrencias__Intake__V1__QuarantinedMail *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__ListQuarantinedMailRequest methods */
+void   ocorrencias__intake__v1__list_quarantined_mail_request__init
+                     (Ocorrencias__Intake__V1__ListQuarantinedMailRequest         *message);
+size_t ocorrencias__intake__v1__list_quarantined_mail_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListQuarantinedMailRequest   *message);
+size_t ocorrencias__intake__v1__list_quarantined_mail_request__pack
+                     (const Ocorrencias__Intake__V1__ListQuarantinedMailRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__list_quarantined_mail_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListQuarantinedMailRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__ListQuarantinedMailRequest *
+       ocorrencias__intake__v1__list_quarantined_mail_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__list_quarantined_mail_request__free_unpacked
+                     (Ocorrencias__Intake__V1__ListQuarantinedMailRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__ListQuarantinedMailResponse methods */
+void   ocorrencias__intake__v1__list_quarantined_mail_response__init
+                     (Ocorrencias__Intake__V1__ListQuarantinedMailResponse         *message);
+size_t ocorrencias__intake__v1__list_quarantined_mail_response__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListQuarantinedMailResponse   *message);
+size_t ocorrencias__intake__v1__list_quarantined_mail_response__pack
+                     (const Ocorrencias__Intake__V1__ListQuarantinedMailResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__list_quarantined_mail_response__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListQuarantinedMailResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__ListQuarantinedMailResponse *
+       ocorrencias__intake__v1__list_quarantined_mail_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__list_quarantined_mail_response__free_unpacked
+                     (Ocorrencias__Intake__V1__ListQuarantinedMailResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__QuarantinedMailRequest methods */
+void   ocorrencias__intake__v1__quarantined_mail_request__init
+                     (Ocorrencias__Intake__V1__QuarantinedMailRequest         *message);
+size_t ocorrencias__intake__v1__quarantined_mail_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__QuarantinedMailRequest   *message);
+size_t ocorrencias__intake__v1__quarantined_mail_request__pack
+                     (const Ocorrencias__Intake__V1__QuarantinedMailRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__quarantined_mail_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__QuarantinedMailRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__QuarantinedMailRequest *
+       ocorrencias__intake__v1__quarantined_mail_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__quarantined_mail_request__free_unpacked
+                     (Ocorrencias__Intake__V1__QuarantinedMailRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__QuarantinedMailChunk methods */
+void   ocorrencias__intake__v1__quarantined_mail_chunk__init
+                     (Ocorrencias__Intake__V1__QuarantinedMailChunk         *message);
+size_t ocorrencias__intake__v1__quarantined_mail_chunk__get_packed_size
+                     (const Ocorrencias__Intake__V1__QuarantinedMailChunk   *message);
+size_t ocorrencias__intake__v1__quarantined_mail_chunk__pack
+                     (const Ocorrencias__Intake__V1__QuarantinedMailChunk   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__quarantined_mail_chunk__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__QuarantinedMailChunk   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__QuarantinedMailChunk *
+       ocorrencias__intake__v1__quarantined_mail_chunk__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__quarantined_mail_chunk__free_unpacked
+                     (Ocorrencias__Intake__V1__QuarantinedMailChunk *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse methods */
+void   ocorrencias__intake__v1__reprocess_quarantined_mail_response__init
+                     (Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse         *message);
+size_t ocorrencias__intake__v1__reprocess_quarantined_mail_response__get_packed_size
+                     (const Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse   *message);
+size_t ocorrencias__intake__v1__reprocess_quarantined_mail_response__pack
+                     (const Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__reprocess_quarantined_mail_response__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse *
+       ocorrencias__intake__v1__reprocess_quarantined_mail_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__reprocess_quarantined_mail_response__free_unpacked
+                     (Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest methods */
+void   ocorrencias__intake__v1__discard_quarantined_mail_request__init
+                     (Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest         *message);
+size_t ocorrencias__intake__v1__discard_quarantined_mail_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest   *message);
+size_t ocorrencias__intake__v1__discard_quarantined_mail_request__pack
+                     (const Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__discard_quarantined_mail_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *
+       ocorrencias__intake__v1__discard_quarantined_mail_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__discard_quarantined_mail_request__free_unpacked
+                     (Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Ocorrencias__Intake__V1__Organization_Closure)
@@ -1508,6 +1850,27 @@ typedef void (*Ocorrencias__Intake__V1__SupportPolicy_Closure)
                   void *closure_data);
 typedef void (*Ocorrencias__Intake__V1__GetSupportPolicyRequest_Closure)
                  (const Ocorrencias__Intake__V1__GetSupportPolicyRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__QuarantinedMail_Closure)
+                 (const Ocorrencias__Intake__V1__QuarantinedMail *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__ListQuarantinedMailRequest_Closure)
+                 (const Ocorrencias__Intake__V1__ListQuarantinedMailRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__ListQuarantinedMailResponse_Closure)
+                 (const Ocorrencias__Intake__V1__ListQuarantinedMailResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__QuarantinedMailRequest_Closure)
+                 (const Ocorrencias__Intake__V1__QuarantinedMailRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__QuarantinedMailChunk_Closure)
+                 (const Ocorrencias__Intake__V1__QuarantinedMailChunk *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse_Closure)
+                 (const Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest_Closure)
+                 (const Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -1640,6 +2003,26 @@ struct Ocorrencias__Intake__V1__Intake_Service
                              const Ocorrencias__Intake__V1__SupportPolicy *input,
                              Ocorrencias__Intake__V1__SupportPolicy_Closure closure,
                              void *closure_data);
+  void (*list_quarantined_mail)(Ocorrencias__Intake__V1__Intake_Service *service,
+                                const Ocorrencias__Intake__V1__ListQuarantinedMailRequest *input,
+                                Ocorrencias__Intake__V1__ListQuarantinedMailResponse_Closure closure,
+                                void *closure_data);
+  void (*get_quarantined_mail)(Ocorrencias__Intake__V1__Intake_Service *service,
+                               const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
+                               Ocorrencias__Intake__V1__QuarantinedMail_Closure closure,
+                               void *closure_data);
+  void (*download_quarantined_mail)(Ocorrencias__Intake__V1__Intake_Service *service,
+                                    const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
+                                    Ocorrencias__Intake__V1__QuarantinedMailChunk_Closure closure,
+                                    void *closure_data);
+  void (*reprocess_quarantined_mail)(Ocorrencias__Intake__V1__Intake_Service *service,
+                                     const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
+                                     Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse_Closure closure,
+                                     void *closure_data);
+  void (*discard_quarantined_mail)(Ocorrencias__Intake__V1__Intake_Service *service,
+                                   const Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *input,
+                                   Ocorrencias__Intake__V1__QuarantinedMail_Closure closure,
+                                   void *closure_data);
 };
 typedef void (*Ocorrencias__Intake__V1__Intake_ServiceDestroy)(Ocorrencias__Intake__V1__Intake_Service *);
 void ocorrencias__intake__v1__intake__init (Ocorrencias__Intake__V1__Intake_Service *service,
@@ -1678,7 +2061,12 @@ void ocorrencias__intake__v1__intake__init (Ocorrencias__Intake__V1__Intake_Serv
       function_prefix__ ## list_custom_fields,\
       function_prefix__ ## put_custom_field,\
       function_prefix__ ## get_support_policy,\
-      function_prefix__ ## put_support_policy  }
+      function_prefix__ ## put_support_policy,\
+      function_prefix__ ## list_quarantined_mail,\
+      function_prefix__ ## get_quarantined_mail,\
+      function_prefix__ ## download_quarantined_mail,\
+      function_prefix__ ## reprocess_quarantined_mail,\
+      function_prefix__ ## discard_quarantined_mail  }
 void ocorrencias__intake__v1__intake__create_organization(ProtobufCService *service,
                                                           const Ocorrencias__Intake__V1__Organization *input,
                                                           Ocorrencias__Intake__V1__Organization_Closure closure,
@@ -1803,11 +2191,34 @@ void ocorrencias__intake__v1__intake__put_support_policy(ProtobufCService *servi
                                                          const Ocorrencias__Intake__V1__SupportPolicy *input,
                                                          Ocorrencias__Intake__V1__SupportPolicy_Closure closure,
                                                          void *closure_data);
+void ocorrencias__intake__v1__intake__list_quarantined_mail(ProtobufCService *service,
+                                                            const Ocorrencias__Intake__V1__ListQuarantinedMailRequest *input,
+                                                            Ocorrencias__Intake__V1__ListQuarantinedMailResponse_Closure closure,
+                                                            void *closure_data);
+void ocorrencias__intake__v1__intake__get_quarantined_mail(ProtobufCService *service,
+                                                           const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
+                                                           Ocorrencias__Intake__V1__QuarantinedMail_Closure closure,
+                                                           void *closure_data);
+void ocorrencias__intake__v1__intake__download_quarantined_mail(ProtobufCService *service,
+                                                                const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
+                                                                Ocorrencias__Intake__V1__QuarantinedMailChunk_Closure closure,
+                                                                void *closure_data);
+void ocorrencias__intake__v1__intake__reprocess_quarantined_mail(ProtobufCService *service,
+                                                                 const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
+                                                                 Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse_Closure closure,
+                                                                 void *closure_data);
+void ocorrencias__intake__v1__intake__discard_quarantined_mail(ProtobufCService *service,
+                                                               const Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *input,
+                                                               Ocorrencias__Intake__V1__QuarantinedMail_Closure closure,
+                                                               void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    ocorrencias__intake__v1__organization_kind__descriptor;
 extern const ProtobufCEnumDescriptor    ocorrencias__intake__v1__custom_field_kind__descriptor;
+extern const ProtobufCEnumDescriptor    ocorrencias__intake__v1__quarantine_kind__descriptor;
+extern const ProtobufCEnumDescriptor    ocorrencias__intake__v1__quarantine_status__descriptor;
+extern const ProtobufCEnumDescriptor    ocorrencias__intake__v1__bounce_status__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__organization__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__contact__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__representative__descriptor;
@@ -1844,6 +2255,13 @@ extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_entries_re
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__priority_definition__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__support_policy__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_support_policy_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_quarantined_mail_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_quarantined_mail_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail_chunk__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__reprocess_quarantined_mail_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__discard_quarantined_mail_request__descriptor;
 extern const ProtobufCServiceDescriptor ocorrencias__intake__v1__intake__descriptor;
 
 PROTOBUF_C__END_DECLS

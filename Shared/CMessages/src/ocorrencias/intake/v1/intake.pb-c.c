@@ -1627,6 +1627,321 @@ void   ocorrencias__intake__v1__get_support_policy_request__free_unpacked
   assert(message->base.descriptor == &ocorrencias__intake__v1__get_support_policy_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__intake__v1__quarantined_mail__init
+                     (Ocorrencias__Intake__V1__QuarantinedMail         *message)
+{
+  static const Ocorrencias__Intake__V1__QuarantinedMail init_value = OCORRENCIAS__INTAKE__V1__QUARANTINED_MAIL__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__quarantined_mail__get_packed_size
+                     (const Ocorrencias__Intake__V1__QuarantinedMail *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__quarantined_mail__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__quarantined_mail__pack
+                     (const Ocorrencias__Intake__V1__QuarantinedMail *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__quarantined_mail__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__quarantined_mail__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__QuarantinedMail *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__quarantined_mail__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__QuarantinedMail *
+       ocorrencias__intake__v1__quarantined_mail__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__QuarantinedMail *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__quarantined_mail__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__quarantined_mail__free_unpacked
+                     (Ocorrencias__Intake__V1__QuarantinedMail *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__quarantined_mail__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__intake__v1__list_quarantined_mail_request__init
+                     (Ocorrencias__Intake__V1__ListQuarantinedMailRequest         *message)
+{
+  static const Ocorrencias__Intake__V1__ListQuarantinedMailRequest init_value = OCORRENCIAS__INTAKE__V1__LIST_QUARANTINED_MAIL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__list_quarantined_mail_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListQuarantinedMailRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_quarantined_mail_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__list_quarantined_mail_request__pack
+                     (const Ocorrencias__Intake__V1__ListQuarantinedMailRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_quarantined_mail_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__list_quarantined_mail_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListQuarantinedMailRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_quarantined_mail_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__ListQuarantinedMailRequest *
+       ocorrencias__intake__v1__list_quarantined_mail_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__ListQuarantinedMailRequest *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__list_quarantined_mail_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__list_quarantined_mail_request__free_unpacked
+                     (Ocorrencias__Intake__V1__ListQuarantinedMailRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_quarantined_mail_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__intake__v1__list_quarantined_mail_response__init
+                     (Ocorrencias__Intake__V1__ListQuarantinedMailResponse         *message)
+{
+  static const Ocorrencias__Intake__V1__ListQuarantinedMailResponse init_value = OCORRENCIAS__INTAKE__V1__LIST_QUARANTINED_MAIL_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__list_quarantined_mail_response__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListQuarantinedMailResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_quarantined_mail_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__list_quarantined_mail_response__pack
+                     (const Ocorrencias__Intake__V1__ListQuarantinedMailResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_quarantined_mail_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__list_quarantined_mail_response__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListQuarantinedMailResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_quarantined_mail_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__ListQuarantinedMailResponse *
+       ocorrencias__intake__v1__list_quarantined_mail_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__ListQuarantinedMailResponse *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__list_quarantined_mail_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__list_quarantined_mail_response__free_unpacked
+                     (Ocorrencias__Intake__V1__ListQuarantinedMailResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_quarantined_mail_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__intake__v1__quarantined_mail_request__init
+                     (Ocorrencias__Intake__V1__QuarantinedMailRequest         *message)
+{
+  static const Ocorrencias__Intake__V1__QuarantinedMailRequest init_value = OCORRENCIAS__INTAKE__V1__QUARANTINED_MAIL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__quarantined_mail_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__QuarantinedMailRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__quarantined_mail_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__quarantined_mail_request__pack
+                     (const Ocorrencias__Intake__V1__QuarantinedMailRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__quarantined_mail_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__quarantined_mail_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__QuarantinedMailRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__quarantined_mail_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__QuarantinedMailRequest *
+       ocorrencias__intake__v1__quarantined_mail_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__QuarantinedMailRequest *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__quarantined_mail_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__quarantined_mail_request__free_unpacked
+                     (Ocorrencias__Intake__V1__QuarantinedMailRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__quarantined_mail_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__intake__v1__quarantined_mail_chunk__init
+                     (Ocorrencias__Intake__V1__QuarantinedMailChunk         *message)
+{
+  static const Ocorrencias__Intake__V1__QuarantinedMailChunk init_value = OCORRENCIAS__INTAKE__V1__QUARANTINED_MAIL_CHUNK__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__quarantined_mail_chunk__get_packed_size
+                     (const Ocorrencias__Intake__V1__QuarantinedMailChunk *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__quarantined_mail_chunk__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__quarantined_mail_chunk__pack
+                     (const Ocorrencias__Intake__V1__QuarantinedMailChunk *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__quarantined_mail_chunk__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__quarantined_mail_chunk__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__QuarantinedMailChunk *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__quarantined_mail_chunk__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__QuarantinedMailChunk *
+       ocorrencias__intake__v1__quarantined_mail_chunk__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__QuarantinedMailChunk *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__quarantined_mail_chunk__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__quarantined_mail_chunk__free_unpacked
+                     (Ocorrencias__Intake__V1__QuarantinedMailChunk *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__quarantined_mail_chunk__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__intake__v1__reprocess_quarantined_mail_response__init
+                     (Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse         *message)
+{
+  static const Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse init_value = OCORRENCIAS__INTAKE__V1__REPROCESS_QUARANTINED_MAIL_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__reprocess_quarantined_mail_response__get_packed_size
+                     (const Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__reprocess_quarantined_mail_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__reprocess_quarantined_mail_response__pack
+                     (const Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__reprocess_quarantined_mail_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__reprocess_quarantined_mail_response__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__reprocess_quarantined_mail_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse *
+       ocorrencias__intake__v1__reprocess_quarantined_mail_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__reprocess_quarantined_mail_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__reprocess_quarantined_mail_response__free_unpacked
+                     (Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__reprocess_quarantined_mail_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__intake__v1__discard_quarantined_mail_request__init
+                     (Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest         *message)
+{
+  static const Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest init_value = OCORRENCIAS__INTAKE__V1__DISCARD_QUARANTINED_MAIL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__discard_quarantined_mail_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__discard_quarantined_mail_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__discard_quarantined_mail_request__pack
+                     (const Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__discard_quarantined_mail_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__discard_quarantined_mail_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__discard_quarantined_mail_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *
+       ocorrencias__intake__v1__discard_quarantined_mail_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__discard_quarantined_mail_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__discard_quarantined_mail_request__free_unpacked
+                     (Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__discard_quarantined_mail_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor ocorrencias__intake__v1__organization__field_descriptors[11] =
 {
   {
@@ -4476,6 +4791,662 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_support_policy_req
   (ProtobufCMessageInit) ocorrencias__intake__v1__get_support_policy_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__quarantined_mail__field_descriptors[21] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, kind),
+    &ocorrencias__intake__v1__quarantine_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, status),
+    &ocorrencias__intake__v1__quarantine_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "from_address",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, from_address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, subject),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "email_message_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, email_message_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "size_bytes",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, size_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sha256",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, sha256),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "received_at",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, received_at),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attempts",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, attempts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resolved_at",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, resolved_at),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resolved_by",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, resolved_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resolution",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, resolution),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ticket_id",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ticket_code",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, ticket_code),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bounce_status",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, bounce_status),
+    &ocorrencias__intake__v1__bounce_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bounce_attempts",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, bounce_attempts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bounce_error",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, bounce_error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bounce_note",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, bounce_note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__quarantined_mail__field_indices_by_name[] = {
+  11,   /* field[11] = attempts */
+  18,   /* field[18] = bounce_attempts */
+  19,   /* field[19] = bounce_error */
+  20,   /* field[20] = bounce_note */
+  17,   /* field[17] = bounce_status */
+  7,   /* field[7] = email_message_id */
+  5,   /* field[5] = from_address */
+  0,   /* field[0] = id */
+  1,   /* field[1] = kind */
+  4,   /* field[4] = reason */
+  10,   /* field[10] = received_at */
+  14,   /* field[14] = resolution */
+  12,   /* field[12] = resolved_at */
+  13,   /* field[13] = resolved_by */
+  9,   /* field[9] = sha256 */
+  8,   /* field[8] = size_bytes */
+  3,   /* field[3] = source */
+  2,   /* field[2] = status */
+  6,   /* field[6] = subject */
+  16,   /* field[16] = ticket_code */
+  15,   /* field[15] = ticket_id */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__quarantined_mail__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 21 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.QuarantinedMail",
+  "QuarantinedMail",
+  "Ocorrencias__Intake__V1__QuarantinedMail",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__QuarantinedMail),
+  21,
+  ocorrencias__intake__v1__quarantined_mail__field_descriptors,
+  ocorrencias__intake__v1__quarantined_mail__field_indices_by_name,
+  1,  ocorrencias__intake__v1__quarantined_mail__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__quarantined_mail__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_quarantined_mail_request__field_descriptors[3] =
+{
+  {
+    "include_resolved",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ListQuarantinedMailRequest, include_resolved),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ListQuarantinedMailRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ListQuarantinedMailRequest, page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__list_quarantined_mail_request__field_indices_by_name[] = {
+  0,   /* field[0] = include_resolved */
+  1,   /* field[1] = page_size */
+  2,   /* field[2] = page_token */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__list_quarantined_mail_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_quarantined_mail_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.ListQuarantinedMailRequest",
+  "ListQuarantinedMailRequest",
+  "Ocorrencias__Intake__V1__ListQuarantinedMailRequest",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__ListQuarantinedMailRequest),
+  3,
+  ocorrencias__intake__v1__list_quarantined_mail_request__field_descriptors,
+  ocorrencias__intake__v1__list_quarantined_mail_request__field_indices_by_name,
+  1,  ocorrencias__intake__v1__list_quarantined_mail_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__list_quarantined_mail_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_quarantined_mail_response__field_descriptors[2] =
+{
+  {
+    "messages",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Intake__V1__ListQuarantinedMailResponse, n_messages),
+    offsetof(Ocorrencias__Intake__V1__ListQuarantinedMailResponse, messages),
+    &ocorrencias__intake__v1__quarantined_mail__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ListQuarantinedMailResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__list_quarantined_mail_response__field_indices_by_name[] = {
+  0,   /* field[0] = messages */
+  1,   /* field[1] = next_page_token */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__list_quarantined_mail_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_quarantined_mail_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.ListQuarantinedMailResponse",
+  "ListQuarantinedMailResponse",
+  "Ocorrencias__Intake__V1__ListQuarantinedMailResponse",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__ListQuarantinedMailResponse),
+  2,
+  ocorrencias__intake__v1__list_quarantined_mail_response__field_descriptors,
+  ocorrencias__intake__v1__list_quarantined_mail_response__field_indices_by_name,
+  1,  ocorrencias__intake__v1__list_quarantined_mail_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__list_quarantined_mail_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__quarantined_mail_request__field_descriptors[4] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMailRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "chunk_bytes",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMailRequest, chunk_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "organization_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMailRequest, organization_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "replacement_raw",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMailRequest, replacement_raw),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__quarantined_mail_request__field_indices_by_name[] = {
+  1,   /* field[1] = chunk_bytes */
+  0,   /* field[0] = id */
+  2,   /* field[2] = organization_id */
+  3,   /* field[3] = replacement_raw */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__quarantined_mail_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.QuarantinedMailRequest",
+  "QuarantinedMailRequest",
+  "Ocorrencias__Intake__V1__QuarantinedMailRequest",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__QuarantinedMailRequest),
+  4,
+  ocorrencias__intake__v1__quarantined_mail_request__field_descriptors,
+  ocorrencias__intake__v1__quarantined_mail_request__field_indices_by_name,
+  1,  ocorrencias__intake__v1__quarantined_mail_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__quarantined_mail_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__quarantined_mail_chunk__field_descriptors[3] =
+{
+  {
+    "mail",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMailChunk, mail),
+    &ocorrencias__intake__v1__quarantined_mail__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "data",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMailChunk, data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "offset",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMailChunk, offset),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__quarantined_mail_chunk__field_indices_by_name[] = {
+  1,   /* field[1] = data */
+  0,   /* field[0] = mail */
+  2,   /* field[2] = offset */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__quarantined_mail_chunk__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail_chunk__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.QuarantinedMailChunk",
+  "QuarantinedMailChunk",
+  "Ocorrencias__Intake__V1__QuarantinedMailChunk",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__QuarantinedMailChunk),
+  3,
+  ocorrencias__intake__v1__quarantined_mail_chunk__field_descriptors,
+  ocorrencias__intake__v1__quarantined_mail_chunk__field_indices_by_name,
+  1,  ocorrencias__intake__v1__quarantined_mail_chunk__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__quarantined_mail_chunk__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__reprocess_quarantined_mail_response__field_descriptors[2] =
+{
+  {
+    "mail",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse, mail),
+    &ocorrencias__intake__v1__quarantined_mail__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outcome",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse, outcome),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__reprocess_quarantined_mail_response__field_indices_by_name[] = {
+  0,   /* field[0] = mail */
+  1,   /* field[1] = outcome */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__reprocess_quarantined_mail_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__reprocess_quarantined_mail_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.ReprocessQuarantinedMailResponse",
+  "ReprocessQuarantinedMailResponse",
+  "Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse),
+  2,
+  ocorrencias__intake__v1__reprocess_quarantined_mail_response__field_descriptors,
+  ocorrencias__intake__v1__reprocess_quarantined_mail_response__field_indices_by_name,
+  1,  ocorrencias__intake__v1__reprocess_quarantined_mail_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__reprocess_quarantined_mail_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__discard_quarantined_mail_request__field_descriptors[2] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__discard_quarantined_mail_request__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+  1,   /* field[1] = reason */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__discard_quarantined_mail_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__discard_quarantined_mail_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.DiscardQuarantinedMailRequest",
+  "DiscardQuarantinedMailRequest",
+  "Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest),
+  2,
+  ocorrencias__intake__v1__discard_quarantined_mail_request__field_descriptors,
+  ocorrencias__intake__v1__discard_quarantined_mail_request__field_indices_by_name,
+  1,  ocorrencias__intake__v1__discard_quarantined_mail_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__discard_quarantined_mail_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCEnumValue ocorrencias__intake__v1__organization_kind__enum_values_by_number[5] =
 {
   { "ORGANIZATION_KIND_UNSPECIFIED", "OCORRENCIAS__INTAKE__V1__ORGANIZATION_KIND__ORGANIZATION_KIND_UNSPECIFIED", 0 },
@@ -4546,7 +5517,109 @@ const ProtobufCEnumDescriptor ocorrencias__intake__v1__custom_field_kind__descri
   ocorrencias__intake__v1__custom_field_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_descriptors[31] =
+static const ProtobufCEnumValue ocorrencias__intake__v1__quarantine_kind__enum_values_by_number[5] =
+{
+  { "QUARANTINE_KIND_UNSPECIFIED", "OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_KIND_UNSPECIFIED", 0 },
+  { "QUARANTINE_UNPARSABLE", "OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_UNPARSABLE", 1 },
+  { "QUARANTINE_REJECTED", "OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_REJECTED", 2 },
+  { "QUARANTINE_FAILED", "OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_FAILED", 3 },
+  { "QUARANTINE_AMBIGUOUS_SENDER", "OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_AMBIGUOUS_SENDER", 4 },
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__quarantine_kind__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex ocorrencias__intake__v1__quarantine_kind__enum_values_by_name[5] =
+{
+  { "QUARANTINE_AMBIGUOUS_SENDER", 4 },
+  { "QUARANTINE_FAILED", 3 },
+  { "QUARANTINE_KIND_UNSPECIFIED", 0 },
+  { "QUARANTINE_REJECTED", 2 },
+  { "QUARANTINE_UNPARSABLE", 1 },
+};
+const ProtobufCEnumDescriptor ocorrencias__intake__v1__quarantine_kind__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.QuarantineKind",
+  "QuarantineKind",
+  "Ocorrencias__Intake__V1__QuarantineKind",
+  "ocorrencias.intake.v1",
+  5,
+  ocorrencias__intake__v1__quarantine_kind__enum_values_by_number,
+  5,
+  ocorrencias__intake__v1__quarantine_kind__enum_values_by_name,
+  1,
+  ocorrencias__intake__v1__quarantine_kind__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue ocorrencias__intake__v1__quarantine_status__enum_values_by_number[4] =
+{
+  { "QUARANTINE_STATUS_UNSPECIFIED", "OCORRENCIAS__INTAKE__V1__QUARANTINE_STATUS__QUARANTINE_STATUS_UNSPECIFIED", 0 },
+  { "QUARANTINE_HELD", "OCORRENCIAS__INTAKE__V1__QUARANTINE_STATUS__QUARANTINE_HELD", 1 },
+  { "QUARANTINE_REPROCESSED", "OCORRENCIAS__INTAKE__V1__QUARANTINE_STATUS__QUARANTINE_REPROCESSED", 2 },
+  { "QUARANTINE_DISCARDED", "OCORRENCIAS__INTAKE__V1__QUARANTINE_STATUS__QUARANTINE_DISCARDED", 3 },
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__quarantine_status__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex ocorrencias__intake__v1__quarantine_status__enum_values_by_name[4] =
+{
+  { "QUARANTINE_DISCARDED", 3 },
+  { "QUARANTINE_HELD", 1 },
+  { "QUARANTINE_REPROCESSED", 2 },
+  { "QUARANTINE_STATUS_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor ocorrencias__intake__v1__quarantine_status__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.QuarantineStatus",
+  "QuarantineStatus",
+  "Ocorrencias__Intake__V1__QuarantineStatus",
+  "ocorrencias.intake.v1",
+  4,
+  ocorrencias__intake__v1__quarantine_status__enum_values_by_number,
+  4,
+  ocorrencias__intake__v1__quarantine_status__enum_values_by_name,
+  1,
+  ocorrencias__intake__v1__quarantine_status__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue ocorrencias__intake__v1__bounce_status__enum_values_by_number[6] =
+{
+  { "BOUNCE_NONE", "OCORRENCIAS__INTAKE__V1__BOUNCE_STATUS__BOUNCE_NONE", 0 },
+  { "BOUNCE_PENDING", "OCORRENCIAS__INTAKE__V1__BOUNCE_STATUS__BOUNCE_PENDING", 1 },
+  { "BOUNCE_SENT", "OCORRENCIAS__INTAKE__V1__BOUNCE_STATUS__BOUNCE_SENT", 2 },
+  { "BOUNCE_FAILED", "OCORRENCIAS__INTAKE__V1__BOUNCE_STATUS__BOUNCE_FAILED", 3 },
+  { "BOUNCE_SUPPRESSED", "OCORRENCIAS__INTAKE__V1__BOUNCE_STATUS__BOUNCE_SUPPRESSED", 4 },
+  { "BOUNCE_CANCELLED", "OCORRENCIAS__INTAKE__V1__BOUNCE_STATUS__BOUNCE_CANCELLED", 5 },
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__bounce_status__value_ranges[] = {
+{0, 0},{0, 6}
+};
+static const ProtobufCEnumValueIndex ocorrencias__intake__v1__bounce_status__enum_values_by_name[6] =
+{
+  { "BOUNCE_CANCELLED", 5 },
+  { "BOUNCE_FAILED", 3 },
+  { "BOUNCE_NONE", 0 },
+  { "BOUNCE_PENDING", 1 },
+  { "BOUNCE_SENT", 2 },
+  { "BOUNCE_SUPPRESSED", 4 },
+};
+const ProtobufCEnumDescriptor ocorrencias__intake__v1__bounce_status__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.BounceStatus",
+  "BounceStatus",
+  "Ocorrencias__Intake__V1__BounceStatus",
+  "ocorrencias.intake.v1",
+  6,
+  ocorrencias__intake__v1__bounce_status__enum_values_by_number,
+  6,
+  ocorrencias__intake__v1__bounce_status__enum_values_by_name,
+  1,
+  ocorrencias__intake__v1__bounce_status__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_descriptors[36] =
 {
   { "CreateOrganization", &ocorrencias__intake__v1__organization__descriptor, &ocorrencias__intake__v1__organization__descriptor },
   { "UpdateOrganization", &ocorrencias__intake__v1__organization__descriptor, &ocorrencias__intake__v1__organization__descriptor },
@@ -4579,6 +5652,11 @@ static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_d
   { "PutCustomField", &ocorrencias__intake__v1__custom_field__descriptor, &ocorrencias__intake__v1__custom_field__descriptor },
   { "GetSupportPolicy", &ocorrencias__intake__v1__get_support_policy_request__descriptor, &ocorrencias__intake__v1__support_policy__descriptor },
   { "PutSupportPolicy", &ocorrencias__intake__v1__support_policy__descriptor, &ocorrencias__intake__v1__support_policy__descriptor },
+  { "ListQuarantinedMail", &ocorrencias__intake__v1__list_quarantined_mail_request__descriptor, &ocorrencias__intake__v1__list_quarantined_mail_response__descriptor },
+  { "GetQuarantinedMail", &ocorrencias__intake__v1__quarantined_mail_request__descriptor, &ocorrencias__intake__v1__quarantined_mail__descriptor },
+  { "DownloadQuarantinedMail", &ocorrencias__intake__v1__quarantined_mail_request__descriptor, &ocorrencias__intake__v1__quarantined_mail_chunk__descriptor },
+  { "ReprocessQuarantinedMail", &ocorrencias__intake__v1__quarantined_mail_request__descriptor, &ocorrencias__intake__v1__reprocess_quarantined_mail_response__descriptor },
+  { "DiscardQuarantinedMail", &ocorrencias__intake__v1__discard_quarantined_mail_request__descriptor, &ocorrencias__intake__v1__quarantined_mail__descriptor },
 };
 const unsigned ocorrencias__intake__v1__intake__method_indices_by_name[] = {
   3,        /* AddContact */
@@ -4588,8 +5666,11 @@ const unsigned ocorrencias__intake__v1__intake__method_indices_by_name[] = {
   0,        /* CreateOrganization */
   7,        /* CreateRepresentative */
   6,        /* DeleteContact */
+  35,        /* DiscardQuarantinedMail */
   19,        /* DownloadAttachment */
+  33,        /* DownloadQuarantinedMail */
   2,        /* GetOrganization */
+  32,        /* GetQuarantinedMail */
   10,        /* GetRepresentative */
   29,        /* GetSupportPolicy */
   17,        /* GetTicket */
@@ -4597,6 +5678,7 @@ const unsigned ocorrencias__intake__v1__intake__method_indices_by_name[] = {
   27,        /* ListCustomFields */
   9,        /* ListOrganizations */
   25,        /* ListOrigins */
+  31,        /* ListQuarantinedMail */
   15,        /* ListRepresentativeContacts */
   12,        /* ListRepresentativeOrganizations */
   8,        /* LookupCustomers */
@@ -4606,6 +5688,7 @@ const unsigned ocorrencias__intake__v1__intake__method_indices_by_name[] = {
   26,        /* PutOrigin */
   30,        /* PutSupportPolicy */
   20,        /* Reply */
+  34,        /* ReprocessQuarantinedMail */
   5,        /* SetContactActive */
   4,        /* UpdateContact */
   1,        /* UpdateOrganization */
@@ -4620,7 +5703,7 @@ const ProtobufCServiceDescriptor ocorrencias__intake__v1__intake__descriptor =
   "Intake",
   "Ocorrencias__Intake__V1__Intake",
   "ocorrencias.intake.v1",
-  31,
+  36,
   ocorrencias__intake__v1__intake__method_descriptors,
   ocorrencias__intake__v1__intake__method_indices_by_name
 };
@@ -4871,6 +5954,46 @@ void ocorrencias__intake__v1__intake__put_support_policy(ProtobufCService *servi
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
   service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__intake__v1__intake__list_quarantined_mail(ProtobufCService *service,
+                                                            const Ocorrencias__Intake__V1__ListQuarantinedMailRequest *input,
+                                                            Ocorrencias__Intake__V1__ListQuarantinedMailResponse_Closure closure,
+                                                            void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__intake__v1__intake__get_quarantined_mail(ProtobufCService *service,
+                                                           const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
+                                                           Ocorrencias__Intake__V1__QuarantinedMail_Closure closure,
+                                                           void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__intake__v1__intake__download_quarantined_mail(ProtobufCService *service,
+                                                                const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
+                                                                Ocorrencias__Intake__V1__QuarantinedMailChunk_Closure closure,
+                                                                void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__intake__v1__intake__reprocess_quarantined_mail(ProtobufCService *service,
+                                                                 const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
+                                                                 Ocorrencias__Intake__V1__ReprocessQuarantinedMailResponse_Closure closure,
+                                                                 void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__intake__v1__intake__discard_quarantined_mail(ProtobufCService *service,
+                                                               const Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *input,
+                                                               Ocorrencias__Intake__V1__QuarantinedMail_Closure closure,
+                                                               void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__init (Ocorrencias__Intake__V1__Intake_Service *service,
                                             Ocorrencias__Intake__V1__Intake_ServiceDestroy destroy)

@@ -1,0 +1,302 @@
+import Foundation
+import Messages
+import RPC
+import ServiceKit
+import Storage
+
+/// What became of one raw e-mail handed to ``IntakeContext/receive(raw:source:tokens:settings:bounce:)``.
+public struct MailReceipt: Sendable, Equatable {
+    /// Taken in (opened, replied, duplicate) or rejected with the reason (also when unparsable).
+    public var outcome: MailOutcome
+    /// The row in `mail_quarantine` holding the raw message, when it was not taken in.
+    public var quarantineID: String?
+    /// GMime found no message at all.
+    public var unparsable = false
+    /// Whether the rejection is answered (nil: no bounce configured, or unparsable).
+    public var bounce: MailBounceQueue.Decision?
+
+    public init(outcome: MailOutcome, quarantineID: String? = nil, unparsable: Bool = false, bounce: MailBounceQueue.Decision? = nil) {
+        self.outcome = outcome
+        self.quarantineID = quarantineID
+        self.unparsable = unparsable
+        self.bounce = bounce
+    }
+}
+
+extension IntakeContext {
+    /// RPC errors of an e-mail's operations that retrying cannot fix: the message is held.
+    static let permanentMailErrors: Set<RPCStatusCode> = [
+        .invalidArgument, .failedPrecondition, .permissionDenied, .resourceExhausted, .notFound, .alreadyExists, .outOfRange,
+    ]
+
+    /// Takes in one raw e-mail (the IMAP poller and `intake ingest-mail` both come here).
+    ///
+    /// A message that is not taken in is never lost: an unparsable one, a rejected one (unknown or
+    /// foreign sender, ...) and one whose operation failed for good are **held** in
+    /// `mail_quarantine` with the raw bytes, for agents to download, reprocess or discard
+    /// (``listQuarantined(_:caller:)`` and the rest). When `bounce` is given, a rejected
+    /// message's answer is queued in the same transaction (``MailBounceQueue``). The same message
+    /// (Message-ID, or SHA-256 when unparsable) is held and answered once.
+    /// - Throws: storage errors (nothing was recorded: the caller should try again later).
+    public func receive(raw: [UInt8], source: String, tokens: ReplyToken, settings mailSettings: MailIngestSettings = MailIngestSettings(),
+                        bounce: MailBounce? = nil) throws -> MailReceipt {
+        let mail: MailMessage
+        do { mail = try MailMessage(raw: raw) } catch let error as MailError {
+            let (id, _) = try database.write { tx in
+                try hold(tx, raw: raw, mail: nil, kind: .quarantineUnparsable, source: source, reason: error.description, bounce: nil)
+            }
+            return MailReceipt(outcome: .rejected(reason: error.description), quarantineID: id, unparsable: true)
+        }
+        let outcome: MailOutcome
+        var kind = IntakeV1.QuarantineKind.quarantineRejected
+        do {
+            outcome = try ingest(mail, tokens: tokens, settings: mailSettings)
+        } catch let error as RPCError where Self.permanentMailErrors.contains(error.code) {
+            outcome = .rejected(reason: error.message)
+            kind = .quarantineFailed
+        }
+        let reason: String
+        var answer = bounce
+        switch outcome {
+        case .rejected(let why): reason = why
+        case .held(let why): reason = why; kind = .quarantineAmbiguousSender; answer = nil
+        default: return MailReceipt(outcome: outcome)
+        }
+        let (id, decision) = try database.write { tx in
+            try hold(tx, raw: raw, mail: mail, kind: kind, source: source, reason: reason, bounce: answer)
+        }
+        return MailReceipt(outcome: outcome, quarantineID: id, bounce: decision)
+    }
+
+    /// Holds a message whose intake kept failing (not a refusal: e.g. the attachment store
+    /// failing) as `failed`, without an answer (the fault is ours, not the sender's); its row id.
+    /// - Throws: storage errors.
+    public func holdFailed(raw: [UInt8], source: String, error: any Error) throws -> String {
+        let mail = try? MailMessage(raw: raw)
+        let reason = "falha interna ao registrar / internal failure: \(error)"
+        return try database.write { tx in
+            try hold(tx, raw: raw, mail: mail, kind: .quarantineFailed, source: source, reason: String(reason.prefix(2000)), bounce: nil).0
+        }
+    }
+
+    /// In `tx`: holds `raw` (once per message key) and queues its answer; the row id and the
+    /// bounce decision (nil when the message was held before or is not answered at all).
+    func hold(_ tx: any SQLExecutor, raw: [UInt8], mail: MailMessage?, kind: IntakeV1.QuarantineKind, source: String,
+              reason: String, bounce: MailBounce?) throws -> (String, MailBounceQueue.Decision?) {
+        let sha256 = Self.sha256Hex(raw)
+        let key = mail?.messageID ?? "sha256:\(sha256)"
+        let id = Self.newID()
+        let now = Self.now()
+        let inserted = try tx.execute("""
+            INSERT INTO mail_quarantine (id, message_key, kind, status, source, reason, from_address, subject, email_message_id,
+                                         raw, size_bytes, sha256, received_at)
+            VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_key) DO NOTHING
+            """, [.text(id), .text(key), .integer(Int64(kind.rawValue)), .text(source), .text(reason),
+                  .text(mail?.fromAddress ?? ""), .text(String((mail?.subject ?? "").prefix(500))), .text(mail?.messageID ?? ""),
+                  .blob(raw), .integer(Int64(raw.count)), .text(sha256), .integer(now)])
+        guard inserted == 1 else {
+            return (try tx.queryOne("SELECT id FROM mail_quarantine WHERE message_key = ?", [.text(key)])?.text("id") ?? id, nil)
+        }
+        guard let bounce, let mail else { return (id, nil) }
+        let decision = try MailBounceQueue.enqueue(tx, bounce: bounce, mail: mail, reason: reason, now: now)
+        switch decision {
+        case .queued(let bounceID):
+            try tx.execute("UPDATE mail_quarantine SET bounce_id = ? WHERE id = ?", [.text(bounceID), .text(id)])
+        case .suppressed(let note):
+            try tx.execute("UPDATE mail_quarantine SET bounce_note = ? WHERE id = ?", [.text(note), .text(id)])
+        }
+        return (id, decision)
+    }
+
+    // MARK: agents' operations
+
+    /// Agents (and administrators) and internal services only: held mail may be anyone's.
+    static func requireMailStaff(_ caller: Caller) throws {
+        guard caller.isAgent || caller.isService else {
+            throw RPCError(.permissionDenied, "apenas agentes e administradores / agents and administrators only")
+        }
+    }
+
+    static let quarantineColumns = """
+        q.id, q.kind, q.status, q.source, q.reason, q.from_address, q.subject, q.email_message_id, q.size_bytes, q.sha256,
+        q.received_at, q.attempts, q.resolved_at, q.resolved_by, q.resolution, q.ticket_id, q.ticket_code, q.bounce_note,
+        b.status AS bounce_status, b.attempts AS bounce_attempts, b.last_error AS bounce_error
+        FROM mail_quarantine q LEFT JOIN mail_bounces b ON b.id = q.bounce_id
+        """
+
+    static func quarantinedMail(_ row: Row) throws -> IntakeV1.QuarantinedMail {
+        var mail = IntakeV1.QuarantinedMail()
+        mail.id = try row.text("id")
+        mail.kind = IntakeV1.QuarantineKind(_protoRawValue: Int32(try row.int("kind")))
+        mail.status = IntakeV1.QuarantineStatus(_protoRawValue: Int32(try row.int("status")))
+        mail.source = try row.text("source")
+        mail.reason = try row.text("reason")
+        mail.fromAddress = try row.text("from_address")
+        mail.subject = try row.text("subject")
+        mail.emailMessageID = try row.text("email_message_id")
+        mail.sizeBytes = try row.int("size_bytes")
+        mail.sha256 = try row.text("sha256")
+        mail.receivedAt = try row.int("received_at")
+        mail.attempts = Int32(try row.int("attempts"))
+        mail.resolvedAt = try row.optionalInt("resolved_at") ?? 0
+        mail.resolvedBy = try row.text("resolved_by")
+        mail.resolution = try row.text("resolution")
+        mail.ticketID = try row.text("ticket_id")
+        mail.ticketCode = try row.text("ticket_code")
+        mail.bounceNote = try row.text("bounce_note")
+        switch row.optionalText("bounce_status") {
+        case "pending": mail.bounceStatus = .bouncePending
+        case "sent": mail.bounceStatus = .bounceSent
+        case "failed": mail.bounceStatus = .bounceFailed
+        case "cancelled": mail.bounceStatus = .bounceCancelled
+        default: mail.bounceStatus = mail.bounceNote.isEmpty ? .bounceNone : .bounceSuppressed
+        }
+        mail.bounceAttempts = Int32(try row.optionalInt("bounce_attempts") ?? 0)
+        mail.bounceError = row.optionalText("bounce_error") ?? ""
+        return mail
+    }
+
+    /// Held (and, on request, resolved) mail, newest first, a page at a time (key cursor).
+    public func listQuarantined(_ request: IntakeV1.ListQuarantinedMailRequest, caller: Caller) throws -> IntakeV1.ListQuarantinedMailResponse {
+        try Self.requireMailStaff(caller)
+        let size = request.pageSize <= 0 ? 50 : min(Int(request.pageSize), 500)
+        var conditions: [String] = []
+        var parameters: [SQLValue] = []
+        if !request.includeResolved { conditions.append("q.status = 1") }
+        if !request.pageToken.isEmpty {
+            let parts = request.pageToken.split(separator: ".", maxSplits: 1)
+            guard parts.count == 2, let at = Int64(parts[0]) else {
+                var violations = Violations()
+                violations.add("page_token", "invalid_page_token", pt: "Token de página inválido.", en: "Invalid page token.")
+                try violations.check()
+                return IntakeV1.ListQuarantinedMailResponse()
+            }
+            conditions.append("(q.received_at < ? OR (q.received_at = ? AND q.id < ?))")
+            parameters += [.integer(at), .integer(at), .text(String(parts[1]))]
+        }
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let rows = try database.read { tx in
+            try tx.query("SELECT \(Self.quarantineColumns) \(filter) ORDER BY q.received_at DESC, q.id DESC LIMIT ?",
+                         parameters + [.integer(Int64(size + 1))])
+        }
+        var response = IntakeV1.ListQuarantinedMailResponse()
+        response.messages = try rows.prefix(size).map(Self.quarantinedMail)
+        if rows.count > size, let last = response.messages.last {
+            response.nextPageToken = "\(last.receivedAt).\(last.id)"
+        }
+        return response
+    }
+
+    /// One held message's record.
+    public func quarantined(_ id: String, caller: Caller) throws -> IntakeV1.QuarantinedMail {
+        try Self.requireMailStaff(caller)
+        guard let row = try database.read({ try $0.queryOne("SELECT \(Self.quarantineColumns) WHERE q.id = ?", [.text(id)]) }) else {
+            throw RPCError(.notFound, "mensagem retida não encontrada / quarantined message not found")
+        }
+        return try Self.quarantinedMail(row)
+    }
+
+    /// The raw message, byte-exact, in chunks (the first carries the record).
+    public func downloadQuarantined(_ request: IntakeV1.QuarantinedMailRequest, caller: Caller,
+                                    send: (IntakeV1.QuarantinedMailChunk) throws -> Void) throws {
+        let record = try quarantined(request.id, caller: caller)
+        let raw = try database.read { try $0.queryOne("SELECT raw FROM mail_quarantine WHERE id = ?", [.text(request.id)])?.blob("raw") } ?? []
+        let chunk = request.chunkBytes <= 0 ? 1 << 20 : min(Int(request.chunkBytes), 2 << 20)
+        var offset = 0
+        repeat {
+            var message = IntakeV1.QuarantinedMailChunk()
+            if offset == 0 { message.mail = record }
+            message.offset = Int64(offset)
+            let end = min(raw.count, offset + chunk)
+            message.data = Array(raw[offset..<end])
+            offset = end
+            try send(message)
+        } while offset < raw.count
+    }
+
+    /// Takes a held message in again. Taken in: the record becomes reprocessed (with the
+    /// ticket) and a pending answer is cancelled. Refused again: it stays held with the new reason
+    /// (no new answer is sent). A resolved message: `FAILED_PRECONDITION`.
+    /// `organizationID` chooses the organization of a new ticket when the sender is an
+    /// authorized contact of several.
+    /// `replacement` is a corrected message taken in instead (the stored one stays as received).
+    public func reprocessQuarantined(_ id: String, organizationID: String = "", replacement: [UInt8] = [], caller: Caller,
+                                     tokens: ReplyToken, settings mailSettings: MailIngestSettings) throws -> IntakeV1.ReprocessQuarantinedMailResponse {
+        let record = try quarantined(id, caller: caller)
+        guard record.status == .quarantineHeld else {
+            throw RPCError(.failedPrecondition, "mensagem já resolvida / message already resolved")
+        }
+        if !replacement.isEmpty {
+            var violations = Violations()
+            if replacement.count > 3 << 20 {
+                violations.add("replacement_raw", "too_large", pt: "No máximo 3 MiB.", en: "At most 3 MiB.")
+            } else if (try? MailMessage(raw: replacement)) == nil {
+                violations.add("replacement_raw", "unparsable", pt: "Não é uma mensagem RFC 5322.", en: "Not an RFC 5322 message.")
+            }
+            try violations.check()
+        }
+        let raw = replacement.isEmpty
+            ? try database.read { try $0.queryOne("SELECT raw FROM mail_quarantine WHERE id = ?", [.text(id)])?.blob("raw") } ?? []
+            : replacement
+        var kind = IntakeV1.QuarantineKind.quarantineRejected
+        var outcomeName: String
+        var reason = ""
+        var ticket: (String, String)?
+        do {
+            let mail = try MailMessage(raw: raw)
+            do {
+                switch try ingest(mail, tokens: tokens, settings: mailSettings, organizationID: organizationID) {
+                case .opened(let ticketID, let code): outcomeName = "opened"; ticket = (ticketID, code)
+                case .replied(let ticketID, let code, _): outcomeName = "replied"; ticket = (ticketID, code)
+                case .duplicate(let ticketID, let code): outcomeName = "duplicate"; ticket = (ticketID, code)
+                case .rejected(let why): outcomeName = "rejected"; reason = why
+                case .held(let why): outcomeName = "held"; reason = why; kind = .quarantineAmbiguousSender
+                }
+            } catch let error as RPCError where Self.permanentMailErrors.contains(error.code) {
+                outcomeName = "failed"; reason = error.message; kind = .quarantineFailed
+            }
+        } catch let error as MailError {
+            outcomeName = "unparsable"; reason = error.description; kind = .quarantineUnparsable
+        }
+        let now = Self.now()
+        try database.write { tx in
+            if let (ticketID, code) = ticket {
+                try tx.execute("""
+                    UPDATE mail_quarantine SET status = 2, attempts = attempts + 1, resolved_at = ?, resolved_by = ?, resolution = ?,
+                        ticket_id = ?, ticket_code = ? WHERE id = ?
+                    """, [.integer(now), .text(caller.id), .text(replacement.isEmpty ? outcomeName : "\(outcomeName) (corrected message)"),
+                          .text(ticketID), .text(code), .text(id)])
+                if let bounceID = try tx.queryOne("SELECT bounce_id FROM mail_quarantine WHERE id = ?", [.text(id)])?.optionalText("bounce_id") {
+                    try MailBounceQueue.cancel(tx, id: bounceID, now: now)
+                }
+            } else {
+                try tx.execute("UPDATE mail_quarantine SET attempts = attempts + 1, reason = ?, kind = ? WHERE id = ?",
+                               [.text(reason), .integer(Int64(kind.rawValue)), .text(id)])
+            }
+        }
+        var response = IntakeV1.ReprocessQuarantinedMailResponse()
+        response.mail = try quarantined(id, caller: caller)
+        response.outcome = outcomeName
+        return response
+    }
+
+    /// Gives up on a held message, with the reason (required); a pending answer is still sent
+    /// (the sender was told the message was not registered, which stays true).
+    public func discardQuarantined(_ request: IntakeV1.DiscardQuarantinedMailRequest, caller: Caller) throws -> IntakeV1.QuarantinedMail {
+        try Self.requireMailStaff(caller)
+        var violations = Violations()
+        violations.required("reason", request.reason)
+        violations.maxLength("reason", request.reason, 2000)
+        try violations.check()
+        let record = try quarantined(request.id, caller: caller)
+        guard record.status == .quarantineHeld else {
+            throw RPCError(.failedPrecondition, "mensagem já resolvida / message already resolved")
+        }
+        try database.write { tx in
+            try tx.execute("""
+                UPDATE mail_quarantine SET status = 3, resolved_at = ?, resolved_by = ?, resolution = ? WHERE id = ? AND status = 1
+                """, [.integer(Self.now()), .text(caller.id), .text(request.reason), .text(request.id)])
+        }
+        return try quarantined(request.id, caller: caller)
+    }
+}

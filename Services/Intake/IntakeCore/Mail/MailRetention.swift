@@ -1,0 +1,117 @@
+import Foundation
+import Observability
+import RPC
+import RPCTransport
+import ServiceKit
+import Storage
+
+extension IntakeContext {
+    /// What one round of ``purgeResolvedMail(olderThanMilliseconds:batchSize:)`` removed.
+    public struct PurgedMail: Sendable, Equatable {
+        /// Quarantined messages (reprocessed or discarded) removed with their raw bytes.
+        public var messages = 0
+        /// Finished answers (sent, failed, cancelled) no held message refers to any more.
+        public var bounces = 0
+    }
+
+    /// One round: at most `batchSize` quarantined messages resolved (reprocessed or discarded)
+    /// before the cutoff, then at most `batchSize` finished bounces older than the cutoff that no
+    /// quarantine row refers to. Held messages and pending bounces are never removed.
+    /// - Throws: ``StorageError``.
+    public func purgeResolvedMail(olderThanMilliseconds age: Int64, batchSize: Int) throws -> PurgedMail {
+        let cutoff = Self.now() - age
+        var purged = PurgedMail()
+        purged.messages = try database.write { tx in
+            let ids = try tx.query("""
+                SELECT id FROM mail_quarantine WHERE status IN (2, 3) AND resolved_at < ? ORDER BY resolved_at, id LIMIT ?
+                """, [.integer(cutoff), .integer(Int64(batchSize))]).map { SQLValue.text(try $0.text("id")) }
+            guard !ids.isEmpty else { return 0 }
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+            return try tx.execute("DELETE FROM mail_quarantine WHERE id IN (\(marks)) AND status IN (2, 3)", ids)
+        }
+        purged.bounces = try database.write { tx in
+            let ids = try tx.query("""
+                SELECT id FROM mail_bounces b WHERE status IN ('sent', 'failed', 'cancelled') AND finished_at < ?
+                AND NOT EXISTS (SELECT 1 FROM mail_quarantine q WHERE q.bounce_id = b.id) ORDER BY finished_at, id LIMIT ?
+                """, [.integer(cutoff), .integer(Int64(batchSize))]).map { SQLValue.text(try $0.text("id")) }
+            guard !ids.isEmpty else { return 0 }
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+            return try tx.execute("""
+                DELETE FROM mail_bounces WHERE id IN (\(marks)) AND NOT EXISTS (SELECT 1 FROM mail_quarantine q WHERE q.bounce_id = mail_bounces.id)
+                """, ids)
+        }
+        return purged
+    }
+}
+
+/// Removes resolved quarantined mail (and finished bounces) after `INTAKE_MAIL_RETENTION_DAYS`
+/// (default 90; 0 keeps them), every `INTAKE_GC_INTERVAL_SECONDS`, on its own thread.
+final class MailRetention: BackgroundService, @unchecked Sendable {
+    let intake: IntakeContext
+    let retentionMilliseconds: Int64
+    let logger: Logger
+    private let lock = ConditionLock()
+    // Guarded by lock.
+    private var stopping = false
+    private var thread: Thread?
+    private var finished = false
+
+    init(intake: IntakeContext, retentionMilliseconds: Int64, logger: Logger) {
+        self.intake = intake
+        self.retentionMilliseconds = retentionMilliseconds
+        self.logger = logger
+    }
+
+    /// The retention in `environment` (milliseconds), 0 when turned off.
+    /// - Throws: ``ConfigurationError`` for a malformed value.
+    static func retention(_ environment: [String: String]) throws -> Int64 {
+        guard let text = environment["INTAKE_MAIL_RETENTION_DAYS"], !text.isEmpty else { return 90 * 86_400_000 }
+        guard let days = Double(text), days >= 0, days.isFinite else { throw ConfigurationError("invalid INTAKE_MAIL_RETENTION_DAYS=\(text)") }
+        return Int64(days * 86_400_000)
+    }
+
+    func start() {
+        let interval = intake.settings.garbageCollectionIntervalSeconds
+        let batch = intake.settings.garbageCollectionBatchSize
+        let thread = Thread { [self] in
+            while !sleep(interval) {
+                do {
+                    for _ in 0..<1_000 where !lock.withLock({ stopping }) {
+                        let round = try intake.purgeResolvedMail(olderThanMilliseconds: retentionMilliseconds, batchSize: batch)
+                        if round.messages > 0 || round.bounces > 0 {
+                            logger.info("resolved mail purged", ["messages": String(round.messages), "bounces": String(round.bounces)])
+                        }
+                        if round.messages < batch && round.bounces < batch { break }
+                    }
+                } catch {
+                    logger.warning("mail retention failed; trying again next time", ["error": "\(error)"])
+                }
+            }
+            lock.withLock {
+                finished = true
+                lock.broadcast()
+            }
+        }
+        thread.name = "intake-mail-retention"
+        lock.withLock { self.thread = thread }
+        thread.start()
+    }
+
+    private func sleep(_ seconds: Double) -> Bool {
+        let deadline = MonotonicClock.nanoseconds() + UInt64(seconds * 1e9)
+        return lock.withLock { () -> Bool in
+            while !stopping && MonotonicClock.nanoseconds() < deadline {
+                _ = lock.wait(untilUptimeNanoseconds: deadline)
+            }
+            return stopping
+        }
+    }
+
+    func stop() {
+        lock.withLock {
+            stopping = true
+            lock.broadcast()
+            while thread != nil && !finished { _ = lock.wait() }
+        }
+    }
+}

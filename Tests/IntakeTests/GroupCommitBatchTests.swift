@@ -1,0 +1,177 @@
+import Foundation
+import IntakeCore
+import Messages
+import RPC
+import RPCTransport
+import ServiceKit
+import Storage
+import Synchronization
+import Testing
+import TestSupport
+
+@Suite("Group commit: batches of opens", .serialized)
+struct GroupCommitBatchTests {
+    @Test("opens queued behind a running batch commit together: the invalid one alone gets its field error, one idempotency key gives one ticket within and across batches, codes stay consecutive",
+          arguments: TestEngines.all)
+    func queuedOpensCommitTogether(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine, environment: ["INTAKE_GROUP_COMMIT": "true"])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let contacts = try (0..<6).map { try harness.contact(acme, "Pessoa \($0)", email: "p\($0)@acme.example") }
+        @Sendable func open(_ index: Int, _ request: IntakeV1.OpenTicketRequest, key: String? = nil) throws -> IntakeV1.Ticket {
+            try #require(try harness.client.call(IntakeV1.Intake.openTicket, request,
+                                                 options: harness.options(IntakeHarness.customer(contacts[index]), key: key)).ticket)
+        }
+        let first = try open(0, IntakeHarness.request(acme, subject: "Primeiro"))
+        let year = first.code.prefix(4)
+
+        // Hold the write path (SQLite: the writer; PostgreSQL: this year's code counter row), so the
+        // first open to arrive waits inside its transaction while the others queue behind it.
+        let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let blocker = Thread {
+            try? harness.database.write { tx in
+                if tx.engine == .postgres {
+                    _ = try tx.query("SELECT last_value FROM counters WHERE name = ? FOR UPDATE", [.text("ticket-\(year)")])
+                }
+                holding.signal()
+                release.wait()
+            }
+        }
+        blocker.start()
+        holding.wait()
+
+        // Seven opens at once: index 1 is invalid (no product); two carry the same idempotency key.
+        let keyed = IntakeHarness.request(acme, subject: "Com chave")
+        let calls: [(contact: Int, request: IntakeV1.OpenTicketRequest, key: String?)] = [
+            (0, keyed, "chave-1"), (0, keyed, "chave-1"),
+            (1, { var bad = IntakeHarness.request(acme, subject: "Sem produto"); bad.product = ""; return bad }(), nil),
+            (2, IntakeHarness.request(acme, subject: "Dois"), nil), (3, IntakeHarness.request(acme, subject: "Três"), nil),
+            (4, IntakeHarness.request(acme, subject: "Quatro"), nil), (5, IntakeHarness.request(acme, subject: "Cinco"), nil),
+        ]
+        let outcomes = Mutex<[Int: Result<IntakeV1.Ticket, RPCError>]>([:])
+        let group = DispatchGroup()
+        for (index, call) in calls.enumerated() {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                do {
+                    let ticket = try open(call.contact, call.request, key: call.key)
+                    outcomes.withLock { $0[index] = .success(ticket) }
+                } catch let error as RPCError {
+                    outcomes.withLock { $0[index] = .failure(error) }
+                } catch {
+                    outcomes.withLock { $0[index] = .failure(RPCError(.unknown, "\(error)")) }
+                }
+            }.start()
+        }
+        // Every call has reached the group commit (one waits in the running batch, the rest queue).
+        let limit = Date().addingTimeInterval(20)
+        while Date() < limit {
+            let stats = try #require(harness.intake.openCommitStatistics)
+            if stats.queued + stats.running >= calls.count { break }
+            usleep(10_000)
+        }
+        let waiting = try #require(harness.intake.openCommitStatistics)
+        #expect(waiting.queued + waiting.running == calls.count)
+        release.signal()
+        group.wait()
+
+        let results = outcomes.withLock { $0 }
+        let stats = try #require(harness.intake.openCommitStatistics)
+        #expect(stats.largestBatch >= 2 && stats.largestBatch >= waiting.queued, "the queued opens ran as one batch: \(stats)")
+        guard case .failure(let invalid) = results[2] else {
+            Issue.record("the open without a product succeeded")
+            return
+        }
+        #expect(invalid.code == .invalidArgument && invalid.violations.map(\.field) == ["product"])
+        let tickets = results.filter { $0.key != 2 }.compactMap { try? $0.value.get() }
+        #expect(tickets.count == 6, "every valid open succeeded: \(results)")
+        let byKey = [results[0], results[1]].compactMap { try? $0?.get() }
+        #expect(byKey.count == 2 && byKey[0].id == byKey[1].id, "one idempotency key, one ticket")
+        #expect(Set(tickets.map(\.id)).count == 5)
+        let numbers = Set(tickets.map(\.code) + [first.code]).compactMap { Int($0.split(separator: "-").last ?? "") }.sorted()
+        #expect(numbers == Array(1...6), "unique, consecutive codes; the rejected open took none")
+        #expect(try harness.count("tickets") == 6)
+        #expect(try harness.events(IntakeV1.TicketOpened.self).count == 6)
+
+        // The same key in a later batch: the same ticket again, nothing new stored.
+        let retried = try open(0, keyed, key: "chave-1")
+        #expect(retried.id == byKey.first?.id && retried.code == byKey.first?.code)
+        #expect(try harness.count("tickets") == 6)
+        _ = blocker
+    }
+
+    @Test("every open the real process acknowledged from its batches is there after kill -9", arguments: TestEngines.all)
+    func acknowledgedOpensSurviveKill(engine: DatabaseEngine) throws {
+        let directory = try TemporaryDirectory(prefix: "intake-kill")
+        let secret = "intake-kill-secret-\(UUID().uuidString)"
+        var environment = ["OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": secret, "INTAKE_GROUP_COMMIT": "true",
+                           "WORKFLOW_ADDRESSES": "127.0.0.1:9", "NOTIFICATION_ADDRESSES": "127.0.0.1:9"]
+        if engine == .postgres { environment["INTAKE_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase() }
+        var process = try ServiceProcess(name: "intake", environment: environment)
+        let port = process.port
+        let secretValue = DeploymentSecret(bytes: Array(secret.utf8))
+        func client() -> RPCClient {
+            var configuration = ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], secret: secretValue)
+            configuration.connectionsPerEndpoint = 8
+            configuration.defaultTimeoutMilliseconds = 10_000
+            return RPCClient(configuration: configuration)
+        }
+        let signer = PrincipalSigner(secret: secretValue)
+        let staff = CallOptions(metadata: signer.metadata(for: IntakeHarness.agent()))
+        let rpc = client()
+        var draft = IntakeV1.Organization()
+        draft.name = "Acme"
+        draft.taxID = "11.222.333/0001-81"
+        draft.kind = .organizationCustomer
+        draft.active = true
+        let organization = try rpc.call(IntakeV1.Intake.createOrganization, draft, options: staff)
+        let customers = try (0..<8).map { index -> CallOptions in
+            var contact = IntakeV1.Contact()
+            contact.organizationID = organization.id
+            contact.name = "Pessoa \(index)"
+            contact.email = "p\(index)@acme.example"
+            contact.authorized = true
+            contact = try rpc.call(IntakeV1.Intake.addContact, contact, options: staff)
+            return CallOptions(metadata: signer.metadata(for: IntakeHarness.customer(contact)))
+        }
+
+        // Eight clients open tickets until the process is killed; keep what was acknowledged.
+        let acknowledged = Mutex<[IntakeV1.Ticket]>([])
+        let group = DispatchGroup()
+        for index in 0..<8 {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                var round = 0
+                while true {
+                    let request = IntakeHarness.request(organization, subject: "Assunto \(index)-\(round)")
+                    guard let ticket = try? rpc.call(IntakeV1.Intake.openTicket, request, options: customers[index]).ticket else { return }
+                    acknowledged.withLock { $0.append(ticket) }
+                    round += 1
+                }
+            }.start()
+        }
+        let limit = Date().addingTimeInterval(20)
+        while acknowledged.withLock({ $0.count }) < 200 && Date() < limit { usleep(5_000) }
+        process.stop(signal: SIGKILL)
+        group.wait()
+        rpc.close()
+        let opened = acknowledged.withLock { $0 }
+        #expect(opened.count >= 200)
+        #expect(Set(opened.map(\.code)).count == opened.count, "codes unique")
+
+        process = try ServiceProcess(name: "intake", environment: environment, port: port)
+        let after = client()
+        defer { after.close(); process.stop() }
+        var missing: [String] = []
+        for ticket in opened {
+            var get = IntakeV1.GetTicketRequest()
+            get.ticket = ticket.id
+            guard let read = try? after.call(IntakeV1.Intake.getTicket, get, options: staff), read.code == ticket.code else {
+                missing.append(ticket.code)
+                continue
+            }
+        }
+        #expect(missing.isEmpty, "acknowledged but lost after kill -9: \(missing.prefix(10))")
+    }
+}

@@ -98,4 +98,84 @@ struct AttachmentRefTests {
         #expect(sink.files("eml").count == 1)
         #expect(try harness.deliveries(ticketID: "t-refs").count == 1)
     }
+
+    @Test("A large referenced file is streamed: spooled while fetched, stored in pieces, uploaded piece by piece, intact",
+          arguments: TestEngines.all)
+    func largeStreamed(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let intakeData = try TemporaryDirectory(prefix: "intake-for-notification")
+        var intakeEnvironment = ["OCORRENCIAS_DATA_DIR": intakeData.path, "OCORRENCIAS_SECRET": "notification-tests-secret-0123456789",
+                                 "WORKFLOW_ADDRESSES": "127.0.0.1:9", "NOTIFICATION_ADDRESSES": "127.0.0.1:9"]
+        if engine == .postgres { intakeEnvironment["INTAKE_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase() }
+        let intake = try ServiceProcess(name: "intake", environment: intakeEnvironment)
+        defer { intake.stop() }
+        var settings = NotificationHarness.settings(smtpPort: sink.port)
+        settings.attachmentMaxBytes = 8 << 20
+        let harness = try NotificationHarness(engine: engine, settings: settings,
+                                              environment: ["INTAKE_ADDRESSES": "127.0.0.1:\(intake.port)"])
+        let intakeClient = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: intake.port)],
+                                                                      secret: harness.secret))
+        defer { intakeClient.close() }
+        let agent = harness.options(NotificationHarness.agent())
+        // 6 MiB and a few bytes (not a multiple of 57: the last base64 line is short).
+        let large = (0..<(6 << 20) + 1_234).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) }
+        let largeRef = try Self.upload(intakeClient, agent, name: "backup do banco.sql.gz", content: large)
+
+        var request = NotificationV1.SendTicketEmailRequest()
+        request.ticketID = "t-large"
+        request.ticketCode = "2026-000998"
+        request.to = ["jose@cliente.example"]
+        request.subject = "Backup"
+        request.body = "Segue o backup."
+        var note = NotificationV1.InlineAttachment()
+        note.fileName = "leia-me.txt"
+        note.contentType = "text/plain"
+        note.content = Array("instruções\n".utf8)
+        request.attachments = [note]
+        var ref = CommonV1.AttachmentRef()
+        ref.id = largeRef.id
+        request.attachmentRefs = [ref]
+        let sent = try harness.client.call(NotificationV1.Notification.sendTicketEmail, request, options: agent)
+        let id = try #require(sent.delivery?.id)
+        // The row keeps no copy: the message is in pieces of 256 KiB; the spool is empty again.
+        let (payload, payloadBytes, pieces) = try harness.database.read { tx in
+            let row = try #require(try tx.queryOne("SELECT payload, payload_bytes FROM notification_deliveries WHERE id = ?", [.text(id)]))
+            let pieces = try tx.scalar("SELECT COUNT(*) FROM notification_payload_chunks WHERE delivery_id = ?", [.text(id)])
+            return (try row.blob("payload"), Int(try row.int("payload_bytes")), pieces)
+        }
+        #expect(payload.isEmpty && payloadBytes > large.count * 4 / 3)
+        #expect(pieces == .integer(Int64((payloadBytes + PayloadChunks.chunkBytes - 1) / PayloadChunks.chunkBytes)))
+        let spool = "\(harness.directory.path)/notification-spool"
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? []).isEmpty)
+
+        #expect(eventually(timeout: 30) { sink.files("eml").count == 1 })
+        let mail = try #require(try ReceivedMail.all(in: mailDirectory.path).first)
+        #expect(mail.defects.isEmpty)
+        let files = Dictionary(uniqueKeysWithValues: mail.attachments.map { ($0.filename ?? "", $0) })
+        #expect(files["backup do banco.sql.gz"]?.size == large.count)
+        #expect(files["backup do banco.sql.gz"]?.sha256 == Digest.hex(Digest.sha256(large)))
+        #expect(files["leia-me.txt"]?.sha256 == Digest.hex(Digest.sha256(note.content)))
+
+        // A replay uploads the same bytes again from the stored pieces.
+        var replay = NotificationV1.ReplayDeliveryRequest()
+        replay.deliveryID = id
+        _ = try harness.client.call(NotificationV1.Notification.replayDelivery, replay, options: harness.options(NotificationHarness.administrator()))
+        #expect(eventually(timeout: 30) { sink.files("eml").count == 2 })
+        let copies = sink.files("eml").map { FileManager.default.contents(atPath: "\(mailDirectory.path)/\($0)") }
+        #expect(copies[0] != nil && copies[0] == copies[1], "byte-identical")
+        #expect(try PayloadChunks.readAll(harness.database, deliveryID: id).count == payloadBytes)
+    }
+
+    @Test("Spool files left by a stopped process are removed when older than the age given; fresh ones stay")
+    func staleSpool() throws {
+        let directory = try TemporaryDirectory(prefix: "spool")
+        let spool = AttachmentSpool(dataDirectory: directory.path)
+        let old = try spool.create(), fresh = try spool.create()
+        try old.handle.close()
+        try fresh.handle.close()
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7_200)], ofItemAtPath: old.path)
+        #expect(spool.removeStale(olderThan: 3_600) == 1)
+        #expect(!FileManager.default.fileExists(atPath: old.path) && FileManager.default.fileExists(atPath: fresh.path))
+    }
 }

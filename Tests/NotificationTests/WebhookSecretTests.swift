@@ -29,7 +29,7 @@ struct WebhookSecretTests {
         let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: try FreePort.next()))
         let webhook = try WebhookAndConfidentialityTests.register(harness, url: receiver.url, secret: secret, kinds: ["TicketOpened"])
         let stored = try #require(try Self.storedSecrets(harness)[webhook.id])
-        #expect(stored.hasPrefix("sb1:"))
+        #expect(stored.hasPrefix("sb2:"))
         #expect(!stored.contains(secret) && !stored.contains(Digest.hex(Array(secret.utf8))))
         // The key is the local one kept in the data directory (mode 0600).
         let keyPath = "\(harness.directory.path)/notification-secrets.key"
@@ -54,7 +54,7 @@ struct WebhookSecretTests {
                                               options: harness.options(NotificationHarness.administrator()))
         #expect(rotated.secret == rotate.secret)
         let restored = try #require(try Self.storedSecrets(harness)[webhook.id])
-        #expect(restored.hasPrefix("sb1:") && !restored.contains(rotate.secret) && restored != stored)
+        #expect(restored.hasPrefix("sb2:") && !restored.contains(rotate.secret) && restored != stored)
 
         // The receiver now knows only the new secret: the next delivery verifies with it.
         kill(receiver.process.processIdentifier, SIGKILL)
@@ -94,7 +94,7 @@ struct WebhookSecretTests {
         let box = try SecretBox.load(environment: [:], dataDirectory: harness.directory.path)
         #expect(try harness.database.write { try WebhookStore.sealLegacySecrets($0, box: box) } == 1)
         let stored = try #require(try Self.storedSecrets(harness)["legacy-1"])
-        #expect(stored.hasPrefix("sb1:") && !stored.contains(secret))
+        #expect(stored.hasPrefix("sb2:") && !stored.contains(secret))
         let event = Events.opened(ticketID: "t-legacy")
         try harness.deliver([Events.envelope(event, key: event.ticketID)])
         #expect(eventually { receiver.files("json").count == 1 })

@@ -1,4 +1,5 @@
 import Foundation
+import MailKit
 import Messages
 import RPC
 import RPCTransport
@@ -46,6 +47,9 @@ public enum NotificationService {
             runtime.logger.error("webhook secrets do not open with this instance's key (set the same NOTIFICATION_SECRETS_KEY on every instance)",
                                  ["notification.webhooks": String(unreadable)])
         }
+        // Attachments spooled by a process that stopped before storing its message.
+        let stale = AttachmentSpool(dataDirectory: runtime.configuration.dataDirectory).removeStale(olderThan: 3_600)
+        if stale > 0 { runtime.logger.info("stale attachment spool files removed", ["notification.files": String(stale)]) }
         let dispatcher = DeliveryDispatcher(database: runtime.database, settings: settings, logger: runtime.logger, publisher: publisher,
                                             secrets: secrets, instanceID: runtime.configuration.instanceID)
 
@@ -56,6 +60,14 @@ public enum NotificationService {
         runtime.addBackground(dispatcher)
         runtime.addBackground(DeliveryPruner(database: runtime.database, settings: settings, logger: runtime.logger))
         runtime.addBackground(publisher.relay(runtime: runtime))
+        if !settings.bounceIMAPURL.isEmpty {
+            var mailbox = IMAPMailbox(url: settings.bounceIMAPURL, user: settings.bounceIMAPUser, password: settings.bounceIMAPPassword)
+            mailbox.caFile = settings.bounceIMAPCAFile
+            mailbox.connectTimeoutMilliseconds = settings.connectTimeoutMilliseconds
+            runtime.addBackground(BounceMailboxPoller(mailbox: mailbox, processor: BounceProcessor(database: runtime.database, publisher: publisher),
+                                                      processedFolder: settings.bounceProcessedFolder,
+                                                      intervalMilliseconds: settings.bouncePollMilliseconds, logger: runtime.logger))
+        }
         return dispatcher
     }
 }

@@ -111,6 +111,26 @@ extension NotificationV1 {
         public init() {}
     }
 
+    /// Seals every webhook secret under the current key of the key ring (after a key rotation:
+    /// NOTIFICATION_SECRETS_KEY is the new key, NOTIFICATION_SECRETS_OLD_KEYS holds the old one).
+    public struct ResealSecretsRequest: Sendable, Hashable {
+
+        public init() {}
+    }
+
+    public struct ResealSecretsResponse: Sendable, Hashable {
+        /// The id of the current key (`sb2:<key_id>:` in sealed values).
+        public var keyID: String = ""
+        /// Secrets moved to the current key (or sealed, if stored in clear text).
+        public var resealed: Int32 = 0
+        /// Secrets already under the current key.
+        public var alreadyCurrent: Int32 = 0
+        /// Webhooks whose secret opens with no configured key (left unchanged).
+        public var unreadableWebhookIDs: [String] = []
+
+        public init() {}
+    }
+
     /// ---------------------------------------------------------------- templates
     public struct Template: Sendable, Hashable {
         public var eventKind: String = ""
@@ -609,6 +629,47 @@ extension NotificationV1.RotateWebhookSecretResponse: ProtoMessage {
     public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__RotateWebhookSecretResponse>) {
         self.webhook = c.pointee.webhook.map { NotificationV1.Webhook(_c: $0) }
         self.secret = _ProtoRuntime.string(c.pointee.secret)
+    }
+}
+
+extension NotificationV1.ResealSecretsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__ResealSecretsRequest
+    public static var protoName: String { "ocorrencias.notification.v1.ResealSecretsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__ResealSecretsRequest(); ocorrencias__notification__v1__reseal_secrets_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__ResealSecretsRequest>) { ocorrencias__notification__v1__reseal_secrets_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__ResealSecretsRequest, arena: inout ProtoArena) {
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ResealSecretsRequest>) {
+    }
+}
+
+extension NotificationV1.ResealSecretsResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__ResealSecretsResponse
+    public static var protoName: String { "ocorrencias.notification.v1.ResealSecretsResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__ResealSecretsResponse(); ocorrencias__notification__v1__reseal_secrets_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__ResealSecretsResponse>) { ocorrencias__notification__v1__reseal_secrets_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__ResealSecretsResponse, arena: inout ProtoArena) {
+        if !self.keyID.isEmpty { c.key_id = arena.cString(self.keyID) }
+        c.resealed = self.resealed
+        c.already_current = self.alreadyCurrent
+        if !self.unreadableWebhookIDs.isEmpty {
+            c.n_unreadable_webhook_ids = self.unreadableWebhookIDs.count
+            c.unreadable_webhook_ids = arena.cStrings(self.unreadableWebhookIDs)
+        }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Notification__V1__ResealSecretsResponse>) {
+        self.keyID = _ProtoRuntime.string(c.pointee.key_id)
+        self.resealed = c.pointee.resealed
+        self.alreadyCurrent = c.pointee.already_current
+        if c.pointee.n_unreadable_webhook_ids > 0, let _items = c.pointee.unreadable_webhook_ids {
+            self.unreadableWebhookIDs = (0..<c.pointee.n_unreadable_webhook_ids).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.unreadableWebhookIDs = []
+        }
     }
 }
 
@@ -1189,6 +1250,10 @@ extension NotificationV1 {
             path: "/ocorrencias.notification.v1.Notification/RotateWebhookSecret",
             clientStreaming: false,
             serverStreaming: false)
+        public static let resealSecrets = RPCMethod<NotificationV1.ResealSecretsRequest, NotificationV1.ResealSecretsResponse>(
+            path: "/ocorrencias.notification.v1.Notification/ResealSecrets",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let getTemplate = RPCMethod<NotificationV1.GetTemplateRequest, NotificationV1.GetTemplateResponse>(
             path: "/ocorrencias.notification.v1.Notification/GetTemplate",
             clientStreaming: false,
@@ -1233,6 +1298,6 @@ extension NotificationV1 {
             path: "/ocorrencias.notification.v1.Notification/GetStats",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [setSubscription.info, listSubscriptions.info, registerWebhook.info, listWebhooks.info, removeWebhook.info, rotateWebhookSecret.info, getTemplate.info, setTemplate.info, sendTicketEmail.info, sendAccountEmail.info, listDeliveries.info, retryDeadLetters.info, listDeadLetters.info, discardDeadLetters.info, reportBounce.info, replayDelivery.info, getStats.info]
+        public static let methods: [RPCMethodInfo] = [setSubscription.info, listSubscriptions.info, registerWebhook.info, listWebhooks.info, removeWebhook.info, rotateWebhookSecret.info, resealSecrets.info, getTemplate.info, setTemplate.info, sendTicketEmail.info, sendAccountEmail.info, listDeliveries.info, retryDeadLetters.info, listDeadLetters.info, discardDeadLetters.info, reportBounce.info, replayDelivery.info, getStats.info]
     }
 }

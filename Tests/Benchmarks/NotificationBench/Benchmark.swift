@@ -165,9 +165,18 @@ enum NotificationBenchmark {
             settings.mailDomain = "suporte.example"
             settings.laneConcurrency = concurrency
             let port = try BenchPeer.freePort()
+            // Workflow's side of `EmailSent`: a socket that accepts connections and never answers
+            // (a workflow too busy to take events), so `EmailSent` rows wait in the outbox and the
+            // relay spends next to nothing; the minimal sender publishes nothing either. (Pointing
+            // it at a closed port, as before, made the relay retry connections all along, ~1 s
+            // of CPU per 4,000 events in a profile; an in-process event sink adds its own RPC
+            // server's CPU to ours.)
+            let silent = try BenchPeer.silentListener()
+            defer { close(silent.fd) }
+            let workflowPort = silent.port
             let configuration = try ServiceConfiguration(serviceName: "notification", arguments: ["bench"], environment: [
                 "OCORRENCIAS_DATA_DIR": data, "OCORRENCIAS_SECRET": secretText, "NOTIFICATION_PORT": String(port),
-                "WORKFLOW_ADDRESSES": "127.0.0.1:1",
+                "WORKFLOW_ADDRESSES": "127.0.0.1:\(workflowPort)",
             ])
             nonisolated(unsafe) var captured: DeliveryDispatcher?
             let host = try ServiceMain.start(configuration: configuration, migrations: NotificationService.migrations,

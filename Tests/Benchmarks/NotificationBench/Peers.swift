@@ -41,6 +41,26 @@ final class BenchPeer {
         }
         return Int(UInt16(bigEndian: address.sin_port))
     }
+
+    /// A loopback socket that listens and never accepts: connections complete (into the
+    /// backlog) and requests get no answer.
+    static func silentListener() throws -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && listen(fd, 64) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard ok else {
+            close(fd)
+            throw BenchError("cannot listen on loopback")
+        }
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    }
 }
 
 /// Runs `count` jobs on `threads` threads, each thread with its own state; returns seconds.
@@ -67,4 +87,9 @@ func timedParallel<State>(count: Int, threads: Int, makeState: @escaping @Sendab
     }
     group.wait()
     return Date().timeIntervalSince(start)
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

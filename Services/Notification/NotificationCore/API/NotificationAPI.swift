@@ -22,6 +22,7 @@ struct NotificationAPI: Sendable {
         router.register(NotificationV1.Notification.listWebhooks) { try api.listWebhooks($0, $1) }
         router.register(NotificationV1.Notification.removeWebhook) { try api.removeWebhook($0, $1) }
         router.register(NotificationV1.Notification.rotateWebhookSecret) { try api.rotateWebhookSecret($0, $1) }
+        router.register(NotificationV1.Notification.resealSecrets) { try api.resealSecrets($0, $1) }
         router.register(NotificationV1.Notification.getTemplate) { try api.getTemplate($0, $1) }
         router.register(NotificationV1.Notification.setTemplate) { try api.setTemplate($0, $1) }
         router.register(NotificationV1.Notification.sendTicketEmail) { try api.sendTicketEmail($0, $1) }
@@ -138,6 +139,23 @@ struct NotificationAPI: Sendable {
         return response
     }
 
+    /// Seals every webhook secret under the current key (after the key was rotated).
+    func resealSecrets(_ request: NotificationV1.ResealSecretsRequest,
+                       _ context: ServerContext) throws -> NotificationV1.ResealSecretsResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        let result = try database.write { tx in try WebhookStore.resealAll(tx, box: secrets) }
+        if !result.unreadable.isEmpty {
+            runtime.logger.error("webhook secrets left sealed under an unknown key",
+                                 ["notification.webhooks": result.unreadable.joined(separator: ",")])
+        }
+        var response = NotificationV1.ResealSecretsResponse()
+        response.keyID = secrets.currentKeyID
+        response.resealed = Int32(result.resealed)
+        response.alreadyCurrent = Int32(result.current)
+        response.unreadableWebhookIDs = result.unreadable
+        return response
+    }
+
     // MARK: templates
 
     func getTemplate(_ request: NotificationV1.GetTemplateRequest, _ context: ServerContext) throws -> NotificationV1.GetTemplateResponse {
@@ -200,10 +218,13 @@ struct NotificationAPI: Sendable {
             throw IntakeAttachments.tooLarge("attachments", budget: planner.settings.attachmentMaxBytes)
         }
         // Referenced files come from intake, read with the caller's identity, before the transaction.
+        // Each is base64-encoded into a spool file as it arrives; the stored message is then
+        // written to the database in pieces from those files (never whole in memory).
         let fetched = request.attachmentRefs.isEmpty ? [] : try IntakeAttachments(
-            client: runtime.client(for: "intake"), metadata: runtime.principals.metadata(for: caller)
+            client: runtime.client(for: "intake"), metadata: runtime.principals.metadata(for: caller),
+            spool: AttachmentSpool(dataDirectory: runtime.configuration.dataDirectory)
         ).fetch(request.attachmentRefs, budget: planner.settings.attachmentMaxBytes - inlineBytes)
-        let attachments = inline + fetched
+        defer { AttachmentSpool.remove(fetched) }
         let eventID = "manual:" + (context.idempotencyKey ?? UUID().uuidString.lowercased())
         let response = try Idempotent.write(database, context, request) { tx -> NotificationV1.SendTicketEmailResponse in
             let summary = try TicketCache.load(tx, ticketID: request.ticketID)
@@ -228,13 +249,17 @@ struct NotificationAPI: Sendable {
                                    cc: request.copies.map { MailAddress(name: "", email: $0) },
                                    replyTo: planner.identity.replyTo(ticketID: request.ticketID),
                                    subject: rendered.subject, text: rendered.text, html: rendered.html,
-                                   attachments: attachments,
+                                   attachments: inline, spooled: fetched,
                                    messageID: messageID, date: Date(),
                                    extraHeaders: DeliveryPlanner.headers(kind: "TicketEmail", ticketID: request.ticketID, code: code))
-            try DeliveryStore.insert(tx, NewDelivery(
+            let inserted = try DeliveryStore.insert(tx, NewDelivery(
                 id: id, eventID: eventID, recipient: recipient, channel: .email, eventKind: "TicketEmail", ticketID: request.ticketID,
                 lane: planner.emailLane, envelopeTo: request.to + request.copies, copies: request.copies, messageID: messageID,
-                subject: rendered.subject, payload: mime.render(), accessLevel: level))
+                subject: rendered.subject, payload: fetched.isEmpty ? mime.render() : [], accessLevel: level))
+            if inserted && !fetched.isEmpty {
+                let size = try PayloadChunks.write(tx, deliveryID: id, segments: mime.segments())
+                try tx.execute("UPDATE notification_deliveries SET payload_bytes = ? WHERE id = ?", [.integer(Int64(size)), .text(id)])
+            }
             var response = NotificationV1.SendTicketEmailResponse()
             response.delivery = try DeliveryStore.find(tx, id: id)
             return response
@@ -384,31 +409,7 @@ struct NotificationAPI: Sendable {
 
     func reportBounce(_ request: NotificationV1.ReportBounceRequest, _ context: ServerContext) throws -> NotificationV1.ReportBounceResponse {
         try Access.requireAdministrator(try runtime.principals.require(context))
-        var response = NotificationV1.ReportBounceResponse()
-        guard let report = DeliveryStatusReport.parse(request.message),
-              let id = DeliveryStatusReport.deliveryID(inMessageID: report.originalMessageID) else { return response }
-        let failed = report.recipients.filter { $0.action == "failed" }
-        let first = failed.first ?? report.recipients[0]
-        response.action = first.action
-        response.status = first.status
-        let publisher = planner.publisher
-        let delivery = try database.write { tx -> NotificationV1.Delivery? in
-            guard let delivery = try DeliveryStore.find(tx, id: id), delivery.messageID == report.originalMessageID else { return nil }
-            guard !failed.isEmpty else { return delivery }
-            let answer = "DSN " + failed.map { [$0.address, $0.status, $0.diagnostic].filter { !$0.isEmpty }.joined(separator: " ") }
-                .joined(separator: "; ")
-            // Only a message the relay accepted can bounce; a second report changes nothing.
-            if try tx.execute("UPDATE notification_deliveries SET state = 'bounced', last_answer = ? WHERE id = ? AND state = 'sent'",
-                              [.text(String(answer.prefix(1000))), .text(id)]) == 1,
-               let event = try DeliveryStore.emailSent(tx, id: id) {
-                try publisher.publish(tx, event: event, key: event.ticketID)
-            }
-            return try DeliveryStore.find(tx, id: id)
-        }
-        guard let delivery else { return response }
-        response.recognized = true
-        response.delivery = delivery
-        return response
+        return try BounceProcessor(database: database, publisher: planner.publisher).apply(request.message)
     }
 
     func replayDelivery(_ request: NotificationV1.ReplayDeliveryRequest, _ context: ServerContext) throws -> NotificationV1.ReplayDeliveryResponse {
@@ -416,7 +417,7 @@ struct NotificationAPI: Sendable {
         let delivery = try database.write { tx -> NotificationV1.Delivery? in
             guard try tx.execute("""
                 UPDATE notification_deliveries SET state = 'queued', attempts = 0, next_attempt_at = ?
-                WHERE id = ? AND state <> 'sending' AND (channel = 'webhook' OR length(payload) > 0)
+                WHERE id = ? AND state <> 'sending' AND (channel = 'webhook' OR length(payload) > 0 OR payload_bytes > 0)
                 """, [.timestamp(Date()), .text(request.deliveryID)]) == 1 else { return nil }
             return try DeliveryStore.find(tx, id: request.deliveryID)
         }

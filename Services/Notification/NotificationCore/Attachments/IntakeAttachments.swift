@@ -5,12 +5,17 @@ import RPCTransport
 
 /// Fetches attachments stored by intake for an on-demand e-mail, over intake's server-streaming
 /// `DownloadAttachment`, with the caller's identity (intake decides what the caller may read),
-/// within a byte budget, checking each file's SHA-256 against intake's reference.
+/// within a byte budget, checking each file's SHA-256 against intake's reference. Each chunk is
+/// base64-encoded into a spool file as it arrives (``AttachmentSpool``): a file is never whole in
+/// memory.
 struct IntakeAttachments {
     let client: RPCClient
     /// The caller's signed principal, forwarded to intake.
     let metadata: [String: String]
+    let spool: AttachmentSpool
     var timeoutMilliseconds = 60_000
+    /// Bytes per chunk asked of intake.
+    var chunkBytes = 256 << 10
 
     /// - Parameters:
     ///   - refs: the request's references (only `id` is needed).
@@ -18,54 +23,74 @@ struct IntakeAttachments {
     /// - Throws: ``RPCError``: NOT_FOUND for an attachment intake does not show the caller,
     ///   INVALID_ARGUMENT when the files exceed the budget, DATA_LOSS on a checksum mismatch,
     ///   UNAVAILABLE when intake cannot be reached.
-    func fetch(_ refs: [CommonV1.AttachmentRef], budget: Int) throws -> [MailAttachment] {
+    func fetch(_ refs: [CommonV1.AttachmentRef], budget: Int) throws -> [SpooledAttachment] {
         var left = budget
-        var files: [MailAttachment] = []
-        for (index, ref) in refs.enumerated() {
-            let field = "attachment_refs[\(index)]"
-            guard !ref.id.isEmpty else { throw Access.required(field, "Informe o anexo.", "Attachment id is required.") }
-            var request = IntakeV1.DownloadAttachmentRequest()
-            request.attachmentID = ref.id
-            let stream: ResponseStream<IntakeV1.DownloadAttachmentChunk>
-            do {
-                stream = try client.serverStream(IntakeV1.Intake.downloadAttachment, request,
-                                                  options: CallOptions(timeoutMilliseconds: timeoutMilliseconds, metadata: metadata))
-            } catch let error as RPCError {
-                throw Self.translate(error, field: field)
+        var files: [SpooledAttachment] = []
+        do {
+            for (index, ref) in refs.enumerated() {
+                let file = try fetch(ref, field: "attachment_refs[\(index)]", left: left, budget: budget)
+                files.append(file)
+                left -= file.size
             }
-            var stored = CommonV1.AttachmentRef()
-            var content: [UInt8] = []
-            do {
-                while let chunk = try stream.receive() {
-                    if let attachment = chunk.attachment, !attachment.id.isEmpty {
-                        stored = attachment
-                        // Refuse before the content travels when intake announces too much.
-                        guard attachment.sizeBytes <= Int64(left) else {
-                            stream.cancel()
-                            throw Self.tooLarge(field, budget: budget)
-                        }
-                        content.reserveCapacity(Int(attachment.sizeBytes))
-                    }
-                    guard content.count + chunk.data.count <= left else {
+        } catch {
+            AttachmentSpool.remove(files)
+            throw error
+        }
+        return files
+    }
+
+    private func fetch(_ ref: CommonV1.AttachmentRef, field: String, left: Int, budget: Int) throws -> SpooledAttachment {
+        guard !ref.id.isEmpty else { throw Access.required(field, "Informe o anexo.", "Attachment id is required.") }
+        var request = IntakeV1.DownloadAttachmentRequest()
+        request.attachmentID = ref.id
+        request.chunkBytes = Int32(chunkBytes)
+        let stream: ResponseStream<IntakeV1.DownloadAttachmentChunk>
+        do {
+            stream = try client.serverStream(IntakeV1.Intake.downloadAttachment, request,
+                                              options: CallOptions(timeoutMilliseconds: timeoutMilliseconds, metadata: metadata))
+        } catch let error as RPCError {
+            throw Self.translate(error, field: field)
+        }
+        let (path, handle) = try spool.create()
+        var kept = false
+        defer {
+            try? handle.close()
+            if !kept { try? FileManager.default.removeItem(atPath: path) }
+        }
+        var stored = CommonV1.AttachmentRef()
+        var size = 0
+        var encoder = Base64LineEncoder()
+        var hash = StreamingSHA256()
+        do {
+            while let chunk = try stream.receive() {
+                if let attachment = chunk.attachment, !attachment.id.isEmpty {
+                    stored = attachment
+                    // Refuse before the content travels when intake announces too much.
+                    guard attachment.sizeBytes <= Int64(left) else {
                         stream.cancel()
                         throw Self.tooLarge(field, budget: budget)
                     }
-                    content += chunk.data
                 }
-            } catch let error as RPCError {
-                throw Self.translate(error, field: field)
+                guard size + chunk.data.count <= left else {
+                    stream.cancel()
+                    throw Self.tooLarge(field, budget: budget)
+                }
+                size += chunk.data.count
+                hash.update(chunk.data)
+                try handle.write(contentsOf: encoder.feed(chunk.data))
             }
-            guard Int64(content.count) == stored.sizeBytes,
-                  stored.sha256.isEmpty || Digest.hex(Digest.sha256(content)) == stored.sha256.lowercased() else {
-                throw RPCError(.dataLoss, "anexo corrompido / attachment content does not match its checksum: \(ref.id)")
-            }
-            left -= content.count
-            files.append(MailAttachment(fileName: stored.fileName.isEmpty ? ref.fileName : stored.fileName,
-                                        contentType: stored.contentType.isEmpty ? (ref.contentType.isEmpty ? "application/octet-stream" : ref.contentType)
-                                                                                : stored.contentType,
-                                        content: content))
+            try handle.write(contentsOf: encoder.finish())
+        } catch let error as RPCError {
+            throw Self.translate(error, field: field)
         }
-        return files
+        guard Int64(size) == stored.sizeBytes, stored.sha256.isEmpty || hash.hex() == stored.sha256.lowercased() else {
+            throw RPCError(.dataLoss, "anexo corrompido / attachment content does not match its checksum: \(ref.id)")
+        }
+        kept = true
+        return SpooledAttachment(fileName: stored.fileName.isEmpty ? ref.fileName : stored.fileName,
+                                 contentType: stored.contentType.isEmpty ? (ref.contentType.isEmpty ? "application/octet-stream" : ref.contentType)
+                                                                         : stored.contentType,
+                                 path: path, size: size)
     }
 
     static func tooLarge(_ field: String, budget: Int) -> RPCError {

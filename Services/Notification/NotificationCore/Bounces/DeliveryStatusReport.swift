@@ -4,8 +4,9 @@ import Foundation
 /// says about one of our messages: the original Message-ID (from the returned headers), and per
 /// recipient the action, status and diagnostic.
 ///
-/// The report's parts are read as text (they are 7-bit in practice); headers folded over lines
-/// are unfolded. Base64-encoded report parts are not decoded.
+/// The report's MIME parts are opened first (``MIMEFlattening``: base64 and quoted-printable
+/// parts decoded, nested multiparts included), then read as lines; headers folded over lines are
+/// unfolded. `message/global-delivery-status` (RFC 6533) is read like `message/delivery-status`.
 struct DeliveryStatusReport: Equatable {
     struct Recipient: Equatable {
         var address: String
@@ -22,7 +23,7 @@ struct DeliveryStatusReport: Equatable {
 
     /// Parses `raw`; nil when it is not a delivery status report about a message with a Message-ID.
     static func parse(_ raw: [UInt8]) -> DeliveryStatusReport? {
-        let text = String(decoding: raw, as: UTF8.self)
+        let text = String(decoding: MIMEFlattening.flatten(raw), as: UTF8.self)
         var lines: [String] = []
         for line in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             let line = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
@@ -38,7 +39,7 @@ struct DeliveryStatusReport: Equatable {
             guard !name.isEmpty, !name.contains(" ") else { return nil }
             return (name, line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
-        guard lines.contains(where: { $0.lowercased().contains("report-type=delivery-status") || $0.lowercased().contains("message/delivery-status") })
+        guard lines.contains(where: { $0.lowercased().contains("report-type=delivery-status") || $0.lowercased().contains("delivery-status") && $0.lowercased().contains("content-type") })
         else { return nil }
 
         // The report's own headers come first (up to the first blank line); its own Message-ID is

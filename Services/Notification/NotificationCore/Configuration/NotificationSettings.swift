@@ -52,6 +52,17 @@ public struct NotificationSettings: Sendable {
     public var pruneBatch: Int = 1_000
     /// The most bytes of attachments (inline and fetched from intake together) in one on-demand e-mail.
     public var attachmentMaxBytes: Int = 20 << 20
+    /// The envelope sender's mailbox, read for delivery status notifications
+    /// (`imap://host:143/INBOX`, `imaps://…`); empty: not read.
+    public var bounceIMAPURL = ""
+    public var bounceIMAPUser = ""
+    public var bounceIMAPPassword = ""
+    /// PEM bundle to verify an `imaps://` server (empty: the system's).
+    public var bounceIMAPCAFile = ""
+    /// How often the bounce mailbox is read.
+    public var bouncePollMilliseconds = 60_000
+    /// Where processed reports are moved (created when missing).
+    public var bounceProcessedFolder = "Processed"
     /// Test hook: exit the process right after the SMTP server accepted the N-th message and
     /// before the log is written (0 = never). Used to exercise the resend-after-crash window.
     public var crashAfterAcceptedSends: Int = 0
@@ -96,6 +107,12 @@ public struct NotificationSettings: Sendable {
         if let v = try int("PRUNE_INTERVAL_MS", 1_000...86_400_000) { pruneIntervalMilliseconds = v }
         if let v = try int("PRUNE_BATCH", 1...100_000) { pruneBatch = v }
         if let v = try int("ATTACHMENT_MAX_BYTES", 0...1 << 30) { attachmentMaxBytes = v }
+        if let v = text("BOUNCE_IMAP_URL") { bounceIMAPURL = v }
+        if let v = text("BOUNCE_IMAP_USER") { bounceIMAPUser = v }
+        if let v = text("BOUNCE_IMAP_PASSWORD") { bounceIMAPPassword = v }
+        if let v = text("BOUNCE_IMAP_CA_FILE") { bounceIMAPCAFile = v }
+        if let v = try int("BOUNCE_POLL_MS", 100...86_400_000) { bouncePollMilliseconds = v }
+        if let v = text("BOUNCE_PROCESSED_FOLDER") { bounceProcessedFolder = v }
         if let v = try int("CRASH_AFTER_ACCEPTED", 0...1_000_000) { crashAfterAcceptedSends = v }
     }
 }

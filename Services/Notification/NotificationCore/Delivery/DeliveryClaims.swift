@@ -9,6 +9,9 @@ struct ClaimedDelivery: Sendable {
     var id: String
     var channel: String
     var payload: [UInt8]
+    /// When non-zero, the message is in `notification_payload_chunks` (``PayloadChunks``), this
+    /// many bytes, and `payload` is empty.
+    var payloadBytes: Int = 0
     var envelopeTo: [String]
     var copies: [String]
     var target: String
@@ -26,7 +29,8 @@ struct ClaimedDelivery: Sendable {
 
 /// What to write for a claimed delivery: the send's outcome, or a release (not sent).
 enum ClaimResult: Sendable {
-    case sent(SendOutcome)
+    /// Sent (or tried), with when the peer answered (the `sent_at` of a sent delivery).
+    case sent(SendOutcome, at: Date)
     /// Not sent (the lease was no longer certain, or the lane stopped): back to `queued` without
     /// counting the attempt.
     case released
@@ -44,7 +48,7 @@ enum ClaimResult: Sendable {
 ///   name this claim.
 enum DeliveryClaims {
     static let returning = """
-        id, channel, payload, envelope_to, copies, target, event_kind, ticket_id, message_id, subject, attempts, webhook_id
+        id, channel, payload, envelope_to, copies, target, event_kind, ticket_id, message_id, subject, attempts, webhook_id, payload_bytes
         """
 
     /// Claims up to `limit` due deliveries of `lane`.
@@ -72,6 +76,7 @@ enum DeliveryClaims {
             }
             func lines(_ column: String) throws -> [String] { try row.text(column).split(separator: "\n").map(String.init) }
             return ClaimedDelivery(id: try row.text("id"), channel: try row.text("channel"), payload: try row.blob("payload"),
+                                   payloadBytes: Int(try row.int("payload_bytes")),
                                    envelopeTo: try lines("envelope_to"), copies: try lines("copies"), target: try row.text("target"),
                                    eventKind: try row.text("event_kind"), ticketID: try row.text("ticket_id"),
                                    messageID: try row.text("message_id"), subject: try row.text("subject"),
@@ -91,9 +96,9 @@ enum DeliveryClaims {
     static func renew(_ tx: any SQLExecutor, ids: [String], instance: String, until: Date) throws -> Int {
         var renewed = 0
         var start = 0
-        while start < ids.count {
-            let chunk = ids[start..<min(ids.count, start + 500)]
-            start += chunk.count
+        for size in EventPublisher.statementSizes(ids.count) {
+            let chunk = ids[start..<start + size]
+            start += size
             renewed += try tx.execute("""
                 UPDATE notification_deliveries SET claimed_until = ?
                 WHERE state = 'sending' AND claimed_by = ? AND id IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))
@@ -127,11 +132,9 @@ enum DeliveryClaims {
             """, [.text(claimed.id), .text(instance), .integer(Int64(claimed.attempts))])
     }
 
-    /// Writes a send's outcome.
-    /// - Returns: the state written and the answer, or nil when the claim was no longer this
-    ///   instance's (another one took it over after the lease expired: it will record its own).
-    static func record(_ tx: any SQLExecutor, _ claimed: ClaimedDelivery, outcome: SendOutcome, instance: String,
-                       retry: RetryPolicy, publisher: EventPublisher, now: Date) throws -> (DeliveryState, String)? {
+    /// What ``recordAll(_:_:instance:retry:publisher:)`` writes for `outcome`: the state,
+    /// the answer kept (at most 1,000 characters) and the next attempt.
+    static func decide(_ claimed: ClaimedDelivery, outcome: SendOutcome, retry: RetryPolicy, now: Date) -> (DeliveryState, String, Date) {
         let (state, answer, next): (DeliveryState, String, Date) = switch outcome {
         case .accepted(let answer): (.sent, answer, now)
         case .permanent(let answer): (.failed, answer, now)
@@ -140,27 +143,73 @@ enum DeliveryClaims {
                 ? (.dead, answer, now)
                 : (.queued, answer, now.addingTimeInterval(Double(retry.delayMilliseconds(afterAttempts: claimed.attempts)) / 1000))
         }
-        let stored = String(answer.prefix(1000))
-        guard try tx.execute("""
-            UPDATE notification_deliveries SET state = ?, last_answer = ?, next_attempt_at = ?, claimed_until = 0,
-                sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END
-            WHERE id = ? AND state = 'sending' AND claimed_by = ? AND attempts = ?
-            """, [.text(state.rawValue), .text(stored), .timestamp(next), .text(state.rawValue), .timestamp(now), .text(claimed.id),
-                  .text(instance), .integer(Int64(claimed.attempts))]) == 1 else { return nil }
-        if state != .queued, claimed.channel == DeliveryChannel.email.rawValue, !claimed.ticketID.isEmpty {
-            var event = NotificationV1.EmailSent()
-            event.ticketID = claimed.ticketID
-            event.messageID = "<\(claimed.messageID)>"
-            event.eventKind = claimed.eventKind
-            let copies = Set(claimed.copies)
-            event.recipients = claimed.envelopeTo.filter { !copies.contains($0) }
-            event.copies = claimed.copies.sorted()
-            event.subject = claimed.subject
-            event.outcome = state.rawValue
-            event.serverAnswer = stored
-            event.sentAtMs = Int64(now.timeIntervalSince1970 * 1000)
-            try publisher.publish(tx, event: event, key: claimed.ticketID)
+        return (state, String(answer.prefix(1000)), next)
+    }
+
+    /// Writes the outcomes of many sends with one `UPDATE … FROM (VALUES …)` per 128 rows and
+    /// one multi-row outbox insert for their `EmailSent` events, instead of two statements per
+    /// delivery (statements of a few fixed sizes, so the connection's statement cache keeps
+    /// them instead of preparing a new text for every batch size). A row is written only where
+    /// `claimed_by` and `attempts` still name this claim (an instance that lost it never
+    /// overwrites the new holder's record nor publishes a second `EmailSent`).
+    /// - Returns: per delivery, the state and answer written, or nil when the claim was no
+    ///   longer this instance's.
+    /// - Parameter sends: each claim with its outcome and when the peer answered (`sent_at`, the
+    ///   base of the next attempt's backoff and the `EmailSent` time).
+    static func recordAll(_ tx: any SQLExecutor, _ sends: [(ClaimedDelivery, SendOutcome, Date)], instance: String, retry: RetryPolicy,
+                          publisher: EventPublisher) throws -> [(ClaimedDelivery, (DeliveryState, String)?)] {
+        let decided = sends.map { claimed, outcome, at in (claimed, decide(claimed, outcome: outcome, retry: retry, now: at), at) }
+        var written = Set<String>()
+        var start = 0
+        for size in EventPublisher.statementSizes(decided.count) {
+            let chunk = decided[start..<start + size]
+            start += size
+            var values: [SQLValue] = []
+            values.reserveCapacity(chunk.count * 6 + 1)
+            for (claimed, (state, answer, next), at) in chunk {
+                values += [.text(claimed.id), .text(state.rawValue), .text(answer), .timestamp(next),
+                           state == .sent ? .timestamp(at) : .null, .integer(Int64(claimed.attempts))]
+            }
+            values.append(.text(instance))
+            let rows = Array(repeating: "(?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER))", count: chunk.count)
+                .joined(separator: ", ")
+            for row in try tx.query("""
+                UPDATE notification_deliveries SET state = v.column2, last_answer = v.column3, next_attempt_at = v.column4,
+                    claimed_until = 0, sent_at = COALESCE(v.column5, notification_deliveries.sent_at)
+                FROM (VALUES \(rows)) AS v
+                WHERE notification_deliveries.id = v.column1 AND notification_deliveries.state = 'sending'
+                    AND notification_deliveries.claimed_by = ? AND notification_deliveries.attempts = v.column6
+                RETURNING notification_deliveries.id AS id
+                """, values) {
+                written.insert(try row.text("id"))
+            }
         }
-        return (state, answer)
+        var events: [(event: NotificationV1.EmailSent, key: String, accessLevel: Int32)] = []
+        let result = decided.map { claimed, decision, at -> (ClaimedDelivery, (DeliveryState, String)?) in
+            let (state, answer, _) = decision
+            guard written.contains(claimed.id) else { return (claimed, nil) }
+            if state != .queued, claimed.channel == DeliveryChannel.email.rawValue, !claimed.ticketID.isEmpty {
+                events.append((emailSent(claimed, state: state, answer: answer, now: at), claimed.ticketID, 0))
+            }
+            return (claimed, (state, answer))
+        }
+        try publisher.publishAll(tx, events: events)
+        return result
+    }
+
+    /// The `EmailSent` event for a claimed e-mail that reached `state`.
+    static func emailSent(_ claimed: ClaimedDelivery, state: DeliveryState, answer: String, now: Date) -> NotificationV1.EmailSent {
+        var event = NotificationV1.EmailSent()
+        event.ticketID = claimed.ticketID
+        event.messageID = "<\(claimed.messageID)>"
+        event.eventKind = claimed.eventKind
+        let copies = Set(claimed.copies)
+        event.recipients = claimed.envelopeTo.filter { !copies.contains($0) }
+        event.copies = claimed.copies.sorted()
+        event.subject = claimed.subject
+        event.outcome = state.rawValue
+        event.serverAnswer = answer
+        event.sentAtMs = Int64(now.timeIntervalSince1970 * 1000)
+        return event
     }
 }

@@ -233,14 +233,22 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
         Self.timing.send.add(Int(t2 - t1), ordering: .relaxed)
         if Self.timing.recording.load(ordering: .relaxed) { Self.timing.samples.withLock { $0.append(Int(t2 - t1)) } }
         Self.timing.count.add(1, ordering: .relaxed)
-        recorder?.add(claimed, .sent(outcome))
+        recorder?.add(claimed, .sent(outcome, at: Date()))
     }
 
     private func send(_ claimed: ClaimedDelivery, curl: CurlEasy) -> SendOutcome {
         switch claimed.channel {
         case DeliveryChannel.email.rawValue:
-            let outcome = SMTPSender(settings: settings).send(curl, from: settings.fromAddress, recipients: claimed.envelopeTo,
+            let outcome: SendOutcome
+            if claimed.payloadBytes > 0 {
+                // Stored in pieces: read one at a time while libcurl uploads.
+                let upload = ChunkedUpload(database: database, deliveryID: claimed.id)
+                outcome = SMTPSender(settings: settings).send(curl, from: settings.fromAddress, recipients: claimed.envelopeTo,
+                                                              message: [], size: claimed.payloadBytes, more: upload.nextPiece)
+            } else {
+                outcome = SMTPSender(settings: settings).send(curl, from: settings.fromAddress, recipients: claimed.envelopeTo,
                                                               message: claimed.payload)
+            }
             if case .accepted = outcome, settings.crashAfterAcceptedSends > 0,
                acceptedSends.add(1, ordering: .relaxed).newValue == settings.crashAfterAcceptedSends {
                 // Test hook: die in the window between the server's acceptance and our record.
@@ -271,20 +279,22 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     /// - Returns: false when the transaction failed (the recorder tries again).
     private func write(_ batch: [(ClaimedDelivery, ClaimResult)]) -> Bool {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let now = Date()
         let written: [(ClaimedDelivery, (DeliveryState, String)?)]
         do {
             written = try database.write { tx in
-                try batch.map { claimed, result -> (ClaimedDelivery, (DeliveryState, String)?) in
+                var sends: [(ClaimedDelivery, SendOutcome, Date)] = []
+                var released: [(ClaimedDelivery, (DeliveryState, String)?)] = []
+                for (claimed, result) in batch {
                     switch result {
                     case .released:
                         try DeliveryClaims.release(tx, claimed, instance: instanceID)
-                        return (claimed, nil)
-                    case .sent(let outcome):
-                        return (claimed, try DeliveryClaims.record(tx, claimed, outcome: outcome, instance: instanceID,
-                                                                   retry: settings.retry, publisher: publisher, now: now))
+                        released.append((claimed, nil))
+                    case .sent(let outcome, let at):
+                        sends.append((claimed, outcome, at))
                     }
                 }
+                return try DeliveryClaims.recordAll(tx, sends, instance: instanceID, retry: settings.retry, publisher: publisher)
+                    + released
             }
         } catch {
             logger.error("delivery bookkeeping failed: \(error)", ["notification.deliveries": String(batch.count)])

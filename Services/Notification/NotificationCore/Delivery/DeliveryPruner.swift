@@ -30,11 +30,14 @@ final class DeliveryPruner: BackgroundService, @unchecked Sendable {
         var total = 0
         while true {
             let deleted = try database.write { tx in
-                try tx.execute("""
+                let deleted = try tx.execute("""
                     DELETE FROM notification_deliveries WHERE id IN (
                         SELECT id FROM notification_deliveries
                         WHERE created_at < ? AND state IN ('sent', 'failed', 'discarded', 'bounced') LIMIT ?)
                     """, [.timestamp(cutoff), .integer(Int64(batch))])
+                // The pieces of large messages go with their rows.
+                if deleted > 0 { try PayloadChunks.deleteOrphans(tx) }
+                return deleted
             }
             total += deleted
             if deleted < batch { return total }

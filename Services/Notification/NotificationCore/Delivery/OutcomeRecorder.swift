@@ -11,17 +11,22 @@ final class OutcomeRecorder: @unchecked Sendable {
     private var writing = false
     private let finished = DispatchGroup()
     private let maxBatch: Int
+    private let linger: TimeInterval
     private let write: @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Bool
     private let abandon: @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Void
 
     /// - Parameters:
     ///   - maxBatch: the most results written in one transaction.
+    ///   - linger: how long a short batch waits for more results before it is written: a
+    ///     transaction's fixed cost (begin, commit, WAL frames) is then shared by tens of results
+    ///     instead of two or three while sends complete one every half millisecond.
     ///   - write: writes a batch in one transaction; false when it failed (retried a few times).
     ///   - abandon: called with a batch that could not be written (its leases will expire and
     ///     the deliveries be taken over).
-    init(maxBatch: Int = 256, write: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Bool,
+    init(maxBatch: Int = 256, linger: TimeInterval = 0.005, write: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Bool,
          abandon: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Void) {
         self.maxBatch = maxBatch
+        self.linger = linger
         self.write = write
         self.abandon = abandon
         finished.enter()
@@ -36,7 +41,8 @@ final class OutcomeRecorder: @unchecked Sendable {
     func add(_ claimed: ClaimedDelivery, _ result: ClaimResult) {
         condition.lock()
         pending.append((claimed, result))
-        condition.signal()
+        // Wake the writer for the first result, and when a lingering batch is full enough.
+        if pending.count == 1 || pending.count >= maxBatch / 2 { condition.signal() }
         condition.unlock()
     }
 
@@ -62,6 +68,10 @@ final class OutcomeRecorder: @unchecked Sendable {
             if pending.isEmpty {
                 condition.unlock()
                 return
+            }
+            if running && linger > 0 && pending.count < maxBatch / 2 {
+                let until = Date().addingTimeInterval(linger)
+                while running && pending.count < maxBatch / 2 && condition.wait(until: until) {}
             }
             let batch = Array(pending.prefix(maxBatch))
             pending.removeFirst(batch.count)

@@ -62,12 +62,45 @@ enum WebhookStore {
     /// Seals secrets still stored in clear text (rows written before encryption at rest).
     /// - Returns: how many were sealed.
     static func sealLegacySecrets(_ executor: any SQLExecutor, box: SecretBox) throws -> Int {
-        let rows = try executor.query("SELECT id, secret FROM notification_webhooks WHERE secret NOT LIKE 'sb1:%'", [])
+        let rows = try executor.query("SELECT id, secret FROM notification_webhooks WHERE secret NOT LIKE 'sb1:%' AND secret NOT LIKE 'sb2:%'", [])
         for row in rows {
             try executor.execute("UPDATE notification_webhooks SET secret = ? WHERE id = ? AND secret = ?",
                                  [.text(box.seal(try row.text("secret"))), .text(try row.text("id")), .text(try row.text("secret"))])
         }
         return rows.count
+    }
+
+    /// What ``resealAll(_:box:)`` did.
+    struct ResealResult: Equatable {
+        /// Secrets moved to the current key (or sealed, when they were clear text).
+        var resealed = 0
+        /// Secrets already sealed under the current key.
+        var current = 0
+        /// Webhooks whose secret opens with no key of the ring (left as they are).
+        var unreadable: [String] = []
+    }
+
+    /// Seals every webhook secret (removed webhooks too) under the box's current key: values
+    /// sealed under a previous key, `sb1:` values and clear text. A row changed meanwhile (a
+    /// rotation) is left to its writer.
+    static func resealAll(_ executor: any SQLExecutor, box: SecretBox) throws -> ResealResult {
+        var result = ResealResult()
+        for row in try executor.query("SELECT id, secret FROM notification_webhooks ORDER BY id", []) {
+            let id = try row.text("id"), stored = try row.text("secret")
+            do {
+                guard let sealed = try box.reseal(stored) else {
+                    result.current += 1
+                    continue
+                }
+                if try executor.execute("UPDATE notification_webhooks SET secret = ? WHERE id = ? AND secret = ?",
+                                        [.text(sealed), .text(id), .text(stored)]) > 0 {
+                    result.resealed += 1
+                }
+            } catch is SecretBoxError {
+                result.unreadable.append(id)
+            }
+        }
+        return result
     }
 
     static func deactivate(_ executor: any SQLExecutor, id: String) throws -> Bool {

@@ -19,6 +19,12 @@ struct MailAttachment: Sendable, Equatable {
     var content: [UInt8]
 }
 
+/// A piece of a rendered message: bytes, or a spool file holding an encoded attachment.
+enum MIMESegment: Sendable, Equatable {
+    case bytes([UInt8])
+    case file(String)
+}
+
 /// An e-mail built by us: RFC 5322 headers (UTF-8 encoded per RFC 2047), a multipart/alternative
 /// text+HTML body and, when there are files, a multipart/mixed wrapper with base64 attachments.
 /// Boundaries derive from the Message-ID, so the same message renders to the same bytes (a resend
@@ -32,12 +38,29 @@ struct MIMEMessage: Sendable {
     var text: String
     var html: String
     var attachments: [MailAttachment] = []
+    /// Attachments fetched into spool files (after the in-memory ones), streamed into the
+    /// stored message by ``segments()``.
+    var spooled: [SpooledAttachment] = []
     /// Without angle brackets.
     var messageID: String
     var date: Date
     var extraHeaders: [(String, String)] = []
 
+    /// The whole message in memory (spool files read in).
     func render() -> [UInt8] {
+        var bytes: [UInt8] = []
+        for segment in segments() {
+            switch segment {
+            case .bytes(let piece): bytes += piece
+            case .file(let path): bytes += (FileManager.default.contents(atPath: path).map { Array($0) } ?? [])
+            }
+        }
+        return bytes
+    }
+
+    /// The message as bytes with spooled attachments left in their files, in order.
+    func segments() -> [MIMESegment] {
+        var segments: [MIMESegment] = []
         var out = ""
         func header(_ name: String, _ value: String) { out += "\(name): \(value)\r\n" }
         header("From", from.header)
@@ -60,7 +83,7 @@ struct MIMEMessage: Sendable {
         alternativePart += "Content-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
         alternativePart += MIMEEncoding.base64Lines(Array(html.utf8))
         alternativePart += "--\(alternative)--\r\n"
-        if attachments.isEmpty {
+        if attachments.isEmpty && spooled.isEmpty {
             header("Content-Type", "multipart/alternative; boundary=\"\(alternative)\"")
             out += "\r\n"
             out += alternativePart
@@ -78,9 +101,20 @@ struct MIMEMessage: Sendable {
                 out += "Content-Disposition: attachment; \(MIMEEncoding.parameter("filename", attachment.fileName))\r\n\r\n"
                 out += MIMEEncoding.base64Lines(attachment.content)
             }
+            for attachment in spooled {
+                out += "--\(mixed)\r\n"
+                let type = MIMEEncoding.safeContentType(attachment.contentType)
+                out += "Content-Type: \(type); \(MIMEEncoding.parameter("name", attachment.fileName))\r\n"
+                out += "Content-Transfer-Encoding: base64\r\n"
+                out += "Content-Disposition: attachment; \(MIMEEncoding.parameter("filename", attachment.fileName))\r\n\r\n"
+                segments.append(.bytes(Array(out.utf8)))
+                out = ""
+                segments.append(.file(attachment.path))
+            }
             out += "--\(mixed)--\r\n"
         }
-        return Array(out.utf8)
+        segments.append(.bytes(Array(out.utf8)))
+        return segments
     }
 }
 

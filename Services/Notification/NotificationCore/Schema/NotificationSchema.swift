@@ -85,5 +85,20 @@ public enum NotificationSchema {
         // Retention prunes finished rows by age; dead letters are listed oldest first.
         Migration(version: 4, name: "delivery log by age",
                   sql: "CREATE INDEX notification_deliveries_created ON notification_deliveries (created_at, id)"),
+        // Large messages (attachments fetched from intake) stored in pieces, streamed when sent.
+        Migration(version: 5, name: "payload chunks",
+                  sqlite: payloadChunks(blob: "BLOB"), postgres: payloadChunks(blob: "BYTEA")),
     ]
+
+    static func payloadChunks(blob: String) -> String {
+        """
+        CREATE TABLE notification_payload_chunks (
+            delivery_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            data \(blob) NOT NULL,
+            PRIMARY KEY (delivery_id, seq)
+        );
+        ALTER TABLE notification_deliveries ADD COLUMN payload_bytes BIGINT NOT NULL DEFAULT 0;
+        """
+    }
 }

@@ -14,6 +14,8 @@ package final class CurlCancellation: Sendable {
 final class CurlExchange {
     var upload: [UInt8] = []
     var offset = 0
+    /// More upload bytes when `upload` is used up (a message stored in pieces); nil at the end.
+    var more: (() -> [UInt8]?)?
     var response: [UInt8] = []
     var lines: [String] = []
     var cancellation: CurlCancellation?
@@ -26,6 +28,14 @@ enum CurlCallbacks {
     static func read(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?) -> Int {
         guard let buffer, let user else { return 0 }
         let exchange = Unmanaged<CurlExchange>.fromOpaque(user).takeUnretainedValue()
+        while exchange.offset == exchange.upload.count, let more = exchange.more {
+            guard let piece = more(), !piece.isEmpty else {
+                exchange.more = nil
+                break
+            }
+            exchange.upload = piece
+            exchange.offset = 0
+        }
         let n = min(size * count, exchange.upload.count - exchange.offset)
         guard n > 0 else { return 0 }
         exchange.upload.withUnsafeBufferPointer { source in
@@ -57,9 +67,14 @@ enum CurlCallbacks {
         let n = size * count
         guard let buffer, let user else { return n }
         let exchange = Unmanaged<CurlExchange>.fromOpaque(user).takeUnretainedValue()
-        let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: n), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        if !line.isEmpty {
+        // Trimmed by hand: Foundation's trimming costs more than the rest of the callback.
+        let bytes = UnsafeRawBufferPointer(start: buffer, count: n)
+        var start = 0, end = n
+        func blank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0d || byte == 0x0a }
+        while start < end && blank(bytes[start]) { start += 1 }
+        while end > start && blank(bytes[end - 1]) { end -= 1 }
+        if end > start {
+            let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
             exchange.lines.append(line)
             if exchange.lines.count > 64 { exchange.lines.removeFirst() }
         }

@@ -8,9 +8,15 @@ package struct SMTPSender {
 
     package init(settings: NotificationSettings) { self.settings = settings }
 
-    package func send(_ curl: CurlEasy, from: String, recipients: [String], message: [UInt8]) -> SendOutcome {
+    /// - Parameters:
+    ///   - message: the message, or its first piece when `more` gives the rest;
+    ///   - size: the whole message's size when it comes in pieces;
+    ///   - more: the next piece each time the previous one was uploaded; nil at the end.
+    package func send(_ curl: CurlEasy, from: String, recipients: [String], message: [UInt8], size: Int? = nil,
+                      more: (() -> [UInt8]?)? = nil) -> SendOutcome {
         let exchange = CurlExchange()
         exchange.upload = message
+        exchange.more = more
         let rcpt = CurlEasy.list(recipients.map { "<\($0)>" })
         defer { curl_slist_free_all(rcpt) }
         let result = curl.perform(exchange) { handle in
@@ -18,7 +24,7 @@ package struct SMTPSender {
             _ = ccurl_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(from)>")
             _ = ccurl_setopt_slist(handle, CURLOPT_MAIL_RCPT, rcpt)
             _ = ccurl_setopt_long(handle, CURLOPT_UPLOAD, 1)
-            _ = ccurl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(message.count))
+            _ = ccurl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(size ?? message.count))
             _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, settings.connectTimeoutMilliseconds)
             _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, settings.sendTimeoutMilliseconds)
             if settings.smtpStartTLS { _ = ccurl_setopt_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue)) }

@@ -30,6 +30,8 @@ typedef struct Ocorrencias__Notification__V1__RemoveWebhookRequest Ocorrencias__
 typedef struct Ocorrencias__Notification__V1__RemoveWebhookResponse Ocorrencias__Notification__V1__RemoveWebhookResponse;
 typedef struct Ocorrencias__Notification__V1__RotateWebhookSecretRequest Ocorrencias__Notification__V1__RotateWebhookSecretRequest;
 typedef struct Ocorrencias__Notification__V1__RotateWebhookSecretResponse Ocorrencias__Notification__V1__RotateWebhookSecretResponse;
+typedef struct Ocorrencias__Notification__V1__ResealSecretsRequest Ocorrencias__Notification__V1__ResealSecretsRequest;
+typedef struct Ocorrencias__Notification__V1__ResealSecretsResponse Ocorrencias__Notification__V1__ResealSecretsResponse;
 typedef struct Ocorrencias__Notification__V1__Template Ocorrencias__Notification__V1__Template;
 typedef struct Ocorrencias__Notification__V1__GetTemplateRequest Ocorrencias__Notification__V1__GetTemplateRequest;
 typedef struct Ocorrencias__Notification__V1__GetTemplateResponse Ocorrencias__Notification__V1__GetTemplateResponse;
@@ -244,6 +246,45 @@ struct  Ocorrencias__Notification__V1__RotateWebhookSecretResponse
 #define OCORRENCIAS__NOTIFICATION__V1__ROTATE_WEBHOOK_SECRET_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__rotate_webhook_secret_response__descriptor) \
     , NULL, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Seals every webhook secret under the current key of the key ring (after a key rotation:
+ * NOTIFICATION_SECRETS_KEY is the new key, NOTIFICATION_SECRETS_OLD_KEYS holds the old one).
+ */
+struct  Ocorrencias__Notification__V1__ResealSecretsRequest
+{
+  ProtobufCMessage base;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__RESEAL_SECRETS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__reseal_secrets_request__descriptor) \
+     }
+
+
+struct  Ocorrencias__Notification__V1__ResealSecretsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The id of the current key (`sb2:<key_id>:` in sealed values).
+   */
+  char *key_id;
+  /*
+   * Secrets moved to the current key (or sealed, if stored in clear text).
+   */
+  int32_t resealed;
+  /*
+   * Secrets already under the current key.
+   */
+  int32_t already_current;
+  /*
+   * Webhooks whose secret opens with no configured key (left unchanged).
+   */
+  size_t n_unreadable_webhook_ids;
+  char **unreadable_webhook_ids;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__RESEAL_SECRETS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__reseal_secrets_response__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0, 0,NULL }
 
 
 struct  Ocorrencias__Notification__V1__Template
@@ -908,6 +949,44 @@ Ocorrencias__Notification__V1__RotateWebhookSecretResponse *
 void   ocorrencias__notification__v1__rotate_webhook_secret_response__free_unpacked
                      (Ocorrencias__Notification__V1__RotateWebhookSecretResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__ResealSecretsRequest methods */
+void   ocorrencias__notification__v1__reseal_secrets_request__init
+                     (Ocorrencias__Notification__V1__ResealSecretsRequest         *message);
+size_t ocorrencias__notification__v1__reseal_secrets_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__ResealSecretsRequest   *message);
+size_t ocorrencias__notification__v1__reseal_secrets_request__pack
+                     (const Ocorrencias__Notification__V1__ResealSecretsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__reseal_secrets_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ResealSecretsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__ResealSecretsRequest *
+       ocorrencias__notification__v1__reseal_secrets_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__reseal_secrets_request__free_unpacked
+                     (Ocorrencias__Notification__V1__ResealSecretsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__ResealSecretsResponse methods */
+void   ocorrencias__notification__v1__reseal_secrets_response__init
+                     (Ocorrencias__Notification__V1__ResealSecretsResponse         *message);
+size_t ocorrencias__notification__v1__reseal_secrets_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__ResealSecretsResponse   *message);
+size_t ocorrencias__notification__v1__reseal_secrets_response__pack
+                     (const Ocorrencias__Notification__V1__ResealSecretsResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__reseal_secrets_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ResealSecretsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__ResealSecretsResponse *
+       ocorrencias__notification__v1__reseal_secrets_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__reseal_secrets_response__free_unpacked
+                     (Ocorrencias__Notification__V1__ResealSecretsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Notification__V1__Template methods */
 void   ocorrencias__notification__v1__template__init
                      (Ocorrencias__Notification__V1__Template         *message);
@@ -1427,6 +1506,12 @@ typedef void (*Ocorrencias__Notification__V1__RotateWebhookSecretRequest_Closure
 typedef void (*Ocorrencias__Notification__V1__RotateWebhookSecretResponse_Closure)
                  (const Ocorrencias__Notification__V1__RotateWebhookSecretResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__ResealSecretsRequest_Closure)
+                 (const Ocorrencias__Notification__V1__ResealSecretsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__ResealSecretsResponse_Closure)
+                 (const Ocorrencias__Notification__V1__ResealSecretsResponse *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Notification__V1__Template_Closure)
                  (const Ocorrencias__Notification__V1__Template *message,
                   void *closure_data);
@@ -1533,6 +1618,10 @@ struct Ocorrencias__Notification__V1__Notification_Service
                                 const Ocorrencias__Notification__V1__RotateWebhookSecretRequest *input,
                                 Ocorrencias__Notification__V1__RotateWebhookSecretResponse_Closure closure,
                                 void *closure_data);
+  void (*reseal_secrets)(Ocorrencias__Notification__V1__Notification_Service *service,
+                         const Ocorrencias__Notification__V1__ResealSecretsRequest *input,
+                         Ocorrencias__Notification__V1__ResealSecretsResponse_Closure closure,
+                         void *closure_data);
   void (*get_template)(Ocorrencias__Notification__V1__Notification_Service *service,
                        const Ocorrencias__Notification__V1__GetTemplateRequest *input,
                        Ocorrencias__Notification__V1__GetTemplateResponse_Closure closure,
@@ -1591,6 +1680,7 @@ void ocorrencias__notification__v1__notification__init (Ocorrencias__Notificatio
       function_prefix__ ## list_webhooks,\
       function_prefix__ ## remove_webhook,\
       function_prefix__ ## rotate_webhook_secret,\
+      function_prefix__ ## reseal_secrets,\
       function_prefix__ ## get_template,\
       function_prefix__ ## set_template,\
       function_prefix__ ## send_ticket_email,\
@@ -1626,6 +1716,10 @@ void ocorrencias__notification__v1__notification__rotate_webhook_secret(Protobuf
                                                                         const Ocorrencias__Notification__V1__RotateWebhookSecretRequest *input,
                                                                         Ocorrencias__Notification__V1__RotateWebhookSecretResponse_Closure closure,
                                                                         void *closure_data);
+void ocorrencias__notification__v1__notification__reseal_secrets(ProtobufCService *service,
+                                                                 const Ocorrencias__Notification__V1__ResealSecretsRequest *input,
+                                                                 Ocorrencias__Notification__V1__ResealSecretsResponse_Closure closure,
+                                                                 void *closure_data);
 void ocorrencias__notification__v1__notification__get_template(ProtobufCService *service,
                                                                const Ocorrencias__Notification__V1__GetTemplateRequest *input,
                                                                Ocorrencias__Notification__V1__GetTemplateResponse_Closure closure,
@@ -1687,6 +1781,8 @@ extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_we
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_webhook_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__rotate_webhook_secret_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__rotate_webhook_secret_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__reseal_secrets_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__reseal_secrets_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__template__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__get_template_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__get_template_response__descriptor;

@@ -637,6 +637,96 @@ void   ocorrencias__notification__v1__rotate_webhook_secret_response__free_unpac
   assert(message->base.descriptor == &ocorrencias__notification__v1__rotate_webhook_secret_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__notification__v1__reseal_secrets_request__init
+                     (Ocorrencias__Notification__V1__ResealSecretsRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__ResealSecretsRequest init_value = OCORRENCIAS__NOTIFICATION__V1__RESEAL_SECRETS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__reseal_secrets_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__ResealSecretsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__reseal_secrets_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__reseal_secrets_request__pack
+                     (const Ocorrencias__Notification__V1__ResealSecretsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__reseal_secrets_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__reseal_secrets_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ResealSecretsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__reseal_secrets_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__ResealSecretsRequest *
+       ocorrencias__notification__v1__reseal_secrets_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__ResealSecretsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__reseal_secrets_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__reseal_secrets_request__free_unpacked
+                     (Ocorrencias__Notification__V1__ResealSecretsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__reseal_secrets_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__reseal_secrets_response__init
+                     (Ocorrencias__Notification__V1__ResealSecretsResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__ResealSecretsResponse init_value = OCORRENCIAS__NOTIFICATION__V1__RESEAL_SECRETS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__reseal_secrets_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__ResealSecretsResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__reseal_secrets_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__reseal_secrets_response__pack
+                     (const Ocorrencias__Notification__V1__ResealSecretsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__reseal_secrets_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__reseal_secrets_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ResealSecretsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__reseal_secrets_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__ResealSecretsResponse *
+       ocorrencias__notification__v1__reseal_secrets_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__ResealSecretsResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__reseal_secrets_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__reseal_secrets_response__free_unpacked
+                     (Ocorrencias__Notification__V1__ResealSecretsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__reseal_secrets_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__notification__v1__template__init
                      (Ocorrencias__Notification__V1__Template         *message)
 {
@@ -2436,6 +2526,101 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__rotate_webhook_s
   (ProtobufCMessageInit) ocorrencias__notification__v1__rotate_webhook_secret_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+#define ocorrencias__notification__v1__reseal_secrets_request__field_descriptors NULL
+#define ocorrencias__notification__v1__reseal_secrets_request__field_indices_by_name NULL
+#define ocorrencias__notification__v1__reseal_secrets_request__number_ranges NULL
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__reseal_secrets_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.ResealSecretsRequest",
+  "ResealSecretsRequest",
+  "Ocorrencias__Notification__V1__ResealSecretsRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__ResealSecretsRequest),
+  0,
+  ocorrencias__notification__v1__reseal_secrets_request__field_descriptors,
+  ocorrencias__notification__v1__reseal_secrets_request__field_indices_by_name,
+  0,  ocorrencias__notification__v1__reseal_secrets_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__reseal_secrets_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__reseal_secrets_response__field_descriptors[4] =
+{
+  {
+    "key_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ResealSecretsResponse, key_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resealed",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ResealSecretsResponse, resealed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "already_current",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ResealSecretsResponse, already_current),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "unreadable_webhook_ids",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Notification__V1__ResealSecretsResponse, n_unreadable_webhook_ids),
+    offsetof(Ocorrencias__Notification__V1__ResealSecretsResponse, unreadable_webhook_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__reseal_secrets_response__field_indices_by_name[] = {
+  2,   /* field[2] = already_current */
+  0,   /* field[0] = key_id */
+  1,   /* field[1] = resealed */
+  3,   /* field[3] = unreadable_webhook_ids */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__reseal_secrets_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__reseal_secrets_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.ResealSecretsResponse",
+  "ResealSecretsResponse",
+  "Ocorrencias__Notification__V1__ResealSecretsResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__ResealSecretsResponse),
+  4,
+  ocorrencias__notification__v1__reseal_secrets_response__field_descriptors,
+  ocorrencias__notification__v1__reseal_secrets_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__reseal_secrets_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__reseal_secrets_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor ocorrencias__notification__v1__template__field_descriptors[6] =
 {
   {
@@ -4107,7 +4292,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__get_stats_respon
   (ProtobufCMessageInit) ocorrencias__notification__v1__get_stats_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notification__method_descriptors[17] =
+static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notification__method_descriptors[18] =
 {
   { "SetSubscription", &ocorrencias__notification__v1__set_subscription_request__descriptor, &ocorrencias__notification__v1__set_subscription_response__descriptor },
   { "ListSubscriptions", &ocorrencias__notification__v1__list_subscriptions_request__descriptor, &ocorrencias__notification__v1__list_subscriptions_response__descriptor },
@@ -4115,6 +4300,7 @@ static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notificati
   { "ListWebhooks", &ocorrencias__notification__v1__list_webhooks_request__descriptor, &ocorrencias__notification__v1__list_webhooks_response__descriptor },
   { "RemoveWebhook", &ocorrencias__notification__v1__remove_webhook_request__descriptor, &ocorrencias__notification__v1__remove_webhook_response__descriptor },
   { "RotateWebhookSecret", &ocorrencias__notification__v1__rotate_webhook_secret_request__descriptor, &ocorrencias__notification__v1__rotate_webhook_secret_response__descriptor },
+  { "ResealSecrets", &ocorrencias__notification__v1__reseal_secrets_request__descriptor, &ocorrencias__notification__v1__reseal_secrets_response__descriptor },
   { "GetTemplate", &ocorrencias__notification__v1__get_template_request__descriptor, &ocorrencias__notification__v1__get_template_response__descriptor },
   { "SetTemplate", &ocorrencias__notification__v1__set_template_request__descriptor, &ocorrencias__notification__v1__set_template_response__descriptor },
   { "SendTicketEmail", &ocorrencias__notification__v1__send_ticket_email_request__descriptor, &ocorrencias__notification__v1__send_ticket_email_response__descriptor },
@@ -4128,23 +4314,24 @@ static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notificati
   { "GetStats", &ocorrencias__notification__v1__get_stats_request__descriptor, &ocorrencias__notification__v1__get_stats_response__descriptor },
 };
 const unsigned ocorrencias__notification__v1__notification__method_indices_by_name[] = {
-  13,        /* DiscardDeadLetters */
-  16,        /* GetStats */
-  6,        /* GetTemplate */
-  12,        /* ListDeadLetters */
-  10,        /* ListDeliveries */
+  14,        /* DiscardDeadLetters */
+  17,        /* GetStats */
+  7,        /* GetTemplate */
+  13,        /* ListDeadLetters */
+  11,        /* ListDeliveries */
   1,        /* ListSubscriptions */
   3,        /* ListWebhooks */
   2,        /* RegisterWebhook */
   4,        /* RemoveWebhook */
-  15,        /* ReplayDelivery */
-  14,        /* ReportBounce */
-  11,        /* RetryDeadLetters */
+  16,        /* ReplayDelivery */
+  15,        /* ReportBounce */
+  6,        /* ResealSecrets */
+  12,        /* RetryDeadLetters */
   5,        /* RotateWebhookSecret */
-  9,        /* SendAccountEmail */
-  8,        /* SendTicketEmail */
+  10,        /* SendAccountEmail */
+  9,        /* SendTicketEmail */
   0,        /* SetSubscription */
-  7         /* SetTemplate */
+  8         /* SetTemplate */
 };
 const ProtobufCServiceDescriptor ocorrencias__notification__v1__notification__descriptor =
 {
@@ -4153,7 +4340,7 @@ const ProtobufCServiceDescriptor ocorrencias__notification__v1__notification__de
   "Notification",
   "Ocorrencias__Notification__V1__Notification",
   "ocorrencias.notification.v1",
-  17,
+  18,
   ocorrencias__notification__v1__notification__method_descriptors,
   ocorrencias__notification__v1__notification__method_indices_by_name
 };
@@ -4205,13 +4392,21 @@ void ocorrencias__notification__v1__notification__rotate_webhook_secret(Protobuf
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
   service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__notification__v1__notification__reseal_secrets(ProtobufCService *service,
+                                                                 const Ocorrencias__Notification__V1__ResealSecretsRequest *input,
+                                                                 Ocorrencias__Notification__V1__ResealSecretsResponse_Closure closure,
+                                                                 void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__notification__v1__notification__get_template(ProtobufCService *service,
                                                                const Ocorrencias__Notification__V1__GetTemplateRequest *input,
                                                                Ocorrencias__Notification__V1__GetTemplateResponse_Closure closure,
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__set_template(ProtobufCService *service,
                                                                const Ocorrencias__Notification__V1__SetTemplateRequest *input,
@@ -4219,7 +4414,7 @@ void ocorrencias__notification__v1__notification__set_template(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__send_ticket_email(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__SendTicketEmailRequest *input,
@@ -4227,7 +4422,7 @@ void ocorrencias__notification__v1__notification__send_ticket_email(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__send_account_email(ProtobufCService *service,
                                                                      const Ocorrencias__Notification__V1__SendAccountEmailRequest *input,
@@ -4235,7 +4430,7 @@ void ocorrencias__notification__v1__notification__send_account_email(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_deliveries(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__ListDeliveriesRequest *input,
@@ -4243,7 +4438,7 @@ void ocorrencias__notification__v1__notification__list_deliveries(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__retry_dead_letters(ProtobufCService *service,
                                                                      const Ocorrencias__Notification__V1__RetryDeadLettersRequest *input,
@@ -4251,7 +4446,7 @@ void ocorrencias__notification__v1__notification__retry_dead_letters(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_dead_letters(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__ListDeadLettersRequest *input,
@@ -4259,7 +4454,7 @@ void ocorrencias__notification__v1__notification__list_dead_letters(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__discard_dead_letters(ProtobufCService *service,
                                                                        const Ocorrencias__Notification__V1__DiscardDeadLettersRequest *input,
@@ -4267,7 +4462,7 @@ void ocorrencias__notification__v1__notification__discard_dead_letters(ProtobufC
                                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__report_bounce(ProtobufCService *service,
                                                                 const Ocorrencias__Notification__V1__ReportBounceRequest *input,
@@ -4275,7 +4470,7 @@ void ocorrencias__notification__v1__notification__report_bounce(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__replay_delivery(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__ReplayDeliveryRequest *input,
@@ -4283,7 +4478,7 @@ void ocorrencias__notification__v1__notification__replay_delivery(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__get_stats(ProtobufCService *service,
                                                             const Ocorrencias__Notification__V1__GetStatsRequest *input,
@@ -4291,7 +4486,7 @@ void ocorrencias__notification__v1__notification__get_stats(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__init (Ocorrencias__Notification__V1__Notification_Service *service,
                                                         Ocorrencias__Notification__V1__Notification_ServiceDestroy destroy)

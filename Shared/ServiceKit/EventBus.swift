@@ -14,6 +14,15 @@ public enum EventRouting {
         "knowledge": ["workflow"],
         "notification": ["workflow"],
     ]
+
+    /// Watchers of a publisher's events: they get an outbox row per event like subscribers, but
+    /// the publisher's relay hands it to every open `EventFeed/Watch` stream of that name on its
+    /// own instance instead of calling one instance of a service (broadcast, see ``EventFeed``).
+    /// The gateway watches ticket events to keep its view cache correct.
+    public static let watchers: [String: [String]] = [
+        "intake": ["gateway"],
+        "workflow": ["gateway"],
+    ]
 }
 
 /// Publishes events through the transactional outbox: one outbox row per subscriber, written in
@@ -31,7 +40,7 @@ public struct EventPublisher: Sendable {
 
     public init(source: String, subscribers: [String]? = nil) {
         self.source = source
-        self.subscribers = subscribers ?? EventRouting.subscribers[source] ?? []
+        self.subscribers = subscribers ?? ((EventRouting.subscribers[source] ?? []) + (EventRouting.watchers[source] ?? []))
     }
 
     /// Records `event` for every subscriber in the caller's transaction.
@@ -75,12 +84,17 @@ public struct EventPublisher: Sendable {
     /// behind a silent network) is retried within about a second, unless `configuration` already
     /// says how to recognise such failures; see ``RelayConfiguration/isUnreachable``.
     public func relay(runtime: ServiceRuntime, configuration: RelayConfiguration = RelayConfiguration()) -> OutboxRelay {
+        let watchers = Set(EventRouting.watchers[source] ?? [])
         var configuration = configuration
         if configuration.isUnreachable == nil { configuration.isUnreachable = Self.isUnreachable }
         return OutboxRelay(database: runtime.database, name: "\(source)-events", instance: runtime.configuration.instanceID,
                            configuration: configuration) { event in
             guard let bar = event.key.firstIndex(of: "|") else { return }
             let subscriber = String(event.key[..<bar])
+            if watchers.contains(subscriber) {
+                runtime.eventFeed.hand(subscriber: subscriber, envelope: try EventsV1.EventEnvelope(serializedBytes: event.payload))
+                return
+            }
             var request = EventsV1.DeliverEventsRequest()
             request.events = [try EventsV1.EventEnvelope(serializedBytes: event.payload)]
             let started = MonotonicClock.nanoseconds()

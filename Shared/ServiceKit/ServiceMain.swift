@@ -63,6 +63,7 @@ public enum ServiceMain {
             }
         }
         registerOutboxStats(in: &router, database: database)
+        registerEventFeed(in: &router, runtime: runtime)
         try setup(runtime, &router)
         var serverConfiguration = ServerConfiguration(serviceName: configuration.serviceName, secret: secret)
         serverConfiguration.host = configuration.host
@@ -93,6 +94,8 @@ public final class ServiceHost: @unchecked Sendable {
 
     /// Graceful stop: drain the RPC server, stop background work, close clients and the database.
     public func stop() {
+        // Watch streams would otherwise hold the drain for the whole grace period.
+        runtime.eventFeed.close()
         server.shutdown()
         for service in runtime.backgroundServices.reversed() { service.stop() }
         runtime.closeClients()

@@ -11,6 +11,8 @@ public final class ServiceRuntime: @unchecked Sendable {
     public let logger: Logger
     public let database: any Database
     public let secret: DeploymentSecret
+    /// Events this instance's relay hands to watchers (``EventFeed``, `EventFeed/Watch`).
+    public let eventFeed = EventFeed()
     private let lock = ConditionLock()
     // Guarded by lock.
     private var clients: [String: RPCClient] = [:]

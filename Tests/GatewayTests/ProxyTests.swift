@@ -14,8 +14,10 @@ struct ProxyTests {
         let gateway: GatewayHarness
         let directory: TemporaryDirectory
 
-        /// - Parameter serviceEnvironment: extra settings of the four services (e.g. `WORKFLOW_FLOW`).
-        init(engine: DatabaseEngine, serviceEnvironment: [String: String] = [:]) throws {
+        /// - Parameters:
+        ///   - serviceEnvironment: extra settings of the four services (e.g. `WORKFLOW_FLOW`).
+        ///   - gatewayEnvironment: extra settings of the gateway (e.g. `GATEWAY_VIEW_CACHE_TTL_MS`).
+        init(engine: DatabaseEngine, serviceEnvironment: [String: String] = [:], gatewayEnvironment: [String: String] = [:]) throws {
             directory = try TemporaryDirectory()
             let secret = "proxy-test-secret-\(UUID().uuidString)"
             var services: [ServiceProcess] = []
@@ -36,6 +38,7 @@ struct ProxyTests {
                 services.append(try ServiceProcess(name: name, environment: environment, port: ports[name]))
             }
             addresses["OCORRENCIAS_SECRET"] = secret
+            for (key, value) in gatewayEnvironment { addresses[key] = value }
             self.services = services
             gateway = try GatewayHarness(engine: engine, extra: addresses)
         }

@@ -4,6 +4,7 @@ import Messages
 import RPC
 import Storage
 import Synchronization
+import ServiceKit
 import Testing
 import TestSupport
 
@@ -57,8 +58,10 @@ struct OpenTicketTests {
         #expect(opened[0].organization?.plan == "premium" && opened[0].contact?.email == "maria@acme.example")
         #expect(opened[0].origin == .customer && opened[0].originKey == "customer" && opened[0].category == .problema)
         #expect(opened[0].details?.database == "SQL Server")
-        // One outbox row per subscriber (workflow and notification).
-        #expect(try harness.count("storage_outbox") == 4)
+        // One outbox row per subscriber (workflow and notification) and per watcher (the gateway's view cache).
+        let rowsPerEvent = (EventRouting.subscribers["intake"] ?? []).count + (EventRouting.watchers["intake"] ?? []).count
+        #expect(rowsPerEvent == 3)
+        #expect(try harness.count("storage_outbox") == 2 * rowsPerEvent)
 
         // GetTicket by code returns it as submitted.
         var get = IntakeV1.GetTicketRequest()

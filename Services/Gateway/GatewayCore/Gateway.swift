@@ -29,6 +29,10 @@ public final class Gateway: Sendable {
     public let representatives = RepresentativeDirectory()
     /// Every route; built once.
     public let router: Router
+    /// Assembled ticket views per caller (docs/GATEWAY.md, "View cache").
+    public let viewCache: ViewCache
+    /// Keeps ``viewCache`` correct; nil when the cache is disabled. Started by ``GatewayService``.
+    public let viewCacheFeed: ViewCacheFeed?
     private let requestPrefix = Tokens.random(6)
     private let requestCounter = Atomic<UInt64>(0)
 
@@ -49,6 +53,9 @@ public final class Gateway: Sendable {
         ipLimiter = RateLimiter(limit: configuration.rateLimitIP, windowSeconds: configuration.rateLimitWindowSeconds, shared: counter)
         signer = PrincipalSigner(secret: runtime.secret)
         router = Self.makeRouter()
+        viewCache = ViewCache(ttlMilliseconds: configuration.viewCache.ttlMilliseconds, maxBytes: configuration.viewCache.maxBytes,
+                              settleMilliseconds: configuration.viewCache.settleMilliseconds)
+        viewCacheFeed = Self.makeViewCacheFeed(cache: viewCache, runtime: runtime, configuration: configuration.viewCache)
     }
 
     /// Every route of the gateway (also what the OpenAPI conformance test walks).
@@ -102,6 +109,7 @@ public final class Gateway: Sendable {
                     guard decision.allowed else { throw APIError.rateLimited(retryAfter: decision.reset) }
                 }
                 response = try route.handler(request, context)
+                viewCacheAfterRequest(method: request.method, route: route, parameters: parameters, status: response.status)
             }
         } catch let error as APIError {
             response = error.response

@@ -16,6 +16,7 @@
 /// | reset / invitation token in the HTTP answer (development and tests only) | `GATEWAY_EXPOSE_TOKENS` | `0` |
 /// | address people use to reach the portal (links in e-mails) | `GATEWAY_PUBLIC_URL` | `http://127.0.0.1:8080` |
 /// | Argon2id cost (`interactive`, or `minimal` for tests) | `GATEWAY_PWHASH` | `interactive` |
+/// | ticket view cache | `GATEWAY_VIEW_CACHE_*` | see ``ViewCacheConfiguration`` |
 public struct GatewayConfiguration: Sendable {
     public var http = HTTPServerConfiguration()
     public var proxyPort: Int? = 7190
@@ -32,6 +33,8 @@ public struct GatewayConfiguration: Sendable {
     public var publicURL = "http://127.0.0.1:8080"
     /// Services behind the gateway, as named in `<SERVICE>_ADDRESSES`.
     public var services = ["intake", "workflow", "notification", "knowledge"]
+    /// The ticket view cache.
+    public var viewCache = ViewCacheConfiguration()
 
     public init() {}
 
@@ -56,5 +59,6 @@ public struct GatewayConfiguration: Sendable {
         loginMaxFailures = int("GATEWAY_LOGIN_MAX_FAILURES", loginMaxFailures)
         exposeTokens = environment["GATEWAY_EXPOSE_TOKENS"] == "1"
         publicURL = environment["GATEWAY_PUBLIC_URL"] ?? "http://127.0.0.1:\(http.port)"
+        viewCache = ViewCacheConfiguration(environment: environment)
     }
 }

@@ -32,6 +32,7 @@ public enum GatewayService {
             proxy = created
         }
         runtime.addBackground(Servers(http: http, proxy: proxy))
+        if let feed = gateway.viewCacheFeed { runtime.addBackground(feed) }
     }
 
     /// Stops the HTTP server and the proxy with the service.

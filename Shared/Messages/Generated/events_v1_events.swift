@@ -36,6 +36,26 @@ extension EventsV1 {
 
         public init() {}
     }
+
+    public struct WatchEventsRequest: Sendable, Hashable {
+        /// The watcher's name in the routing table (EventRouting.watchers), e.g. "gateway".
+        public var subscriber: String = ""
+
+        public init() {}
+    }
+
+    public struct WatchEventsBatch: Sendable, Hashable {
+        /// Events the relay handed over since the previous batch, in delivery order (per-key order).
+        public var events: [EventsV1.EventEnvelope] = []
+        /// How long the oldest event for this subscriber has been waiting in the publisher's outbox
+        /// (0 when none), measured when the batch was sent: a watcher uses it to tell a caught-up feed
+        /// from a lagging one. Heartbeats (batches without events) carry it too.
+        public var oldestPendingAgeMs: Int64 = 0
+        /// Milliseconds between heartbeats on this stream.
+        public var heartbeatMs: Int32 = 0
+
+        public init() {}
+    }
 }
 
 extension EventsV1.EventEnvelope: ProtoMessage {
@@ -106,6 +126,47 @@ extension EventsV1.DeliverEventsResponse: ProtoMessage {
     }
 }
 
+extension EventsV1.WatchEventsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Events__V1__WatchEventsRequest
+    public static var protoName: String { "ocorrencias.events.v1.WatchEventsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Events__V1__WatchEventsRequest(); ocorrencias__events__v1__watch_events_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Events__V1__WatchEventsRequest>) { ocorrencias__events__v1__watch_events_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Events__V1__WatchEventsRequest, arena: inout ProtoArena) {
+        if !self.subscriber.isEmpty { c.subscriber = arena.cString(self.subscriber) }
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Events__V1__WatchEventsRequest>) {
+        self.subscriber = _ProtoRuntime.string(c.pointee.subscriber)
+    }
+}
+
+extension EventsV1.WatchEventsBatch: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Events__V1__WatchEventsBatch
+    public static var protoName: String { "ocorrencias.events.v1.WatchEventsBatch" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Events__V1__WatchEventsBatch(); ocorrencias__events__v1__watch_events_batch__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Events__V1__WatchEventsBatch>) { ocorrencias__events__v1__watch_events_batch__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Events__V1__WatchEventsBatch, arena: inout ProtoArena) {
+        if !self.events.isEmpty {
+            c.n_events = self.events.count
+            c.events = arena.messages(self.events)
+        }
+        c.oldest_pending_age_ms = self.oldestPendingAgeMs
+        c.heartbeat_ms = self.heartbeatMs
+    }
+
+    public init(_c c: UnsafePointer<Ocorrencias__Events__V1__WatchEventsBatch>) {
+        if c.pointee.n_events > 0, let _items = c.pointee.events {
+            self.events = (0..<c.pointee.n_events).map { (_items[$0].map { EventsV1.EventEnvelope(_c: $0) } ?? EventsV1.EventEnvelope()) }
+        } else {
+            self.events = []
+        }
+        self.oldestPendingAgeMs = c.pointee.oldest_pending_age_ms
+        self.heartbeatMs = c.pointee.heartbeat_ms
+    }
+}
+
 extension EventsV1 {
     /// Answered by every service that consumes events.
     public enum EventSink: RPCServiceDescriptor {
@@ -115,5 +176,20 @@ extension EventsV1 {
             clientStreaming: false,
             serverStreaming: false)
         public static let methods: [RPCMethodInfo] = [deliver.info]
+    }
+}
+
+extension EventsV1 {
+    /// Answered by every service that publishes events: the events its outbox relay hands to
+    /// in-process watchers (not competing consumers: every open stream gets every event its relay
+    /// delivers), plus a heartbeat batch at least every `heartbeat_ms`. The gateway's view cache
+    /// watches every instance of intake and workflow this way (docs/GATEWAY.md, "View cache").
+    public enum EventFeed: RPCServiceDescriptor {
+        public static let serviceName = "ocorrencias.events.v1.EventFeed"
+        public static let watch = RPCMethod<EventsV1.WatchEventsRequest, EventsV1.WatchEventsBatch>(
+            path: "/ocorrencias.events.v1.EventFeed/Watch",
+            clientStreaming: false,
+            serverStreaming: true)
+        public static let methods: [RPCMethodInfo] = [watch.info]
     }
 }

@@ -83,6 +83,15 @@ public enum Outbox {
         return (Int(try row.int("n")), try row.optionalInt("oldest"), Int(try row.optionalInt("retrying") ?? 0))
     }
 
+    /// The creation time (epoch milliseconds) of the oldest undelivered event whose key starts
+    /// with `keyPrefix` (e.g. `"gateway|"` for one subscriber's rows), nil when there is none.
+    public static func oldestCreatedAt(_ executor: any SQLExecutor, keyPrefix: String) throws -> Int64? {
+        let pattern = keyPrefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_") + "%"
+        return try executor.queryOne("SELECT MIN(created_at) AS oldest FROM storage_outbox WHERE event_key LIKE ? ESCAPE '\\'",
+                                     [.text(pattern)])?.optionalInt("oldest")
+    }
+
     /// The number of events not delivered yet.
     public static func pendingCount(_ executor: any SQLExecutor) throws -> Int {
         Int(try executor.queryOne("SELECT COUNT(*) AS n FROM storage_outbox")?.int("n") ?? 0)

@@ -112,43 +112,8 @@ enum DomainRoutes {
         router.add(B.route("GET", "/v1/tickets/counts", "workflow", WorkflowV1.Workflow.countByStage,
                            query: ["group_id": "filter.group_id", "agent_id": "filter.agent_id"]))
         router.add(B.route("POST", "/v1/tickets/bulk", "workflow", WorkflowV1.Workflow.bulkAction))
-        // The view: intake's part (request, contact, messages, attachments) and workflow's part
-        // (stage, assignment, discussion, solution), each as the caller may see it.
-        router.add("GET", "/v1/tickets/{id}") { request, context in
-            let id = request.parameter("id")
-            let fromQueue = request.query["from_queue"] == "true"
-            // Both parts at once (the id is usually the ticket id); when the path held a code,
-            // workflow is asked again with the id intake resolved.
-            // Each part is written as JSON text straight from its message (no dictionaries).
-            let pending = context.startJSON("workflow", WorkflowV1.Workflow.getTicket, ["ticket_id": id, "from_queue": fromQueue])
-            let intakeBytes = try context.gateway.forward(service: "intake", path: IntakeV1.Intake.getTicket.path,
-                                                          payload: try ProtoJSON.encode(["ticket": id], as: IntakeV1.GetTicketRequest._descriptor.pointer),
-                                                          options: context.callOptions())
-            let intake = try ProtoJSON.jsonText(intakeBytes, as: IntakeV1.Ticket._descriptor.pointer, capturing: "id")
-            let resolvedID = (intake.captured ?? "").isEmpty ? id : intake.captured!
-            var body: [UInt8] = Array(#"{"intake":"#.utf8)
-            body.reserveCapacity(intake.json.count * 3)
-            body.append(contentsOf: intake.json)
-            body.append(contentsOf: #","workflow":"#.utf8)
-            do {
-                let workflowBytes: [UInt8]
-                if resolvedID == id {
-                    workflowBytes = try pending.waitBytes()
-                } else {
-                    _ = try? pending.waitBytes()
-                    workflowBytes = try context.gateway.forward(
-                        service: "workflow", path: WorkflowV1.Workflow.getTicket.path,
-                        payload: try ProtoJSON.encode(["ticket_id": resolvedID, "from_queue": fromQueue], as: WorkflowV1.GetTicketRequest._descriptor.pointer),
-                        options: context.callOptions())
-                }
-                body.append(contentsOf: try ProtoJSON.jsonText(workflowBytes, as: WorkflowV1.TicketView._descriptor.pointer))
-            } catch let error as RPCError where error.code == .notFound {
-                // Workflow learns of a ticket by event, a moment after intake stores it.
-                body.append(contentsOf: "null".utf8)
-            }
-            body.append(UInt8(ascii: "}"))
-            return .jsonText(body)
-        }
+        // The view: intake's part and workflow's part, each as the caller may see it (cached per caller).
+        router.add("GET", "/v1/tickets/{id}", TicketViewRoute.handle)
         router.add(B.route("GET", "/v1/tickets/{id}/history", "workflow", WorkflowV1.Workflow.getHistory, path: ["id": "ticket_id"]))
         router.add(B.route("GET", "/v1/tickets/{id}/moves", "workflow", WorkflowV1.Workflow.listAllowedMoves, path: ["id": "ticket_id"]))
         router.add(B.route("GET", "/v1/tickets/{id}/related", "workflow", WorkflowV1.Workflow.listRelated, path: ["id": "ticket_id"]))

@@ -122,7 +122,18 @@ public struct HTTPResponse: Sendable {
 
     /// The first value of header `name` (case-insensitive).
     public func header(_ name: String) -> String? {
-        headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+        headers.first { Self.asciiCaseInsensitiveEqual($0.0, name) }?.1
+    }
+
+    /// Header names are ASCII: compares bytes, without Foundation's locale-aware comparison.
+    static func asciiCaseInsensitiveEqual(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        for (x, y) in zip(a.utf8, b.utf8) where x != y {
+            let lx = (x >= 0x41 && x <= 0x5A) ? x | 0x20 : x
+            let ly = (y >= 0x41 && y <= 0x5A) ? y | 0x20 : y
+            if lx != ly { return false }
+        }
+        return true
     }
 
     /// Adds a header.

@@ -139,19 +139,29 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private static func collect(_ connection: OpaquePointer, kind: Int32, lowercase: Bool) -> [String: String] {
-        var capacity = 16 << 10
+        // Small first (most requests carry well under 2 KiB of headers): the buffer is zeroed
+        // on every request.
+        var capacity = 2 << 10
         while capacity <= 1 << 20 {
             var buffer = [CChar](repeating: 0, count: capacity)
             let used = cmhd_collect(connection, kind, &buffer, capacity)
             if used >= 0 {
                 var values: [String: String] = [:]
-                let parts = buffer.prefix(used).split(separator: 0, omittingEmptySubsequences: false)
-                var index = 0
-                while index + 1 < parts.count {
-                    let key = String(decoding: parts[index].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                    let value = String(decoding: parts[index + 1].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                    values[lowercase ? key.lowercased() : key] = value
-                    index += 2
+                buffer.withUnsafeBufferPointer { chars in
+                    chars.withMemoryRebound(to: UInt8.self) { bytes in
+                        var start = 0
+                        var key: String?
+                        for index in 0..<used where bytes[index] == 0 {
+                            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                            if let name = key {
+                                values[lowercase ? name.lowercased() : name] = text
+                                key = nil
+                            } else {
+                                key = text
+                            }
+                            start = index + 1
+                        }
+                    }
                 }
                 return values
             }

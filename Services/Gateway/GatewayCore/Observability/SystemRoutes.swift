@@ -57,7 +57,7 @@ enum SystemRoutes {
                 out += "ocorrencias_tickets_by_stage{stage=\"\(GatewayMetrics.escape(count.stage))\"} \(count.count)\n"
             }
         }
-        return out + outboxMetrics(gateway)
+        return out + outboxMetrics(gateway) + gateway.viewCacheMetrics()
     }
 
     /// Outbox lag per service: `Stats/Outbox` on every service behind the gateway, concurrently,

@@ -18,6 +18,8 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Ocorrencias__Events__V1__EventEnvelope Ocorrencias__Events__V1__EventEnvelope;
 typedef struct Ocorrencias__Events__V1__DeliverEventsRequest Ocorrencias__Events__V1__DeliverEventsRequest;
 typedef struct Ocorrencias__Events__V1__DeliverEventsResponse Ocorrencias__Events__V1__DeliverEventsResponse;
+typedef struct Ocorrencias__Events__V1__WatchEventsRequest Ocorrencias__Events__V1__WatchEventsRequest;
+typedef struct Ocorrencias__Events__V1__WatchEventsBatch Ocorrencias__Events__V1__WatchEventsBatch;
 
 
 /* --- enums --- */
@@ -88,6 +90,43 @@ struct  Ocorrencias__Events__V1__DeliverEventsResponse
     , 0, 0 }
 
 
+struct  Ocorrencias__Events__V1__WatchEventsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The watcher's name in the routing table (EventRouting.watchers), e.g. "gateway".
+   */
+  char *subscriber;
+};
+#define OCORRENCIAS__EVENTS__V1__WATCH_EVENTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__events__v1__watch_events_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Events__V1__WatchEventsBatch
+{
+  ProtobufCMessage base;
+  /*
+   * Events the relay handed over since the previous batch, in delivery order (per-key order).
+   */
+  size_t n_events;
+  Ocorrencias__Events__V1__EventEnvelope **events;
+  /*
+   * How long the oldest event for this subscriber has been waiting in the publisher's outbox
+   * (0 when none), measured when the batch was sent: a watcher uses it to tell a caught-up feed
+   * from a lagging one. Heartbeats (batches without events) carry it too.
+   */
+  int64_t oldest_pending_age_ms;
+  /*
+   * Milliseconds between heartbeats on this stream.
+   */
+  int32_t heartbeat_ms;
+};
+#define OCORRENCIAS__EVENTS__V1__WATCH_EVENTS_BATCH__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__events__v1__watch_events_batch__descriptor) \
+    , 0,NULL, 0, 0 }
+
+
 /* Ocorrencias__Events__V1__EventEnvelope methods */
 void   ocorrencias__events__v1__event_envelope__init
                      (Ocorrencias__Events__V1__EventEnvelope         *message);
@@ -145,6 +184,44 @@ Ocorrencias__Events__V1__DeliverEventsResponse *
 void   ocorrencias__events__v1__deliver_events_response__free_unpacked
                      (Ocorrencias__Events__V1__DeliverEventsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Events__V1__WatchEventsRequest methods */
+void   ocorrencias__events__v1__watch_events_request__init
+                     (Ocorrencias__Events__V1__WatchEventsRequest         *message);
+size_t ocorrencias__events__v1__watch_events_request__get_packed_size
+                     (const Ocorrencias__Events__V1__WatchEventsRequest   *message);
+size_t ocorrencias__events__v1__watch_events_request__pack
+                     (const Ocorrencias__Events__V1__WatchEventsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__events__v1__watch_events_request__pack_to_buffer
+                     (const Ocorrencias__Events__V1__WatchEventsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Events__V1__WatchEventsRequest *
+       ocorrencias__events__v1__watch_events_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__events__v1__watch_events_request__free_unpacked
+                     (Ocorrencias__Events__V1__WatchEventsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Events__V1__WatchEventsBatch methods */
+void   ocorrencias__events__v1__watch_events_batch__init
+                     (Ocorrencias__Events__V1__WatchEventsBatch         *message);
+size_t ocorrencias__events__v1__watch_events_batch__get_packed_size
+                     (const Ocorrencias__Events__V1__WatchEventsBatch   *message);
+size_t ocorrencias__events__v1__watch_events_batch__pack
+                     (const Ocorrencias__Events__V1__WatchEventsBatch   *message,
+                      uint8_t             *out);
+size_t ocorrencias__events__v1__watch_events_batch__pack_to_buffer
+                     (const Ocorrencias__Events__V1__WatchEventsBatch   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Events__V1__WatchEventsBatch *
+       ocorrencias__events__v1__watch_events_batch__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__events__v1__watch_events_batch__free_unpacked
+                     (Ocorrencias__Events__V1__WatchEventsBatch *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Ocorrencias__Events__V1__EventEnvelope_Closure)
@@ -155,6 +232,12 @@ typedef void (*Ocorrencias__Events__V1__DeliverEventsRequest_Closure)
                   void *closure_data);
 typedef void (*Ocorrencias__Events__V1__DeliverEventsResponse_Closure)
                  (const Ocorrencias__Events__V1__DeliverEventsResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Events__V1__WatchEventsRequest_Closure)
+                 (const Ocorrencias__Events__V1__WatchEventsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Events__V1__WatchEventsBatch_Closure)
+                 (const Ocorrencias__Events__V1__WatchEventsBatch *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -180,13 +263,37 @@ void ocorrencias__events__v1__event_sink__deliver(ProtobufCService *service,
                                                   const Ocorrencias__Events__V1__DeliverEventsRequest *input,
                                                   Ocorrencias__Events__V1__DeliverEventsResponse_Closure closure,
                                                   void *closure_data);
+typedef struct Ocorrencias__Events__V1__EventFeed_Service Ocorrencias__Events__V1__EventFeed_Service;
+struct Ocorrencias__Events__V1__EventFeed_Service
+{
+  ProtobufCService base;
+  void (*watch)(Ocorrencias__Events__V1__EventFeed_Service *service,
+                const Ocorrencias__Events__V1__WatchEventsRequest *input,
+                Ocorrencias__Events__V1__WatchEventsBatch_Closure closure,
+                void *closure_data);
+};
+typedef void (*Ocorrencias__Events__V1__EventFeed_ServiceDestroy)(Ocorrencias__Events__V1__EventFeed_Service *);
+void ocorrencias__events__v1__event_feed__init (Ocorrencias__Events__V1__EventFeed_Service *service,
+                                                Ocorrencias__Events__V1__EventFeed_ServiceDestroy destroy);
+#define OCORRENCIAS__EVENTS__V1__EVENT_FEED__BASE_INIT \
+    { &ocorrencias__events__v1__event_feed__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define OCORRENCIAS__EVENTS__V1__EVENT_FEED__INIT(function_prefix__) \
+    { OCORRENCIAS__EVENTS__V1__EVENT_FEED__BASE_INIT,\
+      function_prefix__ ## watch  }
+void ocorrencias__events__v1__event_feed__watch(ProtobufCService *service,
+                                                const Ocorrencias__Events__V1__WatchEventsRequest *input,
+                                                Ocorrencias__Events__V1__WatchEventsBatch_Closure closure,
+                                                void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCMessageDescriptor ocorrencias__events__v1__event_envelope__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__events__v1__deliver_events_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__events__v1__deliver_events_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__events__v1__watch_events_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__events__v1__watch_events_batch__descriptor;
 extern const ProtobufCServiceDescriptor ocorrencias__events__v1__event_sink__descriptor;
+extern const ProtobufCServiceDescriptor ocorrencias__events__v1__event_feed__descriptor;
 
 PROTOBUF_C__END_DECLS
 

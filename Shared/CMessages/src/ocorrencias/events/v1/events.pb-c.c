@@ -142,6 +142,96 @@ void   ocorrencias__events__v1__deliver_events_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__events__v1__deliver_events_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__events__v1__watch_events_request__init
+                     (Ocorrencias__Events__V1__WatchEventsRequest         *message)
+{
+  static const Ocorrencias__Events__V1__WatchEventsRequest init_value = OCORRENCIAS__EVENTS__V1__WATCH_EVENTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__events__v1__watch_events_request__get_packed_size
+                     (const Ocorrencias__Events__V1__WatchEventsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__events__v1__watch_events_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__events__v1__watch_events_request__pack
+                     (const Ocorrencias__Events__V1__WatchEventsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__events__v1__watch_events_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__events__v1__watch_events_request__pack_to_buffer
+                     (const Ocorrencias__Events__V1__WatchEventsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__events__v1__watch_events_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Events__V1__WatchEventsRequest *
+       ocorrencias__events__v1__watch_events_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Events__V1__WatchEventsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__events__v1__watch_events_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__events__v1__watch_events_request__free_unpacked
+                     (Ocorrencias__Events__V1__WatchEventsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__events__v1__watch_events_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__events__v1__watch_events_batch__init
+                     (Ocorrencias__Events__V1__WatchEventsBatch         *message)
+{
+  static const Ocorrencias__Events__V1__WatchEventsBatch init_value = OCORRENCIAS__EVENTS__V1__WATCH_EVENTS_BATCH__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__events__v1__watch_events_batch__get_packed_size
+                     (const Ocorrencias__Events__V1__WatchEventsBatch *message)
+{
+  assert(message->base.descriptor == &ocorrencias__events__v1__watch_events_batch__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__events__v1__watch_events_batch__pack
+                     (const Ocorrencias__Events__V1__WatchEventsBatch *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__events__v1__watch_events_batch__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__events__v1__watch_events_batch__pack_to_buffer
+                     (const Ocorrencias__Events__V1__WatchEventsBatch *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__events__v1__watch_events_batch__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Events__V1__WatchEventsBatch *
+       ocorrencias__events__v1__watch_events_batch__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Events__V1__WatchEventsBatch *)
+     protobuf_c_message_unpack (&ocorrencias__events__v1__watch_events_batch__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__events__v1__watch_events_batch__free_unpacked
+                     (Ocorrencias__Events__V1__WatchEventsBatch *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__events__v1__watch_events_batch__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor ocorrencias__events__v1__event_envelope__field_descriptors[8] =
 {
   {
@@ -360,6 +450,108 @@ const ProtobufCMessageDescriptor ocorrencias__events__v1__deliver_events_respons
   (ProtobufCMessageInit) ocorrencias__events__v1__deliver_events_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor ocorrencias__events__v1__watch_events_request__field_descriptors[1] =
+{
+  {
+    "subscriber",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Events__V1__WatchEventsRequest, subscriber),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__events__v1__watch_events_request__field_indices_by_name[] = {
+  0,   /* field[0] = subscriber */
+};
+static const ProtobufCIntRange ocorrencias__events__v1__watch_events_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__events__v1__watch_events_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.events.v1.WatchEventsRequest",
+  "WatchEventsRequest",
+  "Ocorrencias__Events__V1__WatchEventsRequest",
+  "ocorrencias.events.v1",
+  sizeof(Ocorrencias__Events__V1__WatchEventsRequest),
+  1,
+  ocorrencias__events__v1__watch_events_request__field_descriptors,
+  ocorrencias__events__v1__watch_events_request__field_indices_by_name,
+  1,  ocorrencias__events__v1__watch_events_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__events__v1__watch_events_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__events__v1__watch_events_batch__field_descriptors[3] =
+{
+  {
+    "events",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Events__V1__WatchEventsBatch, n_events),
+    offsetof(Ocorrencias__Events__V1__WatchEventsBatch, events),
+    &ocorrencias__events__v1__event_envelope__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "oldest_pending_age_ms",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Events__V1__WatchEventsBatch, oldest_pending_age_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "heartbeat_ms",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Events__V1__WatchEventsBatch, heartbeat_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__events__v1__watch_events_batch__field_indices_by_name[] = {
+  0,   /* field[0] = events */
+  2,   /* field[2] = heartbeat_ms */
+  1,   /* field[1] = oldest_pending_age_ms */
+};
+static const ProtobufCIntRange ocorrencias__events__v1__watch_events_batch__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__events__v1__watch_events_batch__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.events.v1.WatchEventsBatch",
+  "WatchEventsBatch",
+  "Ocorrencias__Events__V1__WatchEventsBatch",
+  "ocorrencias.events.v1",
+  sizeof(Ocorrencias__Events__V1__WatchEventsBatch),
+  3,
+  ocorrencias__events__v1__watch_events_batch__field_descriptors,
+  ocorrencias__events__v1__watch_events_batch__field_indices_by_name,
+  1,  ocorrencias__events__v1__watch_events_batch__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__events__v1__watch_events_batch__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCMethodDescriptor ocorrencias__events__v1__event_sink__method_descriptors[1] =
 {
   { "Deliver", &ocorrencias__events__v1__deliver_events_request__descriptor, &ocorrencias__events__v1__deliver_events_response__descriptor },
@@ -391,5 +583,38 @@ void ocorrencias__events__v1__event_sink__init (Ocorrencias__Events__V1__EventSi
 {
   protobuf_c_service_generated_init (&service->base,
                                      &ocorrencias__events__v1__event_sink__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}
+static const ProtobufCMethodDescriptor ocorrencias__events__v1__event_feed__method_descriptors[1] =
+{
+  { "Watch", &ocorrencias__events__v1__watch_events_request__descriptor, &ocorrencias__events__v1__watch_events_batch__descriptor },
+};
+const unsigned ocorrencias__events__v1__event_feed__method_indices_by_name[] = {
+  0         /* Watch */
+};
+const ProtobufCServiceDescriptor ocorrencias__events__v1__event_feed__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "ocorrencias.events.v1.EventFeed",
+  "EventFeed",
+  "Ocorrencias__Events__V1__EventFeed",
+  "ocorrencias.events.v1",
+  1,
+  ocorrencias__events__v1__event_feed__method_descriptors,
+  ocorrencias__events__v1__event_feed__method_indices_by_name
+};
+void ocorrencias__events__v1__event_feed__watch(ProtobufCService *service,
+                                                const Ocorrencias__Events__V1__WatchEventsRequest *input,
+                                                Ocorrencias__Events__V1__WatchEventsBatch_Closure closure,
+                                                void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__events__v1__event_feed__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__events__v1__event_feed__init (Ocorrencias__Events__V1__EventFeed_Service *service,
+                                                Ocorrencias__Events__V1__EventFeed_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &ocorrencias__events__v1__event_feed__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }

@@ -1,0 +1,78 @@
+import Foundation
+import Observability
+import RPC
+import ServiceKit
+
+extension Gateway {
+    /// The feed keeping the view cache correct, when the cache is enabled.
+    static func makeViewCacheFeed(cache: ViewCache, runtime: ServiceRuntime, configuration: ViewCacheConfiguration) -> ViewCacheFeed? {
+        guard configuration.isEnabled else { return nil }
+        return ViewCacheFeed(cache: cache, services: ["intake", "workflow"].map { ($0, runtime.configuration.endpoints(of: $0)) },
+                             secret: runtime.secret, logger: runtime.logger,
+                             silenceMilliseconds: configuration.silenceMilliseconds, maxLagMilliseconds: configuration.maxLagMilliseconds)
+    }
+
+    /// Whether cached views may be served and stored now: the cache is enabled and its feed
+    /// is healthy (every stream open, recent, not lagging).
+    func viewCacheUsable() -> Bool {
+        guard let feed = viewCacheFeed else { return false }
+        return feed.isHealthy()
+    }
+
+    /// After a successful request: a write through this gateway drops what it may have changed
+    /// at once (read-your-writes), before the answer reaches the caller.
+    func viewCacheAfterRequest(method: String, route: Route, parameters: [String: String], status: Int) {
+        guard viewCacheFeed != nil, status < 400, !["GET", "HEAD", "OPTIONS"].contains(method) else { return }
+        let template = route.template
+        if template.hasPrefix("/v1/tickets/{id}") {
+            let reference = parameters["id"] ?? ""
+            // A code this cache never saw may name a ticket cached under its id: drop all.
+            if viewCache.knows(reference) || Self.looksLikeTicketID(reference) {
+                viewCache.invalidate(reference)
+            } else {
+                viewCache.invalidateAll()
+            }
+            return
+        }
+        // Writes that cannot change an existing ticket's view.
+        if template == "/v1/tickets" || template.hasPrefix("/v1/auth") || template.hasPrefix("/v1/attachments")
+            || template.hasPrefix("/v1/knowledge") || template.hasPrefix("/v1/me") {
+            return
+        }
+        // Anything else (bulk actions, administration: names, groups, levels) may: drop all.
+        viewCache.invalidateAll()
+    }
+
+    /// Ticket ids are UUIDs (anything else in the path is a code).
+    static func looksLikeTicketID(_ text: String) -> Bool {
+        text.utf8.count == 36 && UUID(uuidString: text) != nil
+    }
+
+    /// `/metrics` lines for the view cache.
+    func viewCacheMetrics() -> String {
+        let stats = viewCache.currentStats
+        var out = "# HELP ocorrencias_view_cache_total Ticket view cache events by kind.\n# TYPE ocorrencias_view_cache_total counter\n"
+        for (kind, value) in [("hit", stats.hits), ("miss", stats.misses), ("store", stats.stores), ("rejected_store", stats.rejectedStores),
+                              ("invalidation", stats.invalidations), ("flush", stats.flushes), ("eviction", stats.evictions),
+                              ("expiration", stats.expirations)] {
+            out += "ocorrencias_view_cache_total{kind=\"\(kind)\"} \(value)\n"
+        }
+        out += "# HELP ocorrencias_view_cache_entries Cached ticket views.\n# TYPE ocorrencias_view_cache_entries gauge\n"
+        out += "ocorrencias_view_cache_entries \(stats.entries)\n"
+        out += "# HELP ocorrencias_view_cache_bytes Memory counted for cached ticket views.\n# TYPE ocorrencias_view_cache_bytes gauge\n"
+        out += "ocorrencias_view_cache_bytes \(stats.bytes)\n"
+        out += "# HELP ocorrencias_view_cache_usable 1 when the event feed is healthy and cached views are served.\n"
+        out += "# TYPE ocorrencias_view_cache_usable gauge\nocorrencias_view_cache_usable \(viewCacheUsable() ? 1 : 0)\n"
+        if let feed = viewCacheFeed {
+            out += "# HELP ocorrencias_view_cache_feed_lag_seconds Outbox lag of gateway events reported by each feed stream.\n"
+            out += "# TYPE ocorrencias_view_cache_feed_lag_seconds gauge\n"
+            for link in feed.linkStates() {
+                let lag = link.connected ? Double(link.lagMs) / 1000 : -1
+                out += "ocorrencias_view_cache_feed_lag_seconds{service=\"\(link.service)\",address=\"\(link.endpoint)\"} \(lag)\n"
+            }
+        }
+        return out
+    }
+}
+
+extension ViewCacheFeed: BackgroundService {}

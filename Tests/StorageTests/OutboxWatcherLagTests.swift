@@ -1,0 +1,26 @@
+import Foundation
+import Storage
+import Testing
+import TestSupport
+
+@Suite("Outbox: oldest undelivered event of one subscriber (the gateway's feed lag)")
+struct OutboxWatcherLagTests {
+    @Test("only keys with the prefix count; LIKE wildcards in the prefix are literal; nil when none wait", arguments: TestEngines.all)
+    func oldestByPrefix(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        #expect(try db.read { try Outbox.oldestCreatedAt($0, keyPrefix: "gateway|") } == nil)
+        let old = Date(timeIntervalSinceNow: -30), recent = Date(timeIntervalSinceNow: -2)
+        try db.write { tx in
+            try Outbox.enqueue(tx, OutboxEvent(type: "t", key: "workflow|T1", payload: [1], createdAt: old))
+            try Outbox.enqueue(tx, OutboxEvent(type: "t", key: "gatewayX|T1", payload: [1], createdAt: old))
+            try Outbox.enqueue(tx, OutboxEvent(type: "t", key: "gateway|T1", payload: [1], createdAt: recent))
+            try Outbox.enqueue(tx, OutboxEvent(type: "t", key: "a_b|T1", payload: [1], createdAt: old))
+        }
+        let oldest = try #require(try db.read { try Outbox.oldestCreatedAt($0, keyPrefix: "gateway|") })
+        #expect(abs(oldest - Int64(recent.timeIntervalSince1970 * 1000)) < 5)
+        #expect(try db.read { try Outbox.oldestCreatedAt($0, keyPrefix: "a%b|") } == nil)
+        #expect(try db.read { try Outbox.oldestCreatedAt($0, keyPrefix: "a_b|") } != nil)
+        #expect(try db.read { try Outbox.oldestCreatedAt($0, keyPrefix: "axb|") } == nil)
+    }
+}

@@ -136,7 +136,7 @@ extension EventsV1.WatchEventsRequest: ProtoMessage {
         if !self.subscriber.isEmpty { c.subscriber = arena.cString(self.subscriber) }
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Events__V1__WatchEventsRequest>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Events__V1__WatchEventsRequest>) {
         self.subscriber = _ProtoRuntime.string(c.pointee.subscriber)
     }
 }
@@ -156,7 +156,7 @@ extension EventsV1.WatchEventsBatch: ProtoMessage {
         c.heartbeat_ms = self.heartbeatMs
     }
 
-    public init(_c c: UnsafePointer<Ocorrencias__Events__V1__WatchEventsBatch>) {
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Events__V1__WatchEventsBatch>) {
         if c.pointee.n_events > 0, let _items = c.pointee.events {
             self.events = (0..<c.pointee.n_events).map { (_items[$0].map { EventsV1.EventEnvelope(_c: $0) } ?? EventsV1.EventEnvelope()) }
         } else {

@@ -56,7 +56,7 @@ let package = Package(
                 path: "Shared/ServiceKit", swiftSettings: strict),
 
         // MARK: Services (a testable core library and a thin executable each)
-        .target(name: "IntakeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "CSodium", "CGMime", "CCurl", "Observability"],
+        .target(name: "IntakeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "CSodium", "CGMime", "CCurl", "Observability", "MailKit"],
                 path: "Services/Intake/IntakeCore", swiftSettings: strict),
         .executableTarget(name: "intake", dependencies: ["IntakeCore", "ServiceKit"], path: "Services/Intake/Executable", swiftSettings: strict),
         .target(name: "WorkflowCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
@@ -108,7 +108,7 @@ let package = Package(
                     path: "Tests/KnowledgeTests", exclude: ["Evaluation"], swiftSettings: strict),
         .testTarget(name: "GatewayTests", dependencies: ["GatewayCore", "TestSupport", "Messages", "RPC", "RPCTransport", "ServiceKit", "Storage"],
                     path: "Tests/GatewayTests", exclude: ["Browser"], swiftSettings: strict),
-        .testTarget(name: "IntakeTests", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
+        .testTarget(name: "IntakeTests", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability", "MailKit"],
                     path: "Tests/IntakeTests", exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "WorkflowTimeTests", dependencies: ["WorkflowCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage"],
                     path: "Tests/WorkflowTimeTests", swiftSettings: strict),

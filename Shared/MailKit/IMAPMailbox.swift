@@ -1,17 +1,20 @@
 import CCurl
 import Foundation
 
-/// A mailbox on an IMAP server reached with libcurl, for services that poll one: search,
-/// fetch a raw message, set or clear flags, move a message to another folder, create a folder.
-/// Each call is one libcurl transfer on a fresh handle (login, command, logout), which suits
-/// polling every few seconds or minutes; no IDLE.
+/// A mailbox on an IMAP server, reached with libcurl, for the services that read one (intake's
+/// incoming mail, notification's bounces): search, fetch a raw message, set or clear flags, move
+/// a message to another folder, create a folder.
+///
+/// Commands share one libcurl handle (and so one connection, logged in once): copies of a
+/// mailbox share it too, one command at a time. A command that fails on a connection the server
+/// has meanwhile closed is tried once more on a fresh one. Waiting in IDLE is intake's.
 ///
 /// ```swift
-/// let bounces = IMAPMailbox(url: "imap://mail.example:143/INBOX", user: "bounces", password: "…")
-/// for uid in try bounces.search("UNSEEN") {
-///     let raw = try bounces.fetch(uid)       // sets \Seen
+/// let inbox = IMAPMailbox(url: "imap://mail.example:143/INBOX", user: "suporte", password: "…")
+/// for uid in try inbox.search("UNSEEN") {
+///     let raw = try inbox.fetch(uid)       // sets \Seen
 ///     …
-///     try bounces.move(uid, to: "Processed")
+///     try inbox.move(uid, to: "Processed")
 /// }
 /// ```
 public struct IMAPMailbox: Sendable {
@@ -23,6 +26,7 @@ public struct IMAPMailbox: Sendable {
     public var connectTimeoutMilliseconds = 5_000
     /// PEM bundle to verify an `imaps://` server (empty: the system's).
     public var caFile = ""
+    private let session = Session()
 
     public init(url: String, user: String, password: String) {
         self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
@@ -30,9 +34,15 @@ public struct IMAPMailbox: Sendable {
         self.password = password
     }
 
-    /// UIDs of the messages matching an IMAP search `criteria` (`UNSEEN`, `FLAGGED`, `ALL`,
-    /// `UNSEEN UNFLAGGED`), ascending.
+    /// UIDs of the messages without `\Seen`, ascending.
+    public func unseen() throws -> [Int] { try search("UNSEEN") }
+
+    /// UIDs of the messages matching an IMAP search `criteria` (`UNSEEN`, `FLAGGED`, `ALL`), ascending.
     public func search(_ criteria: String) throws -> [Int] {
+        // On a reused connection the mailbox stays selected, and a server may answer from the
+        // view it last announced (dovecot syncs new mail at NOOP or the end of a command): NOOP
+        // first, so mail that arrived since the last command is searched too.
+        _ = try perform(url, request: "NOOP")
         let response = String(decoding: try perform(url, request: "UID SEARCH \(criteria)"), as: UTF8.self)
         return response.split(whereSeparator: \.isNewline)
             .filter { $0.hasPrefix("* SEARCH") }
@@ -69,10 +79,12 @@ public struct IMAPMailbox: Sendable {
         do {
             _ = try perform(server + "/", request: "CREATE \(Self.quoted(folder))")
         } catch {
-            // Already there? Then selecting it works; otherwise report the failure.
+            // Already there? Then selecting it works; otherwise report the first failure.
             let encoded = folder.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? folder
-            var other = self
-            other.url = "\(server)/\(encoded)"
+            var other = IMAPMailbox(url: "\(server)/\(encoded)", user: user, password: password)
+            other.timeoutMilliseconds = timeoutMilliseconds
+            other.connectTimeoutMilliseconds = connectTimeoutMilliseconds
+            other.caFile = caFile
             _ = try other.search("ALL")
         }
     }
@@ -95,9 +107,30 @@ public struct IMAPMailbox: Sendable {
         var bytes: [UInt8] = []
     }
 
+    /// The libcurl handle the commands share; its connection cache keeps the logged-in
+    /// connection between commands (`curl_easy_reset` keeps live connections).
+    private final class Session: @unchecked Sendable {
+        let lock = NSLock()
+        // Guarded by lock.
+        var handle: UnsafeMutableRawPointer?
+        deinit { if let handle { curl_easy_cleanup(handle) } }
+    }
+
     private func perform(_ target: String, request: String?) throws -> [UInt8] {
-        guard let curl = curl_easy_init() else { throw IMAPError("curl_easy_init failed") }
-        defer { curl_easy_cleanup(curl) }
+        session.lock.lock()
+        defer { session.lock.unlock() }
+        if session.handle == nil { session.handle = curl_easy_init() }
+        guard let curl = session.handle else { throw IMAPError("curl_easy_init failed") }
+        do {
+            return try perform(curl, target, request: request, fresh: false)
+        } catch let error as IMAPError where error.connectionLost {
+            return try perform(curl, target, request: request, fresh: true)
+        }
+    }
+
+    private func perform(_ curl: UnsafeMutableRawPointer, _ target: String, request: String?, fresh: Bool) throws -> [UInt8] {
+        curl_easy_reset(curl)
+        if fresh { _ = ccurl_setopt_long(curl, CURLOPT_FRESH_CONNECT, 1) }
         let sink = Sink()
         let box = Unmanaged.passUnretained(sink).toOpaque()
         _ = ccurl_setopt_string(curl, CURLOPT_URL, target)
@@ -113,7 +146,9 @@ public struct IMAPMailbox: Sendable {
         let code = curl_easy_perform(curl)
         withExtendedLifetime(sink) {}
         guard code == CURLE_OK else {
-            throw IMAPError("IMAP \(request ?? "FETCH") em \(target.split(separator: "@").last ?? "") falhou / failed: \(String(cString: curl_easy_strerror(code)))")
+            var error = IMAPError("IMAP \(request ?? "FETCH") em \(target.split(separator: "@").last ?? "") falhou / failed: \(String(cString: curl_easy_strerror(code)))")
+            error.connectionLost = [CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING].contains(code)
+            throw error
         }
         return sink.bytes
     }
@@ -130,5 +165,7 @@ public struct IMAPMailbox: Sendable {
 /// An IMAP transfer that failed (connection, login, command).
 public struct IMAPError: Error, CustomStringConvertible {
     public var description: String
+    /// The connection broke (send/receive failed): worth one more try on a fresh one.
+    public var connectionLost = false
     public init(_ description: String) { self.description = description }
 }

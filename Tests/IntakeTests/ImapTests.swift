@@ -1,4 +1,5 @@
 import Foundation
+import MailKit
 import IntakeCore
 import Messages
 import RPCTransport
@@ -17,11 +18,11 @@ func waitFor(_ seconds: Double = 20, _ condition: () throws -> Bool) throws -> B
     return try condition()
 }
 
-@Suite("E-mail by IMAP (real dovecot)", .serialized, .enabled(if: DovecotServer.isAvailable))
+@Suite("E-mail by IMAP (real dovecot)", .serialized, .enabled(if: IMAPTestServer.isAvailable))
 struct ImapTests {
     @Test("the service polls a dovecot mailbox (IDLE off): new mail opens tickets, replies thread, rejected mail is flagged, nothing is taken twice", arguments: TestEngines.all)
     func polling(engine: DatabaseEngine) throws {
-        let dovecot = try DovecotServer()
+        let dovecot = try IMAPTestServer()
         defer { dovecot.stop() }
         let harness = try IntakeHarness(engine, environment: [
             "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
@@ -32,7 +33,7 @@ struct ImapTests {
         try dovecot.deliver(Fixtures.bytes("thunderbird-new-ticket.eml"))
         try dovecot.deliver(Fixtures.bytes("unknown-sender.eml"))
         #expect(try waitFor { try harness.count("tickets") == 1 })
-        let mailbox = ImapMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
+        let mailbox = IMAPMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
         #expect(try waitFor { try mailbox.unseen().isEmpty && mailbox.search("FLAGGED").count == 1 }, "the unknown sender's mail is flagged")
         let ticketID = try harness.database.read { try $0.scalar("SELECT id FROM tickets") }
         guard case .text(let id) = ticketID else { Issue.record("no ticket"); return }
@@ -50,7 +51,7 @@ struct ImapTests {
     @Test("with IDLE new mail is taken in at once, moved to the processed folder; a rejected message is flagged and bounced through SMTP",
           .enabled(if: SMTPSink.isAvailable), arguments: TestEngines.all)
     func idleMoveAndBounce(engine: DatabaseEngine) throws {
-        let dovecot = try DovecotServer()
+        let dovecot = try IMAPTestServer()
         defer { dovecot.stop() }
         let smtp = try SMTPSink()
         defer { smtp.stop() }
@@ -62,8 +63,8 @@ struct ImapTests {
         ])
         let acme = try harness.organization("Acme", taxID: "11222333000181")
         _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
-        let inbox = ImapMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
-        let processed = ImapMailbox(url: dovecot.url.replacingOccurrences(of: "/INBOX", with: "/Processadas"),
+        let inbox = IMAPMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
+        let processed = IMAPMailbox(url: dovecot.url.replacingOccurrences(of: "/INBOX", with: "/Processadas"),
                                     user: dovecot.user, password: dovecot.password)
         #expect(try inbox.supportsIdle())
         // The folder is created by the first round; give the poller time to enter IDLE.
@@ -94,10 +95,10 @@ struct ImapTests {
 
     @Test("one mailbox logs in once for many commands, and reconnects when the server drops the connection")
     func connectionReuse() throws {
-        let dovecot = try DovecotServer()
+        let dovecot = try IMAPTestServer()
         defer { dovecot.stop() }
         try dovecot.deliver(Fixtures.bytes("thunderbird-new-ticket.eml"))
-        let inbox = ImapMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
+        let inbox = IMAPMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
         for _ in 0..<5 { #expect(try inbox.search("ALL").count == 1) }
         let uid = try #require(try inbox.unseen().first)
         #expect(try MailMessage(raw: inbox.fetch(uid)).messageID == "4f2a9c1e-7b3d-4e55-9a1c-2d8e6f0b1a77@acme.example")
@@ -113,7 +114,7 @@ struct ImapTests {
     @Test("a message that keeps failing (the attachment store is broken) is held as failed after the bounded rounds, the mail after it still comes in, and it opens its ticket when reprocessed after the fix",
           arguments: TestEngines.all)
     func poisonMessage(engine: DatabaseEngine) throws {
-        let dovecot = try DovecotServer()
+        let dovecot = try IMAPTestServer()
         defer { dovecot.stop() }
         let harness = try IntakeHarness(engine, environment: [
             "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
@@ -132,7 +133,7 @@ struct ImapTests {
                 "the one with an attachment is held, the one after it (no attachment) opens its ticket")
         let held = try #require(try harness.quarantined().first)
         #expect(held.kind == .quarantineFailed && held.bounceStatus == .bounceNone && held.reason.contains("internal failure"))
-        let inbox = ImapMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
+        let inbox = IMAPMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
         #expect(try waitFor(5) { try inbox.search("FLAGGED").count == 1 && inbox.unseen().isEmpty })
 
         try FileManager.default.removeItem(atPath: temporary)
@@ -147,7 +148,7 @@ struct ImapTests {
 
     @Test("a server without IDLE is polled", arguments: TestEngines.all)
     func fallbackToPolling(engine: DatabaseEngine) throws {
-        let dovecot = try DovecotServer(capabilities: "IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE MOVE UIDPLUS")
+        let dovecot = try IMAPTestServer(capabilities: "IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE MOVE UIDPLUS")
         defer { dovecot.stop() }
         let harness = try IntakeHarness(engine, environment: [
             "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
@@ -158,7 +159,7 @@ struct ImapTests {
         Thread.sleep(forTimeInterval: 1)
         try dovecot.deliver(Fixtures.bytes("thunderbird-new-ticket.eml"))
         #expect(try waitFor(10) { try harness.count("tickets") == 1 })
-        let inbox = ImapMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
+        let inbox = IMAPMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
         #expect(try inbox.supportsIdle() == false)
         #expect(try inbox.search("ALL").count == 1, "no processed folder configured: the message stays, seen")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import MailKit
 import IntakeCore
 import Messages
 import RPC
@@ -332,12 +333,12 @@ struct MailQuarantineTests {
 }
 
 @Suite("E-mail quarantine over IMAP (real dovecot, real SMTP)", .serialized,
-       .enabled(if: DovecotServer.isAvailable && SMTPSink.isAvailable))
+       .enabled(if: IMAPTestServer.isAvailable && SMTPSink.isAvailable))
 struct ImapQuarantineTests {
     @Test("malformed mail from the mailbox is kept byte-exact; a rejected message's bounce waits while the SMTP server is down and arrives once it is up",
           arguments: TestEngines.all)
     func sinkDownThenUp(engine: DatabaseEngine) throws {
-        let dovecot = try DovecotServer()
+        let dovecot = try IMAPTestServer()
         defer { dovecot.stop() }
         let port = try FreePort.next()
         let harness = try IntakeHarness(engine, environment: [
@@ -355,7 +356,7 @@ struct ImapQuarantineTests {
         try dovecot.deliver(Fixtures.bytes("unknown-sender.eml"))
         try dovecot.deliver(Fixtures.bytes("thunderbird-new-ticket.eml"))
         #expect(try waitFor { try harness.count("mail_quarantine") == 3 && harness.count("tickets") == 1 })
-        let inbox = ImapMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
+        let inbox = IMAPMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
         #expect(try waitFor(10) { try inbox.search("FLAGGED").count == 3 && inbox.unseen().isEmpty })
 
         let held = try harness.quarantined()

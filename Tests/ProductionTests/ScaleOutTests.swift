@@ -108,7 +108,14 @@ extension ScaleOutTests {
         let admin = CallOptions(timeoutMilliseconds: 5_000, metadata: PrincipalSigner(secret: secret).metadata(for: Cast.administrator))
         #expect(mails().count == 2, "the survivor resent the delivery after the lease expired")
         #expect(Set(mails().map(\.messageID)).count == 1, "same Message-ID")
-        let answer = try stats.call(NotificationV1.Notification.getStats, NotificationV1.GetStatsRequest(), options: admin)
+        // The sink has the message before the survivor records the outcome (outcomes are written
+        // in batches): wait for the record.
+        var answer = try stats.call(NotificationV1.Notification.getStats, NotificationV1.GetStatsRequest(), options: admin)
+        limit = Date().addingTimeInterval(10)
+        while Date() < limit && answer.sending > 0 {
+            usleep(50_000)
+            answer = try stats.call(NotificationV1.Notification.getStats, NotificationV1.GetStatsRequest(), options: admin)
+        }
         #expect(answer.sent == 1 && answer.resends == 1 && answer.sending == 0 && answer.queued == 0, "\(answer)")
     }
 }

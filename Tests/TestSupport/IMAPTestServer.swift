@@ -160,3 +160,24 @@ public final class IMAPTestServer: @unchecked Sendable {
         }
     }
 }
+
+extension IMAPTestServer {
+    /// IMAP logins dovecot has logged so far.
+    public var logins: Int {
+        let log = (try? String(contentsOfFile: directory.file("dovecot.log"), encoding: .utf8)) ?? ""
+        return log.components(separatedBy: ": Login: user=<").count - 1
+    }
+
+    /// Disconnects every IMAP session of the user (`doveadm kick`), as a server restart or
+    /// its idle timeout would.
+    public func kickAll() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/doveadm")
+        process.arguments = ["-c", directory.file("dovecot.conf"), "kick", user]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TestSupportError("doveadm kick failed: \(process.terminationStatus)") }
+    }
+}

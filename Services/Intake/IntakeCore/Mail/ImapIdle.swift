@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import MailKit
 
 /// One IMAP connection waiting in IDLE (RFC 2177) on the mailbox, so new mail is taken in when it
 /// arrives instead of at the next poll.
@@ -17,10 +18,10 @@ final class ImapIdleConnection {
     struct Unsupported: Error {}
 
     /// Connects, logs in, checks the IDLE capability and selects the mailbox.
-    /// - Throws: ``Unsupported`` without IDLE; ``ImapError`` when the server cannot be reached.
-    init(_ mailbox: ImapMailbox) throws {
-        guard let curl = curl_easy_init() else { throw ImapError("curl_easy_init failed") }
-        let parts = Self.split(mailbox.url)
+    /// - Throws: ``Unsupported`` without IDLE; ``IMAPError`` when the server cannot be reached.
+    init(_ mailbox: IMAPMailbox) throws {
+        guard let curl = curl_easy_init() else { throw IMAPError("curl_easy_init failed") }
+        let parts = IMAPMailbox.split(mailbox.url)
         _ = ccurl_setopt_string(curl, CURLOPT_URL, parts.server + "/")
         _ = ccurl_setopt_string(curl, CURLOPT_USERNAME, mailbox.user)
         _ = ccurl_setopt_string(curl, CURLOPT_PASSWORD, mailbox.password)
@@ -30,7 +31,7 @@ final class ImapIdleConnection {
         let code = curl_easy_perform(curl)
         guard code == CURLE_OK else {
             curl_easy_cleanup(curl)
-            throw ImapError("IMAP IDLE: conexão falhou / connection failed: \(String(cString: curl_easy_strerror(code)))")
+            throw IMAPError("IMAP IDLE: conexão falhou / connection failed: \(String(cString: curl_easy_strerror(code)))")
         }
         var socket: curl_socket_t = -1
         _ = ccurl_getinfo_socket(curl, CURLINFO_ACTIVESOCKET, &socket)
@@ -41,7 +42,7 @@ final class ImapIdleConnection {
         guard capabilities.contains(where: { $0.uppercased().hasPrefix("* CAPABILITY") && $0.uppercased().contains(" IDLE") }) else {
             throw Unsupported()
         }
-        _ = try command("SELECT \(Self.quoted(parts.mailbox))", timeout: 10)
+        _ = try command("SELECT \(IMAPMailbox.quoted(parts.mailbox))", timeout: 10)
     }
 
     deinit { curl_easy_cleanup(curl) }
@@ -49,13 +50,13 @@ final class ImapIdleConnection {
     /// Waits in IDLE until the server reports new or changed messages, `timeout` seconds pass or
     /// `shouldStop` returns true (checked a few times a second), then leaves IDLE.
     /// - Returns: whether the server reported a change.
-    /// - Throws: ``ImapError`` when the connection fails (the caller reconnects later).
+    /// - Throws: ``IMAPError`` when the connection fails (the caller reconnects later).
     func wait(timeout: Double, shouldStop: () -> Bool) throws -> Bool {
         tag += 1
         let idleTag = "I\(tag)"
         try send("\(idleTag) IDLE\r\n")
         guard let continuation = try line(deadline: Date().addingTimeInterval(10)), continuation.hasPrefix("+") else {
-            throw ImapError("IMAP IDLE recusado / refused")
+            throw IMAPError("IMAP IDLE recusado / refused")
         }
         let deadline = Date().addingTimeInterval(timeout)
         var changed = false
@@ -69,13 +70,13 @@ final class ImapIdleConnection {
         let closing = Date().addingTimeInterval(10)
         while let reply = try line(deadline: closing) {
             if reply.hasPrefix(idleTag + " ") {
-                guard reply.dropFirst(idleTag.count + 1).uppercased().hasPrefix("OK") else { throw ImapError("IMAP IDLE: \(reply)") }
+                guard reply.dropFirst(idleTag.count + 1).uppercased().hasPrefix("OK") else { throw IMAPError("IMAP IDLE: \(reply)") }
                 return changed
             }
             let words = reply.uppercased().split(separator: " ")
             if words.count >= 3, words[0] == "*", ["EXISTS", "RECENT"].contains(String(words[2])) { changed = true }
         }
-        throw ImapError("IMAP IDLE: sem resposta ao DONE / no answer to DONE")
+        throw IMAPError("IMAP IDLE: sem resposta ao DONE / no answer to DONE")
     }
 
     // MARK: protocol
@@ -90,11 +91,11 @@ final class ImapIdleConnection {
         while let line = try line(deadline: deadline) {
             lines.append(line)
             if line.hasPrefix(name + " ") {
-                guard line.dropFirst(name.count + 1).uppercased().hasPrefix("OK") else { throw ImapError("IMAP \(text): \(line)") }
+                guard line.dropFirst(name.count + 1).uppercased().hasPrefix("OK") else { throw IMAPError("IMAP \(text): \(line)") }
                 return lines
             }
         }
-        throw ImapError("IMAP \(text): sem resposta / no answer")
+        throw IMAPError("IMAP \(text): sem resposta / no answer")
     }
 
     private func send(_ text: String) throws {
@@ -106,7 +107,7 @@ final class ImapIdleConnection {
                 _ = waitSocket(events: Int16(POLLOUT), milliseconds: 1_000)
                 continue
             }
-            guard code == CURLE_OK else { throw ImapError("IMAP: envio falhou / send failed: \(String(cString: curl_easy_strerror(code)))") }
+            guard code == CURLE_OK else { throw IMAPError("IMAP: envio falhou / send failed: \(String(cString: curl_easy_strerror(code)))") }
             bytes.removeFirst(sent)
         }
     }
@@ -123,11 +124,11 @@ final class ImapIdleConnection {
             var received = 0
             let code = chunk.withUnsafeMutableBytes { curl_easy_recv(curl, $0.baseAddress, $0.count, &received) }
             if code == CURLE_OK {
-                guard received > 0 else { throw ImapError("IMAP: conexão fechada / connection closed") }
+                guard received > 0 else { throw IMAPError("IMAP: conexão fechada / connection closed") }
                 buffer += chunk[..<received]
                 continue
             }
-            guard code == CURLE_AGAIN else { throw ImapError("IMAP: leitura falhou / receive failed: \(String(cString: curl_easy_strerror(code)))") }
+            guard code == CURLE_AGAIN else { throw IMAPError("IMAP: leitura falhou / receive failed: \(String(cString: curl_easy_strerror(code)))") }
             let left = deadline.timeIntervalSinceNow
             if left <= 0 { return nil }
             _ = waitSocket(events: Int16(POLLIN), milliseconds: Int32(min(left, 1) * 1000) + 1)
@@ -138,17 +139,17 @@ final class ImapIdleConnection {
         var descriptor = pollfd(fd: socket, events: events, revents: 0)
         return poll(&descriptor, 1, milliseconds)
     }
+}
 
-    /// `imap://host:port/INBOX` → (`imap://host:port`, `INBOX`).
-    static func split(_ url: String) -> (server: String, mailbox: String) {
-        guard let scheme = url.range(of: "://"), let slash = url[scheme.upperBound...].firstIndex(of: "/") else {
-            return (url, "INBOX")
+extension IMAPMailbox {
+    /// Whether the server offers IDLE (RFC 2177) after login, which the poller then waits in.
+    /// - Throws: ``IMAPError`` when the server cannot be reached.
+    public func supportsIdle() throws -> Bool {
+        do {
+            _ = try ImapIdleConnection(self)
+            return true
+        } catch is ImapIdleConnection.Unsupported {
+            return false
         }
-        let mailbox = String(url[url.index(after: slash)...]).removingPercentEncoding ?? "INBOX"
-        return (String(url[..<slash]), mailbox.isEmpty ? "INBOX" : mailbox)
-    }
-
-    static func quoted(_ name: String) -> String {
-        "\"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 }

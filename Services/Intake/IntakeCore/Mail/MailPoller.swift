@@ -1,4 +1,5 @@
 import Foundation
+import MailKit
 import Observability
 import RPC
 import RPCTransport
@@ -22,7 +23,7 @@ import Storage
 /// (default `true`) and `INTAKE_IMAP_IDLE_SECONDS` (default 300: IDLE is re-issued after that).
 public final class MailPoller: BackgroundService, @unchecked Sendable {
     let intake: IntakeContext
-    let mailbox: ImapMailbox
+    let mailbox: IMAPMailbox
     let tokens: ReplyToken
     let settings: MailIngestSettings
     let interval: Double
@@ -48,7 +49,7 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
     /// mailbox; `INTAKE_IMAP_MAX_FAILURES`, default 5.
     public var maxFailures = 5
 
-    public init(intake: IntakeContext, mailbox: ImapMailbox, tokens: ReplyToken, settings: MailIngestSettings,
+    public init(intake: IntakeContext, mailbox: IMAPMailbox, tokens: ReplyToken, settings: MailIngestSettings,
                 interval: Double, logger: Logger) {
         self.intake = intake
         self.mailbox = mailbox
@@ -68,7 +69,7 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
             guard let value = Double(text), value > 0, value.isFinite else { throw ConfigurationError("invalid \(name)=\(text)") }
             return value
         }
-        let poller = MailPoller(intake: intake, mailbox: ImapMailbox(url: url, user: environment["INTAKE_IMAP_USER"] ?? "",
+        let poller = MailPoller(intake: intake, mailbox: IMAPMailbox(url: url, user: environment["INTAKE_IMAP_USER"] ?? "",
                                                                      password: environment["INTAKE_IMAP_PASSWORD"] ?? ""),
                                 tokens: tokens, settings: MailIngestSettings(environment: environment),
                                 interval: try seconds("INTAKE_IMAP_INTERVAL_SECONDS", "30"), logger: logger)

@@ -26,6 +26,7 @@ enum Command {
     }
 
     private static func spawn(_ executable: String, _ arguments: [String], output: String) throws -> pid_t {
+        closeOnExecEverything()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -38,6 +39,20 @@ enum Command {
         let rc = argv.withUnsafeBufferPointer { posix_spawn(&pid, executable, &actions, nil, $0.baseAddress!, environ) }
         guard rc == 0 else { throw TestSupportError("cannot start \(executable): error \(rc)") }
         return pid
+    }
+
+    /// Marks every descriptor of this process above stderr close-on-exec, so a program started
+    /// here does not keep another test's pipes open. (The PostgreSQL watchdog shell, started
+    /// while a test was writing a request body to curl's standard input, held that pipe's write
+    /// end for as long as the test process lived: curl never saw the end of its input and the
+    /// test waited forever.) The parent's own use of the descriptors is unaffected.
+    private static func closeOnExecEverything() {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return }
+        for name in names {
+            guard let fd = Int32(name), fd > 2 else { continue }
+            let flags = fcntl(fd, F_GETFD)
+            if flags >= 0 && flags & FD_CLOEXEC == 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+        }
     }
 
     /// A TCP port on 127.0.0.1 that was free a moment ago (bound with port 0, then closed).

@@ -65,7 +65,7 @@ enum SystemRoutes {
     static func outboxMetrics(_ gateway: Gateway) -> String {
         let services = gateway.configuration.services + ["gateway"]
         let results = Results(count: services.count)
-        DispatchQueue.concurrentPerform(iterations: services.count) { index in
+        onThreads(services.count) { index in
             let service = services[index]
             if service == "gateway" {
                 if let stats = try? gateway.runtime.database.read({ tx in try Outbox.stats(tx) }) {
@@ -103,7 +103,7 @@ enum SystemRoutes {
     static func readiness(_ gateway: Gateway) -> [String: [String: Any]] {
         let services = gateway.configuration.services + ["gateway"]
         let results = Results(count: services.count)
-        DispatchQueue.concurrentPerform(iterations: services.count) { index in
+        onThreads(services.count) { index in
             let service = services[index]
             if service == "gateway" {
                 let ok = (try? gateway.runtime.database.ping()) != nil
@@ -126,6 +126,22 @@ enum SystemRoutes {
         var out: [String: [String: Any]] = [:]
         for (index, service) in services.enumerated() { out[service] = results.get(index) }
         return out
+    }
+
+    /// Runs `body(0..<count)` at once, one thread each, and waits for all. The calls block on
+    /// RPCs: `DispatchQueue.concurrentPerform` runs only as many at once as there are cores, and
+    /// on Linux its pool is Swift concurrency's, so a busy pool ran the checks one after another.
+    static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let finished = DispatchSemaphore(value: 0)
+        for index in 0..<count {
+            let thread = Thread {
+                body(index)
+                finished.signal()
+            }
+            thread.name = "gateway-fan-out"
+            thread.start()
+        }
+        for _ in 0..<count { finished.wait() }
     }
 
     final class Results: @unchecked Sendable {

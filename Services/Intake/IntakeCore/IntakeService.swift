@@ -37,7 +37,7 @@ public enum IntakeService {
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
         runtime.addBackground(EventPublisher(source: "intake").relay(runtime: runtime))
         if settings.garbageCollectionIntervalSeconds > 0 {
-            runtime.addBackground(GarbageCollector(intake: intake, logger: runtime.logger))
+            runtime.addBackground(PeriodicSweep.garbageCollector(intake: intake, logger: runtime.logger))
         }
         let environment = runtime.configuration.environment
         let tokens = ReplyToken(secret: runtime.secret)
@@ -53,7 +53,7 @@ public enum IntakeService {
         }
         let retention = try MailRetention.retention(environment)
         if retention > 0 && settings.garbageCollectionIntervalSeconds > 0 {
-            runtime.addBackground(MailRetention(intake: intake, retentionMilliseconds: retention, logger: runtime.logger))
+            runtime.addBackground(MailRetention.sweep(intake: intake, retentionMilliseconds: retention, logger: runtime.logger))
         }
         if let poller = try MailPoller.fromEnvironment(environment, intake: intake, tokens: tokens, logger: runtime.logger) {
             poller.bounceQueue = bounces

@@ -63,69 +63,19 @@ extension IntakeContext {
     }
 }
 
-/// Runs ``IntakeContext/collectGarbage(pendingOlderThanMilliseconds:batchSize:)`` every
-/// `INTAKE_GC_INTERVAL_SECONDS`, round after round while a backlog remains, on its own thread.
-final class GarbageCollector: BackgroundService, @unchecked Sendable {
-    let intake: IntakeContext
-    let logger: Logger
-    private let lock = ConditionLock()
-    // Guarded by lock.
-    private var stopping = false
-    private var thread: Thread?
-    private var finished = false
-
-    init(intake: IntakeContext, logger: Logger) {
-        self.intake = intake
-        self.logger = logger
-    }
-
-    func start() {
+extension PeriodicSweep {
+    /// Runs ``IntakeContext/collectGarbage(pendingOlderThanMilliseconds:batchSize:)`` every
+    /// `INTAKE_GC_INTERVAL_SECONDS`, round after round while a backlog remains.
+    static func garbageCollector(intake: IntakeContext, logger: Logger) -> PeriodicSweep {
         let settings = intake.settings
-        let thread = Thread { [self] in
-            while !sleep(settings.garbageCollectionIntervalSeconds) {
-                do {
-                    var rounds = 0
-                    while rounds < 1_000 && !lock.withLock({ stopping }) {
-                        let round = try intake.collectGarbage(pendingOlderThanMilliseconds: settings.pendingUploadMaxAgeMilliseconds,
-                                                              batchSize: settings.garbageCollectionBatchSize)
-                        rounds += 1
-                        if round.attachments > 0 || round.contents > 0 {
-                            logger.info("garbage collected", ["attachments": String(round.attachments), "contents": String(round.contents)])
-                        }
-                        if round.attachments < settings.garbageCollectionBatchSize && round.contents < settings.garbageCollectionBatchSize {
-                            break
-                        }
-                    }
-                } catch {
-                    logger.warning("garbage collection failed; trying again next time", ["error": "\(error)"])
-                }
+        return PeriodicSweep(name: "intake-gc", failureMessage: "garbage collection failed; trying again next time",
+                             interval: settings.garbageCollectionIntervalSeconds, logger: logger) {
+            let round = try intake.collectGarbage(pendingOlderThanMilliseconds: settings.pendingUploadMaxAgeMilliseconds,
+                                                  batchSize: settings.garbageCollectionBatchSize)
+            if round.attachments > 0 || round.contents > 0 {
+                logger.info("garbage collected", ["attachments": String(round.attachments), "contents": String(round.contents)])
             }
-            lock.withLock {
-                finished = true
-                lock.broadcast()
-            }
-        }
-        thread.name = "intake-gc"
-        lock.withLock { self.thread = thread }
-        thread.start()
-    }
-
-    /// Waits `seconds` or until stopped; returns whether it was stopped.
-    private func sleep(_ seconds: Double) -> Bool {
-        let deadline = MonotonicClock.nanoseconds() + UInt64(seconds * 1e9)
-        return lock.withLock { () -> Bool in
-            while !stopping && MonotonicClock.nanoseconds() < deadline {
-                _ = lock.wait(untilUptimeNanoseconds: deadline)
-            }
-            return stopping
-        }
-    }
-
-    func stop() {
-        lock.withLock {
-            stopping = true
-            lock.broadcast()
-            while thread != nil && !finished { _ = lock.wait() }
+            return round.attachments >= settings.garbageCollectionBatchSize || round.contents >= settings.garbageCollectionBatchSize
         }
     }
 }

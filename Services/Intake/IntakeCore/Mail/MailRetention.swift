@@ -45,23 +45,8 @@ extension IntakeContext {
 }
 
 /// Removes resolved quarantined mail (and finished bounces) after `INTAKE_MAIL_RETENTION_DAYS`
-/// (default 90; 0 keeps them), every `INTAKE_GC_INTERVAL_SECONDS`, on its own thread.
-final class MailRetention: BackgroundService, @unchecked Sendable {
-    let intake: IntakeContext
-    let retentionMilliseconds: Int64
-    let logger: Logger
-    private let lock = ConditionLock()
-    // Guarded by lock.
-    private var stopping = false
-    private var thread: Thread?
-    private var finished = false
-
-    init(intake: IntakeContext, retentionMilliseconds: Int64, logger: Logger) {
-        self.intake = intake
-        self.retentionMilliseconds = retentionMilliseconds
-        self.logger = logger
-    }
-
+/// (default 90; 0 keeps them), every `INTAKE_GC_INTERVAL_SECONDS`.
+enum MailRetention {
     /// The retention in `environment` (milliseconds), 0 when turned off.
     /// - Throws: ``ConfigurationError`` for a malformed value.
     static func retention(_ environment: [String: String]) throws -> Int64 {
@@ -70,48 +55,16 @@ final class MailRetention: BackgroundService, @unchecked Sendable {
         return Int64(days * 86_400_000)
     }
 
-    func start() {
-        let interval = intake.settings.garbageCollectionIntervalSeconds
+    /// The background sweep purging what is older than `retentionMilliseconds`.
+    static func sweep(intake: IntakeContext, retentionMilliseconds: Int64, logger: Logger) -> PeriodicSweep {
         let batch = intake.settings.garbageCollectionBatchSize
-        let thread = Thread { [self] in
-            while !sleep(interval) {
-                do {
-                    for _ in 0..<1_000 where !lock.withLock({ stopping }) {
-                        let round = try intake.purgeResolvedMail(olderThanMilliseconds: retentionMilliseconds, batchSize: batch)
-                        if round.messages > 0 || round.bounces > 0 {
-                            logger.info("resolved mail purged", ["messages": String(round.messages), "bounces": String(round.bounces)])
-                        }
-                        if round.messages < batch && round.bounces < batch { break }
-                    }
-                } catch {
-                    logger.warning("mail retention failed; trying again next time", ["error": "\(error)"])
-                }
+        return PeriodicSweep(name: "intake-mail-retention", failureMessage: "mail retention failed; trying again next time",
+                             interval: intake.settings.garbageCollectionIntervalSeconds, logger: logger) {
+            let round = try intake.purgeResolvedMail(olderThanMilliseconds: retentionMilliseconds, batchSize: batch)
+            if round.messages > 0 || round.bounces > 0 {
+                logger.info("resolved mail purged", ["messages": String(round.messages), "bounces": String(round.bounces)])
             }
-            lock.withLock {
-                finished = true
-                lock.broadcast()
-            }
-        }
-        thread.name = "intake-mail-retention"
-        lock.withLock { self.thread = thread }
-        thread.start()
-    }
-
-    private func sleep(_ seconds: Double) -> Bool {
-        let deadline = MonotonicClock.nanoseconds() + UInt64(seconds * 1e9)
-        return lock.withLock { () -> Bool in
-            while !stopping && MonotonicClock.nanoseconds() < deadline {
-                _ = lock.wait(untilUptimeNanoseconds: deadline)
-            }
-            return stopping
-        }
-    }
-
-    func stop() {
-        lock.withLock {
-            stopping = true
-            lock.broadcast()
-            while thread != nil && !finished { _ = lock.wait() }
+            return round.messages >= batch || round.bounces >= batch
         }
     }
 }

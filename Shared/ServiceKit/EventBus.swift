@@ -62,18 +62,29 @@ public struct EventPublisher: Sendable {
     /// lock is taken then.
     public func outboxEvents<Event: ProtoMessage>(event: Event, key: String, accessLevel: Int32 = 0, requestID: String = "",
                                                   id: String = UUID().uuidString) -> [OutboxEvent] {
+        outboxEvents(event: event, key: key, accessLevel: accessLevel, requestID: requestID, id: id,
+                     occurredAtMs: Int64(Date().timeIntervalSince1970 * 1000))
+    }
+
+    /// The rows of one event: the envelope for each subscriber; for a watcher (``EventRouting/watchers``)
+    /// the envelope without its payload, which the feed does not pass on anyway.
+    func outboxEvents<Event: ProtoMessage>(event: Event, key: String, accessLevel: Int32, requestID: String, id: String,
+                                           occurredAtMs: Int64) -> [OutboxEvent] {
         var envelope = EventsV1.EventEnvelope()
         envelope.id = id
         envelope.type = Event.protoName
         envelope.key = key
         envelope.source = source
-        envelope.occurredAtMs = Int64(Date().timeIntervalSince1970 * 1000)
-        envelope.payload = event.serializedBytes()
+        envelope.occurredAtMs = occurredAtMs
         envelope.accessLevel = accessLevel
         envelope.requestID = requestID
+        let watchers = EventRouting.watchers[source] ?? []
+        let light = watchers.isEmpty ? [] : envelope.serializedBytes()
+        envelope.payload = event.serializedBytes()
         let bytes = envelope.serializedBytes()
         return subscribers.map { subscriber in
-            OutboxEvent(id: "\(id)@\(subscriber)", type: Event.protoName, key: "\(subscriber)|\(key)", payload: bytes)
+            OutboxEvent(id: "\(id)@\(subscriber)", type: Event.protoName, key: "\(subscriber)|\(key)",
+                        payload: watchers.contains(subscriber) ? light : bytes)
         }
     }
 

@@ -21,19 +21,7 @@ extension EventPublisher {
         rows.reserveCapacity(events.count * subscribers.count)
         for (event, key, accessLevel) in events {
             let id = UUID().uuidString
-            var envelope = EventsV1.EventEnvelope()
-            envelope.id = id
-            envelope.type = Event.protoName
-            envelope.key = key
-            envelope.source = source
-            envelope.occurredAtMs = occurred
-            envelope.payload = event.serializedBytes()
-            envelope.accessLevel = accessLevel
-            envelope.requestID = requestID
-            let bytes = envelope.serializedBytes()
-            for subscriber in subscribers {
-                rows.append(OutboxEvent(id: "\(id)@\(subscriber)", type: Event.protoName, key: "\(subscriber)|\(key)", payload: bytes))
-            }
+            rows += outboxEvents(event: event, key: key, accessLevel: accessLevel, requestID: requestID, id: id, occurredAtMs: occurred)
             ids.append(id)
         }
         // Statements of a few fixed sizes: a connection's statement cache keeps them (one text

@@ -164,17 +164,39 @@ enum MIMEEncoding {
         return !type.isEmpty && type.contains("/") && type.allSatisfy({ allowed.contains($0) }) ? type : "application/octet-stream"
     }
 
-    /// Base64 in lines of 76 characters, CRLF-terminated.
+    /// Base64 in lines of 76 characters, CRLF-terminated (encoded straight into bytes).
     static func base64Lines(_ bytes: [UInt8]) -> String {
-        let encoded = Data(bytes).base64EncodedString()
-        var out = ""
-        var index = encoded.startIndex
-        while index < encoded.endIndex {
-            let end = encoded.index(index, offsetBy: 76, limitedBy: encoded.endIndex) ?? encoded.endIndex
-            out += encoded[index..<end] + "\r\n"
-            index = end
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4 * 78 / 76 + 2)
+        var column = 0
+        func emit(_ byte: UInt8) {
+            out.append(byte)
+            column += 1
+            if column == 76 {
+                out.append(0x0d)
+                out.append(0x0a)
+                column = 0
+            }
         }
-        return out
+        var index = 0
+        while index + 3 <= bytes.count {
+            let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+            emit(alphabet[Int(n >> 18 & 63)]); emit(alphabet[Int(n >> 12 & 63)])
+            emit(alphabet[Int(n >> 6 & 63)]); emit(alphabet[Int(n & 63)])
+            index += 3
+        }
+        let left = bytes.count - index
+        if left > 0 {
+            let n = UInt32(bytes[index]) << 16 | (left == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
+            emit(alphabet[Int(n >> 18 & 63)]); emit(alphabet[Int(n >> 12 & 63)])
+            emit(left == 2 ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "=")); emit(UInt8(ascii: "="))
+        }
+        if column > 0 {
+            out.append(0x0d)
+            out.append(0x0a)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// RFC 5322 date, e.g. `Sun, 29 Nov 2026 01:15:16 +0000` (UTC, no formatter objects).

@@ -173,9 +173,30 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
 
     private func dispatchDue() throws {
         let now = Date()
-        let lanesDue = try database.read { tx in try DeliveryClaims.lanesDue(tx, now: now) }
-        for laneName in lanesDue {
-            let lane = lane(named: laneName)
+        // Which lanes have due deliveries and the first claim of each, in one transaction (one
+        // BEGIN/COMMIT per wake-up instead of a read and then a write).
+        var rooms: [(SendLane, String, Int)] = []
+        let first = try database.write { tx -> [(SendLane, String, Int, [ClaimedDelivery])] in
+            var claims: [(SendLane, String, Int, [ClaimedDelivery])] = []
+            for laneName in try DeliveryClaims.lanesDue(tx, now: now) {
+                let lane = lane(named: laneName)
+                let room = min(settings.claimBatch, laneDepth - lane.pending)
+                guard room > 0 else { continue }
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let claimed = try DeliveryClaims.claim(tx, lane: laneName, instance: instanceID, limit: room, now: now, lease: lease)
+                Self.timing.claim.add(Int(DispatchTime.now().uptimeNanoseconds - t0), ordering: .relaxed)
+                claims.append((lane, laneName, room, claimed))
+            }
+            return claims
+        }
+        var stopping = false
+        for (lane, laneName, room, claimed) in first {
+            // When stopping, every batch is released (hand does it), none is left behind.
+            if !hand(claimed, to: lane) { stopping = true }
+            if claimed.count == room { rooms.append((lane, laneName, room)) }
+        }
+        if stopping { return }
+        for (lane, laneName, _) in rooms {
             // Keep a lane's queue bounded: a stuck lane is not refilled, and never crowds out
             // others; deep enough that its threads never wait for a claim (which may wait for
             // the recorder's transaction on SQLite's single writer).
@@ -187,19 +208,26 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
                     try DeliveryClaims.claim(tx, lane: laneName, instance: instanceID, limit: room, now: now, lease: lease)
                 }
                 Self.timing.claim.add(Int(DispatchTime.now().uptimeNanoseconds - t0), ordering: .relaxed)
-                guard !claimed.isEmpty else { break }
-                let stillRunning = condition.withLock { () -> Bool in
-                    holding.formUnion(claimed.map(\.id))
-                    return running
-                }
-                guard stillRunning else {
-                    recorder?.add(claimed.map { ($0, .released) })
-                    return
-                }
-                lane.enqueue(claimed)
+                guard hand(claimed, to: lane) else { return }
                 if claimed.count < room { break }
             }
         }
+    }
+
+    /// Records `claimed` as held and queues it on `lane`. - Returns: false when stopping (the
+    /// claims are released instead).
+    private func hand(_ claimed: [ClaimedDelivery], to lane: SendLane) -> Bool {
+        guard !claimed.isEmpty else { return true }
+        let stillRunning = condition.withLock { () -> Bool in
+            holding.formUnion(claimed.map(\.id))
+            return running
+        }
+        guard stillRunning else {
+            recorder?.add(claimed.map { ($0, .released) })
+            return false
+        }
+        lane.enqueue(claimed)
+        return true
     }
 
     /// The most claimed deliveries a lane holds (queued in memory or being sent).
@@ -212,6 +240,8 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
                                 refill: { [weak self] in self?.wake() }) { [self] claimed, curl in
                 self.process(claimed, curl: curl)
             }
+            let recorder = self.recorder
+            lane.idle = { recorder?.flush() }
             lanes[name] = lane
             return lane
         }

@@ -18,6 +18,8 @@ final class SendLane: @unchecked Sendable {
 
     private let lowWater: Int
     private let refill: @Sendable () -> Void
+    /// Called when the lane has nothing queued or in flight.
+    var idle: (@Sendable () -> Void)?
 
     /// - Parameters:
     ///   - lowWater: when the queue drains to this many, `refill` is called (once per drain).
@@ -83,7 +85,9 @@ final class SendLane: @unchecked Sendable {
     private func done() {
         condition.lock()
         busy -= 1
+        let isIdle = busy == 0 && head == queue.count
         condition.unlock()
+        if isIdle { idle?() }
     }
 
     /// Stops taking work, aborts sends in progress (they are recorded as transient failures and

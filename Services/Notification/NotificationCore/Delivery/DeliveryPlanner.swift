@@ -80,12 +80,11 @@ struct DeliveryPlanner: Sendable {
             // not entitled to, is not delivered at all.
             guard webhook.accessLevel >= facts.accessLevel, !facts.isInternal || webhook.internalEntries else { continue }
             let id = MessageIdentity.deliveryID(eventID: facts.eventID, recipient: "webhook:\(webhook.id)", channel: DeliveryChannel.webhook.rawValue)
-            let body: [String: Any] = [
-                "delivery_id": id, "event_id": facts.eventID, "event": facts.kind, "occurred_at_ms": facts.occurredAtMs,
-                "ticket_id": facts.ticketID, "code": facts.code, "access_level": Int(facts.accessLevel),
-                "internal": facts.isInternal, "data": facts.variables,
-            ]
-            let json = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])
+            let json = JSONWriter.object([
+                "delivery_id": .string(id), "event_id": .string(facts.eventID), "event": .string(facts.kind),
+                "occurred_at_ms": .integer(facts.occurredAtMs), "ticket_id": .string(facts.ticketID), "code": .string(facts.code),
+                "access_level": .integer(Int64(facts.accessLevel)), "internal": .bool(facts.isInternal), "data": .object(facts.variables),
+            ])
             let row = NewDelivery(id: id, eventID: facts.eventID, recipient: "webhook:\(webhook.id)", channel: .webhook, eventKind: facts.kind,
                                   ticketID: facts.ticketID, lane: "webhook|" + Self.host(of: webhook.url), target: webhook.url,
                                   messageID: id, subject: facts.kind, payload: Array(json), accessLevel: facts.accessLevel,

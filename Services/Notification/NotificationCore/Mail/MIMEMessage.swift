@@ -71,7 +71,10 @@ struct MIMEMessage: Sendable {
         header("Date", MIMEEncoding.date(date))
         header("Message-ID", "<\(messageID)>")
         header("MIME-Version", "1.0")
-        for (name, value) in extraHeaders { header(name, value.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: " ")) }
+        for (name, value) in extraHeaders {
+            header(name, value.utf8.contains(0x0d) || value.utf8.contains(0x0a)
+                ? value.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: " ") : value)
+        }
         let seed = Digest.sha256(Array(messageID.utf8))
         let alternative = "alt-" + Digest.hex(Array(seed.prefix(12)))
         let mixed = "mix-" + Digest.hex(Array(seed.suffix(12)))
@@ -127,8 +130,8 @@ enum MIMEEncoding {
     /// RFC 2047 encoded words (`=?UTF-8?B?...?=`), split on character boundaries so no word
     /// exceeds 75 characters, folded onto continuation lines. ASCII text stays as it is.
     static func headerText(_ text: String) -> String {
-        let clean = text.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
-        if isPlainASCII(clean) && !clean.contains("=?") && clean.utf8.count <= 900 { return clean }
+        let clean = PlainText.oneLine(text)
+        if isPlainASCII(clean) && !PlainText.contains(clean, "=?") && clean.utf8.count <= 900 { return clean }
         var words: [String] = []
         var chunk: [UInt8] = []
         for character in clean {
@@ -145,9 +148,10 @@ enum MIMEEncoding {
 
     /// A display name: encoded when not ASCII, quoted when it has specials.
     static func phrase(_ name: String) -> String {
-        let clean = name.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+        let clean = PlainText.oneLine(name)
         guard isPlainASCII(clean) else { return headerText(clean) }
-        let escaped = clean.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let escaped = !clean.utf8.contains(UInt8(ascii: "\\")) && !clean.utf8.contains(UInt8(ascii: "\""))
+            ? clean : clean.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         return "\"\(escaped)\""
     }
 

@@ -75,7 +75,7 @@ extension PlanningCache.Snapshot {
     func isEnabled(_ tx: any SQLExecutor, person keys: [String], kind: String) throws -> Bool {
         guard let subscriptions else { return try SubscriptionStore().isEnabled(tx, person: keys, kind: kind) }
         guard !keys.isEmpty else { return true }
-        let normalized = keys.map { $0.contains("@") ? EmailAddress.normalized($0) : $0 }
+        let normalized = keys.map { $0.utf8.contains(UInt8(ascii: "@")) ? EmailAddress.normalized($0) : $0 }
         let switches = normalized.compactMap { subscriptions[$0] }
         if let specific = switches.lazy.compactMap({ $0[kind] }).first { return specific }
         if let all = switches.lazy.compactMap({ $0["*"] }).first { return all }

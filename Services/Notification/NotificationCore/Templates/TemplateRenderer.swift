@@ -16,7 +16,7 @@ enum TemplateRenderer {
         var subject = fill(template.subject, variables) { $0 }
         // Headers are one line.
         subject = String(subject.map { $0.isNewline ? " " : $0 })
-        if !code.isEmpty && !subject.contains(code) { subject = "[\(code)] " + subject }
+        if !code.isEmpty && !PlainText.contains(subject, code) { subject = "[\(code)] " + subject }
         let text = fill(template.text, variables) { $0 }
         let html: String
         if template.html.isEmpty {
@@ -28,7 +28,7 @@ enum TemplateRenderer {
                 }
             }.joined()
             html = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body><p>"
-                + body.replacingOccurrences(of: "\n\n", with: "</p><p>").replacingOccurrences(of: "\n", with: "<br>")
+                + PlainText.paragraphs(body)
                 + "</p></body></html>"
         } else {
             html = fill(template.html, variables, HTML.escape)

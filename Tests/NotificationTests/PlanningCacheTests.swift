@@ -1,6 +1,8 @@
 import Foundation
 import Messages
 @testable import NotificationCore
+import RPC
+import RPCTransport
 import ServiceKit
 import Storage
 import Testing
@@ -80,5 +82,41 @@ struct PlanningCacheTests {
         }
         #expect(ana == false && other == true)
         #expect(snapshot.template(kind: "TicketOpened", locale: "en-US") == TemplateCatalog.builtIn(kind: "TicketOpened", locale: "en"))
+    }
+}
+
+/// The events of one `EventSink/Deliver` call are applied in one transaction; a failing event
+/// falls back to one transaction per event, as ServiceKit's consumer does.
+@Suite("Notification: events of a delivery in one transaction", .serialized)
+struct BatchedDeliveryTests {
+    @Test("A batch is applied at once and redelivered as duplicates; an event that must wait keeps the ones before it and fails alone",
+          arguments: TestEngines.all)
+    func batch(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let opened = (1...3).map { Events.opened(ticketID: "t-batch-\($0)") }
+        let envelopes = opened.map { Events.envelope($0, key: $0.ticketID) }
+        let first = try harness.deliver(envelopes)
+        #expect(first.accepted == 3 && first.duplicates == 0)
+        let again = try harness.deliver(envelopes)
+        #expect(again.accepted == 0 && again.duplicates == 3)
+        #expect(eventually { sink.files("eml").count == 3 })
+
+        // A customer reply about a ticket whose holder is not known yet is refused (ABORTED) so
+        // the relay retries it; the event before it is applied, the one after it is not.
+        var reply = IntakeV1.CustomerReplied()
+        reply.ticketID = "t-unknown-holder"
+        reply.text = "Alguma novidade?"
+        let before = Events.opened(ticketID: "t-batch-before"), after = Events.opened(ticketID: "t-batch-after")
+        let mixed = [Events.envelope(before, key: before.ticketID), Events.envelope(reply, key: reply.ticketID),
+                     Events.envelope(after, key: after.ticketID)]
+        #expect(throws: RPCError.self) { try harness.deliver(mixed) }
+        #expect(try harness.deliveries(ticketID: "t-batch-before").count == 1)
+        #expect(try harness.deliveries(ticketID: "t-batch-after").isEmpty)
+        // Redelivered without the reply (as the relay would once it is applied): the first is a duplicate.
+        let rest = try harness.deliver([mixed[0], mixed[2]])
+        #expect(rest.accepted == 1 && rest.duplicates == 1)
+        #expect(eventually { sink.files("eml").count == 5 })
     }
 }

@@ -331,6 +331,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             return false
         }
         condition.withLock { holding.subtract(batch.map(\.0.id)) }
+        Self.timing.recorded.add(written.count, ordering: .relaxed)
         for (claimed, result) in written {
             guard let (state, answer) = result else { continue }
             if state == .queued || state == .dead {
@@ -349,6 +350,9 @@ package final class PhaseTiming: Sendable {
     package let send = Atomic<Int>(0)
     package let record = Atomic<Int>(0)
     package let count = Atomic<Int>(0)
+    /// Results written (sent, failed, requeued or released), ever; the benchmark waits on it
+    /// instead of querying the table.
+    package let recorded = Atomic<Int>(0)
     /// Individual send durations (ns) while ``recording`` is set.
     package let samples = Mutex<[Int]>([])
     package let recording = Atomic<Bool>(false)

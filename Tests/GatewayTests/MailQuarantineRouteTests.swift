@@ -142,4 +142,41 @@ struct MailQuarantineRouteTests {
         #expect(again == 67 && redelivered["quarantine_id"] as? String == spamID, "\(redelivered)")
         #expect((try gateway.request("GET", "/v1/mail-quarantine", bearer: admin).json["messages"] as? [[String: Any]] ?? []).isEmpty)
     }
+
+    @Test("in the browser: agents find held mail under its own link, read the headers, take one in as a reply on a ticket code and discard another; customers get neither the link nor the page")
+    func quarantinePage() throws {
+        for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+            try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
+        }
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let opened = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": "Erro 539", "request": "A nota não transmite.", "category": "PROBLEMA", "priority": "NORMAL", "product": "ERP"],
+            bearer: seeded.maria)
+        #expect(opened.status == 201, "\(opened.text)")
+        let code = try #require((opened.json["ticket"] as? [String: Any])?["code"] as? String)
+        // A reply that lost its threading (no token, no references) from Maria, and spam.
+        let lost = "From: Maria <maria@acme.com.br>\r\nSubject: Mais um detalhe\r\nMessage-ID: <perdida-1@acme.com.br>\r\n\r\nO erro continua.\r\n"
+        // Maria's message would open a ticket by itself: make it ambiguous by a second company with her address.
+        let other = try gateway.request("POST", "/v1/organizations", json: [
+            "name": "Acme Filial", "tax_id": "45321098000117", "kind": "ORGANIZATION_CUSTOMER", "active": true, "plan": "basico"], bearer: seeded.admin)
+        let otherID = try #require(other.json["id"] as? String)
+        #expect(try gateway.request("POST", "/v1/organizations/\(otherID)/contacts", json: [
+            "name": "Maria", "email": "maria@acme.com.br", "authorized": true], bearer: seeded.admin).status == 201)
+        #expect(try Self.deliver(lost, deployment).0 == 0)
+        #expect(try Self.deliver(Self.spam, deployment).0 == 67)
+
+        var script = URL(fileURLWithPath: #filePath)
+        script.deleteLastPathComponent()
+        script.appendPathComponent("Browser/quarantine_page.py")
+        let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (gateway.directory.path + "/shots")
+        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"), [script.path, "http://127.0.0.1:\(gateway.httpPort)", shots, code],
+                                            environment: ["PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
+                                                          "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
+        #expect(result.status == 0 && result.output.hasPrefix("OK"), Comment(rawValue: result.output + "\n" + result.error))
+        let view = try gateway.request("GET", "/v1/tickets/\(code)", bearer: seeded.admin)
+        let replies = ((view.json["intake"] as? [String: Any])?["messages"] as? [[String: Any]]) ?? []
+        #expect(replies.contains { ($0["text"] as? String ?? "").contains("O erro continua") }, "\(view.text)")
+    }
 }

@@ -212,7 +212,7 @@ extension IntakeContext {
     /// One held message's record; with `headers`, also the header fields of its raw message.
     public func quarantined(_ id: String, caller: Caller, headers: Bool = false) throws -> IntakeV1.QuarantinedMail {
         try Self.requireMailStaff(caller)
-        let columns = headers ? "\(Self.quarantineColumns.replacingOccurrences(of: "q.id,", with: "q.id, q.raw,", options: [], range: nil))" : Self.quarantineColumns
+        let columns = headers ? "substr(q.raw, 1, \(MailHeaders.limit)) AS raw, " + Self.quarantineColumns : Self.quarantineColumns
         guard let row = try database.read({ try $0.queryOne("SELECT \(columns) WHERE q.id = ?", [.text(id)]) }) else {
             throw RPCError(.notFound, "mensagem retida não encontrada / quarantined message not found")
         }

@@ -143,7 +143,7 @@ struct MailQuarantineRouteTests {
         #expect((try gateway.request("GET", "/v1/mail-quarantine", bearer: admin).json["messages"] as? [[String: Any]] ?? []).isEmpty)
     }
 
-    @Test("in the browser: agents find held mail under its own link, read the headers, take one in as a reply on a ticket code and discard another; customers get neither the link nor the page")
+    @Test("in the browser: agents find held mail under its own link, read the headers, take one in as a reply on a ticket code, discard another, upload a corrected copy of an unreadable one; customers get neither the link nor the page")
     func quarantinePage() throws {
         for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
             try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
@@ -166,17 +166,26 @@ struct MailQuarantineRouteTests {
             "name": "Maria", "email": "maria@acme.com.br", "authorized": true], bearer: seeded.admin).status == 201)
         #expect(try Self.deliver(lost, deployment).0 == 0)
         #expect(try Self.deliver(Self.spam, deployment).0 == 67)
+        #expect(try Self.deliver("Encaminhado do celular\nFrom: Maria <maria@acme.com.br>\nSubject: Erro 539 de novo\n\nContinua.\n", deployment).0 == 65)
+        let corrected = gateway.directory.path + "/corrigida.eml"
+        try Data("From: Maria <maria@acme.com.br>\r\nSubject: Erro 539 de novo\r\nMessage-ID: <corrigida-1@acme.com.br>\r\n\r\nContinua.\r\n".utf8)
+            .write(to: URL(fileURLWithPath: corrected))
 
         var script = URL(fileURLWithPath: #filePath)
         script.deleteLastPathComponent()
         script.appendPathComponent("Browser/quarantine_page.py")
         let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (gateway.directory.path + "/shots")
-        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"), [script.path, "http://127.0.0.1:\(gateway.httpPort)", shots, code],
+        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"), [script.path, "http://127.0.0.1:\(gateway.httpPort)", shots, code, corrected,
+                                                                                          seeded.organizationID],
                                             environment: ["PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
                                                           "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
         #expect(result.status == 0 && result.output.hasPrefix("OK"), Comment(rawValue: result.output + "\n" + result.error))
         let view = try gateway.request("GET", "/v1/tickets/\(code)", bearer: seeded.admin)
         let replies = ((view.json["intake"] as? [String: Any])?["messages"] as? [[String: Any]]) ?? []
         #expect(replies.contains { ($0["text"] as? String ?? "").contains("O erro continua") }, "\(view.text)")
+        let all = try gateway.request("GET", "/v1/mail-quarantine?include_resolved=true", bearer: seeded.ana)
+        let uploaded = (all.json["messages"] as? [[String: Any]] ?? []).first { $0["subject"] as? String == "Erro 539 de novo" } ?? [:]
+        #expect(uploaded["resolution"] as? String == "opened (corrected message)" && (uploaded["ticket_code"] as? String)?.isEmpty == false,
+                "\(all.text)")
     }
 }

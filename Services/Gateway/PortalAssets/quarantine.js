@@ -1,7 +1,8 @@
 'use strict';
 // Agents' page of intake's e-mail quarantine (#/correio): mail that was not taken in, what was
 // read of it, and the three things an agent does with it (take it in, as a reply on a named
-// ticket or for a chosen organization; download it; discard it with a reason). Loaded after
+// ticket or for a chosen organization, or a corrected message uploaded instead; download it;
+// discard it with a reason). Loaded after
 // portal.js and built from its helpers (el, api, show, t, when, errorBox); it adds its link to the
 // navigation and its path to the router by wrapping renderNav and route.
 
@@ -9,14 +10,14 @@ Object.assign(TEXT['pt-BR'], {
   mailQuarantine: 'E-mails retidos', mailQuarantineIntro: 'Mensagens que não viraram ocorrência nem resposta. Registre-as depois de corrigir a causa (por exemplo, cadastrar o contato) ou descarte-as.',
   mqReceived: 'Recebida', mqSender: 'Remetente', mqKind: 'Tipo', mqAnswer: 'Resposta ao remetente', mqShowResolved: 'Mostrar também as resolvidas',
   mqMore: 'Mais', mqNoHeldMail: 'Nenhuma mensagem retida.', mqHeaders: 'Cabeçalhos', mqDownloadRaw: 'Baixar a mensagem (.eml)',
-  mqTakeIn: 'Registrar', mqTicketOptional: 'Como resposta na ocorrência (código, opcional)', mqOrganizationOptional: 'Para a organização (id, opcional)',
+  mqTakeIn: 'Registrar', mqReplacement: 'Mensagem corrigida (.eml, opcional; obrigatória para uma grande demais, da qual só o cabeçalho foi guardado)', mqTicketOptional: 'Como resposta na ocorrência (código, opcional)', mqOrganizationOptional: 'Para a organização (id, opcional)',
   mqDiscard: 'Descartar', mqDiscardReason: 'Motivo do descarte', mqOutcome: 'Resultado', mqBack: 'Voltar', mqSize: 'Tamanho', mqStatus: 'Estado',
 });
 Object.assign(TEXT.en, {
   mailQuarantine: 'Held e-mail', mailQuarantineIntro: 'Messages that became neither a ticket nor a reply. Take them in after fixing the cause (e.g. adding the contact) or discard them.',
   mqReceived: 'Received', mqSender: 'Sender', mqKind: 'Kind', mqAnswer: 'Answer to the sender', mqShowResolved: 'Also show resolved ones',
   mqMore: 'More', mqNoHeldMail: 'No held mail.', mqHeaders: 'Headers', mqDownloadRaw: 'Download the message (.eml)',
-  mqTakeIn: 'Take in', mqTicketOptional: 'As a reply on ticket (code, optional)', mqOrganizationOptional: 'For organization (id, optional)',
+  mqTakeIn: 'Take in', mqReplacement: 'Corrected message (.eml, optional; required for a too large one, of which only the header was kept)', mqTicketOptional: 'As a reply on ticket (code, optional)', mqOrganizationOptional: 'For organization (id, optional)',
   mqDiscard: 'Discard', mqDiscardReason: 'Why it is discarded', mqOutcome: 'Outcome', mqBack: 'Back', mqSize: 'Size', mqStatus: 'Status',
 });
 
@@ -62,6 +63,12 @@ async function quarantinePage(resolved) {
   await load();
 }
 
+function base64(bytes) {
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
 async function quarantinedMailPage(id) {
   const back = el('a', { href: '#/correio', text: t('mqBack') });
   let mail;
@@ -80,12 +87,15 @@ async function quarantinedMailPage(id) {
     const takeIn = el('form', { id: 'quarantine-reprocess' },
       el('label', {}, t('mqTicketOptional'), el('input', { name: 'ticket_id', id: 'quarantine-ticket', autocomplete: 'off' })),
       el('label', {}, t('mqOrganizationOptional'), el('input', { name: 'organization_id', id: 'quarantine-organization', autocomplete: 'off' })),
-      el('button', { type: 'submit', id: 'quarantine-reprocess-submit', text: t('mqTakeIn'), disabled: !!mail.headers_only }));
+      el('label', {}, t('mqReplacement'), el('input', { type: 'file', name: 'replacement', id: 'quarantine-replacement', accept: '.eml,message/rfc822,text/plain' })),
+      el('button', { type: 'submit', id: 'quarantine-reprocess-submit', text: t('mqTakeIn') }));
     takeIn.addEventListener('submit', async (event) => {
       event.preventDefault();
       try {
-        const result = await api('POST', `/v1/mail-quarantine/${encodeURIComponent(id)}/reprocess`,
-          { ticket_id: takeIn.elements.ticket_id.value.trim(), organization_id: takeIn.elements.organization_id.value.trim() });
+        const request = { ticket_id: takeIn.elements.ticket_id.value.trim(), organization_id: takeIn.elements.organization_id.value.trim() };
+        const file = takeIn.elements.replacement.files[0];
+        if (file) request.replacement_raw = base64(new Uint8Array(await file.arrayBuffer()));
+        const result = await api('POST', `/v1/mail-quarantine/${encodeURIComponent(id)}/reprocess`, request);
         if (result.mail && result.mail.status === 'QUARANTINE_REPROCESSED') return quarantinedMailPage(id);
         status.replaceChildren(el('p', { class: 'error', role: 'alert', text: `${result.outcome}: ${(result.mail && result.mail.reason) || ''}` }));
       } catch (error) { status.replaceChildren(errorBox(error)); }

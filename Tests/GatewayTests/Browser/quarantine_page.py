@@ -2,9 +2,10 @@
 """The agents' e-mail quarantine page (#/correio) in headless Chromium: the customer's navigation
 has no link and #/correio shows her dashboard; the agent follows the link, sees the held messages,
 opens one (reason and headers), takes the first in as a reply on a ticket code, discards the
-second with a reason, and finds both among the resolved ones.
-Usage: quarantine_page.py BASE_URL SCREENSHOT_DIR TICKET_CODE (credentials in PORTAL_CUSTOMER /
-PORTAL_AGENT as email:password)."""
+second with a reason, uploads a corrected copy of an unreadable third for an organization, and
+finds all three among the resolved ones.
+Usage: quarantine_page.py BASE_URL SCREENSHOT_DIR TICKET_CODE CORRECTED_FILE ORGANIZATION_ID
+(credentials in PORTAL_CUSTOMER / PORTAL_AGENT as email:password)."""
 import os
 import sys
 import time
@@ -16,7 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-base, shots, ticket_code = sys.argv[1], sys.argv[2], sys.argv[3]
+base, shots, ticket_code, corrected, organization = sys.argv[1:6]
 customer = os.environ["PORTAL_CUSTOMER"].split(":", 1)
 agent = os.environ["PORTAL_AGENT"].split(":", 1)
 os.makedirs(shots, exist_ok=True)
@@ -66,7 +67,7 @@ try:
 
     sign_in(*agent)
     wait.until(EC.element_to_be_clickable((By.ID, "nav-quarantine"))).click()
-    wait.until(lambda d: len(rows()) == 2)
+    wait.until(lambda d: len(rows()) == 3)
     shot("17-agent-mail-quarantine")
 
     open_message("Mais um detalhe")
@@ -84,9 +85,17 @@ try:
     wait.until(lambda d: not d.find_elements(By.ID, "quarantine-discard") and "propaganda" in d.find_element(By.TAG_NAME, "main").text)
 
     driver.find_element(By.LINK_TEXT, "Voltar").click()
+    open_message("Erro 539 de novo")
+    assert "Ilegível" in driver.find_element(By.ID, "quarantine-facts").text
+    driver.find_element(By.ID, "quarantine-replacement").send_keys(corrected)
+    driver.find_element(By.ID, "quarantine-organization").send_keys(organization)
+    driver.find_element(By.ID, "quarantine-reprocess-submit").click()
+    wait.until(lambda d: not d.find_elements(By.ID, "quarantine-reprocess") and "corrected message" in d.find_element(By.TAG_NAME, "main").text)
+
+    driver.find_element(By.LINK_TEXT, "Voltar").click()
     wait.until(EC.presence_of_element_located((By.ID, "quarantine-empty")))
     driver.find_element(By.ID, "quarantine-resolved").click()
-    wait.until(lambda d: len(rows()) == 2 and "Registrada" in d.find_element(By.ID, "quarantine").text
+    wait.until(lambda d: len(rows()) == 3 and d.find_element(By.ID, "quarantine").text.count("Registrada") == 2
                and "Descartada" in d.find_element(By.ID, "quarantine").text)
     print("OK")
 except Exception:

@@ -78,6 +78,12 @@ struct MailLimitTests {
         #expect(try waitFor(15) { try harness.count("mail_quarantine") == 1 && harness.count("tickets") == 1 })
         let inbox = IMAPMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
         #expect(try waitFor(10) { try inbox.search("FLAGGED").count == 1 && inbox.unseen().isEmpty })
+        // What the poller asks the server: the size without the message, then the header alone.
+        let uid = try #require(try inbox.search("FLAGGED").first)
+        #expect(try inbox.size(uid) == Int64(big.count))
+        let header = try inbox.fetchHeader(uid)
+        #expect(header.count < 1024 && String(decoding: header, as: UTF8.self).hasSuffix("\r\n\r\n"))
+        #expect(try inbox.fetchHeader(uid, limit: 40).count == 40, "a partial fetch of at most the limit")
 
         let held = try #require(try harness.quarantined().first)
         #expect(held.kind == .quarantineOversized && held.headersOnly && held.status == .quarantineHeld)

@@ -236,12 +236,11 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     private func lane(named name: String) -> SendLane {
         condition.withLock {
             if let lane = lanes[name] { return lane }
+            let recorder = self.recorder
             let lane = SendLane(name: name, concurrency: settings.laneConcurrency, lowWater: laneDepth / 2,
-                                refill: { [weak self] in self?.wake() }) { [self] claimed, curl in
+                                refill: { [weak self] in self?.wake() }, idle: { recorder?.flush() }) { [self] claimed, curl in
                 self.process(claimed, curl: curl)
             }
-            let recorder = self.recorder
-            lane.idle = { recorder?.flush() }
             lanes[name] = lane
             return lane
         }

@@ -156,6 +156,8 @@ public final class ViewCacheFeed: @unchecked Sendable {
                             cache.invalidateAll(now: now)
                         }
                     }
+                    // Any event may change a listing (a new ticket, a move, a reply).
+                    if !batch.events.isEmpty { cache.invalidate(ViewCache.listsKey, now: now) }
                     link.lastLagMilliseconds.store(batch.oldestPendingAgeMs, ordering: .relaxed)
                     link.lastBatchAt.store(now, ordering: .releasing)
                     link.connected.store(true, ordering: .releasing)

@@ -24,6 +24,11 @@ extension Gateway {
     func viewCacheAfterRequest(method: String, route: Route, parameters: [String: String], status: Int) {
         guard viewCacheFeed != nil, status < 400, !["GET", "HEAD", "OPTIONS"].contains(method) else { return }
         let template = route.template
+        // Writes that change no ticket nor anything a listing shows.
+        let listingUnchanged = template.hasPrefix("/v1/auth") || template.hasPrefix("/v1/attachments")
+            || template.hasPrefix("/v1/knowledge") || template.hasPrefix("/v1/me")
+        // Listings (queue pages) may change with any other write, opening tickets included.
+        if !listingUnchanged { viewCache.invalidate(ViewCache.listsKey) }
         if template.hasPrefix("/v1/tickets/{id}") {
             let reference = parameters["id"] ?? ""
             // A code this cache never saw may name a ticket cached under its id: drop all.
@@ -35,10 +40,7 @@ extension Gateway {
             return
         }
         // Writes that cannot change an existing ticket's view.
-        if template == "/v1/tickets" || template.hasPrefix("/v1/auth") || template.hasPrefix("/v1/attachments")
-            || template.hasPrefix("/v1/knowledge") || template.hasPrefix("/v1/me") {
-            return
-        }
+        if template == "/v1/tickets" || listingUnchanged { return }
         // Anything else (bulk actions, administration: names, groups, levels) may: drop all.
         viewCache.invalidateAll()
     }

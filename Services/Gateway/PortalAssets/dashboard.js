@@ -77,7 +77,7 @@ function barChart(id, title, description, rows, series, format) {
     return node;
   };
   const write = format || ((v) => number(v));
-  const width = 640, bar = series.length > 1 ? 16 : 24, gap = 10, left = 190, legend = series.length > 1 ? 26 : 0;
+  const width = 480, bar = series.length > 1 ? 18 : 24, gap = 10, left = 130, legend = series.length > 1 ? 26 : 0;
   const rowHeight = bar * series.length + gap;
   const height = legend + Math.max(1, rows.length) * rowHeight + 6;
   const max = Math.max(1e-9, ...rows.flatMap((r) => r.values.map(Number)));
@@ -86,17 +86,22 @@ function barChart(id, title, description, rows, series, format) {
   chart.append(svg('title', { id: `${id}-title` }, title), svg('desc', { id: `${id}-desc` }, description));
   if (series.length > 1) {
     series.forEach((name, s) => {
-      const x = left + s * 200;
+      const x = 10 + s * 170;
       chart.append(svg('rect', { x, y: 4, width: 14, height: 14, fill: SERIES_COLORS[s % SERIES_COLORS.length], rx: 2 }));
       chart.append(svg('text', { x: x + 20, y: 16, 'font-size': 13 }, name));
     });
   }
   rows.forEach((row, index) => {
     const top = legend + index * rowHeight + 3;
-    chart.append(svg('text', { x: left - 8, y: top + (bar * series.length) / 2 + 5, 'text-anchor': 'end', 'font-size': 13 }, row.label));
+    // Long labels are shortened in the picture (whole in the table and in a tooltip).
+    const name = String(row.label);
+    const text = svg('text', { x: left - 8, y: top + (bar * series.length) / 2 + 5, 'text-anchor': 'end', 'font-size': 13 },
+      name.length > 18 ? name.slice(0, 17) + '…' : name);
+    if (name.length > 18) text.append(svg('title', {}, name));
+    chart.append(text);
     row.values.forEach((value, s) => {
       const y = top + s * bar;
-      const w = Math.round(((width - left - 110) * Number(value)) / max);
+      const w = Math.round(((width - left - 70) * Number(value)) / max);
       chart.append(svg('rect', { x: left, y, width: Math.max(2, w), height: bar - 2, fill: SERIES_COLORS[s % SERIES_COLORS.length], rx: 3,
         'data-value': value }));
       chart.append(svg('text', { x: left + Math.max(2, w) + 6, y: y + bar * 0.7, 'font-size': 12 }, write(value, s)));
@@ -119,7 +124,9 @@ function chartSection(id, title, chart, table) {
     el('h2', { id: `${id}-heading`, text: title }), el('div', { class: 'chart-pair' }, chart, table));
 }
 
-const categoryName = (key) => label(CATEGORIES, key);
+// Workflow's metrics key categories by the enum's number ("1"); survey results may use the name.
+const CATEGORY_NUMBERS = ['', 'PROBLEMA', 'DUVIDA', 'EXIGENCIA_FISCAL', 'NECESSIDADE', 'SUGESTAO_MELHORIA', 'ESTRATEGICA'];
+const categoryName = (key) => label(CATEGORIES, /^[0-9]+$/.test(String(key)) ? (CATEGORY_NUMBERS[Number(key)] || String(key)) : key);
 
 function summaryCards(totals, surveyAnswers) {
   const cards = [

@@ -25,7 +25,7 @@ const TEXT = {
     linkArticle: 'Vincular artigo', searchArticles: 'Buscar na base de conhecimento', search: 'Buscar', link: 'Vincular',
     emailAbout: 'E-mail sobre a ocorrência', emailTo: 'Para (separe por vírgulas)', emailSubject: 'Assunto do e-mail',
     emailBody: 'Texto', emailSend: 'Enviar e-mail', emailSent: 'E-mail enviado.', linked: 'Artigo vinculado.',
-    organization: 'Organização', contact: 'Contato (quem relatou)', chooseOrganization: 'Escolha a organização',
+    onBehalf: 'Em nome de', organization: 'Organização', contact: 'Contato (quem relatou)', chooseOrganization: 'Escolha a organização',
     chooseContact: 'Escolha o contato', noContacts: 'Esta organização não tem contato autorizado a abrir ocorrências.',
     openFor: 'Você abre a ocorrência para uma organização que representa, em nome de um dos contatos dela.',
   },
@@ -51,7 +51,7 @@ const TEXT = {
     linkArticle: 'Link an article', searchArticles: 'Search the knowledge base', search: 'Search', link: 'Link',
     emailAbout: 'E-mail about the ticket', emailTo: 'To (comma separated)', emailSubject: 'E-mail subject',
     emailBody: 'Text', emailSend: 'Send e-mail', emailSent: 'E-mail sent.', linked: 'Article linked.',
-    organization: 'Organization', contact: 'Contact (who reported it)', chooseOrganization: 'Choose the organization',
+    onBehalf: 'On behalf of', organization: 'Organization', contact: 'Contact (who reported it)', chooseOrganization: 'Choose the organization',
     chooseContact: 'Choose the contact', noContacts: 'This organization has no contact authorized to open tickets.',
     openFor: 'You open the ticket for an organization you represent, in the name of one of its contacts.',
   },
@@ -409,7 +409,7 @@ function representativePickers(status) {
     } catch (error) { status.replaceChildren(errorBox(error)); }
   };
   organization.addEventListener('change', loadContacts);
-  const fields = el('fieldset', { id: 'represented' }, el('legend', { text: t('organization') }),
+  const fields = el('fieldset', { id: 'represented' }, el('legend', { text: t('onBehalf') }),
     el('p', { class: 'muted', text: t('openFor') }),
     el('label', {}, t('organization'), organization), el('label', {}, t('contact'), contact), note);
   return { fields, organization, contact };

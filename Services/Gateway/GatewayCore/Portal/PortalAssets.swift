@@ -83,7 +83,7 @@ function barChart(id, title, description, rows, series, format) {
     return node;
   };
   const write = format || ((v) => number(v));
-  const width = 640, bar = series.length > 1 ? 16 : 24, gap = 10, left = 190, legend = series.length > 1 ? 26 : 0;
+  const width = 480, bar = series.length > 1 ? 18 : 24, gap = 10, left = 130, legend = series.length > 1 ? 26 : 0;
   const rowHeight = bar * series.length + gap;
   const height = legend + Math.max(1, rows.length) * rowHeight + 6;
   const max = Math.max(1e-9, ...rows.flatMap((r) => r.values.map(Number)));
@@ -92,17 +92,22 @@ function barChart(id, title, description, rows, series, format) {
   chart.append(svg('title', { id: `${id}-title` }, title), svg('desc', { id: `${id}-desc` }, description));
   if (series.length > 1) {
     series.forEach((name, s) => {
-      const x = left + s * 200;
+      const x = 10 + s * 170;
       chart.append(svg('rect', { x, y: 4, width: 14, height: 14, fill: SERIES_COLORS[s % SERIES_COLORS.length], rx: 2 }));
       chart.append(svg('text', { x: x + 20, y: 16, 'font-size': 13 }, name));
     });
   }
   rows.forEach((row, index) => {
     const top = legend + index * rowHeight + 3;
-    chart.append(svg('text', { x: left - 8, y: top + (bar * series.length) / 2 + 5, 'text-anchor': 'end', 'font-size': 13 }, row.label));
+    // Long labels are shortened in the picture (whole in the table and in a tooltip).
+    const name = String(row.label);
+    const text = svg('text', { x: left - 8, y: top + (bar * series.length) / 2 + 5, 'text-anchor': 'end', 'font-size': 13 },
+      name.length > 18 ? name.slice(0, 17) + '…' : name);
+    if (name.length > 18) text.append(svg('title', {}, name));
+    chart.append(text);
     row.values.forEach((value, s) => {
       const y = top + s * bar;
-      const w = Math.round(((width - left - 110) * Number(value)) / max);
+      const w = Math.round(((width - left - 70) * Number(value)) / max);
       chart.append(svg('rect', { x: left, y, width: Math.max(2, w), height: bar - 2, fill: SERIES_COLORS[s % SERIES_COLORS.length], rx: 3,
         'data-value': value }));
       chart.append(svg('text', { x: left + Math.max(2, w) + 6, y: y + bar * 0.7, 'font-size': 12 }, write(value, s)));
@@ -125,7 +130,9 @@ function chartSection(id, title, chart, table) {
     el('h2', { id: `${id}-heading`, text: title }), el('div', { class: 'chart-pair' }, chart, table));
 }
 
-const categoryName = (key) => label(CATEGORIES, key);
+// Workflow's metrics key categories by the enum's number ("1"); survey results may use the name.
+const CATEGORY_NUMBERS = ['', 'PROBLEMA', 'DUVIDA', 'EXIGENCIA_FISCAL', 'NECESSIDADE', 'SUGESTAO_MELHORIA', 'ESTRATEGICA'];
+const categoryName = (key) => label(CATEGORIES, /^[0-9]+$/.test(String(key)) ? (CATEGORY_NUMBERS[Number(key)] || String(key)) : key);
 
 function summaryCards(totals, surveyAnswers) {
   const cards = [
@@ -283,7 +290,7 @@ th { font-size: .85rem; color: var(--muted); }
 .entry { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem; margin: .5rem 0; }
 .entry .meta { font-size: .8rem; color: var(--muted); }
 .row { display: flex; gap: .6rem; flex-wrap: wrap; align-items: end; }
-.chart-pair { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 1rem; align-items: start; }
+.chart-pair { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1rem; align-items: start; }
 .chart { background: #fff; border: 1px solid var(--line); border-radius: 6px; }
 .chart-data { font-size: .85rem; }
 .chart-data caption { text-align: left; font-size: .8rem; color: var(--muted); padding-bottom: .2rem; }
@@ -320,7 +327,7 @@ const TEXT = {
     linkArticle: 'Vincular artigo', searchArticles: 'Buscar na base de conhecimento', search: 'Buscar', link: 'Vincular',
     emailAbout: 'E-mail sobre a ocorrência', emailTo: 'Para (separe por vírgulas)', emailSubject: 'Assunto do e-mail',
     emailBody: 'Texto', emailSend: 'Enviar e-mail', emailSent: 'E-mail enviado.', linked: 'Artigo vinculado.',
-    organization: 'Organização', contact: 'Contato (quem relatou)', chooseOrganization: 'Escolha a organização',
+    onBehalf: 'Em nome de', organization: 'Organização', contact: 'Contato (quem relatou)', chooseOrganization: 'Escolha a organização',
     chooseContact: 'Escolha o contato', noContacts: 'Esta organização não tem contato autorizado a abrir ocorrências.',
     openFor: 'Você abre a ocorrência para uma organização que representa, em nome de um dos contatos dela.',
   },
@@ -346,7 +353,7 @@ const TEXT = {
     linkArticle: 'Link an article', searchArticles: 'Search the knowledge base', search: 'Search', link: 'Link',
     emailAbout: 'E-mail about the ticket', emailTo: 'To (comma separated)', emailSubject: 'E-mail subject',
     emailBody: 'Text', emailSend: 'Send e-mail', emailSent: 'E-mail sent.', linked: 'Article linked.',
-    organization: 'Organization', contact: 'Contact (who reported it)', chooseOrganization: 'Choose the organization',
+    onBehalf: 'On behalf of', organization: 'Organization', contact: 'Contact (who reported it)', chooseOrganization: 'Choose the organization',
     chooseContact: 'Choose the contact', noContacts: 'This organization has no contact authorized to open tickets.',
     openFor: 'You open the ticket for an organization you represent, in the name of one of its contacts.',
   },
@@ -704,7 +711,7 @@ function representativePickers(status) {
     } catch (error) { status.replaceChildren(errorBox(error)); }
   };
   organization.addEventListener('change', loadContacts);
-  const fields = el('fieldset', { id: 'represented' }, el('legend', { text: t('organization') }),
+  const fields = el('fieldset', { id: 'represented' }, el('legend', { text: t('onBehalf') }),
     el('p', { class: 'muted', text: t('openFor') }),
     el('label', {}, t('organization'), organization), el('label', {}, t('contact'), contact), note);
   return { fields, organization, contact };

@@ -241,14 +241,16 @@ function slaBadge(row) {
     text: t(names[state] || state) + suffix });
 }
 
-function ticketTable(rows, id, withSLA) {
+function ticketTable(rows, id, withSLA, withOrganization) {
   if (!rows.length) return el('p', { class: 'muted', text: t('none') });
-  const headers = [t('code'), t('subject'), t('state'), t('priority'), t('lastInteraction')].concat(withSLA ? [t('sla')] : []);
+  const headers = [t('code'), t('subject')].concat(withOrganization ? [t('organization')] : [])
+    .concat([t('state'), t('priority'), t('lastInteraction')]).concat(withSLA ? [t('sla')] : []);
   return el('table', { id },
     el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))),
     el('tbody', {}, rows.map((row) => el('tr', { 'data-ticket': row.ticket_id },
       el('td', {}, el('a', { href: '#/t/' + encodeURIComponent(row.ticket_id), text: row.code || row.ticket_id })),
       el('td', { text: row.subject }),
+      withOrganization ? el('td', { class: 'organization', text: row.organization_name || row.organization_id }) : null,
       el('td', {}, el('span', { class: 'badge', text: row.stage_name || row.stage })),
       el('td', { text: label(PRIORITIES, row.priority) }),
       el('td', { text: when(row.last_interaction_at_ms) }),
@@ -266,7 +268,7 @@ async function dashboardPage() {
     show(el('h1', { text: t('dashboard') }),
       el('div', { class: 'cards' }, Object.entries(byState).map(([state, count]) => el('div', { class: 'card' }, el('strong', { text: count }), state))),
       el('p', {}, el('a', { href: '#/nova', id: 'new-ticket', text: t('newTicket') })),
-      ticketTable(rows, 'tickets'));
+      ticketTable(rows, 'tickets', false, isRepresentative()));
   } catch (error) { show(errorBox(error)); }
 }
 

@@ -88,6 +88,17 @@ try:
     ticket = driver.execute_script("return decodeURIComponent(location.hash.slice(4))")
     time.sleep(0.5)
     shot("20-representative-ticket")
+    # The dashboard lists it with its organization (a column for representatives only).
+    limit = time.time() + 20
+    while time.time() < limit:
+        driver.get(base + "/portal/#/?")
+        driver.refresh()
+        rows = driver.find_elements(By.CSS_SELECTOR, f'#tickets tr[data-ticket="{ticket}"] td.organization')
+        if rows and organization_name in rows[0].text:
+            break
+        time.sleep(0.5)
+    assert rows and organization_name in rows[0].text, driver.find_element(By.ID, "main").text
+    shot("21-representative-dashboard")
     print("OK", ticket)
 except Exception:
     # What the page showed, for the test's failure message.

@@ -242,7 +242,7 @@ try:
     cards = driver.find_element(By.ID, "metric-cards").text
     assert "Abertas" in cards and "Satisfação média" in cards and "5 / 5" in cards, cards
     driver.set_window_size(1280, 1800)  # the whole dashboard in one picture
-    shot("17-agent-dashboard-metrics")
+    shot("19-agent-dashboard-metrics")
     driver.set_window_size(1280, 1100)
     Select(driver.find_element(By.ID, "period")).select_by_value("mes-passado")
     wait.until(lambda d: "mes-passado" in d.current_url and "Mês passado" in d.find_element(By.ID, "main").text)
@@ -250,7 +250,7 @@ try:
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: "Time to first response and to resolution" in d.find_element(By.ID, "main").text)
     assert "Last month" in driver.find_element(By.ID, "main").text
-    shot("18-agent-dashboard-last-month-en")
+    shot("20-agent-dashboard-last-month-en")
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.ID, "lang").text == "English")
     sign_out()

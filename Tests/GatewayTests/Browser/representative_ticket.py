@@ -66,7 +66,7 @@ try:
     driver.find_element(By.ID, "product").send_keys("ERP")
     driver.find_element(By.ID, "module").send_keys("Fiscal")
     driver.execute_script("window.scrollTo(0, 0)")
-    shot("19-representative-new-ticket")
+    shot("21-representative-new-ticket")
     # English labels for the pickers.
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: "Organization" in d.find_element(By.ID, "main").text)
@@ -87,7 +87,7 @@ try:
     assert "<b>nota</b>" in title.text, title.text  # shown as text, not markup
     ticket = driver.execute_script("return decodeURIComponent(location.hash.slice(4))")
     time.sleep(0.5)
-    shot("20-representative-ticket")
+    shot("22-representative-ticket")
     # The dashboard lists it with its organization (a column for representatives only).
     limit = time.time() + 20
     while time.time() < limit:
@@ -98,7 +98,7 @@ try:
             break
         time.sleep(0.5)
     assert rows and organization_name in rows[0].text, driver.find_element(By.ID, "main").text
-    shot("21-representative-dashboard")
+    shot("23-representative-dashboard")
     print("OK", ticket)
 except Exception:
     # What the page showed, for the test's failure message.

@@ -193,10 +193,15 @@ public final class Gateway: Sendable {
     // MARK: calls to services
 
     /// Calls `path` on `service` with encoded bytes, recording metrics; errors are ``RPCError``.
-    public func forward(service: String, path: String, payload: [UInt8], options: CallOptions) throws -> [UInt8] {
+    /// - Parameter serving: the call being served on the public RPC port, if any: its caller's
+    ///   CANCEL (or its expiry) cancels the forwarded call too.
+    public func forward(service: String, path: String, payload: [UInt8], options: CallOptions,
+                        serving context: ServerContext? = nil) throws -> [UInt8] {
         let start = MonotonicClock.nanoseconds()
         do {
-            let bytes = try runtime.client(for: service).callRaw(path: path, payload: payload, options: options)
+            let client = runtime.client(for: service)
+            let bytes = try context.map { try client.callRaw(path: path, payload: payload, options: options, cancellingWith: $0) }
+                ?? client.callRaw(path: path, payload: payload, options: options)
             metrics.recordCall(method: path, code: 0, nanoseconds: MonotonicClock.nanoseconds() - start)
             return bytes
         } catch let error as RPCError {

@@ -43,9 +43,10 @@ public final class Gateway: Sendable {
     public init(runtime: ServiceRuntime, configuration: GatewayConfiguration) {
         self.runtime = runtime
         self.configuration = configuration
-        store = CredentialStore(database: runtime.database)
+        store = CredentialStore(database: runtime.database, revocationCheckMilliseconds: configuration.sessionRevocationCheckMilliseconds)
         hasher = PasswordHasher(environment: runtime.configuration.environment)
-        throttle = LoginThrottle(maxFailures: configuration.loginMaxFailures)
+        // Failed sign-ins are counted in the database every instance shares.
+        throttle = LoginThrottle(database: runtime.database, maxFailures: configuration.loginMaxFailures)
         // Gateways sharing a PostgreSQL database share their rate limits; SQLite is one instance.
         let shared = configuration.sharedRateLimits ?? (runtime.database.engine == .postgres)
         let counter = shared ? SharedRateCounter(database: runtime.database) : nil

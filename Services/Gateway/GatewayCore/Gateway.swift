@@ -26,7 +26,7 @@ public final class Gateway: Sendable {
     public let metrics = GatewayMetrics()
     public let signer: PrincipalSigner
     /// The organizations each representative acts for (from intake, cached).
-    public let representatives = RepresentativeDirectory()
+    public let representatives: RepresentativeDirectory
     /// Every route; built once.
     public let router: Router
     /// Assembled ticket views per caller (docs/GATEWAY.md, "View cache").
@@ -56,7 +56,10 @@ public final class Gateway: Sendable {
         router = Self.makeRouter()
         viewCache = ViewCache(ttlMilliseconds: configuration.viewCache.ttlMilliseconds, maxBytes: configuration.viewCache.maxBytes,
                               settleMilliseconds: configuration.viewCache.settleMilliseconds)
-        viewCacheFeed = Self.makeViewCacheFeed(cache: viewCache, runtime: runtime, configuration: configuration.viewCache)
+        let representatives = RepresentativeDirectory()
+        self.representatives = representatives
+        viewCacheFeed = Self.makeViewCacheFeed(cache: viewCache, representatives: representatives, runtime: runtime,
+                                               configuration: configuration.viewCache)
     }
 
     /// Every route of the gateway (also what the OpenAPI conformance test walks).

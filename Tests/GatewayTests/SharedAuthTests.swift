@@ -59,6 +59,31 @@ struct SharedAuthTests {
             #expect(try gateway.request("POST", "/v1/auth/tokens", json: ["email": "bia@acme.com.br", "password": "errada-errada"]).status == 401)
         }
         #expect(try pair.two.request("POST", "/v1/auth/tokens", json: ["email": "bia@acme.com.br", "password": "errada-errada"]).status == 429)
+
+        // A burst of 12 concurrent guesses over both instances: attempts are counted before the
+        // password is checked, so at most 3 are checked (401), the others refused (429), and the
+        // refused ones do not count afterwards.
+        try pair.one.createUser(admin: admin, email: "caio@acme.com.br", role: "customer_contact", organization: "O-acme", contact: "C-3")
+        let burst = BurstResults()
+        DispatchQueue.concurrentPerform(iterations: 12) { i in
+            let status = (try? (i % 2 == 0 ? pair.one : pair.two).request(
+                "POST", "/v1/auth/tokens", json: ["email": "caio@acme.com.br", "password": "chute-\(i)-chute"]).status) ?? 0
+            burst.add(status)
+        }
+        let answers = burst.all
+        let checked = answers.filter { $0 == 401 }.count
+        #expect(checked <= 3 && answers.filter { $0 == 429 }.count == 12 - checked, "\(answers)")
+        for _ in checked..<3 {
+            #expect(try pair.one.request("POST", "/v1/auth/tokens", json: ["email": "caio@acme.com.br", "password": "errada-errada"]).status == 401)
+        }
+        #expect(try pair.two.request("POST", "/v1/auth/tokens", json: ["email": "caio@acme.com.br", "password": "errada-errada"]).status == 429)
+    }
+
+    final class BurstResults: @unchecked Sendable {
+        private let lock = NSLock()
+        private var statuses: [Int] = []
+        func add(_ status: Int) { lock.withLock { statuses.append(status) } }
+        var all: [Int] { lock.withLock { statuses } }
     }
 
     @Test("a session ended on one instance (logout, password change, user disabled) is refused by the other once the revocation interval has passed, though the other had just cached it",

@@ -81,14 +81,17 @@ public final class CredentialStore: Sendable {
         Migration(version: 3, name: "representative users", sql: """
         ALTER TABLE gateway_users ADD COLUMN representative_id TEXT;
         """),
-        // Shared by the instances on one database: failed sign-ins (LoginThrottle) and ended
-        // sessions (SessionRevocations). Buckets are SHA-256 of `e:<e-mail>` / `a:<address>`.
+        // Shared by the instances on one database: sign-in attempts (LoginThrottle: failed ones,
+        // and those being checked) and ended sessions (SessionRevocations). Buckets are SHA-256
+        // of `e:<e-mail>` / `a:<address>`.
         Migration(version: 4, name: "shared login throttle and session revocations", sql: """
         CREATE TABLE gateway_login_failures (
           bucket TEXT NOT NULL,
-          failed_at BIGINT NOT NULL
+          failed_at BIGINT NOT NULL,
+          attempt TEXT NOT NULL
         );
         CREATE INDEX gateway_login_failures_bucket ON gateway_login_failures (bucket, failed_at);
+        CREATE INDEX gateway_login_failures_attempt ON gateway_login_failures (attempt);
         CREATE INDEX gateway_login_failures_at ON gateway_login_failures (failed_at);
         CREATE TABLE gateway_revocation_clock (
           id BIGINT PRIMARY KEY,

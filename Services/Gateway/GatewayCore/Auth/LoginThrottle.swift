@@ -4,15 +4,19 @@ import Synchronization
 
 /// Slows down password guessing: after `maxFailures` failed sign-ins for an e-mail (or
 /// `maxFailures * 4` from one address) within `windowSeconds`, further attempts are refused with
-/// 429 until the oldest failure in the window is `windowSeconds` old. A successful sign-in clears
-/// the e-mail's count.
+/// 429 until the oldest one in the window is `windowSeconds` old. A successful sign-in clears the
+/// e-mail's count.
 ///
-/// Failures are rows of the gateway's database (`gateway_login_failures`, one per failure and
+/// Attempts are rows of the gateway's database (`gateway_login_failures`, one per attempt and
 /// bucket; buckets are stored as SHA-256 of `e:<e-mail>` and `a:<address>`), so every gateway
-/// instance on that database (a shared SQLite file or PostgreSQL) counts the same failures: N
-/// instances do not allow N times the attempts. Each attempt costs one read, each failure one
-/// write — nothing next to the Argon2id verification. Attempts already past the check when the
-/// limit is reached (at most one per HTTP thread of each instance) are not refused.
+/// instance on that database (a shared SQLite file or PostgreSQL) counts the same attempts: N
+/// instances do not allow N times the guesses. An attempt is **counted before its password is
+/// checked** — its rows are committed, then the bucket is counted — so concurrent attempts cannot
+/// all pass a check made before any of them failed: the i-th attempt to commit counts at least i,
+/// and at most `maxFailures` attempts per e-mail are verified in a window, whatever the
+/// concurrency. A refused attempt's rows are deleted (it does not extend the wait); a successful
+/// one deletes its own rows and the e-mail's. Three small statements per sign-in, nothing next to
+/// the Argon2id verification.
 public final class LoginThrottle: Sendable {
     public let maxFailures: Int
     public let windowSeconds: Int
@@ -25,51 +29,64 @@ public final class LoginThrottle: Sendable {
         self.windowSeconds = windowSeconds
     }
 
+    /// An attempt allowed to check its password.
+    public struct Attempt: Sendable {
+        let id: String
+        let emailBucket: String
+    }
+
+    /// The outcome of ``begin(email:address:now:)``.
+    public enum Admission: Sendable {
+        case allowed(Attempt)
+        /// Seconds to wait before trying again.
+        case refused(retryAfter: Int)
+    }
+
     static func bucket(email: String) -> String { Tokens.digest("e:" + email) }
     static func bucket(address: String) -> String { Tokens.digest("a:" + address) }
 
-    /// Seconds to wait before trying again, or `nil` when an attempt is allowed now.
+    /// Counts an attempt for the e-mail and the address, then says whether it may check its
+    /// password (the attempt counts as a failure until ``succeeded(_:)``).
     /// - Throws: ``StorageError`` when the database does not answer.
-    public func retryAfter(email: String, address: String, now: Date = Date()) throws -> Int? {
+    public func begin(email: String, address: String, now: Date = Date()) throws -> Admission {
         let t = Int64(now.timeIntervalSince1970 * 1000)
         let window = Int64(windowSeconds) * 1000
-        let byEmail = Self.bucket(email: email), byAddress = Self.bucket(address: address)
-        let rows = try database.read { tx in
-            try tx.query("""
-                SELECT bucket, COUNT(*) AS failures, MIN(failed_at) AS oldest FROM gateway_login_failures
-                WHERE bucket IN (?, ?) AND failed_at > ? GROUP BY bucket
-                """, [.text(byEmail), .text(byAddress), .integer(t - window)])
-        }
-        for row in rows {
-            let bucket = try row.text("bucket")
-            let failures = Int(try row.int("failures"))
-            let limit = bucket == byEmail ? maxFailures : maxFailures * 4
-            if failures >= limit {
-                let wait = (try row.int("oldest") + window - t + 999) / 1000
-                return Int(max(1, wait))
-            }
-        }
-        return nil
-    }
-
-    /// Counts a failed sign-in for the e-mail and the address.
-    public func recordFailure(email: String, address: String, now: Date = Date()) throws {
-        let t = Int64(now.timeIntervalSince1970 * 1000)
+        let attempt = Attempt(id: Tokens.random(12), emailBucket: Self.bucket(email: email))
+        let byAddress = Self.bucket(address: address)
         try database.write { tx in
-            try tx.execute("INSERT INTO gateway_login_failures (bucket, failed_at) VALUES (?, ?), (?, ?)",
-                           [.text(Self.bucket(email: email)), .integer(t), .text(Self.bucket(address: address)), .integer(t)])
+            try tx.execute("INSERT INTO gateway_login_failures (bucket, failed_at, attempt) VALUES (?, ?, ?), (?, ?, ?)",
+                           [.text(attempt.emailBucket), .integer(t), .text(attempt.id), .text(byAddress), .integer(t), .text(attempt.id)])
         }
         sweep(now: t)
+        // Counted after the rows are committed: every attempt committed earlier is seen.
+        let rows = try database.read { tx in
+            try tx.query("""
+                SELECT bucket, COUNT(*) AS attempts, MIN(failed_at) AS oldest FROM gateway_login_failures
+                WHERE bucket IN (?, ?) AND failed_at > ? GROUP BY bucket
+                """, [.text(attempt.emailBucket), .text(byAddress), .integer(t - window)])
+        }
+        for row in rows {
+            let limit = try row.text("bucket") == attempt.emailBucket ? maxFailures : maxFailures * 4
+            if try row.int("attempts") > Int64(limit) {
+                try database.write { tx in
+                    try tx.execute("DELETE FROM gateway_login_failures WHERE attempt = ?", [.text(attempt.id)])
+                }
+                let wait = (try row.int("oldest") + window - t + 999) / 1000
+                return .refused(retryAfter: Int(max(1, wait)))
+            }
+        }
+        return .allowed(attempt)
     }
 
-    /// Clears the e-mail's failures (not the address's).
-    public func recordSuccess(email: String) throws {
+    /// The attempt signed in: its rows and the e-mail's earlier failures go.
+    public func succeeded(_ attempt: Attempt) throws {
         try database.write { tx in
-            try tx.execute("DELETE FROM gateway_login_failures WHERE bucket = ?", [.text(Self.bucket(email: email))])
+            try tx.execute("DELETE FROM gateway_login_failures WHERE attempt = ? OR bucket = ?",
+                           [.text(attempt.id), .text(attempt.emailBucket)])
         }
     }
 
-    /// Deletes failures older than the window, at most once a minute per instance.
+    /// Deletes attempts older than the window, at most once a minute per instance.
     private func sweep(now: Int64) {
         let last = lastSweep.load(ordering: .relaxed)
         guard now - last >= 60_000, lastSweep.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }

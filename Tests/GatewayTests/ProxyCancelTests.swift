@@ -112,4 +112,46 @@ struct ProxyCancelTests {
             return scraped.contains(line)
         }, "\(scraped.split(separator: "\n").filter { $0.contains("Knowledge/Search") })")
     }
+    @Test("with the real intake: a CreateOrganization blocked behind another connection's write lock on intake's SQLite file, cancelled by the client, ends as CANCELLED in intake's own log at once")
+    func unaryCancelReachesRealIntake() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let admin = try gateway.adminToken()
+        let created = try gateway.request("POST", "/v1/api-keys", json: ["name": "ERP", "role": "agent", "access_level": 1], bearer: admin)
+        let key = try #require(created.json["key"] as? String, "\(created.text)")
+        let client = ProxyTests.client(port: gateway.proxyPort, key: key)
+        defer { client.close() }
+        let intake = try #require(deployment.services.first { $0.name == "intake" })
+
+        // Another connection (this test's) holds intake's SQLite write lock for 4 s.
+        let holder = try openDatabase(DatabaseConfiguration(sqlitePath: deployment.directory.path + "/intake.sqlite"), migrations: [])
+        defer { holder.close() }
+        let locked = NSCondition()
+        let state = Mutex(0)  // 1: lock held, 2: released
+        let thread = Thread {
+            try? holder.write { _ in
+                state.withLock { $0 = 1 }
+                locked.withLock { locked.broadcast() }
+                Thread.sleep(forTimeInterval: 4)
+            }
+            state.withLock { $0 = 2 }
+        }
+        thread.start()
+        locked.withLock { while state.withLock({ $0 }) == 0 { locked.wait() } }
+
+        var organization = IntakeV1.Organization()
+        organization.name = "Distribuidora Sul"
+        organization.taxID = "11222333000181"
+        organization.kind = .organizationCustomer
+        organization.active = true
+        let call = client.start(path: IntakeV1.Intake.createOrganization.path, payload: organization.serializedBytes(),
+                                options: CallOptions(timeoutMilliseconds: 30_000)) { _ in }
+        Thread.sleep(forTimeInterval: 0.5)
+        call.cancel()
+        // Intake logs the call as CANCELLED when the CANCEL arrives, while the lock is still held.
+        let cancelled = intake.waitForOutput(containing: "\"rpc.status\":\"CANCELLED\"", timeout: 3)
+        #expect(cancelled, "\(intake.log.split(separator: "\n").filter { $0.contains("CreateOrganization") })")
+        #expect(state.withLock { $0 } == 1, "the lock was released before intake saw the cancel")
+        #expect(intake.log.split(separator: "\n").contains { $0.contains("Intake/CreateOrganization") && $0.contains("CANCELLED") })
+    }
 }

@@ -72,7 +72,8 @@ public struct InactivityEngine: Sendable {
     /// The ticket entered `stage` at `at`: cancels any countdown and starts the stage's policy, if any.
     public func onStageEntered(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws {
         let version = try bump(tx, ticketID: ticketID, stage: stage, at: at)
-        try TimerStore.cancelAll(tx, ticketID: ticketID, kindPrefix: "inactivity.")
+        // Version 1: the ticket's first stage entry, so no countdown of it can be pending.
+        if version > 1 { try TimerStore.cancelAll(tx, ticketID: ticketID, kindPrefix: "inactivity.") }
         guard let policy = try InactivityPolicyStore.active(tx, stage: stage) else { return }
         try schedule(tx, ticketID: ticketID, policy: policy, from: at, version: version)
     }
@@ -139,19 +140,23 @@ public struct InactivityEngine: Sendable {
     private func schedule(_ tx: any SQLExecutor, ticketID: String, policy: InactivityPolicy, from: Int64, version: Int64) throws {
         let (reminder, action) = try deadlines(tx, policy: policy, from: from)
         let payload = String(decoding: try JSONEncoder().encode(Payload(policyID: policy.id, stage: policy.stage, actionDueAt: action)), as: UTF8.self)
-        try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.actionKind, dueAt: action, payload: payload, generation: version, now: from)
+        // Entering a stage cancelled the earlier countdown just before (or there was none).
+        try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.actionKind, dueAt: action, payload: payload, generation: version, now: from,
+                                replacing: false)
         if let reminder {
-            try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.reminderKind, dueAt: reminder, payload: payload, generation: version, now: from)
+            try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.reminderKind, dueAt: reminder, payload: payload, generation: version,
+                                    now: from, replacing: false)
         }
     }
 
+    /// Starts a new entry of the ticket's state. - Returns: its version (1 for the first).
     private func bump(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws -> Int64 {
-        try tx.execute("""
+        try tx.scalar("""
             INSERT INTO wf_inactivity_tickets (ticket_id, stage, entered_at, version) VALUES (?, ?, ?, 1)
             ON CONFLICT (ticket_id) DO UPDATE SET stage = excluded.stage, entered_at = excluded.entered_at,
                                                   version = wf_inactivity_tickets.version + 1
-            """, [.text(ticketID), .text(stage), .integer(at)])
-        return try tx.scalar("SELECT version FROM wf_inactivity_tickets WHERE ticket_id = ?", [.text(ticketID)]).integerValue ?? 0
+            RETURNING version
+            """, [.text(ticketID), .text(stage), .integer(at)]).integerValue ?? 0
     }
 }
 

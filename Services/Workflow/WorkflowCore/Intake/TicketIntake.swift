@@ -72,7 +72,6 @@ public enum TicketIntake {
     /// Creates workflow's ticket from intake's TicketOpened: routed to a group's queue, at the
     /// category's default access level, in the default flow's queue stage.
     public static func open(_ tx: any SQLExecutor, _ event: IntakeV1.TicketOpened, _ lifecycle: TicketLifecycle) throws {
-        guard try tx.queryOne("SELECT 1 AS x FROM tickets WHERE id = ?", [.text(event.ticketID)]) == nil else { return }
         let organization = event.organization ?? CommonV1.OrganizationRef()
         let contact = event.contact ?? CommonV1.PersonRef(), representative = event.representative ?? CommonV1.PersonRef()
         let group = try Routing.group(tx, plan: organization.plan, product: event.product, module: event.module,
@@ -80,12 +79,14 @@ public enum TicketIntake {
         let level = try tx.queryOne("SELECT access_level FROM category_levels WHERE category = ?", [.integer(Int64(event.category.rawValue))])?.i("access_level") ?? 0
         let flow = lifecycle.flows[lifecycle.defaultFlow] ?? FlowPresets.standard
         let at = event.openedAtMs > 0 ? event.openedAtMs : lifecycle.now()
-        try tx.execute("""
+        // A ticket that already exists (the same ticket opened twice) is left as it is.
+        let inserted = try tx.execute("""
             INSERT INTO tickets (id, code, organization_id, organization_name, organization_email, plan, contact_id, contact_name,
                 contact_email, contact_phone, representative_id, representative_name, representative_email, registered_by_agent_id,
                 channel, origin, declared_category, declared_priority, category, priority, product, module, subject, request_text,
                 flow, stage, stage_since, group_id, access_level, opened_at, updated_at, last_interaction_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO NOTHING
             """, [.text(event.ticketID), .text(event.code), .text(organization.id), .text(organization.name), .text(organization.email),
                   .text(organization.plan), .text(contact.id), .text(contact.name), .text(contact.email), .text(contact.phone),
                   .text(representative.id), .text(representative.name), .text(representative.email),
@@ -94,6 +95,7 @@ public enum TicketIntake {
                   .integer(Int64(event.category.rawValue)), .integer(Int64(event.priority.rawValue)), .text(event.product),
                   .text(event.module), .text(event.subject), .text(event.request), .text(flow.name), .text(flow.queueStage),
                   .integer(at), .text(group), .integer(level), .integer(at), .integer(at), .integer(at)])
+        guard inserted > 0 else { return }
         try tx.execute("INSERT INTO ticket_search (ticket_id, subject, request) VALUES (?, ?, ?)",
                        [.text(event.ticketID), .text(SearchText.indexText(event.subject)), .text(SearchText.indexText(event.request))])
         try tx.execute("INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at) VALUES (?, 'request', 1, ?, ?, ?, ?)",

@@ -65,11 +65,14 @@ public enum TimerStore {
     ]
 
     /// Schedules a timer, replacing the pending timer of the same ticket and kind.
+    /// - Parameter replacing: `false` when the caller knows no such timer is pending (skips the
+    ///   cancel statement; the unique index would reject a second pending timer anyway).
     /// - Returns: the new timer's id.
     @discardableResult
     public static func schedule(_ tx: any SQLExecutor, ticketID: String, kind: String, dueAt: Int64,
-                                payload: String = "", generation: Int64 = 0, now: Int64 = currentMillis()) throws -> String {
-        try cancel(tx, ticketID: ticketID, kind: kind)
+                                payload: String = "", generation: Int64 = 0, now: Int64 = currentMillis(),
+                                replacing: Bool = true) throws -> String {
+        if replacing { try cancel(tx, ticketID: ticketID, kind: kind) }
         let id = UUID().uuidString.lowercased()
         try tx.execute("""
             INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)

@@ -220,8 +220,7 @@ public struct MetricsRecorder: Sendable {
                       .text(d.product), .text(d.module), .integer(Int64(d.priority)), .text(d.plan), .text(d.groupID),
                       .text(d.agentID), .integer(Int64(d.accessLevel)), .text(stage), .integer(at)])
             if inserted > 0 {
-                try add(tx, at: at, d, [.opened: 1])
-                try backlog(tx, stage: stage, openedDay: day(at), delta: 1)
+                try add(tx, at: at, d, [.opened: 1], openedBacklog: (stage, day(at)))
             }
             return
         }
@@ -322,7 +321,11 @@ public struct MetricsRecorder: Sendable {
         }
     }
 
-    private func add(_ tx: any SQLExecutor, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64]) throws {
+    /// Adds `deltas` to the daily and monthly rows of `d`'s dimensions and, with `openedBacklog`,
+    /// one open ticket to the backlog of that stage and opening day. On PostgreSQL this is one
+    /// statement (data-modifying CTEs), on SQLite one per table.
+    private func add(_ tx: any SQLExecutor, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64],
+                     openedBacklog: (stage: String, openedDay: Int)? = nil) throws {
         let counters = Counter.allCases.filter { deltas[$0] != nil }
         let columns = counters.map(\.rawValue).joined(separator: ", ")
         let placeholders = counters.map { _ in "?" }.joined(separator: ", ")
@@ -333,9 +336,10 @@ public struct MetricsRecorder: Sendable {
             ("wf_metric_daily", "day", .integer(Int64(local.dayNumber))),
             ("wf_metric_monthly", "month", .integer(Int64(local.year * 12 + local.month - 1))),
         ]
-        // One statement per period for all the dimensions' rows (they are distinct keys).
+        // One INSERT per period for all the dimensions' rows (they are distinct keys).
         let keys = Self.keys(d)
         let counterShard = shard(tx)
+        var statements: [(sql: String, params: [SQLValue])] = []
         for period in periods {
             let rows = Array(repeating: "(?, ?, ?, ?, \(placeholders))", count: keys.count).joined(separator: ", ")
             let sql = """
@@ -347,8 +351,23 @@ public struct MetricsRecorder: Sendable {
             for (dim, key) in keys {
                 params += [.text(dim), period.value, .text(key), counterShard.value] + values
             }
-            try tx.execute(sql, params)
+            statements.append((sql, params))
         }
+        if let openedBacklog {
+            let backlogShard = shard(tx)
+            statements.append(("""
+                INSERT INTO wf_metric_backlog (stage, opened_day, shard, open_count) VALUES (?, ?, ?, 1)
+                ON CONFLICT (stage, opened_day\(backlogShard.conflict)) DO UPDATE SET open_count = wf_metric_backlog.open_count + excluded.open_count
+                """, [.text(openedBacklog.stage), .integer(Int64(openedBacklog.openedDay)), backlogShard.value]))
+        }
+        guard tx.engine == .postgres else {
+            for statement in statements { try tx.execute(statement.sql, statement.params) }
+            return
+        }
+        // One round trip: the other inserts as CTEs of the last one (each runs exactly once).
+        let last = statements.removeLast()
+        let ctes = statements.indices.map { "c\($0) AS (\(statements[$0].sql))" }.joined(separator: ", ")
+        try tx.execute("WITH \(ctes) \(last.sql)", statements.flatMap(\.params) + last.params)
     }
 
     /// The rows of `wf_metric_daily` a ticket with `d` adds to.

@@ -339,7 +339,7 @@ public struct MetricsRecorder: Sendable {
         // One INSERT per period for all the dimensions' rows (they are distinct keys).
         let keys = Self.keys(d)
         let counterShard = shard(tx)
-        var statements: [(sql: String, params: [SQLValue])] = []
+        var batch = WriteBatch()
         for period in periods {
             let rows = Array(repeating: "(?, ?, ?, ?, \(placeholders))", count: keys.count).joined(separator: ", ")
             let sql = """
@@ -351,23 +351,16 @@ public struct MetricsRecorder: Sendable {
             for (dim, key) in keys {
                 params += [.text(dim), period.value, .text(key), counterShard.value] + values
             }
-            statements.append((sql, params))
+            batch.add(sql, params)
         }
         if let openedBacklog {
             let backlogShard = shard(tx)
-            statements.append(("""
+            batch.add("""
                 INSERT INTO wf_metric_backlog (stage, opened_day, shard, open_count) VALUES (?, ?, ?, 1)
                 ON CONFLICT (stage, opened_day\(backlogShard.conflict)) DO UPDATE SET open_count = wf_metric_backlog.open_count + excluded.open_count
-                """, [.text(openedBacklog.stage), .integer(Int64(openedBacklog.openedDay)), backlogShard.value]))
+                """, [.text(openedBacklog.stage), .integer(Int64(openedBacklog.openedDay)), backlogShard.value])
         }
-        guard tx.engine == .postgres else {
-            for statement in statements { try tx.execute(statement.sql, statement.params) }
-            return
-        }
-        // One round trip: the other inserts as CTEs of the last one (each runs exactly once).
-        let last = statements.removeLast()
-        let ctes = statements.indices.map { "c\($0) AS (\(statements[$0].sql))" }.joined(separator: ", ")
-        try tx.execute("WITH \(ctes) \(last.sql)", statements.flatMap(\.params) + last.params)
+        try batch.run(tx)
     }
 
     /// The rows of `wf_metric_daily` a ticket with `d` adds to.

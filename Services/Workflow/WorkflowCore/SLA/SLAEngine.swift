@@ -105,10 +105,12 @@ public struct SLAEngine: Sendable {
         var history = fresh ? [] : try self.history(tx, ticketID: ticketID, withSeq: true)
         let seq = (history.last?.seq ?? 0) + 1
         let detail = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
-        try tx.execute("INSERT INTO wf_sla_events (ticket_id, seq, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
-                       [.text(ticketID), .integer(seq), .integer(at), .text(event.kind), .text(detail)])
+        // The computation uses the history in memory; the event row goes out with the results.
+        var writes = WriteBatch()
+        writes.add("INSERT INTO wf_sla_events (ticket_id, seq, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
+                   [.text(ticketID), .integer(seq), .integer(at), .text(event.kind), .text(detail)])
         history.append((seq, TimedSLAEvent(at, event)))
-        return try recompute(tx, ticketID: ticketID, history: history.map(\.event), now: at, fresh: fresh)
+        return try recompute(tx, ticketID: ticketID, history: history.map(\.event), now: at, fresh: fresh, writes: writes)
     }
 
     /// Recomputes the SLA of `ticketID` at `now`, stores it, sends due warnings and breaches, and
@@ -120,18 +122,31 @@ public struct SLAEngine: Sendable {
     }
 
     /// ``recompute(_:ticketID:now:)`` under the lock already taken, with the history read.
-    private func recompute(_ tx: any SQLExecutor, ticketID: String, history: [TimedSLAEvent], now: Int64, fresh: Bool) throws -> SLAComputation {
+    ///
+    /// A fresh ticket (SLA row created by this transaction) has no targets, notices or timer to
+    /// replace, so its writes (`writes`, then the SLA row, targets and timer) are independent
+    /// inserts and go out as one batch (one statement on PostgreSQL). Otherwise `writes` run
+    /// first and the rest one by one, as before.
+    private func recompute(_ tx: any SQLExecutor, ticketID: String, history: [TimedSLAEvent], now: Int64, fresh: Bool,
+                           writes: WriteBatch = WriteBatch()) throws -> SLAComputation {
+        var writes = writes
+        if !fresh { try writes.run(tx) }
         let sla = try clock.compute(history, now: now,
                                     policy: { try SLAPolicyStore.resolve(tx, plan: $0, priority: $1) },
                                     calendar: { try CalendarStore.load(tx, id: $0) ?? .default })
-        let version = try store(tx, ticketID: ticketID, sla, now: now, fresh: fresh)
+        let version = try store(tx, ticketID: ticketID, sla, now: now, fresh: fresh, writes: &writes)
         try sendNotices(tx, ticketID: ticketID, sla, now: now, fresh: fresh)
         if let deadline = sla.nextDeadline {
-            try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.timerKind, dueAt: deadline, generation: version, now: now,
-                                    replacing: !fresh)
+            if fresh {
+                let insert = TimerStore.insertStatement(ticketID: ticketID, kind: Self.timerKind, dueAt: deadline, generation: version, now: now)
+                writes.add(insert.sql, insert.params)
+            } else {
+                try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.timerKind, dueAt: deadline, generation: version, now: now)
+            }
         } else if !fresh {
             try TimerStore.cancel(tx, ticketID: ticketID, kind: Self.timerKind)
         }
+        try writes.run(tx)
         return sla
     }
 
@@ -204,12 +219,21 @@ public struct SLAEngine: Sendable {
         return inserted
     }
 
-    private func store(_ tx: any SQLExecutor, ticketID: String, _ sla: SLAComputation, now: Int64, fresh: Bool) throws -> Int64 {
-        let version = try tx.scalar("""
-            UPDATE wf_sla_tickets SET plan = ?, priority = ?, stage = ?, version = version + 1, updated_at = ? WHERE ticket_id = ?
-            RETURNING version
-            """, [.text(sla.plan), .integer(Int64(sla.priority)), .text(sla.stage), .integer(now), .text(ticketID)]).integerValue ?? 0
-        if !fresh { try tx.execute("DELETE FROM wf_sla_targets WHERE ticket_id = ?", [.text(ticketID)]) }
+    /// Stores the computed SLA: directly, or into `writes` for a fresh ticket (whose row was
+    /// inserted at version 0 by this transaction, so it becomes 1).
+    /// - Returns: the SLA row's new version.
+    private func store(_ tx: any SQLExecutor, ticketID: String, _ sla: SLAComputation, now: Int64, fresh: Bool,
+                       writes: inout WriteBatch) throws -> Int64 {
+        let update = "UPDATE wf_sla_tickets SET plan = ?, priority = ?, stage = ?, version = version + 1, updated_at = ? WHERE ticket_id = ?"
+        let updateParams: [SQLValue] = [.text(sla.plan), .integer(Int64(sla.priority)), .text(sla.stage), .integer(now), .text(ticketID)]
+        let version: Int64
+        if fresh {
+            writes.add(update, updateParams)
+            version = 1
+        } else {
+            version = try tx.scalar(update + " RETURNING version", updateParams).integerValue ?? 0
+            try tx.execute("DELETE FROM wf_sla_targets WHERE ticket_id = ?", [.text(ticketID)])
+        }
         guard !sla.targets.isEmpty else { return version }
         // One statement for all the targets (a handful at most).
         let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: sla.targets.count).joined(separator: ", ")
@@ -220,9 +244,8 @@ public struct SLAEngine: Sendable {
                        .integer(target.targetMillis), .integer(target.elapsedMillis), optional(target.dueAt), optional(target.warnAt),
                        optional(target.stoppedAt)]
         }
-        try tx.execute("""
-            INSERT INTO wf_sla_targets (ticket_id, target, cycle, status, target_ms, elapsed_ms, due_at, warn_at, stopped_at) VALUES \(rows)
-            """, params)
+        let insert = "INSERT INTO wf_sla_targets (ticket_id, target, cycle, status, target_ms, elapsed_ms, due_at, warn_at, stopped_at) VALUES \(rows)"
+        if fresh { writes.add(insert, params) } else { try tx.execute(insert, params) }
         return version
     }
 

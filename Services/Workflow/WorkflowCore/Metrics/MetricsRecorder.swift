@@ -329,7 +329,9 @@ public struct MetricsRecorder: Sendable {
         let counters = Counter.allCases.filter { deltas[$0] != nil }
         let columns = counters.map(\.rawValue).joined(separator: ", ")
         let placeholders = counters.map { _ in "?" }.joined(separator: ", ")
-        let updates = counters.map { "\($0.rawValue) = wf_metric_daily.\($0.rawValue) + excluded.\($0.rawValue)" }.joined(separator: ", ")
+        func updates(_ table: String) -> String {
+            counters.map { "\($0.rawValue) = \(table).\($0.rawValue) + excluded.\($0.rawValue)" }.joined(separator: ", ")
+        }
         let values: [SQLValue] = counters.map { .integer(deltas[$0]!) }
         let local = calendar.localDay(of: at)
         let periods: [(table: String, column: String, value: SQLValue)] = [
@@ -344,7 +346,7 @@ public struct MetricsRecorder: Sendable {
             let rows = Array(repeating: "(?, ?, ?, ?, \(placeholders))", count: keys.count).joined(separator: ", ")
             let sql = """
                 INSERT INTO \(period.table) (dim, \(period.column), key, shard, \(columns)) VALUES \(rows)
-                ON CONFLICT (dim, \(period.column), key\(counterShard.conflict)) DO UPDATE SET \(updates.replacingOccurrences(of: "wf_metric_daily", with: period.table))
+                ON CONFLICT (dim, \(period.column), key\(counterShard.conflict)) DO UPDATE SET \(updates(period.table))
                 """
             var params: [SQLValue] = []
             params.reserveCapacity(keys.count * (4 + values.count))

@@ -97,4 +97,23 @@ struct OpeningWritesTests {
         // The untouched ticket keeps what its opening wrote.
         #expect(try integer(harness, "SELECT version AS n FROM wf_sla_tickets WHERE ticket_id = 'T2'") == 1)
     }
+
+    @Test("metrics: a ticket reported opened twice is counted once (fact, daily, monthly, backlog)", arguments: TestEngines.all)
+    func metricsOpenedTwice(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let database = try scratch.open(migrations: WorkflowService.migrations)
+        let recorder = MetricsRecorder()
+        let at: Int64 = 1_764_410_400_000
+        let d = TicketDimensions(organizationID: "org-1", category: 1, product: "ERP", module: "Fiscal", priority: 2, plan: "standard", groupID: "n1")
+        for _ in 0..<2 {
+            try database.write { tx in try recorder.onTicketEvent(tx, ticketID: "T1", .opened(d, stage: "aguardando_atendimento"), at: at) }
+        }
+        try database.write { tx in try recorder.onTicketEvent(tx, ticketID: "T2", .opened(d, stage: "aguardando_atendimento"), at: at) }
+        func sum(_ sql: String) throws -> Int64 { try database.read { tx in try tx.queryOne(sql)?.int("n") ?? -1 } }
+        #expect(try sum("SELECT COUNT(*) AS n FROM wf_metric_tickets") == 2)
+        #expect(try sum("SELECT COALESCE(SUM(opened), 0) AS n FROM wf_metric_daily WHERE dim = 'all'") == 2)
+        #expect(try sum("SELECT COALESCE(SUM(opened), 0) AS n FROM wf_metric_daily WHERE dim = 'module' AND key = 'Fiscal'") == 2)
+        #expect(try sum("SELECT COALESCE(SUM(opened), 0) AS n FROM wf_metric_monthly WHERE dim = 'product' AND key = 'ERP'") == 2)
+        #expect(try sum("SELECT COALESCE(SUM(open_count), 0) AS n FROM wf_metric_backlog WHERE stage = 'aguardando_atendimento'") == 2)
+    }
 }

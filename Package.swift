@@ -27,6 +27,7 @@ let package = Package(
         .executable(name: "knowledge-eval", targets: ["KnowledgeEval"]),
         .executable(name: "intake-bench", targets: ["IntakeBench"]),
         .executable(name: "workflow-time-bench", targets: ["WorkflowTimeBench"]),
+        .executable(name: "workflow-open-bench", targets: ["WorkflowOpenBench"]),
         .executable(name: "load-driver", targets: ["LoadDriver"]),
     ],
     targets: [
@@ -93,6 +94,8 @@ let package = Package(
                           path: "Tests/Benchmarks/KnowledgeEval", swiftSettings: strict),
         .executableTarget(name: "WorkflowTimeBench", dependencies: ["WorkflowCore", "Storage", "TestSupport"],
                           path: "Tests/Benchmarks/WorkflowTimeBench", swiftSettings: strict),
+        .executableTarget(name: "WorkflowOpenBench", dependencies: ["WorkflowCore", "ServiceKit", "RPCTransport", "RPC", "Messages", "Storage", "Observability", "TestSupport"],
+                          path: "Tests/Benchmarks/WorkflowOpenBench", swiftSettings: strict),
         .target(name: "LoadDriverKit", dependencies: ["ServiceKit", "RPCTransport", "Messages", "RPC", "Storage"],
                 path: "Tests/Benchmarks/LoadDriver/Kit", swiftSettings: strict),
         .executableTarget(name: "LoadDriver", dependencies: ["LoadDriverKit"], path: "Tests/Benchmarks/LoadDriver/Main", swiftSettings: strict),

@@ -71,9 +71,10 @@ public struct InactivityEngine: Sendable {
 
     /// The ticket entered `stage` at `at`: cancels any countdown and starts the stage's policy, if any.
     public func onStageEntered(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws {
-        let version = try bump(tx, ticketID: ticketID, stage: stage, at: at)
-        try TimerStore.cancelAll(tx, ticketID: ticketID, kindPrefix: "inactivity.")
-        guard let policy = try InactivityPolicyStore.active(tx, stage: stage) else { return }
+        let (version, policy) = try bumpReadingPolicy(tx, ticketID: ticketID, stage: stage, at: at)
+        // Version 1: the ticket's first stage entry, so no countdown of it can be pending.
+        if version > 1 { try TimerStore.cancelAll(tx, ticketID: ticketID, kindPrefix: "inactivity.") }
+        guard let policy else { return }
         try schedule(tx, ticketID: ticketID, policy: policy, from: at, version: version)
     }
 
@@ -139,19 +140,40 @@ public struct InactivityEngine: Sendable {
     private func schedule(_ tx: any SQLExecutor, ticketID: String, policy: InactivityPolicy, from: Int64, version: Int64) throws {
         let (reminder, action) = try deadlines(tx, policy: policy, from: from)
         let payload = String(decoding: try JSONEncoder().encode(Payload(policyID: policy.id, stage: policy.stage, actionDueAt: action)), as: UTF8.self)
-        try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.actionKind, dueAt: action, payload: payload, generation: version, now: from)
+        // Entering a stage cancelled the earlier countdown just before (or there was none).
+        try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.actionKind, dueAt: action, payload: payload, generation: version, now: from,
+                                replacing: false)
         if let reminder {
-            try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.reminderKind, dueAt: reminder, payload: payload, generation: version, now: from)
+            try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.reminderKind, dueAt: reminder, payload: payload, generation: version,
+                                    now: from, replacing: false)
         }
     }
 
+    static let bumpSQL = """
+        INSERT INTO wf_inactivity_tickets (ticket_id, stage, entered_at, version) VALUES (?, ?, ?, 1)
+        ON CONFLICT (ticket_id) DO UPDATE SET stage = excluded.stage, entered_at = excluded.entered_at,
+                                              version = wf_inactivity_tickets.version + 1
+        RETURNING version
+        """
+
+    /// Starts a new entry of the ticket's state. - Returns: its version (1 for the first).
     private func bump(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws -> Int64 {
-        try tx.execute("""
-            INSERT INTO wf_inactivity_tickets (ticket_id, stage, entered_at, version) VALUES (?, ?, ?, 1)
-            ON CONFLICT (ticket_id) DO UPDATE SET stage = excluded.stage, entered_at = excluded.entered_at,
-                                                  version = wf_inactivity_tickets.version + 1
-            """, [.text(ticketID), .text(stage), .integer(at)])
-        return try tx.scalar("SELECT version FROM wf_inactivity_tickets WHERE ticket_id = ?", [.text(ticketID)]).integerValue ?? 0
+        try tx.scalar(Self.bumpSQL, [.text(ticketID), .text(stage), .integer(at)]).integerValue ?? 0
+    }
+
+    /// ``bump(_:ticketID:stage:at:)`` and the stage's active policy; one statement on PostgreSQL.
+    private func bumpReadingPolicy(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws -> (Int64, InactivityPolicy?) {
+        guard tx.engine == .postgres else {
+            return (try bump(tx, ticketID: ticketID, stage: stage, at: at), try InactivityPolicyStore.active(tx, stage: stage))
+        }
+        // The bump's one row, with the active policy's columns (NULL when the stage has none).
+        let row = try tx.queryOne("""
+            WITH b AS (\(Self.bumpSQL))
+            SELECT b.version AS entry_version, p.* FROM b LEFT JOIN wf_inactivity_policies p ON p.stage = ? AND p.active = 1
+            """, [.text(ticketID), .text(stage), .integer(at), .text(stage)])
+        guard let row else { return (0, nil) }
+        let version = try row.int("entry_version")
+        return (version, row["id"].isNull ? nil : try InactivityPolicyStore.policy(from: row))
     }
 }
 

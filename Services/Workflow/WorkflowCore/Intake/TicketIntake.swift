@@ -72,32 +72,48 @@ public enum TicketIntake {
     /// Creates workflow's ticket from intake's TicketOpened: routed to a group's queue, at the
     /// category's default access level, in the default flow's queue stage.
     public static func open(_ tx: any SQLExecutor, _ event: IntakeV1.TicketOpened, _ lifecycle: TicketLifecycle) throws {
-        guard try tx.queryOne("SELECT 1 AS x FROM tickets WHERE id = ?", [.text(event.ticketID)]) == nil else { return }
         let organization = event.organization ?? CommonV1.OrganizationRef()
         let contact = event.contact ?? CommonV1.PersonRef(), representative = event.representative ?? CommonV1.PersonRef()
-        let group = try Routing.group(tx, plan: organization.plan, product: event.product, module: event.module,
-                                      category: event.category, priority: event.priority)
-        let level = try tx.queryOne("SELECT access_level FROM category_levels WHERE category = ?", [.integer(Int64(event.category.rawValue))])?.i("access_level") ?? 0
+        let (group, level) = try Routing.groupAndLevel(tx, plan: organization.plan, product: event.product, module: event.module,
+                                                       category: event.category, priority: event.priority)
         let flow = lifecycle.flows[lifecycle.defaultFlow] ?? FlowPresets.standard
         let at = event.openedAtMs > 0 ? event.openedAtMs : lifecycle.now()
-        try tx.execute("""
+        // A ticket that already exists (the same ticket opened twice) is left as it is. The ticket,
+        // its search row and the request's first text version are written together; on
+        // PostgreSQL in one statement (the last two as CTEs fed by the ticket insert's RETURNING).
+        let insertTicket = """
             INSERT INTO tickets (id, code, organization_id, organization_name, organization_email, plan, contact_id, contact_name,
                 contact_email, contact_phone, representative_id, representative_name, representative_email, registered_by_agent_id,
                 channel, origin, declared_category, declared_priority, category, priority, product, module, subject, request_text,
                 flow, stage, stage_since, group_id, access_level, opened_at, updated_at, last_interaction_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [.text(event.ticketID), .text(event.code), .text(organization.id), .text(organization.name), .text(organization.email),
+            ON CONFLICT (id) DO NOTHING
+            """
+        let ticketParams: [SQLValue] = [.text(event.ticketID), .text(event.code), .text(organization.id), .text(organization.name), .text(organization.email),
                   .text(organization.plan), .text(contact.id), .text(contact.name), .text(contact.email), .text(contact.phone),
                   .text(representative.id), .text(representative.name), .text(representative.email),
                   .text(event.registeredByAgent?.id ?? ""), .text(event.channel), .integer(Int64(event.origin.rawValue)),
                   .integer(Int64(event.category.rawValue)), .integer(Int64(event.priority.rawValue)),
                   .integer(Int64(event.category.rawValue)), .integer(Int64(event.priority.rawValue)), .text(event.product),
                   .text(event.module), .text(event.subject), .text(event.request), .text(flow.name), .text(flow.queueStage),
-                  .integer(at), .text(group), .integer(level), .integer(at), .integer(at), .integer(at)])
-        try tx.execute("INSERT INTO ticket_search (ticket_id, subject, request) VALUES (?, ?, ?)",
-                       [.text(event.ticketID), .text(SearchText.indexText(event.subject)), .text(SearchText.indexText(event.request))])
-        try tx.execute("INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at) VALUES (?, 'request', 1, ?, ?, ?, ?)",
-                       [.text(event.ticketID), .text(event.request), .text(contact.id), .text(contact.name), .integer(at)])
+                  .integer(at), .text(group), .integer(level), .integer(at), .integer(at), .integer(at)]
+        let searchParams: [SQLValue] = [.text(SearchText.indexText(event.subject)), .text(SearchText.indexText(event.request))]
+        let versionParams: [SQLValue] = [.text(event.request), .text(contact.id), .text(contact.name), .integer(at)]
+        if tx.engine == .postgres {
+            let inserted = try tx.queryOne("""
+                WITH t AS (\(insertTicket) RETURNING id),
+                s AS (INSERT INTO ticket_search (ticket_id, subject, request) SELECT id, CAST(? AS TEXT), CAST(? AS TEXT) FROM t),
+                v AS (INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at)
+                      SELECT id, 'request', 1, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT) FROM t)
+                SELECT COUNT(*) AS n FROM t
+                """, ticketParams + searchParams + versionParams)?.i("n") ?? 0
+            guard inserted > 0 else { return }
+        } else {
+            guard try tx.execute(insertTicket, ticketParams) > 0 else { return }
+            try tx.execute("INSERT INTO ticket_search (ticket_id, subject, request) VALUES (?, ?, ?)", [.text(event.ticketID)] + searchParams)
+            try tx.execute("INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at) VALUES (?, 'request', 1, ?, ?, ?, ?)",
+                           [.text(event.ticketID)] + versionParams)
+        }
         for attachment in event.attachments {
             try insertAttachment(tx, event.ticketID, attachment, messageID: "", at: at)
         }

@@ -212,17 +212,28 @@ public struct MetricsRecorder: Sendable {
     /// Applies `event` of `ticketID` at `at` in the caller's transaction.
     public func onTicketEvent(_ tx: any SQLExecutor, ticketID: String, _ event: MetricsEvent, at: Int64) throws {
         if case .opened(let d, let stage) = event {
-            let inserted = try tx.execute("""
+            let insertFact = """
                 INSERT INTO wf_metric_tickets (ticket_id, opened_at, opened_day, organization_id, category, product, module, priority, plan,
                     group_id, agent_id, access_level, stage, stage_entered_at, is_open, transfers, ping_pongs, reopens)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, 0, 0) ON CONFLICT (ticket_id) DO NOTHING
-                """, [.text(ticketID), .integer(at), .integer(Int64(day(at))), .text(d.organizationID), .integer(Int64(d.category)),
-                      .text(d.product), .text(d.module), .integer(Int64(d.priority)), .text(d.plan), .text(d.groupID),
-                      .text(d.agentID), .integer(Int64(d.accessLevel)), .text(stage), .integer(at)])
-            if inserted > 0 {
-                try add(tx, at: at, d, [.opened: 1])
-                try backlog(tx, stage: stage, openedDay: day(at), delta: 1)
+                """
+            let factParams: [SQLValue] = [.text(ticketID), .integer(at), .integer(Int64(day(at))), .text(d.organizationID),
+                                          .integer(Int64(d.category)), .text(d.product), .text(d.module), .integer(Int64(d.priority)),
+                                          .text(d.plan), .text(d.groupID), .text(d.agentID), .integer(Int64(d.accessLevel)), .text(stage),
+                                          .integer(at)]
+            guard tx.engine == .postgres else {
+                if try tx.execute(insertFact, factParams) > 0 {
+                    var batch = counters(tx, at: at, d, [.opened: 1], openedBacklog: (stage, day(at)))
+                    try batch.run(tx)
+                }
+                return
             }
+            // One statement: the fact row, and the counters only when it was new (a ticket opened
+            // twice counts once).
+            let counters = counters(tx, at: at, d, [.opened: 1], openedBacklog: (stage, day(at)), onlyIf: "EXISTS (SELECT 1 FROM fact)")
+            let ctes = counters.statements.indices.map { "w\($0) AS (\(counters.statements[$0].sql))" }.joined(separator: ", ")
+            _ = try tx.query("WITH fact AS (\(insertFact) RETURNING ticket_id), \(ctes) SELECT COUNT(*) AS n FROM fact",
+                             factParams + counters.statements.flatMap(\.params))
             return
         }
         guard let fact = try tx.queryOne("SELECT * FROM wf_metric_tickets WHERE ticket_id = ?", [.text(ticketID)]) else { return }
@@ -322,33 +333,62 @@ public struct MetricsRecorder: Sendable {
         }
     }
 
+    /// Adds `deltas` to the daily and monthly rows of `d`'s dimensions: on PostgreSQL in one
+    /// statement (data-modifying CTEs), on SQLite one per table.
     private func add(_ tx: any SQLExecutor, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64]) throws {
+        var batch = counters(tx, at: at, d, deltas)
+        try batch.run(tx)
+    }
+
+    /// The upserts of ``add(_:at:_:_:)`` and, with `openedBacklog`, of one open ticket in the
+    /// backlog of that stage and opening day. With `onlyIf` (PostgreSQL: an SQL condition, e.g. on
+    /// a CTE of the same statement) each upsert inserts its rows only when the condition holds.
+    private func counters(_ tx: any SQLExecutor, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64],
+                          openedBacklog: (stage: String, openedDay: Int)? = nil, onlyIf condition: String? = nil) -> WriteBatch {
         let counters = Counter.allCases.filter { deltas[$0] != nil }
         let columns = counters.map(\.rawValue).joined(separator: ", ")
-        let placeholders = counters.map { _ in "?" }.joined(separator: ", ")
-        let updates = counters.map { "\($0.rawValue) = wf_metric_daily.\($0.rawValue) + excluded.\($0.rawValue)" }.joined(separator: ", ")
+        // Typed placeholders when the rows go through a SELECT (its VALUES would make them text).
+        let text = condition == nil ? "?" : "CAST(? AS TEXT)", number = condition == nil ? "?" : "CAST(? AS BIGINT)"
+        func rows(_ row: String, _ count: Int) -> String {
+            let values = Array(repeating: "(\(row))", count: count).joined(separator: ", ")
+            guard let condition else { return "VALUES \(values)" }
+            return "SELECT * FROM (VALUES \(values)) AS v WHERE \(condition)"
+        }
+        let placeholders = counters.map { _ in number }.joined(separator: ", ")
+        func updates(_ table: String) -> String {
+            counters.map { "\($0.rawValue) = \(table).\($0.rawValue) + excluded.\($0.rawValue)" }.joined(separator: ", ")
+        }
         let values: [SQLValue] = counters.map { .integer(deltas[$0]!) }
         let local = calendar.localDay(of: at)
         let periods: [(table: String, column: String, value: SQLValue)] = [
             ("wf_metric_daily", "day", .integer(Int64(local.dayNumber))),
             ("wf_metric_monthly", "month", .integer(Int64(local.year * 12 + local.month - 1))),
         ]
-        // One statement per period for all the dimensions' rows (they are distinct keys).
+        // One INSERT per period for all the dimensions' rows (they are distinct keys).
         let keys = Self.keys(d)
         let counterShard = shard(tx)
+        var batch = WriteBatch()
         for period in periods {
-            let rows = Array(repeating: "(?, ?, ?, ?, \(placeholders))", count: keys.count).joined(separator: ", ")
             let sql = """
-                INSERT INTO \(period.table) (dim, \(period.column), key, shard, \(columns)) VALUES \(rows)
-                ON CONFLICT (dim, \(period.column), key\(counterShard.conflict)) DO UPDATE SET \(updates.replacingOccurrences(of: "wf_metric_daily", with: period.table))
+                INSERT INTO \(period.table) (dim, \(period.column), key, shard, \(columns))
+                \(rows("\(text), \(number), \(text), \(number), \(placeholders)", keys.count))
+                ON CONFLICT (dim, \(period.column), key\(counterShard.conflict)) DO UPDATE SET \(updates(period.table))
                 """
             var params: [SQLValue] = []
             params.reserveCapacity(keys.count * (4 + values.count))
             for (dim, key) in keys {
                 params += [.text(dim), period.value, .text(key), counterShard.value] + values
             }
-            try tx.execute(sql, params)
+            batch.add(sql, params)
         }
+        if let openedBacklog {
+            let backlogShard = shard(tx)
+            batch.add("""
+                INSERT INTO wf_metric_backlog (stage, opened_day, shard, open_count) \(rows("\(text), \(number), \(number), \(number)", 1))
+                ON CONFLICT (stage, opened_day\(backlogShard.conflict)) DO UPDATE SET open_count = wf_metric_backlog.open_count + excluded.open_count
+                """, [.text(openedBacklog.stage), .integer(Int64(openedBacklog.openedDay)), backlogShard.value, .integer(1)])
+        }
+        return batch
     }
 
     /// The rows of `wf_metric_daily` a ticket with `d` adds to.

@@ -99,39 +99,63 @@ public struct SLAEngine: Sendable {
     /// - Returns: the SLA after the event.
     @discardableResult
     public func onTicketEvent(_ tx: any SQLExecutor, ticketID: String, _ event: SLAEvent, at: Int64) throws -> SLAComputation {
-        try lock(tx, ticketID: ticketID)
-        let seq = try tx.scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM wf_sla_events WHERE ticket_id = ?", [.text(ticketID)])
+        let fresh = try lock(tx, ticketID: ticketID)
+        // A ticket whose SLA row was created just now has no SLA history, targets, notices or
+        // timer yet (they are written only under that row's lock), so none is read or cleared.
+        var history = fresh ? [] : try self.history(tx, ticketID: ticketID, withSeq: true)
+        let seq = (history.last?.seq ?? 0) + 1
         let detail = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
-        try tx.execute("INSERT INTO wf_sla_events (ticket_id, seq, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
-                       [.text(ticketID), seq, .integer(at), .text(event.kind), .text(detail)])
-        return try recompute(tx, ticketID: ticketID, now: at)
+        // The computation uses the history in memory; the event row goes out with the results.
+        var writes = WriteBatch()
+        writes.add("INSERT INTO wf_sla_events (ticket_id, seq, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
+                   [.text(ticketID), .integer(seq), .integer(at), .text(event.kind), .text(detail)])
+        history.append((seq, TimedSLAEvent(at, event)))
+        return try recompute(tx, ticketID: ticketID, history: history.map(\.event), now: at, fresh: fresh, writes: writes)
     }
 
     /// Recomputes the SLA of `ticketID` at `now`, stores it, sends due warnings and breaches, and
     /// reschedules its timer. Call it after editing policies or calendars, too.
     @discardableResult
     public func recompute(_ tx: any SQLExecutor, ticketID: String, now: Int64) throws -> SLAComputation {
-        try lock(tx, ticketID: ticketID)
-        let history = try self.history(tx, ticketID: ticketID)
+        let fresh = try lock(tx, ticketID: ticketID)
+        return try recompute(tx, ticketID: ticketID, history: try self.history(tx, ticketID: ticketID), now: now, fresh: fresh)
+    }
+
+    /// ``recompute(_:ticketID:now:)`` under the lock already taken, with the history read.
+    ///
+    /// A fresh ticket (SLA row created by this transaction) has no targets, notices or timer to
+    /// replace, so its writes (`writes`, then the SLA row, targets and timer) are independent
+    /// inserts and go out as one batch (one statement on PostgreSQL). Otherwise `writes` run
+    /// first and the rest one by one, as before.
+    private func recompute(_ tx: any SQLExecutor, ticketID: String, history: [TimedSLAEvent], now: Int64, fresh: Bool,
+                           writes: WriteBatch = WriteBatch()) throws -> SLAComputation {
+        var writes = writes
+        if !fresh { try writes.run(tx) }
         let sla = try clock.compute(history, now: now,
                                     policy: { try SLAPolicyStore.resolve(tx, plan: $0, priority: $1) },
                                     calendar: { try CalendarStore.load(tx, id: $0) ?? .default })
-        let version = try store(tx, ticketID: ticketID, sla, now: now)
-        try sendNotices(tx, ticketID: ticketID, sla, now: now)
+        let version = try store(tx, ticketID: ticketID, sla, now: now, fresh: fresh, writes: &writes)
+        try sendNotices(tx, ticketID: ticketID, sla, now: now, fresh: fresh)
         if let deadline = sla.nextDeadline {
-            try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.timerKind, dueAt: deadline, generation: version, now: now)
-        } else {
+            if fresh {
+                let insert = TimerStore.insertStatement(ticketID: ticketID, kind: Self.timerKind, dueAt: deadline, generation: version, now: now)
+                writes.add(insert.sql, insert.params)
+            } else {
+                try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.timerKind, dueAt: deadline, generation: version, now: now)
+            }
+        } else if !fresh {
             try TimerStore.cancel(tx, ticketID: ticketID, kind: Self.timerKind)
         }
+        try writes.run(tx)
         return sla
     }
 
     /// The handler of `"sla"` timers: recomputes at the firing instant (ignores stale timers).
     public func fire(_ timer: TimerRecord, _ tx: any SQLExecutor, now: Int64) throws {
-        try lock(tx, ticketID: timer.ticketID)
+        let fresh = try lock(tx, ticketID: timer.ticketID)
         let version = try tx.scalar("SELECT version FROM wf_sla_tickets WHERE ticket_id = ?", [.text(timer.ticketID)])
         guard version.integerValue == timer.generation else { return }  // the ticket moved on
-        try recompute(tx, ticketID: timer.ticketID, now: now)
+        try recompute(tx, ticketID: timer.ticketID, history: try history(tx, ticketID: timer.ticketID), now: now, fresh: fresh)
     }
 
     /// Registers ``fire(_:_:now:)`` for `"sla"` timers.
@@ -156,9 +180,13 @@ public struct SLAEngine: Sendable {
 
     /// The ticket's SLA history.
     public func history(_ tx: any SQLExecutor, ticketID: String) throws -> [TimedSLAEvent] {
+        try history(tx, ticketID: ticketID, withSeq: false).map(\.event)
+    }
+
+    private func history(_ tx: any SQLExecutor, ticketID: String, withSeq: Bool) throws -> [(seq: Int64, event: TimedSLAEvent)] {
         let decoder = JSONDecoder()
-        return try tx.query("SELECT at, detail FROM wf_sla_events WHERE ticket_id = ? ORDER BY seq", [.text(ticketID)]).map {
-            TimedSLAEvent(try $0.int("at"), try decoder.decode(SLAEvent.self, from: Data(try $0.text("detail").utf8)))
+        return try tx.query("SELECT seq, at, detail FROM wf_sla_events WHERE ticket_id = ? ORDER BY seq", [.text(ticketID)]).map {
+            (try $0.int("seq"), TimedSLAEvent(try $0.int("at"), try decoder.decode(SLAEvent.self, from: Data(try $0.text("detail").utf8))))
         }
     }
 
@@ -177,33 +205,67 @@ public struct SLAEngine: Sendable {
 
     /// Serializes SLA work on one ticket: a timer firing and a ticket event for the same ticket
     /// run one after the other on PostgreSQL (SQLite has a single writer anyway).
-    private func lock(_ tx: any SQLExecutor, ticketID: String) throws {
-        try tx.execute("""
+    /// - Returns: whether the ticket's SLA row was created now (then this transaction holds it,
+    ///   and the ticket has no SLA history yet).
+    private func lock(_ tx: any SQLExecutor, ticketID: String) throws -> Bool {
+        let inserted = try tx.execute("""
             INSERT INTO wf_sla_tickets (ticket_id, plan, priority, stage, version, updated_at) VALUES (?, '*', 0, '', 0, 0)
             ON CONFLICT (ticket_id) DO NOTHING
-            """, [.text(ticketID)])
-        if tx.engine == .postgres {
+            """, [.text(ticketID)]) > 0
+        // A row this transaction inserted is invisible to others until commit: already ours.
+        if !inserted && tx.engine == .postgres {
             _ = try tx.query("SELECT version FROM wf_sla_tickets WHERE ticket_id = ? FOR UPDATE", [.text(ticketID)])
         }
+        return inserted
     }
 
-    private func store(_ tx: any SQLExecutor, ticketID: String, _ sla: SLAComputation, now: Int64) throws -> Int64 {
-        try tx.execute("""
-            UPDATE wf_sla_tickets SET plan = ?, priority = ?, stage = ?, version = version + 1, updated_at = ? WHERE ticket_id = ?
-            """, [.text(sla.plan), .integer(Int64(sla.priority)), .text(sla.stage), .integer(now), .text(ticketID)])
-        try tx.execute("DELETE FROM wf_sla_targets WHERE ticket_id = ?", [.text(ticketID)])
-        for target in sla.targets {
-            try tx.execute("""
-                INSERT INTO wf_sla_targets (ticket_id, target, cycle, status, target_ms, elapsed_ms, due_at, warn_at, stopped_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [.text(ticketID), .integer(Int64(target.kind.rawValue)), .integer(Int64(target.cycle)), .text(target.status.rawValue),
-                      .integer(target.targetMillis), .integer(target.elapsedMillis), optional(target.dueAt), optional(target.warnAt),
-                      optional(target.stoppedAt)])
+    /// Stores the computed SLA: directly, or into `writes` for a fresh ticket (whose row was
+    /// inserted at version 0 by this transaction, so it becomes 1).
+    /// - Returns: the SLA row's new version.
+    private func store(_ tx: any SQLExecutor, ticketID: String, _ sla: SLAComputation, now: Int64, fresh: Bool,
+                       writes: inout WriteBatch) throws -> Int64 {
+        let update = "UPDATE wf_sla_tickets SET plan = ?, priority = ?, stage = ?, version = version + 1, updated_at = ? WHERE ticket_id = ?"
+        let updateParams: [SQLValue] = [.text(sla.plan), .integer(Int64(sla.priority)), .text(sla.stage), .integer(now), .text(ticketID)]
+        let version: Int64
+        if fresh {
+            writes.add(update, updateParams)
+            version = 1
+        } else {
+            version = try tx.scalar(update + " RETURNING version", updateParams).integerValue ?? 0
+            try tx.execute("DELETE FROM wf_sla_targets WHERE ticket_id = ?", [.text(ticketID)])
         }
-        return try tx.scalar("SELECT version FROM wf_sla_tickets WHERE ticket_id = ?", [.text(ticketID)]).integerValue ?? 0
+        guard !sla.targets.isEmpty else { return version }
+        // One statement for all the targets (a handful at most).
+        let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: sla.targets.count).joined(separator: ", ")
+        var params: [SQLValue] = []
+        params.reserveCapacity(sla.targets.count * 9)
+        for target in sla.targets {
+            params += [.text(ticketID), .integer(Int64(target.kind.rawValue)), .integer(Int64(target.cycle)), .text(target.status.rawValue),
+                       .integer(target.targetMillis), .integer(target.elapsedMillis), optional(target.dueAt), optional(target.warnAt),
+                       optional(target.stoppedAt)]
+        }
+        let insert = "INSERT INTO wf_sla_targets (ticket_id, target, cycle, status, target_ms, elapsed_ms, due_at, warn_at, stopped_at) VALUES \(rows)"
+        if fresh { writes.add(insert, params) } else { try tx.execute(insert, params) }
+        return version
     }
 
-    private func sendNotices(_ tx: any SQLExecutor, ticketID: String, _ sla: SLAComputation, now: Int64) throws {
+    /// The ticket's notices by target, cycle and kind: whether each was withdrawn.
+    private struct NoticeKey: Hashable {
+        var target: Int64
+        var cycle: Int64
+        var kind: String
+    }
+
+    private func sendNotices(_ tx: any SQLExecutor, ticketID: String, _ sla: SLAComputation, now: Int64, fresh: Bool) throws {
+        let candidates = sla.targets.filter { $0.cycle > 0 && $0.status != .inactive }
+        guard !candidates.isEmpty else { return }
+        // Every notice of the ticket in one read (a fresh ticket has none).
+        var notices: [NoticeKey: Bool] = [:]
+        if !fresh {
+            for row in try tx.query("SELECT target, cycle, kind, withdrawn_at FROM wf_sla_notices WHERE ticket_id = ?", [.text(ticketID)]) {
+                notices[NoticeKey(target: try row.int("target"), cycle: try row.int("cycle"), kind: try row.text("kind"))] = row["withdrawn_at"].isNull
+            }
+        }
         var summary: WorkflowV1.TicketSummary?
         func ticketSummary() throws -> WorkflowV1.TicketSummary {
             if let summary { return summary }
@@ -212,9 +274,9 @@ public struct SLAEngine: Sendable {
             summary = loaded
             return loaded
         }
-        for target in sla.targets where target.cycle > 0 && target.status != .inactive {
+        for target in candidates {
             let breachDue = target.breached ? target.dueAt : nil
-            if try note(tx, ticketID, target, kind: "breach", active: target.breached, dueAt: breachDue ?? 0, now: now) {
+            if try note(tx, ticketID, target, kind: "breach", active: target.breached, dueAt: breachDue ?? 0, now: now, notices: notices) {
                 var event = WorkflowV1.SLABreached()
                 event.ticket = try ticketSummary()
                 event.target = WorkflowV1.SlaTarget(_protoRawValue: Int32(target.kind.rawValue))
@@ -224,7 +286,8 @@ public struct SLAEngine: Sendable {
             // A warning matters only while the target still runs and is not late yet.
             let warnActive = target.warned && !target.stopped
             let sendWarning = warnActive && !target.breached
-            if try note(tx, ticketID, target, kind: "warning", active: warnActive, dueAt: target.dueAt ?? 0, now: now, send: sendWarning) {
+            if try note(tx, ticketID, target, kind: "warning", active: warnActive, dueAt: target.dueAt ?? 0, now: now, notices: notices,
+                           send: sendWarning) {
                 var event = WorkflowV1.SLAWarning()
                 event.ticket = try ticketSummary()
                 event.target = WorkflowV1.SlaTarget(_protoRawValue: Int32(target.kind.rawValue))
@@ -237,11 +300,12 @@ public struct SLAEngine: Sendable {
 
     /// Keeps `wf_sla_notices` in step with `active`. - Returns: whether an event must be sent now.
     private func note(_ tx: any SQLExecutor, _ ticketID: String, _ target: SLATargetState, kind: String, active: Bool,
-                      dueAt: Int64, now: Int64, send: Bool = true) throws -> Bool {
+                      dueAt: Int64, now: Int64, notices: [NoticeKey: Bool], send: Bool = true) throws -> Bool {
         let key: [SQLValue] = [.text(ticketID), .integer(Int64(target.kind.rawValue)), .integer(Int64(target.cycle)), .text(kind)]
-        let existing = try tx.queryOne("SELECT withdrawn_at FROM wf_sla_notices WHERE ticket_id = ? AND target = ? AND cycle = ? AND kind = ?", key)
+        // nil: no notice; true: a notice not withdrawn.
+        let existing = notices[NoticeKey(target: Int64(target.kind.rawValue), cycle: Int64(target.cycle), kind: kind)]
         if !active {
-            if let existing, existing["withdrawn_at"].isNull {
+            if existing == true {
                 try tx.execute("UPDATE wf_sla_notices SET withdrawn_at = ? WHERE ticket_id = ? AND target = ? AND cycle = ? AND kind = ?",
                                [.integer(now)] + key)
             }
@@ -254,7 +318,7 @@ public struct SLAEngine: Sendable {
                 """, key + [.integer(dueAt), .integer(now), .integer(send ? 1 : 0)])
             return send
         }
-        guard !existing["withdrawn_at"].isNull else { return false }  // already sent for this episode
+        guard existing == false else { return false }  // already sent for this episode
         try tx.execute("""
             UPDATE wf_sla_notices SET withdrawn_at = NULL, due_at = ?, emitted_at = ?, emissions = emissions + ?
             WHERE ticket_id = ? AND target = ? AND cycle = ? AND kind = ?

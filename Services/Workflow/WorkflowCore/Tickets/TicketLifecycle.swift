@@ -95,11 +95,11 @@ public final class TicketLifecycle: Sendable {
 
     func record(_ tx: any SQLExecutor, _ ticketID: String, _ kind: String, old: String = "", new: String = "", note: String = "",
                 actor: Actor, at: Int64) throws {
-        let seq = try tx.queryOne("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM ticket_history WHERE ticket_id = ?", [.text(ticketID)])?.i("n") ?? 1
+        // The next sequence number is read by the insert itself (one statement, not two).
         try tx.execute("""
             INSERT INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [.text(UUID().uuidString), .text(ticketID), .integer(at), .integer(seq), .text(kind), .text(old), .text(new),
+            VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = ?), ?, ?, ?, ?, ?, ?)
+            """, [.text(UUID().uuidString), .text(ticketID), .integer(at), .text(ticketID), .text(kind), .text(old), .text(new),
                   .text(note), .text(actor.id), .text(actor.name)])
     }
 

@@ -153,7 +153,11 @@ struct ColumnReader {
 
     static func index(_ columns: [String]) -> [String: Int] {
         var map: [String: Int] = [:]
-        for (position, name) in columns.enumerated() where map[name.lowercased()] == nil { map[name.lowercased()] = position }
+        map.reserveCapacity(columns.count)
+        for (position, name) in columns.enumerated() {
+            let key = name.lowercased()
+            if map[key] == nil { map[key] = position }
+        }
         return map
     }
 

@@ -65,17 +65,28 @@ public enum TimerStore {
     ]
 
     /// Schedules a timer, replacing the pending timer of the same ticket and kind.
+    /// - Parameter replacing: `false` when the caller knows no such timer is pending (skips the
+    ///   cancel statement; the unique index would reject a second pending timer anyway).
     /// - Returns: the new timer's id.
     @discardableResult
     public static func schedule(_ tx: any SQLExecutor, ticketID: String, kind: String, dueAt: Int64,
-                                payload: String = "", generation: Int64 = 0, now: Int64 = currentMillis()) throws -> String {
-        try cancel(tx, ticketID: ticketID, kind: kind)
+                                payload: String = "", generation: Int64 = 0, now: Int64 = currentMillis(),
+                                replacing: Bool = true) throws -> String {
+        if replacing { try cancel(tx, ticketID: ticketID, kind: kind) }
+        let insert = insertStatement(ticketID: ticketID, kind: kind, dueAt: dueAt, payload: payload, generation: generation, now: now)
+        try tx.execute(insert.sql, insert.params)
+        return insert.id
+    }
+
+    /// The insert of a new pending timer, for a caller that knows none of its ticket and kind is
+    /// pending and sends it with other writes.
+    static func insertStatement(ticketID: String, kind: String, dueAt: Int64, payload: String = "", generation: Int64,
+                                now: Int64) -> (id: String, sql: String, params: [SQLValue]) {
         let id = UUID().uuidString.lowercased()
-        try tx.execute("""
+        return (id, """
             INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
             VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)
             """, [.text(id), .text(ticketID), .text(kind), .integer(dueAt), .text(payload), .integer(generation), .integer(now)])
-        return id
     }
 
     /// Cancels the pending timer of `ticketID` and `kind`, if any.

@@ -88,10 +88,12 @@ public final class WorkflowTime: Sendable {
     /// A ticket was opened in `stage`.
     public func ticketOpened(_ tx: any SQLExecutor, ticketID: String, dimensions: TicketDimensions, stage: String,
                              calendarID: String = "", at: Int64) throws {
-        try metrics.onTicketEvent(tx, ticketID: ticketID, .opened(dimensions, stage: stage), at: at)
         try sla.onTicketEvent(tx, ticketID: ticketID, .opened(plan: dimensions.plan, priority: dimensions.priority, stage: stage,
                                                               calendarID: calendarID), at: at)
         try inactivity.onStageEntered(tx, ticketID: ticketID, stage: stage, at: at)
+        // Last: the shared counter rows stay locked from here to the commit only (on PostgreSQL
+        // concurrent openings queue on them), not through the SLA and inactivity statements.
+        try metrics.onTicketEvent(tx, ticketID: ticketID, .opened(dimensions, stage: stage), at: at)
     }
 
     /// The ticket entered `stage`. Entering a final stage records the resolution and opens the

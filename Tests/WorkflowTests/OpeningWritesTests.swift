@@ -1,0 +1,119 @@
+import Foundation
+import Messages
+import RPC
+import ServiceKit
+import Storage
+import Testing
+import TestSupport
+import WorkflowCore
+
+/// What consuming one TicketOpened writes (the statements were folded to cut the cost per
+/// opening: docs/BENCHMARKS-workflow.md, round 4): the same rows as before, on both engines.
+@Suite("Workflow: what an opening writes")
+struct OpeningWritesTests {
+    func integers(_ harness: WorkflowHarness, _ sql: String, _ params: [SQLValue] = []) throws -> [Int64] {
+        try harness.database.read { tx in try tx.query(sql, params).map { try $0.int("n") } }
+    }
+
+    func integer(_ harness: WorkflowHarness, _ sql: String, _ params: [SQLValue] = []) throws -> Int64 {
+        try integers(harness, sql, params).first ?? -1
+    }
+
+    @Test("the routed group and the category's access level: no rule and a level, then the first matching rule", arguments: TestEngines.all)
+    func routingAndLevel(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        var level = WorkflowV1.SetCategoryAccessLevelRequest()
+        level.category = .duvida
+        level.accessLevel = 2
+        _ = try harness.call(WorkflowV1.Workflow.setCategoryAccessLevel, level, as: WorkflowHarness.admin())
+        try harness.deliver(WorkflowHarness.opened("T-none", category: .duvida), key: "T-none")
+        let none = try harness.database.read { tx in try tx.queryOne("SELECT group_id, access_level FROM tickets WHERE id = 'T-none'") }
+        #expect(try none?.text("group_id") == "")
+        #expect(try none?.int("access_level") == 2)
+
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("T-premium", plan: "PREMIUM", category: .duvida), key: "T-premium")
+        try harness.deliver(WorkflowHarness.opened("T-standard"), key: "T-standard")
+        let rows = try harness.database.read { tx in
+            try tx.query("SELECT id, group_id, access_level FROM tickets WHERE id IN ('T-premium', 'T-standard') ORDER BY id")
+        }
+        // The premium rule matches the plan whatever its case; problema has no level (0).
+        #expect(try rows.map { try $0.text("group_id") } == ["n2", "n1"])
+        #expect(try rows.map { try $0.int("access_level") } == [2, 0])
+    }
+
+    @Test("a second TicketOpened for the same ticket (another event) changes nothing", arguments: TestEngines.all)
+    func openedTwice(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("T1", subject: "Primeiro assunto", request: "Primeiro pedido"), key: "T1")
+        let second = try harness.deliver(WorkflowHarness.opened("T1", subject: "Outro assunto", request: "Outro pedido"), key: "T1")
+        #expect(second.accepted == 1)
+        let ticket = try harness.ticket("T1")
+        #expect(ticket.row?.subject == "Primeiro assunto")
+        #expect(ticket.request == "Primeiro pedido")
+        #expect(try integer(harness, "SELECT COUNT(*) AS n FROM ticket_history WHERE ticket_id = 'T1'") == 1)
+        #expect(try integer(harness, "SELECT COUNT(*) AS n FROM text_versions WHERE ticket_id = 'T1'") == 1)
+        let search = try harness.database.read { tx in try tx.queryOne("SELECT request FROM ticket_search WHERE ticket_id = 'T1'") }
+        #expect(try search?.text("request") == SearchText.indexText("Primeiro pedido"))
+        #expect(try integer(harness, "SELECT COUNT(*) AS n FROM wf_sla_events WHERE ticket_id = 'T1'") == 1)
+        #expect(try integer(harness, "SELECT COUNT(*) AS n FROM wf_metric_tickets WHERE ticket_id = 'T1'") == 1)
+        #expect(try integer(harness, "SELECT COALESCE(SUM(opened), 0) AS n FROM wf_metric_daily WHERE dim = 'all'") == 1)
+    }
+
+    @Test("an opening writes history, SLA, timer, inactivity and counters; the next stage change replaces them", arguments: TestEngines.all)
+    func openingThenMove(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("T1"), key: "T1")
+        try harness.deliver(WorkflowHarness.opened("T2"), key: "T2")
+        let id: [SQLValue] = [.text("T1")]
+
+        #expect(try integers(harness, "SELECT seq AS n FROM ticket_history WHERE ticket_id = ? ORDER BY seq", id) == [1])
+        #expect(try integer(harness, "SELECT version AS n FROM wf_sla_tickets WHERE ticket_id = ?", id) == 1)
+        #expect(try integers(harness, "SELECT seq AS n FROM wf_sla_events WHERE ticket_id = ? ORDER BY seq", id) == [1])
+        let targets = try integer(harness, "SELECT COUNT(*) AS n FROM wf_sla_targets WHERE ticket_id = ?", id)
+        #expect(targets > 0)
+        // The default policy gives the new ticket running targets, so one pending SLA timer for
+        // the SLA row's version.
+        #expect(try integers(harness, "SELECT generation AS n FROM wf_timers WHERE ticket_id = ? AND kind = 'sla' AND state = 'pending'", id) == [1])
+        #expect(try integer(harness, "SELECT version AS n FROM wf_inactivity_tickets WHERE ticket_id = ?", id) == 1)
+        #expect(try integer(harness, "SELECT COALESCE(SUM(open_count), 0) AS n FROM wf_metric_backlog WHERE stage = 'aguardando_atendimento'") == 2)
+        #expect(try integer(harness, "SELECT COALESCE(SUM(opened), 0) AS n FROM wf_metric_daily WHERE dim = 'all'") == 2)
+        #expect(try integer(harness, "SELECT COALESCE(SUM(opened), 0) AS n FROM wf_metric_monthly WHERE dim = 'group' AND key = 'n1'") == 2)
+
+        try harness.move("T1", to: "em_atendimento", as: WorkflowHarness.admin())
+        let history = try integers(harness, "SELECT seq AS n FROM ticket_history WHERE ticket_id = ? ORDER BY seq", id)
+        #expect(history == Array(1...Int64(history.count)) && history.count >= 2)
+        #expect(try integer(harness, "SELECT version AS n FROM wf_sla_tickets WHERE ticket_id = ?", id) == 2)
+        #expect(try integers(harness, "SELECT seq AS n FROM wf_sla_events WHERE ticket_id = ? ORDER BY seq", id) == [1, 2])
+        #expect(try integer(harness, "SELECT COUNT(*) AS n FROM wf_sla_targets WHERE ticket_id = ?", id) == targets)
+        let pending = try integers(harness, "SELECT generation AS n FROM wf_timers WHERE ticket_id = ? AND kind = 'sla' AND state = 'pending'", id)
+        #expect(pending.count <= 1 && pending.allSatisfy { $0 == 2 })
+        #expect(try integer(harness, "SELECT COUNT(*) AS n FROM wf_timers WHERE ticket_id = ? AND kind = 'sla' AND state = 'cancelled'", id) == 1)
+        #expect(try integer(harness, "SELECT version AS n FROM wf_inactivity_tickets WHERE ticket_id = ?", id) == 2)
+        #expect(try integer(harness, "SELECT COALESCE(SUM(open_count), 0) AS n FROM wf_metric_backlog WHERE stage = 'aguardando_atendimento'") == 1)
+        #expect(try integer(harness, "SELECT COALESCE(SUM(open_count), 0) AS n FROM wf_metric_backlog WHERE stage = 'em_atendimento'") == 1)
+        // The untouched ticket keeps what its opening wrote.
+        #expect(try integer(harness, "SELECT version AS n FROM wf_sla_tickets WHERE ticket_id = 'T2'") == 1)
+    }
+
+    @Test("metrics: a ticket reported opened twice is counted once (fact, daily, monthly, backlog)", arguments: TestEngines.all)
+    func metricsOpenedTwice(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let database = try scratch.open(migrations: WorkflowService.migrations)
+        let recorder = MetricsRecorder()
+        let at: Int64 = 1_764_410_400_000
+        let d = TicketDimensions(organizationID: "org-1", category: 1, product: "ERP", module: "Fiscal", priority: 2, plan: "standard", groupID: "n1")
+        for _ in 0..<2 {
+            try database.write { tx in try recorder.onTicketEvent(tx, ticketID: "T1", .opened(d, stage: "aguardando_atendimento"), at: at) }
+        }
+        try database.write { tx in try recorder.onTicketEvent(tx, ticketID: "T2", .opened(d, stage: "aguardando_atendimento"), at: at) }
+        func sum(_ sql: String) throws -> Int64 { try database.read { tx in try tx.queryOne(sql)?.int("n") ?? -1 } }
+        #expect(try sum("SELECT COUNT(*) AS n FROM wf_metric_tickets") == 2)
+        #expect(try sum("SELECT COALESCE(SUM(opened), 0) AS n FROM wf_metric_daily WHERE dim = 'all'") == 2)
+        #expect(try sum("SELECT COALESCE(SUM(opened), 0) AS n FROM wf_metric_daily WHERE dim = 'module' AND key = 'Fiscal'") == 2)
+        #expect(try sum("SELECT COALESCE(SUM(opened), 0) AS n FROM wf_metric_monthly WHERE dim = 'product' AND key = 'ERP'") == 2)
+        #expect(try sum("SELECT COALESCE(SUM(open_count), 0) AS n FROM wf_metric_backlog WHERE stage = 'aguardando_atendimento'") == 2)
+    }
+}

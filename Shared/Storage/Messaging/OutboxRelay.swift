@@ -300,12 +300,15 @@ public final class OutboxRelay: @unchecked Sendable {
             }
             // A key is claimable when its oldest event is neither leased nor waiting for a retry;
             // ordering by seq with a LIMIT then takes a prefix of each claimable key's events.
+            // The head lookup names the index's leading expression (storage migration 5).
+            let entity = { (column: String) in Outbox.entityKeySQL(tx.engine, column) }
             let rows = try tx.query("""
                 UPDATE storage_outbox SET lease_owner = ?, locked_until = ?
                 WHERE seq IN (
                     SELECT o.seq FROM storage_outbox o
                     JOIN storage_outbox h
-                      ON h.seq = (SELECT MIN(m.seq) FROM storage_outbox m WHERE m.event_key = o.event_key)
+                      ON h.seq = (SELECT MIN(m.seq) FROM storage_outbox m
+                                  WHERE \(entity("m.event_key")) = \(entity("o.event_key")) AND m.event_key = o.event_key)
                     WHERE (h.locked_until IS NULL OR h.locked_until < ?) AND h.next_attempt_at <= ?
                     ORDER BY o.seq
                     LIMIT ?)

@@ -55,6 +55,20 @@ public struct IMAPMailbox: Sendable {
         try perform("\(url);UID=\(uid)", request: nil)
     }
 
+    /// The size in bytes of the message with UID `uid` (`RFC822.SIZE`), without fetching it;
+    /// nil when the server names none.
+    public func size(_ uid: Int) throws -> Int64? {
+        let response = String(decoding: try perform(url, request: "UID FETCH \(uid) (RFC822.SIZE)"), as: UTF8.self)
+        guard let range = response.range(of: "RFC822.SIZE ") else { return nil }
+        return Int64(response[range.upperBound...].prefix(while: \.isNumber))
+    }
+
+    /// At most the first `limit` bytes of the header block of the message with UID `uid`
+    /// (`BODY[HEADER]<0.limit>`; sets `\Seen`), without the body.
+    public func fetchHeader(_ uid: Int, limit: Int = 64 << 10) throws -> [UInt8] {
+        try perform("\(url);UID=\(uid)/;SECTION=HEADER;PARTIAL=0.\(limit)", request: nil)
+    }
+
     /// Adds (`add`) or removes flags, e.g. `\\Seen`, `\\Flagged`.
     public func setFlags(_ uid: Int, _ flags: String, add: Bool) throws {
         _ = try perform(url, request: "UID STORE \(uid) \(add ? "+" : "-")FLAGS (\(flags))")

@@ -39,6 +39,7 @@ OPERATIONS = [
  ("/v1/reports/metrics.csv","get","Workflow","Metrics of tickets opened in [from_ms, to_ms) as CSV (workflow-time ExportMetrics, streamed)",True,None,[("200","CSV")],["SERVICE"]),
  ("/v1/tickets/export.csv","get","Workflow","The queue as CSV (workflow ExportQueue, streamed)",True,None,[("200","CSV")],["SERVICE"]),
  ("/v1/attachments/{id}","get","Tickets","Downloads an attachment the caller may see",True,None,[("200","Binary")],["SERVICE"]),
+ ("/v1/mail-quarantine/{id}/raw","get","Intake","A quarantined e-mail's raw message, byte-exact (intake DownloadQuarantinedMail; agents with tickets.work and administrators)",True,None,[("200","RawMail")],["SERVICE"]),
 ]
 
 # Statuses any call to a service may produce (mapped from RPC codes).
@@ -92,6 +93,8 @@ def main():
                     w(f"        '{code}':\n          description: CSV file\n          content:\n            text/csv:\n              schema:\n                type: string")
                 elif schema == "Binary":
                     w(f"        '{code}':\n          description: The file\n          content:\n            application/octet-stream:\n              schema:\n                type: string\n                contentMediaType: application/octet-stream")
+                elif schema == "RawMail":
+                    w(f"        '{code}':\n          description: The message as received (RFC 5322)\n          content:\n            message/rfc822:\n              schema:\n                type: string\n                contentMediaType: message/rfc822")
                 elif schema.startswith("Proto:"):
                     w(f"        '{code}':\n          description: {schema[6:]}\n          content:\n            application/json:\n              schema:\n                type: object\n                description: '{schema[6:]} as JSON'")
                 elif schema == "HTML":

@@ -65,6 +65,7 @@ public final class Gateway: Sendable {
         AuthRoutes.register(in: &router)
         AdminRoutes.register(in: &router)
         DomainRoutes.register(in: &router)
+        MailQuarantineRoutes.register(in: &router)
         PortalRoutes.register(in: &router)
         return router
     }

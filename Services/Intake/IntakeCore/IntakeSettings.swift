@@ -14,6 +14,7 @@ import ServiceKit
 /// | uploads never attached are removed after | `INTAKE_PENDING_UPLOAD_MAX_AGE_SECONDS` | 86400 (one day) |
 /// | time between garbage collections | `INTAKE_GC_INTERVAL_SECONDS` | 3600 (0 turns it off) |
 /// | rows per garbage-collection batch | `INTAKE_GC_BATCH` | 500 |
+/// | largest raw e-mail taken in | `INTAKE_MAX_MAIL_BYTES` | 36700160 (35 MiB) |
 public struct IntakeSettings: Sendable {
     public var maxFileBytes: Int64 = 100 << 20
     public var maxTicketBytes: Int64 = 1 << 30
@@ -30,6 +31,10 @@ public struct IntakeSettings: Sendable {
     public var garbageCollectionIntervalSeconds = 3600.0
     /// Attachments (and contents) removed per transaction batch.
     public var garbageCollectionBatchSize = 500
+    /// The largest raw e-mail (headers, bodies and encoded attachments) taken in; a larger one
+    /// keeps only its header block in the quarantine and its sender is told the limit. 35 MiB
+    /// holds about 25 MiB of files once base64 has grown them by a third.
+    public var maxMailBytes: Int64 = 35 << 20
 
     public init(attachmentsDirectory: String) {
         self.attachmentsDirectory = attachmentsDirectory
@@ -47,6 +52,10 @@ public struct IntakeSettings: Sendable {
         }
         if let value = try number("INTAKE_MAX_FILE_BYTES") { maxFileBytes = value }
         if let value = try number("INTAKE_MAX_TICKET_BYTES") { maxTicketBytes = value }
+        if let value = try number("INTAKE_MAX_MAIL_BYTES") {
+            guard value >= 1024 else { throw ConfigurationError("invalid INTAKE_MAX_MAIL_BYTES=\(value) (at least 1024)") }
+            maxMailBytes = value
+        }
         if let value = try number("INTAKE_DUPLICATE_WINDOW_SECONDS") { duplicateWindowMilliseconds = value * 1000 }
         if let text = environment["INTAKE_FORBID_SUPPLIER_TICKETS"], !text.isEmpty {
             switch text.lowercased() {

@@ -41,6 +41,9 @@ extension IntakeV1 {
         /// The sender is an authorized contact of several organizations: an agent chooses one
         /// (ReprocessQuarantinedMail with organization_id). Not answered.
         case quarantineAmbiguousSender = 4
+        /// Larger than INTAKE_MAX_MAIL_BYTES: only the header block was kept (headers_only), the
+        /// sender was answered with the limit; it cannot be reprocessed, only discarded.
+        case quarantineOversized = 5
 
         /// Maps an unknown wire value to the zero value, as proto3 readers of an older schema do.
         @inlinable public init(_protoRawValue raw: Int32) { self = Self(rawValue: raw) ?? .unspecified }
@@ -486,6 +489,21 @@ extension IntakeV1 {
         public var bounceAttempts: Int32 = 0
         public var bounceError: String = ""
         public var bounceNote: String = ""
+        /// GetQuarantinedMail only: the header fields of the raw message as received, in order
+        /// (unfolded; a lenient reading, so an unparsable message shows what could be read).
+        public var headers: [IntakeV1.MailHeader] = []
+        /// Only the header block of the message was stored (an oversized one); size_bytes is the
+        /// size of the whole message as announced.
+        public var headersOnly: Bool = false
+
+        public init() {}
+    }
+
+    /// One header field of a quarantined message.
+    public struct MailHeader: Sendable, Hashable {
+        public var name: String = ""
+        /// Unfolded; bytes that are not UTF-8 replaced.
+        public var value: String = ""
 
         public init() {}
     }
@@ -519,6 +537,10 @@ extension IntakeV1 {
         /// restored by an agent) taken in instead of the stored one, which stays as received. At most
         /// 3 MiB; it must parse, or INVALID_ARGUMENT (`replacement_raw`).
         public var replacementRaw: [UInt8] = []
+        /// ReprocessQuarantinedMail: take the message in as a reply on this ticket (id or code), for
+        /// mail that lost its threading; the sender must still be an active contact of the ticket's
+        /// organization.
+        public var ticketID: String = ""
 
         public init() {}
     }
@@ -1466,6 +1488,11 @@ extension IntakeV1.QuarantinedMail: ProtoMessage {
         c.bounce_attempts = self.bounceAttempts
         if !self.bounceError.isEmpty { c.bounce_error = arena.cString(self.bounceError) }
         if !self.bounceNote.isEmpty { c.bounce_note = arena.cString(self.bounceNote) }
+        if !self.headers.isEmpty {
+            c.n_headers = self.headers.count
+            c.headers = arena.messages(self.headers)
+        }
+        c.headers_only = (self.headersOnly ? 1 : 0)
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMail>) {
@@ -1490,6 +1517,29 @@ extension IntakeV1.QuarantinedMail: ProtoMessage {
         self.bounceAttempts = c.pointee.bounce_attempts
         self.bounceError = _ProtoRuntime.string(c.pointee.bounce_error)
         self.bounceNote = _ProtoRuntime.string(c.pointee.bounce_note)
+        if c.pointee.n_headers > 0, let _items = c.pointee.headers {
+            self.headers = (0..<c.pointee.n_headers).map { (_items[$0].map { IntakeV1.MailHeader(_c: $0) } ?? IntakeV1.MailHeader()) }
+        } else {
+            self.headers = []
+        }
+        self.headersOnly = (c.pointee.headers_only != 0)
+    }
+}
+
+extension IntakeV1.MailHeader: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__MailHeader
+    public static var protoName: String { "ocorrencias.intake.v1.MailHeader" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__MailHeader(); ocorrencias__intake__v1__mail_header__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__MailHeader>) { ocorrencias__intake__v1__mail_header__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__MailHeader, arena: inout ProtoArena) {
+        if !self.name.isEmpty { c.name = arena.cString(self.name) }
+        if !self.value.isEmpty { c.value = arena.cString(self.value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__MailHeader>) {
+        self.name = _ProtoRuntime.string(c.pointee.name)
+        self.value = _ProtoRuntime.string(c.pointee.value)
     }
 }
 
@@ -1547,6 +1597,7 @@ extension IntakeV1.QuarantinedMailRequest: ProtoMessage {
         c.chunk_bytes = self.chunkBytes
         if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
         if !self.replacementRaw.isEmpty { c.replacement_raw = arena.binaryData(self.replacementRaw) }
+        if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__QuarantinedMailRequest>) {
@@ -1554,6 +1605,7 @@ extension IntakeV1.QuarantinedMailRequest: ProtoMessage {
         self.chunkBytes = c.pointee.chunk_bytes
         self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
         self.replacementRaw = _ProtoRuntime.bytes(c.pointee.replacement_raw)
+        self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
     }
 }
 

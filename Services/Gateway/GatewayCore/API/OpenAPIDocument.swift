@@ -6315,6 +6315,233 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+  /v1/mail-quarantine:
+    get:
+      operationId: get_v1_mail_quarantine
+      tags: [Intake]
+      summary: "intake `ListQuarantinedMail`: request `ocorrencias.intake.v1.ListQuarantinedMailRequest`, answer `ocorrencias.intake.v1.ListQuarantinedMailResponse` (as JSON, .proto field names)"
+      parameters:
+        - name: include_resolved
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: page_size
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: page_token
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.ListQuarantinedMailResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.ListQuarantinedMailResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/mail-quarantine/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_mail_quarantine_id
+      tags: [Intake]
+      summary: "intake `GetQuarantinedMail`: request `ocorrencias.intake.v1.QuarantinedMailRequest`, answer `ocorrencias.intake.v1.QuarantinedMail` (as JSON, .proto field names)"
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.QuarantinedMail
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.QuarantinedMail as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/mail-quarantine/{id}/raw:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    get:
+      operationId: get_v1_mail_quarantine_id_raw
+      tags: [Intake]
+      summary: "A quarantined e-mail's raw message, byte-exact (intake DownloadQuarantinedMail; agents with tickets.work and administrators)"
+      responses:
+        '200':
+          description: The message as received (RFC 5322)
+          content:
+            message/rfc822:
+              schema:
+                type: string
+                contentMediaType: message/rfc822
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/mail-quarantine/{id}/reprocess:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_mail_quarantine_id_reprocess
+      tags: [Intake]
+      summary: "intake `ReprocessQuarantinedMail`: request `ocorrencias.intake.v1.QuarantinedMailRequest`, answer `ocorrencias.intake.v1.ReprocessQuarantinedMailResponse` (as JSON, .proto field names)"
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.QuarantinedMailRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.ReprocessQuarantinedMailResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.ReprocessQuarantinedMailResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/mail-quarantine/{id}/discard:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_mail_quarantine_id_discard
+      tags: [Intake]
+      summary: "intake `DiscardQuarantinedMail`: request `ocorrencias.intake.v1.DiscardQuarantinedMailRequest`, answer `ocorrencias.intake.v1.QuarantinedMail` (as JSON, .proto field names)"
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.intake.v1.DiscardQuarantinedMailRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.QuarantinedMail
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.QuarantinedMail as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
 components:
   securitySchemes:
     session:

@@ -12,7 +12,7 @@ enum MailQuarantineAPI {
         typealias API = IntakeV1.Intake
         @Sendable func caller(_ context: ServerContext) throws -> Caller { Caller(try principals.require(context)) }
         router.register(API.listQuarantinedMail) { request, context in try intake.listQuarantined(request, caller: caller(context)) }
-        router.register(API.getQuarantinedMail) { request, context in try intake.quarantined(request.id, caller: caller(context)) }
+        router.register(API.getQuarantinedMail) { request, context in try intake.quarantined(request.id, caller: caller(context), headers: true) }
         router.registerStreaming(API.downloadQuarantinedMail) { requests, responses, context in
             let who = try caller(context)
             guard let request = try requests.receive() else { return nil }
@@ -23,7 +23,7 @@ enum MailQuarantineAPI {
             return nil
         }
         router.register(API.reprocessQuarantinedMail) { request, context in
-            try intake.reprocessQuarantined(request.id, organizationID: request.organizationID, replacement: request.replacementRaw,
+            try intake.reprocessQuarantined(request.id, organizationID: request.organizationID, replacement: request.replacementRaw, ticketID: request.ticketID,
                                            caller: caller(context),
                                            tokens: tokens, settings: settings)
         }

@@ -14,7 +14,9 @@ import Storage
 /// `quarantined` (kept for agents, see ``IntakeContext/receive(raw:source:tokens:settings:bounce:)``),
 /// or `held` (the sender is an authorized contact of several organizations: an agent chooses),
 /// 67 `EX_NOUSER` rejected (unknown or foreign sender: the MTA bounces it with the reason; the
-/// message is also held for agents), 65 `EX_DATAERR` empty input, 75 `EX_TEMPFAIL` storage
+/// message is also held for agents), 65 `EX_DATAERR` empty input, or `unreadable` (GMime cannot
+/// parse it but a sender could be read: the MTA bounces it; held) or `too_large` (over
+/// `INTAKE_MAX_MAIL_BYTES`: only the header block is held; 0 instead when no sender may be answered), 75 `EX_TEMPFAIL` storage
 /// unavailable (the MTA retries later), 78 `EX_CONFIG` bad configuration.
 public enum MailCommand {
     public static func run(arguments: [String]) -> Never {
@@ -26,8 +28,8 @@ public enum MailCommand {
         } catch {
             finish(78, ["outcome": "error", "reason": "\(error)"])
         }
-        let raw = Array(FileHandle.standardInput.readDataToEndOfFile())
-        guard !raw.isEmpty else { finish(65, ["outcome": "error", "reason": "mensagem vazia / empty message"]) }
+        let (raw, size) = readCapped(FileHandle.standardInput, limit: settings.maxMailBytes)
+        guard size > 0 else { finish(65, ["outcome": "error", "reason": "mensagem vazia / empty message"]) }
         do {
             let database = try openDatabase(.fromEnvironment(service: "intake", dataDirectory: configuration.dataDirectory,
                                                              environment: configuration.environment),
@@ -35,6 +37,12 @@ public enum MailCommand {
             defer { database.close() }
             let intake = try IntakeContext(database: database, settings: settings) { _, _ in
                 throw RPCError(.unimplemented, "the e-mail command never changes contacts")
+            }
+            if size > settings.maxMailBytes {
+                let receipt = try intake.receiveOversized(header: raw, sizeBytes: size, source: "pipe")
+                // The MTA bounces it with the reason, unless no sender may be answered.
+                finish(receipt.readableSender.isEmpty ? 0 : 65,
+                       ["outcome": "too_large", "reason": reasonText(receipt.outcome), "quarantine_id": receipt.quarantineID ?? ""])
             }
             let receipt = try intake.receive(raw: raw, source: "pipe", tokens: ReplyToken(secret: try configuration.deploymentSecret()),
                                              settings: MailIngestSettings(environment: configuration.environment))
@@ -45,6 +53,9 @@ public enum MailCommand {
                 finish(0, ["outcome": "duplicate", "ticket_id": id, "code": code])
             case .replied(let id, let code, let message):
                 finish(0, ["outcome": "replied", "ticket_id": id, "code": code, "reply_id": message])
+            case .rejected(let reason) where receipt.unparsable && !receipt.readableSender.isEmpty:
+                // Unreadable, but a sender could be read: the MTA bounces it ("could not be read").
+                finish(65, ["outcome": "unreadable", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""])
             case .rejected(let reason) where receipt.unparsable:
                 // Kept for agents: the MTA must not bounce it (we could not read who sent it).
                 finish(0, ["outcome": "quarantined", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""])
@@ -57,6 +68,33 @@ public enum MailCommand {
         } catch {
             finish(75, ["outcome": "error", "reason": "\(error)"])
         }
+    }
+
+    static func reasonText(_ outcome: MailOutcome) -> String {
+        if case .rejected(let reason) = outcome { return reason }
+        return ""
+    }
+
+    /// Reads `handle` to its end, keeping at most `limit` bytes; a longer input keeps only its
+    /// first ``MailHeaders/limit`` bytes (for the header block) and is read on to its end (an MTA
+    /// writing into a closed pipe would report a failure instead of our answer). The bytes kept
+    /// and the whole size.
+    static func readCapped(_ handle: FileHandle, limit: Int64) -> ([UInt8], Int64) {
+        var kept: [UInt8] = []
+        var size: Int64 = 0
+        while true {
+            let chunk = handle.readData(ofLength: 1 << 20)
+            if chunk.isEmpty { break }
+            size += Int64(chunk.count)
+            if size <= limit {
+                kept.append(contentsOf: chunk)
+            } else if kept.count > MailHeaders.limit {
+                kept.removeSubrange(MailHeaders.limit...)
+            } else if kept.count < MailHeaders.limit {
+                kept.append(contentsOf: chunk.prefix(MailHeaders.limit - kept.count))
+            }
+        }
+        return (kept, size)
     }
 
     private static func finish(_ status: Int32, _ fields: [String: String]) -> Never {

@@ -48,8 +48,10 @@ extension IntakeContext {
     /// - The same Message-ID never creates two tickets or two replies.
     /// - A new message from an authorized contact of several active organizations is `held`,
     ///   unless `organizationID` (an agent's choice when reprocessing) names one of them.
+    /// - `ticketID` (an agent's choice when reprocessing mail that lost its threading) makes it a
+    ///   reply on that ticket, with the same sender check.
     public func ingest(_ mail: MailMessage, tokens: ReplyToken, settings mailSettings: MailIngestSettings = MailIngestSettings(),
-                       organizationID: String = "") throws -> MailOutcome {
+                       organizationID: String = "", ticketID: String = "") throws -> MailOutcome {
         guard !mail.fromAddress.isEmpty else {
             return .rejected(reason: "mensagem sem remetente / message without a sender")
         }
@@ -72,7 +74,8 @@ extension IntakeContext {
         }) { return known }
 
         // A reply?
-        if let ticket = try threadedTicket(mail, tokens: tokens) {
+        let namedTicket = ticketID.isEmpty ? nil : try database.read { try TicketStore.ticket($0, reference: ticketID) }
+        if let ticket = try namedTicket ?? threadedTicket(mail, tokens: tokens) {
             guard let author = contacts.first(where: { $0.organizationID == ticket.organization?.id }) else {
                 return .rejected(reason: "remetente \(mail.fromAddress) não pertence à organização da ocorrência \(ticket.code) / sender \(mail.fromAddress) does not belong to the organization of ticket \(ticket.code)")
             }

@@ -100,6 +100,25 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
             lock.withLock { folderReady = true }
         }
         for uid in try mailbox.unseen() {
+            // Over INTAKE_MAX_MAIL_BYTES: only the header block is fetched and held, the sender
+            // answered with the limit, and the message stays seen and flagged like held mail.
+            if let size = try mailbox.size(uid), size > intake.settings.maxMailBytes {
+                let receipt: MailReceipt
+                do {
+                    receipt = try intake.receiveOversized(header: try mailbox.fetchHeader(uid), sizeBytes: size, source: "imap",
+                                                          bounce: bounceQueue?.bounce)
+                } catch {
+                    try? mailbox.setFlags(uid, "\\Seen", add: false)
+                    logger.warning("oversized mail not recorded; retrying next round", ["imap.uid": String(uid), "error": "\(error)"])
+                    throw error
+                }
+                try? mailbox.setFlags(uid, "\\Seen \\Flagged", add: true)
+                logger.notice("oversized mail held (header only)", ["imap.uid": String(uid), "mail.size": String(size),
+                                                                     "quarantine.id": receipt.quarantineID ?? ""])
+                if case .queued = receipt.bounce { bounceQueue?.wake() }
+                outcomes.append(receipt.outcome)
+                continue
+            }
             let raw = try mailbox.fetch(uid)
             var receipt: MailReceipt
             do {

@@ -12,8 +12,12 @@ public struct MailReceipt: Sendable, Equatable {
     public var quarantineID: String?
     /// GMime found no message at all.
     public var unparsable = false
-    /// Whether the rejection is answered (nil: no bounce configured, or unparsable).
+    /// Whether the rejection is answered (nil: no bounce configured, or unparsable without a
+    /// readable sender).
     public var bounce: MailBounceQueue.Decision?
+    /// An unparsable or oversized message whose sender could be read and may be answered:
+    /// that address (the MTA pipe exits so that the MTA bounces it).
+    public var readableSender = ""
 
     public init(outcome: MailOutcome, quarantineID: String? = nil, unparsable: Bool = false, bounce: MailBounceQueue.Decision? = nil) {
         self.outcome = outcome
@@ -40,12 +44,22 @@ extension IntakeContext {
     /// - Throws: storage errors (nothing was recorded: the caller should try again later).
     public func receive(raw: [UInt8], source: String, tokens: ReplyToken, settings mailSettings: MailIngestSettings = MailIngestSettings(),
                         bounce: MailBounce? = nil) throws -> MailReceipt {
+        if Int64(raw.count) > settings.maxMailBytes {
+            return try receiveOversized(header: MailHeaders.block(raw), sizeBytes: Int64(raw.count), source: source, bounce: bounce)
+        }
         let mail: MailMessage
         do { mail = try MailMessage(raw: raw) } catch let error as MailError {
-            let (id, _) = try database.write { tx in
-                try hold(tx, raw: raw, mail: nil, kind: .quarantineUnparsable, source: source, reason: error.description, bounce: nil)
+            // Still answered when a lenient reading finds a sender (the usual rules apply:
+            // never an automatic message, a daemon, our own address, over the hourly limit).
+            let readable = MailMessage(lenient: raw)
+            let reason = readable == nil ? error.description : Self.unreadableReason
+            let (id, decision) = try database.write { tx in
+                try hold(tx, raw: raw, mail: readable, key: "sha256:\(Self.sha256Hex(raw))", kind: .quarantineUnparsable, source: source,
+                         reason: reason, bounce: bounce)
             }
-            return MailReceipt(outcome: .rejected(reason: error.description), quarantineID: id, unparsable: true)
+            var receipt = MailReceipt(outcome: .rejected(reason: reason), quarantineID: id, unparsable: true, bounce: decision)
+            receipt.readableSender = readable.flatMap { MailBounce.mayAnswer($0) ? $0.fromAddress : nil } ?? ""
+            return receipt
         }
         let outcome: MailOutcome
         var kind = IntakeV1.QuarantineKind.quarantineRejected
@@ -81,10 +95,13 @@ extension IntakeContext {
 
     /// In `tx`: holds `raw` (once per message key) and queues its answer; the row id and the
     /// bounce decision (nil when the message was held before or is not answered at all).
-    func hold(_ tx: any SQLExecutor, raw: [UInt8], mail: MailMessage?, kind: IntakeV1.QuarantineKind, source: String,
+    /// `key` overrides the message key (default: the Message-ID, else the SHA-256); `sizeBytes`
+    /// the recorded size (an oversized message keeps only its header block in `raw`).
+    func hold(_ tx: any SQLExecutor, raw: [UInt8], mail: MailMessage?, key explicitKey: String? = nil, sizeBytes: Int64? = nil,
+              kind: IntakeV1.QuarantineKind, source: String,
               reason: String, bounce: MailBounce?) throws -> (String, MailBounceQueue.Decision?) {
         let sha256 = Self.sha256Hex(raw)
-        let key = mail?.messageID ?? "sha256:\(sha256)"
+        let key = explicitKey ?? mail?.messageID ?? "sha256:\(sha256)"
         let id = Self.newID()
         let now = Self.now()
         let inserted = try tx.execute("""
@@ -93,7 +110,7 @@ extension IntakeContext {
             VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_key) DO NOTHING
             """, [.text(id), .text(key), .integer(Int64(kind.rawValue)), .text(source), .text(reason),
                   .text(mail?.fromAddress ?? ""), .text(String((mail?.subject ?? "").prefix(500))), .text(mail?.messageID ?? ""),
-                  .blob(raw), .integer(Int64(raw.count)), .text(sha256), .integer(now)])
+                  .blob(raw), .integer(sizeBytes ?? Int64(raw.count)), .text(sha256), .integer(now)])
         guard inserted == 1 else {
             return (try tx.queryOne("SELECT id FROM mail_quarantine WHERE message_key = ?", [.text(key)])?.text("id") ?? id, nil)
         }
@@ -110,10 +127,14 @@ extension IntakeContext {
 
     // MARK: agents' operations
 
-    /// Agents (and administrators) and internal services only: held mail may be anyone's.
+    /// The permission an agent needs for the quarantine (every agent role of the gateway has it).
+    public static let mailQuarantinePermission = "tickets.work"
+
+    /// Agents who work tickets (``mailQuarantinePermission``), administrators and internal
+    /// services only: held mail may be anyone's.
     static func requireMailStaff(_ caller: Caller) throws {
-        guard caller.isAgent || caller.isService else {
-            throw RPCError(.permissionDenied, "apenas agentes e administradores / agents and administrators only")
+        guard caller.isService || (caller.isAgent && caller.has(permission: mailQuarantinePermission)) else {
+            throw RPCError(.permissionDenied, "apenas agentes que atendem ocorrências e administradores / agents working tickets and administrators only")
         }
     }
 
@@ -153,6 +174,7 @@ extension IntakeContext {
         }
         mail.bounceAttempts = Int32(try row.optionalInt("bounce_attempts") ?? 0)
         mail.bounceError = row.optionalText("bounce_error") ?? ""
+        mail.headersOnly = mail.kind == .quarantineOversized
         return mail
     }
 
@@ -187,13 +209,23 @@ extension IntakeContext {
         return response
     }
 
-    /// One held message's record.
-    public func quarantined(_ id: String, caller: Caller) throws -> IntakeV1.QuarantinedMail {
+    /// One held message's record; with `headers`, also the header fields of its raw message.
+    public func quarantined(_ id: String, caller: Caller, headers: Bool = false) throws -> IntakeV1.QuarantinedMail {
         try Self.requireMailStaff(caller)
-        guard let row = try database.read({ try $0.queryOne("SELECT \(Self.quarantineColumns) WHERE q.id = ?", [.text(id)]) }) else {
+        let columns = headers ? "substr(q.raw, 1, \(MailHeaders.limit)) AS raw, " + Self.quarantineColumns : Self.quarantineColumns
+        guard let row = try database.read({ try $0.queryOne("SELECT \(columns) WHERE q.id = ?", [.text(id)]) }) else {
             throw RPCError(.notFound, "mensagem retida não encontrada / quarantined message not found")
         }
-        return try Self.quarantinedMail(row)
+        var mail = try Self.quarantinedMail(row)
+        if headers {
+            mail.headers = MailHeaders.read(try row.blob("raw")).map { field in
+                var header = IntakeV1.MailHeader()
+                header.name = field.name
+                header.value = field.value
+                return header
+            }
+        }
+        return mail
     }
 
     /// The raw message, byte-exact, in chunks (the first carries the record).
@@ -220,11 +252,19 @@ extension IntakeContext {
     /// `organizationID` chooses the organization of a new ticket when the sender is an
     /// authorized contact of several.
     /// `replacement` is a corrected message taken in instead (the stored one stays as received).
-    public func reprocessQuarantined(_ id: String, organizationID: String = "", replacement: [UInt8] = [], caller: Caller,
+    public func reprocessQuarantined(_ id: String, organizationID: String = "", replacement: [UInt8] = [], ticketID: String = "", caller: Caller,
                                      tokens: ReplyToken, settings mailSettings: MailIngestSettings) throws -> IntakeV1.ReprocessQuarantinedMailResponse {
         let record = try quarantined(id, caller: caller)
         guard record.status == .quarantineHeld else {
             throw RPCError(.failedPrecondition, "mensagem já resolvida / message already resolved")
+        }
+        if record.headersOnly && replacement.isEmpty {
+            throw RPCError(.failedPrecondition, "só o cabeçalho da mensagem grande demais foi guardado; descarte-a / only the header of the oversized message was kept; discard it")
+        }
+        if !ticketID.isEmpty, try database.read({ try TicketStore.ticket($0, reference: ticketID) }) == nil {
+            var violations = Violations()
+            violations.add("ticket_id", "not_found", pt: "Ocorrência não encontrada.", en: "Ticket not found.")
+            try violations.check()
         }
         if !replacement.isEmpty {
             var violations = Violations()
@@ -245,7 +285,7 @@ extension IntakeContext {
         do {
             let mail = try MailMessage(raw: raw)
             do {
-                switch try ingest(mail, tokens: tokens, settings: mailSettings, organizationID: organizationID) {
+                switch try ingest(mail, tokens: tokens, settings: mailSettings, organizationID: organizationID, ticketID: ticketID) {
                 case .opened(let ticketID, let code): outcomeName = "opened"; ticket = (ticketID, code)
                 case .replied(let ticketID, let code, _): outcomeName = "replied"; ticket = (ticketID, code)
                 case .duplicate(let ticketID, let code): outcomeName = "duplicate"; ticket = (ticketID, code)

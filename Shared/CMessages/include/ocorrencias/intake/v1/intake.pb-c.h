@@ -53,6 +53,7 @@ typedef struct Ocorrencias__Intake__V1__PriorityDefinition Ocorrencias__Intake__
 typedef struct Ocorrencias__Intake__V1__SupportPolicy Ocorrencias__Intake__V1__SupportPolicy;
 typedef struct Ocorrencias__Intake__V1__GetSupportPolicyRequest Ocorrencias__Intake__V1__GetSupportPolicyRequest;
 typedef struct Ocorrencias__Intake__V1__QuarantinedMail Ocorrencias__Intake__V1__QuarantinedMail;
+typedef struct Ocorrencias__Intake__V1__MailHeader Ocorrencias__Intake__V1__MailHeader;
 typedef struct Ocorrencias__Intake__V1__ListQuarantinedMailRequest Ocorrencias__Intake__V1__ListQuarantinedMailRequest;
 typedef struct Ocorrencias__Intake__V1__ListQuarantinedMailResponse Ocorrencias__Intake__V1__ListQuarantinedMailResponse;
 typedef struct Ocorrencias__Intake__V1__QuarantinedMailRequest Ocorrencias__Intake__V1__QuarantinedMailRequest;
@@ -101,7 +102,12 @@ typedef enum _Ocorrencias__Intake__V1__QuarantineKind {
    * The sender is an authorized contact of several organizations: an agent chooses one
    * (ReprocessQuarantinedMail with organization_id). Not answered.
    */
-  OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_AMBIGUOUS_SENDER = 4
+  OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_AMBIGUOUS_SENDER = 4,
+  /*
+   * Larger than INTAKE_MAX_MAIL_BYTES: only the header block was kept (headers_only), the
+   * sender was answered with the limit; it cannot be reprocessed, only discarded.
+   */
+  OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_OVERSIZED = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND)
 } Ocorrencias__Intake__V1__QuarantineKind;
 typedef enum _Ocorrencias__Intake__V1__QuarantineStatus {
@@ -817,10 +823,38 @@ struct  Ocorrencias__Intake__V1__QuarantinedMail
   int32_t bounce_attempts;
   char *bounce_error;
   char *bounce_note;
+  /*
+   * GetQuarantinedMail only: the header fields of the raw message as received, in order
+   * (unfolded; a lenient reading, so an unparsable message shows what could be read).
+   */
+  size_t n_headers;
+  Ocorrencias__Intake__V1__MailHeader **headers;
+  /*
+   * Only the header block of the message was stored (an oversized one); size_bytes is the
+   * size of the whole message as announced.
+   */
+  protobuf_c_boolean headers_only;
 };
 #define OCORRENCIAS__INTAKE__V1__QUARANTINED_MAIL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__quarantined_mail__descriptor) \
-    , (char *)protobuf_c_empty_string, OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_KIND_UNSPECIFIED, OCORRENCIAS__INTAKE__V1__QUARANTINE_STATUS__QUARANTINE_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__INTAKE__V1__BOUNCE_STATUS__BOUNCE_NONE, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_KIND_UNSPECIFIED, OCORRENCIAS__INTAKE__V1__QUARANTINE_STATUS__QUARANTINE_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__INTAKE__V1__BOUNCE_STATUS__BOUNCE_NONE, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0 }
+
+
+/*
+ * One header field of a quarantined message.
+ */
+struct  Ocorrencias__Intake__V1__MailHeader
+{
+  ProtobufCMessage base;
+  char *name;
+  /*
+   * Unfolded; bytes that are not UTF-8 replaced.
+   */
+  char *value;
+};
+#define OCORRENCIAS__INTAKE__V1__MAIL_HEADER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__mail_header__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Intake__V1__ListQuarantinedMailRequest
@@ -875,10 +909,16 @@ struct  Ocorrencias__Intake__V1__QuarantinedMailRequest
    * 3 MiB; it must parse, or INVALID_ARGUMENT (`replacement_raw`).
    */
   ProtobufCBinaryData replacement_raw;
+  /*
+   * ReprocessQuarantinedMail: take the message in as a reply on this ticket (id or code), for
+   * mail that lost its threading; the sender must still be an active contact of the ticket's
+   * organization.
+   */
+  char *ticket_id;
 };
 #define OCORRENCIAS__INTAKE__V1__QUARANTINED_MAIL_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__quarantined_mail_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, {0,NULL} }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -1627,6 +1667,25 @@ Ocorrencias__Intake__V1__QuarantinedMail *
 void   ocorrencias__intake__v1__quarantined_mail__free_unpacked
                      (Ocorrencias__Intake__V1__QuarantinedMail *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__MailHeader methods */
+void   ocorrencias__intake__v1__mail_header__init
+                     (Ocorrencias__Intake__V1__MailHeader         *message);
+size_t ocorrencias__intake__v1__mail_header__get_packed_size
+                     (const Ocorrencias__Intake__V1__MailHeader   *message);
+size_t ocorrencias__intake__v1__mail_header__pack
+                     (const Ocorrencias__Intake__V1__MailHeader   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__mail_header__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__MailHeader   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__MailHeader *
+       ocorrencias__intake__v1__mail_header__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__mail_header__free_unpacked
+                     (Ocorrencias__Intake__V1__MailHeader *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Intake__V1__ListQuarantinedMailRequest methods */
 void   ocorrencias__intake__v1__list_quarantined_mail_request__init
                      (Ocorrencias__Intake__V1__ListQuarantinedMailRequest         *message);
@@ -1853,6 +1912,9 @@ typedef void (*Ocorrencias__Intake__V1__GetSupportPolicyRequest_Closure)
                   void *closure_data);
 typedef void (*Ocorrencias__Intake__V1__QuarantinedMail_Closure)
                  (const Ocorrencias__Intake__V1__QuarantinedMail *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__MailHeader_Closure)
+                 (const Ocorrencias__Intake__V1__MailHeader *message,
                   void *closure_data);
 typedef void (*Ocorrencias__Intake__V1__ListQuarantinedMailRequest_Closure)
                  (const Ocorrencias__Intake__V1__ListQuarantinedMailRequest *message,
@@ -2256,6 +2318,7 @@ extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__priority_defini
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__support_policy__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_support_policy_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__mail_header__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_quarantined_mail_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_quarantined_mail_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail_request__descriptor;

@@ -1672,6 +1672,51 @@ void   ocorrencias__intake__v1__quarantined_mail__free_unpacked
   assert(message->base.descriptor == &ocorrencias__intake__v1__quarantined_mail__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__intake__v1__mail_header__init
+                     (Ocorrencias__Intake__V1__MailHeader         *message)
+{
+  static const Ocorrencias__Intake__V1__MailHeader init_value = OCORRENCIAS__INTAKE__V1__MAIL_HEADER__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__mail_header__get_packed_size
+                     (const Ocorrencias__Intake__V1__MailHeader *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__mail_header__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__mail_header__pack
+                     (const Ocorrencias__Intake__V1__MailHeader *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__mail_header__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__mail_header__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__MailHeader *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__mail_header__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__MailHeader *
+       ocorrencias__intake__v1__mail_header__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__MailHeader *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__mail_header__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__mail_header__free_unpacked
+                     (Ocorrencias__Intake__V1__MailHeader *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__mail_header__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__intake__v1__list_quarantined_mail_request__init
                      (Ocorrencias__Intake__V1__ListQuarantinedMailRequest         *message)
 {
@@ -4791,7 +4836,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_support_policy_req
   (ProtobufCMessageInit) ocorrencias__intake__v1__get_support_policy_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__intake__v1__quarantined_mail__field_descriptors[21] =
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__quarantined_mail__field_descriptors[23] =
 {
   {
     "id",
@@ -5045,6 +5090,30 @@ static const ProtobufCFieldDescriptor ocorrencias__intake__v1__quarantined_mail_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "headers",
+    22,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, n_headers),
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, headers),
+    &ocorrencias__intake__v1__mail_header__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "headers_only",
+    23,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMail, headers_only),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__intake__v1__quarantined_mail__field_indices_by_name[] = {
   11,   /* field[11] = attempts */
@@ -5054,6 +5123,8 @@ static const unsigned ocorrencias__intake__v1__quarantined_mail__field_indices_b
   17,   /* field[17] = bounce_status */
   7,   /* field[7] = email_message_id */
   5,   /* field[5] = from_address */
+  21,   /* field[21] = headers */
+  22,   /* field[22] = headers_only */
   0,   /* field[0] = id */
   1,   /* field[1] = kind */
   4,   /* field[4] = reason */
@@ -5072,7 +5143,7 @@ static const unsigned ocorrencias__intake__v1__quarantined_mail__field_indices_b
 static const ProtobufCIntRange ocorrencias__intake__v1__quarantined_mail__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 21 }
+  { 0, 23 }
 };
 const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail__descriptor =
 {
@@ -5082,11 +5153,62 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail__desc
   "Ocorrencias__Intake__V1__QuarantinedMail",
   "ocorrencias.intake.v1",
   sizeof(Ocorrencias__Intake__V1__QuarantinedMail),
-  21,
+  23,
   ocorrencias__intake__v1__quarantined_mail__field_descriptors,
   ocorrencias__intake__v1__quarantined_mail__field_indices_by_name,
   1,  ocorrencias__intake__v1__quarantined_mail__number_ranges,
   (ProtobufCMessageInit) ocorrencias__intake__v1__quarantined_mail__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__mail_header__field_descriptors[2] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__MailHeader, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__MailHeader, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__mail_header__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__mail_header__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__mail_header__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.MailHeader",
+  "MailHeader",
+  "Ocorrencias__Intake__V1__MailHeader",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__MailHeader),
+  2,
+  ocorrencias__intake__v1__mail_header__field_descriptors,
+  ocorrencias__intake__v1__mail_header__field_indices_by_name,
+  1,  ocorrencias__intake__v1__mail_header__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__mail_header__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_quarantined_mail_request__field_descriptors[3] =
@@ -5204,7 +5326,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_quarantined_mail_
   (ProtobufCMessageInit) ocorrencias__intake__v1__list_quarantined_mail_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__intake__v1__quarantined_mail_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__quarantined_mail_request__field_descriptors[5] =
 {
   {
     "id",
@@ -5254,17 +5376,30 @@ static const ProtobufCFieldDescriptor ocorrencias__intake__v1__quarantined_mail_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ticket_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__QuarantinedMailRequest, ticket_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__intake__v1__quarantined_mail_request__field_indices_by_name[] = {
   1,   /* field[1] = chunk_bytes */
   0,   /* field[0] = id */
   2,   /* field[2] = organization_id */
   3,   /* field[3] = replacement_raw */
+  4,   /* field[4] = ticket_id */
 };
 static const ProtobufCIntRange ocorrencias__intake__v1__quarantined_mail_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail_request__descriptor =
 {
@@ -5274,7 +5409,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail_reque
   "Ocorrencias__Intake__V1__QuarantinedMailRequest",
   "ocorrencias.intake.v1",
   sizeof(Ocorrencias__Intake__V1__QuarantinedMailRequest),
-  4,
+  5,
   ocorrencias__intake__v1__quarantined_mail_request__field_descriptors,
   ocorrencias__intake__v1__quarantined_mail_request__field_indices_by_name,
   1,  ocorrencias__intake__v1__quarantined_mail_request__number_ranges,
@@ -5517,22 +5652,24 @@ const ProtobufCEnumDescriptor ocorrencias__intake__v1__custom_field_kind__descri
   ocorrencias__intake__v1__custom_field_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue ocorrencias__intake__v1__quarantine_kind__enum_values_by_number[5] =
+static const ProtobufCEnumValue ocorrencias__intake__v1__quarantine_kind__enum_values_by_number[6] =
 {
   { "QUARANTINE_KIND_UNSPECIFIED", "OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_KIND_UNSPECIFIED", 0 },
   { "QUARANTINE_UNPARSABLE", "OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_UNPARSABLE", 1 },
   { "QUARANTINE_REJECTED", "OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_REJECTED", 2 },
   { "QUARANTINE_FAILED", "OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_FAILED", 3 },
   { "QUARANTINE_AMBIGUOUS_SENDER", "OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_AMBIGUOUS_SENDER", 4 },
+  { "QUARANTINE_OVERSIZED", "OCORRENCIAS__INTAKE__V1__QUARANTINE_KIND__QUARANTINE_OVERSIZED", 5 },
 };
 static const ProtobufCIntRange ocorrencias__intake__v1__quarantine_kind__value_ranges[] = {
-{0, 0},{0, 5}
+{0, 0},{0, 6}
 };
-static const ProtobufCEnumValueIndex ocorrencias__intake__v1__quarantine_kind__enum_values_by_name[5] =
+static const ProtobufCEnumValueIndex ocorrencias__intake__v1__quarantine_kind__enum_values_by_name[6] =
 {
   { "QUARANTINE_AMBIGUOUS_SENDER", 4 },
   { "QUARANTINE_FAILED", 3 },
   { "QUARANTINE_KIND_UNSPECIFIED", 0 },
+  { "QUARANTINE_OVERSIZED", 5 },
   { "QUARANTINE_REJECTED", 2 },
   { "QUARANTINE_UNPARSABLE", 1 },
 };
@@ -5543,9 +5680,9 @@ const ProtobufCEnumDescriptor ocorrencias__intake__v1__quarantine_kind__descript
   "QuarantineKind",
   "Ocorrencias__Intake__V1__QuarantineKind",
   "ocorrencias.intake.v1",
-  5,
+  6,
   ocorrencias__intake__v1__quarantine_kind__enum_values_by_number,
-  5,
+  6,
   ocorrencias__intake__v1__quarantine_kind__enum_values_by_name,
   1,
   ocorrencias__intake__v1__quarantine_kind__value_ranges,

@@ -1,0 +1,105 @@
+#!/usr/bin/python3
+"""The agents' e-mail quarantine page (#/correio) in headless Chromium: the customer's navigation
+has no link and #/correio shows her dashboard; the agent follows the link, sees the held messages,
+opens one (reason and headers), takes the first in as a reply on a ticket code, discards the
+second with a reason, uploads a corrected copy of an unreadable third for an organization, and
+finds all three among the resolved ones.
+Usage: quarantine_page.py BASE_URL SCREENSHOT_DIR TICKET_CODE CORRECTED_FILE ORGANIZATION_ID
+(credentials in PORTAL_CUSTOMER / PORTAL_AGENT as email:password)."""
+import os
+import sys
+import time
+
+from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+base, shots, ticket_code, corrected, organization = sys.argv[1:6]
+customer = os.environ["PORTAL_CUSTOMER"].split(":", 1)
+agent = os.environ["PORTAL_AGENT"].split(":", 1)
+os.makedirs(shots, exist_ok=True)
+
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1100", "--disable-dev-shm-usage"):
+    options.add_argument(flag)
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+wait = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException))
+
+
+def shot(name):
+    driver.save_screenshot(os.path.join(shots, f"portal-{name}.png"))
+
+
+def sign_in(email, password):
+    driver.get(base + "/portal/")
+    wait.until(EC.presence_of_element_located((By.ID, "email"))).send_keys(email)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "login-submit").click()
+    wait.until(EC.presence_of_element_located((By.ID, "logout")))
+
+
+def sign_out():
+    driver.find_element(By.ID, "logout").click()
+    wait.until(EC.presence_of_element_located((By.ID, "email")))
+
+
+def rows():
+    return driver.find_elements(By.CSS_SELECTOR, "#quarantine tbody tr")
+
+
+def open_message(subject):
+    wait.until(lambda d: any(subject in r.text for r in rows()))
+    next(r for r in rows() if subject in r.text).find_element(By.TAG_NAME, "a").click()
+    wait.until(EC.text_to_be_present_in_element((By.ID, "quarantine-title"), subject))
+
+
+try:
+    sign_in(*customer)
+    assert not driver.find_elements(By.ID, "nav-quarantine"), "customers get no link"
+    driver.get(base + "/portal/#/correio")
+    time.sleep(1)
+    assert not driver.find_elements(By.ID, "quarantine"), "customers do not get the page"
+    sign_out()
+
+    sign_in(*agent)
+    wait.until(EC.element_to_be_clickable((By.ID, "nav-quarantine"))).click()
+    wait.until(lambda d: len(rows()) == 3)
+    shot("17-agent-mail-quarantine")
+
+    open_message("Mais um detalhe")
+    headers = driver.find_element(By.ID, "quarantine-headers").text
+    assert "maria@acme.com.br" in headers and "Message-ID" in headers, headers
+    driver.find_element(By.ID, "quarantine-ticket").send_keys(ticket_code)
+    shot("18-agent-quarantined-message")
+    driver.find_element(By.ID, "quarantine-reprocess-submit").click()
+    wait.until(lambda d: not d.find_elements(By.ID, "quarantine-reprocess") and ticket_code in d.find_element(By.TAG_NAME, "main").text)
+
+    driver.find_element(By.LINK_TEXT, "Voltar").click()
+    open_message("Promoção")
+    driver.find_element(By.ID, "quarantine-discard-reason").send_keys("propaganda")
+    driver.find_element(By.ID, "quarantine-discard-submit").click()
+    wait.until(lambda d: not d.find_elements(By.ID, "quarantine-discard") and "propaganda" in d.find_element(By.TAG_NAME, "main").text)
+
+    driver.find_element(By.LINK_TEXT, "Voltar").click()
+    open_message("Erro 539 de novo")
+    assert "Ilegível" in driver.find_element(By.ID, "quarantine-facts").text
+    driver.find_element(By.ID, "quarantine-replacement").send_keys(corrected)
+    driver.find_element(By.ID, "quarantine-organization").send_keys(organization)
+    driver.find_element(By.ID, "quarantine-reprocess-submit").click()
+    wait.until(lambda d: not d.find_elements(By.ID, "quarantine-reprocess") and "corrected message" in d.find_element(By.TAG_NAME, "main").text)
+
+    driver.find_element(By.LINK_TEXT, "Voltar").click()
+    wait.until(EC.presence_of_element_located((By.ID, "quarantine-empty")))
+    driver.find_element(By.ID, "quarantine-resolved").click()
+    wait.until(lambda d: len(rows()) == 3 and d.find_element(By.ID, "quarantine").text.count("Registrada") == 2
+               and "Descartada" in d.find_element(By.ID, "quarantine").text)
+    print("OK")
+except Exception:
+    print("page:", driver.find_element(By.TAG_NAME, "main").text, file=sys.stderr)
+    raise
+finally:
+    driver.quit()

@@ -7,7 +7,9 @@ import Synchronization
 /// Each round claims up to ``RelayConfiguration/batchSize`` events by writing a lease
 /// (`lease_owner`, `locked_until`) on them, delivers them outside any transaction (each key's
 /// events in sequence order, up to ``RelayConfiguration/deliveryConcurrency`` keys at once), then in one transaction deletes the delivered events, schedules failed ones for a
-/// retry with exponential backoff and jitter, and releases the rest.
+/// retry with exponential backoff and jitter, and releases the rest. A destination found
+/// unreachable (``RelayConfiguration/isUnreachable``) rests until its first deferred event is due:
+/// rounds meanwhile neither claim nor rewrite its waiting events.
 ///
 /// Guarantees:
 /// - **Per-key order.** Only keys whose oldest pending event is neither leased nor waiting for a

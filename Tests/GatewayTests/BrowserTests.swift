@@ -35,4 +35,56 @@ struct BrowserTests {
             try deployment.gateway.request("GET", "/v1/deliveries?ticket_id=\(ticketID)", bearer: seeded.admin).text.contains("Sobre a nota fiscal")
         })
     }
+
+    @Test("a representative's person opens a ticket in the portal: organizations represented and the chosen one's authorized contacts as pickers; the ticket names them and the representative")
+    func representativeOpensTicket() throws {
+        for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+            try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
+        }
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let admin = seeded.admin
+        func created(_ response: GatewayHarness.Response, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+            #expect(response.status == 201, "\(response.text)", sourceLocation: sourceLocation)
+            return try #require(response.json["id"] as? String, sourceLocation: sourceLocation)
+        }
+        func company(_ name: String, _ taxID: String) throws -> String {
+            try created(try gateway.request("POST", "/v1/organizations", json: [
+                "name": name, "tax_id": taxID, "kind": "ORGANIZATION_CUSTOMER", "active": true], bearer: admin))
+        }
+        let beta = try company("Beta Alimentos", "45321098000117")
+        _ = try company("Gama Metais", "77889966000156")
+        let betaContact = try created(try gateway.request("POST", "/v1/organizations/\(beta)/contacts", json: [
+            "name": "Bruna Fiscal", "email": "bruna@beta.com.br", "authorized": true], bearer: admin))
+        _ = try created(try gateway.request("POST", "/v1/organizations/\(beta)/contacts", json: [
+            "name": "Beto Estagiário", "email": "beto@beta.com.br", "authorized": false], bearer: admin))
+        let representative = try created(try gateway.request("POST", "/v1/representatives", json: [
+            "name": "Revenda Sul", "email": "contato@revendasul.com.br", "active": true,
+            "organization_ids": [seeded.organizationID, beta]], bearer: admin))
+        let person = try created(try gateway.request("POST", "/v1/representatives/\(representative)/contacts", json: [
+            "name": "Rui", "email": "rui@revendasul.com.br", "active": true], bearer: admin))
+        let user = try gateway.request("POST", "/v1/users", json: [
+            "email": "rui@revendasul.com.br", "display_name": "Rui (Revenda Sul)", "role": "representative", "password": seeded.password,
+            "representative_id": representative, "contact_id": person], bearer: admin)
+        #expect(user.status == 201, "\(user.text)")
+
+        var script = URL(fileURLWithPath: #filePath)
+        script.deleteLastPathComponent()
+        script.appendPathComponent("Browser/representative_ticket.py")
+        let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (gateway.directory.path + "/shots")
+        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"),
+                                            [script.path, "http://127.0.0.1:\(gateway.httpPort)", shots, "Beta Alimentos", "Bruna Fiscal"],
+                                            environment: ["PORTAL_REPRESENTATIVE": "rui@revendasul.com.br:\(seeded.password)"])
+        #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
+        #expect(result.output.hasPrefix("OK"))
+        let ticketID = String(result.output.split(separator: " ").dropFirst().first ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        // Stored as chosen on the page: Beta, its contact Bruna, the representative, origin "representative".
+        let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
+        let intake = view.json["intake"] as? [String: Any] ?? [:]
+        #expect((intake["organization"] as? [String: Any])?["id"] as? String == beta, "\(view.text)")
+        #expect((intake["contact"] as? [String: Any])?["id"] as? String == betaContact, "\(view.text)")
+        #expect((intake["representative"] as? [String: Any])?["id"] as? String == representative, "\(view.text)")
+        #expect(intake["origin"] as? String == "representative", "\(view.text)")
+    }
 }

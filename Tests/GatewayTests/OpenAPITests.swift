@@ -76,7 +76,7 @@ struct PortalAssetTests {
         for _ in 0..<3 { directory.deleteLastPathComponent() }
         directory.appendPathComponent("Services/Gateway/PortalAssets")
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
-        #expect(Set(["index.html", "portal.css", "portal.js", "quarantine.js"]).isSubset(of: Set(names)), "\(names)")
+        #expect(Set(["dashboard.js", "index.html", "portal.css", "portal.js", "quarantine.js"]).isSubset(of: Set(names)), "\(names)")
         for name in names {
             let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
             let served = Gateway.makeRouter().match(method: "GET", path: name == "index.html" ? "/portal/" : "/assets/\(name)")

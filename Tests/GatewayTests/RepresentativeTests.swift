@@ -105,6 +105,31 @@ struct RepresentativeTests {
         forGamma["organization_id"] = gamma.id
         ok(try gateway.request("POST", "/v1/tickets", json: forGamma, bearer: rui), 403)
 
+        // The portal's contact picker: Beta's contacts authorized to open tickets, for the
+        // representative (a represented organization), staff and Beta's administrator; not Gama's,
+        // nor another company's administrator, nor a plain contact of Beta.
+        let plain = try gateway.request("POST", "/v1/organizations/\(beta.id)/contacts", json: [
+            "name": "Beta Fiscal", "email": "fiscal@beta.com.br", "authorized": true, "admin": false], bearer: admin)
+        ok(plain, 201)
+        let plainID = try #require(plain.json["id"] as? String)
+        ok(try gateway.request("POST", "/v1/organizations/\(beta.id)/contacts", json: [
+            "name": "Beta Estagiário", "email": "estagio@beta.com.br", "authorized": false, "admin": false], bearer: admin), 201)
+        let contacts = try gateway.request("GET", "/v1/organizations/\(beta.id)/contacts?authorized_only=true", bearer: rui)
+        ok(contacts)
+        let listedContacts = (contacts.json["contacts"] as? [[String: Any]]) ?? []
+        #expect(listedContacts.compactMap { $0["id"] as? String } == [beta.contact, plainID], "\(contacts.text)")
+        #expect(try gateway.request("GET", "/v1/organizations/\(beta.id)/contacts", bearer: rui).text.contains("Beta Estagiário"))
+        ok(try gateway.request("GET", "/v1/organizations/\(gamma.id)/contacts", bearer: rui), 403)
+        ok(try gateway.request("GET", "/v1/organizations/\(beta.id)/contacts", bearer: seeded.ana))
+        ok(try gateway.request("GET", "/v1/organizations/\(beta.id)/contacts", bearer: beta.token))
+        ok(try gateway.request("GET", "/v1/organizations/\(beta.id)/contacts", bearer: gamma.token), 403)
+        let plainToken = try gateway.createUser(admin: admin, email: "fiscal@beta.com.br", role: "customer_contact", organization: beta.id,
+                                                contact: plainID)
+        ok(try gateway.request("GET", "/v1/organizations/\(beta.id)/contacts", bearer: plainToken), 403)
+        // The organization's name for the picker (intake checks it is represented).
+        ok(try gateway.request("GET", "/v1/organizations/\(beta.id)", bearer: rui))
+        ok(try gateway.request("GET", "/v1/organizations/\(gamma.id)", bearer: rui), 403)
+
         // Beta drops the representative: intake refuses at once from its own directory, even
         // while the gateway still signs the older list (cached for a short while).
         ok(try gateway.request("POST", "/v1/representatives/\(representativeID)", json: [
@@ -112,5 +137,6 @@ struct RepresentativeTests {
             "organization_ids": [seeded.organizationID]], bearer: admin))
         ok(try gateway.request("GET", "/v1/tickets/\(betaTicket)", bearer: rui), 404)
         ok(try gateway.request("GET", "/v1/tickets/\(acmeTicket)", bearer: rui))
+        ok(try gateway.request("GET", "/v1/organizations/\(beta.id)/contacts", bearer: rui), 403)
     }
 }

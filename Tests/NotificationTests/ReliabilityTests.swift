@@ -109,6 +109,9 @@ struct ReliabilityTests {
         let mails = try ReceivedMail.all(in: mailDirectory.path)
         #expect(mails.count == 2)
         #expect(Set(mails.compactMap { $0.headers["Message-ID"] }).count == 1, "same Message-ID: receivers de-duplicate")
+        // The resend reads the message stored apart from the row: the very same bytes.
+        let received = try sink.files("eml").map { try Data(contentsOf: URL(fileURLWithPath: mailDirectory.path + "/" + $0)) }
+        #expect(received.count == 2 && received[0] == received[1] && received[0].count > 1_000, "byte-identical resend")
         let stats = try client.call(NotificationV1.Notification.getStats, NotificationV1.GetStatsRequest(),
                                     options: CallOptions(timeoutMilliseconds: 10_000,
                                                          metadata: PrincipalSigner(secret: secret).metadata(for: NotificationHarness.administrator())))

@@ -75,11 +75,17 @@ struct RetentionTests {
         #expect(eventually { (try? Self.rowStates(harness)["t-dead-2"]) == "sent" })
         #expect(try harness.stats().dead == 1)
 
-        // A day later, with a one-hour retention: everything finished goes, the dead letter stays.
+        // A day later, with a one-hour retention: everything finished goes, the dead letter stays,
+        // and the stored messages go with their rows (the failed row had none).
+        let pieces = { try harness.database.read { tx in try tx.scalar("SELECT COUNT(*) FROM notification_payload_chunks", []) } }
+        #expect(try pieces() == .integer(4))
         let deleted = try DeliveryPruner.prune(harness.database, retentionMilliseconds: 3_600_000, batch: 2,
                                                now: Date().addingTimeInterval(86_400))
         #expect(deleted == 4)
         #expect(try Self.rowStates(harness) == ["t-dead-3": "dead"])
+        let deadID = try #require(try harness.deliveries(ticketID: "t-dead-3").first?.id)
+        #expect(try pieces() == .integer(1))
+        #expect(try PayloadChunks.readAll(harness.database, deliveryID: deadID).count > 1_000, "the dead letter keeps its message")
         // Nothing younger than the retention is touched.
         let young = Events.opened(ticketID: "t-young")
         try harness.deliver([Events.envelope(young, key: young.ticketID)])

@@ -53,6 +53,17 @@ struct RoutingTests {
         #expect(log[0].serverAnswer.hasPrefix("250"))
         #expect(log[0].attempts == 1)
         #expect("<\(log[0].messageID)>" == messageID)
+        // The message is stored once, apart from the delivery row (claims and outcomes rewrite a
+        // small row), and what the server received is exactly those bytes.
+        let id = log[0].id
+        let (rowPayload, size) = try harness.database.read { tx in
+            let row = try #require(try tx.queryOne("SELECT payload, payload_bytes FROM notification_deliveries WHERE id = ?", [.text(id)]))
+            return (try row.blob("payload"), Int(try row.int("payload_bytes")))
+        }
+        let stored = try PayloadChunks.readAll(harness.database, deliveryID: id)
+        #expect(rowPayload.isEmpty && size > 1_000 && stored.count == size)
+        let received = try Data(contentsOf: URL(fileURLWithPath: mailDirectory.path + "/" + sink.files("eml")[0]))
+        #expect(Array(received) == stored, "sent byte for byte as stored")
         // The workflow history learns about it through the outbox.
         let sent = try harness.emailSentEvents()
         #expect(sent.count == 1)

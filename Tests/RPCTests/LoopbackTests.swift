@@ -66,6 +66,31 @@ struct LoopbackTests {
         #expect(stopped)
     }
 
+    @Test("cancelling a unary call completes it with CANCELLED at once and the server's handler sees the cancellation long before the deadline")
+    func cancelUnary() throws {
+        let server = try LoopbackServer()
+        let client = server.client(timeout: 30_000)
+        let completions = Completions()
+        let call = client.start(path: TestMethods.gate.path, payload: Self.echoRequest([7]).serializedBytes()) { completions.record(0, $0) }
+        let entered = Date().addingTimeInterval(5)
+        while server.probe.gateEntered.load(ordering: .relaxed) == 0 && Date() < entered { usleep(2_000) }
+        #expect(server.probe.gateEntered.load(ordering: .relaxed) == 1)
+        let start = Date()
+        call.cancel()
+        let results = completions.wait(for: 1, seconds: 5)
+        if case .failure(let error)? = results[0] { #expect(error.code == .cancelled) } else { Issue.record("expected CANCELLED: \(results)") }
+        let seen = Date().addingTimeInterval(5)
+        while server.probe.cancellationsSeen.load(ordering: .relaxed) == 0 && Date() < seen { usleep(2_000) }
+        #expect(server.probe.cancellationsSeen.load(ordering: .relaxed) == 1)
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(call.isCancelled)
+        // Cancelling again, or a call that already completed, does nothing.
+        call.cancel()
+        let done = client.start(path: TestMethods.sleepy.path, payload: Self.echoRequest([0]).serializedBytes()) { completions.record(1, $0) }
+        #expect((try? completions.wait(for: 2, seconds: 5)[1]?.get()) != nil)
+        done.cancel()
+    }
+
     @Test("an unknown method is UNIMPLEMENTED")
     func unknownMethod() throws {
         let server = try LoopbackServer()

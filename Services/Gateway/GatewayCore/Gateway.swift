@@ -26,7 +26,7 @@ public final class Gateway: Sendable {
     public let metrics = GatewayMetrics()
     public let signer: PrincipalSigner
     /// The organizations each representative acts for (from intake, cached).
-    public let representatives = RepresentativeDirectory()
+    public let representatives: RepresentativeDirectory
     /// Every route; built once.
     public let router: Router
     /// Assembled ticket views per caller (docs/GATEWAY.md, "View cache").
@@ -43,9 +43,10 @@ public final class Gateway: Sendable {
     public init(runtime: ServiceRuntime, configuration: GatewayConfiguration) {
         self.runtime = runtime
         self.configuration = configuration
-        store = CredentialStore(database: runtime.database)
+        store = CredentialStore(database: runtime.database, revocationCheckMilliseconds: configuration.sessionRevocationCheckMilliseconds)
         hasher = PasswordHasher(environment: runtime.configuration.environment)
-        throttle = LoginThrottle(maxFailures: configuration.loginMaxFailures)
+        // Failed sign-ins are counted in the database every instance shares.
+        throttle = LoginThrottle(database: runtime.database, maxFailures: configuration.loginMaxFailures)
         // Gateways sharing a PostgreSQL database share their rate limits; SQLite is one instance.
         let shared = configuration.sharedRateLimits ?? (runtime.database.engine == .postgres)
         let counter = shared ? SharedRateCounter(database: runtime.database) : nil
@@ -55,7 +56,10 @@ public final class Gateway: Sendable {
         router = Self.makeRouter()
         viewCache = ViewCache(ttlMilliseconds: configuration.viewCache.ttlMilliseconds, maxBytes: configuration.viewCache.maxBytes,
                               settleMilliseconds: configuration.viewCache.settleMilliseconds)
-        viewCacheFeed = Self.makeViewCacheFeed(cache: viewCache, runtime: runtime, configuration: configuration.viewCache)
+        let representatives = RepresentativeDirectory()
+        self.representatives = representatives
+        viewCacheFeed = Self.makeViewCacheFeed(cache: viewCache, representatives: representatives, runtime: runtime,
+                                               configuration: configuration.viewCache)
     }
 
     /// Every route of the gateway (also what the OpenAPI conformance test walks).
@@ -194,10 +198,15 @@ public final class Gateway: Sendable {
     // MARK: calls to services
 
     /// Calls `path` on `service` with encoded bytes, recording metrics; errors are ``RPCError``.
-    public func forward(service: String, path: String, payload: [UInt8], options: CallOptions) throws -> [UInt8] {
+    /// - Parameter serving: the call being served on the public RPC port, if any: its caller's
+    ///   CANCEL (or its expiry) cancels the forwarded call too.
+    public func forward(service: String, path: String, payload: [UInt8], options: CallOptions,
+                        serving context: ServerContext? = nil) throws -> [UInt8] {
         let start = MonotonicClock.nanoseconds()
         do {
-            let bytes = try runtime.client(for: service).callRaw(path: path, payload: payload, options: options)
+            let client = runtime.client(for: service)
+            let bytes = try context.map { try client.callRaw(path: path, payload: payload, options: options, cancellingWith: $0) }
+                ?? client.callRaw(path: path, payload: payload, options: options)
             metrics.recordCall(method: path, code: 0, nanoseconds: MonotonicClock.nanoseconds() - start)
             return bytes
         } catch let error as RPCError {

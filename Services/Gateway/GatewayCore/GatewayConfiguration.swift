@@ -12,7 +12,8 @@
 /// | requests per minute per IP address | `GATEWAY_RATE_LIMIT_IP` | 1200 |
 /// | rate-limit window | `GATEWAY_RATE_LIMIT_WINDOW_SECONDS` | 60 |
 /// | limits shared by the instances on one database (`1`, `0`, `auto`: on PostgreSQL) | `GATEWAY_RATE_LIMIT_SHARED` | `auto` |
-/// | failed logins before throttling (per e-mail; ×4 per IP) | `GATEWAY_LOGIN_MAX_FAILURES` | 5 in 15 min |
+/// | failed logins before throttling (per e-mail; ×4 per IP), counted across instances | `GATEWAY_LOGIN_MAX_FAILURES` | 5 in 15 min |
+/// | longest an ended session may still be honoured by another instance (0: no session cache) | `GATEWAY_SESSION_REVOCATION_CHECK_MS` | 1000 |
 /// | reset / invitation token in the HTTP answer (development and tests only) | `GATEWAY_EXPOSE_TOKENS` | `0` |
 /// | address people use to reach the portal (links in e-mails) | `GATEWAY_PUBLIC_URL` | `http://127.0.0.1:8080` |
 /// | Argon2id cost (`interactive`, or `minimal` for tests) | `GATEWAY_PWHASH` | `interactive` |
@@ -29,6 +30,9 @@ public struct GatewayConfiguration: Sendable {
     /// `nil`: shared when the gateway's database is PostgreSQL.
     public var sharedRateLimits: Bool?
     public var loginMaxFailures = 5
+    /// How often (at most) an instance reads the shared log of ended sessions; the bound on how
+    /// long another instance's cached lookup of an ended session may still be used.
+    public var sessionRevocationCheckMilliseconds = 1_000
     public var exposeTokens = false
     public var publicURL = "http://127.0.0.1:8080"
     /// Services behind the gateway, as named in `<SERVICE>_ADDRESSES`.
@@ -57,6 +61,7 @@ public struct GatewayConfiguration: Sendable {
         default: sharedRateLimits = nil
         }
         loginMaxFailures = int("GATEWAY_LOGIN_MAX_FAILURES", loginMaxFailures)
+        sessionRevocationCheckMilliseconds = max(0, int("GATEWAY_SESSION_REVOCATION_CHECK_MS", sessionRevocationCheckMilliseconds))
         exposeTokens = environment["GATEWAY_EXPOSE_TOKENS"] == "1"
         publicURL = environment["GATEWAY_PUBLIC_URL"] ?? "http://127.0.0.1:\(http.port)"
         viewCache = ViewCacheConfiguration(environment: environment)

@@ -25,6 +25,9 @@ const TEXT = {
     linkArticle: 'Vincular artigo', searchArticles: 'Buscar na base de conhecimento', search: 'Buscar', link: 'Vincular',
     emailAbout: 'E-mail sobre a ocorrência', emailTo: 'Para (separe por vírgulas)', emailSubject: 'Assunto do e-mail',
     emailBody: 'Texto', emailSend: 'Enviar e-mail', emailSent: 'E-mail enviado.', linked: 'Artigo vinculado.',
+    onBehalf: 'Em nome de', organization: 'Organização', contact: 'Contato (quem relatou)', chooseOrganization: 'Escolha a organização',
+    chooseContact: 'Escolha o contato', noContacts: 'Esta organização não tem contato autorizado a abrir ocorrências.',
+    openFor: 'Você abre a ocorrência para uma organização que representa, em nome de um dos contatos dela.',
   },
   en: {
     brand: 'Ocorrências', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
@@ -48,6 +51,9 @@ const TEXT = {
     linkArticle: 'Link an article', searchArticles: 'Search the knowledge base', search: 'Search', link: 'Link',
     emailAbout: 'E-mail about the ticket', emailTo: 'To (comma separated)', emailSubject: 'E-mail subject',
     emailBody: 'Text', emailSend: 'Send e-mail', emailSent: 'E-mail sent.', linked: 'Article linked.',
+    onBehalf: 'On behalf of', organization: 'Organization', contact: 'Contact (who reported it)', chooseOrganization: 'Choose the organization',
+    chooseContact: 'Choose the contact', noContacts: 'This organization has no contact authorized to open tickets.',
+    openFor: 'You open the ticket for an organization you represent, in the name of one of its contacts.',
   },
 };
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
@@ -134,8 +140,8 @@ function newId() {
 }
 
 const isCustomer = () => me && me.principal && me.principal.kind === 'customer';
-// A representative's person sees the represented organizations' tickets; intake opens tickets
-// for them only through agents.
+// A representative's person sees the represented organizations' tickets and opens tickets for
+// them, naming the organization and one of its contacts (intake checks both).
 const isRepresentative = () => isCustomer() && !!me.principal.representative_id;
 
 // ---------------------------------------------------------------- navigation
@@ -170,7 +176,7 @@ async function route() {
   const path = hash || '/';
   if (path.startsWith('/t/')) return ticketPage(decodeURIComponent(path.slice(3)));
   if (path === '/nova' && isCustomer()) return newTicketPage();
-  if (path === '/painel' && !isCustomer()) return panelPage();
+  if (path.split('?')[0] === '/painel' && !isCustomer()) return panelPage();
   return isCustomer() ? dashboardPage() : queuePage();
 }
 
@@ -235,14 +241,16 @@ function slaBadge(row) {
     text: t(names[state] || state) + suffix });
 }
 
-function ticketTable(rows, id, withSLA) {
+function ticketTable(rows, id, withSLA, withOrganization) {
   if (!rows.length) return el('p', { class: 'muted', text: t('none') });
-  const headers = [t('code'), t('subject'), t('state'), t('priority'), t('lastInteraction')].concat(withSLA ? [t('sla')] : []);
+  const headers = [t('code'), t('subject')].concat(withOrganization ? [t('organization')] : [])
+    .concat([t('state'), t('priority'), t('lastInteraction')]).concat(withSLA ? [t('sla')] : []);
   return el('table', { id },
     el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))),
     el('tbody', {}, rows.map((row) => el('tr', { 'data-ticket': row.ticket_id },
       el('td', {}, el('a', { href: '#/t/' + encodeURIComponent(row.ticket_id), text: row.code || row.ticket_id })),
       el('td', { text: row.subject }),
+      withOrganization ? el('td', { class: 'organization', text: row.organization_name || row.organization_id }) : null,
       el('td', {}, el('span', { class: 'badge', text: row.stage_name || row.stage })),
       el('td', { text: label(PRIORITIES, row.priority) }),
       el('td', { text: when(row.last_interaction_at_ms) }),
@@ -259,8 +267,8 @@ async function dashboardPage() {
     rows.forEach((row) => { const key = row.stage_name || row.stage; byState[key] = (byState[key] || 0) + 1; });
     show(el('h1', { text: t('dashboard') }),
       el('div', { class: 'cards' }, Object.entries(byState).map(([state, count]) => el('div', { class: 'card' }, el('strong', { text: count }), state))),
-      isRepresentative() ? null : el('p', {}, el('a', { href: '#/nova', id: 'new-ticket', text: t('newTicket') })),
-      ticketTable(rows, 'tickets'));
+      el('p', {}, el('a', { href: '#/nova', id: 'new-ticket', text: t('newTicket') })),
+      ticketTable(rows, 'tickets', false, isRepresentative()));
   } catch (error) { show(errorBox(error)); }
 }
 
@@ -289,6 +297,9 @@ async function newTicketPage() {
   drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); addFiles(e.dataTransfer.files); });
+
+  // Representatives: the organization (one they represent) and its contact the ticket is for.
+  const pickers = isRepresentative() ? representativePickers(status) : null;
 
   const category = el('select', { name: 'category', id: 'category', required: true },
     Object.keys(CATEGORIES).map((key) => el('option', { value: key, text: label(CATEGORIES, key) })));
@@ -329,6 +340,7 @@ async function newTicketPage() {
   });
 
   const form = el('form', { id: 'ticket-form' },
+    pickers ? pickers.fields : null,
     el('label', {}, t('category'), category), faq,
     el('label', {}, t('priority'), el('select', { name: 'priority', id: 'priority' },
       Object.keys(PRIORITIES).map((key) => el('option', { value: key, selected: key === 'NORMAL', text: label(PRIORITIES, key) })))),
@@ -354,6 +366,10 @@ async function newTicketPage() {
       const values = Object.fromEntries(['category', 'priority', 'product', 'module', 'subject', 'request'].map((k) => [k, form.elements[k].value]));
       values.attachment_ids = ids;
       values.channel = 'portal';
+      if (pickers) {
+        values.organization_id = pickers.organization.value;
+        values.contact_id = pickers.contact.value;
+      }
       const opened = await api('POST', '/v1/tickets', values, { idempotencyKey: 'portal-' + draft });
       api('POST', `/v1/knowledge/drafts/${draft}/submitted`, { ticket_id: opened.ticket.id }).catch(() => null);
       location.hash = '#/t/' + encodeURIComponent(opened.ticket.id);
@@ -363,6 +379,42 @@ async function newTicketPage() {
     }
   });
   show(el('h1', { text: t('newTicket') }), form);
+}
+
+// The organization and contact pickers of a representative's new ticket: the organizations come
+// from the principal (/v1/me; names from intake, which checks each is represented), the contacts
+// authorized to open tickets from intake's /v1/organizations/{id}/contacts.
+function representativePickers(status) {
+  const organization = el('select', { name: 'organization_id', id: 'organization', required: true },
+    el('option', { value: '', text: t('chooseOrganization') }));
+  const contact = el('select', { name: 'contact_id', id: 'contact', required: true, disabled: true },
+    el('option', { value: '', text: t('chooseContact') }));
+  const note = el('p', { class: 'muted', id: 'contact-note', 'aria-live': 'polite' });
+  const ids = (me.principal.represented_organization_ids || []);
+  Promise.all(ids.map((id) => api('GET', '/v1/organizations/' + encodeURIComponent(id)).catch(() => null))).then((found) => {
+    found.filter((o) => o && o.active).sort((a, b) => a.name.localeCompare(b.name, 'pt-BR'))
+      .forEach((o) => organization.append(el('option', { value: o.id, text: o.code ? `${o.name} (${o.code})` : o.name })));
+    if (organization.options.length === 2) { organization.selectedIndex = 1; loadContacts(); }
+  });
+  const loadContacts = async () => {
+    contact.replaceChildren(el('option', { value: '', text: t('chooseContact') }));
+    contact.disabled = true;
+    note.textContent = '';
+    if (!organization.value) return;
+    try {
+      const list = await api('GET', `/v1/organizations/${encodeURIComponent(organization.value)}/contacts?authorized_only=true`);
+      const contacts = list.contacts || [];
+      contacts.forEach((c) => contact.append(el('option', { value: c.id, text: c.email ? `${c.name} <${c.email}>` : c.name })));
+      contact.disabled = contacts.length === 0;
+      if (contacts.length === 1) contact.selectedIndex = 1;
+      if (!contacts.length) note.textContent = t('noContacts');
+    } catch (error) { status.replaceChildren(errorBox(error)); }
+  };
+  organization.addEventListener('change', loadContacts);
+  const fields = el('fieldset', { id: 'represented' }, el('legend', { text: t('onBehalf') }),
+    el('p', { class: 'muted', text: t('openFor') }),
+    el('label', {}, t('organization'), organization), el('label', {}, t('contact'), contact), note);
+  return { fields, organization, contact };
 }
 
 // ---------------------------------------------------------------- ticket page (customers and agents)
@@ -544,50 +596,7 @@ async function queuePage() {
   } catch (error) { show(el('h1', { text: t('queue') }), filters, errorBox(error)); }
 }
 
-// ---------------------------------------------------------------- agent dashboard (SVG drawn by the page)
-
-function barChart(rows, title) {
-  const ns = 'http://www.w3.org/2000/svg';
-  const svg = (tag, attributes, text) => {
-    const node = document.createElementNS(ns, tag);
-    for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
-    if (text !== undefined) node.textContent = text;
-    return node;
-  };
-  const width = 640, bar = 26, gap = 8, left = 200;
-  const height = Math.max(1, rows.length) * (bar + gap) + 10;
-  const max = Math.max(1, ...rows.map((r) => r.value));
-  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img', 'aria-label': title, id: 'stage-chart' });
-  chart.append(svg('title', {}, title));
-  rows.forEach((row, index) => {
-    const y = index * (bar + gap) + 5;
-    const w = Math.round(((width - left - 60) * row.value) / max);
-    chart.append(svg('text', { x: left - 8, y: y + bar * 0.7, 'text-anchor': 'end', 'font-size': 13 }, row.label));
-    chart.append(svg('rect', { x: left, y, width: Math.max(2, w), height: bar, fill: '#0b5cad', rx: 3 }));
-    chart.append(svg('text', { x: left + w + 6, y: y + bar * 0.7, 'font-size': 13 }, String(row.value)));
-  });
-  return chart;
-}
-
-async function panelPage() {
-  show(el('h1', { text: t('panel') }), el('p', { text: t('loading') }));
-  const parts = [el('h1', { text: t('panel') }), el('h2', { text: t('byStage') })];
-  try {
-    const counts = await api('GET', '/v1/tickets/counts');
-    const rows = (counts.counts || []).map((c) => ({ label: c.stage_name || c.stage, value: Number(c.count) }));
-    parts.push(rows.length ? barChart(rows, t('byStage')) : el('p', { class: 'muted', text: t('none') }));
-  } catch (error) { parts.push(errorBox(error)); }
-  parts.push(el('h2', { text: t('metrics') }));
-  try {
-    const now = new Date();
-    const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString().slice(0, 10);
-    const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
-    const metrics = await api('GET', `/v1/reports/metrics?from_day=${first}&to_day=${next}`);
-    const totals = metrics.totals || {};
-    parts.push(el('div', { class: 'cards' }, Object.entries(totals).map(([key, value]) => el('div', { class: 'card' }, el('strong', { text: value }), key))));
-  } catch (error) { parts.push(el('p', { class: 'muted', text: t('unavailable') })); }
-  show(...parts);
-}
+// ---------------------------------------------------------------- agent dashboard: dashboard.js
 
 // ---------------------------------------------------------------- satisfaction survey (link from the e-mail)
 

@@ -95,6 +95,42 @@ extension IntakeV1 {
 
         public init() {}
     }
+
+    /// Who a representative, or one of its people, may act for changed: UpdateRepresentative changed
+    /// its organizations or its active flag, or UpdateRepresentativeContact activated or deactivated
+    /// one of its people. Keyed by the representative id. Each gateway instance drops what it cached
+    /// for the representative (its represented organizations, ticket views); intake itself re-checks
+    /// its directory on every call.
+    public struct RepresentativeAccessChanged: Sendable, Hashable {
+        public var representativeID: String = ""
+        /// The organizations it acts for now (empty while the representative is inactive).
+        public var organizationIDs: [String] = []
+        /// The organizations it acted for before the change.
+        public var previousOrganizationIDs: [String] = []
+        public var active: Bool = false
+        /// Set when the change is one person's (a representative contact) active flag.
+        public var contactID: String = ""
+        public var contactActive: Bool = false
+        public var changedBy: String = ""
+        public var changedAtMs: Int64 = 0
+
+        public init() {}
+    }
+
+    /// A directory entry that ticket views show or check changed: an organization (UpdateOrganization:
+    /// name, flags, plan...) or a customer contact (UpdateContact, activated or deactivated). Keyed by
+    /// the entry's id. Gateways drop their cached ticket views (names and access may have changed).
+    public struct DirectoryChanged: Sendable, Hashable {
+        /// "organization" or "contact".
+        public var kind: String = ""
+        public var id: String = ""
+        /// The organization the entry is or belongs to.
+        public var organizationID: String = ""
+        public var changedBy: String = ""
+        public var changedAtMs: Int64 = 0
+
+        public init() {}
+    }
 }
 
 extension IntakeV1.TicketOpened: ProtoMessage {
@@ -309,6 +345,72 @@ extension IntakeV1.OrganizationPlanChanged: ProtoMessage {
         self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
         self.previousPlan = _ProtoRuntime.string(c.pointee.previous_plan)
         self.plan = _ProtoRuntime.string(c.pointee.plan)
+        self.changedBy = _ProtoRuntime.string(c.pointee.changed_by)
+        self.changedAtMs = c.pointee.changed_at_ms
+    }
+}
+
+extension IntakeV1.RepresentativeAccessChanged: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__RepresentativeAccessChanged
+    public static var protoName: String { "ocorrencias.intake.v1.RepresentativeAccessChanged" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__RepresentativeAccessChanged(); ocorrencias__intake__v1__representative_access_changed__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__RepresentativeAccessChanged>) { ocorrencias__intake__v1__representative_access_changed__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__RepresentativeAccessChanged, arena: inout ProtoArena) {
+        if !self.representativeID.isEmpty { c.representative_id = arena.cString(self.representativeID) }
+        if !self.organizationIDs.isEmpty {
+            c.n_organization_ids = self.organizationIDs.count
+            c.organization_ids = arena.cStrings(self.organizationIDs)
+        }
+        if !self.previousOrganizationIDs.isEmpty {
+            c.n_previous_organization_ids = self.previousOrganizationIDs.count
+            c.previous_organization_ids = arena.cStrings(self.previousOrganizationIDs)
+        }
+        c.active = (self.active ? 1 : 0)
+        if !self.contactID.isEmpty { c.contact_id = arena.cString(self.contactID) }
+        c.contact_active = (self.contactActive ? 1 : 0)
+        if !self.changedBy.isEmpty { c.changed_by = arena.cString(self.changedBy) }
+        c.changed_at_ms = self.changedAtMs
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__RepresentativeAccessChanged>) {
+        self.representativeID = _ProtoRuntime.string(c.pointee.representative_id)
+        if c.pointee.n_organization_ids > 0, let _items = c.pointee.organization_ids {
+            self.organizationIDs = (0..<c.pointee.n_organization_ids).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.organizationIDs = []
+        }
+        if c.pointee.n_previous_organization_ids > 0, let _items = c.pointee.previous_organization_ids {
+            self.previousOrganizationIDs = (0..<c.pointee.n_previous_organization_ids).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.previousOrganizationIDs = []
+        }
+        self.active = (c.pointee.active != 0)
+        self.contactID = _ProtoRuntime.string(c.pointee.contact_id)
+        self.contactActive = (c.pointee.contact_active != 0)
+        self.changedBy = _ProtoRuntime.string(c.pointee.changed_by)
+        self.changedAtMs = c.pointee.changed_at_ms
+    }
+}
+
+extension IntakeV1.DirectoryChanged: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__DirectoryChanged
+    public static var protoName: String { "ocorrencias.intake.v1.DirectoryChanged" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__DirectoryChanged(); ocorrencias__intake__v1__directory_changed__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__DirectoryChanged>) { ocorrencias__intake__v1__directory_changed__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__DirectoryChanged, arena: inout ProtoArena) {
+        if !self.kind.isEmpty { c.kind = arena.cString(self.kind) }
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+        if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
+        if !self.changedBy.isEmpty { c.changed_by = arena.cString(self.changedBy) }
+        c.changed_at_ms = self.changedAtMs
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__DirectoryChanged>) {
+        self.kind = _ProtoRuntime.string(c.pointee.kind)
+        self.id = _ProtoRuntime.string(c.pointee.id)
+        self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
         self.changedBy = _ProtoRuntime.string(c.pointee.changed_by)
         self.changedAtMs = c.pointee.changed_at_ms
     }

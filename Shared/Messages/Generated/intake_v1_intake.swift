@@ -218,6 +218,24 @@ extension IntakeV1 {
         public init() {}
     }
 
+    /// The contacts of one organization, by name: staff; the organization's administrator; a
+    /// representative's person for an organization the representative acts for (checked in the
+    /// directory), e.g. to name the ticket's contact when opening one.
+    public struct ListContactsRequest: Sendable, Hashable {
+        public var organizationID: String = ""
+        public var includeInactive: Bool = false
+        /// Only contacts authorized to open tickets.
+        public var authorizedOnly: Bool = false
+
+        public init() {}
+    }
+
+    public struct ListContactsResponse: Sendable, Hashable {
+        public var contacts: [IntakeV1.Contact] = []
+
+        public init() {}
+    }
+
     /// ---------------------------------------------------------------- opening a ticket
     public struct CustomFieldValue: Sendable, Hashable {
         public var key: String = ""
@@ -893,6 +911,47 @@ extension IntakeV1.ListRepresentativeContactsResponse: ProtoMessage {
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListRepresentativeContactsResponse>) {
         if c.pointee.n_contacts > 0, let _items = c.pointee.contacts {
             self.contacts = (0..<c.pointee.n_contacts).map { (_items[$0].map { IntakeV1.RepresentativeContact(_c: $0) } ?? IntakeV1.RepresentativeContact()) }
+        } else {
+            self.contacts = []
+        }
+    }
+}
+
+extension IntakeV1.ListContactsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__ListContactsRequest
+    public static var protoName: String { "ocorrencias.intake.v1.ListContactsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__ListContactsRequest(); ocorrencias__intake__v1__list_contacts_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__ListContactsRequest>) { ocorrencias__intake__v1__list_contacts_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__ListContactsRequest, arena: inout ProtoArena) {
+        if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
+        c.include_inactive = (self.includeInactive ? 1 : 0)
+        c.authorized_only = (self.authorizedOnly ? 1 : 0)
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListContactsRequest>) {
+        self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
+        self.includeInactive = (c.pointee.include_inactive != 0)
+        self.authorizedOnly = (c.pointee.authorized_only != 0)
+    }
+}
+
+extension IntakeV1.ListContactsResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__ListContactsResponse
+    public static var protoName: String { "ocorrencias.intake.v1.ListContactsResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__ListContactsResponse(); ocorrencias__intake__v1__list_contacts_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__ListContactsResponse>) { ocorrencias__intake__v1__list_contacts_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__ListContactsResponse, arena: inout ProtoArena) {
+        if !self.contacts.isEmpty {
+            c.n_contacts = self.contacts.count
+            c.contacts = arena.messages(self.contacts)
+        }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListContactsResponse>) {
+        if c.pointee.n_contacts > 0, let _items = c.pointee.contacts {
+            self.contacts = (0..<c.pointee.n_contacts).map { (_items[$0].map { IntakeV1.Contact(_c: $0) } ?? IntakeV1.Contact()) }
         } else {
             self.contacts = []
         }
@@ -1695,6 +1754,11 @@ extension IntakeV1 {
             path: "/ocorrencias.intake.v1.Intake/DeleteContact",
             clientStreaming: false,
             serverStreaming: false)
+        /// An organization's contacts (staff, its administrator, or its representatives' people).
+        public static let listContacts = RPCMethod<IntakeV1.ListContactsRequest, IntakeV1.ListContactsResponse>(
+            path: "/ocorrencias.intake.v1.Intake/ListContacts",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let createRepresentative = RPCMethod<IntakeV1.Representative, IntakeV1.Representative>(
             path: "/ocorrencias.intake.v1.Intake/CreateRepresentative",
             clientStreaming: false,
@@ -1819,6 +1883,6 @@ extension IntakeV1 {
             path: "/ocorrencias.intake.v1.Intake/DiscardQuarantinedMail",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [createOrganization.info, updateOrganization.info, getOrganization.info, addContact.info, updateContact.info, setContactActive.info, deleteContact.info, createRepresentative.info, lookupCustomers.info, listOrganizations.info, getRepresentative.info, updateRepresentative.info, listRepresentativeOrganizations.info, addRepresentativeContact.info, updateRepresentativeContact.info, listRepresentativeContacts.info, openTicket.info, getTicket.info, uploadAttachment.info, downloadAttachment.info, reply.info, cancelTicket.info, changeTicketContact.info, listChannels.info, putChannel.info, listOrigins.info, putOrigin.info, listCustomFields.info, putCustomField.info, getSupportPolicy.info, putSupportPolicy.info, listQuarantinedMail.info, getQuarantinedMail.info, downloadQuarantinedMail.info, reprocessQuarantinedMail.info, discardQuarantinedMail.info]
+        public static let methods: [RPCMethodInfo] = [createOrganization.info, updateOrganization.info, getOrganization.info, addContact.info, updateContact.info, setContactActive.info, deleteContact.info, listContacts.info, createRepresentative.info, lookupCustomers.info, listOrganizations.info, getRepresentative.info, updateRepresentative.info, listRepresentativeOrganizations.info, addRepresentativeContact.info, updateRepresentativeContact.info, listRepresentativeContacts.info, openTicket.info, getTicket.info, uploadAttachment.info, downloadAttachment.info, reply.info, cancelTicket.info, changeTicketContact.info, listChannels.info, putChannel.info, listOrigins.info, putOrigin.info, listCustomFields.info, putCustomField.info, getSupportPolicy.info, putSupportPolicy.info, listQuarantinedMail.info, getQuarantinedMail.info, downloadQuarantinedMail.info, reprocessQuarantinedMail.info, discardQuarantinedMail.info]
     }
 }

@@ -135,8 +135,11 @@ final class ClientConnection: @unchecked Sendable {
     var pendingCount: Int { stateLock.withLock { pending.count } }
 
     /// Starts a unary call; `completion` runs once, on the reader thread or the calling thread.
+    /// - Returns: the call's id on this connection (for ``cancel(callID:error:)``), `nil` when it
+    ///   was not sent (the completion already ran).
+    @discardableResult
     func startUnary(method: String, payload: [UInt8], metadata: [String: String], deadline: Deadline,
-                    completion: @escaping Completion) {
+                    completion: @escaping Completion) -> UInt64? {
         let callID: UInt64? = stateLock.withLock {
             guard !closed && !draining else { return nil }
             let id = nextCallID
@@ -147,7 +150,7 @@ final class ClientConnection: @unchecked Sendable {
         guard let callID else {
             completion(.failure(RPCError(.unavailable, "conexão indisponível / connection unavailable",
                                          metadata: [TransportMetadata.sent: "false"])))
-            return
+            return nil
         }
         var frame = RpcV1.Frame()
         frame.kind = .request
@@ -161,7 +164,9 @@ final class ClientConnection: @unchecked Sendable {
             if let entry = stateLock.withLock({ pending.removeValue(forKey: callID) }), case .unary(_, _, let completion) = entry {
                 completion(.failure(RPCError(.unavailable, "falha ao enviar / send failed", metadata: [TransportMetadata.sent: "false"])))
             }
+            return nil
         }
+        return callID
     }
 
     /// Opens a streaming call.

@@ -2,6 +2,7 @@ import Foundation
 import Messages
 import Observability
 import RPC
+import Synchronization
 
 /// A client for one service, possibly running as several instances.
 ///
@@ -62,17 +63,35 @@ public final class RPCClient: @unchecked Sendable {
         return try waiter.wait().get()
     }
 
+    /// Calls a unary method by path on behalf of the call `context` serves: when that call is
+    /// cancelled by its caller (or expires), this one is cancelled too (CANCEL reaches the server).
+    /// - Throws: ``RPCError``; `CANCELLED` when the serving call was cancelled first.
+    public func callRaw(path: String, payload: [UInt8], options: CallOptions = CallOptions(),
+                        cancellingWith context: ServerContext) throws -> [UInt8] {
+        let waiter = Waiter()
+        let call = start(path: path, payload: payload, options: options) { waiter.complete($0) }
+        context.onCancel { call.cancel() }
+        return try waiter.wait().get()
+    }
+
     /// Starts a unary call; `completion` runs exactly once, possibly on a connection's reader thread
     /// (keep it short). Retries where safe, within the deadline.
+    /// - Returns: a handle whose ``UnaryCall/cancel()`` gives the call up and tells the server.
+    @discardableResult
     public func start(path: String, payload: [UInt8], options: CallOptions = CallOptions(),
-                      completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
+                      completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) -> UnaryCall {
         let deadline = options.deadline ?? Deadline.after(milliseconds: options.timeoutMilliseconds ?? configuration.defaultTimeoutMilliseconds)
+        let call = UnaryCall()
         attempt(1, path: path, payload: payload, metadata: options.metadata, deadline: deadline,
-                idempotent: options.idempotencyKey != nil, completion: completion)
+                idempotent: options.idempotencyKey != nil, call: call, completion: completion)
+        return call
     }
 
     private func attempt(_ number: Int, path: String, payload: [UInt8], metadata: [String: String], deadline: Deadline,
-                         idempotent: Bool, completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
+                         idempotent: Bool, call: UnaryCall, completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
+        if call.isCancelled {
+            return completion(.failure(UnaryCall.cancelledError))
+        }
         if deadline.hasPassed {
             return completion(.failure(RPCError(.deadlineExceeded, "prazo da chamada esgotado / deadline exceeded")))
         }
@@ -82,16 +101,17 @@ public final class RPCClient: @unchecked Sendable {
         } catch {
             return completion(.failure(RPCError(.unavailable, "\(error)")))
         }
-        connection.startUnary(method: path, payload: payload, metadata: metadata, deadline: deadline) { [self] result in
-            if case .failure(let error) = result, number < configuration.maxAttempts,
+        let callID = connection.startUnary(method: path, payload: payload, metadata: metadata, deadline: deadline) { [self] result in
+            if case .failure(let error) = result, number < configuration.maxAttempts, !call.isCancelled,
                Self.isRetrySafe(error, idempotent: idempotent) {
                 markFailure(connection)
                 attempt(number + 1, path: path, payload: payload, metadata: metadata, deadline: deadline,
-                        idempotent: idempotent, completion: completion)
+                        idempotent: idempotent, call: call, completion: completion)
                 return
             }
             completion(result)
         }
+        if let callID { call.attach(connection: connection, callID: callID, attempt: number) }
     }
 
     /// A failed call may be sent again when it certainly did not run, or when the server
@@ -267,6 +287,52 @@ final class EndpointSlot: @unchecked Sendable {
             return connections.compactMap { $0 }
         }
         for connection in all { connection.close() }
+    }
+}
+
+/// A unary call in flight, which its starter may give up: ``cancel()`` completes it with
+/// `CANCELLED` and sends CANCEL to the server, whose handler sees the cancellation. Cancelling a
+/// call that already completed does nothing.
+public final class UnaryCall: Sendable {
+    static let cancelledError = RPCError(.cancelled, "chamada cancelada / call cancelled")
+
+    private struct State {
+        var cancelled = false
+        var connection: ClientConnection?
+        var callID: UInt64 = 0
+        var attempt = 0
+    }
+    private let state = Mutex(State())
+
+    init() {}
+
+    /// True once ``cancel()`` was called.
+    public var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    /// Gives the call up: its completion runs with `CANCELLED` (unless it already ran) and the
+    /// server is told, so no retry follows.
+    public func cancel() {
+        let target = state.withLock { state -> (ClientConnection, UInt64)? in
+            state.cancelled = true
+            guard let connection = state.connection else { return nil }
+            state.connection = nil
+            return (connection, state.callID)
+        }
+        if let (connection, callID) = target { connection.cancel(callID: callID, error: Self.cancelledError) }
+    }
+
+    /// Records the attempt in flight (a later attempt, already retried from the reader thread,
+    /// wins); cancels it at once when ``cancel()`` came first.
+    func attach(connection: ClientConnection, callID: UInt64, attempt: Int) {
+        let cancelled = state.withLock { state -> Bool in
+            if state.cancelled { return true }
+            guard attempt > state.attempt else { return false }
+            state.attempt = attempt
+            state.connection = connection
+            state.callID = callID
+            return false
+        }
+        if cancelled { connection.cancel(callID: callID, error: Self.cancelledError) }
     }
 }
 

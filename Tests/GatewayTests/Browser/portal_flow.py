@@ -214,10 +214,58 @@ try:
     assert "5/5" in answer.text, answer.text
     shot("11-customer-survey-answered")
     sign_out()
+    # The agent's dashboard with the period's metrics: response times, categories, modules and
+    # satisfaction as SVG charts, each with its numbers in a table; another period; English.
+    sign_in(*agent)
+    if driver.find_element(By.ID, "lang").text == "Português":  # the page is in English: back to pt-BR
+        driver.find_element(By.ID, "lang").click()
+        wait.until(lambda d: d.find_element(By.ID, "lang").text == "English")
+    driver.get(base + "/portal/#/painel")
+    wait.until(EC.presence_of_element_located((By.ID, "period")))
+    limit = time.time() + 20
+    while time.time() < limit:
+        if all(driver.find_elements(By.ID, i) for i in ("time-chart", "category-chart", "module-chart", "satisfaction-chart")):
+            break
+        time.sleep(1)
+        driver.refresh()
+        wait.until(EC.presence_of_element_located((By.ID, "period")))
+    for chart_id in ("stage-chart", "time-chart", "category-chart", "module-chart", "satisfaction-chart"):
+        chart = driver.find_element(By.ID, chart_id)
+        assert chart.get_attribute("role") == "img", chart_id
+        assert chart.find_elements(By.TAG_NAME, "title") and chart.find_elements(By.TAG_NAME, "desc"), chart_id
+        assert chart.find_elements(By.CSS_SELECTOR, "rect[data-value]"), f"{chart_id}: no bars"
+    assert "Problema" in driver.find_element(By.ID, "category-table").text
+    assert "Fiscal" in driver.find_element(By.ID, "module-table").text
+    satisfaction = driver.find_element(By.ID, "satisfaction-table").text
+    assert "Nota 5 1" in satisfaction and "5 / 5" in satisfaction, satisfaction
+    assert "Primeira resposta" in driver.find_element(By.ID, "time-table").text
+    cards = driver.find_element(By.ID, "metric-cards").text
+    assert "Abertas" in cards and "Satisfação média" in cards and "5 / 5" in cards, cards
+    driver.set_window_size(1280, 1800)  # the whole dashboard in one picture
+    shot("19-agent-dashboard-metrics")
+    driver.set_window_size(1280, 1100)
+    Select(driver.find_element(By.ID, "period")).select_by_value("mes-passado")
+    wait.until(lambda d: "mes-passado" in d.current_url and "Mês passado" in d.find_element(By.ID, "main").text)
+    wait.until(EC.presence_of_element_located((By.ID, "metric-cards")))
+    driver.find_element(By.ID, "lang").click()
+    wait.until(lambda d: "Time to first response and to resolution" in d.find_element(By.ID, "main").text)
+    assert "Last month" in driver.find_element(By.ID, "main").text
+    shot("20-agent-dashboard-last-month-en")
+    driver.find_element(By.ID, "lang").click()
+    wait.until(lambda d: d.find_element(By.ID, "lang").text == "English")
+    sign_out()
     # The survey page of the e-mailed link (anonymous: the signed token is the authorization).
     driver.get(base + "/portal/pesquisa#token=example")
     wait.until(EC.presence_of_element_located((By.ID, "survey-form")))
     shot("12-survey-link")
     print("OK", ticket)
+except Exception:
+    # What the page showed, for the test's failure message.
+    try:
+        print("page:", driver.find_element(By.ID, "main").text, file=sys.stderr)
+        shot("failure-" + os.path.basename(sys.argv[0]).split(".")[0])
+    except Exception:
+        pass
+    raise
 finally:
     driver.quit()

@@ -119,7 +119,12 @@ enum AuthRoutes {
     static func signIn(_ request: HTTPRequest, gateway: Gateway) throws -> User {
         let credentials = try request.decode(Credentials.self)
         let email = CredentialStore.normalize(credentials.email)
-        if let wait = gateway.throttle.retryAfter(email: email, address: request.clientAddress) {
+        // Counted before the password is checked, so concurrent guesses cannot pass together.
+        let attempt: LoginThrottle.Attempt
+        switch try gateway.throttle.begin(email: email, address: request.clientAddress) {
+        case .allowed(let allowed):
+            attempt = allowed
+        case .refused(let wait):
             throw APIError(status: 429, code: "LOGIN_THROTTLED", pt: "Muitas tentativas de entrada; aguarde e tente novamente.",
                            en: "Too many sign-in attempts; wait and try again.", headers: [("Retry-After", String(max(1, wait)))])
         }
@@ -127,10 +132,9 @@ enum AuthRoutes {
         let hash = found?.1 ?? dummy
         let matches = gateway.hasher.verify(credentials.password, against: hash)
         guard let (user, stored) = found, stored != nil, matches, user.status == "active" else {
-            gateway.throttle.recordFailure(email: email, address: request.clientAddress)
             throw APIError(status: 401, code: "INVALID_CREDENTIALS", pt: "E-mail ou senha incorretos.", en: "Wrong e-mail or password.")
         }
-        gateway.throttle.recordSuccess(email: email)
+        try gateway.throttle.succeeded(attempt)
         return user
     }
 

@@ -82,30 +82,8 @@ enum DomainRoutes {
 
     static func tickets(_ router: inout Router) {
         router.add(B.route("POST", "/v1/tickets", "intake", IntakeV1.Intake.openTicket, status: 201))
-        // The list: a customer's organization's tickets, or an agent's queue.
-        router.add("GET", "/v1/tickets") { request, context in
-            let principal = try context.requirePrincipal()
-            var json: [String: Any] = [:]
-            if let size = request.query["page_size"] { json["page_size"] = size }
-            if let cursor = request.query["cursor"] { json["cursor"] = cursor }
-            let stages = request.query["stage"].map { $0.split(separator: ",").map(String.init) }
-            if principal.kind == .customer {
-                if let stages { json["stages"] = stages }
-                if let text = request.query["text"] { json["text"] = text }
-                if let product = request.query["product"] { json["product"] = product }
-                return .json(try context.callJSON("workflow", WorkflowV1.Workflow.listCustomerTickets, json))
-            }
-            var filter: [String: Any] = [:]
-            if let stages { filter["stages"] = stages }
-            for (argument, field) in [("group_id", "group_id"), ("agent_id", "agent_id"), ("product", "product"), ("module", "module")] {
-                if let value = request.query[argument] { filter[field] = value }
-            }
-            if let priorities = request.query["priority"] { filter["priorities"] = priorities.split(separator: ",").map(String.init) }
-            if let categories = request.query["category"] { filter["categories"] = categories.split(separator: ",").map(String.init) }
-            json["filter"] = filter
-            if request.query["newest_first"] == "true" { json["newest_first"] = true }
-            return .jsonText(try context.callJSONText("workflow", WorkflowV1.Workflow.listQueue, json))
-        }
+        // The list: a customer's organization's tickets, or an agent's queue (cached per caller and page).
+        router.add("GET", "/v1/tickets", TicketListRoute.handle)
         router.add(B.route("GET", "/v1/tickets/search", "workflow", WorkflowV1.Workflow.searchTickets,
                            query: ["q": "query", "field": "field", "mode": "mode", "same_subject_as": "same_subject_as", "limit": "limit",
                                    "stage": "filter.stages"]))
@@ -266,6 +244,8 @@ enum DomainRoutes {
         router.add(B.route("GET", "/v1/organizations/{id}", "intake", IntakeV1.Intake.getOrganization, path: ["id": "organization_id"]))
         router.add(B.route("POST", "/v1/organizations/{id}", "intake", IntakeV1.Intake.updateOrganization, path: ["id": "id"]))
         router.add(B.route("POST", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.addContact, path: ["id": "organization_id"], status: 201))
+        router.add(B.route("GET", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.listContacts, path: ["id": "organization_id"],
+                           query: ["include_inactive": "include_inactive", "authorized_only": "authorized_only"]))
         router.add(B.route("POST", "/v1/contacts/{id}", "intake", IntakeV1.Intake.updateContact, path: ["id": "id"]))
         router.add(B.route("POST", "/v1/contacts/{id}/active", "intake", IntakeV1.Intake.setContactActive, path: ["id": "contact_id"]))
         router.add(B.route("DELETE", "/v1/contacts/{id}", "intake", IntakeV1.Intake.deleteContact, path: ["id": "contact_id"]))

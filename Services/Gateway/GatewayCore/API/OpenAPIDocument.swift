@@ -5000,6 +5000,49 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+    get:
+      operationId: get_v1_organizations_id_contacts
+      tags: [Intake]
+      summary: "intake `ListContacts`: request `ocorrencias.intake.v1.ListContactsRequest`, answer `ocorrencias.intake.v1.ListContactsResponse` (as JSON, .proto field names)"
+      parameters:
+        - name: authorized_only
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: include_inactive
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.ListContactsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.ListContactsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/contacts/{id}:
     parameters:
       - name: id

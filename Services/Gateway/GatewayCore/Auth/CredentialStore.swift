@@ -7,9 +7,13 @@ import Storage
 public final class CredentialStore: Sendable {
     public let database: any Database
     let sessionCache = SessionCache()
+    let revocations: SessionRevocations
 
-    public init(database: any Database) {
+    /// - Parameter revocationCheckMilliseconds: how stale another instance's view of ended
+    ///   sessions may be before this one looks again (0: no session cache).
+    public init(database: any Database, revocationCheckMilliseconds: Int = 1_000) {
         self.database = database
+        revocations = SessionRevocations(database: database, intervalMilliseconds: revocationCheckMilliseconds)
     }
 
     /// Versioned migrations of the gateway database (appended to, never edited).
@@ -77,6 +81,31 @@ public final class CredentialStore: Sendable {
         Migration(version: 3, name: "representative users", sql: """
         ALTER TABLE gateway_users ADD COLUMN representative_id TEXT;
         """),
+        // Shared by the instances on one database: sign-in attempts (LoginThrottle: failed ones,
+        // and those being checked) and ended sessions (SessionRevocations). Buckets are SHA-256
+        // of `e:<e-mail>` / `a:<address>`.
+        Migration(version: 4, name: "shared login throttle and session revocations", sql: """
+        CREATE TABLE gateway_login_failures (
+          bucket TEXT NOT NULL,
+          failed_at BIGINT NOT NULL,
+          attempt TEXT NOT NULL
+        );
+        CREATE INDEX gateway_login_failures_bucket ON gateway_login_failures (bucket, failed_at);
+        CREATE INDEX gateway_login_failures_attempt ON gateway_login_failures (attempt);
+        CREATE INDEX gateway_login_failures_at ON gateway_login_failures (failed_at);
+        CREATE TABLE gateway_revocation_clock (
+          id BIGINT PRIMARY KEY,
+          seq BIGINT NOT NULL
+        );
+        INSERT INTO gateway_revocation_clock (id, seq) VALUES (1, 0);
+        CREATE TABLE gateway_session_revocations (
+          seq BIGINT PRIMARY KEY,
+          token_hash TEXT,
+          user_id TEXT,
+          revoked_at BIGINT NOT NULL
+        );
+        CREATE INDEX gateway_session_revocations_at ON gateway_session_revocations (revoked_at);
+        """),
     ]
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -139,16 +168,18 @@ public final class CredentialStore: Sendable {
             try tx.execute("UPDATE gateway_users SET password_hash = ?, status = CASE WHEN status = 'invited' THEN 'active' ELSE status END, updated_at = ? WHERE id = ?",
                            [.text(hash), .integer(Self.now()), .text(userID)])
             try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(userID)])
+            try SessionRevocations.record(tx, userID: userID)
         }
-        sessionCache.removeAll()
+        sessionCache.removeUser(userID)
     }
 
     public func setStatus(userID: String, status: String) throws {
         try database.write { tx in
             try tx.execute("UPDATE gateway_users SET status = ?, updated_at = ? WHERE id = ?", [.text(status), .integer(Self.now()), .text(userID)])
             if status == "disabled" { try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(userID)]) }
+            try SessionRevocations.record(tx, userID: userID)
         }
-        sessionCache.removeAll()
+        sessionCache.removeUser(userID)
     }
 
     static func user(_ row: Row) throws -> User {
@@ -191,7 +222,10 @@ public final class CredentialStore: Sendable {
     public func session(token: String) throws -> Session? {
         let hash = Tokens.digest(token)
         let now = Self.now()
-        if let cached = sessionCache.get(hash, now: now) { return cached.expiresAt > now ? cached : nil }
+        // The cache is used only while this instance has seen every revocation older than the interval.
+        let cacheUsable = revocations.intervalMilliseconds > 0 && revocations.refresh(sessionCache)
+        if cacheUsable, let cached = sessionCache.get(hash, now: now) { return cached.expiresAt > now ? cached : nil }
+        let generation = sessionCache.generation
         let found = try database.read { tx -> Session? in
             guard let row = try tx.queryOne("""
                 SELECT s.kind, s.csrf_token, s.expires_at, u.* FROM gateway_sessions s JOIN gateway_users u ON u.id = s.user_id
@@ -201,12 +235,16 @@ public final class CredentialStore: Sendable {
                            expiresAt: try row.int("expires_at"), user: try Self.user(row))
         }
         guard let found, found.expiresAt > now, found.user.status == "active" else { return nil }
-        sessionCache.put(found, now: now)
+        if cacheUsable { sessionCache.put(found, now: now, ifGeneration: generation) }
         return found
     }
 
+    /// Ends a session, here at once and on the other instances within the revocation interval.
     public func deleteSession(tokenHash: String) throws {
-        try database.write { tx in try tx.execute("DELETE FROM gateway_sessions WHERE token_hash = ?", [.text(tokenHash)]) }
+        try database.write { tx in
+            try tx.execute("DELETE FROM gateway_sessions WHERE token_hash = ?", [.text(tokenHash)])
+            try SessionRevocations.record(tx, tokenHash: tokenHash)
+        }
         sessionCache.remove(tokenHash)
     }
 
@@ -288,9 +326,10 @@ public final class CredentialStore: Sendable {
             try tx.execute("UPDATE gateway_users SET password_hash = ?, status = CASE WHEN status = 'invited' THEN 'active' ELSE status END, updated_at = ? WHERE id = ?",
                            [.text(newHash), .integer(Self.now()), .text(userID)])
             try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(userID)])
+            try SessionRevocations.record(tx, userID: userID)
             return userID
         }
-        sessionCache.removeAll()
+        if let userID { sessionCache.removeUser(userID) }
         return userID
     }
 
@@ -307,12 +346,17 @@ public final class CredentialStore: Sendable {
 }
 
 /// Sessions looked up in the last few seconds, so an authenticated request does not always read
-/// the database. Logout and password changes on this instance clear entries at once; on other
-/// instances an ended session lives at most ``ttlMilliseconds`` more.
+/// the database. Logout and password changes on this instance clear entries at once; other
+/// instances learn of them through ``SessionRevocations`` within its interval (1 s by default).
 final class SessionCache: @unchecked Sendable {
     static let ttlMilliseconds: Int64 = 5_000
     private let lock = NSLock()
     private var entries: [String: (CredentialStore.Session, Int64)] = [:]
+    /// Counts removals: a lookup read from the database is stored only when no removal happened
+    /// since its read began (it may predate a revocation).
+    private var removals: UInt64 = 0
+
+    var generation: UInt64 { lock.withLock { removals } }
 
     func get(_ hash: String, now: Int64) -> CredentialStore.Session? {
         lock.lock(); defer { lock.unlock() }
@@ -321,12 +365,25 @@ final class SessionCache: @unchecked Sendable {
         return session
     }
 
-    func put(_ session: CredentialStore.Session, now: Int64) {
+    /// Stores a lookup read from the database, unless a removal happened since `generation`.
+    func put(_ session: CredentialStore.Session, now: Int64, ifGeneration generation: UInt64) {
         lock.lock(); defer { lock.unlock() }
+        guard removals == generation else { return }
         if entries.count > 10_000 { entries.removeAll() }
         entries[session.tokenHash] = (session, now)
     }
 
-    func remove(_ hash: String) { lock.lock(); entries[hash] = nil; lock.unlock() }
-    func removeAll() { lock.lock(); entries.removeAll(); lock.unlock() }
+    func remove(_ hash: String) { apply(tokenHashes: [hash], userIDs: []) }
+    func removeUser(_ userID: String) { apply(tokenHashes: [], userIDs: [userID]) }
+
+    /// Drops the sessions named and every session of the users named.
+    func apply(tokenHashes: [String], userIDs: [String]) {
+        lock.lock(); defer { lock.unlock() }
+        removals &+= 1
+        for hash in tokenHashes { entries[hash] = nil }
+        if !userIDs.isEmpty {
+            let users = Set(userIDs)
+            entries = entries.filter { !users.contains($0.value.0.user.id) }
+        }
+    }
 }

@@ -7,10 +7,17 @@ import Synchronization
 
 /// The organizations each representative acts for, asked of intake (which owns representatives)
 /// and kept for a short while, so a representative's requests do not each cost an extra call.
-/// An inactive or unknown representative represents nobody.
+/// An inactive or unknown representative represents nobody. Intake's `RepresentativeAccessChanged`
+/// event (watched by every gateway instance) drops a representative's answer at once
+/// (``forget(_:)``).
 public final class RepresentativeDirectory: Sendable {
     let lifetimeNanoseconds: UInt64
-    private let cache = Mutex<[String: (at: UInt64, organizations: [String])]>([:])
+    private struct State {
+        var entries: [String: (at: UInt64, organizations: [String])] = [:]
+        /// Counts ``forget(_:)`` calls: an answer asked before one is not kept.
+        var forgets: UInt64 = 0
+    }
+    private let cache = Mutex(State())
 
     /// - Parameter lifetimeSeconds: how long an answer is reused (a change in intake shows after it).
     public init(lifetimeSeconds: Int = 30) {
@@ -23,15 +30,27 @@ public final class RepresentativeDirectory: Sendable {
     public func organizations(of representativeID: String, lookup: (String) throws -> [String]) throws -> [String] {
         guard !representativeID.isEmpty else { return [] }
         let now = MonotonicClock.nanoseconds()
-        if let cached = cache.withLock({ $0[representativeID] }), now - cached.at < lifetimeNanoseconds {
+        let (cached, forgets) = cache.withLock { ($0.entries[representativeID], $0.forgets) }
+        if let cached, now - cached.at < lifetimeNanoseconds {
             return cached.organizations
         }
         let organizations = try lookup(representativeID)
-        cache.withLock { entries in
-            if entries.count > 10_000 { entries.removeAll() }
-            entries[representativeID] = (now, organizations)
+        cache.withLock { state in
+            // A change announced while intake was being asked may postdate this answer.
+            guard state.forgets == forgets else { return }
+            if state.entries.count > 10_000 { state.entries.removeAll() }
+            state.entries[representativeID] = (now, organizations)
         }
         return organizations
+    }
+
+    /// Drops what is known of `representativeID` (its organizations changed in intake); the next
+    /// request of its people asks intake again.
+    public func forget(_ representativeID: String) {
+        cache.withLock { state in
+            state.forgets &+= 1
+            state.entries[representativeID] = nil
+        }
     }
 
     /// Asks intake's `GetRepresentative` as the gateway itself.

@@ -76,6 +76,10 @@ public final class ViewCache: @unchecked Sendable {
         }
     }
 
+    /// The ticket id under which ticket listings (`GET /v1/tickets` pages) are stored: any
+    /// event or write drops them all with `invalidate(ViewCache.listsKey)`.
+    public static let listsKey = "*lists*"
+
     /// Entries older than this are expired (nanoseconds); 0 disables the cache.
     public let ttlNanoseconds: UInt64
     public let maxBytes: Int

@@ -44,15 +44,22 @@ public final class ViewCacheFeed: @unchecked Sendable {
     let logger: Logger
     let silenceNanoseconds: UInt64
     let maxLagMilliseconds: Int64
+    /// Called with every event, before the cache is invalidated for it (e.g. to drop other
+    /// caches a directory event makes stale).
+    let onEvent: (@Sendable (EventsV1.EventEnvelope) -> Void)?
     private let stopped = Atomic<Bool>(false)
     private let condition = NSCondition()
     private var threads: [Thread] = []
     private var running = 0  // guarded by condition
 
-    /// - Parameter services: service name → its instances' endpoints.
+    /// - Parameters:
+    ///   - services: service name → its instances' endpoints.
+    ///   - onEvent: called with every event received, before the cache is invalidated for it.
     public init(cache: ViewCache, services: [(String, [Endpoint])], secret: DeploymentSecret, logger: Logger,
-                silenceMilliseconds: Int, maxLagMilliseconds: Int) {
+                silenceMilliseconds: Int, maxLagMilliseconds: Int,
+                onEvent: (@Sendable (EventsV1.EventEnvelope) -> Void)? = nil) {
         self.cache = cache
+        self.onEvent = onEvent
         links = services.flatMap { service, endpoints in endpoints.map { Link(service: service, endpoint: $0) } }
         self.secret = secret
         self.logger = logger
@@ -148,14 +155,18 @@ public final class ViewCacheFeed: @unchecked Sendable {
                         logger.info("view cache feed open", ["service": link.service, "address": link.endpoint.description])
                     }
                     for event in batch.events {
+                        onEvent?(event)
                         if Self.isKeyedByTicket(event) {
                             if !event.key.isEmpty { cache.invalidate(event.key, now: now) }
                         } else {
-                            // A directory change (an organization's plan, and any event not known
-                            // to be about one ticket) may change many views or who may see them.
+                            // A directory change (an organization's plan or fields, a contact, who a
+                            // representative acts for, and any event not known to be about one
+                            // ticket) may change many views or who may see them.
                             cache.invalidateAll(now: now)
                         }
                     }
+                    // Any event may change a listing (a new ticket, a move, a reply).
+                    if !batch.events.isEmpty { cache.invalidate(ViewCache.listsKey, now: now) }
                     link.lastLagMilliseconds.store(batch.oldestPendingAgeMs, ordering: .relaxed)
                     link.lastBatchAt.store(now, ordering: .releasing)
                     link.connected.store(true, ordering: .releasing)

@@ -1,15 +1,22 @@
 import Foundation
+import Messages
 import Observability
 import RPC
 import ServiceKit
 
 extension Gateway {
     /// The feed keeping the view cache correct, when the cache is enabled.
-    static func makeViewCacheFeed(cache: ViewCache, runtime: ServiceRuntime, configuration: ViewCacheConfiguration) -> ViewCacheFeed? {
+    /// Intake's `RepresentativeAccessChanged` also drops the representative's organizations from
+    /// `representatives` (the views go with the whole cache, as for every directory event).
+    static func makeViewCacheFeed(cache: ViewCache, representatives: RepresentativeDirectory, runtime: ServiceRuntime,
+                                  configuration: ViewCacheConfiguration) -> ViewCacheFeed? {
         guard configuration.isEnabled else { return nil }
         return ViewCacheFeed(cache: cache, services: ["intake", "workflow"].map { ($0, runtime.configuration.endpoints(of: $0)) },
                              secret: runtime.secret, logger: runtime.logger,
-                             silenceMilliseconds: configuration.silenceMilliseconds, maxLagMilliseconds: configuration.maxLagMilliseconds)
+                             silenceMilliseconds: configuration.silenceMilliseconds, maxLagMilliseconds: configuration.maxLagMilliseconds,
+                             onEvent: { event in
+                                 if event.type == IntakeV1.RepresentativeAccessChanged.protoName { representatives.forget(event.key) }
+                             })
     }
 
     /// Whether cached views may be served and stored now: the cache is enabled and its feed
@@ -22,8 +29,17 @@ extension Gateway {
     /// After a successful request: a write through this gateway drops what it may have changed
     /// at once (read-your-writes), before the answer reaches the caller.
     func viewCacheAfterRequest(method: String, route: Route, parameters: [String: String], status: Int) {
+        if status < 400, method == "POST", route.template == "/v1/representatives/{id}", let id = parameters["id"] {
+            // Its organizations may have changed: ask intake again (other instances by the event).
+            representatives.forget(id)
+        }
         guard viewCacheFeed != nil, status < 400, !["GET", "HEAD", "OPTIONS"].contains(method) else { return }
         let template = route.template
+        // Writes that change no ticket nor anything a listing shows.
+        let listingUnchanged = template.hasPrefix("/v1/auth") || template.hasPrefix("/v1/attachments")
+            || template.hasPrefix("/v1/knowledge") || template.hasPrefix("/v1/me")
+        // Listings (queue pages) may change with any other write, opening tickets included.
+        if !listingUnchanged { viewCache.invalidate(ViewCache.listsKey) }
         if template.hasPrefix("/v1/tickets/{id}") {
             let reference = parameters["id"] ?? ""
             // A code this cache never saw may name a ticket cached under its id: drop all.
@@ -35,10 +51,7 @@ extension Gateway {
             return
         }
         // Writes that cannot change an existing ticket's view.
-        if template == "/v1/tickets" || template.hasPrefix("/v1/auth") || template.hasPrefix("/v1/attachments")
-            || template.hasPrefix("/v1/knowledge") || template.hasPrefix("/v1/me") {
-            return
-        }
+        if template == "/v1/tickets" || listingUnchanged { return }
         // Anything else (bulk actions, administration: names, groups, levels) may: drop all.
         viewCache.invalidateAll()
     }

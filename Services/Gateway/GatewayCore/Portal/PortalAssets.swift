@@ -3,6 +3,230 @@
 /// The portal's files by name: content type and text.
 enum PortalAssets {
     static let files: [String: (contentType: String, text: String)] = [
+        "dashboard.js": ("text/javascript; charset=utf-8", #"""
+// Ocorrências portal: the agents' dashboard. Charts are SVG drawn here from workflow's numbers
+// (`/v1/tickets/counts`, `/v1/reports/metrics`, `/v1/surveys/results`); every chart has a title,
+// a description and its numbers again as a table. Text reaches the page only through
+// textContent / setAttribute (see portal.js), never innerHTML.
+'use strict';
+
+Object.assign(TEXT['pt-BR'], {
+  period: 'Período', thisMonth: 'Este mês', lastMonth: 'Mês passado', last90: 'Últimos 90 dias',
+  summary: 'Resumo do período', responseTimes: 'Tempo até a primeira resposta e até a resolução',
+  responseTimesDesc: 'Média por categoria, em horário útil (o corrido está na tabela).',
+  firstResponse: 'Primeira resposta', resolution: 'Resolução', businessTime: 'horário útil', wallTime: 'corrido',
+  errorTypes: 'Tipos de ocorrência (categorias)', errorTypesDesc: 'Ocorrências abertas no período por categoria.',
+  topModules: 'Módulos com mais ocorrências', topModulesDesc: 'Os 10 módulos com mais ocorrências abertas no período.',
+  satisfaction: 'Satisfação', satisfactionDesc: 'Respostas da pesquisa por nota (1 a 5).',
+  opened: 'Abertas', finished: 'Concluídas', reopenRate: 'Reabertas', slaMet: 'SLA cumprido', avgFirstResponse: 'Primeira resposta (média)',
+  avgResolution: 'Resolução (média)', avgScore: 'Satisfação média', answers: 'Respostas', transfers: 'Transferências',
+  tickets: 'Ocorrências', allCategories: 'Todas', noModule: '(sem módulo)', scoreN: 'Nota', noData: 'Sem dados no período.',
+  numbers: 'Números do gráfico', average: 'Média',
+});
+Object.assign(TEXT.en, {
+  period: 'Period', thisMonth: 'This month', lastMonth: 'Last month', last90: 'Last 90 days',
+  summary: 'Period summary', responseTimes: 'Time to first response and to resolution',
+  responseTimesDesc: 'Average by category, in business hours (wall-clock time is in the table).',
+  firstResponse: 'First response', resolution: 'Resolution', businessTime: 'business hours', wallTime: 'wall clock',
+  errorTypes: 'Ticket types (categories)', errorTypesDesc: 'Tickets opened in the period by category.',
+  topModules: 'Modules with most tickets', topModulesDesc: 'The 10 modules with most tickets opened in the period.',
+  satisfaction: 'Satisfaction', satisfactionDesc: 'Survey answers by score (1 to 5).',
+  opened: 'Opened', finished: 'Finished', reopenRate: 'Reopened', slaMet: 'SLA met', avgFirstResponse: 'First response (average)',
+  avgResolution: 'Resolution (average)', avgScore: 'Average satisfaction', answers: 'Answers', transfers: 'Transfers',
+  tickets: 'Tickets', allCategories: 'All', noModule: '(no module)', scoreN: 'Score', noData: 'No data in the period.',
+  numbers: 'Chart numbers', average: 'Average',
+});
+
+const PERIODS = ['este-mes', 'mes-passado', '90-dias'];
+const PERIOD_NAMES = { 'este-mes': 'thisMonth', 'mes-passado': 'lastMonth', '90-dias': 'last90' };
+const SERIES_COLORS = ['#0b5cad', '#c0561b'];
+
+// A period as local days: [from, to) for GetMetrics ("YYYY-MM-DD") and the same in epoch ms.
+function periodRange(period) {
+  const now = new Date();
+  let from, to;
+  if (period === 'mes-passado') {
+    from = new Date(now.getFullYear(), now.getMonth() - 1, 1);
+    to = new Date(now.getFullYear(), now.getMonth(), 1);
+  } else if (period === '90-dias') {
+    to = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
+    from = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 89);
+  } else {
+    from = new Date(now.getFullYear(), now.getMonth(), 1);
+    to = new Date(now.getFullYear(), now.getMonth() + 1, 1);
+  }
+  const day = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  return { fromDay: day(from), toDay: day(to), fromMs: from.getTime(), toMs: to.getTime() };
+}
+
+const locale = () => (lang === 'en' ? 'en-GB' : 'pt-BR');
+const number = (value, digits) => Number(value || 0).toLocaleString(locale(), { maximumFractionDigits: digits || 0 });
+
+// A unit for durations in milliseconds, chosen from the largest value shown.
+function durationUnit(maxMs) {
+  if (maxMs < 120000) return { ms: 1000, pt: 's', en: 's' };
+  if (maxMs < 2 * 3600000) return { ms: 60000, pt: 'min', en: 'min' };
+  if (maxMs < 72 * 3600000) return { ms: 3600000, pt: 'h', en: 'h' };
+  return { ms: 86400000, pt: 'd', en: 'd' };
+}
+const inUnit = (ms, unit) => `${number(Number(ms || 0) / unit.ms, 1)} ${lang === 'en' ? unit.en : unit.pt}`;
+const duration = (ms) => (Number(ms || 0) > 0 ? inUnit(ms, durationUnit(Number(ms))) : '—');
+
+// Horizontal bars: rows [{label, values: [n, ...]}], one colour per series; each bar's value is
+// written beside it (format(value)). role="img" with <title> and <desc> (aria-labelledby).
+function barChart(id, title, description, rows, series, format) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = (tag, attributes, text) => {
+    const node = document.createElementNS(ns, tag);
+    for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  const write = format || ((v) => number(v));
+  const width = 480, bar = series.length > 1 ? 18 : 24, gap = 10, left = 130, legend = series.length > 1 ? 26 : 0;
+  const rowHeight = bar * series.length + gap;
+  const height = legend + Math.max(1, rows.length) * rowHeight + 6;
+  const max = Math.max(1e-9, ...rows.flatMap((r) => r.values.map(Number)));
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img', id,
+    'aria-labelledby': `${id}-title ${id}-desc`, class: 'chart' });
+  chart.append(svg('title', { id: `${id}-title` }, title), svg('desc', { id: `${id}-desc` }, description));
+  if (series.length > 1) {
+    series.forEach((name, s) => {
+      const x = 10 + s * 170;
+      chart.append(svg('rect', { x, y: 4, width: 14, height: 14, fill: SERIES_COLORS[s % SERIES_COLORS.length], rx: 2 }));
+      chart.append(svg('text', { x: x + 20, y: 16, 'font-size': 13 }, name));
+    });
+  }
+  rows.forEach((row, index) => {
+    const top = legend + index * rowHeight + 3;
+    // Long labels are shortened in the picture (whole in the table and in a tooltip).
+    const name = String(row.label);
+    const text = svg('text', { x: left - 8, y: top + (bar * series.length) / 2 + 5, 'text-anchor': 'end', 'font-size': 13 },
+      name.length > 18 ? name.slice(0, 17) + '…' : name);
+    if (name.length > 18) text.append(svg('title', {}, name));
+    chart.append(text);
+    row.values.forEach((value, s) => {
+      const y = top + s * bar;
+      const w = Math.round(((width - left - 70) * Number(value)) / max);
+      chart.append(svg('rect', { x: left, y, width: Math.max(2, w), height: bar - 2, fill: SERIES_COLORS[s % SERIES_COLORS.length], rx: 3,
+        'data-value': value }));
+      chart.append(svg('text', { x: left + Math.max(2, w) + 6, y: y + bar * 0.7, 'font-size': 12 }, write(value, s)));
+    });
+  });
+  return chart;
+}
+
+// The numbers of a chart as a table (caption, column headers, row headers).
+function dataTable(id, caption, headers, rows) {
+  return el('table', { id, class: 'chart-data' },
+    el('caption', { text: caption }),
+    el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))),
+    el('tbody', {}, rows.map((cells) => el('tr', {}, el('th', { scope: 'row', text: cells[0] }), cells.slice(1).map((c) => el('td', { text: c }))))));
+}
+
+// A titled section: heading, chart and table side by side.
+function chartSection(id, title, chart, table) {
+  return el('section', { class: 'chart-section', id: `${id}-section`, 'aria-labelledby': `${id}-heading` },
+    el('h2', { id: `${id}-heading`, text: title }), el('div', { class: 'chart-pair' }, chart, table));
+}
+
+// Workflow's metrics key categories by the enum's number ("1"); survey results may use the name.
+const CATEGORY_NUMBERS = ['', 'PROBLEMA', 'DUVIDA', 'EXIGENCIA_FISCAL', 'NECESSIDADE', 'SUGESTAO_MELHORIA', 'ESTRATEGICA'];
+const categoryName = (key) => label(CATEGORIES, /^[0-9]+$/.test(String(key)) ? (CATEGORY_NUMBERS[Number(key)] || String(key)) : key);
+
+function summaryCards(totals, surveyAnswers) {
+  const cards = [
+    ['opened', number(totals.opened)], ['finished', number(totals.finished)],
+    ['avgFirstResponse', duration(totals.avg_first_response_business_ms)], ['avgResolution', duration(totals.avg_resolution_business_ms)],
+    ['slaMet', `${number(totals.sla_met_percent, 1)} %`], ['reopenRate', `${number(totals.reopen_percent, 1)} %`],
+    ['avgScore', Number(totals.surveys || 0) > 0 ? `${number(totals.avg_survey_score, 1)} / 5` : '—'],
+    ['answers', number(surveyAnswers !== null ? surveyAnswers : totals.surveys)],
+  ];
+  return el('div', { class: 'cards', id: 'metric-cards' }, cards.map(([key, value]) => el('div', { class: 'card', 'data-metric': key },
+    el('strong', { text: value }), t(key))));
+}
+
+function responseTimesSection(metrics) {
+  const rows = [{ key: t('allCategories'), totals: metrics.totals || {} }]
+    .concat((metrics.by_category || []).map((r) => ({ key: categoryName(r.key), totals: r.totals || {} })))
+    .filter((r) => Number(r.totals.first_responses || 0) + Number(r.totals.resolutions || 0) > 0);
+  if (!rows.length) return chartSection('time-chart', t('responseTimes'), el('p', { class: 'muted', text: t('noData') }), null);
+  const max = Math.max(...rows.flatMap((r) => [Number(r.totals.avg_first_response_business_ms || 0), Number(r.totals.avg_resolution_business_ms || 0)]));
+  const unit = durationUnit(max);
+  const chart = barChart('time-chart', t('responseTimes'), t('responseTimesDesc'),
+    rows.map((r) => ({ label: r.key, values: [Number(r.totals.avg_first_response_business_ms || 0), Number(r.totals.avg_resolution_business_ms || 0)] })),
+    [t('firstResponse'), t('resolution')], (v) => inUnit(v, unit));
+  const table = dataTable('time-table', t('numbers'),
+    [t('category'), `${t('firstResponse')} (${t('businessTime')})`, `${t('firstResponse')} (${t('wallTime')})`,
+      `${t('resolution')} (${t('businessTime')})`, `${t('resolution')} (${t('wallTime')})`],
+    rows.map((r) => [r.key, duration(r.totals.avg_first_response_business_ms), duration(r.totals.avg_first_response_wall_ms),
+      duration(r.totals.avg_resolution_business_ms), duration(r.totals.avg_resolution_wall_ms)]));
+  return chartSection('time-chart', t('responseTimes'), chart, table);
+}
+
+function countSection(id, title, description, rows) {
+  if (!rows.length) return chartSection(id, title, el('p', { class: 'muted', text: t('noData') }), null);
+  const chart = barChart(id, title, description, rows.map((r) => ({ label: r.label, values: [r.value] })), [t('tickets')]);
+  const table = dataTable(`${id.replace('-chart', '')}-table`, t('numbers'), [title, t('tickets')], rows.map((r) => [r.label, number(r.value)]));
+  return chartSection(id, title, chart, table);
+}
+
+function satisfactionSection(distribution, average) {
+  const answers = distribution.reduce((a, b) => a + b, 0);
+  if (!answers) return chartSection('satisfaction-chart', t('satisfaction'), el('p', { class: 'muted', text: t('noData') }), null);
+  const rows = distribution.map((count, index) => ({ label: `${t('scoreN')} ${index + 1}`, values: [count] }));
+  const chart = barChart('satisfaction-chart', t('satisfaction'), `${t('satisfactionDesc')} ${t('average')}: ${number(average, 1)} / 5.`,
+    rows, [t('answers')]);
+  const table = dataTable('satisfaction-table', t('numbers'), [t('scoreN'), t('answers')],
+    rows.map((r) => [r.label, number(r.values[0])]).concat([[t('average'), `${number(average, 1)} / 5`]]));
+  return chartSection('satisfaction-chart', t('satisfaction'), chart, table);
+}
+
+async function panelPage() {
+  const params = new URLSearchParams(location.hash.split('?')[1] || '');
+  const period = PERIODS.includes(params.get('periodo')) ? params.get('periodo') : 'este-mes';
+  const picker = el('select', { id: 'period', name: 'period' },
+    PERIODS.map((p) => el('option', { value: p, selected: p === period, text: t(PERIOD_NAMES[p]) })));
+  picker.addEventListener('change', () => { location.hash = '#/painel?periodo=' + encodeURIComponent(picker.value); });
+  const head = [el('h1', { text: t('panel') }), el('form', { class: 'row', id: 'period-form', onsubmit: (e) => e.preventDefault() },
+    el('label', {}, t('period'), picker))];
+  show(...head, el('p', { text: t('loading') }));
+  const range = periodRange(period);
+  const [counts, metrics, surveys] = await Promise.all([
+    api('GET', '/v1/tickets/counts').catch((error) => error),
+    api('GET', `/v1/reports/metrics?from_day=${range.fromDay}&to_day=${range.toDay}`).catch((error) => error),
+    api('GET', `/v1/surveys/results?group_by=category&from_ms=${range.fromMs}&to_ms=${range.toMs}`).catch(() => null),
+  ]);
+  const parts = head.slice();
+  // Tickets by stage: now, whatever the period.
+  if (counts instanceof Error) {
+    parts.push(el('h2', { text: t('byStage') }), errorBox(counts));
+  } else {
+    const rows = (counts.counts || []).map((c) => ({ label: c.stage_name || c.stage, value: Number(c.count) }));
+    parts.push(countSection('stage-chart', t('byStage'), t('byStage'), rows));
+  }
+  if (metrics instanceof Error) {
+    parts.push(el('h2', { text: t('summary') }), el('p', { class: 'muted', id: 'metrics-unavailable', text: t('unavailable') }));
+    return show(...parts);
+  }
+  const totals = metrics.totals || {};
+  // Satisfaction: the score distribution of the period's answers (summed over categories).
+  const distribution = [0, 0, 0, 0, 0];
+  ((surveys && surveys.rows) || []).forEach((row) => (row.distribution || []).forEach((n, i) => { if (i < 5) distribution[i] += Number(n); }));
+  const answered = distribution.reduce((a, b) => a + b, 0);
+  const average = answered ? distribution.reduce((sum, n, i) => sum + n * (i + 1), 0) / answered : Number(totals.avg_survey_score || 0);
+  parts.push(el('h2', { text: `${t('summary')} · ${t(PERIOD_NAMES[period])}` }), summaryCards(totals, surveys ? answered : null));
+  parts.push(responseTimesSection(metrics));
+  parts.push(countSection('category-chart', t('errorTypes'), t('errorTypesDesc'),
+    (metrics.by_category || []).map((r) => ({ label: categoryName(r.key), value: Number((r.totals || {}).opened || 0) }))
+      .filter((r) => r.value > 0).sort((a, b) => b.value - a.value)));
+  parts.push(countSection('module-chart', t('topModules'), t('topModulesDesc'),
+    (metrics.by_module || []).map((r) => ({ label: r.key || t('noModule'), value: Number((r.totals || {}).opened || 0) }))
+      .filter((r) => r.value > 0).sort((a, b) => b.value - a.value).slice(0, 10)));
+  parts.push(satisfactionSection(distribution, average));
+  show(...parts);
+}
+"""#),
         "index.html": ("text/html; charset=utf-8", #"""
 <!doctype html>
 <html lang="pt-BR">
@@ -12,6 +236,7 @@ enum PortalAssets {
 <title>Ocorrências</title>
 <link rel="stylesheet" href="/assets/portal.css">
 <script src="/assets/portal.js" defer></script>
+<script src="/assets/dashboard.js" defer></script>
 <script src="/assets/quarantine.js" defer></script>
 </head>
 <body>
@@ -66,6 +291,13 @@ th { font-size: .85rem; color: var(--muted); }
 .entry { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem; margin: .5rem 0; }
 .entry .meta { font-size: .8rem; color: var(--muted); }
 .row { display: flex; gap: .6rem; flex-wrap: wrap; align-items: end; }
+.chart-pair { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); gap: 1rem; align-items: start; }
+.chart { background: #fff; border: 1px solid var(--line); border-radius: 6px; }
+.chart-data { font-size: .85rem; }
+.chart-data caption { text-align: left; font-size: .8rem; color: var(--muted); padding-bottom: .2rem; }
+.chart-data th, .chart-data td { padding: .25rem .45rem; }
+.chart-data td { text-align: right; font-variant-numeric: tabular-nums; }
+@media (max-width: 760px) { .chart-pair { grid-template-columns: 1fr; } }
 @media print { .top, form, button { display: none !important; } body { background: #fff; } }
 """#),
         "portal.js": ("text/javascript; charset=utf-8", #"""
@@ -96,6 +328,9 @@ const TEXT = {
     linkArticle: 'Vincular artigo', searchArticles: 'Buscar na base de conhecimento', search: 'Buscar', link: 'Vincular',
     emailAbout: 'E-mail sobre a ocorrência', emailTo: 'Para (separe por vírgulas)', emailSubject: 'Assunto do e-mail',
     emailBody: 'Texto', emailSend: 'Enviar e-mail', emailSent: 'E-mail enviado.', linked: 'Artigo vinculado.',
+    onBehalf: 'Em nome de', organization: 'Organização', contact: 'Contato (quem relatou)', chooseOrganization: 'Escolha a organização',
+    chooseContact: 'Escolha o contato', noContacts: 'Esta organização não tem contato autorizado a abrir ocorrências.',
+    openFor: 'Você abre a ocorrência para uma organização que representa, em nome de um dos contatos dela.',
   },
   en: {
     brand: 'Ocorrências', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
@@ -119,6 +354,9 @@ const TEXT = {
     linkArticle: 'Link an article', searchArticles: 'Search the knowledge base', search: 'Search', link: 'Link',
     emailAbout: 'E-mail about the ticket', emailTo: 'To (comma separated)', emailSubject: 'E-mail subject',
     emailBody: 'Text', emailSend: 'Send e-mail', emailSent: 'E-mail sent.', linked: 'Article linked.',
+    onBehalf: 'On behalf of', organization: 'Organization', contact: 'Contact (who reported it)', chooseOrganization: 'Choose the organization',
+    chooseContact: 'Choose the contact', noContacts: 'This organization has no contact authorized to open tickets.',
+    openFor: 'You open the ticket for an organization you represent, in the name of one of its contacts.',
   },
 };
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
@@ -205,8 +443,8 @@ function newId() {
 }
 
 const isCustomer = () => me && me.principal && me.principal.kind === 'customer';
-// A representative's person sees the represented organizations' tickets; intake opens tickets
-// for them only through agents.
+// A representative's person sees the represented organizations' tickets and opens tickets for
+// them, naming the organization and one of its contacts (intake checks both).
 const isRepresentative = () => isCustomer() && !!me.principal.representative_id;
 
 // ---------------------------------------------------------------- navigation
@@ -241,7 +479,7 @@ async function route() {
   const path = hash || '/';
   if (path.startsWith('/t/')) return ticketPage(decodeURIComponent(path.slice(3)));
   if (path === '/nova' && isCustomer()) return newTicketPage();
-  if (path === '/painel' && !isCustomer()) return panelPage();
+  if (path.split('?')[0] === '/painel' && !isCustomer()) return panelPage();
   return isCustomer() ? dashboardPage() : queuePage();
 }
 
@@ -306,14 +544,16 @@ function slaBadge(row) {
     text: t(names[state] || state) + suffix });
 }
 
-function ticketTable(rows, id, withSLA) {
+function ticketTable(rows, id, withSLA, withOrganization) {
   if (!rows.length) return el('p', { class: 'muted', text: t('none') });
-  const headers = [t('code'), t('subject'), t('state'), t('priority'), t('lastInteraction')].concat(withSLA ? [t('sla')] : []);
+  const headers = [t('code'), t('subject')].concat(withOrganization ? [t('organization')] : [])
+    .concat([t('state'), t('priority'), t('lastInteraction')]).concat(withSLA ? [t('sla')] : []);
   return el('table', { id },
     el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))),
     el('tbody', {}, rows.map((row) => el('tr', { 'data-ticket': row.ticket_id },
       el('td', {}, el('a', { href: '#/t/' + encodeURIComponent(row.ticket_id), text: row.code || row.ticket_id })),
       el('td', { text: row.subject }),
+      withOrganization ? el('td', { class: 'organization', text: row.organization_name || row.organization_id }) : null,
       el('td', {}, el('span', { class: 'badge', text: row.stage_name || row.stage })),
       el('td', { text: label(PRIORITIES, row.priority) }),
       el('td', { text: when(row.last_interaction_at_ms) }),
@@ -330,8 +570,8 @@ async function dashboardPage() {
     rows.forEach((row) => { const key = row.stage_name || row.stage; byState[key] = (byState[key] || 0) + 1; });
     show(el('h1', { text: t('dashboard') }),
       el('div', { class: 'cards' }, Object.entries(byState).map(([state, count]) => el('div', { class: 'card' }, el('strong', { text: count }), state))),
-      isRepresentative() ? null : el('p', {}, el('a', { href: '#/nova', id: 'new-ticket', text: t('newTicket') })),
-      ticketTable(rows, 'tickets'));
+      el('p', {}, el('a', { href: '#/nova', id: 'new-ticket', text: t('newTicket') })),
+      ticketTable(rows, 'tickets', false, isRepresentative()));
   } catch (error) { show(errorBox(error)); }
 }
 
@@ -360,6 +600,9 @@ async function newTicketPage() {
   drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); addFiles(e.dataTransfer.files); });
+
+  // Representatives: the organization (one they represent) and its contact the ticket is for.
+  const pickers = isRepresentative() ? representativePickers(status) : null;
 
   const category = el('select', { name: 'category', id: 'category', required: true },
     Object.keys(CATEGORIES).map((key) => el('option', { value: key, text: label(CATEGORIES, key) })));
@@ -400,6 +643,7 @@ async function newTicketPage() {
   });
 
   const form = el('form', { id: 'ticket-form' },
+    pickers ? pickers.fields : null,
     el('label', {}, t('category'), category), faq,
     el('label', {}, t('priority'), el('select', { name: 'priority', id: 'priority' },
       Object.keys(PRIORITIES).map((key) => el('option', { value: key, selected: key === 'NORMAL', text: label(PRIORITIES, key) })))),
@@ -425,6 +669,10 @@ async function newTicketPage() {
       const values = Object.fromEntries(['category', 'priority', 'product', 'module', 'subject', 'request'].map((k) => [k, form.elements[k].value]));
       values.attachment_ids = ids;
       values.channel = 'portal';
+      if (pickers) {
+        values.organization_id = pickers.organization.value;
+        values.contact_id = pickers.contact.value;
+      }
       const opened = await api('POST', '/v1/tickets', values, { idempotencyKey: 'portal-' + draft });
       api('POST', `/v1/knowledge/drafts/${draft}/submitted`, { ticket_id: opened.ticket.id }).catch(() => null);
       location.hash = '#/t/' + encodeURIComponent(opened.ticket.id);
@@ -434,6 +682,42 @@ async function newTicketPage() {
     }
   });
   show(el('h1', { text: t('newTicket') }), form);
+}
+
+// The organization and contact pickers of a representative's new ticket: the organizations come
+// from the principal (/v1/me; names from intake, which checks each is represented), the contacts
+// authorized to open tickets from intake's /v1/organizations/{id}/contacts.
+function representativePickers(status) {
+  const organization = el('select', { name: 'organization_id', id: 'organization', required: true },
+    el('option', { value: '', text: t('chooseOrganization') }));
+  const contact = el('select', { name: 'contact_id', id: 'contact', required: true, disabled: true },
+    el('option', { value: '', text: t('chooseContact') }));
+  const note = el('p', { class: 'muted', id: 'contact-note', 'aria-live': 'polite' });
+  const ids = (me.principal.represented_organization_ids || []);
+  Promise.all(ids.map((id) => api('GET', '/v1/organizations/' + encodeURIComponent(id)).catch(() => null))).then((found) => {
+    found.filter((o) => o && o.active).sort((a, b) => a.name.localeCompare(b.name, 'pt-BR'))
+      .forEach((o) => organization.append(el('option', { value: o.id, text: o.code ? `${o.name} (${o.code})` : o.name })));
+    if (organization.options.length === 2) { organization.selectedIndex = 1; loadContacts(); }
+  });
+  const loadContacts = async () => {
+    contact.replaceChildren(el('option', { value: '', text: t('chooseContact') }));
+    contact.disabled = true;
+    note.textContent = '';
+    if (!organization.value) return;
+    try {
+      const list = await api('GET', `/v1/organizations/${encodeURIComponent(organization.value)}/contacts?authorized_only=true`);
+      const contacts = list.contacts || [];
+      contacts.forEach((c) => contact.append(el('option', { value: c.id, text: c.email ? `${c.name} <${c.email}>` : c.name })));
+      contact.disabled = contacts.length === 0;
+      if (contacts.length === 1) contact.selectedIndex = 1;
+      if (!contacts.length) note.textContent = t('noContacts');
+    } catch (error) { status.replaceChildren(errorBox(error)); }
+  };
+  organization.addEventListener('change', loadContacts);
+  const fields = el('fieldset', { id: 'represented' }, el('legend', { text: t('onBehalf') }),
+    el('p', { class: 'muted', text: t('openFor') }),
+    el('label', {}, t('organization'), organization), el('label', {}, t('contact'), contact), note);
+  return { fields, organization, contact };
 }
 
 // ---------------------------------------------------------------- ticket page (customers and agents)
@@ -615,50 +899,7 @@ async function queuePage() {
   } catch (error) { show(el('h1', { text: t('queue') }), filters, errorBox(error)); }
 }
 
-// ---------------------------------------------------------------- agent dashboard (SVG drawn by the page)
-
-function barChart(rows, title) {
-  const ns = 'http://www.w3.org/2000/svg';
-  const svg = (tag, attributes, text) => {
-    const node = document.createElementNS(ns, tag);
-    for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
-    if (text !== undefined) node.textContent = text;
-    return node;
-  };
-  const width = 640, bar = 26, gap = 8, left = 200;
-  const height = Math.max(1, rows.length) * (bar + gap) + 10;
-  const max = Math.max(1, ...rows.map((r) => r.value));
-  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img', 'aria-label': title, id: 'stage-chart' });
-  chart.append(svg('title', {}, title));
-  rows.forEach((row, index) => {
-    const y = index * (bar + gap) + 5;
-    const w = Math.round(((width - left - 60) * row.value) / max);
-    chart.append(svg('text', { x: left - 8, y: y + bar * 0.7, 'text-anchor': 'end', 'font-size': 13 }, row.label));
-    chart.append(svg('rect', { x: left, y, width: Math.max(2, w), height: bar, fill: '#0b5cad', rx: 3 }));
-    chart.append(svg('text', { x: left + w + 6, y: y + bar * 0.7, 'font-size': 13 }, String(row.value)));
-  });
-  return chart;
-}
-
-async function panelPage() {
-  show(el('h1', { text: t('panel') }), el('p', { text: t('loading') }));
-  const parts = [el('h1', { text: t('panel') }), el('h2', { text: t('byStage') })];
-  try {
-    const counts = await api('GET', '/v1/tickets/counts');
-    const rows = (counts.counts || []).map((c) => ({ label: c.stage_name || c.stage, value: Number(c.count) }));
-    parts.push(rows.length ? barChart(rows, t('byStage')) : el('p', { class: 'muted', text: t('none') }));
-  } catch (error) { parts.push(errorBox(error)); }
-  parts.push(el('h2', { text: t('metrics') }));
-  try {
-    const now = new Date();
-    const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString().slice(0, 10);
-    const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString().slice(0, 10);
-    const metrics = await api('GET', `/v1/reports/metrics?from_day=${first}&to_day=${next}`);
-    const totals = metrics.totals || {};
-    parts.push(el('div', { class: 'cards' }, Object.entries(totals).map(([key, value]) => el('div', { class: 'card' }, el('strong', { text: value }), key))));
-  } catch (error) { parts.push(el('p', { class: 'muted', text: t('unavailable') })); }
-  show(...parts);
-}
+// ---------------------------------------------------------------- agent dashboard: dashboard.js
 
 // ---------------------------------------------------------------- satisfaction survey (link from the e-mail)
 

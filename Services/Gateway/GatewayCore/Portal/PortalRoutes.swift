@@ -1,4 +1,4 @@
-/// The web portal: one HTML page, one stylesheet and one script (no build step), served with a
+/// The web portal: one HTML page, one stylesheet and two scripts (no build step), served with a
 /// strict Content-Security-Policy. Sign-in and everything else go through the JSON API with the
 /// session cookie and the CSRF token.
 enum PortalRoutes {

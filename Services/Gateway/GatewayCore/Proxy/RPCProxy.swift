@@ -15,8 +15,8 @@ import ServiceKit
 /// - Event delivery (`ocorrencias.events.v1.*`) is internal and refused.
 /// - The same per-key rate limit as HTTP applies (`RESOURCE_EXHAUSTED` when exceeded).
 /// - Streaming methods (client, server and bidirectional) are forwarded as streams, message by
-///   message under both sides' flow control, with the same checks; cancelling the call (or its
-///   deadline passing) cancels the forwarded one.
+///   message under both sides' flow control, with the same checks.
+/// - Cancelling a call, unary or streaming (or its deadline passing), cancels the forwarded one.
 public final class RPCProxy: Sendable {
     let gateway: Gateway
     public let server: RPCServer
@@ -54,7 +54,8 @@ public final class RPCProxy: Sendable {
         guard let target else {
             return try answerBuiltin(gateway: gateway, method: context.method, payload: payload, options: options)
         }
-        return try gateway.forward(service: target, path: context.method, payload: payload, options: options)
+        // A CANCEL from the client (or the call expiring here) cancels the forwarded call.
+        return try gateway.forward(service: target, path: context.method, payload: payload, options: options, serving: context)
     }
 
     /// What every call goes through, unary or streaming: the key checked again, its rate limit,

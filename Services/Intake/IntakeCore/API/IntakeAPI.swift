@@ -23,6 +23,7 @@ enum IntakeAPI {
             try intake.deleteContact(request.contactID, caller: caller(context))
             return IntakeV1.DeleteContactResponse()
         }
+        router.register(API.listContacts) { request, context in try intake.listContacts(request, caller: caller(context)) }
         router.register(API.createRepresentative) { request, context in try intake.createRepresentative(request, caller: caller(context)) }
         router.register(API.lookupCustomers) { request, context in try intake.lookupCustomers(request, caller: caller(context)) }
         router.register(API.listOrganizations) { request, context in try intake.listOrganizations(request, caller: caller(context)) }

@@ -65,12 +65,14 @@ extension IntakeContext {
         try caller.requireStaff()
         let value = try validatedRepresentative(request)
         return try database.write { tx in
-            guard try DirectoryStore.representative(tx, id: request.id) != nil else {
+            guard let before = try DirectoryStore.representative(tx, id: request.id) else {
                 throw RPCError(.notFound, "representante não encontrado / representative not found")
             }
             try Self.requireOrganizations(tx, value.organizationIDs)
             try DirectoryStore.update(tx, value)
-            return try DirectoryStore.representative(tx, id: value.id) ?? value
+            let after = try DirectoryStore.representative(tx, id: value.id) ?? value
+            try publishRepresentativeAccess(tx, before: before, after: after, caller: caller)
+            return after
         }
     }
 
@@ -127,6 +129,7 @@ extension IntakeContext {
             var value = try validatedRepresentativeContact(changed)
             value.createdAtMs = existing.createdAtMs
             try DirectoryStore.update(tx, value)
+            try publishRepresentativeContactAccess(tx, before: existing, after: value, caller: caller)
             return value
         }
     }

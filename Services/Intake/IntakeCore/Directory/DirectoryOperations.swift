@@ -51,6 +51,7 @@ extension IntakeContext {
                     changed.changedAtMs = Self.now()
                     try publisher.publish(tx, event: changed, key: stored.id)
                 }
+                try publishDirectoryChange(tx, kind: "organization", id: stored.id, organizationID: stored.id, caller: caller)
                 return stored
             }
         } catch let error as StorageError where error.kind == .uniqueViolation {
@@ -129,7 +130,10 @@ extension IntakeContext {
         var value = try validatedContact(request, organizationID: existing.organizationID)
         value.id = existing.id
         value.createdAtMs = existing.createdAtMs
-        try database.write { tx in try DirectoryStore.update(tx, value) }
+        try database.write { tx in
+            try DirectoryStore.update(tx, value)
+            try publishDirectoryChange(tx, kind: "contact", id: value.id, organizationID: value.organizationID, caller: caller)
+        }
         return value
     }
 
@@ -141,7 +145,10 @@ extension IntakeContext {
         try requireContactManager(caller, organizationID: existing.organizationID)
         existing.active = active
         let value = existing
-        try database.write { tx in try DirectoryStore.update(tx, value) }
+        try database.write { tx in
+            try DirectoryStore.update(tx, value)
+            try publishDirectoryChange(tx, kind: "contact", id: value.id, organizationID: value.organizationID, caller: caller)
+        }
         return value
     }
 

@@ -342,7 +342,7 @@ struct NotificationAPI: Sendable {
         let stateMarks = states.map { _ in "?" }.joined(separator: ", ")
         var sql = """
             UPDATE notification_deliveries SET state = 'queued', attempts = 0, next_attempt_at = ?
-            WHERE state IN (\(stateMarks)) AND (channel = 'webhook' OR (envelope_to <> '' AND length(payload) > 0))
+            WHERE state IN (\(stateMarks)) AND (channel = 'webhook' OR (envelope_to <> '' AND (length(payload) > 0 OR payload_bytes > 0)))
             """
         var params: [SQLValue] = [.timestamp(Date())] + states.map(SQLValue.text)
         if !request.deliveryIDs.isEmpty {

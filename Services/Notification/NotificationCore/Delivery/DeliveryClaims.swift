@@ -8,9 +8,11 @@ import Storage
 struct ClaimedDelivery: Sendable {
     var id: String
     var channel: String
+    /// The message (loaded with the claim from `notification_payload_chunks`, or from the row's
+    /// own `payload` column for rows written by earlier versions).
     var payload: [UInt8]
-    /// When non-zero, the message is in `notification_payload_chunks` (``PayloadChunks``), this
-    /// many bytes, and `payload` is empty.
+    /// When non-zero, the message is longer than one piece of `notification_payload_chunks`
+    /// (``PayloadChunks``), this many bytes, streamed while sent, and `payload` is empty.
     var payloadBytes: Int = 0
     var envelopeTo: [String]
     var copies: [String]
@@ -55,13 +57,38 @@ enum DeliveryClaims {
     static func claim(_ tx: any SQLExecutor, lane: String, instance: String, limit: Int, now: Date, lease: TimeInterval) throws -> [ClaimedDelivery] {
         let lock = tx.engine == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
         let leaseEnd = now.addingTimeInterval(lease)
-        let rows = try tx.query("""
+        let update = """
             UPDATE notification_deliveries SET state = 'sending', attempts = attempts + 1, claimed_by = ?, claimed_until = ?
             WHERE id IN (
                 SELECT id FROM notification_deliveries WHERE state = 'queued' AND lane = ? AND next_attempt_at <= ?
                 ORDER BY next_attempt_at LIMIT ?\(lock))
             RETURNING \(returning)
-            """, [.text(instance), .timestamp(leaseEnd), .text(lane), .timestamp(now), .integer(Int64(limit))])
+            """
+        let params: [SQLValue] = [.text(instance), .timestamp(leaseEnd), .text(lane), .timestamp(now), .integer(Int64(limit))]
+        // The messages (stored once, apart from the rows) come with the claim: on PostgreSQL in
+        // the same statement, on SQLite (no UPDATE in a WITH) in one more per batch. A message
+        // longer than one piece stays in the database and is streamed while sent.
+        let rows: [Row]
+        var pieces: [String: [UInt8]] = [:]
+        if tx.engine == .postgres {
+            rows = try tx.query("""
+                WITH claimed AS (\(update))
+                SELECT claimed.*, p.data AS piece FROM claimed
+                LEFT JOIN notification_payload_chunks p
+                    ON p.delivery_id = claimed.id AND p.seq = 0 AND claimed.payload_bytes <= \(PayloadChunks.chunkBytes)
+                """, params)
+            for row in rows {
+                if case .blob(let piece) = row["piece"] { pieces[try row.text("id")] = piece }
+            }
+        } else {
+            rows = try tx.query(update, params)
+            var small: [String] = []
+            for row in rows {
+                let bytes = try row.int("payload_bytes")
+                if bytes > 0 && bytes <= PayloadChunks.chunkBytes { small.append(try row.text("id")) }
+            }
+            if !small.isEmpty { pieces = try PayloadChunks.firstPieces(tx, ids: small) }
+        }
         var webhooks: [String: WebhookRecord?] = [:]
         return try rows.map { row in
             let webhookID = try row.text("webhook_id")
@@ -75,8 +102,14 @@ enum DeliveryClaims {
                 }
             }
             func lines(_ column: String) throws -> [String] { try row.text(column).split(separator: "\n").map(String.init) }
-            return ClaimedDelivery(id: try row.text("id"), channel: try row.text("channel"), payload: try row.blob("payload"),
-                                   payloadBytes: Int(try row.int("payload_bytes")),
+            let id = try row.text("id")
+            var payload = try row.blob("payload")
+            var payloadBytes = Int(try row.int("payload_bytes"))
+            if payload.isEmpty, let piece = pieces[id] {
+                payload = piece
+                payloadBytes = 0
+            }
+            return ClaimedDelivery(id: id, channel: try row.text("channel"), payload: payload, payloadBytes: payloadBytes,
                                    envelopeTo: try lines("envelope_to"), copies: try lines("copies"), target: try row.text("target"),
                                    eventKind: try row.text("event_kind"), ticketID: try row.text("ticket_id"),
                                    messageID: try row.text("message_id"), subject: try row.text("subject"),

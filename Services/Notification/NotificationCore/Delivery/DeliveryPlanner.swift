@@ -13,8 +13,8 @@ struct DeliveryPlanner: Sendable {
     var settings: NotificationSettings
     var identity: MessageIdentity
     var publisher: EventPublisher
-    var templates = TemplateStore()
-    var subscriptions = SubscriptionStore()
+    /// Templates, webhooks and subscriptions, checked with one statement per event.
+    var cache = PlanningCache()
 
     var emailLane: String { "email|" + Self.host(of: settings.smtpURL) }
 
@@ -27,7 +27,10 @@ struct DeliveryPlanner: Sendable {
     @discardableResult
     func plan(_ facts: EventFacts, _ tx: any SQLExecutor, now: Date = Date()) throws -> Int {
         var inserted = 0
-        let recipients = try RecipientResolver(rules: rules).recipients(for: facts, subscriptions: subscriptions, tx)
+        let snapshot = try cache.snapshot(tx)
+        let recipients = try RecipientResolver(rules: rules).recipients(for: facts, tx) { keys, kind in
+            try snapshot.isEnabled(tx, person: keys, kind: kind)
+        }
         for recipient in recipients {
             let id = MessageIdentity.deliveryID(eventID: facts.eventID, recipient: recipient.key, channel: DeliveryChannel.email.rawValue)
             let messageID = identity.messageID(deliveryID: id, ticketID: facts.ticketID)
@@ -43,7 +46,7 @@ struct DeliveryPlanner: Sendable {
                 }
                 continue
             }
-            guard let (template, _) = try templates.template(tx, kind: facts.kind, locale: facts.locale) else { continue }
+            guard let template = snapshot.template(kind: facts.kind, locale: facts.locale) else { continue }
             var variables = facts.variables(forLevel: recipient.level)
             variables["recipient_name"] = recipient.name
             variables["portal_url"] = settings.portalURL
@@ -59,7 +62,7 @@ struct DeliveryPlanner: Sendable {
                                   subject: rendered.subject, payload: mime.render(), accessLevel: facts.accessLevel)
             if try DeliveryStore.insert(tx, row, now: now) { inserted += 1 }
         }
-        inserted += try planWebhooks(facts, tx, now: now)
+        inserted += try planWebhooks(facts, webhooks: snapshot.webhooks, tx, now: now)
         return inserted
     }
 
@@ -70,19 +73,18 @@ struct DeliveryPlanner: Sendable {
     }
 
     /// One row per active webhook subscribed to the kind and entitled to its content.
-    func planWebhooks(_ facts: EventFacts, _ tx: any SQLExecutor, now: Date) throws -> Int {
+    func planWebhooks(_ facts: EventFacts, webhooks: [WebhookRecord], _ tx: any SQLExecutor, now: Date) throws -> Int {
         var inserted = 0
-        for webhook in try WebhookStore.active(tx) where webhook.matches(kind: facts.kind) {
+        for webhook in webhooks where webhook.matches(kind: facts.kind) {
             // Confidentiality: content above the subscriber's level, or an internal entry it is
             // not entitled to, is not delivered at all.
             guard webhook.accessLevel >= facts.accessLevel, !facts.isInternal || webhook.internalEntries else { continue }
             let id = MessageIdentity.deliveryID(eventID: facts.eventID, recipient: "webhook:\(webhook.id)", channel: DeliveryChannel.webhook.rawValue)
-            let body: [String: Any] = [
-                "delivery_id": id, "event_id": facts.eventID, "event": facts.kind, "occurred_at_ms": facts.occurredAtMs,
-                "ticket_id": facts.ticketID, "code": facts.code, "access_level": Int(facts.accessLevel),
-                "internal": facts.isInternal, "data": facts.variables,
-            ]
-            let json = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])
+            let json = JSONWriter.object([
+                "delivery_id": .string(id), "event_id": .string(facts.eventID), "event": .string(facts.kind),
+                "occurred_at_ms": .integer(facts.occurredAtMs), "ticket_id": .string(facts.ticketID), "code": .string(facts.code),
+                "access_level": .integer(Int64(facts.accessLevel)), "internal": .bool(facts.isInternal), "data": .object(facts.variables),
+            ])
             let row = NewDelivery(id: id, eventID: facts.eventID, recipient: "webhook:\(webhook.id)", channel: .webhook, eventKind: facts.kind,
                                   ticketID: facts.ticketID, lane: "webhook|" + Self.host(of: webhook.url), target: webhook.url,
                                   messageID: id, subject: facts.kind, payload: Array(json), accessLevel: facts.accessLevel,

@@ -30,13 +30,23 @@ final class DeliveryPruner: BackgroundService, @unchecked Sendable {
         var total = 0
         while true {
             let deleted = try database.write { tx in
-                let deleted = try tx.execute("""
-                    DELETE FROM notification_deliveries WHERE id IN (
-                        SELECT id FROM notification_deliveries
-                        WHERE created_at < ? AND state IN ('sent', 'failed', 'discarded', 'bounced') LIMIT ?)
-                    """, [.timestamp(cutoff), .integer(Int64(batch))])
-                // The pieces of large messages go with their rows.
-                if deleted > 0 { try PayloadChunks.deleteOrphans(tx) }
+                // Rows chosen (and locked on PostgreSQL, so a concurrent replay cannot requeue
+                // one whose message is being deleted), then their messages, then the rows.
+                let lock = tx.engine == .postgres ? " FOR UPDATE" : ""
+                let ids = try tx.query("""
+                    SELECT id FROM notification_deliveries
+                    WHERE created_at < ? AND state IN ('sent', 'failed', 'discarded', 'bounced') LIMIT ?\(lock)
+                    """, [.timestamp(cutoff), .integer(Int64(batch))]).map { try $0.text("id") }
+                guard !ids.isEmpty else { return 0 }
+                try PayloadChunks.delete(tx, ids: ids)
+                var deleted = 0
+                var start = 0
+                for size in EventPublisher.statementSizes(ids.count) {
+                    let chunk = ids[start..<start + size]
+                    start += size
+                    deleted += try tx.execute("DELETE FROM notification_deliveries WHERE id IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))",
+                                              chunk.map(SQLValue.text))
+                }
                 return deleted
             }
             total += deleted

@@ -40,21 +40,39 @@ struct NewDelivery: Sendable {
 
 /// Reads and writes `notification_deliveries`. Every function runs inside the caller's transaction.
 enum DeliveryStore {
-    /// Inserts `delivery` unless (event, recipient, channel) already has a row.
+    /// Inserts `delivery` unless (event, recipient, channel) already has a row. The rendered
+    /// message goes to `notification_payload_chunks` (one piece up to ``PayloadChunks/chunkBytes``),
+    /// not into the row, whose `payload_bytes` holds its size: claims, lease renewals and
+    /// outcomes then rewrite a small row, and the message is written once and never again.
+    /// On PostgreSQL both inserts are one statement.
     /// - Returns: whether a row was inserted.
     @discardableResult
     static func insert(_ executor: any SQLExecutor, _ delivery: NewDelivery, now: Date = Date()) throws -> Bool {
-        let inserted = try executor.execute("""
+        let params: [SQLValue] = [
+            .text(delivery.id), .text(delivery.eventID), .text(delivery.recipient), .text(delivery.channel.rawValue),
+            .text(delivery.eventKind), .text(delivery.ticketID), .text(delivery.lane), .text(delivery.target),
+            .text(delivery.envelopeTo.joined(separator: "\n")), .text(delivery.copies.joined(separator: "\n")),
+            .text(delivery.messageID), .text(delivery.subject), .blob([]), .integer(Int64(delivery.payload.count)),
+            .integer(Int64(delivery.accessLevel)), .text(delivery.state.rawValue), .timestamp(now), .text(delivery.lastAnswer),
+            .timestamp(now), .text(delivery.webhookID)]
+        let insertRow = """
             INSERT INTO notification_deliveries (id, event_id, recipient, channel, event_kind, ticket_id, lane, target, envelope_to,
-                copies, message_id, subject, payload, access_level, state, attempts, next_attempt_at, last_answer, created_at, webhook_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
+                copies, message_id, subject, payload, payload_bytes, access_level, state, attempts, next_attempt_at, last_answer,
+                created_at, webhook_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
             ON CONFLICT (event_id, recipient, channel) DO NOTHING
-            """, [.text(delivery.id), .text(delivery.eventID), .text(delivery.recipient), .text(delivery.channel.rawValue),
-                  .text(delivery.eventKind), .text(delivery.ticketID), .text(delivery.lane), .text(delivery.target),
-                  .text(delivery.envelopeTo.joined(separator: "\n")), .text(delivery.copies.joined(separator: "\n")),
-                  .text(delivery.messageID), .text(delivery.subject), .blob(delivery.payload), .integer(Int64(delivery.accessLevel)),
-                  .text(delivery.state.rawValue), .timestamp(now), .text(delivery.lastAnswer), .timestamp(now), .text(delivery.webhookID)])
-        return inserted > 0
+            """
+        if executor.engine == .postgres && !delivery.payload.isEmpty && delivery.payload.count <= PayloadChunks.chunkBytes {
+            return try executor.execute("""
+                WITH row AS (\(insertRow) RETURNING id)
+                INSERT INTO notification_payload_chunks (delivery_id, seq, data) SELECT id, 0, ? FROM row
+                """, params + [.blob(delivery.payload)]) > 0
+        }
+        guard try executor.execute(insertRow, params) > 0 else { return false }
+        if !delivery.payload.isEmpty {
+            try PayloadChunks.write(executor, deliveryID: delivery.id, segments: [.bytes(delivery.payload)])
+        }
+        return true
     }
 
     static let columns = """

@@ -9,6 +9,8 @@ final class OutcomeRecorder: @unchecked Sendable {
     private var pending: [(ClaimedDelivery, ClaimResult)] = []
     private var running = true
     private var writing = false
+    /// Set when no send is in flight any more: a lingering batch is written at once.
+    private var flushRequested = false
     private let finished = DispatchGroup()
     private let maxBatch: Int
     private let linger: TimeInterval
@@ -17,13 +19,14 @@ final class OutcomeRecorder: @unchecked Sendable {
 
     /// - Parameters:
     ///   - maxBatch: the most results written in one transaction.
-    ///   - linger: how long a short batch waits for more results before it is written: a
-    ///     transaction's fixed cost (begin, commit, WAL frames) is then shared by tens of results
-    ///     instead of two or three while sends complete one every half millisecond.
+    ///   - linger: how long a short batch waits for more results before it is written (unless
+    ///     ``flush()`` says no send is in flight): a transaction's fixed cost (begin, commit, WAL
+    ///     frames of the pages it touched) is then shared by tens of results instead of a few
+    ///     while sends complete one every half millisecond.
     ///   - write: writes a batch in one transaction; false when it failed (retried a few times).
     ///   - abandon: called with a batch that could not be written (its leases will expire and
     ///     the deliveries be taken over).
-    init(maxBatch: Int = 256, linger: TimeInterval = 0.005, write: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Bool,
+    init(maxBatch: Int = 256, linger: TimeInterval = 0.02, write: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Bool,
          abandon: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Void) {
         self.maxBatch = maxBatch
         self.linger = linger
@@ -54,6 +57,17 @@ final class OutcomeRecorder: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Writes what is pending without lingering (the lanes went idle: no more results are
+    /// coming soon, so waiting would only delay the record).
+    func flush() {
+        condition.lock()
+        if !pending.isEmpty {
+            flushRequested = true
+            condition.signal()
+        }
+        condition.unlock()
+    }
+
     /// Results waiting or being written.
     var backlog: Int {
         condition.lock()
@@ -69,10 +83,11 @@ final class OutcomeRecorder: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            if running && linger > 0 && pending.count < maxBatch / 2 {
+            if running && linger > 0 && pending.count < maxBatch / 2 && !flushRequested {
                 let until = Date().addingTimeInterval(linger)
-                while running && pending.count < maxBatch / 2 && condition.wait(until: until) {}
+                while running && pending.count < maxBatch / 2 && !flushRequested && condition.wait(until: until) {}
             }
+            flushRequested = false
             let batch = Array(pending.prefix(maxBatch))
             pending.removeFirst(batch.count)
             writing = true

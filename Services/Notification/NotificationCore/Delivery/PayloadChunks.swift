@@ -1,4 +1,5 @@
 import Foundation
+import ServiceKit
 import Storage
 
 /// Large rendered messages (on-demand e-mails with attachments fetched from intake) stored in
@@ -14,6 +15,12 @@ enum PayloadChunks {
     /// - Returns: the total size in bytes.
     @discardableResult
     static func write(_ tx: any SQLExecutor, deliveryID: String, segments: [MIMESegment]) throws -> Int {
+        if segments.count == 1, case .bytes(let bytes) = segments[0], bytes.count <= chunkBytes {
+            // One piece (every rendered message without fetched files): no copy into a buffer.
+            try tx.execute("INSERT INTO notification_payload_chunks (delivery_id, seq, data) VALUES (?, 0, ?)",
+                           [.text(deliveryID), .blob(bytes)])
+            return bytes.count
+        }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(chunkBytes)
         var seq: Int64 = 0
@@ -72,13 +79,34 @@ enum PayloadChunks {
         return bytes
     }
 
-    /// Deletes the pieces of deliveries that no longer exist (after pruning).
-    @discardableResult
-    static func deleteOrphans(_ tx: any SQLExecutor) throws -> Int {
-        try tx.execute("""
-            DELETE FROM notification_payload_chunks
-            WHERE NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.id = notification_payload_chunks.delivery_id)
-            """, [])
+    /// The single pieces (`seq` 0) of `ids`, in one statement per batch size (claims load the
+    /// messages of a whole batch at once; a message longer than one piece is streamed instead).
+    static func firstPieces(_ tx: any SQLExecutor, ids: [String]) throws -> [String: [UInt8]] {
+        var pieces: [String: [UInt8]] = [:]
+        pieces.reserveCapacity(ids.count)
+        var start = 0
+        for size in EventPublisher.statementSizes(ids.count) {
+            let chunk = ids[start..<start + size]
+            start += size
+            for row in try tx.query("""
+                SELECT delivery_id, data FROM notification_payload_chunks
+                WHERE seq = 0 AND delivery_id IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))
+                """, chunk.map(SQLValue.text)) {
+                pieces[try row.text("delivery_id")] = try row.blob("data")
+            }
+        }
+        return pieces
+    }
+
+    /// Deletes the pieces of `ids` (deliveries being pruned).
+    static func delete(_ tx: any SQLExecutor, ids: [String]) throws {
+        var start = 0
+        for size in EventPublisher.statementSizes(ids.count) {
+            let chunk = ids[start..<start + size]
+            start += size
+            try tx.execute("DELETE FROM notification_payload_chunks WHERE delivery_id IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))",
+                           chunk.map(SQLValue.text))
+        }
     }
 }
 

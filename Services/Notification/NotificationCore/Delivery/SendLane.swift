@@ -18,16 +18,20 @@ final class SendLane: @unchecked Sendable {
 
     private let lowWater: Int
     private let refill: @Sendable () -> Void
+    /// Called when the lane has nothing queued or in flight.
+    private let idle: @Sendable () -> Void
 
     /// - Parameters:
     ///   - lowWater: when the queue drains to this many, `refill` is called (once per drain).
     ///   - refill: asks the dispatcher for more due deliveries.
+    ///   - idle: called when the lane has nothing queued or in flight (the recorder writes at once).
     ///   - work: sends one claimed delivery with the thread's handle.
     init(name: String, concurrency: Int, lowWater: Int, refill: @escaping @Sendable () -> Void,
-         work: @escaping @Sendable (ClaimedDelivery, CurlEasy) -> Void) {
+         idle: @escaping @Sendable () -> Void = {}, work: @escaping @Sendable (ClaimedDelivery, CurlEasy) -> Void) {
         self.name = name
         self.lowWater = lowWater
         self.refill = refill
+        self.idle = idle
         for index in 0..<concurrency {
             finished.enter()
             let thread = Thread { [self] in
@@ -83,7 +87,9 @@ final class SendLane: @unchecked Sendable {
     private func done() {
         condition.lock()
         busy -= 1
+        let isIdle = busy == 0 && head == queue.count
         condition.unlock()
+        if isIdle { idle() }
     }
 
     /// Stops taking work, aborts sends in progress (they are recorded as transient failures and

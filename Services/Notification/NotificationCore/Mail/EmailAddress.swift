@@ -5,20 +5,30 @@ import Foundation
 /// refuse anyway (and header injection), not a full RFC 5321 parser.
 enum EmailAddress {
     static func isValid(_ text: String) -> Bool {
-        guard text.utf8.count <= 254, let at = text.lastIndex(of: "@") else { return false }
-        let local = text[..<at], domain = text[text.index(after: at)...]
-        guard !local.isEmpty, local.utf8.count <= 64, !domain.isEmpty else { return false }
-        let localAllowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~.")
-        guard local.allSatisfy({ localAllowed.contains($0) }), !local.hasPrefix("."), !local.hasSuffix("."),
-              !local.contains("..") else { return false }
-        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
-        guard labels.count >= 1 else { return false }
-        let labelAllowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
-        return labels.allSatisfy { label in
-            !label.isEmpty && label.count <= 63 && label.allSatisfy { labelAllowed.contains($0) }
-                && !label.hasPrefix("-") && !label.hasSuffix("-")
+        // Checked on the UTF-8 bytes (every allowed character is ASCII): no sets built per call.
+        let bytes = Array(text.utf8)
+        guard bytes.count <= 254, let at = bytes.lastIndex(of: UInt8(ascii: "@")) else { return false }
+        let local = bytes[..<at], domain = bytes[(at + 1)...]
+        guard !local.isEmpty, local.count <= 64, !domain.isEmpty else { return false }
+        guard local.allSatisfy(isLocalByte), local.first != dot, local.last != dot,
+              !zip(local, local.dropFirst()).contains(where: { $0 == dot && $1 == dot }) else { return false }
+        return domain.split(separator: dot, omittingEmptySubsequences: false).allSatisfy { label in
+            !label.isEmpty && label.count <= 63 && label.allSatisfy(isLabelByte) && label.first != hyphen && label.last != hyphen
         }
     }
+
+    private static let dot = UInt8(ascii: "."), hyphen = UInt8(ascii: "-")
+    private static let localSpecials: [UInt8] = Array("!#$%&'*+-/=?^_`{|}~.".utf8)
+
+    private static func isAlphanumeric(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+    }
+
+    private static func isLocalByte(_ byte: UInt8) -> Bool {
+        isAlphanumeric(byte) || localSpecials.contains(byte)
+    }
+
+    private static func isLabelByte(_ byte: UInt8) -> Bool { isAlphanumeric(byte) || byte == hyphen }
 
     /// Lower-cased, trimmed: the key subscriptions and the log use for a person's address.
     static func normalized(_ text: String) -> String {

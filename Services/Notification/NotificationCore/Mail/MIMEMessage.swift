@@ -71,7 +71,10 @@ struct MIMEMessage: Sendable {
         header("Date", MIMEEncoding.date(date))
         header("Message-ID", "<\(messageID)>")
         header("MIME-Version", "1.0")
-        for (name, value) in extraHeaders { header(name, value.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: " ")) }
+        for (name, value) in extraHeaders {
+            header(name, value.utf8.contains(0x0d) || value.utf8.contains(0x0a)
+                ? value.replacingOccurrences(of: "\r", with: "").replacingOccurrences(of: "\n", with: " ") : value)
+        }
         let seed = Digest.sha256(Array(messageID.utf8))
         let alternative = "alt-" + Digest.hex(Array(seed.prefix(12)))
         let mixed = "mix-" + Digest.hex(Array(seed.suffix(12)))
@@ -127,8 +130,8 @@ enum MIMEEncoding {
     /// RFC 2047 encoded words (`=?UTF-8?B?...?=`), split on character boundaries so no word
     /// exceeds 75 characters, folded onto continuation lines. ASCII text stays as it is.
     static func headerText(_ text: String) -> String {
-        let clean = text.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
-        if isPlainASCII(clean) && !clean.contains("=?") && clean.utf8.count <= 900 { return clean }
+        let clean = PlainText.oneLine(text)
+        if isPlainASCII(clean) && !PlainText.contains(clean, "=?") && clean.utf8.count <= 900 { return clean }
         var words: [String] = []
         var chunk: [UInt8] = []
         for character in clean {
@@ -145,9 +148,10 @@ enum MIMEEncoding {
 
     /// A display name: encoded when not ASCII, quoted when it has specials.
     static func phrase(_ name: String) -> String {
-        let clean = name.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+        let clean = PlainText.oneLine(name)
         guard isPlainASCII(clean) else { return headerText(clean) }
-        let escaped = clean.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let escaped = !clean.utf8.contains(UInt8(ascii: "\\")) && !clean.utf8.contains(UInt8(ascii: "\""))
+            ? clean : clean.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
         return "\"\(escaped)\""
     }
 
@@ -164,17 +168,39 @@ enum MIMEEncoding {
         return !type.isEmpty && type.contains("/") && type.allSatisfy({ allowed.contains($0) }) ? type : "application/octet-stream"
     }
 
-    /// Base64 in lines of 76 characters, CRLF-terminated.
+    /// Base64 in lines of 76 characters, CRLF-terminated (encoded straight into bytes).
     static func base64Lines(_ bytes: [UInt8]) -> String {
-        let encoded = Data(bytes).base64EncodedString()
-        var out = ""
-        var index = encoded.startIndex
-        while index < encoded.endIndex {
-            let end = encoded.index(index, offsetBy: 76, limitedBy: encoded.endIndex) ?? encoded.endIndex
-            out += encoded[index..<end] + "\r\n"
-            index = end
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4 * 78 / 76 + 2)
+        var column = 0
+        func emit(_ byte: UInt8) {
+            out.append(byte)
+            column += 1
+            if column == 76 {
+                out.append(0x0d)
+                out.append(0x0a)
+                column = 0
+            }
         }
-        return out
+        var index = 0
+        while index + 3 <= bytes.count {
+            let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+            emit(alphabet[Int(n >> 18 & 63)]); emit(alphabet[Int(n >> 12 & 63)])
+            emit(alphabet[Int(n >> 6 & 63)]); emit(alphabet[Int(n & 63)])
+            index += 3
+        }
+        let left = bytes.count - index
+        if left > 0 {
+            let n = UInt32(bytes[index]) << 16 | (left == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
+            emit(alphabet[Int(n >> 18 & 63)]); emit(alphabet[Int(n >> 12 & 63)])
+            emit(left == 2 ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "=")); emit(UInt8(ascii: "="))
+        }
+        if column > 0 {
+            out.append(0x0d)
+            out.append(0x0a)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// RFC 5322 date, e.g. `Sun, 29 Nov 2026 01:15:16 +0000` (UTC, no formatter objects).

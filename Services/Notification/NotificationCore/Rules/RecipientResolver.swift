@@ -22,7 +22,9 @@ struct PlannedRecipient: Sendable, Equatable {
 struct RecipientResolver {
     var rules: NotificationRules
 
-    func recipients(for facts: EventFacts, subscriptions: SubscriptionStore, _ executor: any SQLExecutor) throws -> [PlannedRecipient] {
+    /// - Parameter isEnabled: whether any of a person's keys (address, id) is subscribed to a kind.
+    func recipients(for facts: EventFacts, _ executor: any SQLExecutor,
+                    isEnabled: ([String], String) throws -> Bool) throws -> [PlannedRecipient] {
         var planned: [PlannedRecipient] = []
         for audience in rules.audiences(of: facts.kind) {
             switch audience {
@@ -76,8 +78,7 @@ struct RecipientResolver {
             unique.append(recipient)
         }
         return try unique.filter { recipient in
-            try subscriptions.isEnabled(executor, person: [recipient.key, recipient.personID].filter { !$0.isEmpty },
-                                        kind: facts.kind)
+            try isEnabled([recipient.key, recipient.personID].filter { !$0.isEmpty }, facts.kind)
         }
     }
 

@@ -88,7 +88,52 @@ public enum NotificationSchema {
         // Large messages (attachments fetched from intake) stored in pieces, streamed when sent.
         Migration(version: 5, name: "payload chunks",
                   sqlite: payloadChunks(blob: "BLOB"), postgres: payloadChunks(blob: "BYTEA")),
+        // Planning keeps templates, webhooks and subscriptions in memory (PlanningCache) and
+        // checks this version, bumped by every write to those tables, once per event.
+        Migration(version: 6, name: "configuration version", sqlite: configVersionSQLite, postgres: configVersionPostgres),
     ]
+
+    static let configTables = ["notification_templates", "notification_webhooks", "notification_subscriptions"]
+
+    static var configVersionSQLite: String {
+        var sql = """
+            CREATE TABLE notification_config_version (id INTEGER PRIMARY KEY, version BIGINT NOT NULL);
+            INSERT INTO notification_config_version (id, version) VALUES (1, 0);
+
+            """
+        for table in configTables {
+            for operation in ["INSERT", "UPDATE", "DELETE"] {
+                sql += """
+                    CREATE TRIGGER \(table)_\(operation.lowercased())_version AFTER \(operation) ON \(table) BEGIN
+                        UPDATE notification_config_version SET version = version + 1 WHERE id = 1;
+                    END;
+
+                    """
+            }
+        }
+        return sql
+    }
+
+    static var configVersionPostgres: String {
+        var sql = """
+            CREATE TABLE notification_config_version (id INTEGER PRIMARY KEY, version BIGINT NOT NULL);
+            INSERT INTO notification_config_version (id, version) VALUES (1, 0);
+            CREATE FUNCTION notification_config_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                UPDATE notification_config_version SET version = version + 1 WHERE id = 1;
+                RETURN NULL;
+            END $$;
+
+            """
+        for table in configTables {
+            sql += """
+                CREATE TRIGGER \(table)_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON \(table)
+                    FOR EACH STATEMENT EXECUTE FUNCTION notification_config_changed();
+
+                """
+        }
+        return sql
+    }
 
     static func payloadChunks(blob: String) -> String {
         """

@@ -16,7 +16,7 @@ enum TemplateRenderer {
         var subject = fill(template.subject, variables) { $0 }
         // Headers are one line.
         subject = String(subject.map { $0.isNewline ? " " : $0 })
-        if !code.isEmpty && !subject.contains(code) { subject = "[\(code)] " + subject }
+        if !code.isEmpty && !PlainText.contains(subject, code) { subject = "[\(code)] " + subject }
         let text = fill(template.text, variables) { $0 }
         let html: String
         if template.html.isEmpty {
@@ -28,7 +28,7 @@ enum TemplateRenderer {
                 }
             }.joined()
             html = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body><p>"
-                + body.replacingOccurrences(of: "\n\n", with: "</p><p>").replacingOccurrences(of: "\n", with: "<br>")
+                + PlainText.paragraphs(body)
                 + "</p></body></html>"
         } else {
             html = fill(template.html, variables, HTML.escape)
@@ -38,21 +38,36 @@ enum TemplateRenderer {
 
     enum Segment { case literal(String), value(String) }
 
+    /// The template cut at its `{{name}}` placeholders, each replaced by its value. Scanned on
+    /// the UTF-8 bytes (`{` and `}` never occur inside a multi-byte character), without
+    /// Foundation's string search.
     static func fillSegments(_ template: String, _ variables: [String: String]) -> [Segment] {
         var segments: [Segment] = []
-        var rest = Substring(template)
-        while let open = rest.range(of: "{{") {
-            segments.append(.literal(String(rest[..<open.lowerBound])))
-            let after = rest[open.upperBound...]
-            guard let close = after.range(of: "}}") else {
-                segments.append(.literal(String(rest[open.lowerBound...])))
+        let bytes = Array(template.utf8)
+        let open = UInt8(ascii: "{"), close = UInt8(ascii: "}")
+        func find(_ mark: UInt8, from start: Int) -> Int? {
+            var index = start
+            while index + 1 < bytes.count {
+                if bytes[index] == mark && bytes[index + 1] == mark { return index }
+                index += 1
+            }
+            return nil
+        }
+        func text(_ range: Range<Int>) -> String { String(decoding: bytes[range], as: UTF8.self) }
+        var rest = 0
+        while let start = find(open, from: rest) {
+            segments.append(.literal(text(rest..<start)))
+            guard let end = find(close, from: start + 2) else {
+                segments.append(.literal(text(start..<bytes.count)))
                 return segments
             }
-            let name = after[..<close.lowerBound].trimmingCharacters(in: .whitespaces)
-            segments.append(.value(variables[name] ?? ""))
-            rest = after[close.upperBound...]
+            let name = text(start + 2..<end)
+            let trimmed = name.utf8.allSatisfy({ $0 != 0x20 && $0 != 0x09 && $0 < 0x80 })
+                ? name : name.trimmingCharacters(in: .whitespaces)
+            segments.append(.value(variables[trimmed] ?? ""))
+            rest = end + 2
         }
-        segments.append(.literal(String(rest)))
+        segments.append(.literal(text(rest..<bytes.count)))
         return segments
     }
 

@@ -23,6 +23,8 @@ typedef struct Ocorrencias__Intake__V1__TicketCancelledByCustomer Ocorrencias__I
 typedef struct Ocorrencias__Intake__V1__AttachmentAdded Ocorrencias__Intake__V1__AttachmentAdded;
 typedef struct Ocorrencias__Intake__V1__TicketContactChanged Ocorrencias__Intake__V1__TicketContactChanged;
 typedef struct Ocorrencias__Intake__V1__OrganizationPlanChanged Ocorrencias__Intake__V1__OrganizationPlanChanged;
+typedef struct Ocorrencias__Intake__V1__RepresentativeAccessChanged Ocorrencias__Intake__V1__RepresentativeAccessChanged;
+typedef struct Ocorrencias__Intake__V1__DirectoryChanged Ocorrencias__Intake__V1__DirectoryChanged;
 
 
 /* --- enums --- */
@@ -181,6 +183,66 @@ struct  Ocorrencias__Intake__V1__OrganizationPlanChanged
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
 
 
+/*
+ * Who a representative, or one of its people, may act for changed: UpdateRepresentative changed
+ * its organizations or its active flag, or UpdateRepresentativeContact activated or deactivated
+ * one of its people. Keyed by the representative id. Each gateway instance drops what it cached
+ * for the representative (its represented organizations, ticket views); intake itself re-checks
+ * its directory on every call.
+ */
+struct  Ocorrencias__Intake__V1__RepresentativeAccessChanged
+{
+  ProtobufCMessage base;
+  char *representative_id;
+  /*
+   * The organizations it acts for now (empty while the representative is inactive).
+   */
+  size_t n_organization_ids;
+  char **organization_ids;
+  /*
+   * The organizations it acted for before the change.
+   */
+  size_t n_previous_organization_ids;
+  char **previous_organization_ids;
+  protobuf_c_boolean active;
+  /*
+   * Set when the change is one person's (a representative contact) active flag.
+   */
+  char *contact_id;
+  protobuf_c_boolean contact_active;
+  char *changed_by;
+  int64_t changed_at_ms;
+};
+#define OCORRENCIAS__INTAKE__V1__REPRESENTATIVE_ACCESS_CHANGED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__representative_access_changed__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * A directory entry that ticket views show or check changed: an organization (UpdateOrganization:
+ * name, flags, plan...) or a customer contact (UpdateContact, activated or deactivated). Keyed by
+ * the entry's id. Gateways drop their cached ticket views (names and access may have changed).
+ */
+struct  Ocorrencias__Intake__V1__DirectoryChanged
+{
+  ProtobufCMessage base;
+  /*
+   * "organization" or "contact".
+   */
+  char *kind;
+  char *id;
+  /*
+   * The organization the entry is or belongs to.
+   */
+  char *organization_id;
+  char *changed_by;
+  int64_t changed_at_ms;
+};
+#define OCORRENCIAS__INTAKE__V1__DIRECTORY_CHANGED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__directory_changed__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
 /* Ocorrencias__Intake__V1__TicketOpened__CustomFieldsEntry methods */
 void   ocorrencias__intake__v1__ticket_opened__custom_fields_entry__init
                      (Ocorrencias__Intake__V1__TicketOpened__CustomFieldsEntry         *message);
@@ -298,6 +360,44 @@ Ocorrencias__Intake__V1__OrganizationPlanChanged *
 void   ocorrencias__intake__v1__organization_plan_changed__free_unpacked
                      (Ocorrencias__Intake__V1__OrganizationPlanChanged *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__RepresentativeAccessChanged methods */
+void   ocorrencias__intake__v1__representative_access_changed__init
+                     (Ocorrencias__Intake__V1__RepresentativeAccessChanged         *message);
+size_t ocorrencias__intake__v1__representative_access_changed__get_packed_size
+                     (const Ocorrencias__Intake__V1__RepresentativeAccessChanged   *message);
+size_t ocorrencias__intake__v1__representative_access_changed__pack
+                     (const Ocorrencias__Intake__V1__RepresentativeAccessChanged   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__representative_access_changed__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__RepresentativeAccessChanged   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__RepresentativeAccessChanged *
+       ocorrencias__intake__v1__representative_access_changed__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__representative_access_changed__free_unpacked
+                     (Ocorrencias__Intake__V1__RepresentativeAccessChanged *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__DirectoryChanged methods */
+void   ocorrencias__intake__v1__directory_changed__init
+                     (Ocorrencias__Intake__V1__DirectoryChanged         *message);
+size_t ocorrencias__intake__v1__directory_changed__get_packed_size
+                     (const Ocorrencias__Intake__V1__DirectoryChanged   *message);
+size_t ocorrencias__intake__v1__directory_changed__pack
+                     (const Ocorrencias__Intake__V1__DirectoryChanged   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__directory_changed__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__DirectoryChanged   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__DirectoryChanged *
+       ocorrencias__intake__v1__directory_changed__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__directory_changed__free_unpacked
+                     (Ocorrencias__Intake__V1__DirectoryChanged *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Ocorrencias__Intake__V1__TicketOpened__CustomFieldsEntry_Closure)
@@ -321,6 +421,12 @@ typedef void (*Ocorrencias__Intake__V1__TicketContactChanged_Closure)
 typedef void (*Ocorrencias__Intake__V1__OrganizationPlanChanged_Closure)
                  (const Ocorrencias__Intake__V1__OrganizationPlanChanged *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__RepresentativeAccessChanged_Closure)
+                 (const Ocorrencias__Intake__V1__RepresentativeAccessChanged *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__DirectoryChanged_Closure)
+                 (const Ocorrencias__Intake__V1__DirectoryChanged *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -334,6 +440,8 @@ extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__ticket_cancelle
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__attachment_added__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__ticket_contact_changed__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__organization_plan_changed__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__representative_access_changed__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__directory_changed__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -30,6 +30,8 @@ typedef struct Ocorrencias__Intake__V1__ListOrganizationsResponse Ocorrencias__I
 typedef struct Ocorrencias__Intake__V1__RepresentativeContact Ocorrencias__Intake__V1__RepresentativeContact;
 typedef struct Ocorrencias__Intake__V1__RepresentativeRequest Ocorrencias__Intake__V1__RepresentativeRequest;
 typedef struct Ocorrencias__Intake__V1__ListRepresentativeContactsResponse Ocorrencias__Intake__V1__ListRepresentativeContactsResponse;
+typedef struct Ocorrencias__Intake__V1__ListContactsRequest Ocorrencias__Intake__V1__ListContactsRequest;
+typedef struct Ocorrencias__Intake__V1__ListContactsResponse Ocorrencias__Intake__V1__ListContactsResponse;
 typedef struct Ocorrencias__Intake__V1__CustomFieldValue Ocorrencias__Intake__V1__CustomFieldValue;
 typedef struct Ocorrencias__Intake__V1__OpenTicketRequest Ocorrencias__Intake__V1__OpenTicketRequest;
 typedef struct Ocorrencias__Intake__V1__TicketMessage Ocorrencias__Intake__V1__TicketMessage;
@@ -381,6 +383,37 @@ struct  Ocorrencias__Intake__V1__ListRepresentativeContactsResponse
 };
 #define OCORRENCIAS__INTAKE__V1__LIST_REPRESENTATIVE_CONTACTS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__list_representative_contacts_response__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * The contacts of one organization, by name: staff; the organization's administrator; a
+ * representative's person for an organization the representative acts for (checked in the
+ * directory), e.g. to name the ticket's contact when opening one.
+ */
+struct  Ocorrencias__Intake__V1__ListContactsRequest
+{
+  ProtobufCMessage base;
+  char *organization_id;
+  protobuf_c_boolean include_inactive;
+  /*
+   * Only contacts authorized to open tickets.
+   */
+  protobuf_c_boolean authorized_only;
+};
+#define OCORRENCIAS__INTAKE__V1__LIST_CONTACTS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__list_contacts_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0 }
+
+
+struct  Ocorrencias__Intake__V1__ListContactsResponse
+{
+  ProtobufCMessage base;
+  size_t n_contacts;
+  Ocorrencias__Intake__V1__Contact **contacts;
+};
+#define OCORRENCIAS__INTAKE__V1__LIST_CONTACTS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__list_contacts_response__descriptor) \
     , 0,NULL }
 
 
@@ -1230,6 +1263,44 @@ Ocorrencias__Intake__V1__ListRepresentativeContactsResponse *
 void   ocorrencias__intake__v1__list_representative_contacts_response__free_unpacked
                      (Ocorrencias__Intake__V1__ListRepresentativeContactsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__ListContactsRequest methods */
+void   ocorrencias__intake__v1__list_contacts_request__init
+                     (Ocorrencias__Intake__V1__ListContactsRequest         *message);
+size_t ocorrencias__intake__v1__list_contacts_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListContactsRequest   *message);
+size_t ocorrencias__intake__v1__list_contacts_request__pack
+                     (const Ocorrencias__Intake__V1__ListContactsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__list_contacts_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListContactsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__ListContactsRequest *
+       ocorrencias__intake__v1__list_contacts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__list_contacts_request__free_unpacked
+                     (Ocorrencias__Intake__V1__ListContactsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__ListContactsResponse methods */
+void   ocorrencias__intake__v1__list_contacts_response__init
+                     (Ocorrencias__Intake__V1__ListContactsResponse         *message);
+size_t ocorrencias__intake__v1__list_contacts_response__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListContactsResponse   *message);
+size_t ocorrencias__intake__v1__list_contacts_response__pack
+                     (const Ocorrencias__Intake__V1__ListContactsResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__list_contacts_response__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListContactsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__ListContactsResponse *
+       ocorrencias__intake__v1__list_contacts_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__list_contacts_response__free_unpacked
+                     (Ocorrencias__Intake__V1__ListContactsResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Intake__V1__CustomFieldValue methods */
 void   ocorrencias__intake__v1__custom_field_value__init
                      (Ocorrencias__Intake__V1__CustomFieldValue         *message);
@@ -1844,6 +1915,12 @@ typedef void (*Ocorrencias__Intake__V1__RepresentativeRequest_Closure)
 typedef void (*Ocorrencias__Intake__V1__ListRepresentativeContactsResponse_Closure)
                  (const Ocorrencias__Intake__V1__ListRepresentativeContactsResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__ListContactsRequest_Closure)
+                 (const Ocorrencias__Intake__V1__ListContactsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__ListContactsResponse_Closure)
+                 (const Ocorrencias__Intake__V1__ListContactsResponse *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Intake__V1__CustomFieldValue_Closure)
                  (const Ocorrencias__Intake__V1__CustomFieldValue *message,
                   void *closure_data);
@@ -1969,6 +2046,10 @@ struct Ocorrencias__Intake__V1__Intake_Service
                          const Ocorrencias__Intake__V1__DeleteContactRequest *input,
                          Ocorrencias__Intake__V1__DeleteContactResponse_Closure closure,
                          void *closure_data);
+  void (*list_contacts)(Ocorrencias__Intake__V1__Intake_Service *service,
+                        const Ocorrencias__Intake__V1__ListContactsRequest *input,
+                        Ocorrencias__Intake__V1__ListContactsResponse_Closure closure,
+                        void *closure_data);
   void (*create_representative)(Ocorrencias__Intake__V1__Intake_Service *service,
                                 const Ocorrencias__Intake__V1__Representative *input,
                                 Ocorrencias__Intake__V1__Representative_Closure closure,
@@ -2100,6 +2181,7 @@ void ocorrencias__intake__v1__intake__init (Ocorrencias__Intake__V1__Intake_Serv
       function_prefix__ ## update_contact,\
       function_prefix__ ## set_contact_active,\
       function_prefix__ ## delete_contact,\
+      function_prefix__ ## list_contacts,\
       function_prefix__ ## create_representative,\
       function_prefix__ ## lookup_customers,\
       function_prefix__ ## list_organizations,\
@@ -2157,6 +2239,10 @@ void ocorrencias__intake__v1__intake__delete_contact(ProtobufCService *service,
                                                      const Ocorrencias__Intake__V1__DeleteContactRequest *input,
                                                      Ocorrencias__Intake__V1__DeleteContactResponse_Closure closure,
                                                      void *closure_data);
+void ocorrencias__intake__v1__intake__list_contacts(ProtobufCService *service,
+                                                    const Ocorrencias__Intake__V1__ListContactsRequest *input,
+                                                    Ocorrencias__Intake__V1__ListContactsResponse_Closure closure,
+                                                    void *closure_data);
 void ocorrencias__intake__v1__intake__create_representative(ProtobufCService *service,
                                                             const Ocorrencias__Intake__V1__Representative *input,
                                                             Ocorrencias__Intake__V1__Representative_Closure closure,
@@ -2295,6 +2381,8 @@ extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_organizati
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__representative_contact__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__representative_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_representative_contacts_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_contacts_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_contacts_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__custom_field_value__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__open_ticket_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__ticket_message__descriptor;

@@ -283,6 +283,96 @@ void   ocorrencias__intake__v1__organization_plan_changed__free_unpacked
   assert(message->base.descriptor == &ocorrencias__intake__v1__organization_plan_changed__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__intake__v1__representative_access_changed__init
+                     (Ocorrencias__Intake__V1__RepresentativeAccessChanged         *message)
+{
+  static const Ocorrencias__Intake__V1__RepresentativeAccessChanged init_value = OCORRENCIAS__INTAKE__V1__REPRESENTATIVE_ACCESS_CHANGED__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__representative_access_changed__get_packed_size
+                     (const Ocorrencias__Intake__V1__RepresentativeAccessChanged *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__representative_access_changed__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__representative_access_changed__pack
+                     (const Ocorrencias__Intake__V1__RepresentativeAccessChanged *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__representative_access_changed__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__representative_access_changed__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__RepresentativeAccessChanged *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__representative_access_changed__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__RepresentativeAccessChanged *
+       ocorrencias__intake__v1__representative_access_changed__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__RepresentativeAccessChanged *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__representative_access_changed__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__representative_access_changed__free_unpacked
+                     (Ocorrencias__Intake__V1__RepresentativeAccessChanged *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__representative_access_changed__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__intake__v1__directory_changed__init
+                     (Ocorrencias__Intake__V1__DirectoryChanged         *message)
+{
+  static const Ocorrencias__Intake__V1__DirectoryChanged init_value = OCORRENCIAS__INTAKE__V1__DIRECTORY_CHANGED__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__directory_changed__get_packed_size
+                     (const Ocorrencias__Intake__V1__DirectoryChanged *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__directory_changed__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__directory_changed__pack
+                     (const Ocorrencias__Intake__V1__DirectoryChanged *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__directory_changed__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__directory_changed__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__DirectoryChanged *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__directory_changed__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__DirectoryChanged *
+       ocorrencias__intake__v1__directory_changed__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__DirectoryChanged *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__directory_changed__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__directory_changed__free_unpacked
+                     (Ocorrencias__Intake__V1__DirectoryChanged *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__directory_changed__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor ocorrencias__intake__v1__ticket_opened__custom_fields_entry__field_descriptors[2] =
 {
   {
@@ -1158,5 +1248,224 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__organization_plan_chan
   ocorrencias__intake__v1__organization_plan_changed__field_indices_by_name,
   1,  ocorrencias__intake__v1__organization_plan_changed__number_ranges,
   (ProtobufCMessageInit) ocorrencias__intake__v1__organization_plan_changed__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__representative_access_changed__field_descriptors[8] =
+{
+  {
+    "representative_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__RepresentativeAccessChanged, representative_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "organization_ids",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Intake__V1__RepresentativeAccessChanged, n_organization_ids),
+    offsetof(Ocorrencias__Intake__V1__RepresentativeAccessChanged, organization_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "previous_organization_ids",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Intake__V1__RepresentativeAccessChanged, n_previous_organization_ids),
+    offsetof(Ocorrencias__Intake__V1__RepresentativeAccessChanged, previous_organization_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "active",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__RepresentativeAccessChanged, active),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "contact_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__RepresentativeAccessChanged, contact_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "contact_active",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__RepresentativeAccessChanged, contact_active),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "changed_by",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__RepresentativeAccessChanged, changed_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "changed_at_ms",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__RepresentativeAccessChanged, changed_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__representative_access_changed__field_indices_by_name[] = {
+  3,   /* field[3] = active */
+  7,   /* field[7] = changed_at_ms */
+  6,   /* field[6] = changed_by */
+  5,   /* field[5] = contact_active */
+  4,   /* field[4] = contact_id */
+  1,   /* field[1] = organization_ids */
+  2,   /* field[2] = previous_organization_ids */
+  0,   /* field[0] = representative_id */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__representative_access_changed__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__representative_access_changed__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.RepresentativeAccessChanged",
+  "RepresentativeAccessChanged",
+  "Ocorrencias__Intake__V1__RepresentativeAccessChanged",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__RepresentativeAccessChanged),
+  8,
+  ocorrencias__intake__v1__representative_access_changed__field_descriptors,
+  ocorrencias__intake__v1__representative_access_changed__field_indices_by_name,
+  1,  ocorrencias__intake__v1__representative_access_changed__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__representative_access_changed__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__directory_changed__field_descriptors[5] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__DirectoryChanged, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__DirectoryChanged, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "organization_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__DirectoryChanged, organization_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "changed_by",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__DirectoryChanged, changed_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "changed_at_ms",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__DirectoryChanged, changed_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__directory_changed__field_indices_by_name[] = {
+  4,   /* field[4] = changed_at_ms */
+  3,   /* field[3] = changed_by */
+  1,   /* field[1] = id */
+  0,   /* field[0] = kind */
+  2,   /* field[2] = organization_id */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__directory_changed__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__directory_changed__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.DirectoryChanged",
+  "DirectoryChanged",
+  "Ocorrencias__Intake__V1__DirectoryChanged",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__DirectoryChanged),
+  5,
+  ocorrencias__intake__v1__directory_changed__field_descriptors,
+  ocorrencias__intake__v1__directory_changed__field_indices_by_name,
+  1,  ocorrencias__intake__v1__directory_changed__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__directory_changed__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

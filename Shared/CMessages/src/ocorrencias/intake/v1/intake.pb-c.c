@@ -637,6 +637,96 @@ void   ocorrencias__intake__v1__list_representative_contacts_response__free_unpa
   assert(message->base.descriptor == &ocorrencias__intake__v1__list_representative_contacts_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__intake__v1__list_contacts_request__init
+                     (Ocorrencias__Intake__V1__ListContactsRequest         *message)
+{
+  static const Ocorrencias__Intake__V1__ListContactsRequest init_value = OCORRENCIAS__INTAKE__V1__LIST_CONTACTS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__list_contacts_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListContactsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_contacts_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__list_contacts_request__pack
+                     (const Ocorrencias__Intake__V1__ListContactsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_contacts_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__list_contacts_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListContactsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_contacts_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__ListContactsRequest *
+       ocorrencias__intake__v1__list_contacts_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__ListContactsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__list_contacts_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__list_contacts_request__free_unpacked
+                     (Ocorrencias__Intake__V1__ListContactsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_contacts_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__intake__v1__list_contacts_response__init
+                     (Ocorrencias__Intake__V1__ListContactsResponse         *message)
+{
+  static const Ocorrencias__Intake__V1__ListContactsResponse init_value = OCORRENCIAS__INTAKE__V1__LIST_CONTACTS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__list_contacts_response__get_packed_size
+                     (const Ocorrencias__Intake__V1__ListContactsResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_contacts_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__list_contacts_response__pack
+                     (const Ocorrencias__Intake__V1__ListContactsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_contacts_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__list_contacts_response__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__ListContactsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_contacts_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__ListContactsResponse *
+       ocorrencias__intake__v1__list_contacts_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__ListContactsResponse *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__list_contacts_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__list_contacts_response__free_unpacked
+                     (Ocorrencias__Intake__V1__ListContactsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__list_contacts_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__intake__v1__custom_field_value__init
                      (Ocorrencias__Intake__V1__CustomFieldValue         *message)
 {
@@ -3004,6 +3094,108 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_representative_co
   ocorrencias__intake__v1__list_representative_contacts_response__field_indices_by_name,
   1,  ocorrencias__intake__v1__list_representative_contacts_response__number_ranges,
   (ProtobufCMessageInit) ocorrencias__intake__v1__list_representative_contacts_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_contacts_request__field_descriptors[3] =
+{
+  {
+    "organization_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ListContactsRequest, organization_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "include_inactive",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ListContactsRequest, include_inactive),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "authorized_only",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ListContactsRequest, authorized_only),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__list_contacts_request__field_indices_by_name[] = {
+  2,   /* field[2] = authorized_only */
+  1,   /* field[1] = include_inactive */
+  0,   /* field[0] = organization_id */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__list_contacts_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_contacts_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.ListContactsRequest",
+  "ListContactsRequest",
+  "Ocorrencias__Intake__V1__ListContactsRequest",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__ListContactsRequest),
+  3,
+  ocorrencias__intake__v1__list_contacts_request__field_descriptors,
+  ocorrencias__intake__v1__list_contacts_request__field_indices_by_name,
+  1,  ocorrencias__intake__v1__list_contacts_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__list_contacts_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_contacts_response__field_descriptors[1] =
+{
+  {
+    "contacts",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Intake__V1__ListContactsResponse, n_contacts),
+    offsetof(Ocorrencias__Intake__V1__ListContactsResponse, contacts),
+    &ocorrencias__intake__v1__contact__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__list_contacts_response__field_indices_by_name[] = {
+  0,   /* field[0] = contacts */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__list_contacts_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_contacts_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.ListContactsResponse",
+  "ListContactsResponse",
+  "Ocorrencias__Intake__V1__ListContactsResponse",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__ListContactsResponse),
+  1,
+  ocorrencias__intake__v1__list_contacts_response__field_descriptors,
+  ocorrencias__intake__v1__list_contacts_response__field_indices_by_name,
+  1,  ocorrencias__intake__v1__list_contacts_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__list_contacts_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__intake__v1__custom_field_value__field_descriptors[2] =
@@ -5756,7 +5948,7 @@ const ProtobufCEnumDescriptor ocorrencias__intake__v1__bounce_status__descriptor
   ocorrencias__intake__v1__bounce_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_descriptors[36] =
+static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_descriptors[37] =
 {
   { "CreateOrganization", &ocorrencias__intake__v1__organization__descriptor, &ocorrencias__intake__v1__organization__descriptor },
   { "UpdateOrganization", &ocorrencias__intake__v1__organization__descriptor, &ocorrencias__intake__v1__organization__descriptor },
@@ -5765,6 +5957,7 @@ static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_d
   { "UpdateContact", &ocorrencias__intake__v1__contact__descriptor, &ocorrencias__intake__v1__contact__descriptor },
   { "SetContactActive", &ocorrencias__intake__v1__update_contact_status_request__descriptor, &ocorrencias__intake__v1__contact__descriptor },
   { "DeleteContact", &ocorrencias__intake__v1__delete_contact_request__descriptor, &ocorrencias__intake__v1__delete_contact_response__descriptor },
+  { "ListContacts", &ocorrencias__intake__v1__list_contacts_request__descriptor, &ocorrencias__intake__v1__list_contacts_response__descriptor },
   { "CreateRepresentative", &ocorrencias__intake__v1__representative__descriptor, &ocorrencias__intake__v1__representative__descriptor },
   { "LookupCustomers", &ocorrencias__intake__v1__lookup_customers_request__descriptor, &ocorrencias__intake__v1__lookup_customers_response__descriptor },
   { "ListOrganizations", &ocorrencias__intake__v1__list_organizations_request__descriptor, &ocorrencias__intake__v1__list_organizations_response__descriptor },
@@ -5797,41 +5990,42 @@ static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_d
 };
 const unsigned ocorrencias__intake__v1__intake__method_indices_by_name[] = {
   3,        /* AddContact */
-  13,        /* AddRepresentativeContact */
-  21,        /* CancelTicket */
-  22,        /* ChangeTicketContact */
+  14,        /* AddRepresentativeContact */
+  22,        /* CancelTicket */
+  23,        /* ChangeTicketContact */
   0,        /* CreateOrganization */
-  7,        /* CreateRepresentative */
+  8,        /* CreateRepresentative */
   6,        /* DeleteContact */
-  35,        /* DiscardQuarantinedMail */
-  19,        /* DownloadAttachment */
-  33,        /* DownloadQuarantinedMail */
+  36,        /* DiscardQuarantinedMail */
+  20,        /* DownloadAttachment */
+  34,        /* DownloadQuarantinedMail */
   2,        /* GetOrganization */
-  32,        /* GetQuarantinedMail */
-  10,        /* GetRepresentative */
-  29,        /* GetSupportPolicy */
-  17,        /* GetTicket */
-  23,        /* ListChannels */
-  27,        /* ListCustomFields */
-  9,        /* ListOrganizations */
-  25,        /* ListOrigins */
-  31,        /* ListQuarantinedMail */
-  15,        /* ListRepresentativeContacts */
-  12,        /* ListRepresentativeOrganizations */
-  8,        /* LookupCustomers */
-  16,        /* OpenTicket */
-  24,        /* PutChannel */
-  28,        /* PutCustomField */
-  26,        /* PutOrigin */
-  30,        /* PutSupportPolicy */
-  20,        /* Reply */
-  34,        /* ReprocessQuarantinedMail */
+  33,        /* GetQuarantinedMail */
+  11,        /* GetRepresentative */
+  30,        /* GetSupportPolicy */
+  18,        /* GetTicket */
+  24,        /* ListChannels */
+  7,        /* ListContacts */
+  28,        /* ListCustomFields */
+  10,        /* ListOrganizations */
+  26,        /* ListOrigins */
+  32,        /* ListQuarantinedMail */
+  16,        /* ListRepresentativeContacts */
+  13,        /* ListRepresentativeOrganizations */
+  9,        /* LookupCustomers */
+  17,        /* OpenTicket */
+  25,        /* PutChannel */
+  29,        /* PutCustomField */
+  27,        /* PutOrigin */
+  31,        /* PutSupportPolicy */
+  21,        /* Reply */
+  35,        /* ReprocessQuarantinedMail */
   5,        /* SetContactActive */
   4,        /* UpdateContact */
   1,        /* UpdateOrganization */
-  11,        /* UpdateRepresentative */
-  14,        /* UpdateRepresentativeContact */
-  18         /* UploadAttachment */
+  12,        /* UpdateRepresentative */
+  15,        /* UpdateRepresentativeContact */
+  19         /* UploadAttachment */
 };
 const ProtobufCServiceDescriptor ocorrencias__intake__v1__intake__descriptor =
 {
@@ -5840,7 +6034,7 @@ const ProtobufCServiceDescriptor ocorrencias__intake__v1__intake__descriptor =
   "Intake",
   "Ocorrencias__Intake__V1__Intake",
   "ocorrencias.intake.v1",
-  36,
+  37,
   ocorrencias__intake__v1__intake__method_descriptors,
   ocorrencias__intake__v1__intake__method_indices_by_name
 };
@@ -5900,13 +6094,21 @@ void ocorrencias__intake__v1__intake__delete_contact(ProtobufCService *service,
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
   service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__intake__v1__intake__list_contacts(ProtobufCService *service,
+                                                    const Ocorrencias__Intake__V1__ListContactsRequest *input,
+                                                    Ocorrencias__Intake__V1__ListContactsResponse_Closure closure,
+                                                    void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__intake__v1__intake__create_representative(ProtobufCService *service,
                                                             const Ocorrencias__Intake__V1__Representative *input,
                                                             Ocorrencias__Intake__V1__Representative_Closure closure,
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__lookup_customers(ProtobufCService *service,
                                                        const Ocorrencias__Intake__V1__LookupCustomersRequest *input,
@@ -5914,7 +6116,7 @@ void ocorrencias__intake__v1__intake__lookup_customers(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_organizations(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__ListOrganizationsRequest *input,
@@ -5922,7 +6124,7 @@ void ocorrencias__intake__v1__intake__list_organizations(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_representative(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__RepresentativeRequest *input,
@@ -5930,7 +6132,7 @@ void ocorrencias__intake__v1__intake__get_representative(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__update_representative(ProtobufCService *service,
                                                             const Ocorrencias__Intake__V1__Representative *input,
@@ -5938,7 +6140,7 @@ void ocorrencias__intake__v1__intake__update_representative(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_representative_organizations(ProtobufCService *service,
                                                                         const Ocorrencias__Intake__V1__RepresentativeRequest *input,
@@ -5946,7 +6148,7 @@ void ocorrencias__intake__v1__intake__list_representative_organizations(Protobuf
                                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__add_representative_contact(ProtobufCService *service,
                                                                  const Ocorrencias__Intake__V1__RepresentativeContact *input,
@@ -5954,7 +6156,7 @@ void ocorrencias__intake__v1__intake__add_representative_contact(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__update_representative_contact(ProtobufCService *service,
                                                                     const Ocorrencias__Intake__V1__RepresentativeContact *input,
@@ -5962,7 +6164,7 @@ void ocorrencias__intake__v1__intake__update_representative_contact(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_representative_contacts(ProtobufCService *service,
                                                                    const Ocorrencias__Intake__V1__RepresentativeRequest *input,
@@ -5970,7 +6172,7 @@ void ocorrencias__intake__v1__intake__list_representative_contacts(ProtobufCServ
                                                                    void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__open_ticket(ProtobufCService *service,
                                                   const Ocorrencias__Intake__V1__OpenTicketRequest *input,
@@ -5978,7 +6180,7 @@ void ocorrencias__intake__v1__intake__open_ticket(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_ticket(ProtobufCService *service,
                                                  const Ocorrencias__Intake__V1__GetTicketRequest *input,
@@ -5986,7 +6188,7 @@ void ocorrencias__intake__v1__intake__get_ticket(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__upload_attachment(ProtobufCService *service,
                                                         const Ocorrencias__Intake__V1__UploadAttachmentRequest *input,
@@ -5994,7 +6196,7 @@ void ocorrencias__intake__v1__intake__upload_attachment(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__download_attachment(ProtobufCService *service,
                                                           const Ocorrencias__Intake__V1__DownloadAttachmentRequest *input,
@@ -6002,7 +6204,7 @@ void ocorrencias__intake__v1__intake__download_attachment(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__reply(ProtobufCService *service,
                                             const Ocorrencias__Intake__V1__ReplyRequest *input,
@@ -6010,7 +6212,7 @@ void ocorrencias__intake__v1__intake__reply(ProtobufCService *service,
                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__cancel_ticket(ProtobufCService *service,
                                                     const Ocorrencias__Intake__V1__CancelTicketRequest *input,
@@ -6018,7 +6220,7 @@ void ocorrencias__intake__v1__intake__cancel_ticket(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__change_ticket_contact(ProtobufCService *service,
                                                             const Ocorrencias__Intake__V1__ChangeTicketContactRequest *input,
@@ -6026,7 +6228,7 @@ void ocorrencias__intake__v1__intake__change_ticket_contact(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_channels(ProtobufCService *service,
                                                     const Ocorrencias__Intake__V1__ListEntriesRequest *input,
@@ -6034,7 +6236,7 @@ void ocorrencias__intake__v1__intake__list_channels(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_channel(ProtobufCService *service,
                                                   const Ocorrencias__Intake__V1__ListEntry *input,
@@ -6042,7 +6244,7 @@ void ocorrencias__intake__v1__intake__put_channel(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_origins(ProtobufCService *service,
                                                    const Ocorrencias__Intake__V1__ListEntriesRequest *input,
@@ -6050,7 +6252,7 @@ void ocorrencias__intake__v1__intake__list_origins(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_origin(ProtobufCService *service,
                                                  const Ocorrencias__Intake__V1__ListEntry *input,
@@ -6058,7 +6260,7 @@ void ocorrencias__intake__v1__intake__put_origin(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_custom_fields(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__ListCustomFieldsRequest *input,
@@ -6066,7 +6268,7 @@ void ocorrencias__intake__v1__intake__list_custom_fields(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_custom_field(ProtobufCService *service,
                                                        const Ocorrencias__Intake__V1__CustomField *input,
@@ -6074,7 +6276,7 @@ void ocorrencias__intake__v1__intake__put_custom_field(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_support_policy(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__GetSupportPolicyRequest *input,
@@ -6082,7 +6284,7 @@ void ocorrencias__intake__v1__intake__get_support_policy(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_support_policy(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__SupportPolicy *input,
@@ -6090,7 +6292,7 @@ void ocorrencias__intake__v1__intake__put_support_policy(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_quarantined_mail(ProtobufCService *service,
                                                             const Ocorrencias__Intake__V1__ListQuarantinedMailRequest *input,
@@ -6098,7 +6300,7 @@ void ocorrencias__intake__v1__intake__list_quarantined_mail(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_quarantined_mail(ProtobufCService *service,
                                                            const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
@@ -6106,7 +6308,7 @@ void ocorrencias__intake__v1__intake__get_quarantined_mail(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__download_quarantined_mail(ProtobufCService *service,
                                                                 const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
@@ -6114,7 +6316,7 @@ void ocorrencias__intake__v1__intake__download_quarantined_mail(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__reprocess_quarantined_mail(ProtobufCService *service,
                                                                  const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
@@ -6122,7 +6324,7 @@ void ocorrencias__intake__v1__intake__reprocess_quarantined_mail(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__discard_quarantined_mail(ProtobufCService *service,
                                                                const Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *input,
@@ -6130,7 +6332,7 @@ void ocorrencias__intake__v1__intake__discard_quarantined_mail(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__init (Ocorrencias__Intake__V1__Intake_Service *service,
                                             Ocorrencias__Intake__V1__Intake_ServiceDestroy destroy)

@@ -1,0 +1,222 @@
+// Ocorrências portal: the agents' dashboard. Charts are SVG drawn here from workflow's numbers
+// (`/v1/tickets/counts`, `/v1/reports/metrics`, `/v1/surveys/results`); every chart has a title,
+// a description and its numbers again as a table. Text reaches the page only through
+// textContent / setAttribute (see portal.js), never innerHTML.
+'use strict';
+
+Object.assign(TEXT['pt-BR'], {
+  period: 'Período', thisMonth: 'Este mês', lastMonth: 'Mês passado', last90: 'Últimos 90 dias',
+  summary: 'Resumo do período', responseTimes: 'Tempo até a primeira resposta e até a resolução',
+  responseTimesDesc: 'Média por categoria, em horário útil (o corrido está na tabela).',
+  firstResponse: 'Primeira resposta', resolution: 'Resolução', businessTime: 'horário útil', wallTime: 'corrido',
+  errorTypes: 'Tipos de ocorrência (categorias)', errorTypesDesc: 'Ocorrências abertas no período por categoria.',
+  topModules: 'Módulos com mais ocorrências', topModulesDesc: 'Os 10 módulos com mais ocorrências abertas no período.',
+  satisfaction: 'Satisfação', satisfactionDesc: 'Respostas da pesquisa por nota (1 a 5).',
+  opened: 'Abertas', finished: 'Concluídas', reopenRate: 'Reabertas', slaMet: 'SLA cumprido', avgFirstResponse: 'Primeira resposta (média)',
+  avgResolution: 'Resolução (média)', avgScore: 'Satisfação média', answers: 'Respostas', transfers: 'Transferências',
+  tickets: 'Ocorrências', allCategories: 'Todas', noModule: '(sem módulo)', scoreN: 'Nota', noData: 'Sem dados no período.',
+  numbers: 'Números do gráfico', average: 'Média',
+});
+Object.assign(TEXT.en, {
+  period: 'Period', thisMonth: 'This month', lastMonth: 'Last month', last90: 'Last 90 days',
+  summary: 'Period summary', responseTimes: 'Time to first response and to resolution',
+  responseTimesDesc: 'Average by category, in business hours (wall-clock time is in the table).',
+  firstResponse: 'First response', resolution: 'Resolution', businessTime: 'business hours', wallTime: 'wall clock',
+  errorTypes: 'Ticket types (categories)', errorTypesDesc: 'Tickets opened in the period by category.',
+  topModules: 'Modules with most tickets', topModulesDesc: 'The 10 modules with most tickets opened in the period.',
+  satisfaction: 'Satisfaction', satisfactionDesc: 'Survey answers by score (1 to 5).',
+  opened: 'Opened', finished: 'Finished', reopenRate: 'Reopened', slaMet: 'SLA met', avgFirstResponse: 'First response (average)',
+  avgResolution: 'Resolution (average)', avgScore: 'Average satisfaction', answers: 'Answers', transfers: 'Transfers',
+  tickets: 'Tickets', allCategories: 'All', noModule: '(no module)', scoreN: 'Score', noData: 'No data in the period.',
+  numbers: 'Chart numbers', average: 'Average',
+});
+
+const PERIODS = ['este-mes', 'mes-passado', '90-dias'];
+const PERIOD_NAMES = { 'este-mes': 'thisMonth', 'mes-passado': 'lastMonth', '90-dias': 'last90' };
+const SERIES_COLORS = ['#0b5cad', '#c0561b'];
+
+// A period as local days: [from, to) for GetMetrics ("YYYY-MM-DD") and the same in epoch ms.
+function periodRange(period) {
+  const now = new Date();
+  let from, to;
+  if (period === 'mes-passado') {
+    from = new Date(now.getFullYear(), now.getMonth() - 1, 1);
+    to = new Date(now.getFullYear(), now.getMonth(), 1);
+  } else if (period === '90-dias') {
+    to = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1);
+    from = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 89);
+  } else {
+    from = new Date(now.getFullYear(), now.getMonth(), 1);
+    to = new Date(now.getFullYear(), now.getMonth() + 1, 1);
+  }
+  const day = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  return { fromDay: day(from), toDay: day(to), fromMs: from.getTime(), toMs: to.getTime() };
+}
+
+const locale = () => (lang === 'en' ? 'en-GB' : 'pt-BR');
+const number = (value, digits) => Number(value || 0).toLocaleString(locale(), { maximumFractionDigits: digits || 0 });
+
+// A unit for durations in milliseconds, chosen from the largest value shown.
+function durationUnit(maxMs) {
+  if (maxMs < 120000) return { ms: 1000, pt: 's', en: 's' };
+  if (maxMs < 2 * 3600000) return { ms: 60000, pt: 'min', en: 'min' };
+  if (maxMs < 72 * 3600000) return { ms: 3600000, pt: 'h', en: 'h' };
+  return { ms: 86400000, pt: 'd', en: 'd' };
+}
+const inUnit = (ms, unit) => `${number(Number(ms || 0) / unit.ms, 1)} ${lang === 'en' ? unit.en : unit.pt}`;
+const duration = (ms) => (Number(ms || 0) > 0 ? inUnit(ms, durationUnit(Number(ms))) : '—');
+
+// Horizontal bars: rows [{label, values: [n, ...]}], one colour per series; each bar's value is
+// written beside it (format(value)). role="img" with <title> and <desc> (aria-labelledby).
+function barChart(id, title, description, rows, series, format) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = (tag, attributes, text) => {
+    const node = document.createElementNS(ns, tag);
+    for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  const write = format || ((v) => number(v));
+  const width = 480, bar = series.length > 1 ? 18 : 24, gap = 10, left = 130, legend = series.length > 1 ? 26 : 0;
+  const rowHeight = bar * series.length + gap;
+  const height = legend + Math.max(1, rows.length) * rowHeight + 6;
+  const max = Math.max(1e-9, ...rows.flatMap((r) => r.values.map(Number)));
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img', id,
+    'aria-labelledby': `${id}-title ${id}-desc`, class: 'chart' });
+  chart.append(svg('title', { id: `${id}-title` }, title), svg('desc', { id: `${id}-desc` }, description));
+  if (series.length > 1) {
+    series.forEach((name, s) => {
+      const x = 10 + s * 170;
+      chart.append(svg('rect', { x, y: 4, width: 14, height: 14, fill: SERIES_COLORS[s % SERIES_COLORS.length], rx: 2 }));
+      chart.append(svg('text', { x: x + 20, y: 16, 'font-size': 13 }, name));
+    });
+  }
+  rows.forEach((row, index) => {
+    const top = legend + index * rowHeight + 3;
+    // Long labels are shortened in the picture (whole in the table and in a tooltip).
+    const name = String(row.label);
+    const text = svg('text', { x: left - 8, y: top + (bar * series.length) / 2 + 5, 'text-anchor': 'end', 'font-size': 13 },
+      name.length > 18 ? name.slice(0, 17) + '…' : name);
+    if (name.length > 18) text.append(svg('title', {}, name));
+    chart.append(text);
+    row.values.forEach((value, s) => {
+      const y = top + s * bar;
+      const w = Math.round(((width - left - 70) * Number(value)) / max);
+      chart.append(svg('rect', { x: left, y, width: Math.max(2, w), height: bar - 2, fill: SERIES_COLORS[s % SERIES_COLORS.length], rx: 3,
+        'data-value': value }));
+      chart.append(svg('text', { x: left + Math.max(2, w) + 6, y: y + bar * 0.7, 'font-size': 12 }, write(value, s)));
+    });
+  });
+  return chart;
+}
+
+// The numbers of a chart as a table (caption, column headers, row headers).
+function dataTable(id, caption, headers, rows) {
+  return el('table', { id, class: 'chart-data' },
+    el('caption', { text: caption }),
+    el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))),
+    el('tbody', {}, rows.map((cells) => el('tr', {}, el('th', { scope: 'row', text: cells[0] }), cells.slice(1).map((c) => el('td', { text: c }))))));
+}
+
+// A titled section: heading, chart and table side by side.
+function chartSection(id, title, chart, table) {
+  return el('section', { class: 'chart-section', id: `${id}-section`, 'aria-labelledby': `${id}-heading` },
+    el('h2', { id: `${id}-heading`, text: title }), el('div', { class: 'chart-pair' }, chart, table));
+}
+
+// Workflow's metrics key categories by the enum's number ("1"); survey results may use the name.
+const CATEGORY_NUMBERS = ['', 'PROBLEMA', 'DUVIDA', 'EXIGENCIA_FISCAL', 'NECESSIDADE', 'SUGESTAO_MELHORIA', 'ESTRATEGICA'];
+const categoryName = (key) => label(CATEGORIES, /^[0-9]+$/.test(String(key)) ? (CATEGORY_NUMBERS[Number(key)] || String(key)) : key);
+
+function summaryCards(totals, surveyAnswers) {
+  const cards = [
+    ['opened', number(totals.opened)], ['finished', number(totals.finished)],
+    ['avgFirstResponse', duration(totals.avg_first_response_business_ms)], ['avgResolution', duration(totals.avg_resolution_business_ms)],
+    ['slaMet', `${number(totals.sla_met_percent, 1)} %`], ['reopenRate', `${number(totals.reopen_percent, 1)} %`],
+    ['avgScore', Number(totals.surveys || 0) > 0 ? `${number(totals.avg_survey_score, 1)} / 5` : '—'],
+    ['answers', number(surveyAnswers !== null ? surveyAnswers : totals.surveys)],
+  ];
+  return el('div', { class: 'cards', id: 'metric-cards' }, cards.map(([key, value]) => el('div', { class: 'card', 'data-metric': key },
+    el('strong', { text: value }), t(key))));
+}
+
+function responseTimesSection(metrics) {
+  const rows = [{ key: t('allCategories'), totals: metrics.totals || {} }]
+    .concat((metrics.by_category || []).map((r) => ({ key: categoryName(r.key), totals: r.totals || {} })))
+    .filter((r) => Number(r.totals.first_responses || 0) + Number(r.totals.resolutions || 0) > 0);
+  if (!rows.length) return chartSection('time-chart', t('responseTimes'), el('p', { class: 'muted', text: t('noData') }), null);
+  const max = Math.max(...rows.flatMap((r) => [Number(r.totals.avg_first_response_business_ms || 0), Number(r.totals.avg_resolution_business_ms || 0)]));
+  const unit = durationUnit(max);
+  const chart = barChart('time-chart', t('responseTimes'), t('responseTimesDesc'),
+    rows.map((r) => ({ label: r.key, values: [Number(r.totals.avg_first_response_business_ms || 0), Number(r.totals.avg_resolution_business_ms || 0)] })),
+    [t('firstResponse'), t('resolution')], (v) => inUnit(v, unit));
+  const table = dataTable('time-table', t('numbers'),
+    [t('category'), `${t('firstResponse')} (${t('businessTime')})`, `${t('firstResponse')} (${t('wallTime')})`,
+      `${t('resolution')} (${t('businessTime')})`, `${t('resolution')} (${t('wallTime')})`],
+    rows.map((r) => [r.key, duration(r.totals.avg_first_response_business_ms), duration(r.totals.avg_first_response_wall_ms),
+      duration(r.totals.avg_resolution_business_ms), duration(r.totals.avg_resolution_wall_ms)]));
+  return chartSection('time-chart', t('responseTimes'), chart, table);
+}
+
+function countSection(id, title, description, rows) {
+  if (!rows.length) return chartSection(id, title, el('p', { class: 'muted', text: t('noData') }), null);
+  const chart = barChart(id, title, description, rows.map((r) => ({ label: r.label, values: [r.value] })), [t('tickets')]);
+  const table = dataTable(`${id.replace('-chart', '')}-table`, t('numbers'), [title, t('tickets')], rows.map((r) => [r.label, number(r.value)]));
+  return chartSection(id, title, chart, table);
+}
+
+function satisfactionSection(distribution, average) {
+  const answers = distribution.reduce((a, b) => a + b, 0);
+  if (!answers) return chartSection('satisfaction-chart', t('satisfaction'), el('p', { class: 'muted', text: t('noData') }), null);
+  const rows = distribution.map((count, index) => ({ label: `${t('scoreN')} ${index + 1}`, values: [count] }));
+  const chart = barChart('satisfaction-chart', t('satisfaction'), `${t('satisfactionDesc')} ${t('average')}: ${number(average, 1)} / 5.`,
+    rows, [t('answers')]);
+  const table = dataTable('satisfaction-table', t('numbers'), [t('scoreN'), t('answers')],
+    rows.map((r) => [r.label, number(r.values[0])]).concat([[t('average'), `${number(average, 1)} / 5`]]));
+  return chartSection('satisfaction-chart', t('satisfaction'), chart, table);
+}
+
+async function panelPage() {
+  const params = new URLSearchParams(location.hash.split('?')[1] || '');
+  const period = PERIODS.includes(params.get('periodo')) ? params.get('periodo') : 'este-mes';
+  const picker = el('select', { id: 'period', name: 'period' },
+    PERIODS.map((p) => el('option', { value: p, selected: p === period, text: t(PERIOD_NAMES[p]) })));
+  picker.addEventListener('change', () => { location.hash = '#/painel?periodo=' + encodeURIComponent(picker.value); });
+  const head = [el('h1', { text: t('panel') }), el('form', { class: 'row', id: 'period-form', onsubmit: (e) => e.preventDefault() },
+    el('label', {}, t('period'), picker))];
+  show(...head, el('p', { text: t('loading') }));
+  const range = periodRange(period);
+  const [counts, metrics, surveys] = await Promise.all([
+    api('GET', '/v1/tickets/counts').catch((error) => error),
+    api('GET', `/v1/reports/metrics?from_day=${range.fromDay}&to_day=${range.toDay}`).catch((error) => error),
+    api('GET', `/v1/surveys/results?group_by=category&from_ms=${range.fromMs}&to_ms=${range.toMs}`).catch(() => null),
+  ]);
+  const parts = head.slice();
+  // Tickets by stage: now, whatever the period.
+  if (counts instanceof Error) {
+    parts.push(el('h2', { text: t('byStage') }), errorBox(counts));
+  } else {
+    const rows = (counts.counts || []).map((c) => ({ label: c.stage_name || c.stage, value: Number(c.count) }));
+    parts.push(countSection('stage-chart', t('byStage'), t('byStage'), rows));
+  }
+  if (metrics instanceof Error) {
+    parts.push(el('h2', { text: t('summary') }), el('p', { class: 'muted', id: 'metrics-unavailable', text: t('unavailable') }));
+    return show(...parts);
+  }
+  const totals = metrics.totals || {};
+  // Satisfaction: the score distribution of the period's answers (summed over categories).
+  const distribution = [0, 0, 0, 0, 0];
+  ((surveys && surveys.rows) || []).forEach((row) => (row.distribution || []).forEach((n, i) => { if (i < 5) distribution[i] += Number(n); }));
+  const answered = distribution.reduce((a, b) => a + b, 0);
+  const average = answered ? distribution.reduce((sum, n, i) => sum + n * (i + 1), 0) / answered : Number(totals.avg_survey_score || 0);
+  parts.push(el('h2', { text: `${t('summary')} · ${t(PERIOD_NAMES[period])}` }), summaryCards(totals, surveys ? answered : null));
+  parts.push(responseTimesSection(metrics));
+  parts.push(countSection('category-chart', t('errorTypes'), t('errorTypesDesc'),
+    (metrics.by_category || []).map((r) => ({ label: categoryName(r.key), value: Number((r.totals || {}).opened || 0) }))
+      .filter((r) => r.value > 0).sort((a, b) => b.value - a.value)));
+  parts.push(countSection('module-chart', t('topModules'), t('topModulesDesc'),
+    (metrics.by_module || []).map((r) => ({ label: r.key || t('noModule'), value: Number((r.totals || {}).opened || 0) }))
+      .filter((r) => r.value > 0).sort((a, b) => b.value - a.value).slice(0, 10)));
+  parts.push(satisfactionSection(distribution, average));
+  show(...parts);
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Messages
+import RPC
+import Storage
+
+/// Listing one organization's contacts (the portal's contact picker, agents' directory pages).
+extension IntakeContext {
+    /// The contacts of `request.organizationID`, ordered by name.
+    ///
+    /// Allowed to staff and internal systems; to the organization's own administrator; and to a
+    /// representative's person when the representative acts for the organization — checked in
+    /// intake's directory now (person and representative active, organization represented), not
+    /// only from the signed principal. Other customers (a company's plain contacts) are refused.
+    ///
+    /// - Throws: `PERMISSION_DENIED`; `INVALID_ARGUMENT` without `organization_id`; `NOT_FOUND`
+    ///   for an unknown organization (staff) — others get `PERMISSION_DENIED` first.
+    public func listContacts(_ request: IntakeV1.ListContactsRequest, caller: Caller) throws -> IntakeV1.ListContactsResponse {
+        var violations = Violations()
+        violations.required("organization_id", request.organizationID)
+        try violations.check()
+        if caller.isCustomer && !caller.isRepresentative {
+            guard caller.principal.organizationAdmin, caller.canSee(organizationID: request.organizationID) else {
+                throw RPCError(.permissionDenied,
+                               "apenas a equipe, o administrador da empresa ou seu representante / only staff, the company's administrator or its representative")
+            }
+        } else if !caller.isRepresentative {
+            try caller.requireStaff()
+        }
+        return try database.read { tx in
+            if caller.isRepresentative, try !representativeActs(tx, caller, organizationID: request.organizationID) {
+                throw Denied.otherOrganization
+            }
+            guard try DirectoryStore.organization(tx, id: request.organizationID) != nil else {
+                throw RPCError(.notFound, "organização não encontrada / organization not found")
+            }
+            var conditions = "organization_id = ?"
+            if !request.includeInactive { conditions += " AND active = 1" }
+            if request.authorizedOnly { conditions += " AND authorized = 1" }
+            var response = IntakeV1.ListContactsResponse()
+            response.contacts = try tx.query("SELECT \(DirectoryStore.contactColumns) FROM contacts WHERE \(conditions) ORDER BY name_key, id",
+                                             [.text(request.organizationID)]).map(DirectoryStore.contact)
+            return response
+        }
+    }
+}

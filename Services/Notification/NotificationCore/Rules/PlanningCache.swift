@@ -1,0 +1,84 @@
+import Foundation
+import Storage
+import Synchronization
+
+/// What planning reads for every event — administrator templates, active webhooks and
+/// subscription switches — kept in memory and checked with one statement per event instead
+/// of three: triggers on the three tables bump `notification_config_version` in the writing
+/// transaction (whoever writes: this instance, another one sharing the database, or plain SQL),
+/// and a snapshot is used only while the version read in the event's transaction is the one
+/// it was loaded at. So a change is seen by the next event planned after it commits, as when
+/// the tables were read each time.
+final class PlanningCache: Sendable {
+    /// Beyond this many subscription rows, switches are read per recipient as before (the
+    /// templates and webhooks are still cached).
+    static let subscriptionLimit = 10_000
+
+    struct Snapshot: Sendable {
+        var version: Int64
+        /// `kind|locale` → the administrator's template.
+        var templates: [String: TemplateCatalog.Entry]
+        var webhooks: [WebhookRecord]
+        /// Person → (kind → enabled); nil when the table is larger than ``subscriptionLimit``.
+        var subscriptions: [String: [String: Bool]]?
+    }
+
+    private let current = Mutex<Snapshot?>(nil)
+    /// Snapshots loaded (tests and the benchmark read it to see the cache work).
+    let loads = Atomic<Int>(0)
+
+    /// The snapshot valid in `tx`: the cached one when the stored version still matches, else
+    /// a fresh one read in `tx`.
+    func snapshot(_ tx: any SQLExecutor) throws -> Snapshot {
+        let version: Int64
+        switch try tx.scalar("SELECT version FROM notification_config_version WHERE id = 1", []) {
+        case .integer(let value): version = value
+        default: version = -1
+        }
+        if let cached = current.withLock({ $0 }), cached.version == version, version >= 0 { return cached }
+        var templates: [String: TemplateCatalog.Entry] = [:]
+        for row in try tx.query("SELECT event_kind, locale, subject, text_body, html_body FROM notification_templates", []) {
+            templates["\(try row.text("event_kind"))|\(try row.text("locale"))"] =
+                TemplateCatalog.Entry(subject: try row.text("subject"), text: try row.text("text_body"), html: try row.text("html_body"))
+        }
+        var subscriptions: [String: [String: Bool]]? = [:]
+        let rows = try tx.query("SELECT person, event_kind, enabled FROM notification_subscriptions LIMIT ?",
+                                [.integer(Int64(Self.subscriptionLimit + 1))])
+        if rows.count > Self.subscriptionLimit {
+            subscriptions = nil
+        } else {
+            for row in rows {
+                subscriptions?[try row.text("person"), default: [:]][try row.text("event_kind")] = try row.bool("enabled")
+            }
+        }
+        let snapshot = Snapshot(version: version, templates: templates, webhooks: try WebhookStore.active(tx), subscriptions: subscriptions)
+        loads.add(1, ordering: .relaxed)
+        current.withLock { cached in
+            // Keep the newest: a concurrent transaction may have loaded a later version.
+            if version >= 0, cached.map({ $0.version <= version }) ?? true { cached = snapshot }
+        }
+        return snapshot
+    }
+}
+
+extension PlanningCache.Snapshot {
+    /// The template for `kind` in `locale` (the administrator's, else the built-in one), as
+    /// ``TemplateStore/template(_:kind:locale:)`` reads it.
+    func template(kind: String, locale: String) -> TemplateCatalog.Entry? {
+        let locale = TemplateCatalog.locale(locale)
+        return templates["\(kind)|\(locale)"] ?? TemplateCatalog.builtIn(kind: kind, locale: locale)
+    }
+
+    /// Whether any of `keys` (a person's id and address) is subscribed to `kind`, as
+    /// ``SubscriptionStore/isEnabled(_:person:kind:)`` decides it (a kind's own switch before
+    /// `*`; no switch: subscribed); read from `tx` when the table was too large to cache.
+    func isEnabled(_ tx: any SQLExecutor, person keys: [String], kind: String) throws -> Bool {
+        guard let subscriptions else { return try SubscriptionStore().isEnabled(tx, person: keys, kind: kind) }
+        guard !keys.isEmpty else { return true }
+        let normalized = keys.map { $0.utf8.contains(UInt8(ascii: "@")) ? EmailAddress.normalized($0) : $0 }
+        let switches = normalized.compactMap { subscriptions[$0] }
+        if let specific = switches.lazy.compactMap({ $0[kind] }).first { return specific }
+        if let all = switches.lazy.compactMap({ $0["*"] }).first { return all }
+        return true
+    }
+}

@@ -1,0 +1,115 @@
+/// Small string operations on UTF-8 bytes, used where planning renders every message: they
+/// give the same results as Foundation's `contains(_:)` and `replacingOccurrences(of:with:)`
+/// for the ASCII patterns used here, without going through `NSString`.
+enum PlainText {
+    /// Whether `needle` occurs in `text` (byte-wise; an empty needle is found).
+    static func contains(_ text: String, _ needle: String) -> Bool {
+        let needle = Array(needle.utf8)
+        guard !needle.isEmpty else { return true }
+        return text.utf8.withContiguousStorageIfAvailable { find(needle, in: $0) } ?? find(needle, in: Array(text.utf8))
+    }
+
+    private static func find(_ needle: [UInt8], in haystack: some RandomAccessCollection<UInt8>) -> Bool {
+        guard haystack.count >= needle.count else { return false }
+        let bytes = Array(haystack)
+        var index = 0
+        while index + needle.count <= bytes.count {
+            if bytes[index] == needle[0] {
+                var matched = true
+                for offset in 1..<needle.count where bytes[index + offset] != needle[offset] {
+                    matched = false
+                    break
+                }
+                if matched { return true }
+            }
+            index += 1
+        }
+        return false
+    }
+
+    /// `text` with CR and LF each replaced by a space (header values are one line).
+    static func oneLine(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 0x0d || $0 == 0x0a }) else { return text }
+        return String(decoding: text.utf8.map { $0 == 0x0d || $0 == 0x0a ? 0x20 : $0 }, as: UTF8.self)
+    }
+
+    /// Paragraphs of `text` as HTML: a blank line (`\n\n`) closes a paragraph, a single `\n`
+    /// is a `<br>` (the text is already escaped).
+    static func paragraphs(_ text: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count + 64)
+        let bytes = Array(text.utf8)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == 0x0a {
+                if index + 1 < bytes.count && bytes[index + 1] == 0x0a {
+                    out += Array("</p><p>".utf8)
+                    index += 2
+                } else {
+                    out += Array("<br>".utf8)
+                    index += 1
+                }
+            } else {
+                out.append(bytes[index])
+                index += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// A JSON writer for webhook bodies: objects with sorted keys, strings escaped as
+/// `JSONSerialization` does with `.withoutEscapingSlashes` (`"`, `\`, control characters),
+/// integers and booleans. Much cheaper than building `[String: Any]` for Foundation.
+struct JSONWriter {
+    private(set) var bytes: [UInt8] = []
+
+    enum Value {
+        case string(String)
+        case integer(Int64)
+        case bool(Bool)
+        case object([String: String])
+    }
+
+    static func object(_ fields: [String: Value]) -> [UInt8] {
+        var writer = JSONWriter()
+        writer.bytes.reserveCapacity(512)
+        writer.write(fields)
+        return writer.bytes
+    }
+
+    private mutating func write(_ fields: [String: Value]) {
+        bytes.append(UInt8(ascii: "{"))
+        for (index, key) in fields.keys.sorted().enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            string(key)
+            bytes.append(UInt8(ascii: ":"))
+            switch fields[key]! {
+            case .string(let value): string(value)
+            case .integer(let value): bytes += Array(String(value).utf8)
+            case .bool(let value): bytes += Array((value ? "true" : "false").utf8)
+            case .object(let values): write(values.mapValues { .string($0) })
+            }
+        }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    private mutating func string(_ text: String) {
+        let hex = Array("0123456789abcdef".utf8)
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): bytes += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0x0a: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 0x0d: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case 0x09: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0x08: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
+            case 0x0c: bytes += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
+            case 0..<0x20: bytes += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}

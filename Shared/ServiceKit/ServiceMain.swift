@@ -17,7 +17,11 @@ import Storage
 public enum ServiceMain {
     /// Starts the service and blocks until it has shut down; exits the process.
     /// `<service> healthcheck [flags]` instead asks the running instance whether it serves.
+    /// - Parameter databaseTuning: The service's own defaults for its database configuration
+    ///   (e.g. ``DatabaseConfiguration/tunedForWrites()``), applied to what the environment gave;
+    ///   identity by default.
     public static func run(name: String, migrations: [Migration],
+                           databaseTuning: (DatabaseConfiguration) -> DatabaseConfiguration = { $0 },
                            setup: (ServiceRuntime, inout RPCRouter) throws -> Void) -> Never {
         let arguments = CommandLine.arguments
         if arguments.count > 1, arguments[1] == "healthcheck" {
@@ -32,7 +36,8 @@ public enum ServiceMain {
         }
         let logger = Logger(service: name, level: configuration.logLevel)
         do {
-            let host = try start(configuration: configuration, migrations: migrations, logger: logger, setup: setup)
+            let host = try start(configuration: configuration, migrations: migrations, logger: logger,
+                                 databaseTuning: databaseTuning, setup: setup)
             let signal = SignalWaiter.waitForTermination(signals)
             logger.notice("termination signal received", ["signal": String(signal)])
             host.stop()
@@ -45,10 +50,11 @@ public enum ServiceMain {
 
     /// Starts a service in this process (tests run several this way) and returns its handle.
     public static func start(configuration: ServiceConfiguration, migrations: [Migration], logger: Logger,
+                             databaseTuning: (DatabaseConfiguration) -> DatabaseConfiguration = { $0 },
                              setup: (ServiceRuntime, inout RPCRouter) throws -> Void) throws -> ServiceHost {
         let secret = try configuration.deploymentSecret()
-        let databaseConfiguration = DatabaseConfiguration.fromEnvironment(
-            service: configuration.serviceName, dataDirectory: configuration.dataDirectory, environment: configuration.environment)
+        let databaseConfiguration = databaseTuning(DatabaseConfiguration.fromEnvironment(
+            service: configuration.serviceName, dataDirectory: configuration.dataDirectory, environment: configuration.environment))
         let database = try openDatabase(databaseConfiguration, migrations: migrations)
         logger.notice("database ready", ["db.engine": database.engine.rawValue,
                                          "db.location": databaseConfiguration.url == nil ? databaseConfiguration.sqlitePath : "postgres"])

@@ -35,6 +35,34 @@ struct OpenTicketTests {
         #expect(try harness.database.read { try $0.scalar("SELECT COUNT(*) FROM counters WHERE name LIKE 'ticket-%'") }.integerValue == 0)
     }
 
+    @Test("an e-mail's Message-ID opens at most one ticket; tickets without one are not limited by it", arguments: TestEngines.all)
+    func emailMessageIDIsUnique(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        for n in 0..<3 {
+            _ = try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Sem e-mail \(n)"),
+                                        options: harness.options(IntakeHarness.customer(maria)))
+        }
+        func insert(_ id: String, code: String, messageID: SQLValue) throws {
+            try harness.database.write { tx in
+                try tx.execute("""
+                    INSERT INTO tickets (id, code, organization_id, contact_id, status, opened_at, submission_hash, email_message_id, snapshot)
+                    VALUES (?, ?, ?, ?, 'open', 0, 'h', ?, ?)
+                    """, [.text(id), .text(code), .text(acme.id), .text(maria.id), messageID, .blob([])])
+            }
+        }
+        try insert("e1", code: "E-1", messageID: .text("<a@mail.example>"))
+        try insert("n1", code: "N-1", messageID: .null)
+        do {
+            try insert("e2", code: "E-2", messageID: .text("<a@mail.example>"))
+            Issue.record("a second ticket with the same Message-ID was stored")
+        } catch let error as StorageError {
+            #expect(error.kind == .uniqueViolation)
+        }
+        #expect(try harness.count("tickets") == 5)
+    }
+
     @Test("a customer opens a ticket: readable ordered code, every field kept, TicketOpened in the outbox", arguments: TestEngines.all)
     func opens(engine: DatabaseEngine) throws {
         let harness = try IntakeHarness(engine)

@@ -1,5 +1,6 @@
 import Storage
 import Testing
+import TestSupport
 @testable import Storage
 
 @Suite("Configuration")
@@ -15,6 +16,28 @@ struct ConfigurationTests {
         let workflow = DatabaseConfiguration.fromEnvironment(service: "workflow", dataDirectory: "/var/lib/o", environment: environment)
         #expect(workflow.engine == .sqlite && workflow.sqlitePath == "/var/lib/o/workflow.sqlite" && workflow.poolSize == 8)
         #expect(intake.sqlitePath == "/var/lib/o/intake.sqlite")
+    }
+
+    @Test("SQLite writer tuning comes from the environment or tunedForWrites, and reaches the writer connection")
+    func sqliteWriterTuning() throws {
+        let plain = DatabaseConfiguration.fromEnvironment(service: "intake", dataDirectory: "/d", environment: [:])
+        #expect(plain.sqliteWriterCacheKiB == nil && plain.sqliteCheckpointPages == nil, "SQLite's own defaults unless asked")
+        let tuned = plain.tunedForWrites()
+        #expect(tuned.sqliteWriterCacheKiB == 8192 && tuned.sqliteCheckpointPages == 4000)
+        let fromEnvironment = DatabaseConfiguration.fromEnvironment(
+            service: "intake", dataDirectory: "/d",
+            environment: ["INTAKE_SQLITE_CACHE_KIB": "1024", "INTAKE_SQLITE_CHECKPOINT_PAGES": "250"]).tunedForWrites()
+        #expect(fromEnvironment.sqliteWriterCacheKiB == 1024 && fromEnvironment.sqliteCheckpointPages == 250, "the environment wins")
+
+        let directory = try TemporaryDirectory(prefix: "tuning")
+        var configuration = DatabaseConfiguration(sqlitePath: directory.path + "/t.sqlite")
+        configuration.sqliteWriterCacheKiB = 4096
+        configuration.sqliteCheckpointPages = 300
+        let db = try openDatabase(configuration, migrations: [])
+        defer { db.close() }
+        #expect(try db.write { try $0.scalar("PRAGMA cache_size") } == -4096)
+        #expect(try db.write { try $0.scalar("PRAGMA wal_autocheckpoint") } == 300)
+        #expect(try db.write { try $0.scalar("PRAGMA synchronous") } == 1, "NORMAL, as without tuning")
     }
 
     @Test("invalid configurations are refused before anything is opened")

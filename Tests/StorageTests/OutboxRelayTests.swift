@@ -121,6 +121,51 @@ struct OutboxRelayTests {
         #expect(try relay.pending() == 1, "only the poison event is left")
     }
 
+    @Test("an unreachable destination rests: its waiting events are neither claimed nor rewritten until the first is due",
+          arguments: TestEngines.all)
+    func unreachableDestinationRests(engine: DatabaseEngine) throws {
+        struct Unreachable: Error {}
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        try Self.enqueue(db, (1...6).map { ("d\($0)", "down|t\($0)") } + (1...3).map { ("u\($0)", "up|t\($0)") })
+        let isDown = Locked<Bool>(true)
+        let callsToDown = Locked<Int>(0)
+        let delivered = Locked<[String]>([])
+        let configuration = RelayConfiguration(batchSize: 2, deliveryConcurrency: 1, unreachableBackoffMax: .milliseconds(400),
+                                               isUnreachable: { $0 is Unreachable })
+        let relay = OutboxRelay(database: db, name: "test", configuration: configuration) { event in
+            if event.key.hasPrefix("down|") {
+                callsToDown.withLock { $0 += 1 }
+                if isDown.current { throw Unreachable() }
+            }
+            delivered.withLock { $0.append(event.id) }
+        }
+        #expect(try relay.runOnce() == 0, "d1 fails as unreachable, d2 is deferred")
+        #expect(callsToDown.current == 1)
+        // While "down" rests the rounds go to the other destination only.
+        #expect(try relay.runOnce() == 2)
+        #expect(try relay.runOnce() == 1)
+        #expect(try relay.runOnce() == 0)
+        #expect(delivered.current == ["u1", "u2", "u3"])
+        #expect(callsToDown.current == 1, "no call to the resting destination")
+        let untouched = try db.read { tx in
+            try tx.scalar("""
+                SELECT COUNT(*) FROM storage_outbox
+                WHERE event_key LIKE 'down|%' AND attempts = 0 AND last_error IS NULL AND lease_owner IS NULL AND next_attempt_at = 0
+                """)
+        }
+        #expect(untouched == 4, "d3 to d6 were never claimed nor written")
+        // Due again: one more failing call, then, back up, the backlog goes out in order.
+        Thread.sleep(forTimeInterval: 0.45)
+        #expect(try relay.runOnce() == 0)
+        #expect(callsToDown.current == 2)
+        isDown.withLock { $0 = false }
+        Thread.sleep(forTimeInterval: 0.45)
+        while try relay.runOnce() > 0 {}
+        #expect(delivered.current == ["u1", "u2", "u3", "d1", "d2", "d3", "d4", "d5", "d6"])
+        #expect(try relay.pending() == 0)
+    }
+
     @Test("a duplicate event id is a unique violation", arguments: TestEngines.all)
     func duplicateEventID(engine: DatabaseEngine) throws {
         let db = try ScratchDatabase(engine).open()

@@ -73,5 +73,54 @@ enum BuiltinSchema {
                 );
                 CREATE INDEX storage_idempotency_created_at ON storage_idempotency (created_at);
                 """),
+        // SQLite: `seq` without AUTOINCREMENT, so an enqueue no longer rewrites the
+        // `sqlite_sequence` row (one page of WAL per commit). A new row still gets a larger
+        // `seq` than every row in the table (max + 1), which is all per-key order needs: a seq
+        // can only come back after the largest one was delivered and deleted, and then no row
+        // that could precede it is left. Rows are copied with their `seq`, leases and attempts.
+        // PostgreSQL: nothing to change (an identity column has no such row).
+        Migration(
+            version: 4, name: "storage_outbox_without_autoincrement",
+            sqlite: """
+                CREATE TABLE storage_outbox_v4 (
+                    seq INTEGER PRIMARY KEY,
+                    event_id TEXT NOT NULL UNIQUE,
+                    event_type TEXT NOT NULL,
+                    event_key TEXT NOT NULL,
+                    payload BLOB NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL DEFAULT 0,
+                    lease_owner TEXT,
+                    locked_until INTEGER,
+                    last_error TEXT
+                );
+                INSERT INTO storage_outbox_v4 (seq, event_id, event_type, event_key, payload, created_at, attempts,
+                                               next_attempt_at, lease_owner, locked_until, last_error)
+                SELECT seq, event_id, event_type, event_key, payload, created_at, attempts,
+                       next_attempt_at, lease_owner, locked_until, last_error
+                FROM storage_outbox ORDER BY seq;
+                DROP TABLE storage_outbox;
+                ALTER TABLE storage_outbox_v4 RENAME TO storage_outbox;
+                CREATE INDEX storage_outbox_key_seq ON storage_outbox (event_key, seq);
+                """,
+            postgres: "SELECT 1"),
+        // The per-key index ordered by the entity the key names first (the part after the
+        // subscriber's `|`), then the full key and seq: the rows one event writes for its
+        // subscribers (`workflow|T`, `notification|T`, `gateway|T`) sit side by side, in one leaf
+        // page, instead of in one region of the index per subscriber; with time-ordered entity ids
+        // (new tickets) they are appended at the right end. A ticket open wrote ~4.6 pages of this
+        // index to the WAL (three regions, with mid-index splits); now about one. The relay's
+        // head-of-key lookup names the same expression (``Outbox/entityKeySQL(_:_:)``).
+        Migration(
+            version: 5, name: "storage_outbox_key_index_by_entity",
+            sqlite: """
+                DROP INDEX storage_outbox_key_seq;
+                CREATE INDEX storage_outbox_entity_key_seq ON storage_outbox (substr(event_key, instr(event_key, '|') + 1), event_key, seq);
+                """,
+            postgres: """
+                DROP INDEX storage_outbox_key_seq;
+                CREATE INDEX storage_outbox_entity_key_seq ON storage_outbox (substr(event_key, strpos(event_key, '|') + 1), event_key, seq);
+                """),
     ]
 }

@@ -73,6 +73,17 @@ public enum Outbox {
             """, values)
     }
 
+    /// The SQL expression (over `column`, the outbox's `event_key`) of the entity a key names:
+    /// what follows the first `|` (`"workflow|T"` → `"T"`), the whole key when it has none. It is
+    /// the leading column of the outbox's per-key index (storage migration 5), written exactly
+    /// as the index declares it so that each engine's planner matches it.
+    static func entityKeySQL(_ engine: DatabaseEngine, _ column: String) -> String {
+        switch engine {
+        case .sqlite: "substr(\(column), instr(\(column), '|') + 1)"
+        case .postgres: "substr(\(column), strpos(\(column), '|') + 1)"
+        }
+    }
+
     /// What waits in the outbox: rows not delivered yet, the oldest one's creation time (epoch
     /// milliseconds, nil when empty) and how many of them failed at least once.
     public static func stats(_ executor: any SQLExecutor) throws -> (pending: Int, oldestCreatedAt: Int64?, retrying: Int) {

@@ -7,7 +7,9 @@ import Synchronization
 /// Each round claims up to ``RelayConfiguration/batchSize`` events by writing a lease
 /// (`lease_owner`, `locked_until`) on them, delivers them outside any transaction (each key's
 /// events in sequence order, up to ``RelayConfiguration/deliveryConcurrency`` keys at once), then in one transaction deletes the delivered events, schedules failed ones for a
-/// retry with exponential backoff and jitter, and releases the rest.
+/// retry with exponential backoff and jitter, and releases the rest. A destination found
+/// unreachable (``RelayConfiguration/isUnreachable``) rests until its first deferred event is due:
+/// rounds meanwhile neither claim nor rewrite its waiting events.
 ///
 /// Guarantees:
 /// - **Per-key order.** Only keys whose oldest pending event is neither leased nor waiting for a
@@ -46,6 +48,9 @@ public final class OutboxRelay: @unchecked Sendable {
     private var wakeRequested = false  // guarded by condition
     private var thread: Thread?  // guarded by condition
     private let batchLock = NSLock()
+    /// Destinations found unreachable, with the earliest time one of their deferred events is
+    /// due again: until then rounds do not claim their events at all (guarded by `batchLock`).
+    private var resting: [String: Int64] = [:]
     private let delivered = Atomic<Int>(0)
     private let failed = Atomic<Int>(0)
 
@@ -184,7 +189,8 @@ public final class OutboxRelay: @unchecked Sendable {
         defer { batchLock.unlock() }
         let claimedAt = EpochMillis.now()
         let lease = max(1, configuration.leaseDuration.wholeMilliseconds)
-        let batch = try claim(now: claimedAt, lockedUntil: claimedAt + lease)
+        resting = resting.filter { $0.value > claimedAt }
+        let batch = try claim(now: claimedAt, lockedUntil: claimedAt + lease, skipping: resting.keys.sorted())
         guard !batch.isEmpty else { return 0 }
 
         let deliveryDeadline = claimedAt + lease * 8 / 10
@@ -210,7 +216,8 @@ public final class OutboxRelay: @unchecked Sendable {
                 if isStopping || EpochMillis.now() > deliveryDeadline { return }
                 if let reason = outcome.withLock({ $0.unreachable[destination] }) {
                     outcome.withLock {
-                        $0.failures.append(Failure(seq: item.seq, attempts: item.attempts, error: reason, unreachable: true, attempted: false))
+                        $0.failures.append(Failure(seq: item.seq, attempts: item.attempts, error: reason, unreachable: true, attempted: false,
+                                                   destination: String(destination)))
                     }
                     return
                 }
@@ -221,7 +228,8 @@ public final class OutboxRelay: @unchecked Sendable {
                     let unreachable = configuration.isUnreachable?(error) ?? false
                     let reason = String(String(describing: error).prefix(1000))
                     outcome.withLock {
-                        $0.failures.append(Failure(seq: item.seq, attempts: item.attempts + 1, error: reason, unreachable: unreachable, attempted: true))
+                        $0.failures.append(Failure(seq: item.seq, attempts: item.attempts + 1, error: reason, unreachable: unreachable,
+                                                   attempted: true, destination: String(destination)))
                         if unreachable { $0.unreachable[destination] = reason }
                     }
                     return
@@ -257,7 +265,10 @@ public final class OutboxRelay: @unchecked Sendable {
             for _ in 1..<workers { finished.wait() }
         }
         let (deliveredSeqs, failures) = outcome.withLock { ($0.delivered, $0.failures) }
-        try settle(delivered: deliveredSeqs, failures: failures)
+        // An unreachable destination rests until its first deferred event is due: the rounds in
+        // between neither claim nor rewrite any of its waiting events (a backlog of thousands
+        // used to be leased and written back every round, for one failing call).
+        resting.merge(try settle(delivered: deliveredSeqs, failures: failures)) { $1 }
         delivered.add(deliveredSeqs.count, ordering: .relaxed)
         failed.add(failures.count { $0.attempted }, ordering: .relaxed)
         return deliveredSeqs.count
@@ -272,6 +283,8 @@ public final class OutboxRelay: @unchecked Sendable {
         var unreachable: Bool
         /// False when the event was deferred without a call.
         var attempted: Bool
+        /// The destination its key names (``destination(of:)``).
+        var destination: String
     }
 
     /// What the workers of one round found, under one lock.
@@ -293,24 +306,34 @@ public final class OutboxRelay: @unchecked Sendable {
         var event: OutboxEvent
     }
 
-    private func claim(now: Int64, lockedUntil: Int64) throws -> [ClaimedEvent] {
+    /// - Parameter skipping: Destinations resting after being found unreachable: none of their
+    ///   events is claimed (nor rewritten) this round.
+    private func claim(now: Int64, lockedUntil: Int64, skipping: [String]) throws -> [ClaimedEvent] {
         try database.write { tx in
             if tx.engine == .postgres {
                 try tx.execute("SELECT pg_advisory_xact_lock(\(Self.claimLockKey))", [])
             }
             // A key is claimable when its oldest event is neither leased nor waiting for a retry;
             // ordering by seq with a LIMIT then takes a prefix of each claimable key's events.
+            // The head lookup names the index's leading expression (storage migration 5).
+            let entity = { (column: String) in Outbox.entityKeySQL(tx.engine, column) }
+            // A resting destination's events: its key is the destination itself or starts with it and `|`.
+            let rest = skipping.map { _ in " AND NOT (o.event_key = ? OR substr(o.event_key, 1, ?) = ?)" }.joined()
+            let restValues = skipping.flatMap { destination -> [SQLValue] in
+                [.text(destination), SQLValue(destination.unicodeScalars.count + 1), .text(destination + "|")]
+            }
             let rows = try tx.query("""
                 UPDATE storage_outbox SET lease_owner = ?, locked_until = ?
                 WHERE seq IN (
                     SELECT o.seq FROM storage_outbox o
                     JOIN storage_outbox h
-                      ON h.seq = (SELECT MIN(m.seq) FROM storage_outbox m WHERE m.event_key = o.event_key)
-                    WHERE (h.locked_until IS NULL OR h.locked_until < ?) AND h.next_attempt_at <= ?
+                      ON h.seq = (SELECT MIN(m.seq) FROM storage_outbox m
+                                  WHERE \(entity("m.event_key")) = \(entity("o.event_key")) AND m.event_key = o.event_key)
+                    WHERE (h.locked_until IS NULL OR h.locked_until < ?) AND h.next_attempt_at <= ?\(rest)
                     ORDER BY o.seq
                     LIMIT ?)
                 RETURNING seq, attempts, event_id, event_type, event_key, payload, created_at
-                """, [.text(owner), .integer(lockedUntil), .integer(now), .integer(now), SQLValue(configuration.batchSize)])
+                """, [.text(owner), .integer(lockedUntil), .integer(now), .integer(now)] + restValues + [SQLValue(configuration.batchSize)])
             return try rows.map { row in
                 ClaimedEvent(
                     seq: try row.int("seq"), attempts: Int(try row.int("attempts")),
@@ -320,9 +343,13 @@ public final class OutboxRelay: @unchecked Sendable {
         }
     }
 
-    private func settle(delivered: [Int64], failures: [Failure]) throws {
+    /// Records a round's outcome. - Returns: for each destination that failed as unreachable, the
+    /// earliest retry time given to one of its events.
+    private func settle(delivered: [Int64], failures: [Failure]) throws -> [String: Int64] {
         let owner = SQLValue.text(owner)
+        var resting: [String: Int64] = [:]
         try database.write { tx in
+            resting = [:]
             for seq in delivered {
                 try tx.execute("DELETE FROM storage_outbox WHERE seq = ? AND lease_owner = ?", [.integer(seq), owner])
             }
@@ -334,9 +361,11 @@ public final class OutboxRelay: @unchecked Sendable {
                     SET lease_owner = NULL, locked_until = NULL, attempts = ?, next_attempt_at = ?, last_error = ?
                     WHERE seq = ? AND lease_owner = ?
                     """, [SQLValue(failure.attempts), .integer(retryAt), .text(failure.error), .integer(failure.seq), owner])
+                if failure.unreachable { resting[failure.destination] = min(resting[failure.destination] ?? retryAt, retryAt) }
             }
             try tx.execute("UPDATE storage_outbox SET lease_owner = NULL, locked_until = NULL WHERE lease_owner = ?", [owner])
         }
+        return resting
     }
 
     /// Releases every event leased under this relay's owner name, e.g. by this instance before

@@ -23,6 +23,10 @@ final class PostgresConnection: ScriptExecutor {
     /// Prepared statements to `DEALLOCATE` at the next transaction start.
     private var staleStatements: [String] = []
     private var nextStatementNumber = 0
+    /// The `BEGIN` of the current transaction while it has not been sent: it goes out together
+    /// with the transaction's first statement, in one round trip (libpq pipeline mode), or alone
+    /// right before anything else. A transaction that runs nothing costs no round trip at all.
+    private var pendingBegin: String?
 
     init(settings: PostgresConnectionSettings) throws {
         self.settings = settings
@@ -79,14 +83,24 @@ final class PostgresConnection: ScriptExecutor {
         }
         for name in staleStatements { try command("DEALLOCATE \(name)") }
         staleStatements.removeAll()
-        try command(sql)
+        pendingBegin = sql
     }
 
-    /// `COMMIT`.
-    func commit() throws { try command("COMMIT") }
+    /// `COMMIT` (nothing when the transaction never started on the server).
+    func commit() throws {
+        if pendingBegin != nil {
+            pendingBegin = nil
+            return
+        }
+        try command("COMMIT")
+    }
 
     /// `ROLLBACK`, ignoring failures (a broken connection has rolled back already).
     func rollbackQuietly() {
+        if pendingBegin != nil {
+            pendingBegin = nil
+            return
+        }
         guard let handle, !isBroken else { return }
         if PQtransactionStatus(handle) != PQTRANS_IDLE {
             _ = try? command("ROLLBACK")
@@ -123,20 +137,38 @@ final class PostgresConnection: ScriptExecutor {
     /// Runs `sql` with the simple-query protocol (no parameters, several statements allowed).
     private func command(_ sql: String) throws {
         let connection = try liveHandle(sql)
+        try sendPendingBegin(connection)
         let result = try check(PQexec(connection, sql), sql: sql)
         PQclear(result)
     }
 
+    /// Sends the transaction's `BEGIN` on its own, when it is still pending.
+    private func sendPendingBegin(_ connection: OpaquePointer) throws {
+        guard let begin = pendingBegin else { return }
+        pendingBegin = nil
+        PQclear(try check(PQexec(connection, begin), sql: begin))
+    }
+
     private func run(_ sql: String, _ params: [SQLValue]) throws -> OpaquePointer {
         let connection = try liveHandle(sql)
+        // A statement prepared for the first time is prepared inside the transaction, as before
+        // (so a failure to prepare it fails the transaction): BEGIN goes out first, alone.
+        if statements[sql] == nil { try sendPendingBegin(connection) }
         let statement = try prepared(sql, connection)
         guard statement.parameterCount == params.count else {
             throw StorageError(.misuse, "the statement has \(statement.parameterCount) placeholder(s) but \(params.count) value(s) were given", sql: sql)
         }
         let encoded = try PostgresValues.Parameters(params, sql: sql)
         defer { encoded.deallocate() }
-        let result = PQexecPrepared(connection, statement.name, Int32(params.count),
+        let result: OpaquePointer?
+        if let begin = pendingBegin {
+            pendingBegin = nil
+            result = try Self.pipelined(connection, begin: begin, statement: statement.name, count: Int32(params.count),
+                                        encoded.values, encoded.lengths, encoded.formats, sql: sql)
+        } else {
+            result = PQexecPrepared(connection, statement.name, Int32(params.count),
                                     encoded.values, encoded.lengths, encoded.formats, 0)
+        }
         do {
             return try check(result, sql: sql)
         } catch let error as StorageError where error.code == "0A000" {
@@ -144,6 +176,57 @@ final class PostgresConnection: ScriptExecutor {
             staleStatements.append(statement.name)
             throw error
         }
+    }
+
+    /// Sends `begin` and the prepared `statement` in one round trip (pipeline mode, one sync
+    /// point) and returns the statement's result, which is nil or an error result when the
+    /// connection broke, and `PGRES_PIPELINE_ABORTED` when `BEGIN` failed (then its error is
+    /// thrown instead). Leaves the connection out of pipeline mode.
+    private static func pipelined(_ connection: OpaquePointer, begin: String, statement: String, count: Int32,
+                                  _ values: UnsafePointer<UnsafePointer<CChar>?>?, _ lengths: UnsafePointer<Int32>?,
+                                  _ formats: UnsafePointer<Int32>?, sql: String) throws -> OpaquePointer? {
+        guard PQenterPipelineMode(connection) == 1 else {
+            // Cannot happen outside pipeline mode with nothing pending; run them one by one.
+            PQclear(try checked(PQexec(connection, begin), connection, sql: begin))
+            return PQexecPrepared(connection, statement, count, values, lengths, formats, 0)
+        }
+        var results: [OpaquePointer] = []
+        defer { results.forEach { PQclear($0) } }
+        if PQsendQueryParams(connection, begin, 0, nil, nil, nil, nil, 0) == 1,
+           PQsendQueryPrepared(connection, statement, count, values, lengths, formats, 0) == 1,
+           PQpipelineSync(connection) == 1 {
+            // Each query's results end with a NULL; the sync point ends the pipeline. Two NULLs
+            // in a row only happen when the connection is gone.
+            var nulls = 0
+            while nulls < 2 {
+                guard let result = PQgetResult(connection) else {
+                    nulls += 1
+                    continue
+                }
+                nulls = 0
+                if PQresultStatus(result) == PGRES_PIPELINE_SYNC {
+                    PQclear(result)
+                    break
+                }
+                results.append(result)
+            }
+        }
+        _ = PQexitPipelineMode(connection)
+        guard results.count == 2 else { return nil }  // the caller reports the connection's error
+        let beginResult = results[0]
+        guard PQresultStatus(beginResult) == PGRES_COMMAND_OK else {
+            throw PostgresErrors.error(result: beginResult, connection: connection, sql: begin)
+        }
+        return results.removeLast()
+    }
+
+    /// `result` when it succeeded; otherwise throws its error (without freeing it).
+    private static func checked(_ result: OpaquePointer?, _ connection: OpaquePointer, sql: String) throws -> OpaquePointer {
+        if let result {
+            let status = PQresultStatus(result)
+            if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY { return result }
+        }
+        throw PostgresErrors.error(result: result, connection: connection, sql: sql)
     }
 
     private func prepared(_ sql: String, _ connection: OpaquePointer) throws -> (name: String, parameterCount: Int) {

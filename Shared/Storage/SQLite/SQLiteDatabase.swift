@@ -38,8 +38,11 @@ final class SQLiteDatabase: SchemaTransactionRunner, @unchecked Sendable {
                 }
             }
         }
-        writer = try SQLiteConnection(path: path, reader: false, busyTimeout: configuration.busyTimeout,
-                                      cacheCapacity: configuration.statementCacheSize)
+        let writer = try SQLiteConnection(path: path, reader: false, busyTimeout: configuration.busyTimeout,
+                                          cacheCapacity: configuration.statementCacheSize)
+        if let kib = configuration.sqliteWriterCacheKiB { try writer.execute("PRAGMA cache_size = -\(max(1, kib))", []) }
+        if let pages = configuration.sqliteCheckpointPages { try writer.execute("PRAGMA wal_autocheckpoint = \(max(0, pages))", []) }
+        self.writer = writer
         retry = TransactionRetry(maxAttempts: configuration.maxTransactionAttempts)
         if path == ":memory:" {
             readers = nil

@@ -61,6 +61,8 @@ enum IntakeBench {
                            "WORKFLOW_ADDRESSES": "127.0.0.1:9", "NOTIFICATION_ADDRESSES": "127.0.0.1:9",
                            "INTAKE_DUPLICATE_WINDOW_SECONDS": "600"]
         if let groupCommit = options.groupCommit { environment["INTAKE_GROUP_COMMIT"] = groupCommit ? "true" : "false" }
+        // Storage tuning under test (INTAKE_SQLITE_CACHE_KIB, INTAKE_SQLITE_CHECKPOINT_PAGES) comes from the bench's environment.
+        for (name, value) in ProcessInfo.processInfo.environment where name.hasPrefix("INTAKE_SQLITE_") { environment[name] = value }
         var postgresURL: String?
         if engine == .postgres {
             postgresURL = try PostgresTestServer.shared().createDatabase()
@@ -104,15 +106,24 @@ enum IntakeBench {
         let attachment = [UInt8](repeating: 0x5a, count: options.attachmentBytes)
         let principals = principalsBuilt, organization = organizationBuilt
         print("== \(engine.rawValue): \(options.clients) clients, \(options.seconds) s per run, group commit \(options.groupCommit.map { $0 ? "on" : "off" } ?? "default") ==")
-        let cpuBefore = processCPUSeconds(process.process.processIdentifier)
+        let pid = process.process.processIdentifier
+        let cpuBefore = processCPUSeconds(pid)
+        let countersBefore = processCounters(pid)
         let openedBefore = try ticketCount(engine, directory: directory.path, url: postgresURL)
         let plain = try measure(options) { thread, n in
             _ = try client.call(IntakeV1.Intake.openTicket, request(organization, thread, n), options: principals[thread])
         }
-        let serverCPU = processCPUSeconds(process.process.processIdentifier) - cpuBefore
+        let serverCPU = processCPUSeconds(pid) - cpuBefore
+        let countersAfter = processCounters(pid)
         let opened = try ticketCount(engine, directory: directory.path, url: postgresURL) - openedBefore
         print(String(format: "opens/s over RPC, no attachment:        %8.0f  (intake process CPU %.0f µs per open)", plain,
                      serverCPU * 1e6 / Double(max(1, opened))))
+        // Counts that do not depend on how busy the machine is: what the intake process asked the
+        // kernel for per open (all its threads; the relay's share included).
+        let perOpen = { (name: String) in Double((countersAfter[name] ?? 0) - (countersBefore[name] ?? 0)) / Double(max(1, opened)) }
+        print(String(format: "intake per open: %.1f write calls (%.1f KiB), %.1f read calls (%.1f KiB), %.1f context switches (%.1f voluntary)",
+                     perOpen("syscw"), perOpen("wchar") / 1024, perOpen("syscr"), perOpen("rchar") / 1024,
+                     perOpen("voluntary_ctxt_switches") + perOpen("nonvoluntary_ctxt_switches"), perOpen("voluntary_ctxt_switches")))
         let withFile = try measure(options) { thread, n in
             var content = attachment
             // A distinct content per file, so every upload is really written and hashed.
@@ -147,7 +158,7 @@ enum IntakeBench {
         }
         if engine == .sqlite { print(String(format: "raw insert loop CPU: %.0f µs per insert", rawCPUPerInsert)) }
         print(String(format: "raw inserts/s of a %d-byte row:       %8.0f  (%@)", Int(rowBytes) + 200, raw,
-                     engine == .sqlite ? "prepared insert, one transaction per row, WAL, synchronous=NORMAL"
+                     engine == .sqlite ? "prepared insert, one transaction per row, WAL, synchronous=NORMAL, intake's cache/checkpoint"
                                        : "pgbench -c \(options.clients) custom insert script"))
         print(String(format: "ratio opens/raw: %.2f (no attachment), %.2f (with attachment)", plain / raw, withFile / raw))
         let local = try inProcess(engine, options)
@@ -235,6 +246,28 @@ enum IntakeBench {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// `/proc/<pid>/io` (read and write calls and bytes, sockets included) and the context
+    /// switches of all the process's threads (`/proc/<pid>/task/*/status`).
+    static func processCounters(_ pid: Int32) -> [String: Int] {
+        var counters: [String: Int] = [:]
+        func add(_ text: String, _ names: Set<String>) {
+            for line in text.split(separator: "\n") {
+                let parts = line.split(separator: ":", maxSplits: 1)
+                guard parts.count == 2, names.contains(String(parts[0])),
+                      let value = Int(parts[1].trimmingCharacters(in: .whitespaces)) else { continue }
+                counters[String(parts[0]), default: 0] += value
+            }
+        }
+        if let io = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8) { add(io, ["syscr", "syscw", "rchar", "wchar"]) }
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        for task in tasks {
+            if let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8) {
+                add(status, ["voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"])
+            }
+        }
+        return counters
+    }
+
     static func threadCPUSeconds() -> Double {
         var time = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
@@ -278,12 +311,16 @@ enum IntakeBench {
     }
 
     /// Single-row transactions of a prepared insert on an SQLite file in WAL mode with
-    /// `synchronous=NORMAL`, as intake's storage runs it.
+    /// `synchronous=NORMAL` and intake's writer cache and checkpoint interval, as intake's storage runs it.
     static func rawSQLite(directory: String, rowBytes: Int, seconds: Double) throws -> Double {
         var db: OpaquePointer?
         guard sqlite3_open("\(directory)/raw.sqlite", &db) == SQLITE_OK else { throw BenchError("sqlite open") }
         defer { sqlite3_close(db) }
+        // Intake's settings exactly: WAL, synchronous=NORMAL, and the writer tuning it opens its
+        // database with (DatabaseConfiguration.tunedForWrites: 8 MiB cache, checkpoint every 4,000 pages).
+        let tuned = DatabaseConfiguration(sqlitePath: "").tunedForWrites()
         for sql in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                    "PRAGMA cache_size=-\(tuned.sqliteWriterCacheKiB ?? 2000)", "PRAGMA wal_autocheckpoint=\(tuned.sqliteCheckpointPages ?? 1000)",
                     "CREATE TABLE raw (id TEXT PRIMARY KEY, code TEXT NOT NULL, opened_at INTEGER NOT NULL, snapshot BLOB NOT NULL)"] {
             guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw BenchError("sqlite: \(sql)") }
         }
@@ -305,7 +342,7 @@ enum IntakeBench {
             let id = UUID().uuidString
             sqlite3_step(begin); sqlite3_reset(begin)
             sqlite3_bind_text(insert, 1, id, -1, transient)
-            sqlite3_bind_text(insert, 2, String(format: "2026-%06d", count), -1, transient)
+            sqlite3_bind_text(insert, 2, "2026-\(count)", -1, transient)
             sqlite3_bind_int64(insert, 3, Int64(Date().timeIntervalSince1970 * 1000))
             _ = payload.withUnsafeBytes { sqlite3_bind_blob(insert, 4, $0.baseAddress, Int32(rowBytes), transient) }
             guard sqlite3_step(insert) == SQLITE_DONE else { throw BenchError("sqlite insert") }

@@ -8,27 +8,19 @@ import os
 import sys
 import time
 
-from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
+
+from portal_browser import Portal
 
 base, shots, organization_name, contact_name = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 representative = os.environ["PORTAL_REPRESENTATIVE"].split(":", 1)
-os.makedirs(shots, exist_ok=True)
 
-options = webdriver.ChromeOptions()
-options.binary_location = "/usr/bin/chromium"
-for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1100", "--disable-dev-shm-usage"):
-    options.add_argument(flag)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-wait = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException))
+portal = Portal(base, shots)
+driver, wait, shot = portal.driver, portal.wait, portal.shot
 
-
-def shot(name):
-    driver.save_screenshot(os.path.join(shots, f"portal-{name}.png"))
 
 
 def option_texts(select_id):

@@ -8,42 +8,24 @@ import os
 import sys
 import time
 
-from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
+
+from portal_browser import Portal
 
 base, shots, ticket = sys.argv[1], sys.argv[2], sys.argv[3]
 customer = os.environ["PORTAL_CUSTOMER"].split(":", 1)
 agent = os.environ["PORTAL_AGENT"].split(":", 1)
-os.makedirs(shots, exist_ok=True)
 REASON = "A filial 2 continua com erro 539."
 
-options = webdriver.ChromeOptions()
-options.binary_location = "/usr/bin/chromium"
-for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1100", "--disable-dev-shm-usage"):
-    options.add_argument(flag)
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-wait = WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException))
+portal = Portal(base, shots)
+driver, wait, shot = portal.driver, portal.wait, portal.shot
+sign_in, sign_out = portal.sign_in, portal.sign_out
 
 
-def shot(name):
-    driver.save_screenshot(os.path.join(shots, f"portal-{name}.png"))
 
-
-def sign_in(email, password):
-    driver.get(base + "/portal/")
-    wait.until(EC.presence_of_element_located((By.ID, "email"))).send_keys(email)
-    driver.find_element(By.ID, "password").send_keys(password)
-    driver.find_element(By.ID, "login-submit").click()
-    wait.until(EC.presence_of_element_located((By.ID, "logout")))
-
-
-def sign_out():
-    driver.find_element(By.ID, "logout").click()
-    wait.until(EC.presence_of_element_located((By.ID, "email")))
 
 
 def open_ticket_page():

@@ -1,0 +1,42 @@
+"""What every portal browser test shares: headless Chromium driven by Selenium with Debian's
+chromedriver (no download), a patient wait, screenshots named portal-<name>.png, and signing in
+and out through the portal's login form. The test scripts beside this file import it."""
+import os
+
+from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+
+class Portal:
+    """One browser on the portal at `base`, saving screenshots into `shots`."""
+
+    def __init__(self, base, shots):
+        self.base = base
+        self.shots = shots
+        os.makedirs(shots, exist_ok=True)
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1100",
+                     "--disable-dev-shm-usage"):
+            options.add_argument(flag)
+        self.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        self.wait = WebDriverWait(self.driver, 20,
+                                  ignored_exceptions=(StaleElementReferenceException, NoSuchElementException))
+
+    def shot(self, name):
+        self.driver.save_screenshot(os.path.join(self.shots, f"portal-{name}.png"))
+
+    def sign_in(self, email, password):
+        self.driver.get(self.base + "/portal/")
+        self.wait.until(EC.presence_of_element_located((By.ID, "email"))).send_keys(email)
+        self.driver.find_element(By.ID, "password").send_keys(password)
+        self.driver.find_element(By.ID, "login-submit").click()
+        self.wait.until(EC.presence_of_element_located((By.ID, "logout")))
+
+    def sign_out(self):
+        self.driver.find_element(By.ID, "logout").click()
+        self.wait.until(EC.presence_of_element_located((By.ID, "email")))

@@ -233,14 +233,12 @@ struct InvertedIndex: Sendable {
                 hits.removeAll(keepingCapacity: true)
                 collect(phrase, into: &hits)
                 guard !hits.isEmpty else { continue }
-                let n = Double(hits.count)
-                let idf = max(1e-6, log((documentCount - n + 0.5) / (n + 0.5)))
+                let idf = Self.idf(matching: Double(hits.count), of: documentCount)
                 for (doc, frequency) in hits {
                     let document = documents[Int(doc)]
                     guard passes(document) else { continue }
-                    let length = Double(document.length)
                     if scores[Int(doc)] == 0 { touched.append(doc) }
-                    scores[Int(doc)] += idf * (frequency * (Self.k1 + 1)) / (frequency + Self.k1 * (1 - Self.b + Self.b * length / averageLength))
+                    scores[Int(doc)] += Self.bm25(frequency, length: Double(document.length), averageLength: averageLength, idf: idf)
                 }
             }
         }
@@ -285,8 +283,7 @@ struct InvertedIndex: Sendable {
         func size(_ phrase: [UInt32]) -> Int { phrase.map { postings[Int($0)].count }.min() ?? 0 }
         let order = resolved.sorted { $0.reduce(0) { $0 + size($1) } < $1.reduce(0) { $0 + size($1) } }
         func weight(_ frequency: Double, _ doc: UInt32, idf: Double) -> Double {
-            let length = Double(documents[Int(doc)].length)
-            return idf * (frequency * (Self.k1 + 1)) / (frequency + Self.k1 * (1 - Self.b + Self.b * length / averageLength))
+            Self.bm25(frequency, length: Double(documents[Int(doc)].length), averageLength: averageLength, idf: idf)
         }
         // The rarest concept: its documents are the candidates, from the newest
         // `commonCandidates` of each phrase's driving list on.
@@ -300,8 +297,8 @@ struct InvertedIndex: Sendable {
         for phrase in order[0] {
             hits.removeAll(keepingCapacity: true)
             collect(ids: phrase, into: &hits, from: cutoff)
-            let n = Double(phrase.count == 1 ? postings[Int(phrase[0])].count : cutoff == 0 ? hits.count : size(phrase))
-            let idf = max(1e-6, log((documentCount - n + 0.5) / (n + 0.5)))
+            let idf = Self.idf(matching: Double(phrase.count == 1 ? postings[Int(phrase[0])].count : cutoff == 0 ? hits.count : size(phrase)),
+                               of: documentCount)
             for (doc, frequency) in hits where passes(documents[Int(doc)]) {
                 scores[Int(doc)] += weight(frequency, doc, idf: idf)
             }
@@ -320,8 +317,7 @@ struct InvertedIndex: Sendable {
             for phrase in concept {
                 if phrase.count == 1 {
                     let list = postings[Int(phrase[0])]
-                    let n = Double(list.count)
-                    let idf = max(1e-6, log((documentCount - n + 0.5) / (n + 0.5)))
+                    let idf = Self.idf(matching: Double(list.count), of: documentCount)
                     var position = 0
                     for (index, doc) in candidates.enumerated() {
                         position = Self.lowerBound(list, doc, from: position)
@@ -333,8 +329,7 @@ struct InvertedIndex: Sendable {
                     }
                 } else {
                     // Phrase: documents with its rarest stem, approximately (not counted exactly here).
-                    let n = Double(size(phrase))
-                    let idf = max(1e-6, log((documentCount - n + 0.5) / (n + 0.5)))
+                    let idf = Self.idf(matching: Double(size(phrase)), of: documentCount)
                     for (index, doc) in candidates.enumerated() {
                         let (title, body) = occurrences(phrase, in: doc)
                         guard title + body > 0 else { continue }
@@ -353,6 +348,17 @@ struct InvertedIndex: Sendable {
             totals.removeLast(totals.count - kept)
         }
         return top(zip(totals, candidates).lazy.map { (score: $0.0, doc: $0.1) }, limit: limit)
+    }
+
+    /// BM25's inverse document frequency of a term found in `matching` of `documentCount`
+    /// documents, kept above zero so that a very common term still adds to a score.
+    private static func idf(matching: Double, of documentCount: Double) -> Double {
+        max(1e-6, log((documentCount - matching + 0.5) / (matching + 0.5)))
+    }
+
+    /// BM25's contribution of a term with weighted `frequency` in a document of `length` stems.
+    private static func bm25(_ frequency: Double, length: Double, averageLength: Double, idf: Double) -> Double {
+        idf * (frequency * (k1 + 1)) / (frequency + k1 * (1 - b + b * length / averageLength))
     }
 
     /// First position in `list` at or after `start` whose document is not below `doc`.

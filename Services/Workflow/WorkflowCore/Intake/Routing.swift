@@ -4,12 +4,6 @@ import Storage
 /// Chooses the group whose queue receives a new ticket, by rules kept as rows
 /// (`routing_rules`): the first rule, by position, whose non-empty fields all match.
 public enum Routing {
-    public static func group(_ tx: any SQLExecutor, plan: String, product: String, module: String,
-                             category: CommonV1.Category, priority: CommonV1.Priority) throws -> String {
-        let rules = try tx.query("SELECT * FROM routing_rules ORDER BY position, id")
-        return firstMatch(rules, plan: plan, product: product, module: module, category: category, priority: priority)
-    }
-
     /// The routed group and the category's default access level (`category_levels`, 0 when
     /// unset), read in one statement.
     static func groupAndLevel(_ tx: any SQLExecutor, plan: String, product: String, module: String,

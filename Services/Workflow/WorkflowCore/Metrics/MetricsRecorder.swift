@@ -230,10 +230,9 @@ public struct MetricsRecorder: Sendable {
             }
             // One statement: the fact row, and the counters only when it was new (a ticket opened
             // twice counts once).
-            let counters = counters(tx, at: at, d, [.opened: 1], openedBacklog: (stage, day(at)), onlyIf: "EXISTS (SELECT 1 FROM fact)")
-            let ctes = counters.statements.indices.map { "w\($0) AS (\(counters.statements[$0].sql))" }.joined(separator: ", ")
-            _ = try tx.query("WITH fact AS (\(insertFact) RETURNING ticket_id), \(ctes) SELECT COUNT(*) AS n FROM fact",
-                             factParams + counters.statements.flatMap(\.params))
+            let counters = counters(tx, at: at, d, [.opened: 1], openedBacklog: (stage, day(at)), onlyIf: "EXISTS (SELECT 1 FROM fact)").ctes
+            _ = try tx.query("WITH fact AS (\(insertFact) RETURNING ticket_id), \(counters.sql) SELECT COUNT(*) AS n FROM fact",
+                             factParams + counters.params)
             return
         }
         guard let fact = try tx.queryOne("SELECT * FROM wf_metric_tickets WHERE ticket_id = ?", [.text(ticketID)]) else { return }

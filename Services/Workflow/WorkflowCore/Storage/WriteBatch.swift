@@ -27,9 +27,15 @@ struct WriteBatch {
             for statement in statements { try tx.execute(statement.sql, statement.params) }
             return
         }
-        var rest = statements
-        let last = rest.removeLast()
-        let ctes = rest.indices.map { "w\($0) AS (\(rest[$0].sql))" }.joined(separator: ", ")
-        try tx.execute("WITH \(ctes) \(last.sql)", rest.flatMap(\.params) + last.params)
+        var rest = self
+        let last = rest.statements.removeLast()
+        let ctes = rest.ctes
+        try tx.execute("WITH \(ctes.sql) \(last.sql)", ctes.params + last.params)
+    }
+
+    /// The writes as PostgreSQL data-modifying CTEs (`w0 AS (...), w1 AS (...)`) and their
+    /// parameters in order, for a statement that adds its own CTEs and main query.
+    var ctes: (sql: String, params: [SQLValue]) {
+        (statements.indices.map { "w\($0) AS (\(statements[$0].sql))" }.joined(separator: ", "), statements.flatMap(\.params))
     }
 }

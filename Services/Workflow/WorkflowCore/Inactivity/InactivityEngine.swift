@@ -149,7 +149,7 @@ public struct InactivityEngine: Sendable {
         }
     }
 
-    static let bumpSQL = """
+    private static let bumpSQL = """
         INSERT INTO wf_inactivity_tickets (ticket_id, stage, entered_at, version) VALUES (?, ?, ?, 1)
         ON CONFLICT (ticket_id) DO UPDATE SET stage = excluded.stage, entered_at = excluded.entered_at,
                                               version = wf_inactivity_tickets.version + 1

@@ -37,10 +37,14 @@ public enum EventRouting {
 public struct EventPublisher: Sendable {
     public let source: String
     public let subscribers: [String]
+    /// The source's watchers (``EventRouting/watchers``): their rows carry no payload and the
+    /// relay hands them to ``EventFeed``.
+    let watchers: [String]
 
     public init(source: String, subscribers: [String]? = nil) {
         self.source = source
-        self.subscribers = subscribers ?? ((EventRouting.subscribers[source] ?? []) + (EventRouting.watchers[source] ?? []))
+        watchers = EventRouting.watchers[source] ?? []
+        self.subscribers = subscribers ?? ((EventRouting.subscribers[source] ?? []) + watchers)
     }
 
     /// Records `event` for every subscriber in the caller's transaction.
@@ -78,7 +82,6 @@ public struct EventPublisher: Sendable {
         envelope.occurredAtMs = occurredAtMs
         envelope.accessLevel = accessLevel
         envelope.requestID = requestID
-        let watchers = EventRouting.watchers[source] ?? []
         let light = watchers.isEmpty ? [] : envelope.serializedBytes()
         envelope.payload = event.serializedBytes()
         let bytes = envelope.serializedBytes()
@@ -95,7 +98,7 @@ public struct EventPublisher: Sendable {
     /// behind a silent network) is retried within about a second, unless `configuration` already
     /// says how to recognise such failures; see ``RelayConfiguration/isUnreachable``.
     public func relay(runtime: ServiceRuntime, configuration: RelayConfiguration = RelayConfiguration()) -> OutboxRelay {
-        let watchers = Set(EventRouting.watchers[source] ?? [])
+        let watchers = Set(self.watchers)
         var configuration = configuration
         if configuration.isUnreachable == nil { configuration.isUnreachable = Self.isUnreachable }
         return OutboxRelay(database: runtime.database, name: "\(source)-events", instance: runtime.configuration.instanceID,

@@ -3,8 +3,7 @@ import Foundation
 /// A real IMAP server for tests of any service that reads a mailbox: Debian's dovecot
 /// (`dovecot-imapd`), started in the foreground with its own configuration in a temporary
 /// directory, on a free loopback port, one user with a Maildir. Messages are delivered by writing
-/// files into the Maildir's `new/` directory. (Intake's tests have their own copy,
-/// `DovecotServer`, which this one generalizes.)
+/// files into the Maildir's `new/` directory.
 public final class IMAPTestServer: @unchecked Sendable {
     public let directory: TemporaryDirectory
     public let port: Int

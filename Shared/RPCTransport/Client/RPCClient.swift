@@ -57,20 +57,14 @@ public final class RPCClient: @unchecked Sendable {
     }
 
     /// Calls a method by path with encoded bytes (tools, the gateway's RPC port).
-    public func callRaw(path: String, payload: [UInt8], options: CallOptions = CallOptions()) throws -> [UInt8] {
-        let waiter = Waiter()
-        start(path: path, payload: payload, options: options) { waiter.complete($0) }
-        return try waiter.wait().get()
-    }
-
-    /// Calls a unary method by path on behalf of the call `context` serves: when that call is
-    /// cancelled by its caller (or expires), this one is cancelled too (CANCEL reaches the server).
+    /// - Parameter context: The call this one serves, if any: when that call is cancelled by its
+    ///   caller (or expires), this one is cancelled too (CANCEL reaches the server).
     /// - Throws: ``RPCError``; `CANCELLED` when the serving call was cancelled first.
     public func callRaw(path: String, payload: [UInt8], options: CallOptions = CallOptions(),
-                        cancellingWith context: ServerContext) throws -> [UInt8] {
+                        cancellingWith context: ServerContext? = nil) throws -> [UInt8] {
         let waiter = Waiter()
         let call = start(path: path, payload: payload, options: options) { waiter.complete($0) }
-        context.onCancel { call.cancel() }
+        context?.onCancel { call.cancel() }
         return try waiter.wait().get()
     }
 

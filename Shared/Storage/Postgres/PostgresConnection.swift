@@ -163,8 +163,8 @@ final class PostgresConnection: ScriptExecutor {
         let result: OpaquePointer?
         if let begin = pendingBegin {
             pendingBegin = nil
-            result = try Self.pipelined(connection, begin: begin, statement: statement.name, count: Int32(params.count),
-                                        encoded.values, encoded.lengths, encoded.formats, sql: sql)
+            result = try pipelined(connection, begin: begin, statement: statement.name, count: Int32(params.count),
+                                   encoded.values, encoded.lengths, encoded.formats, sql: sql)
         } else {
             result = PQexecPrepared(connection, statement.name, Int32(params.count),
                                     encoded.values, encoded.lengths, encoded.formats, 0)
@@ -182,12 +182,12 @@ final class PostgresConnection: ScriptExecutor {
     /// point) and returns the statement's result, which is nil or an error result when the
     /// connection broke, and `PGRES_PIPELINE_ABORTED` when `BEGIN` failed (then its error is
     /// thrown instead). Leaves the connection out of pipeline mode.
-    private static func pipelined(_ connection: OpaquePointer, begin: String, statement: String, count: Int32,
-                                  _ values: UnsafePointer<UnsafePointer<CChar>?>?, _ lengths: UnsafePointer<Int32>?,
-                                  _ formats: UnsafePointer<Int32>?, sql: String) throws -> OpaquePointer? {
+    private func pipelined(_ connection: OpaquePointer, begin: String, statement: String, count: Int32,
+                           _ values: UnsafePointer<UnsafePointer<CChar>?>?, _ lengths: UnsafePointer<Int32>?,
+                           _ formats: UnsafePointer<Int32>?, sql: String) throws -> OpaquePointer? {
         guard PQenterPipelineMode(connection) == 1 else {
             // Cannot happen outside pipeline mode with nothing pending; run them one by one.
-            PQclear(try checked(PQexec(connection, begin), connection, sql: begin))
+            PQclear(try check(PQexec(connection, begin), sql: begin))
             return PQexecPrepared(connection, statement, count, values, lengths, formats, 0)
         }
         var results: [OpaquePointer] = []
@@ -218,15 +218,6 @@ final class PostgresConnection: ScriptExecutor {
             throw PostgresErrors.error(result: beginResult, connection: connection, sql: begin)
         }
         return results.removeLast()
-    }
-
-    /// `result` when it succeeded; otherwise throws its error (without freeing it).
-    private static func checked(_ result: OpaquePointer?, _ connection: OpaquePointer, sql: String) throws -> OpaquePointer {
-        if let result {
-            let status = PQresultStatus(result)
-            if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY { return result }
-        }
-        throw PostgresErrors.error(result: result, connection: connection, sql: sql)
     }
 
     private func prepared(_ sql: String, _ connection: OpaquePointer) throws -> (name: String, parameterCount: Int) {

@@ -24,9 +24,9 @@ final class SessionRevocations: Sendable {
         /// Monotonic time the last successful look started.
         var checkedAt: UInt64 = 0
         var checking = false
-        var lastSweep: Int64 = 0
     }
     private let state = Mutex(State())
+    private let sweeps = SweepSchedule(interval: 60_000)
     static let keepMilliseconds: Int64 = 600_000
 
     init(database: any Database, intervalMilliseconds: Int) {
@@ -90,12 +90,7 @@ final class SessionRevocations: Sendable {
     /// Deletes revocations older than ``keepMilliseconds``, at most once a minute per instance.
     private func sweep() {
         let now = CredentialStore.now()
-        let due = state.withLock { state -> Bool in
-            guard now - state.lastSweep >= 60_000 else { return false }
-            state.lastSweep = now
-            return true
-        }
-        guard due else { return }
+        guard sweeps.isDue(now: now) else { return }
         _ = try? database.write { tx in
             try tx.execute("DELETE FROM gateway_session_revocations WHERE revoked_at < ?", [.integer(now - Self.keepMilliseconds)])
         }

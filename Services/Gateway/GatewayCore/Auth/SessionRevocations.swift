@@ -45,10 +45,11 @@ final class SessionRevocations: Sendable {
     }
 
     /// Brings `cache` up to date with the revocations of every instance when the last look is
-    /// older than the interval. Returns whether cached sessions may be used now: false while
-    /// another thread is looking or when the database did not answer (the caller then reads the
-    /// session itself).
+    /// older than the interval. Returns whether cached sessions may be used now: false with an
+    /// interval of 0 (no session cache), while another thread is looking or when the database did
+    /// not answer (the caller then reads the session itself).
     func refresh(_ cache: SessionCache, now: UInt64 = MonotonicClock.nanoseconds()) -> Bool {
+        guard intervalMilliseconds > 0 else { return false }
         let interval = UInt64(intervalMilliseconds) * 1_000_000
         let (fresh, cursor) = state.withLock { state -> (Bool, Int64??) in
             if state.cursor != nil && now &- state.checkedAt < interval { return (true, nil) }
@@ -80,7 +81,7 @@ final class SessionRevocations: Sendable {
                 state.checking = false
             }
             sweep()
-            return intervalMilliseconds > 0
+            return true
         } catch {
             state.withLock { $0.checking = false }
             return false

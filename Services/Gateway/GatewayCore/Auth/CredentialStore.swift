@@ -223,7 +223,7 @@ public final class CredentialStore: Sendable {
         let hash = Tokens.digest(token)
         let now = Self.now()
         // The cache is used only while this instance has seen every revocation older than the interval.
-        let cacheUsable = revocations.intervalMilliseconds > 0 && revocations.refresh(sessionCache)
+        let cacheUsable = revocations.refresh(sessionCache)
         if cacheUsable, let cached = sessionCache.get(hash, now: now) { return cached.expiresAt > now ? cached : nil }
         let generation = sessionCache.generation
         let found = try database.read { tx -> Session? in

@@ -1,6 +1,5 @@
 import Foundation
 import Storage
-import Synchronization
 
 /// Slows down password guessing: after `maxFailures` failed sign-ins for an e-mail (or
 /// `maxFailures * 4` from one address) within `windowSeconds`, further attempts are refused with
@@ -21,7 +20,7 @@ public final class LoginThrottle: Sendable {
     public let maxFailures: Int
     public let windowSeconds: Int
     let database: any Database
-    private let lastSweep = Atomic<Int64>(0)
+    private let sweeps = SweepSchedule(interval: 60_000)
 
     public init(database: any Database, maxFailures: Int = 5, windowSeconds: Int = 900) {
         self.database = database
@@ -88,8 +87,7 @@ public final class LoginThrottle: Sendable {
 
     /// Deletes attempts older than the window, at most once a minute per instance.
     private func sweep(now: Int64) {
-        let last = lastSweep.load(ordering: .relaxed)
-        guard now - last >= 60_000, lastSweep.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
+        guard sweeps.isDue(now: now) else { return }
         _ = try? database.write { tx in
             try tx.execute("DELETE FROM gateway_login_failures WHERE failed_at <= ?", [.integer(now - Int64(windowSeconds) * 1000)])
         }

@@ -24,9 +24,9 @@ final class SessionRevocations: Sendable {
         /// Monotonic time the last successful look started.
         var checkedAt: UInt64 = 0
         var checking = false
-        var lastSweep: Int64 = 0
     }
     private let state = Mutex(State())
+    private let sweeps = SweepSchedule(interval: 60_000)
     static let keepMilliseconds: Int64 = 600_000
 
     init(database: any Database, intervalMilliseconds: Int) {
@@ -45,10 +45,11 @@ final class SessionRevocations: Sendable {
     }
 
     /// Brings `cache` up to date with the revocations of every instance when the last look is
-    /// older than the interval. Returns whether cached sessions may be used now: false while
-    /// another thread is looking or when the database did not answer (the caller then reads the
-    /// session itself).
+    /// older than the interval. Returns whether cached sessions may be used now: false with an
+    /// interval of 0 (no session cache), while another thread is looking or when the database did
+    /// not answer (the caller then reads the session itself).
     func refresh(_ cache: SessionCache, now: UInt64 = MonotonicClock.nanoseconds()) -> Bool {
+        guard intervalMilliseconds > 0 else { return false }
         let interval = UInt64(intervalMilliseconds) * 1_000_000
         let (fresh, cursor) = state.withLock { state -> (Bool, Int64??) in
             if state.cursor != nil && now &- state.checkedAt < interval { return (true, nil) }
@@ -80,7 +81,7 @@ final class SessionRevocations: Sendable {
                 state.checking = false
             }
             sweep()
-            return intervalMilliseconds > 0
+            return true
         } catch {
             state.withLock { $0.checking = false }
             return false
@@ -90,12 +91,7 @@ final class SessionRevocations: Sendable {
     /// Deletes revocations older than ``keepMilliseconds``, at most once a minute per instance.
     private func sweep() {
         let now = CredentialStore.now()
-        let due = state.withLock { state -> Bool in
-            guard now - state.lastSweep >= 60_000 else { return false }
-            state.lastSweep = now
-            return true
-        }
-        guard due else { return }
+        guard sweeps.isDue(now: now) else { return }
         _ = try? database.write { tx in
             try tx.execute("DELETE FROM gateway_session_revocations WHERE revoked_at < ?", [.integer(now - Self.keepMilliseconds)])
         }

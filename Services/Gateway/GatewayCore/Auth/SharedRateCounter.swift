@@ -1,6 +1,5 @@
 import Foundation
 import Storage
-import Synchronization
 
 /// Request counters shared by every gateway instance on one database (`gateway_rate_windows`):
 /// fixed windows aligned to the clock, one row per key and window. Instances do not count each
@@ -8,7 +7,7 @@ import Synchronization
 /// and spends it in memory, so the database sees one write per batch.
 public final class SharedRateCounter: Sendable {
     let database: any Database
-    private let lastSweep = Atomic<Int64>(0)
+    private let sweeps = SweepSchedule(interval: 60)
 
     public init(database: any Database) {
         self.database = database
@@ -33,8 +32,7 @@ public final class SharedRateCounter: Sendable {
     /// Deletes windows that ended, at most once a minute per instance.
     func sweep() {
         let now = Int64(Date().timeIntervalSince1970)
-        let last = lastSweep.load(ordering: .relaxed)
-        guard now - last >= 60, lastSweep.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return }
+        guard sweeps.isDue(now: now) else { return }
         _ = try? database.write { tx in
             try tx.execute("DELETE FROM gateway_rate_windows WHERE ends_at < ?", [.integer(now)])
         }

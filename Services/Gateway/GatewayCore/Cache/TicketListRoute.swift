@@ -18,16 +18,9 @@ enum TicketListRoute {
 
     static func handle(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
         let principal = try context.requirePrincipal()
-        let gateway = context.gateway
-        guard gateway.viewCacheUsable() else { return .jsonText(try list(request, principal, context)) }
-        let key = ViewCache.Key(reference: reference(request.query), principal: principal.serializedBytes())
-        let cache = gateway.viewCache
-        if let body = cache.lookup(key) { return .jsonText(body) }
-        let fetch = cache.beginFetch()
-        let body = try list(request, principal, context)
-        // Stored only if the feed is still healthy: nothing was missed while fetching.
-        if gateway.viewCacheUsable() { cache.store(key, ticketID: ViewCache.listsKey, body: body, fetch: fetch) }
-        return .jsonText(body)
+        return .jsonText(try context.gateway.viewCached(reference(request.query), for: principal) {
+            (try list(request, principal, context), ViewCache.listsKey)
+        })
     }
 
     /// `list?` and the arguments that shape the answer; never a ticket id (a UUID) nor a code.

@@ -21,21 +21,14 @@ enum TicketViewRoute {
     static func handle(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
         let id = request.parameter("id")
         let fromQueue = request.query["from_queue"] == "true"
-        let gateway = context.gateway
         // Viewing from a queue is recorded by workflow, so it always reaches workflow.
-        guard !fromQueue, let principal = context.principal, gateway.viewCacheUsable() else {
+        guard !fromQueue, let principal = context.principal else {
             return .jsonText(try assemble(id, fromQueue: fromQueue, context).body)
         }
-        let key = ViewCache.Key(reference: id, principal: principal.serializedBytes())
-        let cache = gateway.viewCache
-        if let body = cache.lookup(key) { return .jsonText(body) }
-        let fetch = cache.beginFetch()
-        let view = try assemble(id, fromQueue: false, context)
-        // Stored only if the feed is still healthy: nothing was missed while fetching.
-        if view.complete && gateway.viewCacheUsable() {
-            cache.store(key, ticketID: view.ticketID, body: view.body, fetch: fetch)
-        }
-        return .jsonText(view.body)
+        return .jsonText(try context.gateway.viewCached(id, for: principal) {
+            let view = try assemble(id, fromQueue: false, context)
+            return (view.body, view.complete ? view.ticketID : nil)
+        })
     }
 
     /// Asks intake and workflow at once (the id is usually the ticket id); when the path held a

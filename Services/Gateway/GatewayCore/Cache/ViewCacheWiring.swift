@@ -26,6 +26,23 @@ extension Gateway {
         return feed.isHealthy()
     }
 
+    /// The answer for `reference` as `principal` sees it: from the view cache when it holds a fresh
+    /// one, otherwise `fetch`ed and stored under the ticket id `fetch` returns (`nil`: not stored),
+    /// if the feed is still healthy after fetching (nothing was missed meanwhile). Without a usable
+    /// cache, just `fetch`.
+    func viewCached(_ reference: @autoclosure () -> String, for principal: AuthV1.Principal,
+                    fetch: () throws -> (body: [UInt8], ticketID: String?)) rethrows -> [UInt8] {
+        guard viewCacheUsable() else { return try fetch().body }
+        let key = ViewCache.Key(reference: reference(), principal: principal.serializedBytes())
+        if let body = viewCache.lookup(key) { return body }
+        let started = viewCache.beginFetch()
+        let answer = try fetch()
+        if let ticketID = answer.ticketID, viewCacheUsable() {
+            viewCache.store(key, ticketID: ticketID, body: answer.body, fetch: started)
+        }
+        return answer.body
+    }
+
     /// After a successful request: a write through this gateway drops what it may have changed
     /// at once (read-your-writes), before the answer reaches the caller.
     func viewCacheAfterRequest(method: String, route: Route, parameters: [String: String], status: Int) {

@@ -205,8 +205,7 @@ public final class Gateway: Sendable {
         let start = MonotonicClock.nanoseconds()
         do {
             let client = runtime.client(for: service)
-            let bytes = try context.map { try client.callRaw(path: path, payload: payload, options: options, cancellingWith: $0) }
-                ?? client.callRaw(path: path, payload: payload, options: options)
+            let bytes = try client.callRaw(path: path, payload: payload, options: options, cancellingWith: context)
             metrics.recordCall(method: path, code: 0, nanoseconds: MonotonicClock.nanoseconds() - start)
             return bytes
         } catch let error as RPCError {

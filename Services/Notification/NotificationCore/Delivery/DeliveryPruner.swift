@@ -40,12 +40,8 @@ final class DeliveryPruner: BackgroundService, @unchecked Sendable {
                 guard !ids.isEmpty else { return 0 }
                 try PayloadChunks.delete(tx, ids: ids)
                 var deleted = 0
-                var start = 0
-                for size in EventPublisher.statementSizes(ids.count) {
-                    let chunk = ids[start..<start + size]
-                    start += size
-                    deleted += try tx.execute("DELETE FROM notification_deliveries WHERE id IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))",
-                                              chunk.map(SQLValue.text))
+                try StatementBatches.forEach(ids) { chunk, marks in
+                    deleted += try tx.execute("DELETE FROM notification_deliveries WHERE id IN (\(marks))", chunk.map(SQLValue.text))
                 }
                 return deleted
             }

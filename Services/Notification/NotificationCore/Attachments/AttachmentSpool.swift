@@ -1,5 +1,6 @@
 import CSodium
 import Foundation
+import RPCTransport
 
 /// An attachment fetched from intake, already encoded for MIME (base64 in CRLF-terminated lines
 /// of 76 characters) in a temporary file, so its bytes are never all in memory.
@@ -88,6 +89,6 @@ struct StreamingSHA256 {
     mutating func hex() -> String {
         var digest = [UInt8](repeating: 0, count: 32)
         _ = crypto_hash_sha256_final(&state, &digest)
-        return digest.map { String(format: "%02x", $0) }.joined()
+        return Digest.hex(digest)
     }
 }

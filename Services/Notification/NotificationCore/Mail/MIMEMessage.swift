@@ -96,20 +96,19 @@ struct MIMEMessage: Sendable {
             out += "--\(mixed)\r\n"
             out += "Content-Type: multipart/alternative; boundary=\"\(alternative)\"\r\n\r\n"
             out += alternativePart
-            for attachment in attachments {
+            // A part's boundary line and headers; its base64 body follows.
+            func partHeaders(fileName: String, contentType: String) {
                 out += "--\(mixed)\r\n"
-                let type = MIMEEncoding.safeContentType(attachment.contentType)
-                out += "Content-Type: \(type); \(MIMEEncoding.parameter("name", attachment.fileName))\r\n"
+                out += "Content-Type: \(MIMEEncoding.safeContentType(contentType)); \(MIMEEncoding.parameter("name", fileName))\r\n"
                 out += "Content-Transfer-Encoding: base64\r\n"
-                out += "Content-Disposition: attachment; \(MIMEEncoding.parameter("filename", attachment.fileName))\r\n\r\n"
+                out += "Content-Disposition: attachment; \(MIMEEncoding.parameter("filename", fileName))\r\n\r\n"
+            }
+            for attachment in attachments {
+                partHeaders(fileName: attachment.fileName, contentType: attachment.contentType)
                 out += MIMEEncoding.base64Lines(attachment.content)
             }
             for attachment in spooled {
-                out += "--\(mixed)\r\n"
-                let type = MIMEEncoding.safeContentType(attachment.contentType)
-                out += "Content-Type: \(type); \(MIMEEncoding.parameter("name", attachment.fileName))\r\n"
-                out += "Content-Transfer-Encoding: base64\r\n"
-                out += "Content-Disposition: attachment; \(MIMEEncoding.parameter("filename", attachment.fileName))\r\n\r\n"
+                partHeaders(fileName: attachment.fileName, contentType: attachment.contentType)
                 segments.append(.bytes(Array(out.utf8)))
                 out = ""
                 segments.append(.file(attachment.path))

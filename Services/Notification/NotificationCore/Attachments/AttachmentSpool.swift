@@ -64,7 +64,7 @@ struct Base64LineEncoder {
         pending += bytes
         let whole = pending.count / 57 * 57
         guard whole > 0 else { return [] }
-        let out = Array(MIMEEncoding.base64Lines(Array(pending[..<whole])).utf8)
+        let out = MIMEEncoding.base64LineBytes(Array(pending[..<whole]))
         pending.removeFirst(whole)
         return out
     }
@@ -72,7 +72,7 @@ struct Base64LineEncoder {
     /// The last, shorter line.
     mutating func finish() -> [UInt8] {
         defer { pending = [] }
-        return pending.isEmpty ? [] : Array(MIMEEncoding.base64Lines(pending).utf8)
+        return pending.isEmpty ? [] : MIMEEncoding.base64LineBytes(pending)
     }
 }
 

@@ -167,8 +167,13 @@ enum MIMEEncoding {
         return !type.isEmpty && type.contains("/") && type.allSatisfy({ allowed.contains($0) }) ? type : "application/octet-stream"
     }
 
-    /// Base64 in lines of 76 characters, CRLF-terminated (encoded straight into bytes).
+    /// Base64 in lines of 76 characters, CRLF-terminated.
     static func base64Lines(_ bytes: [UInt8]) -> String {
+        String(decoding: base64LineBytes(bytes), as: UTF8.self)
+    }
+
+    /// ``base64Lines(_:)`` as bytes (encoded straight into them).
+    static func base64LineBytes(_ bytes: [UInt8]) -> [UInt8] {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4 * 78 / 76 + 2)
@@ -199,7 +204,7 @@ enum MIMEEncoding {
             out.append(0x0d)
             out.append(0x0a)
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// RFC 5322 date, e.g. `Sun, 29 Nov 2026 01:15:16 +0000` (UTC, no formatter objects).

@@ -61,13 +61,13 @@ final class BounceMailboxPoller: BackgroundService, @unchecked Sendable {
                 logger.warning("bounce mailbox: message vanished before it was read: \(error)")
                 continue
             }
-            guard DeliveryStatusReport.parse(raw) != nil else {
+            guard let report = DeliveryStatusReport.parse(raw) else {
                 try mailbox.setFlags(uid, "\\Flagged", add: true)
                 pass.others += 1
                 continue
             }
             do {
-                let result = try processor.apply(raw)
+                let result = try processor.apply(report)
                 pass.reports += 1
                 if result.recognized { pass.recognized += 1 }
             } catch {

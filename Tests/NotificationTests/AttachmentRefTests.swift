@@ -12,6 +12,42 @@ import TestSupport
 /// over TCP (server-streaming DownloadAttachment), with the caller's identity and a size limit.
 @Suite("Notification: attachments by reference, fetched from intake", .serialized)
 struct AttachmentRefTests {
+    /// A real intake executable, an SMTP sink and a notification harness fetching from that intake.
+    final class Fixture {
+        let mailDirectory: TemporaryDirectory
+        let sink: PythonPeer
+        let intakeData: TemporaryDirectory
+        let intake: ServiceProcess
+        let harness: NotificationHarness
+        let intakeClient: RPCClient
+
+        init(engine: DatabaseEngine, attachmentMaxBytes: Int) throws {
+            mailDirectory = try TemporaryDirectory(prefix: "sink")
+            sink = try PythonPeer.smtp(directory: mailDirectory.path)
+            intakeData = try TemporaryDirectory(prefix: "intake-for-notification")
+            var intakeEnvironment = ["OCORRENCIAS_DATA_DIR": intakeData.path, "OCORRENCIAS_SECRET": "notification-tests-secret-0123456789",
+                                     "WORKFLOW_ADDRESSES": "127.0.0.1:9", "NOTIFICATION_ADDRESSES": "127.0.0.1:9"]
+            if engine == .postgres { intakeEnvironment["INTAKE_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase() }
+            intake = try ServiceProcess(name: "intake", environment: intakeEnvironment)
+            var settings = NotificationHarness.settings(smtpPort: sink.port)
+            settings.attachmentMaxBytes = attachmentMaxBytes
+            do {
+                harness = try NotificationHarness(engine: engine, settings: settings,
+                                                  environment: ["INTAKE_ADDRESSES": "127.0.0.1:\(intake.port)"])
+            } catch {
+                intake.stop()
+                throw error
+            }
+            intakeClient = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: intake.port)],
+                                                                      secret: harness.secret))
+        }
+
+        func stop() {
+            intakeClient.close()
+            intake.stop()
+        }
+    }
+
     static func upload(_ client: RPCClient, _ options: CallOptions, name: String, content: [UInt8]) throws -> CommonV1.AttachmentRef {
         let call = try client.streamingCall(IntakeV1.Intake.uploadAttachment, options: options)
         var first = IntakeV1.UploadAttachmentRequest()
@@ -34,21 +70,9 @@ struct AttachmentRefTests {
     @Test("Referenced files reach the recipient intact next to inline ones; over the limit or unknown, the request is refused",
           arguments: TestEngines.all)
     func fetchedFromIntake(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let intakeData = try TemporaryDirectory(prefix: "intake-for-notification")
-        var intakeEnvironment = ["OCORRENCIAS_DATA_DIR": intakeData.path, "OCORRENCIAS_SECRET": "notification-tests-secret-0123456789",
-                                 "WORKFLOW_ADDRESSES": "127.0.0.1:9", "NOTIFICATION_ADDRESSES": "127.0.0.1:9"]
-        if engine == .postgres { intakeEnvironment["INTAKE_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase() }
-        let intake = try ServiceProcess(name: "intake", environment: intakeEnvironment)
-        defer { intake.stop() }
-        var settings = NotificationHarness.settings(smtpPort: sink.port)
-        settings.attachmentMaxBytes = 300_000
-        let harness = try NotificationHarness(engine: engine, settings: settings,
-                                              environment: ["INTAKE_ADDRESSES": "127.0.0.1:\(intake.port)"])
-        let intakeClient = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: intake.port)],
-                                                                      secret: harness.secret))
-        defer { intakeClient.close() }
+        let fixture = try Fixture(engine: engine, attachmentMaxBytes: 300_000)
+        defer { fixture.stop() }
+        let (mailDirectory, sink, harness, intakeClient) = (fixture.mailDirectory, fixture.sink, fixture.harness, fixture.intakeClient)
         let agent = harness.options(NotificationHarness.agent())
         let big = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
         let other = (0..<150_000).map { UInt8(truncatingIfNeeded: $0 &* 17 &+ 3) }
@@ -102,21 +126,9 @@ struct AttachmentRefTests {
     @Test("A large referenced file is streamed: spooled while fetched, stored in pieces, uploaded piece by piece, intact",
           arguments: TestEngines.all)
     func largeStreamed(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let intakeData = try TemporaryDirectory(prefix: "intake-for-notification")
-        var intakeEnvironment = ["OCORRENCIAS_DATA_DIR": intakeData.path, "OCORRENCIAS_SECRET": "notification-tests-secret-0123456789",
-                                 "WORKFLOW_ADDRESSES": "127.0.0.1:9", "NOTIFICATION_ADDRESSES": "127.0.0.1:9"]
-        if engine == .postgres { intakeEnvironment["INTAKE_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase() }
-        let intake = try ServiceProcess(name: "intake", environment: intakeEnvironment)
-        defer { intake.stop() }
-        var settings = NotificationHarness.settings(smtpPort: sink.port)
-        settings.attachmentMaxBytes = 8 << 20
-        let harness = try NotificationHarness(engine: engine, settings: settings,
-                                              environment: ["INTAKE_ADDRESSES": "127.0.0.1:\(intake.port)"])
-        let intakeClient = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: intake.port)],
-                                                                      secret: harness.secret))
-        defer { intakeClient.close() }
+        let fixture = try Fixture(engine: engine, attachmentMaxBytes: 8 << 20)
+        defer { fixture.stop() }
+        let (mailDirectory, sink, harness, intakeClient) = (fixture.mailDirectory, fixture.sink, fixture.harness, fixture.intakeClient)
         let agent = harness.options(NotificationHarness.agent())
         // 6 MiB and a few bytes (not a multiple of 57: the last base64 line is short).
         let large = (0..<(6 << 20) + 1_234).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) }

@@ -1,5 +1,6 @@
 import CSodium
 import Foundation
+import RPCTransport
 
 /// An attachment fetched from intake, already encoded for MIME (base64 in CRLF-terminated lines
 /// of 76 characters) in a temporary file, so its bytes are never all in memory.
@@ -63,7 +64,7 @@ struct Base64LineEncoder {
         pending += bytes
         let whole = pending.count / 57 * 57
         guard whole > 0 else { return [] }
-        let out = Array(MIMEEncoding.base64Lines(Array(pending[..<whole])).utf8)
+        let out = MIMEEncoding.base64LineBytes(Array(pending[..<whole]))
         pending.removeFirst(whole)
         return out
     }
@@ -71,7 +72,7 @@ struct Base64LineEncoder {
     /// The last, shorter line.
     mutating func finish() -> [UInt8] {
         defer { pending = [] }
-        return pending.isEmpty ? [] : Array(MIMEEncoding.base64Lines(pending).utf8)
+        return pending.isEmpty ? [] : MIMEEncoding.base64LineBytes(pending)
     }
 }
 
@@ -88,6 +89,6 @@ struct StreamingSHA256 {
     mutating func hex() -> String {
         var digest = [UInt8](repeating: 0, count: 32)
         _ = crypto_hash_sha256_final(&state, &digest)
-        return digest.map { String(format: "%02x", $0) }.joined()
+        return Digest.hex(digest)
     }
 }

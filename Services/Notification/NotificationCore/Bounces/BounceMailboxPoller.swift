@@ -20,20 +20,16 @@ final class BounceMailboxPoller: BackgroundService, @unchecked Sendable {
     let mailbox: IMAPMailbox
     let processor: BounceProcessor
     let processedFolder: String
-    let interval: TimeInterval
     let logger: Logger
-    private let condition = NSCondition()
-    private var running = false  // guarded by condition
-    private var woken = false  // guarded by condition
-    private let finished = DispatchGroup()
+    private let timer: TimerThread
     private var folderReady = false  // poller thread only
 
     init(mailbox: IMAPMailbox, processor: BounceProcessor, processedFolder: String, intervalMilliseconds: Int, logger: Logger) {
         self.mailbox = mailbox
         self.processor = processor
         self.processedFolder = processedFolder
-        self.interval = Double(max(100, intervalMilliseconds)) / 1000
         self.logger = logger
+        timer = TimerThread(name: "notify bounces", interval: Double(max(100, intervalMilliseconds)) / 1000)
     }
 
     /// What one pass did.
@@ -65,13 +61,13 @@ final class BounceMailboxPoller: BackgroundService, @unchecked Sendable {
                 logger.warning("bounce mailbox: message vanished before it was read: \(error)")
                 continue
             }
-            guard DeliveryStatusReport.parse(raw) != nil else {
+            guard let report = DeliveryStatusReport.parse(raw) else {
                 try mailbox.setFlags(uid, "\\Flagged", add: true)
                 pass.others += 1
                 continue
             }
             do {
-                let result = try processor.apply(raw)
+                let result = try processor.apply(report)
                 pass.reports += 1
                 if result.recognized { pass.recognized += 1 }
             } catch {
@@ -86,47 +82,22 @@ final class BounceMailboxPoller: BackgroundService, @unchecked Sendable {
     }
 
     /// Polls now (tests; an operator's nudge).
-    func wake() {
-        condition.withLock {
-            woken = true
-            condition.signal()
-        }
-    }
+    func wake() { timer.wake() }
 
     func start() {
-        condition.withLock { running = true }
-        finished.enter()
-        let thread = Thread { [self] in
-            while self.condition.withLock({ self.running }) {
-                do {
-                    let pass = try self.poll()
-                    if pass.reports + pass.others > 0 {
-                        self.logger.info("bounce mailbox read", ["notification.reports": String(pass.reports),
-                                                                 "notification.recognized": String(pass.recognized),
-                                                                 "notification.other_messages": String(pass.others)])
-                    }
-                } catch {
-                    self.logger.error("reading the bounce mailbox failed: \(error)")
+        timer.start { [self] in
+            do {
+                let pass = try poll()
+                if pass.reports + pass.others > 0 {
+                    logger.info("bounce mailbox read", ["notification.reports": String(pass.reports),
+                                                        "notification.recognized": String(pass.recognized),
+                                                        "notification.other_messages": String(pass.others)])
                 }
-                self.condition.lock()
-                if self.running && !self.woken {
-                    _ = self.condition.wait(until: Date().addingTimeInterval(self.interval))
-                }
-                self.woken = false
-                self.condition.unlock()
+            } catch {
+                logger.error("reading the bounce mailbox failed: \(error)")
             }
-            self.finished.leave()
         }
-        thread.name = "notify bounces"
-        thread.start()
     }
 
-    func stop() {
-        condition.lock()
-        let wasRunning = running
-        running = false
-        condition.broadcast()
-        condition.unlock()
-        if wasRunning { finished.wait() }
-    }
+    func stop() { timer.stop() }
 }

@@ -14,9 +14,14 @@ struct BounceProcessor: Sendable {
     /// Parses `raw` (any MIME layout; base64 and quoted-printable parts decoded) and applies it.
     /// - Returns: what the report said and, when it names one of our deliveries, that delivery.
     func apply(_ raw: [UInt8]) throws -> NotificationV1.ReportBounceResponse {
+        guard let report = DeliveryStatusReport.parse(raw) else { return NotificationV1.ReportBounceResponse() }
+        return try apply(report)
+    }
+
+    /// Applies a parsed report.
+    func apply(_ report: DeliveryStatusReport) throws -> NotificationV1.ReportBounceResponse {
         var response = NotificationV1.ReportBounceResponse()
-        guard let report = DeliveryStatusReport.parse(raw),
-              let id = DeliveryStatusReport.deliveryID(inMessageID: report.originalMessageID) else { return response }
+        guard let id = DeliveryStatusReport.deliveryID(inMessageID: report.originalMessageID) else { return response }
         let failed = report.recipients.filter { $0.action == "failed" }
         let first = failed.first ?? report.recipients[0]
         response.action = first.action

@@ -128,13 +128,10 @@ enum DeliveryClaims {
     @discardableResult
     static func renew(_ tx: any SQLExecutor, ids: [String], instance: String, until: Date) throws -> Int {
         var renewed = 0
-        var start = 0
-        for size in EventPublisher.statementSizes(ids.count) {
-            let chunk = ids[start..<start + size]
-            start += size
+        try StatementBatches.forEach(ids) { chunk, marks in
             renewed += try tx.execute("""
                 UPDATE notification_deliveries SET claimed_until = ?
-                WHERE state = 'sending' AND claimed_by = ? AND id IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))
+                WHERE state = 'sending' AND claimed_by = ? AND id IN (\(marks))
                 """, [.timestamp(until), .text(instance)] + chunk.map(SQLValue.text))
         }
         return renewed
@@ -193,10 +190,7 @@ enum DeliveryClaims {
                           publisher: EventPublisher) throws -> [(ClaimedDelivery, (DeliveryState, String)?)] {
         let decided = sends.map { claimed, outcome, at in (claimed, decide(claimed, outcome: outcome, retry: retry, now: at), at) }
         var written = Set<String>()
-        var start = 0
-        for size in EventPublisher.statementSizes(decided.count) {
-            let chunk = decided[start..<start + size]
-            start += size
+        try StatementBatches.forEach(decided) { chunk, _ in
             var values: [SQLValue] = []
             values.reserveCapacity(chunk.count * 6 + 1)
             for (claimed, (state, answer, next), at) in chunk {

@@ -268,16 +268,11 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     private func send(_ claimed: ClaimedDelivery, curl: CurlEasy) -> SendOutcome {
         switch claimed.channel {
         case DeliveryChannel.email.rawValue:
-            let outcome: SendOutcome
-            if claimed.payloadBytes > 0 {
-                // Stored in pieces: read one at a time while libcurl uploads.
-                let upload = ChunkedUpload(database: database, deliveryID: claimed.id)
-                outcome = SMTPSender(settings: settings).send(curl, from: settings.fromAddress, recipients: claimed.envelopeTo,
-                                                              message: [], size: claimed.payloadBytes, more: upload.nextPiece)
-            } else {
-                outcome = SMTPSender(settings: settings).send(curl, from: settings.fromAddress, recipients: claimed.envelopeTo,
-                                                              message: claimed.payload)
-            }
+            // A message stored in pieces is read one at a time while libcurl uploads.
+            let upload = claimed.payloadBytes > 0 ? ChunkedUpload(database: database, deliveryID: claimed.id) : nil
+            let outcome = SMTPSender(settings: settings).send(curl, from: settings.fromAddress, recipients: claimed.envelopeTo,
+                                                              message: upload == nil ? claimed.payload : [],
+                                                              size: upload == nil ? nil : claimed.payloadBytes, more: upload?.nextPiece)
             if case .accepted = outcome, settings.crashAfterAcceptedSends > 0,
                acceptedSends.add(1, ordering: .relaxed).newValue == settings.crashAfterAcceptedSends {
                 // Test hook: die in the window between the server's acceptance and our record.

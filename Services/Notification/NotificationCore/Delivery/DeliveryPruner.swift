@@ -11,14 +11,13 @@ final class DeliveryPruner: BackgroundService, @unchecked Sendable {
     let database: any Database
     let settings: NotificationSettings
     let logger: Logger
-    private let condition = NSCondition()
-    private var running = false  // guarded by condition
-    private let finished = DispatchGroup()
+    private let timer: TimerThread
 
     init(database: any Database, settings: NotificationSettings, logger: Logger) {
         self.database = database
         self.settings = settings
         self.logger = logger
+        timer = TimerThread(name: "notify pruner", interval: Double(settings.pruneIntervalMilliseconds) / 1000)
     }
 
     /// One pass: deletes finished rows created before `now − retention`.
@@ -40,12 +39,8 @@ final class DeliveryPruner: BackgroundService, @unchecked Sendable {
                 guard !ids.isEmpty else { return 0 }
                 try PayloadChunks.delete(tx, ids: ids)
                 var deleted = 0
-                var start = 0
-                for size in EventPublisher.statementSizes(ids.count) {
-                    let chunk = ids[start..<start + size]
-                    start += size
-                    deleted += try tx.execute("DELETE FROM notification_deliveries WHERE id IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))",
-                                              chunk.map(SQLValue.text))
+                try StatementBatches.forEach(ids) { chunk, marks in
+                    deleted += try tx.execute("DELETE FROM notification_deliveries WHERE id IN (\(marks))", chunk.map(SQLValue.text))
                 }
                 return deleted
             }
@@ -56,35 +51,15 @@ final class DeliveryPruner: BackgroundService, @unchecked Sendable {
 
     func start() {
         guard settings.retentionMilliseconds > 0 else { return }
-        condition.withLock { running = true }
-        finished.enter()
-        let thread = Thread { [self] in
-            while self.condition.withLock({ self.running }) {
-                do {
-                    let deleted = try Self.prune(self.database, retentionMilliseconds: self.settings.retentionMilliseconds,
-                                                 batch: self.settings.pruneBatch)
-                    if deleted > 0 { self.logger.info("delivery log pruned", ["notification.deleted": String(deleted)]) }
-                } catch {
-                    self.logger.error("pruning the delivery log failed: \(error)")
-                }
-                self.condition.lock()
-                if self.running {
-                    _ = self.condition.wait(until: Date().addingTimeInterval(Double(self.settings.pruneIntervalMilliseconds) / 1000))
-                }
-                self.condition.unlock()
+        timer.start { [self] in
+            do {
+                let deleted = try Self.prune(database, retentionMilliseconds: settings.retentionMilliseconds, batch: settings.pruneBatch)
+                if deleted > 0 { logger.info("delivery log pruned", ["notification.deleted": String(deleted)]) }
+            } catch {
+                logger.error("pruning the delivery log failed: \(error)")
             }
-            self.finished.leave()
         }
-        thread.name = "notify pruner"
-        thread.start()
     }
 
-    func stop() {
-        condition.lock()
-        let wasRunning = running
-        running = false
-        condition.broadcast()
-        condition.unlock()
-        if wasRunning { finished.wait() }
-    }
+    func stop() { timer.stop() }
 }

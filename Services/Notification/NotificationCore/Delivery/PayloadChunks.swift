@@ -84,13 +84,10 @@ enum PayloadChunks {
     static func firstPieces(_ tx: any SQLExecutor, ids: [String]) throws -> [String: [UInt8]] {
         var pieces: [String: [UInt8]] = [:]
         pieces.reserveCapacity(ids.count)
-        var start = 0
-        for size in EventPublisher.statementSizes(ids.count) {
-            let chunk = ids[start..<start + size]
-            start += size
+        try StatementBatches.forEach(ids) { chunk, marks in
             for row in try tx.query("""
                 SELECT delivery_id, data FROM notification_payload_chunks
-                WHERE seq = 0 AND delivery_id IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))
+                WHERE seq = 0 AND delivery_id IN (\(marks))
                 """, chunk.map(SQLValue.text)) {
                 pieces[try row.text("delivery_id")] = try row.blob("data")
             }
@@ -100,12 +97,8 @@ enum PayloadChunks {
 
     /// Deletes the pieces of `ids` (deliveries being pruned).
     static func delete(_ tx: any SQLExecutor, ids: [String]) throws {
-        var start = 0
-        for size in EventPublisher.statementSizes(ids.count) {
-            let chunk = ids[start..<start + size]
-            start += size
-            try tx.execute("DELETE FROM notification_payload_chunks WHERE delivery_id IN (\(chunk.map { _ in "?" }.joined(separator: ", ")))",
-                           chunk.map(SQLValue.text))
+        try StatementBatches.forEach(ids) { chunk, marks in
+            try tx.execute("DELETE FROM notification_payload_chunks WHERE delivery_id IN (\(marks))", chunk.map(SQLValue.text))
         }
     }
 }

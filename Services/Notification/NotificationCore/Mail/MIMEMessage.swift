@@ -96,20 +96,19 @@ struct MIMEMessage: Sendable {
             out += "--\(mixed)\r\n"
             out += "Content-Type: multipart/alternative; boundary=\"\(alternative)\"\r\n\r\n"
             out += alternativePart
-            for attachment in attachments {
+            // A part's boundary line and headers; its base64 body follows.
+            func partHeaders(fileName: String, contentType: String) {
                 out += "--\(mixed)\r\n"
-                let type = MIMEEncoding.safeContentType(attachment.contentType)
-                out += "Content-Type: \(type); \(MIMEEncoding.parameter("name", attachment.fileName))\r\n"
+                out += "Content-Type: \(MIMEEncoding.safeContentType(contentType)); \(MIMEEncoding.parameter("name", fileName))\r\n"
                 out += "Content-Transfer-Encoding: base64\r\n"
-                out += "Content-Disposition: attachment; \(MIMEEncoding.parameter("filename", attachment.fileName))\r\n\r\n"
+                out += "Content-Disposition: attachment; \(MIMEEncoding.parameter("filename", fileName))\r\n\r\n"
+            }
+            for attachment in attachments {
+                partHeaders(fileName: attachment.fileName, contentType: attachment.contentType)
                 out += MIMEEncoding.base64Lines(attachment.content)
             }
             for attachment in spooled {
-                out += "--\(mixed)\r\n"
-                let type = MIMEEncoding.safeContentType(attachment.contentType)
-                out += "Content-Type: \(type); \(MIMEEncoding.parameter("name", attachment.fileName))\r\n"
-                out += "Content-Transfer-Encoding: base64\r\n"
-                out += "Content-Disposition: attachment; \(MIMEEncoding.parameter("filename", attachment.fileName))\r\n\r\n"
+                partHeaders(fileName: attachment.fileName, contentType: attachment.contentType)
                 segments.append(.bytes(Array(out.utf8)))
                 out = ""
                 segments.append(.file(attachment.path))
@@ -168,8 +167,13 @@ enum MIMEEncoding {
         return !type.isEmpty && type.contains("/") && type.allSatisfy({ allowed.contains($0) }) ? type : "application/octet-stream"
     }
 
-    /// Base64 in lines of 76 characters, CRLF-terminated (encoded straight into bytes).
+    /// Base64 in lines of 76 characters, CRLF-terminated.
     static func base64Lines(_ bytes: [UInt8]) -> String {
+        String(decoding: base64LineBytes(bytes), as: UTF8.self)
+    }
+
+    /// ``base64Lines(_:)`` as bytes (encoded straight into them).
+    static func base64LineBytes(_ bytes: [UInt8]) -> [UInt8] {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4 * 78 / 76 + 2)
@@ -200,7 +204,7 @@ enum MIMEEncoding {
             out.append(0x0d)
             out.append(0x0a)
         }
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// RFC 5322 date, e.g. `Sun, 29 Nov 2026 01:15:16 +0000` (UTC, no formatter objects).

@@ -9,11 +9,10 @@ enum PlainText {
         return text.utf8.withContiguousStorageIfAvailable { find(needle, in: $0) } ?? find(needle, in: Array(text.utf8))
     }
 
-    private static func find(_ needle: [UInt8], in haystack: some RandomAccessCollection<UInt8>) -> Bool {
-        guard haystack.count >= needle.count else { return false }
-        let bytes = Array(haystack)
-        var index = 0
-        while index + needle.count <= bytes.count {
+    private static func find<Bytes: RandomAccessCollection<UInt8>>(_ needle: [UInt8], in bytes: Bytes) -> Bool where Bytes.Index == Int {
+        guard bytes.count >= needle.count else { return false }
+        var index = bytes.startIndex
+        while index + needle.count <= bytes.endIndex {
             if bytes[index] == needle[0] {
                 var matched = true
                 for offset in 1..<needle.count where bytes[index + offset] != needle[offset] {

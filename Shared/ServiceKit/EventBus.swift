@@ -143,9 +143,20 @@ public struct EventConsumer: Sendable {
 
     private var handlers: [String: Handler] = [:]
     public let consumer: String
+    /// Whether the events of one delivery are applied in one transaction (see ``init(consumer:batched:)``).
+    public let batched: Bool
 
-    public init(consumer: String) {
+    /// - Parameters:
+    ///   - consumer: The inbox name (one per consuming service).
+    ///   - batched: Apply the events of one delivery — the outbox relay sends up to a hundred —
+    ///     in **one** transaction instead of one each, saving a BEGIN and a COMMIT (and a commit's
+    ///     flush) per event. When that transaction fails (an event that cannot be applied yet
+    ///     answers ABORTED, a malformed one INVALID_ARGUMENT), nothing of it is kept and the
+    ///     delivery is applied again one event per transaction, as without `batched`: the events
+    ///     before the failing one commit, the failure is returned, and the relay sends the rest again.
+    public init(consumer: String, batched: Bool = false) {
         self.consumer = consumer
+        self.batched = batched
     }
 
     /// Handles events whose payload is `Event`.
@@ -167,16 +178,46 @@ public struct EventConsumer: Sendable {
                          afterApplied: (@Sendable (Int) -> Void)? = nil) {
         let handlers = self.handlers
         let consumer = self.consumer
-        router.register(EventsV1.EventSink.deliver) { request, context in
-            var response = EventsV1.DeliverEventsResponse()
-            for envelope in request.events {
+        /// Applies `envelope` in `tx` unless the inbox already has it. - Returns: whether it was new.
+        let apply = { @Sendable (envelope: EventsV1.EventEnvelope, tx: any SQLExecutor) throws -> Bool in
+            guard try Inbox.claim(tx, consumer: consumer, eventID: envelope.id) else { return false }
+            if let handler = handlers[envelope.type] { try handler(envelope, tx) }
+            return true
+        }
+        /// One transaction per event, stopping at the first failure.
+        let applyOneByOne = { @Sendable (events: [EventsV1.EventEnvelope], context: ServerContext,
+                                         response: inout EventsV1.DeliverEventsResponse) throws in
+            for envelope in events {
                 try context.checkCancellation()
-                let applied = try database.write { tx -> Bool in
-                    guard try Inbox.claim(tx, consumer: consumer, eventID: envelope.id) else { return false }
-                    if let handler = handlers[envelope.type] { try handler(envelope, tx) }
-                    return true
+                if try database.write({ tx in try apply(envelope, tx) }) { response.accepted += 1 } else { response.duplicates += 1 }
+            }
+        }
+        if !batched {
+            router.register(EventsV1.EventSink.deliver) { request, context in
+                var response = EventsV1.DeliverEventsResponse()
+                try applyOneByOne(request.events, context, &response)
+                if let afterApplied, response.accepted > 0 { afterApplied(Int(response.accepted)) }
+                return response
+            }
+            return
+        }
+        router.register(EventsV1.EventSink.deliver) { request, context in
+            try context.checkCancellation()
+            var response = EventsV1.DeliverEventsResponse()
+            do {
+                let applied = try database.write { tx in try request.events.map { try apply($0, tx) } }
+                response.accepted = Int32(applied.filter { $0 }.count)
+                response.duplicates = Int32(applied.count) - response.accepted
+            } catch {
+                guard request.events.count > 1 else { throw error }
+                // One at a time: whatever can be applied is, the failing event's error is returned.
+                response = EventsV1.DeliverEventsResponse()
+                do {
+                    try applyOneByOne(request.events, context, &response)
+                } catch {
+                    if let afterApplied, response.accepted > 0 { afterApplied(Int(response.accepted)) }
+                    throw error
                 }
-                if applied { response.accepted += 1 } else { response.duplicates += 1 }
             }
             if let afterApplied, response.accepted > 0 { afterApplied(Int(response.accepted)) }
             return response

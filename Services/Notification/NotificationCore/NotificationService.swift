@@ -53,7 +53,7 @@ public enum NotificationService {
         let dispatcher = DeliveryDispatcher(database: runtime.database, settings: settings, logger: runtime.logger, publisher: publisher,
                                             secrets: secrets, instanceID: runtime.configuration.instanceID)
 
-        var consumer = BatchedEventConsumer(consumer: "notification")
+        var consumer = EventConsumer(consumer: "notification", batched: true)
         EventHandlers.register(&consumer, planner: planner)
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger) { _ in dispatcher.wake() }
         NotificationAPI(runtime: runtime, planner: planner, dispatcher: dispatcher, secrets: secrets).register(in: &router)
@@ -90,7 +90,7 @@ enum EventHandlers {
         }
     }
 
-    static func register(_ consumer: inout BatchedEventConsumer, planner: DeliveryPlanner) {
+    static func register(_ consumer: inout EventConsumer, planner: DeliveryPlanner) {
         consumer.on(IntakeV1.TicketOpened.self) { event, envelope, tx in
             try planner.plan(EventInterpreter.facts(event, envelope), tx)
         }

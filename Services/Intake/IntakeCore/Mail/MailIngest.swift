@@ -99,16 +99,17 @@ extension IntakeContext {
         guard var author = authorized.first else {
             return .rejected(reason: "remetente \(mail.fromAddress) não é contato autorizado a abrir ocorrências / sender \(mail.fromAddress) is not authorized to open tickets")
         }
+        let organizations = Set(authorized.map(\.organizationID))
         if !organizationID.isEmpty {
             guard let chosen = authorized.first(where: { $0.organizationID == organizationID }) else {
                 return .rejected(reason: "remetente \(mail.fromAddress) não é contato autorizado da organização escolhida / sender \(mail.fromAddress) is no authorized contact of the chosen organization")
             }
             author = chosen
-        } else if Set(authorized.map(\.organizationID)).count > 1 {
+        } else if organizations.count > 1 {
+            let marks = Array(repeating: "?", count: organizations.count).joined(separator: ", ")
             let active = try database.read { tx in
-                try Set(authorized.map(\.organizationID)).filter {
-                    try tx.queryOne("SELECT id FROM organizations WHERE id = ? AND active = 1", [.text($0)]) != nil
-                }
+                Set(try tx.query("SELECT id FROM organizations WHERE active = 1 AND id IN (\(marks))",
+                                 organizations.map { .text($0) }).map { try $0.text("id") })
             }
             if active.count > 1 {
                 return .held(reason: "remetente \(mail.fromAddress) é contato de \(active.count) organizações; um agente escolhe a organização / sender \(mail.fromAddress) is a contact of \(active.count) organizations; an agent chooses the organization")

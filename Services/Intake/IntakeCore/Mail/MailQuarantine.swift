@@ -25,6 +25,12 @@ public struct MailReceipt: Sendable, Equatable {
         self.unparsable = unparsable
         self.bounce = bounce
     }
+
+    /// ``readableSender`` for a message read only leniently (or not at all): its sender when
+    /// ``MailBounce/mayAnswer(_:)`` allows an answer, else empty.
+    static func answerableSender(_ mail: MailMessage?) -> String {
+        mail.flatMap { MailBounce.mayAnswer($0) ? $0.fromAddress : nil } ?? ""
+    }
 }
 
 extension IntakeContext {
@@ -45,7 +51,7 @@ extension IntakeContext {
     public func receive(raw: [UInt8], source: String, tokens: ReplyToken, settings mailSettings: MailIngestSettings = MailIngestSettings(),
                         bounce: MailBounce? = nil) throws -> MailReceipt {
         if Int64(raw.count) > settings.maxMailBytes {
-            return try receiveOversized(header: MailHeaders.block(raw), sizeBytes: Int64(raw.count), source: source, bounce: bounce)
+            return try receiveOversized(header: raw, sizeBytes: Int64(raw.count), source: source, bounce: bounce)
         }
         let mail: MailMessage
         do { mail = try MailMessage(raw: raw) } catch let error as MailError {
@@ -58,7 +64,7 @@ extension IntakeContext {
                          reason: reason, bounce: bounce)
             }
             var receipt = MailReceipt(outcome: .rejected(reason: reason), quarantineID: id, unparsable: true, bounce: decision)
-            receipt.readableSender = readable.flatMap { MailBounce.mayAnswer($0) ? $0.fromAddress : nil } ?? ""
+            receipt.readableSender = MailReceipt.answerableSender(readable)
             return receipt
         }
         let outcome: MailOutcome

@@ -20,26 +20,25 @@ extension IntakeContext {
     /// - Throws: ``StorageError``.
     public func purgeResolvedMail(olderThanMilliseconds age: Int64, batchSize: Int) throws -> PurgedMail {
         let cutoff = Self.now() - age
+        /// In one transaction: the ids `select` finds (before the cutoff, at most `batchSize`),
+        /// then `delete(marks)` with `marks` the placeholders for them; the rows removed.
+        func purge(_ select: String, delete: (String) -> String) throws -> Int {
+            try database.write { tx in
+                let ids = try tx.query(select, [.integer(cutoff), .integer(Int64(batchSize))]).map { SQLValue.text(try $0.text("id")) }
+                guard !ids.isEmpty else { return 0 }
+                return try tx.execute(delete(Array(repeating: "?", count: ids.count).joined(separator: ", ")), ids)
+            }
+        }
         var purged = PurgedMail()
-        purged.messages = try database.write { tx in
-            let ids = try tx.query("""
-                SELECT id FROM mail_quarantine WHERE status IN (2, 3) AND resolved_at < ? ORDER BY resolved_at, id LIMIT ?
-                """, [.integer(cutoff), .integer(Int64(batchSize))]).map { SQLValue.text(try $0.text("id")) }
-            guard !ids.isEmpty else { return 0 }
-            let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
-            return try tx.execute("DELETE FROM mail_quarantine WHERE id IN (\(marks)) AND status IN (2, 3)", ids)
-        }
-        purged.bounces = try database.write { tx in
-            let ids = try tx.query("""
-                SELECT id FROM mail_bounces b WHERE status IN ('sent', 'failed', 'cancelled') AND finished_at < ?
-                AND NOT EXISTS (SELECT 1 FROM mail_quarantine q WHERE q.bounce_id = b.id) ORDER BY finished_at, id LIMIT ?
-                """, [.integer(cutoff), .integer(Int64(batchSize))]).map { SQLValue.text(try $0.text("id")) }
-            guard !ids.isEmpty else { return 0 }
-            let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
-            return try tx.execute("""
-                DELETE FROM mail_bounces WHERE id IN (\(marks)) AND NOT EXISTS (SELECT 1 FROM mail_quarantine q WHERE q.bounce_id = mail_bounces.id)
-                """, ids)
-        }
+        purged.messages = try purge("""
+            SELECT id FROM mail_quarantine WHERE status IN (2, 3) AND resolved_at < ? ORDER BY resolved_at, id LIMIT ?
+            """) { "DELETE FROM mail_quarantine WHERE id IN (\($0)) AND status IN (2, 3)" }
+        purged.bounces = try purge("""
+            SELECT id FROM mail_bounces b WHERE status IN ('sent', 'failed', 'cancelled') AND finished_at < ?
+            AND NOT EXISTS (SELECT 1 FROM mail_quarantine q WHERE q.bounce_id = b.id) ORDER BY finished_at, id LIMIT ?
+            """) { """
+            DELETE FROM mail_bounces WHERE id IN (\($0)) AND NOT EXISTS (SELECT 1 FROM mail_quarantine q WHERE q.bounce_id = mail_bounces.id)
+            """ }
         return purged
     }
 }

@@ -30,13 +30,12 @@ extension IntakeContext {
         let block = MailHeaders.block(header)
         let mail = (try? MailMessage(raw: block)).flatMap { $0.fromAddress.isEmpty ? nil : $0 } ?? MailMessage(lenient: block)
         let reason = oversizedReason(sizeBytes: sizeBytes)
-        let key = mail.map { "\($0.messageID)" } ?? "sha256:\(Self.sha256Hex(block))"
         let (id, decision) = try database.write { tx in
-            try hold(tx, raw: block, mail: mail, key: key, sizeBytes: sizeBytes, kind: .quarantineOversized, source: source,
+            try hold(tx, raw: block, mail: mail, sizeBytes: sizeBytes, kind: .quarantineOversized, source: source,
                      reason: reason, bounce: bounce)
         }
         var receipt = MailReceipt(outcome: .rejected(reason: reason), quarantineID: id, bounce: decision)
-        receipt.readableSender = mail.flatMap { MailBounce.mayAnswer($0) ? $0.fromAddress : nil } ?? ""
+        receipt.readableSender = MailReceipt.answerableSender(mail)
         return receipt
     }
 }

@@ -175,9 +175,6 @@ extension IntakeContext {
         }
     }
 
-    /// The organization of a customer caller as the directory knows it (an active contact's);
-    /// `nil` for anyone else or an unknown/inactive contact. Principals are signed by the gateway,
-    /// and intake still checks the claim against its own directory.
     /// Whether a representative's person (`caller.id`, of `principal.representative_id`) may act
     /// for `organizationID` now, by intake's own directory: the person and the representative
     /// are active and the representative represents the organization.
@@ -191,6 +188,9 @@ extension IntakeContext {
             """, [.text(caller.id), .text(caller.principal.representativeID), .text(organizationID)]) != nil
     }
 
+    /// The organization of a customer caller as the directory knows it (an active contact's);
+    /// `nil` for anyone else or an unknown/inactive contact. Principals are signed by the gateway,
+    /// and intake still checks the claim against its own directory.
     func verifiedOrganization(_ tx: any SQLExecutor, _ caller: Caller) throws -> String? {
         guard caller.isCustomer, let me = try DirectoryStore.contact(tx, id: caller.id), me.active else { return nil }
         return me.organizationID

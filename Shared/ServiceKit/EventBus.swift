@@ -91,7 +91,10 @@ public struct EventPublisher: Sendable {
         }
     }
 
-    /// A relay that delivers this service's outbox to the subscribers over RPC.
+    /// A relay that delivers this service's outbox to the subscribers over RPC: each round, one
+    /// `EventSink/Deliver` call per subscriber carrying all of that subscriber's claimed events
+    /// (several keys, per-key order, `partial` so that an event that cannot be applied holds back
+    /// only its own key); watchers' events are handed to ``ServiceRuntime/eventFeed``.
     ///
     /// A subscriber that cannot be reached (`UNAVAILABLE`: refused or dropped connections, an
     /// instance restarting, a consumer asking to be called again; `DEADLINE_EXCEEDED`: a peer
@@ -102,28 +105,46 @@ public struct EventPublisher: Sendable {
         var configuration = configuration
         if configuration.isUnreachable == nil { configuration.isUnreachable = Self.isUnreachable }
         return OutboxRelay(database: runtime.database, name: "\(source)-events", instance: runtime.configuration.instanceID,
-                           configuration: configuration) { event in
-            guard let bar = event.key.firstIndex(of: "|") else { return }
-            let subscriber = String(event.key[..<bar])
+                           configuration: configuration) { subscriber, events in
             if watchers.contains(subscriber) {
-                runtime.eventFeed.hand(subscriber: subscriber, envelope: try EventsV1.EventEnvelope(serializedBytes: event.payload))
-                return
+                var failures: OutboxRelay.BatchFailures = [:]
+                for (index, event) in events.enumerated() {
+                    do {
+                        runtime.eventFeed.hand(subscriber: subscriber, envelope: try EventsV1.EventEnvelope(serializedBytes: event.payload))
+                    } catch {
+                        failures[index] = error
+                    }
+                }
+                return failures
             }
             var request = EventsV1.DeliverEventsRequest()
-            request.events = [try EventsV1.EventEnvelope(serializedBytes: event.payload)]
+            request.events = try events.map { try EventsV1.EventEnvelope(serializedBytes: $0.payload) }
+            request.partial = true
             let started = MonotonicClock.nanoseconds()
+            let response: EventsV1.DeliverEventsResponse
             do {
-                _ = try runtime.client(for: subscriber).call(EventsV1.EventSink.deliver, request,
-                                                             options: CallOptions(timeoutMilliseconds: 5_000))
+                response = try runtime.client(for: subscriber).call(EventsV1.EventSink.deliver, request,
+                                                                    options: CallOptions(timeoutMilliseconds: 5_000))
             } catch {
                 // One line per failed delivery (an unreachable subscriber costs one per round):
-                // what the outbox lag in /metrics cannot say is why an event waits.
+                // what the outbox lag in /metrics cannot say is why events wait.
                 runtime.logger.warning("event delivery failed", [
-                    "subscriber": subscriber, "event.type": event.type, "event.id": event.id,
+                    "subscriber": subscriber, "events": String(events.count), "event.type": events.first?.type ?? "",
+                    "event.id": events.first?.id ?? "",
                     "duration_us": String((MonotonicClock.nanoseconds() - started) / 1_000), "error": "\(error)",
                 ])
                 throw error
             }
+            var failures: OutboxRelay.BatchFailures = [:]
+            for failure in response.failures where events.indices.contains(Int(failure.index)) {
+                let error = RPCError(RPCStatusCode(rawValue: failure.code) ?? .unknown, failure.message)
+                failures[Int(failure.index)] = error
+                runtime.logger.warning("event not applied", [
+                    "subscriber": subscriber, "event.type": events[Int(failure.index)].type,
+                    "event.id": events[Int(failure.index)].id, "error": "\(error)",
+                ])
+            }
+            return failures
         }
     }
 }
@@ -148,12 +169,15 @@ public struct EventConsumer: Sendable {
 
     /// - Parameters:
     ///   - consumer: The inbox name (one per consuming service).
-    ///   - batched: Apply the events of one delivery — the outbox relay sends up to a hundred —
-    ///     in **one** transaction instead of one each, saving a BEGIN and a COMMIT (and a commit's
-    ///     flush) per event. When that transaction fails (an event that cannot be applied yet
-    ///     answers ABORTED, a malformed one INVALID_ARGUMENT), nothing of it is kept and the
-    ///     delivery is applied again one event per transaction, as without `batched`: the events
-    ///     before the failing one commit, the failure is returned, and the relay sends the rest again.
+    ///   - batched: Apply the events of one delivery — the outbox relay sends each subscriber all
+    ///     of its events of a round, up to a hundred, several keys — in **one** transaction instead
+    ///     of one each, saving a BEGIN and a COMMIT (and a commit's flush) per event. When that
+    ///     transaction fails (an event that cannot be applied yet answers ABORTED, a malformed one
+    ///     INVALID_ARGUMENT), nothing of it is kept and the delivery is applied again one event per
+    ///     transaction, as without `batched`: for a `partial` delivery (the relay's) each failing
+    ///     event is reported in the response and only its key's later events are skipped; otherwise
+    ///     the events before the failing one commit, the failure is returned, and the relay sends
+    ///     the rest again.
     public init(consumer: String, batched: Bool = false) {
         self.consumer = consumer
         self.batched = batched
@@ -184,19 +208,44 @@ public struct EventConsumer: Sendable {
             if let handler = handlers[envelope.type] { try handler(envelope, tx) }
             return true
         }
-        /// One transaction per event, stopping at the first failure.
-        let applyOneByOne = { @Sendable (events: [EventsV1.EventEnvelope], context: ServerContext,
+        /// One transaction per event. Not partial: stops at the first failure and throws it.
+        /// Partial: a failing event is recorded in `response.failures` and its key's later events
+        /// are skipped; the other keys go on.
+        let applyOneByOne = { @Sendable (request: EventsV1.DeliverEventsRequest, context: ServerContext,
                                          response: inout EventsV1.DeliverEventsResponse) throws in
-            for envelope in events {
+            var failedKeys = Set<String>()
+            for (index, envelope) in request.events.enumerated() {
                 try context.checkCancellation()
-                if try database.write({ tx in try apply(envelope, tx) }) { response.accepted += 1 } else { response.duplicates += 1 }
+                if failedKeys.contains(envelope.key) { continue }
+                do {
+                    if try database.write({ tx in try apply(envelope, tx) }) { response.accepted += 1 } else { response.duplicates += 1 }
+                } catch {
+                    guard request.partial else { throw error }
+                    let status = (error as? RPCError) ?? RPCError(.internal, "erro interno / internal error")
+                    var failure = EventsV1.DeliveryFailure()
+                    failure.index = Int32(index)
+                    failure.code = status.code.rawValue
+                    failure.message = status.message
+                    response.failures.append(failure)
+                    failedKeys.insert(envelope.key)
+                    logger.warning("event not applied", ["consumer": consumer, "event.type": envelope.type, "event.id": envelope.id,
+                                                         "error": "\(error)"])
+                }
             }
+        }
+        let notify = { @Sendable (response: EventsV1.DeliverEventsResponse) in
+            if let afterApplied, response.accepted > 0 { afterApplied(Int(response.accepted)) }
         }
         if !batched {
             router.register(EventsV1.EventSink.deliver) { request, context in
                 var response = EventsV1.DeliverEventsResponse()
-                try applyOneByOne(request.events, context, &response)
-                if let afterApplied, response.accepted > 0 { afterApplied(Int(response.accepted)) }
+                do {
+                    try applyOneByOne(request, context, &response)
+                } catch {
+                    notify(response)
+                    throw error
+                }
+                notify(response)
                 return response
             }
             return
@@ -209,17 +258,22 @@ public struct EventConsumer: Sendable {
                 response.accepted = Int32(applied.filter { $0 }.count)
                 response.duplicates = Int32(applied.count) - response.accepted
             } catch {
-                guard request.events.count > 1 else { throw error }
-                // One at a time: whatever can be applied is, the failing event's error is returned.
+                guard request.events.count > 1 else {
+                    guard request.partial else { throw error }
+                    try applyOneByOne(request, context, &response)
+                    return response
+                }
+                // One at a time: whatever can be applied is, the failing events are reported
+                // (partial) or the first failure is returned.
                 response = EventsV1.DeliverEventsResponse()
                 do {
-                    try applyOneByOne(request.events, context, &response)
+                    try applyOneByOne(request, context, &response)
                 } catch {
-                    if let afterApplied, response.accepted > 0 { afterApplied(Int(response.accepted)) }
+                    notify(response)
                     throw error
                 }
             }
-            if let afterApplied, response.accepted > 0 { afterApplied(Int(response.accepted)) }
+            notify(response)
             return response
         }
     }

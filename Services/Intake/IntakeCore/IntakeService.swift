@@ -27,7 +27,7 @@ public enum IntakeService {
         }
         intake.contents.removeStaleUploads()
         IntakeAPI.register(intake, principals: runtime.principals, in: &router)
-        var consumer = EventConsumer(consumer: "intake")
+        var consumer = EventConsumer(consumer: "intake", batched: true)
         // Workflow finished the ticket (Finalizado or Cancelado): the customer can no longer
         // cancel it, and `GetTicket` says so.
         consumer.on(WorkflowV1.TicketFinished.self) { event, _, tx in

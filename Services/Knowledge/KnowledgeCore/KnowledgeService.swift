@@ -19,7 +19,7 @@ public enum KnowledgeService {
             database: runtime.database,
             articleURLBase: runtime.configuration.environment["KNOWLEDGE_ARTICLE_URL_BASE"] ?? "/kb/artigos")
         register(knowledge, principals: runtime.principals, router: &router)
-        var consumer = EventConsumer(consumer: "knowledge")
+        var consumer = EventConsumer(consumer: "knowledge", batched: true)
         consumer.on(WorkflowV1.PublishableAnswerMarked.self) { event, _, tx in
             try knowledge.enqueuePublishableAnswer(event, tx)
         }

@@ -39,7 +39,7 @@ public enum WorkflowService {
         let flowName = options.defaultFlow ?? runtime.configuration.environment["WORKFLOW_FLOW"] ?? FlowPresets.standard.name
         let lifecycle = TicketLifecycle(flows: flows, defaultFlow: flowName, publisher: EventPublisher(source: "workflow"),
                                         observers: options.observers, now: options.now, surveyLink: options.surveyLink)
-        var consumer = EventConsumer(consumer: "workflow")
+        var consumer = EventConsumer(consumer: "workflow", batched: true)
         TicketIntake.register(&consumer, lifecycle: lifecycle)
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
 

@@ -24,7 +24,25 @@ extension EventsV1 {
     }
 
     public struct DeliverEventsRequest: Sendable, Hashable {
+        /// In per-key order (events of several keys may be interleaved).
         public var events: [EventsV1.EventEnvelope] = []
+        /// The caller takes per-event failures in the response (DeliverEventsResponse.failures) instead
+        /// of the whole call failing at the first event that cannot be applied: the consumer then goes
+        /// on with the other keys' events. False: the first failure is the call's error and the events
+        /// after it are not applied.
+        public var partial: Bool = false
+
+        public init() {}
+    }
+
+    /// An event of a partial delivery that was not applied. The events after it with the same key
+    /// were not applied either (per-key order); every other event of the request was.
+    public struct DeliveryFailure: Sendable, Hashable {
+        /// Its index in DeliverEventsRequest.events.
+        public var index: Int32 = 0
+        /// The RPC status code it failed with (e.g. ABORTED: cannot be applied yet).
+        public var code: Int32 = 0
+        public var message: String = ""
 
         public init() {}
     }
@@ -33,6 +51,8 @@ extension EventsV1 {
         /// Events applied now plus events already applied before (duplicates).
         public var accepted: Int32 = 0
         public var duplicates: Int32 = 0
+        /// Only when the request was partial.
+        public var failures: [EventsV1.DeliveryFailure] = []
 
         public init() {}
     }
@@ -98,6 +118,7 @@ extension EventsV1.DeliverEventsRequest: ProtoMessage {
             c.n_events = self.events.count
             c.events = arena.messages(self.events)
         }
+        c.partial = (self.partial ? 1 : 0)
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Events__V1__DeliverEventsRequest>) {
@@ -106,6 +127,26 @@ extension EventsV1.DeliverEventsRequest: ProtoMessage {
         } else {
             self.events = []
         }
+        self.partial = (c.pointee.partial != 0)
+    }
+}
+
+extension EventsV1.DeliveryFailure: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Events__V1__DeliveryFailure
+    public static var protoName: String { "ocorrencias.events.v1.DeliveryFailure" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Events__V1__DeliveryFailure(); ocorrencias__events__v1__delivery_failure__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Events__V1__DeliveryFailure>) { ocorrencias__events__v1__delivery_failure__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Events__V1__DeliveryFailure, arena: inout ProtoArena) {
+        c.index = self.index
+        c.code = self.code
+        if !self.message.isEmpty { c.message = arena.cString(self.message) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Events__V1__DeliveryFailure>) {
+        self.index = c.pointee.index
+        self.code = c.pointee.code
+        self.message = _ProtoRuntime.string(c.pointee.message)
     }
 }
 
@@ -118,11 +159,20 @@ extension EventsV1.DeliverEventsResponse: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Events__V1__DeliverEventsResponse, arena: inout ProtoArena) {
         c.accepted = self.accepted
         c.duplicates = self.duplicates
+        if !self.failures.isEmpty {
+            c.n_failures = self.failures.count
+            c.failures = arena.messages(self.failures)
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Events__V1__DeliverEventsResponse>) {
         self.accepted = c.pointee.accepted
         self.duplicates = c.pointee.duplicates
+        if c.pointee.n_failures > 0, let _items = c.pointee.failures {
+            self.failures = (0..<c.pointee.n_failures).map { (_items[$0].map { EventsV1.DeliveryFailure(_c: $0) } ?? EventsV1.DeliveryFailure()) }
+        } else {
+            self.failures = []
+        }
     }
 }
 

@@ -2,7 +2,8 @@ import Foundation
 import Synchronization
 
 /// Publishes the events of a database's ``Outbox`` by calling `deliver` for each, on a thread of
-/// its own, at least once and in per-key order.
+/// its own, at least once and in per-key order (or, created with `deliverBatch:`, one call per
+/// destination carrying that destination's events of the round).
 ///
 /// Each round claims up to ``RelayConfiguration/batchSize`` events by writing a lease
 /// (`lease_owner`, `locked_until`) on them, delivers them outside any transaction (each key's
@@ -39,7 +40,7 @@ public final class OutboxRelay: @unchecked Sendable {
     public let owner: String
     private let database: any Database
     private let configuration: RelayConfiguration
-    private let deliver: @Sendable (OutboxEvent) throws -> Void
+    private let deliver: Delivery
     private let onError: (@Sendable (any Error) -> Void)?
 
     private let condition = NSCondition()
@@ -79,7 +80,40 @@ public final class OutboxRelay: @unchecked Sendable {
         self.owner = "\(name)/\(instance ?? UUID().uuidString)"
         self.configuration = configuration
         self.onError = onError
-        self.deliver = deliver
+        self.deliver = .oneByOne(deliver)
+    }
+
+    /// What a batch delivery (``init(database:name:instance:configuration:onError:deliverBatch:)``)
+    /// reports: the events it did **not** deliver, by index in the batch, with the error. For each
+    /// key only its first failure counts: the key's later events in the batch count as not
+    /// delivered (and are claimed again), whatever the map says about them.
+    public typealias BatchFailures = [Int: any Error]
+
+    /// Creates a stopped relay that delivers a round's events **per destination**: one call of
+    /// `deliverBatch` with every claimed event whose key names that destination (the part before
+    /// the first `|`), several keys interleaved in sequence order, instead of one call per event.
+    /// Destinations are delivered side by side, up to ``RelayConfiguration/deliveryConcurrency``.
+    ///
+    /// `deliverBatch` must keep per-key order: once an event of a key fails, it must not deliver
+    /// that key's later events of the batch, and it returns the failure (``BatchFailures``); the
+    /// other keys' events may go on. Throwing means nothing was delivered: every key's first
+    /// event of the batch is scheduled for a retry with that error (an unreachable destination
+    /// then rests as with ``init(database:name:instance:configuration:onError:deliver:)``).
+    /// Events it did deliver before a throw or a lost answer are delivered again later (at least
+    /// once: consumers deduplicate).
+    public init(database: any Database, name: String, instance: String? = nil, configuration: RelayConfiguration = RelayConfiguration(),
+                onError: (@Sendable (any Error) -> Void)? = nil,
+                deliverBatch: @escaping @Sendable (_ destination: String, _ events: [OutboxEvent]) throws -> BatchFailures) {
+        self.database = database
+        self.owner = "\(name)/\(instance ?? UUID().uuidString)"
+        self.configuration = configuration
+        self.onError = onError
+        self.deliver = .perDestination(deliverBatch)
+    }
+
+    private enum Delivery {
+        case oneByOne(@Sendable (OutboxEvent) throws -> Void)
+        case perDestination(@Sendable (String, [OutboxEvent]) throws -> BatchFailures)
     }
 
     /// Events delivered by this relay since it was created.
@@ -194,76 +228,19 @@ public final class OutboxRelay: @unchecked Sendable {
         guard !batch.isEmpty else { return 0 }
 
         let deliveryDeadline = claimedAt + lease * 8 / 10
-        // Events grouped by key, each group in sequence order; groups are independent.
-        var groupIndex: [String: Int] = [:]
-        var groups: [[ClaimedEvent]] = []
-        for item in batch {
-            if let index = groupIndex[item.event.key] {
-                groups[index].append(item)
-            } else {
-                groupIndex[item.event.key] = groups.count
-                groups.append([item])
-            }
-        }
         let outcome = Mutex<RoundOutcome>(RoundOutcome())
-        /// Delivers one key's events in order, stopping at its first failure (the rest of that
-        /// key waits for the failed event's retry). A key whose destination failed as unreachable
-        /// earlier in the round is deferred without a call.
-        let deliverGroup = { @Sendable [self] (group: [ClaimedEvent]) in
-            guard let first = group.first else { return }
-            let destination = Self.destination(of: first.event.key)
-            for item in group {
-                if isStopping || EpochMillis.now() > deliveryDeadline { return }
-                if let reason = outcome.withLock({ $0.unreachable[destination] }) {
-                    outcome.withLock {
-                        $0.failures.append(Failure(seq: item.seq, attempts: item.attempts, error: reason, unreachable: true, attempted: false,
-                                                   destination: String(destination)))
-                    }
-                    return
-                }
-                do {
-                    try deliver(item.event)
-                    outcome.withLock { $0.delivered.append(item.seq) }
-                } catch {
-                    let unreachable = configuration.isUnreachable?(error) ?? false
-                    let reason = String(String(describing: error).prefix(1000))
-                    outcome.withLock {
-                        $0.failures.append(Failure(seq: item.seq, attempts: item.attempts + 1, error: reason, unreachable: unreachable,
-                                                   attempted: true, destination: String(destination)))
-                        if unreachable { $0.unreachable[destination] = reason }
-                    }
-                    return
-                }
+        let jobs: [@Sendable () -> Void]
+        switch deliver {
+        case .oneByOne(let deliver):
+            jobs = Self.groups(batch) { $0.event.key }.map { group in
+                { [self] in deliverOneByOne(group, deadline: deliveryDeadline, outcome: outcome, deliver: deliver) }
+            }
+        case .perDestination(let deliverBatch):
+            jobs = Self.groups(batch) { Self.destination(of: $0.event.key) }.map { group in
+                { [self] in deliverPerDestination(group, deadline: deliveryDeadline, outcome: outcome, deliverBatch: deliverBatch) }
             }
         }
-        let workers = min(configuration.deliveryConcurrency, groups.count)
-        if workers <= 1 {
-            for group in groups { deliverGroup(group) }
-        } else {
-            // Threads of our own: deliveries block on the network, and Dispatch's shared pool is
-            // only as wide as the CPU count and is also Swift concurrency's pool on Linux, so
-            // `concurrentPerform` ran them one at a time whenever that pool was busy.
-            let next = Atomic<Int>(0)
-            let claimed = groups
-            let work = { @Sendable in
-                while true {
-                    let index = next.add(1, ordering: .relaxed).oldValue
-                    guard index < claimed.count else { return }
-                    deliverGroup(claimed[index])
-                }
-            }
-            let finished = DispatchSemaphore(value: 0)
-            for _ in 1..<workers {
-                let thread = Thread {
-                    work()
-                    finished.signal()
-                }
-                thread.name = "outbox-delivery"
-                thread.start()
-            }
-            work()
-            for _ in 1..<workers { finished.wait() }
-        }
+        Self.run(jobs, threads: min(configuration.deliveryConcurrency, jobs.count))
         let (deliveredSeqs, failures) = outcome.withLock { ($0.delivered, $0.failures) }
         // An unreachable destination rests until its first deferred event is due: the rounds in
         // between neither claim nor rewrite any of its waiting events (a backlog of thousands
@@ -272,6 +249,122 @@ public final class OutboxRelay: @unchecked Sendable {
         delivered.add(deliveredSeqs.count, ordering: .relaxed)
         failed.add(failures.count { $0.attempted }, ordering: .relaxed)
         return deliveredSeqs.count
+    }
+
+    /// `items` grouped by `key`, each group in the items' order, groups in order of first appearance.
+    private static func groups<Key: Hashable>(_ items: [ClaimedEvent], by key: (ClaimedEvent) -> Key) -> [[ClaimedEvent]] {
+        var index: [Key: Int] = [:]
+        var groups: [[ClaimedEvent]] = []
+        for item in items {
+            let k = key(item)
+            if let at = index[k] {
+                groups[at].append(item)
+            } else {
+                index[k] = groups.count
+                groups.append([item])
+            }
+        }
+        return groups
+    }
+
+    /// Runs `jobs` on up to `threads` threads (the caller's included) and waits for all of them.
+    private static func run(_ jobs: [@Sendable () -> Void], threads: Int) {
+        if threads <= 1 {
+            for job in jobs { job() }
+            return
+        }
+        // Threads of our own: deliveries block on the network, and Dispatch's shared pool is
+        // only as wide as the CPU count and is also Swift concurrency's pool on Linux, so
+        // `concurrentPerform` ran them one at a time whenever that pool was busy.
+        let next = Atomic<Int>(0)
+        let work = { @Sendable in
+            while true {
+                let index = next.add(1, ordering: .relaxed).oldValue
+                guard index < jobs.count else { return }
+                jobs[index]()
+            }
+        }
+        let finished = DispatchSemaphore(value: 0)
+        for _ in 1..<threads {
+            let thread = Thread {
+                work()
+                finished.signal()
+            }
+            thread.name = "outbox-delivery"
+            thread.start()
+        }
+        work()
+        for _ in 1..<threads { finished.wait() }
+    }
+
+    /// Delivers one key's events in order, stopping at its first failure (the rest of that key
+    /// waits for the failed event's retry). A key whose destination failed as unreachable earlier
+    /// in the round is deferred without a call.
+    private func deliverOneByOne(_ group: [ClaimedEvent], deadline: Int64, outcome: borrowing Mutex<RoundOutcome>,
+                                 deliver: @Sendable (OutboxEvent) throws -> Void) {
+        guard let first = group.first else { return }
+        let destination = Self.destination(of: first.event.key)
+        for item in group {
+            if isStopping || EpochMillis.now() > deadline { return }
+            if let reason = outcome.withLock({ $0.unreachable[destination] }) {
+                outcome.withLock {
+                    $0.failures.append(Failure(seq: item.seq, attempts: item.attempts, error: reason, unreachable: true, attempted: false,
+                                               destination: String(destination)))
+                }
+                return
+            }
+            do {
+                try deliver(item.event)
+                outcome.withLock { $0.delivered.append(item.seq) }
+            } catch {
+                record(error, of: item, destination: destination, in: outcome)
+                return
+            }
+        }
+    }
+
+    /// Delivers one destination's events (several keys, in sequence order) in one call, then
+    /// sorts them into delivered, failed (the first failure of a key) and released (a failed
+    /// key's later events).
+    private func deliverPerDestination(_ group: [ClaimedEvent], deadline: Int64, outcome: borrowing Mutex<RoundOutcome>,
+                                       deliverBatch: @Sendable (String, [OutboxEvent]) throws -> BatchFailures) {
+        guard let first = group.first, !isStopping, EpochMillis.now() <= deadline else { return }
+        let destination = Self.destination(of: first.event.key)
+        let failures: BatchFailures
+        do {
+            failures = try deliverBatch(String(destination), group.map(\.event))
+        } catch {
+            // Nothing counts as delivered: each key's first event carries the failure.
+            var seen = Set<String>()
+            for item in group where seen.insert(item.event.key).inserted {
+                record(error, of: item, destination: destination, in: outcome)
+            }
+            return
+        }
+        var failedKeys = Set<String>()
+        var delivered: [Int64] = []
+        for (index, item) in group.enumerated() {
+            if failedKeys.contains(item.event.key) { continue }
+            if let error = failures[index] {
+                failedKeys.insert(item.event.key)
+                record(error, of: item, destination: destination, in: outcome)
+            } else {
+                delivered.append(item.seq)
+            }
+        }
+        outcome.withLock { $0.delivered += delivered }
+    }
+
+    /// Records a failed delivery of `item` (marking its destination unreachable for the round
+    /// when the error says so).
+    private func record(_ error: any Error, of item: ClaimedEvent, destination: Substring, in outcome: borrowing Mutex<RoundOutcome>) {
+        let unreachable = configuration.isUnreachable?(error) ?? false
+        let reason = String(String(describing: error).prefix(1000))
+        outcome.withLock {
+            $0.failures.append(Failure(seq: item.seq, attempts: item.attempts + 1, error: reason, unreachable: unreachable,
+                                       attempted: true, destination: String(destination)))
+            if unreachable { $0.unreachable[destination] = reason }
+        }
     }
 
     /// A delivery that failed, or was deferred because its destination was unreachable.
@@ -300,7 +393,7 @@ public final class OutboxRelay: @unchecked Sendable {
         key.firstIndex(of: "|").map { key[..<$0] } ?? Substring(key)
     }
 
-    private struct ClaimedEvent {
+    private struct ClaimedEvent: Sendable {
         var seq: Int64
         var attempts: Int
         var event: OutboxEvent
@@ -350,8 +443,10 @@ public final class OutboxRelay: @unchecked Sendable {
         var resting: [String: Int64] = [:]
         try database.write { tx in
             resting = [:]
-            for seq in delivered {
-                try tx.execute("DELETE FROM storage_outbox WHERE seq = ? AND lease_owner = ?", [.integer(seq), owner])
+            // One statement for the delivered events (a batch is at most a few hundred).
+            for chunk in stride(from: 0, to: delivered.count, by: 500).map({ delivered[$0..<min($0 + 500, delivered.count)] }) {
+                let list = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                try tx.execute("DELETE FROM storage_outbox WHERE seq IN (\(list)) AND lease_owner = ?", chunk.map { .integer($0) } + [owner])
             }
             for failure in failures {
                 let retryAt = EpochMillis.now() + configuration.backoffMillis(afterAttempts: max(1, failure.attempts),

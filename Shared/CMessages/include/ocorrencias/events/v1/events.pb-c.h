@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Ocorrencias__Events__V1__EventEnvelope Ocorrencias__Events__V1__EventEnvelope;
 typedef struct Ocorrencias__Events__V1__DeliverEventsRequest Ocorrencias__Events__V1__DeliverEventsRequest;
+typedef struct Ocorrencias__Events__V1__DeliveryFailure Ocorrencias__Events__V1__DeliveryFailure;
 typedef struct Ocorrencias__Events__V1__DeliverEventsResponse Ocorrencias__Events__V1__DeliverEventsResponse;
 typedef struct Ocorrencias__Events__V1__WatchEventsRequest Ocorrencias__Events__V1__WatchEventsRequest;
 typedef struct Ocorrencias__Events__V1__WatchEventsBatch Ocorrencias__Events__V1__WatchEventsBatch;
@@ -68,12 +69,44 @@ struct  Ocorrencias__Events__V1__EventEnvelope
 struct  Ocorrencias__Events__V1__DeliverEventsRequest
 {
   ProtobufCMessage base;
+  /*
+   * In per-key order (events of several keys may be interleaved).
+   */
   size_t n_events;
   Ocorrencias__Events__V1__EventEnvelope **events;
+  /*
+   * The caller takes per-event failures in the response (DeliverEventsResponse.failures) instead
+   * of the whole call failing at the first event that cannot be applied: the consumer then goes
+   * on with the other keys' events. False: the first failure is the call's error and the events
+   * after it are not applied.
+   */
+  protobuf_c_boolean partial;
 };
 #define OCORRENCIAS__EVENTS__V1__DELIVER_EVENTS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__events__v1__deliver_events_request__descriptor) \
-    , 0,NULL }
+    , 0,NULL, 0 }
+
+
+/*
+ * An event of a partial delivery that was not applied. The events after it with the same key
+ * were not applied either (per-key order); every other event of the request was.
+ */
+struct  Ocorrencias__Events__V1__DeliveryFailure
+{
+  ProtobufCMessage base;
+  /*
+   * Its index in DeliverEventsRequest.events.
+   */
+  int32_t index;
+  /*
+   * The RPC status code it failed with (e.g. ABORTED: cannot be applied yet).
+   */
+  int32_t code;
+  char *message;
+};
+#define OCORRENCIAS__EVENTS__V1__DELIVERY_FAILURE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__events__v1__delivery_failure__descriptor) \
+    , 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Events__V1__DeliverEventsResponse
@@ -84,10 +117,15 @@ struct  Ocorrencias__Events__V1__DeliverEventsResponse
    */
   int32_t accepted;
   int32_t duplicates;
+  /*
+   * Only when the request was partial.
+   */
+  size_t n_failures;
+  Ocorrencias__Events__V1__DeliveryFailure **failures;
 };
 #define OCORRENCIAS__EVENTS__V1__DELIVER_EVENTS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__events__v1__deliver_events_response__descriptor) \
-    , 0, 0 }
+    , 0, 0, 0,NULL }
 
 
 struct  Ocorrencias__Events__V1__WatchEventsRequest
@@ -165,6 +203,25 @@ Ocorrencias__Events__V1__DeliverEventsRequest *
 void   ocorrencias__events__v1__deliver_events_request__free_unpacked
                      (Ocorrencias__Events__V1__DeliverEventsRequest *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Events__V1__DeliveryFailure methods */
+void   ocorrencias__events__v1__delivery_failure__init
+                     (Ocorrencias__Events__V1__DeliveryFailure         *message);
+size_t ocorrencias__events__v1__delivery_failure__get_packed_size
+                     (const Ocorrencias__Events__V1__DeliveryFailure   *message);
+size_t ocorrencias__events__v1__delivery_failure__pack
+                     (const Ocorrencias__Events__V1__DeliveryFailure   *message,
+                      uint8_t             *out);
+size_t ocorrencias__events__v1__delivery_failure__pack_to_buffer
+                     (const Ocorrencias__Events__V1__DeliveryFailure   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Events__V1__DeliveryFailure *
+       ocorrencias__events__v1__delivery_failure__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__events__v1__delivery_failure__free_unpacked
+                     (Ocorrencias__Events__V1__DeliveryFailure *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Events__V1__DeliverEventsResponse methods */
 void   ocorrencias__events__v1__deliver_events_response__init
                      (Ocorrencias__Events__V1__DeliverEventsResponse         *message);
@@ -230,6 +287,9 @@ typedef void (*Ocorrencias__Events__V1__EventEnvelope_Closure)
 typedef void (*Ocorrencias__Events__V1__DeliverEventsRequest_Closure)
                  (const Ocorrencias__Events__V1__DeliverEventsRequest *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Events__V1__DeliveryFailure_Closure)
+                 (const Ocorrencias__Events__V1__DeliveryFailure *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Events__V1__DeliverEventsResponse_Closure)
                  (const Ocorrencias__Events__V1__DeliverEventsResponse *message,
                   void *closure_data);
@@ -289,6 +349,7 @@ void ocorrencias__events__v1__event_feed__watch(ProtobufCService *service,
 
 extern const ProtobufCMessageDescriptor ocorrencias__events__v1__event_envelope__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__events__v1__deliver_events_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__events__v1__delivery_failure__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__events__v1__deliver_events_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__events__v1__watch_events_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__events__v1__watch_events_batch__descriptor;

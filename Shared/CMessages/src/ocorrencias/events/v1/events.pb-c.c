@@ -97,6 +97,51 @@ void   ocorrencias__events__v1__deliver_events_request__free_unpacked
   assert(message->base.descriptor == &ocorrencias__events__v1__deliver_events_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__events__v1__delivery_failure__init
+                     (Ocorrencias__Events__V1__DeliveryFailure         *message)
+{
+  static const Ocorrencias__Events__V1__DeliveryFailure init_value = OCORRENCIAS__EVENTS__V1__DELIVERY_FAILURE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__events__v1__delivery_failure__get_packed_size
+                     (const Ocorrencias__Events__V1__DeliveryFailure *message)
+{
+  assert(message->base.descriptor == &ocorrencias__events__v1__delivery_failure__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__events__v1__delivery_failure__pack
+                     (const Ocorrencias__Events__V1__DeliveryFailure *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__events__v1__delivery_failure__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__events__v1__delivery_failure__pack_to_buffer
+                     (const Ocorrencias__Events__V1__DeliveryFailure *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__events__v1__delivery_failure__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Events__V1__DeliveryFailure *
+       ocorrencias__events__v1__delivery_failure__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Events__V1__DeliveryFailure *)
+     protobuf_c_message_unpack (&ocorrencias__events__v1__delivery_failure__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__events__v1__delivery_failure__free_unpacked
+                     (Ocorrencias__Events__V1__DeliveryFailure *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__events__v1__delivery_failure__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__events__v1__deliver_events_response__init
                      (Ocorrencias__Events__V1__DeliverEventsResponse         *message)
 {
@@ -361,7 +406,7 @@ const ProtobufCMessageDescriptor ocorrencias__events__v1__event_envelope__descri
   (ProtobufCMessageInit) ocorrencias__events__v1__event_envelope__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__events__v1__deliver_events_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor ocorrencias__events__v1__deliver_events_request__field_descriptors[2] =
 {
   {
     "events",
@@ -375,14 +420,27 @@ static const ProtobufCFieldDescriptor ocorrencias__events__v1__deliver_events_re
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "partial",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Events__V1__DeliverEventsRequest, partial),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__events__v1__deliver_events_request__field_indices_by_name[] = {
   0,   /* field[0] = events */
+  1,   /* field[1] = partial */
 };
 static const ProtobufCIntRange ocorrencias__events__v1__deliver_events_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor ocorrencias__events__v1__deliver_events_request__descriptor =
 {
@@ -392,14 +450,78 @@ const ProtobufCMessageDescriptor ocorrencias__events__v1__deliver_events_request
   "Ocorrencias__Events__V1__DeliverEventsRequest",
   "ocorrencias.events.v1",
   sizeof(Ocorrencias__Events__V1__DeliverEventsRequest),
-  1,
+  2,
   ocorrencias__events__v1__deliver_events_request__field_descriptors,
   ocorrencias__events__v1__deliver_events_request__field_indices_by_name,
   1,  ocorrencias__events__v1__deliver_events_request__number_ranges,
   (ProtobufCMessageInit) ocorrencias__events__v1__deliver_events_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__events__v1__deliver_events_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor ocorrencias__events__v1__delivery_failure__field_descriptors[3] =
+{
+  {
+    "index",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Events__V1__DeliveryFailure, index),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "code",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Events__V1__DeliveryFailure, code),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "message",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Events__V1__DeliveryFailure, message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__events__v1__delivery_failure__field_indices_by_name[] = {
+  1,   /* field[1] = code */
+  0,   /* field[0] = index */
+  2,   /* field[2] = message */
+};
+static const ProtobufCIntRange ocorrencias__events__v1__delivery_failure__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__events__v1__delivery_failure__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.events.v1.DeliveryFailure",
+  "DeliveryFailure",
+  "Ocorrencias__Events__V1__DeliveryFailure",
+  "ocorrencias.events.v1",
+  sizeof(Ocorrencias__Events__V1__DeliveryFailure),
+  3,
+  ocorrencias__events__v1__delivery_failure__field_descriptors,
+  ocorrencias__events__v1__delivery_failure__field_indices_by_name,
+  1,  ocorrencias__events__v1__delivery_failure__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__events__v1__delivery_failure__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__events__v1__deliver_events_response__field_descriptors[3] =
 {
   {
     "accepted",
@@ -425,15 +547,28 @@ static const ProtobufCFieldDescriptor ocorrencias__events__v1__deliver_events_re
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "failures",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Events__V1__DeliverEventsResponse, n_failures),
+    offsetof(Ocorrencias__Events__V1__DeliverEventsResponse, failures),
+    &ocorrencias__events__v1__delivery_failure__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__events__v1__deliver_events_response__field_indices_by_name[] = {
   0,   /* field[0] = accepted */
   1,   /* field[1] = duplicates */
+  2,   /* field[2] = failures */
 };
 static const ProtobufCIntRange ocorrencias__events__v1__deliver_events_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor ocorrencias__events__v1__deliver_events_response__descriptor =
 {
@@ -443,7 +578,7 @@ const ProtobufCMessageDescriptor ocorrencias__events__v1__deliver_events_respons
   "Ocorrencias__Events__V1__DeliverEventsResponse",
   "ocorrencias.events.v1",
   sizeof(Ocorrencias__Events__V1__DeliverEventsResponse),
-  2,
+  3,
   ocorrencias__events__v1__deliver_events_response__field_descriptors,
   ocorrencias__events__v1__deliver_events_response__field_indices_by_name,
   1,  ocorrencias__events__v1__deliver_events_response__number_ranges,

@@ -1,0 +1,106 @@
+import Foundation
+import Storage
+import Testing
+import TestSupport
+
+/// The relay created with `deliverBatch:`: one call per destination and round.
+@Suite("Outbox relay, per-destination batches")
+struct OutboxRelayBatchTests {
+    /// One recorded call: the destination and the ids of the events it carried.
+    typealias Call = (destination: String, ids: [String])
+
+    @Test("one call per destination carries its events of the round, several keys, each key in order", arguments: TestEngines.all)
+    func oneCallPerDestination(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        let events = (0..<30).map { i in (id: "e\(i)", key: (i % 3 == 0 ? "workflow|" : "notification|") + "t\(i % 5)") }
+        try OutboxRelayTests.enqueue(db, events)
+        let calls = Locked<[Call]>([])
+        let relay = OutboxRelay(database: db, name: "test") { destination, batch in
+            calls.withLock { $0.append((destination, batch.map(\.id))) }
+            return [:]
+        }
+        #expect(try relay.runOnce() == 30)
+        let made = calls.current.sorted { $0.destination < $1.destination }
+        #expect(made.map(\.destination) == ["notification", "workflow"], "one call per destination")
+        for call in made {
+            let expected = events.filter { $0.key.hasPrefix(call.destination + "|") }.map(\.id)
+            #expect(call.ids == expected, "every event of \(call.destination), in sequence order (so in order per key)")
+        }
+        #expect(try relay.pending() == 0)
+        #expect(relay.deliveredCount == 30 && relay.failedCount == 0)
+    }
+
+    @Test("a failure reported for one event holds back its key's later events only; the other keys' events are settled",
+          arguments: TestEngines.all)
+    func reportedFailureHoldsBackItsKey(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        try OutboxRelayTests.enqueue(db, [("a1", "w|a"), ("b1", "w|b"), ("a2", "w|a"), ("b2", "w|b"), ("a3", "w|a")])
+        let applied = Locked<[String]>([])
+        let failOnce = Locked<Set<String>>(["a2"])
+        let relay = OutboxRelay(database: db, name: "test",
+                                configuration: RelayConfiguration(backoffBase: .milliseconds(400), backoffMax: .milliseconds(400))) { _, batch in
+            // What a consumer does: applies in order, and after a key's failure skips that key.
+            var failures: OutboxRelay.BatchFailures = [:]
+            var failedKeys = Set<String>()
+            for (index, event) in batch.enumerated() where !failedKeys.contains(event.key) {
+                if failOnce.withLock({ $0.remove(event.id) }) != nil {
+                    failures[index] = InjectedFailure()
+                    failedKeys.insert(event.key)
+                } else {
+                    applied.withLock { $0.append(event.id) }
+                }
+            }
+            return failures
+        }
+        #expect(try relay.runOnce() == 3, "a1, b1, b2")
+        #expect(applied.current == ["a1", "b1", "b2"])
+        #expect(relay.failedCount == 1)
+        #expect(try db.read { try $0.scalar("SELECT last_error FROM storage_outbox WHERE event_id = 'a2'") } == "injected failure")
+        #expect(try db.read { try $0.scalar("SELECT attempts FROM storage_outbox WHERE event_id = 'a3'") } == 0,
+                "a3 was not attempted: released, not failed")
+        #expect(try relay.runOnce() == 0, "key a waits for a2's retry")
+        Thread.sleep(forTimeInterval: 0.45)
+        #expect(try relay.runOnce() == 2)
+        #expect(applied.current == ["a1", "b1", "b2", "a2", "a3"])
+        #expect(try relay.pending() == 0)
+    }
+
+    @Test("a failed call fails each key's first event; an unreachable destination rests while another is delivered",
+          arguments: TestEngines.all)
+    func failedCall(engine: DatabaseEngine) throws {
+        struct Unreachable: Error {}
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        try OutboxRelayTests.enqueue(db, [("d1", "down|a"), ("u1", "up|a"), ("d2", "down|b"), ("d3", "down|a"), ("u2", "up|b")])
+        let isDown = Locked<Bool>(true)
+        let callsToDown = Locked<Int>(0)
+        let applied = Locked<[String]>([])
+        let relay = OutboxRelay(database: db, name: "test",
+                                configuration: RelayConfiguration(backoffBase: .milliseconds(300), backoffMax: .milliseconds(300),
+                                                                  unreachableBackoffMax: .milliseconds(300),
+                                                                  isUnreachable: { $0 is Unreachable })) { destination, batch in
+            if destination == "down" {
+                callsToDown.withLock { $0 += 1 }
+                if isDown.current { throw Unreachable() }
+            }
+            applied.withLock { $0 += batch.map(\.id) }
+            return [:]
+        }
+        #expect(try relay.runOnce() == 2)
+        #expect(applied.current == ["u1", "u2"])
+        #expect(callsToDown.current == 1)
+        let attempts = try db.read { tx in
+            try tx.query("SELECT event_id, attempts FROM storage_outbox ORDER BY seq", []).map { "\(try $0.text("event_id")):\(try $0.int("attempts"))" }
+        }
+        #expect(attempts == ["d1:1", "d2:1", "d3:0"], "each key's first event failed once; d3 released")
+        #expect(try relay.runOnce() == 0)
+        #expect(callsToDown.current == 1, "resting: no call before the retry is due")
+        isDown.withLock { $0 = false }
+        Thread.sleep(forTimeInterval: 0.35)
+        #expect(try relay.runOnce() == 3)
+        #expect(applied.current == ["u1", "u2", "d1", "d2", "d3"])
+        #expect(try relay.pending() == 0)
+    }
+}

@@ -103,4 +103,30 @@ struct OutboxRelayBatchTests {
         #expect(applied.current == ["u1", "u2", "d1", "d2", "d3"])
         #expect(try relay.pending() == 0)
     }
+
+    @Test("a busy outbox is claimed at most once per roundInterval: what is published meanwhile goes out in one call",
+          arguments: TestEngines.all)
+    func roundInterval(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        let calls = Locked<[[String]]>([])
+        let relay = OutboxRelay(database: db, name: "test",
+                                configuration: RelayConfiguration(pollInterval: .milliseconds(20), roundInterval: .milliseconds(400))) { _, batch in
+            calls.withLock { $0.append(batch.map(\.id)) }
+            return [:]
+        }
+        relay.start()
+        defer { relay.stop() }
+        try OutboxRelayTests.enqueue(db, [("first", "w|a")])
+        let deadline = Date().addingTimeInterval(5)
+        while calls.current.isEmpty && Date() < deadline { usleep(5_000) }
+        // Five events published one by one within the interval that follows a round with events.
+        for i in 0..<5 {
+            try OutboxRelayTests.enqueue(db, [("e\(i)", "w|k\(i % 2)")])
+            usleep(20_000)
+        }
+        while calls.current.count < 2 && Date() < deadline { usleep(5_000) }
+        #expect(calls.current == [["first"], ["e0", "e1", "e2", "e3", "e4"]])
+        #expect(try relay.pending() == 0)
+    }
 }

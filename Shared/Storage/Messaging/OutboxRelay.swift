@@ -188,9 +188,13 @@ public final class OutboxRelay: @unchecked Sendable {
             }
             var pause: Int64
             do {
+                let started = EpochMillis.now()
                 let count = try runOnce()
                 consecutiveErrors = 0
-                pause = count > 0 ? 0 : configuration.pollInterval.wholeMilliseconds
+                // After a round that found events, the next starts `roundInterval` after this one
+                // did: what is published meanwhile goes out together (one call per destination).
+                pause = count > 0 ? max(0, configuration.roundInterval.wholeMilliseconds - (EpochMillis.now() - started))
+                    : configuration.pollInterval.wholeMilliseconds
             } catch let error as StorageError where error.kind == .closed {
                 onError?(error)
                 return  // the database is gone; nothing more can be delivered
@@ -245,7 +249,8 @@ public final class OutboxRelay: @unchecked Sendable {
         // An unreachable destination rests until its first deferred event is due: the rounds in
         // between neither claim nor rewrite any of its waiting events (a backlog of thousands
         // used to be leased and written back every round, for one failing call).
-        resting.merge(try settle(delivered: deliveredSeqs, failures: failures)) { $1 }
+        resting.merge(try settle(delivered: deliveredSeqs, failures: failures,
+                                 releaseRest: deliveredSeqs.count + failures.count < batch.count)) { $1 }
         delivered.add(deliveredSeqs.count, ordering: .relaxed)
         failed.add(failures.count { $0.attempted }, ordering: .relaxed)
         return deliveredSeqs.count
@@ -438,7 +443,9 @@ public final class OutboxRelay: @unchecked Sendable {
 
     /// Records a round's outcome. - Returns: for each destination that failed as unreachable, the
     /// earliest retry time given to one of its events.
-    private func settle(delivered: [Int64], failures: [Failure]) throws -> [String: Int64] {
+    /// - Parameter releaseRest: Some claimed events were neither delivered nor failed (a failed
+    ///   key's later events, a round cut short): release them.
+    private func settle(delivered: [Int64], failures: [Failure], releaseRest: Bool) throws -> [String: Int64] {
         let owner = SQLValue.text(owner)
         var resting: [String: Int64] = [:]
         try database.write { tx in
@@ -458,7 +465,9 @@ public final class OutboxRelay: @unchecked Sendable {
                     """, [SQLValue(failure.attempts), .integer(retryAt), .text(failure.error), .integer(failure.seq), owner])
                 if failure.unreachable { resting[failure.destination] = min(resting[failure.destination] ?? retryAt, retryAt) }
             }
-            try tx.execute("UPDATE storage_outbox SET lease_owner = NULL, locked_until = NULL WHERE lease_owner = ?", [owner])
+            if releaseRest {
+                try tx.execute("UPDATE storage_outbox SET lease_owner = NULL, locked_until = NULL WHERE lease_owner = ?", [owner])
+            }
         }
         return resting
     }

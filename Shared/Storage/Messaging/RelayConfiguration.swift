@@ -5,6 +5,13 @@ public struct RelayConfiguration: Sendable {
     /// How long the relay sleeps when nothing was ready (``OutboxRelay/wake()`` cuts it short).
     /// Default 200 ms.
     public var pollInterval: Duration
+    /// The shortest time from the start of a round that found events to the start of the next
+    /// one (``OutboxRelay/wake()`` cuts it short). A busy outbox is then claimed at most this
+    /// often and each round carries what was published meanwhile — one call per destination
+    /// with a relay delivering per destination — instead of a claim, a call and a settle for
+    /// every few events. It delays an event by at most this much. Default 10 ms; 0: a round
+    /// starts as soon as the previous one ended.
+    public var roundInterval: Duration
     /// The delay before the first retry of a failed delivery; it doubles per failure up to
     /// ``backoffMax``, with jitter (a random value between half and all of it). Default 500 ms.
     public var backoffBase: Duration
@@ -39,7 +46,8 @@ public struct RelayConfiguration: Sendable {
     /// Creates a configuration; every value has a default.
     public init(batchSize: Int = 100, pollInterval: Duration = .milliseconds(200), backoffBase: Duration = .milliseconds(500),
                 backoffMax: Duration = .seconds(10), leaseDuration: Duration = .seconds(30), deliveryConcurrency: Int = 8,
-                unreachableBackoffMax: Duration = .seconds(1), isUnreachable: (@Sendable (any Error) -> Bool)? = nil) {
+                unreachableBackoffMax: Duration = .seconds(1), isUnreachable: (@Sendable (any Error) -> Bool)? = nil,
+                roundInterval: Duration = .milliseconds(10)) {
         self.batchSize = batchSize
         self.pollInterval = pollInterval
         self.backoffBase = backoffBase
@@ -48,6 +56,7 @@ public struct RelayConfiguration: Sendable {
         self.deliveryConcurrency = max(1, deliveryConcurrency)
         self.unreachableBackoffMax = unreachableBackoffMax
         self.isUnreachable = isUnreachable
+        self.roundInterval = roundInterval
     }
 
     /// The retry delay after `attempts` failed deliveries, in milliseconds, with jitter; capped at

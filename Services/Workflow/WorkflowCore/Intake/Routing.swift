@@ -5,20 +5,12 @@ import Storage
 /// (`routing_rules`): the first rule, by position, whose non-empty fields all match.
 public enum Routing {
     /// The routed group and the category's default access level (`category_levels`, 0 when
-    /// unset), read in one statement.
-    static func groupAndLevel(_ tx: any SQLExecutor, plan: String, product: String, module: String,
+    /// unset), from `cache` (one version check when the configuration did not change).
+    static func groupAndLevel(_ tx: any SQLExecutor, cache: RoutingCache, plan: String, product: String, module: String,
                               category: CommonV1.Category, priority: CommonV1.Priority) throws -> (group: String, level: Int64) {
-        // One row per rule in order, or one row of NULL rule columns when there is no rule; the
-        // level rides on every row.
-        let rows = try tx.query("""
-            SELECT (SELECT access_level FROM category_levels WHERE category = ?) AS category_level,
-                   r.id AS rule_id, r.plan, r.product, r.module, r.category, r.priority, r.group_id
-            FROM (SELECT 1 AS one) o LEFT JOIN routing_rules r ON 1 = 1
-            ORDER BY r.position, r.id
-            """, [.integer(Int64(category.rawValue))])
-        let level = rows.first?.i("category_level") ?? 0
-        let rules = rows.filter { !$0["rule_id"].isNull }
-        return (firstMatch(rules, plan: plan, product: product, module: module, category: category, priority: priority), level)
+        let snapshot = try cache.snapshot(tx)
+        let level = snapshot.levels[Int64(category.rawValue)] ?? 0
+        return (firstMatch(snapshot.rules, plan: plan, product: product, module: module, category: category, priority: priority), level)
     }
 
     private static func firstMatch(_ rules: [Row], plan: String, product: String, module: String,

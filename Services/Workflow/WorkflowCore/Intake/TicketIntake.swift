@@ -8,7 +8,10 @@ import Storage
 public enum TicketIntake {
     /// Registers the handlers of intake's, notification's and knowledge's events.
     public static func register(_ consumer: inout EventConsumer, lifecycle: TicketLifecycle) {
-        consumer.on(IntakeV1.TicketOpened.self) { event, _, tx in try open(tx, event, lifecycle) }
+        consumer.on(IntakeV1.TicketOpened.self) { event, _, tx in
+            // Routing, the SLA and the rest of the opening check the configuration version once.
+            try ConfigVersion.scoped(try ConfigVersion.read(tx)) { try open(tx, event, lifecycle) }
+        }
         consumer.on(IntakeV1.CustomerReplied.self) { event, _, tx in try customerReplied(tx, event, lifecycle) }
         consumer.on(IntakeV1.TicketCancelledByCustomer.self) { event, _, tx in
             guard let ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true), ticket.isOpen else { return }
@@ -74,7 +77,7 @@ public enum TicketIntake {
     public static func open(_ tx: any SQLExecutor, _ event: IntakeV1.TicketOpened, _ lifecycle: TicketLifecycle) throws {
         let organization = event.organization ?? CommonV1.OrganizationRef()
         let contact = event.contact ?? CommonV1.PersonRef(), representative = event.representative ?? CommonV1.PersonRef()
-        let (group, level) = try Routing.groupAndLevel(tx, plan: organization.plan, product: event.product, module: event.module,
+        let (group, level) = try Routing.groupAndLevel(tx, cache: lifecycle.routing, plan: organization.plan, product: event.product, module: event.module,
                                                        category: event.category, priority: event.priority)
         let flow = lifecycle.flows[lifecycle.defaultFlow] ?? FlowPresets.standard
         let at = event.openedAtMs > 0 ? event.openedAtMs : lifecycle.now()

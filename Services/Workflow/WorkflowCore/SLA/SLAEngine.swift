@@ -28,6 +28,8 @@ public struct SLAEngine: Sendable {
     public var clock: SLAClock
     public var publisher: EventPublisher
     public var core: any TicketCoreSeam
+    /// SLA policies and calendars, read once per ``ConfigVersion`` instead of per recomputation.
+    let config = TimeConfigCache()
 
     public init(clock: SLAClock = SLAClock(), publisher: EventPublisher = EventPublisher(source: "workflow"),
                 core: any TicketCoreSeam = MinimalTicketCore()) {
@@ -131,9 +133,8 @@ public struct SLAEngine: Sendable {
                            writes: WriteBatch = WriteBatch()) throws -> SLAComputation {
         var writes = writes
         if !fresh { try writes.run(tx) }
-        let sla = try clock.compute(history, now: now,
-                                    policy: { try SLAPolicyStore.resolve(tx, plan: $0, priority: $1) },
-                                    calendar: { try CalendarStore.load(tx, id: $0) ?? .default })
+        let configuration = try config.snapshot(tx)
+        let sla = clock.compute(history, now: now, policy: configuration.policy(plan:priority:), calendar: configuration.calendar)
         let version = try store(tx, ticketID: ticketID, sla, now: now, fresh: fresh, writes: &writes)
         try sendNotices(tx, ticketID: ticketID, sla, now: now, fresh: fresh)
         if let deadline = sla.nextDeadline {

@@ -32,7 +32,12 @@ public enum SLAPolicyStore {
     public static func resolve(_ tx: any SQLExecutor, plan: String, priority: Int32) throws -> SLAPolicy {
         let rows = try tx.query("SELECT * FROM wf_sla_policies WHERE plan IN (?, '*') AND priority IN (?, 0)",
                                 [.text(plan), .integer(Int64(priority))])
-        let candidates = try rows.map(policy(from:))
+        return resolve(try rows.map(policy(from:)), plan: plan, priority: priority)
+    }
+
+    /// ``resolve(_:plan:priority:)`` among `policies` (all of them, or already those of `plan` or `*`).
+    static func resolve(_ policies: [SLAPolicy], plan: String, priority: Int32) -> SLAPolicy {
+        let candidates = policies.filter { ($0.plan == plan || $0.plan == "*") && ($0.priority == priority || $0.priority == 0) }
         let ranked = candidates.sorted { rank($0, plan, priority) < rank($1, plan, priority) }
         return ranked.first ?? SLAPolicy.builtIn(priority: priority)
     }

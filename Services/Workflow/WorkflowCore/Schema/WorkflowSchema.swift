@@ -192,5 +192,8 @@ public enum WorkflowSchema {
             CREATE INDEX ticket_search_doc ON ticket_search USING GIN (doc);
             CREATE INDEX ticket_search_public_doc ON ticket_search USING GIN (public_doc);
             """),
+        // Routing rules and category levels are cached in memory per configuration version
+        // (Config/ConfigVersion.swift); the SLA tables get their triggers in migration 160.
+        ConfigVersion.migration(version: 7, name: "routing_config_version", tables: ["routing_rules", "category_levels"]),
     ]
 }

@@ -25,6 +25,8 @@ public final class TicketLifecycle: Sendable {
     public let now: @Sendable () -> Int64
     /// The signed survey link put in TicketFinished (empty until the survey part provides one).
     let surveyLink: @Sendable (TicketRecord) -> String
+    /// Routing rules and category levels, read once per ``ConfigVersion``.
+    let routing = RoutingCache()
 
     public init(flows: [String: StageFlow], defaultFlow: String, publisher: EventPublisher = EventPublisher(source: "workflow"),
                 observers: [any TicketObserver] = [], now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },

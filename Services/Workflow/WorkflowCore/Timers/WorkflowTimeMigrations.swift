@@ -7,5 +7,7 @@ public enum WorkflowTimeMigrations {
     public static var all: [Migration] {
         CalendarStore.migrations + SLAEngine.migrations + TimerStore.migrations + InactivityEngine.migrations
             + SurveyService.migrations + MetricsRecorder.migrations
+            // SLA policies and calendars cached in memory per configuration version (Config/ConfigVersion.swift).
+            + [ConfigVersion.migration(version: 160, name: "time_config_version", tables: ["wf_sla_policies", "wf_calendars", "wf_calendar_days"])]
     }
 }

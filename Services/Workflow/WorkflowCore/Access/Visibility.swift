@@ -23,7 +23,7 @@ public enum Visibility {
     /// Customers' tickets: those of their organization(s); none when they have none.
     public static func organizations(_ actor: Actor, alias t: String = "t") -> (sql: String, params: [SQLValue]) {
         guard !actor.organizationIDs.isEmpty else { return ("1 = 0", []) }
-        return ("\(t).organization_id IN (\(Array(repeating: "?", count: actor.organizationIDs.count).joined(separator: ", ")))",
+        return ("\(t).organization_id IN (\(placeholders(actor.organizationIDs.count)))",
                 actor.organizationIDs.map { .text($0) })
     }
 

@@ -20,7 +20,7 @@ public struct TicketQueries: Sendable {
         guard let filter else { return (clauses, params) }
         func list(_ column: String, _ values: [SQLValue]) {
             guard !values.isEmpty else { return }
-            clauses.append("\(column) IN (\(Array(repeating: "?", count: values.count).joined(separator: ", ")))")
+            clauses.append("\(column) IN (\(placeholders(values.count)))")
             params += values
         }
         list("t.stage", filter.stages.map { .text($0) })
@@ -120,7 +120,7 @@ public struct TicketQueries: Sendable {
                 for stage in flow.stages where request.stages.contains(stage.customerStage) { internalKeys.insert(stage.key) }
             }
             let keys = internalKeys.sorted()
-            clauses.append(keys.isEmpty ? "1 = 0" : "t.stage IN (\(Array(repeating: "?", count: keys.count).joined(separator: ", ")))")
+            clauses.append(keys.isEmpty ? "1 = 0" : "t.stage IN (\(placeholders(keys.count)))")
             params += keys.map { .text($0) }
         }
         if !request.product.isEmpty {
@@ -128,7 +128,7 @@ public struct TicketQueries: Sendable {
             params.append(.text(request.product))
         }
         if !request.categories.isEmpty {
-            clauses.append("t.category IN (\(Array(repeating: "?", count: request.categories.count).joined(separator: ", ")))")
+            clauses.append("t.category IN (\(placeholders(request.categories.count)))")
             params += request.categories.map { .integer(Int64($0.rawValue)) }
         }
         let words = SearchText.words(request.text)

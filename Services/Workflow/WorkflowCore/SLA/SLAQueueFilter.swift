@@ -45,10 +45,10 @@ public enum SLAQueueFilter {
     /// counts as breached before its timer fires. One query for the whole page.
     public static func states(_ tx: any SQLExecutor, ticketIDs: [String], now: Int64) throws -> [String: (state: String, dueAt: Int64)] {
         guard !ticketIDs.isEmpty else { return [:] }
-        let placeholders = Array(repeating: "?", count: ticketIDs.count).joined(separator: ", ")
+        let list = placeholders(ticketIDs.count)
         let rows = try tx.query("""
             SELECT ticket_id, status, due_at, warn_at, stopped_at FROM wf_sla_targets
-            WHERE ticket_id IN (\(placeholders)) AND status IN ('running', 'paused', 'breached')
+            WHERE ticket_id IN (\(list)) AND status IN ('running', 'paused', 'breached')
             """, ticketIDs.map { .text($0) })
         struct Clocks { var breached: Int64?; var running: Int64?; var warn: Int64?; var paused = false }
         var clocks: [String: Clocks] = [:]

@@ -16,7 +16,7 @@ struct OutboxRelayBatchTests {
         let events = (0..<30).map { i in (id: "e\(i)", key: (i % 3 == 0 ? "workflow|" : "notification|") + "t\(i % 5)") }
         try OutboxRelayTests.enqueue(db, events)
         let calls = Locked<[Call]>([])
-        let relay = OutboxRelay(database: db, name: "test") { destination, batch in
+        let relay = OutboxRelay(database: db, name: "test", configuration: RelayConfiguration(minimumCallSize: 1_000)) { destination, batch in
             calls.withLock { $0.append((destination, batch.map(\.id))) }
             return [:]
         }
@@ -127,6 +127,36 @@ struct OutboxRelayBatchTests {
         }
         while calls.current.count < 2 && Date() < deadline { usleep(5_000) }
         #expect(calls.current == [["first"], ["e0", "e1", "e2", "e3", "e4"]])
+        #expect(try relay.pending() == 0)
+    }
+
+    @Test("a busy destination's events are split by key into up to deliveryConcurrency calls of at least minimumCallSize, made side by side",
+          arguments: TestEngines.all)
+    func splitByKey(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        let events = (0..<40).map { i in (id: "e\(i)", key: "w|k\(i % 10)") }
+        try OutboxRelayTests.enqueue(db, events)
+        let calls = Locked<[[String]]>([])
+        let inFlight = Locked<(now: Int, most: Int)>((0, 0))
+        let relay = OutboxRelay(database: db, name: "test",
+                                configuration: RelayConfiguration(deliveryConcurrency: 4, minimumCallSize: 8)) { _, batch in
+            inFlight.withLock { $0.now += 1; $0.most = max($0.most, $0.now) }
+            Thread.sleep(forTimeInterval: 0.05)
+            calls.withLock { $0.append(batch.map(\.id)) }
+            inFlight.withLock { $0.now -= 1 }
+            return [:]
+        }
+        #expect(try relay.runOnce() == 40)
+        let made = calls.current
+        #expect(made.count == 4, "40 events, 4 at most, 8 or more each: 4 calls")
+        #expect(inFlight.current.most > 1)
+        for key in 0..<10 {
+            let holding = made.filter { call in call.contains { events[Int($0.dropFirst())!].key == "w|k\(key)" } }
+            #expect(holding.count == 1, "key k\(key) in one call")
+            let ids = holding.first?.filter { events[Int($0.dropFirst())!].key == "w|k\(key)" } ?? []
+            #expect(ids == events.filter { $0.key == "w|k\(key)" }.map(\.id), "in order")
+        }
         #expect(try relay.pending() == 0)
     }
 }

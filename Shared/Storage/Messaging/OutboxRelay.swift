@@ -2,8 +2,8 @@ import Foundation
 import Synchronization
 
 /// Publishes the events of a database's ``Outbox`` by calling `deliver` for each, on a thread of
-/// its own, at least once and in per-key order (or, created with `deliverBatch:`, one call per
-/// destination carrying that destination's events of the round).
+/// its own, at least once and in per-key order (or, created with `deliverBatch:`, calls per
+/// destination carrying that destination's events of the round, several keys each).
 ///
 /// Each round claims up to ``RelayConfiguration/batchSize`` events by writing a lease
 /// (`lease_owner`, `locked_until`) on them, delivers them outside any transaction (each key's
@@ -89,10 +89,12 @@ public final class OutboxRelay: @unchecked Sendable {
     /// delivered (and are claimed again), whatever the map says about them.
     public typealias BatchFailures = [Int: any Error]
 
-    /// Creates a stopped relay that delivers a round's events **per destination**: one call of
-    /// `deliverBatch` with every claimed event whose key names that destination (the part before
+    /// Creates a stopped relay that delivers a round's events **per destination**: calls of
+    /// `deliverBatch` with the claimed events whose key names that destination (the part before
     /// the first `|`), several keys interleaved in sequence order, instead of one call per event.
-    /// Destinations are delivered side by side, up to ``RelayConfiguration/deliveryConcurrency``.
+    /// A destination's events are split by key into up to ``RelayConfiguration/deliveryConcurrency``
+    /// calls of at least ``RelayConfiguration/minimumCallSize`` events (one call when fewer);
+    /// all calls of a round are made side by side, up to ``RelayConfiguration/deliveryConcurrency``.
     ///
     /// `deliverBatch` must keep per-key order: once an event of a key fails, it must not deliver
     /// that key's later events of the batch, and it returns the failure (``BatchFailures``); the
@@ -192,7 +194,7 @@ public final class OutboxRelay: @unchecked Sendable {
                 let count = try runOnce()
                 consecutiveErrors = 0
                 // After a round that found events, the next starts `roundInterval` after this one
-                // did: what is published meanwhile goes out together (one call per destination).
+                // did: what is published meanwhile goes out together (in few calls per destination).
                 pause = count > 0 ? max(0, configuration.roundInterval.wholeMilliseconds - (EpochMillis.now() - started))
                     : configuration.pollInterval.wholeMilliseconds
             } catch let error as StorageError where error.kind == .closed {
@@ -240,8 +242,9 @@ public final class OutboxRelay: @unchecked Sendable {
                 { [self] in deliverOneByOne(group, deadline: deliveryDeadline, outcome: outcome, deliver: deliver) }
             }
         case .perDestination(let deliverBatch):
-            jobs = Self.groups(batch) { Self.destination(of: $0.event.key) }.map { group in
-                { [self] in deliverPerDestination(group, deadline: deliveryDeadline, outcome: outcome, deliverBatch: deliverBatch) }
+            let destinations = Self.groups(batch) { Self.destination(of: $0.event.key) }
+            jobs = destinations.flatMap { Self.split($0, parts: configuration.deliveryConcurrency, minimum: configuration.minimumCallSize) }.map { part in
+                { [self] in deliverPerDestination(part, deadline: deliveryDeadline, outcome: outcome, deliverBatch: deliverBatch) }
             }
         }
         Self.run(jobs, threads: min(configuration.deliveryConcurrency, jobs.count))
@@ -270,6 +273,26 @@ public final class OutboxRelay: @unchecked Sendable {
             }
         }
         return groups
+    }
+
+    /// One destination's events split by key into up to `parts` calls of about `minimum` events
+    /// or more each (a key's events all in one part, in order), so a busy destination's events
+    /// are applied by several consumer transactions side by side instead of one after the other.
+    private static func split(_ events: [ClaimedEvent], parts: Int, minimum: Int) -> [[ClaimedEvent]] {
+        let count = max(1, min(parts, events.count / max(1, minimum)))
+        guard count > 1 else { return [events] }
+        var part: [String: Int] = [:]
+        var result = Array(repeating: [ClaimedEvent](), count: count)
+        for item in events {
+            let index = part[item.event.key] ?? {
+                // Keys go to the part with the fewest events so far.
+                let least = result.indices.min { result[$0].count < result[$1].count } ?? 0
+                part[item.event.key] = least
+                return least
+            }()
+            result[index].append(item)
+        }
+        return result.filter { !$0.isEmpty }
     }
 
     /// Runs `jobs` on up to `threads` threads (the caller's included) and waits for all of them.

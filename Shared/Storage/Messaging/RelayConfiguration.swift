@@ -12,6 +12,11 @@ public struct RelayConfiguration: Sendable {
     /// every few events. It delays an event by at most this much. Default 10 ms; 0: a round
     /// starts as soon as the previous one ended.
     public var roundInterval: Duration
+    /// With a relay delivering per destination: a destination's events of a round are split by
+    /// key into up to ``deliveryConcurrency`` calls made side by side, none smaller than this
+    /// (so a round of 40 events for one destination with the default 8 is made of 5 calls of
+    /// about 8 events). Default 8; a very large value: one call per destination and round.
+    public var minimumCallSize: Int
     /// The delay before the first retry of a failed delivery; it doubles per failure up to
     /// ``backoffMax``, with jitter (a random value between half and all of it). Default 500 ms.
     public var backoffBase: Duration
@@ -47,7 +52,7 @@ public struct RelayConfiguration: Sendable {
     public init(batchSize: Int = 100, pollInterval: Duration = .milliseconds(200), backoffBase: Duration = .milliseconds(500),
                 backoffMax: Duration = .seconds(10), leaseDuration: Duration = .seconds(30), deliveryConcurrency: Int = 8,
                 unreachableBackoffMax: Duration = .seconds(1), isUnreachable: (@Sendable (any Error) -> Bool)? = nil,
-                roundInterval: Duration = .milliseconds(10)) {
+                roundInterval: Duration = .milliseconds(10), minimumCallSize: Int = 8) {
         self.batchSize = batchSize
         self.pollInterval = pollInterval
         self.backoffBase = backoffBase
@@ -57,6 +62,7 @@ public struct RelayConfiguration: Sendable {
         self.unreachableBackoffMax = unreachableBackoffMax
         self.isUnreachable = isUnreachable
         self.roundInterval = roundInterval
+        self.minimumCallSize = max(1, minimumCallSize)
     }
 
     /// The retry delay after `attempts` failed deliveries, in milliseconds, with jitter; capped at

@@ -44,9 +44,10 @@ import TestSupport
         defer { database.close() }
         let dims = TicketDimensions(organizationID: "acme", category: 1, product: "RM", module: "Folha", priority: 2, plan: "basico", groupID: "n1")
         let metrics = self.metrics
-        let failures = Mutex<[String]>([])
-        // 120 tickets from 8 threads: each opened, then 2 of 3 move on and half of those finish.
-        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+        let failures = FailureList()
+        // 120 tickets from 8 threads of their own (on PostgreSQL each thread writes its counter
+        // shard): each opened, then 2 of 3 move on and half of those finish.
+        Self.onThreads(8) { worker in
             for n in stride(from: worker, to: 120, by: 8) {
                 do {
                     try database.write { tx in
@@ -61,11 +62,11 @@ import TestSupport
                         try metrics.onTicketEvent(tx, ticketID: "C\(n)", .stageChanged("finalizado"), at: sp("2027-03-01 11:00"))
                     }
                 } catch {
-                    failures.withLock { $0.append("\(n): \(error)") }
+                    failures.list.withLock { $0.append("\(n): \(error)") }
                 }
             }
         }
-        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+        #expect(failures.list.withLock { $0 }.isEmpty, "\(failures.list.withLock { $0 })")
         let moved = (0..<120).filter { $0 % 3 != 0 }.count, finished = (0..<120).filter { $0 % 3 != 0 && $0 % 2 == 0 }.count
         let report = try database.read { tx in
             try MetricsQuery.report(tx, from: LocalDay(2027, 3, 1), to: LocalDay(2027, 4, 1), now: sp("2027-03-01 12:00"))
@@ -179,5 +180,24 @@ import TestSupport
         #expect(lines[0].contains("'=cmd|' /C calc'!A0"))
         #expect(lines[1].contains("\"org, \"\"quoted\"\"\""))
         #expect(MetricsExport.header.hasPrefix("ticket_id,opened_at,"))
+    }
+}
+
+/// Errors collected from several threads.
+final class FailureList: Sendable {
+    let list = Mutex<[String]>([])
+}
+
+extension MetricsTests {
+    /// Runs `body` on `count` threads of their own at once and waits for them.
+    static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let done = DispatchSemaphore(value: 0)
+        for index in 0..<count {
+            Thread {
+                body(index)
+                done.signal()
+            }.start()
+        }
+        for _ in 0..<count { done.wait() }
     }
 }

@@ -39,6 +39,9 @@ public enum WorkflowService {
         let flowName = options.defaultFlow ?? runtime.configuration.environment["WORKFLOW_FLOW"] ?? FlowPresets.standard.name
         let lifecycle = TicketLifecycle(flows: flows, defaultFlow: flowName, publisher: EventPublisher(source: "workflow"),
                                         observers: options.observers, now: options.now, surveyLink: options.surveyLink)
+        // A delivery's events in one transaction (one commit instead of one per event). On
+        // PostgreSQL the metric counters go to the thread's shard (MetricsRecorder.shard), so
+        // such transactions side by side do not lock each other's counter rows.
         var consumer = EventConsumer(consumer: "workflow", batched: true)
         TicketIntake.register(&consumer, lifecycle: lifecycle)
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)

@@ -197,8 +197,22 @@ public struct MetricsRecorder: Sendable {
     static let shardCount = 16
 
     /// The shard an event's counter updates go to, and the conflict columns that name it.
+    ///
+    /// The shard is the calling **thread's** (a transaction runs on one thread): transactions
+    /// running side by side are on different threads, so mostly on different shards, and one
+    /// transaction applying several events (a batched delivery) locks one shard's rows, not up
+    /// to sixteen — two such transactions on random shards per event waited on each other's rows
+    /// and deadlocked. Two transactions on the same shard lock its rows in the same order (every
+    /// counter statement's rows in one fixed order) and only wait for each other.
     private func shard(_ tx: any SQLExecutor) -> (value: SQLValue, conflict: String) {
-        tx.engine == .postgres ? (.integer(Int64.random(in: 0..<Int64(Self.shardCount))), ", shard") : (.integer(0), "")
+        tx.engine == .postgres ? (.integer(Self.threadShard()), ", shard") : (.integer(0), "")
+    }
+
+    /// This thread's shard: a hash of its identity (stable for the thread's life).
+    static func threadShard() -> Int64 {
+        var hasher = Hasher()
+        hasher.combine(UInt(pthread_self()))
+        return Int64(UInt(bitPattern: hasher.finalize()) % UInt(shardCount))
     }
 
     /// The counters of `wf_metric_daily` an event adds to.

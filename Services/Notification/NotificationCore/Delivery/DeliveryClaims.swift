@@ -65,11 +65,11 @@ enum DeliveryClaims {
             RETURNING \(returning)
             """
         let params: [SQLValue] = [.text(instance), .timestamp(leaseEnd), .text(lane), .timestamp(now), .integer(Int64(limit))]
-        // The messages (stored once, apart from the rows) come with the claim: on PostgreSQL in
-        // the same statement, on SQLite (no UPDATE in a WITH) in one more per batch. A message
-        // longer than one piece stays in the database and is streamed while sent.
+        // The messages (stored once, apart from the rows) come with the claim, in the same
+        // statement: on PostgreSQL joined to the claimed rows, on SQLite (no UPDATE in a WITH)
+        // by a subquery in RETURNING. A message longer than one piece stays in the database and
+        // is streamed while sent.
         let rows: [Row]
-        var pieces: [String: [UInt8]] = [:]
         if tx.engine == .postgres {
             rows = try tx.query("""
                 WITH claimed AS (\(update))
@@ -77,17 +77,12 @@ enum DeliveryClaims {
                 LEFT JOIN notification_payload_chunks p
                     ON p.delivery_id = claimed.id AND p.seq = 0 AND claimed.payload_bytes <= \(PayloadChunks.chunkBytes)
                 """, params)
-            for row in rows {
-                if case .blob(let piece) = row["piece"] { pieces[try row.text("id")] = piece }
-            }
         } else {
-            rows = try tx.query(update, params)
-            var small: [String] = []
-            for row in rows {
-                let bytes = try row.int("payload_bytes")
-                if bytes > 0 && bytes <= PayloadChunks.chunkBytes { small.append(try row.text("id")) }
-            }
-            if !small.isEmpty { pieces = try PayloadChunks.firstPieces(tx, ids: small) }
+            rows = try tx.query("""
+                \(update), (SELECT p.data FROM notification_payload_chunks p
+                    WHERE p.delivery_id = notification_deliveries.id AND p.seq = 0
+                        AND notification_deliveries.payload_bytes <= \(PayloadChunks.chunkBytes)) AS piece
+                """, params)
         }
         var webhooks: [String: WebhookRecord?] = [:]
         return try rows.map { row in
@@ -105,7 +100,7 @@ enum DeliveryClaims {
             let id = try row.text("id")
             var payload = try row.blob("payload")
             var payloadBytes = Int(try row.int("payload_bytes"))
-            if payload.isEmpty, let piece = pieces[id] {
+            if payload.isEmpty, case .blob(let piece) = row["piece"] {
                 payload = piece
                 payloadBytes = 0
             }
@@ -220,7 +215,19 @@ enum DeliveryClaims {
             }
             return (claimed, (state, answer))
         }
-        try publisher.publishAll(tx, events: events)
+        // As `publishAll` does (one multi-row outbox insert per statement size), with ids taken
+        // for the whole batch at once (``EventIDs``).
+        let ids = EventIDs.make(events.count)
+        var rows: [OutboxEvent] = []
+        rows.reserveCapacity(events.count)
+        for (index, (event, key, accessLevel)) in events.enumerated() {
+            rows += publisher.outboxEvents(event: event, key: key, accessLevel: accessLevel, id: ids[index])
+        }
+        var start = 0
+        for size in EventPublisher.statementSizes(rows.count) {
+            try Outbox.enqueue(tx, Array(rows[start..<start + size]))
+            start += size
+        }
         return result
     }
 

@@ -73,7 +73,12 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
 
     public func start() {
         takeOver(startingUp: true)
-        let recorder = OutcomeRecorder(maxBatch: 128, write: { [weak self] batch in self?.write(batch) ?? false },
+        // Up to 256 results per transaction, lingering up to 50 ms for half of that: at ~3,000
+        // sends/s a transaction then carries ~130 results instead of ~60 (20 ms), and the
+        // recorder's CPU per result fell by about a quarter in the benchmark. A result waits at
+        // most that long before it is durable (and counts as done); when the lanes go idle it
+        // is written at once, so a trickle of events is not delayed.
+        let recorder = OutcomeRecorder(maxBatch: 256, linger: 0.05, write: { [weak self] batch in self?.write(batch) ?? false },
                                        abandon: { [weak self] batch in self?.forget(batch.map(\.0.id)) })
         condition.lock()
         running = true

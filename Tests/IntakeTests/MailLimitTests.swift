@@ -64,12 +64,9 @@ struct MailLimitTests {
         defer { dovecot.stop() }
         let smtp = try SMTPSink()
         defer { smtp.stop() }
-        let harness = try IntakeHarness(engine, environment: [
-            "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
-            "INTAKE_IMAP_INTERVAL_SECONDS": "0.2", "INTAKE_IMAP_IDLE": "false",
-            "INTAKE_SMTP_URL": smtp.url, "INTAKE_BOUNCE_FROM": "suporte@suporte.example",
+        let harness = try IntakeHarness(engine, environment: dovecot.intakeEnvironment(interval: "0.2", smtp: smtp.url, [
             "INTAKE_MAX_MAIL_BYTES": String(100 << 10),
-        ])
+        ]))
         let acme = try harness.organization("Acme", taxID: "11222333000181")
         _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
         let big = bigMessage("grande-1@acme.example", attachmentBytes: 300 << 10)
@@ -119,11 +116,7 @@ struct MailLimitTests {
         defer { dovecot.stop() }
         let smtp = try SMTPSink()
         defer { smtp.stop() }
-        let harness = try IntakeHarness(engine, environment: [
-            "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
-            "INTAKE_IMAP_INTERVAL_SECONDS": "0.2", "INTAKE_IMAP_IDLE": "false",
-            "INTAKE_SMTP_URL": smtp.url, "INTAKE_BOUNCE_FROM": "suporte@suporte.example",
-        ])
+        let harness = try IntakeHarness(engine, environment: dovecot.intakeEnvironment(interval: "0.2", smtp: smtp.url))
         try dovecot.deliver(Array("Encaminhado do celular\r\nFrom: Maria <maria@acme.example>\r\nSubject: Erro 539\r\n\r\nO erro continua.\r\n".utf8))
         try dovecot.deliver(Array("Relatório automático\r\nFrom: robo@acme.example\r\nAuto-Submitted: auto-generated\r\n\r\nok\r\n".utf8))
         try dovecot.deliver(try Fixtures.bytes("malformed-no-headers.eml"))

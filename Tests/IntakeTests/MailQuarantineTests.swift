@@ -341,12 +341,9 @@ struct ImapQuarantineTests {
         let dovecot = try IMAPTestServer()
         defer { dovecot.stop() }
         let port = try FreePort.next()
-        let harness = try IntakeHarness(engine, environment: [
-            "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
-            "INTAKE_IMAP_INTERVAL_SECONDS": "0.2", "INTAKE_IMAP_IDLE": "false",
-            "INTAKE_SMTP_URL": "smtp://127.0.0.1:\(port)", "INTAKE_BOUNCE_FROM": "suporte@suporte.example",
+        let harness = try IntakeHarness(engine, environment: dovecot.intakeEnvironment(interval: "0.2", smtp: "smtp://127.0.0.1:\(port)", [
             "INTAKE_BOUNCE_RETRY_SECONDS": "0.2", "INTAKE_BOUNCE_RETRY_MAX_SECONDS": "0.5",
-        ])
+        ]))
         let acme = try harness.organization("Acme", taxID: "11222333000181")
         _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
         let binary = try Fixtures.bytes("malformed-binary.eml")

@@ -11,7 +11,9 @@ enum PortalAssets {
 'use strict';
 
 Object.assign(TEXT['pt-BR'], {
-  period: 'Período', thisMonth: 'Este mês', lastMonth: 'Mês passado', last90: 'Últimos 90 dias',
+  period: 'Período', thisMonth: 'Este mês', lastMonth: 'Mês passado', last90: 'Últimos 90 dias', customPeriod: 'Outro período',
+  fromDay: 'De', toDay: 'Até (inclusive)', applyPeriod: 'Aplicar', exportCsv: 'Exportar as ocorrências do período (CSV)',
+  badPeriod: 'Período inválido: informe duas datas, a primeira até a segunda, em no máximo 366 dias.',
   summary: 'Resumo do período', responseTimes: 'Tempo até a primeira resposta e até a resolução',
   responseTimesDesc: 'Média por categoria, em horário útil (o corrido está na tabela).',
   firstResponse: 'Primeira resposta', resolution: 'Resolução', businessTime: 'horário útil', wallTime: 'corrido',
@@ -24,7 +26,9 @@ Object.assign(TEXT['pt-BR'], {
   numbers: 'Números do gráfico', average: 'Média',
 });
 Object.assign(TEXT.en, {
-  period: 'Period', thisMonth: 'This month', lastMonth: 'Last month', last90: 'Last 90 days',
+  period: 'Period', thisMonth: 'This month', lastMonth: 'Last month', last90: 'Last 90 days', customPeriod: 'Other period',
+  fromDay: 'From', toDay: 'To (inclusive)', applyPeriod: 'Apply', exportCsv: "Export the period's tickets (CSV)",
+  badPeriod: 'Invalid period: give two dates, the first on or before the second, at most 366 days apart.',
   summary: 'Period summary', responseTimes: 'Time to first response and to resolution',
   responseTimesDesc: 'Average by category, in business hours (wall-clock time is in the table).',
   firstResponse: 'First response', resolution: 'Resolution', businessTime: 'business hours', wallTime: 'wall clock',
@@ -37,15 +41,32 @@ Object.assign(TEXT.en, {
   numbers: 'Chart numbers', average: 'Average',
 });
 
-const PERIODS = ['este-mes', 'mes-passado', '90-dias'];
-const PERIOD_NAMES = { 'este-mes': 'thisMonth', 'mes-passado': 'lastMonth', '90-dias': 'last90' };
+const PERIODS = ['este-mes', 'mes-passado', '90-dias', 'personalizado'];
+const PERIOD_NAMES = { 'este-mes': 'thisMonth', 'mes-passado': 'lastMonth', '90-dias': 'last90', personalizado: 'customPeriod' };
+const DAY_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 const SERIES_COLORS = ['#0b5cad', '#c0561b'];
 
-// A period as local days: [from, to) for GetMetrics ("YYYY-MM-DD") and the same in epoch ms.
-function periodRange(period) {
+// "YYYY-MM-DD" of a local date, and back (null when not a real day).
+const dayString = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+function parseDay(text) {
+  const match = DAY_PATTERN.exec(text || '');
+  if (!match) return null;
+  const date = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+  return dayString(date) === text ? date : null;
+}
+
+// A period as local days: [from, to) for GetMetrics ("YYYY-MM-DD") and the same in epoch ms; for
+// 'personalizado', the days `de` to `ate` inclusive (null when they do not make a period).
+function periodRange(period, params) {
   const now = new Date();
   let from, to;
-  if (period === 'mes-passado') {
+  if (period === 'personalizado') {
+    from = parseDay(params.get('de'));
+    const last = parseDay(params.get('ate'));
+    if (!from || !last || last < from) return null;
+    to = new Date(last.getFullYear(), last.getMonth(), last.getDate() + 1);
+    if ((to - from) / 86400000 > 366.5) return null;
+  } else if (period === 'mes-passado') {
     from = new Date(now.getFullYear(), now.getMonth() - 1, 1);
     to = new Date(now.getFullYear(), now.getMonth(), 1);
   } else if (period === '90-dias') {
@@ -55,8 +76,15 @@ function periodRange(period) {
     from = new Date(now.getFullYear(), now.getMonth(), 1);
     to = new Date(now.getFullYear(), now.getMonth() + 1, 1);
   }
-  const day = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-  return { fromDay: day(from), toDay: day(to), fromMs: from.getTime(), toMs: to.getTime() };
+  const last = new Date(to.getFullYear(), to.getMonth(), to.getDate() - 1);
+  return { fromDay: dayString(from), toDay: dayString(to), lastDay: dayString(last), fromMs: from.getTime(), toMs: to.getTime() };
+}
+
+// The period's name in headings: its preset's name, or "from – to" in the page's language.
+function periodTitle(period, range) {
+  if (period !== 'personalizado') return t(PERIOD_NAMES[period]);
+  const format = (day) => parseDay(day).toLocaleDateString(locale(), { dateStyle: 'short' });
+  return `${format(range.fromDay)} – ${format(range.lastDay)}`;
 }
 
 const locale = () => (lang === 'en' ? 'en-GB' : 'pt-BR');
@@ -185,13 +213,34 @@ function satisfactionSection(distribution, average) {
 async function panelPage() {
   const params = new URLSearchParams(location.hash.split('?')[1] || '');
   const period = PERIODS.includes(params.get('periodo')) ? params.get('periodo') : 'este-mes';
+  const range = periodRange(period, params);
   const picker = el('select', { id: 'period', name: 'period' },
     PERIODS.map((p) => el('option', { value: p, selected: p === period, text: t(PERIOD_NAMES[p]) })));
-  picker.addEventListener('change', () => { location.hash = '#/painel?periodo=' + encodeURIComponent(picker.value); });
-  const head = [el('h1', { text: t('panel') }), el('form', { class: 'row', id: 'period-form', onsubmit: (e) => e.preventDefault() },
-    el('label', {}, t('period'), picker))];
+  const go = (query) => { location.hash = '#/painel?' + new URLSearchParams(query).toString(); };
+  picker.addEventListener('change', () => {
+    if (picker.value !== 'personalizado') return go({ periodo: picker.value });
+    // Start from the period on screen, so only what changes needs typing.
+    const shown = range || periodRange('este-mes', params);
+    go({ periodo: 'personalizado', de: shown.fromDay, ate: shown.lastDay });
+  });
+  const form = el('form', { class: 'row', id: 'period-form' }, el('label', {}, t('period'), picker));
+  if (period === 'personalizado') {
+    const from = el('input', { type: 'date', id: 'period-from', name: 'de', required: true, value: params.get('de') || '' });
+    const to = el('input', { type: 'date', id: 'period-to', name: 'ate', required: true, value: params.get('ate') || '' });
+    form.append(el('label', {}, t('fromDay'), from), el('label', {}, t('toDay'), to),
+      el('button', { type: 'submit', id: 'period-apply', text: t('applyPeriod') }));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      go({ periodo: 'personalizado', de: from.value, ate: to.value });
+    });
+  } else {
+    form.addEventListener('submit', (event) => event.preventDefault());
+  }
+  const head = [el('h1', { text: t('panel') }), form];
+  if (!range) return show(...head, el('p', { class: 'error', id: 'period-error', role: 'alert', text: t('badPeriod') }));
+  head.push(el('p', {}, el('a', { id: 'export-csv', download: `ocorrencias-${range.fromDay}-${range.lastDay}.csv`,
+    href: `/v1/reports/metrics.csv?from_ms=${range.fromMs}&to_ms=${range.toMs}`, text: t('exportCsv') })));
   show(...head, el('p', { text: t('loading') }));
-  const range = periodRange(period);
   const [counts, metrics, surveys] = await Promise.all([
     api('GET', '/v1/tickets/counts').catch((error) => error),
     api('GET', `/v1/reports/metrics?from_day=${range.fromDay}&to_day=${range.toDay}`).catch((error) => error),
@@ -215,7 +264,7 @@ async function panelPage() {
   ((surveys && surveys.rows) || []).forEach((row) => (row.distribution || []).forEach((n, i) => { if (i < 5) distribution[i] += Number(n); }));
   const answered = distribution.reduce((a, b) => a + b, 0);
   const average = answered ? distribution.reduce((sum, n, i) => sum + n * (i + 1), 0) / answered : Number(totals.avg_survey_score || 0);
-  parts.push(el('h2', { text: `${t('summary')} · ${t(PERIOD_NAMES[period])}` }), summaryCards(totals, surveys ? answered : null));
+  parts.push(el('h2', { text: `${t('summary')} · ${periodTitle(period, range)}` }), summaryCards(totals, surveys ? answered : null));
   parts.push(responseTimesSection(metrics));
   parts.push(countSection('category-chart', t('errorTypes'), t('errorTypesDesc'),
     (metrics.by_category || []).map((r) => ({ label: categoryName(r.key), value: Number((r.totals || {}).opened || 0) }))

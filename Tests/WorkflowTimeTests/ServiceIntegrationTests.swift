@@ -209,6 +209,13 @@ import TestSupport
         #expect(report.totals?.firstResponses == 2)
         #expect(report.totals?.avgSurveyScore == 4)
         #expect(report.backlog.map(\.count).reduce(0, +) == 1)  // t3
+        // Rows per stage carry the flows' names for dashboards, not only the codes.
+        let names = ["aguardando_atendimento": "Aguardando atendimento", "em_atendimento": "Em atendimento",
+                     "aguardando_cliente": "Aguardando cliente", "resolvido": "Resolvido", "finalizado": "Finalizado"]
+        #expect(!report.stageTime.isEmpty && !report.backlog.isEmpty)
+        for (stage, name) in report.stageTime.map({ ($0.stage, $0.stageName) }) + report.backlog.map({ ($0.stage, $0.stageName) }) {
+            #expect(name == names[stage] ?? "(unexpected stage \(stage))")
+        }
         // Each SLA event exactly once, whatever the timer thread did meanwhile: t3's resolution
         // (8 business hours) breached too while the clock jumped a week, and its warning, due at
         // the same time, was not sent separately.

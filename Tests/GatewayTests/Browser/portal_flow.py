@@ -222,6 +222,12 @@ try:
     satisfaction = driver.find_element(By.ID, "satisfaction-table").text
     assert "Nota 5 1" in satisfaction and "5 / 5" in satisfaction, satisfaction
     assert "Primeira resposta" in driver.find_element(By.ID, "time-table").text
+    # Products, groups, time per stage and the open backlog: each section is there (with data or
+    # "no data"); the ticket went through stages, so the time per stage has bars and names them.
+    for section in ("product-chart", "group-chart", "stage-time-chart", "backlog-chart"):
+        assert driver.find_elements(By.ID, section + "-section"), section
+    assert driver.find_element(By.ID, "stage-time-chart").find_elements(By.CSS_SELECTOR, "rect[data-value]")
+    assert "Saídas" in driver.find_element(By.ID, "stage-time-table").text
     cards = driver.find_element(By.ID, "metric-cards").text
     assert "Abertas" in cards and "Satisfação média" in cards and "5 / 5" in cards, cards
     driver.set_window_size(1280, 1800)  # the whole dashboard in one picture

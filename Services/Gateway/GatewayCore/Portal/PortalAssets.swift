@@ -24,6 +24,12 @@ Object.assign(TEXT['pt-BR'], {
   avgResolution: 'Resolução (média)', avgScore: 'Satisfação média', answers: 'Respostas', transfers: 'Transferências',
   tickets: 'Ocorrências', allCategories: 'Todas', noModule: '(sem módulo)', scoreN: 'Nota', noData: 'Sem dados no período.',
   numbers: 'Números do gráfico', average: 'Média',
+  byGroup: 'Ocorrências por grupo', byGroupDesc: 'Ocorrências abertas no período por grupo de atendimento.',
+  topProducts: 'Produtos com mais ocorrências', topProductsDesc: 'Os 10 produtos com mais ocorrências abertas no período.',
+  stageTime: 'Tempo médio em cada etapa', stageTimeDesc: 'Média por saída da etapa no período, em horário útil e corrido.',
+  exits: 'Saídas', backlog: 'Em aberto por idade', backlogDesc: 'Ocorrências em aberto agora, por etapa; as idades estão na tabela.',
+  noGroup: '(sem grupo)', noProduct: '(sem produto)', total: 'Total',
+  ages: ['< 1 dia', '1–3 dias', '3–7 dias', '7–30 dias', '≥ 30 dias'],
 });
 Object.assign(TEXT.en, {
   period: 'Period', thisMonth: 'This month', lastMonth: 'Last month', last90: 'Last 90 days', customPeriod: 'Other period',
@@ -39,6 +45,12 @@ Object.assign(TEXT.en, {
   avgResolution: 'Resolution (average)', avgScore: 'Average satisfaction', answers: 'Answers', transfers: 'Transfers',
   tickets: 'Tickets', allCategories: 'All', noModule: '(no module)', scoreN: 'Score', noData: 'No data in the period.',
   numbers: 'Chart numbers', average: 'Average',
+  byGroup: 'Tickets by group', byGroupDesc: 'Tickets opened in the period by support group.',
+  topProducts: 'Products with most tickets', topProductsDesc: 'The 10 products with most tickets opened in the period.',
+  stageTime: 'Average time in each stage', stageTimeDesc: 'Average per exit from the stage in the period, in business hours and wall-clock time.',
+  exits: 'Exits', backlog: 'Open tickets by age', backlogDesc: 'Tickets open now, by stage; their ages are in the table.',
+  noGroup: '(no group)', noProduct: '(no product)', total: 'Total',
+  ages: ['< 1 day', '1–3 days', '3–7 days', '7–30 days', '≥ 30 days'],
 });
 
 const PERIODS = ['este-mes', 'mes-passado', '90-dias', 'personalizado'];
@@ -111,7 +123,7 @@ function barChart(id, title, description, rows, series, format) {
     return node;
   };
   const write = format || ((v) => number(v));
-  const width = 480, bar = series.length > 1 ? 18 : 24, gap = 10, left = 130, legend = series.length > 1 ? 26 : 0;
+  const width = 480, bar = series.length > 1 ? 18 : 24, gap = 10, left = 150, legend = series.length > 1 ? 26 : 0;
   const rowHeight = bar * series.length + gap;
   const height = legend + Math.max(1, rows.length) * rowHeight + 6;
   const max = Math.max(1e-9, ...rows.flatMap((r) => r.values.map(Number)));
@@ -199,6 +211,37 @@ function countSection(id, title, description, rows) {
   return chartSection(id, title, chart, table);
 }
 
+// Tickets opened in the period per key of a breakdown (group, product...), the `limit` largest.
+function breakdownRows(rows, name, limit) {
+  return (rows || []).map((r) => ({ label: name(r.key), value: Number((r.totals || {}).opened || 0) }))
+    .filter((r) => r.value > 0).sort((a, b) => b.value - a.value).slice(0, limit || undefined);
+}
+
+// Average time per stage: business hours and wall clock, with the exits in the table.
+function stageTimeSection(rows, stageName) {
+  const shown = (rows || []).filter((r) => Number(r.exits || 0) > 0);
+  if (!shown.length) return chartSection('stage-time-chart', t('stageTime'), el('p', { class: 'muted', text: t('noData') }), null);
+  const unit = durationUnit(Math.max(...shown.flatMap((r) => [Number(r.avg_business_ms || 0), Number(r.avg_wall_ms || 0)])));
+  const chart = barChart('stage-time-chart', t('stageTime'), t('stageTimeDesc'),
+    shown.map((r) => ({ label: stageName(r), values: [Number(r.avg_business_ms || 0), Number(r.avg_wall_ms || 0)] })),
+    [t('businessTime'), t('wallTime')], (v) => inUnit(v, unit));
+  const table = dataTable('stage-time-table', t('numbers'), [t('stageTime'), t('exits'), t('businessTime'), t('wallTime')],
+    shown.map((r) => [stageName(r), number(r.exits), duration(r.avg_business_ms), duration(r.avg_wall_ms)]));
+  return chartSection('stage-time-chart', t('stageTime'), chart, table);
+}
+
+// Open tickets now per stage, with their ages in the table.
+function backlogSection(rows, stageName) {
+  const shown = (rows || []).filter((r) => Number(r.count || 0) > 0);
+  if (!shown.length) return chartSection('backlog-chart', t('backlog'), el('p', { class: 'muted', text: t('noData') }), null);
+  const chart = barChart('backlog-chart', t('backlog'), t('backlogDesc'),
+    shown.map((r) => ({ label: stageName(r), values: [Number(r.count)] })), [t('tickets')]);
+  const ages = TEXT[lang] && TEXT[lang].ages ? TEXT[lang].ages : TEXT['pt-BR'].ages;
+  const table = dataTable('backlog-table', t('numbers'), [t('backlog'), t('total')].concat(ages),
+    shown.map((r) => [stageName(r), number(r.count)].concat(ages.map((_, i) => number((r.by_age || [])[i])))));
+  return chartSection('backlog-chart', t('backlog'), chart, table);
+}
+
 function satisfactionSection(distribution, average) {
   const answers = distribution.reduce((a, b) => a + b, 0);
   if (!answers) return chartSection('satisfaction-chart', t('satisfaction'), el('p', { class: 'muted', text: t('noData') }), null);
@@ -241,11 +284,17 @@ async function panelPage() {
   head.push(el('p', {}, el('a', { id: 'export-csv', download: `ocorrencias-${range.fromDay}-${range.lastDay}.csv`,
     href: `/v1/reports/metrics.csv?from_ms=${range.fromMs}&to_ms=${range.toMs}`, text: t('exportCsv') })));
   show(...head, el('p', { text: t('loading') }));
-  const [counts, metrics, surveys] = await Promise.all([
+  const [counts, metrics, surveys, groups] = await Promise.all([
     api('GET', '/v1/tickets/counts').catch((error) => error),
     api('GET', `/v1/reports/metrics?from_day=${range.fromDay}&to_day=${range.toDay}`).catch((error) => error),
     api('GET', `/v1/surveys/results?group_by=category&from_ms=${range.fromMs}&to_ms=${range.toMs}`).catch(() => null),
+    api('GET', '/v1/groups?include_inactive=true').catch(() => null),
   ]);
+  // Names for the keys workflow reports: stages as workflow names them, groups by id.
+  const stageName = (row) => row.stage_name || row.stage;
+  const groupNames = {};
+  ((groups && groups.groups) || []).forEach((g) => { groupNames[g.id] = g.name; });
+  const groupName = (id) => (id ? groupNames[id] || id : t('noGroup'));
   const parts = head.slice();
   // Tickets by stage: now, whatever the period.
   if (counts instanceof Error) {
@@ -266,12 +315,14 @@ async function panelPage() {
   const average = answered ? distribution.reduce((sum, n, i) => sum + n * (i + 1), 0) / answered : Number(totals.avg_survey_score || 0);
   parts.push(el('h2', { text: `${t('summary')} · ${periodTitle(period, range)}` }), summaryCards(totals, surveys ? answered : null));
   parts.push(responseTimesSection(metrics));
-  parts.push(countSection('category-chart', t('errorTypes'), t('errorTypesDesc'),
-    (metrics.by_category || []).map((r) => ({ label: categoryName(r.key), value: Number((r.totals || {}).opened || 0) }))
-      .filter((r) => r.value > 0).sort((a, b) => b.value - a.value)));
+  parts.push(countSection('category-chart', t('errorTypes'), t('errorTypesDesc'), breakdownRows(metrics.by_category, categoryName)));
   parts.push(countSection('module-chart', t('topModules'), t('topModulesDesc'),
-    (metrics.by_module || []).map((r) => ({ label: r.key || t('noModule'), value: Number((r.totals || {}).opened || 0) }))
-      .filter((r) => r.value > 0).sort((a, b) => b.value - a.value).slice(0, 10)));
+    breakdownRows(metrics.by_module, (key) => key || t('noModule'), 10)));
+  parts.push(countSection('product-chart', t('topProducts'), t('topProductsDesc'),
+    breakdownRows(metrics.by_product, (key) => key || t('noProduct'), 10)));
+  parts.push(countSection('group-chart', t('byGroup'), t('byGroupDesc'), breakdownRows(metrics.by_group, groupName)));
+  parts.push(stageTimeSection(metrics.stage_time, stageName));
+  parts.push(backlogSection(metrics.backlog, stageName));
   parts.push(satisfactionSection(distribution, average));
   show(...parts);
 }

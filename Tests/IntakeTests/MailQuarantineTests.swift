@@ -77,6 +77,12 @@ struct MailQuarantineTests {
         #expect(status == 0 && first["outcome"] == "quarantined" && first["quarantine_id"]?.isEmpty == false)
         let (again, second) = try harness.ingestCommand(noHeaders)
         #expect(again == 0 && second["quarantine_id"] == first["quarantine_id"], "the same message is held once")
+        // The same message with the other line ends (IMAP hands over CRLF, an MTA's pipe LF) is
+        // still the same message.
+        let text = String(decoding: noHeaders, as: UTF8.self)
+        let flipped = text.contains("\r\n") ? text.replacingOccurrences(of: "\r\n", with: "\n") : text.replacingOccurrences(of: "\n", with: "\r\n")
+        let (_, third) = try harness.ingestCommand(Array(flipped.utf8))
+        #expect(third["quarantine_id"] == first["quarantine_id"], "line ends do not make another message")
         let (binaryStatus, binaryResult) = try harness.ingestCommand(binary)
         #expect(binaryStatus == 0 && binaryResult["outcome"] == "quarantined")
         let (refused, rejection) = try harness.ingestCommand(try Fixtures.bytes("unknown-sender.eml"))

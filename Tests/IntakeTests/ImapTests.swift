@@ -8,16 +8,6 @@ import Storage
 import Testing
 import TestSupport
 
-/// Polls `condition` for up to `seconds`.
-func waitFor(_ seconds: Double = 20, _ condition: () throws -> Bool) throws -> Bool {
-    let limit = Date().addingTimeInterval(seconds)
-    while Date() < limit {
-        if try condition() { return true }
-        usleep(100_000)
-    }
-    return try condition()
-}
-
 @Suite("E-mail by IMAP (real dovecot)", .serialized, .enabled(if: IMAPTestServer.isAvailable))
 struct ImapTests {
     @Test("the service polls a dovecot mailbox (IDLE off): new mail opens tickets, replies thread, rejected mail is flagged, nothing is taken twice", arguments: TestEngines.all)

@@ -63,14 +63,7 @@ import TestSupport
         }
 
         /// Waits (real time) until `condition` holds, up to 10 s.
-        func eventually(_ condition: () throws -> Bool) throws -> Bool {
-            let deadline = Date().addingTimeInterval(10)
-            while Date() < deadline {
-                if try condition() { return true }
-                Thread.sleep(forTimeInterval: 0.03)
-            }
-            return try condition()
-        }
+        func eventually(_ condition: () throws -> Bool) throws -> Bool { try waitFor(10, condition) }
     }
 
     func admin() -> CallOptions {

@@ -100,7 +100,11 @@ public struct EventPublisher: Sendable {
     /// instance restarting, a consumer asking to be called again; `DEADLINE_EXCEEDED`: a peer
     /// behind a silent network) is retried within about a second, unless `configuration` already
     /// says how to recognise such failures; see ``RelayConfiguration/isUnreachable``.
-    public func relay(runtime: ServiceRuntime, configuration: RelayConfiguration = RelayConfiguration()) -> OutboxRelay {
+    ///
+    /// By default a round claims up to 400 events (not `RelayConfiguration`'s 100): a busy
+    /// service's rounds then carry more events per call, and the relay keeps up with it
+    /// (docs/BENCHMARKS-gateway.md).
+    public func relay(runtime: ServiceRuntime, configuration: RelayConfiguration = RelayConfiguration(batchSize: 400)) -> OutboxRelay {
         let watchers = Set(self.watchers)
         var configuration = configuration
         if configuration.isUnreachable == nil { configuration.isUnreachable = Self.isUnreachable }

@@ -174,4 +174,56 @@ struct GroupCommitBatchTests {
         }
         #expect(missing.isEmpty, "acknowledged but lost after kill -9: \(missing.prefix(10))")
     }
+    @Test("with a gather window, concurrent opens wait for each other and share transactions (a rejected one still stores nothing, codes stay gap-free); opens one after the other never share one",
+          arguments: TestEngines.all)
+    func gatheredBatches(engine: DatabaseEngine) throws {
+        // A long window (50 ms), so batching does not depend on how busy the machine is.
+        let harness = try IntakeHarness(engine, environment: ["INTAKE_GROUP_COMMIT": "true",
+                                                              "INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS": "50000"])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let contacts = try (0..<8).map { try harness.contact(acme, "Pessoa \($0)", email: "p\($0)@acme.example") }
+
+        // One after the other: each open alone in its transaction, whatever the window.
+        for round in 0..<3 {
+            _ = try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Sozinho \(round)"),
+                                        options: harness.options(IntakeHarness.customer(contacts[0])))
+        }
+        let alone = try #require(harness.intake.openCommitStatistics)
+        #expect(alone.opens == 3 && alone.batches == 3 && alone.largestBatch == 1)
+
+        // Eight callers at once, five rounds each; every fourth open of the odd callers is invalid.
+        let outcomes = Mutex<[Int: Result<String, RPCError>]>([:])
+        let group = DispatchGroup()
+        for index in 0..<8 {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                for round in 0..<5 {
+                    var request = IntakeHarness.request(acme, subject: "Junto \(index)-\(round)")
+                    if index % 2 == 1 && round % 4 == 0 { request.product = "" }
+                    do {
+                        let response = try harness.client.call(IntakeV1.Intake.openTicket, request,
+                                                               options: harness.options(IntakeHarness.customer(contacts[index])))
+                        outcomes.withLock { $0[index * 100 + round] = .success(response.ticket?.code ?? "") }
+                    } catch let error as RPCError {
+                        outcomes.withLock { $0[index * 100 + round] = .failure(error) }
+                    } catch {
+                        outcomes.withLock { $0[index * 100 + round] = .failure(RPCError(.unknown, "\(error)")) }
+                    }
+                }
+            }.start()
+        }
+        group.wait()
+        let stats = try #require(harness.intake.openCommitStatistics)
+        let concurrent = (opens: stats.opens - alone.opens, batches: stats.batches - alone.batches)
+        #expect(concurrent.opens == 40)
+        #expect(concurrent.batches < 40 && stats.largestBatch >= 2, "concurrent opens shared transactions: \(stats)")
+        let all = outcomes.withLock { $0 }
+        let failures = all.values.compactMap { if case .failure(let error) = $0 { return error } else { return nil } }
+        let codes = all.values.compactMap { if case .success(let code) = $0 { return code } else { return nil } }
+        #expect(failures.count == 8 && failures.allSatisfy { $0.code == .invalidArgument && $0.violations.map(\.field) == ["product"] })
+        #expect(codes.compactMap { Int($0.split(separator: "-").last ?? "") }.sorted() == Array(4...35), "consecutive after the three alone, no gaps")
+        #expect(try harness.count("tickets") == 35)
+        #expect(try harness.events(IntakeV1.TicketOpened.self).count == 35)
+    }
 }

@@ -15,6 +15,8 @@ public struct GroupCommitStatistics: Sendable, Equatable {
     public var queued = 0
     /// Opens in the batch being written right now.
     public var running = 0
+
+    public init() {}
 }
 
 /// Group commit for ticket opens: opens that arrive while another batch is being written are run
@@ -42,29 +44,51 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
 
     private final class Job: @unchecked Sendable {
         let body: Body
-        // Written by the leader, read by the owner after `done` is set; both under `lock`.
+        // Written by the leader, read by the owner after it is woken; both under `mutex`.
         var result: Result<Output, any Error>?
         var attempt: Result<Output, any Error>?
+        /// Set (under `mutex`) when this queued job is to lead the next batch.
+        var leads = false
+        /// This job's own wake-up, so a finished batch wakes its members and the next leader only
+        /// (not every queued open).
+        let wake = Wakeup()
 
         init(_ body: @escaping Body) { self.body = body }
     }
 
     private let database: any Database
     private let maxBatch: Int
-    private let lock = ConditionLock()
-    // Guarded by lock.
+    private let gatherNanoseconds: UInt64
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    // Guarded by mutex.
     private var queue: [Job] = []
     private var leading = false
+    private var gatherer: Job?
+    /// Opens in the group commit (running and queued) when the last batch ended: the concurrency
+    /// a gathering leader waits for.
+    private var concurrency = 1
     private var stats = GroupCommitStatistics()
 
-    init(database: any Database, maxBatch: Int = 64) {
+    /// - Parameters:
+    ///   - maxBatch: The most opens in one transaction.
+    ///   - gatherMicroseconds: How long a leader may wait for as many opens as were in the group
+    ///     commit at the end of the previous batch before it starts (0: never waits). Only when
+    ///     opens are concurrent: an open alone never waits.
+    init(database: any Database, maxBatch: Int = 64, gatherMicroseconds: Int = 0) {
         self.database = database
         self.maxBatch = max(1, maxBatch)
+        self.gatherNanoseconds = UInt64(max(0, gatherMicroseconds)) * 1_000
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
     }
 
     var statistics: GroupCommitStatistics {
-        lock.lock()
-        defer { lock.unlock() }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         var current = stats
         current.queued = queue.count
         return current
@@ -74,30 +98,45 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     /// transaction committed.
     func run(_ body: @escaping Body) throws -> Output {
         let job = Job(body)
-        lock.lock()
+        pthread_mutex_lock(mutex)
         queue.append(job)
-        while job.result == nil {
-            if leading {
-                lock.wait()
-                continue
-            }
+        if leading {
+            if let gatherer, queue.count >= min(maxBatch, concurrency) { gatherer.wake.signal() }
+            while job.result == nil && !job.leads { job.wake.wait(mutex) }
+        }
+        if job.result == nil {
+            // Leader: either nobody was writing, or the previous leader handed over to this job.
             leading = true
+            if gatherNanoseconds > 0 && concurrency > 1 && queue.count < min(maxBatch, concurrency) {
+                let deadline = MonotonicClock.nanoseconds() + gatherNanoseconds
+                gatherer = job
+                while queue.count < min(maxBatch, concurrency) && job.wake.wait(mutex, untilUptimeNanoseconds: deadline) {}
+                gatherer = nil
+            }
             let batch = Array(queue.prefix(maxBatch))
             queue.removeFirst(batch.count)
             stats.batches += 1
             stats.opens += batch.count
             stats.largestBatch = max(stats.largestBatch, batch.count)
             stats.running = batch.count
-            lock.unlock()
+            pthread_mutex_unlock(mutex)
             let outcomes = execute(batch)
-            lock.lock()
-            for (member, outcome) in zip(batch, outcomes) { member.result = outcome }
+            pthread_mutex_lock(mutex)
+            for (member, outcome) in zip(batch, outcomes) {
+                member.result = outcome
+                if member !== job { member.wake.signal() }
+            }
             stats.running = 0
-            leading = false
-            lock.broadcast()
+            concurrency = batch.count + queue.count
+            if let next = queue.first {
+                next.leads = true
+                next.wake.signal()
+            } else {
+                leading = false
+            }
         }
         let result = job.result!
-        lock.unlock()
+        pthread_mutex_unlock(mutex)
         return try result.get()
     }
 
@@ -131,5 +170,33 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
 
     static func retriesTransaction(_ error: StorageError) -> Bool {
         [.busy, .serialization, .connection, .commitOutcomeUnknown, .closed].contains(error.kind)
+    }
+}
+
+/// A condition variable on the monotonic clock, used with ``GroupCommit``'s mutex.
+private final class Wakeup: @unchecked Sendable {
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init() {
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        condition.deallocate()
+    }
+
+    func signal() { pthread_cond_signal(condition) }
+
+    func wait(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) { pthread_cond_wait(condition, mutex) }
+
+    /// - Returns: false when `deadline` (monotonic nanoseconds) passed.
+    func wait(_ mutex: UnsafeMutablePointer<pthread_mutex_t>, untilUptimeNanoseconds deadline: UInt64) -> Bool {
+        var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        return pthread_cond_timedwait(condition, mutex, &time) == 0
     }
 }

@@ -19,9 +19,21 @@ public protocol SQLExecutor {
     /// Runs a statement and returns all its rows.
     /// - Throws: ``StorageError``.
     func query(_ sql: String, _ params: [SQLValue]) throws -> [Row]
+
+    /// Runs a parameterless command whose result nobody reads (`SAVEPOINT s`, `RELEASE s`), maybe
+    /// later: on PostgreSQL it is queued and goes out with the transaction's next statement (or
+    /// its `COMMIT`) in one round trip (libpq pipeline mode); its error, if any, is then thrown by
+    /// that statement. On SQLite (and by default) it runs at once.
+    /// - Throws: ``StorageError``.
+    func executeDeferred(_ sql: String) throws
 }
 
 extension SQLExecutor {
+    /// Runs `sql` at once (engines without a way to send it later).
+    public func executeDeferred(_ sql: String) throws {
+        try execute(sql, [])
+    }
+
     /// Runs a statement without parameters; see ``execute(_:_:)``.
     @discardableResult
     public func execute(_ sql: String) throws -> Int {

@@ -27,7 +27,7 @@ public final class IntakeContext: Sendable {
         self.settings = settings
         self.contents = try ContentStore(root: settings.attachmentsDirectory)
         self.ticketHolder = ticketHolder
-        openCommits = (settings.groupCommit ?? (database.engine == .sqlite)) 
+        openCommits = (settings.groupCommit ?? true) 
             ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds) : nil
     }
 

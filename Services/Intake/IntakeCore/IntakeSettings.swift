@@ -10,7 +10,7 @@ import ServiceKit
 /// | double-submission window | `INTAKE_DUPLICATE_WINDOW_SECONDS` | 600 (0 turns it off) |
 /// | refuse tickets of suppliers | `INTAKE_FORBID_SUPPLIER_TICKETS` | `true` |
 /// | attachment store | `INTAKE_ATTACHMENTS_DIR` | `<data-dir>/attachments` |
-/// | group commit of concurrent opens | `INTAKE_GROUP_COMMIT` | `true` on SQLite, `false` on PostgreSQL |
+/// | group commit of concurrent opens | `INTAKE_GROUP_COMMIT` | `true` |
 /// | how long a group commit waits for concurrent opens | `INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS` | 1000 |
 /// | how often the outbox relay looks for events when idle | `INTAKE_RELAY_POLL_MILLISECONDS` | 200 (the relay's default) |
 /// | uploads never attached are removed after | `INTAKE_PENDING_UPLOAD_MAX_AGE_SECONDS` | 86400 (one day) |
@@ -24,8 +24,8 @@ public struct IntakeSettings: Sendable {
     public var forbidSupplierTickets = true
     public var attachmentsDirectory: String
     /// Run concurrent ticket opens in one transaction, each in its own savepoint (``GroupCommit``).
-    /// `nil`: the engine's default (on for SQLite, where it pays; off for PostgreSQL, where each
-    /// savepoint costs two round trips; docs/BENCHMARKS-intake.md).
+    /// `nil`: on, on both engines (on PostgreSQL `SAVEPOINT` and `RELEASE` travel with the next
+    /// statement, so a batched open costs 3 round trips; docs/BENCHMARKS-intake.md, fifth pass).
     public var groupCommit: Bool?
     /// How long the writer of a group commit may wait, when opens are concurrent, for as many
     /// opens as were in the group commit at the end of the previous batch (``GroupCommit``).

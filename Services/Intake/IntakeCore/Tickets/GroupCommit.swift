@@ -23,16 +23,24 @@ public struct GroupCommitStatistics: Sendable, Equatable {
 /// together in the next transaction, each inside its own savepoint, and all are acknowledged
 /// after that transaction's single `COMMIT`.
 ///
-/// There is no timer: a batch is whatever queued while the previous one was being written (at
-/// most `maxBatch`), so an open alone runs at once, in a transaction of its own and without a
-/// savepoint. The writer is whichever waiting caller finds no batch running ("leader"); the others
-/// sleep until their result is set.
+/// One writer thread (started with the first open, ended after a second without work) runs the
+/// batches. A batch is whatever queued while the previous one was being written (at most
+/// `maxBatch`), plus, when opens are concurrent, what arrives during a short gather window: the
+/// writer waits up to `gatherMicroseconds` for as many opens as were in the group commit when the
+/// previous batch ended (the concurrency it saw), so batches do not stay at 1–2 opens when every
+/// thread is busy on a saturated machine. An open alone (the previous batch had one open and
+/// nothing waits) runs at once, in a transaction of its own and without a savepoint. Callers
+/// either wait (``run(_:)``) or are called back (``submit(_:isCancelled:completion:)``, which the
+/// `OpenTicket` RPC handler uses: no RPC worker thread waits for a batch, and responses are sent
+/// by the writer as soon as the batch committed).
 ///
 /// Why: SQLite has one writer and writes every page a transaction changed to the WAL at its
 /// commit; an open changes about ten pages (the ticket row and its indexes, the code counter, the
 /// outbox rows and theirs), mostly the same pages as the opens around it (ids are time-ordered,
 /// ``IntakeContext/newID()``). One commit for many opens writes those pages once, and the WAL
-/// fills (and is checkpointed, with its `fsync`) that much less often.
+/// fills (and is checkpointed, with its `fsync`) that much less often. On PostgreSQL a batch runs
+/// on one connection, with `SAVEPOINT`/`RELEASE` sent along with the next statement
+/// (``SQLExecutor/executeDeferred(_:)``): 3 round trips per open and one `COMMIT` per batch.
 ///
 /// Each open keeps its own outcome: an open that throws rolls back to its savepoint (nothing of it
 /// is stored, no code number is consumed) and only its caller sees the error. Errors that call for
@@ -41,103 +49,135 @@ public struct GroupCommitStatistics: Sendable, Equatable {
 /// every open of the batch (none of them is acknowledged, none is stored).
 final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     typealias Body = @Sendable (any SQLExecutor) throws -> Output
+    typealias Completion = @Sendable (Result<Output, any Error>) -> Void
 
     private final class Job: @unchecked Sendable {
         let body: Body
-        // Written by the leader, read by the owner after it is woken; both under `mutex`.
-        var result: Result<Output, any Error>?
+        let completion: Completion
+        /// Whether the caller gave up before the open started (its RPC deadline passed or it cancelled).
+        let isCancelled: (@Sendable () -> Bool)?
+        // Only touched by the writer thread.
         var attempt: Result<Output, any Error>?
-        /// Set (under `mutex`) when this queued job is to lead the next batch.
-        var leads = false
-        /// This job's own wake-up, so a finished batch wakes its members and the next leader only
-        /// (not every queued open).
-        let wake = Wakeup()
 
-        init(_ body: @escaping Body) { self.body = body }
+        init(_ body: @escaping Body, isCancelled: (@Sendable () -> Bool)?, completion: @escaping Completion) {
+            self.body = body
+            self.isCancelled = isCancelled
+            self.completion = completion
+        }
     }
 
     private let database: any Database
     private let maxBatch: Int
     private let gatherNanoseconds: UInt64
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    // Guarded by mutex.
+    /// The writer thread ends after this long without work (and starts again with the next open).
+    private let idleNanoseconds: UInt64 = 1_000_000_000
+    private let lock = ConditionLock()
+    // Guarded by lock.
     private var queue: [Job] = []
-    private var leading = false
-    private var gatherer: Job?
+    private var writerRunning = false
+    /// How many queued opens wake the writer: 1 while it waits for work, the batch it is gathering
+    /// while it gathers (so arrivals before that do not wake it one by one), 0 while it writes.
+    private var wakeAt = 0
     /// Opens in the group commit (running and queued) when the last batch ended: the concurrency
-    /// a gathering leader waits for.
+    /// a gathering writer waits for.
     private var concurrency = 1
     private var stats = GroupCommitStatistics()
 
     /// - Parameters:
     ///   - maxBatch: The most opens in one transaction.
-    ///   - gatherMicroseconds: How long a leader may wait for as many opens as were in the group
-    ///     commit at the end of the previous batch before it starts (0: never waits). Only when
+    ///   - gatherMicroseconds: How long the writer may wait for as many opens as were in the group
+    ///     commit at the end of the previous batch before it starts one (0: never waits). Only when
     ///     opens are concurrent: an open alone never waits.
     init(database: any Database, maxBatch: Int = 64, gatherMicroseconds: Int = 0) {
         self.database = database
         self.maxBatch = max(1, maxBatch)
         self.gatherNanoseconds = UInt64(max(0, gatherMicroseconds)) * 1_000
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
     }
 
     var statistics: GroupCommitStatistics {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        var current = stats
-        current.queued = queue.count
-        return current
+        lock.withLock {
+            var current = stats
+            current.queued = queue.count
+            return current
+        }
     }
 
     /// Runs `body` in a shared write transaction and returns its own result once that
-    /// transaction committed.
+    /// transaction committed (blocks the calling thread).
     func run(_ body: @escaping Body) throws -> Output {
-        let job = Job(body)
-        pthread_mutex_lock(mutex)
-        queue.append(job)
-        if leading {
-            if let gatherer, queue.count >= min(maxBatch, concurrency) { gatherer.wake.signal() }
-            while job.result == nil && !job.leads { job.wake.wait(mutex) }
+        let done = DispatchSemaphore(value: 0)
+        let outcome = OutcomeBox<Output>()
+        submit(body) { result in
+            outcome.result = result
+            done.signal()
         }
-        if job.result == nil {
-            // Leader: either nobody was writing, or the previous leader handed over to this job.
-            leading = true
-            if gatherNanoseconds > 0 && concurrency > 1 && queue.count < min(maxBatch, concurrency) {
-                let deadline = MonotonicClock.nanoseconds() + gatherNanoseconds
-                gatherer = job
-                while queue.count < min(maxBatch, concurrency) && job.wake.wait(mutex, untilUptimeNanoseconds: deadline) {}
-                gatherer = nil
+        done.wait()
+        return try outcome.result!.get()
+    }
+
+    /// Queues `body` for the writer thread and returns at once; `completion` runs on the writer
+    /// thread once the batch's transaction committed (or failed), exactly once. An open whose
+    /// `isCancelled` says so when its batch starts is not run (`DEADLINE_EXCEEDED`).
+    func submit(_ body: @escaping Body, isCancelled: (@Sendable () -> Bool)? = nil, completion: @escaping Completion) {
+        let job = Job(body, isCancelled: isCancelled, completion: completion)
+        lock.lock()
+        queue.append(job)
+        if !writerRunning {
+            writerRunning = true
+            let thread = Thread { [self] in writerLoop() }
+            thread.name = "intake-group-commit"
+            thread.start()
+        } else if wakeAt > 0 && queue.count >= wakeAt {
+            lock.signal()
+        }
+        lock.unlock()
+    }
+
+    private func writerLoop() {
+        lock.lock()
+        while true {
+            if queue.isEmpty {
+                wakeAt = 1
+                let deadline = MonotonicClock.nanoseconds() + idleNanoseconds
+                while queue.isEmpty && lock.wait(untilUptimeNanoseconds: deadline) {}
+                wakeAt = 0
+                if queue.isEmpty {
+                    writerRunning = false
+                    lock.unlock()
+                    return
+                }
             }
-            let batch = Array(queue.prefix(maxBatch))
-            queue.removeFirst(batch.count)
-            stats.batches += 1
-            stats.opens += batch.count
-            stats.largestBatch = max(stats.largestBatch, batch.count)
-            stats.running = batch.count
-            pthread_mutex_unlock(mutex)
-            let outcomes = execute(batch)
-            pthread_mutex_lock(mutex)
-            for (member, outcome) in zip(batch, outcomes) {
-                member.result = outcome
-                if member !== job { member.wake.signal() }
+            let target = min(maxBatch, concurrency)
+            if gatherNanoseconds > 0 && concurrency > 1 && queue.count < target {
+                // Opens are concurrent: give the ones on their way a moment to join this batch.
+                wakeAt = target
+                let deadline = MonotonicClock.nanoseconds() + gatherNanoseconds
+                while queue.count < target && lock.wait(untilUptimeNanoseconds: deadline) {}
+                wakeAt = 0
+            }
+            let taken = Array(queue.prefix(maxBatch))
+            queue.removeFirst(taken.count)
+            stats.running = taken.count
+            lock.unlock()
+            var batch: [Job] = []
+            for job in taken {
+                if job.isCancelled?() == true {
+                    job.completion(.failure(RPCError(.deadlineExceeded, "prazo esgotado antes do início / deadline passed before start")))
+                } else {
+                    batch.append(job)
+                }
+            }
+            let outcomes = batch.isEmpty ? [] : execute(batch)
+            for (job, outcome) in zip(batch, outcomes) { job.completion(outcome) }
+            lock.lock()
+            if !batch.isEmpty {
+                stats.batches += 1
+                stats.opens += batch.count
+                stats.largestBatch = max(stats.largestBatch, batch.count)
             }
             stats.running = 0
-            concurrency = batch.count + queue.count
-            if let next = queue.first {
-                next.leads = true
-                next.wake.signal()
-            } else {
-                leading = false
-            }
+            concurrency = taken.count + queue.count
         }
-        let result = job.result!
-        pthread_mutex_unlock(mutex)
-        return try result.get()
     }
 
     private func execute(_ batch: [Job]) -> [Result<Output, any Error>] {
@@ -175,30 +215,7 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     }
 }
 
-/// A condition variable on the monotonic clock, used with ``GroupCommit``'s mutex.
-private final class Wakeup: @unchecked Sendable {
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-
-    init() {
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        condition.deallocate()
-    }
-
-    func signal() { pthread_cond_signal(condition) }
-
-    func wait(_ mutex: UnsafeMutablePointer<pthread_mutex_t>) { pthread_cond_wait(condition, mutex) }
-
-    /// - Returns: false when `deadline` (monotonic nanoseconds) passed.
-    func wait(_ mutex: UnsafeMutablePointer<pthread_mutex_t>, untilUptimeNanoseconds deadline: UInt64) -> Bool {
-        var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
-        return pthread_cond_timedwait(condition, mutex, &time) == 0
-    }
+/// Where a blocking ``GroupCommit/run(_:)`` receives its result (set before the semaphore is signalled).
+private final class OutcomeBox<Output: Sendable>: @unchecked Sendable {
+    var result: Result<Output, any Error>?
 }

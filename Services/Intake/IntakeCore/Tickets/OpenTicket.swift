@@ -20,6 +20,49 @@ extension IntakeContext {
     ///   `FAILED_PRECONDITION` for an inactive organization or a supplier when that is forbidden.
     public func openTicket(_ submitted: IntakeV1.OpenTicketRequest, caller: Caller,
                            idempotencyKey: String? = nil) throws -> IntakeV1.OpenTicketResponse {
+        let (request, body) = try openingBody(submitted, caller: caller, idempotencyKey: idempotencyKey)
+        do {
+            if let openCommits { return try openCommits.run(body) }
+            return try database.write { try body($0) }
+        } catch {
+            return try recover(error, request: request)
+        }
+    }
+
+    /// Whether ``openTicket(_:caller:idempotencyKey:isCancelled:completion:)`` can be used: opens
+    /// go through the group commit's writer thread, so nothing blocks the caller.
+    public var opensWithoutBlocking: Bool { openCommits != nil }
+
+    /// ``openTicket(_:caller:idempotencyKey:)`` without blocking the calling thread: the open is
+    /// queued to the group commit's writer and `completion` runs there once its batch committed
+    /// (or failed), exactly once. Requires ``opensWithoutBlocking``.
+    /// - Parameter isCancelled: Checked when the batch starts: an open whose caller has given up
+    ///   by then is not run (`DEADLINE_EXCEEDED`).
+    public func openTicket(_ submitted: IntakeV1.OpenTicketRequest, caller: Caller, idempotencyKey: String?,
+                           isCancelled: (@Sendable () -> Bool)? = nil,
+                           completion: @escaping @Sendable (Result<IntakeV1.OpenTicketResponse, any Error>) -> Void) {
+        guard let openCommits else {
+            completion(Result { try openTicket(submitted, caller: caller, idempotencyKey: idempotencyKey) })
+            return
+        }
+        let request: IntakeV1.OpenTicketRequest
+        let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse
+        do { (request, body) = try openingBody(submitted, caller: caller, idempotencyKey: idempotencyKey) } catch {
+            completion(.failure(error))
+            return
+        }
+        openCommits.submit(body, isCancelled: isCancelled) { [self] result in
+            switch result {
+            case .success: completion(result)
+            case .failure(let error): completion(Result { try recover(error, request: request) })
+            }
+        }
+    }
+
+    /// The request as the caller may send it (organization and representative filled in or
+    /// refused) and the transaction body that opens it.
+    private func openingBody(_ submitted: IntakeV1.OpenTicketRequest, caller: Caller, idempotencyKey: String?) throws
+        -> (IntakeV1.OpenTicketRequest, @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse) {
         var adjusted = submitted
         if caller.isRepresentative {
             // A representative's person opens for one of the represented organizations (named in
@@ -46,22 +89,25 @@ extension IntakeContext {
             }
             return try open(tx, request, caller: caller)
         }
-        do {
-            if let openCommits { return try openCommits.run(body) }
-            return try database.write { try body($0) }
-        } catch let error as StorageError where error.kind == .idempotencyMismatch {
+        return (request, body)
+    }
+
+    /// What a failed open answers: the errors callers understand, or the ticket of an e-mail
+    /// delivered twice at once (the other delivery committed first).
+    private func recover(_ error: any Error, request: IntakeV1.OpenTicketRequest) throws -> IntakeV1.OpenTicketResponse {
+        if let error = error as? StorageError, error.kind == .idempotencyMismatch {
             throw RPCError(.failedPrecondition,
                            "chave de idempotência já usada com outro pedido / idempotency key reused with a different request")
-        } catch let error as StorageError where error.kind == .uniqueViolation && !request.emailMessageID.isEmpty {
-            // Two deliveries of one e-mail at once: the other committed first; answer with its ticket.
+        }
+        if let storage = error as? StorageError, storage.kind == .uniqueViolation, !request.emailMessageID.isEmpty {
             if let existing = try database.read({ tx in try TicketStore.ticket(tx, emailMessageID: request.emailMessageID).map { try TicketStore.complete(tx, $0) } }) {
                 var response = IntakeV1.OpenTicketResponse()
                 response.ticket = existing
                 response.duplicate = true
                 return response
             }
-            throw error
         }
+        throw error
     }
 
     private func open(_ tx: any SQLExecutor, _ request: IntakeV1.OpenTicketRequest, caller: Caller) throws -> IntakeV1.OpenTicketResponse {

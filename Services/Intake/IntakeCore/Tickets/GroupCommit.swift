@@ -168,7 +168,6 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
                 }
             }
             let outcomes = batch.isEmpty ? [] : execute(batch)
-            for (job, outcome) in zip(batch, outcomes) { job.completion(outcome) }
             lock.lock()
             if !batch.isEmpty {
                 stats.batches += 1
@@ -177,6 +176,10 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
             }
             stats.running = 0
             concurrency = taken.count + queue.count
+            lock.unlock()
+            // Answered only now that the statistics say what was done.
+            for (job, outcome) in zip(batch, outcomes) { job.completion(outcome) }
+            lock.lock()
         }
     }
 

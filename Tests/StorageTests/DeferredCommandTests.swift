@@ -69,4 +69,28 @@ struct DeferredCommandTests {
         try db.write { try $0.execute(Self.insert, [2, "b"]) }
         #expect(try db.read { try $0.scalar("SELECT COUNT(*) FROM items") } == 2)
     }
+
+    @Test("queryPipelined returns each statement's rows in order (with BEGIN and deferred commands in front), and its first error",
+          arguments: TestEngines.all)
+    func pipelinedQueries(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open(migrations: FirstStatementTests.schema)
+        defer { db.close() }
+        try db.write { tx in for (id, name) in [(1, "a"), (2, "b"), (3, "c")] { try tx.execute(Self.insert, [SQLValue(id), .text(name)]) } }
+        let select = "SELECT name FROM items WHERE id = ?"
+        let names = try db.write { tx in
+            try tx.executeDeferred("SAVEPOINT first")
+            let rows = try tx.queryPipelined([(select, [3]), ("SELECT name FROM items WHERE id > ? ORDER BY id", [1]), (select, [9]),
+                                              ("UPDATE items SET name = ? WHERE id = ?", ["z", 1])])
+            try tx.executeDeferred("RELEASE first")
+            return try rows.map { try $0.map { try $0.text("name") } }
+        }
+        #expect(names == [["c"], ["b", "c"], [], []])
+        #expect(try db.read { try $0.scalar(select, [1]) } == .text("z"))
+        expectStorageError(.uniqueViolation) {
+            _ = try db.write { tx in
+                try tx.queryPipelined([(select, [1]), ("UPDATE items SET name = ? WHERE id = ?", ["b", 3]), (select, [2])])
+            }
+        }
+        #expect(try db.read { try $0.scalar(select, [3]) } == .text("c"), "rolled back")
+    }
 }

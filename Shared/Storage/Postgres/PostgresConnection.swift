@@ -161,6 +161,73 @@ final class PostgresConnection: ScriptExecutor {
         deferred.append(sql)
     }
 
+    func queryPipelined(_ statements: [(sql: String, params: [SQLValue])]) throws -> [[Row]] {
+        guard statements.count > 1 else { return try statements.map { try query($0.sql, $0.params) } }
+        let connection = try liveHandle(statements[0].sql)
+        // Statements prepared for the first time are prepared first (BEGIN goes out alone before,
+        // as in `run`), so the pipeline only binds and executes.
+        if statements.contains(where: { self.statements[$0.sql] == nil }) { try sendPendingBegin(connection) }
+        var prepared: [(name: String, sql: String, count: Int32, encoded: PostgresValues.Parameters)] = []
+        defer { prepared.forEach { $0.encoded.deallocate() } }
+        for (sql, params) in statements {
+            let statement = try self.prepared(sql, connection)
+            guard statement.parameterCount == params.count else {
+                throw StorageError(.misuse, "the statement has \(statement.parameterCount) placeholder(s) but \(params.count) value(s) were given", sql: sql)
+            }
+            prepared.append((statement.name, sql, Int32(params.count), try PostgresValues.Parameters(params, sql: sql)))
+        }
+        let prefix = pendingPrefix()
+        guard PQenterPipelineMode(connection) == 1 else {
+            for command in prefix { PQclear(try check(PQexec(connection, command), sql: command)) }
+            return try prepared.map { item in
+                let result = try check(PQexecPrepared(connection, item.name, item.count, item.encoded.values,
+                                                      item.encoded.lengths, item.encoded.formats, 0), sql: item.sql)
+                defer { PQclear(result) }
+                return PostgresValues.rows(result)
+            }
+        }
+        var results: [OpaquePointer] = []
+        defer { results.forEach { PQclear($0) } }
+        var sent = true
+        for command in prefix where sent { sent = PQsendQueryParams(connection, command, 0, nil, nil, nil, nil, 0) == 1 }
+        for item in prepared where sent {
+            sent = PQsendQueryPrepared(connection, item.name, item.count, item.encoded.values,
+                                       item.encoded.lengths, item.encoded.formats, 0) == 1
+        }
+        if sent, PQpipelineSync(connection) == 1 {
+            var nulls = 0
+            while nulls < 2 {
+                guard let result = PQgetResult(connection) else {
+                    nulls += 1
+                    continue
+                }
+                nulls = 0
+                if PQresultStatus(result) == PGRES_PIPELINE_SYNC {
+                    PQclear(result)
+                    break
+                }
+                results.append(result)
+            }
+        }
+        _ = PQexitPipelineMode(connection)
+        guard results.count == prefix.count + prepared.count else {
+            throw PostgresErrors.error(result: nil, connection: connection, sql: statements[0].sql)
+        }
+        for (index, command) in prefix.enumerated() where PQresultStatus(results[index]) != PGRES_COMMAND_OK {
+            throw PostgresErrors.error(result: results[index], connection: connection, sql: command)
+        }
+        var rows: [[Row]] = []
+        for (offset, item) in prepared.enumerated() {
+            let result = results[prefix.count + offset]
+            let status = PQresultStatus(result)
+            guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
+                throw PostgresErrors.error(result: result, connection: connection, sql: item.sql)
+            }
+            rows.append(PostgresValues.rows(result))
+        }
+        return rows
+    }
+
     // MARK: Statements
 
     /// Runs `sql` with the simple-query protocol (no parameters, several statements allowed).

@@ -156,6 +156,7 @@ enum IntakeBench {
             let service = try startService(engine, options, callers: callers)
             let pid = service.process.process.processIdentifier
             let cpuBefore = processCPUSeconds(pid)
+            let clientCPUBefore = processCPUSeconds(getpid())
             let countersBefore = processCounters(pid)
             let openedBefore = try ticketCount(engine, directory: service.directory.path, url: service.postgresURL)
             let organization = service.organization, principals = service.principals, client = service.client
@@ -169,6 +170,7 @@ enum IntakeBench {
                 }
             }
             let serverCPU = processCPUSeconds(pid) - cpuBefore
+            let clientCPU = processCPUSeconds(getpid()) - clientCPUBefore
             let countersAfter = processCounters(pid)
             let opened = try ticketCount(engine, directory: service.directory.path, url: service.postgresURL) - openedBefore
             if rowBytes == 0 {
@@ -183,8 +185,8 @@ enum IntakeBench {
             }
             let stats = service.stop()
             plainRates[inFlight] = plain
-            print(String(format: "[%@] opens/s over RPC, no attachment:   %8.0f  (intake process CPU %.0f µs per open)", label, plain,
-                         serverCPU * 1e6 / Double(max(1, opened))))
+            print(String(format: "[%@] opens/s over RPC, no attachment:   %8.0f  (intake process CPU %.0f µs per open; this benchmark's client %.0f µs)",
+                         label, plain, serverCPU * 1e6 / Double(max(1, opened)), clientCPU * 1e6 / Double(max(1, opened))))
             // Counts that do not depend on how busy the machine is: what the intake process asked the
             // kernel for per open (all its threads; the relay's share included).
             let perOpen = { (name: String) in Double((countersAfter[name] ?? 0) - (countersBefore[name] ?? 0)) / Double(max(1, opened)) }

@@ -50,17 +50,21 @@ public struct GroupCommitStatistics: Sendable, Equatable {
 final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     typealias Body = @Sendable (any SQLExecutor) throws -> Output
     typealias Completion = @Sendable (Result<Output, any Error>) -> Void
+    /// A query the open will run first, which a PostgreSQL batch sends for all its opens at once.
+    typealias Read = (sql: String, params: [SQLValue])
 
     private final class Job: @unchecked Sendable {
         let body: Body
         let completion: Completion
+        let reads: [Read]
         /// Whether the caller gave up before the open started (its RPC deadline passed or it cancelled).
         let isCancelled: (@Sendable () -> Bool)?
         // Only touched by the writer thread.
         var attempt: Result<Output, any Error>?
 
-        init(_ body: @escaping Body, isCancelled: (@Sendable () -> Bool)?, completion: @escaping Completion) {
+        init(_ body: @escaping Body, reads: [Read], isCancelled: (@Sendable () -> Bool)?, completion: @escaping Completion) {
             self.body = body
+            self.reads = reads
             self.isCancelled = isCancelled
             self.completion = completion
         }
@@ -104,10 +108,10 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
 
     /// Runs `body` in a shared write transaction and returns its own result once that
     /// transaction committed (blocks the calling thread).
-    func run(_ body: @escaping Body) throws -> Output {
+    func run(_ body: @escaping Body, reads: [Read] = []) throws -> Output {
         let done = DispatchSemaphore(value: 0)
         let outcome = OutcomeBox<Output>()
-        submit(body) { result in
+        submit(body, reads: reads) { result in
             outcome.result = result
             done.signal()
         }
@@ -118,8 +122,12 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     /// Queues `body` for the writer thread and returns at once; `completion` runs on the writer
     /// thread once the batch's transaction committed (or failed), exactly once. An open whose
     /// `isCancelled` says so when its batch starts is not run (`DEADLINE_EXCEEDED`).
-    func submit(_ body: @escaping Body, isCancelled: (@Sendable () -> Bool)? = nil, completion: @escaping Completion) {
-        let job = Job(body, isCancelled: isCancelled, completion: completion)
+    /// - Parameter reads: Queries `body` runs first; in a batch on PostgreSQL those of all the
+    ///   batch's opens go out in one round trip at its start, and `body` gets their results from
+    ///   memory (``PrefetchedReads``).
+    func submit(_ body: @escaping Body, reads: [Read] = [], isCancelled: (@Sendable () -> Bool)? = nil,
+                completion: @escaping Completion) {
+        let job = Job(body, reads: reads, isCancelled: isCancelled, completion: completion)
         lock.lock()
         queue.append(job)
         if !writerRunning {
@@ -190,13 +198,18 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
         }
         do {
             try database.write { tx in
+                var executor: any SQLExecutor = tx
+                let reads = batch.flatMap(\.reads)
+                if tx.engine == .postgres && reads.count > 1 {
+                    executor = PrefetchedReads(tx, Array(zip(reads, try tx.queryPipelined(reads))))
+                }
                 for (index, job) in batch.enumerated() {
                     // SAVEPOINT and RELEASE travel with the next statement on PostgreSQL (one round
                     // trip less each); the last RELEASE goes with COMMIT.
                     let name = "open_\(index)"
                     try tx.executeDeferred("SAVEPOINT \(name)")
                     do {
-                        job.attempt = .success(try job.body(tx))
+                        job.attempt = .success(try job.body(executor))
                         try tx.executeDeferred("RELEASE \(name)")
                     } catch let error as StorageError where Self.retriesTransaction(error) {
                         throw error

@@ -22,7 +22,7 @@ extension IntakeContext {
                            idempotencyKey: String? = nil) throws -> IntakeV1.OpenTicketResponse {
         let (request, body) = try openingBody(submitted, caller: caller, idempotencyKey: idempotencyKey)
         do {
-            if let openCommits { return try openCommits.run(body) }
+            if let openCommits { return try openCommits.run(body, reads: openingReads(request, caller: caller)) }
             return try database.write { try body($0) }
         } catch {
             return try recover(error, request: request)
@@ -51,12 +51,25 @@ extension IntakeContext {
             completion(.failure(error))
             return
         }
-        openCommits.submit(body, isCancelled: isCancelled) { [self] result in
+        openCommits.submit(body, reads: openingReads(request, caller: caller), isCancelled: isCancelled) { [self] result in
             switch result {
             case .success: completion(result)
             case .failure(let error): completion(Result { try recover(error, request: request) })
             }
         }
+    }
+
+    /// The organization-and-contact read an open of `request` starts with (see ``PrefetchedReads``).
+    private func openingReads(_ request: IntakeV1.OpenTicketRequest, caller: Caller) -> [(sql: String, params: [SQLValue])] {
+        guard database.engine == .postgres, request.emailMessageID.isEmpty else { return [] }
+        let statement = DirectoryStore.forOpeningStatement(organizationID: request.organizationID, contactID: Self.openingContactID(request, caller: caller),
+                                                           lockContact: settings.duplicateWindowMilliseconds > 0)
+        return statement.map { [$0] } ?? []
+    }
+
+    /// The contact a ticket of `request` is for: the one named, or a customer's own.
+    static func openingContactID(_ request: IntakeV1.OpenTicketRequest, caller: Caller) -> String {
+        request.contactID.isEmpty && caller.isCustomer && !caller.isRepresentative ? caller.id : request.contactID
     }
 
     /// The request as the caller may send it (organization and representative filled in or
@@ -124,7 +137,7 @@ extension IntakeContext {
         // Who: organization, contact, representative. The organization and the ticket's contact
         // come in one statement; on PostgreSQL the contact row is locked there, so two identical
         // submissions at once are serialized for the double-submission check below.
-        let contactID = request.contactID.isEmpty && caller.isCustomer && !caller.isRepresentative ? caller.id : request.contactID
+        let contactID = Self.openingContactID(request, caller: caller)
         let read = try DirectoryStore.forOpening(tx, organizationID: request.organizationID, contactID: contactID,
                                                  lockContact: tx.engine == .postgres && settings.duplicateWindowMilliseconds > 0)
         let organization = read.organization

@@ -8,26 +8,13 @@ import Storage
 import Testing
 import TestSupport
 
-/// Polls `condition` for up to `seconds`.
-func waitFor(_ seconds: Double = 20, _ condition: () throws -> Bool) throws -> Bool {
-    let limit = Date().addingTimeInterval(seconds)
-    while Date() < limit {
-        if try condition() { return true }
-        usleep(100_000)
-    }
-    return try condition()
-}
-
 @Suite("E-mail by IMAP (real dovecot)", .serialized, .enabled(if: IMAPTestServer.isAvailable))
 struct ImapTests {
     @Test("the service polls a dovecot mailbox (IDLE off): new mail opens tickets, replies thread, rejected mail is flagged, nothing is taken twice", arguments: TestEngines.all)
     func polling(engine: DatabaseEngine) throws {
         let dovecot = try IMAPTestServer()
         defer { dovecot.stop() }
-        let harness = try IntakeHarness(engine, environment: [
-            "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
-            "INTAKE_IMAP_INTERVAL_SECONDS": "0.2", "INTAKE_IMAP_IDLE": "false",
-        ])
+        let harness = try IntakeHarness(engine, environment: dovecot.intakeEnvironment(interval: "0.2"))
         let acme = try harness.organization("Acme", taxID: "11222333000181")
         _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
         try dovecot.deliver(Fixtures.bytes("thunderbird-new-ticket.eml"))
@@ -56,11 +43,9 @@ struct ImapTests {
         let smtp = try SMTPSink()
         defer { smtp.stop() }
         // Polling every 120 s: anything taken in within seconds came through IDLE.
-        let harness = try IntakeHarness(engine, environment: [
-            "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
-            "INTAKE_IMAP_INTERVAL_SECONDS": "120", "INTAKE_IMAP_PROCESSED_FOLDER": "Processadas",
-            "INTAKE_SMTP_URL": smtp.url, "INTAKE_BOUNCE_FROM": "suporte@suporte.example",
-        ])
+        let harness = try IntakeHarness(engine, environment: dovecot.intakeEnvironment(interval: "120", idle: true, smtp: smtp.url, [
+            "INTAKE_IMAP_PROCESSED_FOLDER": "Processadas",
+        ]))
         let acme = try harness.organization("Acme", taxID: "11222333000181")
         _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
         let inbox = IMAPMailbox(url: dovecot.url, user: dovecot.user, password: dovecot.password)
@@ -116,10 +101,9 @@ struct ImapTests {
     func poisonMessage(engine: DatabaseEngine) throws {
         let dovecot = try IMAPTestServer()
         defer { dovecot.stop() }
-        let harness = try IntakeHarness(engine, environment: [
-            "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
-            "INTAKE_IMAP_INTERVAL_SECONDS": "0.2", "INTAKE_IMAP_IDLE": "false", "INTAKE_IMAP_MAX_FAILURES": "3",
-        ])
+        let harness = try IntakeHarness(engine, environment: dovecot.intakeEnvironment(interval: "0.2", [
+            "INTAKE_IMAP_MAX_FAILURES": "3",
+        ]))
         let acme = try harness.organization("Acme", taxID: "11222333000181")
         _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
         _ = try harness.contact(acme, "João Lima", email: "joao@acme.example")
@@ -150,10 +134,7 @@ struct ImapTests {
     func fallbackToPolling(engine: DatabaseEngine) throws {
         let dovecot = try IMAPTestServer(capabilities: "IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE MOVE UIDPLUS")
         defer { dovecot.stop() }
-        let harness = try IntakeHarness(engine, environment: [
-            "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
-            "INTAKE_IMAP_INTERVAL_SECONDS": "0.3",
-        ])
+        let harness = try IntakeHarness(engine, environment: dovecot.intakeEnvironment(interval: "0.3", idle: true))
         let acme = try harness.organization("Acme", taxID: "11222333000181")
         _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
         Thread.sleep(forTimeInterval: 1)

@@ -64,12 +64,9 @@ struct MailLimitTests {
         defer { dovecot.stop() }
         let smtp = try SMTPSink()
         defer { smtp.stop() }
-        let harness = try IntakeHarness(engine, environment: [
-            "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
-            "INTAKE_IMAP_INTERVAL_SECONDS": "0.2", "INTAKE_IMAP_IDLE": "false",
-            "INTAKE_SMTP_URL": smtp.url, "INTAKE_BOUNCE_FROM": "suporte@suporte.example",
+        let harness = try IntakeHarness(engine, environment: dovecot.intakeEnvironment(interval: "0.2", smtp: smtp.url, [
             "INTAKE_MAX_MAIL_BYTES": String(100 << 10),
-        ])
+        ]))
         let acme = try harness.organization("Acme", taxID: "11222333000181")
         _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
         let big = bigMessage("grande-1@acme.example", attachmentBytes: 300 << 10)
@@ -119,11 +116,7 @@ struct MailLimitTests {
         defer { dovecot.stop() }
         let smtp = try SMTPSink()
         defer { smtp.stop() }
-        let harness = try IntakeHarness(engine, environment: [
-            "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
-            "INTAKE_IMAP_INTERVAL_SECONDS": "0.2", "INTAKE_IMAP_IDLE": "false",
-            "INTAKE_SMTP_URL": smtp.url, "INTAKE_BOUNCE_FROM": "suporte@suporte.example",
-        ])
+        let harness = try IntakeHarness(engine, environment: dovecot.intakeEnvironment(interval: "0.2", smtp: smtp.url))
         try dovecot.deliver(Array("Encaminhado do celular\r\nFrom: Maria <maria@acme.example>\r\nSubject: Erro 539\r\n\r\nO erro continua.\r\n".utf8))
         try dovecot.deliver(Array("Relatório automático\r\nFrom: robo@acme.example\r\nAuto-Submitted: auto-generated\r\n\r\nok\r\n".utf8))
         try dovecot.deliver(try Fixtures.bytes("malformed-no-headers.eml"))
@@ -163,6 +156,42 @@ struct MailLimitTests {
         #expect(again == 65 && second["quarantine_id"] == held.id, "held once")
         let (small, opened) = try harness.ingestCommand(bigMessage("pequena-2@acme.example", attachmentBytes: 10 << 10))
         #expect(small == 0 && opened["outcome"] == "opened", "\(opened)")
+    }
+}
+
+@Suite("E-mail pipe answering with intake's own SMTP (real SMTP server)", .serialized, .enabled(if: SMTPSink.isAvailable))
+struct MailPipeAnswerTests {
+    @Test("with INTAKE_SMTP_URL the pipe answers like IMAP: exit 0 with the answer queued and sent by the service, never to robots, at most the hourly limit per sender; the MTA bounces nothing",
+          arguments: TestEngines.all)
+    func pipeAnswersThroughIntake(engine: DatabaseEngine) throws {
+        let smtp = try SMTPSink()
+        defer { smtp.stop() }
+        let harness = try IntakeHarness(engine, environment: [
+            "INTAKE_SMTP_URL": smtp.url, "INTAKE_BOUNCE_FROM": "suporte@suporte.example", "INTAKE_BOUNCE_LIMIT_PER_HOUR": "2",
+        ])
+        let stranger = try Fixtures.bytes("unknown-sender.eml")
+        func copy(_ n: Int) -> [UInt8] {
+            Array(String(decoding: stranger, as: UTF8.self)
+                .replacingOccurrences(of: "<unknown-1@desconhecido.example>", with: "<unknown-\(n)@desconhecido.example>").utf8)
+        }
+        let (status, first) = try harness.ingestCommand(stranger)
+        #expect(status == 0 && first["outcome"] == "rejected" && first["answer"] == "queued", "\(first)")
+        // The running service sends it.
+        #expect(try waitFor { smtp.recipients().contains(["alguem@desconhecido.example"]) })
+        #expect(smtp.messages().first?.contains("Preciso de ajuda") == true)
+        // The same message again: held once, not answered again.
+        let (_, again) = try harness.ingestCommand(stranger)
+        #expect(again["quarantine_id"] == first["quarantine_id"] && again["answer"] == nil, "\(again)")
+        // A second message is answered; a third within the hour is not.
+        #expect(try harness.ingestCommand(copy(2)).1["answer"] == "queued")
+        let (limited, third) = try harness.ingestCommand(copy(3))
+        #expect(limited == 0 && third["outcome"] == "rejected" && third["answer"]?.hasPrefix("suppressed: rate limit") == true, "\(third)")
+        // An automatic message is never answered.
+        let robot = Array(String(decoding: copy(4), as: UTF8.self).replacingOccurrences(of: "MIME-Version: 1.0", with: "Auto-Submitted: auto-replied\nMIME-Version: 1.0").utf8)
+        let (robotStatus, robotResult) = try harness.ingestCommand(robot)
+        #expect(robotStatus == 0 && robotResult["answer"]?.hasPrefix("suppressed: automatic") == true, "\(robotResult)")
+        #expect(try waitFor { smtp.recipients().count == 2 })
+        #expect(try harness.count("mail_quarantine") == 4)
     }
 }
 

@@ -77,6 +77,12 @@ struct MailQuarantineTests {
         #expect(status == 0 && first["outcome"] == "quarantined" && first["quarantine_id"]?.isEmpty == false)
         let (again, second) = try harness.ingestCommand(noHeaders)
         #expect(again == 0 && second["quarantine_id"] == first["quarantine_id"], "the same message is held once")
+        // The same message with the other line ends (IMAP hands over CRLF, an MTA's pipe LF) is
+        // still the same message.
+        let text = String(decoding: noHeaders, as: UTF8.self)
+        let flipped = text.contains("\r\n") ? text.replacingOccurrences(of: "\r\n", with: "\n") : text.replacingOccurrences(of: "\n", with: "\r\n")
+        let (_, third) = try harness.ingestCommand(Array(flipped.utf8))
+        #expect(third["quarantine_id"] == first["quarantine_id"], "line ends do not make another message")
         let (binaryStatus, binaryResult) = try harness.ingestCommand(binary)
         #expect(binaryStatus == 0 && binaryResult["outcome"] == "quarantined")
         let (refused, rejection) = try harness.ingestCommand(try Fixtures.bytes("unknown-sender.eml"))
@@ -341,12 +347,9 @@ struct ImapQuarantineTests {
         let dovecot = try IMAPTestServer()
         defer { dovecot.stop() }
         let port = try FreePort.next()
-        let harness = try IntakeHarness(engine, environment: [
-            "INTAKE_IMAP_URL": dovecot.url, "INTAKE_IMAP_USER": dovecot.user, "INTAKE_IMAP_PASSWORD": dovecot.password,
-            "INTAKE_IMAP_INTERVAL_SECONDS": "0.2", "INTAKE_IMAP_IDLE": "false",
-            "INTAKE_SMTP_URL": "smtp://127.0.0.1:\(port)", "INTAKE_BOUNCE_FROM": "suporte@suporte.example",
+        let harness = try IntakeHarness(engine, environment: dovecot.intakeEnvironment(interval: "0.2", smtp: "smtp://127.0.0.1:\(port)", [
             "INTAKE_BOUNCE_RETRY_SECONDS": "0.2", "INTAKE_BOUNCE_RETRY_MAX_SECONDS": "0.5",
-        ])
+        ]))
         let acme = try harness.organization("Acme", taxID: "11222333000181")
         _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
         let binary = try Fixtures.bytes("malformed-binary.eml")

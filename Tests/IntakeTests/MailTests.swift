@@ -124,25 +124,7 @@ struct MailIngestTests {
         let harness = try IntakeHarness(engine)
         let acme = try harness.organization("Acme", taxID: "11222333000181")
         _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
-        func run(_ fixture: String) throws -> (Int32, [String: String]) {
-            let process = Process()
-            process.executableURL = BuildProducts.executable("intake")
-            process.arguments = ["ingest-mail"]
-            var environment = ProcessInfo.processInfo.environment
-            for (key, value) in harness.environment { environment[key] = value }
-            process.environment = environment
-            let input = Pipe(), output = Pipe()
-            process.standardInput = input
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            input.fileHandleForWriting.write(Data(try Fixtures.bytes(fixture)))
-            try input.fileHandleForWriting.close()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: String] ?? [:]
-            return (process.terminationStatus, json)
-        }
+        func run(_ fixture: String) throws -> (Int32, [String: String]) { try harness.ingestCommand(try Fixtures.bytes(fixture)) }
         let (status, result) = try run("thunderbird-new-ticket.eml")
         #expect(status == 0 && result["outcome"] == "opened" && result["code"]?.hasSuffix("-000001") == true)
         let (again, second) = try run("thunderbird-new-ticket.eml")

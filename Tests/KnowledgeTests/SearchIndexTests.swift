@@ -106,11 +106,6 @@ struct SearchIndexTests {
 
     /// Polls `condition` for up to 10 seconds.
     func eventually(_ condition: () throws -> Bool, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            if try condition() { return }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        Issue.record("condition not met within 10 s", sourceLocation: sourceLocation)
+        if try !waitFor(10, condition) { Issue.record("condition not met within 10 s", sourceLocation: sourceLocation) }
     }
 }

@@ -94,14 +94,12 @@ extension ScaleOutTests {
         request.events = [envelope]
         _ = try client.call(EventsV1.EventSink.deliver, request, options: CallOptions(timeoutMilliseconds: 10_000))
         func mails() -> [SinkMail] { SinkMail.all(in: sink.directory) }
-        var limit = Date().addingTimeInterval(15)
-        while Date() < limit && doomed.process.isRunning { usleep(50_000) }
+        _ = waitFor(15) { !doomed.process.isRunning }
         #expect(!doomed.process.isRunning && doomed.process.terminationStatus == 70, "the crash hook ended the doomed instance")
         #expect(mails().count == 1)
         let thawed = Date()
         kill(survivor.process.processIdentifier, SIGCONT)
-        limit = Date().addingTimeInterval(30)
-        while Date() < limit && mails().count < 2 { usleep(50_000) }
+        _ = waitFor(30) { mails().count >= 2 }
         print("lease takeover after \(Date().timeIntervalSince(thawed)) s")
         let stats = RPCClient(configuration: ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: survivor.port)], secret: secret))
         defer { stats.close() }
@@ -110,11 +108,10 @@ extension ScaleOutTests {
         #expect(Set(mails().map(\.messageID)).count == 1, "same Message-ID")
         // The sink has the message before the survivor records the outcome (outcomes are written
         // in batches): wait for the record.
-        var answer = try stats.call(NotificationV1.Notification.getStats, NotificationV1.GetStatsRequest(), options: admin)
-        limit = Date().addingTimeInterval(10)
-        while Date() < limit && answer.sending > 0 {
-            usleep(50_000)
+        var answer = NotificationV1.GetStatsResponse()
+        _ = try waitFor(10) {
             answer = try stats.call(NotificationV1.Notification.getStats, NotificationV1.GetStatsRequest(), options: admin)
+            return answer.sending == 0
         }
         #expect(answer.sent == 1 && answer.resends == 1 && answer.sending == 0 && answer.queued == 0, "\(answer)")
     }

@@ -11,15 +11,6 @@ import WorkflowCore
 /// The real intake executable and workflow talking through their outboxes and RPC.
 @Suite("Workflow with the real intake", .serialized)
 struct IntakeToWorkflowTests {
-    func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let limit = Date().addingTimeInterval(seconds)
-        while Date() < limit {
-            if condition() { return true }
-            usleep(100_000)
-        }
-        return condition()
-    }
-
     @Test("a ticket opened in intake reaches workflow by event; opening a related ticket from it goes through intake and comes back linked", arguments: TestEngines.all)
     func openRelated(engine: DatabaseEngine) throws {
         let intakePort = try FreePort.next()

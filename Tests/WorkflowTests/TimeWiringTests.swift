@@ -11,15 +11,6 @@ import WorkflowCore
 struct TimeWiringTests {
     static let ana = WorkflowHarness.agent("ana")
 
-    func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-        let limit = Date().addingTimeInterval(seconds)
-        while Date() < limit {
-            if try condition() { return true }
-            usleep(100_000)
-        }
-        return try condition()
-    }
-
     @Test("SLA follows responses, an inactivity timer finishes the ticket through the flow, the survey link in TicketFinished answers once, metrics count it", arguments: TestEngines.all)
     func journey(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine, environment: ["WORKFLOW_DAY_SECONDS": "1", "WORKFLOW_TIMER_POLL_MS": "50"])

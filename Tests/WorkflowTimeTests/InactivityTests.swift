@@ -158,8 +158,7 @@ let day: Int64 = 86_400_000
         }
         scheduler.start()
         defer { scheduler.stop() }
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, try actions(database).isEmpty { Thread.sleep(forTimeInterval: 0.05) }
+        _ = try waitFor(10) { try !actions(database).isEmpty }
         #expect(try actions(database) == ["live:finalizado:inatividade"])
         #expect(try publishedEvents(database, WorkflowV1.InactivityReminder.self).count == 1)
     }

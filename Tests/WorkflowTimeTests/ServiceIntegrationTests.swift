@@ -63,14 +63,7 @@ import TestSupport
         }
 
         /// Waits (real time) until `condition` holds, up to 10 s.
-        func eventually(_ condition: () throws -> Bool) throws -> Bool {
-            let deadline = Date().addingTimeInterval(10)
-            while Date() < deadline {
-                if try condition() { return true }
-                Thread.sleep(forTimeInterval: 0.03)
-            }
-            return try condition()
-        }
+        func eventually(_ condition: () throws -> Bool) throws -> Bool { try waitFor(10, condition) }
     }
 
     func admin() -> CallOptions {
@@ -209,6 +202,13 @@ import TestSupport
         #expect(report.totals?.firstResponses == 2)
         #expect(report.totals?.avgSurveyScore == 4)
         #expect(report.backlog.map(\.count).reduce(0, +) == 1)  // t3
+        // Rows per stage carry the flows' names for dashboards, not only the codes.
+        let names = ["aguardando_atendimento": "Aguardando atendimento", "em_atendimento": "Em atendimento",
+                     "aguardando_cliente": "Aguardando cliente", "resolvido": "Resolvido", "finalizado": "Finalizado"]
+        #expect(!report.stageTime.isEmpty && !report.backlog.isEmpty)
+        for (stage, name) in report.stageTime.map({ ($0.stage, $0.stageName) }) + report.backlog.map({ ($0.stage, $0.stageName) }) {
+            #expect(name == names[stage] ?? "(unexpected stage \(stage))")
+        }
         // Each SLA event exactly once, whatever the timer thread did meanwhile: t3's resolution
         // (8 business hours) breached too while the clock jumped a week, and its warning, due at
         // the same time, was not sent separately.

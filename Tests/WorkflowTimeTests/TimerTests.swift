@@ -123,12 +123,7 @@ func logHandler(_ name: String) -> TimerScheduler.Handler {
         let a2 = TimerScheduler(database: dbA2, name: "a2", configuration: configuration)
         a2.on("test", logHandler("a2"))
         a2.start()
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            let fired = try setup.read { tx in try tx.scalar("SELECT COUNT(*) FROM test_timer_log") }
-            if fired == .integer(Int64(count)) { break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        _ = try waitFor(30) { try setup.read { tx in try tx.scalar("SELECT COUNT(*) FROM test_timer_log") } == .integer(Int64(count)) }
         Thread.sleep(forTimeInterval: 0.2)  // anything extra would show up now
         a2.stop()
         b.stop()

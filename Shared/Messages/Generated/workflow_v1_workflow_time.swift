@@ -310,6 +310,8 @@ extension WorkflowV1 {
         public var avgWallMs: Int64 = 0
         /// Business time of the default calendar.
         public var avgBusinessMs: Int64 = 0
+        /// The stage's name in the flows (the code when no flow names it).
+        public var stageName: String = ""
 
         public init() {}
     }
@@ -319,6 +321,8 @@ extension WorkflowV1 {
         public var count: Int64 = 0
         /// Open tickets aged < 1 day, 1–3, 3–7, 7–30, >= 30 days.
         public var byAge: [Int64] = []
+        /// The stage's name in the flows (the code when no flow names it).
+        public var stageName: String = ""
 
         public init() {}
     }
@@ -1114,6 +1118,7 @@ extension WorkflowV1.StageTimeRow: ProtoMessage {
         c.exits = self.exits
         c.avg_wall_ms = self.avgWallMs
         c.avg_business_ms = self.avgBusinessMs
+        if !self.stageName.isEmpty { c.stage_name = arena.cString(self.stageName) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StageTimeRow>) {
@@ -1121,6 +1126,7 @@ extension WorkflowV1.StageTimeRow: ProtoMessage {
         self.exits = c.pointee.exits
         self.avgWallMs = c.pointee.avg_wall_ms
         self.avgBusinessMs = c.pointee.avg_business_ms
+        self.stageName = _ProtoRuntime.string(c.pointee.stage_name)
     }
 }
 
@@ -1137,6 +1143,7 @@ extension WorkflowV1.BacklogStageRow: ProtoMessage {
             c.n_by_age = self.byAge.count
             c.by_age = arena.array(self.byAge)
         }
+        if !self.stageName.isEmpty { c.stage_name = arena.cString(self.stageName) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__BacklogStageRow>) {
@@ -1147,6 +1154,7 @@ extension WorkflowV1.BacklogStageRow: ProtoMessage {
         } else {
             self.byAge = []
         }
+        self.stageName = _ProtoRuntime.string(c.pointee.stage_name)
     }
 }
 

@@ -29,4 +29,32 @@ public enum Digest {
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// SHA-256 over bytes given piece by piece (files, uploads, mail read in chunks).
+    public struct SHA256Stream {
+        private var state = crypto_hash_sha256_state()
+
+        public init() {
+            DeploymentSecret.initializeSodium()
+            _ = crypto_hash_sha256_init(&state)
+        }
+
+        /// Adds `bytes` to the hash.
+        public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+            _ = crypto_hash_sha256_update(&state, base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+        }
+
+        /// Adds `bytes` to the hash.
+        public mutating func update(_ bytes: [UInt8]) {
+            bytes.withUnsafeBytes { update($0) }
+        }
+
+        /// The 32-byte digest of everything added (the stream must not be used afterwards).
+        public mutating func finish() -> [UInt8] {
+            var digest = [UInt8](repeating: 0, count: 32)
+            _ = crypto_hash_sha256_final(&state, &digest)
+            return digest
+        }
+    }
 }

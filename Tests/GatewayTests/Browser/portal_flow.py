@@ -6,6 +6,7 @@ agent links an article, e-mails the customer, records the solution and proposes 
 "totvs" flow: Resolvido); the customer accepts it and answers the satisfaction survey on the
 ticket page. Saves a screenshot of each page. Usage: portal_flow.py BASE_URL SCREENSHOT_DIR ATTACHMENT
 (customer and agent credentials in PORTAL_CUSTOMER / PORTAL_AGENT as email:password)."""
+import datetime
 import os
 import sys
 import time
@@ -221,6 +222,12 @@ try:
     satisfaction = driver.find_element(By.ID, "satisfaction-table").text
     assert "Nota 5 1" in satisfaction and "5 / 5" in satisfaction, satisfaction
     assert "Primeira resposta" in driver.find_element(By.ID, "time-table").text
+    # Products, groups, time per stage and the open backlog: each section is there (with data or
+    # "no data"); the ticket went through stages, so the time per stage has bars and names them.
+    for section in ("product-chart", "group-chart", "stage-time-chart", "backlog-chart"):
+        assert driver.find_elements(By.ID, section + "-section"), section
+    assert driver.find_element(By.ID, "stage-time-chart").find_elements(By.CSS_SELECTOR, "rect[data-value]")
+    assert "Saídas" in driver.find_element(By.ID, "stage-time-table").text
     cards = driver.find_element(By.ID, "metric-cards").text
     assert "Abertas" in cards and "Satisfação média" in cards and "5 / 5" in cards, cards
     driver.set_window_size(1280, 1800)  # the whole dashboard in one picture
@@ -235,6 +242,34 @@ try:
     shot("20-agent-dashboard-last-month-en")
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: d.find_element(By.ID, "lang").text == "English")
+    # Another period by its dates: the form starts from the period on screen; a reversed range is
+    # refused with a message; this month up to today shows the tickets of this test; the period's
+    # tickets export as CSV with the session's cookie.
+    Select(driver.find_element(By.ID, "period")).select_by_value("personalizado")
+    wait.until(EC.presence_of_element_located((By.ID, "period-from")))
+    start = driver.find_element(By.ID, "period-from").get_attribute("value")
+    end = driver.find_element(By.ID, "period-to").get_attribute("value")
+    assert start and end and start <= end and start.endswith("-01"), (start, end)
+    def apply_period(first, last):
+        for field, value in (("period-from", first), ("period-to", last)):
+            driver.execute_script("arguments[0].value = arguments[1]", driver.find_element(By.ID, field), value)
+        driver.find_element(By.ID, "period-apply").click()
+    today = datetime.date.today()
+    apply_period(today.isoformat(), today.replace(day=1).isoformat() if today.day > 1 else "2000-01-01")
+    wait.until(EC.presence_of_element_located((By.ID, "period-error")))
+    assert "Período inválido" in driver.find_element(By.ID, "period-error").text
+    apply_period(today.replace(day=1).isoformat(), today.isoformat())
+    wait.until(EC.presence_of_element_located((By.ID, "metric-cards")))
+    assert f"de={today.replace(day=1).isoformat()}" in driver.current_url
+    assert "Abertas" in driver.find_element(By.ID, "metric-cards").text
+    export = driver.find_element(By.ID, "export-csv").get_attribute("href")
+    status = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0], {credentials: 'same-origin'}).then(async (r) => done(r.status + ' ' + r.headers.get('content-type') + ' ' + (await r.text()).split('\\n').length))"
+        ".catch((e) => done('error ' + e));", export)
+    code, kind, lines = status.split(" ")[0], status.split(" ")[1], int(status.split(" ")[-1])
+    assert code == "200" and kind.startswith("text/csv") and lines >= 2, status
+    shot("22-agent-dashboard-custom-period")
     sign_out()
     # The survey page of the e-mailed link (anonymous: the signed token is the authorization).
     driver.get(base + "/portal/pesquisa#token=example")

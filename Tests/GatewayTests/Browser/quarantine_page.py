@@ -25,16 +25,20 @@ driver, wait, shot = portal.driver, portal.wait, portal.shot
 sign_in, sign_out = portal.sign_in, portal.sign_out
 
 
-
-
-
 def rows():
     return driver.find_elements(By.CSS_SELECTOR, "#quarantine tbody tr")
 
 
 def open_message(subject):
-    wait.until(lambda d: any(subject in r.text for r in rows()))
-    next(r for r in rows() if subject in r.text).find_element(By.TAG_NAME, "a").click()
+    # Find and click in one step, retried: the list may be drawn again (a refresh after a
+    # change) between finding the row and clicking it, which leaves a stale element.
+    def click(d):
+        row = next((r for r in rows() if subject in r.text), None)
+        if row is None:
+            return False
+        row.find_element(By.TAG_NAME, "a").click()
+        return True
+    wait.until(click)
     wait.until(EC.text_to_be_present_in_element((By.ID, "quarantine-title"), subject))
 
 

@@ -11,7 +11,9 @@ enum PortalAssets {
 'use strict';
 
 Object.assign(TEXT['pt-BR'], {
-  period: 'Período', thisMonth: 'Este mês', lastMonth: 'Mês passado', last90: 'Últimos 90 dias',
+  period: 'Período', thisMonth: 'Este mês', lastMonth: 'Mês passado', last90: 'Últimos 90 dias', customPeriod: 'Outro período',
+  fromDay: 'De', toDay: 'Até (inclusive)', applyPeriod: 'Aplicar', exportCsv: 'Exportar as ocorrências do período (CSV)',
+  badPeriod: 'Período inválido: informe duas datas, a primeira até a segunda, em no máximo 366 dias.',
   summary: 'Resumo do período', responseTimes: 'Tempo até a primeira resposta e até a resolução',
   responseTimesDesc: 'Média por categoria, em horário útil (o corrido está na tabela).',
   firstResponse: 'Primeira resposta', resolution: 'Resolução', businessTime: 'horário útil', wallTime: 'corrido',
@@ -22,9 +24,17 @@ Object.assign(TEXT['pt-BR'], {
   avgResolution: 'Resolução (média)', avgScore: 'Satisfação média', answers: 'Respostas', transfers: 'Transferências',
   tickets: 'Ocorrências', allCategories: 'Todas', noModule: '(sem módulo)', scoreN: 'Nota', noData: 'Sem dados no período.',
   numbers: 'Números do gráfico', average: 'Média',
+  byGroup: 'Ocorrências por grupo', byGroupDesc: 'Ocorrências abertas no período por grupo de atendimento.',
+  topProducts: 'Produtos com mais ocorrências', topProductsDesc: 'Os 10 produtos com mais ocorrências abertas no período.',
+  stageTime: 'Tempo médio em cada etapa', stageTimeDesc: 'Média por saída da etapa no período, em horário útil e corrido.',
+  exits: 'Saídas', backlog: 'Em aberto por idade', backlogDesc: 'Ocorrências em aberto agora, por etapa; as idades estão na tabela.',
+  noGroup: '(sem grupo)', noProduct: '(sem produto)', total: 'Total',
+  ages: ['< 1 dia', '1–3 dias', '3–7 dias', '7–30 dias', '≥ 30 dias'],
 });
 Object.assign(TEXT.en, {
-  period: 'Period', thisMonth: 'This month', lastMonth: 'Last month', last90: 'Last 90 days',
+  period: 'Period', thisMonth: 'This month', lastMonth: 'Last month', last90: 'Last 90 days', customPeriod: 'Other period',
+  fromDay: 'From', toDay: 'To (inclusive)', applyPeriod: 'Apply', exportCsv: "Export the period's tickets (CSV)",
+  badPeriod: 'Invalid period: give two dates, the first on or before the second, at most 366 days apart.',
   summary: 'Period summary', responseTimes: 'Time to first response and to resolution',
   responseTimesDesc: 'Average by category, in business hours (wall-clock time is in the table).',
   firstResponse: 'First response', resolution: 'Resolution', businessTime: 'business hours', wallTime: 'wall clock',
@@ -35,17 +45,40 @@ Object.assign(TEXT.en, {
   avgResolution: 'Resolution (average)', avgScore: 'Average satisfaction', answers: 'Answers', transfers: 'Transfers',
   tickets: 'Tickets', allCategories: 'All', noModule: '(no module)', scoreN: 'Score', noData: 'No data in the period.',
   numbers: 'Chart numbers', average: 'Average',
+  byGroup: 'Tickets by group', byGroupDesc: 'Tickets opened in the period by support group.',
+  topProducts: 'Products with most tickets', topProductsDesc: 'The 10 products with most tickets opened in the period.',
+  stageTime: 'Average time in each stage', stageTimeDesc: 'Average per exit from the stage in the period, in business hours and wall-clock time.',
+  exits: 'Exits', backlog: 'Open tickets by age', backlogDesc: 'Tickets open now, by stage; their ages are in the table.',
+  noGroup: '(no group)', noProduct: '(no product)', total: 'Total',
+  ages: ['< 1 day', '1–3 days', '3–7 days', '7–30 days', '≥ 30 days'],
 });
 
-const PERIODS = ['este-mes', 'mes-passado', '90-dias'];
-const PERIOD_NAMES = { 'este-mes': 'thisMonth', 'mes-passado': 'lastMonth', '90-dias': 'last90' };
+const PERIODS = ['este-mes', 'mes-passado', '90-dias', 'personalizado'];
+const PERIOD_NAMES = { 'este-mes': 'thisMonth', 'mes-passado': 'lastMonth', '90-dias': 'last90', personalizado: 'customPeriod' };
+const DAY_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 const SERIES_COLORS = ['#0b5cad', '#c0561b'];
 
-// A period as local days: [from, to) for GetMetrics ("YYYY-MM-DD") and the same in epoch ms.
-function periodRange(period) {
+// "YYYY-MM-DD" of a local date, and back (null when not a real day).
+const dayString = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+function parseDay(text) {
+  const match = DAY_PATTERN.exec(text || '');
+  if (!match) return null;
+  const date = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+  return dayString(date) === text ? date : null;
+}
+
+// A period as local days: [from, to) for GetMetrics ("YYYY-MM-DD") and the same in epoch ms; for
+// 'personalizado', the days `de` to `ate` inclusive (null when they do not make a period).
+function periodRange(period, params) {
   const now = new Date();
   let from, to;
-  if (period === 'mes-passado') {
+  if (period === 'personalizado') {
+    from = parseDay(params.get('de'));
+    const last = parseDay(params.get('ate'));
+    if (!from || !last || last < from) return null;
+    to = new Date(last.getFullYear(), last.getMonth(), last.getDate() + 1);
+    if ((to - from) / 86400000 > 366.5) return null;
+  } else if (period === 'mes-passado') {
     from = new Date(now.getFullYear(), now.getMonth() - 1, 1);
     to = new Date(now.getFullYear(), now.getMonth(), 1);
   } else if (period === '90-dias') {
@@ -55,8 +88,15 @@ function periodRange(period) {
     from = new Date(now.getFullYear(), now.getMonth(), 1);
     to = new Date(now.getFullYear(), now.getMonth() + 1, 1);
   }
-  const day = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-  return { fromDay: day(from), toDay: day(to), fromMs: from.getTime(), toMs: to.getTime() };
+  const last = new Date(to.getFullYear(), to.getMonth(), to.getDate() - 1);
+  return { fromDay: dayString(from), toDay: dayString(to), lastDay: dayString(last), fromMs: from.getTime(), toMs: to.getTime() };
+}
+
+// The period's name in headings: its preset's name, or "from – to" in the page's language.
+function periodTitle(period, range) {
+  if (period !== 'personalizado') return t(PERIOD_NAMES[period]);
+  const format = (day) => parseDay(day).toLocaleDateString(locale(), { dateStyle: 'short' });
+  return `${format(range.fromDay)} – ${format(range.lastDay)}`;
 }
 
 const locale = () => (lang === 'en' ? 'en-GB' : 'pt-BR');
@@ -83,7 +123,7 @@ function barChart(id, title, description, rows, series, format) {
     return node;
   };
   const write = format || ((v) => number(v));
-  const width = 480, bar = series.length > 1 ? 18 : 24, gap = 10, left = 130, legend = series.length > 1 ? 26 : 0;
+  const width = 480, bar = series.length > 1 ? 18 : 24, gap = 10, left = 150, legend = series.length > 1 ? 26 : 0;
   const rowHeight = bar * series.length + gap;
   const height = legend + Math.max(1, rows.length) * rowHeight + 6;
   const max = Math.max(1e-9, ...rows.flatMap((r) => r.values.map(Number)));
@@ -171,6 +211,37 @@ function countSection(id, title, description, rows) {
   return chartSection(id, title, chart, table);
 }
 
+// Tickets opened in the period per key of a breakdown (group, product...), the `limit` largest.
+function breakdownRows(rows, name, limit) {
+  return (rows || []).map((r) => ({ label: name(r.key), value: Number((r.totals || {}).opened || 0) }))
+    .filter((r) => r.value > 0).sort((a, b) => b.value - a.value).slice(0, limit || undefined);
+}
+
+// Average time per stage: business hours and wall clock, with the exits in the table.
+function stageTimeSection(rows, stageName) {
+  const shown = (rows || []).filter((r) => Number(r.exits || 0) > 0);
+  if (!shown.length) return chartSection('stage-time-chart', t('stageTime'), el('p', { class: 'muted', text: t('noData') }), null);
+  const unit = durationUnit(Math.max(...shown.flatMap((r) => [Number(r.avg_business_ms || 0), Number(r.avg_wall_ms || 0)])));
+  const chart = barChart('stage-time-chart', t('stageTime'), t('stageTimeDesc'),
+    shown.map((r) => ({ label: stageName(r), values: [Number(r.avg_business_ms || 0), Number(r.avg_wall_ms || 0)] })),
+    [t('businessTime'), t('wallTime')], (v) => inUnit(v, unit));
+  const table = dataTable('stage-time-table', t('numbers'), [t('stageTime'), t('exits'), t('businessTime'), t('wallTime')],
+    shown.map((r) => [stageName(r), number(r.exits), duration(r.avg_business_ms), duration(r.avg_wall_ms)]));
+  return chartSection('stage-time-chart', t('stageTime'), chart, table);
+}
+
+// Open tickets now per stage, with their ages in the table.
+function backlogSection(rows, stageName) {
+  const shown = (rows || []).filter((r) => Number(r.count || 0) > 0);
+  if (!shown.length) return chartSection('backlog-chart', t('backlog'), el('p', { class: 'muted', text: t('noData') }), null);
+  const chart = barChart('backlog-chart', t('backlog'), t('backlogDesc'),
+    shown.map((r) => ({ label: stageName(r), values: [Number(r.count)] })), [t('tickets')]);
+  const ages = TEXT[lang] && TEXT[lang].ages ? TEXT[lang].ages : TEXT['pt-BR'].ages;
+  const table = dataTable('backlog-table', t('numbers'), [t('backlog'), t('total')].concat(ages),
+    shown.map((r) => [stageName(r), number(r.count)].concat(ages.map((_, i) => number((r.by_age || [])[i])))));
+  return chartSection('backlog-chart', t('backlog'), chart, table);
+}
+
 function satisfactionSection(distribution, average) {
   const answers = distribution.reduce((a, b) => a + b, 0);
   if (!answers) return chartSection('satisfaction-chart', t('satisfaction'), el('p', { class: 'muted', text: t('noData') }), null);
@@ -185,18 +256,45 @@ function satisfactionSection(distribution, average) {
 async function panelPage() {
   const params = new URLSearchParams(location.hash.split('?')[1] || '');
   const period = PERIODS.includes(params.get('periodo')) ? params.get('periodo') : 'este-mes';
+  const range = periodRange(period, params);
   const picker = el('select', { id: 'period', name: 'period' },
     PERIODS.map((p) => el('option', { value: p, selected: p === period, text: t(PERIOD_NAMES[p]) })));
-  picker.addEventListener('change', () => { location.hash = '#/painel?periodo=' + encodeURIComponent(picker.value); });
-  const head = [el('h1', { text: t('panel') }), el('form', { class: 'row', id: 'period-form', onsubmit: (e) => e.preventDefault() },
-    el('label', {}, t('period'), picker))];
+  const go = (query) => { location.hash = '#/painel?' + new URLSearchParams(query).toString(); };
+  picker.addEventListener('change', () => {
+    if (picker.value !== 'personalizado') return go({ periodo: picker.value });
+    // Start from the period on screen, so only what changes needs typing.
+    const shown = range || periodRange('este-mes', params);
+    go({ periodo: 'personalizado', de: shown.fromDay, ate: shown.lastDay });
+  });
+  const form = el('form', { class: 'row', id: 'period-form' }, el('label', {}, t('period'), picker));
+  if (period === 'personalizado') {
+    const from = el('input', { type: 'date', id: 'period-from', name: 'de', required: true, value: params.get('de') || '' });
+    const to = el('input', { type: 'date', id: 'period-to', name: 'ate', required: true, value: params.get('ate') || '' });
+    form.append(el('label', {}, t('fromDay'), from), el('label', {}, t('toDay'), to),
+      el('button', { type: 'submit', id: 'period-apply', text: t('applyPeriod') }));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      go({ periodo: 'personalizado', de: from.value, ate: to.value });
+    });
+  } else {
+    form.addEventListener('submit', (event) => event.preventDefault());
+  }
+  const head = [el('h1', { text: t('panel') }), form];
+  if (!range) return show(...head, el('p', { class: 'error', id: 'period-error', role: 'alert', text: t('badPeriod') }));
+  head.push(el('p', {}, el('a', { id: 'export-csv', download: `ocorrencias-${range.fromDay}-${range.lastDay}.csv`,
+    href: `/v1/reports/metrics.csv?from_ms=${range.fromMs}&to_ms=${range.toMs}`, text: t('exportCsv') })));
   show(...head, el('p', { text: t('loading') }));
-  const range = periodRange(period);
-  const [counts, metrics, surveys] = await Promise.all([
+  const [counts, metrics, surveys, groups] = await Promise.all([
     api('GET', '/v1/tickets/counts').catch((error) => error),
     api('GET', `/v1/reports/metrics?from_day=${range.fromDay}&to_day=${range.toDay}`).catch((error) => error),
     api('GET', `/v1/surveys/results?group_by=category&from_ms=${range.fromMs}&to_ms=${range.toMs}`).catch(() => null),
+    api('GET', '/v1/groups?include_inactive=true').catch(() => null),
   ]);
+  // Names for the keys workflow reports: stages as workflow names them, groups by id.
+  const stageName = (row) => row.stage_name || row.stage;
+  const groupNames = {};
+  ((groups && groups.groups) || []).forEach((g) => { groupNames[g.id] = g.name; });
+  const groupName = (id) => (id ? groupNames[id] || id : t('noGroup'));
   const parts = head.slice();
   // Tickets by stage: now, whatever the period.
   if (counts instanceof Error) {
@@ -215,14 +313,16 @@ async function panelPage() {
   ((surveys && surveys.rows) || []).forEach((row) => (row.distribution || []).forEach((n, i) => { if (i < 5) distribution[i] += Number(n); }));
   const answered = distribution.reduce((a, b) => a + b, 0);
   const average = answered ? distribution.reduce((sum, n, i) => sum + n * (i + 1), 0) / answered : Number(totals.avg_survey_score || 0);
-  parts.push(el('h2', { text: `${t('summary')} · ${t(PERIOD_NAMES[period])}` }), summaryCards(totals, surveys ? answered : null));
+  parts.push(el('h2', { text: `${t('summary')} · ${periodTitle(period, range)}` }), summaryCards(totals, surveys ? answered : null));
   parts.push(responseTimesSection(metrics));
-  parts.push(countSection('category-chart', t('errorTypes'), t('errorTypesDesc'),
-    (metrics.by_category || []).map((r) => ({ label: categoryName(r.key), value: Number((r.totals || {}).opened || 0) }))
-      .filter((r) => r.value > 0).sort((a, b) => b.value - a.value)));
+  parts.push(countSection('category-chart', t('errorTypes'), t('errorTypesDesc'), breakdownRows(metrics.by_category, categoryName)));
   parts.push(countSection('module-chart', t('topModules'), t('topModulesDesc'),
-    (metrics.by_module || []).map((r) => ({ label: r.key || t('noModule'), value: Number((r.totals || {}).opened || 0) }))
-      .filter((r) => r.value > 0).sort((a, b) => b.value - a.value).slice(0, 10)));
+    breakdownRows(metrics.by_module, (key) => key || t('noModule'), 10)));
+  parts.push(countSection('product-chart', t('topProducts'), t('topProductsDesc'),
+    breakdownRows(metrics.by_product, (key) => key || t('noProduct'), 10)));
+  parts.push(countSection('group-chart', t('byGroup'), t('byGroupDesc'), breakdownRows(metrics.by_group, groupName)));
+  parts.push(stageTimeSection(metrics.stage_time, stageName));
+  parts.push(backlogSection(metrics.backlog, stageName));
   parts.push(satisfactionSection(distribution, average));
   show(...parts);
 }

@@ -14,11 +14,7 @@ final class PeriodicSweep: BackgroundService, @unchecked Sendable {
     let logger: Logger
     /// One round; returns whether there is more to do right away.
     let round: @Sendable () throws -> Bool
-    private let lock = ConditionLock()
-    // Guarded by lock.
-    private var stopping = false
-    private var thread: Thread?
-    private var finished = false
+    private let loop: BackgroundLoop
 
     /// - Parameters:
     ///   - name: The thread's name.
@@ -29,45 +25,22 @@ final class PeriodicSweep: BackgroundService, @unchecked Sendable {
         self.interval = interval
         self.logger = logger
         self.round = round
+        loop = BackgroundLoop(name: name)
     }
 
     func start() {
-        let thread = Thread { [self] in
-            while !sleep(interval) {
+        loop.start { [self] loop in
+            while loop.sleep(interval) {
                 do {
-                    for _ in 0..<1_000 where !lock.withLock({ stopping }) {
+                    for _ in 0..<1_000 where !loop.isStopping {
                         if try !round() { break }
                     }
                 } catch {
                     logger.warning(failureMessage, ["error": "\(error)"])
                 }
             }
-            lock.withLock {
-                finished = true
-                lock.broadcast()
-            }
-        }
-        thread.name = name
-        lock.withLock { self.thread = thread }
-        thread.start()
-    }
-
-    /// Waits `seconds` or until stopped; returns whether it was stopped.
-    private func sleep(_ seconds: Double) -> Bool {
-        let deadline = MonotonicClock.nanoseconds() + UInt64(seconds * 1e9)
-        return lock.withLock { () -> Bool in
-            while !stopping && MonotonicClock.nanoseconds() < deadline {
-                _ = lock.wait(untilUptimeNanoseconds: deadline)
-            }
-            return stopping
         }
     }
 
-    func stop() {
-        lock.withLock {
-            stopping = true
-            lock.broadcast()
-            while thread != nil && !finished { _ = lock.wait() }
-        }
-    }
+    func stop() { loop.stop() }
 }

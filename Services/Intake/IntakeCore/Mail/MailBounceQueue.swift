@@ -25,13 +25,9 @@ public final class MailBounceQueue: BackgroundService, @unchecked Sendable {
     public var pollSeconds = 5.0
     /// Bounces sent per look at most (the pass repeats while some were due).
     public var batch = 20
+    private let loop = BackgroundLoop(name: "intake-bounces")
     private let lock = ConditionLock()
-    // Guarded by lock.
-    private var stopping = false
-    private var woken = false
-    private var thread: Thread?
-    private var finished = false
-    private var sentCount = 0
+    private var sentCount = 0  // guarded by lock
 
     public init(database: any Database, bounce: MailBounce, logger: Logger) {
         self.database = database
@@ -77,12 +73,7 @@ public final class MailBounceQueue: BackgroundService, @unchecked Sendable {
     public var sent: Int { lock.withLock { sentCount } }
 
     /// Makes the sender look at the queue now (after a bounce was queued).
-    public func wake() {
-        lock.withLock {
-            woken = true
-            lock.broadcast()
-        }
-    }
+    public func wake() { loop.wake() }
 
     /// One pass: tries every bounce that is due. Returns the number of attempts made.
     /// - Throws: when the database cannot be read or updated.
@@ -99,7 +90,7 @@ public final class MailBounceQueue: BackgroundService, @unchecked Sendable {
             }
             if due.isEmpty { return attempts }
             for row in due {
-                if lock.withLock({ stopping }) { return attempts }
+                if loop.isStopping { return attempts }
                 let id = try row.text("id")
                 // Claim it: whoever moves next_attempt_at first sends it.
                 let lease = now + Int64(bounce.timeoutMilliseconds) + 60_000
@@ -157,8 +148,8 @@ public final class MailBounceQueue: BackgroundService, @unchecked Sendable {
     }
 
     public func start() {
-        let thread = Thread { [self] in
-            while true {
+        loop.start { [self] loop in
+            repeat {
                 var wait = pollSeconds
                 do {
                     try sendDue()
@@ -168,31 +159,10 @@ public final class MailBounceQueue: BackgroundService, @unchecked Sendable {
                 } catch {
                     logger.warning("bounce queue failed", ["error": "\(error)"])
                 }
-                let deadline = MonotonicClock.nanoseconds() + UInt64(wait * 1e9)
-                let stop = lock.withLock { () -> Bool in
-                    while !stopping && !woken && MonotonicClock.nanoseconds() < deadline {
-                        _ = lock.wait(untilUptimeNanoseconds: deadline)
-                    }
-                    woken = false
-                    return stopping
-                }
-                if stop { break }
-            }
-            lock.withLock {
-                finished = true
-                lock.broadcast()
-            }
+                if !loop.sleep(wait) { break }
+            } while true
         }
-        thread.name = "intake-bounces"
-        lock.withLock { self.thread = thread }
-        thread.start()
     }
 
-    public func stop() {
-        lock.withLock {
-            stopping = true
-            lock.broadcast()
-            while thread != nil && !finished { _ = lock.wait() }
-        }
-    }
+    public func stop() { loop.stop() }
 }

@@ -18,6 +18,13 @@ import Storage
 /// parse it but a sender could be read: the MTA bounces it; held) or `too_large` (over
 /// `INTAKE_MAX_MAIL_BYTES`: only the header block is held; 0 instead when no sender may be answered), 75 `EX_TEMPFAIL` storage
 /// unavailable (the MTA retries later), 78 `EX_CONFIG` bad configuration.
+///
+/// With `INTAKE_SMTP_URL` set, intake answers rejected, unreadable and oversized mail itself, as
+/// for mail read over IMAP: the answer is queued in the same transaction (``MailBounceQueue``, sent
+/// by the running service) under the same rules (never to robots, daemons or our own address, at
+/// most `INTAKE_BOUNCE_LIMIT_PER_HOUR` answers per sender), and the command exits 0 with `answer`
+/// `queued` or `suppressed: <why>` — the MTA must not bounce it a second time, nor bounce what the
+/// rules keep unanswered (backscatter to forged senders, loops with auto-responders).
 public enum MailCommand {
     public static func run(arguments: [String]) -> Never {
         let configuration: ServiceConfiguration
@@ -26,6 +33,10 @@ public enum MailCommand {
             configuration = try ServiceConfiguration(serviceName: "intake", arguments: ["intake"] + arguments)
             settings = try IntakeSettings(environment: configuration.environment, dataDirectory: configuration.dataDirectory)
         } catch {
+            finish(78, ["outcome": "error", "reason": "\(error)"])
+        }
+        let bounce: MailBounce?
+        do { bounce = try MailBounce.fromEnvironment(configuration.environment) } catch {
             finish(78, ["outcome": "error", "reason": "\(error)"])
         }
         let (raw, size) = readCapped(FileHandle.standardInput, limit: settings.maxMailBytes)
@@ -39,13 +50,13 @@ public enum MailCommand {
                 throw RPCError(.unimplemented, "the e-mail command never changes contacts")
             }
             if size > settings.maxMailBytes {
-                let receipt = try intake.receiveOversized(header: raw, sizeBytes: size, source: "pipe")
-                // The MTA bounces it with the reason, unless no sender may be answered.
-                finish(receipt.readableSender.isEmpty ? 0 : 65,
-                       ["outcome": "too_large", "reason": reasonText(receipt.outcome), "quarantine_id": receipt.quarantineID ?? ""])
+                let receipt = try intake.receiveOversized(header: raw, sizeBytes: size, source: "pipe", bounce: bounce)
+                // Answered by intake, or else by the MTA with the reason, unless no sender may be answered.
+                finish(bounce != nil || receipt.readableSender.isEmpty ? 0 : 65,
+                       answered(receipt, ["outcome": "too_large", "reason": reasonText(receipt.outcome), "quarantine_id": receipt.quarantineID ?? ""]))
             }
             let receipt = try intake.receive(raw: raw, source: "pipe", tokens: ReplyToken(secret: try configuration.deploymentSecret()),
-                                             settings: MailIngestSettings(environment: configuration.environment))
+                                             settings: MailIngestSettings(environment: configuration.environment), bounce: bounce)
             switch receipt.outcome {
             case .opened(let id, let code):
                 finish(0, ["outcome": "opened", "ticket_id": id, "code": code])
@@ -54,8 +65,9 @@ public enum MailCommand {
             case .replied(let id, let code, let message):
                 finish(0, ["outcome": "replied", "ticket_id": id, "code": code, "reply_id": message])
             case .rejected(let reason) where receipt.unparsable && !receipt.readableSender.isEmpty:
-                // Unreadable, but a sender could be read: the MTA bounces it ("could not be read").
-                finish(65, ["outcome": "unreadable", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""])
+                // Unreadable, but a sender could be read: answered by intake, or else the MTA bounces it.
+                finish(bounce != nil ? 0 : 65,
+                       answered(receipt, ["outcome": "unreadable", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""]))
             case .rejected(let reason) where receipt.unparsable:
                 // Kept for agents: the MTA must not bounce it (we could not read who sent it).
                 finish(0, ["outcome": "quarantined", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""])
@@ -63,11 +75,23 @@ public enum MailCommand {
                 // Kept for an agent to choose the organization: nothing for the MTA to do.
                 finish(0, ["outcome": "held", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""])
             case .rejected(let reason):
-                finish(67, ["outcome": "rejected", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""])
+                finish(bounce != nil ? 0 : 67,
+                       answered(receipt, ["outcome": "rejected", "reason": reason, "quarantine_id": receipt.quarantineID ?? ""]))
             }
         } catch {
             finish(75, ["outcome": "error", "reason": "\(error)"])
         }
+    }
+
+    /// `fields` with intake's own answer, when it decided one: `queued` or `suppressed: <why>`.
+    static func answered(_ receipt: MailReceipt, _ fields: [String: String]) -> [String: String] {
+        var fields = fields
+        switch receipt.bounce {
+        case .queued?: fields["answer"] = "queued"
+        case .suppressed(let why)?: fields["answer"] = "suppressed: \(why)"
+        case nil: break
+        }
+        return fields
     }
 
     static func reasonText(_ outcome: MailOutcome) -> String {

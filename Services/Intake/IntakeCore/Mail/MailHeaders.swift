@@ -94,7 +94,7 @@ extension MailMessage {
             return nil
         }
         let id = value("Message-ID").trimmingCharacters(in: CharacterSet(charactersIn: "<> \t"))
-        messageID = id.isEmpty ? "sha256-\(IntakeContext.sha256Hex(raw))@intake.invalid" : id
+        messageID = id.isEmpty ? "sha256-\(MailFingerprint.hex(raw))@intake.invalid" : id
         fromAddress = sender
         fromName = ""
         recipients = []

@@ -51,7 +51,7 @@ public struct MailMessage: Sendable {
         func string(_ pointer: UnsafePointer<CChar>?) -> String { pointer.map { String(cString: $0) } ?? "" }
 
         let id = string(cgmime_message_id(message)).trimmingCharacters(in: CharacterSet(charactersIn: "<> \t\r\n"))
-        messageID = id.isEmpty ? "sha256-\(IntakeContext.sha256Hex(raw))@intake.invalid" : id
+        messageID = id.isEmpty ? "sha256-\(MailFingerprint.hex(raw))@intake.invalid" : id
         subject = string(cgmime_subject(message)).trimmingCharacters(in: .whitespacesAndNewlines)
         inReplyTo = string(cgmime_header(message, "In-Reply-To"))
         references = string(cgmime_header(message, "References"))

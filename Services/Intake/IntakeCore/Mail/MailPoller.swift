@@ -36,11 +36,9 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
     public var idleSeconds = 300.0
     /// Queues (and sends) answers to rejected messages; `nil`: they are only held and flagged.
     public var bounceQueue: MailBounceQueue?
+    private let loop = BackgroundLoop(name: "intake-imap")
     private let lock = ConditionLock()
     // Guarded by lock.
-    private var stopping = false
-    private var thread: Thread?
-    private var finished = false
     private var idling = false
     private var folderReady = false
     private var failures: [Int: Int] = [:]
@@ -156,7 +154,7 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
     }
 
     public func start() {
-        let thread = Thread { [self] in
+        loop.start { [self] loop in
             var idle: ImapIdleConnection?
             var idleAvailable = useIdle
             while true {
@@ -168,8 +166,8 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
                         if let connection = idle {
                             lock.withLock { idling = true }
                             defer { lock.withLock { idling = false } }
-                            _ = try connection.wait(timeout: idleSeconds) { lock.withLock { stopping } }
-                            if lock.withLock({ stopping }) { break }
+                            _ = try connection.wait(timeout: idleSeconds) { loop.isStopping }
+                            if loop.isStopping { break }
                         } else {
                             // Connect (which selects the mailbox), then poll once more: mail that
                             // came after the last round and before the SELECT is not lost.
@@ -184,31 +182,11 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
                         logger.warning("IMAP IDLE failed; polling until it reconnects", ["error": "\(error)"])
                     }
                 }
-                let deadline = MonotonicClock.nanoseconds() + UInt64(interval * 1e9)
-                let stop = lock.withLock { () -> Bool in
-                    while !stopping && MonotonicClock.nanoseconds() < deadline {
-                        _ = lock.wait(untilUptimeNanoseconds: deadline)
-                    }
-                    return stopping
-                }
-                if stop { break }
+                if !loop.sleep(interval) { break }
             }
             idle = nil
-            lock.withLock {
-                finished = true
-                lock.broadcast()
-            }
         }
-        thread.name = "intake-imap"
-        lock.withLock { self.thread = thread }
-        thread.start()
     }
 
-    public func stop() {
-        lock.withLock {
-            stopping = true
-            lock.broadcast()
-            while thread != nil && !finished { _ = lock.wait() }
-        }
-    }
+    public func stop() { loop.stop() }
 }

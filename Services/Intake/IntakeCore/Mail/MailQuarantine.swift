@@ -60,7 +60,7 @@ extension IntakeContext {
             let readable = MailMessage(lenient: raw)
             let reason = readable == nil ? error.description : Self.unreadableReason
             let (id, decision) = try database.write { tx in
-                try hold(tx, raw: raw, mail: readable, key: "sha256:\(Self.sha256Hex(raw))", kind: .quarantineUnparsable, source: source,
+                try hold(tx, raw: raw, mail: readable, key: "sha256:\(MailFingerprint.hex(raw))", kind: .quarantineUnparsable, source: source,
                          reason: reason, bounce: bounce)
             }
             var receipt = MailReceipt(outcome: .rejected(reason: reason), quarantineID: id, unparsable: true, bounce: decision)

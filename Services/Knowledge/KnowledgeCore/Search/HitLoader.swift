@@ -29,18 +29,7 @@ enum HitLoader {
             for row in try tx.query("""
                 SELECT id, kind, title, summary, product, module, category, visibility, state FROM kb_articles WHERE id IN (\(marks))
                 """, articleIDs.map { .text($0) }) {
-                var hit = KnowledgeV1.ArticleHit()
-                hit.id = try row.text("id")
-                hit.kind = KnowledgeV1.ArticleKind(_protoRawValue: Int32(try row.int("kind")))
-                hit.title = try row.text("title")
-                hit.snippet = try row.text("summary")
-                hit.product = try row.text("product")
-                hit.module = try row.text("module")
-                hit.category = try row.text("category")
-                hit.visibility = KnowledgeV1.Visibility(_protoRawValue: Int32(try row.int("visibility")))
-                let state = KnowledgeV1.ArticleState(_protoRawValue: Int32(try row.int("state")))
-                guard filter.admits(state: state, visibility: hit.visibility, kind: hit.kind, product: hit.product, module: hit.module,
-                                    category: hit.category) else { continue }
+                guard let hit = try articleHit(row, filter: filter) else { continue }
                 found["a:" + hit.id] = hit
             }
         }
@@ -70,5 +59,24 @@ enum HitLoader {
             hit.score = match.score
             return hit
         }
+    }
+
+    /// The hit of a `kb_articles` row (columns id, kind, title, summary, product, module, category,
+    /// visibility, state), or nil when the row does not pass `filter`: defence in depth, whatever
+    /// the index or the SQL matched, a hit the filter excludes is never returned.
+    static func articleHit(_ row: Row, filter: SearchFilter) throws -> KnowledgeV1.ArticleHit? {
+        var hit = KnowledgeV1.ArticleHit()
+        hit.id = try row.text("id")
+        hit.kind = KnowledgeV1.ArticleKind(_protoRawValue: Int32(try row.int("kind")))
+        hit.title = try row.text("title")
+        hit.snippet = try row.text("summary")
+        hit.product = try row.text("product")
+        hit.module = try row.text("module")
+        hit.category = try row.text("category")
+        hit.visibility = KnowledgeV1.Visibility(_protoRawValue: Int32(try row.int("visibility")))
+        let state = KnowledgeV1.ArticleState(_protoRawValue: Int32(try row.int("state")))
+        guard filter.admits(state: state, visibility: hit.visibility, kind: hit.kind, product: hit.product, module: hit.module,
+                            category: hit.category) else { return nil }
+        return hit
     }
 }

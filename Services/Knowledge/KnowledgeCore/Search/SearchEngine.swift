@@ -90,19 +90,8 @@ enum SearchEngine {
             return [hit]
         }
         return try rows.compactMap { row in
-            var hit = KnowledgeV1.ArticleHit()
-            hit.id = try row.text("id")
-            hit.kind = KnowledgeV1.ArticleKind(_protoRawValue: Int32(try row.int("kind")))
-            hit.title = try row.text("title")
-            hit.snippet = try row.text("summary")
-            hit.product = try row.text("product")
-            hit.module = try row.text("module")
-            hit.category = try row.text("category")
-            hit.visibility = KnowledgeV1.Visibility(_protoRawValue: Int32(try row.int("visibility")))
+            guard var hit = try HitLoader.articleHit(row, filter: filter) else { return nil }
             hit.score = try row.double("score")
-            // Defence in depth: never return what the filter excludes, whatever the SQL did.
-            let state = KnowledgeV1.ArticleState(_protoRawValue: Int32(try row.int("state")))
-            guard state == .published, !filter.publicOnly || hit.visibility == .customers else { return nil }
             return hit
         }
     }

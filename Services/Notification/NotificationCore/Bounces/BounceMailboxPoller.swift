@@ -21,7 +21,8 @@ final class BounceMailboxPoller: BackgroundService, @unchecked Sendable {
     let processor: BounceProcessor
     let processedFolder: String
     let logger: Logger
-    private let timer: TimerThread
+    private let timer = BackgroundLoop(name: "notify bounces")
+    private let interval: Double
     private var folderReady = false  // poller thread only
 
     init(mailbox: IMAPMailbox, processor: BounceProcessor, processedFolder: String, intervalMilliseconds: Int, logger: Logger) {
@@ -29,7 +30,7 @@ final class BounceMailboxPoller: BackgroundService, @unchecked Sendable {
         self.processor = processor
         self.processedFolder = processedFolder
         self.logger = logger
-        timer = TimerThread(name: "notify bounces", interval: Double(max(100, intervalMilliseconds)) / 1000)
+        interval = Double(max(100, intervalMilliseconds)) / 1000
     }
 
     /// What one pass did.
@@ -85,7 +86,7 @@ final class BounceMailboxPoller: BackgroundService, @unchecked Sendable {
     func wake() { timer.wake() }
 
     func start() {
-        timer.start { [self] in
+        timer.start(every: interval) { [self] in
             do {
                 let pass = try poll()
                 if pass.reports + pass.others > 0 {

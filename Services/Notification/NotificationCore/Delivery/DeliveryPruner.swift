@@ -11,13 +11,12 @@ final class DeliveryPruner: BackgroundService, @unchecked Sendable {
     let database: any Database
     let settings: NotificationSettings
     let logger: Logger
-    private let timer: TimerThread
+    private let timer = BackgroundLoop(name: "notify pruner")
 
     init(database: any Database, settings: NotificationSettings, logger: Logger) {
         self.database = database
         self.settings = settings
         self.logger = logger
-        timer = TimerThread(name: "notify pruner", interval: Double(settings.pruneIntervalMilliseconds) / 1000)
     }
 
     /// One pass: deletes finished rows created before `now − retention`.
@@ -51,7 +50,7 @@ final class DeliveryPruner: BackgroundService, @unchecked Sendable {
 
     func start() {
         guard settings.retentionMilliseconds > 0 else { return }
-        timer.start { [self] in
+        timer.start(every: Double(settings.pruneIntervalMilliseconds) / 1000) { [self] in
             do {
                 let deleted = try Self.prune(database, retentionMilliseconds: settings.retentionMilliseconds, batch: settings.pruneBatch)
                 if deleted > 0 { logger.info("delivery log pruned", ["notification.deleted": String(deleted)]) }

@@ -29,6 +29,7 @@ extension TimeAPI {
             response.stageTime = report.stageTime.map {
                 var row = WorkflowV1.StageTimeRow()
                 row.stage = $0.stage
+                row.stageName = api.stageNames[$0.stage] ?? $0.stage
                 row.exits = $0.exits
                 row.avgWallMs = $0.averageWallMs
                 row.avgBusinessMs = $0.averageBusinessMs
@@ -37,6 +38,7 @@ extension TimeAPI {
             response.backlog = report.backlog.map {
                 var row = WorkflowV1.BacklogStageRow()
                 row.stage = $0.stage
+                row.stageName = api.stageNames[$0.stage] ?? $0.stage
                 row.count = $0.count
                 row.byAge = $0.byAge
                 return row

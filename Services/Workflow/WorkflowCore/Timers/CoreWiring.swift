@@ -117,7 +117,13 @@ public enum WorkflowTimeWiring {
         try runtime.database.write { tx in
             try seedInactivityPolicies(tx, flows: Array(lifecycle.flows.values), now: time.clock())
         }
-        time.register(runtime: runtime, router: &router)
+        // Stage names for the metrics: the default flow's first, then any other flow's.
+        var stageNames: [String: String] = [:]
+        let flows = lifecycle.flows.sorted { ($0.key != lifecycle.defaultFlow ? 1 : 0, $0.key) < ($1.key != lifecycle.defaultFlow ? 1 : 0, $1.key) }
+        for (_, flow) in flows {
+            for stage in flow.stages where stageNames[stage.key] == nil { stageNames[stage.key] = stage.name }
+        }
+        time.register(runtime: runtime, router: &router, stageNames: stageNames)
     }
 
     /// When no inactivity policy exists yet, one per `timer` transition of the flows: the shipped

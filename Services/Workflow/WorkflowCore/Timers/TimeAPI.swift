@@ -13,14 +13,16 @@ import Storage
 /// shown only to agents who may see the ticket (its level at or below theirs, or they hold it).
 extension WorkflowTime {
     /// Registers the RPC methods and runs the timer scheduler in the background.
-    public func register(runtime: ServiceRuntime, router: inout RPCRouter) {
-        register(router: &router, principals: runtime.principals)
+    ///
+    /// - Parameter stageNames: The flows' stage names by code, for the metrics' rows.
+    public func register(runtime: ServiceRuntime, router: inout RPCRouter, stageNames: [String: String] = [:]) {
+        register(router: &router, principals: runtime.principals, stageNames: stageNames)
         runtime.addBackground(scheduler)
     }
 
     /// Registers the RPC methods, verifying callers with `principals`.
-    public func register(router: inout RPCRouter, principals: PrincipalSigner) {
-        let api = TimeAPI(time: self, principals: principals)
+    public func register(router: inout RPCRouter, principals: PrincipalSigner, stageNames: [String: String] = [:]) {
+        let api = TimeAPI(time: self, principals: principals, stageNames: stageNames)
         api.registerCalendars(&router)
         api.registerSLA(&router)
         api.registerInactivity(&router)
@@ -32,6 +34,8 @@ extension WorkflowTime {
 struct TimeAPI: Sendable {
     let time: WorkflowTime
     let principals: PrincipalSigner
+    /// The flows' stage names by code (metrics rows name their stage).
+    var stageNames: [String: String] = [:]
 
     var database: any Database { time.database }
 

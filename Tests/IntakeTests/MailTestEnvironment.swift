@@ -1,0 +1,17 @@
+import TestSupport
+
+extension IMAPTestServer {
+    /// Intake's settings to read this mailbox every `interval` seconds (with IMAP IDLE or by
+    /// polling only), answering rejected mail through the SMTP server at `smtp` when given; `extra`
+    /// adds or overrides settings.
+    func intakeEnvironment(interval: String = "0.2", idle: Bool = false, smtp: String? = nil,
+                           _ extra: [String: String] = [:]) -> [String: String] {
+        var environment = ["INTAKE_IMAP_URL": url, "INTAKE_IMAP_USER": user, "INTAKE_IMAP_PASSWORD": password,
+                           "INTAKE_IMAP_INTERVAL_SECONDS": interval, "INTAKE_IMAP_IDLE": idle ? "true" : "false"]
+        if let smtp {
+            environment["INTAKE_SMTP_URL"] = smtp
+            environment["INTAKE_BOUNCE_FROM"] = "suporte@suporte.example"
+        }
+        return environment.merging(extra) { $1 }
+    }
+}

@@ -1,5 +1,5 @@
 import Foundation
-import IntakeCore
+@testable import IntakeCore
 import Messages
 import RPC
 import RPCTransport
@@ -226,5 +226,46 @@ struct GroupCommitBatchTests {
         #expect(codes.compactMap { Int($0.split(separator: "-").last ?? "") }.sorted() == Array(4...35), "consecutive after the three alone, no gaps")
         #expect(try harness.count("tickets") == 35)
         #expect(try harness.events(IntakeV1.TicketOpened.self).count == 35)
+    }
+
+    @Test("PostgreSQL batch numbering: opens that fail after taking their number give it back with their savepoint; numbers stay consecutive and the counter is written once with the batch",
+          .enabled(if: PostgresTestServer.isEnabled))
+    func batchNumbering() throws {
+        let db = try ScratchDatabase(.postgres).open(migrations: IntakeService.migrations)
+        defer { db.close() }
+        try db.write { tx in try tx.execute("INSERT INTO counters (name, last_value) VALUES (?, ?)", [.text("ticket-test"), .integer(41)]) }
+        let commits = GroupCommit<Int64>(database: db, gatherMicroseconds: 100_000)
+        let outcomes = Mutex<[Int: Result<Int64, RPCError>]>([:])
+        let group = DispatchGroup()
+        // The first open runs alone and slowly, so the next seven queue behind it and form one batch.
+        group.enter()
+        commits.submit({ _ in usleep(300_000); return 0 }) { _ in group.leave() }
+        usleep(50_000)
+        for index in 1...7 {
+            group.enter()
+            let read: GroupCommit<Int64>.Read = (PrefetchedReads.counterSQL, [.text("ticket-test")])
+            commits.submit({ tx in
+                guard let batch = tx as? PrefetchedReads, try batch.numbers("ticket-test") else { throw RPCError(.internal, "not batched") }
+                let number = batch.nextNumber("ticket-test")
+                try tx.execute("INSERT INTO counters (name, last_value) VALUES (?, ?)", [.text("probe-\(index)"), .integer(number)])
+                if index % 3 == 0 { throw RPCError(.invalidArgument, "fails after taking \(number)") }
+                return number
+            }, reads: [read]) { result in
+                outcomes.withLock { $0[index] = result.mapError { $0 as? RPCError ?? RPCError(.unknown, "\($0)") } }
+                group.leave()
+            }
+        }
+        group.wait()
+        let results = outcomes.withLock { $0 }
+        let numbers = (1...7).compactMap { try? results[$0]?.get() }
+        #expect(numbers == [42, 43, 44, 45, 46], "consecutive in order, the failed opens' numbers reused: \(results)")
+        #expect((1...7).filter { if case .failure(let error) = results[$0] { return error.code == .invalidArgument } else { return false } } == [3, 6])
+        #expect(commits.statistics.largestBatch == 7)
+        let stored = try db.read { tx in
+            try tx.query("SELECT name, last_value FROM counters WHERE name LIKE 'probe-%' OR name = 'ticket-test' ORDER BY name").map {
+                "\(try $0.text("name"))=\(try $0.int("last_value"))"
+            }
+        }
+        #expect(stored == ["probe-1=42", "probe-2=43", "probe-4=44", "probe-5=45", "probe-7=46", "ticket-test=46"])
     }
 }

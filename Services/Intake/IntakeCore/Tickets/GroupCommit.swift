@@ -199,15 +199,21 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
         do {
             try database.write { tx in
                 var executor: any SQLExecutor = tx
-                let reads = batch.flatMap(\.reads)
+                var prefetched: PrefetchedReads?
+                // Each open's first reads of all opens, then their second ones, ...: every contact
+                // row is locked before the code counter's row, as when the opens run one by one.
+                let depth = batch.map(\.reads.count).max() ?? 0
+                let reads = (0..<depth).flatMap { level in batch.compactMap { level < $0.reads.count ? $0.reads[level] : nil } }
                 if tx.engine == .postgres && reads.count > 1 {
-                    executor = PrefetchedReads(tx, Array(zip(reads, try tx.queryPipelined(reads))))
+                    prefetched = PrefetchedReads(tx, Array(zip(reads, try tx.queryPipelined(reads))))
+                    executor = prefetched!
                 }
                 for (index, job) in batch.enumerated() {
                     // SAVEPOINT and RELEASE travel with the next statement on PostgreSQL (one round
                     // trip less each); the last RELEASE goes with COMMIT.
                     let name = "open_\(index)"
                     try tx.executeDeferred("SAVEPOINT \(name)")
+                    prefetched?.beginOpen()
                     do {
                         job.attempt = .success(try job.body(executor))
                         try tx.executeDeferred("RELEASE \(name)")
@@ -216,9 +222,11 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
                     } catch {
                         try tx.execute("ROLLBACK TO \(name)")
                         try tx.executeDeferred("RELEASE \(name)")
+                        prefetched?.rollBackOpen()
                         job.attempt = .failure(error)
                     }
                 }
+                try prefetched?.finish()
             }
             return batch.map { $0.attempt ?? .failure(RPCError(.internal, "open not run")) }
         } catch {

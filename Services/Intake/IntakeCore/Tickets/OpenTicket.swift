@@ -20,9 +20,9 @@ extension IntakeContext {
     ///   `FAILED_PRECONDITION` for an inactive organization or a supplier when that is forbidden.
     public func openTicket(_ submitted: IntakeV1.OpenTicketRequest, caller: Caller,
                            idempotencyKey: String? = nil) throws -> IntakeV1.OpenTicketResponse {
-        let (request, body) = try openingBody(submitted, caller: caller, idempotencyKey: idempotencyKey)
+        let (request, reads, body) = try openingBody(submitted, caller: caller, idempotencyKey: idempotencyKey)
         do {
-            if let openCommits { return try openCommits.run(body, reads: openingReads(request, caller: caller)) }
+            if let openCommits { return try openCommits.run(body, reads: reads) }
             return try database.write { try body($0) }
         } catch {
             return try recover(error, request: request)
@@ -46,12 +46,13 @@ extension IntakeContext {
             return
         }
         let request: IntakeV1.OpenTicketRequest
+        let reads: [(sql: String, params: [SQLValue])]
         let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse
-        do { (request, body) = try openingBody(submitted, caller: caller, idempotencyKey: idempotencyKey) } catch {
+        do { (request, reads, body) = try openingBody(submitted, caller: caller, idempotencyKey: idempotencyKey) } catch {
             completion(.failure(error))
             return
         }
-        openCommits.submit(body, reads: openingReads(request, caller: caller), isCancelled: isCancelled) { [self] result in
+        openCommits.submit(body, reads: reads, isCancelled: isCancelled) { [self] result in
             switch result {
             case .success: completion(result)
             case .failure(let error): completion(Result { try recover(error, request: request) })
@@ -59,12 +60,38 @@ extension IntakeContext {
         }
     }
 
-    /// The organization-and-contact read an open of `request` starts with (see ``PrefetchedReads``).
-    private func openingReads(_ request: IntakeV1.OpenTicketRequest, caller: Caller) -> [(sql: String, params: [SQLValue])] {
+    /// The queries an open of `request` runs first, which a PostgreSQL batch sends for all its
+    /// opens in one round trip (``PrefetchedReads``): the organization and contact (the contact
+    /// locked), the double-submission check, and this year's code counter (locked; the batch then
+    /// numbers its opens itself, ``PrefetchedReads/nextNumber(_:)``).
+    private func openingReads(_ request: IntakeV1.OpenTicketRequest, caller: Caller, submittedAt: Int64) -> [(sql: String, params: [SQLValue])] {
         guard database.engine == .postgres, request.emailMessageID.isEmpty else { return [] }
-        let statement = DirectoryStore.forOpeningStatement(organizationID: request.organizationID, contactID: Self.openingContactID(request, caller: caller),
-                                                           lockContact: settings.duplicateWindowMilliseconds > 0)
-        return statement.map { [$0] } ?? []
+        let contactID = Self.openingContactID(request, caller: caller)
+        let window = settings.duplicateWindowMilliseconds
+        guard let read = DirectoryStore.forOpeningStatement(organizationID: request.organizationID, contactID: contactID,
+                                                            lockContact: window > 0) else { return [] }
+        var reads = [read]
+        if window > 0 && request.attachmentIDs.isEmpty {
+            reads.append((Self.duplicateSQL, Self.duplicateParameters(contactID: contactID, submissionHash: Self.submissionHash(request),
+                                                                      since: submittedAt - window)))
+        }
+        reads.append((PrefetchedReads.counterSQL, [.text("ticket-\(Self.utcYear(submittedAt))")]))
+        return reads
+    }
+
+    /// The double-submission check: the first ticket of the same contact with the same subject
+    /// and text since `since`.
+    static let duplicateSQL = """
+        SELECT id FROM tickets WHERE contact_id = ? AND submission_hash = ? AND opened_at >= ? ORDER BY opened_at LIMIT 1
+        """
+
+    static func duplicateParameters(contactID: String, submissionHash: String, since: Int64) -> [SQLValue] {
+        [.text(contactID), .text(submissionHash), .integer(since)]
+    }
+
+    /// What identifies a submission for the double-submission check.
+    static func submissionHash(_ request: IntakeV1.OpenTicketRequest) -> String {
+        Digest.hex(Digest.sha256(Array("\(request.subject)\u{0}\(request.request)".utf8)))
     }
 
     /// The contact a ticket of `request` is for: the one named, or a customer's own.
@@ -75,7 +102,7 @@ extension IntakeContext {
     /// The request as the caller may send it (organization and representative filled in or
     /// refused) and the transaction body that opens it.
     private func openingBody(_ submitted: IntakeV1.OpenTicketRequest, caller: Caller, idempotencyKey: String?) throws
-        -> (IntakeV1.OpenTicketRequest, @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse) {
+        -> (IntakeV1.OpenTicketRequest, [(sql: String, params: [SQLValue])], @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse) {
         var adjusted = submitted
         if caller.isRepresentative {
             // A representative's person opens for one of the represented organizations (named in
@@ -89,6 +116,9 @@ extension IntakeContext {
             }
         }
         let request = adjusted
+        // The double-submission window starts from when the open was submitted, so the check a
+        // PostgreSQL batch reads ahead (``openingReads``) is the very statement the open runs.
+        let submittedAt = Self.now()
         let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse = { [self] tx in
             if let key = idempotencyKey, !key.isEmpty {
                 guard key.utf8.count <= 200 else {
@@ -96,13 +126,13 @@ extension IntakeContext {
                 }
                 let result = try IdempotencyStore.run(tx, scope: "intake.OpenTicket|\(caller.id)", key: key,
                                                       requestFingerprint: Digest.sha256(request.serializedBytes())) {
-                    try open(tx, request, caller: caller).serializedBytes()
+                    try open(tx, request, caller: caller, submittedAt: submittedAt).serializedBytes()
                 }
                 return try IntakeV1.OpenTicketResponse(serializedBytes: result.response)
             }
-            return try open(tx, request, caller: caller)
+            return try open(tx, request, caller: caller, submittedAt: submittedAt)
         }
-        return (request, body)
+        return (request, openingReads(request, caller: caller, submittedAt: submittedAt), body)
     }
 
     /// What a failed open answers: the errors callers understand, or the ticket of an e-mail
@@ -123,7 +153,8 @@ extension IntakeContext {
         throw error
     }
 
-    private func open(_ tx: any SQLExecutor, _ request: IntakeV1.OpenTicketRequest, caller: Caller) throws -> IntakeV1.OpenTicketResponse {
+    private func open(_ tx: any SQLExecutor, _ request: IntakeV1.OpenTicketRequest, caller: Caller,
+                      submittedAt: Int64) throws -> IntakeV1.OpenTicketResponse {
         if !request.emailMessageID.isEmpty, let existing = try TicketStore.ticket(tx, emailMessageID: request.emailMessageID) {
             guard caller.canSee(organizationID: existing.organization?.id ?? "") else { throw Denied.otherOrganization }
             var response = IntakeV1.OpenTicketResponse()
@@ -245,11 +276,11 @@ extension IntakeContext {
         // An obvious double submission returns the first ticket (the contact row is locked on
         // PostgreSQL since the first read).
         let now = Self.now()
-        let hash = Digest.hex(Digest.sha256(Array("\(request.subject)\u{0}\(request.request)".utf8)))
+        let hash = Self.submissionHash(request)
         // (With files it is a new ticket whatever came before.)
         let year = Self.utcYear(now)
         let (duplicateID, counted) = try Self.duplicateOrNumber(
-            tx, contactID: contact.id, submissionHash: hash, since: now - settings.duplicateWindowMilliseconds,
+            tx, contactID: contact.id, submissionHash: hash, since: submittedAt - settings.duplicateWindowMilliseconds,
             checkDuplicate: settings.duplicateWindowMilliseconds > 0 && attachments.isEmpty, counter: "ticket-\(year)")
         if let duplicateID, let first = try TicketStore.ticket(tx, reference: duplicateID) {
             var response = IntakeV1.OpenTicketResponse()
@@ -319,6 +350,9 @@ extension IntakeContext {
             try publisher.publish(tx, event: event, key: ticket.id, id: eventID, keyIsNew: true)
         }
 
+        if let batch = tx as? PrefetchedReads, settings.duplicateWindowMilliseconds > 0 && attachments.isEmpty {
+            batch.opened(contactID: contact.id, submissionHash: hash, ticketID: ticket.id)
+        }
         var response = IntakeV1.OpenTicketResponse()
         response.ticket = ticket
         return response
@@ -329,8 +363,18 @@ extension IntakeContext {
     /// PostgreSQL both in one statement (one round trip); on SQLite in two.
     static func duplicateOrNumber(_ tx: any SQLExecutor, contactID: String, submissionHash: String, since: Int64,
                                   checkDuplicate: Bool, counter: String) throws -> (duplicateID: String?, number: Int64?) {
+        let duplicateParameters = Self.duplicateParameters(contactID: contactID, submissionHash: submissionHash, since: since)
+        if let batch = tx as? PrefetchedReads, try batch.numbers(counter) {
+            // A PostgreSQL batch holding this counter's row: the check was read ahead with the
+            // batch (or runs now), an earlier open of the batch counts too, and the number is the
+            // batch's next one.
+            if checkDuplicate {
+                if let sibling = batch.sibling(contactID: contactID, submissionHash: submissionHash) { return (sibling, nil) }
+                if let id = try tx.queryOne(duplicateSQL, duplicateParameters)?.text("id") { return (id, nil) }
+            }
+            return (nil, batch.nextNumber(counter))
+        }
         guard checkDuplicate else { return (nil, try DirectoryStore.nextCounter(tx, counter)) }
-        let duplicateParameters: [SQLValue] = [.text(contactID), .text(submissionHash), .integer(since)]
         if tx.engine == .postgres {
             let row = try tx.queryOne("""
                 WITH duplicate AS (
@@ -344,9 +388,7 @@ extension IntakeContext {
                 """, duplicateParameters + [.text(counter)])
             return (row?.optionalText("duplicate_id"), try row?.optionalInt("number"))
         }
-        if let id = try tx.queryOne("""
-            SELECT id FROM tickets WHERE contact_id = ? AND submission_hash = ? AND opened_at >= ? ORDER BY opened_at LIMIT 1
-            """, duplicateParameters)?.text("id") {
+        if let id = try tx.queryOne(duplicateSQL, duplicateParameters)?.text("id") {
             return (id, nil)
         }
         return (nil, try DirectoryStore.nextCounter(tx, counter))

@@ -24,8 +24,9 @@ public struct IntakeSettings: Sendable {
     public var forbidSupplierTickets = true
     public var attachmentsDirectory: String
     /// Run concurrent ticket opens in one transaction, each in its own savepoint (``GroupCommit``).
-    /// `nil`: on, on both engines (on PostgreSQL `SAVEPOINT` and `RELEASE` travel with the next
-    /// statement, so a batched open costs 3 round trips; docs/BENCHMARKS-intake.md, fifth pass).
+    /// `nil`: on, on both engines (on PostgreSQL a batch reads ahead for all its opens and
+    /// `SAVEPOINT`/`RELEASE` travel with the next statement, so a batched open costs one round
+    /// trip; docs/BENCHMARKS-intake.md, fifth pass).
     public var groupCommit: Bool?
     /// How long the writer of a group commit may wait, when opens are concurrent, for as many
     /// opens as were in the group commit at the end of the previous batch (``GroupCommit``).

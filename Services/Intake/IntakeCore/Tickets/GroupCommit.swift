@@ -39,8 +39,10 @@ public struct GroupCommitStatistics: Sendable, Equatable {
 /// outbox rows and theirs), mostly the same pages as the opens around it (ids are time-ordered,
 /// ``IntakeContext/newID()``). One commit for many opens writes those pages once, and the WAL
 /// fills (and is checkpointed, with its `fsync`) that much less often. On PostgreSQL a batch runs
-/// on one connection, with `SAVEPOINT`/`RELEASE` sent along with the next statement
-/// (``SQLExecutor/executeDeferred(_:)``): 3 round trips per open and one `COMMIT` per batch.
+/// on one connection: the first reads of all its opens go out in one round trip
+/// (``PrefetchedReads``, which also numbers the batch's tickets), `SAVEPOINT`/`RELEASE` travel
+/// with the next statement (``SQLExecutor/executeDeferred(_:)``): one round trip per open (its
+/// `INSERT`) and one `COMMIT` per batch.
 ///
 /// Each open keeps its own outcome: an open that throws rolls back to its savepoint (nothing of it
 /// is stored, no code number is consumed) and only its caller sees the error. Errors that call for

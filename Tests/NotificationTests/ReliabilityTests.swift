@@ -24,6 +24,13 @@ struct ReliabilityTests {
         #expect(log.first?.serverAnswer.hasPrefix("250") == true)
         usleep(200_000)
         #expect(sink.files("eml").count == 1)
+        // One EmailSent, for the final outcome (the retried attempts publish nothing), under an
+        // event id of UUID form.
+        let envelopes = try harness.emailSentEnvelopes()
+        #expect(envelopes.count == 1)
+        let sent = try envelopes.map { try NotificationV1.EmailSent(serializedBytes: $0.payload) }
+        #expect(sent.map(\.outcome) == ["sent"] && sent.first?.ticketID == "t-451")
+        #expect(envelopes.allSatisfy { UUID(uuidString: $0.id) != nil && $0.key == "t-451" && $0.source == "notification" })
     }
 
     @Test("With no SMTP server a delivery goes dead after N attempts; the operator's retry sends it once the server is back",

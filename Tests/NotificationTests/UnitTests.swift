@@ -49,6 +49,20 @@ struct UnitTests {
         #expect(a.count == 32)
     }
 
+    @Test("Event ids of the recorder's EmailSent events: UUID form (version 4), all different, readable by Foundation")
+    func eventIDs() {
+        let ids = EventIDs.make(1_000)
+        #expect(ids.count == 1_000)
+        #expect(Set(ids).count == 1_000)
+        for id in ids {
+            let uuid = UUID(uuidString: id)
+            #expect(uuid?.uuidString == id)
+            let characters = Array(id)
+            #expect(characters.count == 36 && characters[14] == "4" && "89AB".contains(characters[19]))
+        }
+        #expect(EventIDs.make(0).isEmpty)
+    }
+
     @Test("Templates escape substituted values in HTML, never in text; unknown names are empty")
     func templates() {
         let entry = TemplateCatalog.Entry(subject: "Hi {{name}}", text: "A {{x}} & {{missing}}.")

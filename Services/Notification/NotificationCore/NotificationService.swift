@@ -33,6 +33,7 @@ public enum NotificationService {
     /// Same, handing back the sender (the benchmark holds and resumes it).
     package static func registerReturningDispatcher(runtime: ServiceRuntime, router: inout RPCRouter, settings: NotificationSettings,
                                                     rules: NotificationRules) throws -> DeliveryDispatcher {
+        AllocatorTuning.apply()
         let publisher = EventPublisher(source: "notification")
         let identity = MessageIdentity(secret: runtime.secret, domain: settings.mailDomain, replyLocalPart: settings.replyLocalPart)
         let planner = DeliveryPlanner(rules: rules, settings: settings, identity: identity, publisher: publisher)

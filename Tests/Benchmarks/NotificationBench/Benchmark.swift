@@ -124,20 +124,27 @@ enum NotificationBenchmark {
         DeliveryDispatcher.timing.samples.withLock { $0.removeAll() }
         DeliveryDispatcher.timing.recording.store(true, ordering: .relaxed)
         let recorded0 = DeliveryDispatcher.timing.recorded.load(ordering: .relaxed)
+        let t0 = DeliveryDispatcher.timing
+        let (coordinator0, recorder0, lanes0) = (t0.coordinatorCPU.load(ordering: .relaxed), t0.recorderCPU.load(ordering: .relaxed),
+                                                 t0.laneCPU.load(ordering: .relaxed))
         dispatcher.resume()
-        // Progress from the dispatcher's in-memory count of written results (a query every 2 ms
-        // cost this process ~10–30 µs per message, counted as the pipeline's), then the table
-        // confirms: nothing of this phase left to send (retries, if any, are waited for there).
-        while DeliveryDispatcher.timing.recorded.load(ordering: .relaxed) - recorded0 < count {
-            usleep(1_000)
-            if Date().timeIntervalSince(sending) > 300 { break }
-        }
+        // Progress from the dispatcher's in-memory count of written results, waited on (a query
+        // every 2 ms cost this process ~10–30 µs per message, counted as the pipeline's, and a
+        // 1 ms poll of the count a few), then the table confirms: nothing of this phase left to
+        // send (retries, if any, are waited for there).
+        _ = DeliveryDispatcher.timing.waitRecorded(atLeast: recorded0 + count, until: sending.addingTimeInterval(300))
         while try database.read({ try $0.scalar("SELECT COUNT(*) FROM notification_deliveries WHERE state IN ('queued', 'sending')") }) != .integer(0) {
             usleep(2_000)
             if Date().timeIntervalSince(sending) > 300 { print("timeout waiting for \(channel)"); break }
         }
-        print(String(format: "  (%@ sending: CPU per message: ours %.0f µs, SMTP sink process %.0f µs; %d new connections)", channel,
-                     (CPUClock.own() - cpu0) / Double(count) * 1e6, (CPUClock.of(sinkPID) - sink0) / Double(count) * 1e6,
+        let ours = (CPUClock.own() - cpu0) / Double(count) * 1e6
+        let perMessage = { (ns: Int) in Double(ns) / Double(count) / 1000 }
+        let coordinator = perMessage(t0.coordinatorCPU.load(ordering: .relaxed) - coordinator0)
+        let recorderCPU = perMessage(t0.recorderCPU.load(ordering: .relaxed) - recorder0)
+        let lanes = perMessage(t0.laneCPU.load(ordering: .relaxed) - lanes0)
+        print(String(format: "  (%@ sending: CPU per message: ours %.0f µs (send threads %.0f, claims %.0f, recorder %.0f, rest %.0f), SMTP sink process %.0f µs; %d new connections)", channel,
+                     ours, lanes, coordinator, recorderCPU, ours - lanes - coordinator - recorderCPU,
+                     (CPUClock.of(sinkPID) - sink0) / Double(count) * 1e6,
                      CurlEasy.newConnections.load(ordering: .relaxed) - connections0))
         DeliveryDispatcher.timing.recording.store(false, ordering: .relaxed)
         let samples = DeliveryDispatcher.timing.samples.withLock { $0.sorted() }.map { Double($0) / 1000 }
@@ -242,11 +249,12 @@ enum NotificationBenchmark {
                 messageSize = message.count
                 let cpu0 = CPUClock.own(), sink0 = CPUClock.of(sinkPID)
                 let connections0 = CurlEasy.newConnections.load(ordering: .relaxed)
+                timedParallelCPU.store(0, ordering: .relaxed)
                 let mailCeiling = Double(count) / timedParallel(count: count, threads: settings.laneConcurrency, makeState: { CurlEasy() }) { curl, _ in
                     _ = smtp.send(curl, from: "suporte@suporte.example", recipients: ["cliente1@cliente.example"], message: message)
                 }
-                print(String(format: "  (minimal sender: CPU per message: ours %.0f µs, SMTP sink process %.0f µs; %d new connections)",
-                             (CPUClock.own() - cpu0) / Double(count) * 1e6, (CPUClock.of(sinkPID) - sink0) / Double(count) * 1e6,
+                print(String(format: "  (minimal sender: CPU per message: ours %.0f µs (send threads %.0f), SMTP sink process %.0f µs; %d new connections)",
+                             (CPUClock.own() - cpu0) / Double(count) * 1e6, Double(timedParallelCPU.exchange(0, ordering: .relaxed)) / Double(count) / 1000, (CPUClock.of(sinkPID) - sink0) / Double(count) * 1e6,
                              CurlEasy.newConnections.load(ordering: .relaxed) - connections0))
                 mail.append((mailIntake, mailRate, mailCeiling))
                 let (hookIntake, hookRate) = try backlog(client: client, database: database, dispatcher: dispatcher, count: count,

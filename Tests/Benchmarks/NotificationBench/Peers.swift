@@ -1,4 +1,6 @@
 import Foundation
+import NotificationCore
+import Synchronization
 
 /// A Python peer (aiosmtpd sink or webhook receiver) from Tests/NotificationTests/Support.
 final class BenchPeer {
@@ -64,6 +66,9 @@ final class BenchPeer {
 }
 
 /// Runs `count` jobs on `threads` threads, each thread with its own state; returns seconds.
+/// CPU time (ns) of ``timedParallel(count:threads:makeState:job:)``'s threads in their jobs.
+let timedParallelCPU = Atomic<Int>(0)
+
 func timedParallel<State>(count: Int, threads: Int, makeState: @escaping @Sendable () -> State,
                           job: @escaping @Sendable (State, Int) -> Void) -> Double {
     let next = NSLock()
@@ -80,7 +85,9 @@ func timedParallel<State>(count: Int, threads: Int, makeState: @escaping @Sendab
                 index += 1
                 next.unlock()
                 if i >= count { break }
+                let cpu0 = ThreadCPU.nanoseconds()
                 job(state, i)
+                timedParallelCPU.add(ThreadCPU.nanoseconds() - cpu0, ordering: .relaxed)
             }
             group.leave()
         }.start()

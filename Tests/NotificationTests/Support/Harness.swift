@@ -117,10 +117,14 @@ final class NotificationHarness: @unchecked Sendable {
 
     /// Outbox rows of `EmailSent` (what workflow will receive).
     func emailSentEvents() throws -> [NotificationV1.EmailSent] {
+        try emailSentEnvelopes().map { try NotificationV1.EmailSent(serializedBytes: $0.payload) }
+    }
+
+    /// The envelopes of the `EmailSent` events in the outbox, oldest first.
+    func emailSentEnvelopes() throws -> [EventsV1.EventEnvelope] {
         try database.read { tx in
             try tx.query("SELECT payload FROM storage_outbox WHERE event_type = ? ORDER BY seq", [.text(NotificationV1.EmailSent.protoName)])
                 .map { try EventsV1.EventEnvelope(serializedBytes: try $0.blob("payload")) }
-                .map { try NotificationV1.EmailSent(serializedBytes: $0.payload) }
         }
     }
 }

@@ -252,14 +252,11 @@ struct NotificationAPI: Sendable {
                                    attachments: inline, spooled: fetched,
                                    messageID: messageID, date: Date(),
                                    extraHeaders: DeliveryPlanner.headers(kind: "TicketEmail", ticketID: request.ticketID, code: code))
-            let inserted = try DeliveryStore.insert(tx, NewDelivery(
+            try DeliveryStore.insert(tx, NewDelivery(
                 id: id, eventID: eventID, recipient: recipient, channel: .email, eventKind: "TicketEmail", ticketID: request.ticketID,
                 lane: planner.emailLane, envelopeTo: request.to + request.copies, copies: request.copies, messageID: messageID,
-                subject: rendered.subject, payload: fetched.isEmpty ? mime.render() : [], accessLevel: level))
-            if inserted && !fetched.isEmpty {
-                let size = try PayloadChunks.write(tx, deliveryID: id, segments: mime.segments())
-                try tx.execute("UPDATE notification_deliveries SET payload_bytes = ? WHERE id = ?", [.integer(Int64(size)), .text(id)])
-            }
+                subject: rendered.subject, payload: fetched.isEmpty ? mime.render() : [],
+                segments: fetched.isEmpty ? [] : mime.segments(), accessLevel: level))
             var response = NotificationV1.SendTicketEmailResponse()
             response.delivery = try DeliveryStore.find(tx, id: id)
             return response

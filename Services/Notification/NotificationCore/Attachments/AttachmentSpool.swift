@@ -1,4 +1,3 @@
-import CSodium
 import Foundation
 import RPCTransport
 
@@ -73,22 +72,5 @@ struct Base64LineEncoder {
     mutating func finish() -> [UInt8] {
         defer { pending = [] }
         return pending.isEmpty ? [] : MIMEEncoding.base64LineBytes(pending)
-    }
-}
-
-/// SHA-256 over data given piece by piece (libsodium).
-struct StreamingSHA256 {
-    private var state = crypto_hash_sha256_state()
-
-    init() { _ = crypto_hash_sha256_init(&state) }
-
-    mutating func update(_ bytes: [UInt8]) {
-        _ = crypto_hash_sha256_update(&state, bytes, UInt64(bytes.count))
-    }
-
-    mutating func hex() -> String {
-        var digest = [UInt8](repeating: 0, count: 32)
-        _ = crypto_hash_sha256_final(&state, &digest)
-        return Digest.hex(digest)
     }
 }

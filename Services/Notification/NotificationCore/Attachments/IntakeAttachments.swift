@@ -60,7 +60,7 @@ struct IntakeAttachments {
         var stored = CommonV1.AttachmentRef()
         var size = 0
         var encoder = Base64LineEncoder()
-        var hash = StreamingSHA256()
+        var hash = Digest.SHA256Stream()
         do {
             while let chunk = try stream.receive() {
                 if let attachment = chunk.attachment, !attachment.id.isEmpty {
@@ -83,7 +83,7 @@ struct IntakeAttachments {
         } catch let error as RPCError {
             throw Self.translate(error, field: field)
         }
-        guard Int64(size) == stored.sizeBytes, stored.sha256.isEmpty || hash.hex() == stored.sha256.lowercased() else {
+        guard Int64(size) == stored.sizeBytes, stored.sha256.isEmpty || Digest.hex(hash.finish()) == stored.sha256.lowercased() else {
             throw RPCError(.dataLoss, "anexo corrompido / attachment content does not match its checksum: \(ref.id)")
         }
         kept = true

@@ -65,11 +65,11 @@ enum DeliveryClaims {
             RETURNING \(returning)
             """
         let params: [SQLValue] = [.text(instance), .timestamp(leaseEnd), .text(lane), .timestamp(now), .integer(Int64(limit))]
-        // The messages (stored once, apart from the rows) come with the claim: on PostgreSQL in
-        // the same statement, on SQLite (no UPDATE in a WITH) in one more per batch. A message
-        // longer than one piece stays in the database and is streamed while sent.
+        // The messages (stored once, apart from the rows) come with the claim, in the same
+        // statement: on PostgreSQL joined to the claimed rows, on SQLite (no UPDATE in a WITH)
+        // by a subquery in RETURNING. A message longer than one piece stays in the database and
+        // is streamed while sent.
         let rows: [Row]
-        var pieces: [String: [UInt8]] = [:]
         if tx.engine == .postgres {
             rows = try tx.query("""
                 WITH claimed AS (\(update))
@@ -77,17 +77,12 @@ enum DeliveryClaims {
                 LEFT JOIN notification_payload_chunks p
                     ON p.delivery_id = claimed.id AND p.seq = 0 AND claimed.payload_bytes <= \(PayloadChunks.chunkBytes)
                 """, params)
-            for row in rows {
-                if case .blob(let piece) = row["piece"] { pieces[try row.text("id")] = piece }
-            }
         } else {
-            rows = try tx.query(update, params)
-            var small: [String] = []
-            for row in rows {
-                let bytes = try row.int("payload_bytes")
-                if bytes > 0 && bytes <= PayloadChunks.chunkBytes { small.append(try row.text("id")) }
-            }
-            if !small.isEmpty { pieces = try PayloadChunks.firstPieces(tx, ids: small) }
+            rows = try tx.query("""
+                \(update), (SELECT p.data FROM notification_payload_chunks p
+                    WHERE p.delivery_id = notification_deliveries.id AND p.seq = 0
+                        AND notification_deliveries.payload_bytes <= \(PayloadChunks.chunkBytes)) AS piece
+                """, params)
         }
         var webhooks: [String: WebhookRecord?] = [:]
         return try rows.map { row in
@@ -105,7 +100,7 @@ enum DeliveryClaims {
             let id = try row.text("id")
             var payload = try row.blob("payload")
             var payloadBytes = Int(try row.int("payload_bytes"))
-            if payload.isEmpty, let piece = pieces[id] {
+            if payload.isEmpty, case .blob(let piece) = row["piece"] {
                 payload = piece
                 payloadBytes = 0
             }
@@ -176,12 +171,14 @@ enum DeliveryClaims {
         return (state, String(answer.prefix(1000)), next)
     }
 
-    /// Writes the outcomes of many sends with one `UPDATE … FROM (VALUES …)` per 128 rows and
-    /// one multi-row outbox insert for their `EmailSent` events, instead of two statements per
-    /// delivery (statements of a few fixed sizes, so the connection's statement cache keeps
-    /// them instead of preparing a new text for every batch size). A row is written only where
-    /// `claimed_by` and `attempts` still name this claim (an instance that lost it never
-    /// overwrites the new holder's record nor publishes a second `EmailSent`).
+    /// Writes the outcomes of many sends in the caller's transaction: on PostgreSQL one
+    /// `UPDATE … FROM (VALUES …) … RETURNING id` per up to 128 rows (one round trip instead of
+    /// one per delivery; statements of a few fixed sizes, so the connection's statement cache
+    /// keeps them), on SQLite one cached single-row `UPDATE` per delivery (in process, cheaper
+    /// than the multi-row form); then one multi-row outbox insert for their `EmailSent` events.
+    /// A row is written only where `claimed_by` and `attempts` still name this claim (an
+    /// instance that lost it never overwrites the new holder's record nor publishes a second
+    /// `EmailSent`).
     /// - Returns: per delivery, the state and answer written, or nil when the claim was no
     ///   longer this instance's.
     /// - Parameter sends: each claim with its outcome and when the peer answered (`sent_at`, the
@@ -190,25 +187,40 @@ enum DeliveryClaims {
                           publisher: EventPublisher) throws -> [(ClaimedDelivery, (DeliveryState, String)?)] {
         let decided = sends.map { claimed, outcome, at in (claimed, decide(claimed, outcome: outcome, retry: retry, now: at), at) }
         var written = Set<String>()
-        try StatementBatches.forEach(decided) { chunk, _ in
-            var values: [SQLValue] = []
-            values.reserveCapacity(chunk.count * 6 + 1)
-            for (claimed, (state, answer, next), at) in chunk {
-                values += [.text(claimed.id), .text(state.rawValue), .text(answer), .timestamp(next),
-                           state == .sent ? .timestamp(at) : .null, .integer(Int64(claimed.attempts))]
+        if tx.engine == .sqlite {
+            // In-process: one cached single-row statement per delivery costs less than the
+            // multi-row form (no VALUES join materialized, no RETURNING table, no statement
+            // journal for a statement that writes one row).
+            for (claimed, (state, answer, next), at) in decided {
+                let changed = try tx.execute("""
+                    UPDATE notification_deliveries SET state = ?, last_answer = ?, next_attempt_at = ?, claimed_until = 0,
+                        sent_at = COALESCE(?, sent_at)
+                    WHERE id = ? AND state = 'sending' AND claimed_by = ? AND attempts = ?
+                    """, [.text(state.rawValue), .text(answer), .timestamp(next), state == .sent ? .timestamp(at) : .null,
+                           .text(claimed.id), .text(instance), .integer(Int64(claimed.attempts))])
+                if changed > 0 { written.insert(claimed.id) }
             }
-            values.append(.text(instance))
-            let rows = Array(repeating: "(?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER))", count: chunk.count)
-                .joined(separator: ", ")
-            for row in try tx.query("""
-                UPDATE notification_deliveries SET state = v.column2, last_answer = v.column3, next_attempt_at = v.column4,
-                    claimed_until = 0, sent_at = COALESCE(v.column5, notification_deliveries.sent_at)
-                FROM (VALUES \(rows)) AS v
-                WHERE notification_deliveries.id = v.column1 AND notification_deliveries.state = 'sending'
-                    AND notification_deliveries.claimed_by = ? AND notification_deliveries.attempts = v.column6
-                RETURNING notification_deliveries.id AS id
-                """, values) {
-                written.insert(try row.text("id"))
+        } else {
+            try StatementBatches.forEach(decided) { chunk, _ in
+                var values: [SQLValue] = []
+                values.reserveCapacity(chunk.count * 6 + 1)
+                for (claimed, (state, answer, next), at) in chunk {
+                    values += [.text(claimed.id), .text(state.rawValue), .text(answer), .timestamp(next),
+                               state == .sent ? .timestamp(at) : .null, .integer(Int64(claimed.attempts))]
+                }
+                values.append(.text(instance))
+                let rows = Array(repeating: "(?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER))", count: chunk.count)
+                    .joined(separator: ", ")
+                for row in try tx.query("""
+                    UPDATE notification_deliveries SET state = v.column2, last_answer = v.column3, next_attempt_at = v.column4,
+                        claimed_until = 0, sent_at = COALESCE(v.column5, notification_deliveries.sent_at)
+                    FROM (VALUES \(rows)) AS v
+                    WHERE notification_deliveries.id = v.column1 AND notification_deliveries.state = 'sending'
+                        AND notification_deliveries.claimed_by = ? AND notification_deliveries.attempts = v.column6
+                    RETURNING notification_deliveries.id AS id
+                    """, values) {
+                    written.insert(try row.text("id"))
+                }
             }
         }
         var events: [(event: NotificationV1.EmailSent, key: String, accessLevel: Int32)] = []
@@ -220,7 +232,19 @@ enum DeliveryClaims {
             }
             return (claimed, (state, answer))
         }
-        try publisher.publishAll(tx, events: events)
+        // As `publishAll` does (one multi-row outbox insert per statement size), with ids taken
+        // for the whole batch at once (``EventIDs``).
+        let ids = EventIDs.make(events.count)
+        var rows: [OutboxEvent] = []
+        rows.reserveCapacity(events.count)
+        for (index, (event, key, accessLevel)) in events.enumerated() {
+            rows += publisher.outboxEvents(event: event, key: key, accessLevel: accessLevel, id: ids[index])
+        }
+        var start = 0
+        for size in EventPublisher.statementSizes(rows.count) {
+            try Outbox.enqueue(tx, Array(rows[start..<start + size]))
+            start += size
+        }
         return result
     }
 

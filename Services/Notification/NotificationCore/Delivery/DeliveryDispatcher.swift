@@ -73,7 +73,12 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
 
     public func start() {
         takeOver(startingUp: true)
-        let recorder = OutcomeRecorder(maxBatch: 128, write: { [weak self] batch in self?.write(batch) ?? false },
+        // Up to 256 results per transaction, lingering up to 50 ms for half of that: at ~3,000
+        // sends/s a transaction then carries ~130 results instead of ~60 (20 ms), and the
+        // recorder's CPU per result fell by about a quarter in the benchmark. A result waits at
+        // most that long before it is durable (and counts as done); when the lanes go idle it
+        // is written at once, so a trickle of events is not delayed.
+        let recorder = OutcomeRecorder(maxBatch: 256, linger: 0.05, write: { [weak self] batch in self?.write(batch) ?? false },
                                        abandon: { [weak self] batch in self?.forget(batch.map(\.0.id)) })
         condition.lock()
         running = true
@@ -141,6 +146,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
                 takeOver(startingUp: false)
             }
             if !isHeld { do { try dispatchDue() } catch { logger.error("dispatcher poll failed: \(error)") } }
+            Self.timing.coordinatorCPU.store(ThreadCPU.nanoseconds(), ordering: .relaxed)
             condition.lock()
             if running && !woken {
                 let wait = min(Double(settings.pollIntervalMilliseconds) / 1000, lease / 3)
@@ -256,6 +262,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             recorder?.add(claimed, .released)
             return
         }
+        let cpu0 = ThreadCPU.nanoseconds()
         let t1 = DispatchTime.now().uptimeNanoseconds
         let outcome = send(claimed, curl: curl)
         let t2 = DispatchTime.now().uptimeNanoseconds
@@ -263,6 +270,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
         if Self.timing.recording.load(ordering: .relaxed) { Self.timing.samples.withLock { $0.append(Int(t2 - t1)) } }
         Self.timing.count.add(1, ordering: .relaxed)
         recorder?.add(claimed, .sent(outcome, at: Date()))
+        Self.timing.laneCPU.add(ThreadCPU.nanoseconds() - cpu0, ordering: .relaxed)
     }
 
     private func send(_ claimed: ClaimedDelivery, curl: CurlEasy) -> SendOutcome {
@@ -303,6 +311,8 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     /// - Returns: false when the transaction failed (the recorder tries again).
     private func write(_ batch: [(ClaimedDelivery, ClaimResult)]) -> Bool {
         let t0 = DispatchTime.now().uptimeNanoseconds
+        let cpu0 = ThreadCPU.nanoseconds()
+        defer { Self.timing.recorderCPU.add(ThreadCPU.nanoseconds() - cpu0, ordering: .relaxed) }
         let written: [(ClaimedDelivery, (DeliveryState, String)?)]
         do {
             written = try database.write { tx in
@@ -325,7 +335,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             return false
         }
         condition.withLock { holding.subtract(batch.map(\.0.id)) }
-        Self.timing.recorded.add(written.count, ordering: .relaxed)
+        Self.timing.noteRecorded(written.count)
         for (claimed, result) in written {
             guard let (state, answer) = result else { continue }
             if state == .queued || state == .dead {
@@ -347,9 +357,50 @@ package final class PhaseTiming: Sendable {
     /// Results written (sent, failed, requeued or released), ever; the benchmark waits on it
     /// instead of querying the table.
     package let recorded = Atomic<Int>(0)
+    private let waiters = Atomic<Int>(0)
+    private let recordedChanged = NSCondition()
     /// Individual send durations (ns) while ``recording`` is set.
     package let samples = Mutex<[Int]>([])
     package let recording = Atomic<Bool>(false)
+    /// CPU time (ns) of the coordinator thread so far (claims, lease renewals, take-overs).
+    package let coordinatorCPU = Atomic<Int>(0)
+    /// CPU time (ns) spent writing results (the recorder thread's transactions).
+    package let recorderCPU = Atomic<Int>(0)
+    /// CPU time (ns) of the send threads in sends (and handing results over).
+    package let laneCPU = Atomic<Int>(0)
+}
+
+extension PhaseTiming {
+    func noteRecorded(_ count: Int) {
+        recorded.add(count, ordering: .sequentiallyConsistent)
+        if waiters.load(ordering: .sequentiallyConsistent) > 0 {
+            recordedChanged.lock()
+            recordedChanged.broadcast()
+            recordedChanged.unlock()
+        }
+    }
+
+    /// Waits until ``recorded`` reaches `target` or `deadline` passes (the benchmark, instead of
+    /// polling). - Returns: whether it was reached.
+    package func waitRecorded(atLeast target: Int, until deadline: Date) -> Bool {
+        waiters.add(1, ordering: .sequentiallyConsistent)
+        defer { waiters.subtract(1, ordering: .sequentiallyConsistent) }
+        recordedChanged.lock()
+        defer { recordedChanged.unlock() }
+        while recorded.load(ordering: .sequentiallyConsistent) < target {
+            if !recordedChanged.wait(until: deadline) { break }
+        }
+        return recorded.load(ordering: .sequentiallyConsistent) >= target
+    }
+}
+
+/// The calling thread's CPU time.
+package enum ThreadCPU {
+    package static func nanoseconds() -> Int {
+        var spec = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
+        return spec.tv_sec * 1_000_000_000 + spec.tv_nsec
+    }
 }
 
 extension NSCondition {

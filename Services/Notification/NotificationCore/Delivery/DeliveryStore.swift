@@ -32,6 +32,9 @@ struct NewDelivery: Sendable {
     var messageID: String
     var subject: String = ""
     var payload: [UInt8] = []
+    /// The message in segments instead of `payload` (attachments spooled to files while fetched):
+    /// stored piece by piece, never whole in memory. When set, `payload` is empty.
+    var segments: [MIMESegment] = []
     var accessLevel: Int32 = 0
     var state: DeliveryState = .queued
     var lastAnswer: String = ""
@@ -46,13 +49,16 @@ enum DeliveryStore {
     /// outcomes then rewrite a small row, and the message is written once and never again.
     /// On PostgreSQL both inserts are one statement.
     /// - Returns: whether a row was inserted.
+    /// A message given in ``NewDelivery/segments`` is written after the row, from its
+    /// segments, and its size (known beforehand from the segments) is in the row from the start.
     @discardableResult
     static func insert(_ executor: any SQLExecutor, _ delivery: NewDelivery, now: Date = Date()) throws -> Bool {
+        let size = delivery.segments.isEmpty ? delivery.payload.count : try PayloadChunks.size(of: delivery.segments)
         let params: [SQLValue] = [
             .text(delivery.id), .text(delivery.eventID), .text(delivery.recipient), .text(delivery.channel.rawValue),
             .text(delivery.eventKind), .text(delivery.ticketID), .text(delivery.lane), .text(delivery.target),
             .text(delivery.envelopeTo.joined(separator: "\n")), .text(delivery.copies.joined(separator: "\n")),
-            .text(delivery.messageID), .text(delivery.subject), .blob([]), .integer(Int64(delivery.payload.count)),
+            .text(delivery.messageID), .text(delivery.subject), .blob([]), .integer(Int64(size)),
             .integer(Int64(delivery.accessLevel)), .text(delivery.state.rawValue), .timestamp(now), .text(delivery.lastAnswer),
             .timestamp(now), .text(delivery.webhookID)]
         let insertRow = """
@@ -69,7 +75,13 @@ enum DeliveryStore {
                 """, params + [.blob(delivery.payload)]) > 0
         }
         guard try executor.execute(insertRow, params) > 0 else { return false }
-        if !delivery.payload.isEmpty {
+        if !delivery.segments.isEmpty {
+            let written = try PayloadChunks.write(executor, deliveryID: delivery.id, segments: delivery.segments)
+            guard written == size else {
+                // A spool file changed between measuring and reading it: the transaction is undone.
+                throw StorageError(.misuse, "message size changed while stored (\(size) → \(written) bytes)")
+            }
+        } else if !delivery.payload.isEmpty {
             try PayloadChunks.write(executor, deliveryID: delivery.id, segments: [.bytes(delivery.payload)])
         }
         return true

@@ -60,6 +60,22 @@ enum PayloadChunks {
         return total
     }
 
+    /// The size in bytes of the message `segments` make (files by their current size).
+    static func size(of segments: [MIMESegment]) throws -> Int {
+        try segments.reduce(0) { total, segment in
+            switch segment {
+            case .bytes(let bytes):
+                return total + bytes.count
+            case .file(let path):
+                let attributes = try FileManager.default.attributesOfItem(atPath: path)
+                guard let size = (attributes[.size] as? NSNumber)?.intValue else {
+                    throw CocoaError(.fileReadUnknown, userInfo: [NSFilePathErrorKey: path])
+                }
+                return total + size
+            }
+        }
+    }
+
     /// Piece `seq` of a delivery's stored message; nil past the end.
     static func read(_ database: any Database, deliveryID: String, seq: Int) throws -> [UInt8]? {
         try database.read { tx in
@@ -77,22 +93,6 @@ enum PayloadChunks {
             seq += 1
         }
         return bytes
-    }
-
-    /// The single pieces (`seq` 0) of `ids`, in one statement per batch size (claims load the
-    /// messages of a whole batch at once; a message longer than one piece is streamed instead).
-    static func firstPieces(_ tx: any SQLExecutor, ids: [String]) throws -> [String: [UInt8]] {
-        var pieces: [String: [UInt8]] = [:]
-        pieces.reserveCapacity(ids.count)
-        try StatementBatches.forEach(ids) { chunk, marks in
-            for row in try tx.query("""
-                SELECT delivery_id, data FROM notification_payload_chunks
-                WHERE seq = 0 AND delivery_id IN (\(marks))
-                """, chunk.map(SQLValue.text)) {
-                pieces[try row.text("delivery_id")] = try row.blob("data")
-            }
-        }
-        return pieces
     }
 
     /// Deletes the pieces of `ids` (deliveries being pruned).

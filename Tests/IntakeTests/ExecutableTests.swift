@@ -152,5 +152,9 @@ struct ExecutableTests {
                                                options: callers[0]).ticket)
         #expect(!stored.contains(next.code) && next.code.hasSuffix("-000061"))
         #expect(process.stop() == 0)
+        if engine == .sqlite {
+            // Group commit is on by default on SQLite; the process says what it did when it stops.
+            #expect(process.log.contains("\"msg\":\"group commit\"") && process.log.contains("\"opens\":\"1\""), "\(process.log)")
+        }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import IntakeCore
+@testable import IntakeCore
 import Messages
 import RPC
 import RPCTransport
@@ -63,15 +63,16 @@ struct GroupCommitBatchTests {
                 }
             }.start()
         }
-        // Every call has reached the group commit (one waits in the running batch, the rest queue).
+        // Every call has reached the group commit (one waits in the running batch, the rest queue;
+        // on PostgreSQL an invalid open alone in the first batch fails before the counter's lock).
         let limit = Date().addingTimeInterval(20)
         while Date() < limit {
             let stats = try #require(harness.intake.openCommitStatistics)
-            if stats.queued + stats.running >= calls.count { break }
+            if stats.queued + stats.running + outcomes.withLock({ $0.count }) >= calls.count { break }
             usleep(10_000)
         }
         let waiting = try #require(harness.intake.openCommitStatistics)
-        #expect(waiting.queued + waiting.running == calls.count)
+        #expect(waiting.queued + waiting.running + outcomes.withLock({ $0.count }) == calls.count)
         release.signal()
         group.wait()
 
@@ -173,5 +174,98 @@ struct GroupCommitBatchTests {
             }
         }
         #expect(missing.isEmpty, "acknowledged but lost after kill -9: \(missing.prefix(10))")
+    }
+    @Test("with a gather window, concurrent opens wait for each other and share transactions (a rejected one still stores nothing, codes stay gap-free); opens one after the other never share one",
+          arguments: TestEngines.all)
+    func gatheredBatches(engine: DatabaseEngine) throws {
+        // A long window (50 ms), so batching does not depend on how busy the machine is.
+        let harness = try IntakeHarness(engine, environment: ["INTAKE_GROUP_COMMIT": "true",
+                                                              "INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS": "50000"])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let contacts = try (0..<8).map { try harness.contact(acme, "Pessoa \($0)", email: "p\($0)@acme.example") }
+
+        // One after the other: each open alone in its transaction, whatever the window.
+        for round in 0..<3 {
+            _ = try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Sozinho \(round)"),
+                                        options: harness.options(IntakeHarness.customer(contacts[0])))
+        }
+        let alone = try #require(harness.intake.openCommitStatistics)
+        #expect(alone.opens == 3 && alone.batches == 3 && alone.largestBatch == 1)
+
+        // Eight callers at once, five rounds each; every fourth open of the odd callers is invalid.
+        let outcomes = Mutex<[Int: Result<String, RPCError>]>([:])
+        let group = DispatchGroup()
+        for index in 0..<8 {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                for round in 0..<5 {
+                    var request = IntakeHarness.request(acme, subject: "Junto \(index)-\(round)")
+                    if index % 2 == 1 && round % 4 == 0 { request.product = "" }
+                    do {
+                        let response = try harness.client.call(IntakeV1.Intake.openTicket, request,
+                                                               options: harness.options(IntakeHarness.customer(contacts[index])))
+                        outcomes.withLock { $0[index * 100 + round] = .success(response.ticket?.code ?? "") }
+                    } catch let error as RPCError {
+                        outcomes.withLock { $0[index * 100 + round] = .failure(error) }
+                    } catch {
+                        outcomes.withLock { $0[index * 100 + round] = .failure(RPCError(.unknown, "\(error)")) }
+                    }
+                }
+            }.start()
+        }
+        group.wait()
+        let stats = try #require(harness.intake.openCommitStatistics)
+        let concurrent = (opens: stats.opens - alone.opens, batches: stats.batches - alone.batches)
+        #expect(concurrent.opens == 40)
+        #expect(concurrent.batches < 40 && stats.largestBatch >= 2, "concurrent opens shared transactions: \(stats)")
+        let all = outcomes.withLock { $0 }
+        let failures = all.values.compactMap { if case .failure(let error) = $0 { return error } else { return nil } }
+        let codes = all.values.compactMap { if case .success(let code) = $0 { return code } else { return nil } }
+        #expect(failures.count == 8 && failures.allSatisfy { $0.code == .invalidArgument && $0.violations.map(\.field) == ["product"] })
+        #expect(codes.compactMap { Int($0.split(separator: "-").last ?? "") }.sorted() == Array(4...35), "consecutive after the three alone, no gaps")
+        #expect(try harness.count("tickets") == 35)
+        #expect(try harness.events(IntakeV1.TicketOpened.self).count == 35)
+    }
+
+    @Test("PostgreSQL batch numbering: opens that fail after taking their number give it back with their savepoint; numbers stay consecutive and the counter is written once with the batch",
+          .enabled(if: PostgresTestServer.isEnabled))
+    func batchNumbering() throws {
+        let db = try ScratchDatabase(.postgres).open(migrations: IntakeService.migrations)
+        defer { db.close() }
+        try db.write { tx in try tx.execute("INSERT INTO counters (name, last_value) VALUES (?, ?)", [.text("ticket-test"), .integer(41)]) }
+        let commits = GroupCommit<Int64>(database: db, gatherMicroseconds: 100_000)
+        let outcomes = Mutex<[Int: Result<Int64, RPCError>]>([:])
+        let group = DispatchGroup()
+        // The first open runs alone and slowly, so the next seven queue behind it and form one batch.
+        group.enter()
+        commits.submit({ _ in usleep(300_000); return 0 }) { _ in group.leave() }
+        usleep(50_000)
+        for index in 1...7 {
+            group.enter()
+            let read: GroupCommit<Int64>.Read = (PrefetchedReads.counterSQL, [.text("ticket-test")])
+            commits.submit({ tx in
+                guard let batch = tx as? PrefetchedReads, try batch.numbers("ticket-test") else { throw RPCError(.internal, "not batched") }
+                let number = batch.nextNumber("ticket-test")
+                try tx.execute("INSERT INTO counters (name, last_value) VALUES (?, ?)", [.text("probe-\(index)"), .integer(number)])
+                if index % 3 == 0 { throw RPCError(.invalidArgument, "fails after taking \(number)") }
+                return number
+            }, reads: [read]) { result in
+                outcomes.withLock { $0[index] = result.mapError { $0 as? RPCError ?? RPCError(.unknown, "\($0)") } }
+                group.leave()
+            }
+        }
+        group.wait()
+        let results = outcomes.withLock { $0 }
+        let numbers = (1...7).compactMap { try? results[$0]?.get() }
+        #expect(numbers == [42, 43, 44, 45, 46], "consecutive in order, the failed opens' numbers reused: \(results)")
+        #expect((1...7).filter { if case .failure(let error) = results[$0] { return error.code == .invalidArgument } else { return false } } == [3, 6])
+        #expect(commits.statistics.largestBatch == 7)
+        let stored = try db.read { tx in
+            try tx.query("SELECT name, last_value FROM counters WHERE name LIKE 'probe-%' OR name = 'ticket-test' ORDER BY name").map {
+                "\(try $0.text("name"))=\(try $0.int("last_value"))"
+            }
+        }
+        #expect(stored == ["probe-1=42", "probe-2=43", "probe-4=44", "probe-5=45", "probe-7=46", "ticket-test=46"])
     }
 }

@@ -94,7 +94,7 @@ struct AttachmentRefTests {
         onlyID.id = bigRef.id
         request.attachmentRefs = [onlyID]
         _ = try harness.client.call(NotificationV1.Notification.sendTicketEmail, request, options: agent)
-        #expect(eventually { sink.files("eml").count == 1 })
+        #expect(waitFor(15) { sink.files("eml").count == 1 })
         let mail = try #require(try ReceivedMail.all(in: mailDirectory.path).first)
         #expect(mail.defects.isEmpty)
         let files = Dictionary(uniqueKeysWithValues: mail.attachments.map { ($0.filename ?? "", $0) })
@@ -161,7 +161,7 @@ struct AttachmentRefTests {
         let spool = "\(harness.directory.path)/notification-spool"
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? []).isEmpty)
 
-        #expect(eventually(timeout: 30) { sink.files("eml").count == 1 })
+        #expect(waitFor(30) { sink.files("eml").count == 1 })
         let mail = try #require(try ReceivedMail.all(in: mailDirectory.path).first)
         #expect(mail.defects.isEmpty)
         let files = Dictionary(uniqueKeysWithValues: mail.attachments.map { ($0.filename ?? "", $0) })
@@ -173,7 +173,7 @@ struct AttachmentRefTests {
         var replay = NotificationV1.ReplayDeliveryRequest()
         replay.deliveryID = id
         _ = try harness.client.call(NotificationV1.Notification.replayDelivery, replay, options: harness.options(NotificationHarness.administrator()))
-        #expect(eventually(timeout: 30) { sink.files("eml").count == 2 })
+        #expect(waitFor(30) { sink.files("eml").count == 2 })
         let copies = sink.files("eml").map { FileManager.default.contents(atPath: "\(mailDirectory.path)/\($0)") }
         #expect(copies[0] != nil && copies[0] == copies[1], "byte-identical")
         #expect(try PayloadChunks.readAll(harness.database, deliveryID: id).count == payloadBytes)

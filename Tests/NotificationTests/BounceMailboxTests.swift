@@ -135,7 +135,7 @@ struct BounceMailboxTests {
         let harness = try NotificationHarness(engine: engine, settings: settings)
         let events = (1...3).map { Events.opened(ticketID: "t-imap-\($0)", contactEmail: "sumido\($0)@cliente.example") }
         try harness.deliver(events.map { Events.envelope($0, key: $0.ticketID) })
-        #expect(eventually { (try? harness.stats().sent) == 3 })
+        #expect(waitFor(15) { (try? harness.stats().sent) == 3 })
         let sent = try (1...3).map { try #require(try harness.deliveries(ticketID: "t-imap-\($0)").first) }
 
         try imap.deliver(Self.report(messageID: sent[0].messageID, recipient: "sumido1@cliente.example", action: "failed",
@@ -148,7 +148,7 @@ struct BounceMailboxTests {
                                      status: "5.0.0", encoding: .base64))
         try imap.deliver(Array("From: jose@cliente.example\r\nTo: suporte@suporte.example\r\nSubject: Re: [T-1]\r\n\r\nObrigado!\r\n".utf8))
 
-        #expect(eventually(timeout: 20) { (try? harness.stats().bounced) == 2 })
+        #expect(waitFor(20) { (try? harness.stats().bounced) == 2 })
         let first = try #require(try harness.deliveries(ticketID: "t-imap-1").first)
         let second = try #require(try harness.deliveries(ticketID: "t-imap-2").first)
         #expect(first.state == "bounced" && first.serverAnswer.contains("5.1.1") && first.serverAnswer.contains("User unknown"))
@@ -159,8 +159,8 @@ struct BounceMailboxTests {
         // The four reports were moved; the customer's reply stays, flagged, for a person.
         let inbox = IMAPMailbox(url: imap.url, user: imap.user, password: imap.password)
         let processed = IMAPMailbox(url: IMAPMailbox.split(imap.url).server + "/Processed", user: imap.user, password: imap.password)
-        #expect(eventually { (try? processed.search("ALL").count) == 4 })
-        #expect(eventually { (try? inbox.search("FLAGGED").count) == 1 }, "the reply is flagged (after the reports, in UID order)")
+        #expect(waitFor(15) { (try? processed.search("ALL").count) == 4 })
+        #expect(waitFor(15) { (try? inbox.search("FLAGGED").count) == 1 }, "the reply is flagged (after the reports, in UID order)")
         #expect(try inbox.search("ALL").count == 1)
         // A later pass does not read it again.
         Thread.sleep(forTimeInterval: 0.5)

@@ -62,7 +62,7 @@ struct BounceTests {
         let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
         let events = (1...2).map { Events.opened(ticketID: "t-bounce-\($0)", contactEmail: "sumido\($0)@cliente.example") }
         try harness.deliver(events.map { Events.envelope($0, key: $0.ticketID) })
-        #expect(eventually { (try? harness.stats().sent) == 2 })
+        #expect(waitFor(15) { (try? harness.stats().sent) == 2 })
         let first = try #require(try harness.deliveries(ticketID: "t-bounce-1").first)
         let second = try #require(try harness.deliveries(ticketID: "t-bounce-2").first)
         let admin = harness.options(NotificationHarness.administrator())

@@ -52,13 +52,13 @@ struct EndToEndTests {
         request.events = [envelope]
         _ = try workflowClient.call(EventsV1.EventSink.deliver, request, options: CallOptions(timeoutMilliseconds: 10_000))
         _ = try notificationClient.call(EventsV1.EventSink.deliver, request, options: CallOptions(timeoutMilliseconds: 10_000))
-        #expect(eventually(timeout: 20) { !sink.files("eml").isEmpty })
+        #expect(waitFor(20) { !sink.files("eml").isEmpty })
 
         let admin = PrincipalSigner(secret: secret).metadata(for: PrincipalSigner.service("test"))
         var history = WorkflowV1.GetHistoryRequest()
         history.ticketID = ticketID
         var entries: [WorkflowV1.HistoryEntry] = []
-        let found = eventually(timeout: 30) {
+        let found = waitFor(30) {
             entries = (try? workflowClient.call(WorkflowV1.Workflow.getHistory, history,
                                                 options: CallOptions(timeoutMilliseconds: 10_000, metadata: admin)).entries) ?? []
             return entries.contains { $0.kind == "email" }

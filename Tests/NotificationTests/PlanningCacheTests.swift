@@ -62,7 +62,7 @@ struct PlanningCacheTests {
         try harness.database.write { tx in try tx.execute("DELETE FROM notification_subscriptions", []) }
         let fifth = try open("t-cache-5")
         #expect(Set(fifth.map(\.channel)) == ["email", "webhook"])
-        #expect(eventually { sink.files("eml").count == 4 })
+        #expect(waitFor(15) { sink.files("eml").count == 4 })
     }
 
     @Test("The snapshot is reloaded only when the version moved")
@@ -101,7 +101,7 @@ struct BatchedDeliveryTests {
         #expect(first.accepted == 3 && first.duplicates == 0)
         let again = try harness.deliver(envelopes)
         #expect(again.accepted == 0 && again.duplicates == 3)
-        #expect(eventually { sink.files("eml").count == 3 })
+        #expect(waitFor(15) { sink.files("eml").count == 3 })
 
         // A customer reply about a ticket whose holder is not known yet is refused (ABORTED) so
         // the relay retries it; the event before it is applied, the one after it is not.
@@ -117,6 +117,6 @@ struct BatchedDeliveryTests {
         // Redelivered without the reply (as the relay would once it is applied): the first is a duplicate.
         let rest = try harness.deliver([mixed[0], mixed[2]])
         #expect(rest.accepted == 1 && rest.duplicates == 1)
-        #expect(eventually { sink.files("eml").count == 5 })
+        #expect(waitFor(15) { sink.files("eml").count == 5 })
     }
 }

@@ -18,7 +18,7 @@ struct ReliabilityTests {
         let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
         let event = Events.opened(ticketID: "t-451")
         try harness.deliver([Events.envelope(event, key: event.ticketID)])
-        #expect(eventually { (try? harness.deliveries(ticketID: "t-451").first?.state) == "sent" })
+        #expect(waitFor(15) { (try? harness.deliveries(ticketID: "t-451").first?.state) == "sent" })
         let log = try harness.deliveries(ticketID: "t-451")
         #expect(log.first?.attempts == 3)
         #expect(log.first?.serverAnswer.hasPrefix("250") == true)
@@ -40,7 +40,7 @@ struct ReliabilityTests {
         let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: port))
         let event = Events.opened(ticketID: "t-dead")
         try harness.deliver([Events.envelope(event, key: event.ticketID)])
-        #expect(eventually { (try? harness.deliveries(ticketID: "t-dead").first?.state) == "dead" })
+        #expect(waitFor(15) { (try? harness.deliveries(ticketID: "t-dead").first?.state) == "dead" })
         let dead = try harness.deliveries(ticketID: "t-dead")
         #expect(dead.first?.attempts == 4)
         #expect(dead.first?.serverAnswer.isEmpty == false)
@@ -55,8 +55,8 @@ struct ReliabilityTests {
         let retried = try harness.client.call(NotificationV1.Notification.retryDeadLetters, NotificationV1.RetryDeadLettersRequest(),
                                               options: harness.options(NotificationHarness.administrator()))
         #expect(retried.requeued == 1)
-        #expect(eventually { (try? harness.deliveries(ticketID: "t-dead").first?.state) == "sent" })
-        #expect(eventually { sink.files("eml").count == 1 })
+        #expect(waitFor(15) { (try? harness.deliveries(ticketID: "t-dead").first?.state) == "sent" })
+        #expect(waitFor(15) { sink.files("eml").count == 1 })
     }
 
     @Test("A webhook endpoint that never answers does not delay e-mail", arguments: TestEngines.all)
@@ -75,7 +75,7 @@ struct ReliabilityTests {
         let started = Date()
         let events = (0..<6).map { Events.opened(ticketID: "t-iso-\($0)") }
         try harness.deliver(events.map { Events.envelope($0, key: $0.ticketID) })
-        #expect(eventually(timeout: 4) { sink.files("eml").count == 6 })
+        #expect(waitFor(4) { sink.files("eml").count == 6 })
         let elapsed = Date().timeIntervalSince(started)
         #expect(elapsed < 4, "mail flowed while the webhook hung (\(elapsed) s)")
         let webhooks = try harness.deliveries().filter { $0.channel == "webhook" }
@@ -104,14 +104,14 @@ struct ReliabilityTests {
         request.events = [Events.envelope(event, key: event.ticketID)]
         let response = try client.call(EventsV1.EventSink.deliver, request, options: CallOptions(timeoutMilliseconds: 10_000))
         #expect(response.accepted == 1)
-        #expect(eventually { !first.process.isRunning }, "the crash hook ended the process")
+        #expect(waitFor(15) { !first.process.isRunning }, "the crash hook ended the process")
         #expect(first.process.terminationStatus == 70)
         #expect(sink.files("eml").count == 1, "the server had accepted it")
 
         environment["NOTIFICATION_CRASH_AFTER_ACCEPTED"] = "0"
         let second = try ServiceProcess(name: "notification", environment: environment, port: port)
         defer { second.stop() }
-        #expect(eventually { sink.files("eml").count == 2 })
+        #expect(waitFor(15) { sink.files("eml").count == 2 })
         usleep(200_000)
         let mails = try ReceivedMail.all(in: mailDirectory.path)
         #expect(mails.count == 2)

@@ -29,7 +29,7 @@ struct RetentionTests {
         let admin = harness.options(NotificationHarness.administrator())
         let sent = Events.opened(ticketID: "t-old-sent")
         try harness.deliver([Events.envelope(sent, key: sent.ticketID)])
-        #expect(eventually { (try? Self.rowStates(harness)["t-old-sent"]) == "sent" })
+        #expect(waitFor(15) { (try? Self.rowStates(harness)["t-old-sent"]) == "sent" })
         // A contact without any address: a visible `failed` row.
         let failed = Events.opened(ticketID: "t-old-failed", contactEmail: "", organizationEmail: "")
         try harness.deliver([Events.envelope(failed, key: failed.ticketID)])
@@ -38,7 +38,7 @@ struct RetentionTests {
         sink = nil
         let dead = (1...3).map { Events.opened(ticketID: "t-dead-\($0)") }
         try harness.deliver(dead.map { Events.envelope($0, key: $0.ticketID) })
-        #expect(eventually(timeout: 20) { (try? harness.stats().dead) == 3 })
+        #expect(waitFor(20) { (try? harness.stats().dead) == 3 })
 
         #expect(throws: RPCError.self) {
             _ = try harness.client.call(NotificationV1.Notification.listDeadLetters, NotificationV1.ListDeadLettersRequest(),
@@ -72,7 +72,7 @@ struct RetentionTests {
         var retry = NotificationV1.RetryDeadLettersRequest()
         retry.deliveryIDs = [byTicket["t-dead-2"]!]
         #expect(try harness.client.call(NotificationV1.Notification.retryDeadLetters, retry, options: admin).requeued == 1)
-        #expect(eventually { (try? Self.rowStates(harness)["t-dead-2"]) == "sent" })
+        #expect(waitFor(15) { (try? Self.rowStates(harness)["t-dead-2"]) == "sent" })
         #expect(try harness.stats().dead == 1)
 
         // A day later, with a one-hour retention: everything finished goes, the dead letter stays,
@@ -89,7 +89,7 @@ struct RetentionTests {
         // Nothing younger than the retention is touched.
         let young = Events.opened(ticketID: "t-young")
         try harness.deliver([Events.envelope(young, key: young.ticketID)])
-        #expect(eventually { (try? Self.rowStates(harness)["t-young"]) == "sent" })
+        #expect(waitFor(15) { (try? Self.rowStates(harness)["t-young"]) == "sent" })
         #expect(try DeliveryPruner.prune(harness.database, retentionMilliseconds: 3_600_000, batch: 2) == 0)
         // Discarding everything left.
         discard.deliveryIDs = []
@@ -108,7 +108,7 @@ struct RetentionTests {
         let harness = try NotificationHarness(engine: engine, settings: settings)
         let event = Events.opened(ticketID: "t-prune")
         try harness.deliver([Events.envelope(event, key: event.ticketID)])
-        #expect(eventually { sink.files("eml").count == 1 })
-        #expect(eventually { (try? Self.rowStates(harness).isEmpty) == true })
+        #expect(waitFor(15) { sink.files("eml").count == 1 })
+        #expect(waitFor(15) { (try? Self.rowStates(harness).isEmpty) == true })
     }
 }

@@ -21,8 +21,8 @@ struct RoutingTests {
         #expect(try harness.deliver([envelope]).accepted == 1)
         // The same event delivered again (at-least-once) is a duplicate: no second e-mail.
         #expect(try harness.deliver([envelope]).duplicates == 1)
-        #expect(eventually { sink.files("eml").count >= 1 })
-        #expect(eventually { (try? harness.deliveries(ticketID: event.ticketID).first?.state) == "sent" })
+        #expect(waitFor(15) { sink.files("eml").count >= 1 })
+        #expect(waitFor(15) { (try? harness.deliveries(ticketID: event.ticketID).first?.state) == "sent" })
         usleep(300_000)
         let mails = try ReceivedMail.all(in: mailDirectory.path)
         try #require(mails.count == 1)
@@ -80,7 +80,7 @@ struct RoutingTests {
         let fallback = Events.opened(ticketID: "t-fallback", contactEmail: "")
         let nothing = Events.opened(ticketID: "t-nothing", contactEmail: "not an address", organizationEmail: "")
         try harness.deliver([Events.envelope(fallback, key: fallback.ticketID), Events.envelope(nothing, key: nothing.ticketID)])
-        #expect(eventually { sink.files("eml").count >= 1 })
+        #expect(waitFor(15) { sink.files("eml").count >= 1 })
         usleep(300_000)
         let mails = try ReceivedMail.all(in: mailDirectory.path)
         #expect(mails.map(\.envelope.to) == [["ti@cliente.example"]])
@@ -114,7 +114,7 @@ struct RoutingTests {
         breach.ticket = Events.summary(ticketID: "t-sla", code: "2026-000778")
         breach.target = .resolution
         try harness.deliver([Events.envelope(transfer, key: "t-conf", accessLevel: 2), Events.envelope(breach, key: "t-sla")])
-        #expect(eventually { sink.files("eml").count >= 4 })
+        #expect(waitFor(15) { sink.files("eml").count >= 4 })
         usleep(300_000)
         let mails = try ReceivedMail.all(in: mailDirectory.path)
         let byRecipient = Dictionary(uniqueKeysWithValues: mails.map { ($0.envelope.to.joined(separator: ","), $0) })
@@ -155,7 +155,7 @@ struct RoutingTests {
         var breach = WorkflowV1.SLABreached()
         breach.ticket = Events.summary(ticketID: "t-warn")
         try harness.deliver([Events.envelope(warning, key: "t-warn"), Events.envelope(breach, key: "t-warn")])
-        #expect(eventually { sink.files("eml").count >= 3 })
+        #expect(waitFor(15) { sink.files("eml").count >= 3 })
         usleep(300_000)
         let mails = try ReceivedMail.all(in: mailDirectory.path)
         let pairs = Set(mails.map { "\($0.headers["X-Ocorrencias-Event"] ?? "")→\($0.envelope.to.joined())" })
@@ -184,7 +184,7 @@ struct RoutingTests {
         finished.surveyURL = "https://portal.example/pesquisa/abc"
         try harness.deliver([Events.envelope(request, key: "t-life"), Events.envelope(reminder, key: "t-life"),
                              Events.envelope(solution, key: "t-life"), Events.envelope(finished, key: "t-life")])
-        #expect(eventually { sink.files("eml").count == 4 })
+        #expect(waitFor(15) { sink.files("eml").count == 4 })
         usleep(200_000)
         let mails = try ReceivedMail.all(in: mailDirectory.path)
         #expect(mails.allSatisfy { $0.envelope.to == ["jose@cliente.example"] && ($0.headers["Subject"] ?? "").contains("2026-000555") })

@@ -85,7 +85,7 @@ struct ScaleOutTests {
             try Self.deliver(start % 20 == 0 ? clientA : clientB, events, ids: ids)
             try Self.deliver(start % 20 == 0 ? clientB : clientA, events, ids: ids)
         }
-        #expect(eventually(timeout: 30) { (try? instances.stats(clientA).sent) == 40 })
+        #expect(waitFor(30) { (try? instances.stats(clientA).sent) == 40 })
         usleep(300_000)
         let phase1 = Self.messageIDs(mail.path)
         #expect(phase1.count == 40, "every message once: \(phase1.count) received")
@@ -101,7 +101,7 @@ struct ScaleOutTests {
         // Phase 2: a backlog given to A, which is killed (SIGKILL) while sends are in flight.
         let second = (0..<60).map { Events.opened(ticketID: "t-kill-\($0)") }
         try Self.deliver(clientA, second, ids: second.map { "ev-\($0.ticketID)" })
-        #expect(eventually(timeout: 20) { Self.messageIDs(mail.path).count >= 50 })
+        #expect(waitFor(20) { Self.messageIDs(mail.path).count >= 50 })
         kill(a.process.processIdentifier, SIGKILL)
         a.process.waitUntilExit()
         let killedAt = Date()
@@ -112,7 +112,7 @@ struct ScaleOutTests {
         print("\(engine): A killed with \(inFlight) deliveries claimed")
 
         // B takes over A's claims once their leases (2 s) expire, and finishes everything.
-        #expect(eventually(timeout: 40) {
+        #expect(waitFor(40) {
             guard let stats = try? instances.stats(clientB) else { return false }
             return stats.sent == 100 && stats.queued == 0 && stats.sending == 0
         })

@@ -97,7 +97,7 @@ struct SecretKeyRingTests {
         }
         let first = Events.opened(ticketID: "t-ring-1")
         try harness.deliver([Events.envelope(first, key: first.ticketID)])
-        #expect(eventually { receiver.files("json").count == 1 })
+        #expect(waitFor(15) { receiver.files("json").count == 1 })
         #expect(try ReceivedWebhook.all(in: hooks.path).first?.0.verified == true, "signed with the secret sealed under the old key")
 
         #expect(throws: RPCError.self) {
@@ -124,7 +124,7 @@ struct SecretKeyRingTests {
 
         let second = Events.opened(ticketID: "t-ring-2")
         try harness.deliver([Events.envelope(second, key: second.ticketID)])
-        #expect(eventually { receiver.files("json").count == 2 })
+        #expect(waitFor(15) { receiver.files("json").count == 2 })
         #expect(try ReceivedWebhook.all(in: hooks.path).allSatisfy { $0.0.verified })
     }
 }

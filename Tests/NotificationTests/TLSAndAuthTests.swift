@@ -39,7 +39,7 @@ struct TLSAndAuthTests {
         let harness = try NotificationHarness(engine: engine, settings: settings)
         let event = Events.opened(ticketID: "t-tls")
         try harness.deliver([Events.envelope(event, key: event.ticketID)])
-        #expect(eventually { (try? harness.deliveries(ticketID: "t-tls").first?.state) == "sent" })
+        #expect(waitFor(15) { (try? harness.deliveries(ticketID: "t-tls").first?.state) == "sent" })
         #expect(sink.files("eml").count == 1)
 
         var wrong = settings
@@ -48,7 +48,7 @@ struct TLSAndAuthTests {
         let refused = try NotificationHarness(engine: engine, settings: wrong)
         let other = Events.opened(ticketID: "t-tls-wrong")
         try refused.deliver([Events.envelope(other, key: other.ticketID)])
-        #expect(eventually { ((try? refused.deliveries(ticketID: "t-tls-wrong").first?.attempts) ?? 0) >= 2 })
+        #expect(waitFor(15) { ((try? refused.deliveries(ticketID: "t-tls-wrong").first?.attempts) ?? 0) >= 2 })
         let row = try #require(try refused.deliveries(ticketID: "t-tls-wrong").first)
         #expect(row.state == "queued" || row.state == "sending")
         #expect(row.serverAnswer.contains("535"), "\(row.serverAnswer)")
@@ -67,7 +67,7 @@ struct TLSAndAuthTests {
         let harness = try NotificationHarness(engine: engine, settings: settings)
         let event = Events.opened(ticketID: "t-smtps")
         try harness.deliver([Events.envelope(event, key: event.ticketID)])
-        #expect(eventually { (try? harness.deliveries(ticketID: "t-smtps").first?.state) == "sent" })
+        #expect(waitFor(15) { (try? harness.deliveries(ticketID: "t-smtps").first?.state) == "sent" })
         #expect(sink.files("eml").count == 1)
     }
 }

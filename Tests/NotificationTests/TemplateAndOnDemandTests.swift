@@ -42,7 +42,7 @@ struct TemplateAndOnDemandTests {
         solution.actorName = "Ana \"<admin>\""
         solution.text = "<img src=x onerror=alert(1)> use version 12.1"
         try harness.deliver([Events.envelope(solution, key: "t-en")])
-        #expect(eventually { sink.files("eml").count == 1 })
+        #expect(waitFor(15) { sink.files("eml").count == 1 })
         usleep(200_000)
         let mail = try #require(try ReceivedMail.all(in: mailDirectory.path).first)
         #expect(mail.headers["Subject"] == "[2026-000900] Solved: Cálculo de ICMS")
@@ -84,8 +84,8 @@ struct TemplateAndOnDemandTests {
         // A retried call with the same idempotency key does not send twice.
         let again = try harness.client.call(NotificationV1.Notification.sendTicketEmail, request, options: options)
         #expect(first.delivery?.id == again.delivery?.id)
-        #expect(eventually { sink.files("eml").count == 1 })
-        #expect(eventually { (try? harness.deliveries(ticketID: "t-manual").first?.state) == "sent" })
+        #expect(waitFor(15) { sink.files("eml").count == 1 })
+        #expect(waitFor(15) { (try? harness.deliveries(ticketID: "t-manual").first?.state) == "sent" })
         usleep(300_000)
         #expect(sink.files("eml").count == 1)
         let mail = try #require(try ReceivedMail.all(in: mailDirectory.path).first)
@@ -127,7 +127,7 @@ struct TemplateAndOnDemandTests {
         request.link = "https://portal.example/senha/xyz789"
         request.locale = "en"
         _ = try harness.client.call(NotificationV1.Notification.sendAccountEmail, request, options: harness.options(gateway))
-        #expect(eventually { sink.files("eml").count == 2 })
+        #expect(waitFor(15) { sink.files("eml").count == 2 })
         usleep(200_000)
         let mails = try ReceivedMail.all(in: mailDirectory.path)
         let invitation = try #require(mails.first { $0.text.contains("convite/abc123") })

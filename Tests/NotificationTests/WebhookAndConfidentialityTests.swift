@@ -40,10 +40,10 @@ struct WebhookAndConfidentialityTests {
         let webhook = try Self.register(harness, url: receiver.url, secret: secret, kinds: ["TicketOpened"])
         let event = Events.opened(ticketID: "t-hook")
         try harness.deliver([Events.envelope(event, key: event.ticketID)])
-        #expect(eventually { receiver.files("json").count == 1 })
+        #expect(waitFor(15) { receiver.files("json").count == 1 })
         let log = try harness.deliveries(ticketID: "t-hook").filter { $0.channel == "webhook" }
         try #require(log.count == 1)
-        #expect(eventually { (try? harness.deliveries(ticketID: "t-hook").first { $0.channel == "webhook" }?.state) == "sent" })
+        #expect(waitFor(15) { (try? harness.deliveries(ticketID: "t-hook").first { $0.channel == "webhook" }?.state) == "sent" })
         #expect(try harness.deliveries(ticketID: "t-hook").first { $0.channel == "webhook" }?.attempts == 3)
         let received = try ReceivedWebhook.all(in: hooks.path)
         #expect(received.first?.0.verified == true)
@@ -55,7 +55,7 @@ struct WebhookAndConfidentialityTests {
         var replay = NotificationV1.ReplayDeliveryRequest()
         replay.deliveryID = log[0].id
         _ = try harness.client.call(NotificationV1.Notification.replayDelivery, replay, options: harness.options(NotificationHarness.administrator()))
-        #expect(eventually { receiver.files("json").count == 2 })
+        #expect(waitFor(15) { receiver.files("json").count == 2 })
         let again = try ReceivedWebhook.all(in: hooks.path)
         #expect(again.map { $0.0.header("X-Ocorrencias-Delivery") } == [log[0].id, log[0].id])
     }
@@ -93,7 +93,7 @@ struct WebhookAndConfidentialityTests {
         try harness.deliver([Events.envelope(internalNote, key: "t-open"),
                              Events.envelope(publicOnConfidential, key: "t-secret", accessLevel: 3),
                              Events.envelope(publicOpen, key: "t-open")])
-        #expect(eventually { trustedReceiver.files("json").count == 3 && publicReceiver.files("json").count == 1 && sink.files("eml").count == 2 })
+        #expect(waitFor(15) { trustedReceiver.files("json").count == 3 && publicReceiver.files("json").count == 1 && sink.files("eml").count == 2 })
         usleep(400_000)
         let mails = try ReceivedMail.all(in: mailDirectory.path)
         #expect(mails.count == 2, "the customer gets the two public entries only")

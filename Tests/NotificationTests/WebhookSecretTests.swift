@@ -40,7 +40,7 @@ struct WebhookSecretTests {
 
         let first = Events.opened(ticketID: "t-secret-1")
         try harness.deliver([Events.envelope(first, key: first.ticketID)])
-        #expect(eventually { receiver.files("json").count == 1 })
+        #expect(waitFor(15) { receiver.files("json").count == 1 })
         #expect(try ReceivedWebhook.all(in: hooks.path).first?.0.verified == true)
 
         // Rotation: only administrators; the new secret is sealed too.
@@ -64,7 +64,7 @@ struct WebhookSecretTests {
                                   arguments: ["--dir", hooks2.path, "--secret", rotate.secret, "--fail-first", "0"])
         let second = Events.opened(ticketID: "t-secret-2")
         try harness.deliver([Events.envelope(second, key: second.ticketID)])
-        #expect(eventually { (try? harness.deliveries(ticketID: "t-secret-2").first { $0.channel == "webhook" }?.state) == "sent" })
+        #expect(waitFor(15) { (try? harness.deliveries(ticketID: "t-secret-2").first { $0.channel == "webhook" }?.state) == "sent" })
         #expect(try ReceivedWebhook.all(in: hooks2.path).count == 1)
         #expect(try ReceivedWebhook.all(in: hooks2.path).first?.0.verified == true)
 
@@ -97,7 +97,7 @@ struct WebhookSecretTests {
         #expect(stored.hasPrefix("sb2:") && !stored.contains(secret))
         let event = Events.opened(ticketID: "t-legacy")
         try harness.deliver([Events.envelope(event, key: event.ticketID)])
-        #expect(eventually { receiver.files("json").count == 1 })
+        #expect(waitFor(15) { receiver.files("json").count == 1 })
         #expect(try ReceivedWebhook.all(in: hooks.path).first?.0.verified == true)
     }
 

@@ -14,6 +14,9 @@ enum TestMethods {
     static let gate = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Gate", clientStreaming: false, serverStreaming: false)
     /// Streams a message every 10 ms until cancelled.
     static let ticker = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Ticker", clientStreaming: false, serverStreaming: true)
+    /// Answered later from another thread (`registerCompleting`): echoes, or fails when `payload[0]` is 1
+    /// with an RPCError and when it is 2 with another error.
+    static let later = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Later", clientStreaming: false, serverStreaming: false)
     /// Sums the sizes of uploaded chunks.
     static let upload = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Upload", clientStreaming: true, serverStreaming: false)
 }
@@ -55,6 +58,18 @@ final class LoopbackServer: @unchecked Sendable {
             var response = RpcV1.EchoResponse()
             response.payload = request.payload
             return response
+        }
+        router.registerCompleting(TestMethods.later) { request, _, respond in
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(request.payload.count % 3))) {
+                switch request.payload.first {
+                case 1: respond(.failure(RPCError(.failedPrecondition, "refused later")))
+                case 2: respond(.failure(CocoaError(.fileNoSuchFile)))
+                default:
+                    var response = RpcV1.EchoResponse()
+                    response.payload = request.payload
+                    respond(.success(response))
+                }
+            }
         }
         router.registerStreaming(TestMethods.ticker) { _, responses, context in
             var n: UInt8 = 0

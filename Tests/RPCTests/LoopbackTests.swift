@@ -91,6 +91,36 @@ struct LoopbackTests {
         done.cancel()
     }
 
+    @Test("a completing handler answers later from another thread: many calls in flight matched to their callers, its errors as given, other errors INTERNAL, malformed requests INVALID_ARGUMENT")
+    func completingHandler() throws {
+        let server = try LoopbackServer(workers: 1)
+        let client = server.client(timeout: 30_000)
+        let completions = Completions()
+        let count = 2_000
+        for i in 0..<count {
+            let payload = [UInt8(3)] + withUnsafeBytes(of: UInt32(i).bigEndian, Array.init)
+            client.start(path: TestMethods.later.path, payload: Self.echoRequest(payload).serializedBytes()) { result in
+                completions.record(i, result)
+            }
+        }
+        let results = completions.wait(for: count, seconds: 60)
+        #expect(results.count == count)
+        for (i, result) in results {
+            let response = try RpcV1.EchoResponse(serializedBytes: try result.get())
+            #expect(response.payload.dropFirst().reduce(0) { $0 << 8 | Int($1) } == i)
+        }
+        #expect(throws: RPCError.self) { try client.call(TestMethods.later, Self.echoRequest([1])) }
+        do { _ = try client.call(TestMethods.later, Self.echoRequest([1])) } catch let error as RPCError {
+            #expect(error.code == .failedPrecondition && error.message == "refused later")
+        }
+        do { _ = try client.call(TestMethods.later, Self.echoRequest([2])) } catch let error as RPCError {
+            #expect(error.code == .internal)
+        }
+        do { _ = try client.callRaw(path: TestMethods.later.path, payload: [0xff, 0xff, 0xff]) } catch let error as RPCError {
+            #expect(error.code == .invalidArgument)
+        }
+    }
+
     @Test("an unknown method is UNIMPLEMENTED")
     func unknownMethod() throws {
         let server = try LoopbackServer()

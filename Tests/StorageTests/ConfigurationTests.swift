@@ -23,7 +23,8 @@ struct ConfigurationTests {
         let plain = DatabaseConfiguration.fromEnvironment(service: "intake", dataDirectory: "/d", environment: [:])
         #expect(plain.sqliteWriterCacheKiB == nil && plain.sqliteCheckpointPages == nil, "SQLite's own defaults unless asked")
         let tuned = plain.tunedForWrites()
-        #expect(tuned.sqliteWriterCacheKiB == 8192 && tuned.sqliteCheckpointPages == 4000)
+        #expect(tuned.sqliteWriterCacheKiB == 8192 && tuned.sqliteCheckpointPages == 4000 && tuned.sqliteWriterTempStoreInMemory)
+        #expect(!plain.sqliteWriterTempStoreInMemory)
         let fromEnvironment = DatabaseConfiguration.fromEnvironment(
             service: "intake", dataDirectory: "/d",
             environment: ["INTAKE_SQLITE_CACHE_KIB": "1024", "INTAKE_SQLITE_CHECKPOINT_PAGES": "250"]).tunedForWrites()
@@ -33,8 +34,23 @@ struct ConfigurationTests {
         var configuration = DatabaseConfiguration(sqlitePath: directory.path + "/t.sqlite")
         configuration.sqliteWriterCacheKiB = 4096
         configuration.sqliteCheckpointPages = 300
+        configuration.sqliteWriterTempStoreInMemory = true
         let db = try openDatabase(configuration, migrations: [])
         defer { db.close() }
+        #expect(try db.write { try $0.scalar("PRAGMA temp_store") } == 2, "MEMORY: savepoint journals never reach a file")
+        // A transaction of many savepoints (a group commit) still rolls one back alone.
+        try db.write { tx in
+            try tx.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB)")
+        }
+        try db.write { tx in
+            for index in 0..<50 {
+                try tx.execute("SAVEPOINT s")
+                try tx.execute("INSERT INTO t (id, payload) VALUES (?, zeroblob(4000))", [.integer(Int64(index))])
+                if index % 5 == 0 { try tx.execute("ROLLBACK TO s") }
+                try tx.execute("RELEASE s")
+            }
+        }
+        #expect(try db.read { try $0.scalar("SELECT COUNT(*) FROM t") } == 40)
         #expect(try db.write { try $0.scalar("PRAGMA cache_size") } == -4096)
         #expect(try db.write { try $0.scalar("PRAGMA wal_autocheckpoint") } == 300)
         #expect(try db.write { try $0.scalar("PRAGMA synchronous") } == 1, "NORMAL, as without tuning")

@@ -27,7 +27,8 @@ public final class IntakeContext: Sendable {
         self.settings = settings
         self.contents = try ContentStore(root: settings.attachmentsDirectory)
         self.ticketHolder = ticketHolder
-        openCommits = (settings.groupCommit ?? (database.engine == .sqlite)) ? GroupCommit(database: database) : nil
+        openCommits = (settings.groupCommit ?? true) 
+            ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds) : nil
     }
 
     /// What the group commit of ticket opens has done (`nil` when it is off).

@@ -35,7 +35,10 @@ public enum IntakeService {
             try TicketStore.markFinished(tx, ticketID: ticketID)
         }
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
-        runtime.addBackground(EventPublisher(source: "intake").relay(runtime: runtime))
+        var relay = RelayConfiguration()
+        if let milliseconds = settings.relayPollMilliseconds { relay.pollInterval = .milliseconds(milliseconds) }
+        runtime.addBackground(EventPublisher(source: "intake").relay(runtime: runtime, configuration: relay))
+        runtime.addBackground(GroupCommitReport(intake: intake, logger: runtime.logger))
         if settings.garbageCollectionIntervalSeconds > 0 {
             runtime.addBackground(PeriodicSweep.garbageCollector(intake: intake, logger: runtime.logger))
         }

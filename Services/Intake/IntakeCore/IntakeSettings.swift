@@ -10,7 +10,9 @@ import ServiceKit
 /// | double-submission window | `INTAKE_DUPLICATE_WINDOW_SECONDS` | 600 (0 turns it off) |
 /// | refuse tickets of suppliers | `INTAKE_FORBID_SUPPLIER_TICKETS` | `true` |
 /// | attachment store | `INTAKE_ATTACHMENTS_DIR` | `<data-dir>/attachments` |
-/// | group commit of concurrent opens | `INTAKE_GROUP_COMMIT` | `true` on SQLite, `false` on PostgreSQL |
+/// | group commit of concurrent opens | `INTAKE_GROUP_COMMIT` | `true` |
+/// | how long a group commit waits for concurrent opens | `INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS` | 1000 |
+/// | how often the outbox relay looks for events when idle | `INTAKE_RELAY_POLL_MILLISECONDS` | 200 (the relay's default) |
 /// | uploads never attached are removed after | `INTAKE_PENDING_UPLOAD_MAX_AGE_SECONDS` | 86400 (one day) |
 /// | time between garbage collections | `INTAKE_GC_INTERVAL_SECONDS` | 3600 (0 turns it off) |
 /// | rows per garbage-collection batch | `INTAKE_GC_BATCH` | 500 |
@@ -22,9 +24,15 @@ public struct IntakeSettings: Sendable {
     public var forbidSupplierTickets = true
     public var attachmentsDirectory: String
     /// Run concurrent ticket opens in one transaction, each in its own savepoint (``GroupCommit``).
-    /// `nil`: the engine's default (on for SQLite, where it pays; off for PostgreSQL, where each
-    /// savepoint costs two round trips; docs/BENCHMARKS-intake.md).
+    /// `nil`: on, on both engines (on PostgreSQL a batch reads ahead for all its opens and
+    /// `SAVEPOINT`/`RELEASE` travel with the next statement, so a batched open costs one round
+    /// trip; docs/BENCHMARKS-intake.md, fifth pass).
     public var groupCommit: Bool?
+    /// How long the writer of a group commit may wait, when opens are concurrent, for as many
+    /// opens as were in the group commit at the end of the previous batch (``GroupCommit``).
+    public var groupCommitGatherMicroseconds = 1_000
+    /// The outbox relay's poll interval when it found nothing to do; `nil`: the relay's default.
+    public var relayPollMilliseconds: Int?
     /// Uploads on no ticket older than this are removed by the garbage collector.
     public var pendingUploadMaxAgeMilliseconds: Int64 = 86_400_000
     /// Seconds between garbage collections; 0 turns the collector off.
@@ -81,6 +89,14 @@ public struct IntakeSettings: Sendable {
             case "0", "false", "no": groupCommit = false
             default: throw ConfigurationError("invalid INTAKE_GROUP_COMMIT=\(text)")
             }
+        }
+        if let value = try number("INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS") {
+            guard value <= 100_000 else { throw ConfigurationError("invalid INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS=\(value) (at most 100000)") }
+            groupCommitGatherMicroseconds = Int(value)
+        }
+        if let value = try number("INTAKE_RELAY_POLL_MILLISECONDS") {
+            guard value >= 1 && value <= 3_600_000 else { throw ConfigurationError("invalid INTAKE_RELAY_POLL_MILLISECONDS=\(value)") }
+            relayPollMilliseconds = Int(value)
         }
     }
 }

@@ -23,6 +23,8 @@ public struct RPCRouter: Sendable {
     enum Handler: Sendable {
         case unary(HandlerExecution, @Sendable (UnsafeRawBufferPointer, ServerContext) throws -> [UInt8])
         case streaming(clientStreaming: Bool, @Sendable (ServerStream, ServerContext) throws -> [UInt8]?)
+        /// Runs on the event loop and answers later, from any thread, through its last argument.
+        case completing(@Sendable (UnsafeRawBufferPointer, ServerContext, @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) -> Void)
     }
 
     private(set) var handlers: [String: Handler] = [:]
@@ -46,6 +48,32 @@ public struct RPCRouter: Sendable {
                 throw RPCError(.invalidArgument, "mensagem inválida para \(Request.protoName) / malformed \(Request.protoName)")
             }
             return try handler(request, context).serializedBytes()
+        }))
+    }
+
+    /// Registers a unary method whose handler answers later by calling `respond` exactly once, from
+    /// any thread. The handler runs on the connection's event-loop thread, so it must not block: it
+    /// hands the work to a thread of its own (a writer that batches requests, for one) and returns.
+    /// No worker thread waits for the answer. An error that is not an ``RPCError`` is answered as
+    /// `INTERNAL`.
+    public mutating func registerCompleting<Request, Response>(
+        _ method: RPCMethod<Request, Response>,
+        _ handler: @escaping @Sendable (Request, ServerContext, _ respond: @escaping @Sendable (Result<Response, any Error>) -> Void) -> Void
+    ) {
+        precondition(!method.clientStreaming && !method.serverStreaming, "\(method.path) streams; use registerStreaming")
+        add(method.info, .completing({ bytes, context, finish in
+            let request: Request
+            do { request = try Request(serializedBytes: bytes) } catch {
+                finish(.failure(RPCError(.invalidArgument, "mensagem inválida para \(Request.protoName) / malformed \(Request.protoName)")))
+                return
+            }
+            handler(request, context) { result in
+                switch result {
+                case .success(let response): finish(.success(response.serializedBytes()))
+                case .failure(let error as RPCError): finish(.failure(error))
+                case .failure: finish(.failure(RPCError(.internal, "erro interno / internal error")))
+                }
+            }
         }))
     }
 

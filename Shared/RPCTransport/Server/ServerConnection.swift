@@ -255,6 +255,10 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
                 }
                 finish(callID: frame.callID, outcome: outcome)
             }
+        case .completing(let body):
+            frame.payload.withUnsafeBytes { bytes in
+                body(bytes, context) { [self] outcome in finish(callID: callID, outcome: outcome) }
+            }
         case .streaming(_, let body):
             let stream = stream!
             server.workers.submit { [self] in

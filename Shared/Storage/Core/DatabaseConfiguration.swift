@@ -49,6 +49,12 @@ public struct DatabaseConfiguration: Sendable {
     /// same either way (a commit is in the WAL when `COMMIT` returns). `nil`: SQLite's default
     /// (1000 pages). Environment: `<SERVICE>_SQLITE_CHECKPOINT_PAGES`.
     public var sqliteCheckpointPages: Int?
+    /// SQLite: keep the writer's temporary files in memory (`PRAGMA temp_store = MEMORY`). The
+    /// statement journal that lets a `SAVEPOINT` roll back is one of them: a transaction with many
+    /// savepoints (a group commit) otherwise spills it to a temporary file once it passes 64 KiB,
+    /// and writes every page it changes there too. It only serves rollbacks inside a transaction,
+    /// so durability is the same. `false`: SQLite's default (a file).
+    public var sqliteWriterTempStoreInMemory = false
 
     /// Creates a configuration; every limit has a default.
     public init(
@@ -74,9 +80,11 @@ public struct DatabaseConfiguration: Sendable {
     }
 
     /// `configuration` with SQLite's tuning for a write-heavy service: an 8 MiB writer page cache
-    /// and a checkpoint every 4,000 WAL pages (16 MiB), unless already set. Same durability.
+    /// and a checkpoint every 4,000 WAL pages (16 MiB), unless already set, and the writer's
+    /// temporary files (savepoint journals) in memory. Same durability.
     public func tunedForWrites() -> DatabaseConfiguration {
         var tuned = self
+        tuned.sqliteWriterTempStoreInMemory = true
         if tuned.sqliteWriterCacheKiB == nil { tuned.sqliteWriterCacheKiB = 8 * 1024 }
         if tuned.sqliteCheckpointPages == nil { tuned.sqliteCheckpointPages = 4_000 }
         return tuned

@@ -19,9 +19,33 @@ public protocol SQLExecutor {
     /// Runs a statement and returns all its rows.
     /// - Throws: ``StorageError``.
     func query(_ sql: String, _ params: [SQLValue]) throws -> [Row]
+
+    /// Runs a parameterless command whose result nobody reads (`SAVEPOINT s`, `RELEASE s`), maybe
+    /// later: on PostgreSQL it is queued and goes out with the transaction's next statement (or
+    /// its `COMMIT`) in one round trip (libpq pipeline mode); its error, if any, is then thrown by
+    /// that statement. On SQLite (and by default) it runs at once.
+    /// - Throws: ``StorageError``.
+    func executeDeferred(_ sql: String) throws
+
+    /// Runs several statements, in order, and returns each one's rows: on PostgreSQL all of them
+    /// (with the pending `BEGIN` and deferred commands) in one round trip (libpq pipeline mode);
+    /// on SQLite (and by default) one after the other. The first error is thrown (on PostgreSQL
+    /// the statements after a failing one do not run).
+    /// - Throws: ``StorageError``.
+    func queryPipelined(_ statements: [(sql: String, params: [SQLValue])]) throws -> [[Row]]
 }
 
 extension SQLExecutor {
+    /// Runs `sql` at once (engines without a way to send it later).
+    public func executeDeferred(_ sql: String) throws {
+        try execute(sql, [])
+    }
+
+    /// Runs the statements one after the other (engines without pipelining).
+    public func queryPipelined(_ statements: [(sql: String, params: [SQLValue])]) throws -> [[Row]] {
+        try statements.map { try query($0.sql, $0.params) }
+    }
+
     /// Runs a statement without parameters; see ``execute(_:_:)``.
     @discardableResult
     public func execute(_ sql: String) throws -> Int {

@@ -27,6 +27,9 @@ final class PostgresConnection: ScriptExecutor {
     /// with the transaction's first statement, in one round trip (libpq pipeline mode), or alone
     /// right before anything else. A transaction that runs nothing costs no round trip at all.
     private var pendingBegin: String?
+    /// Commands queued by ``executeDeferred(_:)``: sent after `pendingBegin` and before the next
+    /// statement (or `COMMIT`), in the same round trip.
+    private var deferred: [String] = []
 
     init(settings: PostgresConnectionSettings) throws {
         self.settings = settings
@@ -83,13 +86,33 @@ final class PostgresConnection: ScriptExecutor {
         }
         for name in staleStatements { try command("DEALLOCATE \(name)") }
         staleStatements.removeAll()
+        deferred.removeAll()
         pendingBegin = sql
     }
 
-    /// `COMMIT` (nothing when the transaction never started on the server).
+    /// `COMMIT` (nothing when the transaction never started on the server), with the commands
+    /// still deferred in front of it, in one round trip.
     func commit() throws {
         if pendingBegin != nil {
             pendingBegin = nil
+            deferred.removeAll()
+            return
+        }
+        if !deferred.isEmpty {
+            let connection = try liveHandle("COMMIT")
+            let prefix = deferred
+            deferred.removeAll()
+            do {
+                let result = try pipelined(connection, prefix: prefix, sql: "COMMIT",
+                                           send: { PQsendQueryParams($0, "COMMIT", 0, nil, nil, nil, nil, 0) },
+                                           alone: { PQexec($0, "COMMIT") })
+                PQclear(try check(result, sql: "COMMIT"))
+            } catch {
+                // A deferred command failed, so COMMIT was not run: the transaction is still open
+                // (aborted) on the server. End it, as a failed COMMIT would have.
+                if !isBroken, PQtransactionStatus(connection) != PQTRANS_IDLE { PQclear(PQexec(connection, "ROLLBACK")) }
+                throw error
+            }
             return
         }
         try command("COMMIT")
@@ -97,6 +120,7 @@ final class PostgresConnection: ScriptExecutor {
 
     /// `ROLLBACK`, ignoring failures (a broken connection has rolled back already).
     func rollbackQuietly() {
+        deferred.removeAll()
         if pendingBegin != nil {
             pendingBegin = nil
             return
@@ -132,6 +156,78 @@ final class PostgresConnection: ScriptExecutor {
         try command(sql)
     }
 
+    func executeDeferred(_ sql: String) throws {
+        _ = try liveHandle(sql)
+        deferred.append(sql)
+    }
+
+    func queryPipelined(_ statements: [(sql: String, params: [SQLValue])]) throws -> [[Row]] {
+        guard statements.count > 1 else { return try statements.map { try query($0.sql, $0.params) } }
+        let connection = try liveHandle(statements[0].sql)
+        // Statements prepared for the first time are prepared first (BEGIN goes out alone before,
+        // as in `run`), so the pipeline only binds and executes.
+        if statements.contains(where: { self.statements[$0.sql] == nil }) { try sendPendingBegin(connection) }
+        var prepared: [(name: String, sql: String, count: Int32, encoded: PostgresValues.Parameters)] = []
+        defer { prepared.forEach { $0.encoded.deallocate() } }
+        for (sql, params) in statements {
+            let statement = try self.prepared(sql, connection)
+            guard statement.parameterCount == params.count else {
+                throw StorageError(.misuse, "the statement has \(statement.parameterCount) placeholder(s) but \(params.count) value(s) were given", sql: sql)
+            }
+            prepared.append((statement.name, sql, Int32(params.count), try PostgresValues.Parameters(params, sql: sql)))
+        }
+        let prefix = pendingPrefix()
+        guard PQenterPipelineMode(connection) == 1 else {
+            for command in prefix { PQclear(try check(PQexec(connection, command), sql: command)) }
+            return try prepared.map { item in
+                let result = try check(PQexecPrepared(connection, item.name, item.count, item.encoded.values,
+                                                      item.encoded.lengths, item.encoded.formats, 0), sql: item.sql)
+                defer { PQclear(result) }
+                return PostgresValues.rows(result)
+            }
+        }
+        var results: [OpaquePointer] = []
+        defer { results.forEach { PQclear($0) } }
+        var sent = true
+        for command in prefix where sent { sent = PQsendQueryParams(connection, command, 0, nil, nil, nil, nil, 0) == 1 }
+        for item in prepared where sent {
+            sent = PQsendQueryPrepared(connection, item.name, item.count, item.encoded.values,
+                                       item.encoded.lengths, item.encoded.formats, 0) == 1
+        }
+        if sent, PQpipelineSync(connection) == 1 {
+            var nulls = 0
+            while nulls < 2 {
+                guard let result = PQgetResult(connection) else {
+                    nulls += 1
+                    continue
+                }
+                nulls = 0
+                if PQresultStatus(result) == PGRES_PIPELINE_SYNC {
+                    PQclear(result)
+                    break
+                }
+                results.append(result)
+            }
+        }
+        _ = PQexitPipelineMode(connection)
+        guard results.count == prefix.count + prepared.count else {
+            throw PostgresErrors.error(result: nil, connection: connection, sql: statements[0].sql)
+        }
+        for (index, command) in prefix.enumerated() where PQresultStatus(results[index]) != PGRES_COMMAND_OK {
+            throw PostgresErrors.error(result: results[index], connection: connection, sql: command)
+        }
+        var rows: [[Row]] = []
+        for (offset, item) in prepared.enumerated() {
+            let result = results[prefix.count + offset]
+            let status = PQresultStatus(result)
+            guard status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK else {
+                throw PostgresErrors.error(result: result, connection: connection, sql: item.sql)
+            }
+            rows.append(PostgresValues.rows(result))
+        }
+        return rows
+    }
+
     // MARK: Statements
 
     /// Runs `sql` with the simple-query protocol (no parameters, several statements allowed).
@@ -142,11 +238,19 @@ final class PostgresConnection: ScriptExecutor {
         PQclear(result)
     }
 
-    /// Sends the transaction's `BEGIN` on its own, when it is still pending.
+    /// Sends the transaction's `BEGIN` and the deferred commands on their own, when pending.
     private func sendPendingBegin(_ connection: OpaquePointer) throws {
-        guard let begin = pendingBegin else { return }
+        let prefix = pendingPrefix()
+        for command in prefix { PQclear(try check(PQexec(connection, command), sql: command)) }
+    }
+
+    /// The pending `BEGIN` and deferred commands, in order, now taken off the queue.
+    private func pendingPrefix() -> [String] {
+        var prefix = pendingBegin.map { [$0] } ?? []
+        prefix += deferred
         pendingBegin = nil
-        PQclear(try check(PQexec(connection, begin), sql: begin))
+        deferred.removeAll()
+        return prefix
     }
 
     private func run(_ sql: String, _ params: [SQLValue]) throws -> OpaquePointer {
@@ -161,10 +265,11 @@ final class PostgresConnection: ScriptExecutor {
         let encoded = try PostgresValues.Parameters(params, sql: sql)
         defer { encoded.deallocate() }
         let result: OpaquePointer?
-        if let begin = pendingBegin {
-            pendingBegin = nil
-            result = try pipelined(connection, begin: begin, statement: statement.name, count: Int32(params.count),
-                                   encoded.values, encoded.lengths, encoded.formats, sql: sql)
+        if pendingBegin != nil || !deferred.isEmpty {
+            let name = statement.name, count = Int32(params.count)
+            result = try pipelined(connection, prefix: pendingPrefix(), sql: sql,
+                                   send: { PQsendQueryPrepared($0, name, count, encoded.values, encoded.lengths, encoded.formats, 0) },
+                                   alone: { PQexecPrepared($0, name, count, encoded.values, encoded.lengths, encoded.formats, 0) })
         } else {
             result = PQexecPrepared(connection, statement.name, Int32(params.count),
                                     encoded.values, encoded.lengths, encoded.formats, 0)
@@ -178,23 +283,23 @@ final class PostgresConnection: ScriptExecutor {
         }
     }
 
-    /// Sends `begin` and the prepared `statement` in one round trip (pipeline mode, one sync
-    /// point) and returns the statement's result, which is nil or an error result when the
-    /// connection broke, and `PGRES_PIPELINE_ABORTED` when `BEGIN` failed (then its error is
-    /// thrown instead). Leaves the connection out of pipeline mode.
-    private func pipelined(_ connection: OpaquePointer, begin: String, statement: String, count: Int32,
-                           _ values: UnsafePointer<UnsafePointer<CChar>?>?, _ lengths: UnsafePointer<Int32>?,
-                           _ formats: UnsafePointer<Int32>?, sql: String) throws -> OpaquePointer? {
+    /// Sends the commands of `prefix` (`BEGIN`, deferred commands) and then the statement `send`
+    /// sends, in one round trip (pipeline mode, one sync point), and returns the statement's
+    /// result, which is nil or an error result when the connection broke, and
+    /// `PGRES_PIPELINE_ABORTED` when a command of `prefix` failed (then its error is thrown
+    /// instead). Leaves the connection out of pipeline mode.
+    private func pipelined(_ connection: OpaquePointer, prefix: [String], sql: String,
+                           send: (OpaquePointer) -> Int32, alone: (OpaquePointer) -> OpaquePointer?) throws -> OpaquePointer? {
         guard PQenterPipelineMode(connection) == 1 else {
             // Cannot happen outside pipeline mode with nothing pending; run them one by one.
-            PQclear(try check(PQexec(connection, begin), sql: begin))
-            return PQexecPrepared(connection, statement, count, values, lengths, formats, 0)
+            for command in prefix { PQclear(try check(PQexec(connection, command), sql: command)) }
+            return alone(connection)
         }
         var results: [OpaquePointer] = []
         defer { results.forEach { PQclear($0) } }
-        if PQsendQueryParams(connection, begin, 0, nil, nil, nil, nil, 0) == 1,
-           PQsendQueryPrepared(connection, statement, count, values, lengths, formats, 0) == 1,
-           PQpipelineSync(connection) == 1 {
+        var sent = true
+        for command in prefix where sent { sent = PQsendQueryParams(connection, command, 0, nil, nil, nil, nil, 0) == 1 }
+        if sent, send(connection) == 1, PQpipelineSync(connection) == 1 {
             // Each query's results end with a NULL; the sync point ends the pipeline. Two NULLs
             // in a row only happen when the connection is gone.
             var nulls = 0
@@ -212,10 +317,9 @@ final class PostgresConnection: ScriptExecutor {
             }
         }
         _ = PQexitPipelineMode(connection)
-        guard results.count == 2 else { return nil }  // the caller reports the connection's error
-        let beginResult = results[0]
-        guard PQresultStatus(beginResult) == PGRES_COMMAND_OK else {
-            throw PostgresErrors.error(result: beginResult, connection: connection, sql: begin)
+        guard results.count == prefix.count + 1 else { return nil }  // the caller reports the connection's error
+        for (index, command) in prefix.enumerated() where PQresultStatus(results[index]) != PGRES_COMMAND_OK {
+            throw PostgresErrors.error(result: results[index], connection: connection, sql: command)
         }
         return results.removeLast()
     }

@@ -42,6 +42,7 @@ final class SQLiteDatabase: SchemaTransactionRunner, @unchecked Sendable {
                                           cacheCapacity: configuration.statementCacheSize)
         if let kib = configuration.sqliteWriterCacheKiB { try writer.execute("PRAGMA cache_size = -\(max(1, kib))", []) }
         if let pages = configuration.sqliteCheckpointPages { try writer.execute("PRAGMA wal_autocheckpoint = \(max(0, pages))", []) }
+        if configuration.sqliteWriterTempStoreInMemory { try writer.execute("PRAGMA temp_store = MEMORY", []) }
         self.writer = writer
         retry = TransactionRetry(maxAttempts: configuration.maxTransactionAttempts)
         if path == ":memory:" {

@@ -18,6 +18,14 @@ enum IntakeBench {
         var lookupContacts = 100_000
         /// `INTAKE_GROUP_COMMIT` for the service under test; `nil`: the service's default.
         var groupCommit: Bool?
+        /// Calls in flight per connection (each setting measured in turn): `--in-flight 1,8`.
+        var inFlight = [1, 8]
+        /// Also measure opens called in-process (no RPC) and customer lookups.
+        var inProcess = true
+        /// `idle`: the intake process's outbox relay polls once an hour, so events stay in the
+        /// outbox as each open wrote them (its subscribers are unreachable here, and its claim
+        /// query would scan the growing backlog every 200 ms); `default`: the relay as shipped.
+        var relayIdle = true
     }
 
     static func run() {
@@ -31,6 +39,9 @@ enum IntakeBench {
             case "--clients": options.clients = Int(value) ?? options.clients
             case "--attachment-bytes": options.attachmentBytes = Int(value) ?? options.attachmentBytes
             case "--lookup-contacts": options.lookupContacts = Int(value) ?? options.lookupContacts
+            case "--relay": options.relayIdle = value == "idle"
+            case "--in-process": options.inProcess = value == "true"
+            case "--in-flight": options.inFlight = value.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
             case "--group-commit": options.groupCommit = value == "default" ? nil : value == "true"
             default: fail("unknown flag \(flag)")
             }
@@ -52,7 +63,31 @@ enum IntakeBench {
         exit(1)
     }
 
-    static func benchmark(_ engine: DatabaseEngine, _ options: Options) throws {
+    /// A running intake process with an organization and one customer contact per caller.
+    struct Service {
+        let process: ServiceProcess
+        let client: RPCClient
+        let directory: TemporaryDirectory
+        let postgresURL: String?
+        let organization: IntakeV1.Organization
+        let principals: [CallOptions]
+
+        func stop() -> GroupCommitStatistics? {
+            client.close()
+            process.stop()
+            // The intake process logs its group commit statistics when it stops (GroupCommitReport).
+            guard let line = process.log.split(separator: "\n").last(where: { $0.contains("\"msg\":\"group commit\"") }),
+                  let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+            var stats = GroupCommitStatistics()
+            stats.opens = Int(object["opens"] as? String ?? "") ?? 0
+            stats.batches = Int(object["transactions"] as? String ?? "") ?? 0
+            stats.largestBatch = Int(object["largest"] as? String ?? "") ?? 0
+            return stats
+        }
+    }
+
+    /// Starts an intake process on `engine` (a new database) with `callers` customer contacts.
+    static func startService(_ engine: DatabaseEngine, _ options: Options, callers: Int) throws -> Service {
         let directory = try TemporaryDirectory(prefix: "intake-bench")
         let secret = "intake-bench-\(UUID().uuidString)"
         var environment = ["OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": secret,
@@ -61,21 +96,23 @@ enum IntakeBench {
                            "WORKFLOW_ADDRESSES": "127.0.0.1:9", "NOTIFICATION_ADDRESSES": "127.0.0.1:9",
                            "INTAKE_DUPLICATE_WINDOW_SECONDS": "600"]
         if let groupCommit = options.groupCommit { environment["INTAKE_GROUP_COMMIT"] = groupCommit ? "true" : "false" }
+        if options.relayIdle { environment["INTAKE_RELAY_POLL_MILLISECONDS"] = "3600000" }
         // Storage tuning under test (INTAKE_SQLITE_CACHE_KIB, INTAKE_SQLITE_CHECKPOINT_PAGES) comes from the bench's environment.
-        for (name, value) in ProcessInfo.processInfo.environment where name.hasPrefix("INTAKE_SQLITE_") { environment[name] = value }
+        for (name, value) in ProcessInfo.processInfo.environment where name.hasPrefix("INTAKE_SQLITE_") || name.hasPrefix("INTAKE_GROUP_COMMIT") || name == "INTAKE_WORKERS"
+            || name == "INTAKE_RELAY_POLL_MILLISECONDS" {
+            environment[name] = value
+        }
         var postgresURL: String?
         if engine == .postgres {
             postgresURL = try PostgresTestServer.shared().createDatabase()
             environment["INTAKE_DATABASE_URL"] = postgresURL
         }
         let process = try ServiceProcess(name: "intake", environment: environment)
-        defer { process.stop() }
         var configuration = ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: process.port)],
                                                 secret: DeploymentSecret(bytes: Array(secret.utf8)))
         configuration.connectionsPerEndpoint = options.clients
         configuration.defaultTimeoutMilliseconds = 30_000
         let client = RPCClient(configuration: configuration)
-        defer { client.close() }
         let signer = PrincipalSigner(secret: DeploymentSecret(bytes: Array(secret.utf8)))
         var agent = AuthV1.Principal()
         agent.kind = .agent
@@ -88,11 +125,11 @@ enum IntakeBench {
         draft.taxID = "11222333000181"
         draft.kind = .organizationCustomer
         draft.active = true
-        let organizationBuilt = try client.call(IntakeV1.Intake.createOrganization, draft, options: staff)
-        var principalsBuilt: [CallOptions] = []
-        for index in 0..<options.clients {
+        let organization = try client.call(IntakeV1.Intake.createOrganization, draft, options: staff)
+        var principals: [CallOptions] = []
+        for index in 0..<callers {
             var contact = IntakeV1.Contact()
-            contact.organizationID = organizationBuilt.id
+            contact.organizationID = organization.id
             contact.name = "Cliente \(index)"
             contact.email = "cliente\(index)@bench.example"
             contact.authorized = true
@@ -100,70 +137,169 @@ enum IntakeBench {
             var principal = AuthV1.Principal()
             principal.kind = .customer
             principal.id = contact.id
-            principal.organizationID = organizationBuilt.id
-            principalsBuilt.append(CallOptions(metadata: signer.metadata(for: principal)))
+            principal.organizationID = organization.id
+            principals.append(CallOptions(metadata: signer.metadata(for: principal)))
         }
-        let attachment = [UInt8](repeating: 0x5a, count: options.attachmentBytes)
-        let principals = principalsBuilt, organization = organizationBuilt
-        print("== \(engine.rawValue): \(options.clients) clients, \(options.seconds) s per run, group commit \(options.groupCommit.map { $0 ? "on" : "off" } ?? "default") ==")
-        let pid = process.process.processIdentifier
-        let cpuBefore = processCPUSeconds(pid)
-        let countersBefore = processCounters(pid)
-        let openedBefore = try ticketCount(engine, directory: directory.path, url: postgresURL)
-        let plain = try measure(options) { thread, n in
-            _ = try client.call(IntakeV1.Intake.openTicket, request(organization, thread, n), options: principals[thread])
-        }
-        let serverCPU = processCPUSeconds(pid) - cpuBefore
-        let countersAfter = processCounters(pid)
-        let opened = try ticketCount(engine, directory: directory.path, url: postgresURL) - openedBefore
-        print(String(format: "opens/s over RPC, no attachment:        %8.0f  (intake process CPU %.0f µs per open)", plain,
-                     serverCPU * 1e6 / Double(max(1, opened))))
-        // Counts that do not depend on how busy the machine is: what the intake process asked the
-        // kernel for per open (all its threads; the relay's share included).
-        let perOpen = { (name: String) in Double((countersAfter[name] ?? 0) - (countersBefore[name] ?? 0)) / Double(max(1, opened)) }
-        print(String(format: "intake per open: %.1f write calls (%.1f KiB), %.1f read calls (%.1f KiB), %.1f context switches (%.1f voluntary)",
-                     perOpen("syscw"), perOpen("wchar") / 1024, perOpen("syscr"), perOpen("rchar") / 1024,
-                     perOpen("voluntary_ctxt_switches") + perOpen("nonvoluntary_ctxt_switches"), perOpen("voluntary_ctxt_switches")))
-        let withFile = try measure(options) { thread, n in
-            var content = attachment
-            // A distinct content per file, so every upload is really written and hashed.
-            withUnsafeBytes(of: UInt64(thread << 40 | n)) { for (i, byte) in $0.enumerated() { content[i] = byte } }
-            let upload = try client.streamingCall(IntakeV1.Intake.uploadAttachment, options: principals[thread])
-            var first = IntakeV1.UploadAttachmentRequest()
-            first.fileName = "print.png"
-            first.contentType = "image/png"
-            first.sizeBytes = Int64(content.count)
-            first.sha256 = Digest.hex(Digest.sha256(content))
-            first.data = content
-            try upload.send(first)
-            let ref = try upload.finish()
-            var open = request(organization, thread, n + 1_000_000_000)
-            open.attachmentIDs = [ref.id]
-            _ = try client.call(IntakeV1.Intake.openTicket, open, options: principals[thread])
-        }
-        print(String(format: "opens/s over RPC, one %d-byte file:   %8.0f", options.attachmentBytes, withFile))
+        return Service(process: process, client: client, directory: directory, postgresURL: postgresURL,
+                       organization: organization, principals: principals)
+    }
 
-        // The size of the row intake writes per ticket, to insert the same in the raw loop.
-        let probe = try openDatabase(engine == .sqlite
-                                     ? DatabaseConfiguration(sqlitePath: "\(directory.path)/intake.sqlite")
-                                     : DatabaseConfiguration(url: postgresURL!, sqlitePath: ""), migrations: [])
-        let rowBytes = try probe.read { tx in
-            try tx.queryOne("SELECT AVG(LENGTH(snapshot)) AS size FROM tickets")?.double("size") ?? 1000
+    static func benchmark(_ engine: DatabaseEngine, _ options: Options) throws {
+        print("== \(engine.rawValue): \(options.clients) connections, \(options.inFlight.map(String.init).joined(separator: " and ")) calls in flight each, \(options.seconds) s per run, group commit \(options.groupCommit.map { $0 ? "on" : "off" } ?? "default"), relay \(options.relayIdle ? "idle" : "default") ==")
+        var plainRates: [Int: Double] = [:]
+        var fileRates: [Int: Double] = [:]
+        var rowBytes = 0.0
+        for inFlight in options.inFlight {
+            let callers = options.clients * inFlight
+            let label = "\(options.clients)×\(inFlight)"
+            // Opens without files, in a process of their own (its group commit statistics are theirs alone).
+            let service = try startService(engine, options, callers: callers)
+            let pid = service.process.process.processIdentifier
+            let cpuBefore = processCPUSeconds(pid)
+            let clientCPUBefore = processCPUSeconds(getpid())
+            let countersBefore = processCounters(pid)
+            let openedBefore = try ticketCount(engine, directory: service.directory.path, url: service.postgresURL)
+            let organization = service.organization, principals = service.principals, client = service.client
+            let plain = try measureInFlight(options, callers: callers) { caller, n, done in
+                let payload = request(organization, caller, n).serializedBytes()
+                client.start(path: IntakeV1.Intake.openTicket.path, payload: payload, options: principals[caller]) { result in
+                    switch result {
+                    case .success: done(nil)
+                    case .failure(let error): done("\(error)")
+                    }
+                }
+            }
+            let serverCPU = processCPUSeconds(pid) - cpuBefore
+            let clientCPU = processCPUSeconds(getpid()) - clientCPUBefore
+            let countersAfter = processCounters(pid)
+            let opened = try ticketCount(engine, directory: service.directory.path, url: service.postgresURL) - openedBefore
+            if rowBytes == 0 {
+                // The size of the row intake writes per ticket, to insert the same in the raw loop.
+                let probe = try openDatabase(engine == .sqlite
+                                             ? DatabaseConfiguration(sqlitePath: "\(service.directory.path)/intake.sqlite")
+                                             : DatabaseConfiguration(url: service.postgresURL!, sqlitePath: ""), migrations: [])
+                rowBytes = try probe.read { tx in
+                    try tx.queryOne("SELECT AVG(LENGTH(snapshot)) AS size FROM tickets")?.double("size") ?? 1000
+                }
+                probe.close()
+            }
+            let stats = service.stop()
+            plainRates[inFlight] = plain
+            print(String(format: "[%@] opens/s over RPC, no attachment:   %8.0f  (intake process CPU %.0f µs per open; this benchmark's client %.0f µs)",
+                         label, plain, serverCPU * 1e6 / Double(max(1, opened)), clientCPU * 1e6 / Double(max(1, opened))))
+            // Counts that do not depend on how busy the machine is: what the intake process asked the
+            // kernel for per open (all its threads; the relay's share included).
+            let perOpen = { (name: String) in Double((countersAfter[name] ?? 0) - (countersBefore[name] ?? 0)) / Double(max(1, opened)) }
+            print(String(format: "[%@] intake per open: %.1f write calls (%.1f KiB), %.1f read calls (%.1f KiB), %.1f context switches (%.1f voluntary)",
+                         label, perOpen("syscw"), perOpen("wchar") / 1024, perOpen("syscr"), perOpen("rchar") / 1024,
+                         perOpen("voluntary_ctxt_switches") + perOpen("nonvoluntary_ctxt_switches"), perOpen("voluntary_ctxt_switches")))
+            if let stats, stats.batches > 0 {
+                print(String(format: "[%@] group commit over RPC: %d opens in %d transactions (%.1f per transaction, largest %d)",
+                             label, stats.opens, stats.batches, Double(stats.opens) / Double(stats.batches), stats.largestBatch))
+            }
+
+            // Opens with one file each: an upload (client streaming) then the open, blocking calls
+            // on one thread per caller. (`--attachment-bytes 0` skips them.)
+            guard options.attachmentBytes > 0 else { continue }
+            let files = try startService(engine, options, callers: callers)
+            let attachment = [UInt8](repeating: 0x5a, count: options.attachmentBytes)
+            let filesOrganization = files.organization, filesPrincipals = files.principals, filesClient = files.client
+            var fileOptions = options
+            fileOptions.clients = callers
+            let withFile = try measure(fileOptions) { thread, n in
+                var content = attachment
+                // A distinct content per file, so every upload is really written and hashed.
+                withUnsafeBytes(of: UInt64(thread << 40 | n)) { for (i, byte) in $0.enumerated() { content[i] = byte } }
+                let upload = try filesClient.streamingCall(IntakeV1.Intake.uploadAttachment, options: filesPrincipals[thread])
+                var first = IntakeV1.UploadAttachmentRequest()
+                first.fileName = "print.png"
+                first.contentType = "image/png"
+                first.sizeBytes = Int64(content.count)
+                first.sha256 = Digest.hex(Digest.sha256(content))
+                first.data = content
+                try upload.send(first)
+                let ref = try upload.finish()
+                var open = request(filesOrganization, thread, n + 1_000_000_000)
+                open.attachmentIDs = [ref.id]
+                _ = try filesClient.call(IntakeV1.Intake.openTicket, open, options: filesPrincipals[thread])
+            }
+            _ = files.stop()
+            fileRates[inFlight] = withFile
+            print(String(format: "[%@] opens/s over RPC, one %d-byte file: %8.0f", label, options.attachmentBytes, withFile))
         }
-        probe.close()
-        let raw: Double
+
+        let row = Int(rowBytes) + 200
+        var rawRates: [Int: Double] = [:]
         switch engine {
-        case .sqlite: raw = try rawSQLite(directory: directory.path, rowBytes: Int(rowBytes) + 200, seconds: options.seconds)
-        case .postgres: raw = try rawPostgres(url: postgresURL!, rowBytes: Int(rowBytes) + 200, options: options)
+        case .sqlite:
+            // The issue's peer: one prepared-insert loop (a single writer), whatever the RPC depth.
+            let rawDirectory = try TemporaryDirectory(prefix: "intake-raw")
+            let raw = try rawSQLite(directory: rawDirectory.path, rowBytes: row, seconds: options.seconds)
+            for inFlight in options.inFlight { rawRates[inFlight] = raw }
+            print(String(format: "raw inserts/s of a %d-byte row:          %8.0f  (prepared insert, one transaction per row, WAL, synchronous=NORMAL, intake's cache/checkpoint; %.0f µs CPU per insert)",
+                         row, raw, rawCPUPerInsert))
+        case .postgres:
+            // pgbench with as many clients as calls in flight: the same concurrency as the opens.
+            let url = try PostgresTestServer.shared().createDatabase()
+            for inFlight in options.inFlight {
+                let raw = try rawPostgres(url: url, rowBytes: row, clients: options.clients * inFlight, seconds: options.seconds)
+                rawRates[inFlight] = raw
+                print(String(format: "raw inserts/s of a %d-byte row, pgbench -c %d: %8.0f  (custom one-INSERT script)",
+                             row, options.clients * inFlight, raw))
+            }
         }
-        if engine == .sqlite { print(String(format: "raw insert loop CPU: %.0f µs per insert", rawCPUPerInsert)) }
-        print(String(format: "raw inserts/s of a %d-byte row:       %8.0f  (%@)", Int(rowBytes) + 200, raw,
-                     engine == .sqlite ? "prepared insert, one transaction per row, WAL, synchronous=NORMAL, intake's cache/checkpoint"
-                                       : "pgbench -c \(options.clients) custom insert script"))
-        print(String(format: "ratio opens/raw: %.2f (no attachment), %.2f (with attachment)", plain / raw, withFile / raw))
+        for inFlight in options.inFlight {
+            let raw = rawRates[inFlight] ?? 1
+            print(String(format: "[%d×%d] ratio opens/raw: %.2f (no attachment), %.2f (with attachment)", options.clients, inFlight,
+                         (plainRates[inFlight] ?? 0) / raw, (fileRates[inFlight] ?? 0) / raw))
+        }
+        guard options.inProcess else { return }
         let local = try inProcess(engine, options)
-        print(String(format: "opens/s in-process (no RPC), %d threads: %8.0f  ratio to raw %.2f", options.clients, local, local / raw))
+        print(String(format: "opens/s in-process (no RPC), %d threads: %8.0f  ratio to raw %.2f", options.clients, local,
+                     local / (rawRates[options.inFlight.first ?? 1] ?? 1)))
         try lookup(engine, options)
+    }
+
+    /// Keeps `callers` calls in flight over the client's connections for `seconds`: each caller
+    /// starts its next call from the completion of the previous one (no thread per call).
+    /// `start(caller, n, done)` starts call `n` of `caller` and calls `done(nil)` on success or
+    /// `done(message)` on failure.
+    static func measureInFlight(_ options: Options, callers: Int,
+                                _ start: @escaping @Sendable (Int, Int, @escaping @Sendable (String?) -> Void) -> Void) throws -> Double {
+        let done = Mutex<Int>(0)
+        let failure = Mutex<String?>(nil)
+        let finished = DispatchGroup()
+        let begin = Date()
+        let stop = begin.addingTimeInterval(options.seconds)
+        final class Chain: @unchecked Sendable {
+            var next: (@Sendable (Int) -> Void)?
+        }
+        for caller in 0..<callers {
+            finished.enter()
+            let chain = Chain()
+            chain.next = { n in
+                if Date() >= stop || failure.withLock({ $0 != nil }) {
+                    done.withLock { $0 += n }
+                    chain.next = nil
+                    finished.leave()
+                    return
+                }
+                start(caller, n) { error in
+                    if let error {
+                        failure.withLock { $0 = error }
+                        // Failures may complete synchronously: end off this stack.
+                        DispatchQueue.global().async { chain.next?(n) }
+                        return
+                    }
+                    // Straight from the connection's reader thread, as rpc-bench-client does.
+                    chain.next?(n + 1)
+                }
+            }
+            DispatchQueue.global().async { chain.next?(0) }
+        }
+        finished.wait()
+        if let message = failure.withLock({ $0 }) { throw BenchError(message) }
+        return Double(done.withLock { $0 }) / Date().timeIntervalSince(begin)
     }
 
     static func request(_ organization: IntakeV1.Organization, _ thread: Int, _ n: Int) -> IntakeV1.OpenTicketRequest {
@@ -320,7 +456,7 @@ enum IntakeBench {
         // database with (DatabaseConfiguration.tunedForWrites: 8 MiB cache, checkpoint every 4,000 pages).
         let tuned = DatabaseConfiguration(sqlitePath: "").tunedForWrites()
         for sql in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                    "PRAGMA cache_size=-\(tuned.sqliteWriterCacheKiB ?? 2000)", "PRAGMA wal_autocheckpoint=\(tuned.sqliteCheckpointPages ?? 1000)",
+                    "PRAGMA cache_size=-\(tuned.sqliteWriterCacheKiB ?? 2000)", "PRAGMA temp_store=MEMORY", "PRAGMA wal_autocheckpoint=\(tuned.sqliteCheckpointPages ?? 1000)",
                     "CREATE TABLE raw (id TEXT PRIMARY KEY, code TEXT NOT NULL, opened_at INTEGER NOT NULL, snapshot BLOB NOT NULL)"] {
             guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw BenchError("sqlite: \(sql)") }
         }
@@ -355,8 +491,8 @@ enum IntakeBench {
 
     /// pgbench with a custom script inserting one row of `rowBytes` per transaction, on the same
     /// cluster and settings as the intake process.
-    static func rawPostgres(url: String, rowBytes: Int, options: Options) throws -> Double {
-        try PostgresAdmin.execute(url: url, "CREATE TABLE raw (id TEXT PRIMARY KEY, code TEXT NOT NULL, opened_at BIGINT NOT NULL, snapshot BYTEA NOT NULL)")
+    static func rawPostgres(url: String, rowBytes: Int, clients: Int, seconds: Double) throws -> Double {
+        try PostgresAdmin.execute(url: url, "CREATE TABLE IF NOT EXISTS raw (id TEXT PRIMARY KEY, code TEXT NOT NULL, opened_at BIGINT NOT NULL, snapshot BYTEA NOT NULL)")
         let script = NSTemporaryDirectory() + "/intake-bench-\(UUID().uuidString).sql"
         try """
             INSERT INTO raw (id, code, opened_at, snapshot)
@@ -366,7 +502,7 @@ enum IntakeBench {
         defer { unlink(script) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/pgbench")
-        process.arguments = ["-n", "-f", script, "-c", String(options.clients), "-j", "2", "-T", String(Int(options.seconds.rounded(.up))), url]
+        process.arguments = ["-n", "-f", script, "-c", String(clients), "-j", "2", "-T", String(Int(seconds.rounded(.up))), url]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice

@@ -119,14 +119,3 @@ struct ReceivedWebhook: Decodable {
         headers.first { $0.key.lowercased() == name.lowercased() }?.value
     }
 }
-
-/// Polls `condition` until it holds or `timeout` passes.
-@discardableResult
-func eventually(timeout: TimeInterval = 15, _ condition: () throws -> Bool) rethrows -> Bool {
-    let limit = Date().addingTimeInterval(timeout)
-    while Date() < limit {
-        if try condition() { return true }
-        usleep(20_000)
-    }
-    return try condition()
-}

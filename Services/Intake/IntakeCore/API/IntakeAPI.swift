@@ -45,8 +45,22 @@ enum IntakeAPI {
         }
 
         // Tickets.
-        router.register(API.openTicket) { request, context in
-            try intake.openTicket(request, caller: caller(context), idempotencyKey: context.idempotencyKey)
+        if intake.opensWithoutBlocking {
+            // Group commit: the handler only checks the signature and queues the open; the group
+            // commit's writer answers once the batch committed. No RPC worker waits for it.
+            router.registerCompleting(API.openTicket) { request, context, respond in
+                let who: Caller
+                do { who = try caller(context) } catch {
+                    respond(.failure(error))
+                    return
+                }
+                intake.openTicket(request, caller: who, idempotencyKey: context.idempotencyKey,
+                                  isCancelled: { context.isCancelled }, completion: respond)
+            }
+        } else {
+            router.register(API.openTicket) { request, context in
+                try intake.openTicket(request, caller: caller(context), idempotencyKey: context.idempotencyKey)
+            }
         }
         router.register(API.getTicket) { request, context in try intake.getTicket(request.ticket, caller: caller(context)) }
         router.register(API.reply) { request, context in

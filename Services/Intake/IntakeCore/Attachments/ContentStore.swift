@@ -1,4 +1,3 @@
-import CSodium
 import Foundation
 import RPCTransport
 
@@ -16,7 +15,6 @@ public final class ContentStore: Sendable {
     public init(root: String) throws {
         self.root = root
         try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
-        _ = sodium_init()
     }
 
     /// Removes leftovers of uploads cut off by a crash (call at start-up only).
@@ -85,7 +83,7 @@ public final class ContentStore: Sendable {
         let store: ContentStore
         let temporaryPath: String
         private var fd: Int32
-        private var state = crypto_hash_sha256_state()
+        private var hash = Digest.SHA256Stream()
         public private(set) var size: Int64 = 0
         private var finished = false
 
@@ -94,13 +92,12 @@ public final class ContentStore: Sendable {
             temporaryPath = "\(store.root)/tmp/\(UUID().uuidString)"
             fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw ContentStoreError("cannot create \(temporaryPath): errno \(errno)") }
-            crypto_hash_sha256_init(&state)
         }
 
         /// Appends bytes to the file and to the running hash.
         public func append(_ bytes: [UInt8]) throws {
             guard !bytes.isEmpty else { return }
-            crypto_hash_sha256_update(&state, bytes, UInt64(bytes.count))
+            hash.update(bytes)
             var written = 0
             while written < bytes.count {
                 let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
@@ -115,9 +112,7 @@ public final class ContentStore: Sendable {
         /// already stored) and returns the hex SHA-256.
         /// - Throws: ``ContentMismatch`` (and keeps nothing) when `expected` is not the content's hash.
         public func commit(expected: String? = nil) throws -> String {
-            var digest = [UInt8](repeating: 0, count: 32)
-            crypto_hash_sha256_final(&state, &digest)
-            let sha = Digest.hex(digest)
+            let sha = Digest.hex(hash.finish())
             if let expected, expected.lowercased() != sha {
                 abort()
                 throw ContentMismatch(actual: sha)

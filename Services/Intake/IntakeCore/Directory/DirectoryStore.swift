@@ -111,16 +111,23 @@ enum DirectoryStore {
     /// - Returns: the contact with whether it is already linked to a ticket, and the catalog
     ///   version (``CatalogCache``) read in the same statement (`nil` when the organization or
     ///   the contact is missing).
+    /// The one statement ``forOpening(_:organizationID:contactID:lockContact:)`` runs when both ids
+    /// are given (`nil` otherwise), so a group commit can send those of a whole batch at once.
+    static func forOpeningStatement(organizationID: String, contactID: String, lockContact: Bool) -> (sql: String, params: [SQLValue])? {
+        guard !organizationID.isEmpty && !contactID.isEmpty else { return nil }
+        return ("""
+            SELECT \(openingSelect), COALESCE((SELECT last_value FROM counters WHERE name = ?), 0) AS catalog_version
+            FROM organizations o, contacts c
+            WHERE o.id = ? AND c.id = ?\(lockContact ? " FOR UPDATE OF c" : "")
+            """, [.text(CatalogCache.versionCounter), .text(organizationID), .text(contactID)])
+    }
+
     static func forOpening(_ tx: any SQLExecutor, organizationID: String, contactID: String, lockContact: Bool) throws
         -> (organization: IntakeV1.Organization?, contact: IntakeV1.Contact?, contactLinked: Bool, catalogVersion: Int64?) {
         let lock = lockContact ? " FOR UPDATE" : ""
-        if !organizationID.isEmpty && !contactID.isEmpty {
+        if let statement = forOpeningStatement(organizationID: organizationID, contactID: contactID, lockContact: lockContact) {
             let columns = openingColumns
-            if let row = try tx.queryOne("""
-                SELECT \(openingSelect), COALESCE((SELECT last_value FROM counters WHERE name = ?), 0) AS catalog_version
-                FROM organizations o, contacts c
-                WHERE o.id = ? AND c.id = ?\(lockContact ? " FOR UPDATE OF c" : "")
-                """, [.text(CatalogCache.versionCounter), .text(organizationID), .text(contactID)]) {
+            if let row = try tx.queryOne(statement.sql, statement.params) {
                 // Split by position: both tables have an `id`.
                 func part(_ range: Range<Int>) -> Row {
                     Row(columns: Array(openingNames[range]), values: Array(row.values[range]))

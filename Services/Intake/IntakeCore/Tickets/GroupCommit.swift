@@ -15,22 +15,34 @@ public struct GroupCommitStatistics: Sendable, Equatable {
     public var queued = 0
     /// Opens in the batch being written right now.
     public var running = 0
+
+    public init() {}
 }
 
 /// Group commit for ticket opens: opens that arrive while another batch is being written are run
 /// together in the next transaction, each inside its own savepoint, and all are acknowledged
 /// after that transaction's single `COMMIT`.
 ///
-/// There is no timer: a batch is whatever queued while the previous one was being written (at
-/// most `maxBatch`), so an open alone runs at once, in a transaction of its own and without a
-/// savepoint. The writer is whichever waiting caller finds no batch running ("leader"); the others
-/// sleep until their result is set.
+/// One writer thread (started with the first open, ended after a second without work) runs the
+/// batches. A batch is whatever queued while the previous one was being written (at most
+/// `maxBatch`), plus, when opens are concurrent, what arrives during a short gather window: the
+/// writer waits up to `gatherMicroseconds` for as many opens as were in the group commit when the
+/// previous batch ended (the concurrency it saw), so batches do not stay at 1–2 opens when every
+/// thread is busy on a saturated machine. An open alone (the previous batch had one open and
+/// nothing waits) runs at once, in a transaction of its own and without a savepoint. Callers
+/// either wait (``run(_:)``) or are called back (``submit(_:isCancelled:completion:)``, which the
+/// `OpenTicket` RPC handler uses: no RPC worker thread waits for a batch, and responses are sent
+/// by the writer as soon as the batch committed).
 ///
 /// Why: SQLite has one writer and writes every page a transaction changed to the WAL at its
 /// commit; an open changes about ten pages (the ticket row and its indexes, the code counter, the
 /// outbox rows and theirs), mostly the same pages as the opens around it (ids are time-ordered,
 /// ``IntakeContext/newID()``). One commit for many opens writes those pages once, and the WAL
-/// fills (and is checkpointed, with its `fsync`) that much less often.
+/// fills (and is checkpointed, with its `fsync`) that much less often. On PostgreSQL a batch runs
+/// on one connection: the first reads of all its opens go out in one round trip
+/// (``PrefetchedReads``, which also numbers the batch's tickets), `SAVEPOINT`/`RELEASE` travel
+/// with the next statement (``SQLExecutor/executeDeferred(_:)``): one round trip per open (its
+/// `INSERT`) and one `COMMIT` per batch.
 ///
 /// Each open keeps its own outcome: an open that throws rolls back to its savepoint (nothing of it
 /// is stored, no code number is consumed) and only its caller sees the error. Errors that call for
@@ -39,66 +51,146 @@ public struct GroupCommitStatistics: Sendable, Equatable {
 /// every open of the batch (none of them is acknowledged, none is stored).
 final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     typealias Body = @Sendable (any SQLExecutor) throws -> Output
+    typealias Completion = @Sendable (Result<Output, any Error>) -> Void
+    /// A query the open will run first, which a PostgreSQL batch sends for all its opens at once.
+    typealias Read = (sql: String, params: [SQLValue])
 
     private final class Job: @unchecked Sendable {
         let body: Body
-        // Written by the leader, read by the owner after `done` is set; both under `lock`.
-        var result: Result<Output, any Error>?
+        let completion: Completion
+        let reads: [Read]
+        /// Whether the caller gave up before the open started (its RPC deadline passed or it cancelled).
+        let isCancelled: (@Sendable () -> Bool)?
+        // Only touched by the writer thread.
         var attempt: Result<Output, any Error>?
 
-        init(_ body: @escaping Body) { self.body = body }
+        init(_ body: @escaping Body, reads: [Read], isCancelled: (@Sendable () -> Bool)?, completion: @escaping Completion) {
+            self.body = body
+            self.reads = reads
+            self.isCancelled = isCancelled
+            self.completion = completion
+        }
     }
 
     private let database: any Database
     private let maxBatch: Int
+    private let gatherNanoseconds: UInt64
+    /// The writer thread ends after this long without work (and starts again with the next open).
+    private let idleNanoseconds: UInt64 = 1_000_000_000
     private let lock = ConditionLock()
     // Guarded by lock.
     private var queue: [Job] = []
-    private var leading = false
+    private var writerRunning = false
+    /// How many queued opens wake the writer: 1 while it waits for work, the batch it is gathering
+    /// while it gathers (so arrivals before that do not wake it one by one), 0 while it writes.
+    private var wakeAt = 0
+    /// Opens in the group commit (running and queued) when the last batch ended: the concurrency
+    /// a gathering writer waits for.
+    private var concurrency = 1
     private var stats = GroupCommitStatistics()
 
-    init(database: any Database, maxBatch: Int = 64) {
+    /// - Parameters:
+    ///   - maxBatch: The most opens in one transaction.
+    ///   - gatherMicroseconds: How long the writer may wait for as many opens as were in the group
+    ///     commit at the end of the previous batch before it starts one (0: never waits). Only when
+    ///     opens are concurrent: an open alone never waits.
+    init(database: any Database, maxBatch: Int = 64, gatherMicroseconds: Int = 0) {
         self.database = database
         self.maxBatch = max(1, maxBatch)
+        self.gatherNanoseconds = UInt64(max(0, gatherMicroseconds)) * 1_000
     }
 
     var statistics: GroupCommitStatistics {
-        lock.lock()
-        defer { lock.unlock() }
-        var current = stats
-        current.queued = queue.count
-        return current
+        lock.withLock {
+            var current = stats
+            current.queued = queue.count
+            return current
+        }
     }
 
     /// Runs `body` in a shared write transaction and returns its own result once that
-    /// transaction committed.
-    func run(_ body: @escaping Body) throws -> Output {
-        let job = Job(body)
+    /// transaction committed (blocks the calling thread).
+    func run(_ body: @escaping Body, reads: [Read] = []) throws -> Output {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = OutcomeBox<Output>()
+        submit(body, reads: reads) { result in
+            outcome.result = result
+            done.signal()
+        }
+        done.wait()
+        return try outcome.result!.get()
+    }
+
+    /// Queues `body` for the writer thread and returns at once; `completion` runs on the writer
+    /// thread once the batch's transaction committed (or failed), exactly once. An open whose
+    /// `isCancelled` says so when its batch starts is not run (`DEADLINE_EXCEEDED`).
+    /// - Parameter reads: Queries `body` runs first; in a batch on PostgreSQL those of all the
+    ///   batch's opens go out in one round trip at its start, and `body` gets their results from
+    ///   memory (``PrefetchedReads``).
+    func submit(_ body: @escaping Body, reads: [Read] = [], isCancelled: (@Sendable () -> Bool)? = nil,
+                completion: @escaping Completion) {
+        let job = Job(body, reads: reads, isCancelled: isCancelled, completion: completion)
         lock.lock()
         queue.append(job)
-        while job.result == nil {
-            if leading {
-                lock.wait()
-                continue
-            }
-            leading = true
-            let batch = Array(queue.prefix(maxBatch))
-            queue.removeFirst(batch.count)
-            stats.batches += 1
-            stats.opens += batch.count
-            stats.largestBatch = max(stats.largestBatch, batch.count)
-            stats.running = batch.count
-            lock.unlock()
-            let outcomes = execute(batch)
-            lock.lock()
-            for (member, outcome) in zip(batch, outcomes) { member.result = outcome }
-            stats.running = 0
-            leading = false
-            lock.broadcast()
+        if !writerRunning {
+            writerRunning = true
+            let thread = Thread { [self] in writerLoop() }
+            thread.name = "intake-group-commit"
+            thread.start()
+        } else if wakeAt > 0 && queue.count >= wakeAt {
+            lock.signal()
         }
-        let result = job.result!
         lock.unlock()
-        return try result.get()
+    }
+
+    private func writerLoop() {
+        lock.lock()
+        while true {
+            if queue.isEmpty {
+                wakeAt = 1
+                let deadline = MonotonicClock.nanoseconds() + idleNanoseconds
+                while queue.isEmpty && lock.wait(untilUptimeNanoseconds: deadline) {}
+                wakeAt = 0
+                if queue.isEmpty {
+                    writerRunning = false
+                    lock.unlock()
+                    return
+                }
+            }
+            let target = min(maxBatch, concurrency)
+            if gatherNanoseconds > 0 && concurrency > 1 && queue.count < target {
+                // Opens are concurrent: give the ones on their way a moment to join this batch.
+                wakeAt = target
+                let deadline = MonotonicClock.nanoseconds() + gatherNanoseconds
+                while queue.count < target && lock.wait(untilUptimeNanoseconds: deadline) {}
+                wakeAt = 0
+            }
+            let taken = Array(queue.prefix(maxBatch))
+            queue.removeFirst(taken.count)
+            stats.running = taken.count
+            lock.unlock()
+            var batch: [Job] = []
+            for job in taken {
+                if job.isCancelled?() == true {
+                    job.completion(.failure(RPCError(.deadlineExceeded, "prazo esgotado antes do início / deadline passed before start")))
+                } else {
+                    batch.append(job)
+                }
+            }
+            let outcomes = batch.isEmpty ? [] : execute(batch)
+            lock.lock()
+            if !batch.isEmpty {
+                stats.batches += 1
+                stats.opens += batch.count
+                stats.largestBatch = max(stats.largestBatch, batch.count)
+            }
+            stats.running = 0
+            concurrency = taken.count + queue.count
+            lock.unlock()
+            // Answered only now that the statistics say what was done.
+            for (job, outcome) in zip(batch, outcomes) { job.completion(outcome) }
+            lock.lock()
+        }
     }
 
     private func execute(_ batch: [Job]) -> [Result<Output, any Error>] {
@@ -108,20 +200,35 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
         }
         do {
             try database.write { tx in
+                var executor: any SQLExecutor = tx
+                var prefetched: PrefetchedReads?
+                // Each open's first reads of all opens, then their second ones, ...: every contact
+                // row is locked before the code counter's row, as when the opens run one by one.
+                let depth = batch.map(\.reads.count).max() ?? 0
+                let reads = (0..<depth).flatMap { level in batch.compactMap { level < $0.reads.count ? $0.reads[level] : nil } }
+                if tx.engine == .postgres && reads.count > 1 {
+                    prefetched = PrefetchedReads(tx, Array(zip(reads, try tx.queryPipelined(reads))))
+                    executor = prefetched!
+                }
                 for (index, job) in batch.enumerated() {
+                    // SAVEPOINT and RELEASE travel with the next statement on PostgreSQL (one round
+                    // trip less each); the last RELEASE goes with COMMIT.
                     let name = "open_\(index)"
-                    try tx.execute("SAVEPOINT \(name)")
+                    try tx.executeDeferred("SAVEPOINT \(name)")
+                    prefetched?.beginOpen()
                     do {
-                        job.attempt = .success(try job.body(tx))
-                        try tx.execute("RELEASE \(name)")
+                        job.attempt = .success(try job.body(executor))
+                        try tx.executeDeferred("RELEASE \(name)")
                     } catch let error as StorageError where Self.retriesTransaction(error) {
                         throw error
                     } catch {
                         try tx.execute("ROLLBACK TO \(name)")
-                        try tx.execute("RELEASE \(name)")
+                        try tx.executeDeferred("RELEASE \(name)")
+                        prefetched?.rollBackOpen()
                         job.attempt = .failure(error)
                     }
                 }
+                try prefetched?.finish()
             }
             return batch.map { $0.attempt ?? .failure(RPCError(.internal, "open not run")) }
         } catch {
@@ -132,4 +239,9 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     static func retriesTransaction(_ error: StorageError) -> Bool {
         [.busy, .serialization, .connection, .commitOutcomeUnknown, .closed].contains(error.kind)
     }
+}
+
+/// Where a blocking ``GroupCommit/run(_:)`` receives its result (set before the semaphore is signalled).
+private final class OutcomeBox<Output: Sendable>: @unchecked Sendable {
+    var result: Result<Output, any Error>?
 }

@@ -20,6 +20,89 @@ extension IntakeContext {
     ///   `FAILED_PRECONDITION` for an inactive organization or a supplier when that is forbidden.
     public func openTicket(_ submitted: IntakeV1.OpenTicketRequest, caller: Caller,
                            idempotencyKey: String? = nil) throws -> IntakeV1.OpenTicketResponse {
+        let (request, reads, body) = try openingBody(submitted, caller: caller, idempotencyKey: idempotencyKey)
+        do {
+            if let openCommits { return try openCommits.run(body, reads: reads) }
+            return try database.write { try body($0) }
+        } catch {
+            return try recover(error, request: request)
+        }
+    }
+
+    /// Whether ``openTicket(_:caller:idempotencyKey:isCancelled:completion:)`` can be used: opens
+    /// go through the group commit's writer thread, so nothing blocks the caller.
+    public var opensWithoutBlocking: Bool { openCommits != nil }
+
+    /// ``openTicket(_:caller:idempotencyKey:)`` without blocking the calling thread: the open is
+    /// queued to the group commit's writer and `completion` runs there once its batch committed
+    /// (or failed), exactly once. Requires ``opensWithoutBlocking``.
+    /// - Parameter isCancelled: Checked when the batch starts: an open whose caller has given up
+    ///   by then is not run (`DEADLINE_EXCEEDED`).
+    public func openTicket(_ submitted: IntakeV1.OpenTicketRequest, caller: Caller, idempotencyKey: String?,
+                           isCancelled: (@Sendable () -> Bool)? = nil,
+                           completion: @escaping @Sendable (Result<IntakeV1.OpenTicketResponse, any Error>) -> Void) {
+        guard let openCommits else {
+            completion(Result { try openTicket(submitted, caller: caller, idempotencyKey: idempotencyKey) })
+            return
+        }
+        let request: IntakeV1.OpenTicketRequest
+        let reads: [(sql: String, params: [SQLValue])]
+        let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse
+        do { (request, reads, body) = try openingBody(submitted, caller: caller, idempotencyKey: idempotencyKey) } catch {
+            completion(.failure(error))
+            return
+        }
+        openCommits.submit(body, reads: reads, isCancelled: isCancelled) { [self] result in
+            switch result {
+            case .success: completion(result)
+            case .failure(let error): completion(Result { try recover(error, request: request) })
+            }
+        }
+    }
+
+    /// The queries an open of `request` runs first, which a PostgreSQL batch sends for all its
+    /// opens in one round trip (``PrefetchedReads``): the organization and contact (the contact
+    /// locked), the double-submission check, and this year's code counter (locked; the batch then
+    /// numbers its opens itself, ``PrefetchedReads/nextNumber(_:)``).
+    private func openingReads(_ request: IntakeV1.OpenTicketRequest, caller: Caller, submittedAt: Int64) -> [(sql: String, params: [SQLValue])] {
+        guard database.engine == .postgres, request.emailMessageID.isEmpty else { return [] }
+        let contactID = Self.openingContactID(request, caller: caller)
+        let window = settings.duplicateWindowMilliseconds
+        guard let read = DirectoryStore.forOpeningStatement(organizationID: request.organizationID, contactID: contactID,
+                                                            lockContact: window > 0) else { return [] }
+        var reads = [read]
+        if window > 0 && request.attachmentIDs.isEmpty {
+            reads.append((Self.duplicateSQL, Self.duplicateParameters(contactID: contactID, submissionHash: Self.submissionHash(request),
+                                                                      since: submittedAt - window)))
+        }
+        reads.append((PrefetchedReads.counterSQL, [.text("ticket-\(Self.utcYear(submittedAt))")]))
+        return reads
+    }
+
+    /// The double-submission check: the first ticket of the same contact with the same subject
+    /// and text since `since`.
+    static let duplicateSQL = """
+        SELECT id FROM tickets WHERE contact_id = ? AND submission_hash = ? AND opened_at >= ? ORDER BY opened_at LIMIT 1
+        """
+
+    static func duplicateParameters(contactID: String, submissionHash: String, since: Int64) -> [SQLValue] {
+        [.text(contactID), .text(submissionHash), .integer(since)]
+    }
+
+    /// What identifies a submission for the double-submission check.
+    static func submissionHash(_ request: IntakeV1.OpenTicketRequest) -> String {
+        Digest.hex(Digest.sha256(Array("\(request.subject)\u{0}\(request.request)".utf8)))
+    }
+
+    /// The contact a ticket of `request` is for: the one named, or a customer's own.
+    static func openingContactID(_ request: IntakeV1.OpenTicketRequest, caller: Caller) -> String {
+        request.contactID.isEmpty && caller.isCustomer && !caller.isRepresentative ? caller.id : request.contactID
+    }
+
+    /// The request as the caller may send it (organization and representative filled in or
+    /// refused) and the transaction body that opens it.
+    private func openingBody(_ submitted: IntakeV1.OpenTicketRequest, caller: Caller, idempotencyKey: String?) throws
+        -> (IntakeV1.OpenTicketRequest, [(sql: String, params: [SQLValue])], @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse) {
         var adjusted = submitted
         if caller.isRepresentative {
             // A representative's person opens for one of the represented organizations (named in
@@ -33,6 +116,9 @@ extension IntakeContext {
             }
         }
         let request = adjusted
+        // The double-submission window starts from when the open was submitted, so the check a
+        // PostgreSQL batch reads ahead (``openingReads``) is the very statement the open runs.
+        let submittedAt = Self.now()
         let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse = { [self] tx in
             if let key = idempotencyKey, !key.isEmpty {
                 guard key.utf8.count <= 200 else {
@@ -40,31 +126,35 @@ extension IntakeContext {
                 }
                 let result = try IdempotencyStore.run(tx, scope: "intake.OpenTicket|\(caller.id)", key: key,
                                                       requestFingerprint: Digest.sha256(request.serializedBytes())) {
-                    try open(tx, request, caller: caller).serializedBytes()
+                    try open(tx, request, caller: caller, submittedAt: submittedAt).serializedBytes()
                 }
                 return try IntakeV1.OpenTicketResponse(serializedBytes: result.response)
             }
-            return try open(tx, request, caller: caller)
+            return try open(tx, request, caller: caller, submittedAt: submittedAt)
         }
-        do {
-            if let openCommits { return try openCommits.run(body) }
-            return try database.write { try body($0) }
-        } catch let error as StorageError where error.kind == .idempotencyMismatch {
+        return (request, openingReads(request, caller: caller, submittedAt: submittedAt), body)
+    }
+
+    /// What a failed open answers: the errors callers understand, or the ticket of an e-mail
+    /// delivered twice at once (the other delivery committed first).
+    private func recover(_ error: any Error, request: IntakeV1.OpenTicketRequest) throws -> IntakeV1.OpenTicketResponse {
+        if let error = error as? StorageError, error.kind == .idempotencyMismatch {
             throw RPCError(.failedPrecondition,
                            "chave de idempotência já usada com outro pedido / idempotency key reused with a different request")
-        } catch let error as StorageError where error.kind == .uniqueViolation && !request.emailMessageID.isEmpty {
-            // Two deliveries of one e-mail at once: the other committed first; answer with its ticket.
+        }
+        if let storage = error as? StorageError, storage.kind == .uniqueViolation, !request.emailMessageID.isEmpty {
             if let existing = try database.read({ tx in try TicketStore.ticket(tx, emailMessageID: request.emailMessageID).map { try TicketStore.complete(tx, $0) } }) {
                 var response = IntakeV1.OpenTicketResponse()
                 response.ticket = existing
                 response.duplicate = true
                 return response
             }
-            throw error
         }
+        throw error
     }
 
-    private func open(_ tx: any SQLExecutor, _ request: IntakeV1.OpenTicketRequest, caller: Caller) throws -> IntakeV1.OpenTicketResponse {
+    private func open(_ tx: any SQLExecutor, _ request: IntakeV1.OpenTicketRequest, caller: Caller,
+                      submittedAt: Int64) throws -> IntakeV1.OpenTicketResponse {
         if !request.emailMessageID.isEmpty, let existing = try TicketStore.ticket(tx, emailMessageID: request.emailMessageID) {
             guard caller.canSee(organizationID: existing.organization?.id ?? "") else { throw Denied.otherOrganization }
             var response = IntakeV1.OpenTicketResponse()
@@ -78,7 +168,7 @@ extension IntakeContext {
         // Who: organization, contact, representative. The organization and the ticket's contact
         // come in one statement; on PostgreSQL the contact row is locked there, so two identical
         // submissions at once are serialized for the double-submission check below.
-        let contactID = request.contactID.isEmpty && caller.isCustomer && !caller.isRepresentative ? caller.id : request.contactID
+        let contactID = Self.openingContactID(request, caller: caller)
         let read = try DirectoryStore.forOpening(tx, organizationID: request.organizationID, contactID: contactID,
                                                  lockContact: tx.engine == .postgres && settings.duplicateWindowMilliseconds > 0)
         let organization = read.organization
@@ -186,11 +276,11 @@ extension IntakeContext {
         // An obvious double submission returns the first ticket (the contact row is locked on
         // PostgreSQL since the first read).
         let now = Self.now()
-        let hash = Digest.hex(Digest.sha256(Array("\(request.subject)\u{0}\(request.request)".utf8)))
+        let hash = Self.submissionHash(request)
         // (With files it is a new ticket whatever came before.)
         let year = Self.utcYear(now)
         let (duplicateID, counted) = try Self.duplicateOrNumber(
-            tx, contactID: contact.id, submissionHash: hash, since: now - settings.duplicateWindowMilliseconds,
+            tx, contactID: contact.id, submissionHash: hash, since: submittedAt - settings.duplicateWindowMilliseconds,
             checkDuplicate: settings.duplicateWindowMilliseconds > 0 && attachments.isEmpty, counter: "ticket-\(year)")
         if let duplicateID, let first = try TicketStore.ticket(tx, reference: duplicateID) {
             var response = IntakeV1.OpenTicketResponse()
@@ -260,6 +350,9 @@ extension IntakeContext {
             try publisher.publish(tx, event: event, key: ticket.id, id: eventID, keyIsNew: true)
         }
 
+        if let batch = tx as? PrefetchedReads, settings.duplicateWindowMilliseconds > 0 && attachments.isEmpty {
+            batch.opened(contactID: contact.id, submissionHash: hash, ticketID: ticket.id)
+        }
         var response = IntakeV1.OpenTicketResponse()
         response.ticket = ticket
         return response
@@ -270,8 +363,18 @@ extension IntakeContext {
     /// PostgreSQL both in one statement (one round trip); on SQLite in two.
     static func duplicateOrNumber(_ tx: any SQLExecutor, contactID: String, submissionHash: String, since: Int64,
                                   checkDuplicate: Bool, counter: String) throws -> (duplicateID: String?, number: Int64?) {
+        let duplicateParameters = Self.duplicateParameters(contactID: contactID, submissionHash: submissionHash, since: since)
+        if let batch = tx as? PrefetchedReads, try batch.numbers(counter) {
+            // A PostgreSQL batch holding this counter's row: the check was read ahead with the
+            // batch (or runs now), an earlier open of the batch counts too, and the number is the
+            // batch's next one.
+            if checkDuplicate {
+                if let sibling = batch.sibling(contactID: contactID, submissionHash: submissionHash) { return (sibling, nil) }
+                if let id = try tx.queryOne(duplicateSQL, duplicateParameters)?.text("id") { return (id, nil) }
+            }
+            return (nil, batch.nextNumber(counter))
+        }
         guard checkDuplicate else { return (nil, try DirectoryStore.nextCounter(tx, counter)) }
-        let duplicateParameters: [SQLValue] = [.text(contactID), .text(submissionHash), .integer(since)]
         if tx.engine == .postgres {
             let row = try tx.queryOne("""
                 WITH duplicate AS (
@@ -285,9 +388,7 @@ extension IntakeContext {
                 """, duplicateParameters + [.text(counter)])
             return (row?.optionalText("duplicate_id"), try row?.optionalInt("number"))
         }
-        if let id = try tx.queryOne("""
-            SELECT id FROM tickets WHERE contact_id = ? AND submission_hash = ? AND opened_at >= ? ORDER BY opened_at LIMIT 1
-            """, duplicateParameters)?.text("id") {
+        if let id = try tx.queryOne(duplicateSQL, duplicateParameters)?.text("id") {
             return (id, nil)
         }
         return (nil, try DirectoryStore.nextCounter(tx, counter))

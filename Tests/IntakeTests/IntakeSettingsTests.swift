@@ -1,0 +1,20 @@
+import Foundation
+import IntakeCore
+import ServiceKit
+import Testing
+
+@Suite("Intake settings")
+struct IntakeSettingsTests {
+    @Test("group commit is on by default on both engines with a 1 ms gather window; the window and the relay's poll interval come from the environment and bad values are refused")
+    func groupCommitAndRelaySettings() throws {
+        let defaults = try IntakeSettings(environment: [:], dataDirectory: "/d")
+        #expect(defaults.groupCommit == nil && defaults.groupCommitGatherMicroseconds == 1_000 && defaults.relayPollMilliseconds == nil)
+        let set = try IntakeSettings(environment: ["INTAKE_GROUP_COMMIT": "false", "INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS": "0",
+                                                   "INTAKE_RELAY_POLL_MILLISECONDS": "3600000"], dataDirectory: "/d")
+        #expect(set.groupCommit == false && set.groupCommitGatherMicroseconds == 0 && set.relayPollMilliseconds == 3_600_000)
+        for (name, value) in [("INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS", "100001"), ("INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS", "-1"),
+                              ("INTAKE_RELAY_POLL_MILLISECONDS", "0"), ("INTAKE_RELAY_POLL_MILLISECONDS", "soon")] {
+            #expect(throws: ConfigurationError.self, "\(name)=\(value)") { try IntakeSettings(environment: [name: value], dataDirectory: "/d") }
+        }
+    }
+}

@@ -200,7 +200,10 @@ struct TransactionTests {
                 try tx.execute("UPDATE accounts SET balance = balance + 1 WHERE id = ?", [.integer(second)])
             }
         }
-        #expect(attempts.current == 3, "exactly one of the two was chosen as the deadlock victim and retried")
+        // One of the two is the victim and retried; on a loaded machine the retry can take the
+        // freed row before the other transaction wakes up and deadlock again, so more attempts
+        // are legitimate. What matters: both commit, each exactly once.
+        #expect(attempts.current >= 3, "a deadlock victim was retried")
         #expect(try db.read { try $0.scalar("SELECT SUM(balance) FROM accounts") } == 4)
     }
 }

@@ -195,19 +195,7 @@ final class PostgresConnection: ScriptExecutor {
                                        item.encoded.lengths, item.encoded.formats, 0) == 1
         }
         if sent, PQpipelineSync(connection) == 1 {
-            var nulls = 0
-            while nulls < 2 {
-                guard let result = PQgetResult(connection) else {
-                    nulls += 1
-                    continue
-                }
-                nulls = 0
-                if PQresultStatus(result) == PGRES_PIPELINE_SYNC {
-                    PQclear(result)
-                    break
-                }
-                results.append(result)
-            }
+            results = Self.pipelineResults(connection)
         }
         _ = PQexitPipelineMode(connection)
         guard results.count == prefix.count + prepared.count else {
@@ -300,21 +288,7 @@ final class PostgresConnection: ScriptExecutor {
         var sent = true
         for command in prefix where sent { sent = PQsendQueryParams(connection, command, 0, nil, nil, nil, nil, 0) == 1 }
         if sent, send(connection) == 1, PQpipelineSync(connection) == 1 {
-            // Each query's results end with a NULL; the sync point ends the pipeline. Two NULLs
-            // in a row only happen when the connection is gone.
-            var nulls = 0
-            while nulls < 2 {
-                guard let result = PQgetResult(connection) else {
-                    nulls += 1
-                    continue
-                }
-                nulls = 0
-                if PQresultStatus(result) == PGRES_PIPELINE_SYNC {
-                    PQclear(result)
-                    break
-                }
-                results.append(result)
-            }
+            results = Self.pipelineResults(connection)
         }
         _ = PQexitPipelineMode(connection)
         guard results.count == prefix.count + 1 else { return nil }  // the caller reports the connection's error
@@ -361,4 +335,27 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
     defer { copies.forEach { free($0) } }
     let pointers = copies.map { UnsafePointer<CChar>($0) }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+extension PostgresConnection {
+    /// The results of a pipeline up to its sync point, in order (the caller clears them): each
+    /// query's results end with a NULL and the sync point ends the pipeline; two NULLs in a row
+    /// only happen when the connection is gone, and then fewer results come back than were sent.
+    static func pipelineResults(_ connection: OpaquePointer) -> [OpaquePointer] {
+        var results: [OpaquePointer] = []
+        var nulls = 0
+        while nulls < 2 {
+            guard let result = PQgetResult(connection) else {
+                nulls += 1
+                continue
+            }
+            nulls = 0
+            if PQresultStatus(result) == PGRES_PIPELINE_SYNC {
+                PQclear(result)
+                break
+            }
+            results.append(result)
+        }
+        return results
+    }
 }

@@ -215,6 +215,18 @@ public struct EventConsumer: Sendable {
         /// One transaction per event. Not partial: stops at the first failure and throws it.
         /// Partial: a failing event is recorded in `response.failures` and its key's later events
         /// are skipped; the other keys go on.
+        /// Reports, in a partial delivery's answer, that `envelope` (at `index`) was not applied.
+        let recordFailure = { @Sendable (index: Int, envelope: EventsV1.EventEnvelope, error: any Error,
+                                         response: inout EventsV1.DeliverEventsResponse) in
+            let status = (error as? RPCError) ?? RPCError(.internal, "erro interno / internal error")
+            var failure = EventsV1.DeliveryFailure()
+            failure.index = Int32(index)
+            failure.code = status.code.rawValue
+            failure.message = status.message
+            response.failures.append(failure)
+            logger.warning("event not applied", ["consumer": consumer, "event.type": envelope.type, "event.id": envelope.id,
+                                                 "error": "\(error)"])
+        }
         let applyOneByOne = { @Sendable (request: EventsV1.DeliverEventsRequest, context: ServerContext,
                                          response: inout EventsV1.DeliverEventsResponse) throws in
             var failedKeys = Set<String>()
@@ -225,15 +237,8 @@ public struct EventConsumer: Sendable {
                     if try database.write({ tx in try apply(envelope, tx) }) { response.accepted += 1 } else { response.duplicates += 1 }
                 } catch {
                     guard request.partial else { throw error }
-                    let status = (error as? RPCError) ?? RPCError(.internal, "erro interno / internal error")
-                    var failure = EventsV1.DeliveryFailure()
-                    failure.index = Int32(index)
-                    failure.code = status.code.rawValue
-                    failure.message = status.message
-                    response.failures.append(failure)
+                    recordFailure(index, envelope, error, &response)
                     failedKeys.insert(envelope.key)
-                    logger.warning("event not applied", ["consumer": consumer, "event.type": envelope.type, "event.id": envelope.id,
-                                                         "error": "\(error)"])
                 }
             }
         }
@@ -263,8 +268,9 @@ public struct EventConsumer: Sendable {
                 response.duplicates = Int32(applied.count) - response.accepted
             } catch {
                 guard request.events.count > 1 else {
-                    guard request.partial else { throw error }
-                    try applyOneByOne(request, context, &response)
+                    // A single event: its transaction was the one-by-one attempt already.
+                    guard request.partial, let only = request.events.first else { throw error }
+                    recordFailure(0, only, error, &response)
                     return response
                 }
                 // One at a time: whatever can be applied is, the failing events are reported

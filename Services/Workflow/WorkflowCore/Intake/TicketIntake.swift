@@ -102,29 +102,40 @@ public enum TicketIntake {
                   .integer(at), .text(group), .integer(level), .integer(at), .integer(at), .integer(at)]
         let searchParams: [SQLValue] = [.text(SearchText.indexText(event.subject)), .text(SearchText.indexText(event.request))]
         let versionParams: [SQLValue] = [.text(event.request), .text(contact.id), .text(contact.name), .integer(at)]
+        let actor = Actor(kind: .customer, id: contact.id, name: contact.name, organizationID: organization.id)
+        var ticket: TicketRecord
         if tx.engine == .postgres {
-            let inserted = try tx.queryOne("""
-                WITH t AS (\(insertTicket) RETURNING id),
+            // One statement: the ticket, its search row, the request's first version and the
+            // "opened" history line (CTEs fed by the ticket insert's RETURNING), answering the
+            // ticket as ``TicketLifecycle/load(_:_:forUpdate:)`` reads it (a new ticket has no
+            // agent, so only the group's name is joined), so it is not read back.
+            let historyParams: [SQLValue] = [.text(UUID().uuidString), .integer(at), .text(event.channel), .text(actor.id), .text(actor.name)]
+            guard let row = try tx.queryOne("""
+                WITH t AS (\(insertTicket) RETURNING *),
                 s AS (INSERT INTO ticket_search (ticket_id, subject, request) SELECT id, CAST(? AS TEXT), CAST(? AS TEXT) FROM t),
                 v AS (INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at)
-                      SELECT id, 'request', 1, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT) FROM t)
-                SELECT COUNT(*) AS n FROM t
-                """, ticketParams + searchParams + versionParams)?.i("n") ?? 0
-            guard inserted > 0 else { return }
+                      SELECT id, 'request', 1, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT) FROM t),
+                g AS (SELECT t.id, t.group_id, sg.name FROM t LEFT JOIN staff_groups sg ON sg.id = t.group_id),
+                h AS (INSERT INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
+                      SELECT CAST(? AS TEXT), g.id, CAST(? AS BIGINT),
+                             (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = g.id), 'opened', '',
+                             \(TicketLifecycle.describeNewSQL), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT) FROM g)
+                SELECT t.*, g.name AS holder_group_name FROM t JOIN g ON g.id = t.id
+                """, ticketParams + searchParams + versionParams + historyParams) else { return }
+            ticket = TicketRecord(row)
         } else {
             guard try tx.execute(insertTicket, ticketParams) > 0 else { return }
             try tx.execute("INSERT INTO ticket_search (ticket_id, subject, request) VALUES (?, ?, ?)", [.text(event.ticketID)] + searchParams)
             try tx.execute("INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at) VALUES (?, 'request', 1, ?, ?, ?, ?)",
                            [.text(event.ticketID)] + versionParams)
+            ticket = try lifecycle.load(tx, event.ticketID)
+            try lifecycle.record(tx, ticket.id, "opened", new: lifecycle.describe(ticket), note: event.channel, actor: actor, at: at)
         }
         for attachment in event.attachments {
             try insertAttachment(tx, event.ticketID, attachment, messageID: "", at: at)
         }
         let fields = Dictionary(event.customFields.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
         try AdvanceSteps.setFields(tx, event.ticketID, fields)
-        var ticket = try lifecycle.load(tx, event.ticketID)
-        let actor = Actor(kind: .customer, id: contact.id, name: contact.name, organizationID: organization.id)
-        try lifecycle.record(tx, ticket.id, "opened", new: lifecycle.describe(ticket), note: event.channel, actor: actor, at: at)
         try lifecycle.notify(tx, .opened, ticket, at: at)
         // A ticket type with a step sequence starts on its first step, with that step's holder.
         if let type = fields["ticket_type"] ?? fields["tipo"], !type.isEmpty, try !AdvanceSteps.steps(tx, type).isEmpty {

@@ -39,3 +39,50 @@ struct WriteBatch {
         (statements.indices.map { "w\($0) AS (\(statements[$0].sql))" }.joined(separator: ", "), statements.flatMap(\.params))
     }
 }
+
+/// Several guarded writes in **one** PostgreSQL statement: each guard is an insert that may do
+/// nothing (`ON CONFLICT … DO NOTHING RETURNING …`), and the writes added after it refer to it
+/// by name (`… FROM guard` or `WHERE EXISTS (SELECT 1 FROM guard)`) so they happen only when its
+/// row was inserted. ``run(_:)`` answers which guards inserted, so the caller can take its
+/// ordinary path for the others. PostgreSQL only (data-modifying CTEs); parameters of a write
+/// whose values go through a `SELECT` need typed placeholders (`CAST(? AS BIGINT)`).
+///
+/// ```swift
+/// var statement = GuardedWrites()
+/// statement.guardInsert("fresh", "INSERT INTO a (id) VALUES (?) ON CONFLICT (id) DO NOTHING RETURNING id", [.text(id)])
+/// statement.add("INSERT INTO b (a_id, n) SELECT id, CAST(? AS BIGINT) FROM fresh", [.integer(1)])
+/// let inserted = try statement.run(tx)   // ["fresh"] when the row was new
+/// ```
+struct GuardedWrites {
+    private var ctes: [String] = []
+    private var params: [SQLValue] = []
+    private var guards: [String] = []
+
+    var isEmpty: Bool { ctes.isEmpty }
+
+    /// Adds the guard `name`: `sql` must return a row exactly when it wrote one.
+    mutating func guardInsert(_ name: String, _ sql: String, _ params: [SQLValue]) {
+        ctes.append("\(name) AS (\(sql))")
+        self.params += params
+        guards.append(name)
+    }
+
+    /// Adds a write (it may name guards added before it).
+    mutating func add(_ sql: String, _ params: [SQLValue]) {
+        ctes.append("w\(ctes.count) AS (\(sql))")
+        self.params += params
+    }
+
+    /// Adds every write of `batch`, in order.
+    mutating func add(_ batch: WriteBatch) {
+        for statement in batch.statements { add(statement.sql, statement.params) }
+    }
+
+    /// Runs everything as one statement. - Returns: the guards whose insert wrote its row.
+    func run(_ tx: any SQLExecutor) throws -> Set<String> {
+        guard !guards.isEmpty else { preconditionFailure("GuardedWrites needs a guard") }
+        let counts = guards.map { "(SELECT COUNT(*) FROM \($0)) AS \($0)" }.joined(separator: ", ")
+        guard let row = try tx.queryOne("WITH \(ctes.joined(separator: ", ")) SELECT \(counts)", params) else { return [] }
+        return Set(guards.filter { ((try? row.int($0)) ?? 0) > 0 })
+    }
+}

@@ -64,6 +64,10 @@ extension TicketLifecycle {
         return updated
     }
 
+    /// ``describe(_:)`` in SQL for a ticket just opened (no agent yet) over a row with its
+    /// `group_id` and its group's `name` (NULL when the group is not in the directory).
+    static let describeNewSQL = "CASE WHEN g.group_id = '' THEN '—' ELSE 'grupo ' || COALESCE(NULLIF(g.name, ''), g.group_id) END"
+
     /// "grupo X / agente Y" for the history.
     func describe(_ ticket: TicketRecord) -> String {
         var parts: [String] = []

@@ -196,4 +196,19 @@ struct OpeningWritesTests {
         let targets = try database.read { tx in try time.sla.storedTargets(tx, ticketID: "T1") }
         #expect(!targets.isEmpty && targets.allSatisfy { $0.status == .running || $0.status == .inactive })
     }
+
+    @Test("row ids are random version-4 UUIDs in Foundation's text form (upper case, or lower case for timers)")
+    func rowIDs() {
+        let ids = (0..<1_000).map { _ in RowID.uuid() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(50) + [RowID.lowercased()] {
+            let parsed = UUID(uuidString: id)
+            #expect(parsed != nil && id.count == 36)
+            #expect(parsed.map { $0.uuidString == id || $0.uuidString.lowercased() == id } == true)
+            let characters = Array(id)
+            #expect(characters[14] == "4" && "89abAB".contains(characters[19]))
+        }
+        let lower = RowID.lowercased()
+        #expect(lower == lower.lowercased())
+    }
 }

@@ -101,7 +101,7 @@ public final class TicketLifecycle: Sendable {
         try tx.execute("""
             INSERT INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
             VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = ?), ?, ?, ?, ?, ?, ?)
-            """, [.text(UUID().uuidString), .text(ticketID), .integer(at), .text(ticketID), .text(kind), .text(old), .text(new),
+            """, [.text(RowID.uuid()), .text(ticketID), .integer(at), .text(ticketID), .text(kind), .text(old), .text(new),
                   .text(note), .text(actor.id), .text(actor.name)])
     }
 

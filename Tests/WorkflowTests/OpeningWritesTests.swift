@@ -211,4 +211,16 @@ struct OpeningWritesTests {
         let lower = RowID.lowercased()
         #expect(lower == lower.lowercased())
     }
+
+    @Test("an SLA event's stored detail is the JSON the decoder reads back as the same event, for every kind and awkward text")
+    func slaEventDetail() throws {
+        let texts = ["", "padrão", "a\"b\\c", "linha\nnova\tcom\r", "\u{1}\u{1F}", "emoji 🎫", "a/b"]
+        var events: [SLAEvent] = [.agentResponse, .customerReply, .priorityChanged(3), .priorityChanged(-1)]
+        for text in texts {
+            events += [.opened(plan: text, priority: 2, stage: text, calendarID: text), .stageChanged(text), .planChanged(text), .calendarChanged(text)]
+        }
+        for event in events {
+            #expect(try JSONDecoder().decode(SLAEvent.self, from: Data(event.detail.utf8)) == event, "\(event.detail)")
+        }
+    }
 }

@@ -386,49 +386,71 @@ public struct MetricsRecorder: Sendable {
     private func counters(_ tx: any SQLExecutor, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64],
                           openedBacklog: (stage: String, openedDay: Int)? = nil, onlyIf condition: String? = nil) -> WriteBatch {
         let counters = Counter.allCases.filter { deltas[$0] != nil }
-        let columns = counters.map(\.rawValue).joined(separator: ", ")
-        // Typed placeholders when the rows go through a SELECT (its VALUES would make them text).
-        let text = condition == nil ? "?" : "CAST(? AS TEXT)", number = condition == nil ? "?" : "CAST(? AS BIGINT)"
-        func rows(_ row: String, _ count: Int) -> String {
-            let values = Array(repeating: "(\(row))", count: count).joined(separator: ", ")
-            guard let condition else { return "VALUES \(values)" }
-            return "SELECT * FROM (VALUES \(values)) AS v WHERE \(condition)"
-        }
-        let placeholders = counters.map { _ in number }.joined(separator: ", ")
-        func updates(_ table: String) -> String {
-            counters.map { "\($0.rawValue) = \(table).\($0.rawValue) + excluded.\($0.rawValue)" }.joined(separator: ", ")
-        }
+        let keys = Self.keys(d)
+        let sql = Self.counterSQL(CounterShape(counters: counters.map(\.rawValue), rows: keys.count, backlog: openedBacklog != nil,
+                                               condition: condition, sharded: tx.engine == .postgres))
         let values: [SQLValue] = counters.map { .integer(deltas[$0]!) }
         let local = calendar.localDay(of: at)
-        let periods: [(table: String, column: String, value: SQLValue)] = [
-            ("wf_metric_daily", "day", .integer(Int64(local.dayNumber))),
-            ("wf_metric_monthly", "month", .integer(Int64(local.year * 12 + local.month - 1))),
-        ]
+        let periods: [SQLValue] = [.integer(Int64(local.dayNumber)), .integer(Int64(local.year * 12 + local.month - 1))]
         // One INSERT per period for all the dimensions' rows (they are distinct keys).
-        let keys = Self.keys(d)
         let counterShard = shard(tx)
         var batch = WriteBatch()
-        for period in periods {
-            let sql = """
-                INSERT INTO \(period.table) (dim, \(period.column), key, shard, \(columns))
-                \(rows("\(text), \(number), \(text), \(number), \(placeholders)", keys.count))
-                ON CONFLICT (dim, \(period.column), key\(counterShard.conflict)) DO UPDATE SET \(updates(period.table))
-                """
+        for (index, period) in periods.enumerated() {
             var params: [SQLValue] = []
             params.reserveCapacity(keys.count * (4 + values.count))
             for (dim, key) in keys {
-                params += [.text(dim), period.value, .text(key), counterShard.value] + values
+                params += [.text(dim), period, .text(key), counterShard.value] + values
             }
-            batch.add(sql, params)
+            batch.add(sql[index], params)
         }
         if let openedBacklog {
-            let backlogShard = shard(tx)
-            batch.add("""
-                INSERT INTO wf_metric_backlog (stage, opened_day, shard, open_count) \(rows("\(text), \(number), \(number), \(number)", 1))
-                ON CONFLICT (stage, opened_day\(backlogShard.conflict)) DO UPDATE SET open_count = wf_metric_backlog.open_count + excluded.open_count
-                """, [.text(openedBacklog.stage), .integer(Int64(openedBacklog.openedDay)), backlogShard.value, .integer(1)])
+            batch.add(sql[2], [.text(openedBacklog.stage), .integer(Int64(openedBacklog.openedDay)), counterShard.value, .integer(1)])
         }
         return batch
+    }
+
+    /// What the text of ``counters(_:at:_:_:openedBacklog:onlyIf:)``'s statements depends on.
+    private struct CounterShape: Hashable {
+        var counters: [String]
+        var rows: Int
+        var backlog: Bool
+        var condition: String?
+        var sharded: Bool
+    }
+
+    /// Statement texts by shape (a handful), built once: daily, monthly, then the backlog's.
+    private static let counterStatements = Mutex<[CounterShape: [String]]>([:])
+
+    private static func counterSQL(_ shape: CounterShape) -> [String] {
+        if let known = counterStatements.withLock({ $0[shape] }) { return known }
+        let columns = shape.counters.joined(separator: ", ")
+        let conflictShard = shape.sharded ? ", shard" : ""
+        // Typed placeholders when the rows go through a SELECT (its VALUES would make them text).
+        let text = shape.condition == nil ? "?" : "CAST(? AS TEXT)", number = shape.condition == nil ? "?" : "CAST(? AS BIGINT)"
+        func rows(_ row: String, _ count: Int) -> String {
+            let values = Array(repeating: "(\(row))", count: count).joined(separator: ", ")
+            guard let condition = shape.condition else { return "VALUES \(values)" }
+            return "SELECT * FROM (VALUES \(values)) AS v WHERE \(condition)"
+        }
+        let placeholders = shape.counters.map { _ in number }.joined(separator: ", ")
+        func updates(_ table: String) -> String {
+            shape.counters.map { "\($0) = \(table).\($0) + excluded.\($0)" }.joined(separator: ", ")
+        }
+        var statements = [("wf_metric_daily", "day"), ("wf_metric_monthly", "month")].map { table, column in
+            """
+            INSERT INTO \(table) (dim, \(column), key, shard, \(columns))
+            \(rows("\(text), \(number), \(text), \(number), \(placeholders)", shape.rows))
+            ON CONFLICT (dim, \(column), key\(conflictShard)) DO UPDATE SET \(updates(table))
+            """
+        }
+        if shape.backlog {
+            statements.append("""
+                INSERT INTO wf_metric_backlog (stage, opened_day, shard, open_count) \(rows("\(text), \(number), \(number), \(number)", 1))
+                ON CONFLICT (stage, opened_day\(conflictShard)) DO UPDATE SET open_count = wf_metric_backlog.open_count + excluded.open_count
+                """)
+        }
+        counterStatements.withLock { $0[shape] = statements }
+        return statements
     }
 
     /// The rows of `wf_metric_daily` a ticket with `d` adds to.

@@ -106,7 +106,7 @@ public struct SLAEngine: Sendable {
         // timer yet (they are written only under that row's lock), so none is read or cleared.
         var history = fresh ? [] : try self.history(tx, ticketID: ticketID, withSeq: true)
         let seq = (history.last?.seq ?? 0) + 1
-        let detail = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
+        let detail = event.detail
         // The computation uses the history in memory; the event row goes out with the results.
         var writes = WriteBatch()
         writes.add("INSERT INTO wf_sla_events (ticket_id, seq, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
@@ -134,7 +134,7 @@ public struct SLAEngine: Sendable {
             INSERT INTO wf_sla_tickets (ticket_id, plan, priority, stage, version, updated_at) VALUES (?, ?, ?, ?, 1, ?)
             ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id
             """, [.text(ticketID), .text(sla.plan), .integer(Int64(sla.priority)), .text(sla.stage), .integer(at)])
-        let detail = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
+        let detail = event.detail
         statement.add("""
             INSERT INTO wf_sla_events (ticket_id, seq, at, kind, detail) SELECT ticket_id, 1, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT) FROM sla
             """, [.integer(at), .text(event.kind), .text(detail)])

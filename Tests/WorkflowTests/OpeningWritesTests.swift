@@ -95,8 +95,25 @@ struct OpeningWritesTests {
         #expect(try integer(harness, "SELECT version AS n FROM wf_inactivity_tickets WHERE ticket_id = ?", id) == 2)
         #expect(try integer(harness, "SELECT COALESCE(SUM(open_count), 0) AS n FROM wf_metric_backlog WHERE stage = 'aguardando_atendimento'") == 1)
         #expect(try integer(harness, "SELECT COALESCE(SUM(open_count), 0) AS n FROM wf_metric_backlog WHERE stage = 'em_atendimento'") == 1)
-        // The untouched ticket keeps what its opening wrote.
-        #expect(try integer(harness, "SELECT version AS n FROM wf_sla_tickets WHERE ticket_id = 'T2'") == 1)
+        // The untouched ticket keeps what its opening wrote (on PostgreSQL the second opening,
+        // with the configuration cached, wrote the time half's rows in the ticket's statement).
+        let t2: [SQLValue] = [.text("T2")]
+        #expect(try integer(harness, "SELECT version AS n FROM wf_sla_tickets WHERE ticket_id = ?", t2) == 1)
+        #expect(try integers(harness, "SELECT seq AS n FROM wf_sla_events WHERE ticket_id = ? ORDER BY seq", t2) == [1])
+        #expect(try integer(harness, "SELECT COUNT(*) AS n FROM wf_sla_targets WHERE ticket_id = ?", t2) == targets)
+        #expect(try integers(harness, "SELECT generation AS n FROM wf_timers WHERE ticket_id = ? AND kind = 'sla' AND state = 'pending'", t2) == [1])
+        #expect(try integer(harness, "SELECT version AS n FROM wf_inactivity_tickets WHERE ticket_id = ?", t2) == 1)
+        #expect(try integer(harness, "SELECT COUNT(*) AS n FROM wf_metric_tickets WHERE ticket_id = ?", t2) == 1)
+        #expect(try integers(harness, "SELECT seq AS n FROM ticket_history WHERE ticket_id = ? ORDER BY seq", t2) == [1])
+        // Its resolution target runs, due after the opening (40 business hours under the built-in policy).
+        let resolution = try harness.database.read { tx in
+            try tx.queryOne("""
+                SELECT s.status, s.due_at, t.opened_at FROM wf_sla_targets s JOIN tickets t ON t.id = s.ticket_id
+                WHERE s.ticket_id = 'T2' AND s.target = 3
+                """)
+        }
+        #expect(try resolution?.text("status") == "running")
+        #expect(try (resolution?.int("due_at") ?? 0) > (resolution?.int("opened_at") ?? .max))
     }
 
     @Test("metrics: a ticket reported opened twice is counted once (fact, daily, monthly, backlog)", arguments: TestEngines.all)
@@ -168,6 +185,11 @@ struct OpeningWritesTests {
         try harness.deliver(WorkflowHarness.opened("T2", openedAt: at), key: "T2")
         let second = try timers("T2")
         #expect(second["inactivity.action"]?.0 == at + 5 * day && second.count == 1)
+        // The configuration now cached: on PostgreSQL this opening's countdown goes out with the
+        // ticket's own statement.
+        try harness.deliver(WorkflowHarness.opened("T3", openedAt: at), key: "T3")
+        let third = try timers("T3")
+        #expect(third["inactivity.action"]?.0 == at + 5 * day && third["inactivity.action"]?.1 == 1 && third.count == 1)
         // And the first ticket's countdown still stops when it leaves the stage.
         try harness.take("T1", as: WorkflowHarness.agent("ana"))
         #expect(try timers("T1").isEmpty)

@@ -86,10 +86,8 @@ public struct InactivityEngine: Sendable {
     /// does nothing when the ticket has one already — and, only then, the stage policy's timers.
     /// The caller runs ``onStageEntered(_:ticketID:stage:at:)`` when the guard did not insert.
     func openingWrites(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64, into statement: inout GuardedWrites) throws {
-        statement.guardInsert("entry", """
-            INSERT INTO wf_inactivity_tickets (ticket_id, stage, entered_at, version) VALUES (?, ?, ?, 1)
-            ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id
-            """, [.text(ticketID), .text(stage), .integer(at)])
+        statement.guardInsert("entry", into: "wf_inactivity_tickets", columns: "ticket_id, stage, entered_at, version",
+                              values: [.text(ticketID), .text(stage), .integer(at), .integer(1)], conflict: "ticket_id", returning: "ticket_id")
         guard let policy = try config.snapshot(tx).activeInactivityPolicy(stage: stage) else { return }
         for timer in try timers(tx, ticketID: ticketID, policy: policy, from: at, version: 1) {
             statement.add("""

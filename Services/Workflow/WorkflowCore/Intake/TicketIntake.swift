@@ -79,24 +79,37 @@ public enum TicketIntake {
     /// reads the version and the configuration first, as on SQLite.
     public static func open(_ tx: any SQLExecutor, _ event: IntakeV1.TicketOpened, _ lifecycle: TicketLifecycle) throws {
         if tx.engine == .postgres, ConfigVersion.current == nil, let cached = lifecycle.routing.cached {
-            switch try insert(tx, event, lifecycle, routing: cached.snapshot, expectedVersion: cached.version) {
-            case .existed: return
-            case .inserted(let ticket, let at):
-                try ConfigVersion.scoped(cached.version) { try finishOpening(tx, event, ticket, lifecycle, at: at) }
-                return
-            case .configurationChanged: break
+            let done = try ConfigVersion.scoped(cached.version) { () throws -> Bool in
+                switch try insert(tx, event, lifecycle, routing: cached.snapshot, expectedVersion: cached.version) {
+                case .existed: return true
+                case .inserted(let ticket, let at, let joined):
+                    try finishOpening(tx, event, ticket, lifecycle, at: at, joined: joined)
+                    return true
+                case .configurationChanged: return false
+                }
             }
+            if done { return }
         }
         try ConfigVersion.scoped(try ConfigVersion.read(tx)) {
-            guard case .inserted(let ticket, let at) = try insert(tx, event, lifecycle, routing: try lifecycle.routing.snapshot(tx),
-                                                                   expectedVersion: nil) else { return }
-            try finishOpening(tx, event, ticket, lifecycle, at: at)
+            guard case .inserted(let ticket, let at, _) = try insert(tx, event, lifecycle, routing: try lifecycle.routing.snapshot(tx),
+                                                                      expectedVersion: nil) else { return }
+            try finishOpening(tx, event, ticket, lifecycle, at: at, joined: nil)
         }
     }
 
+    /// Observers' `.opened` writes that went out with the ticket's statement (``OpeningWriter``).
+    private struct JoinedWrites {
+        /// Their positions among the observers (not notified again).
+        var positions: Set<Int>
+        /// What each runs after the statement, with the guards that inserted.
+        var finish: [(Set<String>) throws -> Void]
+        var inserted: Set<String>
+    }
+
     private enum Insertion {
-        /// The ticket was new: as ``TicketLifecycle/load(_:_:forUpdate:)`` reads it, and its opening instant.
-        case inserted(TicketRecord, at: Int64)
+        /// The ticket was new: as ``TicketLifecycle/load(_:_:forUpdate:)`` reads it, its opening
+        /// instant, and the observers' writes that joined its statement.
+        case inserted(TicketRecord, at: Int64, joined: JoinedWrites?)
         /// The ticket existed: it is left as it is.
         case existed
         /// Nothing written: the configuration version is not the expected one.
@@ -114,12 +127,7 @@ public enum TicketIntake {
                                                    category: event.category, priority: event.priority)
         let flow = lifecycle.flows[lifecycle.defaultFlow] ?? FlowPresets.standard
         let at = event.openedAtMs > 0 ? event.openedAtMs : lifecycle.now()
-        let columns = """
-            INSERT INTO tickets (id, code, organization_id, organization_name, organization_email, plan, contact_id, contact_name,
-                contact_email, contact_phone, representative_id, representative_name, representative_email, registered_by_agent_id,
-                channel, origin, declared_category, declared_priority, category, priority, product, module, subject, request_text,
-                flow, stage, stage_since, group_id, access_level, opened_at, updated_at, last_interaction_at)
-            """
+        let columns = "INSERT INTO tickets (\(ticketColumns.joined(separator: ", ")))"
         let ticketParams: [SQLValue] = [.text(event.ticketID), .text(event.code), .text(organization.id), .text(organization.name), .text(organization.email),
                   .text(organization.plan), .text(contact.id), .text(contact.name), .text(contact.email), .text(contact.phone),
                   .text(representative.id), .text(representative.name), .text(representative.email),
@@ -139,7 +147,7 @@ public enum TicketIntake {
                            [.text(event.ticketID)] + versionParams)
             let ticket = try lifecycle.load(tx, event.ticketID)
             try lifecycle.record(tx, ticket.id, "opened", new: lifecycle.describe(ticket), note: event.channel, actor: actor, at: at)
-            return .inserted(ticket, at: at)
+            return .inserted(ticket, at: at, joined: nil)
         }
         // One statement: the ticket, its search row, the request's first version and the
         // "opened" history line (CTEs fed by the ticket insert's RETURNING), answering the
@@ -157,6 +165,16 @@ public enum TicketIntake {
         }
         let historyParams: [SQLValue] = [.text(RowID.uuid()), .integer(at), .text(TicketLifecycle.describeNone), .text(event.channel),
                                          .text(actor.id), .text(actor.name)]
+        // With the version check, the observers that can (the time half: SLA, inactivity,
+        // metrics) add their `.opened` writes to this statement, guarded by the ticket's insert,
+        // computed from the ticket as it is about to be written.
+        var joined = GuardedWrites(condition: "EXISTS (SELECT 1 FROM t)")
+        var observers: (positions: Set<Int>, finish: [(Set<String>) throws -> Void]) = ([], [])
+        if expectedVersion != nil {
+            observers = try lifecycle.openingWrites(tx, TicketRecord(Row(columns: ticketColumns, values: ticketParams)), at: at, into: &joined)
+        }
+        let joinedCTEs = joined.isEmpty ? "" : ",\n" + joined.ctes.joined(separator: ",\n")
+        let joinedCounts = joined.guards.isEmpty ? "" : ", " + joined.guardCounts
         guard let row = try tx.queryOne("""
             WITH cv AS (SELECT version FROM wf_config_version WHERE id = 1),
             t AS (\(insertTicket) RETURNING *),
@@ -167,26 +185,39 @@ public enum TicketIntake {
             h AS (INSERT INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
                   SELECT CAST(? AS TEXT), g.id, CAST(? AS BIGINT),
                          (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = g.id), 'opened', '',
-                         \(TicketLifecycle.describeNewSQL), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT) FROM g)
-            SELECT (SELECT version FROM cv) AS config_version, t.*, g.name AS holder_group_name
+                         \(TicketLifecycle.describeNewSQL), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT) FROM g)\(joinedCTEs)
+            SELECT (SELECT version FROM cv) AS config_version\(joinedCounts), t.*, g.name AS holder_group_name
             FROM (SELECT 1 AS one) AS one LEFT JOIN t ON true LEFT JOIN g ON g.id = t.id
-            """, ticketParams + versionCheck + searchParams + versionParams + historyParams) else { return .existed }
+            """, ticketParams + versionCheck + searchParams + versionParams + historyParams + joined.params) else { return .existed }
         if let expectedVersion, row["config_version"].integerValue != expectedVersion { return .configurationChanged }
         guard row["id"] != .null else { return .existed }
-        return .inserted(TicketRecord(row), at: at)
+        let writes = observers.positions.isEmpty ? nil
+            : JoinedWrites(positions: observers.positions, finish: observers.finish, inserted: joined.inserted(row))
+        return .inserted(TicketRecord(row), at: at, joined: writes)
     }
+
+    /// The columns an opening writes in `tickets`, in the order of its values.
+    private static let ticketColumns = [
+        "id", "code", "organization_id", "organization_name", "organization_email", "plan", "contact_id", "contact_name",
+        "contact_email", "contact_phone", "representative_id", "representative_name", "representative_email", "registered_by_agent_id",
+        "channel", "origin", "declared_category", "declared_priority", "category", "priority", "product", "module", "subject", "request_text",
+        "flow", "stage", "stage_since", "group_id", "access_level", "opened_at", "updated_at", "last_interaction_at",
+    ]
 
     /// The opening's writes after the ticket's own: attachments, custom fields, the observers
     /// (SLA, inactivity, metrics) and the first step of a step sequence.
     private static func finishOpening(_ tx: any SQLExecutor, _ event: IntakeV1.TicketOpened, _ ticket: TicketRecord,
-                                      _ lifecycle: TicketLifecycle, at: Int64) throws {
+                                      _ lifecycle: TicketLifecycle, at: Int64, joined: JoinedWrites?) throws {
         var ticket = ticket
+        if let joined {
+            for finish in joined.finish { try finish(joined.inserted) }
+        }
         for attachment in event.attachments {
             try insertAttachment(tx, event.ticketID, attachment, messageID: "", at: at)
         }
         let fields = Dictionary(event.customFields.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
         try AdvanceSteps.setFields(tx, event.ticketID, fields)
-        try lifecycle.notify(tx, .opened, ticket, at: at)
+        try lifecycle.notify(tx, .opened, ticket, at: at, skipping: joined?.positions ?? [])
         // A ticket type with a step sequence starts on its first step, with that step's holder.
         if let type = fields["ticket_type"] ?? fields["tipo"], !type.isEmpty, try !AdvanceSteps.steps(tx, type).isEmpty {
             ticket = try AdvanceSteps.start(tx, ticket, type: type, actor: .system, lifecycle: lifecycle)

@@ -238,9 +238,12 @@ public struct MetricsRecorder: Sendable {
         case transfers, pingPongs = "ping_pongs", surveyCount = "survey_count", surveySum = "survey_sum"
     }
 
+    private static let factColumns = """
+        ticket_id, opened_at, opened_day, organization_id, category, product, module, priority, plan, group_id, agent_id, access_level,
+        stage, stage_entered_at, is_open, transfers, ping_pongs, reopens
+        """
     private static let insertFact = """
-        INSERT INTO wf_metric_tickets (ticket_id, opened_at, opened_day, organization_id, category, product, module, priority, plan,
-            group_id, agent_id, access_level, stage, stage_entered_at, is_open, transfers, ping_pongs, reopens)
+        INSERT INTO wf_metric_tickets (\(factColumns))
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, 0, 0) ON CONFLICT (ticket_id) DO NOTHING
         """
 
@@ -256,7 +259,9 @@ public struct MetricsRecorder: Sendable {
     /// Add them last: the shared counter rows then stay locked from there to the commit only.
     func openingWrites(_ tx: any SQLExecutor, ticketID: String, _ d: TicketDimensions, stage: String, at: Int64,
                        into statement: inout GuardedWrites) {
-        statement.guardInsert("fact", Self.insertFact + " RETURNING ticket_id", factParams(ticketID, d, stage: stage, at: at))
+        statement.guardInsert("fact", into: "wf_metric_tickets", columns: Self.factColumns,
+                              values: factParams(ticketID, d, stage: stage, at: at) + [.integer(1), .integer(0), .integer(0), .integer(0)],
+                              conflict: "ticket_id", returning: "ticket_id")
         statement.add(counters(tx, at: at, d, [.opened: 1], openedBacklog: (stage, day(at)), onlyIf: "EXISTS (SELECT 1 FROM fact)"))
     }
 

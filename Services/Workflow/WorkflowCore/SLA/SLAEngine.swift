@@ -130,10 +130,9 @@ public struct SLAEngine: Sendable {
         guard !sla.targets.contains(where: { $0.cycle > 0 && $0.status != .inactive && ($0.breached || ($0.warned && !$0.stopped)) }) else {
             return false
         }
-        statement.guardInsert("sla", """
-            INSERT INTO wf_sla_tickets (ticket_id, plan, priority, stage, version, updated_at) VALUES (?, ?, ?, ?, 1, ?)
-            ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id
-            """, [.text(ticketID), .text(sla.plan), .integer(Int64(sla.priority)), .text(sla.stage), .integer(at)])
+        statement.guardInsert("sla", into: "wf_sla_tickets", columns: "ticket_id, plan, priority, stage, version, updated_at",
+                              values: [.text(ticketID), .text(sla.plan), .integer(Int64(sla.priority)), .text(sla.stage), .integer(1), .integer(at)],
+                              conflict: "ticket_id", returning: "ticket_id")
         let detail = event.detail
         statement.add("""
             INSERT INTO wf_sla_events (ticket_id, seq, at, kind, detail) SELECT ticket_id, 1, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT) FROM sla

@@ -49,22 +49,45 @@ struct WriteBatch {
 ///
 /// ```swift
 /// var statement = GuardedWrites()
-/// statement.guardInsert("fresh", "INSERT INTO a (id) VALUES (?) ON CONFLICT (id) DO NOTHING RETURNING id", [.text(id)])
+/// statement.guardInsert("fresh", into: "a", columns: "id", values: [.text(id)], conflict: "id", returning: "id")
 /// statement.add("INSERT INTO b (a_id, n) SELECT id, CAST(? AS BIGINT) FROM fresh", [.integer(1)])
 /// let inserted = try statement.run(tx)   // ["fresh"] when the row was new
 /// ```
 struct GuardedWrites {
-    private var ctes: [String] = []
-    private var params: [SQLValue] = []
-    private var guards: [String] = []
+    private(set) var ctes: [String] = []
+    private(set) var params: [SQLValue] = []
+    private(set) var guards: [String] = []
+    /// An SQL condition every guard's insert also requires (e.g. on a CTE of a larger statement
+    /// these writes join: ``TicketIntake``'s ticket insert); `nil`: none.
+    let condition: String?
+
+    init(condition: String? = nil) {
+        self.condition = condition
+    }
 
     var isEmpty: Bool { ctes.isEmpty }
 
-    /// Adds the guard `name`: `sql` must return a row exactly when it wrote one.
-    mutating func guardInsert(_ name: String, _ sql: String, _ params: [SQLValue]) {
+    /// Adds the guard `name`: the insert of one row of `values` into `table`'s `columns` that
+    /// does nothing on a conflict on `conflict` (or when ``condition`` does not hold), returning
+    /// `returning` exactly when it wrote the row. Values are sent with typed placeholders.
+    mutating func guardInsert(_ name: String, into table: String, columns: String, values: [SQLValue], conflict: String,
+                              returning: String) {
+        let typed = values.map { if case .integer = $0 { "CAST(? AS BIGINT)" } else { "CAST(? AS TEXT)" } }.joined(separator: ", ")
+        let sql = "INSERT INTO \(table) (\(columns)) SELECT \(typed)\(condition.map { " WHERE \($0)" } ?? "") "
+            + "ON CONFLICT (\(conflict)) DO NOTHING RETURNING \(returning)"
         ctes.append("\(name) AS (\(sql))")
-        self.params += params
+        params += values
         guards.append(name)
+    }
+
+    /// The `SELECT` list answering, per guard, whether it inserted (`COUNT(*)` of its CTE).
+    var guardCounts: String {
+        guards.map { "(SELECT COUNT(*) FROM \($0)) AS \($0)" }.joined(separator: ", ")
+    }
+
+    /// The guards whose count in `row` (from ``guardCounts``) says they inserted.
+    func inserted(_ row: Row) -> Set<String> {
+        Set(guards.filter { ((try? row.int($0)) ?? 0) > 0 })
     }
 
     /// Adds a write (it may name guards added before it).
@@ -81,8 +104,7 @@ struct GuardedWrites {
     /// Runs everything as one statement. - Returns: the guards whose insert wrote its row.
     func run(_ tx: any SQLExecutor) throws -> Set<String> {
         guard !guards.isEmpty else { preconditionFailure("GuardedWrites needs a guard") }
-        let counts = guards.map { "(SELECT COUNT(*) FROM \($0)) AS \($0)" }.joined(separator: ", ")
-        guard let row = try tx.queryOne("WITH \(ctes.joined(separator: ", ")) SELECT \(counts)", params) else { return [] }
-        return Set(guards.filter { ((try? row.int($0)) ?? 0) > 0 })
+        guard let row = try tx.queryOne("WITH \(ctes.joined(separator: ", ")) SELECT \(guardCounts)", params) else { return [] }
+        return inserted(row)
     }
 }

@@ -135,10 +135,25 @@ public final class TicketLifecycle: Sendable {
         try publisher.publish(tx, event: event, key: ticket.id, accessLevel: ticket.accessLevel)
     }
 
-    func notify(_ tx: any SQLExecutor, _ change: TicketChange, _ ticket: TicketRecord, at: Int64) throws {
-        for observer in observers {
+    /// Calls every observer but those at the positions in `skipping` (``openingWrites(_:_:at:into:)``'s).
+    func notify(_ tx: any SQLExecutor, _ change: TicketChange, _ ticket: TicketRecord, at: Int64, skipping: Set<Int> = []) throws {
+        for (position, observer) in observers.enumerated() where !skipping.contains(position) {
             try observer.ticketDidChange(change, ticket: ticket, at: at, lifecycle: self, tx: tx)
         }
+    }
+
+    /// The `.opened` writes of the observers that can join the ticket's own statement
+    /// (``OpeningWriter``), added to `statement`. - Returns: those observers' positions (to skip
+    /// in ``notify(_:_:_:at:skipping:)``) and what to run after the statement.
+    func openingWrites(_ tx: any SQLExecutor, _ ticket: TicketRecord, at: Int64,
+                       into statement: inout GuardedWrites) throws -> (positions: Set<Int>, finish: [(Set<String>) throws -> Void]) {
+        var positions = Set<Int>(), finish: [(Set<String>) throws -> Void] = []
+        for (position, observer) in observers.enumerated() {
+            guard let writer = observer as? any OpeningWriter else { continue }
+            positions.insert(position)
+            finish.append(try writer.openingWrites(ticket, at: at, tx: tx, into: &statement))
+        }
+        return (positions, finish)
     }
 
     func touch(_ tx: any SQLExecutor, _ id: String, _ assignments: String, _ params: [SQLValue], at: Int64) throws {

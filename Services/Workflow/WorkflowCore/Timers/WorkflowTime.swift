@@ -105,12 +105,26 @@ public final class WorkflowTime: Sendable {
         }
         try ConfigVersion.scoped(try ConfigVersion.read(tx)) {
             var statement = GuardedWrites()
-            let slaIncluded = try sla.openingWrites(tx, ticketID: ticketID, event, at: at, into: &statement)
-            try inactivity.openingWrites(tx, ticketID: ticketID, stage: stage, at: at, into: &statement)
-            // Last: the shared counter rows stay locked from here to the commit only (concurrent
-            // openings queue on them), not through the SLA and inactivity writes.
-            metrics.openingWrites(tx, ticketID: ticketID, dimensions, stage: stage, at: at, into: &statement)
-            let inserted = try statement.run(tx)
+            let finish = try openingWrites(tx, ticketID: ticketID, dimensions: dimensions, stage: stage, calendarID: calendarID, at: at,
+                                           into: &statement)
+            try finish(try statement.run(tx))
+        }
+    }
+
+    /// ``ticketOpened(_:ticketID:dimensions:stage:calendarID:at:)``'s writes added to `statement`
+    /// (PostgreSQL), for a caller that runs them in a statement of its own or with other writes.
+    /// - Returns: what to run after the statement with the guards that inserted: the ordinary
+    ///   path of each part whose guard did not.
+    func openingWrites(_ tx: any SQLExecutor, ticketID: String, dimensions: TicketDimensions, stage: String, calendarID: String = "",
+                       at: Int64, into statement: inout GuardedWrites) throws -> (Set<String>) throws -> Void {
+        let event = SLAEvent.opened(plan: dimensions.plan, priority: dimensions.priority, stage: stage, calendarID: calendarID)
+        let slaIncluded = try sla.openingWrites(tx, ticketID: ticketID, event, at: at, into: &statement)
+        try inactivity.openingWrites(tx, ticketID: ticketID, stage: stage, at: at, into: &statement)
+        // Last: the shared counter rows stay locked from here to the commit only (concurrent
+        // openings queue on them), not through the SLA and inactivity writes.
+        metrics.openingWrites(tx, ticketID: ticketID, dimensions, stage: stage, at: at, into: &statement)
+        let (sla, inactivity) = (self.sla, self.inactivity)
+        return { inserted in
             if !slaIncluded || !inserted.contains("sla") { try sla.onTicketEvent(tx, ticketID: ticketID, event, at: at) }
             if !inserted.contains("entry") { try inactivity.onStageEntered(tx, ticketID: ticketID, stage: stage, at: at) }
         }

@@ -245,4 +245,34 @@ struct OpeningWritesTests {
             #expect(try JSONDecoder().decode(SLAEvent.self, from: Data(event.detail.utf8)) == event, "\(event.detail)")
         }
     }
+
+    @Test("notification's EmailSent: a history line for a known ticket (after its opening), nothing for an unknown one",
+          arguments: TestEngines.all)
+    func emailSentHistory(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("T1"), key: "T1")
+        for ticket in ["T1", "T-unknown"] {
+            var email = NotificationV1.EmailSent()
+            email.ticketID = ticket
+            email.eventKind = "ticket_opened"
+            email.subject = "Recebemos sua ocorrência"
+            email.recipients = ["maria@org-1.example.com"]
+            email.copies = ["gestor@org-1.example.com"]
+            email.outcome = "sent"
+            email.sentAtMs = 1_764_410_400_000
+            #expect(try harness.deliver(email, key: ticket, source: "notification").accepted == 1)
+        }
+        let rows = try harness.database.read { tx in
+            try tx.query("SELECT ticket_id, seq, at, old_value, new_value, note, actor_name FROM ticket_history WHERE kind = 'email' ORDER BY ticket_id")
+        }
+        #expect(rows.count == 1)
+        #expect(try rows.first?.text("ticket_id") == "T1")
+        #expect(try rows.first?.int("seq") == 2)
+        #expect(try rows.first?.int("at") == 1_764_410_400_000)
+        #expect(try rows.first?.text("old_value") == "ticket_opened")
+        #expect(try rows.first?.text("new_value") == "sent: Recebemos sua ocorrência")
+        #expect(try rows.first?.text("note") == "para: maria@org-1.example.com; cc: gestor@org-1.example.com")
+        #expect(try rows.first?.text("actor_name") == "notification")
+    }
 }

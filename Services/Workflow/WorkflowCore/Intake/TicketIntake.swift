@@ -39,11 +39,12 @@ public enum TicketIntake {
             try planChanged(tx, event, lifecycle)
         }
         consumer.on(NotificationV1.EmailSent.self) { event, _, tx in
-            guard try tx.queryOne("SELECT 1 AS x FROM tickets WHERE id = ?", [.text(event.ticketID)]) != nil else { return }
+            // One per opened ticket (its confirmation e-mail): the existence check is part of the insert.
             let note = (["para: " + event.recipients.joined(separator: ", ")] + (event.copies.isEmpty ? [] : ["cc: " + event.copies.joined(separator: ", ")])
                         + [event.serverAnswer].filter { !$0.isEmpty }).joined(separator: "; ")
-            try lifecycle.record(tx, event.ticketID, "email", old: event.eventKind, new: "\(event.outcome): \(event.subject)", note: note,
-                                 actor: Actor(kind: .service, id: "notification", name: "notification"), at: event.sentAtMs)
+            try lifecycle.recordIfTicketExists(tx, event.ticketID, "email", old: event.eventKind, new: "\(event.outcome): \(event.subject)",
+                                               note: note, actor: Actor(kind: .service, id: "notification", name: "notification"),
+                                               at: event.sentAtMs)
         }
         consumer.on(KnowledgeV1.ArticleLinkedToTicket.self) { event, _, tx in
             guard var ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true) else { return }

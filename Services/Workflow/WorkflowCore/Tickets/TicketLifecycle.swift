@@ -95,6 +95,21 @@ public final class TicketLifecycle: Sendable {
 
     // MARK: - History, events, observers
 
+    /// Appends a history line only when the ticket exists (one statement: the check is part of
+    /// the insert), for events about tickets workflow may not have (notification's EmailSent).
+    /// - Returns: whether the ticket existed (and the line was written).
+    @discardableResult
+    func recordIfTicketExists(_ tx: any SQLExecutor, _ ticketID: String, _ kind: String, old: String = "", new: String = "",
+                              note: String = "", actor: Actor, at: Int64) throws -> Bool {
+        try tx.execute("""
+            INSERT INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
+            SELECT CAST(? AS TEXT), t.id, CAST(? AS BIGINT), (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = t.id),
+                   CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT)
+            FROM tickets t WHERE t.id = ?
+            """, [.text(RowID.uuid()), .integer(at), .text(kind), .text(old), .text(new), .text(note), .text(actor.id), .text(actor.name),
+                  .text(ticketID)]) > 0
+    }
+
     func record(_ tx: any SQLExecutor, _ ticketID: String, _ kind: String, old: String = "", new: String = "", note: String = "",
                 actor: Actor, at: Int64) throws {
         // The next sequence number is read by the insert itself (one statement, not two).

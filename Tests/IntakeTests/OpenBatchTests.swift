@@ -192,4 +192,13 @@ struct OpenBatchTests {
         let next = try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Depois"), options: customer(1))
         #expect(Int(next.ticket?.code.split(separator: "-").last ?? "") == Int(first.code.split(separator: "-").last ?? "")! + 1)
     }
+
+    @Test("the double-submission hash is SHA-256 of subject, NUL and text, as stored by earlier versions")
+    func submissionHashUnchanged() {
+        var request = IntakeV1.OpenTicketRequest()
+        request.subject = "Nota fiscal não transmite"
+        request.request = "Ao transmitir a NF-e a rotina FIS001 devolve erro 539.\nçãõ 🙂"
+        #expect(IntakeContext.submissionHash(request) ==
+                Digest.hex(Digest.sha256(Array("\(request.subject)\u{0}\(request.request)".utf8))))
+    }
 }

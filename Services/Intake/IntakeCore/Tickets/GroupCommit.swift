@@ -191,8 +191,11 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
             stats.running = 0
             concurrency = taken.count + queue.count
             lock.unlock()
-            // Answered only now that the statistics say what was done.
-            for (job, outcome) in zip(batch, outcomes) { job.completion(outcome) }
+            // Answered only now that the statistics say what was done; each RPC connection is
+            // written once for all its responses of the batch.
+            RPCResponses.flushingOnce {
+                for (job, outcome) in zip(batch, outcomes) { job.completion(outcome) }
+            }
             lock.lock()
         }
     }

@@ -54,7 +54,7 @@ final class OpenBatch: SQLExecutor {
     private struct State {
         /// Counters changed by this open, with their values before it.
         var counters: [(name: String, value: Int64?)] = []
-        var sibling: String?
+        var sibling: Submission?
         var deferred: Int
     }
 
@@ -63,8 +63,13 @@ final class OpenBatch: SQLExecutor {
     /// Counter name → the last number given in this batch.
     private var counters: [String: Int64] = [:]
     private var changedCounters: Set<String> = []
-    /// `contact|hash` → the ticket an earlier open of the batch made.
-    private var siblings: [String: IntakeV1.Ticket] = [:]
+    private struct Submission: Hashable {
+        var contactID: String
+        var hash: String
+    }
+
+    /// Contact and submission → the ticket an earlier open of the batch made.
+    private var siblings: [Submission: IntakeV1.Ticket] = [:]
     private var deferred: [Deferred] = []
     /// What the open running now found when it started.
     private var saved: State?
@@ -188,11 +193,14 @@ final class OpenBatch: SQLExecutor {
     // MARK: Double submissions
 
     /// The ticket an earlier open of this batch made for the same contact and submission.
-    func sibling(contactID: String, submissionHash: String) -> IntakeV1.Ticket? { siblings["\(contactID)|\(submissionHash)"] }
+    func sibling(contactID: String, submissionHash: String) -> IntakeV1.Ticket? {
+        siblings[Submission(contactID: contactID, hash: submissionHash)]
+    }
 
     /// Records the ticket an open made, for the double-submission check of the later opens.
     func opened(contactID: String, submissionHash: String, ticket: IntakeV1.Ticket) {
-        let key = "\(contactID)|\(submissionHash)"
+        let key = Submission(contactID: contactID, hash: submissionHash)
+        if siblings.isEmpty { siblings.reserveCapacity(64) }
         if siblings[key] == nil {
             siblings[key] = ticket
             saved?.sibling = key
@@ -205,6 +213,7 @@ final class OpenBatch: SQLExecutor {
     /// and its outbox rows, written by ``finish()``. Only for rows that cannot fail on a
     /// constraint: new ids, a code from the counter the batch holds, no e-mail Message-ID.
     func deferTicket(_ ticket: [SQLValue], outbox: [OutboxEvent]) {
+        if deferred.isEmpty { deferred.reserveCapacity(64) }
         deferred.append(Deferred(ticket: ticket, outbox: outbox))
     }
 

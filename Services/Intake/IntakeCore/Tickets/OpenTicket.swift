@@ -91,7 +91,14 @@ extension IntakeContext {
 
     /// What identifies a submission for the double-submission check.
     static func submissionHash(_ request: IntakeV1.OpenTicketRequest) -> String {
-        Digest.hex(Digest.sha256(Array("\(request.subject)\u{0}\(request.request)".utf8)))
+        // SHA-256 of subject, NUL, text: hashed in place, without joining them into a new string.
+        var stream = Digest.SHA256Stream()
+        for (index, part) in [request.subject, request.request].enumerated() {
+            if index > 0 { withUnsafeBytes(of: UInt8(0)) { stream.update($0) } }
+            var text = part
+            text.withUTF8 { stream.update(UnsafeRawBufferPointer($0)) }
+        }
+        return Digest.hex(stream.finish())
     }
 
     /// The contact a ticket of `request` is for: the one named, or a customer's own.

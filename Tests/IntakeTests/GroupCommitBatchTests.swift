@@ -240,10 +240,11 @@ struct GroupCommitBatchTests {
         // The first open runs alone and slowly, so the next seven queue behind it and form one batch.
         group.enter()
         commits.submit({ _ in usleep(300_000); return 0 }) { _ in group.leave() }
-        usleep(50_000)
+        let limit = Date().addingTimeInterval(10)
+        while commits.statistics.running < 1 && Date() < limit { usleep(2_000) }
         for index in 1...7 {
             group.enter()
-            let read: GroupCommit<Int64>.Read = (OpenBatch.counterSQL, [.text("ticket-test")])
+            let read: GroupCommit<Int64>.Read = .counter("ticket-test")
             commits.submit({ tx in
                 guard let batch = tx as? OpenBatch, try batch.numbers("ticket-test") else { throw RPCError(.internal, "not batched") }
                 let number = batch.nextNumber("ticket-test")

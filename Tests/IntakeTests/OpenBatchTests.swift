@@ -79,7 +79,7 @@ struct OpenBatchTests {
         }.integerValue
     }
 
-    @Test("one batch of mixed opens: double submissions and a repeated e-mail within the batch give the first ticket, files, keys and a rejected open keep their own outcome, codes stay consecutive, one outbox row per subscriber",
+    @Test("one batch of mixed opens: double submissions (of a ticket stored before or opened earlier in the batch) and a repeated e-mail give the first ticket, files, keys and a rejected open keep their own outcome, codes stay consecutive, one outbox row per subscriber",
           arguments: TestEngines.all)
     func mixedBatch(engine: DatabaseEngine) throws {
         let harness = try IntakeHarness(engine, environment: ["INTAKE_GROUP_COMMIT": "true"])
@@ -105,6 +105,7 @@ struct OpenBatchTests {
             Call(options: customer(4), request: invalid),                                         // 6: rejected
             Call(options: customer(5, key: "chave-lote"), request: IntakeHarness.request(acme, subject: "Com chave")),  // 7
             Call(options: customer(5, key: "chave-lote"), request: IntakeHarness.request(acme, subject: "Com chave")),  // 8: same key
+            Call(options: customer(6), request: IntakeHarness.request(acme, subject: "Antes")),    // 9: double submission of `earlier`
         ]
         let earlier = try #require(try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Antes"),
                                                            options: customer(6)).ticket)
@@ -122,6 +123,7 @@ struct OpenBatchTests {
         #expect([response(0), response(1)].compactMap { $0 }.filter(\.duplicate).count == 1)
         #expect([response(2), response(3)].compactMap { $0 }.filter(\.duplicate).count == 1)
         #expect(response(4)?.ticket?.attachments.map(\.id) == [file.id])
+        #expect(response(9)?.duplicate == true && response(9)?.ticket?.id == earlier.id, "a ticket stored before the batch is found")
         guard case .failure(let rejected)? = run.results[6] else {
             Issue.record("the open without a product succeeded")
             return

@@ -57,7 +57,7 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     typealias Body = @Sendable (any SQLExecutor) throws -> Output
     typealias Completion = @Sendable (Result<Output, any Error>) -> Void
     /// A query the open will run first, which a PostgreSQL batch sends for all its opens at once.
-    typealias Read = (sql: String, params: [SQLValue])
+    typealias Read = OpenBatch.Read
 
     private final class Job: @unchecked Sendable {
         let body: Body
@@ -207,12 +207,10 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
         }
         do {
             try database.write { tx in
-                // Each open's first reads of all opens, then their second ones, ...: every contact
-                // row is locked before the code counter's row, as when the opens run one by one.
-                let depth = batch.map(\.reads.count).max() ?? 0
-                let reads = (0..<depth).flatMap { level in batch.compactMap { level < $0.reads.count ? $0.reads[level] : nil } }
-                let opens = tx.engine == .postgres && reads.count > 1
-                    ? OpenBatch(tx, Array(zip(reads, try tx.queryPipelined(reads)))) : OpenBatch(tx)
+                // On PostgreSQL the reads of all opens in one round trip (every contact row locked
+                // before the code counter's row, as when the opens run one by one).
+                let opens = tx.engine == .postgres && batch.contains(where: { !$0.reads.isEmpty })
+                    ? try OpenBatch.readingAhead(tx, batch.map(\.reads)) : OpenBatch(tx)
                 for job in batch {
                     // An open's savepoint is set only before its first statement that could change
                     // something (OpenBatch); on PostgreSQL SAVEPOINT and RELEASE travel with the

@@ -76,9 +76,119 @@ final class OpenBatch: SQLExecutor {
     /// Whether the open running now has set its savepoint.
     private var savepointSet = false
 
-    init(_ base: any SQLExecutor, _ fetched: [((sql: String, params: [SQLValue]), [Row])] = []) {
+    /// Counter name → its value when the batch read (and locked) its row ahead (PostgreSQL).
+    private var lockedCounters: [String: Int64] = [:]
+
+    init(_ base: any SQLExecutor) {
         self.base = base
-        for ((sql, params), rows) in fetched { results[Key(sql: sql, params: params), default: []].append(rows) }
+    }
+
+    // MARK: Reads ahead (PostgreSQL)
+
+    /// A query an open runs first, which a PostgreSQL batch reads for all its opens at its start.
+    enum Read: Sendable {
+        /// The organization and the contact (locked), ``DirectoryStore/forOpeningStatement(organizationID:contactID:lockContact:)``.
+        case opening(organizationID: String, contactID: String)
+        /// The double-submission check, ``IntakeContext/duplicateSQL``.
+        case duplicate(contactID: String, submissionHash: String, since: Int64)
+        /// A code counter's row (locked), ``counterSQL``.
+        case counter(String)
+    }
+
+    /// The reads of every open of a batch in one round trip, in three statements whatever the
+    /// number of opens: the organizations and contacts of all opens (every contact locked, `FOR
+    /// UPDATE`), then every double-submission check (a statement after the locks, so it sees what
+    /// a concurrent identical submission committed before a lock was granted), then the code
+    /// counters (locked). Each open then gets, from memory, exactly the rows its own statement
+    /// would have returned. The lists are padded to a power of two (by repeating the last entry),
+    /// so a connection prepares at most seven shapes of each statement.
+    static func readingAhead(_ tx: any SQLExecutor, _ reads: [[Read]]) throws -> OpenBatch {
+        var openings: [Submission] = [], duplicates: [Submission] = [], counters: [String] = []
+        var since = Int64.max
+        for read in reads.joined() {
+            switch read {
+            case .opening(let organizationID, let contactID):
+                openings.append(Submission(contactID: contactID, hash: organizationID))
+            case .duplicate(let contactID, let hash, let from):
+                duplicates.append(Submission(contactID: contactID, hash: hash))
+                since = min(since, from)
+            case .counter(let name):
+                counters.append(name)
+            }
+        }
+        openings = unique(openings)
+        duplicates = unique(duplicates)
+        counters = unique(counters)
+        var statements: [(sql: String, params: [SQLValue])] = []
+        if !openings.isEmpty {
+            let padded = paddedToPowerOfTwo(openings)
+            statements.append(("""
+                SELECT \(DirectoryStore.openingSelect), COALESCE((SELECT last_value FROM counters WHERE name = ?), 0) AS catalog_version
+                FROM organizations o, contacts c
+                WHERE (o.id, c.id) IN (\(Array(repeating: "(?, ?)", count: padded.count).joined(separator: ", "))) FOR UPDATE OF c
+                """, [.text(CatalogCache.versionCounter)] + padded.flatMap { [SQLValue.text($0.hash), .text($0.contactID)] }))
+        }
+        if !duplicates.isEmpty {
+            let padded = paddedToPowerOfTwo(duplicates)
+            statements.append(("""
+                SELECT id, contact_id, submission_hash, opened_at FROM tickets
+                WHERE (contact_id, submission_hash) IN (\(Array(repeating: "(?, ?)", count: padded.count).joined(separator: ", ")))
+                AND opened_at >= ? ORDER BY opened_at
+                """, padded.flatMap { [SQLValue.text($0.contactID), .text($0.hash)] } + [.integer(since)]))
+        }
+        for name in counters { statements.append((counterSQL, [.text(name)])) }
+        var fetched = try tx.queryPipelined(statements)[...]
+        let batch = OpenBatch(tx)
+
+        if !openings.isEmpty {
+            // Each open's row as its own statement returns it: same columns, same order.
+            var byPair: [Submission: Row] = [:]
+            for row in fetched.removeFirst() {
+                guard case .text(let organizationID) = row[0], case .text(let contactID) = row[DirectoryStore.openingOrganizationCount] else { continue }
+                byPair[Submission(contactID: contactID, hash: organizationID)] = row
+            }
+            for read in reads.joined() {
+                guard case .opening(let organizationID, let contactID) = read,
+                      let statement = DirectoryStore.forOpeningStatement(organizationID: organizationID, contactID: contactID,
+                                                                         lockContact: true) else { continue }
+                let row = byPair[Submission(contactID: contactID, hash: organizationID)]
+                batch.answer(statement.sql, statement.params, with: row.map { [$0] } ?? [])
+            }
+        }
+        if !duplicates.isEmpty {
+            let found = fetched.removeFirst()
+            for read in reads.joined() {
+                guard case .duplicate(let contactID, let hash, let from) = read else { continue }
+                // The first (oldest) ticket of this contact and submission since this open's window.
+                let first = found.first { row in
+                    row["contact_id"] == .text(contactID) && row["submission_hash"] == .text(hash)
+                        && (try? row.int("opened_at")).map { $0 >= from } == true
+                }
+                batch.answer(IntakeContext.duplicateSQL, IntakeContext.duplicateParameters(contactID: contactID, submissionHash: hash, since: from),
+                             with: first.map { [Row(columns: ["id"], values: [$0["id"]])] } ?? [])
+            }
+        }
+        for name in counters {
+            // No row yet (the year's first ticket): the opens number through the counter itself.
+            if let row = fetched.removeFirst().first { batch.lockedCounters[name] = try row.int("last_value") }
+        }
+        return batch
+    }
+
+    /// Makes the next `query(sql, params)` of an open return `rows` without asking the server.
+    private func answer(_ sql: String, _ params: [SQLValue], with rows: [Row]) {
+        results[Key(sql: sql, params: params), default: []].append(rows)
+    }
+
+    private static func unique<T: Hashable>(_ values: [T]) -> [T] {
+        var seen = Set<T>()
+        return values.filter { seen.insert($0).inserted }
+    }
+
+    private static func paddedToPowerOfTwo<T>(_ values: [T]) -> [T] {
+        var size = 1
+        while size < values.count { size *= 2 }
+        return values + Array(repeating: values[values.count - 1], count: size - values.count)
     }
 
     var engine: DatabaseEngine { base.engine }
@@ -164,16 +274,14 @@ final class OpenBatch: SQLExecutor {
     /// ``DirectoryStore/nextCounter(_:_:)``).
     func numbers(_ counter: String) throws -> Bool {
         if counters[counter] != nil { return true }
-        let row: Row?
         switch engine {
         case .postgres:
-            guard results[Key(sql: Self.counterSQL, params: [.text(counter)])] != nil else { return false }  // not read ahead
-            row = try query(Self.counterSQL, [.text(counter)]).first
+            guard let value = lockedCounters[counter] else { return false }  // not read ahead, or no row yet
+            setCounter(counter, value)
         case .sqlite:
-            row = try query(Self.sqliteCounterSQL, [.text(counter)]).first
+            guard let row = try query(Self.sqliteCounterSQL, [.text(counter)]).first else { return false }  // no row yet
+            setCounter(counter, try row.int("last_value"))
         }
-        guard let row else { return false }  // no row yet
-        setCounter(counter, try row.int("last_value"))
         return true
     }
 

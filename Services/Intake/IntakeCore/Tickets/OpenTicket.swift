@@ -46,7 +46,7 @@ extension IntakeContext {
             return
         }
         let request: IntakeV1.OpenTicketRequest
-        let reads: [(sql: String, params: [SQLValue])]
+        let reads: [OpenBatch.Read]
         let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse
         do { (request, reads, body) = try openingBody(submitted, caller: caller, idempotencyKey: idempotencyKey) } catch {
             completion(.failure(error))
@@ -64,18 +64,17 @@ extension IntakeContext {
     /// opens in one round trip (``OpenBatch``): the organization and contact (the contact
     /// locked), the double-submission check, and this year's code counter (locked; the batch then
     /// numbers its opens itself, ``OpenBatch/nextNumber(_:)``).
-    private func openingReads(_ request: IntakeV1.OpenTicketRequest, caller: Caller, submittedAt: Int64) -> [(sql: String, params: [SQLValue])] {
+    private func openingReads(_ request: IntakeV1.OpenTicketRequest, caller: Caller, submittedAt: Int64) -> [OpenBatch.Read] {
         guard database.engine == .postgres, request.emailMessageID.isEmpty else { return [] }
         let contactID = Self.openingContactID(request, caller: caller)
         let window = settings.duplicateWindowMilliseconds
-        guard let read = DirectoryStore.forOpeningStatement(organizationID: request.organizationID, contactID: contactID,
-                                                            lockContact: window > 0) else { return [] }
-        var reads = [read]
-        if window > 0 && request.attachmentIDs.isEmpty {
-            reads.append((Self.duplicateSQL, Self.duplicateParameters(contactID: contactID, submissionHash: Self.submissionHash(request),
-                                                                      since: submittedAt - window)))
+        // Without a double-submission window the contact is not locked and each open reads it itself.
+        guard window > 0, !request.organizationID.isEmpty, !contactID.isEmpty else { return [] }
+        var reads: [OpenBatch.Read] = [.opening(organizationID: request.organizationID, contactID: contactID)]
+        if request.attachmentIDs.isEmpty {
+            reads.append(.duplicate(contactID: contactID, submissionHash: Self.submissionHash(request), since: submittedAt - window))
         }
-        reads.append((OpenBatch.counterSQL, [.text("ticket-\(Self.utcYear(submittedAt))")]))
+        reads.append(.counter("ticket-\(Self.utcYear(submittedAt))"))
         return reads
     }
 
@@ -109,7 +108,7 @@ extension IntakeContext {
     /// The request as the caller may send it (organization and representative filled in or
     /// refused) and the transaction body that opens it.
     private func openingBody(_ submitted: IntakeV1.OpenTicketRequest, caller: Caller, idempotencyKey: String?) throws
-        -> (IntakeV1.OpenTicketRequest, [(sql: String, params: [SQLValue])], @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse) {
+        -> (IntakeV1.OpenTicketRequest, [OpenBatch.Read], @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse) {
         var adjusted = submitted
         if caller.isRepresentative {
             // A representative's person opens for one of the represented organizations (named in

@@ -98,43 +98,55 @@ final class OpenBatch: SQLExecutor {
     /// The reads of every open of a batch in one round trip, in three statements whatever the
     /// number of opens: the organizations and contacts of all opens (every contact locked, `FOR
     /// UPDATE`), then every double-submission check (a statement after the locks, so it sees what
-    /// a concurrent identical submission committed before a lock was granted), then the code
-    /// counters (locked). Each open then gets, from memory, exactly the rows its own statement
+    /// a concurrent identical submission committed before a lock was granted; one index scan per
+    /// open, `LATERAL`), then the code counters (locked). Each open then gets, from memory, exactly the rows its own statement
     /// would have returned. The lists are padded to a power of two (by repeating the last entry),
     /// so a connection prepares at most seven shapes of each statement.
     static func readingAhead(_ tx: any SQLExecutor, _ reads: [[Read]]) throws -> OpenBatch {
-        var openings: [Submission] = [], duplicates: [Submission] = [], counters: [String] = []
-        var since = Int64.max
+        struct Check: Hashable {
+            var contactID: String
+            var hash: String
+            var since: Int64
+        }
+        var openings: [Submission] = [], checks: [Check] = [], counters: [String] = []
         for read in reads.joined() {
             switch read {
-            case .opening(let organizationID, let contactID):
-                openings.append(Submission(contactID: contactID, hash: organizationID))
-            case .duplicate(let contactID, let hash, let from):
-                duplicates.append(Submission(contactID: contactID, hash: hash))
-                since = min(since, from)
-            case .counter(let name):
-                counters.append(name)
+            case .opening(let organizationID, let contactID): openings.append(Submission(contactID: contactID, hash: organizationID))
+            case .duplicate(let contactID, let hash, let since): checks.append(Check(contactID: contactID, hash: hash, since: since))
+            case .counter(let name): counters.append(name)
             }
         }
         openings = unique(openings)
-        duplicates = unique(duplicates)
+        checks = unique(checks)
         counters = unique(counters)
+        // The lists join as VALUES rows, so each row is looked up by its own index scan whatever
+        // plan the prepared statement gets.
+        func values(_ count: Int, _ types: [String]) -> String {
+            let first = "(" + types.map { "CAST(? AS \($0))" }.joined(separator: ", ") + ")"
+            let other = "(" + Array(repeating: "?", count: types.count).joined(separator: ", ") + ")"
+            return ([first] + Array(repeating: other, count: count - 1)).joined(separator: ", ")
+        }
         var statements: [(sql: String, params: [SQLValue])] = []
         if !openings.isEmpty {
             let padded = paddedToPowerOfTwo(openings)
             statements.append(("""
                 SELECT \(DirectoryStore.openingSelect), COALESCE((SELECT last_value FROM counters WHERE name = ?), 0) AS catalog_version
-                FROM organizations o, contacts c
-                WHERE (o.id, c.id) IN (\(Array(repeating: "(?, ?)", count: padded.count).joined(separator: ", "))) FOR UPDATE OF c
+                FROM (VALUES \(values(padded.count, ["TEXT", "TEXT"]))) AS v (organization_id, contact_id)
+                JOIN organizations o ON o.id = v.organization_id JOIN contacts c ON c.id = v.contact_id
+                FOR UPDATE OF c
                 """, [.text(CatalogCache.versionCounter)] + padded.flatMap { [SQLValue.text($0.hash), .text($0.contactID)] }))
         }
-        if !duplicates.isEmpty {
-            let padded = paddedToPowerOfTwo(duplicates)
+        if !checks.isEmpty {
+            let padded = paddedToPowerOfTwo(checks)
             statements.append(("""
-                SELECT id, contact_id, submission_hash, opened_at FROM tickets
-                WHERE (contact_id, submission_hash) IN (\(Array(repeating: "(?, ?)", count: padded.count).joined(separator: ", ")))
-                AND opened_at >= ? ORDER BY opened_at
-                """, padded.flatMap { [SQLValue.text($0.contactID), .text($0.hash)] } + [.integer(since)]))
+                SELECT v.contact_id, v.submission_hash, v.since, d.id
+                FROM (VALUES \(values(padded.count, ["TEXT", "TEXT", "BIGINT"]))) AS v (contact_id, submission_hash, since)
+                CROSS JOIN LATERAL (
+                    SELECT id FROM tickets t
+                    WHERE t.contact_id = v.contact_id AND t.submission_hash = v.submission_hash AND t.opened_at >= v.since
+                    ORDER BY t.opened_at LIMIT 1
+                ) d
+                """, padded.flatMap { [SQLValue.text($0.contactID), .text($0.hash), .integer($0.since)] }))
         }
         for name in counters { statements.append((counterSQL, [.text(name)])) }
         var fetched = try tx.queryPipelined(statements)[...]
@@ -155,17 +167,17 @@ final class OpenBatch: SQLExecutor {
                 batch.answer(statement.sql, statement.params, with: row.map { [$0] } ?? [])
             }
         }
-        if !duplicates.isEmpty {
-            let found = fetched.removeFirst()
+        if !checks.isEmpty {
+            var found: [Check: SQLValue] = [:]
+            for row in fetched.removeFirst() {
+                guard case .text(let contactID) = row["contact_id"], case .text(let hash) = row["submission_hash"] else { continue }
+                found[Check(contactID: contactID, hash: hash, since: try row.int("since"))] = row["id"]
+            }
             for read in reads.joined() {
-                guard case .duplicate(let contactID, let hash, let from) = read else { continue }
-                // The first (oldest) ticket of this contact and submission since this open's window.
-                let first = found.first { row in
-                    row["contact_id"] == .text(contactID) && row["submission_hash"] == .text(hash)
-                        && (try? row.int("opened_at")).map { $0 >= from } == true
-                }
-                batch.answer(IntakeContext.duplicateSQL, IntakeContext.duplicateParameters(contactID: contactID, submissionHash: hash, since: from),
-                             with: first.map { [Row(columns: ["id"], values: [$0["id"]])] } ?? [])
+                guard case .duplicate(let contactID, let hash, let since) = read else { continue }
+                let first = found[Check(contactID: contactID, hash: hash, since: since)]
+                batch.answer(IntakeContext.duplicateSQL, IntakeContext.duplicateParameters(contactID: contactID, submissionHash: hash, since: since),
+                             with: first.map { [Row(columns: ["id"], values: [$0])] } ?? [])
             }
         }
         for name in counters {

@@ -207,10 +207,9 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
         }
         do {
             try database.write { tx in
-                // On PostgreSQL the reads of all opens in one round trip (every contact row locked
-                // before the code counter's row, as when the opens run one by one).
-                let opens = tx.engine == .postgres && batch.contains(where: { !$0.reads.isEmpty })
-                    ? try OpenBatch.readingAhead(tx, batch.map(\.reads)) : OpenBatch(tx)
+                // The reads of all opens at once (on PostgreSQL in one round trip, every contact row
+                // locked before the code counter's row, as when the opens run one by one).
+                let opens = batch.contains(where: { !$0.reads.isEmpty }) ? try OpenBatch.readingAhead(tx, batch.map(\.reads)) : OpenBatch(tx)
                 for job in batch {
                     // An open's savepoint is set only before its first statement that could change
                     // something (OpenBatch); on PostgreSQL SAVEPOINT and RELEASE travel with the

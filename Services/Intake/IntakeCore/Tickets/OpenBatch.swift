@@ -83,9 +83,9 @@ final class OpenBatch: SQLExecutor {
         self.base = base
     }
 
-    // MARK: Reads ahead (PostgreSQL)
+    // MARK: Reads ahead
 
-    /// A query an open runs first, which a PostgreSQL batch reads for all its opens at its start.
+    /// A query an open runs first, which a batch reads for all its opens at its start.
     enum Read: Sendable {
         /// The organization and the contact (locked), ``DirectoryStore/forOpeningStatement(organizationID:contactID:lockContact:)``.
         case opening(organizationID: String, contactID: String)
@@ -95,11 +95,12 @@ final class OpenBatch: SQLExecutor {
         case counter(String)
     }
 
-    /// The reads of every open of a batch in one round trip, in three statements whatever the
-    /// number of opens: the organizations and contacts of all opens (every contact locked, `FOR
+    /// The reads of every open of a batch, in three statements whatever the number of opens (on
+    /// PostgreSQL in one round trip; on SQLite two, the counter being read by the first open that
+    /// needs it): the organizations and contacts of all opens (on PostgreSQL every contact locked, `FOR
     /// UPDATE`), then every double-submission check (a statement after the locks, so it sees what
     /// a concurrent identical submission committed before a lock was granted; one index scan per
-    /// open, `LATERAL`), then the code counters (locked). Each open then gets, from memory, exactly the rows its own statement
+    /// open, a `LATERAL` or correlated subquery), then the code counters (locked). Each open then gets, from memory, exactly the rows its own statement
     /// would have returned. The lists are padded to a power of two (by repeating the last entry),
     /// so a connection prepares at most seven shapes of each statement.
     static func readingAhead(_ tx: any SQLExecutor, _ reads: [[Read]]) throws -> OpenBatch {
@@ -126,29 +127,31 @@ final class OpenBatch: SQLExecutor {
             let other = "(" + Array(repeating: "?", count: types.count).joined(separator: ", ") + ")"
             return ([first] + Array(repeating: other, count: count - 1)).joined(separator: ", ")
         }
+        let postgres = tx.engine == .postgres
         var statements: [(sql: String, params: [SQLValue])] = []
         if !openings.isEmpty {
             let padded = paddedToPowerOfTwo(openings)
             statements.append(("""
+                WITH v (organization_id, contact_id) AS (VALUES \(values(padded.count, ["TEXT", "TEXT"])))
                 SELECT \(DirectoryStore.openingSelect), COALESCE((SELECT last_value FROM counters WHERE name = ?), 0) AS catalog_version
-                FROM (VALUES \(values(padded.count, ["TEXT", "TEXT"]))) AS v (organization_id, contact_id)
-                JOIN organizations o ON o.id = v.organization_id JOIN contacts c ON c.id = v.contact_id
-                FOR UPDATE OF c
-                """, [.text(CatalogCache.versionCounter)] + padded.flatMap { [SQLValue.text($0.hash), .text($0.contactID)] }))
+                FROM v JOIN organizations o ON o.id = v.organization_id JOIN contacts c ON c.id = v.contact_id\(postgres ? " FOR UPDATE OF c" : "")
+                """, padded.flatMap { [SQLValue.text($0.hash), .text($0.contactID)] } + [.text(CatalogCache.versionCounter)]))
         }
         if !checks.isEmpty {
             let padded = paddedToPowerOfTwo(checks)
+            let first = """
+                SELECT id FROM tickets t
+                WHERE t.contact_id = v.contact_id AND t.submission_hash = v.submission_hash AND t.opened_at >= v.since
+                ORDER BY t.opened_at LIMIT 1
+                """
             statements.append(("""
-                SELECT v.contact_id, v.submission_hash, v.since, d.id
-                FROM (VALUES \(values(padded.count, ["TEXT", "TEXT", "BIGINT"]))) AS v (contact_id, submission_hash, since)
-                CROSS JOIN LATERAL (
-                    SELECT id FROM tickets t
-                    WHERE t.contact_id = v.contact_id AND t.submission_hash = v.submission_hash AND t.opened_at >= v.since
-                    ORDER BY t.opened_at LIMIT 1
-                ) d
+                WITH v (contact_id, submission_hash, since) AS (VALUES \(values(padded.count, ["TEXT", "TEXT", "BIGINT"])))
+                \(postgres ? "SELECT v.contact_id, v.submission_hash, v.since, d.id FROM v CROSS JOIN LATERAL (\(first)) d"
+                            : "SELECT v.contact_id, v.submission_hash, v.since, (\(first)) AS id FROM v")
                 """, padded.flatMap { [SQLValue.text($0.contactID), .text($0.hash), .integer($0.since)] }))
         }
-        for name in counters { statements.append((counterSQL, [.text(name)])) }
+        // SQLite: the batch holds the single writer; the first open that needs a number reads it.
+        if postgres { for name in counters { statements.append((counterSQL, [.text(name)])) } }
         var fetched = try tx.queryPipelined(statements)[...]
         let batch = OpenBatch(tx)
 
@@ -162,7 +165,7 @@ final class OpenBatch: SQLExecutor {
             for read in reads.joined() {
                 guard case .opening(let organizationID, let contactID) = read,
                       let statement = DirectoryStore.forOpeningStatement(organizationID: organizationID, contactID: contactID,
-                                                                         lockContact: true) else { continue }
+                                                                         lockContact: postgres) else { continue }
                 let row = byPair[Submission(contactID: contactID, hash: organizationID)]
                 batch.answer(statement.sql, statement.params, with: row.map { [$0] } ?? [])
             }
@@ -170,7 +173,8 @@ final class OpenBatch: SQLExecutor {
         if !checks.isEmpty {
             var found: [Check: SQLValue] = [:]
             for row in fetched.removeFirst() {
-                guard case .text(let contactID) = row["contact_id"], case .text(let hash) = row["submission_hash"] else { continue }
+                guard case .text(let contactID) = row["contact_id"], case .text(let hash) = row["submission_hash"],
+                      row["id"] != .null else { continue }
                 found[Check(contactID: contactID, hash: hash, since: try row.int("since"))] = row["id"]
             }
             for read in reads.joined() {
@@ -180,7 +184,7 @@ final class OpenBatch: SQLExecutor {
                              with: first.map { [Row(columns: ["id"], values: [$0])] } ?? [])
             }
         }
-        for name in counters {
+        for name in counters where postgres {
             // No row yet (the year's first ticket): the opens number through the counter itself.
             if let row = fetched.removeFirst().first { batch.lockedCounters[name] = try row.int("last_value") }
         }

@@ -64,17 +64,18 @@ extension IntakeContext {
     /// opens in one round trip (``OpenBatch``): the organization and contact (the contact
     /// locked), the double-submission check, and this year's code counter (locked; the batch then
     /// numbers its opens itself, ``OpenBatch/nextNumber(_:)``).
-    private func openingReads(_ request: IntakeV1.OpenTicketRequest, caller: Caller, submittedAt: Int64) -> [OpenBatch.Read] {
-        guard database.engine == .postgres, request.emailMessageID.isEmpty else { return [] }
+    private func openingReads(_ request: IntakeV1.OpenTicketRequest, caller: Caller, submittedAt: Int64,
+                              submissionHash: String) -> [OpenBatch.Read] {
+        guard request.emailMessageID.isEmpty else { return [] }
         let contactID = Self.openingContactID(request, caller: caller)
         let window = settings.duplicateWindowMilliseconds
         // Without a double-submission window the contact is not locked and each open reads it itself.
         guard window > 0, !request.organizationID.isEmpty, !contactID.isEmpty else { return [] }
         var reads: [OpenBatch.Read] = [.opening(organizationID: request.organizationID, contactID: contactID)]
         if request.attachmentIDs.isEmpty {
-            reads.append(.duplicate(contactID: contactID, submissionHash: Self.submissionHash(request), since: submittedAt - window))
+            reads.append(.duplicate(contactID: contactID, submissionHash: submissionHash, since: submittedAt - window))
         }
-        reads.append(.counter("ticket-\(Self.utcYear(submittedAt))"))
+        if database.engine == .postgres { reads.append(.counter("ticket-\(Self.utcYear(submittedAt))")) }
         return reads
     }
 
@@ -125,6 +126,7 @@ extension IntakeContext {
         // The double-submission window starts from when the open was submitted, so the check a
         // PostgreSQL batch reads ahead (``openingReads``) is the very statement the open runs.
         let submittedAt = Self.now()
+        let hash = Self.submissionHash(request)
         let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse = { [self] tx in
             if let key = idempotencyKey, !key.isEmpty {
                 guard key.utf8.count <= 200 else {
@@ -132,13 +134,13 @@ extension IntakeContext {
                 }
                 let result = try IdempotencyStore.run(tx, scope: "intake.OpenTicket|\(caller.id)", key: key,
                                                       requestFingerprint: Digest.sha256(request.serializedBytes())) {
-                    try open(tx, request, caller: caller, submittedAt: submittedAt).serializedBytes()
+                    try open(tx, request, caller: caller, submittedAt: submittedAt, hash: hash).serializedBytes()
                 }
                 return try IntakeV1.OpenTicketResponse(serializedBytes: result.response)
             }
-            return try open(tx, request, caller: caller, submittedAt: submittedAt)
+            return try open(tx, request, caller: caller, submittedAt: submittedAt, hash: hash)
         }
-        return (request, openingReads(request, caller: caller, submittedAt: submittedAt), body)
+        return (request, openingReads(request, caller: caller, submittedAt: submittedAt, submissionHash: hash), body)
     }
 
     /// What a failed open answers: the errors callers understand, or the ticket of an e-mail
@@ -160,7 +162,7 @@ extension IntakeContext {
     }
 
     private func open(_ tx: any SQLExecutor, _ request: IntakeV1.OpenTicketRequest, caller: Caller,
-                      submittedAt: Int64) throws -> IntakeV1.OpenTicketResponse {
+                      submittedAt: Int64, hash: String) throws -> IntakeV1.OpenTicketResponse {
         if !request.emailMessageID.isEmpty, let existing = try TicketStore.ticket(tx, emailMessageID: request.emailMessageID) {
             guard caller.canSee(organizationID: existing.organization?.id ?? "") else { throw Denied.otherOrganization }
             var response = IntakeV1.OpenTicketResponse()
@@ -282,7 +284,6 @@ extension IntakeContext {
         // An obvious double submission returns the first ticket (the contact row is locked on
         // PostgreSQL since the first read).
         let now = Self.now()
-        let hash = Self.submissionHash(request)
         // (With files it is a new ticket whatever came before.)
         let year = Self.utcYear(now)
         let (duplicate, counted) = try Self.duplicateOrNumber(

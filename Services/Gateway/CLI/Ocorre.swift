@@ -64,7 +64,15 @@ enum Ocorre {
                     index += 2
                     continue
                 }
-                if name == "json" { options.json = true } else { options.switches.insert(name) }
+                switch name {
+                case "json": options.json = true
+                case "password-stdin": options.switches.insert(name)
+                case "help":
+                    print(usage)
+                    return 0
+                default:
+                    return fail(Failure(description: "opção desconhecida / unknown option \(argument)\n\(usage)", status: 2))
+                }
                 index += 1
                 continue
             }

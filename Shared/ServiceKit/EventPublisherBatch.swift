@@ -19,8 +19,8 @@ extension EventPublisher {
         ids.reserveCapacity(events.count)
         var rows: [OutboxEvent] = []
         rows.reserveCapacity(events.count * subscribers.count)
-        for (event, key, accessLevel) in events {
-            let id = UUID().uuidString
+        let eventIDs = RandomID.uuids(events.count)
+        for ((event, key, accessLevel), id) in zip(events, eventIDs) {
             rows += outboxEvents(event: event, key: key, accessLevel: accessLevel, requestID: requestID, id: id, occurredAtMs: occurred)
             ids.append(id)
         }

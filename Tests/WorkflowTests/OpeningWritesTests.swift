@@ -221,16 +221,16 @@ struct OpeningWritesTests {
 
     @Test("row ids are random version-4 UUIDs in Foundation's text form (upper case, or lower case for timers)")
     func rowIDs() {
-        let ids = (0..<1_000).map { _ in RowID.uuid() }
+        let ids = (0..<1_000).map { _ in RandomID.uuid() }
         #expect(Set(ids).count == ids.count)
-        for id in ids.prefix(50) + [RowID.lowercased()] {
+        for id in ids.prefix(50) + [RandomID.uuid(lowercase: true)] {
             let parsed = UUID(uuidString: id)
             #expect(parsed != nil && id.count == 36)
             #expect(parsed.map { $0.uuidString == id || $0.uuidString.lowercased() == id } == true)
             let characters = Array(id)
             #expect(characters[14] == "4" && "89abAB".contains(characters[19]))
         }
-        let lower = RowID.lowercased()
+        let lower = RandomID.uuid(lowercase: true)
         #expect(lower == lower.lowercased())
     }
 

@@ -40,27 +40,7 @@ public final class IntakeContext: Sendable {
     /// case. Ids made one after another sort together, so the rows and index entries of the
     /// tickets (and their outbox rows) opened in one transaction share B-tree pages instead of
     /// landing on a random page each; that is what makes a group commit write fewer pages.
-    static func newID() -> String {
-        var bytes = [UInt8](repeating: 0, count: 16)
-        bytes.withUnsafeMutableBytes { buffer in
-            var generator = SystemRandomNumberGenerator()
-            buffer.storeBytes(of: generator.next() as UInt64, toByteOffset: 0, as: UInt64.self)
-            buffer.storeBytes(of: generator.next() as UInt64, toByteOffset: 8, as: UInt64.self)
-        }
-        let milliseconds = UInt64(max(0, now()))
-        for index in 0..<6 { bytes[index] = UInt8(truncatingIfNeeded: milliseconds >> (8 * (5 - UInt64(index)))) }
-        bytes[6] = 0x70 | (bytes[6] & 0x0F)
-        bytes[8] = 0x80 | (bytes[8] & 0x3F)
-        let digits = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(36)
-        for (index, byte) in bytes.enumerated() {
-            if index == 4 || index == 6 || index == 8 || index == 10 { text.append(UInt8(ascii: "-")) }
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: text, as: UTF8.self)
-    }
+    static func newID() -> String { RandomID.timeOrdered(milliseconds: now()) }
 
     /// `value` in decimal, left-padded with zeros to `width` digits (what `%0*lld` gives, without
     /// Foundation's `String(format:)`, which is slow on Linux).

@@ -1,0 +1,48 @@
+import Foundation
+import Storage
+import Testing
+
+@Suite("RandomID: UUID text from the kernel's generator")
+struct RandomIDTests {
+    /// Parses like Foundation and checks the version nibble and the RFC variant bits.
+    static func check(_ text: String, version: UInt8, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(text.count == 36, sourceLocation: sourceLocation)
+        let parsed = UUID(uuidString: text)
+        #expect(parsed != nil, "\(text)", sourceLocation: sourceLocation)
+        guard let bytes = parsed?.uuid else { return }
+        #expect(bytes.6 >> 4 == version >> 4, "\(text)", sourceLocation: sourceLocation)
+        #expect(bytes.8 & 0xC0 == 0x80, "\(text)", sourceLocation: sourceLocation)
+    }
+
+    @Test("version 4 ids in Foundation's upper-case form (or lower case), valid and distinct, one by one or in a batch")
+    func version4() {
+        var seen = Set<String>()
+        for _ in 0..<5_000 {
+            let id = RandomID.uuid()
+            Self.check(id, version: 0x40)
+            #expect(id == id.uppercased())
+            seen.insert(id)
+        }
+        let lower = RandomID.uuid(lowercase: true)
+        Self.check(lower, version: 0x40)
+        #expect(lower == lower.lowercased())
+        let batch = RandomID.uuids(5_000)
+        for id in batch.prefix(100) { Self.check(id, version: 0x40) }
+        seen.formUnion(batch)
+        #expect(seen.count == 10_000)
+        #expect(RandomID.uuids(0).isEmpty)
+    }
+
+    @Test("version 7 ids carry their milliseconds in the first 48 bits, so later ids sort after earlier ones")
+    func version7() throws {
+        let ms: Int64 = 1_795_967_462_198
+        let id = RandomID.timeOrdered(milliseconds: ms)
+        Self.check(id, version: 0x70)
+        #expect(id == id.lowercased())
+        let hex = id.replacingOccurrences(of: "-", with: "").prefix(12)
+        #expect(Int64(hex, radix: 16) == ms)
+        let earlier = (0..<100).map { RandomID.timeOrdered(milliseconds: ms + Int64($0)) }
+        #expect(earlier == earlier.sorted())
+        #expect(Set(earlier).count == 100)
+    }
+}

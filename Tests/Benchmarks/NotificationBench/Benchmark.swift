@@ -194,6 +194,10 @@ enum NotificationBenchmark {
             settings.smtpURL = "smtp://127.0.0.1:\(sink.port)"
             settings.mailDomain = "suporte.example"
             settings.laneConcurrency = concurrency
+            // For A/B runs of the claim size without a rebuild.
+            if let batch = ProcessInfo.processInfo.environment["NOTIFICATION_CLAIM_BATCH"].flatMap(Int.init), batch > 0 {
+                settings.claimBatch = batch
+            }
             let port = try BenchPeer.freePort()
             // Workflow's side of `EmailSent`: a socket that accepts connections and never answers
             // (a workflow too busy to take events), so `EmailSent` rows wait in the outbox and the
@@ -229,7 +233,7 @@ enum NotificationBenchmark {
             register.eventKinds = ["StageChanged"]
             _ = try client.call(NotificationV1.Notification.registerWebhook, register,
                                 options: CallOptions(metadata: PrincipalSigner(secret: secret).metadata(for: admin)))
-            print("notification-bench (\(database.engine == .postgres ? "PostgreSQL" : "SQLite")): \(count) deliveries per phase, paced phases at \(Int(rate))/s, lane concurrency \(settings.laneConcurrency)")
+            print("notification-bench (\(database.engine == .postgres ? "PostgreSQL" : "SQLite")): \(count) deliveries per phase, paced phases at \(Int(rate))/s, lane concurrency \(settings.laneConcurrency), claims of up to \(settings.claimBatch)")
 
             // Three interleaved rounds of pipeline then minimal sender per channel, so load from
             // other processes hits both alike; the best of each is reported (and every round).

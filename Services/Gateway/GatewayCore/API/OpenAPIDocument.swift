@@ -3326,7 +3326,7 @@ paths:
     post:
       operationId: post_v1_attachments
       tags: [Tickets]
-      summary: "Uploads a file (raw body; ?file_name=, Content-Type), streamed to intake; attach it when opening or replying"
+      summary: "Uploads a file (raw body; ?file_name=, Content-Type), streamed to intake as it arrives (up to GATEWAY_HTTP_MAX_UPLOAD_BYTES, 100 MiB; 413 beyond); attach it when opening or replying"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
         - name: file_name

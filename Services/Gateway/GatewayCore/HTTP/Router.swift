@@ -15,6 +15,9 @@ public struct Route: Sendable {
     public var handler: @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
     /// The RPC this route is, when it is a plain binding.
     public var binding: RPCBinding?
+    /// Set on routes whose request body streams (``Router/addStreaming(_:_:_:)``): what takes it
+    /// piece by piece once the request is admitted.
+    public var bodyConsumer: (@Sendable (HTTPRequest, RequestContext) throws -> any RequestBodyConsumer)?
     let segments: [Segment]
 
     enum Segment: Sendable, Equatable {
@@ -60,6 +63,26 @@ public struct Router: Sendable {
     public mutating func add(_ method: String, _ template: String, access: RouteAccess = .authenticated,
                              _ handler: @escaping @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse) {
         add(Route(method, template, access: access, handler))
+    }
+
+    /// A route whose body streams into `consumer` as it arrives (no template parameters). When
+    /// a body was collected anyway (a server without streaming), it is fed whole to the same
+    /// consumer.
+    public mutating func addStreaming(_ method: String, _ template: String,
+                                      _ consumer: @escaping @Sendable (HTTPRequest, RequestContext) throws -> any RequestBodyConsumer) {
+        precondition(!template.contains("{"), "streaming routes have fixed paths")
+        var route = Route(method, template) { request, context in
+            let sink = try consumer(request, context)
+            do {
+                try request.body.withUnsafeBytes { try sink.write($0) }
+                return try sink.finish()
+            } catch {
+                sink.abandon()
+                throw error
+            }
+        }
+        route.bodyConsumer = consumer
+        add(route)
     }
 
     /// What a lookup found.

@@ -11,8 +11,9 @@ struct ClaimedDelivery: Sendable {
     /// The message (loaded with the claim from `notification_payload_chunks`, or from the row's
     /// own `payload` column for rows written by earlier versions).
     var payload: [UInt8]
-    /// When non-zero, the message is longer than one piece of `notification_payload_chunks`
-    /// (``PayloadChunks``), this many bytes, streamed while sent, and `payload` is empty.
+    /// When non-zero, the message (this many bytes) was not loaded with the claim (longer than
+    /// ``DeliveryClaims/claimLoadBytes``): it is read from `notification_payload_chunks` when
+    /// sent, and `payload` is empty.
     var payloadBytes: Int = 0
     var envelopeTo: [String]
     var copies: [String]
@@ -56,6 +57,11 @@ enum DeliveryClaims {
         id, channel, payload, envelope_to, copies, target, event_kind, ticket_id, message_id, subject, attempts, webhook_id, payload_bytes
         """
 
+    /// Messages up to this size come with the claim; larger ones are read when sent (an e-mail
+    /// piece by piece while libcurl uploads it, a webhook body whole just before its signed POST),
+    /// so a lane's queue (up to twice the claim batch) holds at most 512 × 64 KiB of messages.
+    static let claimLoadBytes = 64 << 10
+
     /// Claims up to `limit` due deliveries of `lane`.
     static func claim(_ tx: any SQLExecutor, lane: String, instance: String, limit: Int, now: Date, lease: TimeInterval) throws -> [ClaimedDelivery] {
         let postgres = tx.engine == .postgres
@@ -74,21 +80,21 @@ enum DeliveryClaims {
         let params: [SQLValue] = [.text(instance), .timestamp(leaseEnd), .text(lane), .timestamp(now), .integer(Int64(limit))]
         // The messages (stored once, apart from the rows) come with the claim, in the same
         // statement: on PostgreSQL joined to the claimed rows, on SQLite (no UPDATE in a WITH)
-        // by a subquery in RETURNING. A message longer than one piece stays in the database and
-        // is streamed while sent.
+        // by a subquery in RETURNING. A message longer than ``claimLoadBytes`` stays in the
+        // database and is read when sent.
         let rows: [Row]
         if tx.engine == .postgres {
             rows = try tx.query("""
                 WITH claimed AS (\(update))
                 SELECT claimed.*, p.data AS piece FROM claimed
                 LEFT JOIN notification_payload_chunks p
-                    ON p.delivery_id = claimed.id AND p.seq = 0 AND claimed.payload_bytes <= \(PayloadChunks.chunkBytes)
+                    ON p.delivery_id = claimed.id AND p.seq = 0 AND claimed.payload_bytes <= \(claimLoadBytes)
                 """, params)
         } else {
             rows = try tx.query("""
                 \(update), (SELECT p.data FROM notification_payload_chunks p
                     WHERE p.delivery_id = notification_deliveries.id AND p.seq = 0
-                        AND notification_deliveries.payload_bytes <= \(PayloadChunks.chunkBytes)) AS piece
+                        AND notification_deliveries.payload_bytes <= \(claimLoadBytes)) AS piece
                 """, params)
         }
         guard let first = rows.first else { return [] }

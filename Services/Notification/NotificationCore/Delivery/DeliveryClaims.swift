@@ -254,20 +254,23 @@ enum DeliveryClaims {
             // multi-row form (no VALUES join materialized, no RETURNING table, no statement
             // journal for a statement that writes one row).
             for (claimed, (state, answer, next), at) in decided {
-                // By rowid when the claim returned it (the row's own `id` still checked).
+                // By rowid when the claim returned it (the row's own `id` still checked); by id
+                // when that found nothing (a VACUUM may renumber the rowids of a table without
+                // an INTEGER PRIMARY KEY), so a claim is never taken as lost because of it.
                 let set: [SQLValue] = [.text(state.rawValue), .text(answer), .timestamp(next), state == .sent ? .timestamp(at) : .null]
                 let claim: [SQLValue] = [.text(claimed.id), .text(instance), .integer(Int64(claimed.attempts))]
-                let changed = claimed.rowID != 0
-                    ? try tx.execute("""
-                        UPDATE notification_deliveries SET state = ?, last_answer = ?, next_attempt_at = ?, claimed_until = 0,
-                            sent_at = COALESCE(?, sent_at)
-                        WHERE rowid = ? AND id = ? AND state = 'sending' AND claimed_by = ? AND attempts = ?
-                        """, set + [.integer(claimed.rowID)] + claim)
-                    : try tx.execute("""
+                var changed = claimed.rowID == 0 ? 0 : try tx.execute("""
+                    UPDATE notification_deliveries SET state = ?, last_answer = ?, next_attempt_at = ?, claimed_until = 0,
+                        sent_at = COALESCE(?, sent_at)
+                    WHERE rowid = ? AND id = ? AND state = 'sending' AND claimed_by = ? AND attempts = ?
+                    """, set + [.integer(claimed.rowID)] + claim)
+                if changed == 0 {
+                    changed = try tx.execute("""
                         UPDATE notification_deliveries SET state = ?, last_answer = ?, next_attempt_at = ?, claimed_until = 0,
                             sent_at = COALESCE(?, sent_at)
                         WHERE id = ? AND state = 'sending' AND claimed_by = ? AND attempts = ?
                         """, set + claim)
+                }
                 if changed > 0 { written.insert(claimed.id) }
             }
         } else {

@@ -51,14 +51,14 @@ struct AttachmentStreamTests {
         let file = Self.file(bytes: 40 << 20, seed: 7)
         let before = try Self.peakMemory(gateway.process)
         let upload = try gateway.request("POST", "/v1/attachments?file_name=gravacao-da-tela.webm", body: file,
-                                         headers: ["Content-Type": "video/webm"], bearer: maria)
+                                         headers: ["Content-Type": "video/webm"], bearer: maria, maxSeconds: 120)
         #expect(upload.status == 201, "\(upload.text)")
         let growth = try Self.peakMemory(gateway.process) - before
         #expect(growth < 16 << 20, "the gateway's peak memory grew by \(growth >> 20) MiB for a 40 MiB upload")
         #expect(upload.json["size_bytes"] as? String == String(file.count) || upload.json["size_bytes"] as? Int == file.count, "\(upload.text)")
         #expect(upload.json["sha256"] as? String == Digest.hex(Digest.sha256(Array(file))))
         let id = try #require(upload.json["id"] as? String)
-        let download = try gateway.request("GET", "/v1/attachments/\(id)", bearer: maria)
+        let download = try gateway.request("GET", "/v1/attachments/\(id)", bearer: maria, maxSeconds: 120)
         #expect(download.status == 200)
         #expect(download.body == file)
         #expect(download.header("content-type") == "video/webm")
@@ -127,5 +127,59 @@ struct AttachmentStreamTests {
         // The gateway still serves uploads.
         let again = try gateway.request("POST", "/v1/attachments?file_name=d.bin", body: Data("ok".utf8), bearer: maria)
         #expect(again.status == 201)
+    }
+
+    @Test("a ticket opens from one multipart form with its files (a 12 MiB recording and a log), relayed as they arrive; bad forms are 400 and store no ticket",
+          arguments: TestEngines.all)
+    func ticketFromMultipartForm(engine: DatabaseEngine) throws {
+        let attachments = try TemporaryDirectory()
+        let files = try TemporaryDirectory()
+        let deployment = try ProxyTests.Deployment(engine: engine, serviceEnvironment: ["INTAKE_ATTACHMENTS_DIR": attachments.path])
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let recording = Self.file(bytes: 12 << 20, seed: 11)
+        let log = Data("NF-e rejeitada: erro 539\n".utf8)
+        try recording.write(to: URL(fileURLWithPath: files.path + "/gravacao.webm"))
+        try log.write(to: URL(fileURLWithPath: files.path + "/log.txt"))
+        let ticket: [String: Any] = [
+            "subject": "Nota fiscal não transmite", "request": "Ao transmitir a NF-e a rotina FIS001 devolve erro 539.",
+            "category": "PROBLEMA", "priority": "ALTA", "product": "ERP", "module": "Fiscal", "organization_id": seeded.organizationID]
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: ticket), as: UTF8.self)
+        func form(_ fields: [String], token: String? = seeded.maria) throws -> GatewayHarness.Response {
+            var arguments = ["-s", "-i", "--max-time", "120", "-H", "Expect:"]
+            if let token { arguments += ["-H", "Authorization: Bearer \(token)"] }
+            for field in fields { arguments += ["-F", field] }
+            return try GatewayHarness.curl(arguments + ["http://127.0.0.1:\(gateway.httpPort)/v1/tickets"], input: Data())
+        }
+        let opened = try form(["ticket=\(json);type=application/json", "files=@\(files.path)/gravacao.webm;type=video/webm",
+                               "files=@\(files.path)/log.txt;type=text/plain"])
+        #expect(opened.status == 201, "\(opened.text)")
+        let ticketID = try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String)
+        let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.maria)
+        let intake = try #require(view.json["intake"] as? [String: Any])
+        let listed = try #require(((intake["ticket"] as? [String: Any])?["attachments"] ?? intake["attachments"]) as? [[String: Any]], "\(view.text)")
+        #expect(Set(listed.compactMap { $0["file_name"] as? String }) == ["gravacao.webm", "log.txt"])
+        for attachment in listed {
+            let id = try #require(attachment["id"] as? String)
+            let body = try gateway.request("GET", "/v1/attachments/\(id)", bearer: seeded.maria).body
+            #expect(body == (attachment["file_name"] as? String == "log.txt" ? log : recording))
+        }
+
+        // Refusals: no ticket field, an unknown field, a ticket that is not JSON, no token; none opens a ticket.
+        #expect(try waitFor { try gateway.request("GET", "/v1/tickets", bearer: seeded.maria).text.contains(ticketID) })
+        let before = try gateway.request("GET", "/v1/tickets", bearer: seeded.maria).text
+        let noTicket = try form(["files=@\(files.path)/log.txt"])
+        #expect(noTicket.status == 400 && noTicket.text.contains("\"ticket\""), "\(noTicket.text)")
+        let unknown = try form(["ticket=\(json)", "extra=1"])
+        #expect(unknown.status == 400 && unknown.text.contains("extra"), "\(unknown.text)")
+        let notJSON = try form(["ticket=assunto: nota"])
+        #expect(notJSON.status == 400 && notJSON.text.contains("invalid_json"), "\(notJSON.text)")
+        #expect(try form(["ticket=\(json)"], token: nil).status == 401)
+        let invalid = try form(["ticket={\"subject\":\"\"}", "files=@\(files.path)/log.txt"])
+        #expect(invalid.status == 400 && invalid.text.contains("subject"), "\(invalid.text)")
+        // Workflow lists only the first ticket, a moment after any other would have reached it.
+        usleep(500_000)
+        #expect(try gateway.request("GET", "/v1/tickets", bearer: seeded.maria).text.components(separatedBy: "\"id\"").count
+                == before.components(separatedBy: "\"id\"").count)
     }
 }

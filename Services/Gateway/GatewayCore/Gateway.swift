@@ -94,8 +94,10 @@ public final class Gateway: Sendable {
 
     /// The paths whose request bodies stream (routes with a ``Route/bodyConsumer``).
     public var bodyStreaming: HTTPBodyStreaming {
-        let paths = Set(router.routes.filter { $0.bodyConsumer != nil }.map { "\($0.method) \($0.template)" })
-        return HTTPBodyStreaming(streams: { method, path in paths.contains("\(method) \(path)") },
+        var routes: [String: @Sendable (String?) -> Bool] = [:]
+        for route in router.routes where route.bodyConsumer != nil { routes["\(route.method) \(route.template)"] = route.streamsBody }
+        let streaming = routes
+        return HTTPBodyStreaming(streams: { method, path, contentType in streaming["\(method) \(path)"]?(contentType) ?? false },
                                  begin: { self.beginStreaming($0) })
     }
 
@@ -107,10 +109,17 @@ public final class Gateway: Sendable {
         do {
             let (route, context) = try admit(&request, &exchange)
             guard let consumer = try route.bodyConsumer?(request, context) else { throw APIError.notFound }
-            return .stream(StreamedRequest(gateway: self, exchange: exchange, request: request, route: route, consumer: consumer))
+            let streamed = StreamedRequest(gateway: self, exchange: exchange, request: request, route: route, consumer: consumer)
+            return route.streamsForm && Self.isForm(request.header("content-type")) ? .streamForm(streamed) : .stream(streamed)
         } catch {
             return .answer(complete(exchange, request, errorResponse(error, exchange)))
         }
+    }
+
+    /// `multipart/form-data` or `application/x-www-form-urlencoded`: parsed into fields.
+    static func isForm(_ contentType: String?) -> Bool {
+        guard let type = contentType?.lowercased() else { return false }
+        return type.hasPrefix("multipart/form-data") || type.hasPrefix("application/x-www-form-urlencoded")
     }
 
     /// One request's bookkeeping from arrival to answer.

@@ -18,24 +18,32 @@ final class AttachmentUpload: RequestBodyConsumer {
     private var pending: [UInt8] = []
     private var size = 0
 
-    /// Checks the name and announced size, then opens the call with the file's description.
+    /// The raw-body route: checks the name and announced size, then opens the call.
     /// - Throws: 400 without `file_name`, 413 when `Content-Length` is over the limit.
-    init(_ request: HTTPRequest, _ context: RequestContext) throws {
+    convenience init(_ request: HTTPRequest, _ context: RequestContext) throws {
         let name = request.query["file_name"] ?? ""
         guard !name.isEmpty else {
             throw APIError.invalid("file_name", "required", pt: "Informe o nome do arquivo (?file_name=).", en: "file_name is required.")
         }
+        try self.init(fileName: name, contentType: request.header("content-type"),
+                      announcedBytes: request.header("content-length").flatMap { Int($0) },
+                      ticketID: request.query["ticket_id"] ?? "", context)
+    }
+
+    /// Opens intake's upload call with the file's description (a file of a multipart form, or
+    /// the raw body).
+    /// - Throws: 413 when `announcedBytes` is over the limit; the call's error.
+    init(fileName: String, contentType: String?, announcedBytes: Int?, ticketID: String, _ context: RequestContext) throws {
         limit = context.gateway.configuration.http.maxUploadBytes
-        let announced = request.header("content-length").flatMap { Int($0) }
-        if let announced, announced > limit { throw Self.tooLarge(limit) }
+        if let announcedBytes, announcedBytes > limit { throw Self.tooLarge(limit) }
         call = try context.gateway.runtime.client(for: "intake").streamingCall(
             IntakeV1.Intake.uploadAttachment,
             options: context.callOptions(timeoutMilliseconds: context.gateway.configuration.http.transferSeconds * 1000))
         var description = IntakeV1.UploadAttachmentRequest()
-        description.fileName = name
-        description.contentType = request.header("content-type") ?? "application/octet-stream"
-        description.sizeBytes = Int64(announced ?? 0)
-        description.ticketID = request.query["ticket_id"] ?? ""
+        description.fileName = fileName
+        description.contentType = contentType ?? "application/octet-stream"
+        description.sizeBytes = Int64(announcedBytes ?? 0)
+        description.ticketID = ticketID
         do { try call.send(description) } catch {
             call.cancel()
             throw error
@@ -47,19 +55,23 @@ final class AttachmentUpload: RequestBodyConsumer {
         size += bytes.count
         guard size <= limit else { throw Self.tooLarge(limit) }
         digest.update(bytes)
-        var rest = bytes[...]
+        var rest = bytes.assumingMemoryBound(to: UInt8.self)
         while !rest.isEmpty {
-            let taken = rest.prefix(Self.chunkBytes - pending.count)
-            pending.append(contentsOf: taken)
-            rest = rest.dropFirst(taken.count)
+            let taken = min(rest.count, Self.chunkBytes - pending.count)
+            pending.append(contentsOf: UnsafeBufferPointer(rebasing: rest[..<taken]))
+            rest = UnsafeBufferPointer(rebasing: rest[taken...])
             if pending.count == Self.chunkBytes { try flush(last: false) }
         }
     }
 
     func finish() throws -> HTTPResponse {
+        .json(try ProtoJSON.decode(finishReference().serializedBytes(), as: CommonV1.AttachmentRef._descriptor.pointer), status: 201)
+    }
+
+    /// Sends the rest with the size and SHA-256; intake's answer.
+    func finishReference() throws -> CommonV1.AttachmentRef {
         try flush(last: true)
-        let reference = try call.finish()
-        return .json(try ProtoJSON.decode(reference.serializedBytes(), as: CommonV1.AttachmentRef._descriptor.pointer), status: 201)
+        return try call.finish()
     }
 
     func abandon() { call.cancel() }

@@ -81,7 +81,12 @@ enum DomainRoutes {
     // MARK: tickets
 
     static func tickets(_ router: inout Router) {
-        router.add(B.route("POST", "/v1/tickets", "intake", IntakeV1.Intake.openTicket, status: 201))
+        let open = B.route("POST", "/v1/tickets", "intake", IntakeV1.Intake.openTicket, status: 201)
+        router.add(open)
+        // The same, as a multipart form with the files (TicketForm).
+        router.streamBodies(of: "POST", "/v1/tickets", when: Gateway.isForm) { request, context in
+            TicketForm(request, context, open: open.handler)
+        }
         // The list: a customer's organization's tickets, or an agent's queue (cached per caller and page).
         router.add("GET", "/v1/tickets", TicketListRoute.handle)
         router.add(B.route("GET", "/v1/tickets/search", "workflow", WorkflowV1.Workflow.searchTickets,

@@ -3,11 +3,21 @@ public protocol RequestBodyConsumer: AnyObject {
     /// The next bytes of the body, in order.
     /// - Throws: to refuse the request; the rest of the body is then dropped and the error answered.
     func write(_ bytes: UnsafeRawBufferPointer) throws
+    /// The next bytes of a form field (`offset` 0 starts its value), for routes that take forms.
+    /// - Throws: to refuse the request, as ``write(_:)``.
+    func write(part: HTTPFormPart, offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws
     /// The whole body arrived: the answer.
     func finish() throws -> HTTPResponse
     /// The request ends without an answer from this consumer (the client went away, or
     /// ``write(_:)`` threw): undo what was started.
     func abandon()
+}
+
+extension RequestBodyConsumer {
+    /// A raw body where a form is expected: 415.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws { throw APIError.unsupportedBody }
+    /// A form where a raw body is expected: 415.
+    public func write(part: HTTPFormPart, offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws { throw APIError.unsupportedBody }
 }
 
 /// An admitted streaming request: feeds its consumer, keeps the first error for the answer, and
@@ -30,10 +40,23 @@ final class StreamedRequest: HTTPBodySink {
 
     func write(_ bytes: UnsafeRawBufferPointer) {
         guard failure == nil else { return }
-        do { try consumer.write(bytes) } catch {
-            failure = error
-            consumer.abandon()
-        }
+        do { try consumer.write(bytes) } catch { fail(error) }
+    }
+
+    func write(part: HTTPFormPart, offset: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard failure == nil else { return false }
+        do { try consumer.write(part: part, offset: offset, bytes) } catch { fail(error) }
+        return failure == nil
+    }
+
+    private func fail(_ error: any Error) {
+        failure = error
+        consumer.abandon()
+    }
+
+    func malformed() -> HTTPResponse {
+        if failure == nil { fail(APIError.malformedForm) }
+        return finish()
     }
 
     func finish() -> HTTPResponse {

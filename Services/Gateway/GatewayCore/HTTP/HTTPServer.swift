@@ -75,10 +75,25 @@ public final class HTTPServer: @unchecked Sendable {
         var answered = false
         /// Where a streamed body goes (``HTTPBodyStreaming``); nil when the body is collected.
         var sink: (any HTTPBodySink)?
+        /// Parses a form body into ``sink``'s fields (``HTTPBodyStart/streamForm(_:)``).
+        var form: OpaquePointer?
+        /// The form parser stopped: the sink refused a field (it answers its error) or, if not,
+        /// the body is not a well-formed form (400).
+        var formStopped = false
+        var sinkStopped = false
+
+        /// Ends the form parser (its last field reaches the sink).
+        func closeForm() {
+            if let form { MHD_destroy_post_processor(form) }
+            form = nil
+        }
     }
 
     /// The C callbacks, defined in a type of the library (never in `main.swift`).
     enum Callbacks {
+        static let yes = MHD_Result(rawValue: UInt32(cmhd_yes()))!
+        static let no = MHD_Result(rawValue: UInt32(cmhd_no()))!
+
         static let access: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadSize, state in
             guard let cls, let connection, let state else { return MHD_Result(rawValue: UInt32(cmhd_no()))! }
             let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
@@ -102,10 +117,24 @@ public final class HTTPServer: @unchecked Sendable {
             Unmanaged<SourceBox>.fromOpaque(cls).takeRetainedValue().source.close()
         }
 
+        static let formField: MHD_PostDataIterator = { cls, _, key, fileName, contentType, _, data, offset, size in
+            guard let cls else { return no }
+            let pending = Unmanaged<Pending>.fromOpaque(cls).takeUnretainedValue()
+            guard let sink = pending.sink else { return no }
+            let part = HTTPFormPart(name: key.map { String(cString: $0) } ?? "", fileName: fileName.map { String(cString: $0) },
+                                    contentType: contentType.map { String(cString: $0) })
+            guard sink.write(part: part, offset: offset, UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size)) else {
+                pending.sinkStopped = true
+                return no
+            }
+            return yes
+        }
+
         static let completed: MHD_RequestCompletedCallback = { _, _, state, _ in
             guard let state, let pointer = state.pointee else { return }
             let pending = Unmanaged<Pending>.fromOpaque(pointer).takeUnretainedValue()
             // A streamed body that never reached its end (the client went away, timed out).
+            pending.closeForm()
             if let sink = pending.sink, !pending.answered { sink.abandon() }
             pending.sink = nil
             Unmanaged<Pending>.fromOpaque(pointer).release()
@@ -121,10 +150,21 @@ public final class HTTPServer: @unchecked Sendable {
             let pending = Pending()
             state.pointee = Unmanaged.passRetained(pending).toOpaque()
             if let streaming, let method, let url, strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0,
-               streaming.streams(String(cString: method), String(cString: url)) {
+               streaming.streams(String(cString: method), String(cString: url), cmhd_header(connection, "Content-Type").map { String(cString: $0) }) {
                 switch streaming.begin(makeRequest(connection: connection, url: url, method: method, body: [])) {
                 case .stream(let sink):
                     pending.sink = sink
+                    return true
+                case .streamForm(let sink):
+                    pending.sink = sink
+                    pending.form = MHD_create_post_processor(connection, 64 << 10, Callbacks.formField, pointer(pending))
+                    if pending.form == nil {
+                        // Not a form encoding libmicrohttpd knows.
+                        pending.sink = nil
+                        pending.answered = true
+                        pending.tooLarge = true
+                        return send(sink.malformed(), on: connection)
+                    }
                     return true
                 case .answer(let response):
                     pending.answered = true
@@ -145,7 +185,14 @@ public final class HTTPServer: @unchecked Sendable {
         if let uploadSize, uploadSize.pointee > 0 {
             let count = uploadSize.pointee
             if let sink = pending.sink {
-                if !pending.answered, let uploadData { sink.write(UnsafeRawBufferPointer(start: uploadData, count: count)) }
+                if !pending.answered, let uploadData {
+                    if let form = pending.form {
+                        // MHD_NO: the sink stopped (it failed) or the form is malformed; the rest is dropped.
+                        if !pending.formStopped, MHD_post_process(form, uploadData, count) != Callbacks.yes { pending.formStopped = true }
+                    } else {
+                        sink.write(UnsafeRawBufferPointer(start: uploadData, count: count))
+                    }
+                }
             } else if !pending.tooLarge, let uploadData {
                 if pending.body.count + count > configuration.maxBodyBytes {
                     pending.tooLarge = true
@@ -162,13 +209,19 @@ public final class HTTPServer: @unchecked Sendable {
         if pending.answered { return true }
         pending.answered = true
         if let sink = pending.sink {
+            pending.closeForm()
             pending.sink = nil
+            if pending.formStopped && !pending.sinkStopped { return send(sink.malformed(), on: connection) }
             return send(sink.finish(), on: connection)
         }
         let request = makeRequest(connection: connection, url: url, method: method, body: pending.body)
         pending.body = []
         let response = pending.tooLarge ? tooLarge(request) : handler(request)
         return send(response, on: connection)
+    }
+
+    private func pointer(_ pending: Pending) -> UnsafeMutableRawPointer {
+        Unmanaged.passUnretained(pending).toOpaque()
     }
 
     private func makeRequest(connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?,

@@ -18,6 +18,11 @@ public struct Route: Sendable {
     /// Set on routes whose request body streams (``Router/addStreaming(_:_:_:)``): what takes it
     /// piece by piece once the request is admitted.
     public var bodyConsumer: (@Sendable (HTTPRequest, RequestContext) throws -> any RequestBodyConsumer)?
+    /// Which requests of a route with a ``bodyConsumer`` stream, by `Content-Type` (the others
+    /// are collected and go to ``handler``).
+    public var streamsBody: @Sendable (_ contentType: String?) -> Bool = { _ in true }
+    /// The streamed body is a form, parsed into fields (else raw bytes, whatever its type).
+    public var streamsForm = false
     let segments: [Segment]
 
     enum Segment: Sendable, Equatable {
@@ -83,6 +88,20 @@ public struct Router: Sendable {
         }
         route.bodyConsumer = consumer
         add(route)
+    }
+
+    /// Makes the bodies of the registered route `method template` stream into `consumer` as
+    /// form fields when `when` holds for their `Content-Type` (a multipart form next to the JSON
+    /// body the route's handler takes).
+    public mutating func streamBodies(of method: String, _ template: String, when: @escaping @Sendable (_ contentType: String?) -> Bool,
+                                      _ consumer: @escaping @Sendable (HTTPRequest, RequestContext) throws -> any RequestBodyConsumer) {
+        guard let index = routes.firstIndex(where: { $0.method == method && $0.template == template }) else {
+            preconditionFailure("no route \(method) \(template)")
+        }
+        precondition(!template.contains("{"), "streaming routes have fixed paths")
+        routes[index].bodyConsumer = consumer
+        routes[index].streamsBody = when
+        routes[index].streamsForm = true
     }
 
     /// What a lookup found.

@@ -106,6 +106,83 @@ struct TemplateAndOnDemandTests {
         #expect(ReplyToken(secret: harness.secret).ticketID(in: sent.messageID) == "t-manual")
     }
 
+    @Test("A large attachment in the request is stored in pieces from a spool file (not rendered whole), sent intact and streamed again on replay",
+          arguments: TestEngines.all)
+    func largeInlineAttachment(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        var request = NotificationV1.SendTicketEmailRequest()
+        request.ticketID = "t-inline-large"
+        request.ticketCode = "2026-000654"
+        request.to = ["jose@cliente.example"]
+        request.subject = "Planilha"
+        request.body = "Segue a planilha."
+        // 3 MiB (the RPC frame limit is 4 MiB): about 4 MiB once encoded, 16 pieces of 256 KiB.
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let content = (0..<(3 << 20) + 17).map { _ -> UInt8 in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: state >> 56)
+        }
+        var sheet = NotificationV1.InlineAttachment()
+        sheet.fileName = "planilha de cálculo.xlsx"
+        sheet.contentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        sheet.content = content
+        var note = NotificationV1.InlineAttachment()
+        note.fileName = "leia-me.txt"
+        note.contentType = ""
+        note.content = Array("instruções\n".utf8)
+        request.attachments = [sheet, note]
+        let options = CallOptions(timeoutMilliseconds: 30_000, metadata: harness.options(NotificationHarness.agent()).metadata)
+        let sent = try harness.client.call(NotificationV1.Notification.sendTicketEmail, request, options: options)
+        let id = try #require(sent.delivery?.id)
+        // The row keeps no copy; the message is in pieces no longer than 256 KiB; no spool file is left.
+        let (payload, payloadBytes, pieces, largest, stored) = try harness.database.read { tx in
+            let row = try #require(try tx.queryOne("SELECT payload, payload_bytes FROM notification_deliveries WHERE id = ?", [.text(id)]))
+            let pieces = try #require(try tx.queryOne(
+                "SELECT COUNT(*) AS n, MAX(length(data)) AS largest, SUM(length(data)) AS total FROM notification_payload_chunks WHERE delivery_id = ?",
+                [.text(id)]))
+            return (try row.blob("payload"), Int(try row.int("payload_bytes")), Int(try pieces.int("n")), Int(try pieces.int("largest")),
+                    Int(try pieces.int("total")))
+        }
+        #expect(payload.isEmpty && payloadBytes > content.count * 4 / 3 && stored == payloadBytes)
+        #expect(pieces == (payloadBytes + PayloadChunks.chunkBytes - 1) / PayloadChunks.chunkBytes && largest == PayloadChunks.chunkBytes)
+        let spool = "\(harness.directory.path)/notification-spool"
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? []).isEmpty)
+
+        #expect(waitFor(30) { sink.files("eml").count == 1 })
+        #expect(waitFor(15) { (try? harness.deliveries(ticketID: "t-inline-large").first?.state) == "sent" })
+        let mail = try #require(try ReceivedMail.all(in: mailDirectory.path).first)
+        #expect(mail.defects.isEmpty)
+        #expect(mail.content_type == "multipart/mixed")
+        #expect(mail.attachments.map { $0.filename ?? "" } == ["planilha de cálculo.xlsx", "leia-me.txt"])
+        #expect(mail.attachments.first?.size == content.count)
+        #expect(mail.attachments.first?.sha256 == Digest.hex(Digest.sha256(content)))
+        #expect(mail.attachments.last?.content_type == "application/octet-stream")
+        #expect(mail.attachments.last?.sha256 == Digest.hex(Digest.sha256(note.content)))
+
+        // A replay streams the same bytes again from the stored pieces.
+        var replay = NotificationV1.ReplayDeliveryRequest()
+        replay.deliveryID = id
+        _ = try harness.client.call(NotificationV1.Notification.replayDelivery, replay, options: harness.options(NotificationHarness.administrator()))
+        #expect(waitFor(30) { sink.files("eml").count == 2 })
+        let copies = sink.files("eml").map { FileManager.default.contents(atPath: "\(mailDirectory.path)/\($0)") }
+        #expect(copies[0] != nil && copies[0] == copies[1], "byte-identical")
+    }
+
+    @Test("An attachment spooled a slice at a time encodes to the same bytes as the whole at once")
+    func spooledEncoding() throws {
+        let directory = try TemporaryDirectory(prefix: "spool")
+        let spool = AttachmentSpool(dataDirectory: directory.path)
+        for count in [0, 1, 56, 57, 58, 57 * 1_024, 57 * 1_024 + 1, 2 * 57 * 1_024 + 100] {
+            let content = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+            let file = try spool.spool(fileName: "a.bin", contentType: "", content: content)
+            defer { AttachmentSpool.remove([file]) }
+            #expect(FileManager.default.contents(atPath: file.path).map { Array($0) } == MIMEEncoding.base64LineBytes(content))
+            #expect(file.size == count && file.contentType == "application/octet-stream")
+        }
+    }
+
     @Test("Account e-mails for the gateway: invitation with its one-time link; only services or administrators ask", arguments: TestEngines.all)
     func accountEmail(engine: DatabaseEngine) throws {
         let mailDirectory = try TemporaryDirectory(prefix: "sink")

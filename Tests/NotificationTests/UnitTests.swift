@@ -49,17 +49,25 @@ struct UnitTests {
         #expect(a.count == 32)
     }
 
-    @Test("Event ids of the recorder's EmailSent events: UUID form (version 4), all different, readable by Foundation")
+    @Test("Event ids of the recorder's EmailSent events: UUID form (version 7), all different, readable by Foundation, in time order")
     func eventIDs() {
-        let ids = EventIDs.make(1_000)
+        let now = Date()
+        let ids = EventIDs.make(1_000, now: now)
         #expect(ids.count == 1_000)
         #expect(Set(ids).count == 1_000)
         for id in ids {
             let uuid = UUID(uuidString: id)
             #expect(uuid?.uuidString == id)
             let characters = Array(id)
-            #expect(characters.count == 36 && characters[14] == "4" && "89AB".contains(characters[19]))
+            #expect(characters.count == 36 && characters[14] == "7" && "89AB".contains(characters[19]))
+            // The first 48 bits are the time in milliseconds.
+            let hex = String(characters[0..<8]) + String(characters[9..<13])
+            #expect(UInt64(hex, radix: 16) == UInt64(now.timeIntervalSince1970 * 1000))
         }
+        // Increasing within a batch, and after an earlier batch's.
+        #expect(ids == ids.sorted())
+        let later = EventIDs.make(3, now: now.addingTimeInterval(0.002))
+        #expect(later.allSatisfy { $0 > ids.last! })
         #expect(EventIDs.make(0).isEmpty)
     }
 

@@ -60,6 +60,38 @@ struct WebhookAndConfidentialityTests {
         #expect(again.map { $0.0.header("X-Ocorrencias-Delivery") } == [log[0].id, log[0].id])
     }
 
+    @Test("Messages larger than what a claim loads (a 300 KiB request): the e-mail is uploaded from its stored pieces and the webhook gets its whole body, signed",
+          arguments: TestEngines.all)
+    func largeMessages(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let secret = "receiver-secret-0123456789abcdef"
+        let hooks = try TemporaryDirectory(prefix: "hooks")
+        let receiver = try PythonPeer.webhook(directory: hooks.path, secret: secret)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        _ = try Self.register(harness, url: receiver.url, secret: secret, kinds: ["TicketOpened"])
+        let line = "O relatório de notas fiscais de março não fecha com o livro de saídas (ação pendente).\n"
+        let request = String(repeating: line, count: 300 * 1_024 / line.utf8.count + 1)
+        let event = Events.opened(ticketID: "t-big", request: request)
+        try harness.deliver([Events.envelope(event, key: event.ticketID)])
+        #expect(waitFor(30) { sink.files("eml").count == 1 && receiver.files("json").count == 1 })
+        #expect(waitFor(15) { (try? harness.deliveries(ticketID: "t-big").allSatisfy { $0.state == "sent" }) == true })
+        // Both messages are over the size a claim loads; the webhook's body is over one piece.
+        let sizes = try harness.database.read { tx in
+            try tx.query("SELECT channel, payload_bytes FROM notification_deliveries WHERE ticket_id = ?", [.text("t-big")])
+                .map { (try $0.text("channel"), Int(try $0.int("payload_bytes"))) }
+        }
+        #expect(sizes.count == 2 && sizes.allSatisfy { $0.1 > DeliveryClaims.claimLoadBytes })
+        #expect(sizes.contains { $0.0 == "webhook" && $0.1 > PayloadChunks.chunkBytes })
+        let hook = try #require(try ReceivedWebhook.all(in: hooks.path).first)
+        #expect(hook.0.verified)
+        #expect((hook.1["data"] as? [String: Any])?["text"] as? String == request)
+        let mail = try #require(try ReceivedMail.all(in: mailDirectory.path).first)
+        #expect(mail.defects.isEmpty)
+        #expect(mail.text.contains(line.trimmingCharacters(in: .newlines)))
+        #expect(mail.text.utf8.count > 300 * 1_024)
+    }
+
     @Test("Internal entries and content above a level never reach customers or unentitled webhooks", arguments: TestEngines.all)
     func confidentiality(engine: DatabaseEngine) throws {
         let mailDirectory = try TemporaryDirectory(prefix: "sink")

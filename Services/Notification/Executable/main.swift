@@ -3,6 +3,6 @@
 import NotificationCore
 import ServiceKit
 
-ServiceMain.run(name: "notification", migrations: NotificationService.migrations) { runtime, router in
+ServiceMain.run(name: "notification", migrations: NotificationService.migrations, databaseTuning: NotificationService.databaseTuning) { runtime, router in
     try NotificationService.register(runtime: runtime, router: &router)
 }

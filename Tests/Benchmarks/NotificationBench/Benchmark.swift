@@ -194,6 +194,10 @@ enum NotificationBenchmark {
             settings.smtpURL = "smtp://127.0.0.1:\(sink.port)"
             settings.mailDomain = "suporte.example"
             settings.laneConcurrency = concurrency
+            // For A/B runs of the claim size without a rebuild.
+            if let batch = ProcessInfo.processInfo.environment["NOTIFICATION_CLAIM_BATCH"].flatMap(Int.init), batch > 0 {
+                settings.claimBatch = batch
+            }
             let port = try BenchPeer.freePort()
             // Workflow's side of `EmailSent`: a socket that accepts connections and never answers
             // (a workflow too busy to take events), so `EmailSent` rows wait in the outbox and the
@@ -209,8 +213,11 @@ enum NotificationBenchmark {
                 "WORKFLOW_ADDRESSES": "127.0.0.1:\(workflowPort)",
             ].merging(ProcessInfo.processInfo.environment.filter { $0.key == "NOTIFICATION_DATABASE_URL" }) { $1 })
             nonisolated(unsafe) var captured: DeliveryDispatcher?
+            // The executable's database defaults (BENCH_UNTUNED=1: SQLite's own, for A/B runs).
+            let untuned = ProcessInfo.processInfo.environment["BENCH_UNTUNED"] == "1"
             let host = try ServiceMain.start(configuration: configuration, migrations: NotificationService.migrations,
-                                             logger: Logger(service: "notification", level: .critical)) { runtime, router in
+                                             logger: Logger(service: "notification", level: .critical),
+                                             databaseTuning: untuned ? { $0 } : NotificationService.databaseTuning) { runtime, router in
                 captured = try NotificationService.registerReturningDispatcher(runtime: runtime, router: &router, settings: settings,
                                                                                rules: .defaults)
             }
@@ -229,7 +236,7 @@ enum NotificationBenchmark {
             register.eventKinds = ["StageChanged"]
             _ = try client.call(NotificationV1.Notification.registerWebhook, register,
                                 options: CallOptions(metadata: PrincipalSigner(secret: secret).metadata(for: admin)))
-            print("notification-bench (\(database.engine == .postgres ? "PostgreSQL" : "SQLite")): \(count) deliveries per phase, paced phases at \(Int(rate))/s, lane concurrency \(settings.laneConcurrency)")
+            print("notification-bench (\(database.engine == .postgres ? "PostgreSQL" : "SQLite")): \(count) deliveries per phase, paced phases at \(Int(rate))/s, lane concurrency \(settings.laneConcurrency), claims of up to \(settings.claimBatch), database \(untuned ? "untuned" : "tuned as the executable")")
 
             // Three interleaved rounds of pipeline then minimal sender per channel, so load from
             // other processes hits both alike; the best of each is reported (and every round).

@@ -212,19 +212,28 @@ struct NotificationAPI: Sendable {
             }
         }
         guard !request.body.isEmpty else { throw Access.required("body", "Informe o texto.", "Body is required.") }
-        let inline = request.attachments.map { MailAttachment(fileName: $0.fileName, contentType: $0.contentType, content: $0.content) }
-        let inlineBytes = inline.reduce(0) { $0 + $1.content.count }
+        let inlineBytes = request.attachments.reduce(0) { $0 + $1.content.count }
         guard inlineBytes <= planner.settings.attachmentMaxBytes else {
             throw IntakeAttachments.tooLarge("attachments", budget: planner.settings.attachmentMaxBytes)
         }
+        let spool = AttachmentSpool(dataDirectory: runtime.configuration.dataDirectory)
+        // Attachments in the request are base64-encoded into spool files, a slice at a time,
+        // before the transaction (so the message is never rendered whole next to the request).
+        var files: [SpooledAttachment] = []
+        defer { AttachmentSpool.remove(files) }
+        for attachment in request.attachments {
+            files.append(try spool.spool(fileName: attachment.fileName, contentType: attachment.contentType, content: attachment.content))
+        }
         // Referenced files come from intake, read with the caller's identity, before the transaction.
-        // Each is base64-encoded into a spool file as it arrives; the stored message is then
-        // written to the database in pieces from those files (never whole in memory).
-        let fetched = request.attachmentRefs.isEmpty ? [] : try IntakeAttachments(
-            client: runtime.client(for: "intake"), metadata: runtime.principals.metadata(for: caller),
-            spool: AttachmentSpool(dataDirectory: runtime.configuration.dataDirectory)
-        ).fetch(request.attachmentRefs, budget: planner.settings.attachmentMaxBytes - inlineBytes)
-        defer { AttachmentSpool.remove(fetched) }
+        // Each is base64-encoded into a spool file as it arrives.
+        if !request.attachmentRefs.isEmpty {
+            files += try IntakeAttachments(client: runtime.client(for: "intake"), metadata: runtime.principals.metadata(for: caller),
+                                           spool: spool)
+                .fetch(request.attachmentRefs, budget: planner.settings.attachmentMaxBytes - inlineBytes)
+        }
+        // The stored message is written to the database in pieces from those files (never whole
+        // in memory) and streamed from there while sent.
+        let spooled = files
         let eventID = "manual:" + (context.idempotencyKey ?? UUID().uuidString.lowercased())
         let response = try Idempotent.write(database, context, request) { tx -> NotificationV1.SendTicketEmailResponse in
             let summary = try TicketCache.load(tx, ticketID: request.ticketID)
@@ -249,14 +258,14 @@ struct NotificationAPI: Sendable {
                                    cc: request.copies.map { MailAddress(name: "", email: $0) },
                                    replyTo: planner.identity.replyTo(ticketID: request.ticketID),
                                    subject: rendered.subject, text: rendered.text, html: rendered.html,
-                                   attachments: inline, spooled: fetched,
+                                   spooled: spooled,
                                    messageID: messageID, date: Date(),
                                    extraHeaders: DeliveryPlanner.headers(kind: "TicketEmail", ticketID: request.ticketID, code: code))
             try DeliveryStore.insert(tx, NewDelivery(
                 id: id, eventID: eventID, recipient: recipient, channel: .email, eventKind: "TicketEmail", ticketID: request.ticketID,
                 lane: planner.emailLane, envelopeTo: request.to + request.copies, copies: request.copies, messageID: messageID,
-                subject: rendered.subject, payload: fetched.isEmpty ? mime.render() : [],
-                segments: fetched.isEmpty ? [] : mime.segments(), accessLevel: level))
+                subject: rendered.subject, payload: spooled.isEmpty ? mime.render() : [],
+                segments: spooled.isEmpty ? [] : mime.segments(), accessLevel: level))
             var response = NotificationV1.SendTicketEmailResponse()
             response.delivery = try DeliveryStore.find(tx, id: id)
             return response

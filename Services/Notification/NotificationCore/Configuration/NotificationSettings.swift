@@ -43,7 +43,7 @@ public struct NotificationSettings: Sendable {
     /// it): after that, another instance sharing the database takes it over.
     public var leaseMilliseconds: Int = 30_000
     /// The most deliveries claimed from the database in one transaction (per lane).
-    public var claimBatch: Int = 64
+    public var claimBatch: Int = 256
     /// Finished deliveries (`sent`, `failed`, `discarded`) older than this are deleted; 0 keeps
     /// them forever. Dead letters are kept until handled.
     public var retentionMilliseconds: Int64 = 90 * 86_400_000

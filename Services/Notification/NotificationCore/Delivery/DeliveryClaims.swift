@@ -11,8 +11,9 @@ struct ClaimedDelivery: Sendable {
     /// The message (loaded with the claim from `notification_payload_chunks`, or from the row's
     /// own `payload` column for rows written by earlier versions).
     var payload: [UInt8]
-    /// When non-zero, the message is longer than one piece of `notification_payload_chunks`
-    /// (``PayloadChunks``), this many bytes, streamed while sent, and `payload` is empty.
+    /// When non-zero, the message (this many bytes) was not loaded with the claim (longer than
+    /// ``DeliveryClaims/claimLoadBytes``): it is read from `notification_payload_chunks` when
+    /// sent, and `payload` is empty.
     var payloadBytes: Int = 0
     var envelopeTo: [String]
     var copies: [String]
@@ -27,6 +28,9 @@ struct ClaimedDelivery: Sendable {
     var webhook: WebhookRecord?
     /// The lease written with the claim (local clock).
     var leaseEnd: Date
+    /// SQLite's rowid of the row (0 on PostgreSQL): the outcome's `UPDATE` finds the row by it
+    /// instead of descending the index of `id` (and still checks `id`).
+    var rowID: Int64 = 0
 }
 
 /// What to write for a claimed delivery: the send's outcome, or a release (not sent).
@@ -53,40 +57,55 @@ enum DeliveryClaims {
         id, channel, payload, envelope_to, copies, target, event_kind, ticket_id, message_id, subject, attempts, webhook_id, payload_bytes
         """
 
+    /// Messages up to this size come with the claim; larger ones are read when sent (an e-mail
+    /// piece by piece while libcurl uploads it, a webhook body whole just before its signed POST),
+    /// so a lane's queue (up to twice the claim batch) holds at most 512 × 64 KiB of messages.
+    static let claimLoadBytes = 64 << 10
+
     /// Claims up to `limit` due deliveries of `lane`.
     static func claim(_ tx: any SQLExecutor, lane: String, instance: String, limit: Int, now: Date, lease: TimeInterval) throws -> [ClaimedDelivery] {
-        let lock = tx.engine == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        let postgres = tx.engine == .postgres
+        let lock = postgres ? " FOR UPDATE SKIP LOCKED" : ""
+        // On SQLite the rows are named by rowid, which the due index holds: no descent of the
+        // index of `id` per row, here nor in the outcome's UPDATE.
+        let key = postgres ? "id" : "rowid"
         let leaseEnd = now.addingTimeInterval(lease)
         let update = """
             UPDATE notification_deliveries SET state = 'sending', attempts = attempts + 1, claimed_by = ?, claimed_until = ?
-            WHERE id IN (
-                SELECT id FROM notification_deliveries WHERE state = 'queued' AND lane = ? AND next_attempt_at <= ?
+            WHERE \(key) IN (
+                SELECT \(key) FROM notification_deliveries WHERE state = 'queued' AND lane = ? AND next_attempt_at <= ?
                 ORDER BY next_attempt_at LIMIT ?\(lock))
-            RETURNING \(returning)
+            RETURNING \(returning)\(postgres ? "" : ", rowid AS row_id")
             """
         let params: [SQLValue] = [.text(instance), .timestamp(leaseEnd), .text(lane), .timestamp(now), .integer(Int64(limit))]
         // The messages (stored once, apart from the rows) come with the claim, in the same
         // statement: on PostgreSQL joined to the claimed rows, on SQLite (no UPDATE in a WITH)
-        // by a subquery in RETURNING. A message longer than one piece stays in the database and
-        // is streamed while sent.
+        // by a subquery in RETURNING. A message longer than ``claimLoadBytes`` stays in the
+        // database and is read when sent.
         let rows: [Row]
         if tx.engine == .postgres {
             rows = try tx.query("""
                 WITH claimed AS (\(update))
                 SELECT claimed.*, p.data AS piece FROM claimed
                 LEFT JOIN notification_payload_chunks p
-                    ON p.delivery_id = claimed.id AND p.seq = 0 AND claimed.payload_bytes <= \(PayloadChunks.chunkBytes)
+                    ON p.delivery_id = claimed.id AND p.seq = 0 AND claimed.payload_bytes <= \(claimLoadBytes)
                 """, params)
         } else {
             rows = try tx.query("""
                 \(update), (SELECT p.data FROM notification_payload_chunks p
                     WHERE p.delivery_id = notification_deliveries.id AND p.seq = 0
-                        AND notification_deliveries.payload_bytes <= \(PayloadChunks.chunkBytes)) AS piece
+                        AND notification_deliveries.payload_bytes <= \(claimLoadBytes)) AS piece
                 """, params)
         }
+        guard let first = rows.first else { return [] }
+        // Columns found once per batch, then read by position (a lookup by name compares the
+        // name with every column's, per column and row).
+        let at = try ClaimColumns(first)
         var webhooks: [String: WebhookRecord?] = [:]
-        return try rows.map { row in
-            let webhookID = try row.text("webhook_id")
+        var claimed: [ClaimedDelivery] = []
+        claimed.reserveCapacity(rows.count)
+        for row in rows {
+            let webhookID = try at.text(row, at.webhookID)
             var webhook: WebhookRecord?
             if !webhookID.isEmpty {
                 if let known = webhooks[webhookID] {
@@ -96,19 +115,62 @@ enum DeliveryClaims {
                     webhooks[webhookID] = webhook
                 }
             }
-            func lines(_ column: String) throws -> [String] { try row.text(column).split(separator: "\n").map(String.init) }
-            let id = try row.text("id")
-            var payload = try row.blob("payload")
-            var payloadBytes = Int(try row.int("payload_bytes"))
-            if payload.isEmpty, case .blob(let piece) = row["piece"] {
+            var payload: [UInt8] = []
+            if case .blob(let bytes) = row[at.payload] { payload = bytes }
+            var payloadBytes = Int(try at.int(row, at.payloadBytes))
+            if payload.isEmpty, case .blob(let piece) = row[at.piece] {
                 payload = piece
                 payloadBytes = 0
             }
-            return ClaimedDelivery(id: id, channel: try row.text("channel"), payload: payload, payloadBytes: payloadBytes,
-                                   envelopeTo: try lines("envelope_to"), copies: try lines("copies"), target: try row.text("target"),
-                                   eventKind: try row.text("event_kind"), ticketID: try row.text("ticket_id"),
-                                   messageID: try row.text("message_id"), subject: try row.text("subject"),
-                                   attempts: Int(try row.int("attempts")), webhook: webhook, leaseEnd: leaseEnd)
+            claimed.append(ClaimedDelivery(
+                id: try at.text(row, at.id), channel: try at.text(row, at.channel), payload: payload, payloadBytes: payloadBytes,
+                envelopeTo: Self.lines(try at.text(row, at.envelopeTo)), copies: Self.lines(try at.text(row, at.copies)),
+                target: try at.text(row, at.target), eventKind: try at.text(row, at.eventKind), ticketID: try at.text(row, at.ticketID),
+                messageID: try at.text(row, at.messageID), subject: try at.text(row, at.subject),
+                attempts: Int(try at.int(row, at.attempts)), webhook: webhook, leaseEnd: leaseEnd,
+                rowID: at.rowID.map { if case .integer(let n) = row[$0] { n } else { 0 } } ?? 0))
+        }
+        return claimed
+    }
+
+    /// A newline-separated list (addresses).
+    static func lines(_ text: String) -> [String] {
+        text.isEmpty ? [] : text.utf8.split(separator: UInt8(ascii: "\n")).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Where each column of a claim's result is.
+    private struct ClaimColumns {
+        let id, channel, payload, envelopeTo, copies, target, eventKind, ticketID, messageID, subject, attempts, webhookID,
+            payloadBytes, piece: Int
+        /// SQLite only.
+        let rowID: Int?
+
+        init(_ row: Row) throws {
+            func index(_ name: String) throws -> Int {
+                guard let index = row.columns.firstIndex(of: name) else {
+                    throw StorageError(.typeMismatch, "no column named '\(name)' in a claim's result")
+                }
+                return index
+            }
+            (id, channel, payload, envelopeTo, copies, target) = (try index("id"), try index("channel"), try index("payload"),
+                                                                   try index("envelope_to"), try index("copies"), try index("target"))
+            (eventKind, ticketID, messageID, subject) = (try index("event_kind"), try index("ticket_id"), try index("message_id"),
+                                                         try index("subject"))
+            (attempts, webhookID, payloadBytes, piece) = (try index("attempts"), try index("webhook_id"), try index("payload_bytes"),
+                                                          try index("piece"))
+            rowID = row.columns.firstIndex(of: "row_id")
+        }
+
+        func text(_ row: Row, _ index: Int) throws -> String {
+            guard case .text(let text) = row[index] else { throw StorageError(.typeMismatch, "\(row.columns[index]) is not text") }
+            return text
+        }
+
+        func int(_ row: Row, _ index: Int) throws -> Int64 {
+            guard case .integer(let number) = row[index] else {
+                throw StorageError(.typeMismatch, "\(row.columns[index]) is not an integer")
+            }
+            return number
         }
     }
 
@@ -192,12 +254,23 @@ enum DeliveryClaims {
             // multi-row form (no VALUES join materialized, no RETURNING table, no statement
             // journal for a statement that writes one row).
             for (claimed, (state, answer, next), at) in decided {
-                let changed = try tx.execute("""
+                // By rowid when the claim returned it (the row's own `id` still checked); by id
+                // when that found nothing (a VACUUM may renumber the rowids of a table without
+                // an INTEGER PRIMARY KEY), so a claim is never taken as lost because of it.
+                let set: [SQLValue] = [.text(state.rawValue), .text(answer), .timestamp(next), state == .sent ? .timestamp(at) : .null]
+                let claim: [SQLValue] = [.text(claimed.id), .text(instance), .integer(Int64(claimed.attempts))]
+                var changed = claimed.rowID == 0 ? 0 : try tx.execute("""
                     UPDATE notification_deliveries SET state = ?, last_answer = ?, next_attempt_at = ?, claimed_until = 0,
                         sent_at = COALESCE(?, sent_at)
-                    WHERE id = ? AND state = 'sending' AND claimed_by = ? AND attempts = ?
-                    """, [.text(state.rawValue), .text(answer), .timestamp(next), state == .sent ? .timestamp(at) : .null,
-                           .text(claimed.id), .text(instance), .integer(Int64(claimed.attempts))])
+                    WHERE rowid = ? AND id = ? AND state = 'sending' AND claimed_by = ? AND attempts = ?
+                    """, set + [.integer(claimed.rowID)] + claim)
+                if changed == 0 {
+                    changed = try tx.execute("""
+                        UPDATE notification_deliveries SET state = ?, last_answer = ?, next_attempt_at = ?, claimed_until = 0,
+                            sent_at = COALESCE(?, sent_at)
+                        WHERE id = ? AND state = 'sending' AND claimed_by = ? AND attempts = ?
+                        """, set + claim)
+                }
                 if changed > 0 { written.insert(claimed.id) }
             }
         } else {

@@ -276,7 +276,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     private func send(_ claimed: ClaimedDelivery, curl: CurlEasy) -> SendOutcome {
         switch claimed.channel {
         case DeliveryChannel.email.rawValue:
-            // A message stored in pieces is read one at a time while libcurl uploads.
+            // A message not loaded with the claim is read a piece at a time while libcurl uploads.
             let upload = claimed.payloadBytes > 0 ? ChunkedUpload(database: database, deliveryID: claimed.id) : nil
             let outcome = SMTPSender(settings: settings).send(curl, from: settings.fromAddress, recipients: claimed.envelopeTo,
                                                               message: upload == nil ? claimed.payload : [],
@@ -295,8 +295,16 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
                 // Another instance's key, or a damaged row: retried (and visible) rather than lost.
                 return .transient("\(error)")
             }
+            // A body not loaded with the claim is read whole now: it is signed as a whole.
+            var body = claimed.payload
+            if claimed.payloadBytes > 0 {
+                do { body = try PayloadChunks.readAll(database, deliveryID: claimed.id) } catch { return .transient("\(error)") }
+                guard body.count == claimed.payloadBytes else {
+                    return .transient("corpo armazenado incompleto / stored body incomplete (\(body.count) of \(claimed.payloadBytes) bytes)")
+                }
+            }
             return WebhookSender(settings: settings).send(curl, url: claimed.target, secret: secret, deliveryID: claimed.id,
-                                                          eventKind: claimed.eventKind, body: claimed.payload)
+                                                          eventKind: claimed.eventKind, body: body)
         }
     }
 

@@ -293,4 +293,31 @@ struct OutboxRelayTests {
         relay.stop()
         #expect(delivered.current == 1)
     }
+
+    @Test("a busy relay vacuums its outbox on PostgreSQL once it deleted vacuumAfterDeletes events; the claims go on in order",
+          arguments: TestEngines.all)
+    func vacuumsAfterDeletes(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        // Keys of three events each, enqueued key by key, so a claim's batch ends inside a key.
+        try Self.enqueue(db, (0..<40).flatMap { key in (0..<3).map { (id: "k\(key)-\($0)", key: "k\(key)") } })
+        let delivered = Locked<[String]>([])
+        let relay = OutboxRelay(database: db, name: "vacuum",
+                                configuration: RelayConfiguration(batchSize: 50, deliveryConcurrency: 1, vacuumAfterDeletes: 40)) { event in
+            delivered.withLock { $0.append(event.id) }
+        }
+        let vacuums = {
+            try db.read { tx in
+                try tx.queryOne("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'storage_outbox'")?.int("vacuum_count") ?? 0
+            }
+        }
+        let before = engine == .postgres ? try vacuums() : 0
+        #expect(try relay.runOnce() == 50)
+        if engine == .postgres { #expect(try vacuums() == before + 1, "50 deletes ≥ 40: vacuumed") }
+        #expect(try relay.runOnce() == 50)
+        if engine == .postgres { #expect(try vacuums() == before + 1, "at most one vacuum a second") }
+        #expect(try relay.runOnce() == 20)
+        #expect(try relay.pending() == 0)
+        #expect(delivered.current == (0..<40).flatMap { key in (0..<3).map { "k\(key)-\($0)" } }, "in enqueue order")
+    }
 }

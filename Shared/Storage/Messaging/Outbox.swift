@@ -95,12 +95,28 @@ public enum Outbox {
     }
 
     /// The creation time (epoch milliseconds) of the oldest undelivered event whose key starts
-    /// with `keyPrefix` (e.g. `"gateway|"` for one subscriber's rows), nil when there is none.
+    /// with `keyPrefix` (e.g. `"gateway|"` for one subscriber's rows), nil when there is none:
+    /// the earliest creation time among the first 100 such rows in `seq` (enqueue) order, which
+    /// is the oldest unless an event was created more than 100 events' worth before it was
+    /// enqueued.
+    ///
+    /// The query walks the primary key from the oldest row and stops at the 100th row with the
+    /// prefix; in a publisher's outbox they are at or near the front (every event writes one row
+    /// per subscriber, side by side). It used to be `MIN(created_at) … WHERE event_key LIKE`, a
+    /// scan of the whole table on both engines, dead rows included on PostgreSQL (≈ 4 ms a call
+    /// in the end-to-end benchmark; the watch streams run it for every batch they send).
+    ///
+    /// `LIKE` rather than a `substr` comparison: PostgreSQL estimates a `LIKE` prefix from the
+    /// column's statistics (a third of the rows for one of three subscribers) and walks the
+    /// primary key; for `substr(…) = ?` it guessed a handful of rows, fewer than the limit, and
+    /// sorted the whole table instead.
     public static func oldestCreatedAt(_ executor: any SQLExecutor, keyPrefix: String) throws -> Int64? {
         let pattern = keyPrefix.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
             .replacingOccurrences(of: "_", with: "\\_") + "%"
-        return try executor.queryOne("SELECT MIN(created_at) AS oldest FROM storage_outbox WHERE event_key LIKE ? ESCAPE '\\'",
-                                     [.text(pattern)])?.optionalInt("oldest")
+        return try executor.queryOne("""
+            SELECT MIN(created_at) AS oldest FROM (
+                SELECT created_at FROM storage_outbox WHERE event_key LIKE ? ESCAPE '\\' ORDER BY seq LIMIT 100) AS head
+            """, [.text(pattern)])?.optionalInt("oldest")
     }
 
     /// The number of events not delivered yet.

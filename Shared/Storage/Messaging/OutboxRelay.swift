@@ -507,40 +507,57 @@ public final class OutboxRelay: @unchecked Sendable {
         var event: OutboxEvent
     }
 
+    /// Claims up to ``RelayConfiguration/batchSize`` events: a prefix of each claimable key's
+    /// events, in `seq` order.
+    ///
+    /// It reads the oldest rows of the outbox in `seq` order — a window of twice the batch size,
+    /// four times larger while it holds fewer claimable events than a batch and more rows remain —
+    /// and picks the events here: since the window starts at the oldest row, the first row of a
+    /// key in it is that key's oldest event, whose lease and retry time say whether the key is
+    /// claimable. Then it leases the picked rows by primary key. Each window is one statement, so
+    /// one snapshot: a key's later event is never seen without its earlier ones (per-key order
+    /// is commit order, ``Outbox/enqueue(_:_:)``). The cost is the rows read, about twice the
+    /// batch when the oldest keys are claimable, whatever the size of the backlog behind them.
+    /// (It used to be one `UPDATE … WHERE seq IN (SELECT … ORDER BY seq LIMIT …)` that looked up
+    /// each row's key head with a correlated `MIN(seq)`; with a backlog of 30,000 rows
+    /// PostgreSQL planned it as a hash join over the whole table, computing the head of every
+    /// row: ≈ 37 ms a claim in the end-to-end benchmark, 1.6 s on a loaded machine.)
+    ///
     /// - Parameter skipping: Destinations resting after being found unreachable: none of their
     ///   events is claimed (nor rewritten) this round.
     private func claim(now: Int64, lockedUntil: Int64, skipping: [String]) throws -> [ClaimedEvent] {
-        try database.write { tx in
+        let batchSize = configuration.batchSize
+        return try database.write { tx in
             if tx.engine == .postgres {
                 try tx.execute("SELECT pg_advisory_xact_lock(\(Self.claimLockKey))", [])
             }
-            // A key is claimable when its oldest event is neither leased nor waiting for a retry;
-            // ordering by seq with a LIMIT then takes a prefix of each claimable key's events.
-            // The head lookup names the index's leading expression (storage migration 5).
-            let entity = { (column: String) in Outbox.entityKeySQL(tx.engine, column) }
             // A resting destination's events: its key is the destination itself or starts with it and `|`.
-            let rest = skipping.map { _ in " AND NOT (o.event_key = ? OR substr(o.event_key, 1, ?) = ?)" }.joined()
+            let rest = skipping.map { _ in " AND NOT (event_key = ? OR substr(event_key, 1, ?) = ?)" }.joined()
             let restValues = skipping.flatMap { destination -> [SQLValue] in
                 [.text(destination), SQLValue(destination.unicodeScalars.count + 1), .text(destination + "|")]
             }
-            // PostgreSQL: `= ANY(ARRAY(...))` makes the claimed seqs one array computed first and
-            // updates them by primary-key lookups. With `IN (...)` the planner chose a hash semi
-            // join over a sequential scan of the whole table — every undelivered row and, in a
-            // table whose rows are deleted as fast as they come, every dead one since the last
-            // vacuum (≈ 30 ms a claim in the end-to-end benchmark, docs/BENCHMARKS-gateway.md).
-            let (open, close) = tx.engine == .postgres ? ("= ANY(ARRAY(", "))") : ("IN (", ")")
+            var window = max(64, batchSize * 2)
+            var picked: [Int64]
+            while true {
+                let rows = try tx.query("""
+                    SELECT seq, event_key, next_attempt_at, locked_until FROM storage_outbox
+                    WHERE seq > 0\(rest) ORDER BY seq LIMIT ?
+                    """, restValues + [SQLValue(window)])
+                picked = try Self.pick(rows, now: now, limit: batchSize)
+                if picked.count >= batchSize || rows.count < window { break }
+                window *= 4
+            }
+            guard !picked.isEmpty else { return [] }
+            // The picked seqs as one parameter (one statement text whatever their number, for the
+            // statement caches), each row found by primary key. No other relay leased them since
+            // the window was read: claims are serialized (advisory lock, SQLite's write lock).
+            let list = picked.map(String.init).joined(separator: ",")
+            let seqs = tx.engine == .postgres ? "seq = ANY(string_to_array(?, ',')::bigint[])"
+                : "seq IN (SELECT value FROM json_each('[' || ? || ']'))"
             let rows = try tx.query("""
-                UPDATE storage_outbox SET lease_owner = ?, locked_until = ?
-                WHERE seq \(open)
-                    SELECT o.seq FROM storage_outbox o
-                    JOIN storage_outbox h
-                      ON h.seq = (SELECT MIN(m.seq) FROM storage_outbox m
-                                  WHERE \(entity("m.event_key")) = \(entity("o.event_key")) AND m.event_key = o.event_key)
-                    WHERE (h.locked_until IS NULL OR h.locked_until < ?) AND h.next_attempt_at <= ?\(rest)
-                    ORDER BY o.seq
-                    LIMIT ?\(close)
+                UPDATE storage_outbox SET lease_owner = ?, locked_until = ? WHERE \(seqs)
                 RETURNING seq, attempts, event_id, event_type, event_key, payload, created_at
-                """, [.text(owner), .integer(lockedUntil), .integer(now), .integer(now)] + restValues + [SQLValue(configuration.batchSize)])
+                """, [.text(owner), .integer(lockedUntil), .text(list)])
             return try rows.map { row in
                 ClaimedEvent(
                     seq: try row.int("seq"), attempts: Int(try row.int("attempts")),
@@ -548,6 +565,29 @@ public final class OutboxRelay: @unchecked Sendable {
                                        payload: try row.blob("payload"), createdAt: try row.date("created_at")))
             }.sorted { $0.seq < $1.seq }
         }
+    }
+
+    /// The seqs to claim among `rows` (the oldest rows of the outbox, in `seq` order): the rows of
+    /// the keys whose first row in the window is neither leased (`locked_until` not passed) nor
+    /// waiting for a retry (`next_attempt_at` in the future), in order, at most `limit`.
+    static func pick(_ rows: [Row], now: Int64, limit: Int) throws -> [Int64] {
+        var claimable: [String: Bool] = [:]
+        var picked: [Int64] = []
+        for row in rows {
+            let key = try row.text("event_key")
+            let open: Bool
+            if let known = claimable[key] {
+                open = known
+            } else {
+                let lockedUntil = try row.optionalInt("locked_until")
+                open = try (lockedUntil ?? Int64.min) < now && row.int("next_attempt_at") <= now
+                claimable[key] = open
+            }
+            guard open else { continue }
+            picked.append(try row.int("seq"))
+            if picked.count >= limit { break }
+        }
+        return picked
     }
 
     /// Records a round's outcome. - Returns: for each destination that failed as unreachable, the

@@ -108,6 +108,11 @@ public struct EventPublisher: Sendable {
         let watchers = Set(self.watchers)
         var configuration = configuration
         if configuration.isUnreachable == nil { configuration.isUnreachable = Self.isUnreachable }
+        // OCORRENCIAS_RELAY_ROUND_MS: the shortest time between the starts of two busy rounds
+        // (RelayConfiguration.roundInterval), for tuning and benchmarks.
+        if let value = runtime.configuration.environment["OCORRENCIAS_RELAY_ROUND_MS"], let milliseconds = Int(value), milliseconds >= 0 {
+            configuration.roundInterval = .milliseconds(milliseconds)
+        }
         return OutboxRelay(database: runtime.database, name: "\(source)-events", instance: runtime.configuration.instanceID,
                            configuration: configuration) { subscriber, events in
             if watchers.contains(subscriber) {

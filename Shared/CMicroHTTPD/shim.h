@@ -102,10 +102,8 @@ static inline int cmhd_query_kind(void) { return MHD_GET_ARGUMENT_KIND; }
 
 /// Queues a response with `status`, `body` (copied) and headers given as `name\0value\0...`.
 /// Returns 1 when queued.
-static inline int cmhd_respond(struct MHD_Connection *connection, unsigned int status, const void *body,
-                               size_t length, const char *headers, size_t headers_length) {
-    struct MHD_Response *response = MHD_create_response_from_buffer(length, (void *)body, MHD_RESPMEM_MUST_COPY);
-    if (!response) return 0;
+/// Adds `headers` (NUL-separated name, value, name, value...) to `response`.
+static inline void cmhd_add_headers(struct MHD_Response *response, const char *headers, size_t headers_length) {
     size_t offset = 0;
     while (offset < headers_length) {
         const char *name = headers + offset;
@@ -115,10 +113,34 @@ static inline int cmhd_respond(struct MHD_Connection *connection, unsigned int s
         offset += strlen(value) + 1;
         MHD_add_response_header(response, name, value);
     }
+}
+
+static inline int cmhd_respond(struct MHD_Connection *connection, unsigned int status, const void *body,
+                               size_t length, const char *headers, size_t headers_length) {
+    struct MHD_Response *response = MHD_create_response_from_buffer(length, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!response) return 0;
+    cmhd_add_headers(response, headers, headers_length);
     enum MHD_Result result = MHD_queue_response(connection, status, response);
     MHD_destroy_response(response);
     return result == MHD_YES ? 1 : 0;
 }
+
+/// A response whose body `reader` produces while it is sent (`length` < 0: unknown, chunked);
+/// `release` runs once when libmicrohttpd is done with it (also when queueing fails).
+static inline int cmhd_respond_stream(struct MHD_Connection *connection, unsigned int status, int64_t length,
+                                      MHD_ContentReaderCallback reader, void *cls, MHD_ContentReaderFreeCallback release,
+                                      const char *headers, size_t headers_length) {
+    struct MHD_Response *response = MHD_create_response_from_callback(length < 0 ? MHD_SIZE_UNKNOWN : (uint64_t)length,
+                                                                      64 * 1024, reader, cls, release);
+    if (!response) { release(cls); return 0; }
+    cmhd_add_headers(response, headers, headers_length);
+    enum MHD_Result result = MHD_queue_response(connection, status, response);
+    MHD_destroy_response(response);
+    return result == MHD_YES ? 1 : 0;
+}
+
+static inline ssize_t cmhd_end_of_stream(void) { return MHD_CONTENT_READER_END_OF_STREAM; }
+static inline ssize_t cmhd_end_with_error(void) { return MHD_CONTENT_READER_END_WITH_ERROR; }
 
 static inline int cmhd_yes(void) { return MHD_YES; }
 static inline int cmhd_no(void) { return MHD_NO; }

@@ -31,7 +31,7 @@ struct BrowserTests {
         let survey = try deployment.gateway.request("GET", "/v1/tickets/\(ticketID)/survey", bearer: seeded.ana)
         #expect(survey.json["answered"] as? Bool == true && survey.json["score"] as? Int == 5, "\(survey.text)")
         #expect(survey.json["comment"] as? String == "Resolvido rápido, obrigado.")
-        #expect(try TicketFlowTests.eventually {
+        #expect(try waitFor {
             try deployment.gateway.request("GET", "/v1/deliveries?ticket_id=\(ticketID)", bearer: seeded.admin).text.contains("Sobre a nota fiscal")
         })
     }

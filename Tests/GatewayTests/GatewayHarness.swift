@@ -91,8 +91,9 @@ final class GatewayHarness: @unchecked Sendable {
     /// the route (unless `conform` is false).
     @discardableResult
     func request(_ method: String, _ path: String, json: Any? = nil, body: Data? = nil, headers: [String: String] = [:],
-                 bearer: String? = nil, conform: Bool = true, sourceLocation: SourceLocation = #_sourceLocation) throws -> Response {
-        var arguments = ["-s", "-i", "-X", method, "--max-time", "20", "http://127.0.0.1:\(httpPort)\(path)"]
+                 bearer: String? = nil, conform: Bool = true, maxSeconds: Int = 20,
+                 sourceLocation: SourceLocation = #_sourceLocation) throws -> Response {
+        var arguments = ["-s", "-i", "-X", method, "--max-time", String(maxSeconds), "http://127.0.0.1:\(httpPort)\(path)"]
         var headers = headers
         if let bearer { headers["Authorization"] = "Bearer \(bearer)" }
         var input = Data()

@@ -107,7 +107,7 @@ struct ProxyCancelTests {
         // The gateway records the forwarded call as CANCELLED (the public port's server series too).
         let line = "gateway_rpc_client_calls_total{service=\"gateway\",method=\"/ocorrencias.knowledge.v1.Knowledge/Search\",code=\"CANCELLED\"} 1"
         var scraped = ""
-        #expect(try TicketFlowTests.eventually {
+        #expect(try waitFor {
             scraped = try gateway.request("GET", "/metrics", bearer: admin).text
             return scraped.contains(line)
         }, "\(scraped.split(separator: "\n").filter { $0.contains("Knowledge/Search") })")

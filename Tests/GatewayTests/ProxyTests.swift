@@ -190,7 +190,7 @@ struct ProxyTests {
         slow.cancel()
         let cancelled = "gateway_rpc_client_calls_total{service=\"gateway\",method=\"/ocorrencias.intake.v1.Intake/DownloadAttachment\",code=\"CANCELLED\"} 1"
         var scraped = ""
-        #expect(try TicketFlowTests.eventually {
+        #expect(try waitFor {
             scraped = try gateway.request("GET", "/metrics", bearer: admin).text
             return scraped.contains(cancelled)
         }, "\(scraped.split(separator: "\n").filter { $0.contains("DownloadAttachment") })")

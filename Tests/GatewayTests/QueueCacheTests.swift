@@ -31,11 +31,11 @@ struct QueueCacheTests {
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
         let first = try V.openTicket(gateway, seeded, subject: "Fila em cache")
-        #expect(try TicketFlowTests.eventually { try V.metrics(gateway, seeded.admin).contains("ocorrencias_view_cache_usable 1") })
+        #expect(try waitFor { try V.metrics(gateway, seeded.admin).contains("ocorrencias_view_cache_usable 1") })
         let queue = "/v1/tickets?page_size=25"
 
         // Listed by workflow once, then answered from the cache (after the opening's events settle).
-        #expect(try TicketFlowTests.eventually(10) {
+        #expect(try waitFor(10) {
             let before = Self.listCalls(try V.metrics(gateway, seeded.admin))
             let a = try gateway.request("GET", queue, bearer: seeded.ana)
             let b = try gateway.request("GET", queue, bearer: seeded.ana)
@@ -64,8 +64,8 @@ struct QueueCacheTests {
         // A ticket opened through the gateway reaches the cached pages (the TTL is 120 s: only
         // the write's and the events' invalidations can explain it).
         let second = try V.openTicket(gateway, seeded, subject: "Segunda na fila")
-        #expect(try TicketFlowTests.eventually(10) { Self.row(try gateway.request("GET", queue, bearer: seeded.ana), second) != nil })
-        #expect(try TicketFlowTests.eventually(10) { Self.row(try gateway.request("GET", queue, bearer: seeded.maria), second) != nil })
+        #expect(try waitFor(10) { Self.row(try gateway.request("GET", queue, bearer: seeded.ana), second) != nil })
+        #expect(try waitFor(10) { Self.row(try gateway.request("GET", queue, bearer: seeded.maria), second) != nil })
 
         // Ana takes the first ticket straight over workflow's RPC (no gateway): its event drops the page.
         _ = try gateway.request("GET", queue, bearer: seeded.ana)
@@ -82,7 +82,7 @@ struct QueueCacheTests {
         take.ticketID = first
         _ = try workflow.call(WorkflowV1.Workflow.takeTicket, take, options: CallOptions(metadata: PrincipalSigner(secret: secret).metadata(for: ana)))
         var holder: Any?
-        #expect(try TicketFlowTests.eventually(10) {
+        #expect(try waitFor(10) {
             holder = (Self.row(try gateway.request("GET", queue, bearer: seeded.ana), first)?["holder"] as? [String: Any])?["agent_id"]
             return holder as? String == "A-ana"
         }, "\(String(describing: holder))")

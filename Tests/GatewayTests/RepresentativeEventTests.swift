@@ -49,17 +49,17 @@ struct RepresentativeEventTests {
 
         // The second instance lists Beta's ticket for Rui and caches its view (a hit proves it).
         let second = try ViewCacheTests.SecondGateway(like: gateway)
-        #expect(try TicketFlowTests.eventually {
+        #expect(try waitFor {
             try second.request("GET", "/metrics", bearer: admin).text.contains("ocorrencias_view_cache_usable 1")
         })
-        #expect(try TicketFlowTests.eventually {
+        #expect(try waitFor {
             let list = try second.request("GET", "/v1/tickets", bearer: rui)
             return ((list.json["tickets"] as? [[String: Any]]) ?? []).contains { $0["ticket_id"] as? String == betaTicket }
         })
         func hits() throws -> Double {
             ViewCacheTests.counter(try second.request("GET", "/metrics", bearer: admin).text, "ocorrencias_view_cache_total", ["kind=\"hit\""])
         }
-        #expect(try TicketFlowTests.eventually(20) {
+        #expect(try waitFor(20) {
             let before = try hits()
             let view = try second.request("GET", "/v1/tickets/\(betaTicket)", bearer: rui)
             let after = try hits()
@@ -74,7 +74,7 @@ struct RepresentativeEventTests {
         // The second refuses the view promptly (its entry would live 120 s), no longer lists the
         // ticket and signs only Acme (its list of organizations would live 30 s).
         var status = 0
-        #expect(try TicketFlowTests.eventually(5) {
+        #expect(try waitFor(5) {
             status = try second.request("GET", "/v1/tickets/\(betaTicket)", bearer: rui).status
             return status == 404
         }, "still \(status)")

@@ -70,7 +70,7 @@ struct RepresentativeTests {
 
         // Workflow lists the represented organizations' tickets, not the others'.
         var listed: Set<String> = []
-        #expect(try TicketFlowTests.eventually {
+        #expect(try waitFor {
             let list = try gateway.request("GET", "/v1/tickets", bearer: rui)
             listed = Set(((list.json["tickets"] as? [[String: Any]]) ?? []).compactMap { $0["ticket_id"] as? String })
             return listed.isSuperset(of: [acmeTicket, betaTicket])
@@ -78,7 +78,7 @@ struct RepresentativeTests {
         #expect(!listed.contains(gammaTicket))
         // Both parts of the view (intake's and workflow's) for a represented company; 404 for another.
         var view: [String: Any] = [:]
-        #expect(try TicketFlowTests.eventually {
+        #expect(try waitFor {
             view = try gateway.request("GET", "/v1/tickets/\(betaTicket)", bearer: rui).json
             return view["workflow"] is [String: Any]
         }, "\(view)")

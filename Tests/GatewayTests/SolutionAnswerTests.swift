@@ -15,7 +15,7 @@ struct SolutionAnswerTests {
             "priority": "ALTA", "product": "ERP", "module": "Fiscal"], bearer: seeded.maria)
         #expect(opened.status == 201, "\(opened.text)")
         let id = try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String)
-        #expect(try TicketFlowTests.eventually { try gateway.request("POST", "/v1/tickets/\(id)/take", bearer: seeded.ana, conform: false).status == 200 })
+        #expect(try waitFor { try gateway.request("POST", "/v1/tickets/\(id)/take", bearer: seeded.ana, conform: false).status == 200 })
         let solution = try gateway.request("POST", "/v1/tickets/\(id)/solution", json: ["text": "CNPJ do destinatário corrigido."], bearer: seeded.ana)
         #expect(solution.status == 200, "\(solution.text)")
         return id

@@ -5,16 +5,6 @@ import TestSupport
 
 @Suite("Tickets end to end through the gateway: HTTP → intake/workflow/knowledge/notification", .serialized)
 struct TicketFlowTests {
-    /// Waits for `condition` (events travel between services through the outbox).
-    static func eventually(_ seconds: Double = 15, _ condition: () throws -> Bool) rethrows -> Bool {
-        let limit = Date().addingTimeInterval(seconds)
-        while Date() < limit {
-            if try condition() { return true }
-            usleep(100_000)
-        }
-        return try condition()
-    }
-
     struct Seeded {
         var admin: String
         var maria: String
@@ -104,13 +94,13 @@ struct TicketFlowTests {
                 "\(invalid.text)")
 
         // The customer sees the ticket, composed from intake and (once the event arrived) workflow.
-        #expect(try Self.eventually {
+        #expect(try waitFor {
             let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: maria)
             return view.status == 200 && !(view.json["workflow"] is NSNull) && view.json["workflow"] != nil
         })
         let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: maria)
         #expect((view.json["intake"] as? [String: Any])?["subject"] as? String == "Nota fiscal não transmite")
-        #expect(try Self.eventually {
+        #expect(try waitFor {
             try gateway.request("GET", "/v1/tickets", bearer: maria).text.contains(ticketID)
         })
         // Another company's contact does not.
@@ -118,7 +108,7 @@ struct TicketFlowTests {
         #expect(foreign.status == 403 || foreign.status == 404)
 
         // The agent finds it in the queue, takes it and asks for information in public.
-        #expect(try Self.eventually { try gateway.request("GET", "/v1/tickets?stage=", bearer: ana).text.contains(ticketID) })
+        #expect(try waitFor { try gateway.request("GET", "/v1/tickets?stage=", bearer: ana).text.contains(ticketID) })
         ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/take", bearer: ana))
         ok(try gateway.request("GET", "/v1/tickets/\(ticketID)/moves", bearer: ana))
         ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/discussion", json: ["is_public": true, "text": "Pode enviar o XML da nota?"],
@@ -171,7 +161,7 @@ struct TicketFlowTests {
 
         // The company administrator invites a colleague: notification records the e-mail.
         ok(try gateway.request("POST", "/v1/invitations", json: ["email": "joao@acme.com.br", "display_name": "João"], bearer: maria), 201)
-        #expect(try Self.eventually {
+        #expect(try waitFor {
             try gateway.request("GET", "/v1/deliveries?recipient=joao@acme.com.br", bearer: admin).text.contains("joao@acme.com.br")
         })
         // Metrics include the services' figures: tickets by stage, deliveries by state.

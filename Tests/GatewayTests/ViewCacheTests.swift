@@ -64,7 +64,7 @@ struct ViewCacheTests {
                         "routine": "FIS001", "affected_users": "all users"]], bearer: seeded.maria)
         #expect(opened.status == 201, "\(opened.text)")
         let ticketID = try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String)
-        #expect(try TicketFlowTests.eventually {
+        #expect(try waitFor {
             let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.maria)
             return view.status == 200 && view.json["workflow"] is [String: Any]
         })
@@ -81,11 +81,11 @@ struct ViewCacheTests {
         let stranger = try gateway.createUser(admin: seeded.admin, email: "x@outra.com", role: "customer_contact",
                                               organization: "ORG-OTHER", contact: "C-OTHER")
         let ticketID = try Self.openTicket(gateway, seeded, subject: "Nota fiscal não transmite")
-        #expect(try TicketFlowTests.eventually { try Self.metrics(gateway, seeded.admin).contains("ocorrencias_view_cache_usable 1") })
+        #expect(try waitFor { try Self.metrics(gateway, seeded.admin).contains("ocorrencias_view_cache_usable 1") })
 
         // Served from the services, then from the cache: no more GetTicket calls. (Views are not
         // stored for a moment after an event about the ticket: the opening's events settle first.)
-        #expect(try TicketFlowTests.eventually(10) {
+        #expect(try waitFor(10) {
             let hits = Self.counter(try Self.metrics(gateway, seeded.admin), "ocorrencias_view_cache_total", ["kind=\"hit\""])
             _ = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
             return Self.counter(try Self.metrics(gateway, seeded.admin), "ocorrencias_view_cache_total", ["kind=\"hit\""]) > hits
@@ -123,7 +123,7 @@ struct ViewCacheTests {
         #expect(publicReply.status == 201, "\(publicReply.text)")
         #expect(try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.maria).text.contains("Resposta pública 1"))
         // Cached again for both, still apart.
-        #expect(try TicketFlowTests.eventually(5) {
+        #expect(try waitFor(5) {
             let customer = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.maria)
             let agent = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
             return !customer.text.contains("Nota interna 1") && Self.discussion(agent).contains("Nota interna 1")
@@ -133,10 +133,10 @@ struct ViewCacheTests {
 
         // A second gateway instance caches the same view for Ana.
         let second = try SecondGateway(like: gateway)
-        #expect(try TicketFlowTests.eventually {
+        #expect(try waitFor {
             Self.discussion(try second.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)).contains("Nota interna 1")
         })
-        #expect(try TicketFlowTests.eventually { try second.request("GET", "/metrics", bearer: seeded.admin).text.contains("ocorrencias_view_cache_usable 1") })
+        #expect(try waitFor { try second.request("GET", "/metrics", bearer: seeded.admin).text.contains("ocorrencias_view_cache_usable 1") })
         _ = try second.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
         _ = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
 
@@ -156,10 +156,10 @@ struct ViewCacheTests {
         add.text = "Nota interna direta"
         _ = try workflow.call(WorkflowV1.Workflow.addDiscussion, add,
                               options: CallOptions(metadata: PrincipalSigner(secret: secret).metadata(for: ana)))
-        #expect(try TicketFlowTests.eventually(10) {
+        #expect(try waitFor(10) {
             Self.discussion(try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)).contains("Nota interna direta")
         })
-        #expect(try TicketFlowTests.eventually(10) {
+        #expect(try waitFor(10) {
             Self.discussion(try second.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)).contains("Nota interna direta")
         })
 
@@ -170,7 +170,7 @@ struct ViewCacheTests {
                                                 input: Data(#"{"is_public":false,"text":"Nota pela segunda"}"#.utf8))
         #expect(viaSecond.status == 201, "\(viaSecond.text)")
         #expect(Self.discussion(try second.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)).contains("Nota pela segunda"))
-        #expect(try TicketFlowTests.eventually(10) {
+        #expect(try waitFor(10) {
             Self.discussion(try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)).contains("Nota pela segunda")
         })
     }
@@ -181,7 +181,7 @@ struct ViewCacheTests {
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
         let ticketID = try Self.openTicket(gateway, seeded, subject: "Feed perdido")
-        #expect(try TicketFlowTests.eventually(10) {
+        #expect(try waitFor(10) {
             _ = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
             return Self.counter(try Self.metrics(gateway, seeded.admin), "ocorrencias_view_cache_total", ["kind=\"hit\""]) > 0
         })
@@ -189,7 +189,7 @@ struct ViewCacheTests {
         // Workflow stops cleanly (its open Watch stream does not hold the drain) ...
         #expect(deployment.services[1].stop() == 0)
         // ... and the gateway stops answering from the cache: emptied, not usable, views reach intake.
-        #expect(try TicketFlowTests.eventually(10) {
+        #expect(try waitFor(10) {
             let metrics = try Self.metrics(gateway, seeded.admin)
             return metrics.contains("ocorrencias_view_cache_usable 0") && metrics.contains("ocorrencias_view_cache_entries 0")
         })

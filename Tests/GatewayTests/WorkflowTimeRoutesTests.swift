@@ -66,7 +66,7 @@ struct WorkflowTimeRoutesTests {
         let ticketID = try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String)
         let openedAt = Date().timeIntervalSince1970 * 1000
         var queueRow: [String: Any] = [:]
-        #expect(try TicketFlowTests.eventually {
+        #expect(try waitFor {
             let queue = try gateway.request("GET", "/v1/tickets", bearer: ana)
             queueRow = ((queue.json["tickets"] as? [[String: Any]]) ?? []).first { $0["ticket_id"] as? String == ticketID } ?? [:]
             return queueRow["sla_state"] as? String == "on_time"
@@ -90,12 +90,12 @@ struct WorkflowTimeRoutesTests {
         let articles = try gateway.request("GET", "/v1/knowledge/search?q=nota%20fiscal", bearer: ana)
         let articleID = try #require(((articles.json["hits"] as? [[String: Any]])?.first)?["id"] as? String, "\(articles.text)")
         ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/articles", json: ["article_id": articleID], bearer: ana), 201)
-        #expect(try TicketFlowTests.eventually {
+        #expect(try waitFor {
             try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: maria).text.contains("Nota fiscal rejeitada")
         })
         ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/email", json: [
             "to": ["maria@acme.com.br"], "subject": "Sobre o boleto", "body": "Estamos verificando com o banco."], bearer: ana), 201)
-        #expect(try TicketFlowTests.eventually {
+        #expect(try waitFor {
             try gateway.request("GET", "/v1/deliveries?ticket_id=\(ticketID)", bearer: admin).text.contains("maria@acme.com.br")
         })
         ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/solution", json: ["text": "Convênio do banco atualizado."], bearer: ana))
@@ -116,7 +116,7 @@ struct WorkflowTimeRoutesTests {
             "priority": "NORMAL", "product": "ERP", "module": "Vendas"], bearer: maria)
         ok(second, 201)
         let secondID = try #require((second.json["ticket"] as? [String: Any])?["id"] as? String)
-        #expect(try TicketFlowTests.eventually { try gateway.request("POST", "/v1/tickets/\(secondID)/take", bearer: ana, conform: false).status == 200 })
+        #expect(try waitFor { try gateway.request("POST", "/v1/tickets/\(secondID)/take", bearer: ana, conform: false).status == 200 })
         ok(try gateway.request("POST", "/v1/tickets/\(secondID)/move", json: ["to_stage": "resolvido", "public_note": "Limpe o cache."], bearer: ana))
         let secondMoves = (try gateway.request("GET", "/v1/tickets/\(secondID)/moves", bearer: maria).json["moves"] as? [[String: Any]]) ?? []
         let reject = try #require(secondMoves.first { ($0["outcome"] as? String ?? "").isEmpty })
@@ -129,7 +129,7 @@ struct WorkflowTimeRoutesTests {
 
         // The survey: the customer gets a token on her ticket and answers; the answer is stored.
         var survey: [String: Any] = [:]
-        #expect(try TicketFlowTests.eventually {
+        #expect(try waitFor {
             survey = try gateway.request("GET", "/v1/tickets/\(ticketID)/survey", bearer: maria).json
             return !(survey["token"] as? String ?? "").isEmpty
         }, "\(survey)")

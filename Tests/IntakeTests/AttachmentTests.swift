@@ -8,15 +8,18 @@ import Testing
 import TestSupport
 
 extension IntakeHarness {
-    /// Uploads `bytes` in chunks over the client-streaming RPC.
+    /// Uploads `bytes` in chunks over the client-streaming RPC; with `trailing`, the size and
+    /// SHA-256 come in a last message of their own (as the gateway sends them).
     func upload(_ bytes: [UInt8], name: String = "tela.png", chunk: Int = 256 << 10, as options: CallOptions,
-                ticketID: String = "", sha: String? = nil, size: Int64? = nil) throws -> CommonV1.AttachmentRef {
+                ticketID: String = "", sha: String? = nil, size: Int64? = nil, trailing: Bool = false) throws -> CommonV1.AttachmentRef {
         let call = try client.streamingCall(IntakeV1.Intake.uploadAttachment, options: options)
         var first = IntakeV1.UploadAttachmentRequest()
         first.fileName = name
         first.contentType = "image/png"
-        first.sizeBytes = size ?? Int64(bytes.count)
-        first.sha256 = sha ?? sha256Hex(bytes)
+        if !trailing {
+            first.sizeBytes = size ?? Int64(bytes.count)
+            first.sha256 = sha ?? sha256Hex(bytes)
+        }
         first.ticketID = ticketID
         first.data = Array(bytes.prefix(chunk))
         try call.send(first)
@@ -26,6 +29,12 @@ extension IntakeHarness {
             next.data = Array(bytes[offset..<min(offset + chunk, bytes.count)])
             try call.send(next)
             offset += next.data.count
+        }
+        if trailing {
+            var last = IntakeV1.UploadAttachmentRequest()
+            last.sizeBytes = size ?? Int64(bytes.count)
+            last.sha256 = sha ?? sha256Hex(bytes)
+            try call.send(last)
         }
         return try call.finish()
     }
@@ -118,6 +127,28 @@ struct AttachmentTests {
         #expect(announcedTooBig?.code == .resourceExhausted)
         #expect(harness.storedFiles().isEmpty)
         #expect(try harness.count("attachments") == 0)
+    }
+
+    @Test("size and SHA-256 may come in the last message: checked like announced ones, refusals leave nothing", arguments: TestEngines.all)
+    func trailingDescription(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine, environment: ["INTAKE_MAX_FILE_BYTES": String(1 << 20)])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let asMaria = harness.options(IntakeHarness.customer(maria))
+        let content = randomBytes(600_000, seed: 4)
+        let badHash = rpcError { _ = try harness.upload(content, as: asMaria, sha: String(repeating: "cd", count: 32), trailing: true) }
+        #expect(badHash?.code == .invalidArgument && badHash?.violations.first?.reason == "sha256_mismatch")
+        let badSize = rpcError { _ = try harness.upload(content, as: asMaria, size: 12, trailing: true) }
+        #expect(badSize?.code == .invalidArgument && badSize?.violations.first?.reason == "size_mismatch")
+        let noHash = rpcError { _ = try harness.upload(content, as: asMaria, sha: "", trailing: true) }
+        #expect(noHash?.code == .invalidArgument && noHash?.violations.first?.field == "sha256")
+        let tooBig = rpcError { _ = try harness.upload(randomBytes((1 << 20) + 1, seed: 5), as: asMaria, trailing: true) }
+        #expect(tooBig?.code == .resourceExhausted)
+        #expect(harness.storedFiles().isEmpty)
+        #expect(try harness.count("attachments") == 0)
+        let stored = try harness.upload(content, as: asMaria, trailing: true)
+        #expect(stored.sizeBytes == Int64(content.count) && stored.sha256 == sha256Hex(content))
+        #expect(try harness.download(stored.id, as: asMaria) == content)
     }
 
     @Test("an upload cut off midway leaves no file and no attachment", arguments: TestEngines.all)

@@ -33,8 +33,8 @@ public final class Gateway: Sendable {
     public let viewCache: ViewCache
     /// Keeps ``viewCache`` correct; nil when the cache is disabled. Started by ``GatewayService``.
     public let viewCacheFeed: ViewCacheFeed?
-    private let requestPrefix = Tokens.random(6)
-    private let requestCounter = Atomic<UInt64>(0)
+    let requestPrefix = Tokens.random(6)
+    let requestCounter = Atomic<UInt64>(0)
 
     public static let sessionCookie = "ocorrencias_session"
     public static let csrfCookie = "ocorrencias_csrf"
@@ -79,67 +79,130 @@ public final class Gateway: Sendable {
     /// Answers one request: route, authenticate, check CSRF and rate limits, run the handler,
     /// map errors to JSON, record metrics.
     public func handle(_ incoming: HTTPRequest) -> HTTPResponse {
-        let start = MonotonicClock.nanoseconds()
         var request = incoming
-        let requestID = Self.cleanRequestID(request.header("x-request-id"))
-            ?? "gw-\(requestPrefix)-\(requestCounter.wrappingAdd(1, ordering: .relaxed).newValue)"
-        var routeName = "\(request.method) (unmatched)"
-        var rateHeaders: [(String, String)] = []
+        var exchange = Exchange(gateway: self, request: request)
         var response: HTTPResponse
         do {
-            let ipDecision = ipLimiter.take("ip:" + request.clientAddress)
-            rateHeaders = ipDecision.headers
-            guard ipDecision.allowed else { throw APIError.rateLimited(retryAfter: ipDecision.reset) }
-            switch router.match(method: request.method, path: request.path) {
-            case .notFound:
-                throw APIError.notFound
-            case .methodNotAllowed(let allowed):
-                throw APIError(status: 405, code: "METHOD_NOT_ALLOWED", pt: "Método não permitido.", en: "Method not allowed.",
-                               headers: [("Allow", allowed.joined(separator: ", "))])
-            case .found(let route, let parameters):
-                routeName = "\(route.method) \(route.template)"
-                request.pathParameters = parameters
-                var context = RequestContext(gateway: self, requestID: requestID)
-                if let key = request.header("idempotency-key") {
-                    guard (1...200).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 }) else {
-                        throw APIError.invalid("Idempotency-Key", "invalid_format", pt: "Idempotency-Key inválida (1 a 200 caracteres visíveis).",
-                                               en: "Invalid Idempotency-Key (1 to 200 visible characters).")
-                    }
-                    context.idempotencyKey = key
-                }
-                try authenticate(request, route: route, into: &context)
-                if let subject = context.user?.id ?? context.apiKey?.id {
-                    let decision = userLimiter.take("u:" + subject)
-                    rateHeaders = decision.headers
-                    guard decision.allowed else { throw APIError.rateLimited(retryAfter: decision.reset) }
-                }
-                response = try route.handler(request, context)
-                viewCacheAfterRequest(method: request.method, route: route, parameters: parameters, status: response.status)
-            }
-        } catch let error as APIError {
-            response = error.response
-        } catch let error as RPCError {
-            response = APIError(error).response
+            let (route, context) = try admit(&request, &exchange)
+            response = try route.handler(request, context)
+            viewCacheAfterRequest(method: request.method, route: route, parameters: request.pathParameters, status: response.status)
         } catch {
-            runtime.logger.error("unexpected error: \(error)", ["request.id": requestID])
-            response = APIError(status: 500, code: "INTERNAL", pt: "Erro interno.", en: "Internal error.").response
+            response = errorResponse(error, exchange)
         }
-        response.headers.append(contentsOf: rateHeaders)
-        response.addHeader("X-Request-Id", requestID)
+        return complete(exchange, request, response)
+    }
+
+    /// The paths whose request bodies stream (routes with a ``Route/bodyConsumer``).
+    public var bodyStreaming: HTTPBodyStreaming {
+        var routes: [String: @Sendable (String?) -> Bool] = [:]
+        for route in router.routes where route.bodyConsumer != nil { routes["\(route.method) \(route.template)"] = route.streamsBody }
+        let streaming = routes
+        return HTTPBodyStreaming(streams: { method, path, contentType in streaming["\(method) \(path)"]?(contentType) ?? false },
+                                 begin: { self.beginStreaming($0) })
+    }
+
+    /// A streaming route's request, from its line and headers: admitted like any other, then
+    /// its body goes to the route's consumer; refusals are answered before the body is read.
+    func beginStreaming(_ incoming: HTTPRequest) -> HTTPBodyStart {
+        var request = incoming
+        var exchange = Exchange(gateway: self, request: request)
+        do {
+            let (route, context) = try admit(&request, &exchange)
+            guard let consumer = try route.bodyConsumer?(request, context) else { throw APIError.notFound }
+            let streamed = StreamedRequest(gateway: self, exchange: exchange, request: request, route: route, consumer: consumer)
+            return route.streamsForm && Self.isForm(request.header("content-type")) ? .streamForm(streamed) : .stream(streamed)
+        } catch {
+            return .answer(complete(exchange, request, errorResponse(error, exchange)))
+        }
+    }
+
+    /// `multipart/form-data` or `application/x-www-form-urlencoded`: parsed into fields.
+    static func isForm(_ contentType: String?) -> Bool {
+        guard let type = contentType?.lowercased() else { return false }
+        return type.hasPrefix("multipart/form-data") || type.hasPrefix("application/x-www-form-urlencoded")
+    }
+
+    /// One request's bookkeeping from arrival to answer.
+    struct Exchange {
+        let start = MonotonicClock.nanoseconds()
+        let requestID: String
+        var routeName: String
+        var rateHeaders: [(String, String)] = []
+
+        init(gateway: Gateway, request: HTTPRequest) {
+            requestID = Gateway.cleanRequestID(request.header("x-request-id"))
+                ?? "gw-\(gateway.requestPrefix)-\(gateway.requestCounter.wrappingAdd(1, ordering: .relaxed).newValue)"
+            routeName = "\(request.method) (unmatched)"
+        }
+    }
+
+    /// Rate limits, routing, the idempotency key and the caller: the route to run and its
+    /// context, or the error to answer.
+    func admit(_ request: inout HTTPRequest, _ exchange: inout Exchange) throws -> (Route, RequestContext) {
+        let ipDecision = ipLimiter.take("ip:" + request.clientAddress)
+        exchange.rateHeaders = ipDecision.headers
+        guard ipDecision.allowed else { throw APIError.rateLimited(retryAfter: ipDecision.reset) }
+        switch router.match(method: request.method, path: request.path) {
+        case .notFound:
+            throw APIError.notFound
+        case .methodNotAllowed(let allowed):
+            throw APIError(status: 405, code: "METHOD_NOT_ALLOWED", pt: "Método não permitido.", en: "Method not allowed.",
+                           headers: [("Allow", allowed.joined(separator: ", "))])
+        case .found(let route, let parameters):
+            exchange.routeName = "\(route.method) \(route.template)"
+            request.pathParameters = parameters
+            var context = RequestContext(gateway: self, requestID: exchange.requestID)
+            if let key = request.header("idempotency-key") {
+                guard (1...200).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 }) else {
+                    throw APIError.invalid("Idempotency-Key", "invalid_format", pt: "Idempotency-Key inválida (1 a 200 caracteres visíveis).",
+                                           en: "Invalid Idempotency-Key (1 to 200 visible characters).")
+                }
+                context.idempotencyKey = key
+            }
+            try authenticate(request, route: route, into: &context)
+            if let subject = context.user?.id ?? context.apiKey?.id {
+                let decision = userLimiter.take("u:" + subject)
+                exchange.rateHeaders = decision.headers
+                guard decision.allowed else { throw APIError.rateLimited(retryAfter: decision.reset) }
+            }
+            return (route, context)
+        }
+    }
+
+    /// An error as the JSON answer clients get.
+    func errorResponse(_ error: any Error, _ exchange: Exchange) -> HTTPResponse {
+        switch error {
+        case let error as APIError: return error.response
+        case let error as RPCError: return APIError(error).response
+        default:
+            runtime.logger.error("unexpected error: \(error)", ["request.id": exchange.requestID])
+            return APIError(status: 500, code: "INTERNAL", pt: "Erro interno.", en: "Internal error.").response
+        }
+    }
+
+    /// The headers every answer carries, then metrics and the access log.
+    func complete(_ exchange: Exchange, _ request: HTTPRequest, _ answer: HTTPResponse) -> HTTPResponse {
+        var response = answer
+        response.headers.append(contentsOf: exchange.rateHeaders)
+        response.addHeader("X-Request-Id", exchange.requestID)
         response.addHeader("X-Content-Type-Options", "nosniff")
         if response.header("Cache-Control") == nil { response.addHeader("Cache-Control", "no-store") }
-        if request.method == "HEAD" { response.body = [] }
-        let seconds = Double(MonotonicClock.nanoseconds() - start) / 1e9
+        if request.method == "HEAD" {
+            response.body = []
+            response.source?.close()
+            response.source = nil
+        }
+        let seconds = Double(MonotonicClock.nanoseconds() - exchange.start) / 1e9
         var errorCode: String?
         if response.status >= 400, let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
            let error = object["error"] as? [String: Any] {
             errorCode = error["code"] as? String
         }
-        metrics.recordRequest(route: routeName, status: response.status, seconds: seconds, errorCode: errorCode)
+        metrics.recordRequest(route: exchange.routeName, status: response.status, seconds: seconds, errorCode: errorCode)
         if runtime.logger.isEnabled(.info) {
-            runtime.logger.info("http request", ["http.method": request.method, "http.route": routeName, "http.status": String(response.status),
-                                                 "duration_us": String(Int(seconds * 1e6)), "request.id": requestID,
-                                                 "client.address": request.clientAddress])
+            runtime.logger.info("http request", ["http.method": request.method, "http.route": exchange.routeName,
+                                                 "http.status": String(response.status), "duration_us": String(Int(seconds * 1e6)),
+                                                 "request.id": exchange.requestID, "client.address": request.clientAddress])
         }
         return response
     }

@@ -20,7 +20,7 @@ public enum GatewayService {
         let configuration = GatewayConfiguration(environment: runtime.configuration.environment)
         let gateway = Gateway(runtime: runtime, configuration: configuration)
         let http = HTTPServer(configuration: configuration.http, logger: runtime.logger,
-                              tooLarge: { _ in APIError.tooLarge.response },
+                              tooLarge: { _ in APIError.tooLarge.response }, streaming: gateway.bodyStreaming,
                               handler: { gateway.handle($0) })
         try http.start()
         var proxy: RPCProxy?

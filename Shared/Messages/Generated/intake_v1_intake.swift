@@ -329,13 +329,16 @@ extension IntakeV1 {
 
     /// ---------------------------------------------------------------- attachments
     /// Client-streaming upload: the first message carries the file's description and may carry data;
-    /// every later message carries only `data` (each well under the frame limit, e.g. 1 MiB).
+    /// every later message carries only `data` (each well under the frame limit, e.g. 1 MiB). A sender
+    /// that learns the size and hash only at the end (the gateway streaming an HTTP body) leaves
+    /// `sha256` empty in the first message and sets `size_bytes` and `sha256` in its last one.
     public struct UploadAttachmentRequest: Sendable, Hashable {
         public var fileName: String = ""
         public var contentType: String = ""
         /// Total size announced by the client; checked at the end.
         public var sizeBytes: Int64 = 0
-        /// Hex SHA-256 of the whole content; checked at the end (required).
+        /// Hex SHA-256 of the whole content; checked at the end (required: in the first message, or
+        /// with `size_bytes` in the last one).
         public var sha256: String = ""
         public var data: [UInt8] = []
         /// Attach directly to this existing ticket (an AttachmentAdded event follows).

@@ -113,6 +113,11 @@ public struct APIError: Error, Sendable {
     public static let notFound = APIError(status: 404, code: "NOT_FOUND", pt: "Recurso não encontrado.", en: "Resource not found.")
     public static let csrf = APIError(status: 403, code: "CSRF_TOKEN_MISMATCH", pt: "Token CSRF ausente ou inválido.",
                                       en: "Missing or invalid CSRF token.")
+    /// A streaming route got a body in a shape it does not take (raw vs form).
+    public static let unsupportedBody = APIError(status: 415, code: "UNSUPPORTED_MEDIA_TYPE",
+                                                 pt: "Formato de corpo não aceito nesta rota.", en: "Body format not accepted on this route.")
+    public static let malformedForm = APIError(status: 400, code: "INVALID_FORM", pt: "Formulário (multipart/form-data) malformado.",
+                                               en: "Malformed form (multipart/form-data).")
     public static let tooLarge = APIError(status: 413, code: "PAYLOAD_TOO_LARGE", pt: "O corpo da requisição é grande demais.",
                                           en: "The request body is too large.")
 

@@ -81,7 +81,12 @@ enum DomainRoutes {
     // MARK: tickets
 
     static func tickets(_ router: inout Router) {
-        router.add(B.route("POST", "/v1/tickets", "intake", IntakeV1.Intake.openTicket, status: 201))
+        let open = B.route("POST", "/v1/tickets", "intake", IntakeV1.Intake.openTicket, status: 201)
+        router.add(open)
+        // The same, as a multipart form with the files (TicketForm).
+        router.streamBodies(of: "POST", "/v1/tickets", when: Gateway.isForm) { request, context in
+            TicketForm(request, context, open: open.handler)
+        }
         // The list: a customer's organization's tickets, or an agent's queue (cached per caller and page).
         router.add("GET", "/v1/tickets", TicketListRoute.handle)
         router.add(B.route("GET", "/v1/tickets/search", "workflow", WorkflowV1.Workflow.searchTickets,
@@ -138,49 +143,9 @@ enum DomainRoutes {
 
     static func attachments(_ router: inout Router) {
         // The raw body is the file; its name comes in `?file_name=`, its type in Content-Type.
-        // Streamed to intake in 1 MiB messages with the SHA-256 intake checks.
-        router.add("POST", "/v1/attachments") { request, context in
-            let name = request.query["file_name"] ?? ""
-            guard !name.isEmpty else {
-                throw APIError.invalid("file_name", "required", pt: "Informe o nome do arquivo (?file_name=).", en: "file_name is required.")
-            }
-            let digest = Digest.sha256(request.body)
-            let call = try context.gateway.runtime.client(for: "intake").streamingCall(IntakeV1.Intake.uploadAttachment, options: context.callOptions())
-            let chunk = 1 << 20
-            var offset = 0
-            repeat {
-                var message = IntakeV1.UploadAttachmentRequest()
-                if offset == 0 {
-                    message.fileName = name
-                    message.contentType = request.header("content-type") ?? "application/octet-stream"
-                    message.sizeBytes = Int64(request.body.count)
-                    message.sha256 = Digest.hex(digest)
-                    message.ticketID = request.query["ticket_id"] ?? ""
-                }
-                message.data = Array(request.body[offset..<min(offset + chunk, request.body.count)])
-                try call.send(message)
-                offset += chunk
-            } while offset < request.body.count
-            let reference = try call.finish()
-            return .json(try ProtoJSON.decode(reference.serializedBytes(), as: CommonV1.AttachmentRef._descriptor.pointer), status: 201)
-        }
-        router.add("GET", "/v1/attachments/{id}") { request, context in
-            var ask = IntakeV1.DownloadAttachmentRequest()
-            ask.attachmentID = request.parameter("id")
-            let stream = try context.gateway.runtime.client(for: "intake").serverStream(IntakeV1.Intake.downloadAttachment, ask,
-                                                                                        options: context.callOptions(timeoutMilliseconds: 60_000))
-            var body: [UInt8] = []
-            var reference = CommonV1.AttachmentRef()
-            while let chunk = try stream.receive() {
-                if let attachment = chunk.attachment, !attachment.id.isEmpty { reference = attachment }
-                body += chunk.data
-            }
-            let type = reference.contentType.isEmpty ? "application/octet-stream" : reference.contentType
-            let safeName = reference.fileName.filter { $0.isLetter || $0.isNumber || "._- ".contains($0) }
-            return HTTPResponse(status: 200, headers: [("Content-Type", type),
-                                                       ("Content-Disposition", "attachment; filename=\"\(safeName)\""),
-                                                       ("Content-Security-Policy", "sandbox")], body: body)
-        }
+        // Streamed to intake as it arrives (AttachmentUpload).
+        router.addStreaming("POST", "/v1/attachments") { request, context in try AttachmentUpload(request, context) }
+        router.add("GET", "/v1/attachments/{id}") { request, context in try AttachmentDownload.response(request, context) }
     }
 
     // MARK: knowledge

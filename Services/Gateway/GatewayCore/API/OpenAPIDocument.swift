@@ -1573,7 +1573,7 @@ paths:
     post:
       operationId: post_v1_tickets
       tags: [Intake]
-      summary: "intake `OpenTicket`: request `ocorrencias.intake.v1.OpenTicketRequest`, answer `ocorrencias.intake.v1.OpenTicketResponse` (as JSON, .proto field names)"
+      summary: "intake `OpenTicket`: request `ocorrencias.intake.v1.OpenTicketRequest`, answer `ocorrencias.intake.v1.OpenTicketResponse` (as JSON, .proto field names); or a multipart form with the same JSON in `ticket` and the files, each relayed to intake as an attachment while it arrives"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -1583,6 +1583,19 @@ paths:
             schema:
               type: object
               description: 'ocorrencias.intake.v1.OpenTicketRequest as JSON'
+          multipart/form-data:
+            schema:
+              type: object
+              required: [ticket]
+              properties:
+                ticket:
+                  type: string
+                  description: 'ocorrencias.intake.v1.OpenTicketRequest as JSON; the files uploaded are added to its attachment_ids'
+                files:
+                  type: array
+                  items:
+                    type: string
+                    contentMediaType: application/octet-stream
       responses:
         '201':
           description: ocorrencias.intake.v1.OpenTicketResponse
@@ -3326,7 +3339,7 @@ paths:
     post:
       operationId: post_v1_attachments
       tags: [Tickets]
-      summary: "Uploads a file (raw body; ?file_name=, Content-Type), streamed to intake; attach it when opening or replying"
+      summary: "Uploads a file (raw body; ?file_name=, Content-Type), streamed to intake as it arrives (up to GATEWAY_HTTP_MAX_UPLOAD_BYTES, 100 MiB; 413 beyond); attach it when opening or replying"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
         - name: file_name

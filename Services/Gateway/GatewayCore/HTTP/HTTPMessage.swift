@@ -87,11 +87,22 @@ public struct HTTPResponse: Sendable {
     /// Headers in order; a name may repeat (`Set-Cookie`).
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// A body produced while it is sent, instead of ``body`` (a relayed download).
+    public var source: (any HTTPBodySource)?
+    /// The size of ``source``'s body when known (`Content-Length`; else chunked).
+    public var sourceLength: Int64?
 
     public init(status: Int, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    /// A response whose body `source` produces while it is sent.
+    public init(status: Int, headers: [(String, String)], source: any HTTPBodySource, length: Int64?) {
+        self.init(status: status, headers: headers)
+        self.source = source
+        sourceLength = length
     }
 
     /// A JSON response from a `JSONSerialization`-compatible value.

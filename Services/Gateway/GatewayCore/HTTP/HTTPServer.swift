@@ -6,8 +6,9 @@ import Observability
 /// reading requests and running the handler for the connections it owns.
 ///
 /// Bodies are collected up to ``HTTPServerConfiguration/maxBodyBytes`` (413 beyond, at once when
-/// `Content-Length` announces it); header size, connection count and idle time are bounded by
-/// libmicrohttpd options.
+/// `Content-Length` announces it), except on the routes ``HTTPBodyStreaming`` names, whose bodies
+/// go piece by piece to an ``HTTPBodySink`` that sets its own limit; header size, connection
+/// count and idle time are bounded by libmicrohttpd options.
 ///
 /// ```swift
 /// let server = HTTPServer(configuration: config, logger: logger) { request in
@@ -24,12 +25,16 @@ public final class HTTPServer: @unchecked Sendable {
     let handler: Handler
     /// Answers a request whose body was too large (a JSON 413 from the API layer).
     let tooLarge: @Sendable (HTTPRequest) -> HTTPResponse
+    /// The routes whose bodies stream, if any.
+    let streaming: HTTPBodyStreaming?
     private var daemon: OpaquePointer?
     private var boundPort = 0
 
     public init(configuration: HTTPServerConfiguration, logger: Logger,
-                tooLarge: @escaping @Sendable (HTTPRequest) -> HTTPResponse, handler: @escaping Handler) {
+                tooLarge: @escaping @Sendable (HTTPRequest) -> HTTPResponse, streaming: HTTPBodyStreaming? = nil,
+                handler: @escaping Handler) {
         self.configuration = configuration
+        self.streaming = streaming
         self.logger = logger
         self.handler = handler
         self.tooLarge = tooLarge
@@ -68,10 +73,27 @@ public final class HTTPServer: @unchecked Sendable {
         var body: [UInt8] = []
         var tooLarge = false
         var answered = false
+        /// Where a streamed body goes (``HTTPBodyStreaming``); nil when the body is collected.
+        var sink: (any HTTPBodySink)?
+        /// Parses a form body into ``sink``'s fields (``HTTPBodyStart/streamForm(_:)``).
+        var form: OpaquePointer?
+        /// The form parser stopped: the sink refused a field (it answers its error) or, if not,
+        /// the body is not a well-formed form (400).
+        var formStopped = false
+        var sinkStopped = false
+
+        /// Ends the form parser (its last field reaches the sink).
+        func closeForm() {
+            if let form { MHD_destroy_post_processor(form) }
+            form = nil
+        }
     }
 
     /// The C callbacks, defined in a type of the library (never in `main.swift`).
     enum Callbacks {
+        static let yes = MHD_Result(rawValue: UInt32(cmhd_yes()))!
+        static let no = MHD_Result(rawValue: UInt32(cmhd_no()))!
+
         static let access: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadSize, state in
             guard let cls, let connection, let state else { return MHD_Result(rawValue: UInt32(cmhd_no()))! }
             let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
@@ -79,8 +101,42 @@ public final class HTTPServer: @unchecked Sendable {
                                  uploadSize: uploadSize, state: state) ? MHD_Result(rawValue: UInt32(cmhd_yes()))! : MHD_Result(rawValue: UInt32(cmhd_no()))!
         }
 
+        static let read: MHD_ContentReaderCallback = { cls, _, buffer, max in
+            guard let cls, let buffer else { return cmhd_end_with_error() }
+            let source = Unmanaged<SourceBox>.fromOpaque(cls).takeUnretainedValue().source
+            do {
+                let count = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: max))
+                return count == 0 ? cmhd_end_of_stream() : count
+            } catch {
+                return cmhd_end_with_error()
+            }
+        }
+
+        static let release: MHD_ContentReaderFreeCallback = { cls in
+            guard let cls else { return }
+            Unmanaged<SourceBox>.fromOpaque(cls).takeRetainedValue().source.close()
+        }
+
+        static let formField: MHD_PostDataIterator = { cls, _, key, fileName, contentType, _, data, offset, size in
+            guard let cls else { return no }
+            let pending = Unmanaged<Pending>.fromOpaque(cls).takeUnretainedValue()
+            guard let sink = pending.sink else { return no }
+            let part = HTTPFormPart(name: key.map { String(cString: $0) } ?? "", fileName: fileName.map { String(cString: $0) },
+                                    contentType: contentType.map { String(cString: $0) })
+            guard sink.write(part: part, offset: offset, UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size)) else {
+                pending.sinkStopped = true
+                return no
+            }
+            return yes
+        }
+
         static let completed: MHD_RequestCompletedCallback = { _, _, state, _ in
             guard let state, let pointer = state.pointee else { return }
+            let pending = Unmanaged<Pending>.fromOpaque(pointer).takeUnretainedValue()
+            // A streamed body that never reached its end (the client went away, timed out).
+            pending.closeForm()
+            if let sink = pending.sink, !pending.answered { sink.abandon() }
+            pending.sink = nil
             Unmanaged<Pending>.fromOpaque(pointer).release()
             state.pointee = nil
         }
@@ -93,6 +149,29 @@ public final class HTTPServer: @unchecked Sendable {
             // First call: only headers are known.
             let pending = Pending()
             state.pointee = Unmanaged.passRetained(pending).toOpaque()
+            if let streaming, let method, let url, strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0,
+               streaming.streams(String(cString: method), String(cString: url), cmhd_header(connection, "Content-Type").map { String(cString: $0) }) {
+                switch streaming.begin(makeRequest(connection: connection, url: url, method: method, body: [])) {
+                case .stream(let sink):
+                    pending.sink = sink
+                    return true
+                case .streamForm(let sink):
+                    pending.sink = sink
+                    pending.form = MHD_create_post_processor(connection, 64 << 10, Callbacks.formField, pointer(pending))
+                    if pending.form == nil {
+                        // Not a form encoding libmicrohttpd knows.
+                        pending.sink = nil
+                        pending.answered = true
+                        pending.tooLarge = true
+                        return send(sink.malformed(), on: connection)
+                    }
+                    return true
+                case .answer(let response):
+                    pending.answered = true
+                    pending.tooLarge = true  // whatever body follows is dropped
+                    return send(response, on: connection)
+                }
+            }
             if let length = cmhd_header(connection, "Content-Length"),
                let declared = Int(String(cString: length)), declared > configuration.maxBodyBytes {
                 pending.tooLarge = true
@@ -105,7 +184,16 @@ public final class HTTPServer: @unchecked Sendable {
         let pending = Unmanaged<Pending>.fromOpaque(pointer).takeUnretainedValue()
         if let uploadSize, uploadSize.pointee > 0 {
             let count = uploadSize.pointee
-            if !pending.tooLarge, let uploadData {
+            if let sink = pending.sink {
+                if !pending.answered, let uploadData {
+                    if let form = pending.form {
+                        // MHD_NO: the sink stopped (it failed) or the form is malformed; the rest is dropped.
+                        if !pending.formStopped, MHD_post_process(form, uploadData, count) != Callbacks.yes { pending.formStopped = true }
+                    } else {
+                        sink.write(UnsafeRawBufferPointer(start: uploadData, count: count))
+                    }
+                }
+            } else if !pending.tooLarge, let uploadData {
                 if pending.body.count + count > configuration.maxBodyBytes {
                     pending.tooLarge = true
                     pending.body = []
@@ -120,10 +208,20 @@ public final class HTTPServer: @unchecked Sendable {
         }
         if pending.answered { return true }
         pending.answered = true
+        if let sink = pending.sink {
+            pending.closeForm()
+            pending.sink = nil
+            if pending.formStopped && !pending.sinkStopped { return send(sink.malformed(), on: connection) }
+            return send(sink.finish(), on: connection)
+        }
         let request = makeRequest(connection: connection, url: url, method: method, body: pending.body)
         pending.body = []
         let response = pending.tooLarge ? tooLarge(request) : handler(request)
         return send(response, on: connection)
+    }
+
+    private func pointer(_ pending: Pending) -> UnsafeMutableRawPointer {
+        Unmanaged.passUnretained(pending).toOpaque()
     }
 
     private func makeRequest(connection: OpaquePointer, url: UnsafePointer<CChar>?, method: UnsafePointer<CChar>?,
@@ -179,9 +277,20 @@ public final class HTTPServer: @unchecked Sendable {
             for byte in value.utf8 where byte != 0x0D && byte != 0x0A && byte != 0 { headerBytes.append(CChar(bitPattern: byte)) }
             headerBytes.append(0)
         }
+        if let source = response.source {
+            let box = Unmanaged.passRetained(SourceBox(source)).toOpaque()
+            return cmhd_respond_stream(connection, UInt32(response.status), response.sourceLength ?? -1, Callbacks.read, box,
+                                       Callbacks.release, headerBytes, headerBytes.count) == 1
+        }
         return response.body.withUnsafeBytes { body in
             cmhd_respond(connection, UInt32(response.status), body.baseAddress, body.count, headerBytes, headerBytes.count) == 1
         }
+    }
+
+    /// Holds a response's ``HTTPBodySource`` for libmicrohttpd (a class reference it can keep).
+    final class SourceBox {
+        let source: any HTTPBodySource
+        init(_ source: any HTTPBodySource) { self.source = source }
     }
 }
 

@@ -6,6 +6,8 @@
 /// | port | `GATEWAY_HTTP_PORT` | `8080` |
 /// | threads of the pool | `GATEWAY_HTTP_THREADS` | `16` |
 /// | max body | `GATEWAY_HTTP_MAX_BODY_BYTES` | 10 MiB |
+/// | max attachment upload (streamed, not held in memory) | `GATEWAY_HTTP_MAX_UPLOAD_BYTES` | 100 MiB |
+/// | longest an upload or download may take | `GATEWAY_HTTP_TRANSFER_SECONDS` | 900 |
 /// | max header block (per-connection memory) | `GATEWAY_HTTP_MAX_HEADER_BYTES` | 32 KiB |
 /// | connections | `GATEWAY_HTTP_MAX_CONNECTIONS` | 1024 |
 /// | idle connection timeout | `GATEWAY_HTTP_TIMEOUT_SECONDS` | 30 |
@@ -18,6 +20,11 @@ public struct HTTPServerConfiguration: Sendable {
     public var threads = 16
     /// Larger bodies are answered 413 (at once when `Content-Length` says so).
     public var maxBodyBytes = 10 << 20
+    /// Attachment uploads stream to intake (one chunk in memory at a time) up to this size;
+    /// intake's own per-file limit applies too.
+    public var maxUploadBytes = 100 << 20
+    /// The deadline of the calls that carry an attachment to or from intake.
+    public var transferSeconds = 900
     /// Bounds the request line and headers: libmicrohttpd answers 431 when they do not fit.
     public var maxHeaderBytes = 32 << 10
     /// Further connections are refused by libmicrohttpd.
@@ -35,6 +42,8 @@ public struct HTTPServerConfiguration: Sendable {
         port = int("GATEWAY_HTTP_PORT", port)
         threads = max(1, int("GATEWAY_HTTP_THREADS", threads))
         maxBodyBytes = int("GATEWAY_HTTP_MAX_BODY_BYTES", maxBodyBytes)
+        maxUploadBytes = int("GATEWAY_HTTP_MAX_UPLOAD_BYTES", maxUploadBytes)
+        transferSeconds = max(1, int("GATEWAY_HTTP_TRANSFER_SECONDS", transferSeconds))
         maxHeaderBytes = int("GATEWAY_HTTP_MAX_HEADER_BYTES", maxHeaderBytes)
         maxConnections = int("GATEWAY_HTTP_MAX_CONNECTIONS", maxConnections)
         timeoutSeconds = int("GATEWAY_HTTP_TIMEOUT_SECONDS", timeoutSeconds)

@@ -15,6 +15,14 @@ public struct Route: Sendable {
     public var handler: @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
     /// The RPC this route is, when it is a plain binding.
     public var binding: RPCBinding?
+    /// Set on routes whose request body streams (``Router/addStreaming(_:_:_:)``): what takes it
+    /// piece by piece once the request is admitted.
+    public var bodyConsumer: (@Sendable (HTTPRequest, RequestContext) throws -> any RequestBodyConsumer)?
+    /// Which requests of a route with a ``bodyConsumer`` stream, by `Content-Type` (the others
+    /// are collected and go to ``handler``).
+    public var streamsBody: @Sendable (_ contentType: String?) -> Bool = { _ in true }
+    /// The streamed body is a form, parsed into fields (else raw bytes, whatever its type).
+    public var streamsForm = false
     let segments: [Segment]
 
     enum Segment: Sendable, Equatable {
@@ -60,6 +68,40 @@ public struct Router: Sendable {
     public mutating func add(_ method: String, _ template: String, access: RouteAccess = .authenticated,
                              _ handler: @escaping @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse) {
         add(Route(method, template, access: access, handler))
+    }
+
+    /// A route whose body streams into `consumer` as it arrives (no template parameters). When
+    /// a body was collected anyway (a server without streaming), it is fed whole to the same
+    /// consumer.
+    public mutating func addStreaming(_ method: String, _ template: String,
+                                      _ consumer: @escaping @Sendable (HTTPRequest, RequestContext) throws -> any RequestBodyConsumer) {
+        precondition(!template.contains("{"), "streaming routes have fixed paths")
+        var route = Route(method, template) { request, context in
+            let sink = try consumer(request, context)
+            do {
+                try request.body.withUnsafeBytes { try sink.write($0) }
+                return try sink.finish()
+            } catch {
+                sink.abandon()
+                throw error
+            }
+        }
+        route.bodyConsumer = consumer
+        add(route)
+    }
+
+    /// Makes the bodies of the registered route `method template` stream into `consumer` as
+    /// form fields when `when` holds for their `Content-Type` (a multipart form next to the JSON
+    /// body the route's handler takes).
+    public mutating func streamBodies(of method: String, _ template: String, when: @escaping @Sendable (_ contentType: String?) -> Bool,
+                                      _ consumer: @escaping @Sendable (HTTPRequest, RequestContext) throws -> any RequestBodyConsumer) {
+        guard let index = routes.firstIndex(where: { $0.method == method && $0.template == template }) else {
+            preconditionFailure("no route \(method) \(template)")
+        }
+        precondition(!template.contains("{"), "streaming routes have fixed paths")
+        routes[index].bodyConsumer = consumer
+        routes[index].streamsBody = when
+        routes[index].streamsForm = true
     }
 
     /// What a lookup found.

@@ -6,9 +6,11 @@ import Storage
 /// Uploading, linking and downloading attachments.
 extension IntakeContext {
     /// Stores one uploaded file. `first` describes the file (and may carry data); `next` yields
-    /// the following chunks and `nil` at the end. The content is hashed while it is written and
-    /// must match the announced SHA-256 and size; a failure at any point (including the caller
-    /// going away) leaves nothing behind.
+    /// the following chunks and `nil` at the end. The size and SHA-256 come in `first`, or, when
+    /// `first` has no SHA-256 (a sender that learns them only at the end, like the gateway
+    /// streaming an HTTP body), in the last message that sets `sha256`. The content is hashed
+    /// while it is written and must match the announced SHA-256 and size; a failure at any point
+    /// (including the caller going away) leaves nothing behind.
     /// - Throws: `INVALID_ARGUMENT` for a bad description, size or hash; `RESOURCE_EXHAUSTED`
     ///   beyond the per-file limit.
     public func upload(first: IntakeV1.UploadAttachmentRequest, next: () throws -> IntakeV1.UploadAttachmentRequest?,
@@ -17,28 +19,34 @@ extension IntakeContext {
         let fileName = Self.cleanFileName(first.fileName)
         violations.required("file_name", fileName)
         violations.maxLength("file_name", fileName, 255)
-        let announced = first.sha256.lowercased()
-        if announced.count != 64 || !announced.allSatisfy({ $0.isHexDigit }) {
-            violations.add("sha256", "invalid_sha256", pt: "Informe o SHA-256 do arquivo (64 dígitos hexadecimais).",
-                           en: "Give the file's SHA-256 (64 hex digits).")
-        }
-        if first.sizeBytes < 0 {
-            violations.add("size_bytes", "negative", pt: "Tamanho inválido.", en: "Invalid size.")
-        }
+        let describedFirst = !first.sha256.isEmpty
+        if describedFirst { Self.checkDescription(sha256: first.sha256, sizeBytes: first.sizeBytes, into: &violations) }
         try violations.check()
         if first.sizeBytes > settings.maxFileBytes { throw tooLarge() }
 
         let upload = try contents.beginUpload()
         defer { upload.abort() }
         try upload.append(first.data)
+        var announcedSHA = first.sha256
+        var announcedSize = first.sizeBytes
         while let chunk = try next() {
             try upload.append(chunk.data)
             if upload.size > settings.maxFileBytes { throw tooLarge() }
+            if !describedFirst && !chunk.sha256.isEmpty {
+                announcedSHA = chunk.sha256
+                announcedSize = chunk.sizeBytes
+            }
         }
-        if upload.size != first.sizeBytes {
+        if !describedFirst {
+            var trailing = Violations()
+            Self.checkDescription(sha256: announcedSHA, sizeBytes: announcedSize, into: &trailing)
+            try trailing.check()
+        }
+        let announced = announcedSHA.lowercased()
+        if upload.size != announcedSize {
             var sizeViolation = Violations()
-            sizeViolation.add("size_bytes", "size_mismatch", pt: "Recebidos \(upload.size) bytes, anunciados \(first.sizeBytes).",
-                              en: "Received \(upload.size) bytes, announced \(first.sizeBytes).")
+            sizeViolation.add("size_bytes", "size_mismatch", pt: "Recebidos \(upload.size) bytes, anunciados \(announcedSize).",
+                              en: "Received \(upload.size) bytes, announced \(announcedSize).")
             try sizeViolation.check("envio incompleto / incomplete upload")
         }
         let sha: String
@@ -215,6 +223,17 @@ extension IntakeContext {
         let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
         return String(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.map(Character.init))
             .trimmingCharacters(in: .whitespaces)
+    }
+
+    /// An announced SHA-256 is 64 hex digits; a size is not negative.
+    static func checkDescription(sha256: String, sizeBytes: Int64, into violations: inout Violations) {
+        if sha256.count != 64 || !sha256.allSatisfy({ $0.isHexDigit }) {
+            violations.add("sha256", "invalid_sha256", pt: "Informe o SHA-256 do arquivo (64 dígitos hexadecimais).",
+                           en: "Give the file's SHA-256 (64 hex digits).")
+        }
+        if sizeBytes < 0 {
+            violations.add("size_bytes", "negative", pt: "Tamanho inválido.", en: "Invalid size.")
+        }
     }
 
     private func tooLarge() -> RPCError {

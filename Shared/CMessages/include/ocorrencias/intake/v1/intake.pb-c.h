@@ -561,7 +561,9 @@ struct  Ocorrencias__Intake__V1__GetTicketRequest
 
 /*
  * Client-streaming upload: the first message carries the file's description and may carry data;
- * every later message carries only `data` (each well under the frame limit, e.g. 1 MiB).
+ * every later message carries only `data` (each well under the frame limit, e.g. 1 MiB). A sender
+ * that learns the size and hash only at the end (the gateway streaming an HTTP body) leaves
+ * `sha256` empty in the first message and sets `size_bytes` and `sha256` in its last one.
  */
 struct  Ocorrencias__Intake__V1__UploadAttachmentRequest
 {
@@ -573,7 +575,8 @@ struct  Ocorrencias__Intake__V1__UploadAttachmentRequest
    */
   int64_t size_bytes;
   /*
-   * Hex SHA-256 of the whole content; checked at the end (required).
+   * Hex SHA-256 of the whole content; checked at the end (required: in the first message, or
+   * with `size_bytes` in the last one).
    */
   char *sha256;
   ProtobufCBinaryData data;

@@ -1,0 +1,68 @@
+import Messages
+import RPC
+import RPCTransport
+
+/// `GET /v1/attachments/{id}`: intake's `DownloadAttachment` relayed as it arrives. The first
+/// chunk is awaited before answering (so a missing or hidden file is a JSON 404/403, not a cut
+/// body); the rest is read from intake while the HTTP body is sent, in chunks of
+/// ``chunkBytes`` (with the call's flow-control window, at most ≈ 4 MiB of one download is in the
+/// gateway at a time).
+final class AttachmentDownload: HTTPBodySource, @unchecked Sendable {
+    static let chunkBytes: Int32 = 256 << 10
+
+    /// The answer: headers from the attachment's description, the body streamed.
+    static func response(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
+        var ask = IntakeV1.DownloadAttachmentRequest()
+        ask.attachmentID = request.parameter("id")
+        ask.chunkBytes = chunkBytes
+        let stream = try context.gateway.runtime.client(for: "intake").serverStream(
+            IntakeV1.Intake.downloadAttachment, ask,
+            options: context.callOptions(timeoutMilliseconds: context.gateway.configuration.http.transferSeconds * 1000))
+        let first: IntakeV1.DownloadAttachmentChunk?
+        do { first = try stream.receive() } catch {
+            stream.cancel()
+            throw error
+        }
+        let reference = first?.attachment ?? CommonV1.AttachmentRef()
+        let type = reference.contentType.isEmpty ? "application/octet-stream" : reference.contentType
+        let safeName = reference.fileName.filter { $0.isLetter || $0.isNumber || "._- ".contains($0) }
+        return HTTPResponse(status: 200, headers: [("Content-Type", type),
+                                                   ("Content-Disposition", "attachment; filename=\"\(safeName)\""),
+                                                   ("Content-Security-Policy", "sandbox")],
+                            source: AttachmentDownload(stream: stream, first: first?.data ?? [], ended: first == nil),
+                            length: first == nil ? 0 : reference.sizeBytes)
+    }
+
+    private let stream: ResponseStream<IntakeV1.DownloadAttachmentChunk>
+    // Touched only by the server thread sending the body, one call at a time.
+    private var chunk: [UInt8]
+    private var offset = 0
+    private var ended: Bool
+
+    init(stream: ResponseStream<IntakeV1.DownloadAttachmentChunk>, first: [UInt8], ended: Bool) {
+        self.stream = stream
+        chunk = first
+        self.ended = ended
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        while offset == chunk.count {
+            guard !ended, let next = try stream.receive() else {
+                ended = true
+                return 0
+            }
+            chunk = next.data
+            offset = 0
+        }
+        let count = min(buffer.count, chunk.count - offset)
+        chunk.withUnsafeBytes { bytes in
+            buffer.baseAddress!.copyMemory(from: bytes.baseAddress! + offset, byteCount: count)
+        }
+        offset += count
+        return count
+    }
+
+    func close() {
+        if !ended { stream.cancel() }
+    }
+}

@@ -1,0 +1,96 @@
+import Messages
+import RPC
+import RPCTransport
+
+/// `POST /v1/attachments?file_name=...[&ticket_id=...]`: the raw body is the file. It goes to
+/// intake's `UploadAttachment` as it arrives, in messages of ``chunkBytes``, so the gateway holds
+/// a few chunks per upload however large the file (up to
+/// ``HTTPServerConfiguration/maxUploadBytes``). The SHA-256 and size travel in the last message
+/// (intake checks both); a client that goes away cancels the call and intake keeps nothing.
+final class AttachmentUpload: RequestBodyConsumer {
+    /// 256 KiB: with the call's flow-control window of 16 messages, at most ≈ 4 MiB of one upload
+    /// is in the gateway at a time.
+    static let chunkBytes = 256 << 10
+
+    private let call: StreamingCall<IntakeV1.UploadAttachmentRequest, CommonV1.AttachmentRef>
+    private let limit: Int
+    private var digest = Digest.SHA256Stream()
+    private var pending: [UInt8] = []
+    private var size = 0
+
+    /// The raw-body route: checks the name and announced size, then opens the call.
+    /// - Throws: 400 without `file_name`, 413 when `Content-Length` is over the limit.
+    convenience init(_ request: HTTPRequest, _ context: RequestContext) throws {
+        let name = request.query["file_name"] ?? ""
+        guard !name.isEmpty else {
+            throw APIError.invalid("file_name", "required", pt: "Informe o nome do arquivo (?file_name=).", en: "file_name is required.")
+        }
+        try self.init(fileName: name, contentType: request.header("content-type"),
+                      announcedBytes: request.header("content-length").flatMap { Int($0) },
+                      ticketID: request.query["ticket_id"] ?? "", context)
+    }
+
+    /// Opens intake's upload call with the file's description (a file of a multipart form, or
+    /// the raw body).
+    /// - Throws: 413 when `announcedBytes` is over the limit; the call's error.
+    init(fileName: String, contentType: String?, announcedBytes: Int?, ticketID: String, _ context: RequestContext) throws {
+        limit = context.gateway.configuration.http.maxUploadBytes
+        if let announcedBytes, announcedBytes > limit { throw Self.tooLarge(limit) }
+        call = try context.gateway.runtime.client(for: "intake").streamingCall(
+            IntakeV1.Intake.uploadAttachment,
+            options: context.callOptions(timeoutMilliseconds: context.gateway.configuration.http.transferSeconds * 1000))
+        var description = IntakeV1.UploadAttachmentRequest()
+        description.fileName = fileName
+        description.contentType = contentType ?? "application/octet-stream"
+        description.sizeBytes = Int64(announcedBytes ?? 0)
+        description.ticketID = ticketID
+        do { try call.send(description) } catch {
+            call.cancel()
+            throw error
+        }
+        pending.reserveCapacity(Self.chunkBytes)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        size += bytes.count
+        guard size <= limit else { throw Self.tooLarge(limit) }
+        digest.update(bytes)
+        var rest = bytes.assumingMemoryBound(to: UInt8.self)
+        while !rest.isEmpty {
+            let taken = min(rest.count, Self.chunkBytes - pending.count)
+            pending.append(contentsOf: UnsafeBufferPointer(rebasing: rest[..<taken]))
+            rest = UnsafeBufferPointer(rebasing: rest[taken...])
+            if pending.count == Self.chunkBytes { try flush(last: false) }
+        }
+    }
+
+    func finish() throws -> HTTPResponse {
+        .json(try ProtoJSON.decode(finishReference().serializedBytes(), as: CommonV1.AttachmentRef._descriptor.pointer), status: 201)
+    }
+
+    /// Sends the rest with the size and SHA-256; intake's answer.
+    func finishReference() throws -> CommonV1.AttachmentRef {
+        try flush(last: true)
+        return try call.finish()
+    }
+
+    func abandon() { call.cancel() }
+
+    /// Sends what is pending; the last message also carries the size and SHA-256.
+    private func flush(last: Bool) throws {
+        var message = IntakeV1.UploadAttachmentRequest()
+        message.data = pending
+        if last {
+            message.sizeBytes = Int64(size)
+            message.sha256 = Digest.hex(digest.finish())
+        }
+        try call.send(message)
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    static func tooLarge(_ limit: Int) -> APIError {
+        APIError(status: 413, code: "PAYLOAD_TOO_LARGE", pt: "O arquivo passa do limite de \(limit) bytes.",
+                 en: "The file is larger than the limit of \(limit) bytes.",
+                 details: [APIError.Detail(field: "body", reason: "file_too_large", pt: "Limite: \(limit) bytes.", en: "Limit: \(limit) bytes.")])
+    }
+}

@@ -100,8 +100,6 @@ static inline long cmhd_collect(struct MHD_Connection *connection, int kind, cha
 static inline int cmhd_header_kind(void) { return MHD_HEADER_KIND; }
 static inline int cmhd_query_kind(void) { return MHD_GET_ARGUMENT_KIND; }
 
-/// Queues a response with `status`, `body` (copied) and headers given as `name\0value\0...`.
-/// Returns 1 when queued.
 /// Adds `headers` (NUL-separated name, value, name, value...) to `response`.
 static inline void cmhd_add_headers(struct MHD_Response *response, const char *headers, size_t headers_length) {
     size_t offset = 0;
@@ -115,6 +113,8 @@ static inline void cmhd_add_headers(struct MHD_Response *response, const char *h
     }
 }
 
+/// Queues a response with `status`, `body` (copied) and headers given as `name\0value\0...`.
+/// Returns 1 when queued.
 static inline int cmhd_respond(struct MHD_Connection *connection, unsigned int status, const void *body,
                                size_t length, const char *headers, size_t headers_length) {
     struct MHD_Response *response = MHD_create_response_from_buffer(length, (void *)body, MHD_RESPMEM_MUST_COPY);

@@ -47,6 +47,9 @@ struct CLITests {
         let unknownField = try Self.ocorre(["call", "knowledge/Echo", #"{"nope": 1}"#], deployment, config: config, extra: ["OCORRE_API_KEY": key])
         #expect(unknownField.status != 0)
         #expect(unknownField.error.contains("unknown field nope"))
+        // A mistyped option is an error with the usage, not silently ignored.
+        let typo = try Self.ocorre(["tickets", "open", "--subject", "S", "--atach", "a.png"], deployment, config: config)
+        #expect(typo.status == 2 && typo.error.contains("--atach"), "\(typo.error)")
         let badKey = try Self.ocorre(["methods"], deployment, config: config, extra: ["OCORRE_API_KEY": "ocr_x_y"])
         #expect(badKey.status != 0)
         #expect(try Self.ocorre(["logout"], deployment, config: config).status == 0)

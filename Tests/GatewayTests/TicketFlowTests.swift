@@ -153,11 +153,23 @@ struct TicketFlowTests {
         #expect(replied.status == 0, "\(replied.error)")
         let searched = try GatewayHarness.run(BuildProducts.executable("ocorre"), ["kb", "search", "nota", "fiscal"], environment: cliEnvironment)
         #expect(searched.status == 0 && searched.output.contains("Nota fiscal rejeitada"), "\(searched.output) \(searched.error)")
+        let cliFiles = try TemporaryDirectory()
+        let screenshot = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        try screenshot.write(to: URL(fileURLWithPath: cliFiles.path + "/tela boleto.png"))
+        try Data("registro 123 recusado\n".utf8).write(to: URL(fileURLWithPath: cliFiles.path + "/log.txt"))
         let cliOpened = try GatewayHarness.run(BuildProducts.executable("ocorre"), ["tickets", "open", "--subject", "Boleto não gera", "--description",
                                                                                "A rotina de boletos para no registro.", "--category", "PROBLEMA",
-                                                                               "--priority", "BAIXA", "--product", "ERP", "--json"],
+                                                                               "--priority", "BAIXA", "--product", "ERP", "--json",
+                                                                               "--attach", "\(cliFiles.path)/tela boleto.png,\(cliFiles.path)/log.txt"],
                                             environment: cliEnvironment)
         #expect(cliOpened.status == 0 && cliOpened.output.contains("Boleto não gera"), "\(cliOpened.error)")
+        let cliTicket = try #require(((try? JSONSerialization.jsonObject(with: Data(cliOpened.output.utf8))) as? [String: Any])?["ticket"] as? [String: Any],
+                                     "\(cliOpened.output)")
+        let cliAttachments = cliTicket["attachments"] as? [[String: Any]] ?? []
+        #expect(Set(cliAttachments.compactMap { $0["file_name"] as? String }) == ["tela boleto.png", "log.txt"], "\(cliOpened.output.prefix(3000))")
+        if let png = cliAttachments.first(where: { $0["file_name"] as? String == "tela boleto.png" }), let id = png["id"] as? String {
+            #expect(try gateway.request("GET", "/v1/attachments/\(id)", bearer: maria).body == screenshot)
+        }
 
         // The company administrator invites a colleague: notification records the e-mail.
         ok(try gateway.request("POST", "/v1/invitations", json: ["email": "joao@acme.com.br", "display_name": "João"], bearer: maria), 201)

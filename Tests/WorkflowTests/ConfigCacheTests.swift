@@ -78,6 +78,9 @@ struct ConfigCacheTests {
             "INSERT INTO wf_sla_policies (plan, priority, first_response_seconds, next_response_seconds, resolution_seconds, pause_stages, warning_percent, calendar_id, updated_at) VALUES ('*', 0, 1, 1, 1, '', 80, '', 0)",
             "UPDATE wf_sla_policies SET resolution_seconds = 2",
             "DELETE FROM wf_sla_policies",
+            "INSERT INTO wf_inactivity_policies (id, stage, days, business_days, reminder_days, to_stage, outcome, calendar_id, active, updated_at) VALUES ('p', 's', 3, 0, 0, 't', '', '', 1, 0)",
+            "UPDATE wf_inactivity_policies SET days = 4",
+            "DELETE FROM wf_inactivity_policies",
         ]
         var seen = [try version(harness)]
         for sql in statements {

@@ -20,7 +20,7 @@ enum Ocorre {
       health                                   prontidão de cada serviço / readiness of every service
       methods [SERVICE]                        métodos RPC (reflexão) / RPC methods (reflection)
       call SERVICE/METHOD '{json}'             chama qualquer método / calls any method (gateway RPC port, API key)
-      tickets list [--state S] | show ID | open --subject S --description D [--category C] [--priority P]
+      tickets list [--state S] | show ID | open --subject S --description D [--category C] [--priority P] [--attach FILE[,FILE...]]
               | reply ID --text T | move ID --stage S
       kb search TEXT                           busca na base de conhecimento / searches the knowledge base
       get PATH | post PATH '{json}'            qualquer rota HTTP / any HTTP route
@@ -46,7 +46,7 @@ enum Ocorre {
         var options = Options()
         var index = 0
         let valueFlags: Set<String> = ["url", "rpc", "api-key", "token", "email", "state", "subject", "description", "category",
-                                       "priority", "text", "stage", "service", "limit", "product", "module", "idempotency-key"]
+                                       "priority", "text", "stage", "service", "limit", "product", "module", "idempotency-key", "attach"]
         while index < arguments.count {
             let argument = arguments[index]
             if argument.hasPrefix("--") {
@@ -64,7 +64,15 @@ enum Ocorre {
                     index += 2
                     continue
                 }
-                if name == "json" { options.json = true } else { options.switches.insert(name) }
+                switch name {
+                case "json": options.json = true
+                case "password-stdin": options.switches.insert(name)
+                case "help":
+                    print(usage)
+                    return 0
+                default:
+                    return fail(Failure(description: "opção desconhecida / unknown option \(argument)\n\(usage)", status: 2))
+                }
                 index += 1
                 continue
             }
@@ -152,7 +160,9 @@ enum Ocorre {
 
     /// Calls a route of the gateway with the saved token; non-2xx answers become failures with
     /// the API's message.
-    static func http(_ options: Options, _ method: String, _ path: String, body: Any? = nil, authenticated: Bool = true) throws -> [String: Any] {
+    /// - Parameter file: sent as the raw body, streamed from disk (an attachment upload).
+    static func http(_ options: Options, _ method: String, _ path: String, body: Any? = nil, file: URL? = nil,
+                     authenticated: Bool = true) throws -> [String: Any] {
         let saved = savedConfig()
         let base = options.url == "http://127.0.0.1:8080" ? (saved["url"] ?? options.url) : options.url
         guard let url = URL(string: base + path) else { throw Failure(description: "URL inválida / invalid URL \(base + path)", status: 2) }
@@ -170,9 +180,17 @@ enum Ocorre {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpShouldSetCookies = false
         let session = URLSession(configuration: configuration)
-        session.dataTask(with: request) { data, response, error in
-            box.set(data, response as? HTTPURLResponse, error)
-        }.resume()
+        if let file {
+            request.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
+            request.timeoutInterval = 900
+            session.uploadTask(with: request, fromFile: file) { data, response, error in
+                box.set(data, response as? HTTPURLResponse, error)
+            }.resume()
+        } else {
+            session.dataTask(with: request) { data, response, error in
+                box.set(data, response as? HTTPURLResponse, error)
+            }.resume()
+        }
         let (data, response, error) = box.wait()
         session.finishTasksAndInvalidate()
         if let error { throw Failure(description: "não foi possível falar com o gateway / cannot reach the gateway: \(error.localizedDescription)") }

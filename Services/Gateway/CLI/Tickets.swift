@@ -22,6 +22,20 @@ enum Tickets {
                                   ("product", "product"), ("module", "module")] {
                 if let value = options.flags[flag] { body[field] = value }
             }
+            // Each file uploaded first (streamed from disk), then linked by id.
+            if let files = options.flags["attach"] {
+                var ids: [String] = []
+                for path in files.split(separator: ",").map(String.init) where !path.isEmpty {
+                    let url = URL(fileURLWithPath: path)
+                    guard FileManager.default.isReadableFile(atPath: url.path) else {
+                        throw Ocorre.Failure(description: "não é possível ler / cannot read \(path)", status: 2)
+                    }
+                    let name = url.lastPathComponent.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "arquivo"
+                    let reference = try Ocorre.http(options, "POST", "/v1/attachments?file_name=\(name)", file: url)
+                    if let id = reference["id"] as? String { ids.append(id) }
+                }
+                body["attachment_ids"] = ids
+            }
             try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets", body: body), options)
         case "reply":
             guard arguments.count > 1, let text = options.flags["text"] else {

@@ -18,6 +18,8 @@ enum WorkflowOpenBench {
         var events = 2000
         var concurrency = 8
         var top = 25
+        /// Events per delivery (the relay sends each subscriber all of a round's events in one call).
+        var batch = 1
     }
 
     static func parse() -> Options {
@@ -31,6 +33,7 @@ enum WorkflowOpenBench {
             case "--events": options.events = Int(value) ?? options.events
             case "--concurrency": options.concurrency = Int(value) ?? options.concurrency
             case "--top": options.top = Int(value) ?? options.top
+            case "--batch": options.batch = max(1, Int(value) ?? options.batch)
             default: fatalError("unknown argument \(argument)")
             }
         }
@@ -156,7 +159,7 @@ enum WorkflowOpenBench {
             guard statements else { return [] }
             return try database.read { tx in
                 try tx.query("""
-                    SELECT calls, total_exec_time, regexp_replace(query, '\\s+', ' ', 'g') AS q FROM pg_stat_statements
+                    SELECT calls, total_exec_time, total_plan_time, plans, regexp_replace(query, '\\s+', ' ', 'g') AS q FROM pg_stat_statements
                     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
                       AND query NOT LIKE '%pg_stat%' AND query NOT LIKE '%xact_commit%'
                     ORDER BY calls DESC, total_exec_time DESC LIMIT \(n)
@@ -164,7 +167,11 @@ enum WorkflowOpenBench {
             }.map { row in
                 let calls = Double((try? row.int("calls")) ?? 0) / Double(events)
                 let time = ((try? row.double("total_exec_time")) ?? 0) * 1000 / Double(events)
-                return String(format: "%6.2f/ev %7.1f µs/ev  ", calls, time) + String(((try? row.text("q")) ?? "").prefix(150))
+                // Planning (pg_stat_statements.track_planning, on in scripts/bench-workflow-open).
+                let plan = ((try? row.double("total_plan_time")) ?? 0) * 1000 / Double(events)
+                let plans = Double((try? row.int("plans")) ?? 0) / Double(events)
+                return String(format: "%6.2f/ev %7.1f µs/ev  plan %5.2f/ev %6.1f µs/ev  ", calls, time, plans, plan)
+                    + String(((try? row.text("q")) ?? "").prefix(130))
             }
         }
     }
@@ -207,11 +214,11 @@ enum WorkflowOpenBench {
         try seed(client, call)
         let probe = try url.map { try PostgresProbe(url: $0) }
 
-        print("== workflow-open-bench: engine \(options.engine.rawValue), \(options.events) events, concurrency \(options.concurrency), load \(loadAverage()) ==")
+        print("== workflow-open-bench: engine \(options.engine.rawValue), \(options.events) events, concurrency \(options.concurrency), \(options.batch) per delivery, load \(loadAverage()) ==")
         print("pg_stat_statements: \(probe.map { $0.statements ? "yes" : "not preloaded" } ?? "n/a")")
         let run = UUID().uuidString.prefix(8)
         // Warm-up: connections, statement caches, the first pages of every index.
-        _ = try deliver(client, count: 200, concurrency: options.concurrency) { i in envelope(opened("W\(run)-\(i)", i), key: "W\(run)-\(i)") }
+        _ = try deliver(client, count: 200, concurrency: options.concurrency, batch: options.batch) { i in envelope(opened("W\(run)-\(i)", i), key: "W\(run)-\(i)") }
         let cases: [(String, @Sendable (Int) -> EventsV1.EventEnvelope)] = [
             ("floor (ignored event type)", { i in envelope(WorkflowV1.Transferred(), key: "F\(run)-\(i)") }),
             ("TicketOpened", { i in envelope(opened("T\(run)-\(i)", i), key: "T\(run)-\(i)") })]
@@ -219,7 +226,7 @@ enum WorkflowOpenBench {
             try probe?.reset()
             let before = Sample(wall: Date().timeIntervalSince1970, cpu: ownCPU(), pgCPU: try probe?.cpu() ?? 0,
                                 statements: try probe?.calls(), commits: try probe?.commits() ?? 0)
-            _ = try deliver(client, count: options.events, concurrency: options.concurrency, make)
+            _ = try deliver(client, count: options.events, concurrency: options.concurrency, batch: options.batch, make)
             let after = Sample(wall: Date().timeIntervalSince1970, cpu: ownCPU(), pgCPU: try probe?.cpu() ?? 0,
                                statements: try probe?.calls(), commits: try probe?.commits() ?? 0)
             let n = Double(options.events)
@@ -238,8 +245,10 @@ enum WorkflowOpenBench {
         print("load after: \(loadAverage())")
     }
 
-    /// Delivers `count` envelopes, one per call, from `concurrency` threads.
-    static func deliver(_ client: RPCClient, count: Int, concurrency: Int, _ make: @escaping @Sendable (Int) -> EventsV1.EventEnvelope) throws -> Int {
+    /// Delivers `count` envelopes, `batch` per call (each of its own key, as a relay round's
+    /// events), from `concurrency` threads.
+    static func deliver(_ client: RPCClient, count: Int, concurrency: Int, batch: Int = 1,
+                        _ make: @escaping @Sendable (Int) -> EventsV1.EventEnvelope) throws -> Int {
         let next = Atomic<Int>(0)
         let failures = Mutex<[String]>([])
         let group = DispatchGroup()
@@ -248,13 +257,14 @@ enum WorkflowOpenBench {
             Thread.detachNewThread {
                 defer { group.leave() }
                 while true {
-                    let i = next.add(1, ordering: .relaxed).oldValue
-                    guard i < count else { return }
+                    let first = next.add(batch, ordering: .relaxed).oldValue
+                    guard first < count else { return }
                     var request = EventsV1.DeliverEventsRequest()
-                    request.events = [make(i)]
+                    request.events = (first..<min(count, first + batch)).map(make)
+                    request.partial = true
                     do {
                         let response = try client.call(EventsV1.EventSink.deliver, request, options: CallOptions(timeoutMilliseconds: 30_000))
-                        if response.accepted != 1 { failures.withLock { $0.append("not accepted") } }
+                        if response.accepted != request.events.count { failures.withLock { $0.append("not accepted: \(response.failures)") } }
                     } catch {
                         failures.withLock { $0.append("\(error)") }
                     }

@@ -237,32 +237,31 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private static func collect(_ connection: OpaquePointer, kind: Int32, lowercase: Bool) -> [String: String] {
-        // Small first (most requests carry well under 2 KiB of headers): the buffer is zeroed
-        // on every request.
+        // Small first (most requests carry well under 2 KiB of headers), in uninitialised
+        // temporary memory: cmhd_collect writes every byte it reports, NULs included.
         var capacity = 2 << 10
         while capacity <= 1 << 20 {
-            var buffer = [CChar](repeating: 0, count: capacity)
-            let used = cmhd_collect(connection, kind, &buffer, capacity)
-            if used >= 0 {
+            let values = withUnsafeTemporaryAllocation(of: CChar.self, capacity: capacity) { buffer -> [String: String]? in
+                let used = cmhd_collect(connection, kind, buffer.baseAddress, capacity)
+                guard used >= 0 else { return nil }
                 var values: [String: String] = [:]
-                buffer.withUnsafeBufferPointer { chars in
-                    chars.withMemoryRebound(to: UInt8.self) { bytes in
-                        var start = 0
-                        var key: String?
-                        for index in 0..<used where bytes[index] == 0 {
-                            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-                            if let name = key {
-                                values[lowercase ? name.lowercased() : name] = text
-                                key = nil
-                            } else {
-                                key = text
-                            }
-                            start = index + 1
+                buffer.withMemoryRebound(to: UInt8.self) { bytes in
+                    var start = 0
+                    var key: String?
+                    for index in 0..<used where bytes[index] == 0 {
+                        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                        if let name = key {
+                            values[lowercase ? name.lowercased() : name] = text
+                            key = nil
+                        } else {
+                            key = text
                         }
+                        start = index + 1
                     }
                 }
                 return values
             }
+            if let values { return values }
             capacity *= 4
         }
         return [:]

@@ -8,11 +8,18 @@ struct RoutingSnapshot: Sendable {
     var levels: [Int64: Int64]
 }
 
-/// SLA policies and calendars, as the SLA engine reads them.
+/// SLA policies, calendars and inactivity policies, as the SLA and inactivity engines read them.
 struct TimeConfigSnapshot: Sendable {
     var policies: [SLAPolicy]
     /// Stored calendars by id.
     var calendars: [String: BusinessCalendar]
+    /// Every inactivity policy (`wf_inactivity_policies`), by stage then id.
+    var inactivityPolicies: [InactivityPolicy]
+
+    /// ``InactivityPolicyStore/active(_:stage:)`` over the snapshot: the stage's active policy.
+    func activeInactivityPolicy(stage: String) -> InactivityPolicy? {
+        inactivityPolicies.first { $0.stage == stage && $0.active }
+    }
 
     /// ``SLAPolicyStore/resolve(_:plan:priority:)`` over the snapshot.
     func policy(plan: String, priority: Int32) -> SLAPolicy {
@@ -27,7 +34,7 @@ struct TimeConfigSnapshot: Sendable {
 
 /// The routing configuration cached per ``ConfigVersion``.
 typealias RoutingCache = VersionedCache<RoutingSnapshot>
-/// The SLA configuration cached per ``ConfigVersion``.
+/// The SLA and inactivity configuration cached per ``ConfigVersion``.
 typealias TimeConfigCache = VersionedCache<TimeConfigSnapshot>
 
 extension VersionedCache where Snapshot == RoutingSnapshot {
@@ -52,7 +59,8 @@ extension VersionedCache where Snapshot == TimeConfigSnapshot {
             for id in try CalendarStore.ids(tx) {
                 if let calendar = try CalendarStore.load(tx, id: id) { calendars[id] = calendar }
             }
-            return TimeConfigSnapshot(policies: try SLAPolicyStore.all(tx), calendars: calendars)
+            return TimeConfigSnapshot(policies: try SLAPolicyStore.all(tx), calendars: calendars,
+                                      inactivityPolicies: try InactivityPolicyStore.all(tx))
         }
     }
 }

@@ -76,6 +76,10 @@ final class VersionedCache<Snapshot: Sendable>: Sendable {
         self.load = load
     }
 
+    /// The snapshot held and the version it was loaded at, if any, without checking the version
+    /// (a caller that checks it in a statement of its own).
+    var cached: (version: Int64, snapshot: Snapshot)? { current.withLock { $0 } }
+
     /// The snapshot valid in `tx`: the cached one when the version still matches, else one read in `tx`.
     func snapshot(_ tx: any SQLExecutor) throws -> Snapshot {
         let version = try ConfigVersion.read(tx)

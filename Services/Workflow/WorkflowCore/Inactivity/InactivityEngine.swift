@@ -23,6 +23,9 @@ public struct InactivityEngine: Sendable {
     public var dayLength: Duration
     public var publisher: EventPublisher
     public var core: any TicketCoreSeam
+    /// Inactivity policies and calendars, read once per ``ConfigVersion`` (``WorkflowTime`` shares
+    /// the SLA engine's cache).
+    var config = TimeConfigCache()
 
     public init(dayLength: Duration = .seconds(86_400), publisher: EventPublisher = EventPublisher(source: "workflow"),
                 core: any TicketCoreSeam = MinimalTicketCore()) {
@@ -71,11 +74,28 @@ public struct InactivityEngine: Sendable {
 
     /// The ticket entered `stage` at `at`: cancels any countdown and starts the stage's policy, if any.
     public func onStageEntered(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws {
-        let (version, policy) = try bumpReadingPolicy(tx, ticketID: ticketID, stage: stage, at: at)
+        let version = try bump(tx, ticketID: ticketID, stage: stage, at: at)
         // Version 1: the ticket's first stage entry, so no countdown of it can be pending.
         if version > 1 { try TimerStore.cancelAll(tx, ticketID: ticketID, kindPrefix: "inactivity.") }
-        guard let policy else { return }
+        guard let policy = try config.snapshot(tx).activeInactivityPolicy(stage: stage) else { return }
         try schedule(tx, ticketID: ticketID, policy: policy, from: at, version: version)
+    }
+
+    /// ``onStageEntered(_:ticketID:stage:at:)`` for the ticket's **first** stage entry, as writes of
+    /// one guarded statement (PostgreSQL): the entry row at version 1 — the guard `entry`, which
+    /// does nothing when the ticket has one already — and, only then, the stage policy's timers.
+    /// The caller runs ``onStageEntered(_:ticketID:stage:at:)`` when the guard did not insert.
+    func openingWrites(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64, into statement: inout GuardedWrites) throws {
+        statement.guardInsert("entry", into: "wf_inactivity_tickets", columns: "ticket_id, stage, entered_at, version",
+                              values: [.text(ticketID), .text(stage), .integer(at), .integer(1)], conflict: "ticket_id", returning: "ticket_id")
+        guard let policy = try config.snapshot(tx).activeInactivityPolicy(stage: stage) else { return }
+        for timer in try timers(tx, ticketID: ticketID, policy: policy, from: at, version: 1) {
+            statement.add("""
+                INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
+                SELECT CAST(? AS TEXT), ticket_id, CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), 1, 'pending', 0, CAST(? AS BIGINT)
+                FROM entry
+                """, [.text(RowID.lowercased()), .text(timer.kind), .integer(timer.dueAt), .text(timer.payload), .integer(at)])
+        }
     }
 
     /// The customer wrote: the countdown stops (the core usually moves the ticket on, which starts
@@ -90,7 +110,7 @@ public struct InactivityEngine: Sendable {
     public func deadlines(_ tx: any SQLExecutor, policy: InactivityPolicy, from: Int64) throws -> (reminder: Int64?, action: Int64) {
         let day = dayLength.asMillis
         if policy.businessDays && day == 86_400_000 {
-            let calendar = try CalendarStore.load(tx, id: policy.calendarID) ?? .default
+            let calendar = try config.snapshot(tx).calendar(policy.calendarID)
             let action = calendar.adding(businessDays: policy.days, to: from)
             let reminder = policy.reminderDaysBefore > 0 ? calendar.adding(businessDays: policy.days - policy.reminderDaysBefore, to: from) : nil
             return (reminder, action)
@@ -138,15 +158,19 @@ public struct InactivityEngine: Sendable {
     }
 
     private func schedule(_ tx: any SQLExecutor, ticketID: String, policy: InactivityPolicy, from: Int64, version: Int64) throws {
-        let (reminder, action) = try deadlines(tx, policy: policy, from: from)
-        let payload = String(decoding: try JSONEncoder().encode(Payload(policyID: policy.id, stage: policy.stage, actionDueAt: action)), as: UTF8.self)
         // Entering a stage cancelled the earlier countdown just before (or there was none).
-        try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.actionKind, dueAt: action, payload: payload, generation: version, now: from,
-                                replacing: false)
-        if let reminder {
-            try TimerStore.schedule(tx, ticketID: ticketID, kind: Self.reminderKind, dueAt: reminder, payload: payload, generation: version,
+        for timer in try timers(tx, ticketID: ticketID, policy: policy, from: from, version: version) {
+            try TimerStore.schedule(tx, ticketID: ticketID, kind: timer.kind, dueAt: timer.dueAt, payload: timer.payload, generation: version,
                                     now: from, replacing: false)
         }
+    }
+
+    /// The countdown's timers for `policy` from `from`: the action, then the reminder if any.
+    private func timers(_ tx: any SQLExecutor, ticketID: String, policy: InactivityPolicy, from: Int64,
+                        version: Int64) throws -> [(kind: String, dueAt: Int64, payload: String)] {
+        let (reminder, action) = try deadlines(tx, policy: policy, from: from)
+        let payload = String(decoding: try JSONEncoder().encode(Payload(policyID: policy.id, stage: policy.stage, actionDueAt: action)), as: UTF8.self)
+        return [(Self.actionKind, action, payload)] + (reminder.map { [(Self.reminderKind, $0, payload)] } ?? [])
     }
 
     private static let bumpSQL = """
@@ -159,21 +183,6 @@ public struct InactivityEngine: Sendable {
     /// Starts a new entry of the ticket's state. - Returns: its version (1 for the first).
     private func bump(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws -> Int64 {
         try tx.scalar(Self.bumpSQL, [.text(ticketID), .text(stage), .integer(at)]).integerValue ?? 0
-    }
-
-    /// ``bump(_:ticketID:stage:at:)`` and the stage's active policy; one statement on PostgreSQL.
-    private func bumpReadingPolicy(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws -> (Int64, InactivityPolicy?) {
-        guard tx.engine == .postgres else {
-            return (try bump(tx, ticketID: ticketID, stage: stage, at: at), try InactivityPolicyStore.active(tx, stage: stage))
-        }
-        // The bump's one row, with the active policy's columns (NULL when the stage has none).
-        let row = try tx.queryOne("""
-            WITH b AS (\(Self.bumpSQL))
-            SELECT b.version AS entry_version, p.* FROM b LEFT JOIN wf_inactivity_policies p ON p.stage = ? AND p.active = 1
-            """, [.text(ticketID), .text(stage), .integer(at), .text(stage)])
-        guard let row else { return (0, nil) }
-        let version = try row.int("entry_version")
-        return (version, row["id"].isNull ? nil : try InactivityPolicyStore.policy(from: row))
     }
 }
 

@@ -5,10 +5,9 @@ import Storage
 /// (`routing_rules`): the first rule, by position, whose non-empty fields all match.
 public enum Routing {
     /// The routed group and the category's default access level (`category_levels`, 0 when
-    /// unset), from `cache` (one version check when the configuration did not change).
-    static func groupAndLevel(_ tx: any SQLExecutor, cache: RoutingCache, plan: String, product: String, module: String,
-                              category: CommonV1.Category, priority: CommonV1.Priority) throws -> (group: String, level: Int64) {
-        let snapshot = try cache.snapshot(tx)
+    /// unset) in `snapshot` (``RoutingCache``).
+    static func groupAndLevel(_ snapshot: RoutingSnapshot, plan: String, product: String, module: String,
+                              category: CommonV1.Category, priority: CommonV1.Priority) -> (group: String, level: Int64) {
         let level = snapshot.levels[Int64(category.rawValue)] ?? 0
         return (firstMatch(snapshot.rules, plan: plan, product: product, module: module, category: category, priority: priority), level)
     }

@@ -8,10 +8,7 @@ import Storage
 public enum TicketIntake {
     /// Registers the handlers of intake's, notification's and knowledge's events.
     public static func register(_ consumer: inout EventConsumer, lifecycle: TicketLifecycle) {
-        consumer.on(IntakeV1.TicketOpened.self) { event, _, tx in
-            // Routing, the SLA and the rest of the opening check the configuration version once.
-            try ConfigVersion.scoped(try ConfigVersion.read(tx)) { try open(tx, event, lifecycle) }
-        }
+        consumer.on(IntakeV1.TicketOpened.self) { event, _, tx in try open(tx, event, lifecycle) }
         consumer.on(IntakeV1.CustomerReplied.self) { event, _, tx in try customerReplied(tx, event, lifecycle) }
         consumer.on(IntakeV1.TicketCancelledByCustomer.self) { event, _, tx in
             guard let ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true), ticket.isOpen else { return }
@@ -42,11 +39,12 @@ public enum TicketIntake {
             try planChanged(tx, event, lifecycle)
         }
         consumer.on(NotificationV1.EmailSent.self) { event, _, tx in
-            guard try tx.queryOne("SELECT 1 AS x FROM tickets WHERE id = ?", [.text(event.ticketID)]) != nil else { return }
+            // One per opened ticket (its confirmation e-mail): the existence check is part of the insert.
             let note = (["para: " + event.recipients.joined(separator: ", ")] + (event.copies.isEmpty ? [] : ["cc: " + event.copies.joined(separator: ", ")])
                         + [event.serverAnswer].filter { !$0.isEmpty }).joined(separator: "; ")
-            try lifecycle.record(tx, event.ticketID, "email", old: event.eventKind, new: "\(event.outcome): \(event.subject)", note: note,
-                                 actor: Actor(kind: .service, id: "notification", name: "notification"), at: event.sentAtMs)
+            try lifecycle.recordIfTicketExists(tx, event.ticketID, "email", old: event.eventKind, new: "\(event.outcome): \(event.subject)",
+                                               note: note, actor: Actor(kind: .service, id: "notification", name: "notification"),
+                                               at: event.sentAtMs)
         }
         consumer.on(KnowledgeV1.ArticleLinkedToTicket.self) { event, _, tx in
             guard var ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true) else { return }
@@ -74,24 +72,63 @@ public enum TicketIntake {
 
     /// Creates workflow's ticket from intake's TicketOpened: routed to a group's queue, at the
     /// category's default access level, in the default flow's queue stage.
+    ///
+    /// Routing, the SLA and the rest of the opening check the configuration version once. On
+    /// PostgreSQL, when a configuration is cached, the ticket is routed with it and the ticket's
+    /// statement itself checks that the version is still the cached one (inserting nothing
+    /// otherwise), so the version costs no statement of its own; after a change the opening
+    /// reads the version and the configuration first, as on SQLite.
     public static func open(_ tx: any SQLExecutor, _ event: IntakeV1.TicketOpened, _ lifecycle: TicketLifecycle) throws {
+        if tx.engine == .postgres, ConfigVersion.current == nil, let cached = lifecycle.routing.cached {
+            let done = try ConfigVersion.scoped(cached.version) { () throws -> Bool in
+                switch try insert(tx, event, lifecycle, routing: cached.snapshot, expectedVersion: cached.version) {
+                case .existed: return true
+                case .inserted(let ticket, let at, let joined):
+                    try finishOpening(tx, event, ticket, lifecycle, at: at, joined: joined)
+                    return true
+                case .configurationChanged: return false
+                }
+            }
+            if done { return }
+        }
+        try ConfigVersion.scoped(try ConfigVersion.read(tx)) {
+            guard case .inserted(let ticket, let at, _) = try insert(tx, event, lifecycle, routing: try lifecycle.routing.snapshot(tx),
+                                                                      expectedVersion: nil) else { return }
+            try finishOpening(tx, event, ticket, lifecycle, at: at, joined: nil)
+        }
+    }
+
+    /// Observers' `.opened` writes that went out with the ticket's statement (``OpeningWriter``).
+    private struct JoinedWrites {
+        /// Their positions among the observers (not notified again).
+        var positions: Set<Int>
+        /// What each runs after the statement, with the guards that inserted.
+        var finish: [(Set<String>) throws -> Void]
+        var inserted: Set<String>
+    }
+
+    private enum Insertion {
+        /// The ticket was new: as ``TicketLifecycle/load(_:_:forUpdate:)`` reads it, its opening
+        /// instant, and the observers' writes that joined its statement.
+        case inserted(TicketRecord, at: Int64, joined: JoinedWrites?)
+        /// The ticket existed: it is left as it is.
+        case existed
+        /// Nothing written: the configuration version is not the expected one.
+        case configurationChanged
+    }
+
+    /// Writes the ticket, its search row, its request's first version and its "opened" history
+    /// line, unless the ticket exists (the same ticket opened twice) or, with `expectedVersion`
+    /// (PostgreSQL), the configuration version changed.
+    private static func insert(_ tx: any SQLExecutor, _ event: IntakeV1.TicketOpened, _ lifecycle: TicketLifecycle,
+                               routing: RoutingSnapshot, expectedVersion: Int64?) throws -> Insertion {
         let organization = event.organization ?? CommonV1.OrganizationRef()
         let contact = event.contact ?? CommonV1.PersonRef(), representative = event.representative ?? CommonV1.PersonRef()
-        let (group, level) = try Routing.groupAndLevel(tx, cache: lifecycle.routing, plan: organization.plan, product: event.product, module: event.module,
-                                                       category: event.category, priority: event.priority)
+        let (group, level) = Routing.groupAndLevel(routing, plan: organization.plan, product: event.product, module: event.module,
+                                                   category: event.category, priority: event.priority)
         let flow = lifecycle.flows[lifecycle.defaultFlow] ?? FlowPresets.standard
         let at = event.openedAtMs > 0 ? event.openedAtMs : lifecycle.now()
-        // A ticket that already exists (the same ticket opened twice) is left as it is. The ticket,
-        // its search row and the request's first text version are written together; on
-        // PostgreSQL in one statement (the last two as CTEs fed by the ticket insert's RETURNING).
-        let insertTicket = """
-            INSERT INTO tickets (id, code, organization_id, organization_name, organization_email, plan, contact_id, contact_name,
-                contact_email, contact_phone, representative_id, representative_name, representative_email, registered_by_agent_id,
-                channel, origin, declared_category, declared_priority, category, priority, product, module, subject, request_text,
-                flow, stage, stage_since, group_id, access_level, opened_at, updated_at, last_interaction_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (id) DO NOTHING
-            """
+        let columns = "INSERT INTO tickets (\(ticketColumns.joined(separator: ", ")))"
         let ticketParams: [SQLValue] = [.text(event.ticketID), .text(event.code), .text(organization.id), .text(organization.name), .text(organization.email),
                   .text(organization.plan), .text(contact.id), .text(contact.name), .text(contact.email), .text(contact.phone),
                   .text(representative.id), .text(representative.name), .text(representative.email),
@@ -102,30 +139,86 @@ public enum TicketIntake {
                   .integer(at), .text(group), .integer(level), .integer(at), .integer(at), .integer(at)]
         let searchParams: [SQLValue] = [.text(SearchText.indexText(event.subject)), .text(SearchText.indexText(event.request))]
         let versionParams: [SQLValue] = [.text(event.request), .text(contact.id), .text(contact.name), .integer(at)]
-        if tx.engine == .postgres {
-            let inserted = try tx.queryOne("""
-                WITH t AS (\(insertTicket) RETURNING id),
-                s AS (INSERT INTO ticket_search (ticket_id, subject, request) SELECT id, CAST(? AS TEXT), CAST(? AS TEXT) FROM t),
-                v AS (INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at)
-                      SELECT id, 'request', 1, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT) FROM t)
-                SELECT COUNT(*) AS n FROM t
-                """, ticketParams + searchParams + versionParams)?.i("n") ?? 0
-            guard inserted > 0 else { return }
-        } else {
-            guard try tx.execute(insertTicket, ticketParams) > 0 else { return }
+        let actor = Actor(kind: .customer, id: contact.id, name: contact.name, organizationID: organization.id)
+        guard tx.engine == .postgres else {
+            let insertTicket = columns + " VALUES (\(placeholders(ticketParams.count))) ON CONFLICT (id) DO NOTHING"
+            guard try tx.execute(insertTicket, ticketParams) > 0 else { return .existed }
             try tx.execute("INSERT INTO ticket_search (ticket_id, subject, request) VALUES (?, ?, ?)", [.text(event.ticketID)] + searchParams)
             try tx.execute("INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at) VALUES (?, 'request', 1, ?, ?, ?, ?)",
                            [.text(event.ticketID)] + versionParams)
+            let ticket = try lifecycle.load(tx, event.ticketID)
+            try lifecycle.record(tx, ticket.id, "opened", new: lifecycle.describe(ticket), note: event.channel, actor: actor, at: at)
+            return .inserted(ticket, at: at, joined: nil)
+        }
+        // One statement: the ticket, its search row, the request's first version and the
+        // "opened" history line (CTEs fed by the ticket insert's RETURNING), answering the
+        // ticket as ``TicketLifecycle/load(_:_:forUpdate:)`` reads it (a new ticket has no
+        // agent, so only the group's name is joined), so it is not read back; and the
+        // configuration version, which, when one is expected, the ticket insert requires.
+        let insertTicket: String, versionCheck: [SQLValue]
+        if let expectedVersion {
+            let typed = ticketParams.map { if case .integer = $0 { "CAST(? AS BIGINT)" } else { "CAST(? AS TEXT)" } }.joined(separator: ", ")
+            insertTicket = columns + " SELECT \(typed) WHERE (SELECT version FROM cv) = CAST(? AS BIGINT) ON CONFLICT (id) DO NOTHING"
+            versionCheck = [.integer(expectedVersion)]
+        } else {
+            insertTicket = columns + " VALUES (\(placeholders(ticketParams.count))) ON CONFLICT (id) DO NOTHING"
+            versionCheck = []
+        }
+        let historyParams: [SQLValue] = [.text(RowID.uuid()), .integer(at), .text(TicketLifecycle.describeNone), .text(event.channel),
+                                         .text(actor.id), .text(actor.name)]
+        // With the version check, the observers that can (the time half: SLA, inactivity,
+        // metrics) add their `.opened` writes to this statement, guarded by the ticket's insert,
+        // computed from the ticket as it is about to be written.
+        var joined = GuardedWrites(condition: "EXISTS (SELECT 1 FROM t)")
+        var observers: (positions: Set<Int>, finish: [(Set<String>) throws -> Void]) = ([], [])
+        if expectedVersion != nil {
+            observers = try lifecycle.openingWrites(tx, TicketRecord(Row(columns: ticketColumns, values: ticketParams)), at: at, into: &joined)
+        }
+        let joinedCTEs = joined.isEmpty ? "" : ",\n" + joined.ctes.joined(separator: ",\n")
+        let joinedCounts = joined.guards.isEmpty ? "" : ", " + joined.guardCounts
+        guard let row = try tx.queryOne("""
+            WITH cv AS (SELECT version FROM wf_config_version WHERE id = 1),
+            t AS (\(insertTicket) RETURNING *),
+            s AS (INSERT INTO ticket_search (ticket_id, subject, request) SELECT id, CAST(? AS TEXT), CAST(? AS TEXT) FROM t),
+            v AS (INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at)
+                  SELECT id, 'request', 1, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT) FROM t),
+            g AS (SELECT t.id, t.group_id, sg.name FROM t LEFT JOIN staff_groups sg ON sg.id = t.group_id),
+            h AS (INSERT INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
+                  SELECT CAST(? AS TEXT), g.id, CAST(? AS BIGINT),
+                         (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = g.id), 'opened', '',
+                         \(TicketLifecycle.describeNewSQL), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT) FROM g)\(joinedCTEs)
+            SELECT (SELECT version FROM cv) AS config_version\(joinedCounts), t.*, g.name AS holder_group_name
+            FROM (SELECT 1 AS one) AS one LEFT JOIN t ON true LEFT JOIN g ON g.id = t.id
+            """, ticketParams + versionCheck + searchParams + versionParams + historyParams + joined.params) else { return .existed }
+        if let expectedVersion, row["config_version"].integerValue != expectedVersion { return .configurationChanged }
+        guard row["id"] != .null else { return .existed }
+        let writes = observers.positions.isEmpty ? nil
+            : JoinedWrites(positions: observers.positions, finish: observers.finish, inserted: joined.inserted(row))
+        return .inserted(TicketRecord(row), at: at, joined: writes)
+    }
+
+    /// The columns an opening writes in `tickets`, in the order of its values.
+    private static let ticketColumns = [
+        "id", "code", "organization_id", "organization_name", "organization_email", "plan", "contact_id", "contact_name",
+        "contact_email", "contact_phone", "representative_id", "representative_name", "representative_email", "registered_by_agent_id",
+        "channel", "origin", "declared_category", "declared_priority", "category", "priority", "product", "module", "subject", "request_text",
+        "flow", "stage", "stage_since", "group_id", "access_level", "opened_at", "updated_at", "last_interaction_at",
+    ]
+
+    /// The opening's writes after the ticket's own: attachments, custom fields, the observers
+    /// (SLA, inactivity, metrics) and the first step of a step sequence.
+    private static func finishOpening(_ tx: any SQLExecutor, _ event: IntakeV1.TicketOpened, _ ticket: TicketRecord,
+                                      _ lifecycle: TicketLifecycle, at: Int64, joined: JoinedWrites?) throws {
+        var ticket = ticket
+        if let joined {
+            for finish in joined.finish { try finish(joined.inserted) }
         }
         for attachment in event.attachments {
             try insertAttachment(tx, event.ticketID, attachment, messageID: "", at: at)
         }
         let fields = Dictionary(event.customFields.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
         try AdvanceSteps.setFields(tx, event.ticketID, fields)
-        var ticket = try lifecycle.load(tx, event.ticketID)
-        let actor = Actor(kind: .customer, id: contact.id, name: contact.name, organizationID: organization.id)
-        try lifecycle.record(tx, ticket.id, "opened", new: lifecycle.describe(ticket), note: event.channel, actor: actor, at: at)
-        try lifecycle.notify(tx, .opened, ticket, at: at)
+        try lifecycle.notify(tx, .opened, ticket, at: at, skipping: joined?.positions ?? [])
         // A ticket type with a step sequence starts on its first step, with that step's holder.
         if let type = fields["ticket_type"] ?? fields["tipo"], !type.isEmpty, try !AdvanceSteps.steps(tx, type).isEmpty {
             ticket = try AdvanceSteps.start(tx, ticket, type: type, actor: .system, lifecycle: lifecycle)

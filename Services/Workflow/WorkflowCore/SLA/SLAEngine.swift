@@ -106,13 +106,59 @@ public struct SLAEngine: Sendable {
         // timer yet (they are written only under that row's lock), so none is read or cleared.
         var history = fresh ? [] : try self.history(tx, ticketID: ticketID, withSeq: true)
         let seq = (history.last?.seq ?? 0) + 1
-        let detail = String(decoding: try JSONEncoder().encode(event), as: UTF8.self)
+        let detail = event.detail
         // The computation uses the history in memory; the event row goes out with the results.
         var writes = WriteBatch()
         writes.add("INSERT INTO wf_sla_events (ticket_id, seq, at, kind, detail) VALUES (?, ?, ?, ?, ?)",
                    [.text(ticketID), .integer(seq), .integer(at), .text(event.kind), .text(detail)])
         history.append((seq, TimedSLAEvent(at, event)))
         return try recompute(tx, ticketID: ticketID, history: history.map(\.event), now: at, fresh: fresh, writes: writes)
+    }
+
+    /// The writes of a ticket's **first** SLA event (its opening) for one guarded statement
+    /// (PostgreSQL): the SLA row inserted at version 1 — the guard `sla`, which does nothing when
+    /// the row exists — and, only when it was inserted, the event, the targets and the timer,
+    /// exactly what ``onTicketEvent(_:ticketID:_:at:)`` writes for a fresh ticket. The caller
+    /// runs ``onTicketEvent(_:ticketID:_:at:)`` instead when the guard did not insert.
+    /// - Returns: `false` (nothing added) when the computation already has warnings or breaches
+    ///   to record (an opening reported long after the fact): the ordinary path handles those.
+    func openingWrites(_ tx: any SQLExecutor, ticketID: String, _ event: SLAEvent, at: Int64, into statement: inout GuardedWrites) throws -> Bool {
+        let configuration = try config.snapshot(tx)
+        let sla = clock.compute([TimedSLAEvent(at, event)], now: at, policy: configuration.policy(plan:priority:),
+                                calendar: configuration.calendar)
+        // What sendNotices would write for a fresh ticket: nothing unless a target is late or warned.
+        guard !sla.targets.contains(where: { $0.cycle > 0 && $0.status != .inactive && ($0.breached || ($0.warned && !$0.stopped)) }) else {
+            return false
+        }
+        statement.guardInsert("sla", into: "wf_sla_tickets", columns: "ticket_id, plan, priority, stage, version, updated_at",
+                              values: [.text(ticketID), .text(sla.plan), .integer(Int64(sla.priority)), .text(sla.stage), .integer(1), .integer(at)],
+                              conflict: "ticket_id", returning: "ticket_id")
+        let detail = event.detail
+        statement.add("""
+            INSERT INTO wf_sla_events (ticket_id, seq, at, kind, detail) SELECT ticket_id, 1, CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT) FROM sla
+            """, [.integer(at), .text(event.kind), .text(detail)])
+        if !sla.targets.isEmpty {
+            let row = "(CAST(? AS INTEGER), CAST(? AS INTEGER), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))"
+            var params: [SQLValue] = []
+            params.reserveCapacity(sla.targets.count * 8)
+            for target in sla.targets {
+                params += [.integer(Int64(target.kind.rawValue)), .integer(Int64(target.cycle)), .text(target.status.rawValue),
+                           .integer(target.targetMillis), .integer(target.elapsedMillis), optional(target.dueAt), optional(target.warnAt),
+                           optional(target.stoppedAt)]
+            }
+            statement.add("""
+                INSERT INTO wf_sla_targets (ticket_id, target, cycle, status, target_ms, elapsed_ms, due_at, warn_at, stopped_at)
+                SELECT sla.ticket_id, v.* FROM sla, (VALUES \(Array(repeating: row, count: sla.targets.count).joined(separator: ", "))) AS v
+                """, params)
+        }
+        if let deadline = sla.nextDeadline {
+            let id = RowID.lowercased()
+            statement.add("""
+                INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
+                SELECT CAST(? AS TEXT), ticket_id, CAST(? AS TEXT), CAST(? AS BIGINT), '', 1, 'pending', 0, CAST(? AS BIGINT) FROM sla
+                """, [.text(id), .text(Self.timerKind), .integer(deadline), .integer(at)])
+        }
+        return true
     }
 
     /// Recomputes the SLA of `ticketID` at `now`, stores it, sends due warnings and breaches, and
@@ -156,7 +202,9 @@ public struct SLAEngine: Sendable {
         let fresh = try lock(tx, ticketID: timer.ticketID)
         let version = try tx.scalar("SELECT version FROM wf_sla_tickets WHERE ticket_id = ?", [.text(timer.ticketID)])
         guard version.integerValue == timer.generation else { return }  // the ticket moved on
-        try recompute(tx, ticketID: timer.ticketID, history: try history(tx, ticketID: timer.ticketID), now: now, fresh: fresh)
+        // The timer only brings the stored SLA, its notices and its next timer up to date; the
+        // computation itself is for callers of the entry points.
+        _ = try recompute(tx, ticketID: timer.ticketID, history: try history(tx, ticketID: timer.ticketID), now: now, fresh: fresh)
     }
 
     /// Registers ``fire(_:_:now:)`` for `"sla"` timers.

@@ -14,6 +14,39 @@ public enum SLAEvent: Sendable, Hashable, Codable {
     /// The ticket's business calendar changed from this moment on ("" = the policy's calendar).
     case calendarChanged(String)
 
+    /// The event as stored in `wf_sla_events.detail`: the JSON `JSONEncoder` writes for it (the
+    /// same keys and values; `JSONDecoder` reads either), written directly — the encoder was
+    /// ≈ 3 % of workflow's CPU per opened ticket.
+    var detail: String {
+        func text(_ value: String) -> String {
+            var out = "\""
+            for scalar in value.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                case _ where scalar.value < 0x20:
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
+        switch self {
+        case .opened(let plan, let priority, let stage, let calendarID):
+            return "{\"opened\":{\"plan\":\(text(plan)),\"priority\":\(priority),\"stage\":\(text(stage)),\"calendarID\":\(text(calendarID))}}"
+        case .stageChanged(let stage): return "{\"stageChanged\":{\"_0\":\(text(stage))}}"
+        case .agentResponse: return "{\"agentResponse\":{}}"
+        case .customerReply: return "{\"customerReply\":{}}"
+        case .priorityChanged(let priority): return "{\"priorityChanged\":{\"_0\":\(priority)}}"
+        case .planChanged(let plan): return "{\"planChanged\":{\"_0\":\(text(plan))}}"
+        case .calendarChanged(let calendar): return "{\"calendarChanged\":{\"_0\":\(text(calendar))}}"
+        }
+    }
+
     var kind: String {
         switch self {
         case .opened: "opened"

@@ -39,3 +39,72 @@ struct WriteBatch {
         (statements.indices.map { "w\($0) AS (\(statements[$0].sql))" }.joined(separator: ", "), statements.flatMap(\.params))
     }
 }
+
+/// Several guarded writes in **one** PostgreSQL statement: each guard is an insert that may do
+/// nothing (`ON CONFLICT … DO NOTHING RETURNING …`), and the writes added after it refer to it
+/// by name (`… FROM guard` or `WHERE EXISTS (SELECT 1 FROM guard)`) so they happen only when its
+/// row was inserted. ``run(_:)`` answers which guards inserted, so the caller can take its
+/// ordinary path for the others. PostgreSQL only (data-modifying CTEs); parameters of a write
+/// whose values go through a `SELECT` need typed placeholders (`CAST(? AS BIGINT)`).
+///
+/// ```swift
+/// var statement = GuardedWrites()
+/// statement.guardInsert("fresh", into: "a", columns: "id", values: [.text(id)], conflict: "id", returning: "id")
+/// statement.add("INSERT INTO b (a_id, n) SELECT id, CAST(? AS BIGINT) FROM fresh", [.integer(1)])
+/// let inserted = try statement.run(tx)   // ["fresh"] when the row was new
+/// ```
+struct GuardedWrites {
+    private(set) var ctes: [String] = []
+    private(set) var params: [SQLValue] = []
+    private(set) var guards: [String] = []
+    /// An SQL condition every guard's insert also requires (e.g. on a CTE of a larger statement
+    /// these writes join: ``TicketIntake``'s ticket insert); `nil`: none.
+    let condition: String?
+
+    init(condition: String? = nil) {
+        self.condition = condition
+    }
+
+    var isEmpty: Bool { ctes.isEmpty }
+
+    /// Adds the guard `name`: the insert of one row of `values` into `table`'s `columns` that
+    /// does nothing on a conflict on `conflict` (or when ``condition`` does not hold), returning
+    /// `returning` exactly when it wrote the row. Values are sent with typed placeholders.
+    mutating func guardInsert(_ name: String, into table: String, columns: String, values: [SQLValue], conflict: String,
+                              returning: String) {
+        let typed = values.map { if case .integer = $0 { "CAST(? AS BIGINT)" } else { "CAST(? AS TEXT)" } }.joined(separator: ", ")
+        let sql = "INSERT INTO \(table) (\(columns)) SELECT \(typed)\(condition.map { " WHERE \($0)" } ?? "") "
+            + "ON CONFLICT (\(conflict)) DO NOTHING RETURNING \(returning)"
+        ctes.append("\(name) AS (\(sql))")
+        params += values
+        guards.append(name)
+    }
+
+    /// The `SELECT` list answering, per guard, whether it inserted (`COUNT(*)` of its CTE).
+    var guardCounts: String {
+        guards.map { "(SELECT COUNT(*) FROM \($0)) AS \($0)" }.joined(separator: ", ")
+    }
+
+    /// The guards whose count in `row` (from ``guardCounts``) says they inserted.
+    func inserted(_ row: Row) -> Set<String> {
+        Set(guards.filter { ((try? row.int($0)) ?? 0) > 0 })
+    }
+
+    /// Adds a write (it may name guards added before it).
+    mutating func add(_ sql: String, _ params: [SQLValue]) {
+        ctes.append("w\(ctes.count) AS (\(sql))")
+        self.params += params
+    }
+
+    /// Adds every write of `batch`, in order.
+    mutating func add(_ batch: WriteBatch) {
+        for statement in batch.statements { add(statement.sql, statement.params) }
+    }
+
+    /// Runs everything as one statement. - Returns: the guards whose insert wrote its row.
+    func run(_ tx: any SQLExecutor) throws -> Set<String> {
+        guard !guards.isEmpty else { preconditionFailure("GuardedWrites needs a guard") }
+        guard let row = try tx.queryOne("WITH \(ctes.joined(separator: ", ")) SELECT \(guardCounts)", params) else { return [] }
+        return inserted(row)
+    }
+}

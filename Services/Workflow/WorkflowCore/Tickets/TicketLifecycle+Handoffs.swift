@@ -32,7 +32,7 @@ extension TicketLifecycle {
             try tx.execute("""
                 INSERT INTO transfers (id, ticket_id, at, from_agent_id, from_group_id, to_agent_id, to_group_id, note, sent_back,
                     ping_pong, pair_key, actor_id, actor_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [.text(UUID().uuidString), .text(ticket.id), .integer(at), .text(from.agentID), .text(from.groupID),
+                """, [.text(RowID.uuid()), .text(ticket.id), .integer(at), .text(from.agentID), .text(from.groupID),
                       .text(holder.agentID), .text(holder.groupID), .text(note), SQLValue(kind == .sendBack), SQLValue(pingPong),
                       .text(pair), .text(actor.id), .text(actor.name)])
             try touch(tx, ticket.id, "transfer_count = transfer_count + 1, ping_pong = ?",
@@ -64,12 +64,20 @@ extension TicketLifecycle {
         return updated
     }
 
+    /// ``describe(_:)`` in SQL for a ticket just opened (no agent yet) over a row with its
+    /// `group_id` and its group's `name` (NULL when the group is not in the directory). Its one
+    /// parameter is ``describeNone`` (kept out of the text: ASCII statement texts hash faster as
+    /// statement-cache keys).
+    static let describeNewSQL = "CASE WHEN g.group_id = '' THEN CAST(? AS TEXT) ELSE 'grupo ' || COALESCE(NULLIF(g.name, ''), g.group_id) END"
+    /// What ``describe(_:)`` says of a ticket nobody holds.
+    static let describeNone = "—"
+
     /// "grupo X / agente Y" for the history.
     func describe(_ ticket: TicketRecord) -> String {
         var parts: [String] = []
         if !ticket.groupID.isEmpty { parts.append("grupo \(ticket.groupName.isEmpty ? ticket.groupID : ticket.groupName)") }
         if !ticket.agentID.isEmpty { parts.append("agente \(ticket.agentName.isEmpty ? ticket.agentID : ticket.agentName)") }
-        return parts.isEmpty ? "—" : parts.joined(separator: " / ")
+        return parts.isEmpty ? Self.describeNone : parts.joined(separator: " / ")
     }
 
     /// The holder before the last transfer that reached the current one (what "devolver" returns to).

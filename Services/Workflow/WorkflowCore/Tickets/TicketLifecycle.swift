@@ -95,13 +95,28 @@ public final class TicketLifecycle: Sendable {
 
     // MARK: - History, events, observers
 
+    /// Appends a history line only when the ticket exists (one statement: the check is part of
+    /// the insert), for events about tickets workflow may not have (notification's EmailSent).
+    /// - Returns: whether the ticket existed (and the line was written).
+    @discardableResult
+    func recordIfTicketExists(_ tx: any SQLExecutor, _ ticketID: String, _ kind: String, old: String = "", new: String = "",
+                              note: String = "", actor: Actor, at: Int64) throws -> Bool {
+        try tx.execute("""
+            INSERT INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
+            SELECT CAST(? AS TEXT), t.id, CAST(? AS BIGINT), (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = t.id),
+                   CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT)
+            FROM tickets t WHERE t.id = ?
+            """, [.text(RowID.uuid()), .integer(at), .text(kind), .text(old), .text(new), .text(note), .text(actor.id), .text(actor.name),
+                  .text(ticketID)]) > 0
+    }
+
     func record(_ tx: any SQLExecutor, _ ticketID: String, _ kind: String, old: String = "", new: String = "", note: String = "",
                 actor: Actor, at: Int64) throws {
         // The next sequence number is read by the insert itself (one statement, not two).
         try tx.execute("""
             INSERT INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
             VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = ?), ?, ?, ?, ?, ?, ?)
-            """, [.text(UUID().uuidString), .text(ticketID), .integer(at), .text(ticketID), .text(kind), .text(old), .text(new),
+            """, [.text(RowID.uuid()), .text(ticketID), .integer(at), .text(ticketID), .text(kind), .text(old), .text(new),
                   .text(note), .text(actor.id), .text(actor.name)])
     }
 
@@ -135,10 +150,25 @@ public final class TicketLifecycle: Sendable {
         try publisher.publish(tx, event: event, key: ticket.id, accessLevel: ticket.accessLevel)
     }
 
-    func notify(_ tx: any SQLExecutor, _ change: TicketChange, _ ticket: TicketRecord, at: Int64) throws {
-        for observer in observers {
+    /// Calls every observer but those at the positions in `skipping` (``openingWrites(_:_:at:into:)``'s).
+    func notify(_ tx: any SQLExecutor, _ change: TicketChange, _ ticket: TicketRecord, at: Int64, skipping: Set<Int> = []) throws {
+        for (position, observer) in observers.enumerated() where !skipping.contains(position) {
             try observer.ticketDidChange(change, ticket: ticket, at: at, lifecycle: self, tx: tx)
         }
+    }
+
+    /// The `.opened` writes of the observers that can join the ticket's own statement
+    /// (``OpeningWriter``), added to `statement`. - Returns: those observers' positions (to skip
+    /// in ``notify(_:_:_:at:skipping:)``) and what to run after the statement.
+    func openingWrites(_ tx: any SQLExecutor, _ ticket: TicketRecord, at: Int64,
+                       into statement: inout GuardedWrites) throws -> (positions: Set<Int>, finish: [(Set<String>) throws -> Void]) {
+        var positions = Set<Int>(), finish: [(Set<String>) throws -> Void] = []
+        for (position, observer) in observers.enumerated() {
+            guard let writer = observer as? any OpeningWriter else { continue }
+            positions.insert(position)
+            finish.append(try writer.openingWrites(ticket, at: at, tx: tx, into: &statement))
+        }
+        return (positions, finish)
     }
 
     func touch(_ tx: any SQLExecutor, _ id: String, _ assignments: String, _ params: [SQLValue], at: Int64) throws {

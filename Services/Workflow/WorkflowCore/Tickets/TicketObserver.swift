@@ -44,3 +44,14 @@ public enum TicketChange: Sendable, Hashable {
 public protocol TicketObserver: Sendable {
     func ticketDidChange(_ change: TicketChange, ticket: TicketRecord, at: Int64, lifecycle: TicketLifecycle, tx: any SQLExecutor) throws
 }
+
+/// An observer whose `.opened` writes can go out in the opening ticket's own statement
+/// (PostgreSQL; ``TicketIntake``): instead of ``TicketObserver/ticketDidChange(_:ticket:at:lifecycle:tx:)``
+/// for `.opened`, it adds guarded writes to `statement` — whose ``GuardedWrites/condition`` holds
+/// only when the ticket row is written — and returns what to run once the statement has run
+/// (with the guards that inserted), which must leave the same state as `ticketDidChange` would.
+/// `ticket` is the ticket as it is about to be written (no holder names yet).
+protocol OpeningWriter {
+    func openingWrites(_ ticket: TicketRecord, at: Int64, tx: any SQLExecutor,
+                       into statement: inout GuardedWrites) throws -> (Set<String>) throws -> Void
+}

@@ -1,5 +1,6 @@
 import Messages
 import Storage
+import Synchronization
 
 /// A ticket as workflow stores it, with its holder's names joined in.
 public struct TicketRecord: Sendable {
@@ -151,7 +152,23 @@ struct ColumnReader {
         self.index = index
     }
 
+    /// The last few column lists seen and their maps: a ticket read always has one of a couple
+    /// of column lists, and comparing one with a known list is much cheaper than lower-casing
+    /// and hashing its sixty names again.
+    private static let recent = Mutex<[(columns: [String], index: [String: Int])]>([])
+
+    /// The name → position map of `columns` (lower-cased names; the first of equal names wins).
     static func index(_ columns: [String]) -> [String: Int] {
+        if let known = recent.withLock({ $0.first { $0.columns == columns }?.index }) { return known }
+        let map = buildIndex(columns)
+        recent.withLock { recent in
+            if recent.count >= 4 { recent.removeFirst() }
+            recent.append((columns, map))
+        }
+        return map
+    }
+
+    private static func buildIndex(_ columns: [String]) -> [String: Int] {
         var map: [String: Int] = [:]
         map.reserveCapacity(columns.count)
         for (position, name) in columns.enumerated() {

@@ -8,7 +8,7 @@ import Synchronization
 
 /// Connects the ticket core's observer seam (``TicketObserver``) to ``WorkflowTime``: every ticket
 /// change is reported to the SLA, inactivity, survey and metrics parts inside its transaction.
-public struct WorkflowTimeObserver: TicketObserver {
+public struct WorkflowTimeObserver: TicketObserver, OpeningWriter {
     public let time: WorkflowTime
 
     public init(time: WorkflowTime) {
@@ -42,6 +42,12 @@ public struct WorkflowTimeObserver: TicketObserver {
         case .statusChanged, .finished, .reopened:
             break  // finishing and reopening arrive as stage changes
         }
+    }
+
+    /// The `.opened` change's writes for the ticket's own statement (``OpeningWriter``).
+    func openingWrites(_ ticket: TicketRecord, at: Int64, tx: any SQLExecutor,
+                       into statement: inout GuardedWrites) throws -> (Set<String>) throws -> Void {
+        try time.openingWrites(tx, ticketID: ticket.id, dimensions: Self.dimensions(ticket), stage: ticket.stage, at: at, into: &statement)
     }
 
     /// What metrics and SLA need of a ticket.

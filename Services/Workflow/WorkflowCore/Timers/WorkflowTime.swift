@@ -73,7 +73,9 @@ public final class WorkflowTime: Sendable {
         self.configuration = configuration
         self.clock = clock
         sla = SLAEngine(clock: SLAClock(stopStages: configuration.slaStopStages), publisher: publisher, core: core)
-        inactivity = InactivityEngine(dayLength: configuration.dayLength, publisher: publisher, core: core)
+        var inactivity = InactivityEngine(dayLength: configuration.dayLength, publisher: publisher, core: core)
+        inactivity.config = sla.config  // one configuration cache for both engines
+        self.inactivity = inactivity
         survey = SurveyService(secret: secret, baseURL: configuration.surveyBaseURL, validity: configuration.surveyValidity,
                                publisher: publisher, core: core)
         metrics = MetricsRecorder(finalStages: configuration.finalStages)
@@ -86,20 +88,57 @@ public final class WorkflowTime: Sendable {
     // MARK: What the ticket core reports (call inside the change's transaction)
 
     /// A ticket was opened in `stage`.
+    ///
+    /// On PostgreSQL the SLA, inactivity and metrics writes of a ticket seen for the first time
+    /// go out as **one** statement (``GuardedWrites``: each part's first row guards the rest of
+    /// that part); a part whose row already existed (the same ticket reported opened again) then
+    /// takes its ordinary path, as on SQLite.
     public func ticketOpened(_ tx: any SQLExecutor, ticketID: String, dimensions: TicketDimensions, stage: String,
                              calendarID: String = "", at: Int64) throws {
-        try sla.onTicketEvent(tx, ticketID: ticketID, .opened(plan: dimensions.plan, priority: dimensions.priority, stage: stage,
-                                                              calendarID: calendarID), at: at)
-        try inactivity.onStageEntered(tx, ticketID: ticketID, stage: stage, at: at)
-        // Last: the shared counter rows stay locked from here to the commit only (on PostgreSQL
-        // concurrent openings queue on them), not through the SLA and inactivity statements.
-        try metrics.onTicketEvent(tx, ticketID: ticketID, .opened(dimensions, stage: stage), at: at)
+        let event = SLAEvent.opened(plan: dimensions.plan, priority: dimensions.priority, stage: stage, calendarID: calendarID)
+        guard tx.engine == .postgres else {
+            try sla.onTicketEvent(tx, ticketID: ticketID, event, at: at)
+            try inactivity.onStageEntered(tx, ticketID: ticketID, stage: stage, at: at)
+            // Last: the shared counter rows stay locked from here to the commit only.
+            try metrics.onTicketEvent(tx, ticketID: ticketID, .opened(dimensions, stage: stage), at: at)
+            return
+        }
+        try ConfigVersion.scoped(try ConfigVersion.read(tx)) {
+            var statement = GuardedWrites()
+            let finish = try openingWrites(tx, ticketID: ticketID, dimensions: dimensions, stage: stage, calendarID: calendarID, at: at,
+                                           into: &statement)
+            try finish(try statement.run(tx))
+        }
+    }
+
+    /// ``ticketOpened(_:ticketID:dimensions:stage:calendarID:at:)``'s writes added to `statement`
+    /// (PostgreSQL), for a caller that runs them in a statement of its own or with other writes.
+    /// - Returns: what to run after the statement with the guards that inserted: the ordinary
+    ///   path of each part whose guard did not.
+    func openingWrites(_ tx: any SQLExecutor, ticketID: String, dimensions: TicketDimensions, stage: String, calendarID: String = "",
+                       at: Int64, into statement: inout GuardedWrites) throws -> (Set<String>) throws -> Void {
+        let event = SLAEvent.opened(plan: dimensions.plan, priority: dimensions.priority, stage: stage, calendarID: calendarID)
+        let slaIncluded = try sla.openingWrites(tx, ticketID: ticketID, event, at: at, into: &statement)
+        try inactivity.openingWrites(tx, ticketID: ticketID, stage: stage, at: at, into: &statement)
+        // Last: the shared counter rows stay locked from here to the commit only (concurrent
+        // openings queue on them), not through the SLA and inactivity writes.
+        metrics.openingWrites(tx, ticketID: ticketID, dimensions, stage: stage, at: at, into: &statement)
+        let (sla, inactivity) = (self.sla, self.inactivity)
+        return { inserted in
+            if !slaIncluded || !inserted.contains("sla") { try sla.onTicketEvent(tx, ticketID: ticketID, event, at: at) }
+            if !inserted.contains("entry") { try inactivity.onStageEntered(tx, ticketID: ticketID, stage: stage, at: at) }
+        }
     }
 
     /// The ticket entered `stage`. Entering a final stage records the resolution and opens the
     /// survey. - Returns: the survey link when the ticket finished (else `""`).
     @discardableResult
     public func stageChanged(_ tx: any SQLExecutor, ticketID: String, to stage: String, at: Int64) throws -> String {
+        // The SLA and inactivity engines share one configuration cache: one version check for both.
+        try ConfigVersion.scoped(try ConfigVersion.read(tx)) { try applyStageChange(tx, ticketID: ticketID, to: stage, at: at) }
+    }
+
+    private func applyStageChange(_ tx: any SQLExecutor, ticketID: String, to stage: String, at: Int64) throws -> String {
         let computed = try sla.onTicketEvent(tx, ticketID: ticketID, .stageChanged(stage), at: at)
         try metrics.onTicketEvent(tx, ticketID: ticketID, .stageChanged(stage), at: at)
         try inactivity.onStageEntered(tx, ticketID: ticketID, stage: stage, at: at)

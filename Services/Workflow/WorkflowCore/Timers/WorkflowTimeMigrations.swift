@@ -8,6 +8,8 @@ public enum WorkflowTimeMigrations {
         CalendarStore.migrations + SLAEngine.migrations + TimerStore.migrations + InactivityEngine.migrations
             + SurveyService.migrations + MetricsRecorder.migrations
             // SLA policies and calendars cached in memory per configuration version (Config/ConfigVersion.swift).
-            + [ConfigVersion.migration(version: 160, name: "time_config_version", tables: ["wf_sla_policies", "wf_calendars", "wf_calendar_days"])]
+            + [ConfigVersion.migration(version: 160, name: "time_config_version", tables: ["wf_sla_policies", "wf_calendars", "wf_calendar_days"]),
+               // Inactivity policies join that cache (an opening reads none of the three tables).
+               ConfigVersion.migration(version: 161, name: "time_config_version_inactivity", tables: ["wf_inactivity_policies"])]
     }
 }

@@ -62,15 +62,30 @@ public struct PrincipalSigner: Sendable {
         return principal
     }
 
+    /// The bytes of hexadecimal `text` (either case), nil when it is not an even number of hex
+    /// digits. Reads the UTF-8 bytes directly (it runs for every call that carries a principal).
     static func unhex(_ text: String) -> [UInt8]? {
-        guard text.count % 2 == 0 else { return nil }
+        func nibble(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit &- UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit &- UInt8(ascii: "a") &+ 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit &- UInt8(ascii: "A") &+ 10
+            default: nil
+            }
+        }
+        let utf8 = text.utf8
+        guard utf8.count % 2 == 0 else { return nil }
         var bytes: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
+        bytes.reserveCapacity(utf8.count / 2)
+        var high: UInt8?
+        for digit in utf8 {
+            guard let value = nibble(digit) else { return nil }
+            if let first = high {
+                bytes.append(first << 4 | value)
+                high = nil
+            } else {
+                high = value
+            }
         }
         return bytes
     }

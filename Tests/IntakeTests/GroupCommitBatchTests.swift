@@ -228,10 +228,10 @@ struct GroupCommitBatchTests {
         #expect(try harness.events(IntakeV1.TicketOpened.self).count == 35)
     }
 
-    @Test("PostgreSQL batch numbering: opens that fail after taking their number give it back with their savepoint; numbers stay consecutive and the counter is written once with the batch",
-          .enabled(if: PostgresTestServer.isEnabled))
-    func batchNumbering() throws {
-        let db = try ScratchDatabase(.postgres).open(migrations: IntakeService.migrations)
+    @Test("batch numbering: opens that fail after taking their number give it back with their savepoint; numbers stay consecutive and the counter is written once with the batch",
+          arguments: TestEngines.all)
+    func batchNumbering(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open(migrations: IntakeService.migrations)
         defer { db.close() }
         try db.write { tx in try tx.execute("INSERT INTO counters (name, last_value) VALUES (?, ?)", [.text("ticket-test"), .integer(41)]) }
         let commits = GroupCommit<Int64>(database: db, gatherMicroseconds: 100_000)
@@ -240,12 +240,13 @@ struct GroupCommitBatchTests {
         // The first open runs alone and slowly, so the next seven queue behind it and form one batch.
         group.enter()
         commits.submit({ _ in usleep(300_000); return 0 }) { _ in group.leave() }
-        usleep(50_000)
+        let limit = Date().addingTimeInterval(10)
+        while commits.statistics.running < 1 && Date() < limit { usleep(2_000) }
         for index in 1...7 {
             group.enter()
-            let read: GroupCommit<Int64>.Read = (PrefetchedReads.counterSQL, [.text("ticket-test")])
+            let read: GroupCommit<Int64>.Read = .counter("ticket-test")
             commits.submit({ tx in
-                guard let batch = tx as? PrefetchedReads, try batch.numbers("ticket-test") else { throw RPCError(.internal, "not batched") }
+                guard let batch = tx as? OpenBatch, try batch.numbers("ticket-test") else { throw RPCError(.internal, "not batched") }
                 let number = batch.nextNumber("ticket-test")
                 try tx.execute("INSERT INTO counters (name, last_value) VALUES (?, ?)", [.text("probe-\(index)"), .integer(number)])
                 if index % 3 == 0 { throw RPCError(.invalidArgument, "fails after taking \(number)") }

@@ -17,6 +17,8 @@ enum TestMethods {
     /// Answered later from another thread (`registerCompleting`): echoes, or fails when `payload[0]` is 1
     /// with an RPCError and when it is 2 with another error.
     static let later = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Later", clientStreaming: false, serverStreaming: false)
+    /// Held by the server until the test answers it (`Probe.held`, `registerCompleting`).
+    static let held = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Held", clientStreaming: false, serverStreaming: false)
     /// Sums the sizes of uploaded chunks.
     static let upload = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Upload", clientStreaming: true, serverStreaming: false)
 }
@@ -27,6 +29,8 @@ final class Probe: Sendable {
     let gateEntered = Atomic<Int>(0)
     let cancellationsSeen = Atomic<Int>(0)
     let tickerStopped = Atomic<Bool>(false)
+    /// Calls of `TestMethods.held` waiting for an answer: their request payload and `respond`.
+    let held = Mutex<[(payload: [UInt8], respond: @Sendable (Result<RpcV1.EchoResponse, any Error>) -> Void)]>([])
 }
 
 /// A real server on a loopback port chosen by the OS, with the built-ins and the test methods.
@@ -70,6 +74,9 @@ final class LoopbackServer: @unchecked Sendable {
                     respond(.success(response))
                 }
             }
+        }
+        router.registerCompleting(TestMethods.held) { request, _, respond in
+            probe.held.withLock { $0.append((request.payload, respond)) }
         }
         router.registerStreaming(TestMethods.ticker) { _, responses, context in
             var n: UInt8 = 0

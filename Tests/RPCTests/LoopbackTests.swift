@@ -2,6 +2,7 @@ import Foundation
 import Messages
 import RPC
 import RPCTransport
+import Synchronization
 import Testing
 
 @Suite("Loopback client and server", .serialized)
@@ -118,6 +119,46 @@ struct LoopbackTests {
         }
         do { _ = try client.callRaw(path: TestMethods.later.path, payload: [0xff, 0xff, 0xff]) } catch let error as RPCError {
             #expect(error.code == .invalidArgument)
+        }
+    }
+
+    @Test("responses finished together inside RPCResponses.flushingOnce are written when it returns, each to its caller")
+    func responsesFlushedOnce() throws {
+        let server = try LoopbackServer()
+        var configuration = ClientConfiguration(endpoints: [server.endpoint], secret: server.secret)
+        configuration.defaultTimeoutMilliseconds = 10_000
+        configuration.connectionsPerEndpoint = 3
+        let client = RPCClient(configuration: configuration)
+        let completions = Completions()
+        let count = 30
+        for i in 0..<count {
+            client.start(path: TestMethods.held.path, payload: Self.echoRequest([UInt8(i)]).serializedBytes()) { result in
+                completions.record(i, result)
+            }
+        }
+        let limit = Date().addingTimeInterval(10)
+        while server.probe.held.withLock({ $0.count }) < count && Date() < limit { usleep(2_000) }
+        let held = server.probe.held.withLock { $0 }
+        #expect(held.count == count)
+        let answeredInside = Atomic<Int>(-1)
+        let answering = Thread {
+            RPCResponses.flushingOnce {
+                for call in held {
+                    var response = RpcV1.EchoResponse()
+                    response.payload = call.payload
+                    call.respond(.success(response))
+                }
+                // Nothing has been written yet: no caller has its answer.
+                usleep(200_000)
+                answeredInside.store(completions.wait(for: 0, seconds: 0).count, ordering: .releasing)
+            }
+        }
+        answering.start()
+        let results = completions.wait(for: count, seconds: 10)
+        #expect(answeredInside.load(ordering: .acquiring) == 0)
+        #expect(results.count == count)
+        for (i, result) in results {
+            #expect(try RpcV1.EchoResponse(serializedBytes: try result.get()).payload == [UInt8(i)])
         }
     }
 

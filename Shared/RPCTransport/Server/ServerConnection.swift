@@ -342,7 +342,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             }
             if !broken {
                 frame.appendLengthPrefixed(to: &outbound)
-                if !corked { flushLocked() }
+                if !corked && !RPCResponses.deferFlush(self) { flushLocked() }
             }
             resumeReadingIfPossibleLocked()
             return call
@@ -412,6 +412,14 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         frame.callID = callID
         frame.window = UInt32(count)
         send(frame)
+    }
+
+    /// Writes what ``RPCResponses/flushingOnce(_:)`` left queued (unless the loop is batching
+    /// reads, which writes it when it is done). Any thread.
+    func flushDeferred() {
+        lock.withLock {
+            if !corked && !broken { flushLocked() }
+        }
     }
 
     private func flushLocked() {

@@ -159,6 +159,7 @@ enum IntakeBench {
             let clientCPUBefore = processCPUSeconds(getpid())
             let countersBefore = processCounters(pid)
             let openedBefore = try ticketCount(engine, directory: service.directory.path, url: service.postgresURL)
+            let backendsBefore = service.postgresURL.map { postgresBackends(database: databaseName($0)) } ?? [:]
             let organization = service.organization, principals = service.principals, client = service.client
             let plain = try measureInFlight(options, callers: callers) { caller, n, done in
                 let payload = request(organization, caller, n).serializedBytes()
@@ -172,6 +173,7 @@ enum IntakeBench {
             let serverCPU = processCPUSeconds(pid) - cpuBefore
             let clientCPU = processCPUSeconds(getpid()) - clientCPUBefore
             let countersAfter = processCounters(pid)
+            let backendCPUUsed = service.postgresURL.map { backendCPU(from: backendsBefore, to: postgresBackends(database: databaseName($0))) }
             let opened = try ticketCount(engine, directory: service.directory.path, url: service.postgresURL) - openedBefore
             if rowBytes == 0 {
                 // The size of the row intake writes per ticket, to insert the same in the raw loop.
@@ -187,6 +189,9 @@ enum IntakeBench {
             plainRates[inFlight] = plain
             print(String(format: "[%@] opens/s over RPC, no attachment:   %8.0f  (intake process CPU %.0f µs per open; this benchmark's client %.0f µs)",
                          label, plain, serverCPU * 1e6 / Double(max(1, opened)), clientCPU * 1e6 / Double(max(1, opened))))
+            if let backendCPUUsed {
+                print(String(format: "[%@] PostgreSQL backends' CPU per open: %.0f µs", label, backendCPUUsed * 1e6 / Double(max(1, opened))))
+            }
             // Counts that do not depend on how busy the machine is: what the intake process asked the
             // kernel for per open (all its threads; the relay's share included).
             let perOpen = { (name: String) in Double((countersAfter[name] ?? 0) - (countersBefore[name] ?? 0)) / Double(max(1, opened)) }
@@ -242,10 +247,10 @@ enum IntakeBench {
             // pgbench with as many clients as calls in flight: the same concurrency as the opens.
             let url = try PostgresTestServer.shared().createDatabase()
             for inFlight in options.inFlight {
-                let raw = try rawPostgres(url: url, rowBytes: row, clients: options.clients * inFlight, seconds: options.seconds)
+                let (raw, backendCPUPerInsert) = try rawPostgres(url: url, rowBytes: row, clients: options.clients * inFlight, seconds: options.seconds)
                 rawRates[inFlight] = raw
-                print(String(format: "raw inserts/s of a %d-byte row, pgbench -c %d: %8.0f  (custom one-INSERT script)",
-                             row, options.clients * inFlight, raw))
+                print(String(format: "raw inserts/s of a %d-byte row, pgbench -c %d: %8.0f  (custom one-INSERT script; PostgreSQL backends' CPU %.0f µs per insert)",
+                             row, options.clients * inFlight, raw, backendCPUPerInsert * 1e6))
             }
         }
         for inFlight in options.inFlight {
@@ -371,6 +376,30 @@ enum IntakeBench {
 
     nonisolated(unsafe) static var rawCPUPerInsert = 0.0
 
+    /// The PostgreSQL backends serving `database` (their command line names it) and the CPU
+    /// seconds each has used so far: the server's side of an open or of a pgbench insert.
+    static func postgresBackends(database: String) -> [Int32: Double] {
+        var found: [Int32: Double] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry),
+                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+            let command = String(decoding: data, as: UTF8.self)
+            if command.hasPrefix("postgres: ") && command.contains(" \(database) ") { found[pid] = processCPUSeconds(pid) }
+        }
+        return found
+    }
+
+    /// The database name of a PostgreSQL URL.
+    static func databaseName(_ url: String) -> String {
+        String(url.split(separator: "/").last?.split(separator: "?").first ?? "")
+    }
+
+    /// The CPU the backends used between two ``postgresBackends(database:)`` readings (a backend
+    /// seen only in the later one counts whole).
+    static func backendCPU(from before: [Int32: Double], to after: [Int32: Double]) -> Double {
+        after.reduce(0) { $0 + $1.value - (before[$1.key] ?? 0) }
+    }
+
     /// User + system CPU seconds a process has used so far (`/proc/<pid>/stat`), so the cost of
     /// an open can be compared on a machine shared with other work.
     static func processCPUSeconds(_ pid: Int32) -> Double {
@@ -491,7 +520,9 @@ enum IntakeBench {
 
     /// pgbench with a custom script inserting one row of `rowBytes` per transaction, on the same
     /// cluster and settings as the intake process.
-    static func rawPostgres(url: String, rowBytes: Int, clients: Int, seconds: Double) throws -> Double {
+    /// - Returns: inserts per second, and the CPU seconds its backends used per insert (sampled
+    ///   every 50 ms while pgbench runs, so a backend's last moments may be missed).
+    static func rawPostgres(url: String, rowBytes: Int, clients: Int, seconds: Double) throws -> (rate: Double, backendCPU: Double) {
         try PostgresAdmin.execute(url: url, "CREATE TABLE IF NOT EXISTS raw (id TEXT PRIMARY KEY, code TEXT NOT NULL, opened_at BIGINT NOT NULL, snapshot BYTEA NOT NULL)")
         let script = NSTemporaryDirectory() + "/intake-bench-\(UUID().uuidString).sql"
         try """
@@ -506,14 +537,37 @@ enum IntakeBench {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
+        let database = databaseName(url)
+        let before = postgresBackends(database: database)
         try process.run()
+        // The backends' CPU, sampled while pgbench runs (they exit with it).
+        final class Sampling: @unchecked Sendable {
+            let lock = NSLock()
+            var done = false
+            var seen: [Int32: Double] = [:]
+        }
+        let sampling = Sampling()
+        let sampler = Thread {
+            while !sampling.lock.withLock({ sampling.done }) {
+                let now = postgresBackends(database: database)
+                sampling.lock.withLock { for (pid, cpu) in now { sampling.seen[pid] = max(sampling.seen[pid] ?? 0, cpu) } }
+                usleep(50_000)
+            }
+        }
+        sampler.start()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        let seen = sampling.lock.withLock {
+            sampling.done = true
+            return sampling.seen
+        }
         guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
               let tps = Double(line.dropFirst(6).split(separator: " ").first ?? "") else {
             throw BenchError("pgbench output: \(output)")
         }
-        return tps
+        let transactions = output.split(separator: "\n").first(where: { $0.contains("number of transactions actually processed") })
+            .flatMap { Double($0.split(separator: ":").last?.trimmingCharacters(in: .whitespaces).split(separator: "/").first ?? "") }
+        return (tps, backendCPU(from: before, to: seen) / max(1, transactions ?? tps * seconds))
     }
 
     /// Customer lookups (code, name prefix, tax id, e-mail) with `lookupContacts` contacts over

@@ -38,14 +38,18 @@ public struct GroupCommitStatistics: Sendable, Equatable {
 /// commit; an open changes about ten pages (the ticket row and its indexes, the code counter, the
 /// outbox rows and theirs), mostly the same pages as the opens around it (ids are time-ordered,
 /// ``IntakeContext/newID()``). One commit for many opens writes those pages once, and the WAL
-/// fills (and is checkpointed, with its `fsync`) that much less often. On PostgreSQL a batch runs
-/// on one connection: the first reads of all its opens go out in one round trip
-/// (``PrefetchedReads``, which also numbers the batch's tickets), `SAVEPOINT`/`RELEASE` travel
-/// with the next statement (``SQLExecutor/executeDeferred(_:)``): one round trip per open (its
-/// `INSERT`) and one `COMMIT` per batch.
+/// fills (and is checkpointed, with its `fsync`) that much less often. The opens of a batch run on
+/// an ``OpenBatch``, which does once per batch what each open would repeat: the code counter is
+/// read and written once (the opens are numbered in memory), the new tickets' rows and their
+/// outbox rows go out in multi-row `INSERT`s before `COMMIT`, and an open gets a savepoint only
+/// when it is about to write something itself. On PostgreSQL a batch runs on one connection: the
+/// first reads of all its opens go out in one round trip, the deferred rows in another, then
+/// `COMMIT` (with the `RELEASE` of the last savepoint, ``SQLExecutor/executeDeferred(_:)``): three
+/// round trips per batch for opens without files or e-mail.
 ///
-/// Each open keeps its own outcome: an open that throws rolls back to its savepoint (nothing of it
-/// is stored, no code number is consumed) and only its caller sees the error. Errors that call for
+/// Each open keeps its own outcome: an open that throws rolls back to its savepoint, if it set one,
+/// and gives back what it took in memory (nothing of it is stored, no code number is consumed) and
+/// only its caller sees the error. Errors that call for
 /// retrying the whole transaction (busy, serialization, broken connection) propagate, and
 /// `Database.write` runs the batch again from the start; an error that ends the transaction fails
 /// every open of the batch (none of them is acknowledged, none is stored).
@@ -53,7 +57,7 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     typealias Body = @Sendable (any SQLExecutor) throws -> Output
     typealias Completion = @Sendable (Result<Output, any Error>) -> Void
     /// A query the open will run first, which a PostgreSQL batch sends for all its opens at once.
-    typealias Read = (sql: String, params: [SQLValue])
+    typealias Read = OpenBatch.Read
 
     private final class Job: @unchecked Sendable {
         let body: Body
@@ -126,7 +130,7 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     /// `isCancelled` says so when its batch starts is not run (`DEADLINE_EXCEEDED`).
     /// - Parameter reads: Queries `body` runs first; in a batch on PostgreSQL those of all the
     ///   batch's opens go out in one round trip at its start, and `body` gets their results from
-    ///   memory (``PrefetchedReads``).
+    ///   memory (``OpenBatch``).
     func submit(_ body: @escaping Body, reads: [Read] = [], isCancelled: (@Sendable () -> Bool)? = nil,
                 completion: @escaping Completion) {
         let job = Job(body, reads: reads, isCancelled: isCancelled, completion: completion)
@@ -187,8 +191,11 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
             stats.running = 0
             concurrency = taken.count + queue.count
             lock.unlock()
-            // Answered only now that the statistics say what was done.
-            for (job, outcome) in zip(batch, outcomes) { job.completion(outcome) }
+            // Answered only now that the statistics say what was done; each RPC connection is
+            // written once for all its responses of the batch.
+            RPCResponses.flushingOnce {
+                for (job, outcome) in zip(batch, outcomes) { job.completion(outcome) }
+            }
             lock.lock()
         }
     }
@@ -200,35 +207,26 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
         }
         do {
             try database.write { tx in
-                var executor: any SQLExecutor = tx
-                var prefetched: PrefetchedReads?
-                // Each open's first reads of all opens, then their second ones, ...: every contact
-                // row is locked before the code counter's row, as when the opens run one by one.
-                let depth = batch.map(\.reads.count).max() ?? 0
-                let reads = (0..<depth).flatMap { level in batch.compactMap { level < $0.reads.count ? $0.reads[level] : nil } }
-                if tx.engine == .postgres && reads.count > 1 {
-                    prefetched = PrefetchedReads(tx, Array(zip(reads, try tx.queryPipelined(reads))))
-                    executor = prefetched!
-                }
-                for (index, job) in batch.enumerated() {
-                    // SAVEPOINT and RELEASE travel with the next statement on PostgreSQL (one round
-                    // trip less each); the last RELEASE goes with COMMIT.
-                    let name = "open_\(index)"
-                    try tx.executeDeferred("SAVEPOINT \(name)")
-                    prefetched?.beginOpen()
+                // The reads of all opens at once (on PostgreSQL in one round trip, every contact row
+                // locked before the code counter's row, as when the opens run one by one).
+                let opens = batch.contains(where: { !$0.reads.isEmpty }) ? try OpenBatch.readingAhead(tx, batch.map(\.reads)) : OpenBatch(tx)
+                for job in batch {
+                    // An open's savepoint is set only before its first statement that could change
+                    // something (OpenBatch); on PostgreSQL SAVEPOINT and RELEASE travel with the
+                    // next statement, and the last RELEASE with COMMIT.
+                    opens.beginOpen()
                     do {
-                        job.attempt = .success(try job.body(executor))
-                        try tx.executeDeferred("RELEASE \(name)")
+                        job.attempt = .success(try job.body(opens))
+                        try opens.endOpen()
                     } catch let error as StorageError where Self.retriesTransaction(error) {
                         throw error
                     } catch {
-                        try tx.execute("ROLLBACK TO \(name)")
-                        try tx.executeDeferred("RELEASE \(name)")
-                        prefetched?.rollBackOpen()
+                        try opens.rollBackOpen(after: error)
                         job.attempt = .failure(error)
                     }
                 }
-                try prefetched?.finish()
+                // The deferred ticket and outbox rows of all opens, and the code counter.
+                try opens.finish()
             }
             return batch.map { $0.attempt ?? .failure(RPCError(.internal, "open not run")) }
         } catch {

@@ -46,7 +46,7 @@ extension IntakeContext {
             return
         }
         let request: IntakeV1.OpenTicketRequest
-        let reads: [(sql: String, params: [SQLValue])]
+        let reads: [OpenBatch.Read]
         let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse
         do { (request, reads, body) = try openingBody(submitted, caller: caller, idempotencyKey: idempotencyKey) } catch {
             completion(.failure(error))
@@ -61,21 +61,21 @@ extension IntakeContext {
     }
 
     /// The queries an open of `request` runs first, which a PostgreSQL batch sends for all its
-    /// opens in one round trip (``PrefetchedReads``): the organization and contact (the contact
+    /// opens in one round trip (``OpenBatch``): the organization and contact (the contact
     /// locked), the double-submission check, and this year's code counter (locked; the batch then
-    /// numbers its opens itself, ``PrefetchedReads/nextNumber(_:)``).
-    private func openingReads(_ request: IntakeV1.OpenTicketRequest, caller: Caller, submittedAt: Int64) -> [(sql: String, params: [SQLValue])] {
-        guard database.engine == .postgres, request.emailMessageID.isEmpty else { return [] }
+    /// numbers its opens itself, ``OpenBatch/nextNumber(_:)``).
+    private func openingReads(_ request: IntakeV1.OpenTicketRequest, caller: Caller, submittedAt: Int64,
+                              submissionHash: String) -> [OpenBatch.Read] {
+        guard request.emailMessageID.isEmpty else { return [] }
         let contactID = Self.openingContactID(request, caller: caller)
         let window = settings.duplicateWindowMilliseconds
-        guard let read = DirectoryStore.forOpeningStatement(organizationID: request.organizationID, contactID: contactID,
-                                                            lockContact: window > 0) else { return [] }
-        var reads = [read]
-        if window > 0 && request.attachmentIDs.isEmpty {
-            reads.append((Self.duplicateSQL, Self.duplicateParameters(contactID: contactID, submissionHash: Self.submissionHash(request),
-                                                                      since: submittedAt - window)))
+        // Without a double-submission window the contact is not locked and each open reads it itself.
+        guard window > 0, !request.organizationID.isEmpty, !contactID.isEmpty else { return [] }
+        var reads: [OpenBatch.Read] = [.opening(organizationID: request.organizationID, contactID: contactID)]
+        if request.attachmentIDs.isEmpty {
+            reads.append(.duplicate(contactID: contactID, submissionHash: submissionHash, since: submittedAt - window))
         }
-        reads.append((PrefetchedReads.counterSQL, [.text("ticket-\(Self.utcYear(submittedAt))")]))
+        if database.engine == .postgres { reads.append(.counter("ticket-\(Self.utcYear(submittedAt))")) }
         return reads
     }
 
@@ -91,7 +91,14 @@ extension IntakeContext {
 
     /// What identifies a submission for the double-submission check.
     static func submissionHash(_ request: IntakeV1.OpenTicketRequest) -> String {
-        Digest.hex(Digest.sha256(Array("\(request.subject)\u{0}\(request.request)".utf8)))
+        // SHA-256 of subject, NUL, text: hashed in place, without joining them into a new string.
+        var stream = Digest.SHA256Stream()
+        for (index, part) in [request.subject, request.request].enumerated() {
+            if index > 0 { withUnsafeBytes(of: UInt8(0)) { stream.update($0) } }
+            var text = part
+            text.withUTF8 { stream.update(UnsafeRawBufferPointer($0)) }
+        }
+        return Digest.hex(stream.finish())
     }
 
     /// The contact a ticket of `request` is for: the one named, or a customer's own.
@@ -102,7 +109,7 @@ extension IntakeContext {
     /// The request as the caller may send it (organization and representative filled in or
     /// refused) and the transaction body that opens it.
     private func openingBody(_ submitted: IntakeV1.OpenTicketRequest, caller: Caller, idempotencyKey: String?) throws
-        -> (IntakeV1.OpenTicketRequest, [(sql: String, params: [SQLValue])], @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse) {
+        -> (IntakeV1.OpenTicketRequest, [OpenBatch.Read], @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse) {
         var adjusted = submitted
         if caller.isRepresentative {
             // A representative's person opens for one of the represented organizations (named in
@@ -119,6 +126,7 @@ extension IntakeContext {
         // The double-submission window starts from when the open was submitted, so the check a
         // PostgreSQL batch reads ahead (``openingReads``) is the very statement the open runs.
         let submittedAt = Self.now()
+        let hash = Self.submissionHash(request)
         let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse = { [self] tx in
             if let key = idempotencyKey, !key.isEmpty {
                 guard key.utf8.count <= 200 else {
@@ -126,13 +134,13 @@ extension IntakeContext {
                 }
                 let result = try IdempotencyStore.run(tx, scope: "intake.OpenTicket|\(caller.id)", key: key,
                                                       requestFingerprint: Digest.sha256(request.serializedBytes())) {
-                    try open(tx, request, caller: caller, submittedAt: submittedAt).serializedBytes()
+                    try open(tx, request, caller: caller, submittedAt: submittedAt, hash: hash).serializedBytes()
                 }
                 return try IntakeV1.OpenTicketResponse(serializedBytes: result.response)
             }
-            return try open(tx, request, caller: caller, submittedAt: submittedAt)
+            return try open(tx, request, caller: caller, submittedAt: submittedAt, hash: hash)
         }
-        return (request, openingReads(request, caller: caller, submittedAt: submittedAt), body)
+        return (request, openingReads(request, caller: caller, submittedAt: submittedAt, submissionHash: hash), body)
     }
 
     /// What a failed open answers: the errors callers understand, or the ticket of an e-mail
@@ -154,7 +162,7 @@ extension IntakeContext {
     }
 
     private func open(_ tx: any SQLExecutor, _ request: IntakeV1.OpenTicketRequest, caller: Caller,
-                      submittedAt: Int64) throws -> IntakeV1.OpenTicketResponse {
+                      submittedAt: Int64, hash: String) throws -> IntakeV1.OpenTicketResponse {
         if !request.emailMessageID.isEmpty, let existing = try TicketStore.ticket(tx, emailMessageID: request.emailMessageID) {
             guard caller.canSee(organizationID: existing.organization?.id ?? "") else { throw Denied.otherOrganization }
             var response = IntakeV1.OpenTicketResponse()
@@ -276,17 +284,27 @@ extension IntakeContext {
         // An obvious double submission returns the first ticket (the contact row is locked on
         // PostgreSQL since the first read).
         let now = Self.now()
-        let hash = Self.submissionHash(request)
         // (With files it is a new ticket whatever came before.)
         let year = Self.utcYear(now)
-        let (duplicateID, counted) = try Self.duplicateOrNumber(
+        let (duplicate, counted) = try Self.duplicateOrNumber(
             tx, contactID: contact.id, submissionHash: hash, since: submittedAt - settings.duplicateWindowMilliseconds,
             checkDuplicate: settings.duplicateWindowMilliseconds > 0 && attachments.isEmpty, counter: "ticket-\(year)")
-        if let duplicateID, let first = try TicketStore.ticket(tx, reference: duplicateID) {
+        switch duplicate {
+        case .inBatch(let first)?:
+            // An earlier open of this batch (its rows maybe not written yet): the ticket it made,
+            // which has neither files nor messages yet.
             var response = IntakeV1.OpenTicketResponse()
-            response.ticket = try TicketStore.complete(tx, first)
+            response.ticket = first
             response.duplicate = true
             return response
+        case .stored(let id)?:
+            if let first = try TicketStore.ticket(tx, reference: id) {
+                var response = IntakeV1.OpenTicketResponse()
+                response.ticket = try TicketStore.complete(tx, first)
+                response.duplicate = true
+                return response
+            }
+        case nil: break
         }
         guard let number = counted else { throw RPCError(.internal, "no ticket number") }
 
@@ -336,7 +354,15 @@ extension IntakeContext {
         event.emailMessageID = ticket.emailMessageID
         // The ticket id is new in this transaction: nobody else can publish under it yet.
         let eventID = Self.newID()
-        if tx.engine == .postgres && attachments.isEmpty {
+        let batch = tx as? OpenBatch
+        if let batch, attachments.isEmpty && ticket.emailMessageID.isEmpty {
+            // In a group-commit batch: nothing here can fail on a constraint (new ids, a code from
+            // the counter the batch holds, no Message-ID), so the rows are written with those of
+            // the other opens of the batch, in multi-row INSERTs before COMMIT.
+            batch.deferTicket(TicketStore.insertValues(ticket, submissionHash: hash, attachmentBytes: 0),
+                              outbox: publisher.outboxEvents(event: event, key: ticket.id, id: eventID))
+            if !read.contactLinked { try TicketStore.markLinked(tx, contactID: contact.id) }
+        } else if tx.engine == .postgres && attachments.isEmpty {
             // One round trip for the ticket row and its outbox rows: it runs while this year's code
             // counter row is locked, so every round trip saved here shortens the queue behind it.
             let insert = TicketStore.insertStatement(ticket, submissionHash: hash, attachmentBytes: 0)
@@ -350,29 +376,39 @@ extension IntakeContext {
             try publisher.publish(tx, event: event, key: ticket.id, id: eventID, keyIsNew: true)
         }
 
-        if let batch = tx as? PrefetchedReads, settings.duplicateWindowMilliseconds > 0 && attachments.isEmpty {
-            batch.opened(contactID: contact.id, submissionHash: hash, ticketID: ticket.id)
+        if let batch, settings.duplicateWindowMilliseconds > 0 && attachments.isEmpty {
+            batch.opened(contactID: contact.id, submissionHash: hash, ticket: ticket)
         }
         var response = IntakeV1.OpenTicketResponse()
         response.ticket = ticket
         return response
     }
 
+    /// The first ticket of an obvious double submission.
+    enum Duplicate {
+        /// Stored before this transaction or by an open outside a batch.
+        case stored(id: String)
+        /// Made by an earlier open of the same group-commit batch (``OpenBatch``).
+        case inBatch(IntakeV1.Ticket)
+    }
+
     /// The first ticket of an obvious double submission (same contact, same subject and text since
     /// `since`), or else the next number of `counter` (its row stays locked until commit). On
-    /// PostgreSQL both in one statement (one round trip); on SQLite in two.
+    /// PostgreSQL outside a batch both in one statement (one round trip); in a batch the check
+    /// also counts the batch's earlier opens and the batch numbers the opens in memory.
     static func duplicateOrNumber(_ tx: any SQLExecutor, contactID: String, submissionHash: String, since: Int64,
-                                  checkDuplicate: Bool, counter: String) throws -> (duplicateID: String?, number: Int64?) {
+                                  checkDuplicate: Bool, counter: String) throws -> (duplicate: Duplicate?, number: Int64?) {
         let duplicateParameters = Self.duplicateParameters(contactID: contactID, submissionHash: submissionHash, since: since)
-        if let batch = tx as? PrefetchedReads, try batch.numbers(counter) {
-            // A PostgreSQL batch holding this counter's row: the check was read ahead with the
-            // batch (or runs now), an earlier open of the batch counts too, and the number is the
-            // batch's next one.
+        if let batch = tx as? OpenBatch {
+            // The check was read ahead with the batch on PostgreSQL (or runs now), and an earlier
+            // open of the batch counts too; the number is the batch's next one when it holds the
+            // counter (on PostgreSQL read ahead and locked; on SQLite once the row exists).
             if checkDuplicate {
-                if let sibling = batch.sibling(contactID: contactID, submissionHash: submissionHash) { return (sibling, nil) }
-                if let id = try tx.queryOne(duplicateSQL, duplicateParameters)?.text("id") { return (id, nil) }
+                if let sibling = batch.sibling(contactID: contactID, submissionHash: submissionHash) { return (.inBatch(sibling), nil) }
+                if let id = try tx.queryOne(duplicateSQL, duplicateParameters)?.text("id") { return (.stored(id: id), nil) }
             }
-            return (nil, batch.nextNumber(counter))
+            if try batch.numbers(counter) { return (nil, batch.nextNumber(counter)) }
+            return (nil, try DirectoryStore.nextCounter(tx, counter))
         }
         guard checkDuplicate else { return (nil, try DirectoryStore.nextCounter(tx, counter)) }
         if tx.engine == .postgres {
@@ -386,10 +422,10 @@ extension IntakeContext {
                 )
                 SELECT (SELECT id FROM duplicate) AS duplicate_id, (SELECT last_value FROM number) AS number
                 """, duplicateParameters + [.text(counter)])
-            return (row?.optionalText("duplicate_id"), try row?.optionalInt("number"))
+            return (row?.optionalText("duplicate_id").map { .stored(id: $0) }, try row?.optionalInt("number"))
         }
         if let id = try tx.queryOne(duplicateSQL, duplicateParameters)?.text("id") {
-            return (id, nil)
+            return (.stored(id: id), nil)
         }
         return (nil, try DirectoryStore.nextCounter(tx, counter))
     }

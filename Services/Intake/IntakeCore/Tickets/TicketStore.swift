@@ -69,18 +69,40 @@ enum TicketStore {
     /// The `INSERT` of a new ticket's row, for ``insert(_:_:submissionHash:attachmentBytes:contactLinked:)``
     /// or a larger statement (on PostgreSQL an open sends it with its outbox rows in one `WITH`).
     static func insertStatement(_ ticket: IntakeV1.Ticket, submissionHash: String, attachmentBytes: Int64) -> (sql: String, values: [SQLValue]) {
+        (singleInsertSQL, insertValues(ticket, submissionHash: submissionHash, attachmentBytes: attachmentBytes))
+    }
+
+    private static let singleInsertSQL = insertSQL(rows: 1)
+
+    /// One multi-row `INSERT` of several new tickets' rows, each given by ``insertValues(_:submissionHash:attachmentBytes:)``.
+    static func insertStatement(rows: [[SQLValue]]) -> (sql: String, values: [SQLValue]) {
+        var values: [SQLValue] = []
+        values.reserveCapacity(rows.count * insertColumnCount)
+        for row in rows { values += row }
+        return (insertSQL(rows: rows.count), values)
+    }
+
+    /// The values of a new ticket's row, in the order of ``insertSQL(rows:)``'s columns.
+    static func insertValues(_ ticket: IntakeV1.Ticket, submissionHash: String, attachmentBytes: Int64) -> [SQLValue] {
         var snapshot = ticket
         snapshot.attachments = []
         snapshot.messages = []
-        return ("""
+        return [.text(ticket.id), .text(ticket.code), .text((ticket.organization?.id ?? "")), .text(ticket.contact?.id ?? ""),
+                .text(ticket.representative?.id ?? ""), .text(ticket.registeredByAgent?.id ?? ""), .text(ticket.status),
+                .integer(ticket.openedAtMs), .text(submissionHash),
+                ticket.emailMessageID.isEmpty ? .null : .text(ticket.emailMessageID), .integer(attachmentBytes),
+                .blob(snapshot.serializedBytes())]
+    }
+
+    private static let insertColumnCount = 12
+
+    private static func insertSQL(rows: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: insertColumnCount).joined(separator: ", ") + ")"
+        return """
             INSERT INTO tickets (id, code, organization_id, contact_id, representative_id, registered_by, status, opened_at,
                                  submission_hash, email_message_id, attachment_bytes, snapshot)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [.text(ticket.id), .text(ticket.code), .text((ticket.organization?.id ?? "")), .text(ticket.contact?.id ?? ""),
-                  .text(ticket.representative?.id ?? ""), .text(ticket.registeredByAgent?.id ?? ""), .text(ticket.status),
-                  .integer(ticket.openedAtMs), .text(submissionHash),
-                  ticket.emailMessageID.isEmpty ? .null : .text(ticket.emailMessageID), .integer(attachmentBytes),
-                  .blob(snapshot.serializedBytes())])
+            VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))
+            """
     }
 
     /// Marks the contact as linked to a ticket (it can then only be deactivated, not deleted).

@@ -1,0 +1,377 @@
+import Messages
+import Storage
+
+/// The executor the opens of one group-commit batch run on (``GroupCommit``), on both engines. It
+/// takes work that every open of the batch repeats out of the opens and does it once per batch:
+///
+/// - **Reads fetched ahead** (PostgreSQL): queries answered from results fetched earlier in the
+///   same transaction (each result once, for exactly the same SQL and values), everything else
+///   runs on `base`. The group commit reads the organization and contact of every open of a batch
+///   in one round trip this way (``SQLExecutor/queryPipelined(_:)``), instead of one per open. Safe
+///   because an open changes neither the organization nor the contact it reads except the
+///   contact's `linked` flag, which a later open of the batch then merely sets again; the
+///   contact's row lock (`FOR UPDATE`) is taken by the early read, in the same transaction.
+/// - **Numbering**: this year's code counter row is read once per batch (on PostgreSQL with the
+///   reads fetched ahead, locked `FOR UPDATE`; on SQLite, whose single writer the batch holds, when
+///   the first open asks), each open takes the next number in memory, an open that fails gives its
+///   number back, and ``finish()`` writes the last number once before `COMMIT`: codes stay
+///   consecutive and without gaps.
+/// - **Deferred rows**: an open whose rows cannot fail on a constraint (a new ticket without files
+///   and without an e-mail Message-ID: its id is new, its code comes from the locked counter, its
+///   outbox rows have new event ids) hands its ticket row and `TicketOpened` outbox rows to the batch
+///   (``deferTicket(_:outbox:)``), and ``finish()`` writes those of all opens in multi-row
+///   `INSERT`s (on PostgreSQL one statement per chunk, all chunks and the counter in one round
+///   trip). A failure there ends the transaction: no open of the batch is acknowledged or stored.
+/// - **Savepoints only when needed**: an open's `SAVEPOINT` is set just before its first statement
+///   that could change something (on PostgreSQL: its first statement sent to the server at all,
+///   since an error there would abort the transaction). An open answered from memory and deferred
+///   rows writes nothing, so it needs none; a failing open that wrote nothing only gives back what
+///   it took in memory (its number, its deferred rows, its double-submission entry).
+/// - **Double submissions within the batch**: the check of an open also counts the earlier opens of
+///   its batch (whose rows may not be written yet), answered with the ticket from memory.
+final class OpenBatch: SQLExecutor {
+    /// This year's counter, locked for the batch (PostgreSQL, read ahead with the batch).
+    static let counterSQL = "SELECT last_value FROM counters WHERE name = ? FOR UPDATE"
+    /// The counter read by the first open of a SQLite batch that needs a number (the batch holds
+    /// the database's write lock, so nobody else changes it).
+    static let sqliteCounterSQL = "SELECT last_value FROM counters WHERE name = ?"
+    /// The savepoint name of an open (one open at a time, released before the next one starts).
+    static let savepoint = "open"
+
+    private struct Key: Hashable {
+        var sql: String
+        var params: [SQLValue]
+    }
+
+    /// Rows of one open written by ``finish()``.
+    private struct Deferred {
+        var ticket: [SQLValue]
+        var outbox: [OutboxEvent]
+    }
+
+    /// What the open running now can give back (kept small: copying the batch's dictionaries for
+    /// every open would cost more than the open).
+    private struct State {
+        /// Counters changed by this open, with their values before it.
+        var counters: [(name: String, value: Int64?)] = []
+        var sibling: Submission?
+        var deferred: Int
+    }
+
+    private let base: any SQLExecutor
+    private var results: [Key: [[Row]]] = [:]
+    /// Counter name → the last number given in this batch.
+    private var counters: [String: Int64] = [:]
+    private var changedCounters: Set<String> = []
+    private struct Submission: Hashable {
+        var contactID: String
+        var hash: String
+    }
+
+    /// Contact and submission → the ticket an earlier open of the batch made.
+    private var siblings: [Submission: IntakeV1.Ticket] = [:]
+    private var deferred: [Deferred] = []
+    /// What the open running now found when it started.
+    private var saved: State?
+    /// Whether the open running now has set its savepoint.
+    private var savepointSet = false
+
+    /// Counter name → its value when the batch read (and locked) its row ahead (PostgreSQL).
+    private var lockedCounters: [String: Int64] = [:]
+
+    init(_ base: any SQLExecutor) {
+        self.base = base
+    }
+
+    // MARK: Reads ahead
+
+    /// A query an open runs first, which a batch reads for all its opens at its start.
+    enum Read: Sendable {
+        /// The organization and the contact (locked), ``DirectoryStore/forOpeningStatement(organizationID:contactID:lockContact:)``.
+        case opening(organizationID: String, contactID: String)
+        /// The double-submission check, ``IntakeContext/duplicateSQL``.
+        case duplicate(contactID: String, submissionHash: String, since: Int64)
+        /// A code counter's row (locked), ``counterSQL``.
+        case counter(String)
+    }
+
+    /// The reads of every open of a batch, in three statements whatever the number of opens (on
+    /// PostgreSQL in one round trip; on SQLite two, the counter being read by the first open that
+    /// needs it): the organizations and contacts of all opens (on PostgreSQL every contact locked, `FOR
+    /// UPDATE`), then every double-submission check (a statement after the locks, so it sees what
+    /// a concurrent identical submission committed before a lock was granted; one index scan per
+    /// open, a `LATERAL` or correlated subquery), then the code counters (locked). Each open then gets, from memory, exactly the rows its own statement
+    /// would have returned. The lists are padded to a power of two (by repeating the last entry),
+    /// so a connection prepares at most seven shapes of each statement.
+    static func readingAhead(_ tx: any SQLExecutor, _ reads: [[Read]]) throws -> OpenBatch {
+        struct Check: Hashable {
+            var contactID: String
+            var hash: String
+            var since: Int64
+        }
+        var openings: [Submission] = [], checks: [Check] = [], counters: [String] = []
+        for read in reads.joined() {
+            switch read {
+            case .opening(let organizationID, let contactID): openings.append(Submission(contactID: contactID, hash: organizationID))
+            case .duplicate(let contactID, let hash, let since): checks.append(Check(contactID: contactID, hash: hash, since: since))
+            case .counter(let name): counters.append(name)
+            }
+        }
+        openings = unique(openings)
+        checks = unique(checks)
+        counters = unique(counters)
+        // The lists join as VALUES rows, so each row is looked up by its own index scan whatever
+        // plan the prepared statement gets.
+        func values(_ count: Int, _ types: [String]) -> String {
+            let first = "(" + types.map { "CAST(? AS \($0))" }.joined(separator: ", ") + ")"
+            let other = "(" + Array(repeating: "?", count: types.count).joined(separator: ", ") + ")"
+            return ([first] + Array(repeating: other, count: count - 1)).joined(separator: ", ")
+        }
+        let postgres = tx.engine == .postgres
+        var statements: [(sql: String, params: [SQLValue])] = []
+        if !openings.isEmpty {
+            let padded = paddedToPowerOfTwo(openings)
+            statements.append(("""
+                WITH v (organization_id, contact_id) AS (VALUES \(values(padded.count, ["TEXT", "TEXT"])))
+                SELECT \(DirectoryStore.openingSelect), COALESCE((SELECT last_value FROM counters WHERE name = ?), 0) AS catalog_version
+                FROM v JOIN organizations o ON o.id = v.organization_id JOIN contacts c ON c.id = v.contact_id\(postgres ? " FOR UPDATE OF c" : "")
+                """, padded.flatMap { [SQLValue.text($0.hash), .text($0.contactID)] } + [.text(CatalogCache.versionCounter)]))
+        }
+        if !checks.isEmpty {
+            let padded = paddedToPowerOfTwo(checks)
+            let first = """
+                SELECT id FROM tickets t
+                WHERE t.contact_id = v.contact_id AND t.submission_hash = v.submission_hash AND t.opened_at >= v.since
+                ORDER BY t.opened_at LIMIT 1
+                """
+            statements.append(("""
+                WITH v (contact_id, submission_hash, since) AS (VALUES \(values(padded.count, ["TEXT", "TEXT", "BIGINT"])))
+                \(postgres ? "SELECT v.contact_id, v.submission_hash, v.since, d.id FROM v CROSS JOIN LATERAL (\(first)) d"
+                            : "SELECT v.contact_id, v.submission_hash, v.since, (\(first)) AS id FROM v")
+                """, padded.flatMap { [SQLValue.text($0.contactID), .text($0.hash), .integer($0.since)] }))
+        }
+        // SQLite: the batch holds the single writer; the first open that needs a number reads it.
+        if postgres { for name in counters { statements.append((counterSQL, [.text(name)])) } }
+        var fetched = try tx.queryPipelined(statements)[...]
+        let batch = OpenBatch(tx)
+
+        if !openings.isEmpty {
+            // Each open's row as its own statement returns it: same columns, same order.
+            var byPair: [Submission: Row] = [:]
+            for row in fetched.removeFirst() {
+                guard case .text(let organizationID) = row[0], case .text(let contactID) = row[DirectoryStore.openingOrganizationCount] else { continue }
+                byPair[Submission(contactID: contactID, hash: organizationID)] = row
+            }
+            for read in reads.joined() {
+                guard case .opening(let organizationID, let contactID) = read,
+                      let statement = DirectoryStore.forOpeningStatement(organizationID: organizationID, contactID: contactID,
+                                                                         lockContact: postgres) else { continue }
+                let row = byPair[Submission(contactID: contactID, hash: organizationID)]
+                batch.answer(statement.sql, statement.params, with: row.map { [$0] } ?? [])
+            }
+        }
+        if !checks.isEmpty {
+            var found: [Check: SQLValue] = [:]
+            for row in fetched.removeFirst() {
+                guard case .text(let contactID) = row["contact_id"], case .text(let hash) = row["submission_hash"],
+                      row["id"] != .null else { continue }
+                found[Check(contactID: contactID, hash: hash, since: try row.int("since"))] = row["id"]
+            }
+            for read in reads.joined() {
+                guard case .duplicate(let contactID, let hash, let since) = read else { continue }
+                let first = found[Check(contactID: contactID, hash: hash, since: since)]
+                batch.answer(IntakeContext.duplicateSQL, IntakeContext.duplicateParameters(contactID: contactID, submissionHash: hash, since: since),
+                             with: first.map { [Row(columns: ["id"], values: [$0])] } ?? [])
+            }
+        }
+        for name in counters where postgres {
+            // No row yet (the year's first ticket): the opens number through the counter itself.
+            if let row = fetched.removeFirst().first { batch.lockedCounters[name] = try row.int("last_value") }
+        }
+        return batch
+    }
+
+    /// Makes the next `query(sql, params)` of an open return `rows` without asking the server.
+    private func answer(_ sql: String, _ params: [SQLValue], with rows: [Row]) {
+        results[Key(sql: sql, params: params), default: []].append(rows)
+    }
+
+    private static func unique<T: Hashable>(_ values: [T]) -> [T] {
+        var seen = Set<T>()
+        return values.filter { seen.insert($0).inserted }
+    }
+
+    private static func paddedToPowerOfTwo<T>(_ values: [T]) -> [T] {
+        var size = 1
+        while size < values.count { size *= 2 }
+        return values + Array(repeating: values[values.count - 1], count: size - values.count)
+    }
+
+    var engine: DatabaseEngine { base.engine }
+
+    func execute(_ sql: String, _ params: [SQLValue]) throws -> Int {
+        try setSavepoint()
+        return try base.execute(sql, params)
+    }
+
+    func query(_ sql: String, _ params: [SQLValue]) throws -> [Row] {
+        let key = Key(sql: sql, params: params)
+        if var waiting = results[key], !waiting.isEmpty {
+            let rows = waiting.removeFirst()
+            results[key] = waiting.isEmpty ? nil : waiting
+            return rows
+        }
+        if !Self.isPlainRead(sql, engine) { try setSavepoint() }
+        return try base.query(sql, params)
+    }
+
+    func executeDeferred(_ sql: String) throws {
+        try setSavepoint()
+        try base.executeDeferred(sql)
+    }
+
+    func queryPipelined(_ statements: [(sql: String, params: [SQLValue])]) throws -> [[Row]] {
+        try setSavepoint()
+        return try base.queryPipelined(statements)
+    }
+
+    /// A statement that neither changes anything nor, when it fails, ends the transaction: on
+    /// SQLite a `SELECT` (a failing statement is undone alone); on PostgreSQL nothing, since any
+    /// error aborts the transaction unless a savepoint catches it.
+    static func isPlainRead(_ sql: String, _ engine: DatabaseEngine) -> Bool {
+        guard engine == .sqlite else { return false }
+        let start = sql.utf8.drop { $0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D }.prefix(6)
+        return start.count == 6 && zip(start, "SELECT".utf8).allSatisfy { $0 | 0x20 == $1 | 0x20 }
+    }
+
+    // MARK: Opens
+
+    /// An open starts: what it takes from here on can be given back (``rollBackOpen()``).
+    func beginOpen() {
+        saved = State(sibling: nil, deferred: deferred.count)
+        savepointSet = false
+    }
+
+    /// The open succeeded: its savepoint, if any, is released (with the next statement on PostgreSQL).
+    func endOpen() throws {
+        if savepointSet { try base.executeDeferred("RELEASE \(Self.savepoint)") }
+        savepointSet = false
+    }
+
+    /// The open failed with `error`: what it wrote is rolled back to its savepoint, and its
+    /// number, its deferred rows and its double-submission entry are given back.
+    /// - Throws: `error` itself when it is a database error and the open had no savepoint (a
+    ///   failed read): whether the transaction is still usable is then unknown, so the batch fails
+    ///   as a whole (nothing of it is stored or acknowledged).
+    func rollBackOpen(after error: any Error) throws {
+        if !savepointSet && error is StorageError { throw error }
+        if let saved {
+            for (name, value) in saved.counters.reversed() { counters[name] = value }
+            if let key = saved.sibling { siblings[key] = nil }
+            deferred.removeSubrange(saved.deferred...)
+        }
+        if savepointSet {
+            savepointSet = false
+            try base.execute("ROLLBACK TO \(Self.savepoint)", [])
+            try base.executeDeferred("RELEASE \(Self.savepoint)")
+        }
+    }
+
+    private func setSavepoint() throws {
+        guard !savepointSet, saved != nil else { return }
+        savepointSet = true
+        try base.executeDeferred("SAVEPOINT \(Self.savepoint)")
+    }
+
+    // MARK: Numbering
+
+    /// Whether this batch numbers `counter` itself: on PostgreSQL its row was read (and locked)
+    /// with the batch; on SQLite its row exists (the first ticket of a year creates it through
+    /// ``DirectoryStore/nextCounter(_:_:)``).
+    func numbers(_ counter: String) throws -> Bool {
+        if counters[counter] != nil { return true }
+        switch engine {
+        case .postgres:
+            guard let value = lockedCounters[counter] else { return false }  // not read ahead, or no row yet
+            setCounter(counter, value)
+        case .sqlite:
+            guard let row = try query(Self.sqliteCounterSQL, [.text(counter)]).first else { return false }  // no row yet
+            setCounter(counter, try row.int("last_value"))
+        }
+        return true
+    }
+
+    /// The next number of `counter` (after ``numbers(_:)`` said yes).
+    func nextNumber(_ counter: String) -> Int64 {
+        let number = (counters[counter] ?? 0) + 1
+        setCounter(counter, number)
+        changedCounters.insert(counter)
+        return number
+    }
+
+    private func setCounter(_ name: String, _ value: Int64) {
+        if saved != nil, !saved!.counters.contains(where: { $0.name == name }) { saved!.counters.append((name, counters[name])) }
+        counters[name] = value
+    }
+
+    // MARK: Double submissions
+
+    /// The ticket an earlier open of this batch made for the same contact and submission.
+    func sibling(contactID: String, submissionHash: String) -> IntakeV1.Ticket? {
+        siblings[Submission(contactID: contactID, hash: submissionHash)]
+    }
+
+    /// Records the ticket an open made, for the double-submission check of the later opens.
+    func opened(contactID: String, submissionHash: String, ticket: IntakeV1.Ticket) {
+        let key = Submission(contactID: contactID, hash: submissionHash)
+        if siblings.isEmpty { siblings.reserveCapacity(64) }
+        if siblings[key] == nil {
+            siblings[key] = ticket
+            saved?.sibling = key
+        }
+    }
+
+    // MARK: Deferred rows
+
+    /// Queues a new ticket's row (the values of ``TicketStore/insertStatement(_:submissionHash:attachmentBytes:)``)
+    /// and its outbox rows, written by ``finish()``. Only for rows that cannot fail on a
+    /// constraint: new ids, a code from the counter the batch holds, no e-mail Message-ID.
+    func deferTicket(_ ticket: [SQLValue], outbox: [OutboxEvent]) {
+        if deferred.isEmpty { deferred.reserveCapacity(64) }
+        deferred.append(Deferred(ticket: ticket, outbox: outbox))
+    }
+
+    /// Writes the deferred rows (multi-row `INSERT`s in chunks of 64, 32, … 1 opens, so a
+    /// connection prepares at most seven shapes of each) and each counter this batch numbered
+    /// from, before `COMMIT`. On PostgreSQL all of it goes out in one round trip.
+    func finish() throws {
+        var statements: [(sql: String, params: [SQLValue])] = []
+        var start = 0
+        var chunk = 64
+        while start < deferred.count {
+            while chunk > deferred.count - start { chunk /= 2 }
+            let rows = deferred[start..<start + chunk]
+            let tickets = TicketStore.insertStatement(rows: rows.map(\.ticket))
+            let outbox = Outbox.insertStatement(rows.flatMap(\.outbox))
+            if engine == .postgres {
+                statements.append(("WITH ticket AS (\(tickets.sql)) \(outbox.sql)", tickets.values + outbox.values))
+            } else {
+                statements.append((tickets.sql, tickets.values))
+                statements.append((outbox.sql, outbox.values))
+            }
+            start += chunk
+        }
+        deferred.removeAll()
+        for name in changedCounters.sorted() {
+            guard let last = counters[name] else { continue }
+            statements.append(("UPDATE counters SET last_value = ? WHERE name = ?", [.integer(last), .text(name)]))
+        }
+        changedCounters.removeAll()
+        guard !statements.isEmpty else { return }
+        if statements.count == 1 {
+            try base.execute(statements[0].sql, statements[0].params)
+        } else {
+            _ = try base.queryPipelined(statements)
+        }
+    }
+}

@@ -53,7 +53,7 @@ struct ImapTests {
                                     user: dovecot.user, password: dovecot.password)
         #expect(try inbox.supportsIdle())
         // The folder is created by the first round; give the poller time to enter IDLE.
-        #expect(try waitFor(10) { (try? processed.search("ALL")) != nil })
+        #expect(waitFor(10) { (try? processed.search("ALL")) != nil })
         Thread.sleep(forTimeInterval: 1)
 
         try dovecot.deliver(Fixtures.bytes("thunderbird-new-ticket.eml"))
@@ -64,7 +64,7 @@ struct ImapTests {
         try dovecot.deliver(Fixtures.text("unknown-sender.eml",
                                           replacing: ["Message-ID: <unknown-1@": "Auto-Submitted: auto-replied\nMessage-ID: <unknown-2@"]))
         #expect(try waitFor(10) { try inbox.search("FLAGGED").count == 2 && inbox.unseen().isEmpty }, "rejected mail stays, flagged")
-        #expect(try waitFor(10) { smtp.messages().count == 1 }, "one bounce: the automatic message is not answered")
+        #expect(waitFor(10) { smtp.messages().count == 1 }, "one bounce: the automatic message is not answered")
         Thread.sleep(forTimeInterval: 0.5)
         let bounces = smtp.messages()
         #expect(bounces.count == 1)
@@ -89,11 +89,11 @@ struct ImapTests {
         #expect(try MailMessage(raw: inbox.fetch(uid)).messageID == "4f2a9c1e-7b3d-4e55-9a1c-2d8e6f0b1a77@acme.example")
         try inbox.setFlags(uid, "\\Flagged", add: true)
         #expect(try inbox.search("FLAGGED") == [uid])
-        #expect(try waitFor(5) { dovecot.logins == 1 }, "9 commands, one login (got \(dovecot.logins))")
+        #expect(waitFor(5) { dovecot.logins == 1 }, "9 commands, one login (got \(dovecot.logins))")
         // The server ends the session (as on its idle timeout): the next command reconnects.
         try dovecot.kickAll()
         #expect(try inbox.search("ALL").count == 1)
-        #expect(try waitFor(5) { dovecot.logins == 2 })
+        #expect(waitFor(5) { dovecot.logins == 2 })
     }
 
     @Test("a message that keeps failing (the attachment store is broken) is held as failed after the bounded rounds, the mail after it still comes in, and it opens its ticket when reprocessed after the fix",

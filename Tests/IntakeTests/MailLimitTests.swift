@@ -90,7 +90,7 @@ struct MailLimitTests {
         #expect(stored.count < 1024, "only the header block is stored (\(stored.count) bytes)")
         #expect(String(decoding: stored, as: UTF8.self).contains("Subject: Planilha do fechamento"))
 
-        #expect(try waitFor(10) { smtp.messages().count == 1 })
+        #expect(waitFor(10) { smtp.messages().count == 1 })
         #expect(smtp.recipients() == [["maria@acme.example"]])
         let bounce = smtp.messages().first ?? ""
         #expect(bounce.contains("acima do limite de 0.1 MiB") && bounce.contains("over the limit of 0.1 MiB"), "\(bounce)")
@@ -121,7 +121,7 @@ struct MailLimitTests {
         try dovecot.deliver(Array("Relatório automático\r\nFrom: robo@acme.example\r\nAuto-Submitted: auto-generated\r\n\r\nok\r\n".utf8))
         try dovecot.deliver(try Fixtures.bytes("malformed-no-headers.eml"))
         #expect(try waitFor(15) { try harness.count("mail_quarantine") == 3 })
-        #expect(try waitFor(10) { smtp.messages().count == 1 })
+        #expect(waitFor(10) { smtp.messages().count == 1 })
         Thread.sleep(forTimeInterval: 0.5)
         #expect(smtp.messages().count == 1 && smtp.recipients() == [["maria@acme.example"]])
         let bounce = smtp.messages().first ?? ""
@@ -177,7 +177,7 @@ struct MailPipeAnswerTests {
         let (status, first) = try harness.ingestCommand(stranger)
         #expect(status == 0 && first["outcome"] == "rejected" && first["answer"] == "queued", "\(first)")
         // The running service sends it.
-        #expect(try waitFor { smtp.recipients().contains(["alguem@desconhecido.example"]) })
+        #expect(waitFor { smtp.recipients().contains(["alguem@desconhecido.example"]) })
         #expect(smtp.messages().first?.contains("Preciso de ajuda") == true)
         // The same message again: held once, not answered again.
         let (_, again) = try harness.ingestCommand(stranger)
@@ -190,7 +190,7 @@ struct MailPipeAnswerTests {
         let robot = Array(String(decoding: copy(4), as: UTF8.self).replacingOccurrences(of: "MIME-Version: 1.0", with: "Auto-Submitted: auto-replied\nMIME-Version: 1.0").utf8)
         let (robotStatus, robotResult) = try harness.ingestCommand(robot)
         #expect(robotStatus == 0 && robotResult["answer"]?.hasPrefix("suppressed: automatic") == true, "\(robotResult)")
-        #expect(try waitFor { smtp.recipients().count == 2 })
+        #expect(waitFor { smtp.recipients().count == 2 })
         #expect(try harness.count("mail_quarantine") == 4)
     }
 }

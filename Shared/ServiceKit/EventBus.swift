@@ -108,6 +108,11 @@ public struct EventPublisher: Sendable {
         let watchers = Set(self.watchers)
         var configuration = configuration
         if configuration.isUnreachable == nil { configuration.isUnreachable = Self.isUnreachable }
+        // OCORRENCIAS_RELAY_ROUND_MS: the shortest time between the starts of two busy rounds
+        // (RelayConfiguration.roundInterval), for tuning and benchmarks.
+        if let value = runtime.configuration.environment["OCORRENCIAS_RELAY_ROUND_MS"], let milliseconds = Int(value), milliseconds >= 0 {
+            configuration.roundInterval = .milliseconds(milliseconds)
+        }
         return OutboxRelay(database: runtime.database, name: "\(source)-events", instance: runtime.configuration.instanceID,
                            configuration: configuration) { subscriber, events in
             if watchers.contains(subscriber) {
@@ -121,14 +126,15 @@ public struct EventPublisher: Sendable {
                 }
                 return failures
             }
-            var request = EventsV1.DeliverEventsRequest()
-            request.events = try events.map { try EventsV1.EventEnvelope(serializedBytes: $0.payload) }
-            request.partial = true
             let started = MonotonicClock.nanoseconds()
             let response: EventsV1.DeliverEventsResponse
             do {
-                response = try runtime.client(for: subscriber).call(EventsV1.EventSink.deliver, request,
-                                                                    options: CallOptions(timeoutMilliseconds: 5_000))
+                let bytes = try runtime.client(for: subscriber).callRaw(path: EventsV1.EventSink.deliver.path,
+                                                                         payload: Self.deliverRequest(events),
+                                                                         options: CallOptions(timeoutMilliseconds: 5_000))
+                do { response = try EventsV1.DeliverEventsResponse(serializedBytes: bytes) } catch {
+                    throw RPCError(.internal, "resposta inválida / malformed \(EventsV1.DeliverEventsResponse.protoName)")
+                }
             } catch {
                 // One line per failed delivery (an unreachable subscriber costs one per round):
                 // what the outbox lag in /metrics cannot say is why events wait.
@@ -154,6 +160,26 @@ public struct EventPublisher: Sendable {
 }
 
 extension EventPublisher {
+    /// The encoded `DeliverEventsRequest` (`partial` set) carrying `events`: their outbox payloads
+    /// are encoded `EventEnvelope`s already, so each becomes field 1 (`events`) as it is, without
+    /// being decoded into a message and encoded again.
+    static func deliverRequest(_ events: [OutboxEvent]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(events.reduce(2) { $0 + $1.payload.count + 6 })
+        for event in events {
+            bytes.append(0x0A)  // field 1, length-delimited
+            var length = UInt64(event.payload.count)
+            while length >= 0x80 {
+                bytes.append(UInt8(truncatingIfNeeded: length) | 0x80)
+                length >>= 7
+            }
+            bytes.append(UInt8(length))
+            bytes += event.payload
+        }
+        bytes += [0x10, 0x01]  // field 2 (partial), varint true
+        return bytes
+    }
+
     /// Whether a delivery failure only says the subscriber cannot be reached right now.
     @Sendable static func isUnreachable(_ error: any Error) -> Bool {
         guard let error = error as? RPCError else { return false }
@@ -263,7 +289,15 @@ public struct EventConsumer: Sendable {
             try context.checkCancellation()
             var response = EventsV1.DeliverEventsResponse()
             do {
-                let applied = try database.write { tx in try request.events.map { try apply($0, tx) } }
+                // One inbox statement for the whole delivery, then each new event's handler in order.
+                let applied = try database.write { tx in
+                    var fresh = try Inbox.claim(tx, consumer: consumer, eventIDs: request.events.map(\.id))
+                    return try request.events.map { envelope in
+                        guard fresh.remove(envelope.id) != nil else { return false }
+                        if let handler = handlers[envelope.type] { try handler(envelope, tx) }
+                        return true
+                    }
+                }
                 response.accepted = Int32(applied.filter { $0 }.count)
                 response.duplicates = Int32(applied.count) - response.accepted
             } catch {

@@ -122,6 +122,33 @@ struct InboxTests {
         }
     }
 
+    @Test("a delivery's events are claimed with one statement: the new ids, an id given twice once, a rolled-back claim does not count",
+          arguments: TestEngines.all)
+    func claimMany(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        try db.write { tx throws in
+            #expect(try Inbox.claim(tx, consumer: "workflow", eventID: "e1"))
+            #expect(try Inbox.claim(tx, consumer: "workflow", eventIDs: []) == [])
+            #expect(try Inbox.claim(tx, consumer: "workflow", eventIDs: ["e1", "e2", "e3", "e2"]) == ["e2", "e3"])
+            #expect(try Inbox.claim(tx, consumer: "notification", eventIDs: ["e1", "e2"]) == ["e1", "e2"], "per consumer")
+        }
+        #expect(throws: InjectedFailure.self) {
+            try db.write { tx throws in
+                #expect(try Inbox.claim(tx, consumer: "workflow", eventIDs: ["e4", "e5"]) == ["e4", "e5"])
+                throw InjectedFailure()
+            }
+        }
+        // More ids than one statement takes (300): every one claimed once, across statements.
+        let many = (0..<650).map { "m\($0)" }
+        try db.write { tx throws in
+            #expect(try Inbox.claim(tx, consumer: "workflow", eventIDs: ["e4", "e5", "e1"]) == ["e4", "e5"])
+            #expect(try Inbox.claim(tx, consumer: "workflow", eventIDs: many) == Set(many))
+            #expect(try Inbox.claim(tx, consumer: "workflow", eventIDs: many + ["e6"]) == ["e6"])
+            #expect(try !Inbox.claim(tx, consumer: "workflow", eventID: "m649"))
+        }
+    }
+
     @Test("concurrent deliveries of one event: exactly one claim wins", arguments: TestEngines.all)
     func concurrentClaims(engine: DatabaseEngine) throws {
         let db = try ScratchDatabase(engine, poolSize: 4).open()

@@ -293,4 +293,65 @@ struct OutboxRelayTests {
         relay.stop()
         #expect(delivered.current == 1)
     }
+
+    @Test("a busy relay vacuums its outbox on PostgreSQL once it deleted vacuumAfterDeletes events; the claims go on in order",
+          arguments: TestEngines.all)
+    func vacuumsAfterDeletes(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        // Keys of three events each, enqueued key by key, so a claim's batch ends inside a key.
+        try Self.enqueue(db, (0..<40).flatMap { key in (0..<3).map { (id: "k\(key)-\($0)", key: "k\(key)") } })
+        let delivered = Locked<[String]>([])
+        let relay = OutboxRelay(database: db, name: "vacuum",
+                                configuration: RelayConfiguration(batchSize: 50, deliveryConcurrency: 1, vacuumAfterDeletes: 40)) { event in
+            delivered.withLock { $0.append(event.id) }
+        }
+        let vacuums = {
+            try db.read { tx in
+                try tx.queryOne("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'storage_outbox'")?.int("vacuum_count") ?? 0
+            }
+        }
+        if engine == .postgres {
+            let options = try db.read { try $0.scalar("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = 'storage_outbox'") }
+            #expect(options == .text("fillfactor=50"), "room in each page for the claims' heap-only updates")
+        }
+        let before = engine == .postgres ? try vacuums() : 0
+        #expect(try relay.runOnce() == 50)
+        if engine == .postgres { #expect(try vacuums() == before + 1, "50 deletes ≥ 40: vacuumed") }
+        #expect(try relay.runOnce() == 50)
+        if engine == .postgres { #expect(try vacuums() == before + 1, "at most one vacuum a second") }
+        #expect(try relay.runOnce() == 20)
+        #expect(try relay.pending() == 0)
+        #expect(delivered.current == (0..<40).flatMap { key in (0..<3).map { "k\(key)-\($0)" } }, "in enqueue order")
+    }
+
+    @Test("keys behind more held events than the claim's first window are still claimed; the held key follows in order once due",
+          arguments: TestEngines.all)
+    func claimLooksPastHeldKeys(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        // 150 events of one key, then 3 other keys interleaved with 30 more of it; the first
+        // window of a claim of 10 is 64 rows.
+        try Self.enqueue(db, (0..<150).map { (id: "h\($0)", key: "held") })
+        try Self.enqueue(db, (0..<30).flatMap { i in [(id: "h\(150 + i)", key: "held"), (id: "o\(i)", key: "other\(i % 3)")] })
+        let future = Int64(Date().timeIntervalSince1970 * 1000) + 60_000
+        try db.write { tx in _ = try tx.execute("UPDATE storage_outbox SET next_attempt_at = ?, attempts = 1 WHERE event_id = 'h0'", [.integer(future)]) }
+        let delivered = Locked<[String]>([])
+        let relay = OutboxRelay(database: db, name: "window", configuration: RelayConfiguration(batchSize: 10, deliveryConcurrency: 1)) { event in
+            delivered.withLock { $0.append(event.id) }
+        }
+        #expect(try relay.runOnce() == 10)
+        #expect(try relay.runOnce() == 10)
+        #expect(try relay.runOnce() == 10)
+        #expect(try relay.runOnce() == 0, "only the held key is left")
+        let others = delivered.current
+        #expect(Set(others) == Set((0..<30).map { "o\($0)" }), "the other keys, none of the held key")
+        for key in 0..<3 {
+            #expect(others.filter { Int($0.dropFirst())! % 3 == key } == (0..<30).filter { $0 % 3 == key }.map { "o\($0)" }, "per-key order")
+        }
+        try db.write { tx in _ = try tx.execute("UPDATE storage_outbox SET next_attempt_at = 0 WHERE event_id = 'h0'", []) }
+        while try relay.runOnce() > 0 {}
+        #expect(delivered.current == others + (0..<180).map { "h\($0)" })
+        #expect(try relay.pending() == 0)
+    }
 }

@@ -111,7 +111,7 @@ enum BuiltinSchema {
         // page, instead of in one region of the index per subscriber; with time-ordered entity ids
         // (new tickets) they are appended at the right end. A ticket open wrote ~4.6 pages of this
         // index to the WAL (three regions, with mid-index splits); now about one. The relay's
-        // head-of-key lookup names the same expression (``Outbox/entityKeySQL(_:_:)``).
+        // head-of-key lookup named the same expression (until migration 7 dropped the index).
         Migration(
             version: 5, name: "storage_outbox_key_index_by_entity",
             sqlite: """
@@ -122,5 +122,22 @@ enum BuiltinSchema {
                 DROP INDEX storage_outbox_key_seq;
                 CREATE INDEX storage_outbox_entity_key_seq ON storage_outbox (substr(event_key, strpos(event_key, '|') + 1), event_key, seq);
                 """),
+        // PostgreSQL: half of each outbox page is left free by inserts, so the relay's claim
+        // (lease columns, none of them indexed) is a heap-only update written in the row's own
+        // page, instead of a new row version elsewhere plus an entry in each of the three indexes
+        // for every claimed event. A claim of 400 events took about a third of the server time
+        // in a loop of enqueue/claim/delete rounds. Pages written from now on; SQLite has no
+        // such setting (it updates rows in place).
+        Migration(
+            version: 6, name: "storage_outbox_room_for_leases",
+            sqlite: "SELECT 1",
+            postgres: "ALTER TABLE storage_outbox SET (fillfactor = 50)"),
+        // The relay's claim reads the oldest rows in `seq` order and finds each key's head among
+        // them (``OutboxRelay``), by primary key: nothing looks rows up by key any more, so the
+        // per-key index of migration 5 is gone, and with it an index entry (and its expression)
+        // written for every enqueued event and removed for every delivered one.
+        Migration(
+            version: 7, name: "storage_outbox_without_key_index",
+            sql: "DROP INDEX IF EXISTS storage_outbox_entity_key_seq"),
     ]
 }

@@ -27,6 +27,31 @@ public enum Inbox {
         return inserted == 1
     }
 
+    /// Records that `consumer` processes every id of `eventIDs` in this transaction, with one
+    /// statement per 300 ids (`INSERT … ON CONFLICT DO NOTHING RETURNING`) instead of one per
+    /// event, as ``claim(_:consumer:eventID:now:)`` does for each.
+    /// - Returns: The ids claimed now, i.e. not processed before (an id given twice counts once).
+    public static func claim(_ executor: any SQLExecutor, consumer: String, eventIDs: [String], now: Date = Date()) throws -> Set<String> {
+        var claimed = Set<String>()
+        let consumer = SQLValue.text(consumer), processedAt = SQLValue.timestamp(now)
+        var start = 0
+        while start < eventIDs.count {
+            let chunk = eventIDs[start..<min(start + 300, eventIDs.count)]
+            start += chunk.count
+            var values: [SQLValue] = []
+            values.reserveCapacity(chunk.count * 3)
+            for id in chunk { values += [consumer, .text(id), processedAt] }
+            let rows = Array(repeating: "(?, ?, ?)", count: chunk.count).joined(separator: ", ")
+            for row in try executor.query("""
+                INSERT INTO storage_inbox (consumer, event_id, processed_at) VALUES \(rows)
+                ON CONFLICT DO NOTHING RETURNING event_id
+                """, values) {
+                claimed.insert(try row.text("event_id"))
+            }
+        }
+        return claimed
+    }
+
     /// Forgets entries processed before `cutoff`.
     ///
     /// - Important: An event redelivered after its entry was pruned is applied again. Keep entries

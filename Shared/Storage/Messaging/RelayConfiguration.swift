@@ -48,11 +48,21 @@ public struct RelayConfiguration: Sendable {
     /// failed claim of the polling loop (the database restarting). Default 1 s.
     public var unreachableBackoffMax: Duration
 
+    /// PostgreSQL only: the relay runs `VACUUM storage_outbox` after it has deleted this many
+    /// delivered events since its last one (and at most once a second). Every delivered event is
+    /// a dead row until a vacuum, and autovacuum visits a database about once a minute: a busy
+    /// outbox then accumulated over a hundred thousand dead rows and index entries, which every
+    /// claim walked past (they sit before the oldest live row in `seq` order) and every scan
+    /// of the table read. Default 2,000; 0: never (leave it to autovacuum). Ignored on SQLite,
+    /// which frees deleted rows at once.
+    public var vacuumAfterDeletes: Int
+
     /// Creates a configuration; every value has a default.
     public init(batchSize: Int = 100, pollInterval: Duration = .milliseconds(200), backoffBase: Duration = .milliseconds(500),
                 backoffMax: Duration = .seconds(10), leaseDuration: Duration = .seconds(30), deliveryConcurrency: Int = 8,
                 unreachableBackoffMax: Duration = .seconds(1), isUnreachable: (@Sendable (any Error) -> Bool)? = nil,
-                roundInterval: Duration = .milliseconds(10), minimumCallSize: Int = 8) {
+                roundInterval: Duration = .milliseconds(10), minimumCallSize: Int = 8, vacuumAfterDeletes: Int = 2_000) {
+        self.vacuumAfterDeletes = max(0, vacuumAfterDeletes)
         self.batchSize = batchSize
         self.pollInterval = pollInterval
         self.backoffBase = backoffBase

@@ -54,6 +54,15 @@ final class PostgresDatabase: SchemaTransactionRunner, @unchecked Sendable {
         pool.close()
     }
 
+    /// Runs one statement that PostgreSQL refuses inside a transaction block (`VACUUM`) on a
+    /// pooled connection, with the simple-query protocol.
+    func executeOutsideTransaction(_ sql: String) throws {
+        try pool.withResource { connection in
+            if connection.isBroken { try connection.reconnect() }
+            try connection.executeScript(sql)
+        }
+    }
+
     /// Runs `body` between `begin` and `COMMIT` on a pooled connection, reopening the connection
     /// first when it is broken and rolling back when anything throws.
     private func transaction<T>(begin: String, readOnly: Bool, _ body: (PostgresConnection) throws -> T) throws -> T {

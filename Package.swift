@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "IntakeCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "CSodium", "CGMime", "CCurl", "Observability", "MailKit"],
                 path: "Services/Intake/IntakeCore", swiftSettings: strict),
         .executableTarget(name: "intake", dependencies: ["IntakeCore", "ServiceKit"], path: "Services/Intake/Executable", swiftSettings: strict),
-        .target(name: "WorkflowCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC"],
+        .target(name: "WorkflowCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "Observability"],
                 path: "Services/Workflow/WorkflowCore", swiftSettings: strict),
         .executableTarget(name: "workflow", dependencies: ["WorkflowCore", "ServiceKit"], path: "Services/Workflow/Executable", swiftSettings: strict),
         .target(name: "NotificationCore", dependencies: ["ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "Observability", "CCurl", "CSodium", "MailKit"],

@@ -1,3 +1,5 @@
+import Observability
+
 /// One fact of a ticket's life that the SLA clock depends on. The clock is always recomputed
 /// from the whole list, so a late change (priority, plan, calendar) re-evaluates the past.
 public enum SLAEvent: Sendable, Hashable, Codable {
@@ -18,23 +20,7 @@ public enum SLAEvent: Sendable, Hashable, Codable {
     /// same keys and values; `JSONDecoder` reads either), written directly — the encoder was
     /// ≈ 3 % of workflow's CPU per opened ticket.
     var detail: String {
-        func text(_ value: String) -> String {
-            var out = "\""
-            for scalar in value.unicodeScalars {
-                switch scalar {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case "\n": out += "\\n"
-                case "\r": out += "\\r"
-                case "\t": out += "\\t"
-                case _ where scalar.value < 0x20:
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                default: out.unicodeScalars.append(scalar)
-                }
-            }
-            return out + "\""
-        }
+        func text(_ value: String) -> String { JSONText.quote(value) }
         switch self {
         case .opened(let plan, let priority, let stage, let calendarID):
             return "{\"opened\":{\"plan\":\(text(plan)),\"priority\":\(priority),\"stage\":\(text(stage)),\"calendarID\":\(text(calendarID))}}"

@@ -219,19 +219,20 @@ struct OpeningWritesTests {
         #expect(!targets.isEmpty && targets.allSatisfy { $0.status == .running || $0.status == .inactive })
     }
 
-    @Test("row ids are random version-4 UUIDs in Foundation's text form (upper case, or lower case for timers)")
+    @Test("row ids are version-7 UUIDs (lower case): unique, and later ids sort after earlier ones")
     func rowIDs() {
-        let ids = (0..<1_000).map { _ in RandomID.uuid() }
+        let ids = (0..<1_000).map { _ in RowID.make() }
         #expect(Set(ids).count == ids.count)
-        for id in ids.prefix(50) + [RandomID.uuid(lowercase: true)] {
+        for id in ids.prefix(50) {
             let parsed = UUID(uuidString: id)
             #expect(parsed != nil && id.count == 36)
-            #expect(parsed.map { $0.uuidString == id || $0.uuidString.lowercased() == id } == true)
+            #expect(parsed?.uuidString.lowercased() == id)
             let characters = Array(id)
-            #expect(characters[14] == "4" && "89abAB".contains(characters[19]))
+            #expect(characters[14] == "7" && "89ab".contains(characters[19]))
         }
-        let lower = RandomID.uuid(lowercase: true)
-        #expect(lower == lower.lowercased())
+        let earlier = RowID.make()
+        usleep(2_000)
+        #expect(RowID.make() > earlier)
     }
 
     @Test("an SLA event's stored detail is the JSON the decoder reads back as the same event, for every kind and awkward text")

@@ -143,7 +143,7 @@ public enum TicketIntake {
         guard tx.engine == .postgres else {
             let insertTicket = columns + " VALUES (\(placeholders(ticketParams.count))) ON CONFLICT (id) DO NOTHING"
             guard try tx.execute(insertTicket, ticketParams) > 0 else { return .existed }
-            try tx.execute("INSERT INTO ticket_search (ticket_id, subject, request) VALUES (?, ?, ?)", [.text(event.ticketID)] + searchParams)
+            try DeferredTextIndex.insertSearchRow(tx, ticketID: event.ticketID, subject: searchParams[0], request: searchParams[1])
             try tx.execute("INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at) VALUES (?, 'request', 1, ?, ?, ?, ?)",
                            [.text(event.ticketID)] + versionParams)
             let ticket = try lifecycle.load(tx, event.ticketID)

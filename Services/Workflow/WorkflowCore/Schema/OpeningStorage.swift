@@ -10,6 +10,10 @@ import Storage
 /// small (under a tenth of a page), which is what `WITHOUT ROWID` suits. The tables are rebuilt
 /// once (copy, drop, rename); PostgreSQL tables have no rowid and are left as they are.
 ///
+/// `ticket_history` is keyed by `(ticket_id, at, seq, id)` on SQLite: every query reads a ticket's
+/// history in `(at, seq)` order (the old `ticket_history_ticket` index), so the rows are kept in
+/// that order and the index goes; `id` (unique, time-ordered) keeps the key unique.
+///
 /// Two indexes no query uses are dropped on both engines: `tickets_code` (tickets are never looked
 /// up by code in workflow) and `wf_sla_targets_status` (every query on SLA targets goes by
 /// ticket, the primary key's first column).
@@ -25,7 +29,7 @@ enum OpeningStorage {
             id TEXT NOT NULL, ticket_id TEXT NOT NULL, at BIGINT NOT NULL, seq BIGINT NOT NULL, kind TEXT NOT NULL,
             old_value TEXT NOT NULL DEFAULT '', new_value TEXT NOT NULL DEFAULT '', note TEXT NOT NULL DEFAULT '',
             actor_id TEXT NOT NULL DEFAULT '', actor_name TEXT NOT NULL DEFAULT ''
-            """, "id", ["CREATE INDEX ticket_history_ticket ON ticket_history (ticket_id, at, seq)"]),
+            """, "ticket_id, at, seq, id", []),
         ("wf_sla_events", """
             ticket_id TEXT NOT NULL, seq INTEGER NOT NULL, at BIGINT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL
             """, "ticket_id, seq", []),

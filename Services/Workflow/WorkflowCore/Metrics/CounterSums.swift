@@ -36,6 +36,10 @@ final class CounterSums: @unchecked Sendable {
 
     var isEmpty: Bool { daily.isEmpty && monthly.isEmpty && backlog.isEmpty }
 
+    /// PostgreSQL: whether an opening of this transaction already wrote its counters in its own
+    /// statement (``MetricsRecorder/openingWrites(_:ticketID:_:stage:at:into:)``).
+    var inlineOpeningWritten = false
+
     func add(_ keys: [(String, String)], day: Int64, month: Int64, _ deltas: [MetricsRecorder.Counter: Int64]) {
         for (dim, key) in keys {
             daily[Row(dim: dim, period: day, key: key), default: [:]].merge(deltas, uniquingKeysWith: +)

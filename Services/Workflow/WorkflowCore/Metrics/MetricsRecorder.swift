@@ -258,20 +258,24 @@ public struct MetricsRecorder: Sendable {
     /// and backlog counters only when it was inserted (a ticket opened twice counts once).
     /// Add them last: the shared counter rows then stay locked from there to the commit only.
     ///
-    /// Inside ``summingCounters(_:_:)`` the counters are not part of the statement: the returned
-    /// closure, run with the guards that inserted, adds them to the transaction's sums when the
-    /// fact row was new.
+    /// Inside ``summingCounters(_:_:)``, from the transaction's second opening on, the counters
+    /// are not part of the statement: the returned closure, run with the guards that inserted,
+    /// adds them to the transaction's sums when the fact row was new (the first opening's stay in
+    /// its statement, so a delivery of one opening makes no extra round trip for the sums).
     func openingWrites(_ tx: any SQLExecutor, ticketID: String, _ d: TicketDimensions, stage: String, at: Int64,
                        into statement: inout GuardedWrites) -> ((Set<String>) -> Void)? {
         statement.guardInsert("fact", into: "wf_metric_tickets", columns: Self.factColumns,
                               values: factParams(ticketID, d, stage: stage, at: at) + [.integer(1), .integer(0), .integer(0), .integer(0)],
                               conflict: "ticket_id", returning: "ticket_id")
-        if let sums = Self.pendingSums {
+        // The transaction's first opening keeps its counters in its own statement (a delivery of
+        // one opening costs no statement more); the next ones add to the sums.
+        if let sums = Self.pendingSums, sums.inlineOpeningWritten {
             return { inserted in
                 guard inserted.contains("fact") else { return }
                 self.sum(into: sums, at: at, d, [.opened: 1], openedBacklog: (stage, self.day(at)))
             }
         }
+        Self.pendingSums?.inlineOpeningWritten = true
         statement.add(counters(tx, at: at, d, [.opened: 1], openedBacklog: (stage, day(at)), onlyIf: "EXISTS (SELECT 1 FROM fact)"))
         return nil
     }

@@ -56,9 +56,10 @@ public enum WorkflowService {
         TicketIntake.register(&consumer, lifecycle: lifecycle)
         // A delivery's metric counters are added up and written once, at the end of its
         // transaction (last: on PostgreSQL the shared counter rows stay locked from there to the
-        // commit only); on SQLite its openings' full-text rows are indexed together before that.
+        // commit only); on SQLite its openings' full-text rows are indexed together before that,
+        // and the configuration version is read once per transaction.
         consumer.aroundHandlers { tx, body in
-            try MetricsRecorder.summingCounters(tx) { try DeferredTextIndex.around(tx, body) }
+            try MetricsRecorder.summingCounters(tx) { try DeferredTextIndex.around(tx) { try ConfigVersion.perTransaction(tx, body) } }
         }
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
 

@@ -211,6 +211,48 @@ struct OutboxRelayTests {
         #expect(try db.read { try Outbox.pendingCount($0) } == 0, "a failed batch stores none of its events")
     }
 
+    @Test("a claim is one lease row, the claimed outbox rows are not rewritten; another relay skips the held keys until the round ends",
+          arguments: TestEngines.all)
+    func leaseRow(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let dbA = try scratch.open(), dbB = try scratch.open()
+        defer { dbA.close(); dbB.close() }
+        try Self.enqueue(dbA, [("e1", "k"), ("x1", "x"), ("x2", "x")])
+        let stuck = DispatchSemaphore(value: 0), entered = DispatchSemaphore(value: 0)
+        let deliveredByA = Locked<[String]>([])
+        let relayA = OutboxRelay(database: dbA, name: "a", configuration: RelayConfiguration(batchSize: 2)) { event in
+            if event.id == "e1" {
+                entered.signal()
+                stuck.wait()
+            }
+            deliveredByA.withLock { $0.append(event.id) }
+        }
+        let deliveredByB = Locked<[String]>([])
+        let relayB = OutboxRelay(database: dbB, name: "b") { event in deliveredByB.withLock { $0.append(event.id) } }
+        let finishedA = DispatchSemaphore(value: 0)
+        Thread {
+            _ = try? relayA.runOnce()
+            finishedA.signal()
+        }.start()
+        entered.wait()
+        // A holds e1 and x1 (batch of 2): one lease row naming them; the rows themselves are untouched.
+        let leases = try dbB.read { try $0.query("SELECT owner, seqs FROM storage_outbox_leases", []) }
+        #expect(leases.count == 1)
+        #expect(try leases.first?.text("owner") == relayA.owner)
+        #expect(try dbB.read { try $0.scalar("SELECT COUNT(*) FROM storage_outbox WHERE lease_owner IS NOT NULL OR locked_until IS NOT NULL") }
+             == 0)
+        try Self.enqueue(dbB, [("e2", "k"), ("j1", "j")])
+        #expect(try relayB.runOnce() == 1, "k and x are held by A (x2 waits behind x1); j is free")
+        #expect(deliveredByB.current == ["j1"])
+        stuck.signal()
+        finishedA.wait()
+        #expect(deliveredByA.current.sorted() == ["e1", "x1"])
+        #expect(try dbB.read { try $0.scalar("SELECT COUNT(*) FROM storage_outbox_leases") } == 0, "the lease ends with the round")
+        #expect(try relayB.runOnce() == 2)
+        #expect(deliveredByB.current == ["j1", "x2", "e2"])
+        #expect(try relayB.pending() == 0)
+    }
+
     @Test("a relay that dies mid-batch loses its lease and another relay takes over", arguments: TestEngines.all)
     func leaseExpiry(engine: DatabaseEngine) throws {
         let scratch = try ScratchDatabase(engine)

@@ -60,6 +60,9 @@ public final class OutboxRelay: @unchecked Sendable {
     /// Events the polling thread delivered in its last round whose rows it has not deleted yet:
     /// the next round's claim deletes them in its own transaction (guarded by `batchLock`).
     private var undeleted: [Int64] = []
+    /// The end of the lease this relay's row in `storage_outbox_leases` holds, nil when it has
+    /// none (guarded by `batchLock`).
+    private var leaseToken: Int64?
     private var lastVacuumAt: Int64 = 0
     private let failed = Atomic<Int>(0)
 
@@ -279,8 +282,8 @@ public final class OutboxRelay: @unchecked Sendable {
         // An unreachable destination rests until its first deferred event is due: the rounds in
         // between neither claim nor rewrite any of its waiting events (a backlog of thousands
         // used to be leased and written back every round, for one failing call).
-        resting.merge(try settle(delivered: deliveredSeqs, failures: failures,
-                                 releaseRest: deliveredSeqs.count + failures.count < batch.count)) { $1 }
+        // The rest (a failed key's later events, a round cut short) is free again with the lease.
+        resting.merge(try settle(delivered: deliveredSeqs, failures: failures)) { $1 }
         delivered.add(deliveredSeqs.count, ordering: .relaxed)
         failed.add(failures.count { $0.attempted }, ordering: .relaxed)
         vacuumIfDue(deleted: deliveredSeqs.count)
@@ -293,15 +296,20 @@ public final class OutboxRelay: @unchecked Sendable {
         batchLock.lock()
         defer { batchLock.unlock() }
         guard !undeleted.isEmpty else { return }
-        try database.write { tx in try deleteUndeleted(tx) }
+        try database.write { tx in
+            try deleteUndeleted(tx)
+            try tx.execute("DELETE FROM storage_outbox_leases WHERE owner = ?", [.text(owner)])
+        }
         finishDeletes()
+        leaseToken = nil
     }
 
-    /// Deletes the rows of ``undeleted`` in `tx` (only those still leased by this relay).
+    /// Deletes the rows of ``undeleted`` in `tx`. They were delivered, so they go whoever
+    /// holds them now (a relay that took them over after this one's lease expired delivers
+    /// them again at most: at least once).
     private func deleteUndeleted(_ tx: any SQLExecutor) throws {
         guard !undeleted.isEmpty else { return }
-        try tx.execute("DELETE FROM storage_outbox WHERE \(Self.seqList(tx.engine)) AND lease_owner = ?",
-                       [.text(undeleted.map(String.init).joined(separator: ",")), .text(owner)])
+        try tx.execute("DELETE FROM storage_outbox WHERE \(Self.seqList(tx.engine))", [.text(undeleted.map(String.init).joined(separator: ","))])
     }
 
     /// After the transaction that ran ``deleteUndeleted(_:)`` committed (the deletes count
@@ -571,11 +579,28 @@ public final class OutboxRelay: @unchecked Sendable {
     ///   events is claimed (nor rewritten) this round.
     private func claim(now: Int64, lockedUntil: Int64, skipping: [String]) throws -> [ClaimedEvent] {
         let batchSize = configuration.batchSize
+        let owner = self.owner
+        let hadLease = leaseToken != nil
+        var leased = false
         let claimed = try database.write { tx -> [ClaimedEvent] in
+            leased = false
             // The previous round's delivered events first, so their keys are free in the window.
             try deleteUndeleted(tx)
             if tx.engine == .postgres {
                 try tx.execute("SELECT pg_advisory_xact_lock(\(Self.claimLockKey))", [])
+            }
+            // The other relays' claims (one row each); expired ones are dropped.
+            var held = Set<Int64>()
+            var expired = false
+            for row in try tx.query("SELECT owner, locked_until, seqs FROM storage_outbox_leases", []) where try row.text("owner") != owner {
+                if try row.int("locked_until") < now {
+                    expired = true
+                } else {
+                    try Self.forEachSeq(in: row.text("seqs")) { held.insert($0) }
+                }
+            }
+            if expired {
+                try tx.execute("DELETE FROM storage_outbox_leases WHERE locked_until < ? AND owner <> ?", [.integer(now), .text(owner)])
             }
             // A resting destination's events: its key is the destination itself or starts with it and `|`.
             let rest = skipping.map { _ in " AND NOT (event_key = ? OR substr(event_key, 1, ?) = ?)" }.joined()
@@ -589,19 +614,27 @@ public final class OutboxRelay: @unchecked Sendable {
                     SELECT seq, event_key, next_attempt_at, locked_until FROM storage_outbox
                     WHERE seq > 0\(rest) ORDER BY seq LIMIT ?
                     """, restValues + [SQLValue(window)])
-                picked = try Self.pick(rows, now: now, limit: batchSize)
+                picked = try Self.pick(rows, now: now, limit: batchSize, held: held)
                 if picked.count >= batchSize || rows.count < window { break }
                 window *= 4
             }
-            guard !picked.isEmpty else { return [] }
-            // The picked seqs as one parameter (one statement text whatever their number, for the
-            // statement caches), each row found by primary key. No other relay leased them since
-            // the window was read: claims are serialized (advisory lock, SQLite's write lock).
-            let list = picked.map(String.init).joined(separator: ",")
+            guard !picked.isEmpty else {
+                if hadLease { try tx.execute("DELETE FROM storage_outbox_leases WHERE owner = ?", [.text(owner)]) }
+                return []
+            }
+            // The picked rows, by primary key (their seqs as one parameter: one statement text
+            // whatever their number), and this relay's lease on them: one row, whatever their
+            // number. No other relay claimed them since the window was read: claims are
+            // serialized (advisory lock, SQLite's write lock).
             let rows = try tx.query("""
-                UPDATE storage_outbox SET lease_owner = ?, locked_until = ? WHERE \(Self.seqList(tx.engine))
-                RETURNING seq, attempts, event_id, event_type, event_key, payload, created_at
-                """, [.text(owner), .integer(lockedUntil), .text(list)])
+                SELECT seq, attempts, event_id, event_type, event_key, payload, created_at FROM storage_outbox
+                WHERE \(Self.seqList(tx.engine))
+                """, [.text(picked.map(String.init).joined(separator: ","))])
+            try tx.execute("""
+                INSERT INTO storage_outbox_leases (owner, locked_until, seqs) VALUES (?, ?, ?)
+                ON CONFLICT (owner) DO UPDATE SET locked_until = excluded.locked_until, seqs = excluded.seqs
+                """, [.text(owner), .integer(lockedUntil), .text(Self.ranges(picked))])
+            leased = true
             return try rows.map { row in
                 ClaimedEvent(
                     seq: try row.int("seq"), attempts: Int(try row.int("attempts")),
@@ -610,7 +643,33 @@ public final class OutboxRelay: @unchecked Sendable {
             }.sorted { $0.seq < $1.seq }
         }
         finishDeletes()
+        leaseToken = leased ? lockedUntil : nil
         return claimed
+    }
+
+    /// `seqs` (ascending) as ranges: `"4-9,12,15-17"`.
+    static func ranges(_ seqs: [Int64]) -> String {
+        var text = ""
+        var index = 0
+        while index < seqs.count {
+            var last = index
+            while last + 1 < seqs.count && seqs[last + 1] == seqs[last] + 1 { last += 1 }
+            if !text.isEmpty { text += "," }
+            text += last == index ? "\(seqs[index])" : "\(seqs[index])-\(seqs[last])"
+            index = last + 1
+        }
+        return text
+    }
+
+    /// Calls `body` with every seq of a ``ranges(_:)`` text.
+    static func forEachSeq(in ranges: String, _ body: (Int64) -> Void) throws {
+        for part in ranges.split(separator: ",") {
+            let bounds = part.split(separator: "-", maxSplits: 1)
+            guard let first = bounds.first.flatMap({ Int64($0) }), let last = bounds.count == 2 ? Int64(bounds[1]) : first, first <= last else {
+                throw StorageError(.other, "malformed outbox lease: \(ranges.prefix(100))")
+            }
+            for seq in first...last { body(seq) }
+        }
     }
 
     /// The condition "`seq` is one of the numbers of a comma-separated list given as one `?`".
@@ -619,9 +678,10 @@ public final class OutboxRelay: @unchecked Sendable {
     }
 
     /// The seqs to claim among `rows` (the oldest rows of the outbox, in `seq` order): the rows of
-    /// the keys whose first row in the window is neither leased (`locked_until` not passed) nor
-    /// waiting for a retry (`next_attempt_at` in the future), in order, at most `limit`.
-    static func pick(_ rows: [Row], now: Int64, limit: Int) throws -> [Int64] {
+    /// the keys whose first row in the window is neither claimed by another relay (in `held`, or
+    /// its own `locked_until` not passed: a relay of an older version) nor waiting for a retry
+    /// (`next_attempt_at` in the future), in order, at most `limit`.
+    static func pick(_ rows: [Row], now: Int64, limit: Int, held: Set<Int64> = []) throws -> [Int64] {
         var claimable: [String: Bool] = [:]
         var picked: [Int64] = []
         for row in rows {
@@ -631,7 +691,7 @@ public final class OutboxRelay: @unchecked Sendable {
                 open = known
             } else {
                 let lockedUntil = try row.optionalInt("locked_until")
-                open = try (lockedUntil ?? Int64.min) < now && row.int("next_attempt_at") <= now
+                open = try (lockedUntil ?? Int64.min) < now && row.int("next_attempt_at") <= now && !held.contains(row.int("seq"))
                 claimable[key] = open
             }
             guard open else { continue }
@@ -641,12 +701,12 @@ public final class OutboxRelay: @unchecked Sendable {
         return picked
     }
 
-    /// Records a round's outcome. - Returns: for each destination that failed as unreachable, the
-    /// earliest retry time given to one of its events.
-    /// - Parameter releaseRest: Some claimed events were neither delivered nor failed (a failed
-    ///   key's later events, a round cut short): release them.
-    private func settle(delivered: [Int64], failures: [Failure], releaseRest: Bool) throws -> [String: Int64] {
+    /// Records a round's outcome and ends the round's lease (what was neither delivered nor
+    /// failed is claimable again). - Returns: for each destination that failed as unreachable,
+    /// the earliest retry time given to one of its events.
+    private func settle(delivered: [Int64], failures: [Failure]) throws -> [String: Int64] {
         let owner = SQLValue.text(owner)
+        let token = leaseToken
         var resting: [String: Int64] = [:]
         try database.write { tx in
             resting = [:]
@@ -654,30 +714,37 @@ public final class OutboxRelay: @unchecked Sendable {
             // statement text whatever their number (a list of `?` per event made a new statement
             // for every round size, prepared each time and crowding the statement cache).
             if !delivered.isEmpty {
-                try tx.execute("DELETE FROM storage_outbox WHERE \(Self.seqList(tx.engine)) AND lease_owner = ?",
-                               [.text(delivered.map(String.init).joined(separator: ",")), owner])
+                try tx.execute("DELETE FROM storage_outbox WHERE \(Self.seqList(tx.engine))", [.text(delivered.map(String.init).joined(separator: ","))])
             }
+            // Failures are recorded only while this relay's lease holds: once it expired, the
+            // events belong to whichever relay took them over.
+            let held = try !failures.isEmpty && token != nil
+                && tx.queryOne("SELECT locked_until FROM storage_outbox_leases WHERE owner = ?", [owner])?.int("locked_until") == token
             for failure in failures {
                 let retryAt = EpochMillis.now() + configuration.backoffMillis(afterAttempts: max(1, failure.attempts),
                                                                                unreachable: failure.unreachable)
-                try tx.execute("""
-                    UPDATE storage_outbox
-                    SET lease_owner = NULL, locked_until = NULL, attempts = ?, next_attempt_at = ?, last_error = ?
-                    WHERE seq = ? AND lease_owner = ?
-                    """, [SQLValue(failure.attempts), .integer(retryAt), .text(failure.error), .integer(failure.seq), owner])
+                if held {
+                    try tx.execute("""
+                        UPDATE storage_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE seq = ?
+                        """, [SQLValue(failure.attempts), .integer(retryAt), .text(failure.error), .integer(failure.seq)])
+                }
                 if failure.unreachable { resting[failure.destination] = min(resting[failure.destination] ?? retryAt, retryAt) }
             }
-            if releaseRest {
-                try tx.execute("UPDATE storage_outbox SET lease_owner = NULL, locked_until = NULL WHERE lease_owner = ?", [owner])
+            // The lease ends with the round: what was neither delivered nor failed is free again.
+            if token != nil {
+                try tx.execute("DELETE FROM storage_outbox_leases WHERE owner = ?", [owner])
             }
         }
+        leaseToken = nil
         return resting
     }
 
     /// Releases every event leased under this relay's owner name, e.g. by this instance before
-    /// it was killed. Only safe while no other relay runs under the same owner name.
+    /// it was killed (its row in `storage_outbox_leases`, and rows leased one by one by an older
+    /// version). Only safe while no other relay runs under the same owner name.
     public func releaseLeases() throws {
         try database.write { tx in
+            try tx.execute("DELETE FROM storage_outbox_leases WHERE owner = ?", [.text(owner)])
             try tx.execute("UPDATE storage_outbox SET lease_owner = NULL, locked_until = NULL WHERE lease_owner = ?", [.text(owner)])
         }
     }

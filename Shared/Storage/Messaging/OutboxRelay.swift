@@ -5,10 +5,13 @@ import Synchronization
 /// its own, at least once and in per-key order (or, created with `deliverBatch:`, calls per
 /// destination carrying that destination's events of the round, several keys each).
 ///
-/// Each round claims up to ``RelayConfiguration/batchSize`` events by writing a lease
-/// (`lease_owner`, `locked_until`) on them, delivers them outside any transaction (each key's
-/// events in sequence order, up to ``RelayConfiguration/deliveryConcurrency`` keys at once), then in one transaction deletes the delivered events, schedules failed ones for a
-/// retry with exponential backoff and jitter, and releases the rest. A destination found
+/// Each round claims up to ``RelayConfiguration/batchSize`` events by writing one lease row for
+/// them (`storage_outbox_leases`: owner, end of the lease, the claimed seqs), delivers them
+/// outside any transaction (each key's events in sequence order, up to
+/// ``RelayConfiguration/deliveryConcurrency`` keys at once), then deletes the delivered events,
+/// schedules failed ones for a retry with exponential backoff and jitter, and ends the lease
+/// (the polling thread deletes a fully delivered round's events in its next claim's
+/// transaction instead of a transaction of their own). A destination found
 /// unreachable (``RelayConfiguration/isUnreachable``) rests until its first deferred event is due:
 /// rounds meanwhile neither claim nor rewrite its waiting events.
 ///
@@ -321,7 +324,8 @@ public final class OutboxRelay: @unchecked Sendable {
 
     /// PostgreSQL: vacuums the outbox once enough delivered rows were deleted since the last time
     /// (``RelayConfiguration/vacuumAfterDeletes``), so that claims and scans do not walk past
-    /// them. `SKIP_LOCKED`: when another relay is vacuuming it already, nothing is done. A
+    /// them (and the relays' lease rows, a new version each round). `SKIP_LOCKED`: when another
+    /// relay is vacuuming it already, nothing is done. A
     /// failure is reported to `onError` and the round's outcome stands.
     private func vacuumIfDue(deleted: Int) {
         guard configuration.vacuumAfterDeletes > 0, let postgres = database as? PostgresDatabase else { return }
@@ -331,7 +335,7 @@ public final class OutboxRelay: @unchecked Sendable {
         deletedSinceVacuum = 0
         lastVacuumAt = now
         do {
-            try postgres.executeOutsideTransaction("VACUUM (SKIP_LOCKED) storage_outbox")
+            try postgres.executeOutsideTransaction("VACUUM (SKIP_LOCKED) storage_outbox, storage_outbox_leases")
         } catch {
             onError?(error)
         }
@@ -565,8 +569,10 @@ public final class OutboxRelay: @unchecked Sendable {
     /// It reads the oldest rows of the outbox in `seq` order — a window of twice the batch size,
     /// four times larger while it holds fewer claimable events than a batch and more rows remain —
     /// and picks the events here: since the window starts at the oldest row, the first row of a
-    /// key in it is that key's oldest event, whose lease and retry time say whether the key is
-    /// claimable. Then it leases the picked rows by primary key. Each window is one statement, so
+    /// key in it is that key's oldest event, whose lease (another relay's lease row, or its own
+    /// `locked_until` written by a relay of an older version) and retry time say whether the key
+    /// is claimable. Then it reads the picked rows by primary key and writes this relay's lease
+    /// row (the claimed rows are not rewritten). Each window is one statement, so
     /// one snapshot: a key's later event is never seen without its earlier ones (per-key order
     /// is commit order, ``Outbox/enqueue(_:_:)``). The cost is the rows read, about twice the
     /// batch when the oldest keys are claimable, whatever the size of the backlog behind them.
@@ -584,15 +590,31 @@ public final class OutboxRelay: @unchecked Sendable {
         var leased = false
         let claimed = try database.write { tx -> [ClaimedEvent] in
             leased = false
-            // The previous round's delivered events first, so their keys are free in the window.
-            try deleteUndeleted(tx)
-            if tx.engine == .postgres {
-                try tx.execute("SELECT pg_advisory_xact_lock(\(Self.claimLockKey))", [])
+            // A resting destination's events: its key is the destination itself or starts with it and `|`.
+            let rest = skipping.map { _ in " AND NOT (event_key = ? OR substr(event_key, 1, ?) = ?)" }.joined()
+            let restValues = skipping.flatMap { destination -> [SQLValue] in
+                [.text(destination), SQLValue(destination.unicodeScalars.count + 1), .text(destination + "|")]
             }
+            let windowSQL = """
+                SELECT seq, event_key, next_attempt_at, locked_until FROM storage_outbox
+                WHERE seq > 0\(rest) ORDER BY seq LIMIT ?
+                """
+            var window = max(64, batchSize * 2)
+            // One round trip on PostgreSQL (pipelined, executed in order): the previous round's
+            // delivered events (so their keys are free in the window), the claim lock, the other
+            // relays' lease rows and the first window, read after the lock was granted.
+            var first: [(sql: String, params: [SQLValue])] = []
+            if !undeleted.isEmpty {
+                first.append(("DELETE FROM storage_outbox WHERE \(Self.seqList(tx.engine))", [.text(undeleted.map(String.init).joined(separator: ","))]))
+            }
+            if tx.engine == .postgres { first.append(("SELECT pg_advisory_xact_lock(\(Self.claimLockKey))", [])) }
+            first.append(("SELECT owner, locked_until, seqs FROM storage_outbox_leases", []))
+            first.append((windowSQL, restValues + [SQLValue(window)]))
+            let results = try tx.queryPipelined(first)
             // The other relays' claims (one row each); expired ones are dropped.
             var held = Set<Int64>()
             var expired = false
-            for row in try tx.query("SELECT owner, locked_until, seqs FROM storage_outbox_leases", []) where try row.text("owner") != owner {
+            for row in results[results.count - 2] where try row.text("owner") != owner {
                 if try row.int("locked_until") < now {
                     expired = true
                 } else {
@@ -602,21 +624,13 @@ public final class OutboxRelay: @unchecked Sendable {
             if expired {
                 try tx.execute("DELETE FROM storage_outbox_leases WHERE locked_until < ? AND owner <> ?", [.integer(now), .text(owner)])
             }
-            // A resting destination's events: its key is the destination itself or starts with it and `|`.
-            let rest = skipping.map { _ in " AND NOT (event_key = ? OR substr(event_key, 1, ?) = ?)" }.joined()
-            let restValues = skipping.flatMap { destination -> [SQLValue] in
-                [.text(destination), SQLValue(destination.unicodeScalars.count + 1), .text(destination + "|")]
-            }
-            var window = max(64, batchSize * 2)
+            var rows = results[results.count - 1]
             var picked: [Int64]
             while true {
-                let rows = try tx.query("""
-                    SELECT seq, event_key, next_attempt_at, locked_until FROM storage_outbox
-                    WHERE seq > 0\(rest) ORDER BY seq LIMIT ?
-                    """, restValues + [SQLValue(window)])
                 picked = try Self.pick(rows, now: now, limit: batchSize, held: held)
                 if picked.count >= batchSize || rows.count < window { break }
                 window *= 4
+                rows = try tx.query(windowSQL, restValues + [SQLValue(window)])
             }
             guard !picked.isEmpty else {
                 if hadLease { try tx.execute("DELETE FROM storage_outbox_leases WHERE owner = ?", [.text(owner)]) }
@@ -624,18 +638,20 @@ public final class OutboxRelay: @unchecked Sendable {
             }
             // The picked rows, by primary key (their seqs as one parameter: one statement text
             // whatever their number), and this relay's lease on them: one row, whatever their
-            // number. No other relay claimed them since the window was read: claims are
-            // serialized (advisory lock, SQLite's write lock).
-            let rows = try tx.query("""
-                SELECT seq, attempts, event_id, event_type, event_key, payload, created_at FROM storage_outbox
-                WHERE \(Self.seqList(tx.engine))
-                """, [.text(picked.map(String.init).joined(separator: ","))])
-            try tx.execute("""
-                INSERT INTO storage_outbox_leases (owner, locked_until, seqs) VALUES (?, ?, ?)
-                ON CONFLICT (owner) DO UPDATE SET locked_until = excluded.locked_until, seqs = excluded.seqs
-                """, [.text(owner), .integer(lockedUntil), .text(Self.ranges(picked))])
+            // number; one round trip on PostgreSQL. No other relay claimed them since the window
+            // was read: claims are serialized (advisory lock, SQLite's write lock).
+            let claimedRows = try tx.queryPipelined([
+                ("""
+                 SELECT seq, attempts, event_id, event_type, event_key, payload, created_at FROM storage_outbox
+                 WHERE \(Self.seqList(tx.engine))
+                 """, [.text(picked.map(String.init).joined(separator: ","))]),
+                ("""
+                 INSERT INTO storage_outbox_leases (owner, locked_until, seqs) VALUES (?, ?, ?)
+                 ON CONFLICT (owner) DO UPDATE SET locked_until = excluded.locked_until, seqs = excluded.seqs
+                 """, [.text(owner), .integer(lockedUntil), .text(Self.ranges(picked))]),
+            ])[0]
             leased = true
-            return try rows.map { row in
+            return try claimedRows.map { row in
                 ClaimedEvent(
                     seq: try row.int("seq"), attempts: Int(try row.int("attempts")),
                     event: OutboxEvent(id: try row.text("event_id"), type: try row.text("event_type"), key: try row.text("event_key"),

@@ -68,8 +68,8 @@ extension IntakeContext {
         try database.write { tx in
             let inlineBytes: SQLValue
             if case .inline(_, let bytes) = content { inlineBytes = .blob(bytes) } else { inlineBytes = .null }
-            try tx.execute("INSERT INTO contents (sha256, size_bytes, stored_at, data) VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
-                           [.text(sha), .integer(stored.sizeBytes), .integer(Self.now()), inlineBytes])
+            let inserted = try tx.execute("INSERT INTO contents (sha256, size_bytes, stored_at, data) VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+                                          [.text(sha), .integer(stored.sizeBytes), .integer(Self.now()), inlineBytes]) == 1
             try tx.execute("""
                 INSERT INTO attachments (id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -78,8 +78,10 @@ extension IntakeContext {
             // The garbage collector may have removed this very content (no attachment referred to
             // it) between our rename and this transaction; its delete and ours are serialized on
             // the content row, so checking here means no attachment points at missing content.
-            // A content already stored keeps where it was stored (in its row or in a file).
-            guard try contentIsStored(tx, sha) else {
+            // A content already stored keeps where it was stored (in its row or in a file). A
+            // row this transaction wrote with the bytes in it needs no check.
+            let insertedInline = inserted && !inlineBytes.isNull
+            guard try insertedInline || contentIsStored(tx, sha) else {
                 throw RPCError(.aborted, "conteúdo removido durante o envio; envie de novo / content removed during the upload; upload again")
             }
             if !first.ticketID.isEmpty {

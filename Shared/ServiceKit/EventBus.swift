@@ -53,7 +53,7 @@ public struct EventPublisher: Sendable {
     /// - Returns: the event id.
     @discardableResult
     public func publish<Event: ProtoMessage>(_ executor: any SQLExecutor, event: Event, key: String, accessLevel: Int32 = 0,
-                                              requestID: String = "", id: String = RandomID.uuid(),
+                                              requestID: String = "", id: String = RandomID.timeOrdered(),
                                               keyIsNew: Bool = false) throws -> String {
         try Outbox.enqueue(executor, outboxEvents(event: event, key: key, accessLevel: accessLevel, requestID: requestID, id: id),
                            keysAreNew: keyIsNew)
@@ -65,7 +65,7 @@ public struct EventPublisher: Sendable {
     /// (``Outbox/insertStatement(_:)``); only for keys new in the transaction, since no per-key
     /// lock is taken then.
     public func outboxEvents<Event: ProtoMessage>(event: Event, key: String, accessLevel: Int32 = 0, requestID: String = "",
-                                                  id: String = RandomID.uuid()) -> [OutboxEvent] {
+                                                  id: String = RandomID.timeOrdered()) -> [OutboxEvent] {
         outboxEvents(event: event, key: key, accessLevel: accessLevel, requestID: requestID, id: id,
                      occurredAtMs: Int64(Date().timeIntervalSince1970 * 1000))
     }

@@ -1,4 +1,3 @@
-import Foundation
 import Storage
 
 /// Ids of the rows workflow appends (history lines, timers, discussion entries, transfers).
@@ -11,8 +10,6 @@ import Storage
 enum RowID {
     /// A new id stamped with the current wall-clock millisecond.
     static func make() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return RandomID.timeOrdered(milliseconds: Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000)
+        RandomID.timeOrdered()
     }
 }

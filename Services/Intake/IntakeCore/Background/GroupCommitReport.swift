@@ -17,7 +17,11 @@ final class GroupCommitReport: BackgroundService, @unchecked Sendable {
 
     func stop() {
         guard let stats = intake.openCommitStatistics, stats.batches > 0 else { return }
-        logger.notice("group commit", ["opens": String(stats.opens), "transactions": String(stats.batches),
-                                       "largest": String(stats.largestBatch)])
+        var fields = ["opens": String(stats.opens), "transactions": String(stats.batches), "largest": String(stats.largestBatch)]
+        if let checkpoints = intake.checkpointStatistics {
+            fields["checkpoints"] = String(checkpoints.checkpoints)
+            fields["largest_wal_frames"] = String(checkpoints.largestWAL)
+        }
+        logger.notice("group commit", fields)
     }
 }

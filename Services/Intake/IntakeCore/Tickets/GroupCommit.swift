@@ -79,9 +79,13 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     private let database: any Database
     private let maxBatch: Int
     private let gatherNanoseconds: UInt64
+    /// Told how many opens each committed batch had (the background checkpointer).
+    private let committed: (@Sendable (Int) -> Void)?
     /// The writer thread ends after this long without work (and starts again with the next open).
     private let idleNanoseconds: UInt64 = 1_000_000_000
     private let lock = ConditionLock()
+    /// Sends a batch's answers while the writer runs the next batch (see ``writerLoop()``).
+    private let responder = DispatchQueue(label: "intake-group-commit-answers")
     // Guarded by lock.
     private var queue: [Job] = []
     private var writerRunning = false
@@ -98,8 +102,12 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     ///   - gatherMicroseconds: How long the writer may wait for as many opens as were in the group
     ///     commit at the end of the previous batch before it starts one (0: never waits). Only when
     ///     opens are concurrent: an open alone never waits.
-    init(database: any Database, maxBatch: Int = 64, gatherMicroseconds: Int = 0) {
+    ///   - committed: Called on the writer thread after each batch that committed, with its number
+    ///     of opens (``WALCheckpointer/committed(opens:)``).
+    init(database: any Database, maxBatch: Int = 64, gatherMicroseconds: Int = 0,
+         committed: (@Sendable (Int) -> Void)? = nil) {
         self.database = database
+        self.committed = committed
         self.maxBatch = max(1, maxBatch)
         self.gatherNanoseconds = UInt64(max(0, gatherMicroseconds)) * 1_000
     }
@@ -190,11 +198,18 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
             }
             stats.running = 0
             concurrency = taken.count + queue.count
+            let moreWaiting = !queue.isEmpty
             lock.unlock()
             // Answered only now that the statistics say what was done; each RPC connection is
-            // written once for all its responses of the batch.
-            RPCResponses.flushingOnce {
-                for (job, outcome) in zip(batch, outcomes) { job.completion(outcome) }
+            // written once for all its responses of the batch. When opens are already waiting for
+            // the next batch, the answers (encoding each response, the sends) are written by the
+            // responder, on another core, while this thread starts that batch; otherwise here, at
+            // once (no hand-off when the callers are all waiting for these answers).
+            let answers = Answers(batch.map(\.completion), outcomes)
+            if moreWaiting {
+                responder.async { answers.send() }
+            } else {
+                answers.send()
             }
             lock.lock()
         }
@@ -203,7 +218,9 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     private func execute(_ batch: [Job]) -> [Result<Output, any Error>] {
         if batch.count == 1 {
             // Alone: its own transaction is its savepoint.
-            return [Result { try database.write { tx in try batch[0].body(tx) } }]
+            let outcome = Result { try database.write { tx in try batch[0].body(tx) } }
+            if case .success = outcome { committed?(1) }
+            return [outcome]
         }
         do {
             try database.write { tx in
@@ -228,6 +245,7 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
                 // The deferred ticket and outbox rows of all opens, and the code counter.
                 try opens.finish()
             }
+            committed?(batch.count)
             return batch.map { $0.attempt ?? .failure(RPCError(.internal, "open not run")) }
         } catch {
             return batch.map { _ in .failure(error) }
@@ -236,6 +254,24 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
 
     static func retriesTransaction(_ error: StorageError) -> Bool {
         [.busy, .serialization, .connection, .commitOutcomeUnknown, .closed].contains(error.kind)
+    }
+}
+
+/// A committed (or failed) batch's completions with their outcomes, sent together.
+private struct Answers<Output: Sendable>: @unchecked Sendable {
+    let completions: [@Sendable (Result<Output, any Error>) -> Void]
+    let outcomes: [Result<Output, any Error>]
+
+    init(_ completions: [@Sendable (Result<Output, any Error>) -> Void], _ outcomes: [Result<Output, any Error>]) {
+        self.completions = completions
+        self.outcomes = outcomes
+    }
+
+    /// Calls every completion, each RPC connection written once for all of them.
+    func send() {
+        RPCResponses.flushingOnce {
+            for (completion, outcome) in zip(completions, outcomes) { completion(outcome) }
+        }
     }
 }
 

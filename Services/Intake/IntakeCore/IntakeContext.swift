@@ -17,6 +17,9 @@ public final class IntakeContext: Sendable {
     let catalogCache = CatalogCache()
     /// Concurrent ticket opens share one transaction (see ``GroupCommit``); `nil` when off.
     let openCommits: GroupCommit<IntakeV1.OpenTicketResponse>?
+    /// SQLite: the double-submission check's memory (see ``RecentSubmissions``); `nil` on
+    /// PostgreSQL (an index answers it there) or without a window.
+    let recentSubmissions: RecentSubmissions?
     /// SQLite checkpoints off the group commit's writer (see ``WALCheckpointer``); `nil` when off.
     let checkpointer: WALCheckpointer?
     /// Who holds a ticket (workflow's `GetTicketHolder`); injected so the e-mail command, which
@@ -29,6 +32,9 @@ public final class IntakeContext: Sendable {
         self.settings = settings
         self.contents = try ContentStore(root: settings.attachmentsDirectory)
         self.ticketHolder = ticketHolder
+        let recent = database.engine == .sqlite && settings.duplicateWindowMilliseconds > 0
+            ? RecentSubmissions(windowMilliseconds: settings.duplicateWindowMilliseconds) : nil
+        recentSubmissions = recent
         let groupCommit = settings.groupCommit ?? true
         let checkpointer = groupCommit && settings.sqliteBackgroundCheckpoint && database.engine == .sqlite
             ? WALCheckpointer(database: database, everyOpens: settings.sqliteCheckpointEveryOpens) : nil
@@ -36,7 +42,8 @@ public final class IntakeContext: Sendable {
         var committed: (@Sendable (Int) -> Void)?
         if let checkpointer { committed = { opens in checkpointer.committed(opens: opens) } }
         openCommits = groupCommit
-            ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds, committed: committed) : nil
+            ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds,
+                          committed: committed, recent: recent) : nil
     }
 
     /// What the background checkpointer has done (`nil` when it is off).

@@ -81,6 +81,9 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     private let gatherNanoseconds: UInt64
     /// Told how many opens each committed batch had (the background checkpointer).
     private let committed: (@Sendable (Int) -> Void)?
+    /// SQLite's double-submission memory, caught up at the start of each batch and given the
+    /// batch's tickets once it committed.
+    private let recent: RecentSubmissions?
     /// The writer thread ends after this long without work (and starts again with the next open).
     private let idleNanoseconds: UInt64 = 1_000_000_000
     private let lock = ConditionLock()
@@ -104,10 +107,12 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     ///     opens are concurrent: an open alone never waits.
     ///   - committed: Called on the writer thread after each batch that committed, with its number
     ///     of opens (``WALCheckpointer/committed(opens:)``).
+    ///   - recent: SQLite's double-submission memory (``RecentSubmissions``).
     init(database: any Database, maxBatch: Int = 64, gatherMicroseconds: Int = 0,
-         committed: (@Sendable (Int) -> Void)? = nil) {
+         committed: (@Sendable (Int) -> Void)? = nil, recent: RecentSubmissions? = nil) {
         self.database = database
         self.committed = committed
+        self.recent = recent
         self.maxBatch = max(1, maxBatch)
         self.gatherNanoseconds = UInt64(max(0, gatherMicroseconds)) * 1_000
     }
@@ -223,10 +228,13 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
             return [outcome]
         }
         do {
+            var recentToAdd: (opened: [RecentSubmissions.Opened], knownRowID: Int64)?
             try database.write { tx in
                 // The reads of all opens at once (on PostgreSQL in one round trip, every contact row
                 // locked before the code counter's row, as when the opens run one by one).
                 let opens = batch.contains(where: { !$0.reads.isEmpty }) ? try OpenBatch.readingAhead(tx, batch.map(\.reads)) : OpenBatch(tx)
+                // SQLite: the tickets committed since the last batch, for the double-submission checks.
+                if let recent { try opens.mirror(recent, now: IntakeContext.now()) }
                 for job in batch {
                     // An open's savepoint is set only before its first statement that could change
                     // something (OpenBatch); on PostgreSQL SAVEPOINT and RELEASE travel with the
@@ -244,7 +252,9 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
                 }
                 // The deferred ticket and outbox rows of all opens, and the code counter.
                 try opens.finish()
+                recentToAdd = opens.recentToAdd
             }
+            if let recent, let recentToAdd { recent.add(recentToAdd.opened, knownRowID: recentToAdd.knownRowID, now: IntakeContext.now()) }
             committed?(batch.count)
             return batch.map { $0.attempt ?? .failure(RPCError(.internal, "open not run")) }
         } catch {

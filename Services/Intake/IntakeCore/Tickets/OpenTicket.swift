@@ -72,7 +72,8 @@ extension IntakeContext {
         // Without a double-submission window the contact is not locked and each open reads it itself.
         guard window > 0, !request.organizationID.isEmpty, !contactID.isEmpty else { return [] }
         var reads: [OpenBatch.Read] = [.opening(organizationID: request.organizationID, contactID: contactID)]
-        if request.attachmentIDs.isEmpty {
+        // (SQLite answers the check from memory, RecentSubmissions.)
+        if request.attachmentIDs.isEmpty && recentSubmissions == nil {
             reads.append(.duplicate(contactID: contactID, submissionHash: submissionHash, since: submittedAt - window))
         }
         if database.engine == .postgres { reads.append(.counter("ticket-\(Self.utcYear(submittedAt))")) }
@@ -287,7 +288,7 @@ extension IntakeContext {
         // (With files it is a new ticket whatever came before.)
         let year = Self.utcYear(now)
         let (duplicate, counted) = try Self.duplicateOrNumber(
-            tx, contactID: contact.id, submissionHash: hash, since: submittedAt - settings.duplicateWindowMilliseconds,
+            tx, recent: recentSubmissions, contactID: contact.id, submissionHash: hash, since: submittedAt - settings.duplicateWindowMilliseconds,
             checkDuplicate: settings.duplicateWindowMilliseconds > 0 && attachments.isEmpty, counter: "ticket-\(year)")
         switch duplicate {
         case .inBatch(let first)?:
@@ -396,16 +397,21 @@ extension IntakeContext {
     /// `since`), or else the next number of `counter` (its row stays locked until commit). On
     /// PostgreSQL outside a batch both in one statement (one round trip); in a batch the check
     /// also counts the batch's earlier opens and the batch numbers the opens in memory.
-    static func duplicateOrNumber(_ tx: any SQLExecutor, contactID: String, submissionHash: String, since: Int64,
+    static func duplicateOrNumber(_ tx: any SQLExecutor, recent: RecentSubmissions?, contactID: String, submissionHash: String, since: Int64,
                                   checkDuplicate: Bool, counter: String) throws -> (duplicate: Duplicate?, number: Int64?) {
         let duplicateParameters = Self.duplicateParameters(contactID: contactID, submissionHash: submissionHash, since: since)
         if let batch = tx as? OpenBatch {
-            // The check was read ahead with the batch on PostgreSQL (or runs now), and an earlier
-            // open of the batch counts too; the number is the batch's next one when it holds the
-            // counter (on PostgreSQL read ahead and locked; on SQLite once the row exists).
+            // The check was read ahead with the batch on PostgreSQL (or runs now; on SQLite from
+            // memory, caught up at the start of the batch), and an earlier open of the batch
+            // counts too; the number is the batch's next one when it holds the counter (on
+            // PostgreSQL read ahead and locked; on SQLite once the row exists).
             if checkDuplicate {
                 if let sibling = batch.sibling(contactID: contactID, submissionHash: submissionHash) { return (.inBatch(sibling), nil) }
-                if let id = try tx.queryOne(duplicateSQL, duplicateParameters)?.text("id") { return (.stored(id: id), nil) }
+                if let recent {
+                    if let id = try recent.first(tx, contactID: contactID, hash: submissionHash, since: since) { return (.stored(id: id), nil) }
+                } else if let id = try tx.queryOne(duplicateSQL, duplicateParameters)?.text("id") {
+                    return (.stored(id: id), nil)
+                }
             }
             if try batch.numbers(counter) { return (nil, batch.nextNumber(counter)) }
             return (nil, try DirectoryStore.nextCounter(tx, counter))
@@ -424,7 +430,12 @@ extension IntakeContext {
                 """, duplicateParameters + [.text(counter)])
             return (row?.optionalText("duplicate_id").map { .stored(id: $0) }, try row?.optionalInt("number"))
         }
-        if let id = try tx.queryOne(duplicateSQL, duplicateParameters)?.text("id") {
+        if let recent {
+            // SQLite, an open in a transaction of its own: the memory caught up first (this
+            // transaction has written no ticket yet); its own ticket is read by the next catch-up.
+            try recent.catchUp(tx, now: now())
+            if let id = try recent.first(tx, contactID: contactID, hash: submissionHash, since: since) { return (.stored(id: id), nil) }
+        } else if let id = try tx.queryOne(duplicateSQL, duplicateParameters)?.text("id") {
             return (.stored(id: id), nil)
         }
         return (nil, try DirectoryStore.nextCounter(tx, counter))

@@ -15,6 +15,17 @@ public struct GroupCommitStatistics: Sendable, Equatable {
     public var queued = 0
     /// Opens in the batch being written right now.
     public var running = 0
+    /// Where the writer thread's time went, in nanoseconds (a batch cycle seen from the writer):
+    /// waiting for work with nothing queued,
+    public var idleNanoseconds: UInt64 = 0
+    /// waiting in the gather window for opens on their way,
+    public var gatherNanoseconds: UInt64 = 0
+    /// running the batches' transactions up to `COMMIT` (reads, the opens, the batch's rows),
+    public var transactionNanoseconds: UInt64 = 0
+    /// their `COMMIT`s (the WAL writes on SQLite; the round trip on PostgreSQL),
+    public var commitNanoseconds: UInt64 = 0
+    /// answering on the writer thread (encoding the responses, the sends).
+    public var answerNanoseconds: UInt64 = 0
 
     public init() {}
 }
@@ -99,6 +110,8 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     /// a gathering writer waits for.
     private var concurrency = 1
     private var stats = GroupCommitStatistics()
+    /// When the running batch's transaction reached `COMMIT` (writer thread only; 0: not yet).
+    private var lastCommitStart: UInt64 = 0
 
     /// - Parameters:
     ///   - maxBatch: The most opens in one transaction.
@@ -165,9 +178,11 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
         while true {
             if queue.isEmpty {
                 wakeAt = 1
-                let deadline = MonotonicClock.nanoseconds() + idleNanoseconds
+                let idleStart = MonotonicClock.nanoseconds()
+                let deadline = idleStart + idleNanoseconds
                 while queue.isEmpty && lock.wait(untilUptimeNanoseconds: deadline) {}
                 wakeAt = 0
+                if !queue.isEmpty { stats.idleNanoseconds += MonotonicClock.nanoseconds() - idleStart }
                 if queue.isEmpty {
                     writerRunning = false
                     lock.unlock()
@@ -178,9 +193,11 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
             if gatherNanoseconds > 0 && concurrency > 1 && queue.count < target {
                 // Opens are concurrent: give the ones on their way a moment to join this batch.
                 wakeAt = target
-                let deadline = MonotonicClock.nanoseconds() + gatherNanoseconds
+                let gatherStart = MonotonicClock.nanoseconds()
+                let deadline = gatherStart + gatherNanoseconds
                 while queue.count < target && lock.wait(untilUptimeNanoseconds: deadline) {}
                 wakeAt = 0
+                stats.gatherNanoseconds += MonotonicClock.nanoseconds() - gatherStart
             }
             let taken = Array(queue.prefix(maxBatch))
             queue.removeFirst(taken.count)
@@ -194,8 +211,14 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
                     batch.append(job)
                 }
             }
+            let executeStart = MonotonicClock.nanoseconds()
+            lastCommitStart = 0
             let outcomes = batch.isEmpty ? [] : execute(batch)
+            let executeEnd = MonotonicClock.nanoseconds()
             lock.lock()
+            let commitStart = lastCommitStart > 0 ? lastCommitStart : executeEnd
+            stats.transactionNanoseconds += commitStart - executeStart
+            stats.commitNanoseconds += executeEnd - commitStart
             if !batch.isEmpty {
                 stats.batches += 1
                 stats.opens += batch.count
@@ -213,17 +236,26 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
             let answers = Answers(batch.map(\.completion), outcomes)
             if moreWaiting {
                 responder.async { answers.send() }
+                lock.lock()
             } else {
+                let answerStart = MonotonicClock.nanoseconds()
                 answers.send()
+                lock.lock()
+                stats.answerNanoseconds += MonotonicClock.nanoseconds() - answerStart
             }
-            lock.lock()
         }
     }
 
     private func execute(_ batch: [Job]) -> [Result<Output, any Error>] {
         if batch.count == 1 {
             // Alone: its own transaction is its savepoint.
-            let outcome = Result { try database.write { tx in try batch[0].body(tx) } }
+            let outcome = Result {
+                try database.write { tx in
+                    let output = try batch[0].body(tx)
+                    lastCommitStart = MonotonicClock.nanoseconds()
+                    return output
+                }
+            }
             if case .success = outcome { committed?(1) }
             return [outcome]
         }
@@ -253,6 +285,7 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
                 // The deferred ticket and outbox rows of all opens, and the code counter.
                 try opens.finish()
                 recentToAdd = opens.recentToAdd
+                lastCommitStart = MonotonicClock.nanoseconds()
             }
             if let recent, let recentToAdd { recent.add(recentToAdd.opened, knownRowID: recentToAdd.knownRowID, now: IntakeContext.now()) }
             committed?(batch.count)

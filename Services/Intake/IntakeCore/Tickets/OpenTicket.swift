@@ -128,6 +128,12 @@ extension IntakeContext {
         // PostgreSQL batch reads ahead (``openingReads``) is the very statement the open runs.
         let submittedAt = Self.now()
         let hash = Self.submissionHash(request)
+        // Work that needs no database, done here (on the RPC event loop for the OpenTicket
+        // handler) rather than on the group commit's writer thread, which every open waits for:
+        // the new ids (time-ordered; unused if the open turns out a double submission or fails)
+        // and the trimmed subject.
+        let prepared = Prepared(ticketID: Self.newID(), eventID: Self.newID(),
+                                subject: request.subject.trimmingCharacters(in: .whitespacesAndNewlines))
         let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse = { [self] tx in
             if let key = idempotencyKey, !key.isEmpty {
                 guard key.utf8.count <= 200 else {
@@ -135,11 +141,11 @@ extension IntakeContext {
                 }
                 let result = try IdempotencyStore.run(tx, scope: "intake.OpenTicket|\(caller.id)", key: key,
                                                       requestFingerprint: Digest.sha256(request.serializedBytes())) {
-                    try open(tx, request, caller: caller, submittedAt: submittedAt, hash: hash).serializedBytes()
+                    try open(tx, request, caller: caller, submittedAt: submittedAt, hash: hash, prepared: prepared).serializedBytes()
                 }
                 return try IntakeV1.OpenTicketResponse(serializedBytes: result.response)
             }
-            return try open(tx, request, caller: caller, submittedAt: submittedAt, hash: hash)
+            return try open(tx, request, caller: caller, submittedAt: submittedAt, hash: hash, prepared: prepared)
         }
         return (request, openingReads(request, caller: caller, submittedAt: submittedAt, submissionHash: hash), body)
     }
@@ -162,8 +168,16 @@ extension IntakeContext {
         throw error
     }
 
+    /// What an open prepares before its transaction (``openingBody``).
+    struct Prepared: Sendable {
+        var ticketID: String
+        var eventID: String
+        /// The subject without surrounding white space.
+        var subject: String
+    }
+
     private func open(_ tx: any SQLExecutor, _ request: IntakeV1.OpenTicketRequest, caller: Caller,
-                      submittedAt: Int64, hash: String) throws -> IntakeV1.OpenTicketResponse {
+                      submittedAt: Int64, hash: String, prepared: Prepared) throws -> IntakeV1.OpenTicketResponse {
         if !request.emailMessageID.isEmpty, let existing = try TicketStore.ticket(tx, emailMessageID: request.emailMessageID) {
             guard caller.canSee(organizationID: existing.organization?.id ?? "") else { throw Denied.otherOrganization }
             var response = IntakeV1.OpenTicketResponse()
@@ -311,7 +325,7 @@ extension IntakeContext {
 
         // The ticket.
         var ticket = IntakeV1.Ticket()
-        ticket.id = Self.newID()
+        ticket.id = prepared.ticketID
         ticket.code = "\(Self.zeroPadded(Int64(year), width: 4))-\(Self.zeroPadded(number, width: 6))"
         ticket.organization = Self.reference(organization)
         ticket.contact = Self.person(contact)
@@ -323,7 +337,7 @@ extension IntakeContext {
         ticket.priority = priority
         ticket.product = request.product
         ticket.module = request.module
-        ticket.subject = request.subject.trimmingCharacters(in: .whitespacesAndNewlines)
+        ticket.subject = prepared.subject
         ticket.request = request.request
         ticket.details = request.details
         ticket.customFields = customFields
@@ -354,7 +368,7 @@ extension IntakeContext {
         event.openedAtMs = now
         event.emailMessageID = ticket.emailMessageID
         // The ticket id is new in this transaction: nobody else can publish under it yet.
-        let eventID = Self.newID()
+        let eventID = prepared.eventID
         let batch = tx as? OpenBatch
         if let batch, attachments.isEmpty && ticket.emailMessageID.isEmpty {
             // In a group-commit batch: nothing here can fail on a constraint (new ids, a code from

@@ -10,6 +10,7 @@ import ServiceKit
 /// | double-submission window | `INTAKE_DUPLICATE_WINDOW_SECONDS` | 600 (0 turns it off) |
 /// | refuse tickets of suppliers | `INTAKE_FORBID_SUPPLIER_TICKETS` | `true` |
 /// | attachment store | `INTAKE_ATTACHMENTS_DIR` | `<data-dir>/attachments` |
+/// | files kept in the database instead of the attachment store, up to | `INTAKE_INLINE_CONTENT_BYTES` | 262144 (256 KiB; 0: every file in the store) |
 /// | group commit of concurrent opens | `INTAKE_GROUP_COMMIT` | `true` |
 /// | how long a group commit waits for concurrent opens | `INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS` | 1000 |
 /// | SQLite checkpoints on a thread of their own, not the group commit's writer | `INTAKE_SQLITE_BACKGROUND_CHECKPOINT` | `true` |
@@ -25,6 +26,10 @@ public struct IntakeSettings: Sendable {
     public var duplicateWindowMilliseconds: Int64 = 600_000
     public var forbidSupplierTickets = true
     public var attachmentsDirectory: String
+    /// Contents up to this size are stored in their `contents` row, committed with the attachment
+    /// row, instead of as a flushed file in the attachment store (``ContentUpload``); 0 stores
+    /// every content as a file.
+    public var inlineContentMaxBytes: Int64 = 256 << 10
     /// Run concurrent ticket opens in one transaction, each in its own savepoint (``GroupCommit``).
     /// `nil`: on, on both engines (on PostgreSQL a batch reads ahead for all its opens and
     /// `SAVEPOINT`/`RELEASE` travel with the next statement, so a batched open costs one round
@@ -67,6 +72,10 @@ public struct IntakeSettings: Sendable {
         }
         if let value = try number("INTAKE_MAX_FILE_BYTES") { maxFileBytes = value }
         if let value = try number("INTAKE_MAX_TICKET_BYTES") { maxTicketBytes = value }
+        if let value = try number("INTAKE_INLINE_CONTENT_BYTES") {
+            guard value <= 16 << 20 else { throw ConfigurationError("invalid INTAKE_INLINE_CONTENT_BYTES=\(value) (at most 16777216)") }
+            inlineContentMaxBytes = value
+        }
         if let value = try number("INTAKE_MAX_MAIL_BYTES") {
             guard value >= 1024 else { throw ConfigurationError("invalid INTAKE_MAX_MAIL_BYTES=\(value) (at least 1024)") }
             maxMailBytes = value

@@ -40,6 +40,10 @@ enum IntakeSchema {
         Migration(version: 9, name: "sqlite_drop_tickets_duplicates",
                   sqlite: "DROP INDEX tickets_duplicates",
                   postgres: "SELECT 1"),
+        // Small contents kept in their row instead of a file (``ContentUpload``; NULL: a file).
+        // Version 20 leaves room for the open path's own migrations.
+        Migration(version: 20, name: "contents_inline_data", sqlite: "ALTER TABLE contents ADD COLUMN data BLOB",
+                  postgres: "ALTER TABLE contents ADD COLUMN data BYTEA"),
     ]
 
     /// E-mail kept instead of taken in, and the queue of answers to rejected e-mail (migration 6).

@@ -58,6 +58,12 @@ public struct GroupCommitStatistics: Sendable, Equatable {
 /// `COMMIT` (with the `RELEASE` of the last savepoint, ``SQLExecutor/executeDeferred(_:)``): three
 /// round trips per batch for opens without files or e-mail.
 ///
+/// On SQLite the writer also keeps the double-submission memory (``RecentSubmissions``) in step:
+/// caught up at the start of each batch, given the batch's tickets once it committed; and it tells
+/// the ``WALCheckpointer`` how many opens it committed, so checkpoints run on another thread. When
+/// opens already wait for the next batch, a batch's answers are sent by a responder thread while
+/// the writer starts that batch.
+///
 /// Each open keeps its own outcome: an open that throws rolls back to its savepoint, if it set one,
 /// and gives back what it took in memory (nothing of it is stored, no code number is consumed) and
 /// only its caller sees the error. Errors that call for

@@ -13,6 +13,8 @@ import ServiceKit
 /// | files kept in the database instead of the attachment store, up to | `INTAKE_INLINE_CONTENT_BYTES` | 262144 (256 KiB; 0: every file in the store) |
 /// | group commit of concurrent opens | `INTAKE_GROUP_COMMIT` | `true` |
 /// | how long a group commit waits for concurrent opens | `INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS` | 1000 |
+/// | SQLite checkpoints on a thread of their own, not the group commit's writer | `INTAKE_SQLITE_BACKGROUND_CHECKPOINT` | `true` |
+/// | opens committed between two such checkpoints | `INTAKE_SQLITE_CHECKPOINT_EVERY_OPENS` | 1500 |
 /// | how often the outbox relay looks for events when idle | `INTAKE_RELAY_POLL_MILLISECONDS` | 200 (the relay's default) |
 /// | uploads never attached are removed after | `INTAKE_PENDING_UPLOAD_MAX_AGE_SECONDS` | 86400 (one day) |
 /// | time between garbage collections | `INTAKE_GC_INTERVAL_SECONDS` | 3600 (0 turns it off) |
@@ -36,6 +38,11 @@ public struct IntakeSettings: Sendable {
     /// How long the writer of a group commit may wait, when opens are concurrent, for as many
     /// opens as were in the group commit at the end of the previous batch (``GroupCommit``).
     public var groupCommitGatherMicroseconds = 1_000
+    /// SQLite: copy the WAL into the database file on a thread of its own every so many opens
+    /// (``WALCheckpointer``) instead of on the group commit's writer (only with group commit on).
+    public var sqliteBackgroundCheckpoint = true
+    /// Opens committed between two background checkpoints.
+    public var sqliteCheckpointEveryOpens = 1_500
     /// The outbox relay's poll interval when it found nothing to do; `nil`: the relay's default.
     public var relayPollMilliseconds: Int?
     /// Uploads on no ticket older than this are removed by the garbage collector.
@@ -99,6 +106,11 @@ public struct IntakeSettings: Sendable {
             default: throw ConfigurationError("invalid INTAKE_GROUP_COMMIT=\(text)")
             }
         }
+        sqliteBackgroundCheckpoint = try Self.backgroundCheckpoint(environment)
+        if let value = try number("INTAKE_SQLITE_CHECKPOINT_EVERY_OPENS") {
+            guard value >= 1 else { throw ConfigurationError("invalid INTAKE_SQLITE_CHECKPOINT_EVERY_OPENS=0") }
+            sqliteCheckpointEveryOpens = Int(value)
+        }
         if let value = try number("INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS") {
             guard value <= 100_000 else { throw ConfigurationError("invalid INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS=\(value) (at most 100000)") }
             groupCommitGatherMicroseconds = Int(value)
@@ -106,6 +118,16 @@ public struct IntakeSettings: Sendable {
         if let value = try number("INTAKE_RELAY_POLL_MILLISECONDS") {
             guard value >= 1 && value <= 3_600_000 else { throw ConfigurationError("invalid INTAKE_RELAY_POLL_MILLISECONDS=\(value)") }
             relayPollMilliseconds = Int(value)
+        }
+    }
+
+    /// `INTAKE_SQLITE_BACKGROUND_CHECKPOINT` (default `true`).
+    static func backgroundCheckpoint(_ environment: [String: String]) throws -> Bool {
+        guard let text = environment["INTAKE_SQLITE_BACKGROUND_CHECKPOINT"], !text.isEmpty else { return true }
+        switch text.lowercased() {
+        case "1", "true", "yes": return true
+        case "0", "false", "no": return false
+        default: throw ConfigurationError("invalid INTAKE_SQLITE_BACKGROUND_CHECKPOINT=\(text)")
         }
     }
 }

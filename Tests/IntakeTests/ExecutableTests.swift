@@ -41,29 +41,27 @@ struct ExecutableTests {
         contact = try rpc.call(IntakeV1.Intake.addContact, contact, options: staff)
         let asMaria = CallOptions(metadata: signer.metadata(for: IntakeHarness.customer(contact)))
 
+        /// Streams `content` in two messages of at most 100,000 bytes of data before the rest.
+        func upload(_ content: [UInt8], name: String) throws -> CommonV1.AttachmentRef {
+            let call = try rpc.streamingCall(IntakeV1.Intake.uploadAttachment, options: asMaria)
+            var first = IntakeV1.UploadAttachmentRequest()
+            first.fileName = name
+            first.sizeBytes = Int64(content.count)
+            first.sha256 = sha256Hex(content)
+            first.data = Array(content.prefix(100_000))
+            try call.send(first)
+            if content.count > 100_000 {
+                var rest = IntakeV1.UploadAttachmentRequest()
+                rest.data = Array(content.dropFirst(100_000))
+                try call.send(rest)
+            }
+            return try call.finish()
+        }
         let content = randomBytes(300_000, seed: 11)
-        let upload = try rpc.streamingCall(IntakeV1.Intake.uploadAttachment, options: asMaria)
-        var first = IntakeV1.UploadAttachmentRequest()
-        first.fileName = "print.png"
-        first.sizeBytes = Int64(content.count)
-        first.sha256 = sha256Hex(content)
-        first.data = Array(content.prefix(100_000))
-        try upload.send(first)
-        var rest = IntakeV1.UploadAttachmentRequest()
-        rest.data = Array(content.dropFirst(100_000))
-        try upload.send(rest)
-        let attachment = try upload.finish()
-
+        let attachment = try upload(content, name: "print.png")
         // A pasted screenshot: small enough to be kept in the database row (INTAKE_INLINE_CONTENT_BYTES).
         let screenshot = randomBytes(20_000, seed: 12)
-        let smallUpload = try rpc.streamingCall(IntakeV1.Intake.uploadAttachment, options: asMaria)
-        var small = IntakeV1.UploadAttachmentRequest()
-        small.fileName = "colado.png"
-        small.sizeBytes = Int64(screenshot.count)
-        small.sha256 = sha256Hex(screenshot)
-        small.data = screenshot
-        try smallUpload.send(small)
-        let pasted = try smallUpload.finish()
+        let pasted = try upload(screenshot, name: "colado.png")
 
         var request = IntakeHarness.request(organization)
         request.attachmentIDs = [attachment.id, pasted.id]

@@ -31,9 +31,10 @@ struct DeliveryPlanner: Sendable {
         let recipients = try RecipientResolver(rules: rules).recipients(for: facts, tx) { keys, kind in
             try snapshot.isEnabled(tx, person: keys, kind: kind)
         }
+        let token = recipients.isEmpty ? nil : identity.token(facts.ticketID)
         for recipient in recipients {
             let id = MessageIdentity.deliveryID(eventID: facts.eventID, recipient: recipient.key, channel: DeliveryChannel.email.rawValue)
-            let messageID = identity.messageID(deliveryID: id, ticketID: facts.ticketID)
+            let messageID = identity.messageID(deliveryID: id, token: token)
             if let failure = recipient.failure {
                 let row = NewDelivery(id: id, eventID: facts.eventID, recipient: recipient.key, channel: .email, eventKind: facts.kind,
                                       ticketID: facts.ticketID, lane: emailLane, envelopeTo: recipient.email.isEmpty ? [] : [recipient.email],
@@ -53,14 +54,14 @@ struct DeliveryPlanner: Sendable {
             let rendered = TemplateRenderer.render(template, variables: variables, code: facts.code)
             let mime = MIMEMessage(from: MailAddress(name: settings.fromName, email: settings.fromAddress),
                                    to: [MailAddress(name: recipient.name, email: recipient.email)],
-                                   replyTo: identity.replyTo(ticketID: facts.ticketID),
+                                   replyTo: identity.replyTo(token: token),
                                    subject: rendered.subject, text: rendered.text, html: rendered.html,
                                    messageID: messageID, date: now,
                                    extraHeaders: Self.headers(kind: facts.kind, ticketID: facts.ticketID, code: facts.code))
             let row = NewDelivery(id: id, eventID: facts.eventID, recipient: recipient.key, channel: .email, eventKind: facts.kind,
                                   ticketID: facts.ticketID, lane: emailLane, envelopeTo: [recipient.email], messageID: messageID,
                                   subject: rendered.subject, payload: mime.render(), accessLevel: facts.accessLevel)
-            if try DeliveryStore.insert(tx, row, now: now) { inserted += 1 }
+            if try insert(row, tx, now: now) { inserted += 1 }
         }
         inserted += try planWebhooks(facts, webhooks: snapshot.webhooks, tx, now: now)
         return inserted
@@ -89,8 +90,34 @@ struct DeliveryPlanner: Sendable {
                                   ticketID: facts.ticketID, lane: "webhook|" + Self.host(of: webhook.url), target: webhook.url,
                                   messageID: id, subject: facts.kind, payload: Array(json), accessLevel: facts.accessLevel,
                                   webhookID: webhook.id)
-            if try DeliveryStore.insert(tx, row, now: now) { inserted += 1 }
+            if try insert(row, webhook: webhook, tx, now: now) { inserted += 1 }
         }
         return inserted
+    }
+
+    /// Inserts a `queued` row, claimed at once when the event's transaction allows it
+    /// (``InsertClaims``: its lane has room, the message is in memory and small enough to be
+    /// kept with the claim).
+    func insert(_ row: NewDelivery, webhook: WebhookRecord? = nil, _ tx: any SQLExecutor, now: Date) throws -> Bool {
+        guard row.state == .queued, let claims = (tx as? ClaimingExecutor)?.claims else {
+            return try DeliveryStore.insert(tx, row, now: now)
+        }
+        guard row.segments.isEmpty, !row.payload.isEmpty, row.payload.count <= DeliveryClaims.claimLoadBytes,
+              claims.wants(lane: row.lane) else {
+            let inserted = try DeliveryStore.insert(tx, row, now: now)
+            if inserted { claims.leftQueued = true }
+            return inserted
+        }
+        var claimed = row
+        claimed.state = .sending
+        claimed.attempts = 1
+        claimed.claimedBy = claims.instance
+        claimed.claimedUntil = claims.leaseEnd
+        guard try DeliveryStore.insert(tx, claimed, now: now) else { return false }
+        claims.add(lane: row.lane, ClaimedDelivery(
+            id: row.id, channel: row.channel.rawValue, payload: row.payload, envelopeTo: row.envelopeTo, copies: row.copies,
+            target: row.target, eventKind: row.eventKind, ticketID: row.ticketID, messageID: row.messageID, subject: row.subject,
+            attempts: 1, webhook: webhook, leaseEnd: claims.leaseEnd))
+        return true
     }
 }

@@ -133,11 +133,12 @@ enum MIMEEncoding {
         if isPlainASCII(clean) && !PlainText.contains(clean, "=?") && clean.utf8.count <= 900 { return clean }
         var words: [String] = []
         var chunk: [UInt8] = []
+        chunk.reserveCapacity(64)
         for character in clean {
-            let bytes = Array(String(character).utf8)
+            let bytes = character.utf8
             if chunk.count + bytes.count > 45 {
                 words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=")
-                chunk = []
+                chunk.removeAll(keepingCapacity: true)
             }
             chunk += bytes
         }

@@ -17,18 +17,30 @@ struct MessageIdentity: Sendable {
 
     /// `n.<delivery id>.<token>@domain` for ticket mail, `n.<delivery id>@domain` otherwise.
     func messageID(deliveryID: String, ticketID: String) -> String {
-        guard let token = token(ticketID) else { return "n.\(deliveryID)@\(domain)" }
+        messageID(deliveryID: deliveryID, token: token(ticketID))
+    }
+
+    /// Same, with the ticket's token computed once (``token(_:)``) for every recipient.
+    func messageID(deliveryID: String, token: String?) -> String {
+        guard let token else { return "n.\(deliveryID)@\(domain)" }
         return "n.\(deliveryID).\(token)@\(domain)"
     }
 
     /// `suporte+<token>@domain`, or nil when the mail is about no ticket.
     func replyTo(ticketID: String) -> String? {
-        token(ticketID).map { "\(replyLocalPart)+\($0)@\(domain)" }
+        replyTo(token: token(ticketID))
     }
 
-    private func token(_ ticketID: String) -> String? {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
-        guard !ticketID.isEmpty, ticketID.allSatisfy({ allowed.contains($0) }) else { return nil }
+    func replyTo(token: String?) -> String? {
+        token.map { "\(replyLocalPart)+\($0)@\(domain)" }
+    }
+
+    /// The ticket's signed reply token; nil for no ticket or an id with characters an address
+    /// cannot carry (checked on bytes: no character set built per call).
+    func token(_ ticketID: String) -> String? {
+        guard !ticketID.isEmpty, ticketID.utf8.allSatisfy({ byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || byte == 0x2d
+        }) else { return nil }
         return ReplyToken(secret: secret).token(ticketID: ticketID)
     }
 }

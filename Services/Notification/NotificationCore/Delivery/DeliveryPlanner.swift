@@ -9,14 +9,23 @@ import Storage
 /// entitled subscriber. A recipient without a valid address becomes a `failed` row at once, so
 /// the log shows it.
 struct DeliveryPlanner: Sendable {
-    var rules: NotificationRules
-    var settings: NotificationSettings
-    var identity: MessageIdentity
-    var publisher: EventPublisher
+    let rules: NotificationRules
+    let settings: NotificationSettings
+    let identity: MessageIdentity
+    let publisher: EventPublisher
     /// Templates, webhooks and subscriptions, checked with one statement per event.
     var cache = PlanningCache()
 
-    var emailLane: String { "email|" + Self.host(of: settings.smtpURL) }
+    /// The lane of every e-mail (the SMTP relay's host), computed once.
+    let emailLane: String
+
+    init(rules: NotificationRules, settings: NotificationSettings, identity: MessageIdentity, publisher: EventPublisher) {
+        self.rules = rules
+        self.settings = settings
+        self.identity = identity
+        self.publisher = publisher
+        emailLane = "email|" + Self.host(of: settings.smtpURL)
+    }
 
     static func host(of url: String) -> String {
         guard let components = URLComponents(string: url), let host = components.host else { return url }

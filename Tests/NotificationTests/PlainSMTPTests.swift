@@ -37,6 +37,7 @@ struct PlainSMTPTests {
         let outcome = plain.send(curl, from: "a@x.example", recipients: ["b@y.example"], message: message)
         guard case .accepted(let answer) = outcome else { Issue.record("plain client: \(outcome)"); return }
         #expect(answer.hasPrefix("250"))
+        #expect(curl.plainSMTP(settings)?.advertisesSize == true, "aiosmtpd's EHLO lists SIZE")
         let viaCurl = SMTPSender(settings: curlSettings).send(CurlEasy(), from: "a@x.example", recipients: ["b@y.example"], message: message)
         guard case .accepted = viaCurl else { Issue.record("libcurl: \(viaCurl)"); return }
         var pieces = [Array(message[12..<40]), Array(message[40...])]

@@ -22,12 +22,16 @@ final class PlainSMTPConnection {
     let cancellation: CurlCancellation?
     private var fd: Int32 = -1
     private var sizeAdvertised = false
+    /// Whether the connected server advertised SIZE (`MAIL FROM` then carries `SIZE=`).
+    var advertisesSize: Bool { sizeAdvertised }
     /// Received bytes not yet consumed as reply lines.
     private var received: [UInt8] = []
     private var receiveBuffer = [UInt8](repeating: 0, count: 4_096)
     private var deadline: UInt64 = 0
-    /// Every line of the replies of the current message (as libcurl's header callback saw them).
-    private(set) var lines: [String] = []
+    /// How much of `received` is consumed.
+    private var consumed = 0
+    /// Set by a reply with a `SIZE` line (EHLO's).
+    private var sawSize = false
 
     /// The relay of `settings` when it is plain SMTP without AUTH; nil otherwise.
     init?(settings: NotificationSettings, cancellation: CurlCancellation?) {
@@ -66,7 +70,6 @@ final class PlainSMTPConnection {
 
     /// Sends one message. A kept connection the server closed meanwhile is replaced once.
     func send(from: String, recipients: [String], message: [UInt8], size: Int?, more: (() -> [UInt8]?)?) -> Outcome {
-        lines.removeAll(keepingCapacity: true)
         deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(1, sendTimeoutMilliseconds)) * 1_000_000
         let reused = fd >= 0
         do {
@@ -119,9 +122,7 @@ final class PlainSMTPConnection {
     /// A negative reply inside a transaction: the transaction is reset (RSET) so the
     /// connection serves the next message, and the reply is the outcome.
     private func abandon(_ reply: (code: Int, line: String)) throws -> Outcome {
-        let saved = lines
         if (try? command("RSET\r\n"))?.code != 250 { disconnect() }
-        lines = saved
         return .reply(code: reply.code, line: reply.line)
     }
 
@@ -172,21 +173,19 @@ final class PlainSMTPConnection {
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &slice, socklen_t(MemoryLayout<timeval>.size))
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &slice, socklen_t(MemoryLayout<timeval>.size))
         received.removeAll(keepingCapacity: true)
+        consumed = 0
         sizeAdvertised = false
         let greeting = try readReply()
         guard greeting.code == 220 else {
             throw ConnectionError(message: "servidor SMTP recusou a conexão / SMTP relay refused the connection: \(greeting.line)",
                                   beforeAnyReply: false)
         }
-        let start = lines.count
+        sawSize = false
         let hello = try command("EHLO \(ehloName)\r\n")
         guard hello.code == 250 else {
             throw ConnectionError(message: "EHLO recusado / EHLO refused: \(hello.line)", beforeAnyReply: false)
         }
-        sizeAdvertised = lines[start...].contains { line in
-            let keyword = line.utf8.dropFirst(4).prefix(4)
-            return keyword.elementsEqual("SIZE".utf8) || keyword.elementsEqual("size".utf8)
-        }
+        sizeAdvertised = sawSize
     }
 
     /// Connects `socketFD` within `timeout` ms. - Returns: nil, or why it failed.
@@ -229,45 +228,57 @@ final class PlainSMTPConnection {
     }
 
     /// One reply: its lines up to the last (`250 OK`, or `250-…` lines then `250 …`), with the
-    /// last line's code.
+    /// last line's code and text (trimmed). Lines are scanned in the receive buffer; only the
+    /// last becomes a string.
     private func readReply() throws -> (code: Int, line: String) {
         while true {
-            guard let line = try readLine() else { continue }
-            let bytes = Array(line.utf8)
-            let code = bytes.count >= 3 && bytes[0..<3].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
-                ? Int(bytes[0] - 0x30) * 100 + Int(bytes[1] - 0x30) * 10 + Int(bytes[2] - 0x30) : 0
-            lines.append(line)
-            if lines.count > 64 { lines.removeFirst() }
-            if bytes.count > 3 && bytes[3] == UInt8(ascii: "-") && code > 0 { continue }
-            guard code > 0 else {
-                throw ConnectionError(message: "resposta SMTP inválida / malformed SMTP reply: \(line)", beforeAnyReply: false)
+            while let end = received[consumed...].firstIndex(of: 0x0a) {
+                let start = consumed
+                consumed = end + 1
+                let length = end - start
+                let digits = length >= 3 && (0..<3).allSatisfy { received[start + $0] >= 0x30 && received[start + $0] <= 0x39 }
+                let code = digits ? Int(received[start] - 0x30) * 100 + Int(received[start + 1] - 0x30) * 10 + Int(received[start + 2] - 0x30) : 0
+                if digits && length > 3 && received[start + 3] == UInt8(ascii: "-") {
+                    // A continuation line: only EHLO's `250-SIZE …` matters.
+                    if length >= 8 && received[start + 4..<start + 8].elementsEqual("SIZE".utf8) { sawSize = true }
+                    continue
+                }
+                var stop = end
+                while stop > start && (received[stop - 1] == 0x0d || received[stop - 1] == 0x20 || received[stop - 1] == 0x09) { stop -= 1 }
+                var first = start
+                while first < stop && (received[first] == 0x20 || received[first] == 0x09) { first += 1 }
+                let line = String(decoding: received[first..<stop], as: UTF8.self)
+                if length >= 8 && received[start + 4..<start + 8].elementsEqual("SIZE".utf8) { sawSize = true }
+                if consumed == received.count {
+                    received.removeAll(keepingCapacity: true)
+                    consumed = 0
+                }
+                guard code > 0 else {
+                    throw ConnectionError(message: "resposta SMTP inválida / malformed SMTP reply: \(line)", beforeAnyReply: false)
+                }
+                return (code, line)
             }
-            return (code, line)
+            try receive()
         }
     }
 
-    /// The next line received (trimmed), or nil when the buffer needs more bytes (read now).
-    private func readLine() throws -> String? {
-        if let end = received.firstIndex(of: 0x0a) {
-            var stop = end
-            while stop > 0 && (received[stop - 1] == 0x0d || received[stop - 1] == 0x20 || received[stop - 1] == 0x09) { stop -= 1 }
-            var start = 0
-            while start < stop && (received[start] == 0x20 || received[start] == 0x09) { start += 1 }
-            let line = String(decoding: received[start..<stop], as: UTF8.self)
-            received.removeSubrange(0...end)
-            return line
+    /// Reads what the server sent (blocking, in slices that check the deadline and a stop).
+    private func receive() throws {
+        if consumed > 0 {
+            received.removeSubrange(0..<consumed)
+            consumed = 0
         }
         let n = receiveBuffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n > 0 {
-            received += receiveBuffer[0..<n]
+            received.append(contentsOf: receiveBuffer[0..<n])
             if received.count > 1 << 20 {
                 throw ConnectionError(message: "resposta SMTP longa demais / SMTP reply too long", beforeAnyReply: false)
             }
-            return nil
+            return
         }
         if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
             try checkTime()
-            return nil
+            return
         }
         throw ConnectionError(message: n == 0 ? "servidor SMTP fechou a conexão / SMTP relay closed the connection"
                                   : "leitura do servidor SMTP falhou / reading from the SMTP relay failed: \(String(cString: strerror(errno)))",
@@ -278,6 +289,7 @@ final class PlainSMTPConnection {
         if fd >= 0 { close(fd) }
         fd = -1
         received.removeAll(keepingCapacity: true)
+        consumed = 0
     }
 }
 

@@ -243,6 +243,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
         for laneName in order {
             _ = hand(byLane[laneName] ?? [], to: lane(named: laneName))
         }
+        if !claims.claimed.isEmpty { Self.timing.claimedAtInsert.add(claims.claimed.count, ordering: .relaxed) }
         if claims.leftQueued { wake() }
     }
 
@@ -402,6 +403,8 @@ package final class PhaseTiming: Sendable {
     /// Whether threads read their CPU clocks (system calls) for the split below; the
     /// benchmark sets it.
     package let measuring = Atomic<Bool>(false)
+    /// Deliveries handed to a lane by the transaction that inserted them (``InsertClaims``), ever.
+    package let claimedAtInsert = Atomic<Int>(0)
     /// CPU time (ns) of the coordinator thread so far (claims, lease renewals, take-overs).
     package let coordinatorCPU = Atomic<Int>(0)
     /// CPU time (ns) spent writing results (the recorder thread's transactions).

@@ -27,6 +27,11 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     // Guarded by condition.
     private var running = false
     private var woken = false
+    /// Whether rows may wait `queued` beyond what the lanes hold: set by ``wake()`` and by a
+    /// claim that filled its room, cleared when a pass of the coordinator starts. A lane that
+    /// drains asks for a refill only then (with claims at insert, lanes drain after every
+    /// message, and a pass per message found nothing).
+    private var backlogPossible = true
     private var lanes: [String: SendLane] = [:]
     private var held = false
     /// Ids claimed by this instance and not yet recorded or released (their leases are renewed).
@@ -126,7 +131,18 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     public func wake() {
         condition.lock()
         woken = true
+        backlogPossible = true
         condition.signal()
+        condition.unlock()
+    }
+
+    /// A lane drained below its low water: the coordinator looks for more when some may wait.
+    private func refill() {
+        condition.lock()
+        if backlogPossible {
+            woken = true
+            condition.signal()
+        }
         condition.unlock()
     }
 
@@ -135,6 +151,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             condition.lock()
             if !running { condition.unlock(); return }
             woken = false
+            backlogPossible = false
             let isHeld = held
             condition.unlock()
             let now = Date()
@@ -146,7 +163,12 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
                 lastTakeOver = now
                 takeOver(startingUp: false)
             }
-            if !isHeld { do { try dispatchDue() } catch { logger.error("dispatcher poll failed: \(error)") } }
+            if !isHeld {
+                do { try dispatchDue() } catch {
+                    condition.withLock { backlogPossible = true }
+                    logger.error("dispatcher poll failed: \(error)")
+                }
+            }
             if Self.timing.measuring.load(ordering: .relaxed) { Self.timing.coordinatorCPU.store(ThreadCPU.nanoseconds(), ordering: .relaxed) }
             condition.lock()
             if running && !woken {
@@ -188,7 +210,11 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             for laneName in try DeliveryClaims.lanesDue(tx, now: now) {
                 let lane = lane(named: laneName)
                 let room = min(settings.claimBatch, laneDepth - lane.pending)
-                guard room > 0 else { continue }
+                guard room > 0 else {
+                    // A full lane with rows waiting: it asks for them when it drains.
+                    condition.withLock { backlogPossible = true }
+                    continue
+                }
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let claimed = try DeliveryClaims.claim(tx, lane: laneName, instance: instanceID, limit: room, now: now, lease: lease)
                 Self.timing.claim.add(Int(DispatchTime.now().uptimeNanoseconds - t0), ordering: .relaxed)
@@ -202,6 +228,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             if !hand(claimed, to: lane) { stopping = true }
             if claimed.count == room { rooms.append((lane, laneName, room)) }
         }
+        if !rooms.isEmpty { condition.withLock { backlogPossible = true } }
         if stopping { return }
         for (lane, laneName, _) in rooms {
             // Keep a lane's queue bounded: a stuck lane is not refilled, and never crowds out
@@ -271,7 +298,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             if let lane = lanes[name] { return lane }
             let recorder = self.recorder
             let lane = SendLane(name: name, concurrency: settings.laneConcurrency, lowWater: laneDepth / 2,
-                                refill: { [weak self] in self?.wake() }, idle: { recorder?.flush() }) { [self] claimed, curl in
+                                refill: { [weak self] in self?.refill() }, idle: { recorder?.flush() }) { [self] claimed, curl in
                 self.process(claimed, curl: curl)
             }
             lanes[name] = lane

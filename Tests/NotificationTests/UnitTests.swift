@@ -30,6 +30,26 @@ struct UnitTests {
         #expect(!EmailAddress.isValid(""))
     }
 
+    @Test("Normalized addresses: trimmed and lower-cased, the ASCII fast path as Foundation's")
+    func normalizedAddresses() {
+        for address in ["Maria@Acme.EXAMPLE", "  maria@acme.example\t", "a@b.c", "Zé@Exemplo.com.br", "JOSE@X.EXAMPLE ", ""] {
+            #expect(EmailAddress.normalized(address) == address.trimmingCharacters(in: .whitespaces).lowercased(), "\(address)")
+        }
+    }
+
+    @Test("Templates parsed once render as before: text, escaped HTML derived from text, and a subject kept on one line")
+    func templateCache() {
+        let entry = TemplateCatalog.Entry(subject: "Chamado {{code}}\u{2028}{{ subject }}", text: "Olá {{name}} & <equipe>\n\n.{{x}}\nfim",
+                                          html: "")
+        for _ in 0..<2 {
+            let rendered = TemplateRenderer.render(entry, variables: ["code": "2026-7", "subject": "Nota \"fiscal\"", "name": "Zé", "x": "<b>'"],
+                                                   code: "2026-7")
+            #expect(rendered.subject == "Chamado 2026-7 Nota \"fiscal\"")
+            #expect(rendered.text == "Olá Zé & <equipe>\n\n.<b>'\nfim")
+            #expect(rendered.html.contains("<p>Olá Zé &amp; &lt;equipe&gt;</p><p>.&lt;b&gt;&#39;<br>fim</p>"), "\(rendered.html)")
+        }
+    }
+
     @Test("Backoff grows exponentially with jitter and is capped")
     func backoff() {
         let policy = RetryPolicy(maxAttempts: 5, baseMilliseconds: 100, maxMilliseconds: 1_000)

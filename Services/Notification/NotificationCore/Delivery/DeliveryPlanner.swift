@@ -42,7 +42,8 @@ struct DeliveryPlanner: Sendable {
         }
         let token = recipients.isEmpty ? nil : identity.token(facts.ticketID)
         for recipient in recipients {
-            let id = MessageIdentity.deliveryID(eventID: facts.eventID, recipient: recipient.key, channel: DeliveryChannel.email.rawValue)
+            let id = MessageIdentity.deliveryID(eventID: facts.eventID, recipient: recipient.key, channel: DeliveryChannel.email.rawValue,
+                                                occurredAtMs: facts.occurredAtMs)
             let messageID = identity.messageID(deliveryID: id, token: token)
             if let failure = recipient.failure {
                 let row = NewDelivery(id: id, eventID: facts.eventID, recipient: recipient.key, channel: .email, eventKind: facts.kind,
@@ -89,7 +90,8 @@ struct DeliveryPlanner: Sendable {
             // Confidentiality: content above the subscriber's level, or an internal entry it is
             // not entitled to, is not delivered at all.
             guard webhook.accessLevel >= facts.accessLevel, !facts.isInternal || webhook.internalEntries else { continue }
-            let id = MessageIdentity.deliveryID(eventID: facts.eventID, recipient: "webhook:\(webhook.id)", channel: DeliveryChannel.webhook.rawValue)
+            let id = MessageIdentity.deliveryID(eventID: facts.eventID, recipient: "webhook:\(webhook.id)", channel: DeliveryChannel.webhook.rawValue,
+                                                occurredAtMs: facts.occurredAtMs)
             let json = JSONWriter.object([
                 "delivery_id": .string(id), "event_id": .string(facts.eventID), "event": .string(facts.kind),
                 "occurred_at_ms": .integer(facts.occurredAtMs), "ticket_id": .string(facts.ticketID), "code": .string(facts.code),

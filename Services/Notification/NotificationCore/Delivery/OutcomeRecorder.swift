@@ -15,6 +15,8 @@ final class OutcomeRecorder: @unchecked Sendable {
     private let maxBatch: Int
     private let linger: TimeInterval
     private let idleLinger: TimeInterval
+    /// Results waiting when the lanes go idle from which the batch is written at once.
+    static let burstEnd = 16
     private let write: @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Bool
     private let abandon: @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Void
 
@@ -60,8 +62,9 @@ final class OutcomeRecorder: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Writes what is pending after at most the idle linger (the lanes went idle: results come
-    /// one at a time, so waiting longer would only delay the record).
+    /// The lanes went idle: what is pending is written at once when it is the end of a burst,
+    /// else after at most the idle linger (results come one at a time, so waiting longer would
+    /// only delay the record).
     func flush() {
         condition.lock()
         if !pending.isEmpty && !flushRequested {
@@ -87,13 +90,15 @@ final class OutcomeRecorder: @unchecked Sendable {
                 return
             }
             if running && linger > 0 && pending.count < maxBatch / 2 {
-                // Sends in flight: up to `linger` for more results. Lanes idle (``flush()``): up
-                // to `idleLinger` from the first result, so results of a steady trickle of
-                // events (one send at a time, the lanes idle between them) still share a
+                // Sends in flight: up to `linger` for more results. Lanes idle (``flush()``):
+                // the end of a burst (16 results or more waiting) is written at once; a few
+                // results wait up to `idleLinger` from the first, so those of a steady trickle
+                // of events (one send at a time, the lanes idle between them) still share a
                 // transaction instead of paying one each.
                 let start = Date()
                 let until = start.addingTimeInterval(linger), idleUntil = start.addingTimeInterval(min(linger, idleLinger))
-                while running && pending.count < maxBatch / 2 && condition.wait(until: flushRequested ? idleUntil : until) {}
+                while running && pending.count < maxBatch / 2 && !(flushRequested && pending.count >= Self.burstEnd)
+                        && condition.wait(until: flushRequested ? idleUntil : until) {}
             }
             flushRequested = false
             let batch = Array(pending.prefix(maxBatch))

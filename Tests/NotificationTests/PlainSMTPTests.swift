@@ -76,4 +76,84 @@ struct PlainSMTPTests {
         guard case .transient(let reason) = down else { Issue.record("no relay: \(down)"); return }
         #expect(reason.contains("SMTP"), "\(reason)")
     }
+
+    /// Postfix's smtp-sink (Debian's postfix package, installed by scripts/bench-gateway), which
+    /// offers PIPELINING, on a free port; `extra` are its options.
+    static func postfixSink(port: Int, directory: String, extra: [String] = []) throws -> Process {
+        let sink = Process()
+        sink.executableURL = URL(fileURLWithPath: "/usr/sbin/smtp-sink")
+        sink.arguments = (getuid() == 0 ? ["-u", "postfix"] : []) + extra + ["-d", directory + "/%M.", "127.0.0.1:\(port)", "64"]
+        sink.standardOutput = FileHandle.nullDevice
+        sink.standardError = FileHandle.nullDevice
+        try sink.run()
+        return sink
+    }
+
+    static func dumped(_ directory: String) -> [String] {
+        let files = (FileManager.default.enumerator(atPath: directory)?.allObjects as? [String]) ?? []
+        return files.compactMap { name in
+            var isDirectory: ObjCBool = false
+            let path = directory + "/" + name
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { return nil }
+            return (try? String(contentsOfFile: path, encoding: .utf8)) ?? String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+        }
+    }
+
+    @Test("PIPELINING (Postfix's smtp-sink): envelope and DATA in one write, messages on one kept connection; refused recipients are a permanent failure",
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/smtp-sink")))
+    func pipelining() throws {
+        let directory = try TemporaryDirectory(prefix: "smtp-sink")
+        chmod(directory.path, 0o777)
+        let port = try FreePort.next()
+        let sink = try Self.postfixSink(port: port, directory: directory.path)
+        // smtp-sink ignores SIGTERM.
+        defer { kill(sink.processIdentifier, SIGKILL); sink.waitUntilExit() }
+        var settings = NotificationSettings()
+        settings.smtpURL = "smtp://127.0.0.1:\(port)"
+        let curl = CurlEasy()
+        let plain = SMTPSender(settings: settings)
+        func message(_ marker: String) -> [UInt8] { Array("Subject: \(marker)\r\n\r\n.\(marker)\r\nfim\r\n".utf8) }
+        // The sink may take a moment to listen.
+        var first = plain.send(curl, from: "a@x.example", recipients: ["b@y.example", "c@y.example"], message: message("marca-0"))
+        let limit = Date().addingTimeInterval(10)
+        while case .transient = first, Date() < limit {
+            usleep(50_000)
+            first = plain.send(curl, from: "a@x.example", recipients: ["b@y.example", "c@y.example"], message: message("marca-0"))
+        }
+        guard case .accepted = first else { Issue.record("first message: \(first)"); return }
+        #expect(curl.plainSMTP(settings)?.advertisesPipelining == true)
+        for index in 1...3 {
+            let outcome = plain.send(curl, from: "a@x.example", recipients: ["b@y.example"], message: message("marca-\(index)"))
+            guard case .accepted = outcome else { Issue.record("message \(index): \(outcome)"); return }
+        }
+        #expect(waitFor(10) { Self.dumped(directory.path).count == 4 })
+        let dumps = Self.dumped(directory.path)
+        for index in 0...3 {
+            #expect(dumps.filter { $0.contains("\r\n..marca-\(index)\r\n") || $0.contains("\n..marca-\(index)\n") || $0.contains(".marca-\(index)") }.count == 1,
+                    "marca-\(index) once")
+        }
+
+        // A relay refusing every recipient: each message is a permanent failure.
+        let refusingDirectory = try TemporaryDirectory(prefix: "smtp-sink-refusing")
+        chmod(refusingDirectory.path, 0o777)
+        let refusingPort = try FreePort.next()
+        let refusing = try Self.postfixSink(port: refusingPort, directory: refusingDirectory.path, extra: ["-f", "RCPT"])
+        defer { kill(refusing.processIdentifier, SIGKILL); refusing.waitUntilExit() }
+        var refusingSettings = settings
+        refusingSettings.smtpURL = "smtp://127.0.0.1:\(refusingPort)"
+        let refusingSender = SMTPSender(settings: refusingSettings)
+        let other = CurlEasy()
+        var refused = refusingSender.send(other, from: "a@x.example", recipients: ["b@y.example"], message: message("recusada"))
+        let until = Date().addingTimeInterval(10)
+        while case .transient = refused, Date() < until {
+            usleep(50_000)
+            refused = refusingSender.send(other, from: "a@x.example", recipients: ["b@y.example"], message: message("recusada"))
+        }
+        guard case .permanent(let why) = refused else { Issue.record("refused recipient: \(refused)"); return }
+        #expect(why.hasPrefix("5"), "\(why)")
+        guard case .permanent = refusingSender.send(other, from: "a@x.example", recipients: ["b@y.example"], message: message("de novo")) else {
+            Issue.record("second refused message"); return
+        }
+        #expect(Self.dumped(refusingDirectory.path).isEmpty)
+    }
 }

@@ -53,7 +53,7 @@ public struct EventPublisher: Sendable {
     /// - Returns: the event id.
     @discardableResult
     public func publish<Event: ProtoMessage>(_ executor: any SQLExecutor, event: Event, key: String, accessLevel: Int32 = 0,
-                                              requestID: String = "", id: String = RandomID.uuid(),
+                                              requestID: String = "", id: String = RandomID.timeOrdered(),
                                               keyIsNew: Bool = false) throws -> String {
         try Outbox.enqueue(executor, outboxEvents(event: event, key: key, accessLevel: accessLevel, requestID: requestID, id: id),
                            keysAreNew: keyIsNew)
@@ -65,7 +65,7 @@ public struct EventPublisher: Sendable {
     /// (``Outbox/insertStatement(_:)``); only for keys new in the transaction, since no per-key
     /// lock is taken then.
     public func outboxEvents<Event: ProtoMessage>(event: Event, key: String, accessLevel: Int32 = 0, requestID: String = "",
-                                                  id: String = RandomID.uuid()) -> [OutboxEvent] {
+                                                  id: String = RandomID.timeOrdered()) -> [OutboxEvent] {
         outboxEvents(event: event, key: key, accessLevel: accessLevel, requestID: requestID, id: id,
                      occurredAtMs: Int64(Date().timeIntervalSince1970 * 1000))
     }
@@ -192,7 +192,11 @@ extension EventPublisher {
 public struct EventConsumer: Sendable {
     public typealias Handler = @Sendable (EventsV1.EventEnvelope, any SQLExecutor) throws -> Void
 
+    /// Runs a transaction's handlers (`body`) with `tx`: see ``aroundHandlers(_:)``.
+    public typealias TransactionWrapper = @Sendable (_ tx: any SQLExecutor, _ body: () throws -> Void) throws -> Void
+
     private var handlers: [String: Handler] = [:]
+    private var wrapper: TransactionWrapper?
     public let consumer: String
     /// Whether the events of one delivery are applied in one transaction (see ``init(consumer:batched:)``).
     public let batched: Bool
@@ -225,6 +229,22 @@ public struct EventConsumer: Sendable {
         }
     }
 
+    /// Wraps the handlers of each transaction that applies events: `wrapper` gets the
+    /// transaction and a `body` that runs the handlers of the transaction's new events (batched:
+    /// every new event of the delivery; otherwise, or when a batch is applied again one event at
+    /// a time: one event), and must call `body` once. What it writes after `body` commits with
+    /// the events and their inbox entries, so work the handlers share — e.g. counters each event
+    /// adds to, summed over the delivery and written once — is done once per transaction, exactly
+    /// as durable as the events' own effects (a failed or retried transaction keeps none of it).
+    /// `body` runs on the calling thread. Registering a second wrapper nests it inside the first.
+    public mutating func aroundHandlers(_ wrapper: @escaping TransactionWrapper) {
+        if let outer = self.wrapper {
+            self.wrapper = { tx, body in try outer(tx) { try wrapper(tx, body) } }
+        } else {
+            self.wrapper = wrapper
+        }
+    }
+
     /// Registers `EventSink/Deliver` on `router`, applying events in `database`.
     /// - Parameter afterApplied: called after a delivery's transactions committed, with the number
     ///   of events newly applied (e.g. to wake a sender that acts on what the handlers wrote).
@@ -232,10 +252,15 @@ public struct EventConsumer: Sendable {
                          afterApplied: (@Sendable (Int) -> Void)? = nil) {
         let handlers = self.handlers
         let consumer = self.consumer
+        let wrapper = self.wrapper
+        /// Runs `body` (a transaction's handlers) inside the wrapper, if any.
+        let wrapped = { @Sendable (tx: any SQLExecutor, body: () throws -> Void) throws in
+            if let wrapper { try wrapper(tx, body) } else { try body() }
+        }
         /// Applies `envelope` in `tx` unless the inbox already has it. - Returns: whether it was new.
         let apply = { @Sendable (envelope: EventsV1.EventEnvelope, tx: any SQLExecutor) throws -> Bool in
             guard try Inbox.claim(tx, consumer: consumer, eventID: envelope.id) else { return false }
-            if let handler = handlers[envelope.type] { try handler(envelope, tx) }
+            if let handler = handlers[envelope.type] { try wrapped(tx) { try handler(envelope, tx) } }
             return true
         }
         /// One transaction per event. Not partial: stops at the first failure and throws it.
@@ -292,11 +317,17 @@ public struct EventConsumer: Sendable {
                 // One inbox statement for the whole delivery, then each new event's handler in order.
                 let applied = try database.write { tx in
                     var fresh = try Inbox.claim(tx, consumer: consumer, eventIDs: request.events.map(\.id))
-                    return try request.events.map { envelope in
-                        guard fresh.remove(envelope.id) != nil else { return false }
-                        if let handler = handlers[envelope.type] { try handler(envelope, tx) }
-                        return true
+                    var applied: [Bool] = []
+                    applied.reserveCapacity(request.events.count)
+                    try wrapped(tx) {
+                        applied = []
+                        for envelope in request.events {
+                            guard fresh.remove(envelope.id) != nil else { applied.append(false); continue }
+                            if let handler = handlers[envelope.type] { try handler(envelope, tx) }
+                            applied.append(true)
+                        }
                     }
+                    return applied
                 }
                 response.accepted = Int32(applied.filter { $0 }.count)
                 response.duplicates = Int32(applied.count) - response.accepted

@@ -19,7 +19,7 @@ extension EventPublisher {
         ids.reserveCapacity(events.count)
         var rows: [OutboxEvent] = []
         rows.reserveCapacity(events.count * subscribers.count)
-        let eventIDs = RandomID.uuids(events.count)
+        let eventIDs = RandomID.timeOrdered(events.count, milliseconds: occurred, lowercase: true)
         for ((event, key, accessLevel), id) in zip(events, eventIDs) {
             rows += outboxEvents(event: event, key: key, accessLevel: accessLevel, requestID: requestID, id: id, occurredAtMs: occurred)
             ids.append(id)

@@ -52,6 +52,11 @@ extension IntakeHarness {
         return bytes
     }
 
+    /// Whether a content is readable where intake keeps it: in its `contents` row or as a file.
+    func contentStored(_ sha256: String) throws -> Bool {
+        try database.read { tx in try intake.contentIsStored(tx, sha256) }
+    }
+
     func storedFiles() -> [String] {
         let root = intake.contents.root
         let enumerator = FileManager.default.enumerator(atPath: root)
@@ -107,6 +112,37 @@ struct AttachmentTests {
         reuse.attachmentIDs = [first.id]
         let reused = rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, reuse, options: asMaria) }
         #expect(reused?.violations.map(\.field) == ["attachment_ids[0]"])
+    }
+
+    @Test("files up to the inline limit are kept in their database row: no file, stored once, read back byte-exact; larger ones go to files",
+          arguments: TestEngines.all)
+    func inlineContents(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine, environment: ["INTAKE_INLINE_CONTENT_BYTES": "5000"])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let asMaria = harness.options(IntakeHarness.customer(maria))
+        let atLimit = randomBytes(5000, seed: 21)
+        let overLimit = randomBytes(5001, seed: 22)
+        let small = try harness.upload(atLimit, name: "print.png", as: asMaria)
+        let copy = try harness.upload(atLimit, name: "print-de-novo.png", as: asMaria)
+        #expect(harness.storedFiles().isEmpty, "no file for a content at the limit")
+        #expect(try harness.count("contents") == 1, "stored once per content")
+        let stored = try harness.database.read { tx in try tx.queryOne("SELECT data FROM contents WHERE sha256 = ?", [.text(small.sha256)]) }
+        #expect(try stored?.optionalBlob("data") == atLimit)
+        let large = try harness.upload(overLimit, name: "log.txt", as: asMaria)
+        #expect(harness.storedFiles() == ["\(large.sha256.prefix(2))/\(large.sha256.dropFirst(2).prefix(2))/\(large.sha256)"])
+        // Read back in chunks smaller than the content, before and after being put on a ticket.
+        #expect(try harness.download(small.id, as: asMaria, chunk: 1024) == atLimit)
+        var request = IntakeHarness.request(acme)
+        request.attachmentIDs = [small.id, copy.id, large.id]
+        let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, request, options: asMaria).ticket)
+        #expect(ticket.attachments.map(\.sha256) == [small.sha256, small.sha256, large.sha256])
+        #expect(try harness.download(copy.id, as: harness.staff, chunk: 999) == atLimit)
+        #expect(try harness.download(large.id, as: asMaria, chunk: 1024) == overLimit)
+        // A small upload with a wrong hash leaves nothing either.
+        let badHash = rpcError { _ = try harness.upload(randomBytes(100, seed: 23), as: asMaria, sha: String(repeating: "ef", count: 32)) }
+        #expect(badHash?.code == .invalidArgument && badHash?.violations.first?.reason == "sha256_mismatch")
+        #expect(try harness.count("contents") == 2 && harness.count("attachments") == 3)
     }
 
     @Test("a wrong hash, a wrong size or a file over the limit is refused and leaves nothing", arguments: TestEngines.all)

@@ -270,3 +270,39 @@ struct GroupCommitBatchTests {
         #expect(stored == ["probe-1=42", "probe-2=43", "probe-4=44", "probe-5=45", "probe-7=46", "ticket-test=46"])
     }
 }
+
+@Suite("Group commit: checkpoints off the writer")
+struct BackgroundCheckpointTests {
+    @Test("SQLite: committed opens are copied into the database file by background checkpoints, and every acknowledged open is there; PostgreSQL has none",
+          arguments: TestEngines.all)
+    func checkpointsInTheBackground(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine, environment: ["INTAKE_GROUP_COMMIT": "true", "INTAKE_SQLITE_CHECKPOINT_EVERY_OPENS": "3"])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let contact = try harness.contact(acme, "Pessoa", email: "p@acme.example")
+        var codes: [String] = []
+        func openThree(_ round: Int) throws {
+            for index in 0..<3 {
+                let response = try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Chamado \(round)-\(index)"),
+                                                       options: harness.options(IntakeHarness.customer(contact)))
+                codes.append(try #require(response.ticket).code)
+            }
+        }
+        guard engine == .sqlite else {
+            try openThree(0)
+            #expect(harness.intake.checkpointStatistics == nil)
+            return
+        }
+        // A checkpoint runs on its own thread after every third open: wait for each.
+        for round in 1...3 {
+            try openThree(round)
+            let deadline = Date().addingTimeInterval(10)
+            while (harness.intake.checkpointStatistics?.checkpoints ?? 0) < round && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        }
+        let statistics = try #require(harness.intake.checkpointStatistics)
+        #expect(statistics.checkpoints >= 3)
+        #expect(statistics.largestWAL > 0)
+        // Every acknowledged ticket is stored, read through another connection.
+        let stored = try harness.database.read { tx in try tx.query("SELECT code FROM tickets ORDER BY code", []).map { try $0.text("code") } }
+        #expect(stored == codes.sorted())
+    }
+}

@@ -103,6 +103,9 @@ struct ImapTests {
         defer { dovecot.stop() }
         let harness = try IntakeHarness(engine, environment: dovecot.intakeEnvironment(interval: "0.2", [
             "INTAKE_IMAP_MAX_FAILURES": "3",
+            // The message's small attachment would be kept in the database: every content goes
+            // through the (broken) file store instead.
+            "INTAKE_INLINE_CONTENT_BYTES": "0",
         ]))
         let acme = try harness.organization("Acme", taxID: "11222333000181")
         _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")

@@ -17,4 +17,15 @@ struct IntakeSettingsTests {
             #expect(throws: ConfigurationError.self, "\(name)=\(value)") { try IntakeSettings(environment: [name: value], dataDirectory: "/d") }
         }
     }
+
+    @Test("files up to 256 KiB are kept in the database by default; INTAKE_INLINE_CONTENT_BYTES sets the limit (0: every file in the store) and bad values are refused")
+    func inlineContentLimit() throws {
+        #expect(try IntakeSettings(environment: [:], dataDirectory: "/d").inlineContentMaxBytes == 262_144)
+        #expect(try IntakeSettings(environment: ["INTAKE_INLINE_CONTENT_BYTES": "0"], dataDirectory: "/d").inlineContentMaxBytes == 0)
+        for value in ["-1", "lots", "16777217"] {
+            #expect(throws: ConfigurationError.self, "INTAKE_INLINE_CONTENT_BYTES=\(value)") {
+                try IntakeSettings(environment: ["INTAKE_INLINE_CONTENT_BYTES": value], dataDirectory: "/d")
+            }
+        }
+    }
 }

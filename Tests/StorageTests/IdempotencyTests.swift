@@ -139,13 +139,21 @@ struct InboxTests {
                 throw InjectedFailure()
             }
         }
-        // More ids than one statement takes (300): every one claimed once, across statements.
+        // Many ids (one statement took at most 300 before): every one claimed once.
         let many = (0..<650).map { "m\($0)" }
         try db.write { tx throws in
             #expect(try Inbox.claim(tx, consumer: "workflow", eventIDs: ["e4", "e5", "e1"]) == ["e4", "e5"])
             #expect(try Inbox.claim(tx, consumer: "workflow", eventIDs: many) == Set(many))
             #expect(try Inbox.claim(tx, consumer: "workflow", eventIDs: many + ["e6"]) == ["e6"])
             #expect(try !Inbox.claim(tx, consumer: "workflow", eventID: "m649"))
+        }
+        // The ids travel as one JSON parameter: quotes, backslashes, control characters and
+        // non-ASCII text come back as given, and count as the ids claimed one by one.
+        let odd = ["a\"b", "c\\d", "tab\there", "nl\n", "\u{1}x", "ação-✓", "e@notification|T-1", "[\"x\"]"]
+        try db.write { tx throws in
+            #expect(try Inbox.claim(tx, consumer: "knowledge", eventIDs: odd + [odd[0]]) == Set(odd))
+            for id in odd { #expect(try !Inbox.claim(tx, consumer: "knowledge", eventID: id), "\(id) recorded as given") }
+            #expect(try Inbox.claim(tx, consumer: "knowledge", eventIDs: odd) == [])
         }
     }
 

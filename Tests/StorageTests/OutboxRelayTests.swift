@@ -211,6 +211,48 @@ struct OutboxRelayTests {
         #expect(try db.read { try Outbox.pendingCount($0) } == 0, "a failed batch stores none of its events")
     }
 
+    @Test("a claim is one lease row, the claimed outbox rows are not rewritten; another relay skips the held keys until the round ends",
+          arguments: TestEngines.all)
+    func leaseRow(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let dbA = try scratch.open(), dbB = try scratch.open()
+        defer { dbA.close(); dbB.close() }
+        try Self.enqueue(dbA, [("e1", "k"), ("x1", "x"), ("x2", "x")])
+        let stuck = DispatchSemaphore(value: 0), entered = DispatchSemaphore(value: 0)
+        let deliveredByA = Locked<[String]>([])
+        let relayA = OutboxRelay(database: dbA, name: "a", configuration: RelayConfiguration(batchSize: 2)) { event in
+            if event.id == "e1" {
+                entered.signal()
+                stuck.wait()
+            }
+            deliveredByA.withLock { $0.append(event.id) }
+        }
+        let deliveredByB = Locked<[String]>([])
+        let relayB = OutboxRelay(database: dbB, name: "b") { event in deliveredByB.withLock { $0.append(event.id) } }
+        let finishedA = DispatchSemaphore(value: 0)
+        Thread {
+            _ = try? relayA.runOnce()
+            finishedA.signal()
+        }.start()
+        entered.wait()
+        // A holds e1 and x1 (batch of 2): one lease row naming them; the rows themselves are untouched.
+        let leases = try dbB.read { try $0.query("SELECT owner, seqs FROM storage_outbox_leases", []) }
+        #expect(leases.count == 1)
+        #expect(try leases.first?.text("owner") == relayA.owner)
+        #expect(try dbB.read { try $0.scalar("SELECT COUNT(*) FROM storage_outbox WHERE lease_owner IS NOT NULL OR locked_until IS NOT NULL") }
+             == 0)
+        try Self.enqueue(dbB, [("e2", "k"), ("j1", "j")])
+        #expect(try relayB.runOnce() == 1, "k and x are held by A (x2 waits behind x1); j is free")
+        #expect(deliveredByB.current == ["j1"])
+        stuck.signal()
+        finishedA.wait()
+        #expect(deliveredByA.current.sorted() == ["e1", "x1"])
+        #expect(try dbB.read { try $0.scalar("SELECT COUNT(*) FROM storage_outbox_leases") } == 0, "the lease ends with the round")
+        #expect(try relayB.runOnce() == 2)
+        #expect(deliveredByB.current == ["j1", "x2", "e2"])
+        #expect(try relayB.pending() == 0)
+    }
+
     @Test("a relay that dies mid-batch loses its lease and another relay takes over", arguments: TestEngines.all)
     func leaseExpiry(engine: DatabaseEngine) throws {
         let scratch = try ScratchDatabase(engine)
@@ -269,6 +311,8 @@ struct OutboxRelayTests {
         let deadline = Date().addingTimeInterval(10)
         while delivered.current.count < 2 && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         #expect(delivered.current == ["e1", "e2"], "its own leases were released when it started")
+        // The delivered rows go with the thread's next claim (a round later).
+        while try restarted.pending() > 1 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
         #expect(try restarted.pending() == 1, "the live instance's lease still holds")
     }
 
@@ -292,6 +336,47 @@ struct OutboxRelayTests {
         #expect(Date().timeIntervalSince(stopStarted) < 2, "stop interrupts the poll wait")
         relay.stop()
         #expect(delivered.current == 1)
+    }
+
+    @Test("the polling thread deletes a round's delivered rows in the next round's claim: the same key's next event is not held by them, and stop leaves no delivered row behind",
+          arguments: TestEngines.all)
+    func deliveredRowsDeletedByTheNextClaim(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        let delivered = Locked<[String]>([])
+        // A lease far longer than the test: an event held by its key's delivered-but-undeleted
+        // row would wait for it.
+        let relay = OutboxRelay(database: db, name: "deferred",
+                                configuration: RelayConfiguration(pollInterval: .milliseconds(20), leaseDuration: .seconds(120),
+                                                                  roundInterval: .milliseconds(1))) { event in
+            delivered.withLock { $0.append(event.id) }
+        }
+        relay.start()
+        defer { relay.stop() }
+        func waitFor(_ count: Int) {
+            let deadline = Date(timeIntervalSinceNow: 10)
+            while delivered.current.count < count && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        }
+        for round in 1...5 {
+            try Self.enqueue(db, [("k-\(round)", "k"), ("j-\(round)", "j")])
+            relay.wake()
+            waitFor(2 * round)
+            #expect(delivered.current.count == 2 * round, "round \(round) went out at once")
+        }
+        #expect(delivered.current.filter { $0.hasPrefix("k-") } == (1...5).map { "k-\($0)" })
+        #expect(delivered.current.filter { $0.hasPrefix("j-") } == (1...5).map { "j-\($0)" })
+        // Idle: the claim after the last busy round deleted its rows.
+        let deadline = Date(timeIntervalSinceNow: 5)
+        while try relay.pending() > 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(try relay.pending() == 0)
+        // Stopped right after a delivery: stop deletes the rows the next claim would have.
+        try Self.enqueue(db, [("k-6", "k")])
+        relay.wake()
+        waitFor(11)
+        relay.stop()
+        #expect(delivered.current.count == 11)
+        #expect(try relay.pending() == 0, "no delivered row left leased")
+        #expect(relay.deliveredCount == 11)
     }
 
     @Test("a busy relay vacuums its outbox on PostgreSQL once it deleted vacuumAfterDeletes events; the claims go on in order",

@@ -23,4 +23,22 @@ struct OutboxWatcherLagTests {
         #expect(try db.read { try Outbox.oldestCreatedAt($0, keyPrefix: "a_b|") } != nil)
         #expect(try db.read { try Outbox.oldestCreatedAt($0, keyPrefix: "axb|") } == nil)
     }
+
+    @Test("a subscriber's oldest row behind hundreds of other rows is found (pages of 16, 64, then 256 rows)",
+          arguments: TestEngines.all)
+    func oldestBehindManyRows(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open()
+        defer { db.close() }
+        let created = Date(timeIntervalSinceNow: -5)
+        for count in [15, 16, 17, 79, 80, 81, 600] {
+            try db.write { tx in
+                try tx.execute("DELETE FROM storage_outbox")
+                try Outbox.enqueue(tx, (0..<count).map { OutboxEvent(type: "t", key: "workflow|T\($0)", payload: [1]) })
+                try Outbox.enqueue(tx, OutboxEvent(type: "t", key: "gateway|T1", payload: [1], createdAt: created))
+            }
+            let oldest = try #require(try db.read { try Outbox.oldestCreatedAt($0, keyPrefix: "gateway|") }, "behind \(count) rows")
+            #expect(abs(oldest - Int64(created.timeIntervalSince1970 * 1000)) < 5)
+            #expect(try db.read { try Outbox.oldestCreatedAt($0, keyPrefix: "notification|") } == nil)
+        }
+    }
 }

@@ -90,4 +90,23 @@ struct ConfigCacheTests {
             seen.append(now)
         }
     }
+
+    @Test("a delivery's transaction reads the configuration version once on SQLite (one snapshot, one writer), each time on PostgreSQL",
+          arguments: TestEngines.all)
+    func versionReadOncePerTransaction(engine: DatabaseEngine) throws {
+        let database = try ScratchDatabase(engine).open(migrations: WorkflowService.migrations)
+        let (first, second) = try database.write { tx -> (Int64, Int64) in
+            var versions: [Int64] = []
+            try ConfigVersion.perTransaction(tx) {
+                versions.append(try ConfigVersion.read(tx))
+                try tx.execute("UPDATE wf_config_version SET version = 42 WHERE id = 1")
+                versions.append(try ConfigVersion.read(tx))
+            }
+            return (versions[0], versions[1])
+        }
+        #expect(first != 42)
+        #expect(second == (engine == .sqlite ? first : 42))
+        // The next transaction reads it again.
+        #expect(try database.write { tx in try ConfigVersion.read(tx) } == 42)
+    }
 }

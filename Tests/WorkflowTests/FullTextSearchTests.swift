@@ -115,6 +115,41 @@ struct FullTextSearchTests {
         #expect(try customer(harness, text: "reenviado") == ["f1"], "customers search the solution")
     }
 
+    @Test("openings of one delivery are indexed together (SQLite: one FTS5 segment), a reply in the same delivery with them; edits follow",
+          arguments: TestEngines.all)
+    func deliveryIndexedTogether(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        var reply = IntakeV1.CustomerReplied()
+        reply.ticketID = "d2"
+        reply.text = "Segue a planilha de rescisão"
+        reply.repliedAtMs = 1_790_000_600_000
+        let envelopes = [
+            WorkflowHarness.envelope(WorkflowHarness.opened("d1", subject: "Nota Fiscal rejeitada", request: "Erro 539 no lote"), key: "d1"),
+            WorkflowHarness.envelope(WorkflowHarness.opened("d2", subject: "Cálculo de férias", request: "A folha diverge"), key: "d2"),
+            WorkflowHarness.envelope(reply, key: "d2"),
+            WorkflowHarness.envelope(WorkflowHarness.opened("d3", subject: "Boleto duplicado", request: "Cobrança em dobro"), key: "d3"),
+        ]
+        #expect(try harness.deliver(envelopes).accepted == 4)
+        #expect(try search(harness, "nota fiscal") == ["d1"])
+        #expect(try search(harness, "ferias") == ["d2"])
+        #expect(try search(harness, "rescisao") == ["d2"], "the reply given in the same delivery as the opening")
+        #expect(try search(harness, "boleto") == ["d3"])
+        #expect(try customer(harness, text: "planilha") == ["d2"])
+        var amend = WorkflowV1.SetTextRequest()
+        amend.ticketID = "d3"
+        amend.text = "Cobrança cancelada pelo banco"
+        _ = try harness.call(WorkflowV1.Workflow.amendRequest, amend, as: WorkflowHarness.admin())
+        #expect(try search(harness, "cancelada", field: "request") == ["d3"])
+        #expect(try search(harness, "dobro", field: "request").isEmpty, "the old request text left the index")
+        if engine == .sqlite {
+            try harness.database.write { tx in
+                try tx.execute("INSERT INTO ticket_fts (ticket_fts) VALUES ('integrity-check')")
+                #expect(try tx.queryOne("SELECT COUNT(*) AS n FROM ticket_search WHERE fts_pending <> 0")?.int("n") == 0)
+            }
+        }
+    }
+
     @Test("the migration indexes tickets stored before it, public entries included", arguments: TestEngines.all)
     func migration(engine: DatabaseEngine) throws {
         let scratch = try ScratchDatabase(engine)

@@ -219,19 +219,77 @@ struct OpeningWritesTests {
         #expect(!targets.isEmpty && targets.allSatisfy { $0.status == .running || $0.status == .inactive })
     }
 
-    @Test("row ids are random version-4 UUIDs in Foundation's text form (upper case, or lower case for timers)")
+    @Test("migration 170 keeps every row of the tables it rebuilds (SQLite: WITHOUT ROWID) and drops two unused indexes",
+          arguments: TestEngines.all)
+    func openingStorageMigration(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let before = try scratch.open(migrations: WorkflowService.migrations.filter { $0.version < 170 })
+        // A ticket opened by the code before migration 170, and the rows its time half writes.
+        let tables = ["text_versions", "ticket_history", "wf_sla_events", "wf_sla_tickets", "wf_sla_targets", "wf_timers",
+                      "wf_inactivity_tickets", "wf_metric_tickets"]
+        try before.write { tx in
+            try tx.execute("INSERT INTO text_versions (ticket_id, field, version, text, at) VALUES ('T1', 'request', 1, 'pedido', 1)")
+            try tx.execute("INSERT INTO ticket_history (id, ticket_id, at, seq, kind) VALUES ('H1', 'T1', 1, 1, 'opened')")
+            try tx.execute("INSERT INTO wf_sla_events (ticket_id, seq, at, kind, detail) VALUES ('T1', 1, 1, 'opened', '{}')")
+            try tx.execute("INSERT INTO wf_sla_tickets (ticket_id, plan, priority, stage, version, updated_at) VALUES ('T1', 'p', 2, 's', 1, 1)")
+            try tx.execute("""
+                INSERT INTO wf_sla_targets (ticket_id, target, cycle, status, target_ms, elapsed_ms, due_at) VALUES ('T1', 1, 0, 'running', 10, 0, 5)
+                """)
+            try tx.execute("""
+                INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, created_at)
+                VALUES ('X1', 'T1', 'sla', 5, '', 1, 'pending', 1)
+                """)
+            try tx.execute("INSERT INTO wf_inactivity_tickets (ticket_id, stage, entered_at, version) VALUES ('T1', 's', 1, 1)")
+            try tx.execute("""
+                INSERT INTO wf_metric_tickets (ticket_id, opened_at, opened_day, organization_id, category, product, module, priority, plan,
+                    group_id, agent_id, access_level, stage, stage_entered_at, is_open, transfers, ping_pongs, reopens, survey_score)
+                VALUES ('T1', 1, 0, 'o', 1, 'p', 'm', 2, 'pl', 'g', '', 0, 's', 1, 1, 0, 0, 0, 7)
+                """)
+        }
+        let after = try scratch.open(migrations: WorkflowService.migrations)
+        for table in tables {
+            let count = try after.read { tx in try tx.queryOne("SELECT COUNT(*) AS n FROM \(table) WHERE ticket_id = 'T1'")?.int("n") }
+            #expect(count == 1, "\(table)")
+        }
+        let kept = try after.read { tx in try tx.queryOne("SELECT survey_score, is_open FROM wf_metric_tickets WHERE ticket_id = 'T1'") }
+        #expect(try kept?.int("survey_score") == 7)
+        let pending = try after.read { tx in try TimerStore.pending(tx, ticketID: "T1", kind: "sla") }
+        #expect(pending?.id == "X1")
+        // The partial unique index is back: a second pending timer of the same kind is refused.
+        #expect(throws: (any Error).self) {
+            try after.write { tx in
+                try tx.execute("""
+                    INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, created_at)
+                    VALUES ('X2', 'T1', 'sla', 6, '', 1, 'pending', 1)
+                    """)
+            }
+        }
+        if engine == .sqlite {
+            let rowless = try after.read { tx in
+                try tx.query("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%WITHOUT ROWID%' AND name NOT LIKE 'ticket_fts%' ORDER BY name").map { try $0.text("name") }
+            }
+            #expect(rowless == tables.sorted())
+        }
+        let indexes = engine == .sqlite
+            ? "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND name IN ('tickets_code', 'wf_sla_targets_status')"
+            : "SELECT COUNT(*) AS n FROM pg_indexes WHERE indexname IN ('tickets_code', 'wf_sla_targets_status')"
+        #expect(try after.read { tx in try tx.queryOne(indexes)?.int("n") } == 0)
+    }
+
+    @Test("row ids are version-7 UUIDs (lower case): unique, and later ids sort after earlier ones")
     func rowIDs() {
-        let ids = (0..<1_000).map { _ in RandomID.uuid() }
+        let ids = (0..<1_000).map { _ in RowID.make() }
         #expect(Set(ids).count == ids.count)
-        for id in ids.prefix(50) + [RandomID.uuid(lowercase: true)] {
+        for id in ids.prefix(50) {
             let parsed = UUID(uuidString: id)
             #expect(parsed != nil && id.count == 36)
-            #expect(parsed.map { $0.uuidString == id || $0.uuidString.lowercased() == id } == true)
+            #expect(parsed?.uuidString.lowercased() == id)
             let characters = Array(id)
-            #expect(characters[14] == "4" && "89abAB".contains(characters[19]))
+            #expect(characters[14] == "7" && "89ab".contains(characters[19]))
         }
-        let lower = RandomID.uuid(lowercase: true)
-        #expect(lower == lower.lowercased())
+        let earlier = RowID.make()
+        usleep(2_000)
+        #expect(RowID.make() > earlier)
     }
 
     @Test("an SLA event's stored detail is the JSON the decoder reads back as the same event, for every kind and awkward text")

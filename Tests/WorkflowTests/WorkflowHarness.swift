@@ -116,6 +116,27 @@ final class WorkflowHarness: @unchecked Sendable {
         return try client.call(EventsV1.EventSink.deliver, request, options: CallOptions(timeoutMilliseconds: 10_000))
     }
 
+    /// An envelope of `event` (as an outbox makes it), for ``deliver(_:partial:)``.
+    static func envelope<Event: ProtoMessage>(_ event: Event, key: String, source: String = "intake",
+                                              id: String = UUID().uuidString) -> EventsV1.EventEnvelope {
+        var envelope = EventsV1.EventEnvelope()
+        envelope.id = id
+        envelope.type = Event.protoName
+        envelope.key = key
+        envelope.source = source
+        envelope.occurredAtMs = Int64(Date().timeIntervalSince1970 * 1000)
+        envelope.payload = event.serializedBytes()
+        return envelope
+    }
+
+    /// Several events in one `EventSink/Deliver` call, as the relay sends a round's events.
+    func deliver(_ envelopes: [EventsV1.EventEnvelope], partial: Bool = true) throws -> EventsV1.DeliverEventsResponse {
+        var request = EventsV1.DeliverEventsRequest()
+        request.events = envelopes
+        request.partial = partial
+        return try client.call(EventsV1.EventSink.deliver, request, options: CallOptions(timeoutMilliseconds: 10_000))
+    }
+
     /// Events workflow published for `subscriber` (still in its outbox), in order.
     func published(for subscriber: String = "notification") throws -> [EventsV1.EventEnvelope] {
         try database.read { tx in

@@ -8,7 +8,8 @@ import ServiceKit
 if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "ingest-mail" {
     MailCommand.run(arguments: Array(CommandLine.arguments.dropFirst(2)))
 }
-// Opening tickets is write-heavy: a larger SQLite writer cache and fewer checkpoints (same durability).
-ServiceMain.run(name: "intake", migrations: IntakeService.migrations, databaseTuning: { $0.tunedForWrites() }) { runtime, router in
+// Opening tickets is write-heavy: a larger SQLite writer cache, checkpoints mostly off the writer
+// thread (same durability).
+ServiceMain.run(name: "intake", migrations: IntakeService.migrations, databaseTuning: { IntakeService.databaseTuning($0) }) { runtime, router in
     try IntakeService.register(runtime: runtime, router: &router)
 }

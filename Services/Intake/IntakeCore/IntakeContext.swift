@@ -17,6 +17,11 @@ public final class IntakeContext: Sendable {
     let catalogCache = CatalogCache()
     /// Concurrent ticket opens share one transaction (see ``GroupCommit``); `nil` when off.
     let openCommits: GroupCommit<IntakeV1.OpenTicketResponse>?
+    /// SQLite: the double-submission check's memory (see ``RecentSubmissions``); `nil` on
+    /// PostgreSQL (an index answers it there) or without a window.
+    let recentSubmissions: RecentSubmissions?
+    /// SQLite checkpoints off the group commit's writer (see ``WALCheckpointer``); `nil` when off.
+    let checkpointer: WALCheckpointer?
     /// Who holds a ticket (workflow's `GetTicketHolder`); injected so the e-mail command, which
     /// never changes contacts, needs no client.
     let ticketHolder: @Sendable (String, CallOptions) throws -> WorkflowV1.GetTicketHolderResponse
@@ -27,9 +32,22 @@ public final class IntakeContext: Sendable {
         self.settings = settings
         self.contents = try ContentStore(root: settings.attachmentsDirectory)
         self.ticketHolder = ticketHolder
-        openCommits = (settings.groupCommit ?? true) 
-            ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds) : nil
+        let recent = database.engine == .sqlite && settings.duplicateWindowMilliseconds > 0
+            ? RecentSubmissions(windowMilliseconds: settings.duplicateWindowMilliseconds) : nil
+        recentSubmissions = recent
+        let groupCommit = settings.groupCommit ?? true
+        let checkpointer = groupCommit && settings.sqliteBackgroundCheckpoint && database.engine == .sqlite
+            ? WALCheckpointer(database: database, everyOpens: settings.sqliteCheckpointEveryOpens) : nil
+        self.checkpointer = checkpointer
+        var committed: (@Sendable (Int) -> Void)?
+        if let checkpointer { committed = { opens in checkpointer.committed(opens: opens) } }
+        openCommits = groupCommit
+            ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds,
+                          committed: committed, recent: recent) : nil
     }
+
+    /// What the background checkpointer has done (`nil` when it is off).
+    public var checkpointStatistics: WALCheckpointer.Statistics? { checkpointer?.statistics }
 
     /// What the group commit of ticket opens has done (`nil` when it is off).
     public var openCommitStatistics: GroupCommitStatistics? { openCommits?.statistics }

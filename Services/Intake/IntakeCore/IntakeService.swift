@@ -1,3 +1,4 @@
+import Foundation
 import Messages
 import RPCTransport
 import ServiceKit
@@ -13,6 +14,22 @@ import Storage
 public enum IntakeService {
     /// Versioned migrations of the intake database (appended to, never edited).
     public static let migrations: [Migration] = IntakeSchema.migrations
+
+    /// Intake's database tuning (`ServiceMain.run(databaseTuning:)`): SQLite's writer tuning for a
+    /// write-heavy service (`tunedForWrites()`), and, when opens are checkpointed in the
+    /// background (``WALCheckpointer``, `INTAKE_SQLITE_BACKGROUND_CHECKPOINT`), the writer's own
+    /// automatic checkpoint at 16,000 WAL pages instead of 4,000: it then only catches what the
+    /// background checkpoints leave (writes outside the group commit, or a checkpointer behind).
+    /// `INTAKE_SQLITE_CHECKPOINT_PAGES` still wins. Same durability.
+    public static func databaseTuning(_ configuration: DatabaseConfiguration,
+                                      environment: [String: String] = ProcessInfo.processInfo.environment) -> DatabaseConfiguration {
+        var tuned = configuration
+        let groupCommit = !["0", "false", "no"].contains(environment["INTAKE_GROUP_COMMIT"]?.lowercased() ?? "")
+        if tuned.sqliteCheckpointPages == nil && groupCommit && (try? IntakeSettings.backgroundCheckpoint(environment)) != false {
+            tuned.sqliteCheckpointPages = 16_000
+        }
+        return tuned.tunedForWrites()
+    }
 
     /// Registers the service's methods, its event consumer and its outbox relay.
     /// - Throws: ``ConfigurationError`` for a malformed `INTAKE_*` variable.

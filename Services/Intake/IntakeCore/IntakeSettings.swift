@@ -10,8 +10,11 @@ import ServiceKit
 /// | double-submission window | `INTAKE_DUPLICATE_WINDOW_SECONDS` | 600 (0 turns it off) |
 /// | refuse tickets of suppliers | `INTAKE_FORBID_SUPPLIER_TICKETS` | `true` |
 /// | attachment store | `INTAKE_ATTACHMENTS_DIR` | `<data-dir>/attachments` |
+/// | files kept in the database instead of the attachment store, up to | `INTAKE_INLINE_CONTENT_BYTES` | 262144 (256 KiB; 0: every file in the store) |
 /// | group commit of concurrent opens | `INTAKE_GROUP_COMMIT` | `true` |
 /// | how long a group commit waits for concurrent opens | `INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS` | 1000 |
+/// | SQLite checkpoints on a thread of their own, not the group commit's writer | `INTAKE_SQLITE_BACKGROUND_CHECKPOINT` | `true` |
+/// | opens committed between two such checkpoints | `INTAKE_SQLITE_CHECKPOINT_EVERY_OPENS` | 1500 |
 /// | how often the outbox relay looks for events when idle | `INTAKE_RELAY_POLL_MILLISECONDS` | 200 (the relay's default) |
 /// | uploads never attached are removed after | `INTAKE_PENDING_UPLOAD_MAX_AGE_SECONDS` | 86400 (one day) |
 /// | time between garbage collections | `INTAKE_GC_INTERVAL_SECONDS` | 3600 (0 turns it off) |
@@ -23,6 +26,10 @@ public struct IntakeSettings: Sendable {
     public var duplicateWindowMilliseconds: Int64 = 600_000
     public var forbidSupplierTickets = true
     public var attachmentsDirectory: String
+    /// Contents up to this size are stored in their `contents` row, committed with the attachment
+    /// row, instead of as a flushed file in the attachment store (``ContentUpload``); 0 stores
+    /// every content as a file.
+    public var inlineContentMaxBytes: Int64 = 256 << 10
     /// Run concurrent ticket opens in one transaction, each in its own savepoint (``GroupCommit``).
     /// `nil`: on, on both engines (on PostgreSQL a batch reads ahead for all its opens and
     /// `SAVEPOINT`/`RELEASE` travel with the next statement, so a batched open costs one round
@@ -31,6 +38,11 @@ public struct IntakeSettings: Sendable {
     /// How long the writer of a group commit may wait, when opens are concurrent, for as many
     /// opens as were in the group commit at the end of the previous batch (``GroupCommit``).
     public var groupCommitGatherMicroseconds = 1_000
+    /// SQLite: copy the WAL into the database file on a thread of its own every so many opens
+    /// (``WALCheckpointer``) instead of on the group commit's writer (only with group commit on).
+    public var sqliteBackgroundCheckpoint = true
+    /// Opens committed between two background checkpoints.
+    public var sqliteCheckpointEveryOpens = 1_500
     /// The outbox relay's poll interval when it found nothing to do; `nil`: the relay's default.
     public var relayPollMilliseconds: Int?
     /// Uploads on no ticket older than this are removed by the garbage collector.
@@ -60,6 +72,10 @@ public struct IntakeSettings: Sendable {
         }
         if let value = try number("INTAKE_MAX_FILE_BYTES") { maxFileBytes = value }
         if let value = try number("INTAKE_MAX_TICKET_BYTES") { maxTicketBytes = value }
+        if let value = try number("INTAKE_INLINE_CONTENT_BYTES") {
+            guard value <= 16 << 20 else { throw ConfigurationError("invalid INTAKE_INLINE_CONTENT_BYTES=\(value) (at most 16777216)") }
+            inlineContentMaxBytes = value
+        }
         if let value = try number("INTAKE_MAX_MAIL_BYTES") {
             guard value >= 1024 else { throw ConfigurationError("invalid INTAKE_MAX_MAIL_BYTES=\(value) (at least 1024)") }
             maxMailBytes = value
@@ -90,6 +106,11 @@ public struct IntakeSettings: Sendable {
             default: throw ConfigurationError("invalid INTAKE_GROUP_COMMIT=\(text)")
             }
         }
+        sqliteBackgroundCheckpoint = try Self.backgroundCheckpoint(environment)
+        if let value = try number("INTAKE_SQLITE_CHECKPOINT_EVERY_OPENS") {
+            guard value >= 1 else { throw ConfigurationError("invalid INTAKE_SQLITE_CHECKPOINT_EVERY_OPENS=0") }
+            sqliteCheckpointEveryOpens = Int(value)
+        }
         if let value = try number("INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS") {
             guard value <= 100_000 else { throw ConfigurationError("invalid INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS=\(value) (at most 100000)") }
             groupCommitGatherMicroseconds = Int(value)
@@ -97,6 +118,16 @@ public struct IntakeSettings: Sendable {
         if let value = try number("INTAKE_RELAY_POLL_MILLISECONDS") {
             guard value >= 1 && value <= 3_600_000 else { throw ConfigurationError("invalid INTAKE_RELAY_POLL_MILLISECONDS=\(value)") }
             relayPollMilliseconds = Int(value)
+        }
+    }
+
+    /// `INTAKE_SQLITE_BACKGROUND_CHECKPOINT` (default `true`).
+    static func backgroundCheckpoint(_ environment: [String: String]) throws -> Bool {
+        guard let text = environment["INTAKE_SQLITE_BACKGROUND_CHECKPOINT"], !text.isEmpty else { return true }
+        switch text.lowercased() {
+        case "1", "true", "yes": return true
+        case "0", "false", "no": return false
+        default: throw ConfigurationError("invalid INTAKE_SQLITE_BACKGROUND_CHECKPOINT=\(text)")
         }
     }
 }

@@ -3,6 +3,6 @@
 import WorkflowCore
 import ServiceKit
 
-ServiceMain.run(name: "workflow", migrations: WorkflowService.migrations) { runtime, router in
+ServiceMain.run(name: "workflow", migrations: WorkflowService.migrations, databaseTuning: WorkflowService.databaseTuning) { runtime, router in
     try WorkflowService.register(runtime: runtime, router: &router)
 }

@@ -7,7 +7,17 @@ import Storage
 public enum WorkflowService {
     /// Versioned migrations of the workflow database (appended to, never edited). The core uses
     /// versions 1–99; the SLA/timers/survey/metrics parts append theirs from 100.
-    public static var migrations: [Migration] { WorkflowSchema.migrations + WorkflowTimeMigrations.all }
+    public static var migrations: [Migration] { WorkflowSchema.migrations + WorkflowTimeMigrations.all + [OpeningStorage.migration, DeferredTextIndex.migration] }
+
+    /// The service's defaults for its database (the environment's settings win): on SQLite an
+    /// 8 MiB writer page cache (the last pages of the tickets table's indexes, the history, the
+    /// SLA and timer tables stay in memory), a checkpoint every 4,000 WAL pages instead of 1,000
+    /// (a page changed by many commits, such as those last pages and the metric counters, is
+    /// copied into the database file once instead of up to four times) and the writer's
+    /// savepoint journals in memory. Same durability (``DatabaseConfiguration/tunedForWrites()``).
+    public static func databaseTuning(_ configuration: DatabaseConfiguration) -> DatabaseConfiguration {
+        configuration.tunedForWrites()
+    }
 
     /// Options of the workflow core.
     public struct Options: Sendable {
@@ -44,6 +54,13 @@ public enum WorkflowService {
         // such transactions side by side do not lock each other's counter rows.
         var consumer = EventConsumer(consumer: "workflow", batched: true)
         TicketIntake.register(&consumer, lifecycle: lifecycle)
+        // A delivery's metric counters are added up and written once, at the end of its
+        // transaction (last: on PostgreSQL the shared counter rows stay locked from there to the
+        // commit only); on SQLite its openings' full-text rows are indexed together before that,
+        // and the configuration version is read once per transaction.
+        consumer.aroundHandlers { tx, body in
+            try MetricsRecorder.summingCounters(tx) { try DeferredTextIndex.around(tx) { try ConfigVersion.perTransaction(tx, body) } }
+        }
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
 
         let api = WorkflowAPI(database: runtime.database, principals: runtime.principals, lifecycle: lifecycle,

@@ -139,5 +139,20 @@ enum BuiltinSchema {
         Migration(
             version: 7, name: "storage_outbox_without_key_index",
             sql: "DROP INDEX IF EXISTS storage_outbox_entity_key_seq"),
+        // A relay's claim is one row here (its owner, the lease's end and the claimed seqs as
+        // ranges) instead of a lease written on every claimed outbox row: a claim no longer
+        // rewrites the rows it takes (on SQLite every claimed page went to the WAL once more,
+        // on PostgreSQL every claimed row left a dead version), and delivered rows are simply
+        // deleted. The rows' own `lease_owner`/`locked_until` columns stay, read but no longer
+        // written (a relay of an older version still leases that way and is respected).
+        Migration(
+            version: 8, name: "storage_outbox_leases",
+            sql: """
+                CREATE TABLE storage_outbox_leases (
+                    owner TEXT PRIMARY KEY,
+                    locked_until BIGINT NOT NULL,
+                    seqs TEXT NOT NULL
+                )
+                """),
     ]
 }

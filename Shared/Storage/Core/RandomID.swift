@@ -47,6 +47,18 @@ public enum RandomID {
         }
     }
 
+    /// A version 7 UUID (lower case) stamped with the current wall-clock millisecond.
+    public static func timeOrdered() -> String {
+        timeOrdered(milliseconds: nowMilliseconds())
+    }
+
+    /// The wall clock in milliseconds since the epoch (`clock_gettime`, no Foundation `Date`).
+    public static func nowMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
     /// `count` version 7 UUIDs stamped with `milliseconds`, increasing within the batch: each
     /// id's place in the batch (modulo 4,096) fills the 12 bits of `rand_a`, then 62 random bits.
     /// A batch's rows land on the last page or two of a unique index instead of a random leaf

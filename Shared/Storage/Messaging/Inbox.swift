@@ -28,28 +28,53 @@ public enum Inbox {
     }
 
     /// Records that `consumer` processes every id of `eventIDs` in this transaction, with one
-    /// statement per 300 ids (`INSERT … ON CONFLICT DO NOTHING RETURNING`) instead of one per
-    /// event, as ``claim(_:consumer:eventID:now:)`` does for each.
+    /// statement (`INSERT … SELECT` over the ids given as one JSON array parameter, `ON CONFLICT
+    /// DO NOTHING RETURNING`) instead of one per event, as ``claim(_:consumer:eventID:now:)``
+    /// does for each. The statement text is the same whatever the number of ids (a `VALUES` row
+    /// per id made one statement per delivery size, each prepared on every connection and
+    /// crowding the statement cache).
     /// - Returns: The ids claimed now, i.e. not processed before (an id given twice counts once).
     public static func claim(_ executor: any SQLExecutor, consumer: String, eventIDs: [String], now: Date = Date()) throws -> Set<String> {
+        guard !eventIDs.isEmpty else { return [] }
+        if eventIDs.count == 1 {
+            return try claim(executor, consumer: consumer, eventID: eventIDs[0], now: now) ? [eventIDs[0]] : []
+        }
+        // SQLite: the `WHERE true` tells the upsert's ON from a join's.
+        let sql = executor.engine == .postgres ? """
+            INSERT INTO storage_inbox (consumer, event_id, processed_at)
+            SELECT CAST(? AS text), value, CAST(? AS bigint) FROM json_array_elements_text(CAST(? AS json)) AS ids(value)
+            ON CONFLICT DO NOTHING RETURNING event_id
+            """ : """
+            INSERT INTO storage_inbox (consumer, event_id, processed_at) SELECT ?, value, ? FROM json_each(?) WHERE true
+            ON CONFLICT DO NOTHING RETURNING event_id
+            """
         var claimed = Set<String>()
-        let consumer = SQLValue.text(consumer), processedAt = SQLValue.timestamp(now)
-        var start = 0
-        while start < eventIDs.count {
-            let chunk = eventIDs[start..<min(start + 300, eventIDs.count)]
-            start += chunk.count
-            var values: [SQLValue] = []
-            values.reserveCapacity(chunk.count * 3)
-            for id in chunk { values += [consumer, .text(id), processedAt] }
-            let rows = Array(repeating: "(?, ?, ?)", count: chunk.count).joined(separator: ", ")
-            for row in try executor.query("""
-                INSERT INTO storage_inbox (consumer, event_id, processed_at) VALUES \(rows)
-                ON CONFLICT DO NOTHING RETURNING event_id
-                """, values) {
-                claimed.insert(try row.text("event_id"))
-            }
+        for row in try executor.query(sql, [.text(consumer), .timestamp(now), .text(jsonArray(eventIDs))]) {
+            claimed.insert(try row.text("event_id"))
         }
         return claimed
+    }
+
+    /// `strings` as a JSON array of strings.
+    static func jsonArray(_ strings: [String]) -> String {
+        var json = "["
+        json.reserveCapacity(strings.reduce(2) { $0 + $1.utf8.count + 3 })
+        for (index, string) in strings.enumerated() {
+            if index > 0 { json += "," }
+            json += "\""
+            for scalar in string.unicodeScalars {
+                switch scalar {
+                case "\"": json += "\\\""
+                case "\\": json += "\\\\"
+                case _ where scalar.value < 0x20:
+                    let hex = String(scalar.value, radix: 16)
+                    json += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                default: json.unicodeScalars.append(scalar)
+                }
+            }
+            json += "\""
+        }
+        return json + "]"
     }
 
     /// Forgets entries processed before `cutoff`.

@@ -95,8 +95,12 @@ public enum Outbox {
     /// of the whole table on both engines, dead rows included on PostgreSQL, which also planned
     /// a `LIKE … ORDER BY seq LIMIT` as a scan and sort when its statistics were stale (≈ 20 ms a
     /// call with a backlog of 30,000 rows; the watch streams run it for every batch they send).
+    ///
+    /// The first page is 16 rows (then 64, then 256 at a time): a publisher writes its rows of
+    /// one event side by side, so the first rows nearly always answer, and a page of 256 read
+    /// and copied up to 256 rows for every batch a watch stream sent.
     public static func oldestCreatedAt(_ executor: any SQLExecutor, keyPrefix: String) throws -> Int64? {
-        let page = 256
+        var page = 16
         var after: Int64 = 0
         while true {
             let rows = try executor.query("SELECT seq, event_key, created_at FROM storage_outbox WHERE seq > ? ORDER BY seq LIMIT ?",
@@ -106,6 +110,7 @@ public enum Outbox {
             }
             guard rows.count == page, let last = rows.last else { return nil }
             after = try last.int("seq")
+            page = min(256, page * 4)
         }
     }
 

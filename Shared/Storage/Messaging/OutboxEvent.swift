@@ -15,7 +15,7 @@ public struct OutboxEvent: Sendable, Hashable {
     public var createdAt: Date
 
     /// Creates an event with a fresh UUID and the current time unless given.
-    public init(id: String = RandomID.uuid(), type: String, key: String, payload: [UInt8], createdAt: Date = Date()) {
+    public init(id: String = RandomID.timeOrdered(), type: String, key: String, payload: [UInt8], createdAt: Date = Date()) {
         self.id = id
         self.type = type
         self.key = key

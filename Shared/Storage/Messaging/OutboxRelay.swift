@@ -5,10 +5,13 @@ import Synchronization
 /// its own, at least once and in per-key order (or, created with `deliverBatch:`, calls per
 /// destination carrying that destination's events of the round, several keys each).
 ///
-/// Each round claims up to ``RelayConfiguration/batchSize`` events by writing a lease
-/// (`lease_owner`, `locked_until`) on them, delivers them outside any transaction (each key's
-/// events in sequence order, up to ``RelayConfiguration/deliveryConcurrency`` keys at once), then in one transaction deletes the delivered events, schedules failed ones for a
-/// retry with exponential backoff and jitter, and releases the rest. A destination found
+/// Each round claims up to ``RelayConfiguration/batchSize`` events by writing one lease row for
+/// them (`storage_outbox_leases`: owner, end of the lease, the claimed seqs), delivers them
+/// outside any transaction (each key's events in sequence order, up to
+/// ``RelayConfiguration/deliveryConcurrency`` keys at once), then deletes the delivered events,
+/// schedules failed ones for a retry with exponential backoff and jitter, and ends the lease
+/// (the polling thread deletes a fully delivered round's events in its next claim's
+/// transaction instead of a transaction of their own). A destination found
 /// unreachable (``RelayConfiguration/isUnreachable``) rests until its first deferred event is due:
 /// rounds meanwhile neither claim nor rewrite its waiting events.
 ///
@@ -57,6 +60,12 @@ public final class OutboxRelay: @unchecked Sendable {
     private let workers = Workers()
     /// Events this relay deleted since its last `VACUUM` (PostgreSQL), and when that was (guarded by `batchLock`).
     private var deletedSinceVacuum = 0
+    /// Events the polling thread delivered in its last round whose rows it has not deleted yet:
+    /// the next round's claim deletes them in its own transaction (guarded by `batchLock`).
+    private var undeleted: [Int64] = []
+    /// The end of the lease this relay's row in `storage_outbox_leases` holds, nil when it has
+    /// none (guarded by `batchLock`).
+    private var leaseToken: Int64?
     private var lastVacuumAt: Int64 = 0
     private let failed = Atomic<Int>(0)
 
@@ -198,7 +207,7 @@ public final class OutboxRelay: @unchecked Sendable {
             var pause: Int64
             do {
                 let started = EpochMillis.now()
-                let count = try runOnce()
+                let count = try runRound(deferringDeletes: true)
                 consecutiveErrors = 0
                 // After a round that found events, the next starts `roundInterval` after this one
                 // did: what is published meanwhile goes out together (in few calls per destination).
@@ -221,6 +230,8 @@ public final class OutboxRelay: @unchecked Sendable {
             wakeRequested = false
             condition.unlock()
         }
+        // The last round's delivered events, still leased by this relay.
+        do { try deletePending() } catch { onError?(error) }
     }
 
     // MARK: One round
@@ -232,6 +243,15 @@ public final class OutboxRelay: @unchecked Sendable {
     ///   could not be recorded are delivered again later).
     @discardableResult
     public func runOnce() throws -> Int {
+        try runRound(deferringDeletes: false)
+    }
+
+    /// One round. - Parameter deferringDeletes: When every claimed event was delivered, leave
+    ///   their rows (still leased by this relay) for the next round's claim to delete in its own
+    ///   transaction: a busy relay then writes one transaction per round instead of two (on
+    ///   SQLite one commit of the outbox's pages instead of two; on PostgreSQL a round trip and
+    ///   a commit less). The polling thread does that; ``runOnce()`` settles at once.
+    private func runRound(deferringDeletes: Bool) throws -> Int {
         batchLock.lock()
         defer { batchLock.unlock() }
         let claimedAt = EpochMillis.now()
@@ -256,20 +276,56 @@ public final class OutboxRelay: @unchecked Sendable {
         }
         run(jobs, threads: min(configuration.deliveryConcurrency, jobs.count))
         let (deliveredSeqs, failures) = outcome.withLock { ($0.delivered, $0.failures) }
+        if deferringDeletes && failures.isEmpty && deliveredSeqs.count == batch.count {
+            undeleted = deliveredSeqs
+            delivered.add(deliveredSeqs.count, ordering: .relaxed)
+            vacuumIfDue(deleted: 0)
+            return deliveredSeqs.count
+        }
         // An unreachable destination rests until its first deferred event is due: the rounds in
         // between neither claim nor rewrite any of its waiting events (a backlog of thousands
         // used to be leased and written back every round, for one failing call).
-        resting.merge(try settle(delivered: deliveredSeqs, failures: failures,
-                                 releaseRest: deliveredSeqs.count + failures.count < batch.count)) { $1 }
+        // The rest (a failed key's later events, a round cut short) is free again with the lease.
+        resting.merge(try settle(delivered: deliveredSeqs, failures: failures)) { $1 }
         delivered.add(deliveredSeqs.count, ordering: .relaxed)
         failed.add(failures.count { $0.attempted }, ordering: .relaxed)
         vacuumIfDue(deleted: deliveredSeqs.count)
         return deliveredSeqs.count
     }
 
+    /// Deletes the rows of the events the last round delivered (``runRound(deferringDeletes:)``)
+    /// unless a claim did already.
+    private func deletePending() throws {
+        batchLock.lock()
+        defer { batchLock.unlock() }
+        guard !undeleted.isEmpty else { return }
+        try database.write { tx in
+            try deleteUndeleted(tx)
+            try tx.execute("DELETE FROM storage_outbox_leases WHERE owner = ?", [.text(owner)])
+        }
+        finishDeletes()
+        leaseToken = nil
+    }
+
+    /// Deletes the rows of ``undeleted`` in `tx`. They were delivered, so they go whoever
+    /// holds them now (a relay that took them over after this one's lease expired delivers
+    /// them again at most: at least once).
+    private func deleteUndeleted(_ tx: any SQLExecutor) throws {
+        guard !undeleted.isEmpty else { return }
+        try tx.execute("DELETE FROM storage_outbox WHERE \(Self.seqList(tx.engine))", [.text(undeleted.map(String.init).joined(separator: ","))])
+    }
+
+    /// After the transaction that ran ``deleteUndeleted(_:)`` committed (the deletes count
+    /// towards the next `VACUUM`, run at the end of a round).
+    private func finishDeletes() {
+        deletedSinceVacuum += undeleted.count
+        undeleted = []
+    }
+
     /// PostgreSQL: vacuums the outbox once enough delivered rows were deleted since the last time
     /// (``RelayConfiguration/vacuumAfterDeletes``), so that claims and scans do not walk past
-    /// them. `SKIP_LOCKED`: when another relay is vacuuming it already, nothing is done. A
+    /// them (and the relays' lease rows, a new version each round). `SKIP_LOCKED`: when another
+    /// relay is vacuuming it already, nothing is done. A
     /// failure is reported to `onError` and the round's outcome stands.
     private func vacuumIfDue(deleted: Int) {
         guard configuration.vacuumAfterDeletes > 0, let postgres = database as? PostgresDatabase else { return }
@@ -279,7 +335,7 @@ public final class OutboxRelay: @unchecked Sendable {
         deletedSinceVacuum = 0
         lastVacuumAt = now
         do {
-            try postgres.executeOutsideTransaction("VACUUM (SKIP_LOCKED) storage_outbox")
+            try postgres.executeOutsideTransaction("VACUUM (SKIP_LOCKED) storage_outbox, storage_outbox_leases")
         } catch {
             onError?(error)
         }
@@ -513,8 +569,10 @@ public final class OutboxRelay: @unchecked Sendable {
     /// It reads the oldest rows of the outbox in `seq` order — a window of twice the batch size,
     /// four times larger while it holds fewer claimable events than a batch and more rows remain —
     /// and picks the events here: since the window starts at the oldest row, the first row of a
-    /// key in it is that key's oldest event, whose lease and retry time say whether the key is
-    /// claimable. Then it leases the picked rows by primary key. Each window is one statement, so
+    /// key in it is that key's oldest event, whose lease (another relay's lease row, or its own
+    /// `locked_until` written by a relay of an older version) and retry time say whether the key
+    /// is claimable. Then it reads the picked rows by primary key and writes this relay's lease
+    /// row (the claimed rows are not rewritten). Each window is one statement, so
     /// one snapshot: a key's later event is never seen without its earlier ones (per-key order
     /// is commit order, ``Outbox/enqueue(_:_:)``). The cost is the rows read, about twice the
     /// batch when the oldest keys are claimable, whatever the size of the backlog behind them.
@@ -527,50 +585,119 @@ public final class OutboxRelay: @unchecked Sendable {
     ///   events is claimed (nor rewritten) this round.
     private func claim(now: Int64, lockedUntil: Int64, skipping: [String]) throws -> [ClaimedEvent] {
         let batchSize = configuration.batchSize
-        return try database.write { tx in
-            if tx.engine == .postgres {
-                try tx.execute("SELECT pg_advisory_xact_lock(\(Self.claimLockKey))", [])
-            }
+        let owner = self.owner
+        let hadLease = leaseToken != nil
+        var leased = false
+        let claimed = try database.write { tx -> [ClaimedEvent] in
+            leased = false
             // A resting destination's events: its key is the destination itself or starts with it and `|`.
             let rest = skipping.map { _ in " AND NOT (event_key = ? OR substr(event_key, 1, ?) = ?)" }.joined()
             let restValues = skipping.flatMap { destination -> [SQLValue] in
                 [.text(destination), SQLValue(destination.unicodeScalars.count + 1), .text(destination + "|")]
             }
+            let windowSQL = """
+                SELECT seq, event_key, next_attempt_at, locked_until FROM storage_outbox
+                WHERE seq > 0\(rest) ORDER BY seq LIMIT ?
+                """
             var window = max(64, batchSize * 2)
+            // One round trip on PostgreSQL (pipelined, executed in order): the previous round's
+            // delivered events (so their keys are free in the window), the claim lock, the other
+            // relays' lease rows and the first window, read after the lock was granted.
+            var first: [(sql: String, params: [SQLValue])] = []
+            if !undeleted.isEmpty {
+                first.append(("DELETE FROM storage_outbox WHERE \(Self.seqList(tx.engine))", [.text(undeleted.map(String.init).joined(separator: ","))]))
+            }
+            if tx.engine == .postgres { first.append(("SELECT pg_advisory_xact_lock(\(Self.claimLockKey))", [])) }
+            first.append(("SELECT owner, locked_until, seqs FROM storage_outbox_leases", []))
+            first.append((windowSQL, restValues + [SQLValue(window)]))
+            let results = try tx.queryPipelined(first)
+            // The other relays' claims (one row each); expired ones are dropped.
+            var held = Set<Int64>()
+            var expired = false
+            for row in results[results.count - 2] where try row.text("owner") != owner {
+                if try row.int("locked_until") < now {
+                    expired = true
+                } else {
+                    try Self.forEachSeq(in: row.text("seqs")) { held.insert($0) }
+                }
+            }
+            if expired {
+                try tx.execute("DELETE FROM storage_outbox_leases WHERE locked_until < ? AND owner <> ?", [.integer(now), .text(owner)])
+            }
+            var rows = results[results.count - 1]
             var picked: [Int64]
             while true {
-                let rows = try tx.query("""
-                    SELECT seq, event_key, next_attempt_at, locked_until FROM storage_outbox
-                    WHERE seq > 0\(rest) ORDER BY seq LIMIT ?
-                    """, restValues + [SQLValue(window)])
-                picked = try Self.pick(rows, now: now, limit: batchSize)
+                picked = try Self.pick(rows, now: now, limit: batchSize, held: held)
                 if picked.count >= batchSize || rows.count < window { break }
                 window *= 4
+                rows = try tx.query(windowSQL, restValues + [SQLValue(window)])
             }
-            guard !picked.isEmpty else { return [] }
-            // The picked seqs as one parameter (one statement text whatever their number, for the
-            // statement caches), each row found by primary key. No other relay leased them since
-            // the window was read: claims are serialized (advisory lock, SQLite's write lock).
-            let list = picked.map(String.init).joined(separator: ",")
-            let seqs = tx.engine == .postgres ? "seq = ANY(string_to_array(?, ',')::bigint[])"
-                : "seq IN (SELECT value FROM json_each('[' || ? || ']'))"
-            let rows = try tx.query("""
-                UPDATE storage_outbox SET lease_owner = ?, locked_until = ? WHERE \(seqs)
-                RETURNING seq, attempts, event_id, event_type, event_key, payload, created_at
-                """, [.text(owner), .integer(lockedUntil), .text(list)])
-            return try rows.map { row in
+            guard !picked.isEmpty else {
+                if hadLease { try tx.execute("DELETE FROM storage_outbox_leases WHERE owner = ?", [.text(owner)]) }
+                return []
+            }
+            // The picked rows, by primary key (their seqs as one parameter: one statement text
+            // whatever their number), and this relay's lease on them: one row, whatever their
+            // number; one round trip on PostgreSQL. No other relay claimed them since the window
+            // was read: claims are serialized (advisory lock, SQLite's write lock).
+            let claimedRows = try tx.queryPipelined([
+                ("""
+                 SELECT seq, attempts, event_id, event_type, event_key, payload, created_at FROM storage_outbox
+                 WHERE \(Self.seqList(tx.engine))
+                 """, [.text(picked.map(String.init).joined(separator: ","))]),
+                ("""
+                 INSERT INTO storage_outbox_leases (owner, locked_until, seqs) VALUES (?, ?, ?)
+                 ON CONFLICT (owner) DO UPDATE SET locked_until = excluded.locked_until, seqs = excluded.seqs
+                 """, [.text(owner), .integer(lockedUntil), .text(Self.ranges(picked))]),
+            ])[0]
+            leased = true
+            return try claimedRows.map { row in
                 ClaimedEvent(
                     seq: try row.int("seq"), attempts: Int(try row.int("attempts")),
                     event: OutboxEvent(id: try row.text("event_id"), type: try row.text("event_type"), key: try row.text("event_key"),
                                        payload: try row.blob("payload"), createdAt: try row.date("created_at")))
             }.sorted { $0.seq < $1.seq }
         }
+        finishDeletes()
+        leaseToken = leased ? lockedUntil : nil
+        return claimed
+    }
+
+    /// `seqs` (ascending) as ranges: `"4-9,12,15-17"`.
+    static func ranges(_ seqs: [Int64]) -> String {
+        var text = ""
+        var index = 0
+        while index < seqs.count {
+            var last = index
+            while last + 1 < seqs.count && seqs[last + 1] == seqs[last] + 1 { last += 1 }
+            if !text.isEmpty { text += "," }
+            text += last == index ? "\(seqs[index])" : "\(seqs[index])-\(seqs[last])"
+            index = last + 1
+        }
+        return text
+    }
+
+    /// Calls `body` with every seq of a ``ranges(_:)`` text.
+    static func forEachSeq(in ranges: String, _ body: (Int64) -> Void) throws {
+        for part in ranges.split(separator: ",") {
+            let bounds = part.split(separator: "-", maxSplits: 1)
+            guard let first = bounds.first.flatMap({ Int64($0) }), let last = bounds.count == 2 ? Int64(bounds[1]) : first, first <= last else {
+                throw StorageError(.other, "malformed outbox lease: \(ranges.prefix(100))")
+            }
+            for seq in first...last { body(seq) }
+        }
+    }
+
+    /// The condition "`seq` is one of the numbers of a comma-separated list given as one `?`".
+    static func seqList(_ engine: DatabaseEngine) -> String {
+        engine == .postgres ? "seq = ANY(string_to_array(?, ',')::bigint[])" : "seq IN (SELECT value FROM json_each('[' || ? || ']'))"
     }
 
     /// The seqs to claim among `rows` (the oldest rows of the outbox, in `seq` order): the rows of
-    /// the keys whose first row in the window is neither leased (`locked_until` not passed) nor
-    /// waiting for a retry (`next_attempt_at` in the future), in order, at most `limit`.
-    static func pick(_ rows: [Row], now: Int64, limit: Int) throws -> [Int64] {
+    /// the keys whose first row in the window is neither claimed by another relay (in `held`, or
+    /// its own `locked_until` not passed: a relay of an older version) nor waiting for a retry
+    /// (`next_attempt_at` in the future), in order, at most `limit`.
+    static func pick(_ rows: [Row], now: Int64, limit: Int, held: Set<Int64> = []) throws -> [Int64] {
         var claimable: [String: Bool] = [:]
         var picked: [Int64] = []
         for row in rows {
@@ -580,7 +707,7 @@ public final class OutboxRelay: @unchecked Sendable {
                 open = known
             } else {
                 let lockedUntil = try row.optionalInt("locked_until")
-                open = try (lockedUntil ?? Int64.min) < now && row.int("next_attempt_at") <= now
+                open = try (lockedUntil ?? Int64.min) < now && row.int("next_attempt_at") <= now && !held.contains(row.int("seq"))
                 claimable[key] = open
             }
             guard open else { continue }
@@ -590,41 +717,50 @@ public final class OutboxRelay: @unchecked Sendable {
         return picked
     }
 
-    /// Records a round's outcome. - Returns: for each destination that failed as unreachable, the
-    /// earliest retry time given to one of its events.
-    /// - Parameter releaseRest: Some claimed events were neither delivered nor failed (a failed
-    ///   key's later events, a round cut short): release them.
-    private func settle(delivered: [Int64], failures: [Failure], releaseRest: Bool) throws -> [String: Int64] {
+    /// Records a round's outcome and ends the round's lease (what was neither delivered nor
+    /// failed is claimable again). - Returns: for each destination that failed as unreachable,
+    /// the earliest retry time given to one of its events.
+    private func settle(delivered: [Int64], failures: [Failure]) throws -> [String: Int64] {
         let owner = SQLValue.text(owner)
+        let token = leaseToken
         var resting: [String: Int64] = [:]
         try database.write { tx in
             resting = [:]
-            // One statement for the delivered events (a batch is at most a few hundred).
-            for chunk in stride(from: 0, to: delivered.count, by: 500).map({ delivered[$0..<min($0 + 500, delivered.count)] }) {
-                let list = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
-                try tx.execute("DELETE FROM storage_outbox WHERE seq IN (\(list)) AND lease_owner = ?", chunk.map { .integer($0) } + [owner])
+            // One statement for the delivered events, with their seqs as one parameter: one
+            // statement text whatever their number (a list of `?` per event made a new statement
+            // for every round size, prepared each time and crowding the statement cache).
+            if !delivered.isEmpty {
+                try tx.execute("DELETE FROM storage_outbox WHERE \(Self.seqList(tx.engine))", [.text(delivered.map(String.init).joined(separator: ","))])
             }
+            // Failures are recorded only while this relay's lease holds: once it expired, the
+            // events belong to whichever relay took them over.
+            let held = try !failures.isEmpty && token != nil
+                && tx.queryOne("SELECT locked_until FROM storage_outbox_leases WHERE owner = ?", [owner])?.int("locked_until") == token
             for failure in failures {
                 let retryAt = EpochMillis.now() + configuration.backoffMillis(afterAttempts: max(1, failure.attempts),
                                                                                unreachable: failure.unreachable)
-                try tx.execute("""
-                    UPDATE storage_outbox
-                    SET lease_owner = NULL, locked_until = NULL, attempts = ?, next_attempt_at = ?, last_error = ?
-                    WHERE seq = ? AND lease_owner = ?
-                    """, [SQLValue(failure.attempts), .integer(retryAt), .text(failure.error), .integer(failure.seq), owner])
+                if held {
+                    try tx.execute("""
+                        UPDATE storage_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE seq = ?
+                        """, [SQLValue(failure.attempts), .integer(retryAt), .text(failure.error), .integer(failure.seq)])
+                }
                 if failure.unreachable { resting[failure.destination] = min(resting[failure.destination] ?? retryAt, retryAt) }
             }
-            if releaseRest {
-                try tx.execute("UPDATE storage_outbox SET lease_owner = NULL, locked_until = NULL WHERE lease_owner = ?", [owner])
+            // The lease ends with the round: what was neither delivered nor failed is free again.
+            if token != nil {
+                try tx.execute("DELETE FROM storage_outbox_leases WHERE owner = ?", [owner])
             }
         }
+        leaseToken = nil
         return resting
     }
 
     /// Releases every event leased under this relay's owner name, e.g. by this instance before
-    /// it was killed. Only safe while no other relay runs under the same owner name.
+    /// it was killed (its row in `storage_outbox_leases`, and rows leased one by one by an older
+    /// version). Only safe while no other relay runs under the same owner name.
     public func releaseLeases() throws {
         try database.write { tx in
+            try tx.execute("DELETE FROM storage_outbox_leases WHERE owner = ?", [.text(owner)])
             try tx.execute("UPDATE storage_outbox SET lease_owner = NULL, locked_until = NULL WHERE lease_owner = ?", [.text(owner)])
         }
     }

@@ -82,6 +82,14 @@ enum IntakeBench {
             stats.opens = Int(object["opens"] as? String ?? "") ?? 0
             stats.batches = Int(object["transactions"] as? String ?? "") ?? 0
             stats.largestBatch = Int(object["largest"] as? String ?? "") ?? 0
+            if let batches = Double(object["transactions"] as? String ?? ""), batches > 0 {
+                let share = { (name: String) in (Double(object[name] as? String ?? "") ?? 0) / batches }
+                print(String(format: "   (intake log, group commit writer per batch: idle %.0f µs, gather window %.0f µs, transaction %.0f µs, COMMIT %.0f µs, answers %.0f µs)",
+                             share("idle_us"), share("gather_us"), share("transaction_us"), share("commit_us"), share("answer_us")))
+            }
+            if let checkpoints = object["checkpoints"] as? String {
+                print("   (intake log: \(checkpoints) background checkpoints, largest WAL \(object["largest_wal_frames"] as? String ?? "?") frames)")
+            }
             return stats
         }
     }
@@ -158,6 +166,7 @@ enum IntakeBench {
             let cpuBefore = processCPUSeconds(pid)
             let clientCPUBefore = processCPUSeconds(getpid())
             let countersBefore = processCounters(pid)
+            let threadsBefore = threadCPUSeconds(pid)
             let openedBefore = try ticketCount(engine, directory: service.directory.path, url: service.postgresURL)
             let backendsBefore = service.postgresURL.map { postgresBackends(database: databaseName($0)) } ?? [:]
             let organization = service.organization, principals = service.principals, client = service.client
@@ -173,6 +182,7 @@ enum IntakeBench {
             let serverCPU = processCPUSeconds(pid) - cpuBefore
             let clientCPU = processCPUSeconds(getpid()) - clientCPUBefore
             let countersAfter = processCounters(pid)
+            let busiest = busiestThread(threadsBefore, threadCPUSeconds(pid))
             let backendCPUUsed = service.postgresURL.map { backendCPU(from: backendsBefore, to: postgresBackends(database: databaseName($0))) }
             let opened = try ticketCount(engine, directory: service.directory.path, url: service.postgresURL) - openedBefore
             if rowBytes == 0 {
@@ -187,8 +197,9 @@ enum IntakeBench {
             }
             let stats = service.stop()
             plainRates[inFlight] = plain
-            print(String(format: "[%@] opens/s over RPC, no attachment:   %8.0f  (intake process CPU %.0f µs per open; this benchmark's client %.0f µs)",
-                         label, plain, serverCPU * 1e6 / Double(max(1, opened)), clientCPU * 1e6 / Double(max(1, opened))))
+            print(String(format: "[%@] opens/s over RPC, no attachment:   %8.0f  (intake process CPU %.0f µs per open, its busiest thread %.0f µs; this benchmark's client %.0f µs)",
+                         label, plain, serverCPU * 1e6 / Double(max(1, opened)), busiest * 1e6 / Double(max(1, opened)),
+                         clientCPU * 1e6 / Double(max(1, opened))))
             if let backendCPUUsed {
                 print(String(format: "[%@] PostgreSQL backends' CPU per open: %.0f µs", label, backendCPUUsed * 1e6 / Double(max(1, opened))))
             }
@@ -409,6 +420,25 @@ enum IntakeBench {
         // After the command: state is field 3, utime 14 and stime 15 (1-based over the whole line).
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// User + system CPU seconds of each thread of a process so far (`/proc/<pid>/task/*/stat`).
+    static func threadCPUSeconds(_ pid: Int32) -> [String: Double] {
+        var result: [String: Double] = [:]
+        for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? [] {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
+                  let close = text.lastIndex(of: ")") else { continue }
+            let fields = text[text.index(after: close)...].split(separator: " ")
+            guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+            result[task] = (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        }
+        return result
+    }
+
+    /// The CPU seconds of the thread of `pid` that used the most between the two samples: in the
+    /// intake process the group commit's writer, through which every open goes one at a time.
+    static func busiestThread(_ before: [String: Double], _ after: [String: Double]) -> Double {
+        after.map { $0.value - (before[$0.key] ?? 0) }.max() ?? 0
     }
 
     /// `/proc/<pid>/io` (read and write calls and bytes, sockets included) and the context

@@ -20,6 +20,10 @@ enum WorkflowOpenBench {
         var top = 25
         /// Events per delivery (the relay sends each subscriber all of a round's events in one call).
         var batch = 1
+        /// Keep the SQLite database in this directory (to inspect it afterwards) instead of a temporary one.
+        var dataDirectory: String?
+        /// Also deliver notification's EmailSent for every opened ticket (its history line), as end to end.
+        var email = false
     }
 
     static func parse() -> Options {
@@ -34,6 +38,8 @@ enum WorkflowOpenBench {
             case "--concurrency": options.concurrency = Int(value) ?? options.concurrency
             case "--top": options.top = Int(value) ?? options.top
             case "--batch": options.batch = max(1, Int(value) ?? options.batch)
+            case "--data-dir": options.dataDirectory = value
+            case "--email": options.email = value == "1" || value == "yes" || value == "true"
             default: fatalError("unknown argument \(argument)")
             }
         }
@@ -96,9 +102,22 @@ enum WorkflowOpenBench {
         return event
     }
 
+    /// Notification's confirmation e-mail of an opened ticket (workflow writes its history line).
+    static func emailSent(_ ticketID: String) -> NotificationV1.EmailSent {
+        var event = NotificationV1.EmailSent()
+        event.ticketID = ticketID
+        event.eventKind = "ticket_opened"
+        event.recipients = ["maria@acme.example"]
+        event.subject = "Recebemos sua ocorrência"
+        event.outcome = "sent"
+        event.serverAnswer = "250 2.0.0 Ok: queued"
+        event.sentAtMs = Int64(Date().timeIntervalSince1970 * 1000)
+        return event
+    }
+
     static func envelope<E: ProtoMessage>(_ event: E, key: String) -> EventsV1.EventEnvelope {
         var envelope = EventsV1.EventEnvelope()
-        envelope.id = UUID().uuidString
+        envelope.id = RandomID.uuid()   // as the outbox makes them (Foundation's UUID() opens /dev/urandom each time)
         envelope.type = E.protoName
         envelope.key = key
         envelope.source = "intake"
@@ -189,7 +208,7 @@ enum WorkflowOpenBench {
 
     static func measure(_ options: Options) throws {
         let directory = try TemporaryDirectory()
-        var environment = ["OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": secret,
+        var environment = ["OCORRENCIAS_DATA_DIR": options.dataDirectory ?? directory.path, "OCORRENCIAS_SECRET": secret,
                            "WORKFLOW_PORT": String(try FreePort.next()),
                            // No subscriber runs: published events stay in the outbox (the relay's
                            // own cost is not workflow's consumer cost).
@@ -200,7 +219,8 @@ enum WorkflowOpenBench {
         if let url { environment["WORKFLOW_DATABASE_URL"] = url }
         let configuration = try ServiceConfiguration(serviceName: "workflow", arguments: ["bench"], environment: environment)
         let host = try ServiceMain.start(configuration: configuration, migrations: WorkflowService.migrations,
-                                         logger: Logger(service: "workflow", level: .critical)) { runtime, router in
+                                         logger: Logger(service: "workflow", level: .critical),
+                                         databaseTuning: WorkflowService.databaseTuning) { runtime, router in
             try WorkflowService.register(runtime: runtime, router: &router)
         }
         defer { host.stop() }
@@ -217,11 +237,15 @@ enum WorkflowOpenBench {
         print("== workflow-open-bench: engine \(options.engine.rawValue), \(options.events) events, concurrency \(options.concurrency), \(options.batch) per delivery, load \(loadAverage()) ==")
         print("pg_stat_statements: \(probe.map { $0.statements ? "yes" : "not preloaded" } ?? "n/a")")
         let run = UUID().uuidString.prefix(8)
+        // Ticket ids as intake makes them (time-ordered UUIDs: a run's tickets sort together).
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let warmIDs = RandomID.timeOrdered(200, milliseconds: now - 1000), ids = RandomID.timeOrdered(options.events, milliseconds: now)
         // Warm-up: connections, statement caches, the first pages of every index.
-        _ = try deliver(client, count: 200, concurrency: options.concurrency, batch: options.batch) { i in envelope(opened("W\(run)-\(i)", i), key: "W\(run)-\(i)") }
-        let cases: [(String, @Sendable (Int) -> EventsV1.EventEnvelope)] = [
+        _ = try deliver(client, count: 200, concurrency: options.concurrency, batch: options.batch) { i in envelope(opened(warmIDs[i], i), key: warmIDs[i]) }
+        var cases: [(String, @Sendable (Int) -> EventsV1.EventEnvelope)] = [
             ("floor (ignored event type)", { i in envelope(WorkflowV1.Transferred(), key: "F\(run)-\(i)") }),
-            ("TicketOpened", { i in envelope(opened("T\(run)-\(i)", i), key: "T\(run)-\(i)") })]
+            ("TicketOpened", { i in envelope(opened(ids[i], i), key: ids[i]) })]
+        if options.email { cases.append(("EmailSent (history line)", { i in envelope(emailSent(ids[i]), key: ids[i]) })) }
         for (label, make) in cases {
             try probe?.reset()
             let before = Sample(wall: Date().timeIntervalSince1970, cpu: ownCPU(), pgCPU: try probe?.cpu() ?? 0,

@@ -16,7 +16,9 @@ struct Violations {
     }
 
     mutating func maxLength(_ field: String, _ value: String, _ limit: Int) {
-        if value.count > limit {
+        // A character is at least one UTF-8 byte: within the limit in bytes, within it in
+        // characters, without walking the text's grapheme clusters.
+        if value.utf8.count > limit && value.count > limit {
             add(field, "too_long", pt: "No máximo \(limit) caracteres.", en: "At most \(limit) characters.")
         }
     }

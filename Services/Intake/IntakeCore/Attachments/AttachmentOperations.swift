@@ -24,7 +24,7 @@ extension IntakeContext {
         try violations.check()
         if first.sizeBytes > settings.maxFileBytes { throw tooLarge() }
 
-        let upload = try contents.beginUpload()
+        let upload = ContentUpload(store: contents, inlineLimit: settings.inlineContentMaxBytes)
         defer { upload.abort() }
         try upload.append(first.data)
         var announcedSHA = first.sha256
@@ -49,14 +49,15 @@ extension IntakeContext {
                               en: "Received \(upload.size) bytes, announced \(announcedSize).")
             try sizeViolation.check("envio incompleto / incomplete upload")
         }
-        let sha: String
-        do { sha = try upload.commit(expected: announced) } catch let mismatch as ContentMismatch {
+        let content: UploadedContent
+        do { content = try upload.commit(expected: announced) } catch let mismatch as ContentMismatch {
             var hashViolation = Violations()
             hashViolation.add("sha256", "sha256_mismatch", pt: "O conteúdo recebido tem SHA-256 \(mismatch.actual).",
                               en: "The received content has SHA-256 \(mismatch.actual).")
             try hashViolation.check("conteúdo diferente do anunciado / content does not match its hash")
             throw mismatch
         }
+        let sha = content.sha256
         var ref = CommonV1.AttachmentRef()
         ref.id = Self.newID()
         ref.fileName = fileName
@@ -65,8 +66,10 @@ extension IntakeContext {
         ref.sha256 = sha
         let stored = ref
         try database.write { tx in
-            try tx.execute("INSERT INTO contents (sha256, size_bytes, stored_at) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
-                           [.text(sha), .integer(stored.sizeBytes), .integer(Self.now())])
+            let inlineBytes: SQLValue
+            if case .inline(_, let bytes) = content { inlineBytes = .blob(bytes) } else { inlineBytes = .null }
+            let inserted = try tx.execute("INSERT INTO contents (sha256, size_bytes, stored_at, data) VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+                                          [.text(sha), .integer(stored.sizeBytes), .integer(Self.now()), inlineBytes]) == 1
             try tx.execute("""
                 INSERT INTO attachments (id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -74,8 +77,11 @@ extension IntakeContext {
                       .text(caller.id), .text(caller.isCustomer ? caller.principal.organizationID : ""), .integer(Self.now())])
             // The garbage collector may have removed this very content (no attachment referred to
             // it) between our rename and this transaction; its delete and ours are serialized on
-            // the content row, so checking here means no attachment points at a missing file.
-            guard contents.contains(sha) else {
+            // the content row, so checking here means no attachment points at missing content.
+            // A content already stored keeps where it was stored (in its row or in a file). A
+            // row this transaction wrote with the bytes in it needs no check.
+            let insertedInline = inserted && !inlineBytes.isNull
+            guard try insertedInline || contentIsStored(tx, sha) else {
                 throw RPCError(.aborted, "conteúdo removido durante o envio; envie de novo / content removed during the upload; upload again")
             }
             if !first.ticketID.isEmpty {
@@ -98,6 +104,14 @@ extension IntakeContext {
             }
         }
         return stored
+    }
+
+    /// Whether the content `sha` is there to be read: in its `contents` row, or as a file.
+    public func contentIsStored(_ tx: any SQLExecutor, _ sha: String) throws -> Bool {
+        guard let row = try tx.queryOne("SELECT CASE WHEN data IS NULL THEN 0 ELSE 1 END AS inline FROM contents WHERE sha256 = ?", [.text(sha)]) else {
+            return false
+        }
+        return try row.bool("inline") || contents.contains(sha)
     }
 
     /// Attachments named by `ids` that `caller` uploaded and that are on no ticket yet, checked
@@ -167,8 +181,9 @@ extension IntakeContext {
                          send: (IntakeV1.DownloadAttachmentChunk) throws -> Void) throws {
         let (row, callerOrganization, representativeMayRead) = try database.read { tx in
             let row = try tx.queryOne("""
-                SELECT id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, ticket_id
-                FROM attachments WHERE id = ?
+                SELECT a.id, a.sha256, a.file_name, a.content_type, a.size_bytes, a.uploader_id, a.organization_id, a.ticket_id,
+                       c.data
+                FROM attachments a JOIN contents c ON c.sha256 = a.sha256 WHERE a.id = ?
                 """, [.text(request.attachmentID)])
             let organization = row.flatMap { $0.optionalText("organization_id") } ?? ""
             var representativeMayRead = false
@@ -192,6 +207,9 @@ extension IntakeContext {
         }
         guard visible else { throw RPCError(.notFound, "anexo não encontrado / attachment not found") }
         let ref = try Self.attachmentRef(row)
+        // Small contents live in their row (``ContentUpload``), larger ones in the file store.
+        let inline = try row.optionalBlob("data")
+        if let inline, inline.count != ref.sizeBytes { throw RPCError(.dataLoss, "conteúdo truncado / truncated content") }
         let chunk = request.chunkBytes <= 0 ? 1 << 20 : min(Int(request.chunkBytes), 2 << 20)
         var offset: Int64 = 0
         var first = true
@@ -200,7 +218,13 @@ extension IntakeContext {
             if first { message.attachment = ref }
             message.offset = offset
             let length = Int(min(Int64(chunk), ref.sizeBytes - offset))
-            message.data = length > 0 ? try contents.read(ref.sha256, offset: offset, length: length) : []
+            if length <= 0 {
+                message.data = []
+            } else if let inline {
+                message.data = Array(inline[Int(offset)..<(Int(offset) + length)])
+            } else {
+                message.data = try contents.read(ref.sha256, offset: offset, length: length)
+            }
             offset += Int64(message.data.count)
             try send(message)
             if length > 0 && message.data.isEmpty { throw RPCError(.dataLoss, "conteúdo truncado / truncated content") }

@@ -34,6 +34,16 @@ enum IntakeSchema {
                       ALTER TABLE tickets DROP CONSTRAINT tickets_email_message_id_key;
                       CREATE UNIQUE INDEX tickets_email_message_id ON tickets (email_message_id) WHERE email_message_id IS NOT NULL;
                       """),
+        // SQLite: the double-submission check is answered from memory (RecentSubmissions): this
+        // index, keyed by contact, took a page of its own in every open's commit. PostgreSQL
+        // keeps it (its check reads it, several processes share the server).
+        Migration(version: 9, name: "sqlite_drop_tickets_duplicates",
+                  sqlite: "DROP INDEX tickets_duplicates",
+                  postgres: "SELECT 1"),
+        // Small contents kept in their row instead of a file (``ContentUpload``; NULL: a file).
+        // Version 20 leaves room for the open path's own migrations.
+        Migration(version: 20, name: "contents_inline_data", sqlite: "ALTER TABLE contents ADD COLUMN data BLOB",
+                  postgres: "ALTER TABLE contents ADD COLUMN data BYTEA"),
     ]
 
     /// E-mail kept instead of taken in, and the queue of answers to rejected e-mail (migration 6).

@@ -15,6 +15,17 @@ public struct GroupCommitStatistics: Sendable, Equatable {
     public var queued = 0
     /// Opens in the batch being written right now.
     public var running = 0
+    /// Where the writer thread's time went, in nanoseconds (a batch cycle seen from the writer):
+    /// waiting for work with nothing queued,
+    public var idleNanoseconds: UInt64 = 0
+    /// waiting in the gather window for opens on their way,
+    public var gatherNanoseconds: UInt64 = 0
+    /// running the batches' transactions up to `COMMIT` (reads, the opens, the batch's rows),
+    public var transactionNanoseconds: UInt64 = 0
+    /// their `COMMIT`s (the WAL writes on SQLite; the round trip on PostgreSQL),
+    public var commitNanoseconds: UInt64 = 0
+    /// answering on the writer thread (encoding the responses, the sends).
+    public var answerNanoseconds: UInt64 = 0
 
     public init() {}
 }
@@ -46,6 +57,12 @@ public struct GroupCommitStatistics: Sendable, Equatable {
 /// first reads of all its opens go out in one round trip, the deferred rows in another, then
 /// `COMMIT` (with the `RELEASE` of the last savepoint, ``SQLExecutor/executeDeferred(_:)``): three
 /// round trips per batch for opens without files or e-mail.
+///
+/// On SQLite the writer also keeps the double-submission memory (``RecentSubmissions``) in step:
+/// caught up at the start of each batch, given the batch's tickets once it committed; and it tells
+/// the ``WALCheckpointer`` how many opens it committed, so checkpoints run on another thread. When
+/// opens already wait for the next batch, a batch's answers are sent by a responder thread while
+/// the writer starts that batch.
 ///
 /// Each open keeps its own outcome: an open that throws rolls back to its savepoint, if it set one,
 /// and gives back what it took in memory (nothing of it is stored, no code number is consumed) and
@@ -79,9 +96,16 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     private let database: any Database
     private let maxBatch: Int
     private let gatherNanoseconds: UInt64
+    /// Told how many opens each committed batch had (the background checkpointer).
+    private let committed: (@Sendable (Int) -> Void)?
+    /// SQLite's double-submission memory, caught up at the start of each batch and given the
+    /// batch's tickets once it committed.
+    private let recent: RecentSubmissions?
     /// The writer thread ends after this long without work (and starts again with the next open).
     private let idleNanoseconds: UInt64 = 1_000_000_000
     private let lock = ConditionLock()
+    /// Sends a batch's answers while the writer runs the next batch (see ``writerLoop()``).
+    private let responder = DispatchQueue(label: "intake-group-commit-answers")
     // Guarded by lock.
     private var queue: [Job] = []
     private var writerRunning = false
@@ -92,14 +116,22 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     /// a gathering writer waits for.
     private var concurrency = 1
     private var stats = GroupCommitStatistics()
+    /// When the running batch's transaction reached `COMMIT` (writer thread only; 0: not yet).
+    private var lastCommitStart: UInt64 = 0
 
     /// - Parameters:
     ///   - maxBatch: The most opens in one transaction.
     ///   - gatherMicroseconds: How long the writer may wait for as many opens as were in the group
     ///     commit at the end of the previous batch before it starts one (0: never waits). Only when
     ///     opens are concurrent: an open alone never waits.
-    init(database: any Database, maxBatch: Int = 64, gatherMicroseconds: Int = 0) {
+    ///   - committed: Called on the writer thread after each batch that committed, with its number
+    ///     of opens (``WALCheckpointer/committed(opens:)``).
+    ///   - recent: SQLite's double-submission memory (``RecentSubmissions``).
+    init(database: any Database, maxBatch: Int = 64, gatherMicroseconds: Int = 0,
+         committed: (@Sendable (Int) -> Void)? = nil, recent: RecentSubmissions? = nil) {
         self.database = database
+        self.committed = committed
+        self.recent = recent
         self.maxBatch = max(1, maxBatch)
         self.gatherNanoseconds = UInt64(max(0, gatherMicroseconds)) * 1_000
     }
@@ -152,9 +184,11 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
         while true {
             if queue.isEmpty {
                 wakeAt = 1
-                let deadline = MonotonicClock.nanoseconds() + idleNanoseconds
+                let idleStart = MonotonicClock.nanoseconds()
+                let deadline = idleStart + idleNanoseconds
                 while queue.isEmpty && lock.wait(untilUptimeNanoseconds: deadline) {}
                 wakeAt = 0
+                if !queue.isEmpty { stats.idleNanoseconds += MonotonicClock.nanoseconds() - idleStart }
                 if queue.isEmpty {
                     writerRunning = false
                     lock.unlock()
@@ -165,9 +199,11 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
             if gatherNanoseconds > 0 && concurrency > 1 && queue.count < target {
                 // Opens are concurrent: give the ones on their way a moment to join this batch.
                 wakeAt = target
-                let deadline = MonotonicClock.nanoseconds() + gatherNanoseconds
+                let gatherStart = MonotonicClock.nanoseconds()
+                let deadline = gatherStart + gatherNanoseconds
                 while queue.count < target && lock.wait(untilUptimeNanoseconds: deadline) {}
                 wakeAt = 0
+                stats.gatherNanoseconds += MonotonicClock.nanoseconds() - gatherStart
             }
             let taken = Array(queue.prefix(maxBatch))
             queue.removeFirst(taken.count)
@@ -181,8 +217,14 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
                     batch.append(job)
                 }
             }
+            let executeStart = MonotonicClock.nanoseconds()
+            lastCommitStart = 0
             let outcomes = batch.isEmpty ? [] : execute(batch)
+            let executeEnd = MonotonicClock.nanoseconds()
             lock.lock()
+            let commitStart = lastCommitStart > 0 ? lastCommitStart : executeEnd
+            stats.transactionNanoseconds += commitStart - executeStart
+            stats.commitNanoseconds += executeEnd - commitStart
             if !batch.isEmpty {
                 stats.batches += 1
                 stats.opens += batch.count
@@ -190,26 +232,47 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
             }
             stats.running = 0
             concurrency = taken.count + queue.count
+            let moreWaiting = !queue.isEmpty
             lock.unlock()
             // Answered only now that the statistics say what was done; each RPC connection is
-            // written once for all its responses of the batch.
-            RPCResponses.flushingOnce {
-                for (job, outcome) in zip(batch, outcomes) { job.completion(outcome) }
+            // written once for all its responses of the batch. When opens are already waiting for
+            // the next batch, the answers (encoding each response, the sends) are written by the
+            // responder, on another core, while this thread starts that batch; otherwise here, at
+            // once (no hand-off when the callers are all waiting for these answers).
+            let answers = Answers(batch.map(\.completion), outcomes)
+            if moreWaiting {
+                responder.async { answers.send() }
+                lock.lock()
+            } else {
+                let answerStart = MonotonicClock.nanoseconds()
+                answers.send()
+                lock.lock()
+                stats.answerNanoseconds += MonotonicClock.nanoseconds() - answerStart
             }
-            lock.lock()
         }
     }
 
     private func execute(_ batch: [Job]) -> [Result<Output, any Error>] {
         if batch.count == 1 {
             // Alone: its own transaction is its savepoint.
-            return [Result { try database.write { tx in try batch[0].body(tx) } }]
+            let outcome = Result {
+                try database.write { tx in
+                    let output = try batch[0].body(tx)
+                    lastCommitStart = MonotonicClock.nanoseconds()
+                    return output
+                }
+            }
+            if case .success = outcome { committed?(1) }
+            return [outcome]
         }
         do {
+            var recentToAdd: (opened: [RecentSubmissions.Opened], knownRowID: Int64)?
             try database.write { tx in
                 // The reads of all opens at once (on PostgreSQL in one round trip, every contact row
                 // locked before the code counter's row, as when the opens run one by one).
                 let opens = batch.contains(where: { !$0.reads.isEmpty }) ? try OpenBatch.readingAhead(tx, batch.map(\.reads)) : OpenBatch(tx)
+                // SQLite: the tickets committed since the last batch, for the double-submission checks.
+                if let recent { try opens.mirror(recent, now: IntakeContext.now()) }
                 for job in batch {
                     // An open's savepoint is set only before its first statement that could change
                     // something (OpenBatch); on PostgreSQL SAVEPOINT and RELEASE travel with the
@@ -227,7 +290,11 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
                 }
                 // The deferred ticket and outbox rows of all opens, and the code counter.
                 try opens.finish()
+                recentToAdd = opens.recentToAdd
+                lastCommitStart = MonotonicClock.nanoseconds()
             }
+            if let recent, let recentToAdd { recent.add(recentToAdd.opened, knownRowID: recentToAdd.knownRowID, now: IntakeContext.now()) }
+            committed?(batch.count)
             return batch.map { $0.attempt ?? .failure(RPCError(.internal, "open not run")) }
         } catch {
             return batch.map { _ in .failure(error) }
@@ -236,6 +303,24 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
 
     static func retriesTransaction(_ error: StorageError) -> Bool {
         [.busy, .serialization, .connection, .commitOutcomeUnknown, .closed].contains(error.kind)
+    }
+}
+
+/// A committed (or failed) batch's completions with their outcomes, sent together.
+private struct Answers<Output: Sendable>: @unchecked Sendable {
+    let completions: [@Sendable (Result<Output, any Error>) -> Void]
+    let outcomes: [Result<Output, any Error>]
+
+    init(_ completions: [@Sendable (Result<Output, any Error>) -> Void], _ outcomes: [Result<Output, any Error>]) {
+        self.completions = completions
+        self.outcomes = outcomes
+    }
+
+    /// Calls every completion, each RPC connection written once for all of them.
+    func send() {
+        RPCResponses.flushingOnce {
+            for (completion, outcome) in zip(completions, outcomes) { completion(outcome) }
+        }
     }
 }
 

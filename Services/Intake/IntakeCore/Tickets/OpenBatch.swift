@@ -78,9 +78,25 @@ final class OpenBatch: SQLExecutor {
 
     /// Counter name → its value when the batch read (and locked) its row ahead (PostgreSQL).
     private var lockedCounters: [String: Int64] = [:]
+    /// SQLite: the double-submission check's memory, caught up at the start of the batch, and the
+    /// highest `tickets` rowid it then knew.
+    private var recent: RecentSubmissions?
+    private var recentKnownAtStart: Int64 = 0
+    /// What ``finish()`` found the batch wrote to `tickets`, added to ``recent`` once the batch
+    /// committed (``recentToAdd``).
+    private(set) var recentToAdd: (opened: [RecentSubmissions.Opened], knownRowID: Int64)?
 
     init(_ base: any SQLExecutor) {
         self.base = base
+    }
+
+    // MARK: Double-submission memory (SQLite)
+
+    /// Catches `recent` up with the tickets committed since it last looked; before the batch
+    /// writes anything.
+    func mirror(_ recent: RecentSubmissions, now: Int64) throws {
+        self.recent = recent
+        recentKnownAtStart = try recent.catchUp(base, now: now)
     }
 
     // MARK: Reads ahead
@@ -361,17 +377,45 @@ final class OpenBatch: SQLExecutor {
             }
             start += chunk
         }
+        // The batch's new tickets for the double-submission memory: the deferred rows, unless
+        // opens of the batch also inserted tickets themselves (files, e-mail), when they are read back.
+        let mirrored = recent == nil ? [] : deferred.map { row in
+            RecentSubmissions.Opened(key: RecentSubmissions.Key(contactID: Self.text(row.ticket[3]), hash: Self.text(row.ticket[8])),
+                                     openedAt: Self.integer(row.ticket[7]), ticketID: Self.text(row.ticket[0]))
+        }
         deferred.removeAll()
         for name in changedCounters.sorted() {
             guard let last = counters[name] else { continue }
             statements.append(("UPDATE counters SET last_value = ? WHERE name = ?", [.integer(last), .text(name)]))
         }
         changedCounters.removeAll()
-        guard !statements.isEmpty else { return }
-        if statements.count == 1 {
-            try base.execute(statements[0].sql, statements[0].params)
-        } else {
-            _ = try base.queryPipelined(statements)
+        if !statements.isEmpty {
+            if statements.count == 1 {
+                try base.execute(statements[0].sql, statements[0].params)
+            } else {
+                _ = try base.queryPipelined(statements)
+            }
         }
+        if let recent {
+            let highest = try base.queryOne("SELECT COALESCE(MAX(rowid), 0) AS r FROM tickets", [])?.int("r") ?? 0
+            if highest - recentKnownAtStart == Int64(mirrored.count) {
+                recentToAdd = (mirrored, highest)
+            } else {
+                // Not only deferred rows: read back every ticket this transaction wrote (the batch
+                // holds the single writer, so every row above the start is its own).
+                let own = try recent.rows(base, after: recentKnownAtStart)
+                recentToAdd = (own, highest)
+            }
+        }
+    }
+
+    private static func text(_ value: SQLValue) -> String {
+        if case .text(let text) = value { return text }
+        return ""
+    }
+
+    private static func integer(_ value: SQLValue) -> Int64 {
+        if case .integer(let number) = value { return number }
+        return 0
     }
 }

@@ -72,7 +72,8 @@ extension IntakeContext {
         // Without a double-submission window the contact is not locked and each open reads it itself.
         guard window > 0, !request.organizationID.isEmpty, !contactID.isEmpty else { return [] }
         var reads: [OpenBatch.Read] = [.opening(organizationID: request.organizationID, contactID: contactID)]
-        if request.attachmentIDs.isEmpty {
+        // (SQLite answers the check from memory, RecentSubmissions.)
+        if request.attachmentIDs.isEmpty && recentSubmissions == nil {
             reads.append(.duplicate(contactID: contactID, submissionHash: submissionHash, since: submittedAt - window))
         }
         if database.engine == .postgres { reads.append(.counter("ticket-\(Self.utcYear(submittedAt))")) }
@@ -127,6 +128,12 @@ extension IntakeContext {
         // PostgreSQL batch reads ahead (``openingReads``) is the very statement the open runs.
         let submittedAt = Self.now()
         let hash = Self.submissionHash(request)
+        // Work that needs no database, done here (on the RPC event loop for the OpenTicket
+        // handler) rather than on the group commit's writer thread, which every open waits for:
+        // the new ids (time-ordered; unused if the open turns out a double submission or fails)
+        // and the trimmed subject.
+        let prepared = Prepared(ticketID: Self.newID(), eventID: Self.newID(),
+                                subject: request.subject.trimmingCharacters(in: .whitespacesAndNewlines))
         let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse = { [self] tx in
             if let key = idempotencyKey, !key.isEmpty {
                 guard key.utf8.count <= 200 else {
@@ -134,11 +141,11 @@ extension IntakeContext {
                 }
                 let result = try IdempotencyStore.run(tx, scope: "intake.OpenTicket|\(caller.id)", key: key,
                                                       requestFingerprint: Digest.sha256(request.serializedBytes())) {
-                    try open(tx, request, caller: caller, submittedAt: submittedAt, hash: hash).serializedBytes()
+                    try open(tx, request, caller: caller, submittedAt: submittedAt, hash: hash, prepared: prepared).serializedBytes()
                 }
                 return try IntakeV1.OpenTicketResponse(serializedBytes: result.response)
             }
-            return try open(tx, request, caller: caller, submittedAt: submittedAt, hash: hash)
+            return try open(tx, request, caller: caller, submittedAt: submittedAt, hash: hash, prepared: prepared)
         }
         return (request, openingReads(request, caller: caller, submittedAt: submittedAt, submissionHash: hash), body)
     }
@@ -161,8 +168,16 @@ extension IntakeContext {
         throw error
     }
 
+    /// What an open prepares before its transaction (``openingBody``).
+    struct Prepared: Sendable {
+        var ticketID: String
+        var eventID: String
+        /// The subject without surrounding white space.
+        var subject: String
+    }
+
     private func open(_ tx: any SQLExecutor, _ request: IntakeV1.OpenTicketRequest, caller: Caller,
-                      submittedAt: Int64, hash: String) throws -> IntakeV1.OpenTicketResponse {
+                      submittedAt: Int64, hash: String, prepared: Prepared) throws -> IntakeV1.OpenTicketResponse {
         if !request.emailMessageID.isEmpty, let existing = try TicketStore.ticket(tx, emailMessageID: request.emailMessageID) {
             guard caller.canSee(organizationID: existing.organization?.id ?? "") else { throw Denied.otherOrganization }
             var response = IntakeV1.OpenTicketResponse()
@@ -287,7 +302,7 @@ extension IntakeContext {
         // (With files it is a new ticket whatever came before.)
         let year = Self.utcYear(now)
         let (duplicate, counted) = try Self.duplicateOrNumber(
-            tx, contactID: contact.id, submissionHash: hash, since: submittedAt - settings.duplicateWindowMilliseconds,
+            tx, recent: recentSubmissions, contactID: contact.id, submissionHash: hash, since: submittedAt - settings.duplicateWindowMilliseconds,
             checkDuplicate: settings.duplicateWindowMilliseconds > 0 && attachments.isEmpty, counter: "ticket-\(year)")
         switch duplicate {
         case .inBatch(let first)?:
@@ -310,7 +325,7 @@ extension IntakeContext {
 
         // The ticket.
         var ticket = IntakeV1.Ticket()
-        ticket.id = Self.newID()
+        ticket.id = prepared.ticketID
         ticket.code = "\(Self.zeroPadded(Int64(year), width: 4))-\(Self.zeroPadded(number, width: 6))"
         ticket.organization = Self.reference(organization)
         ticket.contact = Self.person(contact)
@@ -322,7 +337,7 @@ extension IntakeContext {
         ticket.priority = priority
         ticket.product = request.product
         ticket.module = request.module
-        ticket.subject = request.subject.trimmingCharacters(in: .whitespacesAndNewlines)
+        ticket.subject = prepared.subject
         ticket.request = request.request
         ticket.details = request.details
         ticket.customFields = customFields
@@ -353,7 +368,7 @@ extension IntakeContext {
         event.openedAtMs = now
         event.emailMessageID = ticket.emailMessageID
         // The ticket id is new in this transaction: nobody else can publish under it yet.
-        let eventID = Self.newID()
+        let eventID = prepared.eventID
         let batch = tx as? OpenBatch
         if let batch, attachments.isEmpty && ticket.emailMessageID.isEmpty {
             // In a group-commit batch: nothing here can fail on a constraint (new ids, a code from
@@ -396,16 +411,21 @@ extension IntakeContext {
     /// `since`), or else the next number of `counter` (its row stays locked until commit). On
     /// PostgreSQL outside a batch both in one statement (one round trip); in a batch the check
     /// also counts the batch's earlier opens and the batch numbers the opens in memory.
-    static func duplicateOrNumber(_ tx: any SQLExecutor, contactID: String, submissionHash: String, since: Int64,
+    static func duplicateOrNumber(_ tx: any SQLExecutor, recent: RecentSubmissions?, contactID: String, submissionHash: String, since: Int64,
                                   checkDuplicate: Bool, counter: String) throws -> (duplicate: Duplicate?, number: Int64?) {
         let duplicateParameters = Self.duplicateParameters(contactID: contactID, submissionHash: submissionHash, since: since)
         if let batch = tx as? OpenBatch {
-            // The check was read ahead with the batch on PostgreSQL (or runs now), and an earlier
-            // open of the batch counts too; the number is the batch's next one when it holds the
-            // counter (on PostgreSQL read ahead and locked; on SQLite once the row exists).
+            // The check was read ahead with the batch on PostgreSQL (or runs now; on SQLite from
+            // memory, caught up at the start of the batch), and an earlier open of the batch
+            // counts too; the number is the batch's next one when it holds the counter (on
+            // PostgreSQL read ahead and locked; on SQLite once the row exists).
             if checkDuplicate {
                 if let sibling = batch.sibling(contactID: contactID, submissionHash: submissionHash) { return (.inBatch(sibling), nil) }
-                if let id = try tx.queryOne(duplicateSQL, duplicateParameters)?.text("id") { return (.stored(id: id), nil) }
+                if let recent {
+                    if let id = try recent.first(tx, contactID: contactID, hash: submissionHash, since: since) { return (.stored(id: id), nil) }
+                } else if let id = try tx.queryOne(duplicateSQL, duplicateParameters)?.text("id") {
+                    return (.stored(id: id), nil)
+                }
             }
             if try batch.numbers(counter) { return (nil, batch.nextNumber(counter)) }
             return (nil, try DirectoryStore.nextCounter(tx, counter))
@@ -424,7 +444,12 @@ extension IntakeContext {
                 """, duplicateParameters + [.text(counter)])
             return (row?.optionalText("duplicate_id").map { .stored(id: $0) }, try row?.optionalInt("number"))
         }
-        if let id = try tx.queryOne(duplicateSQL, duplicateParameters)?.text("id") {
+        if let recent {
+            // SQLite, an open in a transaction of its own: the memory caught up first (this
+            // transaction has written no ticket yet); its own ticket is read by the next catch-up.
+            try recent.catchUp(tx, now: now())
+            if let id = try recent.first(tx, contactID: contactID, hash: submissionHash, since: since) { return (.stored(id: id), nil) }
+        } else if let id = try tx.queryOne(duplicateSQL, duplicateParameters)?.text("id") {
             return (.stored(id: id), nil)
         }
         return (nil, try DirectoryStore.nextCounter(tx, counter))

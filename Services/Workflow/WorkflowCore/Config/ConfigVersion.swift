@@ -17,11 +17,31 @@ enum ConfigVersion {
     /// caches consulted later in the same event do not read it again.
     @TaskLocal static var current: Int64?
 
-    /// The version in `tx` (the one set with ``scoped(_:_:)`` if any); -1 when the row is missing.
+    /// The version in `tx` (the one set with ``scoped(_:_:)`` if any, else the one already read
+    /// in this SQLite transaction inside ``perTransaction(_:_:)``); -1 when the row is missing.
     static func read(_ tx: any SQLExecutor) throws -> Int64 {
         if let current { return current }
-        if case .integer(let value) = try tx.scalar("SELECT version FROM wf_config_version WHERE id = 1", []) { return value }
-        return -1
+        if let known = transaction?.version { return known }
+        var version: Int64 = -1
+        if case .integer(let value) = try tx.scalar("SELECT version FROM wf_config_version WHERE id = 1", []) { version = value }
+        transaction?.version = version
+        return version
+    }
+
+    /// The version read in the current transaction (one thread's), inside ``perTransaction(_:_:)``.
+    final class TransactionVersion: @unchecked Sendable {
+        var version: Int64?
+    }
+
+    @TaskLocal static var transaction: TransactionVersion?
+
+    /// Runs `body` (a transaction's event handlers) reading the version at most once: on SQLite a
+    /// transaction sees one snapshot and writes alone, so the version cannot change under it (no
+    /// event handler edits configuration). Elsewhere (PostgreSQL reads each statement's own
+    /// snapshot) it only runs `body`.
+    static func perTransaction(_ tx: any SQLExecutor, _ body: () throws -> Void) throws {
+        guard tx.engine == .sqlite, transaction == nil else { return try body() }
+        try $transaction.withValue(TransactionVersion()) { try body() }
     }
 
     /// Runs `body` with `version` (read in `tx`'s transaction) as ``current``; `body` must run

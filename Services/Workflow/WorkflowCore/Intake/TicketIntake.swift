@@ -141,12 +141,16 @@ public enum TicketIntake {
         let versionParams: [SQLValue] = [.text(event.request), .text(contact.id), .text(contact.name), .integer(at)]
         let actor = Actor(kind: .customer, id: contact.id, name: contact.name, organizationID: organization.id)
         guard tx.engine == .postgres else {
-            let insertTicket = columns + " VALUES (\(placeholders(ticketParams.count))) ON CONFLICT (id) DO NOTHING"
-            guard try tx.execute(insertTicket, ticketParams) > 0 else { return .existed }
-            try tx.execute("INSERT INTO ticket_search (ticket_id, subject, request) VALUES (?, ?, ?)", [.text(event.ticketID)] + searchParams)
+            // The insert answers the new row (nothing when the ticket existed): with its group's
+            // name it is the ticket as `load` reads it (a new ticket has no agent), not read back.
+            let insertTicket = columns + " VALUES (\(placeholders(ticketParams.count))) ON CONFLICT (id) DO NOTHING RETURNING *"
+            guard let inserted = try tx.queryOne(insertTicket, ticketParams) else { return .existed }
+            let groupName = group.isEmpty ? SQLValue.null
+                : try tx.queryOne("SELECT name FROM staff_groups WHERE id = ?", [.text(group)])?["name"] ?? .null
+            let ticket = TicketRecord(Row(columns: inserted.columns + ["holder_group_name"], values: inserted.values + [groupName]))
+            try DeferredTextIndex.insertSearchRow(tx, ticketID: event.ticketID, subject: searchParams[0], request: searchParams[1])
             try tx.execute("INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at) VALUES (?, 'request', 1, ?, ?, ?, ?)",
                            [.text(event.ticketID)] + versionParams)
-            let ticket = try lifecycle.load(tx, event.ticketID)
             try lifecycle.record(tx, ticket.id, "opened", new: lifecycle.describe(ticket), note: event.channel, actor: actor, at: at)
             return .inserted(ticket, at: at, joined: nil)
         }
@@ -164,7 +168,7 @@ public enum TicketIntake {
             insertTicket = columns + " VALUES (\(placeholders(ticketParams.count))) ON CONFLICT (id) DO NOTHING"
             versionCheck = []
         }
-        let historyParams: [SQLValue] = [.text(RandomID.uuid()), .integer(at), .text(TicketLifecycle.describeNone), .text(event.channel),
+        let historyParams: [SQLValue] = [.text(RowID.make()), .integer(at), .text(TicketLifecycle.describeNone), .text(event.channel),
                                          .text(actor.id), .text(actor.name)]
         // With the version check, the observers that can (the time half: SLA, inactivity,
         // metrics) add their `.opened` writes to this statement, guarded by the ticket's insert,

@@ -257,12 +257,51 @@ public struct MetricsRecorder: Sendable {
     /// `fact`, which does nothing for a ticket already reported opened — and the daily, monthly
     /// and backlog counters only when it was inserted (a ticket opened twice counts once).
     /// Add them last: the shared counter rows then stay locked from there to the commit only.
+    ///
+    /// Inside ``summingCounters(_:_:)``, from the transaction's second opening on, the counters
+    /// are not part of the statement: the returned closure, run with the guards that inserted,
+    /// adds them to the transaction's sums when the fact row was new (the first opening's stay in
+    /// its statement, so a delivery of one opening makes no extra round trip for the sums).
     func openingWrites(_ tx: any SQLExecutor, ticketID: String, _ d: TicketDimensions, stage: String, at: Int64,
-                       into statement: inout GuardedWrites) {
+                       into statement: inout GuardedWrites) -> ((Set<String>) -> Void)? {
         statement.guardInsert("fact", into: "wf_metric_tickets", columns: Self.factColumns,
                               values: factParams(ticketID, d, stage: stage, at: at) + [.integer(1), .integer(0), .integer(0), .integer(0)],
                               conflict: "ticket_id", returning: "ticket_id")
+        // The transaction's first opening keeps its counters in its own statement (a delivery of
+        // one opening costs no statement more); the next ones add to the sums.
+        if let sums = Self.pendingSums, sums.inlineOpeningWritten {
+            return { inserted in
+                guard inserted.contains("fact") else { return }
+                self.sum(into: sums, at: at, d, [.opened: 1], openedBacklog: (stage, self.day(at)))
+            }
+        }
+        Self.pendingSums?.inlineOpeningWritten = true
         statement.add(counters(tx, at: at, d, [.opened: 1], openedBacklog: (stage, day(at)), onlyIf: "EXISTS (SELECT 1 FROM fact)"))
+        return nil
+    }
+
+    /// The counter sums of the transaction running on this thread, inside ``summingCounters(_:_:)``.
+    @TaskLocal static var pendingSums: CounterSums?
+
+    /// Runs `body` (a transaction's work, e.g. a delivery's event handlers) adding up the metric
+    /// counters it changes, then writes the sums in `tx`: each counter row once per transaction
+    /// instead of once per event. Nested calls share the outer sums.
+    public static func summingCounters(_ tx: any SQLExecutor, _ body: () throws -> Void) throws {
+        if pendingSums != nil { return try body() }
+        let sums = CounterSums()
+        try $pendingSums.withValue(sums) { try body() }
+        guard !sums.isEmpty else { return }
+        let sharded = tx.engine == .postgres
+        var batch = sums.statements(sharded: sharded, shard: .integer(sharded ? threadShard() : 0))
+        try batch.run(tx)
+    }
+
+    /// Adds `deltas` (and an open ticket in the backlog of `openedBacklog`) to `sums`.
+    private func sum(into sums: CounterSums, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64],
+                     openedBacklog: (stage: String, openedDay: Int)? = nil) {
+        let local = calendar.localDay(of: at)
+        sums.add(Self.keys(d), day: Int64(local.dayNumber), month: Int64(local.year * 12 + local.month - 1), deltas)
+        if let openedBacklog { sums.addBacklog(stage: openedBacklog.stage, openedDay: Int64(openedBacklog.openedDay), 1) }
     }
 
     /// Applies `event` of `ticketID` at `at` in the caller's transaction.
@@ -270,8 +309,12 @@ public struct MetricsRecorder: Sendable {
         if case .opened(let d, let stage) = event {
             guard tx.engine == .postgres else {
                 if try tx.execute(Self.insertFact, factParams(ticketID, d, stage: stage, at: at)) > 0 {
-                    var batch = counters(tx, at: at, d, [.opened: 1], openedBacklog: (stage, day(at)))
-                    try batch.run(tx)
+                    if let sums = Self.pendingSums {
+                        sum(into: sums, at: at, d, [.opened: 1], openedBacklog: (stage, day(at)))
+                    } else {
+                        var batch = counters(tx, at: at, d, [.opened: 1], openedBacklog: (stage, day(at)))
+                        try batch.run(tx)
+                    }
                 }
                 return
             }
@@ -381,6 +424,7 @@ public struct MetricsRecorder: Sendable {
     /// Adds `deltas` to the daily and monthly rows of `d`'s dimensions: on PostgreSQL in one
     /// statement (data-modifying CTEs), on SQLite one per table.
     private func add(_ tx: any SQLExecutor, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64]) throws {
+        if let sums = Self.pendingSums { return sum(into: sums, at: at, d, deltas) }
         var batch = counters(tx, at: at, d, deltas)
         try batch.run(tx)
     }
@@ -415,7 +459,7 @@ public struct MetricsRecorder: Sendable {
     }
 
     /// What the text of ``counters(_:at:_:_:openedBacklog:onlyIf:)``'s statements depends on.
-    private struct CounterShape: Hashable {
+    struct CounterShape: Hashable {
         var counters: [String]
         var rows: Int
         var backlog: Bool
@@ -426,7 +470,7 @@ public struct MetricsRecorder: Sendable {
     /// Statement texts by shape (a handful), built once: daily, monthly, then the backlog's.
     private static let counterStatements = Mutex<[CounterShape: [String]]>([:])
 
-    private static func counterSQL(_ shape: CounterShape) -> [String] {
+    static func counterSQL(_ shape: CounterShape) -> [String] {
         if let known = counterStatements.withLock({ $0[shape] }) { return known }
         let columns = shape.counters.joined(separator: ", ")
         let conflictShard = shape.sharded ? ", shard" : ""

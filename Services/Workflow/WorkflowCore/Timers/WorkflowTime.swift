@@ -122,9 +122,10 @@ public final class WorkflowTime: Sendable {
         try inactivity.openingWrites(tx, ticketID: ticketID, stage: stage, at: at, into: &statement)
         // Last: the shared counter rows stay locked from here to the commit only (concurrent
         // openings queue on them), not through the SLA and inactivity writes.
-        metrics.openingWrites(tx, ticketID: ticketID, dimensions, stage: stage, at: at, into: &statement)
+        let summed = metrics.openingWrites(tx, ticketID: ticketID, dimensions, stage: stage, at: at, into: &statement)
         let (sla, inactivity) = (self.sla, self.inactivity)
         return { inserted in
+            summed?(inserted)
             if !slaIncluded || !inserted.contains("sla") { try sla.onTicketEvent(tx, ticketID: ticketID, event, at: at) }
             if !inserted.contains("entry") { try inactivity.onStageEntered(tx, ticketID: ticketID, stage: stage, at: at) }
         }

@@ -1,0 +1,156 @@
+import Storage
+import Synchronization
+
+/// The double-submission check on SQLite, answered from memory instead of an index.
+///
+/// The check asks for the first ticket of a contact with the same subject and text (its
+/// submission hash) opened within the window. The index that answered it on SQLite,
+/// `tickets (contact_id, submission_hash, opened_at)`, is keyed by contact: each open inserted its
+/// entry on a page of its own (another contact's page than the open before), so a group-commit
+/// batch of N opens changed N pages of that index, each written whole to the WAL and again by the
+/// checkpoint — about half of what an open wrote (docs/BENCHMARKS-intake.md, seventh pass). No key
+/// that answers "this contact, this text" can be appended to; memory can answer it.
+///
+/// What is kept: for every ticket of the window (its contact, submission hash, opening time and
+/// id), mirrored from the `tickets` table by rowid. SQLite has one writer, and every transaction
+/// that checks runs under it:
+/// - at the start of a write transaction that checks (before it writes any ticket), the tickets
+///   committed since the last look (`rowid >` the highest seen) are read — those of another
+///   intake process on the same file, or of an open that did not record its own — and at the
+///   first use the tickets of the whole window are read (from the newest rowid back);
+/// - a group-commit batch records its own new tickets and, once its `COMMIT` succeeded, adds them
+///   and the highest rowid it saw (``OpenBatch``); a transaction that fails adds nothing.
+/// A hit is confirmed against the row itself (same contact, same hash, within the window), so a
+/// ticket whose contact was changed since does not count. Entries older than the window are
+/// dropped as new ones come in. Rows are never deleted from `tickets`, so rowids only grow.
+///
+/// Memory: about 200 bytes per ticket opened within the window (600 s at 100 opens/s: 60,000
+/// tickets, ≈ 12 MiB).
+final class RecentSubmissions: Sendable {
+    struct Key: Hashable, Sendable {
+        var contactID: String
+        var hash: String
+    }
+
+    /// A ticket of the window.
+    struct Opened: Sendable {
+        var key: Key
+        var openedAt: Int64
+        var ticketID: String
+    }
+
+    private struct State {
+        /// The tickets of each contact and submission, oldest first.
+        var tickets: [Key: [(openedAt: Int64, ticketID: String)]] = [:]
+        /// Everything in ``tickets``, in the order it was added (to drop what leaves the window).
+        var order: [(key: Key, openedAt: Int64)] = []
+        var orderStart = 0
+        /// The highest `tickets` rowid mirrored; `nil` until the window was first read.
+        var knownRowID: Int64?
+    }
+
+    private let state = Mutex(State())
+    let windowMilliseconds: Int64
+
+    init(windowMilliseconds: Int64) {
+        self.windowMilliseconds = windowMilliseconds
+    }
+
+    private static let columns = "rowid AS r, id, contact_id, submission_hash, opened_at"
+
+    /// Reads the tickets committed since the last look (at first use, the window's). Call at the
+    /// start of a write transaction, before it writes any ticket. Returns the highest rowid now
+    /// mirrored.
+    @discardableResult
+    func catchUp(_ tx: any SQLExecutor, now: Int64) throws -> Int64 {
+        let known = state.withLock { $0.knownRowID }
+        var found: [Opened] = []
+        var highest: Int64
+        if let known {
+            highest = known
+            for row in try tx.query("SELECT \(Self.columns) FROM tickets WHERE rowid > ? ORDER BY rowid", [.integer(known)]) {
+                highest = max(highest, try row.int("r"))
+                found.append(try Self.opened(row))
+            }
+        } else {
+            // The window, newest first, a page at a time, until a whole page is older than the
+            // window by more than a minute (rowids follow opening times, give or take the clocks
+            // of several processes).
+            let since = now - windowMilliseconds
+            highest = try tx.queryOne("SELECT COALESCE(MAX(rowid), 0) AS r FROM tickets", [])?.int("r") ?? 0
+            var below = highest + 1
+            while true {
+                let rows = try tx.query("SELECT \(Self.columns) FROM tickets WHERE rowid < ? ORDER BY rowid DESC LIMIT 1000", [.integer(below)])
+                var newest = Int64.min
+                for row in rows {
+                    below = try row.int("r")
+                    let opened = try Self.opened(row)
+                    newest = max(newest, opened.openedAt)
+                    if opened.openedAt >= since { found.append(opened) }
+                }
+                if rows.count < 1000 || newest < since - 60_000 { break }
+            }
+            found.reverse()
+        }
+        add(found, knownRowID: highest, now: now)
+        return highest
+    }
+
+    /// Adds tickets a transaction committed and the highest rowid it saw, and drops those that
+    /// left the window.
+    func add(_ opened: [Opened], knownRowID: Int64, now: Int64) {
+        let cutoff = now - windowMilliseconds - 60_000
+        state.withLock { state in
+            for ticket in opened where ticket.openedAt >= cutoff {
+                var list = state.tickets[ticket.key] ?? []
+                if let last = list.last, last.openedAt > ticket.openedAt {
+                    list.insert((ticket.openedAt, ticket.ticketID), at: list.firstIndex { $0.openedAt > ticket.openedAt } ?? list.count)
+                } else {
+                    list.append((ticket.openedAt, ticket.ticketID))
+                }
+                state.tickets[ticket.key] = list
+                state.order.append((ticket.key, ticket.openedAt))
+            }
+            state.knownRowID = max(state.knownRowID ?? 0, knownRowID)
+            // Drop what left the window (with a minute to spare for clocks).
+            while state.orderStart < state.order.count && state.order[state.orderStart].openedAt < cutoff {
+                let key = state.order[state.orderStart].key
+                state.orderStart += 1
+                if var list = state.tickets[key] {
+                    list.removeAll { $0.openedAt < cutoff }
+                    state.tickets[key] = list.isEmpty ? nil : list
+                }
+            }
+            if state.orderStart > 4096 && state.orderStart * 2 > state.order.count {
+                state.order.removeFirst(state.orderStart)
+                state.orderStart = 0
+            }
+        }
+    }
+
+    /// The id of the first ticket of `contactID` with `hash` opened at or after `since`, confirmed
+    /// against its row.
+    func first(_ tx: any SQLExecutor, contactID: String, hash: String, since: Int64) throws -> String? {
+        let candidates = state.withLock { $0.tickets[Key(contactID: contactID, hash: hash)] ?? [] }
+        for candidate in candidates where candidate.openedAt >= since {
+            if try tx.queryOne("SELECT 1 AS found FROM tickets WHERE id = ? AND contact_id = ? AND submission_hash = ? AND opened_at >= ?",
+                               [.text(candidate.ticketID), .text(contactID), .text(hash), .integer(since)]) != nil {
+                return candidate.ticketID
+            }
+        }
+        return nil
+    }
+
+    /// The tickets above rowid `after` (a transaction's own, read back before its `COMMIT`).
+    func rows(_ tx: any SQLExecutor, after: Int64) throws -> [Opened] {
+        try tx.query("SELECT \(Self.columns) FROM tickets WHERE rowid > ? ORDER BY rowid", [.integer(after)]).map(Self.opened)
+    }
+
+    /// How many tickets are mirrored (for tests).
+    var count: Int { state.withLock { $0.tickets.values.reduce(0) { $0 + $1.count } } }
+
+    private static func opened(_ row: Row) throws -> Opened {
+        Opened(key: Key(contactID: try row.text("contact_id"), hash: try row.text("submission_hash")),
+               openedAt: try row.int("opened_at"), ticketID: try row.text("id"))
+    }
+}

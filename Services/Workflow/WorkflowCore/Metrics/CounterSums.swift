@@ -1,0 +1,94 @@
+import Storage
+
+/// The metric counter deltas of one transaction, added up and written once at its end instead
+/// of once per event (``MetricsRecorder/summingCounters(_:_:)``).
+///
+/// A delivery of N events that each open a ticket of the same day adds to the same 11 counter
+/// rows N times; summed, the delivery writes each row once. The sums are written in the same
+/// transaction as the events, so a crash or a rollback keeps all of them or none, exactly as the
+/// events' other effects and inbox entries. Only additive counters go through it (the daily and
+/// monthly sums and the opened tickets' backlog rows); nothing reads those rows inside the
+/// transaction that writes them.
+final class CounterSums: @unchecked Sendable {
+    // Used only by the thread running the transaction (``MetricsRecorder/summingCounters(_:_:)``).
+
+    /// A row of `wf_metric_daily` (period: local day number) or `wf_metric_monthly` (period:
+    /// year × 12 + month − 1).
+    struct Row: Hashable, Comparable {
+        var dim: String
+        var period: Int64
+        var key: String
+
+        static func < (a: Row, b: Row) -> Bool { (a.dim, a.period, a.key) < (b.dim, b.period, b.key) }
+    }
+
+    /// A row of `wf_metric_backlog`.
+    struct BacklogRow: Hashable, Comparable {
+        var stage: String
+        var openedDay: Int64
+
+        static func < (a: BacklogRow, b: BacklogRow) -> Bool { (a.stage, a.openedDay) < (b.stage, b.openedDay) }
+    }
+
+    private(set) var daily: [Row: [MetricsRecorder.Counter: Int64]] = [:]
+    private(set) var monthly: [Row: [MetricsRecorder.Counter: Int64]] = [:]
+    private(set) var backlog: [BacklogRow: Int64] = [:]
+
+    var isEmpty: Bool { daily.isEmpty && monthly.isEmpty && backlog.isEmpty }
+
+    /// PostgreSQL: whether an opening of this transaction already wrote its counters in its own
+    /// statement (``MetricsRecorder/openingWrites(_:ticketID:_:stage:at:into:)``).
+    var inlineOpeningWritten = false
+
+    func add(_ keys: [(String, String)], day: Int64, month: Int64, _ deltas: [MetricsRecorder.Counter: Int64]) {
+        for (dim, key) in keys {
+            daily[Row(dim: dim, period: day, key: key), default: [:]].merge(deltas, uniquingKeysWith: +)
+            monthly[Row(dim: dim, period: month, key: key), default: [:]].merge(deltas, uniquingKeysWith: +)
+        }
+    }
+
+    func addBacklog(stage: String, openedDay: Int64, _ delta: Int64) {
+        backlog[BacklogRow(stage: stage, openedDay: openedDay), default: 0] += delta
+    }
+
+    /// The upserts that apply the sums: per table, rows grouped by the counters they change and
+    /// sent in chunks of 16, 8, 4, 2 and 1 rows (a handful of statement texts, each prepared once
+    /// per connection), in a fixed row order (the PostgreSQL row locks are taken in the same
+    /// order by every transaction on a shard). Rows whose deltas add up to zero are skipped.
+    func statements(sharded: Bool, shard: SQLValue) -> WriteBatch {
+        var batch = WriteBatch()
+        for (index, table) in [daily, monthly].enumerated() {
+            var groups: [[MetricsRecorder.Counter]: [(Row, [Int64])]] = [:]
+            for row in table.keys.sorted() {
+                let deltas = table[row]!
+                let counters = MetricsRecorder.Counter.allCases.filter { (deltas[$0] ?? 0) != 0 }
+                guard !counters.isEmpty else { continue }
+                groups[counters, default: []].append((row, counters.map { deltas[$0]! }))
+            }
+            for counters in groups.keys.sorted(by: { $0.map(\.rawValue).joined(separator: ",") < $1.map(\.rawValue).joined(separator: ",") }) {
+                var rows = groups[counters]![...]
+                while !rows.isEmpty {
+                    let size = [16, 8, 4, 2, 1].first { $0 <= rows.count }!
+                    let chunk = rows.prefix(size)
+                    rows = rows.dropFirst(size)
+                    let sql = MetricsRecorder.counterSQL(MetricsRecorder.CounterShape(counters: counters.map(\.rawValue), rows: size,
+                                                                                      backlog: false, condition: nil, sharded: sharded))
+                    var params: [SQLValue] = []
+                    params.reserveCapacity(size * (4 + counters.count))
+                    for (row, values) in chunk {
+                        params += [.text(row.dim), .integer(row.period), .text(row.key), shard] + values.map { .integer($0) }
+                    }
+                    batch.add(sql[index], params)
+                }
+            }
+        }
+        for row in backlog.keys.sorted() where backlog[row]! != 0 {
+            let conflict = sharded ? ", shard" : ""
+            batch.add("""
+                INSERT INTO wf_metric_backlog (stage, opened_day, shard, open_count) VALUES (?, ?, ?, ?)
+                ON CONFLICT (stage, opened_day\(conflict)) DO UPDATE SET open_count = wf_metric_backlog.open_count + excluded.open_count
+                """, [.text(row.stage), .integer(row.openedDay), shard, .integer(backlog[row]!)])
+        }
+        return batch
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+@testable import IntakeCore
+import Messages
+import RPC
+import RPCTransport
+import Storage
+import Synchronization
+import Testing
+import TestSupport
+
+/// The double-submission check across everything that can have opened the first ticket: another
+/// process on the same database, a process started after it, a ticket opened with files, a
+/// concurrent batch. On SQLite it is answered from memory (``RecentSubmissions``), on PostgreSQL
+/// by an index; the behaviour is the same.
+@Suite("Double submissions across instances, restarts and batches", .serialized)
+struct DoubleSubmissionTests {
+    @Test("a submission repeated on another instance of the same database, or after a restart, returns the first ticket; a different text or contact does not",
+          arguments: TestEngines.all)
+    func acrossInstancesAndRestarts(engine: DatabaseEngine) throws {
+        let first = try IntakeHarness(engine)
+        let databaseURL = first.environment["INTAKE_DATABASE_URL"]
+        let directory = first.directory.path, secret = first.secretText
+        let acme = try first.organization("Acme", taxID: "11222333000181")
+        let maria = try first.contact(acme, "Maria", email: "maria@acme.example")
+        let joao = try first.contact(acme, "João", email: "joao@acme.example")
+        // Older tickets of the contact, then the one that will be repeated.
+        for index in 0..<3 {
+            _ = try first.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Antes \(index)"),
+                                       options: first.options(IntakeHarness.customer(maria)))
+        }
+        let original = try first.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Repetido"),
+                                              options: first.options(IntakeHarness.customer(maria)))
+        #expect(!original.duplicate)
+
+        // A second instance on the same database, started after the first ticket.
+        let second = try IntakeHarness(engine, databaseURL: databaseURL, dataDirectory: directory, secret: secret)
+        let repeated = try second.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Repetido"),
+                                              options: second.options(IntakeHarness.customer(maria)))
+        #expect(repeated.duplicate && repeated.ticket?.id == original.ticket?.id)
+        // A ticket the first instance opens now is seen by the second's next check (already running).
+        let later = try first.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Depois"),
+                                           options: first.options(IntakeHarness.customer(maria)))
+        let laterAgain = try second.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Depois"),
+                                                options: second.options(IntakeHarness.customer(maria)))
+        #expect(laterAgain.duplicate && laterAgain.ticket?.id == later.ticket?.id)
+        // Not a double submission: another text, or the same text from another contact.
+        let other = try second.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Repetido, mas outro"),
+                                           options: second.options(IntakeHarness.customer(maria)))
+        #expect(!other.duplicate)
+        let otherContact = try second.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Repetido"),
+                                                  options: second.options(IntakeHarness.customer(joao)))
+        #expect(!otherContact.duplicate)
+
+        // A new instance (as after a restart: nothing in memory yet) knows the window's tickets.
+        // (The first instance stays up: its directory holds the SQLite file.)
+        let third = try IntakeHarness(engine, databaseURL: databaseURL, dataDirectory: directory, secret: secret)
+        let afterRestart = try third.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Repetido"),
+                                                 options: third.options(IntakeHarness.customer(maria)))
+        #expect(afterRestart.duplicate && afterRestart.ticket?.id == original.ticket?.id)
+        #expect(try third.count("tickets") == 7)
+    }
+
+    @Test("a ticket opened with a file counts as the first for the same text sent again without one, alone or in a batch",
+          arguments: TestEngines.all)
+    func ticketWithFileIsTheFirst(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine, environment: ["INTAKE_GROUP_COMMIT": "true"])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let contacts = try (0..<4).map { try harness.contact(acme, "Pessoa \($0)", email: "p\($0)@acme.example") }
+        // Four opens with a file at once (a batch on the group commit's writer), then the same
+        // texts without files, again at once.
+        let firsts = Mutex<[Int: String]>([:])
+        DispatchQueue.concurrentPerform(iterations: 4) { index in
+            let options = harness.options(IntakeHarness.customer(contacts[index]))
+            guard let file = try? harness.upload(Array("conteúdo \(index)".utf8), as: options) else { return }
+            var request = IntakeHarness.request(acme, subject: "Com arquivo \(index)")
+            request.attachmentIDs = [file.id]
+            let response = try? harness.client.call(IntakeV1.Intake.openTicket, request, options: options)
+            firsts.withLock { $0[index] = response?.ticket?.id }
+        }
+        let again = Mutex<[Int: IntakeV1.OpenTicketResponse]>([:])
+        DispatchQueue.concurrentPerform(iterations: 4) { index in
+            let response = try? harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Com arquivo \(index)"),
+                                                    options: harness.options(IntakeHarness.customer(contacts[index])))
+            again.withLock { $0[index] = response }
+        }
+        let opened = firsts.withLock { $0 }, repeated = again.withLock { $0 }
+        for index in 0..<4 {
+            #expect(opened[index] != nil)
+            #expect(repeated[index]?.duplicate == true && repeated[index]?.ticket?.id == opened[index])
+        }
+        #expect(try harness.count("tickets") == 4)
+    }
+
+    @Test("SQLite: the double-submission index is gone and the check's memory holds the window's tickets")
+    func sqliteMemory() throws {
+        let harness = try IntakeHarness(.sqlite)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        for index in 0..<5 {
+            _ = try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Chamado \(index)"),
+                                        options: harness.options(IntakeHarness.customer(maria)))
+        }
+        let indexes = try harness.database.read { tx in
+            try tx.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tickets'").map { try $0.text("name") }
+        }
+        #expect(!indexes.contains("tickets_duplicates"))
+        // The last open's own ticket is read by the next transaction's catch-up.
+        _ = try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Chamado 0"),
+                                    options: harness.options(IntakeHarness.customer(maria)))
+        #expect(harness.intake.recentSubmissions?.count == 5)
+    }
+}

@@ -30,6 +30,26 @@ struct UnitTests {
         #expect(!EmailAddress.isValid(""))
     }
 
+    @Test("Normalized addresses: trimmed and lower-cased, the ASCII fast path as Foundation's")
+    func normalizedAddresses() {
+        for address in ["Maria@Acme.EXAMPLE", "  maria@acme.example\t", "a@b.c", "Zé@Exemplo.com.br", "JOSE@X.EXAMPLE ", ""] {
+            #expect(EmailAddress.normalized(address) == address.trimmingCharacters(in: .whitespaces).lowercased(), "\(address)")
+        }
+    }
+
+    @Test("Templates parsed once render as before: text, escaped HTML derived from text, and a subject kept on one line")
+    func templateCache() {
+        let entry = TemplateCatalog.Entry(subject: "Chamado {{code}}\u{2028}{{ subject }}", text: "Olá {{name}} & <equipe>\n\n.{{x}}\nfim",
+                                          html: "")
+        for _ in 0..<2 {
+            let rendered = TemplateRenderer.render(entry, variables: ["code": "2026-7", "subject": "Nota \"fiscal\"", "name": "Zé", "x": "<b>'"],
+                                                   code: "2026-7")
+            #expect(rendered.subject == "Chamado 2026-7 Nota \"fiscal\"")
+            #expect(rendered.text == "Olá Zé & <equipe>\n\n.<b>'\nfim")
+            #expect(rendered.html.contains("<p>Olá Zé &amp; &lt;equipe&gt;</p><p>.&lt;b&gt;&#39;<br>fim</p>"), "\(rendered.html)")
+        }
+    }
+
     @Test("Backoff grows exponentially with jitter and is capped")
     func backoff() {
         let policy = RetryPolicy(maxAttempts: 5, baseMilliseconds: 100, maxMilliseconds: 1_000)
@@ -46,6 +66,15 @@ struct UnitTests {
         #expect(a == MessageIdentity.deliveryID(eventID: "e1", recipient: "x@y.example", channel: "email"))
         #expect(a != MessageIdentity.deliveryID(eventID: "e1", recipient: "x@y.example", channel: "webhook"))
         #expect(a != MessageIdentity.deliveryID(eventID: "e2", recipient: "x@y.example", channel: "email"))
+        // With the event's time: still 32 lower-case hex (what bounces look for), the time first,
+        // so later events sort after earlier ones; the same event gives the same id.
+        let t1 = MessageIdentity.deliveryID(eventID: "e1", recipient: "x@y.example", channel: "email", occurredAtMs: 1_795_000_000_000)
+        let t2 = MessageIdentity.deliveryID(eventID: "e0", recipient: "x@y.example", channel: "email", occurredAtMs: 1_795_000_000_001)
+        #expect(t1.count == 32 && t1.allSatisfy { $0.isHexDigit && !$0.isUppercase } && t1 < t2)
+        #expect(t1 == MessageIdentity.deliveryID(eventID: "e1", recipient: "x@y.example", channel: "email", occurredAtMs: 1_795_000_000_000))
+        #expect(t1.hasSuffix(String(a.prefix(21))) && t1.hasPrefix(String(1_795_000_000_000, radix: 16).leftPadded(11)))
+        #expect(DeliveryStatusReport.deliveryID(inMessageID: "n.\(t1).tok@suporte.example") == t1)
+        #expect(MessageIdentity.deliveryID(eventID: "e1", recipient: "x@y.example", channel: "email", occurredAtMs: 0) == a)
         #expect(a.count == 32)
     }
 
@@ -128,4 +157,8 @@ struct ConfigurationTests {
         try Data("{not json".utf8).write(to: URL(fileURLWithPath: path))
         #expect(throws: NotificationConfigurationError.self) { _ = try NotificationRules.load(path: path) }
     }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -66,7 +66,9 @@ public enum NotificationService {
 
         var consumer = EventConsumer(consumer: "notification", batched: true)
         EventHandlers.register(&consumer, planner: planner)
-        consumer.register(in: &router, database: runtime.database, logger: runtime.logger) { _ in dispatcher.wake() }
+        // Deliveries are claimed by the event's own transaction and handed to their lanes once
+        // it committed (``ClaimingDatabase``); the coordinator is woken only for rows left queued.
+        consumer.register(in: &router, database: ClaimingDatabase(base: runtime.database, dispatcher: dispatcher), logger: runtime.logger)
         NotificationAPI(runtime: runtime, planner: planner, dispatcher: dispatcher, secrets: secrets).register(in: &router)
         runtime.addBackground(dispatcher)
         runtime.addBackground(DeliveryPruner(database: runtime.database, settings: settings, logger: runtime.logger))

@@ -183,6 +183,7 @@ enum NotificationBenchmark {
         let rate = arguments.count > 2 ? Double(arguments[2]) ?? 100 : 100
         let concurrency = arguments.count > 3 ? Int(arguments[3]) ?? 2 : 2
         do {
+            DeliveryDispatcher.timing.measuring.store(true, ordering: .relaxed)
             let sink = try BenchPeer(script: "smtp_sink.py", arguments: [])
             sinkPID = sink.process.processIdentifier
             let hookSecret = "bench-webhook-secret-0123456789"

@@ -9,14 +9,23 @@ import Storage
 /// entitled subscriber. A recipient without a valid address becomes a `failed` row at once, so
 /// the log shows it.
 struct DeliveryPlanner: Sendable {
-    var rules: NotificationRules
-    var settings: NotificationSettings
-    var identity: MessageIdentity
-    var publisher: EventPublisher
+    let rules: NotificationRules
+    let settings: NotificationSettings
+    let identity: MessageIdentity
+    let publisher: EventPublisher
     /// Templates, webhooks and subscriptions, checked with one statement per event.
     var cache = PlanningCache()
 
-    var emailLane: String { "email|" + Self.host(of: settings.smtpURL) }
+    /// The lane of every e-mail (the SMTP relay's host), computed once.
+    let emailLane: String
+
+    init(rules: NotificationRules, settings: NotificationSettings, identity: MessageIdentity, publisher: EventPublisher) {
+        self.rules = rules
+        self.settings = settings
+        self.identity = identity
+        self.publisher = publisher
+        emailLane = "email|" + Self.host(of: settings.smtpURL)
+    }
 
     static func host(of url: String) -> String {
         guard let components = URLComponents(string: url), let host = components.host else { return url }
@@ -31,9 +40,11 @@ struct DeliveryPlanner: Sendable {
         let recipients = try RecipientResolver(rules: rules).recipients(for: facts, tx) { keys, kind in
             try snapshot.isEnabled(tx, person: keys, kind: kind)
         }
+        let token = recipients.isEmpty ? nil : identity.token(facts.ticketID)
         for recipient in recipients {
-            let id = MessageIdentity.deliveryID(eventID: facts.eventID, recipient: recipient.key, channel: DeliveryChannel.email.rawValue)
-            let messageID = identity.messageID(deliveryID: id, ticketID: facts.ticketID)
+            let id = MessageIdentity.deliveryID(eventID: facts.eventID, recipient: recipient.key, channel: DeliveryChannel.email.rawValue,
+                                                occurredAtMs: facts.occurredAtMs)
+            let messageID = identity.messageID(deliveryID: id, token: token)
             if let failure = recipient.failure {
                 let row = NewDelivery(id: id, eventID: facts.eventID, recipient: recipient.key, channel: .email, eventKind: facts.kind,
                                       ticketID: facts.ticketID, lane: emailLane, envelopeTo: recipient.email.isEmpty ? [] : [recipient.email],
@@ -53,14 +64,14 @@ struct DeliveryPlanner: Sendable {
             let rendered = TemplateRenderer.render(template, variables: variables, code: facts.code)
             let mime = MIMEMessage(from: MailAddress(name: settings.fromName, email: settings.fromAddress),
                                    to: [MailAddress(name: recipient.name, email: recipient.email)],
-                                   replyTo: identity.replyTo(ticketID: facts.ticketID),
+                                   replyTo: identity.replyTo(token: token),
                                    subject: rendered.subject, text: rendered.text, html: rendered.html,
                                    messageID: messageID, date: now,
                                    extraHeaders: Self.headers(kind: facts.kind, ticketID: facts.ticketID, code: facts.code))
             let row = NewDelivery(id: id, eventID: facts.eventID, recipient: recipient.key, channel: .email, eventKind: facts.kind,
                                   ticketID: facts.ticketID, lane: emailLane, envelopeTo: [recipient.email], messageID: messageID,
                                   subject: rendered.subject, payload: mime.render(), accessLevel: facts.accessLevel)
-            if try DeliveryStore.insert(tx, row, now: now) { inserted += 1 }
+            if try insert(row, tx, now: now) { inserted += 1 }
         }
         inserted += try planWebhooks(facts, webhooks: snapshot.webhooks, tx, now: now)
         return inserted
@@ -79,7 +90,8 @@ struct DeliveryPlanner: Sendable {
             // Confidentiality: content above the subscriber's level, or an internal entry it is
             // not entitled to, is not delivered at all.
             guard webhook.accessLevel >= facts.accessLevel, !facts.isInternal || webhook.internalEntries else { continue }
-            let id = MessageIdentity.deliveryID(eventID: facts.eventID, recipient: "webhook:\(webhook.id)", channel: DeliveryChannel.webhook.rawValue)
+            let id = MessageIdentity.deliveryID(eventID: facts.eventID, recipient: "webhook:\(webhook.id)", channel: DeliveryChannel.webhook.rawValue,
+                                                occurredAtMs: facts.occurredAtMs)
             let json = JSONWriter.object([
                 "delivery_id": .string(id), "event_id": .string(facts.eventID), "event": .string(facts.kind),
                 "occurred_at_ms": .integer(facts.occurredAtMs), "ticket_id": .string(facts.ticketID), "code": .string(facts.code),
@@ -89,8 +101,34 @@ struct DeliveryPlanner: Sendable {
                                   ticketID: facts.ticketID, lane: "webhook|" + Self.host(of: webhook.url), target: webhook.url,
                                   messageID: id, subject: facts.kind, payload: Array(json), accessLevel: facts.accessLevel,
                                   webhookID: webhook.id)
-            if try DeliveryStore.insert(tx, row, now: now) { inserted += 1 }
+            if try insert(row, webhook: webhook, tx, now: now) { inserted += 1 }
         }
         return inserted
+    }
+
+    /// Inserts a `queued` row, claimed at once when the event's transaction allows it
+    /// (``InsertClaims``: its lane has room, the message is in memory and small enough to be
+    /// kept with the claim).
+    func insert(_ row: NewDelivery, webhook: WebhookRecord? = nil, _ tx: any SQLExecutor, now: Date) throws -> Bool {
+        guard row.state == .queued, let claims = (tx as? ClaimingExecutor)?.claims else {
+            return try DeliveryStore.insert(tx, row, now: now)
+        }
+        guard row.segments.isEmpty, !row.payload.isEmpty, row.payload.count <= DeliveryClaims.claimLoadBytes,
+              claims.wants(lane: row.lane) else {
+            let inserted = try DeliveryStore.insert(tx, row, now: now)
+            if inserted { claims.leftQueued = true }
+            return inserted
+        }
+        var claimed = row
+        claimed.state = .sending
+        claimed.attempts = 1
+        claimed.claimedBy = claims.instance
+        claimed.claimedUntil = claims.leaseEnd
+        guard try DeliveryStore.insert(tx, claimed, now: now) else { return false }
+        claims.add(lane: row.lane, ClaimedDelivery(
+            id: row.id, channel: row.channel.rawValue, payload: row.payload, envelopeTo: row.envelopeTo, copies: row.copies,
+            target: row.target, eventKind: row.eventKind, ticketID: row.ticketID, messageID: row.messageID, subject: row.subject,
+            attempts: 1, webhook: webhook, leaseEnd: claims.leaseEnd))
+        return true
     }
 }

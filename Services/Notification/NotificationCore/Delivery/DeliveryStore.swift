@@ -39,6 +39,11 @@ struct NewDelivery: Sendable {
     var state: DeliveryState = .queued
     var lastAnswer: String = ""
     var webhookID: String = ""
+    /// A row inserted already claimed (``InsertClaims``): `sending`, attempt 1, this instance's
+    /// name and lease.
+    var attempts: Int = 0
+    var claimedBy: String = ""
+    var claimedUntil: Date?
 }
 
 /// Reads and writes `notification_deliveries`. Every function runs inside the caller's transaction.
@@ -59,13 +64,14 @@ enum DeliveryStore {
             .text(delivery.eventKind), .text(delivery.ticketID), .text(delivery.lane), .text(delivery.target),
             .text(delivery.envelopeTo.joined(separator: "\n")), .text(delivery.copies.joined(separator: "\n")),
             .text(delivery.messageID), .text(delivery.subject), .blob([]), .integer(Int64(size)),
-            .integer(Int64(delivery.accessLevel)), .text(delivery.state.rawValue), .timestamp(now), .text(delivery.lastAnswer),
-            .timestamp(now), .text(delivery.webhookID)]
+            .integer(Int64(delivery.accessLevel)), .text(delivery.state.rawValue), .integer(Int64(delivery.attempts)), .timestamp(now),
+            .text(delivery.lastAnswer), .timestamp(now), .text(delivery.webhookID), .text(delivery.claimedBy),
+            delivery.claimedUntil.map(SQLValue.timestamp) ?? .integer(0)]
         let insertRow = """
             INSERT INTO notification_deliveries (id, event_id, recipient, channel, event_kind, ticket_id, lane, target, envelope_to,
                 copies, message_id, subject, payload, payload_bytes, access_level, state, attempts, next_attempt_at, last_answer,
-                created_at, webhook_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)
+                created_at, webhook_id, claimed_by, claimed_until)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (event_id, recipient, channel) DO NOTHING
             """
         if executor.engine == .postgres && !delivery.payload.isEmpty && delivery.payload.count <= PayloadChunks.chunkBytes {

@@ -14,6 +14,9 @@ final class OutcomeRecorder: @unchecked Sendable {
     private let finished = DispatchGroup()
     private let maxBatch: Int
     private let linger: TimeInterval
+    private let idleLinger: TimeInterval
+    /// Results waiting when the lanes go idle from which the batch is written at once.
+    static let burstEnd = 16
     private let write: @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Bool
     private let abandon: @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Void
 
@@ -23,13 +26,15 @@ final class OutcomeRecorder: @unchecked Sendable {
     ///     ``flush()`` says no send is in flight): a transaction's fixed cost (begin, commit, WAL
     ///     frames of the pages it touched) is then shared by tens of results instead of a few
     ///     while sends complete one every half millisecond.
+    ///   - idleLinger: how long a short batch waits once the lanes went idle (``flush()``).
     ///   - write: writes a batch in one transaction; false when it failed (retried a few times).
     ///   - abandon: called with a batch that could not be written (its leases will expire and
     ///     the deliveries be taken over).
-    init(maxBatch: Int = 256, linger: TimeInterval = 0.02, write: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Bool,
+    init(maxBatch: Int = 256, linger: TimeInterval = 0.02, idleLinger: TimeInterval = 0.01, write: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Bool,
          abandon: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Void) {
         self.maxBatch = maxBatch
         self.linger = linger
+        self.idleLinger = idleLinger
         self.write = write
         self.abandon = abandon
         finished.enter()
@@ -57,11 +62,12 @@ final class OutcomeRecorder: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Writes what is pending without lingering (the lanes went idle: no more results are
-    /// coming soon, so waiting would only delay the record).
+    /// The lanes went idle: what is pending is written at once when it is the end of a burst,
+    /// else after at most the idle linger (results come one at a time, so waiting longer would
+    /// only delay the record).
     func flush() {
         condition.lock()
-        if !pending.isEmpty {
+        if !pending.isEmpty && !flushRequested {
             flushRequested = true
             condition.signal()
         }
@@ -83,9 +89,16 @@ final class OutcomeRecorder: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            if running && linger > 0 && pending.count < maxBatch / 2 && !flushRequested {
-                let until = Date().addingTimeInterval(linger)
-                while running && pending.count < maxBatch / 2 && !flushRequested && condition.wait(until: until) {}
+            if running && linger > 0 && pending.count < maxBatch / 2 {
+                // Sends in flight: up to `linger` for more results. Lanes idle (``flush()``):
+                // the end of a burst (16 results or more waiting) is written at once; a few
+                // results wait up to `idleLinger` from the first, so those of a steady trickle
+                // of events (one send at a time, the lanes idle between them) still share a
+                // transaction instead of paying one each.
+                let start = Date()
+                let until = start.addingTimeInterval(linger), idleUntil = start.addingTimeInterval(min(linger, idleLinger))
+                while running && pending.count < maxBatch / 2 && !(flushRequested && pending.count >= Self.burstEnd)
+                        && condition.wait(until: flushRequested ? idleUntil : until) {}
             }
             flushRequested = false
             let batch = Array(pending.prefix(maxBatch))

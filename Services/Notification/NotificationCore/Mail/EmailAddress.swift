@@ -32,6 +32,12 @@ enum EmailAddress {
 
     /// Lower-cased, trimmed: the key subscriptions and the log use for a person's address.
     static func normalized(_ text: String) -> String {
-        text.trimmingCharacters(in: .whitespaces).lowercased()
+        // ASCII without blanks (every valid address): nothing to trim, lower-cased on bytes.
+        let bytes = text.utf8
+        if bytes.allSatisfy({ $0 < 0x80 && $0 != 0x20 && $0 != 0x09 }) {
+            guard bytes.contains(where: { $0 >= 0x41 && $0 <= 0x5a }) else { return text }
+            return String(decoding: bytes.map { $0 >= 0x41 && $0 <= 0x5a ? $0 + 0x20 : $0 }, as: UTF8.self)
+        }
+        return text.trimmingCharacters(in: .whitespaces).lowercased()
     }
 }

@@ -48,8 +48,10 @@ struct MIMEMessage: Sendable {
 
     /// The whole message in memory (spool files read in).
     func render() -> [UInt8] {
+        let segments = segments()
+        if segments.count == 1, case .bytes(let only) = segments[0] { return only }
         var bytes: [UInt8] = []
-        for segment in segments() {
+        for segment in segments {
             switch segment {
             case .bytes(let piece): bytes += piece
             case .file(let path): bytes += (FileManager.default.contents(atPath: path).map { Array($0) } ?? [])
@@ -58,11 +60,19 @@ struct MIMEMessage: Sendable {
         return bytes
     }
 
-    /// The message as bytes with spooled attachments left in their files, in order.
+    /// The message as bytes with spooled attachments left in their files, in order. Written
+    /// straight into bytes (no intermediate strings for the base64 bodies).
     func segments() -> [MIMESegment] {
         var segments: [MIMESegment] = []
-        var out = ""
-        func header(_ name: String, _ value: String) { out += "\(name): \(value)\r\n" }
+        var out: [UInt8] = []
+        out.reserveCapacity(1_024 + (text.utf8.count + html.utf8.count) * 139 / 100)
+        func put(_ text: String) { out += text.utf8 }
+        func header(_ name: String, _ value: String) {
+            put(name)
+            put(": ")
+            put(value)
+            put("\r\n")
+        }
         header("From", from.header)
         header("To", to.map(\.header).joined(separator: ",\r\n "))
         if !cc.isEmpty { header("Cc", cc.map(\.header).joined(separator: ",\r\n ")) }
@@ -78,44 +88,45 @@ struct MIMEMessage: Sendable {
         let seed = Digest.sha256(Array(messageID.utf8))
         let alternative = "alt-" + Digest.hex(Array(seed.prefix(12)))
         let mixed = "mix-" + Digest.hex(Array(seed.suffix(12)))
-        var alternativePart = ""
-        alternativePart += "--\(alternative)\r\n"
-        alternativePart += "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-        alternativePart += MIMEEncoding.base64Lines(Array(text.utf8))
-        alternativePart += "--\(alternative)\r\n"
-        alternativePart += "Content-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
-        alternativePart += MIMEEncoding.base64Lines(Array(html.utf8))
-        alternativePart += "--\(alternative)--\r\n"
+        func alternativePart() {
+            put("--\(alternative)\r\n")
+            put("Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+            MIMEEncoding.appendBase64Lines(Array(text.utf8), to: &out)
+            put("--\(alternative)\r\n")
+            put("Content-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+            MIMEEncoding.appendBase64Lines(Array(html.utf8), to: &out)
+            put("--\(alternative)--\r\n")
+        }
         if attachments.isEmpty && spooled.isEmpty {
             header("Content-Type", "multipart/alternative; boundary=\"\(alternative)\"")
-            out += "\r\n"
-            out += alternativePart
+            put("\r\n")
+            alternativePart()
         } else {
             header("Content-Type", "multipart/mixed; boundary=\"\(mixed)\"")
-            out += "\r\n"
-            out += "--\(mixed)\r\n"
-            out += "Content-Type: multipart/alternative; boundary=\"\(alternative)\"\r\n\r\n"
-            out += alternativePart
+            put("\r\n")
+            put("--\(mixed)\r\n")
+            put("Content-Type: multipart/alternative; boundary=\"\(alternative)\"\r\n\r\n")
+            alternativePart()
             // A part's boundary line and headers; its base64 body follows.
             func partHeaders(fileName: String, contentType: String) {
-                out += "--\(mixed)\r\n"
-                out += "Content-Type: \(MIMEEncoding.safeContentType(contentType)); \(MIMEEncoding.parameter("name", fileName))\r\n"
-                out += "Content-Transfer-Encoding: base64\r\n"
-                out += "Content-Disposition: attachment; \(MIMEEncoding.parameter("filename", fileName))\r\n\r\n"
+                put("--\(mixed)\r\n")
+                put("Content-Type: \(MIMEEncoding.safeContentType(contentType)); \(MIMEEncoding.parameter("name", fileName))\r\n")
+                put("Content-Transfer-Encoding: base64\r\n")
+                put("Content-Disposition: attachment; \(MIMEEncoding.parameter("filename", fileName))\r\n\r\n")
             }
             for attachment in attachments {
                 partHeaders(fileName: attachment.fileName, contentType: attachment.contentType)
-                out += MIMEEncoding.base64Lines(attachment.content)
+                MIMEEncoding.appendBase64Lines(attachment.content, to: &out)
             }
             for attachment in spooled {
                 partHeaders(fileName: attachment.fileName, contentType: attachment.contentType)
-                segments.append(.bytes(Array(out.utf8)))
-                out = ""
+                segments.append(.bytes(out))
+                out = []
                 segments.append(.file(attachment.path))
             }
-            out += "--\(mixed)--\r\n"
+            put("--\(mixed)--\r\n")
         }
-        segments.append(.bytes(Array(out.utf8)))
+        segments.append(.bytes(out))
         return segments
     }
 }
@@ -133,11 +144,12 @@ enum MIMEEncoding {
         if isPlainASCII(clean) && !PlainText.contains(clean, "=?") && clean.utf8.count <= 900 { return clean }
         var words: [String] = []
         var chunk: [UInt8] = []
+        chunk.reserveCapacity(64)
         for character in clean {
-            let bytes = Array(String(character).utf8)
+            let bytes = character.utf8
             if chunk.count + bytes.count > 45 {
                 words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=")
-                chunk = []
+                chunk.removeAll(keepingCapacity: true)
             }
             chunk += bytes
         }
@@ -174,37 +186,44 @@ enum MIMEEncoding {
 
     /// ``base64Lines(_:)`` as bytes (encoded straight into them).
     static func base64LineBytes(_ bytes: [UInt8]) -> [UInt8] {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4 * 78 / 76 + 2)
-        var column = 0
-        func emit(_ byte: UInt8) {
-            out.append(byte)
-            column += 1
-            if column == 76 {
-                out.append(0x0d)
-                out.append(0x0a)
-                column = 0
+        appendBase64Lines(bytes, to: &out)
+        return out
+    }
+
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    /// Appends `bytes` in base64 lines of 76 characters, each CRLF-terminated (19 groups of
+    /// four per line).
+    static func appendBase64Lines(_ bytes: [UInt8], to out: inout [UInt8]) {
+        let encoded = (bytes.count + 2) / 3 * 4
+        out.reserveCapacity(out.count + encoded + (encoded / 76 + 1) * 2)
+        alphabet.withUnsafeBufferPointer { a in
+            bytes.withUnsafeBufferPointer { source in
+                var index = 0, column = 0
+                while index + 3 <= source.count {
+                    let n = UInt32(source[index]) << 16 | UInt32(source[index + 1]) << 8 | UInt32(source[index + 2])
+                    out.append(a[Int(n >> 18 & 63)]); out.append(a[Int(n >> 12 & 63)])
+                    out.append(a[Int(n >> 6 & 63)]); out.append(a[Int(n & 63)])
+                    index += 3
+                    column += 4
+                    if column == 76 {
+                        out.append(0x0d); out.append(0x0a)
+                        column = 0
+                    }
+                }
+                let left = source.count - index
+                if left > 0 {
+                    let n = UInt32(source[index]) << 16 | (left == 2 ? UInt32(source[index + 1]) << 8 : 0)
+                    out.append(a[Int(n >> 18 & 63)]); out.append(a[Int(n >> 12 & 63)])
+                    out.append(left == 2 ? a[Int(n >> 6 & 63)] : UInt8(ascii: "=")); out.append(UInt8(ascii: "="))
+                    column += 4
+                }
+                if column > 0 {
+                    out.append(0x0d); out.append(0x0a)
+                }
             }
         }
-        var index = 0
-        while index + 3 <= bytes.count {
-            let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-            emit(alphabet[Int(n >> 18 & 63)]); emit(alphabet[Int(n >> 12 & 63)])
-            emit(alphabet[Int(n >> 6 & 63)]); emit(alphabet[Int(n & 63)])
-            index += 3
-        }
-        let left = bytes.count - index
-        if left > 0 {
-            let n = UInt32(bytes[index]) << 16 | (left == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
-            emit(alphabet[Int(n >> 18 & 63)]); emit(alphabet[Int(n >> 12 & 63)])
-            emit(left == 2 ? alphabet[Int(n >> 6 & 63)] : UInt8(ascii: "=")); emit(UInt8(ascii: "="))
-        }
-        if column > 0 {
-            out.append(0x0d)
-            out.append(0x0a)
-        }
-        return out
     }
 
     /// RFC 5322 date, e.g. `Sun, 29 Nov 2026 01:15:16 +0000` (UTC, no formatter objects).

@@ -1,5 +1,6 @@
 import Foundation
 import ServiceKit
+import Synchronization
 
 /// A rendered message: subject, plain text and HTML.
 struct RenderedMessage: Sendable, Equatable {
@@ -13,35 +14,83 @@ struct RenderedMessage: Sendable, Equatable {
 /// ticket code (prefixed when a template forgot it).
 enum TemplateRenderer {
     static func render(_ template: TemplateCatalog.Entry, variables: [String: String], code: String) -> RenderedMessage {
-        var subject = fill(template.subject, variables) { $0 }
+        var subject = String(decoding: fill(parsed(template.subject), variables, escaping: false), as: UTF8.self)
         // Headers are one line.
-        subject = String(subject.map { $0.isNewline ? " " : $0 })
+        if subject.utf8.contains(where: { (0x0a...0x0d).contains($0) || $0 >= 0x80 }) {
+            subject = String(subject.map { $0.isNewline ? " " : $0 })
+        }
         if !code.isEmpty && !PlainText.contains(subject, code) { subject = "[\(code)] " + subject }
-        let text = fill(template.text, variables) { $0 }
+        let textTemplate = parsed(template.text)
+        let text = String(decoding: fill(textTemplate, variables, escaping: false), as: UTF8.self)
         let html: String
         if template.html.isEmpty {
             // Derived from the text template: its literal text escaped too, newlines as <br>.
-            let body = fillSegments(template.text, variables).map { segment -> String in
-                switch segment {
-                case .literal(let literal): HTML.escape(literal)
-                case .value(let value): HTML.escape(value)
-                }
-            }.joined()
             html = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body><p>"
-                + PlainText.paragraphs(body)
+                + PlainText.paragraphs(String(decoding: fill(textTemplate, variables, escaping: true), as: UTF8.self))
                 + "</p></body></html>"
         } else {
-            html = fill(template.html, variables, HTML.escape)
+            html = String(decoding: fill(parsed(template.html), variables, escaping: true, literalsEscaped: false), as: UTF8.self)
         }
         return RenderedMessage(subject: subject, text: text, html: html)
     }
 
     enum Segment { case literal(String), value(String) }
 
-    /// The template cut at its `{{name}}` placeholders, each replaced by its value. Scanned on
-    /// the UTF-8 bytes (`{` and `}` never occur inside a multi-byte character), without
-    /// Foundation's string search.
-    static func fillSegments(_ template: String, _ variables: [String: String]) -> [Segment] {
+    /// A template cut at its `{{name}}` placeholders: literal text (as is and HTML-escaped) and
+    /// names, in order.
+    struct Parsed: Sendable {
+        enum Piece: Sendable {
+            case literal(plain: [UInt8], escaped: [UInt8])
+            case name(String)
+        }
+        var pieces: [Piece]
+        var size: Int
+    }
+
+    /// Templates parsed so far (administrator templates and the built-in ones: a handful), so
+    /// an event does not scan and escape the same template text again.
+    private static let cache = Mutex<[String: Parsed]>([:])
+
+    static func parsed(_ template: String) -> Parsed {
+        if let known = cache.withLock({ $0[template] }) { return known }
+        var pieces: [Parsed.Piece] = []
+        for segment in segments(template) {
+            switch segment {
+            case .literal(let literal):
+                pieces.append(.literal(plain: Array(literal.utf8), escaped: HTMLBytes.escape(Array(literal.utf8))))
+            case .value(let name):
+                pieces.append(.name(name))
+            }
+        }
+        let parsed = Parsed(pieces: pieces, size: template.utf8.count)
+        cache.withLock { cache in
+            if cache.count >= 512 { cache.removeAll() }
+            cache[template] = parsed
+        }
+        return parsed
+    }
+
+    /// `parsed` with each name replaced by its value (unknown names: empty); values, and
+    /// literals unless `literalsEscaped` is false, HTML-escaped when `escaping`.
+    static func fill(_ parsed: Parsed, _ variables: [String: String], escaping: Bool, literalsEscaped: Bool = true) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(parsed.size + 256)
+        for piece in parsed.pieces {
+            switch piece {
+            case .literal(let plain, let escaped):
+                out += escaping && literalsEscaped ? escaped : plain
+            case .name(let name):
+                guard let value = variables[name] else { continue }
+                if escaping { HTMLBytes.escape(value.utf8, into: &out) } else { out += value.utf8 }
+            }
+        }
+        return out
+    }
+
+    /// The template cut at its `{{name}}` placeholders (names trimmed). Scanned on the UTF-8
+    /// bytes (`{` and `}` never occur inside a multi-byte character), without Foundation's
+    /// string search.
+    static func segments(_ template: String) -> [Segment] {
         var segments: [Segment] = []
         let bytes = Array(template.utf8)
         let open = UInt8(ascii: "{"), close = UInt8(ascii: "}")
@@ -64,19 +113,45 @@ enum TemplateRenderer {
             let name = text(start + 2..<end)
             let trimmed = name.utf8.allSatisfy({ $0 != 0x20 && $0 != 0x09 && $0 < 0x80 })
                 ? name : name.trimmingCharacters(in: .whitespaces)
-            segments.append(.value(variables[trimmed] ?? ""))
+            segments.append(.value(trimmed))
             rest = end + 2
         }
         segments.append(.literal(text(rest..<bytes.count)))
         return segments
     }
 
-    static func fill(_ template: String, _ variables: [String: String], _ transform: (String) -> String) -> String {
-        fillSegments(template, variables).map { segment in
+    /// The template cut at its placeholders, each replaced by its value.
+    static func fillSegments(_ template: String, _ variables: [String: String]) -> [Segment] {
+        segments(template).map { segment in
             switch segment {
-            case .literal(let literal): literal
-            case .value(let value): transform(value)
+            case .literal: segment
+            case .value(let name): .value(variables[name] ?? "")
             }
-        }.joined()
+        }
+    }
+}
+
+/// HTML escaping on UTF-8 bytes: `&`, `<`, `>`, `"` and `'` become entities, NUL bytes are
+/// dropped (as ``HTML/escape(_:)`` does per character, without iterating characters).
+enum HTMLBytes {
+    static func escape<Bytes: Sequence>(_ bytes: Bytes, into out: inout [UInt8]) where Bytes.Element == UInt8 {
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "&"): out += [0x26, 0x61, 0x6d, 0x70, 0x3b]  // &amp;
+            case UInt8(ascii: "<"): out += [0x26, 0x6c, 0x74, 0x3b]  // &lt;
+            case UInt8(ascii: ">"): out += [0x26, 0x67, 0x74, 0x3b]  // &gt;
+            case UInt8(ascii: "\""): out += [0x26, 0x71, 0x75, 0x6f, 0x74, 0x3b]  // &quot;
+            case UInt8(ascii: "'"): out += [0x26, 0x23, 0x33, 0x39, 0x3b]  // &#39;
+            case 0: continue
+            default: out.append(byte)
+            }
+        }
+    }
+
+    static func escape(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 16)
+        escape(bytes, into: &out)
+        return out
     }
 }

@@ -1,0 +1,97 @@
+import Foundation
+import Storage
+
+/// Deliveries claimed by the transaction that inserts them: when a lane has room, the event's
+/// transaction writes the new row already `sending`, claimed by this instance with a lease (as a
+/// claim would), and the delivery goes to its lane as soon as that transaction has committed.
+/// Without it every event cost a second write transaction (the coordinator's claim), a wake-up
+/// of the coordinator and a rewrite of the row and of its entry in the due index.
+///
+/// The in-memory copy is sent only after the commit (``ClaimingDatabase``), so what is sent is
+/// exactly what was stored: a transaction that is rolled back or retried hands nothing over (a
+/// retry renders and claims again). When the commit's outcome is unknown, the rows (if written)
+/// are `sending` under a lease nobody renews: they are taken over when it expires, as after a
+/// crash.
+final class InsertClaims {
+    /// Asks whether a lane takes one more delivery now (with how many this transaction already
+    /// claimed for it); nil when deliveries are not claimed at insert (stopping, held).
+    let room: (String, Int) -> Bool
+    let instance: String
+    let leaseEnd: Date
+    /// Claimed in this transaction, in order.
+    private(set) var claimed: [(lane: String, delivery: ClaimedDelivery)] = []
+    /// Whether this transaction left a row `queued` (the coordinator has to claim it).
+    var leftQueued = false
+
+    init(instance: String, leaseEnd: Date, room: @escaping (String, Int) -> Bool) {
+        self.instance = instance
+        self.leaseEnd = leaseEnd
+        self.room = room
+    }
+
+    /// Whether a new row of `lane` is to be inserted claimed.
+    func wants(lane: String) -> Bool {
+        room(lane, claimed.reduce(0) { $0 + ($1.lane == lane ? 1 : 0) })
+    }
+
+    func add(lane: String, _ delivery: ClaimedDelivery) {
+        claimed.append((lane, delivery))
+    }
+}
+
+/// The executor a handler gets inside ``ClaimingDatabase/write(_:)``: the transaction's own,
+/// plus the transaction's ``InsertClaims``.
+final class ClaimingExecutor: SQLExecutor {
+    let base: any SQLExecutor
+    let claims: InsertClaims
+
+    init(base: any SQLExecutor, claims: InsertClaims) {
+        self.base = base
+        self.claims = claims
+    }
+
+    var engine: DatabaseEngine { base.engine }
+
+    func execute(_ sql: String, _ params: [SQLValue]) throws -> Int { try base.execute(sql, params) }
+
+    func query(_ sql: String, _ params: [SQLValue]) throws -> [Row] { try base.query(sql, params) }
+
+    func executeDeferred(_ sql: String) throws { try base.executeDeferred(sql) }
+
+    func queryPipelined(_ statements: [(sql: String, params: [SQLValue])]) throws -> [[Row]] {
+        try base.queryPipelined(statements)
+    }
+}
+
+/// The service's database as the event consumer sees it: each write transaction carries an
+/// ``InsertClaims``; once it committed, the deliveries it claimed go to their lanes, and the
+/// coordinator is woken only when rows were left `queued`.
+final class ClaimingDatabase: Database, @unchecked Sendable {
+    let base: any Database
+    let dispatcher: DeliveryDispatcher
+
+    init(base: any Database, dispatcher: DeliveryDispatcher) {
+        self.base = base
+        self.dispatcher = dispatcher
+    }
+
+    var engine: DatabaseEngine { base.engine }
+
+    func write<T>(_ body: (any SQLExecutor) throws -> T) throws -> T {
+        var claims: InsertClaims?
+        let result = try base.write { tx in
+            // A fresh set per attempt: a retried transaction claims again.
+            let attempt = dispatcher.insertClaims()
+            claims = attempt
+            return try body(ClaimingExecutor(base: tx, claims: attempt))
+        }
+        if let claims { dispatcher.committed(claims) }
+        return result
+    }
+
+    func read<T>(_ body: (any SQLExecutor) throws -> T) throws -> T { try base.read(body) }
+
+    func ping() throws { try base.ping() }
+
+    func close() { base.close() }
+}

@@ -19,10 +19,6 @@ public struct NotificationSettings: Sendable {
     public var smtpPassword: String = ""
     /// Skip TLS certificate verification (test relays with self-signed certificates only).
     public var smtpInsecureTLS: Bool = false
-    /// Plain `smtp://` relays without STARTTLS or AUTH are spoken to by the service's own SMTP
-    /// client (``PlainSMTPConnection``: a kept connection, one send and one read per step);
-    /// false sends every message with libcurl (`NOTIFICATION_SMTP_PLAIN_CLIENT=0`).
-    public var smtpPlainClient: Bool = true
     /// CA bundle to verify the relay's certificate with (PEM); empty uses the system's.
     public var smtpCAFile: String = ""
     /// Envelope sender and `From` address.
@@ -91,7 +87,6 @@ public struct NotificationSettings: Sendable {
         if let v = text("SMTP_USER") { smtpUser = v }
         if let v = text("SMTP_PASSWORD") { smtpPassword = v }
         if let v = bool("SMTP_INSECURE_TLS") { smtpInsecureTLS = v }
-        if let v = bool("SMTP_PLAIN_CLIENT") { smtpPlainClient = v }
         if let v = text("SMTP_CA_FILE") { smtpCAFile = v }
         if let v = text("MAIL_FROM") { fromAddress = v }
         if let v = text("MAIL_FROM_NAME") { fromName = v }

@@ -103,22 +103,6 @@ package final class CurlEasy {
 
     deinit { curl_easy_cleanup(handle) }
 
-    /// The plain SMTP connection this handle's thread keeps beside libcurl's (``PlainSMTPConnection``),
-    /// with the relay settings it was made for.
-    private var plainSMTP: (url: String, startTLS: Bool, user: String, connection: PlainSMTPConnection?)?
-
-    /// The plain SMTP connection for `settings`' relay; nil when that relay needs libcurl (TLS, AUTH).
-    func plainSMTP(_ settings: NotificationSettings) -> PlainSMTPConnection? {
-        guard settings.smtpPlainClient else { return nil }
-        if let plainSMTP, plainSMTP.url == settings.smtpURL, plainSMTP.startTLS == settings.smtpStartTLS,
-           plainSMTP.user == settings.smtpUser {
-            return plainSMTP.connection
-        }
-        let connection = PlainSMTPConnection(settings: settings, cancellation: cancellation)
-        plainSMTP = (settings.smtpURL, settings.smtpStartTLS, settings.smtpUser, connection)
-        return connection
-    }
-
     /// The outcome of one transfer.
     struct Result {
         var code: CURLcode

@@ -14,16 +14,6 @@ package struct SMTPSender {
     ///   - more: the next piece each time the previous one was uploaded; nil at the end.
     package func send(_ curl: CurlEasy, from: String, recipients: [String], message: [UInt8], size: Int? = nil,
                       more: (() -> [UInt8]?)? = nil) -> SendOutcome {
-        if let plain = curl.plainSMTP(settings) {
-            switch plain.send(from: from, recipients: recipients, message: message, size: size, more: more) {
-            case .reply(let code, let line):
-                if code == 250 { return .accepted(line.isEmpty ? "250" : line) }
-                let detail = line.isEmpty ? "SMTP \(code)" : line
-                return (500..<600).contains(code) ? .permanent(detail) : .transient(detail)
-            case .failed(let message):
-                return .transient(message)
-            }
-        }
         let exchange = CurlExchange()
         exchange.upload = message
         exchange.more = more

@@ -101,6 +101,72 @@ struct GroupCommitBatchTests {
         _ = blocker
     }
 
+    @Test("uploads queued behind a running write commit together; one onto an unknown ticket fails alone and stores nothing; the others read back byte-exact",
+          arguments: TestEngines.all)
+    func queuedUploadsCommitTogether(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine, environment: ["INTAKE_GROUP_COMMIT": "true"])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
+        _ = try harness.upload(randomBytes(100, seed: 40), as: maria)
+
+        // Hold the write path (SQLite: the writer; PostgreSQL: inserts into contents), so the first
+        // upload to arrive waits inside its transaction while the others queue behind it.
+        let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let blocker = Thread {
+            try? harness.database.write { tx in
+                if tx.engine == .postgres { try tx.execute("LOCK TABLE contents IN SHARE MODE") }
+                holding.signal()
+                release.wait()
+            }
+        }
+        blocker.start()
+        holding.wait()
+
+        let files = (0..<6).map { randomBytes(1_000 + $0, seed: UInt64(41 + $0)) }
+        let outcomes = Mutex<[Int: Result<CommonV1.AttachmentRef, RPCError>]>([:])
+        let group = DispatchGroup()
+        for index in files.indices {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                do {
+                    // Index 3 goes onto a ticket that does not exist.
+                    let ref = try harness.upload(files[index], name: "f\(index).png", as: maria,
+                                                 ticketID: index == 3 ? "00000000-0000-7000-8000-000000000000" : "")
+                    outcomes.withLock { $0[index] = .success(ref) }
+                } catch let error as RPCError {
+                    outcomes.withLock { $0[index] = .failure(error) }
+                } catch {
+                    outcomes.withLock { $0[index] = .failure(RPCError(.unknown, "\(error)")) }
+                }
+            }.start()
+        }
+        let limit = Date().addingTimeInterval(20)
+        while Date() < limit {
+            let stats = try #require(harness.intake.uploadCommitStatistics)
+            if stats.queued + stats.running >= files.count { break }
+            usleep(10_000)
+        }
+        release.signal()
+        group.wait()
+
+        let stats = try #require(harness.intake.uploadCommitStatistics)
+        #expect(stats.largestBatch >= 2, "the queued uploads ran together: \(stats)")
+        let results = outcomes.withLock { $0 }
+        guard case .failure(let unknownTicket) = results[3] else {
+            Issue.record("the upload onto an unknown ticket succeeded")
+            return
+        }
+        #expect(unknownTicket.code == .notFound)
+        for index in files.indices where index != 3 {
+            let ref = try #require(try? results[index]?.get(), "upload \(index): \(String(describing: results[index]))")
+            #expect(try harness.download(ref.id, as: maria, chunk: 700) == files[index])
+        }
+        #expect(try harness.count("attachments") == 6, "the first upload and five of the six")
+        #expect(try harness.count("contents") == 6)
+        _ = blocker
+    }
+
     @Test("every open the real process acknowledged from its batches is there after kill -9", arguments: TestEngines.all)
     func acknowledgedOpensSurviveKill(engine: DatabaseEngine) throws {
         let directory = try TemporaryDirectory(prefix: "intake-kill")

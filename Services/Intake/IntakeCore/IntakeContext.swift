@@ -17,6 +17,8 @@ public final class IntakeContext: Sendable {
     let catalogCache = CatalogCache()
     /// Concurrent ticket opens share one transaction (see ``GroupCommit``); `nil` when off.
     let openCommits: GroupCommit<IntakeV1.OpenTicketResponse>?
+    /// Concurrent uploads' rows share one transaction the same way; `nil` when group commit is off.
+    let uploadCommits: GroupCommit<CommonV1.AttachmentRef>?
     /// SQLite: the double-submission check's memory (see ``RecentSubmissions``); `nil` on
     /// PostgreSQL (an index answers it there) or without a window.
     let recentSubmissions: RecentSubmissions?
@@ -44,6 +46,8 @@ public final class IntakeContext: Sendable {
         openCommits = groupCommit
             ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds,
                           committed: committed, recent: recent) : nil
+        uploadCommits = groupCommit
+            ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds, committed: committed) : nil
     }
 
     /// What the background checkpointer has done (`nil` when it is off).
@@ -51,6 +55,9 @@ public final class IntakeContext: Sendable {
 
     /// What the group commit of ticket opens has done (`nil` when it is off).
     public var openCommitStatistics: GroupCommitStatistics? { openCommits?.statistics }
+
+    /// What the group commit of uploads has done (`nil` when it is off).
+    public var uploadCommitStatistics: GroupCommitStatistics? { uploadCommits?.statistics }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 

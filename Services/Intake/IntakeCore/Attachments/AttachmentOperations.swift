@@ -65,7 +65,10 @@ extension IntakeContext {
         ref.sizeBytes = upload.size
         ref.sha256 = sha
         let stored = ref
-        try database.write { tx in
+        let ticketID = first.ticketID
+        // Concurrent uploads share a transaction and its COMMIT, like opens (``GroupCommit``):
+        // each runs in its own savepoint and keeps its own outcome.
+        return try writeUpload { [self] tx in
             let inlineBytes: SQLValue
             if case .inline(_, let bytes) = content { inlineBytes = .blob(bytes) } else { inlineBytes = .null }
             let inserted = try tx.execute("INSERT INTO contents (sha256, size_bytes, stored_at, data) VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
@@ -84,8 +87,8 @@ extension IntakeContext {
             guard try insertedInline || contentIsStored(tx, sha) else {
                 throw RPCError(.aborted, "conteúdo removido durante o envio; envie de novo / content removed during the upload; upload again")
             }
-            if !first.ticketID.isEmpty {
-                let ticket = try visibleTicket(tx, first.ticketID, caller: caller)
+            if !ticketID.isEmpty {
+                let ticket = try visibleTicket(tx, ticketID, caller: caller)
                 guard ticket.status != TicketStore.cancelled else {
                     throw RPCError(.failedPrecondition, "ocorrência cancelada / ticket cancelled")
                 }
@@ -102,8 +105,15 @@ extension IntakeContext {
                 event.addedAtMs = Self.now()
                 try publisher.publish(tx, event: event, key: ticket.id)
             }
+            return stored
         }
-        return stored
+    }
+
+    /// Runs an upload's rows in the uploads' group commit, or in a transaction of its own when
+    /// group commit is off.
+    private func writeUpload(_ body: @escaping @Sendable (any SQLExecutor) throws -> CommonV1.AttachmentRef) throws -> CommonV1.AttachmentRef {
+        if let uploadCommits { return try uploadCommits.run(body) }
+        return try database.write { tx in try body(tx) }
     }
 
     /// Whether the content `sha` is there to be read: in its `contents` row, or as a file.

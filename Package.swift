@@ -51,7 +51,7 @@ let package = Package(
         .target(name: "Observability", path: "Shared/Observability", swiftSettings: strict),
         .target(name: "RPCTransport", dependencies: ["RPC", "Messages", "Observability", "CSystem", "CSodium"],
                 path: "Shared/RPCTransport", swiftSettings: strict),
-        .target(name: "Storage", dependencies: ["CSQLite", "CPostgres"], path: "Shared/Storage", swiftSettings: strict),
+        .target(name: "Storage", dependencies: ["CSQLite", "CPostgres", "Observability"], path: "Shared/Storage", swiftSettings: strict),
         .target(name: "MailKit", dependencies: ["CCurl"], path: "Shared/MailKit", swiftSettings: strict),
         .target(name: "ServiceKit", dependencies: ["RPCTransport", "Storage", "Messages", "RPC", "Observability"],
                 path: "Shared/ServiceKit", swiftSettings: strict),

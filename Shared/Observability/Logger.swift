@@ -117,4 +117,10 @@ public enum JSONText {
         }
         return out + "\""
     }
+
+    /// `strings` as a JSON array of strings (a list passed to SQL as one parameter, read back
+    /// with `json_each` / `json_array_elements_text`).
+    public static func array(_ strings: [String]) -> String {
+        "[" + strings.map(quote).joined(separator: ",") + "]"
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Observability
 
 /// The idempotent inbox: remembers which events a consumer has processed, so a redelivered event
 /// (at-least-once delivery) is applied exactly once.
@@ -49,32 +50,10 @@ public enum Inbox {
             ON CONFLICT DO NOTHING RETURNING event_id
             """
         var claimed = Set<String>()
-        for row in try executor.query(sql, [.text(consumer), .timestamp(now), .text(jsonArray(eventIDs))]) {
+        for row in try executor.query(sql, [.text(consumer), .timestamp(now), .text(JSONText.array(eventIDs))]) {
             claimed.insert(try row.text("event_id"))
         }
         return claimed
-    }
-
-    /// `strings` as a JSON array of strings.
-    static func jsonArray(_ strings: [String]) -> String {
-        var json = "["
-        json.reserveCapacity(strings.reduce(2) { $0 + $1.utf8.count + 3 })
-        for (index, string) in strings.enumerated() {
-            if index > 0 { json += "," }
-            json += "\""
-            for scalar in string.unicodeScalars {
-                switch scalar {
-                case "\"": json += "\\\""
-                case "\\": json += "\\\\"
-                case _ where scalar.value < 0x20:
-                    let hex = String(scalar.value, radix: 16)
-                    json += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                default: json.unicodeScalars.append(scalar)
-                }
-            }
-            json += "\""
-        }
-        return json + "]"
     }
 
     /// Forgets entries processed before `cutoff`.

@@ -53,7 +53,7 @@ enum DeferredTextIndex {
         let rows = Pending()
         try $pending.withValue(rows) { try body() }
         guard !rows.ticketIDs.isEmpty else { return }
-        let ids: [SQLValue] = [.text("[" + rows.ticketIDs.map(JSONText.quote).joined(separator: ",") + "]")]
+        let ids: [SQLValue] = [.text(JSONText.array(rows.ticketIDs))]
         try tx.execute("""
             INSERT INTO ticket_fts (rowid, subject, request, solution, discussion, public_discussion)
             SELECT seq, subject, request, solution, discussion, public_discussion FROM ticket_search

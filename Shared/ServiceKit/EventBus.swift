@@ -320,7 +320,6 @@ public struct EventConsumer: Sendable {
                     var applied: [Bool] = []
                     applied.reserveCapacity(request.events.count)
                     try wrapped(tx) {
-                        applied = []
                         for envelope in request.events {
                             guard fresh.remove(envelope.id) != nil else { applied.append(false); continue }
                             if let handler = handlers[envelope.type] { try handler(envelope, tx) }

@@ -278,7 +278,7 @@ struct OpeningWritesTests {
 
     @Test("row ids are version-7 UUIDs (lower case): unique, and later ids sort after earlier ones")
     func rowIDs() {
-        let ids = (0..<1_000).map { _ in RowID.make() }
+        let ids = (0..<1_000).map { _ in RandomID.timeOrdered() }
         #expect(Set(ids).count == ids.count)
         for id in ids.prefix(50) {
             let parsed = UUID(uuidString: id)
@@ -287,9 +287,9 @@ struct OpeningWritesTests {
             let characters = Array(id)
             #expect(characters[14] == "7" && "89ab".contains(characters[19]))
         }
-        let earlier = RowID.make()
+        let earlier = RandomID.timeOrdered()
         usleep(2_000)
-        #expect(RowID.make() > earlier)
+        #expect(RandomID.timeOrdered() > earlier)
     }
 
     @Test("an SLA event's stored detail is the JSON the decoder reads back as the same event, for every kind and awkward text")

@@ -110,7 +110,8 @@ public final class Gateway: Sendable {
             let (route, context) = try admit(&request, &exchange)
             guard let consumer = try route.bodyConsumer?(request, context) else { throw APIError.notFound }
             let streamed = StreamedRequest(gateway: self, exchange: exchange, request: request, route: route, consumer: consumer)
-            return route.streamsForm && Self.isForm(request.header("content-type")) ? .streamForm(streamed) : .stream(streamed)
+            // A form route streams only form bodies (`Router.streamBodies`), so this one is a form.
+            return route.streamsForm ? .streamForm(streamed) : .stream(streamed)
         } catch {
             return .answer(complete(exchange, request, errorResponse(error, exchange)))
         }

@@ -5,19 +5,18 @@ import RPCTransport
 /// `GET /v1/attachments/{id}`: intake's `DownloadAttachment` relayed as it arrives. The first
 /// chunk is awaited before answering (so a missing or hidden file is a JSON 404/403, not a cut
 /// body); the rest is read from intake while the HTTP body is sent, in chunks of
-/// ``chunkBytes`` (with the call's flow-control window, at most ≈ 4 MiB of one download is in the
-/// gateway at a time).
+/// ``AttachmentUpload/chunkBytes`` (with the call's flow-control window, at most ≈ 4 MiB of one
+/// download is in the gateway at a time).
 final class AttachmentDownload: HTTPBodySource, @unchecked Sendable {
-    static let chunkBytes: Int32 = 256 << 10
 
     /// The answer: headers from the attachment's description, the body streamed.
     static func response(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
         var ask = IntakeV1.DownloadAttachmentRequest()
         ask.attachmentID = request.parameter("id")
-        ask.chunkBytes = chunkBytes
+        ask.chunkBytes = Int32(AttachmentUpload.chunkBytes)
         let stream = try context.gateway.runtime.client(for: "intake").serverStream(
             IntakeV1.Intake.downloadAttachment, ask,
-            options: context.callOptions(timeoutMilliseconds: context.gateway.configuration.http.transferSeconds * 1000))
+            options: context.transferCallOptions())
         let first: IntakeV1.DownloadAttachmentChunk?
         do { first = try stream.receive() } catch {
             stream.cancel()

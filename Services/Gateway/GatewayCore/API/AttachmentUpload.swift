@@ -38,7 +38,7 @@ final class AttachmentUpload: RequestBodyConsumer {
         if let announcedBytes, announcedBytes > limit { throw Self.tooLarge(limit) }
         call = try context.gateway.runtime.client(for: "intake").streamingCall(
             IntakeV1.Intake.uploadAttachment,
-            options: context.callOptions(timeoutMilliseconds: context.gateway.configuration.http.transferSeconds * 1000))
+            options: context.transferCallOptions())
         var description = IntakeV1.UploadAttachmentRequest()
         description.fileName = fileName
         description.contentType = contentType ?? "application/octet-stream"

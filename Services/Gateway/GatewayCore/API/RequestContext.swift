@@ -48,6 +48,12 @@ public struct RequestContext: Sendable {
         return CallOptions(timeoutMilliseconds: timeoutMilliseconds, metadata: metadata, idempotencyKey: idempotencyKey)
     }
 
+    /// Call options for a file streamed through the gateway (upload or download): the transfer's
+    /// time limit (`GATEWAY_HTTP_TRANSFER_SECONDS`) instead of a call's.
+    func transferCallOptions() -> CallOptions {
+        callOptions(timeoutMilliseconds: gateway.configuration.http.transferSeconds * 1000)
+    }
+
     /// Calls `method` of `service` on the caller's behalf; RPC errors become ``APIError``s.
     public func call<Request, Response>(_ service: String, _ method: RPCMethod<Request, Response>, _ request: Request) throws -> Response {
         let bytes = try gateway.forward(service: service, path: method.path, payload: request.serializedBytes(), options: callOptions())

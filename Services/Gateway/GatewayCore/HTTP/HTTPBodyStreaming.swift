@@ -12,8 +12,8 @@ public protocol HTTPBodySink: AnyObject {
     func write(part: HTTPFormPart, offset: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool
     /// The whole body arrived: the answer.
     func finish() -> HTTPResponse
-    /// The body is not a form the parser can read: the answer, after undoing what was started
-    /// (instead of ``finish()``).
+    /// The form parser stopped: the answer (400, or the refusal the sink recorded when it was
+    /// the sink that stopped it), after undoing what was started (instead of ``finish()``).
     func malformed() -> HTTPResponse
     /// The connection ended before the body did: undo whatever was started.
     func abandon()

@@ -80,7 +80,6 @@ public final class HTTPServer: @unchecked Sendable {
         /// The form parser stopped: the sink refused a field (it answers its error) or, if not,
         /// the body is not a well-formed form (400).
         var formStopped = false
-        var sinkStopped = false
 
         /// Ends the form parser (its last field reaches the sink).
         func closeForm() {
@@ -95,10 +94,10 @@ public final class HTTPServer: @unchecked Sendable {
         static let no = MHD_Result(rawValue: UInt32(cmhd_no()))!
 
         static let access: MHD_AccessHandlerCallback = { cls, connection, url, method, _, uploadData, uploadSize, state in
-            guard let cls, let connection, let state else { return MHD_Result(rawValue: UInt32(cmhd_no()))! }
+            guard let cls, let connection, let state else { return no }
             let server = Unmanaged<HTTPServer>.fromOpaque(cls).takeUnretainedValue()
             return server.access(connection: connection, url: url, method: method, uploadData: uploadData,
-                                 uploadSize: uploadSize, state: state) ? MHD_Result(rawValue: UInt32(cmhd_yes()))! : MHD_Result(rawValue: UInt32(cmhd_no()))!
+                                 uploadSize: uploadSize, state: state) ? yes : no
         }
 
         static let read: MHD_ContentReaderCallback = { cls, _, buffer, max in
@@ -123,11 +122,8 @@ public final class HTTPServer: @unchecked Sendable {
             guard let sink = pending.sink else { return no }
             let part = HTTPFormPart(name: key.map { String(cString: $0) } ?? "", fileName: fileName.map { String(cString: $0) },
                                     contentType: contentType.map { String(cString: $0) })
-            guard sink.write(part: part, offset: offset, UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size)) else {
-                pending.sinkStopped = true
-                return no
-            }
-            return yes
+            // A refusal is recorded by the sink, which answers it at the end.
+            return sink.write(part: part, offset: offset, UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size)) ? yes : no
         }
 
         static let completed: MHD_RequestCompletedCallback = { _, _, state, _ in
@@ -211,8 +207,8 @@ public final class HTTPServer: @unchecked Sendable {
         if let sink = pending.sink {
             pending.closeForm()
             pending.sink = nil
-            if pending.formStopped && !pending.sinkStopped { return send(sink.malformed(), on: connection) }
-            return send(sink.finish(), on: connection)
+            // A stopped form is malformed unless the sink refused a field (then it answers that).
+            return send(pending.formStopped ? sink.malformed() : sink.finish(), on: connection)
         }
         let request = makeRequest(connection: connection, url: url, method: method, body: pending.body)
         pending.body = []

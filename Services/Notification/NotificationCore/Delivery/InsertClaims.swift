@@ -14,12 +14,14 @@ import Storage
 /// crash.
 final class InsertClaims {
     /// Asks whether a lane takes one more delivery now (with how many this transaction already
-    /// claimed for it); nil when deliveries are not claimed at insert (stopping, held).
+    /// claimed for it).
     let room: (String, Int) -> Bool
     let instance: String
     let leaseEnd: Date
     /// Claimed in this transaction, in order.
     private(set) var claimed: [(lane: String, delivery: ClaimedDelivery)] = []
+    /// How many of ``claimed`` each lane has.
+    private var claimedPerLane: [String: Int] = [:]
     /// Whether this transaction left a row `queued` (the coordinator has to claim it).
     var leftQueued = false
 
@@ -31,11 +33,12 @@ final class InsertClaims {
 
     /// Whether a new row of `lane` is to be inserted claimed.
     func wants(lane: String) -> Bool {
-        room(lane, claimed.reduce(0) { $0 + ($1.lane == lane ? 1 : 0) })
+        room(lane, claimedPerLane[lane, default: 0])
     }
 
     func add(lane: String, _ delivery: ClaimedDelivery) {
         claimed.append((lane, delivery))
+        claimedPerLane[lane, default: 0] += 1
     }
 }
 

@@ -12,13 +12,6 @@ struct MailAddress: Sendable, Equatable {
     }
 }
 
-/// A file attached to a message.
-struct MailAttachment: Sendable, Equatable {
-    var fileName: String
-    var contentType: String
-    var content: [UInt8]
-}
-
 /// A piece of a rendered message: bytes, or a spool file holding an encoded attachment.
 enum MIMESegment: Sendable, Equatable {
     case bytes([UInt8])
@@ -37,9 +30,7 @@ struct MIMEMessage: Sendable {
     var subject: String
     var text: String
     var html: String
-    var attachments: [MailAttachment] = []
-    /// Attachments fetched into spool files (after the in-memory ones), streamed into the
-    /// stored message by ``segments()``.
+    /// Attachments fetched into spool files, streamed into the stored message by ``segments()``.
     var spooled: [SpooledAttachment] = []
     /// Without angle brackets.
     var messageID: String
@@ -97,7 +88,7 @@ struct MIMEMessage: Sendable {
             MIMEEncoding.appendBase64Lines(Array(html.utf8), to: &out)
             put("--\(alternative)--\r\n")
         }
-        if attachments.isEmpty && spooled.isEmpty {
+        if spooled.isEmpty {
             header("Content-Type", "multipart/alternative; boundary=\"\(alternative)\"")
             put("\r\n")
             alternativePart()
@@ -113,10 +104,6 @@ struct MIMEMessage: Sendable {
                 put("Content-Type: \(MIMEEncoding.safeContentType(contentType)); \(MIMEEncoding.parameter("name", fileName))\r\n")
                 put("Content-Transfer-Encoding: base64\r\n")
                 put("Content-Disposition: attachment; \(MIMEEncoding.parameter("filename", fileName))\r\n\r\n")
-            }
-            for attachment in attachments {
-                partHeaders(fileName: attachment.fileName, contentType: attachment.contentType)
-                MIMEEncoding.appendBase64Lines(attachment.content, to: &out)
             }
             for attachment in spooled {
                 partHeaders(fileName: attachment.fileName, contentType: attachment.contentType)

@@ -119,16 +119,6 @@ enum TemplateRenderer {
         segments.append(.literal(text(rest..<bytes.count)))
         return segments
     }
-
-    /// The template cut at its placeholders, each replaced by its value.
-    static func fillSegments(_ template: String, _ variables: [String: String]) -> [Segment] {
-        segments(template).map { segment in
-            switch segment {
-            case .literal: segment
-            case .value(let name): .value(variables[name] ?? "")
-            }
-        }
-    }
 }
 
 /// HTML escaping on UTF-8 bytes: `&`, `<`, `>`, `"` and `'` become entities, NUL bytes are

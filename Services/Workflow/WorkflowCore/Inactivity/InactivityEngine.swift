@@ -94,7 +94,7 @@ public struct InactivityEngine: Sendable {
                 INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
                 SELECT CAST(? AS TEXT), ticket_id, CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), 1, 'pending', 0, CAST(? AS BIGINT)
                 FROM entry
-                """, [.text(RowID.make()), .text(timer.kind), .integer(timer.dueAt), .text(timer.payload), .integer(at)])
+                """, [.text(RandomID.timeOrdered()), .text(timer.kind), .integer(timer.dueAt), .text(timer.payload), .integer(at)])
         }
     }
 

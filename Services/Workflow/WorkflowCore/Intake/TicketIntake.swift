@@ -168,7 +168,7 @@ public enum TicketIntake {
             insertTicket = columns + " VALUES (\(placeholders(ticketParams.count))) ON CONFLICT (id) DO NOTHING"
             versionCheck = []
         }
-        let historyParams: [SQLValue] = [.text(RowID.make()), .integer(at), .text(TicketLifecycle.describeNone), .text(event.channel),
+        let historyParams: [SQLValue] = [.text(RandomID.timeOrdered()), .integer(at), .text(TicketLifecycle.describeNone), .text(event.channel),
                                          .text(actor.id), .text(actor.name)]
         // With the version check, the observers that can (the time half: SLA, inactivity,
         // metrics) add their `.opened` writes to this statement, guarded by the ticket's insert,

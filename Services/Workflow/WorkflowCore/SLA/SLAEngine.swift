@@ -152,7 +152,7 @@ public struct SLAEngine: Sendable {
                 """, params)
         }
         if let deadline = sla.nextDeadline {
-            let id = RowID.make()
+            let id = RandomID.timeOrdered()
             statement.add("""
                 INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
                 SELECT CAST(? AS TEXT), ticket_id, CAST(? AS TEXT), CAST(? AS BIGINT), '', 1, 'pending', 0, CAST(? AS BIGINT) FROM sla

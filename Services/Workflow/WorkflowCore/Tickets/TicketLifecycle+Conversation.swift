@@ -12,7 +12,7 @@ extension TicketLifecycle {
                          publishable: Bool = false, messageID: String = "", at explicitAt: Int64? = nil,
                          attachments: [CommonV1.AttachmentRef] = []) throws -> (entry: WorkflowV1.DiscussionEntry, ticket: TicketRecord) {
         let at = explicitAt ?? now()
-        let id = RowID.make()
+        let id = RandomID.timeOrdered()
         let seq = try tx.queryOne("SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM discussion_entries WHERE ticket_id = ?", [.text(ticket.id)])?.i("n") ?? 1
         try tx.execute("""
             INSERT INTO discussion_entries (id, ticket_id, seq, kind, is_public, text, author_id, author_name, author_kind, publishable,

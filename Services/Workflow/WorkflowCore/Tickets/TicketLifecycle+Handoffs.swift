@@ -32,7 +32,7 @@ extension TicketLifecycle {
             try tx.execute("""
                 INSERT INTO transfers (id, ticket_id, at, from_agent_id, from_group_id, to_agent_id, to_group_id, note, sent_back,
                     ping_pong, pair_key, actor_id, actor_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [.text(RowID.make()), .text(ticket.id), .integer(at), .text(from.agentID), .text(from.groupID),
+                """, [.text(RandomID.timeOrdered()), .text(ticket.id), .integer(at), .text(from.agentID), .text(from.groupID),
                       .text(holder.agentID), .text(holder.groupID), .text(note), SQLValue(kind == .sendBack), SQLValue(pingPong),
                       .text(pair), .text(actor.id), .text(actor.name)])
             try touch(tx, ticket.id, "transfer_count = transfer_count + 1, ping_pong = ?",

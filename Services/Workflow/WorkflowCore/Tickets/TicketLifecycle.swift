@@ -106,7 +106,7 @@ public final class TicketLifecycle: Sendable {
             SELECT CAST(? AS TEXT), t.id, CAST(? AS BIGINT), (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = t.id),
                    CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT)
             FROM tickets t WHERE t.id = ?
-            """, [.text(RowID.make()), .integer(at), .text(kind), .text(old), .text(new), .text(note), .text(actor.id), .text(actor.name),
+            """, [.text(RandomID.timeOrdered()), .integer(at), .text(kind), .text(old), .text(new), .text(note), .text(actor.id), .text(actor.name),
                   .text(ticketID)]) > 0
     }
 
@@ -116,7 +116,7 @@ public final class TicketLifecycle: Sendable {
         try tx.execute("""
             INSERT INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
             VALUES (?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = ?), ?, ?, ?, ?, ?, ?)
-            """, [.text(RowID.make()), .text(ticketID), .integer(at), .text(ticketID), .text(kind), .text(old), .text(new),
+            """, [.text(RandomID.timeOrdered()), .text(ticketID), .integer(at), .text(ticketID), .text(kind), .text(old), .text(new),
                   .text(note), .text(actor.id), .text(actor.name)])
     }
 

@@ -82,7 +82,7 @@ public enum TimerStore {
     /// pending and sends it with other writes.
     static func insertStatement(ticketID: String, kind: String, dueAt: Int64, payload: String = "", generation: Int64,
                                 now: Int64) -> (id: String, sql: String, params: [SQLValue]) {
-        let id = RowID.make()
+        let id = RandomID.timeOrdered()
         return (id, """
             INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
             VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)

@@ -161,8 +161,7 @@ public enum TicketIntake {
         // configuration version, which, when one is expected, the ticket insert requires.
         let insertTicket: String, versionCheck: [SQLValue]
         if let expectedVersion {
-            let typed = ticketParams.map { if case .integer = $0 { "CAST(? AS BIGINT)" } else { "CAST(? AS TEXT)" } }.joined(separator: ", ")
-            insertTicket = columns + " SELECT \(typed) WHERE (SELECT version FROM cv) = CAST(? AS BIGINT) ON CONFLICT (id) DO NOTHING"
+            insertTicket = columns + " SELECT \(typedPlaceholders(ticketParams)) WHERE (SELECT version FROM cv) = CAST(? AS BIGINT) ON CONFLICT (id) DO NOTHING"
             versionCheck = [.integer(expectedVersion)]
         } else {
             insertTicket = columns + " VALUES (\(placeholders(ticketParams.count))) ON CONFLICT (id) DO NOTHING"

@@ -34,6 +34,12 @@ public struct SLATargetState: Sendable, Hashable {
     public var warned: Bool
 
     public var breached: Bool { status == .breached }
+    /// Whether notices (warning, breach) are kept for this target at all: a real cycle, not inactive.
+    public var takesNotices: Bool { cycle > 0 && status != .inactive }
+    /// A warning matters only while the target still runs.
+    public var warningActive: Bool { warned && !stopped }
+    /// Whether a notice (breach, or warning) is due now.
+    public var noticeDue: Bool { takesNotices && (breached || warningActive) }
 }
 
 /// The SLA of a ticket at an instant, computed from its event history.

@@ -127,7 +127,7 @@ public struct SLAEngine: Sendable {
         let sla = clock.compute([TimedSLAEvent(at, event)], now: at, policy: configuration.policy(plan:priority:),
                                 calendar: configuration.calendar)
         // What sendNotices would write for a fresh ticket: nothing unless a target is late or warned.
-        guard !sla.targets.contains(where: { $0.cycle > 0 && $0.status != .inactive && ($0.breached || ($0.warned && !$0.stopped)) }) else {
+        guard !sla.targets.contains(where: \.noticeDue) else {
             return false
         }
         statement.guardInsert("sla", into: "wf_sla_tickets", columns: "ticket_id, plan, priority, stage, version, updated_at",
@@ -306,7 +306,7 @@ public struct SLAEngine: Sendable {
     }
 
     private func sendNotices(_ tx: any SQLExecutor, ticketID: String, _ sla: SLAComputation, now: Int64, fresh: Bool) throws {
-        let candidates = sla.targets.filter { $0.cycle > 0 && $0.status != .inactive }
+        let candidates = sla.targets.filter(\.takesNotices)
         guard !candidates.isEmpty else { return }
         // Every notice of the ticket in one read (a fresh ticket has none).
         var notices: [NoticeKey: Bool] = [:]
@@ -333,7 +333,7 @@ public struct SLAEngine: Sendable {
                 try publisher.publish(tx, event: event, key: ticketID, accessLevel: event.ticket?.accessLevel ?? 0)
             }
             // A warning matters only while the target still runs and is not late yet.
-            let warnActive = target.warned && !target.stopped
+            let warnActive = target.warningActive
             let sendWarning = warnActive && !target.breached
             if try note(tx, ticketID, target, kind: "warning", active: warnActive, dueAt: target.dueAt ?? 0, now: now, notices: notices,
                            send: sendWarning) {

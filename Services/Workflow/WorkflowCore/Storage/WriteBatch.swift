@@ -72,8 +72,7 @@ struct GuardedWrites {
     /// `returning` exactly when it wrote the row. Values are sent with typed placeholders.
     mutating func guardInsert(_ name: String, into table: String, columns: String, values: [SQLValue], conflict: String,
                               returning: String) {
-        let typed = values.map { if case .integer = $0 { "CAST(? AS BIGINT)" } else { "CAST(? AS TEXT)" } }.joined(separator: ", ")
-        let sql = "INSERT INTO \(table) (\(columns)) SELECT \(typed)\(condition.map { " WHERE \($0)" } ?? "") "
+        let sql = "INSERT INTO \(table) (\(columns)) SELECT \(typedPlaceholders(values))\(condition.map { " WHERE \($0)" } ?? "") "
             + "ON CONFLICT (\(conflict)) DO NOTHING RETURNING \(returning)"
         ctes.append("\(name) AS (\(sql))")
         params += values

@@ -47,36 +47,20 @@ struct GroupCommitBatchTests {
             (2, IntakeHarness.request(acme, subject: "Dois"), nil), (3, IntakeHarness.request(acme, subject: "Três"), nil),
             (4, IntakeHarness.request(acme, subject: "Quatro"), nil), (5, IntakeHarness.request(acme, subject: "Cinco"), nil),
         ]
-        let outcomes = Mutex<[Int: Result<IntakeV1.Ticket, RPCError>]>([:])
-        let group = DispatchGroup()
-        for (index, call) in calls.enumerated() {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                do {
-                    let ticket = try open(call.contact, call.request, key: call.key)
-                    outcomes.withLock { $0[index] = .success(ticket) }
-                } catch let error as RPCError {
-                    outcomes.withLock { $0[index] = .failure(error) }
-                } catch {
-                    outcomes.withLock { $0[index] = .failure(RPCError(.unknown, "\(error)")) }
-                }
-            }.start()
-        }
+        let outcomes = ConcurrentCalls(calls.count) { index in try open(calls[index].contact, calls[index].request, key: calls[index].key) }
         // Every call has reached the group commit (one waits in the running batch, the rest queue;
         // on PostgreSQL an invalid open alone in the first batch fails before the counter's lock).
         let limit = Date().addingTimeInterval(20)
         while Date() < limit {
             let stats = try #require(harness.intake.openCommitStatistics)
-            if stats.queued + stats.running + outcomes.withLock({ $0.count }) >= calls.count { break }
+            if stats.queued + stats.running + outcomes.finished >= calls.count { break }
             usleep(10_000)
         }
         let waiting = try #require(harness.intake.openCommitStatistics)
-        #expect(waiting.queued + waiting.running + outcomes.withLock({ $0.count }) == calls.count)
+        #expect(waiting.queued + waiting.running + outcomes.finished == calls.count)
         release.signal()
-        group.wait()
+        let results = outcomes.wait()
 
-        let results = outcomes.withLock { $0 }
         let stats = try #require(harness.intake.openCommitStatistics)
         #expect(stats.largestBatch >= 2 && stats.largestBatch >= waiting.queued, "the queued opens ran as one batch: \(stats)")
         guard case .failure(let invalid) = results[2] else {
@@ -123,23 +107,9 @@ struct GroupCommitBatchTests {
         holding.wait()
 
         let files = (0..<6).map { randomBytes(1_000 + $0, seed: UInt64(41 + $0)) }
-        let outcomes = Mutex<[Int: Result<CommonV1.AttachmentRef, RPCError>]>([:])
-        let group = DispatchGroup()
-        for index in files.indices {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                do {
-                    // Index 3 goes onto a ticket that does not exist.
-                    let ref = try harness.upload(files[index], name: "f\(index).png", as: maria,
-                                                 ticketID: index == 3 ? "00000000-0000-7000-8000-000000000000" : "")
-                    outcomes.withLock { $0[index] = .success(ref) }
-                } catch let error as RPCError {
-                    outcomes.withLock { $0[index] = .failure(error) }
-                } catch {
-                    outcomes.withLock { $0[index] = .failure(RPCError(.unknown, "\(error)")) }
-                }
-            }.start()
+        // Index 3 goes onto a ticket that does not exist.
+        let outcomes = ConcurrentCalls(files.count) { index in
+            try harness.upload(files[index], name: "f\(index).png", as: maria, ticketID: index == 3 ? "00000000-0000-7000-8000-000000000000" : "")
         }
         let limit = Date().addingTimeInterval(20)
         while Date() < limit {
@@ -148,11 +118,10 @@ struct GroupCommitBatchTests {
             usleep(10_000)
         }
         release.signal()
-        group.wait()
+        let results = outcomes.wait()
 
         let stats = try #require(harness.intake.uploadCommitStatistics)
         #expect(stats.largestBatch >= 2, "the queued uploads ran together: \(stats)")
-        let results = outcomes.withLock { $0 }
         guard case .failure(let unknownTicket) = results[3] else {
             Issue.record("the upload onto an unknown ticket succeeded")
             return
@@ -370,5 +339,34 @@ struct BackgroundCheckpointTests {
         // Every acknowledged ticket is stored, read through another connection.
         let stored = try harness.database.read { tx in try tx.query("SELECT code FROM tickets ORDER BY code", []).map { try $0.text("code") } }
         #expect(stored == codes.sorted())
+    }
+}
+
+/// Calls started together, each on a thread of its own, with their outcomes by index.
+final class ConcurrentCalls<Output: Sendable>: Sendable {
+    private let group = DispatchGroup()
+    private let outcomes = Mutex<[Int: Result<Output, RPCError>]>([:])
+
+    init(_ count: Int, _ call: @escaping @Sendable (Int) throws -> Output) {
+        for index in 0..<count {
+            group.enter()
+            Thread { [self] in
+                defer { group.leave() }
+                let outcome: Result<Output, RPCError>
+                do { outcome = .success(try call(index)) } catch let error as RPCError { outcome = .failure(error) } catch {
+                    outcome = .failure(RPCError(.unknown, "\(error)"))
+                }
+                outcomes.withLock { $0[index] = outcome }
+            }.start()
+        }
+    }
+
+    /// How many calls have returned so far.
+    var finished: Int { outcomes.withLock { $0.count } }
+
+    /// Waits for every call; their outcomes by index.
+    func wait() -> [Int: Result<Output, RPCError>] {
+        group.wait()
+        return outcomes.withLock { $0 }
     }
 }

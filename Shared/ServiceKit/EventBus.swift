@@ -129,12 +129,8 @@ public struct EventPublisher: Sendable {
             let started = MonotonicClock.nanoseconds()
             let response: EventsV1.DeliverEventsResponse
             do {
-                let bytes = try runtime.client(for: subscriber).callRaw(path: EventsV1.EventSink.deliver.path,
-                                                                         payload: Self.deliverRequest(events),
-                                                                         options: CallOptions(timeoutMilliseconds: 5_000))
-                do { response = try EventsV1.DeliverEventsResponse(serializedBytes: bytes) } catch {
-                    throw RPCError(.internal, "resposta inválida / malformed \(EventsV1.DeliverEventsResponse.protoName)")
-                }
+                response = try runtime.client(for: subscriber).call(EventsV1.EventSink.deliver, encodedRequest: Self.deliverRequest(events),
+                                                                     options: CallOptions(timeoutMilliseconds: 5_000))
             } catch {
                 // One line per failed delivery (an unreachable subscriber costs one per round):
                 // what the outbox lag in /metrics cannot say is why events wait.

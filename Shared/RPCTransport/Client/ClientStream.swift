@@ -129,9 +129,7 @@ public struct ResponseStream<Response: ProtoMessage>: Sendable {
     /// - Throws: ``RPCError`` with the call's status.
     public func receive() throws -> Response? {
         guard let bytes = try stream.receive() else { return nil }
-        do { return try Response(serializedBytes: bytes) } catch {
-            throw RPCError(.internal, "resposta inválida / malformed \(Response.protoName)")
-        }
+        return try Response.decodedResponse(bytes)
     }
 
     /// Stops the call.
@@ -152,9 +150,7 @@ public struct StreamingCall<Request: ProtoMessage, Response: ProtoMessage>: Send
     /// The next response, or `nil` at the end.
     public func receive() throws -> Response? {
         guard let bytes = try stream.receive() else { return nil }
-        do { return try Response(serializedBytes: bytes) } catch {
-            throw RPCError(.internal, "resposta inválida / malformed \(Response.protoName)")
-        }
+        return try Response.decodedResponse(bytes)
     }
 
     /// Ends the request stream and waits for the single response.

@@ -13,7 +13,7 @@ final class ClientStream: @unchecked Sendable {
     private var inbound: [[UInt8]] = []
     private var outcome: Result<[UInt8], RPCError>?
     private var credit = RPCProtocol.initialStreamWindow
-    private var consumedSinceGrant = 0
+    private var window = ReceiveWindow()
     private var sendClosed = false
 
     init(callID: UInt64, deadline: Deadline, connection: ClientConnection, clientStreaming: Bool) {
@@ -85,12 +85,7 @@ final class ClientStream: @unchecked Sendable {
         }
         if !inbound.isEmpty {
             let message = inbound.removeFirst()
-            consumedSinceGrant += 1
-            var grant = 0
-            if consumedSinceGrant >= RPCProtocol.initialStreamWindow / 2 {
-                grant = consumedSinceGrant
-                consumedSinceGrant = 0
-            }
+            let grant = window.consume()
             condition.unlock()
             if grant > 0 {
                 var frame = RpcV1.Frame()

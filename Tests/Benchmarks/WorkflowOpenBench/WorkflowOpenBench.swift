@@ -76,30 +76,11 @@ enum WorkflowOpenBench {
 
     /// The event bench-gateway's opens produce: a customer's portal ticket, routed by the default rule.
     static func opened(_ id: String, _ i: Int) -> IntakeV1.TicketOpened {
-        var event = IntakeV1.TicketOpened()
-        event.ticketID = id
-        event.code = "2026-\(100000 + i)"
-        var org = CommonV1.OrganizationRef()
-        org.id = "org-acme"
-        org.name = "Acme"
-        org.plan = "standard"
-        org.email = "contato@acme.example"
-        event.organization = org
-        var contact = CommonV1.PersonRef()
-        contact.id = "contact-maria"
-        contact.name = "Maria"
-        contact.email = "maria@acme.example"
-        event.contact = contact
-        event.channel = "portal"
-        event.origin = .customer
-        event.category = .problema
-        event.priority = .normal
-        event.product = "ERP"
-        event.module = "Fiscal"
-        event.subject = "Bench \(i) nota fiscal não transmite"
-        event.request = "Ao transmitir a NF-e a rotina devolve erro 539."
-        event.openedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
-        return event
+        TicketFixtures.opened(id, code: "2026-\(100000 + i)",
+                              organization: TicketFixtures.organization("org-acme", name: "Acme", email: "contato@acme.example"),
+                              contact: TicketFixtures.person("contact-maria", name: "Maria", email: "maria@acme.example"),
+                              subject: "Bench \(i) nota fiscal não transmite", request: "Ao transmitir a NF-e a rotina devolve erro 539.",
+                              openedAt: Int64(Date().timeIntervalSince1970 * 1000))
     }
 
     /// Notification's confirmation e-mail of an opened ticket (workflow writes its history line).

@@ -13,9 +13,7 @@ struct TemplateAndOnDemandTests {
     @Test("An administrator's English template is used for an en ticket, every value HTML-escaped, the code forced into the subject",
           arguments: TestEngines.all)
     func editedTemplate(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)
         var set = NotificationV1.SetTemplateRequest()
         var template = NotificationV1.Template()
         template.eventKind = "SolutionGiven"
@@ -55,9 +53,7 @@ struct TemplateAndOnDemandTests {
     @Test("An agent's e-mail about a ticket: recipients, copies, UTF-8 attachments intact, recorded for the ticket's history",
           arguments: TestEngines.all)
     func onDemandEmail(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)
         let report = TicketEmails.inline("relatório março.pdf", contentType: "application/pdf", (0..<5_000).map { UInt8($0 % 256) })
         let log = TicketEmails.inline("erro.log", contentType: "text/plain", Array("linha 1\nlinha 2 ação\n".utf8))
         let request = TicketEmails.request("t-manual", code: "2026-000321", subject: "Resumo da solução — versão 12.1",
@@ -98,9 +94,7 @@ struct TemplateAndOnDemandTests {
     @Test("A large attachment in the request is stored in pieces from a spool file (not rendered whole), sent intact and streamed again on replay",
           arguments: TestEngines.all)
     func largeInlineAttachment(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)
         // 3 MiB (the RPC frame limit is 4 MiB): about 4 MiB once encoded, 16 pieces of 256 KiB.
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         let content = (0..<(3 << 20) + 17).map { _ -> UInt8 in
@@ -164,9 +158,7 @@ struct TemplateAndOnDemandTests {
 
     @Test("Account e-mails for the gateway: invitation with its one-time link; only services or administrators ask", arguments: TestEngines.all)
     func accountEmail(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)
         var request = NotificationV1.SendAccountEmailRequest()
         request.kind = "invitation"
         request.to = "novo@cliente.example"

@@ -18,6 +18,14 @@ final class NotificationHarness: @unchecked Sendable {
     let client: RPCClient
     let settings: NotificationSettings
 
+    /// A service on `engine` sending e-mail to a fresh SMTP sink that writes each message it
+    /// receives into `mailDirectory` (read with `ReceivedMail.all(in:)`).
+    static func withSMTPSink(_ engine: DatabaseEngine) throws -> (mailDirectory: TemporaryDirectory, sink: PythonPeer, harness: NotificationHarness) {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        return (mailDirectory, sink, try NotificationHarness(engine: engine, settings: settings(smtpPort: sink.port)))
+    }
+
     static func settings(smtpPort: Int) -> NotificationSettings {
         var settings = NotificationSettings()
         settings.smtpURL = "smtp://127.0.0.1:\(smtpPort)"

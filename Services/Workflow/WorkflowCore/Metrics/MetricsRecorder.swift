@@ -306,8 +306,10 @@ public struct MetricsRecorder: Sendable {
             }
             // One statement: the fact row, and the counters only when it was new.
             var statement = GuardedWrites()
-            openingWrites(tx, ticketID: ticketID, d, stage: stage, at: at, into: &statement)
-            _ = try statement.run(tx)
+            // Inside a delivery that already wrote an opening, the counters go to its sums.
+            let addToSums = openingWrites(tx, ticketID: ticketID, d, stage: stage, at: at, into: &statement)
+            let inserted = try statement.run(tx)
+            addToSums?(inserted)
             return
         }
         guard let fact = try tx.queryOne("SELECT * FROM wf_metric_tickets WHERE ticket_id = ?", [.text(ticketID)]) else { return }

@@ -196,6 +196,17 @@ struct OpenWithFilesTests {
             }
         }
 
+        // Index 4 also names an upload: an open mixing both writes its rows itself, in its
+        // savepoint (the others hand theirs to the batch, OpenBatch.deferTicket).
+        let uploadedBytes = randomBytes(500, seed: 98)
+        let upload = try harness.upload(uploadedBytes, as: harness.options(IntakeHarness.customer(contacts[4])))
+        // A content whose row lost its bytes (as only damage could leave it): an open carrying it
+        // puts them back.
+        let damaged = randomBytes(700, seed: 97)
+        _ = try harness.upload(damaged, as: harness.options(IntakeHarness.customer(contacts[1])))
+        try harness.database.write { try $0.execute("UPDATE contents SET data = NULL WHERE sha256 = ?", [.text(sha256Hex(damaged))]) }
+        #expect(try !harness.contentStored(sha256Hex(damaged)))
+
         let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
         let blocker = Thread {
             try? harness.database.write { tx in
@@ -218,7 +229,12 @@ struct OpenWithFilesTests {
             if index == 2 { request.product = "" }
             request.files = [openFile("own-\(index).bin", contents[index])]
             if index >= 2 { request.files.append(openFile("shared.bin", shared)) }
-            if index == 4 { request.files.append(openFile("boom.bin", randomBytes(10, seed: 99))) }
+            if index == 0 { request.files.append(openFile("ja-enviado.bin", uploadedBytes)) }  // a content stored before
+            if index == 1 { request.files.append(openFile("reparado.bin", damaged)) }
+            if index == 4 {
+                request.files.append(openFile("boom.bin", randomBytes(10, seed: 99)))
+                request.attachmentIDs = [upload.id]
+            }
             return request
         }
         let outcomes = ConcurrentCalls(requests.count) { index in
@@ -252,10 +268,13 @@ struct OpenWithFilesTests {
             }
             let read = try harness.getTicket(ticket.id, as: asStaff)
             #expect(read.attachments == ticket.attachments)
-            let expected = index == 3 ? [contents[index], shared] : [contents[index]]
+            let expected = [contents[index], [uploadedBytes, damaged, [], shared][index]]
             #expect(try read.attachments.map { try harness.download($0.id, as: asStaff) } == expected)
         }
-        #expect(try harness.count("tickets") == 4 && harness.count("attachments") == 4 && harness.count("contents") == 4)
+        #expect(try harness.count("tickets") == 4 && harness.count("attachments") == 8 && harness.count("contents") == 6,
+                "index 4's upload stays pending, on no ticket")
+        #expect(try harness.database.read { try $0.scalar("SELECT COUNT(*) FROM attachments WHERE ticket_id IS NULL").integerValue } == 2)
+        #expect(try harness.contentStored(sha256Hex(damaged)), "the damaged content has its bytes in its row again")
         #expect(try harness.database.read {
             try $0.scalar("SELECT COUNT(*) FROM attachments WHERE file_name IN ('own-2.bin', 'own-4.bin')").integerValue } == 0)
         #expect(try harness.database.read {

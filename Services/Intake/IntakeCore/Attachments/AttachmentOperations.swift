@@ -142,6 +142,25 @@ extension IntakeContext {
         }
     }
 
+    /// Contents whose row was already there when an open's files were written with its batch
+    /// (``OpenBatch/finish()``): each is readable, or gets the bytes at hand in its row.
+    func ensureStored(_ tx: any SQLExecutor, _ contents: [OpenBatch.DeferredContent]) throws {
+        for content in contents where try !contentIsStored(tx, content.sha256) {
+            try tx.execute("UPDATE contents SET data = ? WHERE sha256 = ?", [.blob(content.bytes), .text(content.sha256)])
+        }
+    }
+
+    /// The columns of an `attachments` row as ``attachmentValues(_:uploaderID:organizationID:ticketID:createdAt:)`` gives them.
+    static let attachmentColumns = "id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, ticket_id, created_at"
+    static let attachmentColumnCount = 9
+
+    /// The values of one `attachments` row, in the order of ``attachmentColumns``.
+    static func attachmentValues(_ ref: CommonV1.AttachmentRef, uploaderID: String, organizationID: String, ticketID: String?,
+                                 createdAt: Int64) -> [SQLValue] {
+        [.text(ref.id), .text(ref.sha256), .text(ref.fileName), .text(ref.contentType), .integer(ref.sizeBytes),
+         .text(uploaderID), .text(organizationID), ticketID.map { .text($0) } ?? .null, .integer(createdAt)]
+    }
+
     /// Inserts attachment rows for stored contents (one `INSERT` for all of them): pending
     /// uploads (`ticketID` nil) or files put on a ticket as it is opened.
     func insertAttachments(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef], uploaderID: String, organizationID: String,
@@ -150,15 +169,11 @@ extension IntakeContext {
         let now = Self.now()
         let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: refs.count).joined(separator: ", ")
         var values: [SQLValue] = []
-        values.reserveCapacity(refs.count * 9)
+        values.reserveCapacity(refs.count * Self.attachmentColumnCount)
         for ref in refs {
-            values += [.text(ref.id), .text(ref.sha256), .text(ref.fileName), .text(ref.contentType), .integer(ref.sizeBytes),
-                       .text(uploaderID), .text(organizationID), ticketID.map { .text($0) } ?? .null, .integer(now)]
+            values += Self.attachmentValues(ref, uploaderID: uploaderID, organizationID: organizationID, ticketID: ticketID, createdAt: now)
         }
-        try tx.execute("""
-            INSERT INTO attachments (id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, ticket_id, created_at)
-            VALUES \(rows)
-            """, values)
+        try tx.execute("INSERT INTO attachments (\(Self.attachmentColumns)) VALUES \(rows)", values)
     }
 
     /// Whether the content `sha` is there to be read: in its `contents` row, or as a file.

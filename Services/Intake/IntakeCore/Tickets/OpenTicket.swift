@@ -382,12 +382,18 @@ extension IntakeContext {
         // The ticket id is new in this transaction: nobody else can publish under it yet.
         let eventID = prepared.eventID
         let batch = tx as? OpenBatch
-        if let batch, attachments.isEmpty && ticket.emailMessageID.isEmpty {
+        if let batch, uploaded.isEmpty && ticket.emailMessageID.isEmpty {
             // In a group-commit batch: nothing here can fail on a constraint (new ids, a code from
-            // the counter the batch holds, no Message-ID), so the rows are written with those of
-            // the other opens of the batch, in multi-row INSERTs before COMMIT.
-            batch.deferTicket(TicketStore.insertValues(ticket, submissionHash: hash, attachmentBytes: 0),
-                              outbox: publisher.outboxEvents(event: event, key: ticket.id, id: eventID))
+            // the counter the batch holds, no Message-ID; the request's own files are new
+            // attachment rows and contents inserted if missing), so the rows are written with
+            // those of the other opens of the batch, in multi-row INSERTs before COMMIT.
+            batch.deferTicket(TicketStore.insertValues(ticket, submissionHash: hash, attachmentBytes: files.totalBytes),
+                              outbox: publisher.outboxEvents(event: event, key: ticket.id, id: eventID),
+                              contents: files.files.map { OpenBatch.DeferredContent(sha256: $0.ref.sha256, sizeBytes: $0.ref.sizeBytes, bytes: $0.bytes) },
+                              attachments: files.files.map {
+                                  Self.attachmentValues($0.ref, uploaderID: caller.id, organizationID: organization.id, ticketID: ticket.id, createdAt: now)
+                              })
+            if !files.isEmpty && batch.existingContents == nil { batch.existingContents = { [self] in try ensureStored($0, $1) } }
             if !read.contactLinked { try TicketStore.markLinked(tx, contactID: contact.id) }
         } else if tx.engine == .postgres && attachments.isEmpty {
             // One round trip for the ticket row and its outbox rows: it runs while this year's code

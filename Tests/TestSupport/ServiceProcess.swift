@@ -23,25 +23,43 @@ public final class ServiceProcess: @unchecked Sendable {
         process.environment = env
         process.standardError = stderrPipe
         process.standardOutput = FileHandle.nullDevice
-        stderrPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self else { return }
-            self.lock.lock()
-            if data.isEmpty {
-                // End of file: the process has exited and everything it wrote has been read.
-                self.reachedEndOfOutput = true
-                handle.readabilityHandler = nil
-            } else {
-                self.output += String(decoding: data, as: UTF8.self)
-            }
-            self.lock.broadcast()
-            self.lock.unlock()
-        }
         try process.run()
+        startReadingOutput()
         guard waitForOutput(containing: "\"msg\":\"ready\"", timeout: timeout) else {
             process.terminate()
             throw ServiceProcessError(description: "\(name) did not become ready:\n\(log)")
         }
+    }
+
+    /// Reads standard error on a thread of its own with blocking reads until end of file.
+    ///
+    /// Not `FileHandle.readabilityHandler`: on Linux its dispatch read source races its own
+    /// teardown and crashes the whole test process in `_dispatch_event_loop_drain`
+    /// (swift-corelibs-libdispatch#949, seen in CI). A blocking read never registers the
+    /// descriptor with libdispatch. The thread holds the reading handle, so the descriptor
+    /// stays open until the thread has seen end of file.
+    private func startReadingOutput() {
+        let handle = stderrPipe.fileHandleForReading
+        let thread = Thread { [weak self] in
+            var buffer = [UInt8](repeating: 0, count: 16_384)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                guard let self else { return }
+                self.lock.lock()
+                if count <= 0 {
+                    // End of file: the process has exited and everything it wrote has been read.
+                    self.reachedEndOfOutput = true
+                } else {
+                    self.output += String(decoding: buffer[..<count], as: UTF8.self)
+                }
+                self.lock.broadcast()
+                self.lock.unlock()
+                if count <= 0 { return }
+            }
+        }
+        thread.name = "\(name) stderr"
+        thread.start()
     }
 
     /// Everything the process wrote to standard error so far.
@@ -94,7 +112,6 @@ public final class ServiceProcess: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
-        stderrPipe.fileHandleForReading.readabilityHandler = nil
     }
 }
 

@@ -323,13 +323,14 @@ enum IntakeBench {
                 let rawDirectory = try TemporaryDirectory(prefix: "intake-raw-file")
                 let raw = try rawSQLite(directory: rawDirectory.path, rowBytes: fileRow, seconds: options.seconds)
                 for inFlight in options.inFlight { rawFileRates[inFlight] = raw }
-                print(String(format: "raw inserts/s of a %d-byte row (ticket + file): %8.0f", fileRow, raw))
+                print(String(format: "raw inserts/s of a %d-byte row (ticket + file): %8.0f  (%.0f µs CPU per insert)", fileRow, raw, rawCPUPerInsert))
             case .postgres:
                 let url = try PostgresTestServer.shared().createDatabase()
                 for inFlight in options.inFlight {
-                    let (raw, _) = try rawPostgres(url: url, rowBytes: fileRow, clients: options.clients * inFlight, seconds: options.seconds)
+                    let (raw, backendCPUPerInsert) = try rawPostgres(url: url, rowBytes: fileRow, clients: options.clients * inFlight, seconds: options.seconds)
                     rawFileRates[inFlight] = raw
-                    print(String(format: "raw inserts/s of a %d-byte row (ticket + file), pgbench -c %d: %8.0f", fileRow, options.clients * inFlight, raw))
+                    print(String(format: "raw inserts/s of a %d-byte row (ticket + file), pgbench -c %d: %8.0f  (PostgreSQL backends' CPU %.0f µs per insert)",
+                                 fileRow, options.clients * inFlight, raw, backendCPUPerInsert * 1e6))
                 }
             }
         }

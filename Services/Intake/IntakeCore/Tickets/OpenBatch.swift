@@ -418,9 +418,12 @@ final class OpenBatch: SQLExecutor {
         }
         // The batch's new tickets for the double-submission memory: the deferred rows, unless
         // opens of the batch also inserted tickets themselves (files, e-mail), when they are read back.
-        let mirrored = recent == nil ? [] : deferred.map { row in
+        // (Their rowids follow the batch's start in the order written, when they are all it wrote:
+        // checked below.)
+        let mirrored = recent == nil ? [] : deferred.enumerated().map { index, row in
             RecentSubmissions.Opened(key: RecentSubmissions.Key(contactID: Self.text(row.ticket[3]), hash: Self.text(row.ticket[8])),
-                                     openedAt: Self.integer(row.ticket[7]), ticketID: Self.text(row.ticket[0]))
+                                     openedAt: Self.integer(row.ticket[7]), ticketID: Self.text(row.ticket[0]),
+                                     rowID: recentKnownAtStart + 1 + Int64(index))
         }
         deferred.removeAll()
         for name in changedCounters.sorted() {

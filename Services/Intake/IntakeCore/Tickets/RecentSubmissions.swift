@@ -65,15 +65,16 @@ final class RecentSubmissions: Sendable {
         var live = 0
         /// The highest `tickets` rowid mirrored; `nil` until the window was first read.
         var knownRowID: Int64?
-        /// A ticket older than the window (the newest one dropped from it, or where the first
-        /// read stopped): no ticket at or below its rowid is in the window.
-        var floor = Mark(rowID: 0, openedAt: Int64.min)
-        /// Evicted beyond the capacity: the highest rowid and the newest opening time, and every
-        /// 256th evicted ticket (lower bounds for the scan).
+        /// Lower bounds for a scan of the table, in rowid order: where the first read stopped (a
+        /// page older than the window), then every 256th ticket that left ``order`` (dropped from
+        /// the window or evicted). The oldest are pruned once a newer one is older than the
+        /// window by more than three minutes.
+        var marks: [Mark] = []
+        var consumed = 0
+        /// Evicted beyond the capacity: the highest rowid and the newest opening time.
         var evictedRowID: Int64 = 0
         var evictedNewest = Int64.min
         var evictedCount = 0
-        var marks: [Mark] = []
     }
 
     private let state = Mutex(State())
@@ -128,7 +129,7 @@ final class RecentSubmissions: Sendable {
                 }
             }
             found.reverse()
-            if let floor { state.withLock { if $0.knownRowID == nil { $0.floor = floor } } }
+            if let floor { state.withLock { if $0.knownRowID == nil { $0.marks = [floor] } } }
         }
         add(found, knownRowID: highest, now: now)
         return highest
@@ -152,10 +153,14 @@ final class RecentSubmissions: Sendable {
             }
             state.knownRowID = max(state.knownRowID ?? 0, knownRowID)
             // Drop what left the window (with a minute to spare for clocks).
+            func consume(_ entry: (key: Key, openedAt: Int64, ticketID: String, rowID: Int64)) {
+                if state.consumed % 256 == 0 { state.marks.append(Mark(rowID: entry.rowID, openedAt: entry.openedAt)) }
+                state.consumed += 1
+            }
             while state.orderStart < state.order.count && state.order[state.orderStart].openedAt < cutoff {
                 let entry = state.order[state.orderStart]
                 state.orderStart += 1
-                if entry.rowID > state.floor.rowID { state.floor = Mark(rowID: entry.rowID, openedAt: entry.openedAt) }
+                consume(entry)
                 if var list = state.tickets[entry.key] {
                     let before = list.count
                     list.removeAll { $0.openedAt < cutoff }
@@ -168,20 +173,18 @@ final class RecentSubmissions: Sendable {
             while state.live > capacity && state.orderStart < state.order.count {
                 let entry = state.order[state.orderStart]
                 state.orderStart += 1
+                consume(entry)
                 guard var list = state.tickets[entry.key], let index = list.firstIndex(where: { $0.ticketID == entry.ticketID }) else { continue }
                 list.remove(at: index)
                 state.live -= 1
                 state.tickets[entry.key] = list.isEmpty ? nil : list
-                if state.evictedCount % 256 == 0 { state.marks.append(Mark(rowID: entry.rowID, openedAt: entry.openedAt)) }
                 state.evictedCount += 1
                 state.evictedRowID = max(state.evictedRowID, entry.rowID)
                 state.evictedNewest = max(state.evictedNewest, entry.openedAt)
             }
-            // Marks older than the window are no better than the floor.
-            while let mark = state.marks.first, mark.openedAt < cutoff {
-                if mark.rowID > state.floor.rowID { state.floor = mark }
-                state.marks.removeFirst()
-            }
+            // A check's window starts at most a few moments before now: a mark older than the window
+            // by three minutes serves every check, and older ones are not needed any more.
+            while state.marks.count >= 2 && state.marks[1].openedAt < cutoff - 120_000 { state.marks.removeFirst() }
             if state.orderStart > 4096 && state.orderStart * 2 > state.order.count {
                 state.order.removeFirst(state.orderStart)
                 state.orderStart = 0
@@ -197,7 +200,7 @@ final class RecentSubmissions: Sendable {
             // Tickets evicted beyond the capacity that may be in the window: read from the table,
             // between a rowid older than the window (a minute of clock slack) and the newest evicted.
             guard state.evictedNewest >= since else { return (candidates, nil) }
-            var after = state.floor.openedAt < since - 60_000 ? state.floor.rowID : 0
+            var after: Int64 = 0
             for mark in state.marks where mark.openedAt < since - 60_000 { after = max(after, mark.rowID) }
             return (candidates, (after, state.evictedRowID))
         }

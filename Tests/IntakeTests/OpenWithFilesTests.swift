@@ -123,6 +123,9 @@ struct OpenWithFilesTests {
         let maria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
         let large = randomBytes(600 << 10, seed: 9)  // above the inline limit: uploaded, kept as a file
         let uploaded = try harness.upload(large, name: "video.mp4", as: maria)
+        // Recorded "later" than the open (as when upload and open fall in one millisecond, or a
+        // clock steps back): GetTicket still lists it first, as the open answered.
+        try harness.database.write { try $0.execute("UPDATE attachments SET created_at = created_at + 60000 WHERE id = ?", [.text(uploaded.id)]) }
         let a = randomBytes(2_000, seed: 10), b = randomBytes(3_000, seed: 11)
         var request = IntakeHarness.request(acme)
         request.attachmentIDs = [uploaded.id]

@@ -164,9 +164,9 @@ extension IntakeContext {
     /// Inserts attachment rows for stored contents (one `INSERT` for all of them): pending
     /// uploads (`ticketID` nil) or files put on a ticket as it is opened.
     func insertAttachments(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef], uploaderID: String, organizationID: String,
-                           ticketID: String?) throws {
+                           ticketID: String?, createdAt: Int64? = nil) throws {
         guard !refs.isEmpty else { return }
-        let now = Self.now()
+        let now = createdAt ?? Self.now()
         let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: refs.count).joined(separator: ", ")
         var values: [SQLValue] = []
         values.reserveCapacity(refs.count * Self.attachmentColumnCount)

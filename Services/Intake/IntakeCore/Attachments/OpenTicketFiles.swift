@@ -74,9 +74,22 @@ struct OpenTicketFiles: Sendable {
 extension IntakeContext {
     /// Stores an open's own files on `ticketID` in the open's transaction: their contents (each
     /// once, ``storeContents(_:_:)``) and their attachment rows, one `INSERT` each.
-    func store(_ files: OpenTicketFiles, ticketID: String, organizationID: String, caller: Caller, _ tx: any SQLExecutor) throws {
+    ///
+    /// - Parameter after: Uploads put on the same ticket: the files are recorded after them (a
+    ///   later `created_at`), so `GetTicket`, which lists a ticket's files by creation, lists them
+    ///   in the order the open answered (uploads first) even within one millisecond.
+    func store(_ files: OpenTicketFiles, ticketID: String, organizationID: String, caller: Caller,
+               after uploaded: [CommonV1.AttachmentRef], _ tx: any SQLExecutor) throws {
         guard !files.isEmpty else { return }
+        var createdAt = Self.now()
+        if !uploaded.isEmpty {
+            let marks = Array(repeating: "?", count: uploaded.count).joined(separator: ", ")
+            if case .integer(let latest) = try tx.scalar("SELECT MAX(created_at) FROM attachments WHERE id IN (\(marks))",
+                                                          uploaded.map { .text($0.id) }) {
+                createdAt = max(createdAt, latest + 1)
+            }
+        }
         try storeContents(tx, files.files.map { ($0.ref.sha256, $0.ref.sizeBytes, $0.bytes) })
-        try insertAttachments(tx, files.refs, uploaderID: caller.id, organizationID: organizationID, ticketID: ticketID)
+        try insertAttachments(tx, files.refs, uploaderID: caller.id, organizationID: organizationID, ticketID: ticketID, createdAt: createdAt)
     }
 }

@@ -406,7 +406,7 @@ extension IntakeContext {
             try TicketStore.insert(tx, ticket, submissionHash: hash, attachmentBytes: attachments.reduce(0) { $0 + $1.sizeBytes },
                                    contactLinked: read.contactLinked)
             try link(tx, uploaded, ticketID: ticket.id, organizationID: organization.id, messageID: "", addToTicketTotal: false)
-            try store(files, ticketID: ticket.id, organizationID: organization.id, caller: caller, tx)
+            try store(files, ticketID: ticket.id, organizationID: organization.id, caller: caller, after: uploaded, tx)
             try publisher.publish(tx, event: event, key: ticket.id, id: eventID, keyIsNew: true)
         }
 

@@ -16,12 +16,14 @@ import Storage
 ///   the first open asks), each open takes the next number in memory, an open that fails gives its
 ///   number back, and ``finish()`` writes the last number once before `COMMIT`: codes stay
 ///   consecutive and without gaps.
-/// - **Deferred rows**: an open whose rows cannot fail on a constraint (a new ticket without files
-///   and without an e-mail Message-ID: its id is new, its code comes from the locked counter, its
-///   outbox rows have new event ids) hands its ticket row and `TicketOpened` outbox rows to the batch
-///   (``deferTicket(_:outbox:)``), and ``finish()`` writes those of all opens in multi-row
-///   `INSERT`s (on PostgreSQL one statement per chunk, all chunks and the counter in one round
-///   trip). A failure there ends the transaction: no open of the batch is acknowledged or stored.
+/// - **Deferred rows**: an open whose rows cannot fail on a constraint (a new ticket without
+///   uploads to link and without an e-mail Message-ID: its id is new, its code comes from the
+///   locked counter, its outbox rows have new event ids; the files carried in its request are new
+///   attachment rows and contents inserted only when missing) hands its ticket row, `TicketOpened`
+///   outbox rows and those files' rows to the batch (``deferTicket(_:outbox:contents:attachments:)``),
+///   and ``finish()`` writes those of all opens in multi-row `INSERT`s (on PostgreSQL one statement
+///   per chunk, all chunks and the counter in one round trip). A failure there ends the
+///   transaction: no open of the batch is acknowledged or stored.
 /// - **Savepoints only when needed**: an open's `SAVEPOINT` is set just before its first statement
 ///   that could change something (on PostgreSQL: its first statement sent to the server at all,
 ///   since an error there would abort the transaction). An open answered from memory and deferred

@@ -27,7 +27,7 @@ struct QueueCacheTests {
     @Test("a queue page is answered again without calling workflow; filters and callers are apart; a ticket opened through the gateway and a take made straight over workflow's RPC show by invalidation (TTL 120 s)",
           arguments: TestEngines.all)
     func queueCache(engine: DatabaseEngine) throws {
-        let deployment = try ProxyTests.Deployment(engine: engine, gatewayEnvironment: ["GATEWAY_VIEW_CACHE_TTL_MS": "120000"])
+        let deployment = try ProxyTests.Deployment(engine: engine, gatewayEnvironment: ViewCacheTests.caching)
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
         let first = try V.openTicket(gateway, seeded, subject: "Fila em cache")

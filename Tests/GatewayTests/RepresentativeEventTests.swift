@@ -11,7 +11,7 @@ struct RepresentativeEventTests {
     @Test("an organization removed from a representative through one gateway: the other stops answering its cached view (TTL 120 s, so only the event explains it), lists and signs the new organizations at once",
           arguments: TestEngines.all)
     func organizationRemoved(engine: DatabaseEngine) throws {
-        let deployment = try ProxyTests.Deployment(engine: engine, gatewayEnvironment: ["GATEWAY_VIEW_CACHE_TTL_MS": "120000"])
+        let deployment = try ProxyTests.Deployment(engine: engine, gatewayEnvironment: ViewCacheTests.caching)
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
         let admin = seeded.admin
@@ -59,7 +59,7 @@ struct RepresentativeEventTests {
         func hits() throws -> Double {
             ViewCacheTests.counter(try second.request("GET", "/metrics", bearer: admin).text, "ocorrencias_view_cache_total", ["kind=\"hit\""])
         }
-        #expect(try waitFor(20) {
+        #expect(try waitFor(60) {
             let before = try hits()
             let view = try second.request("GET", "/v1/tickets/\(betaTicket)", bearer: rui)
             let after = try hits()

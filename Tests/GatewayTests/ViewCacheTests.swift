@@ -10,6 +10,13 @@ import TestSupport
 
 @Suite("Ticket view cache: per caller, invalidated by events in every gateway instance", .serialized)
 struct ViewCacheTests {
+    /// The gateway settings of the cache tests: entries live 120 s, so only an event or a write
+    /// explains a view that changes. The feed's health bounds (events waiting over 1 s, a stream
+    /// silent 1.5 s) are widened: on a loaded test machine they switched caching off for whole
+    /// seconds, and these tests are about invalidation, not about that safety switch.
+    static let caching = ["GATEWAY_VIEW_CACHE_TTL_MS": "120000", "GATEWAY_VIEW_CACHE_MAX_LAG_MS": "15000",
+                          "GATEWAY_VIEW_CACHE_SILENCE_MS": "10000"]
+
     /// A second gateway process in front of the same services and credentials (same data
     /// directory or PostgreSQL database), on ports of its own.
     final class SecondGateway: @unchecked Sendable {
@@ -75,7 +82,7 @@ struct ViewCacheTests {
           arguments: TestEngines.all)
     func cacheIsCorrect(engine: DatabaseEngine) throws {
         // A long TTL: only invalidation can explain a fresh answer here.
-        let deployment = try ProxyTests.Deployment(engine: engine, gatewayEnvironment: ["GATEWAY_VIEW_CACHE_TTL_MS": "120000"])
+        let deployment = try ProxyTests.Deployment(engine: engine, gatewayEnvironment: ViewCacheTests.caching)
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
         let stranger = try gateway.createUser(admin: seeded.admin, email: "x@outra.com", role: "customer_contact",
@@ -177,7 +184,7 @@ struct ViewCacheTests {
 
     @Test("when a feed stream closes (workflow stops) the cache is emptied and views go to the services again")
     func feedLossTurnsCachingOff() throws {
-        let deployment = try ProxyTests.Deployment(engine: .sqlite, gatewayEnvironment: ["GATEWAY_VIEW_CACHE_TTL_MS": "120000"])
+        let deployment = try ProxyTests.Deployment(engine: .sqlite, gatewayEnvironment: ViewCacheTests.caching)
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
         let ticketID = try Self.openTicket(gateway, seeded, subject: "Feed perdido")

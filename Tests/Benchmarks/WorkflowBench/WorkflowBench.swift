@@ -13,8 +13,10 @@ import WorkflowCore
 /// ```
 /// Options: `--engine sqlite|postgres`, `--tickets N` (default 1,000,000), `--iterations N`
 /// (default 300), `--path FILE` (SQLite file to reuse), `--url URL` (PostgreSQL database to use),
-/// `--explain 0|1` (print each queue case's plan; default 1). Tickets are loaded in transactions
-/// of 50,000 tickets (multi-row inserts of 250 rows).
+/// `--explain 0|1` (print each queue case's plan; default 1), `--load-below-migration N` (load the
+/// tickets into the schema as it was before migration N, then time the upgrade to the current
+/// schema: what an existing database pays at the first start of a new version). Tickets are loaded
+/// in transactions of 50,000 tickets (multi-row inserts of 250 rows).
 struct WorkflowBench {
     var engine: DatabaseEngine = .sqlite
     var tickets = 1_000_000
@@ -23,6 +25,8 @@ struct WorkflowBench {
     var url: String?
     /// Print each queue case's query plan (`--explain 1`).
     var explain = true
+    /// Load into the schema before this migration, then time upgrading (`--load-below-migration`).
+    var loadBelowMigration: Int?
 
     static let end = Int64(1_793_491_200_000) // 2026-11-01
     static let span = Int64(730) * 86_400_000
@@ -44,10 +48,20 @@ struct WorkflowBench {
             case "--path": path = value
             case "--url": url = value
             case "--explain": explain = value != "0"
+            case "--load-below-migration": loadBelowMigration = Int(value)
             default: break
             }
             index += 2
         }
+    }
+
+    /// Adds tickets until `database` holds ``tickets`` of them.
+    func load(into database: any Database) throws {
+        let existing = try database.read { try $0.queryOne("SELECT COUNT(*) AS n FROM tickets")?.int("n") ?? 0 }
+        guard existing < Int64(tickets) else { return }
+        let started = Date()
+        try Generator(database: database, tickets: tickets).load(from: Int(existing))
+        print("loaded \(tickets) tickets (with history, discussion and search rows) on \(engine.rawValue) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }
 
     func run() throws {
@@ -64,14 +78,19 @@ struct WorkflowBench {
             configuration = DatabaseConfiguration(url: target, sqlitePath: "", poolSize: 4)
             postgresURL = target
         }
+        if let limit = loadBelowMigration {
+            let older = try openDatabase(configuration, migrations: WorkflowService.migrations.filter { $0.version < limit })
+            try load(into: older)
+            older.close()
+            let started = Date()
+            let upgraded = try openDatabase(configuration, migrations: WorkflowService.migrations)
+            upgraded.close()
+            let applied = WorkflowService.migrations.filter { $0.version >= limit }.map { String($0.version) }.joined(separator: ", ")
+            print("migrations \(applied) applied to \(tickets) tickets on \(engine.rawValue) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        }
         let database = try openDatabase(configuration, migrations: WorkflowService.migrations)
         defer { database.close() }
-        let existing = try database.read { try $0.queryOne("SELECT COUNT(*) AS n FROM tickets")?.int("n") ?? 0 }
-        if existing < Int64(tickets) {
-            let started = Date()
-            try Generator(database: database, tickets: tickets).load(from: Int(existing))
-            print("loaded \(tickets) tickets (with history, discussion and search rows) on \(engine.rawValue) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
-        }
+        try load(into: database)
         // Statistics for the planner; on PostgreSQL also the visibility map (index-only scans), as
         // autovacuum would do on a live database.
         if let postgresURL {

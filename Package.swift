@@ -84,7 +84,7 @@ let package = Package(
         .executableTarget(name: "RPCBenchClient", dependencies: ["RPCTransport", "Messages", "RPC"], path: "Tests/Benchmarks/RPCBenchClient", swiftSettings: strict),
         .executableTarget(name: "WorkflowBench", dependencies: ["WorkflowCore", "Storage", "Messages", "TestSupport"],
                           path: "Tests/Benchmarks/WorkflowBench", swiftSettings: strict),
-        .executableTarget(name: "NotificationBench", dependencies: ["NotificationCore", "ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "Observability"],
+        .executableTarget(name: "NotificationBench", dependencies: ["NotificationCore", "ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "Observability", "TestSupport"],
                           path: "Tests/Benchmarks/NotificationBench", swiftSettings: strict),
         .executableTarget(name: "IntakeBench", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "CSQLite"],
                           path: "Tests/Benchmarks/IntakeBench", swiftSettings: strict),
@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
 
         // MARK: Tests
-        .target(name: "TestSupport", dependencies: ["Storage"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["Storage", "Messages"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "MessagesTests", dependencies: ["Messages"], path: "Tests/MessagesTests", swiftSettings: strict),
         .testTarget(name: "RPCTests", dependencies: ["RPC", "Messages", "RPCTransport", "Observability", "CSystem"], path: "Tests/RPCTests", swiftSettings: strict),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],

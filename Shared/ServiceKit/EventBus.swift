@@ -129,12 +129,8 @@ public struct EventPublisher: Sendable {
             let started = MonotonicClock.nanoseconds()
             let response: EventsV1.DeliverEventsResponse
             do {
-                let bytes = try runtime.client(for: subscriber).callRaw(path: EventsV1.EventSink.deliver.path,
-                                                                         payload: Self.deliverRequest(events),
-                                                                         options: CallOptions(timeoutMilliseconds: 5_000))
-                do { response = try EventsV1.DeliverEventsResponse(serializedBytes: bytes) } catch {
-                    throw RPCError(.internal, "resposta inválida / malformed \(EventsV1.DeliverEventsResponse.protoName)")
-                }
+                response = try runtime.client(for: subscriber).call(EventsV1.EventSink.deliver, encodedRequest: Self.deliverRequest(events),
+                                                                     options: CallOptions(timeoutMilliseconds: 5_000))
             } catch {
                 // One line per failed delivery (an unreachable subscriber costs one per round):
                 // what the outbox lag in /metrics cannot say is why events wait.
@@ -263,9 +259,6 @@ public struct EventConsumer: Sendable {
             if let handler = handlers[envelope.type] { try wrapped(tx) { try handler(envelope, tx) } }
             return true
         }
-        /// One transaction per event. Not partial: stops at the first failure and throws it.
-        /// Partial: a failing event is recorded in `response.failures` and its key's later events
-        /// are skipped; the other keys go on.
         /// Reports, in a partial delivery's answer, that `envelope` (at `index`) was not applied.
         let recordFailure = { @Sendable (index: Int, envelope: EventsV1.EventEnvelope, error: any Error,
                                          response: inout EventsV1.DeliverEventsResponse) in
@@ -278,6 +271,9 @@ public struct EventConsumer: Sendable {
             logger.warning("event not applied", ["consumer": consumer, "event.type": envelope.type, "event.id": envelope.id,
                                                  "error": "\(error)"])
         }
+        /// One transaction per event. Not partial: stops at the first failure and throws it.
+        /// Partial: a failing event is recorded in `response.failures` and its key's later events
+        /// are skipped; the other keys go on.
         let applyOneByOne = { @Sendable (request: EventsV1.DeliverEventsRequest, context: ServerContext,
                                          response: inout EventsV1.DeliverEventsResponse) throws in
             var failedKeys = Set<String>()
@@ -296,18 +292,20 @@ public struct EventConsumer: Sendable {
         let notify = { @Sendable (response: EventsV1.DeliverEventsResponse) in
             if let afterApplied, response.accepted > 0 { afterApplied(Int(response.accepted)) }
         }
-        if !batched {
-            router.register(EventsV1.EventSink.deliver) { request, context in
-                var response = EventsV1.DeliverEventsResponse()
-                do {
-                    try applyOneByOne(request, context, &response)
-                } catch {
-                    notify(response)
-                    throw error
-                }
+        /// A delivery's answer from ``applyOneByOne``; what it applied is notified even when it throws.
+        let deliverOneByOne = { @Sendable (request: EventsV1.DeliverEventsRequest, context: ServerContext) throws -> EventsV1.DeliverEventsResponse in
+            var response = EventsV1.DeliverEventsResponse()
+            do {
+                try applyOneByOne(request, context, &response)
+            } catch {
                 notify(response)
-                return response
+                throw error
             }
+            notify(response)
+            return response
+        }
+        if !batched {
+            router.register(EventsV1.EventSink.deliver) { request, context in try deliverOneByOne(request, context) }
             return
         }
         router.register(EventsV1.EventSink.deliver) { request, context in
@@ -339,13 +337,7 @@ public struct EventConsumer: Sendable {
                 }
                 // One at a time: whatever can be applied is, the failing events are reported
                 // (partial) or the first failure is returned.
-                response = EventsV1.DeliverEventsResponse()
-                do {
-                    try applyOneByOne(request, context, &response)
-                } catch {
-                    notify(response)
-                    throw error
-                }
+                return try deliverOneByOne(request, context)
             }
             notify(response)
             return response

@@ -69,18 +69,11 @@ struct QueueCacheTests {
 
         // Ana takes the first ticket straight over workflow's RPC (no gateway): its event drops the page.
         _ = try gateway.request("GET", queue, bearer: seeded.ana)
-        let secret = DeploymentSecret(bytes: Array(gateway.environment["OCORRENCIAS_SECRET"]!.utf8))
-        let workflow = RPCClient(configuration: ClientConfiguration(
-            endpoints: Endpoint.list(gateway.environment["WORKFLOW_ADDRESSES"]!), secret: secret))
+        let (workflow, asAna) = gateway.workflowAsAna()
         defer { workflow.close() }
-        var ana = AuthV1.Principal()
-        ana.kind = .agent
-        ana.id = "A-ana"
-        ana.displayName = "Ana"
-        ana.accessLevel = 1
         var take = WorkflowV1.TakeTicketRequest()
         take.ticketID = first
-        _ = try workflow.call(WorkflowV1.Workflow.takeTicket, take, options: CallOptions(metadata: PrincipalSigner(secret: secret).metadata(for: ana)))
+        _ = try workflow.call(WorkflowV1.Workflow.takeTicket, take, options: asAna)
         var holder: Any?
         #expect(try waitFor(10) {
             holder = (Self.row(try gateway.request("GET", queue, bearer: seeded.ana), first)?["holder"] as? [String: Any])?["agent_id"]

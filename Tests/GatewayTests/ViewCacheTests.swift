@@ -149,20 +149,12 @@ struct ViewCacheTests {
 
         // A change made straight through workflow's RPC (not through any gateway) reaches both
         // instances' caches by its event.
-        let secret = DeploymentSecret(bytes: Array(gateway.environment["OCORRENCIAS_SECRET"]!.utf8))
-        let workflow = RPCClient(configuration: ClientConfiguration(
-            endpoints: Endpoint.list(gateway.environment["WORKFLOW_ADDRESSES"]!), secret: secret))
+        let (workflow, asAna) = gateway.workflowAsAna()
         defer { workflow.close() }
-        var ana = AuthV1.Principal()
-        ana.kind = .agent
-        ana.id = "A-ana"
-        ana.displayName = "Ana"
-        ana.accessLevel = 1
         var add = WorkflowV1.AddDiscussionRequest()
         add.ticketID = ticketID
         add.text = "Nota interna direta"
-        _ = try workflow.call(WorkflowV1.Workflow.addDiscussion, add,
-                              options: CallOptions(metadata: PrincipalSigner(secret: secret).metadata(for: ana)))
+        _ = try workflow.call(WorkflowV1.Workflow.addDiscussion, add, options: asAna)
         #expect(try waitFor(10) {
             Self.discussion(try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)).contains("Nota interna direta")
         })

@@ -79,20 +79,9 @@ struct AttachmentRefTests {
         let bigRef = try Self.upload(intakeClient, agent, name: "relatório anual.bin", content: big)
         let otherRef = try Self.upload(intakeClient, agent, name: "outro.bin", content: other)
 
-        var request = NotificationV1.SendTicketEmailRequest()
-        request.ticketID = "t-refs"
-        request.ticketCode = "2026-000999"
-        request.to = ["jose@cliente.example"]
-        request.subject = "Arquivos"
-        request.body = "Seguem os arquivos."
-        var note = NotificationV1.InlineAttachment()
-        note.fileName = "nota.txt"
-        note.contentType = "text/plain"
-        note.content = Array("ação\n".utf8)
-        request.attachments = [note]
-        var onlyID = CommonV1.AttachmentRef()
-        onlyID.id = bigRef.id
-        request.attachmentRefs = [onlyID]
+        let note = TicketEmails.inline("nota.txt", contentType: "text/plain", Array("ação\n".utf8))
+        var request = TicketEmails.request("t-refs", code: "2026-000999", subject: "Arquivos", body: "Seguem os arquivos.",
+                                           attachments: [note], refs: [bigRef.id])
         _ = try harness.client.call(NotificationV1.Notification.sendTicketEmail, request, options: agent)
         #expect(waitFor(15) { sink.files("eml").count == 1 })
         let mail = try #require(try ReceivedMail.all(in: mailDirectory.path).first)
@@ -102,16 +91,14 @@ struct AttachmentRefTests {
         #expect(files["nota.txt"]?.sha256 == Digest.hex(Digest.sha256(note.content)))
 
         // Both files together pass the 300 000-byte limit: refused before anything is queued.
-        request.attachmentRefs = [onlyID, otherRef]
+        request.attachmentRefs = [TicketEmails.ref(bigRef.id), otherRef]
         do {
             _ = try harness.client.call(NotificationV1.Notification.sendTicketEmail, request, options: agent)
             Issue.record("over the limit was accepted")
         } catch let error as RPCError {
             #expect(error.code == .invalidArgument && error.violations.first?.field == "attachment_refs[1]", "\(error)")
         }
-        var unknown = CommonV1.AttachmentRef()
-        unknown.id = "no-such-attachment"
-        request.attachmentRefs = [unknown]
+        request.attachmentRefs = [TicketEmails.ref("no-such-attachment")]
         do {
             _ = try harness.client.call(NotificationV1.Notification.sendTicketEmail, request, options: agent)
             Issue.record("an unknown attachment was accepted")
@@ -136,20 +123,9 @@ struct AttachmentRefTests {
         let large = (0..<(6 << 20) + 1_234).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) }
         let largeRef = try Self.upload(intakeClient, agent, name: "backup do banco.sql.gz", content: large)
 
-        var request = NotificationV1.SendTicketEmailRequest()
-        request.ticketID = "t-large"
-        request.ticketCode = "2026-000998"
-        request.to = ["jose@cliente.example"]
-        request.subject = "Backup"
-        request.body = "Segue o backup."
-        var note = NotificationV1.InlineAttachment()
-        note.fileName = "leia-me.txt"
-        note.contentType = "text/plain"
-        note.content = Array("instruções\n".utf8)
-        request.attachments = [note]
-        var ref = CommonV1.AttachmentRef()
-        ref.id = largeRef.id
-        request.attachmentRefs = [ref]
+        let note = TicketEmails.inline("leia-me.txt", contentType: "text/plain", Array("instruções\n".utf8))
+        let request = TicketEmails.request("t-large", code: "2026-000998", subject: "Backup", body: "Segue o backup.",
+                                           attachments: [note], refs: [largeRef.id])
         let sent = try harness.client.call(NotificationV1.Notification.sendTicketEmail, request, options: agent)
         let id = try #require(sent.delivery?.id)
         // The row keeps no copy: the message is in pieces of 256 KiB; the spool is empty again.

@@ -13,9 +13,7 @@ import TestSupport
 struct RoutingTests {
     @Test("TicketOpened reaches the contact once as multipart UTF-8 MIME with a threading Message-ID", arguments: TestEngines.all)
     func ticketOpened(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)
         let event = Events.opened(ticketID: "018f-abc-1")
         let envelope = Events.envelope(event, key: event.ticketID)
         #expect(try harness.deliver([envelope]).accepted == 1)
@@ -74,9 +72,7 @@ struct RoutingTests {
 
     @Test("A contact without an address falls back to the organization's; with neither, a visible failed delivery", arguments: TestEngines.all)
     func contactFallback(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)
         let fallback = Events.opened(ticketID: "t-fallback", contactEmail: "")
         let nothing = Events.opened(ticketID: "t-nothing", contactEmail: "not an address", organizationEmail: "")
         try harness.deliver([Events.envelope(fallback, key: fallback.ticketID), Events.envelope(nothing, key: nothing.ticketID)])
@@ -96,9 +92,7 @@ struct RoutingTests {
     @Test("Transfer: holder, valid copies (confidential note hidden from them), a visible failure for a bad copy; SLA breach to holder and chefe",
           arguments: TestEngines.all)
     func transferAndSLA(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)
         var transfer = WorkflowV1.Transferred()
         transfer.ticket = Events.summary(ticketID: "t-conf", code: "2026-000777", accessLevel: 2)
         var to = WorkflowV1.Holder()
@@ -129,9 +123,7 @@ struct RoutingTests {
 
     @Test("Subscriptions switch per person and kind over RPC; only administrators change someone else's", arguments: TestEngines.all)
     func subscriptions(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)
         var request = NotificationV1.SetSubscriptionRequest()
         var subscription = NotificationV1.Subscription()
         subscription.eventKind = "SLAWarning"
@@ -165,9 +157,7 @@ struct RoutingTests {
     @Test("Customer lifecycle mails: information requested, inactivity reminder, solution, closed for inactivity with the survey link",
           arguments: TestEngines.all)
     func customerLifecycle(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)
         let summary = Events.summary(ticketID: "t-life", code: "2026-000555")
         var request = WorkflowV1.InformationRequested()
         request.ticket = summary

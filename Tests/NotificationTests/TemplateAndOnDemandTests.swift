@@ -13,9 +13,7 @@ struct TemplateAndOnDemandTests {
     @Test("An administrator's English template is used for an en ticket, every value HTML-escaped, the code forced into the subject",
           arguments: TestEngines.all)
     func editedTemplate(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)
         var set = NotificationV1.SetTemplateRequest()
         var template = NotificationV1.Template()
         template.eventKind = "SolutionGiven"
@@ -55,25 +53,12 @@ struct TemplateAndOnDemandTests {
     @Test("An agent's e-mail about a ticket: recipients, copies, UTF-8 attachments intact, recorded for the ticket's history",
           arguments: TestEngines.all)
     func onDemandEmail(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
-        var request = NotificationV1.SendTicketEmailRequest()
-        request.ticketID = "t-manual"
-        request.ticketCode = "2026-000321"
-        request.to = ["jose@cliente.example"]
-        request.copies = ["gerente@cliente.example"]
-        request.subject = "Resumo da solução — versão 12.1"
-        request.body = "Segue o relatório e o log.\nAtenciosamente, Ana"
-        var report = NotificationV1.InlineAttachment()
-        report.fileName = "relatório março.pdf"
-        report.contentType = "application/pdf"
-        report.content = (0..<5_000).map { UInt8($0 % 256) }
-        var log = NotificationV1.InlineAttachment()
-        log.fileName = "erro.log"
-        log.contentType = "text/plain"
-        log.content = Array("linha 1\nlinha 2 ação\n".utf8)
-        request.attachments = [report, log]
+        let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)
+        let report = TicketEmails.inline("relatório março.pdf", contentType: "application/pdf", (0..<5_000).map { UInt8($0 % 256) })
+        let log = TicketEmails.inline("erro.log", contentType: "text/plain", Array("linha 1\nlinha 2 ação\n".utf8))
+        let request = TicketEmails.request("t-manual", code: "2026-000321", subject: "Resumo da solução — versão 12.1",
+                                           body: "Segue o relatório e o log.\nAtenciosamente, Ana", copies: ["gerente@cliente.example"],
+                                           attachments: [report, log])
         // Customers cannot send e-mail as the support team.
         #expect(throws: RPCError.self) {
             _ = try harness.client.call(NotificationV1.Notification.sendTicketEmail, request, options: harness.options(NotificationHarness.customer()))
@@ -109,30 +94,18 @@ struct TemplateAndOnDemandTests {
     @Test("A large attachment in the request is stored in pieces from a spool file (not rendered whole), sent intact and streamed again on replay",
           arguments: TestEngines.all)
     func largeInlineAttachment(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
-        var request = NotificationV1.SendTicketEmailRequest()
-        request.ticketID = "t-inline-large"
-        request.ticketCode = "2026-000654"
-        request.to = ["jose@cliente.example"]
-        request.subject = "Planilha"
-        request.body = "Segue a planilha."
+        let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)
         // 3 MiB (the RPC frame limit is 4 MiB): about 4 MiB once encoded, 16 pieces of 256 KiB.
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         let content = (0..<(3 << 20) + 17).map { _ -> UInt8 in
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return UInt8(truncatingIfNeeded: state >> 56)
         }
-        var sheet = NotificationV1.InlineAttachment()
-        sheet.fileName = "planilha de cálculo.xlsx"
-        sheet.contentType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        sheet.content = content
-        var note = NotificationV1.InlineAttachment()
-        note.fileName = "leia-me.txt"
-        note.contentType = ""
-        note.content = Array("instruções\n".utf8)
-        request.attachments = [sheet, note]
+        let sheet = TicketEmails.inline("planilha de cálculo.xlsx", contentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                        content)
+        let note = TicketEmails.inline("leia-me.txt", contentType: "", Array("instruções\n".utf8))
+        let request = TicketEmails.request("t-inline-large", code: "2026-000654", subject: "Planilha", body: "Segue a planilha.",
+                                           attachments: [sheet, note])
         let options = CallOptions(timeoutMilliseconds: 30_000, metadata: harness.options(NotificationHarness.agent()).metadata)
         let sent = try harness.client.call(NotificationV1.Notification.sendTicketEmail, request, options: options)
         let id = try #require(sent.delivery?.id)
@@ -185,9 +158,7 @@ struct TemplateAndOnDemandTests {
 
     @Test("Account e-mails for the gateway: invitation with its one-time link; only services or administrators ask", arguments: TestEngines.all)
     func accountEmail(engine: DatabaseEngine) throws {
-        let mailDirectory = try TemporaryDirectory(prefix: "sink")
-        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
-        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)
         var request = NotificationV1.SendAccountEmailRequest()
         request.kind = "invitation"
         request.to = "novo@cliente.example"

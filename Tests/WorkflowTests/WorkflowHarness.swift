@@ -154,30 +154,12 @@ final class WorkflowHarness: @unchecked Sendable {
                        priority: CommonV1.Priority = .normal, product: String = "ERP", module: String = "Fiscal",
                        subject: String = "Nota fiscal não transmite", request: String = "Erro 539 ao transmitir a NF-e",
                        openedAt: Int64 = 0) -> IntakeV1.TicketOpened {
-        var event = IntakeV1.TicketOpened()
-        event.ticketID = id
-        event.code = "2026-\(id)"
-        var org = CommonV1.OrganizationRef()
-        org.id = organization
-        org.name = "Empresa \(organization)"
-        org.plan = plan
-        org.email = "\(organization)@example.com"
-        event.organization = org
-        var contact = CommonV1.PersonRef()
-        contact.id = "contact-\(organization)"
-        contact.name = "Maria"
-        contact.email = "maria@\(organization).example.com"
-        event.contact = contact
-        event.channel = "portal"
-        event.origin = .customer
-        event.category = category
-        event.priority = priority
-        event.product = product
-        event.module = module
-        event.subject = subject
-        event.request = request
-        event.openedAtMs = openedAt > 0 ? openedAt : Int64(Date().timeIntervalSince1970 * 1000)
-        return event
+        TicketFixtures.opened(id, code: "2026-\(id)",
+                              organization: TicketFixtures.organization(organization, name: "Empresa \(organization)", plan: plan,
+                                                                        email: "\(organization)@example.com"),
+                              contact: TicketFixtures.person("contact-\(organization)", name: "Maria", email: "maria@\(organization).example.com"),
+                              category: category, priority: priority, product: product, module: module, subject: subject, request: request,
+                              openedAt: openedAt > 0 ? openedAt : Int64(Date().timeIntervalSince1970 * 1000))
     }
 
     /// A directory with groups "n1" (agents ana, bruno) and "n2" (carla), a chefe "chefe" over ana

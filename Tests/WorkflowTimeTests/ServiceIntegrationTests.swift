@@ -77,29 +77,9 @@ import TestSupport
     }
 
     func opened(_ id: String, at: Int64) -> IntakeV1.TicketOpened {
-        var event = IntakeV1.TicketOpened()
-        event.ticketID = id
-        event.code = "2027-\(id)"
-        var org = CommonV1.OrganizationRef()
-        org.id = "org-1"
-        org.name = "Empresa"
-        org.plan = "standard"
-        event.organization = org
-        var contact = CommonV1.PersonRef()
-        contact.id = "c1"
-        contact.name = "Maria"
-        contact.email = "maria@example.com"
-        event.contact = contact
-        event.channel = "portal"
-        event.origin = .customer
-        event.category = .duvida
-        event.priority = .normal
-        event.product = "ERP"
-        event.module = "Fiscal"
-        event.subject = "Dúvida sobre a nota"
-        event.request = "Como emitir?"
-        event.openedAtMs = at
-        return event
+        TicketFixtures.opened(id, code: "2027-\(id)", organization: TicketFixtures.organization("org-1", name: "Empresa"),
+                              contact: TicketFixtures.person("c1", name: "Maria", email: "maria@example.com"), category: .duvida,
+                              subject: "Dúvida sobre a nota", request: "Como emitir?", openedAt: at)
     }
 
     func move(_ service: Service, _ id: String, to stage: String, publicNote: String = "") throws {

@@ -110,7 +110,7 @@ public final class Gateway: Sendable {
             let (route, context) = try admit(&request, &exchange)
             guard let consumer = try route.bodyConsumer?(request, context) else { throw APIError.notFound }
             let streamed = StreamedRequest(gateway: self, exchange: exchange, request: request, route: route, consumer: consumer)
-            // A form route streams only form bodies (`Router.streamBodies`), so this one is a form.
+            // A form route streams only form bodies (`Route.streamingBodies(when:asForm:_:)`), so this one is a form.
             return route.streamsForm ? .streamForm(streamed) : .stream(streamed)
         } catch {
             return .answer(complete(exchange, request, errorResponse(error, exchange)))

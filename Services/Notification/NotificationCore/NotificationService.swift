@@ -115,45 +115,39 @@ enum EventHandlers {
         consumer.on(IntakeV1.TicketCancelledByCustomer.self) { event, envelope, tx in
             try planner.plan(EventInterpreter.facts(event, envelope, summary: try TicketCache.load(tx, ticketID: event.ticketID)), tx)
         }
-        consumer.on(WorkflowV1.StageChanged.self) { event, envelope, tx in
-            try TicketCache.store(tx, event.ticket)
-            try planner.plan(EventInterpreter.facts(event, envelope), tx)
+        // Workflow's events carry the ticket's summary: cached (for intake's later events), then planned.
+        func onWorkflowEvent<Event: TicketSummaryEvent>(_ type: Event.Type,
+                                                         _ facts: @escaping @Sendable (Event, EventsV1.EventEnvelope) -> EventFacts) {
+            consumer.on(type) { event, envelope, tx in
+                try TicketCache.store(tx, event.ticket)
+                try planner.plan(facts(event, envelope), tx)
+            }
         }
-        consumer.on(WorkflowV1.Transferred.self) { event, envelope, tx in
-            try TicketCache.store(tx, event.ticket)
-            try planner.plan(EventInterpreter.facts(event, envelope), tx)
-        }
-        consumer.on(WorkflowV1.DiscussionAdded.self) { event, envelope, tx in
-            try TicketCache.store(tx, event.ticket)
-            try planner.plan(EventInterpreter.facts(event, envelope), tx)
-        }
-        consumer.on(WorkflowV1.InformationRequested.self) { event, envelope, tx in
-            try TicketCache.store(tx, event.ticket)
-            try planner.plan(EventInterpreter.facts(event, envelope), tx)
-        }
-        consumer.on(WorkflowV1.SolutionGiven.self) { event, envelope, tx in
-            try TicketCache.store(tx, event.ticket)
-            try planner.plan(EventInterpreter.facts(event, envelope), tx)
-        }
-        consumer.on(WorkflowV1.TicketFinished.self) { event, envelope, tx in
-            try TicketCache.store(tx, event.ticket)
-            try planner.plan(EventInterpreter.facts(event, envelope), tx)
-        }
-        consumer.on(WorkflowV1.InactivityReminder.self) { event, envelope, tx in
-            try TicketCache.store(tx, event.ticket)
-            try planner.plan(EventInterpreter.facts(event, envelope), tx)
-        }
-        consumer.on(WorkflowV1.SLAWarning.self) { event, envelope, tx in
-            try TicketCache.store(tx, event.ticket)
-            try planner.plan(EventInterpreter.facts(event, envelope), tx)
-        }
-        consumer.on(WorkflowV1.SLABreached.self) { event, envelope, tx in
-            try TicketCache.store(tx, event.ticket)
-            try planner.plan(EventInterpreter.facts(event, envelope), tx)
-        }
-        consumer.on(WorkflowV1.SurveyAnswered.self) { event, envelope, tx in
-            try TicketCache.store(tx, event.ticket)
-            try planner.plan(EventInterpreter.facts(event, envelope), tx)
-        }
+        onWorkflowEvent(WorkflowV1.StageChanged.self, EventInterpreter.facts)
+        onWorkflowEvent(WorkflowV1.Transferred.self, EventInterpreter.facts)
+        onWorkflowEvent(WorkflowV1.DiscussionAdded.self, EventInterpreter.facts)
+        onWorkflowEvent(WorkflowV1.InformationRequested.self, EventInterpreter.facts)
+        onWorkflowEvent(WorkflowV1.SolutionGiven.self, EventInterpreter.facts)
+        onWorkflowEvent(WorkflowV1.TicketFinished.self, EventInterpreter.facts)
+        onWorkflowEvent(WorkflowV1.InactivityReminder.self, EventInterpreter.facts)
+        onWorkflowEvent(WorkflowV1.SLAWarning.self, EventInterpreter.facts)
+        onWorkflowEvent(WorkflowV1.SLABreached.self, EventInterpreter.facts)
+        onWorkflowEvent(WorkflowV1.SurveyAnswered.self, EventInterpreter.facts)
     }
 }
+
+/// A workflow event that carries the ticket's summary (``EventHandlers`` caches it before planning).
+protocol TicketSummaryEvent: ProtoMessage {
+    var ticket: WorkflowV1.TicketSummary? { get }
+}
+
+extension WorkflowV1.StageChanged: TicketSummaryEvent {}
+extension WorkflowV1.Transferred: TicketSummaryEvent {}
+extension WorkflowV1.DiscussionAdded: TicketSummaryEvent {}
+extension WorkflowV1.InformationRequested: TicketSummaryEvent {}
+extension WorkflowV1.SolutionGiven: TicketSummaryEvent {}
+extension WorkflowV1.TicketFinished: TicketSummaryEvent {}
+extension WorkflowV1.InactivityReminder: TicketSummaryEvent {}
+extension WorkflowV1.SLAWarning: TicketSummaryEvent {}
+extension WorkflowV1.SLABreached: TicketSummaryEvent {}
+extension WorkflowV1.SurveyAnswered: TicketSummaryEvent {}

@@ -13,7 +13,7 @@ final class ClientStream: @unchecked Sendable {
     private var inbound: [[UInt8]] = []
     private var outcome: Result<[UInt8], RPCError>?
     private var credit = RPCProtocol.initialStreamWindow
-    private var consumedSinceGrant = 0
+    private var window = ReceiveWindow()
     private var sendClosed = false
 
     init(callID: UInt64, deadline: Deadline, connection: ClientConnection, clientStreaming: Bool) {
@@ -85,12 +85,7 @@ final class ClientStream: @unchecked Sendable {
         }
         if !inbound.isEmpty {
             let message = inbound.removeFirst()
-            consumedSinceGrant += 1
-            var grant = 0
-            if consumedSinceGrant >= RPCProtocol.initialStreamWindow / 2 {
-                grant = consumedSinceGrant
-                consumedSinceGrant = 0
-            }
+            let grant = window.consume()
             condition.unlock()
             if grant > 0 {
                 var frame = RpcV1.Frame()
@@ -129,9 +124,7 @@ public struct ResponseStream<Response: ProtoMessage>: Sendable {
     /// - Throws: ``RPCError`` with the call's status.
     public func receive() throws -> Response? {
         guard let bytes = try stream.receive() else { return nil }
-        do { return try Response(serializedBytes: bytes) } catch {
-            throw RPCError(.internal, "resposta inválida / malformed \(Response.protoName)")
-        }
+        return try Response.decodedResponse(bytes)
     }
 
     /// Stops the call.
@@ -152,9 +145,7 @@ public struct StreamingCall<Request: ProtoMessage, Response: ProtoMessage>: Send
     /// The next response, or `nil` at the end.
     public func receive() throws -> Response? {
         guard let bytes = try stream.receive() else { return nil }
-        do { return try Response(serializedBytes: bytes) } catch {
-            throw RPCError(.internal, "resposta inválida / malformed \(Response.protoName)")
-        }
+        return try Response.decodedResponse(bytes)
     }
 
     /// Ends the request stream and waits for the single response.

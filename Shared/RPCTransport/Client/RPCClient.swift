@@ -37,10 +37,15 @@ public final class RPCClient: @unchecked Sendable {
     /// - Throws: ``RPCError`` with the call's status.
     public func call<Request, Response>(_ method: RPCMethod<Request, Response>, _ request: Request,
                                         options: CallOptions = CallOptions()) throws -> Response {
-        let bytes = try callRaw(path: method.path, payload: request.serializedBytes(), options: options)
-        do { return try Response(serializedBytes: bytes) } catch {
-            throw RPCError(.internal, "resposta inválida / malformed \(Response.protoName)")
-        }
+        try call(method, encodedRequest: request.serializedBytes(), options: options)
+    }
+
+    /// Calls a unary method whose request is encoded already (e.g. put together from stored
+    /// encoded messages without decoding them), and decodes its response.
+    /// - Throws: ``RPCError`` with the call's status; `INTERNAL` when the response is malformed.
+    public func call<Request, Response>(_ method: RPCMethod<Request, Response>, encodedRequest: [UInt8],
+                                        options: CallOptions = CallOptions()) throws -> Response {
+        try Response.decodedResponse(callRaw(path: method.path, payload: encodedRequest, options: options))
     }
 
     /// Calls a unary method from Swift concurrency without blocking a cooperative thread.
@@ -51,9 +56,7 @@ public final class RPCClient: @unchecked Sendable {
                 continuation.resume(with: result)
             }
         }
-        do { return try Response(serializedBytes: bytes) } catch {
-            throw RPCError(.internal, "resposta inválida / malformed \(Response.protoName)")
-        }
+        return try Response.decodedResponse(bytes)
     }
 
     /// Calls a method by path with encoded bytes (tools, the gateway's RPC port).
@@ -212,6 +215,16 @@ public final class RPCClient: @unchecked Sendable {
 
     private func markFailure(_ connection: ClientConnection) {
         slots.first { $0.endpoint == connection.endpoint }?.recordFailure(configuration: configuration)
+    }
+}
+
+extension ProtoMessage {
+    /// `bytes` decoded as a response: how every typed client path reads what the server answered.
+    /// - Throws: `INTERNAL` ("malformed <type>") when the bytes are not a `Self`.
+    static func decodedResponse(_ bytes: [UInt8]) throws -> Self {
+        do { return try Self(serializedBytes: bytes) } catch {
+            throw RPCError(.internal, "resposta inválida / malformed \(protoName)")
+        }
     }
 }
 

@@ -43,11 +43,7 @@ public struct RPCRouter: Sendable {
     ) {
         precondition(!method.clientStreaming && !method.serverStreaming, "\(method.path) streams; use registerStreaming")
         add(method.info, .unary(execution, { bytes, context in
-            let request: Request
-            do { request = try Request(serializedBytes: bytes) } catch {
-                throw RPCError(.invalidArgument, "mensagem inválida para \(Request.protoName) / malformed \(Request.protoName)")
-            }
-            return try handler(request, context).serializedBytes()
+            try handler(Request.decodedRequest(bytes), context).serializedBytes()
         }))
     }
 
@@ -63,8 +59,8 @@ public struct RPCRouter: Sendable {
         precondition(!method.clientStreaming && !method.serverStreaming, "\(method.path) streams; use registerStreaming")
         add(method.info, .completing({ bytes, context, finish in
             let request: Request
-            do { request = try Request(serializedBytes: bytes) } catch {
-                finish(.failure(RPCError(.invalidArgument, "mensagem inválida para \(Request.protoName) / malformed \(Request.protoName)")))
+            do throws(RPCError) { request = try Request.decodedRequest(bytes) } catch {
+                finish(.failure(error))
                 return
             }
             handler(request, context) { result in
@@ -130,6 +126,16 @@ public struct RPCRouter: Sendable {
     }
 }
 
+extension ProtoMessage {
+    /// `bytes` decoded as a request: how every typed handler reads what the client sent.
+    /// - Throws: `INVALID_ARGUMENT` ("malformed <type>") when the bytes are not a `Self`.
+    static func decodedRequest(_ bytes: UnsafeRawBufferPointer) throws(RPCError) -> Self {
+        do { return try Self(serializedBytes: bytes) } catch {
+            throw RPCError(.invalidArgument, "mensagem inválida para \(protoName) / malformed \(protoName)")
+        }
+    }
+}
+
 /// The requests of a streaming call, read one at a time; blocks until one arrives.
 public struct RequestStream<Request: ProtoMessage>: Sendable, Sequence, IteratorProtocol {
     let stream: ServerStream
@@ -140,9 +146,7 @@ public struct RequestStream<Request: ProtoMessage>: Sendable, Sequence, Iterator
     /// - Throws: ``RPCError`` when the call is cancelled, expires or a message is malformed.
     public func receive() throws -> Request? {
         guard let bytes = try stream.receive() else { return nil }
-        do { return try Request(serializedBytes: bytes) } catch {
-            throw RPCError(.invalidArgument, "mensagem inválida para \(Request.protoName) / malformed \(Request.protoName)")
-        }
+        return try bytes.withUnsafeBytes { try Request.decodedRequest($0) }
     }
 
     /// `Sequence` conformance: stops at the end of the stream or at the first error.

@@ -155,41 +155,41 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         let secret = server.configuration.secret
         if let authenticator = server.configuration.authenticator {
             if frame.kind == .auth, let attached = authenticator.authenticate(metadata: frame.metadata, payload: frame.payload, peer: peer) {
-                authenticated = true
-                callerName = frame.metadata[MetadataKey.caller] ?? ""
                 connectionMetadata = attached
-                var ok = RpcV1.Frame()
-                ok.kind = .authOk
-                send(ok)
-                return
+                return acceptPeer(frame)
             }
-            server.logger.warning("rejected peer: authenticator refused it", ["connection.id": String(id), "peer": peer])
-            var reject = RpcV1.Frame()
-            reject.kind = .response
-            reject.callID = frame.callID
-            reject.status = RPCError(.unauthenticated, "credencial recusada / credential refused").status
-            send(reject)
-            close(reason: "unauthenticated")
-            return
+            return rejectPeer(frame, log: "rejected peer: authenticator refused it", "credencial recusada / credential refused")
         }
         if frame.kind == .auth, frame.payload.count == 2 * Handshake.nonceLength {
             let clientNonce = Array(frame.payload[0..<Handshake.nonceLength])
             let mac = Array(frame.payload[Handshake.nonceLength...])
             if secret.verify(mac, Handshake.clientLabel, serverNonce, clientNonce) {
-                authenticated = true
-                callerName = frame.metadata[MetadataKey.caller] ?? ""
-                var ok = RpcV1.Frame()
-                ok.kind = .authOk
-                ok.payload = secret.mac(Handshake.serverLabel, clientNonce, serverNonce)
-                send(ok)
-                return
+                return acceptPeer(frame, proof: secret.mac(Handshake.serverLabel, clientNonce, serverNonce))
             }
         }
-        server.logger.warning("rejected unauthenticated peer", ["connection.id": String(id), "peer": peer])
+        rejectPeer(frame, log: "rejected unauthenticated peer", "peer did not prove it belongs to the deployment")
+    }
+
+    /// The peer proved itself: the connection serves calls from the caller its AUTH frame
+    /// names, and AUTH_OK answers (carrying `proof`, the server's MAC, in the shared-secret
+    /// handshake).
+    private func acceptPeer(_ frame: RpcV1.Frame, proof: [UInt8] = []) {
+        authenticated = true
+        callerName = frame.metadata[MetadataKey.caller] ?? ""
+        var ok = RpcV1.Frame()
+        ok.kind = .authOk
+        ok.payload = proof
+        send(ok)
+    }
+
+    /// The peer did not prove itself: logged, answered `UNAUTHENTICATED` with `message`, and
+    /// the connection closed.
+    private func rejectPeer(_ frame: RpcV1.Frame, log: String, _ message: String) {
+        server.logger.warning(log, ["connection.id": String(id), "peer": peer])
         var reject = RpcV1.Frame()
         reject.kind = .response
         reject.callID = frame.callID
-        reject.status = RPCError(.unauthenticated, "peer did not prove it belongs to the deployment").status
+        reject.status = RPCError(.unauthenticated, message).status
         send(reject)
         close(reason: "unauthenticated")
     }

@@ -11,7 +11,7 @@ final class ServerStream: @unchecked Sendable {
     // Guarded by `condition`.
     private var inbound: [[UInt8]] = []
     private var inboundEnded = false
-    private var consumedSinceGrant = 0
+    private var window = ReceiveWindow()
     private var credit = RPCProtocol.initialStreamWindow
     private var failure: RPCError?
 
@@ -63,12 +63,7 @@ final class ServerStream: @unchecked Sendable {
         if let failure { condition.unlock(); throw failure }
         guard !inbound.isEmpty else { condition.unlock(); return nil }
         let message = inbound.removeFirst()
-        consumedSinceGrant += 1
-        var grant = 0
-        if consumedSinceGrant >= RPCProtocol.initialStreamWindow / 2 {
-            grant = consumedSinceGrant
-            consumedSinceGrant = 0
-        }
+        let grant = window.consume()
         condition.unlock()
         if grant > 0 { connection?.sendWindow(callID: callID, count: grant) }
         return message

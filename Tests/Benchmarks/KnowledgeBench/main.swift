@@ -115,13 +115,6 @@ func threadCPUMilliseconds() -> Double {
     return Double(time.tv_sec) * 1e3 + Double(time.tv_nsec) / 1e6
 }
 
-/// CPU time of the whole process (all threads), in seconds.
-func processCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-}
-
 /// Resident set size of this process, in MB.
 func residentMegabytes() -> Double {
     guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
@@ -166,11 +159,11 @@ for engine in engines {
         // What a new instance pays at start (in the background) to build its index from the database.
         let before = residentMegabytes()
         let started = Date()
-        let cpuBefore = processCPUSeconds()
+        let cpuBefore = ProcessCPU.own()
         let fresh = try KnowledgeBase(database: database, cacheCheckInterval: 3600)
         try fresh.waitForSearchIndex()
         print(String(format: "  index build at start: %.2f s wall, %.2f s CPU, resident memory +%.0f MB (process %.0f MB)",
-                     Date().timeIntervalSince(started), processCPUSeconds() - cpuBefore, residentMegabytes() - before, residentMegabytes()))
+                     Date().timeIntervalSince(started), ProcessCPU.own() - cpuBefore, residentMegabytes() - before, residentMegabytes()))
     }
     if arguments.contains("--explain") {
         for query in queries.prefix(6) {

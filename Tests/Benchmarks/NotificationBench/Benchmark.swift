@@ -7,24 +7,7 @@ import RPCTransport
 import ServiceKit
 import Storage
 import Synchronization
-
-/// CPU seconds used so far by this process and by a peer process (from /proc).
-struct CPUClock {
-    static func own() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    }
-
-    static func of(_ pid: Int32) -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return 0 }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        // After the command: state is field 3, utime 14, stime 15 (1-based over the whole line).
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
-}
+import TestSupport
 
 enum NotificationBenchmark {
     nonisolated(unsafe) static var sinkPID: Int32 = 0
@@ -109,7 +92,7 @@ enum NotificationBenchmark {
                         prefix: String, make: (Int) -> EventsV1.EventEnvelope) throws -> (Double, Double) {
         dispatcher.hold()
         let start = Date()
-        let intakeCPU0 = CPUClock.own()
+        let intakeCPU0 = ProcessCPU.own()
         for i in 0..<count {
             var request = EventsV1.DeliverEventsRequest()
             request.events = [make(i)]
@@ -117,9 +100,9 @@ enum NotificationBenchmark {
         }
         let intake = Double(count) / Date().timeIntervalSince(start)
         print(String(format: "  (%@ intake: CPU per event %.0f µs, whole process: the service and the benchmark's RPC client)", channel,
-                     (CPUClock.own() - intakeCPU0) / Double(count) * 1e6))
+                     (ProcessCPU.own() - intakeCPU0) / Double(count) * 1e6))
         let sending = Date()
-        let cpu0 = CPUClock.own(), sink0 = CPUClock.of(sinkPID)
+        let cpu0 = ProcessCPU.own(), sink0 = ProcessCPU.of(sinkPID)
         let connections0 = CurlEasy.newConnections.load(ordering: .relaxed)
         DeliveryDispatcher.timing.samples.withLock { $0.removeAll() }
         DeliveryDispatcher.timing.recording.store(true, ordering: .relaxed)
@@ -137,14 +120,14 @@ enum NotificationBenchmark {
             usleep(2_000)
             if Date().timeIntervalSince(sending) > 300 { print("timeout waiting for \(channel)"); break }
         }
-        let ours = (CPUClock.own() - cpu0) / Double(count) * 1e6
+        let ours = (ProcessCPU.own() - cpu0) / Double(count) * 1e6
         let perMessage = { (ns: Int) in Double(ns) / Double(count) / 1000 }
         let coordinator = perMessage(t0.coordinatorCPU.load(ordering: .relaxed) - coordinator0)
         let recorderCPU = perMessage(t0.recorderCPU.load(ordering: .relaxed) - recorder0)
         let lanes = perMessage(t0.laneCPU.load(ordering: .relaxed) - lanes0)
         print(String(format: "  (%@ sending: CPU per message: ours %.0f µs (send threads %.0f, claims %.0f, recorder %.0f, rest %.0f), SMTP sink process %.0f µs; %d new connections)", channel,
                      ours, lanes, coordinator, recorderCPU, ours - lanes - coordinator - recorderCPU,
-                     (CPUClock.of(sinkPID) - sink0) / Double(count) * 1e6,
+                     (ProcessCPU.of(sinkPID) - sink0) / Double(count) * 1e6,
                      CurlEasy.newConnections.load(ordering: .relaxed) - connections0))
         DeliveryDispatcher.timing.recording.store(false, ordering: .relaxed)
         let samples = DeliveryDispatcher.timing.samples.withLock { $0.sorted() }.map { Double($0) / 1000 }
@@ -255,14 +238,14 @@ enum NotificationBenchmark {
                 }
                 let message = try storedMessage(database, channel: "email")
                 messageSize = message.count
-                let cpu0 = CPUClock.own(), sink0 = CPUClock.of(sinkPID)
+                let cpu0 = ProcessCPU.own(), sink0 = ProcessCPU.of(sinkPID)
                 let connections0 = CurlEasy.newConnections.load(ordering: .relaxed)
                 timedParallelCPU.store(0, ordering: .relaxed)
                 let mailCeiling = Double(count) / timedParallel(count: count, threads: settings.laneConcurrency, makeState: { CurlEasy() }) { curl, _ in
                     _ = smtp.send(curl, from: "suporte@suporte.example", recipients: ["cliente1@cliente.example"], message: message)
                 }
                 print(String(format: "  (minimal sender: CPU per message: ours %.0f µs (send threads %.0f), SMTP sink process %.0f µs; %d new connections)",
-                             (CPUClock.own() - cpu0) / Double(count) * 1e6, Double(timedParallelCPU.exchange(0, ordering: .relaxed)) / Double(count) / 1000, (CPUClock.of(sinkPID) - sink0) / Double(count) * 1e6,
+                             (ProcessCPU.own() - cpu0) / Double(count) * 1e6, Double(timedParallelCPU.exchange(0, ordering: .relaxed)) / Double(count) / 1000, (ProcessCPU.of(sinkPID) - sink0) / Double(count) * 1e6,
                              CurlEasy.newConnections.load(ordering: .relaxed) - connections0))
                 mail.append((mailIntake, mailRate, mailCeiling))
                 let (hookIntake, hookRate) = try backlog(client: client, database: database, dispatcher: dispatcher, count: count,

@@ -229,19 +229,6 @@ struct Generator {
     let tickets: Int
     static let batch = 50_000, rowsPerStatement = 250
 
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func chance(_ p: Double) -> Bool { Double(next() % 1_000_000) / 1_000_000 < p }
-    }
-
     func load(from start: Int) throws {
         if start == 0 { try directory() }
         var next = start
@@ -276,7 +263,7 @@ struct Generator {
     func insert(_ tx: any SQLExecutor, _ range: Range<Int>) throws {
         var ticketRows: [[SQLValue]] = [], searchRows: [[SQLValue]] = [], historyRows: [[SQLValue]] = [], discussionRows: [[SQLValue]] = []
         for i in range {
-            var random = Random(state: UInt64(i) &* 7_919)
+            var random = SplitMix64(state: UInt64(i) &* 7_919)
             let id = String(format: "T%07d", i)
             let openedAt = WorkflowBench.end - WorkflowBench.span + Int64(i) * WorkflowBench.span / Int64(tickets) + Int64(random.below(600_000))
             let recent = WorkflowBench.end - openedAt < 45 * 86_400_000
@@ -333,4 +320,9 @@ struct Generator {
             index += chunk.count
         }
     }
+}
+
+extension SplitMix64 {
+    /// True with probability `p` (0...1).
+    mutating func chance(_ p: Double) -> Bool { Double(next() % 1_000_000) / 1_000_000 < p }
 }

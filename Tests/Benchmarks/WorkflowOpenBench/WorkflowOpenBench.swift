@@ -46,20 +46,6 @@ enum WorkflowOpenBench {
         return options
     }
 
-    static func ownCPU() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    }
-
-    static func cpu(of pid: Int32) -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return 0 }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
-
     static func loadAverage() -> String {
         ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3).joined(separator: " ")
     }
@@ -76,30 +62,11 @@ enum WorkflowOpenBench {
 
     /// The event bench-gateway's opens produce: a customer's portal ticket, routed by the default rule.
     static func opened(_ id: String, _ i: Int) -> IntakeV1.TicketOpened {
-        var event = IntakeV1.TicketOpened()
-        event.ticketID = id
-        event.code = "2026-\(100000 + i)"
-        var org = CommonV1.OrganizationRef()
-        org.id = "org-acme"
-        org.name = "Acme"
-        org.plan = "standard"
-        org.email = "contato@acme.example"
-        event.organization = org
-        var contact = CommonV1.PersonRef()
-        contact.id = "contact-maria"
-        contact.name = "Maria"
-        contact.email = "maria@acme.example"
-        event.contact = contact
-        event.channel = "portal"
-        event.origin = .customer
-        event.category = .problema
-        event.priority = .normal
-        event.product = "ERP"
-        event.module = "Fiscal"
-        event.subject = "Bench \(i) nota fiscal não transmite"
-        event.request = "Ao transmitir a NF-e a rotina devolve erro 539."
-        event.openedAtMs = Int64(Date().timeIntervalSince1970 * 1000)
-        return event
+        TicketFixtures.opened(id, code: "2026-\(100000 + i)",
+                              organization: TicketFixtures.organization("org-acme", name: "Acme", email: "contato@acme.example"),
+                              contact: TicketFixtures.person("contact-maria", name: "Maria", email: "maria@acme.example"),
+                              subject: "Bench \(i) nota fiscal não transmite", request: "Ao transmitir a NF-e a rotina devolve erro 539.",
+                              openedAt: Int64(Date().timeIntervalSince1970 * 1000))
     }
 
     /// Notification's confirmation e-mail of an opened ticket (workflow writes its history line).
@@ -153,7 +120,7 @@ enum WorkflowOpenBench {
         }
 
         func cpu() throws -> Double {
-            try database.read { tx in try tx.query("SELECT pid FROM pg_stat_activity") }.reduce(0) { sum, row in sum + WorkflowOpenBench.cpu(of: Int32((try? row.int("pid")) ?? 0)) }
+            try database.read { tx in try tx.query("SELECT pid FROM pg_stat_activity") }.reduce(0) { sum, row in sum + ProcessCPU.of(Int32((try? row.int("pid")) ?? 0)) }
         }
 
         func commits() throws -> Double {
@@ -248,10 +215,10 @@ enum WorkflowOpenBench {
         if options.email { cases.append(("EmailSent (history line)", { i in envelope(emailSent(ids[i]), key: ids[i]) })) }
         for (label, make) in cases {
             try probe?.reset()
-            let before = Sample(wall: Date().timeIntervalSince1970, cpu: ownCPU(), pgCPU: try probe?.cpu() ?? 0,
+            let before = Sample(wall: Date().timeIntervalSince1970, cpu: ProcessCPU.own(), pgCPU: try probe?.cpu() ?? 0,
                                 statements: try probe?.calls(), commits: try probe?.commits() ?? 0)
             _ = try deliver(client, count: options.events, concurrency: options.concurrency, batch: options.batch, make)
-            let after = Sample(wall: Date().timeIntervalSince1970, cpu: ownCPU(), pgCPU: try probe?.cpu() ?? 0,
+            let after = Sample(wall: Date().timeIntervalSince1970, cpu: ProcessCPU.own(), pgCPU: try probe?.cpu() ?? 0,
                                statements: try probe?.calls(), commits: try probe?.commits() ?? 0)
             let n = Double(options.events)
             var line = String(format: "%-28@ %7.0f ev/s  process CPU %6.0f µs/ev", label as NSString, n / (after.wall - before.wall),

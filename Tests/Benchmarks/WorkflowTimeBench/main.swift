@@ -21,16 +21,8 @@ let engines: [DatabaseEngine] = {
 }()
 let runs = option("--runs").flatMap(Int.init) ?? 50
 
-struct Random {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+extension SplitMix64 {
+    /// True `percent` times in a hundred.
     mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
 }
 
@@ -50,7 +42,7 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
 }
 
 func load(_ database: any Database) throws {
-    var random = Random(state: 7)
+    var random = SplitMix64(state: 7)
     var daily: [String: [Int64]] = [:]  // "dim|day|key" → 15 counters, in MetricsRecorder.Counter order
     var stageDaily: [String: (Int64, Int64)] = [:]
     var backlog: [String: Int64] = [:]  // "stage|opened day" → open tickets

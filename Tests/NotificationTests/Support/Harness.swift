@@ -18,6 +18,14 @@ final class NotificationHarness: @unchecked Sendable {
     let client: RPCClient
     let settings: NotificationSettings
 
+    /// A service on `engine` sending e-mail to a fresh SMTP sink that writes each message it
+    /// receives into `mailDirectory` (read with `ReceivedMail.all(in:)`).
+    static func withSMTPSink(_ engine: DatabaseEngine) throws -> (mailDirectory: TemporaryDirectory, sink: PythonPeer, harness: NotificationHarness) {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        return (mailDirectory, sink, try NotificationHarness(engine: engine, settings: settings(smtpPort: sink.port)))
+    }
+
     static func settings(smtpPort: Int) -> NotificationSettings {
         var settings = NotificationSettings()
         settings.smtpURL = "smtp://127.0.0.1:\(smtpPort)"
@@ -194,5 +202,38 @@ enum Events {
         summary.accessLevel = accessLevel
         summary.locale = locale
         return summary
+    }
+}
+
+/// `SendTicketEmail` requests as the tests' agent writes them: to the customer José, about one ticket.
+enum TicketEmails {
+    static func request(_ ticketID: String, code: String, subject: String, body: String, copies: [String] = [],
+                        attachments: [NotificationV1.InlineAttachment] = [], refs: [String] = []) -> NotificationV1.SendTicketEmailRequest {
+        var request = NotificationV1.SendTicketEmailRequest()
+        request.ticketID = ticketID
+        request.ticketCode = code
+        request.to = ["jose@cliente.example"]
+        request.copies = copies
+        request.subject = subject
+        request.body = body
+        request.attachments = attachments
+        request.attachmentRefs = refs.map(ref)
+        return request
+    }
+
+    /// A file carried in the request itself.
+    static func inline(_ fileName: String, contentType: String, _ content: [UInt8]) -> NotificationV1.InlineAttachment {
+        var attachment = NotificationV1.InlineAttachment()
+        attachment.fileName = fileName
+        attachment.contentType = contentType
+        attachment.content = content
+        return attachment
+    }
+
+    /// A file stored in intake, named by its id only.
+    static func ref(_ id: String) -> CommonV1.AttachmentRef {
+        var ref = CommonV1.AttachmentRef()
+        ref.id = id
+        return ref
     }
 }

@@ -82,11 +82,10 @@ enum DomainRoutes {
 
     static func tickets(_ router: inout Router) {
         let open = B.route("POST", "/v1/tickets", "intake", IntakeV1.Intake.openTicket, status: 201)
-        router.add(open)
-        // The same, as a multipart form with the files (TicketForm).
-        router.streamBodies(of: "POST", "/v1/tickets", when: Gateway.isForm) { request, context in
+        // The JSON body, or the same as a multipart form with the files, streamed (TicketForm).
+        router.add(open.streamingBodies(when: Gateway.isForm, asForm: true) { request, context in
             TicketForm(request, context, open: open.handler)
-        }
+        })
         // The list: a customer's organization's tickets, or an agent's queue (cached per caller and page).
         router.add("GET", "/v1/tickets", TicketListRoute.handle)
         router.add(B.route("GET", "/v1/tickets/search", "workflow", WorkflowV1.Workflow.searchTickets,

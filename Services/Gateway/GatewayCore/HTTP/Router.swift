@@ -15,7 +15,8 @@ public struct Route: Sendable {
     public var handler: @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
     /// The RPC this route is, when it is a plain binding.
     public var binding: RPCBinding?
-    /// Set on routes whose request body streams (``Router/addStreaming(_:_:_:)``): what takes it
+    /// Set on routes whose request body streams (``streamingBodies(when:asForm:_:)``,
+    /// ``Router/addStreaming(_:_:_:)``): what takes it
     /// piece by piece once the request is admitted.
     public var bodyConsumer: (@Sendable (HTTPRequest, RequestContext) throws -> any RequestBodyConsumer)?
     /// Which requests of a route with a ``bodyConsumer`` stream, by `Content-Type` (the others
@@ -39,6 +40,19 @@ public struct Route: Sendable {
         segments = template.split(separator: "/").map { part in
             part.hasPrefix("{") && part.hasSuffix("}") ? .parameter(String(part.dropFirst().dropLast())) : .literal(String(part))
         }
+    }
+
+    /// This route with its request bodies streaming into `consumer` as they arrive (only those
+    /// whose `Content-Type` satisfies `when`; the others are collected and go to ``handler``),
+    /// parsed as form fields when `asForm`. The path must be fixed (no `{name}` segments).
+    public func streamingBodies(when: @escaping @Sendable (_ contentType: String?) -> Bool = { _ in true }, asForm: Bool = false,
+                                _ consumer: @escaping @Sendable (HTTPRequest, RequestContext) throws -> any RequestBodyConsumer) -> Route {
+        precondition(!template.contains("{"), "streaming routes have fixed paths")
+        var route = self
+        route.bodyConsumer = consumer
+        route.streamsBody = when
+        route.streamsForm = asForm
+        return route
     }
 
     func match(_ parts: [Substring]) -> [String: String]? {
@@ -75,8 +89,7 @@ public struct Router: Sendable {
     /// consumer.
     public mutating func addStreaming(_ method: String, _ template: String,
                                       _ consumer: @escaping @Sendable (HTTPRequest, RequestContext) throws -> any RequestBodyConsumer) {
-        precondition(!template.contains("{"), "streaming routes have fixed paths")
-        var route = Route(method, template) { request, context in
+        add(Route(method, template) { request, context in
             let sink = try consumer(request, context)
             do {
                 try request.body.withUnsafeBytes { try sink.write($0) }
@@ -85,23 +98,7 @@ public struct Router: Sendable {
                 sink.abandon()
                 throw error
             }
-        }
-        route.bodyConsumer = consumer
-        add(route)
-    }
-
-    /// Makes the bodies of the registered route `method template` stream into `consumer` as
-    /// form fields when `when` holds for their `Content-Type` (a multipart form next to the JSON
-    /// body the route's handler takes).
-    public mutating func streamBodies(of method: String, _ template: String, when: @escaping @Sendable (_ contentType: String?) -> Bool,
-                                      _ consumer: @escaping @Sendable (HTTPRequest, RequestContext) throws -> any RequestBodyConsumer) {
-        guard let index = routes.firstIndex(where: { $0.method == method && $0.template == template }) else {
-            preconditionFailure("no route \(method) \(template)")
-        }
-        precondition(!template.contains("{"), "streaming routes have fixed paths")
-        routes[index].bodyConsumer = consumer
-        routes[index].streamsBody = when
-        routes[index].streamsForm = true
+        }.streamingBodies(consumer))
     }
 
     /// What a lookup found.

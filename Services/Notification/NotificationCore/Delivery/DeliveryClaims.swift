@@ -233,6 +233,18 @@ enum DeliveryClaims {
         return (state, String(answer.prefix(1000)), next)
     }
 
+    /// SQLite's single-row outcome `UPDATE` (state, answer, next attempt, `sent_at`), where the
+    /// claim still holds: the row found by `rowid` (its `id` still checked) or by `id`.
+    private static func outcomeUpdate(byRowID: Bool) -> String {
+        """
+        UPDATE notification_deliveries SET state = ?, last_answer = ?, next_attempt_at = ?, claimed_until = 0,
+            sent_at = COALESCE(?, sent_at)
+        WHERE \(byRowID ? "rowid = ? AND " : "")id = ? AND state = 'sending' AND claimed_by = ? AND attempts = ?
+        """
+    }
+    private static let outcomeByRowID = outcomeUpdate(byRowID: true)
+    private static let outcomeByID = outcomeUpdate(byRowID: false)
+
     /// Writes the outcomes of many sends in the caller's transaction: on PostgreSQL one
     /// `UPDATE … FROM (VALUES …) … RETURNING id` per up to 128 rows (one round trip instead of
     /// one per delivery; statements of a few fixed sizes, so the connection's statement cache
@@ -259,18 +271,8 @@ enum DeliveryClaims {
                 // an INTEGER PRIMARY KEY), so a claim is never taken as lost because of it.
                 let set: [SQLValue] = [.text(state.rawValue), .text(answer), .timestamp(next), state == .sent ? .timestamp(at) : .null]
                 let claim: [SQLValue] = [.text(claimed.id), .text(instance), .integer(Int64(claimed.attempts))]
-                var changed = claimed.rowID == 0 ? 0 : try tx.execute("""
-                    UPDATE notification_deliveries SET state = ?, last_answer = ?, next_attempt_at = ?, claimed_until = 0,
-                        sent_at = COALESCE(?, sent_at)
-                    WHERE rowid = ? AND id = ? AND state = 'sending' AND claimed_by = ? AND attempts = ?
-                    """, set + [.integer(claimed.rowID)] + claim)
-                if changed == 0 {
-                    changed = try tx.execute("""
-                        UPDATE notification_deliveries SET state = ?, last_answer = ?, next_attempt_at = ?, claimed_until = 0,
-                            sent_at = COALESCE(?, sent_at)
-                        WHERE id = ? AND state = 'sending' AND claimed_by = ? AND attempts = ?
-                        """, set + claim)
-                }
+                var changed = claimed.rowID == 0 ? 0 : try tx.execute(outcomeByRowID, set + [.integer(claimed.rowID)] + claim)
+                if changed == 0 { changed = try tx.execute(outcomeByID, set + claim) }
                 if changed > 0 { written.insert(claimed.id) }
             }
         } else {

@@ -57,7 +57,7 @@ enum TemplateRenderer {
         for segment in segments(template) {
             switch segment {
             case .literal(let literal):
-                pieces.append(.literal(plain: Array(literal.utf8), escaped: HTMLBytes.escape(Array(literal.utf8))))
+                pieces.append(.literal(plain: Array(literal.utf8), escaped: HTML.escape(utf8: Array(literal.utf8))))
             case .value(let name):
                 pieces.append(.name(name))
             }
@@ -81,7 +81,7 @@ enum TemplateRenderer {
                 out += escaping && literalsEscaped ? escaped : plain
             case .name(let name):
                 guard let value = variables[name] else { continue }
-                if escaping { HTMLBytes.escape(value.utf8, into: &out) } else { out += value.utf8 }
+                if escaping { HTML.escape(utf8: value.utf8, into: &out) } else { out += value.utf8 }
             }
         }
         return out
@@ -118,30 +118,5 @@ enum TemplateRenderer {
         }
         segments.append(.literal(text(rest..<bytes.count)))
         return segments
-    }
-}
-
-/// HTML escaping on UTF-8 bytes: `&`, `<`, `>`, `"` and `'` become entities, NUL bytes are
-/// dropped (as ``HTML/escape(_:)`` does per character, without iterating characters).
-enum HTMLBytes {
-    static func escape<Bytes: Sequence>(_ bytes: Bytes, into out: inout [UInt8]) where Bytes.Element == UInt8 {
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "&"): out += [0x26, 0x61, 0x6d, 0x70, 0x3b]  // &amp;
-            case UInt8(ascii: "<"): out += [0x26, 0x6c, 0x74, 0x3b]  // &lt;
-            case UInt8(ascii: ">"): out += [0x26, 0x67, 0x74, 0x3b]  // &gt;
-            case UInt8(ascii: "\""): out += [0x26, 0x71, 0x75, 0x6f, 0x74, 0x3b]  // &quot;
-            case UInt8(ascii: "'"): out += [0x26, 0x23, 0x33, 0x39, 0x3b]  // &#39;
-            case 0: continue
-            default: out.append(byte)
-            }
-        }
-    }
-
-    static func escape(_ bytes: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + 16)
-        escape(bytes, into: &out)
-        return out
     }
 }

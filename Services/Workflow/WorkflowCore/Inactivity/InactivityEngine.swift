@@ -90,11 +90,9 @@ public struct InactivityEngine: Sendable {
                               values: [.text(ticketID), .text(stage), .integer(at), .integer(1)], conflict: "ticket_id", returning: "ticket_id")
         guard let policy = try config.snapshot(tx).activeInactivityPolicy(stage: stage) else { return }
         for timer in try timers(tx, ticketID: ticketID, policy: policy, from: at, version: 1) {
-            statement.add("""
-                INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
-                SELECT CAST(? AS TEXT), ticket_id, CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), 1, 'pending', 0, CAST(? AS BIGINT)
-                FROM entry
-                """, [.text(RandomID.timeOrdered()), .text(timer.kind), .integer(timer.dueAt), .text(timer.payload), .integer(at)])
+            let insert = TimerStore.guardedInsertStatement(from: "entry", kind: timer.kind, dueAt: timer.dueAt, payload: timer.payload,
+                                                           generation: 1, now: at)
+            statement.add(insert.sql, insert.params)
         }
     }
 

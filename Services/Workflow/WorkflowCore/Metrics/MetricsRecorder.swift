@@ -69,6 +69,40 @@ public struct MetricsRecorder: Sendable {
         self.calendar = calendar
     }
 
+    /// The DDL of a counter table of migration 150: per dimension (`'all'`, `'category'`,
+    /// `'product'`, `'module'` or `'group'`) × `period` × key, the sums and counts each event adds
+    /// to, so a month's report reads a few thousand rows at most. `wf_metric_daily` counts local
+    /// days; `wf_metric_monthly` the same sums per calendar month (year * 12 + month - 1), where
+    /// whole months are read.
+    ///
+    /// - Important: Part of a shipped migration: its columns are fixed here, not derived from
+    ///   ``Counter`` (a new counter needs a new migration).
+    private static func counterTable(_ table: String, period: String) -> String {
+        """
+        CREATE TABLE \(table) (
+            dim TEXT NOT NULL,
+            \(period) INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            opened BIGINT NOT NULL DEFAULT 0,
+            finished BIGINT NOT NULL DEFAULT 0,
+            reopened BIGINT NOT NULL DEFAULT 0,
+            fr_count BIGINT NOT NULL DEFAULT 0,
+            fr_wall_ms BIGINT NOT NULL DEFAULT 0,
+            fr_business_ms BIGINT NOT NULL DEFAULT 0,
+            fr_met BIGINT NOT NULL DEFAULT 0,
+            res_count BIGINT NOT NULL DEFAULT 0,
+            res_wall_ms BIGINT NOT NULL DEFAULT 0,
+            res_business_ms BIGINT NOT NULL DEFAULT 0,
+            res_met BIGINT NOT NULL DEFAULT 0,
+            transfers BIGINT NOT NULL DEFAULT 0,
+            ping_pongs BIGINT NOT NULL DEFAULT 0,
+            survey_count BIGINT NOT NULL DEFAULT 0,
+            survey_sum BIGINT NOT NULL DEFAULT 0,
+            PRIMARY KEY (dim, \(period), key)
+        );
+        """
+    }
+
     static let migrations: [Migration] = [
         Migration(version: 150, name: "time_metrics", sql: """
             CREATE TABLE wf_metric_tickets (
@@ -108,51 +142,8 @@ public struct MetricsRecorder: Sendable {
                 entries INTEGER NOT NULL,
                 PRIMARY KEY (ticket_id, stage)
             );
-            CREATE TABLE wf_metric_daily (
-                -- 'all', 'category', 'product', 'module' or 'group': each event adds to one row per dimension,
-                -- so a month's report reads a few thousand rows at most.
-                dim TEXT NOT NULL,
-                day INTEGER NOT NULL,
-                key TEXT NOT NULL,
-                opened BIGINT NOT NULL DEFAULT 0,
-                finished BIGINT NOT NULL DEFAULT 0,
-                reopened BIGINT NOT NULL DEFAULT 0,
-                fr_count BIGINT NOT NULL DEFAULT 0,
-                fr_wall_ms BIGINT NOT NULL DEFAULT 0,
-                fr_business_ms BIGINT NOT NULL DEFAULT 0,
-                fr_met BIGINT NOT NULL DEFAULT 0,
-                res_count BIGINT NOT NULL DEFAULT 0,
-                res_wall_ms BIGINT NOT NULL DEFAULT 0,
-                res_business_ms BIGINT NOT NULL DEFAULT 0,
-                res_met BIGINT NOT NULL DEFAULT 0,
-                transfers BIGINT NOT NULL DEFAULT 0,
-                ping_pongs BIGINT NOT NULL DEFAULT 0,
-                survey_count BIGINT NOT NULL DEFAULT 0,
-                survey_sum BIGINT NOT NULL DEFAULT 0,
-                PRIMARY KEY (dim, day, key)
-            );
-            CREATE TABLE wf_metric_monthly (
-                -- The same sums per calendar month (year * 12 + month - 1): whole months are read here.
-                dim TEXT NOT NULL,
-                month INTEGER NOT NULL,
-                key TEXT NOT NULL,
-                opened BIGINT NOT NULL DEFAULT 0,
-                finished BIGINT NOT NULL DEFAULT 0,
-                reopened BIGINT NOT NULL DEFAULT 0,
-                fr_count BIGINT NOT NULL DEFAULT 0,
-                fr_wall_ms BIGINT NOT NULL DEFAULT 0,
-                fr_business_ms BIGINT NOT NULL DEFAULT 0,
-                fr_met BIGINT NOT NULL DEFAULT 0,
-                res_count BIGINT NOT NULL DEFAULT 0,
-                res_wall_ms BIGINT NOT NULL DEFAULT 0,
-                res_business_ms BIGINT NOT NULL DEFAULT 0,
-                res_met BIGINT NOT NULL DEFAULT 0,
-                transfers BIGINT NOT NULL DEFAULT 0,
-                ping_pongs BIGINT NOT NULL DEFAULT 0,
-                survey_count BIGINT NOT NULL DEFAULT 0,
-                survey_sum BIGINT NOT NULL DEFAULT 0,
-                PRIMARY KEY (dim, month, key)
-            );
+            \(counterTable("wf_metric_daily", period: "day"))
+            \(counterTable("wf_metric_monthly", period: "month"))
             CREATE TABLE wf_metric_backlog (
                 stage TEXT NOT NULL,
                 opened_day INTEGER NOT NULL,
@@ -309,12 +300,7 @@ public struct MetricsRecorder: Sendable {
         if case .opened(let d, let stage) = event {
             guard tx.engine == .postgres else {
                 if try tx.execute(Self.insertFact, factParams(ticketID, d, stage: stage, at: at)) > 0 {
-                    if let sums = Self.pendingSums {
-                        sum(into: sums, at: at, d, [.opened: 1], openedBacklog: (stage, day(at)))
-                    } else {
-                        var batch = counters(tx, at: at, d, [.opened: 1], openedBacklog: (stage, day(at)))
-                        try batch.run(tx)
-                    }
+                    try add(tx, at: at, d, [.opened: 1], openedBacklog: (stage, day(at)))
                 }
                 return
             }
@@ -421,17 +407,20 @@ public struct MetricsRecorder: Sendable {
         }
     }
 
-    /// Adds `deltas` to the daily and monthly rows of `d`'s dimensions: on PostgreSQL in one
-    /// statement (data-modifying CTEs), on SQLite one per table.
-    private func add(_ tx: any SQLExecutor, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64]) throws {
-        if let sums = Self.pendingSums { return sum(into: sums, at: at, d, deltas) }
-        var batch = counters(tx, at: at, d, deltas)
+    /// Adds `deltas` to the daily and monthly rows of `d`'s dimensions (and, with
+    /// `openedBacklog`, one open ticket to the backlog of that stage and opening day): on
+    /// PostgreSQL in one statement (data-modifying CTEs), on SQLite one per table; into the
+    /// pending sums instead when the caller collects them.
+    private func add(_ tx: any SQLExecutor, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64],
+                     openedBacklog: (stage: String, openedDay: Int)? = nil) throws {
+        if let sums = Self.pendingSums { return sum(into: sums, at: at, d, deltas, openedBacklog: openedBacklog) }
+        var batch = counters(tx, at: at, d, deltas, openedBacklog: openedBacklog)
         try batch.run(tx)
     }
 
-    /// The upserts of ``add(_:at:_:_:)`` and, with `openedBacklog`, of one open ticket in the
-    /// backlog of that stage and opening day. With `onlyIf` (PostgreSQL: an SQL condition, e.g. on
-    /// a CTE of the same statement) each upsert inserts its rows only when the condition holds.
+    /// The upserts of ``add(_:at:_:_:openedBacklog:)``. With `onlyIf` (PostgreSQL: an SQL
+    /// condition, e.g. on a CTE of the same statement) each upsert inserts its rows only when the
+    /// condition holds.
     private func counters(_ tx: any SQLExecutor, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64],
                           openedBacklog: (stage: String, openedDay: Int)? = nil, onlyIf condition: String? = nil) -> WriteBatch {
         let counters = Counter.allCases.filter { deltas[$0] != nil }

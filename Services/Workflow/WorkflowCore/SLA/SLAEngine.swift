@@ -152,11 +152,8 @@ public struct SLAEngine: Sendable {
                 """, params)
         }
         if let deadline = sla.nextDeadline {
-            let id = RandomID.timeOrdered()
-            statement.add("""
-                INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
-                SELECT CAST(? AS TEXT), ticket_id, CAST(? AS TEXT), CAST(? AS BIGINT), '', 1, 'pending', 0, CAST(? AS BIGINT) FROM sla
-                """, [.text(id), .text(Self.timerKind), .integer(deadline), .integer(at)])
+            let insert = TimerStore.guardedInsertStatement(from: "sla", kind: Self.timerKind, dueAt: deadline, generation: 1, now: at)
+            statement.add(insert.sql, insert.params)
         }
         return true
     }

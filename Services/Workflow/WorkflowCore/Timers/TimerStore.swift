@@ -89,6 +89,20 @@ public enum TimerStore {
             """, [.text(id), .text(ticketID), .text(kind), .integer(dueAt), .text(payload), .integer(generation), .integer(now)])
     }
 
+    /// The insert of a new pending timer for a guarded statement (``GuardedWrites``): the timer's
+    /// ticket is the `ticket_id` the guard CTE `guardName` returns, so the timer is written exactly
+    /// when the guard inserted its row. Values go with typed placeholders (the rows come from a
+    /// `SELECT`).
+    static func guardedInsertStatement(from guardName: String, kind: String, dueAt: Int64, payload: String = "", generation: Int64,
+                                       now: Int64) -> (sql: String, params: [SQLValue]) {
+        ("""
+            INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
+            SELECT CAST(? AS TEXT), ticket_id, CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), 'pending', 0,
+                   CAST(? AS BIGINT)
+            FROM \(guardName)
+            """, [.text(RandomID.timeOrdered()), .text(kind), .integer(dueAt), .text(payload), .integer(generation), .integer(now)])
+    }
+
     /// Cancels the pending timer of `ticketID` and `kind`, if any.
     public static func cancel(_ tx: any SQLExecutor, ticketID: String, kind: String) throws {
         try tx.execute("UPDATE wf_timers SET state = 'cancelled' WHERE ticket_id = ? AND kind = ? AND state = 'pending'",

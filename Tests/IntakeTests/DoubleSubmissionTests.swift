@@ -109,4 +109,39 @@ struct DoubleSubmissionTests {
                                     options: harness.options(IntakeHarness.customer(maria)))
         #expect(harness.intake.recentSubmissions?.count == 5)
     }
+
+    @Test("SQLite's memory over its capacity keeps the oldest out of memory and still finds every double submission (read from the table), alone and in batches",
+          arguments: TestEngines.all)
+    func cappedMemory(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine, environment: ["INTAKE_SQLITE_RECENT_SUBMISSIONS_MAX": "3"])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let contacts = try (0..<2).map { try harness.contact(acme, "Pessoa \($0)", email: "p\($0)@acme.example") }
+        @Sendable func open(_ index: Int, subject: String? = nil) throws -> IntakeV1.OpenTicketResponse {
+            try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: subject ?? "Chamado \(index)"),
+                                    options: harness.options(IntakeHarness.customer(contacts[index % 2])))
+        }
+        let firsts = try (0..<10).map { try #require(try open($0).ticket).id }
+        // Each one again, oldest first: every one is the first ticket's double submission.
+        for index in 0..<10 {
+            let again = try open(index)
+            #expect(again.duplicate && again.ticket?.id == firsts[index], "submission \(index)")
+        }
+        if engine == .sqlite {
+            let recent = try #require(harness.intake.recentSubmissions)
+            #expect(recent.count <= 4 && recent.evicted >= 6, "held \(recent.count), evicted \(recent.evicted)")
+        }
+        // At once (batches of the group commit): still every one.
+        let outcomes = ConcurrentCalls(10) { index in try open(index) }
+        for (index, outcome) in outcomes.wait() {
+            guard case .success(let again) = outcome else {
+                Issue.record("submission \(index) failed: \(outcome)")
+                continue
+            }
+            #expect(again.duplicate && again.ticket?.id == firsts[index], "submission \(index) at once")
+        }
+        // Another contact or another text is a new ticket.
+        let other = try open(1, subject: "Chamado 0")
+        #expect(!other.duplicate)
+        #expect(try harness.count("tickets") == 11)
+    }
 }

@@ -28,4 +28,17 @@ struct IntakeSettingsTests {
             }
         }
     }
+
+    @Test("files inside an open: 16 and 3 MiB by default, set from the environment, refused above what an RPC frame carries; the double-submission memory's cap")
+    func openFilesAndRecentSubmissionsLimits() throws {
+        let defaults = try IntakeSettings(environment: [:], dataDirectory: "/d")
+        #expect(defaults.openFilesMaxCount == 16 && defaults.openFilesMaxBytes == 3 << 20 && defaults.recentSubmissionsMax == 500_000)
+        let set = try IntakeSettings(environment: ["INTAKE_OPEN_FILES_MAX_COUNT": "0", "INTAKE_OPEN_FILES_MAX_BYTES": "3670016",
+                                                   "INTAKE_SQLITE_RECENT_SUBMISSIONS_MAX": "10"], dataDirectory: "/d")
+        #expect(set.openFilesMaxCount == 0 && set.openFilesMaxBytes == 3_670_016 && set.recentSubmissionsMax == 10)
+        for (name, value) in [("INTAKE_OPEN_FILES_MAX_BYTES", "3670017"), ("INTAKE_OPEN_FILES_MAX_COUNT", "1001"),
+                              ("INTAKE_OPEN_FILES_MAX_COUNT", "-1"), ("INTAKE_SQLITE_RECENT_SUBMISSIONS_MAX", "0")] {
+            #expect(throws: ConfigurationError.self, "\(name)=\(value)") { try IntakeSettings(environment: [name: value], dataDirectory: "/d") }
+        }
+    }
 }

@@ -35,7 +35,7 @@ public final class IntakeContext: Sendable {
         self.contents = try ContentStore(root: settings.attachmentsDirectory)
         self.ticketHolder = ticketHolder
         let recent = database.engine == .sqlite && settings.duplicateWindowMilliseconds > 0
-            ? RecentSubmissions(windowMilliseconds: settings.duplicateWindowMilliseconds) : nil
+            ? RecentSubmissions(windowMilliseconds: settings.duplicateWindowMilliseconds, capacity: settings.recentSubmissionsMax) : nil
         recentSubmissions = recent
         let groupCommit = settings.groupCommit ?? true
         let checkpointer = groupCommit && settings.sqliteBackgroundCheckpoint && database.engine == .sqlite

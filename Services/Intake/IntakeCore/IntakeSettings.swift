@@ -11,6 +11,9 @@ import ServiceKit
 /// | refuse tickets of suppliers | `INTAKE_FORBID_SUPPLIER_TICKETS` | `true` |
 /// | attachment store | `INTAKE_ATTACHMENTS_DIR` | `<data-dir>/attachments` |
 /// | files kept in the database instead of the attachment store, up to | `INTAKE_INLINE_CONTENT_BYTES` | 262144 (256 KiB; 0: every file in the store) |
+/// | files carried inside one `OpenTicket` (`files`), at most | `INTAKE_OPEN_FILES_MAX_COUNT` | 16 |
+/// | their bytes together, at most (each file at most the inline limit above) | `INTAKE_OPEN_FILES_MAX_BYTES` | 3145728 (3 MiB; at most 3.5 MiB, under the 4 MiB RPC frame) |
+/// | SQLite: tickets the double-submission memory holds, at most (beyond: the oldest are read from the table) | `INTAKE_SQLITE_RECENT_SUBMISSIONS_MAX` | 500000 |
 /// | group commit of concurrent opens | `INTAKE_GROUP_COMMIT` | `true` |
 /// | how long a group commit waits for concurrent opens | `INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS` | 1000 |
 /// | SQLite checkpoints on a thread of their own, not the group commit's writer | `INTAKE_SQLITE_BACKGROUND_CHECKPOINT` | `true` |
@@ -30,6 +33,12 @@ public struct IntakeSettings: Sendable {
     /// row, instead of as a flushed file in the attachment store (``ContentUpload``); 0 stores
     /// every content as a file.
     public var inlineContentMaxBytes: Int64 = 256 << 10
+    /// SQLite: the most tickets ``RecentSubmissions`` keeps in memory.
+    public var recentSubmissionsMax = 500_000
+    /// How many files one `OpenTicket` may carry in `files` (``OpenTicketFiles``).
+    public var openFilesMaxCount = 16
+    /// Their bytes together: the whole request travels in one RPC frame (4 MiB).
+    public var openFilesMaxBytes: Int64 = 3 << 20
     /// Run concurrent ticket opens in one transaction, each in its own savepoint (``GroupCommit``).
     /// `nil`: on, on both engines (on PostgreSQL a batch reads ahead for all its opens and
     /// `SAVEPOINT`/`RELEASE` travel with the next statement, so a batched open costs one round
@@ -75,6 +84,18 @@ public struct IntakeSettings: Sendable {
         if let value = try number("INTAKE_INLINE_CONTENT_BYTES") {
             guard value <= 16 << 20 else { throw ConfigurationError("invalid INTAKE_INLINE_CONTENT_BYTES=\(value) (at most 16777216)") }
             inlineContentMaxBytes = value
+        }
+        if let value = try number("INTAKE_SQLITE_RECENT_SUBMISSIONS_MAX") {
+            guard value >= 1 else { throw ConfigurationError("invalid INTAKE_SQLITE_RECENT_SUBMISSIONS_MAX=0") }
+            recentSubmissionsMax = Int(value)
+        }
+        if let value = try number("INTAKE_OPEN_FILES_MAX_COUNT") {
+            guard value <= 1_000 else { throw ConfigurationError("invalid INTAKE_OPEN_FILES_MAX_COUNT=\(value) (at most 1000)") }
+            openFilesMaxCount = Int(value)
+        }
+        if let value = try number("INTAKE_OPEN_FILES_MAX_BYTES") {
+            guard value <= 7 << 19 else { throw ConfigurationError("invalid INTAKE_OPEN_FILES_MAX_BYTES=\(value) (at most 3670016)") }
+            openFilesMaxBytes = value
         }
         if let value = try number("INTAKE_MAX_MAIL_BYTES") {
             guard value >= 1024 else { throw ConfigurationError("invalid INTAKE_MAX_MAIL_BYTES=\(value) (at least 1024)") }

@@ -266,6 +266,31 @@ extension IntakeV1 {
         public var attachmentIDs: [String] = []
         /// Set by the e-mail channel: the Message-ID of the message that opens it.
         public var emailMessageID: String = ""
+        /// Small files sent with the open itself: stored in the open's own transaction (a rejected open
+        /// stores none of them; an acknowledged one keeps them all), one call instead of an upload per
+        /// file and then the open. Limits (intake's settings, docs/INTAKE.md): each file at most
+        /// INTAKE_INLINE_CONTENT_BYTES (default 256 KiB) and INTAKE_MAX_FILE_BYTES, at most
+        /// INTAKE_OPEN_FILES_MAX_COUNT files (default 16) and INTAKE_OPEN_FILES_MAX_BYTES together
+        /// (default 3 MiB, under the 4 MiB RPC frame that carries the whole request); they count
+        /// towards the ticket's total (INTAKE_MAX_TICKET_BYTES) with the attachment_ids. A larger file
+        /// must be sent with UploadAttachment and named in attachment_ids; both may be mixed in one open.
+        /// Errors are INVALID_ARGUMENT with a violation per field: `files[2].data` (file_too_large),
+        /// `files[2].file_name` (required, too_long), `files` (too_many_files, files_too_large).
+        /// The ticket lists them like uploaded files (attachment_ids first, then these, in order).
+        public var files: [IntakeV1.OpenTicketFile] = []
+
+        public init() {}
+    }
+
+    /// A file carried inside OpenTicketRequest (see `files` there).
+    public struct OpenTicketFile: Sendable, Hashable {
+        /// The name shown to people; only its last path component is kept, control characters removed
+        /// (as for UploadAttachment). Required, at most 255 characters.
+        public var fileName: String = ""
+        /// Default application/octet-stream.
+        public var contentType: String = ""
+        /// The whole content (SHA-256 and size are computed by intake).
+        public var data: [UInt8] = []
 
         public init() {}
     }
@@ -1006,6 +1031,10 @@ extension IntakeV1.OpenTicketRequest: ProtoMessage {
             c.attachment_ids = arena.cStrings(self.attachmentIDs)
         }
         if !self.emailMessageID.isEmpty { c.email_message_id = arena.cString(self.emailMessageID) }
+        if !self.files.isEmpty {
+            c.n_files = self.files.count
+            c.files = arena.messages(self.files)
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__OpenTicketRequest>) {
@@ -1032,6 +1061,30 @@ extension IntakeV1.OpenTicketRequest: ProtoMessage {
             self.attachmentIDs = []
         }
         self.emailMessageID = _ProtoRuntime.string(c.pointee.email_message_id)
+        if c.pointee.n_files > 0, let _items = c.pointee.files {
+            self.files = (0..<c.pointee.n_files).map { (_items[$0].map { IntakeV1.OpenTicketFile(_c: $0) } ?? IntakeV1.OpenTicketFile()) }
+        } else {
+            self.files = []
+        }
+    }
+}
+
+extension IntakeV1.OpenTicketFile: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__OpenTicketFile
+    public static var protoName: String { "ocorrencias.intake.v1.OpenTicketFile" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__OpenTicketFile(); ocorrencias__intake__v1__open_ticket_file__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__OpenTicketFile>) { ocorrencias__intake__v1__open_ticket_file__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__OpenTicketFile, arena: inout ProtoArena) {
+        if !self.fileName.isEmpty { c.file_name = arena.cString(self.fileName) }
+        if !self.contentType.isEmpty { c.content_type = arena.cString(self.contentType) }
+        if !self.data.isEmpty { c.data = arena.binaryData(self.data) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__OpenTicketFile>) {
+        self.fileName = _ProtoRuntime.string(c.pointee.file_name)
+        self.contentType = _ProtoRuntime.string(c.pointee.content_type)
+        self.data = _ProtoRuntime.bytes(c.pointee.data)
     }
 }
 

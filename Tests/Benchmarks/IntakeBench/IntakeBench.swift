@@ -156,6 +156,7 @@ enum IntakeBench {
         print("== \(engine.rawValue): \(options.clients) connections, \(options.inFlight.map(String.init).joined(separator: " and ")) calls in flight each, \(options.seconds) s per run, group commit \(options.groupCommit.map { $0 ? "on" : "off" } ?? "default"), relay \(options.relayIdle ? "idle" : "default") ==")
         var plainRates: [Int: Double] = [:]
         var fileRates: [Int: Double] = [:]
+        var inlineFileRates: [Int: Double] = [:]
         var rowBytes = 0.0
         for inFlight in options.inFlight {
             let callers = options.clients * inFlight
@@ -214,11 +215,58 @@ enum IntakeBench {
                              label, stats.opens, stats.batches, Double(stats.opens) / Double(stats.batches), stats.largestBatch))
             }
 
-            // Opens with one file each: an upload (client streaming) then the open, blocking calls
-            // on one thread per caller. (`--attachment-bytes 0` skips them.)
+            // Opens with one file each. (`--attachment-bytes 0` skips them.)
             guard options.attachmentBytes > 0 else { continue }
-            let files = try startService(engine, options, callers: callers)
             let attachment = [UInt8](repeating: 0x5a, count: options.attachmentBytes)
+
+            // The file inside the open (`OpenTicketRequest.files`): one call, one transaction,
+            // kept in flight like the opens without files.
+            let inline = try startService(engine, options, callers: callers)
+            let inlinePID = inline.process.process.processIdentifier
+            let inlineCPUBefore = processCPUSeconds(inlinePID)
+            let inlineThreadsBefore = threadCPUSeconds(inlinePID)
+            let inlineOpenedBefore = try ticketCount(engine, directory: inline.directory.path, url: inline.postgresURL)
+            let inlineBackendsBefore = inline.postgresURL.map { postgresBackends(database: databaseName($0)) } ?? [:]
+            let inlineOrganization = inline.organization, inlinePrincipals = inline.principals, inlineClient = inline.client
+            let oneCall = try measureInFlight(options, callers: callers) { caller, n, done in
+                var content = attachment
+                // A distinct content per file, so every file is really hashed and stored.
+                withUnsafeBytes(of: UInt64(caller << 40 | n)) { for (i, byte) in $0.enumerated() { content[i] = byte } }
+                var open = request(inlineOrganization, caller, n + 2_000_000_000)
+                var file = IntakeV1.OpenTicketFile()
+                file.fileName = "print.png"
+                file.contentType = "image/png"
+                file.data = content
+                open.files = [file]
+                inlineClient.start(path: IntakeV1.Intake.openTicket.path, payload: open.serializedBytes(), options: inlinePrincipals[caller]) { result in
+                    switch result {
+                    case .success: done(nil)
+                    case .failure(let error): done("\(error)")
+                    }
+                }
+            }
+            let inlineCPU = processCPUSeconds(inlinePID) - inlineCPUBefore
+            let inlineBusiest = busiestThread(inlineThreadsBefore, threadCPUSeconds(inlinePID))
+            let inlineBackendCPU = inline.postgresURL.map { backendCPU(from: inlineBackendsBefore, to: postgresBackends(database: databaseName($0))) }
+            let inlineOpened = try ticketCount(engine, directory: inline.directory.path, url: inline.postgresURL) - inlineOpenedBefore
+            let inlineStats = inline.stop()
+            inlineFileRates[inFlight] = oneCall
+            print(String(format: "[%@] opens/s over RPC, one %d-byte file inside the open (one call): %8.0f  (intake process CPU %.0f µs per open, its busiest thread %.0f µs)",
+                         label, options.attachmentBytes, oneCall, inlineCPU * 1e6 / Double(max(1, inlineOpened)),
+                         inlineBusiest * 1e6 / Double(max(1, inlineOpened))))
+            if let inlineBackendCPU {
+                print(String(format: "[%@] PostgreSQL backends' CPU per open with its file inside: %.0f µs", label,
+                             inlineBackendCPU * 1e6 / Double(max(1, inlineOpened))))
+            }
+            if let inlineStats, inlineStats.batches > 0 {
+                print(String(format: "[%@] group commit, opens with the file inside: %d opens in %d transactions (%.1f per transaction, largest %d)",
+                             label, inlineStats.opens, inlineStats.batches, Double(inlineStats.opens) / Double(inlineStats.batches),
+                             inlineStats.largestBatch))
+            }
+
+            // The older way, for comparison: an upload (client streaming) then the open naming
+            // it, two blocking calls in sequence on one thread per caller.
+            let files = try startService(engine, options, callers: callers)
             let filesOrganization = files.organization, filesPrincipals = files.principals, filesClient = files.client
             var fileOptions = options
             fileOptions.clients = callers
@@ -241,7 +289,8 @@ enum IntakeBench {
             }
             _ = files.stop()
             fileRates[inFlight] = withFile
-            print(String(format: "[%@] opens/s over RPC, one %d-byte file: %8.0f", label, options.attachmentBytes, withFile))
+            print(String(format: "[%@] opens/s over RPC, one %d-byte file uploaded first (UploadAttachment, then OpenTicket naming it: two calls): %8.0f",
+                         label, options.attachmentBytes, withFile))
         }
 
         let row = Int(rowBytes) + 200
@@ -274,21 +323,25 @@ enum IntakeBench {
                 let rawDirectory = try TemporaryDirectory(prefix: "intake-raw-file")
                 let raw = try rawSQLite(directory: rawDirectory.path, rowBytes: fileRow, seconds: options.seconds)
                 for inFlight in options.inFlight { rawFileRates[inFlight] = raw }
-                print(String(format: "raw inserts/s of a %d-byte row (ticket + file): %8.0f", fileRow, raw))
+                print(String(format: "raw inserts/s of a %d-byte row (ticket + file): %8.0f  (%.0f µs CPU per insert)", fileRow, raw, rawCPUPerInsert))
             case .postgres:
                 let url = try PostgresTestServer.shared().createDatabase()
                 for inFlight in options.inFlight {
-                    let (raw, _) = try rawPostgres(url: url, rowBytes: fileRow, clients: options.clients * inFlight, seconds: options.seconds)
+                    let (raw, backendCPUPerInsert) = try rawPostgres(url: url, rowBytes: fileRow, clients: options.clients * inFlight, seconds: options.seconds)
                     rawFileRates[inFlight] = raw
-                    print(String(format: "raw inserts/s of a %d-byte row (ticket + file), pgbench -c %d: %8.0f", fileRow, options.clients * inFlight, raw))
+                    print(String(format: "raw inserts/s of a %d-byte row (ticket + file), pgbench -c %d: %8.0f  (PostgreSQL backends' CPU %.0f µs per insert)",
+                                 fileRow, options.clients * inFlight, raw, backendCPUPerInsert * 1e6))
                 }
             }
         }
         for inFlight in options.inFlight {
             let raw = rawRates[inFlight] ?? 1
-            print(String(format: "[%d×%d] ratio opens/raw: %.2f (no attachment), %.2f (with attachment; %.2f against a row of ticket + file)",
-                         options.clients, inFlight, (plainRates[inFlight] ?? 0) / raw, (fileRates[inFlight] ?? 0) / raw,
-                         (fileRates[inFlight] ?? 0) / (rawFileRates[inFlight] ?? 1)))
+            print(String(format: "[%d×%d] ratio opens/raw: %.2f (no attachment)", options.clients, inFlight, (plainRates[inFlight] ?? 0) / raw))
+            if options.attachmentBytes > 0 {
+                let rawFile = rawFileRates[inFlight] ?? 1
+                print(String(format: "[%d×%d] ratio opens with a file / raw inserts of a row of ticket + file: %.2f (file inside the open, one call); %.2f (uploaded first, two calls)",
+                             options.clients, inFlight, (inlineFileRates[inFlight] ?? 0) / rawFile, (fileRates[inFlight] ?? 0) / rawFile))
+            }
         }
         guard options.inProcess else { return }
         let local = try inProcess(engine, options)

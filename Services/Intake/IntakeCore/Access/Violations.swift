@@ -9,6 +9,10 @@ struct Violations {
         items.append(FieldViolation(field: field, reason: reason, pt: pt, en: en))
     }
 
+    mutating func add(_ violation: FieldViolation) {
+        items.append(violation)
+    }
+
     mutating func required(_ field: String, _ value: String) {
         if value.allSatisfy(\.isWhitespace) {
             add(field, "required", pt: "Campo obrigatório.", en: "Required field.")

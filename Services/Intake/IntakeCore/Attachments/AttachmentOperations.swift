@@ -16,9 +16,8 @@ extension IntakeContext {
     public func upload(first: IntakeV1.UploadAttachmentRequest, next: () throws -> IntakeV1.UploadAttachmentRequest?,
                        caller: Caller) throws -> CommonV1.AttachmentRef {
         var violations = Violations()
-        let fileName = Self.cleanFileName(first.fileName)
-        violations.required("file_name", fileName)
-        violations.maxLength("file_name", fileName, 255)
+        let fileName = Self.checkedFileName(first.fileName, field: "file_name", into: &violations)
+        let contentType = Self.checkedContentType(first.contentType, field: "content_type", into: &violations)
         let describedFirst = !first.sha256.isEmpty
         if describedFirst { Self.checkDescription(sha256: first.sha256, sizeBytes: first.sizeBytes, into: &violations) }
         try violations.check()
@@ -61,7 +60,7 @@ extension IntakeContext {
         var ref = CommonV1.AttachmentRef()
         ref.id = Self.newID()
         ref.fileName = fileName
-        ref.contentType = first.contentType.isEmpty ? "application/octet-stream" : first.contentType
+        ref.contentType = contentType
         ref.sizeBytes = upload.size
         ref.sha256 = sha
         let stored = ref
@@ -69,24 +68,11 @@ extension IntakeContext {
         // Concurrent uploads share a transaction and its COMMIT, like opens (``GroupCommit``):
         // each runs in its own savepoint and keeps its own outcome.
         return try writeUpload { [self] tx in
-            let inlineBytes: SQLValue
-            if case .inline(_, let bytes) = content { inlineBytes = .blob(bytes) } else { inlineBytes = .null }
-            let inserted = try tx.execute("INSERT INTO contents (sha256, size_bytes, stored_at, data) VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
-                                          [.text(sha), .integer(stored.sizeBytes), .integer(Self.now()), inlineBytes]) == 1
-            try tx.execute("""
-                INSERT INTO attachments (id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, [.text(stored.id), .text(sha), .text(stored.fileName), .text(stored.contentType), .integer(stored.sizeBytes),
-                      .text(caller.id), .text(caller.isCustomer ? caller.principal.organizationID : ""), .integer(Self.now())])
-            // The garbage collector may have removed this very content (no attachment referred to
-            // it) between our rename and this transaction; its delete and ours are serialized on
-            // the content row, so checking here means no attachment points at missing content.
-            // A content already stored keeps where it was stored (in its row or in a file). A
-            // row this transaction wrote with the bytes in it needs no check.
-            let insertedInline = inserted && !inlineBytes.isNull
-            guard try insertedInline || contentIsStored(tx, sha) else {
-                throw RPCError(.aborted, "conteúdo removido durante o envio; envie de novo / content removed during the upload; upload again")
-            }
+            let inlineBytes: [UInt8]?
+            if case .inline(_, let bytes) = content { inlineBytes = bytes } else { inlineBytes = nil }
+            try storeContents(tx, [(sha, stored.sizeBytes, inlineBytes)])
+            try insertAttachments(tx, [stored], uploaderID: caller.id,
+                                  organizationID: caller.isCustomer ? caller.principal.organizationID : "", ticketID: nil)
             if !ticketID.isEmpty {
                 let ticket = try visibleTicket(tx, ticketID, caller: caller)
                 guard ticket.status != TicketStore.cancelled else {
@@ -116,6 +102,80 @@ extension IntakeContext {
         return try database.write { tx in try body(tx) }
     }
 
+    /// Records contents in the caller's transaction (one `INSERT` for all of them), each once
+    /// per SHA-256: a content already stored keeps where it was stored (in its row or in a file);
+    /// a new one is stored with `inline` bytes in its row, or as the file already renamed into
+    /// place (`inline` nil).
+    ///
+    /// The garbage collector may have removed a content (no attachment referred to it) between
+    /// an upload's rename and this transaction; its delete and ours are serialized on the content
+    /// row, so checking here means no attachment points at missing content. A row this
+    /// transaction wrote with the bytes in it needs no check; an existing row whose file is gone
+    /// (only after a crash) gets the bytes in its row when they are at hand.
+    /// - Throws: `ABORTED` when a content is neither stored nor at hand (the upload is to be sent again).
+    func storeContents(_ tx: any SQLExecutor, _ items: [(sha256: String, sizeBytes: Int64, inline: [UInt8]?)]) throws {
+        var seen = Set<String>()
+        let unique = items.filter { seen.insert($0.sha256).inserted }
+        guard !unique.isEmpty else { return }
+        let now = Self.now()
+        let rows = Array(repeating: "(?, ?, ?, ?)", count: unique.count).joined(separator: ", ")
+        var values: [SQLValue] = []
+        values.reserveCapacity(unique.count * 4)
+        for item in unique {
+            values += [.text(item.sha256), .integer(item.sizeBytes), .integer(now), item.inline.map { .blob($0) } ?? .null]
+        }
+        let inserted: Set<String>
+        if unique.count == 1 {
+            inserted = try tx.execute("INSERT INTO contents (sha256, size_bytes, stored_at, data) VALUES \(rows) ON CONFLICT (sha256) DO NOTHING",
+                                      values) == 1 ? [unique[0].sha256] : []
+        } else {
+            inserted = Set(try tx.query("INSERT INTO contents (sha256, size_bytes, stored_at, data) VALUES \(rows) ON CONFLICT (sha256) DO NOTHING RETURNING sha256",
+                                        values).map { try $0.text("sha256") })
+        }
+        for item in unique where !(inserted.contains(item.sha256) && item.inline != nil) {
+            guard try !contentIsStored(tx, item.sha256) else { continue }
+            if let bytes = item.inline, inserted.contains(item.sha256) == false {
+                try tx.execute("UPDATE contents SET data = ? WHERE sha256 = ?", [.blob(bytes), .text(item.sha256)])
+                continue
+            }
+            throw RPCError(.aborted, "conteúdo removido durante o envio; envie de novo / content removed during the upload; upload again")
+        }
+    }
+
+    /// Contents whose row was already there when an open's files were written with its batch
+    /// (``OpenBatch/finish()``): each is readable, or gets the bytes at hand in its row.
+    func ensureStored(_ tx: any SQLExecutor, _ contents: [OpenBatch.DeferredContent]) throws {
+        for content in contents where try !contentIsStored(tx, content.sha256) {
+            try tx.execute("UPDATE contents SET data = ? WHERE sha256 = ?", [.blob(content.bytes), .text(content.sha256)])
+        }
+    }
+
+    /// The columns of an `attachments` row as ``attachmentValues(_:uploaderID:organizationID:ticketID:createdAt:)`` gives them.
+    static let attachmentColumns = "id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, ticket_id, created_at"
+    static let attachmentColumnCount = 9
+
+    /// The values of one `attachments` row, in the order of ``attachmentColumns``.
+    static func attachmentValues(_ ref: CommonV1.AttachmentRef, uploaderID: String, organizationID: String, ticketID: String?,
+                                 createdAt: Int64) -> [SQLValue] {
+        [.text(ref.id), .text(ref.sha256), .text(ref.fileName), .text(ref.contentType), .integer(ref.sizeBytes),
+         .text(uploaderID), .text(organizationID), ticketID.map { .text($0) } ?? .null, .integer(createdAt)]
+    }
+
+    /// Inserts attachment rows for stored contents (one `INSERT` for all of them): pending
+    /// uploads (`ticketID` nil) or files put on a ticket as it is opened.
+    func insertAttachments(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef], uploaderID: String, organizationID: String,
+                           ticketID: String?, createdAt: Int64? = nil) throws {
+        guard !refs.isEmpty else { return }
+        let now = createdAt ?? Self.now()
+        let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: refs.count).joined(separator: ", ")
+        var values: [SQLValue] = []
+        values.reserveCapacity(refs.count * Self.attachmentColumnCount)
+        for ref in refs {
+            values += Self.attachmentValues(ref, uploaderID: uploaderID, organizationID: organizationID, ticketID: ticketID, createdAt: now)
+        }
+        try tx.execute("INSERT INTO attachments (\(Self.attachmentColumns)) VALUES \(rows)", values)
+    }
+
     /// Whether the content `sha` is there to be read: in its `contents` row, or as a file.
     public func contentIsStored(_ tx: any SQLExecutor, _ sha: String) throws -> Bool {
         guard let row = try tx.queryOne("SELECT CASE WHEN data IS NULL THEN 0 ELSE 1 END AS inline FROM contents WHERE sha256 = ?", [.text(sha)]) else {
@@ -126,7 +186,11 @@ extension IntakeContext {
 
     /// Attachments named by `ids` that `caller` uploaded and that are on no ticket yet, checked
     /// against the ticket's total limit; every problem is added to `violations`.
+    /// - Parameters:
+    ///   - alsoBytes: Files added with them (an open's own files), counted in the total too.
+    ///   - totalField: Where the ticket's total is reported (default `field`).
     func pendingAttachments(_ tx: any SQLExecutor, ids: [String], field: String, caller: Caller, ticketID: String?,
+                            alsoBytes: Int64 = 0, totalField: String? = nil,
                             violations: inout Violations) throws -> [CommonV1.AttachmentRef] {
         var unique: [String] = []
         var seen = Set<String>()
@@ -157,9 +221,9 @@ extension IntakeContext {
         let existing = try ticketID.map { try tx.scalar("SELECT attachment_bytes FROM tickets WHERE id = ?", [.text($0)]) }
         var total: Int64 = 0
         if case .integer(let bytes)? = existing { total = bytes }
-        total += refs.reduce(0) { $0 + $1.sizeBytes }
+        total += refs.reduce(0) { $0 + $1.sizeBytes } + alsoBytes
         if total > settings.maxTicketBytes {
-            violations.add(field, "ticket_too_large",
+            violations.add(totalField ?? field, "ticket_too_large",
                            pt: "Os anexos da ocorrência passariam de \(settings.maxTicketBytes) bytes.",
                            en: "The ticket's attachments would exceed \(settings.maxTicketBytes) bytes.")
         }
@@ -252,6 +316,28 @@ extension IntakeContext {
         return ref
     }
 
+    /// The name of a new file as it is stored (``cleanFileName(_:)``), with its violations (under
+    /// `field`) added: required, at most 255 characters. Uploads and an open's own files alike.
+    static func checkedFileName(_ name: String, field: String, into violations: inout Violations) -> String {
+        let fileName = cleanFileName(name)
+        violations.required(field, fileName)
+        violations.maxLength(field, fileName, 255)
+        return fileName
+    }
+
+    /// The content type of a new file as it is stored: `application/octet-stream` when none is
+    /// given; at most 255 characters (a violation under `field`).
+    static func checkedContentType(_ declared: String, field: String, into violations: inout Violations) -> String {
+        violations.maxLength(field, declared, 255)
+        return declared.isEmpty ? "application/octet-stream" : declared
+    }
+
+    /// The violation of a file over `limit` bytes.
+    static func fileTooLarge(_ field: String, limit: Int64) -> FieldViolation {
+        FieldViolation(field: field, reason: "file_too_large", pt: "O limite por arquivo é \(limit) bytes.",
+                       en: "The limit per file is \(limit) bytes.")
+    }
+
     /// The last path component, without control characters.
     static func cleanFileName(_ name: String) -> String {
         let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
@@ -272,8 +358,6 @@ extension IntakeContext {
 
     private func tooLarge() -> RPCError {
         RPCError(.resourceExhausted, "arquivo maior que \(settings.maxFileBytes) bytes / file larger than \(settings.maxFileBytes) bytes",
-                 violations: [FieldViolation(field: "size_bytes", reason: "file_too_large",
-                                             pt: "O limite por arquivo é \(settings.maxFileBytes) bytes.",
-                                             en: "The limit per file is \(settings.maxFileBytes) bytes.")])
+                 violations: [Self.fileTooLarge("size_bytes", limit: settings.maxFileBytes)])
     }
 }

@@ -16,12 +16,14 @@ import Storage
 ///   the first open asks), each open takes the next number in memory, an open that fails gives its
 ///   number back, and ``finish()`` writes the last number once before `COMMIT`: codes stay
 ///   consecutive and without gaps.
-/// - **Deferred rows**: an open whose rows cannot fail on a constraint (a new ticket without files
-///   and without an e-mail Message-ID: its id is new, its code comes from the locked counter, its
-///   outbox rows have new event ids) hands its ticket row and `TicketOpened` outbox rows to the batch
-///   (``deferTicket(_:outbox:)``), and ``finish()`` writes those of all opens in multi-row
-///   `INSERT`s (on PostgreSQL one statement per chunk, all chunks and the counter in one round
-///   trip). A failure there ends the transaction: no open of the batch is acknowledged or stored.
+/// - **Deferred rows**: an open whose rows cannot fail on a constraint (a new ticket without
+///   uploads to link and without an e-mail Message-ID: its id is new, its code comes from the
+///   locked counter, its outbox rows have new event ids; the files carried in its request are new
+///   attachment rows and contents inserted only when missing) hands its ticket row, `TicketOpened`
+///   outbox rows and those files' rows to the batch (``deferTicket(_:outbox:contents:attachments:)``),
+///   and ``finish()`` writes those of all opens in multi-row `INSERT`s (on PostgreSQL one statement
+///   per chunk, all chunks and the counter in one round trip). A failure there ends the
+///   transaction: no open of the batch is acknowledged or stored.
 /// - **Savepoints only when needed**: an open's `SAVEPOINT` is set just before its first statement
 ///   that could change something (on PostgreSQL: its first statement sent to the server at all,
 ///   since an error there would abort the transaction). An open answered from memory and deferred
@@ -47,7 +49,22 @@ final class OpenBatch: SQLExecutor {
     private struct Deferred {
         var ticket: [SQLValue]
         var outbox: [OutboxEvent]
+        var contents: [DeferredContent] = []
+        /// Attachment rows, the values of ``IntakeContext/attachmentColumns``.
+        var attachments: [[SQLValue]] = []
     }
+
+    /// A content an open carried in its request (``OpenTicketFiles``), stored in its row.
+    struct DeferredContent {
+        var sha256: String
+        var sizeBytes: Int64
+        var bytes: [UInt8]
+    }
+
+    /// Called by ``finish()`` with the deferred contents whose row was already there (stored
+    /// earlier, by another transaction or by another open of the batch): makes sure each is
+    /// readable (``IntakeContext/ensureStored(_:_:)``).
+    var existingContents: ((any SQLExecutor, [DeferredContent]) throws -> Void)?
 
     /// What the open running now can give back (kept small: copying the batch's dictionaries for
     /// every open would cost more than the open).
@@ -352,9 +369,14 @@ final class OpenBatch: SQLExecutor {
     /// Queues a new ticket's row (the values of ``TicketStore/insertStatement(_:submissionHash:attachmentBytes:)``)
     /// and its outbox rows, written by ``finish()``. Only for rows that cannot fail on a
     /// constraint: new ids, a code from the counter the batch holds, no e-mail Message-ID.
-    func deferTicket(_ ticket: [SQLValue], outbox: [OutboxEvent]) {
+    ///
+    /// An open whose files came in its request (``OpenTicketFiles``) also hands over their
+    /// contents and attachment rows: new attachment ids, and contents inserted with `ON CONFLICT
+    /// DO NOTHING` (a content already there is checked by ``existingContents``), so nothing can fail
+    /// on a constraint there either.
+    func deferTicket(_ ticket: [SQLValue], outbox: [OutboxEvent], contents: [DeferredContent] = [], attachments: [[SQLValue]] = []) {
         if deferred.isEmpty { deferred.reserveCapacity(64) }
-        deferred.append(Deferred(ticket: ticket, outbox: outbox))
+        deferred.append(Deferred(ticket: ticket, outbox: outbox, contents: contents, attachments: attachments))
     }
 
     /// Writes the deferred rows (multi-row `INSERT`s in chunks of 64, 32, … 1 opens, so a
@@ -377,11 +399,33 @@ final class OpenBatch: SQLExecutor {
             }
             start += chunk
         }
+        // The files of the batch's opens, after the tickets they are on: their contents (each
+        // once), then their attachment rows, in chunks like the tickets.
+        var contents: [DeferredContent] = []
+        var seen = Set<String>()
+        for row in deferred { for content in row.contents where seen.insert(content.sha256).inserted { contents.append(content) } }
+        let attachments = deferred.flatMap(\.attachments)
+        let contentStatements = statements.count
+        for rows in Self.chunked(contents) {
+            var values: [SQLValue] = []
+            values.reserveCapacity(rows.count * 4)
+            for content in rows { values += [.text(content.sha256), .integer(content.sizeBytes), .integer(Self.now()), .blob(content.bytes)] }
+            statements.append(("INSERT INTO contents (sha256, size_bytes, stored_at, data) VALUES \(Self.marks(rows: rows.count, columns: 4)) ON CONFLICT (sha256) DO NOTHING RETURNING sha256",
+                               values))
+        }
+        let contentChunks = statements.count - contentStatements
+        for rows in Self.chunked(attachments) {
+            statements.append(("INSERT INTO attachments (\(IntakeContext.attachmentColumns)) VALUES \(Self.marks(rows: rows.count, columns: IntakeContext.attachmentColumnCount))",
+                               Array(rows.joined())))
+        }
         // The batch's new tickets for the double-submission memory: the deferred rows, unless
         // opens of the batch also inserted tickets themselves (files, e-mail), when they are read back.
-        let mirrored = recent == nil ? [] : deferred.map { row in
+        // (Their rowids follow the batch's start in the order written, when they are all it wrote:
+        // checked below.)
+        let mirrored = recent == nil ? [] : deferred.enumerated().map { index, row in
             RecentSubmissions.Opened(key: RecentSubmissions.Key(contactID: Self.text(row.ticket[3]), hash: Self.text(row.ticket[8])),
-                                     openedAt: Self.integer(row.ticket[7]), ticketID: Self.text(row.ticket[0]))
+                                     openedAt: Self.integer(row.ticket[7]), ticketID: Self.text(row.ticket[0]),
+                                     rowID: recentKnownAtStart + 1 + Int64(index))
         }
         deferred.removeAll()
         for name in changedCounters.sorted() {
@@ -393,7 +437,15 @@ final class OpenBatch: SQLExecutor {
             if statements.count == 1 {
                 try base.execute(statements[0].sql, statements[0].params)
             } else {
-                _ = try base.queryPipelined(statements)
+                let results = try base.queryPipelined(statements)
+                if contentChunks > 0 {
+                    var inserted = Set<String>()
+                    for rows in results[contentStatements..<(contentStatements + contentChunks)] {
+                        for row in rows { inserted.insert(try row.text("sha256")) }
+                    }
+                    let existing = contents.filter { !inserted.contains($0.sha256) }
+                    if !existing.isEmpty, let existingContents { try existingContents(base, existing) }
+                }
             }
         }
         if let recent {
@@ -408,6 +460,27 @@ final class OpenBatch: SQLExecutor {
             }
         }
     }
+
+    /// `values` in chunks of 64, 32, … 1, so a connection prepares at most seven shapes of a statement.
+    private static func chunked<T>(_ values: [T]) -> [ArraySlice<T>] {
+        var chunks: [ArraySlice<T>] = []
+        var start = 0
+        var chunk = 64
+        while start < values.count {
+            while chunk > values.count - start { chunk /= 2 }
+            chunks.append(values[start..<start + chunk])
+            start += chunk
+        }
+        return chunks
+    }
+
+    /// `(?, ?), (?, ?)` for `rows` rows of `columns` values.
+    private static func marks(rows: Int, columns: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+        return Array(repeating: row, count: rows).joined(separator: ", ")
+    }
+
+    private static func now() -> Int64 { IntakeContext.now() }
 
     private static func text(_ value: SQLValue) -> String {
         if case .text(let text) = value { return text }

@@ -73,7 +73,7 @@ extension IntakeContext {
         guard window > 0, !request.organizationID.isEmpty, !contactID.isEmpty else { return [] }
         var reads: [OpenBatch.Read] = [.opening(organizationID: request.organizationID, contactID: contactID)]
         // (SQLite answers the check from memory, RecentSubmissions.)
-        if request.attachmentIDs.isEmpty && recentSubmissions == nil {
+        if request.attachmentIDs.isEmpty && request.files.isEmpty && recentSubmissions == nil {
             reads.append(.duplicate(contactID: contactID, submissionHash: submissionHash, since: submittedAt - window))
         }
         if database.engine == .postgres { reads.append(.counter("ticket-\(Self.utcYear(submittedAt))")) }
@@ -132,15 +132,20 @@ extension IntakeContext {
         // handler) rather than on the group commit's writer thread, which every open waits for:
         // the new ids (time-ordered; unused if the open turns out a double submission or fails)
         // and the trimmed subject.
+        // The files carried in the request are checked and hashed here too.
         let prepared = Prepared(ticketID: Self.newID(), eventID: Self.newID(),
-                                subject: request.subject.trimmingCharacters(in: .whitespacesAndNewlines))
+                                subject: request.subject.trimmingCharacters(in: .whitespacesAndNewlines),
+                                files: OpenTicketFiles(request.files, settings: settings))
+        // An idempotency key's request fingerprint is the whole request as received, files and
+        // their bytes included: the same key with another file is another request.
+        let fingerprint = idempotencyKey.flatMap { $0.isEmpty ? nil : Digest.sha256(request.serializedBytes()) }
         let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse = { [self] tx in
-            if let key = idempotencyKey, !key.isEmpty {
+            if let key = idempotencyKey, !key.isEmpty, let fingerprint {
                 guard key.utf8.count <= 200 else {
                     throw RPCError(.invalidArgument, "chave de idempotência longa demais / idempotency key too long")
                 }
                 let result = try IdempotencyStore.run(tx, scope: "intake.OpenTicket|\(caller.id)", key: key,
-                                                      requestFingerprint: Digest.sha256(request.serializedBytes())) {
+                                                      requestFingerprint: fingerprint) {
                     try open(tx, request, caller: caller, submittedAt: submittedAt, hash: hash, prepared: prepared).serializedBytes()
                 }
                 return try IntakeV1.OpenTicketResponse(serializedBytes: result.response)
@@ -174,6 +179,8 @@ extension IntakeContext {
         var eventID: String
         /// The subject without surrounding white space.
         var subject: String
+        /// `request.files`, checked and hashed.
+        var files: OpenTicketFiles
     }
 
     private func open(_ tx: any SQLExecutor, _ request: IntakeV1.OpenTicketRequest, caller: Caller,
@@ -283,8 +290,13 @@ extension IntakeContext {
         if !request.emailMessageID.isEmpty && !caller.isStaffOrSystem && channel != "email" {
             violations.add("email_message_id", "email_channel_only", pt: "Só para o canal e-mail.", en: "E-mail channel only.")
         }
-        let attachments = try pendingAttachments(tx, ids: request.attachmentIDs, field: "attachment_ids", caller: caller,
-                                                 ticketID: nil, violations: &violations)
+        let files = prepared.files
+        let uploaded = try pendingAttachments(tx, ids: request.attachmentIDs, field: "attachment_ids", caller: caller, ticketID: nil,
+                                              alsoBytes: files.totalBytes, totalField: request.attachmentIDs.isEmpty ? "files" : nil,
+                                              violations: &violations)
+        for violation in files.violations { violations.add(violation) }
+        // Uploaded files first, then the request's own, as GetTicket lists them (by creation).
+        let attachments = uploaded + files.refs
         try violations.check("ocorrência inválida / invalid ticket")
         guard let organization, let contact, let origin else { throw RPCError(.internal, "validation incomplete") }
 
@@ -370,12 +382,18 @@ extension IntakeContext {
         // The ticket id is new in this transaction: nobody else can publish under it yet.
         let eventID = prepared.eventID
         let batch = tx as? OpenBatch
-        if let batch, attachments.isEmpty && ticket.emailMessageID.isEmpty {
+        if let batch, uploaded.isEmpty && ticket.emailMessageID.isEmpty {
             // In a group-commit batch: nothing here can fail on a constraint (new ids, a code from
-            // the counter the batch holds, no Message-ID), so the rows are written with those of
-            // the other opens of the batch, in multi-row INSERTs before COMMIT.
-            batch.deferTicket(TicketStore.insertValues(ticket, submissionHash: hash, attachmentBytes: 0),
-                              outbox: publisher.outboxEvents(event: event, key: ticket.id, id: eventID))
+            // the counter the batch holds, no Message-ID; the request's own files are new
+            // attachment rows and contents inserted if missing), so the rows are written with
+            // those of the other opens of the batch, in multi-row INSERTs before COMMIT.
+            batch.deferTicket(TicketStore.insertValues(ticket, submissionHash: hash, attachmentBytes: files.totalBytes),
+                              outbox: publisher.outboxEvents(event: event, key: ticket.id, id: eventID),
+                              contents: files.files.map { OpenBatch.DeferredContent(sha256: $0.ref.sha256, sizeBytes: $0.ref.sizeBytes, bytes: $0.bytes) },
+                              attachments: files.files.map {
+                                  Self.attachmentValues($0.ref, uploaderID: caller.id, organizationID: organization.id, ticketID: ticket.id, createdAt: now)
+                              })
+            if !files.isEmpty && batch.existingContents == nil { batch.existingContents = { [self] in try ensureStored($0, $1) } }
             if !read.contactLinked { try TicketStore.markLinked(tx, contactID: contact.id) }
         } else if tx.engine == .postgres && attachments.isEmpty {
             // One round trip for the ticket row and its outbox rows: it runs while this year's code
@@ -387,7 +405,8 @@ extension IntakeContext {
         } else {
             try TicketStore.insert(tx, ticket, submissionHash: hash, attachmentBytes: attachments.reduce(0) { $0 + $1.sizeBytes },
                                    contactLinked: read.contactLinked)
-            try link(tx, attachments, ticketID: ticket.id, organizationID: organization.id, messageID: "", addToTicketTotal: false)
+            try link(tx, uploaded, ticketID: ticket.id, organizationID: organization.id, messageID: "", addToTicketTotal: false)
+            try store(files, ticketID: ticket.id, organizationID: organization.id, caller: caller, after: uploaded, tx)
             try publisher.publish(tx, event: event, key: ticket.id, id: eventID, keyIsNew: true)
         }
 

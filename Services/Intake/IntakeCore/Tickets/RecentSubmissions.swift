@@ -24,8 +24,15 @@ import Synchronization
 /// ticket whose contact was changed since does not count. Entries older than the window are
 /// dropped as new ones come in. Rows are never deleted from `tickets`, so rowids only grow.
 ///
-/// Memory: about 200 bytes per ticket opened within the window (600 s at 100 opens/s: 60,000
-/// tickets, ≈ 12 MiB).
+/// Memory: about 250 bytes per ticket opened within the window (600 s at 100 opens/s: 60,000
+/// tickets, ≈ 15 MiB), and at most `capacity` tickets (`INTAKE_SQLITE_RECENT_SUBMISSIONS_MAX`).
+/// Beyond it the oldest entries (in rowid order) are evicted, and a check whose window reaches
+/// back to an evicted ticket also reads the evicted part of the window from the table itself —
+/// a rowid range scan (`tickets` has no index on contact on SQLite), from a rowid known to be older
+/// than the window (with the minute of clock slack the first read assumes too) up to the newest
+/// evicted rowid. The evicted part and what memory holds together cover every ticket of the
+/// window, so no double submission the unbounded memory would catch goes through; it only costs
+/// a scan proportional to how far over the cap the window is.
 final class RecentSubmissions: Sendable {
     struct Key: Hashable, Sendable {
         var contactID: String
@@ -37,23 +44,47 @@ final class RecentSubmissions: Sendable {
         var key: Key
         var openedAt: Int64
         var ticketID: String
+        /// Its `tickets` rowid.
+        var rowID: Int64
+    }
+
+    /// A ticket's rowid and opening time, to bound a scan of the table.
+    private struct Mark {
+        var rowID: Int64
+        var openedAt: Int64
     }
 
     private struct State {
         /// The tickets of each contact and submission, oldest first.
         var tickets: [Key: [(openedAt: Int64, ticketID: String)]] = [:]
-        /// Everything in ``tickets``, in the order it was added (to drop what leaves the window).
-        var order: [(key: Key, openedAt: Int64)] = []
+        /// Everything in ``tickets``, in the order it was added, which is rowid order (to drop
+        /// what leaves the window, and to evict the oldest beyond the capacity).
+        var order: [(key: Key, openedAt: Int64, ticketID: String, rowID: Int64)] = []
         var orderStart = 0
+        /// How many tickets ``tickets`` holds.
+        var live = 0
         /// The highest `tickets` rowid mirrored; `nil` until the window was first read.
         var knownRowID: Int64?
+        /// Lower bounds for a scan of the table, in rowid order: where the first read stopped (a
+        /// page older than the window), then every 256th ticket that left ``order`` (dropped from
+        /// the window or evicted). The oldest are pruned once a newer one is older than the
+        /// window by more than three minutes.
+        var marks: [Mark] = []
+        var consumed = 0
+        /// Evicted beyond the capacity: the highest rowid and the newest opening time.
+        var evictedRowID: Int64 = 0
+        var evictedNewest = Int64.min
+        var evictedCount = 0
     }
 
     private let state = Mutex(State())
     let windowMilliseconds: Int64
+    /// The most tickets held in memory.
+    let capacity: Int
 
-    init(windowMilliseconds: Int64) {
+    init(windowMilliseconds: Int64, capacity: Int = 500_000) {
         self.windowMilliseconds = windowMilliseconds
+        self.capacity = max(1, capacity)
     }
 
     private static let columns = "rowid AS r, id, contact_id, submission_hash, opened_at"
@@ -79,18 +110,26 @@ final class RecentSubmissions: Sendable {
             let since = now - windowMilliseconds
             highest = try tx.queryOne("SELECT COALESCE(MAX(rowid), 0) AS r FROM tickets", [])?.int("r") ?? 0
             var below = highest + 1
+            var floor: Mark?
             while true {
                 let rows = try tx.query("SELECT \(Self.columns) FROM tickets WHERE rowid < ? ORDER BY rowid DESC LIMIT 1000", [.integer(below)])
                 var newest = Int64.min
+                let top = try rows.first?.int("r")
                 for row in rows {
                     below = try row.int("r")
                     let opened = try Self.opened(row)
                     newest = max(newest, opened.openedAt)
                     if opened.openedAt >= since { found.append(opened) }
                 }
-                if rows.count < 1000 || newest < since - 60_000 { break }
+                if rows.count < 1000 { break }
+                if newest < since - 60_000 {
+                    // Every ticket of this page is older than the window by more than a minute.
+                    floor = Mark(rowID: top ?? 0, openedAt: newest)
+                    break
+                }
             }
             found.reverse()
+            if let floor { state.withLock { if $0.knownRowID == nil { $0.marks = [floor] } } }
         }
         add(found, knownRowID: highest, now: now)
         return highest
@@ -109,18 +148,43 @@ final class RecentSubmissions: Sendable {
                     list.append((ticket.openedAt, ticket.ticketID))
                 }
                 state.tickets[ticket.key] = list
-                state.order.append((ticket.key, ticket.openedAt))
+                state.order.append((ticket.key, ticket.openedAt, ticket.ticketID, ticket.rowID))
+                state.live += 1
             }
             state.knownRowID = max(state.knownRowID ?? 0, knownRowID)
             // Drop what left the window (with a minute to spare for clocks).
+            func consume(_ entry: (key: Key, openedAt: Int64, ticketID: String, rowID: Int64)) {
+                if state.consumed % 256 == 0 { state.marks.append(Mark(rowID: entry.rowID, openedAt: entry.openedAt)) }
+                state.consumed += 1
+            }
             while state.orderStart < state.order.count && state.order[state.orderStart].openedAt < cutoff {
-                let key = state.order[state.orderStart].key
+                let entry = state.order[state.orderStart]
                 state.orderStart += 1
-                if var list = state.tickets[key] {
+                consume(entry)
+                if var list = state.tickets[entry.key] {
+                    let before = list.count
                     list.removeAll { $0.openedAt < cutoff }
-                    state.tickets[key] = list.isEmpty ? nil : list
+                    state.live -= before - list.count
+                    state.tickets[entry.key] = list.isEmpty ? nil : list
                 }
             }
+            // Beyond the capacity, the oldest go (``first(_:contactID:hash:since:)`` then reads
+            // their part of the window from the table).
+            while state.live > capacity && state.orderStart < state.order.count {
+                let entry = state.order[state.orderStart]
+                state.orderStart += 1
+                consume(entry)
+                guard var list = state.tickets[entry.key], let index = list.firstIndex(where: { $0.ticketID == entry.ticketID }) else { continue }
+                list.remove(at: index)
+                state.live -= 1
+                state.tickets[entry.key] = list.isEmpty ? nil : list
+                state.evictedCount += 1
+                state.evictedRowID = max(state.evictedRowID, entry.rowID)
+                state.evictedNewest = max(state.evictedNewest, entry.openedAt)
+            }
+            // A check's window starts at most a few moments before now: a mark older than the window
+            // by three minutes serves every check, and older ones are not needed any more.
+            while state.marks.count >= 2 && state.marks[1].openedAt < cutoff - 120_000 { state.marks.removeFirst() }
             if state.orderStart > 4096 && state.orderStart * 2 > state.order.count {
                 state.order.removeFirst(state.orderStart)
                 state.orderStart = 0
@@ -131,7 +195,21 @@ final class RecentSubmissions: Sendable {
     /// The id of the first ticket of `contactID` with `hash` opened at or after `since`, confirmed
     /// against its row.
     func first(_ tx: any SQLExecutor, contactID: String, hash: String, since: Int64) throws -> String? {
-        let candidates = state.withLock { $0.tickets[Key(contactID: contactID, hash: hash)] ?? [] }
+        let (candidates, evicted) = state.withLock { state -> ([(openedAt: Int64, ticketID: String)], (after: Int64, upTo: Int64)?) in
+            let candidates = state.tickets[Key(contactID: contactID, hash: hash)] ?? []
+            // Tickets evicted beyond the capacity that may be in the window: read from the table,
+            // between a rowid older than the window (a minute of clock slack) and the newest evicted.
+            guard state.evictedNewest >= since else { return (candidates, nil) }
+            var after: Int64 = 0
+            for mark in state.marks where mark.openedAt < since - 60_000 { after = max(after, mark.rowID) }
+            return (candidates, (after, state.evictedRowID))
+        }
+        if let evicted, let id = try tx.queryOne("""
+            SELECT id FROM tickets WHERE rowid > ? AND rowid <= ? AND contact_id = ? AND submission_hash = ? AND opened_at >= ?
+            ORDER BY opened_at LIMIT 1
+            """, [.integer(evicted.after), .integer(evicted.upTo), .text(contactID), .text(hash), .integer(since)])?.text("id") {
+            return id
+        }
         for candidate in candidates where candidate.openedAt >= since {
             if try tx.queryOne("SELECT 1 AS found FROM tickets WHERE id = ? AND contact_id = ? AND submission_hash = ? AND opened_at >= ?",
                                [.text(candidate.ticketID), .text(contactID), .text(hash), .integer(since)]) != nil {
@@ -149,8 +227,11 @@ final class RecentSubmissions: Sendable {
     /// How many tickets are mirrored (for tests).
     var count: Int { state.withLock { $0.tickets.values.reduce(0) { $0 + $1.count } } }
 
+    /// How many tickets were evicted beyond the capacity (for tests).
+    var evicted: Int { state.withLock { $0.evictedCount } }
+
     private static func opened(_ row: Row) throws -> Opened {
         Opened(key: Key(contactID: try row.text("contact_id"), hash: try row.text("submission_hash")),
-               openedAt: try row.int("opened_at"), ticketID: try row.text("id"))
+               openedAt: try row.int("opened_at"), ticketID: try row.text("id"), rowID: try row.int("r"))
     }
 }

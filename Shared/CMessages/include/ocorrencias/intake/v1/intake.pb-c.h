@@ -34,6 +34,7 @@ typedef struct Ocorrencias__Intake__V1__ListContactsRequest Ocorrencias__Intake_
 typedef struct Ocorrencias__Intake__V1__ListContactsResponse Ocorrencias__Intake__V1__ListContactsResponse;
 typedef struct Ocorrencias__Intake__V1__CustomFieldValue Ocorrencias__Intake__V1__CustomFieldValue;
 typedef struct Ocorrencias__Intake__V1__OpenTicketRequest Ocorrencias__Intake__V1__OpenTicketRequest;
+typedef struct Ocorrencias__Intake__V1__OpenTicketFile Ocorrencias__Intake__V1__OpenTicketFile;
 typedef struct Ocorrencias__Intake__V1__TicketMessage Ocorrencias__Intake__V1__TicketMessage;
 typedef struct Ocorrencias__Intake__V1__Ticket Ocorrencias__Intake__V1__Ticket;
 typedef struct Ocorrencias__Intake__V1__OpenTicketResponse Ocorrencias__Intake__V1__OpenTicketResponse;
@@ -466,10 +467,50 @@ struct  Ocorrencias__Intake__V1__OpenTicketRequest
    * Set by the e-mail channel: the Message-ID of the message that opens it.
    */
   char *email_message_id;
+  /*
+   * Small files sent with the open itself: stored in the open's own transaction (a rejected open
+   * stores none of them; an acknowledged one keeps them all), one call instead of an upload per
+   * file and then the open. Limits (intake's settings, docs/INTAKE.md): each file at most
+   * INTAKE_INLINE_CONTENT_BYTES (default 256 KiB) and INTAKE_MAX_FILE_BYTES, at most
+   * INTAKE_OPEN_FILES_MAX_COUNT files (default 16) and INTAKE_OPEN_FILES_MAX_BYTES together
+   * (default 3 MiB, under the 4 MiB RPC frame that carries the whole request); they count
+   * towards the ticket's total (INTAKE_MAX_TICKET_BYTES) with the attachment_ids. A larger file
+   * must be sent with UploadAttachment and named in attachment_ids; both may be mixed in one open.
+   * Errors are INVALID_ARGUMENT with a violation per field: `files[2].data` (file_too_large),
+   * `files[2].file_name` (required, too_long), `files` (too_many_files, files_too_large).
+   * The ticket lists them like uploaded files (attachment_ids first, then these, in order).
+   */
+  size_t n_files;
+  Ocorrencias__Intake__V1__OpenTicketFile **files;
 };
 #define OCORRENCIAS__INTAKE__V1__OPEN_TICKET_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__open_ticket_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+/*
+ * A file carried inside OpenTicketRequest (see `files` there).
+ */
+struct  Ocorrencias__Intake__V1__OpenTicketFile
+{
+  ProtobufCMessage base;
+  /*
+   * The name shown to people; only its last path component is kept, control characters removed
+   * (as for UploadAttachment). Required, at most 255 characters.
+   */
+  char *file_name;
+  /*
+   * Default application/octet-stream.
+   */
+  char *content_type;
+  /*
+   * The whole content (SHA-256 and size are computed by intake).
+   */
+  ProtobufCBinaryData data;
+};
+#define OCORRENCIAS__INTAKE__V1__OPEN_TICKET_FILE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__open_ticket_file__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL} }
 
 
 /*
@@ -1342,6 +1383,25 @@ Ocorrencias__Intake__V1__OpenTicketRequest *
 void   ocorrencias__intake__v1__open_ticket_request__free_unpacked
                      (Ocorrencias__Intake__V1__OpenTicketRequest *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__OpenTicketFile methods */
+void   ocorrencias__intake__v1__open_ticket_file__init
+                     (Ocorrencias__Intake__V1__OpenTicketFile         *message);
+size_t ocorrencias__intake__v1__open_ticket_file__get_packed_size
+                     (const Ocorrencias__Intake__V1__OpenTicketFile   *message);
+size_t ocorrencias__intake__v1__open_ticket_file__pack
+                     (const Ocorrencias__Intake__V1__OpenTicketFile   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__open_ticket_file__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__OpenTicketFile   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__OpenTicketFile *
+       ocorrencias__intake__v1__open_ticket_file__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__open_ticket_file__free_unpacked
+                     (Ocorrencias__Intake__V1__OpenTicketFile *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Intake__V1__TicketMessage methods */
 void   ocorrencias__intake__v1__ticket_message__init
                      (Ocorrencias__Intake__V1__TicketMessage         *message);
@@ -1930,6 +1990,9 @@ typedef void (*Ocorrencias__Intake__V1__CustomFieldValue_Closure)
 typedef void (*Ocorrencias__Intake__V1__OpenTicketRequest_Closure)
                  (const Ocorrencias__Intake__V1__OpenTicketRequest *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__OpenTicketFile_Closure)
+                 (const Ocorrencias__Intake__V1__OpenTicketFile *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Intake__V1__TicketMessage_Closure)
                  (const Ocorrencias__Intake__V1__TicketMessage *message,
                   void *closure_data);
@@ -2388,6 +2451,7 @@ extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_contacts_r
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_contacts_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__custom_field_value__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__open_ticket_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__open_ticket_file__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__ticket_message__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__ticket__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__open_ticket_response__descriptor;

@@ -817,6 +817,51 @@ void   ocorrencias__intake__v1__open_ticket_request__free_unpacked
   assert(message->base.descriptor == &ocorrencias__intake__v1__open_ticket_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__intake__v1__open_ticket_file__init
+                     (Ocorrencias__Intake__V1__OpenTicketFile         *message)
+{
+  static const Ocorrencias__Intake__V1__OpenTicketFile init_value = OCORRENCIAS__INTAKE__V1__OPEN_TICKET_FILE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__open_ticket_file__get_packed_size
+                     (const Ocorrencias__Intake__V1__OpenTicketFile *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__open_ticket_file__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__open_ticket_file__pack
+                     (const Ocorrencias__Intake__V1__OpenTicketFile *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__open_ticket_file__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__open_ticket_file__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__OpenTicketFile *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__open_ticket_file__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__OpenTicketFile *
+       ocorrencias__intake__v1__open_ticket_file__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__OpenTicketFile *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__open_ticket_file__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__open_ticket_file__free_unpacked
+                     (Ocorrencias__Intake__V1__OpenTicketFile *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__open_ticket_file__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__intake__v1__ticket_message__init
                      (Ocorrencias__Intake__V1__TicketMessage         *message)
 {
@@ -3249,7 +3294,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__custom_field_value__de
   (ProtobufCMessageInit) ocorrencias__intake__v1__custom_field_value__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__intake__v1__open_ticket_request__field_descriptors[15] =
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__open_ticket_request__field_descriptors[16] =
 {
   {
     "organization_id",
@@ -3431,6 +3476,18 @@ static const ProtobufCFieldDescriptor ocorrencias__intake__v1__open_ticket_reque
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "files",
+    16,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Intake__V1__OpenTicketRequest, n_files),
+    offsetof(Ocorrencias__Intake__V1__OpenTicketRequest, files),
+    &ocorrencias__intake__v1__open_ticket_file__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__intake__v1__open_ticket_request__field_indices_by_name[] = {
   13,   /* field[13] = attachment_ids */
@@ -3440,6 +3497,7 @@ static const unsigned ocorrencias__intake__v1__open_ticket_request__field_indice
   12,   /* field[12] = custom_fields */
   11,   /* field[11] = details */
   14,   /* field[14] = email_message_id */
+  15,   /* field[15] = files */
   8,   /* field[8] = module */
   0,   /* field[0] = organization_id */
   4,   /* field[4] = origin */
@@ -3452,7 +3510,7 @@ static const unsigned ocorrencias__intake__v1__open_ticket_request__field_indice
 static const ProtobufCIntRange ocorrencias__intake__v1__open_ticket_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor ocorrencias__intake__v1__open_ticket_request__descriptor =
 {
@@ -3462,11 +3520,75 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__open_ticket_request__d
   "Ocorrencias__Intake__V1__OpenTicketRequest",
   "ocorrencias.intake.v1",
   sizeof(Ocorrencias__Intake__V1__OpenTicketRequest),
-  15,
+  16,
   ocorrencias__intake__v1__open_ticket_request__field_descriptors,
   ocorrencias__intake__v1__open_ticket_request__field_indices_by_name,
   1,  ocorrencias__intake__v1__open_ticket_request__number_ranges,
   (ProtobufCMessageInit) ocorrencias__intake__v1__open_ticket_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__open_ticket_file__field_descriptors[3] =
+{
+  {
+    "file_name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__OpenTicketFile, file_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "content_type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__OpenTicketFile, content_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "data",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__OpenTicketFile, data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__open_ticket_file__field_indices_by_name[] = {
+  1,   /* field[1] = content_type */
+  2,   /* field[2] = data */
+  0,   /* field[0] = file_name */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__open_ticket_file__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__open_ticket_file__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.OpenTicketFile",
+  "OpenTicketFile",
+  "Ocorrencias__Intake__V1__OpenTicketFile",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__OpenTicketFile),
+  3,
+  ocorrencias__intake__v1__open_ticket_file__field_descriptors,
+  ocorrencias__intake__v1__open_ticket_file__field_indices_by_name,
+  1,  ocorrencias__intake__v1__open_ticket_file__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__open_ticket_file__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__intake__v1__ticket_message__field_descriptors[6] =

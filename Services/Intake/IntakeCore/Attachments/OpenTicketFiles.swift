@@ -1,0 +1,95 @@
+import Messages
+import RPC
+import RPCTransport
+import Storage
+
+/// Small files carried inside `OpenTicketRequest.files`: checked like uploads (the same file name
+/// and content type rules, ``IntakeContext/checkedFileName(_:field:into:)``), hashed before the
+/// open's transaction (off the group commit's writer), and stored in that transaction — in their
+/// `contents` row, as small uploads are (``ContentUpload``) — with attachment rows already on the
+/// ticket. A rejected open stores none of them; an acknowledged one has them all committed.
+struct OpenTicketFiles: Sendable {
+    /// One file, checked and hashed.
+    struct File: Sendable {
+        /// Id (new), name, content type, size and SHA-256, as the ticket lists it.
+        var ref: CommonV1.AttachmentRef
+        var bytes: [UInt8]
+    }
+
+    var files: [File] = []
+    /// Every problem found, under `files[i].…` or `files`.
+    var violations: [FieldViolation] = []
+
+    var isEmpty: Bool { files.isEmpty }
+    var totalBytes: Int64 { files.reduce(0) { $0 + $1.ref.sizeBytes } }
+    var refs: [CommonV1.AttachmentRef] { files.map(\.ref) }
+
+    /// The largest file an open may carry: it is stored in its row, so at most
+    /// ``IntakeSettings/inlineContentMaxBytes``, and never more than ``IntakeSettings/maxFileBytes``.
+    static func fileLimit(_ settings: IntakeSettings) -> Int64 {
+        min(settings.inlineContentMaxBytes, settings.maxFileBytes)
+    }
+
+    /// Checks and hashes `files`; new attachment ids are drawn here.
+    init(_ submitted: [IntakeV1.OpenTicketFile], settings: IntakeSettings) {
+        guard !submitted.isEmpty else { return }
+        var violations = Violations()
+        if submitted.count > settings.openFilesMaxCount {
+            violations.add("files", "too_many_files",
+                           pt: "No máximo \(settings.openFilesMaxCount) arquivos na abertura; envie os demais com UploadAttachment.",
+                           en: "At most \(settings.openFilesMaxCount) files in the open; send the others with UploadAttachment.")
+        }
+        let limit = Self.fileLimit(settings)
+        var total: Int64 = 0
+        files.reserveCapacity(submitted.count)
+        // Increasing ids: the ticket lists its files by creation time, then id, in the order sent.
+        let ids = RandomID.timeOrdered(submitted.count, milliseconds: IntakeContext.now(), lowercase: true)
+        for (index, file) in submitted.enumerated() {
+            let field = "files[\(index)]"
+            let name = IntakeContext.checkedFileName(file.fileName, field: "\(field).file_name", into: &violations)
+            let contentType = IntakeContext.checkedContentType(file.contentType, field: "\(field).content_type", into: &violations)
+            let size = Int64(file.data.count)
+            total += size
+            if size > limit {
+                violations.add(IntakeContext.fileTooLarge("\(field).data", limit: limit))
+                continue  // not hashed: the open is refused anyway
+            }
+            var ref = CommonV1.AttachmentRef()
+            ref.id = ids[index]
+            ref.fileName = name
+            ref.contentType = contentType
+            ref.sizeBytes = size
+            ref.sha256 = Digest.hex(Digest.sha256(file.data))
+            files.append(File(ref: ref, bytes: file.data))
+        }
+        if total > settings.openFilesMaxBytes {
+            violations.add("files", "files_too_large",
+                           pt: "Os arquivos da abertura somam \(total) bytes; o limite é \(settings.openFilesMaxBytes). Envie os maiores com UploadAttachment.",
+                           en: "The open's files add up to \(total) bytes; the limit is \(settings.openFilesMaxBytes). Send the larger ones with UploadAttachment.")
+        }
+        self.violations = violations.items
+    }
+}
+
+extension IntakeContext {
+    /// Stores an open's own files on `ticketID` in the open's transaction: their contents (each
+    /// once, ``storeContents(_:_:)``) and their attachment rows, one `INSERT` each.
+    ///
+    /// - Parameter after: Uploads put on the same ticket: the files are recorded after them (a
+    ///   later `created_at`), so `GetTicket`, which lists a ticket's files by creation, lists them
+    ///   in the order the open answered (uploads first) even within one millisecond.
+    func store(_ files: OpenTicketFiles, ticketID: String, organizationID: String, caller: Caller,
+               after uploaded: [CommonV1.AttachmentRef], _ tx: any SQLExecutor) throws {
+        guard !files.isEmpty else { return }
+        var createdAt = Self.now()
+        if !uploaded.isEmpty {
+            let marks = Array(repeating: "?", count: uploaded.count).joined(separator: ", ")
+            if case .integer(let latest) = try tx.scalar("SELECT MAX(created_at) FROM attachments WHERE id IN (\(marks))",
+                                                          uploaded.map { .text($0.id) }) {
+                createdAt = max(createdAt, latest + 1)
+            }
+        }
+        try storeContents(tx, files.files.map { ($0.ref.sha256, $0.ref.sizeBytes, $0.bytes) })
+        try insertAttachments(tx, files.refs, uploaderID: caller.id, organizationID: organizationID, ticketID: ticketID, createdAt: createdAt)
+    }
+}

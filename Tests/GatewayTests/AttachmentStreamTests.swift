@@ -185,4 +185,82 @@ struct AttachmentStreamTests {
         #expect(try gateway.request("GET", "/v1/tickets", bearer: seeded.maria).text.components(separatedBy: "\"id\"").count
                 == before.components(separatedBy: "\"id\"").count)
     }
+
+    @Test("a form's small files travel inside the open (one OpenTicket, no upload); a file over the inline size, and files past the form's inline count, are uploaded first; all are listed byte-exact; a refused open stores none of its small files",
+          arguments: TestEngines.all)
+    func smallFilesInsideTheOpen(engine: DatabaseEngine) throws {
+        let attachments = try TemporaryDirectory()
+        let files = try TemporaryDirectory()
+        let deployment = try ProxyTests.Deployment(engine: engine, serviceEnvironment: ["INTAKE_ATTACHMENTS_DIR": attachments.path])
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        func uploads() throws -> Double {
+            ViewCacheTests.counter(try gateway.request("GET", "/metrics", bearer: seeded.admin).text, "gateway_rpc_client_calls_total",
+                                   ["Intake/UploadAttachment\""])
+        }
+        func opens() throws -> Double {
+            ViewCacheTests.counter(try gateway.request("GET", "/metrics", bearer: seeded.admin).text, "gateway_rpc_client_calls_total",
+                                   ["Intake/OpenTicket\""])
+        }
+        var contents: [String: Data] = [:]
+        func write(_ name: String, _ data: Data) throws -> String {
+            contents[name] = data
+            try data.write(to: URL(fileURLWithPath: files.path + "/" + name))
+            return "files=@\(files.path)/\(name);type=application/octet-stream"
+        }
+        let ticket: [String: Any] = [
+            "subject": "Tela congela ao salvar", "request": "Ao salvar o pedido a tela congela, seguem prints e o log.",
+            "category": "PROBLEMA", "priority": "NORMAL", "product": "ERP", "module": "Vendas", "organization_id": seeded.organizationID]
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: ticket), as: UTF8.self)
+        func form(_ fields: [String]) throws -> GatewayHarness.Response {
+            var arguments = ["-s", "-i", "--max-time", "120", "-H", "Expect:", "-H", "Authorization: Bearer \(seeded.maria)"]
+            for field in fields { arguments += ["-F", field] }
+            return try GatewayHarness.curl(arguments + ["http://127.0.0.1:\(gateway.httpPort)/v1/tickets"], input: Data())
+        }
+        func listed(_ response: GatewayHarness.Response) throws -> [[String: Any]] {
+            let ticketID = try #require((response.json["ticket"] as? [String: Any])?["id"] as? String, "\(response.text)")
+            let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.maria)
+            let intake = try #require(view.json["intake"] as? [String: Any])
+            return try #require(((intake["ticket"] as? [String: Any])?["attachments"] ?? intake["attachments"]) as? [[String: Any]], "\(view.text)")
+        }
+        func byteExact(_ attachments: [[String: Any]]) throws {
+            for attachment in attachments {
+                let id = try #require(attachment["id"] as? String)
+                let name = try #require(attachment["file_name"] as? String)
+                #expect(try gateway.request("GET", "/v1/attachments/\(id)", bearer: seeded.maria).body == contents[name], "\(name)")
+            }
+        }
+
+        // Two small files and one just over 256 KiB: the small ones ride inside the open.
+        let small = try [write("print.png", AttachmentStreamTests.file(bytes: 40_000, seed: 21)),
+                         write("log.txt", Data("Pedido 123: timeout ao gravar\n".utf8))]
+        let large = try write("dump.bin", AttachmentStreamTests.file(bytes: (256 << 10) + 8, seed: 22))
+        var (uploadsBefore, opensBefore) = (try uploads(), try opens())
+        let mixed = try form(["ticket=\(json);type=application/json"] + small + [large])
+        #expect(mixed.status == 201, "\(mixed.text)")
+        #expect(try uploads() == uploadsBefore + 1, "only the file over the inline size is uploaded")
+        #expect(try opens() == opensBefore + 1)
+        let mixedFiles = try listed(mixed)
+        // Uploaded files first, then the small ones in form order.
+        #expect(mixedFiles.compactMap { $0["file_name"] as? String } == ["dump.bin", "print.png", "log.txt"])
+        try byteExact(mixedFiles)
+
+        // Ten small files: eight inside the open (the form's inline count), two uploaded.
+        let many = try (0..<10).map { try write("nota-\($0).xml", Data("<nfe numero=\"\($0)\"/>".utf8)) }
+        (uploadsBefore, opensBefore) = (try uploads(), try opens())
+        let manyOpened = try form(["ticket=\(json);type=application/json"] + many)
+        #expect(manyOpened.status == 201, "\(manyOpened.text)")
+        #expect(try uploads() == uploadsBefore + 2)
+        let manyFiles = try listed(manyOpened)
+        #expect(manyFiles.count == 10)
+        try byteExact(manyFiles)
+
+        // A refused open (no subject) with only small files: no upload, no ticket, no content.
+        let storedBefore = AttachmentStreamTests.storedFiles(attachments.path).contents
+        uploadsBefore = try uploads()
+        let refused = try form(["ticket={\"request\":\"sem assunto\"}"] + small)
+        #expect(refused.status == 400 && refused.text.contains("subject"), "\(refused.text)")
+        #expect(try uploads() == uploadsBefore)
+        #expect(AttachmentStreamTests.storedFiles(attachments.path).contents == storedBefore)
+    }
 }

@@ -14,6 +14,8 @@ final class AttachmentUpload: RequestBodyConsumer {
 
     private let call: StreamingCall<IntakeV1.UploadAttachmentRequest, CommonV1.AttachmentRef>
     private let limit: Int
+    private let metrics: GatewayMetrics
+    private let started = MonotonicClock.nanoseconds()
     private var digest = Digest.SHA256Stream()
     private var pending: [UInt8] = []
     private var size = 0
@@ -35,6 +37,7 @@ final class AttachmentUpload: RequestBodyConsumer {
     /// - Throws: 413 when `announcedBytes` is over the limit; the call's error.
     init(fileName: String, contentType: String?, announcedBytes: Int?, ticketID: String, _ context: RequestContext) throws {
         limit = context.gateway.configuration.http.maxUploadBytes
+        metrics = context.gateway.metrics
         if let announcedBytes, announcedBytes > limit { throw Self.tooLarge(limit) }
         call = try context.gateway.runtime.client(for: "intake").streamingCall(
             IntakeV1.Intake.uploadAttachment,
@@ -68,10 +71,19 @@ final class AttachmentUpload: RequestBodyConsumer {
         .json(try ProtoJSON.decode(finishReference().serializedBytes(), as: CommonV1.AttachmentRef._descriptor.pointer), status: 201)
     }
 
-    /// Sends the rest with the size and SHA-256; intake's answer.
+    /// Sends the rest with the size and SHA-256; intake's answer. Counted in `/metrics` with
+    /// the gateway's other calls (`gateway_rpc_client_calls_total`, method `UploadAttachment`).
     func finishReference() throws -> CommonV1.AttachmentRef {
-        try flush(last: true)
-        return try call.finish()
+        let path = IntakeV1.Intake.uploadAttachment.path
+        do {
+            try flush(last: true)
+            let reference = try call.finish()
+            metrics.recordCall(method: path, code: 0, nanoseconds: MonotonicClock.nanoseconds() - started)
+            return reference
+        } catch let error as RPCError {
+            metrics.recordCall(method: path, code: error.code.rawValue, nanoseconds: MonotonicClock.nanoseconds() - started)
+            throw error
+        }
     }
 
     func abandon() { call.cancel() }

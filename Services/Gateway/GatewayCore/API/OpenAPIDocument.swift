@@ -1573,7 +1573,7 @@ paths:
     post:
       operationId: post_v1_tickets
       tags: [Intake]
-      summary: "intake `OpenTicket`: request `ocorrencias.intake.v1.OpenTicketRequest`, answer `ocorrencias.intake.v1.OpenTicketResponse` (as JSON, .proto field names); or a multipart form with the same JSON in `ticket` and the files, each relayed to intake as an attachment while it arrives"
+      summary: "intake `OpenTicket`: request `ocorrencias.intake.v1.OpenTicketRequest`, answer `ocorrencias.intake.v1.OpenTicketResponse` (as JSON, .proto field names); or a multipart form with the same JSON in `ticket` and the files: small ones (GATEWAY_HTTP_INLINE_FILE_BYTES, 256 KiB) travel inside the open, larger ones are relayed to intake as attachments while they arrive"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -1582,7 +1582,7 @@ paths:
           application/json:
             schema:
               type: object
-              description: 'ocorrencias.intake.v1.OpenTicketRequest as JSON'
+              description: 'ocorrencias.intake.v1.OpenTicketRequest as JSON (small files may come in `files`, each with file_name, content_type and base64 data)'
           multipart/form-data:
             schema:
               type: object
@@ -1590,7 +1590,7 @@ paths:
               properties:
                 ticket:
                   type: string
-                  description: 'ocorrencias.intake.v1.OpenTicketRequest as JSON; the files uploaded are added to its attachment_ids'
+                  description: 'ocorrencias.intake.v1.OpenTicketRequest as JSON; small files are added to its files, uploaded ones to its attachment_ids'
                 files:
                   type: array
                   items:

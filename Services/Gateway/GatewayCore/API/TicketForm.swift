@@ -1,27 +1,51 @@
 import Foundation
 
 /// `POST /v1/tickets` as `multipart/form-data`: a `ticket` field holding the JSON the route takes
-/// otherwise, and any number of files (fields with a file name), each relayed to intake as an
-/// attachment while it arrives (``AttachmentUpload``); the ticket is then opened through the
-/// JSON route's own handler with their ids added to `attachment_ids`. The whole form is bounded
-/// by ``HTTPServerConfiguration/maxUploadBytes``, the `ticket` field by
-/// ``HTTPServerConfiguration/maxBodyBytes``. Files stored before a refusal stay unlinked and
-/// intake's garbage collection removes them.
+/// otherwise, and any number of files (fields with a file name). The ticket is opened through the
+/// JSON route's own handler with the files added to it:
+/// - a small file (at most ``HTTPServerConfiguration/inlineFileBytes``, while the form's small
+///   files stay within ``maxInlineFiles`` and ``maxInlineBytes``) is kept in memory and sent
+///   inside intake's `OpenTicket` (`files`), so the open and its files are one call and one
+///   transaction;
+/// - a larger one is relayed to intake as an attachment while it arrives (``AttachmentUpload``)
+///   and its id added to `attachment_ids`.
+///
+/// The ticket lists uploaded files first, then the small ones, each group in form order. The
+/// whole form is bounded by ``HTTPServerConfiguration/maxUploadBytes``, the `ticket` field by
+/// ``HTTPServerConfiguration/maxBodyBytes``. Files uploaded before a refusal stay unlinked and
+/// intake's garbage collection removes them; small files of a refused open are never stored.
 ///
 /// ```sh
 /// curl -H "Authorization: Bearer $TOKEN" -F 'ticket={"subject":"...","request":"..."};type=application/json' \
 ///      -F files=@gravacao.webm -F files=@log.txt http://127.0.0.1:8080/v1/tickets
 /// ```
 final class TicketForm: RequestBodyConsumer {
+    /// At most this many files of one form travel inside the open (intake accepts 16 by default).
+    static let maxInlineFiles = 8
+    /// At most this many bytes of one form's files travel inside the open (intake accepts 3 MiB
+    /// by default, under its 4 MiB frame).
+    static let maxInlineBytes = 2 << 20
+
+    /// A small file held until the form ends.
+    private struct HeldFile {
+        var name: String
+        var contentType: String
+        var bytes: [UInt8] = []
+    }
+
     private let request: HTTPRequest
     private let context: RequestContext
     private let open: @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
     private let limit: Int
     private let ticketLimit: Int
+    private let inlineLimit: Int
     private var file: AttachmentUpload?
+    private var held: HeldFile?
     private var ticket: [UInt8]?
     private var inTicket = false
     private var uploaded: [String] = []
+    private var inline: [HeldFile] = []
+    private var inlineBytes = 0
     private var total = 0
 
     init(_ request: HTTPRequest, _ context: RequestContext, open: @escaping @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse) {
@@ -30,13 +54,17 @@ final class TicketForm: RequestBodyConsumer {
         self.open = open
         limit = context.gateway.configuration.http.maxUploadBytes
         ticketLimit = context.gateway.configuration.http.maxBodyBytes
+        inlineLimit = context.gateway.configuration.http.inlineFileBytes
     }
 
     func write(part: HTTPFormPart, offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws {
         total += bytes.count
         guard total <= limit else { throw AttachmentUpload.tooLarge(limit) }
         if offset == 0 { try begin(part) }
-        if let file {
+        if held != nil {
+            held!.bytes.append(contentsOf: bytes)
+            if !fitsInline(held!.bytes.count) { try startUpload() }
+        } else if let file {
             try file.write(bytes)
         } else if inTicket {
             ticket!.append(contentsOf: bytes)
@@ -54,6 +82,12 @@ final class TicketForm: RequestBodyConsumer {
             throw APIError.invalid("ticket", "invalid_json", pt: "O campo \"ticket\" não é um objeto JSON.", en: "The \"ticket\" field is not a JSON object.")
         }
         object["attachment_ids"] = ((object["attachment_ids"] as? [Any]) ?? []) + uploaded
+        if !inline.isEmpty {
+            // `bytes` fields are base64 in the JSON the route reads (ProtoJSON).
+            object["files"] = ((object["files"] as? [Any]) ?? []) + inline.map { file -> [String: Any] in
+                ["file_name": file.name, "content_type": file.contentType, "data": Data(file.bytes).base64EncodedString()]
+            }
+        }
         var json = request
         json.body = Array(try JSONSerialization.data(withJSONObject: object))
         json.headers["content-type"] = "application/json"
@@ -63,14 +97,18 @@ final class TicketForm: RequestBodyConsumer {
     func abandon() {
         file?.abandon()
         file = nil
+        held = nil
     }
 
-    /// A new field: a file starts its upload, `ticket` its JSON; anything else is refused.
+    /// A new field: a file is held (small so far) or starts its upload, `ticket` its JSON;
+    /// anything else is refused.
     private func begin(_ part: HTTPFormPart) throws {
         try endFile()
         inTicket = false
         if let name = part.fileName, !name.isEmpty {
-            file = try AttachmentUpload(fileName: name, contentType: part.contentType, announcedBytes: nil, ticketID: "", context)
+            let contentType = part.contentType ?? "application/octet-stream"
+            held = HeldFile(name: name, contentType: contentType)
+            if !fitsInline(0) { try startUpload() }
         } else if part.name == "ticket" {
             guard ticket == nil else {
                 throw APIError.invalid("ticket", "duplicate", pt: "O campo \"ticket\" veio mais de uma vez.", en: "The \"ticket\" field came more than once.")
@@ -83,8 +121,28 @@ final class TicketForm: RequestBodyConsumer {
         }
     }
 
-    /// The current file is complete: intake checks its size and hash and answers its id.
+    /// Whether the held file, at `size` bytes, may still travel inside the open.
+    private func fitsInline(_ size: Int) -> Bool {
+        size <= inlineLimit && inline.count < Self.maxInlineFiles && inlineBytes + size <= Self.maxInlineBytes
+    }
+
+    /// The held file outgrew the open: it becomes an upload, starting with what was held.
+    private func startUpload() throws {
+        guard let current = held else { return }
+        held = nil
+        let upload = try AttachmentUpload(fileName: current.name, contentType: current.contentType, announcedBytes: nil, ticketID: "", context)
+        file = upload
+        try current.bytes.withUnsafeBytes { try upload.write($0) }
+    }
+
+    /// The current file is complete: a held one joins the open; an upload's size and hash are
+    /// checked by intake, which answers its id.
     private func endFile() throws {
+        if let current = held {
+            held = nil
+            inline.append(current)
+            inlineBytes += current.bytes.count
+        }
         guard let current = file else { return }
         file = nil
         uploaded.append(try current.finishReference().id)

@@ -7,6 +7,7 @@
 /// | threads of the pool | `GATEWAY_HTTP_THREADS` | `16` |
 /// | max body | `GATEWAY_HTTP_MAX_BODY_BYTES` | 10 MiB |
 /// | max attachment upload (streamed, not held in memory) | `GATEWAY_HTTP_MAX_UPLOAD_BYTES` | 100 MiB |
+/// | a form's files up to this size travel inside the open (0: every file is uploaded first) | `GATEWAY_HTTP_INLINE_FILE_BYTES` | 256 KiB |
 /// | longest an upload or download may take | `GATEWAY_HTTP_TRANSFER_SECONDS` | 900 |
 /// | max header block (per-connection memory) | `GATEWAY_HTTP_MAX_HEADER_BYTES` | 32 KiB |
 /// | connections | `GATEWAY_HTTP_MAX_CONNECTIONS` | 1024 |
@@ -23,6 +24,10 @@ public struct HTTPServerConfiguration: Sendable {
     /// Attachment uploads stream to intake (one chunk in memory at a time) up to this size;
     /// intake's own per-file limit applies too.
     public var maxUploadBytes = 100 << 20
+    /// In a `POST /v1/tickets` form, a file of at most this many bytes is sent inside intake's
+    /// `OpenTicket` (`files`: one call, one transaction) instead of its own upload first; keep it
+    /// at most intake's `INTAKE_INLINE_CONTENT_BYTES` (256 KiB by default). 0 uploads every file.
+    public var inlineFileBytes = 256 << 10
     /// The deadline of the calls that carry an attachment to or from intake.
     public var transferSeconds = 900
     /// Bounds the request line and headers: libmicrohttpd answers 431 when they do not fit.
@@ -43,6 +48,7 @@ public struct HTTPServerConfiguration: Sendable {
         threads = max(1, int("GATEWAY_HTTP_THREADS", threads))
         maxBodyBytes = int("GATEWAY_HTTP_MAX_BODY_BYTES", maxBodyBytes)
         maxUploadBytes = int("GATEWAY_HTTP_MAX_UPLOAD_BYTES", maxUploadBytes)
+        inlineFileBytes = max(0, int("GATEWAY_HTTP_INLINE_FILE_BYTES", inlineFileBytes))
         transferSeconds = max(1, int("GATEWAY_HTTP_TRANSFER_SECONDS", transferSeconds))
         maxHeaderBytes = int("GATEWAY_HTTP_MAX_HEADER_BYTES", maxHeaderBytes)
         maxConnections = int("GATEWAY_HTTP_MAX_CONNECTIONS", maxConnections)

@@ -119,6 +119,67 @@ struct MailIngestTests {
         #expect(try harness.count("tickets") == 3)
     }
 
+    /// A new-ticket e-mail from Maria with `files` as base64 attachments.
+    static func mail(messageID: String, files: [(name: String, bytes: [UInt8])]) throws -> MailMessage {
+        var raw = """
+            Message-ID: <\(messageID)@acme.example>\r
+            From: Maria Souza <maria@acme.example>\r
+            To: suporte@suporte.example\r
+            Subject: Tela congela ao salvar o pedido\r
+            MIME-Version: 1.0\r
+            Content-Type: multipart/mixed; boundary="b1"\r
+            \r
+            --b1\r
+            Content-Type: text/plain; charset=UTF-8\r
+            \r
+            Ao salvar o pedido a tela congela. Seguem os arquivos.\r
+
+            """
+        for file in files {
+            let base64 = Data(file.bytes).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
+            raw += "--b1\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"\(file.name)\"\r\n"
+                + "Content-Transfer-Encoding: base64\r\n\r\n\(base64)\r\n"
+        }
+        raw += "--b1--\r\n"
+        return try MailMessage(raw: Array(raw.utf8))
+    }
+
+    @Test("a new mail's attachments travel inside its open when they all fit (one transaction, no upload left over), else all are uploaded first; either way listed in the message's order with their hashes",
+          arguments: TestEngines.all)
+    func attachmentsInsideTheOpen(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let tokens = ReplyToken(secret: DeploymentSecret(bytes: Array(harness.secretText.utf8)))
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
+        let print = (0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let log = Array("pedido 123: timeout ao gravar\n".utf8)
+        let dump = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        func listed(_ outcome: MailOutcome) throws -> [CommonV1.AttachmentRef] {
+            guard case .opened(let ticketID, _) = outcome else { Issue.record("not opened: \(outcome)"); return [] }
+            return try harness.intake.getTicket(ticketID, caller: Caller(IntakeHarness.agent())).attachments
+        }
+
+        // Two small files: inside the open.
+        let small = try listed(harness.intake.ingest(Self.mail(messageID: "small", files: [("print.png", print), ("log.txt", log)]), tokens: tokens))
+        #expect(small.map(\.fileName) == ["print.png", "log.txt"])
+        #expect(small.map(\.sha256) == [Digest.hex(Digest.sha256(print)), Digest.hex(Digest.sha256(log))])
+        // A file over the inline size (256 KiB): every file is uploaded first, order kept.
+        let large = try listed(harness.intake.ingest(Self.mail(messageID: "large", files: [("dump.bin", dump), ("log.txt", log)]), tokens: tokens))
+        #expect(large.map(\.fileName) == ["dump.bin", "log.txt"])
+        #expect(large.map(\.sizeBytes) == [300_000, Int64(log.count)])
+        // No attachment is left outside a ticket.
+        #expect(try harness.count("attachments WHERE ticket_id IS NULL OR ticket_id = ''") == 0)
+        #expect(try harness.count("attachments") == 4)
+        // Refused (a file name over 255 characters): nothing is stored, not even the good file
+        // before it (uploaded first, it would have stayed behind until garbage collection).
+        let contents = try harness.count("contents")
+        let refused = try harness.intake.ingest(Self.mail(messageID: "refused", files: [("novo.png", print.reversed()),
+                                                                                         (String(repeating: "a", count: 300) + ".txt", log)]), tokens: tokens)
+        guard case .rejected(let reason) = refused else { Issue.record("not refused: \(refused)"); return }
+        #expect(reason.contains("files[1].file_name"), "\(reason)")
+        #expect(try harness.count("attachments") == 4 && harness.count("contents") == contents && harness.count("tickets") == 2)
+    }
+
     @Test("`intake ingest-mail` reads a raw message on stdin: 0 when taken in, 67 for an unknown sender", arguments: TestEngines.all)
     func command(engine: DatabaseEngine) throws {
         let harness = try IntakeHarness(engine)

@@ -129,7 +129,17 @@ extension IntakeContext {
         request.request = mail.text.isEmpty ? "(mensagem sem texto / message without text)" : String(mail.text.prefix(100_000))
         request.emailMessageID = mail.messageID
         do {
-            request.attachmentIDs = try storeAttachments(mail, caller: caller)
+            if fitInsideTheOpen(mail.attachments) {
+                request.files = mail.attachments.map { attachment in
+                    var file = IntakeV1.OpenTicketFile()
+                    file.fileName = attachment.fileName
+                    file.contentType = attachment.contentType
+                    file.data = attachment.bytes
+                    return file
+                }
+            } else {
+                request.attachmentIDs = try storeAttachments(mail, caller: caller)
+            }
             let response = try openTicket(request, caller: caller)
             guard let ticket = response.ticket else { throw RPCError(.internal, "no ticket") }
             return response.duplicate ? .duplicate(ticketID: ticket.id, code: ticket.code) : .opened(ticketID: ticket.id, code: ticket.code)
@@ -154,6 +164,16 @@ extension IntakeContext {
             }
             return nil
         }
+    }
+
+    /// Whether a new ticket's attachments may all travel inside its open (`OpenTicketRequest.files`:
+    /// stored in the open's own transaction, so a refused or interrupted open leaves no upload
+    /// behind). All or none, so the ticket lists them in the message's order.
+    func fitInsideTheOpen(_ attachments: [MailMessage.Attachment]) -> Bool {
+        let limit = OpenTicketFiles.fileLimit(settings)
+        return !attachments.isEmpty && attachments.count <= settings.openFilesMaxCount
+            && attachments.allSatisfy { Int64($0.bytes.count) <= limit }
+            && attachments.reduce(Int64(0)) { $0 + Int64($1.bytes.count) } <= settings.openFilesMaxBytes
     }
 
     /// Stores the message's attachments as uploads of `caller`; their ids.

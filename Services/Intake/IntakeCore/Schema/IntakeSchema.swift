@@ -44,6 +44,9 @@ enum IntakeSchema {
         // Version 20 leaves room for the open path's own migrations.
         Migration(version: 20, name: "contents_inline_data", sqlite: "ALTER TABLE contents ADD COLUMN data BLOB",
                   postgres: "ALTER TABLE contents ADD COLUMN data BYTEA"),
+        // No query looks attachments up by uploader (a named upload is found by id, then its
+        // uploader compared): the index only cost a B-tree write per attachment.
+        Migration(version: 21, name: "drop_attachments_uploader_index", sql: "DROP INDEX attachments_uploader"),
     ]
 
     /// E-mail kept instead of taken in, and the queue of answers to rejected e-mail (migration 6).

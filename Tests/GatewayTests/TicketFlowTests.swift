@@ -157,6 +157,11 @@ struct TicketFlowTests {
         let screenshot = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         try screenshot.write(to: URL(fileURLWithPath: cliFiles.path + "/tela boleto.png"))
         try Data("registro 123 recusado\n".utf8).write(to: URL(fileURLWithPath: cliFiles.path + "/log.txt"))
+        func uploads() throws -> Double {
+            ViewCacheTests.counter(try gateway.request("GET", "/metrics", bearer: admin).text, "gateway_rpc_client_calls_total",
+                                   ["Intake/UploadAttachment\""])
+        }
+        let uploadsBefore = try uploads()
         let cliOpened = try GatewayHarness.run(BuildProducts.executable("ocorre"), ["tickets", "open", "--subject", "Boleto não gera", "--description",
                                                                                "A rotina de boletos para no registro.", "--category", "PROBLEMA",
                                                                                "--priority", "BAIXA", "--product", "ERP", "--json",
@@ -167,8 +172,12 @@ struct TicketFlowTests {
                                      "\(cliOpened.output)")
         let cliAttachments = cliTicket["attachments"] as? [[String: Any]] ?? []
         #expect(Set(cliAttachments.compactMap { $0["file_name"] as? String }) == ["tela boleto.png", "log.txt"], "\(cliOpened.output.prefix(3000))")
-        if let png = cliAttachments.first(where: { $0["file_name"] as? String == "tela boleto.png" }), let id = png["id"] as? String {
-            #expect(try gateway.request("GET", "/v1/attachments/\(id)", bearer: maria).body == screenshot)
+        // The 300,000-byte screenshot is uploaded first; the small log travels inside the open.
+        #expect(try uploads() == uploadsBefore + 1)
+        for attachment in cliAttachments {
+            let id = try #require(attachment["id"] as? String)
+            let expected = attachment["file_name"] as? String == "log.txt" ? Data("registro 123 recusado\n".utf8) : screenshot
+            #expect(try gateway.request("GET", "/v1/attachments/\(id)", bearer: maria).body == expected)
         }
 
         // The company administrator invites a colleague: notification records the e-mail.

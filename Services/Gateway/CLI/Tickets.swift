@@ -2,6 +2,11 @@ import Foundation
 
 /// `ocorre tickets ...` and `ocorre kb ...`: the ticket routes of the HTTP API.
 enum Tickets {
+    /// `--attach` files up to this size travel inside the open (intake's default inline limit).
+    static let inlineFileBytes = 256 << 10
+    /// At most this many files, and bytes together, inside one open (under intake's 16 / 3 MiB).
+    static let maxInlineFiles = 8, maxInlineBytes = 2 << 20
+
     static func run(_ options: Ocorre.Options, _ arguments: [String]) throws {
         guard let sub = arguments.first else { throw Ocorre.Failure(description: Ocorre.usage, status: 2) }
         switch sub {
@@ -22,19 +27,28 @@ enum Tickets {
                                   ("product", "product"), ("module", "module")] {
                 if let value = options.flags[flag] { body[field] = value }
             }
-            // Each file uploaded first (streamed from disk), then linked by id.
+            // Small files travel inside the open (`files`, base64: one call, one transaction at
+            // intake); larger ones are uploaded first (streamed from disk), then linked by id.
             if let files = options.flags["attach"] {
-                var ids: [String] = []
+                var ids: [String] = [], inline: [[String: Any]] = [], inlineBytes = 0
                 for path in files.split(separator: ",").map(String.init) where !path.isEmpty {
                     let url = URL(fileURLWithPath: path)
                     guard FileManager.default.isReadableFile(atPath: url.path) else {
                         throw Ocorre.Failure(description: "não é possível ler / cannot read \(path)", status: 2)
                     }
+                    let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? Int.max
+                    if size <= Self.inlineFileBytes, inline.count < Self.maxInlineFiles, inlineBytes + size <= Self.maxInlineBytes,
+                       let data = try? Data(contentsOf: url), data.count == size {
+                        inline.append(["file_name": url.lastPathComponent, "data": data.base64EncodedString()])
+                        inlineBytes += size
+                        continue
+                    }
                     let name = url.lastPathComponent.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "arquivo"
                     let reference = try Ocorre.http(options, "POST", "/v1/attachments?file_name=\(name)", file: url)
                     if let id = reference["id"] as? String { ids.append(id) }
                 }
-                body["attachment_ids"] = ids
+                if !ids.isEmpty { body["attachment_ids"] = ids }
+                if !inline.isEmpty { body["files"] = inline }
             }
             try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets", body: body), options)
         case "reply":

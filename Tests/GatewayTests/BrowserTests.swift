@@ -34,6 +34,15 @@ struct BrowserTests {
         #expect(try waitFor {
             try deployment.gateway.request("GET", "/v1/deliveries?ticket_id=\(ticketID)", bearer: seeded.admin).text.contains("Sobre a nota fiscal")
         })
+        // The small file travelled inside the open (no upload call), byte-exact.
+        let metrics = try deployment.gateway.request("GET", "/metrics", bearer: seeded.admin).text
+        #expect(ViewCacheTests.counter(metrics, "gateway_rpc_client_calls_total", ["Intake/UploadAttachment\""]) == 0)
+        let view = try deployment.gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
+        let intake = try #require(view.json["intake"] as? [String: Any])
+        let attachments = try #require(((intake["ticket"] as? [String: Any])?["attachments"] ?? intake["attachments"]) as? [[String: Any]], "\(view.text)")
+        let attachmentID = try #require(attachments.first { $0["file_name"] as? String == "erro-539.txt" }?["id"] as? String, "\(view.text)")
+        let download = try deployment.gateway.request("GET", "/v1/attachments/\(attachmentID)", bearer: seeded.ana)
+        #expect(download.status == 200 && download.body == Data("log da transmissão: erro 539\n".utf8), "\(download.status) \(download.text)")
     }
 
     @Test("a representative's person opens a ticket in the portal: organizations represented and the chosen one's authorized contacts as pickers; the ticket names them and the representative")

@@ -63,12 +63,6 @@ async function quarantinePage(resolved) {
   await load();
 }
 
-function base64(bytes) {
-  let text = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-  return btoa(text);
-}
-
 async function quarantinedMailPage(id) {
   const back = el('a', { href: '#/correio', text: t('mqBack') });
   let mail;
@@ -94,7 +88,7 @@ async function quarantinedMailPage(id) {
       try {
         const request = { ticket_id: takeIn.elements.ticket_id.value.trim(), organization_id: takeIn.elements.organization_id.value.trim() };
         const file = takeIn.elements.replacement.files[0];
-        if (file) request.replacement_raw = base64(new Uint8Array(await file.arrayBuffer()));
+        if (file) request.replacement_raw = await base64(file);
         const result = await api('POST', `/v1/mail-quarantine/${encodeURIComponent(id)}/reprocess`, request);
         if (result.mail && result.mail.status === 'QUARANTINE_REPROCESSED') return quarantinedMailPage(id);
         status.replaceChildren(el('p', { class: 'error', role: 'alert', text: `${result.outcome}: ${(result.mail && result.mail.reason) || ''}` }));

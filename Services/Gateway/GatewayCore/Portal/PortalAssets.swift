@@ -502,6 +502,18 @@ class ApiError extends Error {
   }
 }
 
+// Files of a new ticket sent inside the open (the gateway's and intake's defaults allow more).
+const INLINE_FILE_BYTES = 256 * 1024, MAX_INLINE_FILES = 8, MAX_INLINE_BYTES = 2 * 1024 * 1024;
+
+// A file (Blob) or bytes (Uint8Array) as base64, the form of a JSON `bytes` field. Shared by the
+// pages (quarantine.js too): the scripts share one global scope.
+async function base64(source) {
+  const bytes = source instanceof Blob ? new Uint8Array(await source.arrayBuffer()) : source;
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
+
 async function api(method, path, body, extra) {
   const headers = { Accept: 'application/json' };
   const options = { method, headers, credentials: 'same-origin' };
@@ -761,13 +773,22 @@ async function newTicketPage() {
     const button = form.querySelector('#ticket-submit');
     button.disabled = true;
     try {
-      const ids = [];
+      // Small files travel inside the open (one call, one transaction at intake); larger ones
+      // are uploaded first and named by id.
+      const ids = [], inline = [];
+      let inlineBytes = 0;
       for (const file of files) {
+        if (file.size <= INLINE_FILE_BYTES && inline.length < MAX_INLINE_FILES && inlineBytes + file.size <= MAX_INLINE_BYTES) {
+          inline.push({ file_name: file.name, content_type: file.type || 'application/octet-stream', data: await base64(file) });
+          inlineBytes += file.size;
+          continue;
+        }
         const ref = await api('POST', '/v1/attachments?file_name=' + encodeURIComponent(file.name), file);
         ids.push(ref.id);
       }
       const values = Object.fromEntries(['category', 'priority', 'product', 'module', 'subject', 'request'].map((k) => [k, form.elements[k].value]));
       values.attachment_ids = ids;
+      if (inline.length) values.files = inline;
       values.channel = 'portal';
       if (pickers) {
         values.organization_id = pickers.organization.value;
@@ -1104,12 +1125,6 @@ async function quarantinePage(resolved) {
   await load();
 }
 
-function base64(bytes) {
-  let text = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-  return btoa(text);
-}
-
 async function quarantinedMailPage(id) {
   const back = el('a', { href: '#/correio', text: t('mqBack') });
   let mail;
@@ -1135,7 +1150,7 @@ async function quarantinedMailPage(id) {
       try {
         const request = { ticket_id: takeIn.elements.ticket_id.value.trim(), organization_id: takeIn.elements.organization_id.value.trim() };
         const file = takeIn.elements.replacement.files[0];
-        if (file) request.replacement_raw = base64(new Uint8Array(await file.arrayBuffer()));
+        if (file) request.replacement_raw = await base64(file);
         const result = await api('POST', `/v1/mail-quarantine/${encodeURIComponent(id)}/reprocess`, request);
         if (result.mail && result.mail.status === 'QUARANTINE_REPROCESSED') return quarantinedMailPage(id);
         status.replaceChildren(el('p', { class: 'error', role: 'alert', text: `${result.outcome}: ${(result.mail && result.mail.reason) || ''}` }));

@@ -120,8 +120,10 @@ struct MailIngestTests {
     }
 
     /// A new-ticket e-mail from Maria with `files` as base64 attachments.
-    static func mail(messageID: String, files: [(name: String, bytes: [UInt8])]) throws -> MailMessage {
-        var raw = """
+    /// With `inReplyTo`, a reply to that Message-ID.
+    static func mail(messageID: String, files: [(name: String, bytes: [UInt8])], inReplyTo: String? = nil) throws -> MailMessage {
+        var raw = inReplyTo.map { "In-Reply-To: <\($0)>\r\n" } ?? ""
+        raw += """
             Message-ID: <\(messageID)@acme.example>\r
             From: Maria Souza <maria@acme.example>\r
             To: suporte@suporte.example\r
@@ -178,6 +180,53 @@ struct MailIngestTests {
         guard case .rejected(let reason) = refused else { Issue.record("not refused: \(refused)"); return }
         #expect(reason.contains("files[1].file_name"), "\(reason)")
         #expect(try harness.count("attachments") == 4 && harness.count("contents") == contents && harness.count("tickets") == 2)
+    }
+
+    @Test("a reply mail's attachments travel inside the reply when they all fit, else all are uploaded first; either way on the reply's message in order; a refused reply stores nothing",
+          arguments: TestEngines.all)
+    func attachmentsInsideTheReply(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let tokens = ReplyToken(secret: DeploymentSecret(bytes: Array(harness.secretText.utf8)))
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
+        let print = (0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let log = Array("pedido 123: timeout ao gravar\n".utf8)
+        let dump = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        guard case .opened(let ticketID, let code) = try harness.intake.ingest(Self.mail(messageID: "first", files: []), tokens: tokens) else {
+            Issue.record("not opened"); return
+        }
+        func messages() throws -> [IntakeV1.TicketMessage] {
+            try harness.intake.getTicket(ticketID, caller: Caller(IntakeHarness.agent())).messages
+        }
+
+        // Two small files: inside the reply (no upload before it).
+        let small = try harness.intake.ingest(Self.mail(messageID: "r1", files: [("print.png", print), ("log.txt", log)],
+                                                        inReplyTo: "first@acme.example"), tokens: tokens)
+        guard case .replied(let repliedID, _, let messageID) = small else { Issue.record("not replied: \(small)"); return }
+        #expect(repliedID == ticketID)
+        #expect(try messages().first?.attachments.map(\.fileName) == ["print.png", "log.txt"])
+        #expect(try messages().first?.attachments.map(\.sha256) == [Digest.hex(Digest.sha256(print)), Digest.hex(Digest.sha256(log))])
+        #expect(try harness.events(IntakeV1.CustomerReplied.self).first?.attachments.map(\.fileName) == ["print.png", "log.txt"])
+        #expect(try harness.count("attachments WHERE message_id = '\(messageID)'") == 2)
+        // The same Message-ID again is taken once.
+        #expect(try harness.intake.ingest(Self.mail(messageID: "r1", files: [("print.png", print), ("log.txt", log)],
+                                                    inReplyTo: "first@acme.example"), tokens: tokens) == .duplicate(ticketID: ticketID, code: code))
+        #expect(try messages().count == 1 && harness.count("attachments") == 2)
+        // A file over the inline size: every file is uploaded first, order kept.
+        let large = try harness.intake.ingest(Self.mail(messageID: "r2", files: [("dump.bin", dump), ("log.txt", log)],
+                                                        inReplyTo: "first@acme.example"), tokens: tokens)
+        guard case .replied = large else { Issue.record("not replied: \(large)"); return }
+        #expect(try messages().last?.attachments.map(\.fileName) == ["dump.bin", "log.txt"])
+        #expect(try harness.count("attachments WHERE ticket_id IS NULL OR ticket_id = ''") == 0)
+        #expect(try harness.count("attachments") == 4)
+        // Refused (a file name over 255 characters): nothing is stored, not even the good file before it.
+        let contents = try harness.count("contents")
+        let refused = try harness.intake.ingest(Self.mail(messageID: "r3", files: [("novo.png", print.reversed()),
+                                                                                   (String(repeating: "a", count: 300) + ".txt", log)],
+                                                          inReplyTo: "first@acme.example"), tokens: tokens)
+        guard case .rejected(let reason) = refused else { Issue.record("not refused: \(refused)"); return }
+        #expect(reason.contains("files[1].file_name"), "\(reason)")
+        #expect(try harness.count("attachments") == 4 && harness.count("contents") == contents && messages().count == 2)
     }
 
     @Test("`intake ingest-mail` reads a raw message on stdin: 0 when taken in, 67 for an unknown sender", arguments: TestEngines.all)

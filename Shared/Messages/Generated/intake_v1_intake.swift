@@ -282,7 +282,7 @@ extension IntakeV1 {
         public init() {}
     }
 
-    /// A file carried inside OpenTicketRequest (see `files` there).
+    /// A file carried inside OpenTicketRequest or ReplyRequest (see `files` there).
     public struct OpenTicketFile: Sendable, Hashable {
         /// The name shown to people; only its last path component is kept, control characters removed
         /// (as for UploadAttachment). Required, at most 255 characters.
@@ -398,6 +398,21 @@ extension IntakeV1 {
         public var channel: String = ""
         /// Set by the e-mail channel.
         public var emailMessageID: String = ""
+        /// Small files sent with the reply itself (the same OpenTicketFile as OpenTicketRequest.files):
+        /// stored in the reply's own transaction on the ticket and the new message (a refused reply
+        /// stores none of them; an accepted one keeps them all), one call instead of an upload per file
+        /// and then the reply. The same limits as the open's `files`: each file at most
+        /// INTAKE_INLINE_CONTENT_BYTES (default 256 KiB) and INTAKE_MAX_FILE_BYTES, at most
+        /// INTAKE_OPEN_FILES_MAX_COUNT files (default 16) and INTAKE_OPEN_FILES_MAX_BYTES together
+        /// (default 3 MiB); they count towards the ticket's total (INTAKE_MAX_TICKET_BYTES) with the
+        /// attachment_ids. A larger file must be sent with UploadAttachment and named in attachment_ids;
+        /// both may be mixed in one reply. A reply with files needs no text.
+        /// Errors are INVALID_ARGUMENT with a violation per field: `files[2].data` (file_too_large),
+        /// `files[2].file_name` (required, too_long), `files` (too_many_files, files_too_large,
+        /// ticket_too_large when no attachment_ids are named).
+        /// The message lists them like uploaded files (attachment_ids first, then these, in order), and
+        /// so does the CustomerReplied event.
+        public var files: [IntakeV1.OpenTicketFile] = []
 
         public init() {}
     }
@@ -1306,6 +1321,10 @@ extension IntakeV1.ReplyRequest: ProtoMessage {
         }
         if !self.channel.isEmpty { c.channel = arena.cString(self.channel) }
         if !self.emailMessageID.isEmpty { c.email_message_id = arena.cString(self.emailMessageID) }
+        if !self.files.isEmpty {
+            c.n_files = self.files.count
+            c.files = arena.messages(self.files)
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ReplyRequest>) {
@@ -1318,6 +1337,11 @@ extension IntakeV1.ReplyRequest: ProtoMessage {
         }
         self.channel = _ProtoRuntime.string(c.pointee.channel)
         self.emailMessageID = _ProtoRuntime.string(c.pointee.email_message_id)
+        if c.pointee.n_files > 0, let _items = c.pointee.files {
+            self.files = (0..<c.pointee.n_files).map { (_items[$0].map { IntakeV1.OpenTicketFile(_c: $0) } ?? IntakeV1.OpenTicketFile()) }
+        } else {
+            self.files = []
+        }
     }
 }
 

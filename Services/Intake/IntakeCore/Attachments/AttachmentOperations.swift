@@ -162,18 +162,23 @@ extension IntakeContext {
     }
 
     /// Inserts attachment rows for stored contents (one `INSERT` for all of them): pending
-    /// uploads (`ticketID` nil) or files put on a ticket as it is opened.
+    /// uploads (`ticketID` nil), files put on a ticket as it is opened, or files of a reply
+    /// (`messageID`, the reply's message).
     func insertAttachments(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef], uploaderID: String, organizationID: String,
-                           ticketID: String?, createdAt: Int64? = nil) throws {
+                           ticketID: String?, createdAt: Int64? = nil, messageID: String? = nil) throws {
         guard !refs.isEmpty else { return }
         let now = createdAt ?? Self.now()
-        let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: refs.count).joined(separator: ", ")
+        let width = Self.attachmentColumnCount + (messageID == nil ? 0 : 1)
+        let row = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
+        let rows = Array(repeating: row, count: refs.count).joined(separator: ", ")
         var values: [SQLValue] = []
-        values.reserveCapacity(refs.count * Self.attachmentColumnCount)
+        values.reserveCapacity(refs.count * width)
         for ref in refs {
             values += Self.attachmentValues(ref, uploaderID: uploaderID, organizationID: organizationID, ticketID: ticketID, createdAt: now)
+            if let messageID { values.append(.text(messageID)) }
         }
-        try tx.execute("INSERT INTO attachments (\(Self.attachmentColumns)) VALUES \(rows)", values)
+        let columns = Self.attachmentColumns + (messageID == nil ? "" : ", message_id")
+        try tx.execute("INSERT INTO attachments (\(columns)) VALUES \(rows)", values)
     }
 
     /// Whether the content `sha` is there to be read: in its `contents` row, or as a file.

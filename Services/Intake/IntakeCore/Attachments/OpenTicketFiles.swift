@@ -30,14 +30,26 @@ struct OpenTicketFiles: Sendable {
         min(settings.inlineContentMaxBytes, settings.maxFileBytes)
     }
 
+    /// The request carrying the files, for the messages people read.
+    enum Carrier: Sendable {
+        /// `OpenTicketRequest.files`.
+        case open
+        /// `ReplyRequest.files`.
+        case reply
+
+        var pt: (in: String, of: String) { self == .open ? ("na abertura", "da abertura") : ("na resposta", "da resposta") }
+        var en: (in: String, of: String) { self == .open ? ("in the open", "The open's") : ("in the reply", "The reply's") }
+    }
+
     /// Checks and hashes `files`; new attachment ids are drawn here.
-    init(_ submitted: [IntakeV1.OpenTicketFile], settings: IntakeSettings) {
+    /// - Parameter carrier: The request they came in (only the wording of the violations differs).
+    init(_ submitted: [IntakeV1.OpenTicketFile], settings: IntakeSettings, carrier: Carrier = .open) {
         guard !submitted.isEmpty else { return }
         var violations = Violations()
         if submitted.count > settings.openFilesMaxCount {
             violations.add("files", "too_many_files",
-                           pt: "No máximo \(settings.openFilesMaxCount) arquivos na abertura; envie os demais com UploadAttachment.",
-                           en: "At most \(settings.openFilesMaxCount) files in the open; send the others with UploadAttachment.")
+                           pt: "No máximo \(settings.openFilesMaxCount) arquivos \(carrier.pt.in); envie os demais com UploadAttachment.",
+                           en: "At most \(settings.openFilesMaxCount) files \(carrier.en.in); send the others with UploadAttachment.")
         }
         let limit = Self.fileLimit(settings)
         var total: Int64 = 0
@@ -64,22 +76,26 @@ struct OpenTicketFiles: Sendable {
         }
         if total > settings.openFilesMaxBytes {
             violations.add("files", "files_too_large",
-                           pt: "Os arquivos da abertura somam \(total) bytes; o limite é \(settings.openFilesMaxBytes). Envie os maiores com UploadAttachment.",
-                           en: "The open's files add up to \(total) bytes; the limit is \(settings.openFilesMaxBytes). Send the larger ones with UploadAttachment.")
+                           pt: "Os arquivos \(carrier.pt.of) somam \(total) bytes; o limite é \(settings.openFilesMaxBytes). Envie os maiores com UploadAttachment.",
+                           en: "\(carrier.en.of) files add up to \(total) bytes; the limit is \(settings.openFilesMaxBytes). Send the larger ones with UploadAttachment.")
         }
         self.violations = violations.items
     }
 }
 
 extension IntakeContext {
-    /// Stores an open's own files on `ticketID` in the open's transaction: their contents (each
-    /// once, ``storeContents(_:_:)``) and their attachment rows, one `INSERT` each.
+    /// Stores an open's (or a reply's) own files on `ticketID` in the caller's transaction: their
+    /// contents (each once, ``storeContents(_:_:)``) and their attachment rows, one `INSERT` each.
     ///
-    /// - Parameter after: Uploads put on the same ticket: the files are recorded after them (a
-    ///   later `created_at`), so `GetTicket`, which lists a ticket's files by creation, lists them
-    ///   in the order the open answered (uploads first) even within one millisecond.
+    /// - Parameters:
+    ///   - after: Uploads put on the same ticket: the files are recorded after them (a later
+    ///     `created_at`), so `GetTicket`, which lists a ticket's files by creation, lists them in
+    ///     the order the open answered (uploads first) even within one millisecond.
+    ///   - messageID: The reply they came with (its `message_id`, as ``link(_:_:ticketID:organizationID:messageID:addToTicketTotal:)``
+    ///     records for uploads); their size is then added to the ticket's `attachment_bytes` too
+    ///     (an open writes its total with the ticket's row instead).
     func store(_ files: OpenTicketFiles, ticketID: String, organizationID: String, caller: Caller,
-               after uploaded: [CommonV1.AttachmentRef], _ tx: any SQLExecutor) throws {
+               after uploaded: [CommonV1.AttachmentRef], messageID: String? = nil, _ tx: any SQLExecutor) throws {
         guard !files.isEmpty else { return }
         var createdAt = Self.now()
         if !uploaded.isEmpty {
@@ -90,6 +106,11 @@ extension IntakeContext {
             }
         }
         try storeContents(tx, files.files.map { ($0.ref.sha256, $0.ref.sizeBytes, $0.bytes) })
-        try insertAttachments(tx, files.refs, uploaderID: caller.id, organizationID: organizationID, ticketID: ticketID, createdAt: createdAt)
+        try insertAttachments(tx, files.refs, uploaderID: caller.id, organizationID: organizationID, ticketID: ticketID,
+                              createdAt: createdAt, messageID: messageID)
+        if messageID != nil {
+            try tx.execute("UPDATE tickets SET attachment_bytes = attachment_bytes + ? WHERE id = ?",
+                           [.integer(files.totalBytes), .text(ticketID)])
+        }
     }
 }

@@ -86,11 +86,15 @@ extension IntakeContext {
             reply.channel = "email"
             reply.emailMessageID = mail.messageID
             do {
-                reply.attachmentIDs = try storeAttachments(mail, caller: caller)
+                if fitInsideTheOpen(mail.attachments) {
+                    reply.files = Self.files(mail.attachments)
+                } else {
+                    reply.attachmentIDs = try storeAttachments(mail, caller: caller)
+                }
                 let response = try self.reply(reply, caller: caller)
                 return .replied(ticketID: ticket.id, code: ticket.code, messageID: response.message?.id ?? "")
             } catch let error as RPCError where error.code == .failedPrecondition || error.code == .invalidArgument {
-                return .rejected(reason: error.message)
+                return .rejected(reason: Self.reason(error))
             }
         }
 
@@ -130,13 +134,7 @@ extension IntakeContext {
         request.emailMessageID = mail.messageID
         do {
             if fitInsideTheOpen(mail.attachments) {
-                request.files = mail.attachments.map { attachment in
-                    var file = IntakeV1.OpenTicketFile()
-                    file.fileName = attachment.fileName
-                    file.contentType = attachment.contentType
-                    file.data = attachment.bytes
-                    return file
-                }
+                request.files = Self.files(mail.attachments)
             } else {
                 request.attachmentIDs = try storeAttachments(mail, caller: caller)
             }
@@ -144,9 +142,14 @@ extension IntakeContext {
             guard let ticket = response.ticket else { throw RPCError(.internal, "no ticket") }
             return response.duplicate ? .duplicate(ticketID: ticket.id, code: ticket.code) : .opened(ticketID: ticket.id, code: ticket.code)
         } catch let error as RPCError where [.failedPrecondition, .invalidArgument, .permissionDenied, .resourceExhausted].contains(error.code) {
-            let fields = error.violations.map { "\($0.field): \($0.descriptionPT) / \($0.descriptionEN)" }.joined(separator: "; ")
-            return .rejected(reason: fields.isEmpty ? error.message : "\(error.message) (\(fields))")
+            return .rejected(reason: Self.reason(error))
         }
+    }
+
+    /// Why an open or reply was refused, with its field violations, for the sender's answer.
+    static func reason(_ error: RPCError) -> String {
+        let fields = error.violations.map { "\($0.field): \($0.descriptionPT) / \($0.descriptionEN)" }.joined(separator: "; ")
+        return fields.isEmpty ? error.message : "\(error.message) (\(fields))"
     }
 
     /// The ticket an e-mail replies to, if any: by verified token first, then by Message-ID.
@@ -166,14 +169,26 @@ extension IntakeContext {
         }
     }
 
-    /// Whether a new ticket's attachments may all travel inside its open (`OpenTicketRequest.files`:
-    /// stored in the open's own transaction, so a refused or interrupted open leaves no upload
-    /// behind). All or none, so the ticket lists them in the message's order.
+    /// Whether a message's attachments may all travel inside its open or reply
+    /// (`OpenTicketRequest.files`, `ReplyRequest.files`: stored in that call's own transaction, so
+    /// a refused or interrupted one leaves no upload behind). All or none, so the ticket lists
+    /// them in the message's order.
     func fitInsideTheOpen(_ attachments: [MailMessage.Attachment]) -> Bool {
         let limit = OpenTicketFiles.fileLimit(settings)
         return !attachments.isEmpty && attachments.count <= settings.openFilesMaxCount
             && attachments.allSatisfy { Int64($0.bytes.count) <= limit }
             && attachments.reduce(Int64(0)) { $0 + Int64($1.bytes.count) } <= settings.openFilesMaxBytes
+    }
+
+    /// The message's attachments as files carried inside an open or a reply.
+    static func files(_ attachments: [MailMessage.Attachment]) -> [IntakeV1.OpenTicketFile] {
+        attachments.map { attachment in
+            var file = IntakeV1.OpenTicketFile()
+            file.fileName = attachment.fileName
+            file.contentType = attachment.contentType
+            file.data = attachment.bytes
+            return file
+        }
     }
 
     /// Stores the message's attachments as uploads of `caller`; their ids.

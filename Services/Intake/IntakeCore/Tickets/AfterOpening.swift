@@ -18,8 +18,12 @@ extension IntakeContext {
 
     /// Adds a customer reply (text and files) and publishes `CustomerReplied`.
     /// - Parameter emailMessageID: the e-mail it came from; the same Message-ID is stored once.
+    /// The files carried in `request.files` are checked and hashed before the transaction and
+    /// stored in it, on the ticket and the new message, after the uploads named in
+    /// `attachment_ids`; a refused reply stores none of them.
     public func reply(_ request: IntakeV1.ReplyRequest, caller: Caller) throws -> IntakeV1.ReplyResponse {
-        try database.write { tx in
+        let files = OpenTicketFiles(request.files, settings: settings, carrier: .reply)
+        return try database.write { tx in
             if !request.emailMessageID.isEmpty, let existing = try TicketStore.message(tx, emailMessageID: request.emailMessageID) {
                 var response = IntakeV1.ReplyResponse()
                 response.message = existing
@@ -28,7 +32,7 @@ extension IntakeContext {
             let ticket = try visibleTicket(tx, request.ticket, caller: caller)
             var violations = Violations()
             let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if text.isEmpty && request.attachmentIDs.isEmpty {
+            if text.isEmpty && request.attachmentIDs.isEmpty && request.files.isEmpty {
                 violations.add("text", "required", pt: "Escreva a resposta ou anexe um arquivo.", en: "Write the reply or attach a file.")
             }
             violations.maxLength("text", text, 100_000)
@@ -36,8 +40,11 @@ extension IntakeContext {
             if try CatalogStore.activeEntry(tx, list: "channel", key: channel) == nil {
                 violations.add("channel", "unknown_channel", pt: "Canal não cadastrado ou inativo.", en: "Unknown or inactive channel.")
             }
-            let attachments = try pendingAttachments(tx, ids: request.attachmentIDs, field: "attachment_ids", caller: caller,
-                                                     ticketID: ticket.id, violations: &violations)
+            let uploaded = try pendingAttachments(tx, ids: request.attachmentIDs, field: "attachment_ids", caller: caller,
+                                                  ticketID: ticket.id, alsoBytes: files.totalBytes,
+                                                  totalField: request.attachmentIDs.isEmpty && !request.files.isEmpty ? "files" : nil,
+                                                  violations: &violations)
+            for violation in files.violations { violations.add(violation) }
             try violations.check("resposta inválida / invalid reply")
             // A reply to a finished ticket still goes to workflow, which decides about reopening it.
             guard ticket.status != TicketStore.cancelled else {
@@ -50,7 +57,12 @@ extension IntakeContext {
             message.channel = channel
             message.createdAtMs = Self.now()
             try TicketStore.insert(tx, message: message, ticketID: ticket.id, emailMessageID: request.emailMessageID)
-            try link(tx, attachments, ticketID: ticket.id, organizationID: ticket.organization?.id ?? "", messageID: message.id)
+            let organizationID = ticket.organization?.id ?? ""
+            try link(tx, uploaded, ticketID: ticket.id, organizationID: organizationID, messageID: message.id)
+            try store(files, ticketID: ticket.id, organizationID: organizationID, caller: caller, after: uploaded,
+                      messageID: message.id, tx)
+            // Uploaded files first, then the request's own, as GetTicket lists them (by creation).
+            let attachments = uploaded + files.refs
             message.attachments = attachments
 
             var event = IntakeV1.CustomerReplied()

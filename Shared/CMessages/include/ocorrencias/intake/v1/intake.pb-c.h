@@ -489,7 +489,7 @@ struct  Ocorrencias__Intake__V1__OpenTicketRequest
 
 
 /*
- * A file carried inside OpenTicketRequest (see `files` there).
+ * A file carried inside OpenTicketRequest or ReplyRequest (see `files` there).
  */
 struct  Ocorrencias__Intake__V1__OpenTicketFile
 {
@@ -675,10 +675,28 @@ struct  Ocorrencias__Intake__V1__ReplyRequest
    * Set by the e-mail channel.
    */
   char *email_message_id;
+  /*
+   * Small files sent with the reply itself (the same OpenTicketFile as OpenTicketRequest.files):
+   * stored in the reply's own transaction on the ticket and the new message (a refused reply
+   * stores none of them; an accepted one keeps them all), one call instead of an upload per file
+   * and then the reply. The same limits as the open's `files`: each file at most
+   * INTAKE_INLINE_CONTENT_BYTES (default 256 KiB) and INTAKE_MAX_FILE_BYTES, at most
+   * INTAKE_OPEN_FILES_MAX_COUNT files (default 16) and INTAKE_OPEN_FILES_MAX_BYTES together
+   * (default 3 MiB); they count towards the ticket's total (INTAKE_MAX_TICKET_BYTES) with the
+   * attachment_ids. A larger file must be sent with UploadAttachment and named in attachment_ids;
+   * both may be mixed in one reply. A reply with files needs no text.
+   * Errors are INVALID_ARGUMENT with a violation per field: `files[2].data` (file_too_large),
+   * `files[2].file_name` (required, too_long), `files` (too_many_files, files_too_large,
+   * ticket_too_large when no attachment_ids are named).
+   * The message lists them like uploaded files (attachment_ids first, then these, in order), and
+   * so does the CustomerReplied event.
+   */
+  size_t n_files;
+  Ocorrencias__Intake__V1__OpenTicketFile **files;
 };
 #define OCORRENCIAS__INTAKE__V1__REPLY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__reply_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 struct  Ocorrencias__Intake__V1__ReplyResponse

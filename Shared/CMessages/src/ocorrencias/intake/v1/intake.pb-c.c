@@ -4312,7 +4312,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__download_attachment_ch
   (ProtobufCMessageInit) ocorrencias__intake__v1__download_attachment_chunk__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__intake__v1__reply_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__reply_request__field_descriptors[6] =
 {
   {
     "ticket",
@@ -4374,18 +4374,31 @@ static const ProtobufCFieldDescriptor ocorrencias__intake__v1__reply_request__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "files",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Intake__V1__ReplyRequest, n_files),
+    offsetof(Ocorrencias__Intake__V1__ReplyRequest, files),
+    &ocorrencias__intake__v1__open_ticket_file__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__intake__v1__reply_request__field_indices_by_name[] = {
   2,   /* field[2] = attachment_ids */
   3,   /* field[3] = channel */
   4,   /* field[4] = email_message_id */
+  5,   /* field[5] = files */
   1,   /* field[1] = text */
   0,   /* field[0] = ticket */
 };
 static const ProtobufCIntRange ocorrencias__intake__v1__reply_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor ocorrencias__intake__v1__reply_request__descriptor =
 {
@@ -4395,7 +4408,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__reply_request__descrip
   "Ocorrencias__Intake__V1__ReplyRequest",
   "ocorrencias.intake.v1",
   sizeof(Ocorrencias__Intake__V1__ReplyRequest),
-  5,
+  6,
   ocorrencias__intake__v1__reply_request__field_descriptors,
   ocorrencias__intake__v1__reply_request__field_indices_by_name,
   1,  ocorrencias__intake__v1__reply_request__number_ranges,

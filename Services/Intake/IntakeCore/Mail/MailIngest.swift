@@ -192,8 +192,15 @@ extension IntakeContext {
     }
 
     /// Stores the message's attachments as uploads of `caller`; their ids.
+    ///
+    /// Each upload starts in a later millisecond than the one before ended: a ticket lists its
+    /// files by creation time, then id (random within a millisecond), so two uploads recorded in
+    /// one millisecond could otherwise be listed out of the message's order.
     func storeAttachments(_ mail: MailMessage, caller: Caller) throws -> [String] {
-        try mail.attachments.map { attachment in
+        var previous = Int64.min
+        return try mail.attachments.map { attachment in
+            while Self.now() <= previous { usleep(100) }
+            defer { previous = Self.now() }
             var first = IntakeV1.UploadAttachmentRequest()
             first.fileName = attachment.fileName
             first.contentType = attachment.contentType

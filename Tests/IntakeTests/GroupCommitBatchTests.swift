@@ -138,38 +138,9 @@ struct GroupCommitBatchTests {
 
     @Test("every open the real process acknowledged from its batches is there after kill -9", arguments: TestEngines.all)
     func acknowledgedOpensSurviveKill(engine: DatabaseEngine) throws {
-        let directory = try TemporaryDirectory(prefix: "intake-kill")
-        let secret = "intake-kill-secret-\(UUID().uuidString)"
-        var environment = ["OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": secret, "INTAKE_GROUP_COMMIT": "true",
-                           "WORKFLOW_ADDRESSES": "127.0.0.1:9", "NOTIFICATION_ADDRESSES": "127.0.0.1:9"]
-        if engine == .postgres { environment["INTAKE_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase() }
-        var process = try ServiceProcess(name: "intake", environment: environment)
-        let port = process.port
-        let secretValue = DeploymentSecret(bytes: Array(secret.utf8))
-        func client() -> RPCClient {
-            var configuration = ClientConfiguration(endpoints: [Endpoint(host: "127.0.0.1", port: port)], secret: secretValue)
-            configuration.connectionsPerEndpoint = 8
-            configuration.defaultTimeoutMilliseconds = 10_000
-            return RPCClient(configuration: configuration)
-        }
-        let signer = PrincipalSigner(secret: secretValue)
-        let staff = CallOptions(metadata: signer.metadata(for: IntakeHarness.agent()))
-        let rpc = client()
-        var draft = IntakeV1.Organization()
-        draft.name = "Acme"
-        draft.taxID = "11.222.333/0001-81"
-        draft.kind = .organizationCustomer
-        draft.active = true
-        let organization = try rpc.call(IntakeV1.Intake.createOrganization, draft, options: staff)
-        let customers = try (0..<8).map { index -> CallOptions in
-            var contact = IntakeV1.Contact()
-            contact.organizationID = organization.id
-            contact.name = "Pessoa \(index)"
-            contact.email = "p\(index)@acme.example"
-            contact.authorized = true
-            contact = try rpc.call(IntakeV1.Intake.addContact, contact, options: staff)
-            return CallOptions(metadata: signer.metadata(for: IntakeHarness.customer(contact)))
-        }
+        let intake = try KillableIntake(engine)
+        let (organization, customers, staff) = (intake.organization, intake.customers, intake.staff)
+        let rpc = intake.client()
 
         // Eight clients open tickets until the process is killed; keep what was acknowledged.
         let acknowledged = Mutex<[IntakeV1.Ticket]>([])
@@ -189,16 +160,16 @@ struct GroupCommitBatchTests {
         }
         let limit = Date().addingTimeInterval(20)
         while acknowledged.withLock({ $0.count }) < 200 && Date() < limit { usleep(5_000) }
-        process.stop(signal: SIGKILL)
+        intake.kill()
         group.wait()
         rpc.close()
         let opened = acknowledged.withLock { $0 }
         #expect(opened.count >= 200)
         #expect(Set(opened.map(\.code)).count == opened.count, "codes unique")
 
-        process = try ServiceProcess(name: "intake", environment: environment, port: port)
-        let after = client()
-        defer { after.close(); process.stop() }
+        try intake.restart()
+        let after = intake.client()
+        defer { after.close() }
         var missing: [String] = []
         for ticket in opened {
             var get = IntakeV1.GetTicketRequest()

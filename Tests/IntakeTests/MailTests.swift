@@ -119,6 +119,23 @@ struct MailIngestTests {
         #expect(try harness.count("tickets") == 3)
     }
 
+    /// Maria of Acme, who sends the mails of the attachment tests, and their files: a 30 KB
+    /// print, a small log and a 300 KB dump (over the 256 KiB that may travel inside a request).
+    struct MailSender {
+        let harness: IntakeHarness
+        let tokens: ReplyToken
+        let print = (0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let log = Array("pedido 123: timeout ao gravar\n".utf8)
+        let dump = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+
+        init(_ engine: DatabaseEngine) throws {
+            harness = try IntakeHarness(engine)
+            tokens = ReplyToken(secret: DeploymentSecret(bytes: Array(harness.secretText.utf8)))
+            let acme = try harness.organization("Acme", taxID: "11222333000181")
+            _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
+        }
+    }
+
     /// A new-ticket e-mail from Maria with `files` as base64 attachments.
     /// With `inReplyTo`, a reply to that Message-ID.
     static func mail(messageID: String, files: [(name: String, bytes: [UInt8])], inReplyTo: String? = nil) throws -> MailMessage {
@@ -149,13 +166,8 @@ struct MailIngestTests {
     @Test("a new mail's attachments travel inside its open when they all fit (one transaction, no upload left over), else all are uploaded first; either way listed in the message's order with their hashes",
           arguments: TestEngines.all)
     func attachmentsInsideTheOpen(engine: DatabaseEngine) throws {
-        let harness = try IntakeHarness(engine)
-        let tokens = ReplyToken(secret: DeploymentSecret(bytes: Array(harness.secretText.utf8)))
-        let acme = try harness.organization("Acme", taxID: "11222333000181")
-        _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
-        let print = (0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
-        let log = Array("pedido 123: timeout ao gravar\n".utf8)
-        let dump = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        let sender = try MailSender(engine)
+        let (harness, tokens, print, log, dump) = (sender.harness, sender.tokens, sender.print, sender.log, sender.dump)
         func listed(_ outcome: MailOutcome) throws -> [CommonV1.AttachmentRef] {
             guard case .opened(let ticketID, _) = outcome else { Issue.record("not opened: \(outcome)"); return [] }
             return try harness.intake.getTicket(ticketID, caller: Caller(IntakeHarness.agent())).attachments
@@ -185,13 +197,8 @@ struct MailIngestTests {
     @Test("a reply mail's attachments travel inside the reply when they all fit, else all are uploaded first; either way on the reply's message in order; a refused reply stores nothing",
           arguments: TestEngines.all)
     func attachmentsInsideTheReply(engine: DatabaseEngine) throws {
-        let harness = try IntakeHarness(engine)
-        let tokens = ReplyToken(secret: DeploymentSecret(bytes: Array(harness.secretText.utf8)))
-        let acme = try harness.organization("Acme", taxID: "11222333000181")
-        _ = try harness.contact(acme, "Maria Souza", email: "maria@acme.example")
-        let print = (0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
-        let log = Array("pedido 123: timeout ao gravar\n".utf8)
-        let dump = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        let sender = try MailSender(engine)
+        let (harness, tokens, print, log, dump) = (sender.harness, sender.tokens, sender.print, sender.log, sender.dump)
         guard case .opened(let ticketID, let code) = try harness.intake.ingest(Self.mail(messageID: "first", files: []), tokens: tokens) else {
             Issue.record("not opened"); return
         }

@@ -113,11 +113,22 @@ struct TicketFlowTests {
         ok(try gateway.request("GET", "/v1/tickets/\(ticketID)/moves", bearer: ana))
         ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/discussion", json: ["is_public": true, "text": "Pode enviar o XML da nota?"],
                                bearer: ana), 201)
-        // The customer replies; the file downloads byte for byte.
-        ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/replies", json: ["text": "Segue o XML."], bearer: maria), 201)
+        // The customer replies with the XML inside the reply (JSON `files`, base64); both files
+        // download byte for byte.
+        let xml = Data("<nfeProc><NFe><infNFe Id=\"NFe539\"/></NFe></nfeProc>\n".utf8)
+        let reply = try gateway.request("POST", "/v1/tickets/\(ticketID)/replies", json: [
+            "text": "Segue o XML.", "files": [["file_name": "nota.xml", "content_type": "application/xml", "data": xml.base64EncodedString()]]],
+            bearer: maria)
+        ok(reply, 201)
         let download = try gateway.request("GET", "/v1/attachments/\(attachmentID)", bearer: maria)
         ok(download)
         #expect(download.body == file)
+        let messages = try #require(((try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: maria).json["intake"] as? [String: Any])
+            .flatMap { ($0["ticket"] as? [String: Any]) ?? $0 }?["messages"]) as? [[String: Any]])
+        let xmlReply = try #require(messages.first { $0["text"] as? String == "Segue o XML." }, "\(messages)")
+        let xmlID = try #require((xmlReply["attachments"] as? [[String: Any]])?.first { $0["file_name"] as? String == "nota.xml" }?["id"] as? String,
+                                 "\(xmlReply)")
+        #expect(try gateway.request("GET", "/v1/attachments/\(xmlID)", bearer: maria).body == xml)
         ok(try gateway.request("GET", "/v1/tickets/\(ticketID)/history", bearer: ana))
         ok(try gateway.request("GET", "/v1/deliveries?ticket_id=\(ticketID)", bearer: admin))
 

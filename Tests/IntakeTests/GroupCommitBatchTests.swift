@@ -26,18 +26,7 @@ struct GroupCommitBatchTests {
 
         // Hold the write path (SQLite: the writer; PostgreSQL: this year's code counter row), so the
         // first open to arrive waits inside its transaction while the others queue behind it.
-        let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
-        let blocker = Thread {
-            try? harness.database.write { tx in
-                if tx.engine == .postgres {
-                    _ = try tx.query("SELECT last_value FROM counters WHERE name = ? FOR UPDATE", [.text("ticket-\(year)")])
-                }
-                holding.signal()
-                release.wait()
-            }
-        }
-        blocker.start()
-        holding.wait()
+        let held = HeldWriter(harness.database, ticketYear: year)
 
         // Seven opens at once: index 1 is invalid (no product); two carry the same idempotency key.
         let keyed = IntakeHarness.request(acme, subject: "Com chave")
@@ -58,7 +47,7 @@ struct GroupCommitBatchTests {
         }
         let waiting = try #require(harness.intake.openCommitStatistics)
         #expect(waiting.queued + waiting.running + outcomes.finished == calls.count)
-        release.signal()
+        held.release()
         let results = outcomes.wait()
 
         let stats = try #require(harness.intake.openCommitStatistics)
@@ -82,7 +71,6 @@ struct GroupCommitBatchTests {
         let retried = try open(0, keyed, key: "chave-1")
         #expect(retried.id == byKey.first?.id && retried.code == byKey.first?.code)
         #expect(try harness.count("tickets") == 6)
-        _ = blocker
     }
 
     @Test("uploads queued behind a running write commit together; one onto an unknown ticket fails alone and stores nothing; the others read back byte-exact",
@@ -95,16 +83,7 @@ struct GroupCommitBatchTests {
 
         // Hold the write path (SQLite: the writer; PostgreSQL: inserts into contents), so the first
         // upload to arrive waits inside its transaction while the others queue behind it.
-        let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
-        let blocker = Thread {
-            try? harness.database.write { tx in
-                if tx.engine == .postgres { try tx.execute("LOCK TABLE contents IN SHARE MODE") }
-                holding.signal()
-                release.wait()
-            }
-        }
-        blocker.start()
-        holding.wait()
+        let held = HeldWriter(harness.database) { tx in try tx.execute("LOCK TABLE contents IN SHARE MODE") }
 
         let files = (0..<6).map { randomBytes(1_000 + $0, seed: UInt64(41 + $0)) }
         // Index 3 goes onto a ticket that does not exist.
@@ -117,7 +96,7 @@ struct GroupCommitBatchTests {
             if stats.queued + stats.running >= files.count { break }
             usleep(10_000)
         }
-        release.signal()
+        held.release()
         let results = outcomes.wait()
 
         let stats = try #require(harness.intake.uploadCommitStatistics)
@@ -133,7 +112,6 @@ struct GroupCommitBatchTests {
         }
         #expect(try harness.count("attachments") == 6, "the first upload and five of the six")
         #expect(try harness.count("contents") == 6)
-        _ = blocker
     }
 
     @Test("every open the real process acknowledged from its batches is there after kill -9", arguments: TestEngines.all)

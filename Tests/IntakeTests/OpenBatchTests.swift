@@ -28,18 +28,7 @@ struct OpenBatchTests {
         -> (first: Result<IntakeV1.OpenTicketResponse, RPCError>, results: [Int: Result<IntakeV1.OpenTicketResponse, RPCError>],
             largestBatch: Int) {
         let year = Calendar(identifier: .gregorian).dateComponents(in: TimeZone(identifier: "UTC")!, from: Date()).year!
-        let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
-        let blocker = Thread {
-            try? harness.database.write { tx in
-                if tx.engine == .postgres {
-                    _ = try tx.query("SELECT last_value FROM counters WHERE name = ? FOR UPDATE", [.text("ticket-\(year)")])
-                }
-                holding.signal()
-                release.wait()
-            }
-        }
-        blocker.start()
-        holding.wait()
+        let held = HeldWriter(harness.database, ticketYear: year)
         let outcomes = Mutex<[Int: Result<IntakeV1.OpenTicketResponse, RPCError>]>([:])
         let group = DispatchGroup()
         func start(_ index: Int, _ call: Call) {
@@ -64,9 +53,8 @@ struct OpenBatchTests {
         for (index, call) in calls.enumerated() { start(index, call) }
         while Date() < limit, (harness.intake.openCommitStatistics?.queued ?? 0) < calls.count { usleep(5_000) }
         #expect(harness.intake.openCommitStatistics?.queued == calls.count, "every call queued behind the first")
-        release.signal()
+        held.release()
         group.wait()
-        _ = blocker
         var results = outcomes.withLock { $0 }
         let firstResult = results.removeValue(forKey: -1)!
         return (firstResult, results, harness.intake.openCommitStatistics?.largestBatch ?? 0)

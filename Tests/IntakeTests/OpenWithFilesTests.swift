@@ -210,18 +210,7 @@ struct OpenWithFilesTests {
         try harness.database.write { try $0.execute("UPDATE contents SET data = NULL WHERE sha256 = ?", [.text(sha256Hex(damaged))]) }
         #expect(try !harness.contentStored(sha256Hex(damaged)))
 
-        let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
-        let blocker = Thread {
-            try? harness.database.write { tx in
-                if tx.engine == .postgres {
-                    _ = try tx.query("SELECT last_value FROM counters WHERE name = ? FOR UPDATE", [.text("ticket-\(year)")])
-                }
-                holding.signal()
-                release.wait()
-            }
-        }
-        blocker.start()
-        holding.wait()
+        let held = HeldWriter(harness.database, ticketYear: year)
 
         let shared = randomBytes(3_000, seed: 30)
         let contents = (0..<5).map { randomBytes(1_000 + $0, seed: UInt64(31 + $0)) }
@@ -250,7 +239,7 @@ struct OpenWithFilesTests {
             if stats.queued + stats.running + outcomes.finished >= requests.count { break }
             usleep(10_000)
         }
-        release.signal()
+        held.release()
         let results = outcomes.wait()
         let stats = try #require(harness.intake.openCommitStatistics)
         #expect(stats.largestBatch >= 2, "the queued opens shared a batch: \(stats)")
@@ -283,7 +272,6 @@ struct OpenWithFilesTests {
         #expect(try harness.database.read {
             try $0.scalar("SELECT COUNT(*) FROM tickets WHERE contact_id IN (?, ?)", [.text(contacts[2].id), .text(contacts[4].id)]).integerValue } == 0)
         #expect(try harness.events(IntakeV1.TicketOpened.self).count == 4)
-        _ = blocker
     }
 
     @Test("every open with files the real process acknowledged is there after kill -9, its files byte-exact", arguments: TestEngines.all)

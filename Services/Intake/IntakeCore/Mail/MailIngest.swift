@@ -86,11 +86,7 @@ extension IntakeContext {
             reply.channel = "email"
             reply.emailMessageID = mail.messageID
             do {
-                if fitInsideTheOpen(mail.attachments) {
-                    reply.files = Self.files(mail.attachments)
-                } else {
-                    reply.attachmentIDs = try storeAttachments(mail, caller: caller)
-                }
+                (reply.files, reply.attachmentIDs) = try attachments(of: mail, caller: caller)
                 let response = try self.reply(reply, caller: caller)
                 return .replied(ticketID: ticket.id, code: ticket.code, messageID: response.message?.id ?? "")
             } catch let error as RPCError where error.code == .failedPrecondition || error.code == .invalidArgument {
@@ -133,11 +129,7 @@ extension IntakeContext {
         request.request = mail.text.isEmpty ? "(mensagem sem texto / message without text)" : String(mail.text.prefix(100_000))
         request.emailMessageID = mail.messageID
         do {
-            if fitInsideTheOpen(mail.attachments) {
-                request.files = Self.files(mail.attachments)
-            } else {
-                request.attachmentIDs = try storeAttachments(mail, caller: caller)
-            }
+            (request.files, request.attachmentIDs) = try attachments(of: mail, caller: caller)
             let response = try openTicket(request, caller: caller)
             guard let ticket = response.ticket else { throw RPCError(.internal, "no ticket") }
             return response.duplicate ? .duplicate(ticketID: ticket.id, code: ticket.code) : .opened(ticketID: ticket.id, code: ticket.code)
@@ -169,26 +161,24 @@ extension IntakeContext {
         }
     }
 
-    /// Whether a message's attachments may all travel inside its open or reply
-    /// (`OpenTicketRequest.files`, `ReplyRequest.files`: stored in that call's own transaction, so
-    /// a refused or interrupted one leaves no upload behind). All or none, so the ticket lists
-    /// them in the message's order.
-    func fitInsideTheOpen(_ attachments: [MailMessage.Attachment]) -> Bool {
+    /// A message's attachments for its open or reply: all of them inside it
+    /// (`OpenTicketRequest.files`, `ReplyRequest.files`: stored in that call's own transaction, so a
+    /// refused or interrupted one leaves no upload behind) when they all fit its limits, else all
+    /// uploaded first (their ids). All or none, so the ticket lists them in the message's order.
+    func attachments(of mail: MailMessage, caller: Caller) throws -> (files: [IntakeV1.OpenTicketFile], uploadedIDs: [String]) {
         let limit = OpenTicketFiles.fileLimit(settings)
-        return !attachments.isEmpty && attachments.count <= settings.openFilesMaxCount
-            && attachments.allSatisfy { Int64($0.bytes.count) <= limit }
-            && attachments.reduce(Int64(0)) { $0 + Int64($1.bytes.count) } <= settings.openFilesMaxBytes
-    }
-
-    /// The message's attachments as files carried inside an open or a reply.
-    static func files(_ attachments: [MailMessage.Attachment]) -> [IntakeV1.OpenTicketFile] {
-        attachments.map { attachment in
+        let fit = !mail.attachments.isEmpty && mail.attachments.count <= settings.openFilesMaxCount
+            && mail.attachments.allSatisfy { Int64($0.bytes.count) <= limit }
+            && mail.attachments.reduce(Int64(0)) { $0 + Int64($1.bytes.count) } <= settings.openFilesMaxBytes
+        guard fit else { return ([], try storeAttachments(mail, caller: caller)) }
+        let files = mail.attachments.map { attachment in
             var file = IntakeV1.OpenTicketFile()
             file.fileName = attachment.fileName
             file.contentType = attachment.contentType
             file.data = attachment.bytes
             return file
         }
+        return (files, [])
     }
 
     /// Stores the message's attachments as uploads of `caller`; their ids.

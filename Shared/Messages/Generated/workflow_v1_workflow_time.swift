@@ -331,6 +331,13 @@ extension WorkflowV1 {
         /// First day included and first day excluded, "YYYY-MM-DD".
         public var fromDay: String = ""
         public var toDay: String = ""
+        /// Optional filters (empty: no filter). With any of them set, the report covers the tickets
+        /// opened in the period that match them all (their current group, product, holder), computed
+        /// from the per-ticket facts; without, it is read from the daily rollups (events by the day they
+        /// happened). The backlog is the matching tickets open now either way.
+        public var groupID: String = ""
+        public var product: String = ""
+        public var agentID: String = ""
 
         public init() {}
     }
@@ -1167,11 +1174,17 @@ extension WorkflowV1.GetMetricsRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Workflow__V1__GetMetricsRequest, arena: inout ProtoArena) {
         if !self.fromDay.isEmpty { c.from_day = arena.cString(self.fromDay) }
         if !self.toDay.isEmpty { c.to_day = arena.cString(self.toDay) }
+        if !self.groupID.isEmpty { c.group_id = arena.cString(self.groupID) }
+        if !self.product.isEmpty { c.product = arena.cString(self.product) }
+        if !self.agentID.isEmpty { c.agent_id = arena.cString(self.agentID) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetMetricsRequest>) {
         self.fromDay = _ProtoRuntime.string(c.pointee.from_day)
         self.toDay = _ProtoRuntime.string(c.pointee.to_day)
+        self.groupID = _ProtoRuntime.string(c.pointee.group_id)
+        self.product = _ProtoRuntime.string(c.pointee.product)
+        self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
     }
 }
 

@@ -8,9 +8,9 @@ extension TimeAPI {
     func registerMetrics(_ router: inout RPCRouter) {
         let api = self
         router.registerStreaming(WorkflowV1.WorkflowTime.exportMetricsReport) { requests, responses, context in
-            _ = try api.staff(context)
+            let caller = try api.staff(context)
             guard let request = try requests.receive() else { return nil }
-            let report = try api.report(request)
+            let report = try api.report(request, caller: caller)
             var chunk = WorkflowV1.CsvChunk()
             chunk.text = MetricsExport.csv(report)
             chunk.rows = Int64(chunk.text.components(separatedBy: "\r\n").count - 1)
@@ -18,8 +18,8 @@ extension TimeAPI {
             return nil
         }
         router.register(WorkflowV1.WorkflowTime.getMetrics) { request, context in
-            _ = try api.staff(context)
-            let report = try api.report(request)
+            let caller = try api.staff(context)
+            let report = try api.report(request, caller: caller)
             var response = WorkflowV1.GetMetricsResponse()
             response.totals = MetricsMapping.totals(report.totals)
             response.byCategory = report.byCategory.map(MetricsMapping.row)
@@ -72,12 +72,23 @@ extension TimeAPI {
 }
 
 extension TimeAPI {
-    func report(_ request: WorkflowV1.GetMetricsRequest) throws -> MetricsReport {
+    /// The report `request` asks for: from the rollups without a filter, from the matching
+    /// tickets' facts with one (``MetricsFilter``). A filtered report reads ticket rows, so an
+    /// agent below administrator counts only tickets they may see (as ``Visibility`` and the
+    /// ticket facts' export); the unfiltered rollups are sums over every ticket, as before.
+    func report(_ request: WorkflowV1.GetMetricsRequest, caller: AuthV1.Principal) throws -> MetricsReport {
         guard let from = LocalDay(iso: request.fromDay), let to = LocalDay(iso: request.toDay), from < to else {
             throw TimeAPI.invalid("from_day", ["período inválido (AAAA-MM-DD, início < fim) / invalid period (YYYY-MM-DD, from < to)"])
         }
+        var filter = MetricsFilter(groupID: request.groupID, product: request.product, agentID: request.agentID)
+        for (field, value) in [("group_id", request.groupID), ("product", request.product), ("agent_id", request.agentID)] {
+            if value.utf8.count > 200 || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                throw TimeAPI.invalid(field, ["filtro inválido (até 200 caracteres, sem caracteres de controle) / invalid filter (up to 200 characters, no control characters)"])
+            }
+        }
+        if caller.kind == .agent && !caller.administrator { filter.visibleTo = (caller.accessLevel, caller.id) }
         let now = time.clock()
-        return try database.read { tx in try MetricsQuery.report(tx, from: from, to: to, now: now) }
+        return try database.read { tx in try MetricsQuery.report(tx, from: from, to: to, now: now, filter: filter) }
     }
 }
 

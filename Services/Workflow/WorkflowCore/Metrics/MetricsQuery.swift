@@ -170,7 +170,7 @@ public enum MetricsQuery {
                       stageTime: try stageTime(tx, from: from, to: to), backlog: try backlog(tx, now: now))
     }
 
-    private static func totals(_ row: Row) throws -> MetricTotals {
+    static func totals(_ row: Row) throws -> MetricTotals {
         func value(_ counter: MetricsRecorder.Counter) throws -> Int64 { try row.optionalInt(counter.rawValue) ?? 0 }
         var totals = MetricTotals()
         totals.opened = try value(.opened)

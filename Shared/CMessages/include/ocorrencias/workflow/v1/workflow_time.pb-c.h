@@ -614,10 +614,19 @@ struct  Ocorrencias__Workflow__V1__GetMetricsRequest
    */
   char *from_day;
   char *to_day;
+  /*
+   * Optional filters (empty: no filter). With any of them set, the report covers the tickets
+   * opened in the period that match them all (their current group, product, holder), computed
+   * from the per-ticket facts; without, it is read from the daily rollups (events by the day they
+   * happened). The backlog is the matching tickets open now either way.
+   */
+  char *group_id;
+  char *product;
+  char *agent_id;
 };
 #define OCORRENCIAS__WORKFLOW__V1__GET_METRICS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_metrics_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Workflow__V1__GetMetricsResponse

@@ -4186,7 +4186,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__backlog_stage_row__d
   (ProtobufCMessageInit) ocorrencias__workflow__v1__backlog_stage_row__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_metrics_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_metrics_request__field_descriptors[5] =
 {
   {
     "from_day",
@@ -4212,15 +4212,54 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_metrics_req
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "group_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetMetricsRequest, group_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetMetricsRequest, product),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "agent_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetMetricsRequest, agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__get_metrics_request__field_indices_by_name[] = {
+  4,   /* field[4] = agent_id */
   0,   /* field[0] = from_day */
+  2,   /* field[2] = group_id */
+  3,   /* field[3] = product */
   1,   /* field[1] = to_day */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__get_metrics_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_metrics_request__descriptor =
 {
@@ -4230,7 +4269,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_metrics_request_
   "Ocorrencias__Workflow__V1__GetMetricsRequest",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__GetMetricsRequest),
-  2,
+  5,
   ocorrencias__workflow__v1__get_metrics_request__field_descriptors,
   ocorrencias__workflow__v1__get_metrics_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__get_metrics_request__number_ranges,

@@ -157,4 +157,53 @@ struct WorkflowTimeRoutesTests {
         }
         #expect(metrics.text.contains("# TYPE ocorrencias_outbox_pending gauge"))
     }
+
+    @Test("the metrics report filters by group, product and holder (?group= &product= &agent=); a bad value is 400 naming the parameter",
+          arguments: TestEngines.all)
+    func metricsFilters(engine: DatabaseEngine) throws {
+        let deployment = try ProxyTests.Deployment(engine: engine)
+        let gateway = deployment.gateway
+        func ok(_ response: GatewayHarness.Response, _ status: Int = 200, sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
+        }
+        let seeded = try TicketFlowTests.seed(gateway)
+        let (admin, maria, ana) = (seeded.admin, seeded.maria, seeded.ana)
+        ok(try gateway.request("POST", "/v1/groups", json: ["group": ["id": "n2", "name": "Nível 2", "active": true]], bearer: admin))
+        // One ticket, routed to n1 (the seed's rule), product ERP; Ana takes it.
+        let ticket = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": "Relatório não abre", "request": "O relatório de vendas trava.", "category": "PROBLEMA",
+            "priority": "NORMAL", "product": "ERP", "module": "Vendas"], bearer: maria)
+        ok(ticket, 201)
+        let ticketID = try #require((ticket.json["ticket"] as? [String: Any])?["id"] as? String)
+        // The period around today, whatever the time zones (local days of São Paulo).
+        let day: (TimeInterval) -> String = {
+            ISO8601DateFormatter.string(from: Date().addingTimeInterval($0 * 86_400), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+        }
+        let period = "from_day=\(day(-1))&to_day=\(day(2))"
+        func openedCount(_ filter: String, as token: String = admin) throws -> Int {
+            let report = try gateway.request("GET", "/v1/reports/metrics?\(period)\(filter)", bearer: token)
+            #expect(report.status == 200, "\(report.text)")
+            let value = (report.json["totals"] as? [String: Any])?["opened"]
+            return value.flatMap { Int("\($0)") } ?? 0
+        }
+        #expect(try waitFor { try openedCount("&group=n1") == 1 }, "the ticket reaches workflow's metrics")
+        #expect(try openedCount("") == 1)
+        #expect(try openedCount("&product=ERP") == 1)
+        #expect(try openedCount("&group=n1&product=ERP", as: ana) == 1)
+        #expect(try openedCount("&group=n2") == 0)
+        #expect(try openedCount("&product=Outro") == 0)
+        #expect(try openedCount("&group=grupo-inexistente") == 0, "an unknown group is an empty report, not an error")
+        let byGroup = try gateway.request("GET", "/v1/reports/metrics?\(period)&group=n1", bearer: admin).json["by_group"] as? [[String: Any]]
+        #expect(byGroup?.compactMap { $0["key"] as? String } == ["n1"])
+        ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/take", bearer: ana))
+        #expect(try waitFor { try openedCount("&agent=A-ana") == 1 }, "the holder's filter follows the take")
+        #expect(try openedCount("&agent=A-outro") == 0)
+        // Bad values: 400 with the parameter in details[].field.
+        for (parameter, value) in [("group", "n1%01"), ("product", String(repeating: "x", count: 201)), ("agent", "A-ana%7F")] {
+            let bad = try gateway.request("GET", "/v1/reports/metrics?\(period)&\(parameter)=\(value)", bearer: admin)
+            #expect(bad.status == 400 && bad.errorCode == "INVALID_ARGUMENT", "\(parameter): \(bad.text)")
+            let fields = ((bad.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.compactMap { $0["field"] as? String }
+            #expect(fields == [parameter], "\(bad.text)")
+        }
+    }
 }

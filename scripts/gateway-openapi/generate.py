@@ -73,7 +73,9 @@ def main():
             for q in QUERY.get((m, p), []):
                 if not params:
                     params.append("      parameters:")
-                params.append(f"        - name: {q}\n          in: query\n          required: false\n          schema:\n            type: string")
+                doc = QUERY_DOCS.get((m, p), {}).get(q)
+                described = f"\n          description: {json.dumps(doc, ensure_ascii=False)}" if doc else ""
+                params.append(f"        - name: {q}\n          in: query\n          required: false{described}\n          schema:\n            type: string")
             out.extend(params)
             if req == "Binary":
                 w("      requestBody:\n        required: true\n        content:\n          application/octet-stream:\n            schema:\n              type: string\n              contentMediaType: application/octet-stream")
@@ -122,6 +124,17 @@ QUERY = {
     ("post", "/v1/attachments"): ["file_name", "ticket_id"],
     ("get", "/v1/reports/metrics.csv"): ["from_ms", "to_ms"],
     ("get", "/v1/tickets/export.csv"): ["stage", "group_id", "agent_id"],
+}
+
+# Descriptions of query parameters, where the name alone does not say enough.
+QUERY_DOCS = {
+    ("get", "/v1/reports/metrics"): {
+        "from_day": "First day included, YYYY-MM-DD (local days of the business calendar)",
+        "to_day": "First day excluded, YYYY-MM-DD",
+        "group": "Only tickets of this group (id; GET /v1/groups). With any filter the report covers the tickets opened in the period that match, as they stand now (their current group, product, holder); without, events by the day they happened. Up to 200 characters, no control characters, else 400 with details[].field = group",
+        "product": "Only tickets of this product (name, as in the tickets and by_product). Same rules as group; 400 names product",
+        "agent": "Only tickets held by this agent (id; GET /v1/agents). Same rules as group; 400 names agent",
+    },
 }
 
 

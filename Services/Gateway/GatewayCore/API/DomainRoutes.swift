@@ -41,7 +41,7 @@ enum DomainRoutes {
         router.add(B.route("GET", "/v1/tickets/{id}/survey", "workflow", T.getTicketSurvey, path: ["id": "ticket_id"]))
         router.add(B.route("GET", "/v1/surveys/results", "workflow", T.getSurveyResults,
                            query: ["group_by": "group_by", "from_ms": "from_ms", "to_ms": "to_ms"]))
-        router.add(B.route("GET", "/v1/reports/metrics", "workflow", T.getMetrics, query: ["from_day": "from_day", "to_day": "to_day"]))
+        router.add(metricsReport())
         router.add("GET", "/v1/reports/metrics.csv") { request, context in
             var ask = WorkflowV1.ExportMetricsRequest()
             ask.fromMs = Int64(request.query["from_ms"] ?? "") ?? 0
@@ -69,6 +69,31 @@ enum DomainRoutes {
         router.add(B.route("POST", "/v1/tickets/{id}/steps", "workflow", W.startSteps, path: ["id": "ticket_id"]))
         router.add(B.route("POST", "/v1/tickets/{id}/steps/advance", "workflow", W.advanceStep, path: ["id": "ticket_id"]))
     }
+
+    /// `GET /v1/reports/metrics`: workflow's `GetMetrics`, with the dashboard's filters `group`,
+    /// `product` and `agent` (a group id, a product name, an agent id; empty or absent: no filter)
+    /// checked here first: up to 200 characters and no control characters, else 400 naming the
+    /// parameter.
+    static func metricsReport() -> Route {
+        var route = B.route("GET", "/v1/reports/metrics", "workflow", WorkflowV1.WorkflowTime.getMetrics,
+                            query: ["from_day": "from_day", "to_day": "to_day", "group": "group_id", "product": "product", "agent": "agent_id"])
+        let call = route.handler
+        route.handler = { request, context in
+            for parameter in metricsFilters {
+                guard let value = request.query[parameter] else { continue }
+                if value.count > 200 || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                    throw APIError.invalid(parameter, "invalid",
+                                           pt: "Filtro \(parameter) inválido: até 200 caracteres, sem caracteres de controle.",
+                                           en: "Invalid \(parameter) filter: up to 200 characters, no control characters.")
+                }
+            }
+            return try call(request, context)
+        }
+        return route
+    }
+
+    /// The metrics report's filter parameters.
+    static let metricsFilters = ["group", "product", "agent"]
 
     /// A CSV file from a stream of `CsvChunk`s (bounded by the call's deadline).
     static func csv(_ stream: ResponseStream<WorkflowV1.CsvChunk>, name: String) throws -> HTTPResponse {

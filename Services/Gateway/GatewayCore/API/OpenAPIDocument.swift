@@ -1102,14 +1102,34 @@ paths:
       tags: [Workflow]
       summary: "workflow `GetMetrics`: request `ocorrencias.workflow.v1.GetMetricsRequest`, answer `ocorrencias.workflow.v1.GetMetricsResponse` (as JSON, .proto field names)"
       parameters:
+        - name: agent
+          in: query
+          required: false
+          description: "Only tickets held by this agent (id; GET /v1/agents). Same rules as group; 400 names agent"
+          schema:
+            type: string
         - name: from_day
           in: query
           required: false
+          description: "First day included, YYYY-MM-DD (local days of the business calendar)"
+          schema:
+            type: string
+        - name: group
+          in: query
+          required: false
+          description: "Only tickets of this group (id; GET /v1/groups). With any filter the report covers the tickets opened in the period that match, as they stand now (their current group, product, holder); without, events by the day they happened. Up to 200 characters, no control characters, else 400 with details[].field = group"
+          schema:
+            type: string
+        - name: product
+          in: query
+          required: false
+          description: "Only tickets of this product (name, as in the tickets and by_product). Same rules as group; 400 names product"
           schema:
             type: string
         - name: to_day
           in: query
           required: false
+          description: "First day excluded, YYYY-MM-DD"
           schema:
             type: string
       responses:

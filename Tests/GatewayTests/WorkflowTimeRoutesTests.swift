@@ -198,12 +198,29 @@ struct WorkflowTimeRoutesTests {
         ok(try gateway.request("POST", "/v1/tickets/\(ticketID)/take", bearer: ana))
         #expect(try waitFor { try openedCount("&agent=A-ana") == 1 }, "the holder's filter follows the take")
         #expect(try openedCount("&agent=A-outro") == 0)
+        // The stage counts (the dashboard's first chart) filter by product too.
+        let counted: (String) throws -> Int = { filter in
+            let counts = try gateway.request("GET", "/v1/tickets/counts?\(filter)", bearer: admin)
+            #expect(counts.status == 200, "\(counts.text)")
+            return ((counts.json["counts"] as? [[String: Any]]) ?? []).reduce(0) { $0 + (Int("\($1["count"] ?? 0)") ?? 0) }
+        }
+        #expect(try counted("product=ERP&group_id=n1") == 1 && counted("product=Outro") == 0)
+        // The period's tickets as CSV take the same filters.
+        let csvLines: (String) throws -> Int = { filter in
+            let csv = try gateway.request("GET", "/v1/reports/metrics.csv?from_ms=0\(filter)", bearer: admin)
+            #expect(csv.status == 200, "\(csv.text)")
+            return csv.text.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count
+        }
+        #expect(try csvLines("&group=n1&agent=A-ana") == 2)
+        #expect(try csvLines("&group=n2") == 1, "the header only")
         // Bad values: 400 with the parameter in details[].field.
         for (parameter, value) in [("group", "n1%01"), ("product", String(repeating: "x", count: 201)), ("agent", "A-ana%7F")] {
-            let bad = try gateway.request("GET", "/v1/reports/metrics?\(period)&\(parameter)=\(value)", bearer: admin)
-            #expect(bad.status == 400 && bad.errorCode == "INVALID_ARGUMENT", "\(parameter): \(bad.text)")
-            let fields = ((bad.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.compactMap { $0["field"] as? String }
-            #expect(fields == [parameter], "\(bad.text)")
+            for path in ["/v1/reports/metrics?\(period)", "/v1/reports/metrics.csv?from_ms=0"] {
+                let bad = try gateway.request("GET", "\(path)&\(parameter)=\(value)", bearer: admin)
+                #expect(bad.status == 400 && bad.errorCode == "INVALID_ARGUMENT", "\(parameter): \(bad.text)")
+                let fields = ((bad.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.compactMap { $0["field"] as? String }
+                #expect(fields == [parameter], "\(bad.text)")
+            }
         }
     }
 }

@@ -209,5 +209,20 @@ import TestSupport
         while let chunk = try stream.receive() { csv += chunk.text }
         #expect(csv.contains("\r\ntotal,,2,1,0,1,"))  // B1 and B2: 2 opened, 1 finished, 0 reopened, 1 first response
         #expect(csv.contains("\r\ngroup,n2,2,") && !csv.contains("\r\ngroup,n1,"))
+
+        // The ticket facts' export takes the same filters.
+        func export(_ change: (inout WorkflowV1.ExportMetricsRequest) -> Void) throws -> [String] {
+            var ask = WorkflowV1.ExportMetricsRequest()
+            ask.pageSize = 1
+            change(&ask)
+            let stream = try client.serverStream(method.exportMetrics, ask, options: admin)
+            var text = ""
+            while let chunk = try stream.receive() { text += chunk.text }
+            return text.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.map { String($0.prefix { $0 != "," }) }
+        }
+        #expect(try export { _ in }.sorted() == ["A1", "A2", "B1", "B2", "C1", "Z"])
+        #expect(try export { $0.groupID = "n2" } == ["B1", "B2"])
+        #expect(try export { $0.product = "RM"; $0.agentID = "ana" } == ["A1", "B2", "C1"])
+        #expect(try export { $0.groupID = "ninguem" } == [])
     }
 }

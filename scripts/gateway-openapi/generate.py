@@ -122,7 +122,7 @@ QUERY = {
     ("get", "/v1/tickets"): ["stage", "text", "product", "module", "priority", "category", "group_id", "agent_id", "page_size", "cursor", "newest_first"],
     ("get", "/v1/tickets/{id}"): ["from_queue"],
     ("post", "/v1/attachments"): ["file_name", "ticket_id"],
-    ("get", "/v1/reports/metrics.csv"): ["from_ms", "to_ms"],
+    ("get", "/v1/reports/metrics.csv"): ["from_ms", "to_ms", "group", "product", "agent"],
     ("get", "/v1/tickets/export.csv"): ["stage", "group_id", "agent_id"],
 }
 
@@ -131,9 +131,14 @@ QUERY_DOCS = {
     ("get", "/v1/reports/metrics"): {
         "from_day": "First day included, YYYY-MM-DD (local days of the business calendar)",
         "to_day": "First day excluded, YYYY-MM-DD",
-        "group": "Only tickets of this group (id; GET /v1/groups). With any filter the report covers the tickets opened in the period that match, as they stand now (their current group, product, holder); without, events by the day they happened. Up to 200 characters, no control characters, else 400 with details[].field = group",
+        "group": "Only tickets of this group (id; GET /v1/groups). With any filter the report covers the tickets opened in the period that match, as they stand now (their current group, product, holder); without, events by the day they happened. Up to 200 bytes (UTF-8), no control characters, else 400 with details[].field = group",
         "product": "Only tickets of this product (name, as in the tickets and by_product). Same rules as group; 400 names product",
         "agent": "Only tickets held by this agent (id; GET /v1/agents). Same rules as group; 400 names agent",
+    },
+    ("get", "/v1/reports/metrics.csv"): {
+        "group": "Only tickets of this group (id), as in /v1/reports/metrics; 400 names group when invalid",
+        "product": "Only tickets of this product (name); 400 names product when invalid",
+        "agent": "Only tickets held by this agent (id); 400 names agent when invalid",
     },
 }
 

@@ -360,6 +360,11 @@ extension WorkflowV1 {
         public var toMs: Int64 = 0
         /// Rows per chunk (default 1000, at most 10000).
         public var pageSize: Int32 = 0
+        /// Optional filters on the ticket's current group, product and holder (empty: no filter), as
+        /// GetMetricsRequest's.
+        public var groupID: String = ""
+        public var product: String = ""
+        public var agentID: String = ""
 
         public init() {}
     }
@@ -1267,12 +1272,18 @@ extension WorkflowV1.ExportMetricsRequest: ProtoMessage {
         c.from_ms = self.fromMs
         c.to_ms = self.toMs
         c.page_size = self.pageSize
+        if !self.groupID.isEmpty { c.group_id = arena.cString(self.groupID) }
+        if !self.product.isEmpty { c.product = arena.cString(self.product) }
+        if !self.agentID.isEmpty { c.agent_id = arena.cString(self.agentID) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ExportMetricsRequest>) {
         self.fromMs = c.pointee.from_ms
         self.toMs = c.pointee.to_ms
         self.pageSize = c.pointee.page_size
+        self.groupID = _ProtoRuntime.string(c.pointee.group_id)
+        self.product = _ProtoRuntime.string(c.pointee.product)
+        self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
     }
 }
 

@@ -13,6 +13,7 @@ import time
 
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
@@ -270,6 +271,34 @@ try:
     code, kind, lines = status.split(" ")[0], status.split(" ")[1], int(status.split(" ")[-1])
     assert code == "200" and kind.startswith("text/csv") and lines >= 2, status
     shot("22-agent-dashboard-custom-period")
+    # Filters: labelled selects for group, product and agent; chosen with the keyboard and applied
+    # with Enter on the button, they redraw the charts for the matching tickets and keep the period.
+    for select_id, text in (("filter-group", "Grupo"), ("filter-product", "Produto"), ("filter-agent", "Agente")):
+        label = driver.find_element(By.CSS_SELECTOR, f"label[for={select_id}]")
+        assert label.text.startswith(text), label.text
+    assert [o.get_attribute("value") for o in Select(driver.find_element(By.ID, "filter-group")).options][:1] == [""]
+    driver.find_element(By.ID, "filter-group").send_keys("Nível 1")
+    assert Select(driver.find_element(By.ID, "filter-group")).first_selected_option.get_attribute("value") == "n1"
+    driver.find_element(By.ID, "filter-product").send_keys("ERP")
+    driver.find_element(By.ID, "filter-apply").send_keys(Keys.ENTER)
+    wait.until(lambda d: "grupo=n1" in d.current_url and "produto=ERP" in d.current_url and d.find_elements(By.ID, "filter-note"))
+    wait.until(EC.presence_of_element_located((By.ID, "metric-cards")))
+    assert f"de={today.replace(day=1).isoformat()}" in driver.current_url
+    heading = driver.find_element(By.ID, "summary-heading").text
+    assert "Grupo: Nível 1" in heading and "Produto: ERP" in heading, heading
+    assert "Nível 1" in driver.find_element(By.ID, "group-table").text
+    assert driver.find_element(By.ID, "category-chart").find_elements(By.CSS_SELECTOR, "rect[data-value]")
+    assert "group=n1" in driver.find_element(By.ID, "export-csv").get_attribute("href")
+    shot("24-agent-dashboard-filtered")
+    # A group without tickets: the period is empty for it; then the filters are cleared.
+    Select(driver.find_element(By.ID, "filter-product")).select_by_value("")
+    driver.execute_script("const s = document.getElementById('filter-group'); s.append(new Option('x', 'grupo-vazio')); s.value = 'grupo-vazio';")
+    driver.find_element(By.ID, "filter-apply").click()
+    wait.until(lambda d: "grupo=grupo-vazio" in d.current_url and d.find_elements(By.ID, "metric-cards"))
+    assert driver.find_element(By.CSS_SELECTOR, "#metric-cards [data-metric=opened] strong").text == "0"
+    driver.find_element(By.ID, "filter-clear").click()
+    wait.until(lambda d: "grupo=" not in d.current_url and d.find_elements(By.ID, "metric-cards"))
+    assert not driver.find_elements(By.ID, "filter-note")
     sign_out()
     # The survey page of the e-mailed link (anonymous: the signed token is the authorization).
     driver.get(base + "/portal/pesquisa#token=example")

@@ -46,6 +46,7 @@ enum DomainRoutes {
             var ask = WorkflowV1.ExportMetricsRequest()
             ask.fromMs = Int64(request.query["from_ms"] ?? "") ?? 0
             ask.toMs = Int64(request.query["to_ms"] ?? "") ?? 0
+            (ask.groupID, ask.product, ask.agentID) = try metricsFilters(request)
             let stream = try context.gateway.runtime.client(for: "workflow").serverStream(T.exportMetrics, ask, options: context.callOptions(timeoutMilliseconds: 120_000))
             return try csv(stream, name: "metricas.csv")
         }
@@ -72,28 +73,33 @@ enum DomainRoutes {
 
     /// `GET /v1/reports/metrics`: workflow's `GetMetrics`, with the dashboard's filters `group`,
     /// `product` and `agent` (a group id, a product name, an agent id; empty or absent: no filter)
-    /// checked here first: up to 200 characters and no control characters, else 400 naming the
-    /// parameter.
+    /// checked here first (``metricsFilters(_:)``).
     static func metricsReport() -> Route {
         var route = B.route("GET", "/v1/reports/metrics", "workflow", WorkflowV1.WorkflowTime.getMetrics,
                             query: ["from_day": "from_day", "to_day": "to_day", "group": "group_id", "product": "product", "agent": "agent_id"])
         let call = route.handler
         route.handler = { request, context in
-            for parameter in metricsFilters {
-                guard let value = request.query[parameter] else { continue }
-                if value.count > 200 || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-                    throw APIError.invalid(parameter, "invalid",
-                                           pt: "Filtro \(parameter) inválido: até 200 caracteres, sem caracteres de controle.",
-                                           en: "Invalid \(parameter) filter: up to 200 characters, no control characters.")
-                }
-            }
+            _ = try metricsFilters(request)
             return try call(request, context)
         }
         return route
     }
 
-    /// The metrics report's filter parameters.
-    static let metricsFilters = ["group", "product", "agent"]
+    /// The metrics filters of `request` (`group`, `product`, `agent`; absent: empty), each up to
+    /// 200 bytes (UTF-8) and without control characters, else 400 naming the parameter.
+    static func metricsFilters(_ request: HTTPRequest) throws -> (group: String, product: String, agent: String) {
+        var values: [String] = []
+        for parameter in ["group", "product", "agent"] {
+            let value = request.query[parameter] ?? ""
+            if value.utf8.count > 200 || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                throw APIError.invalid(parameter, "invalid",
+                                       pt: "Filtro \(parameter) inválido: até 200 bytes (UTF-8), sem caracteres de controle.",
+                                       en: "Invalid \(parameter) filter: up to 200 bytes (UTF-8), no control characters.")
+            }
+            values.append(value)
+        }
+        return (values[0], values[1], values[2])
+    }
 
     /// A CSV file from a stream of `CsvChunk`s (bounded by the call's deadline).
     static func csv(_ stream: ResponseStream<WorkflowV1.CsvChunk>, name: String) throws -> HTTPResponse {
@@ -117,7 +123,7 @@ enum DomainRoutes {
                            query: ["q": "query", "field": "field", "mode": "mode", "same_subject_as": "same_subject_as", "limit": "limit",
                                    "stage": "filter.stages"]))
         router.add(B.route("GET", "/v1/tickets/counts", "workflow", WorkflowV1.Workflow.countByStage,
-                           query: ["group_id": "filter.group_id", "agent_id": "filter.agent_id"]))
+                           query: ["group_id": "filter.group_id", "agent_id": "filter.agent_id", "product": "filter.product"]))
         router.add(B.route("POST", "/v1/tickets/bulk", "workflow", WorkflowV1.Workflow.bulkAction))
         // The view: intake's part and workflow's part, each as the caller may see it (cached per caller).
         router.add("GET", "/v1/tickets/{id}", TicketViewRoute.handle)

@@ -1117,7 +1117,7 @@ paths:
         - name: group
           in: query
           required: false
-          description: "Only tickets of this group (id; GET /v1/groups). With any filter the report covers the tickets opened in the period that match, as they stand now (their current group, product, holder); without, events by the day they happened. Up to 200 characters, no control characters, else 400 with details[].field = group"
+          description: "Only tickets of this group (id; GET /v1/groups). With any filter the report covers the tickets opened in the period that match, as they stand now (their current group, product, holder); without, events by the day they happened. Up to 200 bytes (UTF-8), no control characters, else 400 with details[].field = group"
           schema:
             type: string
         - name: product
@@ -1174,6 +1174,24 @@ paths:
         - name: to_ms
           in: query
           required: false
+          schema:
+            type: string
+        - name: group
+          in: query
+          required: false
+          description: "Only tickets of this group (id), as in /v1/reports/metrics; 400 names group when invalid"
+          schema:
+            type: string
+        - name: product
+          in: query
+          required: false
+          description: "Only tickets of this product (name); 400 names product when invalid"
+          schema:
+            type: string
+        - name: agent
+          in: query
+          required: false
+          description: "Only tickets held by this agent (id); 400 names agent when invalid"
           schema:
             type: string
       responses:
@@ -1809,6 +1827,11 @@ paths:
           schema:
             type: string
         - name: group_id
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: product
           in: query
           required: false
           schema:

@@ -30,6 +30,12 @@ Object.assign(TEXT['pt-BR'], {
   exits: 'Saídas', backlog: 'Em aberto por idade', backlogDesc: 'Ocorrências em aberto agora, por etapa; as idades estão na tabela.',
   noGroup: '(sem grupo)', noProduct: '(sem produto)', total: 'Total',
   ages: ['< 1 dia', '1–3 dias', '3–7 dias', '7–30 dias', '≥ 30 dias'],
+  metricFilters: 'Filtrar as métricas', filterGroup: 'Grupo', filterProduct: 'Produto', filterAgent: 'Agente responsável',
+  allGroups: 'Todos os grupos', allProducts: 'Todos os produtos', allAgents: 'Todos os agentes', applyFilters: 'Aplicar filtros',
+  clearFilters: 'Limpar filtros',
+  filteredNote: 'Com filtro, os números são das ocorrências abertas no período que atendem ao filtro (grupo, produto e responsável de agora), '
+    + 'com o que já aconteceu com elas; sem filtro, contam os fatos pelo dia em que aconteceram. Em aberto: as que atendem ao filtro agora.',
+  noDistribution: 'A distribuição das notas não está disponível com mais de um filtro; a média está no resumo.',
 });
 Object.assign(TEXT.en, {
   period: 'Period', thisMonth: 'This month', lastMonth: 'Last month', last90: 'Last 90 days', customPeriod: 'Other period',
@@ -51,6 +57,12 @@ Object.assign(TEXT.en, {
   exits: 'Exits', backlog: 'Open tickets by age', backlogDesc: 'Tickets open now, by stage; their ages are in the table.',
   noGroup: '(no group)', noProduct: '(no product)', total: 'Total',
   ages: ['< 1 day', '1–3 days', '3–7 days', '7–30 days', '≥ 30 days'],
+  metricFilters: 'Filter the metrics', filterGroup: 'Group', filterProduct: 'Product', filterAgent: 'Agent (holder)',
+  allGroups: 'All groups', allProducts: 'All products', allAgents: 'All agents', applyFilters: 'Apply filters',
+  clearFilters: 'Clear filters',
+  filteredNote: 'With a filter, the figures are those of the tickets opened in the period that match it (their current group, product and holder), '
+    + 'with what has happened to them so far; without, events count on the day they happened. Open: the tickets matching the filter now.',
+  noDistribution: 'The score distribution is not available with more than one filter; the average is in the summary.',
 });
 
 const PERIODS = ['este-mes', 'mes-passado', '90-dias', 'personalizado'];
@@ -253,13 +265,55 @@ function satisfactionSection(distribution, average) {
   return chartSection('satisfaction-chart', t('satisfaction'), chart, table);
 }
 
+// The dashboard's filters in the page address (`grupo`, `produto`, `agente`), as the metrics
+// route's query parameters (`group`, `product`, `agent`), the survey results' grouping and the
+// stage counts' filter.
+const FILTERS = [
+  { param: 'grupo', api: 'group', id: 'filter-group', label: 'filterGroup', all: 'allGroups', surveyBy: 'group', counts: 'group_id' },
+  { param: 'produto', api: 'product', id: 'filter-product', label: 'filterProduct', all: 'allProducts', surveyBy: 'product', counts: 'product' },
+  { param: 'agente', api: 'agent', id: 'filter-agent', label: 'filterAgent', all: 'allAgents', surveyBy: 'agent', counts: 'agent_id' },
+];
+
+// The filter form: a labelled select per dimension (its first option: no filter), applied with a
+// button so moving through the options with the keyboard does not reload the page.
+function filterForm(chosen, options, go) {
+  const selects = FILTERS.map((f) => {
+    const values = options[f.api].slice();
+    if (chosen[f.param] && !values.some((o) => o.value === chosen[f.param])) values.push({ value: chosen[f.param], text: chosen[f.param] });
+    return el('select', { id: f.id, name: f.param },
+      el('option', { value: '', text: t(f.all), selected: !chosen[f.param] }),
+      values.map((o) => el('option', { value: o.value, text: o.text, selected: o.value === chosen[f.param] })));
+  });
+  const form = el('form', { class: 'row', id: 'filter-form', 'aria-label': t('metricFilters') },
+    FILTERS.map((f, i) => el('label', { for: f.id }, t(f.label), selects[i])),
+    el('button', { type: 'submit', id: 'filter-apply', text: t('applyFilters') }));
+  if (FILTERS.some((f) => chosen[f.param])) {
+    form.append(el('button', { type: 'button', id: 'filter-clear', class: 'link', text: t('clearFilters'),
+      onclick: () => go(Object.fromEntries(FILTERS.map((f) => [f.param, '']))) }));
+  }
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    go(Object.fromEntries(FILTERS.map((f, i) => [f.param, selects[i].value])));
+  });
+  return form;
+}
+
 async function panelPage() {
   const params = new URLSearchParams(location.hash.split('?')[1] || '');
   const period = PERIODS.includes(params.get('periodo')) ? params.get('periodo') : 'este-mes';
   const range = periodRange(period, params);
   const picker = el('select', { id: 'period', name: 'period' },
     PERIODS.map((p) => el('option', { value: p, selected: p === period, text: t(PERIOD_NAMES[p]) })));
-  const go = (query) => { location.hash = '#/painel?' + new URLSearchParams(query).toString(); };
+  // The filters chosen (from the address); a change of period keeps them, a change of filters keeps the period.
+  const chosen = Object.fromEntries(FILTERS.map((f) => [f.param, params.get(f.param) || '']));
+  const filtered = FILTERS.filter((f) => chosen[f.param]);
+  const go = (query) => {
+    const next = new URLSearchParams();
+    const merged = Object.assign({ periodo: period, de: params.get('de') || '', ate: params.get('ate') || '' }, chosen, query);
+    if (merged.periodo !== 'personalizado') { delete merged.de; delete merged.ate; }
+    for (const [key, value] of Object.entries(merged)) if (value) next.set(key, value);
+    location.hash = '#/painel?' + next.toString();
+  };
   picker.addEventListener('change', () => {
     if (picker.value !== 'personalizado') return go({ periodo: picker.value });
     // Start from the period on screen, so only what changes needs typing.
@@ -281,21 +335,38 @@ async function panelPage() {
   }
   const head = [el('h1', { text: t('panel') }), form];
   if (!range) return show(...head, el('p', { class: 'error', id: 'period-error', role: 'alert', text: t('badPeriod') }));
+  // The period's tickets (matching the filters) as CSV.
+  const filterQuery = filtered.map((f) => `&${f.api}=${encodeURIComponent(chosen[f.param])}`).join('');
   head.push(el('p', {}, el('a', { id: 'export-csv', download: `ocorrencias-${range.fromDay}-${range.lastDay}.csv`,
-    href: `/v1/reports/metrics.csv?from_ms=${range.fromMs}&to_ms=${range.toMs}`, text: t('exportCsv') })));
+    href: `/v1/reports/metrics.csv?from_ms=${range.fromMs}&to_ms=${range.toMs}${filterQuery}`, text: t('exportCsv') })));
   show(...head, el('p', { text: t('loading') }));
-  const [counts, metrics, surveys, groups] = await Promise.all([
-    api('GET', '/v1/tickets/counts').catch((error) => error),
-    api('GET', `/v1/reports/metrics?from_day=${range.fromDay}&to_day=${range.toDay}`).catch((error) => error),
-    api('GET', `/v1/surveys/results?group_by=category&from_ms=${range.fromMs}&to_ms=${range.toMs}`).catch(() => null),
+  const periodQuery = `from_day=${range.fromDay}&to_day=${range.toDay}`;
+  // Survey answers: by category without a filter; with one filter, that dimension's row.
+  const surveyBy = filtered.length === 0 ? 'category' : filtered.length === 1 ? filtered[0].surveyBy : null;
+  const [counts, metrics, surveys, groups, agents, everything] = await Promise.all([
+    api('GET', `/v1/tickets/counts?${filtered.map((f) => `${f.counts}=${encodeURIComponent(chosen[f.param])}`).join('&')}`).catch((error) => error),
+    api('GET', `/v1/reports/metrics?${periodQuery}${filterQuery}`).catch((error) => error),
+    surveyBy ? api('GET', `/v1/surveys/results?group_by=${surveyBy}&from_ms=${range.fromMs}&to_ms=${range.toMs}`).catch(() => null) : null,
     api('GET', '/v1/groups?include_inactive=true').catch(() => null),
+    api('GET', '/v1/agents?include_inactive=true').catch(() => null),
+    // The products to choose from: those of the period's tickets (the unfiltered report's).
+    filtered.length ? api('GET', `/v1/reports/metrics?${periodQuery}`).catch(() => null) : null,
   ]);
   // Names for the keys workflow reports: stages as workflow names them, groups by id.
   const stageName = (row) => row.stage_name || row.stage;
   const groupNames = {};
   ((groups && groups.groups) || []).forEach((g) => { groupNames[g.id] = g.name; });
   const groupName = (id) => (id ? groupNames[id] || id : t('noGroup'));
+  const byName = (a, b) => a.text.localeCompare(b.text, locale());
+  const productSource = filtered.length ? everything : (metrics instanceof Error ? null : metrics);
+  const options = {
+    group: ((groups && groups.groups) || []).map((g) => ({ value: g.id, text: g.name || g.id })).sort(byName),
+    product: ((productSource && productSource.by_product) || []).filter((r) => r.key).map((r) => ({ value: r.key, text: r.key })).sort(byName),
+    agent: ((agents && agents.agents) || []).map((a) => ({ value: a.id, text: a.name || a.id })).sort(byName),
+  };
+  const filterNames = { group: groupName, product: (v) => v, agent: (id) => (options.agent.find((o) => o.value === id) || { text: id }).text };
   const parts = head.slice();
+  parts.splice(2, 0, filterForm(chosen, options, go));
   // Tickets by stage: now, whatever the period.
   if (counts instanceof Error) {
     parts.push(el('h2', { text: t('byStage') }), errorBox(counts));
@@ -308,12 +379,17 @@ async function panelPage() {
     return show(...parts);
   }
   const totals = metrics.totals || {};
-  // Satisfaction: the score distribution of the period's answers (summed over categories).
+  // Satisfaction: the score distribution of the period's answers (summed over categories, or the
+  // filtered dimension's row).
   const distribution = [0, 0, 0, 0, 0];
-  ((surveys && surveys.rows) || []).forEach((row) => (row.distribution || []).forEach((n, i) => { if (i < 5) distribution[i] += Number(n); }));
+  const surveyRows = ((surveys && surveys.rows) || []).filter((row) => filtered.length !== 1 || row.key === chosen[filtered[0].param]);
+  surveyRows.forEach((row) => (row.distribution || []).forEach((n, i) => { if (i < 5) distribution[i] += Number(n); }));
   const answered = distribution.reduce((a, b) => a + b, 0);
   const average = answered ? distribution.reduce((sum, n, i) => sum + n * (i + 1), 0) / answered : Number(totals.avg_survey_score || 0);
-  parts.push(el('h2', { text: `${t('summary')} · ${periodTitle(period, range)}` }), summaryCards(totals, surveys ? answered : null));
+  const filterTitle = filtered.map((f) => `${t(f.label)}: ${filterNames[f.api](chosen[f.param])}`).join(' · ');
+  parts.push(el('h2', { id: 'summary-heading', text: [t('summary'), periodTitle(period, range)].concat(filterTitle ? [filterTitle] : []).join(' · ') }));
+  if (filtered.length) parts.push(el('p', { class: 'muted', id: 'filter-note', text: t('filteredNote') }));
+  parts.push(summaryCards(totals, surveys && !filtered.length ? answered : null));
   parts.push(responseTimesSection(metrics));
   parts.push(countSection('category-chart', t('errorTypes'), t('errorTypesDesc'), breakdownRows(metrics.by_category, categoryName)));
   parts.push(countSection('module-chart', t('topModules'), t('topModulesDesc'),
@@ -323,7 +399,8 @@ async function panelPage() {
   parts.push(countSection('group-chart', t('byGroup'), t('byGroupDesc'), breakdownRows(metrics.by_group, groupName)));
   parts.push(stageTimeSection(metrics.stage_time, stageName));
   parts.push(backlogSection(metrics.backlog, stageName));
-  parts.push(satisfactionSection(distribution, average));
+  if (surveyBy) parts.push(satisfactionSection(distribution, average));
+  else parts.push(chartSection('satisfaction-chart', t('satisfaction'), el('p', { class: 'muted', text: t('noDistribution') }), null));
   show(...parts);
 }
 """#),

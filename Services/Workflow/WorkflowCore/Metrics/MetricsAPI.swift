@@ -51,13 +51,15 @@ extension TimeAPI {
             let level = caller.kind == .agent && !caller.administrator ? caller.accessLevel : Int32.max
             let pageSize = Int(request.pageSize <= 0 ? 1000 : min(request.pageSize, 10_000))
             let to = request.toMs == 0 ? Int64.max : request.toMs
+            let filter = try TimeAPI.filter(groupID: request.groupID, product: request.product, agentID: request.agentID)
             var cursor: MetricsExport.Cursor?
             var first = true
             repeat {
                 try context.checkCancellation()
                 // One short read per page: memory stays flat and no transaction is held open.
                 let page = try api.database.read { tx in
-                    try MetricsExport.page(tx, from: request.fromMs, to: to, after: cursor, limit: pageSize, maxAccessLevel: level)
+                    try MetricsExport.page(tx, from: request.fromMs, to: to, after: cursor, limit: pageSize, maxAccessLevel: level,
+                                           filter: filter)
                 }
                 var chunk = WorkflowV1.CsvChunk()
                 chunk.text = (first ? MetricsExport.header : "") + page.csv
@@ -80,15 +82,23 @@ extension TimeAPI {
         guard let from = LocalDay(iso: request.fromDay), let to = LocalDay(iso: request.toDay), from < to else {
             throw TimeAPI.invalid("from_day", ["período inválido (AAAA-MM-DD, início < fim) / invalid period (YYYY-MM-DD, from < to)"])
         }
-        var filter = MetricsFilter(groupID: request.groupID, product: request.product, agentID: request.agentID)
-        for (field, value) in [("group_id", request.groupID), ("product", request.product), ("agent_id", request.agentID)] {
-            if value.utf8.count > 200 || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-                throw TimeAPI.invalid(field, ["filtro inválido (até 200 caracteres, sem caracteres de controle) / invalid filter (up to 200 characters, no control characters)"])
-            }
-        }
+        var filter = try Self.filter(groupID: request.groupID, product: request.product, agentID: request.agentID)
         if caller.kind == .agent && !caller.administrator { filter.visibleTo = (caller.accessLevel, caller.id) }
         let now = time.clock()
         return try database.read { tx in try MetricsQuery.report(tx, from: from, to: to, now: now, filter: filter) }
+    }
+}
+
+extension TimeAPI {
+    /// The filter of a metrics request: each value up to 200 bytes and without control
+    /// characters, else INVALID_ARGUMENT naming its field.
+    static func filter(groupID: String, product: String, agentID: String) throws -> MetricsFilter {
+        for (field, value) in [("group_id", groupID), ("product", product), ("agent_id", agentID)] {
+            if value.utf8.count > 200 || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                throw TimeAPI.invalid(field, ["filtro inválido (até 200 bytes, sem caracteres de controle) / invalid filter (up to 200 bytes, no control characters)"])
+            }
+        }
+        return MetricsFilter(groupID: groupID, product: product, agentID: agentID)
     }
 }
 

@@ -230,12 +230,18 @@ public enum MetricsExport {
     /// The header line.
     public static var header: String { columns.joined(separator: ",") + "\r\n" }
 
-    /// Up to `limit` tickets opened in `[from, to)` (epoch ms) after `cursor`, at or below
-    /// `maxAccessLevel`, as CSV lines (no header), and the cursor of the next page (`nil` at the end).
+    /// Up to `limit` tickets opened in `[from, to)` (epoch ms) after `cursor`, matching `filter`'s
+    /// group, product and holder, at or below `maxAccessLevel`, as CSV lines (no header), and the
+    /// cursor of the next page (`nil` at the end).
     public static func page(_ tx: any SQLExecutor, from: Int64, to: Int64, after cursor: Cursor?, limit: Int,
-                            maxAccessLevel: Int32 = Int32.max) throws -> (csv: String, rows: Int, next: Cursor?) {
+                            maxAccessLevel: Int32 = Int32.max, filter: MetricsFilter = MetricsFilter()) throws -> (csv: String, rows: Int, next: Cursor?) {
         var sql = "SELECT \(columns.joined(separator: ", ")), access_level FROM wf_metric_tickets WHERE opened_at >= ? AND opened_at < ?"
         var params: [SQLValue] = [.integer(from), .integer(to)]
+        // The dimensions in SQL (pages still walk the (opened_at, ticket_id) index, skipping the others).
+        for (column, value) in [("group_id", filter.groupID), ("product", filter.product), ("agent_id", filter.agentID)] where !value.isEmpty {
+            sql += " AND \(column) = ?"
+            params.append(.text(value))
+        }
         if let cursor {
             // A row-value comparison, so both engines seek the (opened_at, ticket_id) index.
             sql += " AND (opened_at, ticket_id) > (?, ?)"

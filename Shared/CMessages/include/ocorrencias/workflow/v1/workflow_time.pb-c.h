@@ -663,10 +663,17 @@ struct  Ocorrencias__Workflow__V1__ExportMetricsRequest
    * Rows per chunk (default 1000, at most 10000).
    */
   int32_t page_size;
+  /*
+   * Optional filters on the ticket's current group, product and holder (empty: no filter), as
+   * GetMetricsRequest's.
+   */
+  char *group_id;
+  char *product;
+  char *agent_id;
 };
 #define OCORRENCIAS__WORKFLOW__V1__EXPORT_METRICS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__export_metrics_request__descriptor) \
-    , 0, 0, 0 }
+    , 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*

@@ -4392,7 +4392,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_metrics_response
   (ProtobufCMessageInit) ocorrencias__workflow__v1__get_metrics_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__export_metrics_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__export_metrics_request__field_descriptors[6] =
 {
   {
     "from_ms",
@@ -4430,16 +4430,55 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__export_metrics_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "group_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ExportMetricsRequest, group_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ExportMetricsRequest, product),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "agent_id",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ExportMetricsRequest, agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__export_metrics_request__field_indices_by_name[] = {
+  5,   /* field[5] = agent_id */
   0,   /* field[0] = from_ms */
+  3,   /* field[3] = group_id */
   2,   /* field[2] = page_size */
+  4,   /* field[4] = product */
   1,   /* field[1] = to_ms */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__export_metrics_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__export_metrics_request__descriptor =
 {
@@ -4449,7 +4488,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__export_metrics_reque
   "Ocorrencias__Workflow__V1__ExportMetricsRequest",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__ExportMetricsRequest),
-  3,
+  6,
   ocorrencias__workflow__v1__export_metrics_request__field_descriptors,
   ocorrencias__workflow__v1__export_metrics_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__export_metrics_request__number_ranges,

@@ -1,6 +1,7 @@
 // Loads N tickets (default 1,000,000) of realistic metrics facts into the workflow time tables on
 // SQLite and PostgreSQL, then measures a month's metrics report (p50/p95), a month's CSV export and
-// the cost of one SLA recomputation. Prints figures; asserts nothing. See docs/BENCHMARKS-workflow-time.md.
+// the cost of one SLA recomputation; and the month's report filtered by group, product or holder
+// (read from the per-ticket facts). Prints figures; asserts nothing. See docs/BENCHMARKS-workflow-time.md.
 //   swift build -c release --product workflow-time-bench
 //   .build/release/workflow-time-bench [--tickets 1000000] [--engine sqlite|postgres|both] [--runs 50]
 import Foundation
@@ -36,6 +37,13 @@ let products = ["RM", "Protheus", "Datasul", "Logix", "Winthor", "Fluig", "Consi
 let modules = ["Folha", "Fiscal", "Financeiro", "Estoque", "Compras", "Contábil"]
 let stagesOpen = ["aguardando_atendimento", "em_atendimento", "aguardando_cliente", "diagnostico_tecnico", "analise_produto", "para_desenvolver"]
 
+/// User + system CPU time of this process so far (SQLite runs in it; PostgreSQL's work is in its server).
+func processCPUMilliseconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000 + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000
+}
+
 func percentile(_ values: [Double], _ p: Double) -> Double {
     let sorted = values.sorted()
     return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p))]
@@ -63,12 +71,18 @@ func load(_ database: any Database) throws {
         let batchEnd = min(ticketCount, index + perTransaction)
         try database.write { tx in
             var rows: [SQLValue] = []
+            // Per ticket and stage left: (ticket_id, stage, wall_ms, business_ms, entries).
+            var stageRows: [SQLValue] = []
             func flush() throws {
                 guard !rows.isEmpty else { return }
                 let count = rows.count / width
                 let tuple = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
                 try tx.execute("INSERT INTO wf_metric_tickets (\(columns)) VALUES " + Array(repeating: tuple, count: count).joined(separator: ", "), rows)
                 rows.removeAll(keepingCapacity: true)
+                guard !stageRows.isEmpty else { return }
+                try tx.execute("INSERT INTO wf_metric_stage_time (ticket_id, stage, wall_ms, business_ms, entries) VALUES "
+                               + Array(repeating: "(?, ?, ?, ?, 1)", count: stageRows.count / 4).joined(separator: ", "), stageRows)
+                stageRows.removeAll(keepingCapacity: true)
             }
             for i in index..<batchEnd {
                 // More tickets recently (growing customer base).
@@ -97,6 +111,8 @@ func load(_ database: any Database) throws {
                     bump(openedAt + frWall, d, 6, frMet ? 1 : 0)
                 }
                 bump(openedAt, d, 11, transfers); bump(openedAt, d, 12, pingPong)
+                // The queue until the first response (every ticket).
+                stageRows += [values[0], .text("aguardando_atendimento"), .integer(frWall), .integer(frBusiness)]
                 if isOpen {
                     let stage = stagesOpen[random.below(stagesOpen.count)]
                     backlog["\(stage)|\(calendar.localDay(of: openedAt).dayNumber)", default: 0] += 1
@@ -113,6 +129,7 @@ func load(_ database: any Database) throws {
                                .integer(frWall), .integer(frBusiness), .integer(frMet ? 1 : 0),
                                .integer(resolutionWall), .integer(resolutionBusiness), .integer(met ? 1 : 0),
                                .integer(transfers), .integer(pingPong), .integer(reopens), survey]
+                    stageRows += [values[0], .text("em_atendimento"), .integer(resolutionWall / 2), .integer(resolutionWall / 6)]
                     bump(finishedAt, d, 1, 1); bump(finishedAt, d, 2, reopens)
                     bump(finishedAt, d, 7, 1); bump(finishedAt, d, 8, resolutionWall); bump(finishedAt, d, 9, resolutionBusiness)
                     bump(finishedAt, d, 10, met ? 1 : 0)
@@ -164,7 +181,8 @@ func load(_ database: any Database) throws {
 for engine in engines {
     print("== \(engine.rawValue): \(ticketCount) tickets")
     let scratch = try ScratchDatabase(engine)
-    let database = try scratch.open(migrations: WorkflowTimeMigrations.all)
+    // With the filtered report's indexes (migration 180).
+    let database = try scratch.open(migrations: WorkflowTimeMigrations.all + [MetricsQuery.filterMigration])
     try load(database)
     let open = try database.read { tx in try tx.scalar("SELECT COUNT(*) FROM wf_metric_tickets WHERE is_open = 1") }
     print("  open tickets: \(open)")
@@ -200,6 +218,45 @@ for engine in engines {
             times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
         }
         print(String(format: "    %@: p50 %.2f ms", name, percentile(Array(times.dropFirst(5)), 0.5)))
+    }
+
+    // A month's report filtered by group, product, holder (issue 7): from the per-ticket facts.
+    let filters: [(String, MetricsFilter)] = [
+        ("group g3", MetricsFilter(groupID: "g3")),
+        ("product RM", MetricsFilter(product: "RM")),
+        ("agent a7", MetricsFilter(agentID: "a7")),
+        ("group g3 + product RM", MetricsFilter(groupID: "g3", product: "RM")),
+        ("group g3, seen by a level-1 agent", MetricsFilter(groupID: "g3", visibleTo: (level: 1, agentID: "a7"))),
+    ]
+    for (name, filter) in filters {
+        var times: [Double] = []
+        var filtered: MetricsReport?
+        var cpuMs = 0.0
+        for run in 0..<(runs + 5) {
+            let cpu0 = processCPUMilliseconds()
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            filtered = try database.read { tx in try MetricsQuery.report(tx, from: LocalDay(2027, 5, 1), to: LocalDay(2027, 6, 1), now: end, filter: filter) }
+            if run >= 5 {
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                cpuMs += processCPUMilliseconds() - cpu0
+            }
+        }
+        // The same tickets counted directly (a check of the figures above, not timed).
+        var check = "SELECT COUNT(*) AS n FROM wf_metric_tickets WHERE opened_day >= ? AND opened_day < ?"
+        var checkParams: [SQLValue] = [.integer(Int64(LocalDay(2027, 5, 1).dayNumber)), .integer(Int64(LocalDay(2027, 6, 1).dayNumber))]
+        for (column, value) in [("group_id", filter.groupID), ("product", filter.product), ("agent_id", filter.agentID)] where !value.isEmpty {
+            check += " AND \(column) = ?"
+            checkParams.append(.text(value))
+        }
+        if let visible = filter.visibleTo {
+            check += " AND (access_level <= ? OR agent_id = ?)"
+            checkParams += [.integer(Int64(visible.level)), .text(visible.agentID)]
+        }
+        let counted = try database.read { tx in try tx.queryOne(check, checkParams)?.int("n") ?? -1 }
+        if counted != filtered?.totals.opened { print("  MISMATCH: \(name): \(counted) tickets, report says \(filtered?.totals.opened ?? 0)") }
+        print(String(format: "  month report filtered by %@ (%lld opened, %lld open): p50 %.2f ms, p95 %.2f ms, this process's CPU %.2f ms per report",
+                     name, filtered?.totals.opened ?? 0, filtered?.backlog.reduce(0) { $0 + $1.count } ?? 0,
+                     percentile(times, 0.5), percentile(times, 0.95), cpuMs / Double(runs)))
     }
 
     // A month's CSV export, page by page.

@@ -158,7 +158,7 @@ import TestSupport
         return CallOptions(timeoutMilliseconds: 10_000, metadata: PrincipalSigner(secret: secret).metadata(for: p))
     }
 
-    @Test("GetMetrics and ExportMetricsReport honour group_id, product and agent_id; a bad filter is INVALID_ARGUMENT on its field",
+    @Test("GetMetrics, ExportMetricsReport and ExportMetrics honour group_id, product and agent_id; a bad filter is INVALID_ARGUMENT on its field",
           arguments: TestEngines.all)
     func overRPC(engine: DatabaseEngine) throws {
         let database = try ScratchDatabase(engine).open(migrations: Self.migrations)

@@ -3,8 +3,8 @@ import Foundation
 /// `POST /v1/tickets` as `multipart/form-data`: a `ticket` field holding the JSON the route takes
 /// otherwise, and any number of files (fields with a file name). The ticket is opened through the
 /// JSON route's own handler with the files added to it:
-/// - a small file (at most ``HTTPServerConfiguration/inlineFileBytes``, while the form's small
-///   files stay within ``maxInlineFiles`` and ``maxInlineBytes``) is kept in memory and sent
+/// - a small file (one that fits ``InlineFileLimits``, the gateway's
+///   ``HTTPServerConfiguration/inlineFiles``, also served at `GET /v1/file-limits`) is kept in memory and sent
 ///   inside intake's `OpenTicket` (`files`), so the open and its files are one call and one
 ///   transaction;
 /// - a larger one is relayed to intake as an attachment while it arrives (``AttachmentUpload``)
@@ -20,12 +20,6 @@ import Foundation
 ///      -F files=@gravacao.webm -F files=@log.txt http://127.0.0.1:8080/v1/tickets
 /// ```
 final class TicketForm: RequestBodyConsumer {
-    /// At most this many files of one form travel inside the open (intake accepts 16 by default).
-    static let maxInlineFiles = 8
-    /// At most this many bytes of one form's files travel inside the open (intake accepts 3 MiB
-    /// by default, under its 4 MiB frame).
-    static let maxInlineBytes = 2 << 20
-
     /// A small file held until the form ends.
     private struct HeldFile {
         var name: String
@@ -38,14 +32,14 @@ final class TicketForm: RequestBodyConsumer {
     private let open: @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
     private let limit: Int
     private let ticketLimit: Int
-    private let inlineLimit: Int
     private var file: AttachmentUpload?
     private var held: HeldFile?
     private var ticket: [UInt8]?
     private var inTicket = false
     private var uploaded: [String] = []
     private var inline: [HeldFile] = []
-    private var inlineBytes = 0
+    /// What is left of the open's inline allowance.
+    private var budget: InlineFileLimits.Budget
     private var total = 0
 
     init(_ request: HTTPRequest, _ context: RequestContext, open: @escaping @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse) {
@@ -54,7 +48,7 @@ final class TicketForm: RequestBodyConsumer {
         self.open = open
         limit = context.gateway.configuration.http.maxUploadBytes
         ticketLimit = context.gateway.configuration.http.maxBodyBytes
-        inlineLimit = context.gateway.configuration.http.inlineFileBytes
+        budget = context.gateway.configuration.http.inlineFiles.budget()
     }
 
     func write(part: HTTPFormPart, offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws {
@@ -123,7 +117,7 @@ final class TicketForm: RequestBodyConsumer {
 
     /// Whether the held file, at `size` bytes, may still travel inside the open.
     private func fitsInline(_ size: Int) -> Bool {
-        size <= inlineLimit && inline.count < Self.maxInlineFiles && inlineBytes + size <= Self.maxInlineBytes
+        budget.fits(size)
     }
 
     /// The held file outgrew the open: it becomes an upload, starting with what was held.
@@ -141,7 +135,7 @@ final class TicketForm: RequestBodyConsumer {
         if let current = held {
             held = nil
             inline.append(current)
-            inlineBytes += current.bytes.count
+            _ = budget.take(current.bytes.count)
         }
         guard let current = file else { return }
         file = nil

@@ -53,7 +53,7 @@ struct ReplyFilesTests {
         #expect(!HTTPServerConfiguration(environment: ["GATEWAY_HTTP_INLINE_FILE_BYTES": "0"]).inlineFiles.budget().fits(0))
     }
 
-    @Test("GET /v1/file-limits serves the gateway's configured limits (signed-in callers only); the multipart open and `ocorre tickets reply --attach` decide with them: files over the size, or past the count or bytes, are uploaded first; all download byte-exact",
+    @Test("GET /v1/file-limits serves the gateway's configured limits (signed-in callers only); the multipart open, the multipart reply and `ocorre tickets reply --attach` decide with them: files over the size, or past the count or bytes, are uploaded first; all download byte-exact",
           arguments: TestEngines.all)
     func servedLimitsAreApplied(engine: DatabaseEngine) throws {
         let deployment = try ProxyTests.Deployment(engine: engine, gatewayEnvironment: [
@@ -108,6 +108,28 @@ struct ReplyFilesTests {
         #expect(reply.status == 0, "\(reply.error)")
         #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "b.bin and d.bin uploaded, a.bin and c.bin inside")
         try byteExact(try Self.replyAttachments(reply.output))
+
+        // The reply route's multipart form (curl -F): the gateway decides the same way.
+        before = try Self.uploads(gateway, admin: seeded.admin)
+        func replyForm(_ fields: [String]) throws -> GatewayHarness.Response {
+            var arguments = ["-s", "-i", "--max-time", "60", "-H", "Expect:", "-H", "Authorization: Bearer \(seeded.maria)"]
+            for field in fields { arguments += ["-F", field] }
+            return try GatewayHarness.curl(arguments + ["http://127.0.0.1:\(gateway.httpPort)/v1/tickets/\(ticketID)/replies"], input: Data())
+        }
+        let formReply = try replyForm(["reply={\"text\":\"Pelo formulário.\"};type=application/json"]
+                                      + paths.map { "files=@\($0);type=application/octet-stream" })
+        #expect(formReply.status == 201, "\(formReply.text)")
+        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "b.bin and d.bin uploaded, a.bin and c.bin inside")
+        let formMessage = try #require(formReply.json["message"] as? [String: Any], "\(formReply.text)")
+        #expect(formMessage["text"] as? String == "Pelo formulário.")
+        // Uploaded files first, then the small ones, each in form order.
+        let formFiles = try #require(formMessage["attachments"] as? [[String: Any]])
+        #expect(formFiles.compactMap { $0["file_name"] as? String } == ["b.bin", "d.bin", "a.bin", "c.bin"])
+        try byteExact(formFiles)
+        let noReply = try replyForm(["files=@\(paths[0])"])
+        #expect(noReply.status == 400 && noReply.text.contains("\"reply\""), "\(noReply.text)")
+        let wrongField = try replyForm(["ticket={}"])
+        #expect(wrongField.status == 400 && wrongField.text.contains("unknown_field"), "\(wrongField.text)")
 
         // A file over the served upload limit is refused by ocorre before sending anything.
         let huge = try write("grande.bin", 5_000_001, seed: 5)

@@ -2131,7 +2131,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_replies
       tags: [Intake]
-      summary: "intake `Reply`: request `ocorrencias.intake.v1.ReplyRequest`, answer `ocorrencias.intake.v1.ReplyResponse` (as JSON, .proto field names). Files as for an open: small ones (see GET /v1/file-limits) inside the reply as `files`, larger ones uploaded first with POST /v1/attachments and named in `attachment_ids`; a reply with files needs no text"
+      summary: "intake `Reply`: request `ocorrencias.intake.v1.ReplyRequest`, answer `ocorrencias.intake.v1.ReplyResponse` (as JSON, .proto field names). Files as for an open: small ones (see GET /v1/file-limits) inside the reply as `files`, larger ones uploaded first with POST /v1/attachments and named in `attachment_ids`; or a multipart form with the JSON in `reply` and the files, decided the same way by the gateway; a reply with files needs no text"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2141,6 +2141,19 @@ paths:
             schema:
               type: object
               description: 'ocorrencias.intake.v1.ReplyRequest as JSON (small files may come in `files`, each with file_name, content_type and base64 data; uploaded ones in `attachment_ids`)'
+          multipart/form-data:
+            schema:
+              type: object
+              required: [reply]
+              properties:
+                reply:
+                  type: string
+                  description: 'ocorrencias.intake.v1.ReplyRequest as JSON; small files (GET /v1/file-limits) are added to its files, larger ones are relayed to intake as attachments while they arrive and added to its attachment_ids'
+                files:
+                  type: array
+                  items:
+                    type: string
+                    contentMediaType: application/octet-stream
       responses:
         '201':
           description: ocorrencias.intake.v1.ReplyResponse

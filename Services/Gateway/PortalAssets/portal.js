@@ -203,7 +203,16 @@ function filePicker(form, ids) {
   drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); add(e.dataTransfer.files); });
-  form.addEventListener('paste', (e) => { if (e.clipboardData && e.clipboardData.files.length) add(e.clipboardData.files); });
+  // A pasted screenshot comes as "image.png" every time: name it after the moment instead.
+  const pasted = (file, index) => {
+    const generic = /^image\.(\w+)$/i.exec(file.name || 'image.png');
+    if (!generic) return file;
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+    return new File([file], `captura-${stamp}${index ? '-' + (index + 1) : ''}.${generic[1].toLowerCase()}`, { type: file.type });
+  };
+  form.addEventListener('paste', (e) => {
+    if (e.clipboardData && e.clipboardData.files.length) add(Array.from(e.clipboardData.files, pasted));
+  });
   const clear = () => { files.splice(0); render(); };
   return { node: el('fieldset', {}, el('legend', { text: t('attachments') }), drop, list), files, clear };
 }
@@ -517,7 +526,10 @@ async function ticketPage(id) {
   const verdict = el('div', { id: 'solution-verdict' });
   const survey = el('div', { id: 'ticket-survey' });
   const attachmentLink = (a) => el('a', { href: '/v1/attachments/' + encodeURIComponent(a.id), 'data-attachment': a.id, text: a.file_name });
-  const attachments = (intake.attachments || []).map((a) => el('li', {}, attachmentLink(a)));
+  // Every file of the ticket: the open's, then each message's (also shown on the message below).
+  const allFiles = (intake.attachments || []).concat(...(intake.messages || []).map((m) => m.attachments || []))
+    .filter((a, index, list) => list.findIndex((b) => b.id === a.id) === index);
+  const attachments = allFiles.map((a) => el('li', {}, attachmentLink(a)));
 
   const page = [
     el('h1', { id: 'ticket-title' }, el('span', { class: 'muted', text: (intake.code || id) + ' · ' }), intake.subject || row.subject || ''),

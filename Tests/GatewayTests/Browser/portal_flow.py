@@ -6,7 +6,7 @@ agent links an article, e-mails the customer, records the solution and proposes 
 "totvs" flow: Resolvido); the customer accepts it and answers the satisfaction survey on the
 ticket page. The customer's reply carries files: two chosen with the labelled file input (a small
 XML and one over the gateway's inline size), a screenshot pasted into the form, and one dropped on
-the zone and removed again with the keyboard; the agent sees them on the reply and downloads each
+the zone and a pasted "image.png" (renamed captura-...) both removed again with the keyboard; the agent sees them on the reply and downloads each
 byte-exact. Saves a screenshot of each page. Usage: portal_flow.py BASE_URL SCREENSHOT_DIR ATTACHMENT
 REPLY_XML REPLY_LARGE REPLY_PNG (customer and agent credentials in PORTAL_CUSTOMER / PORTAL_AGENT as
 email:password)."""
@@ -174,6 +174,15 @@ try:
     assert os.path.basename(reply_png) in driver.find_element(By.ID, "reply-files").text
     driver.find_element(By.CSS_SELECTOR, '#reply-files button[aria-label$="engano.txt"]').send_keys(Keys.ENTER)
     wait.until(lambda d: "engano.txt" not in d.find_element(By.ID, "reply-files").text)
+    # A screenshot pasted from the clipboard comes as "image.png": the page names it after the moment.
+    driver.execute_script(
+        "const data = new DataTransfer();"
+        "data.items.add(new File([new Uint8Array([137, 80, 78, 71])], 'image.png', {type: 'image/png'}));"
+        "document.getElementById('reply-text').dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true}));")
+    wait.until(lambda d: "captura-" in d.find_element(By.ID, "reply-files").text)
+    assert "image.png" not in driver.find_element(By.ID, "reply-files").text
+    driver.find_element(By.CSS_SELECTOR, '#reply-files button[aria-label*="captura-"]').send_keys(Keys.ENTER)
+    wait.until(lambda d: "captura-" not in d.find_element(By.ID, "reply-files").text)
     shot("6-customer-reply-files")
     driver.find_element(By.ID, "reply-submit").click()
     history_contains("Segue o XML em anexo.", reload_ticket=ticket)

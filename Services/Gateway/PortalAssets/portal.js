@@ -213,8 +213,7 @@ function filePicker(form, ids) {
   form.addEventListener('paste', (e) => {
     if (e.clipboardData && e.clipboardData.files.length) add(Array.from(e.clipboardData.files, pasted));
   });
-  const clear = () => { files.splice(0); render(); };
-  return { node: el('fieldset', {}, el('legend', { text: t('attachments') }), drop, list), files, clear };
+  return { node: el('fieldset', {}, el('legend', { text: t('attachments') }), drop, list), files };
 }
 
 function errorBox(error) {

@@ -24,6 +24,9 @@ enum WorkflowOpenBench {
         var dataDirectory: String?
         /// Also deliver notification's EmailSent for every opened ticket (its history line), as end to end.
         var email = false
+        /// Leave these migrations out (e.g. 180, the filter indexes on `wf_metric_tickets`), to
+        /// measure what they cost an opening.
+        var skipMigrations: Set<Int> = []
     }
 
     static func parse() -> Options {
@@ -40,6 +43,7 @@ enum WorkflowOpenBench {
             case "--batch": options.batch = max(1, Int(value) ?? options.batch)
             case "--data-dir": options.dataDirectory = value
             case "--email": options.email = value == "1" || value == "yes" || value == "true"
+            case "--skip-migration": if let version = Int(value) { options.skipMigrations.insert(version) }
             default: fatalError("unknown argument \(argument)")
             }
         }
@@ -185,7 +189,8 @@ enum WorkflowOpenBench {
         if options.engine == .postgres && url == nil { url = try PostgresTestServer.shared().createDatabase() }
         if let url { environment["WORKFLOW_DATABASE_URL"] = url }
         let configuration = try ServiceConfiguration(serviceName: "workflow", arguments: ["bench"], environment: environment)
-        let host = try ServiceMain.start(configuration: configuration, migrations: WorkflowService.migrations,
+        let host = try ServiceMain.start(configuration: configuration,
+                                         migrations: WorkflowService.migrations.filter { !options.skipMigrations.contains($0.version) },
                                          logger: Logger(service: "workflow", level: .critical),
                                          databaseTuning: WorkflowService.databaseTuning) { runtime, router in
             try WorkflowService.register(runtime: runtime, router: &router)
@@ -201,7 +206,7 @@ enum WorkflowOpenBench {
         try seed(client, call)
         let probe = try url.map { try PostgresProbe(url: $0) }
 
-        print("== workflow-open-bench: engine \(options.engine.rawValue), \(options.events) events, concurrency \(options.concurrency), \(options.batch) per delivery, load \(loadAverage()) ==")
+        print("== workflow-open-bench: engine \(options.engine.rawValue), \(options.events) events, concurrency \(options.concurrency), \(options.batch) per delivery, skipped migrations \(options.skipMigrations.sorted()), load \(loadAverage()) ==")
         print("pg_stat_statements: \(probe.map { $0.statements ? "yes" : "not preloaded" } ?? "n/a")")
         let run = UUID().uuidString.prefix(8)
         // Ticket ids as intake makes them (time-ordered UUIDs: a run's tickets sort together).

@@ -6,7 +6,7 @@
 // PostgreSQL, the server's CPU per event (its processes from pg_stat_activity) and statements
 // per event from pg_stat_statements when the cluster preloads it (scripts/bench-workflow-open).
 //   workflow-open-bench [--engine sqlite|postgres] [--url postgres://...] [--events 2000]
-//                       [--concurrency 8] [--top 25]
+//                       [--concurrency 8] [--top 25] [--skip-migration 180]
 import Foundation
 import Messages
 import Observability

@@ -40,6 +40,8 @@ public struct MetricsFilter: Sendable, Hashable {
             parts.append("t.\(column) = ?")
             params.append(.text(value))
         }
+        // Implies the holder index's condition (it leaves unheld tickets out), so both engines use it.
+        if !agentID.isEmpty { parts.append("t.agent_id <> ''") }
         if let visibleTo {
             parts.append("(t.access_level <= ? OR t.agent_id = ?)")
             params += [.integer(Int64(visibleTo.level)), .text(visibleTo.agentID)]
@@ -67,11 +69,13 @@ public struct MetricsFilter: Sendable, Hashable {
 extension MetricsQuery {
     /// The indexes the filtered report seeks (both engines; `is_open` before the day, so the
     /// backlog's `is_open = 1` and the cohort's `is_open IN (0, 1) AND opened_day` range both use
-    /// them). Runs after migration 170, which rebuilt `wf_metric_tickets` on SQLite.
+    /// them). The holder's index is partial: a ticket opened unassigned (the usual case) adds no
+    /// entry to it until someone takes it. Runs after migration 170, which rebuilt
+    /// `wf_metric_tickets` on SQLite.
     public static let filterMigration = Migration(version: 180, name: "time_metric_filters", sql: """
         CREATE INDEX wf_metric_tickets_group ON wf_metric_tickets (group_id, is_open, opened_day);
         CREATE INDEX wf_metric_tickets_product ON wf_metric_tickets (product, is_open, opened_day);
-        CREATE INDEX wf_metric_tickets_agent ON wf_metric_tickets (agent_id, is_open, opened_day);
+        CREATE INDEX wf_metric_tickets_agent ON wf_metric_tickets (agent_id, is_open, opened_day) WHERE agent_id <> '';
         """)
 
     /// Everything for days `[from, to)` plus the backlog at `now`: from the rollups without a

@@ -268,7 +268,7 @@ struct OpeningWritesTests {
             let rowless = try after.read { tx in
                 try tx.query("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%WITHOUT ROWID%' AND name NOT LIKE 'ticket_fts%' ORDER BY name").map { try $0.text("name") }
             }
-            #expect(rowless == tables.sorted())
+            #expect(rowless == (tables + ["wf_metric_stage_time"]).sorted())  // the last one by migration 180
         }
         let indexes = engine == .sqlite
             ? "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND name IN ('tickets_code', 'wf_sla_targets_status')"

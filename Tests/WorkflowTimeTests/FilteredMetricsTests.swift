@@ -155,6 +155,30 @@ import TestSupport
         }
     }
 
+    @Test("migration 180 keeps the stage times recorded before it (SQLite rebuilds the table WITHOUT ROWID) and the filtered report reads them",
+          arguments: TestEngines.all)
+    func migrationKeepsStageTimes(engine: DatabaseEngine) throws {
+        let scratch = try ScratchDatabase(engine)
+        let before = try scratch.open(migrations: WorkflowService.migrations.filter { $0.version < 180 })
+        try record(before)
+        let rows = try before.read { tx in try tx.query("SELECT ticket_id, stage, wall_ms, business_ms, entries FROM wf_metric_stage_time ORDER BY ticket_id, stage") }
+        before.close()
+        let after = try scratch.open(migrations: WorkflowService.migrations)
+        defer { after.close() }
+        let kept = try after.read { tx in try tx.query("SELECT ticket_id, stage, wall_ms, business_ms, entries FROM wf_metric_stage_time ORDER BY ticket_id, stage") }
+        #expect(kept.count == rows.count && kept.count == 4)
+        #expect(try kept.map { "\(try $0.text("ticket_id"))/\(try $0.text("stage"))=\(try $0.int("wall_ms"))" }
+                == rows.map { "\(try $0.text("ticket_id"))/\(try $0.text("stage"))=\(try $0.int("wall_ms"))" })
+        if engine == .sqlite {
+            let table = try after.read { tx in try tx.queryOne("SELECT sql FROM sqlite_master WHERE name = 'wf_metric_stage_time'")?.text("sql") }
+            #expect(table?.contains("WITHOUT ROWID") == true, "\(table ?? "")")
+        }
+        // New stage times still add up (ON CONFLICT on the rebuilt key), and the filtered report reads them.
+        try after.write { tx in try metrics.onTicketEvent(tx, ticketID: "A2", .stageChanged("aguardando_cliente"), at: sp("2027-03-02 11:00")) }
+        let n1 = try report(after, MetricsFilter(groupID: "n1"))
+        #expect(n1.stageTime.first { $0.stage == "em_atendimento" }?.exits == 2)  // A1 and now A2
+    }
+
     // MARK: over RPC
 
     func principal(admin: Bool, level: Int32, id: String = "ana") -> CallOptions {

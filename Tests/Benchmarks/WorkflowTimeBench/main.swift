@@ -254,9 +254,26 @@ for engine in engines {
         }
         let counted = try database.read { tx in try tx.queryOne(check, checkParams)?.int("n") ?? -1 }
         if counted != filtered?.totals.opened { print("  MISMATCH: \(name): \(counted) tickets, report says \(filtered?.totals.opened ?? 0)") }
+        // Its three queries, timed apart (p50).
+        let parts: [(String, (any SQLExecutor) throws -> Void)] = [
+            ("totals and breakdowns", { _ = try MetricsQuery.cohortTotals($0, from: LocalDay(2027, 5, 1), to: LocalDay(2027, 6, 1), filter: filter) }),
+            ("stage time", { _ = try MetricsQuery.cohortStageTime($0, from: LocalDay(2027, 5, 1), to: LocalDay(2027, 6, 1), filter: filter) }),
+            ("backlog", { _ = try MetricsQuery.filteredBacklog($0, now: end, filter: filter) }),
+        ]
+        var partTimes: [String] = []
+        for (part, run) in parts {
+            var times: [Double] = []
+            for _ in 0..<(min(runs, 10) + 2) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                try database.read { tx in try run(tx) }
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            }
+            partTimes.append(String(format: "%@ %.1f ms", part, percentile(Array(times.dropFirst(2)), 0.5)))
+        }
         print(String(format: "  month report filtered by %@ (%lld opened, %lld open): p50 %.2f ms, p95 %.2f ms, this process's CPU %.2f ms per report",
                      name, filtered?.totals.opened ?? 0, filtered?.backlog.reduce(0) { $0 + $1.count } ?? 0,
                      percentile(times, 0.5), percentile(times, 0.95), cpuMs / Double(runs)))
+        print("    parts (p50): " + partTimes.joined(separator: ", "))
     }
 
     // A month's CSV export, page by page.

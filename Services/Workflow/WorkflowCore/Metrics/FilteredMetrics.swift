@@ -70,13 +70,33 @@ extension MetricsQuery {
     /// The indexes the filtered report seeks (both engines; `is_open` before the day, so the
     /// backlog's `is_open = 1` and the cohort's `is_open IN (0, 1) AND opened_day` range both use
     /// them). The holder's index is partial: a ticket opened unassigned (the usual case) adds no
-    /// entry to it until someone takes it. Runs after migration 170, which rebuilt
+    /// entry to it until someone takes it. On SQLite `wf_metric_stage_time` also becomes a
+    /// `WITHOUT ROWID` table (as migration 170 did for the tables openings append to): the
+    /// filtered report's stage-time join then reads each ticket's rows in one B-tree seek instead
+    /// of a key-index seek plus a table lookup per row. Runs after migration 170, which rebuilt
     /// `wf_metric_tickets` on SQLite.
-    public static let filterMigration = Migration(version: 180, name: "time_metric_filters", sql: """
-        CREATE INDEX wf_metric_tickets_group ON wf_metric_tickets (group_id, is_open, opened_day);
-        CREATE INDEX wf_metric_tickets_product ON wf_metric_tickets (product, is_open, opened_day);
-        CREATE INDEX wf_metric_tickets_agent ON wf_metric_tickets (agent_id, is_open, opened_day) WHERE agent_id <> '';
-        """)
+    public static let filterMigration: Migration = {
+        let indexes = """
+            CREATE INDEX wf_metric_tickets_group ON wf_metric_tickets (group_id, is_open, opened_day);
+            CREATE INDEX wf_metric_tickets_product ON wf_metric_tickets (product, is_open, opened_day);
+            CREATE INDEX wf_metric_tickets_agent ON wf_metric_tickets (agent_id, is_open, opened_day) WHERE agent_id <> '';
+            """
+        return Migration(version: 180, name: "time_metric_filters", sqlite: indexes + """
+
+            CREATE TABLE wf_metric_stage_time_v180 (
+                ticket_id TEXT NOT NULL,
+                stage TEXT NOT NULL,
+                wall_ms BIGINT NOT NULL,
+                business_ms BIGINT NOT NULL,
+                entries INTEGER NOT NULL,
+                PRIMARY KEY (ticket_id, stage)
+            ) WITHOUT ROWID;
+            INSERT INTO wf_metric_stage_time_v180 (ticket_id, stage, wall_ms, business_ms, entries)
+                SELECT ticket_id, stage, wall_ms, business_ms, entries FROM wf_metric_stage_time;
+            DROP TABLE wf_metric_stage_time;
+            ALTER TABLE wf_metric_stage_time_v180 RENAME TO wf_metric_stage_time;
+            """, postgres: indexes)
+    }()
 
     /// Everything for days `[from, to)` plus the backlog at `now`: from the rollups without a
     /// filter, from the matching tickets' facts with one (see ``MetricsFilter``).
@@ -98,9 +118,10 @@ extension MetricsQuery {
                 base.params + [.integer(Int64(from.dayNumber)), .integer(Int64(to.dayNumber))])
     }
 
-    /// Sums per (category, product, module, group) in one query, added up here into the totals
+    /// The totals of the tickets opened in `[from, to)` that match `filter`, and their breakdowns:
+    /// sums per (category, product, module, group) in one query, added up here into the totals
     /// and each breakdown (most opened first, then by key, as the rollup path orders them).
-    private static func cohortTotals(_ tx: any SQLExecutor, from: LocalDay, to: LocalDay, filter: MetricsFilter) throws
+    public static func cohortTotals(_ tx: any SQLExecutor, from: LocalDay, to: LocalDay, filter: MetricsFilter) throws
         -> (MetricTotals, [Breakdown: [(key: String, totals: MetricTotals)]]) {
         let predicate = cohort(from, to, filter)
         let rows = try tx.query("""
@@ -130,8 +151,9 @@ extension MetricsQuery {
         return (total, ordered)
     }
 
-    /// Completed stays per stage of the cohort's tickets (``StageTime``: exits are stays left).
-    private static func cohortStageTime(_ tx: any SQLExecutor, from: LocalDay, to: LocalDay, filter: MetricsFilter) throws -> [StageTime] {
+    /// Completed stays per stage of the tickets opened in `[from, to)` that match `filter`
+    /// (``StageTime``: exits are stays left).
+    public static func cohortStageTime(_ tx: any SQLExecutor, from: LocalDay, to: LocalDay, filter: MetricsFilter) throws -> [StageTime] {
         let predicate = cohort(from, to, filter)
         return try tx.query("""
             SELECT s.stage AS stage, SUM(s.entries) AS exits, SUM(s.wall_ms) AS wall, SUM(s.business_ms) AS business
@@ -145,7 +167,7 @@ extension MetricsQuery {
     }
 
     /// The matching tickets open at `now`, per stage and age (the ages of ``backlog(_:now:calendar:)``).
-    private static func filteredBacklog(_ tx: any SQLExecutor, now: Int64, filter: MetricsFilter, calendar: BusinessCalendar) throws -> [BacklogRow] {
+    public static func filteredBacklog(_ tx: any SQLExecutor, now: Int64, filter: MetricsFilter, calendar: BusinessCalendar = .default) throws -> [BacklogRow] {
         let today = Int64(calendar.localDay(of: now).dayNumber)
         let predicate = filter.predicate()
         return try tx.query("""

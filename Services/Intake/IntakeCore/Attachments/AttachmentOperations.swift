@@ -105,7 +105,9 @@ extension IntakeContext {
     /// Records contents in the caller's transaction (one `INSERT` for all of them), each once
     /// per SHA-256: a content already stored keeps where it was stored (in its row or in a file);
     /// a new one is stored with `inline` bytes in its row, or as the file already renamed into
-    /// place (`inline` nil).
+    /// place (`inline` nil). Every item is one attachment row the caller inserts next
+    /// (``insertAttachments(_:_:uploaderID:organizationID:ticketID:createdAt:messageID:)``): each
+    /// content's `ref_count` grows by the items naming it.
     ///
     /// The garbage collector may have removed a content (no attachment referred to it) between
     /// an upload's rename and this transaction; its delete and ours are serialized on the content
@@ -114,23 +116,30 @@ extension IntakeContext {
     /// (only after a crash) gets the bytes in its row when they are at hand.
     /// - Throws: `ABORTED` when a content is neither stored nor at hand (the upload is to be sent again).
     func storeContents(_ tx: any SQLExecutor, _ items: [(sha256: String, sizeBytes: Int64, inline: [UInt8]?)]) throws {
+        var references: [String: Int64] = [:]
+        for item in items { references[item.sha256, default: 0] += 1 }
         var seen = Set<String>()
         let unique = items.filter { seen.insert($0.sha256).inserted }
         guard !unique.isEmpty else { return }
         let now = Self.now()
-        let rows = Array(repeating: "(?, ?, ?, ?)", count: unique.count).joined(separator: ", ")
+        let rows = Array(repeating: "(?, ?, ?, ?, ?)", count: unique.count).joined(separator: ", ")
         var values: [SQLValue] = []
-        values.reserveCapacity(unique.count * 4)
+        values.reserveCapacity(unique.count * 5)
         for item in unique {
-            values += [.text(item.sha256), .integer(item.sizeBytes), .integer(now), item.inline.map { .blob($0) } ?? .null]
+            values += [.text(item.sha256), .integer(item.sizeBytes), .integer(now), item.inline.map { .blob($0) } ?? .null,
+                       .integer(references[item.sha256] ?? 1)]
         }
         let inserted: Set<String>
         if unique.count == 1 {
-            inserted = try tx.execute("INSERT INTO contents (sha256, size_bytes, stored_at, data) VALUES \(rows) ON CONFLICT (sha256) DO NOTHING",
+            inserted = try tx.execute("INSERT INTO contents (sha256, size_bytes, stored_at, data, ref_count) VALUES \(rows) ON CONFLICT (sha256) DO NOTHING",
                                       values) == 1 ? [unique[0].sha256] : []
         } else {
-            inserted = Set(try tx.query("INSERT INTO contents (sha256, size_bytes, stored_at, data) VALUES \(rows) ON CONFLICT (sha256) DO NOTHING RETURNING sha256",
+            inserted = Set(try tx.query("INSERT INTO contents (sha256, size_bytes, stored_at, data, ref_count) VALUES \(rows) ON CONFLICT (sha256) DO NOTHING RETURNING sha256",
                                         values).map { try $0.text("sha256") })
+        }
+        for item in unique where !inserted.contains(item.sha256) {
+            guard try !addReferences(tx, item.sha256, references[item.sha256] ?? 1, restoring: item.inline, sizeBytes: item.sizeBytes) else { continue }
+            throw RPCError(.aborted, "conteúdo removido durante o envio; envie de novo / content removed during the upload; upload again")
         }
         for item in unique where !(inserted.contains(item.sha256) && item.inline != nil) {
             guard try !contentIsStored(tx, item.sha256) else { continue }
@@ -144,10 +153,33 @@ extension IntakeContext {
 
     /// Contents whose row was already there when an open's files were written with its batch
     /// (``OpenBatch/finish()``): each is readable, or gets the bytes at hand in its row.
+    /// Counts the batch's attachments on each in `ref_count`.
     func ensureStored(_ tx: any SQLExecutor, _ contents: [OpenBatch.DeferredContent]) throws {
-        for content in contents where try !contentIsStored(tx, content.sha256) {
-            try tx.execute("UPDATE contents SET data = ? WHERE sha256 = ?", [.blob(content.bytes), .text(content.sha256)])
+        for content in contents {
+            try addReferences(tx, content.sha256, content.references, restoring: content.bytes, sizeBytes: content.sizeBytes)
+            if try !contentIsStored(tx, content.sha256) {
+                try tx.execute("UPDATE contents SET data = ? WHERE sha256 = ?", [.blob(content.bytes), .text(content.sha256)])
+            }
         }
+    }
+
+    /// Counts `count` more attachment rows naming the content `sha`, whose row this
+    /// transaction's `INSERT … ON CONFLICT DO NOTHING` found already there.
+    ///
+    /// Taking the row's lock orders this transaction against the garbage collector, which
+    /// deletes a content only at `ref_count = 0`
+    /// (``collectGarbage(pendingOlderThanMilliseconds:batchSize:)``). On PostgreSQL the collector
+    /// may have deleted it between that `INSERT` and this `UPDATE`: the row is then written again
+    /// with `restoring` bytes when they are at hand.
+    /// - Returns: false when the row is gone and no bytes were at hand to write it again.
+    @discardableResult
+    func addReferences(_ tx: any SQLExecutor, _ sha: String, _ count: Int64, restoring bytes: [UInt8]?, sizeBytes: Int64) throws -> Bool {
+        guard count > 0 else { return true }
+        if try tx.execute("UPDATE contents SET ref_count = ref_count + ? WHERE sha256 = ?", [.integer(count), .text(sha)]) == 1 { return true }
+        guard let bytes else { return false }
+        try tx.execute("INSERT INTO contents (sha256, size_bytes, stored_at, data, ref_count) VALUES (?, ?, ?, ?, ?)",
+                       [.text(sha), .integer(sizeBytes), .integer(Self.now()), .blob(bytes), .integer(count)])
+        return true
     }
 
     /// The columns of an `attachments` row as ``attachmentValues(_:uploaderID:organizationID:ticketID:createdAt:)`` gives them.

@@ -47,7 +47,55 @@ enum IntakeSchema {
         // No query looks attachments up by uploader (a named upload is found by id, then its
         // uploader compared): the index only cost a B-tree write per attachment.
         Migration(version: 21, name: "drop_attachments_uploader_index", sql: "DROP INDEX attachments_uploader"),
+        // Each content counts the attachment rows naming it (`ref_count`): the garbage collector
+        // finds unreferenced contents in a partial index of the few at 0, instead of through an
+        // index on `attachments (sha256)`, whose random keys cost a write in a random leaf page
+        // for every attachment (docs/BENCHMARKS-intake.md, "Reference counts"). The foreign key
+        // from attachments to contents goes with that index (deleting a content would otherwise
+        // scan `attachments`); SQLite drops it by rebuilding `attachments`, which no table references.
+        Migration(version: 22, name: "contents_reference_counts", sqlite: contentReferenceCounts(sqlite: true),
+                  postgres: contentReferenceCounts(sqlite: false)),
     ]
+
+    /// Migration 22: `contents.ref_count`, counted from the attachments there are, and the
+    /// attachments table without its index and foreign key on `sha256`.
+    static func contentReferenceCounts(sqlite: Bool) -> String {
+        let counts = """
+            ALTER TABLE contents ADD COLUMN ref_count \(sqlite ? "INTEGER" : "BIGINT") NOT NULL DEFAULT 0;
+            UPDATE contents SET ref_count = (SELECT COUNT(*) FROM attachments a WHERE a.sha256 = contents.sha256);
+            CREATE INDEX contents_unreferenced ON contents (sha256) WHERE ref_count <= 0;
+            """
+        guard sqlite else {
+            return counts + """
+
+                ALTER TABLE attachments DROP CONSTRAINT IF EXISTS attachments_sha256_fkey;
+                DROP INDEX attachments_sha256;
+                """
+        }
+        return counts + """
+
+            CREATE TABLE attachments_v22 (
+                id TEXT PRIMARY KEY,
+                sha256 TEXT NOT NULL,
+                file_name TEXT NOT NULL,
+                content_type TEXT NOT NULL,
+                size_bytes INTEGER NOT NULL,
+                uploader_id TEXT NOT NULL,
+                organization_id TEXT NOT NULL DEFAULT '',
+                ticket_id TEXT REFERENCES tickets (id),
+                message_id TEXT NOT NULL DEFAULT '',
+                created_at INTEGER NOT NULL
+            );
+            INSERT INTO attachments_v22 (id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, ticket_id,
+                                         message_id, created_at)
+            SELECT id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, ticket_id, message_id, created_at
+            FROM attachments ORDER BY rowid;
+            DROP TABLE attachments;
+            ALTER TABLE attachments_v22 RENAME TO attachments;
+            CREATE INDEX attachments_ticket ON attachments (ticket_id);
+            CREATE INDEX attachments_pending ON attachments (created_at) WHERE ticket_id IS NULL;
+            """
+    }
 
     /// E-mail kept instead of taken in, and the queue of answers to rejected e-mail (migration 6).
     ///

@@ -47,6 +47,14 @@ enum IntakeSchema {
         // No query looks attachments up by uploader (a named upload is found by id, then its
         // uploader compared): the index only cost a B-tree write per attachment.
         Migration(version: 21, name: "drop_attachments_uploader_index", sql: "DROP INDEX attachments_uploader"),
+        // A file's place among its ticket's (or reply's) files, in the order the open or reply
+        // gave them (``IntakeContext/link(_:_:ticketID:organizationID:messageID:firstPosition:addToTicketTotal:)``).
+        // Listed by position, then creation and id: rows from before keep 0, and with it the
+        // order they were listed in until now. A constant default, so neither engine rewrites
+        // the table (SQLite changes the schema only; PostgreSQL ≥ 11 stores the default once).
+        Migration(version: 22, name: "attachments_position",
+                  sqlite: "ALTER TABLE attachments ADD COLUMN position INTEGER NOT NULL DEFAULT 0",
+                  postgres: "ALTER TABLE attachments ADD COLUMN position BIGINT NOT NULL DEFAULT 0"),
     ]
 
     /// E-mail kept instead of taken in, and the queue of answers to rejected e-mail (migration 6).

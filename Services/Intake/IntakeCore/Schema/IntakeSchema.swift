@@ -55,7 +55,56 @@ enum IntakeSchema {
         Migration(version: 22, name: "attachments_position",
                   sqlite: "ALTER TABLE attachments ADD COLUMN position INTEGER NOT NULL DEFAULT 0",
                   postgres: "ALTER TABLE attachments ADD COLUMN position BIGINT NOT NULL DEFAULT 0"),
+        // SQLite: what migration 8 did on PostgreSQL (``sqliteTicketsRebuild``).
+        Migration(version: 23, name: "sqlite_tickets_email_message_id_partial", sqlite: sqliteTicketsRebuild, postgres: "SELECT 1"),
     ]
+
+    /// SQLite: `tickets` rebuilt without the `UNIQUE` column constraint on `email_message_id`,
+    /// whose index took an entry (a NULL) for every ticket not opened by e-mail — one B-tree
+    /// insertion per open, and a page of every batch's commit — and with a partial unique index
+    /// instead (`WHERE email_message_id IS NOT NULL`), as PostgreSQL has since migration 8. A
+    /// column constraint cannot be dropped on SQLite: the table is rebuilt.
+    ///
+    /// The migration runs in a transaction with foreign keys enforced (``Migrator``), where
+    /// `PRAGMA foreign_keys = OFF` of SQLite's usual twelve steps does nothing, and `DROP TABLE
+    /// tickets` first deletes every row, which `ticket_messages` and `attachments` refer to. So:
+    /// the checks are deferred to `COMMIT` (`defer_foreign_keys`, reset by the `COMMIT`); the rows
+    /// are copied aside with their rowids (``RecentSubmissions`` reads `tickets` by rowid); the
+    /// table is dropped (each child row counts as a violation) and created again under its name;
+    /// the rows are copied back with their rowids (each parent row inserted cancels its children's
+    /// violations). `COMMIT` fails, and nothing changes, unless every reference holds again.
+    /// Children keep their `REFERENCES tickets (id)` (by name; nothing is renamed, so no
+    /// reference is rewritten). Kept as they were: every column with its type, default and
+    /// `NOT NULL`, the primary key, `code`'s `UNIQUE`, the foreign keys to `organizations` and
+    /// `contacts`. `tickets` has no trigger, and no other index on SQLite (migrations 7 and 9
+    /// dropped `tickets_organization` and `tickets_duplicates`). Measured in
+    /// docs/BENCHMARKS-intake.md ("Migration 23").
+    static let sqliteTicketsRebuild = """
+        PRAGMA defer_foreign_keys = ON;
+        CREATE TABLE tickets_v23 AS SELECT rowid AS old_rowid, * FROM tickets;
+        DROP TABLE tickets;
+        CREATE TABLE tickets (
+            id TEXT PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            organization_id TEXT NOT NULL REFERENCES organizations (id),
+            contact_id TEXT NOT NULL REFERENCES contacts (id),
+            representative_id TEXT NOT NULL DEFAULT '',
+            registered_by TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,
+            opened_at INTEGER NOT NULL,
+            submission_hash TEXT NOT NULL,
+            email_message_id TEXT,
+            attachment_bytes INTEGER NOT NULL DEFAULT 0,
+            snapshot BLOB NOT NULL
+        );
+        INSERT INTO tickets (rowid, id, code, organization_id, contact_id, representative_id, registered_by, status, opened_at,
+                             submission_hash, email_message_id, attachment_bytes, snapshot)
+            SELECT old_rowid, id, code, organization_id, contact_id, representative_id, registered_by, status, opened_at,
+                   submission_hash, email_message_id, attachment_bytes, snapshot
+            FROM tickets_v23 ORDER BY old_rowid;
+        DROP TABLE tickets_v23;
+        CREATE UNIQUE INDEX tickets_email_message_id ON tickets (email_message_id) WHERE email_message_id IS NOT NULL;
+        """
 
     /// E-mail kept instead of taken in, and the queue of answers to rejected e-mail (migration 6).
     ///

@@ -27,7 +27,7 @@ enum IntakeSchema {
         // PostgreSQL: the uniqueness of an e-mail's Message-ID only where there is one, so the
         // index no longer takes an entry (a NULL) for every ticket opened elsewhere. SQLite keeps
         // its column constraint: dropping it means rebuilding `tickets`, which other tables
-        // reference (docs/BENCHMARKS-intake.md, "Fourth pass").
+        // reference (docs/BENCHMARKS-intake.md, "Fourth pass"); migration 23 does.
         Migration(version: 8, name: "tickets_email_message_id_partial",
                   sqlite: "SELECT 1",
                   postgres: """
@@ -69,10 +69,13 @@ enum IntakeSchema {
     /// `PRAGMA foreign_keys = OFF` of SQLite's usual twelve steps does nothing, and `DROP TABLE
     /// tickets` first deletes every row, which `ticket_messages` and `attachments` refer to. So:
     /// the checks are deferred to `COMMIT` (`defer_foreign_keys`, reset by the `COMMIT`); the rows
-    /// are copied aside with their rowids (``RecentSubmissions`` reads `tickets` by rowid); the
-    /// table is dropped (each child row counts as a violation) and created again under its name;
-    /// the rows are copied back with their rowids (each parent row inserted cancels its children's
-    /// violations). `COMMIT` fails, and nothing changes, unless every reference holds again.
+    /// are copied aside with their rowids (``RecentSubmissions`` reads `tickets` by rowid) into a
+    /// `TEMP` table (SQLite's temporary file, in `SQLITE_TMPDIR` or `/var/tmp`: space for one
+    /// copy of `tickets` is needed there, none of it goes through the WAL, and the database file
+    /// does not grow); the table is dropped (each child row counts as a violation) and created
+    /// again under its name, in the pages just freed; the rows are copied back with their rowids
+    /// (each parent row inserted cancels its children's violations). `COMMIT` fails, and nothing
+    /// changes, unless every reference holds again.
     /// Children keep their `REFERENCES tickets (id)` (by name; nothing is renamed, so no
     /// reference is rewritten). Kept as they were: every column with its type, default and
     /// `NOT NULL`, the primary key, `code`'s `UNIQUE`, the foreign keys to `organizations` and
@@ -81,7 +84,7 @@ enum IntakeSchema {
     /// docs/BENCHMARKS-intake.md ("Migration 23").
     static let sqliteTicketsRebuild = """
         PRAGMA defer_foreign_keys = ON;
-        CREATE TABLE tickets_v23 AS SELECT rowid AS old_rowid, * FROM tickets;
+        CREATE TEMP TABLE tickets_v23 AS SELECT rowid AS old_rowid, * FROM tickets;
         DROP TABLE tickets;
         CREATE TABLE tickets (
             id TEXT PRIMARY KEY,

@@ -86,6 +86,33 @@ struct AttachmentOrderTests {
         #expect(try harness.getTicket(opened.id, as: maria).attachments.map(\.fileName) == opened.attachments.map(\.fileName))
     }
 
+    @Test("an open naming 600 uploads of one millisecond (linked 256 per statement) lists them as named",
+          arguments: TestEngines.all)
+    func manyUploadsKeepTheGivenOrder(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let contact = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let maria = harness.options(IntakeHarness.customer(contact))
+        // Pending uploads as UploadAttachment leaves them, written directly (600 streams would only be slower).
+        let ids = (0..<600).map { String(format: "u%04d", $0) }
+        try harness.database.write { tx in
+            try tx.execute("INSERT INTO contents (sha256, size_bytes, stored_at, data) VALUES (?, 1, 0, ?)", [.text(sha256Hex([1])), .blob([1])])
+            for id in ids {
+                try tx.execute("""
+                    INSERT INTO attachments (id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, created_at)
+                    VALUES (?, ?, ?, 'text/plain', 1, ?, ?, 5)
+                    """, [.text(id), .text(sha256Hex([1])), .text("\(id).txt"), .text(contact.id), .text(acme.id)])
+            }
+        }
+        var request = IntakeHarness.request(acme)
+        request.attachmentIDs = ids.reversed()
+        let opened = try #require(try harness.client.call(IntakeV1.Intake.openTicket, request, options: maria).ticket)
+        #expect(opened.attachments.map(\.id) == ids.reversed())
+        #expect(try harness.getTicket(opened.id, as: maria).attachments.map(\.id) == ids.reversed())
+        #expect(try harness.positions(opened.attachments) == Array(0..<600))
+        #expect(try harness.database.read { try $0.scalar("SELECT attachment_bytes FROM tickets").integerValue } == 600)
+    }
+
     @Test("a reply naming uploads recorded in one millisecond, then its own files: the answer, GetTicket and CustomerReplied list them as given",
           arguments: TestEngines.all)
     func replyKeepsTheGivenOrder(engine: DatabaseEngine) throws {

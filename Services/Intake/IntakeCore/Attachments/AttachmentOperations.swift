@@ -244,7 +244,7 @@ extension IntakeContext {
     }
 
     /// Puts `refs` on a ticket (and a message of it) in the caller's transaction, with one
-    /// `UPDATE` for all of them, at positions `firstPosition`, `firstPosition + 1`, … in the order
+    /// `UPDATE` per 256 of them, at positions `firstPosition`, `firstPosition + 1`, … in the order
     /// of `refs`: the ticket (or message) lists its files by position, so in the order the open
     /// or reply named them whenever they were uploaded (two uploads in one millisecond have ids
     /// in random order, ``RandomID``).
@@ -253,22 +253,27 @@ extension IntakeContext {
     func link(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef], ticketID: String, organizationID: String, messageID: String,
               firstPosition: Int64 = 0, addToTicketTotal: Bool = true) throws {
         guard !refs.isEmpty else { return }
-        let marks = Array(repeating: "?", count: refs.count).joined(separator: ", ")
-        var values: [SQLValue] = [.text(ticketID), .text(organizationID), .text(messageID)]
-        let position: String
-        if refs.count == 1 {
-            position = "?"
-            values.append(.integer(firstPosition))
-        } else {
-            // (Typed: PostgreSQL would take a CASE of untyped parameters for text.)
-            position = "CASE id" + String(repeating: " WHEN ? THEN CAST(? AS BIGINT)", count: refs.count) + " END"
-            for (index, ref) in refs.enumerated() { values += [.text(ref.id), .integer(firstPosition + Int64(index))] }
+        // In statements of at most 256 files (three parameters each), well within either engine's limit.
+        for start in stride(from: 0, to: refs.count, by: 256) {
+            let chunk = refs[start..<min(start + 256, refs.count)]
+            let first = firstPosition + Int64(start)
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+            var values: [SQLValue] = [.text(ticketID), .text(organizationID), .text(messageID)]
+            let position: String
+            if chunk.count == 1 {
+                position = "?"
+                values.append(.integer(first))
+            } else {
+                // (Typed: PostgreSQL would take a CASE of untyped parameters for text.)
+                position = "CASE id" + String(repeating: " WHEN ? THEN CAST(? AS BIGINT)", count: chunk.count) + " END"
+                for (index, ref) in chunk.enumerated() { values += [.text(ref.id), .integer(first + Int64(index))] }
+            }
+            let updated = try tx.execute("""
+                UPDATE attachments SET ticket_id = ?, organization_id = ?, message_id = ?, position = \(position)
+                WHERE id IN (\(marks)) AND ticket_id IS NULL
+                """, values + chunk.map { .text($0.id) })
+            if updated != chunk.count { throw RPCError(.aborted, "anexo usado ao mesmo tempo / attachment used concurrently") }
         }
-        let updated = try tx.execute("""
-            UPDATE attachments SET ticket_id = ?, organization_id = ?, message_id = ?, position = \(position)
-            WHERE id IN (\(marks)) AND ticket_id IS NULL
-            """, values + refs.map { .text($0.id) })
-        if updated != refs.count { throw RPCError(.aborted, "anexo usado ao mesmo tempo / attachment used concurrently") }
         if addToTicketTotal {
             try tx.execute("UPDATE tickets SET attachment_bytes = attachment_bytes + ? WHERE id = ?",
                            [.integer(refs.reduce(0) { $0 + $1.sizeBytes }), .text(ticketID)])

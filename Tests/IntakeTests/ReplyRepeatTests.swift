@@ -48,6 +48,27 @@ struct ReplyRepeatTests {
         #expect(try harness.events(IntakeV1.CustomerReplied.self).count == 1)
     }
 
+    @Test("the same e-mail open taken in twice answers the ticket with its files as the first answer listed them (uploads of one millisecond named out of id order, then files)",
+          arguments: TestEngines.all)
+    func repeatedEmailOpenCarriesItsFiles(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let uploads = try harness.uploadsInOneMillisecond(4, prefix: "anexo", as: harness.mailChannel)
+        var request = IntakeHarness.request(acme)
+        request.contactID = try harness.contact(acme, "Maria", email: "maria@acme.example").id
+        request.channel = "email"
+        request.emailMessageID = "<abre@acme.example>"
+        request.attachmentIDs = uploads.map(\.id)
+        request.files = [openFile("print.png", randomBytes(3_000, seed: 8))]
+        let first = try harness.client.call(IntakeV1.Intake.openTicket, request, options: harness.mailChannel)
+        let ticket = try #require(first.ticket)
+        #expect(!first.duplicate && ticket.attachments.map(\.fileName) == uploads.map(\.fileName) + ["print.png"])
+        let again = try harness.client.call(IntakeV1.Intake.openTicket, request, options: harness.mailChannel)
+        #expect(again.duplicate && again.ticket?.attachments == ticket.attachments)
+        #expect(try harness.getTicket(ticket.id, as: harness.staff).attachments == ticket.attachments)
+        #expect(try harness.count("tickets") == 1 && harness.count("attachments") == 5)
+    }
+
     @Test("a reply arriving while another transaction stores the same e-mail (on PostgreSQL: the unique Message-ID conflicts at commit) answers that message with its files",
           arguments: TestEngines.all)
     func concurrentEmailReplyAnswersTheStoredOne(engine: DatabaseEngine) throws {

@@ -4,7 +4,7 @@ import TestSupport
 
 @Suite("The portal in a real headless browser", .serialized)
 struct BrowserTests {
-    @Test("customer opens a ticket with an attachment after a suggestion; agent sees the SLA badge, takes it and asks; customer replies; agent links an article, e-mails and solves; customer accepts and answers the survey")
+    @Test("customer opens a ticket with an attachment after a suggestion; agent sees the SLA badge, takes it and asks; customer replies with files (file input, paste, drop); agent downloads them byte-exact, links an article, e-mails and solves; customer accepts and answers the survey")
     func portalFlow() throws {
         for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
             try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
@@ -18,10 +18,17 @@ struct BrowserTests {
         script.appendPathComponent("Browser/portal_flow.py")
         let file = deployment.gateway.directory.path + "/erro-539.txt"
         try Data("log da transmissão: erro 539\n".utf8).write(to: URL(fileURLWithPath: file))
+        // The reply's files: a small XML, an export over the inline size (uploaded first) and a
+        // screenshot the page pastes.
+        let replyFiles = [("nota 539.xml", Data("<nfeProc><NFe><infNFe Id=\"NFe539\"/></NFe></nfeProc>\n".utf8)),
+                          ("exportacao.csv", AttachmentStreamTests.file(bytes: 300_000, seed: 7)),
+                          ("tela.png", AttachmentStreamTests.file(bytes: 20_000, seed: 8))]
+        for (name, data) in replyFiles { try data.write(to: URL(fileURLWithPath: deployment.gateway.directory.path + "/" + name)) }
         // GATEWAY_SCREENSHOTS_DIR=docs/screenshots refreshes the pictures kept in the repository.
         let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (deployment.gateway.directory.path + "/shots")
         let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"),
-                                            [script.path, "http://127.0.0.1:\(deployment.gateway.httpPort)", shots, file],
+                                            [script.path, "http://127.0.0.1:\(deployment.gateway.httpPort)", shots, file]
+                                                + replyFiles.map { deployment.gateway.directory.path + "/" + $0.0 },
                                             environment: ["PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
                                                           "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
@@ -34,15 +41,24 @@ struct BrowserTests {
         #expect(try waitFor {
             try deployment.gateway.request("GET", "/v1/deliveries?ticket_id=\(ticketID)", bearer: seeded.admin).text.contains("Sobre a nota fiscal")
         })
-        // The small file travelled inside the open (no upload call), byte-exact.
+        // The small files travelled inside the open and the reply; only the reply's 300,000-byte
+        // export (over the served inline size) was uploaded first. All byte-exact.
         let metrics = try deployment.gateway.request("GET", "/metrics", bearer: seeded.admin).text
-        #expect(ViewCacheTests.counter(metrics, "gateway_rpc_client_calls_total", ["Intake/UploadAttachment\""]) == 0)
+        #expect(ViewCacheTests.counter(metrics, "gateway_rpc_client_calls_total", ["Intake/UploadAttachment\""]) == 1)
         let view = try deployment.gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
         let intake = try #require(view.json["intake"] as? [String: Any])
         let attachments = try #require(((intake["ticket"] as? [String: Any])?["attachments"] ?? intake["attachments"]) as? [[String: Any]], "\(view.text)")
         let attachmentID = try #require(attachments.first { $0["file_name"] as? String == "erro-539.txt" }?["id"] as? String, "\(view.text)")
         let download = try deployment.gateway.request("GET", "/v1/attachments/\(attachmentID)", bearer: seeded.ana)
         #expect(download.status == 200 && download.body == Data("log da transmissão: erro 539\n".utf8), "\(download.status) \(download.text)")
+        let messages = try #require(((intake["ticket"] as? [String: Any])?["messages"] ?? intake["messages"]) as? [[String: Any]], "\(view.text)")
+        let reply = try #require(messages.first { $0["text"] as? String == "Segue o XML em anexo." }, "\(messages)")
+        let replied = try #require(reply["attachments"] as? [[String: Any]], "\(reply)")
+        #expect(Set(replied.compactMap { $0["file_name"] as? String }) == Set(replyFiles.map(\.0)), "\(replied)")
+        for (name, data) in replyFiles {
+            let id = try #require(replied.first { $0["file_name"] as? String == name }?["id"] as? String, "\(name)")
+            #expect(try deployment.gateway.request("GET", "/v1/attachments/\(id)", bearer: seeded.ana).body == data, "\(name)")
+        }
     }
 
     @Test("a representative's person opens a ticket in the portal: organizations represented and the chosen one's authorized contacts as pickers; the ticket names them and the representative")

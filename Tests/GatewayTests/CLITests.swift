@@ -1,4 +1,5 @@
 import Foundation
+import Storage
 import Testing
 import TestSupport
 
@@ -54,5 +55,48 @@ struct CLITests {
         #expect(badKey.status != 0)
         #expect(try Self.ocorre(["logout"], deployment, config: config).status == 0)
         #expect(try Self.ocorre(["whoami"], deployment, config: config).status != 0)
+    }
+
+    @Test("ocorre tickets reply --attach (repeated, or a comma list) sends small files inside the reply up to the served limits (8 files of 256 KiB, 2 MiB: intake takes them) and uploads a larger one first; all download byte-exact; a reply needs text or a file",
+          arguments: TestEngines.all)
+    func replyWithFiles(engine: DatabaseEngine) throws {
+        let deployment = try ProxyTests.Deployment(engine: engine)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let ticketID = try ReplyFilesTests.openTicket(gateway, seeded)
+        let files = try TemporaryDirectory()
+        var contents: [String: Data] = [:]
+        func write(_ name: String, _ count: Int, seed: UInt64) throws -> String {
+            let data = AttachmentStreamTests.file(bytes: count, seed: seed)
+            contents[name] = data
+            try data.write(to: URL(fileURLWithPath: files.path + "/" + name))
+            return files.path + "/" + name
+        }
+        // Eight prints of exactly 256 KiB (2 MiB together: the most a reply carries inside) and a
+        // dump one byte over the size; a file name with a space.
+        let prints = try (0..<8).map { try write("print \($0).png", 256 << 10, seed: UInt64(10 + $0)) }
+        let dump = try write("dump.bin", (256 << 10) + 1, seed: 30)
+        let before = try ReplyFilesTests.uploads(gateway, admin: seeded.admin)
+        let arguments = ["tickets", "reply", ticketID, "--json", "--attach", prints[0...3].joined(separator: ","), "--attach", dump]
+            + prints[4...].flatMap { ["--attach", $0] }
+        let reply = try ReplyFilesTests.ocorre(arguments, gateway, token: seeded.maria)
+        #expect(reply.status == 0, "\(reply.error)")
+        #expect(try ReplyFilesTests.uploads(gateway, admin: seeded.admin) == before + 1, "only dump.bin is uploaded")
+        let attachments = try ReplyFilesTests.replyAttachments(reply.output)
+        // Uploaded files first, then the ones inside the reply in order.
+        #expect(attachments.compactMap { $0["file_name"] as? String } == ["dump.bin"] + (0..<8).map { "print \($0).png" }, "\(attachments)")
+        for attachment in attachments {
+            let id = try #require(attachment["id"] as? String)
+            let name = try #require(attachment["file_name"] as? String)
+            #expect(try gateway.request("GET", "/v1/attachments/\(id)", bearer: seeded.maria).body == contents[name], "\(name)")
+        }
+        // The agent sees them on the ticket's message too.
+        let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
+        #expect(view.status == 200 && view.text.contains("dump.bin") && view.text.contains("print 7.png"), "\(view.text.prefix(2000))")
+
+        let usage = try ReplyFilesTests.ocorre(["tickets", "reply", ticketID], gateway, token: seeded.maria)
+        #expect(usage.status == 2 && usage.error.contains("--attach"), "\(usage.error)")
+        let missing = try ReplyFilesTests.ocorre(["tickets", "reply", ticketID, "--attach", files.path + "/nao-existe.txt"], gateway, token: seeded.maria)
+        #expect(missing.status == 2 && missing.error.contains("nao-existe.txt"), "\(missing.error)")
     }
 }

@@ -76,11 +76,11 @@ struct ContentReferenceCountTests {
         #expect(try harness.count("contents") == 1)
     }
 
-    @Test("migration 22 counts the attachments already stored, and drops the index and foreign key on attachments.sha256",
+    @Test("migration 24 counts the attachments already stored, and drops the index and foreign key on attachments.sha256",
           arguments: TestEngines.all)
     func migrationCountsExistingAttachments(engine: DatabaseEngine) throws {
         let scratch = try ScratchDatabase(engine)
-        let before = try scratch.open(migrations: IntakeService.migrations.filter { $0.version < 22 })
+        let before = try scratch.open(migrations: IntakeService.migrations.filter { $0.version < 24 })
         try before.write { tx in
             for (sha, size) in [("aa", 10), ("bb", 20), ("cc", 30)] {
                 try tx.execute("INSERT INTO contents (sha256, size_bytes, stored_at, data) VALUES (?, ?, 1, ?)",

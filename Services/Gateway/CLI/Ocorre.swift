@@ -20,8 +20,10 @@ enum Ocorre {
       health                                   prontidão de cada serviço / readiness of every service
       methods [SERVICE]                        métodos RPC (reflexão) / RPC methods (reflection)
       call SERVICE/METHOD '{json}'             chama qualquer método / calls any method (gateway RPC port, API key)
-      tickets list [--state S] | show ID | open --subject S --description D [--category C] [--priority P] [--attach FILE[,FILE...]]
-              | reply ID --text T | move ID --stage S
+      tickets list [--state S] | show ID | open --subject S --description D [--category C] [--priority P] [--attach FILE]...
+              | reply ID [--text T] [--attach FILE]... | move ID --stage S
+                                               --attach repete-se (ou FILE,FILE) / repeats (or FILE,FILE): arquivos pequenos
+                                               vão na chamada, os maiores antes / small files go inside, larger ones first
       kb search TEXT                           busca na base de conhecimento / searches the knowledge base
       get PATH | post PATH '{json}'            qualquer rota HTTP / any HTTP route
     """
@@ -33,6 +35,8 @@ enum Ocorre {
         var token = ProcessInfo.processInfo.environment["OCORRE_TOKEN"]
         var json = false
         var flags: [String: String] = [:]
+        /// Every value of a flag given more than once (`--attach a --attach b`), in order.
+        var lists: [String: [String]] = [:]
         var switches: Set<String> = []
         var positional: [String] = []
     }
@@ -59,7 +63,9 @@ enum Ocorre {
                     case "rpc": options.rpc = value
                     case "api-key": options.apiKey = value
                     case "token": options.token = value
-                    default: options.flags[name] = value
+                    default:
+                        options.flags[name] = value
+                        options.lists[name, default: []].append(value)
                     }
                     index += 2
                     continue

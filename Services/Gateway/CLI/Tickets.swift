@@ -1,12 +1,8 @@
 import Foundation
+import GatewayCore
 
 /// `ocorre tickets ...` and `ocorre kb ...`: the ticket routes of the HTTP API.
 enum Tickets {
-    /// `--attach` files up to this size travel inside the open (intake's default inline limit).
-    static let inlineFileBytes = 256 << 10
-    /// At most this many files, and bytes together, inside one open (under intake's 16 / 3 MiB).
-    static let maxInlineFiles = 8, maxInlineBytes = 2 << 20
-
     static func run(_ options: Ocorre.Options, _ arguments: [String]) throws {
         guard let sub = arguments.first else { throw Ocorre.Failure(description: Ocorre.usage, status: 2) }
         switch sub {
@@ -27,35 +23,17 @@ enum Tickets {
                                   ("product", "product"), ("module", "module")] {
                 if let value = options.flags[flag] { body[field] = value }
             }
-            // Small files travel inside the open (`files`, base64: one call, one transaction at
-            // intake); larger ones are uploaded first (streamed from disk), then linked by id.
-            if let files = options.flags["attach"] {
-                var ids: [String] = [], inline: [[String: Any]] = [], inlineBytes = 0
-                for path in files.split(separator: ",").map(String.init) where !path.isEmpty {
-                    let url = URL(fileURLWithPath: path)
-                    guard FileManager.default.isReadableFile(atPath: url.path) else {
-                        throw Ocorre.Failure(description: "não é possível ler / cannot read \(path)", status: 2)
-                    }
-                    let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? Int.max
-                    if size <= Self.inlineFileBytes, inline.count < Self.maxInlineFiles, inlineBytes + size <= Self.maxInlineBytes,
-                       let data = try? Data(contentsOf: url), data.count == size {
-                        inline.append(["file_name": url.lastPathComponent, "data": data.base64EncodedString()])
-                        inlineBytes += size
-                        continue
-                    }
-                    let name = url.lastPathComponent.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "arquivo"
-                    let reference = try Ocorre.http(options, "POST", "/v1/attachments?file_name=\(name)", file: url)
-                    if let id = reference["id"] as? String { ids.append(id) }
-                }
-                if !ids.isEmpty { body["attachment_ids"] = ids }
-                if !inline.isEmpty { body["files"] = inline }
-            }
+            for (key, value) in try files(options) { body[key] = value }
             try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets", body: body), options)
         case "reply":
-            guard arguments.count > 1, let text = options.flags["text"] else {
-                throw Ocorre.Failure(description: "uso / usage: ocorre tickets reply ID --text T", status: 2)
+            // A reply with files needs no text (intake's ReplyRequest).
+            guard arguments.count > 1, options.flags["text"] != nil || options.flags["attach"] != nil else {
+                throw Ocorre.Failure(description: "uso / usage: ocorre tickets reply ID [--text T] [--attach FILE]...", status: 2)
             }
-            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(arguments[1])/replies", body: ["text": text]), options)
+            var body: [String: Any] = ["text": options.flags["text"] ?? ""]
+            for (key, value) in try files(options) { body[key] = value }
+            let ticket = arguments[1].addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? arguments[1]
+            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(ticket)/replies", body: body), options)
         case "move":
             guard arguments.count > 1, let stage = options.flags["stage"] else {
                 throw Ocorre.Failure(description: "uso / usage: ocorre tickets move ID --stage S", status: 2)
@@ -64,6 +42,51 @@ enum Tickets {
         default:
             throw Ocorre.Failure(description: Ocorre.usage, status: 2)
         }
+    }
+
+    /// The `--attach` files of an open or a reply as the API takes them: small ones inside the
+    /// call (`files`, base64: one call, one transaction at intake), larger ones uploaded first
+    /// (streamed from disk) and named in `attachment_ids`, decided by the gateway's own limits
+    /// (`GET /v1/file-limits`, read when there are files). `--attach` repeats; a value that is not
+    /// a file is split at commas (`--attach a.png,log.txt`).
+    static func files(_ options: Ocorre.Options) throws -> [String: Any] {
+        var paths: [String] = []
+        for value in options.lists["attach"] ?? [] {
+            if FileManager.default.fileExists(atPath: value) { paths.append(value); continue }
+            paths += value.split(separator: ",").map(String.init).filter { !$0.isEmpty }
+        }
+        guard !paths.isEmpty else { return [:] }
+        for path in paths where !FileManager.default.isReadableFile(atPath: path) {
+            throw Ocorre.Failure(description: "não é possível ler / cannot read \(path)", status: 2)
+        }
+        let answer = try Ocorre.http(options, "GET", "/v1/file-limits")
+        guard let limits = InlineFileLimits(json: answer) else {
+            throw Ocorre.Failure(description: "resposta inesperada de / unexpected answer from /v1/file-limits: \(answer)")
+        }
+        var budget = limits.budget()
+        var ids: [String] = [], inline: [[String: Any]] = []
+        for path in paths {
+            let url = URL(fileURLWithPath: path)
+            let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? Int.max
+            guard size <= limits.uploadBytes else {
+                throw Ocorre.Failure(description: "\(path): \(size) bytes; o limite é / the limit is \(limits.uploadBytes)", status: 2)
+            }
+            if budget.fits(size), let data = try? Data(contentsOf: url), data.count == size {
+                _ = budget.take(size)
+                inline.append(["file_name": url.lastPathComponent, "data": data.base64EncodedString()])
+                continue
+            }
+            let name = url.lastPathComponent.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "arquivo"
+            let reference = try Ocorre.http(options, "POST", "/v1/attachments?file_name=\(name)", file: url)
+            guard let id = reference["id"] as? String else {
+                throw Ocorre.Failure(description: "envio sem id / upload answered no id: \(reference)")
+            }
+            ids.append(id)
+        }
+        var fields: [String: Any] = [:]
+        if !ids.isEmpty { fields["attachment_ids"] = ids }
+        if !inline.isEmpty { fields["files"] = inline }
+        return fields
     }
 
     static func knowledge(_ options: Ocorre.Options, _ arguments: [String]) throws {

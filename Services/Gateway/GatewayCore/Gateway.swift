@@ -92,13 +92,25 @@ public final class Gateway: Sendable {
         return complete(exchange, request, response)
     }
 
-    /// The paths whose request bodies stream (routes with a ``Route/bodyConsumer``).
+    /// The paths whose request bodies stream (routes with a ``Route/bodyConsumer``): fixed paths
+    /// by a lookup, templated ones (`/v1/tickets/{id}/replies`) by matching the few there are.
     public var bodyStreaming: HTTPBodyStreaming {
-        var routes: [String: @Sendable (String?) -> Bool] = [:]
-        for route in router.routes where route.bodyConsumer != nil { routes["\(route.method) \(route.template)"] = route.streamsBody }
-        let streaming = routes
-        return HTTPBodyStreaming(streams: { method, path, contentType in streaming["\(method) \(path)"]?(contentType) ?? false },
-                                 begin: { self.beginStreaming($0) })
+        var fixed: [String: @Sendable (String?) -> Bool] = [:]
+        var templated: [Route] = []
+        for route in router.routes where route.bodyConsumer != nil {
+            if route.template.contains("{") { templated.append(route) } else { fixed["\(route.method) \(route.template)"] = route.streamsBody }
+        }
+        let (streaming, patterns) = (fixed, templated)
+        let router = router
+        return HTTPBodyStreaming(streams: { method, path, contentType in
+            if let streams = streaming["\(method) \(path)"] { return streams(contentType) }
+            guard !patterns.isEmpty else { return false }
+            let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+            guard patterns.contains(where: { $0.method == method && $0.match(parts) != nil }),
+                  // The route the request will be admitted to is that streaming one.
+                  case .found(let route, _) = router.match(method: method, path: path), route.bodyConsumer != nil else { return false }
+            return route.streamsBody(contentType)
+        }, begin: { self.beginStreaming($0) })
     }
 
     /// A streaming route's request, from its line and headers: admitted like any other, then

@@ -28,6 +28,8 @@ const TEXT = {
     onBehalf: 'Em nome de', organization: 'Organização', contact: 'Contato (quem relatou)', chooseOrganization: 'Escolha a organização',
     chooseContact: 'Escolha o contato', noContacts: 'Esta organização não tem contato autorizado a abrir ocorrências.',
     openFor: 'Você abre a ocorrência para uma organização que representa, em nome de um dos contatos dela.',
+    remove: 'Remover', removeFile: 'Remover o arquivo', filesHint: 'Até {size} por arquivo; arquivos pequenos vão junto da mensagem, os maiores são enviados antes.',
+    fileTooLarge: 'O arquivo {name} tem {size}; o limite é {limit}.', replyEmpty: 'Escreva a resposta ou anexe um arquivo.', sending: 'Enviando…',
   },
   en: {
     brand: 'Ocorrências', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
@@ -54,6 +56,8 @@ const TEXT = {
     onBehalf: 'On behalf of', organization: 'Organization', contact: 'Contact (who reported it)', chooseOrganization: 'Choose the organization',
     chooseContact: 'Choose the contact', noContacts: 'This organization has no contact authorized to open tickets.',
     openFor: 'You open the ticket for an organization you represent, in the name of one of its contacts.',
+    remove: 'Remove', removeFile: 'Remove the file', filesHint: 'Up to {size} per file; small files travel with the message, larger ones are uploaded first.',
+    fileTooLarge: 'The file {name} has {size}; the limit is {limit}.', replyEmpty: 'Write the reply or attach a file.', sending: 'Sending…',
   },
 };
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
@@ -63,6 +67,8 @@ const PRIORITIES = { BAIXA: ['Baixa', 'Low'], NORMAL: ['Normal', 'Normal'], ALTA
 let lang = localStorage.getItem('ocorrencias.lang') || 'pt-BR';
 let me = null;
 const t = (key) => (TEXT[lang] && TEXT[lang][key]) || TEXT['pt-BR'][key] || key;
+// A text with {name} placeholders filled from `values` (as text: the result goes through textContent).
+const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 const label = (table, key) => (table[key] ? table[key][lang === 'en' ? 1 : 0] : key);
 
 function el(tag, attributes, ...children) {
@@ -99,9 +105,6 @@ class ApiError extends Error {
   }
 }
 
-// Files of a new ticket sent inside the open (the gateway's and intake's defaults allow more).
-const INLINE_FILE_BYTES = 256 * 1024, MAX_INLINE_FILES = 8, MAX_INLINE_BYTES = 2 * 1024 * 1024;
-
 // A file (Blob) or bytes (Uint8Array) as base64, the form of a JSON `bytes` field. Shared by the
 // pages (quarantine.js too): the scripts share one global scope.
 async function base64(source) {
@@ -128,6 +131,89 @@ async function api(method, path, body, extra) {
   const json = text ? (() => { try { return JSON.parse(text); } catch (e) { return {}; } })() : {};
   if (!response.ok) throw new ApiError(response.status, json);
   return json;
+}
+
+// ---------------------------------------------------------------- files of an open or a reply
+
+// The gateway's limits on files sent inside an open or a reply (GET /v1/file-limits: the numbers
+// the gateway itself decides with), read once per page load. Unreachable: every file is uploaded.
+let fileLimitsAnswer = null;
+function fileLimits() {
+  if (!fileLimitsAnswer) {
+    fileLimitsAnswer = api('GET', '/v1/file-limits').catch(() => {
+      fileLimitsAnswer = null;
+      return { inline_file_bytes: 0, max_inline_files: 0, max_inline_bytes: 0, max_upload_bytes: Number.MAX_SAFE_INTEGER };
+    });
+  }
+  return fileLimitsAnswer;
+}
+
+function byteSize(bytes) {
+  const n = Number(bytes);
+  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toLocaleString(lang, { maximumFractionDigits: 1 })} MiB`;
+  if (n >= 1024) return `${(n / 1024).toLocaleString(lang, { maximumFractionDigits: 1 })} KiB`;
+  return `${n} B`;
+}
+
+// The files of an open or a reply as the API takes them: small ones inside the call (`files`,
+// base64: one call, one transaction at intake), the others uploaded first with
+// POST /v1/attachments and named by id (`attachment_ids`), by the gateway's limits.
+async function sendableFiles(files) {
+  const limits = await fileLimits();
+  for (const file of files) {
+    if (file.size > limits.max_upload_bytes) {
+      throw new Error(tf('fileTooLarge', { name: file.name, size: byteSize(file.size), limit: byteSize(limits.max_upload_bytes) }));
+    }
+  }
+  const attachmentIDs = [], inline = [];
+  let inlineBytes = 0;
+  for (const file of files) {
+    if (file.size <= limits.inline_file_bytes && inline.length < limits.max_inline_files && inlineBytes + file.size <= limits.max_inline_bytes) {
+      inline.push({ file_name: file.name, content_type: file.type || 'application/octet-stream', data: await base64(file) });
+      inlineBytes += file.size;
+      continue;
+    }
+    const ref = await api('POST', '/v1/attachments?file_name=' + encodeURIComponent(file.name), file);
+    attachmentIDs.push(ref.id);
+  }
+  const body = { attachment_ids: attachmentIDs };
+  if (inline.length) body.files = inline;
+  return body;
+}
+
+// The file picker of a form (the new ticket's, the reply's): a labelled file input (keyboard:
+// Tab, then Enter or Space), dragging files onto its zone, and pasting files (screenshots) anywhere
+// in `form`; the chosen files listed, each with a button that removes it. `ids` names the input,
+// the drop zone and the list. `picker.files` is what to send (see sendableFiles).
+function filePicker(form, ids) {
+  const files = [];
+  const list = el('ul', { id: ids.list, class: 'files', 'aria-live': 'polite' });
+  const render = () => list.replaceChildren(...files.map((file, index) => el('li', {}, `${file.name} (${byteSize(file.size)}) `,
+    el('button', { type: 'button', class: 'link remove-file', 'aria-label': `${t('removeFile')} ${file.name}`, text: t('remove'),
+      onclick: () => { files.splice(index, 1); render(); } }))));
+  const add = (chosen) => {
+    for (const file of Array.from(chosen || [])) files.push(file);
+    render();
+  };
+  const hint = el('p', { class: 'muted', id: ids.input + '-hint' });
+  fileLimits().then((limits) => { if (limits.max_upload_bytes < Number.MAX_SAFE_INTEGER) hint.textContent = tf('filesHint', { size: byteSize(limits.max_upload_bytes) }); });
+  const input = el('input', { type: 'file', id: ids.input, name: ids.input, multiple: true, 'aria-describedby': hint.id,
+    onchange: (e) => { add(e.target.files); e.target.value = ''; } });
+  const drop = el('div', { class: 'drop', id: ids.drop }, el('label', { for: ids.input }, t('dropHere'), el('br'), input), hint);
+  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); add(e.dataTransfer.files); });
+  // A pasted screenshot comes as "image.png" every time: name it after the moment instead.
+  const pasted = (file, index) => {
+    const generic = /^image\.(\w+)$/i.exec(file.name || 'image.png');
+    if (!generic) return file;
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+    return new File([file], `captura-${stamp}${index ? '-' + (index + 1) : ''}.${generic[1].toLowerCase()}`, { type: file.type });
+  };
+  form.addEventListener('paste', (e) => {
+    if (e.clipboardData && e.clipboardData.files.length) add(Array.from(e.clipboardData.files, pasted));
+  });
+  return { node: el('fieldset', {}, el('legend', { text: t('attachments') }), drop, list), files };
 }
 
 function errorBox(error) {
@@ -286,29 +372,15 @@ async function dashboardPage() {
 
 async function newTicketPage() {
   const draft = newId();
-  const files = [];
   const status = el('div');
   const suggestions = el('div', { class: 'suggestions', id: 'suggestions', hidden: true, 'aria-live': 'polite' });
   const faq = el('div', { id: 'faq' });
-  const fileList = el('ul', { id: 'files' });
   const policy = el('details', {}, el('summary', { text: `${t('priorities')} · ${t('tips')}` }));
   api('GET', '/v1/support-policy').then((p) => {
     (p.priorities || []).forEach((d) => policy.append(el('p', {}, el('strong', { text: label(PRIORITIES, d.priority) + ': ' }), lang === 'en' ? (d.definition_en || d.definition_pt || '') : (d.definition_pt || d.definition_en || ''))));
     const tips = lang === 'en' ? p.writing_tips_en : p.writing_tips_pt;
     if (tips) policy.append(el('p', { text: tips }));
   }).catch(() => null);
-
-  const addFiles = (list) => {
-    for (const file of list) {
-      files.push(file);
-      fileList.append(el('li', { text: `${file.name} (${file.size} B)` }));
-    }
-  };
-  const fileInput = el('input', { type: 'file', id: 'file-input', multiple: true, onchange: (e) => addFiles(e.target.files) });
-  const drop = el('div', { class: 'drop', id: 'drop' }, t('dropHere'), el('br'), fileInput);
-  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
-  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-  drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); addFiles(e.dataTransfer.files); });
 
   // Representatives: the organization (one they represent) and its contact the ticket is for.
   const pickers = isRepresentative() ? representativePickers(status) : null;
@@ -351,7 +423,9 @@ async function newTicketPage() {
     }, 250);
   });
 
-  const form = el('form', { id: 'ticket-form' },
+  const form = el('form', { id: 'ticket-form' });
+  const picker = filePicker(form, { input: 'file-input', drop: 'drop', list: 'files' });
+  form.append(...[
     pickers ? pickers.fields : null,
     el('label', {}, t('category'), category), faq,
     el('label', {}, t('priority'), el('select', { name: 'priority', id: 'priority' },
@@ -362,30 +436,16 @@ async function newTicketPage() {
     el('label', {}, t('subject'), subject), suggestions,
     el('label', {}, t('description'), el('textarea', { name: 'request', id: 'request', required: true })),
     policy,
-    el('fieldset', {}, el('legend', { text: t('attachments') }), drop, fileList),
-    el('button', { type: 'submit', id: 'ticket-submit', text: t('submit') }), status);
-  form.addEventListener('paste', (e) => { if (e.clipboardData && e.clipboardData.files.length) addFiles(e.clipboardData.files); });
+    picker.node,
+    el('button', { type: 'submit', id: 'ticket-submit', text: t('submit') }), status].filter((node) => node));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const button = form.querySelector('#ticket-submit');
     button.disabled = true;
     try {
-      // Small files travel inside the open (one call, one transaction at intake); larger ones
-      // are uploaded first and named by id.
-      const ids = [], inline = [];
-      let inlineBytes = 0;
-      for (const file of files) {
-        if (file.size <= INLINE_FILE_BYTES && inline.length < MAX_INLINE_FILES && inlineBytes + file.size <= MAX_INLINE_BYTES) {
-          inline.push({ file_name: file.name, content_type: file.type || 'application/octet-stream', data: await base64(file) });
-          inlineBytes += file.size;
-          continue;
-        }
-        const ref = await api('POST', '/v1/attachments?file_name=' + encodeURIComponent(file.name), file);
-        ids.push(ref.id);
-      }
+      // Small files travel inside the open, larger ones are uploaded first (sendableFiles).
       const values = Object.fromEntries(['category', 'priority', 'product', 'module', 'subject', 'request'].map((k) => [k, form.elements[k].value]));
-      values.attachment_ids = ids;
-      if (inline.length) values.files = inline;
+      Object.assign(values, await sendableFiles(picker.files));
       values.channel = 'portal';
       if (pickers) {
         values.organization_id = pickers.organization.value;
@@ -449,7 +509,8 @@ async function ticketPage(id) {
   const row = (workflow && workflow.row) || {};
   const stage = (workflow && (workflow.customer_stage_name || row.stage_name)) || intake.status || '';
   const entries = [];
-  (intake.messages || []).forEach((m) => entries.push({ at: m.created_at_ms, who: (m.author && m.author.name) || '', text: m.text, kind: 'customer' }));
+  (intake.messages || []).forEach((m) => entries.push({ at: m.created_at_ms, who: (m.author && m.author.name) || '', text: m.text, kind: 'customer',
+    files: m.attachments || [] }));
   ((workflow && workflow.discussion) || []).forEach((d) => {
     if (d.kind === 'customer_reply') return; // already among intake's messages
     entries.push({ at: d.added_at_ms, who: d.author_name, text: d.text, kind: d.kind, internal: !d.is_public });
@@ -463,7 +524,11 @@ async function ticketPage(id) {
   // Customers: accepting or rejecting a proposed solution, and the survey once finished (filled below).
   const verdict = el('div', { id: 'solution-verdict' });
   const survey = el('div', { id: 'ticket-survey' });
-  const attachments = (intake.attachments || []).map((a) => el('li', {}, el('a', { href: '/v1/attachments/' + encodeURIComponent(a.id), text: a.file_name })));
+  const attachmentLink = (a) => el('a', { href: '/v1/attachments/' + encodeURIComponent(a.id), 'data-attachment': a.id, text: a.file_name });
+  // Every file of the ticket: the open's, then each message's (also shown on the message below).
+  const allFiles = (intake.attachments || []).concat(...(intake.messages || []).map((m) => m.attachments || []))
+    .filter((a, index, list) => list.findIndex((b) => b.id === a.id) === index);
+  const attachments = allFiles.map((a) => el('li', {}, attachmentLink(a)));
 
   const page = [
     el('h1', { id: 'ticket-title' }, el('span', { class: 'muted', text: (intake.code || id) + ' · ' }), intake.subject || row.subject || ''),
@@ -475,15 +540,34 @@ async function ticketPage(id) {
     verdict, survey,
     el('h2', { text: t('history') }),
     el('div', { id: 'history' }, entries.map((e) => el('div', { class: 'entry' + (e.internal ? ' internal' : '') },
-      el('div', { class: 'meta', text: `${when(e.at)} · ${e.who || ''} · ${e.kind}${e.internal ? ' · interno' : ''}` }), el('p', { text: e.text })))),
+      el('div', { class: 'meta', text: `${when(e.at)} · ${e.who || ''} · ${e.kind}${e.internal ? ' · interno' : ''}` }), el('p', { text: e.text }),
+      e.files && e.files.length ? el('ul', { class: 'entry-files', 'aria-label': t('attachments') }, e.files.map((a) => el('li', {}, attachmentLink(a)))) : null))),
     status,
   ];
 
   if (isCustomer()) {
-    const reply = el('form', { id: 'reply-form' },
-      el('label', {}, t('reply'), el('textarea', { name: 'text', id: 'reply-text', required: true })),
-      el('button', { type: 'submit', id: 'reply-submit', text: t('send') }));
-    reply.addEventListener('submit', (e) => { e.preventDefault(); act('POST', `/v1/tickets/${encodeURIComponent(id)}/replies`, { text: reply.elements.text.value }); });
+    // The reply: text, files or both (small files inside the reply, larger ones uploaded first),
+    // with the same picker as the new ticket's.
+    const reply = el('form', { id: 'reply-form' });
+    const replyFiles = filePicker(reply, { input: 'reply-file-input', drop: 'reply-drop', list: 'reply-files' });
+    const replyButton = el('button', { type: 'submit', id: 'reply-submit', text: t('send') });
+    reply.append(el('label', {}, t('reply'), el('textarea', { name: 'text', id: 'reply-text' })), replyFiles.node, replyButton);
+    reply.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const text = reply.elements.text.value;
+      if (!text.trim() && !replyFiles.files.length) return status.replaceChildren(errorBox(new Error(t('replyEmpty'))));
+      replyButton.disabled = true;
+      status.replaceChildren(el('p', { class: 'muted', text: t('sending') }));
+      try {
+        const body = Object.assign({ text }, await sendableFiles(replyFiles.files));
+        await api('POST', `/v1/tickets/${encodeURIComponent(id)}/replies`, body, { idempotencyKey: 'portal-reply-' + newId() });
+        status.replaceChildren(el('p', { class: 'ok', text: t('saved') }));
+        reload();
+      } catch (error) {
+        status.replaceChildren(errorBox(error));
+        replyButton.disabled = false;
+      }
+    });
     const cancel = el('form', { id: 'cancel-form' },
       el('label', {}, t('reason'), el('input', { name: 'reason', required: true })),
       el('button', { type: 'submit', class: 'secondary', text: t('cancel') }));

@@ -4,8 +4,13 @@ a customer opens a ticket with an attachment after seeing a suggestion; an agent
 queue with its SLA badge, takes it and asks for information in public; the customer replies; the
 agent links an article, e-mails the customer, records the solution and proposes it (workflow's
 "totvs" flow: Resolvido); the customer accepts it and answers the satisfaction survey on the
-ticket page. Saves a screenshot of each page. Usage: portal_flow.py BASE_URL SCREENSHOT_DIR ATTACHMENT
-(customer and agent credentials in PORTAL_CUSTOMER / PORTAL_AGENT as email:password)."""
+ticket page. The customer's reply carries files: two chosen with the labelled file input (a small
+XML and one over the gateway's inline size), a screenshot pasted into the form, and one dropped on
+the zone and a pasted "image.png" (renamed captura-...) both removed again with the keyboard; the agent sees them on the reply and downloads each
+byte-exact. Saves a screenshot of each page. Usage: portal_flow.py BASE_URL SCREENSHOT_DIR ATTACHMENT
+REPLY_XML REPLY_LARGE REPLY_PNG (customer and agent credentials in PORTAL_CUSTOMER / PORTAL_AGENT as
+email:password)."""
+import base64
 import datetime
 import os
 import sys
@@ -13,12 +18,14 @@ import time
 
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
 
 from portal_browser import Portal
 
 base, shots, attachment = sys.argv[1], sys.argv[2], sys.argv[3]
+reply_xml, reply_large, reply_png = sys.argv[4], sys.argv[5], sys.argv[6]
 customer = os.environ["PORTAL_CUSTOMER"].split(":", 1)
 agent = os.environ["PORTAL_AGENT"].split(":", 1)
 
@@ -38,6 +45,20 @@ def open_ticket_page(ticket):
     else:
         driver.get(url)
     wait.until(EC.presence_of_element_located((By.ID, "ticket-title")))
+
+
+def file_base64(path):
+    with open(path, "rb") as f:
+        return base64.b64encode(f.read()).decode()
+
+
+def download_base64(href):
+    """The file behind a link, fetched by the page with its session, as 'STATUS BASE64'."""
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0], {credentials: 'same-origin'})"
+        ".then(async (r) => done(r.status + ' ' + await base64(new Uint8Array(await r.arrayBuffer()))))"
+        ".catch((e) => done('error ' + e));", href)
 
 
 def history_text():
@@ -134,8 +155,40 @@ try:
     open_ticket_page(ticket)
     history_contains("Pode enviar o XML da nota?", reload_ticket=ticket)
     driver.find_element(By.ID, "reply-text").send_keys("Segue o XML em anexo.")
+    # Files: two chosen with the file input (it has a label), a screenshot pasted into the form,
+    # and one dropped on the zone by mistake and removed with the keyboard.
+    assert driver.find_elements(By.CSS_SELECTOR, 'label[for="reply-file-input"]'), "the reply's file input has no label"
+    driver.find_element(By.ID, "reply-file-input").send_keys(reply_xml + "\n" + reply_large)
+    wait.until(lambda d: os.path.basename(reply_large) in d.find_element(By.ID, "reply-files").text)
+    driver.execute_script(
+        "const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));"
+        "const data = new DataTransfer();"
+        "data.items.add(new File([bytes], arguments[1], {type: 'image/png'}));"
+        "document.getElementById('reply-text').dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true}));",
+        file_base64(reply_png), os.path.basename(reply_png))
+    driver.execute_script(
+        "const data = new DataTransfer();"
+        "data.items.add(new File(['engano'], 'engano.txt', {type: 'text/plain'}));"
+        "document.getElementById('reply-drop').dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));")
+    wait.until(lambda d: "engano.txt" in d.find_element(By.ID, "reply-files").text)
+    assert os.path.basename(reply_png) in driver.find_element(By.ID, "reply-files").text
+    driver.find_element(By.CSS_SELECTOR, '#reply-files button[aria-label$="engano.txt"]').send_keys(Keys.ENTER)
+    wait.until(lambda d: "engano.txt" not in d.find_element(By.ID, "reply-files").text)
+    # A screenshot pasted from the clipboard comes as "image.png": the page names it after the moment.
+    driver.execute_script(
+        "const data = new DataTransfer();"
+        "data.items.add(new File([new Uint8Array([137, 80, 78, 71])], 'image.png', {type: 'image/png'}));"
+        "document.getElementById('reply-text').dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true}));")
+    wait.until(lambda d: "captura-" in d.find_element(By.ID, "reply-files").text)
+    assert "image.png" not in driver.find_element(By.ID, "reply-files").text
+    driver.find_element(By.CSS_SELECTOR, '#reply-files button[aria-label*="captura-"]').send_keys(Keys.ENTER)
+    wait.until(lambda d: "captura-" not in d.find_element(By.ID, "reply-files").text)
+    shot("6-customer-reply-files")
     driver.find_element(By.ID, "reply-submit").click()
     history_contains("Segue o XML em anexo.", reload_ticket=ticket)
+    reply_names = {os.path.basename(p): p for p in (reply_xml, reply_large, reply_png)}
+    listed = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "#history .entry-files a")]
+    assert sorted(listed) == sorted(reply_names), listed
     shot("6-customer-reply")
     # English switch.
     driver.find_element(By.ID, "lang").click()
@@ -146,6 +199,12 @@ try:
     sign_in(*agent)
     open_ticket_page(ticket)
     history_contains("Segue o XML em anexo.", reload_ticket=ticket)
+    # The agent sees the reply's files on it and downloads each byte-exact.
+    links = {a.text: a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#history .entry-files a")}
+    assert sorted(links) == sorted(reply_names), links
+    for name, path in reply_names.items():
+        got = download_base64(links[name])
+        assert got == "200 " + file_base64(path), f"{name}: {got[:80]}"
     driver.find_element(By.ID, "article-query").send_keys("nota fiscal")
     driver.find_element(By.ID, "article-search").click()
     wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#article-hits .article-link"))).click()

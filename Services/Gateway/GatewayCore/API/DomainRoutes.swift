@@ -84,7 +84,7 @@ enum DomainRoutes {
         let open = B.route("POST", "/v1/tickets", "intake", IntakeV1.Intake.openTicket, status: 201)
         // The JSON body, or the same as a multipart form with the files, streamed (TicketForm).
         router.add(open.streamingBodies(when: Gateway.isForm, asForm: true) { request, context in
-            TicketForm(request, context, open: open.handler)
+            TicketForm(request, context, field: "ticket", send: open.handler)
         })
         // The list: a customer's organization's tickets, or an agent's queue (cached per caller and page).
         router.add("GET", "/v1/tickets", TicketListRoute.handle)
@@ -108,7 +108,11 @@ enum DomainRoutes {
     static func ticketActions(_ router: inout Router) {
         let id = ["id": "ticket"]
         let wid = ["id": "ticket_id"]
-        router.add(B.route("POST", "/v1/tickets/{id}/replies", "intake", IntakeV1.Intake.reply, path: id, status: 201))
+        // The JSON body, or a multipart form (`reply` JSON and files) as for the open (TicketForm).
+        let reply = B.route("POST", "/v1/tickets/{id}/replies", "intake", IntakeV1.Intake.reply, path: id, status: 201)
+        router.add(reply.streamingBodies(when: Gateway.isForm, asForm: true) { request, context in
+            TicketForm(request, context, field: "reply", send: reply.handler)
+        })
         router.add(B.route("POST", "/v1/tickets/{id}/cancel", "intake", IntakeV1.Intake.cancelTicket, path: id))
         router.add(B.route("POST", "/v1/tickets/{id}/contact", "intake", IntakeV1.Intake.changeTicketContact, path: id))
         router.add(B.route("POST", "/v1/tickets/{id}/move", "workflow", WorkflowV1.Workflow.moveTicket, path: wid))
@@ -145,6 +149,12 @@ enum DomainRoutes {
         // Streamed to intake as it arrives (AttachmentUpload).
         router.addStreaming("POST", "/v1/attachments") { request, context in try AttachmentUpload(request, context) }
         router.add("GET", "/v1/attachments/{id}") { request, context in try AttachmentDownload.response(request, context) }
+        // Which files of an open or reply travel inside the call (`files`) and which are uploaded
+        // first: the portal and `ocorre` read the gateway's limits here instead of keeping their own.
+        router.add("GET", "/v1/file-limits") { _, context in
+            _ = try context.requirePrincipal()
+            return .json(context.gateway.configuration.http.inlineFiles.json)
+        }
     }
 
     // MARK: knowledge

@@ -1573,7 +1573,7 @@ paths:
     post:
       operationId: post_v1_tickets
       tags: [Intake]
-      summary: "intake `OpenTicket`: request `ocorrencias.intake.v1.OpenTicketRequest`, answer `ocorrencias.intake.v1.OpenTicketResponse` (as JSON, .proto field names); or a multipart form with the same JSON in `ticket` and the files: small ones (GATEWAY_HTTP_INLINE_FILE_BYTES, 256 KiB) travel inside the open, larger ones are relayed to intake as attachments while they arrive"
+      summary: "intake `OpenTicket`: request `ocorrencias.intake.v1.OpenTicketRequest`, answer `ocorrencias.intake.v1.OpenTicketResponse` (as JSON, .proto field names); or a multipart form with the same JSON in `ticket` and the files: small ones (GET /v1/file-limits: GATEWAY_HTTP_INLINE_FILE_BYTES, 256 KiB, 8 files, 2 MiB) travel inside the open, larger ones are relayed to intake as attachments while they arrive"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2131,7 +2131,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_replies
       tags: [Intake]
-      summary: "intake `Reply`: request `ocorrencias.intake.v1.ReplyRequest`, answer `ocorrencias.intake.v1.ReplyResponse` (as JSON, .proto field names)"
+      summary: "intake `Reply`: request `ocorrencias.intake.v1.ReplyRequest`, answer `ocorrencias.intake.v1.ReplyResponse` (as JSON, .proto field names). Files as for an open: small ones (see GET /v1/file-limits) inside the reply as `files`, larger ones uploaded first with POST /v1/attachments and named in `attachment_ids`; or a multipart form with the JSON in `reply` and the files, decided the same way by the gateway; a reply with files needs no text"
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2140,7 +2140,20 @@ paths:
           application/json:
             schema:
               type: object
-              description: 'ocorrencias.intake.v1.ReplyRequest as JSON'
+              description: 'ocorrencias.intake.v1.ReplyRequest as JSON (small files may come in `files`, each with file_name, content_type and base64 data; uploaded ones in `attachment_ids`)'
+          multipart/form-data:
+            schema:
+              type: object
+              required: [reply]
+              properties:
+                reply:
+                  type: string
+                  description: 'ocorrencias.intake.v1.ReplyRequest as JSON; small files (GET /v1/file-limits) are added to its files, larger ones are relayed to intake as attachments while they arrive and added to its attachment_ids'
+                files:
+                  type: array
+                  items:
+                    type: string
+                    contentMediaType: application/octet-stream
       responses:
         '201':
           description: ocorrencias.intake.v1.ReplyResponse
@@ -3427,6 +3440,24 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+  /v1/file-limits:
+    get:
+      operationId: get_v1_file_limits
+      tags: [Tickets]
+      summary: "Which files of an open or a reply travel inside the call (`files`, base64) and which are uploaded first (`POST /v1/attachments`, then `attachment_ids`): the gateway's GATEWAY_HTTP_INLINE_FILE_BYTES, GATEWAY_HTTP_INLINE_MAX_FILES, GATEWAY_HTTP_INLINE_MAX_BYTES and GATEWAY_HTTP_MAX_UPLOAD_BYTES. The portal, `ocorre` and the multipart open decide with these numbers"
+      responses:
+        '200':
+          description: FileLimits
+          content:
+            application/json:
+              schema:
+                $ref: '#/components/schemas/FileLimits'
+        '401':
+          $ref: '#/components/responses/E401'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
   /v1/knowledge/search:
     get:
       operationId: get_v1_knowledge_search
@@ -6872,6 +6903,14 @@ components:
         content_type: {type: string}
         size_bytes: {type: integer}
         sha256: {type: string}
+    FileLimits:
+      type: object
+      required: [inline_file_bytes, max_inline_files, max_inline_bytes, max_upload_bytes]
+      properties:
+        inline_file_bytes: {type: integer, description: "a file of at most this many bytes may travel inside the open or reply (0: none)"}
+        max_inline_files: {type: integer, description: "at most this many files inside one open or reply"}
+        max_inline_bytes: {type: integer, description: "at most this many bytes of files inside one open or reply"}
+        max_upload_bytes: {type: integer, description: "the largest file POST /v1/attachments takes (413 beyond)"}
     ApiKeyCreated:
       type: object
       properties:

@@ -1,31 +1,28 @@
 import Foundation
 
-/// `POST /v1/tickets` as `multipart/form-data`: a `ticket` field holding the JSON the route takes
-/// otherwise, and any number of files (fields with a file name). The ticket is opened through the
-/// JSON route's own handler with the files added to it:
-/// - a small file (at most ``HTTPServerConfiguration/inlineFileBytes``, while the form's small
-///   files stay within ``maxInlineFiles`` and ``maxInlineBytes``) is kept in memory and sent
-///   inside intake's `OpenTicket` (`files`), so the open and its files are one call and one
-///   transaction;
+/// `POST /v1/tickets` and `POST /v1/tickets/{id}/replies` as `multipart/form-data`: a `ticket`
+/// (open) or `reply` field holding the JSON the route takes otherwise, and any number of files
+/// (fields with a file name). The ticket is opened, or the reply sent, through the JSON route's
+/// own handler with the files added to it:
+/// - a small file (one that fits ``InlineFileLimits``, the gateway's
+///   ``HTTPServerConfiguration/inlineFiles``, also served at `GET /v1/file-limits`) is kept in memory and sent
+///   inside intake's `OpenTicket` / `Reply` (`files`), so the open or reply and its files are one
+///   call and one transaction;
 /// - a larger one is relayed to intake as an attachment while it arrives (``AttachmentUpload``)
 ///   and its id added to `attachment_ids`.
 ///
-/// The ticket lists uploaded files first, then the small ones, each group in form order. The
-/// whole form is bounded by ``HTTPServerConfiguration/maxUploadBytes``, the `ticket` field by
-/// ``HTTPServerConfiguration/maxBodyBytes``. Files uploaded before a refusal stay unlinked and
-/// intake's garbage collection removes them; small files of a refused open are never stored.
+/// The ticket (or message) lists uploaded files first, then the small ones, each group in form
+/// order. The whole form is bounded by ``HTTPServerConfiguration/maxUploadBytes``, the JSON field
+/// by ``HTTPServerConfiguration/maxBodyBytes``. Files uploaded before a refusal stay unlinked and
+/// intake's garbage collection removes them; small files of a refused call are never stored.
 ///
 /// ```sh
 /// curl -H "Authorization: Bearer $TOKEN" -F 'ticket={"subject":"...","request":"..."};type=application/json' \
 ///      -F files=@gravacao.webm -F files=@log.txt http://127.0.0.1:8080/v1/tickets
+/// curl -H "Authorization: Bearer $TOKEN" -F 'reply={"text":"Segue o XML."}' -F files=@nota.xml \
+///      http://127.0.0.1:8080/v1/tickets/$ID/replies
 /// ```
 final class TicketForm: RequestBodyConsumer {
-    /// At most this many files of one form travel inside the open (intake accepts 16 by default).
-    static let maxInlineFiles = 8
-    /// At most this many bytes of one form's files travel inside the open (intake accepts 3 MiB
-    /// by default, under its 4 MiB frame).
-    static let maxInlineBytes = 2 << 20
-
     /// A small file held until the form ends.
     private struct HeldFile {
         var name: String
@@ -35,26 +32,33 @@ final class TicketForm: RequestBodyConsumer {
 
     private let request: HTTPRequest
     private let context: RequestContext
-    private let open: @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
+    /// The JSON field's name: `ticket` (open) or `reply`.
+    private let field: String
+    private let send: @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
     private let limit: Int
-    private let ticketLimit: Int
-    private let inlineLimit: Int
+    private let jsonLimit: Int
     private var file: AttachmentUpload?
     private var held: HeldFile?
-    private var ticket: [UInt8]?
-    private var inTicket = false
+    private var jsonField: [UInt8]?
+    private var inJSON = false
     private var uploaded: [String] = []
     private var inline: [HeldFile] = []
-    private var inlineBytes = 0
+    /// What is left of the open's inline allowance.
+    private var budget: InlineFileLimits.Budget
     private var total = 0
 
-    init(_ request: HTTPRequest, _ context: RequestContext, open: @escaping @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse) {
+    /// - Parameters:
+    ///   - field: the name of the form field holding the JSON request (`ticket`, `reply`).
+    ///   - send: the JSON route's handler, called with the JSON and the files added to it.
+    init(_ request: HTTPRequest, _ context: RequestContext, field: String,
+         send: @escaping @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse) {
         self.request = request
         self.context = context
-        self.open = open
+        self.field = field
+        self.send = send
         limit = context.gateway.configuration.http.maxUploadBytes
-        ticketLimit = context.gateway.configuration.http.maxBodyBytes
-        inlineLimit = context.gateway.configuration.http.inlineFileBytes
+        jsonLimit = context.gateway.configuration.http.maxBodyBytes
+        budget = context.gateway.configuration.http.inlineFiles.budget()
     }
 
     func write(part: HTTPFormPart, offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws {
@@ -66,20 +70,19 @@ final class TicketForm: RequestBodyConsumer {
             if !fitsInline(held!.bytes.count) { try startUpload() }
         } else if let file {
             try file.write(bytes)
-        } else if inTicket {
-            ticket!.append(contentsOf: bytes)
-            guard ticket!.count <= ticketLimit else { throw APIError.tooLarge }
+        } else if inJSON {
+            jsonField!.append(contentsOf: bytes)
+            guard jsonField!.count <= jsonLimit else { throw APIError.tooLarge }
         }
     }
 
     func finish() throws -> HTTPResponse {
         try endFile()
-        guard let ticket else {
-            throw APIError.invalid("ticket", "required", pt: "Envie o campo \"ticket\" com a ocorrência em JSON.",
-                                   en: "Send the \"ticket\" field with the ticket as JSON.")
+        guard let jsonField else {
+            throw APIError.invalid(field, "required", pt: "Envie o campo \"\(field)\" em JSON.", en: "Send the \"\(field)\" field as JSON.")
         }
-        guard var object = (try? JSONSerialization.jsonObject(with: Data(ticket))) as? [String: Any] else {
-            throw APIError.invalid("ticket", "invalid_json", pt: "O campo \"ticket\" não é um objeto JSON.", en: "The \"ticket\" field is not a JSON object.")
+        guard var object = (try? JSONSerialization.jsonObject(with: Data(jsonField))) as? [String: Any] else {
+            throw APIError.invalid(field, "invalid_json", pt: "O campo \"\(field)\" não é um objeto JSON.", en: "The \"\(field)\" field is not a JSON object.")
         }
         object["attachment_ids"] = ((object["attachment_ids"] as? [Any]) ?? []) + uploaded
         if !inline.isEmpty {
@@ -91,7 +94,7 @@ final class TicketForm: RequestBodyConsumer {
         var json = request
         json.body = Array(try JSONSerialization.data(withJSONObject: object))
         json.headers["content-type"] = "application/json"
-        return try open(json, context)
+        return try send(json, context)
     }
 
     func abandon() {
@@ -100,30 +103,30 @@ final class TicketForm: RequestBodyConsumer {
         held = nil
     }
 
-    /// A new field: a file is held (small so far) or starts its upload, `ticket` its JSON;
+    /// A new field: a file is held (small so far) or starts its upload, the JSON field its JSON;
     /// anything else is refused.
     private func begin(_ part: HTTPFormPart) throws {
         try endFile()
-        inTicket = false
+        inJSON = false
         if let name = part.fileName, !name.isEmpty {
             let contentType = part.contentType ?? "application/octet-stream"
             held = HeldFile(name: name, contentType: contentType)
             if !fitsInline(0) { try startUpload() }
-        } else if part.name == "ticket" {
-            guard ticket == nil else {
-                throw APIError.invalid("ticket", "duplicate", pt: "O campo \"ticket\" veio mais de uma vez.", en: "The \"ticket\" field came more than once.")
+        } else if part.name == field {
+            guard jsonField == nil else {
+                throw APIError.invalid(field, "duplicate", pt: "O campo \"\(field)\" veio mais de uma vez.", en: "The \"\(field)\" field came more than once.")
             }
-            ticket = []
-            inTicket = true
+            jsonField = []
+            inJSON = true
         } else {
-            throw APIError.invalid(part.name, "unknown_field", pt: "Campo desconhecido: envie \"ticket\" (JSON) e arquivos.",
-                                   en: "Unknown field: send \"ticket\" (JSON) and files.")
+            throw APIError.invalid(part.name, "unknown_field", pt: "Campo desconhecido: envie \"\(field)\" (JSON) e arquivos.",
+                                   en: "Unknown field: send \"\(field)\" (JSON) and files.")
         }
     }
 
     /// Whether the held file, at `size` bytes, may still travel inside the open.
     private func fitsInline(_ size: Int) -> Bool {
-        size <= inlineLimit && inline.count < Self.maxInlineFiles && inlineBytes + size <= Self.maxInlineBytes
+        budget.fits(size)
     }
 
     /// The held file outgrew the open: it becomes an upload, starting with what was held.
@@ -141,7 +144,7 @@ final class TicketForm: RequestBodyConsumer {
         if let current = held {
             held = nil
             inline.append(current)
-            inlineBytes += current.bytes.count
+            _ = budget.take(current.bytes.count)
         }
         guard let current = file else { return }
         file = nil

@@ -7,7 +7,9 @@
 /// | threads of the pool | `GATEWAY_HTTP_THREADS` | `16` |
 /// | max body | `GATEWAY_HTTP_MAX_BODY_BYTES` | 10 MiB |
 /// | max attachment upload (streamed, not held in memory) | `GATEWAY_HTTP_MAX_UPLOAD_BYTES` | 100 MiB |
-/// | a form's files up to this size travel inside the open (0: every file is uploaded first) | `GATEWAY_HTTP_INLINE_FILE_BYTES` | 256 KiB |
+/// | an open's or reply's files up to this size travel inside the call (0: every file is uploaded first) | `GATEWAY_HTTP_INLINE_FILE_BYTES` | 256 KiB |
+/// | at most this many files inside one open or reply | `GATEWAY_HTTP_INLINE_MAX_FILES` | 8 |
+/// | at most this many bytes of files inside one open or reply | `GATEWAY_HTTP_INLINE_MAX_BYTES` | 2 MiB |
 /// | longest an upload or download may take | `GATEWAY_HTTP_TRANSFER_SECONDS` | 900 |
 /// | max header block (per-connection memory) | `GATEWAY_HTTP_MAX_HEADER_BYTES` | 32 KiB |
 /// | connections | `GATEWAY_HTTP_MAX_CONNECTIONS` | 1024 |
@@ -24,10 +26,16 @@ public struct HTTPServerConfiguration: Sendable {
     /// Attachment uploads stream to intake (one chunk in memory at a time) up to this size;
     /// intake's own per-file limit applies too.
     public var maxUploadBytes = 100 << 20
-    /// In a `POST /v1/tickets` form, a file of at most this many bytes is sent inside intake's
-    /// `OpenTicket` (`files`: one call, one transaction) instead of its own upload first; keep it
-    /// at most intake's `INTAKE_INLINE_CONTENT_BYTES` (256 KiB by default). 0 uploads every file.
+    /// A file of at most this many bytes is sent inside intake's `OpenTicket` / `Reply` (`files`:
+    /// one call, one transaction) instead of its own upload first, by the multipart open and by
+    /// the clients that read ``inlineFiles`` (`GET /v1/file-limits`); keep it at most intake's
+    /// `INTAKE_INLINE_CONTENT_BYTES` (256 KiB by default). 0 uploads every file.
     public var inlineFileBytes = 256 << 10
+    /// At most this many files travel inside one open or reply (intake accepts 16 by default).
+    public var maxInlineFiles = 8
+    /// At most this many bytes of files travel inside one open or reply (intake accepts 3 MiB by
+    /// default, under its 4 MiB frame).
+    public var maxInlineBytes = 2 << 20
     /// The deadline of the calls that carry an attachment to or from intake.
     public var transferSeconds = 900
     /// Bounds the request line and headers: libmicrohttpd answers 431 when they do not fit.
@@ -39,6 +47,12 @@ public struct HTTPServerConfiguration: Sendable {
 
     public init() {}
 
+    /// The limits deciding which files travel inside a call: the multipart open applies them and
+    /// `GET /v1/file-limits` serves them to the portal and the CLI.
+    public var inlineFiles: InlineFileLimits {
+        InlineFileLimits(fileBytes: inlineFileBytes, maxFiles: maxInlineFiles, maxBytes: maxInlineBytes, uploadBytes: maxUploadBytes)
+    }
+
     /// Reads the `GATEWAY_HTTP_*` variables over the defaults.
     public init(environment: [String: String]) {
         self.init()
@@ -49,6 +63,8 @@ public struct HTTPServerConfiguration: Sendable {
         maxBodyBytes = int("GATEWAY_HTTP_MAX_BODY_BYTES", maxBodyBytes)
         maxUploadBytes = int("GATEWAY_HTTP_MAX_UPLOAD_BYTES", maxUploadBytes)
         inlineFileBytes = max(0, int("GATEWAY_HTTP_INLINE_FILE_BYTES", inlineFileBytes))
+        maxInlineFiles = max(0, int("GATEWAY_HTTP_INLINE_MAX_FILES", maxInlineFiles))
+        maxInlineBytes = max(0, int("GATEWAY_HTTP_INLINE_MAX_BYTES", maxInlineBytes))
         transferSeconds = max(1, int("GATEWAY_HTTP_TRANSFER_SECONDS", transferSeconds))
         maxHeaderBytes = int("GATEWAY_HTTP_MAX_HEADER_BYTES", maxHeaderBytes)
         maxConnections = int("GATEWAY_HTTP_MAX_CONNECTIONS", maxConnections)

@@ -44,10 +44,10 @@ public struct Route: Sendable {
 
     /// This route with its request bodies streaming into `consumer` as they arrive (only those
     /// whose `Content-Type` satisfies `when`; the others are collected and go to ``handler``),
-    /// parsed as form fields when `asForm`. The path must be fixed (no `{name}` segments).
+    /// parsed as form fields when `asForm`. The consumer gets the request with its path
+    /// parameters (`/v1/tickets/{id}/replies`).
     public func streamingBodies(when: @escaping @Sendable (_ contentType: String?) -> Bool = { _ in true }, asForm: Bool = false,
                                 _ consumer: @escaping @Sendable (HTTPRequest, RequestContext) throws -> any RequestBodyConsumer) -> Route {
-        precondition(!template.contains("{"), "streaming routes have fixed paths")
         var route = self
         route.bodyConsumer = consumer
         route.streamsBody = when

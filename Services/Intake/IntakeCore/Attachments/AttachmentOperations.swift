@@ -82,7 +82,11 @@ extension IntakeContext {
                 let refs = try pendingAttachments(tx, ids: [stored.id], field: "data", caller: caller,
                                                   ticketID: ticket.id, violations: &linkViolations)
                 try linkViolations.check()
-                try link(tx, refs, ticketID: ticket.id, organizationID: (ticket.organization?.id ?? ""), messageID: "")
+                // After the files the ticket has (its own, not its replies').
+                let next = try tx.queryOne("""
+                    SELECT COALESCE(MAX(position) + 1, 0) AS next FROM attachments WHERE ticket_id = ? AND message_id = ''
+                    """, [.text(ticket.id)])?.int("next") ?? 0
+                try link(tx, refs, ticketID: ticket.id, organizationID: (ticket.organization?.id ?? ""), messageID: "", firstPosition: next)
                 var event = IntakeV1.AttachmentAdded()
                 event.ticketID = ticket.id
                 event.code = ticket.code
@@ -182,22 +186,25 @@ extension IntakeContext {
         return true
     }
 
-    /// The columns of an `attachments` row as ``attachmentValues(_:uploaderID:organizationID:ticketID:createdAt:)`` gives them.
-    static let attachmentColumns = "id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, ticket_id, created_at"
-    static let attachmentColumnCount = 9
+    /// The columns of an `attachments` row as ``attachmentValues(_:uploaderID:organizationID:ticketID:createdAt:position:)`` gives them.
+    static let attachmentColumns = "id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, ticket_id, created_at, position"
+    static let attachmentColumnCount = 10
 
     /// The values of one `attachments` row, in the order of ``attachmentColumns``.
+    /// - Parameter position: Its place among the files of its ticket (or reply), from 0 in the
+    ///   order the open or reply gave them; 0 for a pending upload (set when it is linked).
     static func attachmentValues(_ ref: CommonV1.AttachmentRef, uploaderID: String, organizationID: String, ticketID: String?,
-                                 createdAt: Int64) -> [SQLValue] {
+                                 createdAt: Int64, position: Int64) -> [SQLValue] {
         [.text(ref.id), .text(ref.sha256), .text(ref.fileName), .text(ref.contentType), .integer(ref.sizeBytes),
-         .text(uploaderID), .text(organizationID), ticketID.map { .text($0) } ?? .null, .integer(createdAt)]
+         .text(uploaderID), .text(organizationID), ticketID.map { .text($0) } ?? .null, .integer(createdAt), .integer(position)]
     }
 
     /// Inserts attachment rows for stored contents (one `INSERT` for all of them): pending
     /// uploads (`ticketID` nil), files put on a ticket as it is opened, or files of a reply
-    /// (`messageID`, the reply's message).
+    /// (`messageID`, the reply's message), at positions `firstPosition`, `firstPosition + 1`, … in
+    /// the order of `refs`.
     func insertAttachments(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef], uploaderID: String, organizationID: String,
-                           ticketID: String?, createdAt: Int64? = nil, messageID: String? = nil) throws {
+                           ticketID: String?, createdAt: Int64? = nil, messageID: String? = nil, firstPosition: Int64 = 0) throws {
         guard !refs.isEmpty else { return }
         let now = createdAt ?? Self.now()
         let width = Self.attachmentColumnCount + (messageID == nil ? 0 : 1)
@@ -205,8 +212,9 @@ extension IntakeContext {
         let rows = Array(repeating: row, count: refs.count).joined(separator: ", ")
         var values: [SQLValue] = []
         values.reserveCapacity(refs.count * width)
-        for ref in refs {
-            values += Self.attachmentValues(ref, uploaderID: uploaderID, organizationID: organizationID, ticketID: ticketID, createdAt: now)
+        for (index, ref) in refs.enumerated() {
+            values += Self.attachmentValues(ref, uploaderID: uploaderID, organizationID: organizationID, ticketID: ticketID, createdAt: now,
+                                            position: firstPosition + Int64(index))
             if let messageID { values.append(.text(messageID)) }
         }
         let columns = Self.attachmentColumns + (messageID == nil ? "" : ", message_id")
@@ -268,17 +276,36 @@ extension IntakeContext {
     }
 
     /// Puts `refs` on a ticket (and a message of it) in the caller's transaction, with one
-    /// `UPDATE` for all of them.
+    /// `UPDATE` per 256 of them, at positions `firstPosition`, `firstPosition + 1`, … in the order
+    /// of `refs`: the ticket (or message) lists its files by position, so in the order the open
+    /// or reply named them whenever they were uploaded (two uploads in one millisecond have ids
+    /// in random order, ``RandomID``).
     /// - Parameter addToTicketTotal: Adds their size to the ticket's `attachment_bytes`; a
     ///   ticket being opened writes its total with its row instead.
     func link(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef], ticketID: String, organizationID: String, messageID: String,
-              addToTicketTotal: Bool = true) throws {
+              firstPosition: Int64 = 0, addToTicketTotal: Bool = true) throws {
         guard !refs.isEmpty else { return }
-        let marks = Array(repeating: "?", count: refs.count).joined(separator: ", ")
-        let updated = try tx.execute("""
-            UPDATE attachments SET ticket_id = ?, organization_id = ?, message_id = ? WHERE id IN (\(marks)) AND ticket_id IS NULL
-            """, [.text(ticketID), .text(organizationID), .text(messageID)] + refs.map { .text($0.id) })
-        if updated != refs.count { throw RPCError(.aborted, "anexo usado ao mesmo tempo / attachment used concurrently") }
+        // In statements of at most 256 files (three parameters each), well within either engine's limit.
+        for start in stride(from: 0, to: refs.count, by: 256) {
+            let chunk = refs[start..<min(start + 256, refs.count)]
+            let first = firstPosition + Int64(start)
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+            var values: [SQLValue] = [.text(ticketID), .text(organizationID), .text(messageID)]
+            let position: String
+            if chunk.count == 1 {
+                position = "?"
+                values.append(.integer(first))
+            } else {
+                // (Typed: PostgreSQL would take a CASE of untyped parameters for text.)
+                position = "CASE id" + String(repeating: " WHEN ? THEN CAST(? AS BIGINT)", count: chunk.count) + " END"
+                for (index, ref) in chunk.enumerated() { values += [.text(ref.id), .integer(first + Int64(index))] }
+            }
+            let updated = try tx.execute("""
+                UPDATE attachments SET ticket_id = ?, organization_id = ?, message_id = ?, position = \(position)
+                WHERE id IN (\(marks)) AND ticket_id IS NULL
+                """, values + chunk.map { .text($0.id) })
+            if updated != chunk.count { throw RPCError(.aborted, "anexo usado ao mesmo tempo / attachment used concurrently") }
+        }
         if addToTicketTotal {
             try tx.execute("UPDATE tickets SET attachment_bytes = attachment_bytes + ? WHERE id = ?",
                            [.integer(refs.reduce(0) { $0 + $1.sizeBytes }), .text(ticketID)])

@@ -295,7 +295,8 @@ extension IntakeContext {
                                               alsoBytes: files.totalBytes, totalField: request.attachmentIDs.isEmpty ? "files" : nil,
                                               violations: &violations)
         for violation in files.violations { violations.add(violation) }
-        // Uploaded files first, then the request's own, as GetTicket lists them (by creation).
+        // Uploaded files first, then the request's own, each in the order given: their positions
+        // on the ticket, by which GetTicket lists them.
         let attachments = uploaded + files.refs
         try violations.check("ocorrência inválida / invalid ticket")
         guard let organization, let contact, let origin else { throw RPCError(.internal, "validation incomplete") }
@@ -390,8 +391,9 @@ extension IntakeContext {
             batch.deferTicket(TicketStore.insertValues(ticket, submissionHash: hash, attachmentBytes: files.totalBytes),
                               outbox: publisher.outboxEvents(event: event, key: ticket.id, id: eventID),
                               contents: files.files.map { OpenBatch.DeferredContent(sha256: $0.ref.sha256, sizeBytes: $0.ref.sizeBytes, bytes: $0.bytes) },
-                              attachments: files.files.map {
-                                  Self.attachmentValues($0.ref, uploaderID: caller.id, organizationID: organization.id, ticketID: ticket.id, createdAt: now)
+                              attachments: files.files.enumerated().map { index, file in
+                                  Self.attachmentValues(file.ref, uploaderID: caller.id, organizationID: organization.id, ticketID: ticket.id,
+                                                        createdAt: now, position: Int64(index))
                               })
             if !files.isEmpty && batch.existingContents == nil { batch.existingContents = { [self] in try ensureStored($0, $1) } }
             if !read.contactLinked { try TicketStore.markLinked(tx, contactID: contact.id) }

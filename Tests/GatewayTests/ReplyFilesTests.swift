@@ -1,0 +1,141 @@
+import Foundation
+import Storage
+import GatewayCore
+import Testing
+import TestSupport
+
+/// Files of opens and replies from every client, decided by one set of limits: the gateway's
+/// (`GATEWAY_HTTP_INLINE_*`), served at `GET /v1/file-limits` and read by the portal and `ocorre`.
+@Suite("Files of replies from every client; the inline-file limits served are the ones applied", .serialized)
+struct ReplyFilesTests {
+    /// A ticket opened by the seeded customer (JSON, no files).
+    static func openTicket(_ gateway: GatewayHarness, _ seeded: TicketFlowTests.Seeded, subject: String = "Pedido não grava") throws -> String {
+        let opened = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": subject, "request": "Ao gravar o pedido a tela congela.", "category": "PROBLEMA", "priority": "NORMAL",
+            "product": "ERP", "module": "Vendas", "organization_id": seeded.organizationID], bearer: seeded.maria)
+        #expect(opened.status == 201, "\(opened.text)")
+        return try #require((opened.json["ticket"] as? [String: Any])?["id"] as? String, "\(opened.text)")
+    }
+
+    /// Intake's `UploadAttachment` calls made by the gateway so far.
+    static func uploads(_ gateway: GatewayHarness, admin: String) throws -> Double {
+        ViewCacheTests.counter(try gateway.request("GET", "/metrics", bearer: admin).text, "gateway_rpc_client_calls_total",
+                               ["Intake/UploadAttachment\""])
+    }
+
+    /// Runs `ocorre` against the deployment's gateway with a bearer token.
+    static func ocorre(_ arguments: [String], _ gateway: GatewayHarness, token: String) throws -> (status: Int32, output: String, error: String) {
+        try GatewayHarness.run(BuildProducts.executable("ocorre"), arguments,
+                               environment: ["OCORRE_URL": "http://127.0.0.1:\(gateway.httpPort)", "OCORRE_TOKEN": token,
+                                             "OCORRE_CONFIG": gateway.directory.path + "/none.json"])
+    }
+
+    /// The attachments of a reply as `ocorre --json` printed it (`ReplyResponse.message`).
+    static func replyAttachments(_ output: String) throws -> [[String: Any]] {
+        let answer = try #require((try? JSONSerialization.jsonObject(with: Data(output.utf8))) as? [String: Any], "\(output.prefix(2000))")
+        return try #require((answer["message"] as? [String: Any])?["attachments"] as? [[String: Any]], "\(output.prefix(2000))")
+    }
+
+    @Test("the defaults and GATEWAY_HTTP_INLINE_* / GATEWAY_HTTP_MAX_UPLOAD_BYTES make one set of limits; a budget takes files in order until the size, count or bytes run out")
+    func limitsAndBudget() {
+        #expect(HTTPServerConfiguration().inlineFiles == InlineFileLimits(fileBytes: 256 << 10, maxFiles: 8, maxBytes: 2 << 20, uploadBytes: 100 << 20))
+        let configured = HTTPServerConfiguration(environment: ["GATEWAY_HTTP_INLINE_FILE_BYTES": "1000", "GATEWAY_HTTP_INLINE_MAX_FILES": "2",
+                                                               "GATEWAY_HTTP_INLINE_MAX_BYTES": "1800", "GATEWAY_HTTP_MAX_UPLOAD_BYTES": "5000000"])
+        let limits = configured.inlineFiles
+        #expect(limits == InlineFileLimits(fileBytes: 1000, maxFiles: 2, maxBytes: 1800, uploadBytes: 5_000_000))
+        #expect(InlineFileLimits(json: limits.json) == limits)
+        var budget = limits.budget()
+        // At the size: inside; over it: uploaded; 1000 + 801 > 1800 bytes: uploaded; 1800 exactly:
+        // inside; then the third file is past the count.
+        let taken = [1000, 1001, 801, 800, 1].map { budget.take($0) }
+        #expect(taken == [true, false, false, true, false])
+        #expect(budget.files == 2 && budget.bytes == 1800)
+        #expect(!HTTPServerConfiguration(environment: ["GATEWAY_HTTP_INLINE_FILE_BYTES": "0"]).inlineFiles.budget().fits(0))
+    }
+
+    @Test("GET /v1/file-limits serves the gateway's configured limits (signed-in callers only); the multipart open, the multipart reply and `ocorre tickets reply --attach` decide with them: files over the size, or past the count or bytes, are uploaded first; all download byte-exact",
+          arguments: TestEngines.all)
+    func servedLimitsAreApplied(engine: DatabaseEngine) throws {
+        let deployment = try ProxyTests.Deployment(engine: engine, gatewayEnvironment: [
+            "GATEWAY_HTTP_INLINE_FILE_BYTES": "1000", "GATEWAY_HTTP_INLINE_MAX_FILES": "2", "GATEWAY_HTTP_INLINE_MAX_BYTES": "1800",
+            "GATEWAY_HTTP_MAX_UPLOAD_BYTES": "5000000"])
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let served = try gateway.request("GET", "/v1/file-limits", bearer: seeded.maria)
+        #expect(served.status == 200, "\(served.text)")
+        #expect(served.json["inline_file_bytes"] as? Int == 1000 && served.json["max_inline_files"] as? Int == 2
+                && served.json["max_inline_bytes"] as? Int == 1800 && served.json["max_upload_bytes"] as? Int == 5_000_000, "\(served.text)")
+        #expect(try gateway.request("GET", "/v1/file-limits").status == 401)
+
+        let files = try TemporaryDirectory()
+        var contents: [String: Data] = [:]
+        func write(_ name: String, _ count: Int, seed: UInt64) throws -> String {
+            let data = AttachmentStreamTests.file(bytes: count, seed: seed)
+            contents[name] = data
+            try data.write(to: URL(fileURLWithPath: files.path + "/" + name))
+            return files.path + "/" + name
+        }
+        // In order: 1000 B inside; 1001 B over the size; 800 B inside (1800 B together); 10 B past the count.
+        let paths = try [write("a.bin", 1000, seed: 1), write("b.bin", 1001, seed: 2), write("c.bin", 800, seed: 3), write("d.bin", 10, seed: 4)]
+        func byteExact(_ attachments: [[String: Any]], sourceLocation: SourceLocation = #_sourceLocation) throws {
+            #expect(Set(attachments.compactMap { $0["file_name"] as? String }) == Set(contents.keys), "\(attachments)", sourceLocation: sourceLocation)
+            for attachment in attachments {
+                let id = try #require(attachment["id"] as? String)
+                let name = try #require(attachment["file_name"] as? String)
+                #expect(try gateway.request("GET", "/v1/attachments/\(id)", bearer: seeded.maria).body == contents[name], "\(name)",
+                        sourceLocation: sourceLocation)
+            }
+        }
+
+        // The gateway's own multipart open.
+        var before = try Self.uploads(gateway, admin: seeded.admin)
+        let ticket: [String: Any] = ["subject": "Tela congela", "request": "Seguem os arquivos.", "category": "PROBLEMA", "product": "ERP",
+                                     "organization_id": seeded.organizationID]
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: ticket), as: UTF8.self)
+        var arguments = ["-s", "-i", "--max-time", "60", "-H", "Expect:", "-H", "Authorization: Bearer \(seeded.maria)",
+                         "-F", "ticket=\(json);type=application/json"]
+        for path in paths { arguments += ["-F", "files=@\(path);type=application/octet-stream"] }
+        let form = try GatewayHarness.curl(arguments + ["http://127.0.0.1:\(gateway.httpPort)/v1/tickets"], input: Data())
+        #expect(form.status == 201, "\(form.text)")
+        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "b.bin and d.bin uploaded, a.bin and c.bin inside")
+        try byteExact(((form.json["ticket"] as? [String: Any])?["attachments"] as? [[String: Any]]) ?? [])
+
+        // `ocorre tickets reply --attach`, repeated: the same decision from the served limits.
+        let ticketID = try Self.openTicket(gateway, seeded)
+        before = try Self.uploads(gateway, admin: seeded.admin)
+        let reply = try Self.ocorre(["tickets", "reply", ticketID, "--text", "Seguem os arquivos.", "--json"] + paths.flatMap { ["--attach", $0] },
+                                    gateway, token: seeded.maria)
+        #expect(reply.status == 0, "\(reply.error)")
+        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "b.bin and d.bin uploaded, a.bin and c.bin inside")
+        try byteExact(try Self.replyAttachments(reply.output))
+
+        // The reply route's multipart form (curl -F): the gateway decides the same way.
+        before = try Self.uploads(gateway, admin: seeded.admin)
+        func replyForm(_ fields: [String]) throws -> GatewayHarness.Response {
+            var arguments = ["-s", "-i", "--max-time", "60", "-H", "Expect:", "-H", "Authorization: Bearer \(seeded.maria)"]
+            for field in fields { arguments += ["-F", field] }
+            return try GatewayHarness.curl(arguments + ["http://127.0.0.1:\(gateway.httpPort)/v1/tickets/\(ticketID)/replies"], input: Data())
+        }
+        let formReply = try replyForm(["reply={\"text\":\"Pelo formulário.\"};type=application/json"]
+                                      + paths.map { "files=@\($0);type=application/octet-stream" })
+        #expect(formReply.status == 201, "\(formReply.text)")
+        #expect(try Self.uploads(gateway, admin: seeded.admin) == before + 2, "b.bin and d.bin uploaded, a.bin and c.bin inside")
+        let formMessage = try #require(formReply.json["message"] as? [String: Any], "\(formReply.text)")
+        #expect(formMessage["text"] as? String == "Pelo formulário.")
+        // Uploaded files first, then the small ones, each in form order.
+        let formFiles = try #require(formMessage["attachments"] as? [[String: Any]])
+        #expect(formFiles.compactMap { $0["file_name"] as? String } == ["b.bin", "d.bin", "a.bin", "c.bin"])
+        try byteExact(formFiles)
+        let noReply = try replyForm(["files=@\(paths[0])"])
+        #expect(noReply.status == 400 && noReply.text.contains("\"reply\""), "\(noReply.text)")
+        let wrongField = try replyForm(["ticket={}"])
+        #expect(wrongField.status == 400 && wrongField.text.contains("unknown_field"), "\(wrongField.text)")
+
+        // A file over the served upload limit is refused by ocorre before sending anything.
+        let huge = try write("grande.bin", 5_000_001, seed: 5)
+        before = try Self.uploads(gateway, admin: seeded.admin)
+        let refused = try Self.ocorre(["tickets", "reply", ticketID, "--attach", huge], gateway, token: seeded.maria)
+        #expect(refused.status == 2 && refused.error.contains("5000000"), "\(refused.error)")
+        #expect(try Self.uploads(gateway, admin: seeded.admin) == before)
+    }
+}

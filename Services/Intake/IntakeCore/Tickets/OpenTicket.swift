@@ -76,7 +76,7 @@ extension IntakeContext {
         if request.attachmentIDs.isEmpty && request.files.isEmpty && recentSubmissions == nil {
             reads.append(.duplicate(contactID: contactID, submissionHash: submissionHash, since: submittedAt - window))
         }
-        if database.engine == .postgres { reads.append(.counter("ticket-\(Self.utcYear(submittedAt))")) }
+        if database.engine == .postgres { reads.append(.counter("ticket-\(settings.ticketCodeTimeZone.year(ofMilliseconds: submittedAt))")) }
         return reads
     }
 
@@ -313,7 +313,7 @@ extension IntakeContext {
         // PostgreSQL since the first read).
         let now = Self.now()
         // (With files it is a new ticket whatever came before.)
-        let year = Self.utcYear(now)
+        let year = settings.ticketCodeTimeZone.year(ofMilliseconds: now)
         let (duplicate, counted) = try Self.duplicateOrNumber(
             tx, recent: recentSubmissions, contactID: contact.id, submissionHash: hash, since: submittedAt - settings.duplicateWindowMilliseconds,
             checkDuplicate: settings.duplicateWindowMilliseconds > 0 && attachments.isEmpty, counter: "ticket-\(year)")
@@ -474,14 +474,6 @@ extension IntakeContext {
             return (.stored(id: id), nil)
         }
         return (nil, try DirectoryStore.nextCounter(tx, counter))
-    }
-
-    /// The UTC year of an epoch-milliseconds instant (the year in ticket codes).
-    static func utcYear(_ milliseconds: Int64) -> Int {
-        var seconds = time_t(milliseconds / 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return Int(parts.tm_year) + 1900
     }
 
     static func detailFields(_ details: CommonV1.TechnicalDetails) -> [(String, String)] {

@@ -69,6 +69,7 @@ struct GarbageCollectionTests {
         let again = try harness.upload(randomBytes(3_000, seed: 10), name: "de-novo.png", as: harness.options(maria))
         #expect(again.sha256 == pending[0].sha256)
         #expect(try harness.contentStored(again.sha256))
+        #expect(try harness.referenceCountMismatches() == [])
     }
 
     @Test("the service collects on its own timer", arguments: TestEngines.all)

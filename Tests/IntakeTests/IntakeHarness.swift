@@ -145,6 +145,20 @@ final class IntakeHarness: @unchecked Sendable {
         try database.read { try $0.scalar("SELECT COUNT(*) FROM \(table)").integerValue }
     }
 
+    /// Contents whose `ref_count` is not the number of attachment rows naming them (what garbage
+    /// collection relies on), as "sha: counted / rows"; empty when every count is exact.
+    func referenceCountMismatches() throws -> [String] {
+        try database.read { tx in
+            try tx.query("""
+                SELECT c.sha256, c.ref_count, (SELECT COUNT(*) FROM attachments a WHERE a.sha256 = c.sha256) AS actual
+                FROM contents c ORDER BY c.sha256
+                """).compactMap { row in
+                let counted = try row.int("ref_count"), actual = try row.int("actual")
+                return counted == actual ? nil : "\(try row.text("sha256").prefix(12)): \(counted) / \(actual)"
+            }
+        }
+    }
+
     /// Events intake queued for workflow, decoded envelopes in order.
     func events() throws -> [EventsV1.EventEnvelope] {
         try database.read { tx in

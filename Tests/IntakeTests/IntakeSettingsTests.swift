@@ -41,4 +41,30 @@ struct IntakeSettingsTests {
             #expect(throws: ConfigurationError.self, "\(name)=\(value)") { try IntakeSettings(environment: [name: value], dataDirectory: "/d") }
         }
     }
+
+    @Test("ticket codes take the year in Brasília by default (a ticket of 22:00 on 31 December is of that year); INTAKE_TICKET_CODE_TIME_ZONE takes ±HH:MM or an IANA name, bad values are refused")
+    func ticketCodeTimeZone() throws {
+        // 2027-01-01 01:00 UTC is 2026-12-31 22:00 in Brasília.
+        let newYearUTC: Int64 = 1_798_761_600_000 + 3_600_000
+        let defaults = try IntakeSettings(environment: [:], dataDirectory: "/d")
+        #expect(defaults.ticketCodeTimeZone.name == "-03:00")
+        #expect(defaults.ticketCodeTimeZone.year(ofMilliseconds: newYearUTC) == 2026)
+        #expect(defaults.ticketCodeTimeZone.year(ofMilliseconds: newYearUTC + 2 * 3_600_000) == 2027, "03:00 UTC is midnight in Brasília")
+        func year(_ zone: String, _ milliseconds: Int64) throws -> Int {
+            try IntakeSettings(environment: ["INTAKE_TICKET_CODE_TIME_ZONE": zone], dataDirectory: "/d").ticketCodeTimeZone.year(ofMilliseconds: milliseconds)
+        }
+        #expect(try year("UTC", newYearUTC) == 2027)
+        #expect(try year("+00:00", newYearUTC - 1) == 2027)
+        #expect(try year("+14:00", newYearUTC - 14 * 3_600_000) == 2027, "Kiribati starts the year 14 hours before UTC")
+        #expect(try year("-12:00", newYearUTC + 10 * 3_600_000) == 2026)
+        if FileManager.default.fileExists(atPath: "/usr/share/zoneinfo/America/Manaus") {
+            #expect(try year("America/Manaus", newYearUTC + 2 * 3_600_000) == 2026, "Manaus is UTC−4: 23:00 on 31 December")
+            #expect(try year("America/Sao_Paulo", newYearUTC + 2 * 3_600_000) == 2027)
+        }
+        for value in ["-3", "03:00", "+15:00", "-03:60", "Marte/Olimpo", " "] {
+            #expect(throws: ConfigurationError.self, "INTAKE_TICKET_CODE_TIME_ZONE=\(value)") {
+                try IntakeSettings(environment: ["INTAKE_TICKET_CODE_TIME_ZONE": value], dataDirectory: "/d")
+            }
+        }
+    }
 }

@@ -272,6 +272,7 @@ struct OpenWithFilesTests {
         #expect(try harness.database.read {
             try $0.scalar("SELECT COUNT(*) FROM tickets WHERE contact_id IN (?, ?)", [.text(contacts[2].id), .text(contacts[4].id)]).integerValue } == 0)
         #expect(try harness.events(IntakeV1.TicketOpened.self).count == 4)
+        #expect(try harness.referenceCountMismatches() == [], "rolled-back opens leave no count behind")
     }
 
     @Test("every open with files the real process acknowledged is there after kill -9, its files byte-exact", arguments: TestEngines.all)

@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Storage
 import Testing
@@ -44,5 +45,27 @@ struct RandomIDTests {
         let earlier = (0..<100).map { RandomID.timeOrdered(milliseconds: ms + Int64($0)) }
         #expect(earlier == earlier.sorted())
         #expect(Set(earlier).count == 100)
+    }
+
+    @Test("ids made one after another sort in the order they were made, within a millisecond too, while other threads make ids")
+    func sameMillisecondOrder() throws {
+        let others = Atomic<Bool>(false)
+        let background = Thread {
+            while !others.load(ordering: .relaxed) {
+                _ = RandomID.timeOrdered(milliseconds: RandomID.nowMilliseconds())
+                _ = RandomID.timeOrdered(milliseconds: RandomID.nowMilliseconds() - 5)  // a straggler's older clock reading
+                usleep(100)
+            }
+        }
+        background.start()
+        defer { others.store(true, ordering: .relaxed) }
+        // 2,000 ids take well under a millisecond or two: most share one.
+        let made = (0..<2_000).map { _ in RandomID.timeOrdered(milliseconds: RandomID.nowMilliseconds()) }
+        let inOrder = made == made.sorted()
+        #expect(inOrder)
+        #expect(Set(made).count == made.count)
+        for id in made.prefix(3) { Self.check(id, version: 0x70) }
+        let milliseconds = Set(made.map { $0.prefix(13) })
+        #expect(milliseconds.count < made.count / 10, "\(milliseconds.count) milliseconds")
     }
 }

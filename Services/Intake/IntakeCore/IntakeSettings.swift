@@ -64,6 +64,8 @@ public struct IntakeSettings: Sendable {
     /// keeps only its header block in the quarantine and its sender is told the limit. 35 MiB
     /// holds about 25 MiB of files once base64 has grown them by a third.
     public var maxMailBytes: Int64 = 35 << 20
+    /// Whose calendar year prefixes ticket codes (``TicketCodeTimeZone``; Brasília by default).
+    public var ticketCodeTimeZone = TicketCodeTimeZone.brasilia
 
     public init(attachmentsDirectory: String) {
         self.attachmentsDirectory = attachmentsDirectory
@@ -100,6 +102,9 @@ public struct IntakeSettings: Sendable {
         if let value = try number("INTAKE_MAX_MAIL_BYTES") {
             guard value >= 1024 else { throw ConfigurationError("invalid INTAKE_MAX_MAIL_BYTES=\(value) (at least 1024)") }
             maxMailBytes = value
+        }
+        if let text = environment["INTAKE_TICKET_CODE_TIME_ZONE"], !text.isEmpty {
+            ticketCodeTimeZone = try TicketCodeTimeZone(parsing: text)
         }
         if let value = try number("INTAKE_DUPLICATE_WINDOW_SECONDS") { duplicateWindowMilliseconds = value * 1000 }
         if let text = environment["INTAKE_FORBID_SUPPLIER_TICKETS"], !text.isEmpty {

@@ -26,6 +26,8 @@ enum IntakeBench {
         /// outbox as each open wrote them (its subscribers are unreachable here, and its claim
         /// query would scan the growing backlog every 200 ms); `default`: the relay as shipped.
         var relayIdle = true
+        /// `--upgrade-tickets N`: only time SQLite migration 23 on `N` tickets (``UpgradeBench``).
+        var upgradeTickets = 0
     }
 
     static func run() {
@@ -43,10 +45,15 @@ enum IntakeBench {
             case "--in-process": options.inProcess = value == "true"
             case "--in-flight": options.inFlight = value.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
             case "--group-commit": options.groupCommit = value == "default" ? nil : value == "true"
+            case "--upgrade-tickets": options.upgradeTickets = Int(value) ?? 0
             default: fail("unknown flag \(flag)")
             }
         }
         do {
+            if options.upgradeTickets > 0 {
+                try UpgradeBench.run(tickets: options.upgradeTickets)
+                exit(0)
+            }
             for engine in options.engines {
                 try benchmark(engine, options)
             }

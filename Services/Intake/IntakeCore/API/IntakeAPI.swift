@@ -68,7 +68,7 @@ enum IntakeAPI {
             // Only the e-mail channel (a service) records the Message-ID of a reply.
             let who = try caller(context)
             if !who.isService { request.emailMessageID = "" }
-            return try intake.reply(request, caller: who)
+            return try intake.reply(request, caller: who, idempotencyKey: context.idempotencyKey)
         }
         router.register(API.cancelTicket) { request, context in try intake.cancel(request, caller: caller(context)) }
         router.register(API.changeTicketContact) { request, context in

@@ -82,7 +82,11 @@ extension IntakeContext {
                 let refs = try pendingAttachments(tx, ids: [stored.id], field: "data", caller: caller,
                                                   ticketID: ticket.id, violations: &linkViolations)
                 try linkViolations.check()
-                try link(tx, refs, ticketID: ticket.id, organizationID: (ticket.organization?.id ?? ""), messageID: "")
+                // After the files the ticket has (its own, not its replies').
+                let next = try tx.queryOne("""
+                    SELECT COALESCE(MAX(position) + 1, 0) AS next FROM attachments WHERE ticket_id = ? AND message_id = ''
+                    """, [.text(ticket.id)])?.int("next") ?? 0
+                try link(tx, refs, ticketID: ticket.id, organizationID: (ticket.organization?.id ?? ""), messageID: "", firstPosition: next)
                 var event = IntakeV1.AttachmentAdded()
                 event.ticketID = ticket.id
                 event.code = ticket.code
@@ -105,7 +109,9 @@ extension IntakeContext {
     /// Records contents in the caller's transaction (one `INSERT` for all of them), each once
     /// per SHA-256: a content already stored keeps where it was stored (in its row or in a file);
     /// a new one is stored with `inline` bytes in its row, or as the file already renamed into
-    /// place (`inline` nil).
+    /// place (`inline` nil). Every item is one attachment row the caller inserts next
+    /// (``insertAttachments(_:_:uploaderID:organizationID:ticketID:createdAt:messageID:)``): each
+    /// content's `ref_count` grows by the items naming it.
     ///
     /// The garbage collector may have removed a content (no attachment referred to it) between
     /// an upload's rename and this transaction; its delete and ours are serialized on the content
@@ -114,23 +120,30 @@ extension IntakeContext {
     /// (only after a crash) gets the bytes in its row when they are at hand.
     /// - Throws: `ABORTED` when a content is neither stored nor at hand (the upload is to be sent again).
     func storeContents(_ tx: any SQLExecutor, _ items: [(sha256: String, sizeBytes: Int64, inline: [UInt8]?)]) throws {
+        var references: [String: Int64] = [:]
+        for item in items { references[item.sha256, default: 0] += 1 }
         var seen = Set<String>()
         let unique = items.filter { seen.insert($0.sha256).inserted }
         guard !unique.isEmpty else { return }
         let now = Self.now()
-        let rows = Array(repeating: "(?, ?, ?, ?)", count: unique.count).joined(separator: ", ")
+        let rows = Array(repeating: "(?, ?, ?, ?, ?)", count: unique.count).joined(separator: ", ")
         var values: [SQLValue] = []
-        values.reserveCapacity(unique.count * 4)
+        values.reserveCapacity(unique.count * 5)
         for item in unique {
-            values += [.text(item.sha256), .integer(item.sizeBytes), .integer(now), item.inline.map { .blob($0) } ?? .null]
+            values += [.text(item.sha256), .integer(item.sizeBytes), .integer(now), item.inline.map { .blob($0) } ?? .null,
+                       .integer(references[item.sha256] ?? 1)]
         }
         let inserted: Set<String>
         if unique.count == 1 {
-            inserted = try tx.execute("INSERT INTO contents (sha256, size_bytes, stored_at, data) VALUES \(rows) ON CONFLICT (sha256) DO NOTHING",
+            inserted = try tx.execute("INSERT INTO contents (sha256, size_bytes, stored_at, data, ref_count) VALUES \(rows) ON CONFLICT (sha256) DO NOTHING",
                                       values) == 1 ? [unique[0].sha256] : []
         } else {
-            inserted = Set(try tx.query("INSERT INTO contents (sha256, size_bytes, stored_at, data) VALUES \(rows) ON CONFLICT (sha256) DO NOTHING RETURNING sha256",
+            inserted = Set(try tx.query("INSERT INTO contents (sha256, size_bytes, stored_at, data, ref_count) VALUES \(rows) ON CONFLICT (sha256) DO NOTHING RETURNING sha256",
                                         values).map { try $0.text("sha256") })
+        }
+        for item in unique where !inserted.contains(item.sha256) {
+            guard try !addReferences(tx, item.sha256, references[item.sha256] ?? 1, restoring: item.inline, sizeBytes: item.sizeBytes) else { continue }
+            throw RPCError(.aborted, "conteúdo removido durante o envio; envie de novo / content removed during the upload; upload again")
         }
         for item in unique where !(inserted.contains(item.sha256) && item.inline != nil) {
             guard try !contentIsStored(tx, item.sha256) else { continue }
@@ -144,28 +157,54 @@ extension IntakeContext {
 
     /// Contents whose row was already there when an open's files were written with its batch
     /// (``OpenBatch/finish()``): each is readable, or gets the bytes at hand in its row.
+    /// Counts the batch's attachments on each in `ref_count`.
     func ensureStored(_ tx: any SQLExecutor, _ contents: [OpenBatch.DeferredContent]) throws {
-        for content in contents where try !contentIsStored(tx, content.sha256) {
-            try tx.execute("UPDATE contents SET data = ? WHERE sha256 = ?", [.blob(content.bytes), .text(content.sha256)])
+        for content in contents {
+            try addReferences(tx, content.sha256, content.references, restoring: content.bytes, sizeBytes: content.sizeBytes)
+            if try !contentIsStored(tx, content.sha256) {
+                try tx.execute("UPDATE contents SET data = ? WHERE sha256 = ?", [.blob(content.bytes), .text(content.sha256)])
+            }
         }
     }
 
-    /// The columns of an `attachments` row as ``attachmentValues(_:uploaderID:organizationID:ticketID:createdAt:)`` gives them.
-    static let attachmentColumns = "id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, ticket_id, created_at"
-    static let attachmentColumnCount = 9
+    /// Counts `count` more attachment rows naming the content `sha`, whose row this
+    /// transaction's `INSERT … ON CONFLICT DO NOTHING` found already there.
+    ///
+    /// Taking the row's lock orders this transaction against the garbage collector, which
+    /// deletes a content only at `ref_count = 0`
+    /// (``collectGarbage(pendingOlderThanMilliseconds:batchSize:)``). On PostgreSQL the collector
+    /// may have deleted it between that `INSERT` and this `UPDATE`: the row is then written again
+    /// with `restoring` bytes when they are at hand.
+    /// - Returns: false when the row is gone and no bytes were at hand to write it again.
+    @discardableResult
+    func addReferences(_ tx: any SQLExecutor, _ sha: String, _ count: Int64, restoring bytes: [UInt8]?, sizeBytes: Int64) throws -> Bool {
+        guard count > 0 else { return true }
+        if try tx.execute("UPDATE contents SET ref_count = ref_count + ? WHERE sha256 = ?", [.integer(count), .text(sha)]) == 1 { return true }
+        guard let bytes else { return false }
+        try tx.execute("INSERT INTO contents (sha256, size_bytes, stored_at, data, ref_count) VALUES (?, ?, ?, ?, ?)",
+                       [.text(sha), .integer(sizeBytes), .integer(Self.now()), .blob(bytes), .integer(count)])
+        return true
+    }
+
+    /// The columns of an `attachments` row as ``attachmentValues(_:uploaderID:organizationID:ticketID:createdAt:position:)`` gives them.
+    static let attachmentColumns = "id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, ticket_id, created_at, position"
+    static let attachmentColumnCount = 10
 
     /// The values of one `attachments` row, in the order of ``attachmentColumns``.
+    /// - Parameter position: Its place among the files of its ticket (or reply), from 0 in the
+    ///   order the open or reply gave them; 0 for a pending upload (set when it is linked).
     static func attachmentValues(_ ref: CommonV1.AttachmentRef, uploaderID: String, organizationID: String, ticketID: String?,
-                                 createdAt: Int64) -> [SQLValue] {
+                                 createdAt: Int64, position: Int64) -> [SQLValue] {
         [.text(ref.id), .text(ref.sha256), .text(ref.fileName), .text(ref.contentType), .integer(ref.sizeBytes),
-         .text(uploaderID), .text(organizationID), ticketID.map { .text($0) } ?? .null, .integer(createdAt)]
+         .text(uploaderID), .text(organizationID), ticketID.map { .text($0) } ?? .null, .integer(createdAt), .integer(position)]
     }
 
     /// Inserts attachment rows for stored contents (one `INSERT` for all of them): pending
     /// uploads (`ticketID` nil), files put on a ticket as it is opened, or files of a reply
-    /// (`messageID`, the reply's message).
+    /// (`messageID`, the reply's message), at positions `firstPosition`, `firstPosition + 1`, … in
+    /// the order of `refs`.
     func insertAttachments(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef], uploaderID: String, organizationID: String,
-                           ticketID: String?, createdAt: Int64? = nil, messageID: String? = nil) throws {
+                           ticketID: String?, createdAt: Int64? = nil, messageID: String? = nil, firstPosition: Int64 = 0) throws {
         guard !refs.isEmpty else { return }
         let now = createdAt ?? Self.now()
         let width = Self.attachmentColumnCount + (messageID == nil ? 0 : 1)
@@ -173,8 +212,9 @@ extension IntakeContext {
         let rows = Array(repeating: row, count: refs.count).joined(separator: ", ")
         var values: [SQLValue] = []
         values.reserveCapacity(refs.count * width)
-        for ref in refs {
-            values += Self.attachmentValues(ref, uploaderID: uploaderID, organizationID: organizationID, ticketID: ticketID, createdAt: now)
+        for (index, ref) in refs.enumerated() {
+            values += Self.attachmentValues(ref, uploaderID: uploaderID, organizationID: organizationID, ticketID: ticketID, createdAt: now,
+                                            position: firstPosition + Int64(index))
             if let messageID { values.append(.text(messageID)) }
         }
         let columns = Self.attachmentColumns + (messageID == nil ? "" : ", message_id")
@@ -236,17 +276,36 @@ extension IntakeContext {
     }
 
     /// Puts `refs` on a ticket (and a message of it) in the caller's transaction, with one
-    /// `UPDATE` for all of them.
+    /// `UPDATE` per 256 of them, at positions `firstPosition`, `firstPosition + 1`, … in the order
+    /// of `refs`: the ticket (or message) lists its files by position, so in the order the open
+    /// or reply named them whenever they were uploaded (two uploads in one millisecond have ids
+    /// in random order, ``RandomID``).
     /// - Parameter addToTicketTotal: Adds their size to the ticket's `attachment_bytes`; a
     ///   ticket being opened writes its total with its row instead.
     func link(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef], ticketID: String, organizationID: String, messageID: String,
-              addToTicketTotal: Bool = true) throws {
+              firstPosition: Int64 = 0, addToTicketTotal: Bool = true) throws {
         guard !refs.isEmpty else { return }
-        let marks = Array(repeating: "?", count: refs.count).joined(separator: ", ")
-        let updated = try tx.execute("""
-            UPDATE attachments SET ticket_id = ?, organization_id = ?, message_id = ? WHERE id IN (\(marks)) AND ticket_id IS NULL
-            """, [.text(ticketID), .text(organizationID), .text(messageID)] + refs.map { .text($0.id) })
-        if updated != refs.count { throw RPCError(.aborted, "anexo usado ao mesmo tempo / attachment used concurrently") }
+        // In statements of at most 256 files (three parameters each), well within either engine's limit.
+        for start in stride(from: 0, to: refs.count, by: 256) {
+            let chunk = refs[start..<min(start + 256, refs.count)]
+            let first = firstPosition + Int64(start)
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+            var values: [SQLValue] = [.text(ticketID), .text(organizationID), .text(messageID)]
+            let position: String
+            if chunk.count == 1 {
+                position = "?"
+                values.append(.integer(first))
+            } else {
+                // (Typed: PostgreSQL would take a CASE of untyped parameters for text.)
+                position = "CASE id" + String(repeating: " WHEN ? THEN CAST(? AS BIGINT)", count: chunk.count) + " END"
+                for (index, ref) in chunk.enumerated() { values += [.text(ref.id), .integer(first + Int64(index))] }
+            }
+            let updated = try tx.execute("""
+                UPDATE attachments SET ticket_id = ?, organization_id = ?, message_id = ?, position = \(position)
+                WHERE id IN (\(marks)) AND ticket_id IS NULL
+                """, values + chunk.map { .text($0.id) })
+            if updated != chunk.count { throw RPCError(.aborted, "anexo usado ao mesmo tempo / attachment used concurrently") }
+        }
         if addToTicketTotal {
             try tx.execute("UPDATE tickets SET attachment_bytes = attachment_bytes + ? WHERE id = ?",
                            [.integer(refs.reduce(0) { $0 + $1.sizeBytes }), .text(ticketID)])

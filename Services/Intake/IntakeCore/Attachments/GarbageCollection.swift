@@ -9,11 +9,19 @@ import Storage
 /// than ``IntakeSettings/pendingUploadMaxAgeMilliseconds``, then stored contents no attachment
 /// refers to any more (rows and files).
 ///
+/// Each content row counts the attachment rows naming it (`contents.ref_count`, kept by the
+/// transactions that insert attachments, ``IntakeContext/storeContents(_:_:)``, and by this
+/// collector, the only one that deletes them). A count instead of an index on
+/// `attachments (sha256)`: content hashes are random, so that index took a write in a random
+/// leaf page for every attachment; the count sits in the content's own row, which the
+/// attachment's transaction writes or reads anyway.
+///
 /// Safe against a concurrent upload of the same content: a content row is deleted only in a
-/// transaction where no attachment refers to it (the foreign key makes the delete fail
-/// otherwise), and its file is unlinked inside that transaction, before the commit. An upload
-/// re-checks, in the transaction that records its attachment, that the file is still there
-/// (``IntakeContext/upload(first:next:caller:)``), so a ticket never points at a removed file.
+/// transaction where its count is 0 (an upload's increment and this delete are serialized on
+/// the row), and its file is unlinked inside that transaction, before the commit. An upload
+/// re-checks, in the transaction that records its attachment, that the content is still there
+/// (``IntakeContext/addReferences(_:_:_:restoring:sizeBytes:)``), so a ticket never points at
+/// removed content.
 extension IntakeContext {
     /// What one round of ``collectGarbage(pendingOlderThanMilliseconds:batchSize:)`` removed.
     public struct CollectedGarbage: Sendable, Equatable {
@@ -36,26 +44,24 @@ extension IntakeContext {
             guard !ids.isEmpty else { return 0 }
             let marks = Array(repeating: "?", count: ids.count).joined(separator: ", ")
             // `ticket_id IS NULL` again: an open may have taken one of them since the SELECT.
-            return try tx.execute("DELETE FROM attachments WHERE id IN (\(marks)) AND ticket_id IS NULL", ids)
+            let released = try tx.query("DELETE FROM attachments WHERE id IN (\(marks)) AND ticket_id IS NULL RETURNING sha256", ids)
+            var references: [String: Int64] = [:]
+            for row in released { references[try row.text("sha256"), default: 0] += 1 }
+            for (sha, count) in references.sorted(by: { $0.key < $1.key }) {
+                try tx.execute("UPDATE contents SET ref_count = ref_count - ? WHERE sha256 = ?", [.integer(count), .text(sha)])
+            }
+            return released.count
         }
         let orphans = try database.read { tx in
-            try tx.query("""
-                SELECT sha256 FROM contents c WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = c.sha256)
-                ORDER BY sha256 LIMIT ?
-                """, [.integer(Int64(batchSize))]).map { try $0.text("sha256") }
+            try tx.query("SELECT sha256 FROM contents WHERE ref_count <= 0 ORDER BY sha256 LIMIT ?",
+                         [.integer(Int64(batchSize))]).map { try $0.text("sha256") }
         }
         for sha in orphans {
-            let removed: Bool
-            do {
-                removed = try database.write { tx in
-                    let deleted = try tx.execute("""
-                        DELETE FROM contents WHERE sha256 = ? AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = ?)
-                        """, [.text(sha), .text(sha)])
-                    if deleted > 0 { try contents.remove(sha) }
-                    return deleted > 0
-                }
-            } catch let error as StorageError where error.kind == .constraint {
-                removed = false  // an upload referred to it meanwhile: it stays
+            let removed = try database.write { tx in
+                // Again in the delete: an upload may have counted itself on it since the SELECT.
+                let deleted = try tx.execute("DELETE FROM contents WHERE sha256 = ? AND ref_count <= 0", [.text(sha)])
+                if deleted > 0 { try contents.remove(sha) }
+                return deleted > 0
             }
             if removed { collected.contents += 1 }
         }

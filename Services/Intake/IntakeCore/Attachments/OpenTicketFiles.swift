@@ -54,7 +54,8 @@ struct OpenTicketFiles: Sendable {
         let limit = Self.fileLimit(settings)
         var total: Int64 = 0
         files.reserveCapacity(submitted.count)
-        // Increasing ids: the ticket lists its files by creation time, then id, in the order sent.
+        // Time-ordered ids, like every other id; the ticket lists its files by their position
+        // (in the order sent), not by id.
         let ids = RandomID.timeOrdered(submitted.count, milliseconds: IntakeContext.now(), lowercase: true)
         for (index, file) in submitted.enumerated() {
             let field = "files[\(index)]"
@@ -88,26 +89,18 @@ extension IntakeContext {
     /// contents (each once, ``storeContents(_:_:)``) and their attachment rows, one `INSERT` each.
     ///
     /// - Parameters:
-    ///   - after: Uploads put on the same ticket: the files are recorded after them (a later
-    ///     `created_at`), so `GetTicket`, which lists a ticket's files by creation, lists them in
-    ///     the order the open answered (uploads first) even within one millisecond.
-    ///   - messageID: The reply they came with (its `message_id`, as ``link(_:_:ticketID:organizationID:messageID:addToTicketTotal:)``
+    ///   - uploaded: Uploads put on the same ticket (or message) by the same open or reply: the
+    ///     files take the positions after them, so `GetTicket` lists them in the order the open
+    ///     answered (uploads first, then these, each in the order given).
+    ///   - messageID: The reply they came with (its `message_id`, as ``link(_:_:ticketID:organizationID:messageID:firstPosition:addToTicketTotal:)``
     ///     records for uploads); their size is then added to the ticket's `attachment_bytes` too
     ///     (an open writes its total with the ticket's row instead).
     func store(_ files: OpenTicketFiles, ticketID: String, organizationID: String, caller: Caller,
                after uploaded: [CommonV1.AttachmentRef], messageID: String? = nil, _ tx: any SQLExecutor) throws {
         guard !files.isEmpty else { return }
-        var createdAt = Self.now()
-        if !uploaded.isEmpty {
-            let marks = Array(repeating: "?", count: uploaded.count).joined(separator: ", ")
-            if case .integer(let latest) = try tx.scalar("SELECT MAX(created_at) FROM attachments WHERE id IN (\(marks))",
-                                                          uploaded.map { .text($0.id) }) {
-                createdAt = max(createdAt, latest + 1)
-            }
-        }
         try storeContents(tx, files.files.map { ($0.ref.sha256, $0.ref.sizeBytes, $0.bytes) })
         try insertAttachments(tx, files.refs, uploaderID: caller.id, organizationID: organizationID, ticketID: ticketID,
-                              createdAt: createdAt, messageID: messageID)
+                              messageID: messageID, firstPosition: Int64(uploaded.count))
         if messageID != nil {
             try tx.execute("UPDATE tickets SET attachment_bytes = attachment_bytes + ? WHERE id = ?",
                            [.integer(files.totalBytes), .text(ticketID)])

@@ -181,16 +181,10 @@ extension IntakeContext {
         return (files, [])
     }
 
-    /// Stores the message's attachments as uploads of `caller`; their ids.
-    ///
-    /// Each upload starts in a later millisecond than the one before ended: a ticket lists its
-    /// files by creation time, then id (random within a millisecond), so two uploads recorded in
-    /// one millisecond could otherwise be listed out of the message's order.
+    /// Stores the message's attachments as uploads of `caller`; their ids, in the message's
+    /// order (the open or reply naming them puts them on the ticket in that order).
     func storeAttachments(_ mail: MailMessage, caller: Caller) throws -> [String] {
-        var previous = Int64.min
-        return try mail.attachments.map { attachment in
-            while Self.now() <= previous { usleep(100) }
-            defer { previous = Self.now() }
+        try mail.attachments.map { attachment in
             var first = IntakeV1.UploadAttachmentRequest()
             first.fileName = attachment.fileName
             first.contentType = attachment.contentType

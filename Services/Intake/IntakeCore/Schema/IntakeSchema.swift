@@ -27,7 +27,7 @@ enum IntakeSchema {
         // PostgreSQL: the uniqueness of an e-mail's Message-ID only where there is one, so the
         // index no longer takes an entry (a NULL) for every ticket opened elsewhere. SQLite keeps
         // its column constraint: dropping it means rebuilding `tickets`, which other tables
-        // reference (docs/BENCHMARKS-intake.md, "Fourth pass").
+        // reference (docs/BENCHMARKS-intake.md, "Fourth pass"); migration 23 does.
         Migration(version: 8, name: "tickets_email_message_id_partial",
                   sqlite: "SELECT 1",
                   postgres: """
@@ -47,7 +47,117 @@ enum IntakeSchema {
         // No query looks attachments up by uploader (a named upload is found by id, then its
         // uploader compared): the index only cost a B-tree write per attachment.
         Migration(version: 21, name: "drop_attachments_uploader_index", sql: "DROP INDEX attachments_uploader"),
+        // A file's place among its ticket's (or reply's) files, in the order the open or reply
+        // gave them (``IntakeContext/link(_:_:ticketID:organizationID:messageID:firstPosition:addToTicketTotal:)``).
+        // Listed by position, then creation and id: rows from before keep 0, and with it the
+        // order they were listed in until now. A constant default, so neither engine rewrites
+        // the table (SQLite changes the schema only; PostgreSQL ≥ 11 stores the default once).
+        Migration(version: 22, name: "attachments_position",
+                  sqlite: "ALTER TABLE attachments ADD COLUMN position INTEGER NOT NULL DEFAULT 0",
+                  postgres: "ALTER TABLE attachments ADD COLUMN position BIGINT NOT NULL DEFAULT 0"),
+        // SQLite: what migration 8 did on PostgreSQL (``sqliteTicketsRebuild``).
+        Migration(version: 23, name: "sqlite_tickets_email_message_id_partial", sqlite: sqliteTicketsRebuild, postgres: "SELECT 1"),
+        // Each content counts the attachment rows naming it (`ref_count`): the garbage collector
+        // finds unreferenced contents in a partial index of the few at 0, instead of through an
+        // index on `attachments (sha256)`, whose random keys cost a write in a random leaf page
+        // for every attachment (docs/BENCHMARKS-intake.md, "Reference counts"). The foreign key
+        // from attachments to contents goes with that index (deleting a content would otherwise
+        // scan `attachments`); SQLite drops it by rebuilding `attachments`, which no table references.
+        Migration(version: 24, name: "contents_reference_counts", sqlite: contentReferenceCounts(sqlite: true),
+                  postgres: contentReferenceCounts(sqlite: false)),
     ]
+
+    /// SQLite: `tickets` rebuilt without the `UNIQUE` column constraint on `email_message_id`,
+    /// whose index took an entry (a NULL) for every ticket not opened by e-mail — one B-tree
+    /// insertion per open, and a page of every batch's commit — and with a partial unique index
+    /// instead (`WHERE email_message_id IS NOT NULL`), as PostgreSQL has since migration 8. A
+    /// column constraint cannot be dropped on SQLite: the table is rebuilt.
+    ///
+    /// The migration runs in a transaction with foreign keys enforced (``Migrator``), where
+    /// `PRAGMA foreign_keys = OFF` of SQLite's usual twelve steps does nothing, and `DROP TABLE
+    /// tickets` first deletes every row, which `ticket_messages` and `attachments` refer to. So:
+    /// the checks are deferred to `COMMIT` (`defer_foreign_keys`, reset by the `COMMIT`); the rows
+    /// are copied aside with their rowids (``RecentSubmissions`` reads `tickets` by rowid) into a
+    /// `TEMP` table (SQLite's temporary file, in `SQLITE_TMPDIR` or `/var/tmp`: space for one
+    /// copy of `tickets` is needed there, none of it goes through the WAL, and the database file
+    /// does not grow); the table is dropped (each child row counts as a violation) and created
+    /// again under its name, in the pages just freed; the rows are copied back with their rowids
+    /// (each parent row inserted cancels its children's violations). `COMMIT` fails, and nothing
+    /// changes, unless every reference holds again.
+    /// Children keep their `REFERENCES tickets (id)` (by name; nothing is renamed, so no
+    /// reference is rewritten). Kept as they were: every column with its type, default and
+    /// `NOT NULL`, the primary key, `code`'s `UNIQUE`, the foreign keys to `organizations` and
+    /// `contacts`. `tickets` has no trigger, and no other index on SQLite (migrations 7 and 9
+    /// dropped `tickets_organization` and `tickets_duplicates`). Measured in
+    /// docs/BENCHMARKS-intake.md ("Migration 23").
+    static let sqliteTicketsRebuild = """
+        PRAGMA defer_foreign_keys = ON;
+        CREATE TEMP TABLE tickets_v23 AS SELECT rowid AS old_rowid, * FROM tickets;
+        DROP TABLE tickets;
+        CREATE TABLE tickets (
+            id TEXT PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            organization_id TEXT NOT NULL REFERENCES organizations (id),
+            contact_id TEXT NOT NULL REFERENCES contacts (id),
+            representative_id TEXT NOT NULL DEFAULT '',
+            registered_by TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL,
+            opened_at INTEGER NOT NULL,
+            submission_hash TEXT NOT NULL,
+            email_message_id TEXT,
+            attachment_bytes INTEGER NOT NULL DEFAULT 0,
+            snapshot BLOB NOT NULL
+        );
+        INSERT INTO tickets (rowid, id, code, organization_id, contact_id, representative_id, registered_by, status, opened_at,
+                             submission_hash, email_message_id, attachment_bytes, snapshot)
+            SELECT old_rowid, id, code, organization_id, contact_id, representative_id, registered_by, status, opened_at,
+                   submission_hash, email_message_id, attachment_bytes, snapshot
+            FROM tickets_v23 ORDER BY old_rowid;
+        DROP TABLE tickets_v23;
+        CREATE UNIQUE INDEX tickets_email_message_id ON tickets (email_message_id) WHERE email_message_id IS NOT NULL;
+        """
+
+    /// Migration 24: `contents.ref_count`, counted from the attachments there are, and the
+    /// attachments table without its index and foreign key on `sha256`.
+    static func contentReferenceCounts(sqlite: Bool) -> String {
+        let counts = """
+            ALTER TABLE contents ADD COLUMN ref_count \(sqlite ? "INTEGER" : "BIGINT") NOT NULL DEFAULT 0;
+            UPDATE contents SET ref_count = (SELECT COUNT(*) FROM attachments a WHERE a.sha256 = contents.sha256);
+            CREATE INDEX contents_unreferenced ON contents (sha256) WHERE ref_count <= 0;
+            """
+        guard sqlite else {
+            return counts + """
+
+                ALTER TABLE attachments DROP CONSTRAINT IF EXISTS attachments_sha256_fkey;
+                DROP INDEX attachments_sha256;
+                """
+        }
+        return counts + """
+
+            CREATE TABLE attachments_v24 (
+                id TEXT PRIMARY KEY,
+                sha256 TEXT NOT NULL,
+                file_name TEXT NOT NULL,
+                content_type TEXT NOT NULL,
+                size_bytes INTEGER NOT NULL,
+                uploader_id TEXT NOT NULL,
+                organization_id TEXT NOT NULL DEFAULT '',
+                ticket_id TEXT REFERENCES tickets (id),
+                message_id TEXT NOT NULL DEFAULT '',
+                created_at INTEGER NOT NULL,
+                position INTEGER NOT NULL DEFAULT 0
+            );
+            INSERT INTO attachments_v24 (id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, ticket_id,
+                                         message_id, created_at, position)
+            SELECT id, sha256, file_name, content_type, size_bytes, uploader_id, organization_id, ticket_id, message_id, created_at,
+                   position
+            FROM attachments ORDER BY rowid;
+            DROP TABLE attachments;
+            ALTER TABLE attachments_v24 RENAME TO attachments;
+            CREATE INDEX attachments_ticket ON attachments (ticket_id);
+            CREATE INDEX attachments_pending ON attachments (created_at) WHERE ticket_id IS NULL;
+            """
+    }
 
     /// E-mail kept instead of taken in, and the queue of answers to rejected e-mail (migration 6).
     ///

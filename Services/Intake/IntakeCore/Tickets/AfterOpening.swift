@@ -17,69 +17,105 @@ extension IntakeContext {
     }
 
     /// Adds a customer reply (text and files) and publishes `CustomerReplied`.
-    /// - Parameter emailMessageID: the e-mail it came from; the same Message-ID is stored once.
-    /// The files carried in `request.files` are checked and hashed before the transaction and
-    /// stored in it, on the ticket and the new message, after the uploads named in
-    /// `attachment_ids`; a refused reply stores none of them.
-    public func reply(_ request: IntakeV1.ReplyRequest, caller: Caller) throws -> IntakeV1.ReplyResponse {
+    ///
+    /// `request.email_message_id` is the e-mail it came from: the same Message-ID is stored once,
+    /// and taken in again it answers the stored message with its files, as `GetTicket` lists
+    /// them (also when another process stored it at the same moment). The files carried in
+    /// `request.files` are checked and hashed before the transaction and stored in it, on the
+    /// ticket and the new message, after the uploads named in `attachment_ids`; a refused reply
+    /// stores none of them.
+    /// - Parameter idempotencyKey: A retry with the same key (and the same request, files
+    ///   included) answers the first reply byte for byte and stores nothing; the same key with
+    ///   another request is `FAILED_PRECONDITION`. Keys are per caller.
+    public func reply(_ request: IntakeV1.ReplyRequest, caller: Caller, idempotencyKey: String? = nil) throws -> IntakeV1.ReplyResponse {
         let files = OpenTicketFiles(request.files, settings: settings, carrier: .reply)
-        return try database.write { tx in
-            if !request.emailMessageID.isEmpty, let existing = try TicketStore.message(tx, emailMessageID: request.emailMessageID) {
-                var response = IntakeV1.ReplyResponse()
-                response.message = existing
-                return response
+        let key = idempotencyKey.flatMap { $0.isEmpty ? nil : $0 }
+        if let key, key.utf8.count > 200 {
+            throw RPCError(.invalidArgument, "chave de idempotência longa demais / idempotency key too long", violations: [
+                FieldViolation(field: "idempotency-key", reason: "too_long", pt: "No máximo 200 caracteres.", en: "At most 200 characters."),
+            ])
+        }
+        // The whole request as received, file bytes included: the same key with another file is another request.
+        let fingerprint = key.map { _ in Digest.sha256(request.serializedBytes()) }
+        do {
+            return try database.write { tx in
+                guard let key, let fingerprint else { return try replying(tx, request, files: files, caller: caller) }
+                let result = try IdempotencyStore.run(tx, scope: "intake.Reply|\(caller.id)", key: key, requestFingerprint: fingerprint) {
+                    try replying(tx, request, files: files, caller: caller).serializedBytes()
+                }
+                return try IntakeV1.ReplyResponse(serializedBytes: result.response)
             }
-            let ticket = try visibleTicket(tx, request.ticket, caller: caller)
-            var violations = Violations()
-            let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if text.isEmpty && request.attachmentIDs.isEmpty && request.files.isEmpty {
-                violations.add("text", "required", pt: "Escreva a resposta ou anexe um arquivo.", en: "Write the reply or attach a file.")
-            }
-            violations.maxLength("text", text, 100_000)
-            let channel = request.channel.isEmpty ? "portal" : request.channel.lowercased()
-            if try CatalogStore.activeEntry(tx, list: "channel", key: channel) == nil {
-                violations.add("channel", "unknown_channel", pt: "Canal não cadastrado ou inativo.", en: "Unknown or inactive channel.")
-            }
-            let uploaded = try pendingAttachments(tx, ids: request.attachmentIDs, field: "attachment_ids", caller: caller,
-                                                  ticketID: ticket.id, alsoBytes: files.totalBytes,
-                                                  totalField: request.attachmentIDs.isEmpty && !request.files.isEmpty ? "files" : nil,
-                                                  violations: &violations)
-            for violation in files.violations { violations.add(violation) }
-            try violations.check("resposta inválida / invalid reply")
-            // A reply to a finished ticket still goes to workflow, which decides about reopening it.
-            guard ticket.status != TicketStore.cancelled else {
-                throw RPCError(.failedPrecondition, "ocorrência cancelada / the ticket was cancelled")
-            }
-            var message = IntakeV1.TicketMessage()
-            message.id = Self.newID()
-            message.author = person(of: caller)
-            message.text = text
-            message.channel = channel
-            message.createdAtMs = Self.now()
-            try TicketStore.insert(tx, message: message, ticketID: ticket.id, emailMessageID: request.emailMessageID)
-            let organizationID = ticket.organization?.id ?? ""
-            try link(tx, uploaded, ticketID: ticket.id, organizationID: organizationID, messageID: message.id)
-            try store(files, ticketID: ticket.id, organizationID: organizationID, caller: caller, after: uploaded,
-                      messageID: message.id, tx)
-            // Uploaded files first, then the request's own, as GetTicket lists them (by creation).
-            let attachments = uploaded + files.refs
-            message.attachments = attachments
-
-            var event = IntakeV1.CustomerReplied()
-            event.ticketID = ticket.id
-            event.code = ticket.code
-            event.messageID = message.id
-            event.author = message.author
-            event.text = text
-            event.attachments = attachments
-            event.channel = channel
-            event.repliedAtMs = message.createdAtMs
-            event.organizationID = ticket.organization?.id ?? ""
-            try publisher.publish(tx, event: event, key: ticket.id)
+        } catch let error as StorageError where error.kind == .idempotencyMismatch {
+            throw RPCError(.failedPrecondition,
+                           "chave de idempotência já usada com outro pedido / idempotency key reused with a different request")
+        } catch let error as StorageError where error.kind == .uniqueViolation && !request.emailMessageID.isEmpty {
+            // The same e-mail stored by another process meanwhile (PostgreSQL): its message.
+            guard let existing = try database.read({ try TicketStore.message($0, emailMessageID: request.emailMessageID) }) else { throw error }
             var response = IntakeV1.ReplyResponse()
-            response.message = message
+            response.message = existing
             return response
         }
+    }
+
+    /// The reply's work in the caller's transaction (``reply(_:caller:idempotencyKey:)``).
+    private func replying(_ tx: any SQLExecutor, _ request: IntakeV1.ReplyRequest, files: OpenTicketFiles,
+                          caller: Caller) throws -> IntakeV1.ReplyResponse {
+        if !request.emailMessageID.isEmpty, let existing = try TicketStore.message(tx, emailMessageID: request.emailMessageID) {
+            var response = IntakeV1.ReplyResponse()
+            response.message = existing
+            return response
+        }
+        let ticket = try visibleTicket(tx, request.ticket, caller: caller)
+        var violations = Violations()
+        let text = request.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.isEmpty && request.attachmentIDs.isEmpty && request.files.isEmpty {
+            violations.add("text", "required", pt: "Escreva a resposta ou anexe um arquivo.", en: "Write the reply or attach a file.")
+        }
+        violations.maxLength("text", text, 100_000)
+        let channel = request.channel.isEmpty ? "portal" : request.channel.lowercased()
+        if try CatalogStore.activeEntry(tx, list: "channel", key: channel) == nil {
+            violations.add("channel", "unknown_channel", pt: "Canal não cadastrado ou inativo.", en: "Unknown or inactive channel.")
+        }
+        let uploaded = try pendingAttachments(tx, ids: request.attachmentIDs, field: "attachment_ids", caller: caller,
+                                              ticketID: ticket.id, alsoBytes: files.totalBytes,
+                                              totalField: request.attachmentIDs.isEmpty && !request.files.isEmpty ? "files" : nil,
+                                              violations: &violations)
+        for violation in files.violations { violations.add(violation) }
+        try violations.check("resposta inválida / invalid reply")
+        // A reply to a finished ticket still goes to workflow, which decides about reopening it.
+        guard ticket.status != TicketStore.cancelled else {
+            throw RPCError(.failedPrecondition, "ocorrência cancelada / the ticket was cancelled")
+        }
+        var message = IntakeV1.TicketMessage()
+        message.id = Self.newID()
+        message.author = person(of: caller)
+        message.text = text
+        message.channel = channel
+        message.createdAtMs = Self.now()
+        try TicketStore.insert(tx, message: message, ticketID: ticket.id, emailMessageID: request.emailMessageID)
+        let organizationID = ticket.organization?.id ?? ""
+        try link(tx, uploaded, ticketID: ticket.id, organizationID: organizationID, messageID: message.id)
+        try store(files, ticketID: ticket.id, organizationID: organizationID, caller: caller, after: uploaded,
+                  messageID: message.id, tx)
+        // Uploaded files first, then the request's own, each in the order given: their
+        // positions on the message, by which GetTicket lists them.
+        let attachments = uploaded + files.refs
+        message.attachments = attachments
+
+        var event = IntakeV1.CustomerReplied()
+        event.ticketID = ticket.id
+        event.code = ticket.code
+        event.messageID = message.id
+        event.author = message.author
+        event.text = text
+        event.attachments = attachments
+        event.channel = channel
+        event.repliedAtMs = message.createdAtMs
+        event.organizationID = ticket.organization?.id ?? ""
+        try publisher.publish(tx, event: event, key: ticket.id)
+        var response = IntakeV1.ReplyResponse()
+        response.message = message
+        return response
     }
 
     /// Cancels a ticket that is no longer valid and publishes `TicketCancelledByCustomer`.

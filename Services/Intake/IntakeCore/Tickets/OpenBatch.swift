@@ -59,11 +59,13 @@ final class OpenBatch: SQLExecutor {
         var sha256: String
         var sizeBytes: Int64
         var bytes: [UInt8]
+        /// The batch's attachment rows naming it (its `contents.ref_count` share; set by ``finish()``).
+        var references: Int64 = 1
     }
 
     /// Called by ``finish()`` with the deferred contents whose row was already there (stored
-    /// earlier, by another transaction or by another open of the batch): makes sure each is
-    /// readable (``IntakeContext/ensureStored(_:_:)``).
+    /// earlier, by another transaction or by another open of the batch): counts the batch's
+    /// attachments on each and makes sure each is readable (``IntakeContext/ensureStored(_:_:)``).
     var existingContents: ((any SQLExecutor, [DeferredContent]) throws -> Void)?
 
     /// What the open running now can give back (kept small: copying the batch's dictionaries for
@@ -401,16 +403,26 @@ final class OpenBatch: SQLExecutor {
         }
         // The files of the batch's opens, after the tickets they are on: their contents (each
         // once), then their attachment rows, in chunks like the tickets.
+        // Each content's `ref_count` is the number of the batch's attachment rows naming it.
+        let attachments = deferred.flatMap(\.attachments)
+        var references: [String: Int64] = [:]
+        for row in attachments { references[Self.text(row[1]), default: 0] += 1 }
         var contents: [DeferredContent] = []
         var seen = Set<String>()
-        for row in deferred { for content in row.contents where seen.insert(content.sha256).inserted { contents.append(content) } }
-        let attachments = deferred.flatMap(\.attachments)
+        for row in deferred {
+            for var content in row.contents where seen.insert(content.sha256).inserted {
+                content.references = references[content.sha256] ?? 0
+                contents.append(content)
+            }
+        }
         let contentStatements = statements.count
         for rows in Self.chunked(contents) {
             var values: [SQLValue] = []
-            values.reserveCapacity(rows.count * 4)
-            for content in rows { values += [.text(content.sha256), .integer(content.sizeBytes), .integer(Self.now()), .blob(content.bytes)] }
-            statements.append(("INSERT INTO contents (sha256, size_bytes, stored_at, data) VALUES \(Self.marks(rows: rows.count, columns: 4)) ON CONFLICT (sha256) DO NOTHING RETURNING sha256",
+            values.reserveCapacity(rows.count * 5)
+            for content in rows {
+                values += [.text(content.sha256), .integer(content.sizeBytes), .integer(Self.now()), .blob(content.bytes), .integer(content.references)]
+            }
+            statements.append(("INSERT INTO contents (sha256, size_bytes, stored_at, data, ref_count) VALUES \(Self.marks(rows: rows.count, columns: 5)) ON CONFLICT (sha256) DO NOTHING RETURNING sha256",
                                values))
         }
         let contentChunks = statements.count - contentStatements

@@ -76,7 +76,7 @@ extension IntakeContext {
         if request.attachmentIDs.isEmpty && request.files.isEmpty && recentSubmissions == nil {
             reads.append(.duplicate(contactID: contactID, submissionHash: submissionHash, since: submittedAt - window))
         }
-        if database.engine == .postgres { reads.append(.counter("ticket-\(Self.utcYear(submittedAt))")) }
+        if database.engine == .postgres { reads.append(.counter("ticket-\(settings.ticketCodeTimeZone.year(ofMilliseconds: submittedAt))")) }
         return reads
     }
 
@@ -295,7 +295,8 @@ extension IntakeContext {
                                               alsoBytes: files.totalBytes, totalField: request.attachmentIDs.isEmpty ? "files" : nil,
                                               violations: &violations)
         for violation in files.violations { violations.add(violation) }
-        // Uploaded files first, then the request's own, as GetTicket lists them (by creation).
+        // Uploaded files first, then the request's own, each in the order given: their positions
+        // on the ticket, by which GetTicket lists them.
         let attachments = uploaded + files.refs
         try violations.check("ocorrência inválida / invalid ticket")
         guard let organization, let contact, let origin else { throw RPCError(.internal, "validation incomplete") }
@@ -312,7 +313,7 @@ extension IntakeContext {
         // PostgreSQL since the first read).
         let now = Self.now()
         // (With files it is a new ticket whatever came before.)
-        let year = Self.utcYear(now)
+        let year = settings.ticketCodeTimeZone.year(ofMilliseconds: now)
         let (duplicate, counted) = try Self.duplicateOrNumber(
             tx, recent: recentSubmissions, contactID: contact.id, submissionHash: hash, since: submittedAt - settings.duplicateWindowMilliseconds,
             checkDuplicate: settings.duplicateWindowMilliseconds > 0 && attachments.isEmpty, counter: "ticket-\(year)")
@@ -390,8 +391,9 @@ extension IntakeContext {
             batch.deferTicket(TicketStore.insertValues(ticket, submissionHash: hash, attachmentBytes: files.totalBytes),
                               outbox: publisher.outboxEvents(event: event, key: ticket.id, id: eventID),
                               contents: files.files.map { OpenBatch.DeferredContent(sha256: $0.ref.sha256, sizeBytes: $0.ref.sizeBytes, bytes: $0.bytes) },
-                              attachments: files.files.map {
-                                  Self.attachmentValues($0.ref, uploaderID: caller.id, organizationID: organization.id, ticketID: ticket.id, createdAt: now)
+                              attachments: files.files.enumerated().map { index, file in
+                                  Self.attachmentValues(file.ref, uploaderID: caller.id, organizationID: organization.id, ticketID: ticket.id,
+                                                        createdAt: now, position: Int64(index))
                               })
             if !files.isEmpty && batch.existingContents == nil { batch.existingContents = { [self] in try ensureStored($0, $1) } }
             if !read.contactLinked { try TicketStore.markLinked(tx, contactID: contact.id) }
@@ -472,14 +474,6 @@ extension IntakeContext {
             return (.stored(id: id), nil)
         }
         return (nil, try DirectoryStore.nextCounter(tx, counter))
-    }
-
-    /// The UTC year of an epoch-milliseconds instant (the year in ticket codes).
-    static func utcYear(_ milliseconds: Int64) -> Int {
-        var seconds = time_t(milliseconds / 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return Int(parts.tm_year) + 1900
     }
 
     static func detailFields(_ details: CommonV1.TechnicalDetails) -> [(String, String)] {

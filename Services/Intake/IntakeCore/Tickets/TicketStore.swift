@@ -33,12 +33,18 @@ enum TicketStore {
         return try ticket(tx, reference: id)
     }
 
+    /// How a ticket's (or a message's) files are listed: by position, the order its open or
+    /// reply gave them (an upload added to the ticket later comes after its files); creation
+    /// time and id only order rows from before positions were recorded (all at 0), as they
+    /// were listed then.
+    static let attachmentOrder = "position, created_at, id"
+
     /// The ticket with its attachments and messages, as `GetTicket` returns it.
     static func complete(_ tx: any SQLExecutor, _ base: IntakeV1.Ticket) throws -> IntakeV1.Ticket {
         var ticket = base
         let attachments = try tx.query("""
             SELECT id, sha256, file_name, content_type, size_bytes, message_id FROM attachments
-            WHERE ticket_id = ? ORDER BY created_at, id
+            WHERE ticket_id = ? ORDER BY \(attachmentOrder)
             """, [.text(ticket.id)])
         var byMessage: [String: [CommonV1.AttachmentRef]] = [:]
         for row in attachments {
@@ -130,10 +136,17 @@ enum TicketStore {
                   emailMessageID.isEmpty ? .null : .text(emailMessageID), .blob(snapshot.serializedBytes())])
     }
 
-    /// The message of this ticket that came from the e-mail with this Message-ID, if any.
+    /// The message that came from the e-mail with this Message-ID, if any, with its files (as
+    /// `GetTicket` lists them on it).
     static func message(_ tx: any SQLExecutor, emailMessageID: String) throws -> IntakeV1.TicketMessage? {
-        try tx.queryOne("SELECT snapshot FROM ticket_messages WHERE email_message_id = ?", [.text(emailMessageID)])
-            .map { try IntakeV1.TicketMessage(serializedBytes: try $0.blob("snapshot")) }
+        guard let row = try tx.queryOne("SELECT ticket_id, snapshot FROM ticket_messages WHERE email_message_id = ?",
+                                        [.text(emailMessageID)]) else { return nil }
+        var message = try IntakeV1.TicketMessage(serializedBytes: try row.blob("snapshot"))
+        message.attachments = try tx.query("""
+            SELECT id, sha256, file_name, content_type, size_bytes FROM attachments
+            WHERE ticket_id = ? AND message_id = ? ORDER BY \(attachmentOrder)
+            """, [.text(try row.text("ticket_id")), .text(message.id)]).map(IntakeContext.attachmentRef)
+        return message
     }
 }
 

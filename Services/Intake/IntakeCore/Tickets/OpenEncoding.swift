@@ -14,18 +14,20 @@ import ServiceKit
 /// 9–15 (same numbers, same types), so those parts are encoded once for both. The result is the
 /// same bytes as encoding the whole message (`OpenEncodingTests`).
 struct OpenEncoding: Sendable {
+    /// Every part below, one after the other in one buffer (one allocation).
+    private let parts: [UInt8]
     /// Field 1: the ticket's id (`Ticket.id`, `TicketOpened.ticket_id`).
-    let id: [UInt8]
+    private let id: Range<Int>
     /// `Ticket` fields 6–8: who registered it, the channel, the origin's key.
-    let ticketHow: [UInt8]
+    private let ticketHow: Range<Int>
+    /// `TicketOpened` fields 6–7: who registered it, the channel (the start of ``ticketHow``).
+    private let eventHow: Range<Int>
     /// Fields 9–15 of both messages: category, priority, product, module, subject, request, details.
-    let what: [UInt8]
+    private let what: Range<Int>
     /// `Ticket` fields 19–20: the status and the e-mail Message-ID.
-    let ticketTail: [UInt8]
-    /// `TicketOpened` fields 6–7: who registered it, the channel.
-    let eventHow: [UInt8]
+    private let ticketTail: Range<Int>
     /// `TicketOpened` fields 19–20: the e-mail Message-ID, the origin's key.
-    let eventTail: [UInt8]
+    private let eventTail: Range<Int>
     /// The event's outbox rows without the event (``EventPublisher/prepareOutboxEvents(_:key:accessLevel:requestID:id:)``).
     let outbox: PreparedOutboxEvents
     /// The origin key the parts were encoded with (the writer checks it against the catalog's).
@@ -37,39 +39,42 @@ struct OpenEncoding: Sendable {
     init(_ base: IntakeV1.Ticket, eventID: String, publisher: EventPublisher) {
         // Strings, enums and the id written directly; the two sub-messages (who registered it,
         // the details) encoded by protobuf-c.
-        var bytes: [UInt8] = []
-        Self.append(1, base.id, to: &bytes)
-        id = bytes
-
         let registeredBy = base.registeredByAgent?.serializedBytes()
-        bytes = []
+        let details = base.details?.serializedBytes()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(base.id.utf8.count + (registeredBy?.count ?? 0) + base.channel.utf8.count + 2 * base.origin.utf8.count
+                              + base.product.utf8.count + base.module.utf8.count + base.subject.utf8.count + base.request.utf8.count
+                              + (details?.count ?? 0) + base.status.utf8.count + 2 * base.emailMessageID.utf8.count + 80)
+        Self.append(1, base.id, to: &bytes)
+        id = 0..<bytes.count
+
+        let how = bytes.count
         Self.append(6, registeredBy, to: &bytes)
         Self.append(7, base.channel, to: &bytes)
-        let eventHowBytes = bytes
+        eventHow = how..<bytes.count
         Self.append(8, base.origin, to: &bytes)
-        ticketHow = bytes
-        eventHow = eventHowBytes
+        ticketHow = how..<bytes.count
 
-        bytes = []
-        bytes.reserveCapacity(base.request.utf8.count + base.subject.utf8.count + base.product.utf8.count + base.module.utf8.count + 64)
+        let whatStart = bytes.count
         Self.append(9, UInt64(bitPattern: Int64(base.category.rawValue)), to: &bytes)
         Self.append(10, UInt64(bitPattern: Int64(base.priority.rawValue)), to: &bytes)
         Self.append(11, base.product, to: &bytes)
         Self.append(12, base.module, to: &bytes)
         Self.append(13, base.subject, to: &bytes)
         Self.append(14, base.request, to: &bytes)
-        Self.append(15, base.details?.serializedBytes(), to: &bytes)
-        what = bytes
+        Self.append(15, details, to: &bytes)
+        what = whatStart..<bytes.count
 
-        bytes = []
+        let ticketTailStart = bytes.count
         Self.append(19, base.status, to: &bytes)
         Self.append(20, base.emailMessageID, to: &bytes)
-        ticketTail = bytes
+        ticketTail = ticketTailStart..<bytes.count
 
-        bytes = []
+        let eventTailStart = bytes.count
         Self.append(19, base.emailMessageID, to: &bytes)
         Self.append(20, base.origin, to: &bytes)
-        eventTail = bytes
+        eventTail = eventTailStart..<bytes.count
+        parts = bytes
 
         outbox = publisher.prepareOutboxEvents(IntakeV1.TicketOpened.self, key: base.id, id: eventID)
         originKey = base.origin
@@ -148,24 +153,24 @@ struct OpenEncoding: Sendable {
 
         var snapshot: [UInt8] = []
         snapshot.reserveCapacity(id.count + whoBytes.count + ticketHow.count + what.count + ticketFields.count + openedAt.count + ticketTail.count)
-        snapshot += id
+        snapshot += parts[id]
         snapshot += whoBytes
-        snapshot += ticketHow
-        snapshot += what
+        snapshot += parts[ticketHow]
+        snapshot += parts[what]
         snapshot += ticketFields
         snapshot += openedAt
-        snapshot += ticketTail
+        snapshot += parts[ticketTail]
 
         var event: [UInt8] = []
         event.reserveCapacity(id.count + whoBytes.count + eventHow.count + kind.count + what.count + eventFields.count + openedAt.count + eventTail.count)
-        event += id
+        event += parts[id]
         event += whoBytes
-        event += eventHow
+        event += parts[eventHow]
         event += kind
-        event += what
+        event += parts[what]
         event += eventFields
         event += openedAt
-        event += eventTail
+        event += parts[eventTail]
         return (snapshot, event)
     }
 }

@@ -65,8 +65,12 @@ struct WebhookSecretTests {
         let second = Events.opened(ticketID: "t-secret-2")
         try harness.deliver([Events.envelope(second, key: second.ticketID)])
         #expect(waitFor(15) { (try? harness.deliveries(ticketID: "t-secret-2").first { $0.channel == "webhook" }?.state) == "sent" })
-        #expect(try ReceivedWebhook.all(in: hooks2.path).count == 1)
-        #expect(try ReceivedWebhook.all(in: hooks2.path).first?.0.verified == true)
+        // At least once: on a loaded machine an attempt the receiver took may time out on our side
+        // and be sent again; every copy is the same delivery, verified with the new secret.
+        let received = try ReceivedWebhook.all(in: hooks2.path).map(\.0)
+        #expect(!received.isEmpty)
+        #expect(received.allSatisfy { $0.verified })
+        #expect(Set(received.compactMap { $0.header("X-Ocorrencias-Delivery") }).count == 1)
 
         // A generated secret comes back once, 64 hex characters, and is not in the column.
         rotate.secret = ""

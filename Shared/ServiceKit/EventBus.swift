@@ -91,6 +91,53 @@ public struct EventPublisher: Sendable {
         }
     }
 
+    /// What ``outboxEvents(event:key:accessLevel:requestID:id:)`` makes for an event except what
+    /// depends on the event's content and the time: the envelope's id, type, key and source
+    /// encoded, and each subscriber's row id and key. A caller that writes many events on one
+    /// thread (intake's group commit) prepares them elsewhere and completes them there with
+    /// ``outboxEvents(_:encodedEvent:occurredAtMs:)``, which gives the same rows.
+    public func prepareOutboxEvents<Event: ProtoMessage>(_ type: Event.Type, key: String, accessLevel: Int32 = 0,
+                                                         requestID: String = "", id: String) -> PreparedOutboxEvents {
+        var head = EventsV1.EventEnvelope()
+        head.id = id
+        head.type = Event.protoName
+        head.key = key
+        head.source = source
+        var tail = EventsV1.EventEnvelope()
+        tail.accessLevel = accessLevel
+        tail.requestID = requestID
+        return PreparedOutboxEvents(type: Event.protoName, head: head.serializedBytes(), tail: tail.serializedBytes(),
+                                    rows: subscribers.map { (id + "@" + $0, $0 + "|" + key, watchers.contains($0)) })
+    }
+
+    /// The outbox rows of a prepared event (``prepareOutboxEvents(_:key:accessLevel:requestID:id:)``)
+    /// whose message encodes to `encodedEvent`: the same rows, envelopes byte for byte, as
+    /// ``outboxEvents(event:key:accessLevel:requestID:id:)`` with that message and time.
+    public func outboxEvents(_ prepared: PreparedOutboxEvents, encodedEvent: [UInt8],
+                             occurredAtMs: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) -> [OutboxEvent] {
+        // The envelope's fields in number order: 1-4 prepared, 5 the time, 6 the payload, 7-8 prepared.
+        var time: [UInt8] = []
+        if occurredAtMs != 0 {
+            time.append(0x28)  // field 5, varint
+            ProtoWire.appendVarint(UInt64(bitPattern: occurredAtMs), to: &time)
+        }
+        var full: [UInt8] = []
+        full.reserveCapacity(prepared.head.count + time.count + 6 + encodedEvent.count + prepared.tail.count)
+        full += prepared.head
+        full += time
+        if !encodedEvent.isEmpty {
+            full.append(0x32)  // field 6, length-delimited
+            ProtoWire.appendVarint(UInt64(encodedEvent.count), to: &full)
+            full += encodedEvent
+        }
+        full += prepared.tail
+        let light = prepared.rows.contains(where: \.light) ? prepared.head + time + prepared.tail : []
+        let createdAt = Date()
+        return prepared.rows.map { row in
+            OutboxEvent(id: row.id, type: prepared.type, key: row.key, payload: row.light ? light : full, createdAt: createdAt)
+        }
+    }
+
     /// A relay that delivers this service's outbox to the subscribers over RPC: each round, one
     /// `EventSink/Deliver` call per subscriber carrying all of that subscriber's claimed events
     /// (several keys, per-key order, `partial` so that an event that cannot be applied holds back
@@ -342,5 +389,31 @@ public struct EventConsumer: Sendable {
             notify(response)
             return response
         }
+    }
+}
+
+/// An event's outbox rows without the event's encoding and time
+/// (``EventPublisher/prepareOutboxEvents(_:key:accessLevel:requestID:id:)``).
+public struct PreparedOutboxEvents: Sendable {
+    let type: String
+    /// The envelope's fields before the time and the payload (id, type, key, source), encoded.
+    let head: [UInt8]
+    /// The envelope's fields after the payload (access level, request id), encoded.
+    let tail: [UInt8]
+    /// Each subscriber's row id and key, and whether it is a watcher (its row without payload).
+    let rows: [(id: String, key: String, light: Bool)]
+}
+
+/// Pieces of the protobuf wire format, for code that joins encoded parts of a message.
+public enum ProtoWire {
+    /// Appends `value` as a base-128 varint.
+    @inlinable
+    public static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
+        var value = value
+        while value >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+            value >>= 7
+        }
+        bytes.append(UInt8(value))
     }
 }

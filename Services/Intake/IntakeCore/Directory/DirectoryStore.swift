@@ -122,20 +122,19 @@ enum DirectoryStore {
             """, [.text(CatalogCache.versionCounter), .text(organizationID), .text(contactID)])
     }
 
-    static func forOpening(_ tx: any SQLExecutor, organizationID: String, contactID: String, lockContact: Bool) throws
-        -> (organization: IntakeV1.Organization?, contact: IntakeV1.Contact?, contactLinked: Bool, catalogVersion: Int64?) {
+    /// What ``forOpening(_:organizationID:contactID:lockContact:readAhead:)`` returns.
+    typealias Opening = (organization: IntakeV1.Organization?, contact: IntakeV1.Contact?, contactLinked: Bool, catalogVersion: Int64?)
+
+    /// - Parameter readAhead: The row of ``forOpeningStatement(organizationID:contactID:lockContact:)``
+    ///   already read and parsed (``opening(_:)``) by a group-commit batch: `.some(nil)` when that
+    ///   statement returned no row, `nil` when it was not read ahead.
+    static func forOpening(_ tx: any SQLExecutor, organizationID: String, contactID: String, lockContact: Bool,
+                           readAhead: Opening?? = nil) throws -> Opening {
         let lock = lockContact ? " FOR UPDATE" : ""
-        if let statement = forOpeningStatement(organizationID: organizationID, contactID: contactID, lockContact: lockContact) {
-            let columns = openingColumns
-            if let row = try tx.queryOne(statement.sql, statement.params) {
-                // Split by position: both tables have an `id`.
-                func part(_ range: Range<Int>) -> Row {
-                    Row(columns: Array(openingNames[range]), values: Array(row.values[range]))
-                }
-                let contactRow = part(openingOrganizationCount..<columns.count)
-                return (try organization(part(0..<openingOrganizationCount)), try contact(contactRow), try contactRow.bool("linked"),
-                        try row.int("catalog_version"))
-            }
+        if let readAhead {
+            if let found = readAhead { return found }
+        } else if let statement = forOpeningStatement(organizationID: organizationID, contactID: contactID, lockContact: lockContact) {
+            if let row = try tx.queryOne(statement.sql, statement.params) { return try opening(row) }
         }
         let organization = organizationID.isEmpty ? nil : try organization(tx, id: organizationID)
         guard !contactID.isEmpty,
@@ -143,6 +142,17 @@ enum DirectoryStore {
             return (organization, nil, false, nil)
         }
         return (organization, try contact(row), try row.bool("linked"), nil)
+    }
+
+    /// A row of ``forOpeningStatement(organizationID:contactID:lockContact:)``, parsed.
+    static func opening(_ row: Row) throws -> Opening {
+        // Split by position: both tables have an `id`.
+        func part(_ range: Range<Int>) -> Row {
+            Row(columns: Array(openingNames[range]), values: Array(row.values[range]))
+        }
+        let contactRow = part(openingOrganizationCount..<openingColumns.count)
+        return (try organization(part(0..<openingOrganizationCount)), try contact(contactRow), try contactRow.bool("linked"),
+                try row.int("catalog_version"))
     }
 
     static func isLinked(_ tx: any SQLExecutor, contactID: String) throws -> Bool {

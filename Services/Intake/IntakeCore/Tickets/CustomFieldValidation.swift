@@ -22,7 +22,7 @@ enum CustomFieldValidation {
             if given[value.key] != nil {
                 violations.add(field, "repeated", pt: "Campo informado mais de uma vez.", en: "Field given more than once.")
             }
-            given[value.key] = value.value.trimmingCharacters(in: .whitespacesAndNewlines)
+            given[value.key] = IntakeContext.trimmed(value.value)
         }
         var accepted: [IntakeV1.CustomFieldValue] = []
         for definition in applicable {

@@ -210,6 +210,7 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
             stats.running = taken.count
             lock.unlock()
             var batch: [Job] = []
+            batch.reserveCapacity(taken.count)
             for job in taken {
                 if job.isCancelled?() == true {
                     job.completion(.failure(RPCError(.deadlineExceeded, "prazo esgotado antes do início / deadline passed before start")))
@@ -239,16 +240,40 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
             // the next batch, the answers (encoding each response, the sends) are written by the
             // responder, on another core, while this thread starts that batch; otherwise here, at
             // once (no hand-off when the callers are all waiting for these answers).
-            let answers = Answers(batch.map(\.completion), outcomes)
+            // The batch's jobs (each open's request, closures and result) are released by the
+            // responder too: freeing them was ≈ 7 % of the writer's time at 8 × 8.
+            let retired = Retired(jobs: consume taken, answers: Answers(batch.map(\.completion), consume outcomes))
+            batch = []
             if moreWaiting {
-                responder.async { answers.send() }
+                responder.async { retired.answerAndRelease() }
                 lock.lock()
             } else {
                 let answerStart = MonotonicClock.nanoseconds()
-                answers.send()
+                retired.answers?.send()
+                retired.answers?.sent = true
+                responder.async { retired.answerAndRelease() }
                 lock.lock()
                 stats.answerNanoseconds += MonotonicClock.nanoseconds() - answerStart
             }
+        }
+    }
+
+    /// A finished batch on its way out: answered (unless already), then its jobs and answers
+    /// released, on the responder.
+    private final class Retired: @unchecked Sendable {
+        var jobs: [Job]
+        var answers: Answers<Output>?
+
+        init(jobs: [Job], answers: Answers<Output>) {
+            self.jobs = jobs
+            self.answers = answers
+        }
+
+        /// Sends the answers if nobody has yet (then forgets them), and releases everything.
+        func answerAndRelease() {
+            if answers?.sent == false { answers?.send() }
+            answers = nil
+            jobs = []
         }
     }
 
@@ -310,6 +335,8 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
 private struct Answers<Output: Sendable>: @unchecked Sendable {
     let completions: [@Sendable (Result<Output, any Error>) -> Void]
     let outcomes: [Result<Output, any Error>]
+    /// Whether ``send()`` ran (on the writer).
+    var sent = false
 
     init(_ completions: [@Sendable (Result<Output, any Error>) -> Void], _ outcomes: [Result<Output, any Error>]) {
         self.completions = completions

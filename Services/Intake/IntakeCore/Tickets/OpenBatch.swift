@@ -79,6 +79,9 @@ final class OpenBatch: SQLExecutor {
 
     private let base: any SQLExecutor
     private var results: [Key: [[Row]]] = [:]
+    /// Organization and contact → their row of ``DirectoryStore/forOpeningStatement(organizationID:contactID:lockContact:)``
+    /// read ahead and parsed (`nil`: no row), and how many opens of the batch still take it.
+    private var openings: [Submission: (opening: DirectoryStore.Opening?, remaining: Int)] = [:]
     /// Counter name → the last number given in this batch.
     private var counters: [String: Int64] = [:]
     private var changedCounters: Set<String> = []
@@ -191,18 +194,23 @@ final class OpenBatch: SQLExecutor {
         let batch = OpenBatch(tx)
 
         if !openings.isEmpty {
-            // Each open's row as its own statement returns it: same columns, same order.
+            // Each open's row as its own statement returns it (same columns, same order), parsed
+            // once per organization and contact; each open that read it takes it once.
             var byPair: [Submission: Row] = [:]
+            byPair.reserveCapacity(openings.count)
             for row in fetched.removeFirst() {
                 guard case .text(let organizationID) = row[0], case .text(let contactID) = row[DirectoryStore.openingOrganizationCount] else { continue }
                 byPair[Submission(contactID: contactID, hash: organizationID)] = row
             }
+            batch.openings.reserveCapacity(openings.count)
             for read in reads.joined() {
-                guard case .opening(let organizationID, let contactID) = read,
-                      let statement = DirectoryStore.forOpeningStatement(organizationID: organizationID, contactID: contactID,
-                                                                         lockContact: postgres) else { continue }
-                let row = byPair[Submission(contactID: contactID, hash: organizationID)]
-                batch.answer(statement.sql, statement.params, with: row.map { [$0] } ?? [])
+                guard case .opening(let organizationID, let contactID) = read, !organizationID.isEmpty, !contactID.isEmpty else { continue }
+                let pair = Submission(contactID: contactID, hash: organizationID)
+                if batch.openings[pair] != nil {
+                    batch.openings[pair]!.remaining += 1
+                } else {
+                    batch.openings[pair] = (try byPair[pair].map(DirectoryStore.opening), 1)
+                }
             }
         }
         if !checks.isEmpty {
@@ -224,6 +232,16 @@ final class OpenBatch: SQLExecutor {
             if let row = fetched.removeFirst().first { batch.lockedCounters[name] = try row.int("last_value") }
         }
         return batch
+    }
+
+    /// The organization and contact an open reads first (``DirectoryStore/forOpening(_:organizationID:contactID:lockContact:readAhead:)``),
+    /// when the batch read them ahead for it: `.some(nil)` if that statement found no row, `nil`
+    /// if it was not read ahead (or every open that read it has taken it).
+    func takeOpening(organizationID: String, contactID: String) -> DirectoryStore.Opening?? {
+        let pair = Submission(contactID: contactID, hash: organizationID)
+        guard let entry = openings[pair] else { return nil }
+        if entry.remaining <= 1 { openings[pair] = nil } else { openings[pair]!.remaining -= 1 }
+        return .some(entry.opening)
     }
 
     /// Makes the next `query(sql, params)` of an open return `rows` without asking the server.
@@ -250,8 +268,8 @@ final class OpenBatch: SQLExecutor {
     }
 
     func query(_ sql: String, _ params: [SQLValue]) throws -> [Row] {
-        let key = Key(sql: sql, params: params)
-        if var waiting = results[key], !waiting.isEmpty {
+        // (Without results waiting, as on SQLite, nothing to hash.)
+        if !results.isEmpty, case let key = Key(sql: sql, params: params), var waiting = results[key], !waiting.isEmpty {
             let rows = waiting.removeFirst()
             results[key] = waiting.isEmpty ? nil : waiting
             return rows

@@ -133,9 +133,16 @@ extension IntakeContext {
         // the new ids (time-ordered; unused if the open turns out a double submission or fails)
         // and the trimmed subject.
         // The files carried in the request are checked and hashed here too.
-        let prepared = Prepared(ticketID: Self.newID(), eventID: Self.newID(),
-                                subject: request.subject.trimmingCharacters(in: .whitespacesAndNewlines),
-                                files: OpenTicketFiles(request.files, settings: settings))
+        let ticketID = Self.newID(), eventID = Self.newID()
+        let base = baseTicket(request, caller: caller, id: ticketID)
+        // In a group-commit batch whose rows are deferred (no uploads to link, no Message-ID),
+        // the snapshot and the event are encoded here as far as they do not depend on the
+        // database, and the writer only completes them (OpenEncoding).
+        let encoding = openCommits != nil && request.attachmentIDs.isEmpty && request.emailMessageID.isEmpty
+            ? OpenEncoding(base, eventID: eventID, publisher: publisher) : nil
+        let prepared = Prepared(ticketID: ticketID, eventID: eventID, base: base,
+                                files: OpenTicketFiles(request.files, settings: settings), encoding: encoding,
+                                whatViolations: Self.whatViolations(request, caller: caller))
         // An idempotency key's request fingerprint is the whole request as received, files and
         // their bytes included: the same key with another file is another request.
         let fingerprint = idempotencyKey.flatMap { $0.isEmpty ? nil : Digest.sha256(request.serializedBytes()) }
@@ -177,10 +184,84 @@ extension IntakeContext {
     struct Prepared: Sendable {
         var ticketID: String
         var eventID: String
-        /// The subject without surrounding white space.
-        var subject: String
+        /// The new ticket's fields that do not depend on the database (``baseTicket(_:caller:id:)``).
+        var base: IntakeV1.Ticket
         /// `request.files`, checked and hashed.
         var files: OpenTicketFiles
+        /// The snapshot's and the event's encoding as far as it does not depend on the database
+        /// (only for opens whose rows a group-commit batch writes).
+        var encoding: OpenEncoding?
+        /// ``whatViolations(_:caller:)``.
+        var whatViolations: [FieldViolation]
+    }
+
+    /// A new ticket of `request` with the fields that do not depend on the database: its id, who
+    /// registered it, the channel, the origin's key (the one the catalog is asked for), category,
+    /// priority, product, module, the trimmed subject, the request, the details, the status and
+    /// the e-mail Message-ID. ``open(_:_:caller:submittedAt:hash:prepared:)`` adds the rest.
+    private func baseTicket(_ request: IntakeV1.OpenTicketRequest, caller: Caller, id: String) -> IntakeV1.Ticket {
+        var ticket = IntakeV1.Ticket()
+        ticket.id = id
+        if caller.isAgent { ticket.registeredByAgent = person(of: caller) }
+        ticket.channel = Self.openingChannel(request, caller: caller)
+        // The representative named is the ticket's when the open succeeds (it is checked then).
+        ticket.origin = Self.openingOriginKey(request, hasRepresentative: !request.representativeID.isEmpty)
+        ticket.category = request.category
+        ticket.priority = request.priority == .unspecified ? CommonV1.Priority.normal : request.priority
+        ticket.product = request.product
+        ticket.module = request.module
+        ticket.subject = Self.trimmed(request.subject)
+        ticket.request = request.request
+        ticket.details = request.details
+        ticket.status = TicketStore.open
+        ticket.emailMessageID = request.emailMessageID
+        return ticket
+    }
+
+    /// `text` without surrounding white space and newlines, as `trimmingCharacters(in:
+    /// .whitespacesAndNewlines)` gives it, without Foundation's walk when its first and last
+    /// characters are printable ASCII other than the space (the usual case: nothing to trim).
+    static func trimmed(_ text: String) -> String {
+        let utf8 = text.utf8
+        if let first = utf8.first, let last = utf8.last, (0x21...0x7E).contains(first), (0x21...0x7E).contains(last) { return text }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The violations of `request` that depend on nothing but the request and the caller (the
+    /// category, product, module, subject, request and details), in the order ``open(_:_:caller:submittedAt:hash:prepared:)``
+    /// reports them; found before the transaction.
+    static func whatViolations(_ request: IntakeV1.OpenTicketRequest, caller: Caller) -> [FieldViolation] {
+        var found = Violations()
+        switch request.category {
+        case .unspecified:
+            found.add("category", "required", pt: "Escolha a categoria.", en: "Choose the category.")
+        case .estrategica where !caller.isInternalStaff:
+            found.add("category", "internal_only", pt: "A categoria Estratégica é exclusiva da equipe interna.",
+                      en: "The Estratégica category is for internal staff only.")
+        default: break
+        }
+        found.required("product", request.product)
+        found.maxLength("product", request.product, 100)
+        found.maxLength("module", request.module, 100)
+        found.required("subject", request.subject)
+        found.maxLength("subject", request.subject, 200)
+        found.required("request", request.request)
+        found.maxLength("request", request.request, 100_000)
+        if let details = request.details {
+            // (The field's name is made only for a text over the limit in bytes.)
+            for (name, value) in Self.detailFields(details) where value.utf8.count > 2_000 { found.maxLength("details.\(name)", value, 2_000) }
+        }
+        return found.items
+    }
+
+    /// The channel key of a ticket of `request`: the one named, or the caller's usual one.
+    static func openingChannel(_ request: IntakeV1.OpenTicketRequest, caller: Caller) -> String {
+        request.channel.isEmpty ? (caller.isCustomer ? "portal" : "phone") : request.channel.lowercased()
+    }
+
+    /// The origin key of a ticket of `request`: the one named, or by who opens it.
+    static func openingOriginKey(_ request: IntakeV1.OpenTicketRequest, hasRepresentative: Bool) -> String {
+        request.origin.isEmpty ? (hasRepresentative ? "representative" : "customer") : request.origin.lowercased()
     }
 
     private func open(_ tx: any SQLExecutor, _ request: IntakeV1.OpenTicketRequest, caller: Caller,
@@ -200,7 +281,8 @@ extension IntakeContext {
         // submissions at once are serialized for the double-submission check below.
         let contactID = Self.openingContactID(request, caller: caller)
         let read = try DirectoryStore.forOpening(tx, organizationID: request.organizationID, contactID: contactID,
-                                                 lockContact: tx.engine == .postgres && settings.duplicateWindowMilliseconds > 0)
+                                                 lockContact: tx.engine == .postgres && settings.duplicateWindowMilliseconds > 0,
+                                                 readAhead: (tx as? OpenBatch)?.takeOpening(organizationID: request.organizationID, contactID: contactID))
         let organization = read.organization
         if !request.organizationID.isEmpty && organization == nil { violations.notFound("organization_id") }
         if caller.isRepresentative {
@@ -251,8 +333,8 @@ extension IntakeContext {
         }
 
         // How: channel and origin from the configurable lists.
-        let channel = request.channel.isEmpty ? (caller.isCustomer ? "portal" : "phone") : request.channel.lowercased()
-        let originKey = request.origin.isEmpty ? (representative != nil ? "representative" : "customer") : request.origin.lowercased()
+        let channel = prepared.base.channel
+        let originKey = Self.openingOriginKey(request, hasRepresentative: representative != nil)
         let catalog = try catalogCache.forOpening(tx, version: read.catalogVersion, channel: channel, origin: originKey)
         if catalog.channel == nil {
             violations.add("channel", "unknown_channel", pt: "Canal não cadastrado ou inativo.", en: "Unknown or inactive channel.")
@@ -264,26 +346,8 @@ extension IntakeContext {
             violations.add("origin", "internal_only", pt: "Origem interna só para a equipe.", en: "Internal origin is for staff only.")
         }
 
-        // What.
-        switch request.category {
-        case .unspecified:
-            violations.add("category", "required", pt: "Escolha a categoria.", en: "Choose the category.")
-        case .estrategica where !caller.isInternalStaff:
-            violations.add("category", "internal_only", pt: "A categoria Estratégica é exclusiva da equipe interna.",
-                           en: "The Estratégica category is for internal staff only.")
-        default: break
-        }
-        let priority = request.priority == .unspecified ? CommonV1.Priority.normal : request.priority
-        violations.required("product", request.product)
-        violations.maxLength("product", request.product, 100)
-        violations.maxLength("module", request.module, 100)
-        violations.required("subject", request.subject)
-        violations.maxLength("subject", request.subject, 200)
-        violations.required("request", request.request)
-        violations.maxLength("request", request.request, 100_000)
-        if let details = request.details {
-            for (name, value) in Self.detailFields(details) { violations.maxLength("details.\(name)", value, 2_000) }
-        }
+        // What (checked before the transaction: ``whatViolations(_:caller:)``).
+        for violation in prepared.whatViolations { violations.add(violation) }
         let customFields = CustomFieldValidation.validate(request.customFields, fields: catalog.fields,
                                                           product: request.product, category: request.category,
                                                           violations: &violations)
@@ -336,60 +400,40 @@ extension IntakeContext {
         }
         guard let number = counted else { throw RPCError(.internal, "no ticket number") }
 
-        // The ticket.
-        var ticket = IntakeV1.Ticket()
-        ticket.id = prepared.ticketID
+        // The ticket: what the request decided (prepared before the transaction) and what the
+        // database did.
+        var ticket = prepared.base
         ticket.code = "\(Self.zeroPadded(Int64(year), width: 4))-\(Self.zeroPadded(number, width: 6))"
         ticket.organization = Self.reference(organization)
         ticket.contact = Self.person(contact)
         ticket.representative = representative.map(Self.person)
-        if caller.isAgent { ticket.registeredByAgent = person(of: caller) }
-        ticket.channel = channel
         ticket.origin = origin.key
-        ticket.category = request.category
-        ticket.priority = priority
-        ticket.product = request.product
-        ticket.module = request.module
-        ticket.subject = prepared.subject
-        ticket.request = request.request
-        ticket.details = request.details
         ticket.customFields = customFields
         ticket.openedAtMs = now
-        ticket.status = TicketStore.open
-        ticket.emailMessageID = request.emailMessageID
         ticket.attachments = attachments
 
-        var event = IntakeV1.TicketOpened()
-        event.ticketID = ticket.id
-        event.code = ticket.code
-        event.organization = ticket.organization
-        event.contact = ticket.contact
-        event.representative = ticket.representative
-        event.registeredByAgent = ticket.registeredByAgent
-        event.channel = channel
-        event.origin = origin.originKind
-        event.originKey = origin.key
-        event.category = ticket.category
-        event.priority = priority
-        event.product = ticket.product
-        event.module = ticket.module
-        event.subject = ticket.subject
-        event.request = ticket.request
-        event.details = ticket.details
-        event.customFields = Dictionary(customFields.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
-        event.attachments = attachments
-        event.openedAtMs = now
-        event.emailMessageID = ticket.emailMessageID
         // The ticket id is new in this transaction: nobody else can publish under it yet.
         let eventID = prepared.eventID
         let batch = tx as? OpenBatch
         if let batch, uploaded.isEmpty && ticket.emailMessageID.isEmpty {
+            // The encodings completed from the parts prepared before the transaction, unless the
+            // catalog's origin key is not the one they were made with.
+            let snapshot: [UInt8]
+            let outbox: [OutboxEvent]
+            if let encoding = prepared.encoding, encoding.originKey == ticket.origin {
+                let encoded = encoding.encode(ticket, originKind: origin.originKind)
+                snapshot = encoded.snapshot
+                outbox = publisher.outboxEvents(encoding.outbox, encodedEvent: encoded.event)
+            } else {
+                snapshot = TicketStore.snapshot(ticket)
+                outbox = publisher.outboxEvents(event: Self.openedEvent(ticket, origin: origin), key: ticket.id, id: eventID)
+            }
             // In a group-commit batch: nothing here can fail on a constraint (new ids, a code from
             // the counter the batch holds, no Message-ID; the request's own files are new
             // attachment rows and contents inserted if missing), so the rows are written with
             // those of the other opens of the batch, in multi-row INSERTs before COMMIT.
-            batch.deferTicket(TicketStore.insertValues(ticket, submissionHash: hash, attachmentBytes: files.totalBytes),
-                              outbox: publisher.outboxEvents(event: event, key: ticket.id, id: eventID),
+            batch.deferTicket(TicketStore.insertValues(ticket, submissionHash: hash, attachmentBytes: files.totalBytes, snapshot: snapshot),
+                              outbox: outbox,
                               contents: files.files.map { OpenBatch.DeferredContent(sha256: $0.ref.sha256, sizeBytes: $0.ref.sizeBytes, bytes: $0.bytes) },
                               attachments: files.files.enumerated().map { index, file in
                                   Self.attachmentValues(file.ref, uploaderID: caller.id, organizationID: organization.id, ticketID: ticket.id,
@@ -401,7 +445,7 @@ extension IntakeContext {
             // One round trip for the ticket row and its outbox rows: it runs while this year's code
             // counter row is locked, so every round trip saved here shortens the queue behind it.
             let insert = TicketStore.insertStatement(ticket, submissionHash: hash, attachmentBytes: 0)
-            let outbox = Outbox.insertStatement(publisher.outboxEvents(event: event, key: ticket.id, id: eventID))
+            let outbox = Outbox.insertStatement(publisher.outboxEvents(event: Self.openedEvent(ticket, origin: origin), key: ticket.id, id: eventID))
             try tx.execute("WITH ticket AS (\(insert.sql)) \(outbox.sql)", insert.values + outbox.values)
             if !read.contactLinked { try TicketStore.markLinked(tx, contactID: contact.id) }
         } else {
@@ -409,7 +453,7 @@ extension IntakeContext {
                                    contactLinked: read.contactLinked)
             try link(tx, uploaded, ticketID: ticket.id, organizationID: organization.id, messageID: "", addToTicketTotal: false)
             try store(files, ticketID: ticket.id, organizationID: organization.id, caller: caller, after: uploaded, tx)
-            try publisher.publish(tx, event: event, key: ticket.id, id: eventID, keyIsNew: true)
+            try publisher.publish(tx, event: Self.openedEvent(ticket, origin: origin), key: ticket.id, id: eventID, keyIsNew: true)
         }
 
         if let batch, settings.duplicateWindowMilliseconds > 0 && attachments.isEmpty {
@@ -418,6 +462,32 @@ extension IntakeContext {
         var response = IntakeV1.OpenTicketResponse()
         response.ticket = ticket
         return response
+    }
+
+    /// The `TicketOpened` event of a new ticket whose origin is `origin`.
+    static func openedEvent(_ ticket: IntakeV1.Ticket, origin: IntakeV1.ListEntry) -> IntakeV1.TicketOpened {
+        var event = IntakeV1.TicketOpened()
+        event.ticketID = ticket.id
+        event.code = ticket.code
+        event.organization = ticket.organization
+        event.contact = ticket.contact
+        event.representative = ticket.representative
+        event.registeredByAgent = ticket.registeredByAgent
+        event.channel = ticket.channel
+        event.origin = origin.originKind
+        event.originKey = origin.key
+        event.category = ticket.category
+        event.priority = ticket.priority
+        event.product = ticket.product
+        event.module = ticket.module
+        event.subject = ticket.subject
+        event.request = ticket.request
+        event.details = ticket.details
+        event.customFields = Dictionary(ticket.customFields.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+        event.attachments = ticket.attachments
+        event.openedAtMs = ticket.openedAtMs
+        event.emailMessageID = ticket.emailMessageID
+        return event
     }
 
     /// The first ticket of an obvious double submission.

@@ -90,14 +90,25 @@ enum TicketStore {
 
     /// The values of a new ticket's row, in the order of ``insertSQL(rows:)``'s columns.
     static func insertValues(_ ticket: IntakeV1.Ticket, submissionHash: String, attachmentBytes: Int64) -> [SQLValue] {
-        var snapshot = ticket
-        snapshot.attachments = []
-        snapshot.messages = []
-        return [.text(ticket.id), .text(ticket.code), .text((ticket.organization?.id ?? "")), .text(ticket.contact?.id ?? ""),
+        insertValues(ticket, submissionHash: submissionHash, attachmentBytes: attachmentBytes, snapshot: snapshot(ticket))
+    }
+
+    /// ``insertValues(_:submissionHash:attachmentBytes:)`` with the ticket's snapshot already
+    /// encoded (``snapshot(_:)``, or ``OpenEncoding``).
+    static func insertValues(_ ticket: IntakeV1.Ticket, submissionHash: String, attachmentBytes: Int64, snapshot: [UInt8]) -> [SQLValue] {
+        [.text(ticket.id), .text(ticket.code), .text((ticket.organization?.id ?? "")), .text(ticket.contact?.id ?? ""),
                 .text(ticket.representative?.id ?? ""), .text(ticket.registeredByAgent?.id ?? ""), .text(ticket.status),
                 .integer(ticket.openedAtMs), .text(submissionHash),
                 ticket.emailMessageID.isEmpty ? .null : .text(ticket.emailMessageID), .integer(attachmentBytes),
-                .blob(snapshot.serializedBytes())]
+                .blob(snapshot)]
+    }
+
+    /// What a ticket row keeps of `ticket`: the message without its attachments and messages, encoded.
+    static func snapshot(_ ticket: IntakeV1.Ticket) -> [UInt8] {
+        var snapshot = ticket
+        snapshot.attachments = []
+        snapshot.messages = []
+        return snapshot.serializedBytes()
     }
 
     private static let insertColumnCount = 12

@@ -77,6 +77,32 @@ struct DirectoryAndIntakeTests {
                                 as: PrincipalsForTests.service)?.code == .notFound)
     }
 
+    @Test("a ticket's files are listed in the order the open gave them, not by id, and a reply's on its entry likewise", arguments: TestEngines.all)
+    func attachmentOrder(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        func file(_ id: String, _ name: String) -> CommonV1.AttachmentRef {
+            var ref = CommonV1.AttachmentRef()
+            ref.id = id
+            ref.fileName = name
+            return ref
+        }
+        // Ids in the reverse of the given order (uploads named in another order than made).
+        var opened = WorkflowHarness.opened("t1")
+        opened.attachments = [file("a9", "primeiro.png"), file("a5", "segundo.log"), file("a1", "terceiro.xml")]
+        try harness.deliver(opened, key: "t1")
+        var reply = IntakeV1.CustomerReplied()
+        reply.ticketID = "t1"
+        reply.messageID = "m1"
+        reply.text = "Mais arquivos"
+        reply.repliedAtMs = Int64(Date().timeIntervalSince1970 * 1000) + 60_000
+        reply.attachments = [file("a8", "quarto.png"), file("a2", "quinto.png")]
+        try harness.deliver(reply, key: "t1")
+        let view = try harness.ticket("t1")
+        #expect(view.attachments.map(\.fileName) == ["primeiro.png", "segundo.log", "terceiro.xml"])
+        #expect(view.discussion.last?.attachments.map(\.fileName) == ["quarto.png", "quinto.png"])
+    }
+
     @Test("customer replies, cancellation, attachments, contact changes, e-mails sent and linked articles are applied", arguments: TestEngines.all)
     func otherEvents(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine)

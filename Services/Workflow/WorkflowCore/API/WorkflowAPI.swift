@@ -68,7 +68,7 @@ struct WorkflowAPI: Sendable {
             view.fields = try AdvanceSteps.fields(tx, ticket.id)
         }
         let onlyPublic = actor.isStaff ? "" : " AND is_public = 1"
-        let attachments = try tx.query("SELECT * FROM ticket_attachments WHERE ticket_id = ? ORDER BY added_at, attachment_id", [.text(ticket.id)])
+        let attachments = try tx.query("SELECT * FROM ticket_attachments WHERE ticket_id = ? ORDER BY added_at, position, attachment_id", [.text(ticket.id)])
         func attachment(_ row: Row) -> CommonV1.AttachmentRef {
             var ref = CommonV1.AttachmentRef()
             ref.id = row.s("attachment_id"); ref.fileName = row.s("file_name"); ref.contentType = row.s("content_type")

@@ -62,12 +62,16 @@ public enum TicketIntake {
         }
     }
 
-    static func insertAttachment(_ tx: any SQLExecutor, _ ticketID: String, _ attachment: CommonV1.AttachmentRef, messageID: String, at: Int64) throws {
+    /// Records one of a ticket's files; `position` is its place in the event's list (intake's
+    /// order: named uploads, then the files carried inside), so files added together are listed
+    /// as given (``AttachmentOrder``).
+    static func insertAttachment(_ tx: any SQLExecutor, _ ticketID: String, _ attachment: CommonV1.AttachmentRef, messageID: String, at: Int64,
+                                 position: Int = 0) throws {
         let sql = tx.engine == .postgres
-            ? "INSERT INTO ticket_attachments (ticket_id, attachment_id, file_name, content_type, size_bytes, sha256, message_id, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-            : "INSERT OR IGNORE INTO ticket_attachments (ticket_id, attachment_id, file_name, content_type, size_bytes, sha256, message_id, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            ? "INSERT INTO ticket_attachments (ticket_id, attachment_id, file_name, content_type, size_bytes, sha256, message_id, added_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+            : "INSERT OR IGNORE INTO ticket_attachments (ticket_id, attachment_id, file_name, content_type, size_bytes, sha256, message_id, added_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         try tx.execute(sql, [.text(ticketID), .text(attachment.id), .text(attachment.fileName), .text(attachment.contentType),
-                             .integer(attachment.sizeBytes), .text(attachment.sha256), .text(messageID), .integer(at)])
+                             .integer(attachment.sizeBytes), .text(attachment.sha256), .text(messageID), .integer(at), .integer(Int64(position))])
     }
 
     /// Creates workflow's ticket from intake's TicketOpened: routed to a group's queue, at the
@@ -216,8 +220,8 @@ public enum TicketIntake {
         if let joined {
             for finish in joined.finish { try finish(joined.inserted) }
         }
-        for attachment in event.attachments {
-            try insertAttachment(tx, event.ticketID, attachment, messageID: "", at: at)
+        for (position, attachment) in event.attachments.enumerated() {
+            try insertAttachment(tx, event.ticketID, attachment, messageID: "", at: at, position: position)
         }
         let fields = Dictionary(event.customFields.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
         try AdvanceSteps.setFields(tx, event.ticketID, fields)
@@ -234,8 +238,8 @@ public enum TicketIntake {
         guard var ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true) else { return }
         let actor = Actor(kind: .customer, id: event.author?.id ?? "", name: event.author?.name ?? "", organizationID: ticket.organizationID)
         let at = event.repliedAtMs > 0 ? event.repliedAtMs : lifecycle.now()
-        for attachment in event.attachments {
-            try insertAttachment(tx, ticket.id, attachment, messageID: event.messageID, at: at)
+        for (position, attachment) in event.attachments.enumerated() {
+            try insertAttachment(tx, ticket.id, attachment, messageID: event.messageID, at: at, position: position)
         }
         ticket = try lifecycle.addEntry(tx, ticket, kind: "customer_reply", isPublic: true, text: event.text, actor: actor,
                                         messageID: event.messageID, at: at, attachments: event.attachments).ticket

@@ -118,7 +118,7 @@ public struct EventPublisher: Sendable {
         // The envelope's fields in number order: 1-4 prepared, 5 the time, 6 the payload, 7-8 prepared.
         var time: [UInt8] = []
         if occurredAtMs != 0 {
-            time.append(0x28)  // field 5, varint
+            ProtoWire.appendKey(5, ProtoWire.varint, to: &time)
             ProtoWire.appendVarint(UInt64(bitPattern: occurredAtMs), to: &time)
         }
         var full: [UInt8] = []
@@ -126,7 +126,7 @@ public struct EventPublisher: Sendable {
         full += prepared.head
         full += time
         if !encodedEvent.isEmpty {
-            full.append(0x32)  // field 6, length-delimited
+            ProtoWire.appendKey(6, ProtoWire.lengthDelimited, to: &full)
             ProtoWire.appendVarint(UInt64(encodedEvent.count), to: &full)
             full += encodedEvent
         }
@@ -406,6 +406,17 @@ public struct PreparedOutboxEvents: Sendable {
 
 /// Pieces of the protobuf wire format, for code that joins encoded parts of a message.
 public enum ProtoWire {
+    /// Wire type of varint fields (integers, enums, booleans).
+    public static let varint: UInt64 = 0
+    /// Wire type of length-delimited fields (strings, bytes, messages).
+    public static let lengthDelimited: UInt64 = 2
+
+    /// Appends field `number`'s key for wire type `wireType`.
+    @inlinable
+    public static func appendKey(_ number: UInt64, _ wireType: UInt64, to bytes: inout [UInt8]) {
+        appendVarint(number << 3 | wireType, to: &bytes)
+    }
+
     /// Appends `value` as a base-128 varint.
     @inlinable
     public static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {

@@ -13,13 +13,26 @@ import Storage
 /// }
 /// ```
 public enum Idempotent {
-    /// Runs `body` in a write transaction, keyed by the call's `idempotency-key` when it has one.
+    /// Runs `body` in a write transaction, keyed by the call's `idempotency-key` when it has one
+    /// (scoped by the method).
     /// - Throws: `FAILED_PRECONDITION` when the key was used for a different request.
     public static func write<Request: ProtoMessage, Response: ProtoMessage>(
         _ database: any Database, _ context: ServerContext, _ request: Request,
         _ body: (any SQLExecutor) throws -> Response
     ) throws -> Response {
-        guard let key = context.idempotencyKey else {
+        try write(database, key: context.idempotencyKey, scope: context.method, request, body)
+    }
+
+    /// Runs `body` in a write transaction, keyed by `key` within `scope` when there is a key
+    /// (nil or empty: no key): the first response is stored with the effect and a retry with
+    /// the same request gets it back.
+    /// - Throws: `INVALID_ARGUMENT` for a key over 200 bytes; `FAILED_PRECONDITION` when the key
+    ///   was used for a different request.
+    public static func write<Request: ProtoMessage, Response: ProtoMessage>(
+        _ database: any Database, key: String?, scope: String, _ request: Request,
+        _ body: (any SQLExecutor) throws -> Response
+    ) throws -> Response {
+        guard let key, !key.isEmpty else {
             return try database.write { try body($0) }
         }
         guard key.utf8.count <= 200 else {
@@ -30,7 +43,7 @@ public enum Idempotent {
         let fingerprint = Digest.sha256(request.serializedBytes())
         do {
             let result = try database.write { tx in
-                try IdempotencyStore.run(tx, scope: context.method, key: key, requestFingerprint: fingerprint) {
+                try IdempotencyStore.run(tx, scope: scope, key: key, requestFingerprint: fingerprint) {
                     try body(tx).serializedBytes()
                 }
             }

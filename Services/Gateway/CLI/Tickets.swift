@@ -71,8 +71,7 @@ enum Tickets {
             guard size <= limits.uploadBytes else {
                 throw Ocorre.Failure(description: "\(path): \(size) bytes; o limite é / the limit is \(limits.uploadBytes)", status: 2)
             }
-            if budget.fits(size), let data = try? Data(contentsOf: url), data.count == size {
-                _ = budget.take(size)
+            if budget.fits(size), let data = try? Data(contentsOf: url), data.count == size, budget.take(size) {
                 inline.append(["file_name": url.lastPathComponent, "data": data.base64EncodedString()])
                 continue
             }

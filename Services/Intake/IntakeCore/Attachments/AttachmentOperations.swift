@@ -143,7 +143,7 @@ extension IntakeContext {
         }
         for item in unique where !inserted.contains(item.sha256) {
             guard try !addReferences(tx, item.sha256, references[item.sha256] ?? 1, restoring: item.inline, sizeBytes: item.sizeBytes) else { continue }
-            throw RPCError(.aborted, "conteúdo removido durante o envio; envie de novo / content removed during the upload; upload again")
+            throw Self.contentRemoved
         }
         for item in unique where !(inserted.contains(item.sha256) && item.inline != nil) {
             guard try !contentIsStored(tx, item.sha256) else { continue }
@@ -151,9 +151,13 @@ extension IntakeContext {
                 try tx.execute("UPDATE contents SET data = ? WHERE sha256 = ?", [.blob(bytes), .text(item.sha256)])
                 continue
             }
-            throw RPCError(.aborted, "conteúdo removido durante o envio; envie de novo / content removed during the upload; upload again")
+            throw Self.contentRemoved
         }
     }
+
+    /// A content removed by the garbage collector before the transaction recording its
+    /// attachment, with no bytes at hand to store it again: the upload is to be sent again.
+    static let contentRemoved = RPCError(.aborted, "conteúdo removido durante o envio; envie de novo / content removed during the upload; upload again")
 
     /// Contents whose row was already there when an open's files were written with its batch
     /// (``OpenBatch/finish()``): each is readable, or gets the bytes at hand in its row.
@@ -307,9 +311,14 @@ extension IntakeContext {
             if updated != chunk.count { throw RPCError(.aborted, "anexo usado ao mesmo tempo / attachment used concurrently") }
         }
         if addToTicketTotal {
-            try tx.execute("UPDATE tickets SET attachment_bytes = attachment_bytes + ? WHERE id = ?",
-                           [.integer(refs.reduce(0) { $0 + $1.sizeBytes }), .text(ticketID)])
+            try addAttachmentBytes(tx, ticketID: ticketID, refs.reduce(0) { $0 + $1.sizeBytes })
         }
+    }
+
+    /// Adds `bytes` of files put on an existing ticket to its `attachment_bytes` (the total its
+    /// limit is checked against; a ticket being opened writes it with its row).
+    func addAttachmentBytes(_ tx: any SQLExecutor, ticketID: String, _ bytes: Int64) throws {
+        try tx.execute("UPDATE tickets SET attachment_bytes = attachment_bytes + ? WHERE id = ?", [.integer(bytes), .text(ticketID)])
     }
 
     /// Streams a stored attachment, byte-exact, in chunks of `chunkBytes`.

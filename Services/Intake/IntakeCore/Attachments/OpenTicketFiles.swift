@@ -101,9 +101,6 @@ extension IntakeContext {
         try storeContents(tx, files.files.map { ($0.ref.sha256, $0.ref.sizeBytes, $0.bytes) })
         try insertAttachments(tx, files.refs, uploaderID: caller.id, organizationID: organizationID, ticketID: ticketID,
                               messageID: messageID, firstPosition: Int64(uploaded.count))
-        if messageID != nil {
-            try tx.execute("UPDATE tickets SET attachment_bytes = attachment_bytes + ? WHERE id = ?",
-                           [.integer(files.totalBytes), .text(ticketID)])
-        }
+        if messageID != nil { try addAttachmentBytes(tx, ticketID: ticketID, files.totalBytes) }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Messages
 import RPC
 import RPCTransport
+import ServiceKit
 import Storage
 
 /// What happens to a ticket on intake's side after it is opened: reading it, customer replies,
@@ -29,25 +30,11 @@ extension IntakeContext {
     ///   another request is `FAILED_PRECONDITION`. Keys are per caller.
     public func reply(_ request: IntakeV1.ReplyRequest, caller: Caller, idempotencyKey: String? = nil) throws -> IntakeV1.ReplyResponse {
         let files = OpenTicketFiles(request.files, settings: settings, carrier: .reply)
-        let key = idempotencyKey.flatMap { $0.isEmpty ? nil : $0 }
-        if let key, key.utf8.count > 200 {
-            throw RPCError(.invalidArgument, "chave de idempotência longa demais / idempotency key too long", violations: [
-                FieldViolation(field: "idempotency-key", reason: "too_long", pt: "No máximo 200 caracteres.", en: "At most 200 characters."),
-            ])
-        }
-        // The whole request as received, file bytes included: the same key with another file is another request.
-        let fingerprint = key.map { _ in Digest.sha256(request.serializedBytes()) }
         do {
-            return try database.write { tx in
-                guard let key, let fingerprint else { return try replying(tx, request, files: files, caller: caller) }
-                let result = try IdempotencyStore.run(tx, scope: "intake.Reply|\(caller.id)", key: key, requestFingerprint: fingerprint) {
-                    try replying(tx, request, files: files, caller: caller).serializedBytes()
-                }
-                return try IntakeV1.ReplyResponse(serializedBytes: result.response)
+            // The whole request is the fingerprint, file bytes included: the same key with another file is another request.
+            return try Idempotent.write(database, key: idempotencyKey, scope: "intake.Reply|\(caller.id)", request) { tx in
+                try replying(tx, request, files: files, caller: caller)
             }
-        } catch let error as StorageError where error.kind == .idempotencyMismatch {
-            throw RPCError(.failedPrecondition,
-                           "chave de idempotência já usada com outro pedido / idempotency key reused with a different request")
         } catch let error as StorageError where error.kind == .uniqueViolation && !request.emailMessageID.isEmpty {
             // The same e-mail stored by another process meanwhile (PostgreSQL): its message.
             guard let existing = try database.read({ try TicketStore.message($0, emailMessageID: request.emailMessageID) }) else { throw error }

@@ -80,15 +80,10 @@ struct OpenEncoding: Sendable {
         originKey = base.origin
     }
 
-    /// Appends field `number`'s key for wire type `wireType`.
-    private static func appendKey(_ number: UInt64, _ wireType: UInt64, to bytes: inout [UInt8]) {
-        ProtoWire.appendVarint(number << 3 | wireType, to: &bytes)
-    }
-
     /// A string field (left out when empty, as proto3 does).
     private static func append(_ number: UInt64, _ value: String, to bytes: inout [UInt8]) {
         guard !value.isEmpty else { return }
-        appendKey(number, 2, to: &bytes)
+        ProtoWire.appendKey(number, ProtoWire.lengthDelimited, to: &bytes)
         ProtoWire.appendVarint(UInt64(value.utf8.count), to: &bytes)
         bytes += value.utf8
     }
@@ -96,7 +91,7 @@ struct OpenEncoding: Sendable {
     /// A message field already encoded (left out when absent; present and empty is kept).
     private static func append(_ number: UInt64, _ value: [UInt8]?, to bytes: inout [UInt8]) {
         guard let value else { return }
-        appendKey(number, 2, to: &bytes)
+        ProtoWire.appendKey(number, ProtoWire.lengthDelimited, to: &bytes)
         ProtoWire.appendVarint(UInt64(value.count), to: &bytes)
         bytes += value
     }
@@ -104,7 +99,7 @@ struct OpenEncoding: Sendable {
     /// A varint field: an enum's value (left out when 0).
     private static func append(_ number: UInt64, _ value: UInt64, to bytes: inout [UInt8]) {
         guard value != 0 else { return }
-        appendKey(number, 0, to: &bytes)
+        ProtoWire.appendKey(number, ProtoWire.varint, to: &bytes)
         ProtoWire.appendVarint(value, to: &bytes)
     }
 

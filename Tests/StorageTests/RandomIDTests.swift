@@ -54,18 +54,20 @@ struct RandomIDTests {
             while !others.load(ordering: .relaxed) {
                 _ = RandomID.timeOrdered(milliseconds: RandomID.nowMilliseconds())
                 _ = RandomID.timeOrdered(milliseconds: RandomID.nowMilliseconds() - 5)  // a straggler's older clock reading
-                usleep(100)
             }
         }
         background.start()
         defer { others.store(true, ordering: .relaxed) }
-        // 2,000 ids take well under a millisecond or two: most share one.
-        let made = (0..<2_000).map { _ in RandomID.timeOrdered(milliseconds: RandomID.nowMilliseconds()) }
+        // Thousands per millisecond between the two threads: counters overflow into the next millisecond too.
+        let made = (0..<20_000).map { _ in RandomID.timeOrdered(milliseconds: RandomID.nowMilliseconds()) }
         let inOrder = made == made.sorted()
         #expect(inOrder)
         #expect(Set(made).count == made.count)
         for id in made.prefix(3) { Self.check(id, version: 0x70) }
         let milliseconds = Set(made.map { $0.prefix(13) })
-        #expect(milliseconds.count < made.count / 10, "\(milliseconds.count) milliseconds")
+        #expect(milliseconds.count < made.count / 4, "\(milliseconds.count) milliseconds")
+        // A time given further back keeps its own millisecond.
+        let backfill: Int64 = 1_700_000_000_000
+        #expect(Int64(RandomID.timeOrdered(milliseconds: backfill).replacingOccurrences(of: "-", with: "").prefix(12), radix: 16) == backfill)
     }
 }

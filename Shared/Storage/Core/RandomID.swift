@@ -38,36 +38,39 @@ public enum RandomID {
     /// A version 7 UUID (lower case): `milliseconds` since the epoch in its first 48 bits, then
     /// a counter in the 12 bits of `rand_a`, then 62 random bits. Ids made one after another
     /// sort together, so rows inserted together share B-tree pages instead of landing on a random
-    /// page each, and ids this process makes for the same millisecond sort in the order they were
-    /// made (RFC 9562, 6.2, method 1): the counter starts at a random value below 2,048 with
-    /// each millisecond later than the latest one seen and counts up, so at least 2,048 ids per
-    /// millisecond keep their order (past 4,095, and for a millisecond earlier than the latest
-    /// one seen, the 12 bits are random). Ids made by other processes in the same millisecond
-    /// interleave with these in no particular order.
+    /// page each, and the ids this process makes sort in the order they were made, from any
+    /// thread (RFC 9562, 6.2, methods 1 and 3): the counter starts at a random value below 2,048
+    /// with each new millisecond and counts up; a clock reading up to 10 ms behind the latest one
+    /// (another thread read the clock later but got here first) and a counter past 4,095 carry
+    /// on from the latest id, whose millisecond may then run a little ahead of the clock. A time
+    /// given further back than that (a backfill) gets its own millisecond and random bits. Ids
+    /// made by other processes in the same millisecond interleave with these in no particular order.
     public static func timeOrdered(milliseconds: Int64) -> String {
         var bytes: (UInt64, UInt64) = (0, 0)
         return withUnsafeMutableBytes(of: &bytes) { raw in
             fill(raw)
-            let stamp = UInt64(max(0, milliseconds))
-            for index in 0..<6 { raw[index] = UInt8(truncatingIfNeeded: stamp >> (8 * (5 - UInt64(index)))) }
+            let given = UInt64(max(0, milliseconds))
             let fresh = (UInt16(raw[6]) << 8 | UInt16(raw[7])) & 0x07FF
-            let place = sequence.withLock { state -> UInt16 in
-                if stamp > state.millisecond {
-                    state = (stamp, fresh)
-                } else if stamp == state.millisecond && state.counter < 0x0FFF {
+            let (stamp, place) = sequence.withLock { state -> (UInt64, UInt16) in
+                if given > state.millisecond {
+                    state = (given, fresh)
+                } else if state.millisecond - given > 10 {
+                    return (given, fresh)
+                } else if state.counter < 0x0FFF {
                     state.counter += 1
                 } else {
-                    return fresh  // an earlier millisecond than the latest, or past the counter's end
+                    state = (state.millisecond + 1, fresh)
                 }
-                return state.counter
+                return state
             }
+            for index in 0..<6 { raw[index] = UInt8(truncatingIfNeeded: stamp >> (8 * (5 - UInt64(index)))) }
             raw[6] = UInt8(truncatingIfNeeded: place >> 8)
             raw[7] = UInt8(truncatingIfNeeded: place)
             return format(raw, version: 0x70, lowercase: true)
         }
     }
 
-    /// The latest millisecond ``timeOrdered(milliseconds:)`` was asked for, and its counter.
+    /// The millisecond of the latest ``timeOrdered(milliseconds:)`` id (at least the latest one asked for), and its counter.
     private static let sequence = Mutex<(millisecond: UInt64, counter: UInt16)>((0, 0))
 
     /// A version 7 UUID (lower case) stamped with the current wall-clock millisecond.

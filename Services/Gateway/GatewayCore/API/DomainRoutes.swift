@@ -181,10 +181,11 @@ enum DomainRoutes {
         router.addStreaming("POST", "/v1/attachments") { request, context in try AttachmentUpload(request, context) }
         router.add("GET", "/v1/attachments/{id}") { request, context in try AttachmentDownload.response(request, context) }
         // Which files of an open or reply travel inside the call (`files`) and which are uploaded
-        // first: the portal and `ocorre` read the gateway's limits here instead of keeping their own.
+        // first: the portal and `ocorre` read the limits here (the gateway's lowered to intake's)
+        // instead of keeping their own.
         router.add("GET", "/v1/file-limits") { _, context in
             _ = try context.requirePrincipal()
-            return .json(context.gateway.configuration.http.inlineFiles.json)
+            return .json(context.gateway.fileLimits.json)
         }
     }
 

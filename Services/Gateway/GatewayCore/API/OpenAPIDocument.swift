@@ -6948,6 +6948,7 @@ components:
         sha256: {type: string}
     FileLimits:
       type: object
+      description: "the gateway's limits (GATEWAY_HTTP_INLINE_*, GATEWAY_HTTP_MAX_UPLOAD_BYTES), each lowered to intake's (GetFileLimits)"
       required: [inline_file_bytes, max_inline_files, max_inline_bytes, max_upload_bytes]
       properties:
         inline_file_bytes: {type: integer, description: "a file of at most this many bytes may travel inside the open or reply (0: none)"}

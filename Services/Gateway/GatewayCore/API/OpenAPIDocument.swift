@@ -364,6 +364,8 @@ paths:
           $ref: '#/components/responses/E429'
         '500':
           $ref: '#/components/responses/E500'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/users:
     get:
       operationId: get_v1_users
@@ -6871,10 +6873,12 @@ components:
         password: {type: string, minLength: 12}
     Invitation:
       type: object
+      description: "A customer's login is one of its organization's intake contacts: contact_id must be an active, authorized contact of the organization (400 naming contact_id otherwise); without it, the organization's active contact with this e-mail is used (made authorized), or a new authorized contact is added (name, e-mail, phone)."
       required: [email, display_name]
       properties:
         email: {type: string}
         display_name: {type: string}
+        phone: {type: string, description: "the new contact's phone (customers, when a contact is added)"}
         contact_id: {type: string, description: intake's contact id}
         role: {type: string, description: administrators only}
         organization_id: {type: string, description: administrators only}

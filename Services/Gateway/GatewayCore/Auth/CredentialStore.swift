@@ -133,11 +133,14 @@ public final class CredentialStore: Sendable {
                           .text(user.status), .text(locale), SQLValue(invitedBy), .integer(now), .integer(now)])
             }
         } catch let error as StorageError where error.kind == .uniqueViolation {
-            throw APIError(status: 409, code: "ALREADY_EXISTS", pt: "Já existe um usuário com esse e-mail.",
-                           en: "A user with that e-mail already exists.", details: [.init(field: "email", reason: "taken")])
+            throw Self.emailTaken
         }
         return user
     }
+
+    /// 409: a user with that e-mail exists.
+    public static let emailTaken = APIError(status: 409, code: "ALREADY_EXISTS", pt: "Já existe um usuário com esse e-mail.",
+                                            en: "A user with that e-mail already exists.", details: [.init(field: "email", reason: "taken")])
 
     /// The user and password hash for `email`.
     public func userWithHash(email: String) throws -> (User, String?)? {

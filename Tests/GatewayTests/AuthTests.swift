@@ -119,6 +119,16 @@ struct AuthTests {
         let newMaria = try gateway.token("maria@cliente.com.br", "Nova-Senha-Forte-1")
         #expect(try gateway.request("POST", "/v1/users/\(mariaID)/disable", bearer: companyAdmin).status == 204)
         #expect(try gateway.request("GET", "/v1/me", bearer: newMaria).status == 401)
+        #expect(try gateway.request("POST", "/v1/auth/tokens", json: ["email": "maria@cliente.com.br", "password": "Nova-Senha-Forte-1"]).status == 401)
+        // Enabling lets her sign in again (the same rules: not her own, nor another company's).
+        #expect(try gateway.request("POST", "/v1/users/\(mariaID)/enable", bearer: maria).status == 401, "her session ended")
+        let outsider = try gateway.createUser(admin: admin, email: "chefe@outra.com", role: "customer_admin", organization: "ORG-2", contact: "C-8")
+        #expect(try gateway.request("POST", "/v1/users/\(mariaID)/enable", bearer: outsider).status == 403)
+        #expect(try gateway.request("POST", "/v1/users/U-nobody/enable", bearer: companyAdmin).status == 404)
+        #expect(try gateway.request("POST", "/v1/users/\(mariaID)/enable", bearer: companyAdmin).status == 204)
+        _ = try gateway.token("maria@cliente.com.br", "Nova-Senha-Forte-1")
+        let everyone = try gateway.request("GET", "/v1/users", bearer: admin).json["users"] as? [[String: Any]]
+        #expect(everyone?.first { $0["id"] as? String == mariaID }?["status"] as? String == "active")
     }
 
     @Test("an invitation links the login to one of the organization's intake contacts: without contact_id the active contact with the e-mail is used (made authorized) or an authorized contact is added; another organization's, an inactive or an unauthorized contact is 400 naming contact_id; a taken e-mail is 409 before any contact is added; the invited person then opens a ticket and sees the company's tickets")

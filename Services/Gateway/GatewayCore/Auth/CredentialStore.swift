@@ -185,6 +185,18 @@ public final class CredentialStore: Sendable {
         sessionCache.removeUser(userID)
     }
 
+    /// Lets a disabled user sign in again: `active` with a password, `invited` (the invitation
+    /// link still works until it expires) without one. Other statuses are left as they are.
+    public func enable(userID: String) throws {
+        try database.write { tx in
+            try tx.execute("""
+                UPDATE gateway_users SET status = CASE WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END, updated_at = ?
+                WHERE id = ? AND status = 'disabled'
+                """, [.integer(Self.now()), .text(userID)])
+        }
+        sessionCache.removeUser(userID)
+    }
+
     static func user(_ row: Row) throws -> User {
         User(id: try row.text("id"), email: try row.text("email"), displayName: try row.text("display_name"),
              role: Role(rawValue: try row.text("role")) ?? .customerContact, contactID: row.optionalText("contact_id"),

@@ -131,7 +131,7 @@ struct AuthTests {
         #expect(everyone?.first { $0["id"] as? String == mariaID }?["status"] as? String == "active")
     }
 
-    @Test("an invitation links the login to one of the organization's intake contacts: without contact_id the active contact with the e-mail is used (made authorized) or an authorized contact is added; another organization's, an inactive or an unauthorized contact is 400 naming contact_id; a taken e-mail is 409 before any contact is added; the invited person then opens a ticket and sees the company's tickets")
+    @Test("an invitation links the login to one of the organization's intake contacts: without contact_id the active contact with the e-mail is used (made authorized) or an authorized contact is added; another organization's, an inactive or an unauthorized contact is 400 naming contact_id; a taken e-mail is 409 before any contact is added; the invited person then opens a ticket and sees the company's tickets; deactivating his contact blocks his sign-in, reactivating it unblocks it")
     func invitedContacts() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
@@ -207,6 +207,19 @@ struct AuthTests {
             let listed = try gateway.request("GET", "/v1/tickets?page_size=50", bearer: joaoToken).text
             return listed.contains("Pedido de João") && listed.contains("Relatório não abre")
         })
+
+        // His contact deactivated: his sign-in is blocked and his session ends; reactivated, he signs in again.
+        let joaoContactID = try #require(joaoUser["contact_id"] as? String)
+        let deactivated = try gateway.request("POST", "/v1/contacts/\(joaoContactID)/active", json: ["active": false], bearer: companyAdmin)
+        #expect(deactivated.status == 200 && deactivated.json["active"] as? Bool != true, "\(deactivated.text)")
+        #expect(try gateway.request("GET", "/v1/tickets?page_size=50", bearer: joaoToken).status == 401)
+        #expect(try gateway.request("POST", "/v1/auth/tokens", json: ["email": "joao@acme.com.br", "password": "Cafe-Forte-2026!"]).status == 401)
+        #expect(try gateway.request("POST", "/v1/contacts/\(joaoContactID)/active", json: ["active": true], bearer: companyAdmin).status == 200)
+        _ = try gateway.token("joao@acme.com.br", "Cafe-Forte-2026!")
+        // Someone who may not change the contact changes nothing (intake refuses first).
+        let outsider = try gateway.createUser(admin: admin, email: "chefe@outra.com.br", role: "customer_admin", organization: otherID, contact: foreign)
+        #expect(try gateway.request("POST", "/v1/contacts/\(joaoContactID)/active", json: ["active": false], bearer: outsider).status == 403)
+        _ = try gateway.token("joao@acme.com.br", "Cafe-Forte-2026!")
     }
 
     @Test("create-admin refuses a weak password and needs --password-stdin")

@@ -253,7 +253,8 @@ enum DomainRoutes {
         router.add(B.route("GET", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.listContacts, path: ["id": "organization_id"],
                            query: ["include_inactive": "include_inactive", "authorized_only": "authorized_only"]))
         router.add(B.route("POST", "/v1/contacts/{id}", "intake", IntakeV1.Intake.updateContact, path: ["id": "id"]))
-        router.add(B.route("POST", "/v1/contacts/{id}/active", "intake", IntakeV1.Intake.setContactActive, path: ["id": "contact_id"]))
+        router.add(ContactSignIns.following(B.route("POST", "/v1/contacts/{id}/active", "intake", IntakeV1.Intake.setContactActive,
+                                                    path: ["id": "contact_id"])))
         router.add(B.route("DELETE", "/v1/contacts/{id}", "intake", IntakeV1.Intake.deleteContact, path: ["id": "contact_id"]))
         router.add(B.route("POST", "/v1/representatives", "intake", IntakeV1.Intake.createRepresentative, status: 201))
         router.add(B.route("GET", "/v1/representatives/{id}", "intake", IntakeV1.Intake.getRepresentative, path: ["id": "representative_id"]))

@@ -197,6 +197,24 @@ public final class CredentialStore: Sendable {
         sessionCache.removeUser(userID)
     }
 
+    /// Blocks (`active` false) or unblocks the sign-ins of a customer's intake contact, following
+    /// the contact's own state: disabled ones end their sessions; unblocked ones are `active`
+    /// with a password, `invited` without one. - Returns: the users changed.
+    @discardableResult
+    public func followContact(_ contactID: String, organizationID: String, active: Bool) throws -> [String] {
+        let linked = try database.read { tx in
+            try tx.query("""
+                SELECT * FROM gateway_users WHERE contact_id = ? AND organization_id = ? AND role IN ('customer_contact', 'customer_admin')
+                """, [.text(contactID), .text(organizationID)]).map(Self.user)
+        }
+        var changed: [String] = []
+        for user in linked where (user.status == "disabled") == active {
+            if active { try enable(userID: user.id) } else { try setStatus(userID: user.id, status: "disabled") }
+            changed.append(user.id)
+        }
+        return changed
+    }
+
     static func user(_ row: Row) throws -> User {
         User(id: try row.text("id"), email: try row.text("email"), displayName: try row.text("display_name"),
              role: Role(rawValue: try row.text("role")) ?? .customerContact, contactID: row.optionalText("contact_id"),

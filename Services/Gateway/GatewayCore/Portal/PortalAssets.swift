@@ -105,16 +105,13 @@ async function contactsPage(notice) {
         onclick: () => act(() => api('POST', '/v1/invitations', { email: contact.email, display_name: contact.name, contact_id: contact.id }),
           tf('inviteSent', { email: contact.email })) }));
     }
-    // Not one's own contact: the administrator would lock themselves out. A deactivated contact's
-    // sign-in is blocked too (its sessions end), and unblocked when the contact is reactivated.
+    // Not one's own contact: the administrator would lock themselves out. The gateway blocks a
+    // deactivated contact's sign-in (its sessions end) and unblocks it when it is reactivated.
     if (contact.id !== me.principal.id) {
       const active = !contact.active;
-      const setContact = () => api('POST', `/v1/contacts/${encodeURIComponent(contact.id)}/active`, { active });
-      const setLogin = () => (!user ? null
-        : api('POST', `/v1/users/${encodeURIComponent(user.id)}/${active ? 'enable' : 'disable'}`));
       actions.append(el('button', { type: 'button', class: 'link toggle-active', 'aria-label': `${t(active ? 'reactivate' : 'deactivate')} ${contact.name}`,
         text: t(active ? 'reactivate' : 'deactivate'),
-        onclick: () => act(async () => { if (active) { await setContact(); await setLogin(); } else { await setLogin(); await setContact(); } },
+        onclick: () => act(() => api('POST', `/v1/contacts/${encodeURIComponent(contact.id)}/active`, { active }),
           tf(active ? 'reactivated' : 'deactivated', { name: contact.name })) }));
     }
     return el('tr', { 'data-contact': contact.id, 'data-email': contact.email || '' },

@@ -38,24 +38,37 @@ public enum RandomID {
     /// A version 7 UUID (lower case): `milliseconds` since the epoch in its first 48 bits, then
     /// a counter in the 12 bits of `rand_a`, then 62 random bits. Ids made one after another
     /// sort together, so rows inserted together share B-tree pages instead of landing on a random
-    /// page each, and the ids this process makes sort in the order they were made, from any
-    /// thread (RFC 9562, 6.2, methods 1 and 3): the counter starts at a random value below 2,048
-    /// with each new millisecond and counts up; a clock reading up to 10 ms behind the latest one
-    /// (another thread read the clock later but got here first) and a counter past 4,095 carry
-    /// on from the latest id, whose millisecond may then run a little ahead of the clock. A time
-    /// given further back than that (a backfill) gets its own millisecond and random bits. Ids
-    /// made by other processes in the same millisecond interleave with these in no particular order.
+    /// page each, and ids stamped with the current time sort in the order this process made them,
+    /// from any thread (RFC 9562, 6.2, methods 1 and 3): the counter starts at a random value
+    /// below 2,048 with each new millisecond and counts up; a time behind the latest id's (another
+    /// thread got here first, or the counter ran the latest millisecond ahead of the clock) and a
+    /// counter past 4,095 carry on from the latest id. A time more than 10 ms behind the clock (a
+    /// backfill) gets its own millisecond and random bits. Ids made by other processes in the
+    /// same millisecond interleave with these in no particular order.
     public static func timeOrdered(milliseconds: Int64) -> String {
+        make(UInt64(max(0, milliseconds)))
+    }
+
+    /// A version 7 UUID (lower case) stamped with the current wall-clock millisecond, read while
+    /// the sequence is held: however long the calling thread waited to get here, its id sorts
+    /// after every id this process made before.
+    public static func timeOrdered() -> String {
+        make(nil)
+    }
+
+    /// The id of ``timeOrdered(milliseconds:)`` for `given`, or for the clock read under the lock.
+    private static func make(_ given: UInt64?) -> String {
         var bytes: (UInt64, UInt64) = (0, 0)
         return withUnsafeMutableBytes(of: &bytes) { raw in
             fill(raw)
-            let given = UInt64(max(0, milliseconds))
             let fresh = (UInt16(raw[6]) << 8 | UInt16(raw[7])) & 0x07FF
             let (stamp, place) = sequence.withLock { state -> (UInt64, UInt16) in
-                if given > state.millisecond {
-                    state = (given, fresh)
-                } else if state.millisecond - given > 10 {
-                    return (given, fresh)
+                let clock = UInt64(max(0, nowMilliseconds()))
+                let time = given ?? clock
+                if time + 10 < clock {
+                    return (time, fresh)
+                } else if time > state.millisecond {
+                    state = (time, fresh)
                 } else if state.counter < 0x0FFF {
                     state.counter += 1
                 } else {
@@ -70,13 +83,8 @@ public enum RandomID {
         }
     }
 
-    /// The millisecond of the latest ``timeOrdered(milliseconds:)`` id (at least the latest one asked for), and its counter.
+    /// The millisecond of the latest ``timeOrdered(milliseconds:)`` id (at least the latest time asked for), and its counter.
     private static let sequence = Mutex<(millisecond: UInt64, counter: UInt16)>((0, 0))
-
-    /// A version 7 UUID (lower case) stamped with the current wall-clock millisecond.
-    public static func timeOrdered() -> String {
-        timeOrdered(milliseconds: nowMilliseconds())
-    }
 
     /// The wall clock in milliseconds since the epoch (`clock_gettime`, no Foundation `Date`).
     public static func nowMilliseconds() -> Int64 {

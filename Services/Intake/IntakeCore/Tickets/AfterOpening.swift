@@ -9,11 +9,12 @@ import Storage
 /// cancellation, and an agent changing its contact.
 extension IntakeContext {
     /// The ticket as submitted, with its attachments and replies. A customer of another
-    /// organization gets `NOT_FOUND`, exactly as for a ticket that does not exist.
+    /// organization gets `NOT_FOUND`, exactly as for a ticket that does not exist; customers and
+    /// representatives get no internal file (`AttachmentRef.internal`).
     public func getTicket(_ reference: String, caller: Caller) throws -> IntakeV1.Ticket {
         try database.read { tx in
             let ticket = try visibleTicket(tx, reference, caller: caller)
-            return try TicketStore.complete(tx, ticket)
+            return try TicketStore.complete(tx, ticket, includeInternal: caller.isStaffOrSystem)
         }
     }
 
@@ -206,7 +207,7 @@ extension IntakeContext {
             event.changedByAgentID = caller.id
             event.changedAtMs = Self.now()
             try publisher.publish(tx, event: event, key: ticket.id)
-            return try TicketStore.complete(tx, ticket)
+            return try TicketStore.complete(tx, ticket, includeInternal: true)
         }
     }
 

@@ -271,8 +271,13 @@ extension WorkflowAPI {
         // Internal notes from anyone who sees the ticket; public entries only from who may act on it.
         let ticket = request.isPublic ? try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
                                       : try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
+        // The entry's files go under a message id of its own, by which the view lists them on it.
+        let messageID = request.attachments.isEmpty ? "" : RandomID.timeOrdered()
+        let attachments = try InternalAttachments.recordEntryFiles(tx, ticketID: ticket.id, request.attachments, messageID: messageID,
+                                                                   entryIsPublic: request.isPublic, at: lifecycle.now())
         return try lifecycle.addEntry(tx, ticket, kind: request.kind.isEmpty ? "note" : request.kind, isPublic: request.isPublic,
-                                      text: request.text, actor: actor, publishable: request.publishable)
+                                      text: request.text, actor: actor, publishable: request.publishable, messageID: messageID,
+                                      attachments: attachments)
     }
 
     /// Bulk actions: each ticket in its own transaction, each recorded in its own history.

@@ -7998,7 +7998,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__schedule_ticket_requ
   (ProtobufCMessageInit) ocorrencias__workflow__v1__schedule_ticket_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__add_discussion_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__add_discussion_request__field_descriptors[6] =
 {
   {
     "ticket_id",
@@ -8060,8 +8060,21 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__add_discussion_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "attachments",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__AddDiscussionRequest, n_attachments),
+    offsetof(Ocorrencias__Workflow__V1__AddDiscussionRequest, attachments),
+    &ocorrencias__common__v1__attachment_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__add_discussion_request__field_indices_by_name[] = {
+  5,   /* field[5] = attachments */
   1,   /* field[1] = is_public */
   2,   /* field[2] = kind */
   4,   /* field[4] = publishable */
@@ -8071,7 +8084,7 @@ static const unsigned ocorrencias__workflow__v1__add_discussion_request__field_i
 static const ProtobufCIntRange ocorrencias__workflow__v1__add_discussion_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__add_discussion_request__descriptor =
 {
@@ -8081,7 +8094,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__add_discussion_reque
   "Ocorrencias__Workflow__V1__AddDiscussionRequest",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__AddDiscussionRequest),
-  5,
+  6,
   ocorrencias__workflow__v1__add_discussion_request__field_descriptors,
   ocorrencias__workflow__v1__add_discussion_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__add_discussion_request__number_ranges,

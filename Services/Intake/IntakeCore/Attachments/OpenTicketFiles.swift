@@ -99,6 +99,19 @@ struct OpenTicketFiles: Sendable {
 }
 
 extension IntakeContext {
+    /// The files a reply or ``addFiles(_:caller:idempotencyKey:)`` adds to an existing ticket,
+    /// checked together: the caller's pending uploads named in `attachmentIDs` (returned) and the
+    /// `files` carried inside (`sent`: the request had some, valid or not), against the ticket's
+    /// total (reported on `files` when only files were sent); every problem goes to `violations`.
+    func filesToAdd(_ tx: any SQLExecutor, attachmentIDs: [String], files: OpenTicketFiles, sent: Bool, caller: Caller, ticketID: String,
+                    violations: inout Violations) throws -> [CommonV1.AttachmentRef] {
+        let uploaded = try pendingAttachments(tx, ids: attachmentIDs, field: "attachment_ids", caller: caller, ticketID: ticketID,
+                                              alsoBytes: files.totalBytes,
+                                              totalField: attachmentIDs.isEmpty && sent ? "files" : nil, violations: &violations)
+        for violation in files.violations { violations.add(violation) }
+        return uploaded
+    }
+
     /// Stores an open's (or a reply's) own files on `ticketID` in the caller's transaction: their
     /// contents (each once, ``storeContents(_:_:)``) and their attachment rows, one `INSERT` each.
     ///

@@ -36,11 +36,8 @@ extension IntakeContext {
         if request.attachmentIDs.isEmpty && request.files.isEmpty {
             violations.add("attachment_ids", "required", pt: "Informe os arquivos.", en: "Name the files.")
         }
-        let uploaded = try pendingAttachments(tx, ids: request.attachmentIDs, field: "attachment_ids", caller: caller,
-                                              ticketID: ticket.id, alsoBytes: files.totalBytes,
-                                              totalField: request.attachmentIDs.isEmpty && !request.files.isEmpty ? "files" : nil,
-                                              violations: &violations)
-        for violation in files.violations { violations.add(violation) }
+        let uploaded = try filesToAdd(tx, attachmentIDs: request.attachmentIDs, files: files, sent: !request.files.isEmpty, caller: caller,
+                                      ticketID: ticket.id, violations: &violations)
         try violations.check("arquivos inválidos / invalid files")
         guard ticket.status != TicketStore.cancelled else {
             throw RPCError(.failedPrecondition, "ocorrência cancelada / ticket cancelled")

@@ -64,11 +64,8 @@ extension IntakeContext {
         if try CatalogStore.activeEntry(tx, list: "channel", key: channel) == nil {
             violations.add("channel", "unknown_channel", pt: "Canal não cadastrado ou inativo.", en: "Unknown or inactive channel.")
         }
-        let uploaded = try pendingAttachments(tx, ids: request.attachmentIDs, field: "attachment_ids", caller: caller,
-                                              ticketID: ticket.id, alsoBytes: files.totalBytes,
-                                              totalField: request.attachmentIDs.isEmpty && !request.files.isEmpty ? "files" : nil,
-                                              violations: &violations)
-        for violation in files.violations { violations.add(violation) }
+        let uploaded = try filesToAdd(tx, attachmentIDs: request.attachmentIDs, files: files, sent: !request.files.isEmpty, caller: caller,
+                                      ticketID: ticket.id, violations: &violations)
         try violations.check("resposta inválida / invalid reply")
         // A reply to a finished ticket still goes to workflow, which decides about reopening it.
         guard ticket.status != TicketStore.cancelled else {

@@ -28,7 +28,7 @@ struct DiscussionFilesRouteTests {
         ((view.json["workflow"] as? [String: Any])?["discussion"] as? [[String: Any]])?.first { $0["text"] as? String == text }
     }
 
-    @Test("an agent's public entry with files (JSON `files` and `attachment_ids`, multipart, `ocorre tickets discuss --attach`) lists them to the customer, who downloads them byte-exact; an internal entry's file is in no customer listing and downloads as 404; bad input is 400 by field, a customer 403, too large 413")
+    @Test("an agent's public entry with files (JSON `files` and `attachment_ids`, multipart, `ocorre tickets discuss --attach`) lists them to the customer, who downloads them byte-exact; an internal entry's file is in no customer listing and downloads as 404; bad input is 400 by field, a customer 403, an agent who may not answer in public 403, too large 413, none storing a file")
     func entriesWithFiles() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite, gatewayEnvironment: [
             "GATEWAY_HTTP_INLINE_FILE_BYTES": "1000", "GATEWAY_HTTP_MAX_UPLOAD_BYTES": "200000"])
@@ -122,6 +122,13 @@ struct DiscussionFilesRouteTests {
         let customer = try gateway.request("POST", path, json: ["text": "Eu também", "is_public": true,
                                                                 "files": [["file_name": "a.txt", "data": "YQ=="]]], bearer: seeded.maria)
         #expect(customer.status == 403, "\(customer.text)")
+        // Another agent, who sees the ticket but does not hold it: no public entry, so no file stored either.
+        #expect(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-bia", "name": "Bia", "email": "bia@suporte.example",
+                                                                           "max_access_level": 1, "active": true]], bearer: seeded.admin).status == 200)
+        let bia = try gateway.createUser(admin: seeded.admin, email: "bia@suporte.example", role: "agent", agent: "A-bia", accessLevel: 1)
+        let notHolder = try gateway.request("POST", path, json: ["text": "Também tenho um arquivo.", "is_public": true,
+                                                                 "files": [["file_name": "bia.txt", "data": "YQ=="]]], bearer: bia)
+        #expect(notHolder.status == 403, "\(notHolder.text)")
         let huge = AttachmentStreamTests.file(bytes: 250_000, seed: 10)
         try huge.write(to: URL(fileURLWithPath: files.path + "/grande.bin"))
         let tooLarge = try form(["discussion={\"text\":\"Grande.\",\"is_public\":true}", "files=@\(files.path)/grande.bin"], as: seeded.ana)

@@ -81,6 +81,32 @@ struct DiscussionFilesTests {
         #expect(events.map(\.isPublic) == [true, false])
     }
 
+    @Test("validate_only checks an entry as adding it would (text, staff, who may answer in public) and writes nothing, records no idempotency key",
+          arguments: TestEngines.all)
+    func validateOnly(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
+        _ = try harness.take("t1", as: Self.ana)
+        func check(_ text: String, isPublic: Bool, as principal: AuthV1.Principal) -> RPCStatusCode? {
+            var request = WorkflowV1.AddDiscussionRequest()
+            request.ticketID = "t1"
+            request.isPublic = isPublic
+            request.text = text
+            request.validateOnly = true
+            request.attachments = [Self.file("v1", "a.txt")]
+            return harness.failure(WorkflowV1.Workflow.addDiscussion, request, as: principal)?.code
+        }
+        let bruno = WorkflowHarness.agent("bruno")
+        #expect(check("Ok", isPublic: true, as: Self.ana) == nil)
+        #expect(check("  ", isPublic: true, as: Self.ana) == .invalidArgument)
+        #expect(check("Ok", isPublic: true, as: bruno) == .permissionDenied, "the ticket is held by Ana")
+        #expect(check("Ok", isPublic: false, as: bruno) == nil, "an internal note from anyone who sees it")
+        #expect(check("Ok", isPublic: true, as: Self.maria) == .permissionDenied)
+        let view = try harness.ticket("t1", as: Self.ana)
+        #expect(view.discussion.allSatisfy { $0.kind != "note" } && view.attachments.isEmpty, "nothing written")
+    }
+
     @Test("a file of a customer's reply named on an entry stays on the reply; a public event never turns an internal file public",
           arguments: TestEngines.all)
     func filesKeepTheirPlaceAndFlag(engine: DatabaseEngine) throws {

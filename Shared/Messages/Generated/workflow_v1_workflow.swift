@@ -535,6 +535,11 @@ extension WorkflowV1 {
         /// marked internal, are never shown to customers. A file already on the ticket is moved onto
         /// the entry. Text stays required.
         public var attachments: [CommonV1.AttachmentRef] = []
+        /// Only checks the entry (a staff caller, the text, a ticket the caller sees and, for a public
+        /// entry, may act on) and answers an empty response, adding nothing and recording no
+        /// idempotency key: the gateway asks before intake stores the entry's files, so an entry that
+        /// would be refused leaves no file on the ticket.
+        public var validateOnly: Bool = false
 
         public init() {}
     }
@@ -2129,6 +2134,7 @@ extension WorkflowV1.AddDiscussionRequest: ProtoMessage {
             c.n_attachments = self.attachments.count
             c.attachments = arena.messages(self.attachments)
         }
+        c.validate_only = (self.validateOnly ? 1 : 0)
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AddDiscussionRequest>) {
@@ -2142,6 +2148,7 @@ extension WorkflowV1.AddDiscussionRequest: ProtoMessage {
         } else {
             self.attachments = []
         }
+        self.validateOnly = (c.pointee.validate_only != 0)
     }
 }
 

@@ -8,16 +8,18 @@ import Messages
 /// (`files`, base64), or a `multipart/form-data` body with a `discussion` JSON field and the
 /// files (``TicketForm``, the reply's mechanism, deciding with ``InlineFileLimits``).
 ///
-/// Two calls, intake first, because intake owns the files and enforces who reads them:
-/// 1. intake's `AddFiles` puts the files on the ticket, internal for an internal entry (a
+/// With files, three calls; intake stores the files because it owns them and enforces who reads them:
+/// 1. workflow checks the entry (`validate_only`: staff, text, a ticket the agent sees and, for
+///    a public entry, may act on), so an entry it would refuse stores no file;
+/// 2. intake's `AddFiles` puts the files on the ticket, internal for an internal entry (a
 ///    customer or representative gets `NOT_FOUND` downloading them, and no listing shows them);
-/// 2. workflow's `AddDiscussion` adds the entry with the refs intake answered, listing them on
+/// 3. workflow's `AddDiscussion` adds the entry with the refs intake answered, listing them on
 ///    the entry (never to customers when the entry or the file is internal).
 ///
-/// If the entry is refused after the files were stored (a ticket the agent may see but not act
-/// on publicly, say), nothing is lost: the files stay on the ticket as its own files, listed to
-/// staff, and to the customer only when public. An empty text with files is refused before
-/// anything is stored. An entry without files is one call to workflow, as before.
+/// If the entry still fails after the files were stored (workflow unreachable, the ticket taken
+/// by another agent in between), nothing is lost: the files stay on the ticket as its own files,
+/// listed to staff, and to the customer only when public; a retry with the same
+/// `Idempotency-Key` stores no second copy. An entry without files is one call to workflow, as before.
 ///
 /// ```sh
 /// curl -H "Authorization: Bearer $TOKEN" -F 'discussion={"text":"Segue a correção.","is_public":true}' \
@@ -43,10 +45,11 @@ enum DiscussionRoute {
         let attachmentIDs = entry.removeValue(forKey: "attachment_ids")
         let files = entry.removeValue(forKey: "files")
         if !isEmptyList(attachmentIDs) || !isEmptyList(files) {
-            // Refused before the files are stored: workflow would refuse the entry after them.
-            guard let text = entry["text"] as? String, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                throw APIError.invalid("text", "required", pt: "Escreva o texto.", en: "Write the text.")
-            }
+            // Workflow checks the entry before intake stores its files (no text, a ticket the
+            // agent may not answer in public: refused with nothing stored).
+            var check = entry
+            check["validate_only"] = true
+            _ = try context.callJSON("workflow", WorkflowV1.Workflow.addDiscussion, check)
             var add: [String: Any] = ["ticket": ticket, "internal": !((entry["is_public"] as? Bool) ?? false)]
             if let attachmentIDs { add["attachment_ids"] = attachmentIDs }
             if let files { add["files"] = files }

@@ -989,10 +989,17 @@ struct  Ocorrencias__Workflow__V1__AddDiscussionRequest
    */
   size_t n_attachments;
   Ocorrencias__Common__V1__AttachmentRef **attachments;
+  /*
+   * Only checks the entry (a staff caller, the text, a ticket the caller sees and, for a public
+   * entry, may act on) and answers an empty response, adding nothing and recording no
+   * idempotency key: the gateway asks before intake stores the entry's files, so an entry that
+   * would be refused leaves no file on the ticket.
+   */
+  protobuf_c_boolean validate_only;
 };
 #define OCORRENCIAS__WORKFLOW__V1__ADD_DISCUSSION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__add_discussion_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0 }
 
 
 struct  Ocorrencias__Workflow__V1__AddDiscussionResponse

@@ -60,14 +60,20 @@ extension IntakeHarness {
 
 @Suite("Internal files: staff-only evidence never reaches customers or representatives")
 struct InternalFilesTests {
-    @Test("an internal file (uploaded onto the ticket, or put there by AddFiles) is stored internal (migration 25), listed and downloaded by staff, and to customers and representatives missing from GetTicket and NOT_FOUND to download, while a public one reaches them",
-          arguments: TestEngines.all)
-    func internalFilesStayWithStaff(engine: DatabaseEngine) throws {
+    /// Acme's ticket opened by its contact Maria, with Maria's and a representative's person's options.
+    static func ticketOfAcme(_ engine: DatabaseEngine) throws -> (IntakeHarness, maria: CallOptions, paula: CallOptions, IntakeV1.Ticket) {
         let harness = try IntakeHarness(engine)
         let acme = try harness.organization("Acme", taxID: "11222333000181")
         let maria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
         let paula = try harness.representative(for: acme)
         let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme), options: maria).ticket)
+        return (harness, maria, paula, ticket)
+    }
+
+    @Test("an internal file (uploaded onto the ticket, or put there by AddFiles) is stored internal (migration 25), listed and downloaded by staff, and to customers and representatives missing from GetTicket and NOT_FOUND to download, while a public one reaches them",
+          arguments: TestEngines.all)
+    func internalFilesStayWithStaff(engine: DatabaseEngine) throws {
+        let (harness, maria, paula, ticket) = try Self.ticketOfAcme(engine)
 
         let evidence = randomBytes(3_000, seed: 1), dump = randomBytes(700 << 10, seed: 2), fix = randomBytes(2_000, seed: 3)
         let direct = try harness.uploadInternal(evidence, name: "evidencia.txt", ticketID: ticket.id, as: harness.staff)
@@ -115,11 +121,7 @@ struct InternalFilesTests {
     @Test("customers and representatives cannot mark a file internal (INVALID_ARGUMENT on `internal`) nor call AddFiles (PERMISSION_DENIED); an upload already internal stays internal when a public AddFiles names it",
           arguments: TestEngines.all)
     func onlyStaffMarkInternal(engine: DatabaseEngine) throws {
-        let harness = try IntakeHarness(engine)
-        let acme = try harness.organization("Acme", taxID: "11222333000181")
-        let maria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
-        let paula = try harness.representative(for: acme)
-        let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme), options: maria).ticket)
+        let (harness, maria, paula, ticket) = try Self.ticketOfAcme(engine)
         for reader in [maria, paula] {
             for ticketID in ["", ticket.id] {
                 let refused = rpcError { _ = try harness.uploadInternal([1, 2, 3], name: "a.txt", ticketID: ticketID, as: reader) }

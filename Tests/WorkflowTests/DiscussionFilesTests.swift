@@ -11,6 +11,15 @@ struct DiscussionFilesTests {
     static let ana = WorkflowHarness.agent("ana")
     static let maria = WorkflowHarness.customer("maria", organization: "org-1")
 
+    /// Workflow with the seeded directory and ticket `t1`, taken by Ana.
+    static func heldByAna(_ engine: DatabaseEngine) throws -> WorkflowHarness {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
+        _ = try harness.take("t1", as: ana)
+        return harness
+    }
+
     static func file(_ id: String, _ name: String, internal isInternal: Bool = false) -> CommonV1.AttachmentRef {
         var ref = CommonV1.AttachmentRef()
         ref.id = id
@@ -43,10 +52,7 @@ struct DiscussionFilesTests {
     @Test("a public entry lists its files (an internal one among them to staff only), an internal entry's files are internal, files whose entry never came stay the ticket's; intake's events before or after the entry change nothing (migration 182)",
           arguments: TestEngines.all)
     func entriesCarryFiles(engine: DatabaseEngine) throws {
-        let harness = try WorkflowHarness(engine)
-        try harness.seedDirectory()
-        try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
-        _ = try harness.take("t1", as: Self.ana)
+        let harness = try Self.heldByAna(engine)
 
         // Intake's event first (the usual order: AddFiles commits before the entry).
         let fix = Self.file("f1", "correcao.sql"), evidence = Self.file("f2", "evidencia.png", internal: true)
@@ -84,10 +90,7 @@ struct DiscussionFilesTests {
     @Test("validate_only checks an entry as adding it would (text, staff, who may answer in public) and writes nothing, records no idempotency key",
           arguments: TestEngines.all)
     func validateOnly(engine: DatabaseEngine) throws {
-        let harness = try WorkflowHarness(engine)
-        try harness.seedDirectory()
-        try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
-        _ = try harness.take("t1", as: Self.ana)
+        let harness = try Self.heldByAna(engine)
         func check(_ text: String, isPublic: Bool, as principal: AuthV1.Principal) -> RPCStatusCode? {
             var request = WorkflowV1.AddDiscussionRequest()
             request.ticketID = "t1"
@@ -110,10 +113,7 @@ struct DiscussionFilesTests {
     @Test("a file of a customer's reply named on an entry stays on the reply; a public event never turns an internal file public",
           arguments: TestEngines.all)
     func filesKeepTheirPlaceAndFlag(engine: DatabaseEngine) throws {
-        let harness = try WorkflowHarness(engine)
-        try harness.seedDirectory()
-        try harness.deliver(WorkflowHarness.opened("t1"), key: "t1")
-        _ = try harness.take("t1", as: Self.ana)
+        let harness = try Self.heldByAna(engine)
         var reply = IntakeV1.CustomerReplied()
         reply.ticketID = "t1"
         reply.messageID = "m1"

@@ -50,17 +50,23 @@ struct AuthTests {
 
     @Test("customers: a company administrator invites a contact, who sets a strong password; roles limit what each sees", arguments: TestEngines.all)
     func invitationsAndRoles(engine: DatabaseEngine) throws {
-        let gateway = try GatewayHarness(engine: engine)
-        let admin = try gateway.adminToken()
-        let companyAdmin = try gateway.createUser(admin: admin, email: "chefe@cliente.com.br", role: "customer_admin", organization: "ORG-1", contact: "C-1")
+        // Customers sign in as intake's contacts, which an invitation checks: a real deployment.
+        let deployment = try ProxyTests.Deployment(engine: engine)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let (admin, companyAdmin, organizationID) = (seeded.admin, seeded.maria, seeded.organizationID)
         try gateway.createUser(admin: admin, email: "outra@empresa.com", role: "customer_contact", organization: "ORG-2", contact: "C-9")
         let agent = try gateway.createUser(admin: admin, email: "agente@suporte.com", role: "agent", agent: "A-1", accessLevel: 2)
 
-        let invited = try gateway.request("POST", "/v1/invitations", json: ["email": "maria@cliente.com.br", "display_name": "Maria", "contact_id": "C-2"],
+        let colleague = try gateway.request("POST", "/v1/organizations/\(organizationID)/contacts",
+                                            json: ["name": "Maria Souza", "email": "maria@cliente.com.br", "authorized": true], bearer: companyAdmin)
+        #expect(colleague.status == 201, "\(colleague.text)")
+        let colleagueID = try #require(colleague.json["id"] as? String)
+        let invited = try gateway.request("POST", "/v1/invitations", json: ["email": "maria@cliente.com.br", "display_name": "Maria", "contact_id": colleagueID],
                                           bearer: companyAdmin)
         #expect(invited.status == 201, "\(invited.text)")
         let user = try #require(invited.json["user"] as? [String: Any])
-        #expect(user["organization_id"] as? String == "ORG-1")
+        #expect(user["organization_id"] as? String == organizationID)
         #expect(user["role"] as? String == "customer_contact")
         #expect(user["status"] as? String == "invited")
         let token = try #require(invited.json["token"] as? String)
@@ -84,7 +90,7 @@ struct AuthTests {
         #expect(try gateway.request("GET", "/v1/users", bearer: maria).status == 403)
         let listed = try gateway.request("GET", "/v1/users", bearer: companyAdmin)
         let emails = Set(((listed.json["users"] as? [[String: Any]]) ?? []).compactMap { $0["email"] as? String })
-        #expect(emails == ["chefe@cliente.com.br", "maria@cliente.com.br"])
+        #expect(emails == ["maria@acme.com.br", "maria@cliente.com.br"])
         // A customer admin cannot invite an agent; an agent cannot manage API keys.
         #expect(try gateway.request("POST", "/v1/invitations", json: ["email": "y@cliente.com.br", "display_name": "Y", "role": "agent"], bearer: companyAdmin).status == 403)
         #expect(try gateway.request("GET", "/v1/api-keys", bearer: agent).status == 403)
@@ -93,8 +99,8 @@ struct AuthTests {
         let me = try gateway.request("GET", "/v1/me", bearer: maria)
         let principal = try #require(me.json["principal"] as? [String: Any])
         #expect(principal["kind"] as? String == "customer")
-        #expect(principal["id"] as? String == "C-2")
-        #expect(principal["organization_id"] as? String == "ORG-1")
+        #expect(principal["id"] as? String == colleagueID)
+        #expect(principal["organization_id"] as? String == organizationID)
 
         // Password reset: the same 202 for unknown addresses; the token sets a new password once.
         let unknown = try gateway.request("POST", "/v1/auth/password-reset", json: ["email": "nobody@example.com"])
@@ -113,6 +119,107 @@ struct AuthTests {
         let newMaria = try gateway.token("maria@cliente.com.br", "Nova-Senha-Forte-1")
         #expect(try gateway.request("POST", "/v1/users/\(mariaID)/disable", bearer: companyAdmin).status == 204)
         #expect(try gateway.request("GET", "/v1/me", bearer: newMaria).status == 401)
+        #expect(try gateway.request("POST", "/v1/auth/tokens", json: ["email": "maria@cliente.com.br", "password": "Nova-Senha-Forte-1"]).status == 401)
+        // Enabling lets her sign in again (the same rules: not her own, nor another company's).
+        #expect(try gateway.request("POST", "/v1/users/\(mariaID)/enable", bearer: maria).status == 401, "her session ended")
+        let outsider = try gateway.createUser(admin: admin, email: "chefe@outra.com", role: "customer_admin", organization: "ORG-2", contact: "C-8")
+        #expect(try gateway.request("POST", "/v1/users/\(mariaID)/enable", bearer: outsider).status == 403)
+        #expect(try gateway.request("POST", "/v1/users/U-nobody/enable", bearer: companyAdmin).status == 404)
+        #expect(try gateway.request("POST", "/v1/users/\(mariaID)/enable", bearer: companyAdmin).status == 204)
+        _ = try gateway.token("maria@cliente.com.br", "Nova-Senha-Forte-1")
+        let everyone = try gateway.request("GET", "/v1/users", bearer: admin).json["users"] as? [[String: Any]]
+        #expect(everyone?.first { $0["id"] as? String == mariaID }?["status"] as? String == "active")
+    }
+
+    @Test("an invitation links the login to one of the organization's intake contacts: without contact_id the active contact with the e-mail is used (made authorized) or an authorized contact is added; another organization's, an inactive or an unauthorized contact is 400 naming contact_id; a taken e-mail is 409 before any contact is added; the invited person then opens a ticket and sees the company's tickets; deactivating his contact blocks his sign-in, reactivating it unblocks it")
+    func invitedContacts() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let (admin, companyAdmin, organizationID) = (seeded.admin, seeded.maria, seeded.organizationID)
+        func contacts(_ organization: String) throws -> [[String: Any]] {
+            let listed = try gateway.request("GET", "/v1/organizations/\(organization)/contacts?include_inactive=true", bearer: admin)
+            return (listed.json["contacts"] as? [[String: Any]]) ?? []
+        }
+        func addContact(_ organization: String, _ fields: [String: Any]) throws -> String {
+            let added = try gateway.request("POST", "/v1/organizations/\(organization)/contacts", json: fields, bearer: admin)
+            #expect(added.status == 201, "\(added.text)")
+            return try #require(added.json["id"] as? String)
+        }
+        func invite(_ fields: [String: Any], as bearer: String) throws -> GatewayHarness.Response {
+            try gateway.request("POST", "/v1/invitations", json: fields, bearer: bearer)
+        }
+        func field(_ response: GatewayHarness.Response) -> (String?, String?) {
+            let detail = ((response.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.first
+            return (detail?["field"] as? String, detail?["reason"] as? String)
+        }
+
+        // No contact_id, no contact with the address: an authorized contact is added and linked.
+        let before = try contacts(organizationID).count
+        let joao = try invite(["email": "Joao@Acme.com.br", "display_name": "João Lima", "phone": "+55 11 4444-0000"], as: companyAdmin)
+        #expect(joao.status == 201, "\(joao.text)")
+        let joaoUser = try #require(joao.json["user"] as? [String: Any])
+        let added = try contacts(organizationID)
+        #expect(added.count == before + 1)
+        let joaoContact = try #require(added.first { $0["id"] as? String == joaoUser["contact_id"] as? String }, "\(added)")
+        #expect(joaoContact["name"] as? String == "João Lima" && joaoContact["phone"] as? String == "+55 11 4444-0000")
+        #expect(joaoContact["authorized"] as? Bool == true && joaoContact["active"] as? Bool == true && joaoContact["admin"] as? Bool != true)
+
+        // An existing contact with the address (any case), not yet authorized: used, and authorized.
+        let existing = try addContact(organizationID, ["name": "Carla", "email": "carla@acme.com.br", "authorized": false])
+        let carla = try invite(["email": "CARLA@acme.com.br", "display_name": "Carla"], as: companyAdmin)
+        #expect(carla.status == 201, "\(carla.text)")
+        #expect((carla.json["user"] as? [String: Any])?["contact_id"] as? String == existing)
+        #expect(try contacts(organizationID).first { $0["id"] as? String == existing }?["authorized"] as? Bool == true)
+
+        // contact_id must be an active, authorized contact of the organization.
+        let other = try gateway.request("POST", "/v1/organizations", json: [
+            "name": "Outra", "tax_id": "11444777000161", "kind": "ORGANIZATION_CUSTOMER", "active": true], bearer: admin)
+        let otherID = try #require(other.json["id"] as? String, "\(other.text)")
+        let foreign = try addContact(otherID, ["name": "Rui", "email": "rui@outra.com.br", "authorized": true])
+        let inactive = try addContact(organizationID, ["name": "Ida", "email": "ida@acme.com.br", "authorized": true])
+        #expect(try gateway.request("POST", "/v1/contacts/\(inactive)/active", json: ["active": false], bearer: admin).status == 200)
+        let unauthorized = try addContact(organizationID, ["name": "Ugo", "email": "ugo@acme.com.br", "authorized": false])
+        let count = try contacts(organizationID).count
+        for (contactID, reason, email) in [(foreign, "not_found", "rui@acme.com.br"), (inactive, "inactive", "ida@acme.com.br"),
+                                           (unauthorized, "not_authorized", "ugo@acme.com.br")] {
+            let refused = try invite(["email": email, "display_name": "X", "contact_id": contactID], as: companyAdmin)
+            #expect(refused.status == 400, "\(refused.text)")
+            #expect(field(refused) == ("contact_id", reason), "\(refused.text)")
+        }
+        // A taken address: 409, and no contact was added for it.
+        let taken = try invite(["email": "joao@acme.com.br", "display_name": "João de novo"], as: companyAdmin)
+        #expect(taken.status == 409)
+        #expect(try contacts(organizationID).count == count)
+        #expect(((try gateway.request("GET", "/v1/users", bearer: companyAdmin).json["users"] as? [[String: Any]]) ?? []).count == 3,
+                "the company's administrator, João and Carla")
+
+        // João chooses a password and works as the company's contact: opens a ticket, sees the company's.
+        let token = try #require(joao.json["token"] as? String)
+        #expect(try gateway.request("POST", "/v1/invitations/accept", json: ["token": token, "password": "Cafe-Forte-2026!"]).status == 204)
+        let joaoToken = try gateway.token("joao@acme.com.br", "Cafe-Forte-2026!")
+        _ = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Pedido de João")
+        let opened = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": "Relatório não abre", "request": "O relatório de vendas não abre.", "category": "DUVIDA", "product": "ERP",
+            "organization_id": organizationID], bearer: joaoToken)
+        #expect(opened.status == 201, "\(opened.text)")
+        #expect(try waitFor {
+            let listed = try gateway.request("GET", "/v1/tickets?page_size=50", bearer: joaoToken).text
+            return listed.contains("Pedido de João") && listed.contains("Relatório não abre")
+        })
+
+        // His contact deactivated: his sign-in is blocked and his session ends; reactivated, he signs in again.
+        let joaoContactID = try #require(joaoUser["contact_id"] as? String)
+        let deactivated = try gateway.request("POST", "/v1/contacts/\(joaoContactID)/active", json: ["active": false], bearer: companyAdmin)
+        #expect(deactivated.status == 200 && deactivated.json["active"] as? Bool != true, "\(deactivated.text)")
+        #expect(try gateway.request("GET", "/v1/tickets?page_size=50", bearer: joaoToken).status == 401)
+        #expect(try gateway.request("POST", "/v1/auth/tokens", json: ["email": "joao@acme.com.br", "password": "Cafe-Forte-2026!"]).status == 401)
+        #expect(try gateway.request("POST", "/v1/contacts/\(joaoContactID)/active", json: ["active": true], bearer: companyAdmin).status == 200)
+        _ = try gateway.token("joao@acme.com.br", "Cafe-Forte-2026!")
+        // Someone who may not change the contact changes nothing (intake refuses first).
+        let outsider = try gateway.createUser(admin: admin, email: "chefe@outra.com.br", role: "customer_admin", organization: otherID, contact: foreign)
+        #expect(try gateway.request("POST", "/v1/contacts/\(joaoContactID)/active", json: ["active": false], bearer: outsider).status == 403)
+        _ = try gateway.token("joao@acme.com.br", "Cafe-Forte-2026!")
     }
 
     @Test("create-admin refuses a weak password and needs --password-stdin")

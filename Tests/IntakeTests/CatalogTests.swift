@@ -136,4 +136,22 @@ struct CatalogTests {
         _ = try harness.client.call(IntakeV1.Intake.putSupportPolicy, changed, options: harness.staff)
         #expect(try harness.client.call(IntakeV1.Intake.getSupportPolicy, IntakeV1.GetSupportPolicyRequest(), options: asMaria).writingTipsPt == "Seja claro.")
     }
+
+    @Test("GetFileLimits answers intake's file limits to any signed caller, with the inline file size never above the file limit; a forged principal is refused")
+    func fileLimits() throws {
+        let harness = try IntakeHarness(.sqlite, environment: [
+            "INTAKE_MAX_FILE_BYTES": "5000", "INTAKE_MAX_TICKET_BYTES": "90000", "INTAKE_INLINE_CONTENT_BYTES": "8000",
+            "INTAKE_OPEN_FILES_MAX_COUNT": "3", "INTAKE_OPEN_FILES_MAX_BYTES": "12000"])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let asMaria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
+        let limits = try harness.client.call(IntakeV1.Intake.getFileLimits, IntakeV1.GetFileLimitsRequest(), options: asMaria)
+        #expect(limits.maxFileBytes == 5_000 && limits.maxTicketBytes == 90_000)
+        #expect(limits.inlineFileBytes == 5_000, "an inline file is a file: at most INTAKE_MAX_FILE_BYTES")
+        #expect(limits.inlineMaxFiles == 3 && limits.inlineMaxBytes == 12_000)
+        #expect(try harness.client.call(IntakeV1.Intake.getFileLimits, IntakeV1.GetFileLimitsRequest(), options: harness.staff) == limits)
+        var forged = asMaria
+        forged.metadata["principal-signature"] = String(repeating: "0", count: 64)
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.getFileLimits, IntakeV1.GetFileLimitsRequest(), options: forged) }?.code
+                == .unauthenticated)
+    }
 }

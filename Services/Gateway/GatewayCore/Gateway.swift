@@ -33,6 +33,8 @@ public final class Gateway: Sendable {
     public let viewCache: ViewCache
     /// Keeps ``viewCache`` correct; nil when the cache is disabled. Started by ``GatewayService``.
     public let viewCacheFeed: ViewCacheFeed?
+    /// The file limits: the gateway's own lowered to intake's (``fileLimits``).
+    public let intakeFileLimits: IntakeFileLimits
     let requestPrefix = Tokens.random(6)
     let requestCounter = Atomic<UInt64>(0)
 
@@ -58,6 +60,7 @@ public final class Gateway: Sendable {
                               settleMilliseconds: configuration.viewCache.settleMilliseconds)
         let representatives = RepresentativeDirectory()
         self.representatives = representatives
+        intakeFileLimits = IntakeFileLimits(own: configuration.http.inlineFiles)
         viewCacheFeed = Self.makeViewCacheFeed(cache: viewCache, representatives: representatives, runtime: runtime,
                                                configuration: configuration.viewCache)
     }

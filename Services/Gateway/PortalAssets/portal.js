@@ -262,6 +262,12 @@ const isRepresentative = () => isCustomer() && !!me.principal.representative_id;
 
 // ---------------------------------------------------------------- navigation
 
+// Pages the other scripts add (quarantine.js, account.js): a path under '#', who sees it, an
+// optional navigation link ({ id, text: a TEXT key }) and how to draw it, given what follows the
+// path in the address ('/id', '?query' or '').
+const PAGES = [];
+function addPage(page) { PAGES.push(page); }
+
 function renderNav() {
   const nav = document.getElementById('nav');
   nav.replaceChildren();
@@ -270,6 +276,9 @@ function renderNav() {
     nav.append(el('a', { href: '#/', text: t('dashboard') }), el('a', { href: '#/nova', text: t('newTicket') }));
   } else {
     nav.append(el('a', { href: '#/', text: t('queue') }), el('a', { href: '#/painel', id: 'nav-panel', text: t('panel') }));
+  }
+  for (const page of PAGES) {
+    if (page.nav && page.visible()) nav.append(el('a', { href: '#' + page.path, id: page.nav.id, text: t(page.nav.text) }));
   }
   nav.append(el('span', { class: 'muted', text: me.user ? me.user.display_name : me.principal.display_name }),
     el('button', { type: 'button', class: 'link', id: 'logout', text: t('logout'), onclick: logout }));
@@ -290,6 +299,8 @@ async function route() {
   renderNav();
   if (!me) return loginPage();
   const path = hash || '/';
+  const page = PAGES.find((p) => (path === p.path || path.startsWith(p.path + '/') || path.startsWith(p.path + '?')) && p.visible());
+  if (page) return page.render(path.slice(page.path.length));
   if (path.startsWith('/t/')) return ticketPage(decodeURIComponent(path.slice(3)));
   if (path === '/nova' && isCustomer()) return newTicketPage();
   if (path.split('?')[0] === '/painel' && !isCustomer()) return panelPage();

@@ -3,8 +3,8 @@
 // read of it, and the three things an agent does with it (take it in, as a reply on a named
 // ticket or for a chosen organization, or a corrected message uploaded instead; download it;
 // discard it with a reason). Loaded after
-// portal.js and built from its helpers (el, api, show, t, when, errorBox); it adds its link to the
-// navigation and its path to the router by wrapping renderNav and route.
+// portal.js and built from its helpers (el, api, show, t, when, errorBox); its link and path are
+// added with addPage.
 
 Object.assign(TEXT['pt-BR'], {
   mailQuarantine: 'E-mails retidos', mailQuarantineIntro: 'Mensagens que não viraram ocorrência nem resposta. Registre-as depois de corrigir a causa (por exemplo, cadastrar o contato) ou descarte-as.',
@@ -111,30 +111,9 @@ async function quarantinedMailPage(id) {
     el('h2', { text: t('mqHeaders') }), headers, ...actions);
 }
 
-// Hooks: a navigation link for staff, and the two paths.
-{
-  const baseNav = renderNav;
-  renderNav = function () {
-    baseNav();
-    if (!me || isCustomer()) return;
-    const nav = document.getElementById('nav');
-    const link = el('a', { href: '#/correio', id: 'nav-quarantine', text: t('mailQuarantine') });
-    const name = nav.querySelector('span');
-    if (name) nav.insertBefore(link, name); else nav.append(link);
-  };
-  const baseRoute = route;
-  route = async function () {
-    const hash = location.hash.replace(/^#/, '');
-    if (!hash.startsWith('/correio')) return baseRoute();
-    if (!me) {
-      try { me = await api('GET', '/v1/me'); } catch (e) { me = null; }
-    }
-    if (!me || isCustomer()) return baseRoute();
-    document.getElementById('lang').textContent = lang === 'en' ? 'Português' : 'English';
-    document.documentElement.lang = lang;
-    renderNav();
-    const rest = hash.slice('/correio'.length);
-    if (rest.startsWith('/')) return quarantinedMailPage(decodeURIComponent(rest.slice(1)));
-    return quarantinePage(new URLSearchParams(rest.split('?')[1] || '').get('resolvidas') === '1');
-  };
-}
+// Staff only: the list (#/correio, ?resolvidas=1 with the resolved ones) and one message (#/correio/<id>).
+addPage({
+  path: '/correio', visible: () => !isCustomer(), nav: { id: 'nav-quarantine', text: 'mailQuarantine' },
+  render: (rest) => rest.startsWith('/') ? quarantinedMailPage(decodeURIComponent(rest.slice(1)))
+    : quarantinePage(new URLSearchParams(rest.split('?')[1] || '').get('resolvidas') === '1'),
+});

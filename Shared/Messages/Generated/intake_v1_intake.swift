@@ -551,6 +551,30 @@ extension IntakeV1 {
         public init() {}
     }
 
+    /// ---------------------------------------------------------------- file limits
+    /// The limits intake applies to files (its settings, docs/INTAKE.md "Configuration"), so that
+    /// clients (the gateway, which serves them at GET /v1/file-limits to the portal and the CLI)
+    /// refuse or split what intake would refuse before sending it.
+    public struct FileLimits: Sendable, Hashable {
+        /// One file, uploaded or inline (INTAKE_MAX_FILE_BYTES).
+        public var maxFileBytes: Int64 = 0
+        /// All the files of one ticket together (INTAKE_MAX_TICKET_BYTES).
+        public var maxTicketBytes: Int64 = 0
+        /// One file sent inside an open or a reply (`files`; INTAKE_INLINE_CONTENT_BYTES).
+        public var inlineFileBytes: Int64 = 0
+        /// Files inside one open or reply (INTAKE_OPEN_FILES_MAX_COUNT).
+        public var inlineMaxFiles: Int32 = 0
+        /// Their bytes together (INTAKE_OPEN_FILES_MAX_BYTES).
+        public var inlineMaxBytes: Int64 = 0
+
+        public init() {}
+    }
+
+    public struct GetFileLimitsRequest: Sendable, Hashable {
+
+        public init() {}
+    }
+
     /// An e-mail intake kept instead of taking it in, with what became of it.
     public struct QuarantinedMail: Sendable, Hashable {
         public var id: String = ""
@@ -1686,6 +1710,42 @@ extension IntakeV1.GetSupportPolicyRequest: ProtoMessage {
     }
 }
 
+extension IntakeV1.FileLimits: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__FileLimits
+    public static var protoName: String { "ocorrencias.intake.v1.FileLimits" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__FileLimits(); ocorrencias__intake__v1__file_limits__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__FileLimits>) { ocorrencias__intake__v1__file_limits__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__FileLimits, arena: inout ProtoArena) {
+        c.max_file_bytes = self.maxFileBytes
+        c.max_ticket_bytes = self.maxTicketBytes
+        c.inline_file_bytes = self.inlineFileBytes
+        c.inline_max_files = self.inlineMaxFiles
+        c.inline_max_bytes = self.inlineMaxBytes
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__FileLimits>) {
+        self.maxFileBytes = c.pointee.max_file_bytes
+        self.maxTicketBytes = c.pointee.max_ticket_bytes
+        self.inlineFileBytes = c.pointee.inline_file_bytes
+        self.inlineMaxFiles = c.pointee.inline_max_files
+        self.inlineMaxBytes = c.pointee.inline_max_bytes
+    }
+}
+
+extension IntakeV1.GetFileLimitsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__GetFileLimitsRequest
+    public static var protoName: String { "ocorrencias.intake.v1.GetFileLimitsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__GetFileLimitsRequest(); ocorrencias__intake__v1__get_file_limits_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__GetFileLimitsRequest>) { ocorrencias__intake__v1__get_file_limits_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__GetFileLimitsRequest, arena: inout ProtoArena) {
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__GetFileLimitsRequest>) {
+    }
+}
+
 extension IntakeV1.QuarantinedMail: ProtoMessage {
     public typealias _CStruct = Ocorrencias__Intake__V1__QuarantinedMail
     public static var protoName: String { "ocorrencias.intake.v1.QuarantinedMail" }
@@ -2033,6 +2093,11 @@ extension IntakeV1 {
             path: "/ocorrencias.intake.v1.Intake/PutSupportPolicy",
             clientStreaming: false,
             serverStreaming: false)
+        /// Any signed caller.
+        public static let getFileLimits = RPCMethod<IntakeV1.GetFileLimitsRequest, IntakeV1.FileLimits>(
+            path: "/ocorrencias.intake.v1.Intake/GetFileLimits",
+            clientStreaming: false,
+            serverStreaming: false)
         /// E-mail that could not be taken in (agents and administrators only): the raw message is kept.
         public static let listQuarantinedMail = RPCMethod<IntakeV1.ListQuarantinedMailRequest, IntakeV1.ListQuarantinedMailResponse>(
             path: "/ocorrencias.intake.v1.Intake/ListQuarantinedMail",
@@ -2055,6 +2120,6 @@ extension IntakeV1 {
             path: "/ocorrencias.intake.v1.Intake/DiscardQuarantinedMail",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [createOrganization.info, updateOrganization.info, getOrganization.info, addContact.info, updateContact.info, setContactActive.info, deleteContact.info, listContacts.info, createRepresentative.info, lookupCustomers.info, listOrganizations.info, getRepresentative.info, updateRepresentative.info, listRepresentativeOrganizations.info, addRepresentativeContact.info, updateRepresentativeContact.info, listRepresentativeContacts.info, openTicket.info, getTicket.info, uploadAttachment.info, downloadAttachment.info, addFiles.info, reply.info, cancelTicket.info, changeTicketContact.info, listChannels.info, putChannel.info, listOrigins.info, putOrigin.info, listCustomFields.info, putCustomField.info, getSupportPolicy.info, putSupportPolicy.info, listQuarantinedMail.info, getQuarantinedMail.info, downloadQuarantinedMail.info, reprocessQuarantinedMail.info, discardQuarantinedMail.info]
+        public static let methods: [RPCMethodInfo] = [createOrganization.info, updateOrganization.info, getOrganization.info, addContact.info, updateContact.info, setContactActive.info, deleteContact.info, listContacts.info, createRepresentative.info, lookupCustomers.info, listOrganizations.info, getRepresentative.info, updateRepresentative.info, listRepresentativeOrganizations.info, addRepresentativeContact.info, updateRepresentativeContact.info, listRepresentativeContacts.info, openTicket.info, getTicket.info, uploadAttachment.info, downloadAttachment.info, addFiles.info, reply.info, cancelTicket.info, changeTicketContact.info, listChannels.info, putChannel.info, listOrigins.info, putOrigin.info, listCustomFields.info, putCustomField.info, getSupportPolicy.info, putSupportPolicy.info, getFileLimits.info, listQuarantinedMail.info, getQuarantinedMail.info, downloadQuarantinedMail.info, reprocessQuarantinedMail.info, discardQuarantinedMail.info]
     }
 }

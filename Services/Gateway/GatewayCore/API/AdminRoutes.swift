@@ -2,6 +2,17 @@ import Foundation
 
 /// Users and API keys, for administrators (and customer administrators for their company's users).
 enum AdminRoutes {
+    /// The user a disable or enable names, if the caller manages it: administrators any user, a
+    /// company's administrator the contacts of their own company (404 unknown, 403 otherwise).
+    static func managedUser(_ request: HTTPRequest, _ context: RequestContext) throws -> User {
+        let principal = try context.requirePrincipal()
+        guard let user = try context.gateway.store.user(id: request.parameter("id")) else { throw APIError.notFound }
+        guard principal.administrator || (principal.organizationAdmin && user.organizationID == principal.organizationID && user.role == .customerContact) else {
+            throw APIError.forbidden
+        }
+        return user
+    }
+
     static func register(in router: inout Router) {
         router.add("GET", "/v1/users") { _, context in
             let principal = try context.requirePrincipal()
@@ -50,17 +61,17 @@ enum AdminRoutes {
             return .json(["user": AuthRoutes.userJSON(user)], status: 201)
         }
         router.add("POST", "/v1/users/{id}/disable") { request, context in
-            let principal = try context.requirePrincipal()
-            guard let user = try context.gateway.store.user(id: request.parameter("id")) else { throw APIError.notFound }
-            guard principal.administrator || (principal.organizationAdmin && user.organizationID == principal.organizationID && user.role == .customerContact) else {
-                throw APIError.forbidden
-            }
+            let user = try managedUser(request, context)
             guard user.id != context.user?.id else {
                 // Disabling yourself ends your own sessions: an administrator could lock everyone out.
                 throw APIError(status: 422, code: "FAILED_PRECONDITION", pt: "Você não pode desativar a sua própria conta.",
                                en: "You cannot disable your own account.")
             }
             try context.gateway.store.setStatus(userID: user.id, status: "disabled")
+            return .noContent
+        }
+        router.add("POST", "/v1/users/{id}/enable") { request, context in
+            try context.gateway.store.enable(userID: try managedUser(request, context).id)
             return .noContent
         }
         router.add("GET", "/v1/api-keys") { _, context in

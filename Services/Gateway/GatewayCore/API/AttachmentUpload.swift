@@ -5,8 +5,9 @@ import RPCTransport
 /// `POST /v1/attachments?file_name=...[&ticket_id=...]`: the raw body is the file. It goes to
 /// intake's `UploadAttachment` as it arrives, in messages of ``chunkBytes``, so the gateway holds
 /// a few chunks per upload however large the file (up to
-/// ``HTTPServerConfiguration/maxUploadBytes``). The SHA-256 and size travel in the last message
-/// (intake checks both); a client that goes away cancels the call and intake keeps nothing.
+/// ``HTTPServerConfiguration/maxUploadBytes`` lowered to intake's file limit,
+/// ``Gateway/fileLimits``). The SHA-256 and size travel in the last message (intake checks
+/// both); a client that goes away cancels the call and intake keeps nothing.
 final class AttachmentUpload: RequestBodyConsumer {
     /// 256 KiB: with the call's flow-control window of 16 messages, at most ≈ 4 MiB of one upload
     /// is in the gateway at a time.
@@ -36,7 +37,7 @@ final class AttachmentUpload: RequestBodyConsumer {
     /// the raw body).
     /// - Throws: 413 when `announcedBytes` is over the limit; the call's error.
     init(fileName: String, contentType: String?, announcedBytes: Int?, ticketID: String, _ context: RequestContext) throws {
-        limit = context.gateway.configuration.http.maxUploadBytes
+        limit = context.gateway.fileLimits.uploadBytes
         metrics = context.gateway.metrics
         if let announcedBytes, announcedBytes > limit { throw Self.tooLarge(limit) }
         call = try context.gateway.runtime.client(for: "intake").streamingCall(

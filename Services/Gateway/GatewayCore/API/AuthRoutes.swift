@@ -81,6 +81,7 @@ enum AuthRoutes {
                 var organization_id: String?
                 var agent_id: String?
                 var access_level: Int?
+                var phone: String?
             }
             let invite = try request.decode(Invite.self)
             let principal = try context.requirePrincipal()
@@ -103,8 +104,16 @@ enum AuthRoutes {
             } else {
                 throw APIError.forbidden
             }
+            // A customer signs in as a contact of the organization (``InvitedContact``); an address
+            // already taken is refused before intake is asked to add a contact.
+            var contactID = invite.contact_id
+            if role.isCustomer, let organization {
+                if try context.gateway.store.userWithHash(email: invite.email) != nil { throw CredentialStore.emailTaken }
+                contactID = try InvitedContact.resolve(contactID: invite.contact_id, email: invite.email, displayName: invite.display_name,
+                                                       phone: invite.phone, organizationID: organization, role: role, context: context)
+            }
             let user = try context.gateway.store.createUser(email: invite.email, displayName: invite.display_name, role: role,
-                                                            contactID: invite.contact_id, agentID: invite.agent_id,
+                                                            contactID: contactID, agentID: invite.agent_id,
                                                             organizationID: organization, accessLevel: invite.access_level ?? 0,
                                                             passwordHash: nil, invitedBy: context.user?.id)
             let token = try context.gateway.store.createPasswordToken(userID: user.id, purpose: "invite", lifetimeSeconds: 7 * 24 * 3600)

@@ -182,10 +182,11 @@ enum DomainRoutes {
         router.addStreaming("POST", "/v1/attachments") { request, context in try AttachmentUpload(request, context) }
         router.add("GET", "/v1/attachments/{id}") { request, context in try AttachmentDownload.response(request, context) }
         // Which files of an open or reply travel inside the call (`files`) and which are uploaded
-        // first: the portal and `ocorre` read the gateway's limits here instead of keeping their own.
+        // first: the portal and `ocorre` read the limits here (the gateway's lowered to intake's)
+        // instead of keeping their own.
         router.add("GET", "/v1/file-limits") { _, context in
             _ = try context.requirePrincipal()
-            return .json(context.gateway.configuration.http.inlineFiles.json)
+            return .json(context.gateway.fileLimits.json)
         }
     }
 
@@ -253,7 +254,8 @@ enum DomainRoutes {
         router.add(B.route("GET", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.listContacts, path: ["id": "organization_id"],
                            query: ["include_inactive": "include_inactive", "authorized_only": "authorized_only"]))
         router.add(B.route("POST", "/v1/contacts/{id}", "intake", IntakeV1.Intake.updateContact, path: ["id": "id"]))
-        router.add(B.route("POST", "/v1/contacts/{id}/active", "intake", IntakeV1.Intake.setContactActive, path: ["id": "contact_id"]))
+        router.add(ContactSignIns.following(B.route("POST", "/v1/contacts/{id}/active", "intake", IntakeV1.Intake.setContactActive,
+                                                    path: ["id": "contact_id"])))
         router.add(B.route("DELETE", "/v1/contacts/{id}", "intake", IntakeV1.Intake.deleteContact, path: ["id": "contact_id"]))
         router.add(B.route("POST", "/v1/representatives", "intake", IntakeV1.Intake.createRepresentative, status: 201))
         router.add(B.route("GET", "/v1/representatives/{id}", "intake", IntakeV1.Intake.getRepresentative, path: ["id": "representative_id"]))

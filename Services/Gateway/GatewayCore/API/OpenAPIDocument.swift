@@ -364,6 +364,8 @@ paths:
           $ref: '#/components/responses/E429'
         '500':
           $ref: '#/components/responses/E500'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/users:
     get:
       operationId: get_v1_users
@@ -447,6 +449,36 @@ paths:
           $ref: '#/components/responses/E413'
         '422':
           $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+  /v1/users/{id}/enable:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_users_id_enable
+      tags: [Users]
+      summary: "Lets a disabled user sign in again (active with a password, invited without one); administrators any user, a company's administrator its contacts"
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      responses:
+        '204':
+          description: Done
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '413':
+          $ref: '#/components/responses/E413'
         '429':
           $ref: '#/components/responses/E429'
         '500':
@@ -6909,10 +6941,12 @@ components:
         password: {type: string, minLength: 12}
     Invitation:
       type: object
+      description: "A customer's login is one of its organization's intake contacts: contact_id must be an active, authorized contact of the organization (400 naming contact_id otherwise); without it, the organization's active contact with this e-mail is used (made authorized), or a new authorized contact is added (name, e-mail, phone)."
       required: [email, display_name]
       properties:
         email: {type: string}
         display_name: {type: string}
+        phone: {type: string, description: "the new contact's phone (customers, when a contact is added)"}
         contact_id: {type: string, description: intake's contact id}
         role: {type: string, description: administrators only}
         organization_id: {type: string, description: administrators only}
@@ -6986,6 +7020,7 @@ components:
         sha256: {type: string}
     FileLimits:
       type: object
+      description: "the gateway's limits (GATEWAY_HTTP_INLINE_*, GATEWAY_HTTP_MAX_UPLOAD_BYTES), each lowered to intake's (GetFileLimits)"
       required: [inline_file_bytes, max_inline_files, max_inline_bytes, max_upload_bytes]
       properties:
         inline_file_bytes: {type: integer, description: "a file of at most this many bytes may travel inside the open or reply (0: none)"}

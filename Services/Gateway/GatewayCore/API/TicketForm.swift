@@ -6,7 +6,8 @@ import Foundation
 /// the reply sent or the entry added through the JSON route's own handler with the files added to
 /// it (``DiscussionRoute`` puts them on the ticket with intake's `AddFiles`):
 /// - a small file (one that fits ``InlineFileLimits``, the gateway's
-///   ``HTTPServerConfiguration/inlineFiles``, also served at `GET /v1/file-limits`) is kept in memory and sent
+///   ``HTTPServerConfiguration/inlineFiles`` lowered to intake's, ``Gateway/fileLimits``, also
+///   served at `GET /v1/file-limits`) is kept in memory and sent
 ///   inside intake's `OpenTicket` / `Reply` (`files`), so the open or reply and its files are one
 ///   call and one transaction;
 /// - a larger one is relayed to intake as an attachment while it arrives (``AttachmentUpload``)
@@ -59,7 +60,7 @@ final class TicketForm: RequestBodyConsumer {
         self.send = send
         limit = context.gateway.configuration.http.maxUploadBytes
         jsonLimit = context.gateway.configuration.http.maxBodyBytes
-        budget = context.gateway.configuration.http.inlineFiles.budget()
+        budget = context.gateway.fileLimits.budget()
     }
 
     func write(part: HTTPFormPart, offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws {

@@ -133,11 +133,14 @@ public final class CredentialStore: Sendable {
                           .text(user.status), .text(locale), SQLValue(invitedBy), .integer(now), .integer(now)])
             }
         } catch let error as StorageError where error.kind == .uniqueViolation {
-            throw APIError(status: 409, code: "ALREADY_EXISTS", pt: "Já existe um usuário com esse e-mail.",
-                           en: "A user with that e-mail already exists.", details: [.init(field: "email", reason: "taken")])
+            throw Self.emailTaken
         }
         return user
     }
+
+    /// 409: a user with that e-mail exists.
+    public static let emailTaken = APIError(status: 409, code: "ALREADY_EXISTS", pt: "Já existe um usuário com esse e-mail.",
+                                            en: "A user with that e-mail already exists.", details: [.init(field: "email", reason: "taken")])
 
     /// The user and password hash for `email`.
     public func userWithHash(email: String) throws -> (User, String?)? {
@@ -180,6 +183,36 @@ public final class CredentialStore: Sendable {
             try SessionRevocations.record(tx, userID: userID)
         }
         sessionCache.removeUser(userID)
+    }
+
+    /// Lets a disabled user sign in again: `active` with a password, `invited` (the invitation
+    /// link still works until it expires) without one. Other statuses are left as they are.
+    public func enable(userID: String) throws {
+        try database.write { tx in
+            try tx.execute("""
+                UPDATE gateway_users SET status = CASE WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END, updated_at = ?
+                WHERE id = ? AND status = 'disabled'
+                """, [.integer(Self.now()), .text(userID)])
+        }
+        sessionCache.removeUser(userID)
+    }
+
+    /// Blocks (`active` false) or unblocks the sign-ins of a customer's intake contact, following
+    /// the contact's own state: disabled ones end their sessions; unblocked ones are `active`
+    /// with a password, `invited` without one. - Returns: the users changed.
+    @discardableResult
+    public func followContact(_ contactID: String, organizationID: String, active: Bool) throws -> [String] {
+        let linked = try database.read { tx in
+            try tx.query("""
+                SELECT * FROM gateway_users WHERE contact_id = ? AND organization_id = ? AND role IN ('customer_contact', 'customer_admin')
+                """, [.text(contactID), .text(organizationID)]).map(Self.user)
+        }
+        var changed: [String] = []
+        for user in linked where (user.status == "disabled") == active {
+            if active { try enable(userID: user.id) } else { try setStatus(userID: user.id, status: "disabled") }
+            changed.append(user.id)
+        }
+        return changed
     }
 
     static func user(_ row: Row) throws -> User {

@@ -3,6 +3,146 @@
 /// The portal's files by name: content type and text.
 enum PortalAssets {
     static let files: [String: (contentType: String, text: String)] = [
+        "account.js": ("text/javascript; charset=utf-8", #"""
+'use strict';
+// Everyone's account page (#/conta: who is signed in, changing the password) and the company
+// administrator's contacts page (#/contatos: the organization's contacts, who has a sign-in, inviting
+// a colleague, deactivating a contact). Loaded after portal.js and built from its helpers (el,
+// api, show, t, tf, errorBox); its links and paths are added with addPage.
+
+Object.assign(TEXT['pt-BR'], {
+  account: 'Minha conta', accountIntro: 'Seus dados de acesso.', name: 'Nome', role: 'Papel', changePassword: 'Trocar a senha',
+  currentPassword: 'Senha atual', repeatPassword: 'Repita a nova senha', passwordsDiffer: 'As duas senhas novas não são iguais.',
+  passwordChanged: 'Senha alterada. Entre de novo com a nova senha.', passwordRules: 'Pelo menos 12 caracteres; evite partes do seu e-mail e senhas comuns.',
+  contacts: 'Contatos da empresa', contactsIntro: 'Quem da sua empresa pode abrir e acompanhar ocorrências. Convide um colega: ele recebe um e-mail para definir a senha.',
+  phone: 'Telefone', access: 'Acesso', accessActive: 'Ativo', accessInvited: 'Convidado', accessDisabled: 'Bloqueado', accessNone: 'Sem acesso',
+  contactActive: 'Ativo', contactInactive: 'Inativo', authorizedShort: 'Autorizado', adminShort: 'Administrador', yes: 'Sim', no: 'Não',
+  invite: 'Convidar', inviteColleague: 'Convidar um colega', inviteSent: 'Convite enviado para {email}.', deactivate: 'Desativar',
+  reactivate: 'Reativar', deactivated: '{name} foi desativado.', reactivated: '{name} foi reativado.', noContactsYet: 'Nenhum contato cadastrado.',
+  roles: { customer_contact: 'Contato do cliente', customer_admin: 'Administrador da empresa', representative: 'Representante', agent: 'Agente',
+    chefe: 'Chefe', admin: 'Administrador' },
+});
+Object.assign(TEXT.en, {
+  account: 'My account', accountIntro: 'Your sign-in details.', name: 'Name', role: 'Role', changePassword: 'Change password',
+  currentPassword: 'Current password', repeatPassword: 'Repeat the new password', passwordsDiffer: 'The two new passwords differ.',
+  passwordChanged: 'Password changed. Sign in again with the new password.', passwordRules: 'At least 12 characters; avoid parts of your e-mail and common passwords.',
+  contacts: 'Company contacts', contactsIntro: 'Who in your company may open and follow tickets. Invite a colleague: they get an e-mail to choose a password.',
+  phone: 'Phone', access: 'Sign-in', accessActive: 'Active', accessInvited: 'Invited', accessDisabled: 'Blocked', accessNone: 'None',
+  contactActive: 'Active', contactInactive: 'Inactive', authorizedShort: 'Authorized', adminShort: 'Administrator', yes: 'Yes', no: 'No',
+  invite: 'Invite', inviteColleague: 'Invite a colleague', inviteSent: 'Invitation sent to {email}.', deactivate: 'Deactivate',
+  reactivate: 'Reactivate', deactivated: '{name} was deactivated.', reactivated: '{name} was reactivated.', noContactsYet: 'No contacts yet.',
+  roles: { customer_contact: 'Customer contact', customer_admin: 'Company administrator', representative: 'Representative', agent: 'Agent',
+    chefe: 'Chefe', admin: 'Administrator' },
+});
+
+// A company's administrator (not a representative's person) manages its contacts.
+const isCompanyAdmin = () => isCustomer() && !isRepresentative() && !!me.principal.organization_admin;
+
+function accountPage() {
+  const user = me.user || {};
+  const status = el('div', { id: 'password-status' });
+  const input = (name, label, autocomplete) => el('label', {}, label,
+    el('input', { type: 'password', name, id: name, required: true, autocomplete, minlength: name === 'current_password' ? null : 12,
+      'aria-describedby': name === 'current_password' ? null : 'password-rules' }));
+  const form = el('form', { id: 'password-form', 'aria-labelledby': 'password-title' },
+    input('current_password', t('currentPassword'), 'current-password'),
+    input('new_password', t('newPassword'), 'new-password'),
+    input('repeat_password', t('repeatPassword'), 'new-password'),
+    el('p', { class: 'muted', id: 'password-rules', text: t('passwordRules') }),
+    el('button', { type: 'submit', id: 'password-submit', text: t('changePassword') }), status);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const fields = form.elements;
+    if (fields.new_password.value !== fields.repeat_password.value) {
+      status.replaceChildren(el('div', { class: 'error', role: 'alert', text: t('passwordsDiffer') }));
+      return;
+    }
+    try {
+      // The gateway ends every session of the user (this one too) when the password changes.
+      await api('POST', '/v1/me/password', { current_password: fields.current_password.value, new_password: fields.new_password.value });
+      me = null;
+      renderNav();
+      loginPage();
+      document.getElementById('main').prepend(el('p', { class: 'ok', id: 'password-changed', role: 'status', text: t('passwordChanged') }));
+    } catch (error) { status.replaceChildren(errorBox(error)); }
+  });
+  const role = (TEXT[lang].roles || {})[user.role] || user.role || me.principal.kind;
+  show(el('h1', { text: t('account') }), el('p', { class: 'muted', text: t('accountIntro') }),
+    el('dl', { class: 'facts', id: 'account-facts' },
+      el('dt', { text: t('name') }), el('dd', { text: user.display_name || me.principal.display_name }),
+      el('dt', { text: t('email') }), el('dd', { text: user.email || '' }),
+      el('dt', { text: t('role') }), el('dd', { text: role })),
+    el('h2', { id: 'password-title', text: t('changePassword') }), form);
+}
+
+async function contactsPage(notice) {
+  show(el('p', { text: t('loading') }));
+  const organization = me.principal.organization_id;
+  let contacts, users;
+  try {
+    [contacts, users] = await Promise.all([
+      api('GET', `/v1/organizations/${encodeURIComponent(organization)}/contacts?include_inactive=true`),
+      api('GET', '/v1/users'),
+    ]);
+  } catch (error) { show(el('h1', { text: t('contacts') }), errorBox(error)); return; }
+  const byContact = {};
+  for (const user of users.users || []) if (user.contact_id) byContact[user.contact_id] = user;
+  const status = el('div', { id: 'contacts-status', role: 'status' });
+  if (notice) status.append(el('p', { class: 'ok', text: notice }));
+  const act = async (work, done) => {
+    try {
+      await work();
+      contactsPage(done);
+    } catch (error) { status.replaceChildren(errorBox(error)); }
+  };
+  const accessText = (user) => !user ? t('accessNone')
+    : t({ active: 'accessActive', invited: 'accessInvited', disabled: 'accessDisabled' }[user.status] || 'accessNone');
+  const rows = (contacts.contacts || []).map((contact) => {
+    const user = byContact[contact.id];
+    const actions = el('td', { class: 'actions' });
+    if (contact.active && !user && contact.email) {
+      actions.append(el('button', { type: 'button', class: 'invite', 'aria-label': `${t('invite')} ${contact.name}`, text: t('invite'),
+        onclick: () => act(() => api('POST', '/v1/invitations', { email: contact.email, display_name: contact.name, contact_id: contact.id }),
+          tf('inviteSent', { email: contact.email })) }));
+    }
+    // Not one's own contact: the administrator would lock themselves out. The gateway blocks a
+    // deactivated contact's sign-in (its sessions end) and unblocks it when it is reactivated.
+    if (contact.id !== me.principal.id) {
+      const active = !contact.active;
+      actions.append(el('button', { type: 'button', class: 'link toggle-active', 'aria-label': `${t(active ? 'reactivate' : 'deactivate')} ${contact.name}`,
+        text: t(active ? 'reactivate' : 'deactivate'),
+        onclick: () => act(() => api('POST', `/v1/contacts/${encodeURIComponent(contact.id)}/active`, { active }),
+          tf(active ? 'reactivated' : 'deactivated', { name: contact.name })) }));
+    }
+    return el('tr', { 'data-contact': contact.id, 'data-email': contact.email || '' },
+      el('td', { text: contact.name }), el('td', { text: contact.email || '' }), el('td', { text: contact.phone || '' }),
+      el('td', { text: t(contact.active ? 'contactActive' : 'contactInactive') }),
+      el('td', { text: t(contact.authorized ? 'yes' : 'no') }), el('td', { text: t(contact.admin ? 'yes' : 'no') }),
+      el('td', { class: 'access', text: accessText(user) }), actions);
+  });
+  const headers = [t('name'), t('email'), t('phone'), t('state'), t('authorizedShort'), t('adminShort'), t('access'), t('actions')];
+  const table = rows.length ? el('table', { id: 'contacts' },
+    el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows))
+    : el('p', { class: 'muted', text: t('noContactsYet') });
+  const form = el('form', { id: 'invite-form', 'aria-labelledby': 'invite-title' },
+    el('label', {}, t('name'), el('input', { name: 'display_name', id: 'invite-name', required: true, maxlength: 200, autocomplete: 'off' })),
+    el('label', {}, t('email'), el('input', { type: 'email', name: 'email', id: 'invite-email', required: true, maxlength: 254, autocomplete: 'off' })),
+    el('label', {}, t('phone'), el('input', { type: 'tel', name: 'phone', id: 'invite-phone', maxlength: 40, autocomplete: 'off' })),
+    el('button', { type: 'submit', id: 'invite-submit', text: t('invite') }));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const fields = form.elements;
+    const body = { display_name: fields.display_name.value.trim(), email: fields.email.value.trim() };
+    if (fields.phone.value.trim()) body.phone = fields.phone.value.trim();
+    act(() => api('POST', '/v1/invitations', body), tf('inviteSent', { email: body.email }));
+  });
+  show(el('h1', { text: t('contacts') }), el('p', { class: 'muted', text: t('contactsIntro') }), status, table,
+    el('h2', { id: 'invite-title', text: t('inviteColleague') }), form);
+}
+
+addPage({ path: '/contatos', visible: isCompanyAdmin, nav: { id: 'nav-contacts', text: 'contacts' }, render: () => contactsPage() });
+addPage({ path: '/conta', visible: () => !!me, nav: { id: 'nav-account', text: 'account' }, render: accountPage });
+"""#),
         "dashboard.js": ("text/javascript; charset=utf-8", #"""
 // Ocorrências portal: the agents' dashboard. Charts are SVG drawn here from workflow's numbers
 // (`/v1/tickets/counts`, `/v1/reports/metrics`, `/v1/surveys/results`); every chart has a title,
@@ -415,6 +555,7 @@ async function panelPage() {
 <script src="/assets/portal.js" defer></script>
 <script src="/assets/dashboard.js" defer></script>
 <script src="/assets/quarantine.js" defer></script>
+<script src="/assets/account.js" defer></script>
 </head>
 <body>
 <header class="top">
@@ -479,6 +620,10 @@ ul.files, ul.entry-files { margin: .2rem 0 0; padding-left: 1.1rem; }
 .chart-data td { text-align: right; font-variant-numeric: tabular-nums; }
 @media (max-width: 760px) { .chart-pair { grid-template-columns: 1fr; } }
 @media print { .top, form, button { display: none !important; } body { background: #fff; } }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
+dl.facts dt { font-weight: 600; }
+dl.facts dd { margin: 0; }
+td.actions { white-space: nowrap; }
 """#),
         "portal.js": ("text/javascript; charset=utf-8", #"""
 // Ocorrências portal: plain JavaScript, no build step. Every value from the API reaches the page
@@ -745,6 +890,12 @@ const isRepresentative = () => isCustomer() && !!me.principal.representative_id;
 
 // ---------------------------------------------------------------- navigation
 
+// Pages the other scripts add (quarantine.js, account.js): a path under '#', who sees it, an
+// optional navigation link ({ id, text: a TEXT key }) and how to draw it, given what follows the
+// path in the address ('/id', '?query' or '').
+const PAGES = [];
+function addPage(page) { PAGES.push(page); }
+
 function renderNav() {
   const nav = document.getElementById('nav');
   nav.replaceChildren();
@@ -753,6 +904,9 @@ function renderNav() {
     nav.append(el('a', { href: '#/', text: t('dashboard') }), el('a', { href: '#/nova', text: t('newTicket') }));
   } else {
     nav.append(el('a', { href: '#/', text: t('queue') }), el('a', { href: '#/painel', id: 'nav-panel', text: t('panel') }));
+  }
+  for (const page of PAGES) {
+    if (page.nav && page.visible()) nav.append(el('a', { href: '#' + page.path, id: page.nav.id, text: t(page.nav.text) }));
   }
   nav.append(el('span', { class: 'muted', text: me.user ? me.user.display_name : me.principal.display_name }),
     el('button', { type: 'button', class: 'link', id: 'logout', text: t('logout'), onclick: logout }));
@@ -773,6 +927,8 @@ async function route() {
   renderNav();
   if (!me) return loginPage();
   const path = hash || '/';
+  const page = PAGES.find((p) => (path === p.path || path.startsWith(p.path + '/') || path.startsWith(p.path + '?')) && p.visible());
+  if (page) return page.render(path.slice(page.path.length));
   if (path.startsWith('/t/')) return ticketPage(decodeURIComponent(path.slice(3)));
   if (path === '/nova' && isCustomer()) return newTicketPage();
   if (path.split('?')[0] === '/painel' && !isCustomer()) return panelPage();
@@ -1247,8 +1403,8 @@ document.addEventListener('DOMContentLoaded', () => {
 // read of it, and the three things an agent does with it (take it in, as a reply on a named
 // ticket or for a chosen organization, or a corrected message uploaded instead; download it;
 // discard it with a reason). Loaded after
-// portal.js and built from its helpers (el, api, show, t, when, errorBox); it adds its link to the
-// navigation and its path to the router by wrapping renderNav and route.
+// portal.js and built from its helpers (el, api, show, t, when, errorBox); its link and path are
+// added with addPage.
 
 Object.assign(TEXT['pt-BR'], {
   mailQuarantine: 'E-mails retidos', mailQuarantineIntro: 'Mensagens que não viraram ocorrência nem resposta. Registre-as depois de corrigir a causa (por exemplo, cadastrar o contato) ou descarte-as.',
@@ -1355,33 +1511,12 @@ async function quarantinedMailPage(id) {
     el('h2', { text: t('mqHeaders') }), headers, ...actions);
 }
 
-// Hooks: a navigation link for staff, and the two paths.
-{
-  const baseNav = renderNav;
-  renderNav = function () {
-    baseNav();
-    if (!me || isCustomer()) return;
-    const nav = document.getElementById('nav');
-    const link = el('a', { href: '#/correio', id: 'nav-quarantine', text: t('mailQuarantine') });
-    const name = nav.querySelector('span');
-    if (name) nav.insertBefore(link, name); else nav.append(link);
-  };
-  const baseRoute = route;
-  route = async function () {
-    const hash = location.hash.replace(/^#/, '');
-    if (!hash.startsWith('/correio')) return baseRoute();
-    if (!me) {
-      try { me = await api('GET', '/v1/me'); } catch (e) { me = null; }
-    }
-    if (!me || isCustomer()) return baseRoute();
-    document.getElementById('lang').textContent = lang === 'en' ? 'Português' : 'English';
-    document.documentElement.lang = lang;
-    renderNav();
-    const rest = hash.slice('/correio'.length);
-    if (rest.startsWith('/')) return quarantinedMailPage(decodeURIComponent(rest.slice(1)));
-    return quarantinePage(new URLSearchParams(rest.split('?')[1] || '').get('resolvidas') === '1');
-  };
-}
+// Staff only: the list (#/correio, ?resolvidas=1 with the resolved ones) and one message (#/correio/<id>).
+addPage({
+  path: '/correio', visible: () => !isCustomer(), nav: { id: 'nav-quarantine', text: 'mailQuarantine' },
+  render: (rest) => rest.startsWith('/') ? quarantinedMailPage(decodeURIComponent(rest.slice(1)))
+    : quarantinePage(new URLSearchParams(rest.split('?')[1] || '').get('resolvidas') === '1'),
+});
 """#),
     ]
 }

@@ -126,5 +126,9 @@ enum IntakeAPI {
             return try intake.supportPolicy()
         }
         router.register(API.putSupportPolicy) { request, context in try intake.putSupportPolicy(request, caller: caller(context)) }
+        router.register(API.getFileLimits) { _, context in
+            _ = try caller(context)
+            return intake.settings.fileLimits
+        }
     }
 }

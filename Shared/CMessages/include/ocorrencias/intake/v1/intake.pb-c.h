@@ -57,6 +57,8 @@ typedef struct Ocorrencias__Intake__V1__ListEntriesResponse Ocorrencias__Intake_
 typedef struct Ocorrencias__Intake__V1__PriorityDefinition Ocorrencias__Intake__V1__PriorityDefinition;
 typedef struct Ocorrencias__Intake__V1__SupportPolicy Ocorrencias__Intake__V1__SupportPolicy;
 typedef struct Ocorrencias__Intake__V1__GetSupportPolicyRequest Ocorrencias__Intake__V1__GetSupportPolicyRequest;
+typedef struct Ocorrencias__Intake__V1__FileLimits Ocorrencias__Intake__V1__FileLimits;
+typedef struct Ocorrencias__Intake__V1__GetFileLimitsRequest Ocorrencias__Intake__V1__GetFileLimitsRequest;
 typedef struct Ocorrencias__Intake__V1__QuarantinedMail Ocorrencias__Intake__V1__QuarantinedMail;
 typedef struct Ocorrencias__Intake__V1__MailHeader Ocorrencias__Intake__V1__MailHeader;
 typedef struct Ocorrencias__Intake__V1__ListQuarantinedMailRequest Ocorrencias__Intake__V1__ListQuarantinedMailRequest;
@@ -925,6 +927,49 @@ struct  Ocorrencias__Intake__V1__GetSupportPolicyRequest
 };
 #define OCORRENCIAS__INTAKE__V1__GET_SUPPORT_POLICY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__get_support_policy_request__descriptor) \
+     }
+
+
+/*
+ * The limits intake applies to files (its settings, docs/INTAKE.md "Configuration"), so that
+ * clients (the gateway, which serves them at GET /v1/file-limits to the portal and the CLI)
+ * refuse or split what intake would refuse before sending it.
+ */
+struct  Ocorrencias__Intake__V1__FileLimits
+{
+  ProtobufCMessage base;
+  /*
+   * One file, uploaded or inline (INTAKE_MAX_FILE_BYTES).
+   */
+  int64_t max_file_bytes;
+  /*
+   * All the files of one ticket together (INTAKE_MAX_TICKET_BYTES).
+   */
+  int64_t max_ticket_bytes;
+  /*
+   * One file sent inside an open or a reply (`files`; INTAKE_INLINE_CONTENT_BYTES).
+   */
+  int64_t inline_file_bytes;
+  /*
+   * Files inside one open or reply (INTAKE_OPEN_FILES_MAX_COUNT).
+   */
+  int32_t inline_max_files;
+  /*
+   * Their bytes together (INTAKE_OPEN_FILES_MAX_BYTES).
+   */
+  int64_t inline_max_bytes;
+};
+#define OCORRENCIAS__INTAKE__V1__FILE_LIMITS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__file_limits__descriptor) \
+    , 0, 0, 0, 0, 0 }
+
+
+struct  Ocorrencias__Intake__V1__GetFileLimitsRequest
+{
+  ProtobufCMessage base;
+};
+#define OCORRENCIAS__INTAKE__V1__GET_FILE_LIMITS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__get_file_limits_request__descriptor) \
      }
 
 
@@ -1887,6 +1932,44 @@ Ocorrencias__Intake__V1__GetSupportPolicyRequest *
 void   ocorrencias__intake__v1__get_support_policy_request__free_unpacked
                      (Ocorrencias__Intake__V1__GetSupportPolicyRequest *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__FileLimits methods */
+void   ocorrencias__intake__v1__file_limits__init
+                     (Ocorrencias__Intake__V1__FileLimits         *message);
+size_t ocorrencias__intake__v1__file_limits__get_packed_size
+                     (const Ocorrencias__Intake__V1__FileLimits   *message);
+size_t ocorrencias__intake__v1__file_limits__pack
+                     (const Ocorrencias__Intake__V1__FileLimits   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__file_limits__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__FileLimits   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__FileLimits *
+       ocorrencias__intake__v1__file_limits__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__file_limits__free_unpacked
+                     (Ocorrencias__Intake__V1__FileLimits *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__GetFileLimitsRequest methods */
+void   ocorrencias__intake__v1__get_file_limits_request__init
+                     (Ocorrencias__Intake__V1__GetFileLimitsRequest         *message);
+size_t ocorrencias__intake__v1__get_file_limits_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__GetFileLimitsRequest   *message);
+size_t ocorrencias__intake__v1__get_file_limits_request__pack
+                     (const Ocorrencias__Intake__V1__GetFileLimitsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__get_file_limits_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__GetFileLimitsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__GetFileLimitsRequest *
+       ocorrencias__intake__v1__get_file_limits_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__get_file_limits_request__free_unpacked
+                     (Ocorrencias__Intake__V1__GetFileLimitsRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Intake__V1__QuarantinedMail methods */
 void   ocorrencias__intake__v1__quarantined_mail__init
                      (Ocorrencias__Intake__V1__QuarantinedMail         *message);
@@ -2164,6 +2247,12 @@ typedef void (*Ocorrencias__Intake__V1__SupportPolicy_Closure)
 typedef void (*Ocorrencias__Intake__V1__GetSupportPolicyRequest_Closure)
                  (const Ocorrencias__Intake__V1__GetSupportPolicyRequest *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__FileLimits_Closure)
+                 (const Ocorrencias__Intake__V1__FileLimits *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__GetFileLimitsRequest_Closure)
+                 (const Ocorrencias__Intake__V1__GetFileLimitsRequest *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Intake__V1__QuarantinedMail_Closure)
                  (const Ocorrencias__Intake__V1__QuarantinedMail *message,
                   void *closure_data);
@@ -2327,6 +2416,10 @@ struct Ocorrencias__Intake__V1__Intake_Service
                              const Ocorrencias__Intake__V1__SupportPolicy *input,
                              Ocorrencias__Intake__V1__SupportPolicy_Closure closure,
                              void *closure_data);
+  void (*get_file_limits)(Ocorrencias__Intake__V1__Intake_Service *service,
+                          const Ocorrencias__Intake__V1__GetFileLimitsRequest *input,
+                          Ocorrencias__Intake__V1__FileLimits_Closure closure,
+                          void *closure_data);
   void (*list_quarantined_mail)(Ocorrencias__Intake__V1__Intake_Service *service,
                                 const Ocorrencias__Intake__V1__ListQuarantinedMailRequest *input,
                                 Ocorrencias__Intake__V1__ListQuarantinedMailResponse_Closure closure,
@@ -2388,6 +2481,7 @@ void ocorrencias__intake__v1__intake__init (Ocorrencias__Intake__V1__Intake_Serv
       function_prefix__ ## put_custom_field,\
       function_prefix__ ## get_support_policy,\
       function_prefix__ ## put_support_policy,\
+      function_prefix__ ## get_file_limits,\
       function_prefix__ ## list_quarantined_mail,\
       function_prefix__ ## get_quarantined_mail,\
       function_prefix__ ## download_quarantined_mail,\
@@ -2525,6 +2619,10 @@ void ocorrencias__intake__v1__intake__put_support_policy(ProtobufCService *servi
                                                          const Ocorrencias__Intake__V1__SupportPolicy *input,
                                                          Ocorrencias__Intake__V1__SupportPolicy_Closure closure,
                                                          void *closure_data);
+void ocorrencias__intake__v1__intake__get_file_limits(ProtobufCService *service,
+                                                      const Ocorrencias__Intake__V1__GetFileLimitsRequest *input,
+                                                      Ocorrencias__Intake__V1__FileLimits_Closure closure,
+                                                      void *closure_data);
 void ocorrencias__intake__v1__intake__list_quarantined_mail(ProtobufCService *service,
                                                             const Ocorrencias__Intake__V1__ListQuarantinedMailRequest *input,
                                                             Ocorrencias__Intake__V1__ListQuarantinedMailResponse_Closure closure,
@@ -2594,6 +2692,8 @@ extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_entries_re
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__priority_definition__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__support_policy__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_support_policy_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__file_limits__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_file_limits_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__quarantined_mail__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__mail_header__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_quarantined_mail_request__descriptor;

@@ -1852,6 +1852,96 @@ void   ocorrencias__intake__v1__get_support_policy_request__free_unpacked
   assert(message->base.descriptor == &ocorrencias__intake__v1__get_support_policy_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__intake__v1__file_limits__init
+                     (Ocorrencias__Intake__V1__FileLimits         *message)
+{
+  static const Ocorrencias__Intake__V1__FileLimits init_value = OCORRENCIAS__INTAKE__V1__FILE_LIMITS__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__file_limits__get_packed_size
+                     (const Ocorrencias__Intake__V1__FileLimits *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__file_limits__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__file_limits__pack
+                     (const Ocorrencias__Intake__V1__FileLimits *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__file_limits__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__file_limits__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__FileLimits *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__file_limits__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__FileLimits *
+       ocorrencias__intake__v1__file_limits__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__FileLimits *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__file_limits__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__file_limits__free_unpacked
+                     (Ocorrencias__Intake__V1__FileLimits *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__file_limits__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__intake__v1__get_file_limits_request__init
+                     (Ocorrencias__Intake__V1__GetFileLimitsRequest         *message)
+{
+  static const Ocorrencias__Intake__V1__GetFileLimitsRequest init_value = OCORRENCIAS__INTAKE__V1__GET_FILE_LIMITS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__get_file_limits_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__GetFileLimitsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__get_file_limits_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__get_file_limits_request__pack
+                     (const Ocorrencias__Intake__V1__GetFileLimitsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__get_file_limits_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__get_file_limits_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__GetFileLimitsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__get_file_limits_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__GetFileLimitsRequest *
+       ocorrencias__intake__v1__get_file_limits_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__GetFileLimitsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__get_file_limits_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__get_file_limits_request__free_unpacked
+                     (Ocorrencias__Intake__V1__GetFileLimitsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__get_file_limits_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__intake__v1__quarantined_mail__init
                      (Ocorrencias__Intake__V1__QuarantinedMail         *message)
 {
@@ -5381,6 +5471,114 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_support_policy_req
   (ProtobufCMessageInit) ocorrencias__intake__v1__get_support_policy_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__file_limits__field_descriptors[5] =
+{
+  {
+    "max_file_bytes",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__FileLimits, max_file_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_ticket_bytes",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__FileLimits, max_ticket_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "inline_file_bytes",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__FileLimits, inline_file_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "inline_max_files",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__FileLimits, inline_max_files),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "inline_max_bytes",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__FileLimits, inline_max_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__file_limits__field_indices_by_name[] = {
+  2,   /* field[2] = inline_file_bytes */
+  4,   /* field[4] = inline_max_bytes */
+  3,   /* field[3] = inline_max_files */
+  0,   /* field[0] = max_file_bytes */
+  1,   /* field[1] = max_ticket_bytes */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__file_limits__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__file_limits__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.FileLimits",
+  "FileLimits",
+  "Ocorrencias__Intake__V1__FileLimits",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__FileLimits),
+  5,
+  ocorrencias__intake__v1__file_limits__field_descriptors,
+  ocorrencias__intake__v1__file_limits__field_indices_by_name,
+  1,  ocorrencias__intake__v1__file_limits__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__file_limits__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define ocorrencias__intake__v1__get_file_limits_request__field_descriptors NULL
+#define ocorrencias__intake__v1__get_file_limits_request__field_indices_by_name NULL
+#define ocorrencias__intake__v1__get_file_limits_request__number_ranges NULL
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_file_limits_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.GetFileLimitsRequest",
+  "GetFileLimitsRequest",
+  "Ocorrencias__Intake__V1__GetFileLimitsRequest",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__GetFileLimitsRequest),
+  0,
+  ocorrencias__intake__v1__get_file_limits_request__field_descriptors,
+  ocorrencias__intake__v1__get_file_limits_request__field_indices_by_name,
+  0,  ocorrencias__intake__v1__get_file_limits_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__get_file_limits_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor ocorrencias__intake__v1__quarantined_mail__field_descriptors[23] =
 {
   {
@@ -6301,7 +6499,7 @@ const ProtobufCEnumDescriptor ocorrencias__intake__v1__bounce_status__descriptor
   ocorrencias__intake__v1__bounce_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_descriptors[38] =
+static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_descriptors[39] =
 {
   { "CreateOrganization", &ocorrencias__intake__v1__organization__descriptor, &ocorrencias__intake__v1__organization__descriptor },
   { "UpdateOrganization", &ocorrencias__intake__v1__organization__descriptor, &ocorrencias__intake__v1__organization__descriptor },
@@ -6336,6 +6534,7 @@ static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_d
   { "PutCustomField", &ocorrencias__intake__v1__custom_field__descriptor, &ocorrencias__intake__v1__custom_field__descriptor },
   { "GetSupportPolicy", &ocorrencias__intake__v1__get_support_policy_request__descriptor, &ocorrencias__intake__v1__support_policy__descriptor },
   { "PutSupportPolicy", &ocorrencias__intake__v1__support_policy__descriptor, &ocorrencias__intake__v1__support_policy__descriptor },
+  { "GetFileLimits", &ocorrencias__intake__v1__get_file_limits_request__descriptor, &ocorrencias__intake__v1__file_limits__descriptor },
   { "ListQuarantinedMail", &ocorrencias__intake__v1__list_quarantined_mail_request__descriptor, &ocorrencias__intake__v1__list_quarantined_mail_response__descriptor },
   { "GetQuarantinedMail", &ocorrencias__intake__v1__quarantined_mail_request__descriptor, &ocorrencias__intake__v1__quarantined_mail__descriptor },
   { "DownloadQuarantinedMail", &ocorrencias__intake__v1__quarantined_mail_request__descriptor, &ocorrencias__intake__v1__quarantined_mail_chunk__descriptor },
@@ -6351,11 +6550,12 @@ const unsigned ocorrencias__intake__v1__intake__method_indices_by_name[] = {
   0,        /* CreateOrganization */
   8,        /* CreateRepresentative */
   6,        /* DeleteContact */
-  37,        /* DiscardQuarantinedMail */
+  38,        /* DiscardQuarantinedMail */
   20,        /* DownloadAttachment */
-  35,        /* DownloadQuarantinedMail */
+  36,        /* DownloadQuarantinedMail */
+  33,        /* GetFileLimits */
   2,        /* GetOrganization */
-  34,        /* GetQuarantinedMail */
+  35,        /* GetQuarantinedMail */
   11,        /* GetRepresentative */
   31,        /* GetSupportPolicy */
   18,        /* GetTicket */
@@ -6364,7 +6564,7 @@ const unsigned ocorrencias__intake__v1__intake__method_indices_by_name[] = {
   29,        /* ListCustomFields */
   10,        /* ListOrganizations */
   27,        /* ListOrigins */
-  33,        /* ListQuarantinedMail */
+  34,        /* ListQuarantinedMail */
   16,        /* ListRepresentativeContacts */
   13,        /* ListRepresentativeOrganizations */
   9,        /* LookupCustomers */
@@ -6374,7 +6574,7 @@ const unsigned ocorrencias__intake__v1__intake__method_indices_by_name[] = {
   28,        /* PutOrigin */
   32,        /* PutSupportPolicy */
   22,        /* Reply */
-  36,        /* ReprocessQuarantinedMail */
+  37,        /* ReprocessQuarantinedMail */
   5,        /* SetContactActive */
   4,        /* UpdateContact */
   1,        /* UpdateOrganization */
@@ -6389,7 +6589,7 @@ const ProtobufCServiceDescriptor ocorrencias__intake__v1__intake__descriptor =
   "Intake",
   "Ocorrencias__Intake__V1__Intake",
   "ocorrencias.intake.v1",
-  38,
+  39,
   ocorrencias__intake__v1__intake__method_descriptors,
   ocorrencias__intake__v1__intake__method_indices_by_name
 };
@@ -6657,13 +6857,21 @@ void ocorrencias__intake__v1__intake__put_support_policy(ProtobufCService *servi
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
   service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__intake__v1__intake__get_file_limits(ProtobufCService *service,
+                                                      const Ocorrencias__Intake__V1__GetFileLimitsRequest *input,
+                                                      Ocorrencias__Intake__V1__FileLimits_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__intake__v1__intake__list_quarantined_mail(ProtobufCService *service,
                                                             const Ocorrencias__Intake__V1__ListQuarantinedMailRequest *input,
                                                             Ocorrencias__Intake__V1__ListQuarantinedMailResponse_Closure closure,
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_quarantined_mail(ProtobufCService *service,
                                                            const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
@@ -6671,7 +6879,7 @@ void ocorrencias__intake__v1__intake__get_quarantined_mail(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__download_quarantined_mail(ProtobufCService *service,
                                                                 const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
@@ -6679,7 +6887,7 @@ void ocorrencias__intake__v1__intake__download_quarantined_mail(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__reprocess_quarantined_mail(ProtobufCService *service,
                                                                  const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
@@ -6687,7 +6895,7 @@ void ocorrencias__intake__v1__intake__reprocess_quarantined_mail(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__discard_quarantined_mail(ProtobufCService *service,
                                                                const Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *input,
@@ -6695,7 +6903,7 @@ void ocorrencias__intake__v1__intake__discard_quarantined_mail(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__init (Ocorrencias__Intake__V1__Intake_Service *service,
                                             Ocorrencias__Intake__V1__Intake_ServiceDestroy destroy)

@@ -1,0 +1,55 @@
+import Messages
+
+/// The intake contact a customer's login is: a customer signs in as one of its organization's
+/// contacts (the principal's id), and intake answers only its own active contacts. An invitation
+/// (`POST /v1/invitations`) for a customer role therefore links the new login to a contact of the
+/// invited organization:
+/// - `contact_id` given: it must be an active contact of that organization, authorized to open
+///   tickets (400 naming `contact_id` otherwise);
+/// - none given: the organization's active contact with the invited e-mail is used, made
+///   authorized if it was not; without one, a contact is added (name, e-mail, phone; authorized,
+///   and the company's administrator for a `customer_admin`).
+///
+/// Intake is asked as the caller (staff, or the company's administrator for their own
+/// organization), so it checks the caller may manage the organization's contacts itself.
+enum InvitedContact {
+    static func resolve(contactID: String?, email: String, displayName: String, phone: String?, organizationID: String, role: Role,
+                        context: RequestContext) throws -> String {
+        var listing = IntakeV1.ListContactsRequest()
+        listing.organizationID = organizationID
+        listing.includeInactive = true
+        let contacts = try context.call("intake", IntakeV1.Intake.listContacts, listing).contacts
+        if let contactID, !contactID.isEmpty {
+            guard let contact = contacts.first(where: { $0.id == contactID }) else {
+                throw APIError.invalid("contact_id", "not_found", pt: "Contato não encontrado nesta organização.",
+                                       en: "No such contact in this organization.")
+            }
+            guard contact.active else {
+                throw APIError.invalid("contact_id", "inactive", pt: "O contato está inativo.", en: "The contact is inactive.")
+            }
+            guard contact.authorized else {
+                throw APIError.invalid("contact_id", "not_authorized", pt: "O contato não está autorizado a abrir ocorrências.",
+                                       en: "The contact is not authorized to open tickets.")
+            }
+            return contact.id
+        }
+        let address = CredentialStore.normalize(email)
+        if var contact = contacts.first(where: { $0.active && CredentialStore.normalize($0.email) == address }) {
+            if !contact.authorized || (role == .customerAdmin && !contact.admin) {
+                contact.authorized = true
+                contact.admin = contact.admin || role == .customerAdmin
+                contact = try context.call("intake", IntakeV1.Intake.updateContact, contact)
+            }
+            return contact.id
+        }
+        var contact = IntakeV1.Contact()
+        contact.organizationID = organizationID
+        contact.name = displayName.isEmpty ? email : displayName
+        contact.email = email
+        contact.phone = phone ?? ""
+        contact.active = true
+        contact.authorized = true
+        contact.admin = role == .customerAdmin
+        return try context.call("intake", IntakeV1.Intake.addContact, contact).id
+    }
+}

@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""A company's administrator manages its contacts in headless Chromium: she invites a colleague on
+"Contatos da empresa"; the invitation e-mail (read from the SMTP sink's folder) carries the link
+where he chooses a password; he signs in, sees the company's tickets and changes his password on
+"Minha conta"; she deactivates him (his sign-in is refused) and reactivates him (it works again).
+Usage: company_contacts.py BASE_URL SCREENSHOT_DIR SINK_DIR (the administrator's credentials in
+PORTAL_CUSTOMER as email:password). Prints "OK <contact id>"."""
+import email
+import email.policy
+import glob
+import json
+import os
+import re
+import sys
+import time
+
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from portal_browser import Portal
+
+base, shots, sink = sys.argv[1], sys.argv[2], sys.argv[3]
+admin = os.environ["PORTAL_CUSTOMER"].split(":", 1)
+JOAO = "joao.lima@acme.com.br"
+FIRST, SECOND = "Cafe-Forte-2026!", "Outra-Senha-Forte-9"
+
+portal = Portal(base, shots)
+# A patient wait: in CI every suite runs at once on two cores.
+portal.wait = WebDriverWait(portal.driver, 45, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException))
+driver, wait, shot = portal.driver, portal.wait, portal.shot
+sign_in, sign_out = portal.sign_in, portal.sign_out
+
+
+def invitation_link(seconds=30):
+    """The link of the invitation e-mail sent to JOAO, once the sink has stored it."""
+    limit = time.time() + seconds
+    while time.time() < limit:
+        for envelope in sorted(glob.glob(os.path.join(sink, "*.json"))):
+            with open(envelope) as f:
+                if JOAO not in json.load(f).get("to", []):
+                    continue
+            with open(envelope[:-5] + ".eml", "rb") as f:
+                message = email.message_from_bytes(f.read(), policy=email.policy.default)
+            for part in message.walk():
+                if part.get_content_type() == "text/plain":
+                    found = re.search(r"https?://\S+/portal/convite#token=[\w-]+", part.get_content())
+                    if found:
+                        return found.group(0)
+        time.sleep(0.5)
+    raise AssertionError(f"no invitation e-mail to {JOAO} in {sink}: {os.listdir(sink)}")
+
+
+def contact_row():
+    return driver.find_element(By.CSS_SELECTOR, f'#contacts tr[data-email="{JOAO}"]')
+
+
+def open_contacts():
+    driver.get(base + "/portal/#/contatos")
+    wait.until(EC.presence_of_element_located((By.ID, "invite-form")))
+
+
+try:
+    # The administrator invites a colleague from the contacts page.
+    sign_in(*admin)
+    wait.until(EC.element_to_be_clickable((By.ID, "nav-contacts"))).click()
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, f'#contacts tr[data-email="{admin[0]}"]')))
+    shot("24-company-contacts")
+    driver.find_element(By.ID, "invite-name").send_keys("João Lima")
+    driver.find_element(By.ID, "invite-email").send_keys(JOAO)
+    driver.find_element(By.ID, "invite-phone").send_keys("+55 11 4444-0000")
+    driver.find_element(By.ID, "invite-submit").click()
+    wait.until(lambda d: JOAO in d.find_element(By.ID, "contacts-status").text)
+    wait.until(lambda d: contact_row().find_element(By.CLASS_NAME, "access").text == "Convidado")
+    contact = contact_row().get_attribute("data-contact")
+    shot("25-colleague-invited")
+    sign_out()
+
+    # The invitation's link: he chooses a password, signs in and sees the company's tickets.
+    driver.get(invitation_link())
+    wait.until(EC.presence_of_element_located((By.NAME, "password"))).send_keys(FIRST)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait.until(lambda d: "Senha definida" in d.find_element(By.ID, "main").text)
+    sign_in(JOAO, FIRST)
+    wait.until(EC.presence_of_element_located((By.ID, "new-ticket")))
+    assert not driver.find_elements(By.ID, "nav-contacts"), "a contact who is not an administrator sees the contacts page link"
+
+    # "Minha conta": two different new passwords are refused by the page; then the change signs him out.
+    driver.find_element(By.ID, "nav-account").click()
+    wait.until(EC.presence_of_element_located((By.ID, "password-form")))
+    assert JOAO in driver.find_element(By.ID, "account-facts").text
+    driver.find_element(By.ID, "current_password").send_keys(FIRST)
+    driver.find_element(By.ID, "new_password").send_keys(SECOND)
+    driver.find_element(By.ID, "repeat_password").send_keys(SECOND + "x")
+    driver.find_element(By.ID, "password-submit").click()
+    wait.until(lambda d: "não são iguais" in d.find_element(By.ID, "password-status").text)
+    shot("26-my-account")
+    driver.find_element(By.ID, "repeat_password").clear()
+    driver.find_element(By.ID, "repeat_password").send_keys(SECOND)
+    driver.find_element(By.ID, "password-submit").click()
+    wait.until(EC.presence_of_element_located((By.ID, "password-changed")))
+    sign_in(JOAO, SECOND)
+    sign_out()
+
+    # She deactivates him: his sign-in is refused; reactivated, it works again.
+    sign_in(*admin)
+    open_contacts()
+    wait.until(lambda d: contact_row().find_element(By.CLASS_NAME, "access").text == "Ativo")
+    contact_row().find_element(By.CLASS_NAME, "toggle-active").click()
+    wait.until(lambda d: "desativado" in d.find_element(By.ID, "contacts-status").text)
+    wait.until(lambda d: contact_row().find_element(By.CLASS_NAME, "access").text == "Bloqueado")
+    shot("27-contact-deactivated")
+    sign_out()
+    driver.get(base + "/portal/")
+    wait.until(EC.presence_of_element_located((By.ID, "email"))).send_keys(JOAO)
+    driver.find_element(By.ID, "password").send_keys(SECOND)
+    driver.find_element(By.ID, "login-submit").click()
+    wait.until(lambda d: "incorretos" in d.find_element(By.ID, "login-form").text)
+    sign_in(*admin)
+    open_contacts()
+    contact_row().find_element(By.CLASS_NAME, "toggle-active").click()
+    wait.until(lambda d: contact_row().find_element(By.CLASS_NAME, "access").text == "Ativo")
+    sign_out()
+    sign_in(JOAO, SECOND)
+    print("OK", contact)
+except Exception:
+    # What the page showed when a step failed, for the test's failure message.
+    main = driver.find_elements(By.ID, "main")
+    print(f"failed at {driver.current_url}: {main[0].text if main else driver.page_source[:2000]}", file=sys.stderr)
+    shot("failure-company-contacts")
+    raise
+finally:
+    driver.quit()

@@ -4,7 +4,7 @@ import TestSupport
 
 @Suite("The portal in a real headless browser", .serialized)
 struct BrowserTests {
-    @Test("customer opens a ticket with an attachment after a suggestion; agent sees the SLA badge, takes it and asks; customer replies with files (file input, paste, drop); agent downloads them byte-exact, links an article, e-mails and solves; customer accepts and answers the survey")
+    @Test("customer opens a ticket with an attachment after a suggestion; agent sees the SLA badge, takes it, keeps internal evidence with a file and asks with a file the customer downloads byte-exact (never seeing the internal one); customer replies with files (file input, paste, drop); agent downloads them byte-exact, links an article, e-mails and solves; customer accepts and answers the survey")
     func portalFlow() throws {
         for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
             try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
@@ -24,11 +24,14 @@ struct BrowserTests {
                           ("exportacao.csv", AttachmentStreamTests.file(bytes: 300_000, seed: 7)),
                           ("tela.png", AttachmentStreamTests.file(bytes: 20_000, seed: 8))]
         for (name, data) in replyFiles { try data.write(to: URL(fileURLWithPath: deployment.gateway.directory.path + "/" + name)) }
+        // The file of the agent's public question (a discussion entry with a file).
+        let agentFile = deployment.gateway.directory.path + "/modelo-correcao.sql"
+        try Data("UPDATE nfe SET cnpj_destinatario = '11222333000181' WHERE numero = 539;\n".utf8).write(to: URL(fileURLWithPath: agentFile))
         // GATEWAY_SCREENSHOTS_DIR=docs/screenshots refreshes the pictures kept in the repository.
         let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (deployment.gateway.directory.path + "/shots")
         let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"),
                                             [script.path, "http://127.0.0.1:\(deployment.gateway.httpPort)", shots, file]
-                                                + replyFiles.map { deployment.gateway.directory.path + "/" + $0.0 },
+                                                + replyFiles.map { deployment.gateway.directory.path + "/" + $0.0 } + [agentFile],
                                             environment: ["PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
                                                           "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))

@@ -22,6 +22,9 @@ enum Ocorre {
       call SERVICE/METHOD '{json}'             chama qualquer método / calls any method (gateway RPC port, API key)
       tickets list [--state S] | show ID | open --subject S --description D [--category C] [--priority P] [--attach FILE]...
               | reply ID [--text T] [--attach FILE]... | move ID --stage S
+              | discuss ID --text T [--public] [--attach FILE]...
+                                               entrada da equipe na discussão (interna sem --public) /
+                                               staff's discussion entry (internal without --public)
                                                --attach repete-se (ou FILE,FILE) / repeats (or FILE,FILE): arquivos pequenos
                                                vão na chamada, os maiores antes / small files go inside, larger ones first
       kb search TEXT                           busca na base de conhecimento / searches the knowledge base
@@ -72,7 +75,7 @@ enum Ocorre {
                 }
                 switch name {
                 case "json": options.json = true
-                case "password-stdin": options.switches.insert(name)
+                case "password-stdin", "public": options.switches.insert(name)
                 case "help":
                     print(usage)
                     return 0

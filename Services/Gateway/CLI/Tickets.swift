@@ -34,6 +34,15 @@ enum Tickets {
             for (key, value) in try files(options) { body[key] = value }
             let ticket = arguments[1].addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? arguments[1]
             try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(ticket)/replies", body: body), options)
+        case "discuss":
+            // An agent's discussion entry: internal unless --public; text required, files like a reply's.
+            guard arguments.count > 1, let text = options.flags["text"] else {
+                throw Ocorre.Failure(description: "uso / usage: ocorre tickets discuss ID --text T [--public] [--attach FILE]...", status: 2)
+            }
+            var body: [String: Any] = ["text": text, "is_public": options.switches.contains("public")]
+            for (key, value) in try files(options) { body[key] = value }
+            let ticket = arguments[1].addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? arguments[1]
+            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(ticket)/discussion", body: body), options)
         case "move":
             guard arguments.count > 1, let stage = options.flags["stage"] else {
                 throw Ocorre.Failure(description: "uso / usage: ocorre tickets move ID --stage S", status: 2)
@@ -44,7 +53,7 @@ enum Tickets {
         }
     }
 
-    /// The `--attach` files of an open or a reply as the API takes them: small ones inside the
+    /// The `--attach` files of an open, a reply or a discussion entry as the API takes them: small ones inside the
     /// call (`files`, base64: one call, one transaction at intake), larger ones uploaded first
     /// (streamed from disk) and named in `attachment_ids`, decided by the gateway's own limits
     /// (`GET /v1/file-limits`, read when there are files). `--attach` repeats; a value that is not

@@ -71,6 +71,10 @@ extension CommonV1 {
         public var sizeBytes: Int64 = 0
         /// Hex SHA-256 of the content (content is stored once per hash).
         public var sha256: String = ""
+        /// Staff-only evidence (an internal discussion entry's file, or an upload marked internal):
+        /// intake never lists it to customers or representatives and answers NOT_FOUND to their
+        /// download; workflow never shows it in a customer's view.
+        public var `internal`: Bool = false
 
         public init() {}
     }
@@ -158,6 +162,7 @@ extension CommonV1.AttachmentRef: ProtoMessage {
         if !self.contentType.isEmpty { c.content_type = arena.cString(self.contentType) }
         c.size_bytes = self.sizeBytes
         if !self.sha256.isEmpty { c.sha256 = arena.cString(self.sha256) }
+        c.internal = (self.`internal` ? 1 : 0)
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Common__V1__AttachmentRef>) {
@@ -166,6 +171,7 @@ extension CommonV1.AttachmentRef: ProtoMessage {
         self.contentType = _ProtoRuntime.string(c.pointee.content_type)
         self.sizeBytes = c.pointee.size_bytes
         self.sha256 = _ProtoRuntime.string(c.pointee.sha256)
+        self.`internal` = (c.pointee.internal != 0)
     }
 }
 

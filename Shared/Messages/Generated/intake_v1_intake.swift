@@ -368,6 +368,34 @@ extension IntakeV1 {
         public var data: [UInt8] = []
         /// Attach directly to this existing ticket (an AttachmentAdded event follows).
         public var ticketID: String = ""
+        /// Staff only: the file is internal (AttachmentRef.internal), never listed to customers or
+        /// representatives nor downloadable by them. A customer or representative setting it gets
+        /// INVALID_ARGUMENT on `internal` (staff_only). Read from the first message.
+        public var `internal`: Bool = false
+
+        public init() {}
+    }
+
+    /// Files put on an existing ticket by staff, outside any reply: an agent's discussion entry's
+    /// files (the gateway's POST /v1/tickets/{id}/discussion). The same two ways as a reply: uploads
+    /// named in `attachment_ids` (pending ones of the caller) and small files inside the call
+    /// (`files`, the limits of ReplyRequest.files), all stored in one transaction and listed among the
+    /// ticket's own files (Ticket.attachments, after the ones it has), each followed by an
+    /// AttachmentAdded event. A refused call stores none of `files` and links none of the uploads.
+    public struct AddFilesRequest: Sendable, Hashable {
+        public var ticket: String = ""
+        public var attachmentIDs: [String] = []
+        public var files: [IntakeV1.OpenTicketFile] = []
+        /// The files are internal (AttachmentRef.internal): what an internal entry's files are. An
+        /// upload already internal stays internal when named here with `internal` false.
+        public var `internal`: Bool = false
+
+        public init() {}
+    }
+
+    public struct AddFilesResponse: Sendable, Hashable {
+        /// `attachment_ids` first, then `files`, each in the order given.
+        public var attachments: [CommonV1.AttachmentRef] = []
 
         public init() {}
     }
@@ -1282,6 +1310,7 @@ extension IntakeV1.UploadAttachmentRequest: ProtoMessage {
         if !self.sha256.isEmpty { c.sha256 = arena.cString(self.sha256) }
         if !self.data.isEmpty { c.data = arena.binaryData(self.data) }
         if !self.ticketID.isEmpty { c.ticket_id = arena.cString(self.ticketID) }
+        c.internal = (self.`internal` ? 1 : 0)
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__UploadAttachmentRequest>) {
@@ -1291,6 +1320,64 @@ extension IntakeV1.UploadAttachmentRequest: ProtoMessage {
         self.sha256 = _ProtoRuntime.string(c.pointee.sha256)
         self.data = _ProtoRuntime.bytes(c.pointee.data)
         self.ticketID = _ProtoRuntime.string(c.pointee.ticket_id)
+        self.`internal` = (c.pointee.internal != 0)
+    }
+}
+
+extension IntakeV1.AddFilesRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__AddFilesRequest
+    public static var protoName: String { "ocorrencias.intake.v1.AddFilesRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__AddFilesRequest(); ocorrencias__intake__v1__add_files_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__AddFilesRequest>) { ocorrencias__intake__v1__add_files_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__AddFilesRequest, arena: inout ProtoArena) {
+        if !self.ticket.isEmpty { c.ticket = arena.cString(self.ticket) }
+        if !self.attachmentIDs.isEmpty {
+            c.n_attachment_ids = self.attachmentIDs.count
+            c.attachment_ids = arena.cStrings(self.attachmentIDs)
+        }
+        if !self.files.isEmpty {
+            c.n_files = self.files.count
+            c.files = arena.messages(self.files)
+        }
+        c.internal = (self.`internal` ? 1 : 0)
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__AddFilesRequest>) {
+        self.ticket = _ProtoRuntime.string(c.pointee.ticket)
+        if c.pointee.n_attachment_ids > 0, let _items = c.pointee.attachment_ids {
+            self.attachmentIDs = (0..<c.pointee.n_attachment_ids).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.attachmentIDs = []
+        }
+        if c.pointee.n_files > 0, let _items = c.pointee.files {
+            self.files = (0..<c.pointee.n_files).map { (_items[$0].map { IntakeV1.OpenTicketFile(_c: $0) } ?? IntakeV1.OpenTicketFile()) }
+        } else {
+            self.files = []
+        }
+        self.`internal` = (c.pointee.internal != 0)
+    }
+}
+
+extension IntakeV1.AddFilesResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__AddFilesResponse
+    public static var protoName: String { "ocorrencias.intake.v1.AddFilesResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__AddFilesResponse(); ocorrencias__intake__v1__add_files_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__AddFilesResponse>) { ocorrencias__intake__v1__add_files_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__AddFilesResponse, arena: inout ProtoArena) {
+        if !self.attachments.isEmpty {
+            c.n_attachments = self.attachments.count
+            c.attachments = arena.messages(self.attachments)
+        }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__AddFilesResponse>) {
+        if c.pointee.n_attachments > 0, let _items = c.pointee.attachments {
+            self.attachments = (0..<c.pointee.n_attachments).map { (_items[$0].map { CommonV1.AttachmentRef(_c: $0) } ?? CommonV1.AttachmentRef()) }
+        } else {
+            self.attachments = []
+        }
     }
 }
 
@@ -1955,6 +2042,11 @@ extension IntakeV1 {
             path: "/ocorrencias.intake.v1.Intake/DownloadAttachment",
             clientStreaming: false,
             serverStreaming: true)
+        /// Staff only (PERMISSION_DENIED otherwise; customers reply with Reply).
+        public static let addFiles = RPCMethod<IntakeV1.AddFilesRequest, IntakeV1.AddFilesResponse>(
+            path: "/ocorrencias.intake.v1.Intake/AddFiles",
+            clientStreaming: false,
+            serverStreaming: false)
         /// After opening.
         public static let reply = RPCMethod<IntakeV1.ReplyRequest, IntakeV1.ReplyResponse>(
             path: "/ocorrencias.intake.v1.Intake/Reply",
@@ -2028,6 +2120,6 @@ extension IntakeV1 {
             path: "/ocorrencias.intake.v1.Intake/DiscardQuarantinedMail",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [createOrganization.info, updateOrganization.info, getOrganization.info, addContact.info, updateContact.info, setContactActive.info, deleteContact.info, listContacts.info, createRepresentative.info, lookupCustomers.info, listOrganizations.info, getRepresentative.info, updateRepresentative.info, listRepresentativeOrganizations.info, addRepresentativeContact.info, updateRepresentativeContact.info, listRepresentativeContacts.info, openTicket.info, getTicket.info, uploadAttachment.info, downloadAttachment.info, reply.info, cancelTicket.info, changeTicketContact.info, listChannels.info, putChannel.info, listOrigins.info, putOrigin.info, listCustomFields.info, putCustomField.info, getSupportPolicy.info, putSupportPolicy.info, getFileLimits.info, listQuarantinedMail.info, getQuarantinedMail.info, downloadQuarantinedMail.info, reprocessQuarantinedMail.info, discardQuarantinedMail.info]
+        public static let methods: [RPCMethodInfo] = [createOrganization.info, updateOrganization.info, getOrganization.info, addContact.info, updateContact.info, setContactActive.info, deleteContact.info, listContacts.info, createRepresentative.info, lookupCustomers.info, listOrganizations.info, getRepresentative.info, updateRepresentative.info, listRepresentativeOrganizations.info, addRepresentativeContact.info, updateRepresentativeContact.info, listRepresentativeContacts.info, openTicket.info, getTicket.info, uploadAttachment.info, downloadAttachment.info, addFiles.info, reply.info, cancelTicket.info, changeTicketContact.info, listChannels.info, putChannel.info, listOrigins.info, putOrigin.info, listCustomFields.info, putCustomField.info, getSupportPolicy.info, putSupportPolicy.info, getFileLimits.info, listQuarantinedMail.info, getQuarantinedMail.info, downloadQuarantinedMail.info, reprocessQuarantinedMail.info, discardQuarantinedMail.info]
     }
 }

@@ -529,6 +529,17 @@ extension WorkflowV1 {
         public var kind: String = ""
         public var text: String = ""
         public var publishable: Bool = false
+        /// The entry's files, as intake's AddFiles answered them (the gateway puts them on the ticket
+        /// first, internal for an internal entry; intake keeps their content and enforces who may
+        /// download them). Workflow lists them on the entry; an internal entry's files, and any file
+        /// marked internal, are never shown to customers. A file already on the ticket is moved onto
+        /// the entry. Text stays required.
+        public var attachments: [CommonV1.AttachmentRef] = []
+        /// Only checks the entry (a staff caller, the text, a ticket the caller sees and, for a public
+        /// entry, may act on) and answers an empty response, adding nothing and recording no
+        /// idempotency key: the gateway asks before intake stores the entry's files, so an entry that
+        /// would be refused leaves no file on the ticket.
+        public var validateOnly: Bool = false
 
         public init() {}
     }
@@ -2119,6 +2130,11 @@ extension WorkflowV1.AddDiscussionRequest: ProtoMessage {
         if !self.kind.isEmpty { c.kind = arena.cString(self.kind) }
         if !self.text.isEmpty { c.text = arena.cString(self.text) }
         c.publishable = (self.publishable ? 1 : 0)
+        if !self.attachments.isEmpty {
+            c.n_attachments = self.attachments.count
+            c.attachments = arena.messages(self.attachments)
+        }
+        c.validate_only = (self.validateOnly ? 1 : 0)
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__AddDiscussionRequest>) {
@@ -2127,6 +2143,12 @@ extension WorkflowV1.AddDiscussionRequest: ProtoMessage {
         self.kind = _ProtoRuntime.string(c.pointee.kind)
         self.text = _ProtoRuntime.string(c.pointee.text)
         self.publishable = (c.pointee.publishable != 0)
+        if c.pointee.n_attachments > 0, let _items = c.pointee.attachments {
+            self.attachments = (0..<c.pointee.n_attachments).map { (_items[$0].map { CommonV1.AttachmentRef(_c: $0) } ?? CommonV1.AttachmentRef()) }
+        } else {
+            self.attachments = []
+        }
+        self.validateOnly = (c.pointee.validate_only != 0)
     }
 }
 

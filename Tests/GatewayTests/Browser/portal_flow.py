@@ -7,9 +7,12 @@ agent links an article, e-mails the customer, records the solution and proposes 
 ticket page. The customer's reply carries files: two chosen with the labelled file input (a small
 XML and one over the gateway's inline size), a screenshot pasted into the form, and one dropped on
 the zone and a pasted "image.png" (renamed captura-...) both removed again with the keyboard; the agent sees them on the reply and downloads each
-byte-exact. Saves a screenshot of each page. Usage: portal_flow.py BASE_URL SCREENSHOT_DIR ATTACHMENT
-REPLY_XML REPLY_LARGE REPLY_PNG (customer and agent credentials in PORTAL_CUSTOMER / PORTAL_AGENT as
-email:password)."""
+byte-exact. The agent's question is a public discussion entry carrying a file chosen with its
+labelled file input, and an internal note carries a pasted file: the customer sees the question's
+file on it and downloads it byte-exact, and never sees the internal note or its file. Saves a
+screenshot of each page. Usage: portal_flow.py BASE_URL SCREENSHOT_DIR ATTACHMENT REPLY_XML
+REPLY_LARGE REPLY_PNG AGENT_FILE (customer and agent credentials in PORTAL_CUSTOMER / PORTAL_AGENT
+as email:password)."""
 import base64
 import datetime
 import os
@@ -26,6 +29,10 @@ from portal_browser import Portal
 
 base, shots, attachment = sys.argv[1], sys.argv[2], sys.argv[3]
 reply_xml, reply_large, reply_png = sys.argv[4], sys.argv[5], sys.argv[6]
+agent_file = sys.argv[7]
+agent_name = os.path.basename(agent_file)
+# The internal note's file, pasted into the discussion form: the customer must never see it.
+internal_name = "evidencia-interna.txt"
 customer = os.environ["PORTAL_CUSTOMER"].split(":", 1)
 agent = os.environ["PORTAL_AGENT"].split(":", 1)
 
@@ -143,17 +150,41 @@ try:
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "#action-status")))
     time.sleep(0.5)
     open_ticket_page(ticket)
-    driver.find_element(By.ID, "discussion-text").send_keys("Pode enviar o XML da nota?")
+    # First an internal note with a file pasted into its form: staff-only evidence.
+    driver.find_element(By.ID, "discussion-text").send_keys("Evidência só para a equipe.")
+    driver.execute_script(
+        "const data = new DataTransfer();"
+        "data.items.add(new File(['senha do banco: nao mostrar'], arguments[0], {type: 'text/plain'}));"
+        "document.getElementById('discussion-text').dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true}));",
+        internal_name)
+    wait.until(lambda d: internal_name in d.find_element(By.ID, "discussion-files").text)
+    driver.find_element(By.ID, "discussion-submit").click()
+    history_contains("Evidência só para a equipe.", reload_ticket=ticket)
+    assert internal_name in history_text(), history_text()
+    # Then the public question, with a file chosen with the labelled file input.
+    assert driver.find_elements(By.CSS_SELECTOR, 'label[for="discussion-file-input"]'), "the discussion's file input has no label"
+    driver.find_element(By.ID, "discussion-text").send_keys("Pode enviar o XML da nota? Segue o modelo.")
     driver.find_element(By.ID, "discussion-public").click()
+    driver.find_element(By.ID, "discussion-file-input").send_keys(agent_file)
+    wait.until(lambda d: agent_name in d.find_element(By.ID, "discussion-files").text)
+    shot("5-agent-discussion-files")
     driver.find_element(By.ID, "discussion-submit").click()
     history_contains("Pode enviar o XML da nota?", reload_ticket=ticket)
     shot("5-agent-ticket")
     sign_out()
 
-    # The customer sees the question and replies.
+    # The customer sees the question with its file, downloads it byte-exact, never sees the
+    # internal note nor its file, and replies.
     sign_in(*customer)
     open_ticket_page(ticket)
     history_contains("Pode enviar o XML da nota?", reload_ticket=ticket)
+    customer_links = {a.text: a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#history .entry-files a")}
+    assert list(customer_links) == [agent_name], customer_links
+    got = download_base64(customer_links[agent_name])
+    assert got == "200 " + file_base64(agent_file), f"{agent_name}: {got[:80]}"
+    page_text = driver.find_element(By.ID, "main").text
+    assert internal_name not in page_text and "Evidência só para a equipe." not in page_text, page_text
+    shot("5-customer-agent-file")
     driver.find_element(By.ID, "reply-text").send_keys("Segue o XML em anexo.")
     # Files: two chosen with the file input (it has a label), a screenshot pasted into the form,
     # and one dropped on the zone by mistake and removed with the keyboard.
@@ -188,7 +219,7 @@ try:
     history_contains("Segue o XML em anexo.", reload_ticket=ticket)
     reply_names = {os.path.basename(p): p for p in (reply_xml, reply_large, reply_png)}
     listed = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "#history .entry-files a")]
-    assert sorted(listed) == sorted(reply_names), listed
+    assert sorted(listed) == sorted(list(reply_names) + [agent_name]), listed
     shot("6-customer-reply")
     # English switch.
     driver.find_element(By.ID, "lang").click()
@@ -201,7 +232,7 @@ try:
     history_contains("Segue o XML em anexo.", reload_ticket=ticket)
     # The agent sees the reply's files on it and downloads each byte-exact.
     links = {a.text: a.get_attribute("href") for a in driver.find_elements(By.CSS_SELECTOR, "#history .entry-files a")}
-    assert sorted(links) == sorted(reply_names), links
+    assert sorted(links) == sorted(list(reply_names) + [agent_name, internal_name]), links
     for name, path in reply_names.items():
         got = download_base64(links[name])
         assert got == "200 " + file_base64(path), f"{name}: {got[:80]}"

@@ -156,7 +156,8 @@ enum DomainRoutes {
         router.add(B.route("POST", "/v1/tickets/{id}/read", "workflow", WorkflowV1.Workflow.markMessagesRead, path: wid))
         router.add(B.route("POST", "/v1/tickets/{id}/customer-messages", "workflow", WorkflowV1.Workflow.logCustomerMessage, path: wid, status: 201))
         router.add(B.route("POST", "/v1/tickets/{id}/schedule", "workflow", WorkflowV1.Workflow.scheduleTicket, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/discussion", "workflow", WorkflowV1.Workflow.addDiscussion, path: wid, status: 201))
+        // Workflow's entry with its files put on the ticket by intake first (DiscussionRoute); JSON or multipart like replies.
+        router.add(DiscussionRoute.route)
         router.add(B.route("POST", "/v1/tickets/{id}/discussion/{entry}/publishable", "workflow", WorkflowV1.Workflow.markPublishable,
                            path: ["id": "ticket_id", "entry": "entry_id"]))
         router.add(B.route("POST", "/v1/tickets/{id}/solution", "workflow", WorkflowV1.Workflow.setSolution, path: wid))

@@ -2869,7 +2869,7 @@ paths:
     post:
       operationId: post_v1_tickets_id_discussion
       tags: [Workflow]
-      summary: "workflow `AddDiscussion`: request `ocorrencias.workflow.v1.AddDiscussionRequest`, answer `ocorrencias.workflow.v1.AddDiscussionResponse` (as JSON, .proto field names)"
+      summary: "An agent's discussion entry (workflow `AddDiscussion`, answer `ocorrencias.workflow.v1.AddDiscussionResponse` as JSON) with files as a reply has them: small ones (see GET /v1/file-limits) inside the call as `files`, larger ones uploaded first with POST /v1/attachments and named in `attachment_ids`; or a multipart form with the JSON in `discussion` and the files, decided the same way by the gateway. Workflow checks the entry first (text; a ticket the agent sees and, for a public entry, may act on), so a refused entry stores no file; then intake (`AddFiles`) puts the files on the ticket, internal for an internal entry (`is_public` false): customers never see or download those (404); then the entry is added. An entry that still fails after its files were stored leaves them on the ticket as its own files, visible only as their flag allows. Staff only (403)."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -2878,7 +2878,45 @@ paths:
           application/json:
             schema:
               type: object
-              description: 'ocorrencias.workflow.v1.AddDiscussionRequest as JSON'
+              description: 'ocorrencias.workflow.v1.AddDiscussionRequest as JSON (`text`, `is_public`, `kind`, `publishable`; not `attachments`, which the gateway fills from intake), plus small files in `files` (each with file_name, content_type and base64 data) and uploaded ones in `attachment_ids`'
+              properties:
+                text:
+                  type: string
+                is_public:
+                  type: boolean
+                kind:
+                  type: string
+                publishable:
+                  type: boolean
+                attachment_ids:
+                  type: array
+                  items:
+                    type: string
+                files:
+                  type: array
+                  items:
+                    type: object
+                    properties:
+                      file_name:
+                        type: string
+                      content_type:
+                        type: string
+                      data:
+                        type: string
+                        contentEncoding: base64
+          multipart/form-data:
+            schema:
+              type: object
+              required: [discussion]
+              properties:
+                discussion:
+                  type: string
+                  description: 'The JSON entry as above; small files (GET /v1/file-limits) are added to its files, larger ones are relayed to intake as attachments while they arrive and added to its attachment_ids'
+                files:
+                  type: array
+                  items:
+                    type: string
+                    contentMediaType: application/octet-stream
       responses:
         '201':
           description: ocorrencias.workflow.v1.AddDiscussionResponse

@@ -1,9 +1,10 @@
 import Foundation
 
-/// `POST /v1/tickets` and `POST /v1/tickets/{id}/replies` as `multipart/form-data`: a `ticket`
-/// (open) or `reply` field holding the JSON the route takes otherwise, and any number of files
-/// (fields with a file name). The ticket is opened, or the reply sent, through the JSON route's
-/// own handler with the files added to it:
+/// `POST /v1/tickets`, `POST /v1/tickets/{id}/replies` and `POST /v1/tickets/{id}/discussion` as
+/// `multipart/form-data`: a `ticket` (open), `reply` or `discussion` field holding the JSON the
+/// route takes otherwise, and any number of files (fields with a file name). The ticket is opened,
+/// the reply sent or the entry added through the JSON route's own handler with the files added to
+/// it (``DiscussionRoute`` puts them on the ticket with intake's `AddFiles`):
 /// - a small file (one that fits ``InlineFileLimits``, the gateway's
 ///   ``HTTPServerConfiguration/inlineFiles`` lowered to intake's, ``Gateway/fileLimits``, also
 ///   served at `GET /v1/file-limits`) is kept in memory and sent
@@ -33,7 +34,7 @@ final class TicketForm: RequestBodyConsumer {
 
     private let request: HTTPRequest
     private let context: RequestContext
-    /// The JSON field's name: `ticket` (open) or `reply`.
+    /// The JSON field's name: `ticket` (open), `reply` or `discussion`.
     private let field: String
     private let send: @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
     private let limit: Int
@@ -49,7 +50,7 @@ final class TicketForm: RequestBodyConsumer {
     private var total = 0
 
     /// - Parameters:
-    ///   - field: the name of the form field holding the JSON request (`ticket`, `reply`).
+    ///   - field: the name of the form field holding the JSON request (`ticket`, `reply`, `discussion`).
     ///   - send: the JSON route's handler, called with the JSON and the files added to it.
     init(_ request: HTTPRequest, _ context: RequestContext, field: String,
          send: @escaping @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse) {

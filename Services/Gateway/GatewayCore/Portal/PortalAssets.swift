@@ -658,6 +658,7 @@ const TEXT = {
     openFor: 'Você abre a ocorrência para uma organização que representa, em nome de um dos contatos dela.',
     remove: 'Remover', removeFile: 'Remover o arquivo', filesHint: 'Até {size} por arquivo; arquivos pequenos vão junto da mensagem, os maiores são enviados antes.',
     fileTooLarge: 'O arquivo {name} tem {size}; o limite é {limit}.', replyEmpty: 'Escreva a resposta ou anexe um arquivo.', sending: 'Enviando…',
+    internalFile: 'interno (só a equipe vê)', discussionEmpty: 'Escreva o texto da entrada.',
   },
   en: {
     brand: 'Ocorrências', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
@@ -686,6 +687,7 @@ const TEXT = {
     openFor: 'You open the ticket for an organization you represent, in the name of one of its contacts.',
     remove: 'Remove', removeFile: 'Remove the file', filesHint: 'Up to {size} per file; small files travel with the message, larger ones are uploaded first.',
     fileTooLarge: 'The file {name} has {size}; the limit is {limit}.', replyEmpty: 'Write the reply or attach a file.', sending: 'Sending…',
+    internalFile: 'internal (staff only)', discussionEmpty: 'Write the entry\'s text.',
   },
 };
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
@@ -809,7 +811,7 @@ async function sendableFiles(files) {
   return body;
 }
 
-// The file picker of a form (the new ticket's, the reply's): a labelled file input (keyboard:
+// The file picker of a form (the new ticket's, the reply's, an agent's discussion entry's): a labelled file input (keyboard:
 // Tab, then Enter or Space), dragging files onto its zone, and pasting files (screenshots) anywhere
 // in `form`; the chosen files listed, each with a button that removes it. `ids` names the input,
 // the drop zone and the list. `picker.files` is what to send (see sendableFiles).
@@ -842,6 +844,22 @@ function filePicker(form, ids) {
     if (e.clipboardData && e.clipboardData.files.length) add(Array.from(e.clipboardData.files, pasted));
   });
   return { node: el('fieldset', {}, el('legend', { text: t('attachments') }), drop, list), files };
+}
+
+// Sends a form's text and picked files (see sendableFiles) to `path` once: the button is disabled
+// while it goes, `status` says so, and a failure is shown there with the button enabled again.
+// Each submission has an idempotency key of its own, so a retried request is not stored twice.
+async function sendWithFiles({ path, body, picker, button, status, keyPrefix, done }) {
+  button.disabled = true;
+  status.replaceChildren(el('p', { class: 'muted', text: t('sending') }));
+  try {
+    await api('POST', path, Object.assign({}, body, await sendableFiles(picker.files)), { idempotencyKey: keyPrefix + newId() });
+    status.replaceChildren(el('p', { class: 'ok', text: t('saved') }));
+    done();
+  } catch (error) {
+    status.replaceChildren(errorBox(error));
+    button.disabled = false;
+  }
 }
 
 function errorBox(error) {
@@ -1152,7 +1170,7 @@ async function ticketPage(id) {
     files: m.attachments || [] }));
   ((workflow && workflow.discussion) || []).forEach((d) => {
     if (d.kind === 'customer_reply') return; // already among intake's messages
-    entries.push({ at: d.added_at_ms, who: d.author_name, text: d.text, kind: d.kind, internal: !d.is_public });
+    entries.push({ at: d.added_at_ms, who: d.author_name, text: d.text, kind: d.kind, internal: !d.is_public, files: d.attachments || [] });
   });
   entries.sort((a, b) => Number(a.at) - Number(b.at));
   const status = el('div', { id: 'action-status' });
@@ -1163,7 +1181,9 @@ async function ticketPage(id) {
   // Customers: accepting or rejecting a proposed solution, and the survey once finished (filled below).
   const verdict = el('div', { id: 'solution-verdict' });
   const survey = el('div', { id: 'ticket-survey' });
-  const attachmentLink = (a) => el('a', { href: '/v1/attachments/' + encodeURIComponent(a.id), 'data-attachment': a.id, text: a.file_name });
+  // A file's download link; an internal one (listed to staff only) says so.
+  const attachmentLink = (a) => el('span', {}, el('a', { href: '/v1/attachments/' + encodeURIComponent(a.id), 'data-attachment': a.id, text: a.file_name }),
+    a.internal ? el('span', { class: 'muted internal-file', text: ` (${t('internalFile')})` }) : null);
   // Every file of the ticket: the open's, then each message's (also shown on the message below).
   const allFiles = (intake.attachments || []).concat(...(intake.messages || []).map((m) => m.attachments || []))
     .filter((a, index, list) => list.findIndex((b) => b.id === a.id) === index);
@@ -1191,21 +1211,12 @@ async function ticketPage(id) {
     const replyFiles = filePicker(reply, { input: 'reply-file-input', drop: 'reply-drop', list: 'reply-files' });
     const replyButton = el('button', { type: 'submit', id: 'reply-submit', text: t('send') });
     reply.append(el('label', {}, t('reply'), el('textarea', { name: 'text', id: 'reply-text' })), replyFiles.node, replyButton);
-    reply.addEventListener('submit', async (e) => {
+    reply.addEventListener('submit', (e) => {
       e.preventDefault();
       const text = reply.elements.text.value;
       if (!text.trim() && !replyFiles.files.length) return status.replaceChildren(errorBox(new Error(t('replyEmpty'))));
-      replyButton.disabled = true;
-      status.replaceChildren(el('p', { class: 'muted', text: t('sending') }));
-      try {
-        const body = Object.assign({ text }, await sendableFiles(replyFiles.files));
-        await api('POST', `/v1/tickets/${encodeURIComponent(id)}/replies`, body, { idempotencyKey: 'portal-reply-' + newId() });
-        status.replaceChildren(el('p', { class: 'ok', text: t('saved') }));
-        reload();
-      } catch (error) {
-        status.replaceChildren(errorBox(error));
-        replyButton.disabled = false;
-      }
+      sendWithFiles({ path: `/v1/tickets/${encodeURIComponent(id)}/replies`, body: { text }, picker: replyFiles, button: replyButton, status,
+        keyPrefix: 'portal-reply-', done: reload });
     });
     const cancel = el('form', { id: 'cancel-form' },
       el('label', {}, t('reason'), el('input', { name: 'reason', required: true })),
@@ -1264,13 +1275,20 @@ async function ticketPage(id) {
       e.preventDefault();
       act('POST', `/v1/tickets/${encodeURIComponent(id)}/status`, { status: statusSelect.value, reason: statusForm.elements.reason.value });
     });
-    const discussion = el('form', { id: 'discussion-form' },
-      el('label', {}, t('discussion'), el('textarea', { name: 'text', id: 'discussion-text', required: true })),
+    // A discussion entry with files, picked, dropped or pasted as in the customer's reply; an
+    // internal entry's files are internal (customers never see them).
+    const discussion = el('form', { id: 'discussion-form' });
+    const discussionFiles = filePicker(discussion, { input: 'discussion-file-input', drop: 'discussion-drop', list: 'discussion-files' });
+    const discussionButton = el('button', { type: 'submit', id: 'discussion-submit', text: t('add') });
+    discussion.append(el('label', {}, t('discussion'), el('textarea', { name: 'text', id: 'discussion-text', required: true })),
       el('label', { class: 'row' }, el('input', { type: 'checkbox', name: 'is_public', id: 'discussion-public' }), t('isPublic')),
-      el('button', { type: 'submit', id: 'discussion-submit', text: t('add') }));
+      discussionFiles.node, discussionButton);
     discussion.addEventListener('submit', (e) => {
       e.preventDefault();
-      act('POST', `/v1/tickets/${encodeURIComponent(id)}/discussion`, { text: discussion.elements.text.value, is_public: discussion.elements.is_public.checked });
+      const text = discussion.elements.text.value;
+      if (!text.trim()) return status.replaceChildren(errorBox(new Error(t('discussionEmpty'))));
+      sendWithFiles({ path: `/v1/tickets/${encodeURIComponent(id)}/discussion`, body: { text, is_public: discussion.elements.is_public.checked },
+        picker: discussionFiles, button: discussionButton, status, keyPrefix: 'portal-discussion-', done: reload });
     });
     const solution = el('form', { id: 'solution-form' },
       el('label', {}, t('solution'), el('textarea', { name: 'text', id: 'solution-text', required: true })),

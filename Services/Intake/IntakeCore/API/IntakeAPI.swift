@@ -86,6 +86,9 @@ enum IntakeAPI {
                 return try requests.receive()
             }, caller: who)
         }
+        router.register(API.addFiles) { request, context in
+            try intake.addFiles(request, caller: caller(context), idempotencyKey: context.idempotencyKey)
+        }
         router.registerStreaming(API.downloadAttachment) { requests, responses, context in
             let who = try caller(context)
             guard let request = try requests.receive() else { return nil }

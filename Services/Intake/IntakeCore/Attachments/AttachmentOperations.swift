@@ -16,6 +16,7 @@ extension IntakeContext {
     public func upload(first: IntakeV1.UploadAttachmentRequest, next: () throws -> IntakeV1.UploadAttachmentRequest?,
                        caller: Caller) throws -> CommonV1.AttachmentRef {
         var violations = Violations()
+        Self.checkInternal(first.`internal`, caller: caller, into: &violations)
         let fileName = Self.checkedFileName(first.fileName, field: "file_name", into: &violations)
         let contentType = Self.checkedContentType(first.contentType, field: "content_type", into: &violations)
         let describedFirst = !first.sha256.isEmpty
@@ -63,6 +64,7 @@ extension IntakeContext {
         ref.contentType = contentType
         ref.sizeBytes = upload.size
         ref.sha256 = sha
+        ref.`internal` = first.`internal`
         let stored = ref
         let ticketID = first.ticketID
         // Concurrent uploads share a transaction and its COMMIT, like opens (``GroupCommit``):
@@ -73,6 +75,7 @@ extension IntakeContext {
             try storeContents(tx, [(sha, stored.sizeBytes, inlineBytes)])
             try insertAttachments(tx, [stored], uploaderID: caller.id,
                                   organizationID: caller.isCustomer ? caller.principal.organizationID : "", ticketID: nil)
+            if stored.`internal` { try markInternal(tx, [stored]) }
             if !ticketID.isEmpty {
                 let ticket = try visibleTicket(tx, ticketID, caller: caller)
                 guard ticket.status != TicketStore.cancelled else {
@@ -249,7 +252,7 @@ extension IntakeContext {
             // One statement for all the files named.
             let marks = Array(repeating: "?", count: unique.count).joined(separator: ", ")
             for row in try tx.query("""
-                SELECT id, sha256, file_name, content_type, size_bytes FROM attachments
+                SELECT id, sha256, file_name, content_type, size_bytes, internal FROM attachments
                 WHERE id IN (\(marks)) AND uploader_id = ? AND ticket_id IS NULL
                 """, unique.map { .text($0) } + [.text(caller.id)]) {
                 let ref = try Self.attachmentRef(row)
@@ -322,14 +325,15 @@ extension IntakeContext {
     }
 
     /// Streams a stored attachment, byte-exact, in chunks of `chunkBytes`.
-    /// - Throws: `NOT_FOUND` for an attachment the caller may not see (another organization's
-    ///   is indistinguishable from a missing one).
+    /// - Throws: `NOT_FOUND` for an attachment the caller may not see (another organization's,
+    ///   and an internal one to a customer or representative, are indistinguishable from a
+    ///   missing one).
     public func download(_ request: IntakeV1.DownloadAttachmentRequest, caller: Caller,
                          send: (IntakeV1.DownloadAttachmentChunk) throws -> Void) throws {
         let (row, callerOrganization, representativeMayRead) = try database.read { tx in
             let row = try tx.queryOne("""
                 SELECT a.id, a.sha256, a.file_name, a.content_type, a.size_bytes, a.uploader_id, a.organization_id, a.ticket_id,
-                       c.data
+                       a.internal, c.data
                 FROM attachments a JOIN contents c ON c.sha256 = a.sha256 WHERE a.id = ?
                 """, [.text(request.attachmentID)])
             let organization = row.flatMap { $0.optionalText("organization_id") } ?? ""
@@ -344,6 +348,9 @@ extension IntakeContext {
         let visible: Bool
         if caller.isStaffOrSystem {
             visible = true
+        } else if try row.bool("internal") {
+            // Staff-only evidence: to a customer or representative, exactly like a missing file.
+            visible = false
         } else if onTicket && caller.isRepresentative {
             visible = representativeMayRead
         } else if onTicket {
@@ -379,6 +386,8 @@ extension IntakeContext {
         } while offset < ref.sizeBytes
     }
 
+    /// An attachment as its row (`id, sha256, file_name, content_type, size_bytes`, and
+    /// `internal` when selected) gives it.
     static func attachmentRef(_ row: Row) throws -> CommonV1.AttachmentRef {
         var ref = CommonV1.AttachmentRef()
         ref.id = try row.text("id")
@@ -386,7 +395,25 @@ extension IntakeContext {
         ref.fileName = try row.text("file_name")
         ref.contentType = try row.text("content_type")
         ref.sizeBytes = try row.int("size_bytes")
+        if case .integer(let flag) = row["internal"] { ref.`internal` = flag != 0 }
         return ref
+    }
+
+    /// Only staff mark a file internal: a customer or representative asking for it gets a
+    /// violation on `internal` (INVALID_ARGUMENT), not a silently public file.
+    static func checkInternal(_ requested: Bool, caller: Caller, into violations: inout Violations) {
+        guard requested, !caller.isStaffOrSystem else { return }
+        violations.add("internal", "staff_only", pt: "Apenas a equipe marca um arquivo como interno.",
+                       en: "Only staff mark a file as internal.")
+    }
+
+    /// Marks `refs`' rows internal in the caller's transaction (one `UPDATE` per 256 of them).
+    func markInternal(_ tx: any SQLExecutor, _ refs: [CommonV1.AttachmentRef]) throws {
+        for start in stride(from: 0, to: refs.count, by: 256) {
+            let chunk = refs[start..<min(start + 256, refs.count)]
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+            try tx.execute("UPDATE attachments SET internal = 1 WHERE id IN (\(marks))", chunk.map { .text($0.id) })
+        }
     }
 
     /// The name of a new file as it is stored (``cleanFileName(_:)``), with its violations (under

@@ -36,9 +36,23 @@ struct OpenTicketFiles: Sendable {
         case open
         /// `ReplyRequest.files`.
         case reply
+        /// `AddFilesRequest.files` (an agent's discussion entry's files).
+        case addFiles
 
-        var pt: (in: String, of: String) { self == .open ? ("na abertura", "da abertura") : ("na resposta", "da resposta") }
-        var en: (in: String, of: String) { self == .open ? ("in the open", "The open's") : ("in the reply", "The reply's") }
+        var pt: (in: String, of: String) {
+            switch self {
+            case .open: ("na abertura", "da abertura")
+            case .reply: ("na resposta", "da resposta")
+            case .addFiles: ("no envio", "do envio")
+            }
+        }
+        var en: (in: String, of: String) {
+            switch self {
+            case .open: ("in the open", "The open's")
+            case .reply: ("in the reply", "The reply's")
+            case .addFiles: ("in the call", "The call's")
+            }
+        }
     }
 
     /// Checks and hashes `files`; new attachment ids are drawn here.
@@ -85,6 +99,19 @@ struct OpenTicketFiles: Sendable {
 }
 
 extension IntakeContext {
+    /// The files a reply or ``addFiles(_:caller:idempotencyKey:)`` adds to an existing ticket,
+    /// checked together: the caller's pending uploads named in `attachmentIDs` (returned) and the
+    /// `files` carried inside (`sent`: the request had some, valid or not), against the ticket's
+    /// total (reported on `files` when only files were sent); every problem goes to `violations`.
+    func filesToAdd(_ tx: any SQLExecutor, attachmentIDs: [String], files: OpenTicketFiles, sent: Bool, caller: Caller, ticketID: String,
+                    violations: inout Violations) throws -> [CommonV1.AttachmentRef] {
+        let uploaded = try pendingAttachments(tx, ids: attachmentIDs, field: "attachment_ids", caller: caller, ticketID: ticketID,
+                                              alsoBytes: files.totalBytes,
+                                              totalField: attachmentIDs.isEmpty && sent ? "files" : nil, violations: &violations)
+        for violation in files.violations { violations.add(violation) }
+        return uploaded
+    }
+
     /// Stores an open's (or a reply's) own files on `ticketID` in the caller's transaction: their
     /// contents (each once, ``storeContents(_:_:)``) and their attachment rows, one `INSERT` each.
     ///
@@ -95,12 +122,15 @@ extension IntakeContext {
     ///   - messageID: The reply they came with (its `message_id`, as ``link(_:_:ticketID:organizationID:messageID:firstPosition:addToTicketTotal:)``
     ///     records for uploads); their size is then added to the ticket's `attachment_bytes` too
     ///     (an open writes its total with the ticket's row instead).
+    ///   - firstPosition: Where the files added by this call start among the ticket's (or
+    ///     message's) files: 0 for an open or reply, after the ticket's own files for ``addFiles(_:caller:idempotencyKey:)``.
     func store(_ files: OpenTicketFiles, ticketID: String, organizationID: String, caller: Caller,
-               after uploaded: [CommonV1.AttachmentRef], messageID: String? = nil, _ tx: any SQLExecutor) throws {
+               after uploaded: [CommonV1.AttachmentRef], messageID: String? = nil, firstPosition: Int64 = 0,
+               _ tx: any SQLExecutor) throws {
         guard !files.isEmpty else { return }
         try storeContents(tx, files.files.map { ($0.ref.sha256, $0.ref.sizeBytes, $0.bytes) })
         try insertAttachments(tx, files.refs, uploaderID: caller.id, organizationID: organizationID, ticketID: ticketID,
-                              messageID: messageID, firstPosition: Int64(uploaded.count))
+                              messageID: messageID, firstPosition: firstPosition + Int64(uploaded.count))
         if messageID != nil { try addAttachmentBytes(tx, ticketID: ticketID, files.totalBytes) }
     }
 }

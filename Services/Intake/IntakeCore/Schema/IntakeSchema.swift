@@ -65,6 +65,13 @@ enum IntakeSchema {
         // scan `attachments`); SQLite drops it by rebuilding `attachments`, which no table references.
         Migration(version: 24, name: "contents_reference_counts", sqlite: contentReferenceCounts(sqlite: true),
                   postgres: contentReferenceCounts(sqlite: false)),
+        // Staff-only files (`AttachmentRef.internal`): an internal discussion entry's files, or an
+        // upload an agent marked internal. Never listed to customers or representatives, nor
+        // downloadable by them (``IntakeContext/download(_:caller:send:)``). A constant default:
+        // neither engine rewrites the table, and every file from before stays as visible as it was.
+        Migration(version: 25, name: "attachments_internal",
+                  sqlite: "ALTER TABLE attachments ADD COLUMN internal INTEGER NOT NULL DEFAULT 0",
+                  postgres: "ALTER TABLE attachments ADD COLUMN internal BIGINT NOT NULL DEFAULT 0"),
     ]
 
     /// SQLite: `tickets` rebuilt without the `UNIQUE` column constraint on `email_message_id`,

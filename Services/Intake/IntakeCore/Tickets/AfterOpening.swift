@@ -9,11 +9,12 @@ import Storage
 /// cancellation, and an agent changing its contact.
 extension IntakeContext {
     /// The ticket as submitted, with its attachments and replies. A customer of another
-    /// organization gets `NOT_FOUND`, exactly as for a ticket that does not exist.
+    /// organization gets `NOT_FOUND`, exactly as for a ticket that does not exist; customers and
+    /// representatives get no internal file (`AttachmentRef.internal`).
     public func getTicket(_ reference: String, caller: Caller) throws -> IntakeV1.Ticket {
         try database.read { tx in
             let ticket = try visibleTicket(tx, reference, caller: caller)
-            return try TicketStore.complete(tx, ticket)
+            return try TicketStore.complete(tx, ticket, includeInternal: caller.isStaffOrSystem)
         }
     }
 
@@ -63,11 +64,8 @@ extension IntakeContext {
         if try CatalogStore.activeEntry(tx, list: "channel", key: channel) == nil {
             violations.add("channel", "unknown_channel", pt: "Canal não cadastrado ou inativo.", en: "Unknown or inactive channel.")
         }
-        let uploaded = try pendingAttachments(tx, ids: request.attachmentIDs, field: "attachment_ids", caller: caller,
-                                              ticketID: ticket.id, alsoBytes: files.totalBytes,
-                                              totalField: request.attachmentIDs.isEmpty && !request.files.isEmpty ? "files" : nil,
-                                              violations: &violations)
-        for violation in files.violations { violations.add(violation) }
+        let uploaded = try filesToAdd(tx, attachmentIDs: request.attachmentIDs, files: files, sent: !request.files.isEmpty, caller: caller,
+                                      ticketID: ticket.id, violations: &violations)
         try violations.check("resposta inválida / invalid reply")
         // A reply to a finished ticket still goes to workflow, which decides about reopening it.
         guard ticket.status != TicketStore.cancelled else {
@@ -206,7 +204,7 @@ extension IntakeContext {
             event.changedByAgentID = caller.id
             event.changedAtMs = Self.now()
             try publisher.publish(tx, event: event, key: ticket.id)
-            return try TicketStore.complete(tx, ticket)
+            return try TicketStore.complete(tx, ticket, includeInternal: true)
         }
     }
 

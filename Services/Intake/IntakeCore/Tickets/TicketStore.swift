@@ -40,11 +40,14 @@ enum TicketStore {
     static let attachmentOrder = "position, created_at, id"
 
     /// The ticket with its attachments and messages, as `GetTicket` returns it.
-    static func complete(_ tx: any SQLExecutor, _ base: IntakeV1.Ticket) throws -> IntakeV1.Ticket {
+    /// - Parameter includeInternal: Lists internal files too (`AttachmentRef.internal`): for
+    ///   staff only. Without it (customers, representatives, and every answer that does not
+    ///   know its reader is staff) they are left out, as if they did not exist.
+    static func complete(_ tx: any SQLExecutor, _ base: IntakeV1.Ticket, includeInternal: Bool = false) throws -> IntakeV1.Ticket {
         var ticket = base
         let attachments = try tx.query("""
-            SELECT id, sha256, file_name, content_type, size_bytes, message_id FROM attachments
-            WHERE ticket_id = ? ORDER BY \(attachmentOrder)
+            SELECT id, sha256, file_name, content_type, size_bytes, message_id, internal FROM attachments
+            WHERE ticket_id = ?\(includeInternal ? "" : " AND internal = 0") ORDER BY \(attachmentOrder)
             """, [.text(ticket.id)])
         var byMessage: [String: [CommonV1.AttachmentRef]] = [:]
         for row in attachments {
@@ -155,7 +158,7 @@ enum TicketStore {
         var message = try IntakeV1.TicketMessage(serializedBytes: try row.blob("snapshot"))
         message.attachments = try tx.query("""
             SELECT id, sha256, file_name, content_type, size_bytes FROM attachments
-            WHERE ticket_id = ? AND message_id = ? ORDER BY \(attachmentOrder)
+            WHERE ticket_id = ? AND message_id = ? AND internal = 0 ORDER BY \(attachmentOrder)
             """, [.text(try row.text("ticket_id")), .text(message.id)]).map(IntakeContext.attachmentRef)
         return message
     }

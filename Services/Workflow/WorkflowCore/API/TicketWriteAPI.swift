@@ -150,7 +150,13 @@ extension WorkflowAPI {
             try api.bulk(request, context)
         }
         router.register(WorkflowV1.Workflow.addDiscussion) { request, context in
-            try api.write(context, request) { actor, tx in
+            if request.validateOnly {
+                return try api.read(context) { actor, tx in
+                    _ = try api.discussionTicket(tx, request, actor, forUpdate: false)
+                    return WorkflowV1.AddDiscussionResponse()
+                }
+            }
+            return try api.write(context, request) { actor, tx in
                 var response = WorkflowV1.AddDiscussionResponse()
                 response.entry = try api.addDiscussion(tx, request, actor).entry
                 return response
@@ -262,17 +268,30 @@ extension WorkflowAPI {
         return try lifecycle.changeHolder(tx, ticket, to: destination, kind: .transfer, actor: actor, note: request.note, copyTo: request.copyTo)
     }
 
-    func addDiscussion(_ tx: any SQLExecutor, _ request: WorkflowV1.AddDiscussionRequest, _ actor: Actor) throws -> (entry: WorkflowV1.DiscussionEntry, ticket: TicketRecord) {
+    /// The ticket an entry goes on, after the entry's checks: a staff caller, a text, a ticket
+    /// the caller sees and, for a public entry, may act on (``TicketLifecycle/requireCanAct(_:_:_:)``).
+    func discussionTicket(_ tx: any SQLExecutor, _ request: WorkflowV1.AddDiscussionRequest, _ actor: Actor,
+                          forUpdate: Bool) throws -> TicketRecord {
         try actor.requireStaff()
         guard !request.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw RPCError(.invalidArgument, "texto vazio / empty text", violations: [
                 FieldViolation(field: "text", reason: "required", pt: "Escreva o texto.", en: "Write the text.")])
         }
         // Internal notes from anyone who sees the ticket; public entries only from who may act on it.
-        let ticket = request.isPublic ? try lifecycle.loadActionable(tx, request.ticketID, actor: actor)
-                                      : try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: true)
+        let ticket = try lifecycle.loadVisible(tx, request.ticketID, actor: actor, forUpdate: forUpdate)
+        if request.isPublic { try lifecycle.requireCanAct(tx, ticket, actor) }
+        return ticket
+    }
+
+    func addDiscussion(_ tx: any SQLExecutor, _ request: WorkflowV1.AddDiscussionRequest, _ actor: Actor) throws -> (entry: WorkflowV1.DiscussionEntry, ticket: TicketRecord) {
+        let ticket = try discussionTicket(tx, request, actor, forUpdate: true)
+        // The entry's files go under a message id of its own, by which the view lists them on it.
+        let messageID = request.attachments.isEmpty ? "" : RandomID.timeOrdered()
+        let attachments = try InternalAttachments.recordEntryFiles(tx, ticketID: ticket.id, request.attachments, messageID: messageID,
+                                                                   entryIsPublic: request.isPublic, at: lifecycle.now())
         return try lifecycle.addEntry(tx, ticket, kind: request.kind.isEmpty ? "note" : request.kind, isPublic: request.isPublic,
-                                      text: request.text, actor: actor, publishable: request.publishable)
+                                      text: request.text, actor: actor, publishable: request.publishable, messageID: messageID,
+                                      attachments: attachments)
     }
 
     /// Bulk actions: each ticket in its own transaction, each recorded in its own history.

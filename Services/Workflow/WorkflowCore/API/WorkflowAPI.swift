@@ -67,19 +67,25 @@ struct WorkflowAPI: Sendable {
             }
             view.fields = try AdvanceSteps.fields(tx, ticket.id)
         }
-        let onlyPublic = actor.isStaff ? "" : " AND is_public = 1"
+        let entries = try tx.query("SELECT * FROM discussion_entries WHERE ticket_id = ? ORDER BY seq", [.text(ticket.id)])
+        let entryMessages = Set(entries.map { $0.s("message_id") }.filter { !$0.isEmpty })
         let attachments = try tx.query("SELECT * FROM ticket_attachments WHERE ticket_id = ? ORDER BY added_at, position, attachment_id", [.text(ticket.id)])
         func attachment(_ row: Row) -> CommonV1.AttachmentRef {
             var ref = CommonV1.AttachmentRef()
             ref.id = row.s("attachment_id"); ref.fileName = row.s("file_name"); ref.contentType = row.s("content_type")
-            ref.sizeBytes = row.i("size_bytes"); ref.sha256 = row.s("sha256")
+            ref.sizeBytes = row.i("size_bytes"); ref.sha256 = row.s("sha256"); ref.`internal` = row.i("internal") != 0
             return ref
         }
         var byMessage: [String: [CommonV1.AttachmentRef]] = [:]
         for row in attachments {
-            if row.s("message_id").isEmpty { view.attachments.append(attachment(row)) } else { byMessage[row.s("message_id"), default: []].append(attachment(row)) }
+            // Internal files (an internal entry's, or marked so by intake) are for staff only.
+            guard actor.isStaff || row.i("internal") == 0 else { continue }
+            // A file of no entry (the ticket's own, or one whose entry was never added) is the ticket's.
+            let message = row.s("message_id")
+            if entryMessages.contains(message) { byMessage[message, default: []].append(attachment(row)) } else { view.attachments.append(attachment(row)) }
         }
-        view.discussion = try tx.query("SELECT * FROM discussion_entries WHERE ticket_id = ?\(onlyPublic) ORDER BY seq", [.text(ticket.id)]).map { row in
+        // Customers: public entries only.
+        view.discussion = entries.filter { actor.isStaff || $0.i("is_public") != 0 }.map { row in
             var entry = TicketLifecycle.entry(row)
             entry.attachments = byMessage[row.s("message_id")] ?? []
             return entry

@@ -65,13 +65,17 @@ public enum TicketIntake {
     /// Records one of a ticket's files; `position` is its place in the event's list (intake's
     /// order: named uploads, then the files carried inside), so files added together are listed
     /// as given (``AttachmentOrder``).
+    /// A file already recorded (an agent's entry recorded it first, ``InternalAttachments``)
+    /// keeps its place and only becomes internal if the event says so.
     static func insertAttachment(_ tx: any SQLExecutor, _ ticketID: String, _ attachment: CommonV1.AttachmentRef, messageID: String, at: Int64,
                                  position: Int = 0) throws {
-        let sql = tx.engine == .postgres
-            ? "INSERT INTO ticket_attachments (ticket_id, attachment_id, file_name, content_type, size_bytes, sha256, message_id, added_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
-            : "INSERT OR IGNORE INTO ticket_attachments (ticket_id, attachment_id, file_name, content_type, size_bytes, sha256, message_id, added_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-        try tx.execute(sql, [.text(ticketID), .text(attachment.id), .text(attachment.fileName), .text(attachment.contentType),
-                             .integer(attachment.sizeBytes), .text(attachment.sha256), .text(messageID), .integer(at), .integer(Int64(position))])
+        try tx.execute("""
+            INSERT INTO ticket_attachments (ticket_id, attachment_id, file_name, content_type, size_bytes, sha256, message_id, added_at, position,
+                internal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (ticket_id, attachment_id) DO UPDATE SET \(InternalAttachments.keepInternal)
+            """, [.text(ticketID), .text(attachment.id), .text(attachment.fileName), .text(attachment.contentType),
+                  .integer(attachment.sizeBytes), .text(attachment.sha256), .text(messageID), .integer(at), .integer(Int64(position)),
+                  .integer(attachment.`internal` ? 1 : 0)])
     }
 
     /// Creates workflow's ticket from intake's TicketOpened: routed to a group's queue, at the

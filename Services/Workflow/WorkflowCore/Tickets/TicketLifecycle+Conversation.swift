@@ -51,6 +51,8 @@ extension TicketLifecycle {
             event.authorName = actor.name
             event.publishable = publishable
             event.addedAtMs = at
+            // What a reader of the entry may see: a public entry's event carries no internal file.
+            event.attachments = isPublic ? attachments.filter { !$0.`internal` } : attachments
             try publish(tx, event, updated)
         }
         if publishable { try publishAnswer(tx, updated, entry: entry, actor: actor, at: at) }

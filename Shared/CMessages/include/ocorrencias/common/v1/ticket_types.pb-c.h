@@ -113,10 +113,16 @@ struct  Ocorrencias__Common__V1__AttachmentRef
    * Hex SHA-256 of the content (content is stored once per hash).
    */
   char *sha256;
+  /*
+   * Staff-only evidence (an internal discussion entry's file, or an upload marked internal):
+   * intake never lists it to customers or representatives and answers NOT_FOUND to their
+   * download; workflow never shows it in a customer's view.
+   */
+  protobuf_c_boolean internal;
 };
 #define OCORRENCIAS__COMMON__V1__ATTACHMENT_REF__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__common__v1__attachment_ref__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 /*

@@ -40,6 +40,8 @@ typedef struct Ocorrencias__Intake__V1__Ticket Ocorrencias__Intake__V1__Ticket;
 typedef struct Ocorrencias__Intake__V1__OpenTicketResponse Ocorrencias__Intake__V1__OpenTicketResponse;
 typedef struct Ocorrencias__Intake__V1__GetTicketRequest Ocorrencias__Intake__V1__GetTicketRequest;
 typedef struct Ocorrencias__Intake__V1__UploadAttachmentRequest Ocorrencias__Intake__V1__UploadAttachmentRequest;
+typedef struct Ocorrencias__Intake__V1__AddFilesRequest Ocorrencias__Intake__V1__AddFilesRequest;
+typedef struct Ocorrencias__Intake__V1__AddFilesResponse Ocorrencias__Intake__V1__AddFilesResponse;
 typedef struct Ocorrencias__Intake__V1__DownloadAttachmentRequest Ocorrencias__Intake__V1__DownloadAttachmentRequest;
 typedef struct Ocorrencias__Intake__V1__DownloadAttachmentChunk Ocorrencias__Intake__V1__DownloadAttachmentChunk;
 typedef struct Ocorrencias__Intake__V1__ReplyRequest Ocorrencias__Intake__V1__ReplyRequest;
@@ -627,10 +629,57 @@ struct  Ocorrencias__Intake__V1__UploadAttachmentRequest
    * Attach directly to this existing ticket (an AttachmentAdded event follows).
    */
   char *ticket_id;
+  /*
+   * Staff only: the file is internal (AttachmentRef.internal), never listed to customers or
+   * representatives nor downloadable by them. A customer or representative setting it gets
+   * INVALID_ARGUMENT on `internal` (staff_only). Read from the first message.
+   */
+  protobuf_c_boolean internal;
 };
 #define OCORRENCIAS__INTAKE__V1__UPLOAD_ATTACHMENT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__upload_attachment_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, {0,NULL}, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * Files put on an existing ticket by staff, outside any reply: an agent's discussion entry's
+ * files (the gateway's POST /v1/tickets/{id}/discussion). The same two ways as a reply: uploads
+ * named in `attachment_ids` (pending ones of the caller) and small files inside the call
+ * (`files`, the limits of ReplyRequest.files), all stored in one transaction and listed among the
+ * ticket's own files (Ticket.attachments, after the ones it has), each followed by an
+ * AttachmentAdded event. A refused call stores none of `files` and links none of the uploads.
+ */
+struct  Ocorrencias__Intake__V1__AddFilesRequest
+{
+  ProtobufCMessage base;
+  char *ticket;
+  size_t n_attachment_ids;
+  char **attachment_ids;
+  size_t n_files;
+  Ocorrencias__Intake__V1__OpenTicketFile **files;
+  /*
+   * The files are internal (AttachmentRef.internal): what an internal entry's files are. An
+   * upload already internal stays internal when named here with `internal` false.
+   */
+  protobuf_c_boolean internal;
+};
+#define OCORRENCIAS__INTAKE__V1__ADD_FILES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__add_files_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0 }
+
+
+struct  Ocorrencias__Intake__V1__AddFilesResponse
+{
+  ProtobufCMessage base;
+  /*
+   * `attachment_ids` first, then `files`, each in the order given.
+   */
+  size_t n_attachments;
+  Ocorrencias__Common__V1__AttachmentRef **attachments;
+};
+#define OCORRENCIAS__INTAKE__V1__ADD_FILES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__add_files_response__descriptor) \
+    , 0,NULL }
 
 
 struct  Ocorrencias__Intake__V1__DownloadAttachmentRequest
@@ -1560,6 +1609,44 @@ Ocorrencias__Intake__V1__UploadAttachmentRequest *
 void   ocorrencias__intake__v1__upload_attachment_request__free_unpacked
                      (Ocorrencias__Intake__V1__UploadAttachmentRequest *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__AddFilesRequest methods */
+void   ocorrencias__intake__v1__add_files_request__init
+                     (Ocorrencias__Intake__V1__AddFilesRequest         *message);
+size_t ocorrencias__intake__v1__add_files_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__AddFilesRequest   *message);
+size_t ocorrencias__intake__v1__add_files_request__pack
+                     (const Ocorrencias__Intake__V1__AddFilesRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__add_files_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__AddFilesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__AddFilesRequest *
+       ocorrencias__intake__v1__add_files_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__add_files_request__free_unpacked
+                     (Ocorrencias__Intake__V1__AddFilesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__AddFilesResponse methods */
+void   ocorrencias__intake__v1__add_files_response__init
+                     (Ocorrencias__Intake__V1__AddFilesResponse         *message);
+size_t ocorrencias__intake__v1__add_files_response__get_packed_size
+                     (const Ocorrencias__Intake__V1__AddFilesResponse   *message);
+size_t ocorrencias__intake__v1__add_files_response__pack
+                     (const Ocorrencias__Intake__V1__AddFilesResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__add_files_response__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__AddFilesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__AddFilesResponse *
+       ocorrencias__intake__v1__add_files_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__add_files_response__free_unpacked
+                     (Ocorrencias__Intake__V1__AddFilesResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Intake__V1__DownloadAttachmentRequest methods */
 void   ocorrencias__intake__v1__download_attachment_request__init
                      (Ocorrencias__Intake__V1__DownloadAttachmentRequest         *message);
@@ -2109,6 +2196,12 @@ typedef void (*Ocorrencias__Intake__V1__GetTicketRequest_Closure)
 typedef void (*Ocorrencias__Intake__V1__UploadAttachmentRequest_Closure)
                  (const Ocorrencias__Intake__V1__UploadAttachmentRequest *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__AddFilesRequest_Closure)
+                 (const Ocorrencias__Intake__V1__AddFilesRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__AddFilesResponse_Closure)
+                 (const Ocorrencias__Intake__V1__AddFilesResponse *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Intake__V1__DownloadAttachmentRequest_Closure)
                  (const Ocorrencias__Intake__V1__DownloadAttachmentRequest *message,
                   void *closure_data);
@@ -2275,6 +2368,10 @@ struct Ocorrencias__Intake__V1__Intake_Service
                               const Ocorrencias__Intake__V1__DownloadAttachmentRequest *input,
                               Ocorrencias__Intake__V1__DownloadAttachmentChunk_Closure closure,
                               void *closure_data);
+  void (*add_files)(Ocorrencias__Intake__V1__Intake_Service *service,
+                    const Ocorrencias__Intake__V1__AddFilesRequest *input,
+                    Ocorrencias__Intake__V1__AddFilesResponse_Closure closure,
+                    void *closure_data);
   void (*reply)(Ocorrencias__Intake__V1__Intake_Service *service,
                 const Ocorrencias__Intake__V1__ReplyRequest *input,
                 Ocorrencias__Intake__V1__ReplyResponse_Closure closure,
@@ -2372,6 +2469,7 @@ void ocorrencias__intake__v1__intake__init (Ocorrencias__Intake__V1__Intake_Serv
       function_prefix__ ## get_ticket,\
       function_prefix__ ## upload_attachment,\
       function_prefix__ ## download_attachment,\
+      function_prefix__ ## add_files,\
       function_prefix__ ## reply,\
       function_prefix__ ## cancel_ticket,\
       function_prefix__ ## change_ticket_contact,\
@@ -2473,6 +2571,10 @@ void ocorrencias__intake__v1__intake__download_attachment(ProtobufCService *serv
                                                           const Ocorrencias__Intake__V1__DownloadAttachmentRequest *input,
                                                           Ocorrencias__Intake__V1__DownloadAttachmentChunk_Closure closure,
                                                           void *closure_data);
+void ocorrencias__intake__v1__intake__add_files(ProtobufCService *service,
+                                                const Ocorrencias__Intake__V1__AddFilesRequest *input,
+                                                Ocorrencias__Intake__V1__AddFilesResponse_Closure closure,
+                                                void *closure_data);
 void ocorrencias__intake__v1__intake__reply(ProtobufCService *service,
                                             const Ocorrencias__Intake__V1__ReplyRequest *input,
                                             Ocorrencias__Intake__V1__ReplyResponse_Closure closure,
@@ -2573,6 +2675,8 @@ extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__ticket__descrip
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__open_ticket_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_ticket_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__upload_attachment_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__add_files_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__add_files_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__download_attachment_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__download_attachment_chunk__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__reply_request__descriptor;

@@ -980,10 +980,26 @@ struct  Ocorrencias__Workflow__V1__AddDiscussionRequest
   char *kind;
   char *text;
   protobuf_c_boolean publishable;
+  /*
+   * The entry's files, as intake's AddFiles answered them (the gateway puts them on the ticket
+   * first, internal for an internal entry; intake keeps their content and enforces who may
+   * download them). Workflow lists them on the entry; an internal entry's files, and any file
+   * marked internal, are never shown to customers. A file already on the ticket is moved onto
+   * the entry. Text stays required.
+   */
+  size_t n_attachments;
+  Ocorrencias__Common__V1__AttachmentRef **attachments;
+  /*
+   * Only checks the entry (a staff caller, the text, a ticket the caller sees and, for a public
+   * entry, may act on) and answers an empty response, adding nothing and recording no
+   * idempotency key: the gateway asks before intake stores the entry's files, so an entry that
+   * would be refused leaves no file on the ticket.
+   */
+  protobuf_c_boolean validate_only;
 };
 #define OCORRENCIAS__WORKFLOW__V1__ADD_DISCUSSION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__add_discussion_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0 }
 
 
 struct  Ocorrencias__Workflow__V1__AddDiscussionResponse

@@ -354,7 +354,7 @@ const ProtobufCMessageDescriptor ocorrencias__common__v1__organization_ref__desc
   (ProtobufCMessageInit) ocorrencias__common__v1__organization_ref__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__common__v1__attachment_ref__field_descriptors[5] =
+static const ProtobufCFieldDescriptor ocorrencias__common__v1__attachment_ref__field_descriptors[6] =
 {
   {
     "id",
@@ -416,18 +416,31 @@ static const ProtobufCFieldDescriptor ocorrencias__common__v1__attachment_ref__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "internal",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Common__V1__AttachmentRef, internal),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__common__v1__attachment_ref__field_indices_by_name[] = {
   2,   /* field[2] = content_type */
   1,   /* field[1] = file_name */
   0,   /* field[0] = id */
+  5,   /* field[5] = internal */
   4,   /* field[4] = sha256 */
   3,   /* field[3] = size_bytes */
 };
 static const ProtobufCIntRange ocorrencias__common__v1__attachment_ref__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor ocorrencias__common__v1__attachment_ref__descriptor =
 {
@@ -437,7 +450,7 @@ const ProtobufCMessageDescriptor ocorrencias__common__v1__attachment_ref__descri
   "Ocorrencias__Common__V1__AttachmentRef",
   "ocorrencias.common.v1",
   sizeof(Ocorrencias__Common__V1__AttachmentRef),
-  5,
+  6,
   ocorrencias__common__v1__attachment_ref__field_descriptors,
   ocorrencias__common__v1__attachment_ref__field_indices_by_name,
   1,  ocorrencias__common__v1__attachment_ref__number_ranges,

@@ -1087,6 +1087,96 @@ void   ocorrencias__intake__v1__upload_attachment_request__free_unpacked
   assert(message->base.descriptor == &ocorrencias__intake__v1__upload_attachment_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__intake__v1__add_files_request__init
+                     (Ocorrencias__Intake__V1__AddFilesRequest         *message)
+{
+  static const Ocorrencias__Intake__V1__AddFilesRequest init_value = OCORRENCIAS__INTAKE__V1__ADD_FILES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__add_files_request__get_packed_size
+                     (const Ocorrencias__Intake__V1__AddFilesRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__add_files_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__add_files_request__pack
+                     (const Ocorrencias__Intake__V1__AddFilesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__add_files_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__add_files_request__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__AddFilesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__add_files_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__AddFilesRequest *
+       ocorrencias__intake__v1__add_files_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__AddFilesRequest *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__add_files_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__add_files_request__free_unpacked
+                     (Ocorrencias__Intake__V1__AddFilesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__add_files_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__intake__v1__add_files_response__init
+                     (Ocorrencias__Intake__V1__AddFilesResponse         *message)
+{
+  static const Ocorrencias__Intake__V1__AddFilesResponse init_value = OCORRENCIAS__INTAKE__V1__ADD_FILES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__add_files_response__get_packed_size
+                     (const Ocorrencias__Intake__V1__AddFilesResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__add_files_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__add_files_response__pack
+                     (const Ocorrencias__Intake__V1__AddFilesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__add_files_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__add_files_response__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__AddFilesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__add_files_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__AddFilesResponse *
+       ocorrencias__intake__v1__add_files_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__AddFilesResponse *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__add_files_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__add_files_response__free_unpacked
+                     (Ocorrencias__Intake__V1__AddFilesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__add_files_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__intake__v1__download_attachment_request__init
                      (Ocorrencias__Intake__V1__DownloadAttachmentRequest         *message)
 {
@@ -4184,7 +4274,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_ticket_request__de
   (ProtobufCMessageInit) ocorrencias__intake__v1__get_ticket_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__intake__v1__upload_attachment_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__upload_attachment_request__field_descriptors[7] =
 {
   {
     "file_name",
@@ -4258,11 +4348,24 @@ static const ProtobufCFieldDescriptor ocorrencias__intake__v1__upload_attachment
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "internal",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__UploadAttachmentRequest, internal),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__intake__v1__upload_attachment_request__field_indices_by_name[] = {
   1,   /* field[1] = content_type */
   4,   /* field[4] = data */
   0,   /* field[0] = file_name */
+  6,   /* field[6] = internal */
   3,   /* field[3] = sha256 */
   2,   /* field[2] = size_bytes */
   5,   /* field[5] = ticket_id */
@@ -4270,7 +4373,7 @@ static const unsigned ocorrencias__intake__v1__upload_attachment_request__field_
 static const ProtobufCIntRange ocorrencias__intake__v1__upload_attachment_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor ocorrencias__intake__v1__upload_attachment_request__descriptor =
 {
@@ -4280,11 +4383,126 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__upload_attachment_requ
   "Ocorrencias__Intake__V1__UploadAttachmentRequest",
   "ocorrencias.intake.v1",
   sizeof(Ocorrencias__Intake__V1__UploadAttachmentRequest),
-  6,
+  7,
   ocorrencias__intake__v1__upload_attachment_request__field_descriptors,
   ocorrencias__intake__v1__upload_attachment_request__field_indices_by_name,
   1,  ocorrencias__intake__v1__upload_attachment_request__number_ranges,
   (ProtobufCMessageInit) ocorrencias__intake__v1__upload_attachment_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__add_files_request__field_descriptors[4] =
+{
+  {
+    "ticket",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__AddFilesRequest, ticket),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "attachment_ids",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Intake__V1__AddFilesRequest, n_attachment_ids),
+    offsetof(Ocorrencias__Intake__V1__AddFilesRequest, attachment_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "files",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Intake__V1__AddFilesRequest, n_files),
+    offsetof(Ocorrencias__Intake__V1__AddFilesRequest, files),
+    &ocorrencias__intake__v1__open_ticket_file__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "internal",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__AddFilesRequest, internal),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__add_files_request__field_indices_by_name[] = {
+  1,   /* field[1] = attachment_ids */
+  2,   /* field[2] = files */
+  3,   /* field[3] = internal */
+  0,   /* field[0] = ticket */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__add_files_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__add_files_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.AddFilesRequest",
+  "AddFilesRequest",
+  "Ocorrencias__Intake__V1__AddFilesRequest",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__AddFilesRequest),
+  4,
+  ocorrencias__intake__v1__add_files_request__field_descriptors,
+  ocorrencias__intake__v1__add_files_request__field_indices_by_name,
+  1,  ocorrencias__intake__v1__add_files_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__add_files_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__add_files_response__field_descriptors[1] =
+{
+  {
+    "attachments",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Intake__V1__AddFilesResponse, n_attachments),
+    offsetof(Ocorrencias__Intake__V1__AddFilesResponse, attachments),
+    &ocorrencias__common__v1__attachment_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__add_files_response__field_indices_by_name[] = {
+  0,   /* field[0] = attachments */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__add_files_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__add_files_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.AddFilesResponse",
+  "AddFilesResponse",
+  "Ocorrencias__Intake__V1__AddFilesResponse",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__AddFilesResponse),
+  1,
+  ocorrencias__intake__v1__add_files_response__field_descriptors,
+  ocorrencias__intake__v1__add_files_response__field_indices_by_name,
+  1,  ocorrencias__intake__v1__add_files_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__add_files_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__intake__v1__download_attachment_request__field_descriptors[2] =
@@ -6281,7 +6499,7 @@ const ProtobufCEnumDescriptor ocorrencias__intake__v1__bounce_status__descriptor
   ocorrencias__intake__v1__bounce_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_descriptors[38] =
+static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_descriptors[39] =
 {
   { "CreateOrganization", &ocorrencias__intake__v1__organization__descriptor, &ocorrencias__intake__v1__organization__descriptor },
   { "UpdateOrganization", &ocorrencias__intake__v1__organization__descriptor, &ocorrencias__intake__v1__organization__descriptor },
@@ -6304,6 +6522,7 @@ static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_d
   { "GetTicket", &ocorrencias__intake__v1__get_ticket_request__descriptor, &ocorrencias__intake__v1__ticket__descriptor },
   { "UploadAttachment", &ocorrencias__intake__v1__upload_attachment_request__descriptor, &ocorrencias__common__v1__attachment_ref__descriptor },
   { "DownloadAttachment", &ocorrencias__intake__v1__download_attachment_request__descriptor, &ocorrencias__intake__v1__download_attachment_chunk__descriptor },
+  { "AddFiles", &ocorrencias__intake__v1__add_files_request__descriptor, &ocorrencias__intake__v1__add_files_response__descriptor },
   { "Reply", &ocorrencias__intake__v1__reply_request__descriptor, &ocorrencias__intake__v1__reply_response__descriptor },
   { "CancelTicket", &ocorrencias__intake__v1__cancel_ticket_request__descriptor, &ocorrencias__intake__v1__ticket__descriptor },
   { "ChangeTicketContact", &ocorrencias__intake__v1__change_ticket_contact_request__descriptor, &ocorrencias__intake__v1__ticket__descriptor },
@@ -6324,37 +6543,38 @@ static const ProtobufCMethodDescriptor ocorrencias__intake__v1__intake__method_d
 };
 const unsigned ocorrencias__intake__v1__intake__method_indices_by_name[] = {
   3,        /* AddContact */
+  21,        /* AddFiles */
   14,        /* AddRepresentativeContact */
-  22,        /* CancelTicket */
-  23,        /* ChangeTicketContact */
+  23,        /* CancelTicket */
+  24,        /* ChangeTicketContact */
   0,        /* CreateOrganization */
   8,        /* CreateRepresentative */
   6,        /* DeleteContact */
-  37,        /* DiscardQuarantinedMail */
+  38,        /* DiscardQuarantinedMail */
   20,        /* DownloadAttachment */
-  35,        /* DownloadQuarantinedMail */
-  32,        /* GetFileLimits */
+  36,        /* DownloadQuarantinedMail */
+  33,        /* GetFileLimits */
   2,        /* GetOrganization */
-  34,        /* GetQuarantinedMail */
+  35,        /* GetQuarantinedMail */
   11,        /* GetRepresentative */
-  30,        /* GetSupportPolicy */
+  31,        /* GetSupportPolicy */
   18,        /* GetTicket */
-  24,        /* ListChannels */
+  25,        /* ListChannels */
   7,        /* ListContacts */
-  28,        /* ListCustomFields */
+  29,        /* ListCustomFields */
   10,        /* ListOrganizations */
-  26,        /* ListOrigins */
-  33,        /* ListQuarantinedMail */
+  27,        /* ListOrigins */
+  34,        /* ListQuarantinedMail */
   16,        /* ListRepresentativeContacts */
   13,        /* ListRepresentativeOrganizations */
   9,        /* LookupCustomers */
   17,        /* OpenTicket */
-  25,        /* PutChannel */
-  29,        /* PutCustomField */
-  27,        /* PutOrigin */
-  31,        /* PutSupportPolicy */
-  21,        /* Reply */
-  36,        /* ReprocessQuarantinedMail */
+  26,        /* PutChannel */
+  30,        /* PutCustomField */
+  28,        /* PutOrigin */
+  32,        /* PutSupportPolicy */
+  22,        /* Reply */
+  37,        /* ReprocessQuarantinedMail */
   5,        /* SetContactActive */
   4,        /* UpdateContact */
   1,        /* UpdateOrganization */
@@ -6369,7 +6589,7 @@ const ProtobufCServiceDescriptor ocorrencias__intake__v1__intake__descriptor =
   "Intake",
   "Ocorrencias__Intake__V1__Intake",
   "ocorrencias.intake.v1",
-  38,
+  39,
   ocorrencias__intake__v1__intake__method_descriptors,
   ocorrencias__intake__v1__intake__method_indices_by_name
 };
@@ -6541,13 +6761,21 @@ void ocorrencias__intake__v1__intake__download_attachment(ProtobufCService *serv
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
   service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__intake__v1__intake__add_files(ProtobufCService *service,
+                                                const Ocorrencias__Intake__V1__AddFilesRequest *input,
+                                                Ocorrencias__Intake__V1__AddFilesResponse_Closure closure,
+                                                void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__intake__v1__intake__reply(ProtobufCService *service,
                                             const Ocorrencias__Intake__V1__ReplyRequest *input,
                                             Ocorrencias__Intake__V1__ReplyResponse_Closure closure,
                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__cancel_ticket(ProtobufCService *service,
                                                     const Ocorrencias__Intake__V1__CancelTicketRequest *input,
@@ -6555,7 +6783,7 @@ void ocorrencias__intake__v1__intake__cancel_ticket(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__change_ticket_contact(ProtobufCService *service,
                                                             const Ocorrencias__Intake__V1__ChangeTicketContactRequest *input,
@@ -6563,7 +6791,7 @@ void ocorrencias__intake__v1__intake__change_ticket_contact(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_channels(ProtobufCService *service,
                                                     const Ocorrencias__Intake__V1__ListEntriesRequest *input,
@@ -6571,7 +6799,7 @@ void ocorrencias__intake__v1__intake__list_channels(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_channel(ProtobufCService *service,
                                                   const Ocorrencias__Intake__V1__ListEntry *input,
@@ -6579,7 +6807,7 @@ void ocorrencias__intake__v1__intake__put_channel(ProtobufCService *service,
                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_origins(ProtobufCService *service,
                                                    const Ocorrencias__Intake__V1__ListEntriesRequest *input,
@@ -6587,7 +6815,7 @@ void ocorrencias__intake__v1__intake__list_origins(ProtobufCService *service,
                                                    void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_origin(ProtobufCService *service,
                                                  const Ocorrencias__Intake__V1__ListEntry *input,
@@ -6595,7 +6823,7 @@ void ocorrencias__intake__v1__intake__put_origin(ProtobufCService *service,
                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_custom_fields(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__ListCustomFieldsRequest *input,
@@ -6603,7 +6831,7 @@ void ocorrencias__intake__v1__intake__list_custom_fields(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_custom_field(ProtobufCService *service,
                                                        const Ocorrencias__Intake__V1__CustomField *input,
@@ -6611,7 +6839,7 @@ void ocorrencias__intake__v1__intake__put_custom_field(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_support_policy(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__GetSupportPolicyRequest *input,
@@ -6619,7 +6847,7 @@ void ocorrencias__intake__v1__intake__get_support_policy(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__put_support_policy(ProtobufCService *service,
                                                          const Ocorrencias__Intake__V1__SupportPolicy *input,
@@ -6627,7 +6855,7 @@ void ocorrencias__intake__v1__intake__put_support_policy(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_file_limits(ProtobufCService *service,
                                                       const Ocorrencias__Intake__V1__GetFileLimitsRequest *input,
@@ -6635,7 +6863,7 @@ void ocorrencias__intake__v1__intake__get_file_limits(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__list_quarantined_mail(ProtobufCService *service,
                                                             const Ocorrencias__Intake__V1__ListQuarantinedMailRequest *input,
@@ -6643,7 +6871,7 @@ void ocorrencias__intake__v1__intake__list_quarantined_mail(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__get_quarantined_mail(ProtobufCService *service,
                                                            const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
@@ -6651,7 +6879,7 @@ void ocorrencias__intake__v1__intake__get_quarantined_mail(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__download_quarantined_mail(ProtobufCService *service,
                                                                 const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
@@ -6659,7 +6887,7 @@ void ocorrencias__intake__v1__intake__download_quarantined_mail(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__reprocess_quarantined_mail(ProtobufCService *service,
                                                                  const Ocorrencias__Intake__V1__QuarantinedMailRequest *input,
@@ -6667,7 +6895,7 @@ void ocorrencias__intake__v1__intake__reprocess_quarantined_mail(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__discard_quarantined_mail(ProtobufCService *service,
                                                                const Ocorrencias__Intake__V1__DiscardQuarantinedMailRequest *input,
@@ -6675,7 +6903,7 @@ void ocorrencias__intake__v1__intake__discard_quarantined_mail(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__intake__v1__intake__descriptor);
-  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__intake__v1__intake__init (Ocorrencias__Intake__V1__Intake_Service *service,
                                             Ocorrencias__Intake__V1__Intake_ServiceDestroy destroy)

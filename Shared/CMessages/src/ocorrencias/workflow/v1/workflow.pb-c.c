@@ -7998,7 +7998,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__schedule_ticket_requ
   (ProtobufCMessageInit) ocorrencias__workflow__v1__schedule_ticket_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__add_discussion_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__add_discussion_request__field_descriptors[7] =
 {
   {
     "ticket_id",
@@ -8060,18 +8060,44 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__add_discussion_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "attachments",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__AddDiscussionRequest, n_attachments),
+    offsetof(Ocorrencias__Workflow__V1__AddDiscussionRequest, attachments),
+    &ocorrencias__common__v1__attachment_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "validate_only",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__AddDiscussionRequest, validate_only),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__add_discussion_request__field_indices_by_name[] = {
+  5,   /* field[5] = attachments */
   1,   /* field[1] = is_public */
   2,   /* field[2] = kind */
   4,   /* field[4] = publishable */
   3,   /* field[3] = text */
   0,   /* field[0] = ticket_id */
+  6,   /* field[6] = validate_only */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__add_discussion_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__add_discussion_request__descriptor =
 {
@@ -8081,7 +8107,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__add_discussion_reque
   "Ocorrencias__Workflow__V1__AddDiscussionRequest",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__AddDiscussionRequest),
-  5,
+  7,
   ocorrencias__workflow__v1__add_discussion_request__field_descriptors,
   ocorrencias__workflow__v1__add_discussion_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__add_discussion_request__number_ranges,

@@ -1,18 +1,37 @@
 import Foundation
 import Messages
 import RPC
+import RPCTransport
 import Storage
 import Testing
 import TestSupport
 
 @Suite("Intake: directory edits publish events for the gateways' caches")
 struct DirectoryEventTests {
-    /// Event types intake queued for the gateway's watcher, in order.
-    static func gatewayEvents(_ harness: IntakeHarness) throws -> [EventsV1.EventEnvelope] {
-        try harness.database.read { tx in
-            try tx.query("SELECT payload FROM storage_outbox WHERE event_key LIKE 'gateway|%' ORDER BY seq").map {
-                try EventsV1.EventEnvelope(serializedBytes: try $0.blob("payload"))
+    /// The gateway's watch stream on intake (what its view cache reads), opened before the
+    /// changes: the relay hands the watcher's outbox rows to open streams and deletes them, so
+    /// they are read here as the gateway gets them, not from the outbox.
+    final class GatewayWatch {
+        let stream: ResponseStream<EventsV1.WatchEventsBatch>
+        private(set) var received: [EventsV1.EventEnvelope] = []
+
+        init(_ harness: IntakeHarness) throws {
+            var request = EventsV1.WatchEventsRequest()
+            request.subscriber = "gateway"
+            stream = try harness.client.serverStream(EventsV1.EventFeed.watch, request, options: CallOptions(timeoutMilliseconds: 120_000))
+            // The first batch (a heartbeat) says the stream is registered: later events reach it.
+            _ = try stream.receive()
+        }
+
+        /// The events of `type` received so far, reading batches until there are `count` of
+        /// them (heartbeats every 500 ms; at most 40 batches).
+        func events(_ type: String, count: Int) throws -> [EventsV1.EventEnvelope] {
+            var batches = 0
+            while received.filter({ $0.type == type }).count < count, batches < 40, let batch = try stream.receive() {
+                received += batch.events
+                batches += 1
             }
+            return received.filter { $0.type == type }
         }
     }
 
@@ -20,6 +39,7 @@ struct DirectoryEventTests {
           arguments: TestEngines.all)
     func representativeAccess(engine: DatabaseEngine) throws {
         let harness = try IntakeHarness(engine)
+        let watch = try GatewayWatch(harness)
         let acme = try harness.organization("Acme", taxID: "11222333000181")
         let beta = try harness.organization("Beta", taxID: "", kind: .organizationProspect)
         var draft = IntakeV1.Representative()
@@ -43,7 +63,7 @@ struct DirectoryEventTests {
         #expect(events.first?.organizationIDs == [acme.id])
         #expect(Set(events.first?.previousOrganizationIDs ?? []) == [acme.id, beta.id])
         #expect(events.first?.active == true && (events.first?.changedAtMs ?? 0) > 0)
-        let watched = try Self.gatewayEvents(harness).filter { $0.type == IntakeV1.RepresentativeAccessChanged.protoName }
+        let watched = try watch.events(IntakeV1.RepresentativeAccessChanged.protoName, count: 1)
         #expect(watched.map(\.key) == [representative.id], "the gateway's watcher gets it, keyed by the representative")
 
         var inactive = dropped
@@ -71,6 +91,7 @@ struct DirectoryEventTests {
           arguments: TestEngines.all)
     func directoryChanged(engine: DatabaseEngine) throws {
         let harness = try IntakeHarness(engine)
+        let watch = try GatewayWatch(harness)
         var acme = try harness.organization("Acme", taxID: "11222333000181")
         var maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
         #expect(try harness.events(IntakeV1.DirectoryChanged.self).isEmpty, "creations change no existing view")
@@ -87,8 +108,10 @@ struct DirectoryEventTests {
         #expect(events.map(\.kind) == ["organization", "contact", "contact"])
         #expect(events.map(\.id) == [acme.id, maria.id, maria.id])
         #expect(events.allSatisfy { $0.organizationID == acme.id && $0.changedAtMs > 0 })
-        #expect(try Self.gatewayEvents(harness).filter { $0.type == IntakeV1.DirectoryChanged.protoName }.map(\.key)
-                    == [acme.id, maria.id, maria.id])
+        // Each key's events in order (the feed keeps per-key order).
+        let watched = try watch.events(IntakeV1.DirectoryChanged.protoName, count: 3).map(\.key)
+        #expect(watched.filter { $0 == acme.id } == [acme.id] && watched.filter { $0 == maria.id } == [maria.id, maria.id], "\(watched)")
+        #expect(watched.count == 3)
 
         var bad = acme
         bad.name = " "

@@ -43,7 +43,7 @@ public struct RequestContext: Sendable {
     public func callOptions(timeoutMilliseconds: Int = 10_000) -> CallOptions {
         var metadata: [String: String] = [MetadataKey.requestID: requestID]
         if let principal {
-            for (key, value) in gateway.signer.metadata(for: principal) { metadata[key] = value }
+            for (key, value) in gateway.signedPrincipals.metadata(for: principal) { metadata[key] = value }
         }
         return CallOptions(timeoutMilliseconds: timeoutMilliseconds, metadata: metadata, idempotencyKey: idempotencyKey)
     }

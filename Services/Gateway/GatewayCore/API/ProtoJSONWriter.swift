@@ -1,6 +1,5 @@
 import CMessages
 import Foundation
-import Synchronization
 
 /// Writes a protobuf message straight to JSON text, without building a `[String: Any]` tree:
 /// the same output as `JSONWriter.data(ProtoJSON.decode(bytes, as: descriptor))` (every field,
@@ -52,7 +51,8 @@ extension ProtoJSON {
         return keys
     }
 
-    static let sortedFieldCache = Mutex<[Int: [(index: Int, key: [UInt8])]]>([:])
+    // A plain mutex (waiters sleep): taken for every message written, by many HTTP threads.
+    static let sortedFieldCache = PlainLock<[Int: [(index: Int, key: [UInt8])]]>([:])
 
     static func writeObject(_ message: UnsafeRawPointer, _ descriptor: UnsafePointer<ProtobufCMessageDescriptor>, into out: inout [UInt8]) {
         let all = fields(descriptor)

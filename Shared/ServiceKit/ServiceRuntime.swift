@@ -17,7 +17,6 @@ public final class ServiceRuntime: @unchecked Sendable {
     // Guarded by lock.
     private var clients: [String: RPCClient] = [:]
     private var background: [any BackgroundService] = []
-    private var callersReadAnswers = false
 
     public init(configuration: ServiceConfiguration, logger: Logger, database: any Database, secret: DeploymentSecret) {
         self.configuration = configuration
@@ -34,18 +33,10 @@ public final class ServiceRuntime: @unchecked Sendable {
             if let existing = clients[service] { return existing }
             var client = ClientConfiguration(endpoints: configuration.endpoints(of: service), secret: secret)
             client.callerName = configuration.serviceName
-            client.callersReadAnswers = callersReadAnswers
             let created = RPCClient(configuration: client)
             clients[service] = created
             return created
         }
-    }
-
-    /// Makes the clients created from now on hold a connection per blocking call and read its
-    /// answer on the calling thread (``ClientConfiguration/callersReadAnswers``): for a service
-    /// whose handlers run on a fixed set of threads of its own (the gateway's HTTP threads).
-    public func setCallersReadAnswers(_ enabled: Bool) {
-        lock.withLock { callersReadAnswers = enabled }
     }
 
     /// Runs `service` while the process runs; it is started after the server listens and

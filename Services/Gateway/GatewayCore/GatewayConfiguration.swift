@@ -18,7 +18,6 @@
 /// | address people use to reach the portal (links in e-mails) | `GATEWAY_PUBLIC_URL` | `http://127.0.0.1:8080` |
 /// | Argon2id cost (`interactive`, or `minimal` for tests) | `GATEWAY_PWHASH` | `interactive` |
 /// | ticket view cache | `GATEWAY_VIEW_CACHE_*` | see ``ViewCacheConfiguration`` |
-/// | an HTTP thread's call to a service holds a connection and reads the answer itself (`0`: shared connections, answers handed over by a reader thread) | `GATEWAY_RPC_CALLER_READS` | `1` |
 public struct GatewayConfiguration: Sendable {
     public var http = HTTPServerConfiguration()
     public var proxyPort: Int? = 7190
@@ -40,10 +39,6 @@ public struct GatewayConfiguration: Sendable {
     public var services = ["intake", "workflow", "notification", "knowledge"]
     /// The ticket view cache.
     public var viewCache = ViewCacheConfiguration()
-    /// The HTTP threads' blocking calls each hold a connection to the service and read the
-    /// answer themselves (``RPCTransport/ClientConfiguration/callersReadAnswers``): one thread
-    /// wake-up per answer instead of two, and no locks shared by every call.
-    public var callersReadAnswers = true
 
     public init() {}
 
@@ -70,6 +65,5 @@ public struct GatewayConfiguration: Sendable {
         exposeTokens = environment["GATEWAY_EXPOSE_TOKENS"] == "1"
         publicURL = environment["GATEWAY_PUBLIC_URL"] ?? "http://127.0.0.1:\(http.port)"
         viewCache = ViewCacheConfiguration(environment: environment)
-        callersReadAnswers = environment["GATEWAY_RPC_CALLER_READS"] != "0"
     }
 }

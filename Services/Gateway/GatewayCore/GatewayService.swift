@@ -18,7 +18,6 @@ public enum GatewayService {
     /// - Throws: when a port cannot be bound.
     public static func register(runtime: ServiceRuntime, router: inout RPCRouter) throws {
         let configuration = GatewayConfiguration(environment: runtime.configuration.environment)
-        runtime.setCallersReadAnswers(configuration.callersReadAnswers)
         let gateway = Gateway(runtime: runtime, configuration: configuration)
         let http = HTTPServer(configuration: configuration.http, logger: runtime.logger,
                               tooLarge: { _ in APIError.tooLarge.response }, streaming: gateway.bodyStreaming,

@@ -64,12 +64,6 @@ public struct ClientConfiguration: Sendable {
     public var callerName: String = "client"
     /// Connections kept open per endpoint.
     public var connectionsPerEndpoint: Int = 1
-    /// Blocking calls (``RPCClient/callRaw(path:payload:options:cancellingWith:)`` without a
-    /// serving call, the typed `call`) each hold a connection of their own for the call and read
-    /// the answer on the calling thread: no hand-off through a reader thread, at the price of one
-    /// connection per thread calling at once (kept for the next call). For callers with a fixed
-    /// set of threads, such as the gateway's HTTP threads. Other calls use the shared connections.
-    public var callersReadAnswers = false
     /// Deadline for calls that set none.
     public var defaultTimeoutMilliseconds: Int = 10_000
     /// Time allowed to open and authenticate a connection.

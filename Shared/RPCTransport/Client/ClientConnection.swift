@@ -23,19 +23,15 @@ final class ClientConnection: @unchecked Sendable {
     }
 
     let endpoint: Endpoint
-    let fd: Int32
-    let maxFrameSize: Int
-    let stateLock = ConditionLock()
+    private let fd: Int32
+    private let maxFrameSize: Int
+    private let stateLock = ConditionLock()
     // Guarded by stateLock.
     private var pending: [UInt64: Pending] = [:]
-    var nextCallID: UInt64 = 1
-    var closed = false
-    var draining = false
-    var closeError = RPCError(.unavailable, "conexão encerrada / connection closed")
-    /// A connection without a reader thread (``callerReads``): the thread that holds it reads
-    /// the answers itself (ClientConnection+CallerReads.swift); only that thread touches this.
-    let callerReads: Bool
-    var callerDecoder: FrameDecoder
+    private var nextCallID: UInt64 = 1
+    private var closed = false
+    private var draining = false
+    private var closeError = RPCError(.unavailable, "conexão encerrada / connection closed")
     // Guarded by writeLock.
     private let writeLock = ConditionLock()
     private var writeBuffer: [UInt8] = []
@@ -44,28 +40,25 @@ final class ClientConnection: @unchecked Sendable {
     private var inReaderBatch = false
     private var corkBuffer: [UInt8] = []
 
-    private init(endpoint: Endpoint, fd: Int32, maxFrameSize: Int, callerReads: Bool) {
+    private init(endpoint: Endpoint, fd: Int32, maxFrameSize: Int) {
         self.endpoint = endpoint
         self.fd = fd
         self.maxFrameSize = maxFrameSize
-        self.callerReads = callerReads
-        callerDecoder = FrameDecoder(maxFrameSize: maxFrameSize)
     }
 
     deinit { Glibc.close(fd) }
 
-    /// Connects, authenticates both ways with `secret` and starts the reader thread (none when
-    /// `callerReads`: the caller holding the connection reads its answers, see ``call(method:payload:metadata:deadline:)``).
+    /// Connects, authenticates both ways with `secret` and starts the reader thread.
     /// - Throws: ``RPCError`` `UNAVAILABLE` when unreachable, `UNAUTHENTICATED` when the handshake fails.
     static func connect(to endpoint: Endpoint, secret: DeploymentSecret, timeoutMilliseconds: Int,
-                        maxFrameSize: Int, callerName: String, apiKey: String? = nil, callerReads: Bool = false) throws -> ClientConnection {
+                        maxFrameSize: Int, callerName: String, apiKey: String? = nil) throws -> ClientConnection {
         csystem_ignore_sigpipe()
         let fd = csystem_connect_tcp(endpoint.host, Int32(endpoint.port), Int32(timeoutMilliseconds))
         guard fd >= 0 else {
             throw RPCError(.unavailable, "não foi possível conectar a \(endpoint) / cannot connect to \(endpoint): \(String(cString: strerror(errno)))",
                            metadata: [TransportMetadata.sent: "false"])
         }
-        let connection = ClientConnection(endpoint: endpoint, fd: fd, maxFrameSize: maxFrameSize, callerReads: callerReads)
+        let connection = ClientConnection(endpoint: endpoint, fd: fd, maxFrameSize: maxFrameSize)
         do {
             try connection.handshake(secret: secret, timeoutMilliseconds: timeoutMilliseconds, callerName: callerName, apiKey: apiKey)
         } catch let error as RPCError {
@@ -73,7 +66,7 @@ final class ClientConnection: @unchecked Sendable {
             error.metadata[TransportMetadata.sent] = "false"
             throw error
         }
-        if !callerReads { connection.startReader() }
+        connection.startReader()
         return connection
     }
 
@@ -249,7 +242,7 @@ final class ClientConnection: @unchecked Sendable {
         guard write(frame) else { throw RPCError(.unavailable, "falha ao enviar / send failed") }
     }
 
-    func sendAllLocked(_ bytes: [UInt8]) -> Bool {
+    private func sendAllLocked(_ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }

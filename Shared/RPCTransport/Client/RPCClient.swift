@@ -65,57 +65,10 @@ public final class RPCClient: @unchecked Sendable {
     /// - Throws: ``RPCError``; `CANCELLED` when the serving call was cancelled first.
     public func callRaw(path: String, payload: [UInt8], options: CallOptions = CallOptions(),
                         cancellingWith context: ServerContext? = nil) throws -> [UInt8] {
-        if configuration.callersReadAnswers && context == nil {
-            return try callReadingAnswer(path: path, payload: payload, options: options)
-        }
         let waiter = Waiter()
         let call = start(path: path, payload: payload, options: options) { waiter.complete($0) }
         context?.onCancel { call.cancel() }
         return try waiter.wait().get()
-    }
-
-    /// A blocking call on a connection this thread holds for the call, reading its answer itself
-    /// (``ClientConfiguration/callersReadAnswers``); retried as ``start(path:payload:options:completion:)`` retries.
-    private func callReadingAnswer(path: String, payload: [UInt8], options: CallOptions) throws -> [UInt8] {
-        let deadline = options.deadline ?? Deadline.after(milliseconds: options.timeoutMilliseconds ?? configuration.defaultTimeoutMilliseconds)
-        var number = 1
-        while true {
-            if deadline.hasPassed { throw RPCError(.deadlineExceeded, "prazo da chamada esgotado / deadline exceeded") }
-            let (slot, connection) = try pickHeld(deadline: deadline)
-            do {
-                let answer = try connection.call(method: path, payload: payload, metadata: options.metadata, deadline: deadline)
-                slot.checkIn(connection, clientClosed: isClosed)
-                return answer
-            } catch let error as RPCError {
-                slot.checkIn(connection, clientClosed: isClosed)
-                guard number < configuration.maxAttempts, Self.isRetrySafe(error, idempotent: options.idempotencyKey != nil) else { throw error }
-                slot.recordFailure(configuration: configuration)
-                number += 1
-            }
-        }
-    }
-
-    private var isClosed: Bool { lock.withLock { closed } }
-
-    /// Like ``pick(deadline:)``, a connection of the chosen endpoint held by this thread.
-    private func pickHeld(deadline: Deadline) throws -> (EndpointSlot, ClientConnection) {
-        let start = lock.withLock { () -> Int in
-            cursor &+= 1
-            return cursor
-        }
-        var lastError: RPCError?
-        let now = MonotonicClock.nanoseconds()
-        for pass in 0..<2 {
-            for offset in 0..<slots.count {
-                let slot = slots[(start + offset) % slots.count]
-                if pass == 0 && slot.isBackingOff(now: now) { continue }
-                do { return (slot, try slot.checkOut(configuration: configuration, deadline: deadline)) } catch let error as RPCError {
-                    lastError = error
-                }
-            }
-        }
-        throw lastError ?? RPCError(.unavailable, "nenhuma instância disponível / no instance available",
-                                    metadata: [TransportMetadata.sent: "false"])
     }
 
     /// Starts a unary call; `completion` runs exactly once, possibly on a connection's reader thread
@@ -284,10 +237,6 @@ final class EndpointSlot: @unchecked Sendable {
     private var next = 0
     private var failures = 0
     private var retryAt: UInt64 = 0
-    /// Connections held by no caller now (``checkOut(configuration:deadline:)``).
-    private var idle: [ClientConnection] = []
-    /// Connections held by a caller now, closed with the client.
-    private var busy: [ObjectIdentifier: ClientConnection] = [:]
 
     init(endpoint: Endpoint, count: Int) {
         self.endpoint = endpoint
@@ -341,53 +290,10 @@ final class EndpointSlot: @unchecked Sendable {
 
     func closeAll() {
         let all = lock.withLock { () -> [ClientConnection] in
-            defer {
-                connections = Array(repeating: nil, count: connections.count)
-                idle = []
-            }
-            // A call in flight on a held connection fails as on a shared one (UNAVAILABLE).
-            return connections.compactMap { $0 } + idle + busy.values
+            defer { connections = Array(repeating: nil, count: connections.count) }
+            return connections.compactMap { $0 }
         }
         for connection in all { connection.close() }
-    }
-
-    // MARK: connections held by one caller (ClientConfiguration.callersReadAnswers)
-
-    /// A connection for one call by this thread alone: an idle one still usable, else a new one.
-    func checkOut(configuration: ClientConfiguration, deadline: Deadline) throws -> ClientConnection {
-        while let connection = lock.withLock({ idle.popLast() }) {
-            if connection.readyForCall() {
-                lock.withLock { busy[ObjectIdentifier(connection)] = connection }
-                return connection
-            }
-            connection.close()
-        }
-        let timeout = min(configuration.connectTimeoutMilliseconds, max(1, deadline.remainingMilliseconds))
-        do {
-            let connection = try ClientConnection.connect(to: endpoint, secret: configuration.secret,
-                                                          timeoutMilliseconds: timeout, maxFrameSize: configuration.maxFrameSize,
-                                                          callerName: configuration.callerName, apiKey: configuration.apiKey, callerReads: true)
-            lock.withLock {
-                failures = 0
-                retryAt = 0
-                busy[ObjectIdentifier(connection)] = connection
-            }
-            return connection
-        } catch let error as RPCError {
-            recordFailure(configuration: configuration)
-            throw error
-        }
-    }
-
-    /// Returns a connection after its call: kept for the next one while usable.
-    func checkIn(_ connection: ClientConnection, clientClosed: Bool) {
-        let kept = lock.withLock { () -> Bool in
-            busy[ObjectIdentifier(connection)] = nil
-            guard !clientClosed, connection.isUsable else { return false }
-            idle.append(connection)
-            return true
-        }
-        if !kept { connection.close() }
     }
 }
 

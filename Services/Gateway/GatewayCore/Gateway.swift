@@ -35,6 +35,9 @@ public final class Gateway: Sendable {
     public let viewCache: ViewCache
     /// Keeps ``viewCache`` correct; nil when the cache is disabled. Started by ``GatewayService``.
     public let viewCacheFeed: ViewCacheFeed?
+    /// The clients of ``GatewayConfiguration/services``, looked up without the runtime's lock
+    /// (every call of every HTTP thread goes through ``forward(service:path:payload:options:serving:)``).
+    let clients: [String: RPCClient]
     let requestPrefix = Tokens.random(6)
     let requestCounter = Atomic<UInt64>(0)
 
@@ -57,6 +60,9 @@ public final class Gateway: Sendable {
         signer = PrincipalSigner(secret: runtime.secret)
         signedPrincipals = SignedPrincipals(signer: signer)
         router = Self.makeRouter()
+        // Only services with addresses (a client needs one; without, the first call fails as before).
+        clients = Dictionary(uniqueKeysWithValues: configuration.services
+            .filter { !runtime.configuration.endpoints(of: $0).isEmpty }.map { ($0, runtime.client(for: $0)) })
         viewCache = ViewCache(ttlMilliseconds: configuration.viewCache.ttlMilliseconds, maxBytes: configuration.viewCache.maxBytes,
                               settleMilliseconds: configuration.viewCache.settleMilliseconds)
         let representatives = RepresentativeDirectory()
@@ -307,7 +313,7 @@ public final class Gateway: Sendable {
                         serving context: ServerContext? = nil) throws -> [UInt8] {
         let start = MonotonicClock.nanoseconds()
         do {
-            let client = runtime.client(for: service)
+            let client = clients[service] ?? runtime.client(for: service)
             let bytes = try client.callRaw(path: path, payload: payload, options: options, cancellingWith: context)
             metrics.recordCall(method: path, code: 0, nanoseconds: MonotonicClock.nanoseconds() - start)
             return bytes

@@ -183,7 +183,7 @@ extension RequestContext {
         }
         let gateway = self.gateway
         let start = MonotonicClock.nanoseconds()
-        gateway.runtime.client(for: service).start(path: method.path, payload: payload, options: callOptions()) { result in
+        (gateway.clients[service] ?? gateway.runtime.client(for: service)).start(path: method.path, payload: payload, options: callOptions()) { result in
             let code: Int32 = switch result {
             case .success: 0
             case .failure(let error): error.code.rawValue

@@ -24,9 +24,13 @@ public struct PrincipalSigner: Sendable {
 
     /// The two metadata entries that carry `principal`.
     public func metadata(for principal: AuthV1.Principal) -> [String: String] {
-        let bytes = principal.serializedBytes()
-        return [MetadataKey.principal: Data(bytes).base64EncodedString(),
-                MetadataKey.principalSignature: Digest.hex(secret.mac(Self.label, bytes))]
+        metadata(forEncoded: principal.serializedBytes())
+    }
+
+    /// The two metadata entries that carry the principal encoded as `bytes`.
+    public func metadata(forEncoded bytes: [UInt8]) -> [String: String] {
+        [MetadataKey.principal: Data(bytes).base64EncodedString(),
+         MetadataKey.principalSignature: Digest.hex(secret.mac(Self.label, bytes))]
     }
 
     /// The principal of a call, `nil` when the call carries none.

@@ -25,6 +25,8 @@ public final class Gateway: Sendable {
     public let ipLimiter: RateLimiter
     public let metrics = GatewayMetrics()
     public let signer: PrincipalSigner
+    /// The signed principals of recent callers (each signed once, not per call).
+    let signedPrincipals: SignedPrincipals
     /// The organizations each representative acts for (from intake, cached).
     public let representatives: RepresentativeDirectory
     /// Every route; built once.
@@ -35,6 +37,9 @@ public final class Gateway: Sendable {
     public let viewCacheFeed: ViewCacheFeed?
     /// The file limits: the gateway's own lowered to intake's (``fileLimits``).
     public let intakeFileLimits: IntakeFileLimits
+    /// The clients of ``GatewayConfiguration/services``, looked up without the runtime's lock
+    /// (every call of every HTTP thread goes through ``forward(service:path:payload:options:serving:)``).
+    let clients: [String: RPCClient]
     let requestPrefix = Tokens.random(6)
     let requestCounter = Atomic<UInt64>(0)
 
@@ -55,7 +60,11 @@ public final class Gateway: Sendable {
         userLimiter = RateLimiter(limit: configuration.rateLimitUser, windowSeconds: configuration.rateLimitWindowSeconds, shared: counter)
         ipLimiter = RateLimiter(limit: configuration.rateLimitIP, windowSeconds: configuration.rateLimitWindowSeconds, shared: counter)
         signer = PrincipalSigner(secret: runtime.secret)
+        signedPrincipals = SignedPrincipals(signer: signer)
         router = Self.makeRouter()
+        // Only services with addresses (a client needs one; without, the first call fails as before).
+        clients = Dictionary(uniqueKeysWithValues: configuration.services
+            .filter { !runtime.configuration.endpoints(of: $0).isEmpty }.map { ($0, runtime.client(for: $0)) })
         viewCache = ViewCache(ttlMilliseconds: configuration.viewCache.ttlMilliseconds, maxBytes: configuration.viewCache.maxBytes,
                               settleMilliseconds: configuration.viewCache.settleMilliseconds)
         let representatives = RepresentativeDirectory()
@@ -134,21 +143,32 @@ public final class Gateway: Sendable {
 
     /// `multipart/form-data` or `application/x-www-form-urlencoded`: parsed into fields.
     static func isForm(_ contentType: String?) -> Bool {
-        guard let type = contentType?.lowercased() else { return false }
-        return type.hasPrefix("multipart/form-data") || type.hasPrefix("application/x-www-form-urlencoded")
+        guard let type = contentType else { return false }
+        return hasPrefixIgnoringASCIICase(type, "multipart/form-data") || hasPrefixIgnoringASCIICase(type, "application/x-www-form-urlencoded")
+    }
+
+    /// `text.lowercased().hasPrefix(prefix)` for a lower-case ASCII `prefix`, without a new string.
+    static func hasPrefixIgnoringASCIICase(_ text: String, _ prefix: StaticString) -> Bool {
+        let expected = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+        guard text.utf8.count >= expected.count else { return false }
+        return zip(text.utf8, expected).allSatisfy { ($0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0) == $1 }
     }
 
     /// One request's bookkeeping from arrival to answer.
     struct Exchange {
         let start = MonotonicClock.nanoseconds()
         let requestID: String
-        var routeName: String
-        var rateHeaders: [(String, String)] = []
+        /// The matched route's name; `<method> (unmatched)` until a route is found.
+        var routeName: String { matchedRoute ?? "\(method) (unmatched)" }
+        var matchedRoute: String?
+        let method: String
+        /// The last rate-limit decision taken (its `RateLimit-*` headers go on the answer).
+        var rateDecision: RateLimiter.Decision?
 
         init(gateway: Gateway, request: HTTPRequest) {
             requestID = Gateway.cleanRequestID(request.header("x-request-id"))
                 ?? "gw-\(gateway.requestPrefix)-\(gateway.requestCounter.wrappingAdd(1, ordering: .relaxed).newValue)"
-            routeName = "\(request.method) (unmatched)"
+            method = request.method
         }
     }
 
@@ -156,7 +176,7 @@ public final class Gateway: Sendable {
     /// context, or the error to answer.
     func admit(_ request: inout HTTPRequest, _ exchange: inout Exchange) throws -> (Route, RequestContext) {
         let ipDecision = ipLimiter.take("ip:" + request.clientAddress)
-        exchange.rateHeaders = ipDecision.headers
+        exchange.rateDecision = ipDecision
         guard ipDecision.allowed else { throw APIError.rateLimited(retryAfter: ipDecision.reset) }
         switch router.match(method: request.method, path: request.path) {
         case .notFound:
@@ -165,7 +185,7 @@ public final class Gateway: Sendable {
             throw APIError(status: 405, code: "METHOD_NOT_ALLOWED", pt: "Método não permitido.", en: "Method not allowed.",
                            headers: [("Allow", allowed.joined(separator: ", "))])
         case .found(let route, let parameters):
-            exchange.routeName = "\(route.method) \(route.template)"
+            exchange.matchedRoute = route.name
             request.pathParameters = parameters
             var context = RequestContext(gateway: self, requestID: exchange.requestID)
             if let key = request.header("idempotency-key") {
@@ -178,7 +198,7 @@ public final class Gateway: Sendable {
             try authenticate(request, route: route, into: &context)
             if let subject = context.user?.id ?? context.apiKey?.id {
                 let decision = userLimiter.take("u:" + subject)
-                exchange.rateHeaders = decision.headers
+                exchange.rateDecision = decision
                 guard decision.allowed else { throw APIError.rateLimited(retryAfter: decision.reset) }
             }
             return (route, context)
@@ -199,7 +219,7 @@ public final class Gateway: Sendable {
     /// The headers every answer carries, then metrics and the access log.
     func complete(_ exchange: Exchange, _ request: HTTPRequest, _ answer: HTTPResponse) -> HTTPResponse {
         var response = answer
-        response.headers.append(contentsOf: exchange.rateHeaders)
+        if let decision = exchange.rateDecision { response.headers.append(contentsOf: decision.headers) }
         response.addHeader("X-Request-Id", exchange.requestID)
         response.addHeader("X-Content-Type-Options", "nosniff")
         if response.header("Cache-Control") == nil { response.addHeader("Cache-Control", "no-store") }
@@ -227,11 +247,10 @@ public final class Gateway: Sendable {
     /// the CSRF token for cookie sessions on unsafe methods.
     func authenticate(_ request: HTTPRequest, route: Route, into context: inout RequestContext) throws {
         if let authorization = request.header("authorization") {
-            guard authorization.lowercased().hasPrefix("bearer ") else {
+            guard let token = Self.bearerToken(authorization) else {
                 if route.access == .anonymous { return }
                 throw APIError.unauthenticated
             }
-            let token = String(authorization.dropFirst(7)).trimmingCharacters(in: .whitespaces)
             if token.hasPrefix("ocr_") {
                 guard let key = try store.verifyAPIKey(token) else {
                     if route.access == .anonymous { return }
@@ -261,6 +280,20 @@ public final class Gateway: Sendable {
         if route.access == .authenticated { throw APIError.unauthenticated }
     }
 
+    /// The token of an `Authorization: Bearer <token>` header (scheme in any case, surrounding
+    /// blanks removed); `nil` for another scheme. Bytes for the ASCII case that every real token
+    /// is; anything else as Foundation trims it.
+    static func bearerToken(_ authorization: String) -> String? {
+        guard hasPrefixIgnoringASCIICase(authorization, "bearer ") else {
+            return nil
+        }
+        let rest = authorization.utf8.dropFirst(7)
+        let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+        guard let start = rest.firstIndex(where: { !isBlank($0) }), let end = rest.lastIndex(where: { !isBlank($0) }) else { return "" }
+        if rest[start] < 0x80 && rest[end] < 0x80 { return String(Substring(rest[start...end])) }
+        return String(Substring(rest)).trimmingCharacters(in: .whitespaces)
+    }
+
     /// A representative's principal carries the organizations it acts for, asked of intake.
     func representing(into context: inout RequestContext) throws {
         guard let user = context.user, user.role == .representative else { return }
@@ -283,7 +316,7 @@ public final class Gateway: Sendable {
                         serving context: ServerContext? = nil) throws -> [UInt8] {
         let start = MonotonicClock.nanoseconds()
         do {
-            let client = runtime.client(for: service)
+            let client = clients[service] ?? runtime.client(for: service)
             let bytes = try client.callRaw(path: path, payload: payload, options: options, cancellingWith: context)
             metrics.recordCall(method: path, code: 0, nanoseconds: MonotonicClock.nanoseconds() - start)
             return bytes

@@ -78,13 +78,15 @@ public enum ProtoJSON {
         let message = arena.allocate(descriptor.pointee.sizeof_message)
         protobuf_c_message_init(descriptor, message)
         let known = fields(descriptor)
+        let positions = fieldPositions(descriptor)
         for (key, value) in json {
             if value is NSNull { continue }
-            guard let field = known.first(where: { String(cString: $0.name) == key }) else {
+            guard let position = positions[key] else {
                 let names = known.map { String(cString: $0.name) }.joined(separator: ", ")
                 throw Failure(description: "campo desconhecido / unknown field \(path)\(key) (\(String(cString: descriptor.pointee.name)): \(names))",
                               field: "\(path)\(key)")
             }
+            let field = known[position]
             let location = message + Int(field.offset)
             if field.label.rawValue == PROTOBUF_C_LABEL_REPEATED.rawValue {
                 guard let items = value as? [Any] else { throw Failure(description: "\(path)\(key): esperava uma lista / expected a list") }
@@ -107,6 +109,36 @@ public enum ProtoJSON {
         }
         return message
     }
+
+    /// A message's fields by `.proto` name (their positions in its descriptor), made once per message type.
+    static func fieldPositions(_ descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> [String: Int] {
+        let id = Int(bitPattern: descriptor)
+        if let known = fieldPositionCache.withLock({ $0[id] }) { return known }
+        var positions: [String: Int] = [:]
+        // The first of two fields with one name wins, as a search in order would find it.
+        for (index, field) in fields(descriptor).enumerated() where positions[String(cString: field.name)] == nil {
+            positions[String(cString: field.name)] = index
+        }
+        fieldPositionCache.withLock { $0[id] = positions }
+        return positions
+    }
+
+    /// An enum's values by name, made once per enum type (the first value of a name wins).
+    static func enumValues(_ descriptor: UnsafePointer<ProtobufCEnumDescriptor>) -> [String: Int32] {
+        let id = Int(bitPattern: descriptor)
+        if let known = enumValueCache.withLock({ $0[id] }) { return known }
+        var values: [String: Int32] = [:]
+        for value in UnsafeBufferPointer(start: descriptor.pointee.values, count: Int(descriptor.pointee.n_values)) {
+            let name = String(cString: value.name)
+            if values[name] == nil { values[name] = value.value }
+        }
+        enumValueCache.withLock { $0[id] = values }
+        return values
+    }
+
+    // Plain mutexes (waiters sleep): taken on every request by many HTTP threads (see GatewayMetrics).
+    static let fieldPositionCache = PlainLock<[Int: [String: Int]]>([:])
+    static let enumValueCache = PlainLock<[Int: [String: Int32]]>([:])
 
     static func elementSize(_ field: ProtobufCFieldDescriptor) -> Int {
         switch field.type.rawValue {
@@ -144,11 +176,11 @@ public enum ProtoJSON {
             let descriptor = field.descriptor.assumingMemoryBound(to: ProtobufCEnumDescriptor.self)
             let values = UnsafeBufferPointer(start: descriptor.pointee.values, count: Int(descriptor.pointee.n_values))
             if let name = value as? String {
-                guard let found = values.first(where: { String(cString: $0.name) == name }) else {
+                guard let found = enumValues(descriptor)[name] else {
                     let names = values.map { String(cString: $0.name) }.joined(separator: ", ")
                     throw Failure(description: "\(path.dropLast()): valor desconhecido / unknown value \(name) (\(names))")
                 }
-                location.storeBytes(of: found.value, as: Int32.self)
+                location.storeBytes(of: found, as: Int32.self)
             } else {
                 location.storeBytes(of: try number().int32Value, as: Int32.self)
             }

@@ -1,6 +1,5 @@
 import CMessages
 import Foundation
-import Synchronization
 
 /// Writes a protobuf message straight to JSON text, without building a `[String: Any]` tree:
 /// the same output as `JSONWriter.data(ProtoJSON.decode(bytes, as: descriptor))` (every field,
@@ -52,7 +51,8 @@ extension ProtoJSON {
         return keys
     }
 
-    static let sortedFieldCache = Mutex<[Int: [(index: Int, key: [UInt8])]]>([:])
+    // A plain mutex (waiters sleep): taken for every message written, by many HTTP threads.
+    static let sortedFieldCache = PlainLock<[Int: [(index: Int, key: [UInt8])]]>([:])
 
     static func writeObject(_ message: UnsafeRawPointer, _ descriptor: UnsafePointer<ProtobufCMessageDescriptor>, into out: inout [UInt8]) {
         let all = fields(descriptor)
@@ -88,8 +88,20 @@ extension ProtoJSON {
         out.append(UInt8(ascii: "}"))
     }
 
-    static func writeInteger<T: BinaryInteger>(_ value: T, into out: inout [UInt8]) {
-        out.append(contentsOf: String(value).utf8)
+    /// Decimal digits of `value`, as `String(value)` writes them, without making the string.
+    static func writeInteger<T: FixedWidthInteger>(_ value: T, into out: inout [UInt8]) {
+        var magnitude = value.magnitude
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        if magnitude == 0 { return out.append(UInt8(ascii: "0")) }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var count = 0
+            while magnitude > 0 {
+                digits[19 - count] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+                count += 1
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[(20 - count)...]))
+        }
     }
 
     static func writeValue(_ field: ProtobufCFieldDescriptor, _ location: UnsafeRawPointer, into out: inout [UInt8]) {

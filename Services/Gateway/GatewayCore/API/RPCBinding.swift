@@ -51,6 +51,10 @@ public struct RPCBinding: Sendable {
         let bound = binding
         var route = Route(httpMethod, template, access: access) { request, context in
             let binding = bound
+            // A body that is the whole request: read straight into the message when it can be.
+            if readsBody, binding.takesBodyAlone(request), let payload = ProtoJSON.encodeDirect(request.body, as: binding.requestDescriptor.pointer) {
+                return .jsonText(try binding.callText(payload: payload, context: context), status: status)
+            }
             let json = try binding.requestJSON(request, readsBody: readsBody)
             return .jsonText(try binding.callText(json, context: context), status: status)
         }
@@ -75,6 +79,11 @@ public struct RPCBinding: Sendable {
         }
         for (parameter, field) in path { Self.set(&json, field.split(separator: ".").map(String.init), request.parameter(parameter)) }
         return json
+    }
+
+    /// True when nothing but the body feeds the request (no path parameter, no mapped query argument).
+    func takesBodyAlone(_ request: HTTPRequest) -> Bool {
+        path.isEmpty && query.keys.allSatisfy { (request.query[$0] ?? "").isEmpty }
     }
 
     static func set(_ object: inout [String: Any], _ path: [String], _ value: Any) {
@@ -106,6 +115,12 @@ public struct RPCBinding: Sendable {
                            details: [.init(field: error.field, reason: "invalid", pt: error.description, en: error.description)])
         }
         return try context.gateway.forward(service: service, path: methodPath, payload: payload, options: context.callOptions())
+    }
+
+    /// Calls with a request encoded already and writes the answer as JSON text.
+    func callText(payload: [UInt8], context: RequestContext) throws -> [UInt8] {
+        let answer = try context.gateway.forward(service: service, path: methodPath, payload: payload, options: context.callOptions())
+        return try ProtoJSON.jsonText(answer, as: responseDescriptor.pointer)
     }
 }
 
@@ -168,7 +183,7 @@ extension RequestContext {
         }
         let gateway = self.gateway
         let start = MonotonicClock.nanoseconds()
-        gateway.runtime.client(for: service).start(path: method.path, payload: payload, options: callOptions()) { result in
+        (gateway.clients[service] ?? gateway.runtime.client(for: service)).start(path: method.path, payload: payload, options: callOptions()) { result in
             let code: Int32 = switch result {
             case .success: 0
             case .failure(let error): error.code.rawValue

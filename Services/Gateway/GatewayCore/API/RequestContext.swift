@@ -41,10 +41,9 @@ public struct RequestContext: Sendable {
 
     /// Call options carrying the signed principal, request id and idempotency key.
     public func callOptions(timeoutMilliseconds: Int = 10_000) -> CallOptions {
-        var metadata: [String: String] = [MetadataKey.requestID: requestID]
-        if let principal {
-            for (key, value) in gateway.signer.metadata(for: principal) { metadata[key] = value }
-        }
+        // The signed principal's entries (made once per caller), then this request's id.
+        var metadata = principal.map { gateway.signedPrincipals.metadata(for: $0) } ?? [:]
+        metadata[MetadataKey.requestID] = requestID
         return CallOptions(timeoutMilliseconds: timeoutMilliseconds, metadata: metadata, idempotencyKey: idempotencyKey)
     }
 

@@ -28,7 +28,15 @@ public struct HTTPRequest: Sendable {
     }
 
     /// A header by case-insensitive name.
-    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+    public func header(_ name: String) -> String? {
+        // Callers mostly ask with lower-case names already: no new string for those.
+        headers[Self.isLowercaseASCII(name) ? name : name.lowercased()]
+    }
+
+    /// True when `text` is ASCII without upper-case letters (what `lowercased()` leaves as it is).
+    static func isLowercaseASCII(_ text: String) -> Bool {
+        text.utf8.allSatisfy { $0 < 0x80 && !($0 >= 0x41 && $0 <= 0x5A) }
+    }
 
     /// A cookie sent in the `Cookie` header.
     public func cookie(_ name: String) -> String? {

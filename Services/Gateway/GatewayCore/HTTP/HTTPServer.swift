@@ -245,12 +245,16 @@ public final class HTTPServer: @unchecked Sendable {
                     var start = 0
                     var key: String?
                     for index in 0..<used where bytes[index] == 0 {
-                        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-                        if let name = key {
-                            values[lowercase ? name.lowercased() : name] = text
-                            key = nil
+                        if key == nil && lowercase {
+                            key = Self.lowercasedName(UnsafeMutableBufferPointer(rebasing: bytes[start..<index]))
                         } else {
-                            key = text
+                            let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                            if let name = key {
+                                values[name] = text
+                                key = nil
+                            } else {
+                                key = text
+                            }
                         }
                         start = index + 1
                     }
@@ -261,6 +265,19 @@ public final class HTTPServer: @unchecked Sendable {
             capacity *= 4
         }
         return [:]
+    }
+
+    /// A header name lower-cased: ASCII in place (header names are tokens), anything else as
+    /// `String.lowercased()` does it.
+    static func lowercasedName(_ bytes: UnsafeMutableBufferPointer<UInt8>) -> String {
+        var ascii = true
+        for index in bytes.indices {
+            let byte = bytes[index]
+            if byte >= 0x80 { ascii = false; break }
+            if byte >= 0x41 && byte <= 0x5A { bytes[index] = byte | 0x20 }
+        }
+        let text = String(decoding: UnsafeBufferPointer(bytes), as: UTF8.self)
+        return ascii ? text : text.lowercased()
     }
 
     private func send(_ response: HTTPResponse, on connection: OpaquePointer) -> Bool {

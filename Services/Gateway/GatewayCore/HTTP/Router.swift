@@ -8,9 +8,11 @@ public enum RouteAccess: Sendable {
 
 /// A route: method, path template with `{name}` segments, access and handler.
 public struct Route: Sendable {
-    public var method: String
+    public var method: String { didSet { name = "\(method) \(template)" } }
     /// `/v1/tickets/{id}`: also the route's name in metrics and in the OpenAPI document.
-    public var template: String
+    public var template: String { didSet { name = "\(method) \(template)" } }
+    /// `POST /v1/tickets`: how metrics and logs name the route (made once, not per request).
+    public private(set) var name: String
     public var access: RouteAccess
     public var handler: @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
     /// The RPC this route is, when it is a plain binding.
@@ -35,6 +37,7 @@ public struct Route: Sendable {
                 _ handler: @escaping @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse) {
         self.method = method
         self.template = template
+        name = "\(method) \(template)"
         self.access = access
         self.handler = handler
         segments = template.split(separator: "/").map { part in
@@ -56,15 +59,22 @@ public struct Route: Sendable {
     }
 
     func match(_ parts: [Substring]) -> [String: String]? {
+        Self.match(segments, parts)
+    }
+
+    /// The path parameters when `parts` fit `segments`, `nil` otherwise.
+    static func match(_ segments: [Segment], _ parts: [Substring]) -> [String: String]? {
         guard parts.count == segments.count else { return nil }
+        // Literals first: most routes are ruled out without building anything.
+        for (segment, part) in zip(segments, parts) {
+            if case .literal(let text) = segment, text != part { return nil }
+        }
         var parameters: [String: String] = [:]
         for (segment, part) in zip(segments, parts) {
-            switch segment {
-            case .literal(let text): if text != part { return nil }
-            case .parameter(let name):
-                guard !part.isEmpty else { return nil }
-                parameters[name] = String(part).removingPercentEncoding ?? String(part)
-            }
+            guard case .parameter(let name) = segment else { continue }
+            guard !part.isEmpty else { return nil }
+            // Without a `%` there is nothing to decode (Foundation's decoding is the slow part).
+            parameters[name] = part.utf8.contains(UInt8(ascii: "%")) ? (String(part).removingPercentEncoding ?? String(part)) : String(part)
         }
         return parameters
     }
@@ -74,10 +84,17 @@ public struct Route: Sendable {
 /// registration (register `/v1/tickets/mine` before `/v1/tickets/{id}`).
 public struct Router: Sendable {
     public private(set) var routes: [Route] = []
+    /// Positions in ``routes`` by number of path segments, in order of registration, with each
+    /// route's segments and method: a lookup walks only the routes of the path's length and
+    /// never copies a ``Route`` it does not return.
+    private var byLength: [Int: [(index: Int, method: String, segments: [Route.Segment])]] = [:]
 
     public init() {}
 
-    public mutating func add(_ route: Route) { routes.append(route) }
+    public mutating func add(_ route: Route) {
+        byLength[route.segments.count, default: []].append((routes.count, route.method, route.segments))
+        routes.append(route)
+    }
 
     public mutating func add(_ method: String, _ template: String, access: RouteAccess = .authenticated,
                              _ handler: @escaping @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse) {
@@ -112,10 +129,10 @@ public struct Router: Sendable {
     public func match(method: String, path: String) -> Match {
         let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         var allowed: [String] = []
-        for route in routes {
-            guard let parameters = route.match(parts) else { continue }
-            if route.method == method || (method == "HEAD" && route.method == "GET") { return .found(route, parameters) }
-            allowed.append(route.method)
+        for candidate in byLength[parts.count] ?? [] {
+            guard let parameters = Route.match(candidate.segments, parts) else { continue }
+            if candidate.method == method || (method == "HEAD" && candidate.method == "GET") { return .found(routes[candidate.index], parameters) }
+            allowed.append(candidate.method)
         }
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed)
     }

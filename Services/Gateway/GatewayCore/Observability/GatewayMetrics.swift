@@ -17,6 +17,13 @@ public final class GatewayMetrics: Sendable {
         var buckets = [UInt64](repeating: 0, count: RPCMetrics.bucketBounds.count + 1)
         var sumSeconds = 0.0
         var total: UInt64 = 0
+
+        mutating func record(status: Int, bucket: Int, seconds: Double) {
+            counts[status, default: 0] += 1
+            buckets[bucket] += 1
+            sumSeconds += seconds
+            total += 1
+        }
     }
 
     public init() {}
@@ -30,11 +37,8 @@ public final class GatewayMetrics: Sendable {
         }
         // In place: copying the series out and back would copy its arrays on every request.
         http.withLock { all in
-            if all[route] == nil { all[route] = RouteSeries() }
-            all[route]!.counts[status, default: 0] += 1
-            all[route]!.buckets[bucket] += 1
-            all[route]!.sumSeconds += seconds
-            all[route]!.total += 1
+            // One lookup of the route, its series changed where it is stored.
+            all[route, default: RouteSeries()].record(status: status, bucket: bucket, seconds: seconds)
         }
         if let errorCode { errors.withLock { $0[errorCode, default: 0] += 1 } }
     }

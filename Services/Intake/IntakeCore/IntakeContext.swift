@@ -45,7 +45,8 @@ public final class IntakeContext: Sendable {
         if let checkpointer { committed = { opens in checkpointer.committed(opens: opens) } }
         openCommits = groupCommit
             ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds,
-                          committed: committed, recent: recent) : nil
+                          committed: committed, recent: recent,
+                          runWhileGathering: settings.groupCommitRunWhileGathering ?? (database.engine == .sqlite)) : nil
         uploadCommits = groupCommit
             ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds, committed: committed) : nil
     }

@@ -255,56 +255,6 @@ struct GroupCommitBatchTests {
     }
 }
 
-extension GroupCommitBatchTests {
-    @Test("running while gathering: an open that arrives while its batch runs joins that transaction; its reads come with it, a failure after taking a number gives the number back, codes stay consecutive",
-          arguments: TestEngines.all)
-    func runWhileGathering(engine: DatabaseEngine) throws {
-        let db = try ScratchDatabase(engine).open(migrations: IntakeService.migrations)
-        defer { db.close() }
-        try db.write { tx in try tx.execute("INSERT INTO counters (name, last_value) VALUES (?, ?)", [.text("ticket-test"), .integer(41)]) }
-        // A long window (2 s), so the late open joins whatever the machine's load.
-        let commits = GroupCommit<Int64>(database: db, gatherMicroseconds: 2_000_000, runWhileGathering: true)
-        let outcomes = Mutex<[Int: Result<Int64, RPCError>]>([:])
-        let group = DispatchGroup()
-        @Sendable func submit(_ index: Int) {
-            group.enter()
-            commits.submit({ tx in
-                guard let batch = tx as? OpenBatch, try batch.numbers("ticket-test") else { throw RPCError(.internal, "not batched") }
-                let number = batch.nextNumber("ticket-test")
-                try tx.execute("INSERT INTO counters (name, last_value) VALUES (?, ?)", [.text("probe-\(index)"), .integer(number)])
-                if index == 2 || index == 5 { throw RPCError(.invalidArgument, "fails after taking \(number)") }
-                return number
-            }, reads: [.counter("ticket-test")]) { result in
-                outcomes.withLock { $0[index] = result.mapError { $0 as? RPCError ?? RPCError(.unknown, "\($0)") } }
-                group.leave()
-            }
-        }
-        // A first open alone and slow; four queue behind it, so the next batch expects five opens
-        // (the concurrency seen when the first ended) and starts with the four.
-        group.enter()
-        commits.submit({ _ in usleep(300_000); return 0 }) { _ in group.leave() }
-        let limit = Date().addingTimeInterval(10)
-        while commits.statistics.running < 1 && Date() < limit { usleep(2_000) }
-        for index in 1...4 { submit(index) }
-        // Once those four run (their transaction open, waiting for a fifth), the fifth arrives.
-        while commits.statistics.running < 4 && Date() < limit { usleep(2_000) }
-        #expect(commits.statistics.batches == 1, "the four are still in their batch")
-        submit(5)
-        group.wait()
-        let results = outcomes.withLock { $0 }
-        #expect((1...5).compactMap { try? results[$0]?.get() } == [42, 43, 44], "consecutive, the failed opens' numbers reused: \(results)")
-        #expect((1...5).filter { if case .failure(let error) = results[$0] { return error.code == .invalidArgument } else { return false } } == [2, 5])
-        let stats = commits.statistics
-        #expect(stats.batches == 2 && stats.largestBatch == 5, "the late open joined the running batch: \(stats)")
-        let stored = try db.read { tx in
-            try tx.query("SELECT name, last_value FROM counters WHERE name LIKE 'probe-%' OR name = 'ticket-test' ORDER BY name").map {
-                "\(try $0.text("name"))=\(try $0.int("last_value"))"
-            }
-        }
-        #expect(stored == ["probe-1=42", "probe-3=43", "probe-4=44", "ticket-test=44"])
-    }
-}
-
 @Suite("Group commit: checkpoints off the writer")
 struct BackgroundCheckpointTests {
     @Test("SQLite: committed opens are copied into the database file by background checkpoints, and every acknowledged open is there; PostgreSQL has none",

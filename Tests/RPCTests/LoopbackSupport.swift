@@ -19,8 +19,6 @@ enum TestMethods {
     static let later = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Later", clientStreaming: false, serverStreaming: false)
     /// Held by the server until the test answers it (`Probe.held`, `registerCompleting`).
     static let held = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Held", clientStreaming: false, serverStreaming: false)
-    /// Answers, inline on the event loop, with the name of the loop's thread.
-    static let loopThread = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/LoopThread", clientStreaming: false, serverStreaming: false)
     /// Sums the sizes of uploaded chunks.
     static let upload = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Upload", clientStreaming: true, serverStreaming: false)
 }
@@ -76,11 +74,6 @@ final class LoopbackServer: @unchecked Sendable {
                     respond(.success(response))
                 }
             }
-        }
-        router.register(TestMethods.loopThread, execution: .inline) { _, _ in
-            var response = RpcV1.EchoResponse()
-            response.payload = Array((Thread.current.name ?? "").utf8)
-            return response
         }
         router.registerCompleting(TestMethods.held) { request, _, respond in
             probe.held.withLock { $0.append((request.payload, respond)) }

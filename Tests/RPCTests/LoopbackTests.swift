@@ -162,23 +162,6 @@ struct LoopbackTests {
         }
     }
 
-    @Test("connections are spread over the server's event loops: calls of two connections are read on two loop threads")
-    func connectionsSpreadOverLoops() throws {
-        let server = try LoopbackServer()  // two event loops
-        var configuration = ClientConfiguration(endpoints: [server.endpoint], secret: server.secret)
-        configuration.connectionsPerEndpoint = 4
-        let client = RPCClient(configuration: configuration)
-        defer { client.close() }
-        // The client takes its connections in turn: four calls, one per connection.
-        var threads: [String] = []
-        for _ in 0..<4 {
-            let response = try client.call(TestMethods.loopThread, Self.echoRequest([]))
-            threads.append(String(decoding: response.payload, as: UTF8.self))
-        }
-        #expect(Set(threads).count == 2 && threads.allSatisfy { $0.hasPrefix("test-loop-") }, "loop threads: \(threads)")
-        #expect(threads.filter { $0 == threads[0] }.count == 2, "two connections on each loop: \(threads)")
-    }
-
     @Test("an unknown method is UNIMPLEMENTED")
     func unknownMethod() throws {
         let server = try LoopbackServer()

@@ -45,8 +45,7 @@ public final class IntakeContext: Sendable {
         if let checkpointer { committed = { opens in checkpointer.committed(opens: opens) } }
         openCommits = groupCommit
             ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds,
-                          committed: committed, recent: recent,
-                          runWhileGathering: settings.groupCommitRunWhileGathering ?? (database.engine == .sqlite)) : nil
+                          committed: committed, recent: recent) : nil
         uploadCommits = groupCommit
             ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds, committed: committed) : nil
     }

@@ -16,7 +16,6 @@ import ServiceKit
 /// | SQLite: tickets the double-submission memory holds, at most (beyond: the oldest are read from the table) | `INTAKE_SQLITE_RECENT_SUBMISSIONS_MAX` | 500000 |
 /// | group commit of concurrent opens | `INTAKE_GROUP_COMMIT` | `true` |
 /// | how long a group commit waits for concurrent opens | `INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS` | 1000 |
-/// | a group commit runs the opens it waits for as they arrive | `INTAKE_GROUP_COMMIT_RUN_WHILE_GATHERING` | `true` on SQLite, `false` on PostgreSQL |
 /// | SQLite checkpoints on a thread of their own, not the group commit's writer | `INTAKE_SQLITE_BACKGROUND_CHECKPOINT` | `true` |
 /// | opens committed between two such checkpoints | `INTAKE_SQLITE_CHECKPOINT_EVERY_OPENS` | 1500 |
 /// | how often the outbox relay looks for events when idle | `INTAKE_RELAY_POLL_MILLISECONDS` | 200 (the relay's default) |
@@ -48,10 +47,6 @@ public struct IntakeSettings: Sendable {
     /// How long the writer of a group commit may wait, when opens are concurrent, for as many
     /// opens as were in the group commit at the end of the previous batch (``GroupCommit``).
     public var groupCommitGatherMicroseconds = 1_000
-    /// Whether a group commit that waits for concurrent opens starts its transaction at once and
-    /// runs each open as it arrives (``GroupCommit``); `nil`: on SQLite yes, on PostgreSQL no
-    /// (reading ahead for the late opens would cost a round trip each time).
-    public var groupCommitRunWhileGathering: Bool?
     /// SQLite: copy the WAL into the database file on a thread of its own every so many opens
     /// (``WALCheckpointer``) instead of on the group commit's writer (only with group commit on).
     public var sqliteBackgroundCheckpoint = true
@@ -135,13 +130,6 @@ public struct IntakeSettings: Sendable {
             case "1", "true", "yes": groupCommit = true
             case "0", "false", "no": groupCommit = false
             default: throw ConfigurationError("invalid INTAKE_GROUP_COMMIT=\(text)")
-            }
-        }
-        if let text = environment["INTAKE_GROUP_COMMIT_RUN_WHILE_GATHERING"], !text.isEmpty {
-            switch text.lowercased() {
-            case "1", "true", "yes": groupCommitRunWhileGathering = true
-            case "0", "false", "no": groupCommitRunWhileGathering = false
-            default: throw ConfigurationError("invalid INTAKE_GROUP_COMMIT_RUN_WHILE_GATHERING=\(text)")
             }
         }
         sqliteBackgroundCheckpoint = try Self.backgroundCheckpoint(environment)

@@ -148,13 +148,6 @@ public final class RPCServer: @unchecked Sendable {
     }
 
     func callFinished(connection: ServerConnection) {}
-
-    /// The event loop serving the fewest connections; `current` when it is one of those.
-    func leastLoadedLoop(preferring current: ServerLoop) -> ServerLoop {
-        var best = current
-        for loop in loops where loop.connectionCount < best.connectionCount { best = loop }
-        return best
-    }
 }
 
 /// Errors starting a server.
@@ -177,7 +170,7 @@ final class ServerLoop: EventLoopSource, @unchecked Sendable {
     private var listenToken: UInt64 = 0
     // Loop-thread state (read from other threads only through `execute`).
     private var connections: [UInt64: ServerConnection] = [:]
-    fileprivate let count = Atomic<Int>(0)
+    private let count = Atomic<Int>(0)
 
     init(server: RPCServer, index: Int, listenFD: Int32) {
         self.server = server
@@ -218,30 +211,13 @@ final class ServerLoop: EventLoopSource, @unchecked Sendable {
                 server.logger.warning("refused connection: limit reached", ["limit": String(server.configuration.limits.maxConnections)])
                 continue
             }
-            // The loop with the fewest connections serves it (this one on a tie): whichever loop
-            // epoll woke for the listener, calls of different connections are then read and
-            // decoded on different threads. (A burst of connects used to land all on the loop
-            // that happened to wake, leaving the others idle.)
-            let target = server.leastLoadedLoop(preferring: self)
-            target.count.wrappingAdd(1, ordering: .relaxed)
-            let id = server.makeConnectionID(), peer = Self.peerName(fd)
-            if target === self {
-                adopt(fd: fd, id: id, peer: peer)
-            } else {
-                target.loop.execute { target.adopt(fd: fd, id: id, peer: peer) }
-            }
+            let connection = ServerConnection(id: server.makeConnectionID(), fd: fd, peer: Self.peerName(fd),
+                                              server: server, loop: loop)
+            connections[connection.id] = connection
+            count.wrappingAdd(1, ordering: .relaxed)
+            connection.start()
         }
     }
-
-    /// Serves the accepted `fd` on this loop (its thread; ``count`` already includes it).
-    private func adopt(fd: Int32, id: UInt64, peer: String) {
-        let connection = ServerConnection(id: id, fd: fd, peer: peer, server: server, loop: loop)
-        connections[connection.id] = connection
-        connection.start()
-    }
-
-    /// Connections this loop serves or is about to.
-    var connectionCount: Int { count.load(ordering: .relaxed) }
 
     func forget(_ connection: ServerConnection) {
         if connections.removeValue(forKey: connection.id) != nil { count.wrappingSubtract(1, ordering: .relaxed) }

@@ -96,9 +96,6 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     private let database: any Database
     private let maxBatch: Int
     private let gatherNanoseconds: UInt64
-    /// Whether a batch that gathers starts its transaction with the opens already queued and runs
-    /// each open that arrives during the gather window as it comes (see ``init``).
-    private let runWhileGathering: Bool
     /// Told how many opens each committed batch had (the background checkpointer).
     private let committed: (@Sendable (Int) -> Void)?
     /// SQLite's double-submission memory, caught up at the start of each batch and given the
@@ -121,8 +118,6 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     private var stats = GroupCommitStatistics()
     /// When the running batch's transaction reached `COMMIT` (writer thread only; 0: not yet).
     private var lastCommitStart: UInt64 = 0
-    /// How long the running batch's transaction waited for opens to arrive (writer thread only).
-    private var waitedInTransaction: UInt64 = 0
 
     /// - Parameters:
     ///   - maxBatch: The most opens in one transaction.
@@ -132,19 +127,9 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     ///   - committed: Called on the writer thread after each batch that committed, with its number
     ///     of opens (``WALCheckpointer/committed(opens:)``).
     ///   - recent: SQLite's double-submission memory (``RecentSubmissions``).
-    ///   - runWhileGathering: Instead of waiting for the opens on their way before it starts, a
-    ///     batch that gathers starts its transaction at once with the opens queued and runs each
-    ///     open that arrives within the gather window as it comes, then writes the batch's rows
-    ///     and commits: the writer works on the first opens of a batch while the RPC event loop
-    ///     still decodes the last ones, instead of the two running one after the other (with one
-    ///     call in flight per client, every caller waits for the batch, so both are on the
-    ///     critical path). The batch holds the write transaction during the window (at most
-    ///     `gatherMicroseconds`). For SQLite, where reading ahead for the late opens costs no
-    ///     round trip.
     init(database: any Database, maxBatch: Int = 64, gatherMicroseconds: Int = 0,
-         committed: (@Sendable (Int) -> Void)? = nil, recent: RecentSubmissions? = nil, runWhileGathering: Bool = false) {
+         committed: (@Sendable (Int) -> Void)? = nil, recent: RecentSubmissions? = nil) {
         self.database = database
-        self.runWhileGathering = runWhileGathering
         self.committed = committed
         self.recent = recent
         self.maxBatch = max(1, maxBatch)
@@ -211,12 +196,7 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
                 }
             }
             let target = min(maxBatch, concurrency)
-            var gathering: Gathering?
-            if gatherNanoseconds > 0 && concurrency > 1 && queue.count < target && runWhileGathering {
-                // Opens are concurrent: the batch starts now and takes the ones on their way as
-                // they arrive (``more(have:_:)``).
-                gathering = Gathering(target: target, deadline: MonotonicClock.nanoseconds() + gatherNanoseconds)
-            } else if gatherNanoseconds > 0 && concurrency > 1 && queue.count < target {
+            if gatherNanoseconds > 0 && concurrency > 1 && queue.count < target {
                 // Opens are concurrent: give the ones on their way a moment to join this batch.
                 wakeAt = target
                 let gatherStart = MonotonicClock.nanoseconds()
@@ -225,27 +205,26 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
                 wakeAt = 0
                 stats.gatherNanoseconds += MonotonicClock.nanoseconds() - gatherStart
             }
-            var taken = Array(queue.prefix(maxBatch))
+            let taken = Array(queue.prefix(maxBatch))
             queue.removeFirst(taken.count)
             stats.running = taken.count
             lock.unlock()
-            var batch = Self.startable(taken)
+            var batch: [Job] = []
+            batch.reserveCapacity(taken.count)
+            for job in taken {
+                if job.isCancelled?() == true {
+                    job.completion(.failure(RPCError(.deadlineExceeded, "prazo esgotado antes do início / deadline passed before start")))
+                } else {
+                    batch.append(job)
+                }
+            }
             let executeStart = MonotonicClock.nanoseconds()
             lastCommitStart = 0
-            waitedInTransaction = 0
-            let outcomes: [Result<Output, any Error>]
-            if batch.isEmpty {
-                outcomes = []
-            } else if let gathering {
-                outcomes = executeGathering(&batch, taken: &taken, gathering)
-            } else {
-                outcomes = execute(batch)
-            }
+            let outcomes = batch.isEmpty ? [] : execute(batch)
             let executeEnd = MonotonicClock.nanoseconds()
             lock.lock()
             let commitStart = lastCommitStart > 0 ? lastCommitStart : executeEnd
-            stats.transactionNanoseconds += commitStart - executeStart - min(waitedInTransaction, commitStart - executeStart)
-            stats.gatherNanoseconds += waitedInTransaction
+            stats.transactionNanoseconds += commitStart - executeStart
             stats.commitNanoseconds += executeEnd - commitStart
             if !batch.isEmpty {
                 stats.batches += 1
@@ -298,99 +277,6 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
         }
     }
 
-    /// The jobs of `taken` whose callers still wait; the others are answered `DEADLINE_EXCEEDED`.
-    private static func startable(_ taken: [Job]) -> [Job] {
-        var batch: [Job] = []
-        batch.reserveCapacity(taken.count)
-        for job in taken {
-            if job.isCancelled?() == true {
-                job.completion(.failure(RPCError(.deadlineExceeded, "prazo esgotado antes do início / deadline passed before start")))
-            } else {
-                batch.append(job)
-            }
-        }
-        return batch
-    }
-
-    /// A batch that takes opens while it runs: until it has `target` opens or `deadline` passed.
-    private struct Gathering {
-        var target: Int
-        var deadline: UInt64
-    }
-
-    /// For a gathering batch, inside its transaction: the opens queued since it last looked (up to
-    /// `maxBatch` in all), after waiting for one while none is, the batch has fewer than the
-    /// target and the window is open. Empty: the batch is complete.
-    private func more(have: Int, _ gathering: Gathering) -> [Job] {
-        lock.lock()
-        if queue.isEmpty && have < gathering.target && MonotonicClock.nanoseconds() < gathering.deadline {
-            wakeAt = 1
-            let waitStart = MonotonicClock.nanoseconds()
-            while queue.isEmpty && lock.wait(untilUptimeNanoseconds: gathering.deadline) {}
-            wakeAt = 0
-            waitedInTransaction += MonotonicClock.nanoseconds() - waitStart
-        }
-        let taken = Array(queue.prefix(max(0, maxBatch - have)))
-        queue.removeFirst(taken.count)
-        stats.running = have + taken.count
-        lock.unlock()
-        return taken
-    }
-
-    /// ``execute(_:)`` for a batch that runs its opens as they arrive (``init``'s
-    /// `runWhileGathering`): `batch` and `taken` grow with the opens it took meanwhile. The same
-    /// transaction, savepoints and outcomes as ``execute(_:)``; if the transaction is run again
-    /// (a retry), it runs the opens it has, without gathering more.
-    private func executeGathering(_ batch: inout [Job], taken: inout [Job], _ gathering: Gathering) -> [Result<Output, any Error>] {
-        var attempts = 0
-        do {
-            var recentToAdd: (opened: [RecentSubmissions.Opened], knownRowID: Int64)?
-            try database.write { tx in
-                attempts += 1
-                let opens = OpenBatch(tx)
-                if let recent { try opens.mirror(recent, now: IntakeContext.now()) }
-                var done = 0
-                while true {
-                    let fresh = batch[done...]
-                    if fresh.contains(where: { !$0.reads.isEmpty }) { try opens.readAhead(fresh.map(\.reads)) }
-                    for job in fresh { try run(job, in: opens) }
-                    done = batch.count
-                    guard attempts == 1 else { break }
-                    let arrived = more(have: taken.count, gathering)
-                    if arrived.isEmpty { break }
-                    taken += arrived
-                    batch += Self.startable(arrived)
-                }
-                try opens.finish()
-                recentToAdd = opens.recentToAdd
-                lastCommitStart = MonotonicClock.nanoseconds()
-            }
-            if let recent, let recentToAdd { recent.add(recentToAdd.opened, knownRowID: recentToAdd.knownRowID, now: IntakeContext.now()) }
-            committed?(batch.count)
-            return batch.map { $0.attempt ?? .failure(RPCError(.internal, "open not run")) }
-        } catch {
-            return batch.map { _ in .failure(error) }
-        }
-    }
-
-    /// Runs one open of a batch in its savepoint (``OpenBatch``), keeping its outcome; rethrows
-    /// only the errors that call for running the whole transaction again.
-    private func run(_ job: Job, in opens: OpenBatch) throws {
-        // An open's savepoint is set only before its first statement that could change
-        // something (OpenBatch); on PostgreSQL SAVEPOINT and RELEASE travel with the
-        // next statement, and the last RELEASE with COMMIT.
-        opens.beginOpen()
-        do {
-            job.attempt = .success(try job.body(opens))
-            try opens.endOpen()
-        } catch let error as StorageError where Self.retriesTransaction(error) {
-            throw error
-        } catch {
-            try opens.rollBackOpen(after: error)
-            job.attempt = .failure(error)
-        }
-    }
-
     private func execute(_ batch: [Job]) -> [Result<Output, any Error>] {
         if batch.count == 1 {
             // Alone: its own transaction is its savepoint.
@@ -412,7 +298,21 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
                 let opens = batch.contains(where: { !$0.reads.isEmpty }) ? try OpenBatch.readingAhead(tx, batch.map(\.reads)) : OpenBatch(tx)
                 // SQLite: the tickets committed since the last batch, for the double-submission checks.
                 if let recent { try opens.mirror(recent, now: IntakeContext.now()) }
-                for job in batch { try run(job, in: opens) }
+                for job in batch {
+                    // An open's savepoint is set only before its first statement that could change
+                    // something (OpenBatch); on PostgreSQL SAVEPOINT and RELEASE travel with the
+                    // next statement, and the last RELEASE with COMMIT.
+                    opens.beginOpen()
+                    do {
+                        job.attempt = .success(try job.body(opens))
+                        try opens.endOpen()
+                    } catch let error as StorageError where Self.retriesTransaction(error) {
+                        throw error
+                    } catch {
+                        try opens.rollBackOpen(after: error)
+                        job.attempt = .failure(error)
+                    }
+                }
                 // The deferred ticket and outbox rows of all opens, and the code counter.
                 try opens.finish()
                 recentToAdd = opens.recentToAdd

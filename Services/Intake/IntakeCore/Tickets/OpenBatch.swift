@@ -142,17 +142,6 @@ final class OpenBatch: SQLExecutor {
     /// would have returned. The lists are padded to a power of two (by repeating the last entry),
     /// so a connection prepares at most seven shapes of each statement.
     static func readingAhead(_ tx: any SQLExecutor, _ reads: [[Read]]) throws -> OpenBatch {
-        let batch = OpenBatch(tx)
-        try batch.readAhead(reads)
-        return batch
-    }
-
-    /// ``readingAhead(_:_:)`` for more opens of a batch that has started (a batch that runs its
-    /// opens as they arrive, ``GroupCommit``): their rows join those read before; a code counter
-    /// the batch already holds is not read again.
-    func readAhead(_ reads: [[Read]]) throws {
-        let tx = base
-        let batch = self
         struct Check: Hashable {
             var contactID: String
             var hash: String
@@ -166,9 +155,9 @@ final class OpenBatch: SQLExecutor {
             case .counter(let name): counters.append(name)
             }
         }
-        openings = Self.unique(openings)
-        checks = Self.unique(checks)
-        counters = Self.unique(counters).filter { lockedCounters[$0] == nil && self.counters[$0] == nil }
+        openings = unique(openings)
+        checks = unique(checks)
+        counters = unique(counters)
         // The lists join as VALUES rows, so each row is looked up by its own index scan whatever
         // plan the prepared statement gets.
         func values(_ count: Int, _ types: [String]) -> String {
@@ -179,7 +168,7 @@ final class OpenBatch: SQLExecutor {
         let postgres = tx.engine == .postgres
         var statements: [(sql: String, params: [SQLValue])] = []
         if !openings.isEmpty {
-            let padded = Self.paddedToPowerOfTwo(openings)
+            let padded = paddedToPowerOfTwo(openings)
             statements.append(("""
                 WITH v (organization_id, contact_id) AS (VALUES \(values(padded.count, ["TEXT", "TEXT"])))
                 SELECT \(DirectoryStore.openingSelect), COALESCE((SELECT last_value FROM counters WHERE name = ?), 0) AS catalog_version
@@ -187,7 +176,7 @@ final class OpenBatch: SQLExecutor {
                 """, padded.flatMap { [SQLValue.text($0.hash), .text($0.contactID)] } + [.text(CatalogCache.versionCounter)]))
         }
         if !checks.isEmpty {
-            let padded = Self.paddedToPowerOfTwo(checks)
+            let padded = paddedToPowerOfTwo(checks)
             let first = """
                 SELECT id FROM tickets t
                 WHERE t.contact_id = v.contact_id AND t.submission_hash = v.submission_hash AND t.opened_at >= v.since
@@ -200,9 +189,9 @@ final class OpenBatch: SQLExecutor {
                 """, padded.flatMap { [SQLValue.text($0.contactID), .text($0.hash), .integer($0.since)] }))
         }
         // SQLite: the batch holds the single writer; the first open that needs a number reads it.
-        if postgres { for name in counters { statements.append((Self.counterSQL, [.text(name)])) } }
-        guard !statements.isEmpty else { return }
+        if postgres { for name in counters { statements.append((counterSQL, [.text(name)])) } }
         var fetched = try tx.queryPipelined(statements)[...]
+        let batch = OpenBatch(tx)
 
         if !openings.isEmpty {
             // Each open's row as its own statement returns it (same columns, same order), parsed
@@ -242,6 +231,7 @@ final class OpenBatch: SQLExecutor {
             // No row yet (the year's first ticket): the opens number through the counter itself.
             if let row = fetched.removeFirst().first { batch.lockedCounters[name] = try row.int("last_value") }
         }
+        return batch
     }
 
     /// The organization and contact an open reads first (``DirectoryStore/forOpening(_:organizationID:contactID:lockContact:readAhead:)``),

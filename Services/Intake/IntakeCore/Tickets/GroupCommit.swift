@@ -240,8 +240,9 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
             // the next batch, the answers (encoding each response, the sends) are written by the
             // responder, on another core, while this thread starts that batch; otherwise here, at
             // once (no hand-off when the callers are all waiting for these answers).
-            // The batch's jobs (each open's request, closures and result) are released by the
-            // responder too: freeing them was ≈ 7 % of the writer's time at 8 × 8.
+            // The jobs of a large batch (each open's request, closures and result) are released
+            // by the responder too: freeing them was ≈ 7 % of the writer's time at 8 × 8. A small
+            // batch the writer releases itself (``releasedByWriterUpTo``).
             let retired = Retired(jobs: consume taken, answers: Answers(batch.map(\.completion), consume outcomes))
             batch = []
             if moreWaiting {
@@ -251,7 +252,15 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
                 let answerStart = MonotonicClock.nanoseconds()
                 retired.answers?.send()
                 retired.answers?.sent = true
-                responder.async { retired.answerAndRelease() }
+                if retired.jobs.count <= Self.releasedByWriterUpTo {
+                    // A small batch is released here: cheaper than waking the responder, whose
+                    // hand-off (a wake-up on the other core, every batch) competed with the
+                    // callers' next opens on the critical path when each caller has one call in
+                    // flight (docs/BENCHMARKS-intake.md, ninth pass).
+                    retired.answerAndRelease()
+                } else {
+                    responder.async { retired.answerAndRelease() }
+                }
                 lock.lock()
                 stats.answerNanoseconds += MonotonicClock.nanoseconds() - answerStart
             }
@@ -325,6 +334,12 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
             return batch.map { _ in .failure(error) }
         }
     }
+
+    /// The largest batch the writer releases itself once it has answered it (a few µs per open,
+    /// less than the responder's wake-up); larger ones are released by the responder, since at
+    /// high concurrency the writer is the bottleneck (freeing 64 opens was ≈ 7 % of its time at
+    /// 8 × 8).
+    static var releasedByWriterUpTo: Int { 8 }
 
     static func retriesTransaction(_ error: StorageError) -> Bool {
         [.busy, .serialization, .connection, .commitOutcomeUnknown, .closed].contains(error.kind)

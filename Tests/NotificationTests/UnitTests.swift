@@ -1,10 +1,47 @@
 import Foundation
+import Messages
 @testable import NotificationCore
 import Testing
 import TestSupport
 
 @Suite("Notification: pure pieces")
 struct UnitTests {
+    @Test("an agent's entry and a customer's reply name their files in the e-mail (pt-BR and English); without files the text is as before")
+    func filesInMessages() throws {
+        var entry = WorkflowV1.DiscussionAdded()
+        var ticket = WorkflowV1.TicketSummary()
+        ticket.code = "2026-000123"
+        entry.ticket = ticket
+        entry.authorName = "Ana"
+        entry.isPublic = true
+        entry.text = "Segue a correção."
+        for (name, size) in [("nota.xml", Int64(12_000)), ("tela.png", Int64(3_000_000))] {
+            var file = CommonV1.AttachmentRef()
+            file.fileName = name
+            file.sizeBytes = size
+            entry.attachments.append(file)
+        }
+        let facts = EventInterpreter.facts(entry, EventsV1.EventEnvelope())
+        func text(_ catalog: [String: TemplateCatalog.Entry], _ facts: EventFacts) throws -> String {
+            TemplateRenderer.render(try #require(catalog[facts.kind]), variables: facts.variables, code: "2026-000123").text
+        }
+        #expect(try text(TemplateCatalog.portuguese, facts).hasSuffix("Segue a correção.\n\nArquivos: nota.xml (12 KiB), tela.png (3 MiB)"))
+        #expect(try text(TemplateCatalog.english, facts).hasSuffix("Segue a correção.\n\nFiles: nota.xml (12 KiB), tela.png (3 MiB)"))
+        #expect(facts.sensitiveKeys.isSuperset(of: ["files_pt", "files_en"]), "hidden like the text from recipients below the ticket's level")
+        entry.attachments = []
+        #expect(try text(TemplateCatalog.portuguese, EventInterpreter.facts(entry, EventsV1.EventEnvelope())).hasSuffix("Segue a correção."))
+
+        var reply = IntakeV1.CustomerReplied()
+        reply.code = "2026-000123"
+        reply.text = "Segue o log."
+        var log = CommonV1.AttachmentRef()
+        log.fileName = "erro.log"
+        log.sizeBytes = 900
+        reply.attachments = [log]
+        let replied = EventInterpreter.facts(reply, EventsV1.EventEnvelope(), summary: nil)
+        #expect(try text(TemplateCatalog.portuguese, replied).hasSuffix("Segue o log.\n\nArquivos: erro.log (900 B)"))
+    }
+
     @Test("RFC 2047 words stay under 75 characters and split on character boundaries")
     func encodedWords() {
         let subject = String(repeating: "ação çãé ", count: 20)

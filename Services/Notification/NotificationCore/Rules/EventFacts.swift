@@ -84,6 +84,21 @@ struct EventFacts: Sendable {
         variables[key] = value
         sensitiveKeys.insert(key)
     }
+
+    /// The names and sizes of a message's files, for the templates: `files_pt` and `files_en`
+    /// are a paragraph ("Arquivos: nota.xml (12 KiB), tela.png (3 KiB)"), empty without files;
+    /// sensitive like the message's text. The files themselves stay in the ticket (the portal).
+    mutating func setFiles(_ files: [CommonV1.AttachmentRef]) {
+        let list = files.map { "\($0.fileName) (\(Self.size($0.sizeBytes)))" }.joined(separator: ", ")
+        setSensitive("files_pt", list.isEmpty ? "" : "\n\nArquivos: \(list)")
+        setSensitive("files_en", list.isEmpty ? "" : "\n\nFiles: \(list)")
+    }
+
+    static func size(_ bytes: Int64) -> String {
+        if bytes >= 1 << 20 { return "\((bytes + (1 << 19)) >> 20) MiB" }
+        if bytes >= 1 << 10 { return "\((bytes + (1 << 9)) >> 10) KiB" }
+        return "\(bytes) B"
+    }
 }
 
 /// Turns delivered envelopes into ``EventFacts``; `nil` for kinds notification ignores.
@@ -136,6 +151,7 @@ enum EventInterpreter {
         facts.variables["author_name"] = event.author?.name ?? ""
         facts.variables["channel"] = event.channel
         facts.setSensitive("text", event.text)
+        facts.setFiles(event.attachments)
         return facts
     }
 
@@ -191,6 +207,7 @@ enum EventInterpreter {
         facts.variables["author_name"] = event.authorName
         facts.variables["entry_kind"] = event.kind
         facts.setSensitive("text", event.text)
+        facts.setFiles(event.attachments)
         return facts
     }
 

@@ -67,6 +67,12 @@ try:
     wait.until(EC.element_to_be_clickable((By.ID, "nav-contacts"))).click()
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, f'#contacts tr[data-email="{admin[0]}"]')))
     shot("24-company-contacts")
+    # The English switch relabels the page; back to Portuguese for the rest.
+    driver.find_element(By.ID, "lang").click()
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "Company contacts")
+    assert driver.find_element(By.ID, "invite-submit").text == "Invite"
+    driver.find_element(By.ID, "lang").click()
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "Contatos da empresa")
     driver.find_element(By.ID, "invite-name").send_keys("João Lima")
     driver.find_element(By.ID, "invite-email").send_keys(JOAO)
     driver.find_element(By.ID, "invite-phone").send_keys("+55 11 4444-0000")

@@ -99,4 +99,56 @@ struct CLITests {
         let missing = try ReplyFilesTests.ocorre(["tickets", "reply", ticketID, "--attach", files.path + "/nao-existe.txt"], gateway, token: seeded.maria)
         #expect(missing.status == 2 && missing.error.contains("nao-existe.txt"), "\(missing.error)")
     }
+
+    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; --lang en in English; filters reach the route; an unknown priority is a usage error")
+    func readableTickets() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let ticketID = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Pedido não grava no fechamento")
+        #expect(try waitFor { try gateway.request("GET", "/v1/tickets?stage=", bearer: seeded.ana).text.contains(ticketID) })
+        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/take", bearer: seeded.ana).status == 200)
+        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/discussion", json: ["is_public": false, "text": "Verificar o log do servidor."],
+                                    bearer: seeded.ana).status == 201)
+        let code = try #require((try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana).json["intake"] as? [String: Any])?["code"]
+            as? String)
+
+        let list = try ReplyFilesTests.ocorre(["tickets", "list", "--priority", "normal"], gateway, token: seeded.ana)
+        #expect(list.status == 0, "\(list.error)")
+        let lines = list.output.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("CÓDIGO") == true && lines.first?.contains("ÚLTIMA INTERAÇÃO") == true, "\(list.output)")
+        let row = try #require(lines.first { $0.hasPrefix(code) }, "\(list.output)")
+        #expect(row.contains("Pedido não grava no fechamento") && row.contains("Normal") && row.contains("Ana (Nível 1)"), "\(row)")
+        #expect(!row.contains("NORMAL") && !row.contains("_ms"), "\(row)")
+        // The day it was opened, in this machine's time zone.
+        let today = { let f = DateFormatter(); f.dateFormat = "dd/MM/yyyy"; return f.string(from: Date()) }()
+        #expect(row.contains(today), "\(row)")
+        // A filter the ticket does not match leaves it out; an unknown priority is refused before any call.
+        let urgent = try ReplyFilesTests.ocorre(["tickets", "list", "--priority", "Urgente"], gateway, token: seeded.ana)
+        #expect(urgent.status == 0 && !urgent.output.contains(code), "\(urgent.output)")
+        let unknown = try ReplyFilesTests.ocorre(["tickets", "list", "--priority", "altíssima"], gateway, token: seeded.ana)
+        #expect(unknown.status == 2 && unknown.error.contains("--priority") && unknown.error.contains("altíssima"), "\(unknown.error)")
+
+        let show = try ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.ana)
+        #expect(show.status == 0, "\(show.error)")
+        for expected in ["\(code)  Pedido não grava no fechamento", "Categoria: Problema", "Prioridade: Normal", "Responsável: Ana (Nível 1)",
+                         "Produto / módulo: ERP / Vendas", "Solicitação:", "  Ao gravar o pedido a tela congela.", "Discussão:", "[interna]",
+                         "      Verificar o log do servidor."] {
+            #expect(show.output.contains(expected), "missing \(expected) in\n\(show.output)")
+        }
+        // The customer's page has no internal entry.
+        let customer = try ReplyFilesTests.ocorre(["tickets", "show", ticketID], gateway, token: seeded.maria)
+        #expect(customer.status == 0 && customer.output.contains("Pedido não grava") && !customer.output.contains("Verificar o log"),
+                "\(customer.output)")
+        let english = try ReplyFilesTests.ocorre(["tickets", "show", code, "--lang", "en"], gateway, token: seeded.ana)
+        for expected in ["Category: Problem", "Priority: Normal", "Holder: Ana (Nível 1)", "Request:", "[internal]"] {
+            #expect(english.output.contains(expected), "missing \(expected) in\n\(english.output)")
+        }
+        let englishList = try ReplyFilesTests.ocorre(["tickets", "list"], gateway, token: seeded.ana, language: "en")
+        #expect(englishList.output.hasPrefix("CODE") && englishList.output.contains("LAST INTERACTION"), "\(englishList.output)")
+        // --json stays the API's answer.
+        let json = try ReplyFilesTests.ocorre(["tickets", "show", code, "--json"], gateway, token: seeded.ana)
+        let object = try #require((try? JSONSerialization.jsonObject(with: Data(json.output.utf8))) as? [String: Any], "\(json.output)")
+        #expect(object["intake"] is [String: Any] && object["workflow"] is [String: Any])
+    }
 }

@@ -20,7 +20,9 @@ enum Ocorre {
       health                                   prontidão de cada serviço / readiness of every service
       methods [SERVICE]                        métodos RPC (reflexão) / RPC methods (reflection)
       call SERVICE/METHOD '{json}'             chama qualquer método / calls any method (gateway RPC port, API key)
-      tickets list [--state S] | show ID | open --subject S --description D [--category C] [--priority P] [--attach FILE]...
+      tickets list [--stage S[,S]] [--priority P] [--category C] [--text T] [--product P] [--agent ID] [--group ID]
+                   [--page-size N] [--cursor C]
+              | show ID | open --subject S --description D [--category C] [--priority P] [--attach FILE]...
               | reply ID [--text T] [--attach FILE]... | move ID --stage S
               | discuss ID --text T [--public] [--attach FILE]...
                                                entrada da equipe na discussão (interna sem --public) /
@@ -29,6 +31,9 @@ enum Ocorre {
                                                vão na chamada, os maiores antes / small files go inside, larger ones first
       kb search TEXT                           busca na base de conhecimento / searches the knowledge base
       get PATH | post PATH '{json}'            qualquer rota HTTP / any HTTP route
+
+    Tabelas e fichas em português; --lang en (ou OCORRE_LANG=en) em inglês; --json para scripts.
+    Tables and ticket pages in Portuguese; --lang en (or OCORRE_LANG=en) for English; --json for scripts.
     """
 
     struct Options {
@@ -53,7 +58,8 @@ enum Ocorre {
         var options = Options()
         var index = 0
         let valueFlags: Set<String> = ["url", "rpc", "api-key", "token", "email", "state", "subject", "description", "category",
-                                       "priority", "text", "stage", "service", "limit", "product", "module", "idempotency-key", "attach"]
+                                       "priority", "text", "stage", "service", "limit", "product", "module", "idempotency-key", "attach",
+                                       "lang", "page-size", "cursor", "agent", "group"]
         while index < arguments.count {
             let argument = arguments[index]
             if argument.hasPrefix("--") {
@@ -288,18 +294,27 @@ enum Ocorre {
 
     /// A plain-text table with the union of the rows' keys as columns.
     static func table(_ rows: [[String: Any]], columns preferred: [String]? = nil) -> String {
-        guard !rows.isEmpty else { return "(nenhum / none)" }
         var columns = preferred ?? []
         if preferred == nil {
             for row in rows { for key in row.keys.sorted() where !columns.contains(key) { columns.append(key) } }
         }
-        let cells = rows.map { row in columns.map { String(flat(row[$0] ?? "").prefix(60)) } }
-        let widths = columns.indices.map { i in max(columns[i].count, cells.map { $0[i].count }.max() ?? 0) }
+        return table(headers: columns.map { $0.uppercased() }, rows: rows.map { row in columns.map { flat(row[$0] ?? "") } })
+    }
+
+    /// A plain-text table: each cell on one line and cut at 60 characters, columns as wide as
+    /// their widest cell.
+    static func table(headers: [String], rows: [[String]], empty: String = "(nenhum / none)") -> String {
+        guard !rows.isEmpty else { return empty }
+        let cells = rows.map { row in row.map { cell in
+            let line = cell.replacingOccurrences(of: "\n", with: " ")
+            return line.count > 60 ? String(line.prefix(59)) + "…" : line
+        } }
+        let widths = headers.indices.map { i in max(headers[i].count, cells.map { $0[i].count }.max() ?? 0) }
         func line(_ values: [String]) -> String {
-            values.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            values.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingTrailingSpaces()
         }
-        return ([line(columns.map { $0.uppercased() }), line(widths.map { String(repeating: "-", count: $0) })] + cells.map(line))
-            .joined(separator: "\n")
+        return ([line(headers), line(widths.map { String(repeating: "-", count: $0) })] + cells.map(line)).joined(separator: "\n")
     }
 
     // MARK: health
@@ -403,3 +418,12 @@ enum Ocorre {
     }
 }
 
+
+extension String {
+    /// The text without the spaces at its end (a table's last column is not padded).
+    func trimmingTrailingSpaces() -> String {
+        var text = self
+        while text.last == " " { text.removeLast() }
+        return text
+    }
+}

@@ -13,7 +13,7 @@ struct CLITests {
         return try GatewayHarness.run(BuildProducts.executable("ocorre"), arguments, environment: environment, input: input)
     }
 
-    @Test("login, whoami, health as a table and as JSON, methods and call through reflection with an API key")
+    @Test("login, whoami, health as a table and as JSON, methods and call through reflection with an API key, streaming methods included")
     func commands() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let config = deployment.gateway.directory.path + "/ocorre.json"
@@ -43,6 +43,24 @@ struct CLITests {
                                    extra: ["OCORRE_API_KEY": key])
         #expect(echo.status == 0, "\(echo.error)")
         #expect(((try? JSONSerialization.jsonObject(with: Data(echo.output.utf8))) as? [String: Any])?["payload"] as? String == "b2zDoQ==")
+        // Streaming methods: a bidirectional one fed a list (each answer a JSON line, in order), the
+        // same fed JSON Lines on standard input, and a server-streaming export.
+        let echoes = try Self.ocorre(["call", "knowledge/EchoStream", #"[{"payload": "YQ=="}, {"payload": "Yg=="}, {"payload": "Yw=="}]"#, "--json"],
+                                     deployment, config: config, extra: ["OCORRE_API_KEY": key])
+        #expect(echoes.status == 0, "\(echoes.error)")
+        let payloads = echoes.output.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }.compactMap { $0["payload"] as? String }
+        #expect(payloads == ["YQ==", "Yg==", "Yw=="], "\(echoes.output)")
+        let piped = try Self.ocorre(["call", "knowledge/EchoStream", "-", "--json"], deployment, config: config,
+                                    input: "{\"payload\": \"ZA==\"}\n\n{\"payload\": \"ZQ==\"}\n", extra: ["OCORRE_API_KEY": key])
+        #expect(piped.status == 0 && piped.output.contains("ZA==") && piped.output.contains("ZQ=="), "\(piped.output) \(piped.error)")
+        let export = try Self.ocorre(["call", "workflow/ExportQueue", "{}", "--json"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
+        #expect(export.status == 0, "\(export.error)")
+        let chunks = export.output.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+        #expect(!chunks.isEmpty, "\(export.output)")
+        let notAList = try Self.ocorre(["call", "workflow/ExportQueue", "[{}, {}]"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
+        #expect(notAList.status == 2 && notAList.error.contains("objeto JSON"), "\(notAList.error)")
         let check = try Self.ocorre(["call", "workflow/Check", "{}"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
         #expect(check.output.contains("status: SERVING"), "\(check.output) \(check.error)")
         let unknownField = try Self.ocorre(["call", "knowledge/Echo", #"{"nope": 1}"#], deployment, config: config, extra: ["OCORRE_API_KEY": key])

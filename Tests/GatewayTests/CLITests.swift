@@ -118,18 +118,20 @@ struct CLITests {
         #expect(missing.status == 2 && missing.error.contains("nao-existe.txt"), "\(missing.error)")
     }
 
-    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; --lang en in English; filters reach the route; an unknown priority is a usage error")
+    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history and solve by code; --lang en in English; filters reach the route; an unknown priority is a usage error")
     func readableTickets() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
         let ticketID = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Pedido não grava no fechamento")
         #expect(try waitFor { try gateway.request("GET", "/v1/tickets?stage=", bearer: seeded.ana).text.contains(ticketID) })
-        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/take", bearer: seeded.ana).status == 200)
-        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/discussion", json: ["is_public": false, "text": "Verificar o log do servidor."],
-                                    bearer: seeded.ana).status == 201)
         let code = try #require((try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana).json["intake"] as? [String: Any])?["code"]
             as? String)
+        // The agent takes it by its code: one line with the code, the stage and the holder.
+        let take = try ReplyFilesTests.ocorre(["tickets", "take", code], gateway, token: seeded.ana)
+        #expect(take.status == 0 && take.output.contains("\(code) · Em atendimento · Ana (Nível 1)"), "\(take.output) \(take.error)")
+        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/discussion", json: ["is_public": false, "text": "Verificar o log do servidor."],
+                                    bearer: seeded.ana).status == 201)
 
         let list = try ReplyFilesTests.ocorre(["tickets", "list", "--priority", "normal"], gateway, token: seeded.ana)
         #expect(list.status == 0, "\(list.error)")
@@ -164,6 +166,16 @@ struct CLITests {
         }
         let englishList = try ReplyFilesTests.ocorre(["tickets", "list"], gateway, token: seeded.ana, language: "en")
         #expect(englishList.output.hasPrefix("CODE") && englishList.output.contains("LAST INTERACTION"), "\(englishList.output)")
+        // The history as a table; a transfer without a destination is a usage error, sent nowhere.
+        let history = try ReplyFilesTests.ocorre(["tickets", "history", code], gateway, token: seeded.ana)
+        #expect(history.status == 0 && history.output.hasPrefix("QUANDO") && history.output.contains("opened")
+                && history.output.contains("Ana"), "\(history.output) \(history.error)")
+        let nowhere = try ReplyFilesTests.ocorre(["tickets", "transfer", code, "--note", "sem destino"], gateway, token: seeded.ana)
+        #expect(nowhere.status == 2 && nowhere.error.contains("--agent"), "\(nowhere.error)")
+        let solved = try ReplyFilesTests.ocorre(["tickets", "solve", code, "--text", "Atualize para a versão 12.1."], gateway, token: seeded.ana)
+        #expect(solved.status == 0, "\(solved.error)")
+        #expect(try ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.maria).output
+            .contains("Solução:\n  Atualize para a versão 12.1."))
         // --json stays the API's answer.
         let json = try ReplyFilesTests.ocorre(["tickets", "show", code, "--json"], gateway, token: seeded.ana)
         let object = try #require((try? JSONSerialization.jsonObject(with: Data(json.output.utf8))) as? [String: Any], "\(json.output)")

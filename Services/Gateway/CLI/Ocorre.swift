@@ -24,7 +24,8 @@ enum Ocorre {
       tickets list [--stage S[,S]] [--priority P] [--category C] [--text T] [--product P] [--agent ID] [--group ID]
                    [--page-size N] [--cursor C]
               | show ID | open --subject S --description D [--category C] [--priority P] [--attach FILE]...
-              | reply ID [--text T] [--attach FILE]... | move ID --stage S
+              | reply ID [--text T] [--attach FILE]... | move ID --stage S | take ID | history ID
+              | transfer ID (--agent ID | --group ID) [--note T] | solve ID --text T | cancel ID --reason T
               | discuss ID --text T [--public] [--attach FILE]...
                                                entrada da equipe na discussão (interna sem --public) /
                                                staff's discussion entry (internal without --public)
@@ -60,7 +61,7 @@ enum Ocorre {
         var index = 0
         let valueFlags: Set<String> = ["url", "rpc", "api-key", "token", "email", "state", "subject", "description", "category",
                                        "priority", "text", "stage", "service", "limit", "product", "module", "idempotency-key", "attach",
-                                       "lang", "page-size", "cursor", "agent", "group"]
+                                       "lang", "page-size", "cursor", "agent", "group", "note", "reason"]
         while index < arguments.count {
             let argument = arguments[index]
             if argument.hasPrefix("--") {

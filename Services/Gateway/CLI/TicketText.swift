@@ -88,6 +88,17 @@ enum TicketText {
         return lines.joined(separator: "\n")
     }
 
+    /// Workflow's history lines (`GetHistoryResponse.entries`) as a table, oldest first.
+    static func history(_ entries: [[String: Any]], _ language: DisplayLanguage) -> String {
+        let pt = language == .portuguese
+        let headers = pt ? ["QUANDO", "QUEM", "O QUÊ", "DE", "PARA", "NOTA"] : ["WHEN", "WHO", "WHAT", "FROM", "TO", "NOTE"]
+        let rows = entries.map { entry in
+            [date(entry["at_ms"], language), text(entry["actor_name"]), text(entry["kind"]), text(entry["old_value"]),
+             text(entry["new_value"]), text(entry["note"])]
+        }
+        return Ocorre.table(headers: headers, rows: rows, empty: pt ? "(sem histórico)" : "(no history)")
+    }
+
     // MARK: values
 
     static func text(_ value: Any?) -> String {

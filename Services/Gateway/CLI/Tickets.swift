@@ -57,10 +57,62 @@ enum Tickets {
             guard arguments.count > 1, let stage = options.flags["stage"] else {
                 throw Ocorre.Failure(description: "uso / usage: ocorre tickets move ID --stage S", status: 2)
             }
-            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(pathSegment(arguments[1]))/move", body: ["to_stage": stage]), options)
+            try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/move", body: ["to_stage": stage]))
+        case "take":
+            guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets take ID", status: 2) }
+            try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/take", body: [String: Any]()))
+        case "transfer":
+            guard arguments.count > 1, options.flags["agent"] != nil || options.flags["group"] != nil else {
+                throw Ocorre.Failure(description: "uso / usage: ocorre tickets transfer ID (--agent ID | --group ID) [--note T]", status: 2)
+            }
+            var body: [String: Any] = [:]
+            for (flag, field) in [("agent", "to_agent_id"), ("group", "to_group_id"), ("note", "note")] {
+                if let value = options.flags[flag] { body[field] = value }
+            }
+            try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/transfer", body: body))
+        case "solve":
+            guard arguments.count > 1, let text = options.flags["text"] else {
+                throw Ocorre.Failure(description: "uso / usage: ocorre tickets solve ID --text T", status: 2)
+            }
+            try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/solution", body: ["text": text]))
+        case "cancel":
+            guard arguments.count > 1, let reason = options.flags["reason"] else {
+                throw Ocorre.Failure(description: "uso / usage: ocorre tickets cancel ID --reason T", status: 2)
+            }
+            let answer = try Ocorre.http(options, "POST", "/v1/tickets/\(pathSegment(arguments[1]))/cancel", body: ["reason": reason])
+            if options.json { try Ocorre.show(answer, options) } else {
+                let pt = TicketText.language(options) == .portuguese
+                print("\(TicketText.text(answer["code"])): \(pt ? "cancelada" : "cancelled")")
+            }
+        case "history":
+            guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets history ID", status: 2) }
+            let answer = try Ocorre.http(options, "GET", "/v1/tickets/\(try ticketID(options, arguments[1]))/history")
+            if options.json { try Ocorre.show(answer, options) } else {
+                print(TicketText.history(answer["entries"] as? [[String: Any]] ?? [], TicketText.language(options)))
+            }
         default:
             throw Ocorre.Failure(description: Ocorre.usage, status: 2)
         }
+    }
+
+    /// The ticket's id for workflow's routes, which take ids only: a code (`2026-000123`) is
+    /// looked up through the ticket view first.
+    static func ticketID(_ options: Ocorre.Options, _ reference: String) throws -> String {
+        guard reference.count != 36 || reference.filter({ $0 == "-" }).count != 4 else { return pathSegment(reference) }
+        let view = try Ocorre.http(options, "GET", "/v1/tickets/\(pathSegment(reference))")
+        guard let id = (view["intake"] as? [String: Any])?["id"] as? String, !id.isEmpty else {
+            throw Ocorre.Failure(description: "ocorrência sem id / ticket without an id: \(reference)")
+        }
+        return pathSegment(id)
+    }
+
+    /// What a change answered (workflow's `TicketView`): with `--json` as it came, else one line
+    /// with the ticket's code, stage and holder.
+    static func changed(_ options: Ocorre.Options, _ answer: [String: Any]) throws {
+        if options.json { return try Ocorre.show(answer, options) }
+        let row = answer["row"] as? [String: Any] ?? [:]
+        print([TicketText.text(row["code"]), TicketText.text(row["stage_name"]), TicketText.holder(row["holder"])]
+            .filter { !$0.isEmpty }.joined(separator: " · "))
     }
 
     /// A ticket id or code as one path segment.

@@ -158,6 +158,7 @@ struct TicketAccessTests {
         get.ticket = ticket.id
         let refused = rpcError { _ = try harness.client.call(IntakeV1.Intake.getTicket, get, options: agent) }
         #expect(refused?.code == .unavailable, "fail closed: \(String(describing: refused))")
+        #expect(refused?.message == "o workflow não respondeu; tente de novo / workflow did not answer; try again")
         #expect(rpcError { _ = try harness.download(files[0].id, as: agent) }?.code == .unavailable)
         #expect(rpcError { _ = try harness.upload(Array("x".utf8), name: "x.txt", as: agent, ticketID: ticket.id) }?.code == .unavailable)
         #expect(rpcError { _ = try harness.addFiles(ticket.id, files: [Self.file("a.txt", "a")], internal: false, as: agent) }?.code == .unavailable)

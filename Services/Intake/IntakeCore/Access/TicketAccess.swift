@@ -63,17 +63,23 @@ extension IntakeContext {
 
     /// Asks workflow about `ticketID` as `caller` (and, on `NOT_FOUND`, as intake itself, to
     /// tell a hidden ticket from one not received yet). Never cached.
-    /// - Throws: workflow's other errors as they are (`UNAVAILABLE` when it cannot be reached).
+    /// - Throws: workflow's other refusals as they are (an agent inactive in workflow's directory:
+    ///   `PERMISSION_DENIED`; the call's deadline: `DEADLINE_EXCEEDED`).
+    ///   Workflow unreachable is `UNAVAILABLE` with intake's own words (not the connection's details).
     func workflowAccess(ticketID: String, caller: Caller) throws -> WorkflowTicketAccess {
         do {
-            return .visible(try ticketHolder(ticketID, caller.principal, caller.upstream))
-        } catch let error as RPCError where error.code == .notFound {
             do {
-                _ = try ticketHolder(ticketID, Self.intakePrincipal, caller.upstream)
-                return .hidden
+                return .visible(try ticketHolder(ticketID, caller.principal, caller.upstream))
             } catch let error as RPCError where error.code == .notFound {
-                return .unknown
+                do {
+                    _ = try ticketHolder(ticketID, Self.intakePrincipal, caller.upstream)
+                    return .hidden
+                } catch let error as RPCError where error.code == .notFound {
+                    return .unknown
+                }
             }
+        } catch let error as RPCError where error.code == .unavailable {
+            throw Self.workflowUnavailable
         }
     }
 
@@ -82,6 +88,10 @@ extension IntakeContext {
 
     /// A ticket the caller may not see: the same answer as a missing one.
     static let ticketNotFound = RPCError(.notFound, "ocorrência não encontrada / ticket not found")
+
+    /// Workflow cannot be reached: nothing is allowed without its answer.
+    static let workflowUnavailable = RPCError(.unavailable,
+                                              "o workflow não respondeu; tente de novo / workflow did not answer; try again")
 
     /// A ticket workflow has not received yet, asked about by someone other than who registered it.
     static let notInWorkflowYet = RPCError(.failedPrecondition,

@@ -111,7 +111,8 @@ struct TicketAccessTests {
         #expect(code(x) { _ = try harness.client.call(IntakeV1.Intake.getTicket, integrationGet, options: harness.options(integration)) } == .notFound,
                 "an integration key is checked as an agent")
 
-        #expect(try Stored(harness) == before, "nothing stored, nothing cancelled, no event")
+        let after = try Stored(harness)
+        #expect(after == before, "nothing stored, nothing cancelled, no event: \(after) against \(before)")
         #expect(try harness.quarantined().first?.status == .quarantineHeld)
         let pendingRow = try harness.database.read { try $0.queryOne("SELECT ticket_id FROM attachments WHERE id = ?", [.text(pending.id)]) }
         #expect(pendingRow?["ticket_id"].isNull == true, "the pending upload stays pending")

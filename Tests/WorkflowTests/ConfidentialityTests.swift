@@ -72,6 +72,15 @@ struct ConfidentialityTests {
         let chefe = try Self.visible(harness, as: Self.chefe)
         #expect(chefe["get"] == ["p1", "o1"], "the chefe does not see bruno's level-3 ticket")
         #expect(chefe["list"] == ["p1", "o1"] && chefe["count"] == ["2"] && chefe["search"] == ["p1", "o1"] && chefe["related"] == ["p1"])
+        // A ticket hidden from the caller answers exactly as one that does not exist: same code,
+        // message and violations, so its existence is not revealed.
+        var hidden = WorkflowV1.GetTicketRequest(), missing = WorkflowV1.GetTicketRequest()
+        hidden.ticketID = "p1"
+        missing.ticketID = "nao-existe"
+        let refused = try #require(harness.failure(WorkflowV1.Workflow.getTicket, hidden, as: Self.ana))
+        let absent = try #require(harness.failure(WorkflowV1.Workflow.getTicket, missing, as: Self.ana))
+        #expect(refused.code == .notFound && refused.code == absent.code && refused.message == absent.message)
+        #expect(refused.violations.map(\.field) == absent.violations.map(\.field) && refused.violations.map(\.reason) == absent.violations.map(\.reason))
         // Holding a ticket makes it visible.
         var transfer = WorkflowV1.TransferTicketRequest()
         transfer.ticketID = "p1"

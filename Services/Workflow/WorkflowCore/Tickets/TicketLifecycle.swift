@@ -52,11 +52,14 @@ public final class TicketLifecycle: Sendable {
     /// - Throws: `NOT_FOUND`.
     public func load(_ tx: any SQLExecutor, _ id: String, forUpdate: Bool = false) throws -> TicketRecord {
         let lock = forUpdate && tx.engine == .postgres ? " FOR UPDATE OF t" : ""
-        guard let row = try tx.queryOne(TicketRecord.select + " WHERE t.id = ?" + lock, [.text(id)]) else {
-            throw RPCError(.notFound, "ocorrência não encontrada / ticket not found",
-                           violations: [FieldViolation(field: "ticket_id", reason: "not_found", pt: "Não existe.", en: "Does not exist.")])
-        }
+        guard let row = try tx.queryOne(TicketRecord.select + " WHERE t.id = ?" + lock, [.text(id)]) else { throw Self.ticketNotFound }
         return TicketRecord(row)
+    }
+
+    /// What a missing ticket and one the caller may not see both answer, to the byte.
+    static var ticketNotFound: RPCError {
+        RPCError(.notFound, "ocorrência não encontrada / ticket not found",
+                 violations: [FieldViolation(field: "ticket_id", reason: "not_found", pt: "Não existe.", en: "Does not exist.")])
     }
 
     /// The ticket `id` when `actor` may see it.
@@ -65,7 +68,7 @@ public final class TicketLifecycle: Sendable {
     public func loadVisible(_ tx: any SQLExecutor, _ id: String, actor: Actor, forUpdate: Bool = false) throws -> TicketRecord {
         let ticket = try load(tx, id, forUpdate: forUpdate)
         guard Visibility.canSee(actor, level: ticket.accessLevel, agentID: ticket.agentID, organizationID: ticket.organizationID) else {
-            throw RPCError(.notFound, "ocorrência não encontrada / ticket not found")
+            throw Self.ticketNotFound
         }
         return ticket
     }

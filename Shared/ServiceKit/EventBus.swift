@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Messages
 import Observability
 import RPC
@@ -134,16 +133,8 @@ public struct EventPublisher: Sendable {
         full += prepared.tail
         let light = prepared.rows.contains(where: \.light) ? prepared.head + time + prepared.tail : []
         let createdAt = Date()
-        let hack = Self.outboxHack
-        if hack == 1, let row = prepared.rows.first {
-            let base = String(row.id.prefix { $0 != "@" })
-            Self.hackCache.withLock { $0[base] = (full, 2) }
-        }
-        if hack == 2, let row = prepared.rows.first {
-            return [OutboxEvent(id: row.id, type: prepared.type, key: row.key, payload: full, createdAt: createdAt)]
-        }
-        return prepared.rows.enumerated().map { index, row in
-            OutboxEvent(id: row.id, type: prepared.type, key: row.key, payload: hack == 1 ? (index == 0 ? full : []) : (row.light ? light : full), createdAt: createdAt)
+        return prepared.rows.map { row in
+            OutboxEvent(id: row.id, type: prepared.type, key: row.key, payload: row.light ? light : full, createdAt: createdAt)
         }
     }
 
@@ -171,17 +162,6 @@ public struct EventPublisher: Sendable {
         }
         return OutboxRelay(database: runtime.database, name: "\(source)-events", instance: runtime.configuration.instanceID,
                            configuration: configuration) { subscriber, events in
-            let events = Self.outboxHack != 1 ? events : events.map { event in
-                guard event.payload.isEmpty else { return event }
-                var copy = event
-                let base = String(event.id.prefix { $0 != "@" })
-                copy.payload = Self.hackCache.withLock { cache in
-                    guard let (payload, left) = cache[base] else { return [] }
-                    cache[base] = left > 1 ? (payload, left - 1) : nil
-                    return payload
-                }
-                return copy
-            }
             if watchers.contains(subscriber) {
                 var failures: OutboxRelay.BatchFailures = [:]
                 for (index, event) in events.enumerated() {
@@ -223,8 +203,6 @@ public struct EventPublisher: Sendable {
 }
 
 extension EventPublisher {
-    static let outboxHack: Int = ["shared": 1, "single": 2][ProcessInfo.processInfo.environment["INTAKE_SQLITE_OUTBOX_HACK"] ?? ""] ?? 0
-    static let hackCache = Mutex<[String: ([UInt8], Int)]>([:])
     /// The encoded `DeliverEventsRequest` (`partial` set) carrying `events`: their outbox payloads
     /// are encoded `EventEnvelope`s already, so each becomes field 1 (`events`) as it is, without
     /// being decoded into a message and encoded again.

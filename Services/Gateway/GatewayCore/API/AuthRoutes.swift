@@ -108,7 +108,6 @@ enum AuthRoutes {
             // already taken is refused before intake is asked to add a contact.
             var contactID = invite.contact_id
             if role.isCustomer, let organization {
-                if try context.gateway.store.userWithHash(email: invite.email) != nil { throw CredentialStore.emailTaken }
                 contactID = try InvitedContact.resolve(contactID: invite.contact_id, email: invite.email, displayName: invite.display_name,
                                                        phone: invite.phone, organizationID: organization, role: role, context: context)
             }
@@ -140,11 +139,20 @@ enum AuthRoutes {
         let found = try gateway.store.userWithHash(email: email)
         let hash = found?.1 ?? dummy
         let matches = gateway.hasher.verify(credentials.password, against: hash)
-        guard let (user, stored) = found, stored != nil, matches, user.status == "active" else {
+        guard let (user, stored) = found, stored != nil, matches, user.status != "invited" else {
             throw APIError(status: 401, code: "INVALID_CREDENTIALS", pt: "E-mail ou senha incorretos.", en: "Wrong e-mail or password.")
         }
+        // The status, and for customers and representatives their intake person, decide the rest.
+        let admitted: User
+        do {
+            admitted = try ContactSignIns.admit(user, gateway: gateway)
+        } catch let refusal as APIError where refusal.status != 401 {
+            // The password was right (the answer says so): not a guess to count.
+            try gateway.throttle.succeeded(attempt)
+            throw refusal
+        }
         try gateway.throttle.succeeded(attempt)
-        return user
+        return admitted
     }
 
     private static let dummy = PasswordHasher(environment: ProcessInfo.processInfo.environment).dummyHash()
@@ -169,6 +177,7 @@ enum AuthRoutes {
         if let v = user.agentID { out["agent_id"] = v }
         if let v = user.organizationID { out["organization_id"] = v }
         if let v = user.representativeID { out["representative_id"] = v }
+        if let v = user.disabledBy, user.status == "disabled" { out["disabled_by"] = v.rawValue }
         return out
     }
 

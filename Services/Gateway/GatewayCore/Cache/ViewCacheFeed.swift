@@ -137,6 +137,7 @@ public final class ViewCacheFeed: @unchecked Sendable {
 
     private func run(_ link: Link) {
         defer { finished() }
+        let caching = cache.isEnabled
         var configuration = ClientConfiguration(endpoints: [link.endpoint], secret: secret)
         configuration.callerName = "gateway"
         configuration.maxAttempts = 1
@@ -157,7 +158,7 @@ public final class ViewCacheFeed: @unchecked Sendable {
                     let now = MonotonicClock.nanoseconds()
                     if first {
                         // Events may have been missed while the stream was down.
-                        cache.invalidateAll(now: now)
+                        if caching { cache.invalidateAll(now: now) }
                         first = false
                         backoff = 100
                         logger.info("view cache feed open", ["service": link.service, "address": link.endpoint.description])
@@ -165,6 +166,8 @@ public final class ViewCacheFeed: @unchecked Sendable {
                     }
                     for event in batch.events {
                         onEvent?(event)
+                        // Without a cache the feed runs for `onEvent` and `onOpen` only.
+                        guard caching else { continue }
                         if Self.isKeyedByTicket(event) {
                             if !event.key.isEmpty { cache.invalidate(event.key, now: now) }
                         } else {
@@ -175,7 +178,7 @@ public final class ViewCacheFeed: @unchecked Sendable {
                         }
                     }
                     // Any event may change a listing (a new ticket, a move, a reply).
-                    if !batch.events.isEmpty { cache.invalidate(ViewCache.listsKey, now: now) }
+                    if caching && !batch.events.isEmpty { cache.invalidate(ViewCache.listsKey, now: now) }
                     link.lastLagMilliseconds.store(batch.oldestPendingAgeMs, ordering: .relaxed)
                     link.lastBatchAt.store(now, ordering: .releasing)
                     link.connected.store(true, ordering: .releasing)
@@ -188,7 +191,7 @@ public final class ViewCacheFeed: @unchecked Sendable {
             }
             let wasConnected = link.connected.exchange(false, ordering: .acquiringAndReleasing)
             link.lock.withLock { link.stream = nil }
-            if wasConnected { cache.invalidateAll() }
+            if wasConnected && caching { cache.invalidateAll() }
             pause(milliseconds: backoff)
             backoff = min(backoff * 2, 2_000)
         }

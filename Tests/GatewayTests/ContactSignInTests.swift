@@ -136,7 +136,7 @@ struct ContactSignInTests {
         #expect(try Self.signIn(restarted.httpPort, "ana@suporte.example").status == 201)
     }
 
-    @Test("POST /v1/users checks a customer's contact_id as invitations do (another organization's, inactive, unauthorized: 400 naming contact_id; unknown organization: 400 naming organization_id; without it the contact with the e-mail is used or added) and a representative's person (unknown representative, another representative's or an inactive person: 400); a representative's person deactivated in intake ends its sign-in, reactivated lets it in again")
+    @Test("POST /v1/users checks a customer's contact_id as invitations do (another organization's, inactive, unauthorized: 400 naming contact_id; unknown organization: 400 naming organization_id; without it the contact with the e-mail is used or added) and a representative's person, by POST /v1/users or an invitation (unknown representative, another representative's or an inactive person: 400); a representative's person deactivated in intake ends its sign-in, reactivated lets it in again")
     func createdLoginsAreChecked() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
@@ -216,6 +216,15 @@ struct ContactSignInTests {
             #expect(refused.status == 400 && Self.field(refused) == expected, "\(refused.text)")
         }
         #expect(try create(["email": "rui@sul.com.br", "role": "representative", "representative_id": sul, "contact_id": ruiID]).status == 201)
+        // An invitation for a representative's person goes through the same check.
+        let wrongPerson = try gateway.request("POST", "/v1/invitations", json: [
+            "email": "nina@norte.com.br", "display_name": "Nina", "role": "representative", "representative_id": sul, "contact_id": northern], bearer: admin)
+        #expect(wrongPerson.status == 400 && Self.field(wrongPerson) == ("contact_id", "not_found"), "\(wrongPerson.text)")
+        let nina = try gateway.request("POST", "/v1/invitations", json: [
+            "email": "nina@norte.com.br", "display_name": "Nina", "role": "representative", "representative_id": norte, "contact_id": northern], bearer: admin)
+        #expect(nina.status == 201 && (nina.json["user"] as? [String: Any])?["representative_id"] as? String == norte, "\(nina.text)")
+        #expect(try gateway.request("POST", "/v1/invitations/accept", json: ["token": nina.json["token"] as? String ?? "", "password": "Cafe-Forte-2026!"]).status == 204)
+        _ = try gateway.token("nina@norte.com.br", "Cafe-Forte-2026!")
         let ruiToken = try gateway.token("rui@sul.com.br", "Us3r-Passw0rd!x")
         #expect(try gateway.request("GET", "/v1/tickets?page_size=5", bearer: ruiToken).status == 200)
 

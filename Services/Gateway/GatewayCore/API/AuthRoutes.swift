@@ -82,6 +82,7 @@ enum AuthRoutes {
                 var agent_id: String?
                 var access_level: Int?
                 var phone: String?
+                var representative_id: String?
             }
             let invite = try request.decode(Invite.self)
             let principal = try context.requirePrincipal()
@@ -110,11 +111,16 @@ enum AuthRoutes {
             if role.isCustomer, let organization {
                 contactID = try InvitedContact.resolve(contactID: invite.contact_id, email: invite.email, displayName: invite.display_name,
                                                        phone: invite.phone, organizationID: organization, role: role, context: context)
+            } else if role == .representative {
+                // A representative's person, as for POST /v1/users.
+                try RepresentativePerson.check(contactID: invite.contact_id, representativeID: invite.representative_id, context: context)
             }
+            let representative = role == .representative
             let user = try context.gateway.store.createUser(email: invite.email, displayName: invite.display_name, role: role,
                                                             contactID: contactID, agentID: invite.agent_id,
-                                                            organizationID: organization, accessLevel: invite.access_level ?? 0,
-                                                            passwordHash: nil, invitedBy: context.user?.id)
+                                                            organizationID: representative ? nil : organization,
+                                                            representativeID: representative ? invite.representative_id : nil,
+                                                            accessLevel: invite.access_level ?? 0, passwordHash: nil, invitedBy: context.user?.id)
             let token = try context.gateway.store.createPasswordToken(userID: user.id, purpose: "invite", lifetimeSeconds: 7 * 24 * 3600)
             Mailer.send(gateway: context.gateway, to: user, purpose: "invitation", token: token, context: context)
             var body: [String: Any] = ["user": userJSON(user)]

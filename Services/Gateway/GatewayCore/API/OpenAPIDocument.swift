@@ -6964,6 +6964,7 @@ components:
         contact_id: {type: string, description: intake's contact id}
         role: {type: string, description: administrators only}
         organization_id: {type: string, description: administrators only}
+        representative_id: {type: string, description: "administrators, role representative: intake's representative (contact_id is then one of its active people; 400 naming representative_id or contact_id otherwise)"}
         agent_id: {type: string}
         access_level: {type: integer}
     Invited:

@@ -13,7 +13,7 @@ struct CLITests {
         return try GatewayHarness.run(BuildProducts.executable("ocorre"), arguments, environment: environment, input: input)
     }
 
-    @Test("login, whoami, health as a table and as JSON, methods and call through reflection with an API key")
+    @Test("login, whoami, health as a table and as JSON, methods and call through reflection with an API key, streaming methods included")
     func commands() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let config = deployment.gateway.directory.path + "/ocorre.json"
@@ -43,6 +43,24 @@ struct CLITests {
                                    extra: ["OCORRE_API_KEY": key])
         #expect(echo.status == 0, "\(echo.error)")
         #expect(((try? JSONSerialization.jsonObject(with: Data(echo.output.utf8))) as? [String: Any])?["payload"] as? String == "b2zDoQ==")
+        // Streaming methods: a bidirectional one fed a list (each answer a JSON line, in order), the
+        // same fed JSON Lines on standard input, and a server-streaming export.
+        let echoes = try Self.ocorre(["call", "knowledge/EchoStream", #"[{"payload": "YQ=="}, {"payload": "Yg=="}, {"payload": "Yw=="}]"#, "--json"],
+                                     deployment, config: config, extra: ["OCORRE_API_KEY": key])
+        #expect(echoes.status == 0, "\(echoes.error)")
+        let payloads = echoes.output.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
+        }.compactMap { $0["payload"] as? String }
+        #expect(payloads == ["YQ==", "Yg==", "Yw=="], "\(echoes.output)")
+        let piped = try Self.ocorre(["call", "knowledge/EchoStream", "-", "--json"], deployment, config: config,
+                                    input: "{\"payload\": \"ZA==\"}\n\n{\"payload\": \"ZQ==\"}\n", extra: ["OCORRE_API_KEY": key])
+        #expect(piped.status == 0 && piped.output.contains("ZA==") && piped.output.contains("ZQ=="), "\(piped.output) \(piped.error)")
+        let export = try Self.ocorre(["call", "workflow/ExportQueue", "{}", "--json"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
+        #expect(export.status == 0, "\(export.error)")
+        let chunks = export.output.split(separator: "\n").compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+        #expect(!chunks.isEmpty, "\(export.output)")
+        let notAList = try Self.ocorre(["call", "workflow/ExportQueue", "[{}, {}]"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
+        #expect(notAList.status == 2 && notAList.error.contains("objeto JSON"), "\(notAList.error)")
         let check = try Self.ocorre(["call", "workflow/Check", "{}"], deployment, config: config, extra: ["OCORRE_API_KEY": key])
         #expect(check.output.contains("status: SERVING"), "\(check.output) \(check.error)")
         let unknownField = try Self.ocorre(["call", "knowledge/Echo", #"{"nope": 1}"#], deployment, config: config, extra: ["OCORRE_API_KEY": key])
@@ -98,5 +116,69 @@ struct CLITests {
         #expect(usage.status == 2 && usage.error.contains("--attach"), "\(usage.error)")
         let missing = try ReplyFilesTests.ocorre(["tickets", "reply", ticketID, "--attach", files.path + "/nao-existe.txt"], gateway, token: seeded.maria)
         #expect(missing.status == 2 && missing.error.contains("nao-existe.txt"), "\(missing.error)")
+    }
+
+    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history and solve by code; --lang en in English; filters reach the route; an unknown priority is a usage error")
+    func readableTickets() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let ticketID = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Pedido não grava no fechamento")
+        #expect(try waitFor { try gateway.request("GET", "/v1/tickets?stage=", bearer: seeded.ana).text.contains(ticketID) })
+        let code = try #require((try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana).json["intake"] as? [String: Any])?["code"]
+            as? String)
+        // The agent takes it by its code: one line with the code, the stage and the holder.
+        let take = try ReplyFilesTests.ocorre(["tickets", "take", code], gateway, token: seeded.ana)
+        #expect(take.status == 0 && take.output.contains("\(code) · Em atendimento · Ana (Nível 1)"), "\(take.output) \(take.error)")
+        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/discussion", json: ["is_public": false, "text": "Verificar o log do servidor."],
+                                    bearer: seeded.ana).status == 201)
+
+        let list = try ReplyFilesTests.ocorre(["tickets", "list", "--priority", "normal"], gateway, token: seeded.ana)
+        #expect(list.status == 0, "\(list.error)")
+        let lines = list.output.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("CÓDIGO") == true && lines.first?.contains("ÚLTIMA INTERAÇÃO") == true, "\(list.output)")
+        let row = try #require(lines.first { $0.hasPrefix(code) }, "\(list.output)")
+        #expect(row.contains("Pedido não grava no fechamento") && row.contains("Normal") && row.contains("Ana (Nível 1)"), "\(row)")
+        #expect(!row.contains("NORMAL") && !row.contains("_ms"), "\(row)")
+        // The day it was opened, in this machine's time zone.
+        let today = { let f = DateFormatter(); f.dateFormat = "dd/MM/yyyy"; return f.string(from: Date()) }()
+        #expect(row.contains(today), "\(row)")
+        // A filter the ticket does not match leaves it out; an unknown priority is refused before any call.
+        let urgent = try ReplyFilesTests.ocorre(["tickets", "list", "--priority", "Urgente"], gateway, token: seeded.ana)
+        #expect(urgent.status == 0 && !urgent.output.contains(code), "\(urgent.output)")
+        let unknown = try ReplyFilesTests.ocorre(["tickets", "list", "--priority", "altíssima"], gateway, token: seeded.ana)
+        #expect(unknown.status == 2 && unknown.error.contains("--priority") && unknown.error.contains("altíssima"), "\(unknown.error)")
+
+        let show = try ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.ana)
+        #expect(show.status == 0, "\(show.error)")
+        for expected in ["\(code)  Pedido não grava no fechamento", "Categoria: Problema", "Prioridade: Normal", "Responsável: Ana (Nível 1)",
+                         "Produto / módulo: ERP / Vendas", "Solicitação:", "  Ao gravar o pedido a tela congela.", "Discussão:", "[interna]",
+                         "      Verificar o log do servidor."] {
+            #expect(show.output.contains(expected), "missing \(expected) in\n\(show.output)")
+        }
+        // The customer's page has no internal entry.
+        let customer = try ReplyFilesTests.ocorre(["tickets", "show", ticketID], gateway, token: seeded.maria)
+        #expect(customer.status == 0 && customer.output.contains("Pedido não grava") && !customer.output.contains("Verificar o log"),
+                "\(customer.output)")
+        let english = try ReplyFilesTests.ocorre(["tickets", "show", code, "--lang", "en"], gateway, token: seeded.ana)
+        for expected in ["Category: Problem", "Priority: Normal", "Holder: Ana (Nível 1)", "Request:", "[internal]"] {
+            #expect(english.output.contains(expected), "missing \(expected) in\n\(english.output)")
+        }
+        let englishList = try ReplyFilesTests.ocorre(["tickets", "list"], gateway, token: seeded.ana, language: "en")
+        #expect(englishList.output.hasPrefix("CODE") && englishList.output.contains("LAST INTERACTION"), "\(englishList.output)")
+        // The history as a table; a transfer without a destination is a usage error, sent nowhere.
+        let history = try ReplyFilesTests.ocorre(["tickets", "history", code], gateway, token: seeded.ana)
+        #expect(history.status == 0 && history.output.hasPrefix("QUANDO") && history.output.contains("opened")
+                && history.output.contains("Ana"), "\(history.output) \(history.error)")
+        let nowhere = try ReplyFilesTests.ocorre(["tickets", "transfer", code, "--note", "sem destino"], gateway, token: seeded.ana)
+        #expect(nowhere.status == 2 && nowhere.error.contains("--agent"), "\(nowhere.error)")
+        let solved = try ReplyFilesTests.ocorre(["tickets", "solve", code, "--text", "Atualize para a versão 12.1."], gateway, token: seeded.ana)
+        #expect(solved.status == 0, "\(solved.error)")
+        #expect(try ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.maria).output
+            .contains("Solução:\n  Atualize para a versão 12.1."))
+        // --json stays the API's answer.
+        let json = try ReplyFilesTests.ocorre(["tickets", "show", code, "--json"], gateway, token: seeded.ana)
+        let object = try #require((try? JSONSerialization.jsonObject(with: Data(json.output.utf8))) as? [String: Any], "\(json.output)")
+        #expect(object["intake"] is [String: Any] && object["workflow"] is [String: Any])
     }
 }

@@ -24,10 +24,11 @@ struct ReplyFilesTests {
     }
 
     /// Runs `ocorre` against the deployment's gateway with a bearer token.
-    static func ocorre(_ arguments: [String], _ gateway: GatewayHarness, token: String) throws -> (status: Int32, output: String, error: String) {
+    static func ocorre(_ arguments: [String], _ gateway: GatewayHarness, token: String,
+                       language: String = "pt") throws -> (status: Int32, output: String, error: String) {
         try GatewayHarness.run(BuildProducts.executable("ocorre"), arguments,
                                environment: ["OCORRE_URL": "http://127.0.0.1:\(gateway.httpPort)", "OCORRE_TOKEN": token,
-                                             "OCORRE_CONFIG": gateway.directory.path + "/none.json"])
+                                             "OCORRE_CONFIG": gateway.directory.path + "/none.json", "OCORRE_LANG": language])
     }
 
     /// The attachments of a reply as `ocorre --json` printed it (`ReplyResponse.message`).

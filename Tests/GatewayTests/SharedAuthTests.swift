@@ -60,9 +60,10 @@ struct SharedAuthTests {
         }
         #expect(try pair.two.request("POST", "/v1/auth/tokens", json: ["email": "bia@acme.com.br", "password": "errada-errada"]).status == 429)
 
-        // A burst of 12 concurrent guesses over both instances: attempts are counted before the
-        // password is checked, so at most 3 are checked (401), the others refused (429), and the
-        // refused ones do not count afterwards.
+        // A burst of 12 concurrent guesses over both instances: attempts take turns and are
+        // counted before the password is checked, so exactly 3 are checked (401, as three
+        // attempts one after the other would be), the others refused (429), and the refused ones
+        // do not count afterwards.
         try pair.one.createUser(admin: admin, email: "caio@acme.com.br", role: "agent", agent: "A-1")
         let burst = BurstResults()
         DispatchQueue.concurrentPerform(iterations: 12) { i in
@@ -72,7 +73,7 @@ struct SharedAuthTests {
         }
         let answers = burst.all
         let checked = answers.filter { $0 == 401 }.count
-        #expect(checked <= 3 && answers.filter { $0 == 429 }.count == 12 - checked, "\(answers)")
+        #expect(checked == 3 && answers.filter { $0 == 429 }.count == 9, "\(answers)")
         for _ in checked..<3 {
             #expect(try pair.one.request("POST", "/v1/auth/tokens", json: ["email": "caio@acme.com.br", "password": "errada-errada"]).status == 401)
         }

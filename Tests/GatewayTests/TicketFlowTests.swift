@@ -155,7 +155,7 @@ struct TicketFlowTests {
         let table = try GatewayHarness.run(BuildProducts.executable("ocorre"), ["tickets", "list"],
                                            environment: ["OCORRE_URL": "http://127.0.0.1:\(gateway.httpPort)", "OCORRE_TOKEN": maria,
                                                          "OCORRE_CONFIG": gateway.directory.path + "/none.json"])
-        #expect(table.output.contains("SUBJECT") && table.output.contains("Nota fiscal não transmite"), "\(table.output)")
+        #expect(table.output.contains("ASSUNTO") && table.output.contains("Nota fiscal não transmite"), "\(table.output)")
         let cliEnvironment = ["OCORRE_URL": "http://127.0.0.1:\(gateway.httpPort)", "OCORRE_TOKEN": maria, "OCORRE_CONFIG": gateway.directory.path + "/none.json"]
         let shown = try GatewayHarness.run(BuildProducts.executable("ocorre"), ["tickets", "show", ticketID, "--json"], environment: cliEnvironment)
         #expect(shown.status == 0 && shown.output.contains("Nota fiscal não transmite"), "\(shown.error)")

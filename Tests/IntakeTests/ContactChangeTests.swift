@@ -9,57 +9,13 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// A small workflow stand-in: a real RPC server answering `Workflow/GetTicketHolder` with what
-/// the test sets. (The real method is tested by the workflow service's own tests.)
-final class FakeWorkflow: Sendable {
-    final class State: Sendable {
-        let answer = Mutex<WorkflowV1.GetTicketHolderResponse?>(nil)
-        let asked = Mutex<[String]>([])
-    }
-    let server: RPCServer
-    let state = State()
-    var asked: [String] { state.asked.withLock { $0 } }
-
-    init(secret: String) throws {
-        var router = RPCRouter()
-        let state = self.state
-        router.register(WorkflowV1.Workflow.getTicketHolder) { request, _ in
-            state.asked.withLock { $0.append(request.ticketID) }
-            guard let response = state.answer.withLock({ $0 }) else {
-                throw RPCError(.notFound, "ticket unknown to workflow")
-            }
-            return response
-        }
-        var configuration = ServerConfiguration(serviceName: "workflow", secret: DeploymentSecret(bytes: Array(secret.utf8)))
-        configuration.port = 0
-        server = RPCServer(configuration: configuration, router: router, logger: Logger(service: "workflow", level: .critical))
-        try server.start()
-    }
-
-    /// Workflow's answer: `agent` holds the ticket; `callerMayLink` is what workflow says of the
-    /// caller's right to link customers (from its own directory roles).
-    func holds(_ agent: String, chefe: String = "chefe-1", open: Bool = true, callerMayLink: Bool = false) {
-        var holder = WorkflowV1.Holder()
-        holder.agentID = agent
-        holder.chefeAgentID = chefe
-        var response = WorkflowV1.GetTicketHolderResponse()
-        response.open = open
-        response.holder = holder
-        response.stage = open ? "Em atendimento" : "Finalizado"
-        response.callerMayLinkCustomers = callerMayLink
-        state.answer.withLock { $0 = response }
-    }
-
-    deinit { server.shutdown(gracePeriodMilliseconds: 0) }
-}
-
 @Suite("Changing a ticket's contact", .serialized)
 struct ContactChangeTests {
     @Test("only the holding agent (or their chefe) with the link-customers permission, only while open; workflow is asked over RPC", arguments: TestEngines.all)
     func changeContact(engine: DatabaseEngine) throws {
-        let secret = "contact-change-secret-\(UUID().uuidString)"
-        let workflow = try FakeWorkflow(secret: secret)
-        let harness = try IntakeHarness(engine, environment: ["WORKFLOW_ADDRESSES": "127.0.0.1:\(workflow.server.port)"], secret: secret)
+        let harness = try IntakeHarness(engine)
+        let workflow = harness.workflow
+        workflow.knowsNoTicket(true)
         let acme = try harness.organization("Acme", taxID: "11222333000181")
         let beta = try harness.organization("Beta", taxID: "12ABC34501DE35")
         let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")

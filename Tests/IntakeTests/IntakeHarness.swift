@@ -18,6 +18,9 @@ final class IntakeHarness: @unchecked Sendable {
     let signer: PrincipalSigner
     let secretText: String
     let environment: [String: String]
+    /// Workflow's stand-in, at `WORKFLOW_ADDRESSES` unless the test names another address: every
+    /// agent may see every ticket until the test says otherwise (``FakeWorkflow/hide(_:from:)``).
+    let workflow: FakeWorkflow
 
     /// - Parameters:
     ///   - databaseURL: share an existing PostgreSQL database (a second instance); `nil` makes a new one.
@@ -26,11 +29,15 @@ final class IntakeHarness: @unchecked Sendable {
          dataDirectory: String? = nil, secret: String? = nil) throws {
         directory = try TemporaryDirectory(prefix: "intake-test")
         secretText = secret ?? "intake-test-secret-\(UUID().uuidString)"
+        workflow = try FakeWorkflow(secret: secretText)
         var environment = [
             "OCORRENCIAS_DATA_DIR": dataDirectory ?? directory.path, "OCORRENCIAS_SECRET": secretText,
             "INTAKE_PORT": String(try FreePort.next()),
-            // Nobody listens there: events stay in the outbox, where the tests read them.
-            "WORKFLOW_ADDRESSES": "127.0.0.1:9", "NOTIFICATION_ADDRESSES": "127.0.0.1:9",
+            // Events stay in the outbox, where the tests read them: the stand-in answers their
+            // delivery UNAVAILABLE, and nobody listens at port 9.
+            "WORKFLOW_ADDRESSES": workflow.address, "NOTIFICATION_ADDRESSES": "127.0.0.1:9",
+            // Workflow is asked on every call (the cache has its own test).
+            "INTAKE_WORKFLOW_ACCESS_CACHE_MILLISECONDS": "0",
         ]
         if engine == .postgres {
             environment["INTAKE_DATABASE_URL"] = try databaseURL ?? PostgresTestServer.shared().createDatabase()

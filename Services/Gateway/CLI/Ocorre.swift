@@ -19,9 +19,13 @@ enum Ocorre {
       whoami                                   quem sou / who am I
       health                                   prontidão de cada serviço / readiness of every service
       methods [SERVICE]                        métodos RPC (reflexão) / RPC methods (reflection)
-      call SERVICE/METHOD '{json}'             chama qualquer método / calls any method (gateway RPC port, API key)
-      tickets list [--state S] | show ID | open --subject S --description D [--category C] [--priority P] [--attach FILE]...
-              | reply ID [--text T] [--attach FILE]... | move ID --stage S
+      call SERVICE/METHOD '{json}'             chama qualquer método / calls any method (gateway RPC port, API key);
+                                               com streaming / streaming: '[{json}, ...]' ou / or - (JSON Lines na entrada / on stdin)
+      tickets list [--stage S[,S]] [--priority P] [--category C] [--text T] [--product P] [--agent ID] [--group ID]
+                   [--page-size N] [--cursor C]
+              | show ID | open --subject S --description D [--category C] [--priority P] [--attach FILE]...
+              | reply ID [--text T] [--attach FILE]... | move ID --stage S | take ID | history ID
+              | transfer ID (--agent ID | --group ID) [--note T] | solve ID --text T | cancel ID --reason T
               | discuss ID --text T [--public] [--attach FILE]...
                                                entrada da equipe na discussão (interna sem --public) /
                                                staff's discussion entry (internal without --public)
@@ -29,6 +33,9 @@ enum Ocorre {
                                                vão na chamada, os maiores antes / small files go inside, larger ones first
       kb search TEXT                           busca na base de conhecimento / searches the knowledge base
       get PATH | post PATH '{json}'            qualquer rota HTTP / any HTTP route
+
+    Tabelas e fichas em português; --lang en (ou OCORRE_LANG=en) em inglês; --json para scripts.
+    Tables and ticket pages in Portuguese; --lang en (or OCORRE_LANG=en) for English; --json for scripts.
     """
 
     struct Options {
@@ -53,7 +60,8 @@ enum Ocorre {
         var options = Options()
         var index = 0
         let valueFlags: Set<String> = ["url", "rpc", "api-key", "token", "email", "state", "subject", "description", "category",
-                                       "priority", "text", "stage", "service", "limit", "product", "module", "idempotency-key", "attach"]
+                                       "priority", "text", "stage", "service", "limit", "product", "module", "idempotency-key", "attach",
+                                       "lang", "page-size", "cursor", "agent", "group", "note", "reason"]
         while index < arguments.count {
             let argument = arguments[index]
             if argument.hasPrefix("--") {
@@ -288,18 +296,27 @@ enum Ocorre {
 
     /// A plain-text table with the union of the rows' keys as columns.
     static func table(_ rows: [[String: Any]], columns preferred: [String]? = nil) -> String {
-        guard !rows.isEmpty else { return "(nenhum / none)" }
         var columns = preferred ?? []
         if preferred == nil {
             for row in rows { for key in row.keys.sorted() where !columns.contains(key) { columns.append(key) } }
         }
-        let cells = rows.map { row in columns.map { String(flat(row[$0] ?? "").prefix(60)) } }
-        let widths = columns.indices.map { i in max(columns[i].count, cells.map { $0[i].count }.max() ?? 0) }
+        return table(headers: columns.map { $0.uppercased() }, rows: rows.map { row in columns.map { flat(row[$0] ?? "") } })
+    }
+
+    /// A plain-text table: each cell on one line and cut at 60 characters, columns as wide as
+    /// their widest cell.
+    static func table(headers: [String], rows: [[String]], empty: String = "(nenhum / none)") -> String {
+        guard !rows.isEmpty else { return empty }
+        let cells = rows.map { row in row.map { cell in
+            let line = cell.replacingOccurrences(of: "\n", with: " ")
+            return line.count > 60 ? String(line.prefix(59)) + "…" : line
+        } }
+        let widths = headers.indices.map { i in max(headers[i].count, cells.map { $0[i].count }.max() ?? 0) }
         func line(_ values: [String]) -> String {
-            values.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            values.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingTrailingSpaces()
         }
-        return ([line(columns.map { $0.uppercased() }), line(widths.map { String(repeating: "-", count: $0) })] + cells.map(line))
-            .joined(separator: "\n")
+        return ([line(headers), line(widths.map { String(repeating: "-", count: $0) })] + cells.map(line)).joined(separator: "\n")
     }
 
     // MARK: health
@@ -329,77 +346,13 @@ enum Ocorre {
         }
         if response?.statusCode != 200 { throw Failure(description: "nem todos os serviços estão prontos / not every service is ready", status: 3) }
     }
-
-    // MARK: RPC
-
-    static func rpcClient(_ options: Options) throws -> RPCClient {
-        guard let key = options.apiKey else {
-            throw Failure(description: "a porta RPC do gateway pede uma chave de API (--api-key ou OCORRE_API_KEY) / the gateway's RPC port needs an API key", status: 2)
-        }
-        guard let endpoint = Endpoint(options.rpc) else { throw Failure(description: "endereço inválido / invalid address \(options.rpc)", status: 2) }
-        var configuration = ClientConfiguration(endpoints: [endpoint], secret: .random())
-        configuration.apiKey = key
-        configuration.callerName = "ocorre"
-        configuration.maxAttempts = 1
-        return RPCClient(configuration: configuration)
-    }
-
-    /// Every method behind the gateway's RPC port (or of one service), from reflection.
-    static func listMethods(_ client: RPCClient, service: String?) throws -> [RpcV1.MethodInfo] {
-        var options = CallOptions(timeoutMilliseconds: 10_000)
-        if let service { options.metadata[MetadataKey.service] = service }
-        return try client.call(RpcV1.Reflection.listMethods, RpcV1.ListMethodsRequest(), options: options).methods
-    }
-
-    static func methods(_ options: Options, service: String?) throws {
-        let client = try rpcClient(options)
-        defer { client.close() }
-        let methods = try listMethods(client, service: service)
-        let rows: [[String: Any]] = methods.map {
-            ["method": $0.name, "request": $0.requestType, "response": $0.responseType,
-             "streaming": $0.clientStreaming || $0.serverStreaming ? "yes" : "no"]
-        }
-        if options.json { try show(rows, options) } else { print(table(rows, columns: ["method", "request", "response", "streaming"])) }
-    }
-
-    /// `call intake/OpenTicket '{"subject": "..."}'`: finds the method by reflection, encodes
-    /// the JSON with the request's descriptor, calls it through the gateway and prints the answer.
-    static func call(_ options: Options, _ arguments: [String]) throws {
-        guard let target = arguments.first, let slash = target.firstIndex(of: "/") else {
-            throw Failure(description: "uso / usage: ocorre call SERVICE/METHOD '{json}'", status: 2)
-        }
-        let service = String(target[..<slash])
-        let methodName = String(target[target.index(after: slash)...])
-        let json = try parseJSON(arguments.count > 1 ? arguments[1] : "{}")
-        let client = try rpcClient(options)
-        defer { client.close() }
-        let builtin = ["Check", "ListMethods", "Echo"].contains(methodName)
-        let methods = try listMethods(client, service: builtin ? service : nil)
-        let candidates = methods.filter { info in
-            let path = info.name
-            let matchesService = Gateway.service(ofMethod: path) == service || builtin
-            return matchesService && (path.hasSuffix("/" + methodName) || path == methodName || path == "/" + methodName)
-        }
-        guard let method = candidates.first else {
-            let known = methods.filter { Gateway.service(ofMethod: $0.name) == service }.map { "  " + $0.name }.joined(separator: "\n")
-            throw Failure(description: "método não encontrado / method not found: \(target)\n\(known)", status: 2)
-        }
-        guard !method.clientStreaming && !method.serverStreaming else {
-            throw Failure(description: "métodos com streaming não são suportados pelo call / streaming methods are not supported by call")
-        }
-        let request = try ProtoJSON.encode(json, as: try ProtoJSON.descriptor(named: method.requestType))
-        var callOptions = CallOptions(timeoutMilliseconds: 30_000)
-        if builtin { callOptions.metadata[MetadataKey.service] = service }
-        if let key = options.flags["idempotency-key"] { callOptions.metadata[MetadataKey.idempotencyKey] = key }
-        do {
-            let bytes = try client.callRaw(path: method.name, payload: request, options: callOptions)
-            let answer = try ProtoJSON.decode(bytes, as: try ProtoJSON.descriptor(named: method.responseType))
-            try show(answer, options)
-        } catch let error as RPCError {
-            var text = "\(error.code.name): \(error.message)"
-            for violation in error.violations { text += "\n  - \(violation.field): \(violation.descriptionPT)" }
-            throw Failure(description: text)
-        }
-    }
 }
 
+extension String {
+    /// The text without the spaces at its end (a table's last column is not padded).
+    func trimmingTrailingSpaces() -> String {
+        var text = self
+        while text.last == " " { text.removeLast() }
+        return text
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import Messages
 
 /// `ocorre tickets ...` and `ocorre kb ...`: the ticket routes of the HTTP API.
 enum Tickets {
@@ -7,15 +8,26 @@ enum Tickets {
         guard let sub = arguments.first else { throw Ocorre.Failure(description: Ocorre.usage, status: 2) }
         switch sub {
         case "list":
-            var path = "/v1/tickets"
-            if let state = options.flags["state"] { path += "?state=\(state.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? state)" }
-            let answer = try Ocorre.http(options, "GET", path)
+            var query: [String] = []
+            // `--state` is the old spelling of `--stage`.
+            for (flag, argument) in [("stage", "stage"), ("state", "stage"), ("priority", "priority"), ("category", "category"),
+                                     ("text", "text"), ("product", "product"), ("module", "module"), ("agent", "agent_id"),
+                                     ("group", "group_id"), ("page-size", "page_size"), ("cursor", "cursor")] {
+                guard let value = options.flags[flag] else { continue }
+                query.append("\(argument)=\(try queryValue(flag, argument, value))")
+            }
+            let answer = try Ocorre.http(options, "GET", "/v1/tickets" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
             if options.json { try Ocorre.show(answer, options) } else {
-                print(Ocorre.table(answer["tickets"] as? [[String: Any]] ?? [], columns: ["code", "subject", "stage_name", "priority", "organization_name", "last_interaction_at_ms"]))
+                let language = TicketText.language(options)
+                print(TicketText.list(answer["tickets"] as? [[String: Any]] ?? [], language))
+                if let next = answer["next_cursor"] as? String, !next.isEmpty {
+                    print(language == .portuguese ? "\nPróxima página: --cursor \(next)" : "\nNext page: --cursor \(next)")
+                }
             }
         case "show":
             guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets show ID", status: 2) }
-            try Ocorre.show(try Ocorre.http(options, "GET", "/v1/tickets/\(arguments[1])"), options)
+            let answer = try Ocorre.http(options, "GET", "/v1/tickets/\(pathSegment(arguments[1]))")
+            if options.json { try Ocorre.show(answer, options) } else { print(TicketText.view(answer, TicketText.language(options))) }
         case "open":
             var body: [String: Any] = [:]
             // Flags named after what people say; fields named as in intake's OpenTicketRequest.
@@ -32,8 +44,7 @@ enum Tickets {
             }
             var body: [String: Any] = ["text": options.flags["text"] ?? ""]
             for (key, value) in try files(options) { body[key] = value }
-            let ticket = arguments[1].addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? arguments[1]
-            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(ticket)/replies", body: body), options)
+            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(pathSegment(arguments[1]))/replies", body: body), options)
         case "discuss":
             // An agent's discussion entry: internal unless --public; text required, files like a reply's.
             guard arguments.count > 1, let text = options.flags["text"] else {
@@ -41,16 +52,91 @@ enum Tickets {
             }
             var body: [String: Any] = ["text": text, "is_public": options.switches.contains("public")]
             for (key, value) in try files(options) { body[key] = value }
-            let ticket = arguments[1].addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? arguments[1]
-            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(ticket)/discussion", body: body), options)
+            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(pathSegment(arguments[1]))/discussion", body: body), options)
         case "move":
             guard arguments.count > 1, let stage = options.flags["stage"] else {
                 throw Ocorre.Failure(description: "uso / usage: ocorre tickets move ID --stage S", status: 2)
             }
-            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(arguments[1])/move", body: ["to_stage": stage]), options)
+            try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/move", body: ["to_stage": stage]))
+        case "take":
+            guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets take ID", status: 2) }
+            try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/take", body: [String: Any]()))
+        case "transfer":
+            guard arguments.count > 1, options.flags["agent"] != nil || options.flags["group"] != nil else {
+                throw Ocorre.Failure(description: "uso / usage: ocorre tickets transfer ID (--agent ID | --group ID) [--note T]", status: 2)
+            }
+            var body: [String: Any] = [:]
+            for (flag, field) in [("agent", "to_agent_id"), ("group", "to_group_id"), ("note", "note")] {
+                if let value = options.flags[flag] { body[field] = value }
+            }
+            try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/transfer", body: body))
+        case "solve":
+            guard arguments.count > 1, let text = options.flags["text"] else {
+                throw Ocorre.Failure(description: "uso / usage: ocorre tickets solve ID --text T", status: 2)
+            }
+            try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/solution", body: ["text": text]))
+        case "cancel":
+            guard arguments.count > 1, let reason = options.flags["reason"] else {
+                throw Ocorre.Failure(description: "uso / usage: ocorre tickets cancel ID --reason T", status: 2)
+            }
+            let answer = try Ocorre.http(options, "POST", "/v1/tickets/\(pathSegment(arguments[1]))/cancel", body: ["reason": reason])
+            if options.json { try Ocorre.show(answer, options) } else {
+                let pt = TicketText.language(options) == .portuguese
+                print("\(TicketText.text(answer["code"])): \(pt ? "cancelada" : "cancelled")")
+            }
+        case "history":
+            guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets history ID", status: 2) }
+            let answer = try Ocorre.http(options, "GET", "/v1/tickets/\(try ticketID(options, arguments[1]))/history")
+            if options.json { try Ocorre.show(answer, options) } else {
+                print(TicketText.history(answer["entries"] as? [[String: Any]] ?? [], TicketText.language(options)))
+            }
         default:
             throw Ocorre.Failure(description: Ocorre.usage, status: 2)
         }
+    }
+
+    /// The ticket's id for workflow's routes, which take ids only: a code (`2026-000123`) is
+    /// looked up through the ticket view first.
+    static func ticketID(_ options: Ocorre.Options, _ reference: String) throws -> String {
+        guard reference.count != 36 || reference.filter({ $0 == "-" }).count != 4 else { return pathSegment(reference) }
+        let view = try Ocorre.http(options, "GET", "/v1/tickets/\(pathSegment(reference))")
+        guard let id = (view["intake"] as? [String: Any])?["id"] as? String, !id.isEmpty else {
+            throw Ocorre.Failure(description: "ocorrência sem id / ticket without an id: \(reference)")
+        }
+        return pathSegment(id)
+    }
+
+    /// What a change answered (workflow's `TicketView`): with `--json` as it came, else one line
+    /// with the ticket's code, stage and holder.
+    static func changed(_ options: Ocorre.Options, _ answer: [String: Any]) throws {
+        if options.json { return try Ocorre.show(answer, options) }
+        let row = answer["row"] as? [String: Any] ?? [:]
+        print([TicketText.text(row["code"]), TicketText.text(row["stage_name"]), TicketText.holder(row["holder"])]
+            .filter { !$0.isEmpty }.joined(separator: " · "))
+    }
+
+    /// A ticket id or code as one path segment.
+    static func pathSegment(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? text
+    }
+
+    /// A list filter's value as the route takes it: priorities and categories by their API names
+    /// (`alta` or `Alta` → `ALTA`; several separated by commas), everything percent-encoded.
+    /// - Throws: a usage failure naming the flag for a priority or category that does not exist.
+    static func queryValue(_ flag: String, _ argument: String, _ value: String) throws -> String {
+        var value = value
+        if argument == "priority" || argument == "category" {
+            let names = try value.split(separator: ",").map { part -> String in
+                let name = argument == "priority" ? CommonV1.Priority(protoName: String(part))?.protoName
+                                                  : CommonV1.Category(protoName: String(part))?.protoName
+                guard let name, !name.hasSuffix("UNSPECIFIED") else {
+                    throw Ocorre.Failure(description: "--\(flag): valor desconhecido / unknown value \(part)", status: 2)
+                }
+                return name
+            }
+            value = names.joined(separator: ",")
+        }
+        return value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ",-_."))) ?? value
     }
 
     /// The `--attach` files of an open, a reply or a discussion entry as the API takes them: small ones inside the

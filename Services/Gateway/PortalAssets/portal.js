@@ -21,7 +21,7 @@ const TEXT = {
     proposedSolution: 'Solução proposta', acceptSolution: 'Aceitar a solução', rejectSolution: 'Rejeitar a solução',
     rejectReason: 'Por que a solução não resolve? (obrigatório para rejeitar)',
     stageStatus: 'Status na etapa', setStatus: 'Definir status', statusNone: '(nenhum)', yourAnswer: 'Sua avaliação', sla: 'SLA',
-    slaOnTime: 'No prazo', slaAtRisk: 'Em risco', slaBreached: 'Atrasada', slaPaused: 'Pausado', until: 'até', dueWas: 'venceu',
+    slaOnTime: 'No prazo', slaAtRisk: 'Em risco', slaBreached: 'Atrasada', slaPaused: 'Pausado', until: 'até', dueWas: 'venceu', dueIn: 'vence em',
     linkArticle: 'Vincular artigo', searchArticles: 'Buscar na base de conhecimento', search: 'Buscar', link: 'Vincular',
     emailAbout: 'E-mail sobre a ocorrência', emailTo: 'Para (separe por vírgulas)', emailSubject: 'Assunto do e-mail',
     emailBody: 'Texto', emailSend: 'Enviar e-mail', emailSent: 'E-mail enviado.', linked: 'Artigo vinculado.',
@@ -50,7 +50,7 @@ const TEXT = {
     proposedSolution: 'Proposed solution', acceptSolution: 'Accept the solution', rejectSolution: 'Reject the solution',
     rejectReason: 'Why does the solution not solve it? (required to reject)',
     stageStatus: 'Status in the stage', setStatus: 'Set status', statusNone: '(none)', yourAnswer: 'Your rating', sla: 'SLA',
-    slaOnTime: 'On time', slaAtRisk: 'At risk', slaBreached: 'Breached', slaPaused: 'Paused', until: 'until', dueWas: 'was due',
+    slaOnTime: 'On time', slaAtRisk: 'At risk', slaBreached: 'Breached', slaPaused: 'Paused', until: 'until', dueWas: 'was due', dueIn: 'due in',
     linkArticle: 'Link an article', searchArticles: 'Search the knowledge base', search: 'Search', link: 'Link',
     emailAbout: 'E-mail about the ticket', emailTo: 'To (comma separated)', emailSubject: 'E-mail subject',
     emailBody: 'Text', emailSend: 'Send e-mail', emailSent: 'E-mail sent.', linked: 'Article linked.',
@@ -357,16 +357,53 @@ function passwordPage(endpoint, token) {
 
 // ---------------------------------------------------------------- customer
 
-// The SLA badge of a queue row (workflow fills sla_state and sla_due_at_ms in ListQueue).
+// The SLA badge of a queue row (workflow fills sla_state and sla_due_at_ms in ListQueue). A
+// running clock counts down on the page ("vence em 1 h 20 min"); once its due time passes it
+// shows as breached, before workflow's timer marks it and the next load confirms it.
 function slaBadge(row) {
   const state = row.sla_state || '';
   if (!state) return el('span', { class: 'muted', text: '—' });
-  const names = { on_time: 'slaOnTime', at_risk: 'slaAtRisk', breached: 'slaBreached', paused: 'slaPaused' };
   const due = Number(row.sla_due_at_ms || 0);
-  const suffix = due ? ` · ${state === 'breached' ? t('dueWas') : t('until')} ${when(due)}` : '';
-  return el('span', { class: `badge sla sla-${state.replace('_', '-')}`, 'data-sla': state, title: due ? new Date(due).toISOString() : '',
-    text: t(names[state] || state) + suffix });
+  const badge = el('span', { 'data-sla': state, title: due ? when(due) : '' });
+  if (due && (state === 'on_time' || state === 'at_risk')) {
+    badge.dataset.slaDue = String(due);
+    badge.dataset.slaState = state;
+  }
+  paintSLABadge(badge, state, due, Date.now());
+  return badge;
 }
+
+const SLA_NAMES = { on_time: 'slaOnTime', at_risk: 'slaAtRisk', breached: 'slaBreached', paused: 'slaPaused' };
+
+function paintSLABadge(badge, state, due, now) {
+  const running = state === 'on_time' || state === 'at_risk';
+  const shown = running && due && due <= now ? 'breached' : state;
+  let suffix = '';
+  if (due && running && due > now) suffix = ` · ${t('dueIn')} ${timeLeft(due - now)}`;
+  else if (due && shown === 'breached') suffix = ` · ${t('dueWas')} ${when(due)}`;
+  else if (due) suffix = ` · ${t('until')} ${when(due)}`;
+  badge.className = `badge sla sla-${shown.replace('_', '-')}`;
+  badge.dataset.sla = shown;
+  badge.textContent = t(SLA_NAMES[shown] || shown) + suffix;
+}
+
+// "2 d 3 h", "1 h 20 min", "5 min", "< 1 min".
+function timeLeft(ms) {
+  const minutes = Math.floor(ms / 60000);
+  if (minutes < 1) return '< 1 min';
+  const days = Math.floor(minutes / 1440), hours = Math.floor((minutes % 1440) / 60), rest = minutes % 60;
+  if (days) return hours ? `${days} d ${hours} h` : `${days} d`;
+  if (hours) return rest ? `${hours} h ${rest} min` : `${hours} h`;
+  return `${rest} min`;
+}
+
+// Repaints the running clocks' badges on the page (every 30 s; `now` lets a test move time on).
+function refreshSLABadges(now = Date.now()) {
+  document.querySelectorAll('[data-sla-due]').forEach((badge) => {
+    paintSLABadge(badge, badge.dataset.slaState, Number(badge.dataset.slaDue), now);
+  });
+}
+setInterval(() => refreshSLABadges(), 30000);
 
 function ticketTable(rows, id, withSLA, withOrganization) {
   if (!rows.length) return el('p', { class: 'muted', text: t('none') });

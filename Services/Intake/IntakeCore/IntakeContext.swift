@@ -24,16 +24,21 @@ public final class IntakeContext: Sendable {
     let recentSubmissions: RecentSubmissions?
     /// SQLite checkpoints off the group commit's writer (see ``WALCheckpointer``); `nil` when off.
     let checkpointer: WALCheckpointer?
-    /// Who holds a ticket (workflow's `GetTicketHolder`); injected so the e-mail command, which
-    /// never changes contacts, needs no client.
-    let ticketHolder: @Sendable (String, CallOptions) throws -> WorkflowV1.GetTicketHolderResponse
+    /// Workflow's `GetTicketHolder` for a ticket id, asked as the principal given (signed by the
+    /// closure) with the deadline and trace of the options: who holds a ticket, and whether that
+    /// principal may see it (``requireTicketAccess(_:caller:)``). Injected so the e-mail command,
+    /// which acts as a service and never changes contacts, needs no client.
+    let ticketHolder: @Sendable (String, AuthV1.Principal, CallOptions) throws -> WorkflowV1.GetTicketHolderResponse
+    /// Workflow's recent grants of tickets to agents (``TicketAccessCache``).
+    let accessCache: TicketAccessCache
 
     public init(database: any Database, settings: IntakeSettings,
-                ticketHolder: @escaping @Sendable (String, CallOptions) throws -> WorkflowV1.GetTicketHolderResponse) throws {
+                ticketHolder: @escaping @Sendable (String, AuthV1.Principal, CallOptions) throws -> WorkflowV1.GetTicketHolderResponse) throws {
         self.database = database
         self.settings = settings
         self.contents = try ContentStore(root: settings.attachmentsDirectory)
         self.ticketHolder = ticketHolder
+        self.accessCache = TicketAccessCache(lifetimeMilliseconds: settings.workflowAccessCacheMilliseconds)
         let recent = database.engine == .sqlite && settings.duplicateWindowMilliseconds > 0
             ? RecentSubmissions(windowMilliseconds: settings.duplicateWindowMilliseconds, capacity: settings.recentSubmissionsMax) : nil
         recentSubmissions = recent

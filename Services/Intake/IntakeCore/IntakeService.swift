@@ -37,9 +37,12 @@ public enum IntakeService {
     public static func register(runtime: ServiceRuntime, router: inout RPCRouter) throws -> IntakeContext {
         let settings = try IntakeSettings(environment: runtime.configuration.environment,
                                           dataDirectory: runtime.configuration.dataDirectory)
-        let intake = try IntakeContext(database: runtime.database, settings: settings) { ticketID, options in
+        let principals = runtime.principals
+        let intake = try IntakeContext(database: runtime.database, settings: settings) { ticketID, principal, options in
             var request = WorkflowV1.GetTicketHolderRequest()
             request.ticketID = ticketID
+            var options = options
+            options.metadata.merge(principals.metadata(for: principal)) { _, signed in signed }
             return try runtime.client(for: "workflow").call(WorkflowV1.Workflow.getTicketHolder, request, options: options)
         }
         intake.contents.removeStaleUploads()

@@ -64,6 +64,9 @@ public struct IntakeSettings: Sendable {
     /// keeps only its header block in the quarantine and its sender is told the limit. 35 MiB
     /// holds about 25 MiB of files once base64 has grown them by a third.
     public var maxMailBytes: Int64 = 35 << 20
+    /// How long workflow's "yes, this agent may see this ticket" is reused for the same agent and
+    /// ticket (``TicketAccessCache``); a revoked access may last this long. 0 asks every time.
+    public var workflowAccessCacheMilliseconds: Int64 = 2_000
     /// Whose calendar year prefixes ticket codes (``TicketCodeTimeZone``; Brasília by default).
     public var ticketCodeTimeZone = TicketCodeTimeZone.brasilia
 
@@ -140,6 +143,10 @@ public struct IntakeSettings: Sendable {
         if let value = try number("INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS") {
             guard value <= 100_000 else { throw ConfigurationError("invalid INTAKE_GROUP_COMMIT_GATHER_MICROSECONDS=\(value) (at most 100000)") }
             groupCommitGatherMicroseconds = Int(value)
+        }
+        if let value = try number("INTAKE_WORKFLOW_ACCESS_CACHE_MILLISECONDS") {
+            guard value <= 60_000 else { throw ConfigurationError("invalid INTAKE_WORKFLOW_ACCESS_CACHE_MILLISECONDS=\(value) (at most 60000)") }
+            workflowAccessCacheMilliseconds = value
         }
         if let value = try number("INTAKE_RELAY_POLL_MILLISECONDS") {
             guard value >= 1 && value <= 3_600_000 else { throw ConfigurationError("invalid INTAKE_RELAY_POLL_MILLISECONDS=\(value)") }

@@ -430,7 +430,7 @@ enum IntakeBench {
         defer { database.close() }
         var settings = IntakeSettings(attachmentsDirectory: directory.path + "/att")
         settings.groupCommit = options.groupCommit
-        let intake = try IntakeContext(database: database, settings: settings) { _, _ in
+        let intake = try IntakeContext(database: database, settings: settings) { _, _, _ in
             throw RPCError(.unavailable, "no workflow")
         }
         var agent = AuthV1.Principal()
@@ -691,7 +691,7 @@ enum IntakeBench {
             : DatabaseConfiguration(url: try PostgresTestServer.shared().createDatabase(), sqlitePath: "")
         let database = try openDatabase(configuration, migrations: IntakeService.migrations)
         defer { database.close() }
-        let intake = try IntakeContext(database: database, settings: IntakeSettings(attachmentsDirectory: directory.path + "/att")) { _, _ in
+        let intake = try IntakeContext(database: database, settings: IntakeSettings(attachmentsDirectory: directory.path + "/att")) { _, _, _ in
             throw RPCError(.unavailable, "no workflow")
         }
         let organizations = max(1, options.lookupContacts / 10)

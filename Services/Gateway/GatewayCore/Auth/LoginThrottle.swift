@@ -10,12 +10,14 @@ import Storage
 /// bucket; buckets are stored as SHA-256 of `e:<e-mail>` and `a:<address>`), so every gateway
 /// instance on that database (a shared SQLite file or PostgreSQL) counts the same attempts: N
 /// instances do not allow N times the guesses. An attempt is **counted before its password is
-/// checked** — its rows are committed, then the bucket is counted — so concurrent attempts cannot
-/// all pass a check made before any of them failed: the i-th attempt to commit counts at least i,
-/// and at most `maxFailures` attempts per e-mail are verified in a window, whatever the
-/// concurrency. A refused attempt's rows are deleted (it does not extend the wait); a successful
-/// one deletes its own rows and the e-mail's. Three small statements per sign-in, nothing next to
-/// the Argon2id verification.
+/// checked**, and attempts on one bucket take turns: each counts, in its own write transaction,
+/// the attempts committed before it and records itself only when it is allowed (SQLite's single
+/// writer serializes them; on PostgreSQL a transaction-level advisory lock per bucket). So
+/// exactly `maxFailures` attempts per e-mail are checked in a window, whatever the concurrency,
+/// no more and no fewer: a burst is answered as the same attempts one after the other would be.
+/// A refused attempt leaves no row (it does not extend the wait); a successful one deletes its
+/// own rows and the e-mail's. One write transaction per sign-in next to the Argon2id check, and
+/// one more on success.
 public final class LoginThrottle: Sendable {
     public let maxFailures: Int
     public let windowSeconds: Int
@@ -44,37 +46,42 @@ public final class LoginThrottle: Sendable {
     static func bucket(email: String) -> String { Tokens.digest("e:" + email) }
     static func bucket(address: String) -> String { Tokens.digest("a:" + address) }
 
-    /// Counts an attempt for the e-mail and the address, then says whether it may check its
-    /// password (the attempt counts as a failure until ``succeeded(_:)``).
+    /// The advisory-lock class of the buckets' turns on PostgreSQL ("LT").
+    static let lockClass: Int32 = 0x4C54
+
+    /// Counts the attempts for the e-mail and the address committed before this one and, when
+    /// both are under their limits, records it and lets it check its password (it counts as a
+    /// failure until ``succeeded(_:)``).
     /// - Throws: ``StorageError`` when the database does not answer.
     public func begin(email: String, address: String, now: Date = Date()) throws -> Admission {
         let t = Int64(now.timeIntervalSince1970 * 1000)
         let window = Int64(windowSeconds) * 1000
         let attempt = Attempt(id: Tokens.random(12), emailBucket: Self.bucket(email: email))
         let byAddress = Self.bucket(address: address)
-        try database.write { tx in
-            try tx.execute("INSERT INTO gateway_login_failures (bucket, failed_at, attempt) VALUES (?, ?, ?), (?, ?, ?)",
-                           [.text(attempt.emailBucket), .integer(t), .text(attempt.id), .text(byAddress), .integer(t), .text(attempt.id)])
-        }
-        sweep(now: t)
-        // Counted after the rows are committed: every attempt committed earlier is seen.
-        let rows = try database.read { tx in
-            try tx.query("""
+        let admission = try database.write { tx -> Admission in
+            if tx.engine == .postgres {
+                // In a fixed order, so two attempts sharing both buckets cannot wait on each other.
+                let buckets = [attempt.emailBucket, byAddress].sorted()
+                try tx.execute("SELECT pg_advisory_xact_lock(\(Self.lockClass), hashtext(?)), pg_advisory_xact_lock(\(Self.lockClass), hashtext(?))",
+                               buckets.map { .text($0) })
+            }
+            let rows = try tx.query("""
                 SELECT bucket, COUNT(*) AS attempts, MIN(failed_at) AS oldest FROM gateway_login_failures
                 WHERE bucket IN (?, ?) AND failed_at > ? GROUP BY bucket
                 """, [.text(attempt.emailBucket), .text(byAddress), .integer(t - window)])
-        }
-        for row in rows {
-            let limit = try row.text("bucket") == attempt.emailBucket ? maxFailures : maxFailures * 4
-            if try row.int("attempts") > Int64(limit) {
-                try database.write { tx in
-                    try tx.execute("DELETE FROM gateway_login_failures WHERE attempt = ?", [.text(attempt.id)])
+            for row in rows {
+                let limit = try row.text("bucket") == attempt.emailBucket ? maxFailures : maxFailures * 4
+                if try row.int("attempts") >= Int64(limit) {
+                    let wait = (try row.int("oldest") + window - t + 999) / 1000
+                    return .refused(retryAfter: Int(max(1, wait)))
                 }
-                let wait = (try row.int("oldest") + window - t + 999) / 1000
-                return .refused(retryAfter: Int(max(1, wait)))
             }
+            try tx.execute("INSERT INTO gateway_login_failures (bucket, failed_at, attempt) VALUES (?, ?, ?), (?, ?, ?)",
+                           [.text(attempt.emailBucket), .integer(t), .text(attempt.id), .text(byAddress), .integer(t), .text(attempt.id)])
+            return .allowed(attempt)
         }
-        return .allowed(attempt)
+        sweep(now: t)
+        return admission
     }
 
     /// The attempt signed in: its rows and the e-mail's earlier failures go.

@@ -8,7 +8,9 @@ import ServiceKit
 enum IntakeAPI {
     static func register(_ intake: IntakeContext, principals: PrincipalSigner, in router: inout RPCRouter) {
         typealias API = IntakeV1.Intake
-        @Sendable func caller(_ context: ServerContext) throws -> Caller { Caller(try principals.require(context)) }
+        @Sendable func caller(_ context: ServerContext) throws -> Caller {
+            Caller(try principals.require(context), upstream: CallOptions(propagating: context))
+        }
 
         // Directory.
         router.register(API.createOrganization) { request, context in try intake.createOrganization(request, caller: caller(context)) }
@@ -72,7 +74,7 @@ enum IntakeAPI {
         }
         router.register(API.cancelTicket) { request, context in try intake.cancel(request, caller: caller(context)) }
         router.register(API.changeTicketContact) { request, context in
-            try intake.changeContact(request, caller: caller(context), options: CallOptions(propagating: context))
+            try intake.changeContact(request, caller: caller(context))
         }
 
         // Attachments.

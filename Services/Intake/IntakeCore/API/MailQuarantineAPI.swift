@@ -10,7 +10,9 @@ enum MailQuarantineAPI {
     static func register(_ intake: IntakeContext, principals: PrincipalSigner, tokens: ReplyToken,
                          settings: MailIngestSettings, in router: inout RPCRouter) {
         typealias API = IntakeV1.Intake
-        @Sendable func caller(_ context: ServerContext) throws -> Caller { Caller(try principals.require(context)) }
+        @Sendable func caller(_ context: ServerContext) throws -> Caller {
+            Caller(try principals.require(context), upstream: CallOptions(propagating: context))
+        }
         router.register(API.listQuarantinedMail) { request, context in try intake.listQuarantined(request, caller: caller(context)) }
         router.register(API.getQuarantinedMail) { request, context in try intake.quarantined(request.id, caller: caller(context), headers: true) }
         router.registerStreaming(API.downloadQuarantinedMail) { requests, responses, context in

@@ -1,5 +1,6 @@
 import Messages
 import RPC
+import RPCTransport
 
 /// Who is calling and what that allows, from the signed principal (never from request fields).
 ///
@@ -7,11 +8,18 @@ import RPC
 ///   authorized contacts (checked against the directory by the handlers).
 /// - Agents (internal staff) may act for any customer, e.g. register a phone call for them.
 /// - Services act on their own (the e-mail channel acts as the sending contact instead).
+/// - Agents and integrations that are not administrators reach one ticket's content only when
+///   workflow lets them see the ticket (``IntakeContext/requireTicketAccess(_:caller:)``).
 public struct Caller: Sendable {
     public let principal: AuthV1.Principal
+    /// The deadline, trace and request id of the call this caller made, for the calls intake
+    /// makes to workflow on their behalf (empty for a caller made in-process, e.g. the e-mail
+    /// channel).
+    public let upstream: CallOptions
 
-    public init(_ principal: AuthV1.Principal) {
+    public init(_ principal: AuthV1.Principal, upstream: CallOptions = CallOptions()) {
         self.principal = principal
+        self.upstream = upstream
     }
 
     public var id: String { principal.id }
@@ -23,6 +31,10 @@ public struct Caller: Sendable {
     /// Staff or an internal system (integration API key).
     public var isStaffOrSystem: Bool { isAgent || isService || principal.kind == .integration }
     public var isAdministrator: Bool { principal.administrator || isService }
+    /// Staff whose reach over tickets workflow decides (access levels, holder): agents and
+    /// integrations that are not administrators. Services and administrators see every ticket;
+    /// customers and representatives are checked against intake's own directory.
+    public var needsWorkflowAccess: Bool { (isAgent || principal.kind == .integration) && !isAdministrator }
 
     /// Whether the caller holds `permission` (both spellings in use are accepted).
     public func has(permission: String) -> Bool {

@@ -12,7 +12,8 @@ extension IntakeContext {
     /// while it is written and must match the announced SHA-256 and size; a failure at any point
     /// (including the caller going away) leaves nothing behind.
     /// - Throws: `INVALID_ARGUMENT` for a bad description, size or hash; `RESOURCE_EXHAUSTED`
-    ///   beyond the per-file limit.
+    ///   beyond the per-file limit; `NOT_FOUND` for a `ticket_id` the caller may not see
+    ///   (``requireTicketAccess(_:caller:)``).
     public func upload(first: IntakeV1.UploadAttachmentRequest, next: () throws -> IntakeV1.UploadAttachmentRequest?,
                        caller: Caller) throws -> CommonV1.AttachmentRef {
         var violations = Violations()
@@ -23,6 +24,8 @@ extension IntakeContext {
         if describedFirst { Self.checkDescription(sha256: first.sha256, sizeBytes: first.sizeBytes, into: &violations) }
         try violations.check()
         if first.sizeBytes > settings.maxFileBytes { throw tooLarge() }
+        // Before a byte is received: an agent workflow hides the ticket from stores nothing.
+        if !first.ticketID.isEmpty { try requireTicketAccess(reference: first.ticketID, caller: caller) }
 
         let upload = ContentUpload(store: contents, inlineLimit: settings.inlineContentMaxBytes)
         defer { upload.abort() }
@@ -326,11 +329,12 @@ extension IntakeContext {
 
     /// Streams a stored attachment, byte-exact, in chunks of `chunkBytes`.
     /// - Throws: `NOT_FOUND` for an attachment the caller may not see (another organization's,
-    ///   and an internal one to a customer or representative, are indistinguishable from a
-    ///   missing one).
+    ///   an internal one to a customer or representative, one on a ticket workflow hides from an
+    ///   agent (``requireTicketAccess(_:caller:)``), and another's pending upload to such an
+    ///   agent, are indistinguishable from a missing one).
     public func download(_ request: IntakeV1.DownloadAttachmentRequest, caller: Caller,
                          send: (IntakeV1.DownloadAttachmentChunk) throws -> Void) throws {
-        let (row, callerOrganization, representativeMayRead) = try database.read { tx in
+        let (row, callerOrganization, representativeMayRead, ticket) = try database.read { tx in
             let row = try tx.queryOne("""
                 SELECT a.id, a.sha256, a.file_name, a.content_type, a.size_bytes, a.uploader_id, a.organization_id, a.ticket_id,
                        a.internal, c.data
@@ -341,12 +345,28 @@ extension IntakeContext {
             if caller.isRepresentative, row?["ticket_id"].isNull == false {
                 representativeMayRead = try representativeActs(tx, caller, organizationID: organization)
             }
-            return (row, try verifiedOrganization(tx, caller), representativeMayRead)
+            // The file's ticket, for workflow's check of an agent.
+            var ticket: IntakeV1.Ticket?
+            if caller.needsWorkflowAccess, let ticketID = row?.optionalText("ticket_id") {
+                ticket = try TicketStore.ticket(tx, reference: ticketID)
+            }
+            return (row, try verifiedOrganization(tx, caller), representativeMayRead, ticket)
         }
         guard let row else { throw RPCError(.notFound, "anexo não encontrado / attachment not found") }
         let onTicket = !row["ticket_id"].isNull
         let visible: Bool
-        if caller.isStaffOrSystem {
+        if caller.needsWorkflowAccess {
+            if onTicket {
+                guard let ticket else { throw RPCError(.notFound, "anexo não encontrado / attachment not found") }
+                do { try requireTicketAccess(ticket, caller: caller) } catch let error as RPCError where error.code == .notFound {
+                    throw RPCError(.notFound, "anexo não encontrado / attachment not found")
+                }
+                visible = true
+            } else {
+                // A pending upload is on no ticket yet: only its uploader reads it.
+                visible = try row.text("uploader_id") == caller.id
+            }
+        } else if caller.isStaffOrSystem {
             visible = true
         } else if try row.bool("internal") {
             // Staff-only evidence: to a customer or representative, exactly like a missing file.

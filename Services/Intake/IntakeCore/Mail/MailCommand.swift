@@ -46,8 +46,8 @@ public enum MailCommand {
                                                              environment: configuration.environment),
                                             migrations: IntakeService.migrations)
             defer { database.close() }
-            let intake = try IntakeContext(database: database, settings: settings) { _, _ in
-                throw RPCError(.unimplemented, "the e-mail command never changes contacts")
+            let intake = try IntakeContext(database: database, settings: settings) { _, _, _ in
+                throw RPCError(.unimplemented, "the e-mail command acts as a service: it never asks workflow")
             }
             if size > settings.maxMailBytes {
                 let receipt = try intake.receiveOversized(header: raw, sizeBytes: size, source: "pipe", bounce: bounce)

@@ -267,10 +267,20 @@ extension IntakeContext {
         if record.headersOnly && replacement.isEmpty {
             throw RPCError(.failedPrecondition, "só o cabeçalho da mensagem grande demais foi guardado; descarte-a / only the header of the oversized message was kept; discard it")
         }
-        if !ticketID.isEmpty, try database.read({ try TicketStore.ticket($0, reference: ticketID) }) == nil {
-            var violations = Violations()
-            violations.add("ticket_id", "not_found", pt: "Ocorrência não encontrada.", en: "Ticket not found.")
-            try violations.check()
+        if !ticketID.isEmpty {
+            // A ticket workflow hides from the agent is answered like a missing one.
+            var found = false
+            if let ticket = try database.read({ try TicketStore.ticket($0, reference: ticketID) }) {
+                do {
+                    try requireTicketAccess(ticket, caller: caller)
+                    found = true
+                } catch let error as RPCError where error.code == .notFound {}
+            }
+            if !found {
+                var violations = Violations()
+                violations.add("ticket_id", "not_found", pt: "Ocorrência não encontrada.", en: "Ticket not found.")
+                try violations.check()
+            }
         }
         if !replacement.isEmpty {
             var violations = Violations()

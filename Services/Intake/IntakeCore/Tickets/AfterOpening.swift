@@ -10,12 +10,16 @@ import Storage
 extension IntakeContext {
     /// The ticket as submitted, with its attachments and replies. A customer of another
     /// organization gets `NOT_FOUND`, exactly as for a ticket that does not exist; customers and
-    /// representatives get no internal file (`AttachmentRef.internal`).
+    /// representatives get no internal file (`AttachmentRef.internal`). An agent gets it only when
+    /// workflow lets them see the ticket (``requireTicketAccess(_:caller:)``), else `NOT_FOUND` too.
     public func getTicket(_ reference: String, caller: Caller) throws -> IntakeV1.Ticket {
-        try database.read { tx in
+        let (ticket, complete) = try database.read { tx in
             let ticket = try visibleTicket(tx, reference, caller: caller)
-            return try TicketStore.complete(tx, ticket, includeInternal: caller.isStaffOrSystem)
+            return (ticket, try TicketStore.complete(tx, ticket, includeInternal: caller.isStaffOrSystem))
         }
+        // Asked after the read, outside its transaction: no connection waits on workflow.
+        try requireTicketAccess(ticket, caller: caller)
+        return complete
     }
 
     /// Adds a customer reply (text and files) and publishes `CustomerReplied`.
@@ -30,6 +34,7 @@ extension IntakeContext {
     ///   included) answers the first reply byte for byte and stores nothing; the same key with
     ///   another request is `FAILED_PRECONDITION`. Keys are per caller.
     public func reply(_ request: IntakeV1.ReplyRequest, caller: Caller, idempotencyKey: String? = nil) throws -> IntakeV1.ReplyResponse {
+        try requireTicketAccess(reference: request.ticket, caller: caller)
         let files = OpenTicketFiles(request.files, settings: settings, carrier: .reply)
         do {
             // The whole request is the fingerprint, file bytes included: the same key with another file is another request.
@@ -105,7 +110,8 @@ extension IntakeContext {
 
     /// Cancels a ticket that is no longer valid and publishes `TicketCancelledByCustomer`.
     public func cancel(_ request: IntakeV1.CancelTicketRequest, caller: Caller) throws -> IntakeV1.Ticket {
-        try database.write { tx in
+        try requireTicketAccess(reference: request.ticket, caller: caller)
+        return try database.write { tx in
             var ticket = try visibleTicket(tx, request.ticket, caller: caller)
             var violations = Violations()
             violations.maxLength("reason", request.reason, 2_000)
@@ -132,15 +138,17 @@ extension IntakeContext {
 
     /// Changes a ticket's contact and/or representative. Allowed only while the ticket is open
     /// and only to the agent holding it (or that agent's chefe) with the permission to link
-    /// customers; workflow says who holds it.
-    /// - Parameter options: deadline and metadata for the call to workflow.
-    public func changeContact(_ request: IntakeV1.ChangeTicketContactRequest, caller: Caller,
-                              options: CallOptions) throws -> IntakeV1.Ticket {
+    /// customers; workflow says who holds it (asked as the caller, with their call's deadline).
+    /// A ticket workflow hides from the caller is `NOT_FOUND`; one it has not received yet
+    /// `FAILED_PRECONDITION`.
+    public func changeContact(_ request: IntakeV1.ChangeTicketContactRequest, caller: Caller) throws -> IntakeV1.Ticket {
         guard caller.isAgent else { throw Denied.staffOnly }
         let current = try database.read { tx in try visibleTicket(tx, request.ticket, caller: caller) }
         let holder: WorkflowV1.GetTicketHolderResponse
-        do { holder = try ticketHolder(current.id, options) } catch let error as RPCError where error.code == .notFound {
-            throw RPCError(.failedPrecondition, "o workflow não conhece a ocorrência ainda / workflow does not know the ticket yet")
+        switch try workflowAccess(ticketID: current.id, caller: caller) {
+        case .visible(let answer): holder = answer
+        case .hidden: throw Self.ticketNotFound
+        case .unknown: throw RPCError(.failedPrecondition, "o workflow não conhece a ocorrência ainda / workflow does not know the ticket yet")
         }
         guard holder.open, current.status == TicketStore.open else {
             throw RPCError(.failedPrecondition, "ocorrência encerrada: o contato não muda mais / ticket closed: its contact is fixed")

@@ -43,7 +43,7 @@ enum CsvExport {
                 while pages < batch / TicketQueries.maxPageSize {
                     let response = try api.read(context) { actor, tx in try api.queries.listQueue(tx, page, actor: actor) }
                     for row in response.tickets {
-                        let values = [row.code, row.subject, row.organizationName, CategoryNames.name(row.category), CategoryNames.name(row.priority),
+                        let values = [row.code, row.subject, row.organizationName, row.category.label(), row.priority.label(),
                                       row.product, row.module, row.stageName, row.holder?.groupName ?? "", row.holder?.agentName ?? "",
                                       String(row.accessLevel), iso(row.openedAtMs), iso(row.lastInteractionAtMs), row.pingPong ? "1" : "0"]
                         text += values.map(field).joined(separator: ",") + "\r\n"

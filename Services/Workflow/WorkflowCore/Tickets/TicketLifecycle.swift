@@ -304,13 +304,13 @@ public final class TicketLifecycle: Sendable {
         var changes: [TicketChange] = []
         if let category, category != ticket.category {
             try touch(tx, ticket.id, "category = ?", [.integer(Int64(category.rawValue))], at: at)
-            try record(tx, ticket.id, "category", old: CategoryNames.name(ticket.category), new: CategoryNames.name(category),
+            try record(tx, ticket.id, "category", old: ticket.category.label(), new: category.label(),
                        note: reason, actor: actor, at: at)
             changes.append(.categoryChanged(old: ticket.category, new: category))
         }
         if let priority, priority != ticket.priority {
             try touch(tx, ticket.id, "priority = ?", [.integer(Int64(priority.rawValue))], at: at)
-            try record(tx, ticket.id, "priority", old: CategoryNames.name(ticket.priority), new: CategoryNames.name(priority),
+            try record(tx, ticket.id, "priority", old: ticket.priority.label(), new: priority.label(),
                        note: reason, actor: actor, at: at)
             changes.append(.priorityChanged(old: ticket.priority, new: priority))
         }
@@ -332,30 +332,5 @@ public final class TicketLifecycle: Sendable {
         let updated = try load(tx, ticket.id)
         try notify(tx, .accessLevelChanged(old: ticket.accessLevel, new: level), updated, at: at)
         return updated
-    }
-}
-
-/// Names of categories and priorities as people read them.
-public enum CategoryNames {
-    public static func name(_ category: CommonV1.Category) -> String {
-        switch category {
-        case .problema: "Problema"
-        case .duvida: "Dúvida"
-        case .exigenciaFiscal: "Exigência fiscal"
-        case .necessidade: "Necessidade"
-        case .sugestaoMelhoria: "Sugestão de melhoria"
-        case .estrategica: "Estratégica"
-        case .unspecified: "—"
-        }
-    }
-
-    public static func name(_ priority: CommonV1.Priority) -> String {
-        switch priority {
-        case .baixa: "Baixa"
-        case .normal: "Normal"
-        case .alta: "Alta"
-        case .urgente: "Urgente"
-        case .unspecified: "—"
-        }
     }
 }

@@ -1,0 +1,142 @@
+import Foundation
+import CMessages
+import GatewayCore
+import Messages
+import RPC
+import RPCTransport
+
+/// `ocorre methods` and `ocorre call`: any method of any service through the gateway's RPC port,
+/// found by reflection and encoded from JSON with the request's protobuf-c descriptor.
+extension Ocorre {
+    static func rpcClient(_ options: Options) throws -> RPCClient {
+        guard let key = options.apiKey else {
+            throw Failure(description: "a porta RPC do gateway pede uma chave de API (--api-key ou OCORRE_API_KEY) / the gateway's RPC port needs an API key", status: 2)
+        }
+        guard let endpoint = Endpoint(options.rpc) else { throw Failure(description: "endereço inválido / invalid address \(options.rpc)", status: 2) }
+        var configuration = ClientConfiguration(endpoints: [endpoint], secret: .random())
+        configuration.apiKey = key
+        configuration.callerName = "ocorre"
+        configuration.maxAttempts = 1
+        return RPCClient(configuration: configuration)
+    }
+
+    /// Every method behind the gateway's RPC port (or of one service), from reflection.
+    static func listMethods(_ client: RPCClient, service: String?) throws -> [RpcV1.MethodInfo] {
+        var options = CallOptions(timeoutMilliseconds: 10_000)
+        if let service { options.metadata[MetadataKey.service] = service }
+        return try client.call(RpcV1.Reflection.listMethods, RpcV1.ListMethodsRequest(), options: options).methods
+    }
+
+    static func methods(_ options: Options, service: String?) throws {
+        let client = try rpcClient(options)
+        defer { client.close() }
+        let methods = try listMethods(client, service: service)
+        let rows: [[String: Any]] = methods.map {
+            ["method": $0.name, "request": $0.requestType, "response": $0.responseType,
+             "streaming": $0.clientStreaming || $0.serverStreaming ? "yes" : "no"]
+        }
+        if options.json { try show(rows, options) } else { print(table(rows, columns: ["method", "request", "response", "streaming"])) }
+    }
+
+    /// `call intake/OpenTicket '{"subject": "..."}'`: finds the method by reflection, encodes
+    /// the JSON with the request's descriptor, calls it through the gateway and prints the answer.
+    /// Streaming methods too: see ``requests(_:clientStreaming:)`` and ``stream(_:_:requests:responseType:_:_:)``.
+    static func call(_ options: Options, _ arguments: [String]) throws {
+        guard let target = arguments.first, let slash = target.firstIndex(of: "/") else {
+            throw Failure(description: "uso / usage: ocorre call SERVICE/METHOD '{json}'", status: 2)
+        }
+        let service = String(target[..<slash])
+        let methodName = String(target[target.index(after: slash)...])
+        let json = try callInput(arguments.count > 1 ? arguments[1] : "{}")
+        let client = try rpcClient(options)
+        defer { client.close() }
+        let builtin = ["Check", "ListMethods", "Echo", "EchoStream"].contains(methodName)
+        let methods = try listMethods(client, service: builtin ? service : nil)
+        let candidates = methods.filter { info in
+            let path = info.name
+            let matchesService = Gateway.service(ofMethod: path) == service || builtin
+            return matchesService && (path.hasSuffix("/" + methodName) || path == methodName || path == "/" + methodName)
+        }
+        guard let method = candidates.first else {
+            let known = methods.filter { Gateway.service(ofMethod: $0.name) == service }.map { "  " + $0.name }.joined(separator: "\n")
+            throw Failure(description: "método não encontrado / method not found: \(target)\n\(known)", status: 2)
+        }
+        var callOptions = CallOptions(timeoutMilliseconds: 30_000)
+        if builtin { callOptions.metadata[MetadataKey.service] = service }
+        if let key = options.flags["idempotency-key"] { callOptions.metadata[MetadataKey.idempotencyKey] = key }
+        let requestType = try ProtoJSON.descriptor(named: method.requestType)
+        let responseType = try ProtoJSON.descriptor(named: method.responseType)
+        do {
+            if method.clientStreaming || method.serverStreaming {
+                try stream(client, method, requests: try requests(json, clientStreaming: method.clientStreaming).map {
+                    try ProtoJSON.encode($0, as: requestType)
+                }, responseType: responseType, callOptions, options)
+                return
+            }
+            guard let object = json as? [String: Any] else {
+                throw Failure(description: "a requisição deve ser um objeto JSON / the request must be a JSON object", status: 2)
+            }
+            let bytes = try client.callRaw(path: method.name, payload: try ProtoJSON.encode(object, as: requestType), options: callOptions)
+            try show(try ProtoJSON.decode(bytes, as: responseType), options)
+        } catch let error as RPCError {
+            var text = "\(error.code.name): \(error.message)"
+            for violation in error.violations { text += "\n  - \(violation.field): \(violation.descriptionPT)" }
+            throw Failure(description: text)
+        }
+    }
+
+    /// The requests of a streaming call: one object for a method whose client does not stream;
+    /// for a client-streaming one, an array of objects, or (`-`) one JSON object per line of
+    /// standard input, sent as they are read.
+    static func requests(_ json: Any, clientStreaming: Bool) throws -> [[String: Any]] {
+        if let object = json as? [String: Any] { return [object] }
+        guard clientStreaming, let list = json as? [[String: Any]] else {
+            throw Failure(description: clientStreaming
+                          ? "esperado um objeto JSON ou uma lista deles / expected a JSON object or a list of them"
+                          : "a requisição deve ser um objeto JSON / the request must be a JSON object", status: 2)
+        }
+        return list
+    }
+
+    /// Runs a streaming call: sends the requests (then closes the sending side), and prints every
+    /// response as it arrives: with `--json` one compact JSON object per line (JSON Lines), else
+    /// each as `key: value` lines separated by `---`.
+    static func stream(_ client: RPCClient, _ method: RpcV1.MethodInfo, requests: [[UInt8]], responseType: UnsafePointer<ProtobufCMessageDescriptor>,
+                       _ callOptions: CallOptions, _ options: Options) throws {
+        let call = try client.rawStream(path: method.name, clientStreaming: method.clientStreaming,
+                                        first: method.clientStreaming ? nil : requests.first, options: callOptions)
+        if method.clientStreaming {
+            for request in requests { try call.send(request) }
+            try call.closeSend()
+        }
+        var count = 0
+        while let bytes = try call.receive() {
+            let answer = try ProtoJSON.decode(bytes, as: responseType)
+            if options.json {
+                let data = try JSONSerialization.data(withJSONObject: answer, options: [.sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
+            } else {
+                if count > 0 { print("---") }
+                try show(answer, options)
+            }
+            count += 1
+        }
+    }
+
+    /// The JSON after `call SERVICE/METHOD`: an object, a list of objects, or `-` for JSON Lines on
+    /// standard input (one object per line, blank lines skipped).
+    static func callInput(_ text: String) throws -> Any {
+        if text == "-" {
+            var list: [[String: Any]] = []
+            while let line = readLine(strippingNewline: true) {
+                guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { continue }
+                list.append(try parseJSON(line))
+            }
+            return list.count == 1 ? list[0] : list
+        }
+        guard let value = try? JSONSerialization.jsonObject(with: Data(text.utf8)), value is [String: Any] || value is [[String: Any]] else {
+            throw Failure(description: "JSON inválido / invalid JSON: \(text)", status: 2)
+        }
+        return value
+    }
+}

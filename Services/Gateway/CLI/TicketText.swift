@@ -1,0 +1,173 @@
+import Foundation
+import Messages
+
+/// How `ocorre tickets list` and `ocorre tickets show` read to people: headers and names in the
+/// chosen language (`--lang`, `OCORRE_LANG`; Portuguese by default), dates in the local time
+/// zone, categories and priorities by name. `--json` prints the API's answer instead.
+enum TicketText {
+    static func language(_ options: Ocorre.Options) -> DisplayLanguage {
+        DisplayLanguage(code: options.flags["lang"] ?? ProcessInfo.processInfo.environment["OCORRE_LANG"] ?? "pt")
+    }
+
+    /// A queue or customer listing (workflow's `TicketRow`s) as a table.
+    static func list(_ tickets: [[String: Any]], _ language: DisplayLanguage) -> String {
+        let pt = language == .portuguese
+        let headers = pt ? ["CÓDIGO", "ASSUNTO", "ETAPA", "PRIORIDADE", "CLIENTE", "RESPONSÁVEL", "SLA", "ÚLTIMA INTERAÇÃO"]
+                         : ["CODE", "SUBJECT", "STAGE", "PRIORITY", "CUSTOMER", "HOLDER", "SLA", "LAST INTERACTION"]
+        let rows = tickets.map { row -> [String] in
+            [text(row["code"]), text(row["subject"]), text(row["stage_name"]), priority(row["priority"], language),
+             text(row["organization_name"]), holder(row["holder"]), sla(row["sla_state"], language),
+             date(row["last_interaction_at_ms"], language)]
+        }
+        return Ocorre.table(headers: headers, rows: rows, empty: pt ? "(nenhuma ocorrência)" : "(no tickets)")
+    }
+
+    /// A ticket as the gateway's view composes it (intake's part and workflow's part).
+    static func view(_ answer: [String: Any], _ language: DisplayLanguage) -> String {
+        let pt = language == .portuguese
+        let intake = answer["intake"] as? [String: Any] ?? [:]
+        let workflow = answer["workflow"] as? [String: Any]
+        let row = workflow?["row"] as? [String: Any] ?? [:]
+        var lines: [String] = []
+        func field(_ pt: String, _ en: String, _ value: String) {
+            if !value.isEmpty && value != "—" { lines.append("\(language == .portuguese ? pt : en): \(value)") }
+        }
+        let code = text(row["code"] ?? intake["code"]), subject = text(row["subject"] ?? intake["subject"])
+        lines.append("\(code)  \(subject)")
+        lines.append(String(repeating: "=", count: min(100, code.count + subject.count + 2)))
+        if workflow == nil {
+            lines.append(pt ? "(o workflow ainda não recebeu esta ocorrência: etapa e histórico aparecem em instantes)"
+                            : "(workflow has not received this ticket yet: stage and history show in a moment)")
+        }
+        let stage = text(row["stage_name"])
+        field("Etapa", "Stage", stage.isEmpty ? text(workflow?["customer_stage_name"]) : stage)
+        let status = (row["status"] as? [String: Any]).map { text($0["status"]) } ?? ""
+        field("Situação", "Status", status.replacingOccurrences(of: "_", with: " "))
+        field("Categoria", "Category", category(row["category"] ?? intake["category"], language))
+        field("Prioridade", "Priority", priority(row["priority"] ?? intake["priority"], language))
+        let organization = intake["organization"] as? [String: Any] ?? [:]
+        field("Cliente", "Customer", text(row["organization_name"] ?? organization["name"]))
+        field("Contato", "Contact", person(workflow?["contact"] ?? intake["contact"]))
+        field("Representante", "Representative", person(workflow?["representative"] ?? intake["representative"]))
+        field("Responsável", "Holder", holder(row["holder"]))
+        let product = [text(row["product"] ?? intake["product"]), text(row["module"] ?? intake["module"])].filter { !$0.isEmpty }
+        field("Produto / módulo", "Product / module", product.joined(separator: " / "))
+        field("Canal", "Channel", text(workflow?["channel"] ?? intake["channel"]))
+        field("Aberta em", "Opened", date(row["opened_at_ms"] ?? intake["opened_at_ms"], language))
+        field("Última interação", "Last interaction", date(row["last_interaction_at_ms"], language))
+        field("Finalizada em", "Finished", date(workflow?["finished_at_ms"], language))
+        let due = date(row["sla_due_at_ms"], language)
+        field("SLA", "SLA", [sla(row["sla_state"], language), due.isEmpty ? "" : (pt ? "prazo \(due)" : "due \(due)")]
+            .filter { !$0.isEmpty }.joined(separator: ", "))
+
+        let request = text(workflow?["request"] ?? intake["request"])
+        if !request.isEmpty { lines += ["", pt ? "Solicitação:" : "Request:"] + indented(request) }
+        let solution = text(workflow?["solution"])
+        if !solution.isEmpty { lines += ["", pt ? "Solução:" : "Solution:"] + indented(solution) }
+
+        let files = (workflow?["attachments"] ?? intake["attachments"]) as? [[String: Any]] ?? []
+        if !files.isEmpty {
+            lines += ["", pt ? "Arquivos:" : "Files:"]
+            for file in files {
+                let mark = file["internal"] as? Bool == true ? (pt ? " [interno]" : " [internal]") : ""
+                lines.append("  - \(text(file["file_name"])) (\(size(file["size_bytes"])))\(mark)  id \(text(file["id"]))")
+            }
+        }
+        let entries = workflow?["discussion"] as? [[String: Any]] ?? []
+        if !entries.isEmpty {
+            lines += ["", pt ? "Discussão:" : "Discussion:"]
+            for entry in entries {
+                let visibility = entry["is_public"] as? Bool == true ? "" : (pt ? " [interna]" : " [internal]")
+                lines.append("  \(date(entry["added_at_ms"], language))  \(text(entry["author_name"]))  \(kind(entry["kind"], language))\(visibility)")
+                lines += indented(text(entry["text"]), by: 6)
+                for file in entry["attachments"] as? [[String: Any]] ?? [] {
+                    lines.append("      📎 \(text(file["file_name"])) (\(size(file["size_bytes"])))  id \(text(file["id"]))")
+                }
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Workflow's history lines (`GetHistoryResponse.entries`) as a table, oldest first.
+    static func history(_ entries: [[String: Any]], _ language: DisplayLanguage) -> String {
+        let pt = language == .portuguese
+        let headers = pt ? ["QUANDO", "QUEM", "O QUÊ", "DE", "PARA", "NOTA"] : ["WHEN", "WHO", "WHAT", "FROM", "TO", "NOTE"]
+        let rows = entries.map { entry in
+            [date(entry["at_ms"], language), text(entry["actor_name"]), text(entry["kind"]), text(entry["old_value"]),
+             text(entry["new_value"]), text(entry["note"])]
+        }
+        return Ocorre.table(headers: headers, rows: rows, empty: pt ? "(sem histórico)" : "(no history)")
+    }
+
+    // MARK: values
+
+    static func text(_ value: Any?) -> String {
+        switch value {
+        case let string as String: string
+        case let number as NSNumber: number.stringValue
+        default: ""
+        }
+    }
+
+    static func priority(_ value: Any?, _ language: DisplayLanguage) -> String {
+        CommonV1.Priority(protoName: text(value)).map { $0.label(language) } ?? text(value)
+    }
+
+    static func category(_ value: Any?, _ language: DisplayLanguage) -> String {
+        CommonV1.Category(protoName: text(value)).map { $0.label(language) } ?? text(value)
+    }
+
+    /// "Ana (Suporte N1)", the group alone while nobody holds it.
+    static func holder(_ value: Any?) -> String {
+        guard let holder = value as? [String: Any] else { return "" }
+        let agent = text(holder["agent_name"]), group = text(holder["group_name"])
+        if agent.isEmpty { return group }
+        return group.isEmpty ? agent : "\(agent) (\(group))"
+    }
+
+    static func person(_ value: Any?) -> String {
+        guard let person = value as? [String: Any] else { return "" }
+        let name = text(person["name"]), email = text(person["email"])
+        if name.isEmpty { return email }
+        return email.isEmpty ? name : "\(name) <\(email)>"
+    }
+
+    static func sla(_ value: Any?, _ language: DisplayLanguage) -> String {
+        let names: [String: (String, String)] = ["breached": ("Atrasada", "Breached"), "at_risk": ("Em risco", "At risk"),
+                                                 "paused": ("Pausada", "Paused"), "on_time": ("No prazo", "On time")]
+        guard let pair = names[text(value)] else { return text(value) }
+        return language == .portuguese ? pair.0 : pair.1
+    }
+
+    static func kind(_ value: Any?, _ language: DisplayLanguage) -> String {
+        let names: [String: (String, String)] = [
+            "note": ("Nota", "Note"), "transfer": ("Repasse", "Transfer"), "possible_solution": ("Possível solução", "Possible solution"),
+            "customer_reply": ("Resposta do cliente", "Customer reply"), "request_info": ("Pedido de informação", "Information request"),
+            "solution": ("Solução", "Solution"), "article": ("Artigo", "Article"), "voicemail": ("Recado de voz", "Voicemail"),
+        ]
+        guard let pair = names[text(value)] else { return text(value) }
+        return language == .portuguese ? pair.0 : pair.1
+    }
+
+    /// Epoch milliseconds in the local time zone ("30/11/2026 14:05" or "2026-11-30 14:05"); empty for 0 or nothing.
+    static func date(_ value: Any?, _ language: DisplayLanguage) -> String {
+        guard let milliseconds = Int64(text(value)), milliseconds > 0 else { return "" }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone.current
+        formatter.dateFormat = language == .portuguese ? "dd/MM/yyyy HH:mm" : "yyyy-MM-dd HH:mm"
+        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+    }
+
+    static func size(_ value: Any?) -> String {
+        let bytes = Double(text(value)) ?? 0
+        if bytes < 1024 { return "\(Int(bytes)) B" }
+        if bytes < 1024 * 1024 { return String(format: "%.1f KiB", bytes / 1024) }
+        return String(format: "%.1f MiB", bytes / 1024 / 1024)
+    }
+
+    static func indented(_ text: String, by spaces: Int = 2) -> [String] {
+        let pad = String(repeating: " ", count: spaces)
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { pad + $0 }
+    }
+}

@@ -55,7 +55,7 @@ struct AuthTests {
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
         let (admin, companyAdmin, organizationID) = (seeded.admin, seeded.maria, seeded.organizationID)
-        try gateway.createUser(admin: admin, email: "outra@empresa.com", role: "customer_contact", organization: "ORG-2", contact: "C-9")
+        let otherCompany = try gateway.createOutsider(admin: admin, email: "outra@empresa.com").organizationID
         let agent = try gateway.createUser(admin: admin, email: "agente@suporte.com", role: "agent", agent: "A-1", accessLevel: 2)
 
         let colleague = try gateway.request("POST", "/v1/organizations/\(organizationID)/contacts",
@@ -122,7 +122,7 @@ struct AuthTests {
         #expect(try gateway.request("POST", "/v1/auth/tokens", json: ["email": "maria@cliente.com.br", "password": "Nova-Senha-Forte-1"]).status == 401)
         // Enabling lets her sign in again (the same rules: not her own, nor another company's).
         #expect(try gateway.request("POST", "/v1/users/\(mariaID)/enable", bearer: maria).status == 401, "her session ended")
-        let outsider = try gateway.createUser(admin: admin, email: "chefe@outra.com", role: "customer_admin", organization: "ORG-2", contact: "C-8")
+        let outsider = try gateway.createOutsider(admin: admin, email: "chefe@outra.com", role: "customer_admin", organization: otherCompany).token
         #expect(try gateway.request("POST", "/v1/users/\(mariaID)/enable", bearer: outsider).status == 403)
         #expect(try gateway.request("POST", "/v1/users/U-nobody/enable", bearer: companyAdmin).status == 404)
         #expect(try gateway.request("POST", "/v1/users/\(mariaID)/enable", bearer: companyAdmin).status == 204)
@@ -213,7 +213,8 @@ struct AuthTests {
         let deactivated = try gateway.request("POST", "/v1/contacts/\(joaoContactID)/active", json: ["active": false], bearer: companyAdmin)
         #expect(deactivated.status == 200 && deactivated.json["active"] as? Bool != true, "\(deactivated.text)")
         #expect(try gateway.request("GET", "/v1/tickets?page_size=50", bearer: joaoToken).status == 401)
-        #expect(try gateway.request("POST", "/v1/auth/tokens", json: ["email": "joao@acme.com.br", "password": "Cafe-Forte-2026!"]).status == 401)
+        let refused = try gateway.request("POST", "/v1/auth/tokens", json: ["email": "joao@acme.com.br", "password": "Cafe-Forte-2026!"])
+        #expect(refused.status == 403 && refused.errorCode == "CONTACT_INACTIVE", "\(refused.text)")
         #expect(try gateway.request("POST", "/v1/contacts/\(joaoContactID)/active", json: ["active": true], bearer: companyAdmin).status == 200)
         _ = try gateway.token("joao@acme.com.br", "Cafe-Forte-2026!")
         // Someone who may not change the contact changes nothing (intake refuses first).

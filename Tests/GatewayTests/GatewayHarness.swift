@@ -190,6 +190,26 @@ final class GatewayHarness: @unchecked Sendable {
         #expect(created.status == 201, "\(created.text)")
         return try token(email, password)
     }
+
+    /// A customer of another company, signed in: its organization (`organization`, or a new
+    /// one named "Outra") and an authorized contact with the e-mail are made in intake first,
+    /// since a customer login is one of intake's active contacts (needs a deployment with intake).
+    func createOutsider(admin: String, email: String, role: String = "customer_contact",
+                        organization: String? = nil) throws -> (token: String, organizationID: String) {
+        var organizationID = organization ?? ""
+        if organization == nil {
+            let created = try request("POST", "/v1/organizations", json: ["name": "Outra", "tax_id": "11444777000161", "kind": "ORGANIZATION_CUSTOMER", "active": true],
+                                      bearer: admin)
+            #expect(created.status == 201, "\(created.text)")
+            organizationID = try #require(created.json["id"] as? String, "\(created.text)")
+        }
+        let contact = try request("POST", "/v1/organizations/\(organizationID)/contacts",
+                                  json: ["name": email, "email": email, "authorized": true, "admin": role == "customer_admin"], bearer: admin)
+        #expect(contact.status == 201, "\(contact.text)")
+        let token = try createUser(admin: admin, email: email, role: role, organization: organizationID,
+                                   contact: try #require(contact.json["id"] as? String, "\(contact.text)"))
+        return (token, organizationID)
+    }
 }
 
 /// The paths, methods and statuses declared in docs/openapi.yaml (read by indentation: the

@@ -30,7 +30,7 @@ struct SharedAuthTests {
     func throttleAcrossInstances(engine: DatabaseEngine) throws {
         let pair = try Pair(engine: engine, settings: ["GATEWAY_LOGIN_MAX_FAILURES": "3", "GATEWAY_RATE_LIMIT_IP": "10000"])
         let admin = try pair.one.adminToken()
-        try pair.one.createUser(admin: admin, email: "alvo@acme.com.br", role: "customer_contact", organization: "O-acme", contact: "C-1")
+        try pair.one.createUser(admin: admin, email: "alvo@acme.com.br", role: "agent", agent: "A-1")
         let wrong: [String: Any] = ["email": "alvo@acme.com.br", "password": "guess-guess-1"]
         var statuses: [Int] = []
         for i in 0..<3 {
@@ -50,7 +50,7 @@ struct SharedAuthTests {
         // Another e-mail from the same address is not throttled (12 failures per address).
         #expect(try pair.two.request("POST", "/v1/auth/tokens", json: ["email": "outro@acme.com.br", "password": "guess-guess-1"]).status == 401)
         // A success clears the e-mail's failures, seen by the other instance.
-        try pair.one.createUser(admin: admin, email: "bia@acme.com.br", role: "customer_contact", organization: "O-acme", contact: "C-1")
+        try pair.one.createUser(admin: admin, email: "bia@acme.com.br", role: "agent", agent: "A-1")
         for gateway in [pair.one, pair.two] {
             #expect(try gateway.request("POST", "/v1/auth/tokens", json: ["email": "bia@acme.com.br", "password": "errada-errada"]).status == 401)
         }
@@ -64,7 +64,7 @@ struct SharedAuthTests {
         // counted before the password is checked, so exactly 3 are checked (401, as three
         // attempts one after the other would be), the others refused (429), and the refused ones
         // do not count afterwards.
-        try pair.one.createUser(admin: admin, email: "caio@acme.com.br", role: "customer_contact", organization: "O-acme", contact: "C-3")
+        try pair.one.createUser(admin: admin, email: "caio@acme.com.br", role: "agent", agent: "A-1")
         let burst = BurstResults()
         DispatchQueue.concurrentPerform(iterations: 12) { i in
             let status = (try? (i % 2 == 0 ? pair.one : pair.two).request(
@@ -92,7 +92,7 @@ struct SharedAuthTests {
     func revocationAcrossInstances(engine: DatabaseEngine) throws {
         let pair = try Pair(engine: engine, settings: ["GATEWAY_SESSION_REVOCATION_CHECK_MS": "1000"])
         let admin = try pair.one.adminToken()
-        try pair.one.createUser(admin: admin, email: "rita@acme.com.br", role: "customer_contact", organization: "O-acme", contact: "C-1")
+        try pair.one.createUser(admin: admin, email: "rita@acme.com.br", role: "agent", agent: "A-1")
         /// A token used on instance two right before it is revoked on instance one (so two has
         /// its lookup cached, for 5 s), then asked again on two after the 1 s interval.
         func refusedOnTwo(after revoke: (String) throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) throws {

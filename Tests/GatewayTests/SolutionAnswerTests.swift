@@ -42,7 +42,7 @@ struct SolutionAnswerTests {
 
         // Refusals: the agent cannot answer for her; another company does not reach it; a rejection needs a reason.
         ok(try gateway.request("POST", "/v1/tickets/\(id)/solution/answer", json: ["accept": true], bearer: ana), 403)
-        let stranger = try gateway.createUser(admin: seeded.admin, email: "z@outra.com", role: "customer_contact", organization: "ORG-OTHER", contact: "C-OTHER")
+        let stranger = try gateway.createOutsider(admin: seeded.admin, email: "z@outra.com").token
         ok(try gateway.request("POST", "/v1/tickets/\(id)/solution/answer", json: ["accept": true], bearer: stranger), 404)
         let missing = try gateway.request("POST", "/v1/tickets/\(id)/solution/answer", json: ["accept": false], bearer: maria)
         ok(missing, 400)

@@ -56,7 +56,7 @@ struct TicketFlowTests {
 
         let seeded = try Self.seed(gateway)
         let (admin, maria, ana, organizationID) = (seeded.admin, seeded.maria, seeded.ana, seeded.organizationID)
-        let stranger = try gateway.createUser(admin: admin, email: "x@outra.com", role: "customer_contact", organization: "ORG-OTHER", contact: "C-OTHER")
+        let stranger = try gateway.createOutsider(admin: admin, email: "x@outra.com").token
         let suggestion = try gateway.request("GET", "/v1/knowledge/suggest?subject=nota%20fiscal%20rejei&draft_id=D-1", bearer: maria)
         ok(suggestion)
         #expect(suggestion.text.contains("Nota fiscal rejeitada"), "\(suggestion.text)")

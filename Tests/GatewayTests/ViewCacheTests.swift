@@ -85,8 +85,7 @@ struct ViewCacheTests {
         let deployment = try ProxyTests.Deployment(engine: engine, gatewayEnvironment: ViewCacheTests.caching)
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
-        let stranger = try gateway.createUser(admin: seeded.admin, email: "x@outra.com", role: "customer_contact",
-                                              organization: "ORG-OTHER", contact: "C-OTHER")
+        let stranger = try gateway.createOutsider(admin: seeded.admin, email: "x@outra.com").token
         let ticketID = try Self.openTicket(gateway, seeded, subject: "Nota fiscal não transmite")
         #expect(try waitFor { try Self.metrics(gateway, seeded.admin).contains("ocorrencias_view_cache_usable 1") })
 

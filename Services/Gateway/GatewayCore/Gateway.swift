@@ -33,8 +33,15 @@ public final class Gateway: Sendable {
     public let router: Router
     /// Assembled ticket views per caller (docs/GATEWAY.md, "View cache").
     public let viewCache: ViewCache
-    /// Keeps ``viewCache`` correct; nil when the cache is disabled. Started by ``GatewayService``.
-    public let viewCacheFeed: ViewCacheFeed?
+    /// Intake's and workflow's events: keeps ``viewCache`` correct and feeds ``representatives``
+    /// and ``contactSignIns`` (``makeEventFeed``); nil when intake has no address. Started by
+    /// ``GatewayService``.
+    public let eventFeed: ViewCacheFeed?
+    /// Ends the sign-ins of people deactivated in intake (and restores those it ended) from
+    /// intake's events. Started by ``GatewayService``.
+    public let contactSignIns: ContactSignInFollower
+    /// Intake's answers about the people customers and representatives sign in as.
+    let linkedPeople: LinkedPeople
     /// The file limits: the gateway's own lowered to intake's (``fileLimits``).
     public let intakeFileLimits: IntakeFileLimits
     /// The clients of ``GatewayConfiguration/services``, looked up without the runtime's lock
@@ -70,8 +77,12 @@ public final class Gateway: Sendable {
         let representatives = RepresentativeDirectory()
         self.representatives = representatives
         intakeFileLimits = IntakeFileLimits(own: configuration.http.inlineFiles)
-        viewCacheFeed = Self.makeViewCacheFeed(cache: viewCache, representatives: representatives, runtime: runtime,
-                                               configuration: configuration.viewCache)
+        let people = LinkedPeople(runtime: runtime, signer: signer)
+        linkedPeople = people
+        let contactSignIns = ContactSignInFollower(store: store, people: people, logger: runtime.logger)
+        self.contactSignIns = contactSignIns
+        eventFeed = Self.makeEventFeed(cache: viewCache, representatives: representatives, signIns: contactSignIns, runtime: runtime,
+                                       configuration: configuration.viewCache)
     }
 
     /// Every route of the gateway (also what the OpenAPI conformance test walks).

@@ -32,7 +32,8 @@ public enum GatewayService {
             proxy = created
         }
         runtime.addBackground(Servers(http: http, proxy: proxy))
-        if let feed = gateway.viewCacheFeed { runtime.addBackground(feed) }
+        runtime.addBackground(gateway.contactSignIns)
+        if let feed = gateway.eventFeed { runtime.addBackground(feed) }
     }
 
     /// Stops the HTTP server and the proxy with the service.

@@ -122,7 +122,8 @@ try:
     wait.until(EC.presence_of_element_located((By.ID, "email"))).send_keys(JOAO)
     driver.find_element(By.ID, "password").send_keys(SECOND)
     driver.find_element(By.ID, "login-submit").click()
-    wait.until(lambda d: "incorretos" in d.find_element(By.ID, "login-form").text)
+    # Refused with the reason (his contact is inactive), not as a wrong password.
+    wait.until(lambda d: "inativo" in d.find_element(By.ID, "login-form").text)
     sign_in(*admin)
     open_contacts()
     contact_row().find_element(By.CLASS_NAME, "toggle-active").click()

@@ -46,14 +46,17 @@ enum AdminRoutes {
             if role.isCustomer && (create.organization_id ?? "").isEmpty {
                 throw APIError.invalid("organization_id", "required", pt: "Informe a organização.", en: "Organization is required.")
             }
-            if role == .representative && ((create.representative_id ?? "").isEmpty || (create.contact_id ?? "").isEmpty) {
-                throw APIError.invalid((create.representative_id ?? "").isEmpty ? "representative_id" : "contact_id", "required",
-                                       pt: "Informe o representante e a pessoa do representante (contact_id).",
-                                       en: "Give the representative and the representative's person (contact_id).")
-            }
             try context.gateway.policy.check(create.password, email: create.email)
+            // Customers and representatives sign in as an intake person, checked as for invitations.
+            var contactID = create.contact_id
+            if role.isCustomer, let organization = create.organization_id {
+                contactID = try InvitedContact.resolve(contactID: create.contact_id, email: create.email, displayName: create.display_name,
+                                                       phone: nil, organizationID: organization, role: role, context: context)
+            } else if role == .representative {
+                try RepresentativePerson.check(contactID: create.contact_id, representativeID: create.representative_id, context: context)
+            }
             let user = try context.gateway.store.createUser(email: create.email, displayName: create.display_name, role: role,
-                                                            contactID: create.contact_id, agentID: create.agent_id,
+                                                            contactID: contactID, agentID: create.agent_id,
                                                             organizationID: role == .representative ? nil : create.organization_id,
                                                             representativeID: role == .representative ? create.representative_id : nil,
                                                             accessLevel: create.access_level ?? 0,

@@ -82,6 +82,7 @@ enum AuthRoutes {
                 var agent_id: String?
                 var access_level: Int?
                 var phone: String?
+                var representative_id: String?
             }
             let invite = try request.decode(Invite.self)
             let principal = try context.requirePrincipal()
@@ -108,14 +109,18 @@ enum AuthRoutes {
             // already taken is refused before intake is asked to add a contact.
             var contactID = invite.contact_id
             if role.isCustomer, let organization {
-                if try context.gateway.store.userWithHash(email: invite.email) != nil { throw CredentialStore.emailTaken }
                 contactID = try InvitedContact.resolve(contactID: invite.contact_id, email: invite.email, displayName: invite.display_name,
                                                        phone: invite.phone, organizationID: organization, role: role, context: context)
+            } else if role == .representative {
+                // A representative's person, as for POST /v1/users.
+                try RepresentativePerson.check(contactID: invite.contact_id, representativeID: invite.representative_id, context: context)
             }
+            let representative = role == .representative
             let user = try context.gateway.store.createUser(email: invite.email, displayName: invite.display_name, role: role,
                                                             contactID: contactID, agentID: invite.agent_id,
-                                                            organizationID: organization, accessLevel: invite.access_level ?? 0,
-                                                            passwordHash: nil, invitedBy: context.user?.id)
+                                                            organizationID: representative ? nil : organization,
+                                                            representativeID: representative ? invite.representative_id : nil,
+                                                            accessLevel: invite.access_level ?? 0, passwordHash: nil, invitedBy: context.user?.id)
             let token = try context.gateway.store.createPasswordToken(userID: user.id, purpose: "invite", lifetimeSeconds: 7 * 24 * 3600)
             Mailer.send(gateway: context.gateway, to: user, purpose: "invitation", token: token, context: context)
             var body: [String: Any] = ["user": userJSON(user)]
@@ -140,11 +145,20 @@ enum AuthRoutes {
         let found = try gateway.store.userWithHash(email: email)
         let hash = found?.1 ?? dummy
         let matches = gateway.hasher.verify(credentials.password, against: hash)
-        guard let (user, stored) = found, stored != nil, matches, user.status == "active" else {
+        guard let (user, stored) = found, stored != nil, matches, user.status != "invited" else {
             throw APIError(status: 401, code: "INVALID_CREDENTIALS", pt: "E-mail ou senha incorretos.", en: "Wrong e-mail or password.")
         }
+        // The status, and for customers and representatives their intake person, decide the rest.
+        let admitted: User
+        do {
+            admitted = try ContactSignIns.admit(user, gateway: gateway)
+        } catch let refusal as APIError where refusal.status != 401 {
+            // The password was right (the answer says so): not a guess to count.
+            try gateway.throttle.succeeded(attempt)
+            throw refusal
+        }
         try gateway.throttle.succeeded(attempt)
-        return user
+        return admitted
     }
 
     private static let dummy = PasswordHasher(environment: ProcessInfo.processInfo.environment).dummyHash()
@@ -169,6 +183,7 @@ enum AuthRoutes {
         if let v = user.agentID { out["agent_id"] = v }
         if let v = user.organizationID { out["organization_id"] = v }
         if let v = user.representativeID { out["representative_id"] = v }
+        if let v = user.disabledBy, user.status == "disabled" { out["disabled_by"] = v.rawValue }
         return out
     }
 

@@ -12,13 +12,23 @@ import Messages
 ///
 /// Intake is asked as the caller (staff, or the company's administrator for their own
 /// organization), so it checks the caller may manage the organization's contacts itself.
+///
+/// The same rules hold for every way a customer login is made: invitations and an
+/// administrator's `POST /v1/users`.
 enum InvitedContact {
+    /// The contact id the new customer login of `email` is linked to.
+    /// - Throws: 409 when the e-mail is taken (before intake is asked to add a contact); 400
+    ///   naming `contact_id` (`not_found`, `inactive`, `not_authorized`) or `organization_id`
+    ///   (`not_found`); what intake answers otherwise (403 for a caller who may not manage the
+    ///   organization's contacts).
     static func resolve(contactID: String?, email: String, displayName: String, phone: String?, organizationID: String, role: Role,
                         context: RequestContext) throws -> String {
+        if try context.gateway.store.userWithHash(email: email) != nil { throw CredentialStore.emailTaken }
         var listing = IntakeV1.ListContactsRequest()
         listing.organizationID = organizationID
         listing.includeInactive = true
-        let contacts = try context.call("intake", IntakeV1.Intake.listContacts, listing).contacts
+        let contacts = try context.call("intake", IntakeV1.Intake.listContacts, listing, notFound: "organization_id",
+                                        pt: "Organização não encontrada.", en: "No such organization.").contacts
         if let contactID, !contactID.isEmpty {
             guard let contact = contacts.first(where: { $0.id == contactID }) else {
                 throw APIError.invalid("contact_id", "not_found", pt: "Contato não encontrado nesta organização.",

@@ -120,6 +120,7 @@ paths:
       operationId: post_v1_auth_login
       tags: [Auth]
       summary: "Portal sign-in: sets the session cookie (HttpOnly, SameSite=Strict) and the CSRF cookie"
+      description: "Customers and representatives sign in only while intake says their person (contact, representative's person) is active: 403 CONTACT_INACTIVE otherwise, 503 CONTACT_UNVERIFIED when intake does not answer (docs/GATEWAY.md, \"Sign-ins follow intake\")."
       security: []
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
@@ -140,17 +141,22 @@ paths:
           $ref: '#/components/responses/E400'
         '401':
           $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
         '413':
           $ref: '#/components/responses/E413'
         '429':
           $ref: '#/components/responses/E429'
         '500':
           $ref: '#/components/responses/E500'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/auth/tokens:
     post:
       operationId: post_v1_auth_tokens
       tags: [Auth]
       summary: "Bearer token for the CLI and scripts"
+      description: "The same checks as /v1/auth/login: 403 CONTACT_INACTIVE for a customer or representative whose intake person is inactive, 503 CONTACT_UNVERIFIED when intake does not answer."
       security: []
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
@@ -171,12 +177,16 @@ paths:
           $ref: '#/components/responses/E400'
         '401':
           $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
         '413':
           $ref: '#/components/responses/E413'
         '429':
           $ref: '#/components/responses/E429'
         '500':
           $ref: '#/components/responses/E500'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/auth/logout:
     post:
       operationId: post_v1_auth_logout
@@ -390,6 +400,7 @@ paths:
       operationId: post_v1_users
       tags: [Users]
       summary: "Creates a user with a password (administrators)"
+      description: "A customer login is linked to an intake contact of organization_id as invitations do: contact_id, when given, must be an active contact of that organization authorized to open tickets (400 naming contact_id: not_found, inactive, not_authorized); without it, the active contact with the e-mail is used (made authorized) or an authorized contact is added. An unknown organization is 400 naming organization_id (not_found). A representative login needs representative_id and contact_id, one of the representative's active people (400 naming representative_id: not_found, or contact_id: not_found, inactive). A taken e-mail is 409 before any contact is added."
       parameters:
         - $ref: '#/components/parameters/IdempotencyKey'
       requestBody:
@@ -421,6 +432,8 @@ paths:
           $ref: '#/components/responses/E429'
         '500':
           $ref: '#/components/responses/E500'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/users/{id}/disable:
     parameters:
       - name: id
@@ -6884,6 +6897,7 @@ components:
         agent_id: {type: string}
         organization_id: {type: string}
         representative_id: {type: string}
+        disabled_by: {type: string, enum: [administrator, contact], description: "disabled users: by an administrator (only an administrator enables it again), or because the intake contact (representative's person) is inactive (enabled again when it is reactivated)"}
     Principal:
       type: object
       properties:
@@ -6950,6 +6964,7 @@ components:
         contact_id: {type: string, description: intake's contact id}
         role: {type: string, description: administrators only}
         organization_id: {type: string, description: administrators only}
+        representative_id: {type: string, description: "administrators, role representative: intake's representative (contact_id is then one of its active people; 400 naming representative_id or contact_id otherwise)"}
         agent_id: {type: string}
         access_level: {type: integer}
     Invited:
@@ -6969,7 +6984,7 @@ components:
         display_name: {type: string}
         role: {type: string, enum: [customer_contact, customer_admin, agent, knowledge_editor, chefe, administrator, representative]}
         password: {type: string}
-        contact_id: {type: string, description: "customers: intake's contact; representatives: intake's representative contact"}
+        contact_id: {type: string, description: "customers: intake's contact (an active, authorized contact of organization_id; without it the contact with the e-mail is used or added); representatives: an active person of representative_id"}
         agent_id: {type: string}
         organization_id: {type: string}
         representative_id: {type: string, description: "role representative: intake's representative"}

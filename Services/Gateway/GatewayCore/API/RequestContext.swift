@@ -60,4 +60,15 @@ public struct RequestContext: Sendable {
             throw APIError(status: 500, code: "INTERNAL", pt: "Resposta inválida de \(service).", en: "Malformed answer from \(service).")
         }
     }
+
+    /// ``call(_:_:_:)`` for an entry the caller's body names: the service's `NOT_FOUND` becomes
+    /// 400 naming `field` with reason `not_found` (and the messages given).
+    func call<Request, Response>(_ service: String, _ method: RPCMethod<Request, Response>, _ request: Request,
+                                 notFound field: String, pt: String, en: String) throws -> Response {
+        do {
+            return try call(service, method, request)
+        } catch let error as RPCError where error.code == .notFound {
+            throw APIError.invalid(field, "not_found", pt: pt, en: en)
+        }
+    }
 }

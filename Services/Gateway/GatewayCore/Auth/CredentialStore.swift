@@ -106,6 +106,16 @@ public final class CredentialStore: Sendable {
         );
         CREATE INDEX gateway_session_revocations_at ON gateway_session_revocations (revoked_at);
         """),
+        // Why a sign-in is disabled: `administrator` (by hand; only an administrator enables it
+        // again) or `contact` (its intake contact or representative's person is inactive; it is
+        // enabled again when that person is reactivated). Sign-ins disabled before this migration
+        // count as the administrator's. See ContactSignIns.
+        Migration(version: 5, name: "why a sign-in is disabled", sql: """
+        ALTER TABLE gateway_users ADD COLUMN disabled_by TEXT;
+        UPDATE gateway_users SET disabled_by = 'administrator' WHERE status = 'disabled';
+        CREATE INDEX gateway_users_contact ON gateway_users (contact_id);
+        CREATE INDEX gateway_users_representative ON gateway_users (representative_id);
+        """),
     ]
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -176,9 +186,12 @@ public final class CredentialStore: Sendable {
         sessionCache.removeUser(userID)
     }
 
+    /// Sets a user's status; `disabled` (by an administrator: only an administrator's enable
+    /// undoes it, not a contact's reactivation) also ends its sessions.
     public func setStatus(userID: String, status: String) throws {
         try database.write { tx in
-            try tx.execute("UPDATE gateway_users SET status = ?, updated_at = ? WHERE id = ?", [.text(status), .integer(Self.now()), .text(userID)])
+            try tx.execute("UPDATE gateway_users SET status = ?, disabled_by = ?, updated_at = ? WHERE id = ?",
+                           [.text(status), status == "disabled" ? .text(DisabledBy.administrator.rawValue) : .null, .integer(Self.now()), .text(userID)])
             if status == "disabled" { try tx.execute("DELETE FROM gateway_sessions WHERE user_id = ?", [.text(userID)]) }
             try SessionRevocations.record(tx, userID: userID)
         }
@@ -190,29 +203,12 @@ public final class CredentialStore: Sendable {
     public func enable(userID: String) throws {
         try database.write { tx in
             try tx.execute("""
-                UPDATE gateway_users SET status = CASE WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END, updated_at = ?
+                UPDATE gateway_users SET status = CASE WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END, disabled_by = NULL,
+                  updated_at = ?
                 WHERE id = ? AND status = 'disabled'
                 """, [.integer(Self.now()), .text(userID)])
         }
         sessionCache.removeUser(userID)
-    }
-
-    /// Blocks (`active` false) or unblocks the sign-ins of a customer's intake contact, following
-    /// the contact's own state: disabled ones end their sessions; unblocked ones are `active`
-    /// with a password, `invited` without one. - Returns: the users changed.
-    @discardableResult
-    public func followContact(_ contactID: String, organizationID: String, active: Bool) throws -> [String] {
-        let linked = try database.read { tx in
-            try tx.query("""
-                SELECT * FROM gateway_users WHERE contact_id = ? AND organization_id = ? AND role IN ('customer_contact', 'customer_admin')
-                """, [.text(contactID), .text(organizationID)]).map(Self.user)
-        }
-        var changed: [String] = []
-        for user in linked where (user.status == "disabled") == active {
-            if active { try enable(userID: user.id) } else { try setStatus(userID: user.id, status: "disabled") }
-            changed.append(user.id)
-        }
-        return changed
     }
 
     static func user(_ row: Row) throws -> User {
@@ -220,7 +216,8 @@ public final class CredentialStore: Sendable {
              role: Role(rawValue: try row.text("role")) ?? .customerContact, contactID: row.optionalText("contact_id"),
              agentID: row.optionalText("agent_id"), organizationID: row.optionalText("organization_id"),
              representativeID: row.optionalText("representative_id"),
-             accessLevel: Int(try row.int("access_level")), status: try row.text("status"), locale: try row.text("locale"))
+             accessLevel: Int(try row.int("access_level")), status: try row.text("status"), locale: try row.text("locale"),
+             disabledBy: row.optionalText("disabled_by").flatMap(DisabledBy.init(rawValue:)))
     }
 
     static func normalize(_ email: String) -> String { email.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }

@@ -56,6 +56,8 @@ public struct User: Sendable, Codable, Equatable {
     /// `active`, `invited` (no password yet) or `disabled`.
     public var status: String
     public var locale: String
+    /// Why a `disabled` user is: by an administrator, or because its intake person is inactive.
+    public var disabledBy: DisabledBy? = nil
 
     /// The principal the gateway signs into every RPC made for this user. A representative's
     /// represented organizations are filled in by the request (from intake).
@@ -81,7 +83,17 @@ public struct User: Sendable, Codable, Equatable {
         case id, email, role, status, locale
         case displayName = "display_name", contactID = "contact_id", agentID = "agent_id"
         case organizationID = "organization_id", accessLevel = "access_level", representativeID = "representative_id"
+        case disabledBy = "disabled_by"
     }
+}
+
+/// Why a sign-in is disabled (`gateway_users.disabled_by`).
+public enum DisabledBy: String, Sendable, Codable {
+    /// By hand (`POST /v1/users/{id}/disable`): only an administrator's enable undoes it.
+    case administrator
+    /// Its intake contact (or representative's person) is inactive: reactivating that person
+    /// enables it again (``ContactSignIns``).
+    case contact
 }
 
 /// An integration's API key as stored (the secret part only as a digest).

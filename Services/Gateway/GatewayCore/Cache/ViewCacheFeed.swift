@@ -7,7 +7,10 @@ import Synchronization
 
 /// Keeps a ``ViewCache`` correct across gateway instances: one `EventFeed/Watch` stream (as
 /// watcher `gateway`) to **every** instance of intake and workflow, each on a thread of its own.
-/// Every event's key (the ticket id) is invalidated when its batch arrives.
+/// Every event's key (the ticket id) is invalidated when its batch arrives. Other consumers of
+/// the events (``RepresentativeDirectory``, ``ContactSignInFollower``) get them through
+/// `onEvent` and `onOpen`; for them the feed runs with the view cache disabled too (then to
+/// intake only).
 ///
 /// The cache may be used only while ``isHealthy(now:)``: every stream is open, its last batch
 /// arrived less than `silenceMilliseconds` ago, and that batch reported that no event for the
@@ -47,6 +50,9 @@ public final class ViewCacheFeed: @unchecked Sendable {
     /// Called with every event, before the cache is invalidated for it (e.g. to drop other
     /// caches a directory event makes stale).
     let onEvent: (@Sendable (EventsV1.EventEnvelope) -> Void)?
+    /// Called with the service's name when one of its streams opens (again), after its first
+    /// batch: events handed over while it was closed were missed.
+    let onOpen: (@Sendable (String) -> Void)?
     private let stopped = Atomic<Bool>(false)
     private let condition = NSCondition()
     private var threads: [Thread] = []
@@ -55,11 +61,13 @@ public final class ViewCacheFeed: @unchecked Sendable {
     /// - Parameters:
     ///   - services: service name → its instances' endpoints.
     ///   - onEvent: called with every event received, before the cache is invalidated for it.
+    ///   - onOpen: called with the service's name when one of its streams opens (again).
     public init(cache: ViewCache, services: [(String, [Endpoint])], secret: DeploymentSecret, logger: Logger,
                 silenceMilliseconds: Int, maxLagMilliseconds: Int,
-                onEvent: (@Sendable (EventsV1.EventEnvelope) -> Void)? = nil) {
+                onEvent: (@Sendable (EventsV1.EventEnvelope) -> Void)? = nil, onOpen: (@Sendable (String) -> Void)? = nil) {
         self.cache = cache
         self.onEvent = onEvent
+        self.onOpen = onOpen
         links = services.flatMap { service, endpoints in endpoints.map { Link(service: service, endpoint: $0) } }
         self.secret = secret
         self.logger = logger
@@ -129,6 +137,7 @@ public final class ViewCacheFeed: @unchecked Sendable {
 
     private func run(_ link: Link) {
         defer { finished() }
+        let caching = cache.isEnabled
         var configuration = ClientConfiguration(endpoints: [link.endpoint], secret: secret)
         configuration.callerName = "gateway"
         configuration.maxAttempts = 1
@@ -149,13 +158,16 @@ public final class ViewCacheFeed: @unchecked Sendable {
                     let now = MonotonicClock.nanoseconds()
                     if first {
                         // Events may have been missed while the stream was down.
-                        cache.invalidateAll(now: now)
+                        if caching { cache.invalidateAll(now: now) }
                         first = false
                         backoff = 100
                         logger.info("view cache feed open", ["service": link.service, "address": link.endpoint.description])
+                        onOpen?(link.service)
                     }
                     for event in batch.events {
                         onEvent?(event)
+                        // Without a cache the feed runs for `onEvent` and `onOpen` only.
+                        guard caching else { continue }
                         if Self.isKeyedByTicket(event) {
                             if !event.key.isEmpty { cache.invalidate(event.key, now: now) }
                         } else {
@@ -166,7 +178,7 @@ public final class ViewCacheFeed: @unchecked Sendable {
                         }
                     }
                     // Any event may change a listing (a new ticket, a move, a reply).
-                    if !batch.events.isEmpty { cache.invalidate(ViewCache.listsKey, now: now) }
+                    if caching && !batch.events.isEmpty { cache.invalidate(ViewCache.listsKey, now: now) }
                     link.lastLagMilliseconds.store(batch.oldestPendingAgeMs, ordering: .relaxed)
                     link.lastBatchAt.store(now, ordering: .releasing)
                     link.connected.store(true, ordering: .releasing)
@@ -179,7 +191,7 @@ public final class ViewCacheFeed: @unchecked Sendable {
             }
             let wasConnected = link.connected.exchange(false, ordering: .acquiringAndReleasing)
             link.lock.withLock { link.stream = nil }
-            if wasConnected { cache.invalidateAll() }
+            if wasConnected && caching { cache.invalidateAll() }
             pause(milliseconds: backoff)
             backoff = min(backoff * 2, 2_000)
         }

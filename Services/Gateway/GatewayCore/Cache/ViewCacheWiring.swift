@@ -5,24 +5,33 @@ import RPC
 import ServiceKit
 
 extension Gateway {
-    /// The feed keeping the view cache correct, when the cache is enabled.
-    /// Intake's `RepresentativeAccessChanged` also drops the representative's organizations from
-    /// `representatives` (the views go with the whole cache, as for every directory event).
-    static func makeViewCacheFeed(cache: ViewCache, representatives: RepresentativeDirectory, runtime: ServiceRuntime,
-                                  configuration: ViewCacheConfiguration) -> ViewCacheFeed? {
-        guard configuration.isEnabled else { return nil }
-        return ViewCacheFeed(cache: cache, services: ["intake", "workflow"].map { ($0, runtime.configuration.endpoints(of: $0)) },
+    /// The feed of intake's (and, with the view cache, workflow's) events: it keeps the view
+    /// cache correct when the cache is enabled, and in every case drops a representative's
+    /// organizations from `representatives` on intake's `RepresentativeAccessChanged` and hands
+    /// intake's directory events to `signIns` (a contact deactivated in intake ends its
+    /// sign-ins). `nil` only when intake has no address.
+    static func makeEventFeed(cache: ViewCache, representatives: RepresentativeDirectory, signIns: ContactSignInFollower,
+                              runtime: ServiceRuntime, configuration: ViewCacheConfiguration) -> ViewCacheFeed? {
+        // Without the cache, workflow's ticket events serve nobody.
+        let services = configuration.isEnabled ? ["intake", "workflow"] : ["intake"]
+        guard !runtime.configuration.endpoints(of: "intake").isEmpty else { return nil }
+        return ViewCacheFeed(cache: cache, services: services.map { ($0, runtime.configuration.endpoints(of: $0)) },
                              secret: runtime.secret, logger: runtime.logger,
                              silenceMilliseconds: configuration.silenceMilliseconds, maxLagMilliseconds: configuration.maxLagMilliseconds,
                              onEvent: { event in
                                  if event.type == IntakeV1.RepresentativeAccessChanged.protoName { representatives.forget(event.key) }
+                                 signIns.take(event)
+                             },
+                             onOpen: { service in
+                                 // Events may have been missed while the stream was closed.
+                                 if service == "intake" { signIns.checkEveryone() }
                              })
     }
 
     /// Whether cached views may be served and stored now: the cache is enabled and its feed
     /// is healthy (every stream open, recent, not lagging).
     func viewCacheUsable() -> Bool {
-        guard let feed = viewCacheFeed else { return false }
+        guard configuration.viewCache.isEnabled, let feed = eventFeed else { return false }
         return feed.isHealthy()
     }
 
@@ -50,7 +59,7 @@ extension Gateway {
             // Its organizations may have changed: ask intake again (other instances by the event).
             representatives.forget(id)
         }
-        guard viewCacheFeed != nil, status < 400, !["GET", "HEAD", "OPTIONS"].contains(method) else { return }
+        guard configuration.viewCache.isEnabled, eventFeed != nil, status < 400, !["GET", "HEAD", "OPTIONS"].contains(method) else { return }
         let template = route.template
         // Writes that change no ticket nor anything a listing shows.
         let listingUnchanged = template.hasPrefix("/v1/auth") || template.hasPrefix("/v1/attachments")
@@ -93,7 +102,7 @@ extension Gateway {
         out += "ocorrencias_view_cache_bytes \(stats.bytes)\n"
         out += "# HELP ocorrencias_view_cache_usable 1 when the event feed is healthy and cached views are served.\n"
         out += "# TYPE ocorrencias_view_cache_usable gauge\nocorrencias_view_cache_usable \(viewCacheUsable() ? 1 : 0)\n"
-        if let feed = viewCacheFeed {
+        if configuration.viewCache.isEnabled, let feed = eventFeed {
             out += "# HELP ocorrencias_view_cache_feed_lag_seconds Outbox lag of gateway events reported by each feed stream.\n"
             out += "# TYPE ocorrencias_view_cache_feed_lag_seconds gauge\n"
             for link in feed.linkStates() {

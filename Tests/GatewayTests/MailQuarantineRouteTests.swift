@@ -111,7 +111,12 @@ struct MailQuarantineRouteTests {
         let ticketID = try #require(openedMail["ticket_id"] as? String)
         ok(try gateway.request("POST", "/v1/mail-quarantine/\(unknownID)/reprocess", json: [:], bearer: ana), 422)
 
-        // The unreadable one, with its headers restored by the agent, becomes a reply on the ticket it names.
+        // The unreadable one, with its headers restored by the agent, becomes a reply on the ticket it names
+        // (once workflow has the ticket: intake asks it whether the agent may see it).
+        #expect(try waitFor {
+            let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: ana)
+            return view.status == 200 && view.json["workflow"] is [String: Any]
+        })
         let corrected = "From: Maria <maria@acme.com.br>\r\nSubject: Mais um detalhe\r\nMessage-ID: <detalhe-1@acme.com.br>\r\n\r\nO erro continua.\r\n"
         ok(try gateway.request("POST", "/v1/mail-quarantine/\(brokenID)/reprocess", json: [
             "ticket_id": "no-such-ticket", "replacement_raw": Data(corrected.utf8).base64EncodedString()], bearer: ana), 400)

@@ -46,7 +46,7 @@ struct ContactSignInTests {
         return (detail?["field"] as? String, detail?["reason"] as? String)
     }
 
-    @Test("a contact deactivated through intake's RPC ends its customer's sessions on every instance within seconds and refuses new sign-ins (403 CONTACT_INACTIVE); reactivated, the customer signs in again; a sign-in an administrator disabled stays disabled; with the view cache on or off",
+    @Test("a contact deactivated through intake's RPC ends its customer's sessions on every instance within seconds and refuses new sign-ins (403 CONTACT_INACTIVE); reactivated, the customer signs in again; a sign-in an administrator disabled stays disabled; a contact deleted in intake ends its sessions too; with the view cache on or off",
           arguments: [true, false])
     func deactivatedInIntake(viewCache: Bool) throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite, gatewayEnvironment: viewCache ? [:] : ["GATEWAY_VIEW_CACHE_TTL_MS": "0"])
@@ -104,7 +104,17 @@ struct ContactSignInTests {
         #expect(try Self.signIn(gateway.httpPort, "lia@acme.com.br").status == 401)
         // Only an administrator's enable lets her in again.
         #expect(try gateway.request("POST", "/v1/users/\(liaID)/enable", bearer: admin).status == 204)
-        #expect(try Self.signIn(gateway.httpPort, "lia@acme.com.br").status == 201)
+        let liaSession = try #require(try Self.signIn(gateway.httpPort, "lia@acme.com.br").json["token"] as? String)
+
+        // Her contact (on no ticket) deleted straight in intake: her session ends too, and she
+        // cannot sign in again (her contact is nobody now).
+        var delete = IntakeV1.DeleteContactRequest()
+        delete.contactID = liaContact
+        _ = try intake.client.call(IntakeV1.Intake.deleteContact, delete, options: intake.options)
+        #expect(try waitFor(10) { try gateway.request("GET", "/v1/tickets?page_size=5", bearer: liaSession).status == 401 })
+        let gone = try Self.signIn(second.httpPort, "lia@acme.com.br")
+        #expect(gone.status == 403 && gone.errorCode == "CONTACT_INACTIVE", "\(gone.text)")
+        #expect(try Self.user(gateway, admin, "lia@acme.com.br")["disabled_by"] as? String == "contact")
     }
 
     @Test("events missed while no gateway ran: a new instance checks every followed contact when its intake stream opens (the session ends), and sign-in asks intake; with intake unreachable a customer's sign-in is refused with 503 CONTACT_UNVERIFIED while staff still sign in")

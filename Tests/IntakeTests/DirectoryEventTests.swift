@@ -117,5 +117,44 @@ struct DirectoryEventTests {
         bad.name = " "
         #expect(throws: RPCError.self) { _ = try harness.client.call(IntakeV1.Intake.updateOrganization, bad, options: harness.staff) }
         #expect(try harness.events(IntakeV1.DirectoryChanged.self).count == 3)
+
+        // Deleting a contact (never on a ticket) is announced like a deactivation: the gateways
+        // end the sign-ins that followed it.
+        let lia = try harness.contact(acme, "Lia", email: "lia@acme.example")
+        var delete = IntakeV1.DeleteContactRequest()
+        delete.contactID = lia.id
+        _ = try harness.client.call(IntakeV1.Intake.deleteContact, delete, options: harness.staff)
+        let afterDelete = try harness.events(IntakeV1.DirectoryChanged.self)
+        #expect(afterDelete.count == 4 && afterDelete.last?.kind == "contact" && afterDelete.last?.id == lia.id
+                && afterDelete.last?.organizationID == acme.id)
+    }
+
+    @Test("ListContacts with contact_ids lists only those of the organization (inactive ones with include_inactive; other organizations' and unknown ids left out); more than 1000 ids is a field error",
+          arguments: TestEngines.all)
+    func listSomeContacts(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let other = try harness.organization("Outra", taxID: "11444777000161")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let joao = try harness.contact(acme, "João", email: "joao@acme.example")
+        _ = try harness.contact(acme, "Lia", email: "lia@acme.example")
+        let stranger = try harness.contact(other, "Rui", email: "rui@outra.example")
+        var status = IntakeV1.UpdateContactStatusRequest()
+        status.contactID = joao.id
+        status.active = false
+        _ = try harness.client.call(IntakeV1.Intake.setContactActive, status, options: harness.staff)
+
+        var request = IntakeV1.ListContactsRequest()
+        request.organizationID = acme.id
+        request.contactIDs = [maria.id, joao.id, stranger.id, "nao-existe", maria.id]
+        #expect(try harness.client.call(IntakeV1.Intake.listContacts, request, options: harness.staff).contacts.map(\.id) == [maria.id])
+        request.includeInactive = true
+        let both = try harness.client.call(IntakeV1.Intake.listContacts, request, options: harness.staff).contacts
+        #expect(Set(both.map(\.id)) == [maria.id, joao.id] && both.first { $0.id == joao.id }?.active == false)
+        request.contactIDs = []
+        #expect(try harness.client.call(IntakeV1.Intake.listContacts, request, options: harness.staff).contacts.count == 3)
+        request.contactIDs = (0...1000).map { "c\($0)" }
+        let refused = rpcError { _ = try harness.client.call(IntakeV1.Intake.listContacts, request, options: harness.staff) }
+        #expect(refused?.code == .invalidArgument && refused?.violations.map(\.field) == ["contact_ids"])
     }
 }

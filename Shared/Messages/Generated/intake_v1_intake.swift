@@ -226,6 +226,9 @@ extension IntakeV1 {
         public var includeInactive: Bool = false
         /// Only contacts authorized to open tickets.
         public var authorizedOnly: Bool = false
+        /// Only these contacts (ids; at most 1000); empty: every contact of the organization. Ids of
+        /// other organizations' or deleted contacts are simply not listed.
+        public var contactIDs: [String] = []
 
         public init() {}
     }
@@ -1022,12 +1025,21 @@ extension IntakeV1.ListContactsRequest: ProtoMessage {
         if !self.organizationID.isEmpty { c.organization_id = arena.cString(self.organizationID) }
         c.include_inactive = (self.includeInactive ? 1 : 0)
         c.authorized_only = (self.authorizedOnly ? 1 : 0)
+        if !self.contactIDs.isEmpty {
+            c.n_contact_ids = self.contactIDs.count
+            c.contact_ids = arena.cStrings(self.contactIDs)
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListContactsRequest>) {
         self.organizationID = _ProtoRuntime.string(c.pointee.organization_id)
         self.includeInactive = (c.pointee.include_inactive != 0)
         self.authorizedOnly = (c.pointee.authorized_only != 0)
+        if c.pointee.n_contact_ids > 0, let _items = c.pointee.contact_ids {
+            self.contactIDs = (0..<c.pointee.n_contact_ids).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.contactIDs = []
+        }
     }
 }
 

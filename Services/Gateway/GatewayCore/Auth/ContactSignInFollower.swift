@@ -17,7 +17,7 @@ import ServiceKit
 ///   one database read and no call.
 /// - When an intake stream opens (again: at start, after intake or the network was down),
 ///   events may have been missed, so every followed person is checked (one intake call per
-///   organization or representative with sign-ins).
+///   organization or representative with sign-ins, naming only the followed contacts).
 ///
 /// Work runs on a thread of its own, one item at a time, so the feed never waits for intake.
 /// An item that fails (intake unreachable) stays queued and is tried again after a pause. Each
@@ -132,7 +132,9 @@ public final class ContactSignInFollower: BackgroundService, @unchecked Sendable
     /// Asks intake once per owner and applies each person's state.
     func apply(_ people: Set<LinkedContact>) throws {
         for (owner, members) in Dictionary(grouping: people, by: \.owner) {
-            let states = try self.people.states(of: owner)
+            // Only the followed contacts (intake takes up to 1000 ids; more: the whole list).
+            let ids = members.map(\.contactID)
+            let states = try self.people.states(of: owner, only: ids.count <= 1000 ? ids : [])
             for person in members {
                 let active = states[person.contactID] ?? false
                 let changed = try store.follow(person, active: active)

@@ -14,7 +14,9 @@ struct LinkedPeople: Sendable {
     /// organization's contacts or a representative's people. Empty when intake does not know
     /// `owner` (its people are then nobody's, i.e. inactive).
     /// - Throws: ``RPCError`` when intake does not answer (`UNAVAILABLE`, `DEADLINE_EXCEEDED`...).
-    func states(of owner: LinkedContact.Owner) throws -> [String: Bool] {
+    /// - Parameter only: the organization's contacts to ask about (empty: all of them); a
+    ///   representative's people are always listed whole (a handful).
+    func states(of owner: LinkedContact.Owner, only: [String] = []) throws -> [String: Bool] {
         let options = CallOptions(timeoutMilliseconds: 5_000, metadata: signer.metadata(for: PrincipalSigner.service("gateway")))
         let intake = runtime.client(for: "intake")
         do {
@@ -23,6 +25,7 @@ struct LinkedPeople: Sendable {
                 var request = IntakeV1.ListContactsRequest()
                 request.organizationID = organizationID
                 request.includeInactive = true
+                request.contactIDs = only
                 let contacts = try intake.call(IntakeV1.Intake.listContacts, request, options: options).contacts
                 return Dictionary(contacts.map { ($0.id, $0.active) }, uniquingKeysWith: { $1 })
             case .representative(let representativeID):
@@ -39,6 +42,6 @@ struct LinkedPeople: Sendable {
 
     /// Whether `person` is an active person of its owner in intake now (unknown: no).
     func isActive(_ person: LinkedContact) throws -> Bool {
-        try states(of: person.owner)[person.contactID] ?? false
+        try states(of: person.owner, only: [person.contactID])[person.contactID] ?? false
     }
 }

@@ -17,6 +17,9 @@ extension IntakeContext {
     public func listContacts(_ request: IntakeV1.ListContactsRequest, caller: Caller) throws -> IntakeV1.ListContactsResponse {
         var violations = Violations()
         violations.required("organization_id", request.organizationID)
+        if request.contactIDs.count > 1000 {
+            violations.add("contact_ids", "too_many", pt: "No máximo 1000 ids.", en: "At most 1000 ids.")
+        }
         try violations.check()
         if caller.isCustomer && !caller.isRepresentative {
             guard caller.principal.organizationAdmin, caller.canSee(organizationID: request.organizationID) else {
@@ -36,9 +39,15 @@ extension IntakeContext {
             var conditions = "organization_id = ?"
             if !request.includeInactive { conditions += " AND active = 1" }
             if request.authorizedOnly { conditions += " AND authorized = 1" }
+            var parameters: [SQLValue] = [.text(request.organizationID)]
+            let ids = Array(Set(request.contactIDs))
+            if !ids.isEmpty {
+                conditions += " AND id IN (\(Array(repeating: "?", count: ids.count).joined(separator: ", ")))"
+                parameters += ids.map { .text($0) }
+            }
             var response = IntakeV1.ListContactsResponse()
             response.contacts = try tx.query("SELECT \(DirectoryStore.contactColumns) FROM contacts WHERE \(conditions) ORDER BY name_key, id",
-                                             [.text(request.organizationID)]).map(DirectoryStore.contact)
+                                             parameters).map(DirectoryStore.contact)
             return response
         }
     }

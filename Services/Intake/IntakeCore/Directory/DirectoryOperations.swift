@@ -152,7 +152,8 @@ extension IntakeContext {
         return value
     }
 
-    /// Deletes a contact never linked to a ticket.
+    /// Deletes a contact never linked to a ticket, publishing `DirectoryChanged` as a
+    /// deactivation does.
     /// - Throws: `FAILED_PRECONDITION` when a ticket names the contact (deactivate it instead).
     public func deleteContact(_ id: String, caller: Caller) throws {
         guard let existing = try database.read({ try DirectoryStore.contact($0, id: id) }) else {
@@ -167,6 +168,8 @@ extension IntakeContext {
                 throw RPCError(.failedPrecondition,
                                "contato ligado a ocorrências: apenas desative / contact linked to tickets: deactivate it instead")
             }
+            // Gateways end the sign-ins that followed the contact (it is nobody now).
+            try publishDirectoryChange(tx, kind: "contact", id: id, organizationID: existing.organizationID, caller: caller)
         }
     }
 

@@ -405,10 +405,16 @@ struct  Ocorrencias__Intake__V1__ListContactsRequest
    * Only contacts authorized to open tickets.
    */
   protobuf_c_boolean authorized_only;
+  /*
+   * Only these contacts (ids; at most 1000); empty: every contact of the organization. Ids of
+   * other organizations' or deleted contacts are simply not listed.
+   */
+  size_t n_contact_ids;
+  char **contact_ids;
 };
 #define OCORRENCIAS__INTAKE__V1__LIST_CONTACTS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__list_contacts_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0, 0,NULL }
 
 
 struct  Ocorrencias__Intake__V1__ListContactsResponse

@@ -3321,7 +3321,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_representative_co
   (ProtobufCMessageInit) ocorrencias__intake__v1__list_representative_contacts_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_contacts_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_contacts_request__field_descriptors[4] =
 {
   {
     "organization_id",
@@ -3359,16 +3359,29 @@ static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_contacts_req
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "contact_ids",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Intake__V1__ListContactsRequest, n_contact_ids),
+    offsetof(Ocorrencias__Intake__V1__ListContactsRequest, contact_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__intake__v1__list_contacts_request__field_indices_by_name[] = {
   2,   /* field[2] = authorized_only */
+  3,   /* field[3] = contact_ids */
   1,   /* field[1] = include_inactive */
   0,   /* field[0] = organization_id */
 };
 static const ProtobufCIntRange ocorrencias__intake__v1__list_contacts_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_contacts_request__descriptor =
 {
@@ -3378,7 +3391,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_contacts_request_
   "Ocorrencias__Intake__V1__ListContactsRequest",
   "ocorrencias.intake.v1",
   sizeof(Ocorrencias__Intake__V1__ListContactsRequest),
-  3,
+  4,
   ocorrencias__intake__v1__list_contacts_request__field_descriptors,
   ocorrencias__intake__v1__list_contacts_request__field_indices_by_name,
   1,  ocorrencias__intake__v1__list_contacts_request__number_ranges,

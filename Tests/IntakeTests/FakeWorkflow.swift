@@ -16,7 +16,8 @@ import Synchronization
 /// - a ticket hidden from an agent (``hide(_:from:)``) is `NOT_FOUND` to that agent only, so a
 ///   service still finds it;
 /// - otherwise the answer the test set (``holds(_:chefe:open:callerMayLink:)``), by default an open
-///   ticket held by nobody: every agent may see every ticket.
+///   ticket held by nobody: every agent may see and act on every ticket, unless ``seeOnly(_:by:)``
+///   says an agent may only see one.
 ///
 /// Events delivered to it are answered `UNAVAILABLE`, so intake's outbox keeps them for the tests
 /// to read (as when nothing listens).
@@ -33,6 +34,8 @@ final class FakeWorkflow: Sendable {
         let unknown = Mutex<Set<String>>([])
         /// "agent id|ticket id", or "agent id|*" for every ticket.
         let hidden = Mutex<Set<String>>([])
+        /// Seen but not acted on ("agent id|ticket id" or "agent id|*"): `caller_may_act` false.
+        let seeOnly = Mutex<Set<String>>([])
         let questions = Mutex<[Question]>([])
     }
 
@@ -58,7 +61,11 @@ final class FakeWorkflow: Sendable {
                state.hidden.withLock({ $0.contains("\(principal.id)|\(request.ticketID)") || $0.contains("\(principal.id)|*") }) {
                 throw RPCError(.notFound, "ocorrência não encontrada / ticket not found")
             }
-            return state.answer.withLock { $0 }
+            var answer = state.answer.withLock { $0 }
+            if state.seeOnly.withLock({ $0.contains("\(principal.id)|\(request.ticketID)") || $0.contains("\(principal.id)|*") }) {
+                answer.callerMayAct = false
+            }
+            return answer
         }
         router.register(EventsV1.EventSink.deliver) { _, _ in
             throw RPCError(.unavailable, "a workflow stand-in takes no events")
@@ -79,6 +86,7 @@ final class FakeWorkflow: Sendable {
         var response = WorkflowV1.GetTicketHolderResponse()
         response.open = true
         response.stage = "aguardando_atendimento"
+        response.callerMayAct = true
         return response
     }()
 
@@ -93,6 +101,7 @@ final class FakeWorkflow: Sendable {
         response.holder = holder
         response.stage = open ? "Em atendimento" : "Finalizado"
         response.callerMayLinkCustomers = callerMayLink
+        response.callerMayAct = true
         state.answer.withLock { $0 = response }
         state.knowsNoTicket.withLock { $0 = false }
     }
@@ -109,6 +118,12 @@ final class FakeWorkflow: Sendable {
     /// `agentID` may not see `ticketID` (every ticket when `nil`).
     func hide(_ ticketID: String? = nil, from agentID: String) {
         _ = state.hidden.withLock { $0.insert("\(agentID)|\(ticketID ?? "*")") }
+    }
+
+    /// `agentID` may see `ticketID` but not act on it (every ticket when `nil`): workflow answers
+    /// `caller_may_act` false to them.
+    func seeOnly(_ ticketID: String? = nil, by agentID: String) {
+        _ = state.seeOnly.withLock { $0.insert("\(agentID)|\(ticketID ?? "*")") }
     }
 
     /// `agentID` may see `ticketID` again (every ticket when `nil`).

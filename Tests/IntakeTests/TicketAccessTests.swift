@@ -148,6 +148,41 @@ struct TicketAccessTests {
         #expect(try harness.client.call(IntakeV1.Intake.reply, reply, options: x).message?.attachments.count == 1)
     }
 
+    @Test("an agent who may see the ticket but not act on it (workflow's caller_may_act) reads it and adds internal files, but a reply, a public file (AddFiles or an upload onto the ticket) and a cancellation are PERMISSION_DENIED and store nothing; the holder may",
+          arguments: TestEngines.all)
+    func seeButNotAct(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let (ticket, _, _, _) = try Self.acmeTicket(harness)
+        harness.workflow.seeOnly(ticket.id, by: "agent-x")
+        let x = harness.options(IntakeHarness.agent("agent-x", administrator: false))
+        let holder = harness.options(IntakeHarness.agent("agent-y", administrator: false))
+        var get = IntakeV1.GetTicketRequest()
+        get.ticket = ticket.id
+        #expect(try harness.client.call(IntakeV1.Intake.getTicket, get, options: x).id == ticket.id, "seeing is enough to read")
+        _ = try harness.addFiles(ticket.id, files: [Self.file("nota-interna.txt", "só a equipe")], internal: true, as: x)
+        let before = try Stored(harness)
+
+        func denied(_ call: () throws -> Void) -> Bool {
+            let error = rpcError(call)
+            return error?.code == .permissionDenied && error?.message.contains("only who may act on the ticket") == true
+        }
+        var reply = IntakeV1.ReplyRequest()
+        reply.ticket = ticket.id
+        reply.text = "Segue a correção."
+        #expect(denied { _ = try harness.client.call(IntakeV1.Intake.reply, reply, options: x) })
+        #expect(denied { _ = try harness.addFiles(ticket.id, files: [Self.file("correcao.sql", "update")], internal: false, as: x) })
+        #expect(denied { _ = try harness.upload(Array("visivel".utf8), name: "visivel.txt", as: x, ticketID: ticket.id) })
+        var cancel = IntakeV1.CancelTicketRequest()
+        cancel.ticket = ticket.id
+        #expect(denied { _ = try harness.client.call(IntakeV1.Intake.cancelTicket, cancel, options: x) })
+        let after = try Stored(harness)
+        #expect(after == before, "nothing stored, nothing cancelled, no event: \(after) against \(before)")
+
+        // Who may act (here agent-y) shows the customer a file and replies.
+        _ = try harness.addFiles(ticket.id, files: [Self.file("correcao.sql", "update")], internal: false, as: holder)
+        #expect(try harness.client.call(IntakeV1.Intake.reply, reply, options: holder).message?.text == "Segue a correção.")
+    }
+
     @Test("workflow unreachable: an agent's ticket calls are UNAVAILABLE and store nothing; administrators and customers are served",
           arguments: TestEngines.all)
     func workflowDown(engine: DatabaseEngine) throws {

@@ -74,6 +74,18 @@ struct ConfidentialityTests {
         #expect(chefe["list"] == ["p1", "o1"] && chefe["count"] == ["2"] && chefe["search"] == ["p1", "o1"] && chefe["related"] == ["p1"])
         // A ticket hidden from the caller answers exactly as one that does not exist: same code,
         // message and violations, so its existence is not revealed.
+        // GetTicketHolder says who may act (intake requires it before a staff caller shows the
+        // customer something): the holder and their chefe, not another agent who only sees it.
+        var o1ToBruno = WorkflowV1.TransferTicketRequest()
+        o1ToBruno.ticketID = "o1"
+        o1ToBruno.toAgentID = "bruno"
+        _ = try harness.call(WorkflowV1.Workflow.transferTicket, o1ToBruno, as: WorkflowHarness.admin())
+        var holderOfO1 = WorkflowV1.GetTicketHolderRequest()
+        holderOfO1.ticketID = "o1"
+        #expect(try harness.call(WorkflowV1.Workflow.getTicketHolder, holderOfO1, as: Self.bruno).callerMayAct)
+        #expect(try harness.call(WorkflowV1.Workflow.getTicketHolder, holderOfO1, as: Self.chefe).callerMayAct)
+        #expect(try harness.call(WorkflowV1.Workflow.getTicketHolder, holderOfO1, as: WorkflowHarness.admin()).callerMayAct)
+        #expect(try !harness.call(WorkflowV1.Workflow.getTicketHolder, holderOfO1, as: Self.ana).callerMayAct, "ana sees o1, bruno holds it")
         var hidden = WorkflowV1.GetTicketRequest(), missing = WorkflowV1.GetTicketRequest()
         hidden.ticketID = "p1"
         missing.ticketID = "nao-existe"

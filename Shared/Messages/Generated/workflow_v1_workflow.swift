@@ -20,6 +20,11 @@ extension WorkflowV1 {
         /// the permission "tickets.link_customer" (from the signed principal or the directory's role;
         /// "tickets.link_customers" and "link_customers" are accepted as the same permission).
         public var callerMayLinkCustomers: Bool = false
+        /// Whether the caller may act on the ticket as workflow's moves and public entries require:
+        /// services and administrators; the holder; the holding group's members (or anyone with
+        /// "tickets.act_any") while nobody holds it; the holder's chefe. Intake requires it before a
+        /// staff caller shows the customer something (a reply, a public file, a cancellation).
+        public var callerMayAct: Bool = false
 
         public init() {}
     }
@@ -902,6 +907,7 @@ extension WorkflowV1.GetTicketHolderResponse: ProtoMessage {
         c.access_level = self.accessLevel
         if !self.stage.isEmpty { c.stage = arena.cString(self.stage) }
         c.caller_may_link_customers = (self.callerMayLinkCustomers ? 1 : 0)
+        c.caller_may_act = (self.callerMayAct ? 1 : 0)
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetTicketHolderResponse>) {
@@ -910,6 +916,7 @@ extension WorkflowV1.GetTicketHolderResponse: ProtoMessage {
         self.accessLevel = c.pointee.access_level
         self.stage = _ProtoRuntime.string(c.pointee.stage)
         self.callerMayLinkCustomers = (c.pointee.caller_may_link_customers != 0)
+        self.callerMayAct = (c.pointee.caller_may_act != 0)
     }
 }
 

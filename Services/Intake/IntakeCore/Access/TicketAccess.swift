@@ -36,12 +36,17 @@ extension IntakeContext {
     /// - Throws: `NOT_FOUND` (as for a missing ticket) when workflow hides it from the caller;
     ///   `FAILED_PRECONDITION` as above; `UNAVAILABLE` when workflow cannot be reached (never a
     ///   silent yes).
-    func requireTicketAccess(_ ticket: IntakeV1.Ticket, caller: Caller) throws {
+    /// - Parameter toAct: The call shows the customer something (a staff reply, a file that is
+    ///   not internal, a cancellation): the caller must also be one who may act on the ticket in
+    ///   workflow (`caller_may_act`: holder, holding group while nobody holds it, the holder's
+    ///   chefe), as workflow requires for public entries; else `PERMISSION_DENIED`.
+    func requireTicketAccess(_ ticket: IntakeV1.Ticket, caller: Caller, toAct: Bool = false) throws {
         guard caller.needsWorkflowAccess else { return }
-        if accessCache.granted(caller.principal, ticketID: ticket.id) { return }
+        if accessCache.granted(caller.principal, ticketID: ticket.id, toAct: toAct) { return }
         switch try workflowAccess(ticketID: ticket.id, caller: caller) {
-        case .visible:
-            accessCache.grant(caller.principal, ticketID: ticket.id)
+        case .visible(let answer):
+            accessCache.grant(caller.principal, ticketID: ticket.id, toAct: answer.callerMayAct)
+            if toAct && !answer.callerMayAct { throw Self.mayNotAct }
         case .hidden:
             throw Self.ticketNotFound
         case .unknown:
@@ -53,12 +58,12 @@ extension IntakeContext {
 
     /// ``requireTicketAccess(_:caller:)`` for a ticket named by id or code; `NOT_FOUND` when
     /// intake has no such ticket. Nothing is read for a caller that needs no check.
-    func requireTicketAccess(reference: String, caller: Caller) throws {
+    func requireTicketAccess(reference: String, caller: Caller, toAct: Bool = false) throws {
         guard caller.needsWorkflowAccess else { return }
         guard !reference.isEmpty, let ticket = try database.read({ try TicketStore.ticket($0, reference: reference) }) else {
             throw Self.ticketNotFound
         }
-        try requireTicketAccess(ticket, caller: caller)
+        try requireTicketAccess(ticket, caller: caller, toAct: toAct)
     }
 
     /// Asks workflow about `ticketID` as `caller` (and, on `NOT_FOUND`, as intake itself, to
@@ -92,6 +97,10 @@ extension IntakeContext {
     /// Workflow cannot be reached: nothing is allowed without its answer.
     static let workflowUnavailable = RPCError(.unavailable,
                                               "o workflow não respondeu; tente de novo / workflow did not answer; try again")
+
+    /// A caller who may see the ticket but not act on it, showing the customer something.
+    static let mayNotAct = RPCError(.permissionDenied,
+                                    "apenas quem pode atuar na ocorrência (o responsável, seu grupo enquanto ninguém a assume, o chefe do responsável) mostra algo ao cliente / only who may act on the ticket (its holder, its group while nobody holds it, the holder's chefe) shows the customer something")
 
     /// A ticket workflow has not received yet, asked about by someone other than who registered it.
     static let notInWorkflowYet = RPCError(.failedPrecondition,

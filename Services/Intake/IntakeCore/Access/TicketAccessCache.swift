@@ -21,10 +21,11 @@ final class TicketAccessCache: Sendable {
         self.capacity = capacity
     }
 
-    /// Whether workflow granted `principal` the ticket less than ``lifetimeMilliseconds`` ago.
-    func granted(_ principal: AuthV1.Principal, ticketID: String) -> Bool {
+    /// Whether workflow granted `principal` the ticket (to see it, or `toAct` on it too) less
+    /// than ``lifetimeMilliseconds`` ago.
+    func granted(_ principal: AuthV1.Principal, ticketID: String, toAct: Bool = false) -> Bool {
         guard lifetimeMilliseconds > 0 else { return false }
-        let key = Self.key(principal, ticketID)
+        let key = Self.key(principal, ticketID, toAct: toAct)
         let now = Self.now()
         return grants.withLock { grants in
             guard let until = grants[key] else { return false }
@@ -34,22 +35,23 @@ final class TicketAccessCache: Sendable {
         }
     }
 
-    /// Remembers workflow's grant of the ticket to `principal`.
-    func grant(_ principal: AuthV1.Principal, ticketID: String) {
+    /// Remembers workflow's grant of the ticket to `principal`: to see it, and to act on it when
+    /// `toAct` (workflow's `caller_may_act`).
+    func grant(_ principal: AuthV1.Principal, ticketID: String, toAct: Bool = false) {
         guard lifetimeMilliseconds > 0 else { return }
-        let key = Self.key(principal, ticketID)
+        let keys = [Self.key(principal, ticketID, toAct: false)] + (toAct ? [Self.key(principal, ticketID, toAct: true)] : [])
         let now = Self.now()
         grants.withLock { grants in
             if grants.count >= capacity {
                 grants = grants.filter { $0.value > now }
                 if grants.count >= capacity { grants.removeAll(keepingCapacity: true) }
             }
-            grants[key] = now + lifetimeMilliseconds
+            for key in keys { grants[key] = now + lifetimeMilliseconds }
         }
     }
 
-    private static func key(_ principal: AuthV1.Principal, _ ticketID: String) -> String {
-        "\(principal.kind.rawValue)|\(principal.id)|\(principal.accessLevel)|\(ticketID)"
+    private static func key(_ principal: AuthV1.Principal, _ ticketID: String, toAct: Bool) -> String {
+        "\(principal.kind.rawValue)|\(principal.id)|\(principal.accessLevel)|\(ticketID)|\(toAct ? "act" : "see")"
     }
 
     /// Milliseconds of a clock that does not jump with the wall clock.

@@ -25,7 +25,7 @@ extension IntakeContext {
         try violations.check()
         if first.sizeBytes > settings.maxFileBytes { throw tooLarge() }
         // Before a byte is received: an agent workflow hides the ticket from stores nothing.
-        if !first.ticketID.isEmpty { try requireTicketAccess(reference: first.ticketID, caller: caller) }
+        if !first.ticketID.isEmpty { try requireTicketAccess(reference: first.ticketID, caller: caller, toAct: !first.`internal`) }
 
         let upload = ContentUpload(store: contents, inlineLimit: settings.inlineContentMaxBytes)
         defer { upload.abort() }

@@ -22,7 +22,7 @@ extension IntakeContext {
     ///   `attachment_ids` required when nothing is named); `FAILED_PRECONDITION` for a cancelled ticket.
     public func addFiles(_ request: IntakeV1.AddFilesRequest, caller: Caller, idempotencyKey: String? = nil) throws -> IntakeV1.AddFilesResponse {
         guard caller.isStaffOrSystem else { throw Denied.staffOnly }
-        try requireTicketAccess(reference: request.ticket, caller: caller)
+        try requireTicketAccess(reference: request.ticket, caller: caller, toAct: !request.`internal`)
         let files = OpenTicketFiles(request.files, settings: settings, carrier: .addFiles)
         return try Idempotent.write(database, key: idempotencyKey, scope: "intake.AddFiles|\(caller.id)", request) { tx in
             try addingFiles(tx, request, files: files, caller: caller)

@@ -34,7 +34,7 @@ extension IntakeContext {
     ///   included) answers the first reply byte for byte and stores nothing; the same key with
     ///   another request is `FAILED_PRECONDITION`. Keys are per caller.
     public func reply(_ request: IntakeV1.ReplyRequest, caller: Caller, idempotencyKey: String? = nil) throws -> IntakeV1.ReplyResponse {
-        try requireTicketAccess(reference: request.ticket, caller: caller)
+        try requireTicketAccess(reference: request.ticket, caller: caller, toAct: true)
         let files = OpenTicketFiles(request.files, settings: settings, carrier: .reply)
         do {
             // The whole request is the fingerprint, file bytes included: the same key with another file is another request.
@@ -110,7 +110,7 @@ extension IntakeContext {
 
     /// Cancels a ticket that is no longer valid and publishes `TicketCancelledByCustomer`.
     public func cancel(_ request: IntakeV1.CancelTicketRequest, caller: Caller) throws -> IntakeV1.Ticket {
-        try requireTicketAccess(reference: request.ticket, caller: caller)
+        try requireTicketAccess(reference: request.ticket, caller: caller, toAct: true)
         return try database.write { tx in
             var ticket = try visibleTicket(tx, request.ticket, caller: caller)
             var violations = Violations()

@@ -16,6 +16,7 @@ extension WorkflowAPI {
                 response.accessLevel = ticket.accessLevel
                 response.stage = ticket.stage
                 response.callerMayLinkCustomers = actor.mayLinkCustomers(ticket)
+                response.callerMayAct = (try? api.lifecycle.requireCanAct(tx, ticket, actor)) != nil
                 return response
             }
         }

@@ -146,10 +146,17 @@ struct  Ocorrencias__Workflow__V1__GetTicketHolderResponse
    * "tickets.link_customers" and "link_customers" are accepted as the same permission).
    */
   protobuf_c_boolean caller_may_link_customers;
+  /*
+   * Whether the caller may act on the ticket as workflow's moves and public entries require:
+   * services and administrators; the holder; the holding group's members (or anyone with
+   * "tickets.act_any") while nobody holds it; the holder's chefe. Intake requires it before a
+   * staff caller shows the customer something (a reply, a public file, a cancellation).
+   */
+  protobuf_c_boolean caller_may_act;
 };
 #define OCORRENCIAS__WORKFLOW__V1__GET_TICKET_HOLDER_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_ticket_holder_response__descriptor) \
-    , 0, NULL, 0, (char *)protobuf_c_empty_string, 0 }
+    , 0, NULL, 0, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 /*

@@ -4197,7 +4197,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_holder_re
   (ProtobufCMessageInit) ocorrencias__workflow__v1__get_ticket_holder_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_holder_response__field_descriptors[5] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_holder_response__field_descriptors[6] =
 {
   {
     "open",
@@ -4259,9 +4259,22 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__get_ticket_hold
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "caller_may_act",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__GetTicketHolderResponse, caller_may_act),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__get_ticket_holder_response__field_indices_by_name[] = {
   2,   /* field[2] = access_level */
+  5,   /* field[5] = caller_may_act */
   4,   /* field[4] = caller_may_link_customers */
   1,   /* field[1] = holder */
   0,   /* field[0] = open */
@@ -4270,7 +4283,7 @@ static const unsigned ocorrencias__workflow__v1__get_ticket_holder_response__fie
 static const ProtobufCIntRange ocorrencias__workflow__v1__get_ticket_holder_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_holder_response__descriptor =
 {
@@ -4280,7 +4293,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_ticket_holder_re
   "Ocorrencias__Workflow__V1__GetTicketHolderResponse",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__GetTicketHolderResponse),
-  5,
+  6,
   ocorrencias__workflow__v1__get_ticket_holder_response__field_descriptors,
   ocorrencias__workflow__v1__get_ticket_holder_response__field_indices_by_name,
   1,  ocorrencias__workflow__v1__get_ticket_holder_response__number_ranges,

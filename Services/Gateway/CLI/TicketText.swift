@@ -133,18 +133,20 @@ enum TicketText {
     }
 
     static func sla(_ value: Any?, _ language: DisplayLanguage) -> String {
-        let names: [String: (String, String)] = ["breached": ("Atrasada", "Breached"), "at_risk": ("Em risco", "At risk"),
-                                                 "paused": ("Pausada", "Paused"), "on_time": ("No prazo", "On time")]
-        guard let pair = names[text(value)] else { return text(value) }
-        return language == .portuguese ? pair.0 : pair.1
+        named(value, ["breached": ("Atrasada", "Breached"), "at_risk": ("Em risco", "At risk"),
+                      "paused": ("Pausada", "Paused"), "on_time": ("No prazo", "On time")], language)
     }
 
     static func kind(_ value: Any?, _ language: DisplayLanguage) -> String {
-        let names: [String: (String, String)] = [
+        named(value, [
             "note": ("Nota", "Note"), "transfer": ("Repasse", "Transfer"), "possible_solution": ("Possível solução", "Possible solution"),
             "customer_reply": ("Resposta do cliente", "Customer reply"), "request_info": ("Pedido de informação", "Information request"),
             "solution": ("Solução", "Solution"), "article": ("Artigo", "Article"), "voicemail": ("Recado de voz", "Voicemail"),
-        ]
+        ], language)
+    }
+
+    /// A value's name in `language` (Portuguese, English); the value itself when it has none.
+    static func named(_ value: Any?, _ names: [String: (String, String)], _ language: DisplayLanguage) -> String {
         guard let pair = names[text(value)] else { return text(value) }
         return language == .portuguese ? pair.0 : pair.1
     }
@@ -152,11 +154,11 @@ enum TicketText {
     /// Epoch milliseconds in the local time zone ("30/11/2026 14:05" or "2026-11-30 14:05"); empty for 0 or nothing.
     static func date(_ value: Any?, _ language: DisplayLanguage) -> String {
         guard let milliseconds = Int64(text(value)), milliseconds > 0 else { return "" }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone.current
-        formatter.dateFormat = language == .portuguese ? "dd/MM/yyyy HH:mm" : "yyyy-MM-dd HH:mm"
-        return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+        let at = Calendar.current.dateComponents([.year, .month, .day, .hour, .minute],
+                                                 from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
+        let (y, m, d, h, min) = (at.year ?? 0, at.month ?? 0, at.day ?? 0, at.hour ?? 0, at.minute ?? 0)
+        return language == .portuguese ? String(format: "%02d/%02d/%04d %02d:%02d", d, m, y, h, min)
+                                       : String(format: "%04d-%02d-%02d %02d:%02d", y, m, d, h, min)
     }
 
     static func size(_ value: Any?) -> String {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The language of text people read: Brazilian Portuguese first, English second.
 public enum DisplayLanguage: String, Sendable, CaseIterable {
     case portuguese = "pt"
@@ -86,19 +88,7 @@ extension CommonV1.Priority: LabelledEnum {
 /// How a typed name is compared: case, accents, spaces, hyphens and underscores ignored.
 enum LabelKey {
     static func normalized(_ text: String) -> String {
-        var out = ""
-        for scalar in text.lowercased().unicodeScalars {
-            switch scalar {
-            case "á", "à", "â", "ã": out.append("a")
-            case "é", "ê": out.append("e")
-            case "í": out.append("i")
-            case "ó", "ô", "õ": out.append("o")
-            case "ú", "ü": out.append("u")
-            case "ç": out.append("c")
-            case " ", "_", "-": continue
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+        text.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil)
+            .filter { $0 != " " && $0 != "_" && $0 != "-" }
     }
 }

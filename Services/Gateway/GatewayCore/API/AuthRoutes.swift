@@ -146,7 +146,7 @@ enum AuthRoutes {
         let hash = found?.1 ?? dummy
         let matches = gateway.hasher.verify(credentials.password, against: hash)
         guard let (user, stored) = found, stored != nil, matches, user.status != "invited" else {
-            throw APIError(status: 401, code: "INVALID_CREDENTIALS", pt: "E-mail ou senha incorretos.", en: "Wrong e-mail or password.")
+            throw invalidCredentials
         }
         // The status, and for customers and representatives their intake person, decide the rest.
         let admitted: User
@@ -160,6 +160,11 @@ enum AuthRoutes {
         try gateway.throttle.succeeded(attempt)
         return admitted
     }
+
+    /// 401: a wrong e-mail or password, and every refusal that must not say more (a disabled or
+    /// invited user).
+    static let invalidCredentials = APIError(status: 401, code: "INVALID_CREDENTIALS", pt: "E-mail ou senha incorretos.",
+                                             en: "Wrong e-mail or password.")
 
     private static let dummy = PasswordHasher(environment: ProcessInfo.processInfo.environment).dummyHash()
 

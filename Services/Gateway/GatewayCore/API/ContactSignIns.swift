@@ -51,7 +51,7 @@ enum ContactSignIns {
     ///   person); ``unverifiable`` when intake does not answer; 401 for a user disabled by an
     ///   administrator or not yet active (the same answer as a wrong password).
     static func admit(_ user: User, gateway: Gateway) throws -> User {
-        let invalid = APIError(status: 401, code: "INVALID_CREDENTIALS", pt: "E-mail ou senha incorretos.", en: "Wrong e-mail or password.")
+        let invalid = AuthRoutes.invalidCredentials
         guard user.signsInAsIntakePerson else {
             guard user.status == "active" else { throw invalid }
             return user

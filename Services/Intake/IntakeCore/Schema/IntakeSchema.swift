@@ -72,6 +72,12 @@ enum IntakeSchema {
         Migration(version: 25, name: "attachments_internal",
                   sqlite: "ALTER TABLE attachments ADD COLUMN internal INTEGER NOT NULL DEFAULT 0",
                   postgres: "ALTER TABLE attachments ADD COLUMN internal BIGINT NOT NULL DEFAULT 0"),
+        // The ticket a held e-mail was threaded to (reply token, In-Reply-To, References) when it
+        // was held: '' none, NULL not looked for yet (rows from before, looked for once at start,
+        // ``IntakeContext/recordQuarantineThreads(tokens:)``). An agent reads a quarantined
+        // message only when workflow lets them see the tickets it names
+        // (``IntakeContext/requireQuarantineAccess(_:caller:)``). No default: no row rewritten.
+        Migration(version: 26, name: "mail_quarantine_thread_ticket", sql: "ALTER TABLE mail_quarantine ADD COLUMN thread_ticket_id TEXT"),
     ]
 
     /// SQLite: `tickets` rebuilt without the `UNIQUE` column constraint on `email_message_id`,

@@ -78,6 +78,12 @@ enum IntakeSchema {
         // message only when workflow lets them see the tickets it names
         // (``IntakeContext/requireQuarantineAccess(_:caller:)``). No default: no row rewritten.
         Migration(version: 26, name: "mail_quarantine_thread_ticket", sql: "ALTER TABLE mail_quarantine ADD COLUMN thread_ticket_id TEXT"),
+        // The integration key (principal kind integration) that opened a ticket, '' otherwise:
+        // until workflow has the ticket that key may touch it, as the registering agent may
+        // (``IntakeContext/requireTicketAccess(_:caller:toAct:)``). Intake's own: not in the
+        // ticket's snapshot nor in TicketOpened. A constant default: no row rewritten.
+        Migration(version: 27, name: "tickets_registered_by_integration",
+                  sql: "ALTER TABLE tickets ADD COLUMN registered_by_integration TEXT NOT NULL DEFAULT ''"),
     ]
 
     /// SQLite: `tickets` rebuilt without the `UNIQUE` column constraint on `email_message_id`,

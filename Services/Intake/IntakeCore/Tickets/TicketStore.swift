@@ -68,22 +68,26 @@ enum TicketStore {
     ///   - attachmentBytes: The size of the files it is opened with.
     ///   - contactLinked: The contact is known to be linked to a ticket already, so its `linked`
     ///     flag needs no update.
+    ///   - registeredByIntegration: The integration key that opened it ('' for anyone else).
     static func insert(_ tx: any SQLExecutor, _ ticket: IntakeV1.Ticket, submissionHash: String,
-                       attachmentBytes: Int64 = 0, contactLinked: Bool = false) throws {
-        let insert = insertStatement(ticket, submissionHash: submissionHash, attachmentBytes: attachmentBytes)
+                       attachmentBytes: Int64 = 0, contactLinked: Bool = false, registeredByIntegration: String) throws {
+        let insert = insertStatement(ticket, submissionHash: submissionHash, attachmentBytes: attachmentBytes,
+                                     registeredByIntegration: registeredByIntegration)
         try tx.execute(insert.sql, insert.values)
         if !contactLinked { try markLinked(tx, contactID: ticket.contact?.id ?? "") }
     }
 
-    /// The `INSERT` of a new ticket's row, for ``insert(_:_:submissionHash:attachmentBytes:contactLinked:)``
+    /// The `INSERT` of a new ticket's row, for ``insert(_:_:submissionHash:attachmentBytes:contactLinked:registeredByIntegration:)``
     /// or a larger statement (on PostgreSQL an open sends it with its outbox rows in one `WITH`).
-    static func insertStatement(_ ticket: IntakeV1.Ticket, submissionHash: String, attachmentBytes: Int64) -> (sql: String, values: [SQLValue]) {
-        (singleInsertSQL, insertValues(ticket, submissionHash: submissionHash, attachmentBytes: attachmentBytes))
+    static func insertStatement(_ ticket: IntakeV1.Ticket, submissionHash: String, attachmentBytes: Int64,
+                                registeredByIntegration: String) -> (sql: String, values: [SQLValue]) {
+        (singleInsertSQL, insertValues(ticket, submissionHash: submissionHash, attachmentBytes: attachmentBytes,
+                                       snapshot: snapshot(ticket), registeredByIntegration: registeredByIntegration))
     }
 
     private static let singleInsertSQL = insertSQL(rows: 1)
 
-    /// One multi-row `INSERT` of several new tickets' rows, each given by ``insertValues(_:submissionHash:attachmentBytes:)``.
+    /// One multi-row `INSERT` of several new tickets' rows, each given by ``insertValues(_:submissionHash:attachmentBytes:snapshot:registeredByIntegration:)``.
     static func insertStatement(rows: [[SQLValue]]) -> (sql: String, values: [SQLValue]) {
         var values: [SQLValue] = []
         values.reserveCapacity(rows.count * insertColumnCount)
@@ -91,19 +95,21 @@ enum TicketStore {
         return (insertSQL(rows: rows.count), values)
     }
 
-    /// The values of a new ticket's row, in the order of ``insertSQL(rows:)``'s columns.
-    static func insertValues(_ ticket: IntakeV1.Ticket, submissionHash: String, attachmentBytes: Int64) -> [SQLValue] {
-        insertValues(ticket, submissionHash: submissionHash, attachmentBytes: attachmentBytes, snapshot: snapshot(ticket))
-    }
-
-    /// ``insertValues(_:submissionHash:attachmentBytes:)`` with the ticket's snapshot already
-    /// encoded (``snapshot(_:)``, or ``OpenEncoding``).
-    static func insertValues(_ ticket: IntakeV1.Ticket, submissionHash: String, attachmentBytes: Int64, snapshot: [UInt8]) -> [SQLValue] {
+    /// The values of a new ticket's row, in the order of ``insertSQL(rows:)``'s columns, with the
+    /// ticket's snapshot already encoded (``snapshot(_:)``, or ``OpenEncoding``) and the
+    /// integration key that opened it ('' when it was not one).
+    static func insertValues(_ ticket: IntakeV1.Ticket, submissionHash: String, attachmentBytes: Int64, snapshot: [UInt8],
+                             registeredByIntegration: String) -> [SQLValue] {
         [.text(ticket.id), .text(ticket.code), .text((ticket.organization?.id ?? "")), .text(ticket.contact?.id ?? ""),
                 .text(ticket.representative?.id ?? ""), .text(ticket.registeredByAgent?.id ?? ""), .text(ticket.status),
                 .integer(ticket.openedAtMs), .text(submissionHash),
                 ticket.emailMessageID.isEmpty ? .null : .text(ticket.emailMessageID), .integer(attachmentBytes),
-                .blob(snapshot)]
+                .blob(snapshot), .text(registeredByIntegration)]
+    }
+
+    /// The integration key recorded as having opened `ticketID` (migration 27), '' when none did.
+    static func registeredByIntegration(_ tx: any SQLExecutor, ticketID: String) throws -> String {
+        try tx.queryOne("SELECT registered_by_integration FROM tickets WHERE id = ?", [.text(ticketID)])?.text("registered_by_integration") ?? ""
     }
 
     /// What a ticket row keeps of `ticket`: the message without its attachments and messages, encoded.
@@ -114,13 +120,13 @@ enum TicketStore {
         return snapshot.serializedBytes()
     }
 
-    private static let insertColumnCount = 12
+    private static let insertColumnCount = 13
 
     private static func insertSQL(rows: Int) -> String {
         let row = "(" + Array(repeating: "?", count: insertColumnCount).joined(separator: ", ") + ")"
         return """
             INSERT INTO tickets (id, code, organization_id, contact_id, representative_id, registered_by, status, opened_at,
-                                 submission_hash, email_message_id, attachment_bytes, snapshot)
+                                 submission_hash, email_message_id, attachment_bytes, snapshot, registered_by_integration)
             VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))
             """
     }

@@ -84,7 +84,32 @@ enum IntakeSchema {
         // ticket's snapshot nor in TicketOpened. A constant default: no row rewritten.
         Migration(version: 27, name: "tickets_registered_by_integration",
                   sql: "ALTER TABLE tickets ADD COLUMN registered_by_integration TEXT NOT NULL DEFAULT ''"),
+        // A ticket's messages in commit order: each reply takes the next `seq` of its ticket
+        // (`tickets.last_message_seq`) under the ticket row's lock, held until its commit
+        // (``TicketStore/nextMessageSequence(_:ticketID:)``), and `GetTicket` lists by it. Rows
+        // from before are numbered in the order they were listed in (creation time, then id).
+        Migration(version: 28, name: "ticket_messages_sequence", sqlite: messageSequence(int: "INTEGER"),
+                  postgres: messageSequence(int: "BIGINT")),
     ]
+
+    /// Migration 28: `ticket_messages.seq` (1, 2, … per ticket) and `tickets.last_message_seq`,
+    /// numbered from the order messages were listed in until now; the unique index on
+    /// `(ticket_id, seq)` replaces the one on `(ticket_id, created_at)` (one B-tree per reply, as
+    /// before). Rewrites every message row and the row of every ticket with messages.
+    static func messageSequence(int: String) -> String {
+        """
+        ALTER TABLE tickets ADD COLUMN last_message_seq \(int) NOT NULL DEFAULT 0;
+        ALTER TABLE ticket_messages ADD COLUMN seq \(int) NOT NULL DEFAULT 0;
+        UPDATE ticket_messages SET seq = numbered.seq
+            FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY ticket_id ORDER BY created_at, id) AS seq FROM ticket_messages) AS numbered
+            WHERE numbered.id = ticket_messages.id;
+        UPDATE tickets SET last_message_seq = counted.seq
+            FROM (SELECT ticket_id, MAX(seq) AS seq FROM ticket_messages GROUP BY ticket_id) AS counted
+            WHERE counted.ticket_id = tickets.id;
+        DROP INDEX ticket_messages_ticket;
+        CREATE UNIQUE INDEX ticket_messages_sequence ON ticket_messages (ticket_id, seq);
+        """
+    }
 
     /// SQLite: `tickets` rebuilt without the `UNIQUE` column constraint on `email_message_id`,
     /// whose index took an entry (a NULL) for every ticket not opened by e-mail — one B-tree

@@ -54,7 +54,7 @@ enum TicketStore {
             byMessage[try row.text("message_id"), default: []].append(try IntakeContext.attachmentRef(row))
         }
         ticket.attachments = byMessage[""] ?? []
-        ticket.messages = try tx.query("SELECT snapshot FROM ticket_messages WHERE ticket_id = ? ORDER BY created_at, id",
+        ticket.messages = try tx.query("SELECT snapshot FROM ticket_messages WHERE ticket_id = ? ORDER BY seq",
                                        [.text(ticket.id)]).map { row in
             var message = try IntakeV1.TicketMessage(serializedBytes: try row.blob("snapshot"))
             message.attachments = byMessage[message.id] ?? []
@@ -147,13 +147,26 @@ enum TicketStore {
         try tx.execute("UPDATE contacts SET linked = 1 WHERE id = ? AND linked = 0", [.text(ticket.contact?.id ?? "")])
     }
 
-    static func insert(_ tx: any SQLExecutor, message: IntakeV1.TicketMessage, ticketID: String, emailMessageID: String) throws {
+    /// The next place in `ticketID`'s messages (1 for its first), taken under the ticket row's
+    /// lock: on PostgreSQL another process's reply to the same ticket waits here until this
+    /// transaction ends, so places follow commit order (SQLite has one writer). One statement.
+    /// - Throws: `NOT_FOUND` when there is no such ticket row.
+    static func nextMessageSequence(_ tx: any SQLExecutor, ticketID: String) throws -> Int64 {
+        guard let row = try tx.queryOne("UPDATE tickets SET last_message_seq = last_message_seq + 1 WHERE id = ? RETURNING last_message_seq",
+                                        [.text(ticketID)]) else {
+            throw IntakeContext.ticketNotFound
+        }
+        return try row.int("last_message_seq")
+    }
+
+    /// Inserts a message at `sequence`, its place among the ticket's (``nextMessageSequence(_:ticketID:)``).
+    static func insert(_ tx: any SQLExecutor, message: IntakeV1.TicketMessage, ticketID: String, sequence: Int64, emailMessageID: String) throws {
         var snapshot = message
         snapshot.attachments = []
         try tx.execute("""
-            INSERT INTO ticket_messages (id, ticket_id, created_at, email_message_id, snapshot) VALUES (?, ?, ?, ?, ?)
+            INSERT INTO ticket_messages (id, ticket_id, created_at, email_message_id, snapshot, seq) VALUES (?, ?, ?, ?, ?, ?)
             """, [.text(message.id), .text(ticketID), .integer(message.createdAtMs),
-                  emailMessageID.isEmpty ? .null : .text(emailMessageID), .blob(snapshot.serializedBytes())])
+                  emailMessageID.isEmpty ? .null : .text(emailMessageID), .blob(snapshot.serializedBytes()), .integer(sequence)])
     }
 
     /// The message that came from the e-mail with this Message-ID, if any, with its files (as

@@ -29,15 +29,22 @@ struct ReplyOrderTests {
         }
     }
 
-    @Test("two intake instances on one database reply in turn; with every reply forced into one millisecond and ids in the reverse of commit order (as two processes' ids in one millisecond may be), GetTicket still lists them in commit order",
-          arguments: TestEngines.all)
-    func twoInstancesOneMillisecond(engine: DatabaseEngine) throws {
+    /// Two intake instances on one database (a second SQLite process shares the file), and a
+    /// ticket Maria opened through the first: the instances, the ticket and Maria's options.
+    static func twoInstances(_ engine: DatabaseEngine) throws -> (IntakeHarness, IntakeHarness, IntakeV1.Ticket, CallOptions) {
         let first = try IntakeHarness(engine)
         let second = try IntakeHarness(engine, databaseURL: first.environment["INTAKE_DATABASE_URL"],
                                        dataDirectory: first.directory.path, secret: first.secretText)
         let acme = try first.organization("Acme", taxID: "11222333000181")
         let maria = first.options(IntakeHarness.customer(try first.contact(acme, "Maria", email: "maria@acme.example")))
         let ticket = try #require(try first.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme), options: maria).ticket)
+        return (first, second, ticket, maria)
+    }
+
+    @Test("two intake instances on one database reply in turn; with every reply forced into one millisecond and ids in the reverse of commit order (as two processes' ids in one millisecond may be), GetTicket still lists them in commit order",
+          arguments: TestEngines.all)
+    func twoInstancesOneMillisecond(engine: DatabaseEngine) throws {
+        let (first, second, ticket, maria) = try Self.twoInstances(engine)
         var committed: [String] = []
         for index in 0..<6 {
             let harness = index % 2 == 0 ? first : second
@@ -62,12 +69,7 @@ struct ReplyOrderTests {
     @Test("two intake instances on one PostgreSQL database replying to one ticket at once: places 1…n without a gap or a repeat, each instance's replies in the order it made them, GetTicket in place order",
           arguments: [DatabaseEngine.postgres])
     func concurrentReplies(engine: DatabaseEngine) throws {
-        let first = try IntakeHarness(engine)
-        let second = try IntakeHarness(engine, databaseURL: first.environment["INTAKE_DATABASE_URL"],
-                                       dataDirectory: first.directory.path, secret: first.secretText)
-        let acme = try first.organization("Acme", taxID: "11222333000181")
-        let maria = first.options(IntakeHarness.customer(try first.contact(acme, "Maria", email: "maria@acme.example")))
-        let ticket = try #require(try first.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme), options: maria).ticket)
+        let (first, second, ticket, maria) = try Self.twoInstances(engine)
         let perInstance = 15
         let failures = Mutex<[String]>([])
         let group = DispatchGroup()
@@ -96,31 +98,13 @@ struct ReplyOrderTests {
     @Test("messages stored before migration 28 are numbered in the order they were listed in (creation time, then id), the ticket's counter set; a reply after the upgrade comes last even with an older time",
           arguments: TestEngines.all)
     func rowsFromBefore(engine: DatabaseEngine) throws {
-        let directory = try TemporaryDirectory(prefix: "intake-reply-order")
-        let url = engine == .postgres ? try PostgresTestServer.shared().createDatabase() : nil
-        let configuration = url.map { DatabaseConfiguration(url: $0, sqlitePath: "") }
-            ?? DatabaseConfiguration(sqlitePath: directory.path + "/intake.sqlite")
-        let older = try openDatabase(configuration, migrations: IntakeService.migrations.filter { $0.version < 28 })
-        var snapshot = IntakeV1.Ticket()
-        snapshot.id = "t1"
-        snapshot.code = "2026-000001"
-        var organization = CommonV1.OrganizationRef()
-        organization.id = "o1"
-        snapshot.organization = organization
-        var contact = CommonV1.PersonRef()
-        contact.id = "c1"
-        snapshot.contact = contact
-        snapshot.subject = "Antiga"
-        snapshot.status = "open"
+        let older = try OlderDatabase(engine, before: 28, prefix: "intake-reply-order")
         // (id, created_at): listed until now as m2, m1, m3 (time, then id), m4 on another ticket.
         let messages: [(id: String, ticket: String, createdAt: Int64)] = [("m3", "t1", 200), ("m1", "t1", 100), ("m2", "t1", 100), ("m4", "t2", 50)]
-        try older.write { tx in
-            try tx.execute("INSERT INTO organizations (id, code, name, name_key, kind, created_at) VALUES ('o1', 'C000001', 'Acme', 'acme', 1, 0)")
-            try tx.execute("INSERT INTO contacts (id, organization_id, name, name_key, email, email_key, created_at) VALUES ('c1', 'o1', 'Maria', 'maria', 'maria@acme.example', 'maria@acme.example', 0)")
+        try older.database.write { tx in
+            try OlderDatabase.insertAcme(tx)
             for (id, code) in [("t1", "2026-000001"), ("t2", "2026-000002"), ("t3", "2026-000003")] {
-                var ticket = snapshot
-                ticket.id = id
-                ticket.code = code
+                let ticket = OlderDatabase.ticketSnapshot(id: id, code: code)
                 try tx.execute("""
                     INSERT INTO tickets (id, code, organization_id, contact_id, status, opened_at, submission_hash, snapshot)
                     VALUES (?, ?, 'o1', 'c1', 'open', 50, ?, ?)
@@ -134,9 +118,7 @@ struct ReplyOrderTests {
                                [.text(message.id), .text(message.ticket), .integer(message.createdAt), .blob(reply.serializedBytes())])
             }
         }
-        older.close()
-
-        let harness = try IntakeHarness(engine, databaseURL: url, dataDirectory: url == nil ? directory.path : nil)
+        let harness = try older.harness()
         let agent = harness.staff
         #expect(try harness.getTicket("t1", as: agent).messages.map(\.id) == ["m1", "m2", "m3"])
         #expect(try Self.sequences(harness, "t1") == ["m1": 1, "m2": 2, "m3": 3])

@@ -170,6 +170,31 @@ struct QuarantineAccessTests {
         #expect(rpcError { _ = try Self.get(harness, older, as: x) }?.code == .notFound)
     }
 
+    @Test("an agent who reprocesses a message into a new ticket workflow has not received yet reads the record and lists it (as a ticket's registrant would); another agent gets FAILED_PRECONDITION and a listing without it until workflow has the ticket",
+          arguments: TestEngines.all)
+    func reprocessedIntoANewTicket(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let tokens = ReplyToken(secret: DeploymentSecret(bytes: Array(harness.secretText.utf8)))
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let held = try #require(try harness.intake.receive(raw: Self.mail(from: "pedro@acme.example", id: "p1@acme.example"),
+                                                           source: "imap", tokens: tokens).quarantineID)
+        _ = try harness.contact(acme, "Pedro", email: "pedro@acme.example")
+        let y = harness.options(IntakeHarness.agent("agent-y", administrator: false, permissions: ["tickets.work"]))
+        let z = harness.options(IntakeHarness.agent("agent-z", administrator: false, permissions: ["tickets.work"]))
+        harness.workflow.knowsNoTicket(true)
+        var reprocess = IntakeV1.QuarantinedMailRequest()
+        reprocess.id = held
+        let taken = try harness.client.call(IntakeV1.Intake.reprocessQuarantinedMail, reprocess, options: y)
+        #expect(taken.outcome == "opened" && taken.mail?.ticketID.isEmpty == false)
+        #expect(try Self.get(harness, held, as: y).status == .quarantineReprocessed)
+        #expect(try Self.pages(harness, pageSize: 10, includeResolved: true, as: y) == [[held]])
+        let early = rpcError { _ = try Self.get(harness, held, as: z) }
+        #expect(early?.code == .failedPrecondition && early?.message.contains("workflow") == true)
+        #expect(try Self.pages(harness, pageSize: 10, includeResolved: true, as: z) == [[]])
+        harness.workflow.knowsNoTicket(false)
+        #expect(try Self.get(harness, held, as: z).id == held)
+    }
+
     @Test("workflow unreachable: an agent's listing with a message naming a ticket is UNAVAILABLE (never a silent yes); one naming none is served", arguments: [DatabaseEngine.sqlite])
     func workflowDown(engine: DatabaseEngine) throws {
         let harness = try IntakeHarness(engine, environment: ["WORKFLOW_ADDRESSES": "127.0.0.1:9"])

@@ -236,7 +236,7 @@ extension IntakeContext {
             after = (at, String(parts[1]))
         }
         var kept: [Row] = []
-        var seen = QuarantineTicketsSeen()
+        var seen: [String: NamedTicketAccess] = [:]
         while kept.count <= size {
             var conditions: [String] = []
             var parameters: [SQLValue] = []
@@ -411,62 +411,3 @@ extension IntakeContext {
     }
 }
 
-/// Which tickets one listing found visible or not to its caller, so each is asked about once.
-struct QuarantineTicketsSeen {
-    var visible: [String: Bool] = [:]
-}
-
-extension IntakeContext {
-    /// A quarantined message the caller may not read, answered like a missing one.
-    static let quarantinedNotFound = RPCError(.notFound, "mensagem retida não encontrada / quarantined message not found")
-
-    /// The tickets a quarantined record names: the one it was threaded to when held
-    /// (`thread_ticket_id`) and the one it was taken into (`ticket_id`), each once.
-    static func namedTickets(_ row: Row) -> [String] {
-        var tickets: [String] = []
-        for column in ["thread_ticket_id", "ticket_id"] {
-            if let id = row.optionalText(column), !id.isEmpty, !tickets.contains(id) { tickets.append(id) }
-        }
-        return tickets
-    }
-
-    /// Throws unless `caller` may read the quarantined message of `row`: for agents workflow
-    /// decides about (``Caller/needsWorkflowAccess``), every ticket it names must be one
-    /// workflow lets them see (``requireTicketAccess(_:caller:toAct:)``, the same path as the
-    /// other ticket calls). A message naming no ticket is read as before; administrators and
-    /// services read every one.
-    /// - Throws: `NOT_FOUND` ("quarantined message not found", as a missing one) for a hidden
-    ///   ticket; `FAILED_PRECONDITION` for one workflow has not received yet (its registrant
-    ///   excepted); `UNAVAILABLE` when workflow cannot be reached.
-    func requireQuarantineAccess(_ row: Row, caller: Caller) throws {
-        guard caller.needsWorkflowAccess else { return }
-        for ticketID in Self.namedTickets(row) {
-            do {
-                try requireTicketAccess(reference: ticketID, caller: caller)
-            } catch let error as RPCError where error.code == .notFound {
-                throw Self.quarantinedNotFound
-            }
-        }
-    }
-
-    /// Whether a listing shows `row` to `caller`: ``requireQuarantineAccess(_:caller:)`` passes.
-    /// A hidden ticket and one workflow has not received yet leave the row out; workflow
-    /// unreachable fails the listing (never a silent yes).
-    func mayRead(_ row: Row, caller: Caller, seen: inout QuarantineTicketsSeen) throws -> Bool {
-        guard caller.needsWorkflowAccess else { return true }
-        for ticketID in Self.namedTickets(row) {
-            if let known = seen.visible[ticketID] {
-                if !known { return false }
-                continue
-            }
-            do {
-                try requireTicketAccess(reference: ticketID, caller: caller)
-                seen.visible[ticketID] = true
-            } catch let error as RPCError where error.code == .notFound || error.code == .failedPrecondition {
-                seen.visible[ticketID] = false
-                return false
-            }
-        }
-        return true
-    }
-}

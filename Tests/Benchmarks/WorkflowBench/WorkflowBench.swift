@@ -16,7 +16,8 @@ import WorkflowCore
 /// `--explain 0|1` (print each queue case's plan; default 1), `--load-below-migration N` (load the
 /// tickets into the schema as it was before migration N, then time the upgrade to the current
 /// schema: what an existing database pays at the first start of a new version). Tickets are loaded
-/// in transactions of 50,000 tickets (multi-row inserts of 250 rows).
+/// in transactions of 50,000 tickets (multi-row inserts of 250 rows). `--entries N` measures
+/// instead the cost of a discussion entry as one ticket's discussion grows (``EntryCostBench``).
 struct WorkflowBench {
     var engine: DatabaseEngine = .sqlite
     var tickets = 1_000_000
@@ -27,6 +28,8 @@ struct WorkflowBench {
     var explain = true
     /// Load into the schema before this migration, then time upgrading (`--load-below-migration`).
     var loadBelowMigration: Int?
+    /// Measure discussion entries on one ticket instead (`--entries N`; ``EntryCostBench``).
+    var entries: Int?
 
     static let end = Int64(1_793_491_200_000) // 2026-11-01
     static let span = Int64(730) * 86_400_000
@@ -49,6 +52,7 @@ struct WorkflowBench {
             case "--url": url = value
             case "--explain": explain = value != "0"
             case "--load-below-migration": loadBelowMigration = Int(value)
+            case "--entries": entries = Int(value)
             default: break
             }
             index += 2
@@ -90,6 +94,9 @@ struct WorkflowBench {
         }
         let database = try openDatabase(configuration, migrations: WorkflowService.migrations)
         defer { database.close() }
+        if let entries {
+            return try EntryCostBench(database: database, engine: engine, entries: entries).run()
+        }
         try load(into: database)
         // Statistics for the planner; on PostgreSQL also the visibility map (index-only scans), as
         // autovacuum would do on a live database.

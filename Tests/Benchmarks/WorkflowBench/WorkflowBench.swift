@@ -269,6 +269,11 @@ struct Generator {
 
     func insert(_ tx: any SQLExecutor, _ range: Range<Int>) throws {
         var ticketRows: [[SQLValue]] = [], searchRows: [[SQLValue]] = [], historyRows: [[SQLValue]] = [], discussionRows: [[SQLValue]] = []
+        // Since migration 184 each entry has its own search row (Queue/EntryTextIndex.swift); before, the ticket's row held them.
+        let catalog = tx.engine == .sqlite ? "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'ticket_search_entries'"
+            : "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = 'ticket_search_entries'"
+        let perEntry = try tx.queryOne(catalog)?.int("n") ?? 0 > 0
+        var entryRows: [[SQLValue]] = []
         for i in range {
             var random = SplitMix64(state: UInt64(i) &* 7_919)
             let id = String(format: "T%07d", i)
@@ -298,7 +303,8 @@ struct Generator {
                                .integer(Int64(random.below(3)))])
             let note = SearchText.indexText("Verifique o cadastro \(i % 31)")
             searchRows.append([.text(id), .text(SearchText.indexText(subject)), .text(SearchText.indexText(request)),
-                               .text(note), .text(isOpen ? "" : "aplicar o pacote \(i % 17)"), .text(note)])
+                               .text(perEntry ? "" : note), .text(isOpen ? "" : "aplicar o pacote \(i % 17)"), .text(perEntry ? "" : note)])
+            entryRows.append([.text(id), 1, .text(note)])
             historyRows.append([.text("\(id)-h1"), .text(id), .integer(openedAt), 1, "opened", "", .text("grupo \(group)"), "", ""])
             historyRows.append([.text("\(id)-h2"), .text(id), .integer(openedAt + 3_600_000), 2, "holder", .text("grupo \(group)"),
                                 .text("agente \(agent)"), .text(agent), .text(agent)])
@@ -312,6 +318,13 @@ struct Generator {
                                  "stage_since", "is_open", "group_id", "agent_id", "access_level", "opened_at", "updated_at",
                                  "last_interaction_at", "first_response_at", "finished_at", "outcome", "transfer_count"], ticketRows)
         try bulk(tx, "ticket_search", ["ticket_id", "subject", "request", "discussion", "solution", "public_discussion"], searchRows)
+        if perEntry {
+            let last = try tx.queryOne("SELECT COALESCE(MAX(seq), 0) AS n FROM ticket_search_entries")?.int("n") ?? 0
+            try bulk(tx, "ticket_search_entries", ["ticket_id", "is_public", "text"], entryRows)
+            if tx.engine == .sqlite {
+                try tx.execute("INSERT INTO ticket_fts_entries (rowid, text) SELECT seq, text FROM ticket_search_entries WHERE seq > ?", [.integer(last)])
+            }
+        }
         try bulk(tx, "ticket_history", ["id", "ticket_id", "at", "seq", "kind", "old_value", "new_value", "actor_id", "actor_name"], historyRows)
         try bulk(tx, "discussion_entries", ["id", "ticket_id", "seq", "kind", "is_public", "text", "author_id", "author_name", "author_kind", "added_at"],
                  discussionRows)

@@ -109,6 +109,10 @@ struct EntrySearchTests {
                                 .text(mine.map { " " + SearchText.indexText($0.text) }.joined()),
                                 .text(mine.filter(\.isPublic).map { " " + SearchText.indexText($0.text) }.joined())])
             }
+            if engine == .sqlite {
+                // Index the rows as that version's code did, whether by trigger or by an explicit insert.
+                try tx.execute("INSERT INTO ticket_fts (ticket_fts) VALUES ('rebuild')")
+            }
             for entry in entries {
                 try tx.execute("INSERT INTO discussion_entries (id, ticket_id, seq, kind, is_public, text, added_at) VALUES (?, ?, ?, 'note', ?, ?, 0)",
                                [.text("\(entry.ticket)-\(entry.seq)"), .text(entry.ticket), .integer(entry.seq), SQLValue(entry.isPublic), .text(entry.text)])

@@ -99,7 +99,7 @@ public enum TextIndex {
                 params.append(.text(fts5(words: words, match: match, fields: row)))
             }
             if row.count < fields.count {
-                selects.append("SELECT e.ticket_id FROM ticket_fts_entries f JOIN ticket_search_entries e ON e.seq = f.rowid "
+                selects.append("SELECT e.ticket_id FROM ticket_fts_entries JOIN ticket_search_entries e ON e.seq = ticket_fts_entries.rowid "
                                + "WHERE ticket_fts_entries MATCH ?" + (publicOnly ? " AND e.is_public = 1" : ""))
                 params.append(.text(fts5(words: words, match: match, fields: [])))
             }

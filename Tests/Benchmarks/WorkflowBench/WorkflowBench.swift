@@ -16,7 +16,8 @@ import WorkflowCore
 /// `--explain 0|1` (print each queue case's plan; default 1), `--load-below-migration N` (load the
 /// tickets into the schema as it was before migration N, then time the upgrade to the current
 /// schema: what an existing database pays at the first start of a new version). Tickets are loaded
-/// in transactions of 50,000 tickets (multi-row inserts of 250 rows).
+/// in transactions of 50,000 tickets (multi-row inserts of 250 rows). `--entries N` measures
+/// instead the cost of a discussion entry as one ticket's discussion grows (``EntryCostBench``).
 struct WorkflowBench {
     var engine: DatabaseEngine = .sqlite
     var tickets = 1_000_000
@@ -27,6 +28,8 @@ struct WorkflowBench {
     var explain = true
     /// Load into the schema before this migration, then time upgrading (`--load-below-migration`).
     var loadBelowMigration: Int?
+    /// Measure discussion entries on one ticket instead (`--entries N`; ``EntryCostBench``).
+    var entries: Int?
 
     static let end = Int64(1_793_491_200_000) // 2026-11-01
     static let span = Int64(730) * 86_400_000
@@ -49,6 +52,7 @@ struct WorkflowBench {
             case "--url": url = value
             case "--explain": explain = value != "0"
             case "--load-below-migration": loadBelowMigration = Int(value)
+            case "--entries": entries = Int(value)
             default: break
             }
             index += 2
@@ -90,6 +94,9 @@ struct WorkflowBench {
         }
         let database = try openDatabase(configuration, migrations: WorkflowService.migrations)
         defer { database.close() }
+        if let entries {
+            return try EntryCostBench(database: database, engine: engine, entries: entries).run()
+        }
         try load(into: database)
         // Statistics for the planner; on PostgreSQL also the visibility map (index-only scans), as
         // autovacuum would do on a live database.
@@ -262,6 +269,11 @@ struct Generator {
 
     func insert(_ tx: any SQLExecutor, _ range: Range<Int>) throws {
         var ticketRows: [[SQLValue]] = [], searchRows: [[SQLValue]] = [], historyRows: [[SQLValue]] = [], discussionRows: [[SQLValue]] = []
+        // Since migration 184 each entry has its own search row (Queue/EntryTextIndex.swift); before, the ticket's row held them.
+        let catalog = tx.engine == .sqlite ? "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'ticket_search_entries'"
+            : "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = 'ticket_search_entries'"
+        let perEntry = try tx.queryOne(catalog)?.int("n") ?? 0 > 0
+        var entryRows: [[SQLValue]] = []
         for i in range {
             var random = SplitMix64(state: UInt64(i) &* 7_919)
             let id = String(format: "T%07d", i)
@@ -291,7 +303,8 @@ struct Generator {
                                .integer(Int64(random.below(3)))])
             let note = SearchText.indexText("Verifique o cadastro \(i % 31)")
             searchRows.append([.text(id), .text(SearchText.indexText(subject)), .text(SearchText.indexText(request)),
-                               .text(note), .text(isOpen ? "" : "aplicar o pacote \(i % 17)"), .text(note)])
+                               .text(perEntry ? "" : note), .text(isOpen ? "" : "aplicar o pacote \(i % 17)"), .text(perEntry ? "" : note)])
+            entryRows.append([.text(id), 1, .text(note)])
             historyRows.append([.text("\(id)-h1"), .text(id), .integer(openedAt), 1, "opened", "", .text("grupo \(group)"), "", ""])
             historyRows.append([.text("\(id)-h2"), .text(id), .integer(openedAt + 3_600_000), 2, "holder", .text("grupo \(group)"),
                                 .text("agente \(agent)"), .text(agent), .text(agent)])
@@ -305,6 +318,13 @@ struct Generator {
                                  "stage_since", "is_open", "group_id", "agent_id", "access_level", "opened_at", "updated_at",
                                  "last_interaction_at", "first_response_at", "finished_at", "outcome", "transfer_count"], ticketRows)
         try bulk(tx, "ticket_search", ["ticket_id", "subject", "request", "discussion", "solution", "public_discussion"], searchRows)
+        if perEntry {
+            let last = try tx.queryOne("SELECT COALESCE(MAX(seq), 0) AS n FROM ticket_search_entries")?.int("n") ?? 0
+            try bulk(tx, "ticket_search_entries", ["ticket_id", "is_public", "text"], entryRows)
+            if tx.engine == .sqlite {
+                try tx.execute("INSERT INTO ticket_fts_entries (rowid, text) SELECT seq, text FROM ticket_search_entries WHERE seq > ?", [.integer(last)])
+            }
+        }
         try bulk(tx, "ticket_history", ["id", "ticket_id", "at", "seq", "kind", "old_value", "new_value", "actor_id", "actor_name"], historyRows)
         try bulk(tx, "discussion_entries", ["id", "ticket_id", "seq", "kind", "is_public", "text", "author_id", "author_name", "author_kind", "added_at"],
                  discussionRows)

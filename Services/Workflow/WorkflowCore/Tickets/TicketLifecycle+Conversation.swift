@@ -19,10 +19,8 @@ extension TicketLifecycle {
                 message_id, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.text(id), .text(ticket.id), .integer(seq), .text(kind), SQLValue(isPublic), .text(text), .text(actor.id),
                   .text(actor.name), .text(actor.kind.rawValue), SQLValue(publishable), .text(messageID), .integer(at)])
-        // Public entries are also what customers may search.
-        try tx.execute("UPDATE ticket_search SET discussion = discussion || ?\(isPublic ? ", public_discussion = public_discussion || ?" : "") WHERE ticket_id = ?",
-                       (isPublic ? [.text(" " + SearchText.indexText(text)), .text(" " + SearchText.indexText(text))] : [.text(" " + SearchText.indexText(text))])
-                       + [.text(ticket.id)])
+        // Searchable in a row of its own (public ones by customers too), whatever the ticket's history.
+        try EntryTextIndex.add(tx, ticketID: ticket.id, isPublic: isPublic, text: text)
         let staffResponse = isPublic && actor.kind == .agent
         let first = staffResponse && ticket.firstResponseAt == 0
         if isPublic {

@@ -8,7 +8,7 @@ import Foundation
 final class SQLiteConnection: ScriptExecutor {
     let engine: DatabaseEngine = .sqlite
     private let handle: OpaquePointer
-    private var statements: [String: OpaquePointer] = [:]
+    private var statements: [String: CachedStatement] = [:]
     private let cacheCapacity: Int
     private var isOpen = true
 
@@ -88,10 +88,10 @@ final class SQLiteConnection: ScriptExecutor {
     func query(_ sql: String, _ params: [SQLValue]) throws -> [Row] {
         var result: [Row] = []
         var columns: [String]?
-        _ = try run(sql, params) { statement in
-            let names = columns ?? Self.columnNames(statement)
+        _ = try run(sql, params) { cached in
+            let names = columns ?? cached.columnNames()
             columns = names
-            result.append(Row(columns: names, values: (0..<Int32(names.count)).map { Self.value(statement, $0) }))
+            result.append(Row(columns: names, values: (0..<Int32(names.count)).map { Self.value(cached.handle, $0) }))
         }
         return result
     }
@@ -110,9 +110,10 @@ final class SQLiteConnection: ScriptExecutor {
 
     /// Binds `params`, steps the statement to completion calling `onRow` per row, and returns
     /// whether the statement was read-only.
-    private func run(_ sql: String, _ params: [SQLValue], onRow: (OpaquePointer) throws -> Void) throws -> Bool {
+    private func run(_ sql: String, _ params: [SQLValue], onRow: (CachedStatement) throws -> Void) throws -> Bool {
         guard isOpen else { throw StorageError(.closed, "the database has been closed", sql: sql) }
-        let statement = try prepared(sql)
+        let cached = try prepared(sql)
+        let statement = cached.handle
         defer {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
@@ -121,7 +122,7 @@ final class SQLiteConnection: ScriptExecutor {
         while true {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_ROW {
-                try onRow(statement)
+                try onRow(cached)
             } else if rc == SQLITE_DONE {
                 return sqlite3_stmt_readonly(statement) != 0
             } else {
@@ -131,7 +132,7 @@ final class SQLiteConnection: ScriptExecutor {
         }
     }
 
-    private func prepared(_ sql: String) throws -> OpaquePointer {
+    private func prepared(_ sql: String) throws -> CachedStatement {
         if let cached = statements[sql] { return cached }
         if statements.count >= cacheCapacity { clearStatementCache() }
         var statement: OpaquePointer?
@@ -155,12 +156,13 @@ final class SQLiteConnection: ScriptExecutor {
             sqlite3_finalize(statement)
             throw StorageError(.misuse, "only one statement per call; put scripts in a Migration", sql: sql)
         }
-        statements[sql] = statement
-        return statement
+        let cached = CachedStatement(statement)
+        statements[sql] = cached
+        return cached
     }
 
     private func clearStatementCache() {
-        for statement in statements.values { sqlite3_finalize(statement) }
+        for cached in statements.values { sqlite3_finalize(cached.handle) }
         statements.removeAll()
     }
 
@@ -198,6 +200,27 @@ final class SQLiteConnection: ScriptExecutor {
 
     private static func columnNames(_ statement: OpaquePointer) -> [String] {
         (0..<sqlite3_column_count(statement)).map { String(cString: sqlite3_column_name(statement, $0)) }
+    }
+
+    /// A prepared statement of the cache, with its result's column names once read: they are
+    /// the same on every run (reading and copying them again cost more than a short row's
+    /// values), until SQLite prepares the statement again after a schema change (`SELECT *`
+    /// may then have other columns), which its reprepare count tells.
+    private final class CachedStatement {
+        let handle: OpaquePointer
+        private var columns: (names: [String], reprepares: Int32)?
+
+        init(_ handle: OpaquePointer) {
+            self.handle = handle
+        }
+
+        func columnNames() -> [String] {
+            let reprepares = sqlite3_stmt_status(handle, SQLITE_STMTSTATUS_REPREPARE, 0)
+            if let columns, columns.reprepares == reprepares { return columns.names }
+            let names = SQLiteConnection.columnNames(handle)
+            columns = (names, reprepares)
+            return names
+        }
     }
 
     private static func value(_ statement: OpaquePointer, _ column: Int32) -> SQLValue {

@@ -15,6 +15,14 @@ public enum EventRouting {
         "notification": ["workflow"],
     ]
 
+    /// Events meant for some of their publisher's subscribers only (by full message name): the
+    /// others get no row for them. Workflow's `TicketRouted` only tells notification who holds a
+    /// new ticket; intake and knowledge have nothing to do with it, and the gateway's view cache
+    /// learns of the opening from intake.
+    public static let eventSubscribers: [String: [String]] = [
+        "ocorrencias.workflow.v1.TicketRouted": ["notification"],
+    ]
+
     /// Watchers of a publisher's events: they get an outbox row per event like subscribers, but
     /// the publisher's relay hands it to every open `EventFeed/Watch` stream of that name on its
     /// own instance instead of calling one instance of a service (broadcast, see ``EventFeed``).
@@ -45,6 +53,13 @@ public struct EventPublisher: Sendable {
         self.source = source
         watchers = EventRouting.watchers[source] ?? []
         self.subscribers = subscribers ?? ((EventRouting.subscribers[source] ?? []) + watchers)
+    }
+
+    /// The subscribers (and watchers) that get a row for events of `type`: all of them unless
+    /// ``EventRouting/eventSubscribers`` narrows that type.
+    func subscribers(of type: String) -> [String] {
+        guard let only = EventRouting.eventSubscribers[type] else { return subscribers }
+        return subscribers.filter(only.contains)
     }
 
     /// Records `event` for every subscriber in the caller's transaction.
@@ -85,7 +100,7 @@ public struct EventPublisher: Sendable {
         let light = watchers.isEmpty ? [] : envelope.serializedBytes()
         envelope.payload = event.serializedBytes()
         let bytes = envelope.serializedBytes()
-        return subscribers.map { subscriber in
+        return subscribers(of: Event.protoName).map { subscriber in
             OutboxEvent(id: "\(id)@\(subscriber)", type: Event.protoName, key: "\(subscriber)|\(key)",
                         payload: watchers.contains(subscriber) ? light : bytes)
         }
@@ -107,7 +122,7 @@ public struct EventPublisher: Sendable {
         tail.accessLevel = accessLevel
         tail.requestID = requestID
         return PreparedOutboxEvents(type: Event.protoName, head: head.serializedBytes(), tail: tail.serializedBytes(),
-                                    rows: subscribers.map { (id + "@" + $0, $0 + "|" + key, watchers.contains($0)) })
+                                    rows: subscribers(of: Event.protoName).map { (id + "@" + $0, $0 + "|" + key, watchers.contains($0)) })
     }
 
     /// The outbox rows of a prepared event (``prepareOutboxEvents(_:key:accessLevel:requestID:id:)``)

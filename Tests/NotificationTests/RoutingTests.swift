@@ -121,6 +121,68 @@ struct RoutingTests {
         #expect(log.filter { $0.state == "failed" }.map(\.recipient) == ["invalid:quebrado@"])
     }
 
+    @Test("""
+          A customer's reply right after opening reaches the group workflow routed the ticket to at once (TicketRouted); \
+          before workflow's word it is refused for a retry; a cancellation on a ticket no rule placed is planned without waiting
+          """, arguments: TestEngines.all)
+    func replyRightAfterRouting(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        var rules = NotificationRules.defaults
+        rules.groupAddresses = ["grp-n1": "n1@suporte.example"]
+        rules.audiences["TicketRouted"] = [.holder]
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port), rules: rules)
+
+        var reply = IntakeV1.CustomerReplied()
+        reply.ticketID = "t-new"
+        reply.code = "2026-000901"
+        reply.author = Events.person("contact-1", "José", "jose@cliente.example")
+        reply.text = "Segue o XML da nota."
+        let replyEnvelope = Events.envelope(reply, key: "t-new")
+        // Workflow has said nothing about t-new yet: refused (ABORTED, for intake's relay to retry), nothing planned.
+        do {
+            try harness.deliver([replyEnvelope])
+            Issue.record("a reply about a ticket workflow never mentioned was planned at once")
+        } catch let error as RPCError {
+            #expect(error.code == .aborted, "\(error)")
+        }
+        #expect(try harness.deliveries(ticketID: "t-new").isEmpty)
+
+        // Workflow routed it to N1; nobody holds it yet.
+        var routed = WorkflowV1.TicketRouted()
+        var summary = Events.summary(ticketID: "t-new", code: "2026-000901")
+        var group = WorkflowV1.Holder()
+        group.groupID = "grp-n1"
+        group.groupName = "N1"
+        summary.holder = group
+        routed.ticket = summary
+        #expect(try harness.deliver([Events.envelope(routed, key: "t-new")]).accepted == 1)
+        // The retried reply is planned now, for the group's mailbox.
+        #expect(try harness.deliver([replyEnvelope]).accepted == 1)
+
+        // A ticket no routing rule placed: workflow's word is "no holder", so a cancellation does not wait 30 s for one.
+        var unplaced = WorkflowV1.TicketRouted()
+        var bare = Events.summary(ticketID: "t-bare", code: "2026-000902")
+        bare.holder = WorkflowV1.Holder()
+        unplaced.ticket = bare
+        var cancel = IntakeV1.TicketCancelledByCustomer()
+        cancel.ticketID = "t-bare"
+        cancel.code = "2026-000902"
+        cancel.reason = "Aberta por engano."
+        #expect(try harness.deliver([Events.envelope(unplaced, key: "t-bare"), Events.envelope(cancel, key: "t-bare")]).accepted == 2)
+
+        #expect(waitFor(15) { sink.files("eml").count >= 2 })
+        usleep(300_000)
+        let mails = try ReceivedMail.all(in: mailDirectory.path)
+        #expect(mails.count == 2)
+        #expect(mails.allSatisfy { $0.envelope.to == ["n1@suporte.example"] })
+        let byKind = Dictionary(uniqueKeysWithValues: mails.map { ($0.headers["X-Ocorrencias-Event"] ?? "", $0) })
+        #expect(byKind["TicketRouted"]?.headers["Subject"] == "[2026-000901] Nova ocorrência na fila: Cálculo de ICMS")
+        #expect(byKind["TicketRouted"]?.text.contains("entrou na fila de N1") == true)
+        #expect(byKind["CustomerReplied"]?.text.contains("Segue o XML da nota.") == true)
+        #expect(try harness.deliveries(ticketID: "t-bare").isEmpty, "no holder, no one to tell")
+    }
+
     @Test("Subscriptions switch per person and kind over RPC; only administrators change someone else's", arguments: TestEngines.all)
     func subscriptions(engine: DatabaseEngine) throws {
         let (mailDirectory, sink, harness) = try NotificationHarness.withSMTPSink(engine)

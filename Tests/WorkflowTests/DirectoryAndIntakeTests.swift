@@ -67,6 +67,15 @@ struct DirectoryAndIntakeTests {
         #expect(t1.row?.organizationName == "Empresa org-1")
         #expect(t1.flow == "padrao")
         #expect(try harness.ticket("t2").row?.holder?.groupID == "n1")
+        // Notification learns who holds each new ticket (TicketRouted, once per ticket even when
+        // the opening is redelivered); the other subscribers get no row for it.
+        let routed = try harness.published(WorkflowV1.TicketRouted.self)
+        #expect(routed.map(\.1.key) == ["t1", "t2"])
+        #expect(routed.first?.0.ticket?.holder?.groupID == "n2" && routed.first?.0.ticket?.code == "2026-t1")
+        #expect(routed.first?.0.ticket?.holder?.groupName == "Nível 2")
+        for subscriber in ["intake", "knowledge", "gateway"] {
+            #expect(try harness.published(for: subscriber).allSatisfy { $0.type != WorkflowV1.TicketRouted.protoName }, "\(subscriber)")
+        }
         var holder = WorkflowV1.GetTicketHolderRequest()
         holder.ticketID = "t1"
         let answer = try harness.call(WorkflowV1.Workflow.getTicketHolder, holder, as: PrincipalsForTests.service)

@@ -91,14 +91,14 @@ enum EventHandlers {
     static let holderWait: Int64 = 30_000
 
     /// Intake's and workflow's events travel through different outboxes: a customer reply can
-    /// arrive before the workflow event that says who holds the ticket. Refusing it (ABORTED,
+    /// arrive before workflow's `TicketRouted` that says who holds the ticket. Refusing it (ABORTED,
     /// nothing recorded; not UNAVAILABLE, which would tell the relay this service is unreachable
     /// and defer its other events) makes intake's relay deliver it again later; after ``holderWait`` it is
-    /// planned with what is known.
+    /// planned with what is known. Once workflow has said anything about the ticket, what it said
+    /// is the holder, even none (a ticket no routing rule placed): waiting would not change it.
     static func deferUntilHolderKnown(_ summary: WorkflowV1.TicketSummary?, _ envelope: EventsV1.EventEnvelope) throws {
-        let holderKnown = summary?.holder.map { !$0.agentID.isEmpty || !$0.groupID.isEmpty } ?? false
         let age = Int64(Date().timeIntervalSince1970 * 1000) - envelope.occurredAtMs
-        if !holderKnown && envelope.occurredAtMs > 0 && age < holderWait {
+        if summary == nil && envelope.occurredAtMs > 0 && age < holderWait {
             throw RPCError(.aborted, "responsável ainda desconhecido / ticket holder not known yet")
         }
     }
@@ -113,7 +113,9 @@ enum EventHandlers {
             try planner.plan(EventInterpreter.facts(event, envelope, summary: summary), tx)
         }
         consumer.on(IntakeV1.TicketCancelledByCustomer.self) { event, envelope, tx in
-            try planner.plan(EventInterpreter.facts(event, envelope, summary: try TicketCache.load(tx, ticketID: event.ticketID)), tx)
+            let summary = try TicketCache.load(tx, ticketID: event.ticketID)
+            try deferUntilHolderKnown(summary, envelope)
+            try planner.plan(EventInterpreter.facts(event, envelope, summary: summary), tx)
         }
         // Workflow's events carry the ticket's summary: cached (for intake's later events), then planned.
         func onWorkflowEvent<Event: TicketSummaryEvent>(_ type: Event.Type,
@@ -123,6 +125,7 @@ enum EventHandlers {
                 try planner.plan(facts(event, envelope), tx)
             }
         }
+        onWorkflowEvent(WorkflowV1.TicketRouted.self, EventInterpreter.facts)
         onWorkflowEvent(WorkflowV1.StageChanged.self, EventInterpreter.facts)
         onWorkflowEvent(WorkflowV1.Transferred.self, EventInterpreter.facts)
         onWorkflowEvent(WorkflowV1.DiscussionAdded.self, EventInterpreter.facts)
@@ -141,6 +144,7 @@ protocol TicketSummaryEvent: ProtoMessage {
     var ticket: WorkflowV1.TicketSummary? { get }
 }
 
+extension WorkflowV1.TicketRouted: TicketSummaryEvent {}
 extension WorkflowV1.StageChanged: TicketSummaryEvent {}
 extension WorkflowV1.Transferred: TicketSummaryEvent {}
 extension WorkflowV1.DiscussionAdded: TicketSummaryEvent {}

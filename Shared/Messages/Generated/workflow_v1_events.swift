@@ -53,6 +53,18 @@ extension WorkflowV1 {
         public init() {}
     }
 
+    /// Workflow took in a ticket intake opened: routed to a group's queue (and, for a ticket type with
+    /// a step sequence, to its first step's holder). Published for notification only
+    /// (EventRouting.eventSubscribers), which learns who holds the ticket before any later move, so
+    /// a customer reply or cancellation right after opening reaches the holder at once; rules may also
+    /// tell the holder (an agent, or a group's mailbox) about each new ticket in the queue.
+    public struct TicketRouted: Sendable, Hashable {
+        public var ticket: WorkflowV1.TicketSummary? = nil
+        public var routedAtMs: Int64 = 0
+
+        public init() {}
+    }
+
     /// The ticket moved from one stage to another.
     public struct StageChanged: Sendable, Hashable {
         public var ticket: WorkflowV1.TicketSummary? = nil
@@ -258,6 +270,23 @@ extension WorkflowV1.TicketSummary: ProtoMessage {
         self.accessLevel = c.pointee.access_level
         self.organizationEmail = _ProtoRuntime.string(c.pointee.organization_email)
         self.locale = _ProtoRuntime.string(c.pointee.locale)
+    }
+}
+
+extension WorkflowV1.TicketRouted: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__TicketRouted
+    public static var protoName: String { "ocorrencias.workflow.v1.TicketRouted" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__TicketRouted(); ocorrencias__workflow__v1__ticket_routed__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__TicketRouted>) { ocorrencias__workflow__v1__ticket_routed__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__TicketRouted, arena: inout ProtoArena) {
+        if let value = self.ticket { c.ticket = arena.message(value) }
+        c.routed_at_ms = self.routedAtMs
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketRouted>) {
+        self.ticket = c.pointee.ticket.map { WorkflowV1.TicketSummary(_c: $0) }
+        self.routedAtMs = c.pointee.routed_at_ms
     }
 }
 

@@ -169,6 +169,13 @@ enum EventInterpreter {
 
     // MARK: workflow
 
+    static func facts(_ event: WorkflowV1.TicketRouted, _ envelope: EventsV1.EventEnvelope) -> EventFacts {
+        var facts = EventFacts(kind: "TicketRouted", envelope: envelope)
+        facts.apply(event.ticket)
+        facts.variables["group_name"] = event.ticket?.holder?.groupName ?? ""
+        return facts
+    }
+
     static func facts(_ event: WorkflowV1.StageChanged, _ envelope: EventsV1.EventEnvelope) -> EventFacts {
         var facts = EventFacts(kind: "StageChanged", envelope: envelope)
         facts.apply(event.ticket)

@@ -255,6 +255,12 @@ public enum TicketIntake {
         if let type = fields["ticket_type"] ?? fields["tipo"], !type.isEmpty, try !AdvanceSteps.steps(tx, type).isEmpty {
             ticket = try AdvanceSteps.start(tx, ticket, type: type, actor: .system, lifecycle: lifecycle)
         }
+        // Who holds it now, for notification (its only subscriber): a customer's reply right
+        // after opening then reaches the holder without waiting for a later move.
+        var routed = WorkflowV1.TicketRouted()
+        routed.ticket = lifecycle.summary(ticket)
+        routed.routedAtMs = at
+        try lifecycle.publisher.publish(tx, event: routed, key: ticket.id, accessLevel: ticket.accessLevel, keyIsNew: true)
     }
 
     /// A customer reply: a public entry, an unread message for the holder, and, when the ticket

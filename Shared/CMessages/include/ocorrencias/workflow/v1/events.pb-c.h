@@ -18,6 +18,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 typedef struct Ocorrencias__Workflow__V1__Holder Ocorrencias__Workflow__V1__Holder;
 typedef struct Ocorrencias__Workflow__V1__TicketSummary Ocorrencias__Workflow__V1__TicketSummary;
+typedef struct Ocorrencias__Workflow__V1__TicketRouted Ocorrencias__Workflow__V1__TicketRouted;
 typedef struct Ocorrencias__Workflow__V1__StageChanged Ocorrencias__Workflow__V1__StageChanged;
 typedef struct Ocorrencias__Workflow__V1__Transferred Ocorrencias__Workflow__V1__Transferred;
 typedef struct Ocorrencias__Workflow__V1__DiscussionAdded Ocorrencias__Workflow__V1__DiscussionAdded;
@@ -99,6 +100,24 @@ struct  Ocorrencias__Workflow__V1__TicketSummary
 #define OCORRENCIAS__WORKFLOW__V1__TICKET_SUMMARY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_summary__descriptor) \
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Workflow took in a ticket intake opened: routed to a group's queue (and, for a ticket type with
+ * a step sequence, to its first step's holder). Published for notification only
+ * (EventRouting.eventSubscribers), which learns who holds the ticket before any later move, so
+ * a customer reply or cancellation right after opening reaches the holder at once; rules may also
+ * tell the holder (an agent, or a group's mailbox) about each new ticket in the queue.
+ */
+struct  Ocorrencias__Workflow__V1__TicketRouted
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__TicketSummary *ticket;
+  int64_t routed_at_ms;
+};
+#define OCORRENCIAS__WORKFLOW__V1__TICKET_ROUTED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_routed__descriptor) \
+    , NULL, 0 }
 
 
 /*
@@ -344,6 +363,25 @@ Ocorrencias__Workflow__V1__TicketSummary *
 void   ocorrencias__workflow__v1__ticket_summary__free_unpacked
                      (Ocorrencias__Workflow__V1__TicketSummary *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__TicketRouted methods */
+void   ocorrencias__workflow__v1__ticket_routed__init
+                     (Ocorrencias__Workflow__V1__TicketRouted         *message);
+size_t ocorrencias__workflow__v1__ticket_routed__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TicketRouted   *message);
+size_t ocorrencias__workflow__v1__ticket_routed__pack
+                     (const Ocorrencias__Workflow__V1__TicketRouted   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__ticket_routed__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TicketRouted   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__TicketRouted *
+       ocorrencias__workflow__v1__ticket_routed__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__ticket_routed__free_unpacked
+                     (Ocorrencias__Workflow__V1__TicketRouted *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Workflow__V1__StageChanged methods */
 void   ocorrencias__workflow__v1__stage_changed__init
                      (Ocorrencias__Workflow__V1__StageChanged         *message);
@@ -561,6 +599,9 @@ typedef void (*Ocorrencias__Workflow__V1__Holder_Closure)
 typedef void (*Ocorrencias__Workflow__V1__TicketSummary_Closure)
                  (const Ocorrencias__Workflow__V1__TicketSummary *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__TicketRouted_Closure)
+                 (const Ocorrencias__Workflow__V1__TicketRouted *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__StageChanged_Closure)
                  (const Ocorrencias__Workflow__V1__StageChanged *message,
                   void *closure_data);
@@ -603,6 +644,7 @@ typedef void (*Ocorrencias__Workflow__V1__PublishableAnswerMarked_Closure)
 extern const ProtobufCEnumDescriptor    ocorrencias__workflow__v1__sla_target__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__holder__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_summary__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_routed__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__stage_changed__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__transferred__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__discussion_added__descriptor;

@@ -97,6 +97,51 @@ void   ocorrencias__workflow__v1__ticket_summary__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_summary__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__ticket_routed__init
+                     (Ocorrencias__Workflow__V1__TicketRouted         *message)
+{
+  static const Ocorrencias__Workflow__V1__TicketRouted init_value = OCORRENCIAS__WORKFLOW__V1__TICKET_ROUTED__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__ticket_routed__get_packed_size
+                     (const Ocorrencias__Workflow__V1__TicketRouted *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_routed__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__ticket_routed__pack
+                     (const Ocorrencias__Workflow__V1__TicketRouted *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_routed__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__ticket_routed__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__TicketRouted *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_routed__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__TicketRouted *
+       ocorrencias__workflow__v1__ticket_routed__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__TicketRouted *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__ticket_routed__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__ticket_routed__free_unpacked
+                     (Ocorrencias__Workflow__V1__TicketRouted *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_routed__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__workflow__v1__stage_changed__init
                      (Ocorrencias__Workflow__V1__StageChanged         *message)
 {
@@ -965,6 +1010,57 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_summary__desc
   ocorrencias__workflow__v1__ticket_summary__field_indices_by_name,
   1,  ocorrencias__workflow__v1__ticket_summary__number_ranges,
   (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_summary__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_routed__field_descriptors[2] =
+{
+  {
+    "ticket",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRouted, ticket),
+    &ocorrencias__workflow__v1__ticket_summary__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "routed_at_ms",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRouted, routed_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__ticket_routed__field_indices_by_name[] = {
+  1,   /* field[1] = routed_at_ms */
+  0,   /* field[0] = ticket */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_routed__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_routed__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.TicketRouted",
+  "TicketRouted",
+  "Ocorrencias__Workflow__V1__TicketRouted",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__TicketRouted),
+  2,
+  ocorrencias__workflow__v1__ticket_routed__field_descriptors,
+  ocorrencias__workflow__v1__ticket_routed__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__ticket_routed__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_routed__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__stage_changed__field_descriptors[8] =

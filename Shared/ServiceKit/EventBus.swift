@@ -15,12 +15,19 @@ public enum EventRouting {
         "notification": ["workflow"],
     ]
 
-    /// Events meant for some of their publisher's subscribers only (by full message name): the
-    /// others get no row for them. Workflow's `TicketRouted` only tells notification who holds a
-    /// new ticket; intake and knowledge have nothing to do with it, and the gateway's view cache
-    /// learns of the opening from intake.
+    /// Events meant for some of their publisher's subscribers and watchers only (by full message
+    /// name): the others get no row for them.
+    /// - Workflow's `TicketRouted` and `CustomerActionApplied` are for notification: intake and
+    ///   knowledge have nothing to do with them, and the gateway's view cache learns of the
+    ///   change from the events beside them.
+    /// - Intake's `CustomerReplied` and `TicketCancelledByCustomer` go to workflow (and the
+    ///   gateway's feed); notification hears of them from workflow's `CustomerActionApplied`,
+    ///   which carries the holder workflow had when it applied them.
     public static let eventSubscribers: [String: [String]] = [
         "ocorrencias.workflow.v1.TicketRouted": ["notification"],
+        "ocorrencias.workflow.v1.CustomerActionApplied": ["notification"],
+        "ocorrencias.intake.v1.CustomerReplied": ["workflow", "gateway"],
+        "ocorrencias.intake.v1.TicketCancelledByCustomer": ["workflow", "gateway"],
     ]
 
     /// Watchers of a publisher's events: they get an outbox row per event like subscribers, but

@@ -137,32 +137,18 @@ struct AttachmentOrderTests {
     @Test("attachments stored before positions existed (migration 22) keep the order they were listed in; files added afterwards come after them",
           arguments: TestEngines.all)
     func rowsFromBeforeKeepTheirOrder(engine: DatabaseEngine) throws {
-        let directory = try TemporaryDirectory(prefix: "intake-order")
-        let url = engine == .postgres ? try PostgresTestServer.shared().createDatabase() : nil
-        let configuration = url.map { DatabaseConfiguration(url: $0, sqlitePath: "") }
-            ?? DatabaseConfiguration(sqlitePath: directory.path + "/intake.sqlite")
-        let older = try openDatabase(configuration, migrations: IntakeService.migrations.filter { $0.version < 22 })
+        let older = try OlderDatabase(engine, before: 22, prefix: "intake-order")
         // A ticket with two files of its own and a reply with three, as version 21 stored them:
         // listed by creation time, then id.
-        var snapshot = IntakeV1.Ticket()
-        snapshot.id = "t1"
-        snapshot.code = "2026-000001"
-        var organization = CommonV1.OrganizationRef()
-        organization.id = "o1"
-        snapshot.organization = organization
-        var contact = CommonV1.PersonRef()
-        contact.id = "c1"
-        snapshot.contact = contact
-        snapshot.subject = "Antiga"
+        let snapshot = OlderDatabase.ticketSnapshot(id: "t1", code: "2026-000001")
         var reply = IntakeV1.TicketMessage()
         reply.id = "m1"
         reply.text = "Resposta antiga"
         let files: [(id: String, message: String, createdAt: Int64)] = [
             ("b", "", 100), ("a", "", 200), ("q", "m1", 300), ("p", "m1", 300), ("r", "m1", 250),
         ]
-        try older.write { tx in
-            try tx.execute("INSERT INTO organizations (id, code, name, name_key, kind, created_at) VALUES ('o1', 'C000001', 'Acme', 'acme', 1, 0)")
-            try tx.execute("INSERT INTO contacts (id, organization_id, name, name_key, created_at) VALUES ('c1', 'o1', 'Maria', 'maria', 0)")
+        try older.database.write { tx in
+            try OlderDatabase.insertAcme(tx)
             try tx.execute("""
                 INSERT INTO tickets (id, code, organization_id, contact_id, status, opened_at, submission_hash, snapshot)
                 VALUES ('t1', '2026-000001', 'o1', 'c1', 'open', 50, 'h', ?)
@@ -177,9 +163,7 @@ struct AttachmentOrderTests {
                     """, [.text(file.id), .text("\(file.id).txt"), .text(file.message), .integer(file.createdAt)])
             }
         }
-        older.close()
-
-        let harness = try IntakeHarness(engine, databaseURL: url, dataDirectory: url == nil ? directory.path : nil)
+        let harness = try older.harness()
         let agent = harness.staff
         let before = try harness.getTicket("t1", as: agent)
         #expect(before.attachments.map(\.id) == ["b", "a"])

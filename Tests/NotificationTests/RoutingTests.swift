@@ -122,10 +122,10 @@ struct RoutingTests {
     }
 
     @Test("""
-          A customer's reply right after opening reaches the group workflow routed the ticket to at once (TicketRouted); \
-          before workflow's word it is refused for a retry; a cancellation on a ticket no rule placed is planned without waiting
+          A customer's reply reaches the holder workflow had when it applied it (CustomerActionApplied), not an older one cached; \
+          TicketRouted tells a group about a new ticket when the rules say so; an older intake's reply about an unknown ticket waits
           """, arguments: TestEngines.all)
-    func replyRightAfterRouting(engine: DatabaseEngine) throws {
+    func customerActionsReachTheCurrentHolder(engine: DatabaseEngine) throws {
         let mailDirectory = try TemporaryDirectory(prefix: "sink")
         let sink = try PythonPeer.smtp(directory: mailDirectory.path)
         var rules = NotificationRules.defaults
@@ -133,54 +133,63 @@ struct RoutingTests {
         rules.audiences["TicketRouted"] = [.holder]
         let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port), rules: rules)
 
+        // Workflow routed t-new to N1 (nobody holds it yet): the group's mailbox hears of it.
+        var routed = WorkflowV1.TicketRouted()
+        var queued = Events.summary(ticketID: "t-new", code: "2026-000901")
+        var group = WorkflowV1.Holder()
+        group.groupID = "grp-n1"
+        group.groupName = "N1"
+        queued.holder = group
+        routed.ticket = queued
+        #expect(try harness.deliver([Events.envelope(routed, key: "t-new")]).accepted == 1)
+
+        // Ana took it and asked for information; the customer replied. Workflow applied the reply
+        // with Ana holding the ticket, and says so even though its earlier move is not here.
         var reply = IntakeV1.CustomerReplied()
         reply.ticketID = "t-new"
         reply.code = "2026-000901"
         reply.author = Events.person("contact-1", "José", "jose@cliente.example")
         reply.text = "Segue o XML da nota."
-        let replyEnvelope = Events.envelope(reply, key: "t-new")
-        // Workflow has said nothing about t-new yet: refused (ABORTED, for intake's relay to retry), nothing planned.
-        do {
-            try harness.deliver([replyEnvelope])
-            Issue.record("a reply about a ticket workflow never mentioned was planned at once")
-        } catch let error as RPCError {
-            #expect(error.code == .aborted, "\(error)")
-        }
-        #expect(try harness.deliveries(ticketID: "t-new").isEmpty)
+        var applied = WorkflowV1.CustomerActionApplied()
+        applied.ticket = Events.summary(ticketID: "t-new", code: "2026-000901")  // held by Ana
+        applied.reply = reply
+        #expect(try harness.deliver([Events.envelope(applied, key: "t-new")]).accepted == 1)
 
-        // Workflow routed it to N1; nobody holds it yet.
-        var routed = WorkflowV1.TicketRouted()
-        var summary = Events.summary(ticketID: "t-new", code: "2026-000901")
-        var group = WorkflowV1.Holder()
-        group.groupID = "grp-n1"
-        group.groupName = "N1"
-        summary.holder = group
-        routed.ticket = summary
-        #expect(try harness.deliver([Events.envelope(routed, key: "t-new")]).accepted == 1)
-        // The retried reply is planned now, for the group's mailbox.
-        #expect(try harness.deliver([replyEnvelope]).accepted == 1)
-
-        // A ticket no routing rule placed: workflow's word is "no holder", so a cancellation does not wait 30 s for one.
-        var unplaced = WorkflowV1.TicketRouted()
-        var bare = Events.summary(ticketID: "t-bare", code: "2026-000902")
-        bare.holder = WorkflowV1.Holder()
-        unplaced.ticket = bare
+        // A cancellation applied on a ticket no routing rule placed: no holder, no one to tell.
         var cancel = IntakeV1.TicketCancelledByCustomer()
         cancel.ticketID = "t-bare"
         cancel.code = "2026-000902"
         cancel.reason = "Aberta por engano."
-        #expect(try harness.deliver([Events.envelope(unplaced, key: "t-bare"), Events.envelope(cancel, key: "t-bare")]).accepted == 2)
+        var cancelled = WorkflowV1.CustomerActionApplied()
+        var bare = Events.summary(ticketID: "t-bare", code: "2026-000902")
+        bare.holder = WorkflowV1.Holder()
+        cancelled.ticket = bare
+        cancelled.cancellation = cancel
+        #expect(try harness.deliver([Events.envelope(cancelled, key: "t-bare")]).accepted == 1)
+
+        // An older intake's own CustomerReplied about a ticket workflow never mentioned: refused
+        // (ABORTED, for intake's relay to retry), nothing planned.
+        var early = reply
+        early.ticketID = "t-unknown"
+        do {
+            try harness.deliver([Events.envelope(early, key: "t-unknown")])
+            Issue.record("a reply about a ticket workflow never mentioned was planned at once")
+        } catch let error as RPCError {
+            #expect(error.code == .aborted, "\(error)")
+        }
 
         #expect(waitFor(15) { sink.files("eml").count >= 2 })
         usleep(300_000)
         let mails = try ReceivedMail.all(in: mailDirectory.path)
         #expect(mails.count == 2)
-        #expect(mails.allSatisfy { $0.envelope.to == ["n1@suporte.example"] })
         let byKind = Dictionary(uniqueKeysWithValues: mails.map { ($0.headers["X-Ocorrencias-Event"] ?? "", $0) })
+        #expect(byKind["TicketRouted"]?.envelope.to == ["n1@suporte.example"])
         #expect(byKind["TicketRouted"]?.headers["Subject"] == "[2026-000901] Nova ocorrência na fila: Cálculo de ICMS")
         #expect(byKind["TicketRouted"]?.text.contains("entrou na fila de N1") == true)
+        #expect(byKind["CustomerReplied"]?.envelope.to == ["ana@suporte.example"], "the holder workflow had, not the cached group")
         #expect(byKind["CustomerReplied"]?.text.contains("Segue o XML da nota.") == true)
-        #expect(try harness.deliveries(ticketID: "t-bare").isEmpty, "no holder, no one to tell")
+        #expect(try harness.deliveries(ticketID: "t-bare").isEmpty)
+        #expect(try harness.deliveries(ticketID: "t-unknown").isEmpty)
     }
 
     @Test("Subscriptions switch per person and kind over RPC; only administrators change someone else's", arguments: TestEngines.all)

@@ -64,6 +64,8 @@ public enum IntakeService {
         }
         let environment = runtime.configuration.environment
         let tokens = ReplyToken(secret: runtime.secret)
+        // Mail held before migration 26: the ticket each was threaded to, looked for once.
+        try intake.recordQuarantineThreads(tokens: tokens)
         MailQuarantineAPI.register(intake, principals: runtime.principals, tokens: tokens,
                                    settings: MailIngestSettings(environment: environment), in: &router)
         // Answers to rejected mail are sent by any intake process with SMTP configured, also

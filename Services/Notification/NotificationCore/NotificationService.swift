@@ -107,6 +107,20 @@ enum EventHandlers {
         consumer.on(IntakeV1.TicketOpened.self) { event, envelope, tx in
             try planner.plan(EventInterpreter.facts(event, envelope), tx)
         }
+        // A customer's reply or cancellation, as workflow applied it: its holder is current
+        // (workflow's events of a ticket arrive in order). Planned as intake's kinds, so rules,
+        // templates and webhooks name them as before.
+        consumer.on(WorkflowV1.CustomerActionApplied.self) { event, envelope, tx in
+            guard let summary = event.ticket else { return }
+            try TicketCache.store(tx, summary)
+            if let reply = event.reply {
+                try planner.plan(EventInterpreter.facts(reply, envelope, summary: summary), tx)
+            } else if let cancellation = event.cancellation {
+                try planner.plan(EventInterpreter.facts(cancellation, envelope, summary: summary), tx)
+            }
+        }
+        // Intake's own CustomerReplied and TicketCancelledByCustomer no longer come here
+        // (EventRouting.eventSubscribers); these handlers plan the ones an older intake queued.
         consumer.on(IntakeV1.CustomerReplied.self) { event, envelope, tx in
             let summary = try TicketCache.load(tx, ticketID: event.ticketID)
             try deferUntilHolderKnown(summary, envelope)

@@ -55,12 +55,24 @@ extension WorkflowV1 {
 
     /// Workflow took in a ticket intake opened: routed to a group's queue (and, for a ticket type with
     /// a step sequence, to its first step's holder). Published for notification only
-    /// (EventRouting.eventSubscribers), which learns who holds the ticket before any later move, so
-    /// a customer reply or cancellation right after opening reaches the holder at once; rules may also
-    /// tell the holder (an agent, or a group's mailbox) about each new ticket in the queue.
+    /// (EventRouting.eventSubscribers); rules may tell the holder (an agent, or a group's mailbox)
+    /// about each new ticket in the queue.
     public struct TicketRouted: Sendable, Hashable {
         public var ticket: WorkflowV1.TicketSummary? = nil
         public var routedAtMs: Int64 = 0
+
+        public init() {}
+    }
+
+    /// Workflow applied a customer's reply or cancellation that intake published (exactly one of the
+    /// two is set), with the ticket as it is after it. Published for notification only, which tells
+    /// the holder from here rather than from intake's event: workflow's events of one ticket arrive in
+    /// order, so the holder is the one workflow had when it applied the customer's action, never an
+    /// earlier one still on its way (a reply right after an agent took the ticket reaches that agent).
+    public struct CustomerActionApplied: Sendable, Hashable {
+        public var ticket: WorkflowV1.TicketSummary? = nil
+        public var reply: IntakeV1.CustomerReplied? = nil
+        public var cancellation: IntakeV1.TicketCancelledByCustomer? = nil
 
         public init() {}
     }
@@ -287,6 +299,25 @@ extension WorkflowV1.TicketRouted: ProtoMessage {
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketRouted>) {
         self.ticket = c.pointee.ticket.map { WorkflowV1.TicketSummary(_c: $0) }
         self.routedAtMs = c.pointee.routed_at_ms
+    }
+}
+
+extension WorkflowV1.CustomerActionApplied: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__CustomerActionApplied
+    public static var protoName: String { "ocorrencias.workflow.v1.CustomerActionApplied" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__CustomerActionApplied(); ocorrencias__workflow__v1__customer_action_applied__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__CustomerActionApplied>) { ocorrencias__workflow__v1__customer_action_applied__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__CustomerActionApplied, arena: inout ProtoArena) {
+        if let value = self.ticket { c.ticket = arena.message(value) }
+        if let value = self.reply { c.reply = arena.message(value) }
+        if let value = self.cancellation { c.cancellation = arena.message(value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__CustomerActionApplied>) {
+        self.ticket = c.pointee.ticket.map { WorkflowV1.TicketSummary(_c: $0) }
+        self.reply = c.pointee.reply.map { IntakeV1.CustomerReplied(_c: $0) }
+        self.cancellation = c.pointee.cancellation.map { IntakeV1.TicketCancelledByCustomer(_c: $0) }
     }
 }
 

@@ -26,7 +26,7 @@ enum IntakeBench {
         /// outbox as each open wrote them (its subscribers are unreachable here, and its claim
         /// query would scan the growing backlog every 200 ms); `default`: the relay as shipped.
         var relayIdle = true
-        /// `--upgrade-tickets N`: only time SQLite migration 23 on `N` tickets (``UpgradeBench``).
+        /// `--upgrade-tickets N`: only time SQLite migrations 23 and 28 on `N` tickets (``UpgradeBench``).
         var upgradeTickets = 0
     }
 

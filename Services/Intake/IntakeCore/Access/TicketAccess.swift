@@ -30,8 +30,9 @@ enum WorkflowTicketAccess: Sendable {
 extension IntakeContext {
     /// Throws unless `caller` may touch `ticket`'s content.
     ///
-    /// - A ticket workflow has not received yet: its registering agent
-    ///   (`registered_by_agent`) may; anyone else gets `FAILED_PRECONDITION` (try again in a moment).
+    /// - A ticket workflow has not received yet: its registrant may (the agent of
+    ///   `registered_by_agent`, or the integration key that opened it, ``registered(_:by:)``);
+    ///   anyone else gets `FAILED_PRECONDITION` (try again in a moment).
     /// - Grants are reused for a short time (``TicketAccessCache``, `INTAKE_WORKFLOW_ACCESS_CACHE_MILLISECONDS`).
     /// - Throws: `NOT_FOUND` (as for a missing ticket) when workflow hides it from the caller;
     ///   `FAILED_PRECONDITION` as above; `UNAVAILABLE` when workflow cannot be reached (never a
@@ -50,10 +51,17 @@ extension IntakeContext {
         case .hidden:
             throw Self.ticketNotFound
         case .unknown:
-            guard caller.isAgent, let registrar = ticket.registeredByAgent, registrar.id == caller.id else {
-                throw Self.notInWorkflowYet
-            }
+            guard try registered(ticket, by: caller) else { throw Self.notInWorkflowYet }
         }
+    }
+
+    /// Whether `caller` registered `ticket`: the agent named in `registered_by_agent`, or the
+    /// integration key that opened it (`tickets.registered_by_integration`, read only here, in
+    /// the moment before workflow has the ticket).
+    func registered(_ ticket: IntakeV1.Ticket, by caller: Caller) throws -> Bool {
+        if caller.isAgent { return ticket.registeredByAgent.map { $0.id == caller.id } ?? false }
+        guard caller.principal.kind == .integration, !caller.id.isEmpty else { return false }
+        return try database.read { try TicketStore.registeredByIntegration($0, ticketID: ticket.id) } == caller.id
     }
 
     /// ``requireTicketAccess(_:caller:)`` for a ticket named by id or code; `NOT_FOUND` when

@@ -49,13 +49,14 @@ public enum MailCommand {
             let intake = try IntakeContext(database: database, settings: settings) { _, _, _ in
                 throw RPCError(.unimplemented, "the e-mail command acts as a service: it never asks workflow")
             }
+            let tokens = ReplyToken(secret: try configuration.deploymentSecret())
             if size > settings.maxMailBytes {
-                let receipt = try intake.receiveOversized(header: raw, sizeBytes: size, source: "pipe", bounce: bounce)
+                let receipt = try intake.receiveOversized(header: raw, sizeBytes: size, source: "pipe", tokens: tokens, bounce: bounce)
                 // Answered by intake, or else by the MTA with the reason, unless no sender may be answered.
                 finish(bounce != nil || receipt.readableSender.isEmpty ? 0 : 65,
                        answered(receipt, ["outcome": "too_large", "reason": reasonText(receipt.outcome), "quarantine_id": receipt.quarantineID ?? ""]))
             }
-            let receipt = try intake.receive(raw: raw, source: "pipe", tokens: ReplyToken(secret: try configuration.deploymentSecret()),
+            let receipt = try intake.receive(raw: raw, source: "pipe", tokens: tokens,
                                              settings: MailIngestSettings(environment: configuration.environment), bounce: bounce)
             switch receipt.outcome {
             case .opened(let id, let code):

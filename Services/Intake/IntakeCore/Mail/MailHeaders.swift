@@ -83,7 +83,8 @@ public enum MailHeaders {
 extension MailMessage {
     /// What a lenient reading of the header block finds (``MailHeaders``), for a message GMime
     /// cannot parse: sender (From, else Sender, else Reply-To, else Return-Path), subject,
-    /// Message-ID and the headers that decide whether it may be answered. No body, no attachments.
+    /// Message-ID, what threads it to a ticket (recipients, In-Reply-To, References, as text) and
+    /// the headers that decide whether it may be answered. No body, no attachments.
     /// nil when no sender address can be read.
     public init?(lenient raw: [UInt8]) {
         let fields = MailHeaders.read(raw)
@@ -97,10 +98,10 @@ extension MailMessage {
         messageID = id.isEmpty ? "sha256-\(MailFingerprint.hex(raw))@intake.invalid" : id
         fromAddress = sender
         fromName = ""
-        recipients = []
+        recipients = ["To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To"].map { value($0).lowercased() }.filter { !$0.isEmpty }
         subject = String(value("Subject").prefix(500))
-        inReplyTo = ""
-        references = ""
+        inReplyTo = value("In-Reply-To")
+        references = value("References")
         text = ""
         html = ""
         attachments = []

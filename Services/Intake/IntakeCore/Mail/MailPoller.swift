@@ -103,7 +103,7 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
             if let size = try mailbox.size(uid), size > intake.settings.maxMailBytes {
                 let receipt: MailReceipt
                 do {
-                    receipt = try intake.receiveOversized(header: try mailbox.fetchHeader(uid), sizeBytes: size, source: "imap",
+                    receipt = try intake.receiveOversized(header: try mailbox.fetchHeader(uid), sizeBytes: size, source: "imap", tokens: tokens,
                                                           bounce: bounceQueue?.bounce)
                 } catch {
                     try? mailbox.setFlags(uid, "\\Seen", add: false)
@@ -129,7 +129,7 @@ public final class MailPoller: BackgroundService, @unchecked Sendable {
                 }
                 // Failed in too many rounds: hold it (if storage works at all) instead of blocking
                 // the mailbox; an agent reprocesses it once the cause is fixed.
-                if failed >= maxFailures, let id = try? intake.holdFailed(raw: raw, source: "imap", error: error) {
+                if failed >= maxFailures, let id = try? intake.holdFailed(raw: raw, source: "imap", tokens: tokens, error: error) {
                     lock.withLock { failures[uid] = nil }
                     logger.warning("mail failed \(failed) times; held in quarantine", ["imap.uid": String(uid), "error": "\(error)"])
                     receipt = MailReceipt(outcome: .rejected(reason: "\(error)"), quarantineID: id)

@@ -51,7 +51,7 @@ extension IntakeContext {
     public func receive(raw: [UInt8], source: String, tokens: ReplyToken, settings mailSettings: MailIngestSettings = MailIngestSettings(),
                         bounce: MailBounce? = nil) throws -> MailReceipt {
         if Int64(raw.count) > settings.maxMailBytes {
-            return try receiveOversized(header: raw, sizeBytes: Int64(raw.count), source: source, bounce: bounce)
+            return try receiveOversized(header: raw, sizeBytes: Int64(raw.count), source: source, tokens: tokens, bounce: bounce)
         }
         let mail: MailMessage
         do { mail = try MailMessage(raw: raw) } catch let error as MailError {
@@ -59,9 +59,10 @@ extension IntakeContext {
             // never an automatic message, a daemon, our own address, over the hourly limit).
             let readable = MailMessage(lenient: raw)
             let reason = readable == nil ? error.description : Self.unreadableReason
+            let thread = try threadTicketID(readable, tokens: tokens)
             let (id, decision) = try database.write { tx in
                 try hold(tx, raw: raw, mail: readable, key: "sha256:\(MailFingerprint.hex(raw))", kind: .quarantineUnparsable, source: source,
-                         reason: reason, bounce: bounce)
+                         reason: reason, bounce: bounce, threadTicketID: thread)
             }
             var receipt = MailReceipt(outcome: .rejected(reason: reason), quarantineID: id, unparsable: true, bounce: decision)
             receipt.readableSender = MailReceipt.answerableSender(readable)
@@ -82,8 +83,9 @@ extension IntakeContext {
         case .held(let why): reason = why; kind = .quarantineAmbiguousSender; answer = nil
         default: return MailReceipt(outcome: outcome)
         }
+        let thread = try threadTicketID(mail, tokens: tokens)
         let (id, decision) = try database.write { tx in
-            try hold(tx, raw: raw, mail: mail, kind: kind, source: source, reason: reason, bounce: answer)
+            try hold(tx, raw: raw, mail: mail, kind: kind, source: source, reason: reason, bounce: answer, threadTicketID: thread)
         }
         return MailReceipt(outcome: outcome, quarantineID: id, bounce: decision)
     }
@@ -91,32 +93,64 @@ extension IntakeContext {
     /// Holds a message whose intake kept failing (not a refusal: e.g. the attachment store
     /// failing) as `failed`, without an answer (the fault is ours, not the sender's); its row id.
     /// - Throws: storage errors.
-    public func holdFailed(raw: [UInt8], source: String, error: any Error) throws -> String {
-        let mail = try? MailMessage(raw: raw)
+    public func holdFailed(raw: [UInt8], source: String, tokens: ReplyToken, error: any Error) throws -> String {
+        let mail = (try? MailMessage(raw: raw)) ?? MailMessage(lenient: raw)
         let reason = "falha interna ao registrar / internal failure: \(error)"
+        let thread = try threadTicketID(mail, tokens: tokens)
         return try database.write { tx in
-            try hold(tx, raw: raw, mail: mail, kind: .quarantineFailed, source: source, reason: String(reason.prefix(2000)), bounce: nil).0
+            try hold(tx, raw: raw, mail: mail, kind: .quarantineFailed, source: source, reason: String(reason.prefix(2000)), bounce: nil,
+                     threadTicketID: thread).0
+        }
+    }
+
+    /// The id of the ticket `mail` is threaded to (``threadedTicket(_:tokens:)``: a verified reply
+    /// token, else In-Reply-To/References naming a ticket's or a reply's e-mail), '' for none:
+    /// recorded with a held message, which then is readable only by who may see that ticket.
+    func threadTicketID(_ mail: MailMessage?, tokens: ReplyToken) throws -> String {
+        guard let mail else { return "" }
+        return try threadedTicket(mail, tokens: tokens)?.id ?? ""
+    }
+
+    /// Looks once for the ticket of each message held before migration 26 (`thread_ticket_id`
+    /// NULL), reading its raw message as ``receive(raw:source:tokens:settings:bounce:)`` would
+    /// have; run at start. One row at a time (a raw message may be large); several processes
+    /// doing it at once write the same answer.
+    /// - Throws: storage errors.
+    public func recordQuarantineThreads(tokens: ReplyToken) throws {
+        let ids = try database.read { tx in
+            try tx.query("SELECT id FROM mail_quarantine WHERE thread_ticket_id IS NULL").map { try $0.text("id") }
+        }
+        for id in ids {
+            guard let raw = try database.read({ try $0.queryOne("SELECT raw FROM mail_quarantine WHERE id = ?", [.text(id)])?.blob("raw") }) else {
+                continue
+            }
+            let mail = (try? MailMessage(raw: raw)) ?? MailMessage(lenient: raw)
+            let thread = try threadTicketID(mail, tokens: tokens)
+            try database.write { tx in
+                try tx.execute("UPDATE mail_quarantine SET thread_ticket_id = ? WHERE id = ? AND thread_ticket_id IS NULL", [.text(thread), .text(id)])
+            }
         }
     }
 
     /// In `tx`: holds `raw` (once per message key) and queues its answer; the row id and the
     /// bounce decision (nil when the message was held before or is not answered at all).
     /// `key` overrides the message key (default: the Message-ID, else the SHA-256); `sizeBytes`
-    /// the recorded size (an oversized message keeps only its header block in `raw`).
+    /// the recorded size (an oversized message keeps only its header block in `raw`);
+    /// `threadTicketID` the ticket it is threaded to (``threadTicketID(_:tokens:)``).
     func hold(_ tx: any SQLExecutor, raw: [UInt8], mail: MailMessage?, key explicitKey: String? = nil, sizeBytes: Int64? = nil,
               kind: IntakeV1.QuarantineKind, source: String,
-              reason: String, bounce: MailBounce?) throws -> (String, MailBounceQueue.Decision?) {
+              reason: String, bounce: MailBounce?, threadTicketID: String) throws -> (String, MailBounceQueue.Decision?) {
         let sha256 = Self.sha256Hex(raw)
         let key = explicitKey ?? mail?.messageID ?? "sha256:\(sha256)"
         let id = Self.newID()
         let now = Self.now()
         let inserted = try tx.execute("""
             INSERT INTO mail_quarantine (id, message_key, kind, status, source, reason, from_address, subject, email_message_id,
-                                         raw, size_bytes, sha256, received_at)
-            VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_key) DO NOTHING
+                                         raw, size_bytes, sha256, received_at, thread_ticket_id)
+            VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_key) DO NOTHING
             """, [.text(id), .text(key), .integer(Int64(kind.rawValue)), .text(source), .text(reason),
                   .text(mail?.fromAddress ?? ""), .text(String((mail?.subject ?? "").prefix(500))), .text(mail?.messageID ?? ""),
-                  .blob(raw), .integer(sizeBytes ?? Int64(raw.count)), .text(sha256), .integer(now)])
+                  .blob(raw), .integer(sizeBytes ?? Int64(raw.count)), .text(sha256), .integer(now), .text(threadTicketID)])
         guard inserted == 1 else {
             return (try tx.queryOne("SELECT id FROM mail_quarantine WHERE message_key = ?", [.text(key)])?.text("id") ?? id, nil)
         }
@@ -146,7 +180,7 @@ extension IntakeContext {
 
     static let quarantineColumns = """
         q.id, q.kind, q.status, q.source, q.reason, q.from_address, q.subject, q.email_message_id, q.size_bytes, q.sha256,
-        q.received_at, q.attempts, q.resolved_at, q.resolved_by, q.resolution, q.ticket_id, q.ticket_code, q.bounce_note,
+        q.received_at, q.attempts, q.resolved_at, q.resolved_by, q.resolution, q.ticket_id, q.ticket_code, q.bounce_note, q.thread_ticket_id,
         b.status AS bounce_status, b.attempts AS bounce_attempts, b.last_error AS bounce_error
         FROM mail_quarantine q LEFT JOIN mail_bounces b ON b.id = q.bounce_id
         """
@@ -185,12 +219,12 @@ extension IntakeContext {
     }
 
     /// Held (and, on request, resolved) mail, newest first, a page at a time (key cursor).
+    /// Messages naming a ticket the caller may not see (``requireQuarantineAccess(_:caller:)``)
+    /// are left out, as if they did not exist: the page is filled from the rows after them.
     public func listQuarantined(_ request: IntakeV1.ListQuarantinedMailRequest, caller: Caller) throws -> IntakeV1.ListQuarantinedMailResponse {
         try Self.requireMailStaff(caller)
         let size = request.pageSize <= 0 ? 50 : min(Int(request.pageSize), 500)
-        var conditions: [String] = []
-        var parameters: [SQLValue] = []
-        if !request.includeResolved { conditions.append("q.status = 1") }
+        var after: (Int64, String)?
         if !request.pageToken.isEmpty {
             let parts = request.pageToken.split(separator: ".", maxSplits: 1)
             guard parts.count == 2, let at = Int64(parts[0]) else {
@@ -199,29 +233,49 @@ extension IntakeContext {
                 try violations.check()
                 return IntakeV1.ListQuarantinedMailResponse()
             }
-            conditions.append("(q.received_at < ? OR (q.received_at = ? AND q.id < ?))")
-            parameters += [.integer(at), .integer(at), .text(String(parts[1]))]
+            after = (at, String(parts[1]))
         }
-        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        let rows = try database.read { tx in
-            try tx.query("SELECT \(Self.quarantineColumns) \(filter) ORDER BY q.received_at DESC, q.id DESC LIMIT ?",
-                         parameters + [.integer(Int64(size + 1))])
+        var kept: [Row] = []
+        var seen: [String: NamedTicketAccess] = [:]
+        while kept.count <= size {
+            var conditions: [String] = []
+            var parameters: [SQLValue] = []
+            if !request.includeResolved { conditions.append("q.status = 1") }
+            if let (at, id) = after {
+                conditions.append("(q.received_at < ? OR (q.received_at = ? AND q.id < ?))")
+                parameters += [.integer(at), .integer(at), .text(id)]
+            }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let rows = try database.read { tx in
+                try tx.query("SELECT \(Self.quarantineColumns) \(filter) ORDER BY q.received_at DESC, q.id DESC LIMIT ?",
+                             parameters + [.integer(Int64(size + 1))])
+            }
+            for row in rows where kept.count <= size {
+                if try mayRead(row, caller: caller, seen: &seen) { kept.append(row) }
+            }
+            guard rows.count > size, let last = rows.last else { break }
+            after = (try last.int("received_at"), try last.text("id"))
         }
         var response = IntakeV1.ListQuarantinedMailResponse()
-        response.messages = try rows.prefix(size).map(Self.quarantinedMail)
-        if rows.count > size, let last = response.messages.last {
+        response.messages = try kept.prefix(size).map(Self.quarantinedMail)
+        if kept.count > size, let last = response.messages.last {
             response.nextPageToken = "\(last.receivedAt).\(last.id)"
         }
         return response
     }
 
     /// One held message's record; with `headers`, also the header fields of its raw message.
-    public func quarantined(_ id: String, caller: Caller, headers: Bool = false) throws -> IntakeV1.QuarantinedMail {
+    /// A message naming a ticket workflow hides from the caller is `NOT_FOUND`, as a missing one
+    /// (``requireQuarantineAccess(_:caller:)``).
+    /// - Parameter checked: `false` only to read again a record the caller was already let
+    ///   through for in this call (after a reprocess, which may have named a new ticket).
+    public func quarantined(_ id: String, caller: Caller, headers: Bool = false, checked: Bool = true) throws -> IntakeV1.QuarantinedMail {
         try Self.requireMailStaff(caller)
         let columns = headers ? "substr(q.raw, 1, \(MailHeaders.limit)) AS raw, " + Self.quarantineColumns : Self.quarantineColumns
         guard let row = try database.read({ try $0.queryOne("SELECT \(columns) WHERE q.id = ?", [.text(id)]) }) else {
-            throw RPCError(.notFound, "mensagem retida não encontrada / quarantined message not found")
+            throw Self.quarantinedNotFound
         }
+        if checked { try requireQuarantineAccess(row, caller: caller) }
         var mail = try Self.quarantinedMail(row)
         if headers {
             mail.headers = MailHeaders.read(try row.blob("raw")).map { field in
@@ -331,7 +385,7 @@ extension IntakeContext {
             }
         }
         var response = IntakeV1.ReprocessQuarantinedMailResponse()
-        response.mail = try quarantined(id, caller: caller)
+        response.mail = try quarantined(id, caller: caller, checked: false)
         response.outcome = outcomeName
         return response
     }
@@ -353,6 +407,7 @@ extension IntakeContext {
                 UPDATE mail_quarantine SET status = 3, resolved_at = ?, resolved_by = ?, resolution = ? WHERE id = ? AND status = 1
                 """, [.integer(Self.now()), .text(caller.id), .text(request.reason), .text(request.id)])
         }
-        return try quarantined(request.id, caller: caller)
+        return try quarantined(request.id, caller: caller, checked: false)
     }
 }
+

@@ -72,7 +72,44 @@ enum IntakeSchema {
         Migration(version: 25, name: "attachments_internal",
                   sqlite: "ALTER TABLE attachments ADD COLUMN internal INTEGER NOT NULL DEFAULT 0",
                   postgres: "ALTER TABLE attachments ADD COLUMN internal BIGINT NOT NULL DEFAULT 0"),
+        // The ticket a held e-mail was threaded to (reply token, In-Reply-To, References) when it
+        // was held: '' none, NULL not looked for yet (rows from before, looked for once at start,
+        // ``IntakeContext/recordQuarantineThreads(tokens:)``). An agent reads a quarantined
+        // message only when workflow lets them see the tickets it names
+        // (``IntakeContext/requireQuarantineAccess(_:caller:)``). No default: no row rewritten.
+        Migration(version: 26, name: "mail_quarantine_thread_ticket", sql: "ALTER TABLE mail_quarantine ADD COLUMN thread_ticket_id TEXT"),
+        // The integration key (principal kind integration) that opened a ticket, '' otherwise:
+        // until workflow has the ticket that key may touch it, as the registering agent may
+        // (``IntakeContext/requireTicketAccess(_:caller:toAct:)``). Intake's own: not in the
+        // ticket's snapshot nor in TicketOpened. A constant default: no row rewritten.
+        Migration(version: 27, name: "tickets_registered_by_integration",
+                  sql: "ALTER TABLE tickets ADD COLUMN registered_by_integration TEXT NOT NULL DEFAULT ''"),
+        // A ticket's messages in commit order: each reply takes the next `seq` of its ticket
+        // (`tickets.last_message_seq`) under the ticket row's lock, held until its commit
+        // (``TicketStore/nextMessageSequence(_:ticketID:)``), and `GetTicket` lists by it. Rows
+        // from before are numbered in the order they were listed in (creation time, then id).
+        Migration(version: 28, name: "ticket_messages_sequence", sqlite: messageSequence(int: "INTEGER"),
+                  postgres: messageSequence(int: "BIGINT")),
     ]
+
+    /// Migration 28: `ticket_messages.seq` (1, 2, … per ticket) and `tickets.last_message_seq`,
+    /// numbered from the order messages were listed in until now; the unique index on
+    /// `(ticket_id, seq)` replaces the one on `(ticket_id, created_at)` (one B-tree per reply, as
+    /// before). Rewrites every message row and the row of every ticket with messages.
+    static func messageSequence(int: String) -> String {
+        """
+        ALTER TABLE tickets ADD COLUMN last_message_seq \(int) NOT NULL DEFAULT 0;
+        ALTER TABLE ticket_messages ADD COLUMN seq \(int) NOT NULL DEFAULT 0;
+        UPDATE ticket_messages SET seq = numbered.seq
+            FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY ticket_id ORDER BY created_at, id) AS seq FROM ticket_messages) AS numbered
+            WHERE numbered.id = ticket_messages.id;
+        UPDATE tickets SET last_message_seq = counted.seq
+            FROM (SELECT ticket_id, MAX(seq) AS seq FROM ticket_messages GROUP BY ticket_id) AS counted
+            WHERE counted.ticket_id = tickets.id;
+        DROP INDEX ticket_messages_ticket;
+        CREATE UNIQUE INDEX ticket_messages_sequence ON ticket_messages (ticket_id, seq);
+        """
+    }
 
     /// SQLite: `tickets` rebuilt without the `UNIQUE` column constraint on `email_message_id`,
     /// whose index took an entry (a NULL) for every ticket not opened by e-mail — one B-tree

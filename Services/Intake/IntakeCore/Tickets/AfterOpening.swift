@@ -76,13 +76,16 @@ extension IntakeContext {
         guard ticket.status != TicketStore.cancelled else {
             throw RPCError(.failedPrecondition, "ocorrência cancelada / the ticket was cancelled")
         }
+        // Its place among the ticket's messages, under the ticket row's lock until commit; the
+        // id and time are taken after it, so within one process they follow the same order.
+        let sequence = try TicketStore.nextMessageSequence(tx, ticketID: ticket.id)
         var message = IntakeV1.TicketMessage()
         message.id = Self.newID()
         message.author = person(of: caller)
         message.text = text
         message.channel = channel
         message.createdAtMs = Self.now()
-        try TicketStore.insert(tx, message: message, ticketID: ticket.id, emailMessageID: request.emailMessageID)
+        try TicketStore.insert(tx, message: message, ticketID: ticket.id, sequence: sequence, emailMessageID: request.emailMessageID)
         let organizationID = ticket.organization?.id ?? ""
         try link(tx, uploaded, ticketID: ticket.id, organizationID: organizationID, messageID: message.id)
         try store(files, ticketID: ticket.id, organizationID: organizationID, caller: caller, after: uploaded,

@@ -386,7 +386,7 @@ final class OpenBatch: SQLExecutor {
 
     // MARK: Deferred rows
 
-    /// Queues a new ticket's row (the values of ``TicketStore/insertStatement(_:submissionHash:attachmentBytes:)``)
+    /// Queues a new ticket's row (the values of ``TicketStore/insertValues(_:submissionHash:attachmentBytes:snapshot:registeredByIntegration:)``)
     /// and its outbox rows, written by ``finish()``. Only for rows that cannot fail on a
     /// constraint: new ids, a code from the counter the batch holds, no e-mail Message-ID.
     ///

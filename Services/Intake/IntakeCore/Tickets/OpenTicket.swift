@@ -432,7 +432,8 @@ extension IntakeContext {
             // the counter the batch holds, no Message-ID; the request's own files are new
             // attachment rows and contents inserted if missing), so the rows are written with
             // those of the other opens of the batch, in multi-row INSERTs before COMMIT.
-            batch.deferTicket(TicketStore.insertValues(ticket, submissionHash: hash, attachmentBytes: files.totalBytes, snapshot: snapshot),
+            batch.deferTicket(TicketStore.insertValues(ticket, submissionHash: hash, attachmentBytes: files.totalBytes, snapshot: snapshot,
+                                                       registeredByIntegration: Self.registeringIntegration(caller)),
                               outbox: outbox,
                               contents: files.files.map { OpenBatch.DeferredContent(sha256: $0.ref.sha256, sizeBytes: $0.ref.sizeBytes, bytes: $0.bytes) },
                               attachments: files.files.enumerated().map { index, file in
@@ -444,13 +445,14 @@ extension IntakeContext {
         } else if tx.engine == .postgres && attachments.isEmpty {
             // One round trip for the ticket row and its outbox rows: it runs while this year's code
             // counter row is locked, so every round trip saved here shortens the queue behind it.
-            let insert = TicketStore.insertStatement(ticket, submissionHash: hash, attachmentBytes: 0)
+            let insert = TicketStore.insertStatement(ticket, submissionHash: hash, attachmentBytes: 0,
+                                                     registeredByIntegration: Self.registeringIntegration(caller))
             let outbox = Outbox.insertStatement(publisher.outboxEvents(event: Self.openedEvent(ticket, origin: origin), key: ticket.id, id: eventID))
             try tx.execute("WITH ticket AS (\(insert.sql)) \(outbox.sql)", insert.values + outbox.values)
             if !read.contactLinked { try TicketStore.markLinked(tx, contactID: contact.id) }
         } else {
             try TicketStore.insert(tx, ticket, submissionHash: hash, attachmentBytes: attachments.reduce(0) { $0 + $1.sizeBytes },
-                                   contactLinked: read.contactLinked)
+                                   contactLinked: read.contactLinked, registeredByIntegration: Self.registeringIntegration(caller))
             try link(tx, uploaded, ticketID: ticket.id, organizationID: organization.id, messageID: "", addToTicketTotal: false)
             try store(files, ticketID: ticket.id, organizationID: organization.id, caller: caller, after: uploaded, tx)
             try publisher.publish(tx, event: Self.openedEvent(ticket, origin: origin), key: ticket.id, id: eventID, keyIsNew: true)
@@ -462,6 +464,12 @@ extension IntakeContext {
         var response = IntakeV1.OpenTicketResponse()
         response.ticket = ticket
         return response
+    }
+
+    /// The integration key an open records as the ticket's registrant (`tickets.registered_by_integration`):
+    /// the caller's id when it is one, else ''. An agent is recorded in `registered_by_agent` instead.
+    static func registeringIntegration(_ caller: Caller) -> String {
+        caller.principal.kind == .integration ? caller.id : ""
     }
 
     /// The `TicketOpened` event of a new ticket whose origin is `origin`.

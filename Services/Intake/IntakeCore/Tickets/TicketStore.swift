@@ -54,7 +54,7 @@ enum TicketStore {
             byMessage[try row.text("message_id"), default: []].append(try IntakeContext.attachmentRef(row))
         }
         ticket.attachments = byMessage[""] ?? []
-        ticket.messages = try tx.query("SELECT snapshot FROM ticket_messages WHERE ticket_id = ? ORDER BY created_at, id",
+        ticket.messages = try tx.query("SELECT snapshot FROM ticket_messages WHERE ticket_id = ? ORDER BY seq",
                                        [.text(ticket.id)]).map { row in
             var message = try IntakeV1.TicketMessage(serializedBytes: try row.blob("snapshot"))
             message.attachments = byMessage[message.id] ?? []
@@ -68,22 +68,26 @@ enum TicketStore {
     ///   - attachmentBytes: The size of the files it is opened with.
     ///   - contactLinked: The contact is known to be linked to a ticket already, so its `linked`
     ///     flag needs no update.
+    ///   - registeredByIntegration: The integration key that opened it ('' for anyone else).
     static func insert(_ tx: any SQLExecutor, _ ticket: IntakeV1.Ticket, submissionHash: String,
-                       attachmentBytes: Int64 = 0, contactLinked: Bool = false) throws {
-        let insert = insertStatement(ticket, submissionHash: submissionHash, attachmentBytes: attachmentBytes)
+                       attachmentBytes: Int64 = 0, contactLinked: Bool = false, registeredByIntegration: String) throws {
+        let insert = insertStatement(ticket, submissionHash: submissionHash, attachmentBytes: attachmentBytes,
+                                     registeredByIntegration: registeredByIntegration)
         try tx.execute(insert.sql, insert.values)
         if !contactLinked { try markLinked(tx, contactID: ticket.contact?.id ?? "") }
     }
 
-    /// The `INSERT` of a new ticket's row, for ``insert(_:_:submissionHash:attachmentBytes:contactLinked:)``
+    /// The `INSERT` of a new ticket's row, for ``insert(_:_:submissionHash:attachmentBytes:contactLinked:registeredByIntegration:)``
     /// or a larger statement (on PostgreSQL an open sends it with its outbox rows in one `WITH`).
-    static func insertStatement(_ ticket: IntakeV1.Ticket, submissionHash: String, attachmentBytes: Int64) -> (sql: String, values: [SQLValue]) {
-        (singleInsertSQL, insertValues(ticket, submissionHash: submissionHash, attachmentBytes: attachmentBytes))
+    static func insertStatement(_ ticket: IntakeV1.Ticket, submissionHash: String, attachmentBytes: Int64,
+                                registeredByIntegration: String) -> (sql: String, values: [SQLValue]) {
+        (singleInsertSQL, insertValues(ticket, submissionHash: submissionHash, attachmentBytes: attachmentBytes,
+                                       snapshot: snapshot(ticket), registeredByIntegration: registeredByIntegration))
     }
 
     private static let singleInsertSQL = insertSQL(rows: 1)
 
-    /// One multi-row `INSERT` of several new tickets' rows, each given by ``insertValues(_:submissionHash:attachmentBytes:)``.
+    /// One multi-row `INSERT` of several new tickets' rows, each given by ``insertValues(_:submissionHash:attachmentBytes:snapshot:registeredByIntegration:)``.
     static func insertStatement(rows: [[SQLValue]]) -> (sql: String, values: [SQLValue]) {
         var values: [SQLValue] = []
         values.reserveCapacity(rows.count * insertColumnCount)
@@ -91,19 +95,21 @@ enum TicketStore {
         return (insertSQL(rows: rows.count), values)
     }
 
-    /// The values of a new ticket's row, in the order of ``insertSQL(rows:)``'s columns.
-    static func insertValues(_ ticket: IntakeV1.Ticket, submissionHash: String, attachmentBytes: Int64) -> [SQLValue] {
-        insertValues(ticket, submissionHash: submissionHash, attachmentBytes: attachmentBytes, snapshot: snapshot(ticket))
-    }
-
-    /// ``insertValues(_:submissionHash:attachmentBytes:)`` with the ticket's snapshot already
-    /// encoded (``snapshot(_:)``, or ``OpenEncoding``).
-    static func insertValues(_ ticket: IntakeV1.Ticket, submissionHash: String, attachmentBytes: Int64, snapshot: [UInt8]) -> [SQLValue] {
+    /// The values of a new ticket's row, in the order of ``insertSQL(rows:)``'s columns, with the
+    /// ticket's snapshot already encoded (``snapshot(_:)``, or ``OpenEncoding``) and the
+    /// integration key that opened it ('' when it was not one).
+    static func insertValues(_ ticket: IntakeV1.Ticket, submissionHash: String, attachmentBytes: Int64, snapshot: [UInt8],
+                             registeredByIntegration: String) -> [SQLValue] {
         [.text(ticket.id), .text(ticket.code), .text((ticket.organization?.id ?? "")), .text(ticket.contact?.id ?? ""),
                 .text(ticket.representative?.id ?? ""), .text(ticket.registeredByAgent?.id ?? ""), .text(ticket.status),
                 .integer(ticket.openedAtMs), .text(submissionHash),
                 ticket.emailMessageID.isEmpty ? .null : .text(ticket.emailMessageID), .integer(attachmentBytes),
-                .blob(snapshot)]
+                .blob(snapshot), .text(registeredByIntegration)]
+    }
+
+    /// The integration key recorded as having opened `ticketID` (migration 27), '' when none did.
+    static func registeredByIntegration(_ tx: any SQLExecutor, ticketID: String) throws -> String {
+        try tx.queryOne("SELECT registered_by_integration FROM tickets WHERE id = ?", [.text(ticketID)])?.text("registered_by_integration") ?? ""
     }
 
     /// What a ticket row keeps of `ticket`: the message without its attachments and messages, encoded.
@@ -114,13 +120,13 @@ enum TicketStore {
         return snapshot.serializedBytes()
     }
 
-    private static let insertColumnCount = 12
+    private static let insertColumnCount = 13
 
     private static func insertSQL(rows: Int) -> String {
         let row = "(" + Array(repeating: "?", count: insertColumnCount).joined(separator: ", ") + ")"
         return """
             INSERT INTO tickets (id, code, organization_id, contact_id, representative_id, registered_by, status, opened_at,
-                                 submission_hash, email_message_id, attachment_bytes, snapshot)
+                                 submission_hash, email_message_id, attachment_bytes, snapshot, registered_by_integration)
             VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))
             """
     }
@@ -141,13 +147,26 @@ enum TicketStore {
         try tx.execute("UPDATE contacts SET linked = 1 WHERE id = ? AND linked = 0", [.text(ticket.contact?.id ?? "")])
     }
 
-    static func insert(_ tx: any SQLExecutor, message: IntakeV1.TicketMessage, ticketID: String, emailMessageID: String) throws {
+    /// The next place in `ticketID`'s messages (1 for its first), taken under the ticket row's
+    /// lock: on PostgreSQL another process's reply to the same ticket waits here until this
+    /// transaction ends, so places follow commit order (SQLite has one writer). One statement.
+    /// - Throws: `NOT_FOUND` when there is no such ticket row.
+    static func nextMessageSequence(_ tx: any SQLExecutor, ticketID: String) throws -> Int64 {
+        guard let row = try tx.queryOne("UPDATE tickets SET last_message_seq = last_message_seq + 1 WHERE id = ? RETURNING last_message_seq",
+                                        [.text(ticketID)]) else {
+            throw IntakeContext.ticketNotFound
+        }
+        return try row.int("last_message_seq")
+    }
+
+    /// Inserts a message at `sequence`, its place among the ticket's (``nextMessageSequence(_:ticketID:)``).
+    static func insert(_ tx: any SQLExecutor, message: IntakeV1.TicketMessage, ticketID: String, sequence: Int64, emailMessageID: String) throws {
         var snapshot = message
         snapshot.attachments = []
         try tx.execute("""
-            INSERT INTO ticket_messages (id, ticket_id, created_at, email_message_id, snapshot) VALUES (?, ?, ?, ?, ?)
+            INSERT INTO ticket_messages (id, ticket_id, created_at, email_message_id, snapshot, seq) VALUES (?, ?, ?, ?, ?, ?)
             """, [.text(message.id), .text(ticketID), .integer(message.createdAtMs),
-                  emailMessageID.isEmpty ? .null : .text(emailMessageID), .blob(snapshot.serializedBytes())])
+                  emailMessageID.isEmpty ? .null : .text(emailMessageID), .blob(snapshot.serializedBytes()), .integer(sequence)])
     }
 
     /// The message that came from the e-mail with this Message-ID, if any, with its files (as

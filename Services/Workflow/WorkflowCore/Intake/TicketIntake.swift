@@ -15,7 +15,10 @@ public enum TicketIntake {
             let actor = Actor(kind: .customer, id: event.by?.id ?? "", name: event.by?.name ?? "", organizationID: ticket.organizationID)
             let flow = lifecycle.flow(of: ticket)
             guard let target = flow.moves(from: ticket.stage, trigger: .customerCancel, category: ticket.category).first?.to else { return }
-            try lifecycle.move(tx, ticket, to: target, trigger: .customerCancel, actor: actor, publicNote: event.reason)
+            let cancelled = try lifecycle.move(tx, ticket, to: target, trigger: .customerCancel, actor: actor, publicNote: event.reason)
+            var applied = WorkflowV1.CustomerActionApplied()
+            applied.cancellation = event
+            try publishApplied(tx, &applied, cancelled, lifecycle)
         }
         consumer.on(IntakeV1.AttachmentAdded.self) { event, _, tx in
             guard let attachment = event.attachment, try tx.queryOne("SELECT 1 AS x FROM tickets WHERE id = ?", [.text(event.ticketID)]) != nil else { return }
@@ -279,8 +282,19 @@ public enum TicketIntake {
         try lifecycle.notify(tx, .customerReplied, ticket, at: at)
         let flow = lifecycle.flow(of: ticket)
         if let back = flow.moves(from: ticket.stage, trigger: .customerReply, category: ticket.category).first {
-            try lifecycle.move(tx, ticket, to: back.to, trigger: .customerReply, actor: actor)
+            ticket = try lifecycle.move(tx, ticket, to: back.to, trigger: .customerReply, actor: actor)
         }
+        var applied = WorkflowV1.CustomerActionApplied()
+        applied.reply = event
+        try publishApplied(tx, &applied, ticket, lifecycle)
+    }
+
+    /// Tells notification (its only subscriber) that a customer's action was applied, with the
+    /// ticket's holder at that moment (``WorkflowV1/CustomerActionApplied``).
+    private static func publishApplied(_ tx: any SQLExecutor, _ applied: inout WorkflowV1.CustomerActionApplied, _ ticket: TicketRecord,
+                                       _ lifecycle: TicketLifecycle) throws {
+        applied.ticket = lifecycle.summary(ticket)
+        try lifecycle.publish(tx, applied, ticket)
     }
 
     /// Moves the organization's open tickets to its new plan: the history says so and the SLA

@@ -15,10 +15,12 @@ PROTOBUF_C__BEGIN_DECLS
 #endif
 
 #include "ocorrencias/common/v1/ticket_types.pb-c.h"
+#include "ocorrencias/intake/v1/events.pb-c.h"
 
 typedef struct Ocorrencias__Workflow__V1__Holder Ocorrencias__Workflow__V1__Holder;
 typedef struct Ocorrencias__Workflow__V1__TicketSummary Ocorrencias__Workflow__V1__TicketSummary;
 typedef struct Ocorrencias__Workflow__V1__TicketRouted Ocorrencias__Workflow__V1__TicketRouted;
+typedef struct Ocorrencias__Workflow__V1__CustomerActionApplied Ocorrencias__Workflow__V1__CustomerActionApplied;
 typedef struct Ocorrencias__Workflow__V1__StageChanged Ocorrencias__Workflow__V1__StageChanged;
 typedef struct Ocorrencias__Workflow__V1__Transferred Ocorrencias__Workflow__V1__Transferred;
 typedef struct Ocorrencias__Workflow__V1__DiscussionAdded Ocorrencias__Workflow__V1__DiscussionAdded;
@@ -105,9 +107,8 @@ struct  Ocorrencias__Workflow__V1__TicketSummary
 /*
  * Workflow took in a ticket intake opened: routed to a group's queue (and, for a ticket type with
  * a step sequence, to its first step's holder). Published for notification only
- * (EventRouting.eventSubscribers), which learns who holds the ticket before any later move, so
- * a customer reply or cancellation right after opening reaches the holder at once; rules may also
- * tell the holder (an agent, or a group's mailbox) about each new ticket in the queue.
+ * (EventRouting.eventSubscribers); rules may tell the holder (an agent, or a group's mailbox)
+ * about each new ticket in the queue.
  */
 struct  Ocorrencias__Workflow__V1__TicketRouted
 {
@@ -118,6 +119,25 @@ struct  Ocorrencias__Workflow__V1__TicketRouted
 #define OCORRENCIAS__WORKFLOW__V1__TICKET_ROUTED__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_routed__descriptor) \
     , NULL, 0 }
+
+
+/*
+ * Workflow applied a customer's reply or cancellation that intake published (exactly one of the
+ * two is set), with the ticket as it is after it. Published for notification only, which tells
+ * the holder from here rather than from intake's event: workflow's events of one ticket arrive in
+ * order, so the holder is the one workflow had when it applied the customer's action, never an
+ * earlier one still on its way (a reply right after an agent took the ticket reaches that agent).
+ */
+struct  Ocorrencias__Workflow__V1__CustomerActionApplied
+{
+  ProtobufCMessage base;
+  Ocorrencias__Workflow__V1__TicketSummary *ticket;
+  Ocorrencias__Intake__V1__CustomerReplied *reply;
+  Ocorrencias__Intake__V1__TicketCancelledByCustomer *cancellation;
+};
+#define OCORRENCIAS__WORKFLOW__V1__CUSTOMER_ACTION_APPLIED__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__customer_action_applied__descriptor) \
+    , NULL, NULL, NULL }
 
 
 /*
@@ -382,6 +402,25 @@ Ocorrencias__Workflow__V1__TicketRouted *
 void   ocorrencias__workflow__v1__ticket_routed__free_unpacked
                      (Ocorrencias__Workflow__V1__TicketRouted *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__CustomerActionApplied methods */
+void   ocorrencias__workflow__v1__customer_action_applied__init
+                     (Ocorrencias__Workflow__V1__CustomerActionApplied         *message);
+size_t ocorrencias__workflow__v1__customer_action_applied__get_packed_size
+                     (const Ocorrencias__Workflow__V1__CustomerActionApplied   *message);
+size_t ocorrencias__workflow__v1__customer_action_applied__pack
+                     (const Ocorrencias__Workflow__V1__CustomerActionApplied   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__customer_action_applied__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__CustomerActionApplied   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__CustomerActionApplied *
+       ocorrencias__workflow__v1__customer_action_applied__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__customer_action_applied__free_unpacked
+                     (Ocorrencias__Workflow__V1__CustomerActionApplied *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Workflow__V1__StageChanged methods */
 void   ocorrencias__workflow__v1__stage_changed__init
                      (Ocorrencias__Workflow__V1__StageChanged         *message);
@@ -602,6 +641,9 @@ typedef void (*Ocorrencias__Workflow__V1__TicketSummary_Closure)
 typedef void (*Ocorrencias__Workflow__V1__TicketRouted_Closure)
                  (const Ocorrencias__Workflow__V1__TicketRouted *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__CustomerActionApplied_Closure)
+                 (const Ocorrencias__Workflow__V1__CustomerActionApplied *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__StageChanged_Closure)
                  (const Ocorrencias__Workflow__V1__StageChanged *message,
                   void *closure_data);
@@ -645,6 +687,7 @@ extern const ProtobufCEnumDescriptor    ocorrencias__workflow__v1__sla_target__d
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__holder__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_summary__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_routed__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__customer_action_applied__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__stage_changed__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__transferred__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__discussion_added__descriptor;

@@ -142,6 +142,51 @@ void   ocorrencias__workflow__v1__ticket_routed__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__ticket_routed__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__customer_action_applied__init
+                     (Ocorrencias__Workflow__V1__CustomerActionApplied         *message)
+{
+  static const Ocorrencias__Workflow__V1__CustomerActionApplied init_value = OCORRENCIAS__WORKFLOW__V1__CUSTOMER_ACTION_APPLIED__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__customer_action_applied__get_packed_size
+                     (const Ocorrencias__Workflow__V1__CustomerActionApplied *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__customer_action_applied__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__customer_action_applied__pack
+                     (const Ocorrencias__Workflow__V1__CustomerActionApplied *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__customer_action_applied__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__customer_action_applied__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__CustomerActionApplied *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__customer_action_applied__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__CustomerActionApplied *
+       ocorrencias__workflow__v1__customer_action_applied__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__CustomerActionApplied *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__customer_action_applied__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__customer_action_applied__free_unpacked
+                     (Ocorrencias__Workflow__V1__CustomerActionApplied *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__customer_action_applied__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__workflow__v1__stage_changed__init
                      (Ocorrencias__Workflow__V1__StageChanged         *message)
 {
@@ -1061,6 +1106,70 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_routed__descr
   ocorrencias__workflow__v1__ticket_routed__field_indices_by_name,
   1,  ocorrencias__workflow__v1__ticket_routed__number_ranges,
   (ProtobufCMessageInit) ocorrencias__workflow__v1__ticket_routed__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__customer_action_applied__field_descriptors[3] =
+{
+  {
+    "ticket",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__CustomerActionApplied, ticket),
+    &ocorrencias__workflow__v1__ticket_summary__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reply",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__CustomerActionApplied, reply),
+    &ocorrencias__intake__v1__customer_replied__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cancellation",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__CustomerActionApplied, cancellation),
+    &ocorrencias__intake__v1__ticket_cancelled_by_customer__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__customer_action_applied__field_indices_by_name[] = {
+  2,   /* field[2] = cancellation */
+  1,   /* field[1] = reply */
+  0,   /* field[0] = ticket */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__customer_action_applied__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__customer_action_applied__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.CustomerActionApplied",
+  "CustomerActionApplied",
+  "Ocorrencias__Workflow__V1__CustomerActionApplied",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__CustomerActionApplied),
+  3,
+  ocorrencias__workflow__v1__customer_action_applied__field_descriptors,
+  ocorrencias__workflow__v1__customer_action_applied__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__customer_action_applied__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__customer_action_applied__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__stage_changed__field_descriptors[8] =

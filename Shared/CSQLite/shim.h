@@ -9,11 +9,3 @@ static inline void csqlite_bind_blob_transient(sqlite3_stmt *s, int i, const voi
     sqlite3_bind_blob(s, i, b, n, SQLITE_TRANSIENT);
 }
 
-/** Binds a copy of `n` bytes of UTF-8 text (SQLITE_TRANSIENT) and returns the SQLite result code. */
-static inline int csqlite_bind_text_copy(sqlite3_stmt *s, int i, const char *t, int n) {
-    return sqlite3_bind_text(s, i, t, n, SQLITE_TRANSIENT);
-}
-/** Binds a copy of `n` bytes (SQLITE_TRANSIENT) and returns the SQLite result code. */
-static inline int csqlite_bind_blob_copy(sqlite3_stmt *s, int i, const void *b, int n) {
-    return sqlite3_bind_blob(s, i, b, n, SQLITE_TRANSIENT);
-}

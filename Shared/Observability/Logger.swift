@@ -101,6 +101,9 @@ public struct LogSink: Sendable {
 /// JSON string quoting shared by the logger and hand-built JSON lines.
 public enum JSONText {
     public static func quote(_ text: String) -> String {
+        // Most texts (ids, names, keys) need no escape: one copy between the quotes, without
+        // appending them scalar by scalar.
+        if !needsEscape(text) { return "\"" + text + "\"" }
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {
@@ -121,6 +124,23 @@ public enum JSONText {
     /// `strings` as a JSON array of strings (a list passed to SQL as one parameter, read back
     /// with `json_each` / `json_array_elements_text`).
     public static func array(_ strings: [String]) -> String {
-        "[" + strings.map(quote).joined(separator: ",") + "]"
+        var out = "["
+        out.reserveCapacity(strings.reduce(2) { $0 + $1.utf8.count + 3 })
+        for (position, string) in strings.enumerated() {
+            if position > 0 { out += "," }
+            if needsEscape(string) {
+                out += quote(string)
+            } else {
+                out += "\""
+                out += string
+                out += "\""
+            }
+        }
+        return out + "]"
+    }
+
+    /// Whether `text` has a character JSON must escape (a quote, a backslash or a control character).
+    private static func needsEscape(_ text: String) -> Bool {
+        text.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
     }
 }

@@ -22,6 +22,23 @@ func local(_ instant: Int64, _ calendar: BusinessCalendar = .default) -> String 
 @Suite struct CalendarTests {
     let calendar = BusinessCalendar.default
 
+    @Test("A day's working intervals are remembered per calendar value; a changed copy computes its own")
+    func intervalsFollowChanges() {
+        var copy = calendar
+        let day = LocalDay(2026, 12, 1)  // a Tuesday
+        let original = calendar.workingIntervals(on: day)
+        #expect(!original.isEmpty)
+        #expect(copy.workingIntervals(on: day).map(\.start) == original.map(\.start))
+        copy.extraHolidays[day] = "Feriado da empresa"
+        #expect(copy.workingIntervals(on: day).isEmpty)
+        #expect(calendar.workingIntervals(on: day).map(\.end) == original.map(\.end))
+        copy.extraHolidays = [:]
+        copy.weekly.days[day.weekday - 1] = [DayInterval(start: 9 * 60, end: 10 * 60)]
+        #expect(copy.workingIntervals(on: day).map { $0.end - $0.start } == [3_600_000])
+        copy.timeZone = TimeZone(identifier: "UTC")!
+        #expect(copy.workingIntervals(on: day).map(\.start) == [Int64(day.dayNumber) * 86_400_000 + 9 * 3_600_000])
+    }
+
     @Test func easterAndMovableHolidays() {
         #expect(BrazilianHolidays.easter(2024) == LocalDay(2024, 3, 31))
         #expect(BrazilianHolidays.easter(2025) == LocalDay(2025, 4, 20))

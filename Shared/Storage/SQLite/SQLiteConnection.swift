@@ -8,7 +8,7 @@ import Foundation
 final class SQLiteConnection: ScriptExecutor {
     let engine: DatabaseEngine = .sqlite
     private let handle: OpaquePointer
-    private var statements: [String: OpaquePointer] = [:]
+    private var statements: [String: CachedStatement] = [:]
     private let cacheCapacity: Int
     private var isOpen = true
 
@@ -88,10 +88,10 @@ final class SQLiteConnection: ScriptExecutor {
     func query(_ sql: String, _ params: [SQLValue]) throws -> [Row] {
         var result: [Row] = []
         var columns: [String]?
-        _ = try run(sql, params) { statement in
-            let names = columns ?? Self.columnNames(statement)
+        _ = try run(sql, params) { cached in
+            let names = columns ?? cached.columnNames()
             columns = names
-            result.append(Row(columns: names, values: (0..<Int32(names.count)).map { Self.value(statement, $0) }))
+            result.append(Row(columns: names, values: (0..<Int32(names.count)).map { Self.value(cached.handle, $0) }))
         }
         return result
     }
@@ -110,18 +110,23 @@ final class SQLiteConnection: ScriptExecutor {
 
     /// Binds `params`, steps the statement to completion calling `onRow` per row, and returns
     /// whether the statement was read-only.
-    private func run(_ sql: String, _ params: [SQLValue], onRow: (OpaquePointer) throws -> Void) throws -> Bool {
+    private func run(_ sql: String, _ params: [SQLValue], onRow: (CachedStatement) throws -> Void) throws -> Bool {
         guard isOpen else { throw StorageError(.closed, "the database has been closed", sql: sql) }
-        let statement = try prepared(sql)
+        let cached = try prepared(sql)
+        let statement = cached.handle
+        // The bound texts and blobs live in `values` until the statement no longer refers to
+        // them (after the reset and the clearing of its bindings).
+        let values = BoundBytes(params)
         defer {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
+            values.deallocate()
         }
-        try bind(params, to: statement, sql: sql)
+        try bind(params, to: statement, sql: sql, bytes: values)
         while true {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_ROW {
-                try onRow(statement)
+                try onRow(cached)
             } else if rc == SQLITE_DONE {
                 return sqlite3_stmt_readonly(statement) != 0
             } else {
@@ -131,7 +136,7 @@ final class SQLiteConnection: ScriptExecutor {
         }
     }
 
-    private func prepared(_ sql: String) throws -> OpaquePointer {
+    private func prepared(_ sql: String) throws -> CachedStatement {
         if let cached = statements[sql] { return cached }
         if statements.count >= cacheCapacity { clearStatementCache() }
         var statement: OpaquePointer?
@@ -155,16 +160,17 @@ final class SQLiteConnection: ScriptExecutor {
             sqlite3_finalize(statement)
             throw StorageError(.misuse, "only one statement per call; put scripts in a Migration", sql: sql)
         }
-        statements[sql] = statement
-        return statement
+        let cached = CachedStatement(statement)
+        statements[sql] = cached
+        return cached
     }
 
     private func clearStatementCache() {
-        for statement in statements.values { sqlite3_finalize(statement) }
+        for cached in statements.values { sqlite3_finalize(cached.handle) }
         statements.removeAll()
     }
 
-    private func bind(_ params: [SQLValue], to statement: OpaquePointer, sql: String) throws {
+    private func bind(_ params: [SQLValue], to statement: OpaquePointer, sql: String, bytes: BoundBytes) throws {
         let expected = Int(sqlite3_bind_parameter_count(statement))
         guard expected == params.count else {
             throw StorageError(.misuse, "the statement has \(expected) placeholder(s) but \(params.count) value(s) were given", sql: sql)
@@ -180,14 +186,16 @@ final class SQLiteConnection: ScriptExecutor {
             case .real(let number):
                 rc = sqlite3_bind_double(statement, index, number)
             case .text(let string):
-                rc = string.withCString { csqlite_bind_text_copy(statement, index, $0, Int32(clamping: string.utf8.count)) }
-            case .blob(let bytes):
-                rc = bytes.withUnsafeBytes { buffer in
-                    guard let base = buffer.baseAddress, !buffer.isEmpty else {
-                        return sqlite3_bind_zeroblob(statement, index, 0)  // a NULL pointer would bind NULL
-                    }
-                    return csqlite_bind_blob_copy(statement, index, base, Int32(clamping: buffer.count))
+                // Not copied again by SQLite (SQLITE_STATIC: `nil`); never a NULL pointer, which would bind NULL.
+                let text = bytes.append(string)
+                rc = sqlite3_bind_text(statement, index, text.base.assumingMemoryBound(to: CChar.self), Int32(clamping: text.count), nil)
+            case .blob(let blob):
+                guard !blob.isEmpty else {
+                    rc = sqlite3_bind_zeroblob(statement, index, 0)  // a NULL pointer would bind NULL
+                    break
                 }
+                let copy = bytes.append(blob)
+                rc = sqlite3_bind_blob(statement, index, copy.base, Int32(clamping: copy.count), nil)
             }
             if rc != SQLITE_OK {
                 throw SQLiteErrors.error(code: rc, message: "cannot bind parameter \(index): \(String(cString: sqlite3_errmsg(handle)))",
@@ -198,6 +206,75 @@ final class SQLiteConnection: ScriptExecutor {
 
     private static func columnNames(_ statement: OpaquePointer) -> [String] {
         (0..<sqlite3_column_count(statement)).map { String(cString: sqlite3_column_name(statement, $0)) }
+    }
+
+    /// The bytes of one run's text and blob parameters in one allocation, bound without SQLite
+    /// copying each value (a `malloc`, a copy and a `free` per parameter; an opening binds about
+    /// a hundred). Freed by ``run(_:_:onRow:)`` once the statement has been reset and its
+    /// bindings cleared.
+    private final class BoundBytes {
+        private let base: UnsafeMutableRawPointer?
+        private var used = 0
+
+        init(_ params: [SQLValue]) {
+            var total = 0, any = false
+            for value in params {
+                switch value {
+                case .text(let string): total += string.utf8.count; any = true
+                case .blob(let bytes): total += bytes.count; any = true
+                default: break
+                }
+            }
+            // One byte more, so that an empty text still has an address (a NULL pointer binds NULL).
+            base = any ? UnsafeMutableRawPointer.allocate(byteCount: total + 1, alignment: 8) : nil
+        }
+
+        func append(_ string: String) -> (base: UnsafeMutableRawPointer, count: Int) {
+            guard let base else { preconditionFailure("BoundBytes sized without this text") }
+            let start = base + used
+            var string = string
+            let count = string.withUTF8 { utf8 in
+                if let source = utf8.baseAddress { start.copyMemory(from: source, byteCount: utf8.count) }
+                return utf8.count
+            }
+            used += count
+            return (start, count)
+        }
+
+        func append(_ bytes: [UInt8]) -> (base: UnsafeMutableRawPointer, count: Int) {
+            guard let base else { preconditionFailure("BoundBytes sized without this blob") }
+            let start = base + used
+            bytes.withUnsafeBytes { buffer in
+                if let source = buffer.baseAddress { start.copyMemory(from: source, byteCount: buffer.count) }
+            }
+            used += bytes.count
+            return (start, bytes.count)
+        }
+
+        func deallocate() {
+            base?.deallocate()
+        }
+    }
+
+    /// A prepared statement of the cache, with its result's column names once read: they are
+    /// the same on every run (reading and copying them again cost more than a short row's
+    /// values), until SQLite prepares the statement again after a schema change (`SELECT *`
+    /// may then have other columns), which its reprepare count tells.
+    private final class CachedStatement {
+        let handle: OpaquePointer
+        private var columns: (names: [String], reprepares: Int32)?
+
+        init(_ handle: OpaquePointer) {
+            self.handle = handle
+        }
+
+        func columnNames() -> [String] {
+            let reprepares = sqlite3_stmt_status(handle, SQLITE_STMTSTATUS_REPREPARE, 0)
+            if let columns, columns.reprepares == reprepares { return columns.names }
+            let names = SQLiteConnection.columnNames(handle)
+            columns = (names, reprepares)
+            return names
+        }
     }
 
     private static func value(_ statement: OpaquePointer, _ column: Int32) -> SQLValue {

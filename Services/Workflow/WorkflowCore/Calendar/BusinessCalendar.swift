@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A working interval inside one local day, in minutes from local midnight (`end` up to 1440).
 public struct DayInterval: Hashable, Sendable, Codable {
@@ -73,14 +74,17 @@ public struct BusinessCalendar: Hashable, Sendable {
     /// Identifier used by SLA policies (`"padrao"` for the default).
     public var id: String
     public var name: String
-    public var timeZone: TimeZone
-    public var weekly: WeeklyHours
+    public var timeZone: TimeZone { didSet { intervals = WorkingIntervalCache() } }
+    public var weekly: WeeklyHours { didSet { intervals = WorkingIntervalCache() } }
     /// Whether Brazilian national holidays (``BrazilianHolidays``) are days off.
-    public var nationalHolidays: Bool
+    public var nationalHolidays: Bool { didSet { intervals = WorkingIntervalCache() } }
     /// Extra days off of this calendar (state, city or company holidays).
-    public var extraHolidays: [LocalDay: String]
+    public var extraHolidays: [LocalDay: String] { didSet { intervals = WorkingIntervalCache() } }
     /// National holidays this calendar works on anyway.
-    public var workingDays: Set<LocalDay>
+    public var workingDays: Set<LocalDay> { didSet { intervals = WorkingIntervalCache() } }
+    /// The days' working intervals computed so far; a changed calendar starts a cache of its own
+    /// (copies before the change keep theirs).
+    private var intervals = WorkingIntervalCache()
 
     public init(id: String, name: String, timeZone: TimeZone, weekly: WeeklyHours = .commercial,
                 nationalHolidays: Bool = true, extraHolidays: [LocalDay: String] = [:], workingDays: Set<LocalDay> = []) {
@@ -135,6 +139,15 @@ public struct BusinessCalendar: Hashable, Sendable {
 
     /// The working intervals of `day` as instants; empty on weekends and holidays.
     public func workingIntervals(on day: LocalDay) -> [(start: Int64, end: Int64)] {
+        if let known = intervals.intervals(of: day.dayNumber) { return known }
+        let computed = computeWorkingIntervals(on: day)
+        intervals.store(computed, of: day.dayNumber)
+        return computed
+    }
+
+    /// ``workingIntervals(on:)`` without the cache: four time-zone lookups per interval, and the
+    /// holidays (an SLA's due time walks a week or more of days, on every opening).
+    private func computeWorkingIntervals(on day: LocalDay) -> [(start: Int64, end: Int64)] {
         guard holiday(on: day) == nil else { return [] }
         return weekly.days[day.weekday - 1].map { (instant(of: day, minute: $0.start), instant(of: day, minute: $0.end)) }
     }
@@ -220,4 +233,21 @@ public struct BusinessCalendar: Hashable, Sendable {
 func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
     let q = a / b
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+}
+
+/// A ``BusinessCalendar``'s working intervals by local day number, shared by the copies of one
+/// calendar value (bounded: emptied when it holds 4,096 days).
+final class WorkingIntervalCache: Sendable {
+    private let days = Mutex<[Int: [(start: Int64, end: Int64)]]>([:])
+
+    func intervals(of day: Int) -> [(start: Int64, end: Int64)]? {
+        days.withLock { $0[day] }
+    }
+
+    func store(_ intervals: [(start: Int64, end: Int64)], of day: Int) {
+        days.withLock { days in
+            if days.count >= 4_096 { days.removeAll(keepingCapacity: true) }
+            days[day] = intervals
+        }
+    }
 }

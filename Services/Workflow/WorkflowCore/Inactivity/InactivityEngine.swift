@@ -73,8 +73,11 @@ public struct InactivityEngine: Sendable {
     // MARK: Lifecycle hooks
 
     /// The ticket entered `stage` at `at`: cancels any countdown and starts the stage's policy, if any.
-    public func onStageEntered(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws {
-        let version = try bump(tx, ticketID: ticketID, stage: stage, at: at)
+    /// - Parameter opening: the ticket was just opened, so its entry row most likely does not
+    ///   exist yet: it is inserted without the upsert's `RETURNING` (which SQLite answers through
+    ///   a temporary table), and bumped as usual only when it existed after all.
+    public func onStageEntered(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64, opening: Bool = false) throws {
+        let version = try opening ? firstEntry(tx, ticketID: ticketID, stage: stage, at: at) : bump(tx, ticketID: ticketID, stage: stage, at: at)
         // Version 1: the ticket's first stage entry, so no countdown of it can be pending.
         if version > 1 { try TimerStore.cancelAll(tx, ticketID: ticketID, kindPrefix: "inactivity.") }
         guard let policy = try config.snapshot(tx).activeInactivityPolicy(stage: stage) else { return }
@@ -177,6 +180,14 @@ public struct InactivityEngine: Sendable {
                                               version = wf_inactivity_tickets.version + 1
         RETURNING version
         """
+
+    /// The ticket's first entry (version 1), or ``bump(_:ticketID:stage:at:)`` when it has one.
+    private func firstEntry(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws -> Int64 {
+        let inserted = try tx.execute("""
+            INSERT INTO wf_inactivity_tickets (ticket_id, stage, entered_at, version) VALUES (?, ?, ?, 1) ON CONFLICT (ticket_id) DO NOTHING
+            """, [.text(ticketID), .text(stage), .integer(at)])
+        return inserted > 0 ? 1 : try bump(tx, ticketID: ticketID, stage: stage, at: at)
+    }
 
     /// Starts a new entry of the ticket's state. - Returns: its version (1 for the first).
     private func bump(_ tx: any SQLExecutor, ticketID: String, stage: String, at: Int64) throws -> Int64 {

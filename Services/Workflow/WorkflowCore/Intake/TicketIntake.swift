@@ -139,7 +139,7 @@ public enum TicketIntake {
                                                    category: event.category, priority: event.priority)
         let flow = lifecycle.flows[lifecycle.defaultFlow] ?? FlowPresets.standard
         let at = event.openedAtMs > 0 ? event.openedAtMs : lifecycle.now()
-        let columns = "INSERT INTO tickets (\(ticketColumns.joined(separator: ", ")))"
+        let columns = insertTicketColumns
         let ticketParams: [SQLValue] = [.text(event.ticketID), .text(event.code), .text(organization.id), .text(organization.name), .text(organization.email),
                   .text(organization.plan), .text(contact.id), .text(contact.name), .text(contact.email), .text(contact.phone),
                   .text(representative.id), .text(representative.name), .text(representative.email),
@@ -152,13 +152,22 @@ public enum TicketIntake {
         let versionParams: [SQLValue] = [.text(event.request), .text(contact.id), .text(contact.name), .integer(at)]
         let actor = Actor(kind: .customer, id: contact.id, name: contact.name, organizationID: organization.id)
         guard tx.engine == .postgres else {
-            // The insert answers the new row (nothing when the ticket existed): with its group's
-            // name it is the ticket as `load` reads it (a new ticket has no agent), not read back.
-            let insertTicket = columns + " VALUES (\(placeholders(ticketParams.count))) ON CONFLICT (id) DO NOTHING RETURNING *"
-            guard let inserted = try tx.queryOne(insertTicket, ticketParams) else { return .existed }
-            let groupName = group.isEmpty ? SQLValue.null
-                : try tx.queryOne("SELECT name FROM staff_groups WHERE id = ?", [.text(group)])?["name"] ?? .null
-            let ticket = TicketRecord(Row(columns: inserted.columns + ["holder_group_name"], values: inserted.values + [groupName]))
+            // The new row (nothing when the ticket existed) with its group's name is the ticket
+            // as `load` reads it (a new ticket has no agent), not read back: made from the
+            // opening's values and the defaults once those are known (``OpenedTicketRows``),
+            // answered by the insert until then.
+            func groupName() throws -> SQLValue {
+                group.isEmpty ? .null : try tx.queryOne("SELECT name FROM staff_groups WHERE id = ?", [.text(group)])?["name"] ?? .null
+            }
+            let ticket: TicketRecord
+            if let template = lifecycle.openedRows.template {
+                guard try tx.execute(insertTicketPlainSQLite, ticketParams) > 0 else { return .existed }
+                ticket = TicketRecord(lifecycle.openedRows.row(template, values: ticketParams, groupName: try groupName()))
+            } else {
+                guard let inserted = try tx.queryOne(insertTicketSQLite, ticketParams) else { return .existed }
+                lifecycle.openedRows.learn(from: inserted, written: ticketColumns, values: ticketParams)
+                ticket = TicketRecord(Row(columns: inserted.columns + ["holder_group_name"], values: inserted.values + [try groupName()]))
+            }
             try DeferredTextIndex.insertSearchRow(tx, ticketID: event.ticketID, subject: searchParams[0], request: searchParams[1])
             try tx.execute("INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at) VALUES (?, 'request', 1, ?, ?, ?, ?)",
                            [.text(event.ticketID)] + versionParams)
@@ -218,6 +227,18 @@ public enum TicketIntake {
         "channel", "origin", "declared_category", "declared_priority", "category", "priority", "product", "module", "subject", "request_text",
         "flow", "stage", "stage_since", "group_id", "access_level", "opened_at", "updated_at", "last_interaction_at",
     ]
+
+    /// `INSERT INTO tickets (<ticketColumns>)`, made once.
+    private static let insertTicketColumns = "INSERT INTO tickets (\(ticketColumns.joined(separator: ", ")))"
+
+    /// SQLite's ticket statement (answering the new row, nothing when the ticket existed), made
+    /// once: joining the column names and placeholders for every opening cost more than the
+    /// statement's bindings.
+    private static let insertTicketSQLite = insertTicketPlainSQLite + " RETURNING *"
+
+    /// The same without the answer (``OpenedTicketRows``): whether it inserted is its count of changes.
+    private static let insertTicketPlainSQLite = insertTicketColumns
+        + " VALUES (\(placeholders(ticketColumns.count))) ON CONFLICT (id) DO NOTHING"
 
     /// The opening's writes after the ticket's own: attachments, custom fields, the observers
     /// (SLA, inactivity, metrics) and the first step of a step sequence.

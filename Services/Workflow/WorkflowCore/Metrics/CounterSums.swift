@@ -30,8 +30,10 @@ final class CounterSums: @unchecked Sendable {
         static func < (a: BacklogRow, b: BacklogRow) -> Bool { (a.stage, a.openedDay) < (b.stage, b.openedDay) }
     }
 
-    private(set) var daily: [Row: [MetricsRecorder.Counter: Int64]] = [:]
-    private(set) var monthly: [Row: [MetricsRecorder.Counter: Int64]] = [:]
+    /// Each row's sums, in the order of ``MetricsRecorder/Counter/allCases`` (arrays, not
+    /// dictionaries keyed by the counter: the counter's hash is its name's).
+    private(set) var daily: [Row: [Int64]] = [:]
+    private(set) var monthly: [Row: [Int64]] = [:]
     private(set) var backlog: [BacklogRow: Int64] = [:]
 
     var isEmpty: Bool { daily.isEmpty && monthly.isEmpty && backlog.isEmpty }
@@ -40,11 +42,23 @@ final class CounterSums: @unchecked Sendable {
     /// statement (``MetricsRecorder/openingWrites(_:ticketID:_:stage:at:into:)``).
     var inlineOpeningWritten = false
 
+    private static let counters = MetricsRecorder.Counter.allCases
+    private static let zeros = [Int64](repeating: 0, count: counters.count)
+
     func add(_ keys: [(String, String)], day: Int64, month: Int64, _ deltas: [MetricsRecorder.Counter: Int64]) {
-        for (dim, key) in keys {
-            daily[Row(dim: dim, period: day, key: key), default: [:]].merge(deltas, uniquingKeysWith: +)
-            monthly[Row(dim: dim, period: month, key: key), default: [:]].merge(deltas, uniquingKeysWith: +)
+        var vector = Self.zeros
+        for (counter, delta) in deltas {
+            // Enum cases compared, not hashed.
+            if let position = Self.counters.firstIndex(of: counter) { vector[position] += delta }
         }
+        for (dim, key) in keys {
+            Self.accumulate(vector, into: &daily[Row(dim: dim, period: day, key: key), default: Self.zeros])
+            Self.accumulate(vector, into: &monthly[Row(dim: dim, period: month, key: key), default: Self.zeros])
+        }
+    }
+
+    private static func accumulate(_ vector: [Int64], into sums: inout [Int64]) {
+        for position in vector.indices where vector[position] != 0 { sums[position] += vector[position] }
     }
 
     func addBacklog(stage: String, openedDay: Int64, _ delta: Int64) {
@@ -58,25 +72,32 @@ final class CounterSums: @unchecked Sendable {
     func statements(sharded: Bool, shard: SQLValue) -> WriteBatch {
         var batch = WriteBatch()
         for (index, table) in [daily, monthly].enumerated() {
-            var groups: [[MetricsRecorder.Counter]: [(Row, [Int64])]] = [:]
+            // Rows by the set of counters they change (a bit per counter), with those sums.
+            var groups: [UInt32: [(Row, [Int64])]] = [:]
             for row in table.keys.sorted() {
-                let deltas = table[row]!
-                let counters = MetricsRecorder.Counter.allCases.filter { (deltas[$0] ?? 0) != 0 }
-                guard !counters.isEmpty else { continue }
-                groups[counters, default: []].append((row, counters.map { deltas[$0]! }))
+                let sums = table[row]!
+                var changed: UInt32 = 0
+                for position in sums.indices where sums[position] != 0 { changed |= 1 << UInt32(position) }
+                guard changed != 0 else { continue }
+                groups[changed, default: []].append((row, sums.filter { $0 != 0 }))
             }
-            for counters in groups.keys.sorted(by: { $0.map(\.rawValue).joined(separator: ",") < $1.map(\.rawValue).joined(separator: ",") }) {
-                var rows = groups[counters]![...]
+            // Groups in the order of their counters' names (joined by commas), as always.
+            let ordered = groups.keys.map { changed -> (UInt32, [String]) in
+                (changed, Self.counters.indices.filter { changed & (1 << UInt32($0)) != 0 }.map { Self.counters[$0].rawValue })
+            }.sorted { $0.1.joined(separator: ",") < $1.1.joined(separator: ",") }
+            for (changed, counters) in ordered {
+                var rows = groups[changed]![...]
                 while !rows.isEmpty {
                     let size = [16, 8, 4, 2, 1].first { $0 <= rows.count }!
                     let chunk = rows.prefix(size)
                     rows = rows.dropFirst(size)
-                    let sql = MetricsRecorder.counterSQL(MetricsRecorder.CounterShape(counters: counters.map(\.rawValue), rows: size,
+                    let sql = MetricsRecorder.counterSQL(MetricsRecorder.CounterShape(counters: counters, rows: size,
                                                                                       backlog: false, condition: nil, sharded: sharded))
                     var params: [SQLValue] = []
                     params.reserveCapacity(size * (4 + counters.count))
                     for (row, values) in chunk {
-                        params += [.text(row.dim), .integer(row.period), .text(row.key), shard] + values.map { .integer($0) }
+                        params += [.text(row.dim), .integer(row.period), .text(row.key), shard]
+                        for value in values { params.append(.integer(value)) }
                     }
                     batch.add(sql[index], params)
                 }

@@ -15,6 +15,13 @@ import Storage
 /// ticket and its index entry together or neither; a text changed in the same transaction is
 /// indexed as it is at the end (the update trigger skips pending rows). Outside a scope, or on
 /// PostgreSQL (generated `tsvector` columns), nothing changes.
+///
+/// Since migration 183 no trigger indexes a new search row: a statement whose triggers write
+/// the FTS5 table makes SQLite begin FTS5's part of the transaction when the statement starts,
+/// even when the trigger's condition is false (the pending row), and from then on every later
+/// statement's savepoint in the transaction calls FTS5 to sync (≈ 8 k instructions each, about
+/// five per opening). So the pending insert touches only `ticket_search`, and a row written
+/// outside a scope is indexed by an explicit insert right after it.
 enum DeferredTextIndex {
     /// Ticket ids whose search rows wait for the end of the transaction (one thread's).
     final class Pending: @unchecked Sendable {
@@ -46,6 +53,11 @@ enum DeferredTextIndex {
         END;
         """, postgres: "SELECT 1")
 
+    /// SQLite: new search rows are indexed by ``insertSearchRow(_:ticketID:subject:request:)``
+    /// (pending ones by ``around(_:_:)``), not by an insert trigger (see above).
+    static let explicitInsertMigration = Migration(version: 183, name: "ticket_fts_insert_explicit",
+                                                   sqlite: "DROP TRIGGER ticket_fts_insert", postgres: "SELECT 1")
+
     /// Runs `body` (a transaction's work) with the openings' full-text rows deferred, then
     /// indexes them in `tx` (SQLite; elsewhere, or inside another scope, it only runs `body`).
     static func around(_ tx: any SQLExecutor, _ body: () throws -> Void) throws {
@@ -62,7 +74,7 @@ enum DeferredTextIndex {
         try tx.execute("UPDATE ticket_search SET fts_pending = 0 WHERE ticket_id IN (SELECT value FROM json_each(?)) AND fts_pending = 1", ids)
     }
 
-    /// The new search row of an opening on SQLite: pending inside a scope, indexed by the trigger otherwise.
+    /// The new search row of an opening on SQLite: pending inside a scope, indexed at once otherwise.
     static func insertSearchRow(_ tx: any SQLExecutor, ticketID: String, subject: SQLValue, request: SQLValue) throws {
         if let pending {
             try tx.execute("INSERT INTO ticket_search (ticket_id, subject, request, fts_pending) VALUES (?, ?, ?, 1)",
@@ -70,6 +82,10 @@ enum DeferredTextIndex {
             pending.ticketIDs.append(ticketID)
         } else {
             try tx.execute("INSERT INTO ticket_search (ticket_id, subject, request) VALUES (?, ?, ?)", [.text(ticketID), subject, request])
+            try tx.execute("""
+                INSERT INTO ticket_fts (rowid, subject, request, solution, discussion, public_discussion)
+                SELECT seq, subject, request, solution, discussion, public_discussion FROM ticket_search WHERE ticket_id = ?
+                """, [.text(ticketID)])
         }
     }
 }

@@ -101,6 +101,7 @@ public struct SLAEngine: Sendable {
     /// - Returns: the SLA after the event.
     @discardableResult
     public func onTicketEvent(_ tx: any SQLExecutor, ticketID: String, _ event: SLAEvent, at: Int64) throws -> SLAComputation {
+        if case .opened = event, let computed = try openingWithRow(tx, ticketID: ticketID, event, at: at) { return computed }
         let fresh = try lock(tx, ticketID: ticketID)
         // A ticket whose SLA row was created just now has no SLA history, targets, notices or
         // timer yet (they are written only under that row's lock), so none is read or cleared.
@@ -113,6 +114,25 @@ public struct SLAEngine: Sendable {
                    [.text(ticketID), .integer(seq), .integer(at), .text(event.kind), .text(detail)])
         history.append((seq, TimedSLAEvent(at, event)))
         return try recompute(tx, ticketID: ticketID, history: history.map(\.event), now: at, fresh: fresh, writes: writes)
+    }
+
+    /// A ticket's opening when its SLA row is new: the row is inserted with the computed plan,
+    /// priority and stage at version 1 (what the lock row and its update write for a fresh
+    /// ticket, in one statement instead of two), then the event, targets and timer as for any
+    /// fresh ticket. - Returns: `nil`, having written nothing, when the ticket has an SLA row
+    /// already (the same ticket reported opened again): the caller takes the ordinary path.
+    private func openingWithRow(_ tx: any SQLExecutor, ticketID: String, _ event: SLAEvent, at: Int64) throws -> SLAComputation? {
+        let history = [TimedSLAEvent(at, event)]
+        let configuration = try config.snapshot(tx)
+        let sla = clock.compute(history, now: at, policy: configuration.policy(plan:priority:), calendar: configuration.calendar)
+        guard try tx.execute("""
+            INSERT INTO wf_sla_tickets (ticket_id, plan, priority, stage, version, updated_at) VALUES (?, ?, ?, ?, 1, ?)
+            ON CONFLICT (ticket_id) DO NOTHING
+            """, [.text(ticketID), .text(sla.plan), .integer(Int64(sla.priority)), .text(sla.stage), .integer(at)]) > 0 else { return nil }
+        var writes = WriteBatch()
+        writes.add("INSERT INTO wf_sla_events (ticket_id, seq, at, kind, detail) VALUES (?, 1, ?, ?, ?)",
+                   [.text(ticketID), .integer(at), .text(event.kind), .text(event.detail)])
+        return try recompute(tx, ticketID: ticketID, computed: sla, now: at, fresh: true, rowStored: true, writes: writes)
     }
 
     /// The writes of a ticket's **first** SLA event (its opening) for one guarded statement
@@ -178,7 +198,15 @@ public struct SLAEngine: Sendable {
         if !fresh { try writes.run(tx) }
         let configuration = try config.snapshot(tx)
         let sla = clock.compute(history, now: now, policy: configuration.policy(plan:priority:), calendar: configuration.calendar)
-        let version = try store(tx, ticketID: ticketID, sla, now: now, fresh: fresh, writes: &writes)
+        return try recompute(tx, ticketID: ticketID, computed: sla, now: now, fresh: fresh, rowStored: false, writes: writes)
+    }
+
+    /// The rest of ``recompute(_:ticketID:history:now:fresh:writes:)`` with the SLA computed;
+    /// `rowStored`: a fresh ticket's SLA row was inserted with its values already (version 1).
+    private func recompute(_ tx: any SQLExecutor, ticketID: String, computed sla: SLAComputation, now: Int64, fresh: Bool, rowStored: Bool,
+                           writes: WriteBatch) throws -> SLAComputation {
+        var writes = writes
+        let version = try store(tx, ticketID: ticketID, sla, now: now, fresh: fresh, rowStored: rowStored, writes: &writes)
         try sendNotices(tx, ticketID: ticketID, sla, now: now, fresh: fresh)
         if let deadline = sla.nextDeadline {
             if fresh {
@@ -266,15 +294,16 @@ public struct SLAEngine: Sendable {
     }
 
     /// Stores the computed SLA: directly, or into `writes` for a fresh ticket (whose row was
-    /// inserted at version 0 by this transaction, so it becomes 1).
+    /// inserted at version 0 by this transaction, so it becomes 1; with `rowStored`, inserted
+    /// at version 1 with these values: only the targets are added).
     /// - Returns: the SLA row's new version.
-    private func store(_ tx: any SQLExecutor, ticketID: String, _ sla: SLAComputation, now: Int64, fresh: Bool,
+    private func store(_ tx: any SQLExecutor, ticketID: String, _ sla: SLAComputation, now: Int64, fresh: Bool, rowStored: Bool = false,
                        writes: inout WriteBatch) throws -> Int64 {
         let update = "UPDATE wf_sla_tickets SET plan = ?, priority = ?, stage = ?, version = version + 1, updated_at = ? WHERE ticket_id = ?"
         let updateParams: [SQLValue] = [.text(sla.plan), .integer(Int64(sla.priority)), .text(sla.stage), .integer(now), .text(ticketID)]
         let version: Int64
         if fresh {
-            writes.add(update, updateParams)
+            if !rowStored { writes.add(update, updateParams) }
             version = 1
         } else {
             version = try tx.scalar(update + " RETURNING version", updateParams).integerValue ?? 0

@@ -27,6 +27,8 @@ public final class TicketLifecycle: Sendable {
     let surveyLink: @Sendable (TicketRecord) -> String
     /// Routing rules and category levels, read once per ``ConfigVersion``.
     let routing = RoutingCache()
+    /// SQLite: new tickets' rows made without `RETURNING` (``OpenedTicketRows``).
+    let openedRows = OpenedTicketRows()
 
     public init(flows: [String: StageFlow], defaultFlow: String, publisher: EventPublisher = EventPublisher(source: "workflow"),
                 observers: [any TicketObserver] = [], now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
@@ -104,7 +106,20 @@ public final class TicketLifecycle: Sendable {
     @discardableResult
     func recordIfTicketExists(_ tx: any SQLExecutor, _ ticketID: String, _ kind: String, old: String = "", new: String = "",
                               note: String = "", actor: Actor, at: Int64) throws -> Bool {
-        try tx.execute("""
+        if tx.engine == .sqlite {
+            // SQLite: an `INSERT … SELECT` reading the table it writes (the next sequence number)
+            // goes through a temporary table, which cost as much again as the insert itself. Here
+            // the ticket's id comes from a subquery: NULL when the ticket does not exist, and
+            // `OR IGNORE` skips the row that would break NOT NULL (the key is a fresh random id,
+            // so no other constraint can be what it ignores).
+            return try tx.execute("""
+                INSERT OR IGNORE INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
+                VALUES (?, (SELECT id FROM tickets WHERE id = ?), ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = ?),
+                        ?, ?, ?, ?, ?, ?)
+                """, [.text(RandomID.timeOrdered()), .text(ticketID), .integer(at), .text(ticketID), .text(kind), .text(old), .text(new),
+                      .text(note), .text(actor.id), .text(actor.name)]) > 0
+        }
+        return try tx.execute("""
             INSERT INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
             SELECT CAST(? AS TEXT), t.id, CAST(? AS BIGINT), (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = t.id),
                    CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT)

@@ -83,34 +83,34 @@ public struct TicketRecord: Sendable {
     }
 
     private init(_ row: ColumnReader) {
-        id = row.s("id"); code = row.s("code")
-        organizationID = row.s("organization_id"); organizationName = row.s("organization_name")
-        organizationEmail = row.s("organization_email"); plan = row.s("plan")
+        id = row.s(.id); code = row.s(.code)
+        organizationID = row.s(.organizationID); organizationName = row.s(.organizationName)
+        organizationEmail = row.s(.organizationEmail); plan = row.s(.plan)
         contact = CommonV1.PersonRef()
-        contact.id = row.s("contact_id"); contact.name = row.s("contact_name"); contact.email = row.s("contact_email")
-        contact.phone = row.s("contact_phone")
+        contact.id = row.s(.contactID); contact.name = row.s(.contactName); contact.email = row.s(.contactEmail)
+        contact.phone = row.s(.contactPhone)
         representative = CommonV1.PersonRef()
-        representative.id = row.s("representative_id"); representative.name = row.s("representative_name")
-        representative.email = row.s("representative_email")
-        channel = row.s("channel")
-        category = CommonV1.Category(_protoRawValue: Int32(row.i("category")))
-        priority = CommonV1.Priority(_protoRawValue: Int32(row.i("priority")))
-        product = row.s("product"); module = row.s("module"); subject = row.s("subject")
-        request = row.s("request_text"); solution = row.s("solution_text")
-        flow = row.s("flow"); stage = row.s("stage"); stageSince = row.i("stage_since"); isOpen = row.i("is_open") != 0
-        status = row.s("status"); statusReason = row.s("status_reason"); statusByID = row.s("status_by_id")
-        statusByName = row.s("status_by_name"); statusAt = row.i("status_at")
-        outcome = row.s("outcome"); publicNote = row.s("public_note")
-        groupID = row.s("group_id"); agentID = row.s("agent_id")
-        accessLevel = Int32(row.i("access_level")); serviceType = row.s("service_type"); locale = row.s("locale")
-        openedAt = row.i("opened_at"); updatedAt = row.i("updated_at"); lastInteractionAt = row.i("last_interaction_at")
-        firstResponseAt = row.i("first_response_at"); finishedAt = row.i("finished_at")
-        unreadCount = Int(row.i("unread_count")); scheduledFor = row.i("scheduled_for"); scheduleCount = Int(row.i("schedule_count"))
-        transferCount = Int(row.i("transfer_count")); pingPong = row.i("ping_pong") != 0; reopenCount = Int(row.i("reopen_count"))
-        estimatedEffort = Int(row.i("estimated_effort")); promisedDeliveryAt = row.i("promised_delivery_at")
-        versionID = row.s("version_id"); ticketType = row.s("ticket_type"); stepPosition = Int(row.i("step_position"))
-        agentName = row.s("holder_agent_name"); agentEmail = row.s("holder_agent_email"); chefeAgentID = row.s("holder_chefe_id")
-        chefeEmail = row.s("holder_chefe_email"); groupName = row.s("holder_group_name")
+        representative.id = row.s(.representativeID); representative.name = row.s(.representativeName)
+        representative.email = row.s(.representativeEmail)
+        channel = row.s(.channel)
+        category = CommonV1.Category(_protoRawValue: Int32(row.i(.category)))
+        priority = CommonV1.Priority(_protoRawValue: Int32(row.i(.priority)))
+        product = row.s(.product); module = row.s(.module); subject = row.s(.subject)
+        request = row.s(.requestText); solution = row.s(.solutionText)
+        flow = row.s(.flow); stage = row.s(.stage); stageSince = row.i(.stageSince); isOpen = row.i(.isOpen) != 0
+        status = row.s(.status); statusReason = row.s(.statusReason); statusByID = row.s(.statusByID)
+        statusByName = row.s(.statusByName); statusAt = row.i(.statusAt)
+        outcome = row.s(.outcome); publicNote = row.s(.publicNote)
+        groupID = row.s(.groupID); agentID = row.s(.agentID)
+        accessLevel = Int32(row.i(.accessLevel)); serviceType = row.s(.serviceType); locale = row.s(.locale)
+        openedAt = row.i(.openedAt); updatedAt = row.i(.updatedAt); lastInteractionAt = row.i(.lastInteractionAt)
+        firstResponseAt = row.i(.firstResponseAt); finishedAt = row.i(.finishedAt)
+        unreadCount = Int(row.i(.unreadCount)); scheduledFor = row.i(.scheduledFor); scheduleCount = Int(row.i(.scheduleCount))
+        transferCount = Int(row.i(.transferCount)); pingPong = row.i(.pingPong) != 0; reopenCount = Int(row.i(.reopenCount))
+        estimatedEffort = Int(row.i(.estimatedEffort)); promisedDeliveryAt = row.i(.promisedDeliveryAt)
+        versionID = row.s(.versionID); ticketType = row.s(.ticketType); stepPosition = Int(row.i(.stepPosition))
+        agentName = row.s(.holderAgentName); agentEmail = row.s(.holderAgentEmail); chefeAgentID = row.s(.holderChefeID)
+        chefeEmail = row.s(.holderChefeEmail); groupName = row.s(.holderGroupName)
     }
 
     /// The holder as events and replies carry it.
@@ -142,49 +142,79 @@ public struct HolderRef: Sendable, Hashable, CustomStringConvertible {
     public var isEmpty: Bool { agentID.isEmpty && groupID.isEmpty }
 }
 
-/// Reads a row's columns by name through a prepared name → position map.
+/// The columns ``TicketRecord`` decodes (`tickets` and the joined holder names), in the order
+/// of ``names``: a row is read by position through ``ColumnReader``, not by hashing each name.
+enum TicketColumn: Int, CaseIterable {
+    case id, code, organizationID, organizationName, organizationEmail, plan, contactID, contactName, contactEmail, contactPhone
+    case representativeID, representativeName, representativeEmail, channel, category, priority, product, module, subject
+    case requestText, solutionText, flow, stage, stageSince, isOpen, status, statusReason, statusByID, statusByName, statusAt
+    case outcome, publicNote, groupID, agentID, accessLevel, serviceType, locale, openedAt, updatedAt, lastInteractionAt
+    case firstResponseAt, finishedAt, unreadCount, scheduledFor, scheduleCount, transferCount, pingPong, reopenCount
+    case estimatedEffort, promisedDeliveryAt, versionID, ticketType, stepPosition, holderAgentName, holderAgentEmail
+    case holderChefeID, holderChefeEmail, holderGroupName
+
+    /// Each column's name, at its case's raw value.
+    static let names = [
+        "id", "code", "organization_id", "organization_name", "organization_email", "plan", "contact_id", "contact_name",
+        "contact_email", "contact_phone", "representative_id", "representative_name", "representative_email", "channel",
+        "category", "priority", "product", "module", "subject", "request_text", "solution_text", "flow", "stage", "stage_since",
+        "is_open", "status", "status_reason", "status_by_id", "status_by_name", "status_at", "outcome", "public_note",
+        "group_id", "agent_id", "access_level", "service_type", "locale", "opened_at", "updated_at", "last_interaction_at",
+        "first_response_at", "finished_at", "unread_count", "scheduled_for", "schedule_count", "transfer_count", "ping_pong",
+        "reopen_count", "estimated_effort", "promised_delivery_at", "version_id", "ticket_type", "step_position",
+        "holder_agent_name", "holder_agent_email", "holder_chefe_id", "holder_chefe_email", "holder_group_name",
+    ]
+
+    var name: String { Self.names[rawValue] }
+}
+
+/// Reads a row's ``TicketColumn``s by position through a map made once per column list.
 struct ColumnReader {
     let row: Row
-    let index: [String: Int]
+    /// Each ``TicketColumn``'s position in `row` (−1: the row does not have it).
+    let positions: [Int]
 
-    init(_ row: Row, _ index: [String: Int]) {
+    init(_ row: Row, _ positions: [Int]) {
         self.row = row
-        self.index = index
+        self.positions = positions
     }
 
     /// The last few column lists seen and their maps: a ticket read always has one of a couple
     /// of column lists, and comparing one with a known list is much cheaper than lower-casing
     /// and hashing its sixty names again.
-    private static let recent = Mutex<[(columns: [String], index: [String: Int])]>([])
+    private static let recent = Mutex<[(columns: [String], positions: [Int])]>([])
 
-    /// The name → position map of `columns` (lower-cased names; the first of equal names wins).
-    static func index(_ columns: [String]) -> [String: Int] {
-        if let known = recent.withLock({ $0.first { $0.columns == columns }?.index }) { return known }
-        let map = buildIndex(columns)
+    /// Each ``TicketColumn``'s position in `columns` (names compared lower-cased; the first of
+    /// equal names wins; −1 when absent).
+    static func index(_ columns: [String]) -> [Int] {
+        if let known = recent.withLock({ $0.first { $0.columns == columns }?.positions }) { return known }
+        let positions = buildPositions(columns)
         recent.withLock { recent in
             if recent.count >= 4 { recent.removeFirst() }
-            recent.append((columns, map))
+            recent.append((columns, positions))
         }
-        return map
+        return positions
     }
 
-    private static func buildIndex(_ columns: [String]) -> [String: Int] {
+    private static func buildPositions(_ columns: [String]) -> [Int] {
         var map: [String: Int] = [:]
         map.reserveCapacity(columns.count)
         for (position, name) in columns.enumerated() {
             let key = name.lowercased()
             if map[key] == nil { map[key] = position }
         }
-        return map
+        return TicketColumn.names.map { map[$0] ?? -1 }
     }
 
-    func s(_ column: String) -> String {
-        guard let position = index[column], case .text(let text) = row[position] else { return "" }
+    func s(_ column: TicketColumn) -> String {
+        let position = positions[column.rawValue]
+        guard position >= 0, case .text(let text) = row[position] else { return "" }
         return text
     }
 
-    func i(_ column: String) -> Int64 {
-        guard let position = index[column] else { return 0 }
+    func i(_ column: TicketColumn) -> Int64 {
+        let position = positions[column.rawValue]
+        guard position >= 0 else { return 0 }
         switch row[position] {
         case .integer(let value): return value
         case .real(let value): return Int64(value)

@@ -98,7 +98,7 @@ public final class WorkflowTime: Sendable {
         let event = SLAEvent.opened(plan: dimensions.plan, priority: dimensions.priority, stage: stage, calendarID: calendarID)
         guard tx.engine == .postgres else {
             try sla.onTicketEvent(tx, ticketID: ticketID, event, at: at)
-            try inactivity.onStageEntered(tx, ticketID: ticketID, stage: stage, at: at)
+            try inactivity.onStageEntered(tx, ticketID: ticketID, stage: stage, at: at, opening: true)
             // Last: the shared counter rows stay locked from here to the commit only.
             try metrics.onTicketEvent(tx, ticketID: ticketID, .opened(dimensions, stage: stage), at: at)
             return

@@ -83,10 +83,15 @@ enum CurlCallbacks {
 }
 
 /// One libcurl easy handle, used by one thread at a time. Kept between sends so the connection
-/// to the same host is reused.
+/// to the same host is reused (by the handle itself, or by the ``CurlMulti`` it runs in).
 package final class CurlEasy {
     let handle: UnsafeMutableRawPointer
-    private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    /// libcurl's error text for the transfer in progress (`CURLOPT_ERRORBUFFER`): allocated once,
+    /// so its address stays valid while a multi handle runs the transfer.
+    private let errorBuffer: UnsafeMutablePointer<CChar>
+    /// The exchange of the transfer prepared last, kept alive until ``finish(_:)`` (libcurl only
+    /// holds an unretained pointer to it).
+    private var exchange: CurlExchange?
 
     /// Connections opened so far by all handles (reuse check for the benchmark).
     package static let newConnections = Atomic<Int>(0)
@@ -98,10 +103,15 @@ package final class CurlEasy {
     package init(cancellation: CurlCancellation? = nil) {
         _ = Self.globalInit
         handle = curl_easy_init()
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         self.cancellation = cancellation
     }
 
-    deinit { curl_easy_cleanup(handle) }
+    deinit {
+        curl_easy_cleanup(handle)
+        errorBuffer.deallocate()
+    }
 
     /// The outcome of one transfer.
     struct Result {
@@ -110,11 +120,13 @@ package final class CurlEasy {
         var message: String
     }
 
-    /// Resets options (keeping connections), runs `configure`, performs the transfer with
-    /// `exchange` wired to the callbacks.
-    func perform(_ exchange: CurlExchange, configure: (UnsafeMutableRawPointer) -> Void) -> Result {
+    /// Resets options (keeping connections), wires `exchange` to the callbacks and runs
+    /// `configure`: the handle is then ready for `curl_easy_perform` or a ``CurlMulti``, and
+    /// ``finish(_:)`` reads its result.
+    func prepare(_ exchange: CurlExchange, configure: (UnsafeMutableRawPointer) -> Void) {
         curl_easy_reset(handle)
-        for i in errorBuffer.indices { errorBuffer[i] = 0 }
+        errorBuffer[0] = 0
+        self.exchange = exchange
         let user = Unmanaged.passUnretained(exchange).toOpaque()
         _ = ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
         _ = ccurl_setopt_read_function(handle) { CurlCallbacks.read($0, $1, $2, $3) }
@@ -130,18 +142,18 @@ package final class CurlEasy {
             _ = ccurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, user)
         }
         configure(handle)
-        let code = errorBuffer.withUnsafeMutableBufferPointer { buffer -> CURLcode in
-            _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, buffer.baseAddress)
-            let code = curl_easy_perform(handle)
-            _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, nil)
-            return code
-        }
+        _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+    }
+
+    /// The result of the prepared transfer, which ended with `code`.
+    func finish(_ code: CURLcode) -> Result {
+        exchange = nil
         var response: Int = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &response)
         var connects: Int = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects)
         Self.newConnections.add(connects, ordering: .relaxed)
-        var message = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var message = String(cString: errorBuffer)
         if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
         return Result(code: code, responseCode: response, message: message)
     }
@@ -152,4 +164,24 @@ package final class CurlEasy {
         for item in items { list = curl_slist_append(list, item) }
         return list
     }
+}
+
+/// A send set up on a handle (``CurlEasy/prepare(_:configure:)``), to be run by
+/// ``run()`` on the caller's thread or by a ``CurlMulti`` beside others; ``complete(_:)``
+/// turns how it ended into the send's outcome and frees what the transfer needed (header lists).
+/// Every prepared transfer is completed exactly once.
+package struct CurlTransfer {
+    let curl: CurlEasy
+    private let outcome: (CurlEasy.Result) -> SendOutcome
+
+    init(curl: CurlEasy, outcome: @escaping (CurlEasy.Result) -> SendOutcome) {
+        self.curl = curl
+        self.outcome = outcome
+    }
+
+    /// Runs the transfer to its end on this thread (`curl_easy_perform`).
+    func run() -> SendOutcome { complete(curl_easy_perform(curl.handle)) }
+
+    /// The outcome of the transfer, which ended with `code`.
+    func complete(_ code: CURLcode) -> SendOutcome { outcome(curl.finish(code)) }
 }

@@ -8,18 +8,24 @@ package struct SMTPSender {
 
     package init(settings: NotificationSettings) { self.settings = settings }
 
+    /// Sends on this thread (``prepare(_:from:recipients:message:size:more:)`` and run).
+    package func send(_ curl: CurlEasy, from: String, recipients: [String], message: [UInt8], size: Int? = nil,
+                      more: (() -> [UInt8]?)? = nil) -> SendOutcome {
+        prepare(curl, from: from, recipients: recipients, message: message, size: size, more: more).run()
+    }
+
+    /// Sets up the send of one message on `curl`, to be run on this thread or in a ``CurlMulti``.
     /// - Parameters:
     ///   - message: the message, or its first piece when `more` gives the rest;
     ///   - size: the whole message's size when it comes in pieces;
     ///   - more: the next piece each time the previous one was uploaded; nil at the end.
-    package func send(_ curl: CurlEasy, from: String, recipients: [String], message: [UInt8], size: Int? = nil,
-                      more: (() -> [UInt8]?)? = nil) -> SendOutcome {
+    package func prepare(_ curl: CurlEasy, from: String, recipients: [String], message: [UInt8], size: Int? = nil,
+                         more: (() -> [UInt8]?)? = nil) -> CurlTransfer {
         let exchange = CurlExchange()
         exchange.upload = message
         exchange.more = more
         let rcpt = CurlEasy.list(recipients.map { "<\($0)>" })
-        defer { curl_slist_free_all(rcpt) }
-        let result = curl.perform(exchange) { handle in
+        curl.prepare(exchange) { handle in
             _ = ccurl_setopt_string(handle, CURLOPT_URL, settings.smtpURL)
             _ = ccurl_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(from)>")
             _ = ccurl_setopt_slist(handle, CURLOPT_MAIL_RCPT, rcpt)
@@ -38,7 +44,15 @@ package struct SMTPSender {
                 _ = ccurl_setopt_string(handle, CURLOPT_PASSWORD, settings.smtpPassword)
             }
         }
-        let answer = exchange.lines.last ?? ""
+        return CurlTransfer(curl: curl) { result in
+            curl_slist_free_all(rcpt)
+            return Self.outcome(result, lines: exchange.lines)
+        }
+    }
+
+    /// What a transfer's end means for the message: accepted, worth retrying, or refused.
+    static func outcome(_ result: CurlEasy.Result, lines: [String]) -> SendOutcome {
+        let answer = lines.last ?? ""
         if result.code == CURLE_OK { return .accepted(answer.isEmpty ? "\(result.responseCode)" : answer) }
         let detail = answer.isEmpty ? result.message : "\(answer) (\(result.message))"
         // Refused credentials or TLS are the relay's configuration, not the message's fault: retry.

@@ -23,6 +23,8 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     let logger: Logger
     let publisher: EventPublisher
     let secrets: SecretBox
+    /// The relay's sender, made once (its option profile is kept by the lanes' handles).
+    private let smtp: SMTPSender
     private let condition = NSCondition()
     // Guarded by condition.
     private var running = false
@@ -59,6 +61,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
         self.logger = logger
         self.publisher = publisher
         self.instanceID = instanceID
+        smtp = SMTPSender(settings: settings)
     }
 
     /// Takes back expired claims (and, at start-up, this instance's own).
@@ -320,9 +323,9 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
         case DeliveryChannel.email.rawValue:
             // A message not loaded with the claim is read a piece at a time while libcurl uploads.
             let upload = claimed.payloadBytes > 0 ? ChunkedUpload(database: database, deliveryID: claimed.id) : nil
-            return .transfer(SMTPSender(settings: settings).prepare(curl, from: settings.fromAddress, recipients: claimed.envelopeTo,
-                                                                    message: upload == nil ? claimed.payload : [],
-                                                                    size: upload == nil ? nil : claimed.payloadBytes, more: upload?.nextPiece))
+            return .transfer(smtp.prepare(curl, from: settings.fromAddress, recipients: claimed.envelopeTo,
+                                          message: upload == nil ? claimed.payload : [],
+                                          size: upload == nil ? nil : claimed.payloadBytes, more: upload?.nextPiece))
         default:
             guard let webhook = claimed.webhook, webhook.active else { return .finished(.permanent("webhook removido / webhook removed")) }
             let secret: String

@@ -29,7 +29,6 @@ final class SendLane: @unchecked Sendable {
     private var busy = 0
     private var askedForMore = false
     private let finished = DispatchGroup()
-    private let cancellation = CurlCancellation()
     private let multi: CurlMulti
 
     private let concurrency: Int
@@ -95,7 +94,7 @@ final class SendLane: @unchecked Sendable {
     }
 
     private func run() {
-        var free = (0..<concurrency).map { _ in CurlEasy(cancellation: cancellation) }
+        var free = (0..<concurrency).map { _ in CurlEasy() }
         var active: [UnsafeMutableRawPointer: Running] = [:]
         while true {
             let measuring = DeliveryDispatcher.timing.measuring.load(ordering: .relaxed)
@@ -112,8 +111,8 @@ final class SendLane: @unchecked Sendable {
             condition.unlock()
             if stopping {
                 // The transfers in progress end now: a last pass lets those already answered
-                // finish; the others are aborted (as the progress callback would abort them) and
-                // recorded as transient failures, sent again later.
+                // finish; the others are aborted (taken out of the multi handle) and recorded as
+                // transient failures, sent again later.
                 multi.perform()
                 complete(multi.ended(), &active, &free)
                 for (_, running) in active {
@@ -184,7 +183,6 @@ final class SendLane: @unchecked Sendable {
     /// retried later) and waits for them.
     /// - Returns: the claimed deliveries that were never started, for the caller to release.
     func stop() -> [ClaimedDelivery] {
-        cancellation.cancel()
         condition.lock()
         running = false
         let left = Array(queue[head...])

@@ -2,14 +2,6 @@ import CCurl
 import Foundation
 import Synchronization
 
-/// Set when the owner is stopping: transfers in progress abort at libcurl's next progress call.
-package final class CurlCancellation: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isCancelled: Bool { flag.load(ordering: .relaxed) }
-    package init() {}
-    package func cancel() { flag.store(true, ordering: .relaxed) }
-}
-
 /// Bytes libcurl reads from (uploads) and the text it writes back (response body, server lines).
 final class CurlExchange {
     var upload: [UInt8] = []
@@ -17,8 +9,8 @@ final class CurlExchange {
     /// More upload bytes when `upload` is used up (a message stored in pieces); nil at the end.
     var more: (() -> [UInt8]?)?
     var response: [UInt8] = []
-    var lines: [String] = []
-    var cancellation: CurlCancellation?
+    /// The last line the server sent (an SMTP reply, an HTTP status or header line), trimmed.
+    var lastLine: [UInt8] = []
     static let responseLimit = 4_096
 }
 
@@ -56,13 +48,6 @@ enum CurlCallbacks {
         return n
     }
 
-    static func progress(_ user: UnsafeMutableRawPointer?, _ dlTotal: curl_off_t, _ dlNow: curl_off_t, _ ulTotal: curl_off_t,
-                         _ ulNow: curl_off_t) -> Int32 {
-        guard let user else { return 0 }
-        let exchange = Unmanaged<CurlExchange>.fromOpaque(user).takeUnretainedValue()
-        return exchange.cancellation?.isCancelled == true ? 1 : 0
-    }
-
     static func header(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?) -> Int {
         let n = size * count
         guard let buffer, let user else { return n }
@@ -74,9 +59,9 @@ enum CurlCallbacks {
         while start < end && blank(bytes[start]) { start += 1 }
         while end > start && blank(bytes[end - 1]) { end -= 1 }
         if end > start {
-            let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
-            exchange.lines.append(line)
-            if exchange.lines.count > 64 { exchange.lines.removeFirst() }
+            // Only the last line is kept (the final reply): no string per line.
+            exchange.lastLine.removeAll(keepingCapacity: true)
+            exchange.lastLine.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
         }
         return n
     }
@@ -98,14 +83,11 @@ package final class CurlEasy {
 
     static let globalInit: Bool = { ccurl_global_init_all() == CURLE_OK }()
 
-    let cancellation: CurlCancellation?
-
-    package init(cancellation: CurlCancellation? = nil) {
+    package init() {
         _ = Self.globalInit
         handle = curl_easy_init()
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-        self.cancellation = cancellation
     }
 
     deinit {
@@ -120,29 +102,35 @@ package final class CurlEasy {
         var message: String
     }
 
-    /// Resets options (keeping connections), wires `exchange` to the callbacks and runs
-    /// `configure`: the handle is then ready for `curl_easy_perform` or a ``CurlMulti``, and
-    /// ``finish(_:)`` reads its result.
-    func prepare(_ exchange: CurlExchange, configure: (UnsafeMutableRawPointer) -> Void) {
-        curl_easy_reset(handle)
+    /// What the options left on the handle were set for (see ``prepare(_:profile:configure:each:)``).
+    private var configuredFor: String?
+
+    /// Readies the handle for one transfer wired to `exchange`, for `curl_easy_perform` or a
+    /// ``CurlMulti``; ``finish(_:)`` then reads its result. libcurl keeps options from one
+    /// transfer to the next, so the options that do not change (`configure`) are set only when
+    /// the handle was last set up for another `profile` (or none: then its options are reset
+    /// first, keeping its connections); `each` sets this transfer's own options every time.
+    /// - Parameter profile: names everything `configure` sets (e.g. the relay's URL, TLS and
+    ///   credentials); nil when the options differ from one transfer to the next.
+    func prepare(_ exchange: CurlExchange, profile: String? = nil, configure: (UnsafeMutableRawPointer) -> Void,
+                 each: (UnsafeMutableRawPointer) -> Void = { _ in }) {
         errorBuffer[0] = 0
         self.exchange = exchange
-        let user = Unmanaged.passUnretained(exchange).toOpaque()
-        _ = ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-        _ = ccurl_setopt_read_function(handle) { CurlCallbacks.read($0, $1, $2, $3) }
-        _ = ccurl_setopt_pointer(handle, CURLOPT_READDATA, user)
-        _ = ccurl_setopt_write_function(handle) { CurlCallbacks.write($0, $1, $2, $3) }
-        _ = ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, user)
-        _ = ccurl_setopt_header_function(handle) { CurlCallbacks.header($0, $1, $2, $3) }
-        _ = ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, user)
-        if let cancellation {
-            exchange.cancellation = cancellation
-            _ = ccurl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
-            _ = ccurl_setopt_xferinfo_function(handle) { CurlCallbacks.progress($0, $1, $2, $3, $4) }
-            _ = ccurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, user)
+        if profile == nil || profile != configuredFor {
+            curl_easy_reset(handle)
+            _ = ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+            _ = ccurl_setopt_read_function(handle) { CurlCallbacks.read($0, $1, $2, $3) }
+            _ = ccurl_setopt_write_function(handle) { CurlCallbacks.write($0, $1, $2, $3) }
+            _ = ccurl_setopt_header_function(handle) { CurlCallbacks.header($0, $1, $2, $3) }
+            _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+            configure(handle)
+            configuredFor = profile
         }
-        configure(handle)
-        _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+        let user = Unmanaged.passUnretained(exchange).toOpaque()
+        _ = ccurl_setopt_pointer(handle, CURLOPT_READDATA, user)
+        _ = ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, user)
+        _ = ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, user)
+        each(handle)
     }
 
     /// The result of the prepared transfer, which ended with `code`.

@@ -49,7 +49,7 @@ package struct WebhookSender {
             "X-Ocorrencias-Signature: \(WebhookSignature.sign(secret: secret, timestamp: timestamp, body: body))",
             "Expect:",
         ])
-        curl.prepare(exchange) { handle in
+        curl.prepare(exchange, configure: { handle in
             _ = ccurl_setopt_string(handle, CURLOPT_URL, url)
             _ = ccurl_setopt_long(handle, CURLOPT_POST, 1)
             _ = ccurl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
@@ -57,7 +57,7 @@ package struct WebhookSender {
             _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, min(settings.connectTimeoutMilliseconds, settings.webhookTimeoutMilliseconds))
             _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, settings.webhookTimeoutMilliseconds)
             _ = ccurl_setopt_long(handle, CURLOPT_PROTOCOLS, Int(CURLPROTO_HTTP | CURLPROTO_HTTPS))
-        }
+        })
         return CurlTransfer(curl: curl) { result in
             curl_slist_free_all(headers)
             let bodyText = String(decoding: exchange.response.prefix(200), as: UTF8.self)

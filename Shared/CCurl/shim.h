@@ -23,3 +23,5 @@ static inline CURLcode ccurl_setopt_xferinfo_function(CURL *c, int (*f)(void *, 
     return curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, f);
 }
 static inline CURLcode ccurl_getinfo_socket(CURL *c, CURLINFO i, curl_socket_t *v) { return curl_easy_getinfo(c, i, v); }
+/* curl_multi_setopt is variadic too. */
+static inline CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }

@@ -35,8 +35,9 @@ public struct NotificationSettings: Sendable {
     /// Time allowed for a webhook POST.
     public var webhookTimeoutMilliseconds: Int = 10_000
     public var retry = RetryPolicy()
-    /// Parallel sends per lane (one lane per channel and destination host).
-    public var laneConcurrency: Int = 2
+    /// Sends at once per lane (one lane per channel and destination host): transfers, each on its
+    /// own connection, run by the lane's one thread.
+    public var laneConcurrency: Int = 8
     /// How often the dispatcher looks for due deliveries when nothing wakes it.
     public var pollIntervalMilliseconds: Int = 200
     /// How long a claimed delivery stays this instance's without renewal (renewed every third of

@@ -23,6 +23,8 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     let logger: Logger
     let publisher: EventPublisher
     let secrets: SecretBox
+    /// The relay's sender, made once (its option profile is kept by the lanes' handles).
+    private let smtp: SMTPSender
     private let condition = NSCondition()
     // Guarded by condition.
     private var running = false
@@ -59,6 +61,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
         self.logger = logger
         self.publisher = publisher
         self.instanceID = instanceID
+        smtp = SMTPSender(settings: settings)
     }
 
     /// Takes back expired claims (and, at start-up, this instance's own).
@@ -298,9 +301,9 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             if let lane = lanes[name] { return lane }
             let recorder = self.recorder
             let lane = SendLane(name: name, concurrency: settings.laneConcurrency, lowWater: laneDepth / 2,
-                                refill: { [weak self] in self?.refill() }, idle: { recorder?.flush() }) { [self] claimed, curl in
-                self.process(claimed, curl: curl)
-            }
+                                refill: { [weak self] in self?.refill() }, idle: { recorder?.flush() },
+                                start: { [self] claimed, curl in self.start(claimed, curl: curl) },
+                                finish: { [self] claimed, outcome, nanoseconds in self.finish(claimed, outcome, nanoseconds: nanoseconds) })
             lanes[name] = lane
             return lane
         }
@@ -309,59 +312,52 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     /// Time spent per phase of sending in nanoseconds (claim, send, record) and count, for the benchmark.
     package static let timing = PhaseTiming()
 
-    /// Sends one claimed delivery and hands the result to the recorder.
-    private func process(_ claimed: ClaimedDelivery, curl: CurlEasy) {
+    /// Sets up the send of one claimed delivery on `curl` (run by its lane).
+    private func start(_ claimed: ClaimedDelivery, curl: CurlEasy) -> LaneStart {
         guard leaseHolds(claimed) else {
             // Frozen or cut off from the database for too long: another instance may own it now.
             recorder?.add(claimed, .released)
-            return
+            return .released
         }
-        // A thread's CPU clock is a system call (not in the vDSO): read only for the benchmark.
-        let measuring = Self.timing.measuring.load(ordering: .relaxed)
-        let cpu0 = measuring ? ThreadCPU.nanoseconds() : 0
-        let t1 = DispatchTime.now().uptimeNanoseconds
-        let outcome = send(claimed, curl: curl)
-        let t2 = DispatchTime.now().uptimeNanoseconds
-        Self.timing.send.add(Int(t2 - t1), ordering: .relaxed)
-        if Self.timing.recording.load(ordering: .relaxed) { Self.timing.samples.withLock { $0.append(Int(t2 - t1)) } }
-        Self.timing.count.add(1, ordering: .relaxed)
-        recorder?.add(claimed, .sent(outcome, at: Date()))
-        if measuring { Self.timing.laneCPU.add(ThreadCPU.nanoseconds() - cpu0, ordering: .relaxed) }
-    }
-
-    private func send(_ claimed: ClaimedDelivery, curl: CurlEasy) -> SendOutcome {
         switch claimed.channel {
         case DeliveryChannel.email.rawValue:
             // A message not loaded with the claim is read a piece at a time while libcurl uploads.
             let upload = claimed.payloadBytes > 0 ? ChunkedUpload(database: database, deliveryID: claimed.id) : nil
-            let outcome = SMTPSender(settings: settings).send(curl, from: settings.fromAddress, recipients: claimed.envelopeTo,
-                                                              message: upload == nil ? claimed.payload : [],
-                                                              size: upload == nil ? nil : claimed.payloadBytes, more: upload?.nextPiece)
-            if case .accepted = outcome, settings.crashAfterAcceptedSends > 0,
-               acceptedSends.add(1, ordering: .relaxed).newValue == settings.crashAfterAcceptedSends {
-                // Test hook: die in the window between the server's acceptance and our record.
-                logger.critical("crash hook: exiting after an accepted send", ["notification.delivery": claimed.id])
-                _exit(70)
-            }
-            return outcome
+            return .transfer(smtp.prepare(curl, from: settings.fromAddress, recipients: claimed.envelopeTo,
+                                          message: upload == nil ? claimed.payload : [],
+                                          size: upload == nil ? nil : claimed.payloadBytes, more: upload?.nextPiece))
         default:
-            guard let webhook = claimed.webhook, webhook.active else { return .permanent("webhook removido / webhook removed") }
+            guard let webhook = claimed.webhook, webhook.active else { return .finished(.permanent("webhook removido / webhook removed")) }
             let secret: String
             do { secret = try secrets.open(webhook.sealedSecret) } catch {
                 // Another instance's key, or a damaged row: retried (and visible) rather than lost.
-                return .transient("\(error)")
+                return .finished(.transient("\(error)"))
             }
             // A body not loaded with the claim is read whole now: it is signed as a whole.
             var body = claimed.payload
             if claimed.payloadBytes > 0 {
-                do { body = try PayloadChunks.readAll(database, deliveryID: claimed.id) } catch { return .transient("\(error)") }
+                do { body = try PayloadChunks.readAll(database, deliveryID: claimed.id) } catch { return .finished(.transient("\(error)")) }
                 guard body.count == claimed.payloadBytes else {
-                    return .transient("corpo armazenado incompleto / stored body incomplete (\(body.count) of \(claimed.payloadBytes) bytes)")
+                    return .finished(.transient("corpo armazenado incompleto / stored body incomplete (\(body.count) of \(claimed.payloadBytes) bytes)"))
                 }
             }
-            return WebhookSender(settings: settings).send(curl, url: claimed.target, secret: secret, deliveryID: claimed.id,
-                                                          eventKind: claimed.eventKind, body: body)
+            return .transfer(WebhookSender(settings: settings).prepare(curl, url: claimed.target, secret: secret, deliveryID: claimed.id,
+                                                                       eventKind: claimed.eventKind, body: body))
         }
+    }
+
+    /// A delivery's send ended (its lane's thread): the result goes to the recorder.
+    private func finish(_ claimed: ClaimedDelivery, _ outcome: SendOutcome, nanoseconds: Int) {
+        if claimed.channel == DeliveryChannel.email.rawValue, case .accepted = outcome, settings.crashAfterAcceptedSends > 0,
+           acceptedSends.add(1, ordering: .relaxed).newValue == settings.crashAfterAcceptedSends {
+            // Test hook: die in the window between the server's acceptance and our record.
+            logger.critical("crash hook: exiting after an accepted send", ["notification.delivery": claimed.id])
+            _exit(70)
+        }
+        Self.timing.send.add(nanoseconds, ordering: .relaxed)
+        if Self.timing.recording.load(ordering: .relaxed) { Self.timing.samples.withLock { $0.append(nanoseconds) } }
+        Self.timing.count.add(1, ordering: .relaxed)
+        recorder?.add(claimed, .sent(outcome, at: Date()))
     }
 
     /// Stops renewing the leases of `ids` (their results could not be written).

@@ -2,14 +2,6 @@ import CCurl
 import Foundation
 import Synchronization
 
-/// Set when the owner is stopping: transfers in progress abort at libcurl's next progress call.
-package final class CurlCancellation: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isCancelled: Bool { flag.load(ordering: .relaxed) }
-    package init() {}
-    package func cancel() { flag.store(true, ordering: .relaxed) }
-}
-
 /// Bytes libcurl reads from (uploads) and the text it writes back (response body, server lines).
 final class CurlExchange {
     var upload: [UInt8] = []
@@ -17,8 +9,8 @@ final class CurlExchange {
     /// More upload bytes when `upload` is used up (a message stored in pieces); nil at the end.
     var more: (() -> [UInt8]?)?
     var response: [UInt8] = []
-    var lines: [String] = []
-    var cancellation: CurlCancellation?
+    /// The last line the server sent (an SMTP reply, an HTTP status or header line), trimmed.
+    var lastLine: [UInt8] = []
     static let responseLimit = 4_096
 }
 
@@ -56,13 +48,6 @@ enum CurlCallbacks {
         return n
     }
 
-    static func progress(_ user: UnsafeMutableRawPointer?, _ dlTotal: curl_off_t, _ dlNow: curl_off_t, _ ulTotal: curl_off_t,
-                         _ ulNow: curl_off_t) -> Int32 {
-        guard let user else { return 0 }
-        let exchange = Unmanaged<CurlExchange>.fromOpaque(user).takeUnretainedValue()
-        return exchange.cancellation?.isCancelled == true ? 1 : 0
-    }
-
     static func header(_ buffer: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?) -> Int {
         let n = size * count
         guard let buffer, let user else { return n }
@@ -74,34 +59,41 @@ enum CurlCallbacks {
         while start < end && blank(bytes[start]) { start += 1 }
         while end > start && blank(bytes[end - 1]) { end -= 1 }
         if end > start {
-            let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
-            exchange.lines.append(line)
-            if exchange.lines.count > 64 { exchange.lines.removeFirst() }
+            // Only the last line is kept (the final reply): no string per line.
+            exchange.lastLine.removeAll(keepingCapacity: true)
+            exchange.lastLine.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
         }
         return n
     }
 }
 
 /// One libcurl easy handle, used by one thread at a time. Kept between sends so the connection
-/// to the same host is reused.
+/// to the same host is reused (by the handle itself, or by the ``CurlMulti`` it runs in).
 package final class CurlEasy {
     let handle: UnsafeMutableRawPointer
-    private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    /// libcurl's error text for the transfer in progress (`CURLOPT_ERRORBUFFER`): allocated once,
+    /// so its address stays valid while a multi handle runs the transfer.
+    private let errorBuffer: UnsafeMutablePointer<CChar>
+    /// The exchange of the transfer prepared last, kept alive until ``finish(_:)`` (libcurl only
+    /// holds an unretained pointer to it).
+    private var exchange: CurlExchange?
 
     /// Connections opened so far by all handles (reuse check for the benchmark).
     package static let newConnections = Atomic<Int>(0)
 
     static let globalInit: Bool = { ccurl_global_init_all() == CURLE_OK }()
 
-    let cancellation: CurlCancellation?
-
-    package init(cancellation: CurlCancellation? = nil) {
+    package init() {
         _ = Self.globalInit
         handle = curl_easy_init()
-        self.cancellation = cancellation
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
-    deinit { curl_easy_cleanup(handle) }
+    deinit {
+        curl_easy_cleanup(handle)
+        errorBuffer.deallocate()
+    }
 
     /// The outcome of one transfer.
     struct Result {
@@ -110,38 +102,46 @@ package final class CurlEasy {
         var message: String
     }
 
-    /// Resets options (keeping connections), runs `configure`, performs the transfer with
-    /// `exchange` wired to the callbacks.
-    func perform(_ exchange: CurlExchange, configure: (UnsafeMutableRawPointer) -> Void) -> Result {
-        curl_easy_reset(handle)
-        for i in errorBuffer.indices { errorBuffer[i] = 0 }
+    /// What the options left on the handle were set for (see ``prepare(_:profile:configure:each:)``).
+    private var configuredFor: String?
+
+    /// Readies the handle for one transfer wired to `exchange`, for `curl_easy_perform` or a
+    /// ``CurlMulti``; ``finish(_:)`` then reads its result. libcurl keeps options from one
+    /// transfer to the next, so the options that do not change (`configure`) are set only when
+    /// the handle was last set up for another `profile` (or none: then its options are reset
+    /// first, keeping its connections); `each` sets this transfer's own options every time.
+    /// - Parameter profile: names everything `configure` sets (e.g. the relay's URL, TLS and
+    ///   credentials); nil when the options differ from one transfer to the next.
+    func prepare(_ exchange: CurlExchange, profile: String? = nil, configure: (UnsafeMutableRawPointer) -> Void,
+                 each: (UnsafeMutableRawPointer) -> Void = { _ in }) {
+        errorBuffer[0] = 0
+        self.exchange = exchange
+        if profile == nil || profile != configuredFor {
+            curl_easy_reset(handle)
+            _ = ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+            _ = ccurl_setopt_read_function(handle) { CurlCallbacks.read($0, $1, $2, $3) }
+            _ = ccurl_setopt_write_function(handle) { CurlCallbacks.write($0, $1, $2, $3) }
+            _ = ccurl_setopt_header_function(handle) { CurlCallbacks.header($0, $1, $2, $3) }
+            _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+            configure(handle)
+            configuredFor = profile
+        }
         let user = Unmanaged.passUnretained(exchange).toOpaque()
-        _ = ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-        _ = ccurl_setopt_read_function(handle) { CurlCallbacks.read($0, $1, $2, $3) }
         _ = ccurl_setopt_pointer(handle, CURLOPT_READDATA, user)
-        _ = ccurl_setopt_write_function(handle) { CurlCallbacks.write($0, $1, $2, $3) }
         _ = ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, user)
-        _ = ccurl_setopt_header_function(handle) { CurlCallbacks.header($0, $1, $2, $3) }
         _ = ccurl_setopt_pointer(handle, CURLOPT_HEADERDATA, user)
-        if let cancellation {
-            exchange.cancellation = cancellation
-            _ = ccurl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
-            _ = ccurl_setopt_xferinfo_function(handle) { CurlCallbacks.progress($0, $1, $2, $3, $4) }
-            _ = ccurl_setopt_pointer(handle, CURLOPT_XFERINFODATA, user)
-        }
-        configure(handle)
-        let code = errorBuffer.withUnsafeMutableBufferPointer { buffer -> CURLcode in
-            _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, buffer.baseAddress)
-            let code = curl_easy_perform(handle)
-            _ = ccurl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, nil)
-            return code
-        }
+        each(handle)
+    }
+
+    /// The result of the prepared transfer, which ended with `code`.
+    func finish(_ code: CURLcode) -> Result {
+        exchange = nil
         var response: Int = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &response)
         var connects: Int = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects)
         Self.newConnections.add(connects, ordering: .relaxed)
-        var message = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var message = String(cString: errorBuffer)
         if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
         return Result(code: code, responseCode: response, message: message)
     }
@@ -152,4 +152,24 @@ package final class CurlEasy {
         for item in items { list = curl_slist_append(list, item) }
         return list
     }
+}
+
+/// A send set up on a handle (``CurlEasy/prepare(_:configure:)``), to be run by
+/// ``run()`` on the caller's thread or by a ``CurlMulti`` beside others; ``complete(_:)``
+/// turns how it ended into the send's outcome and frees what the transfer needed (header lists).
+/// Every prepared transfer is completed exactly once.
+package struct CurlTransfer {
+    let curl: CurlEasy
+    private let outcome: (CurlEasy.Result) -> SendOutcome
+
+    init(curl: CurlEasy, outcome: @escaping (CurlEasy.Result) -> SendOutcome) {
+        self.curl = curl
+        self.outcome = outcome
+    }
+
+    /// Runs the transfer to its end on this thread (`curl_easy_perform`).
+    func run() -> SendOutcome { complete(curl_easy_perform(curl.handle)) }
+
+    /// The outcome of the transfer, which ended with `code`.
+    func complete(_ code: CURLcode) -> SendOutcome { outcome(curl.finish(code)) }
 }

@@ -6,25 +6,37 @@ import Foundation
 package struct SMTPSender {
     var settings: NotificationSettings
 
-    package init(settings: NotificationSettings) { self.settings = settings }
+    /// Names the relay options every message shares (``CurlEasy/prepare(_:profile:configure:each:)``):
+    /// a handle that sent with them keeps them.
+    let profile: String
 
+    package init(settings: NotificationSettings) {
+        self.settings = settings
+        profile = ["smtp", settings.smtpURL, "\(settings.smtpStartTLS)", settings.smtpCAFile, "\(settings.smtpInsecureTLS)",
+                   settings.smtpUser, settings.smtpPassword, "\(settings.connectTimeoutMilliseconds)",
+                   "\(settings.sendTimeoutMilliseconds)"].joined(separator: "\n")
+    }
+
+    /// Sends on this thread (``prepare(_:from:recipients:message:size:more:)`` and run).
+    package func send(_ curl: CurlEasy, from: String, recipients: [String], message: [UInt8], size: Int? = nil,
+                      more: (() -> [UInt8]?)? = nil) -> SendOutcome {
+        prepare(curl, from: from, recipients: recipients, message: message, size: size, more: more).run()
+    }
+
+    /// Sets up the send of one message on `curl`, to be run on this thread or in a ``CurlMulti``.
     /// - Parameters:
     ///   - message: the message, or its first piece when `more` gives the rest;
     ///   - size: the whole message's size when it comes in pieces;
     ///   - more: the next piece each time the previous one was uploaded; nil at the end.
-    package func send(_ curl: CurlEasy, from: String, recipients: [String], message: [UInt8], size: Int? = nil,
-                      more: (() -> [UInt8]?)? = nil) -> SendOutcome {
+    package func prepare(_ curl: CurlEasy, from: String, recipients: [String], message: [UInt8], size: Int? = nil,
+                         more: (() -> [UInt8]?)? = nil) -> CurlTransfer {
         let exchange = CurlExchange()
         exchange.upload = message
         exchange.more = more
         let rcpt = CurlEasy.list(recipients.map { "<\($0)>" })
-        defer { curl_slist_free_all(rcpt) }
-        let result = curl.perform(exchange) { handle in
+        curl.prepare(exchange, profile: profile, configure: { handle in
             _ = ccurl_setopt_string(handle, CURLOPT_URL, settings.smtpURL)
-            _ = ccurl_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(from)>")
-            _ = ccurl_setopt_slist(handle, CURLOPT_MAIL_RCPT, rcpt)
             _ = ccurl_setopt_long(handle, CURLOPT_UPLOAD, 1)
-            _ = ccurl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(size ?? message.count))
             _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, settings.connectTimeoutMilliseconds)
             _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, settings.sendTimeoutMilliseconds)
             if settings.smtpStartTLS { _ = ccurl_setopt_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue)) }
@@ -37,8 +49,21 @@ package struct SMTPSender {
                 _ = ccurl_setopt_string(handle, CURLOPT_USERNAME, settings.smtpUser)
                 _ = ccurl_setopt_string(handle, CURLOPT_PASSWORD, settings.smtpPassword)
             }
+        }, each: { handle in
+            _ = ccurl_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(from)>")
+            _ = ccurl_setopt_slist(handle, CURLOPT_MAIL_RCPT, rcpt)
+            _ = ccurl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(size ?? message.count))
+        })
+        return CurlTransfer(curl: curl) { result in
+            // The handle keeps its options for the next message, but not this list.
+            _ = ccurl_setopt_slist(curl.handle, CURLOPT_MAIL_RCPT, nil)
+            curl_slist_free_all(rcpt)
+            return Self.outcome(result, lastLine: String(decoding: exchange.lastLine, as: UTF8.self))
         }
-        let answer = exchange.lines.last ?? ""
+    }
+
+    /// What a transfer's end means for the message: accepted, worth retrying, or refused.
+    static func outcome(_ result: CurlEasy.Result, lastLine answer: String) -> SendOutcome {
         if result.code == CURLE_OK { return .accepted(answer.isEmpty ? "\(result.responseCode)" : answer) }
         let detail = answer.isEmpty ? result.message : "\(answer) (\(result.message))"
         // Refused credentials or TLS are the relay's configuration, not the message's fault: retry.

@@ -28,8 +28,15 @@ package struct WebhookSender {
 
     package init(settings: NotificationSettings) { self.settings = settings }
 
+    /// Sends on this thread (``prepare(_:url:secret:deliveryID:eventKind:body:now:)`` and run).
     package func send(_ curl: CurlEasy, url: String, secret: String, deliveryID: String, eventKind: String, body: [UInt8],
               now: Date = Date()) -> SendOutcome {
+        prepare(curl, url: url, secret: secret, deliveryID: deliveryID, eventKind: eventKind, body: body, now: now).run()
+    }
+
+    /// Sets up one signed POST on `curl`, to be run on this thread or in a ``CurlMulti``.
+    package func prepare(_ curl: CurlEasy, url: String, secret: String, deliveryID: String, eventKind: String, body: [UInt8],
+                         now: Date = Date()) -> CurlTransfer {
         let timestamp = Int64(now.timeIntervalSince1970)
         let exchange = CurlExchange()
         exchange.upload = body
@@ -42,8 +49,7 @@ package struct WebhookSender {
             "X-Ocorrencias-Signature: \(WebhookSignature.sign(secret: secret, timestamp: timestamp, body: body))",
             "Expect:",
         ])
-        defer { curl_slist_free_all(headers) }
-        let result = curl.perform(exchange) { handle in
+        curl.prepare(exchange, configure: { handle in
             _ = ccurl_setopt_string(handle, CURLOPT_URL, url)
             _ = ccurl_setopt_long(handle, CURLOPT_POST, 1)
             _ = ccurl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
@@ -51,14 +57,17 @@ package struct WebhookSender {
             _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, min(settings.connectTimeoutMilliseconds, settings.webhookTimeoutMilliseconds))
             _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, settings.webhookTimeoutMilliseconds)
             _ = ccurl_setopt_long(handle, CURLOPT_PROTOCOLS, Int(CURLPROTO_HTTP | CURLPROTO_HTTPS))
-        }
-        let bodyText = String(decoding: exchange.response.prefix(200), as: UTF8.self)
-        guard result.code == CURLE_OK else { return .transient(result.message) }
-        let answer = "HTTP \(result.responseCode)" + (bodyText.isEmpty ? "" : " \(bodyText)")
-        switch result.responseCode {
-        case 200..<300: return .accepted(answer)
-        case 408, 425, 429, 500..<600: return .transient(answer)
-        default: return .permanent(answer)
+        })
+        return CurlTransfer(curl: curl) { result in
+            curl_slist_free_all(headers)
+            let bodyText = String(decoding: exchange.response.prefix(200), as: UTF8.self)
+            guard result.code == CURLE_OK else { return .transient(result.message) }
+            let answer = "HTTP \(result.responseCode)" + (bodyText.isEmpty ? "" : " \(bodyText)")
+            switch result.responseCode {
+            case 200..<300: return .accepted(answer)
+            case 408, 425, 429, 500..<600: return .transient(answer)
+            default: return .permanent(answer)
+            }
         }
     }
 }

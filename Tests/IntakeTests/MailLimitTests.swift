@@ -178,7 +178,8 @@ struct MailPipeAnswerTests {
         #expect(status == 0 && first["outcome"] == "rejected" && first["answer"] == "queued", "\(first)")
         // The running service sends it.
         #expect(waitFor { smtp.recipients().contains(["alguem@desconhecido.example"]) })
-        #expect(smtp.messages().first?.contains("Preciso de ajuda") == true)
+        // The sink records the recipients at RCPT and the message once DATA ends: wait for both.
+        #expect(waitFor { smtp.messages().first?.contains("Preciso de ajuda") == true })
         // The same message again: held once, not answered again.
         let (_, again) = try harness.ingestCommand(stranger)
         #expect(again["quarantine_id"] == first["quarantine_id"] && again["answer"] == nil, "\(again)")

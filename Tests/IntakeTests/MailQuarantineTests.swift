@@ -10,25 +10,16 @@ import Testing
 import TestSupport
 
 extension IntakeHarness {
-    /// Runs the real `intake ingest-mail` on `raw`; exit status and the JSON line.
+    /// Runs the real `intake ingest-mail` on `raw`; exit status and the JSON line. (Through
+    /// ``Command/capture(_:_:environment:input:)``, not `Foundation.Process`, whose `run()` can
+    /// crash the test process on Linux; this runs dozens of times per suite.)
     func ingestCommand(_ raw: [UInt8]) throws -> (Int32, [String: String]) {
-        let process = Process()
-        process.executableURL = BuildProducts.executable("intake")
-        process.arguments = ["ingest-mail"]
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in self.environment { environment[key] = value }
-        process.environment = environment
-        let input = Pipe(), output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        input.fileHandleForWriting.write(Data(raw))
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: String] ?? [:]
-        return (process.terminationStatus, json)
+        let (status, output) = try Command.capture(BuildProducts.executable("intake").path, ["ingest-mail"],
+                                                   environment: environment, input: raw)
+        let json = (try? JSONSerialization.jsonObject(with: Data(output))) as? [String: String] ?? [:]
+        return (status, json)
     }
 
     func quarantined(includeResolved: Bool = false, as options: CallOptions? = nil) throws -> [IntakeV1.QuarantinedMail] {

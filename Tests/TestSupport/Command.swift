@@ -2,7 +2,7 @@ import Foundation
 
 /// Runs external programs for the test infrastructure with `posix_spawn` (usable from an
 /// `atexit` handler, unlike `Foundation.Process`), output appended to a log file.
-enum Command {
+public enum Command {
     /// Runs `executable` with `arguments` to completion, stdout and stderr appended to `log`.
     /// - Throws: ``TestSupportError`` with the end of the log when it does not exit with 0.
     static func run(_ executable: String, _ arguments: [String], log: String) throws {
@@ -23,6 +23,44 @@ enum Command {
     /// reach it), with no standard streams, and does not wait for it.
     static func spawnDetached(_ executable: String, _ arguments: [String]) throws {
         _ = try spawn("/usr/bin/setsid", [executable] + arguments, output: "/dev/null")
+    }
+
+    /// Runs `executable` to completion with `input` as its standard input and exactly
+    /// `environment`; its standard output is returned, its standard error dropped. The exit
+    /// status is the program's exit code, or the signal that ended it.
+    ///
+    /// Use this instead of `Foundation.Process` where a test runs a program often: on Linux,
+    /// `Process.run()` in Swift 6.3 can crash the whole test process (a 256-byte over-read of
+    /// `/proc/self/fd` entries, swiftlang/swift-corelibs-foundation#5472), which CI saw.
+    public static func capture(_ executable: String, _ arguments: [String], environment: [String: String],
+                               input: [UInt8]) throws -> (status: Int32, output: [UInt8]) {
+        let directory = try TemporaryDirectory(prefix: "command")
+        let inputPath = directory.path + "/stdin", outputPath = directory.path + "/stdout"
+        guard FileManager.default.createFile(atPath: inputPath, contents: Data(input)) else {
+            throw TestSupportError("cannot write \(inputPath)")
+        }
+        closeOnExecEverything()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, inputPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = argv.withUnsafeBufferPointer { arguments in
+            envp.withUnsafeBufferPointer { posix_spawn(&pid, executable, &actions, nil, arguments.baseAddress!, $0.baseAddress!) }
+        }
+        guard rc == 0 else { throw TestSupportError("cannot start \(executable): error \(rc)") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 {
+            guard errno == EINTR else { throw TestSupportError("waitpid failed: errno \(errno)") }
+        }
+        let output = FileManager.default.contents(atPath: outputPath).map { [UInt8]($0) } ?? []
+        let exited = (status & 0x7f) == 0
+        return (exited ? (status >> 8) & 0xff : status & 0x7f, output)
     }
 
     private static func spawn(_ executable: String, _ arguments: [String], output: String) throws -> pid_t {

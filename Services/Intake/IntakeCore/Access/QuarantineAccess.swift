@@ -48,42 +48,45 @@ extension IntakeContext {
         row.optionalText("ticket_id") == ticketID && row.optionalText("resolved_by") == caller.id
     }
 
-    /// Throws unless `caller` may read the quarantined message of `row`: for agents workflow
-    /// decides about (``Caller/needsWorkflowAccess``), every ticket it names must be one
-    /// workflow lets them see (``requireTicketAccess(_:caller:toAct:)``, the same path as the
-    /// other ticket calls). A message naming no ticket is read as before; administrators and
-    /// services read every one. A ticket workflow has not received yet is let through for its
-    /// registrant, and for the agent who took the message into it.
+    /// What `caller` may do with the quarantined message of `row`: for agents workflow decides
+    /// about (``Caller/needsWorkflowAccess``), every ticket it names must be one workflow lets
+    /// them see (`access`, answering per ticket); the first that is not decides. A message naming
+    /// no ticket is read as before; administrators and services read every one. A ticket workflow
+    /// has not received yet is let through for its registrant (`access` says visible), and for
+    /// the agent who took the message into it.
+    func quarantineAccess(_ row: Row, caller: Caller, access: (String) throws -> NamedTicketAccess) rethrows -> NamedTicketAccess {
+        guard caller.needsWorkflowAccess else { return .visible }
+        for ticketID in Self.namedTickets(row) {
+            switch try access(ticketID) {
+            case .visible: continue
+            case .hidden: return .hidden
+            case .pending: if !Self.tookIn(row, ticketID: ticketID, caller: caller) { return .pending }
+            }
+        }
+        return .visible
+    }
+
+    /// Throws unless `caller` may read the quarantined message of `row` (``quarantineAccess(_:caller:access:)``).
     /// - Throws: `NOT_FOUND` ("quarantined message not found", as a missing one) for a hidden
-    ///   ticket; `FAILED_PRECONDITION` for one workflow has not received yet (but as above);
+    ///   ticket; `FAILED_PRECONDITION` for one workflow has not received yet;
     ///   `UNAVAILABLE` when workflow cannot be reached.
     func requireQuarantineAccess(_ row: Row, caller: Caller) throws {
-        guard caller.needsWorkflowAccess else { return }
-        for ticketID in Self.namedTickets(row) {
-            switch try namedTicketAccess(ticketID, caller: caller) {
-            case .visible: continue
-            case .hidden: throw Self.quarantinedNotFound
-            case .pending:
-                guard Self.tookIn(row, ticketID: ticketID, caller: caller) else { throw Self.notInWorkflowYet }
-            }
+        switch try quarantineAccess(row, caller: caller, access: { try namedTicketAccess($0, caller: caller) }) {
+        case .visible: return
+        case .hidden: throw Self.quarantinedNotFound
+        case .pending: throw Self.notInWorkflowYet
         }
     }
 
-    /// Whether a listing shows `row` to `caller`: ``requireQuarantineAccess(_:caller:)`` passes.
+    /// Whether a listing shows `row` to `caller` (``quarantineAccess(_:caller:access:)``).
     /// A hidden ticket and one workflow has not received yet leave the row out; workflow
     /// unreachable fails the listing (never a silent yes). `seen` keeps workflow's answer per
     /// ticket for the rest of the listing, so each ticket is asked about once.
     func mayRead(_ row: Row, caller: Caller, seen: inout [String: NamedTicketAccess]) throws -> Bool {
-        guard caller.needsWorkflowAccess else { return true }
-        for ticketID in Self.namedTickets(row) {
+        try quarantineAccess(row, caller: caller) { ticketID in
             let access = try seen[ticketID] ?? namedTicketAccess(ticketID, caller: caller)
             seen[ticketID] = access
-            switch access {
-            case .visible: continue
-            case .hidden: return false
-            case .pending: if !Self.tookIn(row, ticketID: ticketID, caller: caller) { return false }
-            }
-        }
-        return true
+            return access
+        } == .visible
     }
 }

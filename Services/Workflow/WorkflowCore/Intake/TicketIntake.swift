@@ -16,9 +16,7 @@ public enum TicketIntake {
             let flow = lifecycle.flow(of: ticket)
             guard let target = flow.moves(from: ticket.stage, trigger: .customerCancel, category: ticket.category).first?.to else { return }
             let cancelled = try lifecycle.move(tx, ticket, to: target, trigger: .customerCancel, actor: actor, publicNote: event.reason)
-            var applied = WorkflowV1.CustomerActionApplied()
-            applied.cancellation = event
-            try publishApplied(tx, &applied, cancelled, lifecycle)
+            try publishApplied(tx, cancelled, lifecycle) { $0.cancellation = event }
         }
         consumer.on(IntakeV1.AttachmentAdded.self) { event, _, tx in
             guard let attachment = event.attachment, try tx.queryOne("SELECT 1 AS x FROM tickets WHERE id = ?", [.text(event.ticketID)]) != nil else { return }
@@ -258,8 +256,8 @@ public enum TicketIntake {
         if let type = fields["ticket_type"] ?? fields["tipo"], !type.isEmpty, try !AdvanceSteps.steps(tx, type).isEmpty {
             ticket = try AdvanceSteps.start(tx, ticket, type: type, actor: .system, lifecycle: lifecycle)
         }
-        // Who holds it now, for notification (its only subscriber): a customer's reply right
-        // after opening then reaches the holder without waiting for a later move.
+        // Who holds it now, for notification (its only subscriber): its rules may tell the holder
+        // about the new ticket, and its cached summary has the holder from the opening on.
         var routed = WorkflowV1.TicketRouted()
         routed.ticket = lifecycle.summary(ticket)
         routed.routedAtMs = at
@@ -284,15 +282,15 @@ public enum TicketIntake {
         if let back = flow.moves(from: ticket.stage, trigger: .customerReply, category: ticket.category).first {
             ticket = try lifecycle.move(tx, ticket, to: back.to, trigger: .customerReply, actor: actor)
         }
-        var applied = WorkflowV1.CustomerActionApplied()
-        applied.reply = event
-        try publishApplied(tx, &applied, ticket, lifecycle)
+        try publishApplied(tx, ticket, lifecycle) { $0.reply = event }
     }
 
-    /// Tells notification (its only subscriber) that a customer's action was applied, with the
-    /// ticket's holder at that moment (``WorkflowV1/CustomerActionApplied``).
-    private static func publishApplied(_ tx: any SQLExecutor, _ applied: inout WorkflowV1.CustomerActionApplied, _ ticket: TicketRecord,
-                                       _ lifecycle: TicketLifecycle) throws {
+    /// Tells notification (its only subscriber) that a customer's action (set by `action`) was
+    /// applied, with the ticket's holder at that moment (``WorkflowV1/CustomerActionApplied``).
+    private static func publishApplied(_ tx: any SQLExecutor, _ ticket: TicketRecord, _ lifecycle: TicketLifecycle,
+                                       action: (inout WorkflowV1.CustomerActionApplied) -> Void) throws {
+        var applied = WorkflowV1.CustomerActionApplied()
+        action(&applied)
         applied.ticket = lifecycle.summary(ticket)
         try lifecycle.publish(tx, applied, ticket)
     }

@@ -42,11 +42,15 @@ struct ChildProcessTests {
 
     @Test("the child has only descriptors 0-2, no blocked signal, and a process group of its own")
     func cleanStart() throws {
-        let child = try ChildProcess.run("/bin/sh", ["-c", "ls /proc/$$/fd; grep SigBlk /proc/$$/status; cut -d' ' -f5 /proc/$$/stat; echo $$"])
-        let lines = child.outputText.split(separator: "\n").map(String.init)
-        #expect(Array(lines.prefix(3)) == ["0", "1", "2"], "\(lines)")
-        #expect(lines.dropFirst(3).first == "SigBlk:\t0000000000000000")
-        #expect(lines.count == 6 && lines[4] == lines[5], "process group \(lines.dropFirst(4))")
+        // Each program reads its own /proc entry (a shell's would show the mask it sets itself while waiting).
+        let descriptors = try ChildProcess.run("/bin/ls", ["/proc/self/fd"]).outputText.split(separator: "\n")
+        #expect(descriptors == ["0", "1", "2", "3"], "ls's own directory is 3")
+        let mask = try ChildProcess.run("/bin/grep", ["SigBlk", "/proc/self/status"]).outputText
+        #expect(mask == "SigBlk:\t0000000000000000\n")
+        let reader = try ChildProcess("/bin/cut", ["-d", " ", "-f", "5", "/proc/self/stat"], output: .capture)
+        reader.waitUntilExit()
+        reader.waitForEndOfCapture()
+        #expect(reader.capturedText(.standardOutput) == "\(reader.processIdentifier)\n", "its process group is its own id")
     }
 
     @Test("terminate and kill end a running child; signals after the end are not sent; waits with a deadline")
@@ -96,5 +100,23 @@ struct ChildProcessTests {
         }
         #expect(!FileManager.default.fileExists(atPath: "/proc/\(pid)"))
         #expect(throws: TestSupportError.self) { try ChildProcess("/nonexistent/program") }
+    }
+
+    @Test("no Swift source starts a program with Foundation.Process (its run() can crash the test process)")
+    func noFoundationProcess() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let pattern = try NSRegularExpression(pattern: #"(?<![\w.])Process\(\)|Foundation\.Process\("#)
+        var offenders: [String] = []
+        for folder in ["Services", "Shared", "Tests"] {
+            let base = root.appendingPathComponent(folder).path
+            for case let path as String in FileManager.default.enumerator(atPath: base) ?? NSEnumerator() where path.hasSuffix(".swift") {
+                let text = try String(contentsOfFile: "\(base)/\(path)", encoding: .utf8)
+                for line in text.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).hasPrefix("//") {
+                    let line = String(line)
+                    if pattern.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)) != nil { offenders.append("\(folder)/\(path): \(line)") }
+                }
+            }
+        }
+        #expect(offenders == [], "use TestSupport's ChildProcess")
     }
 }

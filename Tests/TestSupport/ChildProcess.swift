@@ -220,7 +220,7 @@ public final class ChildProcess: Sendable {
     }
 
     deinit {
-        if state.signal(SIGKILL) { state.waitUntilExit() } else { _ = state.termination() }
+        if state.signal(SIGKILL) { _ = state.waitUntilExit() } else { _ = state.termination() }
     }
 }
 

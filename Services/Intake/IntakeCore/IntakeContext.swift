@@ -16,9 +16,13 @@ public final class IntakeContext: Sendable {
     /// Channels, origins and custom fields as opens read them (see ``CatalogCache``).
     let catalogCache = CatalogCache()
     /// Concurrent ticket opens share one transaction (see ``GroupCommit``); `nil` when off.
-    let openCommits: GroupCommit<IntakeV1.OpenTicketResponse>?
+    let openCommits: GroupCommit?
     /// Concurrent uploads' rows share one transaction the same way; `nil` when group commit is off.
-    let uploadCommits: GroupCommit<CommonV1.AttachmentRef>?
+    /// On SQLite the same writer as the opens (``openCommits``): its single writer runs one
+    /// transaction at a time anyway, and a second writer only queued behind the first (each
+    /// waiting in its gather window for callers busy in the other) and committed twice as often.
+    /// On PostgreSQL a writer of its own, on its own connection, in parallel with the opens'.
+    let uploadCommits: GroupCommit?
     /// SQLite: the double-submission check's memory (see ``RecentSubmissions``); `nil` on
     /// PostgreSQL (an index answers it there) or without a window.
     let recentSubmissions: RecentSubmissions?
@@ -51,8 +55,8 @@ public final class IntakeContext: Sendable {
         openCommits = groupCommit
             ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds,
                           committed: committed, recent: recent) : nil
-        uploadCommits = groupCommit
-            ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds, committed: committed) : nil
+        uploadCommits = !groupCommit ? nil : database.engine == .sqlite ? openCommits
+            : GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds, committed: committed)
     }
 
     /// What the background checkpointer has done (`nil` when it is off).
@@ -61,7 +65,8 @@ public final class IntakeContext: Sendable {
     /// What the group commit of ticket opens has done (`nil` when it is off).
     public var openCommitStatistics: GroupCommitStatistics? { openCommits?.statistics }
 
-    /// What the group commit of uploads has done (`nil` when it is off).
+    /// What the group commit of uploads has done (`nil` when it is off); on SQLite the opens' one,
+    /// which runs both.
     public var uploadCommitStatistics: GroupCommitStatistics? { uploadCommits?.statistics }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

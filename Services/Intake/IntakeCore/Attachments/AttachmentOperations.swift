@@ -16,6 +16,37 @@ extension IntakeContext {
     ///   (``requireTicketAccess(_:caller:)``).
     public func upload(first: IntakeV1.UploadAttachmentRequest, next: () throws -> IntakeV1.UploadAttachmentRequest?,
                        caller: Caller) throws -> CommonV1.AttachmentRef {
+        let rows = try receiveUpload(first: first, next: next, caller: caller)
+        if let uploadCommits { return try uploadCommits.run(rows) }
+        return try database.write { tx in try rows(tx) }
+    }
+
+    /// ``upload(first:next:caller:)`` without waiting for its rows to commit: the file is
+    /// received and checked on the calling thread, then its rows are queued to the group commit's
+    /// writer, and `completion` runs there once its batch committed (or failed), exactly once
+    /// (with group commit off, on the calling thread before this returns). The `UploadAttachment`
+    /// handler answers from `completion`, so no RPC worker thread waits for the batch.
+    /// - Parameter isCancelled: Checked when the batch starts: an upload whose caller has given
+    ///   up by then stores nothing (`DEADLINE_EXCEEDED`).
+    public func upload(first: IntakeV1.UploadAttachmentRequest, next: () throws -> IntakeV1.UploadAttachmentRequest?,
+                       caller: Caller, isCancelled: (@Sendable () -> Bool)? = nil,
+                       completion: @escaping @Sendable (Result<CommonV1.AttachmentRef, any Error>) -> Void) {
+        let rows: @Sendable (any SQLExecutor) throws -> CommonV1.AttachmentRef
+        do { rows = try receiveUpload(first: first, next: next, caller: caller) } catch {
+            completion(.failure(error))
+            return
+        }
+        guard let uploadCommits else {
+            completion(Result { try database.write { tx in try rows(tx) } })
+            return
+        }
+        uploadCommits.submit(rows, isCancelled: isCancelled, completion: completion)
+    }
+
+    /// Receives, checks and hashes an upload (see ``upload(first:next:caller:)``) and returns
+    /// the transaction body that records it.
+    private func receiveUpload(first: IntakeV1.UploadAttachmentRequest, next: () throws -> IntakeV1.UploadAttachmentRequest?,
+                               caller: Caller) throws -> @Sendable (any SQLExecutor) throws -> CommonV1.AttachmentRef {
         var violations = Violations()
         Self.checkInternal(first.`internal`, caller: caller, into: &violations)
         let fileName = Self.checkedFileName(first.fileName, field: "file_name", into: &violations)
@@ -73,7 +104,7 @@ extension IntakeContext {
         // Concurrent uploads share a transaction and its COMMIT, like opens (``GroupCommit``):
         // each runs in its own savepoint and keeps its own outcome.
         let organizationID = caller.isCustomer ? caller.principal.organizationID : ""
-        return try writeUpload { [self] tx in
+        return { [self] tx in
             let inlineBytes: [UInt8]?
             if case .inline(_, let bytes) = content { inlineBytes = bytes } else { inlineBytes = nil }
             if let batch = tx as? OpenBatch, let inlineBytes, ticketID.isEmpty, !stored.`internal` {
@@ -113,13 +144,6 @@ extension IntakeContext {
             }
             return stored
         }
-    }
-
-    /// Runs an upload's rows in the uploads' group commit, or in a transaction of its own when
-    /// group commit is off.
-    private func writeUpload(_ body: @escaping @Sendable (any SQLExecutor) throws -> CommonV1.AttachmentRef) throws -> CommonV1.AttachmentRef {
-        if let uploadCommits { return try uploadCommits.run(body) }
-        return try database.write { tx in try body(tx) }
     }
 
     /// Records contents in the caller's transaction (one `INSERT` for all of them), each once

@@ -17,11 +17,12 @@ public final class IntakeContext: Sendable {
     let catalogCache = CatalogCache()
     /// Concurrent ticket opens share one transaction (see ``GroupCommit``); `nil` when off.
     let openCommits: GroupCommit?
-    /// Concurrent uploads' rows share one transaction the same way; `nil` when group commit is off.
-    /// On SQLite the same writer as the opens (``openCommits``): its single writer runs one
-    /// transaction at a time anyway, and a second writer only queued behind the first (each
-    /// waiting in its gather window for callers busy in the other) and committed twice as often.
-    /// On PostgreSQL a writer of its own, on its own connection, in parallel with the opens'.
+    /// Concurrent uploads' rows share one transaction the same way, with the opens: the same
+    /// writer as ``openCommits`` (`nil` when group commit is off). A writer of their own only
+    /// queued behind the opens' for SQLite's single writer, and on both engines each writer waited
+    /// in its gather window for callers busy in the other (a client uploads, then opens); an
+    /// upload's rows go out with the batch's others (``OpenBatch/deferFiles(contents:attachments:)``),
+    /// so it adds no round trip to a PostgreSQL batch (docs/BENCHMARKS-intake.md, 2026-11-30 s22).
     let uploadCommits: GroupCommit?
     /// SQLite: the double-submission check's memory (see ``RecentSubmissions``); `nil` on
     /// PostgreSQL (an index answers it there) or without a window.
@@ -55,8 +56,7 @@ public final class IntakeContext: Sendable {
         openCommits = groupCommit
             ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds,
                           committed: committed, recent: recent) : nil
-        uploadCommits = !groupCommit ? nil : database.engine == .sqlite ? openCommits
-            : GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds, committed: committed)
+        uploadCommits = openCommits
     }
 
     /// What the background checkpointer has done (`nil` when it is off).
@@ -65,8 +65,7 @@ public final class IntakeContext: Sendable {
     /// What the group commit of ticket opens has done (`nil` when it is off).
     public var openCommitStatistics: GroupCommitStatistics? { openCommits?.statistics }
 
-    /// What the group commit of uploads has done (`nil` when it is off); on SQLite the opens' one,
-    /// which runs both.
+    /// What the group commit of uploads has done (`nil` when it is off): the opens' one, which runs both.
     public var uploadCommitStatistics: GroupCommitStatistics? { uploadCommits?.statistics }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -511,6 +511,13 @@ extension IntakeContext {
 
     /// The last path component, without control characters.
     static func cleanFileName(_ name: String) -> String {
+        // The usual name (printable ASCII, no path separator, no space at either end) is already
+        // clean: returned without Foundation's trimming, which cost ≈ 3 µs per file.
+        let utf8 = name.utf8
+        if let first = utf8.first, let last = utf8.last, first != 0x20, last != 0x20,
+           utf8.allSatisfy({ (0x20...0x7E).contains($0) && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "\\") }) {
+            return name
+        }
         let last = name.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
         return String(last.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f }.map(Character.init))
             .trimmingCharacters(in: .whitespaces)
@@ -518,7 +525,11 @@ extension IntakeContext {
 
     /// An announced SHA-256 is 64 hex digits; a size is not negative.
     static func checkDescription(sha256: String, sizeBytes: Int64, into violations: inout Violations) {
-        if sha256.count != 64 || !sha256.allSatisfy({ $0.isHexDigit }) {
+        // (64 ASCII hex digits, checked on the bytes; anything else as Character.isHexDigit says.)
+        let asciiHex = sha256.utf8.count == 64 && sha256.utf8.allSatisfy {
+            (0x30...0x39).contains($0) || (0x41...0x46).contains($0) || (0x61...0x66).contains($0)
+        }
+        if !asciiHex && (sha256.count != 64 || !sha256.allSatisfy({ $0.isHexDigit })) {
             violations.add("sha256", "invalid_sha256", pt: "Informe o SHA-256 do arquivo (64 dígitos hexadecimais).",
                            en: "Give the file's SHA-256 (64 hex digits).")
         }

@@ -72,9 +72,8 @@ public struct GroupCommitStatistics: Sendable, Equatable {
 /// every open of the batch (none of them is acknowledged, none is stored).
 ///
 /// Jobs of different kinds share one writer: each job's output type is its own (a ticket open
-/// answers an `OpenTicketResponse`, an upload an `AttachmentRef`), so on SQLite, whose single
-/// writer serializes every transaction anyway, uploads and opens commit together
-/// (``IntakeContext``).
+/// answers an `OpenTicketResponse`, an upload an `AttachmentRef`), so uploads and opens commit
+/// together (``IntakeContext/uploadCommits``).
 final class GroupCommit: @unchecked Sendable {
     typealias Body = @Sendable (any SQLExecutor) throws -> any Sendable
     typealias Completion = @Sendable (Result<any Sendable, any Error>) -> Void

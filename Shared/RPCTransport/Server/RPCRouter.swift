@@ -66,13 +66,7 @@ public struct RPCRouter: Sendable {
                 finish(.failure(error))
                 return
             }
-            handler(request, context) { result in
-                switch result {
-                case .success(let response): finish(.success(response.serializedBytes()))
-                case .failure(let error as RPCError): finish(.failure(error))
-                case .failure: finish(.failure(RPCError(.internal, "erro interno / internal error")))
-                }
-            }
+            handler(request, context) { result in finish(Self.answer(result)) }
         }))
     }
 
@@ -108,14 +102,18 @@ public struct RPCRouter: Sendable {
     ) {
         precondition(method.clientStreaming && !method.serverStreaming, "\(method.path) is not client streaming with one response")
         add(method.info, .streamingCompleting({ stream, context, finish in
-            handler(RequestStream(stream), context) { result in
-                switch result {
-                case .success(let response): finish(.success(response.serializedBytes()))
-                case .failure(let error as RPCError): finish(.failure(error))
-                case .failure: finish(.failure(RPCError(.internal, "erro interno / internal error")))
-                }
-            }
+            handler(RequestStream(stream), context) { result in finish(Self.answer(result)) }
         }))
+    }
+
+    /// What a completing handler's result answers: the response encoded, its ``RPCError``, or
+    /// `INTERNAL` for any other error.
+    private static func answer<Response: ProtoMessage>(_ result: Result<Response, any Error>) -> Result<[UInt8], RPCError> {
+        switch result {
+        case .success(let response): .success(response.serializedBytes())
+        case .failure(let error as RPCError): .failure(error)
+        case .failure: .failure(RPCError(.internal, "erro interno / internal error"))
+        }
     }
 
     /// Registers a streaming method by its description, with encoded messages (the gateway's

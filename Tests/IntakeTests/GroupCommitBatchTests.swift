@@ -218,7 +218,7 @@ struct GroupCommitBatchTests {
         let db = try ScratchDatabase(engine).open(migrations: IntakeService.migrations)
         defer { db.close() }
         try db.write { tx in try tx.execute("INSERT INTO counters (name, last_value) VALUES (?, ?)", [.text("ticket-test"), .integer(41)]) }
-        let commits = GroupCommit<Int64>(database: db, gatherMicroseconds: 100_000)
+        let commits = GroupCommit(database: db, gatherMicroseconds: 100_000)
         let outcomes = Mutex<[Int: Result<Int64, RPCError>]>([:])
         let group = DispatchGroup()
         // The first open runs alone and slowly, so the next seven queue behind it and form one batch.
@@ -228,7 +228,7 @@ struct GroupCommitBatchTests {
         while commits.statistics.running < 1 && Date() < limit { usleep(2_000) }
         for index in 1...7 {
             group.enter()
-            let read: GroupCommit<Int64>.Read = .counter("ticket-test")
+            let read: GroupCommit.Read = .counter("ticket-test")
             commits.submit({ tx in
                 guard let batch = tx as? OpenBatch, try batch.numbers("ticket-test") else { throw RPCError(.internal, "not batched") }
                 let number = batch.nextNumber("ticket-test")

@@ -146,6 +146,80 @@ struct OpenBatchTests {
                                                           [.text(email.emailMessageID)]) }.integerValue == 1)
     }
 
+    @Test("one batch of opens naming uploads: each ticket gets its uploads in the order named, then its own files, rows written with the batch; a second open naming an upload already taken in the batch is refused; a rejected open leaves its upload pending",
+          arguments: TestEngines.all)
+    func batchLinksUploads(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine, environment: ["INTAKE_GROUP_COMMIT": "true"])
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let contacts = try (0..<4).map { try harness.contact(acme, "Pessoa \($0)", email: "p\($0)@acme.example") }
+        func customer(_ index: Int) -> CallOptions { harness.options(IntakeHarness.customer(contacts[index])) }
+        let bytes = (0..<5).map { Array("anexo \($0) ".utf8) + randomBytes(300 + $0, seed: UInt64(70 + $0)) }
+        let a = try harness.upload(bytes[0], name: "a.txt", as: customer(0))
+        let b = try harness.upload(bytes[1], name: "b.txt", as: customer(0))
+        let c = try harness.upload(bytes[2], name: "c.txt", as: customer(1))
+        let d = try harness.upload(bytes[3], name: "d.txt", as: customer(2))
+        var twoAndOwn = IntakeHarness.request(acme, subject: "Dois anexos e um arquivo")
+        twoAndOwn.attachmentIDs = [b.id, a.id]
+        var own = IntakeV1.OpenTicketFile()
+        own.fileName = "proprio.txt"
+        own.data = bytes[4]
+        twoAndOwn.files = [own]
+        var first = IntakeHarness.request(acme, subject: "Com c")
+        first.attachmentIDs = [c.id]
+        var again = IntakeHarness.request(acme, subject: "Com c de novo")
+        again.attachmentIDs = [c.id]
+        var rejected = IntakeHarness.request(acme, subject: "Sem produto")
+        rejected.product = ""
+        rejected.attachmentIDs = [d.id]
+        let calls = [
+            Call(options: customer(0), request: twoAndOwn),  // 0
+            Call(options: customer(1), request: first),      // 1
+            Call(options: customer(1), request: again),      // 2: c again; whichever of 1 and 2 runs second is refused
+            Call(options: customer(2), request: rejected),   // 3: rejected, d stays pending
+        ]
+        _ = try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme, subject: "Antes"), options: customer(3))
+        let run = try Self.oneBatch(harness, first: Call(options: customer(3), request: IntakeHarness.request(acme, subject: "Primeiro")), calls)
+        #expect(run.largestBatch == calls.count, "the queued calls ran as one batch")
+        func response(_ index: Int) -> IntakeV1.Ticket? { try? run.results[index]?.get().ticket }
+
+        let withFiles = try #require(response(0))
+        #expect(withFiles.attachments.map(\.id).prefix(2) == [b.id, a.id] && withFiles.attachments.count == 3)
+        // Calls 1 and 2 both name c (queued in whichever order their threads got there): the first
+        // to run takes it, the other is refused.
+        let winners = [1, 2].filter { response($0) != nil }
+        #expect(winners.count == 1, "one of the two opens naming c took it: \(run.results)")
+        guard let winner = winners.first, case .failure(let taken)? = run.results[3 - winner] else {
+            Issue.record("a second open took an upload already on a ticket, or neither did")
+            return
+        }
+        #expect(response(winner)?.attachments.map(\.id) == [c.id])
+        #expect(taken.code == .invalidArgument && taken.violations.map(\.field) == ["attachment_ids[0]"])
+        guard case .failure(let invalid)? = run.results[3] else {
+            Issue.record("the open without a product succeeded")
+            return
+        }
+        #expect(invalid.code == .invalidArgument && invalid.violations.map(\.field) == ["product"])
+
+        // Stored as answered: GetTicket lists the files by position, each readable byte-exact.
+        for ticket in [withFiles, try #require(response(winner))] {
+            var reference = IntakeV1.GetTicketRequest()
+            reference.ticket = ticket.id
+            let stored = try harness.client.call(IntakeV1.Intake.getTicket, reference, options: harness.staff)
+            #expect(stored.attachments.map(\.id) == ticket.attachments.map(\.id))
+        }
+        #expect(try harness.download(b.id, as: customer(0)) == bytes[1])
+        #expect(try harness.download(withFiles.attachments[2].id, as: customer(0)) == bytes[4])
+        let bytesOnTicket = try harness.database.read { try $0.scalar("SELECT attachment_bytes FROM tickets WHERE id = ?", [.text(withFiles.id)]) }
+        #expect(bytesOnTicket.integerValue == Int64(bytes[0].count + bytes[1].count + bytes[4].count))
+        #expect(try harness.referenceCountMismatches().isEmpty)
+
+        // The rejected open's upload is still pending: a later open takes it.
+        var later = IntakeHarness.request(acme, subject: "Depois com d")
+        later.attachmentIDs = [d.id]
+        let taker = try harness.client.call(IntakeV1.Intake.openTicket, later, options: customer(2))
+        #expect(taker.ticket?.attachments.map(\.id) == [d.id])
+    }
+
     @Test("a failure writing a batch's rows fails every open of that batch and stores none of them; the next opens continue the codes without a gap",
           arguments: TestEngines.all)
     func failedFlushStoresNothing(engine: DatabaseEngine) throws {

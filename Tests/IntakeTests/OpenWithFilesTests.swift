@@ -199,8 +199,8 @@ struct OpenWithFilesTests {
             }
         }
 
-        // Index 4 also names an upload: an open mixing both writes its rows itself, in its
-        // savepoint (the others hand theirs to the batch, OpenBatch.deferTicket).
+        // Index 4 also names an upload and carries an e-mail Message-ID: such an open writes its
+        // rows itself, in its savepoint (the others hand theirs to the batch, OpenBatch.deferTicket).
         let uploadedBytes = randomBytes(500, seed: 98)
         let upload = try harness.upload(uploadedBytes, as: harness.options(IntakeHarness.customer(contacts[4])))
         // A content whose row lost its bytes (as only damage could leave it): an open carrying it
@@ -226,6 +226,8 @@ struct OpenWithFilesTests {
             if index == 4 {
                 request.files.append(openFile("boom.bin", randomBytes(10, seed: 99)))
                 request.attachmentIDs = [upload.id]
+                request.channel = "email"
+                request.emailMessageID = "<lote-4@acme.example>"
             }
             return request
         }

@@ -21,6 +21,10 @@ enum TestMethods {
     static let held = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Held", clientStreaming: false, serverStreaming: false)
     /// Sums the sizes of uploaded chunks.
     static let upload = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Upload", clientStreaming: true, serverStreaming: false)
+    /// Sums the sizes of uploaded chunks on a worker, answered later from another thread
+    /// (`registerStreamingCompleting`); fails when the first chunk starts with 1 (an RPCError) or
+    /// 2 (another error).
+    static let uploadLater = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/UploadLater", clientStreaming: true, serverStreaming: false)
 }
 
 /// Shared observations of the test handlers.
@@ -96,6 +100,30 @@ final class LoopbackServer: @unchecked Sendable {
             var response = RpcV1.EchoResponse()
             response.payload = Array(String(total).utf8)
             return response
+        }
+        router.registerStreamingCompleting(TestMethods.uploadLater) { requests, _, respond in
+            var total = 0
+            var first: UInt8?
+            do {
+                while let chunk = try requests.receive() {
+                    if first == nil { first = chunk.payload.first ?? 0 }
+                    total += chunk.payload.count
+                }
+            } catch {
+                respond(.failure(error))
+                return
+            }
+            let sum = total, kind = first
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(sum % 3)) {
+                switch kind {
+                case 1: respond(.failure(RPCError(.failedPrecondition, "refused later")))
+                case 2: respond(.failure(CocoaError(.fileNoSuchFile)))
+                default:
+                    var response = RpcV1.EchoResponse()
+                    response.payload = Array(String(sum).utf8)
+                    respond(.success(response))
+                }
+            }
         }
         var configuration = ServerConfiguration(serviceName: "test", secret: secret)
         configuration.limits = limits

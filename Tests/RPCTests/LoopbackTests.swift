@@ -122,6 +122,37 @@ struct LoopbackTests {
         }
     }
 
+    @Test("a client-streaming handler read on a worker answers later from another thread: each upload its own sum, concurrent uploads matched to their callers, its errors as given, other errors INTERNAL")
+    func streamingCompletingHandler() throws {
+        let server = try LoopbackServer(workers: 2)
+        let client = server.client(timeout: 30_000)
+        // Connected before the uploads start (see the report of s22: a stream opened while the
+        // first connection is being set up can fail with UNAVAILABLE).
+        _ = try client.call(TestMethods.later, Self.echoRequest([0]))
+        let outcomes = Mutex<[Int: String]>([:])
+        DispatchQueue.concurrentPerform(iterations: 40) { i in
+            do {
+                let upload = try client.streamingCall(TestMethods.uploadLater)
+                for _ in 0..<(1 + i % 4) { try upload.send(Self.echoRequest(Array(repeating: 3, count: 100 + i))) }
+                let sum = String(decoding: try upload.finish().payload, as: UTF8.self)
+                outcomes.withLock { $0[i] = sum }
+            } catch {
+                outcomes.withLock { $0[i] = "\(error)" }
+            }
+        }
+        for i in 0..<40 { #expect(outcomes.withLock { $0[i] } == String((1 + i % 4) * (100 + i))) }
+        let refused = try client.streamingCall(TestMethods.uploadLater)
+        try refused.send(Self.echoRequest([1, 0]))
+        do { _ = try refused.finish(); Issue.record("the refused upload succeeded") } catch let error as RPCError {
+            #expect(error.code == .failedPrecondition && error.message == "refused later")
+        }
+        let failing = try client.streamingCall(TestMethods.uploadLater)
+        try failing.send(Self.echoRequest([2]))
+        do { _ = try failing.finish(); Issue.record("the failing upload succeeded") } catch let error as RPCError {
+            #expect(error.code == .internal)
+        }
+    }
+
     @Test("responses finished together inside RPCResponses.flushingOnce are written when it returns, each to its caller")
     func responsesFlushedOnce() throws {
         let server = try LoopbackServer()

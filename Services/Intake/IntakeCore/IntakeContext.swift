@@ -16,9 +16,14 @@ public final class IntakeContext: Sendable {
     /// Channels, origins and custom fields as opens read them (see ``CatalogCache``).
     let catalogCache = CatalogCache()
     /// Concurrent ticket opens share one transaction (see ``GroupCommit``); `nil` when off.
-    let openCommits: GroupCommit<IntakeV1.OpenTicketResponse>?
-    /// Concurrent uploads' rows share one transaction the same way; `nil` when group commit is off.
-    let uploadCommits: GroupCommit<CommonV1.AttachmentRef>?
+    let openCommits: GroupCommit?
+    /// Concurrent uploads' rows share one transaction the same way, with the opens: the same
+    /// writer as ``openCommits`` (`nil` when group commit is off). A writer of their own only
+    /// queued behind the opens' for SQLite's single writer, and on both engines each writer waited
+    /// in its gather window for callers busy in the other (a client uploads, then opens); an
+    /// upload's rows go out with the batch's others (``OpenBatch/deferFiles(contents:attachments:)``),
+    /// so it adds no round trip to a PostgreSQL batch (docs/BENCHMARKS-intake.md, 2026-11-30 s22).
+    let uploadCommits: GroupCommit?
     /// SQLite: the double-submission check's memory (see ``RecentSubmissions``); `nil` on
     /// PostgreSQL (an index answers it there) or without a window.
     let recentSubmissions: RecentSubmissions?
@@ -51,8 +56,7 @@ public final class IntakeContext: Sendable {
         openCommits = groupCommit
             ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds,
                           committed: committed, recent: recent) : nil
-        uploadCommits = groupCommit
-            ? GroupCommit(database: database, gatherMicroseconds: settings.groupCommitGatherMicroseconds, committed: committed) : nil
+        uploadCommits = openCommits
     }
 
     /// What the background checkpointer has done (`nil` when it is off).
@@ -61,7 +65,7 @@ public final class IntakeContext: Sendable {
     /// What the group commit of ticket opens has done (`nil` when it is off).
     public var openCommitStatistics: GroupCommitStatistics? { openCommits?.statistics }
 
-    /// What the group commit of uploads has done (`nil` when it is off).
+    /// What the group commit of uploads has done (`nil` when it is off): the opens' one, which runs both.
     public var uploadCommitStatistics: GroupCommitStatistics? { uploadCommits?.statistics }
 
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -25,6 +25,9 @@ public struct RPCRouter: Sendable {
         case streaming(clientStreaming: Bool, @Sendable (ServerStream, ServerContext) throws -> [UInt8]?)
         /// Runs on the event loop and answers later, from any thread, through its last argument.
         case completing(@Sendable (UnsafeRawBufferPointer, ServerContext, @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) -> Void)
+        /// A client-streaming method read on a worker thread, answered later, from any thread,
+        /// through its last argument.
+        case streamingCompleting(@Sendable (ServerStream, ServerContext, @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) -> Void)
     }
 
     private(set) var handlers: [String: Handler] = [:]
@@ -63,13 +66,7 @@ public struct RPCRouter: Sendable {
                 finish(.failure(error))
                 return
             }
-            handler(request, context) { result in
-                switch result {
-                case .success(let response): finish(.success(response.serializedBytes()))
-                case .failure(let error as RPCError): finish(.failure(error))
-                case .failure: finish(.failure(RPCError(.internal, "erro interno / internal error")))
-                }
-            }
+            handler(request, context) { result in finish(Self.answer(result)) }
         }))
     }
 
@@ -90,6 +87,33 @@ public struct RPCRouter: Sendable {
             }
             return response.serializedBytes()
         }))
+    }
+
+    /// Registers a client-streaming method (one response) whose handler reads the requests on a
+    /// worker thread, as ``registerStreaming(_:_:)``'s does, and answers later by calling `respond`
+    /// exactly once, from any thread: it may hand the last step to a thread of its own (a writer
+    /// that batches requests) and return, so no worker thread waits for that step, and the
+    /// response goes out with the others that thread finishes (``RPCResponses/flushingOnce(_:)``).
+    /// An error that is not an ``RPCError`` is answered as `INTERNAL`.
+    public mutating func registerStreamingCompleting<Request, Response>(
+        _ method: RPCMethod<Request, Response>,
+        _ handler: @escaping @Sendable (RequestStream<Request>, ServerContext,
+                                        _ respond: @escaping @Sendable (Result<Response, any Error>) -> Void) -> Void
+    ) {
+        precondition(method.clientStreaming && !method.serverStreaming, "\(method.path) is not client streaming with one response")
+        add(method.info, .streamingCompleting({ stream, context, finish in
+            handler(RequestStream(stream), context) { result in finish(Self.answer(result)) }
+        }))
+    }
+
+    /// What a completing handler's result answers: the response encoded, its ``RPCError``, or
+    /// `INTERNAL` for any other error.
+    private static func answer<Response: ProtoMessage>(_ result: Result<Response, any Error>) -> Result<[UInt8], RPCError> {
+        switch result {
+        case .success(let response): .success(response.serializedBytes())
+        case .failure(let error as RPCError): .failure(error)
+        case .failure: .failure(RPCError(.internal, "erro interno / internal error"))
+        }
     }
 
     /// Registers a streaming method by its description, with encoded messages (the gateway's

@@ -213,10 +213,16 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         let deadline = Deadline(uptimeNanoseconds: now &+ UInt64(timeout) &* 1_000_000)
         let state = CallState()
         var stream: ServerStream?
-        if case .streaming(let clientStreaming, _) = handler {
+        switch handler {
+        case .streaming(let clientStreaming, _):
             let s = ServerStream(callID: frame.callID, deadline: deadline, state: state, connection: self)
             if !clientStreaming { _ = s.deliver(frame.payload, end: true) } else if frame.endStream { _ = s.deliver(nil, end: true) }
             stream = s
+        case .streamingCompleting:
+            let s = ServerStream(callID: frame.callID, deadline: deadline, state: state, connection: self)
+            if frame.endStream { _ = s.deliver(nil, end: true) }
+            stream = s
+        case .unary, .completing: break
         }
         let call = ActiveCall(method: frame.method, deadline: deadline, startedAt: now, state: state,
                               requestID: frame.metadata[MetadataKey.requestID], stream: stream,
@@ -264,6 +270,11 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             server.workers.submit { [self] in
                 let outcome = Self.run { try body(stream, context) ?? [] }
                 finish(callID: frame.callID, outcome: outcome)
+            }
+        case .streamingCompleting(let body):
+            let stream = stream!
+            server.workers.submit { [self] in
+                body(stream, context) { [self] outcome in finish(callID: callID, outcome: outcome) }
             }
         }
     }

@@ -274,6 +274,11 @@ enum IntakeBench {
             // The older way, for comparison: an upload (client streaming) then the open naming
             // it, two blocking calls in sequence on one thread per caller.
             let files = try startService(engine, options, callers: callers)
+            let filesPID = files.process.process.processIdentifier
+            let filesCPUBefore = processCPUSeconds(filesPID)
+            let filesThreadsBefore = threadCPUSeconds(filesPID)
+            let filesOpenedBefore = try ticketCount(engine, directory: files.directory.path, url: files.postgresURL)
+            let filesBackendsBefore = files.postgresURL.map { postgresBackends(database: databaseName($0)) } ?? [:]
             let filesOrganization = files.organization, filesPrincipals = files.principals, filesClient = files.client
             var fileOptions = options
             fileOptions.clients = callers
@@ -294,10 +299,18 @@ enum IntakeBench {
                 open.attachmentIDs = [ref.id]
                 _ = try filesClient.call(IntakeV1.Intake.openTicket, open, options: filesPrincipals[thread])
             }
+            let filesCPU = processCPUSeconds(filesPID) - filesCPUBefore
+            let filesBusiest = busiestThread(filesThreadsBefore, threadCPUSeconds(filesPID))
+            let filesBackendCPU = files.postgresURL.map { backendCPU(from: filesBackendsBefore, to: postgresBackends(database: databaseName($0))) }
+            let filesOpened = try ticketCount(engine, directory: files.directory.path, url: files.postgresURL) - filesOpenedBefore
             _ = files.stop()
             fileRates[inFlight] = withFile
-            print(String(format: "[%@] opens/s over RPC, one %d-byte file uploaded first (UploadAttachment, then OpenTicket naming it: two calls): %8.0f",
-                         label, options.attachmentBytes, withFile))
+            print(String(format: "[%@] opens/s over RPC, one %d-byte file uploaded first (UploadAttachment, then OpenTicket naming it: two calls): %8.0f  (intake process CPU %.0f µs per upload and open, its busiest thread %.0f µs)",
+                         label, options.attachmentBytes, withFile, filesCPU * 1e6 / Double(max(1, filesOpened)),
+                         filesBusiest * 1e6 / Double(max(1, filesOpened))))
+            if let filesBackendCPU {
+                print(String(format: "[%@] PostgreSQL backends' CPU per upload and open: %.0f µs", label, filesBackendCPU * 1e6 / Double(max(1, filesOpened))))
+            }
         }
 
         let row = Int(rowBytes) + 200

@@ -78,15 +78,23 @@ enum IntakeAPI {
         }
 
         // Attachments.
-        router.registerStreaming(API.uploadAttachment) { requests, _, context in
-            let who = try caller(context)
-            guard let first = try requests.receive() else {
-                throw RPCError(.invalidArgument, "envio vazio / empty upload")
+        // Received on a worker thread; its rows are then queued to the group commit's writer,
+        // which answers once they committed (the worker does not wait for the batch).
+        router.registerStreamingCompleting(API.uploadAttachment) { requests, context, respond in
+            let who: Caller
+            let first: IntakeV1.UploadAttachmentRequest
+            do {
+                who = try caller(context)
+                guard let received = try requests.receive() else { throw RPCError(.invalidArgument, "envio vazio / empty upload") }
+                first = received
+            } catch {
+                respond(.failure(error))
+                return
             }
-            return try intake.upload(first: first, next: {
+            intake.upload(first: first, next: {
                 try context.checkCancellation()
                 return try requests.receive()
-            }, caller: who)
+            }, caller: who, isCancelled: { context.isCancelled }, completion: respond)
         }
         router.register(API.addFiles) { request, context in
             try intake.addFiles(request, caller: caller(context), idempotencyKey: context.idempotencyKey)

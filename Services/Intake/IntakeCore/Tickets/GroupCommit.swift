@@ -70,9 +70,13 @@ public struct GroupCommitStatistics: Sendable, Equatable {
 /// retrying the whole transaction (busy, serialization, broken connection) propagate, and
 /// `Database.write` runs the batch again from the start; an error that ends the transaction fails
 /// every open of the batch (none of them is acknowledged, none is stored).
-final class GroupCommit<Output: Sendable>: @unchecked Sendable {
-    typealias Body = @Sendable (any SQLExecutor) throws -> Output
-    typealias Completion = @Sendable (Result<Output, any Error>) -> Void
+///
+/// Jobs of different kinds share one writer: each job's output type is its own (a ticket open
+/// answers an `OpenTicketResponse`, an upload an `AttachmentRef`), so uploads and opens commit
+/// together (``IntakeContext/uploadCommits``).
+final class GroupCommit: @unchecked Sendable {
+    typealias Body = @Sendable (any SQLExecutor) throws -> any Sendable
+    typealias Completion = @Sendable (Result<any Sendable, any Error>) -> Void
     /// A query the open will run first, which a PostgreSQL batch sends for all its opens at once.
     typealias Read = OpenBatch.Read
 
@@ -83,7 +87,7 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
         /// Whether the caller gave up before the open started (its RPC deadline passed or it cancelled).
         let isCancelled: (@Sendable () -> Bool)?
         // Only touched by the writer thread.
-        var attempt: Result<Output, any Error>?
+        var attempt: Result<any Sendable, any Error>?
 
         init(_ body: @escaping Body, reads: [Read], isCancelled: (@Sendable () -> Bool)?, completion: @escaping Completion) {
             self.body = body
@@ -146,7 +150,7 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
 
     /// Runs `body` in a shared write transaction and returns its own result once that
     /// transaction committed (blocks the calling thread).
-    func run(_ body: @escaping Body, reads: [Read] = []) throws -> Output {
+    func run<Output: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) throws -> Output, reads: [Read] = []) throws -> Output {
         let done = DispatchSemaphore(value: 0)
         let outcome = OutcomeBox<Output>()
         submit(body, reads: reads) { result in
@@ -163,9 +167,11 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     /// - Parameter reads: Queries `body` runs first; in a batch on PostgreSQL those of all the
     ///   batch's opens go out in one round trip at its start, and `body` gets their results from
     ///   memory (``OpenBatch``).
-    func submit(_ body: @escaping Body, reads: [Read] = [], isCancelled: (@Sendable () -> Bool)? = nil,
-                completion: @escaping Completion) {
-        let job = Job(body, reads: reads, isCancelled: isCancelled, completion: completion)
+    func submit<Output: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) throws -> Output, reads: [Read] = [],
+                                  isCancelled: (@Sendable () -> Bool)? = nil,
+                                  completion: @escaping @Sendable (Result<Output, any Error>) -> Void) {
+        let job = Job({ tx in try body(tx) }, reads: reads, isCancelled: isCancelled,
+                      completion: { result in completion(result.map { $0 as! Output }) })
         lock.lock()
         queue.append(job)
         if !writerRunning {
@@ -271,9 +277,9 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
     /// released, on the responder.
     private final class Retired: @unchecked Sendable {
         var jobs: [Job]
-        var answers: Answers<Output>?
+        var answers: Answers?
 
-        init(jobs: [Job], answers: Answers<Output>) {
+        init(jobs: [Job], answers: Answers) {
             self.jobs = jobs
             self.answers = answers
         }
@@ -286,7 +292,7 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
         }
     }
 
-    private func execute(_ batch: [Job]) -> [Result<Output, any Error>] {
+    private func execute(_ batch: [Job]) -> [Result<any Sendable, any Error>] {
         if batch.count == 1 {
             // Alone: its own transaction is its savepoint.
             let outcome = Result {
@@ -347,13 +353,13 @@ final class GroupCommit<Output: Sendable>: @unchecked Sendable {
 }
 
 /// A committed (or failed) batch's completions with their outcomes, sent together.
-private struct Answers<Output: Sendable>: @unchecked Sendable {
-    let completions: [@Sendable (Result<Output, any Error>) -> Void]
-    let outcomes: [Result<Output, any Error>]
+private struct Answers: @unchecked Sendable {
+    let completions: [@Sendable (Result<any Sendable, any Error>) -> Void]
+    let outcomes: [Result<any Sendable, any Error>]
     /// Whether ``send()`` ran (on the writer).
     var sent = false
 
-    init(_ completions: [@Sendable (Result<Output, any Error>) -> Void], _ outcomes: [Result<Output, any Error>]) {
+    init(_ completions: [@Sendable (Result<any Sendable, any Error>) -> Void], _ outcomes: [Result<any Sendable, any Error>]) {
         self.completions = completions
         self.outcomes = outcomes
     }

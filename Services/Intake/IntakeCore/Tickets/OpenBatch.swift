@@ -1,4 +1,5 @@
 import Messages
+import RPC
 import Storage
 
 /// The executor the opens of one group-commit batch run on (``GroupCommit``), on both engines. It
@@ -45,13 +46,26 @@ final class OpenBatch: SQLExecutor {
         var params: [SQLValue]
     }
 
-    /// Rows of one open written by ``finish()``.
+    /// Rows of one open (or upload) written by ``finish()``.
     private struct Deferred {
-        var ticket: [SQLValue]
+        /// The ticket's row (`nil` for an upload's rows alone).
+        var ticket: [SQLValue]?
         var outbox: [OutboxEvent]
         var contents: [DeferredContent] = []
         /// Attachment rows, the values of ``IntakeContext/attachmentColumns``.
         var attachments: [[SQLValue]] = []
+        /// Pending uploads put on the ticket.
+        var links: [DeferredLink] = []
+    }
+
+    /// A pending upload an open puts on its new ticket, at `position` among its files: its row
+    /// was read (on PostgreSQL locked, ``IntakeContext/pendingQuery(ids:uploaderID:engine:)``)
+    /// and claimed in the batch (``claim(_:)``), so the `UPDATE` ``finish()`` sends cannot miss it.
+    struct DeferredLink {
+        var attachmentID: String
+        var ticketID: String
+        var organizationID: String
+        var position: Int64
     }
 
     /// A content an open carried in its request (``OpenTicketFiles``), stored in its row.
@@ -75,6 +89,8 @@ final class OpenBatch: SQLExecutor {
         var counters: [(name: String, value: Int64?)] = []
         var sibling: Submission?
         var deferred: Int
+        /// Pending uploads this open claimed (``claim(_:)``).
+        var claims: [String] = []
     }
 
     private let base: any SQLExecutor
@@ -93,6 +109,9 @@ final class OpenBatch: SQLExecutor {
     /// Contact and submission → the ticket an earlier open of the batch made.
     private var siblings: [Submission: IntakeV1.Ticket] = [:]
     private var deferred: [Deferred] = []
+    /// Pending uploads put on a ticket by an open of this batch (linked already or deferred): a
+    /// later open naming one finds it used, as it would after the first open's `UPDATE`.
+    private var claimed: Set<String> = []
     /// What the open running now found when it started.
     private var saved: State?
     /// Whether the open running now has set its savepoint.
@@ -131,6 +150,9 @@ final class OpenBatch: SQLExecutor {
         case duplicate(contactID: String, submissionHash: String, since: Int64)
         /// A code counter's row (locked), ``counterSQL``.
         case counter(String)
+        /// The pending uploads an open names (PostgreSQL: locked),
+        /// ``IntakeContext/pendingQuery(ids:uploaderID:engine:)``.
+        case pendingAttachments(ids: [String], uploaderID: String)
     }
 
     /// The reads of every open of a batch, in three statements whatever the number of opens (on
@@ -148,11 +170,14 @@ final class OpenBatch: SQLExecutor {
             var since: Int64
         }
         var openings: [Submission] = [], checks: [Check] = [], counters: [String] = []
+        var pending: [(sql: String, params: [SQLValue])] = []
         for read in reads.joined() {
             switch read {
             case .opening(let organizationID, let contactID): openings.append(Submission(contactID: contactID, hash: organizationID))
             case .duplicate(let contactID, let hash, let since): checks.append(Check(contactID: contactID, hash: hash, since: since))
             case .counter(let name): counters.append(name)
+            case .pendingAttachments(let ids, let uploaderID):
+                if let query = IntakeContext.pendingQuery(ids: ids, uploaderID: uploaderID, engine: tx.engine) { pending.append(query) }
             }
         }
         openings = unique(openings)
@@ -188,6 +213,8 @@ final class OpenBatch: SQLExecutor {
                             : "SELECT v.contact_id, v.submission_hash, v.since, (\(first)) AS id FROM v")
                 """, padded.flatMap { [SQLValue.text($0.contactID), .text($0.hash), .integer($0.since)] }))
         }
+        // Each open's pending uploads (locked on PostgreSQL, after the contacts, before the counter).
+        statements += pending
         // SQLite: the batch holds the single writer; the first open that needs a number reads it.
         if postgres { for name in counters { statements.append((counterSQL, [.text(name)])) } }
         var fetched = try tx.queryPipelined(statements)[...]
@@ -227,6 +254,7 @@ final class OpenBatch: SQLExecutor {
                              with: first.map { [Row(columns: ["id"], values: [$0])] } ?? [])
             }
         }
+        for query in pending { batch.answer(query.sql, query.params, with: fetched.removeFirst()) }
         for name in counters where postgres {
             // No row yet (the year's first ticket): the opens number through the counter itself.
             if let row = fetched.removeFirst().first { batch.lockedCounters[name] = try row.int("last_value") }
@@ -322,6 +350,7 @@ final class OpenBatch: SQLExecutor {
             for (name, value) in saved.counters.reversed() { counters[name] = value }
             if let key = saved.sibling { siblings[key] = nil }
             deferred.removeSubrange(saved.deferred...)
+            for id in saved.claims { claimed.remove(id) }
         }
         if savepointSet {
             savepointSet = false
@@ -394,10 +423,32 @@ final class OpenBatch: SQLExecutor {
     /// contents and attachment rows: new attachment ids, and contents inserted with `ON CONFLICT
     /// DO NOTHING` (a content already there is checked by ``existingContents``), so nothing can fail
     /// on a constraint there either.
-    func deferTicket(_ ticket: [SQLValue], outbox: [OutboxEvent], contents: [DeferredContent] = [], attachments: [[SQLValue]] = []) {
+    func deferTicket(_ ticket: [SQLValue], outbox: [OutboxEvent], contents: [DeferredContent] = [], attachments: [[SQLValue]] = [],
+                     links: [DeferredLink] = []) {
         if deferred.isEmpty { deferred.reserveCapacity(64) }
-        deferred.append(Deferred(ticket: ticket, outbox: outbox, contents: contents, attachments: attachments))
+        deferred.append(Deferred(ticket: ticket, outbox: outbox, contents: contents, attachments: attachments, links: links))
     }
+
+    /// Hands the batch an upload's rows, its content (stored in its row) and its pending
+    /// attachment row, to be written by ``finish()`` with the batch's other rows: neither can fail
+    /// on a constraint (a new attachment id; the content inserted only when missing, else counted
+    /// and checked by ``existingContents``).
+    func deferFiles(contents: [DeferredContent], attachments: [[SQLValue]]) {
+        if deferred.isEmpty { deferred.reserveCapacity(64) }
+        deferred.append(Deferred(ticket: nil, outbox: [], contents: contents, attachments: attachments))
+    }
+
+    // MARK: Pending uploads
+
+    /// Records that the open running now puts the pending uploads `ids` on its ticket (linked at
+    /// once, or deferred): a later open of the batch naming one of them finds it used. Given back
+    /// if the open fails.
+    func claim(_ ids: [String]) {
+        for id in ids where claimed.insert(id).inserted { saved?.claims.append(id) }
+    }
+
+    /// Whether an open of this batch put the pending upload `id` on its ticket.
+    func isClaimed(_ id: String) -> Bool { claimed.contains(id) }
 
     /// Writes the deferred rows (multi-row `INSERT`s in chunks of 64, 32, … 1 opens, so a
     /// connection prepares at most seven shapes of each) and each counter this batch numbered
@@ -406,10 +457,11 @@ final class OpenBatch: SQLExecutor {
         var statements: [(sql: String, params: [SQLValue])] = []
         var start = 0
         var chunk = 64
-        while start < deferred.count {
-            while chunk > deferred.count - start { chunk /= 2 }
-            let rows = deferred[start..<start + chunk]
-            let tickets = TicketStore.insertStatement(rows: rows.map(\.ticket))
+        let withTickets = deferred.filter { $0.ticket != nil }
+        while start < withTickets.count {
+            while chunk > withTickets.count - start { chunk /= 2 }
+            let rows = withTickets[start..<start + chunk]
+            let tickets = TicketStore.insertStatement(rows: rows.compactMap(\.ticket))
             let outbox = Outbox.insertStatement(rows.flatMap(\.outbox))
             if engine == .postgres {
                 statements.append(("WITH ticket AS (\(tickets.sql)) \(outbox.sql)", tickets.values + outbox.values))
@@ -448,13 +500,22 @@ final class OpenBatch: SQLExecutor {
             statements.append(("INSERT INTO attachments (\(IntakeContext.attachmentColumns)) VALUES \(Self.marks(rows: rows.count, columns: IntakeContext.attachmentColumnCount))",
                                Array(rows.joined())))
         }
+        // Pending uploads put on the new tickets, in chunks, each chunk one UPDATE naming the rows
+        // it changed; rows read (and on PostgreSQL locked) by their opens in this transaction.
+        let links = deferred.flatMap(\.links)
+        let linkStatements = statements.count
+        for rows in Self.chunked(links) {
+            statements.append((Self.linkSQL(rows: rows.count),
+                               rows.flatMap { [SQLValue.text($0.attachmentID), .text($0.ticketID), .text($0.organizationID), .integer($0.position)] }))
+        }
+        let linkChunks = statements.count - linkStatements
         // The batch's new tickets for the double-submission memory: the deferred rows, unless
         // opens of the batch also inserted tickets themselves (files, e-mail), when they are read back.
         // (Their rowids follow the batch's start in the order written, when they are all it wrote:
         // checked below.)
-        let mirrored = recent == nil ? [] : deferred.enumerated().map { index, row in
-            RecentSubmissions.Opened(key: RecentSubmissions.Key(contactID: Self.text(row.ticket[3]), hash: Self.text(row.ticket[8])),
-                                     openedAt: Self.integer(row.ticket[7]), ticketID: Self.text(row.ticket[0]),
+        let mirrored = recent == nil ? [] : withTickets.compactMap(\.ticket).enumerated().map { index, ticket in
+            RecentSubmissions.Opened(key: RecentSubmissions.Key(contactID: Self.text(ticket[3]), hash: Self.text(ticket[8])),
+                                     openedAt: Self.integer(ticket[7]), ticketID: Self.text(ticket[0]),
                                      rowID: recentKnownAtStart + 1 + Int64(index))
         }
         deferred.removeAll()
@@ -468,6 +529,8 @@ final class OpenBatch: SQLExecutor {
                 try base.execute(statements[0].sql, statements[0].params)
             } else {
                 let results = try base.queryPipelined(statements)
+                let linked = results[linkStatements..<(linkStatements + linkChunks)].reduce(0) { $0 + $1.count }
+                if linked != links.count { throw RPCError(.aborted, "anexo usado ao mesmo tempo / attachment used concurrently") }
                 if contentChunks > 0 {
                     var inserted = Set<String>()
                     for rows in results[contentStatements..<(contentStatements + contentChunks)] {
@@ -492,6 +555,18 @@ final class OpenBatch: SQLExecutor {
     }
 
     /// `values` in chunks of 64, 32, … 1, so a connection prepares at most seven shapes of a statement.
+    /// Puts pending uploads on tickets: `rows` rows of (attachment id, ticket id, organization id,
+    /// position), returning the ids of the rows changed (the same statement on both engines).
+    static func linkSQL(rows: Int) -> String {
+        let first = "(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT))"
+        let values = ([first] + Array(repeating: "(?, ?, ?, ?)", count: rows - 1)).joined(separator: ", ")
+        return """
+            WITH v (attachment_id, ticket_id, organization_id, position) AS (VALUES \(values))
+            UPDATE attachments SET ticket_id = v.ticket_id, organization_id = v.organization_id, message_id = '', position = v.position
+            FROM v WHERE attachments.id = v.attachment_id AND attachments.ticket_id IS NULL RETURNING id
+            """
+    }
+
     private static func chunked<T>(_ values: [T]) -> [ArraySlice<T>] {
         var chunks: [ArraySlice<T>] = []
         var start = 0

@@ -76,6 +76,10 @@ extension IntakeContext {
         if request.attachmentIDs.isEmpty && request.files.isEmpty && recentSubmissions == nil {
             reads.append(.duplicate(contactID: contactID, submissionHash: submissionHash, since: submittedAt - window))
         }
+        // PostgreSQL: the uploads it names, read (and locked) with the batch, not one round trip each.
+        if database.engine == .postgres && !request.attachmentIDs.isEmpty {
+            reads.append(.pendingAttachments(ids: request.attachmentIDs, uploaderID: caller.id))
+        }
         if database.engine == .postgres { reads.append(.counter("ticket-\(settings.ticketCodeTimeZone.year(ofMilliseconds: submittedAt))")) }
         return reads
     }
@@ -135,10 +139,10 @@ extension IntakeContext {
         // The files carried in the request are checked and hashed here too.
         let ticketID = Self.newID(), eventID = Self.newID()
         let base = baseTicket(request, caller: caller, id: ticketID)
-        // In a group-commit batch whose rows are deferred (no uploads to link, no Message-ID),
-        // the snapshot and the event are encoded here as far as they do not depend on the
-        // database, and the writer only completes them (OpenEncoding).
-        let encoding = openCommits != nil && request.attachmentIDs.isEmpty && request.emailMessageID.isEmpty
+        // In a group-commit batch whose rows are deferred (no Message-ID), the snapshot and the
+        // event are encoded here as far as they do not depend on the database, and the writer
+        // only completes them (OpenEncoding).
+        let encoding = openCommits != nil && request.emailMessageID.isEmpty
             ? OpenEncoding(base, eventID: eventID, publisher: publisher) : nil
         let prepared = Prepared(ticketID: ticketID, eventID: eventID, base: base,
                                 files: OpenTicketFiles(request.files, settings: settings), encoding: encoding,
@@ -415,7 +419,7 @@ extension IntakeContext {
         // The ticket id is new in this transaction: nobody else can publish under it yet.
         let eventID = prepared.eventID
         let batch = tx as? OpenBatch
-        if let batch, uploaded.isEmpty && ticket.emailMessageID.isEmpty {
+        if let batch, ticket.emailMessageID.isEmpty {
             // The encodings completed from the parts prepared before the transaction, unless the
             // catalog's origin key is not the one they were made with.
             let snapshot: [UInt8]
@@ -430,15 +434,22 @@ extension IntakeContext {
             }
             // In a group-commit batch: nothing here can fail on a constraint (new ids, a code from
             // the counter the batch holds, no Message-ID; the request's own files are new
-            // attachment rows and contents inserted if missing), so the rows are written with
-            // those of the other opens of the batch, in multi-row INSERTs before COMMIT.
-            batch.deferTicket(TicketStore.insertValues(ticket, submissionHash: hash, attachmentBytes: files.totalBytes, snapshot: snapshot,
-                                                       registeredByIntegration: Self.registeringIntegration(caller)),
+            // attachment rows and contents inserted if missing; the uploads it names were read
+            // in this transaction, locked on PostgreSQL, and are claimed in the batch), so the rows
+            // are written with those of the other opens of the batch, in multi-row statements
+            // before COMMIT.
+            batch.claim(uploaded.map(\.id))
+            batch.deferTicket(TicketStore.insertValues(ticket, submissionHash: hash, attachmentBytes: attachments.reduce(0) { $0 + $1.sizeBytes },
+                                                       snapshot: snapshot, registeredByIntegration: Self.registeringIntegration(caller)),
                               outbox: outbox,
                               contents: files.files.map { OpenBatch.DeferredContent(sha256: $0.ref.sha256, sizeBytes: $0.ref.sizeBytes, bytes: $0.bytes) },
                               attachments: files.files.enumerated().map { index, file in
                                   Self.attachmentValues(file.ref, uploaderID: caller.id, organizationID: organization.id, ticketID: ticket.id,
-                                                        createdAt: now, position: Int64(index))
+                                                        createdAt: now, position: Int64(uploaded.count + index))
+                              },
+                              links: uploaded.enumerated().map { index, ref in
+                                  OpenBatch.DeferredLink(attachmentID: ref.id, ticketID: ticket.id, organizationID: organization.id,
+                                                         position: Int64(index))
                               })
             if !files.isEmpty && batch.existingContents == nil { batch.existingContents = { [self] in try ensureStored($0, $1) } }
             if !read.contactLinked { try TicketStore.markLinked(tx, contactID: contact.id) }

@@ -234,19 +234,34 @@ final class EndpointSlot: @unchecked Sendable {
     private let lock = ConditionLock()
     // Guarded by lock.
     private var connections: [ClientConnection?]
+    /// The connection attempt in progress per index, if any: ``connection(configuration:deadline:)``
+    /// opens one connection per index at a time, and the other callers of that index wait for it.
+    private var attempts: [ConnectAttempt?]
     private var next = 0
     private var failures = 0
     private var retryAt: UInt64 = 0
 
+    /// One connection being opened; its callers wait for `outcome`.
+    private final class ConnectAttempt {
+        var outcome: Result<ClientConnection, RPCError>?
+    }
+
     init(endpoint: Endpoint, count: Int) {
         self.endpoint = endpoint
         connections = Array(repeating: nil, count: count)
+        attempts = Array(repeating: nil, count: count)
     }
 
     func isBackingOff(now: UInt64) -> Bool { lock.withLock { retryAt > now } }
 
     /// A usable connection, opening one when needed; fails fast while backing off.
+    ///
+    /// Callers that find their index without a usable connection while another caller is
+    /// opening it wait for that attempt and share its outcome (the connection, or its error),
+    /// rather than each opening a connection and replacing the others' — which closed
+    /// connections other callers had just started calls on (`UNAVAILABLE`, connection closed).
     func connection(configuration: ClientConfiguration, deadline: Deadline) throws -> ClientConnection {
+        let timeout = min(configuration.connectTimeoutMilliseconds, max(1, deadline.remainingMilliseconds))
         lock.lock()
         let index = next % connections.count
         next &+= 1
@@ -258,20 +273,48 @@ final class EndpointSlot: @unchecked Sendable {
             lock.unlock()
             return usable
         }
-        lock.unlock()
-        let timeout = min(configuration.connectTimeoutMilliseconds, max(1, deadline.remainingMilliseconds))
-        do {
-            let connection = try ClientConnection.connect(to: endpoint, secret: configuration.secret,
-                                                          timeoutMilliseconds: timeout, maxFrameSize: configuration.maxFrameSize,
-                                                          callerName: configuration.callerName, apiKey: configuration.apiKey)
-            lock.withLock {
-                connections[index]?.close()
-                connections[index] = connection
-                failures = 0
-                retryAt = 0
+        if let attempt = attempts[index] {
+            let waitUntil = MonotonicClock.nanoseconds() &+ UInt64(timeout) &* 1_000_000
+            while attempt.outcome == nil {
+                guard lock.wait(untilUptimeNanoseconds: waitUntil) || attempt.outcome != nil else { break }
             }
-            return connection
-        } catch let error as RPCError {
+            let outcome = attempt.outcome
+            lock.unlock()
+            switch outcome {
+            case .success(let connection)?: return connection
+            case .failure(let error)?: throw error
+            case nil:
+                throw RPCError(.unavailable, "tempo esgotado ao conectar a \(endpoint) / timed out connecting to \(endpoint)",
+                               metadata: [TransportMetadata.sent: "false"])
+            }
+        }
+        let attempt = ConnectAttempt()
+        attempts[index] = attempt
+        lock.unlock()
+        let outcome: Result<ClientConnection, RPCError>
+        do {
+            outcome = .success(try ClientConnection.connect(to: endpoint, secret: configuration.secret,
+                                                            timeoutMilliseconds: timeout, maxFrameSize: configuration.maxFrameSize,
+                                                            callerName: configuration.callerName, apiKey: configuration.apiKey))
+        } catch {
+            outcome = .failure(error as? RPCError ?? RPCError(.unavailable, "não foi possível conectar a \(endpoint) / cannot connect to \(endpoint): \(error)",
+                                                                metadata: [TransportMetadata.sent: "false"]))
+        }
+        let replaced = lock.withLock { () -> ClientConnection? in
+            defer { lock.broadcast() }
+            attempt.outcome = outcome
+            attempts[index] = nil
+            guard case .success(let connection) = outcome else { return nil }
+            let previous = connections[index]
+            connections[index] = connection
+            failures = 0
+            retryAt = 0
+            return previous
+        }
+        replaced?.close()
+        switch outcome {
+        case .success(let connection): return connection
+        case .failure(let error):
             recordFailure(configuration: configuration)
             throw error
         }

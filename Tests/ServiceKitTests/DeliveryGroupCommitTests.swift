@@ -109,36 +109,10 @@ struct DeliveryGroupCommitTests {
 
     // MARK: Through EventSink/Deliver on SQLite
 
-    static let migrations = [Migration(version: 1, name: "tables", sql: """
-        CREATE TABLE applied (event_id TEXT PRIMARY KEY, seq INTEGER NOT NULL);
-        CREATE TABLE transactions (events INTEGER NOT NULL);
-        """)]
-
-    /// A batched consumer whose handler takes 300 ms for event 1 (so that calls queue behind it)
-    /// and refuses the events in `refused`; its wrapper writes one `transactions` row per
-    /// transaction with the number of handlers it ran.
+    /// A batched consumer (``ConsumerTransactionWrapperTests/start(_:batched:refused:slow:directory:)``)
+    /// whose event 1 takes 300 ms, so that the calls started after it queue behind it.
     static func start(_ engine: DatabaseEngine, refused: Set<Int64>, directory: String) throws -> ServiceHost {
-        var environment = ["OCORRENCIAS_DATA_DIR": directory, "OCORRENCIAS_SECRET": "consumer-wrapper-secret-0123456789",
-                           "WORKFLOW_PORT": String(try FreePort.next())]
-        if engine == .postgres { environment["WORKFLOW_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase() }
-        let configuration = try ServiceConfiguration(serviceName: "workflow", arguments: ["test"], environment: environment)
-        return try ServiceMain.start(configuration: configuration, migrations: migrations,
-                                     logger: Logger(service: "workflow", level: .critical)) { runtime, router in
-            var consumer = EventConsumer(consumer: "workflow", batched: true)
-            consumer.on(RpcV1.EchoRequest.self) { event, envelope, tx in
-                let seq = Int64(event.payload.reduce(0) { $0 << 8 | Int($1) })
-                if seq == 1 { usleep(300_000) }
-                ConsumerTransactionWrapperTests.current?.events += 1
-                try tx.execute("INSERT INTO applied (event_id, seq) VALUES (?, ?)", [.text(envelope.id), .integer(seq)])
-                if refused.contains(seq) { throw RPCError(.aborted, "ainda não / not yet") }
-            }
-            consumer.aroundHandlers { tx, body in
-                let count = ConsumerTransactionWrapperTests.Count()
-                try ConsumerTransactionWrapperTests.$current.withValue(count) { try body() }
-                try tx.execute("INSERT INTO transactions (events) VALUES (?)", [.integer(Int64(count.events))])
-            }
-            consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
-        }
+        try ConsumerTransactionWrapperTests.start(engine, batched: true, refused: refused, slow: [1], directory: directory)
     }
 
     /// Delivers each list of events in its own call, all calls at once (the first one started
@@ -177,9 +151,7 @@ struct DeliveryGroupCommitTests {
         #expect(answers[6].duplicates + answers[7].duplicates == 3)
         let applied = try host.runtime.database.read { tx in try tx.query("SELECT seq FROM applied ORDER BY seq", []).map { try $0.int("seq") } }
         #expect(applied == (1...21).map(Int64.init))
-        let transactions = try host.runtime.database.read { tx in
-            try tx.query("SELECT events FROM transactions WHERE events > 0", []).map { try $0.int("events") }
-        }
+        let transactions = try ConsumerTransactionWrapperTests.wrapped(host).filter { $0 > 0 }
         #expect(transactions.reduce(0, +) == 21, "every event's handler ran once in a committed transaction")
         if engine == .sqlite {
             #expect(transactions.count < 7, "\(transactions.count) transactions for 8 calls")

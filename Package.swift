@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
 
         // MARK: Tests
-        .target(name: "TestSupport", dependencies: ["Storage", "Messages"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["Storage", "Messages", "CSystem"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "MessagesTests", dependencies: ["Messages"], path: "Tests/MessagesTests", swiftSettings: strict),
         .testTarget(name: "RPCTests", dependencies: ["RPC", "Messages", "RPCTransport", "Observability", "CSystem"], path: "Tests/RPCTests", swiftSettings: strict),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],

@@ -70,15 +70,18 @@ public struct EventPublisher: Sendable {
     }
 
     /// Records `event` for every subscriber in the caller's transaction.
-    /// - Parameter keyIsNew: `key` names something created in this transaction (a new ticket), so
-    ///   no other transaction can publish under it first and the outbox's per-key lock is skipped.
+    /// - Parameters:
+    ///   - keyIsNew: `key` names something created in this transaction (a new ticket), so no
+    ///     other transaction can publish under it first and the outbox's per-key lock is skipped.
+    ///   - deferred: The outbox rows go out with the transaction's next statement or its commit
+    ///     (one round trip less on PostgreSQL; see ``Outbox/enqueue(_:_:keysAreNew:deferred:)``).
     /// - Returns: the event id.
     @discardableResult
     public func publish<Event: ProtoMessage>(_ executor: any SQLExecutor, event: Event, key: String, accessLevel: Int32 = 0,
                                               requestID: String = "", id: String = RandomID.timeOrdered(),
-                                              keyIsNew: Bool = false) throws -> String {
+                                              keyIsNew: Bool = false, deferred: Bool = false) throws -> String {
         try Outbox.enqueue(executor, outboxEvents(event: event, key: key, accessLevel: accessLevel, requestID: requestID, id: id),
-                           keysAreNew: keyIsNew)
+                           keysAreNew: keyIsNew, deferred: deferred)
         return id
     }
 

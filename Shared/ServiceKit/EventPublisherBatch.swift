@@ -4,7 +4,7 @@ import Storage
 
 extension EventPublisher {
     /// Records several events of one type for every subscriber in the caller's transaction with
-    /// a few multi-row outbox inserts (``Outbox/enqueue(_:_:keysAreNew:)``, at most 128 rows
+    /// a few multi-row outbox inserts (``Outbox/enqueue(_:_:keysAreNew:deferred:)``, at most 128 rows
     /// each, in sizes from ``statementSizes(_:)``) instead of one per event;
     /// each event is enveloped exactly as ``publish(_:event:key:accessLevel:requestID:id:keyIsNew:)``
     /// does it. Events of one key keep their order.

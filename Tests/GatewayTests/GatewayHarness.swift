@@ -44,25 +44,11 @@ final class GatewayHarness: @unchecked Sendable {
 
     deinit { process.stop() }
 
-    /// Runs a program to completion.
+    /// Runs a program to completion with `environment` added to this process's.
     static func run(_ executable: URL, _ arguments: [String], environment: [String: String], input: String = "") throws -> (status: Int32, output: String, error: String) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        let run = try ChildProcess.run(executable.path, arguments, environment: ChildProcess.inheritedEnvironment(adding: environment),
+                                       input: .bytes(Array(input.utf8)))
+        return (run.status, run.outputText, run.errorText)
     }
 
     // MARK: HTTP
@@ -115,22 +101,8 @@ final class GatewayHarness: @unchecked Sendable {
     }
 
     static func curl(_ arguments: [String], input: Data) throws -> Response {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        process.arguments = arguments
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let writer = stdin.fileHandleForWriting
-        DispatchQueue.global().async {
-            writer.write(input)
-            try? writer.close()
-        }
-        let raw = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return parse(raw)
+        let curl = try ChildProcess.run("/usr/bin/curl", arguments, input: .bytes(Array(input)), error: .null)
+        return parse(Data(curl.output))
     }
 
     static func parse(_ raw: Data) -> Response {

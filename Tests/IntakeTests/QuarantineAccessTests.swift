@@ -170,6 +170,52 @@ struct QuarantineAccessTests {
         #expect(rpcError { _ = try Self.get(harness, older, as: x) }?.code == .notFound)
     }
 
+    @Test("a held message from an outsider naming a hidden ticket only by its code (subject or text) is NOT_FOUND for an agent who may not see it and left out of their listing, though it is not threaded to it; codes of no ticket, or of tickets they see, keep it readable; rows from before migration 29 are looked at at start",
+          arguments: TestEngines.all)
+    func namedByCode(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let tokens = ReplyToken(secret: DeploymentSecret(bytes: Array(harness.secretText.utf8)))
+        let (ticket, _, _, _) = try TicketAccessTests.acmeTicket(harness)
+        func hold(_ id: String, subject: String, text: String = "Ola.") throws -> String {
+            var raw = Self.mail(from: "alguem@desconhecido.example", id: id, subject: subject)
+            raw.removeLast(6)  // "Ola.\r\n"
+            raw += Array("\(text)\r\n".utf8)
+            return try #require(try harness.intake.receive(raw: raw, source: "imap", tokens: tokens).quarantineID)
+        }
+        let bySubject = try hold("s1@desconhecido.example", subject: "Re: Ocorrência \(ticket.code) - nota fiscal")
+        let byText = try hold("s2@desconhecido.example", subject: "Encaminhado", text: "Segue o que o suporte escreveu na ocorrencia n.\(ticket.code):\r\nsenha do banco")
+        let noTicket = try hold("s3@desconhecido.example", subject: "Ocorrência 1999-000001 e telefone 11-2026-0001234")
+        #expect(try harness.count("ticket_messages") == 0)
+
+        harness.workflow.hide(ticket.id, from: "agent-x")
+        let x = harness.options(IntakeHarness.agent("agent-x", administrator: false, permissions: ["tickets.work"]))
+        let y = harness.options(IntakeHarness.agent("agent-y", administrator: false, permissions: ["tickets.work"]))
+        for held in [bySubject, byText] {
+            #expect(rpcError { _ = try Self.get(harness, held, as: x) }?.code == .notFound)
+            #expect(try Self.get(harness, held, as: y).id == held)
+        }
+        #expect(try Self.get(harness, noTicket, as: x).id == noTicket)
+        #expect(try Self.pages(harness, pageSize: 10, as: x) == [[noTicket]])
+        #expect(Set(try Self.pages(harness, pageSize: 10, as: harness.staff).joined()) == [bySubject, byText, noTicket])
+
+        // Rows held before migration 29 (NULL): looked at once at start.
+        try harness.database.write { try $0.execute("UPDATE mail_quarantine SET named_ticket_ids = NULL") }
+        try harness.intake.recordQuarantineThreads(tokens: tokens)
+        let named = try harness.database.read { tx in
+            try tx.query("SELECT id, named_ticket_ids FROM mail_quarantine ORDER BY id").map { "\(try $0.text("id"))=\(try $0.text("named_ticket_ids"))" }
+        }
+        #expect(named == ["\(bySubject)=\(ticket.id)", "\(byText)=\(ticket.id)", "\(noTicket)="].sorted())
+        #expect(rpcError { _ = try Self.get(harness, byText, as: x) }?.code == .notFound)
+    }
+
+    @Test("ticket codes in mail text: four digits, a dash, six or more digits, no digit around; each once, in order, at most the limit")
+    func ticketCodes() {
+        #expect(MailTicketCodes.codes(in: "Re: [2026-000123] e 2026-1234567, de novo 2026-000123.") == ["2026-000123", "2026-1234567"])
+        #expect(MailTicketCodes.codes(in: "12026-000123 2026-00012 tel 2026-000123x") == ["2026-000123"])
+        #expect(MailTicketCodes.codes(in: "sem código / no code") == [])
+        #expect(MailTicketCodes.codes(in: (1...30).map { "2026-\(100000 + $0)" }.joined(separator: " "), limit: 3) == ["2026-100001", "2026-100002", "2026-100003"])
+    }
+
     @Test("an agent who reprocesses a message into a new ticket workflow has not received yet reads the record and lists it (as a ticket's registrant would); another agent gets FAILED_PRECONDITION and a listing without it until workflow has the ticket",
           arguments: TestEngines.all)
     func reprocessedIntoANewTicket(engine: DatabaseEngine) throws {

@@ -12,15 +12,11 @@ struct TLSAndAuthTests {
     /// A self-signed certificate for 127.0.0.1.
     static func certificate(in directory: TemporaryDirectory) throws -> (cert: String, key: String) {
         let cert = directory.file("cert.pem"), key = directory.file("key.pem")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        process.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-                             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestSupportError("openssl failed") }
+        let openssl = try ChildProcess.run("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+        ], output: .null)
+        guard openssl.status == 0 else { throw TestSupportError("openssl failed: \(openssl.errorText)") }
         return (cert, key)
     }
 

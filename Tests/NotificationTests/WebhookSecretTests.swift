@@ -42,6 +42,9 @@ struct WebhookSecretTests {
         try harness.deliver([Events.envelope(first, key: first.ticketID)])
         #expect(waitFor(15) { receiver.files("json").count == 1 })
         #expect(try ReceivedWebhook.all(in: hooks.path).first?.0.verified == true)
+        // The receiver stores the request before it answers: wait for the answer too, or the
+        // kill below may cut it and the retry of this delivery reach the next receiver.
+        #expect(waitFor(15) { (try? harness.deliveries(ticketID: "t-secret-1").first { $0.channel == "webhook" }?.state) == "sent" })
 
         // Rotation: only administrators; the new secret is sealed too.
         var rotate = NotificationV1.RotateWebhookSecretRequest()

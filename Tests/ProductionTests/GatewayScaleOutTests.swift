@@ -74,18 +74,11 @@ final class GatewayProcess: @unchecked Sendable {
         for service in Cluster.services {
             environment["\(service.uppercased())_ADDRESSES"] = cluster.ports[service]!.map { "127.0.0.1:\($0)" }.joined(separator: ",")
         }
-        let setUp = Process()
-        setUp.executableURL = BuildProducts.executable("gateway")
-        setUp.arguments = ["create-admin", "--email", Self.adminEmail, "--password-stdin", "--name", "Ana Admin"]
-        setUp.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let input = Pipe()
-        setUp.standardInput = input
-        setUp.standardOutput = FileHandle.nullDevice
-        try setUp.run()
-        input.fileHandleForWriting.write(Data((Self.adminPassword + "\n").utf8))
-        try input.fileHandleForWriting.close()
-        setUp.waitUntilExit()
-        guard setUp.terminationStatus == 0 else { throw TestSupportError("gateway create-admin failed") }
+        let setUp = try ChildProcess.run(BuildProducts.executable("gateway").path,
+                                         ["create-admin", "--email", Self.adminEmail, "--password-stdin", "--name", "Ana Admin"],
+                                         environment: ChildProcess.inheritedEnvironment(adding: environment),
+                                         input: .bytes(Array((Self.adminPassword + "\n").utf8)), output: .null)
+        guard setUp.status == 0 else { throw TestSupportError("gateway create-admin failed: \(setUp.errorText)") }
         process = try ServiceProcess(name: "gateway", environment: environment)
     }
 
@@ -98,8 +91,6 @@ final class GatewayProcess: @unchecked Sendable {
 
     /// Sends one request with curl; the status comes from `--write-out`.
     func request(_ method: String, _ path: String, json: Any? = nil, bearer: String? = nil) throws -> Response {
-        let curl = Process()
-        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         var arguments = ["-s", "-X", method, "--max-time", "20", "-w", "\n%{http_code}", "http://127.0.0.1:\(httpPort)\(path)"]
         if let bearer { arguments += ["-H", "Authorization: Bearer \(bearer)"] }
         var input = Data()
@@ -107,15 +98,7 @@ final class GatewayProcess: @unchecked Sendable {
             input = try JSONSerialization.data(withJSONObject: json)
             arguments += ["-H", "Content-Type: application/json", "--data-binary", "@-"]
         }
-        curl.arguments = arguments
-        let stdin = Pipe(), stdout = Pipe()
-        curl.standardInput = stdin
-        curl.standardOutput = stdout
-        try curl.run()
-        stdin.fileHandleForWriting.write(input)
-        try stdin.fileHandleForWriting.close()
-        let raw = stdout.fileHandleForReading.readDataToEndOfFile()
-        curl.waitUntilExit()
+        let raw = try ChildProcess.run("/usr/bin/curl", arguments, input: .bytes(Array(input))).output
         let text = String(decoding: raw, as: UTF8.self)
         let split = text.range(of: "\n", options: .backwards)
         let status = Int(split.map { String(text[$0.upperBound...]) } ?? "") ?? 0

@@ -26,18 +26,10 @@ struct ProductionResilienceTests {
 
     @Test("20 s of load on SQLite with a random service killed every 5 s: every acknowledged ticket at its stage, no e-mail lost or duplicated")
     func reducedRun() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Self.script, "20", "--rate", "3", "--kill-every", "5", "--bin-dir", BuildProducts.directory.path, "--json"]
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        let run = try ChildProcess.run("/usr/bin/python3", [
+            Self.script, "20", "--rate", "3", "--kill-every", "5", "--bin-dir", BuildProducts.directory.path, "--json",
+        ])
+        let text = run.outputText, errorText = run.errorText
         let line = try #require(text.split(separator: "\n").last.map(String.init), "no output; stderr:\n\(errorText)")
         let result = try JSONDecoder().decode(Result.self, from: Data(line.utf8))
         let summary = result.summary
@@ -47,6 +39,6 @@ struct ProductionResilienceTests {
         #expect(summary.lost == 0 && summary.duplicated == 0, "\(line)")
         #expect(summary.wrong_stage == 0 && summary.missing == 0, "\(line)")
         #expect(summary.ok, "\(line)")
-        #expect(process.terminationStatus == 0)
+        #expect(run.status == 0)
     }
 }

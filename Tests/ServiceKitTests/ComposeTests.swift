@@ -9,16 +9,9 @@ struct ComposeTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     func check(_ file: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Self.root.appendingPathComponent("scripts/check-compose").path, file]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        let run = try ChildProcess.run("/usr/bin/python3", [Self.root.appendingPathComponent("scripts/check-compose").path, file],
+                                       error: .standardOutput)
+        return (run.status, run.outputText)
     }
 
     @Test("every service, health check, variable and database in the compose file exists in the code")

@@ -50,15 +50,9 @@ struct ExecutablesTests {
 
     @Test("a bad flag is a clear start-up error, not a crash")
     func badFlag() throws {
-        let process = Process()
-        process.executableURL = BuildProducts.executable("workflow")
-        process.arguments = ["--port", "notaport"]
-        let pipe = Pipe()
-        process.standardError = pipe
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 2)
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let run = try ChildProcess.run(BuildProducts.executable("workflow").path, ["--port", "notaport"], output: .null)
+        #expect(run.status == 2)
+        let text = run.errorText
         #expect(text.contains("invalid port notaport"))
     }
 
@@ -68,15 +62,9 @@ struct ExecutablesTests {
         let environment = ["OCORRENCIAS_DATA_DIR": directory.path, "OCORRENCIAS_SECRET": "healthcheck-secret-0123456789"]
         let service = try ServiceProcess(name: "knowledge", environment: environment)
         func probe() throws -> (Int32, String) {
-            let process = Process()
-            process.executableURL = BuildProducts.executable("knowledge")
-            process.arguments = ["healthcheck", "--port", String(service.port)]
-            process.environment = environment
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            let run = try ChildProcess.run(BuildProducts.executable("knowledge").path, ["healthcheck", "--port", String(service.port)],
+                                           environment: environment, error: .null)
+            return (run.status, run.outputText)
         }
         let (serving, text) = try probe()
         #expect(serving == 0, "\(text)")

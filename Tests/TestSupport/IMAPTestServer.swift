@@ -9,9 +9,8 @@ public final class IMAPTestServer: @unchecked Sendable {
     public let port: Int
     public let user: String
     public let password = "segredo-\(UUID().uuidString.prefix(8))"
-    private let pid: pid_t
+    private let dovecot: ChildProcess
     private var delivered = 0
-    private var stopped = false
 
     public static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/sbin/dovecot") }
 
@@ -72,11 +71,11 @@ public final class IMAPTestServer: @unchecked Sendable {
             """.write(toFile: "\(root)/dovecot.conf", atomically: true, encoding: .utf8)
         chmod(root, 0o755)
         if isRoot { try Self.chownToNobody("\(root)/mail"); try Self.chownToNobody("\(root)/home") }
-        pid = try Self.spawn(["/usr/sbin/dovecot", "-F", "-c", "\(root)/dovecot.conf"])
+        dovecot = try ChildProcess("/usr/sbin/dovecot", ["-F", "-c", "\(root)/dovecot.conf"])
         // Ready when the port accepts connections.
         let limit = Date().addingTimeInterval(10)
         while !Self.accepts(port) {
-            guard Date() < limit, kill(pid, 0) == 0 else {
+            guard Date() < limit, dovecot.isRunning else {
                 throw TestSupportError("dovecot did not start: \((try? String(contentsOfFile: "\(root)/dovecot.log", encoding: .utf8)) ?? "")")
             }
             usleep(50_000)
@@ -95,49 +94,14 @@ public final class IMAPTestServer: @unchecked Sendable {
 
     /// Stops dovecot (SIGTERM, then SIGKILL after 5 s) and reaps it. Idempotent.
     public func stop() {
-        guard !stopped else { return }
-        stopped = true
-        kill(pid, SIGTERM)
-        var status: Int32 = 0
-        let limit = Date().addingTimeInterval(5)
-        while waitpid(pid, &status, WNOHANG) == 0 {
-            if Date() > limit {
-                kill(pid, SIGKILL)
-                waitpid(pid, &status, 0)
-                break
-            }
-            usleep(20_000)
+        dovecot.terminate()
+        if dovecot.waitUntilExit(timeout: 5) == nil {
+            dovecot.kill()
+            dovecot.waitUntilExit()
         }
     }
 
     deinit { stop() }
-
-    /// posix_spawn with an empty signal mask and default handlers: the test process's threads
-    /// block signals, and a child would otherwise inherit that and ignore SIGTERM.
-    private static func spawn(_ arguments: [String]) throws -> pid_t {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = argv.withUnsafeBufferPointer { posix_spawn(&pid, arguments[0], &actions, &attributes, $0.baseAddress!, environ) }
-        guard rc == 0 else { throw TestSupportError("cannot start dovecot: error \(rc)") }
-        return pid
-    }
 
     private static func chownToNobody(_ path: String) throws {
         guard let user = getpwnam("nobody") else { throw TestSupportError("no user nobody") }
@@ -170,13 +134,7 @@ extension IMAPTestServer {
     /// Disconnects every IMAP session of the user (`doveadm kick`), as a server restart or
     /// its idle timeout would.
     public func kickAll() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/doveadm")
-        process.arguments = ["-c", directory.file("dovecot.conf"), "kick", user]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestSupportError("doveadm kick failed: \(process.terminationStatus)") }
+        let kick = try ChildProcess.run("/usr/bin/doveadm", ["-c", directory.file("dovecot.conf"), "kick", user], output: .null, error: .null)
+        guard kick.termination == .exited(0) else { throw TestSupportError("doveadm kick failed: \(kick.termination)") }
     }
 }

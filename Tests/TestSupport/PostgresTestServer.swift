@@ -162,11 +162,11 @@ public final class PostgresTestServer: @unchecked Sendable {
     /// directory, in case the process dies without running its `atexit` handlers.
     private static func startWatchdog(binaries: String, directory: String) throws {
         let pgCtl = asPostgres("\(binaries)/pg_ctl", ["-D", "\(directory)/data", "-m", "immediate", "stop"])
-            .map(shellQuoted).joined(separator: " ")
+            .map(Command.shellQuoted).joined(separator: " ")
         let script = """
             while kill -0 \(getpid()) 2>/dev/null; do sleep 0.5; done
             \(pgCtl) >/dev/null 2>&1
-            rm -rf \(shellQuoted(directory))
+            rm -rf \(Command.shellQuoted(directory))
             """
         try Command.spawnDetached("/bin/sh", ["-c", script])
     }
@@ -210,9 +210,5 @@ public final class PostgresTestServer: @unchecked Sendable {
         guard chown(path, user.pointee.pw_uid, user.pointee.pw_gid) == 0 else {
             throw TestSupportError("chown \(path) to postgres failed: errno \(errno)")
         }
-    }
-
-    private static func shellQuoted(_ text: String) -> String {
-        "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }

@@ -3,13 +3,12 @@ import Foundation
 /// A real SMTP server for tests: the aiosmtpd sink of the notification tests
 /// (`Tests/NotificationTests/Support/smtp_sink.py`, Debian's python3-aiosmtpd), storing each
 /// accepted message as `<n>.eml` with its envelope in `<n>.json` under ``directory``.
-public final class SMTPSink: @unchecked Sendable {
-    public let process = Process()
+public final class SMTPSink: Sendable {
+    public let process: ChildProcess
     public let port: Int
     /// Where the messages are stored.
     public let directory: String
     private let scratch: TemporaryDirectory?
-    private let output = Pipe()
 
     public static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../NotificationTests/Support/smtp_sink.py").standardized.path
@@ -31,17 +30,12 @@ public final class SMTPSink: @unchecked Sendable {
             scratch = temporary
         }
         self.port = try port ?? FreePort.next()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [Self.script, "--port", String(self.port), "--dir", self.directory] + options
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        let limit = Date().addingTimeInterval(15)
-        while !text.contains("ready") {
-            guard Date() < limit, process.isRunning else { throw TestSupportError("smtp_sink.py did not start: \(text)") }
-            let data = output.fileHandleForReading.availableData
-            if data.isEmpty { usleep(10_000) } else { text += String(decoding: data, as: UTF8.self) }
+        process = try ChildProcess("/usr/bin/python3", [Self.script, "--port", String(self.port), "--dir", self.directory] + options,
+                                   output: .capture, error: .capture)
+        guard process.waitForCaptured(.standardOutput, containing: "ready", timeout: 15) else {
+            process.kill()
+            process.waitForEndOfCapture(timeout: 2)
+            throw TestSupportError("smtp_sink.py did not start: \(process.capturedText(.standardOutput))\(process.capturedText(.standardError))")
         }
     }
 
@@ -66,11 +60,10 @@ public final class SMTPSink: @unchecked Sendable {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(suffix) }.sorted()
     }
 
-    /// Kills the sink (SIGKILL: the test process's blocked signal mask is inherited, so the sink
-    /// would ignore SIGTERM, and it may take long to stop) and reaps it. Its messages are on disk.
+    /// Kills the sink (SIGKILL: it may take long to stop on SIGTERM) and reaps it. Its messages
+    /// are on disk.
     public func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
+        process.kill()
         process.waitUntilExit()
     }
 

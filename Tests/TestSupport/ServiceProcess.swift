@@ -2,116 +2,51 @@ import Foundation
 import Synchronization
 
 /// A service executable started for real by a test, on a loopback port chosen by the OS.
-public final class ServiceProcess: @unchecked Sendable {
+///
+/// Its standard error (the JSON log) is captured for readiness waits and failure messages.
+public final class ServiceProcess: Sendable {
     public let name: String
     public let port: Int
-    public let process = Process()
-    private let stderrPipe = Pipe()
-    private let lock = NSCondition()
-    private var output = ""
-    private var reachedEndOfOutput = false
+    public let process: ChildProcess
 
     /// Starts `.build/<config>/<name>` with `environment` added to the process environment.
     /// - Throws: when the binary is missing or does not print its "ready" line within `timeout`.
     public init(name: String, environment: [String: String], port: Int? = nil, timeout: TimeInterval = 20) throws {
         self.name = name
         self.port = try port ?? FreePort.next()
-        process.executableURL = BuildProducts.executable(name)
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        env["\(name.uppercased())_PORT"] = String(self.port)
-        process.environment = env
-        process.standardError = stderrPipe
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        startReadingOutput()
+        var environment = environment
+        environment["\(name.uppercased())_PORT"] = String(self.port)
+        process = try ChildProcess(BuildProducts.executable(name).path, environment: ChildProcess.inheritedEnvironment(adding: environment),
+                                   error: .capture)
         guard waitForOutput(containing: "\"msg\":\"ready\"", timeout: timeout) else {
-            process.terminate()
+            process.kill()
+            process.waitUntilExit()
             throw ServiceProcessError(description: "\(name) did not become ready:\n\(log)")
         }
     }
 
-    /// Reads standard error on a thread of its own with blocking reads until end of file.
-    ///
-    /// Not `FileHandle.readabilityHandler`: on Linux its dispatch read source races its own
-    /// teardown and crashes the whole test process in `_dispatch_event_loop_drain`
-    /// (swift-corelibs-libdispatch#949, seen in CI). A blocking read never registers the
-    /// descriptor with libdispatch. The thread holds the reading handle, so the descriptor
-    /// stays open until the thread has seen end of file.
-    private func startReadingOutput() {
-        let handle = stderrPipe.fileHandleForReading
-        let thread = Thread { [weak self] in
-            var buffer = [UInt8](repeating: 0, count: 16_384)
-            while true {
-                let count = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
-                if count < 0 && errno == EINTR { continue }
-                guard let self else { return }
-                self.lock.lock()
-                if count <= 0 {
-                    // End of file: the process has exited and everything it wrote has been read.
-                    self.reachedEndOfOutput = true
-                } else {
-                    self.output += String(decoding: buffer[..<count], as: UTF8.self)
-                }
-                self.lock.broadcast()
-                self.lock.unlock()
-                if count <= 0 { return }
-            }
-        }
-        thread.name = "\(name) stderr"
-        thread.start()
-    }
-
     /// Everything the process wrote to standard error so far.
-    public var log: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return output
-    }
+    public var log: String { process.capturedText(.standardError) }
 
-    /// Waits until the log contains `text`.
+    /// Waits until the log contains `text` (false after `timeout`, or as soon as the process
+    /// has closed its standard error without writing it).
     public func waitForOutput(containing text: String, timeout: TimeInterval) -> Bool {
-        let limit = Date().addingTimeInterval(timeout)
-        lock.lock()
-        defer { lock.unlock() }
-        while !output.contains(text) {
-            if !lock.wait(until: limit) { return output.contains(text) }
-        }
-        return true
+        process.waitForCaptured(.standardError, containing: text, timeout: timeout)
     }
 
-    /// Sends `signal` and waits for the exit; returns the exit status, or nil if it did not exit in time.
+    /// Sends `signal` and waits for the exit; returns the exit status, or nil if it did not exit
+    /// in time (it is then killed). The last lines it wrote are in ``log`` afterwards.
     @discardableResult
     public func stop(signal: Int32 = SIGTERM, timeout: TimeInterval = 15) -> Int32? {
-        guard process.isRunning else { return process.terminationStatus }
-        kill(process.processIdentifier, signal)
-        let limit = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < limit { usleep(10_000) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
+        process.signal(signal)
+        guard let ended = process.waitUntilExit(timeout: timeout) else {
+            process.kill()
             process.waitUntilExit()
-            waitForEndOfOutput()
+            process.waitForEndOfCapture(timeout: 5)
             return nil
         }
-        waitForEndOfOutput()
-        return process.terminationStatus
-    }
-
-    /// Waits (briefly) until the last lines the exited process wrote are in ``log``.
-    private func waitForEndOfOutput() {
-        let limit = Date().addingTimeInterval(5)
-        lock.lock()
-        defer { lock.unlock() }
-        while !reachedEndOfOutput {
-            if !lock.wait(until: limit) { return }
-        }
-    }
-
-    deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        process.waitForEndOfCapture(timeout: 5)
+        return ended.status
     }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-/* Linux system calls the Glibc module does not expose to Swift (epoll, eventfd, accept4),
- * wrapped as plain functions. */
+/* Linux system calls the Glibc module does not expose to Swift (epoll, eventfd, accept4, GNU
+ * posix_spawn extensions), wrapped as plain functions. */
+#include <spawn.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -46,5 +47,12 @@ void csystem_ignore_sigpipe(void);
 int csystem_signalfd_term(void);
 /** Reads one signal from a signalfd; returns the signal number or -1. */
 int csystem_signalfd_read(int fd);
+/** posix_spawn file action: close every descriptor from `lowest` up (glibc's GNU extension
+ *  posix_spawn_file_actions_addclosefrom_np, which the Glibc module does not expose). */
+int csystem_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int lowest);
+/** posix_spawn file action: change to `directory` (posix_spawn_file_actions_addchdir_np). */
+int csystem_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *directory);
+/** The POSIX_SPAWN_SETSID flag (start the child in a new session). */
+extern const short csystem_spawn_setsid;
 /** Monotonic clock in nanoseconds. */
 uint64_t csystem_monotonic_ns(void);

@@ -27,6 +27,16 @@ public protocol SQLExecutor {
     /// - Throws: ``StorageError``.
     func executeDeferred(_ sql: String) throws
 
+    /// Runs a statement whose result nobody reads (an `INSERT` without `RETURNING`), maybe later:
+    /// on PostgreSQL, once the statement is prepared on the connection (its first run is at once),
+    /// it is queued and goes out with the transaction's next statement (or its `COMMIT`) in one
+    /// round trip; a failure is then thrown by that statement or by the commit, and fails the
+    /// transaction as any failed statement does. On SQLite (and by default) it runs at once.
+    /// Not for statements inside a savepoint that the caller may roll back to on their failure
+    /// (the failure would surface after the savepoint ended).
+    /// - Throws: ``StorageError``.
+    func executeDeferred(_ sql: String, _ params: [SQLValue]) throws
+
     /// Runs several statements, in order, and returns each one's rows: on PostgreSQL all of them
     /// (with the pending `BEGIN` and deferred commands) in one round trip (libpq pipeline mode);
     /// on SQLite (and by default) one after the other. The first error is thrown (on PostgreSQL
@@ -39,6 +49,11 @@ extension SQLExecutor {
     /// Runs `sql` at once (engines without a way to send it later).
     public func executeDeferred(_ sql: String) throws {
         try execute(sql, [])
+    }
+
+    /// Runs `sql` at once (engines without a way to send it later).
+    public func executeDeferred(_ sql: String, _ params: [SQLValue]) throws {
+        try execute(sql, params)
     }
 
     /// Runs the statements one after the other (engines without pipelining).

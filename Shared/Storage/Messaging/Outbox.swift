@@ -37,29 +37,35 @@ public enum Outbox {
     /// multi-row `INSERT`), instead of two per event. Events of one key keep their order in
     /// `events`; the ordering guarantees are those of the single-event `enqueue`.
     ///
-    /// - Parameter keysAreNew: The keys name something created in this very transaction (a new
-    ///   ticket's id), so no other transaction can enqueue for them before this one commits and
-    ///   the advisory locks are skipped (one statement less on PostgreSQL).
+    /// - Parameters:
+    ///   - keysAreNew: The keys name something created in this very transaction (a new
+    ///     ticket's id), so no other transaction can enqueue for them before this one commits and
+    ///     the advisory locks are skipped (one statement less on PostgreSQL).
+    ///   - deferred: Send the statements with the transaction's next statement or its commit
+    ///     (``SQLExecutor/executeDeferred(_:_:)``: one round trip less on PostgreSQL; a failure,
+    ///     such as a duplicate id, is then thrown there). Not inside a savepoint the caller may
+    ///     roll back to on failure.
     /// - Throws: ``StorageError/Kind/uniqueViolation`` when an event with one of the ids exists.
-    public static func enqueue(_ executor: any SQLExecutor, _ events: [OutboxEvent], keysAreNew: Bool = false) throws {
-        guard events.count > 1 || keysAreNew else {
+    public static func enqueue(_ executor: any SQLExecutor, _ events: [OutboxEvent], keysAreNew: Bool = false, deferred: Bool = false) throws {
+        guard events.count > 1 || keysAreNew || deferred else {
             if let event = events.first { try enqueue(executor, event) }
             return
         }
         guard !events.isEmpty else { return }
+        let run: (String, [SQLValue]) throws -> Void = deferred ? executor.executeDeferred : { try executor.execute($0, $1) }
         if executor.engine == .postgres && !keysAreNew {
             let keys = Array(Set(events.map(\.key))).sorted()
             let locks = keys.map { _ in "pg_advisory_xact_lock(\(keyLockClass), hashtext(?))" }.joined(separator: ", ")
-            try executor.execute("SELECT \(locks)", keys.map { .text($0) })
+            try run("SELECT \(locks)", keys.map { .text($0) })
         }
         let insert = insertStatement(events)
-        try executor.execute(insert.sql, insert.values)
+        try run(insert.sql, insert.values)
     }
 
     /// The multi-row `INSERT` that records `events` (`?` placeholders and their values), for a
     /// caller that sends it as part of a larger statement (e.g. a PostgreSQL data-modifying
     /// `WITH`). It takes no per-key lock: use it only for keys created in the same transaction
-    /// (see `keysAreNew` in ``enqueue(_:_:keysAreNew:)``).
+    /// (see `keysAreNew` in ``enqueue(_:_:keysAreNew:deferred:)``).
     public static func insertStatement(_ events: [OutboxEvent]) -> (sql: String, values: [SQLValue]) {
         var values: [SQLValue] = []
         values.reserveCapacity(events.count * 5)

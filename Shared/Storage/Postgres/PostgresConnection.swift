@@ -27,9 +27,9 @@ final class PostgresConnection: ScriptExecutor {
     /// with the transaction's first statement, in one round trip (libpq pipeline mode), or alone
     /// right before anything else. A transaction that runs nothing costs no round trip at all.
     private var pendingBegin: String?
-    /// Commands queued by ``executeDeferred(_:)``: sent after `pendingBegin` and before the next
-    /// statement (or `COMMIT`), in the same round trip.
-    private var deferred: [String] = []
+    /// Commands and statements queued by ``executeDeferred(_:)`` and ``executeDeferred(_:_:)``:
+    /// sent after `pendingBegin` and before the next statement (or `COMMIT`), in the same round trip.
+    private var deferred: [Deferred] = []
 
     init(settings: PostgresConnectionSettings) throws {
         self.settings = settings
@@ -90,18 +90,18 @@ final class PostgresConnection: ScriptExecutor {
         pendingBegin = sql
     }
 
-    /// `COMMIT` (nothing when the transaction never started on the server), with the commands
-    /// still deferred in front of it, in one round trip.
+    /// `COMMIT` (nothing when the transaction never started on the server and only deferred
+    /// commands such as `SAVEPOINT` wait), with what is still deferred in front of it, in one
+    /// round trip; a transaction whose only writes were deferred sends its `BEGIN` there too.
     func commit() throws {
-        if pendingBegin != nil {
+        if pendingBegin != nil && !deferred.contains(where: { $0.statement != nil }) {
             pendingBegin = nil
             deferred.removeAll()
             return
         }
-        if !deferred.isEmpty {
+        if pendingBegin != nil || !deferred.isEmpty {
             let connection = try liveHandle("COMMIT")
-            let prefix = deferred
-            deferred.removeAll()
+            let prefix = pendingPrefix()
             do {
                 let result = try pipelined(connection, prefix: prefix, sql: "COMMIT",
                                            send: { PQsendQueryParams($0, "COMMIT", 0, nil, nil, nil, nil, 0) },
@@ -158,7 +158,21 @@ final class PostgresConnection: ScriptExecutor {
 
     func executeDeferred(_ sql: String) throws {
         _ = try liveHandle(sql)
-        deferred.append(sql)
+        deferred.append(Deferred(sql: sql, statement: nil))
+    }
+
+    func executeDeferred(_ sql: String, _ params: [SQLValue]) throws {
+        _ = try liveHandle(sql)
+        // A statement not prepared on this connection yet runs now: it is prepared inside the
+        // transaction, as `run` does, and from then on it is deferred.
+        guard let statement = statements[sql] else {
+            try execute(sql, params)
+            return
+        }
+        guard statement.parameterCount == params.count else {
+            throw StorageError(.misuse, "the statement has \(statement.parameterCount) placeholder(s) but \(params.count) value(s) were given", sql: sql)
+        }
+        deferred.append(Deferred(sql: sql, statement: (statement.name, EncodedParameters(try PostgresValues.Parameters(params, sql: sql)))))
     }
 
     func queryPipelined(_ statements: [(sql: String, params: [SQLValue])]) throws -> [[Row]] {
@@ -178,7 +192,7 @@ final class PostgresConnection: ScriptExecutor {
         }
         let prefix = pendingPrefix()
         guard PQenterPipelineMode(connection) == 1 else {
-            for command in prefix { PQclear(try check(PQexec(connection, command), sql: command)) }
+            for command in prefix { PQclear(try check(command.runAlone(connection), sql: command.sql)) }
             return try prepared.map { item in
                 let result = try check(PQexecPrepared(connection, item.name, item.count, item.encoded.values,
                                                       item.encoded.lengths, item.encoded.formats, 0), sql: item.sql)
@@ -189,7 +203,7 @@ final class PostgresConnection: ScriptExecutor {
         var results: [OpaquePointer] = []
         defer { results.forEach { PQclear($0) } }
         var sent = true
-        for command in prefix where sent { sent = PQsendQueryParams(connection, command, 0, nil, nil, nil, nil, 0) == 1 }
+        for command in prefix where sent { sent = command.send(connection) }
         for item in prepared where sent {
             sent = PQsendQueryPrepared(connection, item.name, item.count, item.encoded.values,
                                        item.encoded.lengths, item.encoded.formats, 0) == 1
@@ -201,8 +215,8 @@ final class PostgresConnection: ScriptExecutor {
         guard results.count == prefix.count + prepared.count else {
             throw PostgresErrors.error(result: nil, connection: connection, sql: statements[0].sql)
         }
-        for (index, command) in prefix.enumerated() where PQresultStatus(results[index]) != PGRES_COMMAND_OK {
-            throw PostgresErrors.error(result: results[index], connection: connection, sql: command)
+        for (index, command) in prefix.enumerated() where !Deferred.succeeded(results[index]) {
+            throw PostgresErrors.error(result: results[index], connection: connection, sql: command.sql)
         }
         var rows: [[Row]] = []
         for (offset, item) in prepared.enumerated() {
@@ -229,12 +243,12 @@ final class PostgresConnection: ScriptExecutor {
     /// Sends the transaction's `BEGIN` and the deferred commands on their own, when pending.
     private func sendPendingBegin(_ connection: OpaquePointer) throws {
         let prefix = pendingPrefix()
-        for command in prefix { PQclear(try check(PQexec(connection, command), sql: command)) }
+        for command in prefix { PQclear(try check(command.runAlone(connection), sql: command.sql)) }
     }
 
     /// The pending `BEGIN` and deferred commands, in order, now taken off the queue.
-    private func pendingPrefix() -> [String] {
-        var prefix = pendingBegin.map { [$0] } ?? []
+    private func pendingPrefix() -> [Deferred] {
+        var prefix = pendingBegin.map { [Deferred(sql: $0, statement: nil)] } ?? []
         prefix += deferred
         pendingBegin = nil
         deferred.removeAll()
@@ -276,24 +290,24 @@ final class PostgresConnection: ScriptExecutor {
     /// result, which is nil or an error result when the connection broke, and
     /// `PGRES_PIPELINE_ABORTED` when a command of `prefix` failed (then its error is thrown
     /// instead). Leaves the connection out of pipeline mode.
-    private func pipelined(_ connection: OpaquePointer, prefix: [String], sql: String,
+    private func pipelined(_ connection: OpaquePointer, prefix: [Deferred], sql: String,
                            send: (OpaquePointer) -> Int32, alone: (OpaquePointer) -> OpaquePointer?) throws -> OpaquePointer? {
         guard PQenterPipelineMode(connection) == 1 else {
             // Cannot happen outside pipeline mode with nothing pending; run them one by one.
-            for command in prefix { PQclear(try check(PQexec(connection, command), sql: command)) }
+            for command in prefix { PQclear(try check(command.runAlone(connection), sql: command.sql)) }
             return alone(connection)
         }
         var results: [OpaquePointer] = []
         defer { results.forEach { PQclear($0) } }
         var sent = true
-        for command in prefix where sent { sent = PQsendQueryParams(connection, command, 0, nil, nil, nil, nil, 0) == 1 }
+        for command in prefix where sent { sent = command.send(connection) }
         if sent, send(connection) == 1, PQpipelineSync(connection) == 1 {
             results = Self.pipelineResults(connection)
         }
         _ = PQexitPipelineMode(connection)
         guard results.count == prefix.count + 1 else { return nil }  // the caller reports the connection's error
-        for (index, command) in prefix.enumerated() where PQresultStatus(results[index]) != PGRES_COMMAND_OK {
-            throw PostgresErrors.error(result: results[index], connection: connection, sql: command)
+        for (index, command) in prefix.enumerated() where !Deferred.succeeded(results[index]) {
+            throw PostgresErrors.error(result: results[index], connection: connection, sql: command.sql)
         }
         return results.removeLast()
     }
@@ -338,6 +352,44 @@ private func withCStringArray<R>(_ strings: [String], _ body: (UnsafePointer<Uns
 }
 
 extension PostgresConnection {
+    /// A command waiting for the next round trip (``executeDeferred(_:)``, ``executeDeferred(_:_:)``,
+    /// the transaction's `BEGIN`): a parameterless command, sent with the simple-query protocol,
+    /// or a prepared statement with its encoded values.
+    fileprivate struct Deferred {
+        var sql: String
+        /// The prepared statement's name and values; nil for a parameterless command.
+        var statement: (name: String, parameters: EncodedParameters)?
+
+        /// Queues it on `connection` (in pipeline mode). - Returns: whether libpq took it.
+        func send(_ connection: OpaquePointer) -> Bool {
+            guard let statement else { return PQsendQueryParams(connection, sql, 0, nil, nil, nil, nil, 0) == 1 }
+            let encoded = statement.parameters.encoded
+            return PQsendQueryPrepared(connection, statement.name, Int32(encoded.count), encoded.values, encoded.lengths, encoded.formats, 0) == 1
+        }
+
+        /// Runs it on its own (outside pipeline mode) and returns its result.
+        func runAlone(_ connection: OpaquePointer) -> OpaquePointer? {
+            guard let statement else { return PQexec(connection, sql) }
+            let encoded = statement.parameters.encoded
+            return PQexecPrepared(connection, statement.name, Int32(encoded.count), encoded.values, encoded.lengths, encoded.formats, 0)
+        }
+
+        /// Whether a deferred command's result says it succeeded (a statement may return rows).
+        static func succeeded(_ result: OpaquePointer) -> Bool {
+            let status = PQresultStatus(result)
+            return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK
+        }
+    }
+
+    /// A deferred statement's values in libpq's form, freed with the last reference.
+    fileprivate final class EncodedParameters {
+        let encoded: PostgresValues.Parameters
+
+        init(_ encoded: PostgresValues.Parameters) { self.encoded = encoded }
+
+        deinit { encoded.deallocate() }
+    }
+
     /// The results of a pipeline up to its sync point, in order (the caller clears them): each
     /// query's results end with a NULL and the sync point ends the pipeline; two NULLs in a row
     /// only happen when the connection is gone, and then fewer results come back than were sent.

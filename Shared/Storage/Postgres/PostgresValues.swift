@@ -19,7 +19,8 @@ enum PostgresValues {
         let values: UnsafeMutablePointer<UnsafePointer<CChar>?>
         let lengths: UnsafeMutablePointer<Int32>
         let formats: UnsafeMutablePointer<Int32>
-        private let count: Int
+        /// The number of parameters.
+        let count: Int
 
         init(_ params: [SQLValue], sql: String) throws {
             count = params.count

@@ -642,15 +642,10 @@ enum IntakeBench {
 
             """.write(toFile: script, atomically: true, encoding: .utf8)
         defer { unlink(script) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/pgbench")
-        process.arguments = ["-n", "-f", script, "-c", String(clients), "-j", "2", "-T", String(Int(seconds.rounded(.up))), url]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
         let database = databaseName(url)
         let before = postgresBackends(database: database)
-        try process.run()
+        let pgbench = try ChildProcess("/usr/bin/pgbench", ["-n", "-f", script, "-c", String(clients), "-j", "2", "-T", String(Int(seconds.rounded(.up))), url],
+                                       output: .capture)
         // The backends' CPU, sampled while pgbench runs (they exit with it).
         final class Sampling: @unchecked Sendable {
             let lock = NSLock()
@@ -666,8 +661,9 @@ enum IntakeBench {
             }
         }
         sampler.start()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        pgbench.waitUntilExit()
+        pgbench.waitForEndOfCapture()
+        let output = pgbench.capturedText(.standardOutput)
         let seen = sampling.lock.withLock {
             sampling.done = true
             return sampling.seen

@@ -1,10 +1,11 @@
 import Foundation
 import NotificationCore
 import Synchronization
+import TestSupport
 
 /// A Python peer (aiosmtpd sink or webhook receiver) from Tests/NotificationTests/Support.
 final class BenchPeer {
-    let process = Process()
+    let process: ChildProcess
     let port: Int
 
     static let support = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -12,17 +13,9 @@ final class BenchPeer {
 
     init(script: String, arguments: [String]) throws {
         port = try Self.freePort()
-        let pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["\(Self.support)/\(script)", "--port", String(port)] + arguments
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        let limit = Date().addingTimeInterval(15)
-        while !text.contains("ready") && Date() < limit {
-            let data = pipe.fileHandleForReading.availableData
-            if data.isEmpty { usleep(10_000) } else { text += String(decoding: data, as: UTF8.self) }
+        process = try ChildProcess("/usr/bin/python3", ["\(Self.support)/\(script)", "--port", String(port)] + arguments, output: .capture)
+        guard process.waitForCaptured(.standardOutput, containing: "ready", timeout: 15) else {
+            throw BenchError("\(script) did not start: \(process.capturedText(.standardOutput))")
         }
     }
 

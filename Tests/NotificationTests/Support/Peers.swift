@@ -2,11 +2,10 @@ import Foundation
 import TestSupport
 
 /// A Python program started by a test (SMTP sink, webhook receiver) that prints `ready <port>`.
-final class PythonPeer: @unchecked Sendable {
-    let process = Process()
+final class PythonPeer: Sendable {
+    let process: ChildProcess
     let port: Int
     let directory: String
-    private let output = Pipe()
 
     static let supportDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
     static let python = "/usr/bin/python3"
@@ -14,18 +13,12 @@ final class PythonPeer: @unchecked Sendable {
     init(script: String, port: Int? = nil, directory: String, arguments: [String]) throws {
         self.port = try port ?? FreePort.next()
         self.directory = directory
-        process.executableURL = URL(fileURLWithPath: Self.python)
-        process.arguments = ["\(Self.supportDirectory)/\(script)", "--port", String(self.port)] + arguments
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var text = ""
-        let limit = Date().addingTimeInterval(15)
-        let handle = output.fileHandleForReading
-        while !text.contains("ready") {
-            guard Date() < limit, process.isRunning else { throw TestSupportError("\(script) did not start: \(text)") }
-            let data = handle.availableData
-            if data.isEmpty { usleep(10_000) } else { text += String(decoding: data, as: UTF8.self) }
+        process = try ChildProcess(Self.python, ["\(Self.supportDirectory)/\(script)", "--port", String(self.port)] + arguments,
+                                   output: .capture, error: .capture)
+        guard process.waitForCaptured(.standardOutput, containing: "ready", timeout: 15) else {
+            process.kill()
+            process.waitForEndOfCapture(timeout: 2)
+            throw TestSupportError("\(script) did not start: \(process.capturedText(.standardOutput))\(process.capturedText(.standardError))")
         }
     }
 
@@ -48,15 +41,11 @@ final class PythonPeer: @unchecked Sendable {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".\(ext)") }.sorted()
     }
 
+    /// Stops the peer (SIGTERM; SIGKILL if it still runs after 10 s) and reaps it.
     func stop() {
-        guard process.isRunning else { return }
         process.terminate()
-        process.waitUntilExit()
-    }
-
-    deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
+        if process.waitUntilExit(timeout: 10) == nil {
+            process.kill()
             process.waitUntilExit()
         }
     }
@@ -88,14 +77,7 @@ struct ReceivedMail: Decodable {
 
     /// Every message stored in `directory`, parsed.
     static func all(in directory: String) throws -> [ReceivedMail] {
-        let process = Process()
-        let pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: PythonPeer.python)
-        process.arguments = ["\(PythonPeer.supportDirectory)/mail_to_json.py", directory]
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let data = Data(try ChildProcess.run(PythonPeer.python, ["\(PythonPeer.supportDirectory)/mail_to_json.py", directory]).output)
         return try JSONDecoder().decode([ReceivedMail].self, from: data)
     }
 }

@@ -10,12 +10,13 @@ extension IntakeContext {
     static let quarantinedNotFound = RPCError(.notFound, "mensagem retida não encontrada / quarantined message not found")
 
     /// The tickets a quarantined record names: the one it was threaded to when held
-    /// (`thread_ticket_id`) and the one it was taken into (`ticket_id`), each once.
+    /// (`thread_ticket_id`), the one it was taken into (`ticket_id`) and those its subject or
+    /// text names by code (`named_ticket_ids`), each once.
     static func namedTickets(_ row: Row) -> [String] {
+        var candidates = [row.optionalText("thread_ticket_id"), row.optionalText("ticket_id")].compactMap { $0 }
+        candidates += (row.optionalText("named_ticket_ids") ?? "").split(separator: " ").map(String.init)
         var tickets: [String] = []
-        for column in ["thread_ticket_id", "ticket_id"] {
-            if let id = row.optionalText(column), !id.isEmpty, !tickets.contains(id) { tickets.append(id) }
-        }
+        for id in candidates where !id.isEmpty && !tickets.contains(id) { tickets.append(id) }
         return tickets
     }
 

@@ -111,14 +111,31 @@ extension IntakeContext {
         return try threadedTicket(mail, tokens: tokens)?.id ?? ""
     }
 
-    /// Looks once for the ticket of each message held before migration 26 (`thread_ticket_id`
-    /// NULL), reading its raw message as ``receive(raw:source:tokens:settings:bounce:)`` would
-    /// have; run at start. One row at a time (a raw message may be large); several processes
-    /// doing it at once write the same answer.
+    /// The tickets `mail` names by code in its subject or the beginning of its text
+    /// (``MailTicketCodes``), as ids separated by spaces, '' for none; codes no ticket has are
+    /// left out. Recorded with a held message (`named_ticket_ids`) so that one quoting a
+    /// ticket is readable only by who may see it, as a threaded one (the code alone never
+    /// threads a message: anyone can type it).
+    static func namedTicketIDs(_ tx: any SQLExecutor, mail: MailMessage?) throws -> String {
+        guard let mail else { return "" }
+        let searched = mail.subject + "\n" + String(mail.text.prefix(MailTicketCodes.maxTextCharacters))
+        var ids: [String] = []
+        for code in MailTicketCodes.codes(in: searched) {
+            if let id = try tx.queryOne("SELECT id FROM tickets WHERE code = ?", [.text(code)])?.text("id"), !ids.contains(id) {
+                ids.append(id)
+            }
+        }
+        return ids.joined(separator: " ")
+    }
+
+    /// Looks once for the tickets of each message held before migration 26 (`thread_ticket_id`
+    /// NULL) or 29 (`named_ticket_ids` NULL), reading its raw message as
+    /// ``receive(raw:source:tokens:settings:bounce:)`` would have; run at start. One row at a
+    /// time (a raw message may be large); several processes doing it at once write the same answer.
     /// - Throws: storage errors.
     public func recordQuarantineThreads(tokens: ReplyToken) throws {
         let ids = try database.read { tx in
-            try tx.query("SELECT id FROM mail_quarantine WHERE thread_ticket_id IS NULL").map { try $0.text("id") }
+            try tx.query("SELECT id FROM mail_quarantine WHERE thread_ticket_id IS NULL OR named_ticket_ids IS NULL").map { try $0.text("id") }
         }
         for id in ids {
             guard let raw = try database.read({ try $0.queryOne("SELECT raw FROM mail_quarantine WHERE id = ?", [.text(id)])?.blob("raw") }) else {
@@ -128,6 +145,8 @@ extension IntakeContext {
             let thread = try threadTicketID(mail, tokens: tokens)
             try database.write { tx in
                 try tx.execute("UPDATE mail_quarantine SET thread_ticket_id = ? WHERE id = ? AND thread_ticket_id IS NULL", [.text(thread), .text(id)])
+                try tx.execute("UPDATE mail_quarantine SET named_ticket_ids = ? WHERE id = ? AND named_ticket_ids IS NULL",
+                               [.text(try Self.namedTicketIDs(tx, mail: mail)), .text(id)])
             }
         }
     }
@@ -146,11 +165,12 @@ extension IntakeContext {
         let now = Self.now()
         let inserted = try tx.execute("""
             INSERT INTO mail_quarantine (id, message_key, kind, status, source, reason, from_address, subject, email_message_id,
-                                         raw, size_bytes, sha256, received_at, thread_ticket_id)
-            VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_key) DO NOTHING
+                                         raw, size_bytes, sha256, received_at, thread_ticket_id, named_ticket_ids)
+            VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_key) DO NOTHING
             """, [.text(id), .text(key), .integer(Int64(kind.rawValue)), .text(source), .text(reason),
                   .text(mail?.fromAddress ?? ""), .text(String((mail?.subject ?? "").prefix(500))), .text(mail?.messageID ?? ""),
-                  .blob(raw), .integer(sizeBytes ?? Int64(raw.count)), .text(sha256), .integer(now), .text(threadTicketID)])
+                  .blob(raw), .integer(sizeBytes ?? Int64(raw.count)), .text(sha256), .integer(now), .text(threadTicketID),
+                  .text(try Self.namedTicketIDs(tx, mail: mail))])
         guard inserted == 1 else {
             return (try tx.queryOne("SELECT id FROM mail_quarantine WHERE message_key = ?", [.text(key)])?.text("id") ?? id, nil)
         }
@@ -180,7 +200,7 @@ extension IntakeContext {
 
     static let quarantineColumns = """
         q.id, q.kind, q.status, q.source, q.reason, q.from_address, q.subject, q.email_message_id, q.size_bytes, q.sha256,
-        q.received_at, q.attempts, q.resolved_at, q.resolved_by, q.resolution, q.ticket_id, q.ticket_code, q.bounce_note, q.thread_ticket_id,
+        q.received_at, q.attempts, q.resolved_at, q.resolved_by, q.resolution, q.ticket_id, q.ticket_code, q.bounce_note, q.thread_ticket_id, q.named_ticket_ids,
         b.status AS bounce_status, b.attempts AS bounce_attempts, b.last_error AS bounce_error
         FROM mail_quarantine q LEFT JOIN mail_bounces b ON b.id = q.bounce_id
         """

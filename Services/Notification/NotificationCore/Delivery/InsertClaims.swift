@@ -61,6 +61,8 @@ final class ClaimingExecutor: SQLExecutor {
 
     func executeDeferred(_ sql: String) throws { try base.executeDeferred(sql) }
 
+    func executeDeferred(_ sql: String, _ params: [SQLValue]) throws { try base.executeDeferred(sql, params) }
+
     func queryPipelined(_ statements: [(sql: String, params: [SQLValue])]) throws -> [[Row]] {
         try base.queryPipelined(statements)
     }

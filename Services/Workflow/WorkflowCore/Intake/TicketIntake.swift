@@ -261,7 +261,8 @@ public enum TicketIntake {
         var routed = WorkflowV1.TicketRouted()
         routed.ticket = lifecycle.summary(ticket)
         routed.routedAtMs = at
-        try lifecycle.publisher.publish(tx, event: routed, key: ticket.id, accessLevel: ticket.accessLevel, keyIsNew: true)
+        // Deferred: the outbox row goes out with the next event's statement or the commit.
+        try lifecycle.publisher.publish(tx, event: routed, key: ticket.id, accessLevel: ticket.accessLevel, keyIsNew: true, deferred: true)
     }
 
     /// A customer reply: a public entry, an unread message for the holder, and, when the ticket

@@ -380,8 +380,8 @@ public struct EventConsumer: Sendable {
             router.register(EventsV1.EventSink.deliver) { request, context in try deliverOneByOne(request, context) }
             return
         }
-        router.register(EventsV1.EventSink.deliver) { request, context in
-            try context.checkCancellation()
+        /// A delivery in a transaction of its own: the whole batch at once, else one event at a time.
+        let deliverBatch = { @Sendable (request: EventsV1.DeliverEventsRequest, context: ServerContext) throws -> EventsV1.DeliverEventsResponse in
             var response = EventsV1.DeliverEventsResponse()
             do {
                 // One inbox statement for the whole delivery, then each new event's handler in order.
@@ -413,6 +413,44 @@ public struct EventConsumer: Sendable {
             }
             notify(response)
             return response
+        }
+        // SQLite has one writer: concurrent deliveries would only queue for it, one transaction
+        // and commit each. They are applied together instead (``DeliveryGroupCommit``); on
+        // PostgreSQL they keep running side by side on their own connections.
+        guard database.engine == .sqlite else {
+            router.register(EventsV1.EventSink.deliver) { request, context in
+                try context.checkCancellation()
+                return try deliverBatch(request, context)
+            }
+            return
+        }
+        let groups = DeliveryGroupCommit<EventsV1.DeliverEventsRequest, EventsV1.DeliverEventsResponse>()
+        /// Several deliveries in one transaction: one inbox statement for all their events, then
+        /// each new event's handler, delivery after delivery, inside one run of the wrapper.
+        let applyGroup = { @Sendable (requests: [EventsV1.DeliverEventsRequest]) throws -> [EventsV1.DeliverEventsResponse] in
+            let responses = try database.write { tx in
+                var fresh = try Inbox.claim(tx, consumer: consumer, eventIDs: requests.flatMap { $0.events.map(\.id) })
+                var responses: [EventsV1.DeliverEventsResponse] = []
+                responses.reserveCapacity(requests.count)
+                try wrapped(tx) {
+                    for request in requests {
+                        var response = EventsV1.DeliverEventsResponse()
+                        for envelope in request.events {
+                            guard fresh.remove(envelope.id) != nil else { response.duplicates += 1; continue }
+                            if let handler = handlers[envelope.type] { try handler(envelope, tx) }
+                            response.accepted += 1
+                        }
+                        responses.append(response)
+                    }
+                }
+                return responses
+            }
+            for response in responses { notify(response) }
+            return responses
+        }
+        router.register(EventsV1.EventSink.deliver) { request, context in
+            try context.checkCancellation()
+            return try groups.run(request, events: request.events.count, group: applyGroup) { try deliverBatch($0, context) }
         }
     }
 }

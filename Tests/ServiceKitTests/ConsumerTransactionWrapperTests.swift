@@ -25,9 +25,11 @@ struct ConsumerTransactionWrapperTests {
         CREATE TABLE wrapped (events INTEGER NOT NULL);
         """)]
 
-    /// A consumer whose handler refuses events with a sequence number in `refused`, and whose
-    /// wrapper writes one `wrapped` row per transaction with the number of handlers it saw.
-    static func start(_ engine: DatabaseEngine, batched: Bool, refused: Set<Int64>, directory: String) throws -> ServiceHost {
+    /// A consumer whose handler refuses events with a sequence number in `refused` (and takes
+    /// 300 ms for those in `slow`), and whose wrapper writes one `wrapped` row per transaction
+    /// with the number of handlers it saw.
+    static func start(_ engine: DatabaseEngine, batched: Bool, refused: Set<Int64>, slow: Set<Int64> = [],
+                      directory: String) throws -> ServiceHost {
         var environment = ["OCORRENCIAS_DATA_DIR": directory, "OCORRENCIAS_SECRET": "consumer-wrapper-secret-0123456789",
                            "WORKFLOW_PORT": String(try FreePort.next())]
         if engine == .postgres { environment["WORKFLOW_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase() }
@@ -37,6 +39,7 @@ struct ConsumerTransactionWrapperTests {
             var consumer = EventConsumer(consumer: "workflow", batched: batched)
             consumer.on(RpcV1.EchoRequest.self) { event, envelope, tx in
                 let seq = Int64(event.payload.reduce(0) { $0 << 8 | Int($1) })
+                if slow.contains(seq) { usleep(300_000) }
                 Self.current?.events += 1
                 try tx.execute("INSERT INTO applied (event_id, seq) VALUES (?, ?)", [.text(envelope.id), .integer(seq)])
                 if refused.contains(seq) { throw RPCError(.aborted, "ainda não / not yet") }

@@ -1,0 +1,183 @@
+import Foundation
+import Messages
+import Observability
+import RPC
+import RPCTransport
+@testable import ServiceKit
+import Storage
+import Synchronization
+import Testing
+import TestSupport
+
+/// Concurrent deliveries into a batched consumer on SQLite share transactions
+/// (``DeliveryGroupCommit``): each call still gets its own answer, a redelivered event is applied
+/// once, and a failing event only affects its own call.
+@Suite("Event consumer: concurrent deliveries grouped into one transaction")
+struct DeliveryGroupCommitTests {
+    // MARK: The combiner alone
+
+    /// The groups `group` was given.
+    final class Seen: Sendable {
+        let groups = Mutex<[[Int]]>([])
+        var all: [[Int]] { groups.withLock { $0 } }
+    }
+
+    /// Runs `calls` requests (their numbers) on as many threads: call 0 first, held inside its
+    /// `alone` until the others have queued behind it; returns each call's answer.
+    static func runConcurrently(_ groups: DeliveryGroupCommit<Int, String>, calls: Int, events: Int = 1,
+                                failGroupsWith failing: Int? = nil, seen: Seen) -> [Int: Result<String, any Error>] {
+        let answers = Mutex<[Int: Result<String, any Error>]>([:])
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let done = DispatchGroup()
+        func start(_ call: Int) {
+            done.enter()
+            Thread {
+                let answer = Result {
+                    try groups.run(call, events: events, group: { requests in
+                        seen.groups.withLock { $0.append(requests) }
+                        if let failing, requests.contains(failing) { throw RPCError(.aborted, "not yet") }
+                        return requests.map { "group:\($0)" }
+                    }, alone: { request in
+                        if request == 0 {
+                            entered.signal()
+                            release.wait()
+                        }
+                        if request == failing { throw RPCError(.aborted, "not yet") }
+                        return "alone:\(request)"
+                    })
+                }
+                answers.withLock { $0[call] = answer }
+                done.leave()
+            }.start()
+        }
+        start(0)
+        entered.wait()
+        for call in 1..<calls { start(call) }
+        // Let the others queue behind call 0, then let it finish.
+        usleep(200_000)
+        release.signal()
+        done.wait()
+        return answers.withLock { $0 }
+    }
+
+    @Test("calls that queue behind a running one are applied together, each answered with its own result")
+    func callsQueuedBehindOneRunTogether() throws {
+        let groups = DeliveryGroupCommit<Int, String>()
+        let seen = Seen()
+        let answers = Self.runConcurrently(groups, calls: 6, seen: seen)
+        #expect(answers.count == 6)
+        for (call, answer) in answers {
+            let text = try answer.get()
+            #expect(text == "alone:\(call)" || text == "group:\(call)")
+        }
+        // Call 0 ran alone; the five that queued behind it ran in one group, in arrival order.
+        #expect(try answers[0]?.get() == "alone:0")
+        #expect(seen.all.map { $0.sorted() } == [[1, 2, 3, 4, 5]])
+        #expect(groups.counts == .init(groups: 1, groupedCalls: 5, failedGroups: 0))
+    }
+
+    @Test("a group that fails as a whole: each of its calls runs alone, only the failing one fails")
+    func failedGroupRunsEachAlone() throws {
+        let groups = DeliveryGroupCommit<Int, String>()
+        let seen = Seen()
+        let answers = Self.runConcurrently(groups, calls: 5, failGroupsWith: 3, seen: seen)
+        for (call, answer) in answers {
+            if call == 3 {
+                #expect(throws: RPCError.self) { try answer.get() }
+            } else {
+                #expect(try answer.get() == "alone:\(call)")
+            }
+        }
+        #expect(seen.all.map { $0.sorted() } == [[1, 2, 3, 4]])
+        #expect(groups.counts == .init(groups: 1, groupedCalls: 4, failedGroups: 1))
+    }
+
+    @Test("a group holds at most maxEvents events; the calls left over form the next group")
+    func groupsStayWithinMaxEvents() throws {
+        let groups = DeliveryGroupCommit<Int, String>(maxEvents: 20)
+        let seen = Seen()
+        let answers = Self.runConcurrently(groups, calls: 7, events: 10, seen: seen)
+        for (call, answer) in answers {
+            let text = try answer.get()
+            #expect(text == "alone:\(call)" || text == "group:\(call)")
+        }
+        // Calls 1–6 (10 events each) queued behind call 0: three groups of two.
+        #expect(seen.all.map(\.count) == [2, 2, 2])
+        #expect(seen.all.flatMap { $0 }.sorted() == [1, 2, 3, 4, 5, 6])
+    }
+
+    // MARK: Through EventSink/Deliver on SQLite
+
+    /// A batched consumer (``ConsumerTransactionWrapperTests/start(_:batched:refused:slow:directory:)``)
+    /// whose event 1 takes 300 ms, so that the calls started after it queue behind it.
+    static func start(_ engine: DatabaseEngine, refused: Set<Int64>, directory: String) throws -> ServiceHost {
+        try ConsumerTransactionWrapperTests.start(engine, batched: true, refused: refused, slow: [1], directory: directory)
+    }
+
+    /// Delivers each list of events in its own call, all calls at once (the first one started
+    /// slightly ahead), and returns the answers in the lists' order.
+    static func deliverConcurrently(_ host: ServiceHost, _ calls: [[EventsV1.EventEnvelope]]) throws -> [EventsV1.DeliverEventsResponse] {
+        let answers = Mutex<[Int: Result<EventsV1.DeliverEventsResponse, any Error>]>([:])
+        let done = DispatchGroup()
+        for (index, events) in calls.enumerated() {
+            done.enter()
+            Thread {
+                let answer = Result { try ConsumerTransactionWrapperTests.deliver(host, events, partial: true) }
+                answers.withLock { $0[index] = answer }
+                done.leave()
+            }.start()
+            if index == 0 { usleep(50_000) }
+        }
+        done.wait()
+        let all = answers.withLock { $0 }
+        return try (0..<calls.count).map { try all[$0]!.get() }
+    }
+
+    @Test("concurrent calls: every event applied once, each call told its own counts, fewer transactions than calls on SQLite",
+          arguments: TestEngines.all)
+    func concurrentCallsShareTransactions(engine: DatabaseEngine) throws {
+        let directory = try TemporaryDirectory()
+        let host = try Self.start(engine, refused: [], directory: directory.path)
+        defer { host.stop() }
+        let envelope = ConsumerTransactionWrapperTests.envelope
+        // Eight calls of three events; call 7 repeats call 6's events (a redelivery racing the first).
+        var calls = (0..<7).map { call in (1...3).map { envelope(call * 3 + $0, "ticket-\(call)") } }
+        calls.append(calls[6])
+        let answers = try Self.deliverConcurrently(host, calls)
+        #expect(answers.count == 8)
+        #expect(answers.prefix(6).allSatisfy { $0.accepted == 3 && $0.duplicates == 0 && $0.failures.isEmpty })
+        #expect(answers[6].accepted + answers[7].accepted == 3)
+        #expect(answers[6].duplicates + answers[7].duplicates == 3)
+        let applied = try host.runtime.database.read { tx in try tx.query("SELECT seq FROM applied ORDER BY seq", []).map { try $0.int("seq") } }
+        #expect(applied == (1...21).map(Int64.init))
+        let transactions = try ConsumerTransactionWrapperTests.wrapped(host).filter { $0 > 0 }
+        #expect(transactions.reduce(0, +) == 21, "every event's handler ran once in a committed transaction")
+        if engine == .sqlite {
+            #expect(transactions.count < 7, "\(transactions.count) transactions for 8 calls")
+        }
+    }
+
+    @Test("a failing event in one of several concurrent calls: the others are applied, only its call reports it",
+          arguments: TestEngines.all)
+    func failureStaysInItsCall(engine: DatabaseEngine) throws {
+        let directory = try TemporaryDirectory()
+        let host = try Self.start(engine, refused: [11], directory: directory.path)
+        defer { host.stop() }
+        let envelope = ConsumerTransactionWrapperTests.envelope
+        let calls = (0..<5).map { call in (1...3).map { envelope(call * 3 + $0, "ticket-\(call)") } }
+        let answers = try Self.deliverConcurrently(host, calls)
+        for (index, answer) in answers.enumerated() {
+            if index == 3 {
+                // Events 10, 11, 12 of one key: 10 applied, 11 refused (index 1 of its call), 12
+                // held back behind it, as when the call arrives alone.
+                #expect(answer.accepted == 1)
+                #expect(answer.failures.map(\.index) == [1])
+            } else {
+                #expect(answer.accepted == 3 && answer.failures.isEmpty)
+            }
+        }
+        let applied = try host.runtime.database.read { tx in try tx.query("SELECT seq FROM applied ORDER BY seq", []).map { try $0.int("seq") } }
+        #expect(applied == (1...15).filter { $0 != 11 && $0 != 12 }.map(Int64.init))
+    }
+}

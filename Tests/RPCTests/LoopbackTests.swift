@@ -122,10 +122,9 @@ struct LoopbackTests {
         }
     }
 
-    @Test("a client-streaming handler read on a worker answers later from another thread: each upload its own sum, concurrent uploads matched to their callers, its errors as given, other errors INTERNAL")
-    func streamingCompletingHandler() throws {
-        let server = try LoopbackServer(workers: 2)
-        let client = server.client(timeout: 30_000)
+    /// 40 uploads at once from as many threads, the i-th sending 1 + i % 4 messages of 100 + i
+    /// bytes: each must get its own sum back.
+    static func expectConcurrentUploads(_ client: RPCClient) {
         let outcomes = Mutex<[Int: String]>([:])
         DispatchQueue.concurrentPerform(iterations: 40) { i in
             do {
@@ -138,6 +137,13 @@ struct LoopbackTests {
             }
         }
         for i in 0..<40 { #expect(outcomes.withLock { $0[i] } == String((1 + i % 4) * (100 + i))) }
+    }
+
+    @Test("a client-streaming handler read on a worker answers later from another thread: each upload its own sum, concurrent uploads matched to their callers, its errors as given, other errors INTERNAL")
+    func streamingCompletingHandler() throws {
+        let server = try LoopbackServer(workers: 2)
+        let client = server.client(timeout: 30_000)
+        Self.expectConcurrentUploads(client)
         let refused = try client.streamingCall(TestMethods.uploadLater)
         try refused.send(Self.echoRequest([1, 0]))
         do { _ = try refused.finish(); Issue.record("the refused upload succeeded") } catch let error as RPCError {
@@ -155,18 +161,7 @@ struct LoopbackTests {
     func coldStartBurst(round: Int) throws {
         let server = try LoopbackServer(workers: 2)
         let client = server.client(timeout: 30_000)
-        let outcomes = Mutex<[Int: String]>([:])
-        DispatchQueue.concurrentPerform(iterations: 40) { i in
-            do {
-                let upload = try client.streamingCall(TestMethods.uploadLater)
-                for _ in 0..<(1 + i % 4) { try upload.send(Self.echoRequest(Array(repeating: 3, count: 100 + i))) }
-                let sum = String(decoding: try upload.finish().payload, as: UTF8.self)
-                outcomes.withLock { $0[i] = sum }
-            } catch {
-                outcomes.withLock { $0[i] = "\(error)" }
-            }
-        }
-        for i in 0..<40 { #expect(outcomes.withLock { $0[i] } == String((1 + i % 4) * (100 + i))) }
+        Self.expectConcurrentUploads(client)
     }
 
     @Test("responses finished together inside RPCResponses.flushingOnce are written when it returns, each to its caller")

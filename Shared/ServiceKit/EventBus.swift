@@ -380,26 +380,33 @@ public struct EventConsumer: Sendable {
             router.register(EventsV1.EventSink.deliver) { request, context in try deliverOneByOne(request, context) }
             return
         }
+        /// Deliveries in one transaction: one inbox statement for all their events, then each new
+        /// event's handler in order, delivery after delivery, inside one run of the wrapper; each
+        /// delivery's counts (not yet notified).
+        let applyTogether = { @Sendable (requests: [EventsV1.DeliverEventsRequest]) throws -> [EventsV1.DeliverEventsResponse] in
+            try database.write { tx in
+                var fresh = try Inbox.claim(tx, consumer: consumer, eventIDs: requests.flatMap { $0.events.map(\.id) })
+                var responses: [EventsV1.DeliverEventsResponse] = []
+                responses.reserveCapacity(requests.count)
+                try wrapped(tx) {
+                    for request in requests {
+                        var response = EventsV1.DeliverEventsResponse()
+                        for envelope in request.events {
+                            guard fresh.remove(envelope.id) != nil else { response.duplicates += 1; continue }
+                            if let handler = handlers[envelope.type] { try handler(envelope, tx) }
+                            response.accepted += 1
+                        }
+                        responses.append(response)
+                    }
+                }
+                return responses
+            }
+        }
         /// A delivery in a transaction of its own: the whole batch at once, else one event at a time.
         let deliverBatch = { @Sendable (request: EventsV1.DeliverEventsRequest, context: ServerContext) throws -> EventsV1.DeliverEventsResponse in
             var response = EventsV1.DeliverEventsResponse()
             do {
-                // One inbox statement for the whole delivery, then each new event's handler in order.
-                let applied = try database.write { tx in
-                    var fresh = try Inbox.claim(tx, consumer: consumer, eventIDs: request.events.map(\.id))
-                    var applied: [Bool] = []
-                    applied.reserveCapacity(request.events.count)
-                    try wrapped(tx) {
-                        for envelope in request.events {
-                            guard fresh.remove(envelope.id) != nil else { applied.append(false); continue }
-                            if let handler = handlers[envelope.type] { try handler(envelope, tx) }
-                            applied.append(true)
-                        }
-                    }
-                    return applied
-                }
-                response.accepted = Int32(applied.filter { $0 }.count)
-                response.duplicates = Int32(applied.count) - response.accepted
+                response = try applyTogether([request])[0]
             } catch {
                 guard request.events.count > 1 else {
                     // A single event: its transaction was the one-by-one attempt already.
@@ -425,26 +432,8 @@ public struct EventConsumer: Sendable {
             return
         }
         let groups = DeliveryGroupCommit<EventsV1.DeliverEventsRequest, EventsV1.DeliverEventsResponse>()
-        /// Several deliveries in one transaction: one inbox statement for all their events, then
-        /// each new event's handler, delivery after delivery, inside one run of the wrapper.
         let applyGroup = { @Sendable (requests: [EventsV1.DeliverEventsRequest]) throws -> [EventsV1.DeliverEventsResponse] in
-            let responses = try database.write { tx in
-                var fresh = try Inbox.claim(tx, consumer: consumer, eventIDs: requests.flatMap { $0.events.map(\.id) })
-                var responses: [EventsV1.DeliverEventsResponse] = []
-                responses.reserveCapacity(requests.count)
-                try wrapped(tx) {
-                    for request in requests {
-                        var response = EventsV1.DeliverEventsResponse()
-                        for envelope in request.events {
-                            guard fresh.remove(envelope.id) != nil else { response.duplicates += 1; continue }
-                            if let handler = handlers[envelope.type] { try handler(envelope, tx) }
-                            response.accepted += 1
-                        }
-                        responses.append(response)
-                    }
-                }
-                return responses
-            }
+            let responses = try applyTogether(requests)
             for response in responses { notify(response) }
             return responses
         }

@@ -146,19 +146,22 @@ extension IntakeContext {
 
     /// The ticket an e-mail replies to, if any: by verified token first, then by Message-ID.
     func threadedTicket(_ mail: MailMessage, tokens: ReplyToken) throws -> IntakeV1.Ticket? {
-        try database.read { tx in
-            if let id = tokens.ticketID(in: mail.threadingText), let ticket = try TicketStore.ticket(tx, reference: id) {
+        try database.read { tx in try Self.threadedTicket(tx, mail, tokens: tokens) }
+    }
+
+    /// ``threadedTicket(_:tokens:)`` in `tx`.
+    static func threadedTicket(_ tx: any SQLExecutor, _ mail: MailMessage, tokens: ReplyToken) throws -> IntakeV1.Ticket? {
+        if let id = tokens.ticketID(in: mail.threadingText), let ticket = try TicketStore.ticket(tx, reference: id) {
+            return ticket
+        }
+        for referenced in mail.referencedMessageIDs {
+            if let ticket = try TicketStore.ticket(tx, emailMessageID: referenced) { return ticket }
+            if let id = try tx.queryOne("SELECT ticket_id FROM ticket_messages WHERE email_message_id = ?", [.text(referenced)])?.text("ticket_id"),
+               let ticket = try TicketStore.ticket(tx, reference: id) {
                 return ticket
             }
-            for referenced in mail.referencedMessageIDs {
-                if let ticket = try TicketStore.ticket(tx, emailMessageID: referenced) { return ticket }
-                if let id = try tx.queryOne("SELECT ticket_id FROM ticket_messages WHERE email_message_id = ?", [.text(referenced)])?.text("ticket_id"),
-                   let ticket = try TicketStore.ticket(tx, reference: id) {
-                    return ticket
-                }
-            }
-            return nil
         }
+        return nil
     }
 
     /// A message's attachments for its open or reply: all of them inside it

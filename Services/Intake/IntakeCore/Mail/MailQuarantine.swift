@@ -59,10 +59,9 @@ extension IntakeContext {
             // never an automatic message, a daemon, our own address, over the hourly limit).
             let readable = MailMessage(lenient: raw)
             let reason = readable == nil ? error.description : Self.unreadableReason
-            let thread = try threadTicketID(readable, tokens: tokens)
             let (id, decision) = try database.write { tx in
                 try hold(tx, raw: raw, mail: readable, key: "sha256:\(MailFingerprint.hex(raw))", kind: .quarantineUnparsable, source: source,
-                         reason: reason, bounce: bounce, threadTicketID: thread)
+                         reason: reason, bounce: bounce, tokens: tokens)
             }
             var receipt = MailReceipt(outcome: .rejected(reason: reason), quarantineID: id, unparsable: true, bounce: decision)
             receipt.readableSender = MailReceipt.answerableSender(readable)
@@ -83,9 +82,8 @@ extension IntakeContext {
         case .held(let why): reason = why; kind = .quarantineAmbiguousSender; answer = nil
         default: return MailReceipt(outcome: outcome)
         }
-        let thread = try threadTicketID(mail, tokens: tokens)
         let (id, decision) = try database.write { tx in
-            try hold(tx, raw: raw, mail: mail, kind: kind, source: source, reason: reason, bounce: answer, threadTicketID: thread)
+            try hold(tx, raw: raw, mail: mail, kind: kind, source: source, reason: reason, bounce: answer, tokens: tokens)
         }
         return MailReceipt(outcome: outcome, quarantineID: id, bounce: decision)
     }
@@ -96,36 +94,29 @@ extension IntakeContext {
     public func holdFailed(raw: [UInt8], source: String, tokens: ReplyToken, error: any Error) throws -> String {
         let mail = (try? MailMessage(raw: raw)) ?? MailMessage(lenient: raw)
         let reason = "falha interna ao registrar / internal failure: \(error)"
-        let thread = try threadTicketID(mail, tokens: tokens)
         return try database.write { tx in
             try hold(tx, raw: raw, mail: mail, kind: .quarantineFailed, source: source, reason: String(reason.prefix(2000)), bounce: nil,
-                     threadTicketID: thread).0
+                     tokens: tokens).0
         }
     }
 
-    /// The id of the ticket `mail` is threaded to (``threadedTicket(_:tokens:)``: a verified reply
-    /// token, else In-Reply-To/References naming a ticket's or a reply's e-mail), '' for none:
-    /// recorded with a held message, which then is readable only by who may see that ticket.
-    func threadTicketID(_ mail: MailMessage?, tokens: ReplyToken) throws -> String {
-        guard let mail else { return "" }
-        return try threadedTicket(mail, tokens: tokens)?.id ?? ""
-    }
-
-    /// The tickets `mail` names by code in its subject or the beginning of its text
-    /// (``MailTicketCodes``), as ids separated by spaces, '' for none; codes no ticket has are
-    /// left out. Recorded with a held message (`named_ticket_ids`) so that one quoting a
-    /// ticket is readable only by who may see it, as a threaded one (the code alone never
-    /// threads a message: anyone can type it).
-    static func namedTicketIDs(_ tx: any SQLExecutor, mail: MailMessage?) throws -> String {
-        guard let mail else { return "" }
+    /// The tickets a held message names, recorded with it so that it is readable only by who may
+    /// see them: `thread`, the id of the one it is threaded to (``threadedTicket(_:tokens:)``: a
+    /// verified reply token, else In-Reply-To/References naming a ticket's or a reply's e-mail),
+    /// '' for none; `named`, the ids of those its subject or the beginning of its text names by
+    /// code (``MailTicketCodes``), separated by spaces, '' for none, codes no ticket has left
+    /// out. A code never threads a message (anyone can type it).
+    static func quarantineTickets(_ tx: any SQLExecutor, _ mail: MailMessage?, tokens: ReplyToken) throws -> (thread: String, named: String) {
+        guard let mail else { return ("", "") }
+        let thread = try threadedTicket(tx, mail, tokens: tokens)?.id ?? ""
         let searched = mail.subject + "\n" + String(mail.text.prefix(MailTicketCodes.maxTextCharacters))
-        var ids: [String] = []
+        var named: [String] = []
         for code in MailTicketCodes.codes(in: searched) {
-            if let id = try tx.queryOne("SELECT id FROM tickets WHERE code = ?", [.text(code)])?.text("id"), !ids.contains(id) {
-                ids.append(id)
+            if let id = try tx.queryOne("SELECT id FROM tickets WHERE code = ?", [.text(code)])?.text("id"), !named.contains(id) {
+                named.append(id)
             }
         }
-        return ids.joined(separator: " ")
+        return (thread, named.joined(separator: " "))
     }
 
     /// Looks once for the tickets of each message held before migration 26 (`thread_ticket_id`
@@ -142,11 +133,10 @@ extension IntakeContext {
                 continue
             }
             let mail = (try? MailMessage(raw: raw)) ?? MailMessage(lenient: raw)
-            let thread = try threadTicketID(mail, tokens: tokens)
             try database.write { tx in
-                try tx.execute("UPDATE mail_quarantine SET thread_ticket_id = ? WHERE id = ? AND thread_ticket_id IS NULL", [.text(thread), .text(id)])
-                try tx.execute("UPDATE mail_quarantine SET named_ticket_ids = ? WHERE id = ? AND named_ticket_ids IS NULL",
-                               [.text(try Self.namedTicketIDs(tx, mail: mail)), .text(id)])
+                let tickets = try Self.quarantineTickets(tx, mail, tokens: tokens)
+                try tx.execute("UPDATE mail_quarantine SET thread_ticket_id = ? WHERE id = ? AND thread_ticket_id IS NULL", [.text(tickets.thread), .text(id)])
+                try tx.execute("UPDATE mail_quarantine SET named_ticket_ids = ? WHERE id = ? AND named_ticket_ids IS NULL", [.text(tickets.named), .text(id)])
             }
         }
     }
@@ -155,22 +145,22 @@ extension IntakeContext {
     /// bounce decision (nil when the message was held before or is not answered at all).
     /// `key` overrides the message key (default: the Message-ID, else the SHA-256); `sizeBytes`
     /// the recorded size (an oversized message keeps only its header block in `raw`);
-    /// `threadTicketID` the ticket it is threaded to (``threadTicketID(_:tokens:)``).
+    /// `tokens` find the tickets it names (``quarantineTickets(_:_:tokens:)``).
     func hold(_ tx: any SQLExecutor, raw: [UInt8], mail: MailMessage?, key explicitKey: String? = nil, sizeBytes: Int64? = nil,
               kind: IntakeV1.QuarantineKind, source: String,
-              reason: String, bounce: MailBounce?, threadTicketID: String) throws -> (String, MailBounceQueue.Decision?) {
+              reason: String, bounce: MailBounce?, tokens: ReplyToken) throws -> (String, MailBounceQueue.Decision?) {
         let sha256 = Self.sha256Hex(raw)
         let key = explicitKey ?? mail?.messageID ?? "sha256:\(sha256)"
         let id = Self.newID()
         let now = Self.now()
+        let tickets = try Self.quarantineTickets(tx, mail, tokens: tokens)
         let inserted = try tx.execute("""
             INSERT INTO mail_quarantine (id, message_key, kind, status, source, reason, from_address, subject, email_message_id,
                                          raw, size_bytes, sha256, received_at, thread_ticket_id, named_ticket_ids)
             VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_key) DO NOTHING
             """, [.text(id), .text(key), .integer(Int64(kind.rawValue)), .text(source), .text(reason),
                   .text(mail?.fromAddress ?? ""), .text(String((mail?.subject ?? "").prefix(500))), .text(mail?.messageID ?? ""),
-                  .blob(raw), .integer(sizeBytes ?? Int64(raw.count)), .text(sha256), .integer(now), .text(threadTicketID),
-                  .text(try Self.namedTicketIDs(tx, mail: mail))])
+                  .blob(raw), .integer(sizeBytes ?? Int64(raw.count)), .text(sha256), .integer(now), .text(tickets.thread), .text(tickets.named)])
         guard inserted == 1 else {
             return (try tx.queryOne("SELECT id FROM mail_quarantine WHERE message_key = ?", [.text(key)])?.text("id") ?? id, nil)
         }

@@ -25,17 +25,16 @@ extension IntakeContext {
     /// oversized, held, `size_bytes` the whole size), and its sender is told the limit through
     /// the bounce queue (same rules as any rejection: never an automatic message, a daemon, our
     /// own address, over the hourly limit). Once per Message-ID (else per SHA-256 of the header).
-    /// `tokens` find the ticket its header threads it to (``threadTicketID(_:tokens:)``).
+    /// `tokens` find the tickets its header names (``quarantineTickets(_:_:tokens:)``).
     /// - Throws: storage errors.
     public func receiveOversized(header: [UInt8], sizeBytes: Int64, source: String, tokens: ReplyToken,
                                  bounce: MailBounce? = nil) throws -> MailReceipt {
         let block = MailHeaders.block(header)
         let mail = (try? MailMessage(raw: block)).flatMap { $0.fromAddress.isEmpty ? nil : $0 } ?? MailMessage(lenient: block)
         let reason = oversizedReason(sizeBytes: sizeBytes)
-        let thread = try threadTicketID(mail, tokens: tokens)
         let (id, decision) = try database.write { tx in
             try hold(tx, raw: block, mail: mail, sizeBytes: sizeBytes, kind: .quarantineOversized, source: source,
-                     reason: reason, bounce: bounce, threadTicketID: thread)
+                     reason: reason, bounce: bounce, tokens: tokens)
         }
         var receipt = MailReceipt(outcome: .rejected(reason: reason), quarantineID: id, bounce: decision)
         receipt.readableSender = MailReceipt.answerableSender(mail)

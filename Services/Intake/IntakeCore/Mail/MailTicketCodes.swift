@@ -1,7 +1,7 @@
 /// Ticket codes (`2026-000123`: a four-digit year, a dash, six or more digits) written in an
 /// e-mail's subject or text. Never used to thread a message to a ticket (anyone can type a
 /// code, the known flaw the issue names); only to keep a held message that quotes a ticket
-/// away from agents who may not see that ticket (``IntakeContext/namedTicketIDs(_:mail:)``).
+/// away from agents who may not see that ticket (``IntakeContext/quarantineTickets(_:_:tokens:)``).
 enum MailTicketCodes {
     /// At most how many distinct codes one message is searched for.
     static let maxCodes = 20

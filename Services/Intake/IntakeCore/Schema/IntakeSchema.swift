@@ -91,7 +91,7 @@ enum IntakeSchema {
         Migration(version: 28, name: "ticket_messages_sequence", sqlite: messageSequence(int: "INTEGER"),
                   postgres: messageSequence(int: "BIGINT")),
         // The tickets a held e-mail names by code in its subject or text (ids, space-separated;
-        // ``IntakeContext/namedTicketIDs(_:mail:)``): '' none, NULL not looked for yet (rows from
+        // ``IntakeContext/quarantineTickets(_:_:tokens:)``): '' none, NULL not looked for yet (rows from
         // before, looked for once at start with the threads). Never used for threading; an
         // agent reads the message only when workflow lets them see each of them too.
         Migration(version: 29, name: "mail_quarantine_named_tickets", sql: "ALTER TABLE mail_quarantine ADD COLUMN named_ticket_ids TEXT"),

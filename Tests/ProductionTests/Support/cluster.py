@@ -5,6 +5,7 @@ pointing at each other, SQLite files or a throwaway PostgreSQL 15 cluster (one d
 service, run as the `postgres` user through runuser when root), notification sending to the
 aiosmtpd sink of the notification tests. Everything is stopped by `Deployment.close()`.
 """
+import ctypes
 import os
 import random
 import shutil
@@ -38,6 +39,35 @@ def free_port():
 
 
 _next_port = random.randrange(12000)
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _dies_with_this_process():
+    """For Popen's preexec_fn: the child gets SIGKILL when the process that started it ends, even
+    by SIGKILL (Linux's parent-death signal), so a killed script leaves no service running. Only
+    for children started from the main thread: the signal follows the starting thread's end."""
+    parent = os.getpid()
+
+    def arm():
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent ended before the signal was armed
+            os._exit(1)
+    return arm
+
+
+def _watch_over(base, pg_data):
+    """Starts a detached shell that, once this process has ended however it ended, stops the
+    PostgreSQL cluster in `pg_data` (if any) and removes `base`, unless KEEP_DEPLOYMENT is set.
+    `Deployment.close()` does the same first; then the shell finds nothing left to do."""
+    stop = ""
+    if pg_data:
+        stop = " ".join(as_postgres([PG_BIN + "/pg_ctl", "-D", pg_data, "stop", "-m", "immediate"])) + " >/dev/null 2>&1; "
+    remove = "" if os.environ.get("KEEP_DEPLOYMENT") else "rm -rf '%s'" % base
+    script = "while kill -0 %d 2>/dev/null; do sleep 1; done; %s%s" % (os.getpid(), stop, remove)
+    subprocess.Popen(["/bin/sh", "-c", script], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 def as_postgres(argv):
@@ -186,7 +216,8 @@ class Instance:
         log = open(self.log_path, "ab")
         began = time.time()
         self.process = subprocess.Popen([os.path.join(self.deployment.bin_dir, self.service)], env=env,
-                                        stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+                                        stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+                                        preexec_fn=_dies_with_this_process())
         log.close()
         while time.time() - began < timeout:
             if self.process.poll() is not None:
@@ -244,6 +275,7 @@ class Deployment:
         self.mail_dir = os.path.join(self.base, "mail")
         try:
             self.pg = Postgres(self.base, durable=durable) if postgres else None
+            _watch_over(self.base, os.path.join(self.pg.dir, "data") if self.pg else None)
             self.databases = {}
             for service in SERVICES:
                 os.makedirs(os.path.join(self.base, service))
@@ -255,7 +287,8 @@ class Deployment:
                 self.proxy = Proxy(self.instances[proxy[1]][0].port)
             sink_port = free_port()
             self.sink = subprocess.Popen(["/usr/bin/python3", SINK, "--port", str(sink_port), "--dir", self.mail_dir],
-                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
+                                         preexec_fn=_dies_with_this_process())
             self.sink.stdout.readline()
             self.sink_port = sink_port
             for service in SERVICES:

@@ -196,6 +196,18 @@ struct TicketFlowTests {
         #expect(try waitFor {
             try gateway.request("GET", "/v1/deliveries?recipient=joao@acme.com.br", bearer: admin).text.contains("joao@acme.com.br")
         })
+        // An address that must not get e-mail: administrators suppress it and lift it; customers
+        // cannot; an invitation to it is logged as failed, not sent.
+        #expect(try gateway.request("POST", "/v1/email-suppressions", json: ["address": "Ex@acme.com.br"], bearer: maria).status == 403)
+        ok(try gateway.request("POST", "/v1/email-suppressions", json: ["address": "Ex@acme.com.br", "note": "saiu da empresa"], bearer: admin), 201)
+        #expect(try gateway.request("GET", "/v1/email-suppressions?address=ex@acme.com.br", bearer: admin).text.contains("saiu da empresa"))
+        ok(try gateway.request("POST", "/v1/invitations", json: ["email": "ex@acme.com.br", "display_name": "Ex"], bearer: maria), 201)
+        #expect(try waitFor {
+            try gateway.request("GET", "/v1/deliveries?recipient=ex@acme.com.br", bearer: admin).text.contains("suprimido por um administrador")
+        })
+        ok(try gateway.request("DELETE", "/v1/email-suppressions/ex%40acme.com.br", bearer: admin))
+        let gone = try gateway.request("DELETE", "/v1/email-suppressions/ex%40acme.com.br", bearer: admin)
+        #expect(gone.status == 404 && gone.text.contains("address not suppressed"), "\(gone.text)")
         // Metrics include the services' figures: tickets by stage, deliveries by state.
         let metrics = try gateway.request("GET", "/metrics", bearer: admin)
         #expect(metrics.text.contains("ocorrencias_tickets_by_stage{"), "\(metrics.text.suffix(2000))")

@@ -335,6 +335,76 @@ extension NotificationV1 {
         public var action: String = ""
         /// The RFC 3463 status, e.g. "5.1.1".
         public var status: String = ""
+        /// The addresses the report suppressed: failed recipients with a permanent status (5.x.x).
+        public var suppressed: [String] = []
+
+        public init() {}
+    }
+
+    /// ---------------------------------------------------------------- suppressed addresses
+    /// An address notification no longer e-mails: after a permanent bounce (a report whose status is
+    /// 5.x.x), or because an administrator said so. An e-mail planned for it is recorded as a failed
+    /// delivery naming the suppression instead of being sent; an agent's e-mail to it is refused.
+    /// Removing the suppression lets mail through again.
+    public struct Suppression: Sendable, Hashable {
+        /// Normalized (lower case).
+        public var address: String = ""
+        /// "bounce" or "manual".
+        public var reason: String = ""
+        /// The bounce's RFC 3463 status (e.g. "5.1.1") and the receiving server's diagnostic.
+        public var status: String = ""
+        public var diagnostic: String = ""
+        /// The delivery that bounced (reason "bounce").
+        public var deliveryID: String = ""
+        /// Who added it (reason "manual") and why.
+        public var createdBy: String = ""
+        public var note: String = ""
+        public var createdAtMs: Int64 = 0
+
+        public init() {}
+    }
+
+    public struct ListSuppressionsRequest: Sendable, Hashable {
+        /// Only this address (any case); empty: every suppression, by address.
+        public var address: String = ""
+        /// At most this many (default 100, at most 1,000).
+        public var limit: Int32 = 0
+        /// Addresses after this one (the previous page's `next_after`).
+        public var after: String = ""
+
+        public init() {}
+    }
+
+    public struct ListSuppressionsResponse: Sendable, Hashable {
+        public var suppressions: [NotificationV1.Suppression] = []
+        /// Non-empty when there may be more: pass it as `after`.
+        public var nextAfter: String = ""
+
+        public init() {}
+    }
+
+    public struct AddSuppressionRequest: Sendable, Hashable {
+        public var address: String = ""
+        public var note: String = ""
+
+        public init() {}
+    }
+
+    public struct AddSuppressionResponse: Sendable, Hashable {
+        public var suppression: NotificationV1.Suppression? = nil
+
+        public init() {}
+    }
+
+    public struct RemoveSuppressionRequest: Sendable, Hashable {
+        public var address: String = ""
+
+        public init() {}
+    }
+
+    public struct RemoveSuppressionResponse: Sendable, Hashable {
+        /// The suppression that was removed.
+        public var suppression: NotificationV1.Suppression? = nil
 
         public init() {}
     }
@@ -1141,6 +1211,10 @@ extension NotificationV1.ReportBounceResponse: ProtoMessage {
         if let value = self.delivery { c.delivery = arena.message(value) }
         if !self.action.isEmpty { c.action = arena.cString(self.action) }
         if !self.status.isEmpty { c.status = arena.cString(self.status) }
+        if !self.suppressed.isEmpty {
+            c.n_suppressed = self.suppressed.count
+            c.suppressed = arena.cStrings(self.suppressed)
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ReportBounceResponse>) {
@@ -1148,6 +1222,145 @@ extension NotificationV1.ReportBounceResponse: ProtoMessage {
         self.delivery = c.pointee.delivery.map { NotificationV1.Delivery(_c: $0) }
         self.action = _ProtoRuntime.string(c.pointee.action)
         self.status = _ProtoRuntime.string(c.pointee.status)
+        if c.pointee.n_suppressed > 0, let _items = c.pointee.suppressed {
+            self.suppressed = (0..<c.pointee.n_suppressed).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.suppressed = []
+        }
+    }
+}
+
+extension NotificationV1.Suppression: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__Suppression
+    public static var protoName: String { "ocorrencias.notification.v1.Suppression" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__Suppression(); ocorrencias__notification__v1__suppression__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__Suppression>) { ocorrencias__notification__v1__suppression__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__Suppression, arena: inout ProtoArena) {
+        if !self.address.isEmpty { c.address = arena.cString(self.address) }
+        if !self.reason.isEmpty { c.reason = arena.cString(self.reason) }
+        if !self.status.isEmpty { c.status = arena.cString(self.status) }
+        if !self.diagnostic.isEmpty { c.diagnostic = arena.cString(self.diagnostic) }
+        if !self.deliveryID.isEmpty { c.delivery_id = arena.cString(self.deliveryID) }
+        if !self.createdBy.isEmpty { c.created_by = arena.cString(self.createdBy) }
+        if !self.note.isEmpty { c.note = arena.cString(self.note) }
+        c.created_at_ms = self.createdAtMs
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__Suppression>) {
+        self.address = _ProtoRuntime.string(c.pointee.address)
+        self.reason = _ProtoRuntime.string(c.pointee.reason)
+        self.status = _ProtoRuntime.string(c.pointee.status)
+        self.diagnostic = _ProtoRuntime.string(c.pointee.diagnostic)
+        self.deliveryID = _ProtoRuntime.string(c.pointee.delivery_id)
+        self.createdBy = _ProtoRuntime.string(c.pointee.created_by)
+        self.note = _ProtoRuntime.string(c.pointee.note)
+        self.createdAtMs = c.pointee.created_at_ms
+    }
+}
+
+extension NotificationV1.ListSuppressionsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__ListSuppressionsRequest
+    public static var protoName: String { "ocorrencias.notification.v1.ListSuppressionsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__ListSuppressionsRequest(); ocorrencias__notification__v1__list_suppressions_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__ListSuppressionsRequest>) { ocorrencias__notification__v1__list_suppressions_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__ListSuppressionsRequest, arena: inout ProtoArena) {
+        if !self.address.isEmpty { c.address = arena.cString(self.address) }
+        c.limit = self.limit
+        if !self.after.isEmpty { c.after = arena.cString(self.after) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListSuppressionsRequest>) {
+        self.address = _ProtoRuntime.string(c.pointee.address)
+        self.limit = c.pointee.limit
+        self.after = _ProtoRuntime.string(c.pointee.after)
+    }
+}
+
+extension NotificationV1.ListSuppressionsResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__ListSuppressionsResponse
+    public static var protoName: String { "ocorrencias.notification.v1.ListSuppressionsResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__ListSuppressionsResponse(); ocorrencias__notification__v1__list_suppressions_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__ListSuppressionsResponse>) { ocorrencias__notification__v1__list_suppressions_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__ListSuppressionsResponse, arena: inout ProtoArena) {
+        if !self.suppressions.isEmpty {
+            c.n_suppressions = self.suppressions.count
+            c.suppressions = arena.messages(self.suppressions)
+        }
+        if !self.nextAfter.isEmpty { c.next_after = arena.cString(self.nextAfter) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListSuppressionsResponse>) {
+        if c.pointee.n_suppressions > 0, let _items = c.pointee.suppressions {
+            self.suppressions = (0..<c.pointee.n_suppressions).map { (_items[$0].map { NotificationV1.Suppression(_c: $0) } ?? NotificationV1.Suppression()) }
+        } else {
+            self.suppressions = []
+        }
+        self.nextAfter = _ProtoRuntime.string(c.pointee.next_after)
+    }
+}
+
+extension NotificationV1.AddSuppressionRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__AddSuppressionRequest
+    public static var protoName: String { "ocorrencias.notification.v1.AddSuppressionRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__AddSuppressionRequest(); ocorrencias__notification__v1__add_suppression_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__AddSuppressionRequest>) { ocorrencias__notification__v1__add_suppression_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__AddSuppressionRequest, arena: inout ProtoArena) {
+        if !self.address.isEmpty { c.address = arena.cString(self.address) }
+        if !self.note.isEmpty { c.note = arena.cString(self.note) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__AddSuppressionRequest>) {
+        self.address = _ProtoRuntime.string(c.pointee.address)
+        self.note = _ProtoRuntime.string(c.pointee.note)
+    }
+}
+
+extension NotificationV1.AddSuppressionResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__AddSuppressionResponse
+    public static var protoName: String { "ocorrencias.notification.v1.AddSuppressionResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__AddSuppressionResponse(); ocorrencias__notification__v1__add_suppression_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__AddSuppressionResponse>) { ocorrencias__notification__v1__add_suppression_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__AddSuppressionResponse, arena: inout ProtoArena) {
+        if let value = self.suppression { c.suppression = arena.message(value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__AddSuppressionResponse>) {
+        self.suppression = c.pointee.suppression.map { NotificationV1.Suppression(_c: $0) }
+    }
+}
+
+extension NotificationV1.RemoveSuppressionRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__RemoveSuppressionRequest
+    public static var protoName: String { "ocorrencias.notification.v1.RemoveSuppressionRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__RemoveSuppressionRequest(); ocorrencias__notification__v1__remove_suppression_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__RemoveSuppressionRequest>) { ocorrencias__notification__v1__remove_suppression_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__RemoveSuppressionRequest, arena: inout ProtoArena) {
+        if !self.address.isEmpty { c.address = arena.cString(self.address) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RemoveSuppressionRequest>) {
+        self.address = _ProtoRuntime.string(c.pointee.address)
+    }
+}
+
+extension NotificationV1.RemoveSuppressionResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__RemoveSuppressionResponse
+    public static var protoName: String { "ocorrencias.notification.v1.RemoveSuppressionResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__RemoveSuppressionResponse(); ocorrencias__notification__v1__remove_suppression_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__RemoveSuppressionResponse>) { ocorrencias__notification__v1__remove_suppression_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__RemoveSuppressionResponse, arena: inout ProtoArena) {
+        if let value = self.suppression { c.suppression = arena.message(value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RemoveSuppressionResponse>) {
+        self.suppression = c.pointee.suppression.map { NotificationV1.Suppression(_c: $0) }
     }
 }
 
@@ -1298,6 +1511,18 @@ extension NotificationV1 {
             path: "/ocorrencias.notification.v1.Notification/GetStats",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [setSubscription.info, listSubscriptions.info, registerWebhook.info, listWebhooks.info, removeWebhook.info, rotateWebhookSecret.info, resealSecrets.info, getTemplate.info, setTemplate.info, sendTicketEmail.info, sendAccountEmail.info, listDeliveries.info, retryDeadLetters.info, listDeadLetters.info, discardDeadLetters.info, reportBounce.info, replayDelivery.info, getStats.info]
+        public static let listSuppressions = RPCMethod<NotificationV1.ListSuppressionsRequest, NotificationV1.ListSuppressionsResponse>(
+            path: "/ocorrencias.notification.v1.Notification/ListSuppressions",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let addSuppression = RPCMethod<NotificationV1.AddSuppressionRequest, NotificationV1.AddSuppressionResponse>(
+            path: "/ocorrencias.notification.v1.Notification/AddSuppression",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let removeSuppression = RPCMethod<NotificationV1.RemoveSuppressionRequest, NotificationV1.RemoveSuppressionResponse>(
+            path: "/ocorrencias.notification.v1.Notification/RemoveSuppression",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let methods: [RPCMethodInfo] = [setSubscription.info, listSubscriptions.info, registerWebhook.info, listWebhooks.info, removeWebhook.info, rotateWebhookSecret.info, resealSecrets.info, getTemplate.info, setTemplate.info, sendTicketEmail.info, sendAccountEmail.info, listDeliveries.info, retryDeadLetters.info, listDeadLetters.info, discardDeadLetters.info, reportBounce.info, replayDelivery.info, getStats.info, listSuppressions.info, addSuppression.info, removeSuppression.info]
     }
 }

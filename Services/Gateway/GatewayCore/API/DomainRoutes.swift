@@ -242,6 +242,11 @@ enum DomainRoutes {
         router.add(B.route("GET", "/v1/templates/{kind}", "notification", NotificationV1.Notification.getTemplate,
                            path: ["kind": "event_kind"], query: ["locale": "locale"]))
         router.add(B.route("POST", "/v1/templates", "notification", NotificationV1.Notification.setTemplate))
+        router.add(B.route("GET", "/v1/email-suppressions", "notification", NotificationV1.Notification.listSuppressions,
+                           query: ["address": "address", "limit": "limit", "after": "after"]))
+        router.add(B.route("POST", "/v1/email-suppressions", "notification", NotificationV1.Notification.addSuppression, status: 201))
+        router.add(B.route("DELETE", "/v1/email-suppressions/{address}", "notification", NotificationV1.Notification.removeSuppression,
+                           path: ["address": "address"]))
     }
 
     // MARK: customers (intake's directory) and intake's configuration

@@ -4905,6 +4905,137 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+  /v1/email-suppressions:
+    get:
+      operationId: get_v1_email_suppressions
+      tags: [Notification]
+      summary: "notification `ListSuppressions`: request `ocorrencias.notification.v1.ListSuppressionsRequest`, answer `ocorrencias.notification.v1.ListSuppressionsResponse` (as JSON, .proto field names)"
+      parameters:
+        - name: address
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: after
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: limit
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.ListSuppressionsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.ListSuppressionsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_email_suppressions
+      tags: [Notification]
+      summary: "notification `AddSuppression`: request `ocorrencias.notification.v1.AddSuppressionRequest`, answer `ocorrencias.notification.v1.AddSuppressionResponse` (as JSON, .proto field names)"
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.notification.v1.AddSuppressionRequest as JSON'
+      responses:
+        '201':
+          description: ocorrencias.notification.v1.AddSuppressionResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.AddSuppressionResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/email-suppressions/{address}:
+    parameters:
+      - name: address
+        in: path
+        required: true
+        schema:
+          type: string
+    delete:
+      operationId: delete_v1_email_suppressions_address
+      tags: [Notification]
+      summary: "notification `RemoveSuppression`: request `ocorrencias.notification.v1.RemoveSuppressionRequest`, answer `ocorrencias.notification.v1.RemoveSuppressionResponse` (as JSON, .proto field names)"
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.RemoveSuppressionResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.RemoveSuppressionResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/templates/{kind}:
     parameters:
       - name: kind

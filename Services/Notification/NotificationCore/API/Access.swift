@@ -33,4 +33,13 @@ enum Access {
     static func invalid(_ field: String, _ pt: String, _ en: String) -> RPCError {
         RPCError(.invalidArgument, "\(pt) / \(en)", violations: [FieldViolation(field: field, reason: "invalid", pt: pt, en: en)])
     }
+
+    /// An e-mail refused because `suppression` holds for one of its addresses (in `field`).
+    static func suppressed(_ field: String, _ suppression: NotificationV1.Suppression) -> RPCError {
+        let pt = "Endereço suprimido (\(suppression.reason == "bounce" ? "devolução permanente" : "por um administrador")): "
+            + "\(suppression.address); um administrador pode removê-lo da lista."
+        let en = "Address suppressed (\(suppression.reason == "bounce" ? "permanent bounce" : "by an administrator")): "
+            + "\(suppression.address); an administrator can remove it from the list."
+        return RPCError(.failedPrecondition, "\(pt) / \(en)", violations: [FieldViolation(field: field, reason: "suppressed", pt: pt, en: en)])
+    }
 }

@@ -34,6 +34,9 @@ struct NotificationAPI: Sendable {
         router.register(NotificationV1.Notification.reportBounce) { try api.reportBounce($0, $1) }
         router.register(NotificationV1.Notification.replayDelivery) { try api.replayDelivery($0, $1) }
         router.register(NotificationV1.Notification.getStats) { try api.getStats($0, $1) }
+        router.register(NotificationV1.Notification.listSuppressions) { try api.listSuppressions($0, $1) }
+        router.register(NotificationV1.Notification.addSuppression) { try api.addSuppression($0, $1) }
+        router.register(NotificationV1.Notification.removeSuppression) { try api.removeSuppression($0, $1) }
     }
 
     // MARK: subscriptions
@@ -212,6 +215,13 @@ struct NotificationAPI: Sendable {
             }
         }
         guard !request.body.isEmpty else { throw Access.required("body", "Informe o texto.", "Body is required.") }
+        try database.read { tx in
+            for (field, list) in [("to", request.to), ("copies", request.copies)] {
+                for address in list {
+                    if let suppression = try SuppressionStore.find(tx, address: address) { throw Access.suppressed(field, suppression) }
+                }
+            }
+        }
         let inlineBytes = request.attachments.reduce(0) { $0 + $1.content.count }
         guard inlineBytes <= planner.settings.attachmentMaxBytes else {
             throw IntakeAttachments.tooLarge("attachments", budget: planner.settings.attachmentMaxBytes)
@@ -303,9 +313,13 @@ struct NotificationAPI: Sendable {
                                    subject: rendered.subject, text: rendered.text, html: rendered.html,
                                    messageID: messageID, date: Date(),
                                    extraHeaders: [("Auto-Submitted", "auto-generated"), ("X-Ocorrencias-Event", kind)])
+            // A suppressed address gets a failed row instead of the e-mail (kept, so that an
+            // administrator who lifts the suppression can replay it).
+            let suppression = try SuppressionStore.explanation(tx, address: recipient)
             try DeliveryStore.insert(tx, NewDelivery(
                 id: id, eventID: eventID, recipient: recipient, channel: .email, eventKind: kind, ticketID: "",
-                lane: planner.emailLane, envelopeTo: [request.to], messageID: messageID, subject: rendered.subject, payload: mime.render()))
+                lane: planner.emailLane, envelopeTo: [request.to], messageID: messageID, subject: rendered.subject, payload: mime.render(),
+                state: suppression == nil ? .queued : .failed, lastAnswer: suppression ?? ""))
             var response = NotificationV1.SendAccountEmailResponse()
             response.delivery = try DeliveryStore.find(tx, id: id)
             return response
@@ -437,5 +451,47 @@ struct NotificationAPI: Sendable {
     func getStats(_ request: NotificationV1.GetStatsRequest, _ context: ServerContext) throws -> NotificationV1.GetStatsResponse {
         try Access.requireAgent(try runtime.principals.require(context))
         return try database.read { try DeliveryStore.stats($0) }
+    }
+
+    // MARK: suppressed addresses
+
+    func listSuppressions(_ request: NotificationV1.ListSuppressionsRequest, _ context: ServerContext) throws -> NotificationV1.ListSuppressionsResponse {
+        try Access.requireAgent(try runtime.principals.require(context))
+        guard request.limit >= 0 else { throw Access.invalid("limit", "O limite não pode ser negativo.", "Limit cannot be negative.") }
+        let limit = request.limit == 0 ? 100 : min(Int(request.limit), 1_000)
+        var response = NotificationV1.ListSuppressionsResponse()
+        try database.read { tx in
+            if !request.address.isEmpty {
+                response.suppressions = try SuppressionStore.find(tx, address: request.address).map { [$0] } ?? []
+                return
+            }
+            response.suppressions = try SuppressionStore.list(tx, after: EmailAddress.normalized(request.after), limit: limit)
+            if response.suppressions.count == limit { response.nextAfter = response.suppressions[limit - 1].address }
+        }
+        return response
+    }
+
+    func addSuppression(_ request: NotificationV1.AddSuppressionRequest, _ context: ServerContext) throws -> NotificationV1.AddSuppressionResponse {
+        let caller = try runtime.principals.require(context)
+        try Access.requireAdministrator(caller)
+        guard !request.address.isEmpty else { throw Access.required("address", "Informe o endereço.", "Address is required.") }
+        guard EmailAddress.isValid(request.address) else { throw Access.invalid("address", "Endereço inválido.", "Invalid address.") }
+        guard request.note.count <= 500 else { throw Access.invalid("note", "Nota longa demais (máx. 500).", "Note too long (max 500).") }
+        var response = NotificationV1.AddSuppressionResponse()
+        response.suppression = try database.write { tx in
+            try SuppressionStore.add(tx, address: request.address, by: caller.email.isEmpty ? caller.id : caller.email, note: request.note)
+        }
+        return response
+    }
+
+    func removeSuppression(_ request: NotificationV1.RemoveSuppressionRequest, _ context: ServerContext) throws -> NotificationV1.RemoveSuppressionResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        guard !request.address.isEmpty else { throw Access.required("address", "Informe o endereço.", "Address is required.") }
+        guard let removed = try database.write({ try SuppressionStore.remove($0, address: request.address) }) else {
+            throw RPCError(.notFound, "endereço não suprimido / address not suppressed")
+        }
+        var response = NotificationV1.RemoveSuppressionResponse()
+        response.suppression = removed
+        return response
     }
 }

@@ -6,8 +6,8 @@ import Storage
 
 /// Turns an event into delivery rows, in the transaction that claims the event in the inbox: one
 /// e-mail row per recipient (rendered now, so a resend is byte-identical) and one webhook row per
-/// entitled subscriber. A recipient without a valid address becomes a `failed` row at once, so
-/// the log shows it.
+/// entitled subscriber. A recipient without a valid address, or whose address is suppressed
+/// (``SuppressionStore``), becomes a `failed` row at once, so the log shows it.
 struct DeliveryPlanner: Sendable {
     let rules: NotificationRules
     let settings: NotificationSettings
@@ -45,7 +45,7 @@ struct DeliveryPlanner: Sendable {
             let id = MessageIdentity.deliveryID(eventID: facts.eventID, recipient: recipient.key, channel: DeliveryChannel.email.rawValue,
                                                 occurredAtMs: facts.occurredAtMs)
             let messageID = identity.messageID(deliveryID: id, token: token)
-            if let failure = recipient.failure {
+            if let failure = try recipient.failure ?? snapshot.suppression(tx, address: recipient.email) {
                 let row = NewDelivery(id: id, eventID: facts.eventID, recipient: recipient.key, channel: .email, eventKind: facts.kind,
                                       ticketID: facts.ticketID, lane: emailLane, envelopeTo: recipient.email.isEmpty ? [] : [recipient.email],
                                       messageID: messageID, accessLevel: facts.accessLevel, state: .failed, lastAnswer: failure)

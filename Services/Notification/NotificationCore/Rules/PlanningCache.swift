@@ -2,8 +2,8 @@ import Foundation
 import Storage
 import Synchronization
 
-/// What planning reads for every event — administrator templates, active webhooks and
-/// subscription switches — kept in memory and checked with one statement per event instead
+/// What planning reads for every event — administrator templates, active webhooks,
+/// subscription switches and suppressed addresses — kept in memory and checked with one statement per event instead
 /// of three: triggers on the three tables bump `notification_config_version` in the writing
 /// transaction (whoever writes: this instance, another one sharing the database, or plain SQL),
 /// and a snapshot is used only while the version read in the event's transaction is the one
@@ -21,6 +21,9 @@ final class PlanningCache: Sendable {
         var webhooks: [WebhookRecord]
         /// Person → (kind → enabled); nil when the table is larger than ``subscriptionLimit``.
         var subscriptions: [String: [String: Bool]]?
+        /// Suppressed address → what a delivery to it records; nil when there are more than
+        /// ``subscriptionLimit`` (then read per recipient).
+        var suppressed: [String: String]?
     }
 
     private let current = Mutex<Snapshot?>(nil)
@@ -51,7 +54,8 @@ final class PlanningCache: Sendable {
                 subscriptions?[try row.text("person"), default: [:]][try row.text("event_kind")] = try row.bool("enabled")
             }
         }
-        let snapshot = Snapshot(version: version, templates: templates, webhooks: try WebhookStore.active(tx), subscriptions: subscriptions)
+        let snapshot = Snapshot(version: version, templates: templates, webhooks: try WebhookStore.active(tx), subscriptions: subscriptions,
+                                suppressed: try SuppressionStore.all(tx, limit: Self.subscriptionLimit))
         loads.add(1, ordering: .relaxed)
         current.withLock { cached in
             // Keep the newest: a concurrent transaction may have loaded a later version.
@@ -80,5 +84,13 @@ extension PlanningCache.Snapshot {
         if let specific = switches.lazy.compactMap({ $0[kind] }).first { return specific }
         if let all = switches.lazy.compactMap({ $0["*"] }).first { return all }
         return true
+    }
+
+    /// Why `address` gets no e-mail (its suppression, as a delivery records it); nil when it may
+    /// be e-mailed. Read from `tx` when there were too many suppressions to cache.
+    func suppression(_ tx: any SQLExecutor, address: String) throws -> String? {
+        guard !address.isEmpty else { return nil }
+        guard let suppressed else { return try SuppressionStore.explanation(tx, address: address) }
+        return suppressed[EmailAddress.normalized(address)]
     }
 }

@@ -91,17 +91,41 @@ public enum NotificationSchema {
         // Planning keeps templates, webhooks and subscriptions in memory (PlanningCache) and
         // checks this version, bumped by every write to those tables, once per event.
         Migration(version: 6, name: "configuration version", sqlite: configVersionSQLite, postgres: configVersionPostgres),
+        // Addresses no longer e-mailed (a permanent bounce, or an administrator), part of the
+        // configuration planning keeps in memory (its writes bump the version too).
+        Migration(version: 7, name: "suppressed addresses",
+                  sqlite: suppressions + versionTriggersSQLite(["notification_suppressions"]),
+                  postgres: suppressions + versionTriggersPostgres(["notification_suppressions"])),
     ]
+
+    static let suppressions = """
+        CREATE TABLE notification_suppressions (
+            address TEXT PRIMARY KEY,
+            reason TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT '',
+            diagnostic TEXT NOT NULL DEFAULT '',
+            delivery_id TEXT NOT NULL DEFAULT '',
+            created_by TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '',
+            created_at BIGINT NOT NULL
+        );
+
+        """
 
     static let configTables = ["notification_templates", "notification_webhooks", "notification_subscriptions"]
 
     static var configVersionSQLite: String {
-        var sql = """
-            CREATE TABLE notification_config_version (id INTEGER PRIMARY KEY, version BIGINT NOT NULL);
-            INSERT INTO notification_config_version (id, version) VALUES (1, 0);
+        """
+        CREATE TABLE notification_config_version (id INTEGER PRIMARY KEY, version BIGINT NOT NULL);
+        INSERT INTO notification_config_version (id, version) VALUES (1, 0);
 
-            """
-        for table in configTables {
+        """ + versionTriggersSQLite(configTables)
+    }
+
+    /// Triggers bumping `notification_config_version` at every write to `tables` (SQLite).
+    static func versionTriggersSQLite(_ tables: [String]) -> String {
+        var sql = ""
+        for table in tables {
             for operation in ["INSERT", "UPDATE", "DELETE"] {
                 sql += """
                     CREATE TRIGGER \(table)_\(operation.lowercased())_version AFTER \(operation) ON \(table) BEGIN
@@ -115,17 +139,22 @@ public enum NotificationSchema {
     }
 
     static var configVersionPostgres: String {
-        var sql = """
-            CREATE TABLE notification_config_version (id INTEGER PRIMARY KEY, version BIGINT NOT NULL);
-            INSERT INTO notification_config_version (id, version) VALUES (1, 0);
-            CREATE FUNCTION notification_config_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                UPDATE notification_config_version SET version = version + 1 WHERE id = 1;
-                RETURN NULL;
-            END $$;
+        """
+        CREATE TABLE notification_config_version (id INTEGER PRIMARY KEY, version BIGINT NOT NULL);
+        INSERT INTO notification_config_version (id, version) VALUES (1, 0);
+        CREATE FUNCTION notification_config_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE notification_config_version SET version = version + 1 WHERE id = 1;
+            RETURN NULL;
+        END $$;
 
-            """
-        for table in configTables {
+        """ + versionTriggersPostgres(configTables)
+    }
+
+    /// Triggers bumping `notification_config_version` at every write to `tables` (PostgreSQL).
+    static func versionTriggersPostgres(_ tables: [String]) -> String {
+        var sql = ""
+        for table in tables {
             sql += """
                 CREATE TRIGGER \(table)_version AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON \(table)
                     FOR EACH STATEMENT EXECUTE FUNCTION notification_config_changed();

@@ -53,6 +53,13 @@ typedef struct Ocorrencias__Notification__V1__DiscardDeadLettersRequest Ocorrenc
 typedef struct Ocorrencias__Notification__V1__DiscardDeadLettersResponse Ocorrencias__Notification__V1__DiscardDeadLettersResponse;
 typedef struct Ocorrencias__Notification__V1__ReportBounceRequest Ocorrencias__Notification__V1__ReportBounceRequest;
 typedef struct Ocorrencias__Notification__V1__ReportBounceResponse Ocorrencias__Notification__V1__ReportBounceResponse;
+typedef struct Ocorrencias__Notification__V1__Suppression Ocorrencias__Notification__V1__Suppression;
+typedef struct Ocorrencias__Notification__V1__ListSuppressionsRequest Ocorrencias__Notification__V1__ListSuppressionsRequest;
+typedef struct Ocorrencias__Notification__V1__ListSuppressionsResponse Ocorrencias__Notification__V1__ListSuppressionsResponse;
+typedef struct Ocorrencias__Notification__V1__AddSuppressionRequest Ocorrencias__Notification__V1__AddSuppressionRequest;
+typedef struct Ocorrencias__Notification__V1__AddSuppressionResponse Ocorrencias__Notification__V1__AddSuppressionResponse;
+typedef struct Ocorrencias__Notification__V1__RemoveSuppressionRequest Ocorrencias__Notification__V1__RemoveSuppressionRequest;
+typedef struct Ocorrencias__Notification__V1__RemoveSuppressionResponse Ocorrencias__Notification__V1__RemoveSuppressionResponse;
 typedef struct Ocorrencias__Notification__V1__ReplayDeliveryRequest Ocorrencias__Notification__V1__ReplayDeliveryRequest;
 typedef struct Ocorrencias__Notification__V1__ReplayDeliveryResponse Ocorrencias__Notification__V1__ReplayDeliveryResponse;
 typedef struct Ocorrencias__Notification__V1__GetStatsRequest Ocorrencias__Notification__V1__GetStatsRequest;
@@ -631,10 +638,133 @@ struct  Ocorrencias__Notification__V1__ReportBounceResponse
    * The RFC 3463 status, e.g. "5.1.1".
    */
   char *status;
+  /*
+   * The addresses the report suppressed: failed recipients with a permanent status (5.x.x).
+   */
+  size_t n_suppressed;
+  char **suppressed;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__REPORT_BOUNCE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__report_bounce_response__descriptor) \
-    , 0, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , 0, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+/*
+ * An address notification no longer e-mails: after a permanent bounce (a report whose status is
+ * 5.x.x), or because an administrator said so. An e-mail planned for it is recorded as a failed
+ * delivery naming the suppression instead of being sent; an agent's e-mail to it is refused.
+ * Removing the suppression lets mail through again.
+ */
+struct  Ocorrencias__Notification__V1__Suppression
+{
+  ProtobufCMessage base;
+  /*
+   * Normalized (lower case).
+   */
+  char *address;
+  /*
+   * "bounce" or "manual".
+   */
+  char *reason;
+  /*
+   * The bounce's RFC 3463 status (e.g. "5.1.1") and the receiving server's diagnostic.
+   */
+  char *status;
+  char *diagnostic;
+  /*
+   * The delivery that bounced (reason "bounce").
+   */
+  char *delivery_id;
+  /*
+   * Who added it (reason "manual") and why.
+   */
+  char *created_by;
+  char *note;
+  int64_t created_at_ms;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__SUPPRESSION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__suppression__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Ocorrencias__Notification__V1__ListSuppressionsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Only this address (any case); empty: every suppression, by address.
+   */
+  char *address;
+  /*
+   * At most this many (default 100, at most 1,000).
+   */
+  int32_t limit;
+  /*
+   * Addresses after this one (the previous page's `next_after`).
+   */
+  char *after;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__LIST_SUPPRESSIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__list_suppressions_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Notification__V1__ListSuppressionsResponse
+{
+  ProtobufCMessage base;
+  size_t n_suppressions;
+  Ocorrencias__Notification__V1__Suppression **suppressions;
+  /*
+   * Non-empty when there may be more: pass it as `after`.
+   */
+  char *next_after;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__LIST_SUPPRESSIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__list_suppressions_response__descriptor) \
+    , 0,NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Notification__V1__AddSuppressionRequest
+{
+  ProtobufCMessage base;
+  char *address;
+  char *note;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__ADD_SUPPRESSION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__add_suppression_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Notification__V1__AddSuppressionResponse
+{
+  ProtobufCMessage base;
+  Ocorrencias__Notification__V1__Suppression *suppression;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__ADD_SUPPRESSION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__add_suppression_response__descriptor) \
+    , NULL }
+
+
+struct  Ocorrencias__Notification__V1__RemoveSuppressionRequest
+{
+  ProtobufCMessage base;
+  char *address;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__REMOVE_SUPPRESSION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__remove_suppression_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Notification__V1__RemoveSuppressionResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The suppression that was removed.
+   */
+  Ocorrencias__Notification__V1__Suppression *suppression;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__REMOVE_SUPPRESSION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__remove_suppression_response__descriptor) \
+    , NULL }
 
 
 struct  Ocorrencias__Notification__V1__ReplayDeliveryRequest
@@ -1386,6 +1516,139 @@ Ocorrencias__Notification__V1__ReportBounceResponse *
 void   ocorrencias__notification__v1__report_bounce_response__free_unpacked
                      (Ocorrencias__Notification__V1__ReportBounceResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__Suppression methods */
+void   ocorrencias__notification__v1__suppression__init
+                     (Ocorrencias__Notification__V1__Suppression         *message);
+size_t ocorrencias__notification__v1__suppression__get_packed_size
+                     (const Ocorrencias__Notification__V1__Suppression   *message);
+size_t ocorrencias__notification__v1__suppression__pack
+                     (const Ocorrencias__Notification__V1__Suppression   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__suppression__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__Suppression   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__Suppression *
+       ocorrencias__notification__v1__suppression__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__suppression__free_unpacked
+                     (Ocorrencias__Notification__V1__Suppression *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__ListSuppressionsRequest methods */
+void   ocorrencias__notification__v1__list_suppressions_request__init
+                     (Ocorrencias__Notification__V1__ListSuppressionsRequest         *message);
+size_t ocorrencias__notification__v1__list_suppressions_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__ListSuppressionsRequest   *message);
+size_t ocorrencias__notification__v1__list_suppressions_request__pack
+                     (const Ocorrencias__Notification__V1__ListSuppressionsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__list_suppressions_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ListSuppressionsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__ListSuppressionsRequest *
+       ocorrencias__notification__v1__list_suppressions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__list_suppressions_request__free_unpacked
+                     (Ocorrencias__Notification__V1__ListSuppressionsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__ListSuppressionsResponse methods */
+void   ocorrencias__notification__v1__list_suppressions_response__init
+                     (Ocorrencias__Notification__V1__ListSuppressionsResponse         *message);
+size_t ocorrencias__notification__v1__list_suppressions_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__ListSuppressionsResponse   *message);
+size_t ocorrencias__notification__v1__list_suppressions_response__pack
+                     (const Ocorrencias__Notification__V1__ListSuppressionsResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__list_suppressions_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ListSuppressionsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__ListSuppressionsResponse *
+       ocorrencias__notification__v1__list_suppressions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__list_suppressions_response__free_unpacked
+                     (Ocorrencias__Notification__V1__ListSuppressionsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__AddSuppressionRequest methods */
+void   ocorrencias__notification__v1__add_suppression_request__init
+                     (Ocorrencias__Notification__V1__AddSuppressionRequest         *message);
+size_t ocorrencias__notification__v1__add_suppression_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__AddSuppressionRequest   *message);
+size_t ocorrencias__notification__v1__add_suppression_request__pack
+                     (const Ocorrencias__Notification__V1__AddSuppressionRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__add_suppression_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__AddSuppressionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__AddSuppressionRequest *
+       ocorrencias__notification__v1__add_suppression_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__add_suppression_request__free_unpacked
+                     (Ocorrencias__Notification__V1__AddSuppressionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__AddSuppressionResponse methods */
+void   ocorrencias__notification__v1__add_suppression_response__init
+                     (Ocorrencias__Notification__V1__AddSuppressionResponse         *message);
+size_t ocorrencias__notification__v1__add_suppression_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__AddSuppressionResponse   *message);
+size_t ocorrencias__notification__v1__add_suppression_response__pack
+                     (const Ocorrencias__Notification__V1__AddSuppressionResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__add_suppression_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__AddSuppressionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__AddSuppressionResponse *
+       ocorrencias__notification__v1__add_suppression_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__add_suppression_response__free_unpacked
+                     (Ocorrencias__Notification__V1__AddSuppressionResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__RemoveSuppressionRequest methods */
+void   ocorrencias__notification__v1__remove_suppression_request__init
+                     (Ocorrencias__Notification__V1__RemoveSuppressionRequest         *message);
+size_t ocorrencias__notification__v1__remove_suppression_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__RemoveSuppressionRequest   *message);
+size_t ocorrencias__notification__v1__remove_suppression_request__pack
+                     (const Ocorrencias__Notification__V1__RemoveSuppressionRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__remove_suppression_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RemoveSuppressionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__RemoveSuppressionRequest *
+       ocorrencias__notification__v1__remove_suppression_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__remove_suppression_request__free_unpacked
+                     (Ocorrencias__Notification__V1__RemoveSuppressionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__RemoveSuppressionResponse methods */
+void   ocorrencias__notification__v1__remove_suppression_response__init
+                     (Ocorrencias__Notification__V1__RemoveSuppressionResponse         *message);
+size_t ocorrencias__notification__v1__remove_suppression_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__RemoveSuppressionResponse   *message);
+size_t ocorrencias__notification__v1__remove_suppression_response__pack
+                     (const Ocorrencias__Notification__V1__RemoveSuppressionResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__remove_suppression_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RemoveSuppressionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__RemoveSuppressionResponse *
+       ocorrencias__notification__v1__remove_suppression_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__remove_suppression_response__free_unpacked
+                     (Ocorrencias__Notification__V1__RemoveSuppressionResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Notification__V1__ReplayDeliveryRequest methods */
 void   ocorrencias__notification__v1__replay_delivery_request__init
                      (Ocorrencias__Notification__V1__ReplayDeliveryRequest         *message);
@@ -1575,6 +1838,27 @@ typedef void (*Ocorrencias__Notification__V1__ReportBounceRequest_Closure)
 typedef void (*Ocorrencias__Notification__V1__ReportBounceResponse_Closure)
                  (const Ocorrencias__Notification__V1__ReportBounceResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__Suppression_Closure)
+                 (const Ocorrencias__Notification__V1__Suppression *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__ListSuppressionsRequest_Closure)
+                 (const Ocorrencias__Notification__V1__ListSuppressionsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__ListSuppressionsResponse_Closure)
+                 (const Ocorrencias__Notification__V1__ListSuppressionsResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__AddSuppressionRequest_Closure)
+                 (const Ocorrencias__Notification__V1__AddSuppressionRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__AddSuppressionResponse_Closure)
+                 (const Ocorrencias__Notification__V1__AddSuppressionResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__RemoveSuppressionRequest_Closure)
+                 (const Ocorrencias__Notification__V1__RemoveSuppressionRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__RemoveSuppressionResponse_Closure)
+                 (const Ocorrencias__Notification__V1__RemoveSuppressionResponse *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Notification__V1__ReplayDeliveryRequest_Closure)
                  (const Ocorrencias__Notification__V1__ReplayDeliveryRequest *message,
                   void *closure_data);
@@ -1666,6 +1950,18 @@ struct Ocorrencias__Notification__V1__Notification_Service
                     const Ocorrencias__Notification__V1__GetStatsRequest *input,
                     Ocorrencias__Notification__V1__GetStatsResponse_Closure closure,
                     void *closure_data);
+  void (*list_suppressions)(Ocorrencias__Notification__V1__Notification_Service *service,
+                            const Ocorrencias__Notification__V1__ListSuppressionsRequest *input,
+                            Ocorrencias__Notification__V1__ListSuppressionsResponse_Closure closure,
+                            void *closure_data);
+  void (*add_suppression)(Ocorrencias__Notification__V1__Notification_Service *service,
+                          const Ocorrencias__Notification__V1__AddSuppressionRequest *input,
+                          Ocorrencias__Notification__V1__AddSuppressionResponse_Closure closure,
+                          void *closure_data);
+  void (*remove_suppression)(Ocorrencias__Notification__V1__Notification_Service *service,
+                             const Ocorrencias__Notification__V1__RemoveSuppressionRequest *input,
+                             Ocorrencias__Notification__V1__RemoveSuppressionResponse_Closure closure,
+                             void *closure_data);
 };
 typedef void (*Ocorrencias__Notification__V1__Notification_ServiceDestroy)(Ocorrencias__Notification__V1__Notification_Service *);
 void ocorrencias__notification__v1__notification__init (Ocorrencias__Notification__V1__Notification_Service *service,
@@ -1691,7 +1987,10 @@ void ocorrencias__notification__v1__notification__init (Ocorrencias__Notificatio
       function_prefix__ ## discard_dead_letters,\
       function_prefix__ ## report_bounce,\
       function_prefix__ ## replay_delivery,\
-      function_prefix__ ## get_stats  }
+      function_prefix__ ## get_stats,\
+      function_prefix__ ## list_suppressions,\
+      function_prefix__ ## add_suppression,\
+      function_prefix__ ## remove_suppression  }
 void ocorrencias__notification__v1__notification__set_subscription(ProtobufCService *service,
                                                                    const Ocorrencias__Notification__V1__SetSubscriptionRequest *input,
                                                                    Ocorrencias__Notification__V1__SetSubscriptionResponse_Closure closure,
@@ -1764,6 +2063,18 @@ void ocorrencias__notification__v1__notification__get_stats(ProtobufCService *se
                                                             const Ocorrencias__Notification__V1__GetStatsRequest *input,
                                                             Ocorrencias__Notification__V1__GetStatsResponse_Closure closure,
                                                             void *closure_data);
+void ocorrencias__notification__v1__notification__list_suppressions(ProtobufCService *service,
+                                                                    const Ocorrencias__Notification__V1__ListSuppressionsRequest *input,
+                                                                    Ocorrencias__Notification__V1__ListSuppressionsResponse_Closure closure,
+                                                                    void *closure_data);
+void ocorrencias__notification__v1__notification__add_suppression(ProtobufCService *service,
+                                                                  const Ocorrencias__Notification__V1__AddSuppressionRequest *input,
+                                                                  Ocorrencias__Notification__V1__AddSuppressionResponse_Closure closure,
+                                                                  void *closure_data);
+void ocorrencias__notification__v1__notification__remove_suppression(ProtobufCService *service,
+                                                                     const Ocorrencias__Notification__V1__RemoveSuppressionRequest *input,
+                                                                     Ocorrencias__Notification__V1__RemoveSuppressionResponse_Closure closure,
+                                                                     void *closure_data);
 
 /* --- descriptors --- */
 
@@ -1804,6 +2115,13 @@ extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__discard_d
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__discard_dead_letters_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__report_bounce_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__report_bounce_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__suppression__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_suppressions_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_suppressions_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__add_suppression_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__add_suppression_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_suppression_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_suppression_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__replay_delivery_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__replay_delivery_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__get_stats_request__descriptor;

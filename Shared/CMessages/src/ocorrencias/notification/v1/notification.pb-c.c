@@ -1672,6 +1672,321 @@ void   ocorrencias__notification__v1__report_bounce_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__notification__v1__report_bounce_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__notification__v1__suppression__init
+                     (Ocorrencias__Notification__V1__Suppression         *message)
+{
+  static const Ocorrencias__Notification__V1__Suppression init_value = OCORRENCIAS__NOTIFICATION__V1__SUPPRESSION__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__suppression__get_packed_size
+                     (const Ocorrencias__Notification__V1__Suppression *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__suppression__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__suppression__pack
+                     (const Ocorrencias__Notification__V1__Suppression *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__suppression__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__suppression__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__Suppression *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__suppression__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__Suppression *
+       ocorrencias__notification__v1__suppression__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__Suppression *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__suppression__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__suppression__free_unpacked
+                     (Ocorrencias__Notification__V1__Suppression *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__suppression__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__list_suppressions_request__init
+                     (Ocorrencias__Notification__V1__ListSuppressionsRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__ListSuppressionsRequest init_value = OCORRENCIAS__NOTIFICATION__V1__LIST_SUPPRESSIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__list_suppressions_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__ListSuppressionsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_suppressions_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__list_suppressions_request__pack
+                     (const Ocorrencias__Notification__V1__ListSuppressionsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_suppressions_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__list_suppressions_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ListSuppressionsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_suppressions_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__ListSuppressionsRequest *
+       ocorrencias__notification__v1__list_suppressions_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__ListSuppressionsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__list_suppressions_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__list_suppressions_request__free_unpacked
+                     (Ocorrencias__Notification__V1__ListSuppressionsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_suppressions_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__list_suppressions_response__init
+                     (Ocorrencias__Notification__V1__ListSuppressionsResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__ListSuppressionsResponse init_value = OCORRENCIAS__NOTIFICATION__V1__LIST_SUPPRESSIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__list_suppressions_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__ListSuppressionsResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_suppressions_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__list_suppressions_response__pack
+                     (const Ocorrencias__Notification__V1__ListSuppressionsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_suppressions_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__list_suppressions_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ListSuppressionsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_suppressions_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__ListSuppressionsResponse *
+       ocorrencias__notification__v1__list_suppressions_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__ListSuppressionsResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__list_suppressions_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__list_suppressions_response__free_unpacked
+                     (Ocorrencias__Notification__V1__ListSuppressionsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_suppressions_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__add_suppression_request__init
+                     (Ocorrencias__Notification__V1__AddSuppressionRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__AddSuppressionRequest init_value = OCORRENCIAS__NOTIFICATION__V1__ADD_SUPPRESSION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__add_suppression_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__AddSuppressionRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__add_suppression_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__add_suppression_request__pack
+                     (const Ocorrencias__Notification__V1__AddSuppressionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__add_suppression_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__add_suppression_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__AddSuppressionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__add_suppression_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__AddSuppressionRequest *
+       ocorrencias__notification__v1__add_suppression_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__AddSuppressionRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__add_suppression_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__add_suppression_request__free_unpacked
+                     (Ocorrencias__Notification__V1__AddSuppressionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__add_suppression_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__add_suppression_response__init
+                     (Ocorrencias__Notification__V1__AddSuppressionResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__AddSuppressionResponse init_value = OCORRENCIAS__NOTIFICATION__V1__ADD_SUPPRESSION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__add_suppression_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__AddSuppressionResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__add_suppression_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__add_suppression_response__pack
+                     (const Ocorrencias__Notification__V1__AddSuppressionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__add_suppression_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__add_suppression_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__AddSuppressionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__add_suppression_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__AddSuppressionResponse *
+       ocorrencias__notification__v1__add_suppression_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__AddSuppressionResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__add_suppression_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__add_suppression_response__free_unpacked
+                     (Ocorrencias__Notification__V1__AddSuppressionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__add_suppression_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__remove_suppression_request__init
+                     (Ocorrencias__Notification__V1__RemoveSuppressionRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__RemoveSuppressionRequest init_value = OCORRENCIAS__NOTIFICATION__V1__REMOVE_SUPPRESSION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__remove_suppression_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__RemoveSuppressionRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_suppression_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__remove_suppression_request__pack
+                     (const Ocorrencias__Notification__V1__RemoveSuppressionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_suppression_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__remove_suppression_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RemoveSuppressionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_suppression_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__RemoveSuppressionRequest *
+       ocorrencias__notification__v1__remove_suppression_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__RemoveSuppressionRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__remove_suppression_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__remove_suppression_request__free_unpacked
+                     (Ocorrencias__Notification__V1__RemoveSuppressionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_suppression_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__remove_suppression_response__init
+                     (Ocorrencias__Notification__V1__RemoveSuppressionResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__RemoveSuppressionResponse init_value = OCORRENCIAS__NOTIFICATION__V1__REMOVE_SUPPRESSION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__remove_suppression_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__RemoveSuppressionResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_suppression_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__remove_suppression_response__pack
+                     (const Ocorrencias__Notification__V1__RemoveSuppressionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_suppression_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__remove_suppression_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RemoveSuppressionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_suppression_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__RemoveSuppressionResponse *
+       ocorrencias__notification__v1__remove_suppression_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__RemoveSuppressionResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__remove_suppression_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__remove_suppression_response__free_unpacked
+                     (Ocorrencias__Notification__V1__RemoveSuppressionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_suppression_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__notification__v1__replay_delivery_request__init
                      (Ocorrencias__Notification__V1__ReplayDeliveryRequest         *message)
 {
@@ -3992,7 +4307,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__report_bounce_re
   (ProtobufCMessageInit) ocorrencias__notification__v1__report_bounce_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__report_bounce_response__field_descriptors[4] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__report_bounce_response__field_descriptors[5] =
 {
   {
     "recognized",
@@ -4042,17 +4357,30 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__report_boun
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "suppressed",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Notification__V1__ReportBounceResponse, n_suppressed),
+    offsetof(Ocorrencias__Notification__V1__ReportBounceResponse, suppressed),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__report_bounce_response__field_indices_by_name[] = {
   2,   /* field[2] = action */
   1,   /* field[1] = delivery */
   0,   /* field[0] = recognized */
   3,   /* field[3] = status */
+  4,   /* field[4] = suppressed */
 };
 static const ProtobufCIntRange ocorrencias__notification__v1__report_bounce_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__report_bounce_response__descriptor =
 {
@@ -4062,11 +4390,420 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__report_bounce_re
   "Ocorrencias__Notification__V1__ReportBounceResponse",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__ReportBounceResponse),
-  4,
+  5,
   ocorrencias__notification__v1__report_bounce_response__field_descriptors,
   ocorrencias__notification__v1__report_bounce_response__field_indices_by_name,
   1,  ocorrencias__notification__v1__report_bounce_response__number_ranges,
   (ProtobufCMessageInit) ocorrencias__notification__v1__report_bounce_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__suppression__field_descriptors[8] =
+{
+  {
+    "address",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__Suppression, address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__Suppression, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__Suppression, status),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "diagnostic",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__Suppression, diagnostic),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "delivery_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__Suppression, delivery_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_by",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__Suppression, created_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__Suppression, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at_ms",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__Suppression, created_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__suppression__field_indices_by_name[] = {
+  0,   /* field[0] = address */
+  7,   /* field[7] = created_at_ms */
+  5,   /* field[5] = created_by */
+  4,   /* field[4] = delivery_id */
+  3,   /* field[3] = diagnostic */
+  6,   /* field[6] = note */
+  1,   /* field[1] = reason */
+  2,   /* field[2] = status */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__suppression__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__suppression__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.Suppression",
+  "Suppression",
+  "Ocorrencias__Notification__V1__Suppression",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__Suppression),
+  8,
+  ocorrencias__notification__v1__suppression__field_descriptors,
+  ocorrencias__notification__v1__suppression__field_indices_by_name,
+  1,  ocorrencias__notification__v1__suppression__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__suppression__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__list_suppressions_request__field_descriptors[3] =
+{
+  {
+    "address",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ListSuppressionsRequest, address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ListSuppressionsRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "after",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ListSuppressionsRequest, after),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__list_suppressions_request__field_indices_by_name[] = {
+  0,   /* field[0] = address */
+  2,   /* field[2] = after */
+  1,   /* field[1] = limit */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__list_suppressions_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_suppressions_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.ListSuppressionsRequest",
+  "ListSuppressionsRequest",
+  "Ocorrencias__Notification__V1__ListSuppressionsRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__ListSuppressionsRequest),
+  3,
+  ocorrencias__notification__v1__list_suppressions_request__field_descriptors,
+  ocorrencias__notification__v1__list_suppressions_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__list_suppressions_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__list_suppressions_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__list_suppressions_response__field_descriptors[2] =
+{
+  {
+    "suppressions",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Notification__V1__ListSuppressionsResponse, n_suppressions),
+    offsetof(Ocorrencias__Notification__V1__ListSuppressionsResponse, suppressions),
+    &ocorrencias__notification__v1__suppression__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_after",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ListSuppressionsResponse, next_after),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__list_suppressions_response__field_indices_by_name[] = {
+  1,   /* field[1] = next_after */
+  0,   /* field[0] = suppressions */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__list_suppressions_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_suppressions_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.ListSuppressionsResponse",
+  "ListSuppressionsResponse",
+  "Ocorrencias__Notification__V1__ListSuppressionsResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__ListSuppressionsResponse),
+  2,
+  ocorrencias__notification__v1__list_suppressions_response__field_descriptors,
+  ocorrencias__notification__v1__list_suppressions_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__list_suppressions_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__list_suppressions_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__add_suppression_request__field_descriptors[2] =
+{
+  {
+    "address",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__AddSuppressionRequest, address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__AddSuppressionRequest, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__add_suppression_request__field_indices_by_name[] = {
+  0,   /* field[0] = address */
+  1,   /* field[1] = note */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__add_suppression_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__add_suppression_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.AddSuppressionRequest",
+  "AddSuppressionRequest",
+  "Ocorrencias__Notification__V1__AddSuppressionRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__AddSuppressionRequest),
+  2,
+  ocorrencias__notification__v1__add_suppression_request__field_descriptors,
+  ocorrencias__notification__v1__add_suppression_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__add_suppression_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__add_suppression_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__add_suppression_response__field_descriptors[1] =
+{
+  {
+    "suppression",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__AddSuppressionResponse, suppression),
+    &ocorrencias__notification__v1__suppression__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__add_suppression_response__field_indices_by_name[] = {
+  0,   /* field[0] = suppression */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__add_suppression_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__add_suppression_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.AddSuppressionResponse",
+  "AddSuppressionResponse",
+  "Ocorrencias__Notification__V1__AddSuppressionResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__AddSuppressionResponse),
+  1,
+  ocorrencias__notification__v1__add_suppression_response__field_descriptors,
+  ocorrencias__notification__v1__add_suppression_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__add_suppression_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__add_suppression_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__remove_suppression_request__field_descriptors[1] =
+{
+  {
+    "address",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RemoveSuppressionRequest, address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__remove_suppression_request__field_indices_by_name[] = {
+  0,   /* field[0] = address */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__remove_suppression_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_suppression_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.RemoveSuppressionRequest",
+  "RemoveSuppressionRequest",
+  "Ocorrencias__Notification__V1__RemoveSuppressionRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__RemoveSuppressionRequest),
+  1,
+  ocorrencias__notification__v1__remove_suppression_request__field_descriptors,
+  ocorrencias__notification__v1__remove_suppression_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__remove_suppression_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__remove_suppression_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__remove_suppression_response__field_descriptors[1] =
+{
+  {
+    "suppression",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RemoveSuppressionResponse, suppression),
+    &ocorrencias__notification__v1__suppression__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__remove_suppression_response__field_indices_by_name[] = {
+  0,   /* field[0] = suppression */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__remove_suppression_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_suppression_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.RemoveSuppressionResponse",
+  "RemoveSuppressionResponse",
+  "Ocorrencias__Notification__V1__RemoveSuppressionResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__RemoveSuppressionResponse),
+  1,
+  ocorrencias__notification__v1__remove_suppression_response__field_descriptors,
+  ocorrencias__notification__v1__remove_suppression_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__remove_suppression_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__remove_suppression_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__notification__v1__replay_delivery_request__field_descriptors[1] =
@@ -4292,7 +5029,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__get_stats_respon
   (ProtobufCMessageInit) ocorrencias__notification__v1__get_stats_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notification__method_descriptors[18] =
+static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notification__method_descriptors[21] =
 {
   { "SetSubscription", &ocorrencias__notification__v1__set_subscription_request__descriptor, &ocorrencias__notification__v1__set_subscription_response__descriptor },
   { "ListSubscriptions", &ocorrencias__notification__v1__list_subscriptions_request__descriptor, &ocorrencias__notification__v1__list_subscriptions_response__descriptor },
@@ -4312,16 +5049,22 @@ static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notificati
   { "ReportBounce", &ocorrencias__notification__v1__report_bounce_request__descriptor, &ocorrencias__notification__v1__report_bounce_response__descriptor },
   { "ReplayDelivery", &ocorrencias__notification__v1__replay_delivery_request__descriptor, &ocorrencias__notification__v1__replay_delivery_response__descriptor },
   { "GetStats", &ocorrencias__notification__v1__get_stats_request__descriptor, &ocorrencias__notification__v1__get_stats_response__descriptor },
+  { "ListSuppressions", &ocorrencias__notification__v1__list_suppressions_request__descriptor, &ocorrencias__notification__v1__list_suppressions_response__descriptor },
+  { "AddSuppression", &ocorrencias__notification__v1__add_suppression_request__descriptor, &ocorrencias__notification__v1__add_suppression_response__descriptor },
+  { "RemoveSuppression", &ocorrencias__notification__v1__remove_suppression_request__descriptor, &ocorrencias__notification__v1__remove_suppression_response__descriptor },
 };
 const unsigned ocorrencias__notification__v1__notification__method_indices_by_name[] = {
+  19,        /* AddSuppression */
   14,        /* DiscardDeadLetters */
   17,        /* GetStats */
   7,        /* GetTemplate */
   13,        /* ListDeadLetters */
   11,        /* ListDeliveries */
   1,        /* ListSubscriptions */
+  18,        /* ListSuppressions */
   3,        /* ListWebhooks */
   2,        /* RegisterWebhook */
+  20,        /* RemoveSuppression */
   4,        /* RemoveWebhook */
   16,        /* ReplayDelivery */
   15,        /* ReportBounce */
@@ -4340,7 +5083,7 @@ const ProtobufCServiceDescriptor ocorrencias__notification__v1__notification__de
   "Notification",
   "Ocorrencias__Notification__V1__Notification",
   "ocorrencias.notification.v1",
-  18,
+  21,
   ocorrencias__notification__v1__notification__method_descriptors,
   ocorrencias__notification__v1__notification__method_indices_by_name
 };
@@ -4487,6 +5230,30 @@ void ocorrencias__notification__v1__notification__get_stats(ProtobufCService *se
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
   service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__notification__v1__notification__list_suppressions(ProtobufCService *service,
+                                                                    const Ocorrencias__Notification__V1__ListSuppressionsRequest *input,
+                                                                    Ocorrencias__Notification__V1__ListSuppressionsResponse_Closure closure,
+                                                                    void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__notification__v1__notification__add_suppression(ProtobufCService *service,
+                                                                  const Ocorrencias__Notification__V1__AddSuppressionRequest *input,
+                                                                  Ocorrencias__Notification__V1__AddSuppressionResponse_Closure closure,
+                                                                  void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__notification__v1__notification__remove_suppression(ProtobufCService *service,
+                                                                     const Ocorrencias__Notification__V1__RemoveSuppressionRequest *input,
+                                                                     Ocorrencias__Notification__V1__RemoveSuppressionResponse_Closure closure,
+                                                                     void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__init (Ocorrencias__Notification__V1__Notification_Service *service,
                                                         Ocorrencias__Notification__V1__Notification_ServiceDestroy destroy)

@@ -148,6 +148,46 @@ struct SLAQueueTests {
         #expect(try queue(harness, sla: "breached").isEmpty)
     }
 
+    @Test("an edit reaching more open tickets than the inline limit commits at once and recomputes them by timers, one transaction each",
+          arguments: TestEngines.all)
+    func recomputeInBackground(engine: DatabaseEngine) throws {
+        let clock = ManualClock(saoPaulo("2027-03-01 09:00"))  // a Monday
+        var options = WorkflowService.Options()
+        options.now = { clock.now }
+        let harness = try WorkflowHarness(engine, options: options,
+                                          environment: ["WORKFLOW_TIMER_POLL_MS": "50", "WORKFLOW_SLA_INLINE_RECOMPUTE_LIMIT": "2"])
+        try harness.seedDirectory()
+        let ids = ["b1", "b2", "b3", "b4"]
+        for id in ids { try open(harness, id, at: "2027-03-01 09:00", clock: clock) }
+        try harness.take("b4", as: Self.ana)
+        try harness.move("b4", to: "finalizado", publicNote: "Resolvido.", as: Self.ana)
+        #expect(try firstResponseDue(harness, "b1") == saoPaulo("2027-03-01 13:00"))
+
+        var policy = WorkflowV1.SLAPolicySpec()
+        policy.plan = "standard"
+        policy.firstResponseMinutes = 60
+        policy.resolutionMinutes = 600
+        var putPolicy = WorkflowV1.PutSLAPolicyRequest()
+        putPolicy.policy = policy
+        let saved = try harness.call(WorkflowV1.WorkflowTime.putSLAPolicy, putPolicy, as: WorkflowHarness.admin())
+        #expect(saved.ticketsRecomputed == 0 && saved.ticketsQueued == 3, "three open tickets, over the limit of 2; b4 is finished")
+        for id in ["b1", "b2", "b3"] {
+            #expect(waitFor(15) { (try? firstResponseDue(harness, id)) == saoPaulo("2027-03-01 10:00") }, "\(id)")
+        }
+        // The same edit twice in a row: tickets whose recompute is still pending are queued once.
+        let again = try harness.call(WorkflowV1.WorkflowTime.putSLAPolicy, putPolicy, as: WorkflowHarness.admin())
+        #expect(again.ticketsQueued <= 3)
+        var delete = WorkflowV1.DeleteSLAPolicyRequest()
+        delete.plan = "standard"
+        let deleted = try harness.call(WorkflowV1.WorkflowTime.deleteSLAPolicy, delete, as: WorkflowHarness.admin())
+        // Tickets still waiting for the previous edit's recompute are not queued again: their pending
+        // timer recomputes them with the configuration of the moment it fires.
+        #expect(deleted.deleted && deleted.ticketsRecomputed == 0 && deleted.ticketsQueued <= 3)
+        for id in ["b1", "b2", "b3"] {
+            #expect(waitFor(15) { (try? firstResponseDue(harness, id)) == saoPaulo("2027-03-01 13:00") }, "back to 4 business hours: \(id)")
+        }
+    }
+
     @Test("an organization's new contract plan moves its open tickets to that plan's SLA; other organizations' tickets stay",
           arguments: TestEngines.all)
     func planChangeFromIntake(engine: DatabaseEngine) throws {

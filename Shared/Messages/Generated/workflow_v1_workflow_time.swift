@@ -52,6 +52,10 @@ extension WorkflowV1 {
         public var calendar: WorkflowV1.CalendarSpec? = nil
         /// Open tickets whose SLA was recomputed.
         public var ticketsRecomputed: Int32 = 0
+        /// Open tickets whose SLA is recomputed in the background instead (more than the inline limit,
+        /// WORKFLOW_SLA_INLINE_RECOMPUTE_LIMIT): in small transactions, one per ticket, right after this
+        /// answer, so the edit never holds the database for all of them at once.
+        public var ticketsQueued: Int32 = 0
 
         public init() {}
     }
@@ -110,6 +114,10 @@ extension WorkflowV1 {
     public struct PutSLAPolicyResponse: Sendable, Hashable {
         public var policy: WorkflowV1.SLAPolicySpec? = nil
         public var ticketsRecomputed: Int32 = 0
+        /// Open tickets whose SLA is recomputed in the background instead (more than the inline limit,
+        /// WORKFLOW_SLA_INLINE_RECOMPUTE_LIMIT): in small transactions, one per ticket, right after this
+        /// answer, so the edit never holds the database for all of them at once.
+        public var ticketsQueued: Int32 = 0
 
         public init() {}
     }
@@ -124,6 +132,10 @@ extension WorkflowV1 {
     public struct DeletedResponse: Sendable, Hashable {
         public var deleted: Bool = false
         public var ticketsRecomputed: Int32 = 0
+        /// Open tickets whose SLA is recomputed in the background instead (more than the inline limit,
+        /// WORKFLOW_SLA_INLINE_RECOMPUTE_LIMIT): in small transactions, one per ticket, right after this
+        /// answer, so the edit never holds the database for all of them at once.
+        public var ticketsQueued: Int32 = 0
 
         public init() {}
     }
@@ -508,11 +520,13 @@ extension WorkflowV1.PutCalendarResponse: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Workflow__V1__PutCalendarResponse, arena: inout ProtoArena) {
         if let value = self.calendar { c.calendar = arena.message(value) }
         c.tickets_recomputed = self.ticketsRecomputed
+        c.tickets_queued = self.ticketsQueued
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutCalendarResponse>) {
         self.calendar = c.pointee.calendar.map { WorkflowV1.CalendarSpec(_c: $0) }
         self.ticketsRecomputed = c.pointee.tickets_recomputed
+        self.ticketsQueued = c.pointee.tickets_queued
     }
 }
 
@@ -652,11 +666,13 @@ extension WorkflowV1.PutSLAPolicyResponse: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Workflow__V1__PutSLAPolicyResponse, arena: inout ProtoArena) {
         if let value = self.policy { c.policy = arena.message(value) }
         c.tickets_recomputed = self.ticketsRecomputed
+        c.tickets_queued = self.ticketsQueued
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__PutSLAPolicyResponse>) {
         self.policy = c.pointee.policy.map { WorkflowV1.SLAPolicySpec(_c: $0) }
         self.ticketsRecomputed = c.pointee.tickets_recomputed
+        self.ticketsQueued = c.pointee.tickets_queued
     }
 }
 
@@ -686,11 +702,13 @@ extension WorkflowV1.DeletedResponse: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Workflow__V1__DeletedResponse, arena: inout ProtoArena) {
         c.deleted = (self.deleted ? 1 : 0)
         c.tickets_recomputed = self.ticketsRecomputed
+        c.tickets_queued = self.ticketsQueued
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeletedResponse>) {
         self.deleted = (c.pointee.deleted != 0)
         self.ticketsRecomputed = c.pointee.tickets_recomputed
+        self.ticketsQueued = c.pointee.tickets_queued
     }
 }
 

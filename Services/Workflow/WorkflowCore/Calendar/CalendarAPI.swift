@@ -13,13 +13,16 @@ extension TimeAPI {
             let problems = CalendarStore.problems(calendar)
             guard problems.isEmpty else { throw TimeAPI.invalid("calendar", problems) }
             let now = api.time.clock()
-            return try api.database.write { tx in
+            let response = try api.database.write { tx in
                 try CalendarStore.save(tx, calendar, at: now)
                 var response = WorkflowV1.PutCalendarResponse()
                 response.calendar = CalendarMapping.spec(calendar)
-                response.ticketsRecomputed = Int32(try api.time.sla.recomputeOpenTickets(tx, now: now))
+                let outcome = try api.recomputeOpenTickets(tx, now: now)
+                (response.ticketsRecomputed, response.ticketsQueued) = (Int32(outcome.recomputed), Int32(outcome.queued))
                 return response
             }
+            if response.ticketsQueued > 0 { api.time.scheduler.wake() }
+            return response
         }
         router.register(WorkflowV1.WorkflowTime.getCalendar) { request, context in
             _ = try api.staff(context)

@@ -13,25 +13,31 @@ extension TimeAPI {
             let problems = policy.problems()
             guard problems.isEmpty else { throw TimeAPI.invalid("policy", problems) }
             let now = api.time.clock()
-            return try api.database.write { tx in
+            let response = try api.database.write { tx in
                 try SLAPolicyStore.save(tx, policy, at: now)
                 var response = WorkflowV1.PutSLAPolicyResponse()
                 response.policy = SLAMapping.spec(policy)
-                response.ticketsRecomputed = Int32(try api.time.sla.recomputeOpenTickets(tx, plan: policy.plan == "*" ? nil : policy.plan, now: now))
+                let outcome = try api.recomputeOpenTickets(tx, plan: policy.plan == "*" ? nil : policy.plan, now: now)
+                (response.ticketsRecomputed, response.ticketsQueued) = (Int32(outcome.recomputed), Int32(outcome.queued))
                 return response
             }
+            if response.ticketsQueued > 0 { api.time.scheduler.wake() }
+            return response
         }
         router.register(WorkflowV1.WorkflowTime.deleteSLAPolicy) { request, context in
             _ = try api.configurer(context)
             let now = api.time.clock()
-            return try api.database.write { tx in
+            let response = try api.database.write { tx in
                 var response = WorkflowV1.DeletedResponse()
                 response.deleted = try SLAPolicyStore.delete(tx, plan: request.plan.isEmpty ? "*" : request.plan, priority: request.priority.rawValue)
                 if response.deleted {
-                    response.ticketsRecomputed = Int32(try api.time.sla.recomputeOpenTickets(tx, plan: request.plan == "*" || request.plan.isEmpty ? nil : request.plan, now: now))
+                    let outcome = try api.recomputeOpenTickets(tx, plan: request.plan == "*" || request.plan.isEmpty ? nil : request.plan, now: now)
+                    (response.ticketsRecomputed, response.ticketsQueued) = (Int32(outcome.recomputed), Int32(outcome.queued))
                 }
                 return response
             }
+            if response.ticketsQueued > 0 { api.time.scheduler.wake() }
+            return response
         }
         router.register(WorkflowV1.WorkflowTime.listSLAPolicies) { _, context in
             _ = try api.staff(context)
@@ -95,5 +101,14 @@ enum SLAMapping {
         status.warnAtMs = target.warnAt ?? 0
         status.stoppedAtMs = target.stoppedAt ?? 0
         return status
+    }
+}
+
+extension TimeAPI {
+    /// The open tickets' SLA after a policy or calendar edit, inline up to the configured limit
+    /// (``WorkflowTime/Configuration/slaInlineRecomputeLimit``), by timers beyond it; the caller
+    /// wakes the scheduler after its commit when some were queued.
+    func recomputeOpenTickets(_ tx: any SQLExecutor, plan: String? = nil, now: Int64) throws -> SLAEngine.RecomputeOutcome {
+        try time.sla.recomputeOpenTickets(tx, plan: plan, now: now, inlineLimit: time.configuration.slaInlineRecomputeLimit)
     }
 }

@@ -25,6 +25,9 @@ import Storage
 /// ```
 public struct SLAEngine: Sendable {
     public static let timerKind = "sla"
+    /// Timers that recompute one ticket after an edit too large to recompute inline
+    /// (``recomputeOpenTickets(_:plan:now:inlineLimit:)``).
+    public static let recomputeTimerKind = "sla-recompute"
     public var clock: SLAClock
     public var publisher: EventPublisher
     public var core: any TicketCoreSeam
@@ -236,18 +239,47 @@ public struct SLAEngine: Sendable {
     public func register(on scheduler: TimerScheduler) {
         let engine = self
         scheduler.on(Self.timerKind) { timer, tx, now in try engine.fire(timer, tx, now: now) }
+        scheduler.on(Self.recomputeTimerKind) { timer, tx, now in _ = try engine.recompute(tx, ticketID: timer.ticketID, now: now) }
+    }
+
+    /// What ``recomputeOpenTickets(_:plan:now:inlineLimit:)`` did.
+    public struct RecomputeOutcome: Sendable, Equatable {
+        /// Tickets recomputed in the caller's transaction.
+        public var recomputed = 0
+        /// Tickets left to ``recomputeTimerKind`` timers, due at once.
+        public var queued = 0
     }
 
     /// Recomputes every ticket that is not finished (after a policy or calendar edit), optionally
-    /// only those of `plan`. - Returns: how many were recomputed.
-    @discardableResult
-    public func recomputeOpenTickets(_ tx: any SQLExecutor, plan: String? = nil, now: Int64) throws -> Int {
-        var sql = "SELECT ticket_id FROM wf_sla_tickets WHERE stage NOT IN ('finalizado', 'cancelado', 'fechado', '')"
+    /// only those of `plan`: in the caller's transaction when there are at most `inlineLimit`,
+    /// else by one ``recomputeTimerKind`` timer per ticket, due now, which the timer scheduler
+    /// fires in a transaction of its own each — so an edit affecting tens of thousands of open
+    /// tickets commits at once instead of holding the database (SQLite's only writer) for
+    /// seconds, and a crash loses nothing (the timers are durable). A ticket with such a timer
+    /// pending from an earlier edit keeps it (it recomputes with whatever configuration is
+    /// current when it fires).
+    public func recomputeOpenTickets(_ tx: any SQLExecutor, plan: String? = nil, now: Int64, inlineLimit: Int = .max) throws -> RecomputeOutcome {
+        var condition = "stage NOT IN ('finalizado', 'cancelado', 'fechado', '')"
         var params: [SQLValue] = []
-        if let plan { sql += " AND plan = ?"; params.append(.text(plan)) }
-        let ids = try tx.query(sql, params).map { try $0.text("ticket_id") }
-        for id in ids { try recompute(tx, ticketID: id, now: now) }
-        return ids.count
+        if let plan { condition += " AND plan = ?"; params.append(.text(plan)) }
+        let ids = try tx.query("SELECT ticket_id FROM wf_sla_tickets WHERE \(condition) LIMIT ?",
+                               params + [.integer(Int64(min(inlineLimit, Int(Int32.max)) + 1))]).map { try $0.text("ticket_id") }
+        var outcome = RecomputeOutcome()
+        if ids.count <= inlineLimit {
+            for id in ids { try recompute(tx, ticketID: id, now: now) }
+            outcome.recomputed = ids.count
+            return outcome
+        }
+        // Ids unique per ticket and edit; the partial unique index on pending (ticket, kind)
+        // turns a second pending recompute of a ticket into nothing.
+        outcome.queued = try tx.execute("""
+            INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
+            SELECT 'sla-recompute-' || ticket_id || '-' || CAST(? AS TEXT), ticket_id, CAST(? AS TEXT), CAST(? AS BIGINT), '', 0,
+                   'pending', 0, CAST(? AS BIGINT)
+            FROM wf_sla_tickets WHERE \(condition)
+            ON CONFLICT DO NOTHING
+            """, [.text(RandomID.timeOrdered()), .text(Self.recomputeTimerKind), .integer(now), .integer(now)] + params)
+        return outcome
     }
 
     // MARK: Reading

@@ -28,6 +28,10 @@ public final class WorkflowTime: Sendable {
         public var surveyValidity: Duration = .seconds(30 * 86_400)
         /// Timer polling and leases (`WORKFLOW_TIMER_POLL_MS`, default 1000; `WORKFLOW_TIMER_LEASE_MS`, default 30000).
         public var scheduler = TimerScheduler.Configuration()
+        /// Edits of calendars and SLA policies recompute at most this many open tickets in their
+        /// own transaction; beyond, each ticket is recomputed by a timer of its own right after
+        /// (`WORKFLOW_SLA_INLINE_RECOMPUTE_LIMIT`, default 500).
+        public var slaInlineRecomputeLimit = 500
         /// Stages where a ticket is finished.
         public var finalStages: Set<String> = ["finalizado", "cancelado", "fechado"]
         /// Stages where the resolution clock stops (final stages plus solved-awaiting-close ones).
@@ -47,6 +51,9 @@ public final class WorkflowTime: Sendable {
             }
             if let ms = environment["WORKFLOW_TIMER_POLL_MS"].flatMap(Int64.init), ms > 0 {
                 configuration.scheduler.pollInterval = .milliseconds(ms)
+            }
+            if let limit = environment["WORKFLOW_SLA_INLINE_RECOMPUTE_LIMIT"].flatMap(Int.init), limit >= 0 {
+                configuration.slaInlineRecomputeLimit = limit
             }
             if let ms = environment["WORKFLOW_TIMER_LEASE_MS"].flatMap(Int64.init), ms > 0 {
                 configuration.scheduler.leaseDuration = .milliseconds(ms)

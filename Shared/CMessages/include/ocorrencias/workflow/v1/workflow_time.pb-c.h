@@ -154,10 +154,16 @@ struct  Ocorrencias__Workflow__V1__PutCalendarResponse
    * Open tickets whose SLA was recomputed.
    */
   int32_t tickets_recomputed;
+  /*
+   * Open tickets whose SLA is recomputed in the background instead (more than the inline limit,
+   * WORKFLOW_SLA_INLINE_RECOMPUTE_LIMIT): in small transactions, one per ticket, right after this
+   * answer, so the edit never holds the database for all of them at once.
+   */
+  int32_t tickets_queued;
 };
 #define OCORRENCIAS__WORKFLOW__V1__PUT_CALENDAR_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__put_calendar_response__descriptor) \
-    , NULL, 0 }
+    , NULL, 0, 0 }
 
 
 struct  Ocorrencias__Workflow__V1__GetCalendarRequest
@@ -257,10 +263,16 @@ struct  Ocorrencias__Workflow__V1__PutSLAPolicyResponse
   ProtobufCMessage base;
   Ocorrencias__Workflow__V1__SLAPolicySpec *policy;
   int32_t tickets_recomputed;
+  /*
+   * Open tickets whose SLA is recomputed in the background instead (more than the inline limit,
+   * WORKFLOW_SLA_INLINE_RECOMPUTE_LIMIT): in small transactions, one per ticket, right after this
+   * answer, so the edit never holds the database for all of them at once.
+   */
+  int32_t tickets_queued;
 };
 #define OCORRENCIAS__WORKFLOW__V1__PUT_SLAPOLICY_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__put_slapolicy_response__descriptor) \
-    , NULL, 0 }
+    , NULL, 0, 0 }
 
 
 struct  Ocorrencias__Workflow__V1__DeleteSLAPolicyRequest
@@ -279,10 +291,16 @@ struct  Ocorrencias__Workflow__V1__DeletedResponse
   ProtobufCMessage base;
   protobuf_c_boolean deleted;
   int32_t tickets_recomputed;
+  /*
+   * Open tickets whose SLA is recomputed in the background instead (more than the inline limit,
+   * WORKFLOW_SLA_INLINE_RECOMPUTE_LIMIT): in small transactions, one per ticket, right after this
+   * answer, so the edit never holds the database for all of them at once.
+   */
+  int32_t tickets_queued;
 };
 #define OCORRENCIAS__WORKFLOW__V1__DELETED_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__deleted_response__descriptor) \
-    , 0, 0 }
+    , 0, 0, 0 }
 
 
 struct  Ocorrencias__Workflow__V1__ListSLAPoliciesRequest

@@ -2159,7 +2159,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_calendar_request
   (ProtobufCMessageInit) ocorrencias__workflow__v1__put_calendar_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__put_calendar_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__put_calendar_response__field_descriptors[3] =
 {
   {
     "calendar",
@@ -2185,15 +2185,28 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__put_calendar_re
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tickets_queued",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__PutCalendarResponse, tickets_queued),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__put_calendar_response__field_indices_by_name[] = {
   0,   /* field[0] = calendar */
+  2,   /* field[2] = tickets_queued */
   1,   /* field[1] = tickets_recomputed */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__put_calendar_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_calendar_response__descriptor =
 {
@@ -2203,7 +2216,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_calendar_respons
   "Ocorrencias__Workflow__V1__PutCalendarResponse",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__PutCalendarResponse),
-  2,
+  3,
   ocorrencias__workflow__v1__put_calendar_response__field_descriptors,
   ocorrencias__workflow__v1__put_calendar_response__field_indices_by_name,
   1,  ocorrencias__workflow__v1__put_calendar_response__number_ranges,
@@ -2535,7 +2548,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_slapolicy_reques
   (ProtobufCMessageInit) ocorrencias__workflow__v1__put_slapolicy_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__put_slapolicy_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__put_slapolicy_response__field_descriptors[3] =
 {
   {
     "policy",
@@ -2561,15 +2574,28 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__put_slapolicy_r
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tickets_queued",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__PutSLAPolicyResponse, tickets_queued),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__put_slapolicy_response__field_indices_by_name[] = {
   0,   /* field[0] = policy */
+  2,   /* field[2] = tickets_queued */
   1,   /* field[1] = tickets_recomputed */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__put_slapolicy_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_slapolicy_response__descriptor =
 {
@@ -2579,7 +2605,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_slapolicy_respon
   "Ocorrencias__Workflow__V1__PutSLAPolicyResponse",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__PutSLAPolicyResponse),
-  2,
+  3,
   ocorrencias__workflow__v1__put_slapolicy_response__field_descriptors,
   ocorrencias__workflow__v1__put_slapolicy_response__field_indices_by_name,
   1,  ocorrencias__workflow__v1__put_slapolicy_response__number_ranges,
@@ -2637,7 +2663,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__delete_slapolicy_req
   (ProtobufCMessageInit) ocorrencias__workflow__v1__delete_slapolicy_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__deleted_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__deleted_response__field_descriptors[3] =
 {
   {
     "deleted",
@@ -2663,15 +2689,28 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__deleted_respons
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tickets_queued",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DeletedResponse, tickets_queued),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__deleted_response__field_indices_by_name[] = {
   0,   /* field[0] = deleted */
+  2,   /* field[2] = tickets_queued */
   1,   /* field[1] = tickets_recomputed */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__deleted_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__deleted_response__descriptor =
 {
@@ -2681,7 +2720,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__deleted_response__de
   "Ocorrencias__Workflow__V1__DeletedResponse",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__DeletedResponse),
-  2,
+  3,
   ocorrencias__workflow__v1__deleted_response__field_descriptors,
   ocorrencias__workflow__v1__deleted_response__field_indices_by_name,
   1,  ocorrencias__workflow__v1__deleted_response__number_ranges,

@@ -25,6 +25,7 @@ public enum TicketIntake {
         }
     }
 
+    /// The handlers of every event but `TicketOpened`, each applying the collected openings first.
     private static func registerOthers(_ consumer: inout EventConsumer, lifecycle: TicketLifecycle) {
         on(&consumer, IntakeV1.CustomerReplied.self) { event, tx in try customerReplied(tx, event, lifecycle) }
         on(&consumer, IntakeV1.TicketCancelledByCustomer.self) { event, tx in

@@ -58,9 +58,14 @@ public enum WorkflowService {
         // A delivery's metric counters are added up and written once, at the end of its
         // transaction (last: on PostgreSQL the shared counter rows stay locked from there to the
         // commit only); on SQLite its openings' full-text rows are indexed together before that,
-        // and the configuration version is read once per transaction.
+        // and the configuration version is read once per transaction; on PostgreSQL consecutive
+        // openings are written together (OpeningGroup), inside all of these.
         consumer.aroundHandlers { tx, body in
-            try MetricsRecorder.summingCounters(tx) { try DeferredTextIndex.around(tx) { try ConfigVersion.perTransaction(tx, body) } }
+            try MetricsRecorder.summingCounters(tx) {
+                try DeferredTextIndex.around(tx) {
+                    try ConfigVersion.perTransaction(tx) { try OpeningGroup.around(tx, lifecycle: lifecycle, body) }
+                }
+            }
         }
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
 

@@ -167,7 +167,7 @@ public struct InactivityEngine: Sendable {
     }
 
     /// The countdown's timers for `policy` from `from`: the action, then the reminder if any.
-    private func timers(_ tx: any SQLExecutor, ticketID: String, policy: InactivityPolicy, from: Int64,
+    func timers(_ tx: any SQLExecutor, ticketID: String, policy: InactivityPolicy, from: Int64,
                         version: Int64) throws -> [(kind: String, dueAt: Int64, payload: String)] {
         let (reminder, action) = try deadlines(tx, policy: policy, from: from)
         let payload = String(decoding: try JSONEncoder().encode(Payload(policyID: policy.id, stage: policy.stage, actionDueAt: action)), as: UTF8.self)

@@ -6,11 +6,29 @@ import Storage
 
 /// Applies other services' events to workflow's tickets (registered on the event consumer).
 public enum TicketIntake {
-    /// Registers the handlers of intake's, notification's and knowledge's events.
+    /// Registers the handlers of intake's, notification's and knowledge's events. Inside
+    /// ``OpeningGroup/around(_:lifecycle:_:)`` consecutive openings are applied together, before
+    /// the next other event (every other handler flushes them first).
     public static func register(_ consumer: inout EventConsumer, lifecycle: TicketLifecycle) {
-        consumer.on(IntakeV1.TicketOpened.self) { event, _, tx in try open(tx, event, lifecycle) }
-        consumer.on(IntakeV1.CustomerReplied.self) { event, _, tx in try customerReplied(tx, event, lifecycle) }
-        consumer.on(IntakeV1.TicketCancelledByCustomer.self) { event, _, tx in
+        consumer.on(IntakeV1.TicketOpened.self) { event, _, tx in
+            if !OpeningGroup.collect(event) { try open(tx, event, lifecycle) }
+        }
+        registerOthers(&consumer, lifecycle: lifecycle)
+    }
+
+    /// Registers `handler` for `Event`, applying the openings collected before it first.
+    private static func on<Event: ProtoMessage>(_ consumer: inout EventConsumer, _ type: Event.Type,
+                                                _ handler: @escaping @Sendable (Event, any SQLExecutor) throws -> Void) {
+        consumer.on(type) { event, _, tx in
+            try OpeningGroup.flush(tx)
+            try handler(event, tx)
+        }
+    }
+
+    /// The handlers of every event but `TicketOpened`, each applying the collected openings first.
+    private static func registerOthers(_ consumer: inout EventConsumer, lifecycle: TicketLifecycle) {
+        on(&consumer, IntakeV1.CustomerReplied.self) { event, tx in try customerReplied(tx, event, lifecycle) }
+        on(&consumer, IntakeV1.TicketCancelledByCustomer.self) { event, tx in
             guard let ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true), ticket.isOpen else { return }
             let actor = Actor(kind: .customer, id: event.by?.id ?? "", name: event.by?.name ?? "", organizationID: ticket.organizationID)
             let flow = lifecycle.flow(of: ticket)
@@ -18,13 +36,13 @@ public enum TicketIntake {
             let cancelled = try lifecycle.move(tx, ticket, to: target, trigger: .customerCancel, actor: actor, publicNote: event.reason)
             try publishApplied(tx, cancelled, lifecycle) { $0.cancellation = event }
         }
-        consumer.on(IntakeV1.AttachmentAdded.self) { event, _, tx in
+        on(&consumer, IntakeV1.AttachmentAdded.self) { event, tx in
             guard let attachment = event.attachment, try tx.queryOne("SELECT 1 AS x FROM tickets WHERE id = ?", [.text(event.ticketID)]) != nil else { return }
             try insertAttachment(tx, event.ticketID, attachment, messageID: event.messageID, at: event.addedAtMs)
             let actor = Actor(kind: .customer, id: event.by?.id ?? "", name: event.by?.name ?? "")
             try lifecycle.record(tx, event.ticketID, "attachment", new: attachment.fileName, actor: actor, at: event.addedAtMs)
         }
-        consumer.on(IntakeV1.TicketContactChanged.self) { event, _, tx in
+        on(&consumer, IntakeV1.TicketContactChanged.self) { event, tx in
             guard let ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true) else { return }
             let contact = event.contact ?? CommonV1.PersonRef(), representative = event.representative ?? CommonV1.PersonRef()
             let at = event.changedAtMs > 0 ? event.changedAtMs : lifecycle.now()
@@ -36,10 +54,10 @@ public enum TicketIntake {
             let actor = Actor(kind: .agent, id: event.changedByAgentID, name: event.changedByAgentID)
             try lifecycle.record(tx, ticket.id, "contact", old: ticket.contact.name, new: contact.name, actor: actor, at: at)
         }
-        consumer.on(IntakeV1.OrganizationPlanChanged.self) { event, _, tx in
+        on(&consumer, IntakeV1.OrganizationPlanChanged.self) { event, tx in
             try planChanged(tx, event, lifecycle)
         }
-        consumer.on(NotificationV1.EmailSent.self) { event, _, tx in
+        on(&consumer, NotificationV1.EmailSent.self) { event, tx in
             // One per opened ticket (its confirmation e-mail): the existence check is part of the insert.
             let note = (["para: " + event.recipients.joined(separator: ", ")] + (event.copies.isEmpty ? [] : ["cc: " + event.copies.joined(separator: ", ")])
                         + [event.serverAnswer].filter { !$0.isEmpty }).joined(separator: "; ")
@@ -47,7 +65,7 @@ public enum TicketIntake {
                                                note: note, actor: Actor(kind: .service, id: "notification", name: "notification"),
                                                at: event.sentAtMs)
         }
-        consumer.on(KnowledgeV1.ArticleLinkedToTicket.self) { event, _, tx in
+        on(&consumer, KnowledgeV1.ArticleLinkedToTicket.self) { event, tx in
             guard var ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true) else { return }
             let actor = Actor(kind: .agent, id: event.agentID, name: event.agentName)
             let link = "\(event.articleTitle) — \(event.articleURL)"
@@ -108,7 +126,7 @@ public enum TicketIntake {
     }
 
     /// Observers' `.opened` writes that went out with the ticket's statement (``OpeningWriter``).
-    private struct JoinedWrites {
+    struct JoinedWrites {
         /// Their positions among the observers (not notified again).
         var positions: Set<Int>
         /// What each runs after the statement, with the guards that inserted.
@@ -126,29 +144,52 @@ public enum TicketIntake {
         case configurationChanged
     }
 
+    /// What an opening writes, worked out from the event and the routing rules.
+    struct OpeningValues {
+        let at: Int64
+        /// The routed group (`""`: none).
+        let group: String
+        /// The values of ``ticketColumns``, in order.
+        let ticketParams: [SQLValue]
+        /// The search row's subject and request.
+        let searchParams: [SQLValue]
+        /// The request's first version: its text, the author's id and name, the instant.
+        let versionParams: [SQLValue]
+        /// Who opened it (the contact).
+        let actor: Actor
+
+        init(_ event: IntakeV1.TicketOpened, _ lifecycle: TicketLifecycle, routing: RoutingSnapshot) {
+            let organization = event.organization ?? CommonV1.OrganizationRef()
+            let contact = event.contact ?? CommonV1.PersonRef(), representative = event.representative ?? CommonV1.PersonRef()
+            let (group, level) = Routing.groupAndLevel(routing, plan: organization.plan, product: event.product, module: event.module,
+                                                       category: event.category, priority: event.priority)
+            let flow = lifecycle.flows[lifecycle.defaultFlow] ?? FlowPresets.standard
+            let at = event.openedAtMs > 0 ? event.openedAtMs : lifecycle.now()
+            self.at = at
+            self.group = group
+            ticketParams = [.text(event.ticketID), .text(event.code), .text(organization.id), .text(organization.name), .text(organization.email),
+                            .text(organization.plan), .text(contact.id), .text(contact.name), .text(contact.email), .text(contact.phone),
+                            .text(representative.id), .text(representative.name), .text(representative.email),
+                            .text(event.registeredByAgent?.id ?? ""), .text(event.channel), .integer(Int64(event.origin.rawValue)),
+                            .integer(Int64(event.category.rawValue)), .integer(Int64(event.priority.rawValue)),
+                            .integer(Int64(event.category.rawValue)), .integer(Int64(event.priority.rawValue)), .text(event.product),
+                            .text(event.module), .text(event.subject), .text(event.request), .text(flow.name), .text(flow.queueStage),
+                            .integer(at), .text(group), .integer(level), .integer(at), .integer(at), .integer(at)]
+            searchParams = [.text(SearchText.indexText(event.subject)), .text(SearchText.indexText(event.request))]
+            versionParams = [.text(event.request), .text(contact.id), .text(contact.name), .integer(at)]
+            actor = Actor(kind: .customer, id: contact.id, name: contact.name, organizationID: organization.id)
+        }
+    }
+
     /// Writes the ticket, its search row, its request's first version and its "opened" history
     /// line, unless the ticket exists (the same ticket opened twice) or, with `expectedVersion`
     /// (PostgreSQL), the configuration version changed.
     private static func insert(_ tx: any SQLExecutor, _ event: IntakeV1.TicketOpened, _ lifecycle: TicketLifecycle,
                                routing: RoutingSnapshot, expectedVersion: Int64?) throws -> Insertion {
-        let organization = event.organization ?? CommonV1.OrganizationRef()
-        let contact = event.contact ?? CommonV1.PersonRef(), representative = event.representative ?? CommonV1.PersonRef()
-        let (group, level) = Routing.groupAndLevel(routing, plan: organization.plan, product: event.product, module: event.module,
-                                                   category: event.category, priority: event.priority)
-        let flow = lifecycle.flows[lifecycle.defaultFlow] ?? FlowPresets.standard
-        let at = event.openedAtMs > 0 ? event.openedAtMs : lifecycle.now()
+        let opening = OpeningValues(event, lifecycle, routing: routing)
+        let (at, group, ticketParams, searchParams, versionParams, actor) = (opening.at, opening.group, opening.ticketParams,
+                                                                              opening.searchParams, opening.versionParams, opening.actor)
         let columns = insertTicketColumns
-        let ticketParams: [SQLValue] = [.text(event.ticketID), .text(event.code), .text(organization.id), .text(organization.name), .text(organization.email),
-                  .text(organization.plan), .text(contact.id), .text(contact.name), .text(contact.email), .text(contact.phone),
-                  .text(representative.id), .text(representative.name), .text(representative.email),
-                  .text(event.registeredByAgent?.id ?? ""), .text(event.channel), .integer(Int64(event.origin.rawValue)),
-                  .integer(Int64(event.category.rawValue)), .integer(Int64(event.priority.rawValue)),
-                  .integer(Int64(event.category.rawValue)), .integer(Int64(event.priority.rawValue)), .text(event.product),
-                  .text(event.module), .text(event.subject), .text(event.request), .text(flow.name), .text(flow.queueStage),
-                  .integer(at), .text(group), .integer(level), .integer(at), .integer(at), .integer(at)]
-        let searchParams: [SQLValue] = [.text(SearchText.indexText(event.subject)), .text(SearchText.indexText(event.request))]
-        let versionParams: [SQLValue] = [.text(event.request), .text(contact.id), .text(contact.name), .integer(at)]
-        let actor = Actor(kind: .customer, id: contact.id, name: contact.name, organizationID: organization.id)
         guard tx.engine == .postgres else {
             // The new row (nothing when the ticket existed) with its group's name is the ticket
             // as `load` reads it (a new ticket has no agent), not read back: made from the
@@ -219,7 +260,7 @@ public enum TicketIntake {
     }
 
     /// The columns an opening writes in `tickets`, in the order of its values.
-    private static let ticketColumns = [
+    static let ticketColumns = [
         "id", "code", "organization_id", "organization_name", "organization_email", "plan", "contact_id", "contact_name",
         "contact_email", "contact_phone", "representative_id", "representative_name", "representative_email", "registered_by_agent_id",
         "channel", "origin", "declared_category", "declared_priority", "category", "priority", "product", "module", "subject", "request_text",
@@ -227,7 +268,7 @@ public enum TicketIntake {
     ]
 
     /// `INSERT INTO tickets (<ticketColumns>)`, made once.
-    private static let insertTicketColumns = "INSERT INTO tickets (\(ticketColumns.joined(separator: ", ")))"
+    static let insertTicketColumns = "INSERT INTO tickets (\(ticketColumns.joined(separator: ", ")))"
 
     /// SQLite's ticket statement (answering the new row, nothing when the ticket existed), made
     /// once: joining the column names and placeholders for every opening cost more than the
@@ -240,7 +281,7 @@ public enum TicketIntake {
 
     /// The opening's writes after the ticket's own: attachments, custom fields, the observers
     /// (SLA, inactivity, metrics) and the first step of a step sequence.
-    private static func finishOpening(_ tx: any SQLExecutor, _ event: IntakeV1.TicketOpened, _ ticket: TicketRecord,
+    static func finishOpening(_ tx: any SQLExecutor, _ event: IntakeV1.TicketOpened, _ ticket: TicketRecord,
                                       _ lifecycle: TicketLifecycle, at: Int64, joined: JoinedWrites?) throws {
         var ticket = ticket
         if let joined {

@@ -238,7 +238,7 @@ public struct MetricsRecorder: Sendable {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 0, 0, 0) ON CONFLICT (ticket_id) DO NOTHING
         """
 
-    private func factParams(_ ticketID: String, _ d: TicketDimensions, stage: String, at: Int64) -> [SQLValue] {
+    func factParams(_ ticketID: String, _ d: TicketDimensions, stage: String, at: Int64) -> [SQLValue] {
         [.text(ticketID), .integer(at), .integer(Int64(day(at))), .text(d.organizationID), .integer(Int64(d.category)), .text(d.product),
          .text(d.module), .integer(Int64(d.priority)), .text(d.plan), .text(d.groupID), .text(d.agentID), .integer(Int64(d.accessLevel)),
          .text(stage), .integer(at)]
@@ -413,6 +413,11 @@ public struct MetricsRecorder: Sendable {
     /// `openedBacklog`, one open ticket to the backlog of that stage and opening day): on
     /// PostgreSQL in one statement (data-modifying CTEs), on SQLite one per table; into the
     /// pending sums instead when the caller collects them.
+    /// Counts a new ticket opened at `at` in `stage`: the opened counters and the backlog.
+    func addOpened(_ tx: any SQLExecutor, at: Int64, _ d: TicketDimensions, stage: String) throws {
+        try add(tx, at: at, d, [.opened: 1], openedBacklog: (stage, day(at)))
+    }
+
     private func add(_ tx: any SQLExecutor, at: Int64, _ d: TicketDimensions, _ deltas: [Counter: Int64],
                      openedBacklog: (stage: String, openedDay: Int)? = nil) throws {
         if let sums = Self.pendingSums { return sum(into: sums, at: at, d, deltas, openedBacklog: openedBacklog) }

@@ -190,6 +190,31 @@ public final class TicketLifecycle: Sendable {
         return (positions, finish)
     }
 
+    /// The observers that can join a group of openings' statement (``OpeningWriter``): their
+    /// parts declared in `statement`. - Returns: their positions (to skip in
+    /// ``notify(_:_:_:at:skipping:)``).
+    func declareGroupOpening(_ statement: inout GroupedGuardedWrites) -> Set<Int> {
+        var positions = Set<Int>()
+        for (position, observer) in observers.enumerated() {
+            guard let writer = observer as? any OpeningWriter else { continue }
+            positions.insert(position)
+            writer.declareGroupOpening(&statement)
+        }
+        return positions
+    }
+
+    /// `ticket`'s `.opened` rows of those observers, added to `statement`. - Returns: what each
+    /// runs after the statement, with the guards that inserted for this ticket.
+    func addGroupOpening(_ tx: any SQLExecutor, _ ticket: TicketRecord, at: Int64,
+                         to statement: inout GroupedGuardedWrites) throws -> [(Set<String>) throws -> Void] {
+        var finish: [(Set<String>) throws -> Void] = []
+        for observer in observers {
+            guard let writer = observer as? any OpeningWriter else { continue }
+            finish.append(try writer.addGroupOpening(ticket, at: at, tx: tx, to: &statement))
+        }
+        return finish
+    }
+
     func touch(_ tx: any SQLExecutor, _ id: String, _ assignments: String, _ params: [SQLValue], at: Int64) throws {
         try tx.execute("UPDATE tickets SET \(assignments), updated_at = ? WHERE id = ?", params + [.integer(at), .text(id)])
     }

@@ -51,7 +51,15 @@ public protocol TicketObserver: Sendable {
 /// only when the ticket row is written — and returns what to run once the statement has run
 /// (with the guards that inserted), which must leave the same state as `ticketDidChange` would.
 /// `ticket` is the ticket as it is about to be written (no holder names yet).
+///
+/// For a group of openings in one statement (``TicketIntake``'s group of a delivery's
+/// openings), it declares its parts once (``declareGroupOpening(_:)``: part and guard names must
+/// not clash with another writer's) and adds each ticket's rows to them
+/// (``addGroupOpening(_:at:tx:to:)``), with the same guarantees.
 protocol OpeningWriter {
     func openingWrites(_ ticket: TicketRecord, at: Int64, tx: any SQLExecutor,
                        into statement: inout GuardedWrites) throws -> (Set<String>) throws -> Void
+    func declareGroupOpening(_ statement: inout GroupedGuardedWrites)
+    func addGroupOpening(_ ticket: TicketRecord, at: Int64, tx: any SQLExecutor,
+                         to statement: inout GroupedGuardedWrites) throws -> (Set<String>) throws -> Void
 }

@@ -50,6 +50,15 @@ public struct WorkflowTimeObserver: TicketObserver, OpeningWriter {
         try time.openingWrites(tx, ticketID: ticket.id, dimensions: Self.dimensions(ticket), stage: ticket.stage, at: at, into: &statement)
     }
 
+    func declareGroupOpening(_ statement: inout GroupedGuardedWrites) {
+        WorkflowTime.declareGroupOpening(&statement)
+    }
+
+    func addGroupOpening(_ ticket: TicketRecord, at: Int64, tx: any SQLExecutor,
+                         to statement: inout GroupedGuardedWrites) throws -> (Set<String>) throws -> Void {
+        try time.addGroupOpening(tx, ticketID: ticket.id, dimensions: Self.dimensions(ticket), stage: ticket.stage, at: at, to: &statement)
+    }
+
     /// What metrics and SLA need of a ticket.
     public static func dimensions(_ ticket: TicketRecord) -> TicketDimensions {
         TicketDimensions(organizationID: ticket.organizationID, category: ticket.category.rawValue, product: ticket.product,

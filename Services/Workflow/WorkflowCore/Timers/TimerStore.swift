@@ -103,6 +103,25 @@ public enum TimerStore {
             """, [.text(RandomID.timeOrdered()), .text(kind), .integer(dueAt), .text(payload), .integer(generation), .integer(now)])
     }
 
+    /// Declares in `statement` the part `name`: new pending timers (``appendGroupedInsert(_:ticketID:kind:dueAt:payload:generation:now:to:)``)
+    /// written only for the tickets the guard `guardName` wrote its row for.
+    static func declareGroupedInserts(_ name: String, guardName: String, in statement: inout GroupedGuardedWrites) {
+        statement.declare(name, columns: [.text("id"), .text("ticket_id"), .text("kind"), .bigint("due_at"), .text("payload"),
+                                          .bigint("generation"), .bigint("created_at")], sql: """
+            INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
+            SELECT x.id, x.ticket_id, x.kind, x.due_at, x.payload, x.generation, 'pending', 0, x.created_at
+            FROM {rows} JOIN \(guardName) ON \(guardName).ticket_id = x.ticket_id
+            """)
+    }
+
+    /// ``guardedInsertStatement(from:kind:dueAt:payload:generation:now:)``'s timer as a row of
+    /// the part `name` (``declareGroupedInserts(_:guardName:in:)``).
+    static func appendGroupedInsert(_ name: String, ticketID: String, kind: String, dueAt: Int64, payload: String = "", generation: Int64,
+                                    now: Int64, to statement: inout GroupedGuardedWrites) {
+        statement.append(name, [.text(RandomID.timeOrdered()), .text(ticketID), .text(kind), .integer(dueAt), .text(payload),
+                                .integer(generation), .integer(now)])
+    }
+
     /// Cancels the pending timer of `ticketID` and `kind`, if any.
     public static func cancel(_ tx: any SQLExecutor, ticketID: String, kind: String) throws {
         try tx.execute("UPDATE wf_timers SET state = 'cancelled' WHERE ticket_id = ? AND kind = ? AND state = 'pending'",

@@ -18,6 +18,9 @@ struct DeliveryPlanner: Sendable {
 
     /// The lane of every e-mail (the SMTP relay's host), computed once.
     let emailLane: String
+    /// The sender of every e-mail and its `From` header (encoded once: the name is not ASCII).
+    let sender: MailAddress
+    let senderHeader: String
 
     init(rules: NotificationRules, settings: NotificationSettings, identity: MessageIdentity, publisher: EventPublisher) {
         self.rules = rules
@@ -25,6 +28,8 @@ struct DeliveryPlanner: Sendable {
         self.identity = identity
         self.publisher = publisher
         emailLane = "email|" + Self.host(of: settings.smtpURL)
+        sender = MailAddress(name: settings.fromName, email: settings.fromAddress)
+        senderHeader = sender.header
     }
 
     static func host(of url: String) -> String {
@@ -62,7 +67,7 @@ struct DeliveryPlanner: Sendable {
             variables["recipient_name"] = recipient.name
             variables["portal_url"] = settings.portalURL
             let rendered = TemplateRenderer.render(template, variables: variables, code: facts.code)
-            let mime = MIMEMessage(from: MailAddress(name: settings.fromName, email: settings.fromAddress),
+            let mime = MIMEMessage(from: sender, fromHeader: senderHeader,
                                    to: [MailAddress(name: recipient.name, email: recipient.email)],
                                    replyTo: identity.replyTo(token: token),
                                    subject: rendered.subject, text: rendered.text, html: rendered.html,

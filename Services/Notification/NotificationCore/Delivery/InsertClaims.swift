@@ -43,10 +43,15 @@ final class InsertClaims {
 }
 
 /// The executor a handler gets inside ``ClaimingDatabase/write(_:)``: the transaction's own,
-/// plus the transaction's ``InsertClaims``.
+/// plus the transaction's ``InsertClaims``. One is made per transaction (and per attempt of a
+/// retried one), so it also names the transaction: what planning reads once per transaction is
+/// kept here (``planning``).
 final class ClaimingExecutor: SQLExecutor {
     let base: any SQLExecutor
     let claims: InsertClaims
+    /// The planning snapshot this transaction read (``PlanningCache/snapshot(_:)``): the
+    /// configuration version is read by the transaction's first event, not by every event.
+    var planning: PlanningCache.Snapshot?
 
     init(base: any SQLExecutor, claims: InsertClaims) {
         self.base = base

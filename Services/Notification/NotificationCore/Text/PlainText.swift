@@ -26,6 +26,21 @@ enum PlainText {
         return false
     }
 
+    /// Whether `text` has a scalar that makes a `Character` with `isNewline` (LF, VT, FF, CR,
+    /// NEL, LS, PS), found on its UTF-8 bytes; when false no character of `text` is a newline.
+    static func mayHaveNewline(_ text: String) -> Bool {
+        var previous: UInt8 = 0, beforePrevious: UInt8 = 0
+        for byte in text.utf8 {
+            if (0x0a...0x0d).contains(byte) { return true }
+            // U+0085 is C2 85; U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+            if byte == 0x85 && previous == 0xc2 { return true }
+            if (byte == 0xa8 || byte == 0xa9) && previous == 0x80 && beforePrevious == 0xe2 { return true }
+            beforePrevious = previous
+            previous = byte
+        }
+        return false
+    }
+
     /// `text` with CR and LF each replaced by a space (header values are one line).
     static func oneLine(_ text: String) -> String {
         guard text.utf8.contains(where: { $0 == 0x0d || $0 == 0x0a }) else { return text }

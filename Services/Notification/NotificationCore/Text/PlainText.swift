@@ -50,26 +50,35 @@ enum PlainText {
     /// Paragraphs of `text` as HTML: a blank line (`\n\n`) closes a paragraph, a single `\n`
     /// is a `<br>` (the text is already escaped).
     static func paragraphs(_ text: String) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count + 64)
-        let bytes = Array(text.utf8)
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == 0x0a {
+        guard text.utf8.contains(0x0a) else { return text }
+        var text = text
+        return text.withUTF8 { bytes in
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count + 64)
+            // Runs without a newline are copied whole.
+            var index = 0, run = 0
+            while index < bytes.count {
+                guard bytes[index] == 0x0a else {
+                    index += 1
+                    continue
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index]))
                 if index + 1 < bytes.count && bytes[index + 1] == 0x0a {
-                    out += Array("</p><p>".utf8)
+                    out.append(contentsOf: paragraphBreak)
                     index += 2
                 } else {
-                    out += Array("<br>".utf8)
+                    out.append(contentsOf: lineBreak)
                     index += 1
                 }
-            } else {
-                out.append(bytes[index])
-                index += 1
+                run = index
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<bytes.count]))
+            return String(decoding: out, as: UTF8.self)
         }
-        return String(decoding: out, as: UTF8.self)
     }
+
+    private static let paragraphBreak = Array("</p><p>".utf8)
+    private static let lineBreak = Array("<br>".utf8)
 }
 
 /// A JSON writer for webhook bodies: objects with sorted keys, strings escaped as

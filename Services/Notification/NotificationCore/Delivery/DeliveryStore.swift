@@ -129,8 +129,8 @@ enum DeliveryStore {
         return inserted
     }
 
-    /// The columns ``insert(_:_:now:)`` and ``insertAll(_:_:)`` write, in the order of
-    /// ``rowValues(_:size:now:)``.
+    /// The columns ``insertAll(_:_:)`` writes (those of ``insert(_:_:now:)``'s statement), in the
+    /// order of ``rowValues(_:size:now:)``.
     static let insertColumns = """
         id, event_id, recipient, channel, event_kind, ticket_id, lane, target, envelope_to, copies, message_id, subject, payload,
         payload_bytes, access_level, state, attempts, next_attempt_at, last_answer, created_at, webhook_id, claimed_by, claimed_until

@@ -54,4 +54,32 @@ struct ClaimAtInsertTests {
             #expect(rows.count == 1 && rows.first?.attempts == 1 && rows.first?.state == "sent")
         }
     }
+
+    @Test("In a delivery of several events, a delivery whose row already exists (an older row of the same event, recipient and channel) is neither written again nor sent; the others are, once",
+          arguments: TestEngines.all)
+    func existingRowNotSentAgain(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        let opened = (1...4).map { Events.opened(ticketID: "t-existing-\($0)") }
+        let envelopes = opened.map { Events.envelope($0, key: $0.ticketID) }
+        // The second event's e-mail was recorded (and sent) by an earlier run whose inbox entry is gone.
+        try harness.database.write { tx in
+            _ = try DeliveryStore.insert(tx, NewDelivery(
+                id: "older-row", eventID: envelopes[1].id, recipient: EmailAddress.normalized("jose@cliente.example"), channel: .email,
+                eventKind: "TicketOpened", ticketID: opened[1].ticketID, lane: "email|older", messageID: "older@example",
+                subject: "older", payload: Array("older".utf8), state: .sent))
+        }
+        #expect(try harness.deliver(envelopes).accepted == 4)
+        #expect(waitFor(15) { sink.files("eml").count == 3 })
+        #expect(waitFor(15) { (try? harness.stats().sent) == 4 })
+        usleep(300_000)
+        #expect(sink.files("eml").count == 3)
+        let older = try harness.deliveries(ticketID: opened[1].ticketID)
+        #expect(older.map(\.id) == ["older-row"] && older.first?.subject == "older" && older.first?.attempts == 0)
+        for index in [0, 2, 3] {
+            let rows = try harness.deliveries(ticketID: opened[index].ticketID)
+            #expect(rows.count == 1 && rows.first?.state == "sent" && rows.first?.attempts == 1)
+        }
+    }
 }

@@ -83,6 +83,105 @@ struct PlanningCacheTests {
         #expect(ana == false && other == true)
         #expect(snapshot.template(kind: "TicketOpened", locale: "en-US") == TemplateCatalog.builtIn(kind: "TicketOpened", locale: "en"))
     }
+    @Test("The version is read once per consumer transaction; a change committed between transactions applies to the next",
+          arguments: TestEngines.all)
+    func oncePerTransaction(engine: DatabaseEngine) throws {
+        let database = try ScratchDatabase(engine)
+        let db = try database.open(migrations: NotificationService.migrations)
+        let cache = PlanningCache()
+        /// Three events planned in one transaction: their snapshots and how often the version was read.
+        func transaction() throws -> (snapshots: [PlanningCache.Snapshot], versionReads: Int) {
+            try db.write { tx in
+                let counting = StatementCounter(base: tx)
+                let executor = ClaimingExecutor(base: counting, claims: InsertClaims(instance: "me", leaseEnd: Date()) { _, _ in false })
+                let snapshots = try (0..<3).map { _ in try cache.snapshot(executor) }
+                return (snapshots, counting.count { $0.contains("notification_config_version") })
+            }
+        }
+        let first = try transaction()
+        #expect(first.versionReads == 1)
+        #expect(first.snapshots.allSatisfy { $0.template(kind: "TicketOpened", locale: "pt-BR")?.subject.contains("Ocorrência registrada") == true })
+        try db.write { tx in
+            try tx.execute("""
+                INSERT INTO notification_templates (event_kind, locale, subject, text_body, html_body, updated_at)
+                VALUES ('TicketOpened', 'pt-BR', 'Recebemos {{code}}', 'Olá', '', 0)
+                """, [])
+        }
+        let second = try transaction()
+        #expect(second.versionReads == 1)
+        #expect(second.snapshots.allSatisfy { $0.template(kind: "TicketOpened", locale: "pt-BR")?.subject == "Recebemos {{code}}" })
+        #expect(second.snapshots[0].version != first.snapshots[0].version)
+        // Outside a consumer transaction (the API's on-demand e-mail), the version is read per call.
+        let plain = try db.write { tx in
+            let counting = StatementCounter(base: tx)
+            _ = try cache.snapshot(counting)
+            _ = try cache.snapshot(counting)
+            return counting.count { $0.contains("notification_config_version") }
+        }
+        #expect(plain == 2)
+    }
+
+    @Test("Deliveries of several events each: a template changed between two of them applies to every event of the next",
+          arguments: TestEngines.all)
+    func changeBetweenGroups(engine: DatabaseEngine) throws {
+        let mailDirectory = try TemporaryDirectory(prefix: "sink")
+        let sink = try PythonPeer.smtp(directory: mailDirectory.path)
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: sink.port))
+        func open(_ ids: [String]) throws -> [String] {
+            let events = ids.map { Events.opened(ticketID: $0) }
+            #expect(try harness.deliver(events.map { Events.envelope($0, key: $0.ticketID) }).accepted == ids.count)
+            return try ids.flatMap { try harness.deliveries(ticketID: $0).map(\.subject) }
+        }
+        let before = try open(["t-group-1", "t-group-2", "t-group-3"])
+        #expect(before.count == 3 && before.allSatisfy { $0.contains("Ocorrência registrada") })
+        try harness.database.write { tx in
+            try tx.execute("""
+                INSERT INTO notification_templates (event_kind, locale, subject, text_body, html_body, updated_at)
+                VALUES ('TicketOpened', 'pt-BR', 'Recebemos {{code}}', 'Olá {{recipient_name}}', '', 0)
+                """, [])
+        }
+        let after = try open(["t-group-4", "t-group-5", "t-group-6"])
+        #expect(after == Array(repeating: "Recebemos 2026-000123", count: 3))
+        #expect(waitFor(15) { sink.files("eml").count == 6 })
+    }
+}
+
+/// Passes statements to a transaction's executor, keeping their texts (which statements a
+/// transaction ran).
+final class StatementCounter: SQLExecutor {
+    let base: any SQLExecutor
+    private(set) var statements: [String] = []
+
+    init(base: any SQLExecutor) { self.base = base }
+
+    var engine: DatabaseEngine { base.engine }
+
+    func count(where matches: (String) -> Bool) -> Int { statements.filter(matches).count }
+
+    func execute(_ sql: String, _ params: [SQLValue]) throws -> Int {
+        statements.append(sql)
+        return try base.execute(sql, params)
+    }
+
+    func query(_ sql: String, _ params: [SQLValue]) throws -> [Row] {
+        statements.append(sql)
+        return try base.query(sql, params)
+    }
+
+    func executeDeferred(_ sql: String) throws {
+        statements.append(sql)
+        try base.executeDeferred(sql)
+    }
+
+    func executeDeferred(_ sql: String, _ params: [SQLValue]) throws {
+        statements.append(sql)
+        try base.executeDeferred(sql, params)
+    }
+
+    func queryPipelined(_ statements: [(sql: String, params: [SQLValue])]) throws -> [[Row]] {
+        self.statements += statements.map(\.sql)
+        return try base.queryPipelined(statements)
+    }
 }
 
 /// The events of one `EventSink/Deliver` call are applied in one transaction; a failing event

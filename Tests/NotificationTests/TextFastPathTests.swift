@@ -63,4 +63,53 @@ struct TextFastPathTests {
             #expect(!EmailAddress.isValid(invalid), "\(invalid)")
         }
     }
+
+    /// ``MIMEEncoding/headerText(_:)`` as it was written before its byte path: words cut on
+    /// `Character` boundaries, encoded with Foundation.
+    static func referenceHeaderText(_ text: String) -> String {
+        let clean = PlainText.oneLine(text)
+        if MIMEEncoding.isPlainASCII(clean) && !clean.contains("=?") && clean.utf8.count <= 900 { return clean }
+        var words: [String] = []
+        var chunk: [UInt8] = []
+        for character in clean {
+            let bytes = character.utf8
+            if chunk.count + bytes.count > 45 {
+                words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=")
+                chunk.removeAll()
+            }
+            chunk += bytes
+        }
+        if !chunk.isEmpty { words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=") }
+        return words.joined(separator: "\r\n ")
+    }
+
+    @Test("Encoded header words are cut where Foundation's characters end")
+    func headerWords() {
+        let texts = Self.samples + [
+            "[2026-000123] Ocorrência registrada: Nota fiscal não emitida", "Suporte Ocorrências",
+            String(repeating: "ção", count: 40), String(repeating: "a", count: 44) + "é" + String(repeating: "b", count: 50),
+            String(repeating: "x", count: 901), "é\u{0301} combinado, e\u{0301}e\u{0301}" + String(repeating: "á", count: 30),
+            "👩‍👩‍👧 família " + String(repeating: "🇧🇷", count: 12), "ÿ\u{00AD}soft\u{0085}nel", "ascii =? marker",
+            "\u{00FF}" + String(repeating: "\u{02FF}", count: 40), "\u{0300}" + String(repeating: "b", count: 60),
+        ]
+        for text in texts {
+            #expect(MIMEEncoding.headerText(text) == Self.referenceHeaderText(text), "\(text)")
+        }
+        for count in 0...7 {
+            let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 53 &+ 200) }
+            var out: [UInt8] = []
+            MIMEEncoding.appendBase64(bytes[...], to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == Data(bytes).base64EncodedString())
+        }
+    }
+
+    @Test("A subject's newline check on bytes agrees with Character.isNewline")
+    func newlines() {
+        for text in Self.samples + ["NEL\u{0085}", "LS\u{2028}x", "PS\u{2029}", "vt\u{0B}", "\u{2027}\u{202A}", "é\u{00A8}\u{80A8}", "ok ção"] {
+            #expect(PlainText.mayHaveNewline(text) == text.contains(where: \.isNewline), "\(text)")
+        }
+        let template = TemplateCatalog.Entry(subject: "Linha\u{2028}{{code}}\r\n{{subject}}\u{0085}fim", text: "", html: "")
+        let rendered = TemplateRenderer.render(template, variables: ["code": "2026-1", "subject": "ação"], code: "2026-1")
+        #expect(rendered.subject == "Linha 2026-1 ação fim")
+    }
 }

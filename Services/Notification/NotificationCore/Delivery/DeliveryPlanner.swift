@@ -18,6 +18,9 @@ struct DeliveryPlanner: Sendable {
 
     /// The lane of every e-mail (the SMTP relay's host), computed once.
     let emailLane: String
+    /// The sender of every e-mail and its `From` header (encoded once: the name is not ASCII).
+    let sender: MailAddress
+    let senderHeader: String
 
     init(rules: NotificationRules, settings: NotificationSettings, identity: MessageIdentity, publisher: EventPublisher) {
         self.rules = rules
@@ -25,6 +28,8 @@ struct DeliveryPlanner: Sendable {
         self.identity = identity
         self.publisher = publisher
         emailLane = "email|" + Self.host(of: settings.smtpURL)
+        sender = MailAddress(name: settings.fromName, email: settings.fromAddress)
+        senderHeader = sender.header
     }
 
     static func host(of url: String) -> String {
@@ -32,7 +37,8 @@ struct DeliveryPlanner: Sendable {
         return components.port.map { "\(host):\($0)" } ?? host
     }
 
-    /// Plans every delivery of `facts`. - Returns: rows inserted.
+    /// Plans every delivery of `facts`. - Returns: rows inserted (in an event consumer's
+    /// transaction on PostgreSQL, with the rows kept for its end: ``insert(_:webhook:_:now:)``).
     @discardableResult
     func plan(_ facts: EventFacts, _ tx: any SQLExecutor, now: Date = Date()) throws -> Int {
         var inserted = 0
@@ -62,7 +68,7 @@ struct DeliveryPlanner: Sendable {
             variables["recipient_name"] = recipient.name
             variables["portal_url"] = settings.portalURL
             let rendered = TemplateRenderer.render(template, variables: variables, code: facts.code)
-            let mime = MIMEMessage(from: MailAddress(name: settings.fromName, email: settings.fromAddress),
+            let mime = MIMEMessage(from: sender, fromHeader: senderHeader,
                                    to: [MailAddress(name: recipient.name, email: recipient.email)],
                                    replyTo: identity.replyTo(token: token),
                                    subject: rendered.subject, text: rendered.text, html: rendered.html,
@@ -108,13 +114,23 @@ struct DeliveryPlanner: Sendable {
 
     /// Inserts a `queued` row, claimed at once when the event's transaction allows it
     /// (``InsertClaims``: its lane has room, the message is in memory and small enough to be
-    /// kept with the claim).
+    /// kept with the claim). In an event consumer's transaction on PostgreSQL a row whose message
+    /// is one piece is kept for the end of the transaction (``InsertClaims/keep(_:claim:now:)``),
+    /// where the rows of all its events are inserted in one round trip; it counts as inserted
+    /// here, and is not sent if it turns out it was not (a row of the same event, recipient and
+    /// channel existed).
     func insert(_ row: NewDelivery, webhook: WebhookRecord? = nil, _ tx: any SQLExecutor, now: Date) throws -> Bool {
         guard row.state == .queued, let claims = (tx as? ClaimingExecutor)?.claims else {
             return try DeliveryStore.insert(tx, row, now: now)
         }
+        let keptForTheEnd = tx.engine == .postgres && row.segments.isEmpty && !row.payload.isEmpty
+            && row.payload.count <= PayloadChunks.chunkBytes
         guard row.segments.isEmpty, !row.payload.isEmpty, row.payload.count <= DeliveryClaims.claimLoadBytes,
               claims.wants(lane: row.lane) else {
+            if keptForTheEnd {
+                claims.keep(row, claim: nil, now: now)
+                return true
+            }
             let inserted = try DeliveryStore.insert(tx, row, now: now)
             if inserted { claims.leftQueued = true }
             return inserted
@@ -124,11 +140,16 @@ struct DeliveryPlanner: Sendable {
         claimed.attempts = 1
         claimed.claimedBy = claims.instance
         claimed.claimedUntil = claims.leaseEnd
-        guard try DeliveryStore.insert(tx, claimed, now: now) else { return false }
-        claims.add(lane: row.lane, ClaimedDelivery(
+        let delivery = ClaimedDelivery(
             id: row.id, channel: row.channel.rawValue, payload: row.payload, envelopeTo: row.envelopeTo, copies: row.copies,
             target: row.target, eventKind: row.eventKind, ticketID: row.ticketID, messageID: row.messageID, subject: row.subject,
-            attempts: 1, webhook: webhook, leaseEnd: claims.leaseEnd))
+            attempts: 1, webhook: webhook, leaseEnd: claims.leaseEnd)
+        if keptForTheEnd {
+            claims.keep(claimed, claim: delivery, now: now)
+            return true
+        }
+        guard try DeliveryStore.insert(tx, claimed, now: now) else { return false }
+        claims.add(lane: row.lane, delivery)
         return true
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Messages
+import ServiceKit
 import Storage
 
 /// Delivery states: `queued` → `sending` → `sent`; a transient failure goes back to `queued` with a
@@ -59,14 +60,7 @@ enum DeliveryStore {
     @discardableResult
     static func insert(_ executor: any SQLExecutor, _ delivery: NewDelivery, now: Date = Date()) throws -> Bool {
         let size = delivery.segments.isEmpty ? delivery.payload.count : try PayloadChunks.size(of: delivery.segments)
-        let params: [SQLValue] = [
-            .text(delivery.id), .text(delivery.eventID), .text(delivery.recipient), .text(delivery.channel.rawValue),
-            .text(delivery.eventKind), .text(delivery.ticketID), .text(delivery.lane), .text(delivery.target),
-            .text(delivery.envelopeTo.joined(separator: "\n")), .text(delivery.copies.joined(separator: "\n")),
-            .text(delivery.messageID), .text(delivery.subject), .blob([]), .integer(Int64(size)),
-            .integer(Int64(delivery.accessLevel)), .text(delivery.state.rawValue), .integer(Int64(delivery.attempts)), .timestamp(now),
-            .text(delivery.lastAnswer), .timestamp(now), .text(delivery.webhookID), .text(delivery.claimedBy),
-            delivery.claimedUntil.map(SQLValue.timestamp) ?? .integer(0)]
+        let params = rowValues(delivery, size: size, now: now)
         let insertRow = """
             INSERT INTO notification_deliveries (id, event_id, recipient, channel, event_kind, ticket_id, lane, target, envelope_to,
                 copies, message_id, subject, payload, payload_bytes, access_level, state, attempts, next_attempt_at, last_answer,
@@ -91,6 +85,66 @@ enum DeliveryStore {
             try PayloadChunks.write(executor, deliveryID: delivery.id, segments: [.bytes(delivery.payload)])
         }
         return true
+    }
+
+    /// Inserts `deliveries` — each with a message of one piece (``PayloadChunks/chunkBytes`` at
+    /// most) in `payload`, none in segments — as ``insert(_:_:now:)`` would one by one; on
+    /// PostgreSQL in one round trip: one statement per group of up to 128 rows (the rows and
+    /// their message pieces together, as there), sent in one pipeline.
+    /// Each row's `now` is its creation time, as ``insert(_:_:now:)``'s.
+    /// - Returns: the ids of the rows inserted (a row whose (event, recipient, channel) already
+    ///   has one is not).
+    static func insertAll(_ executor: any SQLExecutor, _ deliveries: [(delivery: NewDelivery, now: Date)]) throws -> Set<String> {
+        guard executor.engine == .postgres else {
+            return Set(try deliveries.filter { try insert(executor, $0.delivery, now: $0.now) }.map(\.delivery.id))
+        }
+        precondition(deliveries.allSatisfy {
+            $0.delivery.segments.isEmpty && !$0.delivery.payload.isEmpty && $0.delivery.payload.count <= PayloadChunks.chunkBytes
+        })
+        var statements: [(sql: String, params: [SQLValue])] = []
+        var start = 0
+        for size in EventPublisher.statementSizes(deliveries.count) {
+            let group = deliveries[start..<start + size]
+            start += size
+            var params: [SQLValue] = []
+            params.reserveCapacity(size * 25)
+            for (delivery, now) in group { params += rowValues(delivery, size: delivery.payload.count, now: now) }
+            for (delivery, _) in group { params += [.text(delivery.id), .blob(delivery.payload)] }
+            let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: size)
+                .joined(separator: ", ")
+            let pieces = Array(repeating: "(CAST(? AS TEXT), CAST(? AS BYTEA))", count: size).joined(separator: ", ")
+            statements.append(("""
+                WITH row AS (
+                    INSERT INTO notification_deliveries (\(insertColumns)) VALUES \(rows)
+                    ON CONFLICT (event_id, recipient, channel) DO NOTHING RETURNING id)
+                INSERT INTO notification_payload_chunks (delivery_id, seq, data)
+                SELECT row.id, 0, piece.data FROM row JOIN (VALUES \(pieces)) AS piece (id, data) ON piece.id = row.id
+                RETURNING delivery_id
+                """, params))
+        }
+        var inserted = Set<String>()
+        for rows in try executor.queryPipelined(statements) {
+            for row in rows { inserted.insert(try row.text("delivery_id")) }
+        }
+        return inserted
+    }
+
+    /// The columns ``insertAll(_:_:)`` writes (those of ``insert(_:_:now:)``'s statement), in the
+    /// order of ``rowValues(_:size:now:)``.
+    static let insertColumns = """
+        id, event_id, recipient, channel, event_kind, ticket_id, lane, target, envelope_to, copies, message_id, subject, payload,
+        payload_bytes, access_level, state, attempts, next_attempt_at, last_answer, created_at, webhook_id, claimed_by, claimed_until
+        """
+
+    /// A row's values for ``insertColumns`` (the message itself goes to the pieces; `size` is its length).
+    static func rowValues(_ delivery: NewDelivery, size: Int, now: Date) -> [SQLValue] {
+        [.text(delivery.id), .text(delivery.eventID), .text(delivery.recipient), .text(delivery.channel.rawValue),
+         .text(delivery.eventKind), .text(delivery.ticketID), .text(delivery.lane), .text(delivery.target),
+         .text(delivery.envelopeTo.joined(separator: "\n")), .text(delivery.copies.joined(separator: "\n")),
+         .text(delivery.messageID), .text(delivery.subject), .blob([]), .integer(Int64(size)),
+         .integer(Int64(delivery.accessLevel)), .text(delivery.state.rawValue), .integer(Int64(delivery.attempts)), .timestamp(now),
+         .text(delivery.lastAnswer), .timestamp(now), .text(delivery.webhookID), .text(delivery.claimedBy),
+         delivery.claimedUntil.map(SQLValue.timestamp) ?? .integer(0)]
     }
 
     static let columns = """

@@ -40,13 +40,49 @@ final class InsertClaims {
         claimed.append((lane, delivery))
         claimedPerLane[lane, default: 0] += 1
     }
+
+    /// Rows of this transaction not inserted yet (PostgreSQL): written together by ``flush(_:)``
+    /// before the transaction commits, each with its claim when it was planned claimed.
+    private(set) var pending: [(row: NewDelivery, claim: ClaimedDelivery?, now: Date)] = []
+
+    /// Keeps `row` (created at `now`) for ``flush(_:)``; `claim` (when the row is written
+    /// claimed) counts for its lane's room at once and goes to the lane if the row is inserted.
+    func keep(_ row: NewDelivery, claim: ClaimedDelivery?, now: Date) {
+        pending.append((row, claim, now))
+        if claim != nil { claimedPerLane[row.lane, default: 0] += 1 }
+    }
+
+    /// Inserts the rows kept by ``keep(_:claim:now:)`` (``DeliveryStore/insertAll(_:_:)``: one
+    /// round trip on PostgreSQL), then hands on the claims of the rows inserted, in order; a
+    /// row that was not (its event, recipient and channel already had one) is neither sent nor
+    /// counted. - Returns: rows inserted.
+    @discardableResult
+    func flush(_ tx: any SQLExecutor) throws -> Int {
+        guard !pending.isEmpty else { return 0 }
+        let rows = pending
+        pending = []
+        let inserted = try DeliveryStore.insertAll(tx, rows.map { ($0.row, $0.now) })
+        for (row, claim, _) in rows {
+            guard inserted.contains(row.id) else {
+                if claim != nil { claimedPerLane[row.lane, default: 0] -= 1 }
+                continue
+            }
+            if let claim { claimed.append((row.lane, claim)) } else { leftQueued = true }
+        }
+        return inserted.count
+    }
 }
 
 /// The executor a handler gets inside ``ClaimingDatabase/write(_:)``: the transaction's own,
-/// plus the transaction's ``InsertClaims``.
+/// plus the transaction's ``InsertClaims``. One is made per transaction (and per attempt of a
+/// retried one), so it also names the transaction: what planning reads once per transaction is
+/// kept here (``planning``).
 final class ClaimingExecutor: SQLExecutor {
     let base: any SQLExecutor
     let claims: InsertClaims
+    /// The planning snapshot this transaction read (``PlanningCache/snapshot(_:)``): the
+    /// configuration version is read by the transaction's first event, not by every event.
+    var planning: PlanningCache.Snapshot?
 
     init(base: any SQLExecutor, claims: InsertClaims) {
         self.base = base
@@ -69,8 +105,9 @@ final class ClaimingExecutor: SQLExecutor {
 }
 
 /// The service's database as the event consumer sees it: each write transaction carries an
-/// ``InsertClaims``; once it committed, the deliveries it claimed go to their lanes, and the
-/// coordinator is woken only when rows were left `queued`.
+/// ``InsertClaims``; the rows its handlers kept for the end (PostgreSQL) are inserted at the end
+/// of the transaction's body, inside it; once it committed, the deliveries it claimed go to their
+/// lanes, and the coordinator is woken only when rows were left `queued`.
 final class ClaimingDatabase: Database, @unchecked Sendable {
     let base: any Database
     let dispatcher: DeliveryDispatcher
@@ -88,7 +125,10 @@ final class ClaimingDatabase: Database, @unchecked Sendable {
             // A fresh set per attempt: a retried transaction claims again.
             let attempt = dispatcher.insertClaims()
             claims = attempt
-            return try body(ClaimingExecutor(base: tx, claims: attempt))
+            let result = try body(ClaimingExecutor(base: tx, claims: attempt))
+            // The rows the handlers left for the end of the transaction (PostgreSQL), inside it.
+            try attempt.flush(tx)
+            return result
         }
         if let claims { dispatcher.committed(claims) }
         return result

@@ -24,6 +24,8 @@ enum MIMESegment: Sendable, Equatable {
 /// after a crash is byte-identical).
 struct MIMEMessage: Sendable {
     var from: MailAddress
+    /// `from.header`, when the caller encoded it already (one sender for every message).
+    var fromHeader: String?
     var to: [MailAddress]
     var cc: [MailAddress] = []
     var replyTo: String?
@@ -64,7 +66,7 @@ struct MIMEMessage: Sendable {
             put(value)
             put("\r\n")
         }
-        header("From", from.header)
+        header("From", fromHeader ?? from.header)
         header("To", to.map(\.header).joined(separator: ",\r\n "))
         if !cc.isEmpty { header("Cc", cc.map(\.header).joined(separator: ",\r\n ")) }
         if let replyTo { header("Reply-To", "<\(replyTo)>") }
@@ -129,6 +131,16 @@ enum MIMEEncoding {
     static func headerText(_ text: String) -> String {
         let clean = PlainText.oneLine(text)
         if isPlainASCII(clean) && !PlainText.contains(clean, "=?") && clean.utf8.count <= 900 { return clean }
+        // Words end on character boundaries. Below U+0300 every scalar but CR and LF (made
+        // spaces by `oneLine`) is a character of its own (no combining marks, joiners or
+        // other extenders there), so such text is cut by scalars, on its bytes, without
+        // building a `Character` for each one: the same words.
+        if clean.unicodeScalars.allSatisfy({ $0.value < 0x300 }) {
+            return encodedWords(clean.utf8) { bytes, index in
+                // A scalar's UTF-8 length from its lead byte (at most two bytes below U+0300).
+                bytes[index] < 0x80 ? 1 : 2
+            }
+        }
         var words: [String] = []
         var chunk: [UInt8] = []
         chunk.reserveCapacity(64)
@@ -142,6 +154,51 @@ enum MIMEEncoding {
         }
         if !chunk.isEmpty { words.append("=?UTF-8?B?" + Data(chunk).base64EncodedString() + "?=") }
         return words.joined(separator: "\r\n ")
+    }
+
+    /// ``headerText(_:)``'s encoded words for text cut into units of `unitLength` bytes (a
+    /// unit never split): at most 45 bytes per word, words joined by a fold.
+    private static func encodedWords(_ utf8: String.UTF8View, unitLength: ([UInt8], Int) -> Int) -> String {
+        let bytes = Array(utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2 + 32)
+        var start = 0, index = 0
+        func word(_ end: Int) {
+            if !out.isEmpty { out += [0x0d, 0x0a, 0x20] }
+            out += "=?UTF-8?B?".utf8
+            appendBase64(bytes[start..<end], to: &out)
+            out += "?=".utf8
+        }
+        while index < bytes.count {
+            let length = unitLength(bytes, index)
+            if index + length - start > 45 {
+                word(index)
+                start = index
+            }
+            index += length
+        }
+        if index > start { word(index) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends `bytes` in base64 (padded, one run without line breaks), as
+    /// `Data.base64EncodedString()` writes it.
+    static func appendBase64(_ bytes: ArraySlice<UInt8>, to out: inout [UInt8]) {
+        alphabet.withUnsafeBufferPointer { a in
+            var index = bytes.startIndex
+            while index + 3 <= bytes.endIndex {
+                let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+                out.append(a[Int(n >> 18 & 63)]); out.append(a[Int(n >> 12 & 63)])
+                out.append(a[Int(n >> 6 & 63)]); out.append(a[Int(n & 63)])
+                index += 3
+            }
+            let left = bytes.endIndex - index
+            if left > 0 {
+                let n = UInt32(bytes[index]) << 16 | (left == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
+                out.append(a[Int(n >> 18 & 63)]); out.append(a[Int(n >> 12 & 63)])
+                out.append(left == 2 ? a[Int(n >> 6 & 63)] : UInt8(ascii: "=")); out.append(UInt8(ascii: "="))
+            }
+        }
     }
 
     /// A display name: encoded when not ASCII, quoted when it has specials.

@@ -2,13 +2,14 @@ import Foundation
 import Storage
 import Synchronization
 
-/// What planning reads for every event — administrator templates, active webhooks,
-/// subscription switches and suppressed addresses — kept in memory and checked with one statement per event instead
-/// of three: triggers on the three tables bump `notification_config_version` in the writing
-/// transaction (whoever writes: this instance, another one sharing the database, or plain SQL),
+/// What planning reads for every event — administrator templates, active webhooks, subscription
+/// switches and suppressed addresses — kept in memory and checked with one statement instead of
+/// four: triggers on those tables bump `notification_config_version` in the writing transaction (whoever writes: this instance, another one sharing the database, or plain SQL),
 /// and a snapshot is used only while the version read in the event's transaction is the one
-/// it was loaded at. So a change is seen by the next event planned after it commits, as when
-/// the tables were read each time.
+/// it was loaded at. The version is read once per event consumer transaction (its first event;
+/// the transaction's ``ClaimingExecutor`` keeps the snapshot for the others), once per call
+/// elsewhere. So a change is seen by every transaction that begins after it commits: the events
+/// of one transaction, which commit together, are planned with one configuration.
 final class PlanningCache: Sendable {
     /// Beyond this many subscription rows, switches are read per recipient as before (the
     /// templates and webhooks are still cached).
@@ -33,6 +34,15 @@ final class PlanningCache: Sendable {
     /// The snapshot valid in `tx`: the cached one when the stored version still matches, else
     /// a fresh one read in `tx`.
     func snapshot(_ tx: any SQLExecutor) throws -> Snapshot {
+        guard let transaction = tx as? ClaimingExecutor else { return try load(tx) }
+        if let known = transaction.planning { return known }
+        let snapshot = try load(tx)
+        transaction.planning = snapshot
+        return snapshot
+    }
+
+    /// The snapshot valid in `tx`, its version read now.
+    private func load(_ tx: any SQLExecutor) throws -> Snapshot {
         let version: Int64
         switch try tx.scalar("SELECT version FROM notification_config_version WHERE id = 1", []) {
         case .integer(let value): version = value

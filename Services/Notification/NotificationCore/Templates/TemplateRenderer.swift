@@ -15,8 +15,8 @@ struct RenderedMessage: Sendable, Equatable {
 enum TemplateRenderer {
     static func render(_ template: TemplateCatalog.Entry, variables: [String: String], code: String) -> RenderedMessage {
         var subject = String(decoding: fill(parsed(template.subject), variables, escaping: false), as: UTF8.self)
-        // Headers are one line.
-        if subject.utf8.contains(where: { (0x0a...0x0d).contains($0) || $0 >= 0x80 }) {
+        // Headers are one line: every newline character becomes a space.
+        if PlainText.mayHaveNewline(subject) {
             subject = String(subject.map { $0.isNewline ? " " : $0 })
         }
         if !code.isEmpty && !PlainText.contains(subject, code) { subject = "[\(code)] " + subject }

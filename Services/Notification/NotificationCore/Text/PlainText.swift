@@ -26,6 +26,21 @@ enum PlainText {
         return false
     }
 
+    /// Whether `text` has a scalar that makes a `Character` with `isNewline` (LF, VT, FF, CR,
+    /// NEL, LS, PS), found on its UTF-8 bytes; when false no character of `text` is a newline.
+    static func mayHaveNewline(_ text: String) -> Bool {
+        var previous: UInt8 = 0, beforePrevious: UInt8 = 0
+        for byte in text.utf8 {
+            if (0x0a...0x0d).contains(byte) { return true }
+            // U+0085 is C2 85; U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+            if byte == 0x85 && previous == 0xc2 { return true }
+            if (byte == 0xa8 || byte == 0xa9) && previous == 0x80 && beforePrevious == 0xe2 { return true }
+            beforePrevious = previous
+            previous = byte
+        }
+        return false
+    }
+
     /// `text` with CR and LF each replaced by a space (header values are one line).
     static func oneLine(_ text: String) -> String {
         guard text.utf8.contains(where: { $0 == 0x0d || $0 == 0x0a }) else { return text }
@@ -35,26 +50,35 @@ enum PlainText {
     /// Paragraphs of `text` as HTML: a blank line (`\n\n`) closes a paragraph, a single `\n`
     /// is a `<br>` (the text is already escaped).
     static func paragraphs(_ text: String) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.utf8.count + 64)
-        let bytes = Array(text.utf8)
-        var index = 0
-        while index < bytes.count {
-            if bytes[index] == 0x0a {
+        guard text.utf8.contains(0x0a) else { return text }
+        var text = text
+        return text.withUTF8 { bytes in
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count + 64)
+            // Runs without a newline are copied whole.
+            var index = 0, run = 0
+            while index < bytes.count {
+                guard bytes[index] == 0x0a else {
+                    index += 1
+                    continue
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<index]))
                 if index + 1 < bytes.count && bytes[index + 1] == 0x0a {
-                    out += Array("</p><p>".utf8)
+                    out.append(contentsOf: paragraphBreak)
                     index += 2
                 } else {
-                    out += Array("<br>".utf8)
+                    out.append(contentsOf: lineBreak)
                     index += 1
                 }
-            } else {
-                out.append(bytes[index])
-                index += 1
+                run = index
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<bytes.count]))
+            return String(decoding: out, as: UTF8.self)
         }
-        return String(decoding: out, as: UTF8.self)
     }
+
+    private static let paragraphBreak = Array("</p><p>".utf8)
+    private static let lineBreak = Array("<br>".utf8)
 }
 
 /// A JSON writer for webhook bodies: objects with sorted keys, strings escaped as

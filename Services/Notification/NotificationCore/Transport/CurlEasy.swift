@@ -99,6 +99,7 @@ package final class CurlEasy {
     struct Result {
         var code: CURLcode
         var responseCode: Int
+        /// libcurl's error text; empty when the transfer succeeded (`code` is `CURLE_OK`).
         var message: String
     }
 
@@ -141,8 +142,13 @@ package final class CurlEasy {
         var connects: Int = 0
         _ = ccurl_getinfo_long(handle, CURLINFO_NUM_CONNECTS, &connects)
         Self.newConnections.add(connects, ordering: .relaxed)
-        var message = String(cString: errorBuffer)
-        if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
+        // The error text only for a failed transfer (its readers look at it only then): no
+        // string made per message sent.
+        var message = ""
+        if code != CURLE_OK {
+            message = String(cString: errorBuffer)
+            if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
+        }
         return Result(code: code, responseCode: response, message: message)
     }
 

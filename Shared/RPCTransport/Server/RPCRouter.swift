@@ -22,7 +22,7 @@ public enum HandlerExecution: Sendable {
 public struct RPCRouter: Sendable {
     enum Handler: Sendable {
         case unary(HandlerExecution, @Sendable (UnsafeRawBufferPointer, ServerContext) throws -> [UInt8])
-        case streaming(clientStreaming: Bool, @Sendable (ServerStream, ServerContext) throws -> [UInt8]?)
+        case streaming(clientStreaming: Bool, serverStreaming: Bool, @Sendable (ServerStream, ServerContext) throws -> [UInt8]?)
         /// Runs on the event loop and answers later, from any thread, through its last argument.
         case completing(@Sendable (UnsafeRawBufferPointer, ServerContext, @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) -> Void)
         /// A client-streaming method read on a worker thread, answered later, from any thread,
@@ -79,7 +79,7 @@ public struct RPCRouter: Sendable {
     ) {
         precondition(method.clientStreaming || method.serverStreaming, "\(method.path) is unary; use register")
         let serverStreams = method.serverStreaming
-        add(method.info, .streaming(clientStreaming: method.clientStreaming, { stream, context in
+        add(method.info, .streaming(clientStreaming: method.clientStreaming, serverStreaming: serverStreams, { stream, context in
             let response = try handler(RequestStream(stream), ResponseWriter(stream), context)
             if serverStreams { return nil }
             guard let response else {
@@ -125,7 +125,7 @@ public struct RPCRouter: Sendable {
         _ handler: @escaping @Sendable (RawRequestStream, RawResponseWriter, ServerContext) throws -> [UInt8]?
     ) {
         precondition(info.clientStreaming || info.serverStreaming, "\(info.path) is unary; use register")
-        add(info, .streaming(clientStreaming: info.clientStreaming, { stream, context in
+        add(info, .streaming(clientStreaming: info.clientStreaming, serverStreaming: info.serverStreaming, { stream, context in
             try handler(RawRequestStream(stream: stream), RawResponseWriter(stream: stream), context)
         }))
     }

@@ -46,7 +46,7 @@ import Testing
         }
     }
 
-    @Test("finish(last:) sends the last request with the end of the stream")
+    @Test("streamingCall(sending:) sends the first request with the opening, finish(last:) the last one with the end of the stream")
     func finishWithLast() throws {
         let server = try LoopbackServer()
         let client = server.client()
@@ -54,6 +54,10 @@ import Testing
         try upload.send(Self.chunk(10))
         try upload.send(Self.chunk(20))
         #expect(try upload.finish(last: Self.chunk(30)).payload == Array("60".utf8))
+        // The first request with the call's opening, the rest as usual.
+        let opened = try client.streamingCall(TestMethods.uploadLater, sending: Self.chunk(4))
+        for _ in 0..<20 { try opened.send(Self.chunk(1)) }
+        #expect(try opened.finish().payload == Array("24".utf8))
         // Nothing more can be sent once the stream ended.
         let ended = try client.streamingCall(TestMethods.upload)
         _ = try ended.finish(last: Self.chunk(1))

@@ -135,6 +135,14 @@ public final class RPCClient: @unchecked Sendable {
         return StreamingCall(stream: stream)
     }
 
+    /// Opens a client-streaming or bidirectional call whose first request is at hand (an
+    /// upload's description): it leaves in the same write as the call's opening.
+    public func streamingCall<Request, Response>(_ method: RPCMethod<Request, Response>, sending first: Request,
+                                                 options: CallOptions = CallOptions()) throws -> StreamingCall<Request, Response> {
+        let stream = try openStream(method.path, clientStreaming: true, first: nil, leading: [first.serializedBytes()], options: options)
+        return StreamingCall(stream: stream)
+    }
+
     /// Calls a client-streaming method whose requests are all at hand (a small file in memory)
     /// and waits for its single response. The REQUEST, the requests and the end of the stream
     /// leave in one write when the requests fit the flow-control window (those beyond it follow

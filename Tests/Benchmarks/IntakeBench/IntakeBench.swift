@@ -286,15 +286,14 @@ enum IntakeBench {
                 var content = attachment
                 // A distinct content per file, so every upload is really written and hashed.
                 withUnsafeBytes(of: UInt64(thread << 40 | n)) { for (i, byte) in $0.enumerated() { content[i] = byte } }
-                let upload = try filesClient.streamingCall(IntakeV1.Intake.uploadAttachment, options: filesPrincipals[thread])
                 var first = IntakeV1.UploadAttachmentRequest()
                 first.fileName = "print.png"
                 first.contentType = "image/png"
                 first.sizeBytes = Int64(content.count)
                 first.sha256 = Digest.hex(Digest.sha256(content))
                 first.data = content
-                try upload.send(first)
-                let ref = try upload.finish()
+                // The whole call (opening, file, end of stream) in one write.
+                let ref = try filesClient.call(IntakeV1.Intake.uploadAttachment, requests: [first], options: filesPrincipals[thread])
                 var open = request(filesOrganization, thread, n + 1_000_000_000)
                 open.attachmentIDs = [ref.id]
                 _ = try filesClient.call(IntakeV1.Intake.openTicket, open, options: filesPrincipals[thread])

@@ -46,6 +46,48 @@ import Testing
         }
     }
 
+    @Test("a completing handler that serves small calls without blocking reads a call already whole on the event loop, any other on a worker; malformed requests are still refused")
+    func inlineWhenWhole() throws {
+        // One worker, held by a gated call: only what runs on the event loop can finish.
+        let server = try LoopbackServer(workers: 1)
+        let client = server.client(timeout: 10_000)
+        let gated = client.start(path: TestMethods.gate.path, payload: [], options: CallOptions(timeoutMilliseconds: 60_000)) { _ in }
+        defer { server.probe.gateOpen.store(true, ordering: .releasing) }
+        while server.probe.gateEntered.load(ordering: .relaxed) == 0 { usleep(1_000) }
+
+        #expect(try client.call(TestMethods.smallInline, requests: [Self.chunk(3), Self.chunk(4)]).payload == Array("7".utf8))
+
+        // Five chunks (the handler says no), or a stream not yet whole when its first request is
+        // here: a worker reads them, once the gate lets it go.
+        let many = Mutex<[UInt8]?>(nil), streamedSum = Mutex<[UInt8]?>(nil)
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) {
+            let sum = try? client.call(TestMethods.smallInline, requests: (0..<5).map { _ in Self.chunk(2) }).payload
+            many.withLock { $0 = sum }
+        }
+        let streamed = try client.streamingCall(TestMethods.smallInline, sending: Self.chunk(1))
+        DispatchQueue.global().async(group: group) {
+            usleep(50_000)
+            let sum = try? streamed.finish(last: Self.chunk(2)).payload
+            streamedSum.withLock { $0 = sum }
+        }
+        usleep(300_000)
+        #expect(many.withLock { $0 } == nil && streamedSum.withLock { $0 } == nil)
+        server.probe.gateOpen.store(true, ordering: .releasing)
+        group.wait()
+        gated.cancel()
+        #expect(many.withLock { $0 } == Array("10".utf8))
+        #expect(streamedSum.withLock { $0 } == Array("3".utf8))
+
+        // A malformed request goes to a worker too, whose handler refuses it.
+        let raw = try client.rawStream(path: TestMethods.smallInline.path, clientStreaming: true, first: nil)
+        try raw.send([0xff, 0xff, 0xff])
+        try raw.closeSend()
+        do { _ = try raw.receive(); Issue.record("a malformed request was accepted") } catch let error as RPCError {
+            #expect(error.code == .invalidArgument)
+        }
+    }
+
     @Test("streamingCall(sending:) sends the first request with the opening, finish(last:) the last one with the end of the stream")
     func finishWithLast() throws {
         let server = try LoopbackServer()

@@ -27,6 +27,9 @@ enum TestMethods {
     static let uploadLater = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/UploadLater", clientStreaming: true, serverStreaming: false)
     /// Like `upload`, counting its handler's starts (`Probe.watchedStarts`).
     static let watchedUpload = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/WatchedUpload", clientStreaming: true, serverStreaming: false)
+    /// Sums the sizes of uploaded chunks (`registerStreamingCompleting`), on the event loop when
+    /// the whole call is here and has at most 3 chunks.
+    static let smallInline = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/SmallInline", clientStreaming: true, serverStreaming: false)
 }
 
 /// Shared observations of the test handlers.
@@ -111,6 +114,18 @@ final class LoopbackServer: @unchecked Sendable {
             var response = RpcV1.EchoResponse()
             response.payload = Array(String(total).utf8)
             return response
+        }
+        router.registerStreamingCompleting(TestMethods.smallInline, runsInline: { $0.count <= 3 }) { requests, _, respond in
+            var total = 0
+            do {
+                while let chunk = try requests.receive() { total += chunk.payload.count }
+            } catch {
+                respond(.failure(error))
+                return
+            }
+            var response = RpcV1.EchoResponse()
+            response.payload = Array(String(total).utf8)
+            respond(.success(response))
         }
         router.registerStreamingCompleting(TestMethods.uploadLater) { requests, _, respond in
             var total = 0

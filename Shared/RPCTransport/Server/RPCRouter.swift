@@ -25,9 +25,11 @@ public struct RPCRouter: Sendable {
         case streaming(clientStreaming: Bool, serverStreaming: Bool, @Sendable (ServerStream, ServerContext) throws -> [UInt8]?)
         /// Runs on the event loop and answers later, from any thread, through its last argument.
         case completing(@Sendable (UnsafeRawBufferPointer, ServerContext, @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) -> Void)
-        /// A client-streaming method read on a worker thread, answered later, from any thread,
-        /// through its last argument.
-        case streamingCompleting(@Sendable (ServerStream, ServerContext, @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) -> Void)
+        /// A client-streaming method read on a worker thread (or on the event loop when `inline`
+        /// says so of a stream already complete), answered later, from any thread, through its
+        /// last argument.
+        case streamingCompleting(inline: (@Sendable (ServerStream) -> Bool)?,
+                                 @Sendable (ServerStream, ServerContext, @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) -> Void)
     }
 
     private(set) var handlers: [String: Handler] = [:]
@@ -95,13 +97,36 @@ public struct RPCRouter: Sendable {
     /// that batches requests) and return, so no worker thread waits for that step, and the
     /// response goes out with the others that thread finishes (``RPCResponses/flushingOnce(_:)``).
     /// An error that is not an ``RPCError`` is answered as `INTERNAL`.
+    ///
+    /// - Parameter runsInline: Asked, when the handler is due to start, about a call whose
+    ///   requests and end of stream are all here already (a small upload sent in one write,
+    ///   ``RPCClient/call(_:requests:)``), with those requests: `true` runs the handler on the
+    ///   connection's event loop instead of waking a worker for it. Say so only of requests the
+    ///   handler serves without blocking (no storage, files or other services before it hands
+    ///   the rest to a thread of its own).
     public mutating func registerStreamingCompleting<Request, Response>(
         _ method: RPCMethod<Request, Response>,
+        runsInline: (@Sendable (_ requests: [Request]) -> Bool)? = nil,
         _ handler: @escaping @Sendable (RequestStream<Request>, ServerContext,
                                         _ respond: @escaping @Sendable (Result<Response, any Error>) -> Void) -> Void
     ) {
         precondition(method.clientStreaming && !method.serverStreaming, "\(method.path) is not client streaming with one response")
-        add(method.info, .streamingCompleting({ stream, context, finish in
+        var inline: (@Sendable (ServerStream) -> Bool)?
+        if let runsInline {
+            inline = { stream in
+                guard let encoded = stream.completeRequests() else { return false }
+                var requests: [Request] = []
+                requests.reserveCapacity(encoded.count)
+                for bytes in encoded {
+                    // A malformed request is left to the handler, which answers it.
+                    guard let request = try? bytes.withUnsafeBytes({ bytes throws(RPCError) in try Request.decodedRequest(bytes) }) else { return false }
+                    requests.append(request)
+                }
+                return runsInline(requests)
+            }
+        }
+        let runsOnLoop = inline
+        add(method.info, .streamingCompleting(inline: runsOnLoop, { stream, context, finish in
             handler(RequestStream(stream), context) { result in finish(Self.answer(result)) }
         }))
     }

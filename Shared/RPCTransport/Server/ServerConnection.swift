@@ -279,12 +279,14 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             }
             // A bidirectional handler may speak first: it starts at once.
             if clientStreaming && !serverStreaming { hold(start, of: stream) } else { start() }
-        case .streamingCompleting(let body):
+        case .streamingCompleting(let inline, let body):
             let stream = stream!
+            let run: @Sendable () -> Void = { [self] in
+                body(stream, context) { [self] outcome in finish(callID: callID, outcome: outcome) }
+            }
             hold({ [self] in
-                server.workers.submit { [self] in
-                    body(stream, context) { [self] outcome in finish(callID: callID, outcome: outcome) }
-                }
+                // All of a small call here already, and the handler serves it without blocking.
+                if let inline, inline(stream) { run() } else { server.workers.submit(run) }
             }, of: stream)
         }
     }

@@ -73,6 +73,12 @@ final class ServerStream: @unchecked Sendable {
         case gone
     }
 
+    /// Every request of a call whose stream already ended (none taken yet), without taking
+    /// them; `nil` while more may come or after a failure.
+    func completeRequests() -> [[UInt8]]? {
+        condition.withLock { inboundEnded && failure == nil ? inbound : nil }
+    }
+
     /// The held start, once the handler has something to read (loop thread).
     func takeHeldStart() -> HeldStart {
         condition.withLock {

@@ -277,6 +277,8 @@ enum IntakeBench {
             let filesPID = files.process.process.processIdentifier
             let filesCPUBefore = processCPUSeconds(filesPID)
             let filesThreadsBefore = threadCPUSeconds(filesPID)
+            let filesCountersBefore = processCounters(filesPID)
+            let filesClientCPUBefore = processCPUSeconds(getpid())
             let filesOpenedBefore = try ticketCount(engine, directory: files.directory.path, url: files.postgresURL)
             let filesBackendsBefore = files.postgresURL.map { postgresBackends(database: databaseName($0)) } ?? [:]
             let filesOrganization = files.organization, filesPrincipals = files.principals, filesClient = files.client
@@ -300,6 +302,8 @@ enum IntakeBench {
             }
             let filesCPU = processCPUSeconds(filesPID) - filesCPUBefore
             let filesBusiest = busiestThread(filesThreadsBefore, threadCPUSeconds(filesPID))
+            let filesCountersAfter = processCounters(filesPID)
+            let filesClientCPU = processCPUSeconds(getpid()) - filesClientCPUBefore
             let filesBackendCPU = files.postgresURL.map { backendCPU(from: filesBackendsBefore, to: postgresBackends(database: databaseName($0))) }
             let filesOpened = try ticketCount(engine, directory: files.directory.path, url: files.postgresURL) - filesOpenedBefore
             _ = files.stop()
@@ -310,6 +314,13 @@ enum IntakeBench {
             if let filesBackendCPU {
                 print(String(format: "[%@] PostgreSQL backends' CPU per upload and open: %.0f µs", label, filesBackendCPU * 1e6 / Double(max(1, filesOpened))))
             }
+            let perUpload = { (name: String) in
+                Double((filesCountersAfter[name] ?? 0) - (filesCountersBefore[name] ?? 0)) / Double(max(1, filesOpened))
+            }
+            print(String(format: "[%@] intake per upload and open: %.1f write calls, %.1f read calls, %.1f context switches (%.1f voluntary); this benchmark's client %.0f µs CPU",
+                         label, perUpload("syscw"), perUpload("syscr"),
+                         perUpload("voluntary_ctxt_switches") + perUpload("nonvoluntary_ctxt_switches"), perUpload("voluntary_ctxt_switches"),
+                         filesClientCPU * 1e6 / Double(max(1, filesOpened))))
         }
 
         let row = Int(rowBytes) + 200

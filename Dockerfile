@@ -5,7 +5,7 @@
 FROM swift:6.1-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends pkg-config protobuf-c-compiler libprotobuf-c-dev \
-      libsqlite3-dev libpq-dev libsodium-dev libcurl4-openssl-dev libmicrohttpd-dev libstemmer-dev \
+      libsqlite3-dev libpq-dev libsodium-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev libstemmer-dev \
       libgmime-3.0-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -20,7 +20,7 @@ RUN scripts/generate-proto --check \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates tzdata libprotobuf-c1 libsqlite3-0 libpq5 \
-      libsodium23 libcurl4 libmicrohttpd12 libstemmer0d libgmime-3.0-0 \
+      libsodium23 libssl3 libcurl4 libmicrohttpd12 libstemmer0d libgmime-3.0-0 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home /data ocorrencias && mkdir /data && chown ocorrencias /data
 COPY --from=build /out/ /usr/local/bin/

@@ -9,10 +9,11 @@ import TestSupport
 
 extension IntakeHarness {
     /// Uploads `bytes` in chunks over the client-streaming RPC; with `trailing`, the size and
-    /// SHA-256 come in a last message of their own (as the gateway sends them).
+    /// SHA-256 come in a last message of their own (as the gateway sends them); with `whole`,
+    /// the call goes in one write (`RPCClient.call(_:requests:)`).
     func upload(_ bytes: [UInt8], name: String = "tela.png", chunk: Int = 256 << 10, as options: CallOptions,
-                ticketID: String = "", sha: String? = nil, size: Int64? = nil, trailing: Bool = false) throws -> CommonV1.AttachmentRef {
-        let call = try client.streamingCall(IntakeV1.Intake.uploadAttachment, options: options)
+                ticketID: String = "", sha: String? = nil, size: Int64? = nil, trailing: Bool = false,
+                internal: Bool = false, whole: Bool = false) throws -> CommonV1.AttachmentRef {
         var first = IntakeV1.UploadAttachmentRequest()
         first.fileName = name
         first.contentType = "image/png"
@@ -21,21 +22,25 @@ extension IntakeHarness {
             first.sha256 = sha ?? sha256Hex(bytes)
         }
         first.ticketID = ticketID
+        first.`internal` = `internal`
         first.data = Array(bytes.prefix(chunk))
-        try call.send(first)
+        var messages = [first]
         var offset = first.data.count
         while offset < bytes.count {
             var next = IntakeV1.UploadAttachmentRequest()
             next.data = Array(bytes[offset..<min(offset + chunk, bytes.count)])
-            try call.send(next)
+            messages.append(next)
             offset += next.data.count
         }
         if trailing {
             var last = IntakeV1.UploadAttachmentRequest()
             last.sizeBytes = size ?? Int64(bytes.count)
             last.sha256 = sha ?? sha256Hex(bytes)
-            try call.send(last)
+            messages.append(last)
         }
+        if whole { return try client.call(IntakeV1.Intake.uploadAttachment, requests: messages, options: options) }
+        let call = try client.streamingCall(IntakeV1.Intake.uploadAttachment, options: options)
+        for message in messages { try call.send(message) }
         return try call.finish()
     }
 
@@ -143,6 +148,43 @@ struct AttachmentTests {
         let badHash = rpcError { _ = try harness.upload(randomBytes(100, seed: 23), as: asMaria, sha: String(repeating: "ef", count: 32)) }
         #expect(badHash?.code == .invalidArgument && badHash?.violations.first?.reason == "sha256_mismatch")
         #expect(try harness.count("contents") == 2 && harness.count("attachments") == 3)
+    }
+
+    @Test("an upload sent whole in one write (received on the event loop when small and for no ticket) is stored, checked and refused like any other",
+          arguments: TestEngines.all)
+    func wholeUploads(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let asMaria = harness.options(IntakeHarness.customer(maria))
+        let small = randomBytes(4096, seed: 31)
+        let ref = try harness.upload(small, name: "print.png", as: asMaria, whole: true)
+        #expect(ref.sha256 == sha256Hex(small) && ref.sizeBytes == 4096)
+        #expect(try harness.download(ref.id, as: asMaria, chunk: 1000) == small)
+        // Trailing description, several chunks, the same content again: one content row.
+        let again = try harness.upload(small, name: "de-novo.png", chunk: 1000, as: asMaria, trailing: true, whole: true)
+        #expect(try harness.count("contents") == 1 && harness.count("attachments") == 2)
+        // Larger than what runs on the loop: a worker receives it, the same way.
+        let larger = randomBytes(100_000, seed: 32)
+        let big = try harness.upload(larger, as: asMaria, whole: true)
+        #expect(try harness.download(big.id, as: asMaria) == larger)
+        // Refusals leave nothing.
+        let badHash = rpcError { _ = try harness.upload(randomBytes(100, seed: 33), as: asMaria, sha: String(repeating: "ab", count: 32), whole: true) }
+        #expect(badHash?.code == .invalidArgument && badHash?.violations.first?.reason == "sha256_mismatch")
+        let badSize = rpcError { _ = try harness.upload(randomBytes(100, seed: 34), as: asMaria, size: 99, whole: true) }
+        #expect(badSize?.code == .invalidArgument && badSize?.violations.first?.reason == "size_mismatch")
+        let internalByCustomer = rpcError { _ = try harness.upload(randomBytes(100, seed: 35), as: asMaria, internal: true, whole: true) }
+        #expect(internalByCustomer?.code == .invalidArgument)
+        let unsigned = rpcError { _ = try harness.client.call(IntakeV1.Intake.uploadAttachment, requests: [IntakeV1.UploadAttachmentRequest()]) }
+        #expect(unsigned?.code == .unauthenticated)
+        #expect(try harness.count("contents") == 2 && harness.count("attachments") == 3)
+        // For a ticket (its access is read first): a worker receives it and puts it on the ticket.
+        var request = IntakeHarness.request(acme)
+        request.attachmentIDs = [ref.id, again.id]
+        let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, request, options: asMaria).ticket)
+        let added = try harness.upload(randomBytes(2000, seed: 36), as: asMaria, ticketID: ticket.id, whole: true)
+        #expect(try harness.download(added.id, as: asMaria) == randomBytes(2000, seed: 36))
+        #expect(try harness.count("attachments") == 4)
     }
 
     @Test("a wrong hash, a wrong size or a file over the limit is refused and leaves nothing", arguments: TestEngines.all)

@@ -25,6 +25,11 @@ enum TestMethods {
     /// (`registerStreamingCompleting`); fails when the first chunk starts with 1 (an RPCError) or
     /// 2 (another error).
     static let uploadLater = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/UploadLater", clientStreaming: true, serverStreaming: false)
+    /// Like `upload`, counting its handler's starts (`Probe.watchedStarts`).
+    static let watchedUpload = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/WatchedUpload", clientStreaming: true, serverStreaming: false)
+    /// Sums the sizes of uploaded chunks (`registerStreamingCompleting`), on the event loop when
+    /// the whole call is here and has at most 3 chunks.
+    static let smallInline = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/SmallInline", clientStreaming: true, serverStreaming: false)
 }
 
 /// Shared observations of the test handlers.
@@ -33,6 +38,7 @@ final class Probe: Sendable {
     let gateEntered = Atomic<Int>(0)
     let cancellationsSeen = Atomic<Int>(0)
     let tickerStopped = Atomic<Bool>(false)
+    let watchedStarts = Atomic<Int>(0)
     /// Calls of `TestMethods.held` waiting for an answer: their request payload and `respond`.
     let held = Mutex<[(payload: [UInt8], respond: @Sendable (Result<RpcV1.EchoResponse, any Error>) -> Void)]>([])
 }
@@ -100,6 +106,26 @@ final class LoopbackServer: @unchecked Sendable {
             var response = RpcV1.EchoResponse()
             response.payload = Array(String(total).utf8)
             return response
+        }
+        router.registerStreaming(TestMethods.watchedUpload) { requests, _, _ in
+            probe.watchedStarts.wrappingAdd(1, ordering: .relaxed)
+            var total = 0
+            while let chunk = try requests.receive() { total += chunk.payload.count }
+            var response = RpcV1.EchoResponse()
+            response.payload = Array(String(total).utf8)
+            return response
+        }
+        router.registerStreamingCompleting(TestMethods.smallInline, runsInline: { $0.count <= 3 }) { requests, _, respond in
+            var total = 0
+            do {
+                while let chunk = try requests.receive() { total += chunk.payload.count }
+            } catch {
+                respond(.failure(error))
+                return
+            }
+            var response = RpcV1.EchoResponse()
+            response.payload = Array(String(total).utf8)
+            respond(.success(response))
         }
         router.registerStreamingCompleting(TestMethods.uploadLater) { requests, _, respond in
             var total = 0

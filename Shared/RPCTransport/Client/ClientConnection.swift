@@ -169,14 +169,18 @@ final class ClientConnection: @unchecked Sendable {
         return callID
     }
 
-    /// Opens a streaming call.
-    func startStream(method: String, clientStreaming: Bool, firstMessage: [UInt8]?, metadata: [String: String],
-                     deadline: Deadline) throws -> ClientStream {
+    /// Opens a streaming call. For a client-streaming call, `leading` requests (at most the
+    /// flow-control window) and, with `endingStream`, the end of its stream leave in the same
+    /// write as the REQUEST.
+    func startStream(method: String, clientStreaming: Bool, firstMessage: [UInt8]?, leading: [[UInt8]] = [], endingStream: Bool = false,
+                     metadata: [String: String], deadline: Deadline) throws -> ClientStream {
+        precondition(leading.count <= RPCProtocol.initialStreamWindow && (clientStreaming || (leading.isEmpty && !endingStream)))
         let stream: ClientStream? = stateLock.withLock {
             guard !closed && !draining else { return nil }
             let id = nextCallID
             nextCallID += 1
-            let stream = ClientStream(callID: id, deadline: deadline, connection: self, clientStreaming: clientStreaming)
+            let stream = ClientStream(callID: id, deadline: deadline, connection: self, clientStreaming: clientStreaming,
+                                      sentAhead: leading.count, sendClosed: endingStream)
             pending[id] = .stream(stream)
             return stream
         }
@@ -193,7 +197,10 @@ final class ClientConnection: @unchecked Sendable {
             frame.payload = firstMessage
             frame.endStream = true
         }
-        guard write(frame) else {
+        var frames = [frame]
+        for message in leading { frames.append(ClientStream.messageFrame(callID: stream.callID, message)) }
+        if endingStream { frames.append(ClientStream.endFrame(callID: stream.callID)) }
+        guard write(frames) else {
             _ = stateLock.withLock { pending.removeValue(forKey: stream.callID) }
             throw RPCError(.unavailable, "falha ao enviar / send failed", metadata: [TransportMetadata.sent: "false"])
         }
@@ -226,14 +233,19 @@ final class ClientConnection: @unchecked Sendable {
     /// Writes one frame; while the reader thread is completing a batch, frames it writes are
     /// coalesced into one `send`. Returns false when the connection is broken.
     @discardableResult
-    func write(_ frame: RpcV1.Frame) -> Bool {
+    func write(_ frame: RpcV1.Frame) -> Bool { write(CollectionOfOne(frame)) }
+
+    /// Writes `frames` together, in one `send` when they fit the socket's buffer (so the server
+    /// reads them together too). Returns false when the connection is broken.
+    @discardableResult
+    func write(_ frames: some Collection<RpcV1.Frame>) -> Bool {
         if inReaderBatch, let reader = readerThread, pthread_equal(reader, pthread_self()) != 0 {
-            frame.appendLengthPrefixed(to: &corkBuffer)
+            for frame in frames { frame.appendLengthPrefixed(to: &corkBuffer) }
             return true
         }
         return writeLock.withLock {
             writeBuffer.removeAll(keepingCapacity: true)
-            frame.appendLengthPrefixed(to: &writeBuffer)
+            for frame in frames { frame.appendLengthPrefixed(to: &writeBuffer) }
             return sendAllLocked(writeBuffer)
         }
     }

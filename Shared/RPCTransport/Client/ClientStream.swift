@@ -16,11 +16,35 @@ final class ClientStream: @unchecked Sendable {
     private var window = ReceiveWindow()
     private var sendClosed = false
 
-    init(callID: UInt64, deadline: Deadline, connection: ClientConnection, clientStreaming: Bool) {
+    /// - Parameters:
+    ///   - sentAhead: requests sent with the REQUEST frame (they took that much of the window).
+    ///   - sendClosed: whether the end of the request stream was sent with it too.
+    init(callID: UInt64, deadline: Deadline, connection: ClientConnection, clientStreaming: Bool,
+         sentAhead: Int = 0, sendClosed: Bool = false) {
         self.callID = callID
         self.deadline = deadline
         self.connection = connection
         self.clientStreaming = clientStreaming
+        self.credit = RPCProtocol.initialStreamWindow - sentAhead
+        self.sendClosed = sendClosed
+    }
+
+    /// A MESSAGE frame carrying one request of call `callID`.
+    static func messageFrame(callID: UInt64, _ message: [UInt8]) -> RpcV1.Frame {
+        var frame = RpcV1.Frame()
+        frame.kind = .message
+        frame.callID = callID
+        frame.payload = message
+        return frame
+    }
+
+    /// The MESSAGE frame that ends call `callID`'s request stream (it carries no message).
+    static func endFrame(callID: UInt64) -> RpcV1.Frame {
+        var frame = RpcV1.Frame()
+        frame.kind = .message
+        frame.callID = callID
+        frame.endStream = true
+        return frame
     }
 
     // MARK: reader side
@@ -42,8 +66,9 @@ final class ClientStream: @unchecked Sendable {
 
     // MARK: caller side
 
-    /// Sends one request message; waits while the server has granted no room.
-    func send(_ message: [UInt8]) throws {
+    /// Sends one request message; waits while the server has granted no room. With
+    /// `endingStream`, the end of the request stream leaves in the same write.
+    func send(_ message: [UInt8], endingStream: Bool = false) throws {
         condition.lock()
         while credit == 0 && outcome == nil {
             if !condition.wait(untilUptimeNanoseconds: deadline.uptimeNanoseconds) && deadline.hasPassed {
@@ -54,12 +79,11 @@ final class ClientStream: @unchecked Sendable {
         if case .failure(let error)? = outcome { condition.unlock(); throw error }
         if outcome != nil || sendClosed { condition.unlock(); throw RPCError(.failedPrecondition, "stream already closed") }
         credit -= 1
+        if endingStream { sendClosed = true }
         condition.unlock()
-        var frame = RpcV1.Frame()
-        frame.kind = .message
-        frame.callID = callID
-        frame.payload = message
-        guard connection?.write(frame) == true else { throw RPCError(.unavailable, "conexão encerrada / connection closed") }
+        let frame = Self.messageFrame(callID: callID, message)
+        let written = endingStream ? connection?.write([frame, Self.endFrame(callID: callID)]) : connection?.write(frame)
+        guard written == true else { throw RPCError(.unavailable, "conexão encerrada / connection closed") }
     }
 
     /// Ends the request stream.
@@ -69,11 +93,7 @@ final class ClientStream: @unchecked Sendable {
             return sendClosed
         }
         guard !alreadyClosed else { return }
-        var frame = RpcV1.Frame()
-        frame.kind = .message
-        frame.callID = callID
-        frame.endStream = true
-        guard connection?.write(frame) == true else { throw RPCError(.unavailable, "conexão encerrada / connection closed") }
+        guard connection?.write(Self.endFrame(callID: callID)) == true else { throw RPCError(.unavailable, "conexão encerrada / connection closed") }
     }
 
     /// The next response message, or `nil` after the call ended with OK.
@@ -151,6 +171,15 @@ public struct StreamingCall<Request: ProtoMessage, Response: ProtoMessage>: Send
     /// Ends the request stream and waits for the single response.
     public func finish() throws -> Response {
         try closeSend()
+        guard let response = try receive() else { return Response() }
+        return response
+    }
+
+    /// Sends `last` and the end of the request stream in one write (one frame less for the
+    /// server to wait for), then waits for the single response.
+    /// - Throws: ``RPCError`` with the call's status.
+    public func finish(last: Request) throws -> Response {
+        try stream.send(last.serializedBytes(), endingStream: true)
         guard let response = try receive() else { return Response() }
         return response
     }

@@ -135,13 +135,49 @@ public final class RPCClient: @unchecked Sendable {
         return StreamingCall(stream: stream)
     }
 
+    /// Opens a client-streaming or bidirectional call whose first request is at hand (an
+    /// upload's description): it leaves in the same write as the call's opening.
+    public func streamingCall<Request, Response>(_ method: RPCMethod<Request, Response>, sending first: Request,
+                                                 options: CallOptions = CallOptions()) throws -> StreamingCall<Request, Response> {
+        let stream = try openStream(method.path, clientStreaming: true, first: nil, leading: [first.serializedBytes()], options: options)
+        return StreamingCall(stream: stream)
+    }
+
+    /// Calls a client-streaming method whose requests are all at hand (a small file in memory)
+    /// and waits for its single response. The REQUEST, the requests and the end of the stream
+    /// leave in one write when the requests fit the flow-control window (those beyond it follow
+    /// under flow control), so the server reads the whole call at once and its handler, started
+    /// with them all there, never waits for a frame.
+    ///
+    /// ```swift
+    /// let ref = try client.call(IntakeV1.Intake.uploadAttachment, requests: [fileWithItsData])
+    /// ```
+    /// - Throws: ``RPCError`` with the call's status.
+    public func call<Request, Response>(_ method: RPCMethod<Request, Response>, requests: [Request],
+                                        options: CallOptions = CallOptions()) throws -> Response {
+        precondition(method.clientStreaming && !method.serverStreaming, "\(method.path) is not client streaming with one response")
+        let encoded = requests.map { $0.serializedBytes() }
+        let ahead = min(encoded.count, RPCProtocol.initialStreamWindow)
+        let stream = try openStream(method.path, clientStreaming: true, first: nil, leading: Array(encoded[..<ahead]),
+                                    endingStream: ahead == encoded.count, options: options)
+        let call = StreamingCall<Request, Response>(stream: stream)
+        do {
+            for message in encoded[ahead...] { try stream.send(message) }
+            return try call.finish()
+        } catch {
+            stream.cancel()
+            throw error
+        }
+    }
+
     /// Opens a streaming call by path with encoded messages. For a method whose client does not
     /// stream, `first` is its single request; otherwise pass `nil` and ``RawStreamingCall/send(_:)``.
     public func rawStream(path: String, clientStreaming: Bool, first: [UInt8]?, options: CallOptions = CallOptions()) throws -> RawStreamingCall {
         RawStreamingCall(stream: try openStream(path, clientStreaming: clientStreaming, first: clientStreaming ? nil : (first ?? []), options: options))
     }
 
-    private func openStream(_ path: String, clientStreaming: Bool, first: [UInt8]?, options: CallOptions) throws -> ClientStream {
+    private func openStream(_ path: String, clientStreaming: Bool, first: [UInt8]?, leading: [[UInt8]] = [], endingStream: Bool = false,
+                            options: CallOptions) throws -> ClientStream {
         let deadline = options.deadline ?? Deadline.after(milliseconds: options.timeoutMilliseconds ?? configuration.defaultTimeoutMilliseconds)
         let metadata = options.metadata
         var lastError = RPCError(.unavailable, "nenhuma instância disponível / no instance available")
@@ -149,7 +185,7 @@ public final class RPCClient: @unchecked Sendable {
             let connection = try pick(deadline: deadline)
             do {
                 return try connection.startStream(method: path, clientStreaming: clientStreaming, firstMessage: first,
-                                                  metadata: metadata, deadline: deadline)
+                                                  leading: leading, endingStream: endingStream, metadata: metadata, deadline: deadline)
             } catch let error as RPCError {
                 lastError = error
                 markFailure(connection)

@@ -9,10 +9,7 @@ public struct DeploymentSecret: Sendable, Hashable {
     /// - Parameter bytes: at least 16 bytes; longer secrets are hashed to 32 bytes.
     public init(bytes: [UInt8]) {
         precondition(bytes.count >= 16, "the deployment secret must have at least 16 bytes")
-        Self.initializeSodium()
-        var digest = [UInt8](repeating: 0, count: 32)
-        _ = crypto_hash_sha256(&digest, bytes, UInt64(bytes.count))
-        key = digest
+        key = Digest.sha256(bytes)
     }
 
     /// Reads `OCORRENCIAS_SECRET` (text, at least 16 characters) or the file named by

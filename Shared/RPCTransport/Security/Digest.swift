@@ -1,12 +1,20 @@
+import CCrypto
 import CSodium
 
-/// Hashes from libsodium.
+/// Hashes: SHA-256 from OpenSSL's libcrypto (it uses the CPU's SHA extensions; libsodium's is
+/// portable C, about five times slower here), constant-time comparison from libsodium.
 public enum Digest {
     /// SHA-256 of `bytes`.
     public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
-        DeploymentSecret.initializeSodium()
+        bytes.withUnsafeBytes { sha256($0) }
+    }
+
+    /// SHA-256 of `bytes`.
+    public static func sha256(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
-        _ = crypto_hash_sha256(&out, bytes, UInt64(bytes.count))
+        var length: UInt32 = 0
+        let ok = EVP_Digest(bytes.baseAddress, bytes.count, &out, &length, SHA256Algorithm.shared.md, nil)
+        precondition(ok == 1 && length == 32, "SHA-256 failed")
         return out
     }
 
@@ -30,19 +38,18 @@ public enum Digest {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// SHA-256 over bytes given piece by piece (files, uploads, mail read in chunks).
+    /// SHA-256 over bytes given piece by piece (files, uploads, mail read in chunks). A value:
+    /// a copy goes on from where the original was, independently of it.
     public struct SHA256Stream {
-        private var state = crypto_hash_sha256_state()
+        private var context = SHA256Context()
 
-        public init() {
-            DeploymentSecret.initializeSodium()
-            _ = crypto_hash_sha256_init(&state)
-        }
+        public init() {}
 
         /// Adds `bytes` to the hash.
         public mutating func update(_ bytes: UnsafeRawBufferPointer) {
             guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
-            _ = crypto_hash_sha256_update(&state, base.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
+            if !isKnownUniquelyReferenced(&context) { context = SHA256Context(copying: context) }
+            precondition(EVP_DigestUpdate(context.pointer, base, bytes.count) == 1, "SHA-256 failed")
         }
 
         /// Adds `bytes` to the hash.
@@ -52,9 +59,44 @@ public enum Digest {
 
         /// The 32-byte digest of everything added (the stream must not be used afterwards).
         public mutating func finish() -> [UInt8] {
+            if !isKnownUniquelyReferenced(&context) { context = SHA256Context(copying: context) }
             var digest = [UInt8](repeating: 0, count: 32)
-            _ = crypto_hash_sha256_final(&state, &digest)
+            var length: UInt32 = 0
+            precondition(EVP_DigestFinal_ex(context.pointer, &digest, &length) == 1 && length == 32, "SHA-256 failed")
             return digest
         }
     }
+}
+
+/// OpenSSL's SHA-256, fetched once per process (fetching it for every hash costs about as much
+/// as hashing a small message).
+private struct SHA256Algorithm: @unchecked Sendable {
+    /// An `EVP_MD`, immutable and shared by all threads once fetched.
+    let md: OpaquePointer
+
+    static let shared: SHA256Algorithm = {
+        guard let md = EVP_MD_fetch(nil, "SHA256", nil) else { fatalError("OpenSSL has no SHA-256") }
+        return SHA256Algorithm(md: md)
+    }()
+}
+
+/// One `EVP_MD_CTX` hashing with SHA-256, freed with its owner.
+private final class SHA256Context {
+    let pointer: OpaquePointer
+
+    init() {
+        guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, SHA256Algorithm.shared.md, nil) == 1 else {
+            fatalError("OpenSSL could not start a SHA-256")
+        }
+        pointer = context
+    }
+
+    init(copying other: SHA256Context) {
+        guard let context = EVP_MD_CTX_new(), EVP_MD_CTX_copy_ex(context, other.pointer) == 1 else {
+            fatalError("OpenSSL could not copy a SHA-256")
+        }
+        pointer = context
+    }
+
+    deinit { EVP_MD_CTX_free(pointer) }
 }

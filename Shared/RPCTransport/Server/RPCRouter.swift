@@ -22,12 +22,14 @@ public enum HandlerExecution: Sendable {
 public struct RPCRouter: Sendable {
     enum Handler: Sendable {
         case unary(HandlerExecution, @Sendable (UnsafeRawBufferPointer, ServerContext) throws -> [UInt8])
-        case streaming(clientStreaming: Bool, @Sendable (ServerStream, ServerContext) throws -> [UInt8]?)
+        case streaming(clientStreaming: Bool, serverStreaming: Bool, @Sendable (ServerStream, ServerContext) throws -> [UInt8]?)
         /// Runs on the event loop and answers later, from any thread, through its last argument.
         case completing(@Sendable (UnsafeRawBufferPointer, ServerContext, @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) -> Void)
-        /// A client-streaming method read on a worker thread, answered later, from any thread,
-        /// through its last argument.
-        case streamingCompleting(@Sendable (ServerStream, ServerContext, @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) -> Void)
+        /// A client-streaming method read on a worker thread (or on the event loop when `inline`
+        /// says so of a stream already complete), answered later, from any thread, through its
+        /// last argument.
+        case streamingCompleting(inline: (@Sendable (ServerStream) -> Bool)?,
+                                 @Sendable (ServerStream, ServerContext, @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) -> Void)
     }
 
     private(set) var handlers: [String: Handler] = [:]
@@ -79,7 +81,7 @@ public struct RPCRouter: Sendable {
     ) {
         precondition(method.clientStreaming || method.serverStreaming, "\(method.path) is unary; use register")
         let serverStreams = method.serverStreaming
-        add(method.info, .streaming(clientStreaming: method.clientStreaming, { stream, context in
+        add(method.info, .streaming(clientStreaming: method.clientStreaming, serverStreaming: serverStreams, { stream, context in
             let response = try handler(RequestStream(stream), ResponseWriter(stream), context)
             if serverStreams { return nil }
             guard let response else {
@@ -95,13 +97,36 @@ public struct RPCRouter: Sendable {
     /// that batches requests) and return, so no worker thread waits for that step, and the
     /// response goes out with the others that thread finishes (``RPCResponses/flushingOnce(_:)``).
     /// An error that is not an ``RPCError`` is answered as `INTERNAL`.
+    ///
+    /// - Parameter runsInline: Asked, when the handler is due to start, about a call whose
+    ///   requests and end of stream are all here already (a small upload sent in one write,
+    ///   ``RPCClient/call(_:requests:)``), with those requests: `true` runs the handler on the
+    ///   connection's event loop instead of waking a worker for it. Say so only of requests the
+    ///   handler serves without blocking (no storage, files or other services before it hands
+    ///   the rest to a thread of its own).
     public mutating func registerStreamingCompleting<Request, Response>(
         _ method: RPCMethod<Request, Response>,
+        runsInline: (@Sendable (_ requests: [Request]) -> Bool)? = nil,
         _ handler: @escaping @Sendable (RequestStream<Request>, ServerContext,
                                         _ respond: @escaping @Sendable (Result<Response, any Error>) -> Void) -> Void
     ) {
         precondition(method.clientStreaming && !method.serverStreaming, "\(method.path) is not client streaming with one response")
-        add(method.info, .streamingCompleting({ stream, context, finish in
+        var inline: (@Sendable (ServerStream) -> Bool)?
+        if let runsInline {
+            inline = { stream in
+                guard let encoded = stream.completeRequests() else { return false }
+                var requests: [Request] = []
+                requests.reserveCapacity(encoded.count)
+                for bytes in encoded {
+                    // A malformed request is left to the handler, which answers it.
+                    guard let request = try? bytes.withUnsafeBytes({ bytes throws(RPCError) in try Request.decodedRequest(bytes) }) else { return false }
+                    requests.append(request)
+                }
+                return runsInline(requests)
+            }
+        }
+        let runsOnLoop = inline
+        add(method.info, .streamingCompleting(inline: runsOnLoop, { stream, context, finish in
             handler(RequestStream(stream), context) { result in finish(Self.answer(result)) }
         }))
     }
@@ -125,7 +150,7 @@ public struct RPCRouter: Sendable {
         _ handler: @escaping @Sendable (RawRequestStream, RawResponseWriter, ServerContext) throws -> [UInt8]?
     ) {
         precondition(info.clientStreaming || info.serverStreaming, "\(info.path) is unary; use register")
-        add(info, .streaming(clientStreaming: info.clientStreaming, { stream, context in
+        add(info, .streaming(clientStreaming: info.clientStreaming, serverStreaming: info.serverStreaming, { stream, context in
             try handler(RawRequestStream(stream: stream), RawResponseWriter(stream: stream), context)
         }))
     }

@@ -23,6 +23,9 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     private var lastActivity: UInt64
     private var partialFrameSince: UInt64?
     private var closedOnLoop = false
+    /// Client-streaming calls whose handler is held back until it has a request to read
+    /// (``ServerStream/holdStart(_:)``).
+    private var heldStreams: [ServerStream] = []
 
     // Shared state, guarded by `lock`.
     private let lock = ConditionLock()
@@ -124,6 +127,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             guard let frame else { break }
             handle(frame)
         }
+        startReadyHandlers()
         partialFrameSince = decoder.hasPartialFrame ? (partialFrameSince ?? MonotonicNanos.now()) : nil
     }
 
@@ -214,7 +218,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         let state = CallState()
         var stream: ServerStream?
         switch handler {
-        case .streaming(let clientStreaming, _):
+        case .streaming(let clientStreaming, _, _):
             let s = ServerStream(callID: frame.callID, deadline: deadline, state: state, connection: self)
             if !clientStreaming { _ = s.deliver(frame.payload, end: true) } else if frame.endStream { _ = s.deliver(nil, end: true) }
             stream = s
@@ -265,16 +269,49 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             frame.payload.withUnsafeBytes { bytes in
                 body(bytes, context) { [self] outcome in finish(callID: callID, outcome: outcome) }
             }
-        case .streaming(_, let body):
+        case .streaming(let clientStreaming, let serverStreaming, let body):
             let stream = stream!
-            server.workers.submit { [self] in
-                let outcome = Self.run { try body(stream, context) ?? [] }
-                finish(callID: frame.callID, outcome: outcome)
+            let start: @Sendable () -> Void = { [self] in
+                server.workers.submit { [self] in
+                    let outcome = Self.run { try body(stream, context) ?? [] }
+                    finish(callID: callID, outcome: outcome)
+                }
             }
-        case .streamingCompleting(let body):
+            // A bidirectional handler may speak first: it starts at once.
+            if clientStreaming && !serverStreaming { hold(start, of: stream) } else { start() }
+        case .streamingCompleting(let inline, let body):
             let stream = stream!
-            server.workers.submit { [self] in
+            let run: @Sendable () -> Void = { [self] in
                 body(stream, context) { [self] outcome in finish(callID: callID, outcome: outcome) }
+            }
+            hold({ [self] in
+                // All of a small call here already, and the handler serves it without blocking.
+                if let inline, inline(stream) { run() } else { server.workers.submit(run) }
+            }, of: stream)
+        }
+    }
+
+    /// Holds back the start of a client-streaming call's handler until it has a request to read
+    /// (or the stream ended): ``startReadyHandlers()`` starts it once the frames read so far are
+    /// handled. A small upload whose frames arrive together then wakes a worker once, which
+    /// reads it all without waiting, instead of a worker woken by the REQUEST and again by each
+    /// later frame. A call that ends before (cancelled, expired, connection closed) never starts
+    /// its handler.
+    private func hold(_ start: @escaping @Sendable () -> Void, of stream: ServerStream) {
+        stream.holdStart(start)
+        heldStreams.append(stream)
+    }
+
+    /// Starts the held handlers that have something to read; forgets those of calls that ended.
+    private func startReadyHandlers() {
+        guard !heldStreams.isEmpty else { return }
+        heldStreams.removeAll { stream in
+            switch stream.takeHeldStart() {
+            case .ready(let start):
+                start()
+                return true
+            case .gone: return true
+            case .waiting: return false
             }
         }
     }
@@ -500,6 +537,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         for callID in expired {
             expire(callID: callID, error: RPCError(.deadlineExceeded, "prazo da chamada esgotado / deadline exceeded"))
         }
+        startReadyHandlers()
         let (idle, isDraining, broken) = lock.withLock { (calls.isEmpty, draining, self.broken) }
         if broken {
             close(reason: "write failed")
@@ -541,6 +579,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             call.state.cancel()
             call.stream?.interrupt(RPCError(.unavailable, "conexão encerrada / connection closed"))
         }
+        heldStreams.removeAll()
         loop.deregister(fd: fd, token: token)
         shutdown(fd, Int32(SHUT_RDWR))
         Glibc.close(fd)

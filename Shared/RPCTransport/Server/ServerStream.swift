@@ -14,6 +14,7 @@ final class ServerStream: @unchecked Sendable {
     private var window = ReceiveWindow()
     private var credit = RPCProtocol.initialStreamWindow
     private var failure: RPCError?
+    private var heldStart: (@Sendable () -> Void)?
 
     init(callID: UInt64, deadline: Deadline, state: CallState, connection: ServerConnection) {
         self.callID = callID
@@ -45,10 +46,50 @@ final class ServerStream: @unchecked Sendable {
         condition.broadcast()
     }
 
-    /// Wakes any waiting handler after a cancel, an expired deadline or a closed connection.
+    /// Wakes any waiting handler after a cancel, an expired deadline or a closed connection; a
+    /// handler still held back (``holdStart(_:)``) will not start.
     func interrupt(_ error: RPCError) {
-        condition.withLock { if failure == nil { failure = error } }
+        condition.withLock {
+            if failure == nil { failure = error }
+            heldStart = nil
+        }
         condition.broadcast()
+    }
+
+    /// Holds back the start of the call's handler (a client-streaming call, whose handler has
+    /// nothing to do before a request is here) until ``takeHeldStart()`` finds a request or the
+    /// end of the stream.
+    func holdStart(_ start: @escaping @Sendable () -> Void) {
+        condition.withLock { heldStart = start }
+    }
+
+    /// What became of a start held back by ``holdStart(_:)``.
+    enum HeldStart {
+        /// A request or the end of the stream is here: run it (once; it is no longer held).
+        case ready(@Sendable () -> Void)
+        /// Nothing to read yet.
+        case waiting
+        /// The call ended (cancelled, expired, connection closed) or its handler already started.
+        case gone
+    }
+
+    /// Every request of a call whose stream already ended (none taken yet), without taking
+    /// them; `nil` while more may come or after a failure.
+    func completeRequests() -> [[UInt8]]? {
+        condition.withLock { inboundEnded && failure == nil ? inbound : nil }
+    }
+
+    /// The held start, once the handler has something to read (loop thread).
+    func takeHeldStart() -> HeldStart {
+        condition.withLock {
+            guard let start = heldStart, failure == nil else {
+                heldStart = nil
+                return .gone
+            }
+            guard !inbound.isEmpty || inboundEnded else { return .waiting }
+            heldStart = nil
+            return .ready(start)
+        }
     }
 
     // MARK: handler side

@@ -277,6 +277,8 @@ enum IntakeBench {
             let filesPID = files.process.process.processIdentifier
             let filesCPUBefore = processCPUSeconds(filesPID)
             let filesThreadsBefore = threadCPUSeconds(filesPID)
+            let filesCountersBefore = processCounters(filesPID)
+            let filesClientCPUBefore = processCPUSeconds(getpid())
             let filesOpenedBefore = try ticketCount(engine, directory: files.directory.path, url: files.postgresURL)
             let filesBackendsBefore = files.postgresURL.map { postgresBackends(database: databaseName($0)) } ?? [:]
             let filesOrganization = files.organization, filesPrincipals = files.principals, filesClient = files.client
@@ -286,21 +288,22 @@ enum IntakeBench {
                 var content = attachment
                 // A distinct content per file, so every upload is really written and hashed.
                 withUnsafeBytes(of: UInt64(thread << 40 | n)) { for (i, byte) in $0.enumerated() { content[i] = byte } }
-                let upload = try filesClient.streamingCall(IntakeV1.Intake.uploadAttachment, options: filesPrincipals[thread])
                 var first = IntakeV1.UploadAttachmentRequest()
                 first.fileName = "print.png"
                 first.contentType = "image/png"
                 first.sizeBytes = Int64(content.count)
                 first.sha256 = Digest.hex(Digest.sha256(content))
                 first.data = content
-                try upload.send(first)
-                let ref = try upload.finish()
+                // The whole call (opening, file, end of stream) in one write.
+                let ref = try filesClient.call(IntakeV1.Intake.uploadAttachment, requests: [first], options: filesPrincipals[thread])
                 var open = request(filesOrganization, thread, n + 1_000_000_000)
                 open.attachmentIDs = [ref.id]
                 _ = try filesClient.call(IntakeV1.Intake.openTicket, open, options: filesPrincipals[thread])
             }
             let filesCPU = processCPUSeconds(filesPID) - filesCPUBefore
             let filesBusiest = busiestThread(filesThreadsBefore, threadCPUSeconds(filesPID))
+            let filesCountersAfter = processCounters(filesPID)
+            let filesClientCPU = processCPUSeconds(getpid()) - filesClientCPUBefore
             let filesBackendCPU = files.postgresURL.map { backendCPU(from: filesBackendsBefore, to: postgresBackends(database: databaseName($0))) }
             let filesOpened = try ticketCount(engine, directory: files.directory.path, url: files.postgresURL) - filesOpenedBefore
             _ = files.stop()
@@ -311,6 +314,13 @@ enum IntakeBench {
             if let filesBackendCPU {
                 print(String(format: "[%@] PostgreSQL backends' CPU per upload and open: %.0f µs", label, filesBackendCPU * 1e6 / Double(max(1, filesOpened))))
             }
+            let perUpload = { (name: String) in
+                Double((filesCountersAfter[name] ?? 0) - (filesCountersBefore[name] ?? 0)) / Double(max(1, filesOpened))
+            }
+            print(String(format: "[%@] intake per upload and open: %.1f write calls, %.1f read calls, %.1f context switches (%.1f voluntary); this benchmark's client %.0f µs CPU",
+                         label, perUpload("syscw"), perUpload("syscr"),
+                         perUpload("voluntary_ctxt_switches") + perUpload("nonvoluntary_ctxt_switches"), perUpload("voluntary_ctxt_switches"),
+                         filesClientCPU * 1e6 / Double(max(1, filesOpened))))
         }
 
         let row = Int(rowBytes) + 200

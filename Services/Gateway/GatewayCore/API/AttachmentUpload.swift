@@ -40,18 +40,15 @@ final class AttachmentUpload: RequestBodyConsumer {
         limit = context.gateway.fileLimits.uploadBytes
         metrics = context.gateway.metrics
         if let announcedBytes, announcedBytes > limit { throw Self.tooLarge(limit) }
-        call = try context.gateway.runtime.client(for: "intake").streamingCall(
-            IntakeV1.Intake.uploadAttachment,
-            options: context.transferCallOptions())
         var description = IntakeV1.UploadAttachmentRequest()
         description.fileName = fileName
         description.contentType = contentType ?? "application/octet-stream"
         description.sizeBytes = Int64(announcedBytes ?? 0)
         description.ticketID = ticketID
-        do { try call.send(description) } catch {
-            call.cancel()
-            throw error
-        }
+        // The description leaves with the call's opening, the last chunk with its end.
+        call = try context.gateway.runtime.client(for: "intake").streamingCall(
+            IntakeV1.Intake.uploadAttachment, sending: description,
+            options: context.transferCallOptions())
         pending.reserveCapacity(Self.chunkBytes)
     }
 
@@ -64,7 +61,7 @@ final class AttachmentUpload: RequestBodyConsumer {
             let taken = min(rest.count, Self.chunkBytes - pending.count)
             pending.append(contentsOf: UnsafeBufferPointer(rebasing: rest[..<taken]))
             rest = UnsafeBufferPointer(rebasing: rest[taken...])
-            if pending.count == Self.chunkBytes { try flush(last: false) }
+            if pending.count == Self.chunkBytes { try flush() }
         }
     }
 
@@ -77,8 +74,7 @@ final class AttachmentUpload: RequestBodyConsumer {
     func finishReference() throws -> CommonV1.AttachmentRef {
         let path = IntakeV1.Intake.uploadAttachment.path
         do {
-            try flush(last: true)
-            let reference = try call.finish()
+            let reference = try call.finish(last: lastMessage())
             metrics.recordCall(method: path, code: 0, nanoseconds: MonotonicClock.nanoseconds() - started)
             return reference
         } catch let error as RPCError {
@@ -89,16 +85,23 @@ final class AttachmentUpload: RequestBodyConsumer {
 
     func abandon() { call.cancel() }
 
-    /// Sends what is pending; the last message also carries the size and SHA-256.
-    private func flush(last: Bool) throws {
+    /// Sends what is pending.
+    private func flush() throws {
         var message = IntakeV1.UploadAttachmentRequest()
         message.data = pending
-        if last {
-            message.sizeBytes = Int64(size)
-            message.sha256 = Digest.hex(digest.finish())
-        }
         try call.send(message)
         pending.removeAll(keepingCapacity: true)
+    }
+
+    /// What is pending with the size and SHA-256: the last message, sent with the end of the
+    /// stream.
+    private func lastMessage() -> IntakeV1.UploadAttachmentRequest {
+        var message = IntakeV1.UploadAttachmentRequest()
+        message.data = pending
+        message.sizeBytes = Int64(size)
+        message.sha256 = Digest.hex(digest.finish())
+        pending = []
+        return message
     }
 
     static func tooLarge(_ limit: Int) -> APIError {

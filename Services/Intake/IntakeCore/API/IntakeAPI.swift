@@ -79,8 +79,9 @@ enum IntakeAPI {
 
         // Attachments.
         // Received on a worker thread; its rows are then queued to the group commit's writer,
-        // which answers once they committed (the worker does not wait for the batch).
-        router.registerStreamingCompleting(API.uploadAttachment) { requests, context, respond in
+        // which answers once they committed (the worker does not wait for the batch). A small
+        // upload that arrived whole is received on the event loop instead (nothing in it blocks).
+        router.registerStreamingCompleting(API.uploadAttachment, runsInline: { intake.uploadRunsWithoutBlocking($0) }) { requests, context, respond in
             let who: Caller
             let first: IntakeV1.UploadAttachmentRequest
             do {

@@ -43,6 +43,21 @@ extension IntakeContext {
         uploadCommits.submit(rows, isCancelled: isCancelled, completion: completion)
     }
 
+    /// Whether an upload whose messages are all here (`requests`) is received, checked and
+    /// queued without blocking, so its RPC handler may run on the event loop
+    /// (``RPCRouter/registerStreamingCompleting(_:runsInline:_:)``): group commit on, no ticket
+    /// whose access would be read first, and at most ``uploadInlineMaxBytes`` (kept in memory
+    /// and in the row: no file; hashed in microseconds).
+    public func uploadRunsWithoutBlocking(_ requests: [IntakeV1.UploadAttachmentRequest]) -> Bool {
+        guard uploadCommits != nil, let first = requests.first, first.ticketID.isEmpty else { return false }
+        var bytes = 0
+        for request in requests { bytes += request.data.count }
+        return bytes <= min(Self.uploadInlineMaxBytes, Int(settings.inlineContentMaxBytes))
+    }
+
+    /// The largest upload ``uploadRunsWithoutBlocking(_:)`` lets run on the event loop: 64 KiB.
+    static let uploadInlineMaxBytes = 64 << 10
+
     /// Receives, checks and hashes an upload (see ``upload(first:next:caller:)``) and returns
     /// the transaction body that records it.
     private func receiveUpload(first: IntakeV1.UploadAttachmentRequest, next: () throws -> IntakeV1.UploadAttachmentRequest?,

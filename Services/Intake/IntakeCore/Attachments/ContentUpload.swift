@@ -40,7 +40,8 @@ final class ContentUpload {
         if let spilled {
             try spilled.append(bytes)
         } else if size <= inlineLimit {
-            buffer.append(contentsOf: bytes)
+            // The first chunk is kept as it is (no copy); later ones are appended.
+            if buffer.isEmpty { buffer = bytes } else { buffer.append(contentsOf: bytes) }
         } else {
             let file = try store.beginUpload()
             spilled = file

@@ -1,0 +1,144 @@
+import Foundation
+import Messages
+import RPC
+import RPCTransport
+import Synchronization
+import Testing
+
+/// Client-streaming calls sent in one write (`RPCClient.call(_:requests:)`,
+/// `StreamingCall.finish(last:)`) and handlers held back until they have a request to read.
+@Suite struct ClientStreamingTests {
+    static func chunk(_ count: Int) -> RpcV1.EchoRequest {
+        var request = RpcV1.EchoRequest()
+        request.payload = Array(repeating: 7, count: count)
+        return request
+    }
+
+    @Test("requests at hand leave with the REQUEST and the end of the stream: every count, within and beyond the window, on both kinds of handler")
+    func requestsAtHand() throws {
+        let server = try LoopbackServer(workers: 2)
+        let client = server.client(timeout: 30_000)
+        for count in [0, 1, 2, 15, 16, 17, 40] {
+            let requests = (0..<count).map { Self.chunk(100 + $0) }
+            let expected = String(requests.reduce(0) { $0 + $1.payload.count })
+            #expect(String(decoding: try client.call(TestMethods.upload, requests: requests).payload, as: UTF8.self) == expected)
+            #expect(String(decoding: try client.call(TestMethods.uploadLater, requests: requests).payload, as: UTF8.self) == expected)
+        }
+        let refused = [RpcV1.EchoRequest.with([1, 0])]
+        do { _ = try client.call(TestMethods.uploadLater, requests: refused); Issue.record("the refused upload succeeded") } catch let error as RPCError {
+            #expect(error.code == .failedPrecondition && error.message == "refused later")
+        }
+    }
+
+    @Test("concurrent uploads sent in one write each get their own answer")
+    func concurrentRequestsAtHand() throws {
+        let server = try LoopbackServer(workers: 2)
+        let client = server.client(timeout: 30_000)
+        let outcomes = Mutex<[Int: String]>([:])
+        DispatchQueue.concurrentPerform(iterations: 40) { i in
+            let requests = (0..<(1 + i % 4)).map { _ in Self.chunk(100 + i) }
+            let answer = Result { try client.call(TestMethods.uploadLater, requests: requests) }
+            outcomes.withLock { $0[i] = (try? answer.get()).map { String(decoding: $0.payload, as: UTF8.self) } ?? "\(answer)" }
+        }
+        for i in 0..<40 {
+            let expected = String((1 + i % 4) * (100 + i))
+            #expect(outcomes.withLock { $0[i] } == expected)
+        }
+    }
+
+    @Test("a completing handler that serves small calls without blocking reads a call already whole on the event loop, any other on a worker; malformed requests are still refused")
+    func inlineWhenWhole() throws {
+        // One worker, held by a gated call: only what runs on the event loop can finish.
+        let server = try LoopbackServer(workers: 1)
+        let client = server.client(timeout: 10_000)
+        let gated = client.start(path: TestMethods.gate.path, payload: [], options: CallOptions(timeoutMilliseconds: 60_000)) { _ in }
+        defer { server.probe.gateOpen.store(true, ordering: .releasing) }
+        while server.probe.gateEntered.load(ordering: .relaxed) == 0 { usleep(1_000) }
+
+        #expect(try client.call(TestMethods.smallInline, requests: [Self.chunk(3), Self.chunk(4)]).payload == Array("7".utf8))
+
+        // Five chunks (the handler says no), or a stream not yet whole when its first request is
+        // here: a worker reads them, once the gate lets it go.
+        let many = Mutex<[UInt8]?>(nil), streamedSum = Mutex<[UInt8]?>(nil)
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) {
+            let sum = try? client.call(TestMethods.smallInline, requests: (0..<5).map { _ in Self.chunk(2) }).payload
+            many.withLock { $0 = sum }
+        }
+        let streamed = try client.streamingCall(TestMethods.smallInline, sending: Self.chunk(1))
+        DispatchQueue.global().async(group: group) {
+            usleep(50_000)
+            let sum = try? streamed.finish(last: Self.chunk(2)).payload
+            streamedSum.withLock { $0 = sum }
+        }
+        usleep(300_000)
+        #expect(many.withLock { $0 } == nil && streamedSum.withLock { $0 } == nil)
+        server.probe.gateOpen.store(true, ordering: .releasing)
+        group.wait()
+        gated.cancel()
+        #expect(many.withLock { $0 } == Array("10".utf8))
+        #expect(streamedSum.withLock { $0 } == Array("3".utf8))
+
+        // A malformed request goes to a worker too, whose handler refuses it.
+        let raw = try client.rawStream(path: TestMethods.smallInline.path, clientStreaming: true, first: nil)
+        try raw.send([0xff, 0xff, 0xff])
+        try raw.closeSend()
+        do { _ = try raw.receive(); Issue.record("a malformed request was accepted") } catch let error as RPCError {
+            #expect(error.code == .invalidArgument)
+        }
+    }
+
+    @Test("streamingCall(sending:) sends the first request with the opening, finish(last:) the last one with the end of the stream")
+    func finishWithLast() throws {
+        let server = try LoopbackServer()
+        let client = server.client()
+        let upload = try client.streamingCall(TestMethods.upload)
+        try upload.send(Self.chunk(10))
+        try upload.send(Self.chunk(20))
+        #expect(try upload.finish(last: Self.chunk(30)).payload == Array("60".utf8))
+        // The first request with the call's opening, the rest as usual.
+        let opened = try client.streamingCall(TestMethods.uploadLater, sending: Self.chunk(4))
+        for _ in 0..<20 { try opened.send(Self.chunk(1)) }
+        #expect(try opened.finish().payload == Array("24".utf8))
+        // Nothing more can be sent once the stream ended.
+        let ended = try client.streamingCall(TestMethods.upload)
+        _ = try ended.finish(last: Self.chunk(1))
+        #expect(throws: RPCError.self) { try ended.send(Self.chunk(1)) }
+    }
+
+    @Test("a client-streaming handler starts once its first request is here, before the stream ends, and never for a call that ended before")
+    func handlerHeldUntilFirstRequest() throws {
+        let server = try LoopbackServer()
+        let client = server.client(timeout: 10_000)
+        let probe = server.probe
+
+        let upload = try client.streamingCall(TestMethods.watchedUpload)
+        usleep(100_000)
+        #expect(probe.watchedStarts.load(ordering: .relaxed) == 0)
+        try upload.send(Self.chunk(5))
+        let deadline = Date().addingTimeInterval(5)
+        while probe.watchedStarts.load(ordering: .relaxed) == 0 && Date() < deadline { usleep(1_000) }
+        #expect(probe.watchedStarts.load(ordering: .relaxed) == 1)
+        try upload.send(Self.chunk(6))
+        #expect(try upload.finish().payload == Array("11".utf8))
+
+        // Cancelled, or past its deadline, before a request: the handler never runs.
+        let cancelled = try client.streamingCall(TestMethods.watchedUpload)
+        cancelled.cancel()
+        let expiring = try client.streamingCall(TestMethods.watchedUpload, options: CallOptions(timeoutMilliseconds: 100))
+        do { _ = try expiring.receive(); Issue.record("the call did not expire") } catch let error as RPCError {
+            #expect(error.code == .deadlineExceeded)
+        }
+        // A call with no request at all still runs its handler (at the end of its stream).
+        #expect(try client.call(TestMethods.watchedUpload, requests: []).payload == Array("0".utf8))
+        #expect(probe.watchedStarts.load(ordering: .relaxed) == 2)
+    }
+}
+
+extension RpcV1.EchoRequest {
+    static func with(_ payload: [UInt8]) -> Self {
+        var request = Self()
+        request.payload = payload
+        return request
+    }
+}

@@ -292,7 +292,6 @@ final class GroupCommit: @unchecked Sendable {
             if queue.isEmpty {
                 if now >= idleDeadline {
                     wakeAt = 0
-                    stats.idleNanoseconds += now - start
                     return false
                 }
                 deadline = waitsForFirst ? idleDeadline : min(idleDeadline, start + gatherNanoseconds)
@@ -310,7 +309,8 @@ final class GroupCommit: @unchecked Sendable {
         }
         wakeAt = 0
         let end = MonotonicClock.nanoseconds()
-        let gatheredFrom = gatherStart ?? end
+        // Idle until the first open queued (or, for an open alone, until the writer woke), then gathering.
+        let gatheredFrom = gathers ? gatherStart ?? end : end
         stats.idleNanoseconds += gatheredFrom - start
         stats.gatherNanoseconds += end - gatheredFrom
         return true

@@ -253,6 +253,66 @@ struct GroupCommitBatchTests {
         }
         #expect(stored == ["probe-1=42", "probe-2=43", "probe-4=44", "probe-5=45", "probe-7=46", "ticket-test=46"])
     }
+
+    @Test("after a batch of concurrent opens the writer sleeps until as many opens queued again (one wake-up for the next batch, not one for its first open and one for its last); fewer than that still run once the gather window passed",
+          arguments: TestEngines.all)
+    func nextBatchWakesTheWriterOnce(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open(migrations: IntakeService.migrations)
+        defer { db.close() }
+        let commits = GroupCommit(database: db, gatherMicroseconds: 5_000_000)
+        @Sendable func submitRound(_ count: Int, spacing: UInt32 = 0) -> DispatchGroup {
+            let group = DispatchGroup()
+            for _ in 0..<count {
+                group.enter()
+                commits.submit({ _ in 0 }) { _ in group.leave() }
+                if spacing > 0 { usleep(spacing) }
+            }
+            return group
+        }
+        // A slow open alone with three queued behind it (so four are expected next), then a
+        // fourth: a batch of four, and the writer expects four again.
+        let held = DispatchGroup()
+        held.enter()
+        commits.submit({ _ in usleep(200_000); return 0 }) { _ in held.leave() }
+        let limit = Date().addingTimeInterval(10)
+        while commits.statistics.running < 1 && Date() < limit { usleep(2_000) }
+        let first = submitRound(3)
+        held.wait()
+        let fourth = submitRound(1)
+        first.wait()
+        fourth.wait()
+        #expect(commits.statistics.largestBatch == 4)
+
+        // The next four arrive one by one, 20 ms apart: one batch, one wake-up (by the fourth).
+        let before = commits.statistics
+        let started = Date()
+        submitRound(4, spacing: 20_000).wait()
+        let after = commits.statistics
+        #expect(after.batches == before.batches + 1 && after.opens == before.opens + 4, "one batch of four: \(after)")
+        #expect(after.wakeUps == before.wakeUps + 1, "woken once, by the last of the four: \(before) → \(after)")
+        #expect(Date().timeIntervalSince(started) < 4, "the batch started with its fourth open, not at the end of the window")
+
+        // Two opens where four are expected: they run together once the window (from the first) passed.
+        let short = GroupCommit(database: db, gatherMicroseconds: 300_000)
+        let shortHeld = DispatchGroup()
+        shortHeld.enter()
+        short.submit({ _ in usleep(200_000); return 0 }) { _ in shortHeld.leave() }
+        while short.statistics.running < 1 && Date() < limit { usleep(2_000) }
+        let queued = DispatchGroup()
+        for _ in 0..<4 {
+            queued.enter()
+            short.submit({ _ in 0 }) { _ in queued.leave() }
+        }
+        shortHeld.wait()
+        queued.wait()
+        let pair = DispatchGroup()
+        for _ in 0..<2 {
+            pair.enter()
+            short.submit({ _ in 0 }) { _ in pair.leave() }
+        }
+        #expect(pair.wait(timeout: .now() + 10) == .success, "fewer opens than expected are not left waiting")
+        #expect(short.statistics.batches == 3 && short.statistics.opens == 7)
+    }
 }
 
 @Suite("Group commit: checkpoints off the writer")

@@ -91,8 +91,9 @@ enum IntakeBench {
             stats.largestBatch = Int(object["largest"] as? String ?? "") ?? 0
             if let batches = Double(object["transactions"] as? String ?? ""), batches > 0 {
                 let share = { (name: String) in (Double(object[name] as? String ?? "") ?? 0) / batches }
-                print(String(format: "   (intake log, group commit writer per batch: idle %.0f µs, gather window %.0f µs, transaction %.0f µs, COMMIT %.0f µs, answers %.0f µs)",
-                             share("idle_us"), share("gather_us"), share("transaction_us"), share("commit_us"), share("answer_us")))
+                print(String(format: "   (intake log, group commit writer per batch: idle %.0f µs, gather window %.0f µs, transaction %.0f µs, COMMIT %.0f µs, answers %.0f µs%@)",
+                             share("idle_us"), share("gather_us"), share("transaction_us"), share("commit_us"), share("answer_us"),
+                             object["wake_ups"] == nil ? "" : String(format: "; woken %.2f times", share("wake_ups"))))
             }
             if let checkpoints = object["checkpoints"] as? String {
                 print("   (intake log: \(checkpoints) background checkpoints, largest WAL \(object["largest_wal_frames"] as? String ?? "?") frames)")

@@ -24,6 +24,7 @@ final class GroupCommitReport: BackgroundService, @unchecked Sendable {
         fields["transaction_us"] = String(stats.transactionNanoseconds / 1_000)
         fields["commit_us"] = String(stats.commitNanoseconds / 1_000)
         fields["answer_us"] = String(stats.answerNanoseconds / 1_000)
+        fields["wake_ups"] = String(stats.wakeUps)
         if let checkpoints = intake.checkpointStatistics {
             fields["checkpoints"] = String(checkpoints.checkpoints)
             fields["largest_wal_frames"] = String(checkpoints.largestWAL)

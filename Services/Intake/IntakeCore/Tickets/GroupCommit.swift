@@ -26,6 +26,9 @@ public struct GroupCommitStatistics: Sendable, Equatable {
     public var commitNanoseconds: UInt64 = 0
     /// answering on the writer thread (encoding the responses, the sends).
     public var answerNanoseconds: UInt64 = 0
+    /// Times an arriving open woke the waiting writer (a cross-thread wake-up each; at one call
+    /// in flight per client, one per batch).
+    public var wakeUps = 0
 
     public init() {}
 }
@@ -54,8 +57,8 @@ public struct GroupCommitStatistics: Sendable, Equatable {
 /// read and written once (the opens are numbered in memory), the new tickets' rows and their
 /// outbox rows go out in multi-row `INSERT`s before `COMMIT`, and an open gets a savepoint only
 /// when it is about to write something itself. On PostgreSQL a batch runs on one connection: the
-/// first reads of all its opens go out in one round trip, the deferred rows in another, then
-/// `COMMIT` (with the `RELEASE` of the last savepoint, ``SQLExecutor/executeDeferred(_:)``): three
+/// first reads of all its opens go out in one round trip, then the deferred rows with `COMMIT`
+/// (and the `RELEASE` of the last savepoint, ``SQLExecutor/executeDeferred(_:)``) in another: two
 /// round trips per batch for opens without files or e-mail.
 ///
 /// On SQLite the writer also keeps the double-submission memory (``RecentSubmissions``) in step:
@@ -120,6 +123,9 @@ final class GroupCommit: @unchecked Sendable {
     /// a gathering writer waits for.
     private var concurrency = 1
     private var stats = GroupCommitStatistics()
+    /// When the first open of the queue was queued (monotonic nanoseconds; set when an open finds
+    /// the queue empty, and by the writer when it starts a window for opens already queued).
+    private var firstQueuedAt: UInt64 = 0
     /// When the running batch's transaction reached `COMMIT` (writer thread only; 0: not yet).
     private var lastCommitStart: UInt64 = 0
 
@@ -173,6 +179,7 @@ final class GroupCommit: @unchecked Sendable {
         let job = Job({ tx in try body(tx) }, reads: reads, isCancelled: isCancelled,
                       completion: { result in completion(result.map { $0 as! Output }) })
         lock.lock()
+        if queue.isEmpty { firstQueuedAt = MonotonicClock.nanoseconds() }
         queue.append(job)
         if !writerRunning {
             writerRunning = true
@@ -188,28 +195,10 @@ final class GroupCommit: @unchecked Sendable {
     private func writerLoop() {
         lock.lock()
         while true {
-            if queue.isEmpty {
-                wakeAt = 1
-                let idleStart = MonotonicClock.nanoseconds()
-                let deadline = idleStart + idleNanoseconds
-                while queue.isEmpty && lock.wait(untilUptimeNanoseconds: deadline) {}
-                wakeAt = 0
-                if !queue.isEmpty { stats.idleNanoseconds += MonotonicClock.nanoseconds() - idleStart }
-                if queue.isEmpty {
-                    writerRunning = false
-                    lock.unlock()
-                    return
-                }
-            }
-            let target = min(maxBatch, concurrency)
-            if gatherNanoseconds > 0 && concurrency > 1 && queue.count < target {
-                // Opens are concurrent: give the ones on their way a moment to join this batch.
-                wakeAt = target
-                let gatherStart = MonotonicClock.nanoseconds()
-                let deadline = gatherStart + gatherNanoseconds
-                while queue.count < target && lock.wait(untilUptimeNanoseconds: deadline) {}
-                wakeAt = 0
-                stats.gatherNanoseconds += MonotonicClock.nanoseconds() - gatherStart
+            guard awaitBatch() else {
+                writerRunning = false
+                lock.unlock()
+                return
             }
             let taken = Array(queue.prefix(maxBatch))
             queue.removeFirst(taken.count)
@@ -271,6 +260,60 @@ final class GroupCommit: @unchecked Sendable {
                 stats.answerNanoseconds += MonotonicClock.nanoseconds() - answerStart
             }
         }
+    }
+
+    /// Waits (lock held) until the next batch may start: as many opens queued as were in the
+    /// group commit when the last batch ended, or the gather window passed since the first of them
+    /// queued. Returns false when nothing came for `idleNanoseconds` (the writer then ends).
+    ///
+    /// Opens that queued while the last batch was written get a window from now. With an empty
+    /// queue, when the opens were concurrent, the writer sleeps until all the expected opens
+    /// queued (so the callers of the last batch, who are sending their next opens, wake it once,
+    /// not once for the first and again for the last: at one call in flight per client each
+    /// batch's callers are exactly the next batch's); it looks once after a gather window, and
+    /// if nothing came by then it waits for the first open as an idle writer does.
+    private func awaitBatch() -> Bool {
+        let target = min(maxBatch, concurrency)
+        let gathers = gatherNanoseconds > 0 && target > 1
+        let start = MonotonicClock.nanoseconds()
+        if !queue.isEmpty {
+            guard gathers && queue.count < target else { return true }
+            firstQueuedAt = start
+        }
+        let idleDeadline = start + idleNanoseconds
+        // Whether the writer waits for the first open only (after a window without any).
+        var waitsForFirst = !gathers
+        var gatherStart: UInt64?
+        var now = start
+        while true {
+            if !queue.isEmpty && gatherStart == nil { gatherStart = max(start, firstQueuedAt) }
+            if queue.count >= (gathers ? target : 1) { break }
+            let deadline: UInt64
+            if queue.isEmpty {
+                if now >= idleDeadline {
+                    wakeAt = 0
+                    return false
+                }
+                deadline = waitsForFirst ? idleDeadline : min(idleDeadline, start + gatherNanoseconds)
+            } else {
+                deadline = firstQueuedAt + gatherNanoseconds
+                if now >= deadline { break }
+            }
+            wakeAt = queue.isEmpty && waitsForFirst ? 1 : target
+            if lock.wait(untilUptimeNanoseconds: deadline) {
+                stats.wakeUps += 1
+            } else if queue.isEmpty {
+                waitsForFirst = true
+            }
+            now = MonotonicClock.nanoseconds()
+        }
+        wakeAt = 0
+        let end = MonotonicClock.nanoseconds()
+        // Idle until the first open queued (or, for an open alone, until the writer woke), then gathering.
+        let gatheredFrom = gathers ? gatherStart ?? end : end
+        stats.idleNanoseconds += gatheredFrom - start
+        stats.gatherNanoseconds += end - gatheredFrom
+        return true
     }
 
     /// A finished batch on its way out: answered (unless already), then its jobs and answers

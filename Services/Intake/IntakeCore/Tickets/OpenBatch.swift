@@ -452,7 +452,9 @@ final class OpenBatch: SQLExecutor {
 
     /// Writes the deferred rows (multi-row `INSERT`s in chunks of 64, 32, … 1 opens, so a
     /// connection prepares at most seven shapes of each) and each counter this batch numbered
-    /// from, before `COMMIT`. On PostgreSQL all of it goes out in one round trip.
+    /// from, before `COMMIT`. On PostgreSQL all of it goes out in one round trip: with `COMMIT`
+    /// itself when no result is read back (no file contents, no uploads to link), otherwise just
+    /// before it.
     func finish() throws {
         var statements: [(sql: String, params: [SQLValue])] = []
         var start = 0
@@ -525,7 +527,11 @@ final class OpenBatch: SQLExecutor {
         }
         changedCounters.removeAll()
         if !statements.isEmpty {
-            if statements.count == 1 {
+            if linkChunks == 0 && contentChunks == 0 {
+                // Nothing to read back: on PostgreSQL the rows go out with `COMMIT`, in its round
+                // trip (a failure there fails the batch as it would here); on SQLite they run now.
+                for statement in statements { try base.executeDeferred(statement.sql, statement.params) }
+            } else if statements.count == 1 {
                 try base.execute(statements[0].sql, statements[0].params)
             } else {
                 let results = try base.queryPipelined(statements)

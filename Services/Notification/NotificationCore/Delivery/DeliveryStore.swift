@@ -62,10 +62,7 @@ enum DeliveryStore {
         let size = delivery.segments.isEmpty ? delivery.payload.count : try PayloadChunks.size(of: delivery.segments)
         let params = rowValues(delivery, size: size, now: now)
         let insertRow = """
-            INSERT INTO notification_deliveries (id, event_id, recipient, channel, event_kind, ticket_id, lane, target, envelope_to,
-                copies, message_id, subject, payload, payload_bytes, access_level, state, attempts, next_attempt_at, last_answer,
-                created_at, webhook_id, claimed_by, claimed_until)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO notification_deliveries (\(insertColumns)) VALUES \(rowPlaceholders)
             ON CONFLICT (event_id, recipient, channel) DO NOTHING
             """
         if executor.engine == .postgres && !delivery.payload.isEmpty && delivery.payload.count <= PayloadChunks.chunkBytes {
@@ -110,8 +107,7 @@ enum DeliveryStore {
             params.reserveCapacity(size * 25)
             for (delivery, now) in group { params += rowValues(delivery, size: delivery.payload.count, now: now) }
             for (delivery, _) in group { params += [.text(delivery.id), .blob(delivery.payload)] }
-            let rows = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: size)
-                .joined(separator: ", ")
+            let rows = Array(repeating: rowPlaceholders, count: size).joined(separator: ", ")
             let pieces = Array(repeating: "(CAST(? AS TEXT), CAST(? AS BYTEA))", count: size).joined(separator: ", ")
             statements.append(("""
                 WITH row AS (
@@ -135,6 +131,9 @@ enum DeliveryStore {
         id, event_id, recipient, channel, event_kind, ticket_id, lane, target, envelope_to, copies, message_id, subject, payload,
         payload_bytes, access_level, state, attempts, next_attempt_at, last_answer, created_at, webhook_id, claimed_by, claimed_until
         """
+
+    /// One row's placeholders for ``insertColumns``.
+    static let rowPlaceholders = "(" + Array(repeating: "?", count: 23).joined(separator: ", ") + ")"
 
     /// A row's values for ``insertColumns`` (the message itself goes to the pieces; `size` is its length).
     static func rowValues(_ delivery: NewDelivery, size: Int, now: Date) -> [SQLValue] {

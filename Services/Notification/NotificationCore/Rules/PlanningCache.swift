@@ -4,9 +4,10 @@ import Synchronization
 
 /// What planning reads for every event — administrator templates, active webhooks, subscription
 /// switches and suppressed addresses — kept in memory and checked with one statement instead of
-/// four: triggers on those tables bump `notification_config_version` in the writing transaction (whoever writes: this instance, another one sharing the database, or plain SQL),
-/// and a snapshot is used only while the version read in the event's transaction is the one
-/// it was loaded at. The version is read once per event consumer transaction (its first event;
+/// four: triggers on those tables bump `notification_config_version` in the writing transaction
+/// (whoever writes: this instance, another one sharing the database, or plain SQL), and a
+/// snapshot is used only while the version read in the event's transaction is the one it was
+/// loaded at. The version is read once per event consumer transaction (its first event;
 /// the transaction's ``ClaimingExecutor`` keeps the snapshot for the others), once per call
 /// elsewhere. So a change is seen by every transaction that begins after it commits: the events
 /// of one transaction, which commit together, are planned with one configuration.

@@ -100,11 +100,11 @@ let package = Package(
         .target(name: "LoadDriverKit", dependencies: ["ServiceKit", "RPCTransport", "Messages", "RPC", "Storage"],
                 path: "Tests/Benchmarks/LoadDriver/Kit", swiftSettings: strict),
         .executableTarget(name: "LoadDriver", dependencies: ["LoadDriverKit"], path: "Tests/Benchmarks/LoadDriver/Main", swiftSettings: strict),
-        .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
+        .executableTarget(name: "CodecFuzz", dependencies: ["Messages", "RPC", "TestSupport"], path: "Tests/Benchmarks/CodecFuzz", swiftSettings: strict),
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["Storage", "Messages", "CSystem"], path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "MessagesTests", dependencies: ["Messages"], path: "Tests/MessagesTests", swiftSettings: strict),
+        .testTarget(name: "MessagesTests", dependencies: ["Messages", "TestSupport"], path: "Tests/MessagesTests", swiftSettings: strict),
         .testTarget(name: "RPCTests", dependencies: ["RPC", "Messages", "RPCTransport", "Observability", "CSystem"], path: "Tests/RPCTests", swiftSettings: strict),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "Observability"],
                     path: "Tests/ServiceKitTests", swiftSettings: strict),

@@ -31,18 +31,7 @@ struct LimitsTests {
     func connectionLimitAndTimeout() throws {
         let gateway = try GatewayHarness(engine: .sqlite, extra: ["GATEWAY_HTTP_MAX_CONNECTIONS": "2", "GATEWAY_HTTP_THREADS": "1",
                                                                   "GATEWAY_HTTP_TIMEOUT_SECONDS": "2"])
-        func connect() -> Int32 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(gateway.httpPort).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            _ = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            return fd
-        }
-        let held = [connect(), connect()]
+        let held = [try RawConnection(port: gateway.httpPort), try RawConnection(port: gateway.httpPort)]
         usleep(200_000)
         // Both slots taken by idle connections: the next request waits unanswered (in the
         // listen backlog) instead of being served.
@@ -51,7 +40,7 @@ struct LimitsTests {
         // The idle connections time out (2 s) and the gateway serves again.
         sleep(3)
         #expect(try gateway.request("GET", "/healthz").status == 200)
-        for fd in held { close(fd) }
+        for connection in held { connection.hangUp() }
     }
 
     @Test("rate limits per user answer 429 with RateLimit headers; failed logins are throttled")

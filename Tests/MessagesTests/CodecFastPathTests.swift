@@ -1,35 +1,23 @@
 import Messages
 import Testing
+import TestSupport
 
 // The two shortcuts of the codec's hot path (docs/CODEC.md): packing without asking protobuf-c for
 // the size first (safe only if `ProtoArena.packedSizeBound` never underestimates), and making
 // strings from UTF-8 checked by `_ProtoRuntime.isWellFormedUTF8` without the standard library
 // validating them again (safe only if that check never accepts malformed UTF-8).
 
-/// A deterministic pseudo-random sequence (SplitMix64).
-private struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func flag() -> Bool { next() & 1 == 1 }
-}
 
 /// A random value of every field shape, with extreme numbers (10-byte varints, negative enums
 /// are impossible in Swift, so the largest raw values) and strings of random lengths.
-private func randomShapes(_ random: inout SplitMix) -> BenchV1.CodecShapes {
-    func text(_ random: inout SplitMix) -> String {
+private func randomShapes(_ random: inout SplitMix64) -> BenchV1.CodecShapes {
+    func text(_ random: inout SplitMix64) -> String {
         let pieces = ["", "a", "ç", "🎫", "ocorrência ", String(repeating: "x", count: 17)]
         return (0..<random.below(6)).map { _ in pieces[random.below(pieces.count)] }.joined()
     }
-    func bytes(_ random: inout SplitMix) -> [UInt8] { (0..<random.below(40)).map { _ in UInt8(truncatingIfNeeded: random.next()) } }
-    func leaf(_ random: inout SplitMix) -> BenchV1.CodecShapes.Leaf { var l = BenchV1.CodecShapes.Leaf(); l.name = text(&random); return l }
-    func item(_ random: inout SplitMix) -> BenchV1.CodecShapes.Item {
+    func bytes(_ random: inout SplitMix64) -> [UInt8] { (0..<random.below(40)).map { _ in UInt8(truncatingIfNeeded: random.next()) } }
+    func leaf(_ random: inout SplitMix64) -> BenchV1.CodecShapes.Leaf { var l = BenchV1.CodecShapes.Leaf(); l.name = text(&random); return l }
+    func item(_ random: inout SplitMix64) -> BenchV1.CodecShapes.Item {
         var i = BenchV1.CodecShapes.Item()
         i.name = text(&random)
         i.count = random.flag() ? .min : Int32(truncatingIfNeeded: random.next())
@@ -100,7 +88,7 @@ private func randomShapes(_ random: inout SplitMix) -> BenchV1.CodecShapes {
 struct CodecPackedSizeBoundTests {
     @Test("the bound is never below the exact size, for 2 000 random values of every shape")
     func boundCoversRandomValues() throws {
-        var random = SplitMix(state: 0xB0B)
+        var random = SplitMix64(state: 0xB0B)
         var fastPath = 0
         for _ in 0..<2_000 {
             let m = randomShapes(&random)
@@ -210,7 +198,7 @@ struct CodecUTF8CheckTests {
         let pieces: [[UInt8]] = [[0x61], [0x7F], Array("ç".utf8), Array("ã".utf8), Array("€".utf8), Array("🎫".utf8),
                                  [0x80], [0xBF], [0xC0], [0xC1], [0xC3], [0xE0, 0x80], [0xED, 0xA0, 0x80], [0xEF, 0xBF],
                                  [0xF4, 0x90, 0x80, 0x80], [0xF8], [0xFF], Array("0123456789abcdef".utf8)]
-        var random = SplitMix(state: 42)
+        var random = SplitMix64(state: 42)
         var disagreements = 0
         for _ in 0..<50_000 {
             var bytes: [UInt8] = []
@@ -226,7 +214,7 @@ struct CodecUTF8CheckTests {
 
     @Test("decoded strings equal the standard library's, with the same ASCII-ness and character count")
     func decodedStrings() throws {
-        var random = SplitMix(state: 7)
+        var random = SplitMix64(state: 7)
         let alphabet: [[UInt8]] = [[0x61], [0x20], Array("é".utf8), Array("🎫".utf8), [0xFF], [0xC3], [0xE2, 0x82]]
         for length in 0..<200 {
             var raw: [UInt8] = []

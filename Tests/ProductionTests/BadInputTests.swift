@@ -49,7 +49,7 @@ struct BadInputTests {
     func fuzz(service: String) throws {
         let lone = try LoneService(service)
         defer { lone.process.stop() }
-        var random = SeededRandom(state: UInt64(service.utf8.reduce(7) { $0 &* 31 &+ Int($1) }))
+        var random = SplitMix64(state: UInt64(service.utf8.reduce(7) { $0 &* 31 &+ Int($1) }))
 
         // Before authentication: garbage, forged lengths, frames of every kind.
         var connected = 0

@@ -5,7 +5,7 @@
 /// var random = SplitMix64(state: 7)
 /// let stage = stages[random.below(stages.count)]
 /// ```
-public struct SplitMix64: Sendable {
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     public var state: UInt64
 
     public init(state: UInt64) {
@@ -21,6 +21,9 @@ public struct SplitMix64: Sendable {
         return z ^ (z >> 31)
     }
 
-    /// A number in `0..<n`.
-    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    /// A number in `0..<n` (0 when `n` is 0).
+    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
+
+    /// A coin toss.
+    public mutating func flag() -> Bool { next() & 1 == 1 }
 }

@@ -146,7 +146,7 @@ func local(_ instant: Int64, _ calendar: BusinessCalendar = .default) -> String 
     }
 
     @Test func addingAndCountingAgree() {
-        var generator = SplitMix(seed: 42)
+        var generator = SplitMix64(state: 42)
         for _ in 0..<300 {
             let start = sp("2026-12-01 00:00") + Int64(generator.next() % (400 * 86_400)) * 1000
             let minutes = Int64(generator.next() % 20_000)
@@ -179,15 +179,3 @@ func local(_ instant: Int64, _ calendar: BusinessCalendar = .default) -> String 
     }
 }
 
-/// A small deterministic random generator for property tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

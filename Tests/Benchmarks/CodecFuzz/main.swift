@@ -4,26 +4,15 @@
 import Foundation
 import Messages
 import RPC
+import TestSupport
 
 func argument(_ name: String, default value: UInt64) -> UInt64 {
     CommandLine.arguments.firstIndex(of: name).flatMap { UInt64(CommandLine.arguments[$0 + 1]) } ?? value
 }
 
-/// SplitMix64: reproducible from the seed.
-struct Random {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(1, n))) }
-}
 
 let iterations = argument("--iterations", default: 1_000_000)
-var random = Random(state: argument("--seed", default: 42))
+var random = SplitMix64(state: argument("--seed", default: 42))
 
 var seedFrame = RpcV1.Frame()
 seedFrame.callID = 7

@@ -5,8 +5,8 @@ import Observability
 /// An HTTP/1.1 server on libmicrohttpd: an internal pool of polling threads (epoll), each
 /// reading requests and running the handler for the connections it owns.
 ///
-/// Bodies are collected up to ``HTTPServerConfiguration/maxBodyBytes`` (413 beyond, at once when
-/// `Content-Length` announces it), except on the routes ``HTTPBodyStreaming`` names, whose bodies
+/// Bodies are collected up to ``HTTPServerConfiguration/maxBodyBytes`` (413 beyond; decided from
+/// the headers when `Content-Length` announces it, see ``refuse(_:pending:connection:)``), except on the routes ``HTTPBodyStreaming`` names, whose bodies
 /// go piece by piece to an ``HTTPBodySink`` that sets its own limit; header size, connection
 /// count and idle time are bounded by libmicrohttpd options.
 ///
@@ -73,6 +73,10 @@ public final class HTTPServer: @unchecked Sendable {
         var body: [UInt8] = []
         var tooLarge = false
         var answered = false
+        /// The answer to a request refused from its headers, sent once its body has been dropped.
+        var refusal: HTTPResponse?
+        /// Bytes of a refused body read and dropped so far.
+        var discarded = 0
         /// Where a streamed body goes (``HTTPBodyStreaming``); nil when the body is collected.
         var sink: (any HTTPBodySink)?
         /// Parses a form body into ``sink``'s fields (``HTTPBodyStart/streamForm(_:)``).
@@ -157,29 +161,34 @@ public final class HTTPServer: @unchecked Sendable {
                     if pending.form == nil {
                         // Not a form encoding libmicrohttpd knows.
                         pending.sink = nil
-                        pending.answered = true
-                        pending.tooLarge = true
-                        return send(sink.malformed(), on: connection)
+                        return refuse(sink.malformed(), pending: pending, connection: connection)
                     }
                     return true
                 case .answer(let response):
-                    pending.answered = true
-                    pending.tooLarge = true  // whatever body follows is dropped
-                    return send(response, on: connection)
+                    return refuse(response, pending: pending, connection: connection)
                 }
             }
             if let length = cmhd_header(connection, "Content-Length"),
                let declared = Int(String(cString: length)), declared > configuration.maxBodyBytes {
-                pending.tooLarge = true
-                pending.answered = true
                 let request = makeRequest(connection: connection, url: url, method: method, body: [])
-                return send(tooLarge(request), on: connection)
+                return refuse(tooLarge(request), pending: pending, connection: connection)
             }
             return true
         }
         let pending = Unmanaged<Pending>.fromOpaque(pointer).takeUnretainedValue()
         if let uploadSize, uploadSize.pointee > 0 {
             let count = uploadSize.pointee
+            uploadSize.pointee = 0
+            if pending.refusal != nil || (pending.tooLarge && pending.sink == nil) {
+                // A refused body is read and dropped, up to a bound; past it the answer goes at
+                // once and libmicrohttpd closes the connection.
+                pending.discarded += count
+                guard !pending.answered, pending.discarded > configuration.discardBodyMaxBytes else { return true }
+                pending.answered = true
+                let response = pending.refusal ?? tooLarge(makeRequest(connection: connection, url: url, method: method, body: []))
+                pending.refusal = nil
+                return send(response, on: connection)
+            }
             if let sink = pending.sink {
                 if !pending.answered, let uploadData {
                     if let form = pending.form {
@@ -189,9 +198,10 @@ public final class HTTPServer: @unchecked Sendable {
                         sink.write(UnsafeRawBufferPointer(start: uploadData, count: count))
                     }
                 }
-            } else if !pending.tooLarge, let uploadData {
+            } else if let uploadData {
                 if pending.body.count + count > configuration.maxBodyBytes {
                     pending.tooLarge = true
+                    pending.discarded = pending.body.count + count
                     pending.body = []
                 } else {
                     uploadData.withMemoryRebound(to: UInt8.self, capacity: count) {
@@ -199,7 +209,6 @@ public final class HTTPServer: @unchecked Sendable {
                     }
                 }
             }
-            uploadSize.pointee = 0
             return true
         }
         if pending.answered { return true }
@@ -210,10 +219,35 @@ public final class HTTPServer: @unchecked Sendable {
             // A stopped form is malformed unless the sink refused a field (then it answers that).
             return send(pending.formStopped ? sink.malformed() : sink.finish(), on: connection)
         }
+        if let refusal = pending.refusal {
+            pending.refusal = nil
+            return send(refusal, on: connection)
+        }
         let request = makeRequest(connection: connection, url: url, method: method, body: pending.body)
         pending.body = []
         let response = pending.tooLarge ? tooLarge(request) : handler(request)
         return send(response, on: connection)
+    }
+
+    /// Answers a request refused from its headers alone (too large, not allowed, malformed).
+    ///
+    /// A client waiting for `100 Continue`, or sending no body, gets the answer at once and never
+    /// sends the body. One that sends the body without waiting has it read and dropped first (up
+    /// to ``HTTPServerConfiguration/discardBodyMaxBytes``), and is answered at its end: closing a
+    /// connection with unread bytes makes the kernel reset it, and the client may then lose the
+    /// answer before it reads it (libmicrohttpd 0.9.75 does not linger before closing).
+    private func refuse(_ response: HTTPResponse, pending: Pending, connection: OpaquePointer) -> Bool {
+        pending.tooLarge = true  // whatever body follows is dropped
+        let declared = cmhd_header(connection, "Content-Length").flatMap { Int(String(cString: $0)) }
+        let chunked = cmhd_header(connection, "Transfer-Encoding") != nil
+        let waits = cmhd_header(connection, "Expect").map { strcasecmp($0, "100-continue") == 0 } ?? false
+        let sendsBody = chunked || (declared ?? 0) > 0
+        if waits || !sendsBody || (declared ?? 0) > configuration.discardBodyMaxBytes {
+            pending.answered = true
+            return send(response, on: connection)
+        }
+        pending.refusal = response
+        return true
     }
 
     private func pointer(_ pending: Pending) -> UnsafeMutableRawPointer {

@@ -14,6 +14,7 @@
 /// | max header block (per-connection memory) | `GATEWAY_HTTP_MAX_HEADER_BYTES` | 32 KiB |
 /// | connections | `GATEWAY_HTTP_MAX_CONNECTIONS` | 1024 |
 /// | idle connection timeout | `GATEWAY_HTTP_TIMEOUT_SECONDS` | 30 |
+/// | a refused body sent without waiting for `100 Continue` is read and dropped up to | `GATEWAY_HTTP_DISCARD_MAX_BYTES` | 32 MiB |
 public struct HTTPServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     /// 0 lets the OS choose (tests).
@@ -44,6 +45,12 @@ public struct HTTPServerConfiguration: Sendable {
     public var maxConnections = 1024
     /// A connection idle this long is closed (slow clients included).
     public var timeoutSeconds = 30
+    /// A body refused before it arrives (too large, not allowed) that the client sends anyway,
+    /// without waiting for `100 Continue`, is read and dropped up to this many bytes and then
+    /// answered, so the client reads the answer instead of a reset; a larger one, announced or
+    /// reached, is answered at once and the connection closed. It also bounds how long a chunked
+    /// body past ``maxBodyBytes`` keeps the connection reading.
+    public var discardBodyMaxBytes = 32 << 20
 
     public init() {}
 
@@ -69,5 +76,6 @@ public struct HTTPServerConfiguration: Sendable {
         maxHeaderBytes = int("GATEWAY_HTTP_MAX_HEADER_BYTES", maxHeaderBytes)
         maxConnections = int("GATEWAY_HTTP_MAX_CONNECTIONS", maxConnections)
         timeoutSeconds = int("GATEWAY_HTTP_TIMEOUT_SECONDS", timeoutSeconds)
+        discardBodyMaxBytes = max(0, int("GATEWAY_HTTP_DISCARD_MAX_BYTES", discardBodyMaxBytes))
     }
 }

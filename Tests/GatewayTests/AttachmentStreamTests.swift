@@ -71,7 +71,7 @@ struct AttachmentStreamTests {
         #expect(try gateway.request("GET", "/v1/me", bearer: maria).status == 200)
     }
 
-    @Test("over GATEWAY_HTTP_MAX_UPLOAD_BYTES is 413 before the body (announced) or as soon as it passes (chunked); no token is 401; an upload cut off keeps nothing")
+    @Test("over GATEWAY_HTTP_MAX_UPLOAD_BYTES is 413 before the body (announced) or as soon as it passes (chunked; an endless one is closed); no token is 401; an upload cut off keeps nothing")
     func limitsAndCutOff() throws {
         let attachments = try TemporaryDirectory()
         let deployment = try ProxyTests.Deployment(engine: .sqlite, serviceEnvironment: ["INTAKE_ATTACHMENTS_DIR": attachments.path],
@@ -89,6 +89,10 @@ struct AttachmentStreamTests {
         let chunked = try gateway.request("POST", "/v1/attachments?file_name=a.bin", body: big,
                                           headers: ["Transfer-Encoding": "chunked"], bearer: maria)
         #expect(chunked.status == 413)
+        // One that never ends is dropped up to GATEWAY_HTTP_DISCARD_MAX_BYTES past the limit, then closed.
+        let endless = try RefusedBodyTests.chunkedWithoutEnd(port: gateway.httpPort, head: "POST /v1/attachments?file_name=a.bin HTTP/1.1\r\n"
+            + "Host: x\r\nAuthorization: Bearer \(maria)\r\nContent-Type: application/octet-stream\r\n")
+        #expect(endless < 64, "the gateway kept reading \(endless) MiB of an upload past its limit")
         #expect(try gateway.request("POST", "/v1/attachments?file_name=a.bin", body: Data("x".utf8)).status == 401)
         let unnamed = try gateway.request("POST", "/v1/attachments", body: Data("x".utf8), bearer: maria)
         #expect(unnamed.status == 400)

@@ -38,6 +38,8 @@ final class StreamedRequest: HTTPBodySink {
         self.consumer = consumer
     }
 
+    var refused: Bool { failure != nil }
+
     func write(_ bytes: UnsafeRawBufferPointer) {
         guard failure == nil else { return }
         do { try consumer.write(bytes) } catch { fail(error) }

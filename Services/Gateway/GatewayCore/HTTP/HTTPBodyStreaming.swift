@@ -6,6 +6,9 @@ public protocol HTTPBodySink: AnyObject {
     /// The next bytes of the body. A sink that failed keeps its error for ``finish()`` and
     /// ignores the rest.
     func write(_ bytes: UnsafeRawBufferPointer)
+    /// The sink has failed: ``finish()`` answers its error whatever follows, so the server may
+    /// drop the rest of the body (a bounded amount) instead of reading it into the sink.
+    var refused: Bool { get }
     /// The next bytes of a form's field (`multipart/form-data` or urlencoded, parsed by
     /// libmicrohttpd's post processor): `offset` 0 starts a field's value. Returns false to stop
     /// parsing (the sink failed).

@@ -193,9 +193,16 @@ public final class HTTPServer: @unchecked Sendable {
                 if !pending.answered, let uploadData {
                     if let form = pending.form {
                         // MHD_NO: the sink stopped (it failed) or the form is malformed; the rest is dropped.
-                        if !pending.formStopped, MHD_post_process(form, uploadData, count) != Callbacks.yes { pending.formStopped = true }
+                        if MHD_post_process(form, uploadData, count) != Callbacks.yes { pending.formStopped = true }
                     } else {
                         sink.write(UnsafeRawBufferPointer(start: uploadData, count: count))
+                    }
+                    if pending.formStopped || sink.refused {
+                        // The answer is known: the rest of the body is dropped (up to the bound).
+                        pending.closeForm()
+                        pending.sink = nil
+                        pending.tooLarge = true
+                        pending.refusal = pending.formStopped ? sink.malformed() : sink.finish()
                     }
                 }
             } else if let uploadData {

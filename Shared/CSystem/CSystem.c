@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -186,3 +189,27 @@ int csystem_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *dir
 }
 
 const short csystem_spawn_setsid = POSIX_SPAWN_SETSID;
+
+int csystem_event_set(uint32_t *word) {
+    uint32_t previous = __atomic_exchange_n(word, 2u, __ATOMIC_ACQ_REL);
+    if (previous == 1u) syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    return previous != 2u;
+}
+
+int csystem_event_wait(uint32_t *word, uint64_t deadline_ns) {
+    uint32_t state = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    if (state == 2u) return 1;
+    /* Announce a sleeper (0 -> 1); another waiter may have done it already. */
+    if (state == 0u && !__atomic_compare_exchange_n(word, &state, 1u, 0, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE) && state == 2u) return 1;
+    struct timespec until;
+    until.tv_sec = (time_t)(deadline_ns / 1000000000ull);
+    until.tv_nsec = (long)(deadline_ns % 1000000000ull);
+    for (;;) {
+        /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time; it returns at once when the
+         * word is no longer 1 (set meanwhile). */
+        long result = syscall(SYS_futex, word, FUTEX_WAIT_BITSET_PRIVATE, 1u, deadline_ns ? &until : NULL, NULL,
+                              FUTEX_BITSET_MATCH_ANY);
+        if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == 2u) return 1;
+        if (result == -1 && errno == ETIMEDOUT) return 0;
+    }
+}

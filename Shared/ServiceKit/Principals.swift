@@ -16,10 +16,13 @@ import RPCTransport
 /// ```
 public struct PrincipalSigner: Sendable {
     let secret: DeploymentSecret
+    /// Principals this signer (and its copies) verified already (``principal(of:)``).
+    let verified: VerifiedPrincipals
     static let label = Array("ocorrencias-principal-v1".utf8)
 
     public init(secret: DeploymentSecret) {
         self.secret = secret
+        verified = VerifiedPrincipals()
     }
 
     /// The two metadata entries that carry `principal`.
@@ -34,16 +37,26 @@ public struct PrincipalSigner: Sendable {
     }
 
     /// The principal of a call, `nil` when the call carries none.
+    ///
+    /// The same two metadata texts verified before (by this signer or a copy) give the principal
+    /// they gave then without checking the HMAC again (``VerifiedPrincipals``).
     /// - Throws: `UNAUTHENTICATED` when a principal is present but its signature is wrong.
     public func principal(of metadata: [String: String]) throws -> AuthV1.Principal? {
         guard let encoded = metadata[MetadataKey.principal], !encoded.isEmpty else { return nil }
+        if let signature = metadata[MetadataKey.principalSignature],
+           let known = verified.principal(encoded: encoded, signature: signature) {
+            return known
+        }
         guard let data = Data(base64Encoded: encoded), let signature = metadata[MetadataKey.principalSignature],
               let mac = Self.unhex(signature), secret.verify(mac, Self.label, Array(data)) else {
             throw RPCError(.unauthenticated, "identidade do chamador inválida / invalid caller identity")
         }
-        do { return try AuthV1.Principal(serializedBytes: Array(data)) } catch {
+        let principal: AuthV1.Principal
+        do { principal = try AuthV1.Principal(serializedBytes: Array(data)) } catch {
             throw RPCError(.unauthenticated, "identidade do chamador inválida / invalid caller identity")
         }
+        verified.remember(principal, encoded: encoded, signature: signature)
+        return principal
     }
 
     /// The principal of a call that must act on someone's behalf.
@@ -93,9 +106,4 @@ public struct PrincipalSigner: Sendable {
         }
         return bytes
     }
-}
-
-extension ServiceRuntime {
-    /// Verifies principals with this deployment's secret.
-    public var principals: PrincipalSigner { PrincipalSigner(secret: secret) }
 }

@@ -11,6 +11,9 @@ public final class ServiceRuntime: @unchecked Sendable {
     public let logger: Logger
     public let database: any Database
     public let secret: DeploymentSecret
+    /// Signs and verifies principals with ``secret``; one per runtime, so that what it
+    /// verified once is not verified again (``PrincipalSigner/principal(of:)``).
+    public let principals: PrincipalSigner
     /// Events this instance's relay hands to watchers (``EventFeed``, `EventFeed/Watch`).
     public let eventFeed = EventFeed()
     private let lock = ConditionLock()
@@ -23,6 +26,7 @@ public final class ServiceRuntime: @unchecked Sendable {
         self.logger = logger
         self.database = database
         self.secret = secret
+        principals = PrincipalSigner(secret: secret)
     }
 
     public var serviceName: String { configuration.serviceName }

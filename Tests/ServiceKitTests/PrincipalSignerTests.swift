@@ -2,7 +2,7 @@ import Foundation
 import Messages
 import RPC
 import RPCTransport
-import ServiceKit
+@testable import ServiceKit
 import Testing
 
 @Suite("Signed principals")
@@ -35,5 +35,52 @@ struct PrincipalSignerTests {
         let other = PrincipalSigner(secret: DeploymentSecret(bytes: Array("segredo-de-teste-numero-2".utf8)))
         #expect(throws: RPCError.self) { try other.principal(of: metadata) }
         #expect(try signer.principal(of: [:]) == nil)
+    }
+}
+
+@Suite("Verified principals kept")
+struct VerifiedPrincipalsTests {
+    static let secret = DeploymentSecret(bytes: Array("segredo-de-teste-numero-1".utf8))
+
+    @Test("a principal verified once answers again from what was kept, also through a copy of the signer; nothing forged rides on it")
+    func keptAndNotForgeable() throws {
+        let signer = PrincipalSigner(secret: Self.secret)
+        let metadata = signer.metadata(for: PrincipalSignerTests.principal())
+        #expect(try signer.principal(of: metadata) == PrincipalSignerTests.principal())
+        #expect(signer.verified.count == 1)
+        let copy = signer
+        #expect(try copy.principal(of: metadata) == PrincipalSignerTests.principal())
+        #expect(signer.verified.count == 1)
+
+        // Another principal's text under the kept signature, the kept text under another
+        // signature, and the kept pair at a signer of another secret: refused as before.
+        var other = PrincipalSignerTests.principal()
+        other.administrator = true
+        var swapped = metadata
+        swapped[MetadataKey.principal] = signer.metadata(for: other)[MetadataKey.principal]
+        #expect(throws: RPCError.self) { try signer.principal(of: swapped) }
+        let signature = try #require(metadata[MetadataKey.principalSignature])
+        var flipped = metadata
+        flipped[MetadataKey.principalSignature] = String(signature.dropLast()) + (signature.last == "0" ? "1" : "0")
+        #expect(throws: RPCError.self) { try signer.principal(of: flipped) }
+        var unsigned = metadata
+        unsigned[MetadataKey.principalSignature] = nil
+        #expect(throws: RPCError.self) { try signer.principal(of: unsigned) }
+        let otherSecret = PrincipalSigner(secret: DeploymentSecret(bytes: Array("segredo-de-teste-numero-2".utf8)))
+        #expect(throws: RPCError.self) { try otherSecret.principal(of: metadata) }
+        #expect(signer.verified.count == 1)
+    }
+
+    @Test("the kept principals are bounded: past the limit they start over")
+    func bounded() {
+        let kept = VerifiedPrincipals(limit: 2)
+        for index in 0..<5 {
+            var principal = PrincipalSignerTests.principal()
+            principal.id = "contato-\(index)"
+            kept.remember(principal, encoded: "texto-\(index)", signature: "assinatura-\(index)")
+            #expect(kept.count <= 2)
+        }
+        #expect(kept.principal(encoded: "texto-4", signature: "assinatura-4")?.id == "contato-4")
+        #expect(kept.principal(encoded: "texto-4", signature: "assinatura-3") == nil)
     }
 }

@@ -56,3 +56,12 @@ int csystem_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *dir
 extern const short csystem_spawn_setsid;
 /** Monotonic clock in nanoseconds. */
 uint64_t csystem_monotonic_ns(void);
+
+/** A one-shot event on a 32-bit word (initially 0): 0 not set, 1 a thread sleeps on it, 2 set.
+ *  Sets the word and, only when a thread sleeps on it, wakes every sleeper (one futex call).
+ *  Returns 1 when this call set it, 0 when it was set already. The release store publishes
+ *  whatever the caller wrote before. */
+int csystem_event_set(uint32_t *word);
+/** Waits until the word is set: 1 once set (acquire), 0 when `deadline_ns` (CLOCK_MONOTONIC,
+ *  0 = none) passed first. No system call when it is set already. */
+int csystem_event_wait(uint32_t *word, uint64_t deadline_ns);

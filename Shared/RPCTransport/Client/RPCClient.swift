@@ -65,10 +65,11 @@ public final class RPCClient: @unchecked Sendable {
     /// - Throws: ``RPCError``; `CANCELLED` when the serving call was cancelled first.
     public func callRaw(path: String, payload: [UInt8], options: CallOptions = CallOptions(),
                         cancellingWith context: ServerContext? = nil) throws -> [UInt8] {
-        let waiter = Waiter()
-        let call = start(path: path, payload: payload, options: options) { waiter.complete($0) }
+        // The calling thread sleeps until the connection's reader thread delivers the answer.
+        let answer = OneShotResult<Result<[UInt8], RPCError>>()
+        let call = start(path: path, payload: payload, options: options) { answer.complete($0) }
         context?.onCancel { call.cancel() }
-        return try waiter.wait().get()
+        return try answer.wait()!.get()
     }
 
     /// Starts a unary call; `completion` runs exactly once, possibly on a connection's reader thread
@@ -204,9 +205,9 @@ public final class RPCClient: @unchecked Sendable {
                 result[slot.endpoint] = .some(nil)
                 continue
             }
-            let waiter = Waiter()
-            connection.ping(deadline: deadline) { waiter.complete($0) }
-            if (try? waiter.wait(until: deadline).get()) != nil {
+            let pong = OneShotResult<Result<[UInt8], RPCError>>()
+            connection.ping(deadline: deadline) { pong.complete($0) }
+            if case .success? = pong.wait(untilUptimeNanoseconds: deadline.uptimeNanoseconds) {
                 result[slot.endpoint] = Double(MonotonicClock.nanoseconds() - start) / 1e6
             } else {
                 result[slot.endpoint] = .some(nil)
@@ -419,31 +420,5 @@ public final class UnaryCall: Sendable {
             return false
         }
         if cancelled { connection.cancel(callID: callID, error: Self.cancelledError) }
-    }
-}
-
-/// Blocks a thread until a callback delivers a result.
-final class Waiter: @unchecked Sendable {
-    private let condition = ConditionLock()
-    private var result: Result<[UInt8], RPCError>?
-
-    func complete(_ value: Result<[UInt8], RPCError>) {
-        condition.withLock { if result == nil { result = value } }
-        condition.broadcast()
-    }
-
-    func wait(until deadline: Deadline? = nil) -> Result<[UInt8], RPCError> {
-        condition.lock()
-        defer { condition.unlock() }
-        while result == nil {
-            if let deadline {
-                if !condition.wait(untilUptimeNanoseconds: deadline.uptimeNanoseconds) && deadline.hasPassed {
-                    return .failure(RPCError(.deadlineExceeded, "prazo esgotado / deadline exceeded"))
-                }
-            } else {
-                condition.wait()
-            }
-        }
-        return result!
     }
 }

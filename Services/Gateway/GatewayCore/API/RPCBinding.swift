@@ -142,17 +142,13 @@ extension RequestContext {
 
 /// A call started with ``RequestContext/startJSON(_:_:_:)``; ``wait()`` returns its JSON answer.
 public final class PendingJSONCall: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var result: Result<[UInt8], RPCError>?
+    private let result = OneShotResult<Result<[UInt8], RPCError>>()
     private let decode: ([UInt8]) throws -> [String: Any]
 
     init(decode: @escaping ([UInt8]) throws -> [String: Any]) { self.decode = decode }
 
     func complete(_ value: Result<[UInt8], RPCError>) {
-        condition.lock()
-        result = value
-        condition.broadcast()
-        condition.unlock()
+        result.complete(value)
     }
 
     /// Blocks until the answer arrives.
@@ -164,11 +160,7 @@ public final class PendingJSONCall: @unchecked Sendable {
     /// Blocks until the answer arrives; its bytes.
     /// - Throws: the call's ``RPCError``.
     public func waitBytes() throws -> [UInt8] {
-        condition.lock()
-        while result == nil { condition.wait() }
-        let value = result!
-        condition.unlock()
-        return try value.get()
+        try result.wait()!.get()
     }
 }
 

@@ -7,9 +7,10 @@ import Testing
 import TestSupport
 @testable import WorkflowCore
 
-/// A delivery's openings applied together (PostgreSQL: one statement for the group,
-/// ``OpeningGroup``): the same stored rows and published events as one opening after the other,
-/// duplicates and redeliveries applied once, and a failing opening losing none of the others.
+/// A delivery's openings applied together (``OpeningGroup``: on PostgreSQL one statement for the
+/// group, on SQLite one statement per table): the same stored rows and published events as one
+/// opening after the other, duplicates and redeliveries applied once, and a failing opening losing
+/// none of the others.
 @Suite("Workflow: a delivery's openings together")
 struct OpeningGroupTests {
     static let day: Int64 = 86_400_000
@@ -76,8 +77,9 @@ struct OpeningGroupTests {
         return lines
     }
 
-    /// A harness with the directory, whose configuration is cached by a first opening (on
-    /// PostgreSQL a group is written together only with a cached configuration).
+    /// A harness with the directory and two openings delivered first: on PostgreSQL a group is
+    /// written together only with a cached configuration, on SQLite once a new ticket's row is
+    /// known (``OpenedTicketRows``, learnt from two openings).
     /// Both harnesses of a comparison run on one fixed clock: the SLA of an opening reported long
     /// after the fact is computed at the delivery's moment (business minutes), which would differ
     /// when the two deliveries straddle a minute.
@@ -87,6 +89,8 @@ struct OpeningGroupTests {
         let harness = try WorkflowHarness(engine, options: options)
         try harness.seedDirectory()
         try harness.deliver(WorkflowHarness.opened("G0", openedAt: now - 1), key: "G0")
+        try harness.deliver(WorkflowHarness.opened("G00", openedAt: now - 1), key: "G00")
+        if engine == .sqlite { #expect(harness.lifecycle.openedRows.template != nil) }
         return harness
     }
 
@@ -102,7 +106,7 @@ struct OpeningGroupTests {
         // The shapes the group covers are there: files, fields, both groups, a breached SLA.
         #expect(grouped.contains { $0.contains("attachment_id='att-2'") })
         #expect(grouped.contains { $0.contains("name='pedido'") })
-        #expect(grouped.filter { $0.hasPrefix("outbox \(WorkflowV1.TicketRouted.protoName)") }.count == 5)
+        #expect(grouped.filter { $0.hasPrefix("outbox \(WorkflowV1.TicketRouted.protoName)") }.count == 6)
         #expect(try together.history("G2").first?.newValue.hasPrefix("grupo ") == true)
     }
 
@@ -125,8 +129,8 @@ struct OpeningGroupTests {
             #expect(try count("SELECT COUNT(*) AS n FROM wf_metric_tickets WHERE ticket_id = '\(id)'") == 1)
             #expect(try harness.published(WorkflowV1.TicketRouted.self, ticket: id).count == 1)
         }
-        // G0 and the two new tickets.
-        #expect(try count("SELECT COALESCE(SUM(opened), 0) AS n FROM wf_metric_daily WHERE dim = 'all'") == 3)
+        // G0, G00 and the two new tickets.
+        #expect(try count("SELECT COALESCE(SUM(opened), 0) AS n FROM wf_metric_daily WHERE dim = 'all'") == 4)
     }
 
     @Test("a redelivered group changes nothing", arguments: TestEngines.all)
@@ -195,11 +199,39 @@ struct OpeningGroupTests {
             #expect(try count("SELECT COUNT(*) AS n FROM wf_metric_tickets WHERE ticket_id = '\(id)'") == 0)
             #expect(try harness.published(WorkflowV1.TicketRouted.self, ticket: id).isEmpty)
         }
-        // G0 and the four applied.
-        #expect(try count("SELECT COALESCE(SUM(opened), 0) AS n FROM wf_metric_daily WHERE dim = 'all'") == 5)
+        // G0, G00 and the four applied.
+        #expect(try count("SELECT COALESCE(SUM(opened), 0) AS n FROM wf_metric_daily WHERE dim = 'all'") == 6)
         // B4 is applied once its stray row is gone (the relay would send it again).
         try harness.database.write { tx in try tx.execute("DELETE FROM ticket_search WHERE ticket_id = 'B4'") }
         #expect(try harness.deliver([opened("B4")]).accepted == 1)
         #expect(try count("SELECT COUNT(*) AS n FROM ticket_history WHERE ticket_id = 'B4'") == 1)
+    }
+
+    @Test("a ticket that exists, opened again in a delivery of new ones (another event): left as it is, the others written", arguments: TestEngines.all)
+    func existingTicketInAGroup(engine: DatabaseEngine) throws {
+        let harness = try Self.warmedHarness(engine)
+        func count(_ sql: String) throws -> Int64 { try harness.database.read { tx in try tx.queryOne(sql)?.int("n") ?? -1 } }
+        let before = try harness.ticket("G0").row?.subject
+        let again = WorkflowHarness.opened("G0", subject: "Outro assunto", openedAt: Self.now + 50)
+        let response = try harness.deliver([
+            WorkflowHarness.envelope(WorkflowHarness.opened("E1", openedAt: Self.now), key: "E1"),
+            WorkflowHarness.envelope(again, key: "G0"),
+            WorkflowHarness.envelope(WorkflowHarness.opened("E2", openedAt: Self.now), key: "E2"),
+        ])
+        #expect(response.accepted == 3 && response.failures.isEmpty)
+        #expect(try harness.ticket("G0").row?.subject == before)
+        #expect(before != "Outro assunto")
+        for (id, rows) in [("G0", 1), ("E1", 1), ("E2", 1)] {
+            #expect(try count("SELECT COUNT(*) AS n FROM ticket_history WHERE ticket_id = '\(id)'") == Int64(rows))
+            #expect(try count("SELECT COUNT(*) AS n FROM wf_sla_events WHERE ticket_id = '\(id)'") == Int64(rows))
+            #expect(try count("SELECT COUNT(*) AS n FROM wf_metric_tickets WHERE ticket_id = '\(id)'") == Int64(rows))
+            #expect(try harness.published(WorkflowV1.TicketRouted.self, ticket: id).count == rows)
+        }
+        // The new tickets' search rows are in the full-text index (SQLite: indexed at the commit).
+        if engine == .sqlite {
+            #expect(try count("SELECT COUNT(*) AS n FROM ticket_fts JOIN ticket_search s ON s.seq = ticket_fts.rowid WHERE s.ticket_id IN ('E1', 'E2')") == 2)
+            #expect(try count("SELECT COUNT(*) AS n FROM ticket_search WHERE fts_pending = 1") == 0)
+        }
+        #expect(try count("SELECT COALESCE(SUM(opened), 0) AS n FROM wf_metric_daily WHERE dim = 'all'") == 4)
     }
 }

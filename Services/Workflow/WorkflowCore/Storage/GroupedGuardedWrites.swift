@@ -2,22 +2,30 @@ import Observability
 import Storage
 
 /// ``GuardedWrites`` for many tickets in **one** PostgreSQL statement whose text does not depend
-/// on how many there are (issue 7: a delivery's openings).
+/// on how many there are (issue 7: a delivery's openings), or on SQLite in one statement per part
+/// (``runSQLite(_:ticketIDs:)``).
 ///
 /// Each part is declared once with its columns and gets one row per ticket (or none, or
 /// several); its rows travel as one JSON parameter read back with `json_to_recordset` as `x`, so
 /// the statement is prepared once and its executor is started once per group instead of once per
 /// ticket. A guard is an insert per ticket that does nothing on a conflict or when its ticket is
 /// not in ``tickets`` (the CTE of the tickets the statement wrote), returning `ticket_id`
-/// exactly for the rows it wrote; writes declared after it join it on `ticket_id`, so they happen
-/// only for those tickets. ``insertedCounts`` answers, per written ticket, which guards
+/// exactly for the rows it wrote; writes declared after it take only their rows whose `ticket_id`
+/// it returned (`WHERE x.ticket_id IN (SELECT ticket_id FROM guard)`, not a join: on SQLite a
+/// join of two `json_each` reads the rows again for every id), so they happen only for those
+/// tickets. ``insertedCounts`` answers, per written ticket, which guards
 /// inserted.
+///
+/// SQLite has no data-modifying CTEs: there each part with rows is a statement of its own, in
+/// declaration order, its rows read with `json_each` and `->>` from the same JSON, the tickets
+/// written and each guard run before it given as plain CTEs of ticket ids (the guard's
+/// `RETURNING ticket_id` answers), so every part's SQL is the same text on both engines.
 ///
 /// ```swift
 /// var writes = GroupedGuardedWrites(tickets: "t")
 /// writes.declareGuard("sla", into: "wf_sla_tickets", columns: [.text("ticket_id"), .bigint("version")], conflict: "ticket_id")
 /// writes.declare("sla_events", columns: [.text("ticket_id"), .bigint("at")],
-///                sql: "INSERT INTO wf_sla_events (ticket_id, seq, at) SELECT x.ticket_id, 1, x.at FROM {rows} JOIN sla USING (ticket_id)")
+///                sql: "INSERT INTO wf_sla_events (ticket_id, seq, at) SELECT x.ticket_id, 1, x.at FROM {rows} WHERE x.ticket_id IN (SELECT ticket_id FROM sla)")
 /// writes.append("sla", [.text(id), .integer(1)])
 /// writes.append("sla_events", [.text(id), .integer(at)])
 /// ```
@@ -34,9 +42,14 @@ struct GroupedGuardedWrites {
 
     private struct Part {
         let name: String
+        /// The part's SQL with `{rows}` where its rows are read.
         let sql: String
-        let width: Int
+        let columns: [Column]
         let keys: [String]
+        /// Whether it is a guard (answers the ticket ids it wrote).
+        let isGuard: Bool
+        /// The guards declared before it (SQLite: each a CTE of the ticket ids it wrote).
+        let earlierGuards: [String]
         var json = "["
         var count = 0
     }
@@ -55,6 +68,12 @@ struct GroupedGuardedWrites {
         "json_to_recordset(CAST(? AS json)) AS x(\(columns.map { "\($0.name) \($0.type)" }.joined(separator: ", ")))"
     }
 
+    /// SQLite's ``recordset(_:)``: `(SELECT value ->> '<column>' AS <column>, … FROM json_each(?)) AS x`
+    /// (JSON integers come back as integers, strings as text, `null` as NULL: the values as bound).
+    static func sqliteRecordset(_ columns: [Column]) -> String {
+        "(SELECT \(columns.map { "value ->> '\($0.name)' AS \($0.name)" }.joined(separator: ", ")) FROM json_each(?)) AS x"
+    }
+
     /// Declares the guard `name`: one insert into `table` of its rows (`columns`, one named
     /// `ticket_id`), skipping a row on a conflict on `conflict` or when its ticket is not in
     /// ``tickets``, returning `ticket_id` for the rows written.
@@ -63,23 +82,33 @@ struct GroupedGuardedWrites {
         declare(name, columns: columns, sql: """
             INSERT INTO \(table) (\(list)) SELECT \(list) FROM {rows} WHERE x.ticket_id IN (SELECT id FROM \(tickets))
             ON CONFLICT (\(conflict)) DO NOTHING RETURNING ticket_id
-            """)
-        guards.append(name)
+            """, isGuard: true)
+    }
+
+    /// Declares the guard `name` with its own `sql` (reading its rows as `x` where it says
+    /// `{rows}`), which must answer `ticket_id` exactly for the rows it wrote (SQLite: e.g. the
+    /// tickets' own insert, named as ``tickets``, `RETURNING id AS ticket_id`).
+    mutating func declareGuard(_ name: String, columns: [Column], sql: String) {
+        declare(name, columns: columns, sql: sql, isGuard: true)
     }
 
     /// Declares the write `name`: `sql` reads its rows (`columns`) as `x` where it says `{rows}`
     /// and may name the guards declared before it.
     mutating func declare(_ name: String, columns: [Column], sql: String) {
+        declare(name, columns: columns, sql: sql, isGuard: false)
+    }
+
+    private mutating func declare(_ name: String, columns: [Column], sql: String, isGuard: Bool) {
         precondition(!parts.contains { $0.name == name }, "part \(name) declared twice")
         let keys = columns.map { JSONText.quote($0.name) + ":" }
-        parts.append(Part(name: name, sql: sql.replacingOccurrences(of: "{rows}", with: Self.recordset(columns)), width: columns.count,
-                          keys: keys))
+        parts.append(Part(name: name, sql: sql, columns: columns, keys: keys, isGuard: isGuard, earlierGuards: guards))
+        if isGuard { guards.append(name) }
     }
 
     /// Adds a row (its values in the order of the part's columns; texts, integers or NULL).
     mutating func append(_ name: String, _ row: [SQLValue]) {
         guard let index = parts.firstIndex(where: { $0.name == name }) else { preconditionFailure("part \(name) not declared") }
-        precondition(row.count == parts[index].width, "part \(name) takes \(parts[index].width) values")
+        precondition(row.count == parts[index].columns.count, "part \(name) takes \(parts[index].columns.count) values")
         var json = parts[index].count == 0 ? "{" : ",{"
         for (position, value) in row.enumerated() {
             if position > 0 { json += "," }
@@ -99,7 +128,40 @@ struct GroupedGuardedWrites {
     /// The parts as data-modifying CTEs in declaration order (`name AS (...)`, comma-separated)
     /// and their parameters (one JSON array each).
     var ctes: (sql: String, params: [SQLValue]) {
-        (parts.map { "\($0.name) AS (\($0.sql))" }.joined(separator: ",\n"), parts.map { .text($0.json + "]") })
+        (parts.map { "\($0.name) AS (\($0.sql.replacingOccurrences(of: "{rows}", with: Self.recordset($0.columns))))" }.joined(separator: ",\n"),
+         parts.map { .text($0.json + "]") })
+    }
+
+    /// SQLite: runs the parts with rows, one statement each in declaration order: `WITH` the
+    /// tickets written (``tickets``, with the column `id`: `ticketIDs`, or the ids written by
+    /// the guard of that name when one is declared) and each earlier guard (`ticket_id`: the
+    /// ids it wrote), then the part's SQL over its rows. A guard's `RETURNING ticket_id` tells
+    /// which tickets it wrote for.
+    /// - Returns: per ticket id, the guards that inserted for it.
+    func runSQLite(_ tx: any SQLExecutor, ticketIDs: [String] = []) throws -> [String: Set<String>] {
+        var written: [String: [String]] = [:], inserted: [String: Set<String>] = [:]
+        for part in parts where part.count > 0 {
+            var ctes: [String] = [], params: [SQLValue] = []
+            if part.name != tickets {
+                ctes.append("\(tickets)(id) AS (SELECT value FROM json_each(?))")
+                params.append(.text(JSONText.array(written[tickets] ?? ticketIDs)))
+            }
+            for name in part.earlierGuards where name != tickets {
+                ctes.append("\(name)(ticket_id) AS (SELECT value FROM json_each(?))")
+                params.append(.text(JSONText.array(written[name] ?? [])))
+            }
+            let rows = part.sql.replacingOccurrences(of: "{rows}", with: Self.sqliteRecordset(part.columns))
+            let sql = ctes.isEmpty ? rows : "WITH \(ctes.joined(separator: ", "))\n\(rows)"
+            params.append(.text(part.json + "]"))
+            guard part.isGuard else {
+                try tx.execute(sql, params)
+                continue
+            }
+            let ids = try tx.query(sql, params).map { try $0.text("ticket_id") }
+            written[part.name] = ids
+            for id in ids { inserted[id, default: []].insert(part.name) }
+        }
+        return inserted
     }
 
     /// The `SELECT` list answering, per written ticket (`<tickets>.id`), how many rows each

@@ -110,6 +110,20 @@ struct OpeningGroupTests {
         #expect(try together.history("G2").first?.newValue.hasPrefix("grupo ") == true)
     }
 
+    @Test("a delivery of 21 openings (SQLite: statements of 16, 4 and 1 rows) stores and publishes what one by one does", arguments: TestEngines.all)
+    func largeGroup(engine: DatabaseEngine) throws {
+        let together = try Self.warmedHarness(engine), alone = try Self.warmedHarness(engine)
+        let events = (1...21).map { index in
+            WorkflowHarness.opened("L\(index)", organization: index % 2 == 0 ? "org-1" : "org-2", subject: "Pedido \(index)", openedAt: Self.now + Int64(index))
+        }
+        let response = try together.deliver(events.map { WorkflowHarness.envelope($0, key: $0.ticketID) })
+        #expect(response.accepted == 21 && response.failures.isEmpty)
+        for event in events { try alone.deliver(event, key: event.ticketID) }
+        let grouped = try Self.snapshot(together)
+        #expect(grouped == (try Self.snapshot(alone)))
+        #expect(grouped.filter { $0.hasPrefix("outbox \(WorkflowV1.TicketRouted.protoName)") }.count == 23)
+    }
+
     @Test("the same ticket twice in a delivery (two events) and the same event twice: written once, by the first", arguments: TestEngines.all)
     func duplicatesInAGroup(engine: DatabaseEngine) throws {
         let harness = try Self.warmedHarness(engine)

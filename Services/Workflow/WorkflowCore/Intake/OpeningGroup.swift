@@ -21,8 +21,8 @@ import Storage
 /// SQLite has no executor start-up of this kind, but each statement has its own cost — a
 /// statement savepoint, binding, stepping, the statement cache's look-up — and an opening ran
 /// about seventeen of them: there the group's tickets, search rows, request versions, history
-/// lines and the observers' rows go out as one `INSERT … SELECT` per table over the same JSON
-/// rows (``GroupedGuardedWrites/runSQLite(_:ticketIDs:)``), ``TicketIntake/insertTogetherSQLite(_:_:_:template:)``.
+/// lines and the observers' rows go out as one `INSERT … SELECT` per table (per 16 tickets) over
+/// `VALUES` rows (``GroupedGuardedWrites/runSQLite(_:ticketIDs:)``), ``TicketIntake/insertTogetherSQLite(_:_:_:template:)``.
 enum OpeningGroup {
     /// The openings waiting in the transaction running on this thread.
     final class Pending: @unchecked Sendable {
@@ -123,9 +123,9 @@ extension TicketIntake {
     /// configuration version is not `expectedVersion` (nothing written).
     private static func insertTogether(_ tx: any SQLExecutor, _ events: [IntakeV1.TicketOpened], _ lifecycle: TicketLifecycle,
                                        routing: RoutingSnapshot, expectedVersion: Int64) throws -> Bool {
-        var openings = GroupedGuardedWrites(tickets: "t")
+        var openings = GroupedGuardedWrites(tickets: "t", engine: .postgres)
         openings.declare("o", columns: openingColumns, sql: "SELECT * FROM {rows}")
-        var observers = GroupedGuardedWrites(tickets: "t")
+        var observers = GroupedGuardedWrites(tickets: "t", engine: .postgres)
         let positions = lifecycle.declareGroupOpening(&observers)
         var finishes: [[(Set<String>) throws -> Void]] = [], instants: [Int64] = []
         finishes.reserveCapacity(events.count)
@@ -200,7 +200,7 @@ extension TicketIntake {
                                      template: OpenedTicketRows.Template) throws {
         try ConfigVersion.scoped(try ConfigVersion.read(tx)) {
             let routing = try lifecycle.routing.snapshot(tx)
-            var writes = GroupedGuardedWrites(tickets: "t")
+            var writes = GroupedGuardedWrites(tickets: "t", engine: .sqlite)
             declareTicketParts(&writes)
             let positions = lifecycle.declareGroupOpening(&writes)
             var groupNames: [String: SQLValue] = [:]

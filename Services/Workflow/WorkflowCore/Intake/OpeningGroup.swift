@@ -168,15 +168,17 @@ extension TicketIntake {
         return ticketColumns.map { integers.contains($0) ? .bigint($0) : .text($0) }
     }()
 
+    /// SQLite's insert of a group's tickets (part `t`), made once.
+    private static let insertTicketRows = """
+        \(insertTicketColumns) SELECT \(ticketColumns.joined(separator: ", ")) FROM {rows} WHERE true ON CONFLICT (id) DO NOTHING RETURNING id AS ticket_id
+        """
+
     /// Declares SQLite's parts of a group's tickets: the guard `t` (the tickets' insert, writing
     /// nothing for a ticket that exists), then, for the tickets it wrote, their search rows
     /// (``DeferredTextIndex``), request versions and "opened" history lines, as ``open(_:_:_:)``
     /// writes them one by one.
     private static func declareTicketParts(_ writes: inout GroupedGuardedWrites) {
-        let list = ticketColumns.joined(separator: ", ")
-        writes.declareGuard("t", columns: ticketRowColumns, sql: """
-            \(insertTicketColumns) SELECT \(list) FROM {rows} WHERE true ON CONFLICT (id) DO NOTHING RETURNING id AS ticket_id
-            """)
+        writes.declareGuard("t", columns: ticketRowColumns, sql: insertTicketRows)
         DeferredTextIndex.declareSearchRows("s", in: &writes)
         writes.declare("v", columns: [.text("ticket_id"), .text("text"), .text("author_id"), .text("author_name"), .bigint("at")], sql: """
             INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at)

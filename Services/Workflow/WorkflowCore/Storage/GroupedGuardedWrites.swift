@@ -1,5 +1,6 @@
 import Observability
 import Storage
+import Synchronization
 
 /// ``GuardedWrites`` for many tickets in **one** PostgreSQL statement whose text does not depend
 /// on how many there are (issue 7: a delivery's openings), or on SQLite in one statement per part
@@ -90,6 +91,35 @@ struct GroupedGuardedWrites {
         return "x(\(columns.map(\.name).joined(separator: ", "))) AS (VALUES \(Array(repeating: row, count: rows).joined(separator: ", ")))"
     }
 
+    /// What a SQLite statement of a part is made of (its text depends on nothing else).
+    private struct SQLiteText: Hashable {
+        let tickets: String
+        let name: String
+        let sql: String
+        let columns: [String]
+        let earlierGuards: [String]
+        let rows: Int
+    }
+
+    /// SQLite statement texts made so far: putting one together (the `{rows}` replacement, the
+    /// CTE list, the `VALUES` rows) cost more than its look-up (≈ 9 % of workflow's CPU per
+    /// end-to-end open when made for every group). A few dozen texts: the parts of the openings.
+    private static let sqliteTexts = Mutex<[SQLiteText: String]>([:])
+
+    /// The text of a SQLite statement of `part` with `rows` rows (``runSQLite(_:ticketIDs:)``).
+    private func sqliteText(_ part: Part, rows: Int) -> String {
+        let key = SQLiteText(tickets: tickets, name: part.name, sql: part.sql, columns: part.columns.map(\.name),
+                             earlierGuards: part.earlierGuards, rows: rows)
+        if let known = Self.sqliteTexts.withLock({ $0[key] }) { return known }
+        var ctes: [String] = []
+        if part.name != tickets { ctes.append("\(tickets)(id) AS (SELECT value FROM json_each(?))") }
+        for name in part.earlierGuards where name != tickets { ctes.append("\(name)(ticket_id) AS (SELECT value FROM json_each(?))") }
+        ctes.append(Self.sqliteValues(part.columns, rows: rows))
+        let text = "WITH \(ctes.joined(separator: ", "))\n\(part.sql.replacingOccurrences(of: "{rows}", with: "x"))"
+        Self.sqliteTexts.withLock { $0[key] = text }
+        return text
+    }
+
     /// Declares the guard `name`: one insert into `table` of its rows (`columns`, one named
     /// `ticket_id`), skipping a row on a conflict on `conflict` or when its ticket is not in
     /// ``tickets``, returning `ticket_id` for the rows written.
@@ -116,7 +146,8 @@ struct GroupedGuardedWrites {
 
     private mutating func declare(_ name: String, columns: [Column], sql: String, isGuard: Bool) {
         precondition(!parts.contains { $0.name == name }, "part \(name) declared twice")
-        let keys = columns.map { JSONText.quote($0.name) + ":" }
+        // The JSON keys of PostgreSQL's rows (SQLite binds the values).
+        let keys = engine == .postgres ? columns.map { JSONText.quote($0.name) + ":" } : []
         parts.append(Part(name: name, sql: sql, columns: columns, keys: keys, isGuard: isGuard, earlierGuards: guards))
         if isGuard { guards.append(name) }
     }
@@ -162,21 +193,14 @@ struct GroupedGuardedWrites {
         precondition(engine == .sqlite, "GroupedGuardedWrites made for PostgreSQL")
         var written: [String: [String]] = [:], inserted: [String: Set<String>] = [:]
         for part in parts where part.count > 0 {
-            var ctes: [String] = [], params: [SQLValue] = []
-            if part.name != tickets {
-                ctes.append("\(tickets)(id) AS (SELECT value FROM json_each(?))")
-                params.append(.text(JSONText.array(written[tickets] ?? ticketIDs)))
-            }
-            for name in part.earlierGuards where name != tickets {
-                ctes.append("\(name)(ticket_id) AS (SELECT value FROM json_each(?))")
-                params.append(.text(JSONText.array(written[name] ?? [])))
-            }
-            let sql = part.sql.replacingOccurrences(of: "{rows}", with: "x")
+            var params: [SQLValue] = []
+            if part.name != tickets { params.append(.text(JSONText.array(written[tickets] ?? ticketIDs))) }
+            for name in part.earlierGuards where name != tickets { params.append(.text(JSONText.array(written[name] ?? []))) }
             var ids: [String] = [], start = 0
+            let width = part.columns.count
             while start < part.count {
                 let rows = Self.sqliteChunks.first { $0 <= part.count - start } ?? 1
-                let width = part.columns.count
-                let statement = "WITH \((ctes + [Self.sqliteValues(part.columns, rows: rows)]).joined(separator: ", "))\n\(sql)"
+                let statement = sqliteText(part, rows: rows)
                 let values = params + part.values[(start * width)..<((start + rows) * width)]
                 start += rows
                 guard part.isGuard else {

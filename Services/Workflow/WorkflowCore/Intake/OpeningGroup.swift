@@ -1,8 +1,8 @@
 import Messages
 import Storage
 
-/// A transaction's consecutive `TicketOpened` events applied together (issue 7): on PostgreSQL
-/// by **one** statement, on SQLite by one statement per table.
+/// PostgreSQL: a transaction's consecutive `TicketOpened` events applied by **one** statement
+/// (issue 7).
 ///
 /// One opening is one statement with a dozen data-modifying CTEs (the ticket, its search row,
 /// request version, history line, SLA, inactivity and metric rows); each run pays the executor's
@@ -16,13 +16,8 @@ import Storage
 /// remaining writes in order. The events' order, what is stored and what is published are those
 /// of one opening after the other; if anything fails, the transaction fails as before (and the
 /// consumer applies the delivery again one event per transaction, where a group has one
-/// opening).
-///
-/// SQLite has no executor start-up of this kind, but each statement has its own cost — a
-/// statement savepoint, binding, stepping, the statement cache's look-up — and an opening ran
-/// about seventeen of them: there the group's tickets, search rows, request versions, history
-/// lines and the observers' rows go out as one `INSERT … SELECT` per table (per 16 tickets) over
-/// `VALUES` rows (``GroupedGuardedWrites/runSQLite(_:ticketIDs:)``), ``TicketIntake/insertTogetherSQLite(_:_:_:template:)``.
+/// opening). SQLite (its statements cost no start-up of this kind, and a delivery group's
+/// openings share one transaction already) opens each at once.
 enum OpeningGroup {
     /// The openings waiting in the transaction running on this thread.
     final class Pending: @unchecked Sendable {
@@ -37,9 +32,9 @@ enum OpeningGroup {
     @TaskLocal static var pending: Pending?
 
     /// Runs `body` (a transaction's event handlers) collecting its openings, then applies those
-    /// still waiting (inside another scope it only runs `body`).
+    /// still waiting (PostgreSQL; elsewhere, or inside another scope, it only runs `body`).
     static func around(_ tx: any SQLExecutor, lifecycle: TicketLifecycle, _ body: () throws -> Void) throws {
-        guard pending == nil else { return try body() }
+        guard tx.engine == .postgres, pending == nil else { return try body() }
         let openings = Pending(lifecycle: lifecycle)
         try $pending.withValue(openings) {
             try body()
@@ -64,16 +59,13 @@ enum OpeningGroup {
 }
 
 extension TicketIntake {
-    /// Opens `events` in order, as ``open(_:_:_:)`` one after the other would: with two or more
-    /// of them, on PostgreSQL with a cached configuration, the tickets and the observers' rows
-    /// that can join (``OpeningWriter``) in one statement, on SQLite (once ``OpenedTicketRows``
-    /// knows a new ticket's row) in one statement per table; then each ticket's other writes
+    /// Opens `events` in order, as ``open(_:_:_:)`` one after the other would: on PostgreSQL, with
+    /// a cached configuration and two or more of them, the tickets and the observers' rows that
+    /// can join (``OpeningWriter``) in one statement, then each ticket's other writes
     /// (``finishOpening(_:_:_:_:at:joined:)``). A ticket named twice is written by its first
     /// event; the later one finds it, as it would after a commit.
     static func openTogether(_ tx: any SQLExecutor, _ events: [IntakeV1.TicketOpened], _ lifecycle: TicketLifecycle) throws {
-        let template = tx.engine == .sqlite ? lifecycle.openedRows.template : nil
-        let cached = tx.engine == .postgres && ConfigVersion.current == nil ? lifecycle.routing.cached : nil
-        guard events.count > 1, template != nil || cached != nil else {
+        guard events.count > 1, tx.engine == .postgres, ConfigVersion.current == nil, let cached = lifecycle.routing.cached else {
             for event in events { try open(tx, event, lifecycle) }
             return
         }
@@ -83,9 +75,7 @@ extension TicketIntake {
         }
         if group.count == 1 {
             try open(tx, group[0], lifecycle)
-        } else if let template {
-            try insertTogetherSQLite(tx, group, lifecycle, template: template)
-        } else if let cached {
+        } else {
             let done = try ConfigVersion.scoped(cached.version) {
                 try insertTogether(tx, group, lifecycle, routing: cached.snapshot, expectedVersion: cached.version)
             }
@@ -123,9 +113,9 @@ extension TicketIntake {
     /// configuration version is not `expectedVersion` (nothing written).
     private static func insertTogether(_ tx: any SQLExecutor, _ events: [IntakeV1.TicketOpened], _ lifecycle: TicketLifecycle,
                                        routing: RoutingSnapshot, expectedVersion: Int64) throws -> Bool {
-        var openings = GroupedGuardedWrites(tickets: "t", engine: .postgres)
+        var openings = GroupedGuardedWrites(tickets: "t")
         openings.declare("o", columns: openingColumns, sql: "SELECT * FROM {rows}")
-        var observers = GroupedGuardedWrites(tickets: "t", engine: .postgres)
+        var observers = GroupedGuardedWrites(tickets: "t")
         let positions = lifecycle.declareGroupOpening(&observers)
         var finishes: [[(Set<String>) throws -> Void]] = [], instants: [Int64] = []
         finishes.reserveCapacity(events.count)
@@ -157,84 +147,5 @@ extension TicketIntake {
             try finishOpening(tx, event, TicketRecord(row), lifecycle, at: instants[index], joined: joined)
         }
         return true
-    }
-}
-
-extension TicketIntake {
-    /// The columns of SQLite's rows of `tickets` in a group (``ticketColumns``).
-    private static let ticketRowColumns: [GroupedGuardedWrites.Column] = {
-        let integers: Set<String> = ["origin", "declared_category", "declared_priority", "category", "priority", "stage_since", "access_level",
-                                     "opened_at", "updated_at", "last_interaction_at"]
-        return ticketColumns.map { integers.contains($0) ? .bigint($0) : .text($0) }
-    }()
-
-    /// SQLite's insert of a group's tickets (part `t`), made once.
-    private static let insertTicketRows = """
-        \(insertTicketColumns) SELECT \(ticketColumns.joined(separator: ", ")) FROM {rows} WHERE true ON CONFLICT (id) DO NOTHING RETURNING id AS ticket_id
-        """
-
-    /// Declares SQLite's parts of a group's tickets: the guard `t` (the tickets' insert, writing
-    /// nothing for a ticket that exists), then, for the tickets it wrote, their search rows
-    /// (``DeferredTextIndex``), request versions and "opened" history lines, as ``open(_:_:_:)``
-    /// writes them one by one.
-    private static func declareTicketParts(_ writes: inout GroupedGuardedWrites) {
-        writes.declareGuard("t", columns: ticketRowColumns, sql: insertTicketRows)
-        DeferredTextIndex.declareSearchRows("s", in: &writes)
-        writes.declare("v", columns: [.text("ticket_id"), .text("text"), .text("author_id"), .text("author_name"), .bigint("at")], sql: """
-            INSERT INTO text_versions (ticket_id, field, version, text, author_id, author_name, at)
-            SELECT x.ticket_id, 'request', 1, x.text, x.author_id, x.author_name, x.at FROM {rows} WHERE x.ticket_id IN (SELECT id FROM t)
-            """)
-        writes.declare("h", columns: [.text("id"), .text("ticket_id"), .bigint("at"), .text("new_value"), .text("note"), .text("actor_id"),
-                                      .text("actor_name")], sql: """
-            INSERT INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
-            SELECT x.id, x.ticket_id, x.at, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = x.ticket_id), 'opened', '',
-                   x.new_value, x.note, x.actor_id, x.actor_name
-            FROM {rows} WHERE x.ticket_id IN (SELECT id FROM t)
-            """)
-    }
-
-    /// SQLite: writes `events` (distinct tickets) with one statement per table
-    /// (``GroupedGuardedWrites/runSQLite(_:ticketIDs:)``): the tickets, their search rows,
-    /// request versions and history lines, and the observers' rows that can join
-    /// (``OpeningWriter``); then each new ticket's other writes in order. A new ticket's row is
-    /// made from `template` (``OpenedTicketRows``), as ``open(_:_:_:)`` makes it.
-    static func insertTogetherSQLite(_ tx: any SQLExecutor, _ events: [IntakeV1.TicketOpened], _ lifecycle: TicketLifecycle,
-                                     template: OpenedTicketRows.Template) throws {
-        try ConfigVersion.scoped(try ConfigVersion.read(tx)) {
-            let routing = try lifecycle.routing.snapshot(tx)
-            var writes = GroupedGuardedWrites(tickets: "t", engine: .sqlite)
-            declareTicketParts(&writes)
-            let positions = lifecycle.declareGroupOpening(&writes)
-            var groupNames: [String: SQLValue] = [:]
-            var openings: [(ticket: TicketRecord, at: Int64, finish: [(Set<String>) throws -> Void])] = []
-            openings.reserveCapacity(events.count)
-            for event in events {
-                let opening = OpeningValues(event, lifecycle, routing: routing)
-                let groupName: SQLValue
-                if let known = groupNames[opening.group] {
-                    groupName = known
-                } else {
-                    groupName = opening.group.isEmpty ? .null
-                        : try tx.queryOne("SELECT name FROM staff_groups WHERE id = ?", [.text(opening.group)])?["name"] ?? .null
-                    groupNames[opening.group] = groupName
-                }
-                let ticket = TicketRecord(lifecycle.openedRows.row(template, values: opening.ticketParams, groupName: groupName))
-                writes.append("t", opening.ticketParams)
-                writes.append("s", [.text(event.ticketID)] + opening.searchParams)
-                writes.append("v", [.text(event.ticketID)] + opening.versionParams)
-                writes.append("h", [.text(RandomID.timeOrdered()), .text(event.ticketID), .integer(opening.at), .text(lifecycle.describe(ticket)),
-                                    .text(event.channel), .text(opening.actor.id), .text(opening.actor.name)])
-                // The observers' rows are computed from the ticket as it is about to be written.
-                openings.append((ticket, opening.at, try lifecycle.addGroupOpening(tx, ticket, at: opening.at, to: &writes)))
-            }
-            let inserted = try writes.runSQLite(tx)
-            try DeferredTextIndex.searchRowsWritten(tx, events.map(\.ticketID).filter { inserted[$0]?.contains("t") == true })
-            for (event, opening) in zip(events, openings) {
-                // Not written: the ticket existed, and is left as it is.
-                guard let guards = inserted[event.ticketID], guards.contains("t") else { continue }
-                let joined = JoinedWrites(positions: positions, finish: opening.finish, inserted: guards)
-                try finishOpening(tx, event, opening.ticket, lifecycle, at: opening.at, joined: joined)
-            }
-        }
     }
 }

@@ -88,29 +88,4 @@ enum DeferredTextIndex {
                 """, [.text(ticketID)])
         }
     }
-
-    /// Declares the part `name` of a group of openings on SQLite (``GroupedGuardedWrites``, rows
-    /// `ticket_id`, `subject`, `request`): the search rows of the tickets written, pending inside
-    /// a scope as ``insertSearchRow(_:ticketID:subject:request:)`` writes them.
-    static func declareSearchRows(_ name: String, in writes: inout GroupedGuardedWrites) {
-        writes.declare(name, columns: [.text("ticket_id"), .text("subject"), .text("request")], sql: """
-            INSERT INTO ticket_search (ticket_id, subject, request, fts_pending)
-            SELECT x.ticket_id, x.subject, x.request, \(pending == nil ? 0 : 1) FROM {rows} WHERE x.ticket_id IN (SELECT id FROM \(writes.tickets))
-            """)
-    }
-
-    /// After the part of ``declareSearchRows(_:in:)`` ran: the rows of `ticketIDs` (the tickets
-    /// written) wait for the end of the scope, or are indexed now outside one.
-    static func searchRowsWritten(_ tx: any SQLExecutor, _ ticketIDs: [String]) throws {
-        guard !ticketIDs.isEmpty else { return }
-        if let pending {
-            pending.ticketIDs += ticketIDs
-            return
-        }
-        try tx.execute("""
-            INSERT INTO ticket_fts (rowid, subject, request, solution, discussion, public_discussion)
-            SELECT seq, subject, request, solution, discussion, public_discussion FROM ticket_search
-            WHERE ticket_id IN (SELECT value FROM json_each(?))
-            """, [.text(JSONText.array(ticketIDs))])
-    }
 }

@@ -10,14 +10,14 @@ extension SLAEngine {
                                          .bigint("updated_at")], conflict: "ticket_id")
         statement.declare("sla_events", columns: [.text("ticket_id"), .bigint("at"), .text("kind"), .text("detail")], sql: """
             INSERT INTO wf_sla_events (ticket_id, seq, at, kind, detail) SELECT x.ticket_id, 1, x.at, x.kind, x.detail
-            FROM {rows} WHERE x.ticket_id IN (SELECT ticket_id FROM sla)
+            FROM {rows} JOIN sla ON sla.ticket_id = x.ticket_id
             """)
         statement.declare("sla_targets", columns: [.text("ticket_id"), .integer("target"), .integer("cycle"), .text("status"),
                                                    .bigint("target_ms"), .bigint("elapsed_ms"), .bigint("due_at"), .bigint("warn_at"),
                                                    .bigint("stopped_at")], sql: """
             INSERT INTO wf_sla_targets (ticket_id, target, cycle, status, target_ms, elapsed_ms, due_at, warn_at, stopped_at)
             SELECT x.ticket_id, x.target, x.cycle, x.status, x.target_ms, x.elapsed_ms, x.due_at, x.warn_at, x.stopped_at
-            FROM {rows} WHERE x.ticket_id IN (SELECT ticket_id FROM sla)
+            FROM {rows} JOIN sla ON sla.ticket_id = x.ticket_id
             """)
         TimerStore.declareGroupedInserts("sla_timers", guardName: "sla", in: &statement)
     }

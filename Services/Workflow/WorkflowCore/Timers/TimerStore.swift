@@ -110,7 +110,7 @@ public enum TimerStore {
                                           .bigint("generation"), .bigint("created_at")], sql: """
             INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
             SELECT x.id, x.ticket_id, x.kind, x.due_at, x.payload, x.generation, 'pending', 0, x.created_at
-            FROM {rows} WHERE x.ticket_id IN (SELECT ticket_id FROM \(guardName))
+            FROM {rows} JOIN \(guardName) ON \(guardName).ticket_id = x.ticket_id
             """)
     }
 

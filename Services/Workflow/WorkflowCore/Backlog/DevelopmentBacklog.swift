@@ -22,7 +22,7 @@ enum DevelopmentBacklog {
 
     static func version(_ tx: any SQLExecutor, _ id: String) throws -> WorkflowV1.Version {
         guard let row = try tx.queryOne("""
-            SELECT v.*, (SELECT COUNT(*) FROM tickets t WHERE t.version_id = v.id) AS items FROM dev_versions v WHERE v.id = ?
+            SELECT v.*, (SELECT COUNT(*) FROM tickets t WHERE t.version_id = v.id AND \(HeldTicketIndexes.versionCondition)) AS items FROM dev_versions v WHERE v.id = ?
             """, [.text(id)]) else {
             throw RPCError(.notFound, "versão não encontrada / version not found")
         }
@@ -64,7 +64,7 @@ enum DevelopmentBacklog {
                 try actor.requireStaff()
                 var response = WorkflowV1.ListVersionsResponse()
                 response.versions = try tx.query("""
-                    SELECT v.*, (SELECT COUNT(*) FROM tickets t WHERE t.version_id = v.id) AS items FROM dev_versions v
+                    SELECT v.*, (SELECT COUNT(*) FROM tickets t WHERE t.version_id = v.id AND \(HeldTicketIndexes.versionCondition)) AS items FROM dev_versions v
                     \(request.includeDelivered ? "" : "WHERE v.delivered_at = 0") ORDER BY v.target_date, v.id
                     """).map(version)
                 return response
@@ -116,7 +116,7 @@ enum DevelopmentBacklog {
                 let at = lifecycle.now()
                 try tx.execute("UPDATE dev_versions SET delivered_at = ? WHERE id = ?", [.integer(at), .text(version.id)])
                 var response = WorkflowV1.DeliverVersionResponse()
-                for row in try tx.query("SELECT id FROM tickets WHERE version_id = ? AND stage = ? ORDER BY opened_at, id",
+                for row in try tx.query("SELECT t.id FROM tickets t WHERE t.version_id = ? AND \(HeldTicketIndexes.versionCondition) AND t.stage = ? ORDER BY t.opened_at, t.id",
                                         [.text(version.id), .text(developmentStage)]) {
                     let ticket = try lifecycle.load(tx, row.s("id"), forUpdate: true)
                     try lifecycle.move(tx, ticket, to: finalStage, trigger: .agent, actor: actor,

@@ -31,6 +31,8 @@ public struct TicketQueries: Sendable {
             clauses.append("\(column) = ?")
             params.append(.text(value))
         }
+        // An agent's tickets: the agent index is partial (HeldTicketIndexes), and this says so.
+        if !filter.agentID.isEmpty || filter.mine { clauses.append(HeldTicketIndexes.agentCondition) }
         if filter.mine {
             clauses.append("t.agent_id = ?")
             params.append(.text(actor.id))

@@ -34,6 +34,25 @@ struct RandomIDTests {
         #expect(RandomID.uuids(0).isEmpty)
     }
 
+    @Test("single ids drawn by 8 threads at once from the bytes fetched ahead are valid and all distinct, across many refills")
+    func concurrentSingleIDs() {
+        let ids = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            var mine: [String] = []
+            for index in 0..<4_000 {
+                switch (thread + index) % 3 {
+                case 0: mine.append(RandomID.uuid())
+                case 1: mine.append(RandomID.timeOrdered())
+                default: mine += RandomID.uuids(2)
+                }
+            }
+            ids.withLock { $0 += mine }
+        }
+        let all = ids.withLock { $0 }
+        #expect(Set(all).count == all.count)
+        for id in all.prefix(2_000) { Self.check(id, version: Array(id.utf8)[14] == UInt8(ascii: "7") ? 0x70 : 0x40) }
+    }
+
     @Test("version 7 ids carry their milliseconds in the first 48 bits, so later ids sort after earlier ones")
     func version7() throws {
         let ms: Int64 = 1_795_967_462_198

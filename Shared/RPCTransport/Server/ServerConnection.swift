@@ -29,8 +29,18 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
 
     // Shared state, guarded by `lock`.
     private let lock = ConditionLock()
+    /// Frames queued and not yet taken by a sender, in the order they were queued.
     private var outbound: [UInt8] = []
-    private var outboundOffset = 0
+    /// Whether a thread is writing to the socket now (``flush()``), outside the lock: only that
+    /// thread touches `writing`, and the others leave what they queue to it.
+    private var sending = false
+    /// ``close()`` waits for the sender to finish before it closes the descriptor.
+    private var closeWaitsForSender = false
+    /// The bytes the sender took out of `outbound` (and, after a write that would block, what is
+    /// left of them for the next sender), written from `writingOffset` on. Owned by the thread
+    /// that set `sending`; only touched under `lock` otherwise.
+    private var writing: [UInt8] = []
+    private var writingOffset = 0
     private var corked = false
     private var writeArmed = false
     private var readPaused = false
@@ -82,7 +92,7 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
             close(reason: "peer closed")
             return
         }
-        if events & csystem_epollout != 0 { lock.withLock { flushLocked() } }
+        if events & csystem_epollout != 0 { flush() }
         if events & csystem_epollin != 0 { readAvailable() }
         if lock.withLock({ broken }) { close(reason: "write failed") }
     }
@@ -90,7 +100,10 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     private func readAvailable() {
         let buffer = server.readBuffer(for: loop)
         lock.withLock { corked = true }
-        defer { lock.withLock { corked = false; flushLocked() } }
+        defer {
+            lock.withLock { corked = false }
+            flush()
+        }
         while !closedOnLoop {
             if lock.withLock({ readPaused }) { break }
             let n = read(fd, buffer.baseAddress, buffer.count)
@@ -357,17 +370,17 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
 
     /// Ends a call with `error` now (deadline, flow-control violation); the handler's later result is dropped.
     private func expire(callID: UInt64, error: RPCError) {
-        let call = lock.withLock { () -> ActiveCall? in
-            guard let call = calls.removeValue(forKey: callID) else { return nil }
+        let (call, write) = lock.withLock { () -> (ActiveCall?, Bool) in
+            guard let call = calls.removeValue(forKey: callID) else { return (nil, false) }
             var frame = RpcV1.Frame()
             frame.kind = .response
             frame.callID = callID
             frame.status = error.status
             frame.appendLengthPrefixed(to: &outbound)
-            if !corked { flushLocked() }
             resumeReadingIfPossibleLocked()
-            return call
+            return (call, !corked)
         }
+        if write { flush() }
         guard let call else { return }
         call.state.cancel()
         call.stream?.interrupt(error)
@@ -379,8 +392,8 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         var frame = RpcV1.Frame()
         frame.kind = .response
         frame.callID = callID
-        let call = lock.withLock { () -> ActiveCall? in
-            guard let call = calls.removeValue(forKey: callID) else { return nil }
+        let (call, write) = lock.withLock { () -> (ActiveCall?, Bool) in
+            guard let call = calls.removeValue(forKey: callID) else { return (nil, false) }
             switch outcome {
             case .success(let payload): frame.payload = payload
             case .failure(let error) where call.deadline.hasPassed && error.code == .cancelled:
@@ -388,13 +401,17 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
                 frame.status = RPCError(.deadlineExceeded, "prazo da chamada esgotado / deadline exceeded").status
             case .failure(let error): frame.status = error.status
             }
+            var write = false
             if !broken {
                 frame.appendLengthPrefixed(to: &outbound)
-                if !corked && !RPCResponses.deferFlush(self) { flushLocked() }
+                write = !corked && !RPCResponses.deferFlush(self)
             }
             resumeReadingIfPossibleLocked()
-            return call
+            return (call, write)
         }
+        // Written outside the lock: the event loop reading this connection's next request (which
+        // the answer's caller may send before `send` here returns) does not wait for it.
+        if write { flush() }
         guard let call else { return }
         if case .failure(let error) = outcome { call.stream?.interrupt(error) }
         logCall(call, callID: callID, code: outcome.errorCode)
@@ -433,11 +450,12 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
 
     /// Queues a frame and writes it now unless the loop is batching reads.
     func send(_ frame: RpcV1.Frame) {
-        lock.withLock {
-            guard !broken else { return }
+        let write = lock.withLock { () -> Bool in
+            guard !broken else { return false }
             frame.appendLengthPrefixed(to: &outbound)
-            if !corked { flushLocked() }
+            return !corked
         }
+        if write { flush() }
     }
 
     /// A MESSAGE frame of a server stream; false when the call or connection is gone.
@@ -446,12 +464,13 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         frame.kind = .message
         frame.callID = callID
         frame.payload = payload
-        return lock.withLock {
-            guard !broken, calls[callID] != nil else { return false }
+        let (queued, write) = lock.withLock { () -> (Bool, Bool) in
+            guard !broken, calls[callID] != nil else { return (false, false) }
             frame.appendLengthPrefixed(to: &outbound)
-            if !corked { flushLocked() }
-            return true
+            return (true, !corked)
         }
+        if write { flush() }
+        return queued
     }
 
     func sendWindow(callID: UInt64, count: Int) {
@@ -465,38 +484,60 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     /// Writes what ``RPCResponses/flushingOnce(_:)`` left queued (unless the loop is batching
     /// reads, which writes it when it is done). Any thread.
     func flushDeferred() {
-        lock.withLock {
-            if !corked && !broken { flushLocked() }
-        }
+        flush()
     }
 
-    private func flushLocked() {
-        while outboundOffset < outbound.count && !broken {
-            let n = outbound.withUnsafeBytes { bytes in
-                Glibc.send(fd, bytes.baseAddress! + outboundOffset, bytes.count - outboundOffset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+    /// Writes the queued frames, without holding `lock` during the `send`s. Any thread.
+    ///
+    /// One sender at a time: a thread that finds another one sending leaves its frames to it (the
+    /// sender takes what was queued meanwhile before it stops, so frames go out in the order
+    /// they were queued), as does one that finds the loop batching reads (the loop writes when
+    /// it is done). A write that would block arms `EPOLLOUT`, and the loop continues from there.
+    private func flush() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !sending && !corked && !broken else { return }
+        sending = true
+        writeQueuedLocked()
+        sending = false
+        if closeWaitsForSender { lock.broadcast() }
+    }
+
+    /// The sender's loop (lock held, `sending` set by the caller): takes the queued bytes, writes
+    /// them with the lock released, and goes on until nothing is queued, the socket would block,
+    /// or the connection broke. Returns with the lock held.
+    private func writeQueuedLocked() {
+        while !broken {
+            if writingOffset == writing.count {
+                writing.removeAll(keepingCapacity: writing.capacity <= 1 << 20)
+                writingOffset = 0
+                if outbound.isEmpty { break }
+                swap(&writing, &outbound)
             }
+            lock.unlock()
+            let n = writing.withUnsafeBytes { bytes in
+                Glibc.send(fd, bytes.baseAddress! + writingOffset, bytes.count - writingOffset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            let error = errno
+            lock.lock()
             if n > 0 {
-                outboundOffset += n
-            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                writingOffset += n
+            } else if n < 0 && (error == EAGAIN || error == EWOULDBLOCK) {
                 if !writeArmed {
                     writeArmed = true
                     loop.modify(fd: fd, token: token, events: interestLocked())
                 }
                 return
-            } else if n < 0 && errno == EINTR {
+            } else if n < 0 && error == EINTR {
                 continue
             } else {
                 broken = true
                 return
             }
         }
-        if outboundOffset == outbound.count {
-            outbound.removeAll(keepingCapacity: outbound.capacity <= 1 << 20)
-            outboundOffset = 0
-            if writeArmed {
-                writeArmed = false
-                loop.modify(fd: fd, token: token, events: interestLocked())
-            }
+        if writeArmed && writingOffset == writing.count && outbound.isEmpty {
+            writeArmed = false
+            loop.modify(fd: fd, token: token, events: interestLocked())
         }
     }
 
@@ -512,7 +553,8 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         loop.execute { [self] in
             lock.withLock { corked = true }
             processFrames()
-            lock.withLock { corked = false; flushLocked() }
+            lock.withLock { corked = false }
+            flush()
         }
     }
 
@@ -569,7 +611,16 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         guard !closedOnLoop else { return }
         closedOnLoop = true
         let remaining = lock.withLock { () -> [ActiveCall] in
-            flushLocked()
+            // What is queued goes out first (a last GOAWAY or error), then nothing more: once
+            // no thread is sending, no `send` can reach the descriptor after it is closed (and
+            // its number perhaps given to another connection).
+            closeWaitsForSender = true
+            while sending { lock.wait() }
+            if !broken {
+                sending = true
+                writeQueuedLocked()
+                sending = false
+            }
             broken = true
             let all = Array(calls.values)
             calls.removeAll()

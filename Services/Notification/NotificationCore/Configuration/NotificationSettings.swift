@@ -45,6 +45,12 @@ public struct NotificationSettings: Sendable {
     public var leaseMilliseconds: Int = 30_000
     /// The most deliveries claimed from the database in one transaction (per lane).
     public var claimBatch: Int = 256
+    /// How long the first of concurrent event deliveries waits for more (up to 64 events) before
+    /// they are applied in one transaction (``ServiceKit/EventConsumer/gatherWindow``): e-mails
+    /// go out up to this much later, in fewer, larger transactions. With a window, concurrent
+    /// deliveries are combined on PostgreSQL too; 0 turns the wait off (and PostgreSQL then
+    /// applies them side by side, as before).
+    public var gatherMilliseconds: Int = 5
     /// Finished deliveries (`sent`, `failed`, `discarded`) older than this are deleted; 0 keeps
     /// them forever. Dead letters are kept until handled.
     public var retentionMilliseconds: Int64 = 90 * 86_400_000
@@ -104,6 +110,7 @@ public struct NotificationSettings: Sendable {
         if let v = try int("POLL_MS", 1...60_000) { pollIntervalMilliseconds = v }
         if let v = try int("LEASE_MS", 300...3_600_000) { leaseMilliseconds = v }
         if let v = try int("CLAIM_BATCH", 1...1_000) { claimBatch = v }
+        if let v = try int("GATHER_MS", 0...1_000) { gatherMilliseconds = v }
         if let v = try int("RETENTION_DAYS", 0...36_500) { retentionMilliseconds = Int64(v) * 86_400_000 }
         if let v = try int("PRUNE_INTERVAL_MS", 1_000...86_400_000) { pruneIntervalMilliseconds = v }
         if let v = try int("PRUNE_BATCH", 1...100_000) { pruneBatch = v }

@@ -65,9 +65,7 @@ public enum NotificationService {
                                             secrets: secrets, instanceID: runtime.configuration.instanceID)
 
         var consumer = EventConsumer(consumer: "notification", batched: true)
-        // An e-mail a few milliseconds later costs nothing; fewer, larger transactions save
-        // commits (SQLite: the hot pages each commit writes again; PostgreSQL: statements and
-        // round trips per event).
+        // NOTIFICATION_GATHER_MS (off by default): fewer, larger transactions, e-mails that much later.
         consumer.gatherWindow = Double(settings.gatherMilliseconds) / 1000
         EventHandlers.register(&consumer, planner: planner)
         // Deliveries are claimed by the event's own transaction and handed to their lanes once

@@ -47,10 +47,12 @@ public struct NotificationSettings: Sendable {
     public var claimBatch: Int = 256
     /// How long the first of concurrent event deliveries waits for more (up to 64 events) before
     /// they are applied in one transaction (``ServiceKit/EventConsumer/gatherWindow``): e-mails
-    /// go out up to this much later, in fewer, larger transactions. With a window, concurrent
-    /// deliveries are combined on PostgreSQL too; 0 turns the wait off (and PostgreSQL then
-    /// applies them side by side, as before).
-    public var gatherMilliseconds: Int = 5
+    /// go out up to this much later, in fewer, larger transactions, and concurrent deliveries are
+    /// combined on PostgreSQL too. 0 (the default) never waits: on SQLite the deliveries that
+    /// queue behind a running transaction share the next one, on PostgreSQL they run side by
+    /// side. Off by default: in the end-to-end benchmark (2026-11-30, docs/BENCHMARKS-notification.md)
+    /// 5 ms cut notification's CPU per open by a few percent on SQLite but raised intake's more.
+    public var gatherMilliseconds: Int = 0
     /// Finished deliveries (`sent`, `failed`, `discarded`) older than this are deleted; 0 keeps
     /// them forever. Dead letters are kept until handled.
     public var retentionMilliseconds: Int64 = 90 * 86_400_000

@@ -220,11 +220,11 @@ struct DeliveryGroupCommitTests {
         }
     }
 
-    @Test("a failing event in one of several concurrent calls: the others are applied, only its call reports it",
-          arguments: TestEngines.all)
-    func failureStaysInItsCall(engine: DatabaseEngine) throws {
+    @Test("a failing event in one of several concurrent calls: the others are applied, only its call reports it (with a gather window too)",
+          arguments: TestEngines.all, [0, 0.05])
+    func failureStaysInItsCall(engine: DatabaseEngine, gather: TimeInterval) throws {
         let directory = try TemporaryDirectory()
-        let host = try Self.start(engine, refused: [11], directory: directory.path)
+        let host = try Self.start(engine, refused: [11], gather: gather, directory: directory.path)
         defer { host.stop() }
         let envelope = ConsumerTransactionWrapperTests.envelope
         let calls = (0..<5).map { call in (1...3).map { envelope(call * 3 + $0, "ticket-\(call)") } }
@@ -260,25 +260,5 @@ struct DeliveryGroupCommitTests {
         // Call 0 (its first event takes 300 ms) gathers nobody within 50 ms; the five calls that
         // queue behind it are applied together, on PostgreSQL as on SQLite.
         #expect(transactions.count < 6, "\(transactions.count) transactions for 6 calls")
-    }
-
-    @Test("with a gather window: a failing event still stays in its own call", arguments: TestEngines.all)
-    func gatherWindowKeepsFailuresInTheirCall(engine: DatabaseEngine) throws {
-        let directory = try TemporaryDirectory()
-        let host = try Self.start(engine, refused: [11], gather: 0.05, directory: directory.path)
-        defer { host.stop() }
-        let envelope = ConsumerTransactionWrapperTests.envelope
-        let calls = (0..<5).map { call in (1...3).map { envelope(call * 3 + $0, "ticket-\(call)") } }
-        let answers = try Self.deliverConcurrently(host, calls)
-        for (index, answer) in answers.enumerated() {
-            if index == 3 {
-                #expect(answer.accepted == 1)
-                #expect(answer.failures.map(\.index) == [1])
-            } else {
-                #expect(answer.accepted == 3 && answer.failures.isEmpty)
-            }
-        }
-        let applied = try host.runtime.database.read { tx in try tx.query("SELECT seq FROM applied ORDER BY seq", []).map { try $0.int("seq") } }
-        #expect(applied == (1...15).filter { $0 != 11 && $0 != 12 }.map(Int64.init))
     }
 }

@@ -167,7 +167,7 @@ struct ConfigurationTests {
         let settings = try NotificationSettings(environment: [
             "NOTIFICATION_SMTP_URL": "smtps://relay.example:465", "NOTIFICATION_SMTP_USER": "u", "NOTIFICATION_SMTP_PASSWORD": "p",
             "NOTIFICATION_MAX_ATTEMPTS": "3", "NOTIFICATION_BACKOFF_BASE_MS": "10", "NOTIFICATION_LANE_CONCURRENCY": "4",
-            "NOTIFICATION_SMTP_STARTTLS": "true", "NOTIFICATION_MAIL_DOMAIN": "suporte.example",
+            "NOTIFICATION_SMTP_STARTTLS": "true", "NOTIFICATION_MAIL_DOMAIN": "suporte.example", "NOTIFICATION_GATHER_MS": "5",
         ])
         #expect(settings.smtpURL == "smtps://relay.example:465")
         #expect(settings.smtpStartTLS)
@@ -175,8 +175,13 @@ struct ConfigurationTests {
         #expect(settings.retry.baseMilliseconds == 10)
         #expect(settings.laneConcurrency == 4)
         #expect(settings.mailDomain == "suporte.example")
+        #expect(settings.gatherMilliseconds == 5)
+        #expect(try NotificationSettings(environment: [:]).gatherMilliseconds == 0)
         #expect(throws: NotificationConfigurationError.self) {
             _ = try NotificationSettings(environment: ["NOTIFICATION_MAX_ATTEMPTS": "zero"])
+        }
+        #expect(throws: NotificationConfigurationError.self) {
+            _ = try NotificationSettings(environment: ["NOTIFICATION_GATHER_MS": "-1"])
         }
     }
 

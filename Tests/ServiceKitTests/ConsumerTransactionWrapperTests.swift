@@ -29,7 +29,7 @@ struct ConsumerTransactionWrapperTests {
     /// 300 ms for those in `slow`), and whose wrapper writes one `wrapped` row per transaction
     /// with the number of handlers it saw.
     static func start(_ engine: DatabaseEngine, batched: Bool, refused: Set<Int64>, slow: Set<Int64> = [],
-                      directory: String) throws -> ServiceHost {
+                      gather: TimeInterval = 0, directory: String) throws -> ServiceHost {
         var environment = ["OCORRENCIAS_DATA_DIR": directory, "OCORRENCIAS_SECRET": "consumer-wrapper-secret-0123456789",
                            "WORKFLOW_PORT": String(try FreePort.next())]
         if engine == .postgres { environment["WORKFLOW_DATABASE_URL"] = try PostgresTestServer.shared().createDatabase() }
@@ -37,6 +37,7 @@ struct ConsumerTransactionWrapperTests {
         return try ServiceMain.start(configuration: configuration, migrations: migrations,
                                      logger: Logger(service: "workflow", level: .critical)) { runtime, router in
             var consumer = EventConsumer(consumer: "workflow", batched: batched)
+            consumer.gatherWindow = gather
             consumer.on(RpcV1.EchoRequest.self) { event, envelope, tx in
                 let seq = Int64(event.payload.reduce(0) { $0 << 8 | Int($1) })
                 if slow.contains(seq) { usleep(300_000) }

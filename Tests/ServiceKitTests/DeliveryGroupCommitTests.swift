@@ -107,12 +107,74 @@ struct DeliveryGroupCommitTests {
         #expect(seen.all.flatMap { $0 }.sorted() == [1, 2, 3, 4, 5, 6])
     }
 
+    // MARK: Gather window
+
+    /// Starts `calls` requests (their numbers) `spacing` apart on as many threads, each of
+    /// `events` events; returns each call's answer and the groups `group` was given.
+    static func runSpaced(_ groups: DeliveryGroupCommit<Int, String>, calls: Int, events: Int = 1, spacing: useconds_t,
+                          seen: Seen) -> [Int: String] {
+        let answers = Mutex<[Int: String]>([:])
+        let done = DispatchGroup()
+        for call in 0..<calls {
+            done.enter()
+            Thread {
+                let answer = try? groups.run(call, events: events, group: { requests in
+                    seen.groups.withLock { $0.append(requests) }
+                    return requests.map { "group:\($0)" }
+                }, alone: { request in
+                    seen.groups.withLock { $0.append([request]) }
+                    return "alone:\(request)"
+                })
+                answers.withLock { $0[call] = answer }
+                done.leave()
+            }.start()
+            usleep(spacing)
+        }
+        done.wait()
+        return answers.withLock { $0 }
+    }
+
+    @Test("with a gather window, calls arriving one after the other within it are applied together")
+    func gatherWindowCollectsCallsThatArriveLater() throws {
+        // Four calls 20 ms apart: without a window each runs alone; with a 2 s window (and a
+        // target of 4 events) the first waits for the other three and runs them as one group.
+        let without = Seen()
+        let plain = Self.runSpaced(DeliveryGroupCommit<Int, String>(), calls: 4, spacing: 20_000, seen: without)
+        #expect(plain == [0: "alone:0", 1: "alone:1", 2: "alone:2", 3: "alone:3"])
+        #expect(without.all == [[0], [1], [2], [3]])
+
+        let with = Seen()
+        let groups = DeliveryGroupCommit<Int, String>(gather: 2, gatherEvents: 4)
+        let started = Date()
+        let gathered = Self.runSpaced(groups, calls: 4, spacing: 20_000, seen: with)
+        #expect(gathered == [0: "group:0", 1: "group:1", 2: "group:2", 3: "group:3"])
+        #expect(with.all == [[0, 1, 2, 3]])
+        // The group ran when it reached its target, not at the end of the window.
+        #expect(Date().timeIntervalSince(started) < 1.5)
+        #expect(groups.counts == .init(groups: 1, groupedCalls: 4, failedGroups: 0))
+    }
+
+    @Test("a gathering leader waits no longer than its window, then runs what it has")
+    func gatherWindowIsBounded() throws {
+        let seen = Seen()
+        let groups = DeliveryGroupCommit<Int, String>(gather: 0.1, gatherEvents: 64)
+        let started = Date()
+        let answers = Self.runSpaced(groups, calls: 1, spacing: 0, seen: seen)
+        let waited = Date().timeIntervalSince(started)
+        #expect(answers == [0: "alone:0"])
+        #expect(waited >= 0.09 && waited < 1.0, "waited \(waited) s")
+        // A call as large as the target does not wait.
+        let large = Date()
+        _ = try groups.run(7, events: 64, group: { $0.map { "group:\($0)" } }, alone: { "alone:\($0)" })
+        #expect(Date().timeIntervalSince(large) < 0.09)
+    }
+
     // MARK: Through EventSink/Deliver on SQLite
 
     /// A batched consumer (``ConsumerTransactionWrapperTests/start(_:batched:refused:slow:directory:)``)
     /// whose event 1 takes 300 ms, so that the calls started after it queue behind it.
-    static func start(_ engine: DatabaseEngine, refused: Set<Int64>, directory: String) throws -> ServiceHost {
-        try ConsumerTransactionWrapperTests.start(engine, batched: true, refused: refused, slow: [1], directory: directory)
+    static func start(_ engine: DatabaseEngine, refused: Set<Int64>, gather: TimeInterval = 0, directory: String) throws -> ServiceHost {
+        try ConsumerTransactionWrapperTests.start(engine, batched: true, refused: refused, slow: [1], gather: gather, directory: directory)
     }
 
     /// Delivers each list of events in its own call, all calls at once (the first one started
@@ -158,11 +220,11 @@ struct DeliveryGroupCommitTests {
         }
     }
 
-    @Test("a failing event in one of several concurrent calls: the others are applied, only its call reports it",
-          arguments: TestEngines.all)
-    func failureStaysInItsCall(engine: DatabaseEngine) throws {
+    @Test("a failing event in one of several concurrent calls: the others are applied, only its call reports it (with a gather window too)",
+          arguments: TestEngines.all, [0, 0.05])
+    func failureStaysInItsCall(engine: DatabaseEngine, gather: TimeInterval) throws {
         let directory = try TemporaryDirectory()
-        let host = try Self.start(engine, refused: [11], directory: directory.path)
+        let host = try Self.start(engine, refused: [11], gather: gather, directory: directory.path)
         defer { host.stop() }
         let envelope = ConsumerTransactionWrapperTests.envelope
         let calls = (0..<5).map { call in (1...3).map { envelope(call * 3 + $0, "ticket-\(call)") } }
@@ -179,5 +241,24 @@ struct DeliveryGroupCommitTests {
         }
         let applied = try host.runtime.database.read { tx in try tx.query("SELECT seq FROM applied ORDER BY seq", []).map { try $0.int("seq") } }
         #expect(applied == (1...15).filter { $0 != 11 && $0 != 12 }.map(Int64.init))
+    }
+
+    @Test("with a gather window: concurrent calls share transactions on PostgreSQL too, each answered with its own counts",
+          arguments: TestEngines.all)
+    func gatherWindowGroupsOnEveryEngine(engine: DatabaseEngine) throws {
+        let directory = try TemporaryDirectory()
+        let host = try Self.start(engine, refused: [], gather: 0.05, directory: directory.path)
+        defer { host.stop() }
+        let envelope = ConsumerTransactionWrapperTests.envelope
+        let calls = (0..<6).map { call in (1...3).map { envelope(call * 3 + $0, "ticket-\(call)") } }
+        let answers = try Self.deliverConcurrently(host, calls)
+        #expect(answers.allSatisfy { $0.accepted == 3 && $0.duplicates == 0 && $0.failures.isEmpty })
+        let applied = try host.runtime.database.read { tx in try tx.query("SELECT seq FROM applied ORDER BY seq", []).map { try $0.int("seq") } }
+        #expect(applied == (1...18).map(Int64.init))
+        let transactions = try ConsumerTransactionWrapperTests.wrapped(host).filter { $0 > 0 }
+        #expect(transactions.reduce(0, +) == 18, "every event's handler ran once in a committed transaction")
+        // Call 0 (its first event takes 300 ms) gathers nobody within 50 ms; the five calls that
+        // queue behind it are applied together, on PostgreSQL as on SQLite.
+        #expect(transactions.count < 6, "\(transactions.count) transactions for 6 calls")
     }
 }

@@ -65,6 +65,8 @@ public enum NotificationService {
                                             secrets: secrets, instanceID: runtime.configuration.instanceID)
 
         var consumer = EventConsumer(consumer: "notification", batched: true)
+        // NOTIFICATION_GATHER_MS (off by default): fewer, larger transactions, e-mails that much later.
+        consumer.gatherWindow = Double(settings.gatherMilliseconds) / 1000
         EventHandlers.register(&consumer, planner: planner)
         // Deliveries are claimed by the event's own transaction and handed to their lanes once
         // it committed (``ClaimingDatabase``); the coordinator is woken only for rows left queued.

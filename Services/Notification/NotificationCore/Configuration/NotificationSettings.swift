@@ -45,6 +45,14 @@ public struct NotificationSettings: Sendable {
     public var leaseMilliseconds: Int = 30_000
     /// The most deliveries claimed from the database in one transaction (per lane).
     public var claimBatch: Int = 256
+    /// How long the first of concurrent event deliveries waits for more (up to 64 events) before
+    /// they are applied in one transaction (``ServiceKit/EventConsumer/gatherWindow``): e-mails
+    /// go out up to this much later, in fewer, larger transactions, and concurrent deliveries are
+    /// combined on PostgreSQL too. 0 (the default) never waits: on SQLite the deliveries that
+    /// queue behind a running transaction share the next one, on PostgreSQL they run side by
+    /// side. Off by default: in the end-to-end benchmark (2026-11-30, docs/BENCHMARKS-notification.md)
+    /// 5 ms cut notification's CPU per open by a few percent on SQLite but raised intake's more.
+    public var gatherMilliseconds: Int = 0
     /// Finished deliveries (`sent`, `failed`, `discarded`) older than this are deleted; 0 keeps
     /// them forever. Dead letters are kept until handled.
     public var retentionMilliseconds: Int64 = 90 * 86_400_000
@@ -104,6 +112,7 @@ public struct NotificationSettings: Sendable {
         if let v = try int("POLL_MS", 1...60_000) { pollIntervalMilliseconds = v }
         if let v = try int("LEASE_MS", 300...3_600_000) { leaseMilliseconds = v }
         if let v = try int("CLAIM_BATCH", 1...1_000) { claimBatch = v }
+        if let v = try int("GATHER_MS", 0...1_000) { gatherMilliseconds = v }
         if let v = try int("RETENTION_DAYS", 0...36_500) { retentionMilliseconds = Int64(v) * 86_400_000 }
         if let v = try int("PRUNE_INTERVAL_MS", 1_000...86_400_000) { pruneIntervalMilliseconds = v }
         if let v = try int("PRUNE_BATCH", 1...100_000) { pruneBatch = v }

@@ -71,7 +71,9 @@ public final class HTTPServer: @unchecked Sendable {
     /// Per-request state kept by libmicrohttpd between calls of the access handler.
     final class Pending {
         var body: [UInt8] = []
-        var tooLarge = false
+        /// The request is refused (too large, not allowed, malformed): what is left of its body is
+        /// read and dropped, and the answer is ``refusal``, or 413 when that is nil.
+        var dropsBody = false
         var answered = false
         /// The answer to a request refused from its headers, sent once its body has been dropped.
         var refusal: HTTPResponse?
@@ -179,15 +181,13 @@ public final class HTTPServer: @unchecked Sendable {
         if let uploadSize, uploadSize.pointee > 0 {
             let count = uploadSize.pointee
             uploadSize.pointee = 0
-            if pending.refusal != nil || (pending.tooLarge && pending.sink == nil) {
+            if pending.dropsBody {
                 // A refused body is read and dropped, up to a bound; past it the answer goes at
                 // once and libmicrohttpd closes the connection.
                 pending.discarded += count
                 guard !pending.answered, pending.discarded > configuration.discardBodyMaxBytes else { return true }
                 pending.answered = true
-                let response = pending.refusal ?? tooLarge(makeRequest(connection: connection, url: url, method: method, body: []))
-                pending.refusal = nil
-                return send(response, on: connection)
+                return send(answer(refused: pending, connection: connection, url: url, method: method), on: connection)
             }
             if let sink = pending.sink {
                 if !pending.answered, let uploadData {
@@ -201,13 +201,13 @@ public final class HTTPServer: @unchecked Sendable {
                         // The answer is known: the rest of the body is dropped (up to the bound).
                         pending.closeForm()
                         pending.sink = nil
-                        pending.tooLarge = true
+                        pending.dropsBody = true
                         pending.refusal = pending.formStopped ? sink.malformed() : sink.finish()
                     }
                 }
             } else if let uploadData {
                 if pending.body.count + count > configuration.maxBodyBytes {
-                    pending.tooLarge = true
+                    pending.dropsBody = true
                     pending.discarded = pending.body.count + count
                     pending.body = []
                 } else {
@@ -226,14 +226,18 @@ public final class HTTPServer: @unchecked Sendable {
             // A stopped form is malformed unless the sink refused a field (then it answers that).
             return send(pending.formStopped ? sink.malformed() : sink.finish(), on: connection)
         }
-        if let refusal = pending.refusal {
-            pending.refusal = nil
-            return send(refusal, on: connection)
-        }
+        if pending.dropsBody { return send(answer(refused: pending, connection: connection, url: url, method: method), on: connection) }
         let request = makeRequest(connection: connection, url: url, method: method, body: pending.body)
         pending.body = []
-        let response = pending.tooLarge ? tooLarge(request) : handler(request)
-        return send(response, on: connection)
+        return send(handler(request), on: connection)
+    }
+
+    /// The answer to a request whose body was dropped: the refusal decided earlier, else 413 (a
+    /// collected body that grew past the limit).
+    private func answer(refused pending: Pending, connection: OpaquePointer, url: UnsafePointer<CChar>?,
+                        method: UnsafePointer<CChar>?) -> HTTPResponse {
+        defer { pending.refusal = nil }
+        return pending.refusal ?? tooLarge(makeRequest(connection: connection, url: url, method: method, body: []))
     }
 
     /// Answers a request refused from its headers alone (too large, not allowed, malformed).
@@ -244,7 +248,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// connection with unread bytes makes the kernel reset it, and the client may then lose the
     /// answer before it reads it (libmicrohttpd 0.9.75 does not linger before closing).
     private func refuse(_ response: HTTPResponse, pending: Pending, connection: OpaquePointer) -> Bool {
-        pending.tooLarge = true  // whatever body follows is dropped
+        pending.dropsBody = true
         let declared = cmhd_header(connection, "Content-Length").flatMap { Int(String(cString: $0)) }
         let chunked = cmhd_header(connection, "Transfer-Encoding") != nil
         let waits = cmhd_header(connection, "Expect").map { strcasecmp($0, "100-continue") == 0 } ?? false

@@ -16,16 +16,22 @@ import Storage
 /// ```
 public enum ServiceMain {
     /// Starts the service and blocks until it has shut down; exits the process.
-    /// `<service> healthcheck [flags]` instead asks the running instance whether it serves.
+    /// `<service> healthcheck [flags]` instead asks the running instance whether it serves, and
+    /// `<service> backup --to DIR [flags]` copies its data while it runs (``ServiceBackup``).
+    /// - Parameter backupFiles: What the service's backup copies besides its database.
     /// - Parameter databaseTuning: The service's own defaults for its database configuration
     ///   (e.g. ``DatabaseConfiguration/tunedForWrites()``), applied to what the environment gave;
     ///   identity by default.
     public static func run(name: String, migrations: [Migration],
                            databaseTuning: (DatabaseConfiguration) -> DatabaseConfiguration = { $0 },
+                           backupFiles: ServiceBackup.Files? = nil,
                            setup: (ServiceRuntime, inout RPCRouter) throws -> Void) -> Never {
         let arguments = CommandLine.arguments
         if arguments.count > 1, arguments[1] == "healthcheck" {
             exit(HealthProbe.run(name: name, arguments: [arguments[0]] + arguments.dropFirst(2)))
+        }
+        if arguments.count > 1, arguments[1] == "backup" {
+            exit(ServiceBackup.run(name: name, arguments: [arguments[0]] + arguments.dropFirst(2), migrations: migrations, files: backupFiles))
         }
         // Block the termination signals before any thread starts, so only signalfd sees them.
         let signals = SignalWaiter.prepare()

@@ -2,6 +2,7 @@
 // ServiceKit; everything intake does lives in IntakeCore.
 //   intake [--port P --data-dir D ...]       run the service
 //   intake ingest-mail [--data-dir D]        take in one raw e-mail from standard input
+//   intake backup --to DIR [--data-dir D]    copy the database and attachment files while running
 import IntakeCore
 import ServiceKit
 
@@ -10,6 +11,7 @@ if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "ingest-mail" 
 }
 // Opening tickets is write-heavy: a larger SQLite writer cache, checkpoints mostly off the writer
 // thread (same durability).
-ServiceMain.run(name: "intake", migrations: IntakeService.migrations, databaseTuning: { IntakeService.databaseTuning($0) }) { runtime, router in
+ServiceMain.run(name: "intake", migrations: IntakeService.migrations, databaseTuning: { IntakeService.databaseTuning($0) },
+                backupFiles: ContentBackup.files) { runtime, router in
     try IntakeService.register(runtime: runtime, router: &router)
 }

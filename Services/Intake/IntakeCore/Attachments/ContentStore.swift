@@ -17,6 +17,11 @@ public final class ContentStore: Sendable {
         try FileManager.default.createDirectory(atPath: root + "/tmp", withIntermediateDirectories: true)
     }
 
+    /// A store read where it is, creating nothing (e.g. the live store a backup copies from).
+    public init(reading root: String) {
+        self.root = root
+    }
+
     /// Removes leftovers of uploads cut off by a crash (call at start-up only).
     public func removeStaleUploads() {
         let directory = root + "/tmp"
@@ -27,8 +32,13 @@ public final class ContentStore: Sendable {
 
     /// Where the content with hex SHA-256 `sha256` lives.
     public func path(of sha256: String) -> String {
+        root + "/" + Self.relativePath(of: sha256)
+    }
+
+    /// Where the content with hex SHA-256 `sha256` lives below any store's root: `ab/cd/abcd…`.
+    public static func relativePath(of sha256: String) -> String {
         let a = sha256.prefix(2), b = sha256.dropFirst(2).prefix(2)
-        return "\(root)/\(a)/\(b)/\(sha256)"
+        return "\(a)/\(b)/\(sha256)"
     }
 
     public func contains(_ sha256: String) -> Bool {

@@ -36,13 +36,30 @@ public enum ContentBackup {
     /// - Throws: ``ContentStoreError`` naming the referenced contents whose file is missing, or
     ///   the first file that could not be read or written, or whose bytes no longer hash to its name.
     public static func copy(_ database: any Database, from source: String, to destination: String) throws -> Outcome {
-        let rows = try database.read { tx in
-            try tx.query("SELECT sha256, size_bytes, ref_count FROM contents WHERE data IS NULL ORDER BY sha256", [])
-        }
         let live = ContentStore(reading: source)
         let copies = try ContentStore(root: destination)
         var outcome = Outcome()
         var missing: [String] = []
+        // In pages of 10,000 (a store of millions of files is not held in memory at once).
+        var after = ""
+        while true {
+            let rows = try database.read { tx in
+                try tx.query("SELECT sha256, size_bytes, ref_count FROM contents WHERE data IS NULL AND sha256 > ? ORDER BY sha256 LIMIT 10000",
+                             [.text(after)])
+            }
+            guard let last = rows.last else { break }
+            after = try last.text("sha256")
+            try copyPage(rows, from: live, to: copies, outcome: &outcome, missing: &missing)
+        }
+        guard missing.isEmpty else {
+            throw ContentStoreError("\(missing.count) conteúdo(s) referenciado(s) sem arquivo, execute de novo / referenced content(s) without a file, run the backup again: "
+                                    + missing.prefix(5).joined(separator: ", "))
+        }
+        return outcome
+    }
+
+    private static func copyPage(_ rows: [Row], from live: ContentStore, to copies: ContentStore,
+                                 outcome: inout Outcome, missing: inout [String]) throws {
         for row in rows {
             let sha = try row.text("sha256")
             if let existing = fileSize(copies.path(of: sha)), existing == (try row.int("size_bytes")) {
@@ -71,11 +88,6 @@ public enum ContentBackup {
             outcome.bytesCopied += upload.size
             outcome.copied += 1
         }
-        guard missing.isEmpty else {
-            throw ContentStoreError("\(missing.count) conteúdo(s) referenciado(s) sem arquivo, execute de novo / referenced content(s) without a file, run the backup again: "
-                                    + missing.prefix(5).joined(separator: ", "))
-        }
-        return outcome
     }
 
     private static func fileSize(_ path: String) -> Int64? {

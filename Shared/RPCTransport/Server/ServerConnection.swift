@@ -10,7 +10,11 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
     let id: UInt64
     let fd: Int32
     let peer: String
-    private unowned let server: RPCServer
+    /// Strong: a call's answer may be finished by a thread the server does not own (e.g. intake's
+    /// group-commit responder) after the server shut down and its owner let it go; the
+    /// connection keeps it alive until then. The cycle through the loop's connection table ends
+    /// when the connection closes (``RPCServer/connectionClosed(_:reason:)``).
+    private let server: RPCServer
     /// The event loop that owns this connection; every loop-side method runs on its thread.
     let loop: EventLoop
     private var token: UInt64 = 0

@@ -46,6 +46,45 @@ import Testing
         }
     }
 
+    @Test("requests at hand started without waiting: each call completes once with its own answer; more than the window is refused before anything is sent")
+    func startedRequestsAtHand() throws {
+        let server = try LoopbackServer(workers: 2)
+        let client = server.client(timeout: 30_000)
+        let outcomes = Mutex<[Int: [String]]>([:])
+        let finished = DispatchGroup()
+        let counts = [0, 1, 2, 15, 16]
+        for (index, count) in counts.enumerated() {
+            for method in [TestMethods.upload, TestMethods.uploadLater] {
+                finished.enter()
+                let requests = (0..<count).map { Self.chunk(100 + index + $0) }
+                client.start(method, requests: requests) { result in
+                    let answer = (try? result.get()).map { String(decoding: $0.payload, as: UTF8.self) } ?? "\(result)"
+                    outcomes.withLock { $0[index, default: []].append(answer) }
+                    finished.leave()
+                }
+            }
+        }
+        #expect(finished.wait(timeout: .now() + 30) == .success)
+        for (index, count) in counts.enumerated() {
+            let expected = String((0..<count).reduce(0) { $0 + 100 + index + $1 })
+            #expect(outcomes.withLock { $0[index] } == [expected, expected])
+        }
+        // A refusal comes back as the call's error.
+        let refused = OneShotResult<Result<RpcV1.EchoResponse, RPCError>>()
+        client.start(TestMethods.uploadLater, requests: [RpcV1.EchoRequest.with([1, 0])]) { refused.complete($0) }
+        if case .failure(let error)? = refused.wait() {
+            #expect(error.code == .failedPrecondition && error.message == "refused later")
+        } else {
+            Issue.record("the refused upload succeeded")
+        }
+        // Beyond the window: refused at once, the server never sees the call.
+        let tooMany = OneShotResult<Result<RpcV1.EchoResponse, RPCError>>()
+        client.start(TestMethods.upload, requests: (0..<(RPCProtocol.initialStreamWindow + 1)).map { _ in Self.chunk(1) }) { tooMany.complete($0) }
+        if case .failure(let error)? = tooMany.wait() { #expect(error.code == .invalidArgument) } else { Issue.record("sent beyond the window") }
+        // The connection still serves calls.
+        #expect(String(decoding: try client.call(TestMethods.upload, requests: [Self.chunk(5)]).payload, as: UTF8.self) == "5")
+    }
+
     @Test("a completing handler that serves small calls without blocking reads a call already whole on the event loop, any other on a worker; malformed requests are still refused")
     func inlineWhenWhole() throws {
         // One worker, held by a gated call: only what runs on the event loop can finish.

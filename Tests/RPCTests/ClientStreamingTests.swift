@@ -127,6 +127,29 @@ import Testing
         }
     }
 
+    @Test("a call the router decoded to choose where it runs reaches its handler decoded once: every request once, in order, on the loop or on a worker, and streamed calls as before")
+    func decodedOnce() throws {
+        let server = try LoopbackServer(workers: 2)
+        let client = server.client(timeout: 10_000)
+        func chunks(_ count: Int) -> [RpcV1.EchoRequest] {
+            (0..<count).map { index in RpcV1.EchoRequest.with((0..<(index + 1)).map { UInt8(index * 10 + $0) }) }
+        }
+        func joined(_ requests: [RpcV1.EchoRequest]) -> [UInt8] { requests.flatMap(\.payload) }
+        // Whole calls: 1 and 3 chunks run on the loop, 5 on a worker; all decoded ahead.
+        for count in [0, 1, 3, 5] {
+            let requests = chunks(count)
+            #expect(try client.call(TestMethods.joinInline, requests: requests).payload == joined(requests))
+            let started = OneShotResult<Result<RpcV1.EchoResponse, RPCError>>()
+            client.start(TestMethods.joinInline, requests: requests) { started.complete($0) }
+            #expect(try started.wait()?.get().payload == joined(requests))
+        }
+        // A call still streaming when its handler starts: read from the stream as it comes.
+        let streamed = try client.streamingCall(TestMethods.joinInline, sending: RpcV1.EchoRequest.with([1, 2]))
+        usleep(50_000)
+        try streamed.send(RpcV1.EchoRequest.with([3]))
+        #expect(try streamed.finish(last: RpcV1.EchoRequest.with([4, 5])).payload == [1, 2, 3, 4, 5])
+    }
+
     @Test("streamingCall(sending:) sends the first request with the opening, finish(last:) the last one with the end of the stream")
     func finishWithLast() throws {
         let server = try LoopbackServer()

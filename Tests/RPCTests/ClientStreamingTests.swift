@@ -46,6 +46,45 @@ import Testing
         }
     }
 
+    @Test("requests at hand started without waiting: each call completes once with its own answer; more than the window is refused before anything is sent")
+    func startedRequestsAtHand() throws {
+        let server = try LoopbackServer(workers: 2)
+        let client = server.client(timeout: 30_000)
+        let outcomes = Mutex<[Int: [String]]>([:])
+        let finished = DispatchGroup()
+        let counts = [0, 1, 2, 15, 16]
+        for (index, count) in counts.enumerated() {
+            for method in [TestMethods.upload, TestMethods.uploadLater] {
+                finished.enter()
+                let requests = (0..<count).map { Self.chunk(100 + index + $0) }
+                client.start(method, requests: requests) { result in
+                    let answer = (try? result.get()).map { String(decoding: $0.payload, as: UTF8.self) } ?? "\(result)"
+                    outcomes.withLock { $0[index, default: []].append(answer) }
+                    finished.leave()
+                }
+            }
+        }
+        #expect(finished.wait(timeout: .now() + 30) == .success)
+        for (index, count) in counts.enumerated() {
+            let expected = String((0..<count).reduce(0) { $0 + 100 + index + $1 })
+            #expect(outcomes.withLock { $0[index] } == [expected, expected])
+        }
+        // A refusal comes back as the call's error.
+        let refused = OneShotResult<Result<RpcV1.EchoResponse, RPCError>>()
+        client.start(TestMethods.uploadLater, requests: [RpcV1.EchoRequest.with([1, 0])]) { refused.complete($0) }
+        if case .failure(let error)? = refused.wait() {
+            #expect(error.code == .failedPrecondition && error.message == "refused later")
+        } else {
+            Issue.record("the refused upload succeeded")
+        }
+        // Beyond the window: refused at once, the server never sees the call.
+        let tooMany = OneShotResult<Result<RpcV1.EchoResponse, RPCError>>()
+        client.start(TestMethods.upload, requests: (0..<(RPCProtocol.initialStreamWindow + 1)).map { _ in Self.chunk(1) }) { tooMany.complete($0) }
+        if case .failure(let error)? = tooMany.wait() { #expect(error.code == .invalidArgument) } else { Issue.record("sent beyond the window") }
+        // The connection still serves calls.
+        #expect(String(decoding: try client.call(TestMethods.upload, requests: [Self.chunk(5)]).payload, as: UTF8.self) == "5")
+    }
+
     @Test("a completing handler that serves small calls without blocking reads a call already whole on the event loop, any other on a worker; malformed requests are still refused")
     func inlineWhenWhole() throws {
         // One worker, held by a gated call: only what runs on the event loop can finish.
@@ -86,6 +125,29 @@ import Testing
         do { _ = try raw.receive(); Issue.record("a malformed request was accepted") } catch let error as RPCError {
             #expect(error.code == .invalidArgument)
         }
+    }
+
+    @Test("a call the router decoded to choose where it runs reaches its handler decoded once: every request once, in order, on the loop or on a worker, and streamed calls as before")
+    func decodedOnce() throws {
+        let server = try LoopbackServer(workers: 2)
+        let client = server.client(timeout: 10_000)
+        func chunks(_ count: Int) -> [RpcV1.EchoRequest] {
+            (0..<count).map { index in RpcV1.EchoRequest.with((0..<(index + 1)).map { UInt8(index * 10 + $0) }) }
+        }
+        func joined(_ requests: [RpcV1.EchoRequest]) -> [UInt8] { requests.flatMap(\.payload) }
+        // Whole calls: 1 and 3 chunks run on the loop, 5 on a worker; all decoded ahead.
+        for count in [0, 1, 3, 5] {
+            let requests = chunks(count)
+            #expect(try client.call(TestMethods.joinInline, requests: requests).payload == joined(requests))
+            let started = OneShotResult<Result<RpcV1.EchoResponse, RPCError>>()
+            client.start(TestMethods.joinInline, requests: requests) { started.complete($0) }
+            #expect(try started.wait()?.get().payload == joined(requests))
+        }
+        // A call still streaming when its handler starts: read from the stream as it comes.
+        let streamed = try client.streamingCall(TestMethods.joinInline, sending: RpcV1.EchoRequest.with([1, 2]))
+        usleep(50_000)
+        try streamed.send(RpcV1.EchoRequest.with([3]))
+        #expect(try streamed.finish(last: RpcV1.EchoRequest.with([4, 5])).payload == [1, 2, 3, 4, 5])
     }
 
     @Test("streamingCall(sending:) sends the first request with the opening, finish(last:) the last one with the end of the stream")

@@ -30,6 +30,9 @@ enum TestMethods {
     /// Sums the sizes of uploaded chunks (`registerStreamingCompleting`), on the event loop when
     /// the whole call is here and has at most 3 chunks.
     static let smallInline = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/SmallInline", clientStreaming: true, serverStreaming: false)
+    /// Answers the uploaded chunks' bytes joined in the order read, then a byte per request the
+    /// handler read after the end (none expected); on the event loop when whole with at most 3 chunks.
+    static let joinInline = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/JoinInline", clientStreaming: true, serverStreaming: false)
 }
 
 /// Shared observations of the test handlers.
@@ -125,6 +128,19 @@ final class LoopbackServer: @unchecked Sendable {
             }
             var response = RpcV1.EchoResponse()
             response.payload = Array(String(total).utf8)
+            respond(.success(response))
+        }
+        router.registerStreamingCompleting(TestMethods.joinInline, runsInline: { $0.count <= 3 }) { requests, _, respond in
+            var joined: [UInt8] = []
+            do {
+                while let chunk = try requests.receive() { joined += chunk.payload }
+                while try requests.receive() != nil { joined.append(0xFF) }
+            } catch {
+                respond(.failure(error))
+                return
+            }
+            var response = RpcV1.EchoResponse()
+            response.payload = joined
             respond(.success(response))
         }
         router.registerStreamingCompleting(TestMethods.uploadLater) { requests, _, respond in

@@ -137,9 +137,13 @@ final class ClientConnection: @unchecked Sendable {
     /// Starts a unary call; `completion` runs once, on the reader thread or the calling thread.
     /// - Returns: the call's id on this connection (for ``cancel(callID:error:)``), `nil` when it
     ///   was not sent (the completion already ran).
+    /// - Parameter streamed: For a client-streaming call with one response whose requests are
+    ///   all at hand (at most the flow-control window): they follow the REQUEST, with the end of
+    ///   the stream, in the same write, and the call completes like a unary one (`payload` unused).
     @discardableResult
-    func startUnary(method: String, payload: [UInt8], metadata: [String: String], deadline: Deadline,
+    func startUnary(method: String, payload: [UInt8], streamed: [[UInt8]]? = nil, metadata: [String: String], deadline: Deadline,
                     completion: @escaping Completion) -> UInt64? {
+        precondition((streamed?.count ?? 0) <= RPCProtocol.initialStreamWindow)
         let callID: UInt64? = stateLock.withLock {
             guard !closed && !draining else { return nil }
             let id = nextCallID
@@ -158,9 +162,18 @@ final class ClientConnection: @unchecked Sendable {
         frame.method = method
         frame.timeoutMs = UInt32(clamping: max(1, deadline.remainingMilliseconds))
         frame.metadata = metadata
-        frame.payload = payload
-        frame.endStream = true
-        if !write(frame) {
+        let written: Bool
+        if let streamed {
+            var frames = [frame]
+            for message in streamed { frames.append(ClientStream.messageFrame(callID: callID, message)) }
+            frames.append(ClientStream.endFrame(callID: callID))
+            written = write(frames)
+        } else {
+            frame.payload = payload
+            frame.endStream = true
+            written = write(frame)
+        }
+        if !written {
             if let entry = stateLock.withLock({ pending.removeValue(forKey: callID) }), case .unary(_, _, let completion) = entry {
                 completion(.failure(RPCError(.unavailable, "falha ao enviar / send failed", metadata: [TransportMetadata.sent: "false"])))
             }

@@ -80,12 +80,42 @@ public final class RPCClient: @unchecked Sendable {
                       completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) -> UnaryCall {
         let deadline = options.deadline ?? Deadline.after(milliseconds: options.timeoutMilliseconds ?? configuration.defaultTimeoutMilliseconds)
         let call = UnaryCall()
-        attempt(1, path: path, payload: payload, metadata: options.metadata, deadline: deadline,
+        attempt(1, path: path, payload: payload, streamed: nil, metadata: options.metadata, deadline: deadline,
                 idempotent: options.idempotencyKey != nil, call: call, completion: completion)
         return call
     }
 
-    private func attempt(_ number: Int, path: String, payload: [UInt8], metadata: [String: String], deadline: Deadline,
+    /// Starts a client-streaming call with one response whose encoded requests are all at hand
+    /// (a small file in memory) and returns at once: the REQUEST, the requests and the end of the
+    /// stream leave in one write, and `completion` runs exactly once with the encoded response,
+    /// possibly on a connection's reader thread (keep it short), as for ``start(path:payload:options:completion:)``,
+    /// whose retries it shares. No thread waits for the answer, so one caller can keep many
+    /// uploads in flight (the intake benchmark's uploads, like its opens).
+    ///
+    /// ```swift
+    /// client.start(IntakeV1.Intake.uploadAttachment, requests: [fileWithItsData]) { result in … }
+    /// ```
+    /// - Parameter requests: At most ``RPCProtocol/initialStreamWindow`` of them (the window the
+    ///   server grants a new call); more fail with `INVALID_ARGUMENT` before anything is sent:
+    ///   use ``call(_:requests:options:)``, which sends the rest under flow control.
+    @discardableResult
+    public func start<Request, Response>(_ method: RPCMethod<Request, Response>, requests: [Request], options: CallOptions = CallOptions(),
+                                         completion: @escaping @Sendable (Result<Response, RPCError>) -> Void) -> UnaryCall {
+        precondition(method.clientStreaming && !method.serverStreaming, "\(method.path) is not client streaming with one response")
+        let call = UnaryCall()
+        guard requests.count <= RPCProtocol.initialStreamWindow else {
+            completion(.failure(RPCError(.invalidArgument, "mais mensagens que a janela inicial / more requests than the initial window")))
+            return call
+        }
+        let deadline = options.deadline ?? Deadline.after(milliseconds: options.timeoutMilliseconds ?? configuration.defaultTimeoutMilliseconds)
+        attempt(1, path: method.path, payload: [], streamed: requests.map { $0.serializedBytes() }, metadata: options.metadata,
+                deadline: deadline, idempotent: options.idempotencyKey != nil, call: call) { result in
+            completion(result.flatMap { bytes in Result { try Response.decodedResponse(bytes) }.mapError { $0 as? RPCError ?? RPCError(.internal, "\($0)") } })
+        }
+        return call
+    }
+
+    private func attempt(_ number: Int, path: String, payload: [UInt8], streamed: [[UInt8]]?, metadata: [String: String], deadline: Deadline,
                          idempotent: Bool, call: UnaryCall, completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
         if call.isCancelled {
             return completion(.failure(UnaryCall.cancelledError))
@@ -99,11 +129,11 @@ public final class RPCClient: @unchecked Sendable {
         } catch {
             return completion(.failure(RPCError(.unavailable, "\(error)")))
         }
-        let callID = connection.startUnary(method: path, payload: payload, metadata: metadata, deadline: deadline) { [self] result in
+        let callID = connection.startUnary(method: path, payload: payload, streamed: streamed, metadata: metadata, deadline: deadline) { [self] result in
             if case .failure(let error) = result, number < configuration.maxAttempts, !call.isCancelled,
                Self.isRetrySafe(error, idempotent: idempotent) {
                 markFailure(connection)
-                attempt(number + 1, path: path, payload: payload, metadata: metadata, deadline: deadline,
+                attempt(number + 1, path: path, payload: payload, streamed: streamed, metadata: metadata, deadline: deadline,
                         idempotent: idempotent, call: call, completion: completion)
                 return
             }

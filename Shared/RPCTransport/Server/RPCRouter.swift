@@ -122,12 +122,15 @@ public struct RPCRouter: Sendable {
                     guard let request = try? bytes.withUnsafeBytes({ bytes throws(RPCError) in try Request.decodedRequest(bytes) }) else { return false }
                     requests.append(request)
                 }
+                // Decoded once: the handler reads these instead of decoding the bytes again.
+                stream.keepDecodedAhead(requests)
                 return runsInline(requests)
             }
         }
         let runsOnLoop = inline
         add(method.info, .streamingCompleting(inline: runsOnLoop, { stream, context, finish in
-            handler(RequestStream(stream), context) { result in finish(Self.answer(result)) }
+            let ahead = (stream.takeDecodedAhead() as? [Request]).map(DecodedRequests.init)
+            handler(RequestStream(stream, decodedAhead: ahead), context) { result in finish(Self.answer(result)) }
         }))
     }
 
@@ -188,18 +191,45 @@ extension ProtoMessage {
 /// The requests of a streaming call, read one at a time; blocks until one arrives.
 public struct RequestStream<Request: ProtoMessage>: Sendable, Sequence, IteratorProtocol {
     let stream: ServerStream
+    /// The call's requests, decoded already by the router (a whole call it had to look into).
+    let decodedAhead: DecodedRequests<Request>?
 
-    init(_ stream: ServerStream) { self.stream = stream }
+    init(_ stream: ServerStream, decodedAhead: DecodedRequests<Request>? = nil) {
+        self.stream = stream
+        self.decodedAhead = decodedAhead
+    }
 
     /// The next request, or `nil` when the client ended its stream.
     /// - Throws: ``RPCError`` when the call is cancelled, expires or a message is malformed.
     public func receive() throws -> Request? {
         guard let bytes = try stream.receive() else { return nil }
+        // (The bytes are still taken from the stream, which keeps its window and end as they were.)
+        if let decoded = decodedAhead?.next() { return decoded }
         return try bytes.withUnsafeBytes { try Request.decodedRequest($0) }
     }
 
     /// `Sequence` conformance: stops at the end of the stream or at the first error.
     public mutating func next() -> Request? { try? receive() }
+}
+
+/// Requests a router decoded ahead of the handler, handed out in order, each once (read by the
+/// handler's one thread at a time, like ``RequestStream``).
+final class DecodedRequests<Request: ProtoMessage>: @unchecked Sendable {
+    private var requests: [Request]
+    private var index = 0
+
+    init(_ requests: [Request]) { self.requests = requests }
+
+    /// The next one, `nil` once all were handed out.
+    func next() -> Request? {
+        guard index < requests.count else { return nil }
+        defer {
+            // Released as it is handed out (an upload's bytes are not kept twice).
+            requests[index] = Request()
+            index += 1
+        }
+        return requests[index]
+    }
 }
 
 /// The encoded requests of a streaming call (see ``RPCRouter/registerRawStreaming(_:_:)``).

@@ -15,6 +15,7 @@ final class ServerStream: @unchecked Sendable {
     private var credit = RPCProtocol.initialStreamWindow
     private var failure: RPCError?
     private var heldStart: (@Sendable () -> Void)?
+    private var decodedAhead: (any Sendable)?
 
     init(callID: UInt64, deadline: Deadline, state: CallState, connection: ServerConnection) {
         self.callID = callID
@@ -71,6 +72,20 @@ final class ServerStream: @unchecked Sendable {
         case waiting
         /// The call ended (cancelled, expired, connection closed) or its handler already started.
         case gone
+    }
+
+    /// Keeps the requests ``completeRequests()`` gave, decoded by the router to decide where the
+    /// handler runs, for the handler's ``takeDecodedAhead()``: a small upload is then decoded once.
+    func keepDecodedAhead(_ requests: any Sendable) {
+        condition.withLock { decodedAhead = requests }
+    }
+
+    /// The requests kept by ``keepDecodedAhead(_:)`` (once), `nil` when none were.
+    func takeDecodedAhead() -> (any Sendable)? {
+        condition.withLock {
+            defer { decodedAhead = nil }
+            return decodedAhead
+        }
     }
 
     /// Every request of a call whose stream already ended (none taken yet), without taking

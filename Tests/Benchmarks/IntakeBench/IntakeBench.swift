@@ -28,6 +28,9 @@ enum IntakeBench {
         var relayIdle = true
         /// `--upgrade-tickets N`: only time SQLite migrations 23 and 28 on `N` tickets (``UpgradeBench``).
         var upgradeTickets = 0
+        /// `--upload-first-threads true`: the uploads-first path on one blocking thread per caller
+        /// (as before 2026-11-30 17:00) instead of callers chained from their answers like the other paths.
+        var uploadFirstThreads = false
     }
 
     static func run() {
@@ -46,6 +49,7 @@ enum IntakeBench {
             case "--in-flight": options.inFlight = value.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
             case "--group-commit": options.groupCommit = value == "default" ? nil : value == "true"
             case "--upgrade-tickets": options.upgradeTickets = Int(value) ?? 0
+            case "--upload-first-threads": options.uploadFirstThreads = value == "true"
             default: fail("unknown flag \(flag)")
             }
         }
@@ -273,7 +277,9 @@ enum IntakeBench {
             }
 
             // The older way, for comparison: an upload (client streaming) then the open naming
-            // it, two blocking calls in sequence on one thread per caller.
+            // it, two calls in sequence per caller, each caller's next upload started when its
+            // open is answered; the same callers in flight as the other two paths
+            // (`--upload-first-threads true`: one blocking thread per caller instead, as before).
             let files = try startService(engine, options, callers: callers)
             let filesPID = files.process.process.processIdentifier
             let filesCPUBefore = processCPUSeconds(filesPID)
@@ -283,23 +289,48 @@ enum IntakeBench {
             let filesOpenedBefore = try ticketCount(engine, directory: files.directory.path, url: files.postgresURL)
             let filesBackendsBefore = files.postgresURL.map { postgresBackends(database: databaseName($0)) } ?? [:]
             let filesOrganization = files.organization, filesPrincipals = files.principals, filesClient = files.client
-            var fileOptions = options
-            fileOptions.clients = callers
-            let withFile = try measure(fileOptions) { thread, n in
+            @Sendable func upload(_ caller: Int, _ n: Int) -> IntakeV1.UploadAttachmentRequest {
                 var content = attachment
                 // A distinct content per file, so every upload is really written and hashed.
-                withUnsafeBytes(of: UInt64(thread << 40 | n)) { for (i, byte) in $0.enumerated() { content[i] = byte } }
+                withUnsafeBytes(of: UInt64(caller << 40 | n)) { for (i, byte) in $0.enumerated() { content[i] = byte } }
                 var first = IntakeV1.UploadAttachmentRequest()
                 first.fileName = "print.png"
                 first.contentType = "image/png"
                 first.sizeBytes = Int64(content.count)
                 first.sha256 = Digest.hex(Digest.sha256(content))
                 first.data = content
-                // The whole call (opening, file, end of stream) in one write.
-                let ref = try filesClient.call(IntakeV1.Intake.uploadAttachment, requests: [first], options: filesPrincipals[thread])
-                var open = request(filesOrganization, thread, n + 1_000_000_000)
-                open.attachmentIDs = [ref.id]
-                _ = try filesClient.call(IntakeV1.Intake.openTicket, open, options: filesPrincipals[thread])
+                return first
+            }
+            let withFile: Double
+            if options.uploadFirstThreads {
+                var fileOptions = options
+                fileOptions.clients = callers
+                withFile = try measure(fileOptions) { thread, n in
+                    // The whole call (opening, file, end of stream) in one write.
+                    let ref = try filesClient.call(IntakeV1.Intake.uploadAttachment, requests: [upload(thread, n)], options: filesPrincipals[thread])
+                    var open = request(filesOrganization, thread, n + 1_000_000_000)
+                    open.attachmentIDs = [ref.id]
+                    _ = try filesClient.call(IntakeV1.Intake.openTicket, open, options: filesPrincipals[thread])
+                }
+            } else {
+                withFile = try measureInFlight(options, callers: callers) { caller, n, done in
+                    // The whole upload (opening, file, end of stream) in one write; the open
+                    // naming it is started from its answer.
+                    filesClient.start(IntakeV1.Intake.uploadAttachment, requests: [upload(caller, n)], options: filesPrincipals[caller]) { uploaded in
+                        switch uploaded {
+                        case .failure(let error): done("\(error)")
+                        case .success(let ref):
+                            var open = request(filesOrganization, caller, n + 1_000_000_000)
+                            open.attachmentIDs = [ref.id]
+                            filesClient.start(path: IntakeV1.Intake.openTicket.path, payload: open.serializedBytes(), options: filesPrincipals[caller]) { result in
+                                switch result {
+                                case .success: done(nil)
+                                case .failure(let error): done("\(error)")
+                                }
+                            }
+                        }
+                    }
+                }
             }
             let filesCPU = processCPUSeconds(filesPID) - filesCPUBefore
             let filesBusiest = busiestThread(filesThreadsBefore, threadCPUSeconds(filesPID))
@@ -318,8 +349,8 @@ enum IntakeBench {
             let perUpload = { (name: String) in
                 Double((filesCountersAfter[name] ?? 0) - (filesCountersBefore[name] ?? 0)) / Double(max(1, filesOpened))
             }
-            print(String(format: "[%@] intake per upload and open: %.1f write calls, %.1f read calls, %.1f context switches (%.1f voluntary); this benchmark's client %.0f µs CPU",
-                         label, perUpload("syscw"), perUpload("syscr"),
+            print(String(format: "[%@] intake per upload and open: %.1f write calls (%.1f KiB), %.1f read calls (%.1f KiB), %.1f context switches (%.1f voluntary); this benchmark's client %.0f µs CPU",
+                         label, perUpload("syscw"), perUpload("wchar") / 1024, perUpload("syscr"), perUpload("rchar") / 1024,
                          perUpload("voluntary_ctxt_switches") + perUpload("nonvoluntary_ctxt_switches"), perUpload("voluntary_ctxt_switches"),
                          filesClientCPU * 1e6 / Double(max(1, filesOpened))))
         }

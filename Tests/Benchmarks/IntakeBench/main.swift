@@ -6,5 +6,5 @@
 // `--in-flight` numbers of calls in flight in turn (default 1 and 8).
 //   intake-bench [--engines sqlite,postgres] [--seconds 5] [--clients 8] [--in-flight 1,8]
 //                [--attachment-bytes 4096] [--lookup-contacts 100000] [--group-commit true|false|default]
-//                [--relay idle|default] [--in-process true|false]
+//                [--relay idle|default] [--in-process true|false] [--upload-first-threads false|true]
 IntakeBench.run()

@@ -70,7 +70,10 @@ struct OpeningGroupTests {
                 }
             }
         }
-        for envelope in try harness.published() {
+        // Per key in publishing order: the relay keeps each key's order, not an order across keys
+        // (a group writes its tickets' TicketRouted rows together after their other events).
+        let published = try harness.published().enumerated().sorted { ($0.element.key, $0.offset) < ($1.element.key, $1.offset) }
+        for (_, envelope) in published {
             lines.append("outbox \(envelope.type) \(envelope.key) \(envelope.payload)")
         }
         return lines

@@ -1,4 +1,5 @@
 import Messages
+import ServiceKit
 import Storage
 
 /// PostgreSQL: a transaction's consecutive `TicketOpened` events applied by **one** statement
@@ -30,6 +31,32 @@ enum OpeningGroup {
     }
 
     @TaskLocal static var pending: Pending?
+
+    /// The `TicketRouted` outbox rows of a group's tickets, written together once every ticket of
+    /// the group has had its other writes (``write(_:)``): a few multi-row inserts instead of one
+    /// statement per ticket. Each ticket's events keep their order — its `TicketRouted` was
+    /// already the last thing its opening published, and the group is written before the
+    /// transaction's next event is handled; only tickets of the group interleave differently in
+    /// the outbox (the relay keeps order per key, not across keys).
+    final class RoutedRows {
+        private(set) var rows: [OutboxEvent] = []
+
+        func add(_ more: [OutboxEvent]) {
+            rows += more
+        }
+
+        /// Writes the rows with the transaction's next statement or its commit (deferred), their
+        /// keys being the new tickets' (no per-key lock), in statements of a few fixed sizes
+        /// (``EventPublisher/statementSizes(_:)``).
+        func write(_ tx: any SQLExecutor) throws {
+            var start = 0
+            for size in EventPublisher.statementSizes(rows.count) {
+                try Outbox.enqueue(tx, Array(rows[start..<start + size]), keysAreNew: true, deferred: true)
+                start += size
+            }
+            rows = []
+        }
+    }
 
     /// Runs `body` (a transaction's event handlers) collecting its openings, then applies those
     /// still waiting (PostgreSQL; elsewhere, or inside another scope, it only runs `body`).
@@ -140,12 +167,14 @@ extension TicketIntake {
         guard let first = rows.first, first["config_version"].integerValue == expectedVersion else { return false }
         var written: [String: Row] = [:]
         for row in rows { if case .text(let id) = row["id"] { written[id] = row } }
+        let routed = OpeningGroup.RoutedRows()
         for (index, event) in events.enumerated() {
             // Not written: the ticket existed, and is left as it is.
             guard let row = written[event.ticketID] else { continue }
             let joined = JoinedWrites(positions: positions, finish: finishes[index], inserted: observers.inserted(row))
-            try finishOpening(tx, event, TicketRecord(row), lifecycle, at: instants[index], joined: joined)
+            try finishOpening(tx, event, TicketRecord(row), lifecycle, at: instants[index], joined: joined, routedRows: routed)
         }
+        try routed.write(tx)
         return true
     }
 }

@@ -281,8 +281,12 @@ public enum TicketIntake {
 
     /// The opening's writes after the ticket's own: attachments, custom fields, the observers
     /// (SLA, inactivity, metrics) and the first step of a step sequence.
+    /// With `routedRows` (a group's openings), the ticket's `TicketRouted` outbox rows are added
+    /// there for the group to write together (``OpeningGroup/RoutedRows``) instead of by a
+    /// statement of their own.
     static func finishOpening(_ tx: any SQLExecutor, _ event: IntakeV1.TicketOpened, _ ticket: TicketRecord,
-                                      _ lifecycle: TicketLifecycle, at: Int64, joined: JoinedWrites?) throws {
+                              _ lifecycle: TicketLifecycle, at: Int64, joined: JoinedWrites?,
+                              routedRows: OpeningGroup.RoutedRows? = nil) throws {
         var ticket = ticket
         if let joined {
             for finish in joined.finish { try finish(joined.inserted) }
@@ -302,6 +306,10 @@ public enum TicketIntake {
         var routed = WorkflowV1.TicketRouted()
         routed.ticket = lifecycle.summary(ticket)
         routed.routedAtMs = at
+        if let routedRows {
+            routedRows.add(lifecycle.publisher.outboxEvents(event: routed, key: ticket.id, accessLevel: ticket.accessLevel))
+            return
+        }
         // Deferred: the outbox row goes out with the next event's statement or the commit.
         try lifecycle.publisher.publish(tx, event: routed, key: ticket.id, accessLevel: ticket.accessLevel, keyIsNew: true, deferred: true)
     }

@@ -19,11 +19,17 @@ import Storage
 /// consumer applies the delivery again one event per transaction, where a group has one
 /// opening). SQLite (its statements cost no start-up of this kind, and a delivery group's
 /// openings share one transaction already) opens each at once.
+///
+/// Notification's `EmailSent` events (one per opened ticket: its confirmation e-mail's history
+/// line) are collected the same way and their lines written by one insert
+/// (``TicketIntake/emailsSent(_:_:_:)``).
 enum OpeningGroup {
-    /// The openings waiting in the transaction running on this thread.
+    /// The openings — or notification's `EmailSent` events — waiting in the transaction running
+    /// on this thread (never both: each kind is applied before the other is collected).
     final class Pending: @unchecked Sendable {
         let lifecycle: TicketLifecycle
         var events: [IntakeV1.TicketOpened] = []
+        var emails: [NotificationV1.EmailSent] = []
 
         init(lifecycle: TicketLifecycle) {
             self.lifecycle = lifecycle
@@ -69,19 +75,42 @@ enum OpeningGroup {
         }
     }
 
-    /// Keeps `event` for the transaction's group. - Returns: `false` outside a scope (open it now).
-    static func collect(_ event: IntakeV1.TicketOpened) -> Bool {
+    /// Keeps `event` for the transaction's group, once the `EmailSent` events collected before
+    /// it are applied. - Returns: `false` outside a scope (open it now).
+    static func collect(_ tx: any SQLExecutor, _ event: IntakeV1.TicketOpened) throws -> Bool {
         guard let pending else { return false }
+        try flushEmails(tx)
         pending.events.append(event)
         return true
     }
 
-    /// Applies the openings collected so far (call before handling any other event).
+    /// Keeps notification's `event` for one history insert with the consecutive others, once the
+    /// openings collected before it are applied. - Returns: `false` outside a scope (record it now).
+    static func collect(_ tx: any SQLExecutor, _ event: NotificationV1.EmailSent) throws -> Bool {
+        guard let pending else { return false }
+        try flushOpenings(tx)
+        pending.emails.append(event)
+        return true
+    }
+
+    /// Applies what was collected so far (call before handling any other event).
     static func flush(_ tx: any SQLExecutor) throws {
+        try flushOpenings(tx)
+        try flushEmails(tx)
+    }
+
+    private static func flushOpenings(_ tx: any SQLExecutor) throws {
         guard let pending, !pending.events.isEmpty else { return }
         let events = pending.events
         pending.events = []
         try TicketIntake.openTogether(tx, events, pending.lifecycle)
+    }
+
+    private static func flushEmails(_ tx: any SQLExecutor) throws {
+        guard let pending, !pending.emails.isEmpty else { return }
+        let emails = pending.emails
+        pending.emails = []
+        try TicketIntake.emailsSent(tx, emails, pending.lifecycle)
     }
 }
 

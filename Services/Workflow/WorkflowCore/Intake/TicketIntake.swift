@@ -83,6 +83,8 @@ public enum TicketIntake {
     /// lines of distinct tickets are **one** insert (their rows as one JSON parameter, so the
     /// statement's text does not depend on their number), deferred like the single line's; a
     /// ticket named twice needs consecutive sequence numbers, so such a run is written line by line.
+    /// Each line finds its ticket by the primary key (a `LATERAL … LIMIT 1`: with the recordset's
+    /// default estimate of 100 rows, a plain join's generic plan scanned all of `tickets`).
     static func emailsSent(_ tx: any SQLExecutor, _ events: [NotificationV1.EmailSent], _ lifecycle: TicketLifecycle) throws {
         let actor = Actor(kind: .service, id: "notification", name: "notification")
         func line(_ event: NotificationV1.EmailSent) -> (old: String, new: String, note: String) {
@@ -109,7 +111,7 @@ public enum TicketIntake {
             INSERT INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
             SELECT e.id, t.id, e.at, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = t.id), 'email', e.old_value,
                    e.new_value, e.note, CAST(? AS TEXT), CAST(? AS TEXT)
-            FROM e JOIN tickets t ON t.id = e.ticket_id
+            FROM e CROSS JOIN LATERAL (SELECT id FROM tickets WHERE id = e.ticket_id LIMIT 1) AS t
             """, params + [.text(actor.id), .text(actor.name)])
     }
 

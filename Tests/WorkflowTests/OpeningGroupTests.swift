@@ -70,7 +70,10 @@ struct OpeningGroupTests {
                 }
             }
         }
-        for envelope in try harness.published() {
+        // Per key in publishing order: the relay keeps each key's order, not an order across keys
+        // (a group writes its tickets' TicketRouted rows together after their other events).
+        let published = try harness.published().enumerated().sorted { ($0.element.key, $0.offset) < ($1.element.key, $1.offset) }
+        for (_, envelope) in published {
             lines.append("outbox \(envelope.type) \(envelope.key) \(envelope.payload)")
         }
         return lines
@@ -247,5 +250,39 @@ struct OpeningGroupTests {
         }
         // G0 and the two new tickets.
         #expect(try count("SELECT COALESCE(SUM(opened), 0) AS n FROM wf_metric_daily WHERE dim = 'all'") == 3)
+    }
+
+    @Test("a delivery's EmailSent lines (an unknown ticket, a ticket twice, openings between them) are what one per delivery writes",
+          arguments: TestEngines.all)
+    func emailLinesTogether(engine: DatabaseEngine) throws {
+        let together = try Self.warmedHarness(engine), alone = try Self.warmedHarness(engine)
+        func email(_ ticket: String, _ at: Int64, outcome: String = "sent") -> EventsV1.EventEnvelope {
+            let email = DeliveryCountersTests.email(ticket)
+            var event = email
+            event.sentAtMs = at
+            event.outcome = outcome
+            event.copies = ticket == "E2" ? ["gestor@org-1.example.com"] : []
+            event.serverAnswer = "250 2.0.0 Ok"
+            return WorkflowHarness.envelope(event, key: ticket, source: "notification")
+        }
+        let opened = { (id: String) in WorkflowHarness.envelope(WorkflowHarness.opened(id, openedAt: Self.now), key: id) }
+        let events = [opened("E1"), opened("E2"), opened("E3"),
+                      email("E1", Self.now + 1), email("E2", Self.now + 2), email("nobody", Self.now + 3), email("E3", Self.now + 4),
+                      opened("E4"), email("E4", Self.now + 5), email("E1", Self.now + 6, outcome: "failed"), email("E2", Self.now + 7),
+                      email("E4", Self.now + 8)]
+        let response = try together.deliver(events)
+        #expect(response.accepted == events.count && response.failures.isEmpty)
+        for event in events { #expect(try alone.deliver([event]).accepted == 1) }
+        let history = "SELECT ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name FROM ticket_history ORDER BY ticket_id, seq"
+        let read = { (harness: WorkflowHarness) in
+            try harness.database.read { tx in try tx.query(history).map { zip($0.columns, $0.values).map { "\($0)=\($1)" }.joined(separator: " ") } }
+        }
+        let lines = try read(together)
+        #expect(lines == (try read(alone)))
+        // Two lines for E1, E2 and E4 each, one for E3, none for the unknown ticket.
+        #expect(try together.database.read { tx in
+            try tx.query("SELECT ticket_id FROM ticket_history WHERE kind = 'email' ORDER BY ticket_id").map { try $0.text("ticket_id") }
+        } == ["E1", "E1", "E2", "E2", "E3", "E4", "E4"])
+        #expect(try Self.snapshot(together) == (try Self.snapshot(alone)))
     }
 }

@@ -21,6 +21,18 @@ public enum WorkflowService {
         configuration.tunedForWrites()
     }
 
+    /// How long a delivery of events waits for concurrent deliveries before one transaction
+    /// applies them all (``EventConsumer/gatherWindow``): `WORKFLOW_GATHER_MS`, 1–1000 ms; unset,
+    /// zero or malformed: no wait (the default). A window makes fewer, larger transactions (less
+    /// of workflow's CPU per event: commits, full-text segments, inbox claims and metric counters
+    /// are per transaction) at the cost of that wait before a ticket is in workflow; measured
+    /// end to end, intake's relay then spent about as much more as workflow saved
+    /// (docs/BENCHMARKS-workflow.md), so it is off unless a deployment asks for it.
+    public static func gatherWindow(_ environment: [String: String]) -> TimeInterval {
+        guard let ms = environment["WORKFLOW_GATHER_MS"].flatMap(Int.init), (1...1_000).contains(ms) else { return 0 }
+        return Double(ms) / 1000
+    }
+
     /// Options of the workflow core.
     public struct Options: Sendable {
         /// Observers called on every ticket change (the extension seam; see ``TicketObserver``).
@@ -68,6 +80,7 @@ public enum WorkflowService {
                 }
             }
         }
+        consumer.gatherWindow = gatherWindow(runtime.configuration.environment)
         consumer.register(in: &router, database: runtime.database, logger: runtime.logger)
 
         let api = WorkflowAPI(database: runtime.database, principals: runtime.principals, lifecycle: lifecycle,

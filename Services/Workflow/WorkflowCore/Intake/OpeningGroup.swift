@@ -1,4 +1,5 @@
 import Messages
+import ServiceKit
 import Storage
 
 /// PostgreSQL: a transaction's consecutive `TicketOpened` events applied by **one** statement
@@ -18,11 +19,17 @@ import Storage
 /// consumer applies the delivery again one event per transaction, where a group has one
 /// opening). SQLite (its statements cost no start-up of this kind, and a delivery group's
 /// openings share one transaction already) opens each at once.
+///
+/// Notification's `EmailSent` events (one per opened ticket: its confirmation e-mail's history
+/// line) are collected the same way and their lines written by one insert
+/// (``TicketIntake/emailsSent(_:_:_:)``).
 enum OpeningGroup {
-    /// The openings waiting in the transaction running on this thread.
+    /// The openings — or notification's `EmailSent` events — waiting in the transaction running
+    /// on this thread (never both: each kind is applied before the other is collected).
     final class Pending: @unchecked Sendable {
         let lifecycle: TicketLifecycle
         var events: [IntakeV1.TicketOpened] = []
+        var emails: [NotificationV1.EmailSent] = []
 
         init(lifecycle: TicketLifecycle) {
             self.lifecycle = lifecycle
@@ -30,6 +37,32 @@ enum OpeningGroup {
     }
 
     @TaskLocal static var pending: Pending?
+
+    /// The `TicketRouted` outbox rows of a group's tickets, written together once every ticket of
+    /// the group has had its other writes (``write(_:)``): a few multi-row inserts instead of one
+    /// statement per ticket. Each ticket's events keep their order — its `TicketRouted` was
+    /// already the last thing its opening published, and the group is written before the
+    /// transaction's next event is handled; only tickets of the group interleave differently in
+    /// the outbox (the relay keeps order per key, not across keys).
+    final class RoutedRows {
+        private(set) var rows: [OutboxEvent] = []
+
+        func add(_ more: [OutboxEvent]) {
+            rows += more
+        }
+
+        /// Writes the rows with the transaction's next statement or its commit (deferred), their
+        /// keys being the new tickets' (no per-key lock), in statements of a few fixed sizes
+        /// (``EventPublisher/statementSizes(_:)``).
+        func write(_ tx: any SQLExecutor) throws {
+            var start = 0
+            for size in EventPublisher.statementSizes(rows.count) {
+                try Outbox.enqueue(tx, Array(rows[start..<start + size]), keysAreNew: true, deferred: true)
+                start += size
+            }
+            rows = []
+        }
+    }
 
     /// Runs `body` (a transaction's event handlers) collecting its openings, then applies those
     /// still waiting (PostgreSQL; elsewhere, or inside another scope, it only runs `body`).
@@ -42,19 +75,42 @@ enum OpeningGroup {
         }
     }
 
-    /// Keeps `event` for the transaction's group. - Returns: `false` outside a scope (open it now).
-    static func collect(_ event: IntakeV1.TicketOpened) -> Bool {
+    /// Keeps `event` for the transaction's group, once the `EmailSent` events collected before
+    /// it are applied. - Returns: `false` outside a scope (open it now).
+    static func collect(_ tx: any SQLExecutor, _ event: IntakeV1.TicketOpened) throws -> Bool {
         guard let pending else { return false }
+        try flushEmails(tx)
         pending.events.append(event)
         return true
     }
 
-    /// Applies the openings collected so far (call before handling any other event).
+    /// Keeps notification's `event` for one history insert with the consecutive others, once the
+    /// openings collected before it are applied. - Returns: `false` outside a scope (record it now).
+    static func collect(_ tx: any SQLExecutor, _ event: NotificationV1.EmailSent) throws -> Bool {
+        guard let pending else { return false }
+        try flushOpenings(tx)
+        pending.emails.append(event)
+        return true
+    }
+
+    /// Applies what was collected so far (call before handling any other event).
     static func flush(_ tx: any SQLExecutor) throws {
+        try flushOpenings(tx)
+        try flushEmails(tx)
+    }
+
+    private static func flushOpenings(_ tx: any SQLExecutor) throws {
         guard let pending, !pending.events.isEmpty else { return }
         let events = pending.events
         pending.events = []
         try TicketIntake.openTogether(tx, events, pending.lifecycle)
+    }
+
+    private static func flushEmails(_ tx: any SQLExecutor) throws {
+        guard let pending, !pending.emails.isEmpty else { return }
+        let emails = pending.emails
+        pending.emails = []
+        try TicketIntake.emailsSent(tx, emails, pending.lifecycle)
     }
 }
 
@@ -140,12 +196,14 @@ extension TicketIntake {
         guard let first = rows.first, first["config_version"].integerValue == expectedVersion else { return false }
         var written: [String: Row] = [:]
         for row in rows { if case .text(let id) = row["id"] { written[id] = row } }
+        let routed = OpeningGroup.RoutedRows()
         for (index, event) in events.enumerated() {
             // Not written: the ticket existed, and is left as it is.
             guard let row = written[event.ticketID] else { continue }
             let joined = JoinedWrites(positions: positions, finish: finishes[index], inserted: observers.inserted(row))
-            try finishOpening(tx, event, TicketRecord(row), lifecycle, at: instants[index], joined: joined)
+            try finishOpening(tx, event, TicketRecord(row), lifecycle, at: instants[index], joined: joined, routedRows: routed)
         }
+        try routed.write(tx)
         return true
     }
 }

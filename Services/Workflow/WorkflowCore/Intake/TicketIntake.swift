@@ -11,7 +11,12 @@ public enum TicketIntake {
     /// the next other event (every other handler flushes them first).
     public static func register(_ consumer: inout EventConsumer, lifecycle: TicketLifecycle) {
         consumer.on(IntakeV1.TicketOpened.self) { event, _, tx in
-            if !OpeningGroup.collect(event) { try open(tx, event, lifecycle) }
+            if try !OpeningGroup.collect(tx, event) { try open(tx, event, lifecycle) }
+        }
+        // One per opened ticket (its confirmation e-mail); consecutive ones are written together
+        // inside a delivery (PostgreSQL), after the openings collected before them.
+        consumer.on(NotificationV1.EmailSent.self) { event, _, tx in
+            if try !OpeningGroup.collect(tx, event) { try emailsSent(tx, [event], lifecycle) }
         }
         registerOthers(&consumer, lifecycle: lifecycle)
     }
@@ -57,14 +62,6 @@ public enum TicketIntake {
         on(&consumer, IntakeV1.OrganizationPlanChanged.self) { event, tx in
             try planChanged(tx, event, lifecycle)
         }
-        on(&consumer, NotificationV1.EmailSent.self) { event, tx in
-            // One per opened ticket (its confirmation e-mail): the existence check is part of the insert.
-            let note = (["para: " + event.recipients.joined(separator: ", ")] + (event.copies.isEmpty ? [] : ["cc: " + event.copies.joined(separator: ", ")])
-                        + [event.serverAnswer].filter { !$0.isEmpty }).joined(separator: "; ")
-            try lifecycle.recordIfTicketExists(tx, event.ticketID, "email", old: event.eventKind, new: "\(event.outcome): \(event.subject)",
-                                               note: note, actor: Actor(kind: .service, id: "notification", name: "notification"),
-                                               at: event.sentAtMs)
-        }
         on(&consumer, KnowledgeV1.ArticleLinkedToTicket.self) { event, tx in
             guard var ticket = try? lifecycle.load(tx, event.ticketID, forUpdate: true) else { return }
             let actor = Actor(kind: .agent, id: event.agentID, name: event.agentName)
@@ -80,6 +77,48 @@ public enum TicketIntake {
             try lifecycle.publish(tx, solution, ticket)
         }
     }
+
+    /// Notification's `EmailSent` events: each one's history line on its ticket ("email"), none for
+    /// an unknown ticket (the existence check is part of the insert). On PostgreSQL two or more
+    /// lines of distinct tickets are **one** insert (their rows as one JSON parameter, so the
+    /// statement's text does not depend on their number), deferred like the single line's; a
+    /// ticket named twice needs consecutive sequence numbers, so such a run is written line by line.
+    /// Each line finds its ticket by the primary key (a `LATERAL … LIMIT 1`: with the recordset's
+    /// default estimate of 100 rows, a plain join's generic plan scanned all of `tickets`).
+    static func emailsSent(_ tx: any SQLExecutor, _ events: [NotificationV1.EmailSent], _ lifecycle: TicketLifecycle) throws {
+        let actor = Actor(kind: .service, id: "notification", name: "notification")
+        func line(_ event: NotificationV1.EmailSent) -> (old: String, new: String, note: String) {
+            let note = (["para: " + event.recipients.joined(separator: ", ")] + (event.copies.isEmpty ? [] : ["cc: " + event.copies.joined(separator: ", ")])
+                        + [event.serverAnswer].filter { !$0.isEmpty }).joined(separator: "; ")
+            return (event.eventKind, "\(event.outcome): \(event.subject)", note)
+        }
+        guard events.count > 1, tx.engine == .postgres, Set(events.map(\.ticketID)).count == events.count else {
+            for event in events {
+                let (old, new, note) = line(event)
+                try lifecycle.recordIfTicketExists(tx, event.ticketID, "email", old: old, new: new, note: note, actor: actor, at: event.sentAtMs)
+            }
+            return
+        }
+        var lines = GroupedGuardedWrites(tickets: "t")
+        lines.declare("e", columns: emailLineColumns, sql: "SELECT * FROM {rows}")
+        for event in events {
+            let (old, new, note) = line(event)
+            lines.append("e", [.text(RandomID.timeOrdered()), .text(event.ticketID), .integer(event.sentAtMs), .text(old), .text(new), .text(note)])
+        }
+        let (cte, params) = lines.ctes
+        try tx.executeDeferred("""
+            WITH \(cte)
+            INSERT INTO ticket_history (id, ticket_id, at, seq, kind, old_value, new_value, note, actor_id, actor_name)
+            SELECT e.id, t.id, e.at, (SELECT COALESCE(MAX(seq), 0) + 1 FROM ticket_history WHERE ticket_id = t.id), 'email', e.old_value,
+                   e.new_value, e.note, CAST(? AS TEXT), CAST(? AS TEXT)
+            FROM e CROSS JOIN LATERAL (SELECT id FROM tickets WHERE id = e.ticket_id LIMIT 1) AS t
+            """, params + [.text(actor.id), .text(actor.name)])
+    }
+
+    /// The columns of ``emailsSent(_:_:_:)``'s recordset `e`.
+    private static let emailLineColumns: [GroupedGuardedWrites.Column] = [
+        .text("id"), .text("ticket_id"), .bigint("at"), .text("old_value"), .text("new_value"), .text("note"),
+    ]
 
     /// Records one of a ticket's files; `position` is its place in the event's list (intake's
     /// order: named uploads, then the files carried inside), so files added together are listed
@@ -281,8 +320,12 @@ public enum TicketIntake {
 
     /// The opening's writes after the ticket's own: attachments, custom fields, the observers
     /// (SLA, inactivity, metrics) and the first step of a step sequence.
+    /// With `routedRows` (a group's openings), the ticket's `TicketRouted` outbox rows are added
+    /// there for the group to write together (``OpeningGroup/RoutedRows``) instead of by a
+    /// statement of their own.
     static func finishOpening(_ tx: any SQLExecutor, _ event: IntakeV1.TicketOpened, _ ticket: TicketRecord,
-                                      _ lifecycle: TicketLifecycle, at: Int64, joined: JoinedWrites?) throws {
+                              _ lifecycle: TicketLifecycle, at: Int64, joined: JoinedWrites?,
+                              routedRows: OpeningGroup.RoutedRows? = nil) throws {
         var ticket = ticket
         if let joined {
             for finish in joined.finish { try finish(joined.inserted) }
@@ -302,6 +345,10 @@ public enum TicketIntake {
         var routed = WorkflowV1.TicketRouted()
         routed.ticket = lifecycle.summary(ticket)
         routed.routedAtMs = at
+        if let routedRows {
+            routedRows.add(lifecycle.publisher.outboxEvents(event: routed, key: ticket.id, accessLevel: ticket.accessLevel))
+            return
+        }
         // Deferred: the outbox row goes out with the next event's statement or the commit.
         try lifecycle.publisher.publish(tx, event: routed, key: ticket.id, accessLevel: ticket.accessLevel, keyIsNew: true, deferred: true)
     }

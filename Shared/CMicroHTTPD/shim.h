@@ -46,9 +46,12 @@ static inline uint16_t cmhd_socket_port(int fd) {
 
 /// Waits for one connection on `listen_fd` and hands it to `daemon` (`MHD_add_connection`),
 /// which gives it to a worker of its pool chosen by the socket's number, the next one with room
-/// when that one is full (and closes it when all are). Returns 0 once handed over (or refused
-/// by the daemon), else `accept`'s `errno` (`EINVAL` once `listen_fd` was shut down).
-static inline int cmhd_accept_into(struct MHD_Daemon *daemon, int listen_fd) {
+/// when that one is full. Returns 0 once handed over, `EBUSY` without accepting while the daemon
+/// holds `connection_limit` connections (further ones wait in the listen backlog, as when the
+/// daemon listened itself), else `accept`'s `errno` (`EINVAL` once `listen_fd` was shut down).
+static inline int cmhd_accept_into(struct MHD_Daemon *daemon, int listen_fd, unsigned int connection_limit) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    if (info != NULL && info->num_connections >= connection_limit) return EBUSY;
     struct sockaddr_storage address;
     socklen_t length = sizeof(address);
     int fd = accept(listen_fd, (struct sockaddr *)&address, &length);

@@ -1,6 +1,7 @@
 import CMicroHTTPD
 import Foundation
 import Observability
+import Synchronization
 
 /// An HTTP/1.1 server on libmicrohttpd: an internal pool of polling threads (epoll), each
 /// reading requests and running the handler for the connections it owns.
@@ -38,7 +39,7 @@ public final class HTTPServer: @unchecked Sendable {
     private var boundPort = 0
     /// The listening socket (-1 when stopped) and its accepting thread's end.
     private var listener: Int32 = -1
-    private let acceptorEnded = DispatchSemaphore(value: 0)
+    private let acceptorState = Acceptor.State()
 
     public init(configuration: HTTPServerConfiguration, logger: Logger,
                 tooLarge: @escaping @Sendable (HTTPRequest) -> HTTPResponse, streaming: HTTPBodyStreaming? = nil,
@@ -70,7 +71,7 @@ public final class HTTPServer: @unchecked Sendable {
         daemon = started
         listener = socket
         boundPort = Int(cmhd_socket_port(socket))
-        let acceptor = Acceptor(daemon: started, socket: socket, ended: acceptorEnded)
+        let acceptor = Acceptor(daemon: started, socket: socket, limit: UInt32(configuration.maxConnections), state: acceptorState)
         let thread = Thread { acceptor.run() }
         thread.name = "http-accept"
         thread.start()
@@ -82,8 +83,9 @@ public final class HTTPServer: @unchecked Sendable {
         if listener >= 0 {
             // Wakes the accepting thread (its `accept` fails), then waits for it to end before the
             // daemon it hands connections to goes away.
+            acceptorState.stopping.store(true, ordering: .sequentiallyConsistent)
             shutdown(listener, Int32(SHUT_RDWR))
-            acceptorEnded.wait()
+            acceptorState.ended.wait()
             close(listener)
             listener = -1
         }
@@ -101,14 +103,25 @@ public final class HTTPServer: @unchecked Sendable {
     private struct Acceptor: @unchecked Sendable {
         let daemon: OpaquePointer
         let socket: Int32
-        let ended: DispatchSemaphore
+        /// ``HTTPServerConfiguration/maxConnections``: while the daemon holds that many, further
+        /// connections wait in the listen backlog.
+        let limit: UInt32
+        let state: State
+
+        /// Set by ``HTTPServer/stop()``; the thread's end.
+        final class State: Sendable {
+            let stopping = Atomic(false)
+            let ended = DispatchSemaphore(value: 0)
+        }
 
         func run() {
-            defer { ended.signal() }
-            while true {
-                switch cmhd_accept_into(daemon, socket) {
+            defer { state.ended.signal() }
+            while !state.stopping.load(ordering: .sequentiallyConsistent) {
+                switch cmhd_accept_into(daemon, socket, limit) {
                 case 0, EINTR, ECONNABORTED, EAGAIN, EPROTO, EPERM:
                     continue
+                case EBUSY:
+                    usleep(5_000)  // at the connection limit: until one closes
                 case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                     usleep(10_000)  // out of descriptors or memory: let connections close first
                 default:

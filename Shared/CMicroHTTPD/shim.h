@@ -2,6 +2,9 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -10,45 +13,84 @@
 // Typed wrappers for libmicrohttpd's variadic functions (Swift cannot call C variadics), plus a
 // few helpers that keep pointer juggling on the C side. Used by the gateway (GatewayCore/HTTP).
 
-/// Starts a daemon bound to `host:port` (IPv4) with an internal thread pool of `threads`
-/// (epoll where available), a connection limit, a per-connection idle timeout (seconds) and a
-/// per-connection memory pool of `memory_limit` bytes (which bounds the request header size).
-static inline struct MHD_Daemon *cmhd_start(const char *host, uint16_t port, unsigned int threads,
-                                            unsigned int connection_limit, unsigned int timeout_seconds,
-                                            size_t memory_limit, MHD_AccessHandlerCallback handler,
-                                            void *handler_cls, MHD_RequestCompletedCallback completed,
-                                            void *completed_cls) {
+/// A listening TCP socket on `host:port` (IPv4; port 0: the OS chooses), with `SO_REUSEADDR`
+/// and `SO_REUSEPORT` as libmicrohttpd's `MHD_OPTION_LISTENING_ADDRESS_REUSE` sets them, and
+/// close-on-exec; -1 with `errno` on failure.
+static inline int cmhd_listen(const char *host, uint16_t port, int backlog) {
     struct sockaddr_in address;
     memset(&address, 0, sizeof(address));
     address.sin_family = AF_INET;
     address.sin_port = htons(port);
-    if (inet_pton(AF_INET, host, &address.sin_addr) != 1) return NULL;
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    if (inet_pton(AF_INET, host, &address.sin_addr) != 1) { errno = EINVAL; return -1; }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
+        bind(fd, (const struct sockaddr *)&address, sizeof(address)) != 0 || listen(fd, backlog) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+/// The local port of socket `fd` (0 when unknown).
+static inline uint16_t cmhd_socket_port(int fd) {
+    struct sockaddr_in address;
+    socklen_t length = sizeof(address);
+    if (getsockname(fd, (struct sockaddr *)&address, &length) != 0) return 0;
+    return ntohs(address.sin_port);
+}
+
+/// Waits for one connection on `listen_fd` and hands it to `daemon` (`MHD_add_connection`),
+/// which gives it to a worker of its pool chosen by the socket's number, the next one with room
+/// when that one is full. Returns 0 once handed over, `EBUSY` without accepting while the daemon
+/// holds `connection_limit` connections (further ones wait in the listen backlog, as when the
+/// daemon listened itself), else `accept`'s `errno` (`EINVAL` once `listen_fd` was shut down).
+static inline int cmhd_accept_into(struct MHD_Daemon *daemon, int listen_fd, unsigned int connection_limit) {
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+    if (info != NULL && info->num_connections >= connection_limit) return EBUSY;
+    struct sockaddr_storage address;
+    socklen_t length = sizeof(address);
+    int fd = accept(listen_fd, (struct sockaddr *)&address, &length);
+    if (fd < 0) return errno;
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    (void)MHD_add_connection(daemon, fd, (const struct sockaddr *)&address, length);
+    return 0;
+}
+
+/// Starts a daemon without a listening socket of its own (connections come from
+/// ``cmhd_accept_into``) with an internal pool of `threads` polling threads (epoll where
+/// available), a connection limit, a per-connection idle timeout (seconds) and a per-connection
+/// memory pool of `memory_limit` bytes (which bounds the request header size).
+///
+/// Why not let it listen: each of its workers then polls the listening socket and, woken, accepts
+/// up to 10 connections in a row (epoll), so connections opened at once (a proxy's or a load
+/// generator's) end up on a few workers, where a handler blocked on an RPC call holds up every
+/// other connection of its worker (16 connections seen on 4–5 of 16 workers).
+static inline struct MHD_Daemon *cmhd_start(unsigned int threads, unsigned int connection_limit,
+                                            unsigned int timeout_seconds, size_t memory_limit,
+                                            MHD_AccessHandlerCallback handler, void *handler_cls,
+                                            MHD_RequestCompletedCallback completed, void *completed_cls) {
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG
+        | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
     if (threads <= 1) {
-        return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
+        return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls,
                                 MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
                                 MHD_OPTION_CONNECTION_LIMIT, connection_limit,
                                 MHD_OPTION_CONNECTION_TIMEOUT, timeout_seconds,
                                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory_limit,
-                                MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&address,
-                                MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
                                 MHD_OPTION_END);
     }
-    return MHD_start_daemon(flags, port, NULL, NULL, handler, handler_cls,
+    return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
                             MHD_OPTION_THREAD_POOL_SIZE, threads,
                             MHD_OPTION_CONNECTION_LIMIT, connection_limit,
                             MHD_OPTION_CONNECTION_TIMEOUT, timeout_seconds,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, memory_limit,
-                            MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&address,
-                            MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
                             MHD_OPTION_END);
-}
-
-/// The port the daemon is bound to (useful after asking for port 0); 0 when unknown.
-static inline uint16_t cmhd_bound_port(struct MHD_Daemon *daemon) {
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
-    return info ? info->port : 0;
 }
 
 /// Writes the client's IPv4/IPv6 address as text into `buffer`; returns its length (0 if unknown).

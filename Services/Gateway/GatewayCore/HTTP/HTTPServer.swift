@@ -1,9 +1,17 @@
 import CMicroHTTPD
 import Foundation
 import Observability
+import Synchronization
 
 /// An HTTP/1.1 server on libmicrohttpd: an internal pool of polling threads (epoll), each
 /// reading requests and running the handler for the connections it owns.
+///
+/// One thread of its own accepts the connections and hands each to the pool, which deals them
+/// out over its workers (by socket number): connections opened together land on different
+/// workers. (Left to accept by themselves, the workers each took up to 10 connections per
+/// wake-up, and since a handler blocks its worker while it waits for an RPC call, every other
+/// connection of that worker waited too: 16 connections opened at once were served by 4–5 of the
+/// 16 workers, docs/BENCHMARKS-gateway.md.)
 ///
 /// Bodies are collected up to ``HTTPServerConfiguration/maxBodyBytes`` (413 beyond; decided from
 /// the headers when `Content-Length` announces it, see ``refuse(_:pending:connection:)``), except on the routes ``HTTPBodyStreaming`` names, whose bodies
@@ -29,6 +37,9 @@ public final class HTTPServer: @unchecked Sendable {
     let streaming: HTTPBodyStreaming?
     private var daemon: OpaquePointer?
     private var boundPort = 0
+    /// The listening socket (-1 when stopped) and its accepting thread's end.
+    private var listener: Int32 = -1
+    private let acceptorState = Acceptor.State()
 
     public init(configuration: HTTPServerConfiguration, logger: Logger,
                 tooLarge: @escaping @Sendable (HTTPRequest) -> HTTPResponse, streaming: HTTPBodyStreaming? = nil,
@@ -46,23 +57,77 @@ public final class HTTPServer: @unchecked Sendable {
     /// Binds and starts the thread pool.
     /// - Throws: ``HTTPServerError`` when the address cannot be bound.
     public func start() throws {
+        let socket = cmhd_listen(configuration.host, UInt16(configuration.port), Int32(Self.backlog))
+        guard socket >= 0 else {
+            throw HTTPServerError(description: "cannot listen for HTTP on \(configuration.host):\(configuration.port) (errno \(errno))")
+        }
         let context = Unmanaged.passUnretained(self).toOpaque()
-        let started = cmhd_start(configuration.host, UInt16(configuration.port), UInt32(configuration.threads),
-                                 UInt32(configuration.maxConnections), UInt32(configuration.timeoutSeconds),
+        let started = cmhd_start(UInt32(configuration.threads), UInt32(configuration.maxConnections), UInt32(configuration.timeoutSeconds),
                                  configuration.maxHeaderBytes, Callbacks.access, context, Callbacks.completed, nil)
         guard let started else {
-            throw HTTPServerError(description: "cannot listen for HTTP on \(configuration.host):\(configuration.port)")
+            close(socket)
+            throw HTTPServerError(description: "cannot start the HTTP server on \(configuration.host):\(configuration.port)")
         }
         daemon = started
-        boundPort = Int(cmhd_bound_port(started))
+        listener = socket
+        boundPort = Int(cmhd_socket_port(socket))
+        let acceptor = Acceptor(daemon: started, socket: socket, limit: UInt32(configuration.maxConnections), state: acceptorState)
+        let thread = Thread { acceptor.run() }
+        thread.name = "http-accept"
+        thread.start()
         logger.notice("http listening", ["address": "\(configuration.host):\(boundPort)", "threads": String(configuration.threads)])
     }
 
     /// Stops accepting, closes connections and joins the threads.
     public func stop() {
+        if listener >= 0 {
+            // Wakes the accepting thread (its `accept` fails), then waits for it to end before the
+            // daemon it hands connections to goes away.
+            acceptorState.stopping.store(true, ordering: .sequentiallyConsistent)
+            shutdown(listener, Int32(SHUT_RDWR))
+            acceptorState.ended.wait()
+            close(listener)
+            listener = -1
+        }
         if let daemon {
             MHD_stop_daemon(daemon)
             self.daemon = nil
+        }
+    }
+
+    /// Connections waiting to be accepted (the kernel caps it at `net.core.somaxconn`).
+    static let backlog = 4096
+
+    /// Accepts connections on the listening socket and hands each to the daemon's pool until the
+    /// socket is shut down.
+    private struct Acceptor: @unchecked Sendable {
+        let daemon: OpaquePointer
+        let socket: Int32
+        /// ``HTTPServerConfiguration/maxConnections``: while the daemon holds that many, further
+        /// connections wait in the listen backlog.
+        let limit: UInt32
+        let state: State
+
+        /// Set by ``HTTPServer/stop()``; the thread's end.
+        final class State: Sendable {
+            let stopping = Atomic(false)
+            let ended = DispatchSemaphore(value: 0)
+        }
+
+        func run() {
+            defer { state.ended.signal() }
+            while !state.stopping.load(ordering: .sequentiallyConsistent) {
+                switch cmhd_accept_into(daemon, socket, limit) {
+                case 0, EINTR, ECONNABORTED, EAGAIN, EPROTO, EPERM:
+                    continue
+                case EBUSY:
+                    usleep(5_000)  // at the connection limit: until one closes
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    usleep(10_000)  // out of descriptors or memory: let connections close first
+                default:
+                    return  // EINVAL once shut down (stop)
+                }
+            }
         }
     }
 

@@ -181,17 +181,46 @@ enum DeliveryClaims {
     }
 
     /// Extends the lease of `ids` (rows this instance holds).
-    /// - Returns: how many rows still were this instance's.
+    /// - Returns: how many rows still were this instance's (on PostgreSQL, of those not locked
+    ///   by another transaction at that moment).
     @discardableResult
     static func renew(_ tx: any SQLExecutor, ids: [String], instance: String, until: Date) throws -> Int {
         var renewed = 0
         try StatementBatches.forEach(ids) { chunk, marks in
-            renewed += try tx.execute("""
-                UPDATE notification_deliveries SET claimed_until = ?
-                WHERE state = 'sending' AND claimed_by = ? AND id IN (\(marks))
-                """, [.timestamp(until), .text(instance)] + chunk.map(SQLValue.text))
+            let statement = renewStatement(chunk, marks: marks, instance: instance, until: until, engine: tx.engine)
+            renewed += try tx.execute(statement.sql, statement.params)
         }
         return renewed
+    }
+
+    /// The statement that renews the lease of `ids` (`marks`: one `?` per id).
+    ///
+    /// On PostgreSQL the rows are found by `id` only (the state is compared as an expression no
+    /// index covers, as in ``recordAll(_:_:instance:retry:publisher:)``): compared plainly, the
+    /// planner read every `sending` entry of the due index and kept the few named, so a backlog
+    /// of thousands of claimed rows made each renewal statement read thousands of rows. And rows
+    /// another transaction has locked are skipped (`FOR UPDATE SKIP LOCKED`), not waited for:
+    /// they are the recorder's, whose transaction is writing their outcomes (which end the
+    /// claim) — waiting made the renewal and the recorder lock the same rows in opposite orders,
+    /// and PostgreSQL broke the resulting deadlocks by aborting one of them after a second
+    /// (docs/BENCHMARKS-notification.md, "E-mails left behind on PostgreSQL"). A row skipped
+    /// while its outcome's transaction fails keeps its lease and is renewed at the next turn
+    /// (every third of the lease).
+    static func renewStatement(_ ids: ArraySlice<String>, marks: String, instance: String, until: Date,
+                               engine: DatabaseEngine) -> (sql: String, params: [SQLValue]) {
+        if engine == .postgres {
+            return ("""
+                UPDATE notification_deliveries SET claimed_until = ?
+                WHERE id IN (\(marks)) AND id IN (
+                    SELECT id FROM notification_deliveries
+                    WHERE id IN (\(marks)) AND (state || '') = 'sending' AND claimed_by = ?
+                    FOR UPDATE SKIP LOCKED)
+                """, [.timestamp(until)] + ids.map(SQLValue.text) + ids.map(SQLValue.text) + [.text(instance)])
+        }
+        return ("""
+            UPDATE notification_deliveries SET claimed_until = ?
+            WHERE state = 'sending' AND claimed_by = ? AND id IN (\(marks))
+            """, [.timestamp(until), .text(instance)] + ids.map(SQLValue.text))
     }
 
     /// Puts back to `queued` the `sending` rows whose lease expired, and at start-up also those
@@ -276,31 +305,9 @@ enum DeliveryClaims {
                 if changed > 0 { written.insert(claimed.id) }
             }
         } else {
-            try StatementBatches.forEach(decided) { chunk, _ in
-                var values: [SQLValue] = []
-                values.reserveCapacity(chunk.count * 6 + 1)
-                for (claimed, (state, answer, next), at) in chunk {
-                    values += [.text(claimed.id), .text(state.rawValue), .text(answer), .timestamp(next),
-                               state == .sent ? .timestamp(at) : .null, .integer(Int64(claimed.attempts))]
-                }
-                values.append(.text(instance))
-                let rows = Array(repeating: "(?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER))", count: chunk.count)
-                    .joined(separator: ", ")
-                // The state is compared as an expression (`state || ''`), which no index covers,
-                // so the rows are found by `id` (the primary key). Compared plainly, the planner
-                // walked the `(state, lane, next_attempt_at)` index over every `sending` entry:
-                // its statistics see few such rows, but a backlog of rows claimed at insert, and
-                // the dead versions each recorded outcome leaves there until a vacuum, made that
-                // hundreds of index and heap pages per call (573 per call of 8 rows, 2 ms, in the
-                // end-to-end benchmark of 2026-11-30) instead of about three per row.
-                for row in try tx.query("""
-                    UPDATE notification_deliveries SET state = v.column2, last_answer = v.column3, next_attempt_at = v.column4,
-                        claimed_until = 0, sent_at = COALESCE(v.column5, notification_deliveries.sent_at)
-                    FROM (VALUES \(rows)) AS v
-                    WHERE notification_deliveries.id = v.column1 AND (notification_deliveries.state || '') = 'sending'
-                        AND notification_deliveries.claimed_by = ? AND notification_deliveries.attempts = v.column6
-                    RETURNING notification_deliveries.id AS id
-                    """, values) {
+            try StatementBatches.forEach(decided) { chunk, marks in
+                let statement = outcomeStatement(chunk, marks: marks, instance: instance)
+                for row in try tx.query(statement.sql, statement.params) {
                     written.insert(try row.text("id"))
                 }
             }
@@ -331,6 +338,44 @@ enum DeliveryClaims {
             start += size
         }
         return result
+    }
+
+    /// PostgreSQL's outcome statement for up to 128 decided sends (`marks`: one `?` per send):
+    /// `UPDATE … FROM (VALUES …) … RETURNING id`, where the claim still holds.
+    ///
+    /// The rows are named twice: joined to the `VALUES` by `id`, and restricted to the batch's
+    /// ids by `id IN (…)`, so whatever plan is chosen reads at most the batch's rows from the
+    /// primary key. The claim's conditions (`state`, `claimed_by`, `attempts`) are compared with
+    /// columns of the `VALUES`, so they are join conditions: the only restriction on the table
+    /// is the list of ids, whose size the planner knows, and it hashes the 128 rows. Before,
+    /// `claimed_by = ?` and the state were restrictions of the table, whose selectivity the
+    /// planner put at one row; it chose a nested loop that read every `sending` row of this
+    /// instance and compared it with each of the 128 `VALUES`: with thousands of deliveries
+    /// claimed (sent, outcomes waiting) a statement took seconds, which let the backlog grow
+    /// further (docs/BENCHMARKS-notification.md, "E-mails left behind on PostgreSQL"). The state
+    /// is still compared as an expression (`state || ''`), which no index covers: compared
+    /// plainly, the planner could walk the `(state, lane, next_attempt_at)` index over every
+    /// `sending` entry, and the dead versions each recorded outcome leaves there until a vacuum.
+    static func outcomeStatement(_ chunk: ArraySlice<(ClaimedDelivery, (DeliveryState, String, Date), Date)>, marks: String,
+                                 instance: String) -> (sql: String, params: [SQLValue]) {
+        var values: [SQLValue] = []
+        values.reserveCapacity(chunk.count * 9)
+        for (claimed, (state, answer, next), at) in chunk {
+            values += [.text(claimed.id), .text(state.rawValue), .text(answer), .timestamp(next),
+                       state == .sent ? .timestamp(at) : .null, .integer(Int64(claimed.attempts)), .text(instance)]
+        }
+        values += chunk.map { .text($0.0.id) }
+        let rows = Array(repeating: "(?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS INTEGER), ?, 'sending')",
+                         count: chunk.count).joined(separator: ", ")
+        return ("""
+            UPDATE notification_deliveries SET state = v.column2, last_answer = v.column3, next_attempt_at = v.column4,
+                claimed_until = 0, sent_at = COALESCE(v.column5, notification_deliveries.sent_at)
+            FROM (VALUES \(rows)) AS v
+            WHERE notification_deliveries.id = v.column1 AND notification_deliveries.id IN (\(marks))
+                AND (notification_deliveries.state || '') = v.column8 AND notification_deliveries.claimed_by = v.column7
+                AND notification_deliveries.attempts = v.column6
+            RETURNING notification_deliveries.id AS id
+            """, values)
     }
 
     /// The `EmailSent` event for a claimed e-mail that reached `state`.

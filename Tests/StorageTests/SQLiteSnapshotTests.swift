@@ -23,7 +23,7 @@ struct SQLiteSnapshotTests {
             .map { path + $0 }.filter { FileManager.default.fileExists(atPath: $0) }
     }
 
-    @Test("copied while a writer commits pairs of rows: every row committed before the copy began is there, no transaction is half there, the copy checks clean, nothing temporary is left")
+    @Test("copied while a writer commits pairs of rows: every row committed before the copy began is there, no transaction is half there, the copy checks clean and is the owner's only, nothing temporary is left")
     func copyUnderWrites() throws {
         let directory = try TemporaryDirectory(prefix: "snapshot")
         let source = directory.path + "/live.sqlite"
@@ -58,6 +58,8 @@ struct SQLiteSnapshotTests {
 
         for (before, path) in copies {
             #expect(Self.companions(path).isEmpty, "\(Self.companions(path))")
+            let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
+            #expect(mode == 0o600, "a backup is readable by its owner only")
             let copy = try openDatabase(DatabaseConfiguration(sqlitePath: path, poolSize: 1), migrations: Self.schema)
             defer { copy.close() }
             let rows = try copy.read { tx in

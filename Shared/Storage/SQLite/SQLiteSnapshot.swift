@@ -7,7 +7,8 @@ import Foundation
 /// with `-1`): in WAL mode that transaction sees one committed state and blocks no writer, so the
 /// copy is the database as of one commit, never a mix. The copy is written beside the destination,
 /// checked with `PRAGMA quick_check`, flushed to disk and only then renamed into place (and its
-/// directory synced): a backup cut off half-way leaves no file under the destination's name.
+/// directory synced): a backup cut off half-way leaves no file under the destination's name. The
+/// copy is readable by its owner only (mode 0600).
 ///
 /// ```swift
 /// let copy = try SQLiteSnapshot.write(databaseAt: "/var/lib/ocorrencias/intake.sqlite",
@@ -75,6 +76,10 @@ public enum SQLiteSnapshot {
         }
         sqlite3_close_v2(to)
         toClosed = true
+        // Readable by the owner only: a backup holds customers' data and credential hashes.
+        guard chmod(partial, 0o600) == 0 else {
+            throw StorageError(.other, "cannot restrict the permissions of '\(partial)': errno \(errno)")
+        }
         try flush(partial)
         guard rename(partial, destination) == 0 else {
             throw StorageError(.other, "cannot rename '\(partial)' to '\(destination)': errno \(errno)")

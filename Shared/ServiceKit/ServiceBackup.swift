@@ -65,21 +65,21 @@ public enum ServiceBackup {
         let databaseConfiguration = DatabaseConfiguration.fromEnvironment(
             service: name, dataDirectory: configuration.dataDirectory, environment: configuration.environment)
         var lines: [String] = []
-        let database: any Database
+        // What the files must match: the copy on SQLite, the live database on PostgreSQL.
+        var filesMatch = databaseConfiguration
         switch databaseConfiguration.engine {
         case .sqlite:
             let copyPath = (destination as NSString).appendingPathComponent("\(name).sqlite")
             let copy = try SQLiteSnapshot.write(databaseAt: databaseConfiguration.sqlitePath, to: copyPath)
             lines.append("\(name): banco copiado / database copied: \(copyPath) (\(copy.pages) páginas / pages, \(copy.bytes) bytes)")
-            guard files != nil else { return lines }
-            database = try openDatabase(DatabaseConfiguration(sqlitePath: copyPath, poolSize: 1), migrations: migrations)
+            filesMatch = DatabaseConfiguration(sqlitePath: copyPath, poolSize: 1)
         case .postgres:
             lines.append("\(name): PostgreSQL — banco não copiado, use pg_dump ou pg_basebackup / database not copied, use pg_dump or pg_basebackup")
-            guard files != nil else { return lines }
-            database = try openDatabase(databaseConfiguration, migrations: migrations)
         }
+        guard let files else { return lines }
+        let database = try openDatabase(filesMatch, migrations: migrations)
         defer { database.close() }
-        if let files { lines.append(try files(database, destination, configuration)) }
+        lines.append(try files(database, destination, configuration))
         return lines
     }
 }

@@ -85,7 +85,8 @@ public enum SQLiteSnapshot {
             throw StorageError(.other, "cannot rename '\(partial)' to '\(destination)': errno \(errno)")
         }
         renamed = true
-        try flush((destination as NSString).deletingLastPathComponent.isEmpty ? "." : (destination as NSString).deletingLastPathComponent)
+        let directory = (destination as NSString).deletingLastPathComponent
+        try flush(directory.isEmpty ? "." : directory)
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: destination)[.size]) as? NSNumber)?.int64Value ?? 0
         return Copy(pages: pages, bytes: bytes)
     }

@@ -45,6 +45,11 @@ public struct NotificationSettings: Sendable {
     public var leaseMilliseconds: Int = 30_000
     /// The most deliveries claimed from the database in one transaction (per lane).
     public var claimBatch: Int = 256
+    /// The most send results waiting to be recorded (sent, not yet written as sent) before
+    /// the instance stops claiming deliveries: when the database records outcomes slower than
+    /// the relay accepts messages, sending waits for it instead of an unbounded queue growing
+    /// in memory (and thousands of rows staying `sending`). Lanes still send what they hold.
+    public var recordBacklog: Int = 4_096
     /// How long the first of concurrent event deliveries waits for more (up to 64 events) before
     /// they are applied in one transaction (``ServiceKit/EventConsumer/gatherWindow``): e-mails
     /// go out up to this much later, in fewer, larger transactions, and concurrent deliveries are
@@ -112,6 +117,7 @@ public struct NotificationSettings: Sendable {
         if let v = try int("POLL_MS", 1...60_000) { pollIntervalMilliseconds = v }
         if let v = try int("LEASE_MS", 300...3_600_000) { leaseMilliseconds = v }
         if let v = try int("CLAIM_BATCH", 1...1_000) { claimBatch = v }
+        if let v = try int("RECORD_BACKLOG", 16...1_000_000) { recordBacklog = v }
         if let v = try int("GATHER_MS", 0...1_000) { gatherMilliseconds = v }
         if let v = try int("RETENTION_DAYS", 0...36_500) { retentionMilliseconds = Int64(v) * 86_400_000 }
         if let v = try int("PRUNE_INTERVAL_MS", 1_000...86_400_000) { pruneIntervalMilliseconds = v }

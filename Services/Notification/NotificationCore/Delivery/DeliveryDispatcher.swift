@@ -36,6 +36,9 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     private var backlogPossible = true
     private var lanes: [String: SendLane] = [:]
     private var held = false
+    /// Set when a claim was skipped because ``NotificationSettings/recordBacklog`` results
+    /// wait for the recorder; the recorder wakes the coordinator when it has caught up.
+    private var waitingForRecorder = false
     /// Ids claimed by this instance and not yet recorded or released (their leases are renewed).
     private var holding: Set<String> = []
     private var coordinatorDone = DispatchGroup()
@@ -88,7 +91,8 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
         // waits at most 20 ms, so a trickle of events is not delayed much and its results
         // (one send at a time at ~1,000 events/s) still share transactions (~10–20 each).
         let recorder = OutcomeRecorder(maxBatch: 256, linger: 0.05, idleLinger: 0.02, write: { [weak self] batch in self?.write(batch) ?? false },
-                                       abandon: { [weak self] batch in self?.forget(batch.map(\.0.id)) })
+                                       abandon: { [weak self] batch in self?.forget(batch.map(\.0.id)) },
+                                       written: { [weak self] _ in self?.recorderCaughtUp() })
         condition.lock()
         running = true
         self.recorder = recorder
@@ -203,6 +207,26 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
         return max(claimed.leaseEnd, renewed).timeIntervalSince(now) > margin
     }
 
+    /// How many more deliveries may be claimed before the results waiting for the recorder
+    /// reach ``NotificationSettings/recordBacklog`` (what lanes already hold is sent anyway).
+    private func recordRoom() -> Int {
+        let room = settings.recordBacklog - (condition.withLock { recorder }?.backlog ?? 0)
+        condition.withLock {
+            waitingForRecorder = room <= 0
+            if room <= 0 { backlogPossible = true }
+        }
+        return room
+    }
+
+    /// The recorder wrote a batch: claims skipped for its backlog resume once half of it is
+    /// written.
+    private func recorderCaughtUp() {
+        guard condition.withLock({ waitingForRecorder }), let recorder = condition.withLock({ self.recorder }),
+              recorder.backlog <= settings.recordBacklog / 2 else { return }
+        condition.withLock { waitingForRecorder = false }
+        wake()
+    }
+
     private func dispatchDue() throws {
         let now = Date()
         // Which lanes have due deliveries and the first claim of each, in one transaction (one
@@ -212,9 +236,10 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             var claims: [(SendLane, String, Int, [ClaimedDelivery])] = []
             for laneName in try DeliveryClaims.lanesDue(tx, now: now) {
                 let lane = lane(named: laneName)
-                let room = min(settings.claimBatch, laneDepth - lane.pending)
+                let room = min(settings.claimBatch, laneDepth - lane.pending, recordRoom())
                 guard room > 0 else {
-                    // A full lane with rows waiting: it asks for them when it drains.
+                    // A full lane with rows waiting: it asks for them when it drains (or the
+                    // recorder, when it was its backlog).
                     condition.withLock { backlogPossible = true }
                     continue
                 }
@@ -238,7 +263,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
             // others; deep enough that its threads never wait for a claim (which may wait for
             // the recorder's transaction on SQLite's single writer).
             while true {
-                let room = min(settings.claimBatch, laneDepth - lane.pending)
+                let room = min(settings.claimBatch, laneDepth - lane.pending, recordRoom())
                 guard room > 0 else { break }
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 let claimed = try database.write { tx in
@@ -252,11 +277,14 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     }
 
     /// A fresh ``InsertClaims`` for one write transaction of the event consumer: a new row is
-    /// claimed at insert while this instance is sending (not stopping, not held) and its lane
-    /// holds fewer than half its depth (counting what the transaction already claimed).
+    /// claimed at insert while this instance is sending (not stopping, not held), its lane
+    /// holds fewer than half its depth (counting what the transaction already claimed) and the
+    /// recorder is not at its backlog limit (a row left `queued` wakes the coordinator, which
+    /// claims it when there is room).
     func insertClaims() -> InsertClaims {
         InsertClaims(instance: instanceID, leaseEnd: Date().addingTimeInterval(lease)) { [self] laneName, already in
-            guard condition.withLock({ running && !held }) else { return false }
+            guard let recorder = condition.withLock({ running && !held && !waitingForRecorder ? self.recorder : nil }),
+                  recorder.backlog + already < settings.recordBacklog else { return false }
             return lane(named: laneName).pending + already < laneDepth / 2
         }
     }

@@ -8,7 +8,8 @@ final class OutcomeRecorder: @unchecked Sendable {
     // Guarded by condition.
     private var pending: [(ClaimedDelivery, ClaimResult)] = []
     private var running = true
-    private var writing = false
+    /// Results of the batch being written (0 when none is).
+    private var writing = 0
     /// Set when no send is in flight any more: a lingering batch is written at once.
     private var flushRequested = false
     private let finished = DispatchGroup()
@@ -19,6 +20,7 @@ final class OutcomeRecorder: @unchecked Sendable {
     static let burstEnd = 16
     private let write: @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Bool
     private let abandon: @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Void
+    private let batchDone: @Sendable (Int) -> Void
 
     /// - Parameters:
     ///   - maxBatch: the most results written in one transaction.
@@ -30,13 +32,16 @@ final class OutcomeRecorder: @unchecked Sendable {
     ///   - write: writes a batch in one transaction; false when it failed (retried a few times).
     ///   - abandon: called with a batch that could not be written (its leases will expire and
     ///     the deliveries be taken over).
+    ///   - written: called after each batch left the queue (written or abandoned), with the
+    ///     queue's ``backlog`` already reduced by it.
     init(maxBatch: Int = 256, linger: TimeInterval = 0.02, idleLinger: TimeInterval = 0.01, write: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Bool,
-         abandon: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Void) {
+         abandon: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Void, written: @escaping @Sendable (Int) -> Void = { _ in }) {
         self.maxBatch = maxBatch
         self.linger = linger
         self.idleLinger = idleLinger
         self.write = write
         self.abandon = abandon
+        self.batchDone = written
         finished.enter()
         let thread = Thread { [self] in
             self.loop()
@@ -74,11 +79,13 @@ final class OutcomeRecorder: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Results waiting or being written.
+    /// Results waiting or being written: the dispatcher claims no more deliveries while this
+    /// is at its limit, so a database that records outcomes slower than the relay accepts
+    /// messages holds back the sends instead of growing this queue.
     var backlog: Int {
         condition.lock()
         defer { condition.unlock() }
-        return pending.count + (writing ? 1 : 0)
+        return pending.count + writing
     }
 
     private func loop() {
@@ -103,7 +110,7 @@ final class OutcomeRecorder: @unchecked Sendable {
             flushRequested = false
             let batch = Array(pending.prefix(maxBatch))
             pending.removeFirst(batch.count)
-            writing = true
+            writing = batch.count
             condition.unlock()
             var tries = 0
             var written = write(batch)
@@ -114,9 +121,10 @@ final class OutcomeRecorder: @unchecked Sendable {
             }
             if !written { abandon(batch) }
             condition.lock()
-            writing = false
+            writing = 0
             condition.broadcast()
             condition.unlock()
+            batchDone(batch.count)
         }
     }
 

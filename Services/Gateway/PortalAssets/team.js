@@ -1,0 +1,138 @@
+'use strict';
+// The administrators' team page (#/equipe): everyone with a sign-in (the team by default, the
+// customers' sign-ins on request), blocking and unblocking a sign-in, and adding a member of the
+// team: the sign-in (gateway), and for agents and chefes their record in workflow's directory
+// and their group. Loaded after portal.js and built from its helpers (el, api, show, t, tf,
+// errorBox, newId); its link and path are added with addPage.
+
+Object.assign(TEXT['pt-BR'], {
+  team: 'Equipe', teamIntro: 'Quem entra no portal. Bloquear encerra as sessões da pessoa; reativar permite que ela entre de novo.',
+  showWho: 'Mostrar', whoTeam: 'Equipe', whoCustomers: 'Clientes e representantes', whoEveryone: 'Todos',
+  groups: 'Grupos', accessLevel: 'Nível de acesso', block: 'Bloquear', unblock: 'Reativar', blocked: 'O acesso de {name} foi bloqueado.',
+  unblocked: 'O acesso de {name} foi reativado.', noUsers: 'Ninguém com acesso neste filtro.', addMember: 'Adicionar à equipe',
+  initialPassword: 'Senha inicial', group: 'Grupo', noGroup: '(nenhum)', add: 'Adicionar', memberAdded: '{name} foi adicionado à equipe e já pode entrar.',
+  agentFailed: 'O acesso de {name} foi criado, mas o cadastro de agente falhou; salve de novo para tentar outra vez.',
+  youMarker: '(você)', allLevels: 'todos', accessLevelHint: 'Até que nível de sigilo a pessoa vê (0 = só o público).',
+  roles: Object.assign(TEXT['pt-BR'].roles || {}, { administrator: 'Administrador', knowledge_editor: 'Editor da base de conhecimento' }),
+});
+Object.assign(TEXT.en, {
+  team: 'Team', teamIntro: 'Who signs in to the portal. Blocking ends the person\'s sessions; reactivating lets them sign in again.',
+  showWho: 'Show', whoTeam: 'Team', whoCustomers: 'Customers and representatives', whoEveryone: 'Everyone',
+  groups: 'Groups', accessLevel: 'Access level', block: 'Block', unblock: 'Reactivate', blocked: '{name}\'s sign-in was blocked.',
+  unblocked: '{name}\'s sign-in was reactivated.', noUsers: 'Nobody with a sign-in in this filter.', addMember: 'Add to the team',
+  initialPassword: 'Initial password', group: 'Group', noGroup: '(none)', add: 'Add', memberAdded: '{name} joined the team and can sign in now.',
+  agentFailed: '{name}\'s sign-in was created, but their agent record failed; save again to retry.',
+  youMarker: '(you)', allLevels: 'all', accessLevelHint: 'Up to which confidentiality level the person sees (0 = public only).',
+  roles: Object.assign(TEXT.en.roles || {}, { administrator: 'Administrator', knowledge_editor: 'Knowledge editor' }),
+});
+
+const STAFF_ROLES = ['agent', 'chefe', 'knowledge_editor', 'administrator'];
+// Roles that work tickets: their sign-in names an agent of workflow's directory.
+const AGENT_ROLES = ['agent', 'chefe'];
+const isAdministrator = () => !isCustomer() && !!(me && me.principal && me.principal.administrator);
+
+async function teamPage(who, notice) {
+  show(el('p', { text: t('loading') }));
+  let users, agents, groups;
+  try {
+    [users, agents, groups] = await Promise.all([api('GET', '/v1/users'), api('GET', '/v1/agents?include_inactive=true'),
+      api('GET', '/v1/groups')]);
+  } catch (error) { show(el('h1', { text: t('team') }), errorBox(error)); return; }
+  const groupNames = {};
+  for (const group of groups.groups || []) groupNames[group.id] = group.name;
+  const agentGroups = {};
+  for (const agent of agents.agents || []) agentGroups[agent.id] = (agent.group_ids || []).map((id) => groupNames[id] || id);
+  const status = el('div', { id: 'team-status', role: 'status' });
+  if (notice) status.append(el('p', { class: 'ok', text: notice }));
+  const roleName = (role) => (TEXT[lang].roles || {})[role] || role;
+  const stateText = (user) => t({ active: 'accessActive', invited: 'accessInvited', disabled: 'accessDisabled' }[user.status] || 'accessNone');
+  const shown = (users.users || []).filter((user) => who === 'todos' || (who === 'clientes') !== STAFF_ROLES.includes(user.role))
+    .sort((a, b) => (a.display_name || a.email).localeCompare(b.display_name || b.email, 'pt-BR'));
+  const rows = shown.map((user) => {
+    const actions = el('td', { class: 'actions' });
+    const name = user.display_name || user.email;
+    // Not one's own sign-in (the gateway refuses it too: it would lock the administrator out).
+    const own = !!me.user && user.id === me.user.id;
+    if (!own) {
+      const blocking = user.status !== 'disabled';
+      actions.append(el('button', { type: 'button', class: 'link toggle-access', 'aria-label': `${t(blocking ? 'block' : 'unblock')} ${name}`,
+        text: t(blocking ? 'block' : 'unblock'), onclick: async () => {
+          try {
+            await api('POST', `/v1/users/${encodeURIComponent(user.id)}/${blocking ? 'disable' : 'enable'}`);
+            teamPage(who, tf(blocking ? 'blocked' : 'unblocked', { name }));
+          } catch (error) { status.replaceChildren(errorBox(error)); }
+        } }));
+    }
+    return el('tr', { 'data-user': user.id, 'data-email': user.email },
+      el('td', { text: own ? `${name} ${t('youMarker')}` : name }), el('td', { text: user.email }),
+      el('td', { text: roleName(user.role) }), el('td', { class: 'groups', text: (agentGroups[user.agent_id] || []).join(', ') }),
+      el('td', { text: (user.access_level || 0) >= 2147483647 ? t('allLevels') : String(user.access_level || 0) }), el('td', { class: 'access', text: stateText(user) }), actions);
+  });
+  const filter = el('label', {}, t('showWho'), el('select', { id: 'team-filter', onchange: (event) => { location.hash = `#/equipe?quem=${event.target.value}`; } },
+    [['equipe', 'whoTeam'], ['clientes', 'whoCustomers'], ['todos', 'whoEveryone']]
+      .map(([value, text]) => el('option', { value, text: t(text), selected: value === who }))));
+  const headers = [t('name'), t('email'), t('role'), t('groups'), t('accessLevel'), t('access'), t('actions')];
+  const table = rows.length ? el('table', { id: 'team' },
+    el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows))
+    : el('p', { class: 'muted', id: 'team-empty', text: t('noUsers') });
+  show(el('h1', { text: t('team') }), el('p', { class: 'muted', text: t('teamIntro') }), filter, status, table,
+    el('h2', { id: 'member-title', text: t('addMember') }), memberForm(groups.groups || [], status, who));
+}
+
+// The form adding a member of the team. The sign-in is created first: the gateway checks the
+// password policy and that the e-mail is free before anything is written anywhere. An agent's
+// record in workflow (and its group) follows; if that fails the sign-in exists, and saving again
+// retries the agent part alone with the same agent id.
+function memberForm(groups, status, who) {
+  let created = null; // { email, agentId } of a sign-in whose agent record is still to be written
+  const form = el('form', { id: 'member-form', 'aria-labelledby': 'member-title' },
+    el('label', {}, t('name'), el('input', { name: 'display_name', id: 'member-name', required: true, maxlength: 200, autocomplete: 'off' })),
+    el('label', {}, t('email'), el('input', { type: 'email', name: 'email', id: 'member-email', required: true, maxlength: 254, autocomplete: 'off' })),
+    el('label', {}, t('role'), el('select', { name: 'role', id: 'member-role' },
+      STAFF_ROLES.map((role) => el('option', { value: role, text: (TEXT[lang].roles || {})[role] || role })))),
+    el('label', {}, t('accessLevel'), el('input', { type: 'number', name: 'access_level', id: 'member-level', min: 0, max: 99, value: 0,
+      required: true, 'aria-describedby': 'member-level-hint' })),
+    el('p', { class: 'muted', id: 'member-level-hint', text: t('accessLevelHint') }),
+    el('label', {}, t('group'), el('select', { name: 'group', id: 'member-group' },
+      [el('option', { value: '', text: t('noGroup') })].concat(groups.map((g) => el('option', { value: g.id, text: g.name }))))),
+    el('label', {}, t('initialPassword'), el('input', { type: 'password', name: 'password', id: 'member-password', required: true,
+      minlength: 12, autocomplete: 'new-password', 'aria-describedby': 'member-password-rules' })),
+    el('p', { class: 'muted', id: 'member-password-rules', text: t('passwordRules') }),
+    el('button', { type: 'submit', id: 'member-submit', text: t('add') }));
+  const submit = form.querySelector('button[type=submit]');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    submit.disabled = true;
+    try { await addMember(); } finally { submit.disabled = false; }
+  });
+  async function addMember() {
+    const fields = form.elements;
+    const name = fields.display_name.value.trim(), email = fields.email.value.trim(), role = fields.role.value;
+    const level = Number(fields.access_level.value);
+    const works = AGENT_ROLES.includes(role);
+    const agentId = created && created.email === email ? created.agentId : (works ? 'A-' + newId().slice(0, 16) : '');
+    try {
+      if (!created || created.email !== email) {
+        await api('POST', '/v1/users', { email, display_name: name, role, password: fields.password.value, access_level: level,
+          agent_id: agentId || undefined }, { idempotencyKey: newId() });
+        created = { email, agentId };
+      }
+    } catch (error) { status.replaceChildren(errorBox(error)); return; }
+    try {
+      if (works) {
+        await api('POST', '/v1/agents', { agent: { id: agentId, name, email, max_access_level: level, active: true, is_chefe: role === 'chefe' } });
+        if (fields.group.value) await api('POST', `/v1/groups/${encodeURIComponent(fields.group.value)}/members`, { agent_id: agentId, member: true });
+      }
+    } catch (error) {
+      status.replaceChildren(el('p', { class: 'error', role: 'alert', text: tf('agentFailed', { name }) }), errorBox(error));
+      return;
+    }
+    teamPage(who, tf('memberAdded', { name }));
+  }
+  return form;
+}
+
+addPage({
+  path: '/equipe', visible: isAdministrator, nav: { id: 'nav-team', text: 'team' },
+  render: (rest) => teamPage(new URLSearchParams(rest.split('?')[1] || '').get('quem') || 'equipe'),
+});

@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("The administrators' team page in a real headless browser", .serialized)
+struct TeamPageTests {
+    @Test("an administrator adds an agent to a group (a weak password refused first), blocks and reactivates a sign-in; agents get no team page")
+    func administratorManagesTheTeam() throws {
+        for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+            try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
+        }
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        var script = URL(fileURLWithPath: #filePath)
+        script.deleteLastPathComponent()
+        script.appendPathComponent("Browser/team_page.py")
+        let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (gateway.directory.path + "/shots")
+        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"),
+                                            [script.path, "http://127.0.0.1:\(gateway.httpPort)", shots],
+                                            environment: ["PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
+                                                          "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
+        #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
+        #expect(result.output.hasPrefix("OK"))
+
+        // What the page did is stored: Carlos signs in as an agent of workflow's directory, in
+        // group n1 with access level 1, and works the queue; Ana's sign-in is active again.
+        let users = try #require(try gateway.request("GET", "/v1/users", bearer: seeded.admin).json["users"] as? [[String: Any]])
+        let carlos = try #require(users.first { $0["email"] as? String == "carlos@suporte.example" }, "\(users)")
+        #expect(carlos["role"] as? String == "agent" && carlos["status"] as? String == "active" && carlos["access_level"] as? Int == 1)
+        let agentID = try #require(carlos["agent_id"] as? String)
+        #expect(users.first { $0["email"] as? String == "ana@suporte.example" }?["status"] as? String == "active")
+        let agent = try gateway.request("GET", "/v1/agents/\(agentID)", bearer: seeded.admin)
+        #expect(agent.json["name"] as? String == "Carlos Souza" && agent.json["max_access_level"] as? Int == 1, "\(agent.text)")
+        #expect(agent.json["group_ids"] as? [String] == ["n1"], "\(agent.text)")
+        let token = try gateway.token("carlos@suporte.example", "Ceu-Azul-Marinho-77")
+        let me = try gateway.request("GET", "/v1/me", bearer: token).json["principal"] as? [String: Any]
+        #expect(me?["kind"] as? String == "agent" && me?["id"] as? String == agentID, "\(String(describing: me))")
+        #expect(try gateway.request("GET", "/v1/tickets?page_size=10", bearer: token).status == 200)
+        // Only one sign-in was created for Carlos (the refused attempt wrote nothing).
+        #expect(users.filter { ($0["email"] as? String)?.hasPrefix("carlos") == true }.count == 1)
+    }
+}

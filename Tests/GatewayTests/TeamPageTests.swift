@@ -4,7 +4,7 @@ import TestSupport
 
 @Suite("The administrators' team page in a real headless browser", .serialized)
 struct TeamPageTests {
-    @Test("an administrator adds an agent to a group (a weak password refused first), blocks and reactivates a sign-in; agents get no team page")
+    @Test("an administrator adds an agent to a group (a weak password refused first), creates a group and moves him into it, blocks and reactivates a sign-in; agents get no team page")
     func administratorManagesTheTeam() throws {
         for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
             try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
@@ -32,7 +32,12 @@ struct TeamPageTests {
         #expect(users.first { $0["email"] as? String == "ana@suporte.example" }?["status"] as? String == "active")
         let agent = try gateway.request("GET", "/v1/agents/\(agentID)", bearer: seeded.admin)
         #expect(agent.json["name"] as? String == "Carlos Souza" && agent.json["max_access_level"] as? Int == 1, "\(agent.text)")
-        #expect(agent.json["group_ids"] as? [String] == ["n1"], "\(agent.text)")
+        // Moved on the page from Nível 1 into a group created there.
+        let groups = try #require(try gateway.request("GET", "/v1/groups", bearer: seeded.admin).json["groups"] as? [[String: Any]])
+        let fiscal = try #require(groups.first { $0["name"] as? String == "Fiscal e Tributário" }, "\(groups)")
+        #expect((fiscal["id"] as? String)?.hasPrefix("fiscal-e-tributario-") == true, "\(fiscal)")
+        #expect(agent.json["group_ids"] as? [String] == [fiscal["id"] as? String ?? "?"], "\(agent.text)")
+        #expect(groups.first { $0["id"] as? String == "n1" }?["agent_ids"] as? [String] == ["A-ana"], "\(groups)")
         let token = try gateway.token("carlos@suporte.example", "Ceu-Azul-Marinho-77")
         let me = try gateway.request("GET", "/v1/me", bearer: token).json["principal"] as? [String: Any]
         #expect(me?["kind"] as? String == "agent" && me?["id"] as? String == agentID, "\(String(describing: me))")

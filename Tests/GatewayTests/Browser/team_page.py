@@ -80,6 +80,27 @@ try:
     assert "Agente" in carlos.text and "Nível 1" in carlos.text and "Ativo" in carlos.text, carlos.text
     shot("28-admin-team")
 
+    # Groups: a new one, Carlos moved into it from Nível 1.
+    def group_row(name):
+        found = [r for r in driver.find_elements(By.CSS_SELECTOR, "#groups tbody tr") if r.find_element(By.TAG_NAME, "th").text == name]
+        return found[0] if found else None
+
+    driver.find_element(By.ID, "group-name").send_keys("Fiscal e Tributário")
+    driver.find_element(By.ID, "group-submit").click()
+    wait.until(lambda d: "Grupo Fiscal e Tributário criado" in status_text() and group_row("Fiscal e Tributário") is not None)
+    Select(group_row("Fiscal e Tributário").find_element(By.CLASS_NAME, "member-picker")).select_by_visible_text("Carlos Souza")
+    group_row("Fiscal e Tributário").find_element(By.CSS_SELECTOR, "form.include-member button").click()
+    wait.until(lambda d: "Carlos Souza agora é do grupo" in status_text())
+    driver.find_element(By.CSS_SELECTOR, "#groups button[aria-label='Remover Carlos Souza de Nível 1']").click()
+    wait.until(lambda d: "Carlos Souza saiu do grupo Nível 1" in status_text())
+    def members(name):
+        return group_row(name).find_element(By.CSS_SELECTOR, "td").text
+    assert "Carlos Souza" not in members("Nível 1") and "Ana" in members("Nível 1"), members("Nível 1")
+    assert "Carlos Souza" in members("Fiscal e Tributário"), members("Fiscal e Tributário")
+    assert row("carlos@suporte.example").find_element(By.CLASS_NAME, "groups").text == "Fiscal e Tributário"
+    driver.execute_script("document.getElementById('groups-title').scrollIntoView()")
+    shot("30-admin-groups")
+
     row(agent[0]).find_element(By.CLASS_NAME, "toggle-access").click()
     wait.until(lambda d: "bloqueado" in status_text() and "Bloqueado" in row(agent[0]).text)
     shot("29-admin-team-blocked")

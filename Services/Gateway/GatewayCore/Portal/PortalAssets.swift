@@ -1571,7 +1571,11 @@ Object.assign(TEXT['pt-BR'], {
   unblocked: 'O acesso de {name} foi reativado.', noUsers: 'Ninguém com acesso neste filtro.', addMember: 'Adicionar à equipe',
   initialPassword: 'Senha inicial', group: 'Grupo', noGroup: '(nenhum)', add: 'Adicionar', memberAdded: '{name} foi adicionado à equipe e já pode entrar.',
   agentFailed: 'O acesso de {name} foi criado, mas o cadastro de agente falhou; salve de novo para tentar outra vez.',
-  youMarker: '(você)', allLevels: 'todos', accessLevelHint: 'Até que nível de sigilo a pessoa vê (0 = só o público).',
+  youMarker: '(você)', allLevels: 'todos',
+  groupsTitle: 'Grupos', groupsIntro: 'Os grupos recebem as ocorrências pelas regras de roteamento; cada agente vê a fila dos seus grupos.',
+  members: 'Membros', noMembers: 'Nenhum membro.', include: 'Incluir', chooseAgent: 'Escolha o agente', removeFrom: 'Remover {name} de {group}',
+  newGroup: 'Novo grupo', groupName: 'Nome do grupo', createGroup: 'Criar grupo', groupCreated: 'Grupo {name} criado.',
+  memberIncluded: '{name} agora é do grupo {group}.', memberRemoved: '{name} saiu do grupo {group}.', accessLevelHint: 'Até que nível de sigilo a pessoa vê (0 = só o público).',
   roles: Object.assign(TEXT['pt-BR'].roles || {}, { administrator: 'Administrador', knowledge_editor: 'Editor da base de conhecimento' }),
 });
 Object.assign(TEXT.en, {
@@ -1581,7 +1585,11 @@ Object.assign(TEXT.en, {
   unblocked: '{name}\'s sign-in was reactivated.', noUsers: 'Nobody with a sign-in in this filter.', addMember: 'Add to the team',
   initialPassword: 'Initial password', group: 'Group', noGroup: '(none)', add: 'Add', memberAdded: '{name} joined the team and can sign in now.',
   agentFailed: '{name}\'s sign-in was created, but their agent record failed; save again to retry.',
-  youMarker: '(you)', allLevels: 'all', accessLevelHint: 'Up to which confidentiality level the person sees (0 = public only).',
+  youMarker: '(you)', allLevels: 'all',
+  groupsTitle: 'Groups', groupsIntro: 'Groups receive tickets by the routing rules; each agent sees their groups\' queue.',
+  members: 'Members', noMembers: 'No members.', include: 'Add', chooseAgent: 'Choose the agent', removeFrom: 'Remove {name} from {group}',
+  newGroup: 'New group', groupName: 'Group name', createGroup: 'Create group', groupCreated: 'Group {name} created.',
+  memberIncluded: '{name} is now in group {group}.', memberRemoved: '{name} left group {group}.', accessLevelHint: 'Up to which confidentiality level the person sees (0 = public only).',
   roles: Object.assign(TEXT.en.roles || {}, { administrator: 'Administrator', knowledge_editor: 'Knowledge editor' }),
 });
 
@@ -1635,7 +1643,56 @@ async function teamPage(who, notice) {
     el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows))
     : el('p', { class: 'muted', id: 'team-empty', text: t('noUsers') });
   show(el('h1', { text: t('team') }), el('p', { class: 'muted', text: t('teamIntro') }), filter, status, table,
-    el('h2', { id: 'member-title', text: t('addMember') }), memberForm(groups.groups || [], status, who));
+    el('h2', { id: 'member-title', text: t('addMember') }), memberForm(groups.groups || [], status, who),
+    ...groupsSection(groups.groups || [], agents.agents || [], status, who));
+}
+
+// Workflow's groups: their members (removed one by one, added from the active agents not in
+// the group) and a form creating a group. Each change redraws the page with what was done.
+function groupsSection(groups, agents, status, who) {
+  const agentNames = {};
+  for (const agent of agents) agentNames[agent.id] = agent.name || agent.id;
+  const change = async (work, done) => {
+    try {
+      await work();
+      teamPage(who, done);
+    } catch (error) { status.replaceChildren(errorBox(error)); }
+  };
+  const membership = (group, agentId, member) => api('POST', `/v1/groups/${encodeURIComponent(group.id)}/members`, { agent_id: agentId, member });
+  const rows = groups.map((group) => {
+    const members = (group.agent_ids || []).map((id) => el('li', {}, agentNames[id] || id, ' ',
+      el('button', { type: 'button', class: 'link remove-member', 'aria-label': tf('removeFrom', { name: agentNames[id] || id, group: group.name }),
+        text: '×', onclick: () => change(() => membership(group, id, false), tf('memberRemoved', { name: agentNames[id] || id, group: group.name })) })));
+    const candidates = agents.filter((agent) => agent.active && !(group.agent_ids || []).includes(agent.id));
+    const picker = el('select', { 'aria-label': `${t('chooseAgent')} (${group.name})`, class: 'member-picker' },
+      [el('option', { value: '', text: t('chooseAgent') })].concat(candidates.map((agent) => el('option', { value: agent.id, text: agent.name || agent.id }))));
+    const include = el('form', { class: 'row include-member' }, picker, el('button', { type: 'submit', class: 'secondary', text: t('include') }));
+    include.addEventListener('submit', (event) => {
+      event.preventDefault();
+      if (!picker.value) return;
+      const name = agentNames[picker.value] || picker.value;
+      change(() => membership(group, picker.value, true), tf('memberIncluded', { name, group: group.name }));
+    });
+    return el('tr', { 'data-group': group.id }, el('th', { scope: 'row', text: group.name }),
+      el('td', {}, members.length ? el('ul', { class: 'members' }, members) : el('span', { class: 'muted', text: t('noMembers') })),
+      el('td', {}, candidates.length ? include : null));
+  });
+  const table = el('table', { id: 'groups' }, el('thead', {}, el('tr', {},
+    [t('group'), t('members'), t('include')].map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows));
+  const create = el('form', { id: 'group-form', 'aria-labelledby': 'group-title' },
+    el('label', {}, t('groupName'), el('input', { name: 'name', id: 'group-name', required: true, maxlength: 120, autocomplete: 'off' })),
+    el('button', { type: 'submit', id: 'group-submit', text: t('createGroup') }));
+  create.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const name = create.elements.name.value.trim();
+    if (!name) return;
+    // A readable id from the name (accents and punctuation dropped), unique with a short suffix.
+    const slug = name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
+    const id = `${slug || 'grupo'}-${newId().slice(0, 6)}`;
+    change(() => api('POST', '/v1/groups', { group: { id, name, active: true } }), tf('groupCreated', { name }));
+  });
+  return [el('h2', { id: 'groups-title', text: t('groupsTitle') }), el('p', { class: 'muted', text: t('groupsIntro') }), table,
+    el('h3', { id: 'group-title', text: t('newGroup') }), create];
 }
 
 // The form adding a member of the team. The sign-in is created first: the gateway checks the

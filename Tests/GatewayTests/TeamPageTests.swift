@@ -4,7 +4,7 @@ import TestSupport
 
 @Suite("The administrators' team page in a real headless browser", .serialized)
 struct TeamPageTests {
-    @Test("an administrator adds an agent to a group (a weak password refused first), creates a group and moves him into it, blocks and reactivates a sign-in; agents get no team page")
+    @Test("an administrator adds an agent to a group (a weak password refused first), creates a group, moves him into it and routes fiscal requirements to it, blocks and reactivates a sign-in; agents get no team page")
     func administratorManagesTheTeam() throws {
         for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
             try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
@@ -42,6 +42,26 @@ struct TeamPageTests {
         let me = try gateway.request("GET", "/v1/me", bearer: token).json["principal"] as? [String: Any]
         #expect(me?["kind"] as? String == "agent" && me?["id"] as? String == agentID, "\(String(describing: me))")
         #expect(try gateway.request("GET", "/v1/tickets?page_size=10", bearer: token).status == 200)
+        // The rule added on the page routes a fiscal requirement on ERP/Fiscal to the new group;
+        // a problem on another module still goes to Nível 1 by the default rule.
+        func group(of ticket: String) throws -> String? {
+            var found: String?
+            _ = try waitFor {
+                let view = try gateway.request("GET", "/v1/tickets/\(ticket)", bearer: seeded.admin)
+                let row = ((view.json["workflow"] as? [String: Any])?["row"] as? [String: Any])
+                found = (row?["holder"] as? [String: Any])?["group_id"] as? String
+                return found != nil
+            }
+            return found
+        }
+        let fiscalTicket = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": "Nova regra da NF-e", "request": "A SEFAZ exige o novo leiaute a partir do mês que vem.",
+            "category": "EXIGENCIA_FISCAL", "priority": "NORMAL", "product": "ERP", "module": "Fiscal",
+            "organization_id": seeded.organizationID], bearer: seeded.maria)
+        #expect(fiscalTicket.status == 201, "\(fiscalTicket.text)")
+        let fiscalID = try #require((fiscalTicket.json["ticket"] as? [String: Any])?["id"] as? String)
+        #expect(try group(of: fiscalID) == fiscal["id"] as? String)
+        #expect(try group(of: try ReplyFilesTests.openTicket(gateway, seeded)) == "n1")
         // Only one sign-in was created for Carlos (the refused attempt wrote nothing).
         #expect(users.filter { ($0["email"] as? String)?.hasPrefix("carlos") == true }.count == 1)
     }

@@ -101,6 +101,33 @@ try:
     driver.execute_script("document.getElementById('groups-title').scrollIntoView()")
     shot("30-admin-groups")
 
+    # Routing: fiscal requirements on ERP/Fiscal go to the new group, before the default rule.
+    driver.execute_script("document.getElementById('rule-title').scrollIntoView()")
+    position = driver.find_element(By.ID, "rule-position")
+    position.clear()
+    position.send_keys("5")
+    driver.find_element(By.ID, "rule-product").send_keys("ERP")
+    driver.find_element(By.ID, "rule-module").send_keys("Fiscal")
+    Select(driver.find_element(By.ID, "rule-category")).select_by_visible_text("Exigência fiscal")
+    Select(driver.find_element(By.ID, "rule-group")).select_by_visible_text("Fiscal e Tributário")
+    driver.find_element(By.ID, "rule-submit").click()
+    wait.until(lambda d: "Regra adicionada" in status_text())
+    rules = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#routing tbody tr")]
+    assert len(rules) == 2 and rules[0].startswith("5 (qualquer) ERP Fiscal Exigência fiscal (qualquer) Fiscal e Tributário"), rules
+    assert rules[1].startswith("100 ") and "Nível 1" in rules[1], rules
+    driver.execute_script("document.getElementById('routing-title').scrollIntoView()")
+    shot("31-admin-routing")
+    # A rule added by mistake, then deleted.
+    position = driver.find_element(By.ID, "rule-position")
+    position.clear()
+    position.send_keys("50")
+    Select(driver.find_element(By.ID, "rule-priority")).select_by_visible_text("Urgente")
+    Select(driver.find_element(By.ID, "rule-group")).select_by_visible_text("Nível 1")
+    driver.find_element(By.ID, "rule-submit").click()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#routing tbody tr")) == 3)
+    driver.find_element(By.CSS_SELECTOR, "#routing button[aria-label='Excluir a regra 50 (Nível 1)']").click()
+    wait.until(lambda d: "Regra excluída" in status_text() and len(d.find_elements(By.CSS_SELECTOR, "#routing tbody tr")) == 2)
+
     row(agent[0]).find_element(By.CLASS_NAME, "toggle-access").click()
     wait.until(lambda d: "bloqueado" in status_text() and "Bloqueado" in row(agent[0]).text)
     shot("29-admin-team-blocked")

@@ -1575,7 +1575,10 @@ Object.assign(TEXT['pt-BR'], {
   groupsTitle: 'Grupos', groupsIntro: 'Os grupos recebem as ocorrências pelas regras de roteamento; cada agente vê a fila dos seus grupos.',
   members: 'Membros', noMembers: 'Nenhum membro.', include: 'Incluir', chooseAgent: 'Escolha o agente', removeFrom: 'Remover {name} de {group}',
   newGroup: 'Novo grupo', groupName: 'Nome do grupo', createGroup: 'Criar grupo', groupCreated: 'Grupo {name} criado.',
-  memberIncluded: '{name} agora é do grupo {group}.', memberRemoved: '{name} saiu do grupo {group}.', accessLevelHint: 'Até que nível de sigilo a pessoa vê (0 = só o público).',
+  memberIncluded: '{name} agora é do grupo {group}.', memberRemoved: '{name} saiu do grupo {group}.',
+  routingTitle: 'Roteamento', routingIntro: 'Cada ocorrência nova vai para o grupo da primeira regra (na ordem) cujos campos preenchidos coincidem com os dela; campo vazio vale para qualquer valor.',
+  position: 'Ordem', plan: 'Plano', anyValue: '(qualquer)', deleteRule: 'Excluir', deleteRuleOf: 'Excluir a regra {position} ({group})',
+  newRule: 'Nova regra', addRule: 'Adicionar regra', ruleAdded: 'Regra adicionada.', ruleDeleted: 'Regra excluída.', noRules: 'Nenhuma regra: as ocorrências novas ficam sem grupo.', accessLevelHint: 'Até que nível de sigilo a pessoa vê (0 = só o público).',
   roles: Object.assign(TEXT['pt-BR'].roles || {}, { administrator: 'Administrador', knowledge_editor: 'Editor da base de conhecimento' }),
 });
 Object.assign(TEXT.en, {
@@ -1589,7 +1592,10 @@ Object.assign(TEXT.en, {
   groupsTitle: 'Groups', groupsIntro: 'Groups receive tickets by the routing rules; each agent sees their groups\' queue.',
   members: 'Members', noMembers: 'No members.', include: 'Add', chooseAgent: 'Choose the agent', removeFrom: 'Remove {name} from {group}',
   newGroup: 'New group', groupName: 'Group name', createGroup: 'Create group', groupCreated: 'Group {name} created.',
-  memberIncluded: '{name} is now in group {group}.', memberRemoved: '{name} left group {group}.', accessLevelHint: 'Up to which confidentiality level the person sees (0 = public only).',
+  memberIncluded: '{name} is now in group {group}.', memberRemoved: '{name} left group {group}.',
+  routingTitle: 'Routing', routingIntro: 'Each new ticket goes to the group of the first rule (in order) whose filled-in fields match it; an empty field matches any value.',
+  position: 'Order', plan: 'Plan', anyValue: '(any)', deleteRule: 'Delete', deleteRuleOf: 'Delete rule {position} ({group})',
+  newRule: 'New rule', addRule: 'Add rule', ruleAdded: 'Rule added.', ruleDeleted: 'Rule deleted.', noRules: 'No rules: new tickets get no group.', accessLevelHint: 'Up to which confidentiality level the person sees (0 = public only).',
   roles: Object.assign(TEXT.en.roles || {}, { administrator: 'Administrator', knowledge_editor: 'Knowledge editor' }),
 });
 
@@ -1600,10 +1606,10 @@ const isAdministrator = () => !isCustomer() && !!(me && me.principal && me.princ
 
 async function teamPage(who, notice) {
   show(el('p', { text: t('loading') }));
-  let users, agents, groups;
+  let users, agents, groups, routing;
   try {
-    [users, agents, groups] = await Promise.all([api('GET', '/v1/users'), api('GET', '/v1/agents?include_inactive=true'),
-      api('GET', '/v1/groups')]);
+    [users, agents, groups, routing] = await Promise.all([api('GET', '/v1/users'), api('GET', '/v1/agents?include_inactive=true'),
+      api('GET', '/v1/groups'), api('GET', '/v1/routing-rules')]);
   } catch (error) { show(el('h1', { text: t('team') }), errorBox(error)); return; }
   const groupNames = {};
   for (const group of groups.groups || []) groupNames[group.id] = group.name;
@@ -1644,7 +1650,52 @@ async function teamPage(who, notice) {
     : el('p', { class: 'muted', id: 'team-empty', text: t('noUsers') });
   show(el('h1', { text: t('team') }), el('p', { class: 'muted', text: t('teamIntro') }), filter, status, table,
     el('h2', { id: 'member-title', text: t('addMember') }), memberForm(groups.groups || [], status, who),
-    ...groupsSection(groups.groups || [], agents.agents || [], status, who));
+    ...groupsSection(groups.groups || [], agents.agents || [], status, who), ...routingSection(routing.rules || [], groups.groups || [], status, who));
+}
+
+// Workflow's routing rules in their order, each deleted with a button, and a form adding one.
+function routingSection(rules, groups, status, who) {
+  const groupNames = {};
+  for (const group of groups) groupNames[group.id] = group.name;
+  const change = async (work, done) => {
+    try {
+      await work();
+      teamPage(who, done);
+    } catch (error) { status.replaceChildren(errorBox(error)); }
+  };
+  // Enumerations come by name, the unset value too (CATEGORY_UNSPECIFIED): any value.
+  const any = t('anyValue');
+  const rows = rules.map((rule) => el('tr', { 'data-rule': rule.id },
+    el('td', { text: String(rule.position || 0) }), el('td', { text: rule.plan || any }), el('td', { text: rule.product || any }),
+    el('td', { text: rule.module || any }), el('td', { text: CATEGORIES[rule.category] ? label(CATEGORIES, rule.category) : any }),
+    el('td', { text: PRIORITIES[rule.priority] ? label(PRIORITIES, rule.priority) : any }), el('td', { text: groupNames[rule.group_id] || rule.group_id }),
+    el('td', {}, el('button', { type: 'button', class: 'link delete-rule', text: t('deleteRule'),
+      'aria-label': tf('deleteRuleOf', { position: rule.position || 0, group: groupNames[rule.group_id] || rule.group_id }),
+      onclick: () => change(() => api('DELETE', `/v1/routing-rules/${encodeURIComponent(rule.id)}`), t('ruleDeleted')) }))));
+  const table = rows.length ? el('table', { id: 'routing' }, el('thead', {}, el('tr', {},
+    [t('position'), t('plan'), t('product'), t('module'), t('category'), t('priority'), t('group'), t('actions')]
+      .map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows))
+    : el('p', { class: 'muted', id: 'routing-empty', text: t('noRules') });
+  const choice = (name, table) => el('select', { name, id: `rule-${name}` },
+    [el('option', { value: '', text: any })].concat(Object.keys(table).map((key) => el('option', { value: key, text: label(table, key) }))));
+  const text = (name, labelKey) => el('label', {}, t(labelKey), el('input', { name, id: `rule-${name}`, maxlength: 120, autocomplete: 'off' }));
+  const next = rules.reduce((most, rule) => Math.max(most, rule.position || 0), 0) + 10;
+  const form = el('form', { id: 'rule-form', 'aria-labelledby': 'rule-title' },
+    el('label', {}, t('position'), el('input', { type: 'number', name: 'position', id: 'rule-position', min: 0, value: next, required: true })),
+    text('plan', 'plan'), text('product', 'product'), text('module', 'module'),
+    el('label', {}, t('category'), choice('category', CATEGORIES)), el('label', {}, t('priority'), choice('priority', PRIORITIES)),
+    el('label', {}, t('group'), el('select', { name: 'group_id', id: 'rule-group', required: true },
+      groups.map((group) => el('option', { value: group.id, text: group.name })))),
+    el('button', { type: 'submit', id: 'rule-submit', text: t('addRule') }));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const fields = form.elements;
+    const rule = { position: Number(fields.position.value), group_id: fields.group_id.value };
+    for (const name of ['plan', 'product', 'module', 'category', 'priority']) if (fields[name].value.trim()) rule[name] = fields[name].value.trim();
+    change(() => api('POST', '/v1/routing-rules', { rule }), t('ruleAdded'));
+  });
+  return [el('h2', { id: 'routing-title', text: t('routingTitle') }), el('p', { class: 'muted', text: t('routingIntro') }), table,
+    el('h3', { id: 'rule-title', text: t('newRule') }), form];
 }
 
 // Workflow's groups: their members (removed one by one, added from the active agents not in

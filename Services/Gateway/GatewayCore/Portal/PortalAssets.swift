@@ -1657,12 +1657,7 @@ async function teamPage(who, notice) {
 function routingSection(rules, groups, status, who) {
   const groupNames = {};
   for (const group of groups) groupNames[group.id] = group.name;
-  const change = async (work, done) => {
-    try {
-      await work();
-      teamPage(who, done);
-    } catch (error) { status.replaceChildren(errorBox(error)); }
-  };
+  const change = changer(status, who);
   // Enumerations come by name, the unset value too (CATEGORY_UNSPECIFIED): any value.
   const any = t('anyValue');
   const rows = rules.map((rule) => el('tr', { 'data-rule': rule.id },
@@ -1698,17 +1693,20 @@ function routingSection(rules, groups, status, who) {
     el('h3', { id: 'rule-title', text: t('newRule') }), form];
 }
 
+// Runs a change, then draws the page again with `done` as its notice (or the error in `status`).
+const changer = (status, who) => async (work, done) => {
+  try {
+    await work();
+    teamPage(who, done);
+  } catch (error) { status.replaceChildren(errorBox(error)); }
+};
+
 // Workflow's groups: their members (removed one by one, added from the active agents not in
 // the group) and a form creating a group. Each change redraws the page with what was done.
 function groupsSection(groups, agents, status, who) {
   const agentNames = {};
   for (const agent of agents) agentNames[agent.id] = agent.name || agent.id;
-  const change = async (work, done) => {
-    try {
-      await work();
-      teamPage(who, done);
-    } catch (error) { status.replaceChildren(errorBox(error)); }
-  };
+  const change = changer(status, who);
   const membership = (group, agentId, member) => api('POST', `/v1/groups/${encodeURIComponent(group.id)}/members`, { agent_id: agentId, member });
   const rows = groups.map((group) => {
     const members = (group.agent_ids || []).map((id) => el('li', {}, agentNames[id] || id, ' ',

@@ -2,8 +2,8 @@ import Foundation
 import Testing
 import TestSupport
 
-@Suite("The administrators' team page in a real headless browser", .serialized)
-struct TeamPageTests {
+@Suite("The administrators' pages (team, integrations) in a real headless browser", .serialized)
+struct AdministrationPagesTests {
     @Test("an administrator adds an agent to a group (a weak password refused first), creates a group, moves him into it and routes fiscal requirements to it, blocks and reactivates a sign-in; agents get no team page")
     func administratorManagesTheTeam() throws {
         for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
@@ -64,5 +64,32 @@ struct TeamPageTests {
         #expect(try group(of: try ReplyFilesTests.openTicket(gateway, seeded)) == "n1")
         // Only one sign-in was created for Carlos (the refused attempt wrote nothing).
         #expect(users.filter { ($0["email"] as? String)?.hasPrefix("carlos") == true }.count == 1)
+    }
+
+    @Test("an administrator creates an API key on the integrations page (secret shown once, working as a bearer) and revokes it; agents get no page")
+    func administratorManagesAPIKeys() throws {
+        for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+            try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
+        }
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        var script = URL(fileURLWithPath: #filePath)
+        script.deleteLastPathComponent()
+        script.appendPathComponent("Browser/integrations_page.py")
+        let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (gateway.directory.path + "/shots")
+        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"),
+                                            [script.path, "http://127.0.0.1:\(gateway.httpPort)", shots],
+                                            environment: ["PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
+                                                          "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
+        #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
+        #expect(result.output.hasPrefix("OK "))
+        let key = String(result.output.split(separator: " ").dropFirst().first ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        // Stored as chosen on the page, and revoked: the key no longer authenticates.
+        let keys = try #require(try gateway.request("GET", "/v1/api-keys", bearer: seeded.admin).json["api_keys"] as? [[String: Any]])
+        let record = try #require(keys.first { $0["name"] as? String == "ERP do cliente" }, "\(keys)")
+        #expect(record["role"] as? String == "agent" && record["access_level"] as? Int == 1 && record["revoked_at"] as? Int != nil, "\(record)")
+        #expect(key.hasPrefix("ocr_"))
+        #expect(try gateway.request("GET", "/v1/tickets?page_size=1", bearer: key).status == 401)
     }
 }

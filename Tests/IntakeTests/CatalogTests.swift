@@ -121,7 +121,7 @@ struct CatalogTests {
         #expect(try harness.events(IntakeV1.TicketOpened.self).first?.customFields["uf"] == "SP")
     }
 
-    @Test("support-policy texts have defaults and an administrator changes them", arguments: TestEngines.all)
+    @Test("support-policy texts (category explanations, priority definitions, writing tips) have defaults and an administrator changes them", arguments: TestEngines.all)
     func supportPolicy(engine: DatabaseEngine) throws {
         let harness = try IntakeHarness(engine)
         let acme = try harness.organization("Acme", taxID: "11222333000181")
@@ -135,6 +135,20 @@ struct CatalogTests {
         #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.putSupportPolicy, changed, options: asMaria) }?.code == .permissionDenied)
         _ = try harness.client.call(IntakeV1.Intake.putSupportPolicy, changed, options: harness.staff)
         #expect(try harness.client.call(IntakeV1.Intake.getSupportPolicy, IntakeV1.GetSupportPolicyRequest(), options: asMaria).writingTipsPt == "Seja claro.")
+        // Every category is explained by default; a policy put without explanations (as one
+        // stored before they existed) is answered with the defaults; edited ones are kept.
+        #expect(policy.categories.map(\.category) == [.problema, .duvida, .exigenciaFiscal, .necessidade, .sugestaoMelhoria, .estrategica])
+        #expect(policy.categories.allSatisfy { !$0.textPt.isEmpty && !$0.textEn.isEmpty })
+        var withoutExplanations = changed
+        withoutExplanations.categories = []
+        _ = try harness.client.call(IntakeV1.Intake.putSupportPolicy, withoutExplanations, options: harness.staff)
+        #expect(try harness.client.call(IntakeV1.Intake.getSupportPolicy, IntakeV1.GetSupportPolicyRequest(), options: asMaria).categories
+            == policy.categories)
+        var explained = changed
+        explained.categories[0].textPt = "Erro em algo que funcionava."
+        _ = try harness.client.call(IntakeV1.Intake.putSupportPolicy, explained, options: harness.staff)
+        let read = try harness.client.call(IntakeV1.Intake.getSupportPolicy, IntakeV1.GetSupportPolicyRequest(), options: asMaria)
+        #expect(read.categories.first?.textPt == "Erro em algo que funcionava." && read.categories.count == 6)
     }
 
     @Test("GetFileLimits answers intake's file limits to any signed caller, with the inline file size never above the file limit; a forged principal is refused")

@@ -31,6 +31,12 @@ const TEXT = {
     remove: 'Remover', removeFile: 'Remover o arquivo', filesHint: 'Até {size} por arquivo; arquivos pequenos vão junto da mensagem, os maiores são enviados antes.',
     fileTooLarge: 'O arquivo {name} tem {size}; o limite é {limit}.', replyEmpty: 'Escreva a resposta ou anexe um arquivo.', sending: 'Enviando…',
     internalFile: 'interno (só a equipe vê)', discussionEmpty: 'Escreva o texto da entrada.',
+    technicalDetails: 'Detalhes técnicos (ajudam o suporte a resolver mais rápido)', systemVersion: 'Versão do sistema', database: 'Banco de dados',
+    environment: 'Ambiente', envLocal: 'Local', envThreeTier: 'Três camadas', envCloud: 'Nuvem', testEnvironmentAccess: 'Acesso ao ambiente de teste (se hospedado)',
+    companyBranch: 'Coligada/filial', routine: 'Tela ou rotina (código)', exampleRecord: 'Registro de exemplo', previousVersion: 'Versão anterior (se começou após atualização)',
+    currentVersion: 'Versão atual', happensSince: 'Desde quando acontece', affectedUsers: 'Afeta', oneUser: 'Um usuário', allUsers: 'Todos os usuários',
+    stepsToReproduce: 'Passos para reproduzir', expectedBehaviour: 'Comportamento esperado', operationalImpact: 'Impacto na operação', notInformed: '(não informado)',
+    extraFields: 'Informações complementares', representativeLabel: 'Representante', channel: 'Canal', holder: 'Com', registeredBy: 'Registrada por',
   },
   en: {
     brand: 'Ocorrências', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
@@ -60,6 +66,12 @@ const TEXT = {
     remove: 'Remove', removeFile: 'Remove the file', filesHint: 'Up to {size} per file; small files travel with the message, larger ones are uploaded first.',
     fileTooLarge: 'The file {name} has {size}; the limit is {limit}.', replyEmpty: 'Write the reply or attach a file.', sending: 'Sending…',
     internalFile: 'internal (staff only)', discussionEmpty: 'Write the entry\'s text.',
+    technicalDetails: 'Technical details (they help support solve it sooner)', systemVersion: 'System version', database: 'Database',
+    environment: 'Environment', envLocal: 'Local', envThreeTier: 'Three-tier', envCloud: 'Cloud', testEnvironmentAccess: 'Test environment access (if hosted)',
+    companyBranch: 'Company/branch', routine: 'Screen or routine (code)', exampleRecord: 'Example record', previousVersion: 'Previous version (if it started after an update)',
+    currentVersion: 'Current version', happensSince: 'Since when it happens', affectedUsers: 'Affects', oneUser: 'One user', allUsers: 'All users',
+    stepsToReproduce: 'Steps to reproduce', expectedBehaviour: 'Expected behaviour', operationalImpact: 'Impact on the operation', notInformed: '(not given)',
+    extraFields: 'Additional information', representativeLabel: 'Representative', channel: 'Channel', holder: 'Held by', registeredBy: 'Registered by',
   },
 };
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
@@ -441,18 +453,32 @@ async function newTicketPage() {
   const status = el('div');
   const suggestions = el('div', { class: 'suggestions', id: 'suggestions', hidden: true, 'aria-live': 'polite' });
   const faq = el('div', { id: 'faq' });
-  const policy = el('details', {}, el('summary', { text: `${t('priorities')} · ${t('tips')}` }));
+  const policy = el('details', { id: 'support-policy' }, el('summary', { text: `${t('priorities')} · ${t('tips')}` }));
+  // Intake's support policy: what each category is for (under the category), what each priority
+  // means (under the priority, and all of them with the writing tips in `policy`).
+  const localized = (d) => (lang === 'en' ? (d.text_en || d.text_pt) : (d.text_pt || d.text_en)) || '';
+  const categoryHelp = el('p', { class: 'muted', id: 'category-help', 'aria-live': 'polite' });
+  const priorityHelp = el('p', { class: 'muted', id: 'priority-help', 'aria-live': 'polite' });
+  let explanations = { categories: {}, priorities: {} };
+  const explain = () => {
+    categoryHelp.textContent = explanations.categories[category.value] || '';
+    priorityHelp.textContent = explanations.priorities[form.elements.priority.value] || '';
+  };
   api('GET', '/v1/support-policy').then((p) => {
-    (p.priorities || []).forEach((d) => policy.append(el('p', {}, el('strong', { text: label(PRIORITIES, d.priority) + ': ' }), lang === 'en' ? (d.definition_en || d.definition_pt || '') : (d.definition_pt || d.definition_en || ''))));
+    for (const d of p.categories || []) explanations.categories[d.category] = localized(d);
+    for (const d of p.priorities || []) explanations.priorities[d.priority] = localized(d);
+    (p.priorities || []).forEach((d) => policy.append(el('p', {}, el('strong', { text: label(PRIORITIES, d.priority) + ': ' }), localized(d))));
     const tips = lang === 'en' ? p.writing_tips_en : p.writing_tips_pt;
     if (tips) policy.append(el('p', { text: tips }));
+    explain();
   }).catch(() => null);
 
   // Representatives: the organization (one they represent) and its contact the ticket is for.
   const pickers = isRepresentative() ? representativePickers(status) : null;
 
-  const category = el('select', { name: 'category', id: 'category', required: true },
-    Object.keys(CATEGORIES).map((key) => el('option', { value: key, text: label(CATEGORIES, key) })));
+  // Estratégica is opened by staff only (intake refuses it from customers).
+  const category = el('select', { name: 'category', id: 'category', required: true, 'aria-describedby': 'category-help' },
+    Object.keys(CATEGORIES).filter((key) => key !== 'ESTRATEGICA').map((key) => el('option', { value: key, text: label(CATEGORIES, key) })));
   const loadFaq = async () => {
     try {
       const list = await api('GET', '/v1/knowledge/faq?limit=5&category=' + encodeURIComponent(category.value));
@@ -460,8 +486,10 @@ async function newTicketPage() {
       faq.replaceChildren(...(articles.length ? [el('h2', { text: t('faq') }), el('ul', {}, articles.map((a) => el('li', { text: a.title })))] : []));
     } catch (e) { faq.replaceChildren(); }
   };
-  category.addEventListener('change', loadFaq);
+  category.addEventListener('change', () => { loadFaq(); explain(); extra.reload(form.elements.product.value); });
   loadFaq();
+  const details = technicalDetails();
+  const extra = customFields(category);
 
   let timer = null;
   const subject = el('input', { name: 'subject', id: 'subject', required: true, maxlength: 200, autocomplete: 'off' });
@@ -493,15 +521,15 @@ async function newTicketPage() {
   const picker = filePicker(form, { input: 'file-input', drop: 'drop', list: 'files' });
   form.append(...[
     pickers ? pickers.fields : null,
-    el('label', {}, t('category'), category), faq,
-    el('label', {}, t('priority'), el('select', { name: 'priority', id: 'priority' },
-      Object.keys(PRIORITIES).map((key) => el('option', { value: key, selected: key === 'NORMAL', text: label(PRIORITIES, key) })))),
+    el('label', {}, t('category'), category), categoryHelp, faq,
+    el('label', {}, t('priority'), el('select', { name: 'priority', id: 'priority', 'aria-describedby': 'priority-help', onchange: () => explain() },
+      Object.keys(PRIORITIES).map((key) => el('option', { value: key, selected: key === 'NORMAL', text: label(PRIORITIES, key) })))), priorityHelp,
     el('div', { class: 'row' },
-      el('label', {}, t('product'), el('input', { name: 'product', id: 'product' })),
+      el('label', {}, t('product'), el('input', { name: 'product', id: 'product', onchange: () => extra.reload(form.elements.product.value) })),
       el('label', {}, t('module'), el('input', { name: 'module', id: 'module' }))),
     el('label', {}, t('subject'), subject), suggestions,
     el('label', {}, t('description'), el('textarea', { name: 'request', id: 'request', required: true })),
-    policy,
+    policy, extra.node, details.node,
     picker.node,
     el('button', { type: 'submit', id: 'ticket-submit', text: t('submit') }), status].filter((node) => node));
   form.addEventListener('submit', async (event) => {
@@ -513,6 +541,10 @@ async function newTicketPage() {
       const values = Object.fromEntries(['category', 'priority', 'product', 'module', 'subject', 'request'].map((k) => [k, form.elements[k].value]));
       Object.assign(values, await sendableFiles(picker.files));
       values.channel = 'portal';
+      const given = details.values();
+      if (Object.keys(given).length) values.details = given;
+      const fields = extra.values();
+      if (fields.length) values.custom_fields = fields;
       if (pickers) {
         values.organization_id = pickers.organization.value;
         values.contact_id = pickers.contact.value;
@@ -526,6 +558,126 @@ async function newTicketPage() {
     }
   });
   show(el('h1', { text: t('newTicket') }), form);
+}
+
+// Who, what and where of a ticket, from intake's part (workflow's row when intake's is missing)
+// and workflow's holder.
+function ticketFacts(intake, row) {
+  const person = (p) => (p && (p.name || p.email)) || '';
+  const holder = row.holder || {};
+  const facts = [
+    [t('organization'), (intake.organization && intake.organization.name) || row.organization_name],
+    [t('contact'), person(intake.contact) || row.contact_name],
+    [t('representativeLabel'), person(intake.representative)],
+    [t('category'), label(CATEGORIES, intake.category || row.category)], [t('priority'), label(PRIORITIES, intake.priority || row.priority)],
+    [t('product'), [intake.product || row.product, intake.module || row.module].filter(Boolean).join(' / ')],
+    [t('channel'), intake.channel], [t('holder'), [holder.agent_name, holder.group_name].filter(Boolean).join(' · ')],
+    [t('registeredBy'), person(intake.registered_by_agent)],
+  ].filter(([, value]) => value && !/_UNSPECIFIED$/.test(value));
+  return el('dl', { class: 'facts', id: 'ticket-facts' }, ...facts.flatMap(([name, value]) => [el('dt', { text: name }), el('dd', { text: value })]));
+}
+
+// The technical details given when the ticket was opened, in the form's order and words.
+const DETAIL_LABELS = [['system_version', 'systemVersion'], ['database', 'database'], ['environment', 'environment'],
+  ['test_environment_access', 'testEnvironmentAccess'], ['company_branch', 'companyBranch'], ['routine', 'routine'],
+  ['example_record', 'exampleRecord'], ['previous_version', 'previousVersion'], ['current_version', 'currentVersion'],
+  ['happens_since', 'happensSince'], ['affected_users', 'affectedUsers'], ['steps_to_reproduce', 'stepsToReproduce'],
+  ['expected_behaviour', 'expectedBehaviour'], ['operational_impact', 'operationalImpact']];
+const DETAIL_VALUES = { local: 'envLocal', 'three-tier': 'envThreeTier', cloud: 'envCloud', 'one user': 'oneUser', 'all users': 'allUsers' };
+function technicalFacts(intake) {
+  const details = intake.details || {};
+  const given = DETAIL_LABELS.filter(([name]) => details[name]);
+  if (!given.length) return null;
+  return el('div', {}, el('h2', { text: t('technicalDetails').split(' (')[0] }), el('dl', { class: 'facts', id: 'ticket-details' },
+    ...given.flatMap(([name, key]) => [el('dt', { text: t(key) }), el('dd', { text: DETAIL_VALUES[details[name]] ? t(DETAIL_VALUES[details[name]]) : details[name] })])));
+}
+
+// The custom fields' answers, named by their labels (inactive fields too: the ticket kept them).
+async function customFieldFacts(intake) {
+  const answers = intake.custom_fields || [];
+  if (!answers.length) return null;
+  const fields = await api('GET', '/v1/custom-fields?include_inactive=true').then((r) => r.fields || []).catch(() => []);
+  const byKey = Object.fromEntries(fields.map((f) => [f.key, f]));
+  const shown = (answer) => {
+    const field = byKey[answer.key];
+    if (field && field.kind === 'FIELD_BOOLEAN') return answer.value === 'true' ? t('yes') : t('no');
+    return answer.value;
+  };
+  const name = (answer) => { const f = byKey[answer.key]; return (f && ((lang === 'en' ? f.label_en : f.label_pt) || f.label_pt)) || answer.key; };
+  return el('div', {}, el('h2', { text: t('extraFields') }), el('dl', { class: 'facts', id: 'ticket-custom-fields' },
+    ...answers.flatMap((answer) => [el('dt', { text: name(answer) }), el('dd', { text: shown(answer) })])));
+}
+
+// The technical details support always asks for (intake's TechnicalDetails), folded under a
+// summary: free text, except the database, environment and reach, offered as choices. Only the
+// fields given are sent.
+function technicalDetails() {
+  const text = (name, key, multiline) => el('label', {}, t(key), multiline
+    ? el('textarea', { name, id: `details-${name}`, maxlength: 2000, rows: 3 }) : el('input', { name, id: `details-${name}`, maxlength: 2000, autocomplete: 'off' }));
+  const choice = (name, key, options) => el('label', {}, t(key), el('select', { name, id: `details-${name}` },
+    [el('option', { value: '', text: t('notInformed') })].concat(options.map(([value, textKey]) => el('option', { value, text: textKey ? t(textKey) : value })))));
+  const node = el('details', { id: 'technical-details' }, el('summary', { text: t('technicalDetails') }),
+    el('div', { class: 'grid-fields' },
+      text('system_version', 'systemVersion'), choice('database', 'database', [['SQL Server'], ['Oracle'], ['PostgreSQL']]),
+      choice('environment', 'environment', [['local', 'envLocal'], ['three-tier', 'envThreeTier'], ['cloud', 'envCloud']]),
+      text('test_environment_access', 'testEnvironmentAccess'), text('company_branch', 'companyBranch'), text('routine', 'routine'),
+      text('example_record', 'exampleRecord'), text('previous_version', 'previousVersion'), text('current_version', 'currentVersion'),
+      text('happens_since', 'happensSince'), choice('affected_users', 'affectedUsers', [['one user', 'oneUser'], ['all users', 'allUsers']])),
+    text('steps_to_reproduce', 'stepsToReproduce', true), text('expected_behaviour', 'expectedBehaviour', true),
+    text('operational_impact', 'operationalImpact', true));
+  return {
+    node,
+    values: () => Object.fromEntries(Array.from(node.querySelectorAll('input, select, textarea'))
+      .map((field) => [field.name, field.value.trim()]).filter(([, value]) => value)),
+  };
+}
+
+// The custom fields (campos complementares) an administrator defined for the ticket's product
+// and category, drawn by kind and sent as `custom_fields` ({key, value}: numbers with '.', dates
+// YYYY-MM-DD, booleans "true"/"false", a choice's value). Drawn again when the category or the
+// product changes; what was typed in a field that stays is kept.
+function customFields(category) {
+  const node = el('fieldset', { id: 'custom-fields', hidden: true });
+  let shown = [];
+  let asked = 0;
+  const reload = async (product) => {
+    const ticket = ++asked;
+    let fields = [];
+    try {
+      const query = new URLSearchParams({ category: category.value });
+      if (product && product.trim()) query.set('product', product.trim());
+      // Without a product intake lists every product's fields: keep those of no product only.
+      fields = ((await api('GET', '/v1/custom-fields?' + query.toString())).fields || [])
+        .filter((f) => !f.product || f.product === (product || '').trim()).sort((a, b) => (a.position || 0) - (b.position || 0));
+    } catch (e) { fields = []; }
+    if (ticket !== asked) return;
+    const typed = Object.fromEntries(shown.map(({ field, input }) => [field.key, input.type === 'checkbox' ? input.checked : input.value]));
+    shown = fields.map((field) => {
+      const id = `custom-${field.key}`;
+      const name = (lang === 'en' ? field.label_en : field.label_pt) || field.label_pt || field.key;
+      let input;
+      switch (field.kind) {
+        case 'FIELD_NUMBER': input = el('input', { type: 'number', step: 'any', id, required: field.required }); break;
+        case 'FIELD_DATE': input = el('input', { type: 'date', id, required: field.required }); break;
+        case 'FIELD_BOOLEAN': input = el('input', { type: 'checkbox', id }); break;
+        case 'FIELD_CHOICE': input = el('select', { id, required: field.required },
+          [el('option', { value: '', text: t('notInformed') })].concat((field.choices || []).map((c) => el('option', { value: c, text: c })))); break;
+        default: input = el('input', { id, maxlength: 2000, required: field.required, autocomplete: 'off' });
+      }
+      if (field.key in typed) { if (input.type === 'checkbox') input.checked = typed[field.key]; else input.value = typed[field.key]; }
+      const labelNode = field.kind === 'FIELD_BOOLEAN' ? el('label', { class: 'row' }, input, name) : el('label', {}, name + (field.required ? ' *' : ''), input);
+      return { field, input, labelNode };
+    });
+    node.replaceChildren(el('legend', { text: t('extraFields') }), ...shown.map((s) => s.labelNode));
+    node.hidden = shown.length === 0;
+  };
+  reload('');
+  return {
+    node,
+    reload,
+    values: () => shown.map(({ field, input }) => ({ key: field.key, value: input.type === 'checkbox' ? String(input.checked) : input.value.trim() }))
+      .filter((v, i) => v.value !== '' || shown[i].field.kind === 'FIELD_BOOLEAN'),
+  };
 }
 
 // The organization and contact pickers of a representative's new ticket: the organizations come
@@ -602,7 +754,9 @@ async function ticketPage(id) {
     el('h1', { id: 'ticket-title' }, el('span', { class: 'muted', text: (intake.code || id) + ' · ' }), intake.subject || row.subject || ''),
     el('p', {}, el('span', { class: 'badge', id: 'ticket-stage', text: stage }), ' ', el('span', { class: 'muted', text: `${t('opened')} ${when(intake.opened_at_ms)}` }),
       ' ', el('button', { type: 'button', class: 'secondary', text: t('print'), onclick: () => window.print() })),
+    ticketFacts(intake, row),
     el('h2', { text: t('request') }), el('p', { id: 'ticket-request', text: intake.request || (workflow && workflow.request) || '' }),
+    technicalFacts(intake), await customFieldFacts(intake),
     attachments.length ? el('div', {}, el('h2', { text: t('attachments') }), el('ul', {}, attachments)) : null,
     workflow && workflow.solution ? el('div', {}, el('h2', { text: t('solution') }), el('p', { id: 'ticket-solution', text: workflow.solution })) : null,
     verdict, survey,

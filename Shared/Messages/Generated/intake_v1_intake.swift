@@ -540,11 +540,22 @@ extension IntakeV1 {
         public init() {}
     }
 
+    /// What a category is for, as the support policy explains it to customers.
+    public struct CategoryDefinition: Sendable, Hashable {
+        public var category: CommonV1.Category = .unspecified
+        public var textPt: String = ""
+        public var textEn: String = ""
+
+        public init() {}
+    }
+
     /// The support policy's texts the portal shows when opening a ticket.
     public struct SupportPolicy: Sendable, Hashable {
         public var priorities: [IntakeV1.PriorityDefinition] = []
         public var writingTipsPt: String = ""
         public var writingTipsEn: String = ""
+        /// A policy stored without them is answered with the default explanations.
+        public var categories: [IntakeV1.CategoryDefinition] = []
 
         public init() {}
     }
@@ -1683,6 +1694,25 @@ extension IntakeV1.PriorityDefinition: ProtoMessage {
     }
 }
 
+extension IntakeV1.CategoryDefinition: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Intake__V1__CategoryDefinition
+    public static var protoName: String { "ocorrencias.intake.v1.CategoryDefinition" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Intake__V1__CategoryDefinition(); ocorrencias__intake__v1__category_definition__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Intake__V1__CategoryDefinition>) { ocorrencias__intake__v1__category_definition__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Intake__V1__CategoryDefinition, arena: inout ProtoArena) {
+        c.category = .init(rawValue: .init(truncatingIfNeeded: self.category.rawValue))
+        if !self.textPt.isEmpty { c.text_pt = arena.cString(self.textPt) }
+        if !self.textEn.isEmpty { c.text_en = arena.cString(self.textEn) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__CategoryDefinition>) {
+        self.category = CommonV1.Category(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
+        self.textPt = _ProtoRuntime.string(c.pointee.text_pt)
+        self.textEn = _ProtoRuntime.string(c.pointee.text_en)
+    }
+}
+
 extension IntakeV1.SupportPolicy: ProtoMessage {
     public typealias _CStruct = Ocorrencias__Intake__V1__SupportPolicy
     public static var protoName: String { "ocorrencias.intake.v1.SupportPolicy" }
@@ -1696,6 +1726,10 @@ extension IntakeV1.SupportPolicy: ProtoMessage {
         }
         if !self.writingTipsPt.isEmpty { c.writing_tips_pt = arena.cString(self.writingTipsPt) }
         if !self.writingTipsEn.isEmpty { c.writing_tips_en = arena.cString(self.writingTipsEn) }
+        if !self.categories.isEmpty {
+            c.n_categories = self.categories.count
+            c.categories = arena.messages(self.categories)
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__SupportPolicy>) {
@@ -1706,6 +1740,11 @@ extension IntakeV1.SupportPolicy: ProtoMessage {
         }
         self.writingTipsPt = _ProtoRuntime.string(c.pointee.writing_tips_pt)
         self.writingTipsEn = _ProtoRuntime.string(c.pointee.writing_tips_en)
+        if c.pointee.n_categories > 0, let _items = c.pointee.categories {
+            self.categories = (0..<c.pointee.n_categories).map { (_items[$0].map { IntakeV1.CategoryDefinition(_c: $0) } ?? IntakeV1.CategoryDefinition()) }
+        } else {
+            self.categories = []
+        }
     }
 }
 

@@ -77,7 +77,7 @@ extension IntakeContext {
     public func putSupportPolicy(_ policy: IntakeV1.SupportPolicy, caller: Caller) throws -> IntakeV1.SupportPolicy {
         try caller.requireAdministrator()
         try database.write { tx in try CatalogStore.put(tx, policy) }
-        return policy
+        return CatalogStore.completed(policy)
     }
 }
 
@@ -142,7 +142,16 @@ enum CatalogStore {
     static func policy(_ tx: any SQLExecutor) throws -> IntakeV1.SupportPolicy {
         guard let text = try tx.queryOne("SELECT value FROM settings WHERE key = 'support_policy'")?.text("value"),
               let data = Data(base64Encoded: text) else { return defaultPolicy }
-        return try IntakeV1.SupportPolicy(serializedBytes: Array(data))
+        return completed(try IntakeV1.SupportPolicy(serializedBytes: Array(data)))
+    }
+
+    /// `policy` with the default category explanations when it has none (a policy stored before
+    /// they existed, or put without them).
+    static func completed(_ policy: IntakeV1.SupportPolicy) -> IntakeV1.SupportPolicy {
+        guard policy.categories.isEmpty else { return policy }
+        var policy = policy
+        policy.categories = defaultPolicy.categories
+        return policy
     }
 
     static func put(_ tx: any SQLExecutor, _ policy: IntakeV1.SupportPolicy) throws {
@@ -160,7 +169,25 @@ enum CatalogStore {
             value.textEn = en
             return value
         }
+        func explanation(_ category: CommonV1.Category, _ pt: String, _ en: String) -> IntakeV1.CategoryDefinition {
+            var value = IntakeV1.CategoryDefinition()
+            value.category = category
+            value.textPt = pt
+            value.textEn = en
+            return value
+        }
         var policy = IntakeV1.SupportPolicy()
+        policy.categories = [
+            explanation(.problema, "Algo que funcionava deixou de funcionar ou dá erro: uma tela, rotina, integração ou relatório.",
+                        "Something that worked stopped working or fails: a screen, routine, integration or report."),
+            explanation(.duvida, "Como usar ou configurar algo que já existe no sistema.", "How to use or set up something the system already does."),
+            explanation(.exigenciaFiscal, "Uma obrigação legal ou fiscal nova ou alterada (leiaute, alíquota, regra da SEFAZ) que o sistema precisa atender, com o prazo.",
+                        "A new or changed legal or tax obligation (layout, rate, tax authority rule) the system must meet, with its deadline."),
+            explanation(.necessidade, "Algo que a sua operação precisa e o sistema ainda não faz.", "Something your operation needs that the system does not do yet."),
+            explanation(.sugestaoMelhoria, "Uma ideia para melhorar o que já existe, sem urgência.", "An idea to improve what exists, with no urgency."),
+            explanation(.estrategica, "Assunto interno da equipe de suporte ou de produto (só a equipe abre).",
+                        "An internal matter of the support or product team (staff only)."),
+        ]
         policy.priorities = [
             definition(.baixa, "Dúvida ou ajuste sem impacto na operação.", "A question or adjustment with no impact on the operation."),
             definition(.normal, "Problema com alternativa de contorno; a operação continua.", "A problem with a workaround; the operation goes on."),

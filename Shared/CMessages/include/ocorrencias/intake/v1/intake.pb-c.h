@@ -55,6 +55,7 @@ typedef struct Ocorrencias__Intake__V1__ListEntry Ocorrencias__Intake__V1__ListE
 typedef struct Ocorrencias__Intake__V1__ListEntriesRequest Ocorrencias__Intake__V1__ListEntriesRequest;
 typedef struct Ocorrencias__Intake__V1__ListEntriesResponse Ocorrencias__Intake__V1__ListEntriesResponse;
 typedef struct Ocorrencias__Intake__V1__PriorityDefinition Ocorrencias__Intake__V1__PriorityDefinition;
+typedef struct Ocorrencias__Intake__V1__CategoryDefinition Ocorrencias__Intake__V1__CategoryDefinition;
 typedef struct Ocorrencias__Intake__V1__SupportPolicy Ocorrencias__Intake__V1__SupportPolicy;
 typedef struct Ocorrencias__Intake__V1__GetSupportPolicyRequest Ocorrencias__Intake__V1__GetSupportPolicyRequest;
 typedef struct Ocorrencias__Intake__V1__FileLimits Ocorrencias__Intake__V1__FileLimits;
@@ -912,6 +913,21 @@ struct  Ocorrencias__Intake__V1__PriorityDefinition
 
 
 /*
+ * What a category is for, as the support policy explains it to customers.
+ */
+struct  Ocorrencias__Intake__V1__CategoryDefinition
+{
+  ProtobufCMessage base;
+  Ocorrencias__Common__V1__Category category;
+  char *text_pt;
+  char *text_en;
+};
+#define OCORRENCIAS__INTAKE__V1__CATEGORY_DEFINITION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__category_definition__descriptor) \
+    , OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
  * The support policy's texts the portal shows when opening a ticket.
  */
 struct  Ocorrencias__Intake__V1__SupportPolicy
@@ -921,10 +937,15 @@ struct  Ocorrencias__Intake__V1__SupportPolicy
   Ocorrencias__Intake__V1__PriorityDefinition **priorities;
   char *writing_tips_pt;
   char *writing_tips_en;
+  /*
+   * A policy stored without them is answered with the default explanations.
+   */
+  size_t n_categories;
+  Ocorrencias__Intake__V1__CategoryDefinition **categories;
 };
 #define OCORRENCIAS__INTAKE__V1__SUPPORT_POLICY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__support_policy__descriptor) \
-    , 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 struct  Ocorrencias__Intake__V1__GetSupportPolicyRequest
@@ -1900,6 +1921,25 @@ Ocorrencias__Intake__V1__PriorityDefinition *
 void   ocorrencias__intake__v1__priority_definition__free_unpacked
                      (Ocorrencias__Intake__V1__PriorityDefinition *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Intake__V1__CategoryDefinition methods */
+void   ocorrencias__intake__v1__category_definition__init
+                     (Ocorrencias__Intake__V1__CategoryDefinition         *message);
+size_t ocorrencias__intake__v1__category_definition__get_packed_size
+                     (const Ocorrencias__Intake__V1__CategoryDefinition   *message);
+size_t ocorrencias__intake__v1__category_definition__pack
+                     (const Ocorrencias__Intake__V1__CategoryDefinition   *message,
+                      uint8_t             *out);
+size_t ocorrencias__intake__v1__category_definition__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__CategoryDefinition   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Intake__V1__CategoryDefinition *
+       ocorrencias__intake__v1__category_definition__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__intake__v1__category_definition__free_unpacked
+                     (Ocorrencias__Intake__V1__CategoryDefinition *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Intake__V1__SupportPolicy methods */
 void   ocorrencias__intake__v1__support_policy__init
                      (Ocorrencias__Intake__V1__SupportPolicy         *message);
@@ -2246,6 +2286,9 @@ typedef void (*Ocorrencias__Intake__V1__ListEntriesResponse_Closure)
                   void *closure_data);
 typedef void (*Ocorrencias__Intake__V1__PriorityDefinition_Closure)
                  (const Ocorrencias__Intake__V1__PriorityDefinition *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Intake__V1__CategoryDefinition_Closure)
+                 (const Ocorrencias__Intake__V1__CategoryDefinition *message,
                   void *closure_data);
 typedef void (*Ocorrencias__Intake__V1__SupportPolicy_Closure)
                  (const Ocorrencias__Intake__V1__SupportPolicy *message,
@@ -2696,6 +2739,7 @@ extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_entry__des
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_entries_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_entries_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__priority_definition__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__category_definition__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__support_policy__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__get_support_policy_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__intake__v1__file_limits__descriptor;

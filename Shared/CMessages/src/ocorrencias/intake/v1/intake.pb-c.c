@@ -1762,6 +1762,51 @@ void   ocorrencias__intake__v1__priority_definition__free_unpacked
   assert(message->base.descriptor == &ocorrencias__intake__v1__priority_definition__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__intake__v1__category_definition__init
+                     (Ocorrencias__Intake__V1__CategoryDefinition         *message)
+{
+  static const Ocorrencias__Intake__V1__CategoryDefinition init_value = OCORRENCIAS__INTAKE__V1__CATEGORY_DEFINITION__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__intake__v1__category_definition__get_packed_size
+                     (const Ocorrencias__Intake__V1__CategoryDefinition *message)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__category_definition__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__intake__v1__category_definition__pack
+                     (const Ocorrencias__Intake__V1__CategoryDefinition *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__category_definition__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__intake__v1__category_definition__pack_to_buffer
+                     (const Ocorrencias__Intake__V1__CategoryDefinition *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__intake__v1__category_definition__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Intake__V1__CategoryDefinition *
+       ocorrencias__intake__v1__category_definition__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Intake__V1__CategoryDefinition *)
+     protobuf_c_message_unpack (&ocorrencias__intake__v1__category_definition__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__intake__v1__category_definition__free_unpacked
+                     (Ocorrencias__Intake__V1__CategoryDefinition *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__intake__v1__category_definition__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__intake__v1__support_policy__init
                      (Ocorrencias__Intake__V1__SupportPolicy         *message)
 {
@@ -5402,7 +5447,71 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__priority_definition__d
   (ProtobufCMessageInit) ocorrencias__intake__v1__priority_definition__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__intake__v1__support_policy__field_descriptors[3] =
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__category_definition__field_descriptors[3] =
+{
+  {
+    "category",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__CategoryDefinition, category),
+    &ocorrencias__common__v1__category__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text_pt",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__CategoryDefinition, text_pt),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text_en",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__CategoryDefinition, text_en),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__intake__v1__category_definition__field_indices_by_name[] = {
+  0,   /* field[0] = category */
+  2,   /* field[2] = text_en */
+  1,   /* field[1] = text_pt */
+};
+static const ProtobufCIntRange ocorrencias__intake__v1__category_definition__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__intake__v1__category_definition__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.intake.v1.CategoryDefinition",
+  "CategoryDefinition",
+  "Ocorrencias__Intake__V1__CategoryDefinition",
+  "ocorrencias.intake.v1",
+  sizeof(Ocorrencias__Intake__V1__CategoryDefinition),
+  3,
+  ocorrencias__intake__v1__category_definition__field_descriptors,
+  ocorrencias__intake__v1__category_definition__field_indices_by_name,
+  1,  ocorrencias__intake__v1__category_definition__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__intake__v1__category_definition__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__support_policy__field_descriptors[4] =
 {
   {
     "priorities",
@@ -5440,8 +5549,21 @@ static const ProtobufCFieldDescriptor ocorrencias__intake__v1__support_policy__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "categories",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Intake__V1__SupportPolicy, n_categories),
+    offsetof(Ocorrencias__Intake__V1__SupportPolicy, categories),
+    &ocorrencias__intake__v1__category_definition__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__intake__v1__support_policy__field_indices_by_name[] = {
+  3,   /* field[3] = categories */
   0,   /* field[0] = priorities */
   2,   /* field[2] = writing_tips_en */
   1,   /* field[1] = writing_tips_pt */
@@ -5449,7 +5571,7 @@ static const unsigned ocorrencias__intake__v1__support_policy__field_indices_by_
 static const ProtobufCIntRange ocorrencias__intake__v1__support_policy__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor ocorrencias__intake__v1__support_policy__descriptor =
 {
@@ -5459,7 +5581,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__support_policy__descri
   "Ocorrencias__Intake__V1__SupportPolicy",
   "ocorrencias.intake.v1",
   sizeof(Ocorrencias__Intake__V1__SupportPolicy),
-  3,
+  4,
   ocorrencias__intake__v1__support_policy__field_descriptors,
   ocorrencias__intake__v1__support_policy__field_indices_by_name,
   1,  ocorrencias__intake__v1__support_policy__number_ranges,

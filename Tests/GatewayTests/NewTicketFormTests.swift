@@ -1,0 +1,49 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("The customer's new ticket form in a real headless browser", .serialized)
+struct NewTicketFormTests {
+    @Test("the form explains the category and priority from the support policy, asks the product's custom fields and the technical details; the ticket page shows them to the customer and the agent")
+    func newTicketFormCarriesDetailsAndCustomFields() throws {
+        for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+            try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
+        }
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        // Two custom fields of product ERP (any category): a required choice and a boolean.
+        for field: [String: Any] in [
+            ["key": "regime", "label_pt": "Regime tributário", "label_en": "Tax regime", "kind": "FIELD_CHOICE", "product": "ERP",
+             "required": true, "active": true, "choices": ["Simples Nacional", "Lucro presumido", "Lucro real"], "position": 1],
+            ["key": "contingencia", "label_pt": "Em contingência", "label_en": "In contingency", "kind": "FIELD_BOOLEAN", "product": "ERP",
+             "active": true, "position": 2],
+        ] {
+            let created = try gateway.request("POST", "/v1/custom-fields", json: field, bearer: seeded.admin)
+            #expect(created.status == 200, "\(created.text)")
+        }
+        var script = URL(fileURLWithPath: #filePath)
+        script.deleteLastPathComponent()
+        script.appendPathComponent("Browser/new_ticket_form.py")
+        let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (gateway.directory.path + "/shots")
+        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"),
+                                            [script.path, "http://127.0.0.1:\(gateway.httpPort)", shots],
+                                            environment: ["PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
+                                                          "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
+        #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
+        #expect(result.output.hasPrefix("OK"))
+        let ticketID = String(result.output.split(separator: " ").dropFirst().first ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+
+        // Stored by intake as typed on the page: the details' choices by their documented values.
+        let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
+        let intake = try #require(view.json["intake"] as? [String: Any], "\(view.text)")
+        let details = try #require(intake["details"] as? [String: Any], "\(view.text)")
+        #expect(details["database"] as? String == "SQL Server" && details["environment"] as? String == "cloud", "\(details)")
+        #expect(details["affected_users"] as? String == "all users" && details["routine"] as? String == "FIS001", "\(details)")
+        #expect(details["system_version"] as? String == "12.1.2310" && details["previous_version"] as? String == "12.1.2210", "\(details)")
+        #expect(details["current_version"] == nil || details["current_version"] as? String == "", "fields left empty are not sent: \(details)")
+        let custom = (intake["custom_fields"] as? [[String: Any]] ?? []).map { "\($0["key"] ?? "")=\($0["value"] ?? "")" }
+        #expect(Set(custom) == ["regime=Lucro real", "contingencia=true"], "\(custom)")
+        #expect(intake["priority"] as? String == "URGENTE" && intake["category"] as? String == "PROBLEMA")
+    }
+}

@@ -46,4 +46,32 @@ struct NewTicketFormTests {
         #expect(Set(custom) == ["regime=Lucro real", "contingencia=true"], "\(custom)")
         #expect(intake["priority"] as? String == "URGENTE" && intake["category"] as? String == "PROBLEMA")
     }
+
+    @Test("an agent registers a customer's WhatsApp message on the portal: customer found by name, contact and channel chosen; intake records the agent")
+    func agentRegistersTicket() throws {
+        for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+            try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
+        }
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        var script = URL(fileURLWithPath: #filePath)
+        script.deleteLastPathComponent()
+        script.appendPathComponent("Browser/agent_registers_ticket.py")
+        let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (gateway.directory.path + "/shots")
+        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"),
+                                            [script.path, "http://127.0.0.1:\(gateway.httpPort)", shots],
+                                            environment: ["PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
+        #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
+        #expect(result.output.hasPrefix("OK"))
+        let ticketID = String(result.output.split(separator: " ").dropFirst().first ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
+        let intake = try #require(view.json["intake"] as? [String: Any], "\(view.text)")
+        #expect((intake["registered_by_agent"] as? [String: Any])?["id"] as? String == "A-ana", "\(view.text)")
+        #expect(intake["channel"] as? String == "whatsapp" && intake["category"] as? String == "DUVIDA", "\(view.text)")
+        #expect((intake["organization"] as? [String: Any])?["id"] as? String == seeded.organizationID, "\(view.text)")
+        #expect((intake["contact"] as? [String: Any])?["name"] as? String == "Maria", "\(view.text)")
+        // The customer sees it among her organization's tickets.
+        #expect(try waitFor { try gateway.request("GET", "/v1/tickets?page_size=50", bearer: seeded.maria).text.contains(ticketID) })
+    }
 }

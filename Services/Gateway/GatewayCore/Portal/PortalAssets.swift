@@ -747,7 +747,10 @@ const TEXT = {
     companyBranch: 'Coligada/filial', routine: 'Tela ou rotina (código)', exampleRecord: 'Registro de exemplo', previousVersion: 'Versão anterior (se começou após atualização)',
     currentVersion: 'Versão atual', happensSince: 'Desde quando acontece', affectedUsers: 'Afeta', oneUser: 'Um usuário', allUsers: 'Todos os usuários',
     stepsToReproduce: 'Passos para reproduzir', expectedBehaviour: 'Comportamento esperado', operationalImpact: 'Impacto na operação', notInformed: '(não informado)',
-    extraFields: 'Informações complementares', representativeLabel: 'Representante', channel: 'Canal', holder: 'Com', registeredBy: 'Registrada por',
+    extraFields: 'Informações complementares', representativeLabel: 'Representante', channel: 'Canal',
+    registerTicket: 'Registrar ocorrência', registerFor: 'Cliente que entrou em contato', customerSearch: 'Buscar cliente',
+    customerSearchHint: 'Nome, código, CNPJ/CPF ou e-mail de um contato.', customersFound: '{count} organização(ões) encontrada(s).',
+    noCustomerFound: 'Nenhum cliente ativo encontrado.', holder: 'Com', registeredBy: 'Registrada por',
   },
   en: {
     brand: 'Ocorrências', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
@@ -782,7 +785,10 @@ const TEXT = {
     companyBranch: 'Company/branch', routine: 'Screen or routine (code)', exampleRecord: 'Example record', previousVersion: 'Previous version (if it started after an update)',
     currentVersion: 'Current version', happensSince: 'Since when it happens', affectedUsers: 'Affects', oneUser: 'One user', allUsers: 'All users',
     stepsToReproduce: 'Steps to reproduce', expectedBehaviour: 'Expected behaviour', operationalImpact: 'Impact on the operation', notInformed: '(not given)',
-    extraFields: 'Additional information', representativeLabel: 'Representative', channel: 'Channel', holder: 'Held by', registeredBy: 'Registered by',
+    extraFields: 'Additional information', representativeLabel: 'Representative', channel: 'Channel',
+    registerTicket: 'Register a ticket', registerFor: 'Customer who got in touch', customerSearch: 'Find the customer',
+    customerSearchHint: 'Name, code, CNPJ/CPF or a contact\'s e-mail.', customersFound: '{count} organization(s) found.',
+    noCustomerFound: 'No active customer found.', holder: 'Held by', registeredBy: 'Registered by',
   },
 };
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
@@ -998,7 +1004,8 @@ function renderNav() {
   if (isCustomer()) {
     nav.append(el('a', { href: '#/', text: t('dashboard') }), el('a', { href: '#/nova', text: t('newTicket') }));
   } else {
-    nav.append(el('a', { href: '#/', text: t('queue') }), el('a', { href: '#/painel', id: 'nav-panel', text: t('panel') }));
+    nav.append(el('a', { href: '#/', text: t('queue') }), el('a', { href: '#/nova', id: 'nav-register', text: t('registerTicket') }),
+      el('a', { href: '#/painel', id: 'nav-panel', text: t('panel') }));
   }
   for (const page of PAGES) {
     if (page.nav && page.visible()) nav.append(el('a', { href: '#' + page.path, id: page.nav.id, text: t(page.nav.text) }));
@@ -1025,7 +1032,7 @@ async function route() {
   const page = PAGES.find((p) => (path === p.path || path.startsWith(p.path + '/') || path.startsWith(p.path + '?')) && p.visible());
   if (page) return page.render(path.slice(page.path.length));
   if (path.startsWith('/t/')) return ticketPage(decodeURIComponent(path.slice(3)));
-  if (path === '/nova' && isCustomer()) return newTicketPage();
+  if (path === '/nova') return newTicketPage();
   if (path.split('?')[0] === '/painel' && !isCustomer()) return panelPage();
   return isCustomer() ? dashboardPage() : queuePage();
 }
@@ -1161,6 +1168,9 @@ async function dashboardPage() {
 
 async function newTicketPage() {
   const draft = newId();
+  // Only customers' drafts feed the deflection report (an agent registering a call is not one).
+  const drafting = isCustomer();
+  const draftQuery = drafting ? `&draft_id=${draft}` : '';
   const status = el('div');
   const suggestions = el('div', { class: 'suggestions', id: 'suggestions', hidden: true, 'aria-live': 'polite' });
   const faq = el('div', { id: 'faq' });
@@ -1185,11 +1195,12 @@ async function newTicketPage() {
   }).catch(() => null);
 
   // Representatives: the organization (one they represent) and its contact the ticket is for.
-  const pickers = isRepresentative() ? representativePickers(status) : null;
+  // Agents: the customer it is registered for, and the channel.
+  const pickers = isRepresentative() ? representativePickers(status) : (isCustomer() ? null : agentPickers(status));
 
-  // Estratégica is opened by staff only (intake refuses it from customers).
+  // Estratégica is opened by staff only (intake refuses it from customers): not offered to them.
   const category = el('select', { name: 'category', id: 'category', required: true, 'aria-describedby': 'category-help' },
-    Object.keys(CATEGORIES).filter((key) => key !== 'ESTRATEGICA').map((key) => el('option', { value: key, text: label(CATEGORIES, key) })));
+    Object.keys(CATEGORIES).filter((key) => !isCustomer() || key !== 'ESTRATEGICA').map((key) => el('option', { value: key, text: label(CATEGORIES, key) })));
   const loadFaq = async () => {
     try {
       const list = await api('GET', '/v1/knowledge/faq?limit=5&category=' + encodeURIComponent(category.value));
@@ -1209,7 +1220,7 @@ async function newTicketPage() {
     timer = setTimeout(async () => {
       if (subject.value.trim().length < 3) { suggestions.hidden = true; return; }
       try {
-        const result = await api('GET', `/v1/knowledge/suggest?limit=5&draft_id=${draft}&subject=${encodeURIComponent(subject.value)}`);
+        const result = await api('GET', `/v1/knowledge/suggest?limit=5${draftQuery}&subject=${encodeURIComponent(subject.value)}`);
         const hits = result.hits || [];
         suggestions.hidden = hits.length === 0;
         suggestions.replaceChildren(el('strong', { text: t('suggestions') }), el('ul', {}, hits.map((hit) => el('li', {},
@@ -1220,8 +1231,8 @@ async function newTicketPage() {
               if (entry) suggestions.append(el('div', { class: 'entry forum-entry' }, el('strong', { text: entry.question }), el('p', { text: entry.answer || hit.snippet })));
               return;
             }
-            api('POST', `/v1/knowledge/drafts/${draft}/opened`, { article_id: hit.id }).catch(() => null);
-            const article = await api('GET', `/v1/knowledge/articles/${encodeURIComponent(hit.id)}?draft_id=${draft}`).catch(() => null);
+            if (drafting) api('POST', `/v1/knowledge/drafts/${draft}/opened`, { article_id: hit.id }).catch(() => null);
+            const article = await api('GET', `/v1/knowledge/articles/${encodeURIComponent(hit.id)}?${draftQuery.slice(1)}`).catch(() => null);
             if (article) suggestions.append(el('div', { class: 'entry' }, el('strong', { text: article.title }), el('p', { text: article.body_markdown || hit.snippet })));
           } }), ' ', el('span', { class: 'muted', text: hit.snippet })))));
       } catch (e) { suggestions.hidden = true; }
@@ -1259,16 +1270,17 @@ async function newTicketPage() {
       if (pickers) {
         values.organization_id = pickers.organization.value;
         values.contact_id = pickers.contact.value;
+        if (pickers.channel) values.channel = pickers.channel.value;
       }
       const opened = await api('POST', '/v1/tickets', values, { idempotencyKey: 'portal-' + draft });
-      api('POST', `/v1/knowledge/drafts/${draft}/submitted`, { ticket_id: opened.ticket.id }).catch(() => null);
+      if (drafting) api('POST', `/v1/knowledge/drafts/${draft}/submitted`, { ticket_id: opened.ticket.id }).catch(() => null);
       location.hash = '#/t/' + encodeURIComponent(opened.ticket.id);
     } catch (error) {
       status.replaceChildren(errorBox(error));
       button.disabled = false;
     }
   });
-  show(el('h1', { text: t('newTicket') }), form);
+  show(el('h1', { text: t(isCustomer() ? 'newTicket' : 'registerTicket') }), form);
 }
 
 // Who, what and where of a ticket, from intake's part (workflow's row when intake's is missing)
@@ -1395,17 +1407,72 @@ function customFields(category) {
 // from the principal (/v1/me; names from intake, which checks each is represented), the contacts
 // authorized to open tickets from intake's /v1/organizations/{id}/contacts.
 function representativePickers(status) {
-  const organization = el('select', { name: 'organization_id', id: 'organization', required: true },
-    el('option', { value: '', text: t('chooseOrganization') }));
-  const contact = el('select', { name: 'contact_id', id: 'contact', required: true, disabled: true },
-    el('option', { value: '', text: t('chooseContact') }));
-  const note = el('p', { class: 'muted', id: 'contact-note', 'aria-live': 'polite' });
+  const { organization, contact, note, loadContacts } = organizationContactPickers(status);
   const ids = (me.principal.represented_organization_ids || []);
   Promise.all(ids.map((id) => api('GET', '/v1/organizations/' + encodeURIComponent(id)).catch(() => null))).then((found) => {
     found.filter((o) => o && o.active).sort((a, b) => a.name.localeCompare(b.name, 'pt-BR'))
       .forEach((o) => organization.append(el('option', { value: o.id, text: o.code ? `${o.name} (${o.code})` : o.name })));
     if (organization.options.length === 2) { organization.selectedIndex = 1; loadContacts(); }
   });
+  const fields = el('fieldset', { id: 'represented' }, el('legend', { text: t('onBehalf') }),
+    el('p', { class: 'muted', text: t('openFor') }),
+    el('label', {}, t('organization'), organization), el('label', {}, t('contact'), contact), note);
+  return { fields, organization, contact };
+}
+
+// An agent registering a call or message for a customer: the organization found by code, name,
+// CNPJ/CPF or a contact's e-mail (intake's lookup), one of its contacts authorized to open
+// tickets, and the channel it came through (intake's list; phone by default). Intake records the
+// agent as the one who registered it.
+function agentPickers(status) {
+  const { organization, contact, note, loadContacts } = organizationContactPickers(status);
+  const search = el('input', { type: 'search', id: 'customer-search', autocomplete: 'off', 'aria-describedby': 'customer-search-note' });
+  const searchNote = el('p', { class: 'muted', id: 'customer-search-note', 'aria-live': 'polite', text: t('customerSearchHint') });
+  let timer = null;
+  search.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const query = search.value.trim();
+      if (query.length < 2) return;
+      try {
+        const found = await api('GET', `/v1/customers?limit=20&q=${encodeURIComponent(query)}`);
+        const byId = {};
+        for (const o of found.organizations || []) if (o.active) byId[o.id] = o;
+        // A contact found by e-mail names its organization: fetched when not among the matches.
+        const missing = [...new Set((found.contacts || []).map((c) => c.organization_id).filter((id) => id && !byId[id]))];
+        for (const o of await Promise.all(missing.map((id) => api('GET', '/v1/organizations/' + encodeURIComponent(id)).catch(() => null)))) {
+          if (o && o.active) byId[o.id] = o;
+        }
+        const list = Object.values(byId).sort((a, b) => a.name.localeCompare(b.name, 'pt-BR'));
+        organization.replaceChildren(el('option', { value: '', text: t('chooseOrganization') }),
+          ...list.map((o) => el('option', { value: o.id, text: [o.name, o.code, o.tax_id].filter(Boolean).join(' · ') })));
+        searchNote.textContent = list.length ? tf('customersFound', { count: list.length }) : t('noCustomerFound');
+        if (list.length === 1) organization.selectedIndex = 1;
+        loadContacts();
+      } catch (error) { status.replaceChildren(errorBox(error)); }
+    }, 250);
+  });
+  const channel = el('select', { name: 'channel', id: 'channel' });
+  api('GET', '/v1/channels').then((list) => {
+    const entries = (list.entries || []).filter((e) => e.active !== false && e.key !== 'portal');
+    channel.replaceChildren(...entries.map((e) => el('option', { value: e.key, selected: e.key === 'phone',
+      text: (lang === 'en' ? e.label_en : e.label_pt) || e.label_pt || e.key })));
+  }).catch((error) => status.replaceChildren(errorBox(error)));
+  const fields = el('fieldset', { id: 'registered-for' }, el('legend', { text: t('registerFor') }),
+    el('label', {}, t('customerSearch'), search), searchNote,
+    el('label', {}, t('organization'), organization), el('label', {}, t('contact'), contact), note,
+    el('label', {}, t('channel'), channel));
+  return { fields, organization, contact, channel };
+}
+
+// An organization select and the select of its contacts authorized to open tickets, filled when
+// the organization changes (`loadContacts`).
+function organizationContactPickers(status) {
+  const organization = el('select', { name: 'organization_id', id: 'organization', required: true },
+    el('option', { value: '', text: t('chooseOrganization') }));
+  const contact = el('select', { name: 'contact_id', id: 'contact', required: true, disabled: true },
+    el('option', { value: '', text: t('chooseContact') }));
+  const note = el('p', { class: 'muted', id: 'contact-note', 'aria-live': 'polite' });
   const loadContacts = async () => {
     contact.replaceChildren(el('option', { value: '', text: t('chooseContact') }));
     contact.disabled = true;
@@ -1421,10 +1488,7 @@ function representativePickers(status) {
     } catch (error) { status.replaceChildren(errorBox(error)); }
   };
   organization.addEventListener('change', loadContacts);
-  const fields = el('fieldset', { id: 'represented' }, el('legend', { text: t('onBehalf') }),
-    el('p', { class: 'muted', text: t('openFor') }),
-    el('label', {}, t('organization'), organization), el('label', {}, t('contact'), contact), note);
-  return { fields, organization, contact };
+  return { organization, contact, note, loadContacts };
 }
 
 // ---------------------------------------------------------------- ticket page (customers and agents)

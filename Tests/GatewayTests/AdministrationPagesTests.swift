@@ -6,20 +6,13 @@ import TestSupport
 struct AdministrationPagesTests {
     @Test("an administrator adds an agent to a group (a weak password refused first), creates a group, moves him into it and routes fiscal requirements to it, blocks and reactivates a sign-in; agents get no team page")
     func administratorManagesTheTeam() throws {
-        for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
-            try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
-        }
+        try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
-        var script = URL(fileURLWithPath: #filePath)
-        script.deleteLastPathComponent()
-        script.appendPathComponent("Browser/team_page.py")
-        let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (gateway.directory.path + "/shots")
-        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"),
-                                            [script.path, "http://127.0.0.1:\(gateway.httpPort)", shots],
-                                            environment: ["PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
-                                                          "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
+        let result = try PortalBrowser.run("team_page.py", gateway, environment: [
+            "PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
+            "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
         #expect(result.output.hasPrefix("OK"))
 
@@ -68,23 +61,16 @@ struct AdministrationPagesTests {
 
     @Test("an administrator creates an API key on the integrations page (secret shown once, working as a bearer) and revokes it; agents get no page")
     func administratorManagesAPIKeys() throws {
-        for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
-            try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
-        }
+        try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
-        var script = URL(fileURLWithPath: #filePath)
-        script.deleteLastPathComponent()
-        script.appendPathComponent("Browser/integrations_page.py")
-        let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (gateway.directory.path + "/shots")
-        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"),
-                                            [script.path, "http://127.0.0.1:\(gateway.httpPort)", shots],
-                                            environment: ["PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
-                                                          "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
+        let result = try PortalBrowser.run("integrations_page.py", gateway, environment: [
+            "PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
+            "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
         #expect(result.output.hasPrefix("OK "))
-        let key = String(result.output.split(separator: " ").dropFirst().first ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let key = PortalBrowser.value(result.output)
         // Stored as chosen on the page, and revoked: the key no longer authenticates.
         let keys = try #require(try gateway.request("GET", "/v1/api-keys", bearer: seeded.admin).json["api_keys"] as? [[String: Any]])
         let record = try #require(keys.first { $0["name"] as? String == "ERP do cliente" }, "\(keys)")

@@ -6,16 +6,11 @@ import TestSupport
 struct BrowserTests {
     @Test("customer opens a ticket with an attachment after a suggestion; agent sees the SLA badge, takes it, keeps internal evidence with a file and asks with a file the customer downloads byte-exact (never seeing the internal one); customer replies with files (file input, paste, drop); agent downloads them byte-exact, links an article, e-mails and solves; customer accepts and answers the survey")
     func portalFlow() throws {
-        for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
-            try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
-        }
+        try PortalBrowser.requireChromium()
         // Workflow's "totvs" flow: a solution is proposed (Resolvido) and the customer accepts or rejects it.
         let deployment = try ProxyTests.Deployment(engine: .sqlite, serviceEnvironment: ["WORKFLOW_FLOW": "totvs"])
         let seeded = try TicketFlowTests.seed(deployment.gateway)
         try WorkflowTimeRoutesTests.configureSLA(deployment.gateway, admin: seeded.admin)
-        var script = URL(fileURLWithPath: #filePath)
-        script.deleteLastPathComponent()
-        script.appendPathComponent("Browser/portal_flow.py")
         let file = deployment.gateway.directory.path + "/erro-539.txt"
         try Data("log da transmissão: erro 539\n".utf8).write(to: URL(fileURLWithPath: file))
         // The reply's files: a small XML, an export over the inline size (uploaded first) and a
@@ -27,17 +22,14 @@ struct BrowserTests {
         // The file of the agent's public question (a discussion entry with a file).
         let agentFile = deployment.gateway.directory.path + "/modelo-correcao.sql"
         try Data("UPDATE nfe SET cnpj_destinatario = '11222333000181' WHERE numero = 539;\n".utf8).write(to: URL(fileURLWithPath: agentFile))
-        // GATEWAY_SCREENSHOTS_DIR=docs/screenshots refreshes the pictures kept in the repository.
-        let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (deployment.gateway.directory.path + "/shots")
-        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"),
-                                            [script.path, "http://127.0.0.1:\(deployment.gateway.httpPort)", shots, file]
-                                                + replyFiles.map { deployment.gateway.directory.path + "/" + $0.0 } + [agentFile],
-                                            environment: ["PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
-                                                          "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
+        let result = try PortalBrowser.run("portal_flow.py", deployment.gateway,
+                                           [file] + replyFiles.map { deployment.gateway.directory.path + "/" + $0.0 } + [agentFile], environment: [
+                                               "PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
+                                               "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
         #expect(result.output.hasPrefix("OK"))
         // What the pages did is stored: the survey answer (read back as staff) and the e-mail.
-        let ticketID = String(result.output.split(separator: " ").dropFirst().first ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let ticketID = PortalBrowser.value(result.output)
         let survey = try deployment.gateway.request("GET", "/v1/tickets/\(ticketID)/survey", bearer: seeded.ana)
         #expect(survey.json["answered"] as? Bool == true && survey.json["score"] as? Int == 5, "\(survey.text)")
         #expect(survey.json["comment"] as? String == "Resolvido rápido, obrigado.")
@@ -66,9 +58,7 @@ struct BrowserTests {
 
     @Test("a representative's person opens a ticket in the portal: organizations represented and the chosen one's authorized contacts as pickers; the ticket names them and the representative")
     func representativeOpensTicket() throws {
-        for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
-            try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
-        }
+        try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
@@ -97,16 +87,11 @@ struct BrowserTests {
             "representative_id": representative, "contact_id": person], bearer: admin)
         #expect(user.status == 201, "\(user.text)")
 
-        var script = URL(fileURLWithPath: #filePath)
-        script.deleteLastPathComponent()
-        script.appendPathComponent("Browser/representative_ticket.py")
-        let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (gateway.directory.path + "/shots")
-        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"),
-                                            [script.path, "http://127.0.0.1:\(gateway.httpPort)", shots, "Beta Alimentos", "Bruna Fiscal"],
-                                            environment: ["PORTAL_REPRESENTATIVE": "rui@revendasul.com.br:\(seeded.password)"])
+        let result = try PortalBrowser.run("representative_ticket.py", gateway, ["Beta Alimentos", "Bruna Fiscal"],
+                                           environment: ["PORTAL_REPRESENTATIVE": "rui@revendasul.com.br:\(seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
         #expect(result.output.hasPrefix("OK"))
-        let ticketID = String(result.output.split(separator: " ").dropFirst().first ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let ticketID = PortalBrowser.value(result.output)
         // Stored as chosen on the page: Beta, its contact Bruna, the representative, origin "representative".
         let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
         let intake = view.json["intake"] as? [String: Any] ?? [:]

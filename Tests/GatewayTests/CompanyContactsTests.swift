@@ -8,9 +8,7 @@ import TestSupport
 struct CompanyContactsTests {
     @Test("the company's administrator invites a colleague on the contacts page; the e-mailed link sets his password; he sees the company's tickets and changes his password on his account page; deactivated he cannot sign in, reactivated he can")
     func inBrowser() throws {
-        for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
-            try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
-        }
+        try PortalBrowser.requireChromium()
         try #require(SMTPSink.isAvailable, "python3 and the SMTP sink script are needed")
         let sink = try SMTPSink()
         defer { sink.process.terminate() }
@@ -18,19 +16,14 @@ struct CompanyContactsTests {
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
         _ = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Pedido aberto pela Maria")
-        var script = URL(fileURLWithPath: #filePath)
-        script.deleteLastPathComponent()
-        script.appendPathComponent("Browser/company_contacts.py")
-        let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (gateway.directory.path + "/shots")
-        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"),
-                                            [script.path, "http://127.0.0.1:\(gateway.httpPort)", shots, sink.directory],
-                                            environment: ["PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)"])
+        let result = try PortalBrowser.run("company_contacts.py", gateway, [sink.directory],
+                                           environment: ["PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
         #expect(result.output.hasPrefix("OK"))
 
         // What the pages did is stored: João is an active, authorized contact of Acme with his own
         // sign-in (the second password), and he sees the company's ticket.
-        let contactID = String(result.output.split(separator: " ").dropFirst().first ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let contactID = PortalBrowser.value(result.output)
         let contacts = try gateway.request("GET", "/v1/organizations/\(seeded.organizationID)/contacts?include_inactive=true", bearer: seeded.admin)
         let joao = try #require((contacts.json["contacts"] as? [[String: Any]])?.first { $0["id"] as? String == contactID }, "\(contacts.text)")
         #expect(joao["name"] as? String == "João Lima" && joao["email"] as? String == "joao.lima@acme.com.br")

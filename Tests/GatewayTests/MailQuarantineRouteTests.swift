@@ -150,9 +150,7 @@ struct MailQuarantineRouteTests {
 
     @Test("in the browser: agents find held mail under its own link, read the headers, take one in as a reply on a ticket code, discard another, upload a corrected copy of an unreadable one; customers get neither the link nor the page")
     func quarantinePage() throws {
-        for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
-            try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
-        }
+        try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
@@ -176,14 +174,8 @@ struct MailQuarantineRouteTests {
         try Data("From: Maria <maria@acme.com.br>\r\nSubject: Erro 539 de novo\r\nMessage-ID: <corrigida-1@acme.com.br>\r\n\r\nContinua.\r\n".utf8)
             .write(to: URL(fileURLWithPath: corrected))
 
-        var script = URL(fileURLWithPath: #filePath)
-        script.deleteLastPathComponent()
-        script.appendPathComponent("Browser/quarantine_page.py")
-        let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (gateway.directory.path + "/shots")
-        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"), [script.path, "http://127.0.0.1:\(gateway.httpPort)", shots, code, corrected,
-                                                                                          seeded.organizationID],
-                                            environment: ["PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
-                                                          "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
+        let result = try PortalBrowser.run("quarantine_page.py", gateway, [code, corrected, seeded.organizationID], environment: [
+            "PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)", "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
         #expect(result.status == 0 && result.output.hasPrefix("OK"), Comment(rawValue: result.output + "\n" + result.error))
         let view = try gateway.request("GET", "/v1/tickets/\(code)", bearer: seeded.admin)
         let replies = ((view.json["intake"] as? [String: Any])?["messages"] as? [[String: Any]]) ?? []

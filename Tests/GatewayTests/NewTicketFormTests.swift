@@ -6,9 +6,7 @@ import TestSupport
 struct NewTicketFormTests {
     @Test("the form explains the category and priority from the support policy, asks the product's custom fields and the technical details; the ticket page shows them to the customer and the agent")
     func newTicketFormCarriesDetailsAndCustomFields() throws {
-        for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
-            try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
-        }
+        try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
@@ -22,17 +20,12 @@ struct NewTicketFormTests {
             let created = try gateway.request("POST", "/v1/custom-fields", json: field, bearer: seeded.admin)
             #expect(created.status == 200, "\(created.text)")
         }
-        var script = URL(fileURLWithPath: #filePath)
-        script.deleteLastPathComponent()
-        script.appendPathComponent("Browser/new_ticket_form.py")
-        let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (gateway.directory.path + "/shots")
-        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"),
-                                            [script.path, "http://127.0.0.1:\(gateway.httpPort)", shots],
-                                            environment: ["PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
-                                                          "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
+        let result = try PortalBrowser.run("new_ticket_form.py", gateway, environment: [
+            "PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
+            "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
         #expect(result.output.hasPrefix("OK"))
-        let ticketID = String(result.output.split(separator: " ").dropFirst().first ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let ticketID = PortalBrowser.value(result.output)
 
         // Stored by intake as typed on the page: the details' choices by their documented values.
         let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
@@ -49,22 +42,14 @@ struct NewTicketFormTests {
 
     @Test("an agent registers a customer's WhatsApp message on the portal: customer found by name, contact and channel chosen; intake records the agent")
     func agentRegistersTicket() throws {
-        for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
-            try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
-        }
+        try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
-        var script = URL(fileURLWithPath: #filePath)
-        script.deleteLastPathComponent()
-        script.appendPathComponent("Browser/agent_registers_ticket.py")
-        let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (gateway.directory.path + "/shots")
-        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"),
-                                            [script.path, "http://127.0.0.1:\(gateway.httpPort)", shots],
-                                            environment: ["PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
+        let result = try PortalBrowser.run("agent_registers_ticket.py", gateway, environment: ["PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
         #expect(result.output.hasPrefix("OK"))
-        let ticketID = String(result.output.split(separator: " ").dropFirst().first ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let ticketID = PortalBrowser.value(result.output)
         let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.ana)
         let intake = try #require(view.json["intake"] as? [String: Any], "\(view.text)")
         #expect((intake["registered_by_agent"] as? [String: Any])?["id"] as? String == "A-ana", "\(view.text)")

@@ -70,20 +70,12 @@ struct SolutionAnswerTests {
 
     @Test("in the browser: the agent tells the customer the solution; she rejects with a reason (seen by both), is told again and accepts")
     func inBrowser() throws {
-        for required in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
-            try #require(FileManager.default.fileExists(atPath: required), "\(required) is missing: run scripts/bootstrap")
-        }
+        try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let seeded = try TicketFlowTests.seed(deployment.gateway)
         let id = try Self.solvedTicket(deployment.gateway, seeded, subject: "Boleto sem registro")
-        var script = URL(fileURLWithPath: #filePath)
-        script.deleteLastPathComponent()
-        script.appendPathComponent("Browser/solution_answer.py")
-        let shots = ProcessInfo.processInfo.environment["GATEWAY_SCREENSHOTS_DIR"] ?? (deployment.gateway.directory.path + "/shots")
-        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"),
-                                            [script.path, "http://127.0.0.1:\(deployment.gateway.httpPort)", shots, id],
-                                            environment: ["PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
-                                                          "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
+        let result = try PortalBrowser.run("solution_answer.py", deployment.gateway, [id], environment: [
+            "PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)", "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
         #expect(result.output.hasPrefix("OK"))
         // What the pages did is stored: the public rejection entry and the confirmed status.

@@ -39,7 +39,8 @@ const TEXT = {
     extraFields: 'Informações complementares', representativeLabel: 'Representante', channel: 'Canal',
     registerTicket: 'Registrar ocorrência', registerFor: 'Cliente que entrou em contato', customerSearch: 'Buscar cliente',
     customerSearchHint: 'Nome, código, CNPJ/CPF ou e-mail de um contato.', customersFound: '{count} organização(ões) encontrada(s).',
-    noCustomerFound: 'Nenhum cliente ativo encontrado.', holder: 'Com', registeredBy: 'Registrada por',
+    noCustomerFound: 'Nenhum cliente ativo encontrado.', group: 'Grupo', searchText: 'Texto', onlyMine: 'Só as minhas',
+    nextPage: 'Próxima página', firstPage: 'Primeira página', holder: 'Com', registeredBy: 'Registrada por',
   },
   en: {
     brand: 'Ocorrências', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
@@ -77,7 +78,8 @@ const TEXT = {
     extraFields: 'Additional information', representativeLabel: 'Representative', channel: 'Channel',
     registerTicket: 'Register a ticket', registerFor: 'Customer who got in touch', customerSearch: 'Find the customer',
     customerSearchHint: 'Name, code, CNPJ/CPF or a contact\'s e-mail.', customersFound: '{count} organization(s) found.',
-    noCustomerFound: 'No active customer found.', holder: 'Held by', registeredBy: 'Registered by',
+    noCustomerFound: 'No active customer found.', group: 'Group', searchText: 'Text', onlyMine: 'Only mine',
+    nextPage: 'Next page', firstPage: 'First page', holder: 'Held by', registeredBy: 'Registered by',
   },
 };
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
@@ -134,7 +136,13 @@ async function base64(source) {
   return btoa(binary);
 }
 
+// Navigations so far (route() counts them). A page's reads resolve only while the navigation
+// that drew it is the latest: a page left before its data arrived never draws over the next one
+// (a slow dashboard replacing the ticket page opened meanwhile).
+let routeSerial = 0;
+
 async function api(method, path, body, extra) {
+  const serial = routeSerial;
   const headers = { Accept: 'application/json' };
   const options = { method, headers, credentials: 'same-origin' };
   if (method !== 'GET') headers['X-CSRF-Token'] = cookie('ocorrencias_csrf');
@@ -148,6 +156,9 @@ async function api(method, path, body, extra) {
   }
   const response = await fetch(path, options);
   const text = await response.text();
+  // A read for a page the user already left: never settles, so that page draws nothing. Writes
+  // always settle (their outcome matters wherever the user is now).
+  if (method === 'GET' && serial !== routeSerial) return new Promise(() => {});
   const json = text ? (() => { try { return JSON.parse(text); } catch (e) { return {}; } })() : {};
   if (!response.ok) throw new ApiError(response.status, json);
   return json;
@@ -304,6 +315,7 @@ function renderNav() {
 }
 
 async function route() {
+  routeSerial += 1;
   document.getElementById('lang').textContent = lang === 'en' ? 'Português' : 'English';
   document.documentElement.lang = lang;
   const hash = location.hash.replace(/^#/, '');
@@ -427,7 +439,7 @@ setInterval(() => refreshSLABadges(), 30000);
 function ticketTable(rows, id, withSLA, withOrganization) {
   if (!rows.length) return el('p', { class: 'muted', text: t('none') });
   const headers = [t('code'), t('subject')].concat(withOrganization ? [t('organization')] : [])
-    .concat([t('state'), t('priority'), t('lastInteraction')]).concat(withSLA ? [t('sla')] : []);
+    .concat([t('state'), t('priority'), t('lastInteraction')]).concat(withSLA ? [t('holder'), t('sla')] : []);
   return el('table', { id },
     el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))),
     el('tbody', {}, rows.map((row) => el('tr', { 'data-ticket': row.ticket_id },
@@ -437,6 +449,7 @@ function ticketTable(rows, id, withSLA, withOrganization) {
       el('td', {}, el('span', { class: 'badge', text: row.stage_name || row.stage })),
       el('td', { text: label(PRIORITIES, row.priority) }),
       el('td', { text: when(row.last_interaction_at_ms) }),
+      withSLA ? el('td', { class: 'holder', text: [row.holder && row.holder.agent_name, row.holder && row.holder.group_name].filter(Boolean).join(' · ') }) : null,
       withSLA ? el('td', {}, slaBadge(row)) : null,
     ))));
 }
@@ -963,25 +976,39 @@ async function ticketPage(id) {
 
 async function queuePage() {
   const params = new URLSearchParams(location.hash.split('?')[1] || '');
-  const filters = el('form', { id: 'queue-filters', class: 'row' },
-    el('label', {}, t('stage'), el('input', { name: 'stage', value: params.get('stage') || '' })),
-    el('label', {}, t('priority'), el('select', { name: 'priority' }, el('option', { value: '', text: t('all') }),
-      Object.keys(PRIORITIES).map((key) => el('option', { value: key, selected: params.get('priority') === key, text: label(PRIORITIES, key) })))),
-    el('button', { type: 'submit', text: t('filters') }));
+  const keep = (name) => params.get(name) || '';
+  show(el('h1', { text: t('queue') }), el('p', { text: t('loading') }));
+  // Stages with their names and open counts (workflow's CountByStage), groups for the filter.
+  const [counts, groups] = await Promise.all([api('GET', '/v1/tickets/counts').catch(() => ({})), api('GET', '/v1/groups').catch(() => ({}))]);
+  const choice = (name, entries) => el('select', { name, id: `queue-${name}` }, el('option', { value: '', text: t('all') }),
+    entries.map(([value, text]) => el('option', { value, selected: keep(name) === value, text })));
+  const filters = el('form', { id: 'queue-filters', class: 'row', 'aria-label': t('filters') },
+    el('label', {}, t('stage'), choice('stage', (counts.counts || []).map((c) => [c.stage, `${c.stage_name || c.stage} (${c.count || 0})`]))),
+    el('label', {}, t('priority'), choice('priority', Object.keys(PRIORITIES).map((key) => [key, label(PRIORITIES, key)]))),
+    el('label', {}, t('category'), choice('category', Object.keys(CATEGORIES).map((key) => [key, label(CATEGORIES, key)]))),
+    el('label', {}, t('group'), choice('group_id', (groups.groups || []).map((g) => [g.id, g.name]))),
+    el('label', {}, t('sla'), choice('sla_state', [['breached', t('slaBreached')], ['at_risk', t('slaAtRisk')], ['paused', t('slaPaused')], ['on_track', t('slaOnTime')]])),
+    el('label', {}, t('searchText'), el('input', { type: 'search', name: 'text', id: 'queue-text', value: keep('text') })),
+    el('label', { class: 'row' }, el('input', { type: 'checkbox', name: 'mine', id: 'queue-mine', checked: keep('mine') === 'true' }), t('onlyMine')),
+    el('button', { type: 'submit', id: 'queue-filter', text: t('filters') }));
+  const names = ['stage', 'priority', 'category', 'group_id', 'sla_state', 'text'];
   filters.addEventListener('submit', (e) => {
     e.preventDefault();
     const query = new URLSearchParams();
-    if (filters.elements.stage.value) query.set('stage', filters.elements.stage.value);
-    if (filters.elements.priority.value) query.set('priority', filters.elements.priority.value);
+    for (const name of names) if (filters.elements[name].value.trim()) query.set(name, filters.elements[name].value.trim());
+    if (filters.elements.mine.checked) query.set('mine', 'true');
     location.hash = '#/?' + query.toString();
   });
   show(el('h1', { text: t('queue') }), filters, el('p', { text: t('loading') }));
   try {
-    const query = new URLSearchParams({ page_size: '100' });
-    if (params.get('stage')) query.set('stage', params.get('stage'));
-    if (params.get('priority')) query.set('priority', params.get('priority'));
+    const query = new URLSearchParams({ page_size: '50' });
+    for (const name of names.concat(['mine', 'cursor'])) if (keep(name)) query.set(name, keep(name));
     const list = await api('GET', '/v1/tickets?' + query.toString());
-    show(el('h1', { text: t('queue') }), filters, ticketTable(list.tickets || [], 'queue', true));
+    // The next page keeps the filters; the first page drops the cursor.
+    const page = (cursor) => { const next = new URLSearchParams(params); if (cursor) next.set('cursor', cursor); else next.delete('cursor'); return '#/?' + next.toString(); };
+    const paging = el('p', { class: 'row' }, keep('cursor') ? el('a', { href: page(''), id: 'queue-first', text: t('firstPage') }) : null,
+      list.next_cursor ? el('a', { href: page(list.next_cursor), id: 'queue-next', text: t('nextPage') }) : null);
+    show(el('h1', { text: t('queue') }), filters, ticketTable(list.tickets || [], 'queue', true, true), paging);
   } catch (error) { show(el('h1', { text: t('queue') }), filters, errorBox(error)); }
 }
 

@@ -1754,6 +1754,24 @@ paths:
           required: false
           schema:
             type: string
+        - name: mine
+          in: query
+          required: false
+          description: "agents: \"true\" lists only the tickets the caller holds"
+          schema:
+            type: string
+        - name: sla_state
+          in: query
+          required: false
+          description: "agents: breached, at_risk, paused or on_track (on_time); anything else is 400"
+          schema:
+            type: string
+        - name: open_only
+          in: query
+          required: false
+          description: "agents: \"true\" leaves out finished and cancelled tickets"
+          schema:
+            type: string
         - name: page_size
           in: query
           required: false

@@ -14,7 +14,7 @@ import RPC
 enum TicketListRoute {
     /// The query arguments that shape the answer, in a fixed order (the cache key).
     static let arguments = ["stage", "priority", "category", "group_id", "agent_id", "product", "module", "text",
-                            "page_size", "cursor", "newest_first"]
+                            "mine", "sla_state", "open_only", "page_size", "cursor", "newest_first"]
 
     static func handle(_ request: HTTPRequest, _ context: RequestContext) throws -> HTTPResponse {
         let principal = try context.requirePrincipal()
@@ -50,9 +50,12 @@ enum TicketListRoute {
         }
         var filter: [String: Any] = [:]
         if let stages { filter["stages"] = stages }
-        for (argument, field) in [("group_id", "group_id"), ("agent_id", "agent_id"), ("product", "product"), ("module", "module")] {
+        for (argument, field) in [("group_id", "group_id"), ("agent_id", "agent_id"), ("product", "product"), ("module", "module"),
+                                  ("text", "text"), ("sla_state", "sla_state")] {
             if let value = request.query[argument] { filter[field] = value }
         }
+        // Switches: only "true" turns them on (the agent's own tickets; open ones only).
+        for switchName in ["mine", "open_only"] where request.query[switchName] == "true" { filter[switchName] = true }
         if let priorities = request.query["priority"] { filter["priorities"] = priorities.split(separator: ",").map(String.init) }
         if let categories = request.query["category"] { filter["categories"] = categories.split(separator: ",").map(String.init) }
         json["filter"] = filter

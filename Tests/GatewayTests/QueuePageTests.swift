@@ -4,7 +4,7 @@ import TestSupport
 
 @Suite("The agent's queue page in a real headless browser", .serialized)
 struct QueuePageTests {
-    @Test("queue filters (stage by name with counts, priority, category, group, text, SLA state, only mine) and pages of 50 that keep the filters")
+    @Test("queue filters (stage by name with counts, priority, category, group, text, SLA state, only mine) and pages of 50 that keep the filters; the customer lists and searches the same tickets")
     func queueFiltersAndPages() throws {
         try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
@@ -32,5 +32,10 @@ struct QueuePageTests {
                                            environment: ["PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
         #expect(result.output.hasPrefix("OK"))
+        // The customer's side of the same tickets: her list, and a search by a word of a subject.
+        let customer = try PortalBrowser.run("customer_tickets.py", gateway, ["53", taken.code],
+                                             environment: ["PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)"])
+        #expect(customer.status == 0, Comment(rawValue: customer.output + "\n" + customer.error))
+        #expect(customer.output.hasPrefix("OK"))
     }
 }

@@ -40,7 +40,7 @@ const TEXT = {
     registerTicket: 'Registrar ocorrência', registerFor: 'Cliente que entrou em contato', customerSearch: 'Buscar cliente',
     customerSearchHint: 'Nome, código, CNPJ/CPF ou e-mail de um contato.', customersFound: '{count} organização(ões) encontrada(s).',
     noCustomerFound: 'Nenhum cliente ativo encontrado.', group: 'Grupo', searchText: 'Texto', onlyMine: 'Só as minhas',
-    nextPage: 'Próxima página', firstPage: 'Primeira página', holder: 'Com', registeredBy: 'Registrada por',
+    nextPage: 'Próxima página', firstPage: 'Primeira página', cardsThisPage: 'Os números acima contam as ocorrências desta página.', holder: 'Com', registeredBy: 'Registrada por',
   },
   en: {
     brand: 'Ocorrências', login: 'Sign in', email: 'E-mail', password: 'Password', logout: 'Sign out', dashboard: 'My tickets',
@@ -79,7 +79,7 @@ const TEXT = {
     registerTicket: 'Register a ticket', registerFor: 'Customer who got in touch', customerSearch: 'Find the customer',
     customerSearchHint: 'Name, code, CNPJ/CPF or a contact\'s e-mail.', customersFound: '{count} organization(s) found.',
     noCustomerFound: 'No active customer found.', group: 'Group', searchText: 'Text', onlyMine: 'Only mine',
-    nextPage: 'Next page', firstPage: 'First page', holder: 'Held by', registeredBy: 'Registered by',
+    nextPage: 'Next page', firstPage: 'First page', cardsThisPage: 'The figures above count this page\'s tickets.', holder: 'Held by', registeredBy: 'Registered by',
   },
 };
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
@@ -455,17 +455,33 @@ function ticketTable(rows, id, withSLA, withOrganization) {
 }
 
 async function dashboardPage() {
+  const params = new URLSearchParams(location.hash.split('?')[1] || '');
   show(el('p', { text: t('loading') }));
+  const search = el('form', { id: 'tickets-search', class: 'row', 'aria-label': t('searchText') },
+    el('label', {}, t('searchText'), el('input', { type: 'search', name: 'text', id: 'tickets-text', value: params.get('text') || '' })),
+    el('button', { type: 'submit', class: 'secondary', id: 'tickets-search-submit', text: t('search') }));
+  search.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const text = search.elements.text.value.trim();
+    location.hash = text ? '#/?' + new URLSearchParams({ text }).toString() : '#/';
+  });
   try {
-    const list = await api('GET', '/v1/tickets?page_size=100');
+    const query = new URLSearchParams({ page_size: '100' });
+    for (const name of ['text', 'cursor']) if (params.get(name)) query.set(name, params.get(name));
+    const list = await api('GET', '/v1/tickets?' + query.toString());
     const rows = list.tickets || [];
     const byState = {};
     rows.forEach((row) => { const key = row.stage_name || row.stage; byState[key] = (byState[key] || 0) + 1; });
+    const page = (cursor) => { const next = new URLSearchParams(params); if (cursor) next.set('cursor', cursor); else next.delete('cursor'); return '#/?' + next.toString(); };
+    const paging = el('p', { class: 'row' }, params.get('cursor') ? el('a', { href: page(''), id: 'tickets-first', text: t('firstPage') }) : null,
+      list.next_cursor ? el('a', { href: page(list.next_cursor), id: 'tickets-next', text: t('nextPage') }) : null);
     show(el('h1', { text: t('dashboard') }),
       el('div', { class: 'cards' }, Object.entries(byState).map(([state, count]) => el('div', { class: 'card' }, el('strong', { text: count }), state))),
-      el('p', {}, el('a', { href: '#/nova', id: 'new-ticket', text: t('newTicket') })),
-      ticketTable(rows, 'tickets', false, isRepresentative()));
-  } catch (error) { show(errorBox(error)); }
+      // The cards count this page's tickets: say so when there are more.
+      list.next_cursor || params.get('cursor') ? el('p', { class: 'muted', id: 'cards-note', text: t('cardsThisPage') }) : null,
+      el('p', {}, el('a', { href: '#/nova', id: 'new-ticket', text: t('newTicket') })), search,
+      ticketTable(rows, 'tickets', false, isRepresentative()), paging);
+  } catch (error) { show(search, errorBox(error)); }
 }
 
 async function newTicketPage() {

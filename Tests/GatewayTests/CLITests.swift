@@ -118,7 +118,7 @@ struct CLITests {
         #expect(missing.status == 2 && missing.error.contains("nao-existe.txt"), "\(missing.error)")
     }
 
-    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history and solve by code; --lang en in English; filters reach the route; an unknown priority is a usage error")
+    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history and solve by code; --lang en in English; filters (priority, text, --mine, --open-only, --sla) reach the route; an unknown priority is a usage error")
     func readableTickets() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
@@ -148,6 +148,17 @@ struct CLITests {
         #expect(urgent.status == 0 && !urgent.output.contains(code), "\(urgent.output)")
         let unknown = try ReplyFilesTests.ocorre(["tickets", "list", "--priority", "altíssima"], gateway, token: seeded.ana)
         #expect(unknown.status == 2 && unknown.error.contains("--priority") && unknown.error.contains("altíssima"), "\(unknown.error)")
+        // Words of the subject, the agent's own tickets, open ones: each reaches workflow's queue filter.
+        let other = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Relatório de comissões vazio")
+        #expect(try waitFor { try gateway.request("GET", "/v1/tickets?stage=", bearer: seeded.ana).text.contains(other) })
+        for (flags, expectCode) in [(["--text", "fechamento"], true), (["--text", "comissões"], false), (["--mine"], true),
+                                    (["--mine", "--open-only"], true), (["--sla", "breached"], false)] {
+            let found = try ReplyFilesTests.ocorre(["tickets", "list"] + flags, gateway, token: seeded.ana)
+            #expect(found.status == 0 && found.output.contains(code) == expectCode, "\(flags): \(found.output) \(found.error)")
+        }
+        let mine = try ReplyFilesTests.ocorre(["tickets", "list", "--mine", "--json"], gateway, token: seeded.ana)
+        #expect((try? JSONSerialization.jsonObject(with: Data(mine.output.utf8)) as? [String: Any])?["tickets"].flatMap { $0 as? [Any] }?.count == 1,
+                "\(mine.output)")
 
         let show = try ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.ana)
         #expect(show.status == 0, "\(show.error)")

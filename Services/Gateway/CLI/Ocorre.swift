@@ -22,7 +22,7 @@ enum Ocorre {
       call SERVICE/METHOD '{json}'             chama qualquer método / calls any method (gateway RPC port, API key);
                                                com streaming / streaming: '[{json}, ...]' ou / or - (JSON Lines na entrada / on stdin)
       tickets list [--stage S[,S]] [--priority P] [--category C] [--text T] [--product P] [--agent ID] [--group ID]
-                   [--page-size N] [--cursor C]
+                   [--sla breached|at_risk|paused|on_track] [--mine] [--open-only] [--page-size N] [--cursor C]
               | show ID | open --subject S --description D [--category C] [--priority P] [--attach FILE]...
               | reply ID [--text T] [--attach FILE]... | move ID --stage S | take ID | history ID
               | transfer ID (--agent ID | --group ID) [--note T] | solve ID --text T | cancel ID --reason T
@@ -61,7 +61,7 @@ enum Ocorre {
         var index = 0
         let valueFlags: Set<String> = ["url", "rpc", "api-key", "token", "email", "state", "subject", "description", "category",
                                        "priority", "text", "stage", "service", "limit", "product", "module", "idempotency-key", "attach",
-                                       "lang", "page-size", "cursor", "agent", "group", "note", "reason"]
+                                       "lang", "page-size", "cursor", "agent", "group", "note", "reason", "sla"]
         while index < arguments.count {
             let argument = arguments[index]
             if argument.hasPrefix("--") {
@@ -83,7 +83,7 @@ enum Ocorre {
                 }
                 switch name {
                 case "json": options.json = true
-                case "password-stdin", "public": options.switches.insert(name)
+                case "password-stdin", "public", "mine", "open-only": options.switches.insert(name)
                 case "help":
                     print(usage)
                     return 0

@@ -12,10 +12,13 @@ enum Tickets {
             // `--state` is the old spelling of `--stage`.
             for (flag, argument) in [("stage", "stage"), ("state", "stage"), ("priority", "priority"), ("category", "category"),
                                      ("text", "text"), ("product", "product"), ("module", "module"), ("agent", "agent_id"),
-                                     ("group", "group_id"), ("page-size", "page_size"), ("cursor", "cursor")] {
+                                     ("group", "group_id"), ("sla", "sla_state"), ("page-size", "page_size"), ("cursor", "cursor")] {
                 guard let value = options.flags[flag] else { continue }
                 query.append("\(argument)=\(try queryValue(flag, argument, value))")
             }
+            // Agents: only the tickets they hold; only open ones.
+            if options.switches.contains("mine") { query.append("mine=true") }
+            if options.switches.contains("open-only") { query.append("open_only=true") }
             let answer = try Ocorre.http(options, "GET", "/v1/tickets" + (query.isEmpty ? "" : "?" + query.joined(separator: "&")))
             if options.json { try Ocorre.show(answer, options) } else {
                 let language = TicketText.language(options)

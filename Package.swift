@@ -38,6 +38,8 @@ let package = Package(
             linkerSettings: [.linkedLibrary("protobuf-c")]),
         .target(name: "CSystem", path: "Shared/CSystem"),
         .systemLibrary(name: "CSQLite", path: "Shared/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // A VFS over SQLite's default one that writes a connection's WAL appends once per commit.
+        .target(name: "CSQLiteWAL", path: "Shared/CSQLiteWAL", linkerSettings: [.linkedLibrary("sqlite3")]),
         .systemLibrary(name: "CPostgres", path: "Shared/CPostgres", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CSodium", path: "Shared/CSodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CCrypto", path: "Shared/CCrypto", providers: [.apt(["libssl-dev"])]),
@@ -52,7 +54,7 @@ let package = Package(
         .target(name: "Observability", path: "Shared/Observability", swiftSettings: strict),
         .target(name: "RPCTransport", dependencies: ["RPC", "Messages", "Observability", "CSystem", "CSodium", "CCrypto"],
                 path: "Shared/RPCTransport", swiftSettings: strict),
-        .target(name: "Storage", dependencies: ["CSQLite", "CPostgres", "Observability"], path: "Shared/Storage", swiftSettings: strict),
+        .target(name: "Storage", dependencies: ["CSQLite", "CSQLiteWAL", "CPostgres", "Observability"], path: "Shared/Storage", swiftSettings: strict),
         .target(name: "MailKit", dependencies: ["CCurl"], path: "Shared/MailKit", swiftSettings: strict),
         .target(name: "ServiceKit", dependencies: ["RPCTransport", "Storage", "Messages", "RPC", "Observability"],
                 path: "Shared/ServiceKit", swiftSettings: strict),

@@ -313,6 +313,47 @@ struct GroupCommitBatchTests {
         #expect(pair.wait(timeout: .now() + 10) == .success, "fewer opens than expected are not left waiting")
         #expect(short.statistics.batches == 3 && short.statistics.opens == 7)
     }
+
+    @Test("callers with one open in flight each (8 × 1, each next open submitted from the previous one's answer by a thread of the caller's): every open answered, and no wake-up of the writer lost (it never waits out its window for opens already queued)",
+          arguments: TestEngines.all)
+    func closedLoopLosesNoWakeUp(engine: DatabaseEngine) throws {
+        let db = try ScratchDatabase(engine).open(migrations: IntakeService.migrations)
+        defer { db.close() }
+        // A window longer than the opens below may take: a lost wake-up would stall them 10 s.
+        let commits = GroupCommit(database: db, gatherMicroseconds: 10_000_000)
+        let callers = 8, wanted = 800
+        let answered = Atomic<Int>(0), failed = Atomic<Int>(0), stop = Atomic<Bool>(false)
+        let done = DispatchGroup()
+        // Each caller's next open is submitted from a thread of its own (as the RPC event loop
+        // does), so the writer is asleep between batches and is woken for each.
+        let threads = (0..<callers).map { DispatchQueue(label: "caller-\($0)") }
+        @Sendable func open(_ caller: Int) {
+            commits.submit({ _ in caller }) { result in
+                if case .success = result { answered.add(1, ordering: .relaxed) } else { failed.add(1, ordering: .relaxed) }
+                if stop.load(ordering: .relaxed) { done.leave() } else { threads[caller].async { open(caller) } }
+            }
+        }
+        let started = Date()
+        for caller in 0..<callers {
+            done.enter()
+            threads[caller].async { open(caller) }
+        }
+        while answered.load(ordering: .relaxed) < wanted && Date().timeIntervalSince(started) < 9 { usleep(1_000) }
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(answered.load(ordering: .relaxed) >= wanted, "\(answered.load(ordering: .relaxed)) opens answered in \(elapsed) s")
+        #expect(elapsed < 9, "no batch waited out the window")
+        // The callers stop; opens submitted alongside their last ones make up the batch the writer
+        // expects (callers out of step would otherwise leave it short, rightly waiting the window).
+        stop.store(true, ordering: .relaxed)
+        let fillers = DispatchGroup()
+        for _ in 0..<callers {
+            fillers.enter()
+            commits.submit({ _ in 0 }) { _ in fillers.leave() }
+        }
+        #expect(done.wait(timeout: .now() + 25) == .success && fillers.wait(timeout: .now() + 25) == .success)
+        #expect(failed.load(ordering: .relaxed) == 0)
+        #expect(commits.statistics.opens == answered.load(ordering: .relaxed) + callers)
+    }
 }
 
 @Suite("Group commit: checkpoints off the writer")

@@ -9,7 +9,7 @@ enum IntakeAPI {
     static func register(_ intake: IntakeContext, principals: PrincipalSigner, in router: inout RPCRouter) {
         typealias API = IntakeV1.Intake
         @Sendable func caller(_ context: ServerContext) throws -> Caller {
-            Caller(try principals.require(context), upstream: CallOptions(propagating: context))
+            Caller(try principals.require(context), calling: context)
         }
 
         // Directory.

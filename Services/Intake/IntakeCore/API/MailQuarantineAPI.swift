@@ -11,7 +11,7 @@ enum MailQuarantineAPI {
                          settings: MailIngestSettings, in router: inout RPCRouter) {
         typealias API = IntakeV1.Intake
         @Sendable func caller(_ context: ServerContext) throws -> Caller {
-            Caller(try principals.require(context), upstream: CallOptions(propagating: context))
+            Caller(try principals.require(context), calling: context)
         }
         router.register(API.listQuarantinedMail) { request, context in try intake.listQuarantined(request, caller: caller(context)) }
         router.register(API.getQuarantinedMail) { request, context in try intake.quarantined(request.id, caller: caller(context), headers: true) }

@@ -12,14 +12,28 @@ import RPCTransport
 ///   workflow lets them see the ticket (``IntakeContext/requireTicketAccess(_:caller:)``).
 public struct Caller: Sendable {
     public let principal: AuthV1.Principal
+    /// The call this caller made, when it came over RPC (``upstream`` is built from it only when
+    /// intake calls workflow on the caller's behalf, which most calls never do).
+    private let call: ServerContext?
+    private let givenUpstream: CallOptions
+
     /// The deadline, trace and request id of the call this caller made, for the calls intake
     /// makes to workflow on their behalf (empty for a caller made in-process, e.g. the e-mail
     /// channel).
-    public let upstream: CallOptions
+    public var upstream: CallOptions { call.map { CallOptions(propagating: $0) } ?? givenUpstream }
 
     public init(_ principal: AuthV1.Principal, upstream: CallOptions = CallOptions()) {
         self.principal = principal
-        self.upstream = upstream
+        self.call = nil
+        self.givenUpstream = upstream
+    }
+
+    /// The caller of the RPC call `context` serves; ``upstream`` carries that call's deadline,
+    /// trace and request id on.
+    public init(_ principal: AuthV1.Principal, calling context: ServerContext) {
+        self.principal = principal
+        self.call = context
+        self.givenUpstream = CallOptions()
     }
 
     public var id: String { principal.id }

@@ -181,15 +181,23 @@ final class GroupCommit: @unchecked Sendable {
         lock.lock()
         if queue.isEmpty { firstQueuedAt = MonotonicClock.nanoseconds() }
         queue.append(job)
+        var wakesWriter = false
         if !writerRunning {
             writerRunning = true
             let thread = Thread { [self] in writerLoop() }
             thread.name = "intake-group-commit"
             thread.start()
         } else if wakeAt > 0 && queue.count >= wakeAt {
-            lock.signal()
+            wakesWriter = true
+            // No second wake-up for the same batch (the writer takes the lock before it looks).
+            wakeAt = 0
         }
         lock.unlock()
+        // Signalled after the lock is released: a writer woken while this thread still held it
+        // would run only to sleep again on the lock and be woken a second time by the unlock
+        // (at one call in flight per client, once per batch, on the path every caller waits on).
+        // The writer looks at the queue under the lock before it waits, so no open is missed.
+        if wakesWriter { lock.signal() }
     }
 
     private func writerLoop() {

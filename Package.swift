@@ -89,7 +89,7 @@ let package = Package(
                           path: "Tests/Benchmarks/WorkflowBench", swiftSettings: strict),
         .executableTarget(name: "NotificationBench", dependencies: ["NotificationCore", "ServiceKit", "RPCTransport", "Storage", "Messages", "RPC", "Observability", "TestSupport"],
                           path: "Tests/Benchmarks/NotificationBench", swiftSettings: strict),
-        .executableTarget(name: "IntakeBench", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "CSQLite"],
+        .executableTarget(name: "IntakeBench", dependencies: ["IntakeCore", "ServiceKit", "TestSupport", "Messages", "RPC", "RPCTransport", "Storage", "CSQLite", "CSQLiteWAL"],
                           path: "Tests/Benchmarks/IntakeBench", swiftSettings: strict),
         .executableTarget(name: "KnowledgeBench", dependencies: ["KnowledgeCore", "Storage", "Messages", "TestSupport"],
                           path: "Tests/Benchmarks/KnowledgeBench", swiftSettings: strict),

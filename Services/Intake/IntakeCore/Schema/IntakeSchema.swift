@@ -95,6 +95,16 @@ enum IntakeSchema {
         // before, looked for once at start with the threads). Never used for threading; an
         // agent reads the message only when workflow lets them see each of them too.
         Migration(version: 29, name: "mail_quarantine_named_tickets", sql: "ALTER TABLE mail_quarantine ADD COLUMN named_ticket_ids TEXT"),
+        // A ticket's files are looked up by `ticket_id = ?`, never by `ticket_id IS NULL`: the
+        // index keeps only files on a ticket. An upload no longer writes a NULL entry into it
+        // (and on SQLite the open's link no longer deletes that entry), and no planner can pick it
+        // to find pending uploads (docs/BENCHMARKS-intake.md, "Pending uploads read by primary
+        // key"). Both engines use a partial index for `ticket_id = ?`, which implies `IS NOT NULL`.
+        // Rebuilds the index (one pass over `attachments`); no row is rewritten.
+        Migration(version: 30, name: "attachments_ticket_partial", sql: """
+            DROP INDEX attachments_ticket;
+            CREATE INDEX attachments_ticket ON attachments (ticket_id) WHERE ticket_id IS NOT NULL;
+            """),
     ]
 
     /// Migration 28: `ticket_messages.seq` (1, 2, … per ticket) and `tickets.last_message_seq`,

@@ -22,10 +22,7 @@ driver, wait, shot = portal.driver, portal.wait, portal.shot
 
 
 def facts(element_id):
-    terms = driver.find_elements(By.CSS_SELECTOR, f"#{element_id} dt")
-    values = driver.find_elements(By.CSS_SELECTOR, f"#{element_id} dd")
-    return {t.text: v.text for t, v in zip(terms, values)}
-
+    return portal.facts(element_id)
 
 try:
     portal.sign_in(*agent)

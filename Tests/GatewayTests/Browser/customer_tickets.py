@@ -6,7 +6,6 @@ Usage: customer_tickets.py BASE_URL SCREENSHOT_DIR TOTAL CODE_WITH_BOLETO
 import os
 import sys
 
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 from portal_browser import Portal
@@ -19,16 +18,7 @@ driver, wait = portal.driver, portal.wait
 
 
 def codes():
-    def read(d):
-        if not d.find_elements(By.ID, "tickets-search") or "Carregando" in d.find_element(By.TAG_NAME, "main").text:
-            return False
-        try:
-            return [a.text for a in d.find_elements(By.CSS_SELECTOR, "#tickets tbody tr td:first-child a")] or ["(none)"]
-        except StaleElementReferenceException:
-            return False
-    found = wait.until(read)
-    return [] if found == ["(none)"] else found
-
+    return portal.listed_codes("tickets", lambda main: "Buscar" in main)
 
 try:
     portal.sign_in(*customer)

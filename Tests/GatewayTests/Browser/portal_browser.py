@@ -40,3 +40,24 @@ class Portal:
     def sign_out(self):
         self.driver.find_element(By.ID, "logout").click()
         self.wait.until(EC.presence_of_element_located((By.ID, "email")))
+
+    def listed_codes(self, table_id, ready):
+        """The ticket codes in table `table_id` once the page finished drawing: `ready(main_text)`
+        says the page is the expected one, and "Carregando" must be gone (read again if the page
+        redraws meanwhile). An empty list when the page shows no table."""
+        def read(driver):
+            main = driver.find_element(By.TAG_NAME, "main").text
+            if "Carregando" in main or not ready(main):
+                return False
+            try:
+                return [a.text for a in driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr td:first-child a")] or ["(none)"]
+            except StaleElementReferenceException:
+                return False
+        found = self.wait.until(read)
+        return [] if found == ["(none)"] else found
+
+    def facts(self, element_id):
+        """A definition list (dt/dd) as {term: definition}."""
+        terms = self.driver.find_elements(By.CSS_SELECTOR, f"#{element_id} dt")
+        values = self.driver.find_elements(By.CSS_SELECTOR, f"#{element_id} dd")
+        return {t.text: v.text for t, v in zip(terms, values)}

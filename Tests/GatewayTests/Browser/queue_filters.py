@@ -8,7 +8,6 @@ Usage: queue_filters.py BASE_URL SCREENSHOT_DIR URGENT_CODE FISCAL_CODE TAKEN_CO
 import os
 import sys
 
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select
@@ -23,18 +22,7 @@ driver, wait, shot = portal.driver, portal.wait, portal.shot
 
 
 def codes():
-    """The codes listed once the page finished drawing (read again if it redraws meanwhile)."""
-    def read(d):
-        main = d.find_element(By.TAG_NAME, "main").text
-        if "Carregando" in main or "Fila" not in main:
-            return False
-        try:
-            return [a.text for a in d.find_elements(By.CSS_SELECTOR, "#queue tbody tr td:first-child a")] or ["(none)"]
-        except StaleElementReferenceException:
-            return False
-    found = wait.until(read)
-    return [] if found == ["(none)"] else found
-
+    return portal.listed_codes("queue", lambda main: "Fila" in main)
 
 def filter_by(**choices):
     """Sets the filters (select values, text, mine) from a clean queue, submits and waits."""

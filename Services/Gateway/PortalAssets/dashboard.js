@@ -14,7 +14,7 @@ Object.assign(TEXT['pt-BR'], {
   errorTypes: 'Tipos de ocorrência (categorias)', errorTypesDesc: 'Ocorrências abertas no período por categoria.',
   topModules: 'Módulos com mais ocorrências', topModulesDesc: 'Os 10 módulos com mais ocorrências abertas no período.',
   satisfaction: 'Satisfação', satisfactionDesc: 'Respostas da pesquisa por nota (1 a 5).',
-  opened: 'Abertas', finished: 'Concluídas', reopenRate: 'Reabertas', slaMet: 'SLA cumprido', avgFirstResponse: 'Primeira resposta (média)',
+  openedCount: 'Abertas', finished: 'Concluídas', reopenRate: 'Reabertas', slaMet: 'SLA cumprido', avgFirstResponse: 'Primeira resposta (média)',
   avgResolution: 'Resolução (média)', avgScore: 'Satisfação média', answers: 'Respostas', transfers: 'Transferências',
   tickets: 'Ocorrências', allCategories: 'Todas', noModule: '(sem módulo)', scoreN: 'Nota', noData: 'Sem dados no período.',
   numbers: 'Números do gráfico', average: 'Média',
@@ -41,7 +41,7 @@ Object.assign(TEXT.en, {
   errorTypes: 'Ticket types (categories)', errorTypesDesc: 'Tickets opened in the period by category.',
   topModules: 'Modules with most tickets', topModulesDesc: 'The 10 modules with most tickets opened in the period.',
   satisfaction: 'Satisfaction', satisfactionDesc: 'Survey answers by score (1 to 5).',
-  opened: 'Opened', finished: 'Finished', reopenRate: 'Reopened', slaMet: 'SLA met', avgFirstResponse: 'First response (average)',
+  openedCount: 'Opened', finished: 'Finished', reopenRate: 'Reopened', slaMet: 'SLA met', avgFirstResponse: 'First response (average)',
   avgResolution: 'Resolution (average)', avgScore: 'Average satisfaction', answers: 'Answers', transfers: 'Transfers',
   tickets: 'Tickets', allCategories: 'All', noModule: '(no module)', scoreN: 'Score', noData: 'No data in the period.',
   numbers: 'Chart numbers', average: 'Average',
@@ -189,7 +189,8 @@ function summaryCards(totals, surveyAnswers) {
     ['answers', number(surveyAnswers !== null ? surveyAnswers : totals.surveys)],
   ];
   return el('div', { class: 'cards', id: 'metric-cards' }, cards.map(([key, value]) => el('div', { class: 'card', 'data-metric': key },
-    el('strong', { text: value }), t(key))));
+    // The text keys of the cards, where a card's key would collide with another page's text.
+    el('strong', { text: value }), t(key === 'opened' ? 'openedCount' : key))));
 }
 
 function responseTimesSection(metrics) {

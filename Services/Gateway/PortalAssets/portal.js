@@ -84,6 +84,7 @@ const TEXT = {
 };
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
   NECESSIDADE: ['Necessidade', 'Need'], SUGESTAO_MELHORIA: ['Sugestão de melhoria', 'Improvement'], ESTRATEGICA: ['Estratégica', 'Strategic'] };
+const INTAKE_STATUSES = { open: ['Aberta', 'Open'], cancelled: ['Cancelada', 'Cancelled'], finished: ['Finalizada', 'Finished'] };
 const PRIORITIES = { BAIXA: ['Baixa', 'Low'], NORMAL: ['Normal', 'Normal'], ALTA: ['Alta', 'High'], URGENTE: ['Urgente', 'Urgent'] };
 
 let lang = localStorage.getItem('ocorrencias.lang') || 'pt-BR';
@@ -601,9 +602,20 @@ async function newTicketPage() {
   show(el('h1', { text: t(isCustomer() ? 'newTicket' : 'registerTicket') }), form);
 }
 
+// Intake's channels by key, as {key: label in the page's language}, read once per page load
+// (the entries are kept, not the request: a read for a page left meanwhile never settles).
+let channelEntries = null;
+async function channelLabels() {
+  if (!channelEntries) {
+    const entries = await api('GET', '/v1/channels?include_inactive=true').then((list) => list.entries || []).catch(() => []);
+    if (entries.length) channelEntries = entries;
+  }
+  return Object.fromEntries((channelEntries || []).map((e) => [e.key, (lang === 'en' ? e.label_en : e.label_pt) || e.label_pt || e.key]));
+}
+
 // Who, what and where of a ticket, from intake's part (workflow's row when intake's is missing)
-// and workflow's holder.
-function ticketFacts(intake, row) {
+// and workflow's holder; `channels` names the channel keys.
+function ticketFacts(intake, row, channels) {
   const person = (p) => (p && (p.name || p.email)) || '';
   const holder = row.holder || {};
   const facts = [
@@ -612,7 +624,7 @@ function ticketFacts(intake, row) {
     [t('representativeLabel'), person(intake.representative)],
     [t('category'), label(CATEGORIES, intake.category || row.category)], [t('priority'), label(PRIORITIES, intake.priority || row.priority)],
     [t('product'), [intake.product || row.product, intake.module || row.module].filter(Boolean).join(' / ')],
-    [t('channel'), intake.channel], [t('holder'), [holder.agent_name, holder.group_name].filter(Boolean).join(' · ')],
+    [t('channel'), channels[intake.channel] || intake.channel], [t('holder'), [holder.agent_name, holder.group_name].filter(Boolean).join(' · ')],
     [t('registeredBy'), person(intake.registered_by_agent)],
   ].filter(([, value]) => value && !/_UNSPECIFIED$/.test(value));
   return el('dl', { class: 'facts', id: 'ticket-facts' }, ...facts.flatMap(([name, value]) => [el('dt', { text: name }), el('dd', { text: value })]));
@@ -818,7 +830,8 @@ async function ticketPage(id) {
   const intake = view.intake || {};
   const workflow = view.workflow || null;
   const row = (workflow && workflow.row) || {};
-  const stage = (workflow && (workflow.customer_stage_name || row.stage_name)) || intake.status || '';
+  // Until workflow's part arrives, intake's own status ("open", "cancelled", "finished"), named.
+  const stage = (workflow && (workflow.customer_stage_name || row.stage_name)) || label(INTAKE_STATUSES, intake.status || '') || '';
   const entries = [];
   (intake.messages || []).forEach((m) => entries.push({ at: m.created_at_ms, who: (m.author && m.author.name) || '', text: m.text, kind: 'customer',
     files: m.attachments || [] }));
@@ -847,7 +860,7 @@ async function ticketPage(id) {
     el('h1', { id: 'ticket-title' }, el('span', { class: 'muted', text: (intake.code || id) + ' · ' }), intake.subject || row.subject || ''),
     el('p', {}, el('span', { class: 'badge', id: 'ticket-stage', text: stage }), ' ', el('span', { class: 'muted', text: `${t('opened')} ${when(intake.opened_at_ms)}` }),
       ' ', el('button', { type: 'button', class: 'secondary', text: t('print'), onclick: () => window.print() })),
-    ticketFacts(intake, row),
+    ticketFacts(intake, row, await channelLabels()),
     el('h2', { text: t('request') }), el('p', { id: 'ticket-request', text: intake.request || (workflow && workflow.request) || '' }),
     technicalFacts(intake), await customFieldFacts(intake),
     attachments.length ? el('div', {}, el('h2', { text: t('attachments') }), el('ul', {}, attachments)) : null,

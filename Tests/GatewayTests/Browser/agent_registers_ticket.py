@@ -49,7 +49,7 @@ try:
     ticket = driver.execute_script("return decodeURIComponent(location.hash.slice(4))")
     wait.until(lambda d: facts("ticket-facts").get("Registrada por"))
     shown = facts("ticket-facts")
-    assert shown.get("Contato (quem relatou)") == "Maria" and shown.get("Canal") == "whatsapp", shown
+    assert shown.get("Contato (quem relatou)") == "Maria" and shown.get("Canal") == "WhatsApp", shown
     # The agent is named as signed in (the seeded sign-in is named by its e-mail).
     assert shown.get("Registrada por") == agent[0] and shown.get("Categoria") == "Dúvida", shown
     print("OK", ticket)

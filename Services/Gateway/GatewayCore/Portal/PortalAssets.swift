@@ -160,7 +160,7 @@ Object.assign(TEXT['pt-BR'], {
   errorTypes: 'Tipos de ocorrência (categorias)', errorTypesDesc: 'Ocorrências abertas no período por categoria.',
   topModules: 'Módulos com mais ocorrências', topModulesDesc: 'Os 10 módulos com mais ocorrências abertas no período.',
   satisfaction: 'Satisfação', satisfactionDesc: 'Respostas da pesquisa por nota (1 a 5).',
-  opened: 'Abertas', finished: 'Concluídas', reopenRate: 'Reabertas', slaMet: 'SLA cumprido', avgFirstResponse: 'Primeira resposta (média)',
+  openedCount: 'Abertas', finished: 'Concluídas', reopenRate: 'Reabertas', slaMet: 'SLA cumprido', avgFirstResponse: 'Primeira resposta (média)',
   avgResolution: 'Resolução (média)', avgScore: 'Satisfação média', answers: 'Respostas', transfers: 'Transferências',
   tickets: 'Ocorrências', allCategories: 'Todas', noModule: '(sem módulo)', scoreN: 'Nota', noData: 'Sem dados no período.',
   numbers: 'Números do gráfico', average: 'Média',
@@ -187,7 +187,7 @@ Object.assign(TEXT.en, {
   errorTypes: 'Ticket types (categories)', errorTypesDesc: 'Tickets opened in the period by category.',
   topModules: 'Modules with most tickets', topModulesDesc: 'The 10 modules with most tickets opened in the period.',
   satisfaction: 'Satisfaction', satisfactionDesc: 'Survey answers by score (1 to 5).',
-  opened: 'Opened', finished: 'Finished', reopenRate: 'Reopened', slaMet: 'SLA met', avgFirstResponse: 'First response (average)',
+  openedCount: 'Opened', finished: 'Finished', reopenRate: 'Reopened', slaMet: 'SLA met', avgFirstResponse: 'First response (average)',
   avgResolution: 'Resolution (average)', avgScore: 'Average satisfaction', answers: 'Answers', transfers: 'Transfers',
   tickets: 'Tickets', allCategories: 'All', noModule: '(no module)', scoreN: 'Score', noData: 'No data in the period.',
   numbers: 'Chart numbers', average: 'Average',
@@ -335,7 +335,8 @@ function summaryCards(totals, surveyAnswers) {
     ['answers', number(surveyAnswers !== null ? surveyAnswers : totals.surveys)],
   ];
   return el('div', { class: 'cards', id: 'metric-cards' }, cards.map(([key, value]) => el('div', { class: 'card', 'data-metric': key },
-    el('strong', { text: value }), t(key))));
+    // The text keys of the cards, where a card's key would collide with another page's text.
+    el('strong', { text: value }), t(key === 'opened' ? 'openedCount' : key))));
 }
 
 function responseTimesSection(metrics) {
@@ -795,6 +796,7 @@ const TEXT = {
 };
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
   NECESSIDADE: ['Necessidade', 'Need'], SUGESTAO_MELHORIA: ['Sugestão de melhoria', 'Improvement'], ESTRATEGICA: ['Estratégica', 'Strategic'] };
+const INTAKE_STATUSES = { open: ['Aberta', 'Open'], cancelled: ['Cancelada', 'Cancelled'], finished: ['Finalizada', 'Finished'] };
 const PRIORITIES = { BAIXA: ['Baixa', 'Low'], NORMAL: ['Normal', 'Normal'], ALTA: ['Alta', 'High'], URGENTE: ['Urgente', 'Urgent'] };
 
 let lang = localStorage.getItem('ocorrencias.lang') || 'pt-BR';
@@ -1312,9 +1314,20 @@ async function newTicketPage() {
   show(el('h1', { text: t(isCustomer() ? 'newTicket' : 'registerTicket') }), form);
 }
 
+// Intake's channels by key, as {key: label in the page's language}, read once per page load
+// (the entries are kept, not the request: a read for a page left meanwhile never settles).
+let channelEntries = null;
+async function channelLabels() {
+  if (!channelEntries) {
+    const entries = await api('GET', '/v1/channels?include_inactive=true').then((list) => list.entries || []).catch(() => []);
+    if (entries.length) channelEntries = entries;
+  }
+  return Object.fromEntries((channelEntries || []).map((e) => [e.key, (lang === 'en' ? e.label_en : e.label_pt) || e.label_pt || e.key]));
+}
+
 // Who, what and where of a ticket, from intake's part (workflow's row when intake's is missing)
-// and workflow's holder.
-function ticketFacts(intake, row) {
+// and workflow's holder; `channels` names the channel keys.
+function ticketFacts(intake, row, channels) {
   const person = (p) => (p && (p.name || p.email)) || '';
   const holder = row.holder || {};
   const facts = [
@@ -1323,7 +1336,7 @@ function ticketFacts(intake, row) {
     [t('representativeLabel'), person(intake.representative)],
     [t('category'), label(CATEGORIES, intake.category || row.category)], [t('priority'), label(PRIORITIES, intake.priority || row.priority)],
     [t('product'), [intake.product || row.product, intake.module || row.module].filter(Boolean).join(' / ')],
-    [t('channel'), intake.channel], [t('holder'), [holder.agent_name, holder.group_name].filter(Boolean).join(' · ')],
+    [t('channel'), channels[intake.channel] || intake.channel], [t('holder'), [holder.agent_name, holder.group_name].filter(Boolean).join(' · ')],
     [t('registeredBy'), person(intake.registered_by_agent)],
   ].filter(([, value]) => value && !/_UNSPECIFIED$/.test(value));
   return el('dl', { class: 'facts', id: 'ticket-facts' }, ...facts.flatMap(([name, value]) => [el('dt', { text: name }), el('dd', { text: value })]));
@@ -1529,7 +1542,8 @@ async function ticketPage(id) {
   const intake = view.intake || {};
   const workflow = view.workflow || null;
   const row = (workflow && workflow.row) || {};
-  const stage = (workflow && (workflow.customer_stage_name || row.stage_name)) || intake.status || '';
+  // Until workflow's part arrives, intake's own status ("open", "cancelled", "finished"), named.
+  const stage = (workflow && (workflow.customer_stage_name || row.stage_name)) || label(INTAKE_STATUSES, intake.status || '') || '';
   const entries = [];
   (intake.messages || []).forEach((m) => entries.push({ at: m.created_at_ms, who: (m.author && m.author.name) || '', text: m.text, kind: 'customer',
     files: m.attachments || [] }));
@@ -1558,7 +1572,7 @@ async function ticketPage(id) {
     el('h1', { id: 'ticket-title' }, el('span', { class: 'muted', text: (intake.code || id) + ' · ' }), intake.subject || row.subject || ''),
     el('p', {}, el('span', { class: 'badge', id: 'ticket-stage', text: stage }), ' ', el('span', { class: 'muted', text: `${t('opened')} ${when(intake.opened_at_ms)}` }),
       ' ', el('button', { type: 'button', class: 'secondary', text: t('print'), onclick: () => window.print() })),
-    ticketFacts(intake, row),
+    ticketFacts(intake, row, await channelLabels()),
     el('h2', { text: t('request') }), el('p', { id: 'ticket-request', text: intake.request || (workflow && workflow.request) || '' }),
     technicalFacts(intake), await customFieldFacts(intake),
     attachments.length ? el('div', {}, el('h2', { text: t('attachments') }), el('ul', {}, attachments)) : null,
@@ -1912,7 +1926,7 @@ Object.assign(TEXT['pt-BR'], {
   showWho: 'Mostrar', whoTeam: 'Equipe', whoCustomers: 'Clientes e representantes', whoEveryone: 'Todos',
   groups: 'Grupos', accessLevel: 'Nível de acesso', block: 'Bloquear', unblock: 'Reativar', blocked: 'O acesso de {name} foi bloqueado.',
   unblocked: 'O acesso de {name} foi reativado.', noUsers: 'Ninguém com acesso neste filtro.', addMember: 'Adicionar à equipe',
-  initialPassword: 'Senha inicial', noGroup: '(nenhum)', add: 'Adicionar', memberAdded: '{name} foi adicionado à equipe e já pode entrar.',
+  initialPassword: 'Senha inicial', noGroupChosen: '(nenhum)', add: 'Adicionar', memberAdded: '{name} foi adicionado à equipe e já pode entrar.',
   agentFailed: 'O acesso de {name} foi criado, mas o cadastro de agente falhou; salve de novo para tentar outra vez.',
   youMarker: '(você)', allLevels: 'todos',
   groupsTitle: 'Grupos', groupsIntro: 'Os grupos recebem as ocorrências pelas regras de roteamento; cada agente vê a fila dos seus grupos.',
@@ -1929,7 +1943,7 @@ Object.assign(TEXT.en, {
   showWho: 'Show', whoTeam: 'Team', whoCustomers: 'Customers and representatives', whoEveryone: 'Everyone',
   groups: 'Groups', accessLevel: 'Access level', block: 'Block', unblock: 'Reactivate', blocked: '{name}\'s sign-in was blocked.',
   unblocked: '{name}\'s sign-in was reactivated.', noUsers: 'Nobody with a sign-in in this filter.', addMember: 'Add to the team',
-  initialPassword: 'Initial password', noGroup: '(none)', add: 'Add', memberAdded: '{name} joined the team and can sign in now.',
+  initialPassword: 'Initial password', noGroupChosen: '(none)', add: 'Add', memberAdded: '{name} joined the team and can sign in now.',
   agentFailed: '{name}\'s sign-in was created, but their agent record failed; save again to retry.',
   youMarker: '(you)', allLevels: 'all',
   groupsTitle: 'Groups', groupsIntro: 'Groups receive tickets by the routing rules; each agent sees their groups\' queue.',
@@ -2102,7 +2116,7 @@ function memberForm(groups, status, who) {
       required: true, 'aria-describedby': 'member-level-hint' })),
     el('p', { class: 'muted', id: 'member-level-hint', text: t('accessLevelHint') }),
     el('label', {}, t('group'), el('select', { name: 'group', id: 'member-group' },
-      [el('option', { value: '', text: t('noGroup') })].concat(groups.map((g) => el('option', { value: g.id, text: g.name }))))),
+      [el('option', { value: '', text: t('noGroupChosen') })].concat(groups.map((g) => el('option', { value: g.id, text: g.name }))))),
     el('label', {}, t('initialPassword'), el('input', { type: 'password', name: 'password', id: 'member-password', required: true,
       minlength: 12, autocomplete: 'new-password', 'aria-describedby': 'member-password-rules' })),
     el('p', { class: 'muted', id: 'member-password-rules', text: t('passwordRules') }),

@@ -75,7 +75,8 @@ extension IntakeContext {
     }
 
     /// Asks workflow about `ticketID` as `caller` (and, on `NOT_FOUND`, as intake itself, to
-    /// tell a hidden ticket from one not received yet). Never cached.
+    /// tell a hidden ticket from one not received yet; when intake finds it, as `caller` once
+    /// more, since it may have arrived in between). Never cached.
     /// - Throws: workflow's other refusals as they are (an agent inactive in workflow's directory:
     ///   `PERMISSION_DENIED`; the call's deadline: `DEADLINE_EXCEEDED`).
     ///   Workflow unreachable is `UNAVAILABLE` with intake's own words (not the connection's details).
@@ -86,9 +87,15 @@ extension IntakeContext {
             } catch let error as RPCError where error.code == .notFound {
                 do {
                     _ = try ticketHolder(ticketID, Self.intakePrincipal, caller.upstream)
-                    return .hidden
                 } catch let error as RPCError where error.code == .notFound {
                     return .unknown
+                }
+                // Workflow has it now, but it may have arrived between the two questions (a ticket
+                // just opened or taken in): the caller's own answer decides, asked again.
+                do {
+                    return .visible(try ticketHolder(ticketID, caller.principal, caller.upstream))
+                } catch let error as RPCError where error.code == .notFound {
+                    return .hidden
                 }
             }
         } catch let error as RPCError where error.code == .unavailable {

@@ -29,6 +29,9 @@ Object.assign(TEXT.en, {
     chefe: 'Chefe', admin: 'Administrator' },
 });
 
+// A role's name in the page's language (`roles` above; team.js adds the staff's), or the role.
+const roleName = (role) => (TEXT[lang].roles || {})[role] || role;
+
 // A company's administrator (not a representative's person) manages its contacts.
 const isCompanyAdmin = () => isCustomer() && !isRepresentative() && !!me.principal.organization_admin;
 
@@ -60,7 +63,7 @@ function accountPage() {
       document.getElementById('main').prepend(el('p', { class: 'ok', id: 'password-changed', role: 'status', text: t('passwordChanged') }));
     } catch (error) { status.replaceChildren(errorBox(error)); }
   });
-  const role = (TEXT[lang].roles || {})[user.role] || user.role || me.principal.kind;
+  const role = roleName(user.role) || me.principal.kind;
   show(el('h1', { text: t('account') }), el('p', { class: 'muted', text: t('accountIntro') }),
     el('dl', { class: 'facts', id: 'account-facts' },
       el('dt', { text: t('name') }), el('dd', { text: user.display_name || me.principal.display_name }),
@@ -115,9 +118,7 @@ async function contactsPage(notice) {
       el('td', { class: 'access', text: accessText(user) }), actions);
   });
   const headers = [t('name'), t('email'), t('phone'), t('state'), t('authorizedShort'), t('adminShort'), t('access'), t('actions')];
-  const table = rows.length ? el('table', { id: 'contacts' },
-    el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows))
-    : el('p', { class: 'muted', text: t('noContactsYet') });
+  const table = rowsTable('contacts', headers, rows, undefined, t('noContactsYet'));
   const form = el('form', { id: 'invite-form', 'aria-labelledby': 'invite-title' },
     el('label', {}, t('name'), el('input', { name: 'display_name', id: 'invite-name', required: true, maxlength: 200, autocomplete: 'off' })),
     el('label', {}, t('email'), el('input', { type: 'email', name: 'email', id: 'invite-email', required: true, maxlength: 254, autocomplete: 'off' })),

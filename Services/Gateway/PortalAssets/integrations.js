@@ -2,8 +2,9 @@
 // The administrators' integrations page (#/integracoes): the API keys other systems use over
 // HTTP (Authorization: Bearer) and on the gateway's RPC port, creating one (its secret is shown
 // once, never stored in the clear) and revoking one. Loaded after portal.js, account.js and
-// team.js and built from their helpers (el, api, show, t, tf, errorBox, when, isAdministrator,
-// and the role names and accessLevel label of account.js and team.js);
+// team.js and built from their helpers (el, api, show, t, tf, errorBox, when, rowsTable,
+// roleName, isAdministrator, STAFF_ROLES: a key takes a staff role; customer roles need an
+// organization and are created through the API);
 // its link and path are added with addPage.
 
 Object.assign(TEXT['pt-BR'], {
@@ -23,9 +24,6 @@ Object.assign(TEXT.en, {
   confirmRevoke: 'Revoke key {name}? Systems using it lose access at once.', permissions: 'Permissions', secretOnce: 'Key (shown only now)',
 });
 
-// Staff roles a key may take (customer roles would need an organization: created through the API).
-const KEY_ROLES = ['agent', 'chefe', 'knowledge_editor', 'administrator'];
-
 async function integrationsPage(notice, secret) {
   show(el('p', { text: t('loading') }));
   let keys;
@@ -34,7 +32,6 @@ async function integrationsPage(notice, secret) {
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
   // The new key's secret, once: selectable text in a read-only field.
   if (secret) status.append(el('label', {}, t('secretOnce'), el('input', { id: 'new-key', readonly: true, value: secret, onfocus: (e) => e.target.select() })));
-  const roleName = (role) => (TEXT[lang].roles || {})[role] || role;
   const rows = (keys.api_keys || []).slice().sort((a, b) => (b.created_at || 0) - (a.created_at || 0)).map((key) => el('tr', { 'data-key': key.id },
     el('td', { text: key.name }), el('td', { text: roleName(key.role) }), el('td', { text: String(key.access_level || 0) }),
     el('td', { text: (key.permissions || []).join(', ') || t('permissionsOfRole') }), el('td', { text: when(key.created_at) }),
@@ -47,13 +44,11 @@ async function integrationsPage(notice, secret) {
           integrationsPage(tf('keyRevoked', { name: key.name }));
         } catch (error) { status.replaceChildren(errorBox(error)); }
       } }))));
-  const table = rows.length ? el('table', { id: 'api-keys' }, el('thead', {}, el('tr', {},
-    [t('name'), t('role'), t('accessLevel'), t('permissions'), t('createdAt'), t('state'), t('actions')]
-      .map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows))
-    : el('p', { class: 'muted', id: 'keys-empty', text: t('noKeys') });
+  const table = rowsTable('api-keys', [t('name'), t('role'), t('accessLevel'), t('permissions'), t('createdAt'), t('state'), t('actions')],
+    rows, 'keys-empty', t('noKeys'));
   const form = el('form', { id: 'key-form', 'aria-labelledby': 'key-title' },
     el('label', {}, t('keyName'), el('input', { name: 'name', id: 'key-name', required: true, maxlength: 100, autocomplete: 'off' })),
-    el('label', {}, t('role'), el('select', { name: 'role', id: 'key-role' }, KEY_ROLES.map((role) => el('option', { value: role, text: roleName(role) })))),
+    el('label', {}, t('role'), el('select', { name: 'role', id: 'key-role' }, STAFF_ROLES.map((role) => el('option', { value: role, text: roleName(role) })))),
     el('label', {}, t('accessLevel'), el('input', { type: 'number', name: 'access_level', id: 'key-level', min: 0, max: 99, value: 0, required: true })),
     el('label', {}, t('keyPermissions'), el('input', { name: 'permissions', id: 'key-permissions', autocomplete: 'off' })),
     el('button', { type: 'submit', id: 'key-submit', text: t('createKey') }));

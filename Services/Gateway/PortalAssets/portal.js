@@ -31,7 +31,7 @@ const TEXT = {
     remove: 'Remover', removeFile: 'Remover o arquivo', filesHint: 'Até {size} por arquivo; arquivos pequenos vão junto da mensagem, os maiores são enviados antes.',
     fileTooLarge: 'O arquivo {name} tem {size}; o limite é {limit}.', replyEmpty: 'Escreva a resposta ou anexe um arquivo.', sending: 'Enviando…',
     internalFile: 'interno (só a equipe vê)', discussionEmpty: 'Escreva o texto da entrada.',
-    technicalDetails: 'Detalhes técnicos (ajudam o suporte a resolver mais rápido)', systemVersion: 'Versão do sistema', database: 'Banco de dados',
+    technicalDetails: 'Detalhes técnicos (ajudam o suporte a resolver mais rápido)', technicalDetailsTitle: 'Detalhes técnicos', systemVersion: 'Versão do sistema', database: 'Banco de dados',
     environment: 'Ambiente', envLocal: 'Local', envThreeTier: 'Três camadas', envCloud: 'Nuvem', testEnvironmentAccess: 'Acesso ao ambiente de teste (se hospedado)',
     companyBranch: 'Coligada/filial', routine: 'Tela ou rotina (código)', exampleRecord: 'Registro de exemplo', previousVersion: 'Versão anterior (se começou após atualização)',
     currentVersion: 'Versão atual', happensSince: 'Desde quando acontece', affectedUsers: 'Afeta', oneUser: 'Um usuário', allUsers: 'Todos os usuários',
@@ -70,7 +70,7 @@ const TEXT = {
     remove: 'Remove', removeFile: 'Remove the file', filesHint: 'Up to {size} per file; small files travel with the message, larger ones are uploaded first.',
     fileTooLarge: 'The file {name} has {size}; the limit is {limit}.', replyEmpty: 'Write the reply or attach a file.', sending: 'Sending…',
     internalFile: 'internal (staff only)', discussionEmpty: 'Write the entry\'s text.',
-    technicalDetails: 'Technical details (they help support solve it sooner)', systemVersion: 'System version', database: 'Database',
+    technicalDetails: 'Technical details (they help support solve it sooner)', technicalDetailsTitle: 'Technical details', systemVersion: 'System version', database: 'Database',
     environment: 'Environment', envLocal: 'Local', envThreeTier: 'Three-tier', envCloud: 'Cloud', testEnvironmentAccess: 'Test environment access (if hosted)',
     companyBranch: 'Company/branch', routine: 'Screen or routine (code)', exampleRecord: 'Example record', previousVersion: 'Previous version (if it started after an update)',
     currentVersion: 'Current version', happensSince: 'Since when it happens', affectedUsers: 'Affects', oneUser: 'One user', allUsers: 'All users',
@@ -93,6 +93,9 @@ const t = (key) => (TEXT[lang] && TEXT[lang][key]) || TEXT['pt-BR'][key] || key;
 // A text with {name} placeholders filled from `values` (as text: the result goes through textContent).
 const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 const label = (table, key) => (table[key] ? table[key][lang === 'en' ? 1 : 0] : key);
+// A service's own words in the page's language: `field_pt` / `field_en` of `entry` (labels of
+// channels and custom fields, texts of the support policy), the other language when one is empty.
+const bilingual = (entry, field) => (lang === 'en' ? entry[field + '_en'] || entry[field + '_pt'] : entry[field + '_pt'] || entry[field + '_en']) || '';
 
 function el(tag, attributes, ...children) {
   const node = document.createElement(tag);
@@ -437,6 +440,12 @@ function refreshSLABadges(now = Date.now()) {
 }
 setInterval(() => refreshSLABadges(), 30000);
 
+// A table `id` with `headers` and `rows`, or, without rows, a muted line `emptyId` saying `empty`.
+function rowsTable(id, headers, rows, emptyId, empty) {
+  if (!rows.length) return el('p', { class: 'muted', id: emptyId, text: empty });
+  return el('table', { id }, el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows));
+}
+
 function ticketTable(rows, id, withSLA, withOrganization) {
   if (!rows.length) return el('p', { class: 'muted', text: t('none') });
   const headers = [t('code'), t('subject')].concat(withOrganization ? [t('organization')] : [])
@@ -453,6 +462,19 @@ function ticketTable(rows, id, withSLA, withOrganization) {
       withSLA ? el('td', { class: 'holder', text: [row.holder && row.holder.agent_name, row.holder && row.holder.group_name].filter(Boolean).join(' · ') }) : null,
       withSLA ? el('td', {}, slaBadge(row)) : null,
     ))));
+}
+
+// Links to the first page (when not on it) and the next one (when there is one) of a listing
+// whose address is '#/?<params>': the filters stay, the cursor changes. Ids `<prefix>-first` and
+// `<prefix>-next`.
+function pageLinks(params, nextCursor, prefix) {
+  const page = (cursor) => {
+    const next = new URLSearchParams(params);
+    if (cursor) next.set('cursor', cursor); else next.delete('cursor');
+    return '#/?' + next.toString();
+  };
+  return el('p', { class: 'row' }, params.get('cursor') ? el('a', { href: page(''), id: `${prefix}-first`, text: t('firstPage') }) : null,
+    nextCursor ? el('a', { href: page(nextCursor), id: `${prefix}-next`, text: t('nextPage') }) : null);
 }
 
 async function dashboardPage() {
@@ -473,15 +495,12 @@ async function dashboardPage() {
     const rows = list.tickets || [];
     const byState = {};
     rows.forEach((row) => { const key = row.stage_name || row.stage; byState[key] = (byState[key] || 0) + 1; });
-    const page = (cursor) => { const next = new URLSearchParams(params); if (cursor) next.set('cursor', cursor); else next.delete('cursor'); return '#/?' + next.toString(); };
-    const paging = el('p', { class: 'row' }, params.get('cursor') ? el('a', { href: page(''), id: 'tickets-first', text: t('firstPage') }) : null,
-      list.next_cursor ? el('a', { href: page(list.next_cursor), id: 'tickets-next', text: t('nextPage') }) : null);
     show(el('h1', { text: t('dashboard') }),
       el('div', { class: 'cards' }, Object.entries(byState).map(([state, count]) => el('div', { class: 'card' }, el('strong', { text: count }), state))),
       // The cards count this page's tickets: say so when there are more.
       list.next_cursor || params.get('cursor') ? el('p', { class: 'muted', id: 'cards-note', text: t('cardsThisPage') }) : null,
       el('p', {}, el('a', { href: '#/nova', id: 'new-ticket', text: t('newTicket') })), search,
-      ticketTable(rows, 'tickets', false, isRepresentative()), paging);
+      ticketTable(rows, 'tickets', false, isRepresentative()), pageLinks(params, list.next_cursor, 'tickets'));
   } catch (error) { show(search, errorBox(error)); }
 }
 
@@ -496,18 +515,17 @@ async function newTicketPage() {
   const policy = el('details', { id: 'support-policy' }, el('summary', { text: `${t('priorities')} · ${t('tips')}` }));
   // Intake's support policy: what each category is for (under the category), what each priority
   // means (under the priority, and all of them with the writing tips in `policy`).
-  const localized = (d) => (lang === 'en' ? (d.text_en || d.text_pt) : (d.text_pt || d.text_en)) || '';
   const categoryHelp = el('p', { class: 'muted', id: 'category-help', 'aria-live': 'polite' });
   const priorityHelp = el('p', { class: 'muted', id: 'priority-help', 'aria-live': 'polite' });
-  let explanations = { categories: {}, priorities: {} };
+  const explanations = { categories: {}, priorities: {} };
   const explain = () => {
     categoryHelp.textContent = explanations.categories[category.value] || '';
     priorityHelp.textContent = explanations.priorities[form.elements.priority.value] || '';
   };
   api('GET', '/v1/support-policy').then((p) => {
-    for (const d of p.categories || []) explanations.categories[d.category] = localized(d);
-    for (const d of p.priorities || []) explanations.priorities[d.priority] = localized(d);
-    (p.priorities || []).forEach((d) => policy.append(el('p', {}, el('strong', { text: label(PRIORITIES, d.priority) + ': ' }), localized(d))));
+    for (const d of p.categories || []) explanations.categories[d.category] = bilingual(d, 'text');
+    for (const d of p.priorities || []) explanations.priorities[d.priority] = bilingual(d, 'text');
+    (p.priorities || []).forEach((d) => policy.append(el('p', {}, el('strong', { text: label(PRIORITIES, d.priority) + ': ' }), bilingual(d, 'text'))));
     const tips = lang === 'en' ? p.writing_tips_en : p.writing_tips_pt;
     if (tips) policy.append(el('p', { text: tips }));
     explain();
@@ -602,15 +620,20 @@ async function newTicketPage() {
   show(el('h1', { text: t(isCustomer() ? 'newTicket' : 'registerTicket') }), form);
 }
 
-// Intake's channels by key, as {key: label in the page's language}, read once per page load
-// (the entries are kept, not the request: a read for a page left meanwhile never settles).
+// Intake's channels, inactive ones too (old tickets name them), read once per page load (the
+// entries are kept, not the request: a read for a page left meanwhile never settles).
 let channelEntries = null;
-async function channelLabels() {
+async function channels() {
   if (!channelEntries) {
     const entries = await api('GET', '/v1/channels?include_inactive=true').then((list) => list.entries || []).catch(() => []);
     if (entries.length) channelEntries = entries;
   }
-  return Object.fromEntries((channelEntries || []).map((e) => [e.key, (lang === 'en' ? e.label_en : e.label_pt) || e.label_pt || e.key]));
+  return channelEntries || [];
+}
+
+// Intake's channels by key, as {key: label in the page's language}.
+async function channelLabels() {
+  return Object.fromEntries((await channels()).map((e) => [e.key, bilingual(e, 'label') || e.key]));
 }
 
 // Who, what and where of a ticket, from intake's part (workflow's row when intake's is missing)
@@ -630,19 +653,30 @@ function ticketFacts(intake, row, channels) {
   return el('dl', { class: 'facts', id: 'ticket-facts' }, ...facts.flatMap(([name, value]) => [el('dt', { text: name }), el('dd', { text: value })]));
 }
 
+// The technical details support always asks for (intake's TechnicalDetails), in the form's
+// order: the field, its label, and how it is asked: 'line', 'text' (several lines), or the
+// choices as [value sent, its label's key or null when the value is its own label].
+const DETAIL_FIELDS = [
+  ['system_version', 'systemVersion', 'line'], ['database', 'database', [['SQL Server', null], ['Oracle', null], ['PostgreSQL', null]]],
+  ['environment', 'environment', [['local', 'envLocal'], ['three-tier', 'envThreeTier'], ['cloud', 'envCloud']]],
+  ['test_environment_access', 'testEnvironmentAccess', 'line'], ['company_branch', 'companyBranch', 'line'], ['routine', 'routine', 'line'],
+  ['example_record', 'exampleRecord', 'line'], ['previous_version', 'previousVersion', 'line'], ['current_version', 'currentVersion', 'line'],
+  ['happens_since', 'happensSince', 'line'], ['affected_users', 'affectedUsers', [['one user', 'oneUser'], ['all users', 'allUsers']]],
+  ['steps_to_reproduce', 'stepsToReproduce', 'text'], ['expected_behaviour', 'expectedBehaviour', 'text'],
+  ['operational_impact', 'operationalImpact', 'text'],
+];
+
 // The technical details given when the ticket was opened, in the form's order and words.
-const DETAIL_LABELS = [['system_version', 'systemVersion'], ['database', 'database'], ['environment', 'environment'],
-  ['test_environment_access', 'testEnvironmentAccess'], ['company_branch', 'companyBranch'], ['routine', 'routine'],
-  ['example_record', 'exampleRecord'], ['previous_version', 'previousVersion'], ['current_version', 'currentVersion'],
-  ['happens_since', 'happensSince'], ['affected_users', 'affectedUsers'], ['steps_to_reproduce', 'stepsToReproduce'],
-  ['expected_behaviour', 'expectedBehaviour'], ['operational_impact', 'operationalImpact']];
-const DETAIL_VALUES = { local: 'envLocal', 'three-tier': 'envThreeTier', cloud: 'envCloud', 'one user': 'oneUser', 'all users': 'allUsers' };
 function technicalFacts(intake) {
   const details = intake.details || {};
-  const given = DETAIL_LABELS.filter(([name]) => details[name]);
+  const given = DETAIL_FIELDS.filter(([name]) => details[name]);
   if (!given.length) return null;
-  return el('div', {}, el('h2', { text: t('technicalDetails').split(' (')[0] }), el('dl', { class: 'facts', id: 'ticket-details' },
-    ...given.flatMap(([name, key]) => [el('dt', { text: t(key) }), el('dd', { text: DETAIL_VALUES[details[name]] ? t(DETAIL_VALUES[details[name]]) : details[name] })])));
+  const shown = ([name, , asked]) => {
+    const choice = Array.isArray(asked) ? asked.find(([value]) => value === details[name]) : null;
+    return choice && choice[1] ? t(choice[1]) : details[name];
+  };
+  return el('div', {}, el('h2', { text: t('technicalDetailsTitle') }), el('dl', { class: 'facts', id: 'ticket-details' },
+    ...given.flatMap((field) => [el('dt', { text: t(field[1]) }), el('dd', { text: shown(field) })])));
 }
 
 // The custom fields' answers, named by their labels (inactive fields too: the ticket kept them).
@@ -656,28 +690,22 @@ async function customFieldFacts(intake) {
     if (field && field.kind === 'FIELD_BOOLEAN') return answer.value === 'true' ? t('yes') : t('no');
     return answer.value;
   };
-  const name = (answer) => { const f = byKey[answer.key]; return (f && ((lang === 'en' ? f.label_en : f.label_pt) || f.label_pt)) || answer.key; };
+  const name = (answer) => (byKey[answer.key] && bilingual(byKey[answer.key], 'label')) || answer.key;
   return el('div', {}, el('h2', { text: t('extraFields') }), el('dl', { class: 'facts', id: 'ticket-custom-fields' },
     ...answers.flatMap((answer) => [el('dt', { text: name(answer) }), el('dd', { text: shown(answer) })])));
 }
 
-// The technical details support always asks for (intake's TechnicalDetails), folded under a
-// summary: free text, except the database, environment and reach, offered as choices. Only the
-// fields given are sent.
+// The technical details' form (DETAIL_FIELDS), folded under a summary: the one-line fields and
+// choices side by side, the longer texts below. Only the fields given are sent.
 function technicalDetails() {
-  const text = (name, key, multiline) => el('label', {}, t(key), multiline
-    ? el('textarea', { name, id: `details-${name}`, maxlength: 2000, rows: 3 }) : el('input', { name, id: `details-${name}`, maxlength: 2000, autocomplete: 'off' }));
-  const choice = (name, key, options) => el('label', {}, t(key), el('select', { name, id: `details-${name}` },
-    [el('option', { value: '', text: t('notInformed') })].concat(options.map(([value, textKey]) => el('option', { value, text: textKey ? t(textKey) : value })))));
+  const field = ([name, key, asked]) => el('label', {}, t(key), Array.isArray(asked)
+    ? el('select', { name, id: `details-${name}` }, [el('option', { value: '', text: t('notInformed') })]
+      .concat(asked.map(([value, textKey]) => el('option', { value, text: textKey ? t(textKey) : value }))))
+    : asked === 'text' ? el('textarea', { name, id: `details-${name}`, maxlength: 2000, rows: 3 })
+      : el('input', { name, id: `details-${name}`, maxlength: 2000, autocomplete: 'off' }));
   const node = el('details', { id: 'technical-details' }, el('summary', { text: t('technicalDetails') }),
-    el('div', { class: 'grid-fields' },
-      text('system_version', 'systemVersion'), choice('database', 'database', [['SQL Server'], ['Oracle'], ['PostgreSQL']]),
-      choice('environment', 'environment', [['local', 'envLocal'], ['three-tier', 'envThreeTier'], ['cloud', 'envCloud']]),
-      text('test_environment_access', 'testEnvironmentAccess'), text('company_branch', 'companyBranch'), text('routine', 'routine'),
-      text('example_record', 'exampleRecord'), text('previous_version', 'previousVersion'), text('current_version', 'currentVersion'),
-      text('happens_since', 'happensSince'), choice('affected_users', 'affectedUsers', [['one user', 'oneUser'], ['all users', 'allUsers']])),
-    text('steps_to_reproduce', 'stepsToReproduce', true), text('expected_behaviour', 'expectedBehaviour', true),
-    text('operational_impact', 'operationalImpact', true));
+    el('div', { class: 'grid-fields' }, DETAIL_FIELDS.filter(([, , asked]) => asked !== 'text').map(field)),
+    ...DETAIL_FIELDS.filter(([, , asked]) => asked === 'text').map(field));
   return {
     node,
     values: () => Object.fromEntries(Array.from(node.querySelectorAll('input, select, textarea'))
@@ -707,7 +735,7 @@ function customFields(category) {
     const typed = Object.fromEntries(shown.map(({ field, input }) => [field.key, input.type === 'checkbox' ? input.checked : input.value]));
     shown = fields.map((field) => {
       const id = `custom-${field.key}`;
-      const name = (lang === 'en' ? field.label_en : field.label_pt) || field.label_pt || field.key;
+      const name = bilingual(field, 'label') || field.key;
       let input;
       switch (field.kind) {
         case 'FIELD_NUMBER': input = el('input', { type: 'number', step: 'any', id, required: field.required }); break;
@@ -783,11 +811,8 @@ function agentPickers(status) {
     }, 250);
   });
   const channel = el('select', { name: 'channel', id: 'channel' });
-  api('GET', '/v1/channels').then((list) => {
-    const entries = (list.entries || []).filter((e) => e.active !== false && e.key !== 'portal');
-    channel.replaceChildren(...entries.map((e) => el('option', { value: e.key, selected: e.key === 'phone',
-      text: (lang === 'en' ? e.label_en : e.label_pt) || e.label_pt || e.key })));
-  }).catch((error) => status.replaceChildren(errorBox(error)));
+  channels().then((entries) => channel.replaceChildren(...entries.filter((e) => e.active && e.key !== 'portal')
+    .map((e) => el('option', { value: e.key, selected: e.key === 'phone', text: bilingual(e, 'label') || e.key }))));
   const fields = el('fieldset', { id: 'registered-for' }, el('legend', { text: t('registerFor') }),
     el('label', {}, t('customerSearch'), search), searchNote,
     el('label', {}, t('organization'), organization), el('label', {}, t('contact'), contact), note,
@@ -1033,11 +1058,7 @@ async function queuePage() {
     const query = new URLSearchParams({ page_size: '50' });
     for (const name of names.concat(['mine', 'cursor'])) if (keep(name)) query.set(name, keep(name));
     const list = await api('GET', '/v1/tickets?' + query.toString());
-    // The next page keeps the filters; the first page drops the cursor.
-    const page = (cursor) => { const next = new URLSearchParams(params); if (cursor) next.set('cursor', cursor); else next.delete('cursor'); return '#/?' + next.toString(); };
-    const paging = el('p', { class: 'row' }, keep('cursor') ? el('a', { href: page(''), id: 'queue-first', text: t('firstPage') }) : null,
-      list.next_cursor ? el('a', { href: page(list.next_cursor), id: 'queue-next', text: t('nextPage') }) : null);
-    show(el('h1', { text: t('queue') }), filters, ticketTable(list.tickets || [], 'queue', true, true), paging);
+    show(el('h1', { text: t('queue') }), filters, ticketTable(list.tickets || [], 'queue', true, true), pageLinks(params, list.next_cursor, 'queue'));
   } catch (error) { show(el('h1', { text: t('queue') }), filters, errorBox(error)); }
 }
 

@@ -52,13 +52,12 @@ async function teamPage(who, notice) {
     [users, agents, groups, routing] = await Promise.all([api('GET', '/v1/users'), api('GET', '/v1/agents?include_inactive=true'),
       api('GET', '/v1/groups'), api('GET', '/v1/routing-rules')]);
   } catch (error) { show(el('h1', { text: t('team') }), errorBox(error)); return; }
-  const groupNames = {};
-  for (const group of groups.groups || []) groupNames[group.id] = group.name;
+  const groupNames = Object.fromEntries((groups.groups || []).map((group) => [group.id, group.name]));
   const agentGroups = {};
   for (const agent of agents.agents || []) agentGroups[agent.id] = (agent.group_ids || []).map((id) => groupNames[id] || id);
   const status = el('div', { id: 'team-status', role: 'status' });
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
-  const roleName = (role) => (TEXT[lang].roles || {})[role] || role;
+  const change = changer(status, who);
   const stateText = (user) => t({ active: 'accessActive', invited: 'accessInvited', disabled: 'accessDisabled' }[user.status] || 'accessNone');
   const shown = (users.users || []).filter((user) => who === 'todos' || (who === 'clientes') !== STAFF_ROLES.includes(user.role))
     .sort((a, b) => (a.display_name || a.email).localeCompare(b.display_name || b.email, 'pt-BR'));
@@ -70,12 +69,9 @@ async function teamPage(who, notice) {
     if (!own) {
       const blocking = user.status !== 'disabled';
       actions.append(el('button', { type: 'button', class: 'link toggle-access', 'aria-label': `${t(blocking ? 'block' : 'unblock')} ${name}`,
-        text: t(blocking ? 'block' : 'unblock'), onclick: async () => {
-          try {
-            await api('POST', `/v1/users/${encodeURIComponent(user.id)}/${blocking ? 'disable' : 'enable'}`);
-            teamPage(who, tf(blocking ? 'blocked' : 'unblocked', { name }));
-          } catch (error) { status.replaceChildren(errorBox(error)); }
-        } }));
+        text: t(blocking ? 'block' : 'unblock'),
+        onclick: () => change(() => api('POST', `/v1/users/${encodeURIComponent(user.id)}/${blocking ? 'disable' : 'enable'}`),
+          tf(blocking ? 'blocked' : 'unblocked', { name })) }));
     }
     return el('tr', { 'data-user': user.id, 'data-email': user.email },
       el('td', { text: own ? `${name} ${t('youMarker')}` : name }), el('td', { text: user.email }),
@@ -85,20 +81,15 @@ async function teamPage(who, notice) {
   const filter = el('label', {}, t('showWho'), el('select', { id: 'team-filter', onchange: (event) => { location.hash = `#/equipe?quem=${event.target.value}`; } },
     [['equipe', 'whoTeam'], ['clientes', 'whoCustomers'], ['todos', 'whoEveryone']]
       .map(([value, text]) => el('option', { value, text: t(text), selected: value === who }))));
-  const headers = [t('name'), t('email'), t('role'), t('groups'), t('accessLevel'), t('access'), t('actions')];
-  const table = rows.length ? el('table', { id: 'team' },
-    el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows))
-    : el('p', { class: 'muted', id: 'team-empty', text: t('noUsers') });
+  const table = rowsTable('team', [t('name'), t('email'), t('role'), t('groups'), t('accessLevel'), t('access'), t('actions')],
+    rows, 'team-empty', t('noUsers'));
   show(el('h1', { text: t('team') }), el('p', { class: 'muted', text: t('teamIntro') }), filter, status, table,
     el('h2', { id: 'member-title', text: t('addMember') }), memberForm(groups.groups || [], status, who),
-    ...groupsSection(groups.groups || [], agents.agents || [], status, who), ...routingSection(routing.rules || [], groups.groups || [], status, who));
+    ...groupsSection(groups.groups || [], agents.agents || [], change), ...routingSection(routing.rules || [], groups.groups || [], groupNames, change));
 }
 
 // Workflow's routing rules in their order, each deleted with a button, and a form adding one.
-function routingSection(rules, groups, status, who) {
-  const groupNames = {};
-  for (const group of groups) groupNames[group.id] = group.name;
-  const change = changer(status, who);
+function routingSection(rules, groups, groupNames, change) {
   // Enumerations come by name, the unset value too (CATEGORY_UNSPECIFIED): any value.
   const any = t('anyValue');
   const rows = rules.map((rule) => el('tr', { 'data-rule': rule.id },
@@ -108,10 +99,8 @@ function routingSection(rules, groups, status, who) {
     el('td', {}, el('button', { type: 'button', class: 'link delete-rule', text: t('deleteRule'),
       'aria-label': tf('deleteRuleOf', { position: rule.position || 0, group: groupNames[rule.group_id] || rule.group_id }),
       onclick: () => change(() => api('DELETE', `/v1/routing-rules/${encodeURIComponent(rule.id)}`), t('ruleDeleted')) }))));
-  const table = rows.length ? el('table', { id: 'routing' }, el('thead', {}, el('tr', {},
-    [t('position'), t('plan'), t('product'), t('module'), t('category'), t('priority'), t('group'), t('actions')]
-      .map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows))
-    : el('p', { class: 'muted', id: 'routing-empty', text: t('noRules') });
+  const table = rowsTable('routing', [t('position'), t('plan'), t('product'), t('module'), t('category'), t('priority'), t('group'), t('actions')],
+    rows, 'routing-empty', t('noRules'));
   const choice = (name, table) => el('select', { name, id: `rule-${name}` },
     [el('option', { value: '', text: any })].concat(Object.keys(table).map((key) => el('option', { value: key, text: label(table, key) }))));
   const text = (name, labelKey) => el('label', {}, t(labelKey), el('input', { name, id: `rule-${name}`, maxlength: 120, autocomplete: 'off' }));
@@ -134,6 +123,9 @@ function routingSection(rules, groups, status, who) {
     el('h3', { id: 'rule-title', text: t('newRule') }), form];
 }
 
+// Puts an agent in workflow's group (`member`), or takes them out.
+const setMembership = (groupId, agentId, member) => api('POST', `/v1/groups/${encodeURIComponent(groupId)}/members`, { agent_id: agentId, member });
+
 // Runs a change, then draws the page again with `done` as its notice (or the error in `status`).
 const changer = (status, who) => async (work, done) => {
   try {
@@ -144,15 +136,12 @@ const changer = (status, who) => async (work, done) => {
 
 // Workflow's groups: their members (removed one by one, added from the active agents not in
 // the group) and a form creating a group. Each change redraws the page with what was done.
-function groupsSection(groups, agents, status, who) {
-  const agentNames = {};
-  for (const agent of agents) agentNames[agent.id] = agent.name || agent.id;
-  const change = changer(status, who);
-  const membership = (group, agentId, member) => api('POST', `/v1/groups/${encodeURIComponent(group.id)}/members`, { agent_id: agentId, member });
+function groupsSection(groups, agents, change) {
+  const agentNames = Object.fromEntries(agents.map((agent) => [agent.id, agent.name || agent.id]));
   const rows = groups.map((group) => {
     const members = (group.agent_ids || []).map((id) => el('li', {}, agentNames[id] || id, ' ',
       el('button', { type: 'button', class: 'link remove-member', 'aria-label': tf('removeFrom', { name: agentNames[id] || id, group: group.name }),
-        text: '×', onclick: () => change(() => membership(group, id, false), tf('memberRemoved', { name: agentNames[id] || id, group: group.name })) })));
+        text: '×', onclick: () => change(() => setMembership(group.id, id, false), tf('memberRemoved', { name: agentNames[id] || id, group: group.name })) })));
     const candidates = agents.filter((agent) => agent.active && !(group.agent_ids || []).includes(agent.id));
     const picker = el('select', { 'aria-label': `${t('chooseAgent')} (${group.name})`, class: 'member-picker' },
       [el('option', { value: '', text: t('chooseAgent') })].concat(candidates.map((agent) => el('option', { value: agent.id, text: agent.name || agent.id }))));
@@ -161,7 +150,7 @@ function groupsSection(groups, agents, status, who) {
       event.preventDefault();
       if (!picker.value) return;
       const name = agentNames[picker.value] || picker.value;
-      change(() => membership(group, picker.value, true), tf('memberIncluded', { name, group: group.name }));
+      change(() => setMembership(group.id, picker.value, true), tf('memberIncluded', { name, group: group.name }));
     });
     return el('tr', { 'data-group': group.id }, el('th', { scope: 'row', text: group.name }),
       el('td', {}, members.length ? el('ul', { class: 'members' }, members) : el('span', { class: 'muted', text: t('noMembers') })),
@@ -195,7 +184,7 @@ function memberForm(groups, status, who) {
     el('label', {}, t('name'), el('input', { name: 'display_name', id: 'member-name', required: true, maxlength: 200, autocomplete: 'off' })),
     el('label', {}, t('email'), el('input', { type: 'email', name: 'email', id: 'member-email', required: true, maxlength: 254, autocomplete: 'off' })),
     el('label', {}, t('role'), el('select', { name: 'role', id: 'member-role' },
-      STAFF_ROLES.map((role) => el('option', { value: role, text: (TEXT[lang].roles || {})[role] || role })))),
+      STAFF_ROLES.map((role) => el('option', { value: role, text: roleName(role) })))),
     el('label', {}, t('accessLevel'), el('input', { type: 'number', name: 'access_level', id: 'member-level', min: 0, max: 99, value: 0,
       required: true, 'aria-describedby': 'member-level-hint' })),
     el('p', { class: 'muted', id: 'member-level-hint', text: t('accessLevelHint') }),
@@ -227,7 +216,7 @@ function memberForm(groups, status, who) {
     try {
       if (works) {
         await api('POST', '/v1/agents', { agent: { id: agentId, name, email, max_access_level: level, active: true, is_chefe: role === 'chefe' } });
-        if (fields.group.value) await api('POST', `/v1/groups/${encodeURIComponent(fields.group.value)}/members`, { agent_id: agentId, member: true });
+        if (fields.group.value) await setMembership(fields.group.value, agentId, true);
       }
     } catch (error) {
       status.replaceChildren(el('p', { class: 'error', role: 'alert', text: tf('agentFailed', { name }) }), errorBox(error));

@@ -35,6 +35,9 @@ Object.assign(TEXT.en, {
     chefe: 'Chefe', admin: 'Administrator' },
 });
 
+// A role's name in the page's language (`roles` above; team.js adds the staff's), or the role.
+const roleName = (role) => (TEXT[lang].roles || {})[role] || role;
+
 // A company's administrator (not a representative's person) manages its contacts.
 const isCompanyAdmin = () => isCustomer() && !isRepresentative() && !!me.principal.organization_admin;
 
@@ -66,7 +69,7 @@ function accountPage() {
       document.getElementById('main').prepend(el('p', { class: 'ok', id: 'password-changed', role: 'status', text: t('passwordChanged') }));
     } catch (error) { status.replaceChildren(errorBox(error)); }
   });
-  const role = (TEXT[lang].roles || {})[user.role] || user.role || me.principal.kind;
+  const role = roleName(user.role) || me.principal.kind;
   show(el('h1', { text: t('account') }), el('p', { class: 'muted', text: t('accountIntro') }),
     el('dl', { class: 'facts', id: 'account-facts' },
       el('dt', { text: t('name') }), el('dd', { text: user.display_name || me.principal.display_name }),
@@ -121,9 +124,7 @@ async function contactsPage(notice) {
       el('td', { class: 'access', text: accessText(user) }), actions);
   });
   const headers = [t('name'), t('email'), t('phone'), t('state'), t('authorizedShort'), t('adminShort'), t('access'), t('actions')];
-  const table = rows.length ? el('table', { id: 'contacts' },
-    el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows))
-    : el('p', { class: 'muted', text: t('noContactsYet') });
+  const table = rowsTable('contacts', headers, rows, undefined, t('noContactsYet'));
   const form = el('form', { id: 'invite-form', 'aria-labelledby': 'invite-title' },
     el('label', {}, t('name'), el('input', { name: 'display_name', id: 'invite-name', required: true, maxlength: 200, autocomplete: 'off' })),
     el('label', {}, t('email'), el('input', { type: 'email', name: 'email', id: 'invite-email', required: true, maxlength: 254, autocomplete: 'off' })),
@@ -576,8 +577,9 @@ async function panelPage() {
 // The administrators' integrations page (#/integracoes): the API keys other systems use over
 // HTTP (Authorization: Bearer) and on the gateway's RPC port, creating one (its secret is shown
 // once, never stored in the clear) and revoking one. Loaded after portal.js, account.js and
-// team.js and built from their helpers (el, api, show, t, tf, errorBox, when, isAdministrator,
-// and the role names and accessLevel label of account.js and team.js);
+// team.js and built from their helpers (el, api, show, t, tf, errorBox, when, rowsTable,
+// roleName, isAdministrator, STAFF_ROLES: a key takes a staff role; customer roles need an
+// organization and are created through the API);
 // its link and path are added with addPage.
 
 Object.assign(TEXT['pt-BR'], {
@@ -597,9 +599,6 @@ Object.assign(TEXT.en, {
   confirmRevoke: 'Revoke key {name}? Systems using it lose access at once.', permissions: 'Permissions', secretOnce: 'Key (shown only now)',
 });
 
-// Staff roles a key may take (customer roles would need an organization: created through the API).
-const KEY_ROLES = ['agent', 'chefe', 'knowledge_editor', 'administrator'];
-
 async function integrationsPage(notice, secret) {
   show(el('p', { text: t('loading') }));
   let keys;
@@ -608,7 +607,6 @@ async function integrationsPage(notice, secret) {
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
   // The new key's secret, once: selectable text in a read-only field.
   if (secret) status.append(el('label', {}, t('secretOnce'), el('input', { id: 'new-key', readonly: true, value: secret, onfocus: (e) => e.target.select() })));
-  const roleName = (role) => (TEXT[lang].roles || {})[role] || role;
   const rows = (keys.api_keys || []).slice().sort((a, b) => (b.created_at || 0) - (a.created_at || 0)).map((key) => el('tr', { 'data-key': key.id },
     el('td', { text: key.name }), el('td', { text: roleName(key.role) }), el('td', { text: String(key.access_level || 0) }),
     el('td', { text: (key.permissions || []).join(', ') || t('permissionsOfRole') }), el('td', { text: when(key.created_at) }),
@@ -621,13 +619,11 @@ async function integrationsPage(notice, secret) {
           integrationsPage(tf('keyRevoked', { name: key.name }));
         } catch (error) { status.replaceChildren(errorBox(error)); }
       } }))));
-  const table = rows.length ? el('table', { id: 'api-keys' }, el('thead', {}, el('tr', {},
-    [t('name'), t('role'), t('accessLevel'), t('permissions'), t('createdAt'), t('state'), t('actions')]
-      .map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows))
-    : el('p', { class: 'muted', id: 'keys-empty', text: t('noKeys') });
+  const table = rowsTable('api-keys', [t('name'), t('role'), t('accessLevel'), t('permissions'), t('createdAt'), t('state'), t('actions')],
+    rows, 'keys-empty', t('noKeys'));
   const form = el('form', { id: 'key-form', 'aria-labelledby': 'key-title' },
     el('label', {}, t('keyName'), el('input', { name: 'name', id: 'key-name', required: true, maxlength: 100, autocomplete: 'off' })),
-    el('label', {}, t('role'), el('select', { name: 'role', id: 'key-role' }, KEY_ROLES.map((role) => el('option', { value: role, text: roleName(role) })))),
+    el('label', {}, t('role'), el('select', { name: 'role', id: 'key-role' }, STAFF_ROLES.map((role) => el('option', { value: role, text: roleName(role) })))),
     el('label', {}, t('accessLevel'), el('input', { type: 'number', name: 'access_level', id: 'key-level', min: 0, max: 99, value: 0, required: true })),
     el('label', {}, t('keyPermissions'), el('input', { name: 'permissions', id: 'key-permissions', autocomplete: 'off' })),
     el('button', { type: 'submit', id: 'key-submit', text: t('createKey') }));
@@ -743,7 +739,7 @@ const TEXT = {
     remove: 'Remover', removeFile: 'Remover o arquivo', filesHint: 'Até {size} por arquivo; arquivos pequenos vão junto da mensagem, os maiores são enviados antes.',
     fileTooLarge: 'O arquivo {name} tem {size}; o limite é {limit}.', replyEmpty: 'Escreva a resposta ou anexe um arquivo.', sending: 'Enviando…',
     internalFile: 'interno (só a equipe vê)', discussionEmpty: 'Escreva o texto da entrada.',
-    technicalDetails: 'Detalhes técnicos (ajudam o suporte a resolver mais rápido)', systemVersion: 'Versão do sistema', database: 'Banco de dados',
+    technicalDetails: 'Detalhes técnicos (ajudam o suporte a resolver mais rápido)', technicalDetailsTitle: 'Detalhes técnicos', systemVersion: 'Versão do sistema', database: 'Banco de dados',
     environment: 'Ambiente', envLocal: 'Local', envThreeTier: 'Três camadas', envCloud: 'Nuvem', testEnvironmentAccess: 'Acesso ao ambiente de teste (se hospedado)',
     companyBranch: 'Coligada/filial', routine: 'Tela ou rotina (código)', exampleRecord: 'Registro de exemplo', previousVersion: 'Versão anterior (se começou após atualização)',
     currentVersion: 'Versão atual', happensSince: 'Desde quando acontece', affectedUsers: 'Afeta', oneUser: 'Um usuário', allUsers: 'Todos os usuários',
@@ -782,7 +778,7 @@ const TEXT = {
     remove: 'Remove', removeFile: 'Remove the file', filesHint: 'Up to {size} per file; small files travel with the message, larger ones are uploaded first.',
     fileTooLarge: 'The file {name} has {size}; the limit is {limit}.', replyEmpty: 'Write the reply or attach a file.', sending: 'Sending…',
     internalFile: 'internal (staff only)', discussionEmpty: 'Write the entry\'s text.',
-    technicalDetails: 'Technical details (they help support solve it sooner)', systemVersion: 'System version', database: 'Database',
+    technicalDetails: 'Technical details (they help support solve it sooner)', technicalDetailsTitle: 'Technical details', systemVersion: 'System version', database: 'Database',
     environment: 'Environment', envLocal: 'Local', envThreeTier: 'Three-tier', envCloud: 'Cloud', testEnvironmentAccess: 'Test environment access (if hosted)',
     companyBranch: 'Company/branch', routine: 'Screen or routine (code)', exampleRecord: 'Example record', previousVersion: 'Previous version (if it started after an update)',
     currentVersion: 'Current version', happensSince: 'Since when it happens', affectedUsers: 'Affects', oneUser: 'One user', allUsers: 'All users',
@@ -805,6 +801,9 @@ const t = (key) => (TEXT[lang] && TEXT[lang][key]) || TEXT['pt-BR'][key] || key;
 // A text with {name} placeholders filled from `values` (as text: the result goes through textContent).
 const tf = (key, values) => t(key).replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
 const label = (table, key) => (table[key] ? table[key][lang === 'en' ? 1 : 0] : key);
+// A service's own words in the page's language: `field_pt` / `field_en` of `entry` (labels of
+// channels and custom fields, texts of the support policy), the other language when one is empty.
+const bilingual = (entry, field) => (lang === 'en' ? entry[field + '_en'] || entry[field + '_pt'] : entry[field + '_pt'] || entry[field + '_en']) || '';
 
 function el(tag, attributes, ...children) {
   const node = document.createElement(tag);
@@ -1149,6 +1148,12 @@ function refreshSLABadges(now = Date.now()) {
 }
 setInterval(() => refreshSLABadges(), 30000);
 
+// A table `id` with `headers` and `rows`, or, without rows, a muted line `emptyId` saying `empty`.
+function rowsTable(id, headers, rows, emptyId, empty) {
+  if (!rows.length) return el('p', { class: 'muted', id: emptyId, text: empty });
+  return el('table', { id }, el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows));
+}
+
 function ticketTable(rows, id, withSLA, withOrganization) {
   if (!rows.length) return el('p', { class: 'muted', text: t('none') });
   const headers = [t('code'), t('subject')].concat(withOrganization ? [t('organization')] : [])
@@ -1165,6 +1170,19 @@ function ticketTable(rows, id, withSLA, withOrganization) {
       withSLA ? el('td', { class: 'holder', text: [row.holder && row.holder.agent_name, row.holder && row.holder.group_name].filter(Boolean).join(' · ') }) : null,
       withSLA ? el('td', {}, slaBadge(row)) : null,
     ))));
+}
+
+// Links to the first page (when not on it) and the next one (when there is one) of a listing
+// whose address is '#/?<params>': the filters stay, the cursor changes. Ids `<prefix>-first` and
+// `<prefix>-next`.
+function pageLinks(params, nextCursor, prefix) {
+  const page = (cursor) => {
+    const next = new URLSearchParams(params);
+    if (cursor) next.set('cursor', cursor); else next.delete('cursor');
+    return '#/?' + next.toString();
+  };
+  return el('p', { class: 'row' }, params.get('cursor') ? el('a', { href: page(''), id: `${prefix}-first`, text: t('firstPage') }) : null,
+    nextCursor ? el('a', { href: page(nextCursor), id: `${prefix}-next`, text: t('nextPage') }) : null);
 }
 
 async function dashboardPage() {
@@ -1185,15 +1203,12 @@ async function dashboardPage() {
     const rows = list.tickets || [];
     const byState = {};
     rows.forEach((row) => { const key = row.stage_name || row.stage; byState[key] = (byState[key] || 0) + 1; });
-    const page = (cursor) => { const next = new URLSearchParams(params); if (cursor) next.set('cursor', cursor); else next.delete('cursor'); return '#/?' + next.toString(); };
-    const paging = el('p', { class: 'row' }, params.get('cursor') ? el('a', { href: page(''), id: 'tickets-first', text: t('firstPage') }) : null,
-      list.next_cursor ? el('a', { href: page(list.next_cursor), id: 'tickets-next', text: t('nextPage') }) : null);
     show(el('h1', { text: t('dashboard') }),
       el('div', { class: 'cards' }, Object.entries(byState).map(([state, count]) => el('div', { class: 'card' }, el('strong', { text: count }), state))),
       // The cards count this page's tickets: say so when there are more.
       list.next_cursor || params.get('cursor') ? el('p', { class: 'muted', id: 'cards-note', text: t('cardsThisPage') }) : null,
       el('p', {}, el('a', { href: '#/nova', id: 'new-ticket', text: t('newTicket') })), search,
-      ticketTable(rows, 'tickets', false, isRepresentative()), paging);
+      ticketTable(rows, 'tickets', false, isRepresentative()), pageLinks(params, list.next_cursor, 'tickets'));
   } catch (error) { show(search, errorBox(error)); }
 }
 
@@ -1208,18 +1223,17 @@ async function newTicketPage() {
   const policy = el('details', { id: 'support-policy' }, el('summary', { text: `${t('priorities')} · ${t('tips')}` }));
   // Intake's support policy: what each category is for (under the category), what each priority
   // means (under the priority, and all of them with the writing tips in `policy`).
-  const localized = (d) => (lang === 'en' ? (d.text_en || d.text_pt) : (d.text_pt || d.text_en)) || '';
   const categoryHelp = el('p', { class: 'muted', id: 'category-help', 'aria-live': 'polite' });
   const priorityHelp = el('p', { class: 'muted', id: 'priority-help', 'aria-live': 'polite' });
-  let explanations = { categories: {}, priorities: {} };
+  const explanations = { categories: {}, priorities: {} };
   const explain = () => {
     categoryHelp.textContent = explanations.categories[category.value] || '';
     priorityHelp.textContent = explanations.priorities[form.elements.priority.value] || '';
   };
   api('GET', '/v1/support-policy').then((p) => {
-    for (const d of p.categories || []) explanations.categories[d.category] = localized(d);
-    for (const d of p.priorities || []) explanations.priorities[d.priority] = localized(d);
-    (p.priorities || []).forEach((d) => policy.append(el('p', {}, el('strong', { text: label(PRIORITIES, d.priority) + ': ' }), localized(d))));
+    for (const d of p.categories || []) explanations.categories[d.category] = bilingual(d, 'text');
+    for (const d of p.priorities || []) explanations.priorities[d.priority] = bilingual(d, 'text');
+    (p.priorities || []).forEach((d) => policy.append(el('p', {}, el('strong', { text: label(PRIORITIES, d.priority) + ': ' }), bilingual(d, 'text'))));
     const tips = lang === 'en' ? p.writing_tips_en : p.writing_tips_pt;
     if (tips) policy.append(el('p', { text: tips }));
     explain();
@@ -1314,15 +1328,20 @@ async function newTicketPage() {
   show(el('h1', { text: t(isCustomer() ? 'newTicket' : 'registerTicket') }), form);
 }
 
-// Intake's channels by key, as {key: label in the page's language}, read once per page load
-// (the entries are kept, not the request: a read for a page left meanwhile never settles).
+// Intake's channels, inactive ones too (old tickets name them), read once per page load (the
+// entries are kept, not the request: a read for a page left meanwhile never settles).
 let channelEntries = null;
-async function channelLabels() {
+async function channels() {
   if (!channelEntries) {
     const entries = await api('GET', '/v1/channels?include_inactive=true').then((list) => list.entries || []).catch(() => []);
     if (entries.length) channelEntries = entries;
   }
-  return Object.fromEntries((channelEntries || []).map((e) => [e.key, (lang === 'en' ? e.label_en : e.label_pt) || e.label_pt || e.key]));
+  return channelEntries || [];
+}
+
+// Intake's channels by key, as {key: label in the page's language}.
+async function channelLabels() {
+  return Object.fromEntries((await channels()).map((e) => [e.key, bilingual(e, 'label') || e.key]));
 }
 
 // Who, what and where of a ticket, from intake's part (workflow's row when intake's is missing)
@@ -1342,19 +1361,30 @@ function ticketFacts(intake, row, channels) {
   return el('dl', { class: 'facts', id: 'ticket-facts' }, ...facts.flatMap(([name, value]) => [el('dt', { text: name }), el('dd', { text: value })]));
 }
 
+// The technical details support always asks for (intake's TechnicalDetails), in the form's
+// order: the field, its label, and how it is asked: 'line', 'text' (several lines), or the
+// choices as [value sent, its label's key or null when the value is its own label].
+const DETAIL_FIELDS = [
+  ['system_version', 'systemVersion', 'line'], ['database', 'database', [['SQL Server', null], ['Oracle', null], ['PostgreSQL', null]]],
+  ['environment', 'environment', [['local', 'envLocal'], ['three-tier', 'envThreeTier'], ['cloud', 'envCloud']]],
+  ['test_environment_access', 'testEnvironmentAccess', 'line'], ['company_branch', 'companyBranch', 'line'], ['routine', 'routine', 'line'],
+  ['example_record', 'exampleRecord', 'line'], ['previous_version', 'previousVersion', 'line'], ['current_version', 'currentVersion', 'line'],
+  ['happens_since', 'happensSince', 'line'], ['affected_users', 'affectedUsers', [['one user', 'oneUser'], ['all users', 'allUsers']]],
+  ['steps_to_reproduce', 'stepsToReproduce', 'text'], ['expected_behaviour', 'expectedBehaviour', 'text'],
+  ['operational_impact', 'operationalImpact', 'text'],
+];
+
 // The technical details given when the ticket was opened, in the form's order and words.
-const DETAIL_LABELS = [['system_version', 'systemVersion'], ['database', 'database'], ['environment', 'environment'],
-  ['test_environment_access', 'testEnvironmentAccess'], ['company_branch', 'companyBranch'], ['routine', 'routine'],
-  ['example_record', 'exampleRecord'], ['previous_version', 'previousVersion'], ['current_version', 'currentVersion'],
-  ['happens_since', 'happensSince'], ['affected_users', 'affectedUsers'], ['steps_to_reproduce', 'stepsToReproduce'],
-  ['expected_behaviour', 'expectedBehaviour'], ['operational_impact', 'operationalImpact']];
-const DETAIL_VALUES = { local: 'envLocal', 'three-tier': 'envThreeTier', cloud: 'envCloud', 'one user': 'oneUser', 'all users': 'allUsers' };
 function technicalFacts(intake) {
   const details = intake.details || {};
-  const given = DETAIL_LABELS.filter(([name]) => details[name]);
+  const given = DETAIL_FIELDS.filter(([name]) => details[name]);
   if (!given.length) return null;
-  return el('div', {}, el('h2', { text: t('technicalDetails').split(' (')[0] }), el('dl', { class: 'facts', id: 'ticket-details' },
-    ...given.flatMap(([name, key]) => [el('dt', { text: t(key) }), el('dd', { text: DETAIL_VALUES[details[name]] ? t(DETAIL_VALUES[details[name]]) : details[name] })])));
+  const shown = ([name, , asked]) => {
+    const choice = Array.isArray(asked) ? asked.find(([value]) => value === details[name]) : null;
+    return choice && choice[1] ? t(choice[1]) : details[name];
+  };
+  return el('div', {}, el('h2', { text: t('technicalDetailsTitle') }), el('dl', { class: 'facts', id: 'ticket-details' },
+    ...given.flatMap((field) => [el('dt', { text: t(field[1]) }), el('dd', { text: shown(field) })])));
 }
 
 // The custom fields' answers, named by their labels (inactive fields too: the ticket kept them).
@@ -1368,28 +1398,22 @@ async function customFieldFacts(intake) {
     if (field && field.kind === 'FIELD_BOOLEAN') return answer.value === 'true' ? t('yes') : t('no');
     return answer.value;
   };
-  const name = (answer) => { const f = byKey[answer.key]; return (f && ((lang === 'en' ? f.label_en : f.label_pt) || f.label_pt)) || answer.key; };
+  const name = (answer) => (byKey[answer.key] && bilingual(byKey[answer.key], 'label')) || answer.key;
   return el('div', {}, el('h2', { text: t('extraFields') }), el('dl', { class: 'facts', id: 'ticket-custom-fields' },
     ...answers.flatMap((answer) => [el('dt', { text: name(answer) }), el('dd', { text: shown(answer) })])));
 }
 
-// The technical details support always asks for (intake's TechnicalDetails), folded under a
-// summary: free text, except the database, environment and reach, offered as choices. Only the
-// fields given are sent.
+// The technical details' form (DETAIL_FIELDS), folded under a summary: the one-line fields and
+// choices side by side, the longer texts below. Only the fields given are sent.
 function technicalDetails() {
-  const text = (name, key, multiline) => el('label', {}, t(key), multiline
-    ? el('textarea', { name, id: `details-${name}`, maxlength: 2000, rows: 3 }) : el('input', { name, id: `details-${name}`, maxlength: 2000, autocomplete: 'off' }));
-  const choice = (name, key, options) => el('label', {}, t(key), el('select', { name, id: `details-${name}` },
-    [el('option', { value: '', text: t('notInformed') })].concat(options.map(([value, textKey]) => el('option', { value, text: textKey ? t(textKey) : value })))));
+  const field = ([name, key, asked]) => el('label', {}, t(key), Array.isArray(asked)
+    ? el('select', { name, id: `details-${name}` }, [el('option', { value: '', text: t('notInformed') })]
+      .concat(asked.map(([value, textKey]) => el('option', { value, text: textKey ? t(textKey) : value }))))
+    : asked === 'text' ? el('textarea', { name, id: `details-${name}`, maxlength: 2000, rows: 3 })
+      : el('input', { name, id: `details-${name}`, maxlength: 2000, autocomplete: 'off' }));
   const node = el('details', { id: 'technical-details' }, el('summary', { text: t('technicalDetails') }),
-    el('div', { class: 'grid-fields' },
-      text('system_version', 'systemVersion'), choice('database', 'database', [['SQL Server'], ['Oracle'], ['PostgreSQL']]),
-      choice('environment', 'environment', [['local', 'envLocal'], ['three-tier', 'envThreeTier'], ['cloud', 'envCloud']]),
-      text('test_environment_access', 'testEnvironmentAccess'), text('company_branch', 'companyBranch'), text('routine', 'routine'),
-      text('example_record', 'exampleRecord'), text('previous_version', 'previousVersion'), text('current_version', 'currentVersion'),
-      text('happens_since', 'happensSince'), choice('affected_users', 'affectedUsers', [['one user', 'oneUser'], ['all users', 'allUsers']])),
-    text('steps_to_reproduce', 'stepsToReproduce', true), text('expected_behaviour', 'expectedBehaviour', true),
-    text('operational_impact', 'operationalImpact', true));
+    el('div', { class: 'grid-fields' }, DETAIL_FIELDS.filter(([, , asked]) => asked !== 'text').map(field)),
+    ...DETAIL_FIELDS.filter(([, , asked]) => asked === 'text').map(field));
   return {
     node,
     values: () => Object.fromEntries(Array.from(node.querySelectorAll('input, select, textarea'))
@@ -1419,7 +1443,7 @@ function customFields(category) {
     const typed = Object.fromEntries(shown.map(({ field, input }) => [field.key, input.type === 'checkbox' ? input.checked : input.value]));
     shown = fields.map((field) => {
       const id = `custom-${field.key}`;
-      const name = (lang === 'en' ? field.label_en : field.label_pt) || field.label_pt || field.key;
+      const name = bilingual(field, 'label') || field.key;
       let input;
       switch (field.kind) {
         case 'FIELD_NUMBER': input = el('input', { type: 'number', step: 'any', id, required: field.required }); break;
@@ -1495,11 +1519,8 @@ function agentPickers(status) {
     }, 250);
   });
   const channel = el('select', { name: 'channel', id: 'channel' });
-  api('GET', '/v1/channels').then((list) => {
-    const entries = (list.entries || []).filter((e) => e.active !== false && e.key !== 'portal');
-    channel.replaceChildren(...entries.map((e) => el('option', { value: e.key, selected: e.key === 'phone',
-      text: (lang === 'en' ? e.label_en : e.label_pt) || e.label_pt || e.key })));
-  }).catch((error) => status.replaceChildren(errorBox(error)));
+  channels().then((entries) => channel.replaceChildren(...entries.filter((e) => e.active && e.key !== 'portal')
+    .map((e) => el('option', { value: e.key, selected: e.key === 'phone', text: bilingual(e, 'label') || e.key }))));
   const fields = el('fieldset', { id: 'registered-for' }, el('legend', { text: t('registerFor') }),
     el('label', {}, t('customerSearch'), search), searchNote,
     el('label', {}, t('organization'), organization), el('label', {}, t('contact'), contact), note,
@@ -1745,11 +1766,7 @@ async function queuePage() {
     const query = new URLSearchParams({ page_size: '50' });
     for (const name of names.concat(['mine', 'cursor'])) if (keep(name)) query.set(name, keep(name));
     const list = await api('GET', '/v1/tickets?' + query.toString());
-    // The next page keeps the filters; the first page drops the cursor.
-    const page = (cursor) => { const next = new URLSearchParams(params); if (cursor) next.set('cursor', cursor); else next.delete('cursor'); return '#/?' + next.toString(); };
-    const paging = el('p', { class: 'row' }, keep('cursor') ? el('a', { href: page(''), id: 'queue-first', text: t('firstPage') }) : null,
-      list.next_cursor ? el('a', { href: page(list.next_cursor), id: 'queue-next', text: t('nextPage') }) : null);
-    show(el('h1', { text: t('queue') }), filters, ticketTable(list.tickets || [], 'queue', true, true), paging);
+    show(el('h1', { text: t('queue') }), filters, ticketTable(list.tickets || [], 'queue', true, true), pageLinks(params, list.next_cursor, 'queue'));
   } catch (error) { show(el('h1', { text: t('queue') }), filters, errorBox(error)); }
 }
 
@@ -1968,13 +1985,12 @@ async function teamPage(who, notice) {
     [users, agents, groups, routing] = await Promise.all([api('GET', '/v1/users'), api('GET', '/v1/agents?include_inactive=true'),
       api('GET', '/v1/groups'), api('GET', '/v1/routing-rules')]);
   } catch (error) { show(el('h1', { text: t('team') }), errorBox(error)); return; }
-  const groupNames = {};
-  for (const group of groups.groups || []) groupNames[group.id] = group.name;
+  const groupNames = Object.fromEntries((groups.groups || []).map((group) => [group.id, group.name]));
   const agentGroups = {};
   for (const agent of agents.agents || []) agentGroups[agent.id] = (agent.group_ids || []).map((id) => groupNames[id] || id);
   const status = el('div', { id: 'team-status', role: 'status' });
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
-  const roleName = (role) => (TEXT[lang].roles || {})[role] || role;
+  const change = changer(status, who);
   const stateText = (user) => t({ active: 'accessActive', invited: 'accessInvited', disabled: 'accessDisabled' }[user.status] || 'accessNone');
   const shown = (users.users || []).filter((user) => who === 'todos' || (who === 'clientes') !== STAFF_ROLES.includes(user.role))
     .sort((a, b) => (a.display_name || a.email).localeCompare(b.display_name || b.email, 'pt-BR'));
@@ -1986,12 +2002,9 @@ async function teamPage(who, notice) {
     if (!own) {
       const blocking = user.status !== 'disabled';
       actions.append(el('button', { type: 'button', class: 'link toggle-access', 'aria-label': `${t(blocking ? 'block' : 'unblock')} ${name}`,
-        text: t(blocking ? 'block' : 'unblock'), onclick: async () => {
-          try {
-            await api('POST', `/v1/users/${encodeURIComponent(user.id)}/${blocking ? 'disable' : 'enable'}`);
-            teamPage(who, tf(blocking ? 'blocked' : 'unblocked', { name }));
-          } catch (error) { status.replaceChildren(errorBox(error)); }
-        } }));
+        text: t(blocking ? 'block' : 'unblock'),
+        onclick: () => change(() => api('POST', `/v1/users/${encodeURIComponent(user.id)}/${blocking ? 'disable' : 'enable'}`),
+          tf(blocking ? 'blocked' : 'unblocked', { name })) }));
     }
     return el('tr', { 'data-user': user.id, 'data-email': user.email },
       el('td', { text: own ? `${name} ${t('youMarker')}` : name }), el('td', { text: user.email }),
@@ -2001,20 +2014,15 @@ async function teamPage(who, notice) {
   const filter = el('label', {}, t('showWho'), el('select', { id: 'team-filter', onchange: (event) => { location.hash = `#/equipe?quem=${event.target.value}`; } },
     [['equipe', 'whoTeam'], ['clientes', 'whoCustomers'], ['todos', 'whoEveryone']]
       .map(([value, text]) => el('option', { value, text: t(text), selected: value === who }))));
-  const headers = [t('name'), t('email'), t('role'), t('groups'), t('accessLevel'), t('access'), t('actions')];
-  const table = rows.length ? el('table', { id: 'team' },
-    el('thead', {}, el('tr', {}, headers.map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows))
-    : el('p', { class: 'muted', id: 'team-empty', text: t('noUsers') });
+  const table = rowsTable('team', [t('name'), t('email'), t('role'), t('groups'), t('accessLevel'), t('access'), t('actions')],
+    rows, 'team-empty', t('noUsers'));
   show(el('h1', { text: t('team') }), el('p', { class: 'muted', text: t('teamIntro') }), filter, status, table,
     el('h2', { id: 'member-title', text: t('addMember') }), memberForm(groups.groups || [], status, who),
-    ...groupsSection(groups.groups || [], agents.agents || [], status, who), ...routingSection(routing.rules || [], groups.groups || [], status, who));
+    ...groupsSection(groups.groups || [], agents.agents || [], change), ...routingSection(routing.rules || [], groups.groups || [], groupNames, change));
 }
 
 // Workflow's routing rules in their order, each deleted with a button, and a form adding one.
-function routingSection(rules, groups, status, who) {
-  const groupNames = {};
-  for (const group of groups) groupNames[group.id] = group.name;
-  const change = changer(status, who);
+function routingSection(rules, groups, groupNames, change) {
   // Enumerations come by name, the unset value too (CATEGORY_UNSPECIFIED): any value.
   const any = t('anyValue');
   const rows = rules.map((rule) => el('tr', { 'data-rule': rule.id },
@@ -2024,10 +2032,8 @@ function routingSection(rules, groups, status, who) {
     el('td', {}, el('button', { type: 'button', class: 'link delete-rule', text: t('deleteRule'),
       'aria-label': tf('deleteRuleOf', { position: rule.position || 0, group: groupNames[rule.group_id] || rule.group_id }),
       onclick: () => change(() => api('DELETE', `/v1/routing-rules/${encodeURIComponent(rule.id)}`), t('ruleDeleted')) }))));
-  const table = rows.length ? el('table', { id: 'routing' }, el('thead', {}, el('tr', {},
-    [t('position'), t('plan'), t('product'), t('module'), t('category'), t('priority'), t('group'), t('actions')]
-      .map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows))
-    : el('p', { class: 'muted', id: 'routing-empty', text: t('noRules') });
+  const table = rowsTable('routing', [t('position'), t('plan'), t('product'), t('module'), t('category'), t('priority'), t('group'), t('actions')],
+    rows, 'routing-empty', t('noRules'));
   const choice = (name, table) => el('select', { name, id: `rule-${name}` },
     [el('option', { value: '', text: any })].concat(Object.keys(table).map((key) => el('option', { value: key, text: label(table, key) }))));
   const text = (name, labelKey) => el('label', {}, t(labelKey), el('input', { name, id: `rule-${name}`, maxlength: 120, autocomplete: 'off' }));
@@ -2050,6 +2056,9 @@ function routingSection(rules, groups, status, who) {
     el('h3', { id: 'rule-title', text: t('newRule') }), form];
 }
 
+// Puts an agent in workflow's group (`member`), or takes them out.
+const setMembership = (groupId, agentId, member) => api('POST', `/v1/groups/${encodeURIComponent(groupId)}/members`, { agent_id: agentId, member });
+
 // Runs a change, then draws the page again with `done` as its notice (or the error in `status`).
 const changer = (status, who) => async (work, done) => {
   try {
@@ -2060,15 +2069,12 @@ const changer = (status, who) => async (work, done) => {
 
 // Workflow's groups: their members (removed one by one, added from the active agents not in
 // the group) and a form creating a group. Each change redraws the page with what was done.
-function groupsSection(groups, agents, status, who) {
-  const agentNames = {};
-  for (const agent of agents) agentNames[agent.id] = agent.name || agent.id;
-  const change = changer(status, who);
-  const membership = (group, agentId, member) => api('POST', `/v1/groups/${encodeURIComponent(group.id)}/members`, { agent_id: agentId, member });
+function groupsSection(groups, agents, change) {
+  const agentNames = Object.fromEntries(agents.map((agent) => [agent.id, agent.name || agent.id]));
   const rows = groups.map((group) => {
     const members = (group.agent_ids || []).map((id) => el('li', {}, agentNames[id] || id, ' ',
       el('button', { type: 'button', class: 'link remove-member', 'aria-label': tf('removeFrom', { name: agentNames[id] || id, group: group.name }),
-        text: '×', onclick: () => change(() => membership(group, id, false), tf('memberRemoved', { name: agentNames[id] || id, group: group.name })) })));
+        text: '×', onclick: () => change(() => setMembership(group.id, id, false), tf('memberRemoved', { name: agentNames[id] || id, group: group.name })) })));
     const candidates = agents.filter((agent) => agent.active && !(group.agent_ids || []).includes(agent.id));
     const picker = el('select', { 'aria-label': `${t('chooseAgent')} (${group.name})`, class: 'member-picker' },
       [el('option', { value: '', text: t('chooseAgent') })].concat(candidates.map((agent) => el('option', { value: agent.id, text: agent.name || agent.id }))));
@@ -2077,7 +2083,7 @@ function groupsSection(groups, agents, status, who) {
       event.preventDefault();
       if (!picker.value) return;
       const name = agentNames[picker.value] || picker.value;
-      change(() => membership(group, picker.value, true), tf('memberIncluded', { name, group: group.name }));
+      change(() => setMembership(group.id, picker.value, true), tf('memberIncluded', { name, group: group.name }));
     });
     return el('tr', { 'data-group': group.id }, el('th', { scope: 'row', text: group.name }),
       el('td', {}, members.length ? el('ul', { class: 'members' }, members) : el('span', { class: 'muted', text: t('noMembers') })),
@@ -2111,7 +2117,7 @@ function memberForm(groups, status, who) {
     el('label', {}, t('name'), el('input', { name: 'display_name', id: 'member-name', required: true, maxlength: 200, autocomplete: 'off' })),
     el('label', {}, t('email'), el('input', { type: 'email', name: 'email', id: 'member-email', required: true, maxlength: 254, autocomplete: 'off' })),
     el('label', {}, t('role'), el('select', { name: 'role', id: 'member-role' },
-      STAFF_ROLES.map((role) => el('option', { value: role, text: (TEXT[lang].roles || {})[role] || role })))),
+      STAFF_ROLES.map((role) => el('option', { value: role, text: roleName(role) })))),
     el('label', {}, t('accessLevel'), el('input', { type: 'number', name: 'access_level', id: 'member-level', min: 0, max: 99, value: 0,
       required: true, 'aria-describedby': 'member-level-hint' })),
     el('p', { class: 'muted', id: 'member-level-hint', text: t('accessLevelHint') }),
@@ -2143,7 +2149,7 @@ function memberForm(groups, status, who) {
     try {
       if (works) {
         await api('POST', '/v1/agents', { agent: { id: agentId, name, email, max_access_level: level, active: true, is_chefe: role === 'chefe' } });
-        if (fields.group.value) await api('POST', `/v1/groups/${encodeURIComponent(fields.group.value)}/members`, { agent_id: agentId, member: true });
+        if (fields.group.value) await setMembership(fields.group.value, agentId, true);
       }
     } catch (error) {
       status.replaceChildren(el('p', { class: 'error', role: 'alert', text: tf('agentFailed', { name }) }), errorBox(error));

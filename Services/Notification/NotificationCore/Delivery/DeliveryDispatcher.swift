@@ -92,7 +92,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
         // (one send at a time at ~1,000 events/s) still share transactions (~10–20 each).
         let recorder = OutcomeRecorder(maxBatch: 256, linger: 0.05, idleLinger: 0.02, write: { [weak self] batch in self?.write(batch) ?? false },
                                        abandon: { [weak self] batch in self?.forget(batch.map(\.0.id)) },
-                                       written: { [weak self] _ in self?.recorderCaughtUp() })
+                                       written: { [weak self] in self?.recorderCaughtUp() })
         condition.lock()
         running = true
         self.recorder = recorder

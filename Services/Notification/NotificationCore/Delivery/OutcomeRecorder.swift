@@ -20,7 +20,7 @@ final class OutcomeRecorder: @unchecked Sendable {
     static let burstEnd = 16
     private let write: @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Bool
     private let abandon: @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Void
-    private let batchDone: @Sendable (Int) -> Void
+    private let batchDone: @Sendable () -> Void
 
     /// - Parameters:
     ///   - maxBatch: the most results written in one transaction.
@@ -35,7 +35,7 @@ final class OutcomeRecorder: @unchecked Sendable {
     ///   - written: called after each batch left the queue (written or abandoned), with the
     ///     queue's ``backlog`` already reduced by it.
     init(maxBatch: Int = 256, linger: TimeInterval = 0.02, idleLinger: TimeInterval = 0.01, write: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Bool,
-         abandon: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Void, written: @escaping @Sendable (Int) -> Void = { _ in }) {
+         abandon: @escaping @Sendable ([(ClaimedDelivery, ClaimResult)]) -> Void, written: @escaping @Sendable () -> Void = {}) {
         self.maxBatch = maxBatch
         self.linger = linger
         self.idleLinger = idleLinger
@@ -124,7 +124,7 @@ final class OutcomeRecorder: @unchecked Sendable {
             writing = 0
             condition.broadcast()
             condition.unlock()
-            batchDone(batch.count)
+            batchDone()
         }
     }
 

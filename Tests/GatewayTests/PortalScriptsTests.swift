@@ -6,8 +6,8 @@ import Testing
 /// and every other script adds its own keys with `Object.assign`. A key added twice with
 /// different words silently wins by load order, as `opened` did (the dashboard's "Abertas"
 /// replaced the ticket page's "Aberta em").
-@Suite("Portal texts")
-struct PortalTextTests {
+@Suite("Portal scripts: one shared table of texts and one global scope")
+struct PortalScriptsTests {
     /// The `key: 'text'` pairs at the top level of the object literal whose `{` is at `open`
     /// (values that are not a plain quoted string, such as nested tables or templates, are skipped).
     static func stringPairs(_ bytes: [UInt8], open: Int) -> [(key: String, value: String)] {
@@ -99,4 +99,35 @@ struct PortalTextTests {
         let keys = { (language: String) in Set(seen.keys.filter { $0.hasPrefix(language + ":") }.map { $0.drop(while: { $0 != ":" }).dropFirst() }) }
         #expect(keys("pt-BR").symmetricDifference(keys("en")).isEmpty, "\(keys("pt-BR").symmetricDifference(keys("en")).sorted())")
     }
+
+    /// The scripts share one global scope: a function declared again by a later script silently
+    /// replaces the earlier one (as a second `dataTable` would have replaced the dashboard's),
+    /// and a `const` declared twice stops the later script. Top-level names are declared once.
+    @Test("no top-level function, const or let is declared by two of the portal's scripts")
+    func topLevelNamesAreDeclaredOnce() throws {
+        var declaredIn: [String: String] = [:]
+        var twice: [String] = []
+        for (name, file) in PortalAssets.files.sorted(by: { $0.key < $1.key }) where name.hasSuffix(".js") {
+            for line in file.text.split(separator: "\n", omittingEmptySubsequences: true) {
+                // Top level only: a declaration at the start of a line (the scripts indent the rest).
+                guard let first = line.first, first != " " else { continue }
+                let words = line.split(separator: " ", maxSplits: 3)
+                guard words.count >= 2 else { continue }
+                let declared: Substring
+                switch words[0] {
+                case "function", "const", "let": declared = words[1]
+                case "async" where words.count >= 3 && words[1] == "function": declared = words[2]
+                default: continue
+                }
+                let identifier = String(declared.prefix { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "$" })
+                if let earlier = declaredIn[identifier] {
+                    twice.append("\(identifier): \(earlier) and \(name)")
+                }
+                declaredIn[identifier] = name
+            }
+        }
+        #expect(declaredIn.count > 50, "only \(declaredIn.count) names found")
+        #expect(twice.isEmpty, "\(twice.joined(separator: "\n"))")
+    }
 }
+

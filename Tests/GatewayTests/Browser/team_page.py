@@ -2,7 +2,8 @@
 """The administrators' team page (#/equipe) in headless Chromium: an agent gets no link and
 #/equipe shows her queue; the administrator sees the team (not the customers until asked), cannot
 block himself, adds an agent to a group (a weak password is refused first, naming the field),
-blocks Ana's sign-in and reactivates it.
+makes Ana a chefe and Carlos her agent at level 2, renames a group and deactivates it (refused
+while a routing rule sends tickets to it), blocks Ana's sign-in and reactivates it.
 Usage: team_page.py BASE_URL SCREENSHOT_DIR
 (credentials in PORTAL_ADMIN / PORTAL_AGENT as email:password)."""
 import os
@@ -50,7 +51,7 @@ try:
     wait.until(lambda d: row(agent[0]) is not None)
     assert row("maria@acme.com.br") is None, "customers are not in the team view"
     own = row(admin[0])
-    assert "(você)" in own.text and not own.find_elements(By.CSS_SELECTOR, "button"), "no blocking oneself"
+    assert "(você)" in own.text and not own.find_elements(By.CLASS_NAME, "toggle-access"), "no blocking oneself"
     assert "Nível 1" in row(agent[0]).find_element(By.CLASS_NAME, "groups").text
 
     Select(driver.find_element(By.ID, "team-filter")).select_by_value("clientes")
@@ -117,16 +118,65 @@ try:
     assert rules[1].startswith("100 ") and "Nível 1" in rules[1], rules
     driver.execute_script("document.getElementById('routing-title').scrollIntoView()")
     shot("31-admin-routing")
-    # A rule added by mistake, then deleted.
+    # A group made for a weekend shift, renamed, and a rule sending urgent tickets to it.
+    driver.find_element(By.ID, "group-name").send_keys("Temporário")
+    driver.find_element(By.ID, "group-submit").click()
+    wait.until(lambda d: group_row("Temporário") is not None)
+    rename = group_row("Temporário").find_element(By.CLASS_NAME, "group-rename")
+    rename.clear()
+    rename.send_keys("Plantão")
+    group_row("Temporário").find_element(By.CSS_SELECTOR, "form.rename-group button").click()
+    wait.until(lambda d: "O grupo agora se chama Plantão" in status_text() and group_row("Plantão") is not None)
     position = driver.find_element(By.ID, "rule-position")
     position.clear()
     position.send_keys("50")
     Select(driver.find_element(By.ID, "rule-priority")).select_by_visible_text("Urgente")
-    Select(driver.find_element(By.ID, "rule-group")).select_by_visible_text("Nível 1")
+    Select(driver.find_element(By.ID, "rule-group")).select_by_visible_text("Plantão")
     driver.find_element(By.ID, "rule-submit").click()
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#routing tbody tr")) == 3)
-    driver.find_element(By.CSS_SELECTOR, "#routing button[aria-label='Excluir a regra 50 (Nível 1)']").click()
+    # Deactivating it while the rule routes to it is refused, naming the rule; nothing changes.
+    driver.find_element(By.CSS_SELECTOR, "#groups button[aria-label='Desativar o grupo Plantão']").click()
+    wait.until(lambda d: "regras de roteamento 50" in status_text())
+    assert group_row("Plantão") is not None and "(desativado)" not in driver.find_element(By.ID, "groups").text
+    driver.find_element(By.CSS_SELECTOR, "#routing button[aria-label='Excluir a regra 50 (Plantão)']").click()
     wait.until(lambda d: "Regra excluída" in status_text() and len(d.find_elements(By.CSS_SELECTOR, "#routing tbody tr")) == 2)
+    driver.find_element(By.CSS_SELECTOR, "#groups button[aria-label='Desativar o grupo Plantão']").click()
+    wait.until(lambda d: "O grupo Plantão foi desativado" in status_text() and group_row("Plantão (desativado)") is not None)
+    offered = [o.text for o in Select(driver.find_element(By.ID, "rule-group")).options]
+    assert "Plantão" not in offered and "Fiscal e Tributário" in offered, offered
+    assert "Plantão" not in [o.text for o in Select(driver.find_element(By.ID, "member-group")).options]
+
+    # Ana becomes a chefe; Carlos moves to level 2 under her.
+    def edit(email, role=None, level=None, chefe=None):
+        row(email).find_element(By.CLASS_NAME, "edit-member").click()
+        form = wait.until(lambda d: d.find_element(By.ID, "member-edit-form"))
+        assert driver.switch_to.active_element == driver.find_element(By.ID, "edit-name"), "the form takes the focus"
+        if role:
+            Select(driver.find_element(By.ID, "edit-role")).select_by_visible_text(role)
+        if level is not None:
+            field = driver.find_element(By.ID, "edit-level")
+            field.clear()
+            field.send_keys(str(level))
+        if chefe:
+            Select(driver.find_element(By.ID, "edit-chefe")).select_by_visible_text(chefe)
+        return form
+
+    edit(agent[0], role="Chefe")
+    driver.find_element(By.ID, "edit-submit").click()
+    wait.until(lambda d: "Os dados de Ana foram alterados" in status_text() and "Chefe" in row(agent[0]).text)
+    edit("carlos@suporte.example", level=2, chefe="Ana")
+    driver.execute_script("document.getElementById('member-edit').scrollIntoView()")
+    shot("49-admin-team-edit")
+    driver.find_element(By.ID, "edit-submit").click()
+    wait.until(lambda d: "Os dados de Carlos Souza foram alterados" in status_text())
+    carlos = row("carlos@suporte.example")
+    assert carlos.find_element(By.CLASS_NAME, "chefe").text == "Ana" and " 2 " in f" {carlos.text} ", carlos.text
+    # One's own administrator role cannot be taken away on the page (the gateway refuses it too).
+    row(admin[0]).find_element(By.CLASS_NAME, "edit-member").click()
+    wait.until(lambda d: d.find_element(By.ID, "member-edit-form"))
+    assert not driver.find_element(By.ID, "edit-role").is_enabled()
+    driver.find_element(By.CSS_SELECTOR, "#member-edit-form button.secondary").click()
+    wait.until(lambda d: not d.find_elements(By.ID, "member-edit-form"))
 
     row(agent[0]).find_element(By.CLASS_NAME, "toggle-access").click()
     wait.until(lambda d: "bloqueado" in status_text() and "Bloqueado" in row(agent[0]).text)

@@ -63,6 +63,19 @@ enum AdminRoutes {
                                                             passwordHash: try context.gateway.hasher.hash(create.password))
             return .json(["user": AuthRoutes.userJSON(user)], status: 201)
         }
+        router.add("POST", "/v1/users/{id}") { request, context in
+            try context.requireAdministrator()
+            guard var user = try context.gateway.store.user(id: request.parameter("id")) else { throw APIError.notFound }
+            let change = try request.decode(StaffChange.self)
+            let role = try change.validated(for: user, own: user.id == context.user?.id)
+            user.displayName = change.display_name.map { $0.trimmingCharacters(in: .whitespaces) } ?? user.displayName
+            user.role = role
+            user.accessLevel = change.access_level ?? user.accessLevel
+            user.agentID = user.agentID ?? change.agent_id.flatMap { $0.isEmpty ? nil : $0 }
+            try context.gateway.store.updateStaff(userID: user.id, displayName: user.displayName, role: role,
+                                                  accessLevel: user.accessLevel, agentID: user.agentID)
+            return .json(["user": AuthRoutes.userJSON(user)])
+        }
         router.add("POST", "/v1/users/{id}/disable") { request, context in
             let user = try managedUser(request, context)
             guard user.id != context.user?.id else {

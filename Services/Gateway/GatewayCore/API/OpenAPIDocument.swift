@@ -434,6 +434,52 @@ paths:
           $ref: '#/components/responses/E500'
         '503':
           $ref: '#/components/responses/E503'
+  /v1/users/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_users_id
+      tags: [Users]
+      summary: "Changes a member of the team's name, role or access level (administrators)"
+      description: "Only staff sign-ins (agent, chefe, knowledge_editor, administrator) are changed, and only to a staff role; a customer's or representative's sign-in is 422. Taking away one's own administrator role is 422. agent_id is kept when the sign-in has one and set otherwise (an administrator made an agent). The person's sessions stay; their next request acts with the new role and level. Workflow's agent record (its level, chefe) is changed apart, with POST /v1/agents."
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              $ref: '#/components/schemas/UserChange'
+      responses:
+        '200':
+          description: User
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  user:
+                    $ref: '#/components/schemas/User'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
   /v1/users/{id}/disable:
     parameters:
       - name: id
@@ -7125,6 +7171,13 @@ components:
       type: object
       properties:
         users: {type: array, items: {$ref: '#/components/schemas/User'}}
+    UserChange:
+      type: object
+      properties:
+        display_name: {type: string, maxLength: 200}
+        role: {type: string, enum: [agent, knowledge_editor, chefe, administrator]}
+        access_level: {type: integer, minimum: 0, maximum: 2147483647}
+        agent_id: {type: string, maxLength: 64}
     UserCreate:
       type: object
       required: [email, display_name, role, password]

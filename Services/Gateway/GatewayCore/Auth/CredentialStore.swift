@@ -186,6 +186,21 @@ public final class CredentialStore: Sendable {
         sessionCache.removeUser(userID)
     }
 
+    /// Changes a member of the team's name, role, access level, and gives one without an agent
+    /// record its agent id. Sessions stay; their next request sees the change here at once and on
+    /// the other instances within the revocation interval.
+    public func updateStaff(userID: String, displayName: String, role: Role, accessLevel: Int, agentID: String?) throws {
+        try database.write { tx in
+            try tx.execute("""
+                UPDATE gateway_users SET display_name = ?, role = ?, access_level = ?, agent_id = coalesce(agent_id, ?), updated_at = ?
+                WHERE id = ?
+                """, [.text(displayName), .text(role.rawValue), .integer(Int64(accessLevel)), SQLValue(agentID), .integer(Self.now()),
+                      .text(userID)])
+            try SessionRevocations.record(tx, userID: userID)
+        }
+        sessionCache.removeUser(userID)
+    }
+
     /// Sets a user's status; `disabled` (by an administrator: only an administrator's enable
     /// undoes it, not a contact's reactivation) also ends its sessions.
     public func setStatus(userID: String, status: String) throws {

@@ -1953,6 +1953,13 @@ Object.assign(TEXT['pt-BR'], {
   routingTitle: 'Roteamento', routingIntro: 'Cada ocorrência nova vai para o grupo da primeira regra (na ordem) cujos campos preenchidos coincidem com os dela; campo vazio vale para qualquer valor.',
   position: 'Ordem', plan: 'Plano', anyValue: '(qualquer)', deleteRule: 'Excluir', deleteRuleOf: 'Excluir a regra {position} ({group})',
   newRule: 'Nova regra', addRule: 'Adicionar regra', ruleAdded: 'Regra adicionada.', ruleDeleted: 'Regra excluída.', noRules: 'Nenhuma regra: as ocorrências novas ficam sem grupo.', accessLevelHint: 'Até que nível de sigilo a pessoa vê (0 = só o público).',
+  editMember: 'Alterar', editMemberOf: 'Alterar {name}', editTitle: 'Alterar {name}', chefeOf: 'Chefe (supervisor)', noChefe: '(sem chefe)',
+  save: 'Salvar', cancelEdit: 'Cancelar', memberChanged: 'Os dados de {name} foram alterados.', chefeColumn: 'Chefe',
+  agentChangeFailed: 'O acesso de {name} foi alterado, mas o cadastro de agente falhou; salve de novo para tentar outra vez.',
+  rename: 'Renomear', renameGroup: 'Novo nome de {group}', groupRenamed: 'O grupo agora se chama {name}.',
+  deactivateGroup: 'Desativar', reactivateGroup: 'Reativar', deactivateGroupOf: 'Desativar o grupo {group}', reactivateGroupOf: 'Reativar o grupo {group}',
+  groupDeactivated: 'O grupo {name} foi desativado: não recebe mais ocorrências nem aparece nas escolhas.', groupReactivated: 'O grupo {name} foi reativado.',
+  groupInactive: '(desativado)', groupState: 'Situação',
   roles: Object.assign(TEXT['pt-BR'].roles || {}, { administrator: 'Administrador', knowledge_editor: 'Editor da base de conhecimento' }),
 });
 Object.assign(TEXT.en, {
@@ -1970,6 +1977,13 @@ Object.assign(TEXT.en, {
   routingTitle: 'Routing', routingIntro: 'Each new ticket goes to the group of the first rule (in order) whose filled-in fields match it; an empty field matches any value.',
   position: 'Order', plan: 'Plan', anyValue: '(any)', deleteRule: 'Delete', deleteRuleOf: 'Delete rule {position} ({group})',
   newRule: 'New rule', addRule: 'Add rule', ruleAdded: 'Rule added.', ruleDeleted: 'Rule deleted.', noRules: 'No rules: new tickets get no group.', accessLevelHint: 'Up to which confidentiality level the person sees (0 = public only).',
+  editMember: 'Change', editMemberOf: 'Change {name}', editTitle: 'Change {name}', chefeOf: 'Chefe (supervisor)', noChefe: '(no chefe)',
+  save: 'Save', cancelEdit: 'Cancel', memberChanged: '{name}\'s details were changed.', chefeColumn: 'Chefe',
+  agentChangeFailed: '{name}\'s sign-in was changed, but their agent record failed; save again to retry.',
+  rename: 'Rename', renameGroup: 'New name for {group}', groupRenamed: 'The group is now called {name}.',
+  deactivateGroup: 'Deactivate', reactivateGroup: 'Reactivate', deactivateGroupOf: 'Deactivate group {group}', reactivateGroupOf: 'Reactivate group {group}',
+  groupDeactivated: 'Group {name} was deactivated: it gets no new tickets and is no longer offered.', groupReactivated: 'Group {name} was reactivated.',
+  groupInactive: '(inactive)', groupState: 'State',
   roles: Object.assign(TEXT.en.roles || {}, { administrator: 'Administrator', knowledge_editor: 'Knowledge editor' }),
 });
 
@@ -1983,14 +1997,20 @@ async function teamPage(who, notice) {
   let users, agents, groups, routing;
   try {
     [users, agents, groups, routing] = await Promise.all([api('GET', '/v1/users'), api('GET', '/v1/agents?include_inactive=true'),
-      api('GET', '/v1/groups'), api('GET', '/v1/routing-rules')]);
+      api('GET', '/v1/groups?include_inactive=true'), api('GET', '/v1/routing-rules')]);
   } catch (error) { show(el('h1', { text: t('team') }), errorBox(error)); return; }
-  const groupNames = Object.fromEntries((groups.groups || []).map((group) => [group.id, group.name]));
+  const allGroups = groups.groups || [];
+  // New members, rules and memberships go to active groups only.
+  const activeGroups = allGroups.filter((group) => group.active);
+  const groupNames = Object.fromEntries(allGroups.map((group) => [group.id, group.name]));
+  const agentsById = Object.fromEntries((agents.agents || []).map((agent) => [agent.id, agent]));
   const agentGroups = {};
   for (const agent of agents.agents || []) agentGroups[agent.id] = (agent.group_ids || []).map((id) => groupNames[id] || id);
   const status = el('div', { id: 'team-status', role: 'status' });
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
   const change = changer(status, who);
+  // The form changing one member, drawn here when the member's "Alterar" is pressed.
+  const editSlot = el('section', { id: 'member-edit', 'aria-labelledby': 'edit-title' });
   const stateText = (user) => t({ active: 'accessActive', invited: 'accessInvited', disabled: 'accessDisabled' }[user.status] || 'accessNone');
   const shown = (users.users || []).filter((user) => who === 'todos' || (who === 'clientes') !== STAFF_ROLES.includes(user.role))
     .sort((a, b) => (a.display_name || a.email).localeCompare(b.display_name || b.email, 'pt-BR'));
@@ -1999,6 +2019,14 @@ async function teamPage(who, notice) {
     const name = user.display_name || user.email;
     // Not one's own sign-in (the gateway refuses it too: it would lock the administrator out).
     const own = !!me.user && user.id === me.user.id;
+    if (STAFF_ROLES.includes(user.role)) {
+      actions.append(el('button', { type: 'button', class: 'link edit-member', 'aria-label': tf('editMemberOf', { name }), text: t('editMember'),
+        onclick: () => {
+          editSlot.replaceChildren(el('h2', { id: 'edit-title', text: tf('editTitle', { name }) }),
+            memberEditForm(user, agentsById[user.agent_id], agents.agents || [], own, status, who, () => editSlot.replaceChildren()));
+          editSlot.querySelector('input').focus();
+        } }), ' ');
+    }
     if (!own) {
       const blocking = user.status !== 'disabled';
       actions.append(el('button', { type: 'button', class: 'link toggle-access', 'aria-label': `${t(blocking ? 'block' : 'unblock')} ${name}`,
@@ -2009,16 +2037,17 @@ async function teamPage(who, notice) {
     return el('tr', { 'data-user': user.id, 'data-email': user.email },
       el('td', { text: own ? `${name} ${t('youMarker')}` : name }), el('td', { text: user.email }),
       el('td', { text: roleName(user.role) }), el('td', { class: 'groups', text: (agentGroups[user.agent_id] || []).join(', ') }),
+      el('td', { class: 'chefe', text: ((agentsById[(agentsById[user.agent_id] || {}).chefe_agent_id] || {}).name) || '' }),
       el('td', { text: (user.access_level || 0) >= 2147483647 ? t('allLevels') : String(user.access_level || 0) }), el('td', { class: 'access', text: stateText(user) }), actions);
   });
   const filter = el('label', {}, t('showWho'), el('select', { id: 'team-filter', onchange: (event) => { location.hash = `#/equipe?quem=${event.target.value}`; } },
     [['equipe', 'whoTeam'], ['clientes', 'whoCustomers'], ['todos', 'whoEveryone']]
       .map(([value, text]) => el('option', { value, text: t(text), selected: value === who }))));
-  const table = rowsTable('team', [t('name'), t('email'), t('role'), t('groups'), t('accessLevel'), t('access'), t('actions')],
+  const table = rowsTable('team', [t('name'), t('email'), t('role'), t('groups'), t('chefeColumn'), t('accessLevel'), t('access'), t('actions')],
     rows, 'team-empty', t('noUsers'));
-  show(el('h1', { text: t('team') }), el('p', { class: 'muted', text: t('teamIntro') }), filter, status, table,
-    el('h2', { id: 'member-title', text: t('addMember') }), memberForm(groups.groups || [], status, who),
-    ...groupsSection(groups.groups || [], agents.agents || [], change), ...routingSection(routing.rules || [], groups.groups || [], groupNames, change));
+  show(el('h1', { text: t('team') }), el('p', { class: 'muted', text: t('teamIntro') }), filter, status, editSlot, table,
+    el('h2', { id: 'member-title', text: t('addMember') }), memberForm(activeGroups, status, who),
+    ...groupsSection(allGroups, agents.agents || [], change), ...routingSection(routing.rules || [], activeGroups, groupNames, change));
 }
 
 // Workflow's routing rules in their order, each deleted with a button, and a form adding one.
@@ -2056,6 +2085,9 @@ function routingSection(rules, groups, groupNames, change) {
     el('h3', { id: 'rule-title', text: t('newRule') }), form];
 }
 
+// Writes workflow's group with `changes` (name, active) over what it was; members stay.
+const putGroup = (group, changes) => api('POST', '/v1/groups', { group: Object.assign({ id: group.id, name: group.name, active: group.active }, changes) });
+
 // Puts an agent in workflow's group (`member`), or takes them out.
 const setMembership = (groupId, agentId, member) => api('POST', `/v1/groups/${encodeURIComponent(groupId)}/members`, { agent_id: agentId, member });
 
@@ -2085,12 +2117,25 @@ function groupsSection(groups, agents, change) {
       const name = agentNames[picker.value] || picker.value;
       change(() => setMembership(group.id, picker.value, true), tf('memberIncluded', { name, group: group.name }));
     });
-    return el('tr', { 'data-group': group.id }, el('th', { scope: 'row', text: group.name }),
+    const newName = el('input', { 'aria-label': tf('renameGroup', { group: group.name }), class: 'group-rename', value: group.name,
+      required: true, maxlength: 120, autocomplete: 'off' });
+    const rename = el('form', { class: 'row rename-group' }, newName, el('button', { type: 'submit', class: 'secondary', text: t('rename') }));
+    rename.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const name = newName.value.trim();
+      if (!name || name === group.name) return;
+      change(() => putGroup(group, { name }), tf('groupRenamed', { name }));
+    });
+    const toggle = el('button', { type: 'button', class: 'link toggle-group', text: t(group.active ? 'deactivateGroup' : 'reactivateGroup'),
+      'aria-label': tf(group.active ? 'deactivateGroupOf' : 'reactivateGroupOf', { group: group.name }),
+      onclick: () => change(() => putGroup(group, { active: !group.active }), tf(group.active ? 'groupDeactivated' : 'groupReactivated', { name: group.name })) });
+    return el('tr', { 'data-group': group.id, class: group.active ? null : 'inactive' },
+      el('th', { scope: 'row', text: group.active ? group.name : `${group.name} ${t('groupInactive')}` }),
       el('td', {}, members.length ? el('ul', { class: 'members' }, members) : el('span', { class: 'muted', text: t('noMembers') })),
-      el('td', {}, candidates.length ? include : null));
+      el('td', {}, candidates.length && group.active ? include : null), el('td', {}, rename, toggle));
   });
   const table = el('table', { id: 'groups' }, el('thead', {}, el('tr', {},
-    [t('group'), t('members'), t('include')].map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows));
+    [t('group'), t('members'), t('include'), t('actions')].map((h) => el('th', { scope: 'col', text: h })))), el('tbody', {}, rows));
   const create = el('form', { id: 'group-form', 'aria-labelledby': 'group-title' },
     el('label', {}, t('groupName'), el('input', { name: 'name', id: 'group-name', required: true, maxlength: 120, autocomplete: 'off' })),
     el('button', { type: 'submit', id: 'group-submit', text: t('createGroup') }));
@@ -2157,6 +2202,55 @@ function memberForm(groups, status, who) {
     }
     teamPage(who, tf('memberAdded', { name }));
   }
+  return form;
+}
+
+// The form changing a member of the team: name, role and access level on the sign-in (gateway),
+// then, for whoever has an agent record in workflow or now works tickets, that record: name,
+// level, chefe and whether they are one. A failure after the sign-in changed is shown, and
+// saving again writes both again (each write replaces the whole record, so repeating is safe).
+// The name starts as the agent's (the one tickets show) and is saved on both.
+function memberEditForm(user, agent, agents, own, status, who, close) {
+  const chefes = agents.filter((other) => other.is_chefe && other.active && other.id !== user.agent_id);
+  const level = (user.access_level || 0) >= 2147483647 ? 2147483647 : (user.access_level || 0);
+  const form = el('form', { id: 'member-edit-form', 'aria-labelledby': 'edit-title', 'data-user': user.id },
+    el('label', {}, t('name'), el('input', { name: 'display_name', id: 'edit-name', required: true, maxlength: 200,
+      value: (agent && agent.name) || user.display_name || '', autocomplete: 'off' })),
+    el('label', {}, t('role'), el('select', { name: 'role', id: 'edit-role', disabled: own && user.role === 'administrator' },
+      STAFF_ROLES.map((role) => el('option', { value: role, text: roleName(role), selected: role === user.role })))),
+    el('label', {}, t('accessLevel'), el('input', { type: 'number', name: 'access_level', id: 'edit-level', min: 0, max: 2147483647, value: level,
+      required: true, 'aria-describedby': 'edit-level-hint' })),
+    el('p', { class: 'muted', id: 'edit-level-hint', text: t('accessLevelHint') }),
+    el('label', {}, t('chefeOf'), el('select', { name: 'chefe', id: 'edit-chefe' },
+      [el('option', { value: '', text: t('noChefe') })].concat(chefes.map((chefe) =>
+        el('option', { value: chefe.id, text: chefe.name || chefe.id, selected: !!agent && agent.chefe_agent_id === chefe.id }))))),
+    el('div', { class: 'row' }, el('button', { type: 'submit', id: 'edit-submit', text: t('save') }),
+      el('button', { type: 'button', class: 'secondary', text: t('cancelEdit'), onclick: close })));
+  // An agent id chosen once, so a retried save writes the same agent record.
+  const agentId = user.agent_id || 'A-' + newId().slice(0, 16);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const fields = form.elements;
+    const name = fields.display_name.value.trim(), role = fields.role.value, accessLevel = Number(fields.access_level.value);
+    const works = AGENT_ROLES.includes(role);
+    try {
+      await api('POST', `/v1/users/${encodeURIComponent(user.id)}`, { display_name: name, role, access_level: accessLevel,
+        agent_id: works && !user.agent_id ? agentId : undefined });
+    } catch (error) { status.replaceChildren(errorBox(error)); return; }
+    try {
+      if (agent || works) {
+        const record = Object.assign({ id: agentId, email: user.email }, agent || {}, { active: agent ? !!agent.active : true,
+          name, max_access_level: accessLevel, is_chefe: role === 'chefe', chefe_agent_id: fields.chefe.value });
+        // Read-only parts of workflow's answer are not written back.
+        delete record.group_ids; delete record.permissions; delete record.transfer_destinations;
+        await api('POST', '/v1/agents', { agent: record });
+      }
+    } catch (error) {
+      status.replaceChildren(el('p', { class: 'error', role: 'alert', text: tf('agentChangeFailed', { name }) }), errorBox(error));
+      return;
+    }
+    teamPage(who, tf('memberChanged', { name }));
+  });
   return form;
 }
 

@@ -79,7 +79,10 @@ extension WorkflowAPI {
                     throw RPCError(.invalidArgument, "regra sem grupo / rule without a group", violations: [
                         FieldViolation(field: "rule.group_id", reason: "required", pt: "Informe o grupo.", en: "Give the group.")])
                 }
-                _ = try StaffDirectory.group(tx, rule.groupID)
+                guard try StaffDirectory.group(tx, rule.groupID).active else {
+                    throw RPCError(.invalidArgument, "grupo desativado / inactive group", violations: [
+                        FieldViolation(field: "rule.group_id", reason: "inactive", pt: "O grupo está desativado.", en: "The group is inactive.")])
+                }
                 if rule.id.isEmpty { rule.id = UUID().uuidString }
                 try tx.execute("DELETE FROM routing_rules WHERE id = ?", [.text(rule.id)])
                 try tx.execute("""

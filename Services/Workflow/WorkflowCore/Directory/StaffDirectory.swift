@@ -91,6 +91,18 @@ public enum StaffDirectory {
             throw RPCError(.invalidArgument, "grupo inválido / invalid group", violations: [
                 FieldViolation(field: "group", reason: "required", pt: "Informe id e nome.", en: "Give the id and the name.")])
         }
+        if !group.active {
+            // New tickets would be routed to a group nobody works: the rules change first.
+            let positions = try tx.query("SELECT position FROM routing_rules WHERE group_id = ? ORDER BY position", [.text(group.id)])
+                .map { String($0.i("position")) }
+            if !positions.isEmpty {
+                let list = positions.joined(separator: ", ")
+                throw RPCError(.failedPrecondition, "as regras de roteamento \(list) mandam ocorrências para este grupo; mude-as antes de desativá-lo / routing rules \(list) send tickets to this group; change them before deactivating it",
+                               violations: [FieldViolation(field: "group.active", reason: "routed_to",
+                                                           pt: "Regras de roteamento na ordem \(list) usam este grupo.",
+                                                           en: "Routing rules at position \(list) use this group.")])
+            }
+        }
         let updated = try tx.execute("UPDATE staff_groups SET name = ?, active = ?, updated_at = ? WHERE id = ?",
                                      [.text(group.name), SQLValue(group.active), .integer(at), .text(group.id)])
         if updated == 0 {

@@ -50,6 +50,39 @@ struct DirectoryAndIntakeTests {
                                 as: WorkflowHarness.customer("c", organization: "org-1"))?.code == .permissionDenied)
     }
 
+    @Test("a group a routing rule sends tickets to is not deactivated, and no rule sends tickets to an inactive group", arguments: TestEngines.all)
+    func inactiveGroupsGetNoTickets(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        let admin = WorkflowHarness.admin()
+        var put = WorkflowV1.PutGroupRequest()
+        put.group = WorkflowV1.Group()
+        put.group?.id = "n2"
+        put.group?.name = "Nível 2"
+        put.group?.active = false
+        // Rule "premium" (position 1) routes to n2: refused, naming it; n2 stays active.
+        let refused = harness.failure(WorkflowV1.Workflow.putGroup, put, as: admin)
+        #expect(refused?.code == .failedPrecondition && refused?.violations.map(\.field) == ["group.active"])
+        #expect(refused?.message.contains("1") == true, "\(String(describing: refused?.message))")
+        #expect(try harness.call(WorkflowV1.Workflow.listGroups, WorkflowV1.ListGroupsRequest(), as: admin).groups.map(\.id).contains("n2"))
+        // Without the rule it is deactivated, renamed in the same write, and kept its members.
+        var delete = WorkflowV1.DeleteRoutingRuleRequest()
+        delete.ruleID = "premium"
+        _ = try harness.call(WorkflowV1.Workflow.deleteRoutingRule, delete, as: admin)
+        put.group?.name = "Nível 2 (antigo)"
+        let inactive = try harness.call(WorkflowV1.Workflow.putGroup, put, as: admin)
+        #expect(!inactive.active && inactive.name == "Nível 2 (antigo)" && inactive.agentIDs == ["carla"])
+        #expect(!(try harness.call(WorkflowV1.Workflow.listGroups, WorkflowV1.ListGroupsRequest(), as: admin).groups.map(\.id).contains("n2")))
+        var rule = WorkflowV1.PutRoutingRuleRequest()
+        rule.rule = WorkflowV1.RoutingRule()
+        rule.rule?.position = 5
+        rule.rule?.groupID = "n2"
+        let toInactive = harness.failure(WorkflowV1.Workflow.putRoutingRule, rule, as: admin)
+        #expect(toInactive?.code == .invalidArgument && toInactive?.violations.map(\.field) == ["rule.group_id"])
+        let rules = try harness.call(WorkflowV1.Workflow.listRoutingRules, WorkflowV1.ListRoutingRulesRequest(), as: admin).rules
+        #expect(rules.map(\.id) == ["default"])
+    }
+
     @Test("TicketOpened creates the ticket, routed by plan to a group's queue, once even when redelivered; GetTicketHolder answers", arguments: TestEngines.all)
     func openedAndRouted(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine)

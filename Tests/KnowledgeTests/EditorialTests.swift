@@ -65,6 +65,13 @@ struct EditorialTests {
         #expect(try kb.listFaq(faq, caller: Fixtures.customer).forum.count == 1)
     }
 
+    @Test("an e-mail address, a phone and this system's ticket codes are replaced whole, even when they contain the customer's names")
+    func anonymizerReplacesWholeIdentifiers() {
+        let text = Anonymizer.anonymize("Fale com maria@acme.com.br ou (11) 98765-4321 sobre a 2026-000123 da Acme; Maria confirmou.",
+                                        names: ["Acme", "Maria Souza"], codes: [])
+        #expect(text == "Fale com [e-mail] ou [telefone] sobre a [chamado] da [cliente]; [cliente] confirmou.", "\(text)")
+    }
+
     @Test("reviewed forum entries are found by search and suggestions, anonymised, and never before review",
           arguments: TestEngines.all)
     func forumInSearch(engine: DatabaseEngine) throws {

@@ -127,6 +127,7 @@ class ApiError extends Error {
     const error = (body && body.error) || {};
     super((lang === 'en' ? error.message_en : error.message) || String(status));
     this.status = status;
+    this.code = error.code || '';
     this.details = error.details || [];
   }
 }

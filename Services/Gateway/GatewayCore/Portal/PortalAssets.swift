@@ -560,6 +560,7 @@ async function panelPage() {
 <script src="/assets/account.js" defer></script>
 <script src="/assets/team.js" defer></script>
 <script src="/assets/integrations.js" defer></script>
+<script src="/assets/knowledge.js" defer></script>
 </head>
 <body>
 <header class="top">
@@ -644,6 +645,312 @@ async function integrationsPage(notice, secret) {
 
 addPage({ path: '/integracoes', visible: isAdministrator, nav: { id: 'nav-integrations', text: 'integrations' }, render: () => integrationsPage() });
 """#),
+        "knowledge.js": ("text/javascript; charset=utf-8", #"""
+'use strict';
+// The knowledge base (#/base): everyone signed in searches it and reads what they may (customers
+// the public, published articles and the reviewed forum; the team internal articles too), and says
+// whether an article helped. Editors (knowledge editors and administrators: the `knowledge.write`
+// permission) also list drafts and archived articles, write and edit articles (each edit a new
+// version, a stale one refused) and work the editors' queue: FAQ requests from tickets and answers
+// marked publishable, approved (anonymised by the service) or rejected with a reason.
+// Loaded after portal.js and built from its helpers (el, api, show, t, tf, errorBox, when, label,
+// CATEGORIES, isCustomer, rowsTable); its link and paths are added with addPage.
+
+Object.assign(TEXT['pt-BR'], {
+  kbTitle: 'Base de conhecimento', kbIntro: 'Perguntas frequentes, dicas e artigos. Procure antes de abrir uma ocorrência: a resposta pode já estar aqui.',
+  kbSearchLabel: 'Procurar na base', kbSearchButton: 'Procurar', kbAnyCategory: '(todas as categorias)', kbResults: 'Resultados para “{q}”',
+  kbCorrected: 'Procurado também como: {words}', kbNoResults: 'Nada encontrado. Tente outras palavras ou abra uma ocorrência.',
+  kbLatest: 'Publicados', kbNoArticles: 'Nenhum artigo neste filtro.', kbStateFilter: 'Situação', kbForumAnswer: 'Pergunta respondida',
+  kbKinds: 'Tipo', kbKindFAQ: 'Pergunta frequente', kbKindTIP: 'Dica', kbKindARTICLE: 'Artigo',
+  kbStateDRAFT: 'Rascunho', kbStatePUBLISHED: 'Publicado', kbStateARCHIVED: 'Arquivado',
+  kbPublic: 'Público (clientes e equipe)', kbInternal: 'Interno (só a equipe)', kbVisibility: 'Visibilidade',
+  kbNewArticle: 'Novo artigo', kbEdit: 'Editar', kbBack: 'Voltar à base', kbUpdated: 'Atualizado em {when} por {who}', kbVersion: 'Versão {version}',
+  kbHelped: 'Este artigo ajudou?', kbYes: 'Sim', kbNo: 'Não', kbVoted: 'Obrigado! {helpful} acharam útil, {unhelpful} não.',
+  kbArticleTitle: 'Título', kbBody: 'Texto (Markdown: **negrito**, *itálico*, listas com -, `código`, [link](https://…))',
+  kbTags: 'Etiquetas (separadas por vírgulas)', kbSave: 'Salvar artigo', kbSaved: 'Artigo salvo (versão {version}).', kbCreated: 'Artigo criado.',
+  kbStale: 'Outra pessoa salvou este artigo enquanto você editava. Abra-o de novo para ver a versão atual.',
+  kbVersions: 'Versões anteriores', kbVersionBy: 'Versão {version} · {when} · {who}',
+  kbQueue: 'Fila dos editores', kbQueueCount: 'Fila dos editores ({count})', kbQueueIntro: 'Pedidos de FAQ feitos a partir de ocorrências e respostas marcadas como publicáveis. Ao aprovar, a organização, o contato, o código da ocorrência, e-mails, telefones e CPF/CNPJ são retirados do texto.',
+  kbQueueEmpty: 'Nada pendente na fila.', kbFaqRequest: 'Pedido de FAQ', kbPublishable: 'Resposta publicável', kbRequestedBy: 'Pedido por {who} em {when}',
+  kbQuestion: 'Pergunta', kbAnswer: 'Resposta', kbPublishNow: 'Publicar já (senão fica como rascunho)', kbApprove: 'Aprovar', kbReject: 'Recusar',
+  kbRejectReason: 'Motivo da recusa', kbApproved: 'Aprovado: {what}.', kbRejected: 'Recusado.', kbBecameArticle: 'virou o artigo “{title}”',
+  kbBecameForum: 'entrou nas perguntas respondidas', kbFromTicket: 'Ocorrência {code}',
+});
+Object.assign(TEXT.en, {
+  kbTitle: 'Knowledge base', kbIntro: 'Frequent questions, tips and articles. Search before opening a ticket: the answer may be here already.',
+  kbSearchLabel: 'Search the knowledge base', kbSearchButton: 'Search', kbAnyCategory: '(every category)', kbResults: 'Results for “{q}”',
+  kbCorrected: 'Also searched as: {words}', kbNoResults: 'Nothing found. Try other words or open a ticket.',
+  kbLatest: 'Published', kbNoArticles: 'No articles in this filter.', kbStateFilter: 'State', kbForumAnswer: 'Answered question',
+  kbKinds: 'Kind', kbKindFAQ: 'Frequent question', kbKindTIP: 'Tip', kbKindARTICLE: 'Article',
+  kbStateDRAFT: 'Draft', kbStatePUBLISHED: 'Published', kbStateARCHIVED: 'Archived',
+  kbPublic: 'Public (customers and team)', kbInternal: 'Internal (team only)', kbVisibility: 'Visibility',
+  kbNewArticle: 'New article', kbEdit: 'Edit', kbBack: 'Back to the knowledge base', kbUpdated: 'Updated on {when} by {who}', kbVersion: 'Version {version}',
+  kbHelped: 'Did this article help?', kbYes: 'Yes', kbNo: 'No', kbVoted: 'Thank you! {helpful} found it useful, {unhelpful} did not.',
+  kbArticleTitle: 'Title', kbBody: 'Text (Markdown: **bold**, *italic*, lists with -, `code`, [link](https://…))',
+  kbTags: 'Tags (comma separated)', kbSave: 'Save article', kbSaved: 'Article saved (version {version}).', kbCreated: 'Article created.',
+  kbStale: 'Someone else saved this article while you were editing. Open it again to see the current version.',
+  kbVersions: 'Earlier versions', kbVersionBy: 'Version {version} · {when} · {who}',
+  kbQueue: 'Editors\' queue', kbQueueCount: 'Editors\' queue ({count})', kbQueueIntro: 'FAQ requests made from tickets and answers marked publishable. On approval the organization, contact, ticket code, e-mails, phone numbers and CPF/CNPJ are taken out of the text.',
+  kbQueueEmpty: 'Nothing pending.', kbFaqRequest: 'FAQ request', kbPublishable: 'Publishable answer', kbRequestedBy: 'Requested by {who} on {when}',
+  kbQuestion: 'Question', kbAnswer: 'Answer', kbPublishNow: 'Publish now (otherwise it stays a draft)', kbApprove: 'Approve', kbReject: 'Reject',
+  kbRejectReason: 'Reason for rejecting', kbApproved: 'Approved: {what}.', kbRejected: 'Rejected.', kbBecameArticle: 'it became the article “{title}”',
+  kbBecameForum: 'it joined the answered questions', kbFromTicket: 'Ticket {code}',
+});
+
+const KB_KINDS = ['FAQ', 'TIP', 'ARTICLE'];
+const KB_STATES = ['PUBLISHED', 'DRAFT', 'ARCHIVED'];
+// Who writes the knowledge base: the permission the gateway gives knowledge editors and administrators.
+const kbCanEdit = () => !isCustomer() && !!me && !!me.principal &&
+  (!!me.principal.administrator || (me.principal.permissions || []).includes('knowledge.write'));
+const kbKindName = (kind) => t('kbKind' + (KB_KINDS.includes(kind) ? kind : 'ARTICLE'));
+const kbArticleHref = (id) => '#/base/artigo/' + encodeURIComponent(id);
+// What the article page says once it is drawn after a save (the save navigates to it).
+let kbPendingNotice = '';
+
+// The service's rendered Markdown, rebuilt node by node from an inert parse: only the elements
+// its renderer writes are kept (others give up their text), links only to http(s), every text
+// through a text node. The page never assigns HTML.
+const KB_TAGS = new Set(['P', 'BR', 'H2', 'H3', 'H4', 'H5', 'H6', 'UL', 'OL', 'LI', 'PRE', 'CODE', 'STRONG', 'EM', 'A']);
+function kbRendered(html) {
+  const parsed = new DOMParser().parseFromString(`<body>${html || ''}</body>`, 'text/html');
+  const copy = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) return document.createTextNode(node.textContent);
+    if (node.nodeType !== Node.ELEMENT_NODE) return null;
+    const children = Array.from(node.childNodes, copy).filter(Boolean);
+    if (!KB_TAGS.has(node.tagName)) return children.length ? el('span', {}, children) : null;
+    if (node.tagName === 'A') {
+      const href = node.getAttribute('href') || '';
+      if (!/^https?:\/\//i.test(href)) return el('span', {}, children);
+      return el('a', { href, rel: 'nofollow noopener', target: '_blank' }, children);
+    }
+    return el(node.tagName.toLowerCase(), {}, children);
+  };
+  return el('div', { class: 'kb-body' }, Array.from(parsed.body.childNodes, copy).filter(Boolean));
+}
+
+// #/base?q=…&categoria=…&situacao=…: the search form, then the hits for a query or the list of
+// articles (published; editors choose the state).
+async function kbHome(params) {
+  const query = (params.get('q') || '').trim(), category = params.get('categoria') || '', state = params.get('situacao') || 'PUBLISHED';
+  show(el('p', { text: t('loading') }));
+  const filters = (category ? `&category=${encodeURIComponent(category)}` : '');
+  let found, queue;
+  try {
+    found = query ? await api('GET', `/v1/knowledge/search?limit=20&q=${encodeURIComponent(query)}${filters}`)
+      : await api('GET', `/v1/knowledge/articles?limit=50${filters}&state=${encodeURIComponent(kbCanEdit() ? state : 'PUBLISHED')}`);
+    queue = kbCanEdit() ? await api('GET', '/v1/knowledge/queue?limit=100').catch(() => null) : null;
+  } catch (error) { show(el('h1', { text: t('kbTitle') }), errorBox(error)); return; }
+  const go = (changes) => {
+    const next = new URLSearchParams(params);
+    for (const [key, value] of Object.entries(changes)) { if (value) next.set(key, value); else next.delete(key); }
+    location.hash = '#/base' + (next.toString() ? '?' + next.toString() : '');
+  };
+  const form = el('form', { id: 'kb-search', role: 'search', class: 'row' },
+    el('label', {}, t('kbSearchLabel'), el('input', { type: 'search', name: 'q', id: 'kb-query', value: query, maxlength: 500, autocomplete: 'off' })),
+    el('label', {}, t('category'), el('select', { name: 'categoria', id: 'kb-category' },
+      [el('option', { value: '', text: t('kbAnyCategory') })].concat(Object.keys(CATEGORIES).map((key) =>
+        el('option', { value: key, text: label(CATEGORIES, key), selected: key === category }))))),
+    el('button', { type: 'submit', id: 'kb-submit', text: t('kbSearchButton') }));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    go({ q: form.elements.q.value.trim(), categoria: form.elements.categoria.value });
+  });
+  const tools = kbCanEdit() ? el('p', { class: 'row' },
+    el('a', { href: '#/base/novo', id: 'kb-new', class: 'button', text: t('kbNewArticle') }),
+    el('a', { href: '#/base/fila', id: 'kb-queue-link', text: tf('kbQueueCount', { count: ((queue && queue.items) || []).length }) })) : null;
+  let listing;
+  if (query) {
+    const hits = found.hits || [];
+    listing = [el('h2', { text: tf('kbResults', { q: query }) }),
+      (found.corrections || []).length ? el('p', { class: 'muted', id: 'kb-corrections', text: tf('kbCorrected', { words: found.corrections.join(', ') }) }) : null,
+      hits.length ? el('ul', { id: 'kb-hits', class: 'kb-list' }, hits.map(kbHitItem)) : el('p', { class: 'muted', id: 'kb-none', text: t('kbNoResults') })];
+  } else {
+    const stateFilter = kbCanEdit() ? el('label', {}, t('kbStateFilter'), el('select', { id: 'kb-state', onchange: (event) => go({ situacao: event.target.value }) },
+      KB_STATES.map((key) => el('option', { value: key, text: t('kbState' + key), selected: key === state })))) : null;
+    const articles = found.articles || [];
+    listing = [el('h2', { text: kbCanEdit() ? t('kbState' + state) : t('kbLatest') }), stateFilter,
+      articles.length ? el('ul', { id: 'kb-articles', class: 'kb-list' }, articles.map((article) => el('li', { 'data-article': article.id },
+        el('a', { href: kbArticleHref(article.id), text: article.title }), ' ',
+        el('span', { class: 'badge', text: kbKindName(article.kind) }),
+        article.visibility === 'VISIBILITY_AGENTS_ONLY' ? el('span', { class: 'badge internal', text: t('kbInternal') }) : null,
+        el('span', { class: 'muted', text: ` ${[article.product, article.module].filter(Boolean).join(' / ')} · ${when(article.updated_at_ms)}` }))))
+        : el('p', { class: 'muted', id: 'kb-empty', text: t('kbNoArticles') })];
+  }
+  show(el('h1', { text: t('kbTitle') }), el('p', { class: 'muted', text: t('kbIntro') }), tools, form, ...listing);
+}
+
+// One search hit: an article (opened on its page) or an answered question from the forum (its
+// answer unfolded in place).
+function kbHitItem(hit) {
+  if (hit.forum_entry) {
+    const answer = el('p', { class: 'forum-answer', hidden: true });
+    return el('li', { 'data-forum': hit.id },
+      el('button', { type: 'button', class: 'link', 'aria-expanded': 'false', text: hit.title, onclick: async (event) => {
+        const entry = await api('GET', `/v1/knowledge/forum/${encodeURIComponent(hit.id)}`).catch(() => null);
+        answer.textContent = (entry && entry.answer) || hit.snippet || '';
+        answer.hidden = !answer.hidden;
+        event.target.setAttribute('aria-expanded', String(!answer.hidden));
+      } }), ' ', el('span', { class: 'badge', text: t('kbForumAnswer') }), answer);
+  }
+  return el('li', { 'data-article': hit.id }, el('a', { href: kbArticleHref(hit.id), text: hit.title }), ' ',
+    el('span', { class: 'badge', text: kbKindName(hit.kind) }), el('p', { class: 'muted', text: hit.snippet || '' }));
+}
+
+// #/base/artigo/<id>: the article, its vote, and for the team its earlier versions.
+async function kbArticlePage(id) {
+  const notice = kbPendingNotice;
+  kbPendingNotice = '';
+  show(el('p', { text: t('loading') }));
+  let article;
+  try { article = await api('GET', `/v1/knowledge/articles/${encodeURIComponent(id)}`); } catch (error) {
+    show(el('p', {}, el('a', { href: '#/base', text: t('kbBack') })), errorBox(error));
+    return;
+  }
+  const voteStatus = el('p', { id: 'kb-vote-status', role: 'status' });
+  const vote = (helpful) => async () => {
+    try {
+      const counts = await api('POST', `/v1/knowledge/articles/${encodeURIComponent(id)}/votes`, { helpful });
+      voteStatus.textContent = tf('kbVoted', { helpful: counts.helpful_votes || 0, unhelpful: counts.unhelpful_votes || 0 });
+    } catch (error) { voteStatus.replaceChildren(errorBox(error)); }
+  };
+  const facts = [kbKindName(article.kind), [article.product, article.module].filter(Boolean).join(' / '),
+    CATEGORIES[article.category] ? label(CATEGORIES, article.category) : article.category].filter(Boolean).join(' · ');
+  const staffFacts = isCustomer() ? null : el('p', { class: 'muted', id: 'kb-staff-facts' },
+    `${t('kbState' + (KB_STATES.includes(article.state) ? article.state : 'PUBLISHED'))} · `,
+    `${t(article.visibility === 'VISIBILITY_AGENTS_ONLY' ? 'kbInternal' : 'kbPublic')} · ${tf('kbVersion', { version: article.version || 1 })}`);
+  const versions = isCustomer() ? null : el('details', { id: 'kb-versions', ontoggle: async (event) => {
+    if (!event.target.open || event.target.dataset.loaded) return;
+    event.target.dataset.loaded = '1';
+    const list = await api('GET', `/v1/knowledge/articles/${encodeURIComponent(id)}/versions`).catch(() => ({}));
+    event.target.append(el('ul', {}, (list.versions || []).map((version) => el('li', {},
+      el('strong', { text: tf('kbVersionBy', { version: version.version, when: when(version.edited_at_ms || version.created_at_ms), who: version.editor_name || version.editor_id || '' }) }),
+      el('pre', { text: version.body_markdown || '' })))));
+  } }, el('summary', { text: t('kbVersions') }));
+  show(el('p', {}, el('a', { href: '#/base', text: t('kbBack') })),
+    notice ? el('p', { class: 'ok', role: 'status', text: notice }) : null,
+    el('article', { id: 'kb-article', 'data-article': article.id },
+      el('h1', { text: article.title }), el('p', { class: 'muted', text: facts }), staffFacts,
+      kbRendered(article.body_html),
+      (article.tags || []).length ? el('p', { class: 'muted', text: '# ' + article.tags.join(' · ') }) : null,
+      el('p', { class: 'muted', text: tf('kbUpdated', { when: when(article.updated_at_ms || article.created_at_ms), who: article.editor_name || article.author_name || '' }) })),
+    el('div', { class: 'row', role: 'group', 'aria-label': t('kbHelped') }, el('span', { text: t('kbHelped') }),
+      el('button', { type: 'button', id: 'kb-yes', class: 'secondary', text: t('kbYes'), onclick: vote(true) }),
+      el('button', { type: 'button', id: 'kb-no', class: 'secondary', text: t('kbNo'), onclick: vote(false) })), voteStatus,
+    kbCanEdit() ? el('p', {}, el('a', { href: '#/base/editar/' + encodeURIComponent(article.id), id: 'kb-edit', class: 'button', text: t('kbEdit') })) : null,
+    versions);
+}
+
+// #/base/novo and #/base/editar/<id>: the article's form. An edit sends the version it started
+// from; the service refuses it when someone saved in between, and nothing is overwritten.
+async function kbEditorPage(id) {
+  let article = { kind: 'FAQ', visibility: 'VISIBILITY_CUSTOMERS', state: 'DRAFT', tags: [] };
+  if (id) {
+    try { article = await api('GET', `/v1/knowledge/articles/${encodeURIComponent(id)}`); } catch (error) { show(errorBox(error)); return; }
+  }
+  const status = el('div', { id: 'kb-form-status', role: 'status' });
+  const choice = (name, keys, current, text) => el('select', { name, id: `kb-${name}` },
+    keys.map((key) => el('option', { value: key, text: text(key), selected: key === current })));
+  const input = (name, labelKey, value, extra) => el('label', {}, t(labelKey),
+    el('input', Object.assign({ name, id: `kb-${name}`, value: value || '', autocomplete: 'off' }, extra || {})));
+  const form = el('form', { id: 'kb-form', 'aria-labelledby': 'kb-form-title' },
+    el('label', {}, t('kbKinds'), choice('kind', KB_KINDS, article.kind, kbKindName)),
+    input('title', 'kbArticleTitle', article.title, { required: true, maxlength: 200 }),
+    el('label', {}, t('kbBody'), el('textarea', { name: 'body_markdown', id: 'kb-body', rows: 14, required: true, text: article.body_markdown || '' })),
+    el('div', { class: 'row' }, input('product', 'product', article.product, { maxlength: 120 }), input('module', 'module', article.module, { maxlength: 120 })),
+    // The ticket form's category keys (its FAQ asks by them); a category written otherwise (an
+    // import) is kept as it is.
+    el('label', {}, t('category'), el('select', { name: 'category', id: 'kb-category-field' },
+      [el('option', { value: '', text: t('kbAnyCategory') })].concat(Object.keys(CATEGORIES).map((key) =>
+        el('option', { value: key, text: label(CATEGORIES, key), selected: key === article.category })),
+      article.category && !CATEGORIES[article.category] ? [el('option', { value: article.category, text: article.category, selected: true })] : []))),
+    input('tags', 'kbTags', (article.tags || []).join(', ')),
+    el('label', {}, t('kbVisibility'), choice('visibility', ['VISIBILITY_CUSTOMERS', 'VISIBILITY_AGENTS_ONLY'], article.visibility,
+      (key) => t(key === 'VISIBILITY_AGENTS_ONLY' ? 'kbInternal' : 'kbPublic'))),
+    el('label', {}, t('kbStateFilter'), choice('state', ['DRAFT', 'PUBLISHED', 'ARCHIVED'], article.state, (key) => t('kbState' + key))),
+    el('button', { type: 'submit', id: 'kb-save', text: t('kbSave') }));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const fields = form.elements;
+    const body = {};
+    for (const name of ['kind', 'title', 'body_markdown', 'product', 'module', 'category', 'visibility', 'state']) body[name] = fields[name].value;
+    body.tags = fields.tags.value.split(',').map((tag) => tag.trim()).filter(Boolean);
+    try {
+      if (id) {
+        const saved = await api('POST', `/v1/knowledge/articles/${encodeURIComponent(id)}`, Object.assign({ expected_version: article.version || 0 }, body));
+        kbPendingNotice = tf('kbSaved', { version: saved.version });
+        location.hash = kbArticleHref(saved.id);
+      } else {
+        const created = await api('POST', '/v1/knowledge/articles', body, { idempotencyKey: newId() });
+        kbPendingNotice = t('kbCreated');
+        location.hash = kbArticleHref(created.id);
+      }
+    } catch (error) {
+      status.replaceChildren(error.code === 'FAILED_PRECONDITION' ? el('p', { class: 'error', role: 'alert', text: t('kbStale') }) : errorBox(error));
+    }
+  });
+  show(el('p', {}, el('a', { href: id ? kbArticleHref(id) : '#/base', text: t('kbBack') })),
+    el('h1', { id: 'kb-form-title', text: id ? `${t('kbEdit')}: ${article.title}` : t('kbNewArticle') }), status, form);
+}
+
+// #/base/fila: the pending items of the editors' queue, each approved (question and answer as
+// edited here) or rejected with a reason.
+async function kbQueuePage(notice) {
+  show(el('p', { text: t('loading') }));
+  let queue;
+  try { queue = await api('GET', '/v1/knowledge/queue?limit=100'); } catch (error) { show(el('h1', { text: t('kbQueue') }), errorBox(error)); return; }
+  const status = el('div', { id: 'kb-queue-status', role: 'status' });
+  if (notice) status.append(el('p', { class: 'ok', text: notice }));
+  const items = (queue.items || []).map((item) => {
+    const faq = item.kind === 'FAQ_REQUEST';
+    const approve = el('form', { class: 'kb-approve', 'aria-label': `${t('kbApprove')} ${item.question.slice(0, 60)}` },
+      el('label', {}, t('kbQuestion'), el('textarea', { name: 'question', rows: 3, text: item.question || '' })),
+      el('label', {}, t('kbAnswer'), el('textarea', { name: 'answer', rows: 6, text: item.answer || '' })),
+      faq ? el('label', { class: 'check' }, el('input', { type: 'checkbox', name: 'publish' }), t('kbPublishNow')) : null,
+      faq ? el('label', {}, t('kbVisibility'), el('select', { name: 'visibility' },
+        el('option', { value: 'VISIBILITY_CUSTOMERS', text: t('kbPublic') }), el('option', { value: 'VISIBILITY_AGENTS_ONLY', text: t('kbInternal') }))) : null,
+      el('button', { type: 'submit', class: 'kb-approve-button', text: t('kbApprove') }));
+    approve.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const fields = approve.elements;
+      const body = { question: fields.question.value, answer: fields.answer.value };
+      if (faq) Object.assign(body, { publish: fields.publish.checked, visibility: fields.visibility.value });
+      try {
+        const done = await api('POST', `/v1/knowledge/queue/${encodeURIComponent(item.id)}/approve`, body);
+        kbQueuePage(tf('kbApproved', { what: done.article ? tf('kbBecameArticle', { title: done.article.title }) : t('kbBecameForum') }));
+      } catch (error) { status.replaceChildren(errorBox(error)); }
+    });
+    const reject = el('form', { class: 'row kb-reject' },
+      el('label', {}, t('kbRejectReason'), el('input', { name: 'reason', required: true, maxlength: 500, autocomplete: 'off' })),
+      el('button', { type: 'submit', class: 'secondary', text: t('kbReject') }));
+    reject.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      try {
+        await api('POST', `/v1/knowledge/queue/${encodeURIComponent(item.id)}/reject`, { reason: reject.elements.reason.value });
+        kbQueuePage(t('kbRejected'));
+      } catch (error) { status.replaceChildren(errorBox(error)); }
+    });
+    return el('li', { class: 'entry', 'data-item': item.id },
+      el('p', {}, el('span', { class: 'badge', text: t(faq ? 'kbFaqRequest' : 'kbPublishable') }), ' ',
+        item.ticket_code ? el('a', { href: '#/t/' + encodeURIComponent(item.ticket_id), text: tf('kbFromTicket', { code: item.ticket_code }) }) : null, ' ',
+        el('span', { class: 'muted', text: `${[item.product, item.module].filter(Boolean).join(' / ')} · ${tf('kbRequestedBy', { who: item.requested_by_name || '', when: when(item.created_at_ms) })}` })),
+      approve, reject);
+  });
+  show(el('p', {}, el('a', { href: '#/base', text: t('kbBack') })), el('h1', { text: t('kbQueue') }), el('p', { class: 'muted', text: t('kbQueueIntro') }), status,
+    items.length ? el('ul', { id: 'kb-queue', class: 'kb-list' }, items) : el('p', { class: 'muted', id: 'kb-queue-empty', text: t('kbQueueEmpty') }));
+}
+
+addPage({
+  path: '/base', visible: () => !!me, nav: { id: 'nav-knowledge', text: 'kbTitle' },
+  render: (rest) => {
+    const [path, query] = rest.split('?');
+    if (path.startsWith('/artigo/')) return kbArticlePage(decodeURIComponent(path.slice('/artigo/'.length)));
+    if (path === '/novo' && kbCanEdit()) return kbEditorPage('');
+    if (path.startsWith('/editar/') && kbCanEdit()) return kbEditorPage(decodeURIComponent(path.slice('/editar/'.length)));
+    if (path === '/fila' && kbCanEdit()) return kbQueuePage();
+    return kbHome(new URLSearchParams(query || ''));
+  },
+});
+"""#),
         "portal.css": ("text/css; charset=utf-8", #"""
 :root { --fg: #1d2330; --muted: #5b6476; --line: #d9dee7; --accent: #0b5cad; --bg: #f6f7fa; --danger: #b3261e; --ok: #1e7a3c; }
 * { box-sizing: border-box; }
@@ -704,6 +1011,14 @@ td.actions { white-space: nowrap; }
 details > summary { cursor: pointer; font-weight: 600; }
 fieldset { border: 1px solid var(--line); border-radius: 6px; display: grid; gap: .6rem; }
 [hidden] { display: none !important; }
+a.button { display: inline-block; padding: .45rem 1rem; border-radius: 4px; background: var(--accent); color: #fff; text-decoration: none; }
+.kb-list { list-style: none; padding: 0; }
+.kb-list > li { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .6rem .8rem; margin: .5rem 0; }
+.kb-list > li p { margin: .2rem 0 0; }
+.kb-body { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .4rem 1rem; }
+.kb-body pre { background: #f0f2f6; padding: .6rem; overflow-x: auto; }
+.badge.internal { background: #fbe3e1; color: var(--danger); }
+label.check { display: flex; gap: .5rem; align-items: center; font-weight: 400; }
 """#),
         "portal.js": ("text/javascript; charset=utf-8", #"""
 // Ocorrências portal: plain JavaScript, no build step. Every value from the API reaches the page
@@ -835,6 +1150,7 @@ class ApiError extends Error {
     const error = (body && body.error) || {};
     super((lang === 'en' ? error.message_en : error.message) || String(status));
     this.status = status;
+    this.code = error.code || '';
     this.details = error.details || [];
   }
 }

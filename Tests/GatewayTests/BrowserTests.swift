@@ -36,6 +36,12 @@ struct BrowserTests {
         #expect(try waitFor {
             try deployment.gateway.request("GET", "/v1/deliveries?ticket_id=\(ticketID)", bearer: seeded.admin).text.contains("Sobre a nota fiscal")
         })
+        // The editors' queue got the FAQ request (with its note) and the answer marked publishable.
+        #expect(try waitFor {
+            let items = try deployment.gateway.request("GET", "/v1/knowledge/queue", bearer: seeded.admin).json["items"] as? [[String: Any]] ?? []
+            return Set(items.compactMap { $0["kind"] as? String }) == ["FAQ_REQUEST", "PUBLISHABLE_ANSWER"]
+                && items.contains { $0["note"] as? String == "Erro comum depois da troca de certificado." }
+        })
         // The small files travelled inside the open and the reply; only the reply's 300,000-byte
         // export (over the served inline size) was uploaded first. All byte-exact.
         let metrics = try deployment.gateway.request("GET", "/metrics", bearer: seeded.admin).text

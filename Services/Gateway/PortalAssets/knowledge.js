@@ -6,7 +6,7 @@
 // version, a stale one refused) and work the editors' queue: FAQ requests from tickets and answers
 // marked publishable, approved (anonymised by the service) or rejected with a reason.
 // Loaded after portal.js and built from its helpers (el, api, show, t, tf, errorBox, when, label,
-// CATEGORIES, isCustomer, rowsTable); its link and paths are added with addPage.
+// CATEGORIES, isCustomer, renderedMarkdown, unfolding, newId); its link and paths are added with addPage.
 
 Object.assign(TEXT['pt-BR'], {
   kbTitle: 'Base de conhecimento', kbIntro: 'Perguntas frequentes, dicas e artigos. Procure antes de abrir uma ocorrência: a resposta pode já estar aqui.',
@@ -58,27 +58,6 @@ const kbKindName = (kind) => t('kbKind' + (KB_KINDS.includes(kind) ? kind : 'ART
 const kbArticleHref = (id) => '#/base/artigo/' + encodeURIComponent(id);
 // What the article page says once it is drawn after a save (the save navigates to it).
 let kbPendingNotice = '';
-
-// The service's rendered Markdown, rebuilt node by node from an inert parse: only the elements
-// its renderer writes are kept (others give up their text), links only to http(s), every text
-// through a text node. The page never assigns HTML.
-const KB_TAGS = new Set(['P', 'BR', 'H2', 'H3', 'H4', 'H5', 'H6', 'UL', 'OL', 'LI', 'PRE', 'CODE', 'STRONG', 'EM', 'A']);
-function kbRendered(html) {
-  const parsed = new DOMParser().parseFromString(`<body>${html || ''}</body>`, 'text/html');
-  const copy = (node) => {
-    if (node.nodeType === Node.TEXT_NODE) return document.createTextNode(node.textContent);
-    if (node.nodeType !== Node.ELEMENT_NODE) return null;
-    const children = Array.from(node.childNodes, copy).filter(Boolean);
-    if (!KB_TAGS.has(node.tagName)) return children.length ? el('span', {}, children) : null;
-    if (node.tagName === 'A') {
-      const href = node.getAttribute('href') || '';
-      if (!/^https?:\/\//i.test(href)) return el('span', {}, children);
-      return el('a', { href, rel: 'nofollow noopener', target: '_blank' }, children);
-    }
-    return el(node.tagName.toLowerCase(), {}, children);
-  };
-  return el('div', { class: 'kb-body' }, Array.from(parsed.body.childNodes, copy).filter(Boolean));
-}
 
 // #/base?q=…&categoria=…&situacao=…: the search form, then the hits for a query or the list of
 // articles (published; editors choose the state).
@@ -135,14 +114,13 @@ async function kbHome(params) {
 // answer unfolded in place).
 function kbHitItem(hit) {
   if (hit.forum_entry) {
-    const answer = el('p', { class: 'forum-answer', hidden: true });
-    return el('li', { 'data-forum': hit.id },
-      el('button', { type: 'button', class: 'link', 'aria-expanded': 'false', text: hit.title, onclick: async (event) => {
-        const entry = await api('GET', `/v1/knowledge/forum/${encodeURIComponent(hit.id)}`).catch(() => null);
-        answer.textContent = (entry && entry.answer) || hit.snippet || '';
-        answer.hidden = !answer.hidden;
-        event.target.setAttribute('aria-expanded', String(!answer.hidden));
-      } }), ' ', el('span', { class: 'badge', text: t('kbForumAnswer') }), answer);
+    const item = unfolding(hit.title, async () => {
+      const entry = await api('GET', `/v1/knowledge/forum/${encodeURIComponent(hit.id)}`);
+      return el('p', { class: 'forum-answer', text: entry.answer || hit.snippet || '' });
+    });
+    item.dataset.forum = hit.id;
+    item.firstChild.after(' ', el('span', { class: 'badge', text: t('kbForumAnswer') }));
+    return item;
   }
   return el('li', { 'data-article': hit.id }, el('a', { href: kbArticleHref(hit.id), text: hit.title }), ' ',
     el('span', { class: 'badge', text: kbKindName(hit.kind) }), el('p', { class: 'muted', text: hit.snippet || '' }));
@@ -182,7 +160,7 @@ async function kbArticlePage(id) {
     notice ? el('p', { class: 'ok', role: 'status', text: notice }) : null,
     el('article', { id: 'kb-article', 'data-article': article.id },
       el('h1', { text: article.title }), el('p', { class: 'muted', text: facts }), staffFacts,
-      kbRendered(article.body_html),
+      renderedMarkdown(article.body_html),
       (article.tags || []).length ? el('p', { class: 'muted', text: '# ' + article.tags.join(' · ') }) : null,
       el('p', { class: 'muted', text: tf('kbUpdated', { when: when(article.updated_at_ms || article.created_at_ms), who: article.editor_name || article.author_name || '' }) })),
     el('div', { class: 'row', role: 'group', 'aria-label': t('kbHelped') }, el('span', { text: t('kbHelped') }),

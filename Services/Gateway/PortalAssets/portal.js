@@ -31,6 +31,12 @@ const TEXT = {
     remove: 'Remover', removeFile: 'Remover o arquivo', filesHint: 'Até {size} por arquivo; arquivos pequenos vão junto da mensagem, os maiores são enviados antes.',
     fileTooLarge: 'O arquivo {name} tem {size}; o limite é {limit}.', replyEmpty: 'Escreva a resposta ou anexe um arquivo.', sending: 'Enviando…',
     internalFile: 'interno (só a equipe vê)', discussionEmpty: 'Escreva o texto da entrada.',
+    markPublishable: 'Publicável no fórum', markPublishableOf: 'Marcar como publicável a entrada de {who}', publishableMark: 'publicável',
+    internalMark: 'interno',
+    requestFaq: 'Pedir FAQ aos editores', requestFaqHint: 'A pergunta e a solução desta ocorrência vão para a fila dos editores da base, que retiram os dados do cliente antes de publicar.',
+    requestFaqNote: 'Observação para os editores (opcional)', faqRequested: 'Pedido enviado à fila dos editores.', faqSolution: 'Solução a publicar',
+    entryKinds: { note: 'Nota', transfer: 'Repasse', possible_solution: 'Possível solução', customer_reply: 'Resposta do cliente', request_info: 'Pedido de informação',
+      solution: 'Solução', article: 'Artigo', voicemail: 'Recado de voz', customer: 'Mensagem do cliente' },
     technicalDetails: 'Detalhes técnicos (ajudam o suporte a resolver mais rápido)', technicalDetailsTitle: 'Detalhes técnicos', systemVersion: 'Versão do sistema', database: 'Banco de dados',
     environment: 'Ambiente', envLocal: 'Local', envThreeTier: 'Três camadas', envCloud: 'Nuvem', testEnvironmentAccess: 'Acesso ao ambiente de teste (se hospedado)',
     companyBranch: 'Coligada/filial', routine: 'Tela ou rotina (código)', exampleRecord: 'Registro de exemplo', previousVersion: 'Versão anterior (se começou após atualização)',
@@ -70,6 +76,12 @@ const TEXT = {
     remove: 'Remove', removeFile: 'Remove the file', filesHint: 'Up to {size} per file; small files travel with the message, larger ones are uploaded first.',
     fileTooLarge: 'The file {name} has {size}; the limit is {limit}.', replyEmpty: 'Write the reply or attach a file.', sending: 'Sending…',
     internalFile: 'internal (staff only)', discussionEmpty: 'Write the entry\'s text.',
+    markPublishable: 'Publishable in the forum', markPublishableOf: 'Mark {who}\'s entry as publishable', publishableMark: 'publishable',
+    internalMark: 'internal',
+    requestFaq: 'Ask the editors for a FAQ', requestFaqHint: 'This ticket\'s question and solution go to the knowledge editors\' queue, who take the customer\'s data out before publishing.',
+    requestFaqNote: 'Note for the editors (optional)', faqRequested: 'Request sent to the editors\' queue.', faqSolution: 'Solution to publish',
+    entryKinds: { note: 'Note', transfer: 'Transfer', possible_solution: 'Possible solution', customer_reply: 'Customer reply', request_info: 'Information request',
+      solution: 'Solution', article: 'Article', voicemail: 'Voice message', customer: 'Customer message' },
     technicalDetails: 'Technical details (they help support solve it sooner)', technicalDetailsTitle: 'Technical details', systemVersion: 'System version', database: 'Database',
     environment: 'Environment', envLocal: 'Local', envThreeTier: 'Three-tier', envCloud: 'Cloud', testEnvironmentAccess: 'Test environment access (if hosted)',
     companyBranch: 'Company/branch', routine: 'Screen or routine (code)', exampleRecord: 'Example record', previousVersion: 'Previous version (if it started after an update)',
@@ -266,6 +278,39 @@ async function sendWithFiles({ path, body, picker, button, status, keyPrefix, do
     status.replaceChildren(errorBox(error));
     button.disabled = false;
   }
+}
+
+// Knowledge's rendered Markdown (an article's body_html), rebuilt node by node from an inert parse: only the elements
+// its renderer writes are kept (others give up their text), links only to http(s), every text
+// through a text node. The page never assigns HTML.
+const MARKDOWN_TAGS = new Set(['P', 'BR', 'H2', 'H3', 'H4', 'H5', 'H6', 'UL', 'OL', 'LI', 'PRE', 'CODE', 'STRONG', 'EM', 'A']);
+function renderedMarkdown(html) {
+  const parsed = new DOMParser().parseFromString(`<body>${html || ''}</body>`, 'text/html');
+  const copy = (node) => {
+    if (node.nodeType === Node.TEXT_NODE) return document.createTextNode(node.textContent);
+    if (node.nodeType !== Node.ELEMENT_NODE) return null;
+    const children = Array.from(node.childNodes, copy).filter(Boolean);
+    if (!MARKDOWN_TAGS.has(node.tagName)) return children.length ? el('span', {}, children) : null;
+    if (node.tagName === 'A') {
+      const href = node.getAttribute('href') || '';
+      if (!/^https?:\/\//i.test(href)) return el('span', {}, children);
+      return el('a', { href, rel: 'nofollow noopener', target: '_blank' }, children);
+    }
+    return el(node.tagName.toLowerCase(), {}, children);
+  };
+  return el('div', { class: 'kb-body' }, Array.from(parsed.body.childNodes, copy).filter(Boolean));
+}
+
+// A list item whose title (a button) shows and hides what `load` draws, loaded once.
+function unfolding(title, load) {
+  const body = el('div', { class: 'unfolded', hidden: true });
+  return el('li', {}, el('button', { type: 'button', class: 'link', 'aria-expanded': 'false', text: title, onclick: async (event) => {
+    if (!body.dataset.loaded) {
+      try { body.replaceChildren(await load()); body.dataset.loaded = '1'; } catch (error) { body.replaceChildren(errorBox(error)); }
+    }
+    body.hidden = !body.hidden;
+    event.target.setAttribute('aria-expanded', String(!body.hidden));
+  } }), body);
 }
 
 function errorBox(error) {
@@ -542,8 +587,13 @@ async function newTicketPage() {
   const loadFaq = async () => {
     try {
       const list = await api('GET', '/v1/knowledge/faq?limit=5&category=' + encodeURIComponent(category.value));
-      const articles = list.articles || [];
-      faq.replaceChildren(...(articles.length ? [el('h2', { text: t('faq') }), el('ul', {}, articles.map((a) => el('li', { text: a.title })))] : []));
+      // Each question unfolds its answer in place (the form keeps what was typed); opening an
+      // article counts for the deflection report like a suggestion's.
+      const items = (list.articles || []).map((a) => unfolding(a.title, async () => {
+        const article = await api('GET', `/v1/knowledge/articles/${encodeURIComponent(a.id)}?${draftQuery.slice(1)}`);
+        return renderedMarkdown(article.body_html);
+      })).concat((list.forum || []).map((entry) => unfolding(entry.question, async () => el('p', { text: entry.answer }))));
+      faq.replaceChildren(...(items.length ? [el('h2', { text: t('faq') }), el('ul', { class: 'faq' }, items)] : []));
     } catch (e) { faq.replaceChildren(); }
   };
   category.addEventListener('change', () => { loadFaq(); explain(); extra.reload(form.elements.product.value); });
@@ -571,7 +621,7 @@ async function newTicketPage() {
             }
             if (drafting) api('POST', `/v1/knowledge/drafts/${draft}/opened`, { article_id: hit.id }).catch(() => null);
             const article = await api('GET', `/v1/knowledge/articles/${encodeURIComponent(hit.id)}?${draftQuery.slice(1)}`).catch(() => null);
-            if (article) suggestions.append(el('div', { class: 'entry' }, el('strong', { text: article.title }), el('p', { text: article.body_markdown || hit.snippet })));
+            if (article) suggestions.append(el('div', { class: 'entry' }, el('strong', { text: article.title }), renderedMarkdown(article.body_html)));
           } }), ' ', el('span', { class: 'muted', text: hit.snippet })))));
       } catch (e) { suggestions.hidden = true; }
     }, 250);
@@ -863,7 +913,8 @@ async function ticketPage(id) {
     files: m.attachments || [] }));
   ((workflow && workflow.discussion) || []).forEach((d) => {
     if (d.kind === 'customer_reply') return; // already among intake's messages
-    entries.push({ at: d.added_at_ms, who: d.author_name, text: d.text, kind: d.kind, internal: !d.is_public, files: d.attachments || [] });
+    entries.push({ at: d.added_at_ms, who: d.author_name, text: d.text, kind: d.kind, internal: !d.is_public, files: d.attachments || [],
+      entryId: d.entry_id, publishable: !!d.publishable });
   });
   entries.sort((a, b) => Number(a.at) - Number(b.at));
   const status = el('div', { id: 'action-status' });
@@ -893,9 +944,15 @@ async function ticketPage(id) {
     workflow && workflow.solution ? el('div', {}, el('h2', { text: t('solution') }), el('p', { id: 'ticket-solution', text: workflow.solution })) : null,
     verdict, survey,
     el('h2', { text: t('history') }),
-    el('div', { id: 'history' }, entries.map((e) => el('div', { class: 'entry' + (e.internal ? ' internal' : '') },
-      el('div', { class: 'meta', text: `${when(e.at)} · ${e.who || ''} · ${e.kind}${e.internal ? ' · interno' : ''}` }), el('p', { text: e.text }),
-      e.files && e.files.length ? el('ul', { class: 'entry-files', 'aria-label': t('attachments') }, e.files.map((a) => el('li', {}, attachmentLink(a)))) : null))),
+    el('div', { id: 'history' }, entries.map((e) => el('div', { class: 'entry' + (e.internal ? ' internal' : ''), 'data-entry': e.entryId || null },
+      el('div', { class: 'meta', text: [when(e.at), e.who || '', (t('entryKinds') || {})[e.kind] || e.kind, e.internal ? t('internalMark') : '',
+        e.publishable ? t('publishableMark') : ''].filter(Boolean).join(' · ') }), el('p', { text: e.text }),
+      e.files && e.files.length ? el('ul', { class: 'entry-files', 'aria-label': t('attachments') }, e.files.map((a) => el('li', {}, attachmentLink(a)))) : null,
+      // Staff send a public answer to the knowledge editors' queue for the forum (anonymised
+      // there); internal entries are not offered.
+      !isCustomer() && e.entryId && !e.internal && !e.publishable ? el('button', { type: 'button', class: 'link mark-publishable', text: t('markPublishable'),
+        'aria-label': tf('markPublishableOf', { who: e.who || '' }),
+        onclick: () => act('POST', `/v1/tickets/${encodeURIComponent(id)}/discussion/${encodeURIComponent(e.entryId)}/publishable`, {}) }) : null))),
     status,
   ];
 
@@ -1022,9 +1079,34 @@ async function ticketPage(id) {
       } catch (error) { status.replaceChildren(errorBox(error)); }
     });
     page.push(el('h2', { text: t('actions') }), el('p', {}, take), move, statusForm, discussion, solution,
-      el('h2', { text: t('linkArticle') }), articles, el('h2', { text: t('emailAbout') }), email);
+      el('h2', { text: t('linkArticle') }), articles, el('h2', { text: t('emailAbout') }), email,
+      workflow && workflow.solution ? faqRequestForm(id, intake, row, workflow, status) : null);
   }
   show(...page);
+}
+
+// An agent's request for a FAQ from a solved ticket: its question and solution (editable here)
+// go to the knowledge editors' queue with what the service needs to anonymise them.
+function faqRequestForm(id, intake, row, workflow, status) {
+  const form = el('form', { id: 'faq-request-form', 'aria-labelledby': 'faq-request-title' },
+    el('p', { class: 'muted', text: t('requestFaqHint') }),
+    el('label', {}, t('faqSolution'), el('textarea', { name: 'solution', id: 'faq-request-solution', required: true, text: workflow.solution })),
+    el('label', {}, t('requestFaqNote'), el('input', { name: 'note', id: 'faq-request-note', maxlength: 500, autocomplete: 'off' })),
+    el('button', { type: 'submit', id: 'faq-request-submit', class: 'secondary', text: t('requestFaq') }));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await api('POST', `/v1/tickets/${encodeURIComponent(id)}/faq-request`, {
+        ticket_code: intake.code || '', organization_name: (intake.organization && intake.organization.name) || row.organization_name || '',
+        contact_name: (intake.contact && intake.contact.name) || row.contact_name || '',
+        request_text: [intake.subject || row.subject, intake.request || workflow.request].filter(Boolean).join('\n\n'),
+        solution_text: form.elements.solution.value, product: intake.product || row.product || '', module: intake.module || row.module || '',
+        category: intake.category || row.category || '', note: form.elements.note.value }, { idempotencyKey: `portal-faq-${id}-${newId()}` });
+      form.elements.note.value = '';
+      status.replaceChildren(el('p', { class: 'ok', id: 'faq-requested', text: t('faqRequested') }));
+    } catch (error) { status.replaceChildren(errorBox(error)); }
+  });
+  return el('div', {}, el('h2', { id: 'faq-request-title', text: t('requestFaq') }), form);
 }
 
 // ---------------------------------------------------------------- agent queue

@@ -130,6 +130,13 @@ try:
     driver.find_element(By.ID, "kb-yes").click()
     wait.until(lambda d: "Obrigado! 1 acharam útil" in d.find_element(By.ID, "kb-vote-status").text)
     shot("53-kb-article")
+    # The new ticket's FAQ of the category: the approved question unfolds its answer in place.
+    driver.get(base + "/portal/#/nova")
+    wait.until(lambda d: d.find_elements(By.ID, "category"))
+    driver.find_element(By.CSS_SELECTOR, "#category option[value='DUVIDA']").click()
+    question = wait.until(lambda d: [b for b in d.find_elements(By.CSS_SELECTOR, "#faq button") if "segunda via" in b.text])[0]
+    question.click()
+    wait.until(lambda d: "Segunda via" in d.find_element(By.ID, "faq").text and question.get_attribute("aria-expanded") == "true")
     # The editor's paths show the customer the knowledge base, not a form.
     driver.get(base + "/portal/#/base/novo")
     time.sleep(1)

@@ -262,6 +262,16 @@ try:
         time.sleep(0.5)
     assert "nota transmitida" in driver.find_element(By.ID, "ticket-solution").text
     shot("7-agent-solution")
+    # The solved question goes to the knowledge editors' queue as a FAQ request, and the public
+    # question the agent asked is marked publishable for the forum.
+    driver.find_element(By.ID, "faq-request-note").send_keys("Erro comum depois da troca de certificado.")
+    driver.find_element(By.ID, "faq-request-submit").click()
+    wait.until(EC.presence_of_element_located((By.ID, "faq-requested")))
+    marks = driver.find_elements(By.CSS_SELECTOR, "#history .mark-publishable")
+    assert marks, "no entry to mark publishable"
+    assert not driver.find_elements(By.CSS_SELECTOR, "#history .entry.internal .mark-publishable"), "internal entries are not offered"
+    marks[0].click()
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history .mark-publishable")) == len(marks) - 1)
     # ... and proposes it to the customer: the move to Resolvido with a text for the customer.
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, '#move-stage option[value="resolvido"]')))
     Select(driver.find_element(By.ID, "move-stage")).select_by_value("resolvido")

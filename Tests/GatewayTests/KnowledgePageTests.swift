@@ -47,5 +47,15 @@ struct KnowledgePageTests {
         #expect(!faqText.contains("maria@acme.com.br") && !faqText.contains("Acme") && faqText.contains("[e-mail]"), "\(faqText)")
         let pending = try gateway.request("GET", "/v1/knowledge/queue", bearer: seeded.admin).json["items"] as? [[String: Any]] ?? []
         #expect(pending.isEmpty, "\(pending)")
+        // The synonym group added on the page, deleted through the route the page uses; agents may not.
+        func synonymGroups() throws -> [[String: Any]] {
+            try gateway.request("GET", "/v1/knowledge/synonyms", bearer: seeded.admin).json["groups"] as? [[String: Any]] ?? []
+        }
+        let added = try synonymGroups().filter { Set($0["terms"] as? [String] ?? []) == ["boleto", "bloqueto"] }
+        #expect(added.count == 1, "\(added)")
+        let groupID = try #require(added.first?["id"] as? String)
+        #expect(try gateway.request("DELETE", "/v1/knowledge/synonyms/\(groupID)", bearer: seeded.ana).status == 403)
+        #expect(try gateway.request("DELETE", "/v1/knowledge/synonyms/\(groupID)", bearer: seeded.admin).status == 200)
+        #expect(!(try synonymGroups()).contains { $0["id"] as? String == groupID })
     }
 }

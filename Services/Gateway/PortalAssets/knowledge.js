@@ -27,6 +27,14 @@ Object.assign(TEXT['pt-BR'], {
   kbQuestion: 'Pergunta', kbAnswer: 'Resposta', kbPublishNow: 'Publicar já (senão fica como rascunho)', kbApprove: 'Aprovar', kbReject: 'Recusar',
   kbRejectReason: 'Motivo da recusa', kbApproved: 'Aprovado: {what}.', kbRejected: 'Recusado.', kbBecameArticle: 'virou o artigo “{title}”',
   kbBecameForum: 'entrou nas perguntas respondidas', kbFromTicket: 'Ocorrência {code}',
+  kbDeflection: 'Autoatendimento', kbDeflectionIntro: 'Rascunhos de ocorrência em que o cliente abriu um artigo sugerido: desistiu (resolvido pela base) ou abriu a ocorrência mesmo assim. Um rascunho conta como desistência 30 minutos depois, sem ocorrência.',
+  kbFrom: 'De', kbTo: 'Até', kbShow: 'Mostrar', kbDrafts: 'Rascunhos', kbDraftsOpened: 'Com artigo aberto', kbDeflected: 'Desistências (resolvidos)',
+  kbTickets: 'Viraram ocorrência', kbPending: 'Ainda em aberto', kbRate: 'Taxa de autoatendimento', kbByModule: 'Por produto e módulo',
+  kbBest: 'Artigos que mais resolvem', kbWorst: 'Artigos que menos resolvem', kbShown: 'Mostrado', kbOpened: 'Aberto', kbScore: 'Saldo',
+  kbNoDrafts: 'Nenhum rascunho no período.', kbAnyProduct: '(todos)',
+  kbSynonyms: 'Sinônimos', kbSynonymsIntro: 'Palavras que a busca trata como iguais (ex.: NF-e, nota fiscal eletrônica). Valem na próxima busca, sem reindexar.',
+  kbTerms: 'Termos (separados por vírgulas)', kbTermsOf: 'Termos do grupo {terms}', kbAddGroup: 'Adicionar grupo', kbDeleteGroup: 'Excluir', kbDeleteGroupOf: 'Excluir o grupo {terms}',
+  kbGroupSaved: 'Grupo de sinônimos salvo.', kbSaveGroup: 'Salvar', kbGroupDeleted: 'Grupo de sinônimos excluído.', kbNoSynonyms: 'Nenhum grupo de sinônimos.', kbNewGroup: 'Novo grupo',
 });
 Object.assign(TEXT.en, {
   kbTitle: 'Knowledge base', kbIntro: 'Frequent questions, tips and articles. Search before opening a ticket: the answer may be here already.',
@@ -47,6 +55,14 @@ Object.assign(TEXT.en, {
   kbQuestion: 'Question', kbAnswer: 'Answer', kbPublishNow: 'Publish now (otherwise it stays a draft)', kbApprove: 'Approve', kbReject: 'Reject',
   kbRejectReason: 'Reason for rejecting', kbApproved: 'Approved: {what}.', kbRejected: 'Rejected.', kbBecameArticle: 'it became the article “{title}”',
   kbBecameForum: 'it joined the answered questions', kbFromTicket: 'Ticket {code}',
+  kbDeflection: 'Self-service', kbDeflectionIntro: 'Ticket drafts in which the customer opened a suggested article: gave up (solved by the knowledge base) or opened the ticket anyway. A draft counts as given up 30 minutes later, with no ticket.',
+  kbFrom: 'From', kbTo: 'To', kbShow: 'Show', kbDrafts: 'Drafts', kbDraftsOpened: 'With an article opened', kbDeflected: 'Given up (solved)',
+  kbTickets: 'Became tickets', kbPending: 'Still open', kbRate: 'Self-service rate', kbByModule: 'By product and module',
+  kbBest: 'Articles that solve most', kbWorst: 'Articles that solve least', kbShown: 'Shown', kbOpened: 'Opened', kbScore: 'Balance',
+  kbNoDrafts: 'No drafts in the period.', kbAnyProduct: '(all)',
+  kbSynonyms: 'Synonyms', kbSynonymsIntro: 'Words the search treats as the same (e.g. NF-e, nota fiscal eletrônica). Effective on the next search, no reindexing.',
+  kbTerms: 'Terms (comma separated)', kbTermsOf: 'Terms of group {terms}', kbAddGroup: 'Add group', kbDeleteGroup: 'Delete', kbDeleteGroupOf: 'Delete group {terms}',
+  kbGroupSaved: 'Synonym group saved.', kbSaveGroup: 'Save', kbGroupDeleted: 'Synonym group deleted.', kbNoSynonyms: 'No synonym groups.', kbNewGroup: 'New group',
 });
 
 const KB_KINDS = ['FAQ', 'TIP', 'ARTICLE'];
@@ -86,9 +102,11 @@ async function kbHome(params) {
     event.preventDefault();
     go({ q: form.elements.q.value.trim(), categoria: form.elements.categoria.value });
   });
-  const tools = kbCanEdit() ? el('p', { class: 'row' },
-    el('a', { href: '#/base/novo', id: 'kb-new', class: 'button', text: t('kbNewArticle') }),
-    el('a', { href: '#/base/fila', id: 'kb-queue-link', text: tf('kbQueueCount', { count: ((queue && queue.items) || []).length }) })) : null;
+  const tools = isCustomer() ? null : el('p', { class: 'row' },
+    kbCanEdit() ? el('a', { href: '#/base/novo', id: 'kb-new', class: 'button', text: t('kbNewArticle') }) : null,
+    kbCanEdit() ? el('a', { href: '#/base/fila', id: 'kb-queue-link', text: tf('kbQueueCount', { count: ((queue && queue.items) || []).length }) }) : null,
+    el('a', { href: '#/base/autoatendimento', id: 'kb-deflection-link', text: t('kbDeflection') }),
+    kbCanEdit() ? el('a', { href: '#/base/sinonimos', id: 'kb-synonyms-link', text: t('kbSynonyms') }) : null);
   let listing;
   if (query) {
     const hits = found.hits || [];
@@ -269,6 +287,82 @@ async function kbQueuePage(notice) {
     items.length ? el('ul', { id: 'kb-queue', class: 'kb-list' }, items) : el('p', { class: 'muted', id: 'kb-queue-empty', text: t('kbQueueEmpty') }));
 }
 
+// #/base/autoatendimento?de=…&ate=…&produto=…: knowledge's deflection report for the team — the
+// drafts of the period, how many opened an article and gave up or became tickets, by product and
+// module, with the articles that solve most and least.
+async function kbDeflectionPage(params) {
+  const day = 86400000;
+  const date = (ms) => new Date(ms).toISOString().slice(0, 10);
+  const from = params.get('de') || date(Date.now() - 29 * day), to = params.get('ate') || date(Date.now());
+  const product = params.get('produto') || '';
+  show(el('p', { text: t('loading') }));
+  let report;
+  try {
+    const fromMs = Date.parse(from + 'T00:00:00'), toMs = Date.parse(to + 'T00:00:00') + day;
+    report = await api('GET', `/v1/knowledge/deflection?from_ms=${fromMs}&to_ms=${toMs}&limit=5${product ? '&product=' + encodeURIComponent(product) : ''}`);
+  } catch (error) { show(el('h1', { text: t('kbDeflection') }), errorBox(error)); return; }
+  const form = el('form', { id: 'kb-deflection-form', class: 'row' },
+    el('label', {}, t('kbFrom'), el('input', { type: 'date', name: 'de', value: from, required: true })),
+    el('label', {}, t('kbTo'), el('input', { type: 'date', name: 'ate', value: to, required: true })),
+    el('label', {}, t('product'), el('input', { name: 'produto', value: product, placeholder: t('kbAnyProduct'), autocomplete: 'off' })),
+    el('button', { type: 'submit', text: t('kbShow') }));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const next = new URLSearchParams();
+    for (const name of ['de', 'ate', 'produto']) if (form.elements[name].value.trim()) next.set(name, form.elements[name].value.trim());
+    location.hash = '#/base/autoatendimento?' + next.toString();
+  });
+  const total = report.total || {};
+  const percent = (rate) => `${Math.round((rate || 0) * 1000) / 10}%`;
+  const cards = el('div', { class: 'cards', id: 'kb-deflection-cards' }, [
+    ['kbDrafts', total.drafts], ['kbDraftsOpened', total.drafts_with_opened_article], ['kbDeflected', total.deflected],
+    ['kbTickets', total.tickets], ['kbPending', total.pending], ['kbRate', percent(total.deflection_rate)],
+  ].map(([key, value]) => el('div', { class: 'card', 'data-figure': key }, el('strong', { text: String(value || 0) }), t(key))));
+  const articleTable = (id, titleKey, rows) => rows.length ? [el('h2', { text: t(titleKey) }),
+    rowsTable(id, [t('kbArticleTitle'), t('kbShown'), t('kbOpened'), t('kbDeflected'), t('kbTickets'), t('kbYes'), t('kbNo'), t('kbScore')],
+      rows.map((a) => el('tr', { 'data-article': a.article_id }, el('td', {}, el('a', { href: kbArticleHref(a.article_id), text: a.title })),
+        ...[a.shown, a.opened, a.deflected, a.tickets, a.helpful_votes, a.unhelpful_votes, a.score].map((n) => el('td', { text: String(n || 0) })))), '', '')] : [];
+  const groups = (report.groups || []).map((g) => el('tr', {}, el('td', { text: [g.product, g.module].filter(Boolean).join(' / ') || '—' }),
+    ...[g.drafts, g.drafts_with_opened_article, g.deflected, g.tickets, g.pending].map((n) => el('td', { text: String(n || 0) })),
+    el('td', { text: percent(g.deflection_rate) })));
+  show(el('p', {}, el('a', { href: '#/base', text: t('kbBack') })), el('h1', { text: t('kbDeflection') }), el('p', { class: 'muted', text: t('kbDeflectionIntro') }),
+    form, cards, ...articleTable('kb-best', 'kbBest', total.best || []), ...articleTable('kb-worst', 'kbWorst', total.worst || []),
+    el('h2', { text: t('kbByModule') }),
+    rowsTable('kb-deflection-groups', [t('product'), t('kbDrafts'), t('kbDraftsOpened'), t('kbDeflected'), t('kbTickets'), t('kbPending'), t('kbRate')],
+      groups, 'kb-deflection-empty', t('kbNoDrafts')));
+}
+
+// #/base/sinonimos: the synonym groups the search uses, each edited or deleted, and a new one.
+async function kbSynonymsPage(notice) {
+  show(el('p', { text: t('loading') }));
+  let list;
+  try { list = await api('GET', '/v1/knowledge/synonyms'); } catch (error) { show(el('h1', { text: t('kbSynonyms') }), errorBox(error)); return; }
+  const status = el('div', { id: 'kb-synonyms-status', role: 'status' });
+  if (notice) status.append(el('p', { class: 'ok', text: notice }));
+  const terms = (text) => text.split(',').map((term) => term.trim()).filter(Boolean);
+  const save = async (group, done) => {
+    try { await api('POST', '/v1/knowledge/synonyms', { group }); kbSynonymsPage(done); } catch (error) { status.replaceChildren(errorBox(error)); }
+  };
+  const rows = (list.groups || []).map((group) => {
+    const joined = (group.terms || []).join(', ');
+    const field = el('input', { value: joined, 'aria-label': tf('kbTermsOf', { terms: joined }), class: 'kb-terms', autocomplete: 'off' });
+    const form = el('form', { class: 'row kb-synonym', 'data-group': group.id }, field,
+      el('button', { type: 'submit', class: 'secondary', text: t('kbSaveGroup') }),
+      el('button', { type: 'button', class: 'link', 'aria-label': tf('kbDeleteGroupOf', { terms: joined }), text: t('kbDeleteGroup'), onclick: async () => {
+        try { await api('DELETE', `/v1/knowledge/synonyms/${encodeURIComponent(group.id)}`); kbSynonymsPage(t('kbGroupDeleted')); } catch (error) { status.replaceChildren(errorBox(error)); }
+      } }));
+    form.addEventListener('submit', (event) => { event.preventDefault(); save({ id: group.id, terms: terms(field.value) }, t('kbGroupSaved')); });
+    return el('li', {}, form);
+  });
+  const create = el('form', { id: 'kb-synonym-new', 'aria-labelledby': 'kb-synonym-new-title' },
+    el('label', {}, t('kbTerms'), el('input', { name: 'terms', id: 'kb-new-terms', required: true, autocomplete: 'off' })),
+    el('button', { type: 'submit', text: t('kbAddGroup') }));
+  create.addEventListener('submit', (event) => { event.preventDefault(); save({ terms: terms(create.elements.terms.value) }, t('kbGroupSaved')); });
+  show(el('p', {}, el('a', { href: '#/base', text: t('kbBack') })), el('h1', { text: t('kbSynonyms') }), el('p', { class: 'muted', text: t('kbSynonymsIntro') }), status,
+    rows.length ? el('ul', { id: 'kb-synonyms', class: 'kb-list' }, rows) : el('p', { class: 'muted', id: 'kb-synonyms-empty', text: t('kbNoSynonyms') }),
+    el('h2', { id: 'kb-synonym-new-title', text: t('kbNewGroup') }), create);
+}
+
 addPage({
   path: '/base', visible: () => !!me, nav: { id: 'nav-knowledge', text: 'kbTitle' },
   render: (rest) => {
@@ -277,6 +371,8 @@ addPage({
     if (path === '/novo' && kbCanEdit()) return kbEditorPage('');
     if (path.startsWith('/editar/') && kbCanEdit()) return kbEditorPage(decodeURIComponent(path.slice('/editar/'.length)));
     if (path === '/fila' && kbCanEdit()) return kbQueuePage();
+    if (path === '/autoatendimento' && !isCustomer()) return kbDeflectionPage(new URLSearchParams(query || ''));
+    if (path === '/sinonimos' && kbCanEdit()) return kbSynonymsPage();
     return kbHome(new URLSearchParams(query || ''));
   },
 });

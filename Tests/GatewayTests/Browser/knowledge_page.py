@@ -141,6 +141,36 @@ try:
     driver.get(base + "/portal/#/base/novo")
     time.sleep(1)
     assert not driver.find_elements(By.ID, "kb-form")
+    sign_out()
+
+    # The editor: the self-service report counts Maria's draft with an opened article (still
+    # within its 30 minutes); a synonym group makes "bloqueto" find the boleto article.
+    sign_in(*admin)
+    driver.get(base + "/portal/#/base")
+    wait.until(EC.element_to_be_clickable((By.ID, "kb-deflection-link"))).click()
+    card = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#kb-deflection-cards [data-figure='kbDraftsOpened'] strong"))
+    assert card.text == "1", card.text
+    assert driver.find_element(By.CSS_SELECTOR, "#kb-deflection-cards [data-figure='kbPending'] strong").text == "1"
+    shot("54-kb-deflection")
+    driver.get(base + "/portal/#/base")
+    wait.until(EC.element_to_be_clickable((By.ID, "kb-synonyms-link"))).click()
+    terms = wait.until(lambda d: d.find_element(By.ID, "kb-new-terms"))
+    groups = len(driver.find_elements(By.CSS_SELECTOR, "#kb-synonyms > li"))
+    terms.send_keys("bloqueto")
+    driver.find_element(By.CSS_SELECTOR, "#kb-synonym-new button[type='submit']").click()
+    wait.until(lambda d: "group.terms" in d.find_element(By.ID, "kb-synonyms-status").text)
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#kb-synonyms > li")) == groups, "a refused group is not stored"
+    terms = driver.find_element(By.ID, "kb-new-terms")
+    terms.clear()
+    terms.send_keys("boleto, bloqueto")
+    driver.find_element(By.CSS_SELECTOR, "#kb-synonym-new button[type='submit']").click()
+    wait.until(lambda d: "Grupo de sinônimos salvo" in d.find_element(By.ID, "kb-synonyms-status").text)
+    values = [f.get_attribute("value") for f in driver.find_elements(By.CSS_SELECTOR, "#kb-synonyms .kb-terms")]
+    assert len(values) == groups + 1 and "boleto, bloqueto" in values, values
+    shot("55-kb-synonyms")
+    driver.get(base + "/portal/#/base")
+    hits = search("bloqueto")
+    assert any("Boleto registrado" in h for h in hits), hits
     print("OK", article_id)
 except Exception:
     print("page:", driver.find_element(By.TAG_NAME, "main").text, file=sys.stderr)

@@ -224,6 +224,7 @@ enum DomainRoutes {
         router.add(B.route("POST", "/v1/knowledge/queue/{id}/reject", "knowledge", KnowledgeV1.Knowledge.rejectQueueItem, path: ["id": "id"]))
         router.add(B.route("GET", "/v1/knowledge/synonyms", "knowledge", KnowledgeV1.Knowledge.listSynonyms))
         router.add(B.route("POST", "/v1/knowledge/synonyms", "knowledge", KnowledgeV1.Knowledge.putSynonymGroup))
+        router.add(B.route("DELETE", "/v1/knowledge/synonyms/{id}", "knowledge", KnowledgeV1.Knowledge.deleteSynonymGroup, path: ["id": "id"]))
     }
 
     // MARK: notification

@@ -4591,6 +4591,45 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+  /v1/knowledge/synonyms/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    delete:
+      operationId: delete_v1_knowledge_synonyms_id
+      tags: [Knowledge]
+      summary: "knowledge `DeleteSynonymGroup`: request `ocorrencias.knowledge.v1.DeleteSynonymGroupRequest`, answer `ocorrencias.knowledge.v1.DeleteSynonymGroupResponse` (as JSON, .proto field names)"
+      responses:
+        '200':
+          description: ocorrencias.knowledge.v1.DeleteSynonymGroupResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.knowledge.v1.DeleteSynonymGroupResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/deliveries:
     get:
       operationId: get_v1_deliveries

@@ -696,7 +696,8 @@ function ticketFacts(intake, row, channels) {
     [t('organization'), (intake.organization && intake.organization.name) || row.organization_name],
     [t('contact'), person(intake.contact) || row.contact_name],
     [t('representativeLabel'), person(intake.representative)],
-    [t('category'), label(CATEGORIES, intake.category || row.category)], [t('priority'), label(PRIORITIES, intake.priority || row.priority)],
+    // Workflow's classification first: an agent may have reclassified the ticket since it opened.
+    [t('category'), label(CATEGORIES, row.category || intake.category)], [t('priority'), label(PRIORITIES, row.priority || intake.priority)],
     [t('product'), [intake.product || row.product, intake.module || row.module].filter(Boolean).join(' / ')],
     [t('channel'), channels[intake.channel] || intake.channel], [t('holder'), [holder.agent_name, holder.group_name].filter(Boolean).join(' · ')],
     [t('registeredBy'), person(intake.registered_by_agent)],
@@ -1078,7 +1079,7 @@ async function ticketPage(id) {
         status.replaceChildren(el('p', { class: 'ok', id: 'email-sent', text: t('emailSent') }));
       } catch (error) { status.replaceChildren(errorBox(error)); }
     });
-    page.push(el('h2', { text: t('actions') }), el('p', {}, take), move, statusForm, discussion, solution,
+    page.push(el('h2', { text: t('actions') }), el('p', {}, take), move, statusForm, ...handlingForms(id, row, act), discussion, solution,
       el('h2', { text: t('linkArticle') }), articles, el('h2', { text: t('emailAbout') }), email,
       workflow && workflow.solution ? faqRequestForm(id, intake, row, workflow, status) : null);
   }
@@ -1101,7 +1102,7 @@ function faqRequestForm(id, intake, row, workflow, status) {
         contact_name: (intake.contact && intake.contact.name) || row.contact_name || '',
         request_text: [intake.subject || row.subject, intake.request || workflow.request].filter(Boolean).join('\n\n'),
         solution_text: form.elements.solution.value, product: intake.product || row.product || '', module: intake.module || row.module || '',
-        category: intake.category || row.category || '', note: form.elements.note.value }, { idempotencyKey: `portal-faq-${id}-${newId()}` });
+        category: row.category || intake.category || '', note: form.elements.note.value }, { idempotencyKey: `portal-faq-${id}-${newId()}` });
       form.elements.note.value = '';
       status.replaceChildren(el('p', { class: 'ok', id: 'faq-requested', text: t('faqRequested') }));
     } catch (error) { status.replaceChildren(errorBox(error)); }

@@ -1,0 +1,137 @@
+'use strict';
+// The agent's handling forms on a ticket page, below the moves: repasse (transfer to an agent or a
+// group the agent may reach, with a note and copies) and devolver (send back to whoever passed it,
+// with the required justification); reclassifying category, priority and service type with a
+// reason; the confidentiality level (chefes and administrators); and logging worked time. Workflow checks each again (who may
+// act, where a ticket may go); a refusal shows its message above the forms and changes nothing.
+// Loaded after portal.js and built from its helpers (el, api, t, tf, label, CATEGORIES,
+// PRIORITIES, me); the ticket page (portal.js) calls handlingForms for staff.
+
+Object.assign(TEXT['pt-BR'], {
+  handlingTransfer: 'Repassar', handlingTransferTo: 'Para', handlingTransferNote: 'Nota do repasse (fica no histórico interno)',
+  handlingCopyTo: 'Cópia por e-mail para (opcional, separados por vírgulas)', handlingGroupOption: 'Grupo {name}', handlingAgentOption: '{name}',
+  handlingGroups: 'Grupos', handlingAgents: 'Agentes', handlingSendBack: 'Devolver', handlingJustification: 'Justificativa da devolução',
+  handlingSendBackHint: 'Devolve a ocorrência a quem a repassou; a justificativa é obrigatória e fica no histórico.',
+  handlingReclassify: 'Reclassificar', handlingServiceType: 'Tipo de atendimento', handlingSupport: 'Suporte', handlingConsulting: 'Consultoria',
+  handlingUnchanged: '(sem mudança)', handlingReason: 'Motivo', handlingAccessLevel: 'Nível de sigilo',
+  handlingAccessHint: 'Só quem tem nível de acesso igual ou maior vê a ocorrência (0 = todos da equipe).', handlingSetLevel: 'Alterar sigilo',
+  handlingTime: 'Apontar horas', handlingMinutes: 'Tempo (minutos)', handlingMode: 'Forma', handlingRemote: 'Remoto', handlingPhone: 'Telefone',
+  handlingOnSite: 'Presencial', handlingWhen: 'Quando', handlingLogTime: 'Apontar',
+});
+Object.assign(TEXT.en, {
+  handlingTransfer: 'Transfer', handlingTransferTo: 'To', handlingTransferNote: 'Transfer note (kept in the internal history)',
+  handlingCopyTo: 'Copy by e-mail to (optional, comma separated)', handlingGroupOption: 'Group {name}', handlingAgentOption: '{name}',
+  handlingGroups: 'Groups', handlingAgents: 'Agents', handlingSendBack: 'Send back', handlingJustification: 'Why it is sent back',
+  handlingSendBackHint: 'Returns the ticket to whoever transferred it; the justification is required and kept in the history.',
+  handlingReclassify: 'Reclassify', handlingServiceType: 'Service type', handlingSupport: 'Support', handlingConsulting: 'Consulting',
+  handlingUnchanged: '(unchanged)', handlingReason: 'Reason', handlingAccessLevel: 'Confidentiality level',
+  handlingAccessHint: 'Only staff with an equal or higher access level see the ticket (0 = the whole team).', handlingSetLevel: 'Change confidentiality',
+  handlingTime: 'Log time', handlingMinutes: 'Time (minutes)', handlingMode: 'How', handlingRemote: 'Remote', handlingPhone: 'Phone',
+  handlingOnSite: 'On site', handlingWhen: 'When', handlingLogTime: 'Log',
+});
+
+// Where the signed-in agent may transfer to, as workflow decides it: the agent's listed
+// destinations ("*" = any agent or any group), by default their groups and those groups' members;
+// everywhere with `tickets.transfer_any` or as an administrator.
+async function handlingDestinations() {
+  const [self, agents, groups] = await Promise.all([api('GET', `/v1/agents/${encodeURIComponent(me.principal.id)}`).catch(() => ({})),
+    api('GET', '/v1/agents'), api('GET', '/v1/groups')]);
+  const allAgents = (agents.agents || []).filter((agent) => agent.active && agent.id !== me.principal.id);
+  const allGroups = groups.groups || [];
+  const permissions = new Set([...(me.principal.permissions || []), ...(self.permissions || [])]);
+  if (me.principal.administrator || permissions.has('tickets.transfer_any')) return { agents: allAgents, groups: allGroups };
+  const listed = self.transfer_destinations || [];
+  if (listed.length) {
+    const anyAgent = listed.some((d) => d.agent_id === '*'), anyGroup = listed.some((d) => d.group_id === '*');
+    return { agents: allAgents.filter((a) => anyAgent || listed.some((d) => d.agent_id === a.id)),
+      groups: allGroups.filter((g) => anyGroup || listed.some((d) => d.group_id === g.id)) };
+  }
+  const mine = new Set(self.group_ids || []);
+  return { agents: allAgents.filter((a) => (a.group_ids || []).some((g) => mine.has(g))), groups: allGroups.filter((g) => mine.has(g.id)) };
+}
+
+// The forms for a ticket `id` whose workflow row is `row`; `act(method, path, body)` sends one,
+// shows the outcome and draws the page again.
+function handlingForms(id, row, act) {
+  const path = (action) => `/v1/tickets/${encodeURIComponent(id)}/${action}`;
+  const list = (text) => text.split(',').map((part) => part.trim()).filter(Boolean);
+
+  const destination = el('select', { name: 'to', id: 'transfer-to', required: true });
+  handlingDestinations().then(({ agents, groups }) => destination.append(
+    el('optgroup', { label: t('handlingGroups') }, groups.map((g) => el('option', { value: 'group:' + g.id, text: tf('handlingGroupOption', { name: g.name }) }))),
+    el('optgroup', { label: t('handlingAgents') }, agents.map((a) => el('option', { value: 'agent:' + a.id, text: tf('handlingAgentOption', { name: a.name || a.id }) })))))
+    .catch(() => null);
+  const transfer = el('form', { id: 'transfer-form', 'aria-labelledby': 'transfer-title' },
+    el('label', {}, t('handlingTransferTo'), destination),
+    el('label', {}, t('handlingTransferNote'), el('textarea', { name: 'note', id: 'transfer-note', rows: 3 })),
+    el('label', {}, t('handlingCopyTo'), el('input', { name: 'copy_to', id: 'transfer-copy', autocomplete: 'off' })),
+    el('button', { type: 'submit', id: 'transfer-submit', text: t('handlingTransfer') }));
+  transfer.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const [kind, target] = destination.value.split(/:(.*)/);
+    act('POST', path('transfer'), { [kind === 'group' ? 'to_group_id' : 'to_agent_id']: target, note: transfer.elements.note.value,
+      copy_to: list(transfer.elements.copy_to.value) });
+  });
+
+  const sendBack = el('form', { id: 'send-back-form', 'aria-labelledby': 'send-back-title' },
+    el('p', { class: 'muted', text: t('handlingSendBackHint') }),
+    el('label', {}, t('handlingJustification'), el('textarea', { name: 'justification', id: 'send-back-justification', rows: 3, required: true })),
+    el('button', { type: 'submit', id: 'send-back-submit', class: 'secondary', text: t('handlingSendBack') }));
+  sendBack.addEventListener('submit', (event) => {
+    event.preventDefault();
+    act('POST', path('send-back'), { justification: sendBack.elements.justification.value });
+  });
+
+  const choice = (name, table, current) => el('select', { name, id: `reclassify-${name}` },
+    Object.keys(table).map((key) => el('option', { value: key, selected: key === current, text: label(table, key) })));
+  const reclassify = el('form', { id: 'reclassify-form', 'aria-labelledby': 'reclassify-title' },
+    el('div', { class: 'row' }, el('label', {}, t('category'), choice('category', CATEGORIES, row.category)),
+      el('label', {}, t('priority'), choice('priority', PRIORITIES, row.priority)),
+      el('label', {}, t('handlingServiceType'), el('select', { name: 'service_type', id: 'reclassify-service' },
+        [['', 'handlingUnchanged'], ['support', 'handlingSupport'], ['consulting', 'handlingConsulting']].map(([value, key]) => el('option', { value, text: t(key) }))))),
+    el('label', {}, t('handlingReason'), el('input', { name: 'reason', id: 'reclassify-reason', required: true, maxlength: 500, autocomplete: 'off' })),
+    el('button', { type: 'submit', id: 'reclassify-submit', class: 'secondary', text: t('handlingReclassify') }));
+  reclassify.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const fields = reclassify.elements;
+    act('POST', path('reclassify'), { category: fields.category.value, priority: fields.priority.value, service_type: fields.service_type.value,
+      reason: fields.reason.value });
+  });
+
+  const level = el('form', { id: 'access-level-form', 'aria-labelledby': 'access-level-title' },
+    el('p', { class: 'muted', id: 'access-level-hint', text: t('handlingAccessHint') }),
+    el('div', { class: 'row' }, el('label', {}, t('handlingAccessLevel'), el('input', { type: 'number', name: 'access_level', id: 'access-level',
+      min: 0, max: 99, value: row.access_level || 0, required: true, 'aria-describedby': 'access-level-hint' })),
+    el('label', {}, t('handlingReason'), el('input', { name: 'reason', id: 'access-level-reason', required: true, maxlength: 500, autocomplete: 'off' }))),
+    el('button', { type: 'submit', id: 'access-level-submit', class: 'secondary', text: t('handlingSetLevel') }));
+  level.addEventListener('submit', (event) => {
+    event.preventDefault();
+    act('POST', path('access-level'), { access_level: Number(level.elements.access_level.value), reason: level.elements.reason.value });
+  });
+
+  const now = new Date(Date.now() - new Date().getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  const time = el('form', { id: 'time-form', 'aria-labelledby': 'time-title' },
+    el('div', { class: 'row' },
+      el('label', {}, t('handlingMinutes'), el('input', { type: 'number', name: 'minutes', id: 'time-minutes', min: 1, max: 1440, required: true })),
+      el('label', {}, t('handlingMode'), el('select', { name: 'mode', id: 'time-mode' },
+        [['remote', 'handlingRemote'], ['phone', 'handlingPhone'], ['on_site', 'handlingOnSite']].map(([value, key]) => el('option', { value, text: t(key) })))),
+      el('label', {}, t('handlingServiceType'), el('select', { name: 'service_type', id: 'time-service' },
+        [['support', 'handlingSupport'], ['consulting', 'handlingConsulting']].map(([value, key]) => el('option', { value, text: t(key) })))),
+      el('label', {}, t('handlingWhen'), el('input', { type: 'datetime-local', name: 'worked_at', id: 'time-when', value: now, max: now }))),
+    el('label', {}, t('note'), el('input', { name: 'note', id: 'time-note', maxlength: 500, autocomplete: 'off' })),
+    el('button', { type: 'submit', id: 'time-submit', class: 'secondary', text: t('handlingLogTime') }));
+  time.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const fields = time.elements;
+    act('POST', path('time-entries'), { minutes: Number(fields.minutes.value), mode: fields.mode.value, service_type: fields.service_type.value,
+      note: fields.note.value, worked_at_ms: fields.worked_at.value ? new Date(fields.worked_at.value).getTime() : 0 });
+  });
+
+  // Chefes and administrators change the confidentiality level (workflow refuses anyone else).
+  const setsLevels = !!(me.principal.chefe || me.principal.administrator);
+  return [el('h2', { id: 'transfer-title', text: t('handlingTransfer') }), transfer,
+    el('h2', { id: 'send-back-title', text: t('handlingSendBack') }), sendBack,
+    el('h2', { id: 'reclassify-title', text: t('handlingReclassify') }), reclassify,
+    setsLevels ? el('h2', { id: 'access-level-title', text: t('handlingAccessLevel') }) : null, setsLevels ? level : null,
+    el('h2', { id: 'time-title', text: t('handlingTime') }), time];
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""An agent's handling forms on the ticket page in headless Chromium: Ana takes Maria's ticket and
+transfers it to Bruno with a note (only her group's people and groups offered); Bruno sends it back
+(a blank justification refused, naming the field) with a justification after raising its
+confidentiality level (he is a chefe; Ana gets no such form); Ana reclassifies it as urgent and
+logs 30 minutes.
+Usage: ticket_handling.py BASE_URL SCREENSHOT_DIR TICKET_ID
+(credentials in PORTAL_AGENT / PORTAL_OTHER_AGENT as email:password)."""
+import os
+import sys
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select
+
+from portal_browser import Portal
+
+base, shots, ticket = sys.argv[1:4]
+ana = os.environ["PORTAL_AGENT"].split(":", 1)
+bruno = os.environ["PORTAL_OTHER_AGENT"].split(":", 1)
+
+portal = Portal(base, shots)
+driver, wait, shot = portal.driver, portal.wait, portal.shot
+sign_in, sign_out = portal.sign_in, portal.sign_out
+
+
+def open_ticket():
+    driver.get(base + "/portal/#/t/" + ticket)
+    wait.until(lambda d: d.find_elements(By.ID, "transfer-form") and d.find_elements(By.ID, "ticket-facts"))
+
+
+def holder():
+    return portal.facts("ticket-facts").get("Com", "")
+
+
+def history():
+    return driver.find_element(By.ID, "history").text
+
+
+def submit(button_id):
+    """Presses a form's button and waits for the page drawn again after a success."""
+    before = driver.find_element(By.ID, "ticket-title")
+    driver.find_element(By.ID, button_id).click()
+    wait.until(EC.staleness_of(before))
+    wait.until(lambda d: d.find_elements(By.ID, "transfer-form"))
+
+
+try:
+    sign_in(*ana)
+    open_ticket()
+    driver.find_element(By.ID, "take").click()
+    wait.until(lambda d: holder().startswith("Ana"))
+    # Offered: her group and its other member; not herself, not the group she is not in.
+    options = wait.until(lambda d: [o.text for o in Select(d.find_element(By.ID, "transfer-to")).options] or None)
+    assert options == ["Grupo Nível 1", "Bruno"], options
+    Select(driver.find_element(By.ID, "transfer-to")).select_by_visible_text("Bruno")
+    driver.find_element(By.ID, "transfer-note").send_keys("Bruno conhece o módulo de vendas.")
+    driver.execute_script("document.getElementById('transfer-title').scrollIntoView()")
+    shot("56-agent-transfer")
+    driver.find_element(By.ID, "transfer-submit").click()
+    wait.until(lambda d: holder().startswith("Bruno") and "Bruno conhece o módulo de vendas." in history())
+    sign_out()
+
+    sign_in(*bruno)
+    open_ticket()
+    level = driver.find_element(By.ID, "access-level")
+    level.clear()
+    level.send_keys("1")
+    driver.find_element(By.ID, "access-level-reason").send_keys("Traz dados da folha de pagamento.")
+    submit("access-level-submit")
+    assert driver.find_element(By.ID, "access-level").get_attribute("value") == "1"
+    driver.find_element(By.ID, "send-back-justification").send_keys("   ")
+    driver.find_element(By.ID, "send-back-submit").click()
+    wait.until(lambda d: "justification" in d.find_element(By.ID, "action-status").text)
+    assert holder().startswith("Bruno"), holder()
+    field = driver.find_element(By.ID, "send-back-justification")
+    field.clear()
+    field.send_keys("Não é de vendas: o erro vem do fiscal.")
+    driver.find_element(By.ID, "send-back-submit").click()
+    wait.until(lambda d: holder().startswith("Ana") and "Não é de vendas: o erro vem do fiscal." in history())
+    sign_out()
+
+    sign_in(*ana)
+    open_ticket()
+    Select(driver.find_element(By.ID, "reclassify-priority")).select_by_value("URGENTE")
+    driver.find_element(By.ID, "reclassify-reason").send_keys("Parou o faturamento da filial.")
+    driver.find_element(By.ID, "reclassify-submit").click()
+    wait.until(lambda d: portal.facts("ticket-facts").get("Prioridade") == "Urgente")
+    assert not driver.find_elements(By.ID, "access-level-form"), "only chefes change the confidentiality level"
+    driver.find_element(By.ID, "time-minutes").send_keys("30")
+    Select(driver.find_element(By.ID, "time-mode")).select_by_value("phone")
+    driver.find_element(By.ID, "time-note").send_keys("Ligação com a Maria.")
+    submit("time-submit")
+    print("OK")
+except Exception:
+    print("page:", driver.find_element(By.TAG_NAME, "main").text, file=sys.stderr)
+    raise
+finally:
+    driver.quit()

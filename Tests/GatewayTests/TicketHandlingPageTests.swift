@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("The agent's handling forms on the ticket page (transfer, send back, reclassify, confidentiality, time) in a real headless browser", .serialized)
+struct TicketHandlingPageTests {
+    @Test("Ana takes and transfers a ticket to Bruno with a note; Bruno, a chefe, makes it confidential at level 1 and sends it back (a blank justification refused) with one; Ana, who gets no confidentiality form, makes it urgent and logs 30 minutes by phone")
+    func agentHandlesATicket() throws {
+        try PortalBrowser.requireChromium()
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        // Bruno: a chefe in Nível 1 (Ana's group) at level 1; group Nível 2 has neither of them.
+        #expect(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-bruno", "name": "Bruno", "email": "bruno@suporte.example",
+                                                                        "max_access_level": 1, "active": true, "is_chefe": true]],
+                                    bearer: seeded.admin).status == 200)
+        #expect(try gateway.request("POST", "/v1/groups/n1/members", json: ["agent_id": "A-bruno", "member": true], bearer: seeded.admin).status == 200)
+        #expect(try gateway.request("POST", "/v1/groups", json: ["group": ["id": "n2", "name": "Nível 2", "active": true]], bearer: seeded.admin).status == 200)
+        _ = try gateway.createUser(admin: seeded.admin, email: "bruno@suporte.example", role: "chefe", agent: "A-bruno", accessLevel: 1)
+        let ticket = try ReplyFilesTests.openTicket(gateway, seeded)
+        // Workflow has the ticket before the page opens it.
+        _ = try waitFor { try gateway.request("GET", "/v1/tickets/\(ticket)", bearer: seeded.ana).json["workflow"] != nil }
+
+        let result = try PortalBrowser.run("ticket_handling.py", gateway, [ticket], environment: [
+            "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)",
+            "PORTAL_OTHER_AGENT": "bruno@suporte.example:\(seeded.password)"])
+        #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
+        #expect(result.output.hasPrefix("OK"))
+
+        let view = try gateway.request("GET", "/v1/tickets/\(ticket)", bearer: seeded.admin)
+        let row = try #require((view.json["workflow"] as? [String: Any])?["row"] as? [String: Any], "\(view.text)")
+        #expect((row["holder"] as? [String: Any])?["agent_id"] as? String == "A-ana", "\(row)")
+        #expect(row["priority"] as? String == "URGENTE" && row["access_level"] as? Int == 1, "\(row)")
+        let history = try gateway.request("GET", "/v1/tickets/\(ticket)/history", bearer: seeded.admin).text
+        for text in ["Bruno conhece o módulo de vendas.", "Não é de vendas: o erro vem do fiscal.", "Parou o faturamento da filial.",
+                     "Traz dados da folha de pagamento."] {
+            #expect(history.contains(text), "\(text) not in \(history)")
+        }
+        let totals = try gateway.request("GET", "/v1/time-totals?group_by=agent", bearer: seeded.admin)
+        let ana = (totals.json["totals"] as? [[String: Any]] ?? []).first { $0["key"] as? String == "A-ana" }
+        #expect(ana?["minutes"] as? Int == 30 && ana?["entries"] as? Int == 1, "\(totals.text)")
+    }
+}

@@ -1334,6 +1334,10 @@ const TEXT = {
 const CATEGORIES = { PROBLEMA: ['Problema', 'Problem'], DUVIDA: ['Dúvida', 'Question'], EXIGENCIA_FISCAL: ['Exigência fiscal', 'Tax requirement'],
   NECESSIDADE: ['Necessidade', 'Need'], SUGESTAO_MELHORIA: ['Sugestão de melhoria', 'Improvement'], ESTRATEGICA: ['Estratégica', 'Strategic'] };
 const INTAKE_STATUSES = { open: ['Aberta', 'Open'], cancelled: ['Cancelada', 'Cancelled'], finished: ['Finalizada', 'Finished'] };
+// Workflow's statuses within a stage.
+const STAGE_STATUSES = { solucionado_nao_informado: ['Solucionado, cliente não informado', 'Solved, customer not told'],
+  cliente_informado: ['Cliente informado', 'Customer told'], solucao_confirmada: ['Solução confirmada', 'Solution confirmed'],
+  agendado: ['Agendado', 'Scheduled'], pendente: ['Pendente', 'Pending'], paralisado: ['Paralisado', 'On hold'] };
 const PRIORITIES = { BAIXA: ['Baixa', 'Low'], NORMAL: ['Normal', 'Normal'], ALTA: ['Alta', 'High'], URGENTE: ['Urgente', 'Urgent'] };
 
 let lang = localStorage.getItem('ocorrencias.lang') || 'pt-BR';
@@ -2250,8 +2254,7 @@ async function ticketPage(id) {
       e.preventDefault();
       act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: moves.value, note: move.elements.note.value, public_note: move.elements.public_note.value });
     });
-    const statusNames = { solucionado_nao_informado: 'Solucionado, cliente não informado', cliente_informado: 'Cliente informado',
-      solucao_confirmada: 'Solução confirmada', agendado: 'Agendado', pendente: 'Pendente', paralisado: 'Paralisado' };
+    const statusNames = Object.fromEntries(Object.keys(STAGE_STATUSES).map((key) => [key, label(STAGE_STATUSES, key)]));
     const current = (row.status && row.status.status) || '';
     const statusSelect = el('select', { name: 'status', id: 'status-select' }, el('option', { value: '', text: t('statusNone') }),
       Object.keys(statusNames).map((key) => el('option', { value: key, selected: key === current, text: statusNames[key] })));

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-@Suite("The administrators' pages (team, integrations) in a real headless browser", .serialized)
+@Suite("The administrators' pages (team, integrations, catalogs) in a real headless browser", .serialized)
 struct AdministrationPagesTests {
     @Test("an administrator adds an agent to a group (a weak password refused first), creates a group, moves him into it and routes fiscal requirements to it, makes Ana a chefe and Carlos her agent at level 2, renames and deactivates a group (refused while a rule routes to it), blocks and reactivates a sign-in; agents get no team page")
     func administratorManagesTheTeam() throws {
@@ -93,5 +93,67 @@ struct AdministrationPagesTests {
         #expect(record["role"] as? String == "agent" && record["access_level"] as? Int == 1 && record["revoked_at"] as? Int != nil, "\(record)")
         #expect(key.hasPrefix("ocr_"))
         #expect(try gateway.request("GET", "/v1/tickets?page_size=1", bearer: key).status == 401)
+    }
+
+    @Test("an administrator adds a channel, creates a required choice field for a product (refused first without choices, storing nothing), deactivates another, edits the support-policy texts; the customer's Nova ocorrência shows them; agents get no catalog page")
+    func administratorManagesTheCatalog() throws {
+        try PortalBrowser.requireChromium()
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let result = try PortalBrowser.run("catalog_page.py", gateway, environment: [
+            "PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
+            "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)",
+            "PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)"])
+        #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
+        #expect(result.output.hasPrefix("OK"))
+
+        // Channels: the new one active with its labels, Skype inactive, the built-in ones marked.
+        let channels = try #require(try gateway.request("GET", "/v1/channels?include_inactive=true", bearer: seeded.admin)
+            .json["entries"] as? [[String: Any]])
+        let byKey = Dictionary(uniqueKeysWithValues: channels.map { ($0["key"] as? String ?? "?", $0) })
+        #expect(byKey["0800"]?["label_pt"] as? String == "Telefone 0800" && byKey["0800"]?["label_en"] as? String == "Toll-free line", "\(channels)")
+        #expect(byKey["0800"]?["active"] as? Bool == true && byKey["0800"]?["built_in"] as? Bool == false)
+        #expect(byKey["skype"]?["active"] as? Bool == false && byKey["portal"]?["built_in"] as? Bool == true, "\(channels)")
+
+        // Custom fields: exactly the two saved on the page (the refused save stored nothing).
+        let fields = try #require(try gateway.request("GET", "/v1/custom-fields?include_inactive=true", bearer: seeded.admin)
+            .json["fields"] as? [[String: Any]])
+        #expect(fields.map { $0["key"] as? String ?? "?" }.sorted() == ["modulo_contratado", "numero_do_pedido"], "\(fields)")
+        let module = try #require(fields.first { $0["key"] as? String == "modulo_contratado" })
+        #expect(module["kind"] as? String == "FIELD_CHOICE" && module["product"] as? String == "ERP" && module["required"] as? Bool == true)
+        #expect(module["choices"] as? [String] == ["Fiscal", "Folha de pagamento", "Estoque"] && module["active"] as? Bool == true, "\(module)")
+        #expect(module["label_pt"] as? String == "Módulo contratado" && module["label_en"] as? String == "Contracted module", "\(module)")
+        #expect(module["category"] as? String == "CATEGORY_UNSPECIFIED", "\(module)")
+        #expect(fields.first { $0["key"] as? String == "numero_do_pedido" }?["active"] as? Bool == false, "\(fields)")
+
+        // The support policy as edited, the texts not touched kept.
+        let policy = try gateway.request("GET", "/v1/support-policy", bearer: seeded.maria).json
+        func text(_ list: String, _ field: String, _ value: String) -> String? {
+            ((policy[list] as? [[String: Any]])?.first { $0[field] as? String == value })?["text_pt"] as? String
+        }
+        #expect(text("priorities", "priority", "URGENTE") == "Operação parada: abra aqui e ligue também para o 0800.", "\(policy)")
+        #expect(text("categories", "category", "PROBLEMA") == "Erro em algo que funcionava antes da última atualização.", "\(policy)")
+        #expect(text("priorities", "priority", "BAIXA") == "Dúvida ou ajuste sem impacto na operação.", "\(policy)")
+        #expect(policy["writing_tips_pt"] as? String == "Inclua o número da nota fiscal e a mensagem de erro completa.")
+        #expect((policy["categories"] as? [Any])?.count == 6 && (policy["priorities"] as? [Any])?.count == 4)
+
+        // The required field now applies to ERP tickets; the new channel is accepted.
+        let without = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": "Sem o módulo", "request": "Falta o campo.", "category": "PROBLEMA", "product": "ERP",
+            "organization_id": seeded.organizationID], bearer: seeded.maria)
+        #expect(without.status == 400, "\(without.text)")
+        #expect(((without.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.map { $0["field"] as? String ?? "?" }
+            == ["custom_fields.modulo_contratado"], "\(without.text)")
+        let registered = try gateway.request("POST", "/v1/tickets", json: [
+            "subject": "Liguei no 0800", "request": "Registro do que combinamos por telefone.", "category": "DUVIDA", "product": "ERP",
+            "organization_id": seeded.organizationID, "channel": "0800",
+            "custom_fields": [["key": "modulo_contratado", "value": "Estoque"]]], bearer: seeded.maria)
+        #expect(registered.status == 201, "\(registered.text)")
+        // Agents cannot change the catalog through the API either; the built-in portal channel
+        // cannot be deactivated even by an administrator.
+        #expect(try gateway.request("POST", "/v1/channels", json: ["key": "fax", "label_pt": "Fax", "active": true], bearer: seeded.ana).status == 403)
+        let portal = try gateway.request("POST", "/v1/channels", json: ["key": "portal", "label_pt": "Portal", "active": false], bearer: seeded.admin)
+        #expect(portal.status == 400 && portal.text.contains("built_in"), "\(portal.text)")
     }
 }

@@ -35,6 +35,37 @@ struct CatalogTests {
         #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, request, options: harness.staff) }?.violations.map(\.field) == ["channel"])
     }
 
+    @Test("the channels and origins intake uses itself are marked built-in: renamed, never deactivated nor an origin's kind changed",
+          arguments: TestEngines.all)
+    func builtInEntries(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let channels = try harness.client.call(IntakeV1.Intake.listChannels, IntakeV1.ListEntriesRequest(), options: harness.staff).entries
+        #expect(channels.filter(\.builtIn).map(\.key) == ["portal", "email", "phone"])
+        let origins = try harness.client.call(IntakeV1.Intake.listOrigins, IntakeV1.ListEntriesRequest(), options: harness.staff).entries
+        #expect(origins.filter(\.builtIn).map(\.key) == ["customer", "representative"])
+
+        var portal = try #require(channels.first { $0.key == "portal" })
+        portal.active = false
+        let refused = rpcError { _ = try harness.client.call(IntakeV1.Intake.putChannel, portal, options: harness.staff) }
+        #expect(refused?.code == .invalidArgument)
+        #expect(refused?.violations.map { "\($0.field):\($0.reason)" } == ["active:built_in"])
+        var customer = try #require(origins.first { $0.key == "customer" })
+        customer.originKind = .internal
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.putOrigin, customer, options: harness.staff) }?
+            .violations.map { "\($0.field):\($0.reason)" } == ["origin_kind:built_in"])
+        let unchanged = try harness.client.call(IntakeV1.Intake.listChannels, IntakeV1.ListEntriesRequest(), options: harness.staff).entries
+        #expect(unchanged == channels)
+
+        // Renamed: the answer and the list say built-in, as for any other entry of the list.
+        portal.active = true
+        portal.labelPt = "Portal do cliente"
+        portal.builtIn = false
+        #expect(try harness.client.call(IntakeV1.Intake.putChannel, portal, options: harness.staff).builtIn)
+        let renamed = try harness.client.call(IntakeV1.Intake.listChannels, IntakeV1.ListEntriesRequest(), options: harness.staff).entries
+        #expect(renamed.first { $0.key == "portal" }?.labelPt == "Portal do cliente")
+        #expect(renamed.first { $0.key == "whatsapp" }?.builtIn == false)
+    }
+
     @Test("two instances on one database: a channel or a required field changed through one is applied by the other's next open (catalog cache)",
           arguments: TestEngines.all)
     func catalogCacheAcrossInstances(engine: DatabaseEngine) throws {

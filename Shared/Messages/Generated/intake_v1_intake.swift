@@ -516,6 +516,10 @@ extension IntakeV1 {
         public var position: Int32 = 0
         /// Origins only: which built-in kind the entry is (customer, representative, internal).
         public var originKind: CommonV1.Origin = .unspecified
+        /// Set by intake in its answers (ignored in a put): an entry intake itself uses when a request
+        /// names none or for its own channel (channels portal, e-mail, phone; origins customer,
+        /// representative). It can be renamed and moved but not deactivated, nor an origin's kind changed.
+        public var builtIn: Bool = false
 
         public init() {}
     }
@@ -1626,6 +1630,7 @@ extension IntakeV1.ListEntry: ProtoMessage {
         c.active = (self.active ? 1 : 0)
         c.position = self.position
         c.origin_kind = .init(rawValue: .init(truncatingIfNeeded: self.originKind.rawValue))
+        c.built_in = (self.builtIn ? 1 : 0)
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Intake__V1__ListEntry>) {
@@ -1635,6 +1640,7 @@ extension IntakeV1.ListEntry: ProtoMessage {
         self.active = (c.pointee.active != 0)
         self.position = c.pointee.position
         self.originKind = CommonV1.Origin(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.origin_kind.rawValue))
+        self.builtIn = (c.pointee.built_in != 0)
     }
 }
 

@@ -10,7 +10,9 @@ extension IntakeContext {
         try database.read { tx in try CatalogStore.entries(tx, list: list, includeInactive: includeInactive) }
     }
 
-    /// Adds or changes an entry of `list` (administrators only).
+    /// Adds or changes an entry of `list` (administrators only). A built-in entry
+    /// (``BuiltInEntries``) keeps its origin kind and cannot be deactivated: `INVALID_ARGUMENT`
+    /// with field `active` (or `origin_kind`), reason `built_in`, and nothing is stored.
     public func putEntry(_ list: String, _ entry: IntakeV1.ListEntry, caller: Caller) throws -> IntakeV1.ListEntry {
         try caller.requireAdministrator()
         var violations = Violations()
@@ -24,9 +26,19 @@ extension IntakeContext {
             violations.add("origin_kind", "required", pt: "Informe se é cliente, representante ou interno.",
                            en: "Choose customer, representative or internal.")
         }
+        if BuiltInEntries.contains(list, key) {
+            if !entry.active {
+                violations.add("active", "built_in", pt: "Esta entrada é usada pelo próprio sistema e não pode ser desativada; só renomeada.",
+                               en: "This entry is used by the system itself and cannot be deactivated; only renamed.")
+            }
+            if list == "origin", let kind = BuiltInEntries.originKinds[key], entry.originKind != .unspecified, entry.originKind != kind {
+                violations.add("origin_kind", "built_in", pt: "O tipo desta origem é fixo.", en: "This origin's kind is fixed.")
+            }
+        }
         try violations.check()
         var stored = entry
         stored.key = key
+        stored.builtIn = BuiltInEntries.contains(list, key)
         if stored.labelEn.isEmpty { stored.labelEn = stored.labelPt }
         let value = stored
         try database.write { tx in try CatalogStore.put(tx, list: list, value) }
@@ -95,6 +107,7 @@ enum CatalogStore {
             entry.active = try row.bool("active")
             entry.position = Int32(try row.int("position"))
             entry.originKind = CommonV1.Origin(_protoRawValue: Int32(try row.int("origin_kind")))
+            entry.builtIn = BuiltInEntries.contains(list, entry.key)
             return entry
         }
     }

@@ -83,7 +83,7 @@ extension IntakeContext {
             var reply = IntakeV1.ReplyRequest()
             reply.ticket = ticket.id
             reply.text = Self.withoutQuotedText(mail.text)
-            reply.channel = "email"
+            reply.channel = BuiltInEntries.emailChannel
             reply.emailMessageID = mail.messageID
             do {
                 (reply.files, reply.attachmentIDs) = try attachments(of: mail, caller: caller)
@@ -120,8 +120,8 @@ extension IntakeContext {
         var request = IntakeV1.OpenTicketRequest()
         request.organizationID = author.organizationID
         request.contactID = author.id
-        request.channel = "email"
-        request.origin = "customer"
+        request.channel = BuiltInEntries.emailChannel
+        request.origin = BuiltInEntries.customerOrigin
         request.category = mailSettings.category
         request.priority = .normal
         request.product = mailSettings.product

@@ -260,12 +260,12 @@ extension IntakeContext {
 
     /// The channel key of a ticket of `request`: the one named, or the caller's usual one.
     static func openingChannel(_ request: IntakeV1.OpenTicketRequest, caller: Caller) -> String {
-        request.channel.isEmpty ? (caller.isCustomer ? "portal" : "phone") : request.channel.lowercased()
+        request.channel.isEmpty ? (caller.isCustomer ? BuiltInEntries.portalChannel : BuiltInEntries.phoneChannel) : request.channel.lowercased()
     }
 
     /// The origin key of a ticket of `request`: the one named, or by who opens it.
     static func openingOriginKey(_ request: IntakeV1.OpenTicketRequest, hasRepresentative: Bool) -> String {
-        request.origin.isEmpty ? (hasRepresentative ? "representative" : "customer") : request.origin.lowercased()
+        request.origin.isEmpty ? (hasRepresentative ? BuiltInEntries.representativeOrigin : BuiltInEntries.customerOrigin) : request.origin.lowercased()
     }
 
     private func open(_ tx: any SQLExecutor, _ request: IntakeV1.OpenTicketRequest, caller: Caller,
@@ -355,7 +355,7 @@ extension IntakeContext {
         let customFields = CustomFieldValidation.validate(request.customFields, fields: catalog.fields,
                                                           product: request.product, category: request.category,
                                                           violations: &violations)
-        if !request.emailMessageID.isEmpty && !caller.isStaffOrSystem && channel != "email" {
+        if !request.emailMessageID.isEmpty && !caller.isStaffOrSystem && channel != BuiltInEntries.emailChannel {
             violations.add("email_message_id", "email_channel_only", pt: "Só para o canal e-mail.", en: "E-mail channel only.")
         }
         let files = prepared.files

@@ -873,10 +873,16 @@ struct  Ocorrencias__Intake__V1__ListEntry
    * Origins only: which built-in kind the entry is (customer, representative, internal).
    */
   Ocorrencias__Common__V1__Origin origin_kind;
+  /*
+   * Set by intake in its answers (ignored in a put): an entry intake itself uses when a request
+   * names none or for its own channel (channels portal, e-mail, phone; origins customer,
+   * representative). It can be renamed and moved but not deactivated, nor an origin's kind changed.
+   */
+  protobuf_c_boolean built_in;
 };
 #define OCORRENCIAS__INTAKE__V1__LIST_ENTRY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__intake__v1__list_entry__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, OCORRENCIAS__COMMON__V1__ORIGIN__ORIGIN_UNSPECIFIED }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, OCORRENCIAS__COMMON__V1__ORIGIN__ORIGIN_UNSPECIFIED, 0 }
 
 
 struct  Ocorrencias__Intake__V1__ListEntriesRequest

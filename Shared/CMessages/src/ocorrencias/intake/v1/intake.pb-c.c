@@ -5204,7 +5204,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_custom_fields_res
   (ProtobufCMessageInit) ocorrencias__intake__v1__list_custom_fields_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_entry__field_descriptors[6] =
+static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_entry__field_descriptors[7] =
 {
   {
     "key",
@@ -5278,9 +5278,22 @@ static const ProtobufCFieldDescriptor ocorrencias__intake__v1__list_entry__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "built_in",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Intake__V1__ListEntry, built_in),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__intake__v1__list_entry__field_indices_by_name[] = {
   3,   /* field[3] = active */
+  6,   /* field[6] = built_in */
   0,   /* field[0] = key */
   2,   /* field[2] = label_en */
   1,   /* field[1] = label_pt */
@@ -5290,7 +5303,7 @@ static const unsigned ocorrencias__intake__v1__list_entry__field_indices_by_name
 static const ProtobufCIntRange ocorrencias__intake__v1__list_entry__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_entry__descriptor =
 {
@@ -5300,7 +5313,7 @@ const ProtobufCMessageDescriptor ocorrencias__intake__v1__list_entry__descriptor
   "Ocorrencias__Intake__V1__ListEntry",
   "ocorrencias.intake.v1",
   sizeof(Ocorrencias__Intake__V1__ListEntry),
-  6,
+  7,
   ocorrencias__intake__v1__list_entry__field_descriptors,
   ocorrencias__intake__v1__list_entry__field_indices_by_name,
   1,  ocorrencias__intake__v1__list_entry__number_ranges,

@@ -4,7 +4,7 @@ import TestSupport
 
 @Suite("The agent's handling forms on the ticket page (transfer, send back, reclassify, confidentiality, time) in a real headless browser", .serialized)
 struct TicketHandlingPageTests {
-    @Test("Ana takes and transfers a ticket to Bruno with a note; Bruno, a chefe, makes it confidential at level 1 and sends it back (a blank justification refused) with one; Ana, who gets no confidentiality form, makes it urgent and logs 30 minutes by phone")
+    @Test("Ana takes and transfers a ticket to Bruno with a note; Bruno, a chefe, makes it confidential at level 1 and sends it back (a blank justification refused) with one; Ana, who gets no confidentiality form, makes it urgent, logs 30 minutes by phone, changes the contact to João and links Maria's other ticket")
     func agentHandlesATicket() throws {
         try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
@@ -17,6 +17,16 @@ struct TicketHandlingPageTests {
         #expect(try gateway.request("POST", "/v1/groups/n1/members", json: ["agent_id": "A-bruno", "member": true], bearer: seeded.admin).status == 200)
         #expect(try gateway.request("POST", "/v1/groups", json: ["group": ["id": "n2", "name": "Nível 2", "active": true]], bearer: seeded.admin).status == 200)
         _ = try gateway.createUser(admin: seeded.admin, email: "bruno@suporte.example", role: "chefe", agent: "A-bruno", accessLevel: 1)
+        // Ana's role in workflow's directory lets her link customers; João is another authorized
+        // contact of Acme; Maria has a second ticket to link.
+        #expect(try gateway.request("POST", "/v1/roles", json: ["role": ["name": "vinculo", "permissions": ["tickets.link_customer"]]],
+                                    bearer: seeded.admin).status == 200)
+        #expect(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-ana", "name": "Ana", "email": "ana@suporte.example",
+                                                                        "max_access_level": 1, "active": true, "role": "vinculo"]],
+                                    bearer: seeded.admin).status == 200)
+        #expect(try gateway.request("POST", "/v1/organizations/\(seeded.organizationID)/contacts", json: [
+            "name": "João", "email": "joao@acme.com.br", "authorized": true], bearer: seeded.admin).status == 201)
+        let other = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Boleto duplicado")
         let ticket = try ReplyFilesTests.openTicket(gateway, seeded)
         // Workflow has the ticket before the page opens it.
         _ = try waitFor { try gateway.request("GET", "/v1/tickets/\(ticket)", bearer: seeded.ana).json["workflow"] != nil }
@@ -36,6 +46,10 @@ struct TicketHandlingPageTests {
                      "Traz dados da folha de pagamento."] {
             #expect(history.contains(text), "\(text) not in \(history)")
         }
+        let intake = try #require(view.json["intake"] as? [String: Any])
+        #expect(((intake["ticket"] as? [String: Any] ?? intake)["contact"] as? [String: Any])?["name"] as? String == "João", "\(view.text)")
+        let related = try gateway.request("GET", "/v1/tickets/\(ticket)/related", bearer: seeded.admin)
+        #expect((related.json["linked"] as? [[String: Any]] ?? []).map { $0["ticket_id"] as? String } == [other], "\(related.text)")
         let totals = try gateway.request("GET", "/v1/time-totals?group_by=agent", bearer: seeded.admin)
         let ana = (totals.json["totals"] as? [[String: Any]] ?? []).first { $0["key"] as? String == "A-ana" }
         #expect(ana?["minutes"] as? Int == 30 && ana?["entries"] as? Int == 1, "\(totals.text)")

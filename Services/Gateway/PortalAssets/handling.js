@@ -4,8 +4,9 @@
 // with the required justification); reclassifying category, priority and service type with a
 // reason; the confidentiality level (chefes and administrators); and logging worked time. Workflow checks each again (who may
 // act, where a ticket may go); a refusal shows its message above the forms and changes nothing.
+// Also: changing the ticket's contact (intake) and the related tickets, linked with a note.
 // Loaded after portal.js and built from its helpers (el, api, t, tf, label, CATEGORIES,
-// PRIORITIES, me); the ticket page (portal.js) calls handlingForms for staff.
+// PRIORITIES, me, errorBox, ticketTable); the ticket page (portal.js) calls handlingForms for staff.
 
 Object.assign(TEXT['pt-BR'], {
   handlingTransfer: 'Repassar', handlingTransferTo: 'Para', handlingTransferNote: 'Nota do repasse (fica no histórico interno)',
@@ -17,6 +18,10 @@ Object.assign(TEXT['pt-BR'], {
   handlingAccessHint: 'Só quem tem nível de acesso igual ou maior vê a ocorrência (0 = todos da equipe).', handlingSetLevel: 'Alterar sigilo',
   handlingTime: 'Apontar horas', handlingMinutes: 'Tempo (minutos)', handlingMode: 'Forma', handlingRemote: 'Remoto', handlingPhone: 'Telefone',
   handlingOnSite: 'Presencial', handlingWhen: 'Quando', handlingLogTime: 'Apontar',
+  handlingContact: 'Trocar o contato', handlingContactHint: 'Só com a ocorrência aberta, por quem a atende (ou seu chefe) com a permissão de vincular clientes.',
+  handlingNewContact: 'Novo contato', handlingChangeContact: 'Trocar contato',
+  handlingRelated: 'Ocorrências relacionadas', handlingLinked: 'Ligadas a esta', handlingSameCustomer: 'Outras do mesmo cliente',
+  handlingLinkTo: 'Ligar a', handlingLinkNote: 'Por que estão ligadas (opcional)', handlingLink: 'Ligar', handlingNoRelated: 'Nenhuma.',
 });
 Object.assign(TEXT.en, {
   handlingTransfer: 'Transfer', handlingTransferTo: 'To', handlingTransferNote: 'Transfer note (kept in the internal history)',
@@ -28,6 +33,10 @@ Object.assign(TEXT.en, {
   handlingAccessHint: 'Only staff with an equal or higher access level see the ticket (0 = the whole team).', handlingSetLevel: 'Change confidentiality',
   handlingTime: 'Log time', handlingMinutes: 'Time (minutes)', handlingMode: 'How', handlingRemote: 'Remote', handlingPhone: 'Phone',
   handlingOnSite: 'On site', handlingWhen: 'When', handlingLogTime: 'Log',
+  handlingContact: 'Change the contact', handlingContactHint: 'Only while the ticket is open, by whoever works it (or their chefe) with the permission to link customers.',
+  handlingNewContact: 'New contact', handlingChangeContact: 'Change contact',
+  handlingRelated: 'Related tickets', handlingLinked: 'Linked to this one', handlingSameCustomer: 'Others of the same customer',
+  handlingLinkTo: 'Link to', handlingLinkNote: 'Why they are linked (optional)', handlingLink: 'Link', handlingNoRelated: 'None.',
 });
 
 // Where the signed-in agent may transfer to, as workflow decides it: the agent's listed
@@ -50,9 +59,9 @@ async function handlingDestinations() {
   return { agents: allAgents.filter((a) => (a.group_ids || []).some((g) => mine.has(g))), groups: allGroups.filter((g) => mine.has(g.id)) };
 }
 
-// The forms for a ticket `id` whose workflow row is `row`; `act(method, path, body)` sends one,
-// shows the outcome and draws the page again.
-function handlingForms(id, row, act) {
+// The forms for a ticket `id` whose workflow row is `row` and intake part `intake`;
+// `act(method, path, body)` sends one, shows the outcome and draws the page again.
+function handlingForms(id, row, intake, act) {
   const path = (action) => `/v1/tickets/${encodeURIComponent(id)}/${action}`;
   const list = (text) => text.split(',').map((part) => part.trim()).filter(Boolean);
 
@@ -127,11 +136,54 @@ function handlingForms(id, row, act) {
       note: fields.note.value, worked_at_ms: fields.worked_at.value ? new Date(fields.worked_at.value).getTime() : 0 });
   });
 
+  // Intake's contacts of the ticket's organization: the authorized, active ones may be chosen.
+  const contacts = el('select', { name: 'contact_id', id: 'contact-new', required: true });
+  const organizationId = (intake.organization && intake.organization.id) || row.organization_id;
+  if (organizationId) {
+    api('GET', `/v1/organizations/${encodeURIComponent(organizationId)}/contacts`).then((list) => contacts.append(
+      ...(list.contacts || []).filter((c) => c.active && c.authorized && c.id !== (intake.contact && intake.contact.id))
+        .map((c) => el('option', { value: c.id, text: c.email ? `${c.name} <${c.email}>` : c.name })))).catch(() => null);
+  }
+  const contact = el('form', { id: 'contact-form', 'aria-labelledby': 'contact-title' },
+    el('p', { class: 'muted', text: t('handlingContactHint') }), el('label', {}, t('handlingNewContact'), contacts),
+    el('button', { type: 'submit', id: 'contact-submit', class: 'secondary', text: t('handlingChangeContact') }));
+  contact.addEventListener('submit', (event) => {
+    event.preventDefault();
+    act('POST', path('contact'), { contact_id: contacts.value });
+  });
+
   // Chefes and administrators change the confidentiality level (workflow refuses anyone else).
   const setsLevels = !!(me.principal.chefe || me.principal.administrator);
   return [el('h2', { id: 'transfer-title', text: t('handlingTransfer') }), transfer,
     el('h2', { id: 'send-back-title', text: t('handlingSendBack') }), sendBack,
     el('h2', { id: 'reclassify-title', text: t('handlingReclassify') }), reclassify,
     setsLevels ? el('h2', { id: 'access-level-title', text: t('handlingAccessLevel') }) : null, setsLevels ? level : null,
-    el('h2', { id: 'time-title', text: t('handlingTime') }), time];
+    el('h2', { id: 'time-title', text: t('handlingTime') }), time,
+    el('h2', { id: 'contact-title', text: t('handlingContact') }), contact,
+    el('h2', { id: 'related-title', text: t('handlingRelated') }), handlingRelated(id, act)];
+}
+
+// Tickets linked to `id` and the same customer's others (as far as the agent may see them), and a
+// form linking one of those to this ticket with a note.
+function handlingRelated(id, act) {
+  const section = el('div', { id: 'related' }, el('p', { class: 'muted', text: t('loading') }));
+  api('GET', `/v1/tickets/${encodeURIComponent(id)}/related`).then((related) => {
+    const linked = related.linked || [], others = (related.same_customer || []).filter((r) => r.ticket_id !== id);
+    const candidates = others.filter((r) => !linked.some((l) => l.ticket_id === r.ticket_id));
+    const other = el('select', { name: 'other', id: 'link-other', required: true },
+      candidates.map((r) => el('option', { value: r.ticket_id, text: `${r.code || r.ticket_id} · ${r.subject || ''}` })));
+    const link = el('form', { id: 'link-form', class: 'row' }, el('label', {}, t('handlingLinkTo'), other),
+      el('label', {}, t('handlingLinkNote'), el('input', { name: 'note', id: 'link-note', maxlength: 500, autocomplete: 'off' })),
+      el('button', { type: 'submit', id: 'link-submit', class: 'secondary', text: t('handlingLink') }));
+    link.addEventListener('submit', (event) => {
+      event.preventDefault();
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/links`, { other_ticket_id: other.value, note: link.elements.note.value });
+    });
+    section.replaceChildren(el('h3', { text: t('handlingLinked') }),
+      linked.length ? ticketTable(linked, 'related-linked', false, false) : el('p', { class: 'muted', text: t('handlingNoRelated') }),
+      el('h3', { text: t('handlingSameCustomer') }),
+      others.length ? ticketTable(others, 'related-customer', false, false) : el('p', { class: 'muted', text: t('handlingNoRelated') }),
+      candidates.length ? link : null);
+  }).catch((error) => section.replaceChildren(errorBox(error)));
+  return section;
 }

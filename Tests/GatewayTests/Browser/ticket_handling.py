@@ -2,8 +2,8 @@
 """An agent's handling forms on the ticket page in headless Chromium: Ana takes Maria's ticket and
 transfers it to Bruno with a note (only her group's people and groups offered); Bruno sends it back
 (a blank justification refused, naming the field) with a justification after raising its
-confidentiality level (he is a chefe; Ana gets no such form); Ana reclassifies it as urgent and
-logs 30 minutes.
+confidentiality level (he is a chefe; Ana gets no such form); Ana reclassifies it as urgent,
+logs 30 minutes, changes the contact to João and links Maria's other ticket.
 Usage: ticket_handling.py BASE_URL SCREENSHOT_DIR TICKET_ID
 (credentials in PORTAL_AGENT / PORTAL_OTHER_AGENT as email:password)."""
 import os
@@ -91,6 +91,19 @@ try:
     Select(driver.find_element(By.ID, "time-mode")).select_by_value("phone")
     driver.find_element(By.ID, "time-note").send_keys("Ligação com a Maria.")
     submit("time-submit")
+    # The contact: João instead of Maria; Maria's other ticket linked with a note.
+    wait.until(lambda d: [o.text for o in Select(d.find_element(By.ID, "contact-new")).options])
+    Select(driver.find_element(By.ID, "contact-new")).select_by_visible_text("João <joao@acme.com.br>")
+    submit("contact-submit")
+    wait.until(lambda d: portal.facts("ticket-facts").get("Contato (quem relatou)") == "João")
+    other = wait.until(lambda d: d.find_element(By.ID, "link-other"))
+    assert "Boleto duplicado" in other.text, other.text
+    driver.find_element(By.ID, "link-note").send_keys("Mesmo lote de boletos.")
+    submit("link-submit")
+    linked = wait.until(lambda d: d.find_element(By.ID, "related-linked"))
+    assert "Boleto duplicado" in linked.text, linked.text
+    driver.execute_script("document.getElementById('related-title').scrollIntoView()")
+    shot("57-agent-related")
     print("OK")
 except Exception:
     print("page:", driver.find_element(By.TAG_NAME, "main").text, file=sys.stderr)

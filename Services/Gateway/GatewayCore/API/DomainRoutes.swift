@@ -236,6 +236,9 @@ enum DomainRoutes {
         router.add(B.route("POST", "/v1/deliveries/{id}/replay", "notification", NotificationV1.Notification.replayDelivery, path: ["id": "delivery_id"]))
         router.add(B.route("GET", "/v1/subscriptions", "notification", NotificationV1.Notification.listSubscriptions, query: ["person": "person"]))
         router.add(B.route("POST", "/v1/subscriptions", "notification", NotificationV1.Notification.setSubscription))
+        router.add(B.route("DELETE", "/v1/subscriptions", "notification", NotificationV1.Notification.removeSubscription,
+                           query: ["person": "person", "event_kind": "event_kind"]))
+        router.add(B.route("GET", "/v1/notification-rules", "notification", NotificationV1.Notification.listRules))
         router.add(B.route("GET", "/v1/webhooks", "notification", NotificationV1.Notification.listWebhooks))
         router.add(B.route("POST", "/v1/webhooks", "notification", NotificationV1.Notification.registerWebhook, status: 201))
         router.add(B.route("DELETE", "/v1/webhooks/{id}", "notification", NotificationV1.Notification.removeWebhook, path: ["id": "id"]))

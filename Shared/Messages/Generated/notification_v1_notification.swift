@@ -79,7 +79,8 @@ extension NotificationV1 {
     }
 
     public struct ListRulesResponse: Sendable, Hashable {
-        /// Every kind with an e-mail template, by kind; a kind no rule names has no audiences.
+        /// Every event kind notification plans (and any other the rules name), by kind; a kind no rule
+        /// names has no audiences (webhooks may still receive it).
         public var rules: [NotificationV1.AudienceRule] = []
         public var groupMailboxes: [NotificationV1.GroupMailbox] = []
 
@@ -310,7 +311,10 @@ extension NotificationV1 {
         public var ticketID: String = ""
         public var recipient: String = ""
         public var state: String = ""
+        /// Default 200, at most 1,000.
         public var limit: Int32 = 0
+        /// The newest first (e.g. a webhook's recent deliveries); default: oldest first.
+        public var newestFirst: Bool = false
 
         public init() {}
     }
@@ -1212,6 +1216,7 @@ extension NotificationV1.ListDeliveriesRequest: ProtoMessage {
         if !self.recipient.isEmpty { c.recipient = arena.cString(self.recipient) }
         if !self.state.isEmpty { c.state = arena.cString(self.state) }
         c.limit = self.limit
+        c.newest_first = (self.newestFirst ? 1 : 0)
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListDeliveriesRequest>) {
@@ -1219,6 +1224,7 @@ extension NotificationV1.ListDeliveriesRequest: ProtoMessage {
         self.recipient = _ProtoRuntime.string(c.pointee.recipient)
         self.state = _ProtoRuntime.string(c.pointee.state)
         self.limit = c.pointee.limit
+        self.newestFirst = (c.pointee.newest_first != 0)
     }
 }
 

@@ -230,7 +230,8 @@ enum DomainRoutes {
 
     static func notification(_ router: inout Router) {
         router.add(B.route("GET", "/v1/deliveries", "notification", NotificationV1.Notification.listDeliveries,
-                           query: ["ticket_id": "ticket_id", "recipient": "recipient", "state": "state", "limit": "limit"]))
+                           query: ["ticket_id": "ticket_id", "recipient": "recipient", "state": "state", "limit": "limit",
+                                   "newest_first": "newest_first"]))
         router.add(B.route("GET", "/v1/deliveries/stats", "notification", NotificationV1.Notification.getStats))
         router.add(B.route("POST", "/v1/deliveries/retry", "notification", NotificationV1.Notification.retryDeadLetters))
         router.add(B.route("POST", "/v1/deliveries/{id}/replay", "notification", NotificationV1.Notification.replayDelivery, path: ["id": "delivery_id"]))

@@ -4556,6 +4556,11 @@ paths:
           required: false
           schema:
             type: string
+        - name: newest_first
+          in: query
+          required: false
+          schema:
+            type: string
         - name: recipient
           in: query
           required: false

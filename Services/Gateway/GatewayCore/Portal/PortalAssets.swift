@@ -756,10 +756,10 @@ async function notifyPage(person, notice, secret) {
       api('GET', '/v1/deliveries?state=dead&limit=100'), api('GET', '/v1/email-suppressions?limit=200'),
       person ? api('GET', '/v1/subscriptions?person=' + encodeURIComponent(person)) : Promise.resolve({})]);
   } catch (error) { show(el('h1', { text: t('notifyTitle') }), errorBox(error)); return; }
-  // Each webhook's deliveries (its recipient is "webhook:<id>"), newest first.
+  // Each webhook's ten most recent deliveries (its recipient is "webhook:<id>").
   const hooks = webhooks.webhooks || [];
-  const deliveries = await Promise.all(hooks.map((hook) => api('GET', `/v1/deliveries?recipient=${encodeURIComponent('webhook:' + hook.id)}&limit=1000`)
-    .then((answer) => (answer.deliveries || []).slice().reverse()).catch(() => [])));
+  const deliveries = await Promise.all(hooks.map((hook) => api('GET', `/v1/deliveries?recipient=${encodeURIComponent('webhook:' + hook.id)}&limit=10&newest_first=true`)
+    .then((answer) => answer.deliveries || []).catch(() => [])));
   const status = el('div', { id: 'notify-status', role: 'status' });
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
   if (secret) status.append(el('label', {}, t('notifySecretOnce'), el('input', { id: 'notify-new-secret', readonly: true, value: secret, onfocus: (e) => e.target.select() })));
@@ -811,7 +811,7 @@ function notifyWebhooksSection(hooks, deliveries, redraw) {
     // The recent deliveries: a row of their own under the webhook's, shown on request.
     const list = el('tr', { class: 'notify-deliveries-row', id: `notify-deliveries-row-${index}`, hidden: true },
       el('td', { colspan: 6 }, el('div', { class: 'notify-deliveries' }, el('h3', { text: tf('notifyDeliveriesOf', { url: hook.url }) }),
-        notifyDeliveriesTable(`notify-deliveries-${index}`, recent.slice(0, 10), change, false))));
+        notifyDeliveriesTable(`notify-deliveries-${index}`, recent, change, false))));
     const toggle = el('button', { type: 'button', class: 'link notify-show-deliveries', 'aria-expanded': 'false', 'aria-controls': list.id,
       text: t('notifyShowDeliveries'), onclick: () => { list.hidden = !list.hidden; toggle.setAttribute('aria-expanded', String(!list.hidden)); } });
     return [el('tr', { 'data-webhook': hook.id },

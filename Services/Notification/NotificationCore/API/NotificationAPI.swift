@@ -84,13 +84,13 @@ struct NotificationAPI: Sendable {
         return response
     }
 
-    /// The rules this instance plans with: the audiences of every templated kind, and the
+    /// The rules this instance plans with: the audiences of every event kind, and the
     /// groups' mailboxes (administrators only: the mailboxes are internal addresses).
     func listRules(_ request: NotificationV1.ListRulesRequest, _ context: ServerContext) throws -> NotificationV1.ListRulesResponse {
         try Access.requireAdministrator(try runtime.principals.require(context))
         var response = NotificationV1.ListRulesResponse()
         let rules = planner.rules
-        response.rules = Set(TemplateCatalog.kinds).union(rules.audiences.keys).sorted().map { kind in
+        response.rules = Set(TemplatePlaceholders.eventNames.keys).union(rules.audiences.keys).sorted().map { kind in
             var rule = NotificationV1.AudienceRule()
             rule.eventKind = kind
             rule.audiences = rules.audiences(of: kind).map(\.rawValue)
@@ -406,7 +406,7 @@ struct NotificationAPI: Sendable {
         response.deliveries = try database.read { tx in
             try tx.query("""
                 SELECT \(DeliveryStore.columns) FROM notification_deliveries WHERE \(conditions.joined(separator: " AND "))
-                ORDER BY created_at, id LIMIT ?
+                ORDER BY \(request.newestFirst ? "created_at DESC, id DESC" : "created_at, id") LIMIT ?
                 """, params).map(DeliveryStore.delivery)
         }
         return response

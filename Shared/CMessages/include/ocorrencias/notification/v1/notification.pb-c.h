@@ -208,7 +208,8 @@ struct  Ocorrencias__Notification__V1__ListRulesResponse
 {
   ProtobufCMessage base;
   /*
-   * Every kind with an e-mail template, by kind; a kind no rule names has no audiences.
+   * Every event kind notification plans (and any other the rules name), by kind; a kind no rule
+   * names has no audiences (webhooks may still receive it).
    */
   size_t n_rules;
   Ocorrencias__Notification__V1__AudienceRule **rules;
@@ -592,11 +593,18 @@ struct  Ocorrencias__Notification__V1__ListDeliveriesRequest
   char *ticket_id;
   char *recipient;
   char *state;
+  /*
+   * Default 200, at most 1,000.
+   */
   int32_t limit;
+  /*
+   * The newest first (e.g. a webhook's recent deliveries); default: oldest first.
+   */
+  protobuf_c_boolean newest_first;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__LIST_DELIVERIES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__list_deliveries_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Ocorrencias__Notification__V1__ListDeliveriesResponse

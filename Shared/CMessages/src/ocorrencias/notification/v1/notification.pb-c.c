@@ -4404,7 +4404,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__delivery__descri
   (ProtobufCMessageInit) ocorrencias__notification__v1__delivery__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__list_deliveries_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__list_deliveries_request__field_descriptors[5] =
 {
   {
     "ticket_id",
@@ -4454,9 +4454,22 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__list_delive
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "newest_first",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ListDeliveriesRequest, newest_first),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__list_deliveries_request__field_indices_by_name[] = {
   3,   /* field[3] = limit */
+  4,   /* field[4] = newest_first */
   1,   /* field[1] = recipient */
   2,   /* field[2] = state */
   0,   /* field[0] = ticket_id */
@@ -4464,7 +4477,7 @@ static const unsigned ocorrencias__notification__v1__list_deliveries_request__fi
 static const ProtobufCIntRange ocorrencias__notification__v1__list_deliveries_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_deliveries_request__descriptor =
 {
@@ -4474,7 +4487,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_deliveries_
   "Ocorrencias__Notification__V1__ListDeliveriesRequest",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__ListDeliveriesRequest),
-  4,
+  5,
   ocorrencias__notification__v1__list_deliveries_request__field_descriptors,
   ocorrencias__notification__v1__list_deliveries_request__field_indices_by_name,
   1,  ocorrencias__notification__v1__list_deliveries_request__number_ranges,

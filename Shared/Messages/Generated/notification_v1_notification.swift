@@ -39,6 +39,54 @@ extension NotificationV1 {
         public init() {}
     }
 
+    /// Deletes a person's switch for one event kind (the same callers as SetSubscription): with no
+    /// switch left the person is subscribed again, unless a `*` switch says otherwise.
+    public struct RemoveSubscriptionRequest: Sendable, Hashable {
+        public var person: String = ""
+        public var eventKind: String = ""
+
+        public init() {}
+    }
+
+    public struct RemoveSubscriptionResponse: Sendable, Hashable {
+        /// The switch that was removed.
+        public var subscription: NotificationV1.Subscription? = nil
+
+        public init() {}
+    }
+
+    /// ---------------------------------------------------------------- rules (who hears of what)
+    /// The audiences an event kind's e-mails go to, from the service's rules (NOTIFICATION_RULES_FILE
+    /// or the built-in defaults): "customer", "holder", "chefe", "copies".
+    public struct AudienceRule: Sendable, Hashable {
+        public var eventKind: String = ""
+        public var audiences: [String] = []
+
+        public init() {}
+    }
+
+    /// The mailbox of a group that holds a ticket without an agent ("holder" of such a ticket).
+    public struct GroupMailbox: Sendable, Hashable {
+        public var groupID: String = ""
+        public var address: String = ""
+
+        public init() {}
+    }
+
+    public struct ListRulesRequest: Sendable, Hashable {
+
+        public init() {}
+    }
+
+    public struct ListRulesResponse: Sendable, Hashable {
+        /// Every event kind notification plans (and any other the rules name), by kind; a kind no rule
+        /// names has no audiences (webhooks may still receive it).
+        public var rules: [NotificationV1.AudienceRule] = []
+        public var groupMailboxes: [NotificationV1.GroupMailbox] = []
+
+        public init() {}
+    }
+
     /// ---------------------------------------------------------------- webhooks
     public struct Webhook: Sendable, Hashable {
         public var id: String = ""
@@ -57,7 +105,8 @@ extension NotificationV1 {
 
     public struct RegisterWebhookRequest: Sendable, Hashable {
         public var url: String = ""
-        /// Shared secret for the HMAC-SHA256 signature (at least 16 characters).
+        /// Shared secret for the HMAC-SHA256 signature (at least 16 characters); empty: the service
+        /// generates a random one and returns it once in the response.
         public var secret: String = ""
         public var eventKinds: [String] = []
         public var accessLevel: Int32 = 0
@@ -68,6 +117,9 @@ extension NotificationV1 {
 
     public struct RegisterWebhookResponse: Sendable, Hashable {
         public var webhook: NotificationV1.Webhook? = nil
+        /// The secret the service generated (the request gave none), shown only here (it is stored
+        /// encrypted); empty when the request gave the secret.
+        public var secret: String = ""
 
         public init() {}
     }
@@ -143,6 +195,9 @@ extension NotificationV1 {
         public var html: String = ""
         /// True when an administrator replaced the built-in one.
         public var customized: Bool = false
+        /// The `{{name}}` placeholders this kind's templates may use (in answers; ignored in
+        /// SetTemplate, which refuses a template naming any other).
+        public var placeholders: [String] = []
 
         public init() {}
     }
@@ -256,7 +311,10 @@ extension NotificationV1 {
         public var ticketID: String = ""
         public var recipient: String = ""
         public var state: String = ""
+        /// Default 200, at most 1,000.
         public var limit: Int32 = 0
+        /// The newest first (e.g. a webhook's recent deliveries); default: oldest first.
+        public var newestFirst: Bool = false
 
         public init() {}
     }
@@ -526,6 +584,123 @@ extension NotificationV1.ListSubscriptionsResponse: ProtoMessage {
     }
 }
 
+extension NotificationV1.RemoveSubscriptionRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__RemoveSubscriptionRequest
+    public static var protoName: String { "ocorrencias.notification.v1.RemoveSubscriptionRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__RemoveSubscriptionRequest(); ocorrencias__notification__v1__remove_subscription_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__RemoveSubscriptionRequest>) { ocorrencias__notification__v1__remove_subscription_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__RemoveSubscriptionRequest, arena: inout ProtoArena) {
+        if !self.person.isEmpty { c.person = arena.cString(self.person) }
+        if !self.eventKind.isEmpty { c.event_kind = arena.cString(self.eventKind) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RemoveSubscriptionRequest>) {
+        self.person = _ProtoRuntime.string(c.pointee.person)
+        self.eventKind = _ProtoRuntime.string(c.pointee.event_kind)
+    }
+}
+
+extension NotificationV1.RemoveSubscriptionResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__RemoveSubscriptionResponse
+    public static var protoName: String { "ocorrencias.notification.v1.RemoveSubscriptionResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__RemoveSubscriptionResponse(); ocorrencias__notification__v1__remove_subscription_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__RemoveSubscriptionResponse>) { ocorrencias__notification__v1__remove_subscription_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__RemoveSubscriptionResponse, arena: inout ProtoArena) {
+        if let value = self.subscription { c.subscription = arena.message(value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RemoveSubscriptionResponse>) {
+        self.subscription = c.pointee.subscription.map { NotificationV1.Subscription(_c: $0) }
+    }
+}
+
+extension NotificationV1.AudienceRule: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__AudienceRule
+    public static var protoName: String { "ocorrencias.notification.v1.AudienceRule" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__AudienceRule(); ocorrencias__notification__v1__audience_rule__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__AudienceRule>) { ocorrencias__notification__v1__audience_rule__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__AudienceRule, arena: inout ProtoArena) {
+        if !self.eventKind.isEmpty { c.event_kind = arena.cString(self.eventKind) }
+        if !self.audiences.isEmpty {
+            c.n_audiences = self.audiences.count
+            c.audiences = arena.cStrings(self.audiences)
+        }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__AudienceRule>) {
+        self.eventKind = _ProtoRuntime.string(c.pointee.event_kind)
+        if c.pointee.n_audiences > 0, let _items = c.pointee.audiences {
+            self.audiences = (0..<c.pointee.n_audiences).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.audiences = []
+        }
+    }
+}
+
+extension NotificationV1.GroupMailbox: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__GroupMailbox
+    public static var protoName: String { "ocorrencias.notification.v1.GroupMailbox" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__GroupMailbox(); ocorrencias__notification__v1__group_mailbox__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__GroupMailbox>) { ocorrencias__notification__v1__group_mailbox__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__GroupMailbox, arena: inout ProtoArena) {
+        if !self.groupID.isEmpty { c.group_id = arena.cString(self.groupID) }
+        if !self.address.isEmpty { c.address = arena.cString(self.address) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__GroupMailbox>) {
+        self.groupID = _ProtoRuntime.string(c.pointee.group_id)
+        self.address = _ProtoRuntime.string(c.pointee.address)
+    }
+}
+
+extension NotificationV1.ListRulesRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__ListRulesRequest
+    public static var protoName: String { "ocorrencias.notification.v1.ListRulesRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__ListRulesRequest(); ocorrencias__notification__v1__list_rules_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__ListRulesRequest>) { ocorrencias__notification__v1__list_rules_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__ListRulesRequest, arena: inout ProtoArena) {
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListRulesRequest>) {
+    }
+}
+
+extension NotificationV1.ListRulesResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__ListRulesResponse
+    public static var protoName: String { "ocorrencias.notification.v1.ListRulesResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__ListRulesResponse(); ocorrencias__notification__v1__list_rules_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__ListRulesResponse>) { ocorrencias__notification__v1__list_rules_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__ListRulesResponse, arena: inout ProtoArena) {
+        if !self.rules.isEmpty {
+            c.n_rules = self.rules.count
+            c.rules = arena.messages(self.rules)
+        }
+        if !self.groupMailboxes.isEmpty {
+            c.n_group_mailboxes = self.groupMailboxes.count
+            c.group_mailboxes = arena.messages(self.groupMailboxes)
+        }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListRulesResponse>) {
+        if c.pointee.n_rules > 0, let _items = c.pointee.rules {
+            self.rules = (0..<c.pointee.n_rules).map { (_items[$0].map { NotificationV1.AudienceRule(_c: $0) } ?? NotificationV1.AudienceRule()) }
+        } else {
+            self.rules = []
+        }
+        if c.pointee.n_group_mailboxes > 0, let _items = c.pointee.group_mailboxes {
+            self.groupMailboxes = (0..<c.pointee.n_group_mailboxes).map { (_items[$0].map { NotificationV1.GroupMailbox(_c: $0) } ?? NotificationV1.GroupMailbox()) }
+        } else {
+            self.groupMailboxes = []
+        }
+    }
+}
+
 extension NotificationV1.Webhook: ProtoMessage {
     public typealias _CStruct = Ocorrencias__Notification__V1__Webhook
     public static var protoName: String { "ocorrencias.notification.v1.Webhook" }
@@ -598,10 +773,12 @@ extension NotificationV1.RegisterWebhookResponse: ProtoMessage {
 
     public func _fill(_ c: inout Ocorrencias__Notification__V1__RegisterWebhookResponse, arena: inout ProtoArena) {
         if let value = self.webhook { c.webhook = arena.message(value) }
+        if !self.secret.isEmpty { c.secret = arena.cString(self.secret) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RegisterWebhookResponse>) {
         self.webhook = c.pointee.webhook.map { NotificationV1.Webhook(_c: $0) }
+        self.secret = _ProtoRuntime.string(c.pointee.secret)
     }
 }
 
@@ -756,6 +933,10 @@ extension NotificationV1.Template: ProtoMessage {
         if !self.text.isEmpty { c.text = arena.cString(self.text) }
         if !self.html.isEmpty { c.html = arena.cString(self.html) }
         c.customized = (self.customized ? 1 : 0)
+        if !self.placeholders.isEmpty {
+            c.n_placeholders = self.placeholders.count
+            c.placeholders = arena.cStrings(self.placeholders)
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__Template>) {
@@ -765,6 +946,11 @@ extension NotificationV1.Template: ProtoMessage {
         self.text = _ProtoRuntime.string(c.pointee.text)
         self.html = _ProtoRuntime.string(c.pointee.html)
         self.customized = (c.pointee.customized != 0)
+        if c.pointee.n_placeholders > 0, let _items = c.pointee.placeholders {
+            self.placeholders = (0..<c.pointee.n_placeholders).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.placeholders = []
+        }
     }
 }
 
@@ -1030,6 +1216,7 @@ extension NotificationV1.ListDeliveriesRequest: ProtoMessage {
         if !self.recipient.isEmpty { c.recipient = arena.cString(self.recipient) }
         if !self.state.isEmpty { c.state = arena.cString(self.state) }
         c.limit = self.limit
+        c.newest_first = (self.newestFirst ? 1 : 0)
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListDeliveriesRequest>) {
@@ -1037,6 +1224,7 @@ extension NotificationV1.ListDeliveriesRequest: ProtoMessage {
         self.recipient = _ProtoRuntime.string(c.pointee.recipient)
         self.state = _ProtoRuntime.string(c.pointee.state)
         self.limit = c.pointee.limit
+        self.newestFirst = (c.pointee.newest_first != 0)
     }
 }
 
@@ -1447,6 +1635,14 @@ extension NotificationV1 {
             path: "/ocorrencias.notification.v1.Notification/ListSubscriptions",
             clientStreaming: false,
             serverStreaming: false)
+        public static let removeSubscription = RPCMethod<NotificationV1.RemoveSubscriptionRequest, NotificationV1.RemoveSubscriptionResponse>(
+            path: "/ocorrencias.notification.v1.Notification/RemoveSubscription",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listRules = RPCMethod<NotificationV1.ListRulesRequest, NotificationV1.ListRulesResponse>(
+            path: "/ocorrencias.notification.v1.Notification/ListRules",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let registerWebhook = RPCMethod<NotificationV1.RegisterWebhookRequest, NotificationV1.RegisterWebhookResponse>(
             path: "/ocorrencias.notification.v1.Notification/RegisterWebhook",
             clientStreaming: false,
@@ -1523,6 +1719,6 @@ extension NotificationV1 {
             path: "/ocorrencias.notification.v1.Notification/RemoveSuppression",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [setSubscription.info, listSubscriptions.info, registerWebhook.info, listWebhooks.info, removeWebhook.info, rotateWebhookSecret.info, resealSecrets.info, getTemplate.info, setTemplate.info, sendTicketEmail.info, sendAccountEmail.info, listDeliveries.info, retryDeadLetters.info, listDeadLetters.info, discardDeadLetters.info, reportBounce.info, replayDelivery.info, getStats.info, listSuppressions.info, addSuppression.info, removeSuppression.info]
+        public static let methods: [RPCMethodInfo] = [setSubscription.info, listSubscriptions.info, removeSubscription.info, listRules.info, registerWebhook.info, listWebhooks.info, removeWebhook.info, rotateWebhookSecret.info, resealSecrets.info, getTemplate.info, setTemplate.info, sendTicketEmail.info, sendAccountEmail.info, listDeliveries.info, retryDeadLetters.info, listDeadLetters.info, discardDeadLetters.info, reportBounce.info, replayDelivery.info, getStats.info, listSuppressions.info, addSuppression.info, removeSuppression.info]
     }
 }

@@ -231,12 +231,16 @@ enum DomainRoutes {
 
     static func notification(_ router: inout Router) {
         router.add(B.route("GET", "/v1/deliveries", "notification", NotificationV1.Notification.listDeliveries,
-                           query: ["ticket_id": "ticket_id", "recipient": "recipient", "state": "state", "limit": "limit"]))
+                           query: ["ticket_id": "ticket_id", "recipient": "recipient", "state": "state", "limit": "limit",
+                                   "newest_first": "newest_first"]))
         router.add(B.route("GET", "/v1/deliveries/stats", "notification", NotificationV1.Notification.getStats))
         router.add(B.route("POST", "/v1/deliveries/retry", "notification", NotificationV1.Notification.retryDeadLetters))
         router.add(B.route("POST", "/v1/deliveries/{id}/replay", "notification", NotificationV1.Notification.replayDelivery, path: ["id": "delivery_id"]))
         router.add(B.route("GET", "/v1/subscriptions", "notification", NotificationV1.Notification.listSubscriptions, query: ["person": "person"]))
         router.add(B.route("POST", "/v1/subscriptions", "notification", NotificationV1.Notification.setSubscription))
+        router.add(B.route("DELETE", "/v1/subscriptions", "notification", NotificationV1.Notification.removeSubscription,
+                           query: ["person": "person", "event_kind": "event_kind"]))
+        router.add(B.route("GET", "/v1/notification-rules", "notification", NotificationV1.Notification.listRules))
         router.add(B.route("GET", "/v1/webhooks", "notification", NotificationV1.Notification.listWebhooks))
         router.add(B.route("POST", "/v1/webhooks", "notification", NotificationV1.Notification.registerWebhook, status: 201))
         router.add(B.route("DELETE", "/v1/webhooks/{id}", "notification", NotificationV1.Notification.removeWebhook, path: ["id": "id"]))

@@ -4641,6 +4641,11 @@ paths:
           required: false
           schema:
             type: string
+        - name: newest_first
+          in: query
+          required: false
+          schema:
+            type: string
         - name: recipient
           in: query
           required: false
@@ -4883,6 +4888,84 @@ paths:
           $ref: '#/components/responses/E409'
         '413':
           $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    delete:
+      operationId: delete_v1_subscriptions
+      tags: [Notification]
+      summary: "notification `RemoveSubscription`: request `ocorrencias.notification.v1.RemoveSubscriptionRequest`, answer `ocorrencias.notification.v1.RemoveSubscriptionResponse` (as JSON, .proto field names)"
+      description: "Deletes a person's switch for one event kind (404 when there is none); the person is then subscribed again unless a `*` switch says otherwise. Anyone for themselves, administrators for anyone."
+      parameters:
+        - name: person
+          in: query
+          required: true
+          schema:
+            type: string
+        - name: event_kind
+          in: query
+          required: true
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.RemoveSubscriptionResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.RemoveSubscriptionResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/notification-rules:
+    get:
+      operationId: get_v1_notification_rules
+      tags: [Notification]
+      summary: "notification `ListRules`: request `ocorrencias.notification.v1.ListRulesRequest`, answer `ocorrencias.notification.v1.ListRulesResponse` (as JSON, .proto field names)"
+      description: "The audiences (customer, holder, chefe, copies) each event kind's e-mails go to and the groups' mailboxes, as the notification service plans with them (NOTIFICATION_RULES_FILE or its defaults). Administrators only."
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.ListRulesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.ListRulesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
         '422':
           $ref: '#/components/responses/E422'
         '429':

@@ -1085,6 +1085,7 @@ function handlingRelated(id, act) {
 <script src="/assets/knowledge.js" defer></script>
 <script src="/assets/handling.js" defer></script>
 <script src="/assets/catalog.js" defer></script>
+<script src="/assets/notifications.js" defer></script>
 </head>
 <body>
 <header class="top">
@@ -1547,6 +1548,362 @@ addPage({
     if (path === '/sinonimos' && kbCanEdit()) return kbSynonymsPage();
     return kbHome(new URLSearchParams(query || ''));
   },
+});
+"""#),
+        "notifications.js": ("text/javascript; charset=utf-8", #"""
+'use strict';
+// The administrators' notifications page (#/notificacoes): notification's configuration, which
+// until now only the API and `ocorre call` reached. Webhooks (registered with the events they
+// receive, their signing secret shown once, deactivated; their recent deliveries, a failed one
+// sent again), e-mail templates per kind and language (the placeholders the kind fills listed; a
+// template that would not render is refused by the service, with its reason next to the form),
+// who hears of each event (the service's rules, read only), the people's switches per event kind
+// (subscriptions: set, turned over, deleted), and the delivery log: counts per state,
+// dead deliveries retried, suppressed addresses listed and lifted. Loaded after portal.js,
+// team.js and integrations.js and built from their helpers (el, api, show, t, tf, errorBox, when,
+// label, rowsTable, isAdministrator, accessLevel/createdAt/state/actions texts); its link and
+// path are added with addPage.
+
+Object.assign(TEXT['pt-BR'], {
+  notifyTitle: 'Notificações', notifyIntro: 'Como o serviço de notificação avisa as pessoas e outros sistemas: webhooks, modelos de e-mail, assinaturas e o registro de envios.',
+  notifyWebhooks: 'Webhooks', notifyWebhooksIntro: 'Cada evento escolhido é enviado por POST em JSON, assinado com HMAC-SHA256 (cabeçalho X-Ocorrencias-Signature).',
+  notifyUrl: 'Endereço (URL)', notifyEvents: 'Eventos', notifyAllEvents: 'Todos os eventos (*)', notifyInternal: 'Inclui entradas internas da discussão',
+  notifySecret: 'Segredo de assinatura (opcional, ao menos 16 caracteres; vazio = gerado pelo serviço)', notifySecretOnce: 'Segredo (mostrado só agora)',
+  notifyRegister: 'Cadastrar webhook', notifyNewWebhook: 'Novo webhook', notifyNoWebhooks: 'Nenhum webhook ativo.',
+  notifyWebhookCreated: 'Webhook {url} cadastrado.', notifyWebhookCreatedSecret: 'Webhook {url} cadastrado. Copie o segredo agora: ele não será mostrado de novo.',
+  notifyDeactivate: 'Desativar', notifyDeactivateOf: 'Desativar o webhook {url}', notifyConfirmDeactivate: 'Desativar o webhook {url}? Ele deixa de receber eventos.',
+  notifyDeactivated: 'Webhook {url} desativado.', notifyLastDelivery: 'Último envio', notifyNever: '(nenhum)',
+  notifyShowDeliveries: 'Envios', notifyDeliveriesOf: 'Envios recentes de {url}', notifyNoDeliveries: 'Nenhum envio.',
+  notifyAttempts: 'Tentativas', notifyAnswer: 'Resposta', notifyEvent: 'Evento', notifyWhen: 'Quando', notifyRecipient: 'Destinatário',
+  notifyReplay: 'Enviar de novo', notifyReplayOf: 'Enviar de novo o envio {id}', notifyReplayed: 'Envio {id} reenfileirado.',
+  notifyTemplates: 'Modelos de e-mail', notifyTemplatesIntro: 'O assunto sempre leva o código da ocorrência. No HTML, cada valor substituído é escapado; sem HTML, ele é derivado do texto.',
+  notifyKind: 'Tipo', notifyLanguage: 'Idioma', notifySubject: 'Assunto', notifyText: 'Texto', notifyHtml: 'HTML (opcional)',
+  notifyPlaceholders: 'Marcadores deste tipo', notifySaveTemplate: 'Salvar modelo', notifyTemplateSaved: 'Modelo {kind} ({locale}) salvo.',
+  notifyCustomized: 'Personalizado por um administrador.', notifyBuiltIn: 'Modelo padrão do sistema.',
+  notifyRules: 'Quem recebe cada evento', notifyRulesIntro: 'As regras do serviço de notificação (arquivo NOTIFICATION_RULES_FILE ou o padrão): a quem vão os e-mails de cada tipo de evento. Os webhooks recebem os eventos que escolheram, com ou sem público aqui.',
+  notifyAudiences: 'Público', notifyNobody: '(ninguém por e-mail)', notifyMailboxes: 'Caixas dos grupos (quando o grupo está com a ocorrência sem agente)', notifyGroup: 'Grupo',
+  notifyAudienceNames: { customer: 'cliente (contato)', holder: 'responsável (agente ou caixa do grupo)', chefe: 'chefe do responsável', copies: 'cópias do repasse' },
+  notifySubscriptions: 'Assinaturas', notifySubscriptionsIntro: 'Cada pessoa (e-mail ou id) pode deixar de receber, ou voltar a receber, um tipo de evento (* = todos; o registro do tipo vale sobre o *). Sem registro, ela recebe o que as regras lhe dão.',
+  notifyRemoveSwitch: 'Excluir', notifyRemoveSwitchOf: 'Excluir o registro {kind} de {person}', notifySwitchRemoved: 'Registro excluído: {person} · {kind}.',
+  notifyPerson: 'Pessoa (e-mail ou id)', notifyShowPerson: 'Ver', notifyNoSwitches: 'Nenhum registro: esta pessoa recebe todos os avisos que as regras lhe dão.',
+  notifyReceives: 'Recebe', notifyYes: 'Sim', notifyNo: 'Não', notifySwitchOff: 'Desligar', notifySwitchOn: 'Religar',
+  notifySwitchOf: '{action} {kind} para {person}', notifySetSwitch: 'Salvar', notifyNewSwitch: 'Novo registro', notifySwitchSaved: 'Registro salvo: {person} · {kind}.',
+  notifyLog: 'Registro de envios', notifyStats: 'Envios por situação', notifyResends: 'reenvios após interrupção',
+  notifyRetryDead: 'Reenfileirar os esgotados', notifyRetried: '{count} envio(s) reenfileirado(s).', notifyDead: 'Envios esgotados',
+  notifyNoDead: 'Nenhum envio esgotado.', notifyRetryOne: 'Reenfileirar', notifyRetryOf: 'Reenfileirar o envio {id}',
+  notifySuppressions: 'Endereços suprimidos', notifySuppressionsIntro: 'O serviço não envia e-mails a estes endereços (devolução permanente ou decisão de um administrador).',
+  notifyNoSuppressions: 'Nenhum endereço suprimido.', notifyReason: 'Motivo', notifyNote: 'Nota', notifyLift: 'Remover da lista',
+  notifyLiftOf: 'Remover {address} da lista', notifyConfirmLift: 'Voltar a enviar e-mails para {address}?', notifyLifted: '{address} saiu da lista.',
+  notifyAddress: 'Endereço', notifySuppress: 'Suprimir', notifySuppressed: '{address} suprimido.',
+  notifyStates: { queued: 'na fila', sending: 'enviando', sent: 'entregue', failed: 'falhou', dead: 'esgotado', discarded: 'descartado', bounced: 'devolvido' },
+  notifyReasons: { bounce: 'devolução', manual: 'administrador' },
+});
+Object.assign(TEXT.en, {
+  notifyTitle: 'Notifications', notifyIntro: 'How the notification service tells people and other systems: webhooks, e-mail templates, subscriptions and the delivery log.',
+  notifyWebhooks: 'Webhooks', notifyWebhooksIntro: 'Each chosen event is POSTed as JSON, signed with HMAC-SHA256 (X-Ocorrencias-Signature header).',
+  notifyUrl: 'Address (URL)', notifyEvents: 'Events', notifyAllEvents: 'All events (*)', notifyInternal: 'Includes internal discussion entries',
+  notifySecret: 'Signing secret (optional, at least 16 characters; empty = generated by the service)', notifySecretOnce: 'Secret (shown only now)',
+  notifyRegister: 'Register webhook', notifyNewWebhook: 'New webhook', notifyNoWebhooks: 'No active webhooks.',
+  notifyWebhookCreated: 'Webhook {url} registered.', notifyWebhookCreatedSecret: 'Webhook {url} registered. Copy the secret now: it will not be shown again.',
+  notifyDeactivate: 'Deactivate', notifyDeactivateOf: 'Deactivate webhook {url}', notifyConfirmDeactivate: 'Deactivate webhook {url}? It stops receiving events.',
+  notifyDeactivated: 'Webhook {url} deactivated.', notifyLastDelivery: 'Last delivery', notifyNever: '(none)',
+  notifyShowDeliveries: 'Deliveries', notifyDeliveriesOf: 'Recent deliveries of {url}', notifyNoDeliveries: 'No deliveries.',
+  notifyAttempts: 'Attempts', notifyAnswer: 'Answer', notifyEvent: 'Event', notifyWhen: 'When', notifyRecipient: 'Recipient',
+  notifyReplay: 'Send again', notifyReplayOf: 'Send delivery {id} again', notifyReplayed: 'Delivery {id} queued again.',
+  notifyTemplates: 'E-mail templates', notifyTemplatesIntro: 'The subject always carries the ticket\'s code. In HTML every substituted value is escaped; without HTML it is derived from the text.',
+  notifyKind: 'Kind', notifyLanguage: 'Language', notifySubject: 'Subject', notifyText: 'Text', notifyHtml: 'HTML (optional)',
+  notifyPlaceholders: 'Placeholders of this kind', notifySaveTemplate: 'Save template', notifyTemplateSaved: 'Template {kind} ({locale}) saved.',
+  notifyCustomized: 'Customized by an administrator.', notifyBuiltIn: 'The system\'s built-in template.',
+  notifyRules: 'Who hears of each event', notifyRulesIntro: 'The notification service\'s rules (the NOTIFICATION_RULES_FILE file or the defaults): who each kind of event\'s e-mails go to. Webhooks get the events they chose, whatever the audience here.',
+  notifyAudiences: 'Audience', notifyNobody: '(nobody by e-mail)', notifyMailboxes: 'Groups\' mailboxes (when a group holds the ticket without an agent)', notifyGroup: 'Group',
+  notifyAudienceNames: { customer: 'customer (contact)', holder: 'holder (agent or the group\'s mailbox)', chefe: 'the holder\'s chefe', copies: 'the transfer\'s copies' },
+  notifySubscriptions: 'Subscriptions', notifySubscriptionsIntro: 'Each person (e-mail or id) may stop, or start again, receiving a kind of event (* = all; the kind\'s entry wins over *). With no entry they receive what the rules give them.',
+  notifyRemoveSwitch: 'Delete', notifyRemoveSwitchOf: 'Delete the {kind} entry of {person}', notifySwitchRemoved: 'Entry deleted: {person} · {kind}.',
+  notifyPerson: 'Person (e-mail or id)', notifyShowPerson: 'Show', notifyNoSwitches: 'No entries: this person receives every notice the rules give them.',
+  notifyReceives: 'Receives', notifyYes: 'Yes', notifyNo: 'No', notifySwitchOff: 'Switch off', notifySwitchOn: 'Switch on',
+  notifySwitchOf: '{action} {kind} for {person}', notifySetSwitch: 'Save', notifyNewSwitch: 'New entry', notifySwitchSaved: 'Entry saved: {person} · {kind}.',
+  notifyLog: 'Delivery log', notifyStats: 'Deliveries by state', notifyResends: 'resends after an interruption',
+  notifyRetryDead: 'Queue the dead ones again', notifyRetried: '{count} deliveries queued again.', notifyDead: 'Dead deliveries',
+  notifyNoDead: 'No dead deliveries.', notifyRetryOne: 'Queue again', notifyRetryOf: 'Queue delivery {id} again',
+  notifySuppressions: 'Suppressed addresses', notifySuppressionsIntro: 'The service sends no e-mail to these addresses (a permanent bounce or an administrator\'s decision).',
+  notifyNoSuppressions: 'No suppressed addresses.', notifyReason: 'Reason', notifyNote: 'Note', notifyLift: 'Remove from the list',
+  notifyLiftOf: 'Remove {address} from the list', notifyConfirmLift: 'Send e-mails to {address} again?', notifyLifted: '{address} left the list.',
+  notifyAddress: 'Address', notifySuppress: 'Suppress', notifySuppressed: '{address} suppressed.',
+  notifyStates: { queued: 'queued', sending: 'sending', sent: 'delivered', failed: 'failed', dead: 'dead', discarded: 'discarded', bounced: 'bounced' },
+  notifyReasons: { bounce: 'bounce', manual: 'administrator' },
+});
+
+// The event kinds notification plans (docs/NOTIFICATION.md, "Events in"): webhooks and
+// subscriptions name them; each has an e-mail template. The last three are templates only.
+const NOTIFY_EVENT_KINDS = {
+  TicketOpened: ['Ocorrência aberta', 'Ticket opened'], TicketRouted: ['Ocorrência na fila', 'Ticket routed'],
+  CustomerReplied: ['Resposta do cliente', 'Customer replied'], TicketCancelledByCustomer: ['Cancelada pelo cliente', 'Cancelled by the customer'],
+  InformationRequested: ['Informações pedidas', 'Information requested'], InactivityReminder: ['Lembrete de inatividade', 'Inactivity reminder'],
+  SolutionGiven: ['Solução dada', 'Solution given'], TicketFinished: ['Ocorrência encerrada', 'Ticket finished'],
+  Transferred: ['Repasse', 'Transferred'], StageChanged: ['Mudança de etapa', 'Stage changed'], DiscussionAdded: ['Entrada na discussão', 'Discussion entry'],
+  SLAWarning: ['Alerta de SLA', 'SLA warning'], SLABreached: ['SLA estourado', 'SLA breached'], SurveyAnswered: ['Pesquisa respondida', 'Survey answered'],
+};
+const NOTIFY_TEMPLATE_KINDS = Object.assign({}, NOTIFY_EVENT_KINDS, {
+  TicketEmail: ['E-mail avulso sobre a ocorrência', 'E-mail about a ticket'], Invitation: ['Convite', 'Invitation'], PasswordReset: ['Redefinição de senha', 'Password reset'],
+});
+const notifyKindName = (kind) => (kind === '*' ? t('notifyAllEvents') : label(NOTIFY_TEMPLATE_KINDS, kind));
+const notifyStateName = (state) => t('notifyStates')[state] || state;
+const notifyStateBadge = (state) => el('span', { class: `badge notify-state notify-${state}`, 'data-state': state, text: notifyStateName(state) });
+
+// The page, drawn again after each change with `notice` (and a new webhook's secret, once).
+// `person` is the person whose subscriptions are shown (`?pessoa=` in the address).
+async function notifyPage(person, notice, secret) {
+  show(el('p', { text: t('loading') }));
+  let webhooks, rules, stats, dead, suppressions, switches;
+  try {
+    [webhooks, rules, stats, dead, suppressions, switches] = await Promise.all([api('GET', '/v1/webhooks'), api('GET', '/v1/notification-rules'),
+      api('GET', '/v1/deliveries/stats'),
+      api('GET', '/v1/deliveries?state=dead&limit=100'), api('GET', '/v1/email-suppressions?limit=200'),
+      person ? api('GET', '/v1/subscriptions?person=' + encodeURIComponent(person)) : Promise.resolve({})]);
+  } catch (error) { show(el('h1', { text: t('notifyTitle') }), errorBox(error)); return; }
+  // Each webhook's ten most recent deliveries (its recipient is "webhook:<id>").
+  const hooks = webhooks.webhooks || [];
+  const deliveries = await Promise.all(hooks.map((hook) => api('GET', `/v1/deliveries?recipient=${encodeURIComponent('webhook:' + hook.id)}&limit=10&newest_first=true`)
+    .then((answer) => answer.deliveries || []).catch(() => [])));
+  const status = el('div', { id: 'notify-status', role: 'status' });
+  if (notice) status.append(el('p', { class: 'ok', text: notice }));
+  if (secret) status.append(el('label', {}, t('notifySecretOnce'), el('input', { id: 'notify-new-secret', readonly: true, value: secret, onfocus: (e) => e.target.select() })));
+  // A change made for another person shows that person's switches next (the address follows
+  // without drawing the page twice).
+  const redraw = (done, newSecret, who) => {
+    if (who !== undefined && who !== person) history.replaceState(null, '', '#/notificacoes?pessoa=' + encodeURIComponent(who));
+    notifyPage(who === undefined ? person : who, done, newSecret);
+  };
+  show(el('h1', { text: t('notifyTitle') }), el('p', { class: 'muted', text: t('notifyIntro') }), status,
+    ...notifyWebhooksSection(hooks, deliveries, redraw), ...notifyTemplatesSection(),
+    ...notifyRulesSection(rules), ...notifySubscriptionsSection(person, switches.subscriptions || [], redraw), ...notifyLogSection(stats, dead.deliveries || [], suppressions.suppressions || [], redraw));
+}
+
+// Runs `work`; on success draws the page again with the notice `done(answer)`, on failure shows
+// the service's error (with its fields) in `box`, next to the form or list that asked.
+const notifyChange = (box, redraw) => async (work, done) => {
+  try {
+    const answer = await work();
+    const [notice, secret, who] = [].concat(done(answer));
+    redraw(notice, secret, who);
+  } catch (error) { box.replaceChildren(errorBox(error)); }
+};
+
+// A table of deliveries with a button sending again the failed, dead or bounced ones.
+function notifyDeliveriesTable(id, rows, change, withRecipient) {
+  const replayable = ['failed', 'dead', 'bounced'];
+  return rowsTable(id, [t('notifyWhen'), t('notifyEvent')].concat(withRecipient ? [t('notifyRecipient')] : [])
+    .concat([t('state'), t('notifyAttempts'), t('notifyAnswer'), t('actions')]),
+  rows.map((delivery) => el('tr', { 'data-delivery': delivery.id },
+    el('td', { text: when(delivery.sent_at_ms || delivery.created_at_ms) }), el('td', { text: notifyKindName(delivery.event_kind) }),
+    withRecipient ? el('td', { text: delivery.recipient }) : null,
+    el('td', {}, notifyStateBadge(delivery.state)), el('td', { text: String(delivery.attempts || 0) }),
+    el('td', { class: 'notify-answer', text: (delivery.server_answer || '').slice(0, 120) }),
+    el('td', {}, replayable.includes(delivery.state) ? el('button', { type: 'button', class: 'link notify-replay', text: t('notifyReplay'),
+      'aria-label': tf('notifyReplayOf', { id: delivery.id }),
+      onclick: () => change(() => api('POST', `/v1/deliveries/${encodeURIComponent(delivery.id)}/replay`), () => tf('notifyReplayed', { id: delivery.id })) }) : null))),
+  `${id}-empty`, t('notifyNoDeliveries'));
+}
+
+// Webhooks: the active ones with their last delivery, their recent deliveries on request, a
+// button deactivating one, and the form registering one.
+function notifyWebhooksSection(hooks, deliveries, redraw) {
+  const box = el('div', { id: 'notify-webhook-status', role: 'status' });
+  const change = notifyChange(box, redraw);
+  const rows = hooks.map((hook, index) => {
+    const recent = deliveries[index];
+    const last = recent[0];
+    // The recent deliveries: a row of their own under the webhook's, shown on request.
+    const list = el('tr', { class: 'notify-deliveries-row', id: `notify-deliveries-row-${index}`, hidden: true },
+      el('td', { colspan: 6 }, el('div', { class: 'notify-deliveries' }, el('h3', { text: tf('notifyDeliveriesOf', { url: hook.url }) }),
+        notifyDeliveriesTable(`notify-deliveries-${index}`, recent, change, false))));
+    const toggle = el('button', { type: 'button', class: 'link notify-show-deliveries', 'aria-expanded': 'false', 'aria-controls': list.id,
+      text: t('notifyShowDeliveries'), onclick: () => { list.hidden = !list.hidden; toggle.setAttribute('aria-expanded', String(!list.hidden)); } });
+    return [el('tr', { 'data-webhook': hook.id },
+      el('td', { class: 'notify-url', text: hook.url }), el('td', { text: (hook.event_kinds || []).map(notifyKindName).join(', ') }),
+      el('td', { text: String(hook.access_level || 0) }), el('td', { text: hook.internal_entries ? t('notifyYes') : t('notifyNo') }),
+      el('td', { class: 'notify-last' }, last ? [notifyStateBadge(last.state), ' ', when(last.sent_at_ms || last.created_at_ms)] : t('notifyNever')),
+      el('td', { class: 'actions' }, toggle, ' ', el('button', { type: 'button', class: 'link notify-deactivate', text: t('notifyDeactivate'),
+        'aria-label': tf('notifyDeactivateOf', { url: hook.url }), onclick: () => {
+          if (!confirm(tf('notifyConfirmDeactivate', { url: hook.url }))) return;
+          change(() => api('DELETE', `/v1/webhooks/${encodeURIComponent(hook.id)}`), () => tf('notifyDeactivated', { url: hook.url }));
+        } }))), list];
+  });
+  const table = rowsTable('notify-webhooks', [t('notifyUrl'), t('notifyEvents'), t('accessLevel'), t('notifyInternal'), t('notifyLastDelivery'), t('actions')],
+    rows.flat(), 'notify-webhooks-empty', t('notifyNoWebhooks'));
+  const events = el('fieldset', { id: 'notify-webhook-events' }, el('legend', { text: t('notifyEvents') }), el('div', { class: 'grid-fields' },
+    ['*'].concat(Object.keys(NOTIFY_EVENT_KINDS)).map((kind) => el('label', { class: 'row' },
+      el('input', { type: 'checkbox', name: 'event_kinds', value: kind, id: `notify-event-${kind === '*' ? 'all' : kind}` }), notifyKindName(kind)))));
+  const form = el('form', { id: 'notify-webhook-form', 'aria-labelledby': 'notify-webhook-title' },
+    el('label', {}, t('notifyUrl'), el('input', { name: 'url', id: 'notify-webhook-url', required: true, maxlength: 2000, autocomplete: 'off', inputmode: 'url' })),
+    events,
+    el('label', {}, t('accessLevel'), el('input', { type: 'number', name: 'access_level', id: 'notify-webhook-level', min: 0, max: 99, value: 0, required: true })),
+    el('label', { class: 'row' }, el('input', { type: 'checkbox', name: 'internal_entries', id: 'notify-webhook-internal' }), t('notifyInternal')),
+    el('label', {}, t('notifySecret'), el('input', { name: 'secret', id: 'notify-webhook-secret', autocomplete: 'off', maxlength: 200 })),
+    el('button', { type: 'submit', id: 'notify-webhook-submit', text: t('notifyRegister') }), box);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const fields = form.elements;
+    const body = { url: fields.url.value.trim(), secret: fields.secret.value, access_level: Number(fields.access_level.value),
+      internal_entries: fields.internal_entries.checked,
+      event_kinds: Array.from(form.querySelectorAll('input[name=event_kinds]:checked'), (box) => box.value) };
+    change(() => api('POST', '/v1/webhooks', body), (answer) => (answer.secret
+      ? [tf('notifyWebhookCreatedSecret', { url: body.url }), answer.secret] : tf('notifyWebhookCreated', { url: body.url })));
+  });
+  return [el('h2', { id: 'notify-webhooks-title', text: t('notifyWebhooks') }), el('p', { class: 'muted', text: t('notifyWebhooksIntro') }), table,
+    el('h3', { id: 'notify-webhook-title', text: t('notifyNewWebhook') }), form];
+}
+
+// E-mail templates: a kind and a language chosen, its subject, text and HTML loaded into the
+// form with the kind's placeholders; saving stores an override (or shows why it was refused).
+function notifyTemplatesSection() {
+  const box = el('div', { id: 'notify-template-status', role: 'status' });
+  const kind = el('select', { name: 'event_kind', id: 'notify-template-kind' },
+    Object.keys(NOTIFY_TEMPLATE_KINDS).map((key) => el('option', { value: key, text: `${notifyKindName(key)} (${key})` })));
+  const locale = el('select', { name: 'locale', id: 'notify-template-locale' },
+    el('option', { value: 'pt-BR', text: 'Português (pt-BR)' }), el('option', { value: 'en', text: 'English (en)' }));
+  const subject = el('input', { name: 'subject', id: 'notify-template-subject', required: true, maxlength: 500, autocomplete: 'off' });
+  const text = el('textarea', { name: 'text', id: 'notify-template-text', required: true });
+  const html = el('textarea', { name: 'html', id: 'notify-template-html' });
+  const origin = el('p', { class: 'muted', id: 'notify-template-origin' });
+  const placeholders = el('p', { id: 'notify-placeholders', class: 'row', 'aria-labelledby': 'notify-placeholders-title' });
+  const load = async () => {
+    box.replaceChildren();
+    try {
+      const answer = await api('GET', `/v1/templates/${encodeURIComponent(kind.value)}?locale=${encodeURIComponent(locale.value)}`);
+      const template = answer.message_template || {};
+      subject.value = template.subject || '';
+      text.value = template.text || '';
+      html.value = template.html || '';
+      origin.textContent = t(template.customized ? 'notifyCustomized' : 'notifyBuiltIn');
+      placeholders.replaceChildren(...(template.placeholders || []).map((name) => el('code', { text: `{{${name}}}` })));
+    } catch (error) { box.replaceChildren(errorBox(error)); }
+  };
+  kind.addEventListener('change', load);
+  locale.addEventListener('change', load);
+  const form = el('form', { id: 'notify-template-form', 'aria-labelledby': 'notify-templates-title' },
+    el('div', { class: 'row' }, el('label', {}, t('notifyKind'), kind), el('label', {}, t('notifyLanguage'), locale)), origin,
+    el('div', {}, el('p', { id: 'notify-placeholders-title', class: 'muted', text: t('notifyPlaceholders') }), placeholders),
+    el('label', {}, t('notifySubject'), subject), el('label', {}, t('notifyText'), text), el('label', {}, t('notifyHtml'), html),
+    el('button', { type: 'submit', id: 'notify-template-submit', text: t('notifySaveTemplate') }), box);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const template = { event_kind: kind.value, locale: locale.value, subject: subject.value, text: text.value, html: html.value };
+    try {
+      await api('POST', '/v1/templates', { message_template: template });
+      origin.textContent = t('notifyCustomized');
+      box.replaceChildren(el('p', { class: 'ok', text: tf('notifyTemplateSaved', { kind: kind.value, locale: locale.value }) }));
+    } catch (error) { box.replaceChildren(errorBox(error)); }
+  });
+  load();
+  return [el('h2', { id: 'notify-templates-title', text: t('notifyTemplates') }), el('p', { class: 'muted', text: t('notifyTemplatesIntro') }), form];
+}
+
+// The service's rules, read only: each kind's audiences and the groups' mailboxes.
+function notifyRulesSection(rules) {
+  const names = t('notifyAudienceNames');
+  const rows = (rules.rules || []).map((rule) => el('tr', { 'data-kind': rule.event_kind },
+    el('td', { text: notifyKindName(rule.event_kind) }),
+    el('td', { class: 'notify-audiences', text: (rule.audiences || []).map((audience) => names[audience] || audience).join(', ') || t('notifyNobody') })));
+  const mailboxes = rules.group_mailboxes || [];
+  return [el('h2', { id: 'notify-rules-title', text: t('notifyRules') }), el('p', { class: 'muted', text: t('notifyRulesIntro') }),
+    rowsTable('notify-rules', [t('notifyEvent'), t('notifyAudiences')], rows, 'notify-rules-empty', t('notifyNobody')),
+    mailboxes.length ? el('h3', { text: t('notifyMailboxes') }) : null,
+    mailboxes.length ? rowsTable('notify-mailboxes', [t('notifyGroup'), t('notifyAddress')],
+      mailboxes.map((mailbox) => el('tr', {}, el('td', { text: mailbox.group_id }), el('td', { text: mailbox.address }))), 'notify-mailboxes-empty', '') : null];
+}
+
+// Subscriptions: one person's switches per event kind (turned over or deleted with a button)
+// and the form setting one for anyone.
+function notifySubscriptionsSection(person, switches, redraw) {
+  const box = el('div', { id: 'notify-rule-status', role: 'status' });
+  const change = notifyChange(box, redraw);
+  const save = (who, kind, enabled) => change(() => api('POST', '/v1/subscriptions', { subscription: { person: who, event_kind: kind, enabled } }),
+    () => [tf('notifySwitchSaved', { person: who, kind: notifyKindName(kind) }), undefined, who]);
+  const remove = (who, kind) => change(() => api('DELETE', `/v1/subscriptions?person=${encodeURIComponent(who)}&event_kind=${encodeURIComponent(kind)}`),
+    () => tf('notifySwitchRemoved', { person: who, kind: notifyKindName(kind) }));
+  const lookup = el('form', { id: 'notify-person-form', class: 'row', 'aria-label': t('notifyPerson') },
+    el('label', {}, t('notifyPerson'), el('input', { name: 'person', id: 'notify-person', value: person || '', required: true, autocomplete: 'off' })),
+    el('button', { type: 'submit', class: 'secondary', id: 'notify-person-submit', text: t('notifyShowPerson') }));
+  lookup.addEventListener('submit', (event) => {
+    event.preventDefault();
+    location.hash = '#/notificacoes?pessoa=' + encodeURIComponent(lookup.elements.person.value.trim());
+  });
+  const rows = switches.map((entry) => {
+    const action = t(entry.enabled ? 'notifySwitchOff' : 'notifySwitchOn');
+    return el('tr', { 'data-kind': entry.event_kind, 'data-person': entry.person },
+      el('td', { text: entry.person }), el('td', { text: notifyKindName(entry.event_kind) }),
+      el('td', { class: 'notify-receives', text: t(entry.enabled ? 'notifyYes' : 'notifyNo') }),
+      el('td', { class: 'actions' }, el('button', { type: 'button', class: 'link notify-toggle-switch', text: action,
+        'aria-label': tf('notifySwitchOf', { action, kind: notifyKindName(entry.event_kind), person: entry.person }),
+        onclick: () => save(entry.person, entry.event_kind, !entry.enabled) }), ' ',
+      el('button', { type: 'button', class: 'link notify-remove-switch', text: t('notifyRemoveSwitch'),
+        'aria-label': tf('notifyRemoveSwitchOf', { kind: notifyKindName(entry.event_kind), person: entry.person }),
+        onclick: () => remove(entry.person, entry.event_kind) })));
+  });
+  const table = person ? rowsTable('notify-subscriptions', [t('notifyPerson'), t('notifyKind'), t('notifyReceives'), t('actions')],
+    rows, 'notify-subscriptions-empty', t('notifyNoSwitches')) : null;
+  const form = el('form', { id: 'notify-rule-form', 'aria-labelledby': 'notify-rule-title' },
+    el('label', {}, t('notifyPerson'), el('input', { name: 'person', id: 'notify-rule-person', value: person || '', required: true, autocomplete: 'off' })),
+    el('label', {}, t('notifyKind'), el('select', { name: 'event_kind', id: 'notify-rule-kind' },
+      ['*'].concat(Object.keys(NOTIFY_EVENT_KINDS)).map((kind) => el('option', { value: kind, text: notifyKindName(kind) })))),
+    el('label', {}, t('notifyReceives'), el('select', { name: 'enabled', id: 'notify-rule-enabled' },
+      el('option', { value: 'false', text: t('notifyNo') }), el('option', { value: 'true', text: t('notifyYes') }))),
+    el('button', { type: 'submit', id: 'notify-rule-submit', text: t('notifySetSwitch') }), box);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    save(form.elements.person.value.trim(), form.elements.event_kind.value, form.elements.enabled.value === 'true');
+  });
+  return [el('h2', { id: 'notify-subscriptions-title', text: t('notifySubscriptions') }), el('p', { class: 'muted', text: t('notifySubscriptionsIntro') }), lookup, table,
+    el('h3', { id: 'notify-rule-title', text: t('notifyNewSwitch') }), form];
+}
+
+// The delivery log: counts per state, the dead deliveries (queued again, all or one), and the
+// suppressed addresses (lifted one by one, or one added by hand).
+function notifyLogSection(stats, dead, suppressions, redraw) {
+  const box = el('div', { id: 'notify-log-status', role: 'status' });
+  const change = notifyChange(box, redraw);
+  const states = ['queued', 'sending', 'sent', 'failed', 'dead', 'discarded', 'bounced'];
+  const cards = el('div', { class: 'cards', id: 'notify-stats', 'aria-label': t('notifyStats') },
+    states.map((state) => el('div', { class: 'card', 'data-state': state }, el('strong', { text: String(stats[state] || 0) }), notifyStateName(state))),
+    el('div', { class: 'card', 'data-state': 'resends' }, el('strong', { text: String(stats.resends || 0) }), t('notifyResends')));
+  const retryAll = el('button', { type: 'button', class: 'secondary', id: 'notify-retry-dead', text: t('notifyRetryDead'),
+    onclick: () => change(() => api('POST', '/v1/deliveries/retry', {}), (answer) => tf('notifyRetried', { count: answer.requeued || 0 })) });
+  const deadRows = dead.map((delivery) => el('tr', { 'data-delivery': delivery.id },
+    el('td', { text: when(delivery.created_at_ms) }), el('td', { text: notifyKindName(delivery.event_kind) }), el('td', { text: delivery.recipient }),
+    el('td', { text: String(delivery.attempts || 0) }), el('td', { class: 'notify-answer', text: (delivery.server_answer || '').slice(0, 120) }),
+    el('td', {}, el('button', { type: 'button', class: 'link notify-retry-one', text: t('notifyRetryOne'), 'aria-label': tf('notifyRetryOf', { id: delivery.id }),
+      onclick: () => change(() => api('POST', '/v1/deliveries/retry', { delivery_ids: [delivery.id] }), (answer) => tf('notifyRetried', { count: answer.requeued || 0 })) }))));
+  const deadTable = rowsTable('notify-dead', [t('notifyWhen'), t('notifyEvent'), t('notifyRecipient'), t('notifyAttempts'), t('notifyAnswer'), t('actions')],
+    deadRows, 'notify-dead-empty', t('notifyNoDead'));
+  const suppressionRows = suppressions.map((entry) => el('tr', { 'data-address': entry.address },
+    el('td', { text: entry.address }), el('td', { text: t('notifyReasons')[entry.reason] || entry.reason }),
+    el('td', { text: [entry.status, entry.diagnostic, entry.note].filter(Boolean).join(' · ') }), el('td', { text: when(entry.created_at_ms) }),
+    el('td', {}, el('button', { type: 'button', class: 'link notify-lift', text: t('notifyLift'), 'aria-label': tf('notifyLiftOf', { address: entry.address }),
+      onclick: () => {
+        if (!confirm(tf('notifyConfirmLift', { address: entry.address }))) return;
+        change(() => api('DELETE', `/v1/email-suppressions/${encodeURIComponent(entry.address)}`), () => tf('notifyLifted', { address: entry.address }));
+      } }))));
+  const suppressionTable = rowsTable('notify-suppressions', [t('notifyAddress'), t('notifyReason'), t('notifyNote'), t('createdAt'), t('actions')],
+    suppressionRows, 'notify-suppressions-empty', t('notifyNoSuppressions'));
+  const suppress = el('form', { id: 'notify-suppress-form', class: 'row', 'aria-label': t('notifySuppress') },
+    el('label', {}, t('notifyAddress'), el('input', { type: 'email', name: 'address', id: 'notify-suppress-address', required: true, maxlength: 254, autocomplete: 'off' })),
+    el('label', {}, t('notifyNote'), el('input', { name: 'note', id: 'notify-suppress-note', maxlength: 500, autocomplete: 'off' })),
+    el('button', { type: 'submit', class: 'secondary', id: 'notify-suppress-submit', text: t('notifySuppress') }));
+  suppress.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const address = suppress.elements.address.value.trim();
+    change(() => api('POST', '/v1/email-suppressions', { address, note: suppress.elements.note.value }), () => tf('notifySuppressed', { address }));
+  });
+  return [el('h2', { id: 'notify-log-title', text: t('notifyLog') }), cards, box,
+    el('h3', { text: t('notifyDead') }), el('p', {}, retryAll), deadTable,
+    el('h3', { id: 'notify-suppressions-title', text: t('notifySuppressions') }), el('p', { class: 'muted', text: t('notifySuppressionsIntro') }),
+    suppressionTable, suppress];
+}
+
+addPage({
+  path: '/notificacoes', visible: isAdministrator, nav: { id: 'nav-notifications', text: 'notifyTitle' },
+  render: (rest) => notifyPage(new URLSearchParams(rest.split('?')[1] || '').get('pessoa') || ''),
 });
 """#),
         "portal.css": ("text/css; charset=utf-8", #"""

@@ -18,6 +18,8 @@ struct NotificationAPI: Sendable {
         let api = self
         router.register(NotificationV1.Notification.setSubscription) { try api.setSubscription($0, $1) }
         router.register(NotificationV1.Notification.listSubscriptions) { try api.listSubscriptions($0, $1) }
+        router.register(NotificationV1.Notification.removeSubscription) { try api.removeSubscription($0, $1) }
+        router.register(NotificationV1.Notification.listRules) { try api.listRules($0, $1) }
         router.register(NotificationV1.Notification.registerWebhook) { try api.registerWebhook($0, $1) }
         router.register(NotificationV1.Notification.listWebhooks) { try api.listWebhooks($0, $1) }
         router.register(NotificationV1.Notification.removeWebhook) { try api.removeWebhook($0, $1) }
@@ -45,10 +47,7 @@ struct NotificationAPI: Sendable {
         let caller = try runtime.principals.require(context)
         guard var subscription = request.subscription else { throw Access.required("subscription", "Informe a assinatura.", "Subscription is required.") }
         if subscription.person.isEmpty { subscription.person = caller.email.isEmpty ? caller.id : caller.email }
-        let own = [caller.id, EmailAddress.normalized(caller.email)].filter { !$0.isEmpty }
-        if !own.contains(subscription.person.contains("@") ? EmailAddress.normalized(subscription.person) : subscription.person) {
-            try Access.requireAdministrator(caller)
-        }
+        try Self.requireOwnOrAdministrator(caller, person: subscription.person)
         guard !subscription.eventKind.isEmpty else { throw Access.required("subscription.event_kind", "Informe o tipo de evento.", "Event kind is required.") }
         let stored = subscription
         try database.write { tx in
@@ -56,6 +55,53 @@ struct NotificationAPI: Sendable {
         }
         var response = NotificationV1.SetSubscriptionResponse()
         response.subscription = subscription
+        return response
+    }
+
+    /// Anyone may change their own switches (by id or e-mail); administrators anyone's.
+    static func requireOwnOrAdministrator(_ caller: AuthV1.Principal, person: String) throws {
+        let own = [caller.id, EmailAddress.normalized(caller.email)].filter { !$0.isEmpty }
+        if !own.contains(person.contains("@") ? EmailAddress.normalized(person) : person) {
+            try Access.requireAdministrator(caller)
+        }
+    }
+
+    func removeSubscription(_ request: NotificationV1.RemoveSubscriptionRequest,
+                            _ context: ServerContext) throws -> NotificationV1.RemoveSubscriptionResponse {
+        let caller = try runtime.principals.require(context)
+        guard !request.person.isEmpty else { throw Access.required("person", "Informe a pessoa.", "Person is required.") }
+        guard !request.eventKind.isEmpty else { throw Access.required("event_kind", "Informe o tipo de evento.", "Event kind is required.") }
+        try Self.requireOwnOrAdministrator(caller, person: request.person)
+        guard let removed = try database.write({ try SubscriptionStore().remove($0, person: request.person, kind: request.eventKind) }) else {
+            throw RPCError(.notFound, "registro não encontrado / subscription not found")
+        }
+        var response = NotificationV1.RemoveSubscriptionResponse()
+        var subscription = NotificationV1.Subscription()
+        subscription.person = removed.person
+        subscription.eventKind = removed.kind
+        subscription.enabled = removed.enabled
+        response.subscription = subscription
+        return response
+    }
+
+    /// The rules this instance plans with: the audiences of every event kind, and the
+    /// groups' mailboxes (administrators only: the mailboxes are internal addresses).
+    func listRules(_ request: NotificationV1.ListRulesRequest, _ context: ServerContext) throws -> NotificationV1.ListRulesResponse {
+        try Access.requireAdministrator(try runtime.principals.require(context))
+        var response = NotificationV1.ListRulesResponse()
+        let rules = planner.rules
+        response.rules = Set(TemplatePlaceholders.eventNames.keys).union(rules.audiences.keys).sorted().map { kind in
+            var rule = NotificationV1.AudienceRule()
+            rule.eventKind = kind
+            rule.audiences = rules.audiences(of: kind).map(\.rawValue)
+            return rule
+        }
+        response.groupMailboxes = rules.groupAddresses.sorted { $0.key < $1.key }.map { group, address in
+            var mailbox = NotificationV1.GroupMailbox()
+            mailbox.groupID = group
+            mailbox.address = address
+            return mailbox
+        }
         return response
     }
 
@@ -91,19 +137,22 @@ struct NotificationAPI: Sendable {
               !(url.host ?? "").isEmpty else {
             throw Access.invalid("url", "Informe um endereço http(s) válido.", "A valid http(s) URL is required.")
         }
-        guard request.secret.utf8.count >= 16 else {
+        guard request.secret.isEmpty || request.secret.utf8.count >= 16 else {
             throw Access.invalid("secret", "O segredo precisa de ao menos 16 caracteres.", "The secret needs at least 16 characters.")
         }
         let kinds = request.eventKinds.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !kinds.isEmpty, kinds.allSatisfy({ !$0.contains(",") }) else {
             throw Access.required("event_kinds", "Informe os tipos de evento.", "Event kinds are required.")
         }
-        let record = WebhookRecord(id: UUID().uuidString.lowercased(), url: request.url, sealedSecret: secrets.seal(request.secret), eventKinds: kinds,
+        // No secret given: one is generated and returned once (as RotateWebhookSecret does).
+        let secret = request.secret.isEmpty ? SecretBox.randomSecret() : request.secret
+        let record = WebhookRecord(id: UUID().uuidString.lowercased(), url: request.url, sealedSecret: secrets.seal(secret), eventKinds: kinds,
                                    accessLevel: max(0, request.accessLevel), internalEntries: request.internalEntries, active: true,
                                    createdAtMs: Int64(Date().timeIntervalSince1970 * 1000))
         try database.write { tx in try WebhookStore.insert(tx, record) }
         var response = NotificationV1.RegisterWebhookResponse()
         response.webhook = record.message
+        if request.secret.isEmpty { response.secret = secret }
         return response
     }
 
@@ -181,8 +230,14 @@ struct NotificationAPI: Sendable {
         guard template.locale.isEmpty || TemplateCatalog.locales.contains(template.locale) else {
             throw Access.invalid("template.locale", "Idioma não suportado (pt-BR, en).", "Unsupported locale (pt-BR, en).")
         }
-        guard !template.subject.isEmpty, !template.text.isEmpty else {
-            throw Access.required("template.text", "Informe assunto e texto.", "Subject and text are required.")
+        guard !template.subject.isEmpty else { throw Access.required("template.subject", "Informe o assunto.", "Subject is required.") }
+        guard !template.text.isEmpty else { throw Access.required("template.text", "Informe o texto.", "Text is required.") }
+        // A template that would not render (a name the kind never fills, a `{{` left open) is
+        // refused before anything is stored.
+        for (field, part) in [("template.subject", template.subject), ("template.text", template.text), ("template.html", template.html)] {
+            if let problem = TemplatePlaceholders.problem(in: part, kind: template.eventKind) {
+                throw Access.invalid(field, problem.pt, problem.en)
+            }
         }
         let entry = TemplateCatalog.Entry(subject: template.subject, text: template.text, html: template.html)
         try database.write { tx in try TemplateStore().set(tx, kind: template.eventKind, locale: template.locale, entry: entry) }
@@ -199,6 +254,7 @@ struct NotificationAPI: Sendable {
         template.text = entry.text
         template.html = entry.html
         template.customized = customized
+        template.placeholders = TemplatePlaceholders.names(of: kind)
         return template
     }
 
@@ -350,7 +406,7 @@ struct NotificationAPI: Sendable {
         response.deliveries = try database.read { tx in
             try tx.query("""
                 SELECT \(DeliveryStore.columns) FROM notification_deliveries WHERE \(conditions.joined(separator: " AND "))
-                ORDER BY created_at, id LIMIT ?
+                ORDER BY \(request.newestFirst ? "created_at DESC, id DESC" : "created_at, id") LIMIT ?
                 """, params).map(DeliveryStore.delivery)
         }
         return response

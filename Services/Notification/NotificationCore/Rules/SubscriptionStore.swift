@@ -25,6 +25,15 @@ struct SubscriptionStore: Sendable {
             """, [.text(key), .text(kind), .init(enabled), .timestamp(Date())])
     }
 
+    /// Deletes the switch of `person` for `kind`; the removed switch, or nil when there was none.
+    func remove(_ executor: any SQLExecutor, person: String, kind: String) throws -> NotificationV1Subscription? {
+        let key = person.contains("@") ? EmailAddress.normalized(person) : person
+        let rows = try executor.query("""
+            DELETE FROM notification_subscriptions WHERE person = ? AND event_kind = ? RETURNING person, event_kind, enabled
+            """, [.text(key), .text(kind)])
+        return try rows.first.map { NotificationV1Subscription(person: try $0.text("person"), kind: try $0.text("event_kind"), enabled: try $0.bool("enabled")) }
+    }
+
     func list(_ executor: any SQLExecutor, persons: [String]) throws -> [NotificationV1Subscription] {
         let keys = persons.filter { !$0.isEmpty }.map { $0.contains("@") ? EmailAddress.normalized($0) : $0 }
         guard !keys.isEmpty else { return [] }

@@ -21,6 +21,12 @@ typedef struct Ocorrencias__Notification__V1__SetSubscriptionRequest Ocorrencias
 typedef struct Ocorrencias__Notification__V1__SetSubscriptionResponse Ocorrencias__Notification__V1__SetSubscriptionResponse;
 typedef struct Ocorrencias__Notification__V1__ListSubscriptionsRequest Ocorrencias__Notification__V1__ListSubscriptionsRequest;
 typedef struct Ocorrencias__Notification__V1__ListSubscriptionsResponse Ocorrencias__Notification__V1__ListSubscriptionsResponse;
+typedef struct Ocorrencias__Notification__V1__RemoveSubscriptionRequest Ocorrencias__Notification__V1__RemoveSubscriptionRequest;
+typedef struct Ocorrencias__Notification__V1__RemoveSubscriptionResponse Ocorrencias__Notification__V1__RemoveSubscriptionResponse;
+typedef struct Ocorrencias__Notification__V1__AudienceRule Ocorrencias__Notification__V1__AudienceRule;
+typedef struct Ocorrencias__Notification__V1__GroupMailbox Ocorrencias__Notification__V1__GroupMailbox;
+typedef struct Ocorrencias__Notification__V1__ListRulesRequest Ocorrencias__Notification__V1__ListRulesRequest;
+typedef struct Ocorrencias__Notification__V1__ListRulesResponse Ocorrencias__Notification__V1__ListRulesResponse;
 typedef struct Ocorrencias__Notification__V1__Webhook Ocorrencias__Notification__V1__Webhook;
 typedef struct Ocorrencias__Notification__V1__RegisterWebhookRequest Ocorrencias__Notification__V1__RegisterWebhookRequest;
 typedef struct Ocorrencias__Notification__V1__RegisterWebhookResponse Ocorrencias__Notification__V1__RegisterWebhookResponse;
@@ -131,6 +137,90 @@ struct  Ocorrencias__Notification__V1__ListSubscriptionsResponse
     , 0,NULL }
 
 
+/*
+ * Deletes a person's switch for one event kind (the same callers as SetSubscription): with no
+ * switch left the person is subscribed again, unless a `*` switch says otherwise.
+ */
+struct  Ocorrencias__Notification__V1__RemoveSubscriptionRequest
+{
+  ProtobufCMessage base;
+  char *person;
+  char *event_kind;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__REMOVE_SUBSCRIPTION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__remove_subscription_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Notification__V1__RemoveSubscriptionResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The switch that was removed.
+   */
+  Ocorrencias__Notification__V1__Subscription *subscription;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__REMOVE_SUBSCRIPTION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__remove_subscription_response__descriptor) \
+    , NULL }
+
+
+/*
+ * The audiences an event kind's e-mails go to, from the service's rules (NOTIFICATION_RULES_FILE
+ * or the built-in defaults): "customer", "holder", "chefe", "copies".
+ */
+struct  Ocorrencias__Notification__V1__AudienceRule
+{
+  ProtobufCMessage base;
+  char *event_kind;
+  size_t n_audiences;
+  char **audiences;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__AUDIENCE_RULE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__audience_rule__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+/*
+ * The mailbox of a group that holds a ticket without an agent ("holder" of such a ticket).
+ */
+struct  Ocorrencias__Notification__V1__GroupMailbox
+{
+  ProtobufCMessage base;
+  char *group_id;
+  char *address;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__GROUP_MAILBOX__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__group_mailbox__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Notification__V1__ListRulesRequest
+{
+  ProtobufCMessage base;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__LIST_RULES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__list_rules_request__descriptor) \
+     }
+
+
+struct  Ocorrencias__Notification__V1__ListRulesResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Every event kind notification plans (and any other the rules name), by kind; a kind no rule
+   * names has no audiences (webhooks may still receive it).
+   */
+  size_t n_rules;
+  Ocorrencias__Notification__V1__AudienceRule **rules;
+  size_t n_group_mailboxes;
+  Ocorrencias__Notification__V1__GroupMailbox **group_mailboxes;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__LIST_RULES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__list_rules_response__descriptor) \
+    , 0,NULL, 0,NULL }
+
+
 struct  Ocorrencias__Notification__V1__Webhook
 {
   ProtobufCMessage base;
@@ -162,7 +252,8 @@ struct  Ocorrencias__Notification__V1__RegisterWebhookRequest
   ProtobufCMessage base;
   char *url;
   /*
-   * Shared secret for the HMAC-SHA256 signature (at least 16 characters).
+   * Shared secret for the HMAC-SHA256 signature (at least 16 characters); empty: the service
+   * generates a random one and returns it once in the response.
    */
   char *secret;
   size_t n_event_kinds;
@@ -179,10 +270,15 @@ struct  Ocorrencias__Notification__V1__RegisterWebhookResponse
 {
   ProtobufCMessage base;
   Ocorrencias__Notification__V1__Webhook *webhook;
+  /*
+   * The secret the service generated (the request gave none), shown only here (it is stored
+   * encrypted); empty when the request gave the secret.
+   */
+  char *secret;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__REGISTER_WEBHOOK_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__register_webhook_response__descriptor) \
-    , NULL }
+    , NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Notification__V1__ListWebhooksRequest
@@ -315,10 +411,16 @@ struct  Ocorrencias__Notification__V1__Template
    * True when an administrator replaced the built-in one.
    */
   protobuf_c_boolean customized;
+  /*
+   * The `{{name}}` placeholders this kind's templates may use (in answers; ignored in
+   * SetTemplate, which refuses a template naming any other).
+   */
+  size_t n_placeholders;
+  char **placeholders;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__TEMPLATE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__template__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL }
 
 
 struct  Ocorrencias__Notification__V1__GetTemplateRequest
@@ -491,11 +593,18 @@ struct  Ocorrencias__Notification__V1__ListDeliveriesRequest
   char *ticket_id;
   char *recipient;
   char *state;
+  /*
+   * Default 200, at most 1,000.
+   */
   int32_t limit;
+  /*
+   * The newest first (e.g. a webhook's recent deliveries); default: oldest first.
+   */
+  protobuf_c_boolean newest_first;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__LIST_DELIVERIES_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__list_deliveries_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Ocorrencias__Notification__V1__ListDeliveriesResponse
@@ -907,6 +1016,120 @@ Ocorrencias__Notification__V1__ListSubscriptionsResponse *
                       const uint8_t       *data);
 void   ocorrencias__notification__v1__list_subscriptions_response__free_unpacked
                      (Ocorrencias__Notification__V1__ListSubscriptionsResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__RemoveSubscriptionRequest methods */
+void   ocorrencias__notification__v1__remove_subscription_request__init
+                     (Ocorrencias__Notification__V1__RemoveSubscriptionRequest         *message);
+size_t ocorrencias__notification__v1__remove_subscription_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__RemoveSubscriptionRequest   *message);
+size_t ocorrencias__notification__v1__remove_subscription_request__pack
+                     (const Ocorrencias__Notification__V1__RemoveSubscriptionRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__remove_subscription_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RemoveSubscriptionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__RemoveSubscriptionRequest *
+       ocorrencias__notification__v1__remove_subscription_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__remove_subscription_request__free_unpacked
+                     (Ocorrencias__Notification__V1__RemoveSubscriptionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__RemoveSubscriptionResponse methods */
+void   ocorrencias__notification__v1__remove_subscription_response__init
+                     (Ocorrencias__Notification__V1__RemoveSubscriptionResponse         *message);
+size_t ocorrencias__notification__v1__remove_subscription_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__RemoveSubscriptionResponse   *message);
+size_t ocorrencias__notification__v1__remove_subscription_response__pack
+                     (const Ocorrencias__Notification__V1__RemoveSubscriptionResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__remove_subscription_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RemoveSubscriptionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__RemoveSubscriptionResponse *
+       ocorrencias__notification__v1__remove_subscription_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__remove_subscription_response__free_unpacked
+                     (Ocorrencias__Notification__V1__RemoveSubscriptionResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__AudienceRule methods */
+void   ocorrencias__notification__v1__audience_rule__init
+                     (Ocorrencias__Notification__V1__AudienceRule         *message);
+size_t ocorrencias__notification__v1__audience_rule__get_packed_size
+                     (const Ocorrencias__Notification__V1__AudienceRule   *message);
+size_t ocorrencias__notification__v1__audience_rule__pack
+                     (const Ocorrencias__Notification__V1__AudienceRule   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__audience_rule__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__AudienceRule   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__AudienceRule *
+       ocorrencias__notification__v1__audience_rule__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__audience_rule__free_unpacked
+                     (Ocorrencias__Notification__V1__AudienceRule *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__GroupMailbox methods */
+void   ocorrencias__notification__v1__group_mailbox__init
+                     (Ocorrencias__Notification__V1__GroupMailbox         *message);
+size_t ocorrencias__notification__v1__group_mailbox__get_packed_size
+                     (const Ocorrencias__Notification__V1__GroupMailbox   *message);
+size_t ocorrencias__notification__v1__group_mailbox__pack
+                     (const Ocorrencias__Notification__V1__GroupMailbox   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__group_mailbox__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__GroupMailbox   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__GroupMailbox *
+       ocorrencias__notification__v1__group_mailbox__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__group_mailbox__free_unpacked
+                     (Ocorrencias__Notification__V1__GroupMailbox *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__ListRulesRequest methods */
+void   ocorrencias__notification__v1__list_rules_request__init
+                     (Ocorrencias__Notification__V1__ListRulesRequest         *message);
+size_t ocorrencias__notification__v1__list_rules_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__ListRulesRequest   *message);
+size_t ocorrencias__notification__v1__list_rules_request__pack
+                     (const Ocorrencias__Notification__V1__ListRulesRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__list_rules_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ListRulesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__ListRulesRequest *
+       ocorrencias__notification__v1__list_rules_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__list_rules_request__free_unpacked
+                     (Ocorrencias__Notification__V1__ListRulesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__ListRulesResponse methods */
+void   ocorrencias__notification__v1__list_rules_response__init
+                     (Ocorrencias__Notification__V1__ListRulesResponse         *message);
+size_t ocorrencias__notification__v1__list_rules_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__ListRulesResponse   *message);
+size_t ocorrencias__notification__v1__list_rules_response__pack
+                     (const Ocorrencias__Notification__V1__ListRulesResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__list_rules_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ListRulesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__ListRulesResponse *
+       ocorrencias__notification__v1__list_rules_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__list_rules_response__free_unpacked
+                     (Ocorrencias__Notification__V1__ListRulesResponse *message,
                       ProtobufCAllocator *allocator);
 /* Ocorrencias__Notification__V1__Webhook methods */
 void   ocorrencias__notification__v1__webhook__init
@@ -1742,6 +1965,24 @@ typedef void (*Ocorrencias__Notification__V1__ListSubscriptionsRequest_Closure)
 typedef void (*Ocorrencias__Notification__V1__ListSubscriptionsResponse_Closure)
                  (const Ocorrencias__Notification__V1__ListSubscriptionsResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__RemoveSubscriptionRequest_Closure)
+                 (const Ocorrencias__Notification__V1__RemoveSubscriptionRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__RemoveSubscriptionResponse_Closure)
+                 (const Ocorrencias__Notification__V1__RemoveSubscriptionResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__AudienceRule_Closure)
+                 (const Ocorrencias__Notification__V1__AudienceRule *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__GroupMailbox_Closure)
+                 (const Ocorrencias__Notification__V1__GroupMailbox *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__ListRulesRequest_Closure)
+                 (const Ocorrencias__Notification__V1__ListRulesRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__ListRulesResponse_Closure)
+                 (const Ocorrencias__Notification__V1__ListRulesResponse *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Notification__V1__Webhook_Closure)
                  (const Ocorrencias__Notification__V1__Webhook *message,
                   void *closure_data);
@@ -1886,6 +2127,14 @@ struct Ocorrencias__Notification__V1__Notification_Service
                              const Ocorrencias__Notification__V1__ListSubscriptionsRequest *input,
                              Ocorrencias__Notification__V1__ListSubscriptionsResponse_Closure closure,
                              void *closure_data);
+  void (*remove_subscription)(Ocorrencias__Notification__V1__Notification_Service *service,
+                              const Ocorrencias__Notification__V1__RemoveSubscriptionRequest *input,
+                              Ocorrencias__Notification__V1__RemoveSubscriptionResponse_Closure closure,
+                              void *closure_data);
+  void (*list_rules)(Ocorrencias__Notification__V1__Notification_Service *service,
+                     const Ocorrencias__Notification__V1__ListRulesRequest *input,
+                     Ocorrencias__Notification__V1__ListRulesResponse_Closure closure,
+                     void *closure_data);
   void (*register_webhook)(Ocorrencias__Notification__V1__Notification_Service *service,
                            const Ocorrencias__Notification__V1__RegisterWebhookRequest *input,
                            Ocorrencias__Notification__V1__RegisterWebhookResponse_Closure closure,
@@ -1972,6 +2221,8 @@ void ocorrencias__notification__v1__notification__init (Ocorrencias__Notificatio
     { OCORRENCIAS__NOTIFICATION__V1__NOTIFICATION__BASE_INIT,\
       function_prefix__ ## set_subscription,\
       function_prefix__ ## list_subscriptions,\
+      function_prefix__ ## remove_subscription,\
+      function_prefix__ ## list_rules,\
       function_prefix__ ## register_webhook,\
       function_prefix__ ## list_webhooks,\
       function_prefix__ ## remove_webhook,\
@@ -1999,6 +2250,14 @@ void ocorrencias__notification__v1__notification__list_subscriptions(ProtobufCSe
                                                                      const Ocorrencias__Notification__V1__ListSubscriptionsRequest *input,
                                                                      Ocorrencias__Notification__V1__ListSubscriptionsResponse_Closure closure,
                                                                      void *closure_data);
+void ocorrencias__notification__v1__notification__remove_subscription(ProtobufCService *service,
+                                                                      const Ocorrencias__Notification__V1__RemoveSubscriptionRequest *input,
+                                                                      Ocorrencias__Notification__V1__RemoveSubscriptionResponse_Closure closure,
+                                                                      void *closure_data);
+void ocorrencias__notification__v1__notification__list_rules(ProtobufCService *service,
+                                                             const Ocorrencias__Notification__V1__ListRulesRequest *input,
+                                                             Ocorrencias__Notification__V1__ListRulesResponse_Closure closure,
+                                                             void *closure_data);
 void ocorrencias__notification__v1__notification__register_webhook(ProtobufCService *service,
                                                                    const Ocorrencias__Notification__V1__RegisterWebhookRequest *input,
                                                                    Ocorrencias__Notification__V1__RegisterWebhookResponse_Closure closure,
@@ -2083,6 +2342,12 @@ extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__set_subsc
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__set_subscription_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_subscriptions_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_subscriptions_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_subscription_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_subscription_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__audience_rule__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__group_mailbox__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_rules_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_rules_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__webhook__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__register_webhook_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__register_webhook_response__descriptor;

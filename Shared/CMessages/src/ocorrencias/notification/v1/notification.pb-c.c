@@ -232,6 +232,276 @@ void   ocorrencias__notification__v1__list_subscriptions_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__notification__v1__list_subscriptions_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__notification__v1__remove_subscription_request__init
+                     (Ocorrencias__Notification__V1__RemoveSubscriptionRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__RemoveSubscriptionRequest init_value = OCORRENCIAS__NOTIFICATION__V1__REMOVE_SUBSCRIPTION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__remove_subscription_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__RemoveSubscriptionRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_subscription_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__remove_subscription_request__pack
+                     (const Ocorrencias__Notification__V1__RemoveSubscriptionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_subscription_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__remove_subscription_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RemoveSubscriptionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_subscription_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__RemoveSubscriptionRequest *
+       ocorrencias__notification__v1__remove_subscription_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__RemoveSubscriptionRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__remove_subscription_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__remove_subscription_request__free_unpacked
+                     (Ocorrencias__Notification__V1__RemoveSubscriptionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_subscription_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__remove_subscription_response__init
+                     (Ocorrencias__Notification__V1__RemoveSubscriptionResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__RemoveSubscriptionResponse init_value = OCORRENCIAS__NOTIFICATION__V1__REMOVE_SUBSCRIPTION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__remove_subscription_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__RemoveSubscriptionResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_subscription_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__remove_subscription_response__pack
+                     (const Ocorrencias__Notification__V1__RemoveSubscriptionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_subscription_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__remove_subscription_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RemoveSubscriptionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_subscription_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__RemoveSubscriptionResponse *
+       ocorrencias__notification__v1__remove_subscription_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__RemoveSubscriptionResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__remove_subscription_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__remove_subscription_response__free_unpacked
+                     (Ocorrencias__Notification__V1__RemoveSubscriptionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_subscription_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__audience_rule__init
+                     (Ocorrencias__Notification__V1__AudienceRule         *message)
+{
+  static const Ocorrencias__Notification__V1__AudienceRule init_value = OCORRENCIAS__NOTIFICATION__V1__AUDIENCE_RULE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__audience_rule__get_packed_size
+                     (const Ocorrencias__Notification__V1__AudienceRule *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__audience_rule__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__audience_rule__pack
+                     (const Ocorrencias__Notification__V1__AudienceRule *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__audience_rule__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__audience_rule__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__AudienceRule *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__audience_rule__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__AudienceRule *
+       ocorrencias__notification__v1__audience_rule__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__AudienceRule *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__audience_rule__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__audience_rule__free_unpacked
+                     (Ocorrencias__Notification__V1__AudienceRule *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__audience_rule__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__group_mailbox__init
+                     (Ocorrencias__Notification__V1__GroupMailbox         *message)
+{
+  static const Ocorrencias__Notification__V1__GroupMailbox init_value = OCORRENCIAS__NOTIFICATION__V1__GROUP_MAILBOX__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__group_mailbox__get_packed_size
+                     (const Ocorrencias__Notification__V1__GroupMailbox *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__group_mailbox__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__group_mailbox__pack
+                     (const Ocorrencias__Notification__V1__GroupMailbox *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__group_mailbox__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__group_mailbox__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__GroupMailbox *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__group_mailbox__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__GroupMailbox *
+       ocorrencias__notification__v1__group_mailbox__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__GroupMailbox *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__group_mailbox__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__group_mailbox__free_unpacked
+                     (Ocorrencias__Notification__V1__GroupMailbox *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__group_mailbox__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__list_rules_request__init
+                     (Ocorrencias__Notification__V1__ListRulesRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__ListRulesRequest init_value = OCORRENCIAS__NOTIFICATION__V1__LIST_RULES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__list_rules_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__ListRulesRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_rules_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__list_rules_request__pack
+                     (const Ocorrencias__Notification__V1__ListRulesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_rules_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__list_rules_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ListRulesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_rules_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__ListRulesRequest *
+       ocorrencias__notification__v1__list_rules_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__ListRulesRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__list_rules_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__list_rules_request__free_unpacked
+                     (Ocorrencias__Notification__V1__ListRulesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_rules_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__list_rules_response__init
+                     (Ocorrencias__Notification__V1__ListRulesResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__ListRulesResponse init_value = OCORRENCIAS__NOTIFICATION__V1__LIST_RULES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__list_rules_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__ListRulesResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_rules_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__list_rules_response__pack
+                     (const Ocorrencias__Notification__V1__ListRulesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_rules_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__list_rules_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ListRulesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_rules_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__ListRulesResponse *
+       ocorrencias__notification__v1__list_rules_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__ListRulesResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__list_rules_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__list_rules_response__free_unpacked
+                     (Ocorrencias__Notification__V1__ListRulesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__list_rules_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__notification__v1__webhook__init
                      (Ocorrencias__Notification__V1__Webhook         *message)
 {
@@ -2383,6 +2653,266 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_subscriptio
   (ProtobufCMessageInit) ocorrencias__notification__v1__list_subscriptions_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__remove_subscription_request__field_descriptors[2] =
+{
+  {
+    "person",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RemoveSubscriptionRequest, person),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "event_kind",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RemoveSubscriptionRequest, event_kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__remove_subscription_request__field_indices_by_name[] = {
+  1,   /* field[1] = event_kind */
+  0,   /* field[0] = person */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__remove_subscription_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_subscription_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.RemoveSubscriptionRequest",
+  "RemoveSubscriptionRequest",
+  "Ocorrencias__Notification__V1__RemoveSubscriptionRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__RemoveSubscriptionRequest),
+  2,
+  ocorrencias__notification__v1__remove_subscription_request__field_descriptors,
+  ocorrencias__notification__v1__remove_subscription_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__remove_subscription_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__remove_subscription_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__remove_subscription_response__field_descriptors[1] =
+{
+  {
+    "subscription",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RemoveSubscriptionResponse, subscription),
+    &ocorrencias__notification__v1__subscription__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__remove_subscription_response__field_indices_by_name[] = {
+  0,   /* field[0] = subscription */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__remove_subscription_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_subscription_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.RemoveSubscriptionResponse",
+  "RemoveSubscriptionResponse",
+  "Ocorrencias__Notification__V1__RemoveSubscriptionResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__RemoveSubscriptionResponse),
+  1,
+  ocorrencias__notification__v1__remove_subscription_response__field_descriptors,
+  ocorrencias__notification__v1__remove_subscription_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__remove_subscription_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__remove_subscription_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__audience_rule__field_descriptors[2] =
+{
+  {
+    "event_kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__AudienceRule, event_kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "audiences",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Notification__V1__AudienceRule, n_audiences),
+    offsetof(Ocorrencias__Notification__V1__AudienceRule, audiences),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__audience_rule__field_indices_by_name[] = {
+  1,   /* field[1] = audiences */
+  0,   /* field[0] = event_kind */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__audience_rule__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__audience_rule__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.AudienceRule",
+  "AudienceRule",
+  "Ocorrencias__Notification__V1__AudienceRule",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__AudienceRule),
+  2,
+  ocorrencias__notification__v1__audience_rule__field_descriptors,
+  ocorrencias__notification__v1__audience_rule__field_indices_by_name,
+  1,  ocorrencias__notification__v1__audience_rule__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__audience_rule__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__group_mailbox__field_descriptors[2] =
+{
+  {
+    "group_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__GroupMailbox, group_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "address",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__GroupMailbox, address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__group_mailbox__field_indices_by_name[] = {
+  1,   /* field[1] = address */
+  0,   /* field[0] = group_id */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__group_mailbox__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__group_mailbox__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.GroupMailbox",
+  "GroupMailbox",
+  "Ocorrencias__Notification__V1__GroupMailbox",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__GroupMailbox),
+  2,
+  ocorrencias__notification__v1__group_mailbox__field_descriptors,
+  ocorrencias__notification__v1__group_mailbox__field_indices_by_name,
+  1,  ocorrencias__notification__v1__group_mailbox__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__group_mailbox__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define ocorrencias__notification__v1__list_rules_request__field_descriptors NULL
+#define ocorrencias__notification__v1__list_rules_request__field_indices_by_name NULL
+#define ocorrencias__notification__v1__list_rules_request__number_ranges NULL
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_rules_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.ListRulesRequest",
+  "ListRulesRequest",
+  "Ocorrencias__Notification__V1__ListRulesRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__ListRulesRequest),
+  0,
+  ocorrencias__notification__v1__list_rules_request__field_descriptors,
+  ocorrencias__notification__v1__list_rules_request__field_indices_by_name,
+  0,  ocorrencias__notification__v1__list_rules_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__list_rules_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__list_rules_response__field_descriptors[2] =
+{
+  {
+    "rules",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Notification__V1__ListRulesResponse, n_rules),
+    offsetof(Ocorrencias__Notification__V1__ListRulesResponse, rules),
+    &ocorrencias__notification__v1__audience_rule__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "group_mailboxes",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Notification__V1__ListRulesResponse, n_group_mailboxes),
+    offsetof(Ocorrencias__Notification__V1__ListRulesResponse, group_mailboxes),
+    &ocorrencias__notification__v1__group_mailbox__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__list_rules_response__field_indices_by_name[] = {
+  1,   /* field[1] = group_mailboxes */
+  0,   /* field[0] = rules */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__list_rules_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_rules_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.ListRulesResponse",
+  "ListRulesResponse",
+  "Ocorrencias__Notification__V1__ListRulesResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__ListRulesResponse),
+  2,
+  ocorrencias__notification__v1__list_rules_response__field_descriptors,
+  ocorrencias__notification__v1__list_rules_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__list_rules_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__list_rules_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor ocorrencias__notification__v1__webhook__field_descriptors[7] =
 {
   {
@@ -2589,7 +3119,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__register_webhook
   (ProtobufCMessageInit) ocorrencias__notification__v1__register_webhook_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__register_webhook_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__register_webhook_response__field_descriptors[2] =
 {
   {
     "webhook",
@@ -2603,14 +3133,27 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__register_we
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "secret",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RegisterWebhookResponse, secret),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__register_webhook_response__field_indices_by_name[] = {
+  1,   /* field[1] = secret */
   0,   /* field[0] = webhook */
 };
 static const ProtobufCIntRange ocorrencias__notification__v1__register_webhook_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__register_webhook_response__descriptor =
 {
@@ -2620,7 +3163,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__register_webhook
   "Ocorrencias__Notification__V1__RegisterWebhookResponse",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__RegisterWebhookResponse),
-  1,
+  2,
   ocorrencias__notification__v1__register_webhook_response__field_descriptors,
   ocorrencias__notification__v1__register_webhook_response__field_indices_by_name,
   1,  ocorrencias__notification__v1__register_webhook_response__number_ranges,
@@ -2936,7 +3479,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__reseal_secrets_r
   (ProtobufCMessageInit) ocorrencias__notification__v1__reseal_secrets_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__template__field_descriptors[6] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__template__field_descriptors[7] =
 {
   {
     "event_kind",
@@ -3010,19 +3553,32 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__template__f
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "placeholders",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Notification__V1__Template, n_placeholders),
+    offsetof(Ocorrencias__Notification__V1__Template, placeholders),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__template__field_indices_by_name[] = {
   5,   /* field[5] = customized */
   0,   /* field[0] = event_kind */
   4,   /* field[4] = html */
   1,   /* field[1] = locale */
+  6,   /* field[6] = placeholders */
   2,   /* field[2] = subject */
   3,   /* field[3] = text */
 };
 static const ProtobufCIntRange ocorrencias__notification__v1__template__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__template__descriptor =
 {
@@ -3032,7 +3588,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__template__descri
   "Ocorrencias__Notification__V1__Template",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__Template),
-  6,
+  7,
   ocorrencias__notification__v1__template__field_descriptors,
   ocorrencias__notification__v1__template__field_indices_by_name,
   1,  ocorrencias__notification__v1__template__number_ranges,
@@ -3848,7 +4404,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__delivery__descri
   (ProtobufCMessageInit) ocorrencias__notification__v1__delivery__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__list_deliveries_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__list_deliveries_request__field_descriptors[5] =
 {
   {
     "ticket_id",
@@ -3898,9 +4454,22 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__list_delive
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "newest_first",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ListDeliveriesRequest, newest_first),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__list_deliveries_request__field_indices_by_name[] = {
   3,   /* field[3] = limit */
+  4,   /* field[4] = newest_first */
   1,   /* field[1] = recipient */
   2,   /* field[2] = state */
   0,   /* field[0] = ticket_id */
@@ -3908,7 +4477,7 @@ static const unsigned ocorrencias__notification__v1__list_deliveries_request__fi
 static const ProtobufCIntRange ocorrencias__notification__v1__list_deliveries_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_deliveries_request__descriptor =
 {
@@ -3918,7 +4487,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_deliveries_
   "Ocorrencias__Notification__V1__ListDeliveriesRequest",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__ListDeliveriesRequest),
-  4,
+  5,
   ocorrencias__notification__v1__list_deliveries_request__field_descriptors,
   ocorrencias__notification__v1__list_deliveries_request__field_indices_by_name,
   1,  ocorrencias__notification__v1__list_deliveries_request__number_ranges,
@@ -5029,10 +5598,12 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__get_stats_respon
   (ProtobufCMessageInit) ocorrencias__notification__v1__get_stats_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notification__method_descriptors[21] =
+static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notification__method_descriptors[23] =
 {
   { "SetSubscription", &ocorrencias__notification__v1__set_subscription_request__descriptor, &ocorrencias__notification__v1__set_subscription_response__descriptor },
   { "ListSubscriptions", &ocorrencias__notification__v1__list_subscriptions_request__descriptor, &ocorrencias__notification__v1__list_subscriptions_response__descriptor },
+  { "RemoveSubscription", &ocorrencias__notification__v1__remove_subscription_request__descriptor, &ocorrencias__notification__v1__remove_subscription_response__descriptor },
+  { "ListRules", &ocorrencias__notification__v1__list_rules_request__descriptor, &ocorrencias__notification__v1__list_rules_response__descriptor },
   { "RegisterWebhook", &ocorrencias__notification__v1__register_webhook_request__descriptor, &ocorrencias__notification__v1__register_webhook_response__descriptor },
   { "ListWebhooks", &ocorrencias__notification__v1__list_webhooks_request__descriptor, &ocorrencias__notification__v1__list_webhooks_response__descriptor },
   { "RemoveWebhook", &ocorrencias__notification__v1__remove_webhook_request__descriptor, &ocorrencias__notification__v1__remove_webhook_response__descriptor },
@@ -5054,27 +5625,29 @@ static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notificati
   { "RemoveSuppression", &ocorrencias__notification__v1__remove_suppression_request__descriptor, &ocorrencias__notification__v1__remove_suppression_response__descriptor },
 };
 const unsigned ocorrencias__notification__v1__notification__method_indices_by_name[] = {
-  19,        /* AddSuppression */
-  14,        /* DiscardDeadLetters */
-  17,        /* GetStats */
-  7,        /* GetTemplate */
-  13,        /* ListDeadLetters */
-  11,        /* ListDeliveries */
+  21,        /* AddSuppression */
+  16,        /* DiscardDeadLetters */
+  19,        /* GetStats */
+  9,        /* GetTemplate */
+  15,        /* ListDeadLetters */
+  13,        /* ListDeliveries */
+  3,        /* ListRules */
   1,        /* ListSubscriptions */
-  18,        /* ListSuppressions */
-  3,        /* ListWebhooks */
-  2,        /* RegisterWebhook */
-  20,        /* RemoveSuppression */
-  4,        /* RemoveWebhook */
-  16,        /* ReplayDelivery */
-  15,        /* ReportBounce */
-  6,        /* ResealSecrets */
-  12,        /* RetryDeadLetters */
-  5,        /* RotateWebhookSecret */
-  10,        /* SendAccountEmail */
-  9,        /* SendTicketEmail */
+  20,        /* ListSuppressions */
+  5,        /* ListWebhooks */
+  4,        /* RegisterWebhook */
+  2,        /* RemoveSubscription */
+  22,        /* RemoveSuppression */
+  6,        /* RemoveWebhook */
+  18,        /* ReplayDelivery */
+  17,        /* ReportBounce */
+  8,        /* ResealSecrets */
+  14,        /* RetryDeadLetters */
+  7,        /* RotateWebhookSecret */
+  12,        /* SendAccountEmail */
+  11,        /* SendTicketEmail */
   0,        /* SetSubscription */
-  8         /* SetTemplate */
+  10         /* SetTemplate */
 };
 const ProtobufCServiceDescriptor ocorrencias__notification__v1__notification__descriptor =
 {
@@ -5083,7 +5656,7 @@ const ProtobufCServiceDescriptor ocorrencias__notification__v1__notification__de
   "Notification",
   "Ocorrencias__Notification__V1__Notification",
   "ocorrencias.notification.v1",
-  21,
+  23,
   ocorrencias__notification__v1__notification__method_descriptors,
   ocorrencias__notification__v1__notification__method_indices_by_name
 };
@@ -5103,13 +5676,29 @@ void ocorrencias__notification__v1__notification__list_subscriptions(ProtobufCSe
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__notification__v1__notification__remove_subscription(ProtobufCService *service,
+                                                                      const Ocorrencias__Notification__V1__RemoveSubscriptionRequest *input,
+                                                                      Ocorrencias__Notification__V1__RemoveSubscriptionResponse_Closure closure,
+                                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__notification__v1__notification__list_rules(ProtobufCService *service,
+                                                             const Ocorrencias__Notification__V1__ListRulesRequest *input,
+                                                             Ocorrencias__Notification__V1__ListRulesResponse_Closure closure,
+                                                             void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__notification__v1__notification__register_webhook(ProtobufCService *service,
                                                                    const Ocorrencias__Notification__V1__RegisterWebhookRequest *input,
                                                                    Ocorrencias__Notification__V1__RegisterWebhookResponse_Closure closure,
                                                                    void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_webhooks(ProtobufCService *service,
                                                                 const Ocorrencias__Notification__V1__ListWebhooksRequest *input,
@@ -5117,7 +5706,7 @@ void ocorrencias__notification__v1__notification__list_webhooks(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__remove_webhook(ProtobufCService *service,
                                                                  const Ocorrencias__Notification__V1__RemoveWebhookRequest *input,
@@ -5125,7 +5714,7 @@ void ocorrencias__notification__v1__notification__remove_webhook(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__rotate_webhook_secret(ProtobufCService *service,
                                                                         const Ocorrencias__Notification__V1__RotateWebhookSecretRequest *input,
@@ -5133,7 +5722,7 @@ void ocorrencias__notification__v1__notification__rotate_webhook_secret(Protobuf
                                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__reseal_secrets(ProtobufCService *service,
                                                                  const Ocorrencias__Notification__V1__ResealSecretsRequest *input,
@@ -5141,7 +5730,7 @@ void ocorrencias__notification__v1__notification__reseal_secrets(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__get_template(ProtobufCService *service,
                                                                const Ocorrencias__Notification__V1__GetTemplateRequest *input,
@@ -5149,7 +5738,7 @@ void ocorrencias__notification__v1__notification__get_template(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__set_template(ProtobufCService *service,
                                                                const Ocorrencias__Notification__V1__SetTemplateRequest *input,
@@ -5157,7 +5746,7 @@ void ocorrencias__notification__v1__notification__set_template(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__send_ticket_email(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__SendTicketEmailRequest *input,
@@ -5165,7 +5754,7 @@ void ocorrencias__notification__v1__notification__send_ticket_email(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__send_account_email(ProtobufCService *service,
                                                                      const Ocorrencias__Notification__V1__SendAccountEmailRequest *input,
@@ -5173,7 +5762,7 @@ void ocorrencias__notification__v1__notification__send_account_email(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_deliveries(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__ListDeliveriesRequest *input,
@@ -5181,7 +5770,7 @@ void ocorrencias__notification__v1__notification__list_deliveries(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__retry_dead_letters(ProtobufCService *service,
                                                                      const Ocorrencias__Notification__V1__RetryDeadLettersRequest *input,
@@ -5189,7 +5778,7 @@ void ocorrencias__notification__v1__notification__retry_dead_letters(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_dead_letters(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__ListDeadLettersRequest *input,
@@ -5197,7 +5786,7 @@ void ocorrencias__notification__v1__notification__list_dead_letters(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__discard_dead_letters(ProtobufCService *service,
                                                                        const Ocorrencias__Notification__V1__DiscardDeadLettersRequest *input,
@@ -5205,7 +5794,7 @@ void ocorrencias__notification__v1__notification__discard_dead_letters(ProtobufC
                                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__report_bounce(ProtobufCService *service,
                                                                 const Ocorrencias__Notification__V1__ReportBounceRequest *input,
@@ -5213,7 +5802,7 @@ void ocorrencias__notification__v1__notification__report_bounce(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__replay_delivery(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__ReplayDeliveryRequest *input,
@@ -5221,7 +5810,7 @@ void ocorrencias__notification__v1__notification__replay_delivery(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__get_stats(ProtobufCService *service,
                                                             const Ocorrencias__Notification__V1__GetStatsRequest *input,
@@ -5229,7 +5818,7 @@ void ocorrencias__notification__v1__notification__get_stats(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_suppressions(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__ListSuppressionsRequest *input,
@@ -5237,7 +5826,7 @@ void ocorrencias__notification__v1__notification__list_suppressions(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__add_suppression(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__AddSuppressionRequest *input,
@@ -5245,7 +5834,7 @@ void ocorrencias__notification__v1__notification__add_suppression(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__remove_suppression(ProtobufCService *service,
                                                                      const Ocorrencias__Notification__V1__RemoveSuppressionRequest *input,
@@ -5253,7 +5842,7 @@ void ocorrencias__notification__v1__notification__remove_suppression(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__init (Ocorrencias__Notification__V1__Notification_Service *service,
                                                         Ocorrencias__Notification__V1__Notification_ServiceDestroy destroy)

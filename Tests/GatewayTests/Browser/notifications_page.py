@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+"""The administrators' notifications page (#/notificacoes) in headless Chromium, in two phases.
+
+setup: an agent gets no link and no page; the administrator sees the rules, registers a webhook
+for "Ocorrência aberta" at RECEIVER_URL (an ftp address and then no events are refused first,
+each error shown next to the form) and gets its generated secret once; edits the pt-BR subject of
+the TicketOpened template (placeholders listed), then a subject naming an unknown placeholder is
+refused with the service's reason; switches SLA warnings off for Ana, switches every kind off for
+her and deletes that entry; lifts a suppressed address and queues the dead deliveries again.
+Prints "OK <secret>".
+
+deliveries: after a ticket was opened, the webhook's last delivery and its list of deliveries show
+it delivered; the log counts it. Prints "OK".
+
+Usage: notifications_page.py BASE_URL SCREENSHOT_DIR PHASE RECEIVER_URL SUPPRESSED_ADDRESS
+(credentials in PORTAL_ADMIN / PORTAL_AGENT as email:password)."""
+import os
+import sys
+import time
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select
+
+from portal_browser import Portal
+
+base, shots, phase, receiver, suppressed = sys.argv[1:6]
+admin = os.environ["PORTAL_ADMIN"].split(":", 1)
+agent = os.environ["PORTAL_AGENT"].split(":", 1)
+
+GOOD_SUBJECT = "[{{code}}] Recebemos seu pedido: {{subject}}"
+
+portal = Portal(base, shots)
+driver, wait, shot = portal.driver, portal.wait, portal.shot
+sign_in, sign_out = portal.sign_in, portal.sign_out
+
+
+def text(element_id):
+    found = driver.find_elements(By.ID, element_id)
+    return found[0].text if found else ""
+
+
+def webhook_row():
+    found = [r for r in driver.find_elements(By.CSS_SELECTOR, "#notify-webhooks tbody tr[data-webhook]")
+             if r.find_element(By.CLASS_NAME, "notify-url").text == receiver]
+    return found[0] if found else None
+
+
+def scroll_to(element_id):
+    driver.execute_script("document.getElementById(arguments[0]).scrollIntoView()", element_id)
+
+
+def open_page():
+    wait.until(EC.element_to_be_clickable((By.ID, "nav-notifications"))).click()
+    wait.until(EC.presence_of_element_located((By.ID, "notify-webhook-form")))
+    # The template form loads its template after the page is drawn.
+    wait.until(lambda d: d.find_element(By.ID, "notify-template-subject").get_attribute("value") != "")
+
+
+def submit_webhook(url, events):
+    field = driver.find_element(By.ID, "notify-webhook-url")
+    field.clear()
+    field.send_keys(url)
+    for box in driver.find_elements(By.CSS_SELECTOR, "input[name=event_kinds]"):
+        if box.is_selected() != (box.get_attribute("value") in events):
+            box.click()
+    driver.find_element(By.ID, "notify-webhook-submit").click()
+
+
+def set_subject(subject):
+    field = driver.find_element(By.ID, "notify-template-subject")
+    field.clear()
+    field.send_keys(subject)
+    driver.find_element(By.ID, "notify-template-submit").click()
+
+
+def setup():
+    sign_in(*agent)
+    assert not driver.find_elements(By.ID, "nav-notifications"), "agents get no link"
+    driver.get(base + "/portal/#/notificacoes")
+    time.sleep(1)
+    assert not driver.find_elements(By.ID, "notify-webhook-form"), "agents do not get the page"
+    sign_out()
+
+    sign_in(*admin)
+    open_page()
+    assert driver.find_elements(By.ID, "notify-webhooks-empty"), "no webhooks yet"
+    # The service's rules: the customer hears of an opened ticket, holder and chefe of SLA breaches.
+    rules = {r.get_attribute("data-kind"): r.find_element(By.CLASS_NAME, "notify-audiences").text
+             for r in driver.find_elements(By.CSS_SELECTOR, "#notify-rules tbody tr")}
+    assert rules["TicketOpened"] == "cliente (contato)", rules
+    assert "chefe do responsável" in rules["SLABreached"], rules
+
+    # Refused: an address that is not http(s), then no events; nothing is listed.
+    submit_webhook(receiver.replace("http://", "ftp://"), [])
+    wait.until(lambda d: "url:" in text("notify-webhook-status"))
+    submit_webhook(receiver, [])
+    wait.until(lambda d: "event_kinds:" in text("notify-webhook-status"))
+    assert "Informe os tipos de evento" in text("notify-webhook-status"), text("notify-webhook-status")
+    assert driver.find_elements(By.ID, "notify-webhooks-empty"), "a refused webhook is not listed"
+    # Registered for opened tickets, with no secret given: the service's secret is shown once.
+    submit_webhook(receiver, ["TicketOpened"])
+    wait.until(EC.presence_of_element_located((By.ID, "notify-new-secret")))
+    secret = driver.find_element(By.ID, "notify-new-secret").get_attribute("value")
+    assert len(secret) >= 32, secret
+    row = webhook_row()
+    assert row is not None and "Ocorrência aberta" in row.text and "(nenhum)" in row.text, row and row.text
+    assert secret not in driver.find_element(By.ID, "notify-webhooks").text, "the secret is not in the list"
+    shot("45-admin-notifications-webhook")
+
+    # The TicketOpened template in Portuguese: its placeholders listed, a new subject saved.
+    Select(driver.find_element(By.ID, "notify-template-kind")).select_by_value("TicketOpened")
+    Select(driver.find_element(By.ID, "notify-template-locale")).select_by_value("pt-BR")
+    wait.until(lambda d: "Ocorrência registrada" in d.find_element(By.ID, "notify-template-subject").get_attribute("value"))
+    placeholders = text("notify-placeholders")
+    assert "{{subject}}" in placeholders and "{{contact_name}}" in placeholders and "{{link}}" not in placeholders, placeholders
+    set_subject(GOOD_SUBJECT)
+    wait.until(lambda d: "Modelo TicketOpened (pt-BR) salvo" in text("notify-template-status"))
+    assert text("notify-template-origin") == "Personalizado por um administrador."
+    # A subject naming a placeholder the kind does not fill is refused, with the reason.
+    set_subject("[{{code}}] Recebemos: {{assunto}}")
+    wait.until(lambda d: "template.subject:" in text("notify-template-status"))
+    assert "{{assunto}}" in text("notify-template-status"), text("notify-template-status")
+    scroll_to("notify-templates-title")
+    shot("46-admin-notifications-template-refused")
+
+    # Subscriptions: Ana stops receiving SLA warnings; an entry for every kind is made and deleted.
+    def set_switch(kind, enabled):
+        person = driver.find_element(By.ID, "notify-rule-person")
+        person.clear()
+        person.send_keys(agent[0])
+        Select(driver.find_element(By.ID, "notify-rule-kind")).select_by_value(kind)
+        Select(driver.find_element(By.ID, "notify-rule-enabled")).select_by_value(enabled)
+        driver.find_element(By.ID, "notify-rule-submit").click()
+
+    def switch_row(kind):
+        found = driver.find_elements(By.CSS_SELECTOR, f"#notify-subscriptions tbody tr[data-kind='{kind}']")
+        return found[0] if found else None
+
+    set_switch("SLAWarning", "false")
+    wait.until(lambda d: "Registro salvo" in text("notify-status") and switch_row("SLAWarning") is not None)
+    assert switch_row("SLAWarning").find_element(By.CLASS_NAME, "notify-receives").text == "Não"
+    assert "pessoa=ana" in driver.current_url, driver.current_url
+    set_switch("*", "false")
+    wait.until(lambda d: switch_row("*") is not None)
+    switch_row("*").find_element(By.CLASS_NAME, "notify-remove-switch").click()
+    wait.until(lambda d: "Registro excluído" in text("notify-status") and switch_row("*") is None)
+    assert switch_row("SLAWarning") is not None
+
+    # The log: the suppressed address lifted, the dead deliveries (none) queued again.
+    assert driver.find_elements(By.CSS_SELECTOR, f"#notify-suppressions tr[data-address='{suppressed}']"), "suppression listed"
+    driver.find_element(By.CSS_SELECTOR, f"#notify-suppressions tr[data-address='{suppressed}'] .notify-lift").click()
+    wait.until(EC.alert_is_present())
+    driver.switch_to.alert.accept()
+    wait.until(lambda d: "saiu da lista" in text("notify-status"))
+    assert not driver.find_elements(By.CSS_SELECTOR, f"#notify-suppressions tr[data-address='{suppressed}']")
+    driver.find_element(By.ID, "notify-retry-dead").click()
+    wait.until(lambda d: "0 envio(s) reenfileirado(s)" in text("notify-status"))
+    print("OK", secret, flush=True)
+
+
+def deliveries():
+    sign_in(*admin)
+    open_page()
+    wait.until(lambda d: webhook_row() is not None)
+    last = webhook_row().find_element(By.CLASS_NAME, "notify-last")
+    assert "entregue" in last.text, last.text
+    webhook_row().find_element(By.CLASS_NAME, "notify-show-deliveries").click()
+    listed = [r for r in driver.find_elements(By.CSS_SELECTOR, ".notify-deliveries tbody tr[data-delivery]") if r.is_displayed()]
+    assert len(listed) == 1 and "Ocorrência aberta" in listed[0].text and "entregue" in listed[0].text, [r.text for r in listed]
+    assert not listed[0].find_elements(By.CLASS_NAME, "notify-replay"), "a delivered one is not sent again from here"
+    shot("47-admin-notifications-deliveries")
+    sent = driver.find_element(By.CSS_SELECTOR, "#notify-stats [data-state=sent] strong").text
+    assert int(sent) >= 2, sent  # the webhook and the customer's e-mail
+    scroll_to("notify-log-title")
+    shot("48-admin-notifications-log")
+    print("OK", flush=True)
+
+
+try:
+    {"setup": setup, "deliveries": deliveries}[phase]()
+except Exception:
+    print("page:", driver.find_element(By.TAG_NAME, "main").text, file=sys.stderr)
+    raise
+finally:
+    driver.quit()

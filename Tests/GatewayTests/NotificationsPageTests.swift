@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("The administrators' notifications page in a real headless browser", .serialized)
+struct NotificationsPageTests {
+    /// The notification tests' peers (Tests/NotificationTests/Support): the webhook receiver that
+    /// checks each request's signature, and the parser of the SMTP sink's messages.
+    static let support = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../NotificationTests/Support").standardized.path
+
+    @Test("an administrator registers a webhook (refused saves store nothing) and edits a template's subject (an unknown placeholder refused, the stored one kept); an opened ticket reaches the receiver signed and the customer with the new subject; the page shows the delivery delivered; agents get no page")
+    func administratorConfiguresNotifications() throws {
+        try PortalBrowser.requireChromium()
+        try #require(SMTPSink.isAvailable, "python3 and the SMTP sink script are needed")
+        let sink = try SMTPSink()
+        defer { sink.stop() }
+        let deployment = try ProxyTests.Deployment(engine: .sqlite, serviceEnvironment: ["NOTIFICATION_SMTP_URL": sink.url])
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let admin = seeded.admin
+        // An address suppressed by hand, for the page to lift.
+        let suppressed = "antigo@acme.com.br"
+        let added = try gateway.request("POST", "/v1/email-suppressions", json: ["address": suppressed, "note": "caixa desativada"], bearer: admin)
+        #expect(added.status == 201, "\(added.text)")
+        let receiverPort = try FreePort.next()
+        let receiverURL = "http://127.0.0.1:\(receiverPort)/ocorrencias"
+        let credentials = ["PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
+                           "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"]
+
+        let setup = try PortalBrowser.run("notifications_page.py", gateway, ["setup", receiverURL, suppressed], environment: credentials)
+        #expect(setup.status == 0, Comment(rawValue: setup.output + "\n" + setup.error))
+        let secret = PortalBrowser.value(setup.output)
+        try #require(setup.output.hasPrefix("OK ") && !secret.isEmpty, Comment(rawValue: setup.output + "\n" + setup.error))
+
+        // Stored as the page left it: one webhook (the refused ones stored nothing), the subject
+        // saved first (the refused one changed nothing), Ana's switch, the address lifted.
+        let webhooks = try #require(try gateway.request("GET", "/v1/webhooks", bearer: admin).json["webhooks"] as? [[String: Any]])
+        #expect(webhooks.count == 1, "\(webhooks)")
+        let webhook = try #require(webhooks.first)
+        #expect(webhook["url"] as? String == receiverURL && webhook["event_kinds"] as? [String] == ["TicketOpened"], "\(webhook)")
+        let webhookID = try #require(webhook["id"] as? String)
+        let template = try gateway.request("GET", "/v1/templates/TicketOpened?locale=pt-BR", bearer: admin).json["message_template"] as? [String: Any]
+        #expect(template?["subject"] as? String == "[{{code}}] Recebemos seu pedido: {{subject}}" && template?["customized"] as? Bool == true,
+                "\(String(describing: template))")
+        let english = try gateway.request("GET", "/v1/templates/TicketOpened?locale=en", bearer: admin).json["message_template"] as? [String: Any]
+        #expect(english?["customized"] as? Bool != true, "\(String(describing: english))")
+        let switches = try gateway.request("GET", "/v1/subscriptions?person=ana@suporte.example", bearer: admin).json["subscriptions"] as? [[String: Any]]
+        #expect(switches?.count == 1 && switches?.first?["event_kind"] as? String == "SLAWarning" && switches?.first?["enabled"] as? Bool != true,
+                "\(String(describing: switches))")
+        let suppressions = try gateway.request("GET", "/v1/email-suppressions", bearer: admin).json["suppressions"] as? [[String: Any]] ?? []
+        #expect(!suppressions.contains { $0["address"] as? String == suppressed }, "\(suppressions)")
+
+        // The receiver knows the secret the page showed once; an opened ticket reaches it signed.
+        let hooks = try TemporaryDirectory(prefix: "hooks")
+        let receiver = try ChildProcess("/usr/bin/python3", ["\(Self.support)/webhook_receiver.py", "--port", String(receiverPort), "--secret", secret,
+                                                             "--dir", hooks.path], output: .capture, error: .capture)
+        defer { receiver.kill(); _ = receiver.waitUntilExit(timeout: 5) }
+        try #require(receiver.waitForCaptured(.standardOutput, containing: "ready", timeout: 15), "\(receiver.capturedText(.standardError))")
+        let ticketID = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Pedido congela ao gravar")
+        var received: [String: Any] = [:]
+        #expect(waitFor(30) {
+            let files = ((try? FileManager.default.contentsOfDirectory(atPath: hooks.path)) ?? []).filter { $0.hasSuffix(".json") }
+            guard let name = files.first, let data = FileManager.default.contents(atPath: "\(hooks.path)/\(name)"),
+                  let record = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+            received = record
+            return true
+        }, "the receiver got nothing: \(receiver.capturedText(.standardError))")
+        let body = received["body"] as? [String: Any]
+        #expect(received["verified"] as? Bool == true && body?["event"] as? String == "TicketOpened" && body?["ticket_id"] as? String == ticketID,
+                "\(received)")
+        // Maria's e-mail carries the subject saved on the page.
+        var subject = ""
+        #expect(waitFor(30) {
+            let mails = (try? Self.mails(in: sink.directory)) ?? []
+            guard let mail = mails.first(where: { (($0["envelope"] as? [String: Any])?["to"] as? [String])?.contains("maria@acme.com.br") == true })
+            else { return false }
+            subject = (mail["headers"] as? [String: Any])?["Subject"] as? String ?? ""
+            return true
+        }, "no e-mail for Maria")
+        #expect(subject.contains("Recebemos seu pedido: Pedido congela ao gravar"), "\(subject)")
+        // The webhook's delivery is recorded as sent (the recorder writes it after the send).
+        #expect(try waitFor(15) {
+            let listed = try gateway.request("GET", "/v1/deliveries?recipient=webhook:\(webhookID)", bearer: admin).json["deliveries"] as? [[String: Any]]
+            return listed?.count == 1 && listed?.first?["state"] as? String == "sent"
+        })
+
+        let shown = try PortalBrowser.run("notifications_page.py", gateway, ["deliveries", receiverURL, suppressed], environment: credentials)
+        #expect(shown.status == 0, Comment(rawValue: shown.output + "\n" + shown.error))
+        #expect(shown.output.hasPrefix("OK"))
+    }
+
+    /// The SMTP sink's messages, parsed by the notification tests' `mail_to_json.py` (headers
+    /// decoded, envelope).
+    static func mails(in directory: String) throws -> [[String: Any]] {
+        let parsed = try ChildProcess.run("/usr/bin/python3", ["\(support)/mail_to_json.py", directory])
+        return (try JSONSerialization.jsonObject(with: Data(parsed.output)) as? [[String: Any]]) ?? []
+    }
+}

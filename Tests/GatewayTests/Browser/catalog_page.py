@@ -53,8 +53,17 @@ def scroll_to(element_id):
 
 
 def saved(section, words):
-    """Waits for the page drawn again after a save, with `words` in the section's status."""
+    """Waits for `words` in the section's status."""
     wait.until(lambda d: words in d.find_element(By.ID, f"catalog-{section}-status").text)
+
+
+def save(button_id, section, words):
+    """Presses a form's button and waits for the page drawn again after the save (the status of
+    the page before may already hold the same words), with `words` in the section's status."""
+    before = driver.find_element(By.ID, f"catalog-{section}-status")
+    driver.find_element(By.ID, button_id).click()
+    wait.until(EC.staleness_of(before))
+    saved(section, words)
 
 
 try:
@@ -78,8 +87,7 @@ try:
     type_into("catalog-channel-key", "0800")
     type_into("catalog-channel-label-pt", "Telefone 0800")
     type_into("catalog-channel-label-en", "Toll-free line")
-    driver.find_element(By.ID, "catalog-channel-submit").click()
-    saved("channel", "Salvo: Telefone 0800.")
+    save("catalog-channel-submit", "channel", "Salvo: Telefone 0800.")
     added = row("catalog-channels", "0800")
     assert added.get_attribute("data-active") == "true" and "Toll-free line" in added.text, added.text
     # A new entry with a key already taken is refused on the page (a save would replace it).
@@ -109,8 +117,7 @@ try:
     scroll_to("catalog-field-form-title")
     shot("38-admin-catalog-field-refused")
     type_into("catalog-field-choices", "Fiscal\nFolha de pagamento\nEstoque")
-    driver.find_element(By.ID, "catalog-field-submit").click()
-    saved("field", "Campo Módulo contratado salvo.")
+    save("catalog-field-submit", "field", "Campo Módulo contratado salvo.")
     field = row("catalog-fields", "modulo_contratado")
     assert "ERP · todas as categorias" in field.text and "Fiscal, Folha de pagamento, Estoque" in field.text, field.text
     assert field.find_element(By.CLASS_NAME, "required").text == "Sim", field.text
@@ -118,12 +125,10 @@ try:
     field.find_element(By.CLASS_NAME, "edit-field").click()
     assert driver.find_element(By.ID, "catalog-field-key").get_attribute("readonly") is not None
     type_into("catalog-field-label-en", "Contracted module")
-    driver.find_element(By.ID, "catalog-field-submit").click()
-    saved("field", "Campo Módulo contratado salvo.")
+    save("catalog-field-submit", "field", "Campo Módulo contratado salvo.")
     # A second field, deactivated.
     type_into("catalog-field-label-pt", "Número do pedido")
-    driver.find_element(By.ID, "catalog-field-submit").click()
-    saved("field", "Campo Número do pedido salvo.")
+    save("catalog-field-submit", "field", "Campo Número do pedido salvo.")
     row("catalog-fields", "numero_do_pedido").find_element(By.CLASS_NAME, "toggle-field").click()
     saved("field", "Campo Número do pedido desativado.")
     assert row("catalog-fields", "numero_do_pedido").get_attribute("data-active") == "false"
@@ -134,8 +139,7 @@ try:
     type_into("catalog-policy-tips-pt", TIPS)
     scroll_to("catalog-policy-title")
     shot("39-admin-catalog-policy")
-    driver.find_element(By.ID, "catalog-policy-submit").click()
-    saved("policy", "Textos da política salvos.")
+    save("catalog-policy-submit", "policy", "Textos da política salvos.")
     assert driver.find_element(By.ID, "catalog-policy-priority-URGENTE-pt").get_attribute("value") == URGENT
     sign_out()
 

@@ -7,15 +7,20 @@ struct DeadlinesPageTests {
     /// A JSON number (workflow's int32 and int64 fields) as an Int.
     static func int(_ value: Any?) -> Int? { (value as? NSNumber)?.intValue ?? (value as? String).flatMap { Int($0) } }
 
-    @Test("an administrator creates a calendar with two intervals on weekdays and a holiday (a refused save first stores nothing), an Urgente SLA policy on it that a new Urgente ticket gets, and an inactivity policy from a preset; agents get no page")
+    @Test("an administrator creates a calendar with two intervals on weekdays and a holiday (a refused save first stores nothing), an Urgente SLA policy on it that a new Urgente ticket gets, and an inactivity policy from a preset; chefes read it, agents get no page")
     func administratorConfiguresDeadlines() throws {
         try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
         let seeded = try TicketFlowTests.seed(gateway)
+        // A chefe: workflow lets staff read the configuration, so the page shows it to him read-only.
+        let chefe = try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-bruno", "name": "Bruno", "email": "bruno@suporte.example",
+                                                                              "max_access_level": 1, "active": true, "is_chefe": true]], bearer: seeded.admin)
+        #expect(chefe.status == 200, "\(chefe.text)")
+        _ = try gateway.createUser(admin: seeded.admin, email: "bruno@suporte.example", role: "chefe", password: seeded.password, agent: "A-bruno", accessLevel: 1)
         let result = try PortalBrowser.run("deadlines_page.py", gateway, environment: [
             "PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
-            "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)"])
+            "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)", "PORTAL_CHEFE": "bruno@suporte.example:\(seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
         #expect(result.output.hasPrefix("OK "))
         let calendarID = PortalBrowser.value(result.output)

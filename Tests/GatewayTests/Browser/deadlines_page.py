@@ -5,9 +5,10 @@ Tuesday–Friday) and a holiday, after a first save that workflow refuses (an in
 before it starts: the reason shows beside the form and nothing is stored); an SLA policy for
 Urgente on that calendar, in hours and minutes (a negative target is held back by the form);
 workflow refuses deleting the calendar while the policy uses it; installs the default inactivity
-preset and edits its policy to 7 business days on the calendar.
+preset and edits its policy to 7 business days on the calendar. A chefe then sees the lists
+read-only (no form, no button).
 Usage: deadlines_page.py BASE_URL SCREENSHOT_DIR  (prints "OK <calendar id>")
-(credentials in PORTAL_ADMIN / PORTAL_AGENT as email:password)."""
+(credentials in PORTAL_ADMIN / PORTAL_AGENT / PORTAL_CHEFE as email:password)."""
 import json
 import os
 import sys
@@ -22,6 +23,7 @@ from portal_browser import Portal
 base, shots = sys.argv[1:3]
 admin = os.environ["PORTAL_ADMIN"].split(":", 1)
 agent = os.environ["PORTAL_AGENT"].split(":", 1)
+chefe = os.environ["PORTAL_CHEFE"].split(":", 1)
 
 portal = Portal(base, shots)
 driver, wait, shot = portal.driver, portal.wait, portal.shot
@@ -154,6 +156,17 @@ try:
     assert "7 dia(s) úteis" in policy.text and "Comercial São Paulo" in policy.text and "Ativa" in policy.text, policy.text
     driver.execute_script("arguments[0].scrollIntoView({block: 'start'})", by_id("deadline-inactivity-title"))
     shot("44-deadlines-inactivity")
+    sign_out()
+
+    # A chefe reads the configuration: the link, the lists, no form and no button.
+    sign_in(*chefe)
+    wait.until(EC.element_to_be_clickable((By.ID, "nav-deadlines"))).click()
+    wait.until(EC.presence_of_element_located((By.ID, "deadline-read-only")))
+    assert "Segunda–Sexta 08:00–12:00, 13:00–18:00" in row("deadline-calendars", "data-calendar", "comercial-sao-paulo").text
+    assert "45 min" in row("deadline-sla", "data-sla", "*|URGENTE").text
+    assert "7 dia(s) úteis" in row("deadline-inactivity", "data-inactivity", "aguardando-cliente-10d").text
+    assert not driver.find_elements(By.CSS_SELECTOR, "main form") and not driver.find_elements(By.CSS_SELECTOR, "main button"), \
+        "read only: no forms, no buttons"
     print("OK", "comercial-sao-paulo", flush=True)
 except Exception:
     print("page:", driver.find_element(By.TAG_NAME, "main").text, file=sys.stderr)

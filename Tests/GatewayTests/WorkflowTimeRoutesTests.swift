@@ -57,6 +57,21 @@ struct WorkflowTimeRoutesTests {
         #expect(try gateway.request("GET", "/v1/inactivity-policies", bearer: admin).text.contains("resolvido-3"))
         ok(try gateway.request("DELETE", "/v1/inactivity-policies/resolvido-3", bearer: admin))
         #expect(try !gateway.request("GET", "/v1/inactivity-policies", bearer: admin).text.contains("resolvido-3"))
+        // Deleting calendars: never the default one (it is edited), never one a policy uses (the
+        // refusal names the policies), an unused one yes (administrators only); an unknown id is no error.
+        ok(try gateway.request("DELETE", "/v1/calendars/padrao", bearer: admin), 422)
+        let inUse = try gateway.request("DELETE", "/v1/calendars/24x7", bearer: admin)
+        ok(inUse, 422)
+        let reasons = (((inUse.json["error"] as? [String: Any])?["details"] as? [[String: Any]]) ?? []).compactMap { $0["message_en"] as? String }
+        #expect(reasons == ["in use: SLA policy * · any priority"], "\(inUse.text)")
+        ok(try gateway.request("POST", "/v1/calendars", json: ["calendar": ["id": "temporario", "weekly": [
+            ["weekday": 1, "intervals": [["start_minute": 480, "end_minute": 1080]]]]]], bearer: admin))
+        ok(try gateway.request("DELETE", "/v1/calendars/temporario", bearer: ana), 403)
+        let removed = try gateway.request("DELETE", "/v1/calendars/temporario", bearer: admin)
+        ok(removed)
+        #expect(removed.json["deleted"] as? Bool == true, "\(removed.text)")
+        ok(try gateway.request("GET", "/v1/calendars/temporario", bearer: admin), 404)
+        #expect(try gateway.request("DELETE", "/v1/calendars/temporario", bearer: admin).json["deleted"] as? Bool != true)
 
         // A ticket: its queue row carries the SLA state and due time, read in the listing itself.
         let opened = try gateway.request("POST", "/v1/tickets", json: [

@@ -177,5 +177,25 @@ func local(_ instant: Int64, _ calendar: BusinessCalendar = .default) -> String 
         try database.write { tx in try CalendarStore.save(tx, porto) }
         #expect(try database.read { tx in try CalendarStore.load(tx, id: "rs")?.name } == "POA")
     }
-}
 
+    /// What an administrator reads when workflow refuses hours (the portal's *Prazos* page shows
+    /// it beside the form): the weekday by name and the interval as typed, in both languages,
+    /// split into each violation's two halves.
+    @Test func refusedHoursAreNamedAsTyped() {
+        var days = WeeklyHours.commercial.days
+        days[1] = [DayInterval(8, to: 12), DayInterval(13, to: 12, 30)]
+        days[3] = [DayInterval(8, to: 12), DayInterval(11, to: 13)]
+        days[6] = [DayInterval(start: 1380, end: 1500)]
+        #expect(WeeklyHours(days: days).problems() == [
+            "segunda-feira: o intervalo 13:00–12:30 termina antes de começar / Monday: the interval 13:00–12:30 ends before it starts",
+            "quarta-feira: os intervalos 08:00–12:00 e 11:00–13:00 se sobrepõem / Wednesday: the intervals 08:00–12:00 and 11:00–13:00 overlap",
+            "sábado: o intervalo 23:00–25:00 sai do dia (00:00 a 24:00) / Saturday: the interval 23:00–25:00 is outside the day (00:00 to 24:00)",
+        ])
+        #expect(WeeklyHours.always.problems().isEmpty && WeeklyHours.clock(1440) == "24:00")
+        let error = TimeAPI.invalid("calendar", WeeklyHours(days: days).problems())
+        #expect(error.violations.map(\.descriptionPT).first == "segunda-feira: o intervalo 13:00–12:30 termina antes de começar")
+        #expect(error.violations.map(\.descriptionEN).last == "Saturday: the interval 23:00–25:00 is outside the day (00:00 to 24:00)")
+        #expect(error.message.hasPrefix("segunda-feira: o intervalo 13:00–12:30 termina antes de começar; quarta-feira:"))
+        #expect(error.message.contains(" / Monday: the interval 13:00–12:30 ends before it starts; Wednesday:"))
+    }
+}

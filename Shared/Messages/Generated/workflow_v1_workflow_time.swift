@@ -75,6 +75,15 @@ extension WorkflowV1 {
         public init() {}
     }
 
+    /// Deletes a stored calendar. Refused (FAILED_PRECONDITION) for the default calendar "padrao"
+    /// (edit it instead) and for a calendar an SLA or inactivity policy uses (the violations name them);
+    /// an unknown id answers deleted = false.
+    public struct DeleteCalendarRequest: Sendable, Hashable {
+        public var id: String = ""
+
+        public init() {}
+    }
+
     public struct ListCalendarsRequest: Sendable, Hashable {
 
         public init() {}
@@ -568,6 +577,21 @@ extension WorkflowV1.GetCalendarResponse: ProtoMessage {
         } else {
             self.holidays = []
         }
+    }
+}
+
+extension WorkflowV1.DeleteCalendarRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__DeleteCalendarRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.DeleteCalendarRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__DeleteCalendarRequest(); ocorrencias__workflow__v1__delete_calendar_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__DeleteCalendarRequest>) { ocorrencias__workflow__v1__delete_calendar_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__DeleteCalendarRequest, arena: inout ProtoArena) {
+        if !self.id.isEmpty { c.id = arena.cString(self.id) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeleteCalendarRequest>) {
+        self.id = _ProtoRuntime.string(c.pointee.id)
     }
 }
 
@@ -1337,6 +1361,10 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.WorkflowTime/ListCalendars",
             clientStreaming: false,
             serverStreaming: false)
+        public static let deleteCalendar = RPCMethod<WorkflowV1.DeleteCalendarRequest, WorkflowV1.DeletedResponse>(
+            path: "/ocorrencias.workflow.v1.WorkflowTime/DeleteCalendar",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let putSLAPolicy = RPCMethod<WorkflowV1.PutSLAPolicyRequest, WorkflowV1.PutSLAPolicyResponse>(
             path: "/ocorrencias.workflow.v1.WorkflowTime/PutSLAPolicy",
             clientStreaming: false,
@@ -1398,6 +1426,6 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.WorkflowTime/ExportMetricsReport",
             clientStreaming: false,
             serverStreaming: true)
-        public static let methods: [RPCMethodInfo] = [putCalendar.info, getCalendar.info, listCalendars.info, putSLAPolicy.info, deleteSLAPolicy.info, listSLAPolicies.info, getTicketSLA.info, putInactivityPolicy.info, deleteInactivityPolicy.info, listInactivityPolicies.info, installInactivityPreset.info, answerSurvey.info, getTicketSurvey.info, getSurveyResults.info, getMetrics.info, exportMetrics.info, exportMetricsReport.info]
+        public static let methods: [RPCMethodInfo] = [putCalendar.info, getCalendar.info, listCalendars.info, deleteCalendar.info, putSLAPolicy.info, deleteSLAPolicy.info, listSLAPolicies.info, getTicketSLA.info, putInactivityPolicy.info, deleteInactivityPolicy.info, listInactivityPolicies.info, installInactivityPreset.info, answerSurvey.info, getTicketSurvey.info, getSurveyResults.info, getMetrics.info, exportMetrics.info, exportMetricsReport.info]
     }
 }

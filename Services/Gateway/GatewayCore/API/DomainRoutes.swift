@@ -27,6 +27,7 @@ enum DomainRoutes {
         router.add(B.route("GET", "/v1/calendars", "workflow", T.listCalendars))
         router.add(B.route("POST", "/v1/calendars", "workflow", T.putCalendar))
         router.add(B.route("GET", "/v1/calendars/{id}", "workflow", T.getCalendar, path: ["id": "id"], query: ["holidays_year": "holidays_year"]))
+        router.add(B.route("DELETE", "/v1/calendars/{id}", "workflow", T.deleteCalendar, path: ["id": "id"]))
         router.add(B.route("GET", "/v1/sla-policies", "workflow", T.listSLAPolicies))
         router.add(B.route("POST", "/v1/sla-policies", "workflow", T.putSLAPolicy))
         router.add(B.route("POST", "/v1/sla-policies/delete", "workflow", T.deleteSLAPolicy))

@@ -738,6 +738,38 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+    delete:
+      operationId: delete_v1_calendars_id
+      tags: [Workflow]
+      summary: "workflow `DeleteCalendar`: request `ocorrencias.workflow.v1.DeleteCalendarRequest`, answer `ocorrencias.workflow.v1.DeletedResponse` (as JSON, .proto field names). 422 for the default calendar `padrao` and for a calendar an SLA or inactivity policy uses (the details name them); an unknown id answers `deleted: false`"
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.DeletedResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.DeletedResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/sla-policies:
     get:
       operationId: get_v1_sla_policies

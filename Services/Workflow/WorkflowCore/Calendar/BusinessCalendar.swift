@@ -38,25 +38,43 @@ public struct WeeklyHours: Hashable, Sendable, Codable {
     /// Every day, all day.
     public static let always = WeeklyHours(days: Array(repeating: [DayInterval(start: 0, end: 1440)], count: 7))
 
-    /// Problems with these hours, in pt-BR / English; empty when valid.
+    /// Problems with these hours, in pt-BR / English; empty when valid. Each names the weekday
+    /// and the interval as it is typed ("segunda-feira: o intervalo 13:00–12:30 termina antes de
+    /// começar / Monday: the interval 13:00–12:30 ends before it starts").
     public func problems() -> [String] {
         var problems: [String] = []
         for (index, intervals) in days.enumerated() {
-            var previousEnd = -1
+            let (pt, en) = Self.weekdayNames[index]
+            var previous: DayInterval?
             for interval in intervals {
-                if interval.start < 0 || interval.end > 1440 || interval.start >= interval.end {
-                    problems.append("dia \(index): intervalo inválido / day \(index): invalid interval \(interval.start)-\(interval.end)")
+                let shown = "\(Self.clock(interval.start))–\(Self.clock(interval.end))"
+                if interval.start < 0 || interval.end > 1440 {
+                    problems.append("\(pt): o intervalo \(shown) sai do dia (00:00 a 24:00) / \(en): the interval \(shown) is outside the day (00:00 to 24:00)")
+                } else if interval.start >= interval.end {
+                    problems.append("\(pt): o intervalo \(shown) termina antes de começar / \(en): the interval \(shown) ends before it starts")
                 }
-                if interval.start < previousEnd {
-                    problems.append("dia \(index): intervalos sobrepostos / day \(index): overlapping intervals")
+                if let previous, interval.start < previous.end {
+                    let earlier = "\(Self.clock(previous.start))–\(Self.clock(previous.end))"
+                    problems.append("\(pt): os intervalos \(earlier) e \(shown) se sobrepõem / \(en): the intervals \(earlier) and \(shown) overlap")
                 }
-                previousEnd = interval.end
+                previous = interval
             }
         }
         if days.allSatisfy(\.isEmpty) {
             problems.append("nenhum horário de trabalho na semana / no working hours in the week")
         }
         return problems
+    }
+
+    /// Weekday names (pt-BR, English), index 0 = Sunday, for messages.
+    static let weekdayNames = [("domingo", "Sunday"), ("segunda-feira", "Monday"), ("terça-feira", "Tuesday"), ("quarta-feira", "Wednesday"),
+                               ("quinta-feira", "Thursday"), ("sexta-feira", "Friday"), ("sábado", "Saturday")]
+
+    /// Minutes from midnight as "HH:MM" (1440 is "24:00"; out-of-range values as they are).
+    static func clock(_ minutes: Int) -> String {
+        guard minutes >= 0 else { return String(minutes) }
+        let hours = String(minutes / 60), rest = String(minutes % 60)
+        return String(repeating: "0", count: max(0, 2 - hours.count)) + hours + ":" + String(repeating: "0", count: 2 - rest.count) + rest
     }
 }
 

@@ -46,6 +46,27 @@ extension TimeAPI {
             }
             return response
         }
+        router.register(WorkflowV1.WorkflowTime.deleteCalendar) { request, context in
+            _ = try api.configurer(context)
+            let id = request.id.isEmpty ? BusinessCalendar.defaultID : request.id
+            guard id != BusinessCalendar.defaultID else {
+                throw RPCError(.failedPrecondition, "o calendário padrão não é excluído; edite-o / the default calendar is not deleted; edit it",
+                               violations: [FieldViolation(field: "id", reason: "default_calendar", pt: "o calendário padrão não é excluído; edite-o",
+                                                           en: "the default calendar is not deleted; edit it")])
+            }
+            var response = WorkflowV1.DeletedResponse()
+            // Checked and deleted in one transaction: a policy saved meanwhile cannot start using it.
+            response.deleted = try api.database.write { tx in
+                let users = try CalendarStore.users(tx, id: id)
+                guard users.isEmpty else {
+                    let pt = users.map(\.pt), en = users.map(\.en)
+                    throw RPCError(.failedPrecondition, "calendário em uso: \(pt.joined(separator: "; ")) / calendar in use: \(en.joined(separator: "; "))",
+                                   violations: users.map { FieldViolation(field: "id", reason: "in_use", pt: "em uso: \($0.pt)", en: "in use: \($0.en)") })
+                }
+                return try CalendarStore.delete(tx, id: id)
+            }
+            return response
+        }
         router.register(WorkflowV1.WorkflowTime.listCalendars) { _, context in
             _ = try api.staff(context)
             return try api.database.read { tx in

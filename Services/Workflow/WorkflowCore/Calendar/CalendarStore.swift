@@ -84,6 +84,31 @@ public enum CalendarStore {
         return calendar
     }
 
+    /// Deletes the stored calendar `id` and its days; false when there was none. Tickets never
+    /// name a calendar themselves (their SLA policy does), so a calendar no policy uses changes
+    /// no deadline and needs no recomputation; ``users(_:id:)`` says which policies use one.
+    public static func delete(_ tx: any SQLExecutor, id: String) throws -> Bool {
+        try tx.execute("DELETE FROM wf_calendar_days WHERE calendar_id = ?", [.text(id)])
+        return try tx.execute("DELETE FROM wf_calendars WHERE id = ?", [.text(id)]) > 0
+    }
+
+    /// The SLA and inactivity policies that use calendar `id`, described in pt-BR and English
+    /// ("política de SLA premium · Urgente", "política de inatividade aguardando-cliente-10d").
+    public static func users(_ tx: any SQLExecutor, id: String) throws -> [(pt: String, en: String)] {
+        var users: [(pt: String, en: String)] = []
+        for row in try tx.query("SELECT plan, priority FROM wf_sla_policies WHERE calendar_id = ? ORDER BY plan, priority", [.text(id)]) {
+            let plan = try row.text("plan"), priority = try row.int("priority")
+            let names = [1: ("Baixa", "Low"), 2: ("Normal", "Normal"), 3: ("Alta", "High"), 4: ("Urgente", "Urgent")]
+            let (pt, en) = names[Int(priority)] ?? ("qualquer prioridade", "any priority")
+            users.append(("política de SLA \(plan) · \(pt)", "SLA policy \(plan) · \(en)"))
+        }
+        for row in try tx.query("SELECT id FROM wf_inactivity_policies WHERE calendar_id = ? ORDER BY id", [.text(id)]) {
+            let policy = try row.text("id")
+            users.append(("política de inatividade \(policy)", "inactivity policy \(policy)"))
+        }
+        return users
+    }
+
     /// Every stored calendar id, sorted.
     public static func ids(_ tx: any SQLExecutor) throws -> [String] {
         try tx.query("SELECT id FROM wf_calendars ORDER BY id").map { try $0.text("id") }

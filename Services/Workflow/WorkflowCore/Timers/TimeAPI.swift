@@ -55,8 +55,15 @@ struct TimeAPI: Sendable {
         return caller
     }
 
+    /// `INVALID_ARGUMENT` naming `field` once per problem. Problems are written "português /
+    /// English": each violation carries the two halves apart, and the message is every
+    /// Portuguese half, then " / ", then every English half (the form callers split).
     static func invalid(_ field: String, _ problems: [String]) -> RPCError {
-        RPCError(.invalidArgument, problems.joined(separator: "; "),
-                 violations: problems.map { FieldViolation(field: field, reason: "invalid", pt: $0, en: $0) })
+        let halves = problems.map { problem -> (pt: String, en: String) in
+            guard let range = problem.range(of: " / ") else { return (problem, problem) }
+            return (String(problem[..<range.lowerBound]), String(problem[range.upperBound...]))
+        }
+        return RPCError(.invalidArgument, halves.map(\.pt).joined(separator: "; ") + " / " + halves.map(\.en).joined(separator: "; "),
+                        violations: halves.map { FieldViolation(field: field, reason: "invalid", pt: $0.pt, en: $0.en) })
     }
 }

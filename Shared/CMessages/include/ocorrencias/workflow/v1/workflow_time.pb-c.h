@@ -25,6 +25,7 @@ typedef struct Ocorrencias__Workflow__V1__PutCalendarRequest Ocorrencias__Workfl
 typedef struct Ocorrencias__Workflow__V1__PutCalendarResponse Ocorrencias__Workflow__V1__PutCalendarResponse;
 typedef struct Ocorrencias__Workflow__V1__GetCalendarRequest Ocorrencias__Workflow__V1__GetCalendarRequest;
 typedef struct Ocorrencias__Workflow__V1__GetCalendarResponse Ocorrencias__Workflow__V1__GetCalendarResponse;
+typedef struct Ocorrencias__Workflow__V1__DeleteCalendarRequest Ocorrencias__Workflow__V1__DeleteCalendarRequest;
 typedef struct Ocorrencias__Workflow__V1__ListCalendarsRequest Ocorrencias__Workflow__V1__ListCalendarsRequest;
 typedef struct Ocorrencias__Workflow__V1__ListCalendarsResponse Ocorrencias__Workflow__V1__ListCalendarsResponse;
 typedef struct Ocorrencias__Workflow__V1__SLAPolicySpec Ocorrencias__Workflow__V1__SLAPolicySpec;
@@ -190,6 +191,21 @@ struct  Ocorrencias__Workflow__V1__GetCalendarResponse
 #define OCORRENCIAS__WORKFLOW__V1__GET_CALENDAR_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_calendar_response__descriptor) \
     , NULL, 0,NULL }
+
+
+/*
+ * Deletes a stored calendar. Refused (FAILED_PRECONDITION) for the default calendar "padrao"
+ * (edit it instead) and for a calendar an SLA or inactivity policy uses (the violations name them);
+ * an unknown id answers deleted = false.
+ */
+struct  Ocorrencias__Workflow__V1__DeleteCalendarRequest
+{
+  ProtobufCMessage base;
+  char *id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__DELETE_CALENDAR_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__delete_calendar_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Workflow__V1__ListCalendarsRequest
@@ -860,6 +876,25 @@ Ocorrencias__Workflow__V1__GetCalendarResponse *
 void   ocorrencias__workflow__v1__get_calendar_response__free_unpacked
                      (Ocorrencias__Workflow__V1__GetCalendarResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__DeleteCalendarRequest methods */
+void   ocorrencias__workflow__v1__delete_calendar_request__init
+                     (Ocorrencias__Workflow__V1__DeleteCalendarRequest         *message);
+size_t ocorrencias__workflow__v1__delete_calendar_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeleteCalendarRequest   *message);
+size_t ocorrencias__workflow__v1__delete_calendar_request__pack
+                     (const Ocorrencias__Workflow__V1__DeleteCalendarRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__delete_calendar_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeleteCalendarRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__DeleteCalendarRequest *
+       ocorrencias__workflow__v1__delete_calendar_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__delete_calendar_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeleteCalendarRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Workflow__V1__ListCalendarsRequest methods */
 void   ocorrencias__workflow__v1__list_calendars_request__init
                      (Ocorrencias__Workflow__V1__ListCalendarsRequest         *message);
@@ -1513,6 +1548,9 @@ typedef void (*Ocorrencias__Workflow__V1__GetCalendarRequest_Closure)
 typedef void (*Ocorrencias__Workflow__V1__GetCalendarResponse_Closure)
                  (const Ocorrencias__Workflow__V1__GetCalendarResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__DeleteCalendarRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__DeleteCalendarRequest *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__ListCalendarsRequest_Closure)
                  (const Ocorrencias__Workflow__V1__ListCalendarsRequest *message,
                   void *closure_data);
@@ -1631,6 +1669,10 @@ struct Ocorrencias__Workflow__V1__WorkflowTime_Service
                          const Ocorrencias__Workflow__V1__ListCalendarsRequest *input,
                          Ocorrencias__Workflow__V1__ListCalendarsResponse_Closure closure,
                          void *closure_data);
+  void (*delete_calendar)(Ocorrencias__Workflow__V1__WorkflowTime_Service *service,
+                          const Ocorrencias__Workflow__V1__DeleteCalendarRequest *input,
+                          Ocorrencias__Workflow__V1__DeletedResponse_Closure closure,
+                          void *closure_data);
   void (*put_slapolicy)(Ocorrencias__Workflow__V1__WorkflowTime_Service *service,
                         const Ocorrencias__Workflow__V1__PutSLAPolicyRequest *input,
                         Ocorrencias__Workflow__V1__PutSLAPolicyResponse_Closure closure,
@@ -1698,6 +1740,7 @@ void ocorrencias__workflow__v1__workflow_time__init (Ocorrencias__Workflow__V1__
       function_prefix__ ## put_calendar,\
       function_prefix__ ## get_calendar,\
       function_prefix__ ## list_calendars,\
+      function_prefix__ ## delete_calendar,\
       function_prefix__ ## put_slapolicy,\
       function_prefix__ ## delete_slapolicy,\
       function_prefix__ ## list_slapolicies,\
@@ -1724,6 +1767,10 @@ void ocorrencias__workflow__v1__workflow_time__list_calendars(ProtobufCService *
                                                               const Ocorrencias__Workflow__V1__ListCalendarsRequest *input,
                                                               Ocorrencias__Workflow__V1__ListCalendarsResponse_Closure closure,
                                                               void *closure_data);
+void ocorrencias__workflow__v1__workflow_time__delete_calendar(ProtobufCService *service,
+                                                               const Ocorrencias__Workflow__V1__DeleteCalendarRequest *input,
+                                                               Ocorrencias__Workflow__V1__DeletedResponse_Closure closure,
+                                                               void *closure_data);
 void ocorrencias__workflow__v1__workflow_time__put_slapolicy(ProtobufCService *service,
                                                              const Ocorrencias__Workflow__V1__PutSLAPolicyRequest *input,
                                                              Ocorrencias__Workflow__V1__PutSLAPolicyResponse_Closure closure,
@@ -1791,6 +1838,7 @@ extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_calendar_
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_calendar_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_calendar_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_calendar_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__delete_calendar_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_calendars_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_calendars_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__slapolicy_spec__descriptor;

@@ -367,6 +367,51 @@ void   ocorrencias__workflow__v1__get_calendar_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__get_calendar_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__delete_calendar_request__init
+                     (Ocorrencias__Workflow__V1__DeleteCalendarRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__DeleteCalendarRequest init_value = OCORRENCIAS__WORKFLOW__V1__DELETE_CALENDAR_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__delete_calendar_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeleteCalendarRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_calendar_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__delete_calendar_request__pack
+                     (const Ocorrencias__Workflow__V1__DeleteCalendarRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_calendar_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__delete_calendar_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeleteCalendarRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_calendar_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__DeleteCalendarRequest *
+       ocorrencias__workflow__v1__delete_calendar_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__DeleteCalendarRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__delete_calendar_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__delete_calendar_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeleteCalendarRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_calendar_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__workflow__v1__list_calendars_request__init
                      (Ocorrencias__Workflow__V1__ListCalendarsRequest         *message)
 {
@@ -2323,6 +2368,44 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_calendar_respons
   ocorrencias__workflow__v1__get_calendar_response__field_indices_by_name,
   1,  ocorrencias__workflow__v1__get_calendar_response__number_ranges,
   (ProtobufCMessageInit) ocorrencias__workflow__v1__get_calendar_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__delete_calendar_request__field_descriptors[1] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DeleteCalendarRequest, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__delete_calendar_request__field_indices_by_name[] = {
+  0,   /* field[0] = id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__delete_calendar_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__delete_calendar_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.DeleteCalendarRequest",
+  "DeleteCalendarRequest",
+  "Ocorrencias__Workflow__V1__DeleteCalendarRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__DeleteCalendarRequest),
+  1,
+  ocorrencias__workflow__v1__delete_calendar_request__field_descriptors,
+  ocorrencias__workflow__v1__delete_calendar_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__delete_calendar_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__delete_calendar_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 #define ocorrencias__workflow__v1__list_calendars_request__field_descriptors NULL
@@ -4585,11 +4668,12 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__csv_chunk__descripto
   (ProtobufCMessageInit) ocorrencias__workflow__v1__csv_chunk__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow_time__method_descriptors[17] =
+static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow_time__method_descriptors[18] =
 {
   { "PutCalendar", &ocorrencias__workflow__v1__put_calendar_request__descriptor, &ocorrencias__workflow__v1__put_calendar_response__descriptor },
   { "GetCalendar", &ocorrencias__workflow__v1__get_calendar_request__descriptor, &ocorrencias__workflow__v1__get_calendar_response__descriptor },
   { "ListCalendars", &ocorrencias__workflow__v1__list_calendars_request__descriptor, &ocorrencias__workflow__v1__list_calendars_response__descriptor },
+  { "DeleteCalendar", &ocorrencias__workflow__v1__delete_calendar_request__descriptor, &ocorrencias__workflow__v1__deleted_response__descriptor },
   { "PutSLAPolicy", &ocorrencias__workflow__v1__put_slapolicy_request__descriptor, &ocorrencias__workflow__v1__put_slapolicy_response__descriptor },
   { "DeleteSLAPolicy", &ocorrencias__workflow__v1__delete_slapolicy_request__descriptor, &ocorrencias__workflow__v1__deleted_response__descriptor },
   { "ListSLAPolicies", &ocorrencias__workflow__v1__list_slapolicies_request__descriptor, &ocorrencias__workflow__v1__list_slapolicies_response__descriptor },
@@ -4606,23 +4690,24 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow_time_
   { "ExportMetricsReport", &ocorrencias__workflow__v1__get_metrics_request__descriptor, &ocorrencias__workflow__v1__csv_chunk__descriptor },
 };
 const unsigned ocorrencias__workflow__v1__workflow_time__method_indices_by_name[] = {
-  11,        /* AnswerSurvey */
-  8,        /* DeleteInactivityPolicy */
-  4,        /* DeleteSLAPolicy */
-  15,        /* ExportMetrics */
-  16,        /* ExportMetricsReport */
+  12,        /* AnswerSurvey */
+  3,        /* DeleteCalendar */
+  9,        /* DeleteInactivityPolicy */
+  5,        /* DeleteSLAPolicy */
+  16,        /* ExportMetrics */
+  17,        /* ExportMetricsReport */
   1,        /* GetCalendar */
-  14,        /* GetMetrics */
-  13,        /* GetSurveyResults */
-  6,        /* GetTicketSLA */
-  12,        /* GetTicketSurvey */
-  10,        /* InstallInactivityPreset */
+  15,        /* GetMetrics */
+  14,        /* GetSurveyResults */
+  7,        /* GetTicketSLA */
+  13,        /* GetTicketSurvey */
+  11,        /* InstallInactivityPreset */
   2,        /* ListCalendars */
-  9,        /* ListInactivityPolicies */
-  5,        /* ListSLAPolicies */
+  10,        /* ListInactivityPolicies */
+  6,        /* ListSLAPolicies */
   0,        /* PutCalendar */
-  7,        /* PutInactivityPolicy */
-  3         /* PutSLAPolicy */
+  8,        /* PutInactivityPolicy */
+  4         /* PutSLAPolicy */
 };
 const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow_time__descriptor =
 {
@@ -4631,7 +4716,7 @@ const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow_time__descr
   "WorkflowTime",
   "Ocorrencias__Workflow__V1__WorkflowTime",
   "ocorrencias.workflow.v1",
-  17,
+  18,
   ocorrencias__workflow__v1__workflow_time__method_descriptors,
   ocorrencias__workflow__v1__workflow_time__method_indices_by_name
 };
@@ -4659,13 +4744,21 @@ void ocorrencias__workflow__v1__workflow_time__list_calendars(ProtobufCService *
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__workflow__v1__workflow_time__delete_calendar(ProtobufCService *service,
+                                                               const Ocorrencias__Workflow__V1__DeleteCalendarRequest *input,
+                                                               Ocorrencias__Workflow__V1__DeletedResponse_Closure closure,
+                                                               void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__workflow__v1__workflow_time__put_slapolicy(ProtobufCService *service,
                                                              const Ocorrencias__Workflow__V1__PutSLAPolicyRequest *input,
                                                              Ocorrencias__Workflow__V1__PutSLAPolicyResponse_Closure closure,
                                                              void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__delete_slapolicy(ProtobufCService *service,
                                                                 const Ocorrencias__Workflow__V1__DeleteSLAPolicyRequest *input,
@@ -4673,7 +4766,7 @@ void ocorrencias__workflow__v1__workflow_time__delete_slapolicy(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__list_slapolicies(ProtobufCService *service,
                                                                 const Ocorrencias__Workflow__V1__ListSLAPoliciesRequest *input,
@@ -4681,7 +4774,7 @@ void ocorrencias__workflow__v1__workflow_time__list_slapolicies(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__get_ticket_sla(ProtobufCService *service,
                                                               const Ocorrencias__Workflow__V1__GetTicketSLARequest *input,
@@ -4689,7 +4782,7 @@ void ocorrencias__workflow__v1__workflow_time__get_ticket_sla(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__put_inactivity_policy(ProtobufCService *service,
                                                                      const Ocorrencias__Workflow__V1__PutInactivityPolicyRequest *input,
@@ -4697,7 +4790,7 @@ void ocorrencias__workflow__v1__workflow_time__put_inactivity_policy(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__delete_inactivity_policy(ProtobufCService *service,
                                                                         const Ocorrencias__Workflow__V1__DeleteInactivityPolicyRequest *input,
@@ -4705,7 +4798,7 @@ void ocorrencias__workflow__v1__workflow_time__delete_inactivity_policy(Protobuf
                                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__list_inactivity_policies(ProtobufCService *service,
                                                                         const Ocorrencias__Workflow__V1__ListInactivityPoliciesRequest *input,
@@ -4713,7 +4806,7 @@ void ocorrencias__workflow__v1__workflow_time__list_inactivity_policies(Protobuf
                                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__install_inactivity_preset(ProtobufCService *service,
                                                                          const Ocorrencias__Workflow__V1__InstallInactivityPresetRequest *input,
@@ -4721,7 +4814,7 @@ void ocorrencias__workflow__v1__workflow_time__install_inactivity_preset(Protobu
                                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__answer_survey(ProtobufCService *service,
                                                              const Ocorrencias__Workflow__V1__AnswerSurveyRequest *input,
@@ -4729,7 +4822,7 @@ void ocorrencias__workflow__v1__workflow_time__answer_survey(ProtobufCService *s
                                                              void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__get_ticket_survey(ProtobufCService *service,
                                                                  const Ocorrencias__Workflow__V1__GetTicketSurveyRequest *input,
@@ -4737,7 +4830,7 @@ void ocorrencias__workflow__v1__workflow_time__get_ticket_survey(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__get_survey_results(ProtobufCService *service,
                                                                   const Ocorrencias__Workflow__V1__SurveyResultsRequest *input,
@@ -4745,7 +4838,7 @@ void ocorrencias__workflow__v1__workflow_time__get_survey_results(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__get_metrics(ProtobufCService *service,
                                                            const Ocorrencias__Workflow__V1__GetMetricsRequest *input,
@@ -4753,7 +4846,7 @@ void ocorrencias__workflow__v1__workflow_time__get_metrics(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__export_metrics(ProtobufCService *service,
                                                               const Ocorrencias__Workflow__V1__ExportMetricsRequest *input,
@@ -4761,7 +4854,7 @@ void ocorrencias__workflow__v1__workflow_time__export_metrics(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__export_metrics_report(ProtobufCService *service,
                                                                      const Ocorrencias__Workflow__V1__GetMetricsRequest *input,
@@ -4769,7 +4862,7 @@ void ocorrencias__workflow__v1__workflow_time__export_metrics_report(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow_time__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow_time__init (Ocorrencias__Workflow__V1__WorkflowTime_Service *service,
                                                      Ocorrencias__Workflow__V1__WorkflowTime_ServiceDestroy destroy)

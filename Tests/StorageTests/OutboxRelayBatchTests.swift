@@ -40,7 +40,7 @@ struct OutboxRelayBatchTests {
         let applied = Locked<[String]>([])
         let failOnce = Locked<Set<String>>(["a2"])
         let relay = OutboxRelay(database: db, name: "test",
-                                configuration: RelayConfiguration(backoffBase: .milliseconds(400), backoffMax: .milliseconds(400))) { _, batch in
+                                configuration: RelayConfiguration(backoffBase: .milliseconds(1_500), backoffMax: .milliseconds(1_500))) { _, batch in
             // What a consumer does: applies in order, and after a key's failure skips that key.
             var failures: OutboxRelay.BatchFailures = [:]
             var failedKeys = Set<String>()
@@ -61,7 +61,7 @@ struct OutboxRelayBatchTests {
         #expect(try db.read { try $0.scalar("SELECT attempts FROM storage_outbox WHERE event_id = 'a3'") } == 0,
                 "a3 was not attempted: released, not failed")
         #expect(try relay.runOnce() == 0, "key a waits for a2's retry")
-        Thread.sleep(forTimeInterval: 0.45)
+        Thread.sleep(forTimeInterval: 1.6)
         #expect(try relay.runOnce() == 2)
         #expect(applied.current == ["a1", "b1", "b2", "a2", "a3"])
         #expect(try relay.pending() == 0)
@@ -78,8 +78,8 @@ struct OutboxRelayBatchTests {
         let callsToDown = Locked<Int>(0)
         let applied = Locked<[String]>([])
         let relay = OutboxRelay(database: db, name: "test",
-                                configuration: RelayConfiguration(backoffBase: .milliseconds(300), backoffMax: .milliseconds(300),
-                                                                  unreachableBackoffMax: .milliseconds(300),
+                                configuration: RelayConfiguration(backoffBase: .milliseconds(1_500), backoffMax: .milliseconds(1_500),
+                                                                  unreachableBackoffMax: .milliseconds(1_500),
                                                                   isUnreachable: { $0 is Unreachable })) { destination, batch in
             if destination == "down" {
                 callsToDown.withLock { $0 += 1 }
@@ -98,7 +98,7 @@ struct OutboxRelayBatchTests {
         #expect(try relay.runOnce() == 0)
         #expect(callsToDown.current == 1, "resting: no call before the retry is due")
         isDown.withLock { $0 = false }
-        Thread.sleep(forTimeInterval: 0.35)
+        Thread.sleep(forTimeInterval: 1.6)
         #expect(try relay.runOnce() == 3)
         #expect(applied.current == ["u1", "u2", "d1", "d2", "d3"])
         #expect(try relay.pending() == 0)
@@ -111,16 +111,17 @@ struct OutboxRelayBatchTests {
         defer { db.close() }
         let calls = Locked<[[String]]>([])
         let relay = OutboxRelay(database: db, name: "test",
-                                configuration: RelayConfiguration(pollInterval: .milliseconds(20), roundInterval: .milliseconds(400))) { _, batch in
+                                configuration: RelayConfiguration(pollInterval: .milliseconds(20), roundInterval: .milliseconds(2_000))) { _, batch in
             calls.withLock { $0.append(batch.map(\.id)) }
             return [:]
         }
         relay.start()
         defer { relay.stop() }
         try OutboxRelayTests.enqueue(db, [("first", "w|a")])
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = Date().addingTimeInterval(15)
         while calls.current.isEmpty && Date() < deadline { usleep(5_000) }
-        // Five events published one by one within the interval that follows a round with events.
+        // Five events published one by one within the interval that follows a round with events
+        // (2 s: room for a loaded machine's five commits, ~100 ms when quiet).
         for i in 0..<5 {
             try OutboxRelayTests.enqueue(db, [("e\(i)", "w|k\(i % 2)")])
             usleep(20_000)

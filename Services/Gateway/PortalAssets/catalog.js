@@ -69,10 +69,6 @@ const catalogLists = {
   origin: { path: '/v1/origins', title: 'catalogOrigins', intro: 'catalogOriginsIntro', create: 'catalogNewOrigin', change: 'catalogEditOrigin' },
 };
 
-// A readable key from a name: accents and punctuation dropped, lower case, words joined by '_'.
-const catalogKeyFrom = (name, most) => name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
-  .replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, most);
-
 // Shows a refused save under its form: intake's message and per-field reasons (errorBox), each
 // field named by its label on the form, and each named control marked invalid (aria-invalid)
 // until the next save.
@@ -187,7 +183,7 @@ function catalogEntriesSection(list, entries, status, change) {
     el('p', { class: 'row' }, el('button', { type: 'submit', id: `catalog-${list}-submit`, text: t('catalogSave') }), stop), errors);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const entry = { key: editing ? editing.key : key.value.trim() || catalogKeyFrom(labelPt.value, 40), label_pt: labelPt.value.trim(),
+    const entry = { key: editing ? editing.key : key.value.trim() || keyFromName(labelPt.value, '_', 40), label_pt: labelPt.value.trim(),
       label_en: labelEn.value.trim(), position: Number(position.value || 0), active: editing ? !!editing.active : true };
     if (kind) entry.origin_kind = kind.value;
     if (!editing && entries.some((other) => other.key === entry.key)) {
@@ -277,7 +273,7 @@ function catalogFieldsSection(fields, status, change) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const field = {
-      key: editing ? editing.key : key.value.trim() || catalogKeyFrom(labelPt.value, 60), label_pt: labelPt.value.trim(), label_en: labelEn.value.trim(),
+      key: editing ? editing.key : key.value.trim() || keyFromName(labelPt.value, '_', 60), label_pt: labelPt.value.trim(), label_en: labelEn.value.trim(),
       kind: kind.value, product: product.value.trim(), required: required.checked, active: active.checked, position: Number(position.value || 0),
       choices: kind.value === 'FIELD_CHOICE' ? choices.value.split('\n').map((c) => c.trim()).filter(Boolean) : [],
     };

@@ -159,7 +159,7 @@ function deadlineRecomputedText(answer) {
 
 // A readable id from a name (accents and punctuation dropped), not one of `taken`.
 function deadlineNewId(name, taken, fallback) {
-  const slug = name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 48) || fallback;
+  const slug = keyFromName(name, '-', 48) || fallback;
   let id = slug;
   for (let n = 2; taken.includes(id); n += 1) id = `${slug}-${n}`;
   return id;

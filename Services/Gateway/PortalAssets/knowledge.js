@@ -248,6 +248,7 @@ async function kbQueuePage(notice) {
   try { queue = await api('GET', '/v1/knowledge/queue?limit=100'); } catch (error) { show(el('h1', { text: t('kbQueue') }), errorBox(error)); return; }
   const status = el('div', { id: 'kb-queue-status', role: 'status' });
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
+  const change = changeThen(status, kbQueuePage);
   const items = (queue.items || []).map((item) => {
     const faq = item.kind === 'FAQ_REQUEST';
     const approve = el('form', { class: 'kb-approve', 'aria-label': `${t('kbApprove')} ${item.question.slice(0, 60)}` },
@@ -257,25 +258,20 @@ async function kbQueuePage(notice) {
       faq ? el('label', {}, t('kbVisibility'), el('select', { name: 'visibility' },
         el('option', { value: 'VISIBILITY_CUSTOMERS', text: t('kbPublic') }), el('option', { value: 'VISIBILITY_AGENTS_ONLY', text: t('kbInternal') }))) : null,
       el('button', { type: 'submit', class: 'kb-approve-button', text: t('kbApprove') }));
-    approve.addEventListener('submit', async (event) => {
+    approve.addEventListener('submit', (event) => {
       event.preventDefault();
       const fields = approve.elements;
       const body = { question: fields.question.value, answer: fields.answer.value };
       if (faq) Object.assign(body, { publish: fields.publish.checked, visibility: fields.visibility.value });
-      try {
-        const done = await api('POST', `/v1/knowledge/queue/${encodeURIComponent(item.id)}/approve`, body);
-        kbQueuePage(tf('kbApproved', { what: done.article ? tf('kbBecameArticle', { title: done.article.title }) : t('kbBecameForum') }));
-      } catch (error) { status.replaceChildren(errorBox(error)); }
+      change(() => api('POST', `/v1/knowledge/queue/${encodeURIComponent(item.id)}/approve`, body),
+        (done) => tf('kbApproved', { what: done.article ? tf('kbBecameArticle', { title: done.article.title }) : t('kbBecameForum') }));
     });
     const reject = el('form', { class: 'row kb-reject' },
       el('label', {}, t('kbRejectReason'), el('input', { name: 'reason', required: true, maxlength: 500, autocomplete: 'off' })),
       el('button', { type: 'submit', class: 'secondary', text: t('kbReject') }));
-    reject.addEventListener('submit', async (event) => {
+    reject.addEventListener('submit', (event) => {
       event.preventDefault();
-      try {
-        await api('POST', `/v1/knowledge/queue/${encodeURIComponent(item.id)}/reject`, { reason: reject.elements.reason.value });
-        kbQueuePage(t('kbRejected'));
-      } catch (error) { status.replaceChildren(errorBox(error)); }
+      change(() => api('POST', `/v1/knowledge/queue/${encodeURIComponent(item.id)}/reject`, { reason: reject.elements.reason.value }), t('kbRejected'));
     });
     return el('li', { class: 'entry', 'data-item': item.id },
       el('p', {}, el('span', { class: 'badge', text: t(faq ? 'kbFaqRequest' : 'kbPublishable') }), ' ',
@@ -340,17 +336,15 @@ async function kbSynonymsPage(notice) {
   const status = el('div', { id: 'kb-synonyms-status', role: 'status' });
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
   const terms = (text) => text.split(',').map((term) => term.trim()).filter(Boolean);
-  const save = async (group, done) => {
-    try { await api('POST', '/v1/knowledge/synonyms', { group }); kbSynonymsPage(done); } catch (error) { status.replaceChildren(errorBox(error)); }
-  };
+  const change = changeThen(status, kbSynonymsPage);
+  const save = (group, done) => change(() => api('POST', '/v1/knowledge/synonyms', { group }), done);
   const rows = (list.groups || []).map((group) => {
     const joined = (group.terms || []).join(', ');
     const field = el('input', { value: joined, 'aria-label': tf('kbTermsOf', { terms: joined }), class: 'kb-terms', autocomplete: 'off' });
     const form = el('form', { class: 'row kb-synonym', 'data-group': group.id }, field,
       el('button', { type: 'submit', class: 'secondary', text: t('kbSaveGroup') }),
-      el('button', { type: 'button', class: 'link', 'aria-label': tf('kbDeleteGroupOf', { terms: joined }), text: t('kbDeleteGroup'), onclick: async () => {
-        try { await api('DELETE', `/v1/knowledge/synonyms/${encodeURIComponent(group.id)}`); kbSynonymsPage(t('kbGroupDeleted')); } catch (error) { status.replaceChildren(errorBox(error)); }
-      } }));
+      el('button', { type: 'button', class: 'link', 'aria-label': tf('kbDeleteGroupOf', { terms: joined }), text: t('kbDeleteGroup'),
+        onclick: () => change(() => api('DELETE', `/v1/knowledge/synonyms/${encodeURIComponent(group.id)}`), t('kbGroupDeleted')) }));
     form.addEventListener('submit', (event) => { event.preventDefault(); save({ id: group.id, terms: terms(field.value) }, t('kbGroupSaved')); });
     return el('li', {}, form);
   });

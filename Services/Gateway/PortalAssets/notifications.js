@@ -126,15 +126,6 @@ async function notifyPage(person, notice, secret) {
     ...notifyRulesSection(rules), ...notifySubscriptionsSection(person, switches.subscriptions || [], redraw), ...notifyLogSection(stats, dead.deliveries || [], suppressions.suppressions || [], redraw));
 }
 
-// Runs `work`; on success draws the page again with the notice `done(answer)`, on failure shows
-// the service's error (with its fields) in `box`, next to the form or list that asked.
-const notifyChange = (box, redraw) => async (work, done) => {
-  try {
-    const answer = await work();
-    const [notice, secret, who] = [].concat(done(answer));
-    redraw(notice, secret, who);
-  } catch (error) { box.replaceChildren(errorBox(error)); }
-};
 
 // A table of deliveries with a button sending again the failed, dead or bounced ones.
 function notifyDeliveriesTable(id, rows, change, withRecipient) {
@@ -156,7 +147,7 @@ function notifyDeliveriesTable(id, rows, change, withRecipient) {
 // button deactivating one, and the form registering one.
 function notifyWebhooksSection(hooks, deliveries, redraw) {
   const box = el('div', { id: 'notify-webhook-status', role: 'status' });
-  const change = notifyChange(box, redraw);
+  const change = changeThen(box, redraw);
   const rows = hooks.map((hook, index) => {
     const recent = deliveries[index];
     const last = recent[0];
@@ -264,7 +255,7 @@ function notifyRulesSection(rules) {
 // and the form setting one for anyone.
 function notifySubscriptionsSection(person, switches, redraw) {
   const box = el('div', { id: 'notify-rule-status', role: 'status' });
-  const change = notifyChange(box, redraw);
+  const change = changeThen(box, redraw);
   const save = (who, kind, enabled) => change(() => api('POST', '/v1/subscriptions', { subscription: { person: who, event_kind: kind, enabled } }),
     () => [tf('notifySwitchSaved', { person: who, kind: notifyKindName(kind) }), undefined, who]);
   const remove = (who, kind) => change(() => api('DELETE', `/v1/subscriptions?person=${encodeURIComponent(who)}&event_kind=${encodeURIComponent(kind)}`),
@@ -309,7 +300,7 @@ function notifySubscriptionsSection(person, switches, redraw) {
 // suppressed addresses (lifted one by one, or one added by hand).
 function notifyLogSection(stats, dead, suppressions, redraw) {
   const box = el('div', { id: 'notify-log-status', role: 'status' });
-  const change = notifyChange(box, redraw);
+  const change = changeThen(box, redraw);
   const states = ['queued', 'sending', 'sent', 'failed', 'dead', 'discarded', 'bounced'];
   const cards = el('div', { class: 'cards', id: 'notify-stats', 'aria-label': t('notifyStats') },
     states.map((state) => el('div', { class: 'card', 'data-state': state }, el('strong', { text: String(stats[state] || 0) }), notifyStateName(state))),

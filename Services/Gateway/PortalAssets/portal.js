@@ -332,6 +332,21 @@ function show(...nodes) {
   main.focus();
 }
 
+// A readable key from a name: accents and punctuation dropped, lower case, words joined by
+// `separator` ('-' or '_'), at most `most` characters ('' when nothing is left).
+const keyFromName = (name, separator, most) => name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
+  .replace(/[^a-z0-9]+/g, separator).replace(new RegExp(`^${separator}|${separator}$`, 'g'), '').slice(0, most);
+
+// A change made on an administration page: `work()`, then `redraw(...args)`, where `done` is the
+// notice, or a function of the answer giving the redraw's arguments; a refusal shows the
+// service's error (with its fields) in `status`, and nothing is redrawn.
+const changeThen = (status, redraw) => async (work, done) => {
+  try {
+    const answer = await work();
+    redraw(...[].concat(typeof done === 'function' ? done(answer) : done));
+  } catch (error) { status.replaceChildren(errorBox(error)); }
+};
+
 function newId() {
   const bytes = new Uint8Array(12);
   crypto.getRandomValues(bytes);
@@ -1017,13 +1032,12 @@ async function ticketPage(id) {
       e.preventDefault();
       act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: moves.value, note: move.elements.note.value, public_note: move.elements.public_note.value });
     });
-    const statusNames = Object.fromEntries(Object.keys(STAGE_STATUSES).map((key) => [key, label(STAGE_STATUSES, key)]));
     const current = (row.status && row.status.status) || '';
     const statusSelect = el('select', { name: 'status', id: 'status-select' }, el('option', { value: '', text: t('statusNone') }),
-      Object.keys(statusNames).map((key) => el('option', { value: key, selected: key === current, text: statusNames[key] })));
+      Object.keys(STAGE_STATUSES).map((key) => el('option', { value: key, selected: key === current, text: label(STAGE_STATUSES, key) })));
     const statusForm = el('form', { id: 'status-form' },
       el('p', {}, t('stageStatus') + ': ', el('span', { class: 'badge', id: 'ticket-status', 'data-status': current,
-        text: current ? `${statusNames[current] || current} · ${row.status.set_by_name || ''}` : t('statusNone') })),
+        text: current ? `${label(STAGE_STATUSES, current)} · ${row.status.set_by_name || ''}` : t('statusNone') })),
       el('label', {}, t('stageStatus'), statusSelect),
       el('label', {}, t('reason'), el('input', { name: 'reason', id: 'status-reason' })),
       el('button', { type: 'submit', id: 'status-submit', class: 'secondary', text: t('setStatus') }));

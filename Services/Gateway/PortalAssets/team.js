@@ -159,12 +159,7 @@ const putGroup = (group, changes) => api('POST', '/v1/groups', { group: Object.a
 const setMembership = (groupId, agentId, member) => api('POST', `/v1/groups/${encodeURIComponent(groupId)}/members`, { agent_id: agentId, member });
 
 // Runs a change, then draws the page again with `done` as its notice (or the error in `status`).
-const changer = (status, who) => async (work, done) => {
-  try {
-    await work();
-    teamPage(who, done);
-  } catch (error) { status.replaceChildren(errorBox(error)); }
-};
+const changer = (status, who) => changeThen(status, (notice) => teamPage(who, notice));
 
 // Workflow's groups: their members (removed one by one, added from the active agents not in
 // the group) and a form creating a group. Each change redraws the page with what was done.
@@ -211,8 +206,7 @@ function groupsSection(groups, agents, change) {
     const name = create.elements.name.value.trim();
     if (!name) return;
     // A readable id from the name (accents and punctuation dropped), unique with a short suffix.
-    const slug = name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
-    const id = `${slug || 'grupo'}-${newId().slice(0, 6)}`;
+    const id = `${keyFromName(name, '-', 40) || 'grupo'}-${newId().slice(0, 6)}`;
     change(() => api('POST', '/v1/groups', { group: { id, name, active: true } }), tf('groupCreated', { name }));
   });
   return [el('h2', { id: 'groups-title', text: t('groupsTitle') }), el('p', { class: 'muted', text: t('groupsIntro') }), table,

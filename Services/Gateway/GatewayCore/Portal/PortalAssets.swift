@@ -216,10 +216,6 @@ const catalogLists = {
   origin: { path: '/v1/origins', title: 'catalogOrigins', intro: 'catalogOriginsIntro', create: 'catalogNewOrigin', change: 'catalogEditOrigin' },
 };
 
-// A readable key from a name: accents and punctuation dropped, lower case, words joined by '_'.
-const catalogKeyFrom = (name, most) => name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
-  .replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, most);
-
 // Shows a refused save under its form: intake's message and per-field reasons (errorBox), each
 // field named by its label on the form, and each named control marked invalid (aria-invalid)
 // until the next save.
@@ -334,7 +330,7 @@ function catalogEntriesSection(list, entries, status, change) {
     el('p', { class: 'row' }, el('button', { type: 'submit', id: `catalog-${list}-submit`, text: t('catalogSave') }), stop), errors);
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const entry = { key: editing ? editing.key : key.value.trim() || catalogKeyFrom(labelPt.value, 40), label_pt: labelPt.value.trim(),
+    const entry = { key: editing ? editing.key : key.value.trim() || keyFromName(labelPt.value, '_', 40), label_pt: labelPt.value.trim(),
       label_en: labelEn.value.trim(), position: Number(position.value || 0), active: editing ? !!editing.active : true };
     if (kind) entry.origin_kind = kind.value;
     if (!editing && entries.some((other) => other.key === entry.key)) {
@@ -424,7 +420,7 @@ function catalogFieldsSection(fields, status, change) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const field = {
-      key: editing ? editing.key : key.value.trim() || catalogKeyFrom(labelPt.value, 60), label_pt: labelPt.value.trim(), label_en: labelEn.value.trim(),
+      key: editing ? editing.key : key.value.trim() || keyFromName(labelPt.value, '_', 60), label_pt: labelPt.value.trim(), label_en: labelEn.value.trim(),
       kind: kind.value, product: product.value.trim(), required: required.checked, active: active.checked, position: Number(position.value || 0),
       choices: kind.value === 'FIELD_CHOICE' ? choices.value.split('\n').map((c) => c.trim()).filter(Boolean) : [],
     };
@@ -1039,7 +1035,7 @@ function deadlineRecomputedText(answer) {
 
 // A readable id from a name (accents and punctuation dropped), not one of `taken`.
 function deadlineNewId(name, taken, fallback) {
-  const slug = name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 48) || fallback;
+  const slug = keyFromName(name, '-', 48) || fallback;
   let id = slug;
   for (let n = 2; taken.includes(id); n += 1) id = `${slug}-${n}`;
   return id;
@@ -1953,6 +1949,7 @@ async function kbQueuePage(notice) {
   try { queue = await api('GET', '/v1/knowledge/queue?limit=100'); } catch (error) { show(el('h1', { text: t('kbQueue') }), errorBox(error)); return; }
   const status = el('div', { id: 'kb-queue-status', role: 'status' });
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
+  const change = changeThen(status, kbQueuePage);
   const items = (queue.items || []).map((item) => {
     const faq = item.kind === 'FAQ_REQUEST';
     const approve = el('form', { class: 'kb-approve', 'aria-label': `${t('kbApprove')} ${item.question.slice(0, 60)}` },
@@ -1962,25 +1959,20 @@ async function kbQueuePage(notice) {
       faq ? el('label', {}, t('kbVisibility'), el('select', { name: 'visibility' },
         el('option', { value: 'VISIBILITY_CUSTOMERS', text: t('kbPublic') }), el('option', { value: 'VISIBILITY_AGENTS_ONLY', text: t('kbInternal') }))) : null,
       el('button', { type: 'submit', class: 'kb-approve-button', text: t('kbApprove') }));
-    approve.addEventListener('submit', async (event) => {
+    approve.addEventListener('submit', (event) => {
       event.preventDefault();
       const fields = approve.elements;
       const body = { question: fields.question.value, answer: fields.answer.value };
       if (faq) Object.assign(body, { publish: fields.publish.checked, visibility: fields.visibility.value });
-      try {
-        const done = await api('POST', `/v1/knowledge/queue/${encodeURIComponent(item.id)}/approve`, body);
-        kbQueuePage(tf('kbApproved', { what: done.article ? tf('kbBecameArticle', { title: done.article.title }) : t('kbBecameForum') }));
-      } catch (error) { status.replaceChildren(errorBox(error)); }
+      change(() => api('POST', `/v1/knowledge/queue/${encodeURIComponent(item.id)}/approve`, body),
+        (done) => tf('kbApproved', { what: done.article ? tf('kbBecameArticle', { title: done.article.title }) : t('kbBecameForum') }));
     });
     const reject = el('form', { class: 'row kb-reject' },
       el('label', {}, t('kbRejectReason'), el('input', { name: 'reason', required: true, maxlength: 500, autocomplete: 'off' })),
       el('button', { type: 'submit', class: 'secondary', text: t('kbReject') }));
-    reject.addEventListener('submit', async (event) => {
+    reject.addEventListener('submit', (event) => {
       event.preventDefault();
-      try {
-        await api('POST', `/v1/knowledge/queue/${encodeURIComponent(item.id)}/reject`, { reason: reject.elements.reason.value });
-        kbQueuePage(t('kbRejected'));
-      } catch (error) { status.replaceChildren(errorBox(error)); }
+      change(() => api('POST', `/v1/knowledge/queue/${encodeURIComponent(item.id)}/reject`, { reason: reject.elements.reason.value }), t('kbRejected'));
     });
     return el('li', { class: 'entry', 'data-item': item.id },
       el('p', {}, el('span', { class: 'badge', text: t(faq ? 'kbFaqRequest' : 'kbPublishable') }), ' ',
@@ -2045,17 +2037,15 @@ async function kbSynonymsPage(notice) {
   const status = el('div', { id: 'kb-synonyms-status', role: 'status' });
   if (notice) status.append(el('p', { class: 'ok', text: notice }));
   const terms = (text) => text.split(',').map((term) => term.trim()).filter(Boolean);
-  const save = async (group, done) => {
-    try { await api('POST', '/v1/knowledge/synonyms', { group }); kbSynonymsPage(done); } catch (error) { status.replaceChildren(errorBox(error)); }
-  };
+  const change = changeThen(status, kbSynonymsPage);
+  const save = (group, done) => change(() => api('POST', '/v1/knowledge/synonyms', { group }), done);
   const rows = (list.groups || []).map((group) => {
     const joined = (group.terms || []).join(', ');
     const field = el('input', { value: joined, 'aria-label': tf('kbTermsOf', { terms: joined }), class: 'kb-terms', autocomplete: 'off' });
     const form = el('form', { class: 'row kb-synonym', 'data-group': group.id }, field,
       el('button', { type: 'submit', class: 'secondary', text: t('kbSaveGroup') }),
-      el('button', { type: 'button', class: 'link', 'aria-label': tf('kbDeleteGroupOf', { terms: joined }), text: t('kbDeleteGroup'), onclick: async () => {
-        try { await api('DELETE', `/v1/knowledge/synonyms/${encodeURIComponent(group.id)}`); kbSynonymsPage(t('kbGroupDeleted')); } catch (error) { status.replaceChildren(errorBox(error)); }
-      } }));
+      el('button', { type: 'button', class: 'link', 'aria-label': tf('kbDeleteGroupOf', { terms: joined }), text: t('kbDeleteGroup'),
+        onclick: () => change(() => api('DELETE', `/v1/knowledge/synonyms/${encodeURIComponent(group.id)}`), t('kbGroupDeleted')) }));
     form.addEventListener('submit', (event) => { event.preventDefault(); save({ id: group.id, terms: terms(field.value) }, t('kbGroupSaved')); });
     return el('li', {}, form);
   });
@@ -2211,15 +2201,6 @@ async function notifyPage(person, notice, secret) {
     ...notifyRulesSection(rules), ...notifySubscriptionsSection(person, switches.subscriptions || [], redraw), ...notifyLogSection(stats, dead.deliveries || [], suppressions.suppressions || [], redraw));
 }
 
-// Runs `work`; on success draws the page again with the notice `done(answer)`, on failure shows
-// the service's error (with its fields) in `box`, next to the form or list that asked.
-const notifyChange = (box, redraw) => async (work, done) => {
-  try {
-    const answer = await work();
-    const [notice, secret, who] = [].concat(done(answer));
-    redraw(notice, secret, who);
-  } catch (error) { box.replaceChildren(errorBox(error)); }
-};
 
 // A table of deliveries with a button sending again the failed, dead or bounced ones.
 function notifyDeliveriesTable(id, rows, change, withRecipient) {
@@ -2241,7 +2222,7 @@ function notifyDeliveriesTable(id, rows, change, withRecipient) {
 // button deactivating one, and the form registering one.
 function notifyWebhooksSection(hooks, deliveries, redraw) {
   const box = el('div', { id: 'notify-webhook-status', role: 'status' });
-  const change = notifyChange(box, redraw);
+  const change = changeThen(box, redraw);
   const rows = hooks.map((hook, index) => {
     const recent = deliveries[index];
     const last = recent[0];
@@ -2349,7 +2330,7 @@ function notifyRulesSection(rules) {
 // and the form setting one for anyone.
 function notifySubscriptionsSection(person, switches, redraw) {
   const box = el('div', { id: 'notify-rule-status', role: 'status' });
-  const change = notifyChange(box, redraw);
+  const change = changeThen(box, redraw);
   const save = (who, kind, enabled) => change(() => api('POST', '/v1/subscriptions', { subscription: { person: who, event_kind: kind, enabled } }),
     () => [tf('notifySwitchSaved', { person: who, kind: notifyKindName(kind) }), undefined, who]);
   const remove = (who, kind) => change(() => api('DELETE', `/v1/subscriptions?person=${encodeURIComponent(who)}&event_kind=${encodeURIComponent(kind)}`),
@@ -2394,7 +2375,7 @@ function notifySubscriptionsSection(person, switches, redraw) {
 // suppressed addresses (lifted one by one, or one added by hand).
 function notifyLogSection(stats, dead, suppressions, redraw) {
   const box = el('div', { id: 'notify-log-status', role: 'status' });
-  const change = notifyChange(box, redraw);
+  const change = changeThen(box, redraw);
   const states = ['queued', 'sending', 'sent', 'failed', 'dead', 'discarded', 'bounced'];
   const cards = el('div', { class: 'cards', id: 'notify-stats', 'aria-label': t('notifyStats') },
     states.map((state) => el('div', { class: 'card', 'data-state': state }, el('strong', { text: String(stats[state] || 0) }), notifyStateName(state))),
@@ -2841,6 +2822,21 @@ function show(...nodes) {
   main.replaceChildren(...nodes.filter((node) => node !== null && node !== undefined && node !== false));
   main.focus();
 }
+
+// A readable key from a name: accents and punctuation dropped, lower case, words joined by
+// `separator` ('-' or '_'), at most `most` characters ('' when nothing is left).
+const keyFromName = (name, separator, most) => name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase()
+  .replace(/[^a-z0-9]+/g, separator).replace(new RegExp(`^${separator}|${separator}$`, 'g'), '').slice(0, most);
+
+// A change made on an administration page: `work()`, then `redraw(...args)`, where `done` is the
+// notice, or a function of the answer giving the redraw's arguments; a refusal shows the
+// service's error (with its fields) in `status`, and nothing is redrawn.
+const changeThen = (status, redraw) => async (work, done) => {
+  try {
+    const answer = await work();
+    redraw(...[].concat(typeof done === 'function' ? done(answer) : done));
+  } catch (error) { status.replaceChildren(errorBox(error)); }
+};
 
 function newId() {
   const bytes = new Uint8Array(12);
@@ -3527,13 +3523,12 @@ async function ticketPage(id) {
       e.preventDefault();
       act('POST', `/v1/tickets/${encodeURIComponent(id)}/move`, { to_stage: moves.value, note: move.elements.note.value, public_note: move.elements.public_note.value });
     });
-    const statusNames = Object.fromEntries(Object.keys(STAGE_STATUSES).map((key) => [key, label(STAGE_STATUSES, key)]));
     const current = (row.status && row.status.status) || '';
     const statusSelect = el('select', { name: 'status', id: 'status-select' }, el('option', { value: '', text: t('statusNone') }),
-      Object.keys(statusNames).map((key) => el('option', { value: key, selected: key === current, text: statusNames[key] })));
+      Object.keys(STAGE_STATUSES).map((key) => el('option', { value: key, selected: key === current, text: label(STAGE_STATUSES, key) })));
     const statusForm = el('form', { id: 'status-form' },
       el('p', {}, t('stageStatus') + ': ', el('span', { class: 'badge', id: 'ticket-status', 'data-status': current,
-        text: current ? `${statusNames[current] || current} · ${row.status.set_by_name || ''}` : t('statusNone') })),
+        text: current ? `${label(STAGE_STATUSES, current)} · ${row.status.set_by_name || ''}` : t('statusNone') })),
       el('label', {}, t('stageStatus'), statusSelect),
       el('label', {}, t('reason'), el('input', { name: 'reason', id: 'status-reason' })),
       el('button', { type: 'submit', id: 'status-submit', class: 'secondary', text: t('setStatus') }));
@@ -3981,12 +3976,7 @@ const putGroup = (group, changes) => api('POST', '/v1/groups', { group: Object.a
 const setMembership = (groupId, agentId, member) => api('POST', `/v1/groups/${encodeURIComponent(groupId)}/members`, { agent_id: agentId, member });
 
 // Runs a change, then draws the page again with `done` as its notice (or the error in `status`).
-const changer = (status, who) => async (work, done) => {
-  try {
-    await work();
-    teamPage(who, done);
-  } catch (error) { status.replaceChildren(errorBox(error)); }
-};
+const changer = (status, who) => changeThen(status, (notice) => teamPage(who, notice));
 
 // Workflow's groups: their members (removed one by one, added from the active agents not in
 // the group) and a form creating a group. Each change redraws the page with what was done.
@@ -4033,8 +4023,7 @@ function groupsSection(groups, agents, change) {
     const name = create.elements.name.value.trim();
     if (!name) return;
     // A readable id from the name (accents and punctuation dropped), unique with a short suffix.
-    const slug = name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
-    const id = `${slug || 'grupo'}-${newId().slice(0, 6)}`;
+    const id = `${keyFromName(name, '-', 40) || 'grupo'}-${newId().slice(0, 6)}`;
     change(() => api('POST', '/v1/groups', { group: { id, name, active: true } }), tf('groupCreated', { name }));
   });
   return [el('h2', { id: 'groups-title', text: t('groupsTitle') }), el('p', { class: 'muted', text: t('groupsIntro') }), table,

@@ -73,8 +73,7 @@ public struct WeeklyHours: Hashable, Sendable, Codable {
     /// Minutes from midnight as "HH:MM" (1440 is "24:00"; out-of-range values as they are).
     static func clock(_ minutes: Int) -> String {
         guard minutes >= 0 else { return String(minutes) }
-        let hours = String(minutes / 60), rest = String(minutes % 60)
-        return String(repeating: "0", count: max(0, 2 - hours.count)) + hours + ":" + String(repeating: "0", count: 2 - rest.count) + rest
+        return String(format: "%02d:%02d", minutes / 60, minutes % 60)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Messages
 import Storage
 
 /// Business calendars kept in the workflow database (`wf_calendars`, `wf_calendar_holidays`).
@@ -97,9 +98,9 @@ public enum CalendarStore {
     public static func users(_ tx: any SQLExecutor, id: String) throws -> [(pt: String, en: String)] {
         var users: [(pt: String, en: String)] = []
         for row in try tx.query("SELECT plan, priority FROM wf_sla_policies WHERE calendar_id = ? ORDER BY plan, priority", [.text(id)]) {
-            let plan = try row.text("plan"), priority = try row.int("priority")
-            let names = [1: ("Baixa", "Low"), 2: ("Normal", "Normal"), 3: ("Alta", "High"), 4: ("Urgente", "Urgent")]
-            let (pt, en) = names[Int(priority)] ?? ("qualquer prioridade", "any priority")
+            let plan = try row.text("plan")
+            let priority = CommonV1.Priority(_protoRawValue: Int32(try row.int("priority")))
+            let (pt, en) = priority == .unspecified ? ("qualquer prioridade", "any priority") : priority.labels
             users.append(("política de SLA \(plan) · \(pt)", "SLA policy \(plan) · \(en)"))
         }
         for row in try tx.query("SELECT id FROM wf_inactivity_policies WHERE calendar_id = ? ORDER BY id", [.text(id)]) {

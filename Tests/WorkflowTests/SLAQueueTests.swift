@@ -180,12 +180,45 @@ struct SLAQueueTests {
         var delete = WorkflowV1.DeleteSLAPolicyRequest()
         delete.plan = "standard"
         let deleted = try harness.call(WorkflowV1.WorkflowTime.deleteSLAPolicy, delete, as: WorkflowHarness.admin())
-        // Tickets still waiting for the previous edit's recompute are not queued again: their pending
-        // timer recomputes them with the configuration of the moment it fires.
-        #expect(deleted.deleted && deleted.ticketsRecomputed == 0 && deleted.ticketsQueued <= 3)
+        // Tickets still waiting for the previous edit's recompute keep one timer, which recomputes
+        // them with the configuration of the moment it fires.
+        #expect(deleted.deleted && deleted.ticketsRecomputed == 0 && deleted.ticketsQueued == 3)
         for id in ["b1", "b2", "b3"] {
             #expect(waitFor(15) { (try? firstResponseDue(harness, id)) == saoPaulo("2027-03-01 13:00") }, "back to 4 business hours: \(id)")
         }
+    }
+
+    @Test("a recompute timer due while an edit that found it pending is still uncommitted fires after the commit, with that edit's configuration",
+          arguments: TestEngines.all)
+    func recomputeTimerWaitsForTheEdit(engine: DatabaseEngine) throws {
+        let clock = ManualClock(saoPaulo("2027-03-01 09:00"))  // a Monday
+        let harness = try Self.harness(engine, clock: clock)
+        try harness.seedDirectory()
+        try open(harness, "r1", at: "2027-03-01 09:00", clock: clock)
+        #expect(try firstResponseDue(harness, "r1") == saoPaulo("2027-03-01 13:00"))
+        let sla = SLAEngine()
+        // A first edit (60 minutes) leaves its recompute timer pending, due at 09:01.
+        try harness.database.write { tx in
+            try SLAPolicyStore.save(tx, SLAPolicy(plan: "standard", firstResponseSeconds: 3600, nextResponseSeconds: 3600,
+                                                  resolutionSeconds: 36000), at: clock.now)
+            let outcome = try sla.recomputeOpenTickets(tx, plan: "standard", now: saoPaulo("2027-03-01 09:01"), inlineLimit: 0)
+            #expect(outcome.queued == 1)
+        }
+        // A second edit deletes the policy and finds that timer pending; before it commits, the
+        // timer falls due and the scheduler (polling every 50 ms) tries to fire it.
+        try harness.database.write { tx in
+            let deleted = try SLAPolicyStore.delete(tx, plan: "standard", priority: 0)
+            let outcome = try sla.recomputeOpenTickets(tx, plan: "standard", now: clock.now, inlineLimit: 0)
+            #expect(deleted && outcome.queued == 1)
+            clock.set(saoPaulo("2027-03-01 09:01"))
+            Thread.sleep(forTimeInterval: 0.6)
+        }
+        // It fired once the deletion committed: back to the built-in 4 business hours, not the
+        // deleted policy's 60 minutes.
+        #expect(waitFor(10) { (try? harness.database.read { tx in
+            try tx.scalar("SELECT COUNT(*) FROM wf_timers WHERE ticket_id = 'r1' AND kind = 'sla-recompute' AND state = 'pending'")
+        }) == .integer(0) })
+        #expect(try firstResponseDue(harness, "r1") == saoPaulo("2027-03-01 13:00"))
     }
 
     @Test("an organization's new contract plan moves its open tickets to that plan's SLA; other organizations' tickets stay",

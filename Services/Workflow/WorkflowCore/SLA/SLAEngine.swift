@@ -256,8 +256,10 @@ public struct SLAEngine: Sendable {
     /// fires in a transaction of its own each — so an edit affecting tens of thousands of open
     /// tickets commits at once instead of holding the database (SQLite's only writer) for
     /// seconds, and a crash loses nothing (the timers are durable). A ticket with such a timer
-    /// pending from an earlier edit keeps it (it recomputes with whatever configuration is
-    /// current when it fires).
+    /// pending from an earlier edit keeps that one timer (it recomputes with whatever
+    /// configuration is current when it fires), and this transaction locks it until commit: a
+    /// timer firing meanwhile (which claims its row before reading the configuration) waits
+    /// and then reads this edit, or fired before and this edit's timer is inserted afresh.
     public func recomputeOpenTickets(_ tx: any SQLExecutor, plan: String? = nil, now: Int64, inlineLimit: Int = .max) throws -> RecomputeOutcome {
         var condition = "stage NOT IN ('finalizado', 'cancelado', 'fechado', '')"
         var params: [SQLValue] = []
@@ -271,13 +273,17 @@ public struct SLAEngine: Sendable {
             return outcome
         }
         // Ids unique per ticket and edit; the partial unique index on pending (ticket, kind)
-        // turns a second pending recompute of a ticket into nothing.
+        // turns a second pending recompute of a ticket into an update of the first, which
+        // locks its row: with DO NOTHING, a timer firing in another transaction between this
+        // insert and its commit read the configuration before this edit, and the ticket kept
+        // the old deadlines (seen on PostgreSQL).
         outcome.queued = try tx.execute("""
             INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
             SELECT 'sla-recompute-' || ticket_id || '-' || CAST(? AS TEXT), ticket_id, CAST(? AS TEXT), CAST(? AS BIGINT), '', 0,
                    'pending', 0, CAST(? AS BIGINT)
             FROM wf_sla_tickets WHERE \(condition)
-            ON CONFLICT DO NOTHING
+            ON CONFLICT (ticket_id, kind) WHERE state = 'pending'
+            DO UPDATE SET due_at = CASE WHEN excluded.due_at < wf_timers.due_at THEN excluded.due_at ELSE wf_timers.due_at END
             """, [.text(RandomID.timeOrdered()), .text(Self.recomputeTimerKind), .integer(now), .integer(now)] + params)
         return outcome
     }

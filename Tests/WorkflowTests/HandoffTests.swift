@@ -70,6 +70,77 @@ struct HandoffTests {
         #expect(holders.contains { $0.note.hasPrefix("devolvida") })
     }
 
+    @Test("the destinations an agent is offered are exactly those a transfer accepts: their groups and members, plus listed ones, or everyone with transfer_any; active only; another agent's only for directory managers",
+          arguments: TestEngines.all)
+    func transferDestinations(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        func reach(_ agent: String, as principal: AuthV1.Principal = Self.ana) throws -> (agents: [String], groups: [String], anywhere: Bool) {
+            var request = WorkflowV1.ListTransferDestinationsRequest()
+            request.agentID = agent
+            let response = try harness.call(WorkflowV1.Workflow.listTransferDestinations, request, as: principal)
+            return (response.agents.map(\.id), response.groups.map(\.id), response.anywhere)
+        }
+        func destinations(_ agent: String, _ list: [(agent: String, group: String)]) throws {
+            var request = WorkflowV1.SetTransferDestinationsRequest()
+            request.agentID = agent
+            request.destinations = list.map {
+                var destination = WorkflowV1.Destination()
+                destination.agentID = $0.agent
+                destination.groupID = $0.group
+                return destination
+            }
+            _ = try harness.call(WorkflowV1.Workflow.setTransferDestinations, request, as: WorkflowHarness.admin())
+        }
+        // By default: her group n1 and its other members (by name), never herself.
+        var ana = try reach("")
+        #expect(ana.agents == ["bruno", "chefe"] && ana.groups == ["n1"] && !ana.anywhere)
+        #expect(try reach("ana").agents == ana.agents, "her own id is the same as none")
+        // A listed group adds the group and its members; the default stays.
+        try destinations("ana", [("", "n2")])
+        ana = try reach("")
+        #expect(ana.agents == ["bruno", "carla", "chefe"] && ana.groups == ["n1", "n2"])
+        // A listed agent adds that agent only.
+        try destinations("ana", [("pm", "")])
+        ana = try reach("")
+        #expect(ana.agents == ["bruno", "chefe", "pm"] && ana.groups == ["n1"])
+        // What is offered is what a transfer accepts.
+        try harness.deliver(WorkflowHarness.opened("d1"), key: "d1")
+        try harness.take("d1", as: Self.ana)
+        #expect(harness.failure(WorkflowV1.Workflow.transferTicket, Self.transfer("d1", agent: "carla"), as: Self.ana)?.code == .permissionDenied)
+        #expect(harness.failure(WorkflowV1.Workflow.transferTicket, Self.transfer("d1", group: "produto"), as: Self.ana)?.code == .permissionDenied)
+        #expect(try harness.call(WorkflowV1.Workflow.transferTicket, Self.transfer("d1", agent: "pm"), as: Self.ana).row?.holder?.agentID == "pm")
+        // An inactive agent is not offered.
+        var bruno = try harness.call(WorkflowV1.Workflow.getAgent, { var r = WorkflowV1.GetAgentRequest(); r.agentID = "bruno"; return r }(),
+                                     as: WorkflowHarness.admin())
+        bruno.active = false
+        var put = WorkflowV1.PutAgentRequest()
+        put.agent = bruno
+        _ = try harness.call(WorkflowV1.Workflow.putAgent, put, as: WorkflowHarness.admin())
+        #expect(try reach("").agents == ["chefe", "pm"])
+        // A role with transfer_any reaches every active agent and group.
+        var role = WorkflowV1.PutRoleRequest()
+        role.role = WorkflowV1.Role()
+        role.role?.name = "coordenacao"
+        role.role?.permissions = ["tickets.transfer_any"]
+        _ = try harness.call(WorkflowV1.Workflow.putRole, role, as: WorkflowHarness.admin())
+        var carla = try harness.call(WorkflowV1.Workflow.getAgent, { var r = WorkflowV1.GetAgentRequest(); r.agentID = "carla"; return r }(),
+                                     as: WorkflowHarness.admin())
+        carla.role = "coordenacao"
+        put.agent = carla
+        _ = try harness.call(WorkflowV1.Workflow.putAgent, put, as: WorkflowHarness.admin())
+        let everyone = try reach("", as: Self.carla)
+        #expect(everyone.anywhere && everyone.agents == ["ana", "chefe", "pm"] && everyone.groups == ["n1", "n2", "produto"])
+        // Another agent's destinations: directory managers only.
+        var other = WorkflowV1.ListTransferDestinationsRequest()
+        other.agentID = "carla"
+        #expect(harness.failure(WorkflowV1.Workflow.listTransferDestinations, other, as: Self.ana)?.code == .permissionDenied)
+        #expect(try reach("carla", as: WorkflowHarness.admin()).anywhere)
+        #expect(try reach("ana", as: WorkflowHarness.admin()).agents == ["chefe", "pm"])
+        #expect(harness.failure(WorkflowV1.Workflow.listTransferDestinations, other,
+                                as: WorkflowHarness.customer("c1", organization: "org-1"))?.code == .permissionDenied)
+    }
+
     @Test("unread customer messages block transfer, scheduling and concluding until marked read; scheduling is counted", arguments: TestEngines.all)
     func unreadGuardAndScheduling(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine)

@@ -39,24 +39,11 @@ Object.assign(TEXT.en, {
   handlingLinkTo: 'Link to', handlingLinkNote: 'Why they are linked (optional)', handlingLink: 'Link', handlingNoRelated: 'None.',
 });
 
-// Where the signed-in agent may transfer to, as workflow decides it: the agent's listed
-// destinations ("*" = any agent or any group), by default their groups and those groups' members;
-// everywhere with `tickets.transfer_any` or as an administrator.
+// Where the signed-in agent may transfer to: workflow lists exactly the destinations a transfer
+// would accept (its listed ones, their groups and members, or everyone with `tickets.transfer_any`).
 async function handlingDestinations() {
-  const [self, agents, groups] = await Promise.all([api('GET', `/v1/agents/${encodeURIComponent(me.principal.id)}`).catch(() => ({})),
-    api('GET', '/v1/agents'), api('GET', '/v1/groups')]);
-  const allAgents = (agents.agents || []).filter((agent) => agent.active && agent.id !== me.principal.id);
-  const allGroups = groups.groups || [];
-  const permissions = new Set([...(me.principal.permissions || []), ...(self.permissions || [])]);
-  if (me.principal.administrator || permissions.has('tickets.transfer_any')) return { agents: allAgents, groups: allGroups };
-  const listed = self.transfer_destinations || [];
-  if (listed.length) {
-    const anyAgent = listed.some((d) => d.agent_id === '*'), anyGroup = listed.some((d) => d.group_id === '*');
-    return { agents: allAgents.filter((a) => anyAgent || listed.some((d) => d.agent_id === a.id)),
-      groups: allGroups.filter((g) => anyGroup || listed.some((d) => d.group_id === g.id)) };
-  }
-  const mine = new Set(self.group_ids || []);
-  return { agents: allAgents.filter((a) => (a.group_ids || []).some((g) => mine.has(g))), groups: allGroups.filter((g) => mine.has(g.id)) };
+  const reach = await api('GET', `/v1/agents/${encodeURIComponent(me.principal.id)}/transfer-destinations`);
+  return { agents: reach.agents || [], groups: reach.groups || [] };
 }
 
 // The forms for a ticket `id` whose workflow row is `row` and intake part `intake`;

@@ -125,6 +125,24 @@ extension WorkflowV1 {
         public init() {}
     }
 
+    /// Where an agent may transfer tickets, as TransferTicket decides it: the caller's own (agent_id
+    /// empty or the caller's), or another agent's for those who manage the directory.
+    public struct ListTransferDestinationsRequest: Sendable, Hashable {
+        public var agentID: String = ""
+
+        public init() {}
+    }
+
+    public struct ListTransferDestinationsResponse: Sendable, Hashable {
+        /// Active agents (never the agent asked about) and active groups, by name.
+        public var agents: [WorkflowV1.Agent] = []
+        public var groups: [WorkflowV1.Group] = []
+        /// Administrators and "tickets.transfer_any": every agent and group.
+        public var anywhere: Bool = false
+
+        public init() {}
+    }
+
     public struct ListAgentsRequest: Sendable, Hashable {
         /// Only members of this group, when set.
         public var groupID: String = ""
@@ -1160,6 +1178,54 @@ extension WorkflowV1.GetAgentRequest: ProtoMessage {
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__GetAgentRequest>) {
         self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
+    }
+}
+
+extension WorkflowV1.ListTransferDestinationsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListTransferDestinationsRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ListTransferDestinationsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListTransferDestinationsRequest(); ocorrencias__workflow__v1__list_transfer_destinations_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListTransferDestinationsRequest>) { ocorrencias__workflow__v1__list_transfer_destinations_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListTransferDestinationsRequest, arena: inout ProtoArena) {
+        if !self.agentID.isEmpty { c.agent_id = arena.cString(self.agentID) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListTransferDestinationsRequest>) {
+        self.agentID = _ProtoRuntime.string(c.pointee.agent_id)
+    }
+}
+
+extension WorkflowV1.ListTransferDestinationsResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListTransferDestinationsResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.ListTransferDestinationsResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListTransferDestinationsResponse(); ocorrencias__workflow__v1__list_transfer_destinations_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListTransferDestinationsResponse>) { ocorrencias__workflow__v1__list_transfer_destinations_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListTransferDestinationsResponse, arena: inout ProtoArena) {
+        if !self.agents.isEmpty {
+            c.n_agents = self.agents.count
+            c.agents = arena.messages(self.agents)
+        }
+        if !self.groups.isEmpty {
+            c.n_groups = self.groups.count
+            c.groups = arena.messages(self.groups)
+        }
+        c.anywhere = (self.anywhere ? 1 : 0)
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListTransferDestinationsResponse>) {
+        if c.pointee.n_agents > 0, let _items = c.pointee.agents {
+            self.agents = (0..<c.pointee.n_agents).map { (_items[$0].map { WorkflowV1.Agent(_c: $0) } ?? WorkflowV1.Agent()) }
+        } else {
+            self.agents = []
+        }
+        if c.pointee.n_groups > 0, let _items = c.pointee.groups {
+            self.groups = (0..<c.pointee.n_groups).map { (_items[$0].map { WorkflowV1.Group(_c: $0) } ?? WorkflowV1.Group()) }
+        } else {
+            self.groups = []
+        }
+        self.anywhere = (c.pointee.anywhere != 0)
     }
 }
 
@@ -3115,6 +3181,10 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.Workflow/TransferTicket",
             clientStreaming: false,
             serverStreaming: false)
+        public static let listTransferDestinations = RPCMethod<WorkflowV1.ListTransferDestinationsRequest, WorkflowV1.ListTransferDestinationsResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/ListTransferDestinations",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let sendBack = RPCMethod<WorkflowV1.SendBackRequest, WorkflowV1.TicketView>(
             path: "/ocorrencias.workflow.v1.Workflow/SendBack",
             clientStreaming: false,
@@ -3216,6 +3286,6 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.Workflow/ExportQueue",
             clientStreaming: false,
             serverStreaming: true)
-        public static let methods: [RPCMethodInfo] = [getTicketHolder.info, putAgent.info, getAgent.info, listAgents.info, putGroup.info, listGroups.info, setMembership.info, putRole.info, listRoles.info, setTransferDestinations.info, putRoutingRule.info, deleteRoutingRule.info, listRoutingRules.info, setCategoryAccessLevel.info, getTicket.info, listQueue.info, countByStage.info, listCustomerTickets.info, searchTickets.info, getHistory.info, listTextVersions.info, listRelated.info, moveTicket.info, listAllowedMoves.info, setStageStatus.info, answerSolution.info, reclassify.info, setAccessLevel.info, takeTicket.info, transferTicket.info, sendBack.info, markMessagesRead.info, logCustomerMessage.info, scheduleTicket.info, bulkAction.info, addDiscussion.info, markPublishable.info, setSolution.info, amendRequest.info, linkTickets.info, openRelatedTicket.info, addTimeEntry.info, timeTotals.info, putVersion.info, listVersions.info, setDevelopmentPlan.info, planTicket.info, deliverVersion.info, listBacklog.info, putStepSequence.info, setTicketFields.info, startSteps.info, advanceStep.info, exportQueue.info]
+        public static let methods: [RPCMethodInfo] = [getTicketHolder.info, putAgent.info, getAgent.info, listAgents.info, putGroup.info, listGroups.info, setMembership.info, putRole.info, listRoles.info, setTransferDestinations.info, putRoutingRule.info, deleteRoutingRule.info, listRoutingRules.info, setCategoryAccessLevel.info, getTicket.info, listQueue.info, countByStage.info, listCustomerTickets.info, searchTickets.info, getHistory.info, listTextVersions.info, listRelated.info, moveTicket.info, listAllowedMoves.info, setStageStatus.info, answerSolution.info, reclassify.info, setAccessLevel.info, takeTicket.info, transferTicket.info, listTransferDestinations.info, sendBack.info, markMessagesRead.info, logCustomerMessage.info, scheduleTicket.info, bulkAction.info, addDiscussion.info, markPublishable.info, setSolution.info, amendRequest.info, linkTickets.info, openRelatedTicket.info, addTimeEntry.info, timeTotals.info, putVersion.info, listVersions.info, setDevelopmentPlan.info, planTicket.info, deliverVersion.info, listBacklog.info, putStepSequence.info, setTicketFields.info, startSteps.info, advanceStep.info, exportQueue.info]
     }
 }

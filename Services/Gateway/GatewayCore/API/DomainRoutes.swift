@@ -296,6 +296,8 @@ enum DomainRoutes {
                            query: ["group_id": "group_id", "include_inactive": "include_inactive", "chefe_agent_id": "chefe_agent_id"]))
         router.add(B.route("POST", "/v1/agents", "workflow", WorkflowV1.Workflow.putAgent))
         router.add(B.route("GET", "/v1/agents/{id}", "workflow", WorkflowV1.Workflow.getAgent, path: ["id": "agent_id"]))
+        router.add(B.route("GET", "/v1/agents/{id}/transfer-destinations", "workflow", WorkflowV1.Workflow.listTransferDestinations,
+                           path: ["id": "agent_id"]))
         router.add(B.route("POST", "/v1/agents/{id}/transfer-destinations", "workflow", WorkflowV1.Workflow.setTransferDestinations,
                            path: ["id": "agent_id"]))
         router.add(B.route("GET", "/v1/groups", "workflow", WorkflowV1.Workflow.listGroups, query: ["include_inactive": "include_inactive"]))

@@ -6467,6 +6467,39 @@ paths:
         required: true
         schema:
           type: string
+    get:
+      operationId: get_v1_agents_id_transfer_destinations
+      tags: [Workflow]
+      summary: "workflow `ListTransferDestinations`: request `ocorrencias.workflow.v1.ListTransferDestinationsRequest`, answer `ocorrencias.workflow.v1.ListTransferDestinationsResponse` (as JSON, .proto field names)"
+      description: "Where the agent may transfer (repasse) tickets, as a transfer is checked: active agents and groups. Agents ask for their own id; another agent's needs `directory.manage`."
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListTransferDestinationsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListTransferDestinationsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
     post:
       operationId: post_v1_agents_id_transfer_destinations
       tags: [Workflow]

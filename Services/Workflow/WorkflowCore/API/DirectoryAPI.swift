@@ -71,6 +71,18 @@ extension WorkflowAPI {
                 return try StaffDirectory.setDestinations(tx, agentID: request.agentID, request.destinations)
             }
         }
+        router.register(WorkflowV1.Workflow.listTransferDestinations) { request, context in
+            try api.read(context) { actor, tx in
+                try actor.requireStaff()
+                guard !request.agentID.isEmpty && request.agentID != actor.id else {
+                    return try StaffDirectory.transferDestinations(tx, for: actor)
+                }
+                try actor.require("directory.manage")
+                let agent = try StaffDirectory.agent(tx, request.agentID)
+                return try StaffDirectory.transferDestinations(tx, for: Actor(kind: .agent, id: agent.id, name: agent.name,
+                                                                              permissions: Set(agent.permissions)))
+            }
+        }
         router.register(WorkflowV1.Workflow.putRoutingRule) { request, context in
             try api.write(context, request) { actor, tx in
                 try actor.require("routing.manage")

@@ -178,23 +178,4 @@ public enum StaffDirectory {
         }
         return try agent(tx, agentID)
     }
-
-    /// Whether `actor` may transfer to `destination`: administrators and "tickets.transfer_any"
-    /// anywhere; others to destinations listed for them ("*" matches any agent or group), and by
-    /// default to the groups they belong to and those groups' members.
-    public static func mayTransfer(_ tx: any SQLExecutor, _ actor: Actor, to destination: HolderRef) throws -> Bool {
-        if actor.has("tickets.transfer_any") { return true }
-        for row in try tx.query("SELECT dest_agent_id, dest_group_id FROM transfer_destinations WHERE agent_id = ?", [.text(actor.id)]) {
-            let agent = row.s("dest_agent_id"), group = row.s("dest_group_id")
-            if !destination.agentID.isEmpty && (agent == "*" || agent == destination.agentID) { return true }
-            if destination.agentID.isEmpty && (group == "*" || group == destination.groupID) { return true }
-            if !destination.agentID.isEmpty && !group.isEmpty,
-               try group == "*" || tx.queryOne("SELECT 1 AS x FROM group_members WHERE group_id = ? AND agent_id = ?",
-                                               [.text(group), .text(destination.agentID)]) != nil { return true }
-        }
-        let ownGroups = Set(try tx.query("SELECT group_id FROM group_members WHERE agent_id = ?", [.text(actor.id)]).map { $0.s("group_id") })
-        if destination.agentID.isEmpty { return ownGroups.contains(destination.groupID) }
-        let theirGroups = Set(try tx.query("SELECT group_id FROM group_members WHERE agent_id = ?", [.text(destination.agentID)]).map { $0.s("group_id") })
-        return !ownGroups.isDisjoint(with: theirGroups)
-    }
 }

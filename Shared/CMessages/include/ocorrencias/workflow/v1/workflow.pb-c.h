@@ -31,6 +31,8 @@ typedef struct Ocorrencias__Workflow__V1__SetMembershipRequest Ocorrencias__Work
 typedef struct Ocorrencias__Workflow__V1__SetMembershipResponse Ocorrencias__Workflow__V1__SetMembershipResponse;
 typedef struct Ocorrencias__Workflow__V1__SetTransferDestinationsRequest Ocorrencias__Workflow__V1__SetTransferDestinationsRequest;
 typedef struct Ocorrencias__Workflow__V1__GetAgentRequest Ocorrencias__Workflow__V1__GetAgentRequest;
+typedef struct Ocorrencias__Workflow__V1__ListTransferDestinationsRequest Ocorrencias__Workflow__V1__ListTransferDestinationsRequest;
+typedef struct Ocorrencias__Workflow__V1__ListTransferDestinationsResponse Ocorrencias__Workflow__V1__ListTransferDestinationsResponse;
 typedef struct Ocorrencias__Workflow__V1__ListAgentsRequest Ocorrencias__Workflow__V1__ListAgentsRequest;
 typedef struct Ocorrencias__Workflow__V1__ListAgentsResponse Ocorrencias__Workflow__V1__ListAgentsResponse;
 typedef struct Ocorrencias__Workflow__V1__ListGroupsRequest Ocorrencias__Workflow__V1__ListGroupsRequest;
@@ -322,6 +324,40 @@ struct  Ocorrencias__Workflow__V1__GetAgentRequest
 #define OCORRENCIAS__WORKFLOW__V1__GET_AGENT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__get_agent_request__descriptor) \
     , (char *)protobuf_c_empty_string }
+
+
+/*
+ * Where an agent may transfer tickets, as TransferTicket decides it: the caller's own (agent_id
+ * empty or the caller's), or another agent's for those who manage the directory.
+ */
+struct  Ocorrencias__Workflow__V1__ListTransferDestinationsRequest
+{
+  ProtobufCMessage base;
+  char *agent_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_TRANSFER_DESTINATIONS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_transfer_destinations_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__ListTransferDestinationsResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Active agents (never the agent asked about) and active groups, by name.
+   */
+  size_t n_agents;
+  Ocorrencias__Workflow__V1__Agent **agents;
+  size_t n_groups;
+  Ocorrencias__Workflow__V1__Group **groups;
+  /*
+   * Administrators and "tickets.transfer_any": every agent and group.
+   */
+  protobuf_c_boolean anywhere;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_TRANSFER_DESTINATIONS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_transfer_destinations_response__descriptor) \
+    , 0,NULL, 0,NULL, 0 }
 
 
 struct  Ocorrencias__Workflow__V1__ListAgentsRequest
@@ -1806,6 +1842,44 @@ Ocorrencias__Workflow__V1__GetAgentRequest *
                       const uint8_t       *data);
 void   ocorrencias__workflow__v1__get_agent_request__free_unpacked
                      (Ocorrencias__Workflow__V1__GetAgentRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListTransferDestinationsRequest methods */
+void   ocorrencias__workflow__v1__list_transfer_destinations_request__init
+                     (Ocorrencias__Workflow__V1__ListTransferDestinationsRequest         *message);
+size_t ocorrencias__workflow__v1__list_transfer_destinations_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListTransferDestinationsRequest   *message);
+size_t ocorrencias__workflow__v1__list_transfer_destinations_request__pack
+                     (const Ocorrencias__Workflow__V1__ListTransferDestinationsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_transfer_destinations_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListTransferDestinationsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListTransferDestinationsRequest *
+       ocorrencias__workflow__v1__list_transfer_destinations_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_transfer_destinations_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListTransferDestinationsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListTransferDestinationsResponse methods */
+void   ocorrencias__workflow__v1__list_transfer_destinations_response__init
+                     (Ocorrencias__Workflow__V1__ListTransferDestinationsResponse         *message);
+size_t ocorrencias__workflow__v1__list_transfer_destinations_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListTransferDestinationsResponse   *message);
+size_t ocorrencias__workflow__v1__list_transfer_destinations_response__pack
+                     (const Ocorrencias__Workflow__V1__ListTransferDestinationsResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_transfer_destinations_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListTransferDestinationsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListTransferDestinationsResponse *
+       ocorrencias__workflow__v1__list_transfer_destinations_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_transfer_destinations_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListTransferDestinationsResponse *message,
                       ProtobufCAllocator *allocator);
 /* Ocorrencias__Workflow__V1__ListAgentsRequest methods */
 void   ocorrencias__workflow__v1__list_agents_request__init
@@ -3355,6 +3429,12 @@ typedef void (*Ocorrencias__Workflow__V1__SetTransferDestinationsRequest_Closure
 typedef void (*Ocorrencias__Workflow__V1__GetAgentRequest_Closure)
                  (const Ocorrencias__Workflow__V1__GetAgentRequest *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListTransferDestinationsRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ListTransferDestinationsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListTransferDestinationsResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__ListTransferDestinationsResponse *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__ListAgentsRequest_Closure)
                  (const Ocorrencias__Workflow__V1__ListAgentsRequest *message,
                   void *closure_data);
@@ -3725,6 +3805,10 @@ struct Ocorrencias__Workflow__V1__Workflow_Service
                           const Ocorrencias__Workflow__V1__TransferTicketRequest *input,
                           Ocorrencias__Workflow__V1__TicketView_Closure closure,
                           void *closure_data);
+  void (*list_transfer_destinations)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                                     const Ocorrencias__Workflow__V1__ListTransferDestinationsRequest *input,
+                                     Ocorrencias__Workflow__V1__ListTransferDestinationsResponse_Closure closure,
+                                     void *closure_data);
   void (*send_back)(Ocorrencias__Workflow__V1__Workflow_Service *service,
                     const Ocorrencias__Workflow__V1__SendBackRequest *input,
                     Ocorrencias__Workflow__V1__TicketView_Closure closure,
@@ -3859,6 +3943,7 @@ void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workf
       function_prefix__ ## set_access_level,\
       function_prefix__ ## take_ticket,\
       function_prefix__ ## transfer_ticket,\
+      function_prefix__ ## list_transfer_destinations,\
       function_prefix__ ## send_back,\
       function_prefix__ ## mark_messages_read,\
       function_prefix__ ## log_customer_message,\
@@ -4003,6 +4088,10 @@ void ocorrencias__workflow__v1__workflow__transfer_ticket(ProtobufCService *serv
                                                           const Ocorrencias__Workflow__V1__TransferTicketRequest *input,
                                                           Ocorrencias__Workflow__V1__TicketView_Closure closure,
                                                           void *closure_data);
+void ocorrencias__workflow__v1__workflow__list_transfer_destinations(ProtobufCService *service,
+                                                                     const Ocorrencias__Workflow__V1__ListTransferDestinationsRequest *input,
+                                                                     Ocorrencias__Workflow__V1__ListTransferDestinationsResponse_Closure closure,
+                                                                     void *closure_data);
 void ocorrencias__workflow__v1__workflow__send_back(ProtobufCService *service,
                                                     const Ocorrencias__Workflow__V1__SendBackRequest *input,
                                                     Ocorrencias__Workflow__V1__TicketView_Closure closure,
@@ -4115,6 +4204,8 @@ extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_membershi
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_membership_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_transfer_destinations_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_agent_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_transfer_destinations_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_transfer_destinations_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_agents_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_agents_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_groups_request__descriptor;

@@ -592,6 +592,96 @@ void   ocorrencias__workflow__v1__get_agent_request__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__get_agent_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__list_transfer_destinations_request__init
+                     (Ocorrencias__Workflow__V1__ListTransferDestinationsRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListTransferDestinationsRequest init_value = OCORRENCIAS__WORKFLOW__V1__LIST_TRANSFER_DESTINATIONS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_transfer_destinations_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListTransferDestinationsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_transfer_destinations_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_transfer_destinations_request__pack
+                     (const Ocorrencias__Workflow__V1__ListTransferDestinationsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_transfer_destinations_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_transfer_destinations_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListTransferDestinationsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_transfer_destinations_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListTransferDestinationsRequest *
+       ocorrencias__workflow__v1__list_transfer_destinations_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListTransferDestinationsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_transfer_destinations_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_transfer_destinations_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListTransferDestinationsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_transfer_destinations_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_transfer_destinations_response__init
+                     (Ocorrencias__Workflow__V1__ListTransferDestinationsResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListTransferDestinationsResponse init_value = OCORRENCIAS__WORKFLOW__V1__LIST_TRANSFER_DESTINATIONS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_transfer_destinations_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListTransferDestinationsResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_transfer_destinations_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_transfer_destinations_response__pack
+                     (const Ocorrencias__Workflow__V1__ListTransferDestinationsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_transfer_destinations_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_transfer_destinations_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListTransferDestinationsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_transfer_destinations_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListTransferDestinationsResponse *
+       ocorrencias__workflow__v1__list_transfer_destinations_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListTransferDestinationsResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_transfer_destinations_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_transfer_destinations_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListTransferDestinationsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_transfer_destinations_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__workflow__v1__list_agents_request__init
                      (Ocorrencias__Workflow__V1__ListAgentsRequest         *message)
 {
@@ -4950,6 +5040,108 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__get_agent_request__d
   ocorrencias__workflow__v1__get_agent_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__get_agent_request__number_ranges,
   (ProtobufCMessageInit) ocorrencias__workflow__v1__get_agent_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_transfer_destinations_request__field_descriptors[1] =
+{
+  {
+    "agent_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListTransferDestinationsRequest, agent_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_transfer_destinations_request__field_indices_by_name[] = {
+  0,   /* field[0] = agent_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_transfer_destinations_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_transfer_destinations_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListTransferDestinationsRequest",
+  "ListTransferDestinationsRequest",
+  "Ocorrencias__Workflow__V1__ListTransferDestinationsRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListTransferDestinationsRequest),
+  1,
+  ocorrencias__workflow__v1__list_transfer_destinations_request__field_descriptors,
+  ocorrencias__workflow__v1__list_transfer_destinations_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_transfer_destinations_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_transfer_destinations_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_transfer_destinations_response__field_descriptors[3] =
+{
+  {
+    "agents",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__ListTransferDestinationsResponse, n_agents),
+    offsetof(Ocorrencias__Workflow__V1__ListTransferDestinationsResponse, agents),
+    &ocorrencias__workflow__v1__agent__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "groups",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__ListTransferDestinationsResponse, n_groups),
+    offsetof(Ocorrencias__Workflow__V1__ListTransferDestinationsResponse, groups),
+    &ocorrencias__workflow__v1__group__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "anywhere",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListTransferDestinationsResponse, anywhere),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_transfer_destinations_response__field_indices_by_name[] = {
+  0,   /* field[0] = agents */
+  2,   /* field[2] = anywhere */
+  1,   /* field[1] = groups */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_transfer_destinations_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_transfer_destinations_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListTransferDestinationsResponse",
+  "ListTransferDestinationsResponse",
+  "Ocorrencias__Workflow__V1__ListTransferDestinationsResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListTransferDestinationsResponse),
+  3,
+  ocorrencias__workflow__v1__list_transfer_destinations_response__field_descriptors,
+  ocorrencias__workflow__v1__list_transfer_destinations_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_transfer_destinations_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_transfer_destinations_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_agents_request__field_descriptors[3] =
@@ -10531,7 +10723,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__export_queue_request
   (ProtobufCMessageInit) ocorrencias__workflow__v1__export_queue_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[54] =
+static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[55] =
 {
   { "GetTicketHolder", &ocorrencias__workflow__v1__get_ticket_holder_request__descriptor, &ocorrencias__workflow__v1__get_ticket_holder_response__descriptor },
   { "PutAgent", &ocorrencias__workflow__v1__put_agent_request__descriptor, &ocorrencias__workflow__v1__agent__descriptor },
@@ -10563,6 +10755,7 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__meth
   { "SetAccessLevel", &ocorrencias__workflow__v1__set_access_level_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
   { "TakeTicket", &ocorrencias__workflow__v1__take_ticket_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
   { "TransferTicket", &ocorrencias__workflow__v1__transfer_ticket_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
+  { "ListTransferDestinations", &ocorrencias__workflow__v1__list_transfer_destinations_request__descriptor, &ocorrencias__workflow__v1__list_transfer_destinations_response__descriptor },
   { "SendBack", &ocorrencias__workflow__v1__send_back_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
   { "MarkMessagesRead", &ocorrencias__workflow__v1__mark_messages_read_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
   { "LogCustomerMessage", &ocorrencias__workflow__v1__log_customer_message_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
@@ -10589,24 +10782,24 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__meth
   { "ExportQueue", &ocorrencias__workflow__v1__export_queue_request__descriptor, &ocorrencias__workflow__v1__csv_chunk__descriptor },
 };
 const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
-  35,        /* AddDiscussion */
-  41,        /* AddTimeEntry */
-  52,        /* AdvanceStep */
-  38,        /* AmendRequest */
+  36,        /* AddDiscussion */
+  42,        /* AddTimeEntry */
+  53,        /* AdvanceStep */
+  39,        /* AmendRequest */
   25,        /* AnswerSolution */
-  34,        /* BulkAction */
+  35,        /* BulkAction */
   16,        /* CountByStage */
   11,        /* DeleteRoutingRule */
-  47,        /* DeliverVersion */
-  53,        /* ExportQueue */
+  48,        /* DeliverVersion */
+  54,        /* ExportQueue */
   2,        /* GetAgent */
   19,        /* GetHistory */
   14,        /* GetTicket */
   0,        /* GetTicketHolder */
-  39,        /* LinkTickets */
+  40,        /* LinkTickets */
   3,        /* ListAgents */
   23,        /* ListAllowedMoves */
-  48,        /* ListBacklog */
+  49,        /* ListBacklog */
   17,        /* ListCustomerTickets */
   5,        /* ListGroups */
   15,        /* ListQueue */
@@ -10614,34 +10807,35 @@ const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   8,        /* ListRoles */
   12,        /* ListRoutingRules */
   20,        /* ListTextVersions */
-  44,        /* ListVersions */
-  32,        /* LogCustomerMessage */
-  31,        /* MarkMessagesRead */
-  36,        /* MarkPublishable */
+  30,        /* ListTransferDestinations */
+  45,        /* ListVersions */
+  33,        /* LogCustomerMessage */
+  32,        /* MarkMessagesRead */
+  37,        /* MarkPublishable */
   22,        /* MoveTicket */
-  40,        /* OpenRelatedTicket */
-  46,        /* PlanTicket */
+  41,        /* OpenRelatedTicket */
+  47,        /* PlanTicket */
   1,        /* PutAgent */
   4,        /* PutGroup */
   7,        /* PutRole */
   10,        /* PutRoutingRule */
-  49,        /* PutStepSequence */
-  43,        /* PutVersion */
+  50,        /* PutStepSequence */
+  44,        /* PutVersion */
   26,        /* Reclassify */
-  33,        /* ScheduleTicket */
+  34,        /* ScheduleTicket */
   18,        /* SearchTickets */
-  30,        /* SendBack */
+  31,        /* SendBack */
   27,        /* SetAccessLevel */
   13,        /* SetCategoryAccessLevel */
-  45,        /* SetDevelopmentPlan */
+  46,        /* SetDevelopmentPlan */
   6,        /* SetMembership */
-  37,        /* SetSolution */
+  38,        /* SetSolution */
   24,        /* SetStageStatus */
-  50,        /* SetTicketFields */
+  51,        /* SetTicketFields */
   9,        /* SetTransferDestinations */
-  51,        /* StartSteps */
+  52,        /* StartSteps */
   28,        /* TakeTicket */
-  42,        /* TimeTotals */
+  43,        /* TimeTotals */
   29         /* TransferTicket */
 };
 const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow__descriptor =
@@ -10651,7 +10845,7 @@ const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow__descriptor
   "Workflow",
   "Ocorrencias__Workflow__V1__Workflow",
   "ocorrencias.workflow.v1",
-  54,
+  55,
   ocorrencias__workflow__v1__workflow__method_descriptors,
   ocorrencias__workflow__v1__workflow__method_indices_by_name
 };
@@ -10895,13 +11089,21 @@ void ocorrencias__workflow__v1__workflow__transfer_ticket(ProtobufCService *serv
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
   service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__workflow__v1__workflow__list_transfer_destinations(ProtobufCService *service,
+                                                                     const Ocorrencias__Workflow__V1__ListTransferDestinationsRequest *input,
+                                                                     Ocorrencias__Workflow__V1__ListTransferDestinationsResponse_Closure closure,
+                                                                     void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__workflow__v1__workflow__send_back(ProtobufCService *service,
                                                     const Ocorrencias__Workflow__V1__SendBackRequest *input,
                                                     Ocorrencias__Workflow__V1__TicketView_Closure closure,
                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__mark_messages_read(ProtobufCService *service,
                                                              const Ocorrencias__Workflow__V1__MarkMessagesReadRequest *input,
@@ -10909,7 +11111,7 @@ void ocorrencias__workflow__v1__workflow__mark_messages_read(ProtobufCService *s
                                                              void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__log_customer_message(ProtobufCService *service,
                                                                const Ocorrencias__Workflow__V1__LogCustomerMessageRequest *input,
@@ -10917,7 +11119,7 @@ void ocorrencias__workflow__v1__workflow__log_customer_message(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__schedule_ticket(ProtobufCService *service,
                                                           const Ocorrencias__Workflow__V1__ScheduleTicketRequest *input,
@@ -10925,7 +11127,7 @@ void ocorrencias__workflow__v1__workflow__schedule_ticket(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__bulk_action(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__BulkActionRequest *input,
@@ -10933,7 +11135,7 @@ void ocorrencias__workflow__v1__workflow__bulk_action(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__add_discussion(ProtobufCService *service,
                                                          const Ocorrencias__Workflow__V1__AddDiscussionRequest *input,
@@ -10941,7 +11143,7 @@ void ocorrencias__workflow__v1__workflow__add_discussion(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__mark_publishable(ProtobufCService *service,
                                                            const Ocorrencias__Workflow__V1__MarkPublishableRequest *input,
@@ -10949,7 +11151,7 @@ void ocorrencias__workflow__v1__workflow__mark_publishable(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__set_solution(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__SetTextRequest *input,
@@ -10957,7 +11159,7 @@ void ocorrencias__workflow__v1__workflow__set_solution(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__amend_request(ProtobufCService *service,
                                                         const Ocorrencias__Workflow__V1__SetTextRequest *input,
@@ -10965,7 +11167,7 @@ void ocorrencias__workflow__v1__workflow__amend_request(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 39, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__link_tickets(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__LinkTicketsRequest *input,
@@ -10973,7 +11175,7 @@ void ocorrencias__workflow__v1__workflow__link_tickets(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 39, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 40, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__open_related_ticket(ProtobufCService *service,
                                                               const Ocorrencias__Workflow__V1__OpenRelatedTicketRequest *input,
@@ -10981,7 +11183,7 @@ void ocorrencias__workflow__v1__workflow__open_related_ticket(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 40, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 41, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__add_time_entry(ProtobufCService *service,
                                                          const Ocorrencias__Workflow__V1__AddTimeEntryRequest *input,
@@ -10989,7 +11191,7 @@ void ocorrencias__workflow__v1__workflow__add_time_entry(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 41, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 42, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__time_totals(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__TimeTotalsRequest *input,
@@ -10997,7 +11199,7 @@ void ocorrencias__workflow__v1__workflow__time_totals(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 42, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 43, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__put_version(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__PutVersionRequest *input,
@@ -11005,7 +11207,7 @@ void ocorrencias__workflow__v1__workflow__put_version(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 43, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 44, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__list_versions(ProtobufCService *service,
                                                         const Ocorrencias__Workflow__V1__ListVersionsRequest *input,
@@ -11013,7 +11215,7 @@ void ocorrencias__workflow__v1__workflow__list_versions(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 44, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 45, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__set_development_plan(ProtobufCService *service,
                                                                const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *input,
@@ -11021,7 +11223,7 @@ void ocorrencias__workflow__v1__workflow__set_development_plan(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 45, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 46, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__plan_ticket(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__PlanTicketRequest *input,
@@ -11029,7 +11231,7 @@ void ocorrencias__workflow__v1__workflow__plan_ticket(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 46, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 47, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__deliver_version(ProtobufCService *service,
                                                           const Ocorrencias__Workflow__V1__DeliverVersionRequest *input,
@@ -11037,7 +11239,7 @@ void ocorrencias__workflow__v1__workflow__deliver_version(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 47, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 48, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__list_backlog(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__ListBacklogRequest *input,
@@ -11045,7 +11247,7 @@ void ocorrencias__workflow__v1__workflow__list_backlog(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 48, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 49, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__put_step_sequence(ProtobufCService *service,
                                                             const Ocorrencias__Workflow__V1__PutStepSequenceRequest *input,
@@ -11053,7 +11255,7 @@ void ocorrencias__workflow__v1__workflow__put_step_sequence(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 49, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 50, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__set_ticket_fields(ProtobufCService *service,
                                                             const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *input,
@@ -11061,7 +11263,7 @@ void ocorrencias__workflow__v1__workflow__set_ticket_fields(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 50, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 51, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__start_steps(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__StartStepsRequest *input,
@@ -11069,7 +11271,7 @@ void ocorrencias__workflow__v1__workflow__start_steps(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 51, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 52, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__advance_step(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__AdvanceStepRequest *input,
@@ -11077,7 +11279,7 @@ void ocorrencias__workflow__v1__workflow__advance_step(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 52, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 53, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__ExportQueueRequest *input,
@@ -11085,7 +11287,7 @@ void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 53, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 54, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workflow_Service *service,
                                                 Ocorrencias__Workflow__V1__Workflow_ServiceDestroy destroy)

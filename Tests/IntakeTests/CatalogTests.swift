@@ -182,6 +182,35 @@ struct CatalogTests {
         #expect(read.categories.first?.textPt == "Erro em algo que funcionava." && read.categories.count == 6)
     }
 
+    @Test("a support policy missing a priority's definition, repeating one, with a blank or oversized text or only some categories is refused naming each field, and the stored policy stays; a blank English text takes the Portuguese",
+          arguments: TestEngines.all)
+    func supportPolicyRefusals(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let stored = try harness.client.call(IntakeV1.Intake.getSupportPolicy, IntakeV1.GetSupportPolicyRequest(), options: harness.staff)
+        func refused(_ change: (inout IntakeV1.SupportPolicy) -> Void) -> [String] {
+            var policy = stored
+            change(&policy)
+            let error = rpcError { _ = try harness.client.call(IntakeV1.Intake.putSupportPolicy, policy, options: harness.staff) }
+            #expect(error?.code == .invalidArgument)
+            return error?.violations.map { "\($0.field) \($0.reason)" } ?? []
+        }
+        #expect(refused { $0.priorities.removeLast() } == ["priorities incomplete"])
+        #expect(refused { $0.priorities[1] = $0.priorities[0]; $0.priorities[2].textPt = "  " }
+            == ["priorities[1] duplicate", "priorities[2].text_pt required", "priorities incomplete"])
+        #expect(refused { $0.priorities[0].priority = .unspecified } == ["priorities[0] unknown", "priorities incomplete"])
+        #expect(refused { $0.categories.removeFirst(2) } == ["categories incomplete"])
+        #expect(refused { $0.writingTipsPt = String(repeating: "a", count: 8_001); $0.categories[3].textEn = String(repeating: "b", count: 4_001) }
+            == ["categories[3].text_en too_long", "writing_tips_pt too_long"])
+        #expect(refused { $0.writingTipsPt = "" } == ["writing_tips_pt required"])
+        #expect(try harness.client.call(IntakeV1.Intake.getSupportPolicy, IntakeV1.GetSupportPolicyRequest(), options: harness.staff) == stored)
+        var english = stored
+        english.priorities[3].textEn = ""
+        english.writingTipsEn = " "
+        let saved = try harness.client.call(IntakeV1.Intake.putSupportPolicy, english, options: harness.staff)
+        #expect(saved.priorities[3].textEn == stored.priorities[3].textPt && saved.writingTipsEn == stored.writingTipsPt)
+        #expect(try harness.client.call(IntakeV1.Intake.getSupportPolicy, IntakeV1.GetSupportPolicyRequest(), options: harness.staff) == saved)
+    }
+
     @Test("GetFileLimits answers intake's file limits to any signed caller, with the inline file size never above the file limit; a forged principal is refused")
     func fileLimits() throws {
         let harness = try IntakeHarness(.sqlite, environment: [

@@ -85,11 +85,15 @@ extension IntakeContext {
         try database.read { try CatalogStore.policy($0) }
     }
 
-    /// Replaces the support policy texts (administrators only).
+    /// Replaces the support policy texts (administrators only): one definition per priority,
+    /// none or one explanation per category, writing tips; each in Portuguese (required) and
+    /// English (the Portuguese when left empty). Otherwise `INVALID_ARGUMENT` naming each
+    /// offending field (e.g. `priorities[2].text_pt`), and the stored policy is unchanged.
     public func putSupportPolicy(_ policy: IntakeV1.SupportPolicy, caller: Caller) throws -> IntakeV1.SupportPolicy {
         try caller.requireAdministrator()
-        try database.write { tx in try CatalogStore.put(tx, policy) }
-        return CatalogStore.completed(policy)
+        let stored = try SupportPolicyRules.checked(policy)
+        try database.write { tx in try CatalogStore.put(tx, stored) }
+        return CatalogStore.completed(stored)
     }
 }
 

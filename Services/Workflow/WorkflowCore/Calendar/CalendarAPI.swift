@@ -12,17 +12,12 @@ extension TimeAPI {
             let calendar = try CalendarMapping.calendar(from: request.calendar ?? WorkflowV1.CalendarSpec())
             let problems = CalendarStore.problems(calendar)
             guard problems.isEmpty else { throw TimeAPI.invalid("calendar", problems) }
-            let now = api.time.clock()
-            let response = try api.database.write { tx in
+            return try api.recomputingAfter { tx, now in
                 try CalendarStore.save(tx, calendar, at: now)
                 var response = WorkflowV1.PutCalendarResponse()
                 response.calendar = CalendarMapping.spec(calendar)
-                let outcome = try api.recomputeOpenTickets(tx, now: now)
-                (response.ticketsRecomputed, response.ticketsQueued) = (Int32(outcome.recomputed), Int32(outcome.queued))
-                return response
+                return (response, .all)
             }
-            if response.ticketsQueued > 0 { api.time.scheduler.wake() }
-            return response
         }
         router.register(WorkflowV1.WorkflowTime.getCalendar) { request, context in
             _ = try api.staff(context)

@@ -12,32 +12,21 @@ extension TimeAPI {
             let policy = SLAMapping.policy(from: request.policy ?? WorkflowV1.SLAPolicySpec())
             let problems = policy.problems()
             guard problems.isEmpty else { throw TimeAPI.invalid("policy", problems) }
-            let now = api.time.clock()
-            let response = try api.database.write { tx in
+            return try api.recomputingAfter { tx, now in
                 try SLAPolicyStore.save(tx, policy, at: now)
                 var response = WorkflowV1.PutSLAPolicyResponse()
                 response.policy = SLAMapping.spec(policy)
-                let outcome = try api.recomputeOpenTickets(tx, plan: policy.plan == "*" ? nil : policy.plan, now: now)
-                (response.ticketsRecomputed, response.ticketsQueued) = (Int32(outcome.recomputed), Int32(outcome.queued))
-                return response
+                return (response, .plan(policy.plan))
             }
-            if response.ticketsQueued > 0 { api.time.scheduler.wake() }
-            return response
         }
         router.register(WorkflowV1.WorkflowTime.deleteSLAPolicy) { request, context in
             _ = try api.configurer(context)
-            let now = api.time.clock()
-            let response = try api.database.write { tx in
+            let plan = request.plan.isEmpty ? "*" : request.plan
+            return try api.recomputingAfter { tx, _ in
                 var response = WorkflowV1.DeletedResponse()
-                response.deleted = try SLAPolicyStore.delete(tx, plan: request.plan.isEmpty ? "*" : request.plan, priority: request.priority.rawValue)
-                if response.deleted {
-                    let outcome = try api.recomputeOpenTickets(tx, plan: request.plan == "*" || request.plan.isEmpty ? nil : request.plan, now: now)
-                    (response.ticketsRecomputed, response.ticketsQueued) = (Int32(outcome.recomputed), Int32(outcome.queued))
-                }
-                return response
+                response.deleted = try SLAPolicyStore.delete(tx, plan: plan, priority: request.priority.rawValue)
+                return (response, response.deleted ? .plan(plan) : nil)
             }
-            if response.ticketsQueued > 0 { api.time.scheduler.wake() }
-            return response
         }
         router.register(WorkflowV1.WorkflowTime.listSLAPolicies) { _, context in
             _ = try api.staff(context)
@@ -104,11 +93,49 @@ enum SLAMapping {
     }
 }
 
+/// An answer that tells how many open tickets an SLA configuration edit recomputed at once and
+/// how many it left to timers.
+protocol RecomputeReporting {
+    var ticketsRecomputed: Int32 { get set }
+    var ticketsQueued: Int32 { get set }
+}
+
+extension WorkflowV1.PutSLAPolicyResponse: RecomputeReporting {}
+extension WorkflowV1.PutCalendarResponse: RecomputeReporting {}
+extension WorkflowV1.DeletedResponse: RecomputeReporting {}
+
+/// Which open tickets an SLA configuration edit reaches.
+enum RecomputeScope {
+    /// Every open ticket (a calendar, or a policy for every plan: `"*"`).
+    case all
+    /// The open tickets of a plan (`"*"` means every plan).
+    case plan(String)
+
+    var plan: String? {
+        if case .plan(let plan) = self, plan != "*" { return plan }
+        return nil
+    }
+}
+
 extension TimeAPI {
-    /// The open tickets' SLA after a policy or calendar edit, inline up to the configured limit
-    /// (``WorkflowTime/Configuration/slaInlineRecomputeLimit``), by timers beyond it; the caller
-    /// wakes the scheduler after its commit when some were queued.
-    func recomputeOpenTickets(_ tx: any SQLExecutor, plan: String? = nil, now: Int64) throws -> SLAEngine.RecomputeOutcome {
-        try time.sla.recomputeOpenTickets(tx, plan: plan, now: now, inlineLimit: time.configuration.slaInlineRecomputeLimit)
+    /// Runs an SLA configuration edit and, in its transaction, recomputes the open tickets it
+    /// reaches (none when it answers no scope): inline up to the configured limit
+    /// (``WorkflowTime/Configuration/slaInlineRecomputeLimit``), by timers beyond it, which the
+    /// scheduler is woken for after the commit. The answer carries the counts.
+    func recomputingAfter<Response: RecomputeReporting>(
+        _ edit: (any SQLExecutor, _ now: Int64) throws -> (Response, RecomputeScope?)
+    ) throws -> Response {
+        let now = time.clock()
+        let response = try database.write { tx in
+            var (response, scope) = try edit(tx, now)
+            if let scope {
+                let outcome = try time.sla.recomputeOpenTickets(tx, plan: scope.plan, now: now,
+                                                                inlineLimit: time.configuration.slaInlineRecomputeLimit)
+                (response.ticketsRecomputed, response.ticketsQueued) = (Int32(outcome.recomputed), Int32(outcome.queued))
+            }
+            return response
+        }
+        if response.ticketsQueued > 0 { time.scheduler.wake() }
+        return response
     }
 }

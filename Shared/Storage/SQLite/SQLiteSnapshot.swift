@@ -80,13 +80,13 @@ public enum SQLiteSnapshot {
         guard chmod(partial, 0o600) == 0 else {
             throw StorageError(.other, "cannot restrict the permissions of '\(partial)': errno \(errno)")
         }
-        try flush(partial)
+        try FileSync.flush(partial)
         guard rename(partial, destination) == 0 else {
             throw StorageError(.other, "cannot rename '\(partial)' to '\(destination)': errno \(errno)")
         }
         renamed = true
         let directory = (destination as NSString).deletingLastPathComponent
-        try flush(directory.isEmpty ? "." : directory)
+        try FileSync.flush(directory.isEmpty ? "." : directory)
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: destination)[.size]) as? NSNumber)?.int64Value ?? 0
         return Copy(pages: pages, bytes: bytes)
     }
@@ -116,14 +116,6 @@ public enum SQLiteSnapshot {
             if let text = sqlite3_column_text(statement, 0) { lines.append(String(cString: text)) }
         }
         return lines.isEmpty ? "no answer" : lines.joined(separator: "; ")
-    }
-
-    /// `fsync` of a file or directory.
-    private static func flush(_ path: String) throws {
-        let fd = Foundation.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw StorageError(.other, "cannot open '\(path)' to flush it: errno \(errno)") }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw StorageError(.other, "cannot flush '\(path)': errno \(errno)") }
     }
 
     private static func failure(_ what: String, _ db: OpaquePointer) -> StorageError {

@@ -1,5 +1,6 @@
 import Foundation
 import RPCTransport
+import Storage
 
 /// Files stored once per content, named by their SHA-256, under the service's data directory:
 /// `<root>/ab/cd/abcd…` for the content whose hex SHA-256 starts with `abcd`.
@@ -81,13 +82,6 @@ public final class ContentStore: Sendable {
         return buffer
     }
 
-    fileprivate static func syncDirectory(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        fsync(fd)
-        close(fd)
-    }
-
     /// One upload in progress: append chunks, then ``commit()`` or ``abort()``.
     public final class Upload {
         let store: ContentStore
@@ -137,13 +131,23 @@ public final class ContentStore: Sendable {
                 return sha
             }
             let directory = (destination as NSString).deletingLastPathComponent
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            // The directories made now (`ab/cd/`, or only `cd/`), innermost first.
+            var creating: [String] = []
+            var missing = directory
+            while !missing.isEmpty && missing != "/" && !FileManager.default.fileExists(atPath: missing) {
+                creating.append(missing)
+                missing = (missing as NSString).deletingLastPathComponent
+            }
+            if !creating.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
             guard rename(temporaryPath, destination) == 0 else {
                 let code = errno
                 unlink(temporaryPath)
                 throw ContentStoreError("rename failed: errno \(code)")
             }
-            ContentStore.syncDirectory(directory)
+            // The name in its directory, and each directory made now in its parent, outlive a
+            // crash before the row naming the content commits.
+            try FileSync.flush(directory)
+            for made in creating { try FileSync.flush((made as NSString).deletingLastPathComponent) }
             return sha
         }
 

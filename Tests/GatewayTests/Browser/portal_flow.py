@@ -18,6 +18,7 @@ import datetime
 import os
 import sys
 import time
+from zoneinfo import ZoneInfo
 
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
@@ -345,6 +346,14 @@ try:
     Select(driver.find_element(By.ID, "period")).select_by_value("mes-passado")
     wait.until(lambda d: "mes-passado" in d.current_url and "Mês passado" in d.find_element(By.ID, "main").text)
     wait.until(EC.presence_of_element_located((By.ID, "metric-cards")))
+    # Last month is São Paulo's (workflow's default calendar counts the metrics' days there),
+    # from its midnight, whatever zone the browser is in.
+    sao_paulo = ZoneInfo("America/Sao_Paulo")
+    month_start = datetime.datetime.now(sao_paulo).date().replace(day=1)
+    last_month = (month_start - datetime.timedelta(days=1)).replace(day=1)
+    bounds = [int(datetime.datetime(d.year, d.month, 1, tzinfo=sao_paulo).timestamp() * 1000) for d in (last_month, month_start)]
+    export = driver.find_element(By.ID, "export-csv").get_attribute("href")
+    assert f"from_ms={bounds[0]}&to_ms={bounds[1]}" in export, (export, bounds)
     driver.find_element(By.ID, "lang").click()
     wait.until(lambda d: "Time to first response and to resolution" in d.find_element(By.ID, "main").text)
     assert "Last month" in driver.find_element(By.ID, "main").text

@@ -547,10 +547,45 @@ function parseDay(text) {
   return dayString(date) === text ? date : null;
 }
 
-// A period as local days: [from, to) for GetMetrics ("YYYY-MM-DD") and the same in epoch ms; for
-// 'personalizado', the days `de` to `ate` inclusive (null when they do not make a period).
-function periodRange(period, params) {
-  const now = new Date();
+// Workflow counts metrics by the days of its default business calendar's time zone (São Paulo
+// unless an administrator changed it), whatever the browser's zone is.
+// Asked once per ten minutes, not at every change of period or filter.
+const METRICS_ZONE_FALLBACK = 'America/Sao_Paulo';
+let metricsZoneAsked = { at: 0, zone: null };
+async function metricsZone() {
+  if (metricsZoneAsked.zone && Date.now() - metricsZoneAsked.at < 600000) return metricsZoneAsked.zone;
+  const answer = await api('GET', '/v1/calendars/padrao').catch(() => null);
+  let zone = (answer && answer.calendar && answer.calendar.time_zone) || METRICS_ZONE_FALLBACK;
+  try { new Intl.DateTimeFormat('en-CA', { timeZone: zone }); } catch (error) { zone = METRICS_ZONE_FALLBACK; }
+  metricsZoneAsked = { at: Date.now(), zone };
+  return zone;
+}
+
+// The day it is now in `zone`, as a local Date at 00:00 (used only for its year, month and day).
+function zoneToday(zone) {
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: 'numeric', day: 'numeric' })
+    .formatToParts(new Date()).map((part) => [part.type, Number(part.value)]));
+  return new Date(parts.year, parts.month - 1, parts.day);
+}
+
+// Epoch ms of 00:00 of the day `date` (a local Date: its year, month and day) in `zone`.
+function zoneMidnight(date, zone) {
+  const wall = Date.UTC(date.getFullYear(), date.getMonth(), date.getDate());
+  const format = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
+    hour: 'numeric', minute: 'numeric', second: 'numeric' });
+  // The zone's offset at an instant: its wall clock then, read as UTC, minus the instant.
+  const offset = (instant) => {
+    const p = Object.fromEntries(format.formatToParts(new Date(instant)).map((part) => [part.type, Number(part.value)]));
+    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - instant;
+  };
+  const first = wall - offset(wall);
+  return wall - offset(first);
+}
+
+// A period as days of `zone`: [from, to) for GetMetrics ("YYYY-MM-DD") and the same in epoch ms;
+// for 'personalizado', the days `de` to `ate` inclusive (null when they do not make a period).
+function periodRange(period, params, zone) {
+  const now = zoneToday(zone);
   let from, to;
   if (period === 'personalizado') {
     from = parseDay(params.get('de'));
@@ -569,7 +604,8 @@ function periodRange(period, params) {
     to = new Date(now.getFullYear(), now.getMonth() + 1, 1);
   }
   const last = new Date(to.getFullYear(), to.getMonth(), to.getDate() - 1);
-  return { fromDay: dayString(from), toDay: dayString(to), lastDay: dayString(last), fromMs: from.getTime(), toMs: to.getTime() };
+  return { fromDay: dayString(from), toDay: dayString(to), lastDay: dayString(last),
+    fromMs: zoneMidnight(from, zone), toMs: zoneMidnight(to, zone) };
 }
 
 // The period's name in headings: its preset's name, or "from – to" in the page's language.
@@ -770,7 +806,9 @@ function filterForm(chosen, options, go) {
 async function panelPage() {
   const params = new URLSearchParams(location.hash.split('?')[1] || '');
   const period = PERIODS.includes(params.get('periodo')) ? params.get('periodo') : 'este-mes';
-  const range = periodRange(period, params);
+  show(el('h1', { text: t('panel') }), el('p', { text: t('loading') }));
+  const zone = await metricsZone();
+  const range = periodRange(period, params, zone);
   const picker = el('select', { id: 'period', name: 'period' },
     PERIODS.map((p) => el('option', { value: p, selected: p === period, text: t(PERIOD_NAMES[p]) })));
   // The filters chosen (from the address); a change of period keeps them, a change of filters keeps the period.
@@ -786,7 +824,7 @@ async function panelPage() {
   picker.addEventListener('change', () => {
     if (picker.value !== 'personalizado') return go({ periodo: picker.value });
     // Start from the period on screen, so only what changes needs typing.
-    const shown = range || periodRange('este-mes', params);
+    const shown = range || periodRange('este-mes', params, zone);
     go({ periodo: 'personalizado', de: shown.fromDay, ate: shown.lastDay });
   });
   const form = el('form', { class: 'row', id: 'period-form' }, el('label', {}, t('period'), picker));

@@ -134,16 +134,14 @@ final class ClientConnection: @unchecked Sendable {
     /// Calls in flight.
     var pendingCount: Int { stateLock.withLock { pending.count } }
 
-    /// Starts a unary call; `completion` runs once, on the reader thread or the calling thread.
+    /// Starts a call that one response completes (a unary call, or a client-streaming one whose
+    /// requests are all at hand); `completion` runs once, on the reader thread or the calling thread.
     /// - Returns: the call's id on this connection (for ``cancel(callID:error:)``), `nil` when it
     ///   was not sent (the completion already ran).
-    /// - Parameter streamed: For a client-streaming call with one response whose requests are
-    ///   all at hand (at most the flow-control window): they follow the REQUEST, with the end of
-    ///   the stream, in the same write, and the call completes like a unary one (`payload` unused).
     @discardableResult
-    func startUnary(method: String, payload: [UInt8], streamed: [[UInt8]]? = nil, metadata: [String: String], deadline: Deadline,
+    func startUnary(method: String, request: OutgoingRequest, metadata: [String: String], deadline: Deadline,
                     completion: @escaping Completion) -> UInt64? {
-        precondition((streamed?.count ?? 0) <= RPCProtocol.initialStreamWindow)
+        if case .stream(let messages) = request { precondition(messages.count <= RPCProtocol.initialStreamWindow) }
         let callID: UInt64? = stateLock.withLock {
             guard !closed && !draining else { return nil }
             let id = nextCallID
@@ -163,15 +161,16 @@ final class ClientConnection: @unchecked Sendable {
         frame.timeoutMs = UInt32(clamping: max(1, deadline.remainingMilliseconds))
         frame.metadata = metadata
         let written: Bool
-        if let streamed {
-            var frames = [frame]
-            for message in streamed { frames.append(ClientStream.messageFrame(callID: callID, message)) }
-            frames.append(ClientStream.endFrame(callID: callID))
-            written = write(frames)
-        } else {
+        switch request {
+        case .message(let payload):
             frame.payload = payload
             frame.endStream = true
             written = write(frame)
+        case .stream(let messages):
+            var frames = [frame]
+            for message in messages { frames.append(ClientStream.messageFrame(callID: callID, message)) }
+            frames.append(ClientStream.endFrame(callID: callID))
+            written = write(frames)
         }
         if !written {
             if let entry = stateLock.withLock({ pending.removeValue(forKey: callID) }), case .unary(_, _, let completion) = entry {

@@ -80,7 +80,7 @@ public final class RPCClient: @unchecked Sendable {
                       completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) -> UnaryCall {
         let deadline = options.deadline ?? Deadline.after(milliseconds: options.timeoutMilliseconds ?? configuration.defaultTimeoutMilliseconds)
         let call = UnaryCall()
-        attempt(1, path: path, payload: payload, streamed: nil, metadata: options.metadata, deadline: deadline,
+        attempt(1, path: path, request: .message(payload), metadata: options.metadata, deadline: deadline,
                 idempotent: options.idempotencyKey != nil, call: call, completion: completion)
         return call
     }
@@ -108,14 +108,14 @@ public final class RPCClient: @unchecked Sendable {
             return call
         }
         let deadline = options.deadline ?? Deadline.after(milliseconds: options.timeoutMilliseconds ?? configuration.defaultTimeoutMilliseconds)
-        attempt(1, path: method.path, payload: [], streamed: requests.map { $0.serializedBytes() }, metadata: options.metadata,
+        attempt(1, path: method.path, request: .stream(requests.map { $0.serializedBytes() }), metadata: options.metadata,
                 deadline: deadline, idempotent: options.idempotencyKey != nil, call: call) { result in
             completion(result.flatMap { bytes in Result { try Response.decodedResponse(bytes) }.mapError { $0 as? RPCError ?? RPCError(.internal, "\($0)") } })
         }
         return call
     }
 
-    private func attempt(_ number: Int, path: String, payload: [UInt8], streamed: [[UInt8]]?, metadata: [String: String], deadline: Deadline,
+    private func attempt(_ number: Int, path: String, request: OutgoingRequest, metadata: [String: String], deadline: Deadline,
                          idempotent: Bool, call: UnaryCall, completion: @escaping @Sendable (Result<[UInt8], RPCError>) -> Void) {
         if call.isCancelled {
             return completion(.failure(UnaryCall.cancelledError))
@@ -129,11 +129,11 @@ public final class RPCClient: @unchecked Sendable {
         } catch {
             return completion(.failure(RPCError(.unavailable, "\(error)")))
         }
-        let callID = connection.startUnary(method: path, payload: payload, streamed: streamed, metadata: metadata, deadline: deadline) { [self] result in
+        let callID = connection.startUnary(method: path, request: request, metadata: metadata, deadline: deadline) { [self] result in
             if case .failure(let error) = result, number < configuration.maxAttempts, !call.isCancelled,
                Self.isRetrySafe(error, idempotent: idempotent) {
                 markFailure(connection)
-                attempt(number + 1, path: path, payload: payload, streamed: streamed, metadata: metadata, deadline: deadline,
+                attempt(number + 1, path: path, request: request, metadata: metadata, deadline: deadline,
                         idempotent: idempotent, call: call, completion: completion)
                 return
             }

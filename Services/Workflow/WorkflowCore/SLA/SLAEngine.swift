@@ -278,7 +278,7 @@ public struct SLAEngine: Sendable {
         // insert and its commit read the configuration before this edit, and the ticket kept
         // the old deadlines (seen on PostgreSQL).
         outcome.queued = try tx.execute("""
-            INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
+            \(TimerStore.insertInto)
             SELECT 'sla-recompute-' || ticket_id || '-' || CAST(? AS TEXT), ticket_id, CAST(? AS TEXT), CAST(? AS BIGINT), '', 0,
                    'pending', 0, CAST(? AS BIGINT)
             FROM wf_sla_tickets WHERE \(condition)

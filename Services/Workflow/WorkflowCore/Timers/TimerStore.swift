@@ -78,13 +78,17 @@ public enum TimerStore {
         return insert.id
     }
 
+    /// The head of every statement inserting timers: the columns a new one is written with, its
+    /// values in this order (`state` 'pending', `attempts` 0).
+    static let insertInto = "INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)"
+
     /// The insert of a new pending timer, for a caller that knows none of its ticket and kind is
     /// pending and sends it with other writes.
     static func insertStatement(ticketID: String, kind: String, dueAt: Int64, payload: String = "", generation: Int64,
                                 now: Int64) -> (id: String, sql: String, params: [SQLValue]) {
         let id = RandomID.timeOrdered()
         return (id, """
-            INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
+            \(insertInto)
             VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?)
             """, [.text(id), .text(ticketID), .text(kind), .integer(dueAt), .text(payload), .integer(generation), .integer(now)])
     }
@@ -96,7 +100,7 @@ public enum TimerStore {
     static func guardedInsertStatement(from guardName: String, kind: String, dueAt: Int64, payload: String = "", generation: Int64,
                                        now: Int64) -> (sql: String, params: [SQLValue]) {
         ("""
-            INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
+            \(insertInto)
             SELECT CAST(? AS TEXT), ticket_id, CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS BIGINT), 'pending', 0,
                    CAST(? AS BIGINT)
             FROM \(guardName)
@@ -108,7 +112,7 @@ public enum TimerStore {
     static func declareGroupedInserts(_ name: String, guardName: String, in statement: inout GroupedGuardedWrites) {
         statement.declare(name, columns: [.text("id"), .text("ticket_id"), .text("kind"), .bigint("due_at"), .text("payload"),
                                           .bigint("generation"), .bigint("created_at")], sql: """
-            INSERT INTO wf_timers (id, ticket_id, kind, due_at, payload, generation, state, attempts, created_at)
+            \(insertInto)
             SELECT x.id, x.ticket_id, x.kind, x.due_at, x.payload, x.generation, 'pending', 0, x.created_at
             FROM {rows} JOIN \(guardName) ON \(guardName).ticket_id = x.ticket_id
             """)

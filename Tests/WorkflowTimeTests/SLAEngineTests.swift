@@ -213,6 +213,10 @@ import TestSupport
         #expect(states["risky"]?.state == "at_risk" && states["risky"]?.dueAt == sp("2027-03-01 13:00"))
         #expect(states["waiting"]?.state == "paused" && states["waiting"]?.dueAt == 0, "\(String(describing: states["waiting"]))")
         #expect(states["fine"]?.state == "on_time" && (states["fine"]?.dueAt ?? 0) > sp("2027-03-01 12:40"))
+        // An on-time clock says when it will be at risk (the page repaints its badge then); the others say nothing.
+        let fine = states["fine"]
+        #expect((fine?.warnAt ?? 0) > sp("2027-03-01 12:40") && (fine?.warnAt ?? 0) < (fine?.dueAt ?? 0), "\(String(describing: fine))")
+        #expect(states["risky"]?.warnAt == 0 && states["late"]?.warnAt == 0 && states["waiting"]?.warnAt == 0)
         #expect(states["unknown"] == nil)
         // A running target past its due time shows as breached before its timer marks it.
         let later = try database.read { tx in try SLAQueueFilter.states(tx, ticketIDs: ["risky"], now: sp("2027-03-01 13:05")) }

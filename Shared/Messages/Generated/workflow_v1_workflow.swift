@@ -275,6 +275,8 @@ extension WorkflowV1 {
         /// The due time of the breached target (when breached), else of the nearest running target;
         /// 0 when none.
         public var slaDueAtMs: Int64 = 0
+        /// When "on_time": the time it will be "at_risk" (the running targets' nearest warning); else 0.
+        public var slaWarnAtMs: Int64 = 0
 
         public init() {}
     }
@@ -1517,6 +1519,7 @@ extension WorkflowV1.TicketRow: ProtoMessage {
         if !self.contactName.isEmpty { c.contact_name = arena.cString(self.contactName) }
         if !self.slaState.isEmpty { c.sla_state = arena.cString(self.slaState) }
         c.sla_due_at_ms = self.slaDueAtMs
+        c.sla_warn_at_ms = self.slaWarnAtMs
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketRow>) {
@@ -1541,6 +1544,7 @@ extension WorkflowV1.TicketRow: ProtoMessage {
         self.contactName = _ProtoRuntime.string(c.pointee.contact_name)
         self.slaState = _ProtoRuntime.string(c.pointee.sla_state)
         self.slaDueAtMs = c.pointee.sla_due_at_ms
+        self.slaWarnAtMs = c.pointee.sla_warn_at_ms
     }
 }
 

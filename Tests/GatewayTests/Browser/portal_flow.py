@@ -148,6 +148,10 @@ try:
     shot("4-agent-queue")
     # The running clock counts down on the page: ten days on, the badge shows it breached (before
     # workflow's timer marks it); back at the real time it is on time again.
+    # Past its warning time (workflow's sla_warn_at_ms), it shows at risk, still counting down.
+    assert int(badge.get_attribute("data-sla-warn") or 0) > int(time.time() * 1000), badge.get_attribute("outerHTML")
+    driver.execute_script("refreshSLABadges(Number(arguments[0].dataset.slaWarn) + 1000)", badge)
+    assert badge.get_attribute("data-sla") == "at_risk" and "Em risco" in badge.text and "vence em" in badge.text, badge.text
     driver.execute_script("refreshSLABadges(Date.now() + 10 * 86400000)")
     assert badge.get_attribute("data-sla") == "breached" and "Atrasada" in badge.text and "venceu" in badge.text, badge.text
     assert "sla-breached" in badge.get_attribute("class"), badge.get_attribute("class")

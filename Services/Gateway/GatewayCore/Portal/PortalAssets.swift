@@ -2973,27 +2973,29 @@ function passwordPage(endpoint, token) {
 
 // ---------------------------------------------------------------- customer
 
-// The SLA badge of a queue row (workflow fills sla_state and sla_due_at_ms in ListQueue). A
-// running clock counts down on the page ("vence em 1 h 20 min"); once its due time passes it
-// shows as breached, before workflow's timer marks it and the next load confirms it.
+// The SLA badge of a queue row (workflow fills sla_state, sla_due_at_ms and sla_warn_at_ms in
+// ListQueue). A running clock counts down on the page ("vence em 1 h 20 min"); once its warning
+// time passes it shows as at risk, once its due time passes as breached, before workflow's timer
+// marks it and the next load confirms it.
 function slaBadge(row) {
   const state = row.sla_state || '';
   if (!state) return el('span', { class: 'muted', text: '—' });
-  const due = Number(row.sla_due_at_ms || 0);
+  const due = Number(row.sla_due_at_ms || 0), warn = Number(row.sla_warn_at_ms || 0);
   const badge = el('span', { 'data-sla': state, title: due ? when(due) : '' });
   if (due && (state === 'on_time' || state === 'at_risk')) {
     badge.dataset.slaDue = String(due);
     badge.dataset.slaState = state;
+    if (warn) badge.dataset.slaWarn = String(warn);
   }
-  paintSLABadge(badge, state, due, Date.now());
+  paintSLABadge(badge, state, due, Date.now(), warn);
   return badge;
 }
 
 const SLA_NAMES = { on_time: 'slaOnTime', at_risk: 'slaAtRisk', breached: 'slaBreached', paused: 'slaPaused' };
 
-function paintSLABadge(badge, state, due, now) {
+function paintSLABadge(badge, state, due, now, warn = 0) {
   const running = state === 'on_time' || state === 'at_risk';
-  const shown = running && due && due <= now ? 'breached' : state;
+  const shown = running && due && due <= now ? 'breached' : state === 'on_time' && warn && warn <= now ? 'at_risk' : state;
   let suffix = '';
   if (due && running && due > now) suffix = ` · ${t('dueIn')} ${timeLeft(due - now)}`;
   else if (due && shown === 'breached') suffix = ` · ${t('dueWas')} ${when(due)}`;
@@ -3016,7 +3018,7 @@ function timeLeft(ms) {
 // Repaints the running clocks' badges on the page (every 30 s; `now` lets a test move time on).
 function refreshSLABadges(now = Date.now()) {
   document.querySelectorAll('[data-sla-due]').forEach((badge) => {
-    paintSLABadge(badge, badge.dataset.slaState, Number(badge.dataset.slaDue), now);
+    paintSLABadge(badge, badge.dataset.slaState, Number(badge.dataset.slaDue), now, Number(badge.dataset.slaWarn || 0));
   });
 }
 setInterval(() => refreshSLABadges(), 30000);

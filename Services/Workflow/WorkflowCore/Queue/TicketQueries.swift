@@ -71,7 +71,7 @@ public struct TicketQueries: Sendable {
         var response = WorkflowV1.ListTicketsResponse()
         response.tickets = page.map { record in
             var row = self.row(record, for: actor)
-            if let state = sla[record.id] { (row.slaState, row.slaDueAtMs) = (state.state, state.dueAt) }
+            if let state = sla[record.id] { (row.slaState, row.slaDueAtMs, row.slaWarnAtMs) = (state.state, state.dueAt, state.warnAt) }
             return row
         }
         if records.count > size, let last = records.prefix(size).last {

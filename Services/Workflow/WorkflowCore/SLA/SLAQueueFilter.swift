@@ -43,7 +43,7 @@ public enum SLAQueueFilter {
     /// absent) and the due time shown with it (0 when none): the breached target's, else the
     /// nearest running target's. A running target past its due time
     /// counts as breached before its timer fires. One query for the whole page.
-    public static func states(_ tx: any SQLExecutor, ticketIDs: [String], now: Int64) throws -> [String: (state: String, dueAt: Int64)] {
+    public static func states(_ tx: any SQLExecutor, ticketIDs: [String], now: Int64) throws -> [String: (state: String, dueAt: Int64, warnAt: Int64)] {
         guard !ticketIDs.isEmpty else { return [:] }
         let list = placeholders(ticketIDs.count)
         let rows = try tx.query("""
@@ -67,13 +67,13 @@ public enum SLAQueueFilter {
             }
             clocks[id] = c
         }
-        var out: [String: (state: String, dueAt: Int64)] = [:]
+        var out: [String: (state: String, dueAt: Int64, warnAt: Int64)] = [:]
         for (id, c) in clocks {
-            if let breached = c.breached { out[id] = ("breached", breached) }
-            else if let running = c.running, running <= now { out[id] = ("breached", running) }
-            else if let running = c.running, let warn = c.warn, warn <= now { out[id] = ("at_risk", running) }
-            else if c.paused { out[id] = ("paused", c.running ?? 0) }
-            else if let running = c.running { out[id] = ("on_time", running) }
+            if let breached = c.breached { out[id] = ("breached", breached, 0) }
+            else if let running = c.running, running <= now { out[id] = ("breached", running, 0) }
+            else if let running = c.running, let warn = c.warn, warn <= now { out[id] = ("at_risk", running, 0) }
+            else if c.paused { out[id] = ("paused", c.running ?? 0, 0) }
+            else if let running = c.running { out[id] = ("on_time", running, c.warn ?? 0) }
         }
         return out
     }

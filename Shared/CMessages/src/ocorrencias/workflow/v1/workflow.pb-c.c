@@ -5798,7 +5798,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__status_info__descrip
   (ProtobufCMessageInit) ocorrencias__workflow__v1__status_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_row__field_descriptors[21] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_row__field_descriptors[22] =
 {
   {
     "ticket_id",
@@ -6052,6 +6052,18 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_row__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "sla_warn_at_ms",
+    22,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, sla_warn_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__ticket_row__field_indices_by_name[] = {
   12,   /* field[12] = access_level */
@@ -6069,6 +6081,7 @@ static const unsigned ocorrencias__workflow__v1__ticket_row__field_indices_by_na
   7,   /* field[7] = product */
   20,   /* field[20] = sla_due_at_ms */
   19,   /* field[19] = sla_state */
+  21,   /* field[21] = sla_warn_at_ms */
   9,   /* field[9] = stage */
   10,   /* field[10] = stage_name */
   17,   /* field[17] = status */
@@ -6079,7 +6092,7 @@ static const unsigned ocorrencias__workflow__v1__ticket_row__field_indices_by_na
 static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_row__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 21 }
+  { 0, 22 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_row__descriptor =
 {
@@ -6089,7 +6102,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_row__descript
   "Ocorrencias__Workflow__V1__TicketRow",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__TicketRow),
-  21,
+  22,
   ocorrencias__workflow__v1__ticket_row__field_descriptors,
   ocorrencias__workflow__v1__ticket_row__field_indices_by_name,
   1,  ocorrencias__workflow__v1__ticket_row__number_ranges,

@@ -92,7 +92,7 @@ async function accRender(notice) {
   let roles, agents, groups, levels, users;
   try {
     [roles, agents, groups, levels, users] = await Promise.all([api('GET', '/v1/roles'), api('GET', '/v1/agents?include_inactive=true'),
-      api('GET', '/v1/groups'), api('GET', '/v1/category-access-levels'), api('GET', '/v1/users')]);
+      api('GET', '/v1/groups?include_inactive=true'), api('GET', '/v1/category-access-levels'), api('GET', '/v1/users')]);
   } catch (error) { show(el('h1', { text: t('acc_title') }), errorBox(error)); return; }
   const state = {
     roles: roles.roles || [], known: roles.known_permissions || [], agents: agents.agents || [], groups: groups.groups || [],
@@ -226,7 +226,7 @@ function accAgentForm(state, agent, close) {
   const box = (key, text, klass) => el('label', { class: 'row' },
     el('input', { type: 'checkbox', class: klass, value: key, checked: listed.has(key), id: `acc-dest-${key.replace(/[^a-z0-9_*-]+/gi, '_').replace('*', 'any')}` }), text);
   // Active groups and agents, and any the list already names (so saving keeps them).
-  const groupIds = state.groups.map((group) => group.id);
+  const groupIds = state.groups.filter((group) => group.active).map((group) => group.id);
   const agentIds = state.agents.filter((other) => other.active && other.id !== agent.id).map((other) => other.id);
   for (const key of listed) {
     const [agentId, groupId] = key.split('|');

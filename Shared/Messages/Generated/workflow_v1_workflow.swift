@@ -71,8 +71,10 @@ extension WorkflowV1 {
         public init() {}
     }
 
-    /// What a role may do: permissions such as "tickets.transfer", "tickets.link_customer",
-    /// "product.decide" (accept or deny in Análise produto), "directory.manage", "routing.manage".
+    /// What a role may do: workflow's named permissions ("directory.manage", "routing.manage",
+    /// "product.decide", "tickets.transfer_any", "tickets.act_any", "tickets.link_customer") and any
+    /// permission a move of a stored flow requires. PutRole refuses other names, and the name
+    /// "administrator" (administrators hold every permission; the gateway makes them).
     public struct Role: Sendable, Hashable {
         public var name: String = ""
         public var permissions: [String] = []
@@ -178,6 +180,15 @@ extension WorkflowV1 {
 
     public struct ListRolesResponse: Sendable, Hashable {
         public var roles: [WorkflowV1.Role] = []
+        /// Every permission a role may hold: workflow's own, then those the stored flows' moves require.
+        public var knownPermissions: [String] = []
+
+        public init() {}
+    }
+
+    /// Deletes a role no agent holds (FAILED_PRECONDITION naming the agents otherwise).
+    public struct DeleteRoleRequest: Sendable, Hashable {
+        public var name: String = ""
 
         public init() {}
     }
@@ -224,6 +235,28 @@ extension WorkflowV1 {
     public struct SetCategoryAccessLevelRequest: Sendable, Hashable {
         public var category: CommonV1.Category = .unspecified
         public var accessLevel: Int32 = 0
+
+        public init() {}
+    }
+
+    /// The access level a new ticket of a category starts at (0 when none was set).
+    public struct CategoryAccessLevel: Sendable, Hashable {
+        public var category: CommonV1.Category = .unspecified
+        public var accessLevel: Int32 = 0
+        /// Whether SetCategoryAccessLevel stored it (false: the default 0).
+        public var stored: Bool = false
+
+        public init() {}
+    }
+
+    public struct ListCategoryAccessLevelsRequest: Sendable, Hashable {
+
+        public init() {}
+    }
+
+    /// Every category, in the enumeration's order.
+    public struct ListCategoryAccessLevelsResponse: Sendable, Hashable {
+        public var levels: [WorkflowV1.CategoryAccessLevel] = []
 
         public init() {}
     }
@@ -1333,6 +1366,10 @@ extension WorkflowV1.ListRolesResponse: ProtoMessage {
             c.n_roles = self.roles.count
             c.roles = arena.messages(self.roles)
         }
+        if !self.knownPermissions.isEmpty {
+            c.n_known_permissions = self.knownPermissions.count
+            c.known_permissions = arena.cStrings(self.knownPermissions)
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListRolesResponse>) {
@@ -1341,6 +1378,26 @@ extension WorkflowV1.ListRolesResponse: ProtoMessage {
         } else {
             self.roles = []
         }
+        if c.pointee.n_known_permissions > 0, let _items = c.pointee.known_permissions {
+            self.knownPermissions = (0..<c.pointee.n_known_permissions).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.knownPermissions = []
+        }
+    }
+}
+
+extension WorkflowV1.DeleteRoleRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__DeleteRoleRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.DeleteRoleRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__DeleteRoleRequest(); ocorrencias__workflow__v1__delete_role_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__DeleteRoleRequest>) { ocorrencias__workflow__v1__delete_role_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__DeleteRoleRequest, arena: inout ProtoArena) {
+        if !self.name.isEmpty { c.name = arena.cString(self.name) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeleteRoleRequest>) {
+        self.name = _ProtoRuntime.string(c.pointee.name)
     }
 }
 
@@ -1452,6 +1509,60 @@ extension WorkflowV1.SetCategoryAccessLevelRequest: ProtoMessage {
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest>) {
         self.category = CommonV1.Category(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
         self.accessLevel = c.pointee.access_level
+    }
+}
+
+extension WorkflowV1.CategoryAccessLevel: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__CategoryAccessLevel
+    public static var protoName: String { "ocorrencias.workflow.v1.CategoryAccessLevel" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__CategoryAccessLevel(); ocorrencias__workflow__v1__category_access_level__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__CategoryAccessLevel>) { ocorrencias__workflow__v1__category_access_level__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__CategoryAccessLevel, arena: inout ProtoArena) {
+        c.category = .init(rawValue: .init(truncatingIfNeeded: self.category.rawValue))
+        c.access_level = self.accessLevel
+        c.stored = (self.stored ? 1 : 0)
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__CategoryAccessLevel>) {
+        self.category = CommonV1.Category(_protoRawValue: Int32(truncatingIfNeeded: c.pointee.category.rawValue))
+        self.accessLevel = c.pointee.access_level
+        self.stored = (c.pointee.stored != 0)
+    }
+}
+
+extension WorkflowV1.ListCategoryAccessLevelsRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ListCategoryAccessLevelsRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest(); ocorrencias__workflow__v1__list_category_access_levels_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest>) { ocorrencias__workflow__v1__list_category_access_levels_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest, arena: inout ProtoArena) {
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest>) {
+    }
+}
+
+extension WorkflowV1.ListCategoryAccessLevelsResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.ListCategoryAccessLevelsResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse(); ocorrencias__workflow__v1__list_category_access_levels_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse>) { ocorrencias__workflow__v1__list_category_access_levels_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse, arena: inout ProtoArena) {
+        if !self.levels.isEmpty {
+            c.n_levels = self.levels.count
+            c.levels = arena.messages(self.levels)
+        }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse>) {
+        if c.pointee.n_levels > 0, let _items = c.pointee.levels {
+            self.levels = (0..<c.pointee.n_levels).map { (_items[$0].map { WorkflowV1.CategoryAccessLevel(_c: $0) } ?? WorkflowV1.CategoryAccessLevel()) }
+        } else {
+            self.levels = []
+        }
     }
 }
 
@@ -3095,6 +3206,10 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.Workflow/ListRoles",
             clientStreaming: false,
             serverStreaming: false)
+        public static let deleteRole = RPCMethod<WorkflowV1.DeleteRoleRequest, WorkflowV1.Empty>(
+            path: "/ocorrencias.workflow.v1.Workflow/DeleteRole",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let setTransferDestinations = RPCMethod<WorkflowV1.SetTransferDestinationsRequest, WorkflowV1.Agent>(
             path: "/ocorrencias.workflow.v1.Workflow/SetTransferDestinations",
             clientStreaming: false,
@@ -3114,6 +3229,10 @@ extension WorkflowV1 {
             serverStreaming: false)
         public static let setCategoryAccessLevel = RPCMethod<WorkflowV1.SetCategoryAccessLevelRequest, WorkflowV1.Empty>(
             path: "/ocorrencias.workflow.v1.Workflow/SetCategoryAccessLevel",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let listCategoryAccessLevels = RPCMethod<WorkflowV1.ListCategoryAccessLevelsRequest, WorkflowV1.ListCategoryAccessLevelsResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/ListCategoryAccessLevels",
             clientStreaming: false,
             serverStreaming: false)
         /// Reading tickets (every read enforces the access rules).
@@ -3290,6 +3409,6 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.Workflow/ExportQueue",
             clientStreaming: false,
             serverStreaming: true)
-        public static let methods: [RPCMethodInfo] = [getTicketHolder.info, putAgent.info, getAgent.info, listAgents.info, putGroup.info, listGroups.info, setMembership.info, putRole.info, listRoles.info, setTransferDestinations.info, putRoutingRule.info, deleteRoutingRule.info, listRoutingRules.info, setCategoryAccessLevel.info, getTicket.info, listQueue.info, countByStage.info, listCustomerTickets.info, searchTickets.info, getHistory.info, listTextVersions.info, listRelated.info, moveTicket.info, listAllowedMoves.info, setStageStatus.info, answerSolution.info, reclassify.info, setAccessLevel.info, takeTicket.info, transferTicket.info, listTransferDestinations.info, sendBack.info, markMessagesRead.info, logCustomerMessage.info, scheduleTicket.info, bulkAction.info, addDiscussion.info, markPublishable.info, setSolution.info, amendRequest.info, linkTickets.info, openRelatedTicket.info, addTimeEntry.info, timeTotals.info, putVersion.info, listVersions.info, setDevelopmentPlan.info, planTicket.info, deliverVersion.info, listBacklog.info, putStepSequence.info, setTicketFields.info, startSteps.info, advanceStep.info, exportQueue.info]
+        public static let methods: [RPCMethodInfo] = [getTicketHolder.info, putAgent.info, getAgent.info, listAgents.info, putGroup.info, listGroups.info, setMembership.info, putRole.info, listRoles.info, deleteRole.info, setTransferDestinations.info, putRoutingRule.info, deleteRoutingRule.info, listRoutingRules.info, setCategoryAccessLevel.info, listCategoryAccessLevels.info, getTicket.info, listQueue.info, countByStage.info, listCustomerTickets.info, searchTickets.info, getHistory.info, listTextVersions.info, listRelated.info, moveTicket.info, listAllowedMoves.info, setStageStatus.info, answerSolution.info, reclassify.info, setAccessLevel.info, takeTicket.info, transferTicket.info, listTransferDestinations.info, sendBack.info, markMessagesRead.info, logCustomerMessage.info, scheduleTicket.info, bulkAction.info, addDiscussion.info, markPublishable.info, setSolution.info, amendRequest.info, linkTickets.info, openRelatedTicket.info, addTimeEntry.info, timeTotals.info, putVersion.info, listVersions.info, setDevelopmentPlan.info, planTicket.info, deliverVersion.info, listBacklog.info, putStepSequence.info, setTicketFields.info, startSteps.info, advanceStep.info, exportQueue.info]
     }
 }

@@ -9,7 +9,6 @@ preset and edits its policy to 7 business days on the calendar. A chefe then see
 read-only (no form, no button).
 Usage: deadlines_page.py BASE_URL SCREENSHOT_DIR  (prints "OK <calendar id>")
 (credentials in PORTAL_ADMIN / PORTAL_AGENT / PORTAL_CHEFE as email:password)."""
-import json
 import os
 import sys
 import time
@@ -27,14 +26,7 @@ chefe = os.environ["PORTAL_CHEFE"].split(":", 1)
 
 portal = Portal(base, shots)
 driver, wait, shot = portal.driver, portal.wait, portal.shot
-sign_in, sign_out = portal.sign_in, portal.sign_out
-
-
-def read(path):
-    """GET `path` on the API with the page's session, as JSON."""
-    return json.loads(driver.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "fetch(arguments[0], {credentials: 'same-origin'}).then(async (r) => done(await r.text()))", path))
+sign_in, sign_out, read = portal.sign_in, portal.sign_out, portal.read
 
 
 def retype(element, text):

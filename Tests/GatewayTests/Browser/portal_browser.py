@@ -1,6 +1,7 @@
 """What every portal browser test shares: headless Chromium driven by Selenium with Debian's
 chromedriver (no download), a patient wait, screenshots named portal-<name>.png, and signing in
 and out through the portal's login form. The test scripts beside this file import it."""
+import json
 import os
 
 from selenium import webdriver
@@ -29,6 +30,12 @@ class Portal:
 
     def shot(self, name):
         self.driver.save_screenshot(os.path.join(self.shots, f"portal-{name}.png"))
+
+    def read(self, path):
+        """GET `path` on the API with the page's session (as the signed-in person), as JSON."""
+        return json.loads(self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "fetch(arguments[0], {credentials: 'same-origin'}).then(async (r) => done(await r.text()))", path))
 
     def sign_in(self, email, password):
         self.driver.get(self.base + "/portal/")

@@ -305,9 +305,11 @@ enum DomainRoutes {
         router.add(B.route("POST", "/v1/groups/{id}/members", "workflow", WorkflowV1.Workflow.setMembership, path: ["id": "group_id"]))
         router.add(B.route("GET", "/v1/roles", "workflow", WorkflowV1.Workflow.listRoles))
         router.add(B.route("POST", "/v1/roles", "workflow", WorkflowV1.Workflow.putRole))
+        router.add(B.route("DELETE", "/v1/roles/{name}", "workflow", WorkflowV1.Workflow.deleteRole, path: ["name": "name"]))
         router.add(B.route("GET", "/v1/routing-rules", "workflow", WorkflowV1.Workflow.listRoutingRules))
         router.add(B.route("POST", "/v1/routing-rules", "workflow", WorkflowV1.Workflow.putRoutingRule))
         router.add(B.route("DELETE", "/v1/routing-rules/{id}", "workflow", WorkflowV1.Workflow.deleteRoutingRule, path: ["id": "rule_id"]))
+        router.add(B.route("GET", "/v1/category-access-levels", "workflow", WorkflowV1.Workflow.listCategoryAccessLevels))
         router.add(B.route("POST", "/v1/category-access-levels", "workflow", WorkflowV1.Workflow.setCategoryAccessLevel))
     }
 }

@@ -6751,6 +6751,46 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+  /v1/roles/{name}:
+    parameters:
+      - name: name
+        in: path
+        required: true
+        schema:
+          type: string
+    delete:
+      operationId: delete_v1_roles_name
+      tags: [Workflow]
+      summary: "workflow `DeleteRole`: request `ocorrencias.workflow.v1.DeleteRoleRequest`, answer `ocorrencias.workflow.v1.Empty` (as JSON, .proto field names)"
+      description: "Deletes a role no agent holds; 422 (FAILED_PRECONDITION, field `role.name`, reason `in_use`) names the agents who hold it, 404 for an unknown role. Administrators or `directory.manage`."
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.Empty
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.Empty as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/routing-rules:
     get:
       operationId: get_v1_routing_rules
@@ -6867,6 +6907,39 @@ paths:
         '503':
           $ref: '#/components/responses/E503'
   /v1/category-access-levels:
+    get:
+      operationId: get_v1_category_access_levels
+      tags: [Workflow]
+      summary: "workflow `ListCategoryAccessLevels`: request `ocorrencias.workflow.v1.ListCategoryAccessLevelsRequest`, answer `ocorrencias.workflow.v1.ListCategoryAccessLevelsResponse` (as JSON, .proto field names)"
+      description: "Every category with the access (confidentiality) level its new tickets start at; `stored` is false where none was set (level 0). Staff read it."
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListCategoryAccessLevelsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListCategoryAccessLevelsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
     post:
       operationId: post_v1_category_access_levels
       tags: [Workflow]

@@ -62,7 +62,15 @@ extension WorkflowAPI {
                 try actor.requireStaff()
                 var response = WorkflowV1.ListRolesResponse()
                 response.roles = try StaffDirectory.listRoles(tx)
+                response.knownPermissions = try StaffDirectory.knownPermissions(tx)
                 return response
+            }
+        }
+        router.register(WorkflowV1.Workflow.deleteRole) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.require("directory.manage")
+                try StaffDirectory.deleteRole(tx, name: request.name)
+                return WorkflowV1.Empty()
             }
         }
         router.register(WorkflowV1.Workflow.setTransferDestinations) { request, context in
@@ -130,10 +138,16 @@ extension WorkflowAPI {
         router.register(WorkflowV1.Workflow.setCategoryAccessLevel) { request, context in
             try api.write(context, request) { actor, tx in
                 try actor.require("routing.manage")
-                try tx.execute("DELETE FROM category_levels WHERE category = ?", [.integer(Int64(request.category.rawValue))])
-                try tx.execute("INSERT INTO category_levels (category, access_level) VALUES (?, ?)",
-                               [.integer(Int64(request.category.rawValue)), .integer(Int64(request.accessLevel))])
+                try CategoryAccessLevels.set(tx, category: request.category, level: request.accessLevel)
                 return WorkflowV1.Empty()
+            }
+        }
+        router.register(WorkflowV1.Workflow.listCategoryAccessLevels) { _, context in
+            try api.read(context) { actor, tx in
+                try actor.requireStaff()
+                var response = WorkflowV1.ListCategoryAccessLevelsResponse()
+                response.levels = try CategoryAccessLevels.list(tx)
+                return response
             }
         }
     }

@@ -140,11 +140,9 @@ public enum StaffDirectory {
 
     // MARK: Roles and destinations
 
+    /// Stores `role` with exactly its permissions (see ``checkRole(_:_:)``: refused whole otherwise).
     public static func putRole(_ tx: any SQLExecutor, _ role: WorkflowV1.Role, at: Int64) throws -> WorkflowV1.Role {
-        guard !role.name.isEmpty else {
-            throw RPCError(.invalidArgument, "papel sem nome / role without a name",
-                           violations: [FieldViolation(field: "role.name", reason: "required", pt: "Informe o nome.", en: "Give the name.")])
-        }
+        try checkRole(tx, role)
         try tx.execute("DELETE FROM role_permissions WHERE role = ?", [.text(role.name)])
         if try tx.queryOne("SELECT 1 AS x FROM roles WHERE name = ?", [.text(role.name)]) == nil {
             try tx.execute("INSERT INTO roles (name, created_at) VALUES (?, ?)", [.text(role.name), .integer(at)])
@@ -169,6 +167,7 @@ public enum StaffDirectory {
 
     public static func setDestinations(_ tx: any SQLExecutor, agentID: String, _ destinations: [WorkflowV1.Destination]) throws -> WorkflowV1.Agent {
         _ = try agent(tx, agentID)
+        try checkDestinations(tx, destinations)
         try tx.execute("DELETE FROM transfer_destinations WHERE agent_id = ?", [.text(agentID)])
         var seen = Set<String>()
         for destination in destinations where seen.insert(destination.agentID + "|" + destination.groupID).inserted {

@@ -39,12 +39,16 @@ typedef struct Ocorrencias__Workflow__V1__ListGroupsRequest Ocorrencias__Workflo
 typedef struct Ocorrencias__Workflow__V1__ListGroupsResponse Ocorrencias__Workflow__V1__ListGroupsResponse;
 typedef struct Ocorrencias__Workflow__V1__ListRolesRequest Ocorrencias__Workflow__V1__ListRolesRequest;
 typedef struct Ocorrencias__Workflow__V1__ListRolesResponse Ocorrencias__Workflow__V1__ListRolesResponse;
+typedef struct Ocorrencias__Workflow__V1__DeleteRoleRequest Ocorrencias__Workflow__V1__DeleteRoleRequest;
 typedef struct Ocorrencias__Workflow__V1__RoutingRule Ocorrencias__Workflow__V1__RoutingRule;
 typedef struct Ocorrencias__Workflow__V1__PutRoutingRuleRequest Ocorrencias__Workflow__V1__PutRoutingRuleRequest;
 typedef struct Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest;
 typedef struct Ocorrencias__Workflow__V1__ListRoutingRulesRequest Ocorrencias__Workflow__V1__ListRoutingRulesRequest;
 typedef struct Ocorrencias__Workflow__V1__ListRoutingRulesResponse Ocorrencias__Workflow__V1__ListRoutingRulesResponse;
 typedef struct Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest;
+typedef struct Ocorrencias__Workflow__V1__CategoryAccessLevel Ocorrencias__Workflow__V1__CategoryAccessLevel;
+typedef struct Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest;
+typedef struct Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse;
 typedef struct Ocorrencias__Workflow__V1__Empty Ocorrencias__Workflow__V1__Empty;
 typedef struct Ocorrencias__Workflow__V1__StatusInfo Ocorrencias__Workflow__V1__StatusInfo;
 typedef struct Ocorrencias__Workflow__V1__TicketRow Ocorrencias__Workflow__V1__TicketRow;
@@ -237,8 +241,10 @@ struct  Ocorrencias__Workflow__V1__Group
 
 
 /*
- * What a role may do: permissions such as "tickets.transfer", "tickets.link_customer",
- * "product.decide" (accept or deny in Análise produto), "directory.manage", "routing.manage".
+ * What a role may do: workflow's named permissions ("directory.manage", "routing.manage",
+ * "product.decide", "tickets.transfer_any", "tickets.act_any", "tickets.link_customer") and any
+ * permission a move of a stored flow requires. PutRole refuses other names, and the name
+ * "administrator" (administrators hold every permission; the gateway makes them).
  */
 struct  Ocorrencias__Workflow__V1__Role
 {
@@ -424,10 +430,28 @@ struct  Ocorrencias__Workflow__V1__ListRolesResponse
   ProtobufCMessage base;
   size_t n_roles;
   Ocorrencias__Workflow__V1__Role **roles;
+  /*
+   * Every permission a role may hold: workflow's own, then those the stored flows' moves require.
+   */
+  size_t n_known_permissions;
+  char **known_permissions;
 };
 #define OCORRENCIAS__WORKFLOW__V1__LIST_ROLES_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_roles_response__descriptor) \
-    , 0,NULL }
+    , 0,NULL, 0,NULL }
+
+
+/*
+ * Deletes a role no agent holds (FAILED_PRECONDITION naming the agents otherwise).
+ */
+struct  Ocorrencias__Workflow__V1__DeleteRoleRequest
+{
+  ProtobufCMessage base;
+  char *name;
+};
+#define OCORRENCIAS__WORKFLOW__V1__DELETE_ROLE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__delete_role_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
 
 
 /*
@@ -500,6 +524,47 @@ struct  Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest
 #define OCORRENCIAS__WORKFLOW__V1__SET_CATEGORY_ACCESS_LEVEL_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__set_category_access_level_request__descriptor) \
     , OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, 0 }
+
+
+/*
+ * The access level a new ticket of a category starts at (0 when none was set).
+ */
+struct  Ocorrencias__Workflow__V1__CategoryAccessLevel
+{
+  ProtobufCMessage base;
+  Ocorrencias__Common__V1__Category category;
+  int32_t access_level;
+  /*
+   * Whether SetCategoryAccessLevel stored it (false: the default 0).
+   */
+  protobuf_c_boolean stored;
+};
+#define OCORRENCIAS__WORKFLOW__V1__CATEGORY_ACCESS_LEVEL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__category_access_level__descriptor) \
+    , OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, 0, 0 }
+
+
+struct  Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest
+{
+  ProtobufCMessage base;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_CATEGORY_ACCESS_LEVELS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_category_access_levels_request__descriptor) \
+     }
+
+
+/*
+ * Every category, in the enumeration's order.
+ */
+struct  Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse
+{
+  ProtobufCMessage base;
+  size_t n_levels;
+  Ocorrencias__Workflow__V1__CategoryAccessLevel **levels;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_CATEGORY_ACCESS_LEVELS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_category_access_levels_response__descriptor) \
+    , 0,NULL }
 
 
 struct  Ocorrencias__Workflow__V1__Empty
@@ -1999,6 +2064,25 @@ Ocorrencias__Workflow__V1__ListRolesResponse *
 void   ocorrencias__workflow__v1__list_roles_response__free_unpacked
                      (Ocorrencias__Workflow__V1__ListRolesResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__DeleteRoleRequest methods */
+void   ocorrencias__workflow__v1__delete_role_request__init
+                     (Ocorrencias__Workflow__V1__DeleteRoleRequest         *message);
+size_t ocorrencias__workflow__v1__delete_role_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeleteRoleRequest   *message);
+size_t ocorrencias__workflow__v1__delete_role_request__pack
+                     (const Ocorrencias__Workflow__V1__DeleteRoleRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__delete_role_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeleteRoleRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__DeleteRoleRequest *
+       ocorrencias__workflow__v1__delete_role_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__delete_role_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeleteRoleRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Workflow__V1__RoutingRule methods */
 void   ocorrencias__workflow__v1__routing_rule__init
                      (Ocorrencias__Workflow__V1__RoutingRule         *message);
@@ -2112,6 +2196,63 @@ Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *
                       const uint8_t       *data);
 void   ocorrencias__workflow__v1__set_category_access_level_request__free_unpacked
                      (Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__CategoryAccessLevel methods */
+void   ocorrencias__workflow__v1__category_access_level__init
+                     (Ocorrencias__Workflow__V1__CategoryAccessLevel         *message);
+size_t ocorrencias__workflow__v1__category_access_level__get_packed_size
+                     (const Ocorrencias__Workflow__V1__CategoryAccessLevel   *message);
+size_t ocorrencias__workflow__v1__category_access_level__pack
+                     (const Ocorrencias__Workflow__V1__CategoryAccessLevel   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__category_access_level__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__CategoryAccessLevel   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__CategoryAccessLevel *
+       ocorrencias__workflow__v1__category_access_level__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__category_access_level__free_unpacked
+                     (Ocorrencias__Workflow__V1__CategoryAccessLevel *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest methods */
+void   ocorrencias__workflow__v1__list_category_access_levels_request__init
+                     (Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest         *message);
+size_t ocorrencias__workflow__v1__list_category_access_levels_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest   *message);
+size_t ocorrencias__workflow__v1__list_category_access_levels_request__pack
+                     (const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_category_access_levels_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest *
+       ocorrencias__workflow__v1__list_category_access_levels_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_category_access_levels_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse methods */
+void   ocorrencias__workflow__v1__list_category_access_levels_response__init
+                     (Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse         *message);
+size_t ocorrencias__workflow__v1__list_category_access_levels_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse   *message);
+size_t ocorrencias__workflow__v1__list_category_access_levels_response__pack
+                     (const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_category_access_levels_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse *
+       ocorrencias__workflow__v1__list_category_access_levels_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_category_access_levels_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse *message,
                       ProtobufCAllocator *allocator);
 /* Ocorrencias__Workflow__V1__Empty methods */
 void   ocorrencias__workflow__v1__empty__init
@@ -3457,6 +3598,9 @@ typedef void (*Ocorrencias__Workflow__V1__ListRolesRequest_Closure)
 typedef void (*Ocorrencias__Workflow__V1__ListRolesResponse_Closure)
                  (const Ocorrencias__Workflow__V1__ListRolesResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__DeleteRoleRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__DeleteRoleRequest *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__RoutingRule_Closure)
                  (const Ocorrencias__Workflow__V1__RoutingRule *message,
                   void *closure_data);
@@ -3474,6 +3618,15 @@ typedef void (*Ocorrencias__Workflow__V1__ListRoutingRulesResponse_Closure)
                   void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest_Closure)
                  (const Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__CategoryAccessLevel_Closure)
+                 (const Ocorrencias__Workflow__V1__CategoryAccessLevel *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse *message,
                   void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__Empty_Closure)
                  (const Ocorrencias__Workflow__V1__Empty *message,
@@ -3725,6 +3878,10 @@ struct Ocorrencias__Workflow__V1__Workflow_Service
                      const Ocorrencias__Workflow__V1__ListRolesRequest *input,
                      Ocorrencias__Workflow__V1__ListRolesResponse_Closure closure,
                      void *closure_data);
+  void (*delete_role)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                      const Ocorrencias__Workflow__V1__DeleteRoleRequest *input,
+                      Ocorrencias__Workflow__V1__Empty_Closure closure,
+                      void *closure_data);
   void (*set_transfer_destinations)(Ocorrencias__Workflow__V1__Workflow_Service *service,
                                     const Ocorrencias__Workflow__V1__SetTransferDestinationsRequest *input,
                                     Ocorrencias__Workflow__V1__Agent_Closure closure,
@@ -3745,6 +3902,10 @@ struct Ocorrencias__Workflow__V1__Workflow_Service
                                     const Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *input,
                                     Ocorrencias__Workflow__V1__Empty_Closure closure,
                                     void *closure_data);
+  void (*list_category_access_levels)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                                      const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest *input,
+                                      Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse_Closure closure,
+                                      void *closure_data);
   void (*get_ticket)(Ocorrencias__Workflow__V1__Workflow_Service *service,
                      const Ocorrencias__Workflow__V1__GetTicketRequest *input,
                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
@@ -3926,11 +4087,13 @@ void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workf
       function_prefix__ ## set_membership,\
       function_prefix__ ## put_role,\
       function_prefix__ ## list_roles,\
+      function_prefix__ ## delete_role,\
       function_prefix__ ## set_transfer_destinations,\
       function_prefix__ ## put_routing_rule,\
       function_prefix__ ## delete_routing_rule,\
       function_prefix__ ## list_routing_rules,\
       function_prefix__ ## set_category_access_level,\
+      function_prefix__ ## list_category_access_levels,\
       function_prefix__ ## get_ticket,\
       function_prefix__ ## list_queue,\
       function_prefix__ ## count_by_stage,\
@@ -4008,6 +4171,10 @@ void ocorrencias__workflow__v1__workflow__list_roles(ProtobufCService *service,
                                                      const Ocorrencias__Workflow__V1__ListRolesRequest *input,
                                                      Ocorrencias__Workflow__V1__ListRolesResponse_Closure closure,
                                                      void *closure_data);
+void ocorrencias__workflow__v1__workflow__delete_role(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__DeleteRoleRequest *input,
+                                                      Ocorrencias__Workflow__V1__Empty_Closure closure,
+                                                      void *closure_data);
 void ocorrencias__workflow__v1__workflow__set_transfer_destinations(ProtobufCService *service,
                                                                     const Ocorrencias__Workflow__V1__SetTransferDestinationsRequest *input,
                                                                     Ocorrencias__Workflow__V1__Agent_Closure closure,
@@ -4028,6 +4195,10 @@ void ocorrencias__workflow__v1__workflow__set_category_access_level(ProtobufCSer
                                                                     const Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *input,
                                                                     Ocorrencias__Workflow__V1__Empty_Closure closure,
                                                                     void *closure_data);
+void ocorrencias__workflow__v1__workflow__list_category_access_levels(ProtobufCService *service,
+                                                                      const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest *input,
+                                                                      Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse_Closure closure,
+                                                                      void *closure_data);
 void ocorrencias__workflow__v1__workflow__get_ticket(ProtobufCService *service,
                                                      const Ocorrencias__Workflow__V1__GetTicketRequest *input,
                                                      Ocorrencias__Workflow__V1__TicketView_Closure closure,
@@ -4216,12 +4387,16 @@ extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_groups_r
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_groups_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_roles_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_roles_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__delete_role_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__routing_rule__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_routing_rule_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__delete_routing_rule_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_routing_rules_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_routing_rules_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_category_access_level_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__category_access_level__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_category_access_levels_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_category_access_levels_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__empty__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__status_info__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_row__descriptor;

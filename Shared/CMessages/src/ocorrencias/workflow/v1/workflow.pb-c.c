@@ -952,6 +952,51 @@ void   ocorrencias__workflow__v1__list_roles_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__list_roles_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__delete_role_request__init
+                     (Ocorrencias__Workflow__V1__DeleteRoleRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__DeleteRoleRequest init_value = OCORRENCIAS__WORKFLOW__V1__DELETE_ROLE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__delete_role_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeleteRoleRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_role_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__delete_role_request__pack
+                     (const Ocorrencias__Workflow__V1__DeleteRoleRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_role_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__delete_role_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeleteRoleRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_role_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__DeleteRoleRequest *
+       ocorrencias__workflow__v1__delete_role_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__DeleteRoleRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__delete_role_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__delete_role_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeleteRoleRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_role_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__workflow__v1__routing_rule__init
                      (Ocorrencias__Workflow__V1__RoutingRule         *message)
 {
@@ -1220,6 +1265,141 @@ void   ocorrencias__workflow__v1__set_category_access_level_request__free_unpack
   if(!message)
     return;
   assert(message->base.descriptor == &ocorrencias__workflow__v1__set_category_access_level_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__category_access_level__init
+                     (Ocorrencias__Workflow__V1__CategoryAccessLevel         *message)
+{
+  static const Ocorrencias__Workflow__V1__CategoryAccessLevel init_value = OCORRENCIAS__WORKFLOW__V1__CATEGORY_ACCESS_LEVEL__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__category_access_level__get_packed_size
+                     (const Ocorrencias__Workflow__V1__CategoryAccessLevel *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__category_access_level__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__category_access_level__pack
+                     (const Ocorrencias__Workflow__V1__CategoryAccessLevel *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__category_access_level__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__category_access_level__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__CategoryAccessLevel *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__category_access_level__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__CategoryAccessLevel *
+       ocorrencias__workflow__v1__category_access_level__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__CategoryAccessLevel *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__category_access_level__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__category_access_level__free_unpacked
+                     (Ocorrencias__Workflow__V1__CategoryAccessLevel *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__category_access_level__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_category_access_levels_request__init
+                     (Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest init_value = OCORRENCIAS__WORKFLOW__V1__LIST_CATEGORY_ACCESS_LEVELS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_category_access_levels_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_category_access_levels_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_category_access_levels_request__pack
+                     (const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_category_access_levels_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_category_access_levels_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_category_access_levels_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest *
+       ocorrencias__workflow__v1__list_category_access_levels_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_category_access_levels_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_category_access_levels_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_category_access_levels_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_category_access_levels_response__init
+                     (Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse init_value = OCORRENCIAS__WORKFLOW__V1__LIST_CATEGORY_ACCESS_LEVELS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_category_access_levels_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_category_access_levels_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_category_access_levels_response__pack
+                     (const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_category_access_levels_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_category_access_levels_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_category_access_levels_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse *
+       ocorrencias__workflow__v1__list_category_access_levels_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_category_access_levels_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_category_access_levels_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_category_access_levels_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   ocorrencias__workflow__v1__empty__init
@@ -5340,7 +5520,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_roles_request__
   (ProtobufCMessageInit) ocorrencias__workflow__v1__list_roles_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_roles_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_roles_response__field_descriptors[2] =
 {
   {
     "roles",
@@ -5354,14 +5534,27 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_roles_resp
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "known_permissions",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Workflow__V1__ListRolesResponse, n_known_permissions),
+    offsetof(Ocorrencias__Workflow__V1__ListRolesResponse, known_permissions),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__list_roles_response__field_indices_by_name[] = {
+  1,   /* field[1] = known_permissions */
   0,   /* field[0] = roles */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__list_roles_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_roles_response__descriptor =
 {
@@ -5371,11 +5564,49 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_roles_response_
   "Ocorrencias__Workflow__V1__ListRolesResponse",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__ListRolesResponse),
-  1,
+  2,
   ocorrencias__workflow__v1__list_roles_response__field_descriptors,
   ocorrencias__workflow__v1__list_roles_response__field_indices_by_name,
   1,  ocorrencias__workflow__v1__list_roles_response__number_ranges,
   (ProtobufCMessageInit) ocorrencias__workflow__v1__list_roles_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__delete_role_request__field_descriptors[1] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DeleteRoleRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__delete_role_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__delete_role_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__delete_role_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.DeleteRoleRequest",
+  "DeleteRoleRequest",
+  "Ocorrencias__Workflow__V1__DeleteRoleRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__DeleteRoleRequest),
+  1,
+  ocorrencias__workflow__v1__delete_role_request__field_descriptors,
+  ocorrencias__workflow__v1__delete_role_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__delete_role_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__delete_role_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__routing_rule__field_descriptors[8] =
@@ -5688,6 +5919,126 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_category_access_
   ocorrencias__workflow__v1__set_category_access_level_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__set_category_access_level_request__number_ranges,
   (ProtobufCMessageInit) ocorrencias__workflow__v1__set_category_access_level_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__category_access_level__field_descriptors[3] =
+{
+  {
+    "category",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__CategoryAccessLevel, category),
+    &ocorrencias__common__v1__category__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "access_level",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__CategoryAccessLevel, access_level),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stored",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__CategoryAccessLevel, stored),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__category_access_level__field_indices_by_name[] = {
+  1,   /* field[1] = access_level */
+  0,   /* field[0] = category */
+  2,   /* field[2] = stored */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__category_access_level__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__category_access_level__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.CategoryAccessLevel",
+  "CategoryAccessLevel",
+  "Ocorrencias__Workflow__V1__CategoryAccessLevel",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__CategoryAccessLevel),
+  3,
+  ocorrencias__workflow__v1__category_access_level__field_descriptors,
+  ocorrencias__workflow__v1__category_access_level__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__category_access_level__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__category_access_level__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define ocorrencias__workflow__v1__list_category_access_levels_request__field_descriptors NULL
+#define ocorrencias__workflow__v1__list_category_access_levels_request__field_indices_by_name NULL
+#define ocorrencias__workflow__v1__list_category_access_levels_request__number_ranges NULL
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_category_access_levels_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListCategoryAccessLevelsRequest",
+  "ListCategoryAccessLevelsRequest",
+  "Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest),
+  0,
+  ocorrencias__workflow__v1__list_category_access_levels_request__field_descriptors,
+  ocorrencias__workflow__v1__list_category_access_levels_request__field_indices_by_name,
+  0,  ocorrencias__workflow__v1__list_category_access_levels_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_category_access_levels_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_category_access_levels_response__field_descriptors[1] =
+{
+  {
+    "levels",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse, n_levels),
+    offsetof(Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse, levels),
+    &ocorrencias__workflow__v1__category_access_level__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_category_access_levels_response__field_indices_by_name[] = {
+  0,   /* field[0] = levels */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_category_access_levels_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_category_access_levels_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListCategoryAccessLevelsResponse",
+  "ListCategoryAccessLevelsResponse",
+  "Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse),
+  1,
+  ocorrencias__workflow__v1__list_category_access_levels_response__field_descriptors,
+  ocorrencias__workflow__v1__list_category_access_levels_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_category_access_levels_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_category_access_levels_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 #define ocorrencias__workflow__v1__empty__field_descriptors NULL
@@ -10736,7 +11087,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__export_queue_request
   (ProtobufCMessageInit) ocorrencias__workflow__v1__export_queue_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[55] =
+static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[57] =
 {
   { "GetTicketHolder", &ocorrencias__workflow__v1__get_ticket_holder_request__descriptor, &ocorrencias__workflow__v1__get_ticket_holder_response__descriptor },
   { "PutAgent", &ocorrencias__workflow__v1__put_agent_request__descriptor, &ocorrencias__workflow__v1__agent__descriptor },
@@ -10747,11 +11098,13 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__meth
   { "SetMembership", &ocorrencias__workflow__v1__set_membership_request__descriptor, &ocorrencias__workflow__v1__set_membership_response__descriptor },
   { "PutRole", &ocorrencias__workflow__v1__put_role_request__descriptor, &ocorrencias__workflow__v1__role__descriptor },
   { "ListRoles", &ocorrencias__workflow__v1__list_roles_request__descriptor, &ocorrencias__workflow__v1__list_roles_response__descriptor },
+  { "DeleteRole", &ocorrencias__workflow__v1__delete_role_request__descriptor, &ocorrencias__workflow__v1__empty__descriptor },
   { "SetTransferDestinations", &ocorrencias__workflow__v1__set_transfer_destinations_request__descriptor, &ocorrencias__workflow__v1__agent__descriptor },
   { "PutRoutingRule", &ocorrencias__workflow__v1__put_routing_rule_request__descriptor, &ocorrencias__workflow__v1__routing_rule__descriptor },
   { "DeleteRoutingRule", &ocorrencias__workflow__v1__delete_routing_rule_request__descriptor, &ocorrencias__workflow__v1__empty__descriptor },
   { "ListRoutingRules", &ocorrencias__workflow__v1__list_routing_rules_request__descriptor, &ocorrencias__workflow__v1__list_routing_rules_response__descriptor },
   { "SetCategoryAccessLevel", &ocorrencias__workflow__v1__set_category_access_level_request__descriptor, &ocorrencias__workflow__v1__empty__descriptor },
+  { "ListCategoryAccessLevels", &ocorrencias__workflow__v1__list_category_access_levels_request__descriptor, &ocorrencias__workflow__v1__list_category_access_levels_response__descriptor },
   { "GetTicket", &ocorrencias__workflow__v1__get_ticket_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
   { "ListQueue", &ocorrencias__workflow__v1__list_queue_request__descriptor, &ocorrencias__workflow__v1__list_tickets_response__descriptor },
   { "CountByStage", &ocorrencias__workflow__v1__count_by_stage_request__descriptor, &ocorrencias__workflow__v1__count_by_stage_response__descriptor },
@@ -10795,61 +11148,63 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__meth
   { "ExportQueue", &ocorrencias__workflow__v1__export_queue_request__descriptor, &ocorrencias__workflow__v1__csv_chunk__descriptor },
 };
 const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
-  36,        /* AddDiscussion */
-  42,        /* AddTimeEntry */
-  53,        /* AdvanceStep */
-  39,        /* AmendRequest */
-  25,        /* AnswerSolution */
-  35,        /* BulkAction */
-  16,        /* CountByStage */
-  11,        /* DeleteRoutingRule */
-  48,        /* DeliverVersion */
-  54,        /* ExportQueue */
+  38,        /* AddDiscussion */
+  44,        /* AddTimeEntry */
+  55,        /* AdvanceStep */
+  41,        /* AmendRequest */
+  27,        /* AnswerSolution */
+  37,        /* BulkAction */
+  18,        /* CountByStage */
+  9,        /* DeleteRole */
+  12,        /* DeleteRoutingRule */
+  50,        /* DeliverVersion */
+  56,        /* ExportQueue */
   2,        /* GetAgent */
-  19,        /* GetHistory */
-  14,        /* GetTicket */
+  21,        /* GetHistory */
+  16,        /* GetTicket */
   0,        /* GetTicketHolder */
-  40,        /* LinkTickets */
+  42,        /* LinkTickets */
   3,        /* ListAgents */
-  23,        /* ListAllowedMoves */
-  49,        /* ListBacklog */
-  17,        /* ListCustomerTickets */
+  25,        /* ListAllowedMoves */
+  51,        /* ListBacklog */
+  15,        /* ListCategoryAccessLevels */
+  19,        /* ListCustomerTickets */
   5,        /* ListGroups */
-  15,        /* ListQueue */
-  21,        /* ListRelated */
+  17,        /* ListQueue */
+  23,        /* ListRelated */
   8,        /* ListRoles */
-  12,        /* ListRoutingRules */
-  20,        /* ListTextVersions */
-  30,        /* ListTransferDestinations */
-  45,        /* ListVersions */
-  33,        /* LogCustomerMessage */
-  32,        /* MarkMessagesRead */
-  37,        /* MarkPublishable */
-  22,        /* MoveTicket */
-  41,        /* OpenRelatedTicket */
-  47,        /* PlanTicket */
+  13,        /* ListRoutingRules */
+  22,        /* ListTextVersions */
+  32,        /* ListTransferDestinations */
+  47,        /* ListVersions */
+  35,        /* LogCustomerMessage */
+  34,        /* MarkMessagesRead */
+  39,        /* MarkPublishable */
+  24,        /* MoveTicket */
+  43,        /* OpenRelatedTicket */
+  49,        /* PlanTicket */
   1,        /* PutAgent */
   4,        /* PutGroup */
   7,        /* PutRole */
-  10,        /* PutRoutingRule */
-  50,        /* PutStepSequence */
-  44,        /* PutVersion */
-  26,        /* Reclassify */
-  34,        /* ScheduleTicket */
-  18,        /* SearchTickets */
-  31,        /* SendBack */
-  27,        /* SetAccessLevel */
-  13,        /* SetCategoryAccessLevel */
-  46,        /* SetDevelopmentPlan */
+  11,        /* PutRoutingRule */
+  52,        /* PutStepSequence */
+  46,        /* PutVersion */
+  28,        /* Reclassify */
+  36,        /* ScheduleTicket */
+  20,        /* SearchTickets */
+  33,        /* SendBack */
+  29,        /* SetAccessLevel */
+  14,        /* SetCategoryAccessLevel */
+  48,        /* SetDevelopmentPlan */
   6,        /* SetMembership */
-  38,        /* SetSolution */
-  24,        /* SetStageStatus */
-  51,        /* SetTicketFields */
-  9,        /* SetTransferDestinations */
-  52,        /* StartSteps */
-  28,        /* TakeTicket */
-  43,        /* TimeTotals */
-  29         /* TransferTicket */
+  40,        /* SetSolution */
+  26,        /* SetStageStatus */
+  53,        /* SetTicketFields */
+  10,        /* SetTransferDestinations */
+  54,        /* StartSteps */
+  30,        /* TakeTicket */
+  45,        /* TimeTotals */
+  31         /* TransferTicket */
 };
 const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow__descriptor =
 {
@@ -10858,7 +11213,7 @@ const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow__descriptor
   "Workflow",
   "Ocorrencias__Workflow__V1__Workflow",
   "ocorrencias.workflow.v1",
-  55,
+  57,
   ocorrencias__workflow__v1__workflow__method_descriptors,
   ocorrencias__workflow__v1__workflow__method_indices_by_name
 };
@@ -10934,13 +11289,21 @@ void ocorrencias__workflow__v1__workflow__list_roles(ProtobufCService *service,
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
   service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__workflow__v1__workflow__delete_role(ProtobufCService *service,
+                                                      const Ocorrencias__Workflow__V1__DeleteRoleRequest *input,
+                                                      Ocorrencias__Workflow__V1__Empty_Closure closure,
+                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__workflow__v1__workflow__set_transfer_destinations(ProtobufCService *service,
                                                                     const Ocorrencias__Workflow__V1__SetTransferDestinationsRequest *input,
                                                                     Ocorrencias__Workflow__V1__Agent_Closure closure,
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__put_routing_rule(ProtobufCService *service,
                                                            const Ocorrencias__Workflow__V1__PutRoutingRuleRequest *input,
@@ -10948,7 +11311,7 @@ void ocorrencias__workflow__v1__workflow__put_routing_rule(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__delete_routing_rule(ProtobufCService *service,
                                                               const Ocorrencias__Workflow__V1__DeleteRoutingRuleRequest *input,
@@ -10956,7 +11319,7 @@ void ocorrencias__workflow__v1__workflow__delete_routing_rule(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__list_routing_rules(ProtobufCService *service,
                                                              const Ocorrencias__Workflow__V1__ListRoutingRulesRequest *input,
@@ -10964,7 +11327,7 @@ void ocorrencias__workflow__v1__workflow__list_routing_rules(ProtobufCService *s
                                                              void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__set_category_access_level(ProtobufCService *service,
                                                                     const Ocorrencias__Workflow__V1__SetCategoryAccessLevelRequest *input,
@@ -10972,7 +11335,15 @@ void ocorrencias__workflow__v1__workflow__set_category_access_level(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__workflow__v1__workflow__list_category_access_levels(ProtobufCService *service,
+                                                                      const Ocorrencias__Workflow__V1__ListCategoryAccessLevelsRequest *input,
+                                                                      Ocorrencias__Workflow__V1__ListCategoryAccessLevelsResponse_Closure closure,
+                                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__get_ticket(ProtobufCService *service,
                                                      const Ocorrencias__Workflow__V1__GetTicketRequest *input,
@@ -10980,7 +11351,7 @@ void ocorrencias__workflow__v1__workflow__get_ticket(ProtobufCService *service,
                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__list_queue(ProtobufCService *service,
                                                      const Ocorrencias__Workflow__V1__ListQueueRequest *input,
@@ -10988,7 +11359,7 @@ void ocorrencias__workflow__v1__workflow__list_queue(ProtobufCService *service,
                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__count_by_stage(ProtobufCService *service,
                                                          const Ocorrencias__Workflow__V1__CountByStageRequest *input,
@@ -10996,7 +11367,7 @@ void ocorrencias__workflow__v1__workflow__count_by_stage(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__list_customer_tickets(ProtobufCService *service,
                                                                 const Ocorrencias__Workflow__V1__ListCustomerTicketsRequest *input,
@@ -11004,7 +11375,7 @@ void ocorrencias__workflow__v1__workflow__list_customer_tickets(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__search_tickets(ProtobufCService *service,
                                                          const Ocorrencias__Workflow__V1__SearchTicketsRequest *input,
@@ -11012,7 +11383,7 @@ void ocorrencias__workflow__v1__workflow__search_tickets(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__get_history(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__GetHistoryRequest *input,
@@ -11020,7 +11391,7 @@ void ocorrencias__workflow__v1__workflow__get_history(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__list_text_versions(ProtobufCService *service,
                                                              const Ocorrencias__Workflow__V1__ListTextVersionsRequest *input,
@@ -11028,7 +11399,7 @@ void ocorrencias__workflow__v1__workflow__list_text_versions(ProtobufCService *s
                                                              void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__list_related(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__ListRelatedRequest *input,
@@ -11036,7 +11407,7 @@ void ocorrencias__workflow__v1__workflow__list_related(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__move_ticket(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__MoveTicketRequest *input,
@@ -11044,7 +11415,7 @@ void ocorrencias__workflow__v1__workflow__move_ticket(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__list_allowed_moves(ProtobufCService *service,
                                                              const Ocorrencias__Workflow__V1__ListAllowedMovesRequest *input,
@@ -11052,7 +11423,7 @@ void ocorrencias__workflow__v1__workflow__list_allowed_moves(ProtobufCService *s
                                                              void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__set_stage_status(ProtobufCService *service,
                                                            const Ocorrencias__Workflow__V1__SetStageStatusRequest *input,
@@ -11060,7 +11431,7 @@ void ocorrencias__workflow__v1__workflow__set_stage_status(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__answer_solution(ProtobufCService *service,
                                                           const Ocorrencias__Workflow__V1__AnswerSolutionRequest *input,
@@ -11068,7 +11439,7 @@ void ocorrencias__workflow__v1__workflow__answer_solution(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__reclassify(ProtobufCService *service,
                                                      const Ocorrencias__Workflow__V1__ReclassifyRequest *input,
@@ -11076,7 +11447,7 @@ void ocorrencias__workflow__v1__workflow__reclassify(ProtobufCService *service,
                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__set_access_level(ProtobufCService *service,
                                                            const Ocorrencias__Workflow__V1__SetAccessLevelRequest *input,
@@ -11084,7 +11455,7 @@ void ocorrencias__workflow__v1__workflow__set_access_level(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__take_ticket(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__TakeTicketRequest *input,
@@ -11092,7 +11463,7 @@ void ocorrencias__workflow__v1__workflow__take_ticket(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__transfer_ticket(ProtobufCService *service,
                                                           const Ocorrencias__Workflow__V1__TransferTicketRequest *input,
@@ -11100,7 +11471,7 @@ void ocorrencias__workflow__v1__workflow__transfer_ticket(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__list_transfer_destinations(ProtobufCService *service,
                                                                      const Ocorrencias__Workflow__V1__ListTransferDestinationsRequest *input,
@@ -11108,7 +11479,7 @@ void ocorrencias__workflow__v1__workflow__list_transfer_destinations(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 30, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__send_back(ProtobufCService *service,
                                                     const Ocorrencias__Workflow__V1__SendBackRequest *input,
@@ -11116,7 +11487,7 @@ void ocorrencias__workflow__v1__workflow__send_back(ProtobufCService *service,
                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 31, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__mark_messages_read(ProtobufCService *service,
                                                              const Ocorrencias__Workflow__V1__MarkMessagesReadRequest *input,
@@ -11124,7 +11495,7 @@ void ocorrencias__workflow__v1__workflow__mark_messages_read(ProtobufCService *s
                                                              void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 32, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__log_customer_message(ProtobufCService *service,
                                                                const Ocorrencias__Workflow__V1__LogCustomerMessageRequest *input,
@@ -11132,7 +11503,7 @@ void ocorrencias__workflow__v1__workflow__log_customer_message(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 33, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__schedule_ticket(ProtobufCService *service,
                                                           const Ocorrencias__Workflow__V1__ScheduleTicketRequest *input,
@@ -11140,7 +11511,7 @@ void ocorrencias__workflow__v1__workflow__schedule_ticket(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 34, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__bulk_action(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__BulkActionRequest *input,
@@ -11148,7 +11519,7 @@ void ocorrencias__workflow__v1__workflow__bulk_action(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 35, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__add_discussion(ProtobufCService *service,
                                                          const Ocorrencias__Workflow__V1__AddDiscussionRequest *input,
@@ -11156,7 +11527,7 @@ void ocorrencias__workflow__v1__workflow__add_discussion(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 36, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__mark_publishable(ProtobufCService *service,
                                                            const Ocorrencias__Workflow__V1__MarkPublishableRequest *input,
@@ -11164,7 +11535,7 @@ void ocorrencias__workflow__v1__workflow__mark_publishable(ProtobufCService *ser
                                                            void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 37, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 39, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__set_solution(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__SetTextRequest *input,
@@ -11172,7 +11543,7 @@ void ocorrencias__workflow__v1__workflow__set_solution(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 38, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 40, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__amend_request(ProtobufCService *service,
                                                         const Ocorrencias__Workflow__V1__SetTextRequest *input,
@@ -11180,7 +11551,7 @@ void ocorrencias__workflow__v1__workflow__amend_request(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 39, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 41, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__link_tickets(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__LinkTicketsRequest *input,
@@ -11188,7 +11559,7 @@ void ocorrencias__workflow__v1__workflow__link_tickets(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 40, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 42, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__open_related_ticket(ProtobufCService *service,
                                                               const Ocorrencias__Workflow__V1__OpenRelatedTicketRequest *input,
@@ -11196,7 +11567,7 @@ void ocorrencias__workflow__v1__workflow__open_related_ticket(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 41, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 43, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__add_time_entry(ProtobufCService *service,
                                                          const Ocorrencias__Workflow__V1__AddTimeEntryRequest *input,
@@ -11204,7 +11575,7 @@ void ocorrencias__workflow__v1__workflow__add_time_entry(ProtobufCService *servi
                                                          void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 42, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 44, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__time_totals(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__TimeTotalsRequest *input,
@@ -11212,7 +11583,7 @@ void ocorrencias__workflow__v1__workflow__time_totals(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 43, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 45, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__put_version(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__PutVersionRequest *input,
@@ -11220,7 +11591,7 @@ void ocorrencias__workflow__v1__workflow__put_version(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 44, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 46, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__list_versions(ProtobufCService *service,
                                                         const Ocorrencias__Workflow__V1__ListVersionsRequest *input,
@@ -11228,7 +11599,7 @@ void ocorrencias__workflow__v1__workflow__list_versions(ProtobufCService *servic
                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 45, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 47, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__set_development_plan(ProtobufCService *service,
                                                                const Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest *input,
@@ -11236,7 +11607,7 @@ void ocorrencias__workflow__v1__workflow__set_development_plan(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 46, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 48, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__plan_ticket(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__PlanTicketRequest *input,
@@ -11244,7 +11615,7 @@ void ocorrencias__workflow__v1__workflow__plan_ticket(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 47, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 49, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__deliver_version(ProtobufCService *service,
                                                           const Ocorrencias__Workflow__V1__DeliverVersionRequest *input,
@@ -11252,7 +11623,7 @@ void ocorrencias__workflow__v1__workflow__deliver_version(ProtobufCService *serv
                                                           void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 48, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 50, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__list_backlog(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__ListBacklogRequest *input,
@@ -11260,7 +11631,7 @@ void ocorrencias__workflow__v1__workflow__list_backlog(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 49, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 51, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__put_step_sequence(ProtobufCService *service,
                                                             const Ocorrencias__Workflow__V1__PutStepSequenceRequest *input,
@@ -11268,7 +11639,7 @@ void ocorrencias__workflow__v1__workflow__put_step_sequence(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 50, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 52, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__set_ticket_fields(ProtobufCService *service,
                                                             const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *input,
@@ -11276,7 +11647,7 @@ void ocorrencias__workflow__v1__workflow__set_ticket_fields(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 51, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 53, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__start_steps(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__StartStepsRequest *input,
@@ -11284,7 +11655,7 @@ void ocorrencias__workflow__v1__workflow__start_steps(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 52, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 54, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__advance_step(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__AdvanceStepRequest *input,
@@ -11292,7 +11663,7 @@ void ocorrencias__workflow__v1__workflow__advance_step(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 53, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 55, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__ExportQueueRequest *input,
@@ -11300,7 +11671,7 @@ void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 54, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 56, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workflow_Service *service,
                                                 Ocorrencias__Workflow__V1__Workflow_ServiceDestroy destroy)

@@ -32,8 +32,7 @@ extension NotificationAPI {
 
     func putAudienceRule(_ request: NotificationV1.PutAudienceRuleRequest,
                          _ context: ServerContext) throws -> NotificationV1.PutAudienceRuleResponse {
-        let caller = try runtime.principals.require(context)
-        try Access.requireAdministrator(caller)
+        let editor = try administrator(context)
         let kind = try Self.knownKind(request.eventKind)
         var audiences: [NotificationRules.Audience] = []
         for name in request.audiences {
@@ -46,7 +45,7 @@ extension NotificationAPI {
         }
         let stored = audiences
         let edits = try database.write { tx in
-            try RuleStore.putAudiences(tx, kind: kind, stored, by: Self.who(caller))
+            try RuleStore.putAudiences(tx, kind: kind, stored, by: editor)
             return try RuleStore.edits(tx)
         }
         var response = NotificationV1.PutAudienceRuleResponse()
@@ -56,11 +55,10 @@ extension NotificationAPI {
 
     func resetAudienceRule(_ request: NotificationV1.ResetAudienceRuleRequest,
                            _ context: ServerContext) throws -> NotificationV1.ResetAudienceRuleResponse {
-        let caller = try runtime.principals.require(context)
-        try Access.requireAdministrator(caller)
+        let editor = try administrator(context)
         let kind = try Self.knownKind(request.eventKind)
         let edits = try database.write { tx -> RuleStore.Edits? in
-            guard try RuleStore.resetAudiences(tx, kind: kind, by: Self.who(caller)) else { return nil }
+            guard try RuleStore.resetAudiences(tx, kind: kind, by: editor) else { return nil }
             return try RuleStore.edits(tx)
         }
         guard let edits else {
@@ -73,8 +71,7 @@ extension NotificationAPI {
 
     func putGroupMailbox(_ request: NotificationV1.PutGroupMailboxRequest,
                          _ context: ServerContext) throws -> NotificationV1.PutGroupMailboxResponse {
-        let caller = try runtime.principals.require(context)
-        try Access.requireAdministrator(caller)
+        let editor = try administrator(context)
         let group = try Self.groupID(request.groupID)
         let address = request.address.trimmingCharacters(in: .whitespaces)
         guard !address.isEmpty else { throw Access.required("address", "Informe o endereço.", "Address is required.") }
@@ -82,7 +79,7 @@ extension NotificationAPI {
             throw Access.invalid("address", "Endereço de e-mail inválido: \(address)", "Invalid e-mail address: \(address)")
         }
         let edits = try database.write { tx in
-            try RuleStore.putMailbox(tx, group: group, address: address, by: Self.who(caller))
+            try RuleStore.putMailbox(tx, group: group, address: address, by: editor)
             return try RuleStore.edits(tx)
         }
         var response = NotificationV1.PutGroupMailboxResponse()
@@ -92,17 +89,16 @@ extension NotificationAPI {
 
     func removeGroupMailbox(_ request: NotificationV1.RemoveGroupMailboxRequest,
                             _ context: ServerContext) throws -> NotificationV1.RemoveGroupMailboxResponse {
-        let caller = try runtime.principals.require(context)
-        try Access.requireAdministrator(caller)
+        let editor = try administrator(context)
         let group = try Self.groupID(request.groupID)
         let file = planner.fileRules
         let removed = try database.write { tx -> NotificationV1.GroupMailbox? in
             guard let current = Self.mailbox(group: group, file: file, edits: try RuleStore.edits(tx)) else { return nil }
             if file.groupAddresses[group] != nil {
                 // The file's mailbox would apply again: an empty one keeps the group without.
-                try RuleStore.putMailbox(tx, group: group, address: "", by: Self.who(caller))
+                try RuleStore.putMailbox(tx, group: group, address: "", by: editor)
             } else {
-                try RuleStore.deleteMailbox(tx, group: group, by: Self.who(caller))
+                try RuleStore.deleteMailbox(tx, group: group, by: editor)
             }
             return current
         }
@@ -116,8 +112,13 @@ extension NotificationAPI {
 
     static let audienceNames = NotificationRules.Audience.allCases.map(\.rawValue).joined(separator: ", ")
 
-    /// Who an edit is recorded as.
-    static func who(_ caller: AuthV1.Principal) -> String { caller.email.isEmpty ? caller.id : caller.email }
+    /// Who an edit is recorded as (their e-mail, else their id), once the caller is known to be
+    /// an administrator (or a service).
+    func administrator(_ context: ServerContext) throws -> String {
+        let caller = try runtime.principals.require(context)
+        try Access.requireAdministrator(caller)
+        return caller.email.isEmpty ? caller.id : caller.email
+    }
 
     /// `kind` when it is an event kind notification plans; else the field's error.
     static func knownKind(_ kind: String) throws -> String {

@@ -9,7 +9,7 @@ struct NotificationsPageTests {
     static let support = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../NotificationTests/Support").standardized.path
 
-    @Test("an administrator registers a webhook (refused saves store nothing) and edits a template's subject (an unknown placeholder refused, the stored one kept); an opened ticket reaches the receiver signed and the customer with the new subject; the page shows the delivery delivered; agents get no page")
+    @Test("an administrator registers a webhook (refused saves store nothing), edits a template's subject (an unknown placeholder refused, the stored one kept), edits who hears of SLA breaches, resets a kind, saves a group's mailbox (an invalid address refused, nothing stored) and rotates the webhook's secret; an opened ticket reaches the receiver signed with the new secret and the customer with the new subject; the page shows the delivery delivered; agents get no page")
     func administratorConfiguresNotifications() throws {
         try PortalBrowser.requireChromium()
         try #require(SMTPSink.isAvailable, "python3 and the SMTP sink script are needed")
@@ -50,8 +50,42 @@ struct NotificationsPageTests {
                 "\(String(describing: switches))")
         let suppressions = try gateway.request("GET", "/v1/email-suppressions", bearer: admin).json["suppressions"] as? [[String: Any]] ?? []
         #expect(!suppressions.contains { $0["address"] as? String == suppressed }, "\(suppressions)")
+        // Who hears of what, as the page left it: SLA breaches edited, stage changes reset to the
+        // default, one mailbox (the refused one stored nothing), four edits recorded by the administrator.
+        let rules = try gateway.request("GET", "/v1/notification-rules", bearer: admin).json
+        let byKind = Dictionary(uniqueKeysWithValues: (rules["rules"] as? [[String: Any]] ?? []).map { ($0["event_kind"] as? String ?? "", $0) })
+        #expect(byKind["SLABreached"]?["audiences"] as? [String] == ["customer", "chefe"] && byKind["SLABreached"]?["customized"] as? Bool == true
+                && byKind["SLABreached"]?["updated_by"] as? String == GatewayHarness.adminEmail, "\(String(describing: byKind["SLABreached"]))")
+        #expect(byKind["StageChanged"]?["customized"] as? Bool != true && (byKind["StageChanged"]?["audiences"] as? [String] ?? []).isEmpty,
+                "\(String(describing: byKind["StageChanged"]))")
+        #expect(byKind["TicketOpened"]?["audiences"] as? [String] == ["customer"] && byKind["TicketOpened"]?["customized"] as? Bool != true)
+        let mailboxes = rules["group_mailboxes"] as? [[String: Any]] ?? []
+        #expect(mailboxes.map { "\($0["group_id"] ?? "")=\($0["address"] ?? "")/\($0["source"] ?? "")" } == ["grp-n1=fila-n1@suporte.example/administrator"],
+                "\(mailboxes)")
+        let changes = rules["recent_changes"] as? [[String: Any]] ?? []
+        #expect(changes.compactMap { $0["action"] as? String } == ["mailbox", "reset", "audiences", "audiences"]
+                && changes.allSatisfy { $0["changed_by"] as? String == GatewayHarness.adminEmail }, "\(changes)")
+        // Through the API: an unknown kind or audience is 400 naming the field; agents get 403;
+        // none of it changed what is stored.
+        func field(_ response: GatewayHarness.Response) -> String? {
+            ((response.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.first?["field"] as? String
+        }
+        let unknownKind = try gateway.request("POST", "/v1/notification-rules/TicketExploded", json: ["audiences": ["customer"]], bearer: admin)
+        #expect(unknownKind.status == 400 && field(unknownKind) == "event_kind", "\(unknownKind.text)")
+        let unknownAudience = try gateway.request("POST", "/v1/notification-rules/SLABreached", json: ["audiences": ["diretoria"]], bearer: admin)
+        #expect(unknownAudience.status == 400 && field(unknownAudience) == "audiences", "\(unknownAudience.text)")
+        let badMailbox = try gateway.request("POST", "/v1/group-mailboxes/grp-n1", json: ["address": "n1@"], bearer: admin)
+        #expect(badMailbox.status == 400 && field(badMailbox) == "address", "\(badMailbox.text)")
+        #expect(try gateway.request("POST", "/v1/notification-rules/SLABreached", json: ["audiences": ["holder"]], bearer: seeded.ana).status == 403)
+        #expect(try gateway.request("DELETE", "/v1/group-mailboxes/grp-n1", bearer: seeded.ana).status == 403)
+        #expect(try gateway.request("POST", "/v1/webhooks/\(webhookID)/secret", json: [:], bearer: seeded.ana).status == 403)
+        let after = try gateway.request("GET", "/v1/notification-rules", bearer: admin).json
+        #expect((after["rules"] as? [[String: Any]])?.first { $0["event_kind"] as? String == "SLABreached" }?["audiences"] as? [String] == ["customer", "chefe"])
+        #expect((after["group_mailboxes"] as? [[String: Any]])?.map { $0["address"] as? String } == ["fila-n1@suporte.example"])
+        #expect((after["recent_changes"] as? [[String: Any]])?.count == 4)
 
-        // The receiver knows the secret the page showed once; an opened ticket reaches it signed.
+        // The receiver knows the secret the page showed once after rotating it (the first one no
+        // longer signs); an opened ticket reaches it signed with that one.
         let hooks = try TemporaryDirectory(prefix: "hooks")
         let receiver = try ChildProcess("/usr/bin/python3", ["\(Self.support)/webhook_receiver.py", "--port", String(receiverPort), "--secret", secret,
                                                              "--dir", hooks.path], output: .capture, error: .capture)

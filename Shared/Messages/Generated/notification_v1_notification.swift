@@ -56,11 +56,20 @@ extension NotificationV1 {
     }
 
     /// ---------------------------------------------------------------- rules (who hears of what)
-    /// The audiences an event kind's e-mails go to, from the service's rules (NOTIFICATION_RULES_FILE
-    /// or the built-in defaults): "customer", "holder", "chefe", "copies".
+    /// The audiences an event kind's e-mails go to: "customer", "holder", "chefe", "copies". An
+    /// administrator's edit (PutAudienceRule, stored in notification's database) applies to its kind
+    /// on every instance; a kind never edited, or reset, follows NOTIFICATION_RULES_FILE or the
+    /// built-in defaults.
     public struct AudienceRule: Sendable, Hashable {
         public var eventKind: String = ""
         public var audiences: [String] = []
+        /// Whether an administrator's edit applies (else the file or the defaults).
+        public var customized: Bool = false
+        /// What the file (or the built-in defaults) says: what ResetAudienceRule brings back.
+        public var defaultAudiences: [String] = []
+        /// Who made the edit that applies, and when (empty / 0 when not customized).
+        public var updatedBy: String = ""
+        public var updatedAtMs: Int64 = 0
 
         public init() {}
     }
@@ -69,6 +78,25 @@ extension NotificationV1 {
     public struct GroupMailbox: Sendable, Hashable {
         public var groupID: String = ""
         public var address: String = ""
+        /// "file" (NOTIFICATION_RULES_FILE) or "administrator" (PutGroupMailbox).
+        public var source: String = ""
+        public var updatedBy: String = ""
+        public var updatedAtMs: Int64 = 0
+
+        public init() {}
+    }
+
+    /// One administrator's edit of the rules, as recorded.
+    public struct RuleChange: Sendable, Hashable {
+        public var changedAtMs: Int64 = 0
+        /// The administrator's e-mail (or id).
+        public var changedBy: String = ""
+        /// "audiences", "reset", "mailbox" or "mailbox_removed".
+        public var action: String = ""
+        /// The event kind or the group id.
+        public var subject: String = ""
+        /// The audiences (comma-separated) or the address; empty for a reset or a removal.
+        public var value: String = ""
 
         public init() {}
     }
@@ -83,6 +111,66 @@ extension NotificationV1 {
         /// names has no audiences (webhooks may still receive it).
         public var rules: [NotificationV1.AudienceRule] = []
         public var groupMailboxes: [NotificationV1.GroupMailbox] = []
+        /// The last 50 edits, newest first.
+        public var recentChanges: [NotificationV1.RuleChange] = []
+
+        public init() {}
+    }
+
+    /// Sets the audiences of one event kind (an empty list: nobody by e-mail), replacing what the
+    /// file or the defaults say for it until ResetAudienceRule. Administrators only.
+    public struct PutAudienceRuleRequest: Sendable, Hashable {
+        public var eventKind: String = ""
+        public var audiences: [String] = []
+
+        public init() {}
+    }
+
+    public struct PutAudienceRuleResponse: Sendable, Hashable {
+        public var rule: NotificationV1.AudienceRule? = nil
+
+        public init() {}
+    }
+
+    /// Drops the administrator's edit of one kind: the file's (or the default) audiences apply again.
+    /// NOT_FOUND when the kind was not edited.
+    public struct ResetAudienceRuleRequest: Sendable, Hashable {
+        public var eventKind: String = ""
+
+        public init() {}
+    }
+
+    public struct ResetAudienceRuleResponse: Sendable, Hashable {
+        public var rule: NotificationV1.AudienceRule? = nil
+
+        public init() {}
+    }
+
+    /// Sets a group's mailbox (a valid e-mail address), over the file's for that group.
+    public struct PutGroupMailboxRequest: Sendable, Hashable {
+        public var groupID: String = ""
+        public var address: String = ""
+
+        public init() {}
+    }
+
+    public struct PutGroupMailboxResponse: Sendable, Hashable {
+        public var mailbox: NotificationV1.GroupMailbox? = nil
+
+        public init() {}
+    }
+
+    /// The group gets no mailbox: the administrator's is deleted and, when the file names one, it
+    /// stops applying (PutGroupMailbox sets one again). NOT_FOUND when the group has none.
+    public struct RemoveGroupMailboxRequest: Sendable, Hashable {
+        public var groupID: String = ""
+
+        public init() {}
+    }
+
+    public struct RemoveGroupMailboxResponse: Sendable, Hashable {
+        /// The mailbox that applied until now.
+        public var mailbox: NotificationV1.GroupMailbox? = nil
 
         public init() {}
     }
@@ -628,6 +716,13 @@ extension NotificationV1.AudienceRule: ProtoMessage {
             c.n_audiences = self.audiences.count
             c.audiences = arena.cStrings(self.audiences)
         }
+        c.customized = (self.customized ? 1 : 0)
+        if !self.defaultAudiences.isEmpty {
+            c.n_default_audiences = self.defaultAudiences.count
+            c.default_audiences = arena.cStrings(self.defaultAudiences)
+        }
+        if !self.updatedBy.isEmpty { c.updated_by = arena.cString(self.updatedBy) }
+        c.updated_at_ms = self.updatedAtMs
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__AudienceRule>) {
@@ -637,6 +732,14 @@ extension NotificationV1.AudienceRule: ProtoMessage {
         } else {
             self.audiences = []
         }
+        self.customized = (c.pointee.customized != 0)
+        if c.pointee.n_default_audiences > 0, let _items = c.pointee.default_audiences {
+            self.defaultAudiences = (0..<c.pointee.n_default_audiences).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.defaultAudiences = []
+        }
+        self.updatedBy = _ProtoRuntime.string(c.pointee.updated_by)
+        self.updatedAtMs = c.pointee.updated_at_ms
     }
 }
 
@@ -649,11 +752,40 @@ extension NotificationV1.GroupMailbox: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Notification__V1__GroupMailbox, arena: inout ProtoArena) {
         if !self.groupID.isEmpty { c.group_id = arena.cString(self.groupID) }
         if !self.address.isEmpty { c.address = arena.cString(self.address) }
+        if !self.source.isEmpty { c.source = arena.cString(self.source) }
+        if !self.updatedBy.isEmpty { c.updated_by = arena.cString(self.updatedBy) }
+        c.updated_at_ms = self.updatedAtMs
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__GroupMailbox>) {
         self.groupID = _ProtoRuntime.string(c.pointee.group_id)
         self.address = _ProtoRuntime.string(c.pointee.address)
+        self.source = _ProtoRuntime.string(c.pointee.source)
+        self.updatedBy = _ProtoRuntime.string(c.pointee.updated_by)
+        self.updatedAtMs = c.pointee.updated_at_ms
+    }
+}
+
+extension NotificationV1.RuleChange: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__RuleChange
+    public static var protoName: String { "ocorrencias.notification.v1.RuleChange" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__RuleChange(); ocorrencias__notification__v1__rule_change__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__RuleChange>) { ocorrencias__notification__v1__rule_change__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__RuleChange, arena: inout ProtoArena) {
+        c.changed_at_ms = self.changedAtMs
+        if !self.changedBy.isEmpty { c.changed_by = arena.cString(self.changedBy) }
+        if !self.action.isEmpty { c.action = arena.cString(self.action) }
+        if !self.subject.isEmpty { c.subject = arena.cString(self.subject) }
+        if !self.value.isEmpty { c.value = arena.cString(self.value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RuleChange>) {
+        self.changedAtMs = c.pointee.changed_at_ms
+        self.changedBy = _ProtoRuntime.string(c.pointee.changed_by)
+        self.action = _ProtoRuntime.string(c.pointee.action)
+        self.subject = _ProtoRuntime.string(c.pointee.subject)
+        self.value = _ProtoRuntime.string(c.pointee.value)
     }
 }
 
@@ -685,6 +817,10 @@ extension NotificationV1.ListRulesResponse: ProtoMessage {
             c.n_group_mailboxes = self.groupMailboxes.count
             c.group_mailboxes = arena.messages(self.groupMailboxes)
         }
+        if !self.recentChanges.isEmpty {
+            c.n_recent_changes = self.recentChanges.count
+            c.recent_changes = arena.messages(self.recentChanges)
+        }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ListRulesResponse>) {
@@ -698,6 +834,142 @@ extension NotificationV1.ListRulesResponse: ProtoMessage {
         } else {
             self.groupMailboxes = []
         }
+        if c.pointee.n_recent_changes > 0, let _items = c.pointee.recent_changes {
+            self.recentChanges = (0..<c.pointee.n_recent_changes).map { (_items[$0].map { NotificationV1.RuleChange(_c: $0) } ?? NotificationV1.RuleChange()) }
+        } else {
+            self.recentChanges = []
+        }
+    }
+}
+
+extension NotificationV1.PutAudienceRuleRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__PutAudienceRuleRequest
+    public static var protoName: String { "ocorrencias.notification.v1.PutAudienceRuleRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__PutAudienceRuleRequest(); ocorrencias__notification__v1__put_audience_rule_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__PutAudienceRuleRequest>) { ocorrencias__notification__v1__put_audience_rule_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__PutAudienceRuleRequest, arena: inout ProtoArena) {
+        if !self.eventKind.isEmpty { c.event_kind = arena.cString(self.eventKind) }
+        if !self.audiences.isEmpty {
+            c.n_audiences = self.audiences.count
+            c.audiences = arena.cStrings(self.audiences)
+        }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__PutAudienceRuleRequest>) {
+        self.eventKind = _ProtoRuntime.string(c.pointee.event_kind)
+        if c.pointee.n_audiences > 0, let _items = c.pointee.audiences {
+            self.audiences = (0..<c.pointee.n_audiences).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.audiences = []
+        }
+    }
+}
+
+extension NotificationV1.PutAudienceRuleResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__PutAudienceRuleResponse
+    public static var protoName: String { "ocorrencias.notification.v1.PutAudienceRuleResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__PutAudienceRuleResponse(); ocorrencias__notification__v1__put_audience_rule_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__PutAudienceRuleResponse>) { ocorrencias__notification__v1__put_audience_rule_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__PutAudienceRuleResponse, arena: inout ProtoArena) {
+        if let value = self.rule { c.rule = arena.message(value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__PutAudienceRuleResponse>) {
+        self.rule = c.pointee.rule.map { NotificationV1.AudienceRule(_c: $0) }
+    }
+}
+
+extension NotificationV1.ResetAudienceRuleRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__ResetAudienceRuleRequest
+    public static var protoName: String { "ocorrencias.notification.v1.ResetAudienceRuleRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__ResetAudienceRuleRequest(); ocorrencias__notification__v1__reset_audience_rule_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__ResetAudienceRuleRequest>) { ocorrencias__notification__v1__reset_audience_rule_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__ResetAudienceRuleRequest, arena: inout ProtoArena) {
+        if !self.eventKind.isEmpty { c.event_kind = arena.cString(self.eventKind) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ResetAudienceRuleRequest>) {
+        self.eventKind = _ProtoRuntime.string(c.pointee.event_kind)
+    }
+}
+
+extension NotificationV1.ResetAudienceRuleResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__ResetAudienceRuleResponse
+    public static var protoName: String { "ocorrencias.notification.v1.ResetAudienceRuleResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__ResetAudienceRuleResponse(); ocorrencias__notification__v1__reset_audience_rule_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__ResetAudienceRuleResponse>) { ocorrencias__notification__v1__reset_audience_rule_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__ResetAudienceRuleResponse, arena: inout ProtoArena) {
+        if let value = self.rule { c.rule = arena.message(value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__ResetAudienceRuleResponse>) {
+        self.rule = c.pointee.rule.map { NotificationV1.AudienceRule(_c: $0) }
+    }
+}
+
+extension NotificationV1.PutGroupMailboxRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__PutGroupMailboxRequest
+    public static var protoName: String { "ocorrencias.notification.v1.PutGroupMailboxRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__PutGroupMailboxRequest(); ocorrencias__notification__v1__put_group_mailbox_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__PutGroupMailboxRequest>) { ocorrencias__notification__v1__put_group_mailbox_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__PutGroupMailboxRequest, arena: inout ProtoArena) {
+        if !self.groupID.isEmpty { c.group_id = arena.cString(self.groupID) }
+        if !self.address.isEmpty { c.address = arena.cString(self.address) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__PutGroupMailboxRequest>) {
+        self.groupID = _ProtoRuntime.string(c.pointee.group_id)
+        self.address = _ProtoRuntime.string(c.pointee.address)
+    }
+}
+
+extension NotificationV1.PutGroupMailboxResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__PutGroupMailboxResponse
+    public static var protoName: String { "ocorrencias.notification.v1.PutGroupMailboxResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__PutGroupMailboxResponse(); ocorrencias__notification__v1__put_group_mailbox_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__PutGroupMailboxResponse>) { ocorrencias__notification__v1__put_group_mailbox_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__PutGroupMailboxResponse, arena: inout ProtoArena) {
+        if let value = self.mailbox { c.mailbox = arena.message(value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__PutGroupMailboxResponse>) {
+        self.mailbox = c.pointee.mailbox.map { NotificationV1.GroupMailbox(_c: $0) }
+    }
+}
+
+extension NotificationV1.RemoveGroupMailboxRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__RemoveGroupMailboxRequest
+    public static var protoName: String { "ocorrencias.notification.v1.RemoveGroupMailboxRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__RemoveGroupMailboxRequest(); ocorrencias__notification__v1__remove_group_mailbox_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__RemoveGroupMailboxRequest>) { ocorrencias__notification__v1__remove_group_mailbox_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__RemoveGroupMailboxRequest, arena: inout ProtoArena) {
+        if !self.groupID.isEmpty { c.group_id = arena.cString(self.groupID) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RemoveGroupMailboxRequest>) {
+        self.groupID = _ProtoRuntime.string(c.pointee.group_id)
+    }
+}
+
+extension NotificationV1.RemoveGroupMailboxResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Notification__V1__RemoveGroupMailboxResponse
+    public static var protoName: String { "ocorrencias.notification.v1.RemoveGroupMailboxResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Notification__V1__RemoveGroupMailboxResponse(); ocorrencias__notification__v1__remove_group_mailbox_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Notification__V1__RemoveGroupMailboxResponse>) { ocorrencias__notification__v1__remove_group_mailbox_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Notification__V1__RemoveGroupMailboxResponse, arena: inout ProtoArena) {
+        if let value = self.mailbox { c.mailbox = arena.message(value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RemoveGroupMailboxResponse>) {
+        self.mailbox = c.pointee.mailbox.map { NotificationV1.GroupMailbox(_c: $0) }
     }
 }
 
@@ -1643,6 +1915,22 @@ extension NotificationV1 {
             path: "/ocorrencias.notification.v1.Notification/ListRules",
             clientStreaming: false,
             serverStreaming: false)
+        public static let putAudienceRule = RPCMethod<NotificationV1.PutAudienceRuleRequest, NotificationV1.PutAudienceRuleResponse>(
+            path: "/ocorrencias.notification.v1.Notification/PutAudienceRule",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let resetAudienceRule = RPCMethod<NotificationV1.ResetAudienceRuleRequest, NotificationV1.ResetAudienceRuleResponse>(
+            path: "/ocorrencias.notification.v1.Notification/ResetAudienceRule",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let putGroupMailbox = RPCMethod<NotificationV1.PutGroupMailboxRequest, NotificationV1.PutGroupMailboxResponse>(
+            path: "/ocorrencias.notification.v1.Notification/PutGroupMailbox",
+            clientStreaming: false,
+            serverStreaming: false)
+        public static let removeGroupMailbox = RPCMethod<NotificationV1.RemoveGroupMailboxRequest, NotificationV1.RemoveGroupMailboxResponse>(
+            path: "/ocorrencias.notification.v1.Notification/RemoveGroupMailbox",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let registerWebhook = RPCMethod<NotificationV1.RegisterWebhookRequest, NotificationV1.RegisterWebhookResponse>(
             path: "/ocorrencias.notification.v1.Notification/RegisterWebhook",
             clientStreaming: false,
@@ -1719,6 +2007,6 @@ extension NotificationV1 {
             path: "/ocorrencias.notification.v1.Notification/RemoveSuppression",
             clientStreaming: false,
             serverStreaming: false)
-        public static let methods: [RPCMethodInfo] = [setSubscription.info, listSubscriptions.info, removeSubscription.info, listRules.info, registerWebhook.info, listWebhooks.info, removeWebhook.info, rotateWebhookSecret.info, resealSecrets.info, getTemplate.info, setTemplate.info, sendTicketEmail.info, sendAccountEmail.info, listDeliveries.info, retryDeadLetters.info, listDeadLetters.info, discardDeadLetters.info, reportBounce.info, replayDelivery.info, getStats.info, listSuppressions.info, addSuppression.info, removeSuppression.info]
+        public static let methods: [RPCMethodInfo] = [setSubscription.info, listSubscriptions.info, removeSubscription.info, listRules.info, putAudienceRule.info, resetAudienceRule.info, putGroupMailbox.info, removeGroupMailbox.info, registerWebhook.info, listWebhooks.info, removeWebhook.info, rotateWebhookSecret.info, resealSecrets.info, getTemplate.info, setTemplate.info, sendTicketEmail.info, sendAccountEmail.info, listDeliveries.info, retryDeadLetters.info, listDeadLetters.info, discardDeadLetters.info, reportBounce.info, replayDelivery.info, getStats.info, listSuppressions.info, addSuppression.info, removeSuppression.info]
     }
 }

@@ -7,7 +7,11 @@ each error shown next to the form) and gets its generated secret once; edits the
 the TicketOpened template (placeholders listed), then a subject naming an unknown placeholder is
 refused with the service's reason; switches SLA warnings off for Ana, switches every kind off for
 her and deletes that entry; lifts a suppressed address and queues the dead deliveries again.
-Prints "OK <secret>".
+Then who hears of each event: SLA breaches go to the customer and the chefe instead of the
+holder (ticked and saved), a stage change's holder is saved and reset to the default; a group's
+mailbox with an invalid address is refused (the reason next to the form, nothing listed), then
+saved; the edits are listed. Last, the webhook's secret is rotated: a new one is shown once.
+Prints "OK <new secret>".
 
 deliveries: after a ticket was opened, the webhook's last delivery and its list of deliveries show
 it delivered; the log counts it. Prints "OK".
@@ -86,10 +90,11 @@ def setup():
     open_page()
     assert driver.find_elements(By.ID, "notify-webhooks-empty"), "no webhooks yet"
     # The service's rules: the customer hears of an opened ticket, holder and chefe of SLA breaches.
-    rules = {r.get_attribute("data-kind"): r.find_element(By.CLASS_NAME, "notify-audiences").text
-             for r in driver.find_elements(By.CSS_SELECTOR, "#notify-rules tbody tr")}
-    assert rules["TicketOpened"] == "cliente (contato)", rules
-    assert "chefe do responsável" in rules["SLABreached"], rules
+    ticked = {r.get_attribute("data-kind"): [b.get_attribute("value") for b in r.find_elements(By.CSS_SELECTOR, "input[type=checkbox]")
+                                             if b.is_selected()]
+              for r in driver.find_elements(By.CSS_SELECTOR, "#notify-rules tbody tr")}
+    assert ticked["TicketOpened"] == ["customer"] and ticked["SLABreached"] == ["holder", "chefe"], ticked
+    assert ticked["StageChanged"] == [], ticked
 
     # Refused: an address that is not http(s), then no events; nothing is listed.
     submit_webhook(receiver.replace("http://", "ftp://"), [])
@@ -156,7 +161,96 @@ def setup():
     assert not driver.find_elements(By.CSS_SELECTOR, f"#notify-suppressions tr[data-address='{suppressed}']")
     driver.find_element(By.ID, "notify-retry-dead").click()
     wait.until(lambda d: "0 envio(s) reenfileirado(s)" in text("notify-status"))
-    print("OK", secret, flush=True)
+
+    rules_and_mailboxes()
+    rotated = rotate_secret(secret)
+    print("OK", rotated, flush=True)
+
+
+def rule_row(kind):
+    return driver.find_element(By.CSS_SELECTOR, f"#notify-rules tbody tr[data-kind='{kind}']")
+
+
+def set_audiences(kind, audiences):
+    for audience in ("customer", "holder", "chefe", "copies"):
+        box = driver.find_element(By.ID, f"notify-audience-{kind}-{audience}")
+        if box.is_selected() != (audience in audiences):
+            box.click()
+    driver.find_element(By.ID, f"notify-rule-save-{kind}").click()
+
+
+def rules_and_mailboxes():
+    # Who hears of each event: the defaults, ticked (holder and chefe of an SLA breach).
+    scroll_to("notify-rules-title")
+    assert rule_row("SLABreached").get_attribute("data-customized") == "false"
+    assert driver.find_element(By.ID, "notify-audience-SLABreached-holder").is_selected()
+    assert not driver.find_element(By.ID, "notify-audience-SLABreached-customer").is_selected()
+    assert driver.find_element(By.ID, "notify-audience-TicketOpened-customer").is_selected()
+    assert not driver.find_elements(By.ID, "notify-rule-reset-SLABreached"), "nothing to reset yet"
+    # SLA breaches: the customer and the chefe, no longer the holder.
+    set_audiences("SLABreached", ["customer", "chefe"])
+    wait.until(lambda d: "Público de SLA estourado salvo" in text("notify-status"))
+    wait.until(lambda d: rule_row("SLABreached").get_attribute("data-customized") == "true")
+    origin = rule_row("SLABreached").find_element(By.CLASS_NAME, "notify-rule-origin").text
+    assert "Alterado por" in origin and "Padrão: responsável" in origin, origin
+    assert driver.find_element(By.ID, "notify-audience-SLABreached-customer").is_selected()
+    assert not driver.find_element(By.ID, "notify-audience-SLABreached-holder").is_selected()
+    # A stage change's holder, saved then reset to the default (nobody) after a confirmation.
+    set_audiences("StageChanged", ["holder"])
+    wait.until(lambda d: rule_row("StageChanged").get_attribute("data-customized") == "true")
+    scroll_to("notify-rules-title")
+    shot("70-admin-notifications-rules-edited")
+    driver.find_element(By.ID, "notify-rule-reset-StageChanged").click()
+    wait.until(EC.alert_is_present())
+    driver.switch_to.alert.accept()
+    wait.until(lambda d: "restaurado" in text("notify-status") and rule_row("StageChanged").get_attribute("data-customized") == "false")
+    assert not driver.find_element(By.ID, "notify-audience-StageChanged-holder").is_selected()
+
+    # A group's mailbox: an invalid address refused next to the form, nothing listed; then saved.
+    def save_mailbox(group, address):
+        field = driver.find_element(By.ID, "notify-mailbox-group")
+        field.clear()
+        field.send_keys(group)
+        field = driver.find_element(By.ID, "notify-mailbox-address")
+        field.clear()
+        field.send_keys(address)
+        driver.find_element(By.ID, "notify-mailbox-submit").click()
+
+    assert driver.find_elements(By.ID, "notify-mailboxes-empty"), "no mailboxes yet"
+    save_mailbox("grp-n1", "fila-n1@@suporte")
+    wait.until(lambda d: "address:" in text("notify-mailbox-status"))
+    assert "Endereço de e-mail inválido" in text("notify-mailbox-status"), text("notify-mailbox-status")
+    assert driver.find_elements(By.ID, "notify-mailboxes-empty"), "a refused mailbox is not listed"
+    scroll_to("notify-mailboxes-title")
+    shot("71-admin-notifications-mailbox-refused")
+    save_mailbox("grp-n1", "fila-n1@suporte.example")
+    wait.until(lambda d: "Caixa de grp-n1 salva" in text("notify-status"))
+    row = driver.find_element(By.CSS_SELECTOR, "#notify-mailboxes tr[data-group='grp-n1']")
+    assert row.find_element(By.CLASS_NAME, "notify-mailbox-address").text == "fila-n1@suporte.example"
+    assert "administrador" in row.find_element(By.CLASS_NAME, "notify-mailbox-source").text
+    # The edits, newest first.
+    changes = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "#notify-changes tbody tr")]
+    assert len(changes) == 4 and "caixa do grupo grp-n1" in changes[0] and "SLA estourado" in changes[3], changes
+    scroll_to("notify-mailboxes-title")
+    shot("72-admin-notifications-mailbox-saved")
+
+
+def rotate_secret(first):
+    # A new secret for the webhook, shown once; the old one no longer signs.
+    scroll_to("notify-webhooks-title")
+    webhook_row().find_element(By.CLASS_NAME, "notify-rotate").click()
+    wait.until(EC.alert_is_present())
+    driver.switch_to.alert.accept()
+    wait.until(lambda d: "Novo segredo do webhook" in text("notify-status"))
+    rotated = driver.find_element(By.ID, "notify-new-secret").get_attribute("value")
+    assert len(rotated) >= 32 and rotated != first, (first, rotated)
+    assert rotated not in driver.find_element(By.ID, "notify-webhooks").text, "the secret is not in the list"
+    shot("73-admin-notifications-secret-rotated")
+    # Drawn again (another page and back), the secret is gone.
+    driver.get(base + "/portal/#/")
+    open_page()
+    assert not driver.find_elements(By.ID, "notify-new-secret"), "shown only once"
+    return rotated
 
 
 def deliveries():

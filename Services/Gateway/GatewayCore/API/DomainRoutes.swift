@@ -242,9 +242,19 @@ enum DomainRoutes {
         router.add(B.route("DELETE", "/v1/subscriptions", "notification", NotificationV1.Notification.removeSubscription,
                            query: ["person": "person", "event_kind": "event_kind"]))
         router.add(B.route("GET", "/v1/notification-rules", "notification", NotificationV1.Notification.listRules))
+        router.add(B.route("POST", "/v1/notification-rules/{kind}", "notification", NotificationV1.Notification.putAudienceRule,
+                           path: ["kind": "event_kind"]))
+        router.add(B.route("DELETE", "/v1/notification-rules/{kind}", "notification", NotificationV1.Notification.resetAudienceRule,
+                           path: ["kind": "event_kind"]))
+        router.add(B.route("POST", "/v1/group-mailboxes/{id}", "notification", NotificationV1.Notification.putGroupMailbox,
+                           path: ["id": "group_id"]))
+        router.add(B.route("DELETE", "/v1/group-mailboxes/{id}", "notification", NotificationV1.Notification.removeGroupMailbox,
+                           path: ["id": "group_id"]))
         router.add(B.route("GET", "/v1/webhooks", "notification", NotificationV1.Notification.listWebhooks))
         router.add(B.route("POST", "/v1/webhooks", "notification", NotificationV1.Notification.registerWebhook, status: 201))
         router.add(B.route("DELETE", "/v1/webhooks/{id}", "notification", NotificationV1.Notification.removeWebhook, path: ["id": "id"]))
+        router.add(B.route("POST", "/v1/webhooks/{id}/secret", "notification", NotificationV1.Notification.rotateWebhookSecret,
+                           path: ["id": "id"]))
         router.add(B.route("GET", "/v1/templates/{kind}", "notification", NotificationV1.Notification.getTemplate,
                            path: ["kind": "event_kind"], query: ["locale": "locale"]))
         router.add(B.route("POST", "/v1/templates", "notification", NotificationV1.Notification.setTemplate))

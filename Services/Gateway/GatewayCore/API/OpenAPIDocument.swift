@@ -4979,7 +4979,7 @@ paths:
       operationId: get_v1_notification_rules
       tags: [Notification]
       summary: "notification `ListRules`: request `ocorrencias.notification.v1.ListRulesRequest`, answer `ocorrencias.notification.v1.ListRulesResponse` (as JSON, .proto field names)"
-      description: "The audiences (customer, holder, chefe, copies) each event kind's e-mails go to and the groups' mailboxes, as the notification service plans with them (NOTIFICATION_RULES_FILE or its defaults). Administrators only."
+      description: "The audiences (customer, holder, chefe, copies) each event kind's e-mails go to and the groups' mailboxes, as the notification service plans with them: administrators' edits (customized, updated_by, updated_at_ms; the mailbox's source 'administrator') over NOTIFICATION_RULES_FILE or its defaults (default_audiences; source 'file'), and the last 50 edits (recent_changes). Administrators only."
       responses:
         '200':
           description: ocorrencias.notification.v1.ListRulesResponse
@@ -4988,6 +4988,174 @@ paths:
               schema:
                 type: object
                 description: 'ocorrencias.notification.v1.ListRulesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/notification-rules/{kind}:
+    parameters:
+      - name: kind
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_notification_rules_kind
+      tags: [Notification]
+      summary: "notification `PutAudienceRule`: request `ocorrencias.notification.v1.PutAudienceRuleRequest`, answer `ocorrencias.notification.v1.PutAudienceRuleResponse` (as JSON, .proto field names)"
+      description: "Sets the audiences of one event kind (body: {\"audiences\": [\"holder\", \"chefe\"]}; an empty list: nobody by e-mail), stored in notification's database over NOTIFICATION_RULES_FILE or the defaults; every instance plans the events it handles after the edit with it. An unknown kind (field event_kind) or audience (field audiences) is refused (400) and nothing is stored. Administrators only; the edit is recorded (who, when)."
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.notification.v1.PutAudienceRuleRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.PutAudienceRuleResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.PutAudienceRuleResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    delete:
+      operationId: delete_v1_notification_rules_kind
+      tags: [Notification]
+      summary: "notification `ResetAudienceRule`: request `ocorrencias.notification.v1.ResetAudienceRuleRequest`, answer `ocorrencias.notification.v1.ResetAudienceRuleResponse` (as JSON, .proto field names)"
+      description: "Drops the administrators' edit of one event kind: NOTIFICATION_RULES_FILE's (or the default) audiences apply again. 404 when the kind was not edited. Administrators only; recorded."
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.ResetAudienceRuleResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.ResetAudienceRuleResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/group-mailboxes/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_group_mailboxes_id
+      tags: [Notification]
+      summary: "notification `PutGroupMailbox`: request `ocorrencias.notification.v1.PutGroupMailboxRequest`, answer `ocorrencias.notification.v1.PutGroupMailboxResponse` (as JSON, .proto field names)"
+      description: "Sets the mailbox of a group (body: {\"address\": \"fiscal@suporte.example\"}) that hears, as holder, of the tickets the group holds without an agent; over the file's for that group. An invalid address is refused (400, field address) and nothing is stored. Administrators only; recorded."
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.notification.v1.PutGroupMailboxRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.PutGroupMailboxResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.PutGroupMailboxResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    delete:
+      operationId: delete_v1_group_mailboxes_id
+      tags: [Notification]
+      summary: "notification `RemoveGroupMailbox`: request `ocorrencias.notification.v1.RemoveGroupMailboxRequest`, answer `ocorrencias.notification.v1.RemoveGroupMailboxResponse` (as JSON, .proto field names)"
+      description: "The group gets no mailbox (the file's, if any, stops applying too). 404 when it has none. Administrators only; recorded."
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.RemoveGroupMailboxResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.RemoveGroupMailboxResponse as JSON'
         '400':
           $ref: '#/components/responses/E400'
         '401':
@@ -5113,6 +5281,57 @@ paths:
           $ref: '#/components/responses/E404'
         '409':
           $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/webhooks/{id}/secret:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_webhooks_id_secret
+      tags: [Notification]
+      summary: "notification `RotateWebhookSecret`: request `ocorrencias.notification.v1.RotateWebhookSecretRequest`, answer `ocorrencias.notification.v1.RotateWebhookSecretResponse` (as JSON, .proto field names)"
+      description: "Replaces a webhook's signing secret: the one given (body: {\"secret\": \"...\"}, at least 16 characters), or with an empty body one the service generates; the answer carries the new secret, shown only there. Deliveries not yet claimed are signed with it. Administrators only."
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.notification.v1.RotateWebhookSecretRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.notification.v1.RotateWebhookSecretResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.notification.v1.RotateWebhookSecretResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
         '422':
           $ref: '#/components/responses/E422'
         '429':

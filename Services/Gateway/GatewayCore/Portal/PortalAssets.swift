@@ -2401,7 +2401,8 @@ addPage({
 // receive, their signing secret shown once, deactivated; their recent deliveries, a failed one
 // sent again), e-mail templates per kind and language (the placeholders the kind fills listed; a
 // template that would not render is refused by the service, with its reason next to the form),
-// who hears of each event (the service's rules, read only), the people's switches per event kind
+// who hears of each event (each kind's audiences ticked and saved, or reset to the rules file's;
+// the groups' mailboxes set and removed; the last edits), the people's switches per event kind
 // (subscriptions: set, turned over, deleted), and the delivery log: counts per state,
 // dead deliveries retried, suppressed addresses listed and lifted. Loaded after portal.js,
 // team.js and integrations.js and built from their helpers (el, api, show, t, tf, errorBox, when,
@@ -2424,7 +2425,22 @@ Object.assign(TEXT['pt-BR'], {
   notifyKind: 'Tipo', notifyLanguage: 'Idioma', notifySubject: 'Assunto', notifyText: 'Texto', notifyHtml: 'HTML (opcional)',
   notifyPlaceholders: 'Marcadores deste tipo', notifySaveTemplate: 'Salvar modelo', notifyTemplateSaved: 'Modelo {kind} ({locale}) salvo.',
   notifyCustomized: 'Personalizado por um administrador.', notifyBuiltIn: 'Modelo padrão do sistema.',
-  notifyRules: 'Quem recebe cada evento', notifyRulesIntro: 'As regras do serviço de notificação (arquivo NOTIFICATION_RULES_FILE ou o padrão): a quem vão os e-mails de cada tipo de evento. Os webhooks recebem os eventos que escolheram, com ou sem público aqui.',
+  notifyRules: 'Quem recebe cada evento', notifyRulesIntro: 'A quem vão os e-mails de cada tipo de evento. Um tipo alterado aqui vale sobre o arquivo de regras (NOTIFICATION_RULES_FILE) ou o padrão, em todas as instâncias, para os eventos seguintes; Restaurar padrão volta ao arquivo. Os webhooks recebem os eventos que escolheram, com ou sem público aqui.',
+  notifyAudienceShort: { customer: 'cliente', holder: 'responsável', chefe: 'chefe', copies: 'cópias' },
+  notifyAudienceLegend: 'cliente: o contato da ocorrência (ou o e-mail da empresa) · responsável: o agente com a ocorrência, ou a caixa do grupo quando nenhum agente a tem · chefe: o chefe do responsável · cópias: os endereços em cópia de um repasse.',
+  notifyRuleOrigin: 'Origem', notifyRuleDefault: 'Arquivo de regras ou padrão', notifyRuleEdited: 'Alterado por {who} em {when}', notifyDefaultIs: 'Padrão: {audiences}',
+  notifyAudienceOf: '{audience} recebe {kind}', notifyRuleSave: 'Salvar', notifyRuleSaveOf: 'Salvar o público de {kind}', notifyRuleSaved: 'Público de {kind} salvo.',
+  notifyRuleReset: 'Restaurar padrão', notifyRuleResetOf: 'Restaurar o público padrão de {kind}', notifyConfirmReset: 'Voltar {kind} ao público do arquivo de regras ou padrão ({audiences})?',
+  notifyRuleWasReset: 'Público de {kind} restaurado: {audiences}.',
+  notifyMailboxSource: { file: 'arquivo de regras', administrator: 'administrador' }, notifyNoMailboxes: 'Nenhum grupo tem caixa de e-mail.',
+  notifyNewMailbox: 'Caixa de um grupo', notifyGroupId: 'Grupo (id)', notifyMailboxSave: 'Salvar caixa', notifyMailboxSaved: 'Caixa de {group} salva: {address}.',
+  notifyMailboxRemove: 'Remover', notifyMailboxRemoveOf: 'Remover a caixa do grupo {group}', notifyMailboxRemoved: 'Caixa do grupo {group} removida.',
+  notifyConfirmMailboxRemove: 'Remover a caixa {address} do grupo {group}? O grupo fica sem caixa (também a do arquivo de regras) até uma nova ser salva.',
+  notifyChanges: 'Últimas alterações das regras', notifyNoChanges: 'Nenhuma alteração: valem o arquivo de regras ou o padrão.', notifyWho: 'Quem', notifyWhat: 'O quê',
+  notifyChangeActions: { audiences: 'público de', reset: 'restaurado o padrão de', mailbox: 'caixa do grupo', mailbox_removed: 'caixa removida do grupo' },
+  notifyRotate: 'Gerar novo segredo', notifyRotateOf: 'Gerar novo segredo para o webhook {url}',
+  notifyConfirmRotate: 'Gerar um novo segredo para {url}? O atual deixa de valer na hora: o receptor precisa do novo.',
+  notifyRotated: 'Novo segredo do webhook {url}. Copie-o agora: ele não será mostrado de novo.',
   notifyAudiences: 'Público', notifyNobody: '(ninguém por e-mail)', notifyMailboxes: 'Caixas dos grupos (quando o grupo está com a ocorrência sem agente)', notifyGroup: 'Grupo',
   notifyAudienceNames: { customer: 'cliente (contato)', holder: 'responsável (agente ou caixa do grupo)', chefe: 'chefe do responsável', copies: 'cópias do repasse' },
   notifySubscriptions: 'Assinaturas', notifySubscriptionsIntro: 'Cada pessoa (e-mail ou id) pode deixar de receber, ou voltar a receber, um tipo de evento (* = todos; o registro do tipo vale sobre o *). Sem registro, ela recebe o que as regras lhe dão.',
@@ -2458,7 +2474,22 @@ Object.assign(TEXT.en, {
   notifyKind: 'Kind', notifyLanguage: 'Language', notifySubject: 'Subject', notifyText: 'Text', notifyHtml: 'HTML (optional)',
   notifyPlaceholders: 'Placeholders of this kind', notifySaveTemplate: 'Save template', notifyTemplateSaved: 'Template {kind} ({locale}) saved.',
   notifyCustomized: 'Customized by an administrator.', notifyBuiltIn: 'The system\'s built-in template.',
-  notifyRules: 'Who hears of each event', notifyRulesIntro: 'The notification service\'s rules (the NOTIFICATION_RULES_FILE file or the defaults): who each kind of event\'s e-mails go to. Webhooks get the events they chose, whatever the audience here.',
+  notifyRules: 'Who hears of each event', notifyRulesIntro: 'Who each kind of event\'s e-mails go to. A kind edited here wins over the rules file (NOTIFICATION_RULES_FILE) or the defaults, on every instance, for the events that follow; Reset to default goes back to the file. Webhooks get the events they chose, whatever the audience here.',
+  notifyAudienceShort: { customer: 'customer', holder: 'holder', chefe: 'chefe', copies: 'copies' },
+  notifyAudienceLegend: 'customer: the ticket\'s contact (or the company\'s e-mail) · holder: the agent holding the ticket, or the group\'s mailbox when no agent holds it · chefe: the holder\'s chefe · copies: the addresses copied on a transfer.',
+  notifyRuleOrigin: 'Origin', notifyRuleDefault: 'Rules file or default', notifyRuleEdited: 'Edited by {who} on {when}', notifyDefaultIs: 'Default: {audiences}',
+  notifyAudienceOf: '{audience} receives {kind}', notifyRuleSave: 'Save', notifyRuleSaveOf: 'Save the audience of {kind}', notifyRuleSaved: 'Audience of {kind} saved.',
+  notifyRuleReset: 'Reset to default', notifyRuleResetOf: 'Reset the audience of {kind} to the default', notifyConfirmReset: 'Take {kind} back to the rules file\'s or default audience ({audiences})?',
+  notifyRuleWasReset: 'Audience of {kind} reset: {audiences}.',
+  notifyMailboxSource: { file: 'rules file', administrator: 'administrator' }, notifyNoMailboxes: 'No group has a mailbox.',
+  notifyNewMailbox: 'A group\'s mailbox', notifyGroupId: 'Group (id)', notifyMailboxSave: 'Save mailbox', notifyMailboxSaved: 'Mailbox of {group} saved: {address}.',
+  notifyMailboxRemove: 'Remove', notifyMailboxRemoveOf: 'Remove the mailbox of group {group}', notifyMailboxRemoved: 'Mailbox of group {group} removed.',
+  notifyConfirmMailboxRemove: 'Remove the mailbox {address} of group {group}? The group has no mailbox (not the rules file\'s either) until a new one is saved.',
+  notifyChanges: 'Latest edits of the rules', notifyNoChanges: 'No edits: the rules file or the defaults apply.', notifyWho: 'Who', notifyWhat: 'What',
+  notifyChangeActions: { audiences: 'audience of', reset: 'default restored for', mailbox: 'mailbox of group', mailbox_removed: 'mailbox removed from group' },
+  notifyRotate: 'Rotate secret', notifyRotateOf: 'Generate a new secret for webhook {url}',
+  notifyConfirmRotate: 'Generate a new secret for {url}? The current one stops working at once: the receiver needs the new one.',
+  notifyRotated: 'New secret of webhook {url}. Copy it now: it will not be shown again.',
   notifyAudiences: 'Audience', notifyNobody: '(nobody by e-mail)', notifyMailboxes: 'Groups\' mailboxes (when a group holds the ticket without an agent)', notifyGroup: 'Group',
   notifyAudienceNames: { customer: 'customer (contact)', holder: 'holder (agent or the group\'s mailbox)', chefe: 'the holder\'s chefe', copies: 'the transfer\'s copies' },
   notifySubscriptions: 'Subscriptions', notifySubscriptionsIntro: 'Each person (e-mail or id) may stop, or start again, receiving a kind of event (* = all; the kind\'s entry wins over *). With no entry they receive what the rules give them.',
@@ -2498,12 +2529,14 @@ const notifyStateBadge = (state) => el('span', { class: `badge notify-state noti
 // `person` is the person whose subscriptions are shown (`?pessoa=` in the address).
 async function notifyPage(person, notice, secret) {
   show(el('p', { text: t('loading') }));
-  let webhooks, rules, stats, dead, suppressions, switches;
+  let webhooks, rules, stats, dead, suppressions, switches, groups;
   try {
-    [webhooks, rules, stats, dead, suppressions, switches] = await Promise.all([api('GET', '/v1/webhooks'), api('GET', '/v1/notification-rules'),
+    [webhooks, rules, stats, dead, suppressions, switches, groups] = await Promise.all([api('GET', '/v1/webhooks'), api('GET', '/v1/notification-rules'),
       api('GET', '/v1/deliveries/stats'),
       api('GET', '/v1/deliveries?state=dead&limit=100'), api('GET', '/v1/email-suppressions?limit=200'),
-      person ? api('GET', '/v1/subscriptions?person=' + encodeURIComponent(person)) : Promise.resolve({})]);
+      person ? api('GET', '/v1/subscriptions?person=' + encodeURIComponent(person)) : Promise.resolve({}),
+      // Group names for the mailboxes (workflow's; the page works without them).
+      api('GET', '/v1/groups?include_inactive=true').catch(() => ({}))]);
   } catch (error) { show(el('h1', { text: t('notifyTitle') }), errorBox(error)); return; }
   // Each webhook's ten most recent deliveries (its recipient is "webhook:<id>").
   const hooks = webhooks.webhooks || [];
@@ -2520,7 +2553,7 @@ async function notifyPage(person, notice, secret) {
   };
   show(el('h1', { text: t('notifyTitle') }), el('p', { class: 'muted', text: t('notifyIntro') }), status,
     ...notifyWebhooksSection(hooks, deliveries, redraw), ...notifyTemplatesSection(),
-    ...notifyRulesSection(rules), ...notifySubscriptionsSection(person, switches.subscriptions || [], redraw), ...notifyLogSection(stats, dead.deliveries || [], suppressions.suppressions || [], redraw));
+    ...notifyRulesSection(rules, groups.groups || [], redraw), ...notifySubscriptionsSection(person, switches.subscriptions || [], redraw), ...notifyLogSection(stats, dead.deliveries || [], suppressions.suppressions || [], redraw));
 }
 
 
@@ -2558,7 +2591,11 @@ function notifyWebhooksSection(hooks, deliveries, redraw) {
       el('td', { class: 'notify-url', text: hook.url }), el('td', { text: (hook.event_kinds || []).map(notifyKindName).join(', ') }),
       el('td', { text: String(hook.access_level || 0) }), el('td', { text: hook.internal_entries ? t('notifyYes') : t('notifyNo') }),
       el('td', { class: 'notify-last' }, last ? [notifyStateBadge(last.state), ' ', when(last.sent_at_ms || last.created_at_ms)] : t('notifyNever')),
-      el('td', { class: 'actions' }, toggle, ' ', el('button', { type: 'button', class: 'link notify-deactivate', text: t('notifyDeactivate'),
+      el('td', { class: 'actions' }, toggle, ' ', el('button', { type: 'button', class: 'link notify-rotate', text: t('notifyRotate'),
+        'aria-label': tf('notifyRotateOf', { url: hook.url }), onclick: () => {
+          if (!confirm(tf('notifyConfirmRotate', { url: hook.url }))) return;
+          change(() => api('POST', `/v1/webhooks/${encodeURIComponent(hook.id)}/secret`, {}), (answer) => [tf('notifyRotated', { url: hook.url }), answer.secret]);
+        } }), ' ', el('button', { type: 'button', class: 'link notify-deactivate', text: t('notifyDeactivate'),
         'aria-label': tf('notifyDeactivateOf', { url: hook.url }), onclick: () => {
           if (!confirm(tf('notifyConfirmDeactivate', { url: hook.url }))) return;
           change(() => api('DELETE', `/v1/webhooks/${encodeURIComponent(hook.id)}`), () => tf('notifyDeactivated', { url: hook.url }));
@@ -2634,18 +2671,89 @@ function notifyTemplatesSection() {
   return [el('h2', { id: 'notify-templates-title', text: t('notifyTemplates') }), el('p', { class: 'muted', text: t('notifyTemplatesIntro') }), form];
 }
 
-// The service's rules, read only: each kind's audiences and the groups' mailboxes.
-function notifyRulesSection(rules) {
+const NOTIFY_AUDIENCES = ['customer', 'holder', 'chefe', 'copies'];
+const notifyAudienceList = (audiences) => (audiences || []).map((audience) => t('notifyAudienceNames')[audience] || audience).join(', ') || t('notifyNobody');
+
+// Who hears of each event: per kind a checkbox per audience, saved or reset to the rules file's
+// (or the default) audiences; the groups' mailboxes set or removed; the last edits.
+function notifyRulesSection(rules, groups, redraw) {
+  const box = el('div', { id: 'notify-audience-status', role: 'status' });
+  const change = changeThen(box, redraw);
   const names = t('notifyAudienceNames');
-  const rows = (rules.rules || []).map((rule) => el('tr', { 'data-kind': rule.event_kind },
-    el('td', { text: notifyKindName(rule.event_kind) }),
-    el('td', { class: 'notify-audiences', text: (rule.audiences || []).map((audience) => names[audience] || audience).join(', ') || t('notifyNobody') })));
-  const mailboxes = rules.group_mailboxes || [];
+  const rows = (rules.rules || []).map((rule) => {
+    const kind = notifyKindName(rule.event_kind);
+    const boxes = NOTIFY_AUDIENCES.map((audience) => el('label', { class: 'check', title: names[audience] },
+      el('input', { type: 'checkbox', name: 'audiences', value: audience, id: `notify-audience-${rule.event_kind}-${audience}`,
+        checked: (rule.audiences || []).includes(audience), 'aria-label': tf('notifyAudienceOf', { audience: names[audience], kind }) }),
+      t('notifyAudienceShort')[audience]));
+    const save = () => {
+      const audiences = NOTIFY_AUDIENCES.filter((audience, index) => boxes[index].querySelector('input').checked);
+      change(() => api('POST', `/v1/notification-rules/${encodeURIComponent(rule.event_kind)}`, { audiences }), () => tf('notifyRuleSaved', { kind }));
+    };
+    const reset = () => {
+      const audiences = notifyAudienceList(rule.default_audiences);
+      if (!confirm(tf('notifyConfirmReset', { kind, audiences }))) return;
+      change(() => api('DELETE', `/v1/notification-rules/${encodeURIComponent(rule.event_kind)}`), () => tf('notifyRuleWasReset', { kind, audiences }));
+    };
+    return el('tr', { 'data-kind': rule.event_kind, 'data-customized': rule.customized ? 'true' : 'false' },
+      el('th', { scope: 'row', text: kind }),
+      el('td', {}, el('div', { class: 'row notify-audiences', role: 'group', 'aria-label': kind }, boxes)),
+      el('td', { class: 'notify-rule-origin' }, rule.customized
+        ? [tf('notifyRuleEdited', { who: rule.updated_by || '?', when: when(rule.updated_at_ms) }), el('br'),
+          el('span', { class: 'muted', text: tf('notifyDefaultIs', { audiences: notifyAudienceList(rule.default_audiences) }) })]
+        : t('notifyRuleDefault')),
+      el('td', { class: 'actions' }, el('button', { type: 'button', class: 'link notify-rule-save', id: `notify-rule-save-${rule.event_kind}`,
+        text: t('notifyRuleSave'), 'aria-label': tf('notifyRuleSaveOf', { kind }), onclick: save }),
+      rule.customized ? [' ', el('button', { type: 'button', class: 'link notify-rule-reset', id: `notify-rule-reset-${rule.event_kind}`,
+        text: t('notifyRuleReset'), 'aria-label': tf('notifyRuleResetOf', { kind }), onclick: reset })] : null));
+  });
   return [el('h2', { id: 'notify-rules-title', text: t('notifyRules') }), el('p', { class: 'muted', text: t('notifyRulesIntro') }),
-    rowsTable('notify-rules', [t('notifyEvent'), t('notifyAudiences')], rows, 'notify-rules-empty', t('notifyNobody')),
-    mailboxes.length ? el('h3', { text: t('notifyMailboxes') }) : null,
-    mailboxes.length ? rowsTable('notify-mailboxes', [t('notifyGroup'), t('notifyAddress')],
-      mailboxes.map((mailbox) => el('tr', {}, el('td', { text: mailbox.group_id }), el('td', { text: mailbox.address }))), 'notify-mailboxes-empty', '') : null];
+    el('p', { class: 'muted', id: 'notify-audience-legend', text: t('notifyAudienceLegend') }),
+    rowsTable('notify-rules', [t('notifyEvent'), t('notifyAudiences'), t('notifyRuleOrigin'), t('actions')], rows, 'notify-rules-empty', t('notifyNobody')), box,
+    ...notifyMailboxesPart(rules.group_mailboxes || [], groups, redraw), ...notifyRuleChangesPart(rules.recent_changes || [])];
+}
+
+// The groups' mailboxes (a group holding a ticket without an agent hears of it there): listed
+// with where each comes from, removed after a confirmation, one set with the form.
+function notifyMailboxesPart(mailboxes, groups, redraw) {
+  const box = el('div', { id: 'notify-mailbox-status', role: 'status' });
+  const change = changeThen(box, redraw);
+  const groupName = (id) => { const group = groups.find((entry) => entry.id === id); return group && group.name ? `${group.name} (${id})` : id; };
+  const rows = mailboxes.map((mailbox) => el('tr', { 'data-group': mailbox.group_id },
+    el('td', { text: groupName(mailbox.group_id) }), el('td', { class: 'notify-mailbox-address', text: mailbox.address }),
+    el('td', { class: 'notify-mailbox-source', text: (t('notifyMailboxSource')[mailbox.source] || mailbox.source)
+      + (mailbox.updated_by ? ' · ' + tf('notifyRuleEdited', { who: mailbox.updated_by, when: when(mailbox.updated_at_ms) }) : '') }),
+    el('td', {}, el('button', { type: 'button', class: 'link notify-mailbox-remove', text: t('notifyMailboxRemove'),
+      'aria-label': tf('notifyMailboxRemoveOf', { group: groupName(mailbox.group_id) }), onclick: () => {
+        if (!confirm(tf('notifyConfirmMailboxRemove', { address: mailbox.address, group: groupName(mailbox.group_id) }))) return;
+        change(() => api('DELETE', `/v1/group-mailboxes/${encodeURIComponent(mailbox.group_id)}`), () => tf('notifyMailboxRemoved', { group: groupName(mailbox.group_id) }));
+      } }))));
+  // The service checks the address (its reason shown next to the form), not the browser.
+  const form = el('form', { id: 'notify-mailbox-form', class: 'row', novalidate: true, 'aria-labelledby': 'notify-mailbox-title' },
+    el('label', {}, t('notifyGroupId'), el('input', { name: 'group_id', id: 'notify-mailbox-group', required: true, maxlength: 200, autocomplete: 'off', list: 'notify-group-list' })),
+    el('datalist', { id: 'notify-group-list' }, groups.map((group) => el('option', { value: group.id, label: group.name || group.id }))),
+    el('label', {}, t('notifyAddress'), el('input', { type: 'email', name: 'address', id: 'notify-mailbox-address', required: true, maxlength: 254, autocomplete: 'off' })),
+    el('button', { type: 'submit', class: 'secondary', id: 'notify-mailbox-submit', text: t('notifyMailboxSave') }));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const group = form.elements.group_id.value.trim();
+    const address = form.elements.address.value.trim();
+    change(() => api('POST', `/v1/group-mailboxes/${encodeURIComponent(group)}`, { address }), () => tf('notifyMailboxSaved', { group: groupName(group), address }));
+  });
+  return [el('h3', { id: 'notify-mailboxes-title', text: t('notifyMailboxes') }),
+    rowsTable('notify-mailboxes', [t('notifyGroup'), t('notifyAddress'), t('notifyRuleOrigin'), t('actions')], rows, 'notify-mailboxes-empty', t('notifyNoMailboxes')),
+    el('h4', { id: 'notify-mailbox-title', text: t('notifyNewMailbox') }), form, box];
+}
+
+// The last edits of the rules (who, when, what), newest first.
+function notifyRuleChangesPart(changes) {
+  const actions = t('notifyChangeActions');
+  const rows = changes.map((change) => el('tr', {},
+    el('td', { text: when(change.changed_at_ms) }), el('td', { text: change.changed_by }),
+    el('td', { text: [actions[change.action] || change.action, change.action === 'audiences' || change.action === 'reset' ? notifyKindName(change.subject) : change.subject].join(' ')
+      + (change.action === 'audiences' ? ': ' + notifyAudienceList(change.value ? change.value.split(',') : []) : change.value ? ': ' + change.value : '') })));
+  return [el('h3', { id: 'notify-changes-title', text: t('notifyChanges') }),
+    rowsTable('notify-changes', [t('notifyWhen'), t('notifyWho'), t('notifyWhat')], rows, 'notify-changes-empty', t('notifyNoChanges'))];
 }
 
 // Subscriptions: one person's switches per event kind (turned over or deleted with a button)

@@ -20,6 +20,10 @@ struct NotificationAPI: Sendable {
         router.register(NotificationV1.Notification.listSubscriptions) { try api.listSubscriptions($0, $1) }
         router.register(NotificationV1.Notification.removeSubscription) { try api.removeSubscription($0, $1) }
         router.register(NotificationV1.Notification.listRules) { try api.listRules($0, $1) }
+        router.register(NotificationV1.Notification.putAudienceRule) { try api.putAudienceRule($0, $1) }
+        router.register(NotificationV1.Notification.resetAudienceRule) { try api.resetAudienceRule($0, $1) }
+        router.register(NotificationV1.Notification.putGroupMailbox) { try api.putGroupMailbox($0, $1) }
+        router.register(NotificationV1.Notification.removeGroupMailbox) { try api.removeGroupMailbox($0, $1) }
         router.register(NotificationV1.Notification.registerWebhook) { try api.registerWebhook($0, $1) }
         router.register(NotificationV1.Notification.listWebhooks) { try api.listWebhooks($0, $1) }
         router.register(NotificationV1.Notification.removeWebhook) { try api.removeWebhook($0, $1) }
@@ -81,27 +85,6 @@ struct NotificationAPI: Sendable {
         subscription.eventKind = removed.kind
         subscription.enabled = removed.enabled
         response.subscription = subscription
-        return response
-    }
-
-    /// The rules this instance plans with: the audiences of every event kind, and the
-    /// groups' mailboxes (administrators only: the mailboxes are internal addresses).
-    func listRules(_ request: NotificationV1.ListRulesRequest, _ context: ServerContext) throws -> NotificationV1.ListRulesResponse {
-        try Access.requireAdministrator(try runtime.principals.require(context))
-        var response = NotificationV1.ListRulesResponse()
-        let rules = planner.rules
-        response.rules = Set(TemplatePlaceholders.eventNames.keys).union(rules.audiences.keys).sorted().map { kind in
-            var rule = NotificationV1.AudienceRule()
-            rule.eventKind = kind
-            rule.audiences = rules.audiences(of: kind).map(\.rawValue)
-            return rule
-        }
-        response.groupMailboxes = rules.groupAddresses.sorted { $0.key < $1.key }.map { group, address in
-            var mailbox = NotificationV1.GroupMailbox()
-            mailbox.groupID = group
-            mailbox.address = address
-            return mailbox
-        }
         return response
     }
 

@@ -9,12 +9,14 @@ import Storage
 /// entitled subscriber. A recipient without a valid address, or whose address is suppressed
 /// (``SuppressionStore``), becomes a `failed` row at once, so the log shows it.
 struct DeliveryPlanner: Sendable {
-    let rules: NotificationRules
+    /// The rules of `NOTIFICATION_RULES_FILE` (or the defaults); events are planned with the
+    /// snapshot's, which carry the administrators' edits over these.
+    let fileRules: NotificationRules
     let settings: NotificationSettings
     let identity: MessageIdentity
     let publisher: EventPublisher
-    /// Templates, webhooks and subscriptions, checked with one statement per event.
-    var cache = PlanningCache()
+    /// Rules, templates, webhooks and subscriptions, checked with one statement per event.
+    let cache: PlanningCache
 
     /// The lane of every e-mail (the SMTP relay's host), computed once.
     let emailLane: String
@@ -23,7 +25,8 @@ struct DeliveryPlanner: Sendable {
     let senderHeader: String
 
     init(rules: NotificationRules, settings: NotificationSettings, identity: MessageIdentity, publisher: EventPublisher) {
-        self.rules = rules
+        fileRules = rules
+        cache = PlanningCache(fileRules: rules)
         self.settings = settings
         self.identity = identity
         self.publisher = publisher
@@ -43,7 +46,7 @@ struct DeliveryPlanner: Sendable {
     func plan(_ facts: EventFacts, _ tx: any SQLExecutor, now: Date = Date()) throws -> Int {
         var inserted = 0
         let snapshot = try cache.snapshot(tx)
-        let recipients = try RecipientResolver(rules: rules).recipients(for: facts, tx) { keys, kind in
+        let recipients = try RecipientResolver(rules: snapshot.rules).recipients(for: facts, tx) { keys, kind in
             try snapshot.isEnabled(tx, person: keys, kind: kind)
         }
         let token = recipients.isEmpty ? nil : identity.token(facts.ticketID)

@@ -3,8 +3,9 @@ import Storage
 import Synchronization
 
 /// What planning reads for every event — administrator templates, active webhooks, subscription
-/// switches and suppressed addresses — kept in memory and checked with one statement instead of
-/// four: triggers on those tables bump `notification_config_version` in the writing transaction
+/// switches, suppressed addresses and the rules of who hears of what (the file's or the defaults,
+/// with administrators' edits over them) — kept in memory and checked with one statement instead
+/// of six: triggers on those tables bump `notification_config_version` in the writing transaction
 /// (whoever writes: this instance, another one sharing the database, or plain SQL), and a
 /// snapshot is used only while the version read in the event's transaction is the one it was
 /// loaded at. The version is read once per event consumer transaction (its first event;
@@ -18,6 +19,8 @@ final class PlanningCache: Sendable {
 
     struct Snapshot: Sendable {
         var version: Int64
+        /// The rules in force: ``PlanningCache/fileRules`` with the administrators' edits over them.
+        var rules: NotificationRules
         /// `kind|locale` → the administrator's template.
         var templates: [String: TemplateCatalog.Entry]
         var webhooks: [WebhookRecord]
@@ -28,9 +31,16 @@ final class PlanningCache: Sendable {
         var suppressed: [String: String]?
     }
 
+    /// The rules of `NOTIFICATION_RULES_FILE` (or the defaults): what applies where no
+    /// administrator edited.
+    let fileRules: NotificationRules
     private let current = Mutex<Snapshot?>(nil)
     /// Snapshots loaded (tests and the benchmark read it to see the cache work).
     let loads = Atomic<Int>(0)
+
+    init(fileRules: NotificationRules = .defaults) {
+        self.fileRules = fileRules
+    }
 
     /// The snapshot valid in `tx`: the cached one when the stored version still matches, else
     /// a fresh one read in `tx`.
@@ -65,7 +75,7 @@ final class PlanningCache: Sendable {
                 subscriptions?[try row.text("person"), default: [:]][try row.text("event_kind")] = try row.bool("enabled")
             }
         }
-        let snapshot = Snapshot(version: version, templates: templates, webhooks: try WebhookStore.active(tx), subscriptions: subscriptions,
+        let snapshot = Snapshot(version: version, rules: fileRules.applying(try RuleStore.edits(tx)), templates: templates, webhooks: try WebhookStore.active(tx), subscriptions: subscriptions,
                                 suppressed: try SuppressionStore.all(tx, limit: Self.subscriptionLimit))
         loads.add(1, ordering: .relaxed)
         current.withLock { cached in

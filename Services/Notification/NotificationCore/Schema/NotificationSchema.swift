@@ -96,7 +96,41 @@ public enum NotificationSchema {
         Migration(version: 7, name: "suppressed addresses",
                   sqlite: suppressions + versionTriggersSQLite(["notification_suppressions"]),
                   postgres: suppressions + versionTriggersPostgres(["notification_suppressions"])),
+        // Who hears of what, as administrators edited it (over NOTIFICATION_RULES_FILE or the
+        // defaults), part of the configuration planning keeps in memory, and the log of edits.
+        Migration(version: 8, name: "rules edited by administrators",
+                  sqlite: editedRules + versionTriggersSQLite(editedRuleTables),
+                  postgres: editedRules + versionTriggersPostgres(editedRuleTables)),
     ]
+
+    /// An edited kind's audiences (comma-separated; empty: nobody by e-mail); a group's mailbox
+    /// (empty address: the file's mailbox for that group no longer applies); every edit.
+    static let editedRules = """
+        CREATE TABLE notification_audience_rules (
+            event_kind TEXT PRIMARY KEY,
+            audiences TEXT NOT NULL,
+            updated_by TEXT NOT NULL,
+            updated_at BIGINT NOT NULL
+        );
+        CREATE TABLE notification_group_mailboxes (
+            group_id TEXT PRIMARY KEY,
+            address TEXT NOT NULL,
+            updated_by TEXT NOT NULL,
+            updated_at BIGINT NOT NULL
+        );
+        CREATE TABLE notification_rule_changes (
+            id TEXT PRIMARY KEY,
+            changed_at BIGINT NOT NULL,
+            changed_by TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            value TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX notification_rule_changes_at ON notification_rule_changes (changed_at, id);
+
+        """
+
+    static let editedRuleTables = ["notification_audience_rules", "notification_group_mailboxes"]
 
     static let suppressions = """
         CREATE TABLE notification_suppressions (

@@ -25,8 +25,17 @@ typedef struct Ocorrencias__Notification__V1__RemoveSubscriptionRequest Ocorrenc
 typedef struct Ocorrencias__Notification__V1__RemoveSubscriptionResponse Ocorrencias__Notification__V1__RemoveSubscriptionResponse;
 typedef struct Ocorrencias__Notification__V1__AudienceRule Ocorrencias__Notification__V1__AudienceRule;
 typedef struct Ocorrencias__Notification__V1__GroupMailbox Ocorrencias__Notification__V1__GroupMailbox;
+typedef struct Ocorrencias__Notification__V1__RuleChange Ocorrencias__Notification__V1__RuleChange;
 typedef struct Ocorrencias__Notification__V1__ListRulesRequest Ocorrencias__Notification__V1__ListRulesRequest;
 typedef struct Ocorrencias__Notification__V1__ListRulesResponse Ocorrencias__Notification__V1__ListRulesResponse;
+typedef struct Ocorrencias__Notification__V1__PutAudienceRuleRequest Ocorrencias__Notification__V1__PutAudienceRuleRequest;
+typedef struct Ocorrencias__Notification__V1__PutAudienceRuleResponse Ocorrencias__Notification__V1__PutAudienceRuleResponse;
+typedef struct Ocorrencias__Notification__V1__ResetAudienceRuleRequest Ocorrencias__Notification__V1__ResetAudienceRuleRequest;
+typedef struct Ocorrencias__Notification__V1__ResetAudienceRuleResponse Ocorrencias__Notification__V1__ResetAudienceRuleResponse;
+typedef struct Ocorrencias__Notification__V1__PutGroupMailboxRequest Ocorrencias__Notification__V1__PutGroupMailboxRequest;
+typedef struct Ocorrencias__Notification__V1__PutGroupMailboxResponse Ocorrencias__Notification__V1__PutGroupMailboxResponse;
+typedef struct Ocorrencias__Notification__V1__RemoveGroupMailboxRequest Ocorrencias__Notification__V1__RemoveGroupMailboxRequest;
+typedef struct Ocorrencias__Notification__V1__RemoveGroupMailboxResponse Ocorrencias__Notification__V1__RemoveGroupMailboxResponse;
 typedef struct Ocorrencias__Notification__V1__Webhook Ocorrencias__Notification__V1__Webhook;
 typedef struct Ocorrencias__Notification__V1__RegisterWebhookRequest Ocorrencias__Notification__V1__RegisterWebhookRequest;
 typedef struct Ocorrencias__Notification__V1__RegisterWebhookResponse Ocorrencias__Notification__V1__RegisterWebhookResponse;
@@ -166,8 +175,10 @@ struct  Ocorrencias__Notification__V1__RemoveSubscriptionResponse
 
 
 /*
- * The audiences an event kind's e-mails go to, from the service's rules (NOTIFICATION_RULES_FILE
- * or the built-in defaults): "customer", "holder", "chefe", "copies".
+ * The audiences an event kind's e-mails go to: "customer", "holder", "chefe", "copies". An
+ * administrator's edit (PutAudienceRule, stored in notification's database) applies to its kind
+ * on every instance; a kind never edited, or reset, follows NOTIFICATION_RULES_FILE or the
+ * built-in defaults.
  */
 struct  Ocorrencias__Notification__V1__AudienceRule
 {
@@ -175,10 +186,24 @@ struct  Ocorrencias__Notification__V1__AudienceRule
   char *event_kind;
   size_t n_audiences;
   char **audiences;
+  /*
+   * Whether an administrator's edit applies (else the file or the defaults).
+   */
+  protobuf_c_boolean customized;
+  /*
+   * What the file (or the built-in defaults) says: what ResetAudienceRule brings back.
+   */
+  size_t n_default_audiences;
+  char **default_audiences;
+  /*
+   * Who made the edit that applies, and when (empty / 0 when not customized).
+   */
+  char *updated_by;
+  int64_t updated_at_ms;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__AUDIENCE_RULE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__audience_rule__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0,NULL, (char *)protobuf_c_empty_string, 0 }
 
 
 /*
@@ -189,10 +214,45 @@ struct  Ocorrencias__Notification__V1__GroupMailbox
   ProtobufCMessage base;
   char *group_id;
   char *address;
+  /*
+   * "file" (NOTIFICATION_RULES_FILE) or "administrator" (PutGroupMailbox).
+   */
+  char *source;
+  char *updated_by;
+  int64_t updated_at_ms;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__GROUP_MAILBOX__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__group_mailbox__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * One administrator's edit of the rules, as recorded.
+ */
+struct  Ocorrencias__Notification__V1__RuleChange
+{
+  ProtobufCMessage base;
+  int64_t changed_at_ms;
+  /*
+   * The administrator's e-mail (or id).
+   */
+  char *changed_by;
+  /*
+   * "audiences", "reset", "mailbox" or "mailbox_removed".
+   */
+  char *action;
+  /*
+   * The event kind or the group id.
+   */
+  char *subject;
+  /*
+   * The audiences (comma-separated) or the address; empty for a reset or a removal.
+   */
+  char *value;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__RULE_CHANGE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__rule_change__descriptor) \
+    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Ocorrencias__Notification__V1__ListRulesRequest
@@ -215,10 +275,116 @@ struct  Ocorrencias__Notification__V1__ListRulesResponse
   Ocorrencias__Notification__V1__AudienceRule **rules;
   size_t n_group_mailboxes;
   Ocorrencias__Notification__V1__GroupMailbox **group_mailboxes;
+  /*
+   * The last 50 edits, newest first.
+   */
+  size_t n_recent_changes;
+  Ocorrencias__Notification__V1__RuleChange **recent_changes;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__LIST_RULES_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__list_rules_response__descriptor) \
-    , 0,NULL, 0,NULL }
+    , 0,NULL, 0,NULL, 0,NULL }
+
+
+/*
+ * Sets the audiences of one event kind (an empty list: nobody by e-mail), replacing what the
+ * file or the defaults say for it until ResetAudienceRule. Administrators only.
+ */
+struct  Ocorrencias__Notification__V1__PutAudienceRuleRequest
+{
+  ProtobufCMessage base;
+  char *event_kind;
+  size_t n_audiences;
+  char **audiences;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__PUT_AUDIENCE_RULE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__put_audience_rule_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Ocorrencias__Notification__V1__PutAudienceRuleResponse
+{
+  ProtobufCMessage base;
+  Ocorrencias__Notification__V1__AudienceRule *rule;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__PUT_AUDIENCE_RULE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__put_audience_rule_response__descriptor) \
+    , NULL }
+
+
+/*
+ * Drops the administrator's edit of one kind: the file's (or the default) audiences apply again.
+ * NOT_FOUND when the kind was not edited.
+ */
+struct  Ocorrencias__Notification__V1__ResetAudienceRuleRequest
+{
+  ProtobufCMessage base;
+  char *event_kind;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__RESET_AUDIENCE_RULE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__reset_audience_rule_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Notification__V1__ResetAudienceRuleResponse
+{
+  ProtobufCMessage base;
+  Ocorrencias__Notification__V1__AudienceRule *rule;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__RESET_AUDIENCE_RULE_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__reset_audience_rule_response__descriptor) \
+    , NULL }
+
+
+/*
+ * Sets a group's mailbox (a valid e-mail address), over the file's for that group.
+ */
+struct  Ocorrencias__Notification__V1__PutGroupMailboxRequest
+{
+  ProtobufCMessage base;
+  char *group_id;
+  char *address;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__PUT_GROUP_MAILBOX_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__put_group_mailbox_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Notification__V1__PutGroupMailboxResponse
+{
+  ProtobufCMessage base;
+  Ocorrencias__Notification__V1__GroupMailbox *mailbox;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__PUT_GROUP_MAILBOX_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__put_group_mailbox_response__descriptor) \
+    , NULL }
+
+
+/*
+ * The group gets no mailbox: the administrator's is deleted and, when the file names one, it
+ * stops applying (PutGroupMailbox sets one again). NOT_FOUND when the group has none.
+ */
+struct  Ocorrencias__Notification__V1__RemoveGroupMailboxRequest
+{
+  ProtobufCMessage base;
+  char *group_id;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__REMOVE_GROUP_MAILBOX_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__remove_group_mailbox_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Notification__V1__RemoveGroupMailboxResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The mailbox that applied until now.
+   */
+  Ocorrencias__Notification__V1__GroupMailbox *mailbox;
+};
+#define OCORRENCIAS__NOTIFICATION__V1__REMOVE_GROUP_MAILBOX_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__remove_group_mailbox_response__descriptor) \
+    , NULL }
 
 
 struct  Ocorrencias__Notification__V1__Webhook
@@ -1093,6 +1259,25 @@ Ocorrencias__Notification__V1__GroupMailbox *
 void   ocorrencias__notification__v1__group_mailbox__free_unpacked
                      (Ocorrencias__Notification__V1__GroupMailbox *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__RuleChange methods */
+void   ocorrencias__notification__v1__rule_change__init
+                     (Ocorrencias__Notification__V1__RuleChange         *message);
+size_t ocorrencias__notification__v1__rule_change__get_packed_size
+                     (const Ocorrencias__Notification__V1__RuleChange   *message);
+size_t ocorrencias__notification__v1__rule_change__pack
+                     (const Ocorrencias__Notification__V1__RuleChange   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__rule_change__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RuleChange   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__RuleChange *
+       ocorrencias__notification__v1__rule_change__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__rule_change__free_unpacked
+                     (Ocorrencias__Notification__V1__RuleChange *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Notification__V1__ListRulesRequest methods */
 void   ocorrencias__notification__v1__list_rules_request__init
                      (Ocorrencias__Notification__V1__ListRulesRequest         *message);
@@ -1130,6 +1315,158 @@ Ocorrencias__Notification__V1__ListRulesResponse *
                       const uint8_t       *data);
 void   ocorrencias__notification__v1__list_rules_response__free_unpacked
                      (Ocorrencias__Notification__V1__ListRulesResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__PutAudienceRuleRequest methods */
+void   ocorrencias__notification__v1__put_audience_rule_request__init
+                     (Ocorrencias__Notification__V1__PutAudienceRuleRequest         *message);
+size_t ocorrencias__notification__v1__put_audience_rule_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__PutAudienceRuleRequest   *message);
+size_t ocorrencias__notification__v1__put_audience_rule_request__pack
+                     (const Ocorrencias__Notification__V1__PutAudienceRuleRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__put_audience_rule_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__PutAudienceRuleRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__PutAudienceRuleRequest *
+       ocorrencias__notification__v1__put_audience_rule_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__put_audience_rule_request__free_unpacked
+                     (Ocorrencias__Notification__V1__PutAudienceRuleRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__PutAudienceRuleResponse methods */
+void   ocorrencias__notification__v1__put_audience_rule_response__init
+                     (Ocorrencias__Notification__V1__PutAudienceRuleResponse         *message);
+size_t ocorrencias__notification__v1__put_audience_rule_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__PutAudienceRuleResponse   *message);
+size_t ocorrencias__notification__v1__put_audience_rule_response__pack
+                     (const Ocorrencias__Notification__V1__PutAudienceRuleResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__put_audience_rule_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__PutAudienceRuleResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__PutAudienceRuleResponse *
+       ocorrencias__notification__v1__put_audience_rule_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__put_audience_rule_response__free_unpacked
+                     (Ocorrencias__Notification__V1__PutAudienceRuleResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__ResetAudienceRuleRequest methods */
+void   ocorrencias__notification__v1__reset_audience_rule_request__init
+                     (Ocorrencias__Notification__V1__ResetAudienceRuleRequest         *message);
+size_t ocorrencias__notification__v1__reset_audience_rule_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__ResetAudienceRuleRequest   *message);
+size_t ocorrencias__notification__v1__reset_audience_rule_request__pack
+                     (const Ocorrencias__Notification__V1__ResetAudienceRuleRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__reset_audience_rule_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ResetAudienceRuleRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__ResetAudienceRuleRequest *
+       ocorrencias__notification__v1__reset_audience_rule_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__reset_audience_rule_request__free_unpacked
+                     (Ocorrencias__Notification__V1__ResetAudienceRuleRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__ResetAudienceRuleResponse methods */
+void   ocorrencias__notification__v1__reset_audience_rule_response__init
+                     (Ocorrencias__Notification__V1__ResetAudienceRuleResponse         *message);
+size_t ocorrencias__notification__v1__reset_audience_rule_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__ResetAudienceRuleResponse   *message);
+size_t ocorrencias__notification__v1__reset_audience_rule_response__pack
+                     (const Ocorrencias__Notification__V1__ResetAudienceRuleResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__reset_audience_rule_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ResetAudienceRuleResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__ResetAudienceRuleResponse *
+       ocorrencias__notification__v1__reset_audience_rule_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__reset_audience_rule_response__free_unpacked
+                     (Ocorrencias__Notification__V1__ResetAudienceRuleResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__PutGroupMailboxRequest methods */
+void   ocorrencias__notification__v1__put_group_mailbox_request__init
+                     (Ocorrencias__Notification__V1__PutGroupMailboxRequest         *message);
+size_t ocorrencias__notification__v1__put_group_mailbox_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__PutGroupMailboxRequest   *message);
+size_t ocorrencias__notification__v1__put_group_mailbox_request__pack
+                     (const Ocorrencias__Notification__V1__PutGroupMailboxRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__put_group_mailbox_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__PutGroupMailboxRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__PutGroupMailboxRequest *
+       ocorrencias__notification__v1__put_group_mailbox_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__put_group_mailbox_request__free_unpacked
+                     (Ocorrencias__Notification__V1__PutGroupMailboxRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__PutGroupMailboxResponse methods */
+void   ocorrencias__notification__v1__put_group_mailbox_response__init
+                     (Ocorrencias__Notification__V1__PutGroupMailboxResponse         *message);
+size_t ocorrencias__notification__v1__put_group_mailbox_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__PutGroupMailboxResponse   *message);
+size_t ocorrencias__notification__v1__put_group_mailbox_response__pack
+                     (const Ocorrencias__Notification__V1__PutGroupMailboxResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__put_group_mailbox_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__PutGroupMailboxResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__PutGroupMailboxResponse *
+       ocorrencias__notification__v1__put_group_mailbox_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__put_group_mailbox_response__free_unpacked
+                     (Ocorrencias__Notification__V1__PutGroupMailboxResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__RemoveGroupMailboxRequest methods */
+void   ocorrencias__notification__v1__remove_group_mailbox_request__init
+                     (Ocorrencias__Notification__V1__RemoveGroupMailboxRequest         *message);
+size_t ocorrencias__notification__v1__remove_group_mailbox_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__RemoveGroupMailboxRequest   *message);
+size_t ocorrencias__notification__v1__remove_group_mailbox_request__pack
+                     (const Ocorrencias__Notification__V1__RemoveGroupMailboxRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__remove_group_mailbox_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RemoveGroupMailboxRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__RemoveGroupMailboxRequest *
+       ocorrencias__notification__v1__remove_group_mailbox_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__remove_group_mailbox_request__free_unpacked
+                     (Ocorrencias__Notification__V1__RemoveGroupMailboxRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Notification__V1__RemoveGroupMailboxResponse methods */
+void   ocorrencias__notification__v1__remove_group_mailbox_response__init
+                     (Ocorrencias__Notification__V1__RemoveGroupMailboxResponse         *message);
+size_t ocorrencias__notification__v1__remove_group_mailbox_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__RemoveGroupMailboxResponse   *message);
+size_t ocorrencias__notification__v1__remove_group_mailbox_response__pack
+                     (const Ocorrencias__Notification__V1__RemoveGroupMailboxResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__notification__v1__remove_group_mailbox_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RemoveGroupMailboxResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Notification__V1__RemoveGroupMailboxResponse *
+       ocorrencias__notification__v1__remove_group_mailbox_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__notification__v1__remove_group_mailbox_response__free_unpacked
+                     (Ocorrencias__Notification__V1__RemoveGroupMailboxResponse *message,
                       ProtobufCAllocator *allocator);
 /* Ocorrencias__Notification__V1__Webhook methods */
 void   ocorrencias__notification__v1__webhook__init
@@ -1977,11 +2314,38 @@ typedef void (*Ocorrencias__Notification__V1__AudienceRule_Closure)
 typedef void (*Ocorrencias__Notification__V1__GroupMailbox_Closure)
                  (const Ocorrencias__Notification__V1__GroupMailbox *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__RuleChange_Closure)
+                 (const Ocorrencias__Notification__V1__RuleChange *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Notification__V1__ListRulesRequest_Closure)
                  (const Ocorrencias__Notification__V1__ListRulesRequest *message,
                   void *closure_data);
 typedef void (*Ocorrencias__Notification__V1__ListRulesResponse_Closure)
                  (const Ocorrencias__Notification__V1__ListRulesResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__PutAudienceRuleRequest_Closure)
+                 (const Ocorrencias__Notification__V1__PutAudienceRuleRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__PutAudienceRuleResponse_Closure)
+                 (const Ocorrencias__Notification__V1__PutAudienceRuleResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__ResetAudienceRuleRequest_Closure)
+                 (const Ocorrencias__Notification__V1__ResetAudienceRuleRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__ResetAudienceRuleResponse_Closure)
+                 (const Ocorrencias__Notification__V1__ResetAudienceRuleResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__PutGroupMailboxRequest_Closure)
+                 (const Ocorrencias__Notification__V1__PutGroupMailboxRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__PutGroupMailboxResponse_Closure)
+                 (const Ocorrencias__Notification__V1__PutGroupMailboxResponse *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__RemoveGroupMailboxRequest_Closure)
+                 (const Ocorrencias__Notification__V1__RemoveGroupMailboxRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Notification__V1__RemoveGroupMailboxResponse_Closure)
+                 (const Ocorrencias__Notification__V1__RemoveGroupMailboxResponse *message,
                   void *closure_data);
 typedef void (*Ocorrencias__Notification__V1__Webhook_Closure)
                  (const Ocorrencias__Notification__V1__Webhook *message,
@@ -2135,6 +2499,22 @@ struct Ocorrencias__Notification__V1__Notification_Service
                      const Ocorrencias__Notification__V1__ListRulesRequest *input,
                      Ocorrencias__Notification__V1__ListRulesResponse_Closure closure,
                      void *closure_data);
+  void (*put_audience_rule)(Ocorrencias__Notification__V1__Notification_Service *service,
+                            const Ocorrencias__Notification__V1__PutAudienceRuleRequest *input,
+                            Ocorrencias__Notification__V1__PutAudienceRuleResponse_Closure closure,
+                            void *closure_data);
+  void (*reset_audience_rule)(Ocorrencias__Notification__V1__Notification_Service *service,
+                              const Ocorrencias__Notification__V1__ResetAudienceRuleRequest *input,
+                              Ocorrencias__Notification__V1__ResetAudienceRuleResponse_Closure closure,
+                              void *closure_data);
+  void (*put_group_mailbox)(Ocorrencias__Notification__V1__Notification_Service *service,
+                            const Ocorrencias__Notification__V1__PutGroupMailboxRequest *input,
+                            Ocorrencias__Notification__V1__PutGroupMailboxResponse_Closure closure,
+                            void *closure_data);
+  void (*remove_group_mailbox)(Ocorrencias__Notification__V1__Notification_Service *service,
+                               const Ocorrencias__Notification__V1__RemoveGroupMailboxRequest *input,
+                               Ocorrencias__Notification__V1__RemoveGroupMailboxResponse_Closure closure,
+                               void *closure_data);
   void (*register_webhook)(Ocorrencias__Notification__V1__Notification_Service *service,
                            const Ocorrencias__Notification__V1__RegisterWebhookRequest *input,
                            Ocorrencias__Notification__V1__RegisterWebhookResponse_Closure closure,
@@ -2223,6 +2603,10 @@ void ocorrencias__notification__v1__notification__init (Ocorrencias__Notificatio
       function_prefix__ ## list_subscriptions,\
       function_prefix__ ## remove_subscription,\
       function_prefix__ ## list_rules,\
+      function_prefix__ ## put_audience_rule,\
+      function_prefix__ ## reset_audience_rule,\
+      function_prefix__ ## put_group_mailbox,\
+      function_prefix__ ## remove_group_mailbox,\
       function_prefix__ ## register_webhook,\
       function_prefix__ ## list_webhooks,\
       function_prefix__ ## remove_webhook,\
@@ -2258,6 +2642,22 @@ void ocorrencias__notification__v1__notification__list_rules(ProtobufCService *s
                                                              const Ocorrencias__Notification__V1__ListRulesRequest *input,
                                                              Ocorrencias__Notification__V1__ListRulesResponse_Closure closure,
                                                              void *closure_data);
+void ocorrencias__notification__v1__notification__put_audience_rule(ProtobufCService *service,
+                                                                    const Ocorrencias__Notification__V1__PutAudienceRuleRequest *input,
+                                                                    Ocorrencias__Notification__V1__PutAudienceRuleResponse_Closure closure,
+                                                                    void *closure_data);
+void ocorrencias__notification__v1__notification__reset_audience_rule(ProtobufCService *service,
+                                                                      const Ocorrencias__Notification__V1__ResetAudienceRuleRequest *input,
+                                                                      Ocorrencias__Notification__V1__ResetAudienceRuleResponse_Closure closure,
+                                                                      void *closure_data);
+void ocorrencias__notification__v1__notification__put_group_mailbox(ProtobufCService *service,
+                                                                    const Ocorrencias__Notification__V1__PutGroupMailboxRequest *input,
+                                                                    Ocorrencias__Notification__V1__PutGroupMailboxResponse_Closure closure,
+                                                                    void *closure_data);
+void ocorrencias__notification__v1__notification__remove_group_mailbox(ProtobufCService *service,
+                                                                       const Ocorrencias__Notification__V1__RemoveGroupMailboxRequest *input,
+                                                                       Ocorrencias__Notification__V1__RemoveGroupMailboxResponse_Closure closure,
+                                                                       void *closure_data);
 void ocorrencias__notification__v1__notification__register_webhook(ProtobufCService *service,
                                                                    const Ocorrencias__Notification__V1__RegisterWebhookRequest *input,
                                                                    Ocorrencias__Notification__V1__RegisterWebhookResponse_Closure closure,
@@ -2346,8 +2746,17 @@ extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_su
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_subscription_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__audience_rule__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__group_mailbox__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__rule_change__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_rules_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_rules_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__put_audience_rule_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__put_audience_rule_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__reset_audience_rule_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__reset_audience_rule_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__put_group_mailbox_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__put_group_mailbox_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_group_mailbox_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_group_mailbox_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__webhook__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__register_webhook_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__notification__v1__register_webhook_response__descriptor;

@@ -412,6 +412,51 @@ void   ocorrencias__notification__v1__group_mailbox__free_unpacked
   assert(message->base.descriptor == &ocorrencias__notification__v1__group_mailbox__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__notification__v1__rule_change__init
+                     (Ocorrencias__Notification__V1__RuleChange         *message)
+{
+  static const Ocorrencias__Notification__V1__RuleChange init_value = OCORRENCIAS__NOTIFICATION__V1__RULE_CHANGE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__rule_change__get_packed_size
+                     (const Ocorrencias__Notification__V1__RuleChange *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__rule_change__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__rule_change__pack
+                     (const Ocorrencias__Notification__V1__RuleChange *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__rule_change__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__rule_change__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RuleChange *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__rule_change__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__RuleChange *
+       ocorrencias__notification__v1__rule_change__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__RuleChange *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__rule_change__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__rule_change__free_unpacked
+                     (Ocorrencias__Notification__V1__RuleChange *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__rule_change__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__notification__v1__list_rules_request__init
                      (Ocorrencias__Notification__V1__ListRulesRequest         *message)
 {
@@ -500,6 +545,366 @@ void   ocorrencias__notification__v1__list_rules_response__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &ocorrencias__notification__v1__list_rules_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__put_audience_rule_request__init
+                     (Ocorrencias__Notification__V1__PutAudienceRuleRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__PutAudienceRuleRequest init_value = OCORRENCIAS__NOTIFICATION__V1__PUT_AUDIENCE_RULE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__put_audience_rule_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__PutAudienceRuleRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__put_audience_rule_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__put_audience_rule_request__pack
+                     (const Ocorrencias__Notification__V1__PutAudienceRuleRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__put_audience_rule_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__put_audience_rule_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__PutAudienceRuleRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__put_audience_rule_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__PutAudienceRuleRequest *
+       ocorrencias__notification__v1__put_audience_rule_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__PutAudienceRuleRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__put_audience_rule_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__put_audience_rule_request__free_unpacked
+                     (Ocorrencias__Notification__V1__PutAudienceRuleRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__put_audience_rule_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__put_audience_rule_response__init
+                     (Ocorrencias__Notification__V1__PutAudienceRuleResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__PutAudienceRuleResponse init_value = OCORRENCIAS__NOTIFICATION__V1__PUT_AUDIENCE_RULE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__put_audience_rule_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__PutAudienceRuleResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__put_audience_rule_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__put_audience_rule_response__pack
+                     (const Ocorrencias__Notification__V1__PutAudienceRuleResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__put_audience_rule_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__put_audience_rule_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__PutAudienceRuleResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__put_audience_rule_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__PutAudienceRuleResponse *
+       ocorrencias__notification__v1__put_audience_rule_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__PutAudienceRuleResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__put_audience_rule_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__put_audience_rule_response__free_unpacked
+                     (Ocorrencias__Notification__V1__PutAudienceRuleResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__put_audience_rule_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__reset_audience_rule_request__init
+                     (Ocorrencias__Notification__V1__ResetAudienceRuleRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__ResetAudienceRuleRequest init_value = OCORRENCIAS__NOTIFICATION__V1__RESET_AUDIENCE_RULE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__reset_audience_rule_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__ResetAudienceRuleRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__reset_audience_rule_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__reset_audience_rule_request__pack
+                     (const Ocorrencias__Notification__V1__ResetAudienceRuleRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__reset_audience_rule_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__reset_audience_rule_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ResetAudienceRuleRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__reset_audience_rule_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__ResetAudienceRuleRequest *
+       ocorrencias__notification__v1__reset_audience_rule_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__ResetAudienceRuleRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__reset_audience_rule_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__reset_audience_rule_request__free_unpacked
+                     (Ocorrencias__Notification__V1__ResetAudienceRuleRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__reset_audience_rule_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__reset_audience_rule_response__init
+                     (Ocorrencias__Notification__V1__ResetAudienceRuleResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__ResetAudienceRuleResponse init_value = OCORRENCIAS__NOTIFICATION__V1__RESET_AUDIENCE_RULE_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__reset_audience_rule_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__ResetAudienceRuleResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__reset_audience_rule_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__reset_audience_rule_response__pack
+                     (const Ocorrencias__Notification__V1__ResetAudienceRuleResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__reset_audience_rule_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__reset_audience_rule_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__ResetAudienceRuleResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__reset_audience_rule_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__ResetAudienceRuleResponse *
+       ocorrencias__notification__v1__reset_audience_rule_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__ResetAudienceRuleResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__reset_audience_rule_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__reset_audience_rule_response__free_unpacked
+                     (Ocorrencias__Notification__V1__ResetAudienceRuleResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__reset_audience_rule_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__put_group_mailbox_request__init
+                     (Ocorrencias__Notification__V1__PutGroupMailboxRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__PutGroupMailboxRequest init_value = OCORRENCIAS__NOTIFICATION__V1__PUT_GROUP_MAILBOX_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__put_group_mailbox_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__PutGroupMailboxRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__put_group_mailbox_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__put_group_mailbox_request__pack
+                     (const Ocorrencias__Notification__V1__PutGroupMailboxRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__put_group_mailbox_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__put_group_mailbox_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__PutGroupMailboxRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__put_group_mailbox_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__PutGroupMailboxRequest *
+       ocorrencias__notification__v1__put_group_mailbox_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__PutGroupMailboxRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__put_group_mailbox_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__put_group_mailbox_request__free_unpacked
+                     (Ocorrencias__Notification__V1__PutGroupMailboxRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__put_group_mailbox_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__put_group_mailbox_response__init
+                     (Ocorrencias__Notification__V1__PutGroupMailboxResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__PutGroupMailboxResponse init_value = OCORRENCIAS__NOTIFICATION__V1__PUT_GROUP_MAILBOX_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__put_group_mailbox_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__PutGroupMailboxResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__put_group_mailbox_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__put_group_mailbox_response__pack
+                     (const Ocorrencias__Notification__V1__PutGroupMailboxResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__put_group_mailbox_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__put_group_mailbox_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__PutGroupMailboxResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__put_group_mailbox_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__PutGroupMailboxResponse *
+       ocorrencias__notification__v1__put_group_mailbox_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__PutGroupMailboxResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__put_group_mailbox_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__put_group_mailbox_response__free_unpacked
+                     (Ocorrencias__Notification__V1__PutGroupMailboxResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__put_group_mailbox_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__remove_group_mailbox_request__init
+                     (Ocorrencias__Notification__V1__RemoveGroupMailboxRequest         *message)
+{
+  static const Ocorrencias__Notification__V1__RemoveGroupMailboxRequest init_value = OCORRENCIAS__NOTIFICATION__V1__REMOVE_GROUP_MAILBOX_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__remove_group_mailbox_request__get_packed_size
+                     (const Ocorrencias__Notification__V1__RemoveGroupMailboxRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_group_mailbox_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__remove_group_mailbox_request__pack
+                     (const Ocorrencias__Notification__V1__RemoveGroupMailboxRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_group_mailbox_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__remove_group_mailbox_request__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RemoveGroupMailboxRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_group_mailbox_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__RemoveGroupMailboxRequest *
+       ocorrencias__notification__v1__remove_group_mailbox_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__RemoveGroupMailboxRequest *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__remove_group_mailbox_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__remove_group_mailbox_request__free_unpacked
+                     (Ocorrencias__Notification__V1__RemoveGroupMailboxRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_group_mailbox_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__notification__v1__remove_group_mailbox_response__init
+                     (Ocorrencias__Notification__V1__RemoveGroupMailboxResponse         *message)
+{
+  static const Ocorrencias__Notification__V1__RemoveGroupMailboxResponse init_value = OCORRENCIAS__NOTIFICATION__V1__REMOVE_GROUP_MAILBOX_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__notification__v1__remove_group_mailbox_response__get_packed_size
+                     (const Ocorrencias__Notification__V1__RemoveGroupMailboxResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_group_mailbox_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__notification__v1__remove_group_mailbox_response__pack
+                     (const Ocorrencias__Notification__V1__RemoveGroupMailboxResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_group_mailbox_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__notification__v1__remove_group_mailbox_response__pack_to_buffer
+                     (const Ocorrencias__Notification__V1__RemoveGroupMailboxResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_group_mailbox_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Notification__V1__RemoveGroupMailboxResponse *
+       ocorrencias__notification__v1__remove_group_mailbox_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Notification__V1__RemoveGroupMailboxResponse *)
+     protobuf_c_message_unpack (&ocorrencias__notification__v1__remove_group_mailbox_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__notification__v1__remove_group_mailbox_response__free_unpacked
+                     (Ocorrencias__Notification__V1__RemoveGroupMailboxResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__notification__v1__remove_group_mailbox_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   ocorrencias__notification__v1__webhook__init
@@ -2742,7 +3147,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_subscript
   (ProtobufCMessageInit) ocorrencias__notification__v1__remove_subscription_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__audience_rule__field_descriptors[2] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__audience_rule__field_descriptors[6] =
 {
   {
     "event_kind",
@@ -2768,15 +3173,67 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__audience_ru
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "customized",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__AudienceRule, customized),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "default_audiences",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Notification__V1__AudienceRule, n_default_audiences),
+    offsetof(Ocorrencias__Notification__V1__AudienceRule, default_audiences),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_by",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__AudienceRule, updated_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_at_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__AudienceRule, updated_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__audience_rule__field_indices_by_name[] = {
   1,   /* field[1] = audiences */
+  2,   /* field[2] = customized */
+  3,   /* field[3] = default_audiences */
   0,   /* field[0] = event_kind */
+  5,   /* field[5] = updated_at_ms */
+  4,   /* field[4] = updated_by */
 };
 static const ProtobufCIntRange ocorrencias__notification__v1__audience_rule__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__audience_rule__descriptor =
 {
@@ -2786,14 +3243,14 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__audience_rule__d
   "Ocorrencias__Notification__V1__AudienceRule",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__AudienceRule),
-  2,
+  6,
   ocorrencias__notification__v1__audience_rule__field_descriptors,
   ocorrencias__notification__v1__audience_rule__field_indices_by_name,
   1,  ocorrencias__notification__v1__audience_rule__number_ranges,
   (ProtobufCMessageInit) ocorrencias__notification__v1__audience_rule__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__group_mailbox__field_descriptors[2] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__group_mailbox__field_descriptors[5] =
 {
   {
     "group_id",
@@ -2819,15 +3276,54 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__group_mailb
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "source",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__GroupMailbox, source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_by",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__GroupMailbox, updated_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "updated_at_ms",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__GroupMailbox, updated_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__group_mailbox__field_indices_by_name[] = {
   1,   /* field[1] = address */
   0,   /* field[0] = group_id */
+  2,   /* field[2] = source */
+  4,   /* field[4] = updated_at_ms */
+  3,   /* field[3] = updated_by */
 };
 static const ProtobufCIntRange ocorrencias__notification__v1__group_mailbox__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__group_mailbox__descriptor =
 {
@@ -2837,11 +3333,101 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__group_mailbox__d
   "Ocorrencias__Notification__V1__GroupMailbox",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__GroupMailbox),
-  2,
+  5,
   ocorrencias__notification__v1__group_mailbox__field_descriptors,
   ocorrencias__notification__v1__group_mailbox__field_indices_by_name,
   1,  ocorrencias__notification__v1__group_mailbox__number_ranges,
   (ProtobufCMessageInit) ocorrencias__notification__v1__group_mailbox__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__rule_change__field_descriptors[5] =
+{
+  {
+    "changed_at_ms",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RuleChange, changed_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "changed_by",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RuleChange, changed_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "action",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RuleChange, action),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "subject",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RuleChange, subject),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RuleChange, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__rule_change__field_indices_by_name[] = {
+  2,   /* field[2] = action */
+  0,   /* field[0] = changed_at_ms */
+  1,   /* field[1] = changed_by */
+  3,   /* field[3] = subject */
+  4,   /* field[4] = value */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__rule_change__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__rule_change__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.RuleChange",
+  "RuleChange",
+  "Ocorrencias__Notification__V1__RuleChange",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__RuleChange),
+  5,
+  ocorrencias__notification__v1__rule_change__field_descriptors,
+  ocorrencias__notification__v1__rule_change__field_indices_by_name,
+  1,  ocorrencias__notification__v1__rule_change__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__rule_change__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 #define ocorrencias__notification__v1__list_rules_request__field_descriptors NULL
@@ -2862,7 +3448,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_rules_reque
   (ProtobufCMessageInit) ocorrencias__notification__v1__list_rules_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__list_rules_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__list_rules_response__field_descriptors[3] =
 {
   {
     "rules",
@@ -2888,15 +3474,28 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__list_rules_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "recent_changes",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Notification__V1__ListRulesResponse, n_recent_changes),
+    offsetof(Ocorrencias__Notification__V1__ListRulesResponse, recent_changes),
+    &ocorrencias__notification__v1__rule_change__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__list_rules_response__field_indices_by_name[] = {
   1,   /* field[1] = group_mailboxes */
+  2,   /* field[2] = recent_changes */
   0,   /* field[0] = rules */
 };
 static const ProtobufCIntRange ocorrencias__notification__v1__list_rules_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_rules_response__descriptor =
 {
@@ -2906,11 +3505,341 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__list_rules_respo
   "Ocorrencias__Notification__V1__ListRulesResponse",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__ListRulesResponse),
-  2,
+  3,
   ocorrencias__notification__v1__list_rules_response__field_descriptors,
   ocorrencias__notification__v1__list_rules_response__field_indices_by_name,
   1,  ocorrencias__notification__v1__list_rules_response__number_ranges,
   (ProtobufCMessageInit) ocorrencias__notification__v1__list_rules_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__put_audience_rule_request__field_descriptors[2] =
+{
+  {
+    "event_kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__PutAudienceRuleRequest, event_kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "audiences",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Notification__V1__PutAudienceRuleRequest, n_audiences),
+    offsetof(Ocorrencias__Notification__V1__PutAudienceRuleRequest, audiences),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__put_audience_rule_request__field_indices_by_name[] = {
+  1,   /* field[1] = audiences */
+  0,   /* field[0] = event_kind */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__put_audience_rule_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__put_audience_rule_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.PutAudienceRuleRequest",
+  "PutAudienceRuleRequest",
+  "Ocorrencias__Notification__V1__PutAudienceRuleRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__PutAudienceRuleRequest),
+  2,
+  ocorrencias__notification__v1__put_audience_rule_request__field_descriptors,
+  ocorrencias__notification__v1__put_audience_rule_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__put_audience_rule_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__put_audience_rule_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__put_audience_rule_response__field_descriptors[1] =
+{
+  {
+    "rule",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__PutAudienceRuleResponse, rule),
+    &ocorrencias__notification__v1__audience_rule__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__put_audience_rule_response__field_indices_by_name[] = {
+  0,   /* field[0] = rule */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__put_audience_rule_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__put_audience_rule_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.PutAudienceRuleResponse",
+  "PutAudienceRuleResponse",
+  "Ocorrencias__Notification__V1__PutAudienceRuleResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__PutAudienceRuleResponse),
+  1,
+  ocorrencias__notification__v1__put_audience_rule_response__field_descriptors,
+  ocorrencias__notification__v1__put_audience_rule_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__put_audience_rule_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__put_audience_rule_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__reset_audience_rule_request__field_descriptors[1] =
+{
+  {
+    "event_kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ResetAudienceRuleRequest, event_kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__reset_audience_rule_request__field_indices_by_name[] = {
+  0,   /* field[0] = event_kind */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__reset_audience_rule_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__reset_audience_rule_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.ResetAudienceRuleRequest",
+  "ResetAudienceRuleRequest",
+  "Ocorrencias__Notification__V1__ResetAudienceRuleRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__ResetAudienceRuleRequest),
+  1,
+  ocorrencias__notification__v1__reset_audience_rule_request__field_descriptors,
+  ocorrencias__notification__v1__reset_audience_rule_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__reset_audience_rule_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__reset_audience_rule_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__reset_audience_rule_response__field_descriptors[1] =
+{
+  {
+    "rule",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__ResetAudienceRuleResponse, rule),
+    &ocorrencias__notification__v1__audience_rule__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__reset_audience_rule_response__field_indices_by_name[] = {
+  0,   /* field[0] = rule */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__reset_audience_rule_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__reset_audience_rule_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.ResetAudienceRuleResponse",
+  "ResetAudienceRuleResponse",
+  "Ocorrencias__Notification__V1__ResetAudienceRuleResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__ResetAudienceRuleResponse),
+  1,
+  ocorrencias__notification__v1__reset_audience_rule_response__field_descriptors,
+  ocorrencias__notification__v1__reset_audience_rule_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__reset_audience_rule_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__reset_audience_rule_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__put_group_mailbox_request__field_descriptors[2] =
+{
+  {
+    "group_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__PutGroupMailboxRequest, group_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "address",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__PutGroupMailboxRequest, address),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__put_group_mailbox_request__field_indices_by_name[] = {
+  1,   /* field[1] = address */
+  0,   /* field[0] = group_id */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__put_group_mailbox_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__put_group_mailbox_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.PutGroupMailboxRequest",
+  "PutGroupMailboxRequest",
+  "Ocorrencias__Notification__V1__PutGroupMailboxRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__PutGroupMailboxRequest),
+  2,
+  ocorrencias__notification__v1__put_group_mailbox_request__field_descriptors,
+  ocorrencias__notification__v1__put_group_mailbox_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__put_group_mailbox_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__put_group_mailbox_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__put_group_mailbox_response__field_descriptors[1] =
+{
+  {
+    "mailbox",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__PutGroupMailboxResponse, mailbox),
+    &ocorrencias__notification__v1__group_mailbox__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__put_group_mailbox_response__field_indices_by_name[] = {
+  0,   /* field[0] = mailbox */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__put_group_mailbox_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__put_group_mailbox_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.PutGroupMailboxResponse",
+  "PutGroupMailboxResponse",
+  "Ocorrencias__Notification__V1__PutGroupMailboxResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__PutGroupMailboxResponse),
+  1,
+  ocorrencias__notification__v1__put_group_mailbox_response__field_descriptors,
+  ocorrencias__notification__v1__put_group_mailbox_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__put_group_mailbox_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__put_group_mailbox_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__remove_group_mailbox_request__field_descriptors[1] =
+{
+  {
+    "group_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RemoveGroupMailboxRequest, group_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__remove_group_mailbox_request__field_indices_by_name[] = {
+  0,   /* field[0] = group_id */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__remove_group_mailbox_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_group_mailbox_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.RemoveGroupMailboxRequest",
+  "RemoveGroupMailboxRequest",
+  "Ocorrencias__Notification__V1__RemoveGroupMailboxRequest",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__RemoveGroupMailboxRequest),
+  1,
+  ocorrencias__notification__v1__remove_group_mailbox_request__field_descriptors,
+  ocorrencias__notification__v1__remove_group_mailbox_request__field_indices_by_name,
+  1,  ocorrencias__notification__v1__remove_group_mailbox_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__remove_group_mailbox_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__remove_group_mailbox_response__field_descriptors[1] =
+{
+  {
+    "mailbox",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RemoveGroupMailboxResponse, mailbox),
+    &ocorrencias__notification__v1__group_mailbox__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__notification__v1__remove_group_mailbox_response__field_indices_by_name[] = {
+  0,   /* field[0] = mailbox */
+};
+static const ProtobufCIntRange ocorrencias__notification__v1__remove_group_mailbox_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_group_mailbox_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.notification.v1.RemoveGroupMailboxResponse",
+  "RemoveGroupMailboxResponse",
+  "Ocorrencias__Notification__V1__RemoveGroupMailboxResponse",
+  "ocorrencias.notification.v1",
+  sizeof(Ocorrencias__Notification__V1__RemoveGroupMailboxResponse),
+  1,
+  ocorrencias__notification__v1__remove_group_mailbox_response__field_descriptors,
+  ocorrencias__notification__v1__remove_group_mailbox_response__field_indices_by_name,
+  1,  ocorrencias__notification__v1__remove_group_mailbox_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__notification__v1__remove_group_mailbox_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__notification__v1__webhook__field_descriptors[7] =
@@ -5598,12 +6527,16 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__get_stats_respon
   (ProtobufCMessageInit) ocorrencias__notification__v1__get_stats_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notification__method_descriptors[23] =
+static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notification__method_descriptors[27] =
 {
   { "SetSubscription", &ocorrencias__notification__v1__set_subscription_request__descriptor, &ocorrencias__notification__v1__set_subscription_response__descriptor },
   { "ListSubscriptions", &ocorrencias__notification__v1__list_subscriptions_request__descriptor, &ocorrencias__notification__v1__list_subscriptions_response__descriptor },
   { "RemoveSubscription", &ocorrencias__notification__v1__remove_subscription_request__descriptor, &ocorrencias__notification__v1__remove_subscription_response__descriptor },
   { "ListRules", &ocorrencias__notification__v1__list_rules_request__descriptor, &ocorrencias__notification__v1__list_rules_response__descriptor },
+  { "PutAudienceRule", &ocorrencias__notification__v1__put_audience_rule_request__descriptor, &ocorrencias__notification__v1__put_audience_rule_response__descriptor },
+  { "ResetAudienceRule", &ocorrencias__notification__v1__reset_audience_rule_request__descriptor, &ocorrencias__notification__v1__reset_audience_rule_response__descriptor },
+  { "PutGroupMailbox", &ocorrencias__notification__v1__put_group_mailbox_request__descriptor, &ocorrencias__notification__v1__put_group_mailbox_response__descriptor },
+  { "RemoveGroupMailbox", &ocorrencias__notification__v1__remove_group_mailbox_request__descriptor, &ocorrencias__notification__v1__remove_group_mailbox_response__descriptor },
   { "RegisterWebhook", &ocorrencias__notification__v1__register_webhook_request__descriptor, &ocorrencias__notification__v1__register_webhook_response__descriptor },
   { "ListWebhooks", &ocorrencias__notification__v1__list_webhooks_request__descriptor, &ocorrencias__notification__v1__list_webhooks_response__descriptor },
   { "RemoveWebhook", &ocorrencias__notification__v1__remove_webhook_request__descriptor, &ocorrencias__notification__v1__remove_webhook_response__descriptor },
@@ -5625,29 +6558,33 @@ static const ProtobufCMethodDescriptor ocorrencias__notification__v1__notificati
   { "RemoveSuppression", &ocorrencias__notification__v1__remove_suppression_request__descriptor, &ocorrencias__notification__v1__remove_suppression_response__descriptor },
 };
 const unsigned ocorrencias__notification__v1__notification__method_indices_by_name[] = {
-  21,        /* AddSuppression */
-  16,        /* DiscardDeadLetters */
-  19,        /* GetStats */
-  9,        /* GetTemplate */
-  15,        /* ListDeadLetters */
-  13,        /* ListDeliveries */
+  25,        /* AddSuppression */
+  20,        /* DiscardDeadLetters */
+  23,        /* GetStats */
+  13,        /* GetTemplate */
+  19,        /* ListDeadLetters */
+  17,        /* ListDeliveries */
   3,        /* ListRules */
   1,        /* ListSubscriptions */
-  20,        /* ListSuppressions */
-  5,        /* ListWebhooks */
-  4,        /* RegisterWebhook */
+  24,        /* ListSuppressions */
+  9,        /* ListWebhooks */
+  4,        /* PutAudienceRule */
+  6,        /* PutGroupMailbox */
+  8,        /* RegisterWebhook */
+  7,        /* RemoveGroupMailbox */
   2,        /* RemoveSubscription */
-  22,        /* RemoveSuppression */
-  6,        /* RemoveWebhook */
-  18,        /* ReplayDelivery */
-  17,        /* ReportBounce */
-  8,        /* ResealSecrets */
-  14,        /* RetryDeadLetters */
-  7,        /* RotateWebhookSecret */
-  12,        /* SendAccountEmail */
-  11,        /* SendTicketEmail */
+  26,        /* RemoveSuppression */
+  10,        /* RemoveWebhook */
+  22,        /* ReplayDelivery */
+  21,        /* ReportBounce */
+  12,        /* ResealSecrets */
+  5,        /* ResetAudienceRule */
+  18,        /* RetryDeadLetters */
+  11,        /* RotateWebhookSecret */
+  16,        /* SendAccountEmail */
+  15,        /* SendTicketEmail */
   0,        /* SetSubscription */
-  10         /* SetTemplate */
+  14         /* SetTemplate */
 };
 const ProtobufCServiceDescriptor ocorrencias__notification__v1__notification__descriptor =
 {
@@ -5656,7 +6593,7 @@ const ProtobufCServiceDescriptor ocorrencias__notification__v1__notification__de
   "Notification",
   "Ocorrencias__Notification__V1__Notification",
   "ocorrencias.notification.v1",
-  23,
+  27,
   ocorrencias__notification__v1__notification__method_descriptors,
   ocorrencias__notification__v1__notification__method_indices_by_name
 };
@@ -5692,13 +6629,45 @@ void ocorrencias__notification__v1__notification__list_rules(ProtobufCService *s
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
   service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__notification__v1__notification__put_audience_rule(ProtobufCService *service,
+                                                                    const Ocorrencias__Notification__V1__PutAudienceRuleRequest *input,
+                                                                    Ocorrencias__Notification__V1__PutAudienceRuleResponse_Closure closure,
+                                                                    void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__notification__v1__notification__reset_audience_rule(ProtobufCService *service,
+                                                                      const Ocorrencias__Notification__V1__ResetAudienceRuleRequest *input,
+                                                                      Ocorrencias__Notification__V1__ResetAudienceRuleResponse_Closure closure,
+                                                                      void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__notification__v1__notification__put_group_mailbox(ProtobufCService *service,
+                                                                    const Ocorrencias__Notification__V1__PutGroupMailboxRequest *input,
+                                                                    Ocorrencias__Notification__V1__PutGroupMailboxResponse_Closure closure,
+                                                                    void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void ocorrencias__notification__v1__notification__remove_group_mailbox(ProtobufCService *service,
+                                                                       const Ocorrencias__Notification__V1__RemoveGroupMailboxRequest *input,
+                                                                       Ocorrencias__Notification__V1__RemoveGroupMailboxResponse_Closure closure,
+                                                                       void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__notification__v1__notification__register_webhook(ProtobufCService *service,
                                                                    const Ocorrencias__Notification__V1__RegisterWebhookRequest *input,
                                                                    Ocorrencias__Notification__V1__RegisterWebhookResponse_Closure closure,
                                                                    void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_webhooks(ProtobufCService *service,
                                                                 const Ocorrencias__Notification__V1__ListWebhooksRequest *input,
@@ -5706,7 +6675,7 @@ void ocorrencias__notification__v1__notification__list_webhooks(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__remove_webhook(ProtobufCService *service,
                                                                  const Ocorrencias__Notification__V1__RemoveWebhookRequest *input,
@@ -5714,7 +6683,7 @@ void ocorrencias__notification__v1__notification__remove_webhook(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__rotate_webhook_secret(ProtobufCService *service,
                                                                         const Ocorrencias__Notification__V1__RotateWebhookSecretRequest *input,
@@ -5722,7 +6691,7 @@ void ocorrencias__notification__v1__notification__rotate_webhook_secret(Protobuf
                                                                         void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__reseal_secrets(ProtobufCService *service,
                                                                  const Ocorrencias__Notification__V1__ResealSecretsRequest *input,
@@ -5730,7 +6699,7 @@ void ocorrencias__notification__v1__notification__reseal_secrets(ProtobufCServic
                                                                  void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__get_template(ProtobufCService *service,
                                                                const Ocorrencias__Notification__V1__GetTemplateRequest *input,
@@ -5738,7 +6707,7 @@ void ocorrencias__notification__v1__notification__get_template(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__set_template(ProtobufCService *service,
                                                                const Ocorrencias__Notification__V1__SetTemplateRequest *input,
@@ -5746,7 +6715,7 @@ void ocorrencias__notification__v1__notification__set_template(ProtobufCService 
                                                                void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__send_ticket_email(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__SendTicketEmailRequest *input,
@@ -5754,7 +6723,7 @@ void ocorrencias__notification__v1__notification__send_ticket_email(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__send_account_email(ProtobufCService *service,
                                                                      const Ocorrencias__Notification__V1__SendAccountEmailRequest *input,
@@ -5762,7 +6731,7 @@ void ocorrencias__notification__v1__notification__send_account_email(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_deliveries(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__ListDeliveriesRequest *input,
@@ -5770,7 +6739,7 @@ void ocorrencias__notification__v1__notification__list_deliveries(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__retry_dead_letters(ProtobufCService *service,
                                                                      const Ocorrencias__Notification__V1__RetryDeadLettersRequest *input,
@@ -5778,7 +6747,7 @@ void ocorrencias__notification__v1__notification__retry_dead_letters(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_dead_letters(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__ListDeadLettersRequest *input,
@@ -5786,7 +6755,7 @@ void ocorrencias__notification__v1__notification__list_dead_letters(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__discard_dead_letters(ProtobufCService *service,
                                                                        const Ocorrencias__Notification__V1__DiscardDeadLettersRequest *input,
@@ -5794,7 +6763,7 @@ void ocorrencias__notification__v1__notification__discard_dead_letters(ProtobufC
                                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__report_bounce(ProtobufCService *service,
                                                                 const Ocorrencias__Notification__V1__ReportBounceRequest *input,
@@ -5802,7 +6771,7 @@ void ocorrencias__notification__v1__notification__report_bounce(ProtobufCService
                                                                 void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__replay_delivery(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__ReplayDeliveryRequest *input,
@@ -5810,7 +6779,7 @@ void ocorrencias__notification__v1__notification__replay_delivery(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__get_stats(ProtobufCService *service,
                                                             const Ocorrencias__Notification__V1__GetStatsRequest *input,
@@ -5818,7 +6787,7 @@ void ocorrencias__notification__v1__notification__get_stats(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__list_suppressions(ProtobufCService *service,
                                                                     const Ocorrencias__Notification__V1__ListSuppressionsRequest *input,
@@ -5826,7 +6795,7 @@ void ocorrencias__notification__v1__notification__list_suppressions(ProtobufCSer
                                                                     void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__add_suppression(ProtobufCService *service,
                                                                   const Ocorrencias__Notification__V1__AddSuppressionRequest *input,
@@ -5834,7 +6803,7 @@ void ocorrencias__notification__v1__notification__add_suppression(ProtobufCServi
                                                                   void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__remove_suppression(ProtobufCService *service,
                                                                      const Ocorrencias__Notification__V1__RemoveSuppressionRequest *input,
@@ -5842,7 +6811,7 @@ void ocorrencias__notification__v1__notification__remove_suppression(ProtobufCSe
                                                                      void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__notification__v1__notification__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__notification__v1__notification__init (Ocorrencias__Notification__V1__Notification_Service *service,
                                                         Ocorrencias__Notification__V1__Notification_ServiceDestroy destroy)

@@ -94,6 +94,9 @@ struct SecretKeyRingTests {
                                                       sealedSecret: Self.box(Self.strangerKey).seal(secret),
                                                       eventKinds: ["TicketOpened"], accessLevel: 0, internalEntries: false,
                                                       active: false, createdAtMs: 3))
+            // hook-old was rotated lately: its previous secret still signs, sealed under the old key too.
+            try tx.execute("UPDATE notification_webhooks SET previous_secret = ?, previous_until = ? WHERE id = 'hook-old'",
+                           [.text(old.seal("previous-ring-secret-0123456789")), .integer(Int64(Date().timeIntervalSince1970 * 1000) + 3_600_000)])
         }
         let first = Events.opened(ticketID: "t-ring-1")
         try harness.deliver([Events.envelope(first, key: first.ticketID)])
@@ -115,6 +118,10 @@ struct SecretKeyRingTests {
             #expect(value.hasPrefix("sb2:\(current.currentKeyID):") && !value.contains(secret))
             #expect(try current.open(value) == secret, "opens without the old key")
         }
+        let previous = try harness.database.read { tx in try tx.scalar("SELECT previous_secret FROM notification_webhooks WHERE id = 'hook-old'") }
+        guard case .text(let sealedPrevious) = previous else { Issue.record("no previous secret: \(previous)"); return }
+        #expect(sealedPrevious.hasPrefix("sb2:\(current.currentKeyID):") && (try? current.open(sealedPrevious)) == "previous-ring-secret-0123456789",
+                "the previous secret still signing moved to the new key too")
         // A webhook registered now is sealed under the new key; a second reseal has nothing to do.
         let registered = try WebhookAndConfidentialityTests.register(harness, url: receiver.url, secret: secret, kinds: ["StageChanged"])
         #expect(try WebhookSecretTests.storedSecrets(harness)[registered.id]?.hasPrefix("sb2:\(current.currentKeyID):") == true)

@@ -88,6 +88,70 @@ struct WebhookSecretTests {
         }
     }
 
+    @Test("a rotated secret keeps signing beside the new one for the overlap, so a receiver still on the old one, or already on the new one, accepts every delivery; rotated immediately, the old one stops at once",
+          arguments: TestEngines.all)
+    func rotationOverlap(engine: DatabaseEngine) throws {
+        let first = "first-secret-0123456789abcdef", second = "second-secret-0123456789abcdef"
+        var hooks = try TemporaryDirectory(prefix: "hooks")
+        var receiver = try PythonPeer.webhook(directory: hooks.path, secret: first)
+        let port = receiver.port
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: try FreePort.next()))
+        let webhook = try WebhookAndConfidentialityTests.register(harness, url: receiver.url, secret: first, kinds: ["TicketOpened"])
+        let administrator = harness.options(NotificationHarness.administrator())
+        func restartReceiver(knowing secret: String) throws {
+            kill(receiver.process.processIdentifier, SIGKILL)
+            receiver.process.waitUntilExit()
+            hooks = try TemporaryDirectory(prefix: "hooks")
+            receiver = try PythonPeer(script: "webhook_receiver.py", port: port, directory: hooks.path,
+                                      arguments: ["--dir", hooks.path, "--secret", secret, "--fail-first", "0"])
+        }
+        func deliver(_ ticket: String) throws -> String? {
+            let opened = Events.opened(ticketID: ticket)
+            try harness.deliver([Events.envelope(opened, key: opened.ticketID)])
+            var state: String?
+            _ = waitFor(15) {
+                state = try? harness.deliveries(ticketID: ticket).first { $0.channel == "webhook" }?.state
+                return state == "sent" || state == "failed" || state == "dead"
+            }
+            return state
+        }
+
+        // Rotated with the default overlap: 24 hours of two signatures.
+        var rotate = NotificationV1.RotateWebhookSecretRequest()
+        rotate.id = webhook.id
+        rotate.secret = second
+        let before = Int64(Date().timeIntervalSince1970 * 1000)
+        let rotated = try harness.client.call(NotificationV1.Notification.rotateWebhookSecret, rotate, options: administrator)
+        let until = rotated.webhook?.previousSecretUntilMs ?? 0
+        #expect(until >= before + 86_400_000 && until <= before + 86_400_000 + 60_000, "\(until - before)")
+        // A receiver still on the first secret accepts; the header carries both signatures.
+        #expect(try deliver("t-overlap-1") == "sent")
+        let request = try #require(try ReceivedWebhook.all(in: hooks.path).first?.0)
+        #expect(request.verified)
+        #expect(request.header("X-Ocorrencias-Signature")?.split(separator: ",").count == 2)
+        // A receiver already on the second accepts too.
+        try restartReceiver(knowing: second)
+        #expect(try deliver("t-overlap-2") == "sent")
+        #expect(try ReceivedWebhook.all(in: hooks.path).allSatisfy { $0.0.verified })
+
+        // An overlap beyond 7 days is refused naming the field, and nothing changes.
+        rotate.secret = "third-secret-0123456789abcdef"
+        rotate.overlapSeconds = 604_801
+        let refused = SuppressionTests.rpcError { _ = try harness.client.call(NotificationV1.Notification.rotateWebhookSecret, rotate, options: administrator) }
+        #expect(refused?.code == .invalidArgument && refused?.violations.map(\.field) == ["overlap_seconds"])
+        // Rotated immediately (a leaked secret): the second secret stops signing at once.
+        rotate.overlapSeconds = 0
+        rotate.immediately = true
+        let leaked = try harness.client.call(NotificationV1.Notification.rotateWebhookSecret, rotate, options: administrator)
+        #expect(leaked.webhook?.previousSecretUntilMs == 0)
+        let accepted = try ReceivedWebhook.all(in: hooks.path).count
+        let outcome = try deliver("t-overlap-3")
+        #expect(outcome == "failed" || outcome == "dead", "the receiver on the second secret refuses it: \(outcome ?? "none")")
+        #expect(try ReceivedWebhook.all(in: hooks.path).count == accepted)
+        kill(receiver.process.processIdentifier, SIGKILL)
+        receiver.process.waitUntilExit()
+    }
+
     @Test("A secret stored in clear text before encryption is sealed and still signs", arguments: TestEngines.all)
     func legacySecretsSealed(engine: DatabaseEngine) throws {
         let secret = "legacy-secret-0123456789abcdef"

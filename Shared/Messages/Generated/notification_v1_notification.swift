@@ -187,6 +187,8 @@ extension NotificationV1 {
         public var internalEntries: Bool = false
         public var active: Bool = false
         public var createdAtMs: Int64 = 0
+        /// After a rotation: until when deliveries also carry the previous secret's signature (0: none).
+        public var previousSecretUntilMs: Int64 = 0
 
         public init() {}
     }
@@ -239,6 +241,12 @@ extension NotificationV1 {
         public var id: String = ""
         /// The new secret (at least 16 characters); empty: the service generates a random one.
         public var secret: String = ""
+        /// How long deliveries stay signed with the previous secret too (a second signature in
+        /// X-Ocorrencias-Signature), so the receiver can switch without refusing any: 0 means 24 hours;
+        /// at most 7 days.
+        public var overlapSeconds: Int64 = 0
+        /// The previous secret stops at once (it leaked): no overlap.
+        public var immediately: Bool = false
 
         public init() {}
     }
@@ -990,6 +998,7 @@ extension NotificationV1.Webhook: ProtoMessage {
         c.internal_entries = (self.internalEntries ? 1 : 0)
         c.active = (self.active ? 1 : 0)
         c.created_at_ms = self.createdAtMs
+        c.previous_secret_until_ms = self.previousSecretUntilMs
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__Webhook>) {
@@ -1004,6 +1013,7 @@ extension NotificationV1.Webhook: ProtoMessage {
         self.internalEntries = (c.pointee.internal_entries != 0)
         self.active = (c.pointee.active != 0)
         self.createdAtMs = c.pointee.created_at_ms
+        self.previousSecretUntilMs = c.pointee.previous_secret_until_ms
     }
 }
 
@@ -1126,11 +1136,15 @@ extension NotificationV1.RotateWebhookSecretRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Notification__V1__RotateWebhookSecretRequest, arena: inout ProtoArena) {
         if !self.id.isEmpty { c.id = arena.cString(self.id) }
         if !self.secret.isEmpty { c.secret = arena.cString(self.secret) }
+        c.overlap_seconds = self.overlapSeconds
+        c.immediately = (self.immediately ? 1 : 0)
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Notification__V1__RotateWebhookSecretRequest>) {
         self.id = _ProtoRuntime.string(c.pointee.id)
         self.secret = _ProtoRuntime.string(c.pointee.secret)
+        self.overlapSeconds = c.pointee.overlap_seconds
+        self.immediately = (c.pointee.immediately != 0)
     }
 }
 

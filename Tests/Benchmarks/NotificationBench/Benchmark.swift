@@ -255,7 +255,7 @@ enum NotificationBenchmark {
                 let body = try storedMessage(database, channel: "webhook")
                 bodySize = body.count
                 let hookCeiling = Double(count) / timedParallel(count: count, threads: settings.laneConcurrency, makeState: { CurlEasy() }) { curl, i in
-                    _ = webhook.send(curl, url: hookURL, secret: hookSecret, deliveryID: "ceiling-\(i)", eventKind: "StageChanged", body: body)
+                    _ = webhook.send(curl, url: hookURL, secrets: [hookSecret], deliveryID: "ceiling-\(i)", eventKind: "StageChanged", body: body)
                 }
                 hook.append((hookIntake, hookRate, hookCeiling))
                 print(String(format: "  round %d: e-mail intake %5.0f/s sending %5.0f/s ceiling %5.0f/s | webhook intake %5.0f/s sending %5.0f/s ceiling %5.0f/s",

@@ -236,7 +236,7 @@ def rules_and_mailboxes():
 
 
 def rotate_secret(first):
-    # A new secret for the webhook, shown once; the old one no longer signs.
+    # A new secret for the webhook, shown once; then revoked at once for another: only the last signs.
     scroll_to("notify-webhooks-title")
     webhook_row().find_element(By.CLASS_NAME, "notify-rotate").click()
     wait.until(EC.alert_is_present())
@@ -245,7 +245,19 @@ def rotate_secret(first):
     rotated = driver.find_element(By.ID, "notify-new-secret").get_attribute("value")
     assert len(rotated) >= 32 and rotated != first, (first, rotated)
     assert rotated not in driver.find_element(By.ID, "notify-webhooks").text, "the secret is not in the list"
+    # The first secret keeps signing beside the new one for 24 hours: the row says until when.
+    assert "o segredo anterior assina junto até" in webhook_row().text, webhook_row().text
     shot("73-admin-notifications-secret-rotated")
+    # Revoked at once (a leaked secret): another new one, and the one before it stops signing.
+    webhook_row().find_element(By.CLASS_NAME, "notify-revoke").click()
+    wait.until(EC.alert_is_present())
+    assert "revogar o atual na hora" in driver.switch_to.alert.text
+    driver.switch_to.alert.accept()
+    wait.until(lambda d: d.find_elements(By.ID, "notify-new-secret")
+               and d.find_element(By.ID, "notify-new-secret").get_attribute("value") not in ("", rotated))
+    rotated = driver.find_element(By.ID, "notify-new-secret").get_attribute("value")
+    assert len(rotated) >= 32 and rotated != first, (first, rotated)
+    assert not webhook_row().find_elements(By.CLASS_NAME, "notify-previous-secret"), webhook_row().text
     # Drawn again (another page and back), the secret is gone.
     driver.get(base + "/portal/#/")
     open_page()

@@ -3,7 +3,8 @@
 
 Usage: /usr/bin/python3 webhook_receiver.py --port N --secret S [--dir DIR] [--fail-first N]
 
-Checks X-Ocorrencias-Signature == "sha256=" + hex(HMAC-SHA256(secret, timestamp + "." + body)).
+Checks that X-Ocorrencias-Signature holds "sha256=" + hex(HMAC-SHA256(secret, timestamp + "." + body))
+(one of its comma-separated signatures, as during a secret rotation's overlap).
 A bad signature is answered 401. --fail-first N answers 503 to the first N requests.
 Stores each accepted request as DIR/<seq>.json: {"headers": {...}, "body": <parsed JSON>,
 "verified": true}. Prints "ready <port>" once listening.
@@ -57,7 +58,8 @@ def main():
                 seen = state["seen"]
             if seen <= args.fail_first:
                 return self.answer(503, "unavailable")
-            if not hmac.compare_digest(expected, signature):
+            # During a secret rotation's overlap the header lists two signatures: any may match.
+            if not any(hmac.compare_digest(expected, part.strip()) for part in signature.split(",")):
                 with lock:
                     state["rejected"] += 1
                 return self.answer(401, "bad signature")

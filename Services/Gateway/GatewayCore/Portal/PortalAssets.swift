@@ -2439,7 +2439,10 @@ Object.assign(TEXT['pt-BR'], {
   notifyChanges: 'Últimas alterações das regras', notifyNoChanges: 'Nenhuma alteração: valem o arquivo de regras ou o padrão.', notifyWho: 'Quem', notifyWhat: 'O quê',
   notifyChangeActions: { audiences: 'público de', reset: 'restaurado o padrão de', mailbox: 'caixa do grupo', mailbox_removed: 'caixa removida do grupo' },
   notifyRotate: 'Gerar novo segredo', notifyRotateOf: 'Gerar novo segredo para o webhook {url}',
-  notifyConfirmRotate: 'Gerar um novo segredo para {url}? O atual deixa de valer na hora: o receptor precisa do novo.',
+  notifyConfirmRotate: 'Gerar um novo segredo para {url}? O atual continua assinando junto com o novo por 24 horas, para o receptor trocar sem recusar entregas.',
+  notifyRevoke: 'Revogar segredo agora', notifyRevokeOf: 'Revogar na hora o segredo do webhook {url} (vazado)',
+  notifyConfirmRevoke: 'Gerar um novo segredo para {url} e revogar o atual na hora? Use se ele vazou: o receptor recusa as entregas até receber o novo.',
+  notifyPreviousUntil: 'o segredo anterior assina junto até {when}',
   notifyRotated: 'Novo segredo do webhook {url}. Copie-o agora: ele não será mostrado de novo.',
   notifyAudiences: 'Público', notifyNobody: '(ninguém por e-mail)', notifyMailboxes: 'Caixas dos grupos (quando o grupo está com a ocorrência sem agente)', notifyGroup: 'Grupo',
   notifyAudienceNames: { customer: 'cliente (contato)', holder: 'responsável (agente ou caixa do grupo)', chefe: 'chefe do responsável', copies: 'cópias do repasse' },
@@ -2488,7 +2491,10 @@ Object.assign(TEXT.en, {
   notifyChanges: 'Latest edits of the rules', notifyNoChanges: 'No edits: the rules file or the defaults apply.', notifyWho: 'Who', notifyWhat: 'What',
   notifyChangeActions: { audiences: 'audience of', reset: 'default restored for', mailbox: 'mailbox of group', mailbox_removed: 'mailbox removed from group' },
   notifyRotate: 'Rotate secret', notifyRotateOf: 'Generate a new secret for webhook {url}',
-  notifyConfirmRotate: 'Generate a new secret for {url}? The current one stops working at once: the receiver needs the new one.',
+  notifyConfirmRotate: 'Generate a new secret for {url}? The current one keeps signing beside the new one for 24 hours, so the receiver switches without refusing deliveries.',
+  notifyRevoke: 'Revoke secret now', notifyRevokeOf: 'Revoke the secret of webhook {url} at once (leaked)',
+  notifyConfirmRevoke: 'Generate a new secret for {url} and revoke the current one at once? Use it when it leaked: the receiver refuses deliveries until it has the new one.',
+  notifyPreviousUntil: 'the previous secret also signs until {when}',
   notifyRotated: 'New secret of webhook {url}. Copy it now: it will not be shown again.',
   notifyAudiences: 'Audience', notifyNobody: '(nobody by e-mail)', notifyMailboxes: 'Groups\' mailboxes (when a group holds the ticket without an agent)', notifyGroup: 'Group',
   notifyAudienceNames: { customer: 'customer (contact)', holder: 'holder (agent or the group\'s mailbox)', chefe: 'the holder\'s chefe', copies: 'the transfer\'s copies' },
@@ -2588,13 +2594,19 @@ function notifyWebhooksSection(hooks, deliveries, redraw) {
     const toggle = el('button', { type: 'button', class: 'link notify-show-deliveries', 'aria-expanded': 'false', 'aria-controls': list.id,
       text: t('notifyShowDeliveries'), onclick: () => { list.hidden = !list.hidden; toggle.setAttribute('aria-expanded', String(!list.hidden)); } });
     return [el('tr', { 'data-webhook': hook.id },
-      el('td', { class: 'notify-url', text: hook.url }), el('td', { text: (hook.event_kinds || []).map(notifyKindName).join(', ') }),
+      el('td', {}, el('span', { class: 'notify-url', text: hook.url }), Number(hook.previous_secret_until_ms || 0) > Date.now()
+        ? el('div', { class: 'muted notify-previous-secret', text: tf('notifyPreviousUntil', { when: when(Number(hook.previous_secret_until_ms)) }) }) : null), el('td', { text: (hook.event_kinds || []).map(notifyKindName).join(', ') }),
       el('td', { text: String(hook.access_level || 0) }), el('td', { text: hook.internal_entries ? t('notifyYes') : t('notifyNo') }),
       el('td', { class: 'notify-last' }, last ? [notifyStateBadge(last.state), ' ', when(last.sent_at_ms || last.created_at_ms)] : t('notifyNever')),
       el('td', { class: 'actions' }, toggle, ' ', el('button', { type: 'button', class: 'link notify-rotate', text: t('notifyRotate'),
         'aria-label': tf('notifyRotateOf', { url: hook.url }), onclick: () => {
           if (!confirm(tf('notifyConfirmRotate', { url: hook.url }))) return;
           change(() => api('POST', `/v1/webhooks/${encodeURIComponent(hook.id)}/secret`, {}), (answer) => [tf('notifyRotated', { url: hook.url }), answer.secret]);
+        } }), ' ', el('button', { type: 'button', class: 'link notify-revoke', text: t('notifyRevoke'),
+        'aria-label': tf('notifyRevokeOf', { url: hook.url }), onclick: () => {
+          if (!confirm(tf('notifyConfirmRevoke', { url: hook.url }))) return;
+          change(() => api('POST', `/v1/webhooks/${encodeURIComponent(hook.id)}/secret`, { immediately: true }),
+            (answer) => [tf('notifyRotated', { url: hook.url }), answer.secret]);
         } }), ' ', el('button', { type: 'button', class: 'link notify-deactivate', text: t('notifyDeactivate'),
         'aria-label': tf('notifyDeactivateOf', { url: hook.url }), onclick: () => {
           if (!confirm(tf('notifyConfirmDeactivate', { url: hook.url }))) return;

@@ -154,6 +154,13 @@ struct NotificationAPI: Sendable {
         return NotificationV1.RemoveWebhookResponse()
     }
 
+    /// How long a rotated-out webhook secret keeps signing by default (24 h), and at most (7 days).
+    static let defaultSecretOverlapSeconds: Int64 = 86_400
+    static let maxSecretOverlapSeconds: Int64 = 604_800
+
+    /// Gives a webhook a new signing secret (given, or generated and shown once). Unless
+    /// `immediately`, deliveries keep a second signature with the previous secret for the
+    /// overlap, so the receiver switches without refusing one.
     func rotateWebhookSecret(_ request: NotificationV1.RotateWebhookSecretRequest,
                              _ context: ServerContext) throws -> NotificationV1.RotateWebhookSecretResponse {
         try Access.requireAdministrator(try runtime.principals.require(context))
@@ -161,10 +168,15 @@ struct NotificationAPI: Sendable {
         guard request.secret.isEmpty || request.secret.utf8.count >= 16 else {
             throw Access.invalid("secret", "O segredo precisa de ao menos 16 caracteres.", "The secret needs at least 16 characters.")
         }
+        guard request.overlapSeconds >= 0 && request.overlapSeconds <= Self.maxSecretOverlapSeconds else {
+            throw Access.invalid("overlap_seconds", "De 0 (24 horas) a 604800 segundos (7 dias).", "From 0 (24 hours) to 604800 seconds (7 days).")
+        }
         let secret = request.secret.isEmpty ? SecretBox.randomSecret() : request.secret
         let sealed = secrets.seal(secret)
+        let overlap = request.overlapSeconds > 0 ? request.overlapSeconds : Self.defaultSecretOverlapSeconds
+        let previousUntil = request.immediately ? 0 : Int64(Date().timeIntervalSince1970 * 1000) + overlap * 1000
         let webhook = try database.write { tx -> WebhookRecord? in
-            guard try WebhookStore.setSecret(tx, id: request.id, sealed: sealed) else { return nil }
+            guard try WebhookStore.setSecret(tx, id: request.id, sealed: sealed, previousUntil: previousUntil) else { return nil }
             return try WebhookStore.find(tx, id: request.id)
         }
         guard let webhook else { throw RPCError(.notFound, "webhook não encontrado / webhook not found") }

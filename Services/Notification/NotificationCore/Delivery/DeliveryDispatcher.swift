@@ -356,8 +356,14 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
                                           size: upload == nil ? nil : claimed.payloadBytes, more: upload?.nextPiece))
         default:
             guard let webhook = claimed.webhook, webhook.active else { return .finished(.permanent("webhook removido / webhook removed")) }
-            let secret: String
-            do { secret = try secrets.open(webhook.sealedSecret) } catch {
+            var signing: [String] = []
+            do {
+                signing.append(try secrets.open(webhook.sealedSecret))
+                // Within a rotation's overlap the previous secret signs too.
+                if !webhook.sealedPreviousSecret.isEmpty && webhook.previousUntilMs > Int64(Date().timeIntervalSince1970 * 1000) {
+                    signing.append(try secrets.open(webhook.sealedPreviousSecret))
+                }
+            } catch {
                 // Another instance's key, or a damaged row: retried (and visible) rather than lost.
                 return .finished(.transient("\(error)"))
             }
@@ -369,7 +375,7 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
                     return .finished(.transient("corpo armazenado incompleto / stored body incomplete (\(body.count) of \(claimed.payloadBytes) bytes)"))
                 }
             }
-            return .transfer(WebhookSender(settings: settings).prepare(curl, url: claimed.target, secret: secret, deliveryID: claimed.id,
+            return .transfer(WebhookSender(settings: settings).prepare(curl, url: claimed.target, secrets: signing, deliveryID: claimed.id,
                                                                        eventKind: claimed.eventKind, body: body))
         }
     }

@@ -8,6 +8,9 @@ struct WebhookRecord: Sendable {
     var url: String
     /// The signing secret as stored: sealed by ``SecretBox`` (legacy rows: clear text).
     var sealedSecret: String
+    /// After a rotation, the previous secret (sealed), which also signs until ``previousUntilMs``.
+    var sealedPreviousSecret = ""
+    var previousUntilMs: Int64 = 0
     var eventKinds: [String]
     var accessLevel: Int32
     var internalEntries: Bool
@@ -25,6 +28,7 @@ struct WebhookRecord: Sendable {
         webhook.internalEntries = internalEntries
         webhook.active = active
         webhook.createdAtMs = createdAtMs
+        webhook.previousSecretUntilMs = sealedPreviousSecret.isEmpty ? 0 : previousUntilMs
         return webhook
     }
 }
@@ -33,6 +37,7 @@ struct WebhookRecord: Sendable {
 enum WebhookStore {
     static func record(_ row: Row) throws -> WebhookRecord {
         WebhookRecord(id: try row.text("id"), url: try row.text("url"), sealedSecret: try row.text("secret"),
+                      sealedPreviousSecret: try row.text("previous_secret"), previousUntilMs: try row.int("previous_until"),
                       eventKinds: try row.text("event_kinds").split(separator: ",").map(String.init),
                       accessLevel: Int32(try row.int("access_level")), internalEntries: try row.bool("internal_entries"),
                       active: try row.bool("active"), createdAtMs: try row.int("created_at"))
@@ -54,9 +59,13 @@ enum WebhookStore {
                   .integer(Int64(record.accessLevel)), .init(record.internalEntries), .init(record.active), .integer(record.createdAtMs)])
     }
 
-    /// Replaces the stored (sealed) secret of an active webhook.
-    static func setSecret(_ executor: any SQLExecutor, id: String, sealed: String) throws -> Bool {
-        try executor.execute("UPDATE notification_webhooks SET secret = ? WHERE id = ? AND active = 1", [.text(sealed), .text(id)]) > 0
+    /// Replaces the stored (sealed) secret of an active webhook; the one it replaces keeps
+    /// signing until `previousUntil` (0: it stops now).
+    static func setSecret(_ executor: any SQLExecutor, id: String, sealed: String, previousUntil: Int64) throws -> Bool {
+        try executor.execute("""
+            UPDATE notification_webhooks SET previous_secret = CASE WHEN CAST(? AS BIGINT) > 0 THEN secret ELSE '' END, previous_until = ?, secret = ?
+            WHERE id = ? AND active = 1
+            """, [.integer(previousUntil), .integer(previousUntil), .text(sealed), .text(id)]) > 0
     }
 
     /// Seals secrets still stored in clear text (rows written before encryption at rest).
@@ -85,16 +94,22 @@ enum WebhookStore {
     /// rotation) is left to its writer.
     static func resealAll(_ executor: any SQLExecutor, box: SecretBox) throws -> ResealResult {
         var result = ResealResult()
-        for row in try executor.query("SELECT id, secret FROM notification_webhooks ORDER BY id", []) {
+        for row in try executor.query("SELECT id, secret, previous_secret FROM notification_webhooks ORDER BY id", []) {
             let id = try row.text("id"), stored = try row.text("secret")
             do {
-                guard let sealed = try box.reseal(stored) else {
+                if let sealed = try box.reseal(stored) {
+                    if try executor.execute("UPDATE notification_webhooks SET secret = ? WHERE id = ? AND secret = ?",
+                                            [.text(sealed), .text(id), .text(stored)]) > 0 {
+                        result.resealed += 1
+                    }
+                } else {
                     result.current += 1
-                    continue
                 }
-                if try executor.execute("UPDATE notification_webhooks SET secret = ? WHERE id = ? AND secret = ?",
-                                        [.text(sealed), .text(id), .text(stored)]) > 0 {
-                    result.resealed += 1
+                // A rotated-out secret still signing moves along with it (not counted on its own).
+                let previous = try row.text("previous_secret")
+                if !previous.isEmpty, let sealed = try box.reseal(previous) {
+                    try executor.execute("UPDATE notification_webhooks SET previous_secret = ? WHERE id = ? AND previous_secret = ?",
+                                         [.text(sealed), .text(id), .text(previous)])
                 }
             } catch is SecretBoxError {
                 result.unreadable.append(id)

@@ -101,6 +101,11 @@ public enum NotificationSchema {
         Migration(version: 8, name: "rules edited by administrators",
                   sqlite: editedRules + versionTriggersSQLite(editedRuleTables),
                   postgres: editedRules + versionTriggersPostgres(editedRuleTables)),
+        // A rotated webhook secret keeps signing, beside the new one, until the receiver switched.
+        Migration(version: 9, name: "previous webhook secret", sql: """
+            ALTER TABLE notification_webhooks ADD COLUMN previous_secret TEXT NOT NULL DEFAULT '';
+            ALTER TABLE notification_webhooks ADD COLUMN previous_until BIGINT NOT NULL DEFAULT 0;
+            """),
     ]
 
     /// An edited kind's audiences (comma-separated; empty: nobody by e-mail); a group's mailbox

@@ -4,7 +4,14 @@ import Foundation
 
 /// Signs webhook bodies: `X-Ocorrencias-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
 /// with the subscriber's secret (libsodium), the timestamp in `X-Ocorrencias-Timestamp` (seconds).
+/// During a secret rotation's overlap the header lists two, comma-separated (new secret first):
+/// a receiver accepts the request when any of them matches its secret.
 enum WebhookSignature {
+    /// The header's value for `secrets` (the current one first).
+    static func header(secrets: [String], timestamp: Int64, body: [UInt8]) -> String {
+        secrets.map { sign(secret: $0, timestamp: timestamp, body: body) }.joined(separator: ",")
+    }
+
     static func sign(secret: String, timestamp: Int64, body: [UInt8]) -> String {
         var state = crypto_auth_hmacsha256_state()
         let key = Array(secret.utf8)
@@ -28,14 +35,14 @@ package struct WebhookSender {
 
     package init(settings: NotificationSettings) { self.settings = settings }
 
-    /// Sends on this thread (``prepare(_:url:secret:deliveryID:eventKind:body:now:)`` and run).
-    package func send(_ curl: CurlEasy, url: String, secret: String, deliveryID: String, eventKind: String, body: [UInt8],
+    /// Sends on this thread (``prepare(_:url:secrets:deliveryID:eventKind:body:now:)`` and run).
+    package func send(_ curl: CurlEasy, url: String, secrets: [String], deliveryID: String, eventKind: String, body: [UInt8],
               now: Date = Date()) -> SendOutcome {
-        prepare(curl, url: url, secret: secret, deliveryID: deliveryID, eventKind: eventKind, body: body, now: now).run()
+        prepare(curl, url: url, secrets: secrets, deliveryID: deliveryID, eventKind: eventKind, body: body, now: now).run()
     }
 
     /// Sets up one signed POST on `curl`, to be run on this thread or in a ``CurlMulti``.
-    package func prepare(_ curl: CurlEasy, url: String, secret: String, deliveryID: String, eventKind: String, body: [UInt8],
+    package func prepare(_ curl: CurlEasy, url: String, secrets: [String], deliveryID: String, eventKind: String, body: [UInt8],
                          now: Date = Date()) -> CurlTransfer {
         let timestamp = Int64(now.timeIntervalSince1970)
         let exchange = CurlExchange()
@@ -46,7 +53,7 @@ package struct WebhookSender {
             "X-Ocorrencias-Delivery: \(deliveryID)",
             "X-Ocorrencias-Event: \(eventKind)",
             "X-Ocorrencias-Timestamp: \(timestamp)",
-            "X-Ocorrencias-Signature: \(WebhookSignature.sign(secret: secret, timestamp: timestamp, body: body))",
+            "X-Ocorrencias-Signature: \(WebhookSignature.header(secrets: secrets, timestamp: timestamp, body: body))",
             "Expect:",
         ])
         curl.prepare(exchange, configure: { handle in

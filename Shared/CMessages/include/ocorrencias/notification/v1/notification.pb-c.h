@@ -407,10 +407,14 @@ struct  Ocorrencias__Notification__V1__Webhook
   protobuf_c_boolean internal_entries;
   protobuf_c_boolean active;
   int64_t created_at_ms;
+  /*
+   * After a rotation: until when deliveries also carry the previous secret's signature (0: none).
+   */
+  int64_t previous_secret_until_ms;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__WEBHOOK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__webhook__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0, 0, 0 }
 
 
 struct  Ocorrencias__Notification__V1__RegisterWebhookRequest
@@ -497,10 +501,20 @@ struct  Ocorrencias__Notification__V1__RotateWebhookSecretRequest
    * The new secret (at least 16 characters); empty: the service generates a random one.
    */
   char *secret;
+  /*
+   * How long deliveries stay signed with the previous secret too (a second signature in
+   * X-Ocorrencias-Signature), so the receiver can switch without refusing any: 0 means 24 hours;
+   * at most 7 days.
+   */
+  int64_t overlap_seconds;
+  /*
+   * The previous secret stops at once (it leaked): no overlap.
+   */
+  protobuf_c_boolean immediately;
 };
 #define OCORRENCIAS__NOTIFICATION__V1__ROTATE_WEBHOOK_SECRET_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__notification__v1__rotate_webhook_secret_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Ocorrencias__Notification__V1__RotateWebhookSecretResponse

@@ -3842,7 +3842,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_group_mai
   (ProtobufCMessageInit) ocorrencias__notification__v1__remove_group_mailbox_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__webhook__field_descriptors[7] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__webhook__field_descriptors[8] =
 {
   {
     "id",
@@ -3928,6 +3928,18 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__webhook__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "previous_secret_until_ms",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__Webhook, previous_secret_until_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__webhook__field_indices_by_name[] = {
   3,   /* field[3] = access_level */
@@ -3936,12 +3948,13 @@ static const unsigned ocorrencias__notification__v1__webhook__field_indices_by_n
   2,   /* field[2] = event_kinds */
   0,   /* field[0] = id */
   4,   /* field[4] = internal_entries */
+  7,   /* field[7] = previous_secret_until_ms */
   1,   /* field[1] = url */
 };
 static const ProtobufCIntRange ocorrencias__notification__v1__webhook__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__webhook__descriptor =
 {
@@ -3951,7 +3964,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__webhook__descrip
   "Ocorrencias__Notification__V1__Webhook",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__Webhook),
-  7,
+  8,
   ocorrencias__notification__v1__webhook__field_descriptors,
   ocorrencias__notification__v1__webhook__field_indices_by_name,
   1,  ocorrencias__notification__v1__webhook__number_ranges,
@@ -4211,7 +4224,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__remove_webhook_r
   (ProtobufCMessageInit) ocorrencias__notification__v1__remove_webhook_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__notification__v1__rotate_webhook_secret_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor ocorrencias__notification__v1__rotate_webhook_secret_request__field_descriptors[4] =
 {
   {
     "id",
@@ -4237,15 +4250,41 @@ static const ProtobufCFieldDescriptor ocorrencias__notification__v1__rotate_webh
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "overlap_seconds",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RotateWebhookSecretRequest, overlap_seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "immediately",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Notification__V1__RotateWebhookSecretRequest, immediately),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__notification__v1__rotate_webhook_secret_request__field_indices_by_name[] = {
   0,   /* field[0] = id */
+  3,   /* field[3] = immediately */
+  2,   /* field[2] = overlap_seconds */
   1,   /* field[1] = secret */
 };
 static const ProtobufCIntRange ocorrencias__notification__v1__rotate_webhook_secret_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor ocorrencias__notification__v1__rotate_webhook_secret_request__descriptor =
 {
@@ -4255,7 +4294,7 @@ const ProtobufCMessageDescriptor ocorrencias__notification__v1__rotate_webhook_s
   "Ocorrencias__Notification__V1__RotateWebhookSecretRequest",
   "ocorrencias.notification.v1",
   sizeof(Ocorrencias__Notification__V1__RotateWebhookSecretRequest),
-  2,
+  4,
   ocorrencias__notification__v1__rotate_webhook_secret_request__field_descriptors,
   ocorrencias__notification__v1__rotate_webhook_secret_request__field_indices_by_name,
   1,  ocorrencias__notification__v1__rotate_webhook_secret_request__number_ranges,

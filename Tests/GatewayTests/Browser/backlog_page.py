@@ -10,7 +10,6 @@ agent); starts it on the planned item, whose advance is refused while the requir
 outcome lists the finished item, gone from the backlog.
 Usage: backlog_page.py BASE_URL SCREENSHOT_DIR PLANNED_CODE WAITING_CODE ANALYSIS_CODE  (prints "OK <version id>")
 (credentials in PORTAL_ADMIN / PORTAL_AGENT / PORTAL_CUSTOMER as email:password)."""
-import json
 import os
 import sys
 import time
@@ -28,14 +27,7 @@ customer = os.environ["PORTAL_CUSTOMER"].split(":", 1)
 
 portal = Portal(base, shots)
 driver, wait, shot = portal.driver, portal.wait, portal.shot
-sign_in, sign_out = portal.sign_in, portal.sign_out
-
-
-def read(path):
-    """GET `path` on the API with the page's session, as JSON."""
-    return json.loads(driver.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "fetch(arguments[0], {credentials: 'same-origin'}).then(async (r) => done(await r.text()))", path))
+sign_in, sign_out, read = portal.sign_in, portal.sign_out, portal.read_json
 
 
 def by_id(element_id):

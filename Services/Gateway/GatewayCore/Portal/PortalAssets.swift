@@ -525,18 +525,14 @@ const blgDateInput = (ms) => {
 };
 const blgAddress = (params) => '#/desenvolvimento' + (params.toString() ? '?' + params.toString() : '');
 
-// Runs a write; on success draws the page again with the notice `done(answer)`, on refusal shows
-// workflow's reasons in `status` (beside the form, which keeps what was typed).
+// Runs a write (portal.js's changeThen): on success draws the page again with the notice
+// `done(answer)`, on refusal shows workflow's reasons in `status` (beside the form, which keeps
+// what was typed). The button waits meanwhile.
 async function blgSave(state, status, button, work, done) {
   if (button) button.disabled = true;
   status.replaceChildren();
-  try {
-    const answer = await work();
-    blgPage(state.params, done(answer || {}), state.openTicket);
-  } catch (error) {
-    status.replaceChildren(errorBox(error));
-    if (button) button.disabled = false;
-  }
+  await changeThen(status, (notice) => blgPage(state.params, notice, state.openTicket))(work, (answer) => [done(answer || {})]);
+  if (button) button.disabled = false;
 }
 
 async function blgPage(params, notice, openTicket) {

@@ -33,7 +33,7 @@ struct BacklogPageTests {
         (try gateway.request("GET", "/v1/tickets/\(id)", bearer: bearer).json["workflow"] as? [String: Any]) ?? [:]
     }
 
-    @Test("staff plan an item into a version made on the page (a version without a date refused first), make a step sequence (a step without a holder refused first), start it on the item, advance it once its required field is filled (refused before) and deliver the version, which finishes the item; an agent reads without changing; a customer gets no link and 403 from every route")
+    @Test("staff plan an item into a version made on the page (a version without a date refused first), make a step sequence (a step without a holder refused first), start it on the item, advance it once its required field is filled (refused before) and deliver the version, which finishes the item; an agent reads without changing, a product manager (by workflow's role) gets the planning but not the sequences; a customer gets no link and 403 from every route")
     func developmentPage() throws {
         try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
@@ -45,9 +45,17 @@ struct BacklogPageTests {
         let codes = try [planned, waiting, analysis].map { id in
             try #require(((Self.workflow(gateway, id, bearer: seeded.admin))["row"] as? [String: Any])?["code"] as? String)
         }
+        // A product manager: an agent whose role in workflow's directory grants product.decide
+        // (the gateway's principal does not carry it: the page asks workflow's directory).
+        #expect(try gateway.request("POST", "/v1/roles", json: ["role": ["name": "produto", "permissions": ["product.decide"]]], bearer: seeded.admin).status == 200)
+        let paulo = try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "A-paulo", "name": "Paulo", "email": "paulo@suporte.example",
+                                                                              "max_access_level": 1, "active": true, "role": "produto"]], bearer: seeded.admin)
+        #expect(paulo.status == 200, "\(paulo.text)")
+        _ = try gateway.createUser(admin: seeded.admin, email: "paulo@suporte.example", role: "agent", password: seeded.password, agent: "A-paulo", accessLevel: 1)
         let result = try PortalBrowser.run("backlog_page.py", gateway, [codes[0], codes[1], codes[2]], environment: [
             "PORTAL_ADMIN": "\(GatewayHarness.adminEmail):\(GatewayHarness.adminPassword)",
-            "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)", "PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)"])
+            "PORTAL_AGENT": "ana@suporte.example:\(seeded.password)", "PORTAL_CUSTOMER": "maria@acme.com.br:\(seeded.password)",
+            "PORTAL_PRODUCT": "paulo@suporte.example:\(seeded.password)"])
         #expect(result.status == 0, Comment(rawValue: result.output + "\n" + result.error))
         #expect(result.output.hasPrefix("OK "))
 

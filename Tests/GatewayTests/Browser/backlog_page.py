@@ -7,9 +7,10 @@ into it (it moves to Em desenvolvimento, under the version); a step sequence wit
 a holder is refused (nothing stored), then saved with two steps (a group and a required field; an
 agent); starts it on the planned item, whose advance is refused while the required field is empty
 (the reason beside the steps), fills the field and advances it; delivers the version, and the
-outcome lists the finished item, gone from the backlog.
+outcome lists the finished item, gone from the backlog. A product manager (product.decide by his
+role in workflow's directory) then gets the version form but no sequence form.
 Usage: backlog_page.py BASE_URL SCREENSHOT_DIR PLANNED_CODE WAITING_CODE ANALYSIS_CODE  (prints "OK <version id>")
-(credentials in PORTAL_ADMIN / PORTAL_AGENT / PORTAL_CUSTOMER as email:password)."""
+(credentials in PORTAL_ADMIN / PORTAL_AGENT / PORTAL_CUSTOMER / PORTAL_PRODUCT as email:password)."""
 import os
 import sys
 import time
@@ -24,6 +25,7 @@ base, shots, planned, waiting, analysis = sys.argv[1:6]
 admin = os.environ["PORTAL_ADMIN"].split(":", 1)
 agent = os.environ["PORTAL_AGENT"].split(":", 1)
 customer = os.environ["PORTAL_CUSTOMER"].split(":", 1)
+product = os.environ["PORTAL_PRODUCT"].split(":", 1)
 
 portal = Portal(base, shots)
 driver, wait, shot = portal.driver, portal.wait, portal.shot
@@ -158,6 +160,16 @@ try:
     delivered = driver.find_element(By.CSS_SELECTOR, f"#blg-versions tr[data-version='{version}']")
     assert not delivered.find_elements(By.CSS_SELECTOR, ".blg-deliver") and "aberta" not in delivered.text, delivered.text
     shot("68-development-delivered")
+    sign_out()
+
+    # A product manager (product.decide from his role in workflow's directory) plans and keeps
+    # versions, and reads the sequences without a form.
+    sign_in(*product)
+    wait.until(EC.element_to_be_clickable((By.ID, "nav-development"))).click()
+    wait.until(EC.presence_of_element_located((By.ID, "blg-version-form")))
+    assert set(listed()) == {waiting, analysis}
+    assert not driver.find_elements(By.ID, "blg-sequence-form") and driver.find_elements(By.CSS_SELECTOR, "#blg-sequences tr[data-sequence]")
+    assert not driver.find_elements(By.CSS_SELECTOR, ".blg-plan"), "no open version: nothing to plan into"
     print("OK " + version)
 except Exception:
     shot("failure-backlog_page")

@@ -33,7 +33,7 @@ struct BacklogPageTests {
         (try gateway.request("GET", "/v1/tickets/\(id)", bearer: bearer).json["workflow"] as? [String: Any]) ?? [:]
     }
 
-    @Test("staff plan an item into a version made on the page (a version without a date refused first), make a step sequence (a step without a holder refused first), start it on the item, advance it once its required field is filled (refused before) and deliver the version, which finishes the item; an agent reads without changing, a product manager (by workflow's role) gets the planning but not the sequences; a customer gets no link and 403 from every route")
+    @Test("staff plan an item into a version made on the page (a version without a date refused first), make a step sequence (a step without a holder refused first), estimate another item, start the sequence on the first, advance it once its required field is filled (refused before) and deliver the version, which finishes the item; an agent reads without changing, a product manager (by workflow's role) gets the planning but not the sequences; a customer gets no link and 403 from every route")
     func developmentPage() throws {
         try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
@@ -91,9 +91,13 @@ struct BacklogPageTests {
         #expect(history.filter { $0["kind"] as? String == "step" }.map { $0["new_value"] as? String ?? "?" } == ["Especificação", "Codificação"], "\(history)")
         let customerView = try Self.workflow(gateway, planned, bearer: seeded.maria)
         #expect((customerView["public_note"] as? String)?.contains("Entregue na versão 12.1.2501") == true, "\(customerView)")
-        // The other items are where they were: not planned, not delivered.
+        // The other items are where they were: not planned, not delivered; the second with the
+        // estimate and the promised date given on the page (the customer sees the date).
         let other = try Self.workflow(gateway, waiting, bearer: seeded.admin)
         #expect((other["row"] as? [String: Any])?["stage"] as? String == "para_desenvolver" && (other["version_id"] as? String ?? "") == "", "\(other)")
+        #expect(Self.int(other["estimated_effort_hours"]) == 16, "\(other)")
+        let promised = Date(timeIntervalSince1970: Double(Self.int(try Self.workflow(gateway, waiting, bearer: seeded.maria)["promised_delivery_ms"]) ?? 0) / 1000)
+        #expect(calendar.dateComponents([.year, .month, .day], from: promised) == DateComponents(year: 2027, month: 3, day: 31), "\(promised)")
         #expect(((try Self.workflow(gateway, analysis, bearer: seeded.admin))["row"] as? [String: Any])?["stage"] as? String == "analise_produto")
 
         // Refused through the API too: an agent without product.decide or routing.manage, and a

@@ -6,14 +6,14 @@
 // management (product.decide, as workflow checks) keeps the versions, plans items into a version
 // (which moves an item of Para desenvolver into Em desenvolvimento) and delivers a version (its
 // items still in development are finished, "Entregue na versão X" shown to their customers: the
-// outcome lists them). Step sequences per ticket type are listed to all staff and kept by
+// outcome lists them) and sets an item's estimated effort and promised delivery date. Step sequences per ticket type are listed to all staff and kept by
 // routing.manage; an item in development shows its steps, its required fields and advances to
 // the next step (workflow checks the fields and assigns the next step's holder). Every write is
 // workflow's to refuse: its per-field reasons show beside the form and nothing is stored.
 // Staff see the page (workflow lets every staff member read the backlog and whoever holds an item
 // advance its steps); customers get no link, no page, and 403 from the routes.
 // Loaded after portal.js and team.js and built from their helpers (el, api, show, t, tf, label,
-// when, errorBox, rowsTable, PRIORITIES, CATEGORIES, isCustomer, isAdministrator); its link and
+// when, errorBox, changeThen, rowsTable, PRIORITIES, CATEGORIES, isCustomer, isAdministrator); its link and
 // path are added with addPage.
 
 Object.assign(TEXT['pt-BR'], {
@@ -22,7 +22,7 @@ Object.assign(TEXT['pt-BR'], {
   blgStageAll: '(todas as etapas do desenvolvimento)', blgVersionAny: '(qualquer versão)', blgVersionNone: 'Sem versão', blgProductAny: 'Produto (vazio: todos)',
   blgFilter: 'Filtrar', blgVersion: 'Versão', blgEffort: 'Esforço (h)', blgStep: 'Passo', blgNoItems: 'Nenhum item neste filtro.',
   blgStepOf: '{n}/{count} {name}', blgStepDone: 'concluídos ({count})', blgPlan: 'Planejar', blgPlanIn: 'Versão para {code}', blgPlanOf: 'Planejar {code} na versão escolhida',
-  blgPlanned: '{code} planejada na versão {version}.', blgSteps: 'Passos', blgStepsOf: 'Passos de {code}', blgNextPage: 'Próxima página', blgFirstPage: 'Primeira página',
+  blgPlanned: '{code} planejada na versão {version}.', blgSteps: 'Passos', blgDetails: 'Detalhes', blgDetailsOf: 'Planejamento e passos de {code}', blgNextPage: 'Próxima página', blgFirstPage: 'Primeira página',
   blgTarget: 'Data prevista', blgPlannedItems: 'Itens planejados', blgDeliveredAt: 'Entregue em', blgDeliver: 'Entregar', blgDeliverOf: 'Entregar a versão {name}',
   blgConfirmDeliver: 'Entregar a versão {name}? Os itens ainda em desenvolvimento nela são finalizados e os clientes veem “Entregue na versão {name}”.',
   blgDelivered: 'Versão {name} entregue: {count} ocorrência(s) finalizada(s).', blgDeliveredNone: 'Versão {name} entregue: nenhum item estava em desenvolvimento nela.',
@@ -35,7 +35,9 @@ Object.assign(TEXT['pt-BR'], {
   blgRemoveSequence: 'Remover', blgRemoveSequenceOf: 'Remover a sequência {type}', blgConfirmRemoveSequence: 'Remover a sequência {type}? As ocorrências já nela não avançam mais.',
   blgStepName: 'Nome do passo {n}', blgStepAgent: 'Agente do passo {n}', blgStepGroup: 'Grupo do passo {n}', blgStepFields: 'Campos obrigatórios do passo {n} (separados por vírgula)',
   blgAgent: 'Agente', blgRequiredFields: 'Campos obrigatórios', blgAddStep: 'Adicionar passo', blgRemoveStep: 'Remover o passo {n}', blgNobody: '(nenhum)', blgRequired: 'obrigatórios: {fields}',
-  blgTicketSteps: 'Passos de {code}', blgTicketNoSteps: 'Esta ocorrência não está em uma sequência de passos.', blgStartSteps: 'Iniciar passos',
+  blgPlanning: 'Planejamento', blgEffortHours: 'Esforço estimado (horas)', blgPromised: 'Entrega prometida ao cliente',
+  blgPromisedHint: 'Para Exigência fiscal: o cliente vê a data. Vazio mantém a data já prometida.', blgSavePlanning: 'Salvar planejamento',
+  blgPlanningSaved: 'Planejamento de {code} salvo.', blgTicketNoSteps: 'Esta ocorrência não está em uma sequência de passos.', blgStartSteps: 'Iniciar passos',
   blgStarted: '{code} começou o passo {step}.', blgCurrent: 'atual', blgFieldsTitle: 'Campos do passo atual', blgSaveFields: 'Salvar campos', blgFieldsSaved: 'Campos de {code} salvos.',
   blgAdvance: 'Avançar para o próximo passo', blgAdvanced: '{code} avançou para {step}.', blgAllDone: 'Todos os passos concluídos.',
   blgOpenTicket: 'Abrir a ocorrência', blgClose: 'Fechar',
@@ -46,7 +48,7 @@ Object.assign(TEXT.en, {
   blgStageAll: '(every development stage)', blgVersionAny: '(any version)', blgVersionNone: 'No version', blgProductAny: 'Product (empty: all)',
   blgFilter: 'Filter', blgVersion: 'Version', blgEffort: 'Effort (h)', blgStep: 'Step', blgNoItems: 'No items in this filter.',
   blgStepOf: '{n}/{count} {name}', blgStepDone: 'done ({count})', blgPlan: 'Plan', blgPlanIn: 'Version for {code}', blgPlanOf: 'Plan {code} in the chosen version',
-  blgPlanned: '{code} planned in version {version}.', blgSteps: 'Steps', blgStepsOf: 'Steps of {code}', blgNextPage: 'Next page', blgFirstPage: 'First page',
+  blgPlanned: '{code} planned in version {version}.', blgSteps: 'Steps', blgDetails: 'Details', blgDetailsOf: 'Planning and steps of {code}', blgNextPage: 'Next page', blgFirstPage: 'First page',
   blgTarget: 'Target date', blgPlannedItems: 'Planned items', blgDeliveredAt: 'Delivered on', blgDeliver: 'Deliver', blgDeliverOf: 'Deliver version {name}',
   blgConfirmDeliver: 'Deliver version {name}? Its items still in development are finished and their customers see “Entregue na versão {name}”.',
   blgDelivered: 'Version {name} delivered: {count} ticket(s) finished.', blgDeliveredNone: 'Version {name} delivered: no item of it was in development.',
@@ -59,7 +61,9 @@ Object.assign(TEXT.en, {
   blgRemoveSequence: 'Remove', blgRemoveSequenceOf: 'Remove sequence {type}', blgConfirmRemoveSequence: 'Remove sequence {type}? Tickets already on it no longer advance.',
   blgStepName: 'Name of step {n}', blgStepAgent: 'Agent of step {n}', blgStepGroup: 'Group of step {n}', blgStepFields: 'Required fields of step {n} (comma-separated)',
   blgAgent: 'Agent', blgRequiredFields: 'Required fields', blgAddStep: 'Add a step', blgRemoveStep: 'Remove step {n}', blgNobody: '(none)', blgRequired: 'required: {fields}',
-  blgTicketSteps: 'Steps of {code}', blgTicketNoSteps: 'This ticket is not on a step sequence.', blgStartSteps: 'Start steps',
+  blgPlanning: 'Planning', blgEffortHours: 'Estimated effort (hours)', blgPromised: 'Delivery promised to the customer',
+  blgPromisedHint: 'For tax requirements: the customer sees the date. Empty keeps the date already promised.', blgSavePlanning: 'Save planning',
+  blgPlanningSaved: 'Planning of {code} saved.', blgTicketNoSteps: 'This ticket is not on a step sequence.', blgStartSteps: 'Start steps',
   blgStarted: '{code} started step {step}.', blgCurrent: 'current', blgFieldsTitle: 'Fields of the current step', blgSaveFields: 'Save fields', blgFieldsSaved: 'Fields of {code} saved.',
   blgAdvance: 'Advance to the next step', blgAdvanced: '{code} advanced to {step}.', blgAllDone: 'Every step done.',
   blgOpenTicket: 'Open the ticket', blgClose: 'Close',
@@ -199,8 +203,9 @@ function blgRow(state, row, openVersions, status) {
       } });
     actions.append(el('span', { class: 'row blg-plan' }, choice, submit));
   }
-  if (row.stage === 'em_desenvolvimento' || row.ticket_type) {
-    actions.append(el('button', { type: 'button', class: 'link blg-steps', 'aria-label': tf('blgStepsOf', { code }), text: t('blgSteps'),
+  // The item's planning (effort, promised date) and steps, below the list.
+  if (state.decide || row.stage === 'em_desenvolvimento' || row.ticket_type) {
+    actions.append(el('button', { type: 'button', class: 'link blg-details', 'aria-label': tf('blgDetailsOf', { code }), text: t('blgDetails'),
       onclick: () => state.showTicket(row) }));
   }
   return el('tr', { 'data-ticket': row.ticket_id },
@@ -211,10 +216,10 @@ function blgRow(state, row, openVersions, status) {
     el('td', { class: 'blg-step', text: blgStepText(row) }), actions);
 }
 
-// ---------------------------------------------------------------- one item's steps
+// ---------------------------------------------------------------- one item: planning and steps
 
-// The steps of `row`'s ticket type with the current one marked, the current step's required
-// fields (saved with SetTicketFields) and the button advancing it; or, on no sequence, starting one.
+// Below the list: `row`'s planning (estimated effort and promised delivery date, for product
+// management) and, on an item in development or on a sequence, its steps.
 async function blgTicketPanel(state, slot, row) {
   const code = row.code || row.ticket_id;
   state.openTicket = row.ticket_id;
@@ -224,14 +229,45 @@ async function blgTicketPanel(state, slot, row) {
     view = (await api('GET', `/v1/tickets/${encodeURIComponent(row.ticket_id)}`)).workflow || {};
   } catch (error) { slot.replaceChildren(errorBox(error)); return; }
   const status = el('div', { id: 'blg-ticket-status', role: 'status' });
+  const close = el('button', { type: 'button', class: 'secondary', id: 'blg-ticket-close', text: t('blgClose'),
+    onclick: () => { state.openTicket = ''; slot.replaceChildren(); } });
+  const parts = [el('h2', { id: 'blg-ticket-title', text: `${code} · ${row.subject || ''}` }),
+    el('p', { class: 'row' }, el('a', { href: '#/t/' + encodeURIComponent(row.ticket_id), text: t('blgOpenTicket') }), close), status];
+  if (state.decide) parts.push(blgPlanningForm(state, status, row, view));
+  if (row.stage === 'em_desenvolvimento' || view.ticket_type) parts.push(...blgStepsPart(state, status, row, view));
+  slot.replaceChildren(el('section', { id: 'blg-ticket', 'aria-labelledby': 'blg-ticket-title' }, ...parts));
+}
+
+// The estimated effort (part of the backlog's order) and the delivery date promised to the
+// customer (workflow's SetDevelopmentPlan; an empty date keeps the one given before).
+function blgPlanningForm(state, status, row, view) {
+  const code = row.code || row.ticket_id;
+  const effort = el('input', { type: 'number', name: 'estimated_effort_hours', id: 'blg-effort', min: 0, step: 1, required: true,
+    value: Number(view.estimated_effort_hours || 0) });
+  const promised = el('input', { type: 'date', name: 'promised', id: 'blg-promised', value: blgDateInput(view.promised_delivery_ms),
+    'aria-describedby': 'blg-promised-hint' });
+  const form = el('form', { id: 'blg-planning-form', 'aria-labelledby': 'blg-planning-title' }, el('h3', { id: 'blg-planning-title', text: t('blgPlanning') }),
+    el('label', {}, t('blgEffortHours'), effort), el('label', {}, t('blgPromised'), promised),
+    el('p', { class: 'muted', id: 'blg-promised-hint', text: t('blgPromisedHint') }),
+    el('p', {}, el('button', { type: 'submit', class: 'secondary', id: 'blg-planning-submit', text: t('blgSavePlanning') })));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const body = { estimated_effort_hours: Number(effort.value), promised_delivery_ms: promised.value ? blgDateMs(promised.value) : 0 };
+    blgSave(state, status, form.querySelector('button'), () => api('POST', `/v1/tickets/${encodeURIComponent(row.ticket_id)}/development-plan`, body),
+      () => tf('blgPlanningSaved', { code }));
+  });
+  return form;
+}
+
+// The steps of the item's ticket type with the current one marked, the current step's required
+// fields (saved with SetTicketFields) and the button advancing it; or, on no sequence, starting one.
+function blgStepsPart(state, status, row, view) {
+  const code = row.code || row.ticket_id;
   const type = view.ticket_type || '';
   const sequence = state.sequences.find((s) => s.ticket_type === type);
   const steps = (sequence && sequence.steps) || [];
   const position = Number(view.step_position || 0);
-  const close = el('button', { type: 'button', class: 'secondary', id: 'blg-ticket-close', text: t('blgClose'),
-    onclick: () => { state.openTicket = ''; slot.replaceChildren(); } });
-  const parts = [el('h2', { id: 'blg-ticket-title', text: tf('blgTicketSteps', { code }) }),
-    el('p', { class: 'row' }, el('a', { href: '#/t/' + encodeURIComponent(row.ticket_id), text: t('blgOpenTicket') }), close), status];
+  const parts = [el('h3', { id: 'blg-ticket-steps-title', text: t('blgSteps') })];
   if (!type || position < 0 || !sequence) {
     parts.push(el('p', { class: 'muted', id: 'blg-ticket-no-steps', text: t('blgTicketNoSteps') }));
     if (state.sequences.length) {
@@ -245,8 +281,7 @@ async function blgTicketPanel(state, slot, row) {
       });
       parts.push(start);
     }
-    slot.replaceChildren(el('section', { id: 'blg-ticket', 'aria-labelledby': 'blg-ticket-title' }, ...parts));
-    return;
+    return parts;
   }
   parts.push(el('p', {}, `${t('blgTicketType')}: `, el('strong', { text: type })));
   parts.push(el('ol', { id: 'blg-ticket-steps' }, steps.map((step, index) => el('li', { 'data-step': index, class: index === position ? 'blg-current' : null,
@@ -277,7 +312,7 @@ async function blgTicketPanel(state, slot, row) {
       () => api('POST', `/v1/tickets/${encodeURIComponent(row.ticket_id)}/steps/advance`, {}),
       (answer) => tf('blgAdvanced', { code, step: answer.step_name || '' })) })));
   }
-  slot.replaceChildren(el('section', { id: 'blg-ticket', 'aria-labelledby': 'blg-ticket-title' }, ...parts));
+  return parts;
 }
 
 const blgHolderText = (state, step) => [step.agent_id ? state.agentName(step.agent_id) : '', step.group_id ? state.groupName(step.group_id) : '']

@@ -3,7 +3,8 @@
 page. An agent sees the three items (Análise produto, Para desenvolver) and filters them by stage,
 with no form and no planning control. The administrator: a version without a date is refused by
 workflow (the reason beside the form, nothing stored), then saved with one; plans the first item
-into it (it moves to Em desenvolvimento, under the version); a step sequence with a step lacking
+into it (it moves to Em desenvolvimento, under the version); gives the second an estimate of 16
+hours and a promised date; a step sequence with a step lacking
 a holder is refused (nothing stored), then saved with two steps (a group and a required field; an
 agent); starts it on the planned item, whose advance is refused while the required field is empty
 (the reason beside the steps), fills the field and advances it; delivers the version, and the
@@ -103,6 +104,19 @@ try:
     assert "Para desenvolver" in row_of(waiting).text
     shot("65-development-backlog")
 
+    # The waiting item's estimate and promised date (it has no steps: no steps part).
+    row_of(waiting).find_element(By.CSS_SELECTOR, ".blg-details").click()
+    wait.until(EC.presence_of_element_located((By.ID, "blg-planning-form")))
+    assert not driver.find_elements(By.ID, "blg-ticket-steps-title")
+    by_id("blg-effort").clear()
+    by_id("blg-effort").send_keys("16")
+    driver.execute_script("arguments[0].value = arguments[1]", by_id("blg-promised"), "2027-03-31")
+    by_id("blg-planning-submit").click()
+    text_in("blg-status", f"Planejamento de {waiting} salvo")
+    listed()
+    assert row_of(waiting).find_element(By.CSS_SELECTOR, ".blg-effort").text == "16"
+    by_id("blg-ticket-close").click()
+
     # A step sequence whose first step has no holder: refused whole, nothing stored.
     by_id("blg-sequence-type").send_keys("melhoria-fiscal")
     first = driver.find_elements(By.CSS_SELECTOR, "#blg-sequence-step-list li")[0]
@@ -126,7 +140,7 @@ try:
     # The planned item's steps: start the sequence, advance (refused: the required field is empty),
     # fill the field, advance.
     listed()
-    row_of(planned).find_element(By.CSS_SELECTOR, ".blg-steps").click()
+    row_of(planned).find_element(By.CSS_SELECTOR, ".blg-details").click()
     wait.until(EC.presence_of_element_located((By.ID, "blg-ticket-no-steps")))
     Select(by_id("blg-start-type")).select_by_value("melhoria-fiscal")
     by_id("blg-start-submit").click()

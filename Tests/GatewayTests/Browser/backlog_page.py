@@ -30,7 +30,7 @@ product = os.environ["PORTAL_PRODUCT"].split(":", 1)
 
 portal = Portal(base, shots)
 driver, wait, shot = portal.driver, portal.wait, portal.shot
-sign_in, sign_out, read = portal.sign_in, portal.sign_out, portal.read_json
+sign_in, sign_out, read = portal.sign_in, portal.sign_out, portal.read
 
 
 def by_id(element_id):

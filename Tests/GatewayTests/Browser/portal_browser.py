@@ -68,9 +68,3 @@ class Portal:
         terms = self.driver.find_elements(By.CSS_SELECTOR, f"#{element_id} dt")
         values = self.driver.find_elements(By.CSS_SELECTOR, f"#{element_id} dd")
         return {t.text: v.text for t, v in zip(terms, values)}
-
-    def read_json(self, path):
-        """GET `path` on the API with the page's session (its cookie), as JSON."""
-        return json.loads(self.driver.execute_async_script(
-            "const done = arguments[arguments.length - 1];"
-            "fetch(arguments[0], {credentials: 'same-origin'}).then(async (r) => done(await r.text()))", path))

@@ -65,6 +65,77 @@ struct BacklogStepsExportTests {
                 == ["prob-big", "nec", "sug"])
     }
 
+    @Test("the backlog lists product analysis, the backlog and development by stage, version and product, each row with its version, effort and step; step sequences are listed; customers are refused", arguments: TestEngines.all)
+    func backlogFiltersAndSequences(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        var sequence = WorkflowV1.PutStepSequenceRequest()
+        sequence.ticketType = "melhoria"
+        var first = WorkflowV1.Step()
+        first.name = "Especificação"
+        first.groupID = "n2"
+        var second = WorkflowV1.Step()
+        second.name = "Codificação"
+        second.agentID = "ana"
+        second.requiredFields = ["branch"]
+        sequence.steps = [first, second]
+        _ = try harness.call(WorkflowV1.Workflow.putStepSequence, sequence, as: WorkflowHarness.admin())
+        // A required field with a comma is refused whole: the stored sequence is unchanged.
+        var comma = sequence
+        comma.steps[1].requiredFields = ["branch,pr"]
+        let refused = harness.failure(WorkflowV1.Workflow.putStepSequence, comma, as: WorkflowHarness.admin())
+        #expect(refused?.code == .invalidArgument && refused?.violations.map(\.field) == ["steps[1].required_fields"])
+
+        for (id, product) in [("nec", "ERP"), ("sug", "RH"), ("dev", "ERP")] {
+            var opened = WorkflowHarness.opened(id, category: id == "sug" ? .sugestaoMelhoria : .necessidade, product: product)
+            if id == "dev" { opened.customFields = ["ticket_type": "melhoria"] }
+            try harness.deliver(opened, key: id)
+            try harness.take(id, as: WorkflowHarness.admin())
+            try harness.move(id, to: "analise_produto", as: WorkflowHarness.admin())
+            if id != "sug" { try harness.move(id, to: "para_desenvolver", as: Self.pm) }
+        }
+        var version = WorkflowV1.PutVersionRequest()
+        version.version = WorkflowV1.Version()
+        version.version?.id = "v1"
+        version.version?.name = "12.1.2501"
+        version.version?.targetDateMs = 1_798_000_000_000
+        _ = try harness.call(WorkflowV1.Workflow.putVersion, version, as: Self.pm)
+        var plan = WorkflowV1.PlanTicketRequest()
+        plan.ticketID = "dev"
+        plan.versionID = "v1"
+        _ = try harness.call(WorkflowV1.Workflow.planTicket, plan, as: Self.pm)
+
+        func backlog(_ stages: [String], version: String = "", product: String = "") throws -> [WorkflowV1.TicketRow] {
+            var request = WorkflowV1.ListBacklogRequest()
+            request.stages = stages
+            request.versionID = version
+            request.product = product
+            return try harness.call(WorkflowV1.Workflow.listBacklog, request, as: Self.ana).tickets
+        }
+        #expect(try backlog([]).map(\.ticketID) == ["nec"])
+        let all = try backlog(["analise_produto", "para_desenvolver", "em_desenvolvimento"])
+        #expect(Set(all.map(\.ticketID)) == ["nec", "sug", "dev"])
+        let dev = try #require(all.first { $0.ticketID == "dev" })
+        #expect(dev.stage == "em_desenvolvimento" && dev.versionID == "v1" && dev.versionName == "12.1.2501")
+        #expect(dev.ticketType == "melhoria" && dev.stepPosition == 0 && dev.stepName == "Especificação" && dev.stepCount == 2)
+        #expect(all.first { $0.ticketID == "nec" }?.stepPosition == -1 && all.first { $0.ticketID == "nec" }?.versionName == "")
+        #expect(try backlog(["para_desenvolver", "em_desenvolvimento"], version: "v1").map(\.ticketID) == ["dev"])
+        #expect(try backlog(["para_desenvolver", "em_desenvolvimento"], version: "-").map(\.ticketID) == ["nec"])
+        #expect(try backlog(["analise_produto", "para_desenvolver"], product: "RH").map(\.ticketID) == ["sug"])
+        var unknown = WorkflowV1.ListBacklogRequest()
+        unknown.stages = ["finalizado"]
+        let invalid = harness.failure(WorkflowV1.Workflow.listBacklog, unknown, as: Self.ana)
+        #expect(invalid?.code == .invalidArgument && invalid?.violations.map(\.field) == ["stages"])
+
+        let sequences = try harness.call(WorkflowV1.Workflow.listStepSequences, WorkflowV1.ListStepSequencesRequest(), as: Self.ana).sequences
+        #expect(sequences.map(\.ticketType) == ["melhoria"])
+        #expect(sequences.first?.steps == sequence.steps)
+        let maria = WorkflowHarness.customer("maria", organization: "org-1")
+        #expect(harness.failure(WorkflowV1.Workflow.listStepSequences, WorkflowV1.ListStepSequencesRequest(), as: maria)?.code == .permissionDenied)
+        #expect(harness.failure(WorkflowV1.Workflow.listBacklog, WorkflowV1.ListBacklogRequest(), as: maria)?.code == .permissionDenied)
+        #expect(harness.failure(WorkflowV1.Workflow.listVersions, WorkflowV1.ListVersionsRequest(), as: maria)?.code == .permissionDenied)
+    }
+
     @Test("a ticket type's steps: each step's holder is assigned, advancing names the missing required fields", arguments: TestEngines.all)
     func advanceStep(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine)

@@ -310,6 +310,17 @@ extension WorkflowV1 {
         public var slaDueAtMs: Int64 = 0
         /// When "on_time": the time it will be "at_risk" (the running targets' nearest warning); else 0.
         public var slaWarnAtMs: Int64 = 0
+        /// The development backlog's listing (ListBacklog) only: the version the item is planned in (id
+        /// and name; empty when none), its estimated effort (hours), its ticket type, current step
+        /// (-1: none; the step count when the sequence is done) and that step's name ("concluída" when
+        /// done), and how many steps its type's sequence has.
+        public var versionID: String = ""
+        public var versionName: String = ""
+        public var estimatedEffortHours: Int32 = 0
+        public var ticketType: String = ""
+        public var stepPosition: Int32 = 0
+        public var stepName: String = ""
+        public var stepCount: Int32 = 0
 
         public init() {}
     }
@@ -874,6 +885,13 @@ extension WorkflowV1 {
         public var pageSize: Int32 = 0
         /// Page number from 0 (the backlog is small compared to the queue).
         public var page: Int32 = 0
+        /// Stages to list, any of "analise_produto", "para_desenvolver", "em_desenvolvimento" (another
+        /// value: INVALID_ARGUMENT naming `stages`); empty: "para_desenvolver" only.
+        public var stages: [String] = []
+        /// Only the items planned in this version; "-" only the items planned in none; empty: any.
+        public var versionID: String = ""
+        /// Only the items of this product (exact name); empty: any.
+        public var product: String = ""
 
         public init() {}
     }
@@ -901,6 +919,26 @@ extension WorkflowV1 {
     public struct PutStepSequenceResponse: Sendable, Hashable {
         public var ticketType: String = ""
         public var steps: [WorkflowV1.Step] = []
+
+        public init() {}
+    }
+
+    /// A ticket type's sequence of steps, in order.
+    public struct StepSequence: Sendable, Hashable {
+        public var ticketType: String = ""
+        public var steps: [WorkflowV1.Step] = []
+
+        public init() {}
+    }
+
+    public struct ListStepSequencesRequest: Sendable, Hashable {
+
+        public init() {}
+    }
+
+    /// Every ticket type that has a sequence, by type.
+    public struct ListStepSequencesResponse: Sendable, Hashable {
+        public var sequences: [WorkflowV1.StepSequence] = []
 
         public init() {}
     }
@@ -1631,6 +1669,13 @@ extension WorkflowV1.TicketRow: ProtoMessage {
         if !self.slaState.isEmpty { c.sla_state = arena.cString(self.slaState) }
         c.sla_due_at_ms = self.slaDueAtMs
         c.sla_warn_at_ms = self.slaWarnAtMs
+        if !self.versionID.isEmpty { c.version_id = arena.cString(self.versionID) }
+        if !self.versionName.isEmpty { c.version_name = arena.cString(self.versionName) }
+        c.estimated_effort_hours = self.estimatedEffortHours
+        if !self.ticketType.isEmpty { c.ticket_type = arena.cString(self.ticketType) }
+        c.step_position = self.stepPosition
+        if !self.stepName.isEmpty { c.step_name = arena.cString(self.stepName) }
+        c.step_count = self.stepCount
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__TicketRow>) {
@@ -1656,6 +1701,13 @@ extension WorkflowV1.TicketRow: ProtoMessage {
         self.slaState = _ProtoRuntime.string(c.pointee.sla_state)
         self.slaDueAtMs = c.pointee.sla_due_at_ms
         self.slaWarnAtMs = c.pointee.sla_warn_at_ms
+        self.versionID = _ProtoRuntime.string(c.pointee.version_id)
+        self.versionName = _ProtoRuntime.string(c.pointee.version_name)
+        self.estimatedEffortHours = c.pointee.estimated_effort_hours
+        self.ticketType = _ProtoRuntime.string(c.pointee.ticket_type)
+        self.stepPosition = c.pointee.step_position
+        self.stepName = _ProtoRuntime.string(c.pointee.step_name)
+        self.stepCount = c.pointee.step_count
     }
 }
 
@@ -2995,11 +3047,24 @@ extension WorkflowV1.ListBacklogRequest: ProtoMessage {
     public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListBacklogRequest, arena: inout ProtoArena) {
         c.page_size = self.pageSize
         c.page = self.page
+        if !self.stages.isEmpty {
+            c.n_stages = self.stages.count
+            c.stages = arena.cStrings(self.stages)
+        }
+        if !self.versionID.isEmpty { c.version_id = arena.cString(self.versionID) }
+        if !self.product.isEmpty { c.product = arena.cString(self.product) }
     }
 
     public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListBacklogRequest>) {
         self.pageSize = c.pointee.page_size
         self.page = c.pointee.page
+        if c.pointee.n_stages > 0, let _items = c.pointee.stages {
+            self.stages = (0..<c.pointee.n_stages).map { _ProtoRuntime.string(_items[$0]) }
+        } else {
+            self.stages = []
+        }
+        self.versionID = _ProtoRuntime.string(c.pointee.version_id)
+        self.product = _ProtoRuntime.string(c.pointee.product)
     }
 }
 
@@ -3075,6 +3140,65 @@ extension WorkflowV1.PutStepSequenceResponse: ProtoMessage {
             self.steps = (0..<c.pointee.n_steps).map { (_items[$0].map { WorkflowV1.Step(_c: $0) } ?? WorkflowV1.Step()) }
         } else {
             self.steps = []
+        }
+    }
+}
+
+extension WorkflowV1.StepSequence: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__StepSequence
+    public static var protoName: String { "ocorrencias.workflow.v1.StepSequence" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__StepSequence(); ocorrencias__workflow__v1__step_sequence__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__StepSequence>) { ocorrencias__workflow__v1__step_sequence__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__StepSequence, arena: inout ProtoArena) {
+        if !self.ticketType.isEmpty { c.ticket_type = arena.cString(self.ticketType) }
+        if !self.steps.isEmpty {
+            c.n_steps = self.steps.count
+            c.steps = arena.messages(self.steps)
+        }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__StepSequence>) {
+        self.ticketType = _ProtoRuntime.string(c.pointee.ticket_type)
+        if c.pointee.n_steps > 0, let _items = c.pointee.steps {
+            self.steps = (0..<c.pointee.n_steps).map { (_items[$0].map { WorkflowV1.Step(_c: $0) } ?? WorkflowV1.Step()) }
+        } else {
+            self.steps = []
+        }
+    }
+}
+
+extension WorkflowV1.ListStepSequencesRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListStepSequencesRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.ListStepSequencesRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListStepSequencesRequest(); ocorrencias__workflow__v1__list_step_sequences_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListStepSequencesRequest>) { ocorrencias__workflow__v1__list_step_sequences_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListStepSequencesRequest, arena: inout ProtoArena) {
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListStepSequencesRequest>) {
+    }
+}
+
+extension WorkflowV1.ListStepSequencesResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__ListStepSequencesResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.ListStepSequencesResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__ListStepSequencesResponse(); ocorrencias__workflow__v1__list_step_sequences_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__ListStepSequencesResponse>) { ocorrencias__workflow__v1__list_step_sequences_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__ListStepSequencesResponse, arena: inout ProtoArena) {
+        if !self.sequences.isEmpty {
+            c.n_sequences = self.sequences.count
+            c.sequences = arena.messages(self.sequences)
+        }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__ListStepSequencesResponse>) {
+        if c.pointee.n_sequences > 0, let _items = c.pointee.sequences {
+            self.sequences = (0..<c.pointee.n_sequences).map { (_items[$0].map { WorkflowV1.StepSequence(_c: $0) } ?? WorkflowV1.StepSequence()) }
+        } else {
+            self.sequences = []
         }
     }
 }
@@ -3392,6 +3516,11 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.Workflow/PutStepSequence",
             clientStreaming: false,
             serverStreaming: false)
+        /// Every ticket type's sequence (staff read them; PutStepSequence needs "routing.manage").
+        public static let listStepSequences = RPCMethod<WorkflowV1.ListStepSequencesRequest, WorkflowV1.ListStepSequencesResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/ListStepSequences",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let setTicketFields = RPCMethod<WorkflowV1.SetTicketFieldsRequest, WorkflowV1.TicketView>(
             path: "/ocorrencias.workflow.v1.Workflow/SetTicketFields",
             clientStreaming: false,
@@ -3409,6 +3538,6 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.Workflow/ExportQueue",
             clientStreaming: false,
             serverStreaming: true)
-        public static let methods: [RPCMethodInfo] = [getTicketHolder.info, putAgent.info, getAgent.info, listAgents.info, putGroup.info, listGroups.info, setMembership.info, putRole.info, listRoles.info, deleteRole.info, setTransferDestinations.info, putRoutingRule.info, deleteRoutingRule.info, listRoutingRules.info, setCategoryAccessLevel.info, listCategoryAccessLevels.info, getTicket.info, listQueue.info, countByStage.info, listCustomerTickets.info, searchTickets.info, getHistory.info, listTextVersions.info, listRelated.info, moveTicket.info, listAllowedMoves.info, setStageStatus.info, answerSolution.info, reclassify.info, setAccessLevel.info, takeTicket.info, transferTicket.info, listTransferDestinations.info, sendBack.info, markMessagesRead.info, logCustomerMessage.info, scheduleTicket.info, bulkAction.info, addDiscussion.info, markPublishable.info, setSolution.info, amendRequest.info, linkTickets.info, openRelatedTicket.info, addTimeEntry.info, timeTotals.info, putVersion.info, listVersions.info, setDevelopmentPlan.info, planTicket.info, deliverVersion.info, listBacklog.info, putStepSequence.info, setTicketFields.info, startSteps.info, advanceStep.info, exportQueue.info]
+        public static let methods: [RPCMethodInfo] = [getTicketHolder.info, putAgent.info, getAgent.info, listAgents.info, putGroup.info, listGroups.info, setMembership.info, putRole.info, listRoles.info, deleteRole.info, setTransferDestinations.info, putRoutingRule.info, deleteRoutingRule.info, listRoutingRules.info, setCategoryAccessLevel.info, listCategoryAccessLevels.info, getTicket.info, listQueue.info, countByStage.info, listCustomerTickets.info, searchTickets.info, getHistory.info, listTextVersions.info, listRelated.info, moveTicket.info, listAllowedMoves.info, setStageStatus.info, answerSolution.info, reclassify.info, setAccessLevel.info, takeTicket.info, transferTicket.info, listTransferDestinations.info, sendBack.info, markMessagesRead.info, logCustomerMessage.info, scheduleTicket.info, bulkAction.info, addDiscussion.info, markPublishable.info, setSolution.info, amendRequest.info, linkTickets.info, openRelatedTicket.info, addTimeEntry.info, timeTotals.info, putVersion.info, listVersions.info, setDevelopmentPlan.info, planTicket.info, deliverVersion.info, listBacklog.info, putStepSequence.info, listStepSequences.info, setTicketFields.info, startSteps.info, advanceStep.info, exportQueue.info]
     }
 }

@@ -63,9 +63,14 @@ enum DomainRoutes {
             return try csv(stream, name: "ocorrencias.csv")
         }
         typealias W = WorkflowV1.Workflow
+        router.add(B.route("GET", "/v1/versions", "workflow", W.listVersions, query: ["include_delivered": "include_delivered"]))
+        router.add(B.route("POST", "/v1/versions", "workflow", W.putVersion))
         router.add(B.route("POST", "/v1/tickets/{id}/plan", "workflow", W.planTicket, path: ["id": "ticket_id"]))
+        router.add(B.route("POST", "/v1/tickets/{id}/development-plan", "workflow", W.setDevelopmentPlan, path: ["id": "ticket_id"]))
         router.add(B.route("POST", "/v1/versions/{id}/deliver", "workflow", W.deliverVersion, path: ["id": "version_id"]))
-        router.add(B.route("GET", "/v1/backlog", "workflow", W.listBacklog, query: ["page_size": "page_size", "page": "page"]))
+        router.add(B.route("GET", "/v1/backlog", "workflow", W.listBacklog,
+                           query: ["page_size": "page_size", "page": "page", "stage": "stages", "version": "version_id", "product": "product"]))
+        router.add(B.route("GET", "/v1/step-sequences", "workflow", W.listStepSequences))
         router.add(B.route("POST", "/v1/step-sequences", "workflow", W.putStepSequence))
         router.add(B.route("POST", "/v1/tickets/{id}/fields", "workflow", W.setTicketFields, path: ["id": "ticket_id"]))
         router.add(B.route("POST", "/v1/tickets/{id}/steps", "workflow", W.startSteps, path: ["id": "ticket_id"]))

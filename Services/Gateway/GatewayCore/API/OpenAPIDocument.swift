@@ -1442,6 +1442,142 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+  /v1/versions:
+    get:
+      operationId: get_v1_versions
+      tags: [Workflow]
+      summary: "workflow `ListVersions`: request `ocorrencias.workflow.v1.ListVersionsRequest`, answer `ocorrencias.workflow.v1.ListVersionsResponse` (as JSON, .proto field names)"
+      description: 'Product versions by target date, with their planned items (staff). Without include_delivered=true only those not delivered yet.'
+      parameters:
+        - name: include_delivered
+          in: query
+          required: false
+          description: 'true: delivered versions too'
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListVersionsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListVersionsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+    post:
+      operationId: post_v1_versions
+      tags: [Workflow]
+      summary: "workflow `PutVersion`: request `ocorrencias.workflow.v1.PutVersionRequest`, answer `ocorrencias.workflow.v1.Version` (as JSON, .proto field names)"
+      description: 'Creates or renames a version (`{"version": {"id"?, "name", "target_date_ms"}}`; no id: a new one). Needs product.decide.'
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.PutVersionRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.Version
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.Version as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
+  /v1/tickets/{id}/development-plan:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    post:
+      operationId: post_v1_tickets_id_development_plan
+      tags: [Workflow]
+      summary: "workflow `SetDevelopmentPlan`: request `ocorrencias.workflow.v1.SetDevelopmentPlanRequest`, answer `ocorrencias.workflow.v1.TicketView` (as JSON, .proto field names)"
+      description: 'Estimated effort (hours, part of the backlog order) and the delivery date promised to the customer (0 leaves it). Needs product.decide.'
+      parameters:
+        - $ref: '#/components/parameters/IdempotencyKey'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              description: 'ocorrencias.workflow.v1.SetDevelopmentPlanRequest as JSON'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.TicketView
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.TicketView as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '413':
+          $ref: '#/components/responses/E413'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/versions/{id}/deliver:
     parameters:
       - name: id
@@ -1497,7 +1633,26 @@ paths:
       operationId: get_v1_backlog
       tags: [Workflow]
       summary: "workflow `ListBacklog`: request `ocorrencias.workflow.v1.ListBacklogRequest`, answer `ocorrencias.workflow.v1.ListTicketsResponse` (as JSON, .proto field names)"
+      description: 'The development backlog (staff): items by category rank, priority, estimated effort and age, each row with its planned version, effort, ticket type and current step.'
       parameters:
+        - name: stage
+          in: query
+          required: false
+          description: 'comma list of analise_produto, para_desenvolver, em_desenvolvimento (default para_desenvolver)'
+          schema:
+            type: string
+        - name: version
+          in: query
+          required: false
+          description: 'a version id, or - for items planned in none'
+          schema:
+            type: string
+        - name: product
+          in: query
+          required: false
+          description: 'a product name'
+          schema:
+            type: string
         - name: page
           in: query
           required: false
@@ -1537,6 +1692,39 @@ paths:
         '503':
           $ref: '#/components/responses/E503'
   /v1/step-sequences:
+    get:
+      operationId: get_v1_step_sequences
+      tags: [Workflow]
+      summary: "workflow `ListStepSequences`: request `ocorrencias.workflow.v1.ListStepSequencesRequest`, answer `ocorrencias.workflow.v1.ListStepSequencesResponse` (as JSON, .proto field names)"
+      description: 'Every ticket type with a step sequence (staff). Saving one (POST) needs routing.manage; saving one with no steps removes it.'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.ListStepSequencesResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.ListStepSequencesResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
     post:
       operationId: post_v1_step_sequences
       tags: [Workflow]

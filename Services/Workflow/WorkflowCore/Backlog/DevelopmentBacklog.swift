@@ -131,16 +131,68 @@ enum DevelopmentBacklog {
         router.register(WorkflowV1.Workflow.listBacklog) { request, context in
             try api.read(context) { actor, tx in
                 try actor.requireStaff()
+                let (condition, params) = try backlogCondition(request)
                 let visibility = Visibility.predicate(actor)
                 let size = TicketQueries.pageSize(request.pageSize)
                 let offset = max(0, Int(request.page)) * size
-                let records = try tx.query(TicketRecord.select + " WHERE t.stage = ? AND " + visibility.sql + " ORDER BY " + orderSQL
-                                           + " LIMIT \(size + 1) OFFSET \(offset)", [.text(backlogStage)] + visibility.params).ticketRecords
+                let records = try tx.query(TicketRecord.select + " WHERE " + condition + " AND " + visibility.sql + " ORDER BY " + orderSQL
+                                           + " LIMIT \(size + 1) OFFSET \(offset)", params + visibility.params).ticketRecords
                 var response = WorkflowV1.ListTicketsResponse()
-                response.tickets = records.prefix(size).map { api.queries.row($0, for: actor) }
+                var versionNames: [String: String] = [:]
+                var sequences: [String: [AdvanceSteps.StepRow]] = [:]
+                for record in records.prefix(size) {
+                    var row = api.queries.row(record, for: actor)
+                    if !record.versionID.isEmpty {
+                        if versionNames[record.versionID] == nil {
+                            versionNames[record.versionID] = try tx.queryOne("SELECT name FROM dev_versions WHERE id = ?", [.text(record.versionID)])?.s("name") ?? ""
+                        }
+                        row.versionID = record.versionID
+                        row.versionName = versionNames[record.versionID] ?? ""
+                    }
+                    row.estimatedEffortHours = Int32(record.estimatedEffort)
+                    row.ticketType = record.ticketType
+                    row.stepPosition = Int32(record.stepPosition)
+                    if !record.ticketType.isEmpty {
+                        if sequences[record.ticketType] == nil { sequences[record.ticketType] = try AdvanceSteps.steps(tx, record.ticketType) }
+                        let steps = sequences[record.ticketType] ?? []
+                        row.stepCount = Int32(steps.count)
+                        if record.stepPosition >= 0 {
+                            row.stepName = record.stepPosition < steps.count ? steps[record.stepPosition].name : "concluída"
+                        }
+                    }
+                    response.tickets.append(row)
+                }
                 if records.count > size { response.nextCursor = String(request.page + 1) }
                 return response
             }
         }
+    }
+
+    /// The stages `ListBacklog` lists: waiting for product's decision, accepted, in development.
+    static let listedStages = ["analise_produto", backlogStage, developmentStage]
+
+    /// `ListBacklog`'s filters as a condition over the tickets alias `t` (without the access rule).
+    /// - Throws: `INVALID_ARGUMENT` naming `stages` for a stage outside ``listedStages``.
+    static func backlogCondition(_ request: WorkflowV1.ListBacklogRequest) throws -> (String, [SQLValue]) {
+        let stages = request.stages.isEmpty ? [backlogStage] : request.stages
+        if let unknown = stages.first(where: { !listedStages.contains($0) }) {
+            throw RPCError(.invalidArgument, "etapa fora do backlog / stage not in the backlog", violations: [
+                FieldViolation(field: "stages", reason: "unknown",
+                               pt: "Etapa \(unknown) desconhecida: use analise_produto, para_desenvolver ou em_desenvolvimento.",
+                               en: "Unknown stage \(unknown): use analise_produto, para_desenvolver or em_desenvolvimento.")])
+        }
+        var parts = ["t.stage IN (\(Array(repeating: "?", count: stages.count).joined(separator: ", ")))"]
+        var params: [SQLValue] = stages.map { .text($0) }
+        if request.versionID == "-" {
+            parts.append("t.version_id = ''")
+        } else if !request.versionID.isEmpty {
+            parts.append("t.version_id = ?")
+            params.append(.text(request.versionID))
+        }
+        if !request.product.isEmpty {
+            parts.append("t.product = ?")
+            params.append(.text(request.product))
+        }
+        return (parts.joined(separator: " AND "), params)
     }
 }

@@ -64,6 +64,12 @@ enum AdvanceSteps {
                     violations.append(FieldViolation(field: "steps[\(index)]", reason: "incomplete", pt: "Cada passo tem nome e responsável.",
                                                      en: "Each step has a name and a holder."))
                 }
+                // Required fields are stored as one comma-separated list: a name is non-empty and has no comma.
+                for (index, step) in request.steps.enumerated()
+                where step.requiredFields.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty || $0.contains(",") }) {
+                    violations.append(FieldViolation(field: "steps[\(index)].required_fields", reason: "invalid",
+                                                     pt: "Cada campo obrigatório tem um nome, sem vírgula.", en: "Each required field has a name, without a comma."))
+                }
                 guard violations.isEmpty else { throw RPCError(.invalidArgument, "sequência inválida / invalid sequence", violations: violations) }
                 try tx.execute("DELETE FROM step_sequences WHERE ticket_type = ?", [.text(request.ticketType)])
                 for (index, step) in request.steps.enumerated() {
@@ -75,6 +81,28 @@ enum AdvanceSteps {
                 var response = WorkflowV1.PutStepSequenceResponse()
                 response.ticketType = request.ticketType
                 response.steps = request.steps
+                return response
+            }
+        }
+        router.register(WorkflowV1.Workflow.listStepSequences) { _, context in
+            try api.read(context) { actor, tx in
+                try actor.requireStaff()
+                var response = WorkflowV1.ListStepSequencesResponse()
+                var current: WorkflowV1.StepSequence?
+                for row in try tx.query("SELECT * FROM step_sequences ORDER BY ticket_type, position") {
+                    if current?.ticketType != row.s("ticket_type") {
+                        if let done = current { response.sequences.append(done) }
+                        current = WorkflowV1.StepSequence()
+                        current?.ticketType = row.s("ticket_type")
+                    }
+                    var step = WorkflowV1.Step()
+                    step.name = row.s("name")
+                    step.agentID = row.s("agent_id")
+                    step.groupID = row.s("group_id")
+                    step.requiredFields = row.s("required_fields").split(separator: ",").map(String.init)
+                    current?.steps.append(step)
+                }
+                if let done = current { response.sequences.append(done) }
                 return response
             }
         }

@@ -113,6 +113,9 @@ typedef struct Ocorrencias__Workflow__V1__ListBacklogRequest Ocorrencias__Workfl
 typedef struct Ocorrencias__Workflow__V1__Step Ocorrencias__Workflow__V1__Step;
 typedef struct Ocorrencias__Workflow__V1__PutStepSequenceRequest Ocorrencias__Workflow__V1__PutStepSequenceRequest;
 typedef struct Ocorrencias__Workflow__V1__PutStepSequenceResponse Ocorrencias__Workflow__V1__PutStepSequenceResponse;
+typedef struct Ocorrencias__Workflow__V1__StepSequence Ocorrencias__Workflow__V1__StepSequence;
+typedef struct Ocorrencias__Workflow__V1__ListStepSequencesRequest Ocorrencias__Workflow__V1__ListStepSequencesRequest;
+typedef struct Ocorrencias__Workflow__V1__ListStepSequencesResponse Ocorrencias__Workflow__V1__ListStepSequencesResponse;
 typedef struct Ocorrencias__Workflow__V1__SetTicketFieldsRequest Ocorrencias__Workflow__V1__SetTicketFieldsRequest;
 typedef struct Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry;
 typedef struct Ocorrencias__Workflow__V1__StartStepsRequest Ocorrencias__Workflow__V1__StartStepsRequest;
@@ -637,10 +640,23 @@ struct  Ocorrencias__Workflow__V1__TicketRow
    * When "on_time": the time it will be "at_risk" (the running targets' nearest warning); else 0.
    */
   int64_t sla_warn_at_ms;
+  /*
+   * The development backlog's listing (ListBacklog) only: the version the item is planned in (id
+   * and name; empty when none), its estimated effort (hours), its ticket type, current step
+   * (-1: none; the step count when the sequence is done) and that step's name ("concluída" when
+   * done), and how many steps its type's sequence has.
+   */
+  char *version_id;
+  char *version_name;
+  int32_t estimated_effort_hours;
+  char *ticket_type;
+  int32_t step_position;
+  char *step_name;
+  int32_t step_count;
 };
 #define OCORRENCIAS__WORKFLOW__V1__TICKET_ROW__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__ticket_row__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, 0, 0, 0, 0, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, OCORRENCIAS__COMMON__V1__CATEGORY__CATEGORY_UNSPECIFIED, OCORRENCIAS__COMMON__V1__PRIORITY__PRIORITY_UNSPECIFIED, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, 0, 0, 0, 0, 0, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Ocorrencias__Workflow__V1__DiscussionEntry
@@ -1558,10 +1574,24 @@ struct  Ocorrencias__Workflow__V1__ListBacklogRequest
    * Page number from 0 (the backlog is small compared to the queue).
    */
   int32_t page;
+  /*
+   * Stages to list, any of "analise_produto", "para_desenvolver", "em_desenvolvimento" (another
+   * value: INVALID_ARGUMENT naming `stages`); empty: "para_desenvolver" only.
+   */
+  size_t n_stages;
+  char **stages;
+  /*
+   * Only the items planned in this version; "-" only the items planned in none; empty: any.
+   */
+  char *version_id;
+  /*
+   * Only the items of this product (exact name); empty: any.
+   */
+  char *product;
 };
 #define OCORRENCIAS__WORKFLOW__V1__LIST_BACKLOG_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_backlog_request__descriptor) \
-    , 0, 0 }
+    , 0, 0, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -1609,6 +1639,44 @@ struct  Ocorrencias__Workflow__V1__PutStepSequenceResponse
 #define OCORRENCIAS__WORKFLOW__V1__PUT_STEP_SEQUENCE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__put_step_sequence_response__descriptor) \
     , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+/*
+ * A ticket type's sequence of steps, in order.
+ */
+struct  Ocorrencias__Workflow__V1__StepSequence
+{
+  ProtobufCMessage base;
+  char *ticket_type;
+  size_t n_steps;
+  Ocorrencias__Workflow__V1__Step **steps;
+};
+#define OCORRENCIAS__WORKFLOW__V1__STEP_SEQUENCE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__step_sequence__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Ocorrencias__Workflow__V1__ListStepSequencesRequest
+{
+  ProtobufCMessage base;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_STEP_SEQUENCES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_step_sequences_request__descriptor) \
+     }
+
+
+/*
+ * Every ticket type that has a sequence, by type.
+ */
+struct  Ocorrencias__Workflow__V1__ListStepSequencesResponse
+{
+  ProtobufCMessage base;
+  size_t n_sequences;
+  Ocorrencias__Workflow__V1__StepSequence **sequences;
+};
+#define OCORRENCIAS__WORKFLOW__V1__LIST_STEP_SEQUENCES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__list_step_sequences_response__descriptor) \
+    , 0,NULL }
 
 
 struct  Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry
@@ -3454,6 +3522,63 @@ Ocorrencias__Workflow__V1__PutStepSequenceResponse *
 void   ocorrencias__workflow__v1__put_step_sequence_response__free_unpacked
                      (Ocorrencias__Workflow__V1__PutStepSequenceResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__StepSequence methods */
+void   ocorrencias__workflow__v1__step_sequence__init
+                     (Ocorrencias__Workflow__V1__StepSequence         *message);
+size_t ocorrencias__workflow__v1__step_sequence__get_packed_size
+                     (const Ocorrencias__Workflow__V1__StepSequence   *message);
+size_t ocorrencias__workflow__v1__step_sequence__pack
+                     (const Ocorrencias__Workflow__V1__StepSequence   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__step_sequence__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__StepSequence   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__StepSequence *
+       ocorrencias__workflow__v1__step_sequence__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__step_sequence__free_unpacked
+                     (Ocorrencias__Workflow__V1__StepSequence *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListStepSequencesRequest methods */
+void   ocorrencias__workflow__v1__list_step_sequences_request__init
+                     (Ocorrencias__Workflow__V1__ListStepSequencesRequest         *message);
+size_t ocorrencias__workflow__v1__list_step_sequences_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListStepSequencesRequest   *message);
+size_t ocorrencias__workflow__v1__list_step_sequences_request__pack
+                     (const Ocorrencias__Workflow__V1__ListStepSequencesRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_step_sequences_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListStepSequencesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListStepSequencesRequest *
+       ocorrencias__workflow__v1__list_step_sequences_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_step_sequences_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListStepSequencesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__ListStepSequencesResponse methods */
+void   ocorrencias__workflow__v1__list_step_sequences_response__init
+                     (Ocorrencias__Workflow__V1__ListStepSequencesResponse         *message);
+size_t ocorrencias__workflow__v1__list_step_sequences_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListStepSequencesResponse   *message);
+size_t ocorrencias__workflow__v1__list_step_sequences_response__pack
+                     (const Ocorrencias__Workflow__V1__ListStepSequencesResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__list_step_sequences_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListStepSequencesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__ListStepSequencesResponse *
+       ocorrencias__workflow__v1__list_step_sequences_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__list_step_sequences_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListStepSequencesResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry methods */
 void   ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__init
                      (Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry         *message);
@@ -3820,6 +3945,15 @@ typedef void (*Ocorrencias__Workflow__V1__PutStepSequenceRequest_Closure)
 typedef void (*Ocorrencias__Workflow__V1__PutStepSequenceResponse_Closure)
                  (const Ocorrencias__Workflow__V1__PutStepSequenceResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__StepSequence_Closure)
+                 (const Ocorrencias__Workflow__V1__StepSequence *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListStepSequencesRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__ListStepSequencesRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__ListStepSequencesResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__ListStepSequencesResponse *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry_Closure)
                  (const Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry *message,
                   void *closure_data);
@@ -4054,6 +4188,10 @@ struct Ocorrencias__Workflow__V1__Workflow_Service
                             const Ocorrencias__Workflow__V1__PutStepSequenceRequest *input,
                             Ocorrencias__Workflow__V1__PutStepSequenceResponse_Closure closure,
                             void *closure_data);
+  void (*list_step_sequences)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                              const Ocorrencias__Workflow__V1__ListStepSequencesRequest *input,
+                              Ocorrencias__Workflow__V1__ListStepSequencesResponse_Closure closure,
+                              void *closure_data);
   void (*set_ticket_fields)(Ocorrencias__Workflow__V1__Workflow_Service *service,
                             const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *input,
                             Ocorrencias__Workflow__V1__TicketView_Closure closure,
@@ -4131,6 +4269,7 @@ void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workf
       function_prefix__ ## deliver_version,\
       function_prefix__ ## list_backlog,\
       function_prefix__ ## put_step_sequence,\
+      function_prefix__ ## list_step_sequences,\
       function_prefix__ ## set_ticket_fields,\
       function_prefix__ ## start_steps,\
       function_prefix__ ## advance_step,\
@@ -4347,6 +4486,10 @@ void ocorrencias__workflow__v1__workflow__put_step_sequence(ProtobufCService *se
                                                             const Ocorrencias__Workflow__V1__PutStepSequenceRequest *input,
                                                             Ocorrencias__Workflow__V1__PutStepSequenceResponse_Closure closure,
                                                             void *closure_data);
+void ocorrencias__workflow__v1__workflow__list_step_sequences(ProtobufCService *service,
+                                                              const Ocorrencias__Workflow__V1__ListStepSequencesRequest *input,
+                                                              Ocorrencias__Workflow__V1__ListStepSequencesResponse_Closure closure,
+                                                              void *closure_data);
 void ocorrencias__workflow__v1__workflow__set_ticket_fields(ProtobufCService *service,
                                                             const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *input,
                                                             Ocorrencias__Workflow__V1__TicketView_Closure closure,
@@ -4461,6 +4604,9 @@ extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_backlog_
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__step__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_step_sequence_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_step_sequence_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__step_sequence__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_step_sequences_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_step_sequences_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_ticket_fields_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__start_steps_request__descriptor;

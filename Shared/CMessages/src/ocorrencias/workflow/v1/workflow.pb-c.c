@@ -4243,6 +4243,141 @@ void   ocorrencias__workflow__v1__put_step_sequence_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__put_step_sequence_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__step_sequence__init
+                     (Ocorrencias__Workflow__V1__StepSequence         *message)
+{
+  static const Ocorrencias__Workflow__V1__StepSequence init_value = OCORRENCIAS__WORKFLOW__V1__STEP_SEQUENCE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__step_sequence__get_packed_size
+                     (const Ocorrencias__Workflow__V1__StepSequence *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__step_sequence__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__step_sequence__pack
+                     (const Ocorrencias__Workflow__V1__StepSequence *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__step_sequence__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__step_sequence__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__StepSequence *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__step_sequence__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__StepSequence *
+       ocorrencias__workflow__v1__step_sequence__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__StepSequence *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__step_sequence__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__step_sequence__free_unpacked
+                     (Ocorrencias__Workflow__V1__StepSequence *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__step_sequence__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_step_sequences_request__init
+                     (Ocorrencias__Workflow__V1__ListStepSequencesRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListStepSequencesRequest init_value = OCORRENCIAS__WORKFLOW__V1__LIST_STEP_SEQUENCES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_step_sequences_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListStepSequencesRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_step_sequences_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_step_sequences_request__pack
+                     (const Ocorrencias__Workflow__V1__ListStepSequencesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_step_sequences_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_step_sequences_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListStepSequencesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_step_sequences_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListStepSequencesRequest *
+       ocorrencias__workflow__v1__list_step_sequences_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListStepSequencesRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_step_sequences_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_step_sequences_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListStepSequencesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_step_sequences_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__list_step_sequences_response__init
+                     (Ocorrencias__Workflow__V1__ListStepSequencesResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__ListStepSequencesResponse init_value = OCORRENCIAS__WORKFLOW__V1__LIST_STEP_SEQUENCES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__list_step_sequences_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__ListStepSequencesResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_step_sequences_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__list_step_sequences_response__pack
+                     (const Ocorrencias__Workflow__V1__ListStepSequencesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_step_sequences_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__list_step_sequences_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__ListStepSequencesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_step_sequences_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__ListStepSequencesResponse *
+       ocorrencias__workflow__v1__list_step_sequences_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__ListStepSequencesResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__list_step_sequences_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__list_step_sequences_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__ListStepSequencesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__list_step_sequences_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__init
                      (Ocorrencias__Workflow__V1__SetTicketFieldsRequest__FieldsEntry         *message)
 {
@@ -6149,7 +6284,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__status_info__descrip
   (ProtobufCMessageInit) ocorrencias__workflow__v1__status_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_row__field_descriptors[22] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_row__field_descriptors[29] =
 {
   {
     "ticket_id",
@@ -6415,12 +6550,97 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__ticket_row__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "version_id",
+    23,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, version_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version_name",
+    24,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, version_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "estimated_effort_hours",
+    25,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, estimated_effort_hours),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ticket_type",
+    26,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, ticket_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "step_position",
+    27,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, step_position),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "step_name",
+    28,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, step_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "step_count",
+    29,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__TicketRow, step_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__ticket_row__field_indices_by_name[] = {
   12,   /* field[12] = access_level */
   5,   /* field[5] = category */
   1,   /* field[1] = code */
   18,   /* field[18] = contact_name */
+  24,   /* field[24] = estimated_effort_hours */
   11,   /* field[11] = holder */
   14,   /* field[14] = last_interaction_at_ms */
   8,   /* field[8] = module */
@@ -6436,14 +6656,20 @@ static const unsigned ocorrencias__workflow__v1__ticket_row__field_indices_by_na
   9,   /* field[9] = stage */
   10,   /* field[10] = stage_name */
   17,   /* field[17] = status */
+  28,   /* field[28] = step_count */
+  27,   /* field[27] = step_name */
+  26,   /* field[26] = step_position */
   2,   /* field[2] = subject */
   0,   /* field[0] = ticket_id */
+  25,   /* field[25] = ticket_type */
   15,   /* field[15] = unread_messages */
+  22,   /* field[22] = version_id */
+  23,   /* field[23] = version_name */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__ticket_row__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 22 }
+  { 0, 29 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_row__descriptor =
 {
@@ -6453,7 +6679,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__ticket_row__descript
   "Ocorrencias__Workflow__V1__TicketRow",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__TicketRow),
-  22,
+  29,
   ocorrencias__workflow__v1__ticket_row__field_descriptors,
   ocorrencias__workflow__v1__ticket_row__field_indices_by_name,
   1,  ocorrencias__workflow__v1__ticket_row__number_ranges,
@@ -10628,7 +10854,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__deliver_version_resp
   (ProtobufCMessageInit) ocorrencias__workflow__v1__deliver_version_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_backlog_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_backlog_request__field_descriptors[5] =
 {
   {
     "page_size",
@@ -10654,15 +10880,54 @@ static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_backlog_re
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "stages",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Ocorrencias__Workflow__V1__ListBacklogRequest, n_stages),
+    offsetof(Ocorrencias__Workflow__V1__ListBacklogRequest, stages),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListBacklogRequest, version_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "product",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__ListBacklogRequest, product),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned ocorrencias__workflow__v1__list_backlog_request__field_indices_by_name[] = {
   1,   /* field[1] = page */
   0,   /* field[0] = page_size */
+  4,   /* field[4] = product */
+  2,   /* field[2] = stages */
+  3,   /* field[3] = version_id */
 };
 static const ProtobufCIntRange ocorrencias__workflow__v1__list_backlog_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_backlog_request__descriptor =
 {
@@ -10672,7 +10937,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_backlog_request
   "Ocorrencias__Workflow__V1__ListBacklogRequest",
   "ocorrencias.workflow.v1",
   sizeof(Ocorrencias__Workflow__V1__ListBacklogRequest),
-  2,
+  5,
   ocorrencias__workflow__v1__list_backlog_request__field_descriptors,
   ocorrencias__workflow__v1__list_backlog_request__field_indices_by_name,
   1,  ocorrencias__workflow__v1__list_backlog_request__number_ranges,
@@ -10856,6 +11121,113 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_step_sequence_re
   ocorrencias__workflow__v1__put_step_sequence_response__field_indices_by_name,
   1,  ocorrencias__workflow__v1__put_step_sequence_response__number_ranges,
   (ProtobufCMessageInit) ocorrencias__workflow__v1__put_step_sequence_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__step_sequence__field_descriptors[2] =
+{
+  {
+    "ticket_type",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__StepSequence, ticket_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "steps",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__StepSequence, n_steps),
+    offsetof(Ocorrencias__Workflow__V1__StepSequence, steps),
+    &ocorrencias__workflow__v1__step__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__step_sequence__field_indices_by_name[] = {
+  1,   /* field[1] = steps */
+  0,   /* field[0] = ticket_type */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__step_sequence__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__step_sequence__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.StepSequence",
+  "StepSequence",
+  "Ocorrencias__Workflow__V1__StepSequence",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__StepSequence),
+  2,
+  ocorrencias__workflow__v1__step_sequence__field_descriptors,
+  ocorrencias__workflow__v1__step_sequence__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__step_sequence__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__step_sequence__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define ocorrencias__workflow__v1__list_step_sequences_request__field_descriptors NULL
+#define ocorrencias__workflow__v1__list_step_sequences_request__field_indices_by_name NULL
+#define ocorrencias__workflow__v1__list_step_sequences_request__number_ranges NULL
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_step_sequences_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListStepSequencesRequest",
+  "ListStepSequencesRequest",
+  "Ocorrencias__Workflow__V1__ListStepSequencesRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListStepSequencesRequest),
+  0,
+  ocorrencias__workflow__v1__list_step_sequences_request__field_descriptors,
+  ocorrencias__workflow__v1__list_step_sequences_request__field_indices_by_name,
+  0,  ocorrencias__workflow__v1__list_step_sequences_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_step_sequences_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_step_sequences_response__field_descriptors[1] =
+{
+  {
+    "sequences",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Ocorrencias__Workflow__V1__ListStepSequencesResponse, n_sequences),
+    offsetof(Ocorrencias__Workflow__V1__ListStepSequencesResponse, sequences),
+    &ocorrencias__workflow__v1__step_sequence__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__list_step_sequences_response__field_indices_by_name[] = {
+  0,   /* field[0] = sequences */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__list_step_sequences_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_step_sequences_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.ListStepSequencesResponse",
+  "ListStepSequencesResponse",
+  "Ocorrencias__Workflow__V1__ListStepSequencesResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__ListStepSequencesResponse),
+  1,
+  ocorrencias__workflow__v1__list_step_sequences_response__field_descriptors,
+  ocorrencias__workflow__v1__list_step_sequences_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__list_step_sequences_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__list_step_sequences_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__set_ticket_fields_request__fields_entry__field_descriptors[2] =
@@ -11087,7 +11459,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__export_queue_request
   (ProtobufCMessageInit) ocorrencias__workflow__v1__export_queue_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[57] =
+static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[58] =
 {
   { "GetTicketHolder", &ocorrencias__workflow__v1__get_ticket_holder_request__descriptor, &ocorrencias__workflow__v1__get_ticket_holder_response__descriptor },
   { "PutAgent", &ocorrencias__workflow__v1__put_agent_request__descriptor, &ocorrencias__workflow__v1__agent__descriptor },
@@ -11142,6 +11514,7 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__meth
   { "DeliverVersion", &ocorrencias__workflow__v1__deliver_version_request__descriptor, &ocorrencias__workflow__v1__deliver_version_response__descriptor },
   { "ListBacklog", &ocorrencias__workflow__v1__list_backlog_request__descriptor, &ocorrencias__workflow__v1__list_tickets_response__descriptor },
   { "PutStepSequence", &ocorrencias__workflow__v1__put_step_sequence_request__descriptor, &ocorrencias__workflow__v1__put_step_sequence_response__descriptor },
+  { "ListStepSequences", &ocorrencias__workflow__v1__list_step_sequences_request__descriptor, &ocorrencias__workflow__v1__list_step_sequences_response__descriptor },
   { "SetTicketFields", &ocorrencias__workflow__v1__set_ticket_fields_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
   { "StartSteps", &ocorrencias__workflow__v1__start_steps_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
   { "AdvanceStep", &ocorrencias__workflow__v1__advance_step_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
@@ -11150,7 +11523,7 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__meth
 const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   38,        /* AddDiscussion */
   44,        /* AddTimeEntry */
-  55,        /* AdvanceStep */
+  56,        /* AdvanceStep */
   41,        /* AmendRequest */
   27,        /* AnswerSolution */
   37,        /* BulkAction */
@@ -11158,7 +11531,7 @@ const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   9,        /* DeleteRole */
   12,        /* DeleteRoutingRule */
   50,        /* DeliverVersion */
-  56,        /* ExportQueue */
+  57,        /* ExportQueue */
   2,        /* GetAgent */
   21,        /* GetHistory */
   16,        /* GetTicket */
@@ -11174,6 +11547,7 @@ const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   23,        /* ListRelated */
   8,        /* ListRoles */
   13,        /* ListRoutingRules */
+  53,        /* ListStepSequences */
   22,        /* ListTextVersions */
   32,        /* ListTransferDestinations */
   47,        /* ListVersions */
@@ -11199,9 +11573,9 @@ const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   6,        /* SetMembership */
   40,        /* SetSolution */
   26,        /* SetStageStatus */
-  53,        /* SetTicketFields */
+  54,        /* SetTicketFields */
   10,        /* SetTransferDestinations */
-  54,        /* StartSteps */
+  55,        /* StartSteps */
   30,        /* TakeTicket */
   45,        /* TimeTotals */
   31         /* TransferTicket */
@@ -11213,7 +11587,7 @@ const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow__descriptor
   "Workflow",
   "Ocorrencias__Workflow__V1__Workflow",
   "ocorrencias.workflow.v1",
-  57,
+  58,
   ocorrencias__workflow__v1__workflow__method_descriptors,
   ocorrencias__workflow__v1__workflow__method_indices_by_name
 };
@@ -11641,13 +12015,21 @@ void ocorrencias__workflow__v1__workflow__put_step_sequence(ProtobufCService *se
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
   service->invoke(service, 52, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__workflow__v1__workflow__list_step_sequences(ProtobufCService *service,
+                                                              const Ocorrencias__Workflow__V1__ListStepSequencesRequest *input,
+                                                              Ocorrencias__Workflow__V1__ListStepSequencesResponse_Closure closure,
+                                                              void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 53, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__workflow__v1__workflow__set_ticket_fields(ProtobufCService *service,
                                                             const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *input,
                                                             Ocorrencias__Workflow__V1__TicketView_Closure closure,
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 53, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 54, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__start_steps(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__StartStepsRequest *input,
@@ -11655,7 +12037,7 @@ void ocorrencias__workflow__v1__workflow__start_steps(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 54, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 55, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__advance_step(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__AdvanceStepRequest *input,
@@ -11663,7 +12045,7 @@ void ocorrencias__workflow__v1__workflow__advance_step(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 55, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 56, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__ExportQueueRequest *input,
@@ -11671,7 +12053,7 @@ void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 56, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 57, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workflow_Service *service,
                                                 Ocorrencias__Workflow__V1__Workflow_ServiceDestroy destroy)

@@ -104,9 +104,20 @@ try:
     for character in "nota fiscal rejei":
         driver.find_element(By.ID, "subject").send_keys(character)
         time.sleep(0.03)
-    suggestion = wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#suggestions .suggestion")))
-    assert "Nota fiscal rejeitada" in suggestion.text, suggestion.text
-    suggestion.click()
+    # The list is drawn again as answers for later keystrokes arrive: find and click the
+    # suggestion afresh until a click lands on one still on the page.
+    limit = time.time() + 20
+    while True:
+        try:
+            found = [s for s in driver.find_elements(By.CSS_SELECTOR, "#suggestions .suggestion")
+                     if s.is_displayed() and "Nota fiscal rejeitada" in s.text]
+            if found:
+                found[0].click()
+                break
+        except StaleElementReferenceException:
+            pass
+        assert time.time() < limit, "no suggestion: " + driver.find_element(By.ID, "suggestions").text
+        time.sleep(0.2)
     time.sleep(0.5)
     shot("2-new-ticket-suggestion")
     driver.find_element(By.ID, "subject").send_keys("tada: erro 539 <script>alert(1)</script>")

@@ -9,8 +9,9 @@ enum SupportPolicyRules {
     /// Longest writing tips, per language.
     static let maxTipsLength = 8_000
 
-    static let priorities: [CommonV1.Priority] = [.baixa, .normal, .alta, .urgente]
-    static let categories: [CommonV1.Category] = [.problema, .duvida, .exigenciaFiscal, .necessidade, .sugestaoMelhoria, .estrategica]
+    /// Every priority and category (not the unspecified value) has its text.
+    static let priorities = CommonV1.Priority.allCases.filter { $0 != .unspecified }
+    static let categories = CommonV1.Category.allCases.filter { $0 != .unspecified }
 
     /// `policy` as it is stored (English texts left empty take the Portuguese).
     /// - Throws: `INVALID_ARGUMENT` with every violation.

@@ -97,7 +97,7 @@ enum RuleStore {
 
     private static func record(_ tx: any SQLExecutor, _ action: Action, subject: String, value: String, by person: String, now: Date) throws {
         // Ids sort by time within a millisecond too (the log is read newest first).
-        let id = String(format: "%013lld", Int64(now.timeIntervalSince1970 * 1000)) + "-" + UUID().uuidString.lowercased()
+        let id = RandomID.timeOrdered(milliseconds: Int64(now.timeIntervalSince1970 * 1000))
         try tx.execute("""
             INSERT INTO notification_rule_changes (id, changed_at, changed_by, action, subject, value) VALUES (?, ?, ?, ?, ?, ?)
             """, [.text(id), .timestamp(now), .text(person), .text(action.rawValue), .text(subject), .text(value)])

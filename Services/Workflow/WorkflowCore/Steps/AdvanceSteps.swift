@@ -14,10 +14,13 @@ enum AdvanceSteps {
     }
 
     static func steps(_ tx: any SQLExecutor, _ type: String) throws -> [StepRow] {
-        try tx.query("SELECT * FROM step_sequences WHERE ticket_type = ? ORDER BY position", [.text(type)]).map {
-            StepRow(name: $0.s("name"), holder: HolderRef(agentID: $0.s("agent_id"), groupID: $0.s("group_id")),
-                    required: $0.s("required_fields").split(separator: ",").map(String.init))
-        }
+        try tx.query("SELECT * FROM step_sequences WHERE ticket_type = ? ORDER BY position", [.text(type)]).map(stepRow)
+    }
+
+    /// A `step_sequences` row (its required fields stored comma-separated).
+    static func stepRow(_ row: Row) -> StepRow {
+        StepRow(name: row.s("name"), holder: HolderRef(agentID: row.s("agent_id"), groupID: row.s("group_id")),
+                required: row.s("required_fields").split(separator: ",").map(String.init))
     }
 
     static func fields(_ tx: any SQLExecutor, _ ticketID: String) throws -> [String: String] {
@@ -95,11 +98,12 @@ enum AdvanceSteps {
                         current = WorkflowV1.StepSequence()
                         current?.ticketType = row.s("ticket_type")
                     }
+                    let stored = stepRow(row)
                     var step = WorkflowV1.Step()
-                    step.name = row.s("name")
-                    step.agentID = row.s("agent_id")
-                    step.groupID = row.s("group_id")
-                    step.requiredFields = row.s("required_fields").split(separator: ",").map(String.init)
+                    step.name = stored.name
+                    step.agentID = stored.holder.agentID
+                    step.groupID = stored.holder.groupID
+                    step.requiredFields = stored.required
                     current?.steps.append(step)
                 }
                 if let done = current { response.sequences.append(done) }

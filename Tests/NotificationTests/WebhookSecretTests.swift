@@ -1,6 +1,7 @@
 import Foundation
 import Messages
 @testable import NotificationCore
+import Observability
 import RPC
 import RPCTransport
 import ServiceKit
@@ -150,6 +151,81 @@ struct WebhookSecretTests {
         #expect(try ReceivedWebhook.all(in: hooks.path).count == accepted)
         kill(receiver.process.processIdentifier, SIGKILL)
         receiver.process.waitUntilExit()
+    }
+
+    @Test("A delivery claimed before a rotation and sent after it is signed with the secrets as they are at sending: after an immediate rotation with the new one alone, within an overlap with both",
+          arguments: TestEngines.all)
+    func claimedBeforeRotation(engine: DatabaseEngine) throws {
+        let harness = try NotificationHarness(engine: engine, settings: NotificationHarness.settings(smtpPort: try FreePort.next()))
+        let administrator = harness.options(NotificationHarness.administrator())
+        // Two webhooks, each with a receiver that knows only the secret it is rotated to.
+        let (overlapFirst, overlapSecond) = ("overlap-first-0123456789abcdef", "overlap-second-0123456789abcdef")
+        let (leakedFirst, leakedSecond) = ("leaked-first-0123456789abcdef", "leaked-second-0123456789abcdef")
+        let overlapHooks = try TemporaryDirectory(prefix: "hooks"), leakedHooks = try TemporaryDirectory(prefix: "hooks")
+        let overlapReceiver = try PythonPeer.webhook(directory: overlapHooks.path, secret: overlapSecond)
+        let leakedReceiver = try PythonPeer.webhook(directory: leakedHooks.path, secret: leakedSecond)
+        defer { overlapReceiver.stop(); leakedReceiver.stop() }
+        let overlapped = try WebhookAndConfidentialityTests.register(harness, url: overlapReceiver.url, secret: overlapFirst, kinds: ["TicketOpened"])
+        let leaked = try WebhookAndConfidentialityTests.register(harness, url: leakedReceiver.url, secret: leakedFirst, kinds: ["TicketOpened"])
+
+        // A second dispatcher (as another instance would be) sends what the test claims for it.
+        let dispatcher = DeliveryDispatcher(database: harness.database, settings: harness.settings,
+                                            logger: Logger(service: "notification", level: .critical),
+                                            publisher: EventPublisher(source: "notification"),
+                                            secrets: try SecretBox.load(environment: [:], dataDirectory: harness.directory.path),
+                                            instanceID: "in-flight")
+        dispatcher.start()
+        defer { dispatcher.stop() }
+        // Due tomorrow, so the service's own dispatcher leaves them alone; claimed now, before
+        // the rotations, with tomorrow's clock.
+        let tomorrow = Date().addingTimeInterval(86_400)
+        let lane = "webhook|claimed-before-rotation"
+        var bodies: [String: [UInt8]] = [:]
+        try harness.database.write { tx in
+            for webhook in [overlapped, leaked] {
+                let id = "in-flight-\(webhook.id)"
+                bodies[id] = Array("{\"delivery\":\"\(id)\"}".utf8)
+                try DeliveryStore.insert(tx, NewDelivery(id: id, eventID: "e-\(id)", recipient: "webhook:\(webhook.id)", channel: .webhook,
+                                                         eventKind: "TicketOpened", ticketID: "t-in-flight", lane: lane, target: webhook.url,
+                                                         messageID: id, payload: bodies[id]!, webhookID: webhook.id), now: tomorrow)
+            }
+        }
+        let claimed = try harness.database.write { tx in
+            try DeliveryClaims.claim(tx, lane: lane, instance: "in-flight", limit: 10, now: tomorrow.addingTimeInterval(1), lease: 60)
+        }
+        #expect(claimed.count == 2)
+
+        var rotate = NotificationV1.RotateWebhookSecretRequest()
+        rotate.id = overlapped.id
+        rotate.secret = overlapSecond
+        _ = try harness.client.call(NotificationV1.Notification.rotateWebhookSecret, rotate, options: administrator)
+        rotate.id = leaked.id
+        rotate.secret = leakedSecond
+        rotate.immediately = true
+        _ = try harness.client.call(NotificationV1.Notification.rotateWebhookSecret, rotate, options: administrator)
+
+        // Only now do the claims reach the lane.
+        let claims = InsertClaims(instance: "in-flight", leaseEnd: tomorrow.addingTimeInterval(61)) { _, _ in true }
+        for delivery in claimed { claims.add(lane: lane, delivery) }
+        dispatcher.committed(claims)
+        #expect(waitFor(15) {
+            (try? harness.deliveries(ticketID: "t-in-flight").filter { $0.state == "sent" }.count) == 2
+        }, "\((try? harness.deliveries(ticketID: "t-in-flight").map { "\($0.state) \($0.serverAnswer)" }) ?? [])")
+
+        func signature(_ directory: TemporaryDirectory) throws -> (header: String, timestamp: Int64) {
+            let requests = try ReceivedWebhook.all(in: directory.path).map(\.0)
+            #expect(requests.count == 1 && requests.allSatisfy(\.verified))
+            let request = try #require(requests.first)
+            return (request.header("X-Ocorrencias-Signature") ?? "", Int64(request.header("X-Ocorrencias-Timestamp") ?? "") ?? 0)
+        }
+        // Within the overlap: the new signature first, then the previous one.
+        let overlap = try signature(overlapHooks)
+        #expect(overlap.header == WebhookSignature.header(secrets: [overlapSecond, overlapFirst], timestamp: overlap.timestamp,
+                                                          body: bodies["in-flight-\(overlapped.id)"]!))
+        // Revoked immediately: the new secret alone, although the claim predates the rotation.
+        let revoked = try signature(leakedHooks)
+        #expect(revoked.header == WebhookSignature.sign(secret: leakedSecond, timestamp: revoked.timestamp,
+                                                        body: bodies["in-flight-\(leaked.id)"]!))
     }
 
     @Test("A secret stored in clear text before encryption is sealed and still signs", arguments: TestEngines.all)

@@ -25,7 +25,10 @@ struct ClaimedDelivery: Sendable {
     /// Attempts including this one; with `claimed_by` it names this claim, so a record or a
     /// release never touches a row another instance took over.
     var attempts: Int
-    var webhook: WebhookRecord?
+    /// The webhook a webhook delivery is for (empty for e-mail). Its secrets are read when the
+    /// delivery is sent, not with the claim: a rotation committed in between (one `immediately`
+    /// revokes a leaked secret) already applies to it.
+    var webhookID: String = ""
     /// The lease written with the claim (local clock).
     var leaseEnd: Date
     /// SQLite's rowid of the row (0 on PostgreSQL): the outcome's `UPDATE` finds the row by it
@@ -101,20 +104,9 @@ enum DeliveryClaims {
         // Columns found once per batch, then read by position (a lookup by name compares the
         // name with every column's, per column and row).
         let at = try ClaimColumns(first)
-        var webhooks: [String: WebhookRecord?] = [:]
         var claimed: [ClaimedDelivery] = []
         claimed.reserveCapacity(rows.count)
         for row in rows {
-            let webhookID = try at.text(row, at.webhookID)
-            var webhook: WebhookRecord?
-            if !webhookID.isEmpty {
-                if let known = webhooks[webhookID] {
-                    webhook = known
-                } else {
-                    webhook = try WebhookStore.find(tx, id: webhookID)
-                    webhooks[webhookID] = webhook
-                }
-            }
             var payload: [UInt8] = []
             if case .blob(let bytes) = row[at.payload] { payload = bytes }
             var payloadBytes = Int(try at.int(row, at.payloadBytes))
@@ -127,7 +119,7 @@ enum DeliveryClaims {
                 envelopeTo: Self.lines(try at.text(row, at.envelopeTo)), copies: Self.lines(try at.text(row, at.copies)),
                 target: try at.text(row, at.target), eventKind: try at.text(row, at.eventKind), ticketID: try at.text(row, at.ticketID),
                 messageID: try at.text(row, at.messageID), subject: try at.text(row, at.subject),
-                attempts: Int(try at.int(row, at.attempts)), webhook: webhook, leaseEnd: leaseEnd,
+                attempts: Int(try at.int(row, at.attempts)), webhookID: try at.text(row, at.webhookID), leaseEnd: leaseEnd,
                 rowID: at.rowID.map { if case .integer(let n) = row[$0] { n } else { 0 } } ?? 0))
         }
         return claimed

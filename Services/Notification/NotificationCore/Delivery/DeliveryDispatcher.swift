@@ -355,14 +355,17 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
                                           message: upload == nil ? claimed.payload : [],
                                           size: upload == nil ? nil : claimed.payloadBytes, more: upload?.nextPiece))
         default:
-            guard let webhook = claimed.webhook, webhook.active else { return .finished(.permanent("webhook removido / webhook removed")) }
-            var signing: [String] = []
+            // The webhook as it is now, not as it was when claimed: a rotation committed since
+            // (one `immediately` revokes a leaked secret) applies to this send.
+            let webhook: WebhookRecord?
+            do { webhook = try database.read { try WebhookStore.find($0, id: claimed.webhookID) } } catch {
+                return .finished(.transient("\(error)"))
+            }
+            guard let webhook, webhook.active else { return .finished(.permanent("webhook removido / webhook removed")) }
+            let signing: [String]
             do {
-                signing.append(try secrets.open(webhook.sealedSecret))
                 // Within a rotation's overlap the previous secret signs too.
-                if !webhook.sealedPreviousSecret.isEmpty && webhook.previousUntilMs > Int64(Date().timeIntervalSince1970 * 1000) {
-                    signing.append(try secrets.open(webhook.sealedPreviousSecret))
-                }
+                signing = try webhook.sealedSigningSecrets(nowMs: Int64(Date().timeIntervalSince1970 * 1000)).map(secrets.open)
             } catch {
                 // Another instance's key, or a damaged row: retried (and visible) rather than lost.
                 return .finished(.transient("\(error)"))

@@ -41,7 +41,7 @@ struct DeliveryPlanner: Sendable {
     }
 
     /// Plans every delivery of `facts`. - Returns: rows inserted (in an event consumer's
-    /// transaction on PostgreSQL, with the rows kept for its end: ``insert(_:webhook:_:now:)``).
+    /// transaction on PostgreSQL, with the rows kept for its end: ``insert(_:_:now:)``).
     @discardableResult
     func plan(_ facts: EventFacts, _ tx: any SQLExecutor, now: Date = Date()) throws -> Int {
         var inserted = 0
@@ -110,7 +110,7 @@ struct DeliveryPlanner: Sendable {
                                   ticketID: facts.ticketID, lane: "webhook|" + Self.host(of: webhook.url), target: webhook.url,
                                   messageID: id, subject: facts.kind, payload: Array(json), accessLevel: facts.accessLevel,
                                   webhookID: webhook.id)
-            if try insert(row, webhook: webhook, tx, now: now) { inserted += 1 }
+            if try insert(row, tx, now: now) { inserted += 1 }
         }
         return inserted
     }
@@ -122,7 +122,7 @@ struct DeliveryPlanner: Sendable {
     /// where the rows of all its events are inserted in one round trip; it counts as inserted
     /// here, and is not sent if it turns out it was not (a row of the same event, recipient and
     /// channel existed).
-    func insert(_ row: NewDelivery, webhook: WebhookRecord? = nil, _ tx: any SQLExecutor, now: Date) throws -> Bool {
+    func insert(_ row: NewDelivery, _ tx: any SQLExecutor, now: Date) throws -> Bool {
         guard row.state == .queued, let claims = (tx as? ClaimingExecutor)?.claims else {
             return try DeliveryStore.insert(tx, row, now: now)
         }
@@ -146,7 +146,7 @@ struct DeliveryPlanner: Sendable {
         let delivery = ClaimedDelivery(
             id: row.id, channel: row.channel.rawValue, payload: row.payload, envelopeTo: row.envelopeTo, copies: row.copies,
             target: row.target, eventKind: row.eventKind, ticketID: row.ticketID, messageID: row.messageID, subject: row.subject,
-            attempts: 1, webhook: webhook, leaseEnd: claims.leaseEnd)
+            attempts: 1, webhookID: row.webhookID, leaseEnd: claims.leaseEnd)
         if keptForTheEnd {
             claims.keep(claimed, claim: delivery, now: now)
             return true

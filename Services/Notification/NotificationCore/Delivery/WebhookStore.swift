@@ -19,6 +19,12 @@ struct WebhookRecord: Sendable {
 
     func matches(kind: String) -> Bool { eventKinds.contains(kind) || eventKinds.contains("*") }
 
+    /// The (sealed) secrets that sign a delivery sent at `nowMs`: the current one, and within a
+    /// rotation's overlap the previous one too.
+    func sealedSigningSecrets(nowMs: Int64) -> [String] {
+        !sealedPreviousSecret.isEmpty && previousUntilMs > nowMs ? [sealedSecret, sealedPreviousSecret] : [sealedSecret]
+    }
+
     var message: NotificationV1.Webhook {
         var webhook = NotificationV1.Webhook()
         webhook.id = id

@@ -33,7 +33,38 @@ struct BacklogPageTests {
         (try gateway.request("GET", "/v1/tickets/\(id)", bearer: bearer).json["workflow"] as? [String: Any]) ?? [:]
     }
 
-    @Test("staff plan an item into a version made on the page (a version without a date refused first), make a step sequence (a step without a holder refused first), estimate another item, start the sequence on the first, advance it once its required field is filled (refused before) and deliver the version, which finishes the item; an agent reads without changing, a product manager (by workflow's role) gets the planning but not the sequences; a customer gets no link and 403 from every route")
+    @Test("DELETE /v1/versions/{id}: a version without items is deleted (200, the version as it was); one with a planned item is refused with 422 saying how many and kept; an unknown id is 404; an agent without product.decide and a customer get 403")
+    func deleteVersionRoute() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let planned = try Self.ticket(gateway, seeded, subject: "Nova regra do SPED", category: "NECESSIDADE", stages: ["analise_produto", "para_desenvolver"])
+        func put(_ name: String) throws -> String {
+            let made = try gateway.request("POST", "/v1/versions", json: ["version": ["name": name, "target_date_ms": 1_800_000_000_000]], bearer: seeded.admin)
+            #expect(made.status == 200, "\(made.text)")
+            return try #require(made.json["id"] as? String, "\(made.text)")
+        }
+        let (empty, busy) = (try put("12.1.2601"), try put("12.1.2602"))
+        let plan = try gateway.request("POST", "/v1/tickets/\(planned)/plan", json: ["version_id": busy], bearer: seeded.admin)
+        #expect(plan.status == 200, "\(plan.text)")
+
+        let refused = try gateway.request("DELETE", "/v1/versions/\(busy)", bearer: seeded.admin)
+        #expect(refused.status == 422, "\(refused.text)")
+        let error = (refused.json["error"] as? [String: Any]) ?? [:]
+        #expect((error["message"] as? String)?.contains("1 item planejado") == true, "\(refused.text)")
+        #expect((error["message_en"] as? String)?.contains("1 planned item") == true, "\(refused.text)")
+        for bearer in [seeded.ana, seeded.maria] {
+            let answer = try gateway.request("DELETE", "/v1/versions/\(empty)", bearer: bearer)
+            #expect(answer.status == 403, "\(answer.text)")
+        }
+        let deleted = try gateway.request("DELETE", "/v1/versions/\(empty)", bearer: seeded.admin)
+        #expect(deleted.status == 200 && (deleted.json["version"] as? [String: Any])?["name"] as? String == "12.1.2601", "\(deleted.text)")
+        #expect(try gateway.request("DELETE", "/v1/versions/\(empty)", bearer: seeded.admin).status == 404)
+        let left = (try gateway.request("GET", "/v1/versions", bearer: seeded.admin).json["versions"] as? [[String: Any]]) ?? []
+        #expect(left.map { $0["id"] as? String ?? "?" } == [busy] && Self.int(left.first?["planned_items"]) == 1, "\(left)")
+    }
+
+    @Test("staff plan an item into a version made on the page (a version without a date refused first; a second one made and deleted from its row), make a step sequence (a step without a holder refused first), estimate another item, start the sequence on the first, advance it once its required field is filled (refused before) and deliver the version, which finishes the item; an agent reads without changing, a product manager (by workflow's role) gets the planning but not the sequences; a customer gets no link and 403 from every route")
     func developmentPage() throws {
         try PortalBrowser.requireChromium()
         let deployment = try ProxyTests.Deployment(engine: .sqlite)

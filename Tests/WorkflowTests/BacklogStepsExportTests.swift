@@ -65,6 +65,55 @@ struct BacklogStepsExportTests {
                 == ["prob-big", "nec", "sug"])
     }
 
+    @Test("a version no ticket is planned into is deleted; one with planned items is refused saying how many and kept; an unknown id is not found; deleting needs product.decide",
+          arguments: TestEngines.all)
+    func deleteVersion(engine: DatabaseEngine) throws {
+        let harness = try WorkflowHarness(engine)
+        try harness.seedDirectory()
+        for (id, name) in [("v-empty", "12.1.2601"), ("v-busy", "12.1.2602")] {
+            var version = WorkflowV1.PutVersionRequest()
+            version.version = WorkflowV1.Version()
+            version.version?.id = id
+            version.version?.name = name
+            version.version?.targetDateMs = 1_798_000_000_000
+            _ = try harness.call(WorkflowV1.Workflow.putVersion, version, as: Self.pm)
+        }
+        for id in ["planned-1", "planned-2"] {
+            try harness.deliver(WorkflowHarness.opened(id, category: .necessidade), key: id)
+            try harness.take(id, as: WorkflowHarness.admin())
+            try harness.move(id, to: "analise_produto", as: WorkflowHarness.admin())
+            try harness.move(id, to: "para_desenvolver", as: Self.pm)
+            var plan = WorkflowV1.PlanTicketRequest()
+            plan.ticketID = id
+            plan.versionID = "v-busy"
+            _ = try harness.call(WorkflowV1.Workflow.planTicket, plan, as: Self.pm)
+        }
+        func versions() throws -> [String: Int32] {
+            var request = WorkflowV1.ListVersionsRequest()
+            request.includeDelivered = true
+            return Dictionary(uniqueKeysWithValues: try harness.call(WorkflowV1.Workflow.listVersions, request, as: Self.ana).versions
+                .map { ($0.id, $0.plannedItems) })
+        }
+        var delete = WorkflowV1.DeleteVersionRequest()
+        delete.versionID = "v-empty"
+        #expect(harness.failure(WorkflowV1.Workflow.deleteVersion, delete, as: Self.ana)?.code == .permissionDenied)
+        delete.versionID = "v-busy"
+        let refused = harness.failure(WorkflowV1.Workflow.deleteVersion, delete, as: Self.pm)
+        #expect(refused?.code == .failedPrecondition)
+        #expect(refused?.message.contains("2 itens planejados") == true && refused?.message.contains("2 planned items") == true,
+                "\(refused?.message ?? "")")
+        #expect(try versions() == ["v-empty": 0, "v-busy": 2])
+        #expect(try harness.ticket("planned-1").versionName == "12.1.2602")
+
+        delete.versionID = "v-empty"
+        let deleted = try harness.call(WorkflowV1.Workflow.deleteVersion, delete, as: Self.pm)
+        #expect(deleted.version?.id == "v-empty" && deleted.version?.name == "12.1.2601")
+        #expect(try versions() == ["v-busy": 2])
+        #expect(harness.failure(WorkflowV1.Workflow.deleteVersion, delete, as: Self.pm)?.code == .notFound)
+        delete.versionID = "missing"
+        #expect(harness.failure(WorkflowV1.Workflow.deleteVersion, delete, as: WorkflowHarness.admin())?.code == .notFound)
+    }
+
     @Test("the backlog lists product analysis, the backlog and development by stage, version and product, each row with its version, effort and step; step sequences are listed; customers are refused", arguments: TestEngines.all)
     func backlogFiltersAndSequences(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine)

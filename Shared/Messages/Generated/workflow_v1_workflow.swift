@@ -881,6 +881,20 @@ extension WorkflowV1 {
         public init() {}
     }
 
+    /// Deletes a version no ticket is planned into (FAILED_PRECONDITION, with how many, otherwise).
+    public struct DeleteVersionRequest: Sendable, Hashable {
+        public var versionID: String = ""
+
+        public init() {}
+    }
+
+    public struct DeleteVersionResponse: Sendable, Hashable {
+        /// The version as it was before it was deleted.
+        public var version: WorkflowV1.Version? = nil
+
+        public init() {}
+    }
+
     public struct ListBacklogRequest: Sendable, Hashable {
         public var pageSize: Int32 = 0
         /// Page number from 0 (the backlog is small compared to the queue).
@@ -3038,6 +3052,36 @@ extension WorkflowV1.DeliverVersionResponse: ProtoMessage {
     }
 }
 
+extension WorkflowV1.DeleteVersionRequest: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__DeleteVersionRequest
+    public static var protoName: String { "ocorrencias.workflow.v1.DeleteVersionRequest" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__DeleteVersionRequest(); ocorrencias__workflow__v1__delete_version_request__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__DeleteVersionRequest>) { ocorrencias__workflow__v1__delete_version_request__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__DeleteVersionRequest, arena: inout ProtoArena) {
+        if !self.versionID.isEmpty { c.version_id = arena.cString(self.versionID) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeleteVersionRequest>) {
+        self.versionID = _ProtoRuntime.string(c.pointee.version_id)
+    }
+}
+
+extension WorkflowV1.DeleteVersionResponse: ProtoMessage {
+    public typealias _CStruct = Ocorrencias__Workflow__V1__DeleteVersionResponse
+    public static var protoName: String { "ocorrencias.workflow.v1.DeleteVersionResponse" }
+    public static let _descriptor = _ProtoDescriptor({ var m = Ocorrencias__Workflow__V1__DeleteVersionResponse(); ocorrencias__workflow__v1__delete_version_response__init(&m); return m.base.descriptor }())
+    @inlinable public static func _initialize(_ c: UnsafeMutablePointer<Ocorrencias__Workflow__V1__DeleteVersionResponse>) { ocorrencias__workflow__v1__delete_version_response__init(c) }
+
+    public func _fill(_ c: inout Ocorrencias__Workflow__V1__DeleteVersionResponse, arena: inout ProtoArena) {
+        if let value = self.version { c.version = arena.message(value) }
+    }
+
+    public mutating func _read(_c c: UnsafePointer<Ocorrencias__Workflow__V1__DeleteVersionResponse>) {
+        self.version = c.pointee.version.map { WorkflowV1.Version(_c: $0) }
+    }
+}
+
 extension WorkflowV1.ListBacklogRequest: ProtoMessage {
     public typealias _CStruct = Ocorrencias__Workflow__V1__ListBacklogRequest
     public static var protoName: String { "ocorrencias.workflow.v1.ListBacklogRequest" }
@@ -3507,6 +3551,10 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.Workflow/DeliverVersion",
             clientStreaming: false,
             serverStreaming: false)
+        public static let deleteVersion = RPCMethod<WorkflowV1.DeleteVersionRequest, WorkflowV1.DeleteVersionResponse>(
+            path: "/ocorrencias.workflow.v1.Workflow/DeleteVersion",
+            clientStreaming: false,
+            serverStreaming: false)
         public static let listBacklog = RPCMethod<WorkflowV1.ListBacklogRequest, WorkflowV1.ListTicketsResponse>(
             path: "/ocorrencias.workflow.v1.Workflow/ListBacklog",
             clientStreaming: false,
@@ -3538,6 +3586,6 @@ extension WorkflowV1 {
             path: "/ocorrencias.workflow.v1.Workflow/ExportQueue",
             clientStreaming: false,
             serverStreaming: true)
-        public static let methods: [RPCMethodInfo] = [getTicketHolder.info, putAgent.info, getAgent.info, listAgents.info, putGroup.info, listGroups.info, setMembership.info, putRole.info, listRoles.info, deleteRole.info, setTransferDestinations.info, putRoutingRule.info, deleteRoutingRule.info, listRoutingRules.info, setCategoryAccessLevel.info, listCategoryAccessLevels.info, getTicket.info, listQueue.info, countByStage.info, listCustomerTickets.info, searchTickets.info, getHistory.info, listTextVersions.info, listRelated.info, moveTicket.info, listAllowedMoves.info, setStageStatus.info, answerSolution.info, reclassify.info, setAccessLevel.info, takeTicket.info, transferTicket.info, listTransferDestinations.info, sendBack.info, markMessagesRead.info, logCustomerMessage.info, scheduleTicket.info, bulkAction.info, addDiscussion.info, markPublishable.info, setSolution.info, amendRequest.info, linkTickets.info, openRelatedTicket.info, addTimeEntry.info, timeTotals.info, putVersion.info, listVersions.info, setDevelopmentPlan.info, planTicket.info, deliverVersion.info, listBacklog.info, putStepSequence.info, listStepSequences.info, setTicketFields.info, startSteps.info, advanceStep.info, exportQueue.info]
+        public static let methods: [RPCMethodInfo] = [getTicketHolder.info, putAgent.info, getAgent.info, listAgents.info, putGroup.info, listGroups.info, setMembership.info, putRole.info, listRoles.info, deleteRole.info, setTransferDestinations.info, putRoutingRule.info, deleteRoutingRule.info, listRoutingRules.info, setCategoryAccessLevel.info, listCategoryAccessLevels.info, getTicket.info, listQueue.info, countByStage.info, listCustomerTickets.info, searchTickets.info, getHistory.info, listTextVersions.info, listRelated.info, moveTicket.info, listAllowedMoves.info, setStageStatus.info, answerSolution.info, reclassify.info, setAccessLevel.info, takeTicket.info, transferTicket.info, listTransferDestinations.info, sendBack.info, markMessagesRead.info, logCustomerMessage.info, scheduleTicket.info, bulkAction.info, addDiscussion.info, markPublishable.info, setSolution.info, amendRequest.info, linkTickets.info, openRelatedTicket.info, addTimeEntry.info, timeTotals.info, putVersion.info, listVersions.info, setDevelopmentPlan.info, planTicket.info, deliverVersion.info, deleteVersion.info, listBacklog.info, putStepSequence.info, listStepSequences.info, setTicketFields.info, startSteps.info, advanceStep.info, exportQueue.info]
     }
 }

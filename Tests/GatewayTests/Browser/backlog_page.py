@@ -2,7 +2,8 @@
 """The development page (#/desenvolvimento) in headless Chromium. A customer gets no link and no
 page. An agent sees the three items (Análise produto, Para desenvolver) and filters them by stage,
 with no form and no planning control. The administrator: a version without a date is refused by
-workflow (the reason beside the form, nothing stored), then saved with one; plans the first item
+workflow (the reason beside the form, nothing stored), then saved with one; a second version is
+made and deleted from its row (a version with items has no delete button); plans the first item
 into it (it moves to Em desenvolvimento, under the version); gives the second an estimate of 16
 hours and a promised date; a step sequence with a step lacking
 a holder is refused (nothing stored), then saved with two steps (a group and a required field; an
@@ -92,6 +93,19 @@ try:
     text_in("blg-status", "Versão 12.1.2501 salva")
     version = read("/v1/versions")["versions"][0]["id"]
 
+    # A second version, deleted from its row (no item is planned into it): gone from the page
+    # and from workflow.
+    by_id("blg-version-name").send_keys("12.1.2599")
+    driver.execute_script("arguments[0].value = arguments[1]", by_id("blg-version-target"), "2027-02-26")
+    by_id("blg-version-form-submit").click()
+    text_in("blg-status", "Versão 12.1.2599 salva")
+    extra = [v["id"] for v in read("/v1/versions")["versions"] if v["name"] == "12.1.2599"][0]
+    driver.execute_script("window.confirm = () => true")
+    driver.find_element(By.CSS_SELECTOR, f"#blg-versions tr[data-version='{extra}'] .blg-delete-version").click()
+    text_in("blg-status", "Versão 12.1.2599 excluída")
+    assert not driver.find_elements(By.CSS_SELECTOR, f"#blg-versions tr[data-version='{extra}']")
+    assert [v["name"] for v in read("/v1/versions?include_delivered=true")["versions"]] == ["12.1.2501"]
+
     # Plan the first item into it: it moves into development, under the version.
     row = row_of(planned)
     Select(row.find_element(By.CSS_SELECTOR, ".blg-plan-version")).select_by_visible_text("12.1.2501")
@@ -102,6 +116,7 @@ try:
     groups = driver.find_elements(By.CSS_SELECTOR, f"#blg-backlog tr.blg-group[data-version='{version}']")
     assert groups and "12.1.2501" in groups[0].text
     assert "Para desenvolver" in row_of(waiting).text
+    assert not driver.find_elements(By.CSS_SELECTOR, f"#blg-versions tr[data-version='{version}'] .blg-delete-version"), "a version with items is kept"
     shot("65-development-backlog")
 
     # The waiting item's estimate and promised date (it has no steps: no steps part).

@@ -68,6 +68,7 @@ enum DomainRoutes {
         router.add(B.route("POST", "/v1/tickets/{id}/plan", "workflow", W.planTicket, path: ["id": "ticket_id"]))
         router.add(B.route("POST", "/v1/tickets/{id}/development-plan", "workflow", W.setDevelopmentPlan, path: ["id": "ticket_id"]))
         router.add(B.route("POST", "/v1/versions/{id}/deliver", "workflow", W.deliverVersion, path: ["id": "version_id"]))
+        router.add(B.route("DELETE", "/v1/versions/{id}", "workflow", W.deleteVersion, path: ["id": "version_id"]))
         router.add(B.route("GET", "/v1/backlog", "workflow", W.listBacklog,
                            query: ["page_size": "page_size", "page": "page", "stage": "stages", "version": "version_id", "product": "product"]))
         router.add(B.route("GET", "/v1/step-sequences", "workflow", W.listStepSequences))

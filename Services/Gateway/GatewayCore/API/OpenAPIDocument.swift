@@ -1578,6 +1578,46 @@ paths:
           $ref: '#/components/responses/E501'
         '503':
           $ref: '#/components/responses/E503'
+  /v1/versions/{id}:
+    parameters:
+      - name: id
+        in: path
+        required: true
+        schema:
+          type: string
+    delete:
+      operationId: delete_v1_versions_id
+      tags: [Workflow]
+      summary: "workflow `DeleteVersion`: request `ocorrencias.workflow.v1.DeleteVersionRequest`, answer `ocorrencias.workflow.v1.DeleteVersionResponse` (as JSON, .proto field names)"
+      description: 'Deletes a version no ticket is planned into and answers it as it was. 422 (FAILED_PRECONDITION) when tickets are planned into it (the message says how many; nothing changes); 404 for an unknown id. Needs product.decide.'
+      responses:
+        '200':
+          description: ocorrencias.workflow.v1.DeleteVersionResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.workflow.v1.DeleteVersionResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
   /v1/versions/{id}/deliver:
     parameters:
       - name: id

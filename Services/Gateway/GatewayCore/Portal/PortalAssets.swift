@@ -447,9 +447,10 @@ addPage({ path: '/conta', visible: () => !!me, nav: { id: 'nav-account', text: '
 // rank, priority, estimated effort, age), by version, with their priority, product, estimated
 // effort and current step; filters by stage, version and product (the route's own). Product
 // management (product.decide, as workflow checks) keeps the versions, plans items into a version
-// (which moves an item of Para desenvolver into Em desenvolvimento) and delivers a version (its
-// items still in development are finished, "Entregue na versão X" shown to their customers: the
-// outcome lists them) and sets an item's estimated effort and promised delivery date. Step sequences per ticket type are listed to all staff and kept by
+// (which moves an item of Para desenvolver into Em desenvolvimento), deletes a version no item is
+// planned into, delivers a version (its items still in development are finished, "Entregue na
+// versão X" shown to their customers: the outcome lists them) and sets an item's estimated effort
+// and promised delivery date. Step sequences per ticket type are listed to all staff and kept by
 // routing.manage; an item in development shows its steps, its required fields and advances to
 // the next step (workflow checks the fields and assigns the next step's holder). Every write is
 // workflow's to refuse: its per-field reasons show beside the form and nothing is stored.
@@ -472,6 +473,8 @@ Object.assign(TEXT['pt-BR'], {
   blgVersions: 'Versões', blgVersionsIntro: 'Planejadas mensalmente pela gestão de produto. Entregar uma versão finaliza os seus itens ainda em desenvolvimento.',
   blgNoVersions: 'Nenhuma versão.', blgNewVersion: 'Nova versão', blgEditVersion: 'Editar a versão {name}', blgVersionName: 'Nome da versão', blgSaveVersion: 'Salvar versão',
   blgVersionSaved: 'Versão {name} salva.', blgEdit: 'Editar', blgEditOf: 'Editar {name}', blgCancelEdit: 'Cancelar edição', blgOpenVersion: 'aberta',
+  blgDeleteVersion: 'Excluir', blgDeleteVersionOf: 'Excluir a versão {name}', blgConfirmDeleteVersion: 'Excluir a versão {name}? Nenhum item está planejado nela.',
+  blgVersionDeleted: 'Versão {name} excluída.',
   blgSequences: 'Sequências de passos', blgSequencesIntro: 'Cada tipo de ocorrência pode ter uma sequência de passos; cada passo tem um responsável (agente e/ou grupo) e campos obrigatórios para avançar. Uma ocorrência aberta com o campo ticket_type (ou tipo) começa no primeiro passo.',
   blgNoSequences: 'Nenhuma sequência.', blgTicketType: 'Tipo de ocorrência', blgNewSequence: 'Nova sequência', blgEditSequence: 'Editar a sequência {type}',
   blgSaveSequence: 'Salvar sequência', blgSequenceSaved: 'Sequência {type} salva.', blgSequenceRemoved: 'Sequência {type} removida.',
@@ -498,6 +501,8 @@ Object.assign(TEXT.en, {
   blgVersions: 'Versions', blgVersionsIntro: 'Planned monthly by product management. Delivering a version finishes its items still in development.',
   blgNoVersions: 'No versions.', blgNewVersion: 'New version', blgEditVersion: 'Edit version {name}', blgVersionName: 'Version name', blgSaveVersion: 'Save version',
   blgVersionSaved: 'Version {name} saved.', blgEdit: 'Edit', blgEditOf: 'Edit {name}', blgCancelEdit: 'Cancel editing', blgOpenVersion: 'open',
+  blgDeleteVersion: 'Delete', blgDeleteVersionOf: 'Delete version {name}', blgConfirmDeleteVersion: 'Delete version {name}? No item is planned in it.',
+  blgVersionDeleted: 'Version {name} deleted.',
   blgSequences: 'Step sequences', blgSequencesIntro: 'Each ticket type may have a sequence of steps; each step has a holder (agent and/or group) and fields required to advance. A ticket opened with the field ticket_type (or tipo) starts on the first step.',
   blgNoSequences: 'No sequences.', blgTicketType: 'Ticket type', blgNewSequence: 'New sequence', blgEditSequence: 'Edit sequence {type}',
   blgSaveSequence: 'Save sequence', blgSequenceSaved: 'Sequence {type} saved.', blgSequenceRemoved: 'Sequence {type} removed.',
@@ -777,13 +782,21 @@ function blgVersionSection(state) {
       if (!confirm(tf('blgConfirmDeliver', { name: version.name }))) return;
       blgSave(state, status, null, () => api('POST', `/v1/versions/${encodeURIComponent(version.id)}/deliver`, {}), (answer) => blgDeliveredNotice(state, answer, version));
     };
+    // Only a version no item is planned into (workflow refuses the others, saying how many).
+    const remove = () => {
+      if (!confirm(tf('blgConfirmDeleteVersion', { name: version.name }))) return;
+      blgSave(state, status, null, () => api('DELETE', `/v1/versions/${encodeURIComponent(version.id)}`), () => tf('blgVersionDeleted', { name: version.name }));
+    };
+    const removable = !Number(version.planned_items || 0);
     return el('tr', { 'data-version': version.id },
       el('td', { text: version.name }), el('td', { text: blgDay(version.target_date_ms) }),
       el('td', { class: 'blg-planned-items', text: String(Number(version.planned_items || 0)) }),
       el('td', { class: 'blg-delivered', text: delivered ? when(delivered) : t('blgOpenVersion') }),
       state.decide ? el('td', { class: 'actions' }, delivered ? null : [
         el('button', { type: 'button', class: 'link blg-edit-version', 'aria-label': tf('blgEditOf', { name: version.name }), text: t('blgEdit'), onclick: () => open(version) }), ' ',
-        el('button', { type: 'button', class: 'link blg-deliver', 'aria-label': tf('blgDeliverOf', { name: version.name }), text: t('blgDeliver'), onclick: deliver })]) : null);
+        el('button', { type: 'button', class: 'link blg-deliver', 'aria-label': tf('blgDeliverOf', { name: version.name }), text: t('blgDeliver'), onclick: deliver }), ' '],
+        removable ? el('button', { type: 'button', class: 'link blg-delete-version', 'aria-label': tf('blgDeleteVersionOf', { name: version.name }),
+          text: t('blgDeleteVersion'), onclick: remove }) : null) : null);
   });
   const headers = [t('blgVersionName'), t('blgTarget'), t('blgPlannedItems'), t('blgDeliveredAt')].concat(state.decide ? [t('actions')] : []);
   return [el('h2', { id: 'blg-versions-title', text: t('blgVersions') }), el('p', { class: 'muted', text: t('blgVersionsIntro') }), status,

@@ -6,7 +6,8 @@ import Storage
 
 /// The development backlog: accepted items wait in Para desenvolver ordered by category rank and
 /// estimated effort, versions (name, target date) plan them into Em desenvolvimento, and delivering
-/// a version finishes its items. Everything needs "product.decide".
+/// a version finishes its items; a version no item is planned into may be deleted. Everything
+/// needs "product.decide".
 enum DevelopmentBacklog {
     static let backlogStage = "para_desenvolver"
     static let developmentStage = "em_desenvolvimento"
@@ -27,6 +28,21 @@ enum DevelopmentBacklog {
             throw RPCError(.notFound, "versão não encontrada / version not found")
         }
         return version(row)
+    }
+
+    /// Locks a version's row until the transaction ends (PostgreSQL; SQLite's writers are
+    /// serialized already): `exclusive` for deleting it, shared for planning a ticket into it, so
+    /// a ticket is never planned into a version being deleted.
+    static func lockVersion(_ tx: any SQLExecutor, _ id: String, exclusive: Bool) throws {
+        guard tx.engine == .postgres else { return }
+        _ = try tx.query("SELECT id FROM dev_versions WHERE id = ? \(exclusive ? "FOR UPDATE" : "FOR SHARE")", [.text(id)])
+    }
+
+    /// Why a version with planned items is not deleted: how many, in both languages.
+    static func plannedItemsRefusal(_ count: Int32) -> RPCError {
+        let (pt, en) = count == 1 ? ("1 item planejado", "1 planned item") : ("\(count) itens planejados", "\(count) planned items")
+        return RPCError(.failedPrecondition,
+                        "a versão tem \(pt); planeje-os em outra versão antes de excluí-la / the version has \(en); plan them into another version before deleting it")
     }
 
     static func version(_ row: Row) -> WorkflowV1.Version {
@@ -90,6 +106,7 @@ enum DevelopmentBacklog {
         router.register(WorkflowV1.Workflow.planTicket) { request, context in
             try api.write(context, request) { actor, tx in
                 try actor.require("product.decide")
+                try lockVersion(tx, request.versionID, exclusive: false)
                 let version = try self.version(tx, request.versionID)
                 guard version.deliveredAtMs == 0 else {
                     throw RPCError(.failedPrecondition, "versão já entregue / version already delivered")
@@ -124,6 +141,18 @@ enum DevelopmentBacklog {
                     response.finishedTicketIDs.append(ticket.id)
                 }
                 version.deliveredAtMs = at
+                response.version = version
+                return response
+            }
+        }
+        router.register(WorkflowV1.Workflow.deleteVersion) { request, context in
+            try api.write(context, request) { actor, tx in
+                try actor.require("product.decide")
+                try lockVersion(tx, request.versionID, exclusive: true)
+                let version = try self.version(tx, request.versionID)
+                guard version.plannedItems == 0 else { throw plannedItemsRefusal(version.plannedItems) }
+                try tx.execute("DELETE FROM dev_versions WHERE id = ?", [.text(version.id)])
+                var response = WorkflowV1.DeleteVersionResponse()
                 response.version = version
                 return response
             }

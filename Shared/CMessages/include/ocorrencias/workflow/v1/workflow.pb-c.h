@@ -109,6 +109,8 @@ typedef struct Ocorrencias__Workflow__V1__SetDevelopmentPlanRequest Ocorrencias_
 typedef struct Ocorrencias__Workflow__V1__PlanTicketRequest Ocorrencias__Workflow__V1__PlanTicketRequest;
 typedef struct Ocorrencias__Workflow__V1__DeliverVersionRequest Ocorrencias__Workflow__V1__DeliverVersionRequest;
 typedef struct Ocorrencias__Workflow__V1__DeliverVersionResponse Ocorrencias__Workflow__V1__DeliverVersionResponse;
+typedef struct Ocorrencias__Workflow__V1__DeleteVersionRequest Ocorrencias__Workflow__V1__DeleteVersionRequest;
+typedef struct Ocorrencias__Workflow__V1__DeleteVersionResponse Ocorrencias__Workflow__V1__DeleteVersionResponse;
 typedef struct Ocorrencias__Workflow__V1__ListBacklogRequest Ocorrencias__Workflow__V1__ListBacklogRequest;
 typedef struct Ocorrencias__Workflow__V1__Step Ocorrencias__Workflow__V1__Step;
 typedef struct Ocorrencias__Workflow__V1__PutStepSequenceRequest Ocorrencias__Workflow__V1__PutStepSequenceRequest;
@@ -1564,6 +1566,32 @@ struct  Ocorrencias__Workflow__V1__DeliverVersionResponse
 #define OCORRENCIAS__WORKFLOW__V1__DELIVER_VERSION_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__deliver_version_response__descriptor) \
     , NULL, 0,NULL }
+
+
+/*
+ * Deletes a version no ticket is planned into (FAILED_PRECONDITION, with how many, otherwise).
+ */
+struct  Ocorrencias__Workflow__V1__DeleteVersionRequest
+{
+  ProtobufCMessage base;
+  char *version_id;
+};
+#define OCORRENCIAS__WORKFLOW__V1__DELETE_VERSION_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__delete_version_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Ocorrencias__Workflow__V1__DeleteVersionResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The version as it was before it was deleted.
+   */
+  Ocorrencias__Workflow__V1__Version *version;
+};
+#define OCORRENCIAS__WORKFLOW__V1__DELETE_VERSION_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&ocorrencias__workflow__v1__delete_version_response__descriptor) \
+    , NULL }
 
 
 struct  Ocorrencias__Workflow__V1__ListBacklogRequest
@@ -3446,6 +3474,44 @@ Ocorrencias__Workflow__V1__DeliverVersionResponse *
 void   ocorrencias__workflow__v1__deliver_version_response__free_unpacked
                      (Ocorrencias__Workflow__V1__DeliverVersionResponse *message,
                       ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__DeleteVersionRequest methods */
+void   ocorrencias__workflow__v1__delete_version_request__init
+                     (Ocorrencias__Workflow__V1__DeleteVersionRequest         *message);
+size_t ocorrencias__workflow__v1__delete_version_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeleteVersionRequest   *message);
+size_t ocorrencias__workflow__v1__delete_version_request__pack
+                     (const Ocorrencias__Workflow__V1__DeleteVersionRequest   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__delete_version_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeleteVersionRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__DeleteVersionRequest *
+       ocorrencias__workflow__v1__delete_version_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__delete_version_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeleteVersionRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Ocorrencias__Workflow__V1__DeleteVersionResponse methods */
+void   ocorrencias__workflow__v1__delete_version_response__init
+                     (Ocorrencias__Workflow__V1__DeleteVersionResponse         *message);
+size_t ocorrencias__workflow__v1__delete_version_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeleteVersionResponse   *message);
+size_t ocorrencias__workflow__v1__delete_version_response__pack
+                     (const Ocorrencias__Workflow__V1__DeleteVersionResponse   *message,
+                      uint8_t             *out);
+size_t ocorrencias__workflow__v1__delete_version_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeleteVersionResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Ocorrencias__Workflow__V1__DeleteVersionResponse *
+       ocorrencias__workflow__v1__delete_version_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   ocorrencias__workflow__v1__delete_version_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeleteVersionResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Ocorrencias__Workflow__V1__ListBacklogRequest methods */
 void   ocorrencias__workflow__v1__list_backlog_request__init
                      (Ocorrencias__Workflow__V1__ListBacklogRequest         *message);
@@ -3933,6 +3999,12 @@ typedef void (*Ocorrencias__Workflow__V1__DeliverVersionRequest_Closure)
 typedef void (*Ocorrencias__Workflow__V1__DeliverVersionResponse_Closure)
                  (const Ocorrencias__Workflow__V1__DeliverVersionResponse *message,
                   void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__DeleteVersionRequest_Closure)
+                 (const Ocorrencias__Workflow__V1__DeleteVersionRequest *message,
+                  void *closure_data);
+typedef void (*Ocorrencias__Workflow__V1__DeleteVersionResponse_Closure)
+                 (const Ocorrencias__Workflow__V1__DeleteVersionResponse *message,
+                  void *closure_data);
 typedef void (*Ocorrencias__Workflow__V1__ListBacklogRequest_Closure)
                  (const Ocorrencias__Workflow__V1__ListBacklogRequest *message,
                   void *closure_data);
@@ -4180,6 +4252,10 @@ struct Ocorrencias__Workflow__V1__Workflow_Service
                           const Ocorrencias__Workflow__V1__DeliverVersionRequest *input,
                           Ocorrencias__Workflow__V1__DeliverVersionResponse_Closure closure,
                           void *closure_data);
+  void (*delete_version)(Ocorrencias__Workflow__V1__Workflow_Service *service,
+                         const Ocorrencias__Workflow__V1__DeleteVersionRequest *input,
+                         Ocorrencias__Workflow__V1__DeleteVersionResponse_Closure closure,
+                         void *closure_data);
   void (*list_backlog)(Ocorrencias__Workflow__V1__Workflow_Service *service,
                        const Ocorrencias__Workflow__V1__ListBacklogRequest *input,
                        Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
@@ -4267,6 +4343,7 @@ void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workf
       function_prefix__ ## set_development_plan,\
       function_prefix__ ## plan_ticket,\
       function_prefix__ ## deliver_version,\
+      function_prefix__ ## delete_version,\
       function_prefix__ ## list_backlog,\
       function_prefix__ ## put_step_sequence,\
       function_prefix__ ## list_step_sequences,\
@@ -4478,6 +4555,10 @@ void ocorrencias__workflow__v1__workflow__deliver_version(ProtobufCService *serv
                                                           const Ocorrencias__Workflow__V1__DeliverVersionRequest *input,
                                                           Ocorrencias__Workflow__V1__DeliverVersionResponse_Closure closure,
                                                           void *closure_data);
+void ocorrencias__workflow__v1__workflow__delete_version(ProtobufCService *service,
+                                                         const Ocorrencias__Workflow__V1__DeleteVersionRequest *input,
+                                                         Ocorrencias__Workflow__V1__DeleteVersionResponse_Closure closure,
+                                                         void *closure_data);
 void ocorrencias__workflow__v1__workflow__list_backlog(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__ListBacklogRequest *input,
                                                        Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
@@ -4600,6 +4681,8 @@ extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__set_developme
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__plan_ticket_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__deliver_version_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__deliver_version_response__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__delete_version_request__descriptor;
+extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__delete_version_response__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__list_backlog_request__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__step__descriptor;
 extern const ProtobufCMessageDescriptor ocorrencias__workflow__v1__put_step_sequence_request__descriptor;

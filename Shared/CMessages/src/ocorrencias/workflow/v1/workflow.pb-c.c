@@ -4063,6 +4063,96 @@ void   ocorrencias__workflow__v1__deliver_version_response__free_unpacked
   assert(message->base.descriptor == &ocorrencias__workflow__v1__deliver_version_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   ocorrencias__workflow__v1__delete_version_request__init
+                     (Ocorrencias__Workflow__V1__DeleteVersionRequest         *message)
+{
+  static const Ocorrencias__Workflow__V1__DeleteVersionRequest init_value = OCORRENCIAS__WORKFLOW__V1__DELETE_VERSION_REQUEST__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__delete_version_request__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeleteVersionRequest *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_version_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__delete_version_request__pack
+                     (const Ocorrencias__Workflow__V1__DeleteVersionRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_version_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__delete_version_request__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeleteVersionRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_version_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__DeleteVersionRequest *
+       ocorrencias__workflow__v1__delete_version_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__DeleteVersionRequest *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__delete_version_request__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__delete_version_request__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeleteVersionRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_version_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   ocorrencias__workflow__v1__delete_version_response__init
+                     (Ocorrencias__Workflow__V1__DeleteVersionResponse         *message)
+{
+  static const Ocorrencias__Workflow__V1__DeleteVersionResponse init_value = OCORRENCIAS__WORKFLOW__V1__DELETE_VERSION_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t ocorrencias__workflow__v1__delete_version_response__get_packed_size
+                     (const Ocorrencias__Workflow__V1__DeleteVersionResponse *message)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_version_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t ocorrencias__workflow__v1__delete_version_response__pack
+                     (const Ocorrencias__Workflow__V1__DeleteVersionResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_version_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t ocorrencias__workflow__v1__delete_version_response__pack_to_buffer
+                     (const Ocorrencias__Workflow__V1__DeleteVersionResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_version_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Ocorrencias__Workflow__V1__DeleteVersionResponse *
+       ocorrencias__workflow__v1__delete_version_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Ocorrencias__Workflow__V1__DeleteVersionResponse *)
+     protobuf_c_message_unpack (&ocorrencias__workflow__v1__delete_version_response__descriptor,
+                                allocator, len, data);
+}
+void   ocorrencias__workflow__v1__delete_version_response__free_unpacked
+                     (Ocorrencias__Workflow__V1__DeleteVersionResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &ocorrencias__workflow__v1__delete_version_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   ocorrencias__workflow__v1__list_backlog_request__init
                      (Ocorrencias__Workflow__V1__ListBacklogRequest         *message)
 {
@@ -10854,6 +10944,82 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__deliver_version_resp
   (ProtobufCMessageInit) ocorrencias__workflow__v1__deliver_version_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__delete_version_request__field_descriptors[1] =
+{
+  {
+    "version_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DeleteVersionRequest, version_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__delete_version_request__field_indices_by_name[] = {
+  0,   /* field[0] = version_id */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__delete_version_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__delete_version_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.DeleteVersionRequest",
+  "DeleteVersionRequest",
+  "Ocorrencias__Workflow__V1__DeleteVersionRequest",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__DeleteVersionRequest),
+  1,
+  ocorrencias__workflow__v1__delete_version_request__field_descriptors,
+  ocorrencias__workflow__v1__delete_version_request__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__delete_version_request__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__delete_version_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__delete_version_response__field_descriptors[1] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Ocorrencias__Workflow__V1__DeleteVersionResponse, version),
+    &ocorrencias__workflow__v1__version__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned ocorrencias__workflow__v1__delete_version_response__field_indices_by_name[] = {
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange ocorrencias__workflow__v1__delete_version_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor ocorrencias__workflow__v1__delete_version_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "ocorrencias.workflow.v1.DeleteVersionResponse",
+  "DeleteVersionResponse",
+  "Ocorrencias__Workflow__V1__DeleteVersionResponse",
+  "ocorrencias.workflow.v1",
+  sizeof(Ocorrencias__Workflow__V1__DeleteVersionResponse),
+  1,
+  ocorrencias__workflow__v1__delete_version_response__field_descriptors,
+  ocorrencias__workflow__v1__delete_version_response__field_indices_by_name,
+  1,  ocorrencias__workflow__v1__delete_version_response__number_ranges,
+  (ProtobufCMessageInit) ocorrencias__workflow__v1__delete_version_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor ocorrencias__workflow__v1__list_backlog_request__field_descriptors[5] =
 {
   {
@@ -11459,7 +11625,7 @@ const ProtobufCMessageDescriptor ocorrencias__workflow__v1__export_queue_request
   (ProtobufCMessageInit) ocorrencias__workflow__v1__export_queue_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[58] =
+static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__method_descriptors[59] =
 {
   { "GetTicketHolder", &ocorrencias__workflow__v1__get_ticket_holder_request__descriptor, &ocorrencias__workflow__v1__get_ticket_holder_response__descriptor },
   { "PutAgent", &ocorrencias__workflow__v1__put_agent_request__descriptor, &ocorrencias__workflow__v1__agent__descriptor },
@@ -11512,6 +11678,7 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__meth
   { "SetDevelopmentPlan", &ocorrencias__workflow__v1__set_development_plan_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
   { "PlanTicket", &ocorrencias__workflow__v1__plan_ticket_request__descriptor, &ocorrencias__workflow__v1__ticket_view__descriptor },
   { "DeliverVersion", &ocorrencias__workflow__v1__deliver_version_request__descriptor, &ocorrencias__workflow__v1__deliver_version_response__descriptor },
+  { "DeleteVersion", &ocorrencias__workflow__v1__delete_version_request__descriptor, &ocorrencias__workflow__v1__delete_version_response__descriptor },
   { "ListBacklog", &ocorrencias__workflow__v1__list_backlog_request__descriptor, &ocorrencias__workflow__v1__list_tickets_response__descriptor },
   { "PutStepSequence", &ocorrencias__workflow__v1__put_step_sequence_request__descriptor, &ocorrencias__workflow__v1__put_step_sequence_response__descriptor },
   { "ListStepSequences", &ocorrencias__workflow__v1__list_step_sequences_request__descriptor, &ocorrencias__workflow__v1__list_step_sequences_response__descriptor },
@@ -11523,15 +11690,16 @@ static const ProtobufCMethodDescriptor ocorrencias__workflow__v1__workflow__meth
 const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   38,        /* AddDiscussion */
   44,        /* AddTimeEntry */
-  56,        /* AdvanceStep */
+  57,        /* AdvanceStep */
   41,        /* AmendRequest */
   27,        /* AnswerSolution */
   37,        /* BulkAction */
   18,        /* CountByStage */
   9,        /* DeleteRole */
   12,        /* DeleteRoutingRule */
+  51,        /* DeleteVersion */
   50,        /* DeliverVersion */
-  57,        /* ExportQueue */
+  58,        /* ExportQueue */
   2,        /* GetAgent */
   21,        /* GetHistory */
   16,        /* GetTicket */
@@ -11539,7 +11707,7 @@ const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   42,        /* LinkTickets */
   3,        /* ListAgents */
   25,        /* ListAllowedMoves */
-  51,        /* ListBacklog */
+  52,        /* ListBacklog */
   15,        /* ListCategoryAccessLevels */
   19,        /* ListCustomerTickets */
   5,        /* ListGroups */
@@ -11547,7 +11715,7 @@ const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   23,        /* ListRelated */
   8,        /* ListRoles */
   13,        /* ListRoutingRules */
-  53,        /* ListStepSequences */
+  54,        /* ListStepSequences */
   22,        /* ListTextVersions */
   32,        /* ListTransferDestinations */
   47,        /* ListVersions */
@@ -11561,7 +11729,7 @@ const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   4,        /* PutGroup */
   7,        /* PutRole */
   11,        /* PutRoutingRule */
-  52,        /* PutStepSequence */
+  53,        /* PutStepSequence */
   46,        /* PutVersion */
   28,        /* Reclassify */
   36,        /* ScheduleTicket */
@@ -11573,9 +11741,9 @@ const unsigned ocorrencias__workflow__v1__workflow__method_indices_by_name[] = {
   6,        /* SetMembership */
   40,        /* SetSolution */
   26,        /* SetStageStatus */
-  54,        /* SetTicketFields */
+  55,        /* SetTicketFields */
   10,        /* SetTransferDestinations */
-  55,        /* StartSteps */
+  56,        /* StartSteps */
   30,        /* TakeTicket */
   45,        /* TimeTotals */
   31         /* TransferTicket */
@@ -11587,7 +11755,7 @@ const ProtobufCServiceDescriptor ocorrencias__workflow__v1__workflow__descriptor
   "Workflow",
   "Ocorrencias__Workflow__V1__Workflow",
   "ocorrencias.workflow.v1",
-  58,
+  59,
   ocorrencias__workflow__v1__workflow__method_descriptors,
   ocorrencias__workflow__v1__workflow__method_indices_by_name
 };
@@ -11999,13 +12167,21 @@ void ocorrencias__workflow__v1__workflow__deliver_version(ProtobufCService *serv
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
   service->invoke(service, 50, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void ocorrencias__workflow__v1__workflow__delete_version(ProtobufCService *service,
+                                                         const Ocorrencias__Workflow__V1__DeleteVersionRequest *input,
+                                                         Ocorrencias__Workflow__V1__DeleteVersionResponse_Closure closure,
+                                                         void *closure_data)
+{
+  assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
+  service->invoke(service, 51, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void ocorrencias__workflow__v1__workflow__list_backlog(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__ListBacklogRequest *input,
                                                        Ocorrencias__Workflow__V1__ListTicketsResponse_Closure closure,
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 51, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 52, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__put_step_sequence(ProtobufCService *service,
                                                             const Ocorrencias__Workflow__V1__PutStepSequenceRequest *input,
@@ -12013,7 +12189,7 @@ void ocorrencias__workflow__v1__workflow__put_step_sequence(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 52, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 53, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__list_step_sequences(ProtobufCService *service,
                                                               const Ocorrencias__Workflow__V1__ListStepSequencesRequest *input,
@@ -12021,7 +12197,7 @@ void ocorrencias__workflow__v1__workflow__list_step_sequences(ProtobufCService *
                                                               void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 53, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 54, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__set_ticket_fields(ProtobufCService *service,
                                                             const Ocorrencias__Workflow__V1__SetTicketFieldsRequest *input,
@@ -12029,7 +12205,7 @@ void ocorrencias__workflow__v1__workflow__set_ticket_fields(ProtobufCService *se
                                                             void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 54, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 55, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__start_steps(ProtobufCService *service,
                                                       const Ocorrencias__Workflow__V1__StartStepsRequest *input,
@@ -12037,7 +12213,7 @@ void ocorrencias__workflow__v1__workflow__start_steps(ProtobufCService *service,
                                                       void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 55, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 56, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__advance_step(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__AdvanceStepRequest *input,
@@ -12045,7 +12221,7 @@ void ocorrencias__workflow__v1__workflow__advance_step(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 56, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 57, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service,
                                                        const Ocorrencias__Workflow__V1__ExportQueueRequest *input,
@@ -12053,7 +12229,7 @@ void ocorrencias__workflow__v1__workflow__export_queue(ProtobufCService *service
                                                        void *closure_data)
 {
   assert(service->descriptor == &ocorrencias__workflow__v1__workflow__descriptor);
-  service->invoke(service, 57, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 58, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void ocorrencias__workflow__v1__workflow__init (Ocorrencias__Workflow__V1__Workflow_Service *service,
                                                 Ocorrencias__Workflow__V1__Workflow_ServiceDestroy destroy)

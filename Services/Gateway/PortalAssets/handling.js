@@ -47,13 +47,15 @@ async function handlingDestinations() {
 }
 
 // The forms for a ticket `id` whose workflow row is `row` and intake part `intake`;
-// `act(method, path, body)` sends one, shows the outcome and draws the page again.
-function handlingForms(id, row, intake, act) {
+// `act(method, path, body, changes)` sends one, shows the outcome and draws the page again.
+// What no action here changes (the destinations, the organization's contacts) is read once per
+// visit of the page (`visit`, portal.js's ticketVisit); the related tickets again after a link.
+function handlingForms(id, row, intake, act, visit) {
   const path = (action) => `/v1/tickets/${encodeURIComponent(id)}/${action}`;
   const list = (text) => text.split(',').map((part) => part.trim()).filter(Boolean);
 
   const destination = el('select', { name: 'to', id: 'transfer-to', required: true });
-  handlingDestinations().then(({ agents, groups }) => destination.append(
+  visit.once('transfer-destinations', handlingDestinations).then(({ agents, groups }) => destination.append(
     el('optgroup', { label: t('handlingGroups') }, groups.map((g) => el('option', { value: 'group:' + g.id, text: tf('handlingGroupOption', { name: g.name }) }))),
     el('optgroup', { label: t('handlingAgents') }, agents.map((a) => el('option', { value: 'agent:' + a.id, text: tf('handlingAgentOption', { name: a.name || a.id }) })))))
     .catch(() => null);
@@ -127,7 +129,7 @@ function handlingForms(id, row, intake, act) {
   const contacts = el('select', { name: 'contact_id', id: 'contact-new', required: true });
   const organizationId = (intake.organization && intake.organization.id) || row.organization_id;
   if (organizationId) {
-    api('GET', `/v1/organizations/${encodeURIComponent(organizationId)}/contacts`).then((list) => contacts.append(
+    visit.once(`contacts:${organizationId}`, () => api('GET', `/v1/organizations/${encodeURIComponent(organizationId)}/contacts`)).then((list) => contacts.append(
       ...(list.contacts || []).filter((c) => c.active && c.authorized && c.id !== (intake.contact && intake.contact.id))
         .map((c) => el('option', { value: c.id, text: c.email ? `${c.name} <${c.email}>` : c.name })))).catch(() => null);
   }
@@ -147,14 +149,14 @@ function handlingForms(id, row, intake, act) {
     setsLevels ? el('h2', { id: 'access-level-title', text: t('handlingAccessLevel') }) : null, setsLevels ? level : null,
     el('h2', { id: 'time-title', text: t('handlingTime') }), time,
     el('h2', { id: 'contact-title', text: t('handlingContact') }), contact,
-    el('h2', { id: 'related-title', text: t('handlingRelated') }), handlingRelated(id, act)];
+    el('h2', { id: 'related-title', text: t('handlingRelated') }), handlingRelated(id, act, visit)];
 }
 
 // Tickets linked to `id` and the same customer's others (as far as the agent may see them), and a
-// form linking one of those to this ticket with a note.
-function handlingRelated(id, act) {
+// form linking one of those to this ticket with a note (which reads them again).
+function handlingRelated(id, act, visit) {
   const section = el('div', { id: 'related' }, el('p', { class: 'muted', text: t('loading') }));
-  api('GET', `/v1/tickets/${encodeURIComponent(id)}/related`).then((related) => {
+  visit.once('related', () => api('GET', `/v1/tickets/${encodeURIComponent(id)}/related`)).then((related) => {
     const linked = related.linked || [], others = (related.same_customer || []).filter((r) => r.ticket_id !== id);
     const candidates = others.filter((r) => !linked.some((l) => l.ticket_id === r.ticket_id));
     const other = el('select', { name: 'other', id: 'link-other', required: true },
@@ -164,7 +166,7 @@ function handlingRelated(id, act) {
       el('button', { type: 'submit', id: 'link-submit', class: 'secondary', text: t('handlingLink') }));
     link.addEventListener('submit', (event) => {
       event.preventDefault();
-      act('POST', `/v1/tickets/${encodeURIComponent(id)}/links`, { other_ticket_id: other.value, note: link.elements.note.value });
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/links`, { other_ticket_id: other.value, note: link.elements.note.value }, ['related']);
     });
     section.replaceChildren(el('h3', { text: t('handlingLinked') }),
       linked.length ? ticketTable(linked, 'related-linked', false, false) : el('p', { class: 'muted', text: t('handlingNoRelated') }),

@@ -752,11 +752,13 @@ function technicalFacts(intake) {
     ...given.flatMap((field) => [el('dt', { text: t(field[1]) }), el('dd', { text: shown(field) })])));
 }
 
-// The custom fields' answers, named by their labels (inactive fields too: the ticket kept them).
-async function customFieldFacts(intake) {
+// The custom fields' answers, named by their labels (inactive fields too: the ticket kept them);
+// `visit` (a ticketVisit) reads the fields' definitions once per visit of the ticket page.
+async function customFieldFacts(intake, visit = ticketVisit()) {
   const answers = intake.custom_fields || [];
   if (!answers.length) return null;
-  const fields = await api('GET', '/v1/custom-fields?include_inactive=true').then((r) => r.fields || []).catch(() => []);
+  const fields = await visit.once('custom-fields', () => api('GET', '/v1/custom-fields?include_inactive=true'))
+    .then((r) => r.fields || []).catch(() => []);
   const byKey = Object.fromEntries(fields.map((f) => [f.key, f]));
   const shown = (answer) => {
     const field = byKey[answer.key];
@@ -921,7 +923,24 @@ function organizationContactPickers(status) {
 
 // ---------------------------------------------------------------- ticket page (customers and agents)
 
-async function ticketPage(id) {
+// What one visit of a ticket page reads that its actions do not change (the agent's transfer
+// destinations, the organization's contacts, the related tickets, the custom fields' definitions):
+// `once(key, load)` reads it the first time and hands the same answer to every redraw after an
+// action; an action that does change one names it (`act`'s `changes`), and only that is read
+// again. A failed read is tried again at the next redraw. Opening the page (the route) starts a
+// new visit.
+function ticketVisit() {
+  const loads = new Map();
+  return {
+    once(key, load) {
+      if (!loads.has(key)) loads.set(key, load().catch((error) => { loads.delete(key); throw error; }));
+      return loads.get(key);
+    },
+    forget(keys) { keys.forEach((key) => loads.delete(key)); },
+  };
+}
+
+async function ticketPage(id, visit = ticketVisit()) {
   show(el('p', { text: t('loading') }));
   let view;
   try { view = await api('GET', '/v1/tickets/' + encodeURIComponent(id)); } catch (error) { return show(errorBox(error)); }
@@ -940,9 +959,15 @@ async function ticketPage(id) {
   });
   entries.sort((a, b) => Number(a.at) - Number(b.at));
   const status = el('div', { id: 'action-status' });
-  const reload = () => ticketPage(id);
-  const act = async (method, path, body) => {
-    try { await api(method, path, body); status.replaceChildren(el('p', { class: 'ok', text: t('saved') })); reload(); } catch (error) { status.replaceChildren(errorBox(error)); }
+  // The page drawn again after an action: the same visit (what the action cannot change is not read again).
+  const reload = () => ticketPage(id, visit);
+  const act = async (method, path, body, changes = []) => {
+    try {
+      await api(method, path, body);
+      visit.forget(changes);
+      status.replaceChildren(el('p', { class: 'ok', text: t('saved') }));
+      reload();
+    } catch (error) { status.replaceChildren(errorBox(error)); }
   };
   // Customers: accepting or rejecting a proposed solution, and the survey once finished (filled below).
   const verdict = el('div', { id: 'solution-verdict' });
@@ -961,7 +986,7 @@ async function ticketPage(id) {
       ' ', el('button', { type: 'button', class: 'secondary', text: t('print'), onclick: () => window.print() })),
     ticketFacts(intake, row, await channelLabels()),
     el('h2', { text: t('request') }), el('p', { id: 'ticket-request', text: intake.request || (workflow && workflow.request) || '' }),
-    technicalFacts(intake), await customFieldFacts(intake),
+    technicalFacts(intake), await customFieldFacts(intake, visit),
     attachments.length ? el('div', {}, el('h2', { text: t('attachments') }), el('ul', {}, attachments)) : null,
     workflow && workflow.solution ? el('div', {}, el('h2', { text: t('solution') }), el('p', { id: 'ticket-solution', text: workflow.solution })) : null,
     verdict, survey,
@@ -1098,7 +1123,7 @@ async function ticketPage(id) {
         status.replaceChildren(el('p', { class: 'ok', id: 'email-sent', text: t('emailSent') }));
       } catch (error) { status.replaceChildren(errorBox(error)); }
     });
-    page.push(el('h2', { text: t('actions') }), el('p', {}, take), move, statusForm, ...handlingForms(id, row, intake, act), discussion, solution,
+    page.push(el('h2', { text: t('actions') }), el('p', {}, take), move, statusForm, ...handlingForms(id, row, intake, act, visit), discussion, solution,
       el('h2', { text: t('linkArticle') }), articles, el('h2', { text: t('emailAbout') }), email,
       workflow && workflow.solution ? faqRequestForm(id, intake, row, workflow, status) : null);
   }

@@ -3,7 +3,9 @@
 transfers it to Bruno with a note (only her group's people and groups offered); Bruno sends it back
 (a blank justification refused, naming the field) with a justification after raising its
 confidentiality level (he is a chefe; Ana gets no such form); Ana reclassifies it as urgent,
-logs 30 minutes, changes the contact to João and links Maria's other ticket.
+logs 30 minutes, changes the contact to João and links Maria's other ticket; the page drawn again
+after each action does not read the transfer destinations or the contacts again, nor the related
+tickets but after the link.
 Usage: ticket_handling.py BASE_URL SCREENSHOT_DIR TICKET_ID
 (credentials in PORTAL_AGENT / PORTAL_OTHER_AGENT as email:password)."""
 import os
@@ -82,6 +84,13 @@ try:
 
     sign_in(*ana)
     open_ticket()
+    # From here on every request of the page is noted: the redraws after the actions below read
+    # again what an action changes, not the destinations, the contacts or (but after the link)
+    # the related tickets, which this visit already read.
+    driver.execute_script("""
+        window.fetchedPaths = [];
+        const fetchFirst = window.fetch;
+        window.fetch = (path, options) => { window.fetchedPaths.push(String(path)); return fetchFirst(path, options); };""")
     Select(driver.find_element(By.ID, "reclassify-priority")).select_by_value("URGENTE")
     driver.find_element(By.ID, "reclassify-reason").send_keys("Parou o faturamento da filial.")
     driver.find_element(By.ID, "reclassify-submit").click()
@@ -102,6 +111,12 @@ try:
     submit("link-submit")
     linked = wait.until(lambda d: d.find_element(By.ID, "related-linked"))
     assert "Boleto duplicado" in linked.text, linked.text
+    fetched = driver.execute_script("return window.fetchedPaths")
+    def count(part):
+        return sum(1 for path in fetched if part in path)
+    assert count("/moves") >= 4, fetched  # redrawn after each of the four actions
+    assert count("/transfer-destinations") == 0 and count("/contacts") == 0, fetched
+    assert count("/related") == 1, fetched  # after the link only
     driver.execute_script("document.getElementById('related-title').scrollIntoView()")
     shot("57-agent-related")
     print("OK")

@@ -2262,13 +2262,15 @@ async function handlingDestinations() {
 }
 
 // The forms for a ticket `id` whose workflow row is `row` and intake part `intake`;
-// `act(method, path, body)` sends one, shows the outcome and draws the page again.
-function handlingForms(id, row, intake, act) {
+// `act(method, path, body, changes)` sends one, shows the outcome and draws the page again.
+// What no action here changes (the destinations, the organization's contacts) is read once per
+// visit of the page (`visit`, portal.js's ticketVisit); the related tickets again after a link.
+function handlingForms(id, row, intake, act, visit) {
   const path = (action) => `/v1/tickets/${encodeURIComponent(id)}/${action}`;
   const list = (text) => text.split(',').map((part) => part.trim()).filter(Boolean);
 
   const destination = el('select', { name: 'to', id: 'transfer-to', required: true });
-  handlingDestinations().then(({ agents, groups }) => destination.append(
+  visit.once('transfer-destinations', handlingDestinations).then(({ agents, groups }) => destination.append(
     el('optgroup', { label: t('handlingGroups') }, groups.map((g) => el('option', { value: 'group:' + g.id, text: tf('handlingGroupOption', { name: g.name }) }))),
     el('optgroup', { label: t('handlingAgents') }, agents.map((a) => el('option', { value: 'agent:' + a.id, text: tf('handlingAgentOption', { name: a.name || a.id }) })))))
     .catch(() => null);
@@ -2342,7 +2344,7 @@ function handlingForms(id, row, intake, act) {
   const contacts = el('select', { name: 'contact_id', id: 'contact-new', required: true });
   const organizationId = (intake.organization && intake.organization.id) || row.organization_id;
   if (organizationId) {
-    api('GET', `/v1/organizations/${encodeURIComponent(organizationId)}/contacts`).then((list) => contacts.append(
+    visit.once(`contacts:${organizationId}`, () => api('GET', `/v1/organizations/${encodeURIComponent(organizationId)}/contacts`)).then((list) => contacts.append(
       ...(list.contacts || []).filter((c) => c.active && c.authorized && c.id !== (intake.contact && intake.contact.id))
         .map((c) => el('option', { value: c.id, text: c.email ? `${c.name} <${c.email}>` : c.name })))).catch(() => null);
   }
@@ -2362,14 +2364,14 @@ function handlingForms(id, row, intake, act) {
     setsLevels ? el('h2', { id: 'access-level-title', text: t('handlingAccessLevel') }) : null, setsLevels ? level : null,
     el('h2', { id: 'time-title', text: t('handlingTime') }), time,
     el('h2', { id: 'contact-title', text: t('handlingContact') }), contact,
-    el('h2', { id: 'related-title', text: t('handlingRelated') }), handlingRelated(id, act)];
+    el('h2', { id: 'related-title', text: t('handlingRelated') }), handlingRelated(id, act, visit)];
 }
 
 // Tickets linked to `id` and the same customer's others (as far as the agent may see them), and a
-// form linking one of those to this ticket with a note.
-function handlingRelated(id, act) {
+// form linking one of those to this ticket with a note (which reads them again).
+function handlingRelated(id, act, visit) {
   const section = el('div', { id: 'related' }, el('p', { class: 'muted', text: t('loading') }));
-  api('GET', `/v1/tickets/${encodeURIComponent(id)}/related`).then((related) => {
+  visit.once('related', () => api('GET', `/v1/tickets/${encodeURIComponent(id)}/related`)).then((related) => {
     const linked = related.linked || [], others = (related.same_customer || []).filter((r) => r.ticket_id !== id);
     const candidates = others.filter((r) => !linked.some((l) => l.ticket_id === r.ticket_id));
     const other = el('select', { name: 'other', id: 'link-other', required: true },
@@ -2379,7 +2381,7 @@ function handlingRelated(id, act) {
       el('button', { type: 'submit', id: 'link-submit', class: 'secondary', text: t('handlingLink') }));
     link.addEventListener('submit', (event) => {
       event.preventDefault();
-      act('POST', `/v1/tickets/${encodeURIComponent(id)}/links`, { other_ticket_id: other.value, note: link.elements.note.value });
+      act('POST', `/v1/tickets/${encodeURIComponent(id)}/links`, { other_ticket_id: other.value, note: link.elements.note.value }, ['related']);
     });
     section.replaceChildren(el('h3', { text: t('handlingLinked') }),
       linked.length ? ticketTable(linked, 'related-linked', false, false) : el('p', { class: 'muted', text: t('handlingNoRelated') }),
@@ -4160,11 +4162,13 @@ function technicalFacts(intake) {
     ...given.flatMap((field) => [el('dt', { text: t(field[1]) }), el('dd', { text: shown(field) })])));
 }
 
-// The custom fields' answers, named by their labels (inactive fields too: the ticket kept them).
-async function customFieldFacts(intake) {
+// The custom fields' answers, named by their labels (inactive fields too: the ticket kept them);
+// `visit` (a ticketVisit) reads the fields' definitions once per visit of the ticket page.
+async function customFieldFacts(intake, visit = ticketVisit()) {
   const answers = intake.custom_fields || [];
   if (!answers.length) return null;
-  const fields = await api('GET', '/v1/custom-fields?include_inactive=true').then((r) => r.fields || []).catch(() => []);
+  const fields = await visit.once('custom-fields', () => api('GET', '/v1/custom-fields?include_inactive=true'))
+    .then((r) => r.fields || []).catch(() => []);
   const byKey = Object.fromEntries(fields.map((f) => [f.key, f]));
   const shown = (answer) => {
     const field = byKey[answer.key];
@@ -4329,7 +4333,24 @@ function organizationContactPickers(status) {
 
 // ---------------------------------------------------------------- ticket page (customers and agents)
 
-async function ticketPage(id) {
+// What one visit of a ticket page reads that its actions do not change (the agent's transfer
+// destinations, the organization's contacts, the related tickets, the custom fields' definitions):
+// `once(key, load)` reads it the first time and hands the same answer to every redraw after an
+// action; an action that does change one names it (`act`'s `changes`), and only that is read
+// again. A failed read is tried again at the next redraw. Opening the page (the route) starts a
+// new visit.
+function ticketVisit() {
+  const loads = new Map();
+  return {
+    once(key, load) {
+      if (!loads.has(key)) loads.set(key, load().catch((error) => { loads.delete(key); throw error; }));
+      return loads.get(key);
+    },
+    forget(keys) { keys.forEach((key) => loads.delete(key)); },
+  };
+}
+
+async function ticketPage(id, visit = ticketVisit()) {
   show(el('p', { text: t('loading') }));
   let view;
   try { view = await api('GET', '/v1/tickets/' + encodeURIComponent(id)); } catch (error) { return show(errorBox(error)); }
@@ -4348,9 +4369,15 @@ async function ticketPage(id) {
   });
   entries.sort((a, b) => Number(a.at) - Number(b.at));
   const status = el('div', { id: 'action-status' });
-  const reload = () => ticketPage(id);
-  const act = async (method, path, body) => {
-    try { await api(method, path, body); status.replaceChildren(el('p', { class: 'ok', text: t('saved') })); reload(); } catch (error) { status.replaceChildren(errorBox(error)); }
+  // The page drawn again after an action: the same visit (what the action cannot change is not read again).
+  const reload = () => ticketPage(id, visit);
+  const act = async (method, path, body, changes = []) => {
+    try {
+      await api(method, path, body);
+      visit.forget(changes);
+      status.replaceChildren(el('p', { class: 'ok', text: t('saved') }));
+      reload();
+    } catch (error) { status.replaceChildren(errorBox(error)); }
   };
   // Customers: accepting or rejecting a proposed solution, and the survey once finished (filled below).
   const verdict = el('div', { id: 'solution-verdict' });
@@ -4369,7 +4396,7 @@ async function ticketPage(id) {
       ' ', el('button', { type: 'button', class: 'secondary', text: t('print'), onclick: () => window.print() })),
     ticketFacts(intake, row, await channelLabels()),
     el('h2', { text: t('request') }), el('p', { id: 'ticket-request', text: intake.request || (workflow && workflow.request) || '' }),
-    technicalFacts(intake), await customFieldFacts(intake),
+    technicalFacts(intake), await customFieldFacts(intake, visit),
     attachments.length ? el('div', {}, el('h2', { text: t('attachments') }), el('ul', {}, attachments)) : null,
     workflow && workflow.solution ? el('div', {}, el('h2', { text: t('solution') }), el('p', { id: 'ticket-solution', text: workflow.solution })) : null,
     verdict, survey,
@@ -4506,7 +4533,7 @@ async function ticketPage(id) {
         status.replaceChildren(el('p', { class: 'ok', id: 'email-sent', text: t('emailSent') }));
       } catch (error) { status.replaceChildren(errorBox(error)); }
     });
-    page.push(el('h2', { text: t('actions') }), el('p', {}, take), move, statusForm, ...handlingForms(id, row, intake, act), discussion, solution,
+    page.push(el('h2', { text: t('actions') }), el('p', {}, take), move, statusForm, ...handlingForms(id, row, intake, act, visit), discussion, solution,
       el('h2', { text: t('linkArticle') }), articles, el('h2', { text: t('emailAbout') }), email,
       workflow && workflow.solution ? faqRequestForm(id, intake, row, workflow, status) : null);
   }

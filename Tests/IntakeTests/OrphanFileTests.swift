@@ -152,6 +152,44 @@ struct OrphanFileTests {
         #expect(try harness.referenceCountMismatches() == [])
     }
 
+    @Test("an upload refused after its file was renamed into place (over the ticket's limit, on a cancelled ticket) removes it, unless a row names that content",
+          arguments: TestEngines.all, [true, false])
+    func refusedUploadLeavesNoFile(engine: DatabaseEngine, groupCommit: Bool) throws {
+        var environment = Self.environment
+        environment["INTAKE_MAX_TICKET_BYTES"] = "1000000"
+        environment["INTAKE_GROUP_COMMIT"] = String(groupCommit)
+        let harness = try IntakeHarness(engine, environment: environment)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let maria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
+        let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme), options: maria).ticket)
+        let kept = randomBytes(600_000, seed: 20)
+        let added = try harness.upload(kept, name: "log.txt", as: maria, ticketID: ticket.id)
+        #expect(harness.storedFiles().count == 1)
+
+        // Over the ticket's total: refused in the transaction that would record it.
+        let over = randomBytes(600_000, seed: 21)
+        #expect(rpcError { _ = try harness.upload(over, name: "log2.txt", as: maria, ticketID: ticket.id) }?.violations.first?.reason
+                    == "ticket_too_large")
+        #expect(!FileManager.default.fileExists(atPath: harness.intake.contents.path(of: sha256Hex(over))))
+        // The same content as a stored file, refused: the file stays for the attachment that has it.
+        #expect(rpcError { _ = try harness.upload(kept, name: "log3.txt", as: maria, ticketID: ticket.id) }?.violations.first?.reason
+                    == "ticket_too_large")
+        #expect(harness.storedFiles().count == 1)
+        #expect(try harness.download(added.id, as: maria) == kept)
+
+        // A cancelled ticket takes no more files.
+        var cancel = IntakeV1.CancelTicketRequest()
+        cancel.ticket = ticket.id
+        cancel.reason = "Resolvido sozinho"
+        _ = try harness.client.call(IntakeV1.Intake.cancelTicket, cancel, options: maria)
+        let late = randomBytes(5_000, seed: 22)
+        #expect(rpcError { _ = try harness.upload(late, name: "tarde.txt", as: maria, ticketID: ticket.id) }?.code == .failedPrecondition)
+        #expect(harness.storedFiles().count == 1)
+        #expect(try harness.count("contents") == 1)
+        #expect(try harness.referenceCountMismatches() == [])
+        #expect(harness.intake.contents.pendingUploads().isEmpty)
+    }
+
     @Test("the service scans at start-up: a file left by a crash is adopted and collected on the collector's timer, a young one stays",
           arguments: TestEngines.all)
     func scansAtStartUp(engine: DatabaseEngine) throws {

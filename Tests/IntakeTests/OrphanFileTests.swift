@@ -2,6 +2,7 @@ import Foundation
 @testable import IntakeCore
 import Messages
 import RPC
+import RPCTransport
 import ServiceKit
 import Storage
 import Testing
@@ -16,12 +17,17 @@ struct OrphanFileTests {
     /// Every content a file (so uploads go through the store); no scan on the service's own timer.
     static let environment = ["INTAKE_INLINE_CONTENT_BYTES": "0", "INTAKE_ORPHAN_SCAN_INTERVAL_SECONDS": "0"]
 
+    /// A service with ``environment`` (and `extra`), an organization and one of its customers' call options.
+    static func service(_ engine: DatabaseEngine, _ extra: [String: String] = [:]) throws -> (IntakeHarness, IntakeV1.Organization, CallOptions) {
+        let harness = try IntakeHarness(engine, environment: environment.merging(extra) { _, new in new })
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        return (harness, acme, harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example"))))
+    }
+
     @Test("an old file without a row is adopted and then collected; a young one, files with rows and foreign names stay; stored files read back byte-exact",
           arguments: TestEngines.all)
     func adoptsAndCollects(engine: DatabaseEngine) throws {
-        let harness = try IntakeHarness(engine, environment: Self.environment)
-        let acme = try harness.organization("Acme", taxID: "11222333000181")
-        let maria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
+        let (harness, acme, maria) = try Self.service(engine)
         let storedBytes = randomBytes(300_000, seed: 1)
         let stored = try harness.upload(storedBytes, name: "guardado.pdf", as: maria)
         var open = IntakeHarness.request(acme)
@@ -79,9 +85,7 @@ struct OrphanFileTests {
     @Test("an upload of a content whose file was adopted counts itself on the row (the collector then keeps it), or answers ABORTED if the collector removed it first",
           arguments: TestEngines.all)
     func uploadRacingAdoption(engine: DatabaseEngine) throws {
-        let harness = try IntakeHarness(engine, environment: Self.environment)
-        let acme = try harness.organization("Acme", taxID: "11222333000181")
-        let maria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
+        let (harness, acme, maria) = try Self.service(engine)
 
         // Adopted, then uploaded: the upload finds the file there (and drops its own copy), counts
         // itself on the adopted row; the collector leaves it.
@@ -155,12 +159,7 @@ struct OrphanFileTests {
     @Test("an upload refused after its file was renamed into place (over the ticket's limit, on a cancelled ticket) removes it, unless a row names that content",
           arguments: TestEngines.all, [true, false])
     func refusedUploadLeavesNoFile(engine: DatabaseEngine, groupCommit: Bool) throws {
-        var environment = Self.environment
-        environment["INTAKE_MAX_TICKET_BYTES"] = "1000000"
-        environment["INTAKE_GROUP_COMMIT"] = String(groupCommit)
-        let harness = try IntakeHarness(engine, environment: environment)
-        let acme = try harness.organization("Acme", taxID: "11222333000181")
-        let maria = harness.options(IntakeHarness.customer(try harness.contact(acme, "Maria", email: "maria@acme.example")))
+        let (harness, acme, maria) = try Self.service(engine, ["INTAKE_MAX_TICKET_BYTES": "1000000", "INTAKE_GROUP_COMMIT": String(groupCommit)])
         let ticket = try #require(try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme), options: maria).ticket)
         let kept = randomBytes(600_000, seed: 20)
         let added = try harness.upload(kept, name: "log.txt", as: maria, ticketID: ticket.id)

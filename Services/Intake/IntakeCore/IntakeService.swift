@@ -61,6 +61,10 @@ public enum IntakeService {
         runtime.addBackground(GroupCommitReport(intake: intake, logger: runtime.logger))
         if settings.garbageCollectionIntervalSeconds > 0 {
             runtime.addBackground(PeriodicSweep.garbageCollector(intake: intake, logger: runtime.logger))
+            // Files an upload renamed into place whose row never committed: handed to the collector.
+            if settings.orphanScanIntervalSeconds > 0 {
+                runtime.addBackground(PeriodicSweep.orphanScan(intake: intake, logger: runtime.logger))
+            }
         }
         let environment = runtime.configuration.environment
         let tokens = ReplyToken(secret: runtime.secret)

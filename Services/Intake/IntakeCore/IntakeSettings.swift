@@ -22,6 +22,7 @@ import ServiceKit
 /// | uploads never attached are removed after | `INTAKE_PENDING_UPLOAD_MAX_AGE_SECONDS` | 86400 (one day) |
 /// | time between garbage collections | `INTAKE_GC_INTERVAL_SECONDS` | 3600 (0 turns it off) |
 /// | rows per garbage-collection batch | `INTAKE_GC_BATCH` | 500 |
+/// | time between scans of the attachment store for files no row names (also at start-up) | `INTAKE_ORPHAN_SCAN_INTERVAL_SECONDS` | 86400 (0 turns it off) |
 /// | largest raw e-mail taken in | `INTAKE_MAX_MAIL_BYTES` | 36700160 (35 MiB) |
 public struct IntakeSettings: Sendable {
     public var maxFileBytes: Int64 = 100 << 20
@@ -60,6 +61,16 @@ public struct IntakeSettings: Sendable {
     public var garbageCollectionIntervalSeconds = 3600.0
     /// Attachments (and contents) removed per transaction batch.
     public var garbageCollectionBatchSize = 500
+    /// Seconds between scans of the content store for files no `contents` row names (a crash or
+    /// a failed transaction after an upload's rename), which are then handed to the garbage
+    /// collector (``IntakeContext/adoptOrphanFiles(olderThanMilliseconds:batchSize:)``); the
+    /// first scan runs at start-up. 0 turns the scan off (it also needs the collector on).
+    public var orphanScanIntervalSeconds = 86_400.0
+    /// How long ago a file without a row must have been last written for the scan to adopt it:
+    /// ``pendingUploadMaxAgeMilliseconds``, at least an hour. Adopting a younger one would be safe
+    /// too (an upload recording it meanwhile counts itself on the row, or answers `ABORTED` if
+    /// the collector got there first), but an upload's transaction may still be on its way.
+    public var orphanFileMinAgeMilliseconds: Int64 { max(pendingUploadMaxAgeMilliseconds, 3_600_000) }
     /// The largest raw e-mail (headers, bodies and encoded attachments) taken in; a larger one
     /// keeps only its header block in the quarantine and its sender is told the limit. 35 MiB
     /// holds about 25 MiB of files once base64 has grown them by a third.
@@ -124,6 +135,7 @@ public struct IntakeSettings: Sendable {
         }
         if let value = try seconds("INTAKE_PENDING_UPLOAD_MAX_AGE_SECONDS") { pendingUploadMaxAgeMilliseconds = Int64(value * 1000) }
         if let value = try seconds("INTAKE_GC_INTERVAL_SECONDS") { garbageCollectionIntervalSeconds = value }
+        if let value = try seconds("INTAKE_ORPHAN_SCAN_INTERVAL_SECONDS") { orphanScanIntervalSeconds = value }
         if let value = try number("INTAKE_GC_BATCH") {
             guard value > 0 else { throw ConfigurationError("invalid INTAKE_GC_BATCH=0") }
             garbageCollectionBatchSize = Int(value)

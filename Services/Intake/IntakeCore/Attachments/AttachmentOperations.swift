@@ -16,9 +16,14 @@ extension IntakeContext {
     ///   (``requireTicketAccess(_:caller:)``).
     public func upload(first: IntakeV1.UploadAttachmentRequest, next: () throws -> IntakeV1.UploadAttachmentRequest?,
                        caller: Caller) throws -> CommonV1.AttachmentRef {
-        let rows = try receiveUpload(first: first, next: next, caller: caller)
-        if let uploadCommits { return try uploadCommits.run(rows) }
-        return try database.write { tx in try rows(tx) }
+        let received = try receiveUpload(first: first, next: next, caller: caller)
+        do {
+            if let uploadCommits { return try uploadCommits.run(received.rows) }
+            return try database.write { tx in try received.rows(tx) }
+        } catch {
+            releaseUnrecorded(received.file)
+            throw error
+        }
     }
 
     /// ``upload(first:next:caller:)`` without waiting for its rows to commit: the file is
@@ -31,16 +36,56 @@ extension IntakeContext {
     public func upload(first: IntakeV1.UploadAttachmentRequest, next: () throws -> IntakeV1.UploadAttachmentRequest?,
                        caller: Caller, isCancelled: (@Sendable () -> Bool)? = nil,
                        completion: @escaping @Sendable (Result<CommonV1.AttachmentRef, any Error>) -> Void) {
-        let rows: @Sendable (any SQLExecutor) throws -> CommonV1.AttachmentRef
-        do { rows = try receiveUpload(first: first, next: next, caller: caller) } catch {
+        let received: ReceivedUpload
+        do { received = try receiveUpload(first: first, next: next, caller: caller) } catch {
             completion(.failure(error))
             return
+        }
+        let rows = received.rows
+        var completion = completion
+        if let file = received.file {
+            let answer = completion
+            completion = { [self] result in
+                if case .failure = result { releaseUnrecorded(file) }
+                answer(result)
+            }
         }
         guard let uploadCommits else {
             completion(Result { try database.write { tx in try rows(tx) } })
             return
         }
         uploadCommits.submit(rows, isCancelled: isCancelled, completion: completion)
+    }
+
+    /// A file received and checked: the transaction body recording it, and the content's
+    /// SHA-256 when its bytes are in the file store (already renamed into place) rather than at hand.
+    private struct ReceivedUpload {
+        let file: String?
+        let rows: @Sendable (any SQLExecutor) throws -> CommonV1.AttachmentRef
+
+        init(file: String?, rows: @escaping @Sendable (any SQLExecutor) throws -> CommonV1.AttachmentRef) {
+            self.file = file
+            self.rows = rows
+        }
+    }
+
+    /// Removes the file of an upload whose recording transaction failed (refused, cancelled, or
+    /// the batch failed), unless a `contents` row names its content.
+    ///
+    /// The same steps as a scan's adoption and the garbage collector's removal
+    /// (``adoptOrphanFiles(olderThanMilliseconds:batchSize:)``), in one transaction: a row at
+    /// `ref_count` 0 is inserted with `ON CONFLICT DO NOTHING`, and only when it was inserted is
+    /// the file unlinked, before the row is deleted and the transaction commits. That insert is
+    /// serialized with any transaction recording the same content: one written before it keeps
+    /// the file (nothing is inserted, nothing removed); one after it finds no file and answers
+    /// `ABORTED` (upload again), as after a collection. A failure here leaves the file to the scan.
+    func releaseUnrecorded(_ sha: String?) {
+        guard let sha else { return }
+        _ = try? database.write { tx in
+            guard try Self.insertUnreferenced(tx, [(sha, 0)]) == 1 else { return }
+            try contents.remove(sha)
+            try tx.execute("DELETE FROM contents WHERE sha256 = ?", [.text(sha)])
+        }
     }
 
     /// Whether an upload whose messages are all here (`requests`) is received, checked and
@@ -61,7 +106,7 @@ extension IntakeContext {
     /// Receives, checks and hashes an upload (see ``upload(first:next:caller:)``) and returns
     /// the transaction body that records it.
     private func receiveUpload(first: IntakeV1.UploadAttachmentRequest, next: () throws -> IntakeV1.UploadAttachmentRequest?,
-                               caller: Caller) throws -> @Sendable (any SQLExecutor) throws -> CommonV1.AttachmentRef {
+                               caller: Caller) throws -> ReceivedUpload {
         var violations = Violations()
         Self.checkInternal(first.`internal`, caller: caller, into: &violations)
         let fileName = Self.checkedFileName(first.fileName, field: "file_name", into: &violations)
@@ -119,7 +164,9 @@ extension IntakeContext {
         // Concurrent uploads share a transaction and its COMMIT, like opens (``GroupCommit``):
         // each runs in its own savepoint and keeps its own outcome.
         let organizationID = caller.isCustomer ? caller.principal.organizationID : ""
-        return { [self] tx in
+        let file: String?
+        if case .file = content { file = sha } else { file = nil }
+        return ReceivedUpload(file: file) { [self] tx in
             let inlineBytes: [UInt8]?
             if case .inline(_, let bytes) = content { inlineBytes = bytes } else { inlineBytes = nil }
             if let batch = tx as? OpenBatch, let inlineBytes, ticketID.isEmpty, !stored.`internal` {

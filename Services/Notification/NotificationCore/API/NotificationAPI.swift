@@ -151,6 +151,7 @@ struct NotificationAPI: Sendable {
         guard try database.write({ try WebhookStore.deactivate($0, id: request.id) }) else {
             throw RPCError(.notFound, "webhook não encontrado / webhook not found")
         }
+        dispatcher.forgetWebhooks()
         return NotificationV1.RemoveWebhookResponse()
     }
 
@@ -180,6 +181,7 @@ struct NotificationAPI: Sendable {
             return try WebhookStore.find(tx, id: request.id)
         }
         guard let webhook else { throw RPCError(.notFound, "webhook não encontrado / webhook not found") }
+        dispatcher.forgetWebhooks()
         var response = NotificationV1.RotateWebhookSecretResponse()
         response.webhook = webhook.message
         response.secret = secret
@@ -191,6 +193,7 @@ struct NotificationAPI: Sendable {
                        _ context: ServerContext) throws -> NotificationV1.ResealSecretsResponse {
         try Access.requireAdministrator(try runtime.principals.require(context))
         let result = try database.write { tx in try WebhookStore.resealAll(tx, box: secrets) }
+        dispatcher.forgetWebhooks()
         if !result.unreadable.isEmpty {
             runtime.logger.error("webhook secrets left sealed under an unknown key",
                                  ["notification.webhooks": result.unreadable.joined(separator: ",")])

@@ -65,7 +65,8 @@ struct CLITests {
         #expect(check.output.contains("status: SERVING"), "\(check.output) \(check.error)")
         let unknownField = try Self.ocorre(["call", "knowledge/Echo", #"{"nope": 1}"#], deployment, config: config, extra: ["OCORRE_API_KEY": key])
         #expect(unknownField.status != 0)
-        #expect(unknownField.error.contains("unknown field nope"))
+        // The field first, then what is wrong in both languages.
+        #expect(unknownField.error.contains("nope: campo desconhecido") && unknownField.error.contains("unknown field"), "\(unknownField.error)")
         // A mistyped option is an error with the usage, not silently ignored.
         let typo = try Self.ocorre(["tickets", "open", "--subject", "S", "--atach", "a.png"], deployment, config: config)
         #expect(typo.status == 2 && typo.error.contains("--atach"), "\(typo.error)")

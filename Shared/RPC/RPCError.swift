@@ -25,6 +25,22 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
         self.metadata = metadata
     }
 
+    /// Metadata key set to "true" on the error of a call whose request was refused before it
+    /// left the client because its frame would pass the frame limit (`OCORRENCIAS_RPC_MAX_FRAME_BYTES`):
+    /// a server reading such a frame closes the whole connection, every other call on it included.
+    public static let requestTooLargeKey = "transport.request_too_large"
+
+    /// The error of a request too large for one frame (``requestTooLargeKey``): `RESOURCE_EXHAUSTED`,
+    /// never sent, not retried.
+    public static func requestTooLarge(bytes: Int, limit: Int) -> RPCError {
+        RPCError(.resourceExhausted,
+                 "pedido grande demais: \(bytes) bytes, o limite de um quadro é \(limit) / request too large: \(bytes) bytes, the frame limit is \(limit)",
+                 metadata: ["transport.sent": "false", requestTooLargeKey: "true"])
+    }
+
+    /// Whether this is the error of ``requestTooLarge(bytes:limit:)``.
+    public var isRequestTooLarge: Bool { code == .resourceExhausted && metadata[Self.requestTooLargeKey] == "true" }
+
     public var description: String {
         var text = "\(code.name): \(message)"
         if !violations.isEmpty {

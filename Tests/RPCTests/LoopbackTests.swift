@@ -259,6 +259,33 @@ struct LoopbackTests {
         #expect(peer.receive() == nil)
     }
 
+    @Test("a request over the frame limit fails alone at the client (RESOURCE_EXHAUSTED, marked too large, not sent): the server does not close the shared connection, so a call in flight on it and the next ones succeed")
+    func oversizedRequestFailsAlone() throws {
+        var limits = RPCLimits()
+        limits.maxFrameSize = 256 << 10
+        let server = try LoopbackServer(limits: limits)
+        var configuration = ClientConfiguration(endpoints: [server.endpoint], secret: server.secret)
+        configuration.maxFrameSize = limits.maxFrameSize
+        let client = RPCClient(configuration: configuration)
+        let completions = Completions()
+        // A call in flight on the connection (sleeps 150 ms at the server).
+        _ = client.start(path: TestMethods.sleepy.path, payload: Self.echoRequest([150]).serializedBytes()) { completions.record(0, $0) }
+        usleep(20_000)
+        #expect(throws: RPCError.self) { try client.call(RpcV1.Echo.echo, Self.echoRequest([UInt8](repeating: 7, count: 300 << 10))) }
+        do {
+            _ = try client.call(RpcV1.Echo.echo, Self.echoRequest([UInt8](repeating: 7, count: 300 << 10)))
+        } catch let error as RPCError {
+            #expect(error.code == .resourceExhausted && error.isRequestTooLarge, "\(error)")
+            #expect(error.message.contains("grande demais") && error.message.contains("too large"), "\(error)")
+        }
+        // Just under the limit still goes through.
+        #expect(try client.call(RpcV1.Echo.echo, Self.echoRequest([UInt8](repeating: 1, count: 200 << 10))).payload.count == 200 << 10)
+        let results = completions.wait(for: 1, seconds: 5)
+        #expect((try? results[0]?.get()) != nil, "the call in flight failed: \(String(describing: results[0]))")
+        #expect(try client.call(RpcV1.Echo.echo, Self.echoRequest([1])).payload == [1])
+        #expect(server.server.metrics.count(method: RpcV1.Echo.echo.path, code: "OK") == 2)
+    }
+
     @Test("garbage after the handshake closes the connection; other clients keep working")
     func garbageFrame() throws {
         let server = try LoopbackServer()

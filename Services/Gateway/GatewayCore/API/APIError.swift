@@ -54,6 +54,12 @@ public struct APIError: Error, Sendable {
     /// | UNIMPLEMENTED | 501 |
     /// | anything else | 500 (message not passed on) |
     public init(_ error: RPCError) {
+        if error.isRequestTooLarge {
+            // Not a rate limit: the request (a JSON body under the HTTP limit, with files inside
+            // it, say) is larger than one call to the service may be.
+            self = .tooLarge
+            return
+        }
         let status = Self.httpStatus(for: error.code)
         let (pt, en) = Self.split(error.message)
         if status == 500 {

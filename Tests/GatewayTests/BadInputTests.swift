@@ -1,0 +1,34 @@
+import Foundation
+import Storage
+import Testing
+import TestSupport
+
+/// Requests a careless or hostile client sends, answered as clear JSON errors.
+@Suite("Bad input answered as clear errors", .serialized)
+struct BadInputTests {
+    @Test("a JSON body under the HTTP limit but over one call's frame limit is 413 PAYLOAD_TOO_LARGE (not a 429 rate limit) and leaves intake's connection, and the next open, working; a wrong type or an out-of-range number names its field with the Portuguese and English texts apart, and stores nothing")
+    func oversizedAndMistyped() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let subject = String(repeating: "a", count: 5 << 20)
+        let big = try gateway.request("POST", "/v1/tickets", json: ["subject": subject, "request": "x", "category": "DUVIDA", "priority": "BAIXA"],
+                                      bearer: seeded.maria)
+        #expect(big.status == 413 && big.errorCode == "PAYLOAD_TOO_LARGE", "\(big.status) \(big.text.prefix(300))")
+        let open = try gateway.request("POST", "/v1/tickets", json: ["subject": "Depois do grande", "request": "x", "category": "DUVIDA",
+                                                                     "priority": "BAIXA", "product": "ERP"], bearer: seeded.maria)
+        #expect(open.status == 201, "\(open.text)")
+
+        func detail(_ response: GatewayHarness.Response) -> [String: Any] {
+            ((response.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.first ?? [:]
+        }
+        let typed = try gateway.request("POST", "/v1/organizations", json: ["name": 123, "kind": "ORGANIZATION_CUSTOMER"], bearer: seeded.admin)
+        #expect(typed.status == 400 && detail(typed)["field"] as? String == "name", "\(typed.text)")
+        #expect(detail(typed)["message"] as? String == "esperava texto" && detail(typed)["message_en"] as? String == "expected a string",
+                "\(typed.text)")
+        let wrapped = try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "z", "name": "Z", "max_access_level": 99_999_999_999]],
+                                          bearer: seeded.admin)
+        #expect(wrapped.status == 400 && detail(wrapped)["field"] as? String == "agent.max_access_level", "\(wrapped.text)")
+        #expect(try gateway.request("GET", "/v1/agents/z", bearer: seeded.admin).status == 404, "nothing stored")
+    }
+}

@@ -31,4 +31,27 @@ struct BadInputTests {
         #expect(wrapped.status == 400 && detail(wrapped)["field"] as? String == "agent.max_access_level", "\(wrapped.text)")
         #expect(try gateway.request("GET", "/v1/agents/z", bearer: seeded.admin).status == 404, "nothing stored")
     }
+
+    @Test("the gateway's own routes: an API key's unknown role is refused (not read as agent), an access level outside 0…2147483647 is refused for keys and sign-ins, and a missing or mistyped field has a message in both languages")
+    func ownRoutes() throws {
+        let gateway = try GatewayHarness(engine: .sqlite)
+        let admin = try gateway.adminToken()
+        func detail(_ response: GatewayHarness.Response) -> [String: Any] {
+            ((response.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.first ?? [:]
+        }
+        let role = try gateway.request("POST", "/v1/api-keys", json: ["name": "erp", "role": "superuser"], bearer: admin)
+        #expect(role.status == 400 && detail(role)["field"] as? String == "role", "\(role.text)")
+        let level = try gateway.request("POST", "/v1/api-keys", json: ["name": "erp", "access_level": 99_999_999_999], bearer: admin)
+        #expect(level.status == 400 && detail(level)["field"] as? String == "access_level", "\(level.text)")
+        let negative = try gateway.request("POST", "/v1/users", json: ["email": "ana@vendor.example", "display_name": "Ana", "role": "agent",
+                                                                       "password": "Agente-Fiscal-2026!", "access_level": -1], bearer: admin)
+        #expect(negative.status == 400 && detail(negative)["field"] as? String == "access_level", "\(negative.text)")
+        #expect(try gateway.request("GET", "/v1/api-keys", bearer: admin).json["api_keys"].flatMap { $0 as? [Any] }?.isEmpty == true)
+        let typed = try gateway.request("POST", "/v1/api-keys", json: ["name": 5], bearer: admin)
+        #expect(typed.status == 400 && detail(typed)["field"] as? String == "name" && detail(typed)["reason"] as? String == "invalid_type")
+        #expect(detail(typed)["message"] is String && detail(typed)["message_en"] is String, "\(typed.text)")
+        let missing = try gateway.request("POST", "/v1/users", json: ["email": "x@vendor.example"], bearer: admin)
+        #expect(detail(missing)["reason"] as? String == "required" && detail(missing)["message_en"] as? String == "Required field.", "\(missing.text)")
+        #expect(try gateway.request("POST", "/v1/api-keys", json: ["name": "erp", "role": "agent", "access_level": 3], bearer: admin).status == 201)
+    }
 }

@@ -354,6 +354,7 @@ extension IntakeContext {
         for violation in prepared.whatViolations { violations.add(violation) }
         let customFields = CustomFieldValidation.validate(request.customFields, fields: catalog.fields,
                                                           product: request.product, category: request.category,
+                                                          requireFields: channel != BuiltInEntries.emailChannel,
                                                           violations: &violations)
         if !request.emailMessageID.isEmpty && !caller.isStaffOrSystem && channel != BuiltInEntries.emailChannel {
             violations.add("email_message_id", "email_channel_only", pt: "Só para o canal e-mail.", en: "E-mail channel only.")

@@ -148,8 +148,12 @@ extension IntakeContext {
                                 files: OpenTicketFiles(request.files, settings: settings), encoding: encoding,
                                 whatViolations: Self.whatViolations(request, caller: caller))
         // An idempotency key's request fingerprint is the whole request as received, files and
-        // their bytes included: the same key with another file is another request.
-        let fingerprint = idempotencyKey.flatMap { $0.isEmpty ? nil : Digest.sha256(request.serializedBytes()) }
+        // their bytes included: the same key with another file is another request. Uploaded
+        // files count by what they are, not by their ids (``idempotencyFingerprint``): a form
+        // retried with the same key uploads them again under new ids.
+        let fingerprint = try idempotencyKey.flatMap { key -> [UInt8]? in
+            key.isEmpty ? nil : try idempotencyFingerprint(request, ids: request.attachmentIDs) { $0.attachmentIDs = $1 }
+        }
         let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse = { [self] tx in
             if let key = idempotencyKey, !key.isEmpty, let fingerprint {
                 guard key.utf8.count <= 200 else {

@@ -119,7 +119,7 @@ struct CLITests {
         #expect(missing.status == 2 && missing.error.contains("nao-existe.txt"), "\(missing.error)")
     }
 
-    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history and solve by code; --lang en in English; filters (priority, text, --mine, --open-only, --sla) reach the route; an unknown priority is a usage error")
+    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history and solve by code; --lang en in English; filters (priority, text, --mine, --open-only, --sla) reach the route; an unknown priority is a usage error; move --public-note asks the customer, read marks their answer read")
     func readableTickets() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
@@ -192,5 +192,21 @@ struct CLITests {
         let json = try ReplyFilesTests.ocorre(["tickets", "show", code, "--json"], gateway, token: seeded.ana)
         let object = try #require((try? JSONSerialization.jsonObject(with: Data(json.output.utf8))) as? [String: Any], "\(json.output)")
         #expect(object["intake"] is [String: Any] && object["workflow"] is [String: Any])
+
+        // Asking the customer for information needs a text for them: without --public-note
+        // workflow refuses (naming public_note), with it the ticket waits for the customer.
+        let bare = try ReplyFilesTests.ocorre(["tickets", "move", code, "--stage", "aguardando_cliente"], gateway, token: seeded.ana)
+        #expect(bare.status == 1 && bare.error.contains("public_note"), "\(bare.output) \(bare.error)")
+        let ask = try ReplyFilesTests.ocorre(["tickets", "move", code, "--stage", "aguardando_cliente", "--public-note", "Envie o XML da nota."],
+                                             gateway, token: seeded.ana)
+        #expect(ask.status == 0 && ask.output.contains("\(code) · Aguardando cliente"), "\(ask.output) \(ask.error)")
+        #expect(try waitFor { try ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.maria).output.contains("Envie o XML da nota.") })
+        // The customer answers; the agent marks the answer read (one line, as other changes).
+        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/replies", json: ["text": "Segue o XML."], bearer: seeded.maria).status == 201)
+        #expect(try waitFor { try ReplyFilesTests.ocorre(["tickets", "show", code, "--json"], gateway, token: seeded.ana).output
+            .contains("\"unread_messages\" : 1") })
+        let read = try ReplyFilesTests.ocorre(["tickets", "read", code], gateway, token: seeded.ana)
+        #expect(read.status == 0 && read.output.hasPrefix(code), "\(read.output) \(read.error)")
+        #expect(try ReplyFilesTests.ocorre(["tickets", "show", code, "--json"], gateway, token: seeded.ana).output.contains("\"unread_messages\" : 0"))
     }
 }

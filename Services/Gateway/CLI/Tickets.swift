@@ -58,9 +58,19 @@ enum Tickets {
             try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(pathSegment(arguments[1]))/discussion", body: body), options)
         case "move":
             guard arguments.count > 1, let stage = options.flags["stage"] else {
-                throw Ocorre.Failure(description: "uso / usage: ocorre tickets move ID --stage S", status: 2)
+                throw Ocorre.Failure(description: "uso / usage: ocorre tickets move ID --stage S [--note T] [--public-note T]", status: 2)
             }
-            try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/move", body: ["to_stage": stage]))
+            // Some moves need a note (an agent's cancel) or a text for the customer (asking for
+            // information, a denial): workflow says which (`GET /v1/tickets/{id}/moves`).
+            var body: [String: Any] = ["to_stage": stage]
+            for (flag, field) in [("note", "note"), ("public-note", "public_note")] {
+                if let value = options.flags[flag] { body[field] = value }
+            }
+            try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/move", body: body))
+        case "read":
+            // The customer's messages read: workflow refuses to transfer or solve while some are unread.
+            guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets read ID", status: 2) }
+            try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/read", body: [String: Any]()))
         case "take":
             guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets take ID", status: 2) }
             try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/take", body: [String: Any]()))

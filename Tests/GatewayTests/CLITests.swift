@@ -119,7 +119,7 @@ struct CLITests {
         #expect(missing.status == 2 && missing.error.contains("nao-existe.txt"), "\(missing.error)")
     }
 
-    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history and solve by code; --lang en in English; filters (priority, text, --mine, --open-only, --sla) reach the route; an unknown priority is a usage error; move --public-note asks the customer, read marks their answer read")
+    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history and solve by code; --lang en in English; filters (priority, text, --mine, --open-only, --sla) reach the route; an unknown priority is a usage error; move --public-note asks the customer, read marks their answer read; open takes typed priorities and categories")
     func readableTickets() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
@@ -208,5 +208,18 @@ struct CLITests {
         let read = try ReplyFilesTests.ocorre(["tickets", "read", code], gateway, token: seeded.ana)
         #expect(read.status == 0 && read.output.hasPrefix(code), "\(read.output) \(read.error)")
         #expect(try ReplyFilesTests.ocorre(["tickets", "show", code, "--json"], gateway, token: seeded.ana).output.contains("\"unread_messages\" : 0"))
+
+        // An open takes priorities and categories as people type them, as the list does.
+        let typed = try ReplyFilesTests.ocorre(["tickets", "open", "--subject", "Dúvida digitada", "--description", "Como emito a segunda via?",
+                                                "--category", "dúvida", "--priority", "normal", "--product", "ERP", "--json"], gateway, token: seeded.maria)
+        let opened = (try? JSONSerialization.jsonObject(with: Data(typed.output.utf8)) as? [String: Any])?["ticket"] as? [String: Any]
+        #expect(typed.status == 0 && opened?["category"] as? String == "DUVIDA" && opened?["priority"] as? String == "NORMAL",
+                "\(typed.output) \(typed.error)")
+        let unknownPriority = try ReplyFilesTests.ocorre(["tickets", "open", "--subject", "S", "--description", "D", "--category", "problema",
+                                                          "--priority", "altíssima"], gateway, token: seeded.maria)
+        #expect(unknownPriority.status == 2 && unknownPriority.error.contains("altíssima"), "\(unknownPriority.error)")
+        // An expired or revoked token says how to get a new one.
+        let expired = try ReplyFilesTests.ocorre(["tickets", "list"], gateway, token: "expirado")
+        #expect(expired.status == 1 && expired.error.contains("401") && expired.error.contains("ocorre login"), "\(expired.error)")
     }
 }

@@ -232,6 +232,10 @@ enum Ocorre {
             for detail in error["details"] as? [[String: Any]] ?? [] {
                 text += "\n  - \(detail["field"] ?? ""): \(detail["message"] ?? detail["reason"] ?? "")"
             }
+            if response.statusCode == 401 && authenticated {
+                // An expired or revoked token (bearer tokens last GATEWAY_TOKEN_SECONDS, 30 days).
+                text += "\n  entre de novo / sign in again: ocorre login --email EMAIL"
+            }
             throw Failure(description: text)
         }
         return object

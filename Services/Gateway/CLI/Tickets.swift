@@ -34,9 +34,12 @@ enum Tickets {
         case "open":
             var body: [String: Any] = [:]
             // Flags named after what people say; fields named as in intake's OpenTicketRequest.
-            for (flag, field) in [("subject", "subject"), ("description", "request"), ("category", "category"), ("priority", "priority"),
-                                  ("product", "product"), ("module", "module")] {
+            for (flag, field) in [("subject", "subject"), ("description", "request"), ("product", "product"), ("module", "module")] {
                 if let value = options.flags[flag] { body[field] = value }
+            }
+            // Typed as people say them, as `list` takes them.
+            for field in ["category", "priority"] {
+                if let value = options.flags[field] { body[field] = try enumName(field, field, value) }
             }
             for (key, value) in try files(options) { body[key] = value }
             try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets", body: body), options)
@@ -139,17 +142,21 @@ enum Tickets {
     static func queryValue(_ flag: String, _ argument: String, _ value: String) throws -> String {
         var value = value
         if argument == "priority" || argument == "category" {
-            let names = try value.split(separator: ",").map { part -> String in
-                let name = argument == "priority" ? CommonV1.Priority(protoName: String(part))?.protoName
-                                                  : CommonV1.Category(protoName: String(part))?.protoName
-                guard let name, !name.hasSuffix("UNSPECIFIED") else {
-                    throw Ocorre.Failure(description: "--\(flag): valor desconhecido / unknown value \(part)", status: 2)
-                }
-                return name
-            }
-            value = names.joined(separator: ",")
+            value = try value.split(separator: ",").map { try enumName(flag, argument, String($0)) }.joined(separator: ",")
         }
         return value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ",-_."))) ?? value
+    }
+
+    /// A priority or category as people type it (`alta`, `Urgente`, `exigência fiscal`,
+    /// `EXIGENCIA_FISCAL`) as the API names it (`ALTA`); an unknown one is a usage error (exit 2)
+    /// before any call.
+    /// - Parameter argument: `priority` or `category`.
+    static func enumName(_ flag: String, _ argument: String, _ typed: String) throws -> String {
+        let name = argument == "priority" ? CommonV1.Priority(protoName: typed)?.protoName : CommonV1.Category(protoName: typed)?.protoName
+        guard let name, !name.hasSuffix("UNSPECIFIED") else {
+            throw Ocorre.Failure(description: "--\(flag): valor desconhecido / unknown value \(typed)", status: 2)
+        }
+        return name
     }
 
     /// The `--attach` files of an open, a reply or a discussion entry as the API takes them: small ones inside the

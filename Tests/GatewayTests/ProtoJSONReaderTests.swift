@@ -91,13 +91,15 @@ struct ProtoJSONNumberTests {
         #expect(wrapped.field == "agent.max_access_level")
     }
 
-    @Test("a wrong type or an unknown enum value names the field, with the Portuguese and the English text apart")
+    @Test("a wrong type, an unknown enum value or a NUL inside a string names the field, with the Portuguese and the English text apart")
     func wrongTypes() throws {
         let organization = IntakeV1.Organization._descriptor.pointer
         for (text, field, pt, en) in [(#"{"name": 123}"#, "name", "esperava texto", "expected a string"),
                                       (#"{"active": "yes"}"#, "active", "esperava true/false", "expected a boolean"),
                                       (#"{"kind": "CLIENTE"}"#, "kind", "valor desconhecido CLIENTE", "unknown value CLIENTE"),
-                                      (#"{"bogus": 1}"#, "bogus", "campo desconhecido", "unknown field")] {
+                                      (#"{"bogus": 1}"#, "bogus", "campo desconhecido", "unknown field"),
+                                      // Stored as a C string it would end at the NUL, the rest lost.
+                                      (#"{"name": "antes\u0000depois"}"#, "name", "texto com o caractere NUL", "text with the NUL character")] {
             let failure = try #require(Self.failure(text, organization), "accepted: \(text)")
             #expect(failure.field == field && failure.pt.hasPrefix(pt) && failure.en.hasPrefix(en), "\(text): \(failure)")
             #expect(!failure.pt.contains(" / ") && !failure.en.contains("esperava"), "\(failure)")

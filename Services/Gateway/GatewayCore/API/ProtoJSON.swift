@@ -214,6 +214,10 @@ public enum ProtoJSON {
             }
         case PROTOBUF_C_TYPE_STRING.rawValue:
             guard let text = value as? String else { throw Failure(field: name, pt: "esperava texto", en: "expected a string") }
+            // protobuf-c strings end at their first NUL: what followed would be dropped silently.
+            guard !text.utf8.contains(0) else {
+                throw Failure(field: name, pt: "texto com o caractere NUL (\\u0000)", en: "text with the NUL character (\\u0000)")
+            }
             location.storeBytes(of: arena.string(text), as: UnsafeMutableRawPointer.self)
         case PROTOBUF_C_TYPE_BYTES.rawValue:
             guard let text = value as? String, let data = Data(base64Encoded: text) else {

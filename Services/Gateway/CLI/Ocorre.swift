@@ -23,7 +23,7 @@ enum Ocorre {
                                                com streaming / streaming: '[{json}, ...]' ou / or - (JSON Lines na entrada / on stdin)
       tickets list [--stage S[,S]] [--priority P] [--category C] [--text T] [--product P] [--agent ID] [--group ID]
                    [--sla breached|at_risk|paused|on_track] [--mine] [--open-only] [--page-size N] [--cursor C]
-              | show ID | open --subject S --description D [--category C] [--priority P] [--attach FILE]...
+              | show ID | open --subject S --description D --category C --priority P --product P [--module M] [--attach FILE]...
               | reply ID [--text T] [--attach FILE]... | move ID --stage S [--note T] [--public-note T]
               | take ID | read ID | history ID
               | transfer ID (--agent ID | --group ID) [--note T] | solve ID --text T | cancel ID --reason T

@@ -6,6 +6,11 @@ import TestSupport
 /// Requests a careless or hostile client sends, answered as clear JSON errors.
 @Suite("Bad input answered as clear errors", .serialized)
 struct BadInputTests {
+    /// The first of an error answer's `details`.
+    static func detail(_ response: GatewayHarness.Response) -> [String: Any] {
+        ((response.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.first ?? [:]
+    }
+
     @Test("a JSON body under the HTTP limit but over one call's frame limit is 413 PAYLOAD_TOO_LARGE (not a 429 rate limit) and leaves intake's connection, and the next open, working; a wrong type or an out-of-range number names its field with the Portuguese and English texts apart, and stores nothing")
     func oversizedAndMistyped() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
@@ -19,16 +24,13 @@ struct BadInputTests {
                                                                      "priority": "BAIXA", "product": "ERP"], bearer: seeded.maria)
         #expect(open.status == 201, "\(open.text)")
 
-        func detail(_ response: GatewayHarness.Response) -> [String: Any] {
-            ((response.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.first ?? [:]
-        }
         let typed = try gateway.request("POST", "/v1/organizations", json: ["name": 123, "kind": "ORGANIZATION_CUSTOMER"], bearer: seeded.admin)
-        #expect(typed.status == 400 && detail(typed)["field"] as? String == "name", "\(typed.text)")
-        #expect(detail(typed)["message"] as? String == "esperava texto" && detail(typed)["message_en"] as? String == "expected a string",
+        #expect(typed.status == 400 && Self.detail(typed)["field"] as? String == "name", "\(typed.text)")
+        #expect(Self.detail(typed)["message"] as? String == "esperava texto" && Self.detail(typed)["message_en"] as? String == "expected a string",
                 "\(typed.text)")
         let wrapped = try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "z", "name": "Z", "max_access_level": 99_999_999_999]],
                                           bearer: seeded.admin)
-        #expect(wrapped.status == 400 && detail(wrapped)["field"] as? String == "agent.max_access_level", "\(wrapped.text)")
+        #expect(wrapped.status == 400 && Self.detail(wrapped)["field"] as? String == "agent.max_access_level", "\(wrapped.text)")
         #expect(try gateway.request("GET", "/v1/agents/z", bearer: seeded.admin).status == 404, "nothing stored")
     }
 
@@ -36,22 +38,19 @@ struct BadInputTests {
     func ownRoutes() throws {
         let gateway = try GatewayHarness(engine: .sqlite)
         let admin = try gateway.adminToken()
-        func detail(_ response: GatewayHarness.Response) -> [String: Any] {
-            ((response.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.first ?? [:]
-        }
         let role = try gateway.request("POST", "/v1/api-keys", json: ["name": "erp", "role": "superuser"], bearer: admin)
-        #expect(role.status == 400 && detail(role)["field"] as? String == "role", "\(role.text)")
+        #expect(role.status == 400 && Self.detail(role)["field"] as? String == "role", "\(role.text)")
         let level = try gateway.request("POST", "/v1/api-keys", json: ["name": "erp", "access_level": 99_999_999_999], bearer: admin)
-        #expect(level.status == 400 && detail(level)["field"] as? String == "access_level", "\(level.text)")
+        #expect(level.status == 400 && Self.detail(level)["field"] as? String == "access_level", "\(level.text)")
         let negative = try gateway.request("POST", "/v1/users", json: ["email": "ana@vendor.example", "display_name": "Ana", "role": "agent",
                                                                        "password": "Agente-Fiscal-2026!", "access_level": -1], bearer: admin)
-        #expect(negative.status == 400 && detail(negative)["field"] as? String == "access_level", "\(negative.text)")
+        #expect(negative.status == 400 && Self.detail(negative)["field"] as? String == "access_level", "\(negative.text)")
         #expect(try gateway.request("GET", "/v1/api-keys", bearer: admin).json["api_keys"].flatMap { $0 as? [Any] }?.isEmpty == true)
         let typed = try gateway.request("POST", "/v1/api-keys", json: ["name": 5], bearer: admin)
-        #expect(typed.status == 400 && detail(typed)["field"] as? String == "name" && detail(typed)["reason"] as? String == "invalid_type")
-        #expect(detail(typed)["message"] is String && detail(typed)["message_en"] is String, "\(typed.text)")
+        #expect(typed.status == 400 && Self.detail(typed)["field"] as? String == "name" && Self.detail(typed)["reason"] as? String == "invalid_type")
+        #expect(Self.detail(typed)["message"] is String && Self.detail(typed)["message_en"] is String, "\(typed.text)")
         let missing = try gateway.request("POST", "/v1/users", json: ["email": "x@vendor.example"], bearer: admin)
-        #expect(detail(missing)["reason"] as? String == "required" && detail(missing)["message_en"] as? String == "Required field.", "\(missing.text)")
+        #expect(Self.detail(missing)["reason"] as? String == "required" && Self.detail(missing)["message_en"] as? String == "Required field.", "\(missing.text)")
         #expect(try gateway.request("POST", "/v1/api-keys", json: ["name": "erp", "role": "agent", "access_level": 3], bearer: admin).status == 201)
     }
 }

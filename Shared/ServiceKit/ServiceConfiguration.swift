@@ -55,14 +55,14 @@ public struct ServiceConfiguration: Sendable {
             } else {
                 // An unknown flag is named as such, even as the last argument (not "needs a value").
                 guard known.contains(String(argument.dropFirst(2))) else {
-                    throw ConfigurationError("unknown flag \(argument) (--help lists them)")
+                    throw ConfigurationError("unknown flag \(argument) (\(serviceName) --help lists them)")
                 }
                 guard index + 1 < arguments.count else { throw ConfigurationError("\(argument) needs a value") }
                 flags[String(argument.dropFirst(2))] = arguments[index + 1]
                 index += 2
             }
         }
-        if let unknown = flags.keys.first(where: { !known.contains($0) }) { throw ConfigurationError("unknown flag --\(unknown) (--help lists them)") }
+        if let unknown = flags.keys.first(where: { !known.contains($0) }) { throw ConfigurationError("unknown flag --\(unknown) (\(serviceName) --help lists them)") }
 
         host = flags["host"] ?? environment["OCORRENCIAS_HOST"] ?? "127.0.0.1"
         let portText = flags["port"] ?? environment["\(prefix)_PORT"]

@@ -36,7 +36,7 @@ struct ConfigurationTests {
         }
         for arguments in [["--bogus"], ["--bogus", "x"], ["--bogus=x"], ["--port", "7201", "--verbose"]] {
             let text = message(arguments)
-            #expect(text.hasPrefix("unknown flag --") && text.contains("--help"), "\(arguments): \(text)")
+            #expect(text.hasPrefix("unknown flag --") && text.contains("intake --help"), "\(arguments): \(text)")
         }
         #expect(message(["--port"]) == "--port needs a value")
     }

@@ -119,7 +119,7 @@ struct CLITests {
         #expect(missing.status == 2 && missing.error.contains("nao-existe.txt"), "\(missing.error)")
     }
 
-    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history and solve by code; --lang en in English; filters (priority, text, --mine, --open-only, --sla) reach the route; an unknown priority is a usage error; move --public-note asks the customer, read marks their answer read; open takes typed priorities and categories")
+    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history, discuss and solve by code; --lang en in English; filters (priority, text, --mine, --open-only, --sla) reach the route; an unknown priority is a usage error; move --public-note asks the customer, read marks their answer read; open takes typed priorities and categories")
     func readableTickets() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
@@ -182,6 +182,9 @@ struct CLITests {
         let history = try ReplyFilesTests.ocorre(["tickets", "history", code], gateway, token: seeded.ana)
         #expect(history.status == 0 && history.output.hasPrefix("QUANDO") && history.output.contains("opened")
                 && history.output.contains("Ana"), "\(history.output) \(history.error)")
+        // A discussion entry by code too (workflow's route takes the id: the CLI resolves it).
+        let discussed = try ReplyFilesTests.ocorre(["tickets", "discuss", code, "--text", "Entrada pelo código."], gateway, token: seeded.ana)
+        #expect(discussed.status == 0, "\(discussed.output) \(discussed.error)")
         let nowhere = try ReplyFilesTests.ocorre(["tickets", "transfer", code, "--note", "sem destino"], gateway, token: seeded.ana)
         #expect(nowhere.status == 2 && nowhere.error.contains("--agent"), "\(nowhere.error)")
         let solved = try ReplyFilesTests.ocorre(["tickets", "solve", code, "--text", "Atualize para a versão 12.1."], gateway, token: seeded.ana)

@@ -58,7 +58,7 @@ enum Tickets {
             }
             var body: [String: Any] = ["text": text, "is_public": options.switches.contains("public")]
             for (key, value) in try files(options) { body[key] = value }
-            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(pathSegment(arguments[1]))/discussion", body: body), options)
+            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/discussion", body: body), options)
         case "move":
             guard arguments.count > 1, let stage = options.flags["stage"] else {
                 throw Ocorre.Failure(description: "uso / usage: ocorre tickets move ID --stage S [--note T] [--public-note T]", status: 2)

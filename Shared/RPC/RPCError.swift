@@ -38,6 +38,26 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
                  metadata: ["transport.sent": "false", requestTooLargeKey: "true"])
     }
 
+    /// The reason of the one violation that marks the error a server answers instead of a
+    /// response whose frame would pass the frame limit (the client would close the connection on
+    /// reading it); a violation, since it travels on the wire (metadata does not).
+    public static let responseTooLargeReason = "response_too_large"
+
+    /// The error of a response too large for one frame: `RESOURCE_EXHAUSTED` with one violation
+    /// (``responseTooLargeReason``) saying so in both languages.
+    public static func responseTooLarge(bytes: Int, limit: Int) -> RPCError {
+        RPCError(.resourceExhausted,
+                 "resposta grande demais: \(bytes) bytes, o limite de um quadro é \(limit) / response too large: \(bytes) bytes, the frame limit is \(limit)",
+                 violations: [FieldViolation(field: "", reason: responseTooLargeReason,
+                                             pt: "A resposta (\(bytes) bytes) passa do limite de uma chamada (\(limit) bytes, OCORRENCIAS_RPC_MAX_FRAME_BYTES).",
+                                             en: "The answer (\(bytes) bytes) is larger than one call may carry (\(limit) bytes, OCORRENCIAS_RPC_MAX_FRAME_BYTES).")])
+    }
+
+    /// Whether this is the error of ``responseTooLarge(bytes:limit:)`` (also once read from the wire).
+    public var isResponseTooLarge: Bool {
+        code == .resourceExhausted && violations.contains { $0.reason == Self.responseTooLargeReason }
+    }
+
     /// Whether this is the error of ``requestTooLarge(bytes:limit:)``.
     public var isRequestTooLarge: Bool { code == .resourceExhausted && metadata[Self.requestTooLargeKey] == "true" }
 

@@ -286,6 +286,30 @@ struct LoopbackTests {
         #expect(server.server.metrics.count(method: RpcV1.Echo.echo.path, code: "OK") == 2)
     }
 
+    @Test("an answer over the frame limit fails that call alone (RESOURCE_EXHAUSTED marked response_too_large): the client keeps the connection, so a call in flight on it and the next ones succeed")
+    func oversizedResponseFailsAlone() throws {
+        var limits = RPCLimits()
+        limits.maxFrameSize = 256 << 10
+        let server = try LoopbackServer(limits: limits)
+        var configuration = ClientConfiguration(endpoints: [server.endpoint], secret: server.secret)
+        configuration.maxFrameSize = limits.maxFrameSize
+        let client = RPCClient(configuration: configuration)
+        let completions = Completions()
+        _ = client.start(path: TestMethods.sleepy.path, payload: Self.echoRequest([150]).serializedBytes()) { completions.record(0, $0) }
+        usleep(20_000)
+        do {
+            _ = try client.call(TestMethods.inflate, Self.echoRequest([20]))
+            Issue.record("a 320 KiB answer passed a 256 KiB limit")
+        } catch let error as RPCError {
+            #expect(error.isResponseTooLarge, "\(error)")
+            #expect(error.violations.first?.descriptionPT.contains("passa do limite") == true && error.violations.first?.descriptionEN.contains("larger than") == true)
+        }
+        #expect(try client.call(TestMethods.inflate, Self.echoRequest([10])).payload.count == 160 << 10)
+        let results = completions.wait(for: 1, seconds: 5)
+        #expect((try? results[0]?.get()) != nil, "the call in flight failed: \(String(describing: results[0]))")
+        #expect(server.server.metrics.count(method: TestMethods.inflate.path, code: "RESOURCE_EXHAUSTED") == 1)
+    }
+
     @Test("garbage after the handshake closes the connection; other clients keep working")
     func garbageFrame() throws {
         let server = try LoopbackServer()

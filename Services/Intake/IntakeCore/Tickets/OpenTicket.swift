@@ -149,16 +149,14 @@ extension IntakeContext {
                                 whatViolations: Self.whatViolations(request, caller: caller))
         // An idempotency key's request fingerprint is the whole request as received, files and
         // their bytes included: the same key with another file is another request. Uploaded
-        // files count by what they are, not by their ids (``idempotencyFingerprint``): a form
-        // retried with the same key uploads them again under new ids.
-        let fingerprint = try idempotencyKey.flatMap { key -> [UInt8]? in
-            key.isEmpty ? nil : try idempotencyFingerprint(request, ids: request.attachmentIDs) { $0.attachmentIDs = $1 }
-        }
+        // files count by what they are, not by their ids (``idempotencyFingerprint``, read in the
+        // open's transaction): a form retried with the same key uploads them again under new ids.
         let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse = { [self] tx in
-            if let key = idempotencyKey, !key.isEmpty, let fingerprint {
+            if let key = idempotencyKey, !key.isEmpty {
                 guard key.utf8.count <= 200 else {
                     throw RPCError(.invalidArgument, "chave de idempotência longa demais / idempotency key too long")
                 }
+                let fingerprint = try idempotencyFingerprint(tx, request, ids: request.attachmentIDs) { $0.attachmentIDs = $1 }
                 let result = try IdempotencyStore.run(tx, scope: "intake.OpenTicket|\(caller.id)", key: key,
                                                       requestFingerprint: fingerprint) {
                     try open(tx, request, caller: caller, submittedAt: submittedAt, hash: hash, prepared: prepared).serializedBytes()

@@ -259,8 +259,9 @@ struct LoopbackTests {
         #expect(peer.receive() == nil)
     }
 
-    @Test("a request over the frame limit fails alone at the client (RESOURCE_EXHAUSTED, marked too large, not sent): the server does not close the shared connection, so a call in flight on it and the next ones succeed")
-    func oversizedRequestFailsAlone() throws {
+    /// A server and a client both limited to 256 KiB frames, with a call in flight on their
+    /// connection (it sleeps 150 ms at the server; its result is completion 0).
+    static func limitedWithCallInFlight() throws -> (LoopbackServer, RPCClient, Completions) {
         var limits = RPCLimits()
         limits.maxFrameSize = 256 << 10
         let server = try LoopbackServer(limits: limits)
@@ -268,9 +269,14 @@ struct LoopbackTests {
         configuration.maxFrameSize = limits.maxFrameSize
         let client = RPCClient(configuration: configuration)
         let completions = Completions()
-        // A call in flight on the connection (sleeps 150 ms at the server).
-        _ = client.start(path: TestMethods.sleepy.path, payload: Self.echoRequest([150]).serializedBytes()) { completions.record(0, $0) }
+        _ = client.start(path: TestMethods.sleepy.path, payload: echoRequest([150]).serializedBytes()) { completions.record(0, $0) }
         usleep(20_000)
+        return (server, client, completions)
+    }
+
+    @Test("a request over the frame limit fails alone at the client (RESOURCE_EXHAUSTED, marked too large, not sent): the server does not close the shared connection, so a call in flight on it and the next ones succeed")
+    func oversizedRequestFailsAlone() throws {
+        let (server, client, completions) = try Self.limitedWithCallInFlight()
         #expect(throws: RPCError.self) { try client.call(RpcV1.Echo.echo, Self.echoRequest([UInt8](repeating: 7, count: 300 << 10))) }
         do {
             _ = try client.call(RpcV1.Echo.echo, Self.echoRequest([UInt8](repeating: 7, count: 300 << 10)))
@@ -288,15 +294,7 @@ struct LoopbackTests {
 
     @Test("an answer over the frame limit fails that call alone (RESOURCE_EXHAUSTED marked response_too_large): the client keeps the connection, so a call in flight on it and the next ones succeed")
     func oversizedResponseFailsAlone() throws {
-        var limits = RPCLimits()
-        limits.maxFrameSize = 256 << 10
-        let server = try LoopbackServer(limits: limits)
-        var configuration = ClientConfiguration(endpoints: [server.endpoint], secret: server.secret)
-        configuration.maxFrameSize = limits.maxFrameSize
-        let client = RPCClient(configuration: configuration)
-        let completions = Completions()
-        _ = client.start(path: TestMethods.sleepy.path, payload: Self.echoRequest([150]).serializedBytes()) { completions.record(0, $0) }
-        usleep(20_000)
+        let (server, client, completions) = try Self.limitedWithCallInFlight()
         do {
             _ = try client.call(TestMethods.inflate, Self.echoRequest([20]))
             Issue.record("a 320 KiB answer passed a 256 KiB limit")

@@ -7992,7 +7992,8 @@ components:
       type: object
       properties:
         intake: {type: object, description: intake's Ticket as JSON}
-        workflow: {type: [object, 'null'], description: "workflow's TicketView as JSON (null for a moment after opening)"}
+        workflow: {type: [object, 'null'], description: "workflow's TicketView as JSON (null for a moment after opening, and while workflow cannot be reached)"}
+        workflow_unavailable: {type: boolean, description: "present and true when workflow could not be reached or answer in time: the view holds intake's part alone (not cached)"}
     AttachmentRef:
       type: object
       properties:

@@ -234,4 +234,42 @@ struct AuthTests {
         let missing = try GatewayHarness.run(BuildProducts.executable("gateway"), ["create-admin", "--email", "a@b.com"], environment: environment)
         #expect(missing.status == 2)
     }
+
+    @Test("on a terminal, create-admin asks for the password with a prompt and does not echo it; one line is enough")
+    func createAdminOnATerminal() throws {
+        let directory = try TemporaryDirectory()
+        // A pseudo-terminal driven by Python's pty module: the command's whole output as the terminal shows it.
+        let script = """
+            import os, pty, sys, time
+            password = b"Ceu-Azul-Marinho-Quintal-77"
+            pid, fd = pty.fork()
+            if pid == 0:
+                os.execv(sys.argv[1], sys.argv[1:])
+            seen = b""
+            def read_until(needle, limit):
+                global seen
+                end = time.time() + limit
+                while needle not in seen and time.time() < end:
+                    try:
+                        chunk = os.read(fd, 4096)
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    seen += chunk
+            read_until(b"Password: ", 20)
+            os.write(fd, password + b"\\n")
+            read_until(b"administrator created", 20)
+            if b"administrator created" not in seen:
+                os.kill(pid, 9)
+            _, status = os.waitpid(pid, 0)
+            sys.stdout.write(repr(seen) + "\\n")
+            sys.exit(0 if b"Senha / Password: " in seen and password not in seen and b"administrator created" in seen else 1)
+            """
+        let environment = ["OCORRENCIAS_DATA_DIR": directory.path, "GATEWAY_PWHASH": "minimal"]
+        let result = try GatewayHarness.run(URL(fileURLWithPath: "/usr/bin/python3"),
+                                            ["-c", script, BuildProducts.executable("gateway").path, "create-admin",
+                                             "--email", "terminal@example.com", "--password-stdin"], environment: environment)
+        #expect(result.status == 0, "\(result.output)\n\(result.error)")
+    }
 }

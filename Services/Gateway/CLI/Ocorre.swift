@@ -151,14 +151,8 @@ enum Ocorre {
 
     static func login(_ options: Options) throws {
         guard let email = options.flags["email"] else { throw Failure(description: "--email é obrigatório / is required", status: 2) }
-        var password: String
-        if options.switches.contains("password-stdin") {
-            password = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-        } else {
-            FileHandle.standardError.write(Data("Senha / Password: ".utf8))
-            password = readLine(strippingNewline: true) ?? ""
-        }
-        while password.hasSuffix("\n") || password.hasSuffix("\r") { password.removeLast() }
+        // A terminal is prompted with the typing hidden; a pipe (--password-stdin) is read whole.
+        let password = PasswordPrompt.read()
         let answer = try http(options, "POST", "/v1/auth/tokens", body: ["email": email, "password": password], authenticated: false)
         guard let token = answer["token"] as? String else { throw Failure(description: "resposta sem token / no token in the answer") }
         let path = configPath

@@ -71,8 +71,8 @@ public enum GatewayCommands {
         }
         guard let email = flags["email"], email.contains("@") else { throw ConfigurationError("--email is required") }
         guard passwordFromStdin else { throw ConfigurationError("--password-stdin is required (the password is read from standard input)") }
-        var password = String(decoding: standardInput.readDataToEndOfFile(), as: UTF8.self)
-        while password.hasSuffix("\n") || password.hasSuffix("\r") { password.removeLast() }
+        // On a terminal: a prompt, the typing hidden, one line; else the whole input.
+        let password = PasswordPrompt.read(input: standardInput)
         try PasswordPolicy().check(password, email: email)
         let dataDirectory = flags["data-dir"] ?? environment["OCORRENCIAS_DATA_DIR"] ?? "./data"
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)

@@ -240,7 +240,7 @@ struct AuthTests {
         let directory = try TemporaryDirectory()
         // A pseudo-terminal driven by Python's pty module: the command's whole output as the terminal shows it.
         let script = """
-            import os, pty, sys, time
+            import os, pty, select, sys, time
             password = b"Ceu-Azul-Marinho-Quintal-77"
             pid, fd = pty.fork()
             if pid == 0:
@@ -250,6 +250,8 @@ struct AuthTests {
                 global seen
                 end = time.time() + limit
                 while needle not in seen and time.time() < end:
+                    if not select.select([fd], [], [], max(0, end - time.time()))[0]:
+                        break
                     try:
                         chunk = os.read(fd, 4096)
                     except OSError:

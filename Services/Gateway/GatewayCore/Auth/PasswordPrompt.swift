@@ -12,17 +12,19 @@ public enum PasswordPrompt {
         let descriptor = input.fileDescriptor
         var password: String
         if isatty(descriptor) == 1 {
-            FileHandle.standardError.write(Data(prompt.utf8))
+            // Echo off before the prompt shows, and without discarding input (not TCSAFLUSH): what
+            // is typed as soon as the prompt appears is neither shown nor lost.
             var saved = termios()
             let hidden = tcgetattr(descriptor, &saved) == 0
             if hidden {
                 var silent = saved
                 silent.c_lflag &= ~tcflag_t(ECHO)
-                tcsetattr(descriptor, TCSAFLUSH, &silent)
+                tcsetattr(descriptor, TCSANOW, &silent)
             }
+            FileHandle.standardError.write(Data(prompt.utf8))
             password = readLine(strippingNewline: true) ?? ""
             if hidden {
-                tcsetattr(descriptor, TCSAFLUSH, &saved)
+                tcsetattr(descriptor, TCSANOW, &saved)
                 FileHandle.standardError.write(Data("\n".utf8))
             }
         } else {

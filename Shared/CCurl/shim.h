@@ -25,3 +25,7 @@ static inline CURLcode ccurl_setopt_xferinfo_function(CURL *c, int (*f)(void *, 
 static inline CURLcode ccurl_getinfo_socket(CURL *c, CURLINFO i, curl_socket_t *v) { return curl_easy_getinfo(c, i, v); }
 /* curl_multi_setopt is variadic too. */
 static inline CURLMcode ccurl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+/* Called with each resolved address before libcurl makes a socket for it (webhooks refuse blocked networks). */
+static inline CURLcode ccurl_setopt_opensocket_function(CURL *c, curl_socket_t (*f)(void *, curlsocktype, struct curl_sockaddr *)) {
+    return curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, f);
+}

@@ -33,6 +33,8 @@ struct ProxyTests {
             environment["OCORRENCIAS_DATA_DIR"] = directory.path
             environment["OCORRENCIAS_SECRET"] = secret
             environment["OCORRENCIAS_LOG_LEVEL"] = "notice"
+            // Test webhook receivers listen on 127.0.0.1, which notification blocks by default.
+            environment["NOTIFICATION_WEBHOOK_BLOCKED_NETWORKS"] = ""
             for (key, value) in serviceEnvironment { environment[key] = value }
             for name in names {
                 services.append(try ServiceProcess(name: name, environment: environment, port: ports[name]))

@@ -178,6 +178,8 @@ enum NotificationBenchmark {
             settings.smtpURL = "smtp://127.0.0.1:\(sink.port)"
             settings.mailDomain = "suporte.example"
             settings.laneConcurrency = concurrency
+            // The benchmark's webhook receiver listens on 127.0.0.1, blocked by default.
+            settings.webhookBlockedNetworks = .none
             // For A/B runs of the claim size without a rebuild.
             if let batch = ProcessInfo.processInfo.environment["NOTIFICATION_CLAIM_BATCH"].flatMap(Int.init), batch > 0 {
                 settings.claimBatch = batch

@@ -36,6 +36,8 @@ final class NotificationHarness: @unchecked Sendable {
         settings.connectTimeoutMilliseconds = 2_000
         settings.sendTimeoutMilliseconds = 10_000
         settings.webhookTimeoutMilliseconds = 5_000
+        // The test receivers listen on 127.0.0.1, blocked by default (WebhookAddressTests).
+        settings.webhookBlockedNetworks = .none
         return settings
     }
 

@@ -30,8 +30,8 @@ enum Access {
         RPCError(.invalidArgument, "\(pt) / \(en)", violations: [FieldViolation(field: field, reason: "required", pt: pt, en: en)])
     }
 
-    static func invalid(_ field: String, _ pt: String, _ en: String) -> RPCError {
-        RPCError(.invalidArgument, "\(pt) / \(en)", violations: [FieldViolation(field: field, reason: "invalid", pt: pt, en: en)])
+    static func invalid(_ field: String, _ pt: String, _ en: String, reason: String = "invalid") -> RPCError {
+        RPCError(.invalidArgument, "\(pt) / \(en)", violations: [FieldViolation(field: field, reason: reason, pt: pt, en: en)])
     }
 
     /// An e-mail refused because `suppression` holds for one of its addresses (in `field`).

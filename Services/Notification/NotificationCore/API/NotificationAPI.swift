@@ -120,6 +120,13 @@ struct NotificationAPI: Sendable {
               !(url.host ?? "").isEmpty else {
             throw Access.invalid("url", "Informe um endereço http(s) válido.", "A valid http(s) URL is required.")
         }
+        // Literal addresses and `localhost` only: names are not resolved here (they may not
+        // resolve yet, and may change); every connection is checked when sent (WebhookSender).
+        guard !planner.settings.webhookBlockedNetworks.refuses(host: url.host ?? "") else {
+            throw Access.invalid("url", "Endereço interno bloqueado para webhooks (loopback, link-local; NOTIFICATION_WEBHOOK_BLOCKED_NETWORKS).",
+                                 "Internal address blocked for webhooks (loopback, link-local; NOTIFICATION_WEBHOOK_BLOCKED_NETWORKS).",
+                                 reason: "blocked_network")
+        }
         guard request.secret.isEmpty || request.secret.utf8.count >= 16 else {
             throw Access.invalid("secret", "O segredo precisa de ao menos 16 caracteres.", "The secret needs at least 16 characters.")
         }

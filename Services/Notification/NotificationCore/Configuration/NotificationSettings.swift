@@ -34,6 +34,9 @@ public struct NotificationSettings: Sendable {
     public var sendTimeoutMilliseconds: Int = 30_000
     /// Time allowed for a webhook POST.
     public var webhookTimeoutMilliseconds: Int = 10_000
+    /// Networks webhooks may not reach (loopback, link-local, `0.0.0.0` by default): refused at
+    /// registration (literal addresses, `localhost`) and before every connection libcurl opens.
+    package var webhookBlockedNetworks: BlockedNetworks = .standard
     public var retry = RetryPolicy()
     /// Sends at once per lane (one lane per channel and destination host): transfers, each on its
     /// own connection, run by the lane's one thread.
@@ -110,6 +113,8 @@ public struct NotificationSettings: Sendable {
         if let v = try int("CONNECT_TIMEOUT_MS", 1...600_000) { connectTimeoutMilliseconds = v }
         if let v = try int("SEND_TIMEOUT_MS", 1...3_600_000) { sendTimeoutMilliseconds = v }
         if let v = try int("WEBHOOK_TIMEOUT_MS", 1...600_000) { webhookTimeoutMilliseconds = v }
+        // Set but empty is meaningful here (nothing blocked), unlike the other variables.
+        if let v = environment["NOTIFICATION_WEBHOOK_BLOCKED_NETWORKS"] { webhookBlockedNetworks = try BlockedNetworks(parsing: v) }
         if let v = try int("MAX_ATTEMPTS", 1...1_000) { retry.maxAttempts = v }
         if let v = try int("BACKOFF_BASE_MS", 1...86_400_000) { retry.baseMilliseconds = v }
         if let v = try int("BACKOFF_MAX_MS", 1...86_400_000) { retry.maxMilliseconds = v }

@@ -11,6 +11,13 @@ final class CurlExchange {
     var response: [UInt8] = []
     /// The last line the server sent (an SMTP reply, an HTTP status or header line), trimmed.
     var lastLine: [UInt8] = []
+    /// Networks this transfer may not connect to (webhooks: ``CurlCallbacks/openSocket(_:_:_:)``).
+    var blocked: BlockedNetworks?
+    /// The first address refused because it was in ``blocked``.
+    var refusedAddress: String?
+    /// Whether a socket was made for an address outside ``blocked`` (then a failed transfer is
+    /// that address's failure, not the block's).
+    var allowedAddress = false
     static let responseLimit = 4_096
 }
 
@@ -64,6 +71,43 @@ enum CurlCallbacks {
             exchange.lastLine.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
         }
         return n
+    }
+
+    /// `CURLOPT_OPENSOCKETFUNCTION`: makes the socket for an address libcurl resolved, unless the
+    /// exchange's ``CurlExchange/blocked`` networks hold it (checked at every connection, so a name
+    /// re-pointed at an internal address after registration is refused too): then the address is
+    /// noted and no socket made (libcurl tries the name's other addresses, else fails with
+    /// `CURLE_COULDNT_CONNECT`). An address family other than IPv4/IPv6 is refused then too.
+    static func openSocket(_ user: UnsafeMutableRawPointer?, _ purpose: curlsocktype,
+                           _ address: UnsafeMutablePointer<curl_sockaddr>?) -> curl_socket_t {
+        guard let address else { return CURL_SOCKET_BAD }
+        if let user, case let exchange = Unmanaged<CurlExchange>.fromOpaque(user).takeUnretainedValue(), let blocked = exchange.blocked {
+            let bytes = addressBytes(address)
+            if bytes.map(blocked.blocks) ?? true {
+                if exchange.refusedAddress == nil {
+                    exchange.refusedAddress = bytes.map(IPAddress.text) ?? "família \(address.pointee.family) / family \(address.pointee.family)"
+                }
+                return CURL_SOCKET_BAD
+            }
+            exchange.allowedAddress = true
+        }
+        return socket(address.pointee.family, address.pointee.socktype, address.pointee.`protocol`)
+    }
+
+    /// The IP address in a `curl_sockaddr` (16 bytes, ``IPAddress``); nil for other families.
+    static func addressBytes(_ address: UnsafeMutablePointer<curl_sockaddr>) -> [UInt8]? {
+        // libcurl's `curl_sockaddr` ends in room for any socket address (its `addr` is only the
+        // generic header): read the family's own structure from there.
+        let raw = UnsafeRawPointer(address) + MemoryLayout<curl_sockaddr>.offset(of: \curl_sockaddr.addr)!
+        let length = Int(address.pointee.addrlen)
+        switch address.pointee.family {
+        case AF_INET where length >= MemoryLayout<sockaddr_in>.size:
+            return IPAddress.mapped(raw.loadUnaligned(as: sockaddr_in.self).sin_addr)
+        case AF_INET6 where length >= MemoryLayout<sockaddr_in6>.size:
+            return withUnsafeBytes(of: raw.loadUnaligned(as: sockaddr_in6.self).sin6_addr) { Array($0) }
+        default:
+            return nil
+        }
     }
 }
 

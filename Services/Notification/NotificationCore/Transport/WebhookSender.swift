@@ -35,6 +35,12 @@ package struct WebhookSender {
 
     package init(settings: NotificationSettings) { self.settings = settings }
 
+    /// The delivery's answer when every address of its webhook was in a blocked network.
+    static func blockedReason(_ address: String) -> String {
+        "não enviado: \(address) está numa rede bloqueada para webhooks (NOTIFICATION_WEBHOOK_BLOCKED_NETWORKS)"
+            + " / not sent: \(address) is in a network blocked for webhooks (NOTIFICATION_WEBHOOK_BLOCKED_NETWORKS)"
+    }
+
     /// Sends on this thread (``prepare(_:url:secrets:deliveryID:eventKind:body:now:)`` and run).
     package func send(_ curl: CurlEasy, url: String, secrets: [String], deliveryID: String, eventKind: String, body: [UInt8],
               now: Date = Date()) -> SendOutcome {
@@ -64,11 +70,25 @@ package struct WebhookSender {
             _ = ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, min(settings.connectTimeoutMilliseconds, settings.webhookTimeoutMilliseconds))
             _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, settings.webhookTimeoutMilliseconds)
             _ = ccurl_setopt_long(handle, CURLOPT_PROTOCOLS, Int(CURLPROTO_HTTP | CURLPROTO_HTTPS))
+            // Redirects are answers (a 3xx fails the delivery), never followed: a receiver
+            // cannot send the request on to an address it could not be registered with.
+            _ = ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+            if !settings.webhookBlockedNetworks.networks.isEmpty {
+                exchange.blocked = settings.webhookBlockedNetworks
+                _ = ccurl_setopt_opensocket_function(handle) { CurlCallbacks.openSocket($0, $1, $2) }
+                _ = ccurl_setopt_pointer(handle, CURLOPT_OPENSOCKETDATA, Unmanaged.passUnretained(exchange).toOpaque())
+            }
         })
         return CurlTransfer(curl: curl) { result in
             curl_slist_free_all(headers)
             let bodyText = String(decoding: exchange.response.prefix(200), as: UTF8.self)
-            guard result.code == CURLE_OK else { return .transient(result.message) }
+            guard result.code == CURLE_OK else {
+                // An address in a blocked network stays blocked: failed at once, not retried.
+                if let address = exchange.refusedAddress, !exchange.allowedAddress {
+                    return .permanent(Self.blockedReason(address))
+                }
+                return .transient(result.message)
+            }
             let answer = "HTTP \(result.responseCode)" + (bodyText.isEmpty ? "" : " \(bodyText)")
             switch result.responseCode {
             case 200..<300: return .accepted(answer)

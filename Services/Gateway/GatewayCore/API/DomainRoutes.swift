@@ -8,6 +8,9 @@ import RPCTransport
 /// ticket view and list compose intake's and workflow's parts; attachments stream.
 enum DomainRoutes {
     typealias B = RPCBinding
+    /// The permission of the routes that change tickets (every agent role; not customers, not a
+    /// read-only integration key): checked here before the call and again by the service.
+    static let work = "tickets.work"
 
     static func register(in router: inout Router) {
         time(&router)
@@ -65,17 +68,17 @@ enum DomainRoutes {
         typealias W = WorkflowV1.Workflow
         router.add(B.route("GET", "/v1/versions", "workflow", W.listVersions, query: ["include_delivered": "include_delivered"]))
         router.add(B.route("POST", "/v1/versions", "workflow", W.putVersion))
-        router.add(B.route("POST", "/v1/tickets/{id}/plan", "workflow", W.planTicket, path: ["id": "ticket_id"]))
-        router.add(B.route("POST", "/v1/tickets/{id}/development-plan", "workflow", W.setDevelopmentPlan, path: ["id": "ticket_id"]))
+        router.add(B.route("POST", "/v1/tickets/{id}/plan", "workflow", W.planTicket, path: ["id": "ticket_id"]).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/development-plan", "workflow", W.setDevelopmentPlan, path: ["id": "ticket_id"]).requiring(work))
         router.add(B.route("POST", "/v1/versions/{id}/deliver", "workflow", W.deliverVersion, path: ["id": "version_id"]))
         router.add(B.route("DELETE", "/v1/versions/{id}", "workflow", W.deleteVersion, path: ["id": "version_id"]))
         router.add(B.route("GET", "/v1/backlog", "workflow", W.listBacklog,
                            query: ["page_size": "page_size", "page": "page", "stage": "stages", "version": "version_id", "product": "product"]))
         router.add(B.route("GET", "/v1/step-sequences", "workflow", W.listStepSequences))
         router.add(B.route("POST", "/v1/step-sequences", "workflow", W.putStepSequence))
-        router.add(B.route("POST", "/v1/tickets/{id}/fields", "workflow", W.setTicketFields, path: ["id": "ticket_id"]))
-        router.add(B.route("POST", "/v1/tickets/{id}/steps", "workflow", W.startSteps, path: ["id": "ticket_id"]))
-        router.add(B.route("POST", "/v1/tickets/{id}/steps/advance", "workflow", W.advanceStep, path: ["id": "ticket_id"]))
+        router.add(B.route("POST", "/v1/tickets/{id}/fields", "workflow", W.setTicketFields, path: ["id": "ticket_id"]).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/steps", "workflow", W.startSteps, path: ["id": "ticket_id"]).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/steps/advance", "workflow", W.advanceStep, path: ["id": "ticket_id"]).requiring(work))
     }
 
     /// `GET /v1/reports/metrics`: workflow's `GetMetrics`, with the dashboard's filters `group`,
@@ -131,7 +134,7 @@ enum DomainRoutes {
                                    "stage": "filter.stages"]))
         router.add(B.route("GET", "/v1/tickets/counts", "workflow", WorkflowV1.Workflow.countByStage,
                            query: ["group_id": "filter.group_id", "agent_id": "filter.agent_id", "product": "filter.product"]))
-        router.add(B.route("POST", "/v1/tickets/bulk", "workflow", WorkflowV1.Workflow.bulkAction))
+        router.add(B.route("POST", "/v1/tickets/bulk", "workflow", WorkflowV1.Workflow.bulkAction).requiring(work))
         // The view: intake's part and workflow's part, each as the caller may see it (cached per caller).
         router.add("GET", "/v1/tickets/{id}", TicketViewRoute.handle)
         router.add(B.route("GET", "/v1/tickets/{id}/history", "workflow", WorkflowV1.Workflow.getHistory, path: ["id": "ticket_id"]))
@@ -139,8 +142,8 @@ enum DomainRoutes {
         router.add(B.route("GET", "/v1/tickets/{id}/related", "workflow", WorkflowV1.Workflow.listRelated, path: ["id": "ticket_id"]))
         router.add(B.route("GET", "/v1/tickets/{id}/versions", "workflow", WorkflowV1.Workflow.listTextVersions,
                            path: ["id": "ticket_id"], query: ["field": "field"]))
-        router.add(B.route("GET", "/v1/tickets/{id}/deliveries", "notification", NotificationV1.Notification.listDeliveries,
-                           path: ["id": "ticket_id"], query: ["state": "state", "limit": "limit"]))
+        router.add(TicketVisibility.gate(B.route("GET", "/v1/tickets/{id}/deliveries", "notification", NotificationV1.Notification.listDeliveries,
+                                                 path: ["id": "ticket_id"], query: ["state": "state", "limit": "limit"])))
     }
 
     static func ticketActions(_ router: inout Router) {
@@ -154,28 +157,32 @@ enum DomainRoutes {
         router.add(B.route("POST", "/v1/tickets/{id}/cancel", "intake", IntakeV1.Intake.cancelTicket, path: id))
         router.add(B.route("POST", "/v1/tickets/{id}/contact", "intake", IntakeV1.Intake.changeTicketContact, path: id))
         router.add(B.route("POST", "/v1/tickets/{id}/move", "workflow", WorkflowV1.Workflow.moveTicket, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/status", "workflow", WorkflowV1.Workflow.setStageStatus, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/reclassify", "workflow", WorkflowV1.Workflow.reclassify, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/access-level", "workflow", WorkflowV1.Workflow.setAccessLevel, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/take", "workflow", WorkflowV1.Workflow.takeTicket, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/transfer", "workflow", WorkflowV1.Workflow.transferTicket, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/send-back", "workflow", WorkflowV1.Workflow.sendBack, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/read", "workflow", WorkflowV1.Workflow.markMessagesRead, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/customer-messages", "workflow", WorkflowV1.Workflow.logCustomerMessage, path: wid, status: 201))
-        router.add(B.route("POST", "/v1/tickets/{id}/schedule", "workflow", WorkflowV1.Workflow.scheduleTicket, path: wid))
+        router.add(B.route("POST", "/v1/tickets/{id}/status", "workflow", WorkflowV1.Workflow.setStageStatus, path: wid).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/reclassify", "workflow", WorkflowV1.Workflow.reclassify, path: wid).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/access-level", "workflow", WorkflowV1.Workflow.setAccessLevel, path: wid).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/take", "workflow", WorkflowV1.Workflow.takeTicket, path: wid).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/transfer", "workflow", WorkflowV1.Workflow.transferTicket, path: wid).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/send-back", "workflow", WorkflowV1.Workflow.sendBack, path: wid).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/read", "workflow", WorkflowV1.Workflow.markMessagesRead, path: wid).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/customer-messages", "workflow", WorkflowV1.Workflow.logCustomerMessage, path: wid, status: 201).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/schedule", "workflow", WorkflowV1.Workflow.scheduleTicket, path: wid).requiring(work))
         // Workflow's entry with its files put on the ticket by intake first (DiscussionRoute); JSON or multipart like replies.
-        router.add(DiscussionRoute.route)
+        router.add(DiscussionRoute.route.requiring(work))
         router.add(B.route("POST", "/v1/tickets/{id}/discussion/{entry}/publishable", "workflow", WorkflowV1.Workflow.markPublishable,
-                           path: ["id": "ticket_id", "entry": "entry_id"]))
-        router.add(B.route("POST", "/v1/tickets/{id}/solution", "workflow", WorkflowV1.Workflow.setSolution, path: wid))
+                           path: ["id": "ticket_id", "entry": "entry_id"]).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/solution", "workflow", WorkflowV1.Workflow.setSolution, path: wid).requiring(work))
         // Customers accept or reject the proposed solution of a ticket that awaits it (any flow).
         router.add(B.route("POST", "/v1/tickets/{id}/solution/answer", "workflow", WorkflowV1.Workflow.answerSolution, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/request", "workflow", WorkflowV1.Workflow.amendRequest, path: wid))
-        router.add(B.route("POST", "/v1/tickets/{id}/links", "workflow", WorkflowV1.Workflow.linkTickets, path: wid, status: 201))
-        router.add(B.route("POST", "/v1/tickets/{id}/time-entries", "workflow", WorkflowV1.Workflow.addTimeEntry, path: wid, status: 201))
-        router.add(B.route("POST", "/v1/tickets/{id}/articles", "knowledge", KnowledgeV1.Knowledge.linkArticleToTicket, path: wid, status: 201))
-        router.add(B.route("POST", "/v1/tickets/{id}/email", "notification", NotificationV1.Notification.sendTicketEmail, path: wid, status: 201))
-        router.add(B.route("POST", "/v1/tickets/{id}/faq-request", "knowledge", KnowledgeV1.Knowledge.requestFaq, path: wid, status: 201))
+        router.add(B.route("POST", "/v1/tickets/{id}/request", "workflow", WorkflowV1.Workflow.amendRequest, path: wid).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/links", "workflow", WorkflowV1.Workflow.linkTickets, path: wid, status: 201).requiring(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/time-entries", "workflow", WorkflowV1.Workflow.addTimeEntry, path: wid, status: 201).requiring(work))
+        // Knowledge and notification do not know who may see a ticket now: workflow is asked first.
+        router.add(TicketVisibility.gate(B.route("POST", "/v1/tickets/{id}/articles", "knowledge", KnowledgeV1.Knowledge.linkArticleToTicket,
+                                                 path: wid, status: 201).requiring(work)))
+        router.add(TicketVisibility.gate(B.route("POST", "/v1/tickets/{id}/email", "notification", NotificationV1.Notification.sendTicketEmail,
+                                                 path: wid, status: 201).requiring(work)))
+        router.add(TicketVisibility.gate(B.route("POST", "/v1/tickets/{id}/faq-request", "knowledge", KnowledgeV1.Knowledge.requestFaq,
+                                                 path: wid, status: 201).requiring(work)))
         router.add(B.route("GET", "/v1/time-totals", "workflow", WorkflowV1.Workflow.timeTotals,
                            query: ["group_by": "group_by", "from_ms": "from_ms", "to_ms": "to_ms", "organization_id": "organization_id",
                                    "agent_id": "agent_id"]))
@@ -237,9 +244,9 @@ enum DomainRoutes {
     // MARK: notification
 
     static func notification(_ router: inout Router) {
-        router.add(B.route("GET", "/v1/deliveries", "notification", NotificationV1.Notification.listDeliveries,
-                           query: ["ticket_id": "ticket_id", "recipient": "recipient", "state": "state", "limit": "limit",
-                                   "newest_first": "newest_first"]))
+        router.add(TicketVisibility.gate(B.route("GET", "/v1/deliveries", "notification", NotificationV1.Notification.listDeliveries,
+                                                 query: ["ticket_id": "ticket_id", "recipient": "recipient", "state": "state", "limit": "limit",
+                                                         "newest_first": "newest_first"]), query: "ticket_id"))
         router.add(B.route("GET", "/v1/deliveries/stats", "notification", NotificationV1.Notification.getStats))
         router.add(B.route("POST", "/v1/deliveries/retry", "notification", NotificationV1.Notification.retryDeadLetters))
         router.add(B.route("POST", "/v1/deliveries/{id}/replay", "notification", NotificationV1.Notification.replayDelivery, path: ["id": "delivery_id"]))

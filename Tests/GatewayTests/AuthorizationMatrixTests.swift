@@ -1,0 +1,309 @@
+import Foundation
+import GatewayCore
+import Storage
+import Testing
+import TestSupport
+
+/// Every route of the gateway, called by every kind of caller it must refuse
+/// (``AuthorizationPolicy``), against a deployment with two customer companies: Alfa (A), whose
+/// ticket, attachment, discussion, contacts and sign-ins fill the path parameters, and Beta (B),
+/// whose customers try them.
+@Suite("Authorization matrix: every route of the HTTP API against every caller it must refuse", .serialized)
+struct AuthorizationMatrixTests {
+    /// Texts of A's objects that no caller outside A may ever read.
+    static let secrets = ["Segredo industrial Alfa", "anexo-secreto-alfa", "nota-interna-alfa", "resposta-publica-alfa", "replica-alfa",
+                          "Alfa Segredos", "contato.alfa@", "gestora.alfa@", "Procedimento interno Alfa", "solicitante.alfa@"]
+
+    /// What A's ticket says: an agent below its access level (1) may read none of it.
+    static let ticketSecrets = ["Segredo industrial Alfa", "anexo-secreto-alfa", "nota-interna-alfa", "resposta-publica-alfa", "replica-alfa"]
+
+    /// Query strings that make a route look for A's objects (searches, lookups).
+    static let queries = ["/v1/tickets/search": "q=Segredo", "/v1/knowledge/search": "q=Procedimento%20interno",
+                          "/v1/knowledge/suggest": "subject=Procedimento%20interno", "/v1/knowledge/articles": "state=PUBLISHED",
+                          "/v1/customers": "q=Alfa", "/v1/tickets": "stage=", "/v1/deliveries": "newest_first=true"]
+
+    /// The callers of the matrix.
+    struct Callers {
+        var admin: String
+        /// A's plain contact (bearer) and its portal session (cookie and CSRF token).
+        var contactA: String
+        var cookieA: GatewayHarness.Session
+        /// B's plain contact and B's company administrator.
+        var contactB: String
+        var adminB: String
+        /// An agent at level 0, a chefe at level 1, a read-only integration key (`tickets.read`).
+        var agent: String
+        var chefe: String
+        var key: String
+    }
+
+    /// A's objects: what fills the path parameters.
+    struct Objects {
+        var organizationA = "", contactA = "", userA = "", ticketA = "", attachmentA = "", internalEntry = "", articleInternal = ""
+        var webhook = "", version = "", keyID = "", representative = ""
+    }
+
+    static func seed(_ gateway: GatewayHarness) throws -> (Callers, Objects) {
+        let admin = try gateway.adminToken()
+        func made(_ response: GatewayHarness.Response, _ status: Int = 200, sourceLocation: SourceLocation = #_sourceLocation) -> [String: Any] {
+            #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
+            return response.json
+        }
+        var objects = Objects()
+        // Workflow's directory: the agent who works A's ticket, a low-level agent, a chefe.
+        for (id, level, chefe) in [("A-ana", 1, false), ("A-baixo", 0, false), ("A-chefe", 1, true)] {
+            _ = made(try gateway.request("POST", "/v1/agents", json: ["agent": ["id": id, "name": id, "email": "\(id.lowercased())@suporte.example",
+                                                                                "max_access_level": level, "active": true, "is_chefe": chefe]],
+                                         bearer: admin))
+        }
+        _ = made(try gateway.request("POST", "/v1/groups", json: ["group": ["id": "n1", "name": "Nível 1", "active": true]], bearer: admin))
+        _ = made(try gateway.request("POST", "/v1/groups/n1/members", json: ["agent_id": "A-ana", "member": true], bearer: admin))
+        _ = made(try gateway.request("POST", "/v1/routing-rules", json: ["rule": ["id": "default", "position": 100, "group_id": "n1"]], bearer: admin))
+        let ana = try gateway.createUser(admin: admin, email: "ana@suporte.example", role: "agent", agent: "A-ana", accessLevel: 1)
+        let agent = try gateway.createUser(admin: admin, email: "baixo@suporte.example", role: "agent", agent: "A-baixo", accessLevel: 0)
+        let chefe = try gateway.createUser(admin: admin, email: "chefe@suporte.example", role: "chefe", agent: "A-chefe", accessLevel: 1)
+
+        // Intake's directory: A with a contact and a company administrator; B likewise.
+        objects.organizationA = try #require(made(try gateway.request("POST", "/v1/organizations", json: [
+            "name": "Alfa Segredos Ltda", "tax_id": "11222333000181", "kind": "ORGANIZATION_CUSTOMER", "active": true], bearer: admin), 201)["id"] as? String)
+        let contactA = made(try gateway.request("POST", "/v1/organizations/\(objects.organizationA)/contacts", json: [
+            "name": "Contato Alfa", "email": "contato.alfa@alfa.example", "authorized": true], bearer: admin), 201)
+        objects.contactA = try #require(contactA["id"] as? String)
+        let managerA = made(try gateway.request("POST", "/v1/organizations/\(objects.organizationA)/contacts", json: [
+            "name": "Gestora Alfa", "email": "gestora.alfa@alfa.example", "authorized": true, "admin": true], bearer: admin), 201)
+        let contactAToken = try gateway.createUser(admin: admin, email: "contato.alfa@alfa.example", role: "customer_contact",
+                                                   organization: objects.organizationA, contact: objects.contactA)
+        try gateway.createUser(admin: admin, email: "gestora.alfa@alfa.example", role: "customer_admin", organization: objects.organizationA,
+                               contact: try #require(managerA["id"] as? String))
+        let users = try #require(try gateway.request("GET", "/v1/users", bearer: admin).json["users"] as? [[String: Any]])
+        objects.userA = try #require(users.first { $0["email"] as? String == "contato.alfa@alfa.example" }?["id"] as? String)
+        let (adminB, organizationB) = try gateway.createOutsider(admin: admin, email: "gestor@beta.example", role: "customer_admin")
+        let contactB = try gateway.createOutsider(admin: admin, email: "contato@beta.example", organization: organizationB).token
+        objects.representative = try #require(made(try gateway.request("POST", "/v1/representatives", json: [
+            "name": "Revenda da Alfa", "email": "solicitante.alfa@revenda.example", "active": true, "organization_ids": [objects.organizationA]],
+            bearer: admin), 201)["id"] as? String)
+
+        // A's ticket: an attachment, the customer's reply, internal and public discussion.
+        let upload = made(try gateway.request("POST", "/v1/attachments?file_name=segredo.txt", body: Data("anexo-secreto-alfa\n".utf8),
+                                              headers: ["Content-Type": "text/plain"], bearer: contactAToken), 201)
+        objects.attachmentA = try #require(upload["id"] as? String)
+        let opened = made(try gateway.request("POST", "/v1/tickets", json: [
+            "subject": "Segredo industrial Alfa", "request": "A fórmula da Alfa não calcula.", "category": "PROBLEMA", "priority": "ALTA",
+            "product": "ERP", "module": "Fiscal", "organization_id": objects.organizationA, "attachment_ids": [objects.attachmentA],
+            "details": ["system_version": "12.1.2310", "database": "SQL Server", "environment": "cloud", "company_branch": "01/0001",
+                        "routine": "FIS001", "affected_users": "all users"]], bearer: contactAToken), 201)
+        objects.ticketA = try #require((opened["ticket"] as? [String: Any])?["id"] as? String)
+        #expect(try waitFor { try gateway.request("POST", "/v1/tickets/\(objects.ticketA)/take", bearer: ana).status == 200 })
+        let entry = made(try gateway.request("POST", "/v1/tickets/\(objects.ticketA)/discussion",
+                                             json: ["is_public": false, "text": "nota-interna-alfa"], bearer: ana), 201)
+        objects.internalEntry = try #require((entry["entry"] as? [String: Any])?["entry_id"] as? String, "\(entry)")
+        _ = made(try gateway.request("POST", "/v1/tickets/\(objects.ticketA)/discussion", json: ["is_public": true, "text": "resposta-publica-alfa"],
+                                     bearer: ana), 201)
+        _ = made(try gateway.request("POST", "/v1/tickets/\(objects.ticketA)/replies", json: ["text": "replica-alfa"], bearer: contactAToken), 201)
+
+        // Staff-side objects: an internal article, a webhook, a version, a role, a calendar, the key.
+        objects.articleInternal = try #require(made(try gateway.request("POST", "/v1/knowledge/articles", json: [
+            "kind": "ARTICLE", "title": "Procedimento interno Alfa", "body_markdown": "Somente a equipe.", "product": "ERP", "module": "Fiscal",
+            "visibility": "VISIBILITY_AGENTS_ONLY", "state": "PUBLISHED"], bearer: admin), 201)["id"] as? String)
+        objects.webhook = try #require((made(try gateway.request("POST", "/v1/webhooks", json: [
+            "url": "https://hooks.example/alfa", "event_kinds": ["TicketOpened"]], bearer: admin), 201)["webhook"] as? [String: Any])?["id"] as? String)
+        objects.version = try #require(made(try gateway.request("POST", "/v1/versions", json: [
+            "version": ["name": "12.1.2599", "target_date_ms": 1_800_000_000_000]], bearer: admin))["id"] as? String)
+        _ = made(try gateway.request("POST", "/v1/roles", json: ["role": ["name": "vinculo", "permissions": ["tickets.link_customer"]]], bearer: admin))
+        let week = (1...5).map { ["weekday": $0, "intervals": [["start_minute": 480, "end_minute": 1080]]] }
+        _ = made(try gateway.request("POST", "/v1/calendars", json: ["calendar": ["id": "cal-alfa", "name": "Alfa", "time_zone": "America/Sao_Paulo",
+                                                                                  "weekly": week]], bearer: admin))
+        let key = made(try gateway.request("POST", "/v1/api-keys", json: ["name": "leitura", "role": "agent", "access_level": 1,
+                                                                          "permissions": ["tickets.read"]], bearer: admin), 201)
+        objects.keyID = try #require((key["api_key"] as? [String: Any])?["id"] as? String)
+        // The customer's reply reaches workflow by its event: the discussion has three entries.
+        #expect(try waitFor {
+            let view = try gateway.request("GET", "/v1/tickets/\(objects.ticketA)", bearer: admin).json
+            return ((view["workflow"] as? [String: Any])?["discussion"] as? [Any])?.count == 3
+        })
+        // A's ticket above the low agent's level: the chefe raises it to 1.
+        _ = made(try gateway.request("POST", "/v1/tickets/\(objects.ticketA)/access-level", json: ["access_level": 1, "reason": "confidencial"],
+                                     bearer: chefe))
+        let callers = Callers(admin: admin, contactA: contactAToken, cookieA: try gateway.login("contato.alfa@alfa.example", "Us3r-Passw0rd!x"),
+                              contactB: contactB, adminB: adminB, agent: agent, chefe: chefe, key: try #require(key["key"] as? String))
+        return (callers, objects)
+    }
+
+    /// A concrete path for a route template, with A's ids.
+    static func path(_ template: String, _ o: Objects) -> String {
+        let parts = template.split(separator: "/").map(String.init)
+        var out: [String] = []
+        for (index, part) in parts.enumerated() {
+            guard part.hasPrefix("{") else { out.append(part); continue }
+            let owner = parts[..<index].filter { !$0.hasPrefix("{") }.joined(separator: "/")
+            let value: String = switch (owner, part) {
+            case (_, "{entry}"): o.internalEntry
+            case (_, "{file}"): "portal.js"
+            case (_, "{draft}"): "D-alfa"
+            case (_, "{kind}"): "TicketOpened"
+            case (_, "{address}"): "ninguem@alfa.example"
+            case (_, "{name}"): "vinculo"
+            case ("v1/users", _): o.userA
+            case ("v1/api-keys", _): o.keyID
+            case ("v1/calendars", _): "cal-alfa"
+            case ("v1/tickets", _): o.ticketA
+            case ("v1/versions", _): o.version
+            case ("v1/attachments", _): o.attachmentA
+            case ("v1/knowledge/forum", _), ("v1/knowledge/articles", _): o.articleInternal
+            case ("v1/webhooks", _): o.webhook
+            case ("v1/organizations", _): o.organizationA
+            case ("v1/contacts", _): o.contactA
+            case ("v1/representatives", _): o.representative
+            case ("v1/agents", _): "A-ana"
+            case ("v1/groups", _), ("v1/group-mailboxes", _): "n1"
+            case ("v1/routing-rules", _): "default"
+            default: "x-\(owner.split(separator: "/").last ?? "")"
+            }
+            out.append(value)
+        }
+        return "/" + out.joined(separator: "/")
+    }
+
+    /// What one call answered, for the report of failures.
+    struct Finding: CustomStringConvertible {
+        var caller: String
+        var route: String
+        var status: Int
+        var problem: String
+        var body: String
+        var description: String { "\(route) as \(caller): \(status) — \(problem) — \(body.prefix(200))" }
+    }
+
+    /// Calls every route as every caller it must refuse; the findings (nothing when the policy holds).
+    static func findings(_ gateway: GatewayHarness, _ callers: Callers, _ objects: Objects) throws -> [Finding] {
+        var findings: [Finding] = []
+        let routes = Gateway.makeRouter().routes
+        for route in routes {
+            let name = route.name
+            guard let policy = AuthorizationPolicy.table[name] else {
+                findings.append(Finding(caller: "-", route: name, status: 0, problem: "no entry in AuthorizationPolicy.table", body: ""))
+                continue
+            }
+            let path = path(route.template, objects) + (queries[route.template].map { "?" + $0 } ?? "")
+            let unsafe = !["GET", "HEAD"].contains(route.method)
+            let carriesIDs = route.template.contains("{")
+            func call(_ caller: String, bearer: String? = nil, headers: [String: String] = [:]) throws -> GatewayHarness.Response {
+                let body: Data? = route.method == "POST" ? Data(route.template == "/v1/attachments" ? "x".utf8 : "{}".utf8) : nil
+                var headers = headers
+                if body != nil { headers["Content-Type"] = route.template == "/v1/attachments" ? "text/plain" : "application/json" }
+                let response = try gateway.request(route.method, path, body: body, headers: headers, bearer: bearer, conform: OpenAPISpec.shared.operations[name] != nil)
+                if response.status >= 500 {
+                    findings.append(Finding(caller: caller, route: name, status: response.status, problem: "server error", body: response.text))
+                }
+                return response
+            }
+            func expect(_ caller: String, _ response: GatewayHarness.Response, _ allowed: Set<Int>, _ what: String) {
+                if !allowed.contains(response.status) {
+                    findings.append(Finding(caller: caller, route: name, status: response.status, problem: "expected \(what)", body: response.text))
+                }
+            }
+            func noSecrets(_ caller: String, _ response: GatewayHarness.Response) {
+                let text = response.text
+                if let leaked = secrets.first(where: { text.contains($0) }) {
+                    findings.append(Finding(caller: caller, route: name, status: response.status, problem: "leaks \(leaked)", body: text))
+                }
+                if !carriesIDs, text.contains(objects.ticketA) {
+                    findings.append(Finding(caller: caller, route: name, status: response.status, problem: "leaks A's ticket id", body: text))
+                }
+            }
+            // Without credentials.
+            let anonymous = try call("anonymous")
+            if policy == .everyone { noSecrets("anonymous", anonymous) } else { expect("anonymous", anonymous, [401], "401") }
+            guard policy != .everyone else { continue }
+            // A portal session without (or with a wrong) CSRF token on an unsafe method.
+            if unsafe {
+                let none = try call("cookie without CSRF", headers: callers.cookieA.cookieOnly)
+                expect("cookie without CSRF", none, [403], "403 CSRF_TOKEN_MISMATCH")
+                if none.status == 403 && none.errorCode != "CSRF_TOKEN_MISMATCH" {
+                    findings.append(Finding(caller: "cookie without CSRF", route: name, status: 403, problem: "not CSRF_TOKEN_MISMATCH", body: none.text))
+                }
+                let wrong = try call("cookie with a wrong CSRF token", headers: ["Cookie": callers.cookieA.cookie, "X-CSRF-Token": "x" + callers.cookieA.csrf])
+                expect("cookie with a wrong CSRF token", wrong, [403], "403")
+            }
+            // Logging out ends the caller's token: its refusals above are what matters.
+            if name == "POST /v1/auth/logout" { continue }
+            let refused: Set<Int> = carriesIDs ? [403, 404] : [403]
+            // B's customers with A's ids.
+            for (caller, token) in [("B's contact", callers.contactB), ("B's company administrator", callers.adminB)] {
+                let response = try call(caller, bearer: token)
+                noSecrets(caller, response)
+                switch policy {
+                case .everyone, .signedIn: break
+                case .companyAdmin where !carriesIDs && caller == "B's company administrator": break  // its own company's
+                case .ticketParty, .companyAdmin, .directory: expect(caller, response, [403, 404], "403 or 404")
+                case .staff, .work, .editor, .admin: expect(caller, response, refused, "403")
+                }
+            }
+            // A's plain contact on staff and administration routes.
+            if [.companyAdmin, .directory, .staff, .work, .editor, .admin].contains(policy) {
+                expect("A's contact", try call("A's contact", bearer: callers.contactA), [403], "403")
+            }
+            // Staff on administration and knowledge-writing routes.
+            if [.companyAdmin, .editor, .admin].contains(policy) {
+                expect("agent", try call("agent", bearer: callers.agent), refused, "403")
+                expect("chefe", try call("chefe", bearer: callers.chefe), refused, "403")
+            }
+            // The agent below A's ticket's level: none of its content, and no change to it.
+            let onTicket = route.template.hasPrefix("/v1/tickets/{id}") || route.template.hasPrefix("/v1/attachments/{id}")
+            if !unsafe || onTicket {
+                let response = try call("agent below the ticket's level", bearer: callers.agent)
+                if let leaked = ticketSecrets.first(where: { response.text.contains($0) }) {
+                    findings.append(Finding(caller: "agent below the ticket's level", route: name, status: response.status, problem: "leaks \(leaked)",
+                                            body: response.text))
+                }
+                if onTicket && (unsafe || route.template == "/v1/attachments/{id}") && (200..<300).contains(response.status) {
+                    findings.append(Finding(caller: "agent below the ticket's level", route: name, status: response.status,
+                                            problem: "acts on a ticket it cannot see", body: response.text))
+                }
+            }
+            // The read-only integration key beyond `tickets.read`.
+            if [.companyAdmin, .work, .editor, .admin].contains(policy) {
+                expect("read-only key", try call("read-only key", bearer: callers.key), refused, "403")
+            }
+        }
+        return findings
+    }
+
+    /// A few things an administrator reads before and after the matrix: none of the refused
+    /// writes may have changed them.
+    static func snapshot(_ gateway: GatewayHarness, _ admin: String, _ objects: Objects) throws -> [String] {
+        let paths = ["/v1/calendars", "/v1/webhooks", "/v1/api-keys", "/v1/groups?include_inactive=true", "/v1/roles",
+                     "/v1/organizations/\(objects.organizationA)", "/v1/organizations/\(objects.organizationA)/contacts?include_inactive=true",
+                     "/v1/knowledge/articles/\(objects.articleInternal)", "/v1/versions?include_delivered=true", "/v1/routing-rules",
+                     "/v1/email-suppressions", "/v1/notification-rules"]
+        var out = try paths.map { "\($0): \(try gateway.request("GET", $0, bearer: admin).text)" }
+        let users = try gateway.request("GET", "/v1/users", bearer: admin).json["users"] as? [[String: Any]] ?? []
+        out.append("users: \(users.map { "\($0["email"] ?? "") \($0["status"] ?? "") \($0["role"] ?? "")" }.sorted())")
+        let view = try gateway.request("GET", "/v1/tickets/\(objects.ticketA)", bearer: admin).json
+        let intake = view["intake"] as? [String: Any] ?? [:]
+        let ticket = intake["ticket"] as? [String: Any] ?? intake
+        out.append("ticket: \(ticket["status"] ?? "") \(ticket["contact_id"] ?? "") \((ticket["messages"] as? [Any])?.count ?? -1)")
+        let workflow = view["workflow"] as? [String: Any] ?? [:]
+        let row = workflow["row"] as? [String: Any] ?? [:]
+        out.append("workflow: \(row["stage"] ?? "-") \(row["status"] ?? "-") \(row["priority"] ?? "-") \(row["category"] ?? "-") \(row["access_level"] ?? "-") \((row["holder"] as? [String: Any])?["agent_id"] ?? "-") "
+                   + "\(workflow["request"] ?? "-") \(workflow["solution"] ?? "-") \((workflow["discussion"] as? [[String: Any]])?.map { "\($0["kind"] ?? "") \($0["is_public"] ?? "") \($0["publishable"] ?? "")" } ?? [])")
+        return out
+    }
+
+    @Test("every route refuses the callers its policy refuses, leaks none of A's data, never answers 5xx", arguments: TestEngines.all)
+    func matrix(engine: DatabaseEngine) throws {
+        // Some 1,500 requests from one address within a minute.
+        let deployment = try ProxyTests.Deployment(engine: engine, gatewayEnvironment: ["GATEWAY_RATE_LIMIT_IP": "100000",
+                                                                                       "GATEWAY_RATE_LIMIT_USER": "100000"])
+        let gateway = deployment.gateway
+        let (callers, objects) = try Self.seed(gateway)
+        let before = try Self.snapshot(gateway, callers.admin, objects)
+        let findings = try Self.findings(gateway, callers, objects)
+        for finding in findings { Issue.record("\(finding)") }
+        let after = try Self.snapshot(gateway, callers.admin, objects)
+        for (a, b) in zip(before, after) where a != b { Issue.record("changed by refused calls:\n before \(a)\n after  \(b)") }
+        // The table has no entry for a route that no longer exists.
+        let names = Set(Gateway.makeRouter().routes.map(\.name))
+        #expect(Set(AuthorizationPolicy.table.keys).subtracting(names).sorted() == [])
+    }
+}

@@ -31,6 +31,8 @@ struct AuthorizationMatrixTests {
         /// B's plain contact and B's company administrator.
         var contactB: String
         var adminB: String
+        /// A representative's person acting for B only.
+        var representativeB: String
         /// An agent at level 0, a chefe at level 1, a read-only integration key (`tickets.read`).
         var agent: String
         var chefe: String
@@ -79,6 +81,14 @@ struct AuthorizationMatrixTests {
         objects.userA = try #require(users.first { $0["email"] as? String == "contato.alfa@alfa.example" }?["id"] as? String)
         let (adminB, organizationB) = try gateway.createOutsider(admin: admin, email: "gestor@beta.example", role: "customer_admin")
         let contactB = try gateway.createOutsider(admin: admin, email: "contato@beta.example", organization: organizationB).token
+        let representativeB = try #require(made(try gateway.request("POST", "/v1/representatives", json: [
+            "name": "Revenda da Beta", "email": "contato@revenda-beta.example", "active": true, "organization_ids": [organizationB]],
+            bearer: admin), 201)["id"] as? String)
+        let personB = try #require(made(try gateway.request("POST", "/v1/representatives/\(representativeB)/contacts", json: [
+            "name": "Rui", "email": "rui@revenda-beta.example", "active": true], bearer: admin), 201)["id"] as? String)
+        _ = made(try gateway.request("POST", "/v1/users", json: [
+            "email": "rui@revenda-beta.example", "display_name": "Rui", "role": "representative", "password": "Us3r-Passw0rd!x",
+            "representative_id": representativeB, "contact_id": personB], bearer: admin), 201)
         objects.representative = try #require(made(try gateway.request("POST", "/v1/representatives", json: [
             "name": "Revenda da Alfa", "email": "solicitante.alfa@revenda.example", "active": true, "organization_ids": [objects.organizationA]],
             bearer: admin), 201)["id"] as? String)
@@ -125,7 +135,8 @@ struct AuthorizationMatrixTests {
         _ = made(try gateway.request("POST", "/v1/tickets/\(objects.ticketA)/access-level", json: ["access_level": 1, "reason": "confidencial"],
                                      bearer: chefe))
         let callers = Callers(admin: admin, contactA: contactAToken, cookieA: try gateway.login("contato.alfa@alfa.example", "Us3r-Passw0rd!x"),
-                              contactB: contactB, adminB: adminB, agent: agent, chefe: chefe, key: try #require(key["key"] as? String))
+                              contactB: contactB, adminB: adminB,
+                              representativeB: try gateway.token("rui@revenda-beta.example", "Us3r-Passw0rd!x"), agent: agent, chefe: chefe, key: try #require(key["key"] as? String))
         return (callers, objects)
     }
 
@@ -229,7 +240,8 @@ struct AuthorizationMatrixTests {
             if name == "POST /v1/auth/logout" { continue }
             let refused: Set<Int> = carriesIDs ? [403, 404] : [403]
             // B's customers with A's ids.
-            for (caller, token) in [("B's contact", callers.contactB), ("B's company administrator", callers.adminB)] {
+            for (caller, token) in [("B's contact", callers.contactB), ("B's company administrator", callers.adminB),
+                                    ("B's representative", callers.representativeB)] {
                 let response = try call(caller, bearer: token)
                 noSecrets(caller, response)
                 switch policy {
@@ -239,9 +251,15 @@ struct AuthorizationMatrixTests {
                 case .staff, .work, .editor, .admin: expect(caller, response, refused, "403")
                 }
             }
-            // A's plain contact on staff and administration routes.
+            // A's plain contact on staff and administration routes; on what it may read, never an
+            // internal entry of its ticket nor an internal article.
             if [.companyAdmin, .directory, .staff, .work, .editor, .admin].contains(policy) {
                 expect("A's contact", try call("A's contact", bearer: callers.contactA), [403], "403")
+            } else if !unsafe {
+                let response = try call("A's contact", bearer: callers.contactA)
+                if let leaked = ["nota-interna-alfa", "Procedimento interno Alfa"].first(where: { response.text.contains($0) }) {
+                    findings.append(Finding(caller: "A's contact", route: name, status: response.status, problem: "leaks \(leaked)", body: response.text))
+                }
             }
             // Staff on administration and knowledge-writing routes.
             if [.companyAdmin, .editor, .admin].contains(policy) {

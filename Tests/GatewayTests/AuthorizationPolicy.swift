@@ -16,6 +16,10 @@ import GatewayCore
 /// | `editor` | 401 | 403 | 403 (404 with A's ids) | 403 | 403 | 403 |
 /// | `admin` | 401 | 403 | 403 (404 with A's ids) | 403 | 403 | 403 |
 ///
+/// The read-only key is also refused (403, or 404 with A's ids) every unsafe `directory`,
+/// `staff` and `ticketParty` route and every unsafe `/v1/tickets…` route: it opens, replies,
+/// cancels and edits intake's directory only with `tickets.work`.
+///
 /// "(allowed)" and "(by level)" are not asserted by the matrix (valid bodies and the
 /// caller's reach decide; the feature tests pin them).
 enum AccessPolicy: String, Sendable {

@@ -208,6 +208,7 @@ public final class Gateway: Sendable {
             }
             try authenticate(request, route: route, into: &context)
             if let permission = route.permission { try context.require(permission) }
+            if let permission = route.keyPermission, context.apiKey != nil { try context.require(permission) }
             if let subject = context.user?.id ?? context.apiKey?.id {
                 let decision = userLimiter.take("u:" + subject)
                 exchange.rateDecision = decision

@@ -122,7 +122,7 @@ enum DomainRoutes {
     // MARK: tickets
 
     static func tickets(_ router: inout Router) {
-        let open = B.route("POST", "/v1/tickets", "intake", IntakeV1.Intake.openTicket, status: 201)
+        let open = B.route("POST", "/v1/tickets", "intake", IntakeV1.Intake.openTicket, status: 201).requiringOfKeys(work)
         // The JSON body, or the same as a multipart form with the files, streamed (TicketForm).
         router.add(open.streamingBodies(when: Gateway.isForm, asForm: true) { request, context in
             TicketForm(request, context, field: "ticket", send: open.handler)
@@ -150,12 +150,12 @@ enum DomainRoutes {
         let id = ["id": "ticket"]
         let wid = ["id": "ticket_id"]
         // The JSON body, or a multipart form (`reply` JSON and files) as for the open (TicketForm).
-        let reply = B.route("POST", "/v1/tickets/{id}/replies", "intake", IntakeV1.Intake.reply, path: id, status: 201)
+        let reply = B.route("POST", "/v1/tickets/{id}/replies", "intake", IntakeV1.Intake.reply, path: id, status: 201).requiringOfKeys(work)
         router.add(reply.streamingBodies(when: Gateway.isForm, asForm: true) { request, context in
             TicketForm(request, context, field: "reply", send: reply.handler)
         })
-        router.add(B.route("POST", "/v1/tickets/{id}/cancel", "intake", IntakeV1.Intake.cancelTicket, path: id))
-        router.add(B.route("POST", "/v1/tickets/{id}/contact", "intake", IntakeV1.Intake.changeTicketContact, path: id))
+        router.add(B.route("POST", "/v1/tickets/{id}/cancel", "intake", IntakeV1.Intake.cancelTicket, path: id).requiringOfKeys(work))
+        router.add(B.route("POST", "/v1/tickets/{id}/contact", "intake", IntakeV1.Intake.changeTicketContact, path: id).requiringOfKeys(work))
         router.add(B.route("POST", "/v1/tickets/{id}/move", "workflow", WorkflowV1.Workflow.moveTicket, path: wid))
         router.add(B.route("POST", "/v1/tickets/{id}/status", "workflow", WorkflowV1.Workflow.setStageStatus, path: wid).requiring(work))
         router.add(B.route("POST", "/v1/tickets/{id}/reclassify", "workflow", WorkflowV1.Workflow.reclassify, path: wid).requiring(work))
@@ -281,25 +281,25 @@ enum DomainRoutes {
     // MARK: customers (intake's directory) and intake's configuration
 
     static func directory(_ router: inout Router) {
-        router.add(B.route("POST", "/v1/organizations", "intake", IntakeV1.Intake.createOrganization, status: 201))
+        router.add(B.route("POST", "/v1/organizations", "intake", IntakeV1.Intake.createOrganization, status: 201).requiringOfKeys(work))
         router.add(B.route("GET", "/v1/organizations/{id}", "intake", IntakeV1.Intake.getOrganization, path: ["id": "organization_id"]))
-        router.add(B.route("POST", "/v1/organizations/{id}", "intake", IntakeV1.Intake.updateOrganization, path: ["id": "id"]))
-        router.add(B.route("POST", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.addContact, path: ["id": "organization_id"], status: 201))
+        router.add(B.route("POST", "/v1/organizations/{id}", "intake", IntakeV1.Intake.updateOrganization, path: ["id": "id"]).requiringOfKeys(work))
+        router.add(B.route("POST", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.addContact, path: ["id": "organization_id"], status: 201).requiringOfKeys(work))
         router.add(B.route("GET", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.listContacts, path: ["id": "organization_id"],
                            query: ["include_inactive": "include_inactive", "authorized_only": "authorized_only"]))
-        router.add(B.route("POST", "/v1/contacts/{id}", "intake", IntakeV1.Intake.updateContact, path: ["id": "id"]))
+        router.add(B.route("POST", "/v1/contacts/{id}", "intake", IntakeV1.Intake.updateContact, path: ["id": "id"]).requiringOfKeys(work))
         router.add(ContactSignIns.following(B.route("POST", "/v1/contacts/{id}/active", "intake", IntakeV1.Intake.setContactActive,
-                                                    path: ["id": "contact_id"])))
-        router.add(B.route("DELETE", "/v1/contacts/{id}", "intake", IntakeV1.Intake.deleteContact, path: ["id": "contact_id"]))
-        router.add(B.route("POST", "/v1/representatives", "intake", IntakeV1.Intake.createRepresentative, status: 201))
+                                                    path: ["id": "contact_id"])).requiringOfKeys(work))
+        router.add(B.route("DELETE", "/v1/contacts/{id}", "intake", IntakeV1.Intake.deleteContact, path: ["id": "contact_id"]).requiringOfKeys(work))
+        router.add(B.route("POST", "/v1/representatives", "intake", IntakeV1.Intake.createRepresentative, status: 201).requiringOfKeys(work))
         router.add(B.route("GET", "/v1/representatives/{id}", "intake", IntakeV1.Intake.getRepresentative, path: ["id": "representative_id"]))
-        router.add(B.route("POST", "/v1/representatives/{id}", "intake", IntakeV1.Intake.updateRepresentative, path: ["id": "id"]))
+        router.add(B.route("POST", "/v1/representatives/{id}", "intake", IntakeV1.Intake.updateRepresentative, path: ["id": "id"]).requiringOfKeys(work))
         router.add(B.route("GET", "/v1/representatives/{id}/organizations", "intake", IntakeV1.Intake.listRepresentativeOrganizations,
                            path: ["id": "representative_id"], query: ["include_inactive": "include_inactive"]))
         router.add(B.route("GET", "/v1/representatives/{id}/contacts", "intake", IntakeV1.Intake.listRepresentativeContacts,
                            path: ["id": "representative_id"], query: ["include_inactive": "include_inactive"]))
         router.add(B.route("POST", "/v1/representatives/{id}/contacts", "intake", IntakeV1.Intake.addRepresentativeContact,
-                           path: ["id": "representative_id"], status: 201))
+                           path: ["id": "representative_id"], status: 201).requiringOfKeys(work))
         router.add(B.route("GET", "/v1/customers", "intake", IntakeV1.Intake.lookupCustomers, query: ["q": "query", "limit": "limit"]))
         router.add(B.route("GET", "/v1/channels", "intake", IntakeV1.Intake.listChannels, query: ["include_inactive": "include_inactive"]))
         router.add(B.route("POST", "/v1/channels", "intake", IntakeV1.Intake.putChannel))

@@ -19,6 +19,11 @@ public struct Route: Sendable {
     /// that change tickets, so a customer or a read-only API key is refused before its request
     /// is read. The owning service checks it again.
     public var permission: String?
+    /// The permission an API key must hold to call the route (403 otherwise), when people are
+    /// decided by the services alone (a customer replies, opens, edits their company's contacts
+    /// without it): e.g. `tickets.work` on opening, replying, cancelling and intake's directory
+    /// writes, so a read-only key changes nothing. The owning service checks it again.
+    public var keyPermission: String?
     public var handler: @Sendable (HTTPRequest, RequestContext) throws -> HTTPResponse
     /// The RPC this route is, when it is a plain binding.
     public var binding: RPCBinding?
@@ -54,6 +59,13 @@ public struct Route: Sendable {
     public func requiring(_ permission: String) -> Route {
         var route = self
         route.permission = permission
+        return route
+    }
+
+    /// This route, refused (403) to API keys that lack `permission`.
+    public func requiringOfKeys(_ permission: String) -> Route {
+        var route = self
+        route.keyPermission = permission
         return route
     }
 

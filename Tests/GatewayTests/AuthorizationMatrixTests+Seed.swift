@@ -26,6 +26,8 @@ extension AuthorizationMatrixTests {
     struct Objects {
         var organizationA = "", contactA = "", userA = "", ticketA = "", attachmentA = "", internalEntry = "", articleInternal = ""
         var webhook = "", version = "", keyID = "", representative = ""
+        /// B's organization (for the requests that name A's objects in their body).
+        var organizationB = ""
     }
 
     static func seed(_ gateway: GatewayHarness) throws -> (Callers, Objects) {
@@ -64,6 +66,7 @@ extension AuthorizationMatrixTests {
         objects.userA = try #require(users.first { $0["email"] as? String == "contato.alfa@alfa.example" }?["id"] as? String)
         let (adminB, organizationB) = try gateway.createOutsider(admin: admin, email: "gestor@beta.example", role: "customer_admin")
         let contactB = try gateway.createOutsider(admin: admin, email: "contato@beta.example", organization: organizationB).token
+        objects.organizationB = organizationB
         let representativeB = try #require(made(try gateway.request("POST", "/v1/representatives", json: [
             "name": "Revenda da Beta", "email": "contato@revenda-beta.example", "active": true, "organization_ids": [organizationB]],
             bearer: admin), 201)["id"] as? String)

@@ -168,7 +168,7 @@ struct AuthorizationMatrixTests {
         let gateway = deployment.gateway
         let (callers, objects) = try Self.seed(gateway)
         let before = try Self.snapshot(gateway, callers.admin, objects)
-        let findings = try Self.findings(gateway, callers, objects)
+        let findings = try Self.findings(gateway, callers, objects) + Self.bodyFindings(gateway, callers, objects)
         for finding in findings { Issue.record("\(finding)") }
         let after = try Self.snapshot(gateway, callers.admin, objects)
         for (a, b) in zip(before, after) where a != b { Issue.record("changed by refused calls:\n before \(a)\n after  \(b)") }

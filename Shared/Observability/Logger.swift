@@ -62,10 +62,17 @@ public struct Logger: Sendable {
     public func error(_ message: @autoclosure () -> String, _ extra: @autoclosure () -> [String: String] = [:]) { log(.error, message(), extra()) }
     public func critical(_ message: @autoclosure () -> String, _ extra: @autoclosure () -> [String: String] = [:]) { log(.critical, message(), extra()) }
 
-    static func render(service: String, level: Level, message: String, fields: [String: String]) -> String {
+    /// The keys every line starts with; a field of the same name is written as `field.<name>`,
+    /// so a line never holds one key twice (a JSON reader would keep only one of them: a
+    /// gateway line about intake's feed read as intake's own).
+    static let lineKeys: Set<String> = ["ts", "level", "service", "msg"]
+
+    /// One log line: `ts`, `level`, `service`, `msg`, then the fields in key order.
+    public static func render(service: String, level: Level, message: String, fields: [String: String]) -> String {
         var line = "{\"ts\":\"\(timestamp())\",\"level\":\"\(level)\",\"service\":\(JSONText.quote(service)),\"msg\":\(JSONText.quote(message))"
         for key in fields.keys.sorted() {
-            line += ",\(JSONText.quote(key)):\(JSONText.quote(fields[key]!))"
+            let name = lineKeys.contains(key) ? "field.\(key)" : key
+            line += ",\(JSONText.quote(name)):\(JSONText.quote(fields[key]!))"
         }
         return line + "}\n"
     }

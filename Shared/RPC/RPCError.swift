@@ -25,6 +25,42 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
         self.metadata = metadata
     }
 
+    /// Metadata key set to "true" on the error of a call whose request was refused before it
+    /// left the client because its frame would pass the frame limit (`OCORRENCIAS_RPC_MAX_FRAME_BYTES`):
+    /// a server reading such a frame closes the whole connection, every other call on it included.
+    public static let requestTooLargeKey = "transport.request_too_large"
+
+    /// The error of a request too large for one frame (``requestTooLargeKey``): `RESOURCE_EXHAUSTED`,
+    /// never sent, not retried.
+    public static func requestTooLarge(bytes: Int, limit: Int) -> RPCError {
+        RPCError(.resourceExhausted,
+                 "pedido grande demais: \(bytes) bytes, o limite de um quadro é \(limit) / request too large: \(bytes) bytes, the frame limit is \(limit)",
+                 metadata: ["transport.sent": "false", requestTooLargeKey: "true"])
+    }
+
+    /// The reason of the one violation that marks the error a server answers instead of a
+    /// response whose frame would pass the frame limit (the client would close the connection on
+    /// reading it); a violation, since it travels on the wire (metadata does not).
+    public static let responseTooLargeReason = "response_too_large"
+
+    /// The error of a response too large for one frame: `RESOURCE_EXHAUSTED` with one violation
+    /// (``responseTooLargeReason``) saying so in both languages.
+    public static func responseTooLarge(bytes: Int, limit: Int) -> RPCError {
+        RPCError(.resourceExhausted,
+                 "resposta grande demais: \(bytes) bytes, o limite de um quadro é \(limit) / response too large: \(bytes) bytes, the frame limit is \(limit)",
+                 violations: [FieldViolation(field: "", reason: responseTooLargeReason,
+                                             pt: "A resposta (\(bytes) bytes) passa do limite de uma chamada (\(limit) bytes, OCORRENCIAS_RPC_MAX_FRAME_BYTES).",
+                                             en: "The answer (\(bytes) bytes) is larger than one call may carry (\(limit) bytes, OCORRENCIAS_RPC_MAX_FRAME_BYTES).")])
+    }
+
+    /// Whether this is the error of ``responseTooLarge(bytes:limit:)`` (also once read from the wire).
+    public var isResponseTooLarge: Bool {
+        code == .resourceExhausted && violations.contains { $0.reason == Self.responseTooLargeReason }
+    }
+
+    /// Whether this is the error of ``requestTooLarge(bytes:limit:)``.
+    public var isRequestTooLarge: Bool { code == .resourceExhausted && metadata[Self.requestTooLargeKey] == "true" }
+
     public var description: String {
         var text = "\(code.name): \(message)"
         if !violations.isEmpty {

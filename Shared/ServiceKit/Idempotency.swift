@@ -32,6 +32,16 @@ public enum Idempotent {
         _ database: any Database, key: String?, scope: String, _ request: Request,
         _ body: (any SQLExecutor) throws -> Response
     ) throws -> Response {
+        guard let key, !key.isEmpty else { return try database.write { try body($0) } }
+        return try write(database, key: key, scope: scope, fingerprint: Digest.sha256(request.serializedBytes()), body)
+    }
+
+    /// ``write(_:key:scope:_:_:)`` with the request's fingerprint worked out by the caller (one
+    /// that stands for some of the request's fields by what they name, say).
+    public static func write<Response: ProtoMessage>(
+        _ database: any Database, key: String?, scope: String, fingerprint: [UInt8],
+        _ body: (any SQLExecutor) throws -> Response
+    ) throws -> Response {
         guard let key, !key.isEmpty else {
             return try database.write { try body($0) }
         }
@@ -40,7 +50,6 @@ public enum Idempotent {
                 FieldViolation(field: "idempotency-key", reason: "too_long", pt: "No máximo 200 caracteres.", en: "At most 200 characters."),
             ])
         }
-        let fingerprint = Digest.sha256(request.serializedBytes())
         do {
             let result = try database.write { tx in
                 try IdempotencyStore.run(tx, scope: scope, key: key, requestFingerprint: fingerprint) {

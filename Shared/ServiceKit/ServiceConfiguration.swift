@@ -44,6 +44,7 @@ public struct ServiceConfiguration: Sendable {
         self.environment = environment
         let prefix = Self.environmentPrefix(serviceName)
         var flags: [String: String] = [:]
+        let known: Set<String> = ["host", "port", "data-dir", "log-level", "workers", "instance-id"]
         var index = 1
         while index < arguments.count {
             let argument = arguments[index]
@@ -52,13 +53,16 @@ public struct ServiceConfiguration: Sendable {
                 flags[String(argument[argument.index(argument.startIndex, offsetBy: 2)..<equals])] = String(argument[argument.index(after: equals)...])
                 index += 1
             } else {
+                // An unknown flag is named as such, even as the last argument (not "needs a value").
+                guard known.contains(String(argument.dropFirst(2))) else {
+                    throw ConfigurationError("unknown flag \(argument) (\(serviceName) --help lists them)")
+                }
                 guard index + 1 < arguments.count else { throw ConfigurationError("\(argument) needs a value") }
                 flags[String(argument.dropFirst(2))] = arguments[index + 1]
                 index += 2
             }
         }
-        let known: Set<String> = ["host", "port", "data-dir", "log-level", "workers", "instance-id"]
-        if let unknown = flags.keys.first(where: { !known.contains($0) }) { throw ConfigurationError("unknown flag --\(unknown)") }
+        if let unknown = flags.keys.first(where: { !known.contains($0) }) { throw ConfigurationError("unknown flag --\(unknown) (\(serviceName) --help lists them)") }
 
         host = flags["host"] ?? environment["OCORRENCIAS_HOST"] ?? "127.0.0.1"
         let portText = flags["port"] ?? environment["\(prefix)_PORT"]
@@ -83,6 +87,37 @@ public struct ServiceConfiguration: Sendable {
             instanceID = port == 0 ? UUID().uuidString : "\(ProcessInfo.processInfo.hostName):\(port)"
         }
         limits = RPCLimits(environment: environment)
+    }
+
+    /// Whether `arguments` (the process's, program name first) ask for the usage: `--help`,
+    /// `-h` or `help` as the first argument.
+    public static func asksForHelp(_ arguments: [String]) -> Bool {
+        arguments.count > 1 && ["--help", "-h", "help"].contains(arguments[1])
+    }
+
+    /// What `<service> --help` prints: how to run it, its commands, the flags and the variables
+    /// they stand for (docs/CONFIGURATION.md), in Portuguese and English.
+    /// - Parameter commands: the service's own commands, one line each after the name
+    ///   (`ingest-mail [--data-dir D]   …`).
+    public static func usage(serviceName name: String, commands: [String] = []) -> String {
+        let prefix = environmentPrefix(name)
+        let port = defaultPorts[name].map(String.init) ?? "?"
+        let lines = ["uso / usage:",
+                     "  \(name) [--host H] [--port P] [--data-dir D] [--log-level L] [--workers N] [--instance-id ID]",
+                     "      serve (RPC na porta / RPC on port \(port)); SIGTERM ou Ctrl-C para / stops",
+                     "  \(name) healthcheck [--port P]     a instância em execução atende? / does the running instance serve? (0 sim/yes, 1 não/no)",
+                     "  \(name) backup --to DIR [--data-dir D]   copia os dados em funcionamento / copies its data while it runs (docs/DEPLOYMENT.md)"]
+            + commands.map { "  \(name) \($0)" }
+            + ["", "opções e variáveis / flags and environment (flags win; docs/CONFIGURATION.md, docs/\(name.uppercased()).md):"]
+            + [("--host", "OCORRENCIAS_HOST", "127.0.0.1"), ("--port", "\(prefix)_PORT", port), ("--data-dir", "OCORRENCIAS_DATA_DIR", "./data"),
+               ("--log-level", "OCORRENCIAS_LOG_LEVEL", "info (debug, info, notice, warning, error, critical)"),
+               ("--workers", "\(prefix)_WORKERS", "16"), ("--instance-id", "OCORRENCIAS_INSTANCE_ID", "<hostname>:<port>"),
+               ("", "\(prefix)_DATABASE_URL", "postgres://… (else <data-dir>/\(name).sqlite)"),
+               ("", "OCORRENCIAS_SECRET_FILE", "or OCORRENCIAS_SECRET (else <data-dir>/secret)"),
+               ("", "<SERVICE>_ADDRESSES", "host:port,… of the other services")].map { flag, variable, value in
+                "  " + flag.padding(toLength: 16, withPad: " ", startingAt: 0) + variable.padding(toLength: 29, withPad: " ", startingAt: 0) + value
+            }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     /// `notification` → `NOTIFICATION`.

@@ -37,6 +37,9 @@ public final class ServiceRuntime: @unchecked Sendable {
             if let existing = clients[service] { return existing }
             var client = ClientConfiguration(endpoints: configuration.endpoints(of: service), secret: secret)
             client.callerName = configuration.serviceName
+            // The deployment's frame limit (`OCORRENCIAS_RPC_MAX_FRAME_BYTES`), which the other
+            // services enforce as servers: a larger request is refused here, alone.
+            client.maxFrameSize = configuration.limits.maxFrameSize
             let created = RPCClient(configuration: client)
             clients[service] = created
             return created

@@ -20,7 +20,7 @@ struct AuthorizationMatrixTests {
     /// Query strings that make a route look for A's objects (searches, lookups).
     static let queries = ["/v1/tickets/search": "q=Segredo", "/v1/knowledge/search": "q=Procedimento%20interno",
                           "/v1/knowledge/suggest": "subject=Procedimento%20interno", "/v1/knowledge/articles": "state=PUBLISHED",
-                          "/v1/customers": "q=Alfa", "/v1/tickets": "stage=", "/v1/deliveries": "recipient=contato.alfa%40alfa.example"]
+                          "/v1/customers": "q=Alfa", "/v1/organizations": "name_prefix=Alfa", "/v1/tickets": "stage=", "/v1/deliveries": "recipient=contato.alfa%40alfa.example"]
 
     /// What one call answered, for the report of failures.
     struct Finding: CustomStringConvertible {

@@ -108,7 +108,7 @@ enum AuthorizationPolicy {
         "GET /v1/email-suppressions": .staff, "POST /v1/email-suppressions": .admin, "DELETE /v1/email-suppressions/{address}": .admin,
         "GET /v1/templates/{kind}": .staff, "POST /v1/templates": .admin,
         // Intake's directory and configuration.
-        "POST /v1/organizations": .staff, "GET /v1/organizations/{id}": .ticketParty, "POST /v1/organizations/{id}": .staff,
+        "POST /v1/organizations": .staff, "GET /v1/organizations": .staff, "GET /v1/organizations/{id}": .ticketParty, "POST /v1/organizations/{id}": .staff,
         "POST /v1/organizations/{id}/contacts": .directory, "GET /v1/organizations/{id}/contacts": .directory,
         "POST /v1/contacts/{id}": .directory, "DELETE /v1/contacts/{id}": .directory, "POST /v1/contacts/{id}/active": .directory,
         "POST /v1/representatives": .staff, "GET /v1/representatives/{id}": .staff, "POST /v1/representatives/{id}": .staff,

@@ -65,7 +65,8 @@ struct CLITests {
         #expect(check.output.contains("status: SERVING"), "\(check.output) \(check.error)")
         let unknownField = try Self.ocorre(["call", "knowledge/Echo", #"{"nope": 1}"#], deployment, config: config, extra: ["OCORRE_API_KEY": key])
         #expect(unknownField.status != 0)
-        #expect(unknownField.error.contains("unknown field nope"))
+        // The field first, then what is wrong in both languages.
+        #expect(unknownField.error.contains("nope: campo desconhecido") && unknownField.error.contains("unknown field"), "\(unknownField.error)")
         // A mistyped option is an error with the usage, not silently ignored.
         let typo = try Self.ocorre(["tickets", "open", "--subject", "S", "--atach", "a.png"], deployment, config: config)
         #expect(typo.status == 2 && typo.error.contains("--atach"), "\(typo.error)")
@@ -118,7 +119,7 @@ struct CLITests {
         #expect(missing.status == 2 && missing.error.contains("nao-existe.txt"), "\(missing.error)")
     }
 
-    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history and solve by code; --lang en in English; filters (priority, text, --mine, --open-only, --sla) reach the route; an unknown priority is a usage error")
+    @Test("ocorre tickets list and show read as people read them: Portuguese headers, names for priorities and categories, dates, the holder, the request and the discussion; take, history, discuss and solve by code; --lang en in English; filters (priority, text, --mine, --open-only, --sla) reach the route; an unknown priority is a usage error; move --public-note asks the customer, read marks their answer read; open takes typed priorities and categories")
     func readableTickets() throws {
         let deployment = try ProxyTests.Deployment(engine: .sqlite)
         let gateway = deployment.gateway
@@ -181,6 +182,9 @@ struct CLITests {
         let history = try ReplyFilesTests.ocorre(["tickets", "history", code], gateway, token: seeded.ana)
         #expect(history.status == 0 && history.output.hasPrefix("QUANDO") && history.output.contains("opened")
                 && history.output.contains("Ana"), "\(history.output) \(history.error)")
+        // A discussion entry by code too (workflow's route takes the id: the CLI resolves it).
+        let discussed = try ReplyFilesTests.ocorre(["tickets", "discuss", code, "--text", "Entrada pelo código."], gateway, token: seeded.ana)
+        #expect(discussed.status == 0, "\(discussed.output) \(discussed.error)")
         let nowhere = try ReplyFilesTests.ocorre(["tickets", "transfer", code, "--note", "sem destino"], gateway, token: seeded.ana)
         #expect(nowhere.status == 2 && nowhere.error.contains("--agent"), "\(nowhere.error)")
         let solved = try ReplyFilesTests.ocorre(["tickets", "solve", code, "--text", "Atualize para a versão 12.1."], gateway, token: seeded.ana)
@@ -191,5 +195,34 @@ struct CLITests {
         let json = try ReplyFilesTests.ocorre(["tickets", "show", code, "--json"], gateway, token: seeded.ana)
         let object = try #require((try? JSONSerialization.jsonObject(with: Data(json.output.utf8))) as? [String: Any], "\(json.output)")
         #expect(object["intake"] is [String: Any] && object["workflow"] is [String: Any])
+
+        // Asking the customer for information needs a text for them: without --public-note
+        // workflow refuses (naming public_note), with it the ticket waits for the customer.
+        let bare = try ReplyFilesTests.ocorre(["tickets", "move", code, "--stage", "aguardando_cliente"], gateway, token: seeded.ana)
+        #expect(bare.status == 1 && bare.error.contains("public_note"), "\(bare.output) \(bare.error)")
+        let ask = try ReplyFilesTests.ocorre(["tickets", "move", code, "--stage", "aguardando_cliente", "--public-note", "Envie o XML da nota."],
+                                             gateway, token: seeded.ana)
+        #expect(ask.status == 0 && ask.output.contains("\(code) · Aguardando cliente"), "\(ask.output) \(ask.error)")
+        #expect(try waitFor { try ReplyFilesTests.ocorre(["tickets", "show", code], gateway, token: seeded.maria).output.contains("Envie o XML da nota.") })
+        // The customer answers; the agent marks the answer read (one line, as other changes).
+        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/replies", json: ["text": "Segue o XML."], bearer: seeded.maria).status == 201)
+        #expect(try waitFor { try ReplyFilesTests.ocorre(["tickets", "show", code, "--json"], gateway, token: seeded.ana).output
+            .contains("\"unread_messages\" : 1") })
+        let read = try ReplyFilesTests.ocorre(["tickets", "read", code], gateway, token: seeded.ana)
+        #expect(read.status == 0 && read.output.hasPrefix(code), "\(read.output) \(read.error)")
+        #expect(try ReplyFilesTests.ocorre(["tickets", "show", code, "--json"], gateway, token: seeded.ana).output.contains("\"unread_messages\" : 0"))
+
+        // An open takes priorities and categories as people type them, as the list does.
+        let typed = try ReplyFilesTests.ocorre(["tickets", "open", "--subject", "Dúvida digitada", "--description", "Como emito a segunda via?",
+                                                "--category", "dúvida", "--priority", "normal", "--product", "ERP", "--json"], gateway, token: seeded.maria)
+        let opened = (try? JSONSerialization.jsonObject(with: Data(typed.output.utf8)) as? [String: Any])?["ticket"] as? [String: Any]
+        #expect(typed.status == 0 && opened?["category"] as? String == "DUVIDA" && opened?["priority"] as? String == "NORMAL",
+                "\(typed.output) \(typed.error)")
+        let unknownPriority = try ReplyFilesTests.ocorre(["tickets", "open", "--subject", "S", "--description", "D", "--category", "problema",
+                                                          "--priority", "altíssima"], gateway, token: seeded.maria)
+        #expect(unknownPriority.status == 2 && unknownPriority.error.contains("altíssima"), "\(unknownPriority.error)")
+        // An expired or revoked token says how to get a new one.
+        let expired = try ReplyFilesTests.ocorre(["tickets", "list"], gateway, token: "expirado")
+        #expect(expired.status == 1 && expired.error.contains("401") && expired.error.contains("ocorre login"), "\(expired.error)")
     }
 }

@@ -194,6 +194,35 @@ struct MailIngestTests {
         #expect(try harness.count("attachments") == 4 && harness.count("contents") == contents && harness.count("tickets") == 2)
     }
 
+    @Test("a required custom field does not refuse a ticket opened by e-mail (mail cannot carry it), while the portal's open still needs it",
+          arguments: TestEngines.all)
+    func requiredCustomFieldsAndMail(engine: DatabaseEngine) throws {
+        let sender = try MailSender(engine)
+        let harness = sender.harness
+        var field = IntakeV1.CustomField()
+        field.key = "numero_nota"
+        field.labelPt = "Número da nota"
+        field.labelEn = "Invoice number"
+        field.kind = .fieldNumber
+        field.required = true
+        field.active = true
+        _ = try harness.client.call(IntakeV1.Intake.putCustomField, field, options: harness.staff)
+        let outcome = try harness.intake.ingest(Self.mail(messageID: "campo-obrigatorio", files: []), tokens: sender.tokens)
+        guard case .opened(let ticketID, _) = outcome else { Issue.record("not opened: \(outcome)"); return }
+        let ticket = try harness.intake.getTicket(ticketID, caller: Caller(IntakeHarness.agent()))
+        #expect(ticket.channel == "email" && ticket.customFields.isEmpty)
+        // The portal's open (another channel) is still refused without it.
+        var acme = IntakeV1.Organization()
+        acme.id = try #require(ticket.organization?.id)
+        var maria = IntakeV1.Contact()
+        maria.id = try #require(ticket.contact?.id)
+        maria.organizationID = acme.id
+        let error = rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, IntakeHarness.request(acme),
+                                                          options: harness.options(IntakeHarness.customer(maria))) }
+        #expect(error?.violations.map(\.field) == ["custom_fields.numero_nota"], "\(String(describing: error))")
+        #expect(try harness.count("tickets") == 1)
+    }
+
     @Test("a reply mail's attachments travel inside the reply when they all fit, else all are uploaded first; either way on the reply's message in order; a refused reply stores nothing",
           arguments: TestEngines.all)
     func attachmentsInsideTheReply(engine: DatabaseEngine) throws {

@@ -173,6 +173,55 @@ struct OpenWithFilesTests {
         #expect(try harness.count("tickets") == 3 && harness.count("attachments") == 3 && harness.count("contents") == 1)
     }
 
+    @Test("an idempotency key retried with the same files uploaded again (new ids, as a multipart form's retry) is the same open, reply and added files: the first answer, nothing stored twice; another file under the key is refused",
+          arguments: TestEngines.all)
+    func idempotencyOverReuploadedFiles(engine: DatabaseEngine) throws {
+        let harness = try IntakeHarness(engine)
+        let acme = try harness.organization("Acme", taxID: "11222333000181")
+        let contact = try harness.contact(acme, "Maria", email: "maria@acme.example")
+        let asMaria = harness.options(IntakeHarness.customer(contact))
+        let video = randomBytes(300_000, seed: 31)
+        var request = IntakeHarness.request(acme)
+        request.attachmentIDs = [try harness.upload(video, name: "gravacao.webm", as: asMaria).id]
+        let keyed = harness.options(IntakeHarness.customer(contact), key: "form-1")
+        let first = try harness.client.call(IntakeV1.Intake.openTicket, request, options: keyed)
+        // The form sent again: the file is uploaded again, under a new id.
+        var retried = request
+        retried.attachmentIDs = [try harness.upload(video, name: "gravacao.webm", as: asMaria).id]
+        #expect(retried.attachmentIDs != request.attachmentIDs)
+        #expect(try harness.client.call(IntakeV1.Intake.openTicket, retried, options: keyed) == first, "the first answer byte for byte")
+        #expect(try harness.count("tickets") == 1 && harness.count("attachments WHERE ticket_id IS NOT NULL") == 1)
+        // Another file (other bytes, or the same bytes under another name) is another request.
+        var other = request
+        other.attachmentIDs = [try harness.upload(randomBytes(300_000, seed: 32), name: "gravacao.webm", as: asMaria).id]
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, other, options: keyed) }?.code == .failedPrecondition)
+        other.attachmentIDs = [try harness.upload(video, name: "outra.webm", as: asMaria).id]
+        #expect(rpcError { _ = try harness.client.call(IntakeV1.Intake.openTicket, other, options: keyed) }?.code == .failedPrecondition)
+
+        // A reply retried the same way.
+        let ticketID = try #require(first.ticket?.id)
+        var reply = IntakeV1.ReplyRequest()
+        reply.ticket = ticketID
+        reply.text = "Segue o vídeo."
+        reply.attachmentIDs = [try harness.upload(video, name: "resposta.webm", as: asMaria).id]
+        let replyKey = harness.options(IntakeHarness.customer(contact), key: "reply-1")
+        let answered = try harness.client.call(IntakeV1.Intake.reply, reply, options: replyKey)
+        reply.attachmentIDs = [try harness.upload(video, name: "resposta.webm", as: asMaria).id]
+        #expect(try harness.client.call(IntakeV1.Intake.reply, reply, options: replyKey) == answered)
+        #expect(try harness.count("ticket_messages") == 1 && harness.count("attachments WHERE ticket_id IS NOT NULL") == 2)
+
+        // Staff adding files (the gateway's discussion route) retried the same way.
+        var add = IntakeV1.AddFilesRequest()
+        add.ticket = ticketID
+        add.`internal` = true
+        add.attachmentIDs = [try harness.upload(video, name: "interno.webm", as: harness.staff).id]
+        let addKey = harness.options(IntakeHarness.agent(), key: "add-1")
+        let added = try harness.client.call(IntakeV1.Intake.addFiles, add, options: addKey)
+        add.attachmentIDs = [try harness.upload(video, name: "interno.webm", as: harness.staff).id]
+        #expect(try harness.client.call(IntakeV1.Intake.addFiles, add, options: addKey) == added)
+        #expect(try harness.count("attachments WHERE ticket_id IS NOT NULL") == 3)
+    }
+
     @Test("opens with files queued into one batch: the one failing validation and the one failing on a row after storing its files store nothing, the others keep their files, also a content the failed ones carried",
           arguments: TestEngines.all)
     func failingOpenInSharedBatch(engine: DatabaseEngine) throws {

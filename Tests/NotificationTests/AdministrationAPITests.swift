@@ -50,14 +50,14 @@ struct AdministrationAPITests {
         }
         try set("Recebemos: {{subject}}", "Olá, {{contact_name}}.")
         let unknown = SuppressionTests.rpcError { try set("Recebemos: {{assunto}}", "Olá, {{contact_name}}.") }
-        #expect(unknown?.code == .invalidArgument && unknown?.violations.first?.field == "template.subject", "\(String(describing: unknown))")
+        #expect(unknown?.code == .invalidArgument && unknown?.violations.first?.field == "message_template.subject", "\(String(describing: unknown))")
         #expect(unknown?.message.contains("{{assunto}}") == true)
         let open = SuppressionTests.rpcError { try set("Recebemos", "Olá, {{contact_name.") }
-        #expect(open?.violations.first?.field == "template.text", "\(String(describing: open))")
+        #expect(open?.violations.first?.field == "message_template.text", "\(String(describing: open))")
         let html = SuppressionTests.rpcError { try set("Recebemos", "Olá", html: "<p>{{link}}</p>") }
-        #expect(html?.violations.first?.field == "template.html", "\(String(describing: html))")
+        #expect(html?.violations.first?.field == "message_template.html", "\(String(describing: html))")
         let empty = SuppressionTests.rpcError { try set("", "Olá") }
-        #expect(empty?.violations.first?.field == "template.subject", "\(String(describing: empty))")
+        #expect(empty?.violations.first?.field == "message_template.subject", "\(String(describing: empty))")
 
         var get = NotificationV1.GetTemplateRequest()
         get.eventKind = "TicketOpened"

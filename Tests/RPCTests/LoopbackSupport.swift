@@ -10,6 +10,8 @@ import Synchronization
 enum TestMethods {
     /// Sleeps `payload[0]` milliseconds (blocking pool), then echoes the payload.
     static let sleepy = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Sleepy", clientStreaming: false, serverStreaming: false)
+    /// Answers `payload[0]` × 16 KiB: an answer much larger than its request.
+    static let inflate = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Inflate", clientStreaming: false, serverStreaming: false)
     /// Blocks until the test releases it, honouring cancellation.
     static let gate = RPCMethod<RpcV1.EchoRequest, RpcV1.EchoResponse>(path: "/test.Test/Gate", clientStreaming: false, serverStreaming: false)
     /// Streams a message every 10 ms until cancelled.
@@ -57,6 +59,11 @@ final class LoopbackServer: @unchecked Sendable {
         var router = RPCRouter()
         BuiltinServices.register(in: &router, service: "test") { .serving }
         let probe = self.probe
+        router.register(TestMethods.inflate) { request, _ in
+            var response = RpcV1.EchoResponse()
+            response.payload = [UInt8](repeating: 9, count: Int(request.payload.first ?? 0) * 16 << 10)
+            return response
+        }
         router.register(TestMethods.sleepy) { request, _ in
             usleep(UInt32(request.payload.first ?? 0) * 1000)
             var response = RpcV1.EchoResponse()

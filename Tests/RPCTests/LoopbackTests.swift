@@ -259,6 +259,55 @@ struct LoopbackTests {
         #expect(peer.receive() == nil)
     }
 
+    /// A server and a client both limited to 256 KiB frames, with a call in flight on their
+    /// connection (it sleeps 150 ms at the server; its result is completion 0).
+    static func limitedWithCallInFlight() throws -> (LoopbackServer, RPCClient, Completions) {
+        var limits = RPCLimits()
+        limits.maxFrameSize = 256 << 10
+        let server = try LoopbackServer(limits: limits)
+        var configuration = ClientConfiguration(endpoints: [server.endpoint], secret: server.secret)
+        configuration.maxFrameSize = limits.maxFrameSize
+        let client = RPCClient(configuration: configuration)
+        let completions = Completions()
+        _ = client.start(path: TestMethods.sleepy.path, payload: echoRequest([150]).serializedBytes()) { completions.record(0, $0) }
+        usleep(20_000)
+        return (server, client, completions)
+    }
+
+    @Test("a request over the frame limit fails alone at the client (RESOURCE_EXHAUSTED, marked too large, not sent): the server does not close the shared connection, so a call in flight on it and the next ones succeed")
+    func oversizedRequestFailsAlone() throws {
+        let (server, client, completions) = try Self.limitedWithCallInFlight()
+        #expect(throws: RPCError.self) { try client.call(RpcV1.Echo.echo, Self.echoRequest([UInt8](repeating: 7, count: 300 << 10))) }
+        do {
+            _ = try client.call(RpcV1.Echo.echo, Self.echoRequest([UInt8](repeating: 7, count: 300 << 10)))
+        } catch let error as RPCError {
+            #expect(error.code == .resourceExhausted && error.isRequestTooLarge, "\(error)")
+            #expect(error.message.contains("grande demais") && error.message.contains("too large"), "\(error)")
+        }
+        // Just under the limit still goes through.
+        #expect(try client.call(RpcV1.Echo.echo, Self.echoRequest([UInt8](repeating: 1, count: 200 << 10))).payload.count == 200 << 10)
+        let results = completions.wait(for: 1, seconds: 5)
+        #expect((try? results[0]?.get()) != nil, "the call in flight failed: \(String(describing: results[0]))")
+        #expect(try client.call(RpcV1.Echo.echo, Self.echoRequest([1])).payload == [1])
+        #expect(server.server.metrics.count(method: RpcV1.Echo.echo.path, code: "OK") == 2)
+    }
+
+    @Test("an answer over the frame limit fails that call alone (RESOURCE_EXHAUSTED marked response_too_large): the client keeps the connection, so a call in flight on it and the next ones succeed")
+    func oversizedResponseFailsAlone() throws {
+        let (server, client, completions) = try Self.limitedWithCallInFlight()
+        do {
+            _ = try client.call(TestMethods.inflate, Self.echoRequest([20]))
+            Issue.record("a 320 KiB answer passed a 256 KiB limit")
+        } catch let error as RPCError {
+            #expect(error.isResponseTooLarge, "\(error)")
+            #expect(error.violations.first?.descriptionPT.contains("passa do limite") == true && error.violations.first?.descriptionEN.contains("larger than") == true)
+        }
+        #expect(try client.call(TestMethods.inflate, Self.echoRequest([10])).payload.count == 160 << 10)
+        let results = completions.wait(for: 1, seconds: 5)
+        #expect((try? results[0]?.get()) != nil, "the call in flight failed: \(String(describing: results[0]))")
+        #expect(server.server.metrics.count(method: TestMethods.inflate.path, code: "RESOURCE_EXHAUSTED") == 1)
+    }
+
     @Test("garbage after the handshake closes the connection; other clients keep working")
     func garbageFrame() throws {
         let server = try LoopbackServer()

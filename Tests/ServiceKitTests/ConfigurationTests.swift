@@ -23,4 +23,21 @@ struct ConfigurationTests {
             try ServiceConfiguration(serviceName: "intake", arguments: ["intake", "--instance-id", ""], environment: [:])
         }
     }
+
+    @Test("an unknown flag is named as unknown wherever it stands (last, with a value, with =); a known one without its value needs a value")
+    func unknownFlags() throws {
+        func message(_ arguments: [String]) -> String {
+            do {
+                _ = try ServiceConfiguration(serviceName: "intake", arguments: ["intake"] + arguments, environment: [:])
+                return ""
+            } catch {
+                return "\(error)"
+            }
+        }
+        for arguments in [["--bogus"], ["--bogus", "x"], ["--bogus=x"], ["--port", "7201", "--verbose"]] {
+            let text = message(arguments)
+            #expect(text.hasPrefix("unknown flag --") && text.contains("intake --help"), "\(arguments): \(text)")
+        }
+        #expect(message(["--port"]) == "--port needs a value")
+    }
 }

@@ -56,6 +56,22 @@ struct ExecutablesTests {
         #expect(text.contains("invalid port notaport"))
     }
 
+    @Test("`<service> --help` (or -h, help) prints how to run it, its commands, flags and variables, and exits 0 without starting; the service's own commands are listed")
+    func help() throws {
+        for (service, own) in [("intake", "ingest-mail"), ("gateway", "create-admin"), ("workflow", "backup")] {
+            for flag in ["--help", "-h", "help"] {
+                let run = try ChildProcess.run(BuildProducts.executable(service).path, [flag], output: .capture, error: .capture)
+                #expect(run.status == 0, "\(service) \(flag): \(run.errorText)")
+                let text = run.outputText
+                for expected in ["uso / usage:", "\(service) healthcheck", "\(service) backup --to DIR", "\(service) \(own)",
+                                 "--port", "\(service.uppercased())_PORT", "OCORRENCIAS_DATA_DIR", "\(service.uppercased())_DATABASE_URL"] {
+                    #expect(text.contains(expected), "\(service) \(flag): missing \(expected) in\n\(text)")
+                }
+                #expect(!run.errorText.contains("needs a value"), "\(run.errorText)")
+            }
+        }
+    }
+
     @Test("`<service> healthcheck` exits 0 while the instance serves and 1 once it is gone")
     func healthcheckCommand() throws {
         let directory = try TemporaryDirectory()

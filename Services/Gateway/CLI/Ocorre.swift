@@ -23,12 +23,16 @@ enum Ocorre {
                                                com streaming / streaming: '[{json}, ...]' ou / or - (JSON Lines na entrada / on stdin)
       tickets list [--stage S[,S]] [--priority P] [--category C] [--text T] [--product P] [--agent ID] [--group ID]
                    [--sla breached|at_risk|paused|on_track] [--mine] [--open-only] [--page-size N] [--cursor C]
-              | show ID | open --subject S --description D [--category C] [--priority P] [--attach FILE]...
-              | reply ID [--text T] [--attach FILE]... | move ID --stage S | take ID | history ID
+              | show ID | open --subject S --description D --category C --priority P --product P [--module M] [--attach FILE]...
+              | reply ID [--text T] [--attach FILE]... | move ID --stage S [--note T] [--public-note T]
+              | take ID | read ID | history ID
               | transfer ID (--agent ID | --group ID) [--note T] | solve ID --text T | cancel ID --reason T
               | discuss ID --text T [--public] [--attach FILE]...
                                                entrada da equipe na discussão (interna sem --public) /
                                                staff's discussion entry (internal without --public)
+                                               move --public-note: texto ao cliente (pedir informação, negar) /
+                                               text for the customer (asking for information, a denial);
+                                               read: mensagens do cliente lidas / customer's messages read
                                                --attach repete-se (ou FILE,FILE) / repeats (or FILE,FILE): arquivos pequenos
                                                vão na chamada, os maiores antes / small files go inside, larger ones first
       kb search TEXT                           busca na base de conhecimento / searches the knowledge base
@@ -61,7 +65,7 @@ enum Ocorre {
         var index = 0
         let valueFlags: Set<String> = ["url", "rpc", "api-key", "token", "email", "state", "subject", "description", "category",
                                        "priority", "text", "stage", "service", "limit", "product", "module", "idempotency-key", "attach",
-                                       "lang", "page-size", "cursor", "agent", "group", "note", "reason", "sla"]
+                                       "lang", "page-size", "cursor", "agent", "group", "note", "public-note", "reason", "sla"]
         while index < arguments.count {
             let argument = arguments[index]
             if argument.hasPrefix("--") {
@@ -227,6 +231,10 @@ enum Ocorre {
             var text = "\(response.statusCode) \(error["code"] ?? ""): \(error["message"] ?? "") / \(error["message_en"] ?? "")"
             for detail in error["details"] as? [[String: Any]] ?? [] {
                 text += "\n  - \(detail["field"] ?? ""): \(detail["message"] ?? detail["reason"] ?? "")"
+            }
+            if response.statusCode == 401 && authenticated {
+                // An expired or revoked token (bearer tokens last GATEWAY_TOKEN_SECONDS, 30 days).
+                text += "\n  entre de novo / sign in again: ocorre login --email EMAIL"
             }
             throw Failure(description: text)
         }

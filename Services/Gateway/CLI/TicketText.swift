@@ -35,7 +35,10 @@ enum TicketText {
         let code = text(row["code"] ?? intake["code"]), subject = text(row["subject"] ?? intake["subject"])
         lines.append("\(code)  \(subject)")
         lines.append(String(repeating: "=", count: min(100, code.count + subject.count + 2)))
-        if workflow == nil {
+        if answer["workflow_unavailable"] as? Bool == true {
+            lines.append(pt ? "(workflow indisponível agora: etapa, atendimento e discussão faltam; tente de novo em instantes)"
+                            : "(workflow unavailable right now: stage, handling and discussion are missing; try again in a moment)")
+        } else if workflow == nil {
             lines.append(pt ? "(o workflow ainda não recebeu esta ocorrência: etapa e histórico aparecem em instantes)"
                             : "(workflow has not received this ticket yet: stage and history show in a moment)")
         }

@@ -34,9 +34,12 @@ enum Tickets {
         case "open":
             var body: [String: Any] = [:]
             // Flags named after what people say; fields named as in intake's OpenTicketRequest.
-            for (flag, field) in [("subject", "subject"), ("description", "request"), ("category", "category"), ("priority", "priority"),
-                                  ("product", "product"), ("module", "module")] {
+            for (flag, field) in [("subject", "subject"), ("description", "request"), ("product", "product"), ("module", "module")] {
                 if let value = options.flags[flag] { body[field] = value }
+            }
+            // Typed as people say them, as `list` takes them.
+            for field in ["category", "priority"] {
+                if let value = options.flags[field] { body[field] = try enumName(field, field, value) }
             }
             for (key, value) in try files(options) { body[key] = value }
             try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets", body: body), options)
@@ -55,12 +58,22 @@ enum Tickets {
             }
             var body: [String: Any] = ["text": text, "is_public": options.switches.contains("public")]
             for (key, value) in try files(options) { body[key] = value }
-            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(pathSegment(arguments[1]))/discussion", body: body), options)
+            try Ocorre.show(try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/discussion", body: body), options)
         case "move":
             guard arguments.count > 1, let stage = options.flags["stage"] else {
-                throw Ocorre.Failure(description: "uso / usage: ocorre tickets move ID --stage S", status: 2)
+                throw Ocorre.Failure(description: "uso / usage: ocorre tickets move ID --stage S [--note T] [--public-note T]", status: 2)
             }
-            try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/move", body: ["to_stage": stage]))
+            // Some moves need a note (an agent's cancel) or a text for the customer (asking for
+            // information, a denial): workflow says which (`GET /v1/tickets/{id}/moves`).
+            var body: [String: Any] = ["to_stage": stage]
+            for (flag, field) in [("note", "note"), ("public-note", "public_note")] {
+                if let value = options.flags[flag] { body[field] = value }
+            }
+            try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/move", body: body))
+        case "read":
+            // The customer's messages read: workflow refuses to transfer or solve while some are unread.
+            guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets read ID", status: 2) }
+            try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/read", body: [String: Any]()))
         case "take":
             guard arguments.count > 1 else { throw Ocorre.Failure(description: "uso / usage: ocorre tickets take ID", status: 2) }
             try changed(options, try Ocorre.http(options, "POST", "/v1/tickets/\(try ticketID(options, arguments[1]))/take", body: [String: Any]()))
@@ -129,17 +142,21 @@ enum Tickets {
     static func queryValue(_ flag: String, _ argument: String, _ value: String) throws -> String {
         var value = value
         if argument == "priority" || argument == "category" {
-            let names = try value.split(separator: ",").map { part -> String in
-                let name = argument == "priority" ? CommonV1.Priority(protoName: String(part))?.protoName
-                                                  : CommonV1.Category(protoName: String(part))?.protoName
-                guard let name, !name.hasSuffix("UNSPECIFIED") else {
-                    throw Ocorre.Failure(description: "--\(flag): valor desconhecido / unknown value \(part)", status: 2)
-                }
-                return name
-            }
-            value = names.joined(separator: ",")
+            value = try value.split(separator: ",").map { try enumName(flag, argument, String($0)) }.joined(separator: ",")
         }
         return value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: ",-_."))) ?? value
+    }
+
+    /// A priority or category as people type it (`alta`, `Urgente`, `exigência fiscal`,
+    /// `EXIGENCIA_FISCAL`) as the API names it (`ALTA`); an unknown one is a usage error (exit 2)
+    /// before any call.
+    /// - Parameter argument: `priority` or `category`.
+    static func enumName(_ flag: String, _ argument: String, _ typed: String) throws -> String {
+        let name = argument == "priority" ? CommonV1.Priority(protoName: typed)?.protoName : CommonV1.Category(protoName: typed)?.protoName
+        guard let name, !name.hasSuffix("UNSPECIFIED") else {
+            throw Ocorre.Failure(description: "--\(flag): valor desconhecido / unknown value \(typed)", status: 2)
+        }
+        return name
     }
 
     /// The `--attach` files of an open, a reply or a discussion entry as the API takes them: small ones inside the

@@ -6,6 +6,8 @@ import GatewayCore
 import ServiceKit
 
 if let status = GatewayCommands.run() { exit(status) }
-ServiceMain.run(name: "gateway", migrations: GatewayService.migrations) { runtime, router in
+ServiceMain.run(name: "gateway", migrations: GatewayService.migrations,
+                commands: ["create-admin --email E --password-stdin [--name N]   o primeiro administrador / the first administrator",
+                           "routes   as rotas HTTP em JSON / the HTTP routes as JSON"]) { runtime, router in
     try GatewayService.register(runtime: runtime, router: &router)
 }

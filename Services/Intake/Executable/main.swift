@@ -12,6 +12,7 @@ if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "ingest-mail" 
 // Opening tickets is write-heavy: a larger SQLite writer cache, checkpoints mostly off the writer
 // thread (same durability).
 ServiceMain.run(name: "intake", migrations: IntakeService.migrations, databaseTuning: { IntakeService.databaseTuning($0) },
-                backupFiles: ContentBackup.files) { runtime, router in
+                backupFiles: ContentBackup.files,
+                commands: ["ingest-mail [--data-dir D]   uma mensagem crua na entrada / one raw e-mail on standard input (docs/INTAKE.md)"]) { runtime, router in
     try IntakeService.register(runtime: runtime, router: &router)
 }

@@ -73,7 +73,9 @@ public struct ClientConfiguration: Sendable {
     /// First reconnect delay after a failure; doubles up to ``maxBackoffMilliseconds``, with jitter.
     public var initialBackoffMilliseconds: Int = 50
     public var maxBackoffMilliseconds: Int = 5_000
-    /// Largest frame accepted from the server.
+    /// Largest frame accepted from the server, and sent to it: a request whose frame is larger
+    /// fails alone with ``RPCError/requestTooLarge(bytes:limit:)`` instead of being sent (the
+    /// server would close the connection). Services set it from `OCORRENCIAS_RPC_MAX_FRAME_BYTES`.
     public var maxFrameSize: Int = 4 << 20
     /// When set, connections authenticate with this integration API key instead of the deployment
     /// secret (the gateway's public RPC port); `secret` is then unused.

@@ -40,6 +40,10 @@ final class ClientConnection: @unchecked Sendable {
     private var inReaderBatch = false
     private var corkBuffer: [UInt8] = []
 
+    /// Below the limit by more than this, a request's payload cannot make its frame pass the
+    /// limit (the method name, metadata and signed principal take far less).
+    static let frameSizeMargin = 64 << 10
+
     private init(endpoint: Endpoint, fd: Int32, maxFrameSize: Int) {
         self.endpoint = endpoint
         self.fd = fd
@@ -165,6 +169,15 @@ final class ClientConnection: @unchecked Sendable {
         case .message(let payload):
             frame.payload = payload
             frame.endStream = true
+            // A frame over the server's limit would make it close the connection, failing every
+            // other call on it: refuse this call alone, before sending (the exact size is only
+            // worked out for a payload near the limit).
+            if payload.count > maxFrameSize - Self.frameSizeMargin, case let size = frame.serializedBytes().count, size > maxFrameSize {
+                if let entry = stateLock.withLock({ pending.removeValue(forKey: callID) }), case .unary(_, _, let completion) = entry {
+                    completion(.failure(RPCError.requestTooLarge(bytes: size, limit: maxFrameSize)))
+                }
+                return nil
+            }
             written = write(frame)
         case .stream(let messages):
             var frames = [frame]

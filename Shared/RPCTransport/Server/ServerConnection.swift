@@ -396,6 +396,17 @@ final class ServerConnection: EventLoopSource, @unchecked Sendable {
         var frame = RpcV1.Frame()
         frame.kind = .response
         frame.callID = callID
+        // An answer over the frame limit would make the client close the connection, failing
+        // every other call on it: this call fails alone instead (the exact size is only worked
+        // out for a payload near the limit).
+        var outcome = outcome
+        let limit = server.configuration.limits.maxFrameSize
+        if case .success(let payload) = outcome, payload.count > limit - 1_024 {
+            var probe = frame
+            probe.payload = payload
+            let size = probe.serializedBytes().count
+            if size > limit { outcome = .failure(RPCError.responseTooLarge(bytes: size, limit: limit)) }
+        }
         let (call, write) = lock.withLock { () -> (ActiveCall?, Bool) in
             guard let call = calls.removeValue(forKey: callID) else { return (nil, false) }
             switch outcome {

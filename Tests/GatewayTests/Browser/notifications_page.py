@@ -124,7 +124,7 @@ def setup():
     assert text("notify-template-origin") == "Personalizado por um administrador."
     # A subject naming a placeholder the kind does not fill is refused, with the reason.
     set_subject("[{{code}}] Recebemos: {{assunto}}")
-    wait.until(lambda d: "template.subject:" in text("notify-template-status"))
+    wait.until(lambda d: "message_template.subject:" in text("notify-template-status"))
     assert "{{assunto}}" in text("notify-template-status"), text("notify-template-status")
     scroll_to("notify-templates-title")
     shot("46-admin-notifications-template-refused")

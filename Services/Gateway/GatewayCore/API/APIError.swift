@@ -54,6 +54,21 @@ public struct APIError: Error, Sendable {
     /// | UNIMPLEMENTED | 501 |
     /// | anything else | 500 (message not passed on) |
     public init(_ error: RPCError) {
+        if error.isRequestTooLarge {
+            // Not a rate limit: the request (a JSON body under the HTTP limit, with files inside
+            // it, say) is larger than one call to the service may be.
+            self = .tooLarge
+            return
+        }
+        if error.isResponseTooLarge {
+            // Not a rate limit either, and not the caller's doing: what was asked for (a ticket
+            // with very long texts, say) is larger than one call from the service may carry.
+            self.init(status: 500, code: "RESPONSE_TOO_LARGE",
+                      pt: "A resposta do serviço passa do limite de uma chamada (OCORRENCIAS_RPC_MAX_FRAME_BYTES).",
+                      en: "The service's answer is larger than one call may carry (OCORRENCIAS_RPC_MAX_FRAME_BYTES).",
+                      details: error.violations.map { Detail(field: $0.field, reason: $0.reason, pt: $0.descriptionPT, en: $0.descriptionEN) })
+            return
+        }
         let status = Self.httpStatus(for: error.code)
         let (pt, en) = Self.split(error.message)
         if status == 500 {

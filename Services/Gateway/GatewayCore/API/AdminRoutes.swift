@@ -43,6 +43,9 @@ enum AdminRoutes {
             guard let role = Role(rawValue: create.role) else {
                 throw APIError.invalid("role", "invalid_value", pt: "Papel desconhecido.", en: "Unknown role.")
             }
+            if let problem = StaffChange.accessLevelProblem(create.access_level) {
+                throw APIError(status: 400, code: "INVALID_ARGUMENT", pt: "Dados inválidos.", en: "Invalid data.", details: [problem])
+            }
             if role.isCustomer && (create.organization_id ?? "").isEmpty {
                 throw APIError.invalid("organization_id", "required", pt: "Informe a organização.", en: "Organization is required.")
             }
@@ -107,7 +110,13 @@ enum AdminRoutes {
             guard !create.name.isEmpty, create.name.count <= 100 else {
                 throw APIError.invalid("name", "required", pt: "Informe um nome.", en: "Name is required.")
             }
-            let role = create.role.flatMap(Role.init(rawValue:)) ?? .agent
+            // An unknown role is refused, not read as `agent`: a key's permissions follow its role.
+            guard let role = create.role.map(Role.init(rawValue:)) ?? .agent else {
+                throw APIError.invalid("role", "invalid_value", pt: "Papel desconhecido.", en: "Unknown role.")
+            }
+            if let problem = StaffChange.accessLevelProblem(create.access_level) {
+                throw APIError(status: 400, code: "INVALID_ARGUMENT", pt: "Dados inválidos.", en: "Invalid data.", details: [problem])
+            }
             let (key, record) = try context.gateway.store.createAPIKey(name: create.name, role: role, organizationID: create.organization_id,
                                                                       accessLevel: create.access_level ?? 0,
                                                                       permissions: create.permissions ?? [], createdBy: context.user?.id)

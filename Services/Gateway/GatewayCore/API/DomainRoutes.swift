@@ -284,6 +284,9 @@ enum DomainRoutes {
 
     static func directory(_ router: inout Router) {
         router.add(B.route("POST", "/v1/organizations", "intake", IntakeV1.Intake.createOrganization, status: 201).requiringOfKeys(work))
+        router.add(B.route("GET", "/v1/organizations", "intake", IntakeV1.Intake.listOrganizations,
+                           query: ["name_prefix": "name_prefix", "kind": "kind", "include_inactive": "include_inactive",
+                                   "page_size": "page_size", "page_token": "page_token"]))
         router.add(B.route("GET", "/v1/organizations/{id}", "intake", IntakeV1.Intake.getOrganization, path: ["id": "organization_id"]))
         router.add(B.route("POST", "/v1/organizations/{id}", "intake", IntakeV1.Intake.updateOrganization, path: ["id": "id"]).requiringOfKeys(work))
         router.add(B.route("POST", "/v1/organizations/{id}/contacts", "intake", IntakeV1.Intake.addContact, path: ["id": "organization_id"], status: 201).requiringOfKeys(work))

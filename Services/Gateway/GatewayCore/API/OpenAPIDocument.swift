@@ -5791,6 +5791,65 @@ paths:
         '503':
           $ref: '#/components/responses/E503'
   /v1/organizations:
+    get:
+      operationId: get_v1_organizations
+      tags: [Intake]
+      summary: "intake `ListOrganizations`: request `ocorrencias.intake.v1.ListOrganizationsRequest`, answer `ocorrencias.intake.v1.ListOrganizationsResponse` (as JSON, .proto field names)"
+      description: "Staff only. The customer directory in name order, 50 a page by default (at most 500); `name_prefix` ignores case and accents, `kind` is an `OrganizationKind` name (e.g. `ORGANIZATION_CUSTOMER`), inactive organizations only with `include_inactive=true`; pass `next_page_token` as `page_token` for the next page."
+      parameters:
+        - name: name_prefix
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: kind
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: include_inactive
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: page_size
+          in: query
+          required: false
+          schema:
+            type: string
+        - name: page_token
+          in: query
+          required: false
+          schema:
+            type: string
+      responses:
+        '200':
+          description: ocorrencias.intake.v1.ListOrganizationsResponse
+          content:
+            application/json:
+              schema:
+                type: object
+                description: 'ocorrencias.intake.v1.ListOrganizationsResponse as JSON'
+        '400':
+          $ref: '#/components/responses/E400'
+        '401':
+          $ref: '#/components/responses/E401'
+        '403':
+          $ref: '#/components/responses/E403'
+        '404':
+          $ref: '#/components/responses/E404'
+        '409':
+          $ref: '#/components/responses/E409'
+        '422':
+          $ref: '#/components/responses/E422'
+        '429':
+          $ref: '#/components/responses/E429'
+        '500':
+          $ref: '#/components/responses/E500'
+        '501':
+          $ref: '#/components/responses/E501'
+        '503':
+          $ref: '#/components/responses/E503'
     post:
       operationId: post_v1_organizations
       tags: [Intake]
@@ -7933,7 +7992,8 @@ components:
       type: object
       properties:
         intake: {type: object, description: intake's Ticket as JSON}
-        workflow: {type: [object, 'null'], description: "workflow's TicketView as JSON (null for a moment after opening)"}
+        workflow: {type: [object, 'null'], description: "workflow's TicketView as JSON (null for a moment after opening, and while workflow cannot be reached)"}
+        workflow_unavailable: {type: boolean, description: "present and true when workflow could not be reached or answer in time: the view holds intake's part alone (not cached)"}
     AttachmentRef:
       type: object
       properties:

@@ -6,11 +6,31 @@ import Foundation
 /// message's full name). Field names are the `.proto` names (`snake_case`); enums by name or
 /// number; `bytes` as base64; 64-bit integers as JSON numbers.
 public enum ProtoJSON {
-    /// A JSON value that does not fit the message (unknown field, wrong type).
+    /// A JSON value that does not fit the message (unknown field, wrong type, a number out of
+    /// its field's range).
     public struct Failure: Error, CustomStringConvertible {
+        /// `field: pt / en` (or `pt / en` without a field), as the CLI prints it.
         public var description: String
-        /// Dotted path of the offending field.
+        /// Dotted path of the offending field (`agent.max_access_level`, `files[0].data`); empty
+        /// when the failure is not about one field.
         public var field: String = ""
+        /// What is wrong, in Portuguese and in English, without the field's name.
+        public var pt: String
+        public var en: String
+
+        public init(description: String) {
+            self.description = description
+            pt = description
+            en = description
+        }
+
+        /// A failure about one field.
+        public init(field: String, pt: String, en: String) {
+            self.field = field
+            self.pt = pt
+            self.en = en
+            description = field.isEmpty ? "\(pt) / \(en)" : "\(field): \(pt) / \(en)"
+        }
     }
 
     /// The descriptor of `ocorrencias.intake.v1.OpenTicketRequest`.
@@ -83,13 +103,13 @@ public enum ProtoJSON {
             if value is NSNull { continue }
             guard let position = positions[key] else {
                 let names = known.map { String(cString: $0.name) }.joined(separator: ", ")
-                throw Failure(description: "campo desconhecido / unknown field \(path)\(key) (\(String(cString: descriptor.pointee.name)): \(names))",
-                              field: "\(path)\(key)")
+                throw Failure(field: "\(path)\(key)", pt: "campo desconhecido (\(String(cString: descriptor.pointee.name)): \(names))",
+                              en: "unknown field (\(String(cString: descriptor.pointee.name)): \(names))")
             }
             let field = known[position]
             let location = message + Int(field.offset)
             if field.label.rawValue == PROTOBUF_C_LABEL_REPEATED.rawValue {
-                guard let items = value as? [Any] else { throw Failure(description: "\(path)\(key): esperava uma lista / expected a list") }
+                guard let items = value as? [Any] else { throw Failure(field: "\(path)\(key)", pt: "esperava uma lista", en: "expected a list") }
                 let size = elementSize(field)
                 let buffer = arena.allocate(size * max(1, items.count))
                 for (index, item) in items.enumerated() {
@@ -151,56 +171,89 @@ public enum ProtoJSON {
     }
 
     static func write(_ value: Any, _ field: ProtobufCFieldDescriptor, into location: UnsafeMutableRawPointer, _ arena: Arena, path: String) throws {
+        let name = String(path.dropLast())
         func number() throws -> NSNumber {
             if let n = value as? NSNumber { return n }
             if let s = value as? String, let d = Double(s) { return NSNumber(value: d) }
-            throw Failure(description: "\(path.dropLast()): esperava um número / expected a number")
+            throw Failure(field: name, pt: "esperava um número", en: "expected a number")
+        }
+        /// The value as a `T`, exactly: a fraction or a number outside `T`'s range is refused
+        /// (never rounded nor wrapped around).
+        func integer<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
+            if let exact = Self.exactInteger(value, T.self) { return exact }
+            throw Failure(field: name, pt: "esperava um número inteiro de \(T.min) a \(T.max)",
+                          en: "expected a whole number from \(T.min) to \(T.max)")
         }
         switch field.type.rawValue {
         case PROTOBUF_C_TYPE_INT32.rawValue, PROTOBUF_C_TYPE_SINT32.rawValue, PROTOBUF_C_TYPE_SFIXED32.rawValue:
-            location.storeBytes(of: try number().int32Value, as: Int32.self)
+            location.storeBytes(of: try integer(Int32.self), as: Int32.self)
         case PROTOBUF_C_TYPE_UINT32.rawValue, PROTOBUF_C_TYPE_FIXED32.rawValue:
-            location.storeBytes(of: try number().uint32Value, as: UInt32.self)
+            location.storeBytes(of: try integer(UInt32.self), as: UInt32.self)
         case PROTOBUF_C_TYPE_INT64.rawValue, PROTOBUF_C_TYPE_SINT64.rawValue, PROTOBUF_C_TYPE_SFIXED64.rawValue:
-            location.storeBytes(of: try number().int64Value, as: Int64.self)
+            location.storeBytes(of: try integer(Int64.self), as: Int64.self)
         case PROTOBUF_C_TYPE_UINT64.rawValue, PROTOBUF_C_TYPE_FIXED64.rawValue:
-            location.storeBytes(of: try number().uint64Value, as: UInt64.self)
+            location.storeBytes(of: try integer(UInt64.self), as: UInt64.self)
         case PROTOBUF_C_TYPE_FLOAT.rawValue:
             location.storeBytes(of: try number().floatValue, as: Float.self)
         case PROTOBUF_C_TYPE_DOUBLE.rawValue:
             location.storeBytes(of: try number().doubleValue, as: Double.self)
         case PROTOBUF_C_TYPE_BOOL.rawValue:
-            guard let flag = value as? Bool else { throw Failure(description: "\(path.dropLast()): esperava true/false / expected a boolean") }
+            guard let flag = value as? Bool else { throw Failure(field: name, pt: "esperava true/false", en: "expected a boolean") }
             location.storeBytes(of: Int32(flag ? 1 : 0), as: Int32.self)
         case PROTOBUF_C_TYPE_ENUM.rawValue:
             let descriptor = field.descriptor.assumingMemoryBound(to: ProtobufCEnumDescriptor.self)
             let values = UnsafeBufferPointer(start: descriptor.pointee.values, count: Int(descriptor.pointee.n_values))
-            if let name = value as? String {
-                guard let found = enumValues(descriptor)[name] else {
+            if let text = value as? String {
+                guard let found = enumValues(descriptor)[text] else {
                     let names = values.map { String(cString: $0.name) }.joined(separator: ", ")
-                    throw Failure(description: "\(path.dropLast()): valor desconhecido / unknown value \(name) (\(names))")
+                    throw Failure(field: name, pt: "valor desconhecido \(text) (\(names))", en: "unknown value \(text) (\(names))")
                 }
                 location.storeBytes(of: found, as: Int32.self)
             } else {
-                location.storeBytes(of: try number().int32Value, as: Int32.self)
+                location.storeBytes(of: try integer(Int32.self), as: Int32.self)
             }
         case PROTOBUF_C_TYPE_STRING.rawValue:
-            guard let text = value as? String else { throw Failure(description: "\(path.dropLast()): esperava texto / expected a string") }
+            guard let text = value as? String else { throw Failure(field: name, pt: "esperava texto", en: "expected a string") }
+            // protobuf-c strings end at their first NUL: what followed would be dropped silently.
+            guard !text.utf8.contains(0) else {
+                throw Failure(field: name, pt: "texto com o caractere NUL (\\u0000)", en: "text with the NUL character (\\u0000)")
+            }
             location.storeBytes(of: arena.string(text), as: UnsafeMutableRawPointer.self)
         case PROTOBUF_C_TYPE_BYTES.rawValue:
             guard let text = value as? String, let data = Data(base64Encoded: text) else {
-                throw Failure(description: "\(path.dropLast()): esperava base64 / expected base64")
+                throw Failure(field: name, pt: "esperava base64", en: "expected base64")
             }
             let buffer = arena.allocate(data.count)
             data.withUnsafeBytes { if data.count > 0 { buffer.copyMemory(from: $0.baseAddress!, byteCount: data.count) } }
             location.storeBytes(of: ProtobufCBinaryData(len: data.count, data: buffer.assumingMemoryBound(to: UInt8.self)), as: ProtobufCBinaryData.self)
         case PROTOBUF_C_TYPE_MESSAGE.rawValue:
-            guard let object = value as? [String: Any] else { throw Failure(description: "\(path.dropLast()): esperava um objeto / expected an object") }
+            guard let object = value as? [String: Any] else { throw Failure(field: name, pt: "esperava um objeto", en: "expected an object") }
             let descriptor = field.descriptor.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
             location.storeBytes(of: try build(object, descriptor, arena, path: path), as: UnsafeMutableRawPointer.self)
         default:
-            throw Failure(description: "\(path.dropLast()): tipo não suportado / unsupported type")
+            throw Failure(field: name, pt: "tipo não suportado", en: "unsupported type")
         }
+    }
+
+    /// `value` (a JSON number, or a number written as text) as a `T` when it is a whole number
+    /// within `T`'s range; `nil` otherwise (a fraction, out of range, not a number).
+    static func exactInteger<T: FixedWidthInteger>(_ value: Any, _ type: T.Type) -> T? {
+        if let number = value as? NSNumber {
+            switch String(cString: number.objCType) {
+            case "d", "f": return exactInteger(number.doubleValue, T.self)
+            case "Q": return T(exactly: number.uint64Value)
+            default: return T(exactly: number.int64Value)
+            }
+        }
+        guard let text = value as? String else { return nil }
+        if let whole = Int64(text) { return T(exactly: whole) }
+        if let whole = UInt64(text) { return T(exactly: whole) }
+        return Double(text).flatMap { exactInteger($0, T.self) }
+    }
+
+    static func exactInteger<T: FixedWidthInteger>(_ value: Double, _ type: T.Type) -> T? {
+        guard value.isFinite, value.rounded(.towardZero) == value else { return nil }
+        return T(exactly: value)
     }
 
     // MARK: bytes → JSON

@@ -112,7 +112,7 @@ public struct RPCBinding: Sendable {
         let payload: [UInt8]
         do { payload = try ProtoJSON.encode(json, as: requestDescriptor.pointer) } catch let error as ProtoJSON.Failure {
             throw APIError(status: 400, code: "INVALID_ARGUMENT", pt: "Requisição inválida.", en: "Invalid request.",
-                           details: [.init(field: error.field, reason: "invalid", pt: error.description, en: error.description)])
+                           details: [.init(field: error.field, reason: "invalid", pt: error.pt, en: error.en)])
         }
         return try context.gateway.forward(service: service, path: methodPath, payload: payload, options: context.callOptions())
     }

@@ -11,6 +11,13 @@ struct StaffChange: Decodable {
     /// intake person and keep their role.
     static let staffRoles: Set<Role> = [.agent, .chefe, .knowledgeEditor, .administrator]
 
+    /// What is wrong with an access level given to a sign-in or an API key (the principal's
+    /// `access_level` is an int32); nil when it is absent or fits.
+    static func accessLevelProblem(_ level: Int?) -> APIError.Detail? {
+        guard let level, level < 0 || level > Int(Int32.max) else { return nil }
+        return .init(field: "access_level", reason: "out_of_range", pt: "Nível entre 0 e 2147483647.", en: "Level between 0 and 2147483647.")
+    }
+
     /// The role after the change, once every field is checked.
     /// - Throws: 422 for a customer's or representative's sign-in, or for taking away one's own
     ///   administrator role (nobody would be left to give it back); 400 naming each bad field.
@@ -28,10 +35,7 @@ struct StaffChange: Decodable {
         if role.map(Self.staffRoles.contains) != true {
             details.append(.init(field: "role", reason: "invalid_value", pt: "Papel da equipe desconhecido.", en: "Unknown staff role."))
         }
-        if let level = access_level, level < 0 || level > Int(Int32.max) {
-            details.append(.init(field: "access_level", reason: "out_of_range", pt: "Nível entre 0 e 2147483647.",
-                                 en: "Level between 0 and 2147483647."))
-        }
+        if let problem = Self.accessLevelProblem(access_level) { details.append(problem) }
         if let agent = agent_id, agent.count > 64 {
             details.append(.init(field: "agent_id", reason: "too_long", pt: "Id de agente longo demais.", en: "Agent id too long."))
         }

@@ -27,9 +27,15 @@ public struct PasswordPolicy: Sendable {
                              en: "Use at least three kinds: lower case, upper case, digits and symbols (or 20+ characters)."))
         }
         let local = email.split(separator: "@").first.map { String($0).lowercased() } ?? ""
-        if Self.common.contains(password) || (local.count >= 4 && password.lowercased().contains(local)) {
+        if Self.common.contains(password) {
             out.append(.init(field: "password", reason: "guessable", pt: "Essa senha é fácil de adivinhar.",
                              en: "That password is easy to guess."))
+        } else if local.count >= 4 && password.lowercased().contains(local) {
+            // Said as it is: "easy to guess" left people wondering what was wrong with a long,
+            // mixed password that merely held their name.
+            out.append(.init(field: "password", reason: "contains_email_name",
+                             pt: "A senha não pode conter o nome do e-mail (\(local)).",
+                             en: "The password must not contain the e-mail's name (\(local))."))
         }
         return out
     }

@@ -14,7 +14,8 @@ enum TicketViewRoute {
         var body: [UInt8]
         /// The ticket id intake resolved (the path may hold a code).
         var ticketID: String
-        /// False when workflow did not know the ticket yet (its part is `null`): not cached.
+        /// False when workflow's part is `null` (workflow did not know the ticket yet, or could
+        /// not be reached): not cached.
         var complete: Bool
     }
 
@@ -30,6 +31,11 @@ enum TicketViewRoute {
             return (view.body, view.complete ? view.ticketID : nil)
         })
     }
+
+    /// Workflow's failures that leave the view with intake's part alone (`workflow` null and
+    /// `workflow_unavailable` true) instead of failing it: workflow unreachable or past the
+    /// deadline. Intake's own failures, and workflow's refusals, still fail the view.
+    static let degradesToIntakesPart: Set<RPCStatusCode> = [.unavailable, .deadlineExceeded]
 
     /// Asks intake and workflow at once (the id is usually the ticket id); when the path held a
     /// code, workflow is asked again with the id intake resolved. Each part is written as JSON
@@ -63,6 +69,11 @@ enum TicketViewRoute {
         } catch let error as RPCError where error.code == .notFound {
             // Workflow learns of a ticket by event, a moment after intake stores it.
             body.append(contentsOf: "null".utf8)
+            complete = false
+        } catch let error as RPCError where degradesToIntakesPart.contains(error.code) {
+            // Workflow down or too slow: the customer and the agent still read the request, the
+            // messages and the files intake answered for, told that the rest is missing for now.
+            body.append(contentsOf: #"null,"workflow_unavailable":true"#.utf8)
             complete = false
         }
         body.append(UInt8(ascii: "}"))

@@ -161,7 +161,7 @@ public final class ViewCacheFeed: @unchecked Sendable {
                         if caching { cache.invalidateAll(now: now) }
                         first = false
                         backoff = 100
-                        logger.info("view cache feed open", ["service": link.service, "address": link.endpoint.description])
+                        logger.info("view cache feed open", ["peer.service": link.service, "address": link.endpoint.description])
                         onOpen?(link.service)
                     }
                     for event in batch.events {
@@ -186,7 +186,7 @@ public final class ViewCacheFeed: @unchecked Sendable {
                 }
             } catch {
                 if !stopped.load(ordering: .acquiring) {
-                    logger.info("view cache feed closed: \(error)", ["service": link.service, "address": link.endpoint.description])
+                    logger.info("view cache feed closed: \(error)", ["peer.service": link.service, "address": link.endpoint.description])
                 }
             }
             let wasConnected = link.connected.exchange(false, ordering: .acquiringAndReleasing)
@@ -216,7 +216,7 @@ public final class ViewCacheFeed: @unchecked Sendable {
             let now = MonotonicClock.nanoseconds()
             for link in links where link.connected.load(ordering: .acquiring)
                 && now &- link.lastBatchAt.load(ordering: .acquiring) > 2 * silenceNanoseconds {
-                logger.warning("view cache feed silent; reopening", ["service": link.service, "address": link.endpoint.description])
+                logger.warning("view cache feed silent; reopening", ["peer.service": link.service, "address": link.endpoint.description])
                 link.cancel()
             }
         }

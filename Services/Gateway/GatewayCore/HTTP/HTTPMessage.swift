@@ -81,8 +81,10 @@ public struct HTTPRequest: Sendable {
                 reason = "invalid_type"
             @unknown default: break
             }
+            let (pt, en) = reason == "required" ? ("Campo obrigatório.", "Required field.")
+                : ("Valor de tipo errado ou inválido.", "Value of the wrong type, or invalid.")
             throw APIError(status: 400, code: "INVALID_ARGUMENT", pt: "Requisição inválida.", en: "Invalid request.",
-                           details: [.init(field: field, reason: reason)])
+                           details: [.init(field: field, reason: reason, pt: pt, en: en)])
         } catch {
             throw APIError(status: 400, code: "INVALID_JSON", pt: "O corpo não é JSON válido.", en: "The body is not valid JSON.")
         }

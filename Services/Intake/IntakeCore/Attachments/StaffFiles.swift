@@ -24,7 +24,10 @@ extension IntakeContext {
         guard caller.isStaffOrSystem else { throw Denied.staffOnly }
         try requireTicketAccess(reference: request.ticket, caller: caller, toAct: !request.`internal`)
         let files = OpenTicketFiles(request.files, settings: settings, carrier: .addFiles)
-        return try Idempotent.write(database, key: idempotencyKey, scope: "intake.AddFiles|\(caller.id)", request) { tx in
+        // Uploaded files count by what they are, not by their ids (a discussion form retried).
+        let fingerprint = idempotencyKey?.isEmpty == false
+                ? try idempotencyFingerprint(request, ids: request.attachmentIDs) { $0.attachmentIDs = $1 } : []
+        return try Idempotent.write(database, key: idempotencyKey, scope: "intake.AddFiles|\(caller.id)", fingerprint: fingerprint) { tx in
             try addingFiles(tx, request, files: files, caller: caller)
         }
     }

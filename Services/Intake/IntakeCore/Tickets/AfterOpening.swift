@@ -37,8 +37,11 @@ extension IntakeContext {
         try requireTicketAccess(reference: request.ticket, caller: caller, toAct: true)
         let files = OpenTicketFiles(request.files, settings: settings, carrier: .reply)
         do {
-            // The whole request is the fingerprint, file bytes included: the same key with another file is another request.
-            return try Idempotent.write(database, key: idempotencyKey, scope: "intake.Reply|\(caller.id)", request) { tx in
+            // The whole request is the fingerprint, file bytes included: the same key with another
+            // file is another request; uploaded files count by what they are, not by their ids.
+            let fingerprint = idempotencyKey?.isEmpty == false
+                ? try idempotencyFingerprint(request, ids: request.attachmentIDs) { $0.attachmentIDs = $1 } : []
+            return try Idempotent.write(database, key: idempotencyKey, scope: "intake.Reply|\(caller.id)", fingerprint: fingerprint) { tx in
                 try replying(tx, request, files: files, caller: caller)
             }
         } catch let error as StorageError where error.kind == .uniqueViolation && !request.emailMessageID.isEmpty {

@@ -4,8 +4,13 @@ import Messages
 /// Checks custom field values against the fields that apply to a ticket's product and category,
 /// like the built-in fields: every problem becomes a violation on `custom_fields.<key>`.
 enum CustomFieldValidation {
+    /// - Parameter requireFields: whether a missing required field is a violation; false for a
+    ///   ticket opened by e-mail, which has no way to carry the fields (refusing it would bounce
+    ///   every customer's mail once an administrator makes a field required). The values given
+    ///   are checked either way.
     static func validate(_ values: [IntakeV1.CustomFieldValue], fields: [IntakeV1.CustomField], product: String,
-                         category: CommonV1.Category, violations: inout Violations) -> [IntakeV1.CustomFieldValue] {
+                         category: CommonV1.Category, requireFields: Bool = true,
+                         violations: inout Violations) -> [IntakeV1.CustomFieldValue] {
         let applicable = fields.filter {
             $0.active && ($0.product.isEmpty || $0.product == product)
                 && ($0.category == .unspecified || $0.category == category)
@@ -28,7 +33,7 @@ enum CustomFieldValidation {
         for definition in applicable {
             let field = "custom_fields.\(definition.key)"
             guard let text = given[definition.key], !text.isEmpty else {
-                if definition.required {
+                if definition.required && requireFields {
                     violations.add(field, "required", pt: "Campo obrigatório: \(definition.labelPt).",
                                    en: "Required field: \(definition.labelEn).")
                 }

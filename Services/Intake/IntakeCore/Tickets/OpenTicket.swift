@@ -148,13 +148,15 @@ extension IntakeContext {
                                 files: OpenTicketFiles(request.files, settings: settings), encoding: encoding,
                                 whatViolations: Self.whatViolations(request, caller: caller))
         // An idempotency key's request fingerprint is the whole request as received, files and
-        // their bytes included: the same key with another file is another request.
-        let fingerprint = idempotencyKey.flatMap { $0.isEmpty ? nil : Digest.sha256(request.serializedBytes()) }
+        // their bytes included: the same key with another file is another request. Uploaded
+        // files count by what they are, not by their ids (``idempotencyFingerprint``, read in the
+        // open's transaction): a form retried with the same key uploads them again under new ids.
         let body: @Sendable (any SQLExecutor) throws -> IntakeV1.OpenTicketResponse = { [self] tx in
-            if let key = idempotencyKey, !key.isEmpty, let fingerprint {
+            if let key = idempotencyKey, !key.isEmpty {
                 guard key.utf8.count <= 200 else {
                     throw RPCError(.invalidArgument, "chave de idempotência longa demais / idempotency key too long")
                 }
+                let fingerprint = try idempotencyFingerprint(tx, request, ids: request.attachmentIDs) { $0.attachmentIDs = $1 }
                 let result = try IdempotencyStore.run(tx, scope: "intake.OpenTicket|\(caller.id)", key: key,
                                                       requestFingerprint: fingerprint) {
                     try open(tx, request, caller: caller, submittedAt: submittedAt, hash: hash, prepared: prepared).serializedBytes()
@@ -354,6 +356,7 @@ extension IntakeContext {
         for violation in prepared.whatViolations { violations.add(violation) }
         let customFields = CustomFieldValidation.validate(request.customFields, fields: catalog.fields,
                                                           product: request.product, category: request.category,
+                                                          requireFields: channel != BuiltInEntries.emailChannel,
                                                           violations: &violations)
         if !request.emailMessageID.isEmpty && !caller.isStaffOrSystem && channel != BuiltInEntries.emailChannel {
             violations.add("email_message_id", "email_channel_only", pt: "Só para o canal e-mail.", en: "E-mail channel only.")

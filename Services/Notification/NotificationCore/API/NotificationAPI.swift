@@ -151,6 +151,7 @@ struct NotificationAPI: Sendable {
         guard try database.write({ try WebhookStore.deactivate($0, id: request.id) }) else {
             throw RPCError(.notFound, "webhook não encontrado / webhook not found")
         }
+        dispatcher.forgetWebhooks()
         return NotificationV1.RemoveWebhookResponse()
     }
 
@@ -180,6 +181,7 @@ struct NotificationAPI: Sendable {
             return try WebhookStore.find(tx, id: request.id)
         }
         guard let webhook else { throw RPCError(.notFound, "webhook não encontrado / webhook not found") }
+        dispatcher.forgetWebhooks()
         var response = NotificationV1.RotateWebhookSecretResponse()
         response.webhook = webhook.message
         response.secret = secret
@@ -191,6 +193,7 @@ struct NotificationAPI: Sendable {
                        _ context: ServerContext) throws -> NotificationV1.ResealSecretsResponse {
         try Access.requireAdministrator(try runtime.principals.require(context))
         let result = try database.write { tx in try WebhookStore.resealAll(tx, box: secrets) }
+        dispatcher.forgetWebhooks()
         if !result.unreadable.isEmpty {
             runtime.logger.error("webhook secrets left sealed under an unknown key",
                                  ["notification.webhooks": result.unreadable.joined(separator: ",")])
@@ -220,16 +223,16 @@ struct NotificationAPI: Sendable {
         try Access.requireAdministrator(try runtime.principals.require(context))
         guard let template = request.messageTemplate else { throw Access.required("template", "Informe o modelo.", "Template is required.") }
         guard TemplateCatalog.kinds.contains(template.eventKind) else {
-            throw Access.invalid("template.event_kind", "Tipo de evento desconhecido.", "Unknown event kind.")
+            throw Access.invalid("message_template.event_kind", "Tipo de evento desconhecido.", "Unknown event kind.")
         }
         guard template.locale.isEmpty || TemplateCatalog.locales.contains(template.locale) else {
-            throw Access.invalid("template.locale", "Idioma não suportado (pt-BR, en).", "Unsupported locale (pt-BR, en).")
+            throw Access.invalid("message_template.locale", "Idioma não suportado (pt-BR, en).", "Unsupported locale (pt-BR, en).")
         }
-        guard !template.subject.isEmpty else { throw Access.required("template.subject", "Informe o assunto.", "Subject is required.") }
-        guard !template.text.isEmpty else { throw Access.required("template.text", "Informe o texto.", "Text is required.") }
+        guard !template.subject.isEmpty else { throw Access.required("message_template.subject", "Informe o assunto.", "Subject is required.") }
+        guard !template.text.isEmpty else { throw Access.required("message_template.text", "Informe o texto.", "Text is required.") }
         // A template that would not render (a name the kind never fills, a `{{` left open) is
         // refused before anything is stored.
-        for (field, part) in [("template.subject", template.subject), ("template.text", template.text), ("template.html", template.html)] {
+        for (field, part) in [("message_template.subject", template.subject), ("message_template.text", template.text), ("message_template.html", template.html)] {
             if let problem = TemplatePlaceholders.problem(in: part, kind: template.eventKind) {
                 throw Access.invalid(field, problem.pt, problem.en)
             }

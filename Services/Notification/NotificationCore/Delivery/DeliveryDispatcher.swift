@@ -23,6 +23,9 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     let logger: Logger
     let publisher: EventPublisher
     let secrets: SecretBox
+    /// The webhooks sends are signed with, read at most a second before (``forgetWebhooks()``
+    /// after a change made here).
+    private let webhooks = WebhookCache()
     /// The relay's sender, made once (its option profile is kept by the lanes' handles).
     private let smtp: SMTPSender
     private let condition = NSCondition()
@@ -340,6 +343,11 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
     /// Time spent per phase of sending in nanoseconds (claim, send, record) and count, for the benchmark.
     package static let timing = PhaseTiming()
 
+    /// A webhook was rotated, removed or re-sealed by this instance: the next sends read it again.
+    func forgetWebhooks() {
+        webhooks.forget()
+    }
+
     /// Sets up the send of one claimed delivery on `curl` (run by its lane).
     private func start(_ claimed: ClaimedDelivery, curl: CurlEasy) -> LaneStart {
         guard leaseHolds(claimed) else {
@@ -356,9 +364,9 @@ public final class DeliveryDispatcher: BackgroundService, @unchecked Sendable {
                                           size: upload == nil ? nil : claimed.payloadBytes, more: upload?.nextPiece))
         default:
             // The webhook as it is now, not as it was when claimed: a rotation committed since
-            // (one `immediately` revokes a leaked secret) applies to this send.
+            // (one `immediately` revokes a leaked secret) applies to this send (``WebhookCache``).
             let webhook: WebhookRecord?
-            do { webhook = try database.read { try WebhookStore.find($0, id: claimed.webhookID) } } catch {
+            do { webhook = try webhooks.webhook(claimed.webhookID, in: database) } catch {
                 return .finished(.transient("\(error)"))
             }
             guard let webhook, webhook.active else { return .finished(.permanent("webhook removido / webhook removed")) }

@@ -259,20 +259,14 @@ public enum MetricsExport {
         return (csv, rows.count, next)
     }
 
-    /// One CSV field (RFC 4180 quoting; cells starting with = + - @ are prefixed with ' against
-    /// formula injection in spreadsheets).
+    /// One CSV field (``CSVCell``: RFC 4180 quoting, formulas kept from running in a spreadsheet).
     static func field(_ value: SQLValue) -> String {
         switch value {
         case .null: return ""
         case .integer(let number): return String(number)
         case .real(let number): return String(number)
         case .blob: return ""
-        case .text(var text):
-            if let first = text.first, "=+-@".contains(first) { text = "'" + text }
-            if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-                return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-            }
-            return text
+        case .text(let text): return CSVCell.text(text)
         }
     }
 }

@@ -11,10 +11,8 @@ enum CsvExport {
     static let header = ["code", "subject", "organization", "category", "priority", "product", "module", "stage", "group", "agent",
                          "access_level", "opened_at", "last_interaction_at", "ping_pong"]
 
-    static func field(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+    /// One cell (``CSVCell``: quoting, and formulas kept from running in a spreadsheet).
+    static func field(_ text: String) -> String { CSVCell.text(text) }
 
     static func iso(_ millis: Int64) -> String {
         let formatter = ISO8601DateFormatter()

@@ -1,0 +1,75 @@
+import Foundation
+import Storage
+import Testing
+import TestSupport
+
+/// Requests a careless or hostile client sends, answered as clear JSON errors.
+@Suite("Bad input answered as clear errors", .serialized)
+struct BadInputTests {
+    /// The first of an error answer's `details`.
+    static func detail(_ response: GatewayHarness.Response) -> [String: Any] {
+        ((response.json["error"] as? [String: Any])?["details"] as? [[String: Any]])?.first ?? [:]
+    }
+
+    @Test("a JSON body under the HTTP limit but over one call's frame limit is 413 PAYLOAD_TOO_LARGE (not a 429 rate limit) and leaves intake's connection, and the next open, working; a wrong type or an out-of-range number names its field with the Portuguese and English texts apart, and stores nothing")
+    func oversizedAndMistyped() throws {
+        let deployment = try ProxyTests.Deployment(engine: .sqlite)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let subject = String(repeating: "a", count: 5 << 20)
+        let big = try gateway.request("POST", "/v1/tickets", json: ["subject": subject, "request": "x", "category": "DUVIDA", "priority": "BAIXA"],
+                                      bearer: seeded.maria)
+        #expect(big.status == 413 && big.errorCode == "PAYLOAD_TOO_LARGE", "\(big.status) \(big.text.prefix(300))")
+        let open = try gateway.request("POST", "/v1/tickets", json: ["subject": "Depois do grande", "request": "x", "category": "DUVIDA",
+                                                                     "priority": "BAIXA", "product": "ERP"], bearer: seeded.maria)
+        #expect(open.status == 201, "\(open.text)")
+
+        let typed = try gateway.request("POST", "/v1/organizations", json: ["name": 123, "kind": "ORGANIZATION_CUSTOMER"], bearer: seeded.admin)
+        #expect(typed.status == 400 && Self.detail(typed)["field"] as? String == "name", "\(typed.text)")
+        #expect(Self.detail(typed)["message"] as? String == "esperava texto" && Self.detail(typed)["message_en"] as? String == "expected a string",
+                "\(typed.text)")
+        let wrapped = try gateway.request("POST", "/v1/agents", json: ["agent": ["id": "z", "name": "Z", "max_access_level": 99_999_999_999]],
+                                          bearer: seeded.admin)
+        #expect(wrapped.status == 400 && Self.detail(wrapped)["field"] as? String == "agent.max_access_level", "\(wrapped.text)")
+        #expect(try gateway.request("GET", "/v1/agents/z", bearer: seeded.admin).status == 404, "nothing stored")
+    }
+
+    @Test("the gateway's own routes: an API key's unknown role is refused (not read as agent), an access level outside 0…2147483647 is refused for keys and sign-ins, and a missing or mistyped field has a message in both languages")
+    func ownRoutes() throws {
+        let gateway = try GatewayHarness(engine: .sqlite)
+        let admin = try gateway.adminToken()
+        let role = try gateway.request("POST", "/v1/api-keys", json: ["name": "erp", "role": "superuser"], bearer: admin)
+        #expect(role.status == 400 && Self.detail(role)["field"] as? String == "role", "\(role.text)")
+        let level = try gateway.request("POST", "/v1/api-keys", json: ["name": "erp", "access_level": 99_999_999_999], bearer: admin)
+        #expect(level.status == 400 && Self.detail(level)["field"] as? String == "access_level", "\(level.text)")
+        let negative = try gateway.request("POST", "/v1/users", json: ["email": "ana@vendor.example", "display_name": "Ana", "role": "agent",
+                                                                       "password": "Agente-Fiscal-2026!", "access_level": -1], bearer: admin)
+        #expect(negative.status == 400 && Self.detail(negative)["field"] as? String == "access_level", "\(negative.text)")
+        #expect(try gateway.request("GET", "/v1/api-keys", bearer: admin).json["api_keys"].flatMap { $0 as? [Any] }?.isEmpty == true)
+        let typed = try gateway.request("POST", "/v1/api-keys", json: ["name": 5], bearer: admin)
+        #expect(typed.status == 400 && Self.detail(typed)["field"] as? String == "name" && Self.detail(typed)["reason"] as? String == "invalid_type")
+        #expect(Self.detail(typed)["message"] is String && Self.detail(typed)["message_en"] is String, "\(typed.text)")
+        let missing = try gateway.request("POST", "/v1/users", json: ["email": "x@vendor.example"], bearer: admin)
+        #expect(Self.detail(missing)["reason"] as? String == "required" && Self.detail(missing)["message_en"] as? String == "Required field.", "\(missing.text)")
+        #expect(try gateway.request("POST", "/v1/api-keys", json: ["name": "erp", "role": "agent", "access_level": 3], bearer: admin).status == 201)
+    }
+
+    @Test("a ticket whose texts pass the frame limit answers 500 RESPONSE_TOO_LARGE, saying so in both languages, and leaves the gateway's connection to intake working for the next calls")
+    func oversizedAnswer() throws {
+        let limit = ["OCORRENCIAS_RPC_MAX_FRAME_BYTES": String(512 << 10)]
+        let deployment = try ProxyTests.Deployment(engine: .sqlite, serviceEnvironment: limit, gatewayEnvironment: limit)
+        let gateway = deployment.gateway
+        let seeded = try TicketFlowTests.seed(gateway)
+        let ticketID = try ReplyFilesTests.openTicket(gateway, seeded, subject: "Logs colados")
+        let text = String(repeating: "linha de log ", count: 7_500)
+        for _ in 0..<6 {
+            #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/replies", json: ["text": text], bearer: seeded.maria).status == 201)
+        }
+        let view = try gateway.request("GET", "/v1/tickets/\(ticketID)", bearer: seeded.maria, conform: false)
+        #expect(view.status == 500 && view.errorCode == "RESPONSE_TOO_LARGE", "\(view.status) \(view.text.prefix(400))")
+        #expect(Self.detail(view)["reason"] as? String == "response_too_large" && Self.detail(view)["message_en"] is String, "\(view.text)")
+        // The connection was not dropped: other calls to intake answer at once.
+        #expect(try gateway.request("GET", "/v1/file-limits", bearer: seeded.maria).status == 200)
+        #expect(try gateway.request("POST", "/v1/tickets/\(ticketID)/replies", json: ["text": "curta"], bearer: seeded.maria).status == 201)
+    }
+}
